@@ -1,0 +1,43 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is a step of them.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo test bootstrap lint typecheck migrations-check deploy-check test-postgres test-sqlite bench messages serve
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+demo: bootstrap
+	@$(BIN)/madoguchi demo
+
+test: bootstrap lint typecheck migrations-check deploy-check test-postgres test-sqlite
+	@echo "make test: all checks passed"
+
+lint:
+	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests
+
+typecheck:
+	DEBUG=1 $(BIN)/mypy
+
+migrations-check:
+	DEBUG=1 $(BIN)/madoguchi makemigrations --check --dry-run
+
+# Production-like settings: DEBUG off, a real-looking key, secure cookies (the defaults without DEBUG).
+deploy-check:
+	DEBUG=0 SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	  ALLOWED_HOSTS=madoguchi.example.jp $(BIN)/madoguchi check --deploy --fail-level WARNING
+
+test-postgres:
+	DATABASE_URL=$$(scripts/postgres.sh) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+test-sqlite:
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: bootstrap
+	$(BIN)/madoguchi bench all
+
+messages:
+	cd src/madoguchi && ../../$(BIN)/django-admin compilemessages

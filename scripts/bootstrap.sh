@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Bring a fresh Debian machine with Python 3.11 to a working environment:
+# system packages (when root), uv, the pinned virtual environment, and the project itself.
+# Idempotent: a second run changes nothing and takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the project and its tests need:
+#   swig, libpcsclite-dev     build pyscard (no Linux wheel)
+#   pcscd, vsmartcard-vpcd    real PC/SC with a virtual reader (card tests, demo)
+#   pcsc-tools                pcsc_scan, for people
+#   chromium                  browser tests (Playwright drives Debian's chromium)
+#   fonts-noto-cjk            Japanese text in pages and PDFs
+#   libpango*                 WeasyPrint (PDF receipts and reports)
+#   postgresql                a throwaway server when none is running
+APT_PACKAGES=(swig libpcsclite-dev pcscd vsmartcard-vpcd pcsc-tools chromium fonts-noto-cjk
+  libpango-1.0-0 libpangoft2-1.0-0 postgresql)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "bootstrap: installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "bootstrap: these Debian packages are missing: ${missing[*]}" >&2
+    echo "bootstrap: install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+if ! command -v uv >/dev/null; then
+  echo "bootstrap: installing uv"
+  "$PY" -m pip install -q uv
+fi
+
+REQ=${REQUIREMENTS:-requirements/dev.txt}
+stamp=.venv/.synced
+if [ ! -x .venv/bin/python ]; then
+  uv venv -q .venv --python "$PY"
+fi
+if [ ! -f "$stamp" ] || [ "$REQ" -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "bootstrap: syncing .venv with $REQ"
+  uv pip sync -q --python .venv/bin/python "$REQ"
+  uv pip install -q --python .venv/bin/python --no-deps -e .
+  touch "$stamp"
+fi

@@ -1,0 +1,3 @@
+"""madoguchi: desk system for My Number card benefit procedures."""
+
+__version__ = "0.1.0"

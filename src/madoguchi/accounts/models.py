@@ -1,0 +1,60 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .constants import ROLES_REQUIRING_TOTP, OrganisationKind, Role
+
+
+class Organisation(models.Model):
+    """The city, or a contractor that runs desks for it."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=OrganisationKind.choices)
+    city = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contractors",
+        limit_choices_to={"kind": OrganisationKind.CITY},
+        verbose_name=_("city served"),
+    )
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """Staff member. Residents are never users: they are card holders (identity app)."""
+
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        verbose_name=_("organisation"),
+    )
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    def has_role(self, role: Role) -> bool:
+        return self.groups.filter(name=role.value).exists()
+
+    @property
+    def roles(self) -> set[str]:
+        return set(self.groups.values_list("name", flat=True))
+
+    @property
+    def requires_totp(self) -> bool:
+        return bool(self.roles & {r.value for r in ROLES_REQUIRING_TOTP})

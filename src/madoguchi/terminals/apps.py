@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TerminalsConfig(AppConfig):
+    name = "madoguchi.terminals"
+    verbose_name = _("Terminals")
