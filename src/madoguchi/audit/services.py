@@ -1,0 +1,191 @@
+"""Writing to the audit log.
+
+Call :func:`record` inside the ``transaction.atomic()`` block that makes the change the event
+describes, so both commit or neither does::
+
+    from madoguchi.audit import services as audit
+
+    with transaction.atomic():
+        ...change things...
+        audit.record("accounts.signed_in", actor=user, terminal=terminal, payload={...})
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from django.db import connections, router, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from . import events
+from .canonical import GENESIS, EventRecord, canonical_json, chain_hash
+from .canonical import event_leaf_hash as _leaf
+from .models import AuditEvent
+
+# Arbitrary fixed key for pg_advisory_xact_lock: the bytes "mado" "audt".
+ADVISORY_LOCK_KEY = 0x6D61646F61756474
+
+# Payload keys that must never reach the log (PINs, the individual number).
+FORBIDDEN_KEY_RE = re.compile(
+    r"(^|_)(pin|pins|passcode|individual_number|my_?number|kojin_?bango|mynumber)($|_)",
+    re.IGNORECASE,
+)
+# An individual number is exactly 12 digits; no payload value may look like one.
+TWELVE_DIGITS_RE = re.compile(r"^\d{12}$")
+
+
+class AuditError(Exception):
+    """Recording an audit event was refused; the message says why."""
+
+
+class _HasPk(Protocol):
+    @property
+    def pk(self) -> Any: ...
+
+
+def _require_atomic(using: str) -> None:
+    if not transaction.get_connection(using).in_atomic_block:
+        raise AuditError(
+            "audit.record() must be called inside transaction.atomic(), so the event commits "
+            "or rolls back together with the change it describes."
+        )
+
+
+def _actor_fields(actor: Any) -> tuple[str, str]:
+    if actor is None or not getattr(actor, "is_authenticated", True) or actor.pk is None:
+        return "", ""
+    username = actor.get_username() if hasattr(actor, "get_username") else ""
+    label = str(actor)
+    if username and label != username:
+        label = f"{label} ({username})"
+    return str(actor.pk), label
+
+
+def _terminal_fields(terminal: _HasPk | None) -> tuple[str, str]:
+    if terminal is None:
+        return "", ""
+    if terminal.pk is None:
+        raise AuditError("The terminal has no primary key; save it before recording events.")
+    return str(terminal.pk), str(terminal)
+
+
+def _subject_fields(subject: Model | tuple[str, str] | None) -> tuple[str, str]:
+    if subject is None:
+        return "", ""
+    if isinstance(subject, Model):
+        if subject.pk is None:
+            raise AuditError("The subject has no primary key; save it before recording events.")
+        return f"{subject._meta.app_label}.{subject._meta.model_name}", str(subject.pk)
+    if (
+        isinstance(subject, tuple)
+        and len(subject) == 2
+        and isinstance(subject[0], str)
+        and subject[0]
+        and subject[1] not in (None, "")
+    ):
+        return subject[0], str(subject[1])
+    raise AuditError(
+        "The subject must be a saved model instance or a (type, id) tuple of non-empty strings."
+    )
+
+
+def _check_payload(value: Any, path: str = "payload") -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise AuditError(f"{path} has a non-string key {key!r}; JSON keys are strings.")
+            if FORBIDDEN_KEY_RE.search(key):
+                raise AuditError(
+                    f"{path}.{key} is refused: PINs and individual numbers never go in the audit log."
+                )
+            _check_payload(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_payload(item, f"{path}[{i}]")
+    elif isinstance(value, str) and TWELVE_DIGITS_RE.fullmatch(value.strip()):
+        raise AuditError(
+            f"{path} is refused: a 12-digit value looks like an individual number, "
+            "which never goes in the audit log."
+        )
+
+
+def _lock_head(using: str) -> None:
+    """Serialise appenders so that two writers never extend the same head (fork the chain).
+
+    PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback.
+    SQLite: the settings open every transaction with BEGIN IMMEDIATE, which already holds the
+    database's single write lock from the start of the atomic block.
+    """
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+    elif connection.vendor == "sqlite":
+        if connection.settings_dict.get("OPTIONS", {}).get("transaction_mode") != "IMMEDIATE":
+            raise AuditError(
+                "On SQLite the audit log needs OPTIONS transaction_mode IMMEDIATE, "
+                "otherwise concurrent writers could fork the chain."
+            )
+    else:
+        raise AuditError(f"The audit log does not support the {connection.vendor} database.")
+
+
+def record(
+    event: str | events.EventType,
+    *,
+    actor: Any = None,
+    terminal: _HasPk | None = None,
+    subject: Model | tuple[str, str] | None = None,
+    payload: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the audit log, in the caller's transaction, and return it.
+
+    ``actor`` is a user (or None / an anonymous user for the system); ``terminal`` any object
+    with ``.pk`` and ``str()``; ``subject`` a saved model instance or a ``(type, id)`` tuple;
+    ``payload`` a JSON-serialisable dict without PINs or individual numbers.
+    """
+    using = router.db_for_write(AuditEvent)
+    _require_atomic(using)
+    try:
+        event_type = events.get(event)
+    except events.UnknownEventError as exc:
+        raise AuditError(str(exc)) from exc
+    try:
+        # Round-trip through JSON so that what is hashed is exactly what the database returns.
+        body = json.loads(json.dumps(dict(payload or {}), allow_nan=False))
+        _check_payload(body)
+        canonical_json(body)
+    except (TypeError, ValueError) as exc:
+        raise AuditError(f"The payload of {event_type.name} is refused: {exc}") from exc
+    actor_id, actor_label = _actor_fields(actor)
+    terminal_id, terminal_label = _terminal_fields(terminal)
+    subject_type, subject_id = _subject_fields(subject)
+
+    _lock_head(using)
+    head = AuditEvent.objects.using(using).order_by("-seq").values_list("seq", "chain_hash").first()
+    seq, previous = (head[0] + 1, bytes.fromhex(head[1])) if head else (1, GENESIS)
+    fields = EventRecord(
+        seq=seq,
+        time=timezone.now(),
+        event_id=event_type.id,
+        event_name=event_type.name,
+        actor_id=actor_id,
+        actor_label=actor_label,
+        terminal_id=terminal_id,
+        terminal_label=terminal_label,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        payload=body,
+    )
+    leaf = _leaf(fields)
+    row = AuditEvent(
+        **{name: getattr(fields, name) for name in fields.__dataclass_fields__},
+        leaf_hash=leaf.hex(),
+        chain_hash=chain_hash(previous, leaf).hex(),
+    )
+    row.save(using=using)
+    return row
