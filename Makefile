@@ -10,7 +10,7 @@ bootstrap:
 	@scripts/bootstrap.sh
 
 demo: bootstrap
-	@$(BIN)/madoguchi demo
+	@MADOGUCHI_DEMO=1 SECURE_COOKIES=0 $(BIN)/madoguchi demo
 
 test: bootstrap lint typecheck migrations-check deploy-check test-postgres test-sqlite
 	@echo "make test: all checks passed"

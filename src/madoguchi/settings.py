@@ -16,8 +16,24 @@ env = environ.Env()
 DATA_DIR = Path(env.str("MADOGUCHI_DATA_DIR", default=str(Path.cwd() / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
-if DEBUG:
-    SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
+# Demo mode: the one-command demo desk (virtual card tray, seeded residents, printed sign-ins).
+DEMO = env.bool("MADOGUCHI_DEMO", default=False)
+
+
+def _local_secret_key() -> str:
+    """A per-installation key for debug and demo runs, created once in DATA_DIR."""
+    import secrets
+
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+if DEBUG or DEMO:
+    SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key()
 else:
     SECRET_KEY = env.str("SECRET_KEY")
 

@@ -1,0 +1,48 @@
+"""Roles are Django groups; this module is the one place that says what each may do."""
+
+from django.contrib.auth.models import Group, Permission
+
+from .constants import Role
+
+# app_label.codename for each role. Later apps add their permissions here.
+ROLE_PERMISSIONS: dict[Role, list[str]] = {
+    Role.DESK_STAFF: [],
+    Role.SUPERVISOR: [
+        "terminals.view_terminal",
+        "terminals.view_desksession",
+    ],
+    Role.CITY_OFFICIAL: [
+        "terminals.view_terminal",
+        "terminals.view_desksession",
+        "audit.view_auditevent",
+    ],
+    Role.OPERATOR: [
+        "accounts.view_organisation",
+        "accounts.add_organisation",
+        "accounts.change_organisation",
+        "accounts.view_user",
+        "accounts.add_user",
+        "accounts.change_user",
+        "terminals.view_terminal",
+        "terminals.add_terminal",
+        "terminals.change_terminal",
+        "terminals.view_terminalcredential",
+        "terminals.view_desksession",
+        "audit.view_auditevent",
+    ],
+}
+
+
+def ensure_roles() -> None:
+    """Create the role groups and set their permissions (idempotent; runs after migrate)."""
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role.value)
+        wanted = []
+        for dotted in perms:
+            app_label, codename = dotted.split(".")
+            perm = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if perm is not None:
+                wanted.append(perm)
+        group.permissions.set(wanted)

@@ -1,0 +1,175 @@
+"""Staff sign-in and sign-out. Every attempt, success or not, is an audit event."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate, login, logout
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django_otp import login as otp_login
+from django_otp import match_token
+
+from madoguchi.audit import services as audit
+from madoguchi.terminals import services as terminal_services
+from madoguchi.terminals.constants import DeskSessionCloseReason
+from madoguchi.terminals.models import DeskSession, Terminal
+
+from .constants import Role
+from .models import User
+
+
+class SignInRefused(Exception):
+    code = "sign_in_refused"
+    message = _("Sign-in was refused.")
+    english = "Sign-in was refused."
+
+    def __str__(self) -> str:
+        return self.english
+
+
+class BadCredentials(SignInRefused):
+    code = "bad_credentials"
+    message = _("The user name or password is wrong.")
+    english = "The user name or password is wrong."
+
+
+class AccountLocked(SignInRefused):
+    code = "locked_out"
+    message = _(
+        "Too many failed attempts: this account is locked for a while. "
+        "Ask a supervisor if you need to sign in now."
+    )
+    english = "Too many failed attempts; the account is temporarily locked."
+
+
+class SecondFactorRequired(SignInRefused):
+    code = "totp_required"
+    message = _("Enter the 6-digit code from your authenticator app.")
+    english = "A TOTP code is required for this account."
+
+
+class SecondFactorWrong(SignInRefused):
+    code = "totp_wrong"
+    message = _("The authenticator code is wrong or expired.")
+    english = "The TOTP code is wrong."
+
+
+class SecondFactorMissing(SignInRefused):
+    code = "totp_not_enrolled"
+    message = _("This account needs an authenticator app, and none is registered. Ask an operator.")
+    english = "This account requires TOTP but has no device."
+
+
+class TerminalRequired(SignInRefused):
+    code = "terminal_required"
+    message = _(
+        "Desk staff can sign in only on a registered terminal. "
+        "Ask an operator to register this terminal."
+    )
+    english = "Desk staff must sign in on a registered terminal."
+
+
+def _refuse(
+    exc: SignInRefused, *, username: str, terminal: Terminal | None, user: User | None = None
+) -> SignInRefused:
+    event = "accounts.locked_out" if isinstance(exc, AccountLocked) else "accounts.sign_in_failed"
+    if isinstance(exc, SecondFactorWrong):
+        event = "accounts.totp_failed"
+    with transaction.atomic():
+        audit.record(
+            event,
+            actor=user,
+            terminal=terminal,
+            subject=user,
+            payload={"username": username[:150], "reason": exc.code},
+        )
+    return exc
+
+
+def staff_sign_in(
+    *,
+    request: HttpRequest,
+    username: str,
+    password: str,
+    otp_token: str = "",
+    terminal: Terminal | None,
+) -> User:
+    """Authenticate a staff member; open a desk session when on a terminal.
+
+    Desk staff must be on a registered terminal. City officials and operators must pass TOTP.
+    Raises a SignInRefused subclass (already audited) on any refusal.
+    """
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        if getattr(request, "axes_locked_out", False):
+            raise _refuse(AccountLocked(), username=username, terminal=terminal)
+        raise _refuse(BadCredentials(), username=username, terminal=terminal)
+    assert isinstance(user, User)
+
+    device = None
+    if user.requires_totp:
+        if not otp_token:
+            raise _refuse(SecondFactorRequired(), username=username, terminal=terminal, user=user)
+        if not any(True for _d in _confirmed_devices(user)):
+            raise _refuse(SecondFactorMissing(), username=username, terminal=terminal, user=user)
+        device = match_token(user, otp_token.strip())
+        if device is None:
+            raise _refuse(SecondFactorWrong(), username=username, terminal=terminal, user=user)
+
+    is_desk_staff = user.has_role(Role.DESK_STAFF)
+    if is_desk_staff and terminal is None:
+        raise _refuse(TerminalRequired(), username=username, terminal=None, user=user)
+
+    with transaction.atomic():
+        session = None
+        if terminal is not None and is_desk_staff:
+            session = terminal_services.desk_session_open(terminal=terminal, staff=user)
+        login(request, user)
+        if device is not None:
+            otp_login(request, device)
+        if session is not None:
+            request.session["desk_session_id"] = session.pk
+        audit.record(
+            "accounts.signed_in",
+            actor=user,
+            terminal=terminal,
+            subject=user,
+            payload={
+                "username": user.username,
+                "second_factor": device is not None,
+                "desk_session": session.pk if session else None,
+            },
+        )
+    return user
+
+
+def _confirmed_devices(user: User):  # type: ignore[no-untyped-def]
+    from django_otp import devices_for_user
+
+    return devices_for_user(user, confirmed=True)
+
+
+def staff_sign_out(*, request: HttpRequest) -> None:
+    """Close the desk session (which ends any open visit) and the staff session."""
+    user = request.user
+    desk_session_id = request.session.get("desk_session_id")
+    with transaction.atomic():
+        terminal = None
+        if desk_session_id:
+            session = DeskSession.objects.filter(pk=desk_session_id).first()
+            if session is not None:
+                terminal = session.terminal
+                terminal_services.desk_session_close(
+                    session=session,
+                    reason=DeskSessionCloseReason.SIGNED_OUT,
+                    actor=user if isinstance(user, User) else None,
+                )
+        if isinstance(user, User):
+            audit.record(
+                "accounts.signed_out",
+                actor=user,
+                terminal=terminal,
+                subject=user,
+                payload={"username": user.username},
+            )
+        logout(request)

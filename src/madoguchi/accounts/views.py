@@ -1,0 +1,60 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from madoguchi.terminals.binding import current_terminal
+
+from . import services
+from .forms import SignInForm
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    terminal = current_terminal(request)
+    form = SignInForm(request.POST or None)
+    error = None
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.staff_sign_in(
+                request=request,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+                otp_token=form.cleaned_data["otp_token"],
+                terminal=terminal,
+            )
+        except services.SignInRefused as exc:
+            error = exc.message
+            status = 403 if isinstance(exc, services.AccountLocked) else 400
+        else:
+            return redirect("core:home")
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "accounts/sign_in.html",
+        {"form": form, "error": error, "terminal": terminal},
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def sign_out(request: HttpRequest) -> HttpResponse:
+    services.staff_sign_out(request=request)
+    return redirect("accounts:login")
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: object = None
+) -> HttpResponse:
+    """django-axes calls this on lockout; the sign-in view has already rendered the reason."""
+    if original_response is not None:
+        return original_response
+    return render(
+        request,
+        "accounts/sign_in.html",
+        {"form": SignInForm(), "error": services.AccountLocked.message},
+        status=403,
+    )

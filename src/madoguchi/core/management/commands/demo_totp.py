@@ -1,0 +1,15 @@
+"""`madoguchi demo_totp`: the current authenticator code of the demo official and operator."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from madoguchi.core import demo
+
+
+class Command(BaseCommand):
+    help = "Print the current TOTP code for the demo accounts (demo mode only)."
+
+    def handle(self, *args: object, **opts: object) -> None:
+        if not settings.DEMO:
+            raise CommandError("Only in demo mode (MADOGUCHI_DEMO=1).")
+        self.stdout.write(demo.current_totp())

@@ -1,0 +1,84 @@
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .models import DeskSession, Terminal, TerminalCredential
+
+
+class CredentialInline(admin.TabularInline):
+    model = TerminalCredential
+    fields = ("prefix", "created_at", "created_by", "revoked_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Terminal)
+class TerminalAdmin(admin.ModelAdmin):
+    list_display = ("name", "location", "contractor", "is_active", "created_at")
+    list_filter = ("contractor", "is_active")
+    inlines = [CredentialInline]
+    actions = ["issue_credential"]
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = services.terminal_register(
+            name=obj.name, location=obj.location, contractor=obj.contractor, actor=request.user
+        )
+        obj.pk = created.pk
+
+    @admin.action(description=_("Issue a new credential (shown once)"))
+    def issue_credential(self, request: HttpRequest, queryset: QuerySet[Terminal]) -> HttpResponse:
+        issued = [
+            services.credential_issue(terminal=t, actor=request.user)  # type: ignore[arg-type]
+            for t in queryset
+        ]
+        return TemplateResponse(
+            request,
+            "admin/terminals/issued_credentials.html",
+            {
+                **self.admin_site.each_context(request),
+                "issued": issued,
+                "title": _("New credentials"),
+            },
+        )
+
+
+@admin.register(TerminalCredential)
+class TerminalCredentialAdmin(admin.ModelAdmin):
+    list_display = ("terminal", "prefix", "created_at", "revoked_at")
+    readonly_fields = ("terminal", "prefix", "created_at", "created_by", "revoked_at")
+    exclude = ("secret_hash",)
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description=_("Revoke"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[TerminalCredential]) -> None:
+        for credential in queryset:
+            services.credential_revoke(credential=credential, actor=request.user)  # type: ignore[arg-type]
+
+
+@admin.register(DeskSession)
+class DeskSessionAdmin(admin.ModelAdmin):
+    list_display = ("terminal", "staff", "opened_at", "closed_at", "close_reason")
+    list_filter = ("terminal", "close_reason")
+    readonly_fields = ("terminal", "staff", "opened_at", "closed_at", "close_reason")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

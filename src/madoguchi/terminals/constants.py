@@ -1,0 +1,14 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+CREDENTIAL_SCHEME = "mdt"
+# Cookie that binds a browser to the terminal it runs on (set at enrolment, signed).
+TERMINAL_COOKIE = "madoguchi_terminal"
+TERMINAL_COOKIE_MAX_AGE = 400 * 24 * 3600
+
+
+class DeskSessionCloseReason(models.TextChoices):
+    SIGNED_OUT = "signed_out", _("Signed out")
+    SUPERSEDED = "superseded", _("Another sign-in on the terminal")
+    EXPIRED = "expired", _("Expired")
+    TERMINAL_REVOKED = "terminal_revoked", _("Terminal credential revoked")

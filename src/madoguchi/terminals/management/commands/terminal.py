@@ -1,0 +1,58 @@
+"""`madoguchi terminal register|credential|revoke|list`."""
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from madoguchi.accounts.constants import OrganisationKind
+from madoguchi.accounts.models import Organisation
+from madoguchi.terminals import services
+from madoguchi.terminals.models import Terminal, TerminalCredential
+
+
+class Command(BaseCommand):
+    help = "Register desk terminals and issue or revoke their credentials."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        reg = sub.add_parser("register", help="Register a terminal.")
+        reg.add_argument("name")
+        reg.add_argument("--location", required=True)
+        reg.add_argument("--contractor", required=True, help="Contractor organisation name.")
+        cred = sub.add_parser("credential", help="Issue a credential (printed once).")
+        cred.add_argument("name")
+        rev = sub.add_parser("revoke", help="Revoke a credential by its prefix.")
+        rev.add_argument("prefix")
+        sub.add_parser("list")
+
+    def handle(self, *args: object, **opts: object) -> None:
+        action = opts["action"]
+        if action == "register":
+            contractor = Organisation.objects.filter(
+                name=opts["contractor"], kind=OrganisationKind.CONTRACTOR
+            ).first()
+            if contractor is None:
+                raise CommandError(f"No contractor named {opts['contractor']!r}.")
+            if Terminal.objects.filter(name=opts["name"]).exists():
+                raise CommandError(f"A terminal named {opts['name']!r} already exists.")
+            t = services.terminal_register(
+                name=str(opts["name"]),
+                location=str(opts["location"]),
+                contractor=contractor,
+                actor=None,
+            )
+            self.stdout.write(f"Registered terminal {t.name}.")
+        elif action == "credential":
+            terminal = Terminal.objects.filter(name=opts["name"]).first()
+            if terminal is None:
+                raise CommandError(f"No terminal named {opts['name']!r}.")
+            issued = services.credential_issue(terminal=terminal, actor=None)
+            self.stdout.write(issued.raw)
+        elif action == "revoke":
+            credential = TerminalCredential.objects.filter(prefix=opts["prefix"]).first()
+            if credential is None:
+                raise CommandError(f"No credential with prefix {opts['prefix']!r}.")
+            services.credential_revoke(credential=credential, actor=None)
+            self.stdout.write(f"Revoked {credential.prefix}.")
+        else:
+            for t in Terminal.objects.order_by("name"):
+                active = t.credentials.filter(revoked_at__isnull=True).count()
+                self.stdout.write(f"{t.name}\t{t.location}\t{t.contractor}\tcredentials={active}")

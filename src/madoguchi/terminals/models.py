@@ -1,0 +1,94 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.accounts.models import Organisation
+
+from .constants import DeskSessionCloseReason
+
+
+class Terminal(models.Model):
+    """A registered desk terminal: a PC at a desk, with a card reader and a card agent."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    location = models.CharField(_("desk location"), max_length=200)
+    contractor = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="terminals",
+        verbose_name=_("contractor"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("terminal")
+        verbose_name_plural = _("terminals")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TerminalCredential(models.Model):
+    """A secret a terminal (its browser and its card agent) presents. Stored only as a hash.
+
+    The raw credential is `mdt_<prefix>_<secret>`; it is shown once when issued.
+    """
+
+    terminal = models.ForeignKey(Terminal, on_delete=models.PROTECT, related_name="credentials")
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("terminal credential")
+        verbose_name_plural = _("terminal credentials")
+
+    def __str__(self) -> str:
+        return f"{self.terminal} ({self.prefix})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class DeskSession(models.Model):
+    """One staff member signed in on one terminal. At most one open per terminal."""
+
+    terminal = models.ForeignKey(Terminal, on_delete=models.PROTECT, related_name="desk_sessions")
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="desk_sessions"
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(
+        max_length=20, choices=DeskSessionCloseReason.choices, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("desk session")
+        verbose_name_plural = _("desk sessions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["terminal"],
+                condition=Q(closed_at__isnull=True),
+                name="one_open_desk_session_per_terminal",
+            ),
+            models.UniqueConstraint(
+                fields=["staff"],
+                condition=Q(closed_at__isnull=True),
+                name="one_open_desk_session_per_staff",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} @ {self.terminal}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None

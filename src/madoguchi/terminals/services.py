@@ -1,0 +1,194 @@
+"""Writes for terminals, their credentials and desk sessions. Each writes its audit event."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.accounts.models import Organisation, User
+from madoguchi.audit import services as audit
+
+from .constants import CREDENTIAL_SCHEME, DeskSessionCloseReason
+from .models import DeskSession, Terminal, TerminalCredential
+
+# Sent inside the closing transaction, so that what hangs off a desk session (the open visit)
+# ends in the same transaction; terminals must not import the apps that build on them.
+# Receivers get `session` and `reason`.
+desk_session_closed = Signal()
+
+
+class TerminalError(Exception):
+    """A refused terminal operation. `code` is stable; `message` is for people (translated)."""
+
+    code = "terminal_error"
+    message = _("The terminal operation was refused.")
+    english = "The terminal operation was refused."
+
+    def __str__(self) -> str:
+        return self.english
+
+
+class CredentialRejected(TerminalError):
+    code = "terminal_credential_rejected"
+    message = _("This terminal's credential is not valid. Ask an operator to register it again.")
+    english = "Unknown, malformed or revoked terminal credential."
+
+
+class TerminalInactive(TerminalError):
+    code = "terminal_inactive"
+    message = _("This terminal has been disabled by an operator.")
+    english = "The terminal is disabled."
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    credential: TerminalCredential
+    raw: str  # shown once, never stored
+
+
+def _hash_secret(secret: str) -> str:
+    # Secrets are 256-bit random values: a plain SHA-256 is enough (no dictionary to attack).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def terminal_register(
+    *, name: str, location: str, contractor: Organisation, actor: User | None
+) -> Terminal:
+    with transaction.atomic():
+        terminal = Terminal.objects.create(name=name, location=location, contractor=contractor)
+        audit.record(
+            "terminals.registered",
+            actor=actor,
+            terminal=terminal,
+            subject=terminal,
+            payload={"name": name, "location": location, "contractor": contractor.name},
+        )
+    return terminal
+
+
+def credential_issue(*, terminal: Terminal, actor: User | None) -> IssuedCredential:
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        credential = TerminalCredential.objects.create(
+            terminal=terminal, prefix=prefix, secret_hash=_hash_secret(secret), created_by=actor
+        )
+        audit.record(
+            "terminals.credential_issued",
+            actor=actor,
+            terminal=terminal,
+            subject=credential,
+            payload={"prefix": prefix},
+        )
+    return IssuedCredential(credential=credential, raw=f"{CREDENTIAL_SCHEME}_{prefix}_{secret}")
+
+
+def credential_revoke(*, credential: TerminalCredential, actor: User | None) -> TerminalCredential:
+    with transaction.atomic():
+        credential = TerminalCredential.objects.select_for_update().get(pk=credential.pk)
+        if credential.revoked_at is None:
+            credential.revoked_at = timezone.now()
+            credential.save(update_fields=["revoked_at"])
+            for session in DeskSession.objects.select_for_update().filter(
+                terminal=credential.terminal, closed_at__isnull=True
+            ):
+                _close(session, DeskSessionCloseReason.TERMINAL_REVOKED, actor)
+            audit.record(
+                "terminals.credential_revoked",
+                actor=actor,
+                terminal=credential.terminal,
+                subject=credential,
+                payload={"prefix": credential.prefix},
+            )
+    return credential
+
+
+def _parse(raw: str) -> tuple[str, str] | None:
+    parts = raw.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != CREDENTIAL_SCHEME or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+def credential_authenticate(*, raw: str, source: str = "") -> Terminal:
+    """Return the terminal a raw credential belongs to, or raise (and audit) CredentialRejected."""
+    parsed = _parse(raw or "")
+    credential = None
+    if parsed is not None:
+        prefix, secret = parsed
+        credential = (
+            TerminalCredential.objects.select_related("terminal").filter(prefix=prefix).first()
+        )
+        if credential is not None and not hmac.compare_digest(
+            credential.secret_hash, _hash_secret(secret)
+        ):
+            credential = None
+    if credential is None or credential.revoked_at is not None:
+        with transaction.atomic():
+            audit.record(
+                "terminals.credential_rejected",
+                actor=None,
+                terminal=credential.terminal if credential else None,
+                subject=("terminals.terminalcredential", credential.prefix) if credential else None,
+                payload={
+                    "reason": "revoked" if credential else "unknown",
+                    "source": source,
+                },
+            )
+        raise CredentialRejected
+    if not credential.terminal.is_active:
+        raise TerminalInactive
+    return credential.terminal
+
+
+def desk_session_open(*, terminal: Terminal, staff: User) -> DeskSession:
+    """Sign `staff` in on `terminal`. Any other open session of the terminal or of the staff
+    member is closed first (recorded as superseded): one staff member per terminal at a time."""
+    if not terminal.is_active:
+        raise TerminalInactive
+    with transaction.atomic():
+        stale = DeskSession.objects.select_for_update().filter(
+            closed_at__isnull=True, terminal=terminal
+        ) | DeskSession.objects.select_for_update().filter(closed_at__isnull=True, staff=staff)
+        for session in stale:
+            _close(session, DeskSessionCloseReason.SUPERSEDED, staff)
+        session = DeskSession.objects.create(terminal=terminal, staff=staff)
+        audit.record(
+            "terminals.desk_session_opened",
+            actor=staff,
+            terminal=terminal,
+            subject=session,
+            payload={"staff": staff.username},
+        )
+    return session
+
+
+def desk_session_close(
+    *, session: DeskSession, reason: DeskSessionCloseReason, actor: User | None
+) -> DeskSession:
+    with transaction.atomic():
+        session = DeskSession.objects.select_for_update().get(pk=session.pk)
+        if session.closed_at is None:
+            _close(session, reason, actor)
+    return session
+
+
+def _close(session: DeskSession, reason: DeskSessionCloseReason, actor: User | None) -> None:
+    session.closed_at = timezone.now()
+    session.close_reason = reason
+    session.save(update_fields=["closed_at", "close_reason"])
+    desk_session_closed.send(sender=DeskSession, session=session, reason=reason)
+    audit.record(
+        "terminals.desk_session_closed",
+        actor=actor,
+        terminal=session.terminal,
+        subject=session,
+        payload={"staff": session.staff.username, "reason": str(reason.value)},
+    )

@@ -1,0 +1,26 @@
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from . import binding
+from .services import TerminalError, credential_authenticate
+
+
+@require_http_methods(["GET", "POST"])
+def enrol(request: HttpRequest) -> HttpResponse:
+    """Bind this browser to a terminal by its credential (done once per terminal)."""
+    context: dict[str, object] = {"terminal": binding.current_terminal(request)}
+    if request.method == "POST":
+        raw = request.POST.get("credential", "")
+        try:
+            terminal = credential_authenticate(raw=raw, source="enrolment")
+        except TerminalError as exc:
+            context["error"] = exc.message
+            return render(request, "terminals/enrol.html", context, status=400)
+        context["enrolled"] = terminal
+        context["terminal"] = terminal
+        response = render(request, "terminals/enrol.html", context)
+        binding.bind(response, raw, secure=settings.SESSION_COOKIE_SECURE)
+        return response
+    return render(request, "terminals/enrol.html", context)

@@ -1,0 +1,123 @@
+import pytest
+from django.urls import reverse
+from django_otp.oath import totp
+
+from madoguchi.accounts.constants import Role
+from madoguchi.audit.models import AuditEvent
+from madoguchi.terminals import binding
+from madoguchi.terminals import services as terminal_services
+from madoguchi.terminals.models import DeskSession
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+LOGIN = "/accounts/sign-in/"
+
+
+@pytest.fixture
+def bound_client(client):
+    """A browser enrolled as a terminal (the enrolment page sets the signed cookie)."""
+    terminal = factories.terminal()
+    raw = terminal_services.credential_issue(terminal=terminal, actor=None).raw
+    response = client.post(reverse("terminals:enrol"), {"credential": raw})
+    assert response.status_code == 200
+    client.terminal = terminal
+    return client
+
+
+def events(name):
+    return AuditEvent.objects.filter(event_name=name)
+
+
+def test_sign_in_page_is_japanese_by_default(client):
+    response = client.get(LOGIN)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'lang="ja"' in body
+    assert "スタッフ" in body  # translated heading
+
+
+def test_desk_staff_signs_in_on_a_terminal_and_gets_a_desk_session(bound_client):
+    user = factories.staff(Role.DESK_STAFF)
+    response = bound_client.post(LOGIN, {"username": user.username, "password": factories.PASSWORD})
+    assert response.status_code == 302
+    session = DeskSession.objects.get(staff=user, closed_at__isnull=True)
+    assert session.terminal == bound_client.terminal
+    assert events("accounts.signed_in").filter(actor_id=str(user.pk)).exists()
+
+
+def test_desk_staff_cannot_sign_in_off_terminal(client):
+    user = factories.staff(Role.DESK_STAFF)
+    response = client.post(LOGIN, {"username": user.username, "password": factories.PASSWORD})
+    assert response.status_code == 400
+    assert "端末" in response.content.decode()
+    assert not DeskSession.objects.exists()
+    assert events("accounts.sign_in_failed").filter(payload__reason="terminal_required").exists()
+
+
+def test_wrong_password_is_refused_with_a_reason_and_audited(bound_client):
+    user = factories.staff()
+    response = bound_client.post(LOGIN, {"username": user.username, "password": "wrong"})
+    assert response.status_code == 400
+    assert "パスワード" in response.content.decode()
+    assert events("accounts.sign_in_failed").filter(payload__username=user.username).exists()
+    assert "_auth_user_id" not in bound_client.session
+
+
+def test_lockout_after_repeated_failures_even_with_the_right_password(bound_client, settings):
+    user = factories.staff()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        bound_client.post(LOGIN, {"username": user.username, "password": "wrong"})
+    response = bound_client.post(LOGIN, {"username": user.username, "password": factories.PASSWORD})
+    assert response.status_code == 403
+    assert "ロック" in response.content.decode()
+    assert events("accounts.locked_out").filter(payload__username=user.username).exists()
+    assert not DeskSession.objects.filter(staff=user).exists()
+
+
+def test_city_official_needs_totp(client, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0  # django-otp throttles retries; not what this tests
+    user = factories.staff(Role.CITY_OFFICIAL)
+    device = factories.totp_device(user)
+    creds = {"username": user.username, "password": factories.PASSWORD}
+    assert client.post(LOGIN, creds).status_code == 400  # no code
+    assert client.post(LOGIN, {**creds, "otp_token": "000000"}).status_code == 400
+    assert events("accounts.totp_failed").exists()
+    code = f"{totp(device.bin_key):06d}"
+    response = client.post(LOGIN, {**creds, "otp_token": code})
+    assert response.status_code == 302
+    assert client.session.get("otp_device_id")
+
+
+def test_official_without_enrolled_device_is_told_to_ask_an_operator(client):
+    user = factories.staff(Role.OPERATOR)
+    response = client.post(
+        LOGIN, {"username": user.username, "password": factories.PASSWORD, "otp_token": "123456"}
+    )
+    assert response.status_code == 400
+    assert events("accounts.sign_in_failed").filter(payload__reason="totp_not_enrolled").exists()
+
+
+def test_sign_out_closes_the_desk_session_and_is_audited(bound_client):
+    user = factories.staff()
+    bound_client.post(LOGIN, {"username": user.username, "password": factories.PASSWORD})
+    response = bound_client.post("/accounts/sign-out/")
+    assert response.status_code == 302
+    session = DeskSession.objects.get(staff=user)
+    assert session.closed_at is not None
+    assert events("accounts.signed_out").filter(actor_id=str(user.pk)).exists()
+    # The old session cannot reach the home page any more.
+    assert bound_client.get("/").status_code == 302
+
+
+def test_tampered_terminal_cookie_binds_nothing(client):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.COOKIES["madoguchi_terminal"] = "mdt_abc_def:forged"
+    assert binding.current_terminal(request) is None
+
+
+def test_enrolment_with_a_bad_credential_says_why(client):
+    response = client.post(reverse("terminals:enrol"), {"credential": "mdt_x_y"})
+    assert response.status_code == 400
+    assert "認証情報" in response.content.decode()

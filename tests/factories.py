@@ -1,0 +1,48 @@
+"""Small builders for test data (plain functions: fewer moving parts than a factory library)."""
+
+from __future__ import annotations
+
+import itertools
+
+from django.contrib.auth.models import Group
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from madoguchi.accounts.constants import OrganisationKind, Role
+from madoguchi.accounts.models import Organisation, User
+from madoguchi.terminals import services as terminal_services
+from madoguchi.terminals.models import Terminal
+
+PASSWORD = "correct horse battery staple"
+_n = itertools.count(1)
+
+
+def city() -> Organisation:
+    return Organisation.objects.get_or_create(name="テスト市", kind=OrganisationKind.CITY)[0]
+
+
+def contractor() -> Organisation:
+    return Organisation.objects.get_or_create(
+        name="テスト窓口株式会社", kind=OrganisationKind.CONTRACTOR, defaults={"city": city()}
+    )[0]
+
+
+def staff(role: Role = Role.DESK_STAFF, username: str | None = None) -> User:
+    org = city() if role in (Role.CITY_OFFICIAL, Role.OPERATOR) else contractor()
+    user = User.objects.create_user(
+        username=username or f"{role.value}{next(_n)}", password=PASSWORD, organisation=org
+    )
+    user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+    return user
+
+
+def totp_device(user: User) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+
+
+def terminal(name: str | None = None) -> Terminal:
+    return terminal_services.terminal_register(
+        name=name or f"desk-{next(_n):02d}",
+        location="本庁 1階",
+        contractor=contractor(),
+        actor=None,
+    )
