@@ -16,6 +16,6 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("username", "display_name", "organisation", "is_active")
     list_filter = ("organisation", "groups", "is_active")
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         (_("Desk"), {"fields": ("display_name", "organisation")}),
     )

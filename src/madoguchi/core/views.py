@@ -8,9 +8,12 @@ from madoguchi.terminals.models import DeskSession
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    desk_session = DeskSession.objects.filter(
-        pk=request.session.get("desk_session_id"), closed_at__isnull=True
-    ).first()
+    desk_session_id = request.session.get("desk_session_id")
+    desk_session = (
+        DeskSession.objects.filter(pk=desk_session_id, closed_at__isnull=True).first()
+        if desk_session_id
+        else None
+    )
     return render(
         request,
         "core/home.html",

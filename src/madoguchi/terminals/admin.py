@@ -26,7 +26,7 @@ class TerminalAdmin(admin.ModelAdmin):
     inlines = [CredentialInline]
     actions = ["issue_credential"]
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
             return

@@ -31,9 +31,9 @@ def bind(response: HttpResponse, raw_credential: str, *, secure: bool) -> None:
 
 def current_terminal(request: HttpRequest) -> Terminal | None:
     """The terminal this browser is bound to, or None (unbound, tampered or revoked)."""
-    cached = getattr(request, "_madoguchi_terminal", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    if hasattr(request, "_madoguchi_terminal"):
+        cached: Terminal | None = request._madoguchi_terminal
+        return cached
     terminal = None
     try:
         raw = request.get_signed_cookie(TERMINAL_COOKIE, salt=_SALT)
