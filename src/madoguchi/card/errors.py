@@ -1,0 +1,181 @@
+"""Typed errors of the card layer. Every failure the layer reports is a `CardError`."""
+
+from __future__ import annotations
+
+
+class CardError(Exception):
+    """Base class of every error raised by `madoguchi.card`."""
+
+
+# --- transport level -------------------------------------------------------------------------
+
+
+class TransportError(CardError):
+    """The reader or the link to the card failed."""
+
+
+class CardTimeout(TransportError):
+    """The reader did not answer within the timeout."""
+
+
+class NoCard(TransportError):
+    """No card is present in the reader (or it was removed)."""
+
+
+class ReaderNotFound(TransportError):
+    """No reader of that name, or no reader at all."""
+
+
+class PcscUnavailable(TransportError):
+    """The PC/SC service (pcscd) is not running or not reachable."""
+
+
+# --- data level --------------------------------------------------------------------------------
+
+
+class MalformedResponse(CardError):
+    """The card answered something that cannot be parsed."""
+
+
+class TLVError(MalformedResponse):
+    """TLV data is truncated or inconsistent."""
+
+
+class IntegrityError(CardError):
+    """Data read from the card does not match its integrity record."""
+
+
+class RefusedOperation(CardError):
+    """The client refuses to do this by design (e.g. reading the individual number)."""
+
+
+# --- status words ------------------------------------------------------------------------------
+
+
+class StatusWordError(CardError):
+    """The card answered with an error status word."""
+
+    default_message = "card error"
+
+    def __init__(self, sw: int, message: str | None = None) -> None:
+        self.sw = sw
+        super().__init__(f"{message or self.default_message} (SW {sw:04X})")
+
+
+class WrongPin(StatusWordError):
+    """63Cx: the PIN was wrong; `tries_left` tries remain (0: the card is now blocked)."""
+
+    default_message = "wrong PIN"
+
+    def __init__(self, sw: int, message: str | None = None) -> None:
+        self.tries_left = sw & 0x0F
+        super().__init__(sw, message or f"wrong PIN, {self.tries_left} tries left")
+
+
+class PinBlocked(StatusWordError):
+    """6984: the PIN is blocked; it can only be reset at a municipal office."""
+
+    default_message = "PIN blocked"
+
+
+class SecurityStatusNotSatisfied(StatusWordError):
+    """6982: the PIN has not been verified in this session."""
+
+    default_message = "security status not satisfied (PIN not verified)"
+
+
+class AuthenticationMethodBlocked(StatusWordError):
+    """6983."""
+
+    default_message = "authentication method blocked"
+
+
+class ConditionsNotSatisfied(StatusWordError):
+    """6985."""
+
+    default_message = "conditions of use not satisfied"
+
+
+class CommandNotAllowed(StatusWordError):
+    """6986 (e.g. no current EF)."""
+
+    default_message = "command not allowed"
+
+
+class WrongData(StatusWordError):
+    """6A80."""
+
+    default_message = "incorrect data field"
+
+
+class FileNotFound(StatusWordError):
+    """6A82."""
+
+    default_message = "file or application not found"
+
+
+class IncorrectP1P2(StatusWordError):
+    """6A86."""
+
+    default_message = "incorrect P1/P2"
+
+
+class WrongLength(StatusWordError):
+    """6700."""
+
+    default_message = "wrong length"
+
+
+class OffsetOutOfRange(StatusWordError):
+    """6B00."""
+
+    default_message = "offset outside the file"
+
+
+class WrongLe(StatusWordError):
+    """6Cxx that could not be resolved by re-sending."""
+
+    default_message = "wrong Le"
+
+
+class InsNotSupported(StatusWordError):
+    """6D00."""
+
+    default_message = "instruction not supported"
+
+
+class ClaNotSupported(StatusWordError):
+    """6E00."""
+
+    default_message = "class not supported"
+
+
+class UnknownStatus(StatusWordError):
+    """Any other status word."""
+
+    default_message = "unexpected status word"
+
+
+_BY_SW: dict[int, type[StatusWordError]] = {
+    0x6982: SecurityStatusNotSatisfied,
+    0x6983: AuthenticationMethodBlocked,
+    0x6984: PinBlocked,
+    0x6985: ConditionsNotSatisfied,
+    0x6986: CommandNotAllowed,
+    0x6A80: WrongData,
+    0x6A82: FileNotFound,
+    0x6A86: IncorrectP1P2,
+    0x6700: WrongLength,
+    0x6B00: OffsetOutOfRange,
+    0x6D00: InsNotSupported,
+    0x6E00: ClaNotSupported,
+}
+
+
+def error_for_sw(sw: int) -> StatusWordError:
+    """The typed exception for a non-success status word."""
+    if sw & 0xFFF0 == 0x63C0:
+        return WrongPin(sw)
+    if sw & 0xFF00 == 0x6C00:
+        return WrongLe(sw)
+    return _BY_SW.get(sw, UnknownStatus)(sw)
