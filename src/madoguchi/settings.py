@@ -122,7 +122,10 @@ LOGIN_REDIRECT_URL = "/"
 # Brute-force protection on staff sign-in (django-axes).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)  # hours
+# Counted per user name, not per address: a city's desks share one network address, and
+# per-address counting would let one person's typing lock every desk (ADR 0003).
 AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "madoguchi.accounts.views.lockout_response"
 AXES_VERBOSE = False
