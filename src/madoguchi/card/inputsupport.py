@@ -87,9 +87,7 @@ class IntegrityRecord:
 # --- EF0002 ------------------------------------------------------------------------------------
 
 
-def build_basic_four(
-    name: str, address: str, birth: date, sex: str, *, filler: int = 16
-) -> bytes:
+def build_basic_four(name: str, address: str, birth: date, sex: str, *, filler: int = 16) -> bytes:
     """Encode EF0002 (`FF 20 len`, DF21 offset table, DF22..DF25), followed by filler bytes."""
     if sex not in SEXES:
         raise ValueError("sex must be '1', '2' or '9'")

@@ -12,7 +12,7 @@ from enum import IntEnum
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from madoguchi.card.apdu import CardChannel, CommandAPDU
 from madoguchi.card.errors import MalformedResponse
@@ -172,6 +172,5 @@ __all__ = [
     "SignMode",
     "TokenInfo",
     "digest_info_sha256",
-    "utils",
     "verify_rs256",
 ]

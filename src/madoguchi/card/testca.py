@@ -307,7 +307,9 @@ class TestCA:
             entries.append((serial, when))
         self.save()
 
-    def crl(self, now: datetime | None = None, *, generation: int | None = None) -> x509.CertificateRevocationList:
+    def crl(
+        self, now: datetime | None = None, *, generation: int | None = None
+    ) -> x509.CertificateRevocationList:
         now = now or datetime.now(UTC)
         ca = self.generation(generation)
         builder = (

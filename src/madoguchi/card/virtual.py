@@ -39,7 +39,11 @@ SUPPORT = "support"
 _AIDS = {JPKI_AID: JPKI, INPUT_SUPPORT_AID: SUPPORT}
 
 # (app, fid) -> kind: "data" | "pin" | "key"
-_PIN_EFS = {(JPKI, 0x0018): "auth_pin", (JPKI, 0x001B): "sign_pin", (SUPPORT, 0x0011): "support_pin"}
+_PIN_EFS = {
+    (JPKI, 0x0018): "auth_pin",
+    (JPKI, 0x001B): "sign_pin",
+    (SUPPORT, 0x0011): "support_pin",
+}
 _KEY_EFS = {(JPKI, 0x0017): "auth_pin", (JPKI, 0x001A): "sign_pin"}
 # data EF -> PIN that protects it (None: free)
 _DATA_EFS: dict[tuple[str, int], str | None] = {
@@ -359,7 +363,9 @@ class VirtualCard:
         if c.p1 == 0x03:
             if not 1 <= len(data) <= 255:
                 raise _SW(0x6700)
-            return _raw_pkcs1_v15_sign(key, SHA256_DIGEST_INFO_PREFIX + hashlib.sha256(data).digest())
+            return _raw_pkcs1_v15_sign(
+                key, SHA256_DIGEST_INFO_PREFIX + hashlib.sha256(data).digest()
+            )
         pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
         if c.p1 == 0x04:
             if len(data) != 32:

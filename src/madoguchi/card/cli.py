@@ -1,0 +1,333 @@
+"""Logic of `madoguchi vcard ...` and `madoguchi card ...` (the Django commands only call here).
+
+PINs come from the flag, or from a getpass prompt when the flag has no value; they are never
+printed or logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import secrets
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from madoguchi.card.errors import CardError, PinBlocked, WrongPin
+from madoguchi.card.inputsupport import InputSupportClient
+from madoguchi.card.jpki import JpkiClient, verify_rs256
+from madoguchi.card.testca import TestCA
+from madoguchi.card.transport import PcscContext, PcscTransport
+from madoguchi.card.virtual import VirtualCard, issue_card
+from madoguchi.card.vpcd import DEFAULT_VPCD_PORT, VpcdBridge
+
+PROMPT = "\0prompt"  # sentinel: the flag was given without a value
+DEFAULT_CA_DIR = Path("var/testca")
+
+
+class Writer(Protocol):
+    def write(self, s: str, /) -> Any: ...
+
+
+def _line(out: Writer, text: str = "") -> None:
+    out.write(text + "\n")
+
+
+def resolve_pin(value: str | None, label: str, ask: Callable[[str], str] = getpass.getpass) -> str:
+    if value is None or value == PROMPT:
+        return ask(f"{label}: ")
+    return value
+
+
+# --- argument definitions (shared by the Django commands) -------------------------------------------
+
+
+def add_vcard_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    issue = sub.add_parser("issue", help="issue a virtual card signed by the test CA")
+    issue.add_argument("--name", required=True, help="family and given name separated by U+3000")
+    issue.add_argument("--birth", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    issue.add_argument("--sex", required=True, choices=["1", "2", "9"])
+    issue.add_argument("--address", required=True)
+    issue.add_argument("--pin", nargs="?", const=PROMPT, default=PROMPT, help="4-digit auth PIN")
+    issue.add_argument(
+        "--support-pin", nargs="?", const=PROMPT, default=None, help="input-support PIN"
+    )
+    issue.add_argument("--ca-dir", type=Path, default=DEFAULT_CA_DIR)
+    issue.add_argument("--latency", type=float, default=0.0, help="simulated signing seconds")
+    issue.add_argument("--out", type=Path, required=True)
+    plug_p = sub.add_parser("plug", help="insert a virtual card into the vpcd reader")
+    plug_p.add_argument("card", type=Path)
+    plug_p.add_argument("--port", type=int, default=DEFAULT_VPCD_PORT)
+    plug_p.add_argument("--host", default="127.0.0.1")
+    plug_p.add_argument("--remove-after", type=float, default=None, help="seconds")
+
+
+def add_card_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("readers", help="list PC/SC readers")
+    show = sub.add_parser("show", help="certificate, PIN counters; basic four with the PIN")
+    show.add_argument("--reader", default=None)
+    show.add_argument(
+        "--pin", nargs="?", const=PROMPT, default=None, help="input-support PIN (4 digits)"
+    )
+    show.add_argument("--issuer-key", type=Path, default=None, help="PEM key checking EF0003")
+    auth = sub.add_parser("auth", help="sign a random challenge with the auth key and verify it")
+    auth.add_argument("--reader", default=None)
+    auth.add_argument("--pin", nargs="?", const=PROMPT, default=PROMPT, help="auth PIN")
+    for p in (show, auth):
+        p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a card")
+
+
+def run_vcard(options: dict[str, Any], out: Writer = sys.stdout, err: Writer = sys.stderr) -> int:
+    try:
+        if options["action"] == "issue":
+            return vcard_issue(
+                name=options["name"],
+                birth=options["birth"],
+                sex=options["sex"],
+                address=options["address"],
+                pin=resolve_pin(options["pin"], "auth PIN"),
+                support_pin=(
+                    None
+                    if options.get("support_pin") is None
+                    else resolve_pin(options["support_pin"], "input-support PIN")
+                ),
+                ca_dir=options["ca_dir"],
+                out_path=options["out"],
+                latency=options.get("latency", 0.0),
+                out=out,
+            )
+        return vcard_plug(
+            options["card"],
+            port=options["port"],
+            host=options.get("host", "127.0.0.1"),
+            remove_after=options.get("remove_after"),
+            out=out,
+        )
+    except (CardError, ValueError, OSError) as exc:
+        _line(err, f"error: {exc}")
+        return 1
+
+
+def run_card(options: dict[str, Any], out: Writer = sys.stdout, err: Writer = sys.stderr) -> int:
+    try:
+        action = options["action"]
+        if action == "readers":
+            return card_readers(out)
+        if action == "show":
+            pin = options.get("pin")
+            return card_show(
+                reader=options.get("reader"),
+                pin=None if pin is None else resolve_pin(pin, "input-support PIN"),
+                issuer_key_path=options.get("issuer_key"),
+                wait=options.get("wait", 0.0),
+                out=out,
+            )
+        return card_auth(
+            reader=options.get("reader"),
+            pin=resolve_pin(options.get("pin"), "auth PIN"),
+            wait=options.get("wait", 0.0),
+            out=out,
+        )
+    except PinBlocked:
+        _line(err, "error: the PIN is blocked (reset it at the municipal office)")
+        return 1
+    except WrongPin as exc:
+        _line(err, f"error: wrong PIN, {exc.tries_left} tries left")
+        return 1
+    except (CardError, ValueError, OSError) as exc:
+        _line(err, f"error: {exc}")
+        return 1
+
+
+# --- vcard ---------------------------------------------------------------------------------------
+
+
+def vcard_issue(
+    *,
+    name: str,
+    birth: date,
+    sex: str,
+    address: str,
+    pin: str,
+    support_pin: str | None,
+    ca_dir: Path,
+    out_path: Path,
+    latency: float = 0.0,
+    out: Writer = sys.stdout,
+) -> int:
+    ca = TestCA.load_or_create(ca_dir)
+    card = issue_card(
+        ca,
+        name=name,
+        address=address,
+        birth=birth,
+        sex=sex,
+        pin=pin,
+        support_pin=support_pin,
+        sign_latency=latency,
+        path=out_path,
+    )
+    cert = card.auth_certificate
+    _line(out, f"issued {out_path}")
+    _line(
+        out,
+        f"  auth certificate serial {cert.serial_number}, subject {cert.subject.rfc4514_string()}",
+    )
+    _line(out, f"  valid until {cert.not_valid_after_utc.isoformat()}")
+    _line(out, f"  CA: {ca_dir} (generation {ca.current})")
+    return 0
+
+
+def vcard_plug(
+    card_path: Path,
+    *,
+    port: int = DEFAULT_VPCD_PORT,
+    host: str = "127.0.0.1",
+    remove_after: float | None = None,
+    out: Writer = sys.stdout,
+) -> int:
+    card = VirtualCard.load(card_path)
+    bridge = VpcdBridge(card, port, host)
+    bridge.connect()
+    _line(out, f"card {card_path} inserted into vpcd {host}:{port}; Ctrl-C removes it")
+    if hasattr(out, "flush"):
+        out.flush()
+    deadline = None if remove_after is None else time.monotonic() + remove_after
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            if bridge.wait(0.2):
+                _line(out, "vpcd closed the connection")
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bridge.remove()
+    _line(out, "card removed")
+    return 0
+
+
+# --- card ----------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _connect(reader: str | None, wait: float) -> Iterator[PcscTransport]:
+    with PcscContext() as ctx:
+        name = ctx.pick_reader(reader)
+        if wait > 0:
+            ctx.wait_for_card(name, wait)
+        with ctx.connect(name) as transport:
+            yield transport
+
+
+def card_readers(out: Writer = sys.stdout) -> int:
+    with PcscContext() as ctx:
+        readers = ctx.readers()
+        if not readers:
+            _line(out, "no readers")
+        for name in readers:
+            _line(out, f"{name}\t{'card present' if ctx.card_present(name) else 'empty'}")
+    return 0
+
+
+def _describe_cert(out: Writer, cert: x509.Certificate) -> None:
+    _line(out, f"  subject:  {cert.subject.rfc4514_string()}")
+    _line(out, f"  issuer:   {cert.issuer.rfc4514_string()}")
+    _line(out, f"  serial:   {cert.serial_number}")
+    _line(
+        out,
+        f"  valid:    {cert.not_valid_before_utc.isoformat()} .. {cert.not_valid_after_utc.isoformat()}",
+    )
+    _line(out, f"  sha256:   {cert.fingerprint(hashes.SHA256()).hex()}")
+
+
+def _tries(fn: Callable[[], int | None]) -> str:
+    try:
+        left = fn()
+    except PinBlocked:
+        return "BLOCKED"
+    return "verified" if left is None else f"{left} tries left"
+
+
+def card_show(
+    *,
+    reader: str | None = None,
+    pin: str | None = None,
+    issuer_key_path: Path | None = None,
+    wait: float = 0.0,
+    out: Writer = sys.stdout,
+) -> int:
+    with _connect(reader, wait) as transport:
+        _line(out, f"reader: {transport.reader}")
+        _line(out, f"ATR: {transport.atr.hex(' ').upper()}")
+        jpki = JpkiClient(transport)
+        token = jpki.read_token_info()
+        _line(out, f"token: {token.label}")
+        cert = jpki.read_auth_certificate()
+        _line(out, "user authentication certificate:")
+        _describe_cert(out, cert)
+        ca = jpki.read_auth_ca_certificate()
+        try:
+            cert.verify_directly_issued_by(ca)
+            chain = "signed by the card's CA certificate"
+        except Exception as exc:
+            chain = f"NOT signed by the card's CA certificate ({type(exc).__name__})"
+        _line(out, f"  chain:    {chain}")
+        _line(out, f"auth PIN: {_tries(jpki.auth_pin_tries_left)}")
+        support = InputSupportClient(transport)
+        _line(out, f"input-support PIN: {_tries(support.tries_left)}")
+        if pin is not None:
+            issuer_key = None
+            if issuer_key_path is not None:
+                from cryptography.hazmat.primitives.asymmetric import rsa
+                from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+                loaded = load_pem_public_key(issuer_key_path.read_bytes())
+                if not isinstance(loaded, rsa.RSAPublicKey):
+                    raise ValueError("the issuer key must be an RSA public key")
+                issuer_key = loaded
+            support.verify_pin(pin)
+            attrs = support.read_basic_four(issuer_key=issuer_key)
+            _line(
+                out,
+                "basic four attributes (EF0002, checked against EF0003"
+                + (" and its signature):" if issuer_key else "):"),
+            )
+            _line(out, f"  name:     {attrs.name}")
+            _line(out, f"  address:  {attrs.address}")
+            _line(out, f"  birth:    {attrs.birth_date.isoformat()}")
+            _line(out, f"  sex:      {attrs.sex}")
+    return 0
+
+
+def card_auth(
+    *, reader: str | None = None, pin: str, wait: float = 0.0, out: Writer = sys.stdout
+) -> int:
+    challenge = secrets.token_bytes(32)
+    with _connect(reader, wait) as transport:
+        jpki = JpkiClient(transport)
+        started = time.monotonic()
+        result = jpki.authenticate(pin, challenge)
+        elapsed = time.monotonic() - started
+    cert = result.certificate
+    ok = verify_rs256(cert, challenge, result.signature)
+    now = datetime.now(UTC)
+    in_validity = cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
+    _line(out, f"certificate: {cert.subject.rfc4514_string()} (serial {cert.serial_number})")
+    _line(out, f"challenge:   {challenge.hex()}")
+    _line(out, f"signature:   {len(result.signature)} bytes, RS256, {elapsed:.2f} s")
+    _line(
+        out,
+        f"verified:    {'OK' if ok else 'FAILED'}; certificate "
+        + ("within" if in_validity else "OUTSIDE")
+        + " its validity",
+    )
+    return 0 if ok else 1

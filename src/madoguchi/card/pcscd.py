@@ -1,0 +1,326 @@
+"""A private pcscd with vpcd readers, for tests and the demo.
+
+`PcscdHarness` starts `pcscd -f -c DIR` where DIR holds reader files naming the vpcd driver, each
+on its own TCP port (default from 35990 up, away from vpcd's default 35963), waits until the
+readers appear and stops pcscd afterwards.
+
+Debian's pcscd 1.9.9 always serves /run/pcscd/pcscd.comm and ignores PCSCLITE_CSOCK_NAME, so only
+one pcscd can run on a machine. If another pcscd (not started by this harness) holds the socket,
+`start` raises `PcscdBusy` saying so.
+
+`shared_pcscd()` lets several processes of one test run (pytest-xdist workers) share one
+harness-started pcscd: a lock file counts users, the last one stops pcscd, and each process
+leases its own reader slot (`lease_slot`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from madoguchi.card.errors import CardError
+
+VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
+PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
+PCSCD_PID_FILE = Path("/run/pcscd/pcscd.pid")
+DEFAULT_BASE_PORT = 35990
+DEFAULT_SLOTS = 4
+SHARED_ROOT = Path(tempfile.gettempdir()) / "madoguchi-pcscd"
+
+
+class PcscdError(CardError):
+    """pcscd could not be started or stopped."""
+
+
+class PcscdBusy(PcscdError):
+    """Another pcscd already serves /run/pcscd/pcscd.comm."""
+
+
+@dataclass(frozen=True)
+class VirtualReader:
+    """One vpcd reader slot: its PC/SC name and the TCP port a virtual card connects to."""
+
+    name: str
+    port: int
+
+
+def reader_for_port(port: int, base_port: int = DEFAULT_BASE_PORT) -> VirtualReader:
+    first = port - (port - base_port) % 2
+    return VirtualReader(f"Madoguchi VPCD {first} 00 {(port - first):02d}", port)
+
+
+def pcscd_socket_alive() -> bool:
+    """True when something answers on pcscd's socket."""
+    if not PCSCD_SOCKET.exists():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(1.0)
+        try:
+            s.connect(str(PCSCD_SOCKET))
+        except OSError:
+            return False
+    return True
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return status != "Z"
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", port))  # noqa: S104 - probing the port vpcd will bind
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class PcscdHarness:
+    workdir: Path
+    base_port: int = DEFAULT_BASE_PORT
+    slots: int = DEFAULT_SLOTS
+    """Number of reader slots (vpcd gives 2 per reader file): ports base_port..+slots-1."""
+    pcscd: str = "pcscd"
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    pid: int | None = field(default=None, init=False)
+    _log: IO[bytes] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.workdir = Path(self.workdir)
+        if self.slots < 1 or self.slots % 2:
+            raise ValueError("slots must be a positive even number (vpcd serves 2 per reader)")
+
+    @property
+    def config_dir(self) -> Path:
+        return self.workdir / "reader.conf.d"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "pcscd.log"
+
+    @property
+    def readers(self) -> list[VirtualReader]:
+        return [
+            reader_for_port(p, self.base_port)
+            for p in range(self.base_port, self.base_port + self.slots)
+        ]
+
+    def write_config(self) -> None:
+        if self.config_dir.exists():
+            shutil.rmtree(self.config_dir)
+        self.config_dir.mkdir(parents=True)
+        for port in range(self.base_port, self.base_port + self.slots, 2):
+            (self.config_dir / f"vpcd-{port}").write_text(
+                f'FRIENDLYNAME "Madoguchi VPCD {port}"\n'
+                f"DEVICENAME   /dev/null:{port}\n"
+                f"LIBPATH      {VPCD_DRIVER}\n"
+                f"CHANNELID    {port}\n"
+            )
+
+    def _log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    def start(self, timeout: float = 15.0) -> None:
+        if not VPCD_DRIVER.exists():
+            raise PcscdError(f"the vpcd driver {VPCD_DRIVER} is missing (Debian: vsmartcard-vpcd)")
+        if shutil.which(self.pcscd) is None:
+            raise PcscdError(f"{self.pcscd} not found (Debian: pcscd)")
+        if pcscd_socket_alive():
+            holder = ""
+            with contextlib.suppress(OSError):
+                holder = f" (pid {PCSCD_PID_FILE.read_text().strip()})"
+            raise PcscdBusy(
+                f"another pcscd{holder} already serves {PCSCD_SOCKET}. Debian's pcscd 1.9.9 "
+                "always uses that socket and ignores PCSCLITE_CSOCK_NAME, so a private pcscd "
+                "cannot run beside it: stop the other pcscd (e.g. `systemctl stop pcscd.socket "
+                "pcscd`) and retry."
+            )
+        busy = [p for p in range(self.base_port, self.base_port + self.slots) if not _port_free(p)]
+        if busy:
+            raise PcscdError(f"TCP ports {busy} for the vpcd readers are already in use")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.write_config()
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            [self.pcscd, "-f", "-c", str(self.config_dir)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.pid = self.process.pid
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self, timeout: float) -> None:
+        from madoguchi.card.transport import PcscContext
+
+        wanted = {r.name for r in self.readers}
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise PcscdError(
+                    f"pcscd exited with {self.process.returncode}:\n{self._log_tail()}"
+                )
+            try:
+                with PcscContext() as ctx:
+                    names = set(ctx.readers())
+                if wanted <= names:
+                    return
+                last = f"readers so far: {sorted(names)}"
+            except CardError as exc:
+                last = str(exc)
+            time.sleep(0.1)
+        raise PcscdError(f"pcscd readers did not appear within {timeout} s ({last})")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        pid = self.pid
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _pid_alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            time.sleep(0.2)
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=1)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self.process = None
+        self.pid = None
+
+    def __enter__(self) -> PcscdHarness:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# --- sharing one pcscd between processes of a test run ---------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@dataclass
+class SharedPcscd:
+    harness: PcscdHarness
+    root: Path
+    slot: VirtualReader
+    _slot_file: IO[str] | None = field(default=None, repr=False)
+
+
+@contextlib.contextmanager
+def shared_pcscd(
+    root: Path = SHARED_ROOT,
+    base_port: int = DEFAULT_BASE_PORT,
+    slots: int = DEFAULT_SLOTS,
+    timeout: float = 15.0,
+) -> Iterator[SharedPcscd]:
+    """Use the pcscd this harness runs for the current test run (start it if nobody has) and
+    lease one reader slot for this process. The last user stops pcscd."""
+    harness = PcscdHarness(root / "pcscd", base_port, slots)
+    state_path = root / "state.json"
+    me = os.getpid()
+    with _locked(root / "lock"):
+        state: dict[str, object] = {}
+        with contextlib.suppress(OSError, ValueError):
+            state = json.loads(state_path.read_text())
+        raw_users = state.get("users", [])
+        users = (
+            [int(u) for u in raw_users if _pid_alive(int(u))] if isinstance(raw_users, list) else []
+        )
+        pid = state.get("pid")
+        if isinstance(pid, int) and _pid_alive(pid) and users and pcscd_socket_alive():
+            harness.pid = pid
+        else:
+            if isinstance(pid, int) and _pid_alive(pid):
+                harness.pid = pid
+                harness.stop()
+            users = []
+            harness.start(timeout)
+        users.append(me)
+        state_path.write_text(json.dumps({"pid": harness.pid, "users": users}))
+    slot_file, reader = _lease_slot(root, harness)
+    shared = SharedPcscd(harness, root, reader, slot_file)
+    try:
+        yield shared
+    finally:
+        slot_file.close()
+        with _locked(root / "lock"):
+            state = {}
+            with contextlib.suppress(OSError, ValueError):
+                state = json.loads(state_path.read_text())
+            raw_users = state.get("users", [])
+            users = (
+                [int(u) for u in raw_users if int(u) != me and _pid_alive(int(u))]
+                if isinstance(raw_users, list)
+                else []
+            )
+            if users:
+                state_path.write_text(json.dumps({"pid": harness.pid, "users": users}))
+            else:
+                harness.stop()
+                state_path.unlink(missing_ok=True)
+
+
+def _lease_slot(root: Path, harness: PcscdHarness) -> tuple[IO[str], VirtualReader]:
+    for reader in harness.readers:
+        fh = (root / f"slot-{reader.port}.lock").open("a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            continue
+        return fh, reader
+    raise PcscdError(f"all {harness.slots} vpcd reader slots are in use by other processes")
