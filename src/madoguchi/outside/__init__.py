@@ -1,0 +1,92 @@
+"""Outside systems — payment providers, banks, health insurers — behind small interfaces.
+
+No Django import anywhere in this package: the adapters and the simulators are usable and
+testable alone. See docs/outside.md.
+"""
+
+from madoguchi.outside.clients import HttpBank, HttpInsurer, HttpPaymentProvider, http_provider
+from madoguchi.outside.errors import (
+    AccountClosed,
+    AccountNotFound,
+    AccountSuspended,
+    IdempotencyConflict,
+    InsuranceNotEligible,
+    InsuredPersonNotFound,
+    InvalidRequest,
+    OutsideError,
+    OutsideProtocolError,
+    OutsideTimeout,
+    OutsideUnavailable,
+    RegisteredToAnotherCard,
+    SecurityCodeWrong,
+    System,
+    UnknownProvider,
+    VerificationLocked,
+)
+from madoguchi.outside.interfaces import (
+    AccountStatus,
+    Bank,
+    BankAccount,
+    BankAccountType,
+    InsuranceRegistration,
+    Insurer,
+    PaymentProvider,
+    PayoutItem,
+    PayoutItemResult,
+    PayoutItemStatus,
+    PayoutResult,
+    ProviderAccount,
+    RegistrationStatus,
+)
+from madoguchi.outside.registry import (
+    OutsideSystems,
+    ProviderInfo,
+    ProviderRegistry,
+    registry_from_specs,
+    sim_outside,
+    sim_registry,
+)
+from madoguchi.outside.transport import ClientConfig
+
+__all__ = [
+    "AccountClosed",
+    "AccountNotFound",
+    "AccountStatus",
+    "AccountSuspended",
+    "Bank",
+    "BankAccount",
+    "BankAccountType",
+    "ClientConfig",
+    "HttpBank",
+    "HttpInsurer",
+    "HttpPaymentProvider",
+    "IdempotencyConflict",
+    "InsuranceNotEligible",
+    "InsuranceRegistration",
+    "InsuredPersonNotFound",
+    "Insurer",
+    "InvalidRequest",
+    "OutsideError",
+    "OutsideProtocolError",
+    "OutsideSystems",
+    "OutsideTimeout",
+    "OutsideUnavailable",
+    "PaymentProvider",
+    "PayoutItem",
+    "PayoutItemResult",
+    "PayoutItemStatus",
+    "PayoutResult",
+    "ProviderAccount",
+    "ProviderInfo",
+    "ProviderRegistry",
+    "RegisteredToAnotherCard",
+    "RegistrationStatus",
+    "SecurityCodeWrong",
+    "System",
+    "UnknownProvider",
+    "VerificationLocked",
+    "http_provider",
+    "registry_from_specs",
+    "sim_outside",
+    "sim_registry",
+]

@@ -1,0 +1,323 @@
+"""HTTP adapters for the three outside systems, speaking the simulators' JSON API.
+
+A real provider, bank or insurer with a different API gets its own adapter class that
+implements the same Protocol (interfaces.py) and raises the same errors (errors.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from madoguchi.outside import validation
+from madoguchi.outside.errors import InvalidRequest, OutsideProtocolError, System
+from madoguchi.outside.interfaces import (
+    AccountStatus,
+    BankAccount,
+    BankAccountType,
+    InsuranceRegistration,
+    PayoutItem,
+    PayoutItemResult,
+    PayoutItemStatus,
+    PayoutResult,
+    ProviderAccount,
+    RegistrationStatus,
+)
+from madoguchi.outside.transport import ClientConfig, JsonClient, JsonResponse
+
+if TYPE_CHECKING:
+    from madoguchi.outside.registry import ProviderInfo
+
+_BATCH_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class _Fields:
+    """Reads a JSON answer; anything missing or mistyped is a protocol error, not a crash."""
+
+    def __init__(self, client: JsonClient, data: dict[str, Any]) -> None:
+        self._client = client
+        self._data = data
+
+    def fail(self) -> OutsideProtocolError:
+        return OutsideProtocolError(
+            system=self._client.system,
+            system_name_ja=self._client.system_name_ja,
+            system_name_en=self._client.system_name_en,
+        )
+
+    def text(self, key: str) -> str:
+        value = self._data.get(key)
+        if not isinstance(value, str) or not value:
+            raise self.fail()
+        return value
+
+    def opt_text(self, key: str) -> str | None:
+        value = self._data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.fail()
+        return value or None
+
+    def integer(self, key: str) -> int:
+        value = self._data.get(key)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.fail()
+        return value
+
+    def objects(self, key: str) -> list[dict[str, Any]]:
+        value = self._data.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail()
+        return value
+
+    def choice(self, key: str, kind: type[E]) -> E:
+        try:
+            return kind(self.text(key))
+        except ValueError:
+            raise self.fail() from None
+
+    def sub(self, data: dict[str, Any]) -> _Fields:
+        return _Fields(self._client, data)
+
+
+def _path_part(value: str) -> str:
+    return quote(value, safe="")
+
+
+class HttpPaymentProvider:
+    """PaymentProvider over the simulator's provider API (`{base_url}/v1/...`)."""
+
+    system = System.PAYMENT_PROVIDER
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        code: str = "",
+        display_name_ja: str | None = None,
+        display_name_en: str | None = None,
+        config: ClientConfig | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.code = code
+        self.client = JsonClient(
+            base_url,
+            system=self.system,
+            system_name_ja=display_name_ja,
+            system_name_en=display_name_en,
+            config=config,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _account(self, response: JsonResponse) -> ProviderAccount:
+        f = _Fields(self.client, response.data)
+        return ProviderAccount(
+            account_ref=f.text("account_ref"),
+            holder_name_kana=f.opt_text("holder_name_kana"),
+            status=f.choice("status", AccountStatus),
+            provider_code=self.code,
+        )
+
+    def verify(self, payment_service_id: str, security_code: str) -> ProviderAccount:
+        body = {
+            "payment_service_id": validation.payment_service_id(payment_service_id),
+            "security_code": validation.security_code(security_code),
+        }
+        return self._account(self.client.post("/v1/accounts/verify", body))
+
+    def account(self, account_ref: str) -> ProviderAccount:
+        return self._account(self.client.get(f"/v1/accounts/{_path_part(account_ref)}"))
+
+    def suspend(
+        self, account_ref: str, *, reason: str = "", idempotency_key: str | None = None
+    ) -> ProviderAccount:
+        response = self.client.post(
+            f"/v1/accounts/{_path_part(account_ref)}/suspend",
+            {"reason": reason},
+            idempotency_key=idempotency_key,
+        )
+        return self._account(response)
+
+    def payout(
+        self, batch_id: str, items: Sequence[PayoutItem], *, idempotency_key: str | None = None
+    ) -> PayoutResult:
+        _check_batch(batch_id, items)
+        body = {
+            "batch_id": batch_id,
+            "items": [
+                {"item_id": i.item_id, "account_ref": i.account_ref, "points": i.points}
+                for i in items
+            ],
+        }
+        # The batch id is the natural key: a retry of the same batch, even from a new process,
+        # is recognised by the provider.
+        response = self.client.post(
+            "/v1/payouts", body, idempotency_key=idempotency_key or f"payout:{batch_id}"
+        )
+        f = _Fields(self.client, response.data)
+        results = []
+        for raw in f.objects("items"):
+            g = f.sub(raw)
+            results.append(
+                PayoutItemResult(
+                    item_id=g.text("item_id"),
+                    account_ref=g.text("account_ref"),
+                    points=g.integer("points"),
+                    status=g.choice("status", PayoutItemStatus),
+                    reason=g.opt_text("reason"),
+                )
+            )
+        return PayoutResult(
+            batch_id=f.text("batch_id"),
+            payout_ref=f.text("payout_ref"),
+            accepted_at=f.text("accepted_at"),
+            items=tuple(results),
+            replayed=response.replayed or bool(response.data.get("replayed", False)),
+        )
+
+
+def _check_batch(batch_id: str, items: Sequence[PayoutItem]) -> None:
+    problem: tuple[str, str] | None = None
+    if not _BATCH_ID.fullmatch(batch_id):
+        problem = (
+            "バッチIDは英数字と _ . : - の1〜64文字です",
+            "a batch id is 1 to 64 of A-Z a-z 0-9 _ . : -",
+        )
+    elif not items:
+        problem = ("支払明細がありません", "a payout batch needs at least one item")
+    elif len({i.item_id for i in items}) != len(items):
+        problem = ("明細IDが重複しています", "item ids repeat within the batch")
+    elif any(
+        isinstance(i.points, bool) or not isinstance(i.points, int) or i.points <= 0 for i in items
+    ):
+        problem = ("ポイント数は正の整数です", "points must be a positive whole number")
+    if problem:
+        raise InvalidRequest(
+            system=System.PAYMENT_PROVIDER, detail_ja=problem[0], detail_en=problem[1]
+        )
+
+
+class HttpBank:
+    """Bank over the simulator's bank API."""
+
+    system = System.BANK
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        config: ClientConfig | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.client = JsonClient(base_url, system=self.system, config=config, transport=transport)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def lookup_account(
+        self,
+        bank_code: str,
+        branch_code: str,
+        account_type: BankAccountType | str,
+        account_number: str,
+    ) -> BankAccount:
+        try:
+            kind = BankAccountType(account_type)
+        except ValueError:
+            raise InvalidRequest(
+                system=self.system,
+                detail_ja="預金種目は普通・当座・貯蓄のいずれかです",
+                detail_en="an account type is ordinary, current or savings",
+            ) from None
+        number = validation.account_number(account_number)
+        body = {
+            "bank_code": validation.bank_code(bank_code),
+            "branch_code": validation.branch_code(branch_code),
+            "account_type": kind.value,
+            "account_number": number,
+        }
+        # A lookup changes nothing, but it carries an account number: POST keeps it out of URLs
+        # and access logs.
+        response = self.client.post("/v1/accounts/lookup", body)
+        f = _Fields(self.client, response.data)
+        return BankAccount(
+            bank_code=body["bank_code"],
+            branch_code=body["branch_code"],
+            account_type=kind,
+            account_number_last4=number[-4:],
+            holder_name_kana=f.opt_text("holder_name_kana"),
+            status=f.choice("status", AccountStatus),
+            bank_name=f.opt_text("bank_name") or "",
+            branch_name=f.opt_text("branch_name") or "",
+        )
+
+
+class HttpInsurer:
+    """Insurer over the simulator's insurer API."""
+
+    system = System.INSURER
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        config: ClientConfig | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.client = JsonClient(base_url, system=self.system, config=config, transport=transport)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def register_use(
+        self,
+        insurer_number: str,
+        insured_symbol: str,
+        insured_number: str,
+        branch: str,
+        card_cert_fingerprint: str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> InsuranceRegistration:
+        body = {
+            "insurer_number": validation.insurer_number(insurer_number),
+            "insured_symbol": validation.insured_symbol(insured_symbol),
+            "insured_number": validation.insured_number(insured_number),
+            "branch": validation.insured_branch(branch),
+            "card_cert_fingerprint": validation.cert_fingerprint(card_cert_fingerprint),
+        }
+        response = self.client.post("/v1/registrations", body, idempotency_key=idempotency_key)
+        f = _Fields(self.client, response.data)
+        return InsuranceRegistration(
+            registration_ref=f.text("registration_ref"),
+            status=f.choice("status", RegistrationStatus),
+            insured_name_kana=f.opt_text("insured_name_kana"),
+            insurer_number=body["insurer_number"],
+            registered_at=f.text("registered_at"),
+            replayed=response.replayed,
+        )
+
+
+def http_provider(
+    info: ProviderInfo, config: ClientConfig | None = None, *, base_url: str
+) -> HttpPaymentProvider:
+    """Adapter factory for the registry: a provider speaking the simulator's API at `base_url`."""
+    return HttpPaymentProvider(
+        base_url,
+        code=info.code,
+        display_name_ja=info.display_name_ja,
+        display_name_en=info.display_name_en,
+        config=config,
+    )

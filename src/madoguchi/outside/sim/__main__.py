@@ -1,0 +1,5 @@
+import sys
+
+from madoguchi.outside.sim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,315 @@
+"""A small JSON-over-HTTP server shared by the three simulators.
+
+It adds what a real outside system does to every request: latency, transient 5xx failures,
+answers that arrive too late, and Stripe-style idempotency (the first answer to a key is
+stored and replayed; the same key with a different request is a 409). A `/_control` endpoint
+lets tests and the demo change the faults while the server runs. Requests are logged without
+security codes, and with identifiers masked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from madoguchi.outside.sim.seed import SeedData
+from madoguchi.outside.validation import mask
+
+logger = logging.getLogger("madoguchi.outside.sim")
+
+MAX_BODY = 1 << 20
+Answer = tuple[int, dict[str, Any]]
+
+
+class SimKind(StrEnum):
+    PROVIDER = "provider"
+    BANK = "bank"
+    INSURER = "insurer"
+
+
+def error(status: int, code: str, message: str, **extra: Any) -> Answer:
+    return status, {"error": {"code": code, "message": message, **extra}}
+
+
+@dataclass
+class Faults:
+    """What goes wrong, and how often. `*_next` counters take precedence over the rates."""
+
+    latency_ms: int = 0
+    fail_rate: float = 0.0
+    timeout_rate: float = 0.0
+    hang_ms: int = 10_000  # how long a "timeout" answer is held back; longer than any client waits
+    fail_status: int = 503
+    fail_next: int = 0
+    hang_next: int = 0
+
+    def update(self, changes: dict[str, Any]) -> None:
+        names = {f.name: f.type for f in fields(self)}
+        for key, value in changes.items():
+            if key not in names:
+                raise ValueError(f"unknown fault setting {key!r}")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{key} must be a number")
+            setattr(self, key, float(value) if key.endswith("_rate") else int(value))
+        if not (0 <= self.fail_rate <= 1 and 0 <= self.timeout_rate <= 1):
+            raise ValueError("rates are between 0 and 1")
+        if not 500 <= self.fail_status <= 599:
+            raise ValueError("fail_status is a 5xx status")
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    processed: int = 0
+    replayed: int = 0
+    failed: int = 0
+    hung: int = 0
+    conflicts: int = 0
+
+
+@dataclass
+class _Stored:
+    fingerprint: str
+    status: int
+    body: dict[str, Any]
+
+
+class SimApp(ABC):
+    """The behaviour of one kind of outside system. Calls are serialised by the server."""
+
+    kind: SimKind
+    # Fields whose values never reach a log line, and fields logged masked.
+    secret_fields: frozenset[str] = frozenset({"security_code"})
+    masked_fields: frozenset[str] = frozenset()
+
+    def __init__(self, seed: SeedData) -> None:
+        self.seed = seed
+        self.reset()
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Back to the seeded state."""
+
+    @abstractmethod
+    def handle(self, method: str, parts: list[str], body: dict[str, Any]) -> Answer:
+        """Answer one request; `parts` is the decoded path split on '/'."""
+
+    def requires_idempotency_key(self, method: str, parts: list[str]) -> bool:
+        return False
+
+    def redact(self, body: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in body.items():
+            if key in self.secret_fields:
+                continue
+            if key in self.masked_fields and isinstance(value, str):
+                out[key] = mask(value)
+            elif isinstance(value, list):
+                out[key] = f"[{len(value)} items]"
+            else:
+                out[key] = value
+        return out
+
+
+class SimServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: SimApp,
+        *,
+        faults: Faults | None = None,
+        random_seed: int | None = None,
+    ) -> None:
+        self.app = app
+        self.faults = faults or Faults()
+        self.stats = Stats()
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.random_seed = random_seed
+        self.rng = random.Random(random_seed)  # noqa: S311 - fault injection, not security
+        self.idempotency: dict[str, _Stored] = {}
+        super().__init__(address, _Handler)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        host = str(host)
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def control_state(self) -> dict[str, Any]:
+        return {
+            "kind": str(self.app.kind),
+            "faults": asdict(self.faults),
+            "stats": asdict(self.stats),
+        }
+
+    def apply_control(self, changes: dict[str, Any]) -> dict[str, Any]:
+        changes = dict(changes)
+        with self.lock:
+            if changes.pop("reset_state", False):
+                self.app.reset()
+                self.idempotency.clear()
+                self.stats = Stats()
+            if changes.pop("reset_stats", False):
+                self.stats = Stats()
+            if changes.pop("reset_faults", False):
+                self.faults = Faults()
+            if "random_seed" in changes:
+                seed = changes.pop("random_seed")
+                self.rng = random.Random(seed)  # noqa: S311
+            self.faults.update(changes)
+            return self.control_state()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.shutdown()
+        self.server_close()
+
+    def _draw(self, counter: str, rate: float) -> bool:
+        """One fault decision (call with the lock held)."""
+        if getattr(self.faults, counter) > 0:
+            setattr(self.faults, counter, getattr(self.faults, counter) - 1)
+            return True
+        return rate > 0 and self.rng.random() < rate
+
+    def process(
+        self, method: str, path: str, body: dict[str, Any], key: str | None
+    ) -> tuple[int, dict[str, Any], bool, bool]:
+        """Returns (status, body, replayed, hang)."""
+        parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
+        with self.lock:
+            self.stats.requests += 1
+            latency = self.faults.latency_ms / 1000
+            fail = self._draw("fail_next", self.faults.fail_rate)
+            hang = not fail and self._draw("hang_next", self.faults.timeout_rate)
+            fail_status = self.faults.fail_status
+        if latency:
+            self.stopping.wait(latency)
+        if fail:
+            with self.lock:
+                self.stats.failed += 1
+            return (*error(fail_status, "unavailable", "simulated failure"), False, False)
+        if method == "POST" and not key and self.app.requires_idempotency_key(method, parts):
+            return (
+                *error(400, "invalid_request", "an Idempotency-Key header is required"),
+                False,
+                False,
+            )
+        with self.lock:
+            if key:
+                canonical = json.dumps([method, path, body], sort_keys=True, ensure_ascii=False)
+                fingerprint = hashlib.sha256(canonical.encode()).hexdigest()
+                stored = self.idempotency.get(key)
+                if stored is not None:
+                    if stored.fingerprint != fingerprint:
+                        self.stats.conflicts += 1
+                        return (
+                            *error(
+                                409,
+                                "idempotency_conflict",
+                                "this Idempotency-Key was used for a different request",
+                            ),
+                            False,
+                            False,
+                        )
+                    self.stats.replayed += 1
+                    return stored.status, stored.body, True, hang
+            status, answer = self.app.handle(method, parts, body)
+            self.stats.processed += 1
+            if key and status < 500:
+                self.idempotency[key] = _Stored(fingerprint, status, answer)
+            if hang:
+                self.stats.hung += 1
+            return status, answer, False, hang
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SimServer
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # idle keep-alive connections give their thread back
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silenced: requests are logged by `_dispatch`, redacted."""
+
+    def _dispatch(self, method: str) -> None:
+        started = time.monotonic()
+        path = urlsplit(self.path).path
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._send(*error(413, "invalid_request", "request body too large"))
+            return
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            self._send(*error(400, "invalid_request", "the body must be a JSON object"))
+            return
+        server = self.server
+        if path == "/_health":
+            self._send(200, {"ok": True, "kind": str(server.app.kind)})
+            return
+        if path == "/_control":
+            try:
+                state = server.apply_control(body) if method == "POST" else server.control_state()
+            except ValueError as exc:
+                self._send(*error(400, "invalid_request", str(exc)))
+                return
+            self._send(200, state)
+            return
+        key = self.headers.get("Idempotency-Key") or None
+        if key is not None and len(key) > 255:
+            self._send(
+                *error(400, "invalid_request", "an Idempotency-Key is at most 255 characters")
+            )
+            return
+        status, answer, replayed, hang = server.process(method, path, body, key)
+        if hang:
+            # The answer is ready (and stored under its key) but arrives after the client gave up.
+            server.stopping.wait(server.faults.hang_ms / 1000)
+        logger.info(
+            "%s %s %s -> %d%s%s key=%s %s (%.0f ms)",
+            server.app.kind,
+            method,
+            path,
+            status,
+            " replayed" if replayed else "",
+            " late" if hang else "",
+            (key or "-")[:12],
+            json.dumps(server.app.redact(body), ensure_ascii=False),
+            (time.monotonic() - started) * 1000,
+        )
+        self._send(status, answer, replayed=replayed)
+
+    def _send(self, status: int, body: dict[str, Any], *, replayed: bool = False) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            if replayed:
+                self.send_header("Idempotent-Replayed", "true")
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True

@@ -1,0 +1,135 @@
+"""Input normalisation shared by the clients and the simulators.
+
+Staff type numbers from paper and phones: full-width digits, spaces and hyphens are common.
+We normalise those, then refuse anything still malformed before it leaves the building.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from madoguchi.outside.errors import InvalidRequest, System
+
+_SEPARATORS = re.compile(r"[\s\-‐－ー−]")
+
+
+def _compact(value: str) -> str:
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", value))
+
+
+def _invalid(system: System, ja: str, en: str) -> InvalidRequest:
+    return InvalidRequest(system=system, detail_ja=ja, detail_en=en)
+
+
+def payment_service_id(value: str) -> str:
+    v = _compact(value)
+    if not re.fullmatch(r"[0-9A-Za-z]{8,32}", v):
+        raise _invalid(
+            System.PAYMENT_PROVIDER,
+            "決済サービスIDは英数字8〜32文字です",
+            "a payment service ID is 8 to 32 letters or digits",
+        )
+    return v
+
+
+def security_code(value: str) -> str:
+    v = _compact(value)
+    if not re.fullmatch(r"[0-9]{3,4}", v):
+        raise _invalid(
+            System.PAYMENT_PROVIDER,
+            "セキュリティコードは数字3〜4桁です",
+            "a security code is 3 or 4 digits",
+        )
+    return v
+
+
+def _digits(
+    value: str, lengths: tuple[int, ...], pad: int | None, system: System, ja: str, en: str
+) -> str:
+    v = _compact(value)
+    if pad is not None and v.isdigit() and len(v) < pad:
+        v = v.zfill(pad)
+    if not (v.isascii() and v.isdigit() and len(v) in lengths):
+        raise _invalid(system, ja, en)
+    return v
+
+
+def bank_code(value: str) -> str:
+    return _digits(
+        value, (4,), None, System.BANK, "金融機関コードは数字4桁です", "a bank code is 4 digits"
+    )
+
+
+def branch_code(value: str) -> str:
+    return _digits(
+        value, (3,), None, System.BANK, "支店コードは数字3桁です", "a branch code is 3 digits"
+    )
+
+
+def account_number(value: str) -> str:
+    return _digits(
+        value,
+        (7,),
+        7,
+        System.BANK,
+        "口座番号は数字7桁以内です",
+        "an account number is up to 7 digits",
+    )
+
+
+def insurer_number(value: str) -> str:
+    return _digits(
+        value,
+        (6, 8),
+        None,
+        System.INSURER,
+        "保険者番号は数字6桁または8桁です",
+        "an insurer number is 6 or 8 digits",
+    )
+
+
+def insured_symbol(value: str) -> str:
+    # Symbols may contain kana and kanji (国保 symbols often do): keep every character but spaces.
+    v = re.sub(r"\s", "", unicodedata.normalize("NFKC", value))
+    if not 1 <= len(v) <= 20:
+        raise _invalid(
+            System.INSURER, "記号は1〜20文字です", "an insured symbol is 1 to 20 characters"
+        )
+    return v
+
+
+def insured_number(value: str) -> str:
+    v = _compact(value)
+    if not re.fullmatch(r"[0-9A-Za-z]{1,20}", v):
+        raise _invalid(
+            System.INSURER,
+            "番号は英数字1〜20文字です",
+            "an insured number is 1 to 20 letters or digits",
+        )
+    return v
+
+
+def insured_branch(value: str) -> str:
+    return _digits(
+        value, (2,), 2, System.INSURER, "枝番は数字2桁です", "a branch number is 2 digits"
+    )
+
+
+def cert_fingerprint(value: str) -> str:
+    """SHA-256 of the auth certificate, 64 hex digits (colons and case ignored)."""
+    v = value.replace(":", "").strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", v):
+        raise _invalid(
+            System.INSURER,
+            "カード証明書の指紋はSHA-256（16進64桁）です",
+            "a card certificate fingerprint is a SHA-256 (64 hex digits)",
+        )
+    return v
+
+
+def mask(value: str, keep: int = 4) -> str:
+    """`************0011`: what logs and screens may show of an identifier."""
+    if len(value) <= keep:
+        return "*" * len(value)
+    return "*" * (len(value) - keep) + value[-keep:]
