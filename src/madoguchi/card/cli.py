@@ -141,7 +141,10 @@ def run_card(options: dict[str, Any], out: Writer = sys.stdout, err: Writer = sy
         _line(err, "error: the PIN is blocked (reset it at the municipal office)")
         return 1
     except WrongPin as exc:
-        _line(err, f"error: wrong PIN, {exc.tries_left} tries left")
+        if exc.tries_left == 0:
+            _line(err, "error: wrong PIN, no tries left: the PIN is now blocked")
+        else:
+            _line(err, f"error: wrong PIN, {exc.tries_left} tries left")
         return 1
     except (CardError, ValueError, OSError) as exc:
         _line(err, f"error: {exc}")
