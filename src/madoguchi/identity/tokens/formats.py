@@ -83,7 +83,7 @@ def validate_origin(origin: str) -> str:
         )
     scheme, host, port = match.group("scheme"), match.group("host"), match.group("port")
     if scheme == "http" and host not in LOOPBACK_HOSTS:
-        raise ValueError("plain http is allowed only for loopback hosts")
+        raise ValueError("plain http origins are allowed only for loopback hosts")
     if port is not None:
         if int(port) > 65535:
             raise ValueError("origin port must be at most 65535")
