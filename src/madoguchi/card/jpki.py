@@ -152,8 +152,7 @@ class JpkiClient:
     def authenticate(self, pin: str, message: bytes) -> AuthResult:
         """Select, read the auth certificate, verify the PIN, RS256-sign `message`."""
         certificate = self.read_auth_certificate_der()
-        self.verify_auth_pin(pin)
-        self.select()
+        self.verify_auth_pin(pin)  # leaves the JPKI AP selected; no re-select before signing
         return AuthResult(certificate, self.sign_rs256(message))
 
 
