@@ -3,7 +3,7 @@
 canonical = RFC 8785 (JCS) JSON of
     {"seq", "time", "event": {"id", "name"}, "actor", "terminal", "subject", "payload"}
 with time as ISO 8601 UTC with microseconds (``2025-04-01T00:00:00.000000Z``), and actor,
-terminal, subject either null or ``{"id", "label"}`` / ``{"type", "id"}``.
+terminal, subject either null (both columns empty) or ``{"id", "label"}`` / ``{"type", "id"}``.
 
 leaf(n)  = SHA-256(0x00 || canonical(n))         (RFC 9162 leaf hash)
 chain(n) = SHA-256(chain(n-1) || leaf(n)),  chain(0) = GENESIS (32 zero bytes)
@@ -50,20 +50,19 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _pair(k1: str, v1: str, k2: str, v2: str) -> dict[str, str] | None:
+    # null only when both columns are empty, so that every stored column is covered by the hash.
+    return {k1: v1, k2: v2} if v1 or v2 else None
+
+
 def as_document(record: EventRecord) -> dict[str, Any]:
     return {
         "seq": record.seq,
         "time": format_time(record.time),
         "event": {"id": record.event_id, "name": record.event_name},
-        "actor": {"id": record.actor_id, "label": record.actor_label} if record.actor_id else None,
-        "terminal": (
-            {"id": record.terminal_id, "label": record.terminal_label}
-            if record.terminal_id
-            else None
-        ),
-        "subject": (
-            {"type": record.subject_type, "id": record.subject_id} if record.subject_type else None
-        ),
+        "actor": _pair("id", record.actor_id, "label", record.actor_label),
+        "terminal": _pair("id", record.terminal_id, "label", record.terminal_label),
+        "subject": _pair("type", record.subject_type, "id", record.subject_id),
         "payload": record.payload,
     }
 

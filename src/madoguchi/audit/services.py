@@ -13,18 +13,22 @@ describes, so both commit or neither does::
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import connections, router, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from . import events
+from . import conf, events, merkle, note
 from .canonical import GENESIS, EventRecord, canonical_json, chain_hash
 from .canonical import event_leaf_hash as _leaf
-from .models import AuditEvent
+from .models import AuditCheckpoint, AuditEvent
+from .verify import verify_chain
 
 # Arbitrary fixed key for pg_advisory_xact_lock: the bytes "mado" "audt".
 ADVISORY_LOCK_KEY = 0x6D61646F61756474
@@ -189,3 +193,83 @@ def record(
     )
     row.save(using=using)
     return row
+
+
+def _load_signing_key(path: Path) -> Ed25519PrivateKey:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise AuditError(
+            f"No checkpoint signing key at {path}; create one with `madoguchi audit keygen`."
+        ) from exc
+    try:
+        return note.load_private_key_pem(data)
+    except (ValueError, TypeError) as exc:
+        raise AuditError(f"The checkpoint signing key at {path} cannot be used: {exc}") from exc
+
+
+def create_checkpoint_key(*, path: Path | None = None) -> Path:
+    """Write a new Ed25519 signing key (mode 0600); refuse to replace an existing one."""
+    target = path or conf.key_file()
+    if target.exists():
+        raise AuditError(
+            f"A checkpoint signing key already exists at {target}; refusing to replace it "
+            "(checkpoints signed with it could no longer be verified)."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(note.generate_private_key_pem())
+    return target
+
+
+def checkpoint_verifier_key(*, path: Path | None = None) -> str:
+    """The public verifier key (note format) for the signing key, to give to auditors."""
+    key = _load_signing_key(path or conf.key_file())
+    return note.verifier_key(conf.key_name(), key.public_key())
+
+
+def _write_checkpoint_file(directory: Path, size: int, text: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"checkpoint-{size:012d}.txt"
+    temporary = directory / f".{target.name}.{os.getpid()}.tmp"
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, target)
+    return target
+
+
+def write_checkpoint(
+    *, key_path: Path | None = None, directory: Path | None = None
+) -> AuditCheckpoint:
+    """Sign a checkpoint (RFC 9162 tree head) over the whole log; store it in the table and as a
+    file outside the database, and record ``audit.checkpoint_written``.
+
+    Refuses if the chain does not verify: a signature must never vouch for a tampered log.
+    """
+    key = _load_signing_key(key_path or conf.key_file())
+    using = router.db_for_write(AuditEvent)
+    with transaction.atomic(using=using):
+        _lock_head(using)
+        result = verify_chain(using, keep_leaves=True)
+        if not result.ok:
+            raise AuditError(f"Refusing to sign a checkpoint over a broken log. {result.message}")
+        root = merkle.root(result.leaves)
+        name = conf.key_name()
+        text = note.sign(note.Checkpoint(conf.origin(), result.size, root), name, key)
+        checkpoint = AuditCheckpoint(
+            size=result.size,
+            root_hash=root.hex(),
+            origin=conf.origin(),
+            key_name=name,
+            key_id=note.key_hash(name, key.public_key()).hex(),
+            note=text,
+            created_at=timezone.now(),
+        )
+        checkpoint.save(using=using)
+        path = _write_checkpoint_file(directory or conf.checkpoint_dir(), result.size, text)
+        record(
+            events.AUDIT_CHECKPOINT_WRITTEN,
+            subject=checkpoint,
+            payload={"size": result.size, "root": root.hex(), "file": path.name},
+        )
+    return checkpoint

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from . import merkle, note
 from .canonical import GENESIS, CanonicalError, chain_hash, event_leaf_hash
-from .models import AuditEvent
+from .models import AuditCheckpoint, AuditEvent
 
 
 @dataclass
@@ -81,3 +85,82 @@ def verify_chain(using: str = "default", *, keep_leaves: bool = False) -> Verify
         previous,
         leaves,
     )
+
+
+@dataclass
+class CheckpointReport:
+    ok: bool
+    checked: int
+    message: str
+
+
+def _sources(using: str, directory: Path | None) -> list[tuple[str, str]]:
+    """(where, note text) for every checkpoint in the table and in the directory."""
+    found = [
+        (f"checkpoint row {cp.pk}", cp.note)
+        for cp in AuditCheckpoint.objects.using(using).order_by("size", "pk")
+    ]
+    if directory is not None and directory.is_dir():
+        found += [
+            (f"checkpoint file {path}", path.read_text(encoding="utf-8"))
+            for path in sorted(directory.glob("checkpoint-*.txt"))
+        ]
+    return found
+
+
+def verify_checkpoints(
+    leaves: list[bytes],
+    *,
+    origin: str,
+    key_name: str,
+    public_key: Ed25519PublicKey,
+    using: str = "default",
+    directory: Path | None = None,
+) -> CheckpointReport:
+    """Check every signed checkpoint against the log's first ``size`` leaves.
+
+    A log whose chain was recomputed after tampering still verifies on its own; it cannot match
+    a checkpoint signed before the tampering, and the files outside the database keep those.
+    """
+    roots: dict[int, bytes] = {}
+    checked = 0
+    last_good = 0
+    failures: list[tuple[int, str]] = []
+    for where, text in _sources(using, directory):
+        try:
+            checkpoint = note.open_note(text, key_name, public_key)
+        except note.NoteError as exc:
+            failures.append((0, f"{where} does not verify: {exc}"))
+            continue
+        checked += 1
+        if checkpoint.origin != origin:
+            failures.append((0, f"{where} is for log {checkpoint.origin!r}, not {origin!r}."))
+        elif checkpoint.size > len(leaves):
+            failures.append(
+                (
+                    checkpoint.size,
+                    f"{where} vouches for {checkpoint.size} events but the log holds only "
+                    f"{len(leaves)}: events were removed.",
+                )
+            )
+        else:
+            if checkpoint.size not in roots:
+                roots[checkpoint.size] = merkle.root(leaves[: checkpoint.size])
+            if roots[checkpoint.size] != checkpoint.root:
+                failures.append(
+                    (
+                        checkpoint.size,
+                        f"{where}: events 1..{checkpoint.size} do not match the signed "
+                        "checkpoint: the log was rewritten.",
+                    )
+                )
+            else:
+                last_good = max(last_good, checkpoint.size)
+    if failures:
+        failures.sort(key=lambda f: f[0])
+        size, message = failures[0]
+        hint = ""
+        if size and last_good < size:
+            hint = f" The change lies between sequence numbers {last_good + 1} and {size}."
+        return CheckpointReport(False, checked, message + hint)
+    return CheckpointReport(True, checked, f"{checked} signed checkpoints match the log.")
