@@ -1,0 +1,125 @@
+"""Command line of the card agent (`madoguchi agent ...` and `python -m madoguchi.agent ...`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from madoguchi.agent.config import (
+    CREDENTIAL_ENV,
+    DEFAULT_LISTEN,
+    DEFAULT_PRESENCE_INTERVAL,
+    AgentConfig,
+    ConfigError,
+    parse_listen,
+)
+from madoguchi.card.errors import CardError
+
+
+class Writer(Protocol):
+    def write(self, s: str, /) -> Any: ...
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--server", required=True, help="server URL, e.g. https://desk.city.example.jp"
+    )
+    parser.add_argument(
+        "--terminal-credential",
+        default=None,
+        help=f"terminal credential mdt_...; prefer the environment variable {CREDENTIAL_ENV} "
+        "(a command-line argument is visible in ps)",
+    )
+    parser.add_argument("--listen", default=DEFAULT_LISTEN, help="loopback host:port")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--reader", default=None, help="PC/SC reader name (default: the first)")
+    source.add_argument(
+        "--virtual",
+        nargs="+",
+        type=Path,
+        default=None,
+        metavar="CARDFILE",
+        help="virtual card files",
+    )
+    parser.add_argument(
+        "--allow-test-pins",
+        action="store_true",
+        help="accept PINs on POST /test/pin (virtual cards only; for automated tests)",
+    )
+    parser.add_argument(
+        "--presence-interval", type=float, default=DEFAULT_PRESENCE_INTERVAL, help="seconds"
+    )
+    parser.add_argument("--terminal-name", default=None, help="name shown by GET /status")
+
+
+def config_from_options(options: Mapping[str, Any], environ: Mapping[str, str]) -> AgentConfig:
+    credential = options.get("terminal_credential") or environ.get(CREDENTIAL_ENV, "")
+    host, port = parse_listen(options.get("listen") or DEFAULT_LISTEN)
+    virtual = options.get("virtual") or ()
+    return AgentConfig(
+        server_url=options["server"],
+        credential=credential,
+        listen_host=host,
+        listen_port=port,
+        reader=options.get("reader"),
+        virtual_cards=tuple(Path(p) for p in virtual),
+        allow_test_pins=bool(options.get("allow_test_pins")),
+        presence_interval=float(options.get("presence_interval") or DEFAULT_PRESENCE_INTERVAL),
+        terminal_name=options.get("terminal_name"),
+    ).validate()
+
+
+def run(
+    options: Mapping[str, Any],
+    out: Writer = sys.stdout,
+    err: Writer = sys.stderr,
+    environ: Mapping[str, str] | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Start the agent and serve until SIGINT/SIGTERM (or `stop` is set). Returns an exit code."""
+    from madoguchi.agent.server import Agent
+
+    env = os.environ if environ is None else environ
+    try:
+        config = config_from_options(options, env)
+        if options.get("terminal_credential"):
+            err.write(
+                f"note: the credential is visible in the process list; prefer {CREDENTIAL_ENV}\n"
+            )
+        agent = Agent(config)
+        base_url = agent.start()
+    except (ConfigError, CardError, OSError) as exc:
+        err.write(f"error: {exc}\n")
+        return 2
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    source = "virtual tray" if config.virtual else f"reader {agent.source.reader!r}"
+    out.write(f"madoguchi card agent listening on {base_url}\n")
+    out.write(f"  server origin {config.server_origin}, {source}, terminal {config.terminal}\n")
+    if hasattr(out, "flush"):
+        out.flush()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        agent.stop()
+    out.write("card agent stopped\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="madoguchi agent", description="madoguchi card agent")
+    add_arguments(parser)
+    options = vars(parser.parse_args(argv))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    return run(options)

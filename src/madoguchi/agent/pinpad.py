@@ -1,0 +1,176 @@
+"""The PIN pad page: the only place a PIN is typed. Japanese by default, English on request.
+
+The page is static HTML with one small script (digit buttons); it works without the script too
+(type the digits, press Enter). Its form posts to the agent itself; the agent answers with a
+redirect back to the page, which then shows the outcome.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from madoguchi.agent.requests import CANCELLED, DONE, FAILED, CardRequest, Kind
+
+LANGS = ("ja", "en")
+
+TEXT: dict[str, dict[str, str]] = {
+    "ja": {
+        "title": "暗証番号の入力",
+        "switch": "English",
+        "intro.authenticate": "マイナンバーカードを使って受付を開始します。",
+        "intro.sign-completion": "マイナンバーカードで次の内容に署名して、手続きを確定します。内容をご確認ください。",
+        "intro.read-attributes": "マイナンバーカードから氏名・住所・生年月日・性別を読み取ります。",
+        "pin.auth": "利用者証明用電子証明書の暗証番号（数字4桁）",
+        "pin.support": "券面事項入力補助用の暗証番号（数字4桁）",
+        "tries": "残り{n}回",
+        "last_try": "あと1回間違えると暗証番号がロックされます。",
+        "wrong_pin": "暗証番号が違います。残り{n}回です。",
+        "pin_format": "暗証番号は数字4桁で入力してください。",
+        "delete": "1文字消す",
+        "clear": "クリア",
+        "submit": "確定",
+        "done": "完了しました。画面の案内に従ってください。",
+        "pin_blocked": "暗証番号がロックされています。このカードでは手続きできません。暗証番号の再設定は、お住まいの市区町村の窓口で行えます。",
+        "card_removed": "カードが取り出されました。もう一度カードを置いて、最初からやり直してください。",
+        "timeout": "時間切れになりました。もう一度最初からやり直してください。",
+        "cancelled": "この操作は取り消されました。",
+        "failed": "カードを読み取れませんでした。カードを置き直して、もう一度お試しください。",
+        "unknown": "この操作は見つかりません（期限切れの可能性があります）。",
+        "display_caption": "署名する内容",
+    },
+    "en": {
+        "title": "Enter your PIN",
+        "switch": "日本語",
+        "intro.authenticate": "Your My Number card will be used to start a visit.",
+        "intro.sign-completion": "Your My Number card will sign the following to complete the procedure. Please check it.",
+        "intro.read-attributes": "Your name, address, date of birth and sex will be read from your My Number card.",
+        "pin.auth": "User authentication PIN (4 digits)",
+        "pin.support": "Card information input support PIN (4 digits)",
+        "tries": "{n} tries left",
+        "last_try": "One more wrong PIN will lock it.",
+        "wrong_pin": "Wrong PIN. {n} tries left.",
+        "pin_format": "The PIN is 4 digits.",
+        "delete": "Delete one digit",
+        "clear": "Clear",
+        "submit": "OK",
+        "done": "Done. Please follow the desk screen.",
+        "pin_blocked": "The PIN is locked. This card cannot be used. The PIN can be reset at your municipal office.",
+        "card_removed": "The card was removed. Place it again and start over.",
+        "timeout": "Time ran out. Please start over.",
+        "cancelled": "This request was cancelled.",
+        "failed": "The card could not be read. Place it again and retry.",
+        "unknown": "This request does not exist (it may have expired).",
+        "display_caption": "What the card signs",
+    },
+}
+
+STYLE = """
+*{box-sizing:border-box}
+body{margin:0;padding:24px;font-family:"Noto Sans CJK JP","Noto Sans JP",sans-serif;
+ background:#f6f7f9;color:#111;font-size:20px;line-height:1.5}
+main{max-width:560px;margin:0 auto;background:#fff;border:1px solid #ccd;border-radius:12px;padding:24px}
+h1{font-size:28px;margin:0 0 12px}
+.lang{float:right;font-size:16px}
+.notice{padding:12px;border-radius:8px;margin:12px 0;font-weight:bold}
+.warn{background:#fff3cd;border:2px solid #b58100}
+.error{background:#fde2e1;border:2px solid #b3261e}
+.ok{background:#e3f4e5;border:2px solid #1e7b34}
+.display{border:2px solid #345;border-radius:8px;padding:8px 16px;margin:12px 0;font-size:22px}
+.display ul{margin:4px 0;padding-left:20px}
+label{display:block;font-weight:bold;margin-top:12px}
+.tries{font-size:18px;margin:4px 0 8px}
+input[type=password]{width:100%;font-size:44px;letter-spacing:16px;text-align:center;padding:8px;
+ border:2px solid #345;border-radius:8px}
+.keys{display:grid;grid-template-columns:repeat(3,1fr);gap:10px;margin-top:14px}
+.keys button{font-size:36px;min-height:72px;border-radius:10px;border:2px solid #345;background:#fff}
+.keys button.small{font-size:20px}
+button:focus-visible,input:focus-visible,a:focus-visible{outline:4px solid #0b57d0;outline-offset:2px}
+.submit{width:100%;margin-top:14px;font-size:30px;min-height:72px;border-radius:10px;border:0;
+ background:#0b57d0;color:#fff;font-weight:bold}
+"""
+
+SCRIPT = """
+(function(){
+ var f=document.getElementById('pinform');if(!f)return;var i=f.elements.pin;
+ f.querySelectorAll('[data-digit]').forEach(function(b){b.addEventListener('click',function(){
+  if(i.value.length<4){i.value+=b.getAttribute('data-digit');}i.focus();});});
+ f.querySelector('[data-action=delete]').addEventListener('click',function(){i.value=i.value.slice(0,-1);i.focus();});
+ f.querySelector('[data-action=clear]').addEventListener('click',function(){i.value='';i.focus();});
+ f.addEventListener('submit',function(){f.querySelector('.submit').disabled=true;});
+})();
+"""
+
+
+def pick_lang(value: str | None) -> str:
+    return value if value in LANGS else "ja"
+
+
+def render(request: CardRequest | None, lang: str, nonce: str) -> str:
+    t = TEXT[pick_lang(lang)]
+    other = "en" if lang == "ja" else "ja"
+    body: list[str] = [f'<a class="lang" href="?lang={other}" lang="{other}">{t["switch"]}</a>']
+    body.append(f"<h1>{escape(t['title'])}</h1>")
+    if request is None:
+        body.append(f'<p class="notice error" role="alert">{escape(t["unknown"])}</p>')
+        return _page(lang, t["title"], "".join(body), nonce)
+    body.append(f"<p>{escape(t['intro.' + request.kind.value])}</p>")
+    if request.kind is Kind.SIGN_COMPLETION and request.display:
+        lines = "".join(f"<li>{escape(line)}</li>" for line in request.display)
+        body.append(
+            f'<section class="display" aria-label="{escape(t["display_caption"])}">'
+            f"<strong>{escape(t['display_caption'])}</strong><ul>{lines}</ul></section>"
+        )
+    if request.status == DONE:
+        body.append(f'<p class="notice ok" role="status">{escape(t["done"])}</p>')
+    elif request.status == CANCELLED:
+        body.append(f'<p class="notice warn" role="alert">{escape(t["cancelled"])}</p>')
+    elif request.status == FAILED:
+        key = (
+            request.error
+            if request.error in ("pin_blocked", "card_removed", "timeout")
+            else "failed"
+        )
+        body.append(f'<p class="notice error" role="alert">{escape(t[key or "failed"])}</p>')
+    else:
+        body.append(_form(request, lang, t))
+    return _page(lang, t["title"], "".join(body), nonce)
+
+
+def _form(request: CardRequest, lang: str, t: dict[str, str]) -> str:
+    out: list[str] = []
+    n = request.tries_left
+    if request.notice == "wrong_pin" and n is not None:
+        out.append(f'<p class="notice error" role="alert">{escape(t["wrong_pin"].format(n=n))}</p>')
+    elif request.notice == "pin_format":
+        out.append(f'<p class="notice error" role="alert">{escape(t["pin_format"])}</p>')
+    if n == 1:
+        out.append(f'<p class="notice warn">{escape(t["last_try"])}</p>')
+    label = t["pin." + request.kind.pin]
+    tries = f'<p class="tries" id="tries">{escape(t["tries"].format(n=n))}</p>' if n else ""
+    keys = "".join(
+        f'<button type="button" data-digit="{d}" aria-label="{d}">{d}</button>' for d in "123456789"
+    )
+    keys += (
+        f'<button type="button" class="small" data-action="delete">{escape(t["delete"])}</button>'
+        '<button type="button" data-digit="0" aria-label="0">0</button>'
+        f'<button type="button" class="small" data-action="clear">{escape(t["clear"])}</button>'
+    )
+    out.append(
+        f'<form id="pinform" method="post" action="/pinpad/{escape(request.id)}" autocomplete="off">'
+        f'<input type="hidden" name="lang" value="{lang}">'
+        f'<label for="pin">{escape(label)}</label>{tries}'
+        '<input type="password" id="pin" name="pin" inputmode="numeric" pattern="[0-9]{4}" '
+        'minlength="4" maxlength="4" required autofocus autocomplete="off" aria-describedby="tries">'
+        f'<div class="keys">{keys}</div>'
+        f'<button type="submit" class="submit">{escape(t["submit"])}</button></form>'
+    )
+    return "".join(out)
+
+
+def _page(lang: str, title: str, body: str, nonce: str) -> str:
+    return (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f'<title>{escape(title)}</title><style nonce="{nonce}">{STYLE}</style></head>'
+        f'<body><main>{body}</main><script nonce="{nonce}">{SCRIPT}</script></body></html>'
+    )

@@ -1,0 +1,139 @@
+"""Reports card events to the server from a background thread.
+
+``inserted`` / ``removed`` are queued and sent at once, in order; ``presence`` is sent every
+interval with the current certificate fingerprint (or null). A failed POST is logged and retried
+with a bounded exponential backoff; nothing here ever raises into the agent.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+log = logging.getLogger("madoguchi.agent")
+
+MAX_QUEUED = 200
+
+
+@dataclass(frozen=True)
+class CardEvent:
+    kind: str  # inserted | removed | presence
+    cert_fingerprint: str | None
+    reader: str
+    at: str  # ISO 8601, UTC
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "cert_fingerprint": self.cert_fingerprint,
+            "reader": self.reader,
+            "at": self.at,
+        }
+
+
+class EventReporter:
+    def __init__(
+        self,
+        url: str,
+        credential: str,
+        presence: Callable[[], CardEvent],
+        *,
+        interval: float = 2.0,
+        timeout: float = 3.0,
+        max_backoff: float = 30.0,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.url = url
+        self._presence = presence
+        self.interval = interval
+        self.max_backoff = max_backoff
+        self._client = client or httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+            headers={"Authorization": f"Bearer {credential}"},
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._queue: collections.deque[CardEvent] = collections.deque()
+        self._cond = threading.Condition()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self.sent = 0
+        self.failures = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="agent-reporter", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._client.close()
+
+    def push(self, event: CardEvent) -> None:
+        """Queue an ``inserted`` / ``removed`` event for immediate delivery."""
+        with self._cond:
+            if len(self._queue) >= MAX_QUEUED:
+                dropped = self._queue.popleft()
+                log.warning("event queue full: dropped the oldest (%s)", dropped.kind)
+            self._queue.append(event)
+            self._cond.notify_all()
+
+    def _send(self, event: CardEvent) -> bool:
+        try:
+            response = self._client.post(self.url, json=event.as_json())
+        except httpx.HTTPError as exc:
+            log.warning("card event %s not delivered: %s", event.kind, type(exc).__name__)
+            return False
+        if response.status_code >= 300:
+            log.warning(
+                "card event %s refused by the server: HTTP %s", event.kind, response.status_code
+            )
+            return False
+        self.sent += 1
+        return True
+
+    def _run(self) -> None:
+        backoff = 0.0
+        retry_at = 0.0
+        next_presence = time.monotonic()
+        while True:
+            with self._cond:
+                if self._stop:
+                    return
+                now = time.monotonic()
+                if self._queue and now < retry_at:
+                    self._cond.wait(retry_at - now)
+                    continue
+                if not self._queue and now < next_presence:
+                    self._cond.wait(next_presence - now)
+                    continue
+                event = self._queue[0] if self._queue else None
+            try:
+                if event is None:
+                    next_presence = time.monotonic() + self.interval
+                    if not self._send(self._presence()):
+                        self.failures += 1
+                elif self._send(event):
+                    with self._cond:
+                        if self._queue and self._queue[0] is event:
+                            self._queue.popleft()
+                    backoff = 0.0
+                else:
+                    self.failures += 1
+                    backoff = min(max(backoff * 2, 0.25), self.max_backoff)
+                    retry_at = time.monotonic() + backoff
+            except Exception:  # never let the reporter die
+                log.exception("card event reporter error")
+                backoff = min(max(backoff * 2, 0.25), self.max_backoff)
+                retry_at = time.monotonic() + backoff
+                next_presence = time.monotonic() + self.interval

@@ -1,0 +1,489 @@
+"""The card agent over real HTTP on 127.0.0.1 with virtual cards (protocol: docs/visits.md)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from madoguchi.agent import Agent, AgentConfig, ConfigError
+from madoguchi.agent.operations import fingerprint
+from madoguchi.card.virtual import VirtualCard
+from madoguchi.identity.tokens import (
+    CRLRevocationChecker,
+    ErrorCode,
+    NonceRecord,
+    TokenValidationError,
+    TokenValidator,
+    canonical_transaction_bytes,
+    generate_nonce,
+)
+
+from .conftest import CREDENTIAL, PIN, SUPPORT_PIN, Pki, RunningAgent, StubServer, agent_config
+
+Start = Callable[..., RunningAgent]
+
+
+def validator(pki: Pki) -> TokenValidator:
+    return TokenValidator(
+        trust_anchors=pki.ca.certificates,
+        revocation_checker=CRLRevocationChecker([pki.ca.crl()]),
+    )
+
+
+def nonce_record(nonce: str) -> NonceRecord:
+    now = datetime.now(UTC)
+    return NonceRecord(nonce, now - timedelta(seconds=5), now + timedelta(minutes=5))
+
+
+def transaction() -> dict[str, Any]:
+    return {
+        "procedure": "kosodate-2026",
+        "amount": 50000,
+        "account": {"bank": "0001", "last4": "4321"},
+        "display": ["子育て応援給付金 50,000円", "振込先 みずほ銀行 ****4321"],
+    }
+
+
+def card_fp(path: Path) -> str:
+    return fingerprint(VirtualCard.load(path).auth_certificate)
+
+
+# --- tokens ------------------------------------------------------------------------------------------
+
+
+def test_authenticate_token_validates_for_origin_and_nonce(start_agent: Start, pki: Pki) -> None:
+    a = start_agent()
+    a.insert("alice")
+    nonce = generate_nonce()
+    request_id = a.authenticate(nonce)
+    assert a.result(request_id)["status"] == "pending"
+    assert a.test_pin(request_id, PIN)["status"] == "done"
+    answer = a.result(request_id)
+    token = answer["result"]["token"]
+    validated = validator(pki).validate_authentication(
+        token, origin=a.origin, nonce=nonce_record(nonce), now=datetime.now(UTC)
+    )
+    assert validated.fingerprint_sha256 == a.agent.status()["cert_fingerprint"]
+    with pytest.raises(TokenValidationError) as wrong:
+        validator(pki).validate_authentication(
+            token, origin=a.origin, nonce=nonce_record(generate_nonce()), now=datetime.now(UTC)
+        )
+    assert wrong.value.code is ErrorCode.CHALLENGE_MISMATCH
+    with pytest.raises(TokenValidationError) as other_origin:
+        validator(pki).validate_authentication(
+            token,
+            origin="https://other.example.jp",
+            nonce=nonce_record(nonce),
+            now=datetime.now(UTC),
+        )
+    assert other_origin.value.code is ErrorCode.CHALLENGE_MISMATCH
+
+
+def test_sign_completion_token_commits_to_transaction_bytes(start_agent: Start, pki: Pki) -> None:
+    a = start_agent()
+    a.insert("alice")
+    tx_bytes = canonical_transaction_bytes(transaction())
+    nonce = generate_nonce()
+    r = a.post(
+        "/sign-completion",
+        {"nonce": nonce, "origin": a.origin, "transaction": base64.b64encode(tx_bytes).decode()},
+    )
+    assert r.status_code == 200, r.text
+    request_id = r.json()["request_id"]
+    page = a.client.get(r.json()["pinpad_url"]).text
+    for line in transaction()["display"]:
+        assert line in page
+    assert a.test_pin(request_id, PIN)["status"] == "done"
+    token = a.result(request_id)["result"]["token"]
+    v = validator(pki)
+    ok = v.validate_completion(
+        token,
+        origin=a.origin,
+        nonce=nonce_record(nonce),
+        transaction_bytes=tx_bytes,
+        now=datetime.now(UTC),
+    )
+    assert ok.transaction_digest is not None
+    changed = canonical_transaction_bytes({**transaction(), "amount": 500000})
+    with pytest.raises(TokenValidationError) as exc:
+        v.validate_completion(
+            token,
+            origin=a.origin,
+            nonce=nonce_record(nonce),
+            transaction_bytes=changed,
+            now=datetime.now(UTC),
+        )
+    assert exc.value.code is ErrorCode.TRANSACTION_CHANGED
+
+
+@pytest.mark.parametrize(
+    ("tx", "why"),
+    [
+        (b'{"amount": 1, "display": ["x"]}', "not canonical"),
+        (canonical_transaction_bytes({"amount": 1}), "no display"),
+        (b"not json", "not JSON"),
+    ],
+)
+def test_sign_completion_refuses_transactions_it_cannot_show(
+    start_agent: Start, tx: bytes, why: str
+) -> None:
+    a = start_agent()
+    a.insert("alice")
+    r = a.post(
+        "/sign-completion",
+        {
+            "nonce": generate_nonce(),
+            "origin": a.origin,
+            "transaction": base64.b64encode(tx).decode(),
+        },
+    )
+    assert r.status_code == 400, why
+    assert r.json()["error"] == "bad_transaction"
+    assert a.agent.book.pending() == []
+
+
+def test_read_attributes_returns_basic_four(start_agent: Start) -> None:
+    a = start_agent()
+    a.insert("bob")
+    r = a.post("/read-attributes", {})
+    request_id = r.json()["request_id"]
+    assert "券面事項入力補助用の暗証番号" in a.client.get(r.json()["pinpad_url"]).text
+    assert a.test_pin(request_id, PIN)["status"] == "pending"  # the auth PIN is not this PIN
+    assert a.test_pin(request_id, SUPPORT_PIN)["status"] == "done"
+    assert a.result(request_id)["result"] == {
+        "name": "佐藤\u3000太郎",
+        "address": "東京都千代田区霞が関１－２－３",
+        "birth_date": "1985-04-01",
+        "sex": "1",
+    }
+
+
+# --- origin, CORS, host --------------------------------------------------------------------------------
+
+
+def test_foreign_origin_is_refused(start_agent: Start) -> None:
+    a = start_agent()
+    a.insert("alice")
+    evil = {"Origin": "https://evil.example"}
+    assert a.get("/status", headers=evil).status_code == 403
+    r = a.post("/authenticate", {"nonce": generate_nonce(), "origin": a.origin}, headers=evil)
+    assert r.status_code == 403
+    assert r.json()["error"] == "forbidden_origin"
+    assert a.agent.book.pending() == []
+    # without an Origin header (a local tool) and with the server's: allowed
+    assert a.client.get(a.url + "/status").status_code == 200
+    assert a.get("/status").headers["Access-Control-Allow-Origin"] == a.origin
+
+
+def test_origin_field_must_be_the_server_origin_before_any_pin(start_agent: Start) -> None:
+    a = start_agent()
+    a.insert("alice")
+    r = a.post("/authenticate", {"nonce": generate_nonce(), "origin": "https://evil.example"})
+    assert r.status_code == 403
+    assert r.json()["error"] == "origin_mismatch"
+    assert a.agent.book.pending() == []
+
+
+def test_cors_preflight_answers_only_the_server_origin(start_agent: Start) -> None:
+    a = start_agent()
+    ok = a.client.options(
+        a.url + "/authenticate",
+        headers={
+            "Origin": a.origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+            "Access-Control-Request-Private-Network": "true",
+        },
+    )
+    assert ok.status_code == 204
+    assert ok.headers["Access-Control-Allow-Origin"] == a.origin
+    assert "POST" in ok.headers["Access-Control-Allow-Methods"]
+    assert ok.headers["Access-Control-Allow-Private-Network"] == "true"
+    bad = a.client.options(
+        a.url + "/authenticate",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert bad.status_code == 403
+    assert bad.headers.get("Access-Control-Allow-Origin") != "https://evil.example"
+
+
+def test_foreign_host_header_is_refused(start_agent: Start) -> None:
+    a = start_agent()
+    r = a.client.get(a.url + "/status", headers={"Host": "attacker.example:47110"})
+    assert r.status_code == 403
+    assert r.json()["error"] == "forbidden_host"
+
+
+def test_config_refuses_non_loopback_and_test_pins_with_a_reader(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="loopback"):
+        AgentConfig("https://desk.example.jp", CREDENTIAL, listen_host="0.0.0.0").validate()
+    with pytest.raises(ConfigError, match="loopback"):
+        AgentConfig("https://desk.example.jp", CREDENTIAL, listen_host="192.168.1.5").validate()
+    with pytest.raises(ConfigError, match="allow-test-pins"):
+        AgentConfig(
+            "https://desk.example.jp", CREDENTIAL, reader="ACS", allow_test_pins=True
+        ).validate()
+    with pytest.raises(ConfigError, match="credential"):
+        AgentConfig("https://desk.example.jp", "").validate()
+    with pytest.raises(ConfigError, match="http"):
+        AgentConfig("http://desk.example.jp", CREDENTIAL).validate()
+    AgentConfig("https://desk.example.jp", CREDENTIAL, listen_host="::1").validate()
+
+
+def test_cli_takes_credential_from_environment(card_files: dict[str, Path]) -> None:
+    from madoguchi.agent.cli import config_from_options
+
+    options = {
+        "server": "https://desk.example.jp/",
+        "listen": "127.0.0.1:47999",
+        "virtual": [card_files["alice"]],
+        "allow_test_pins": True,
+    }
+    config = config_from_options(options, {"MADOGUCHI_TERMINAL_CREDENTIAL": CREDENTIAL})
+    assert config.credential == CREDENTIAL
+    assert config.server_origin == "https://desk.example.jp"
+    assert config.events_url == "https://desk.example.jp/api/v1/agent/events"
+    assert (config.listen_host, config.listen_port) == ("127.0.0.1", 47999)
+    with pytest.raises(ConfigError, match="loopback"):
+        config_from_options(
+            {**options, "listen": "10.0.0.1:47110"}, {"MADOGUCHI_TERMINAL_CREDENTIAL": CREDENTIAL}
+        )
+    with pytest.raises(ConfigError, match="MADOGUCHI_TERMINAL_CREDENTIAL"):
+        config_from_options(options, {})
+
+
+def test_test_pin_unavailable_without_the_flag(start_agent: Start) -> None:
+    a = start_agent(allow_test_pins=False)
+    a.insert("alice")
+    request_id = a.authenticate(generate_nonce())
+    r = a.post("/test/pin", {"request_id": request_id, "pin": PIN})
+    assert r.status_code == 404
+    assert r.json()["error"] == "not_available"
+    assert a.result(request_id)["status"] == "pending"
+
+
+# --- PIN handling ---------------------------------------------------------------------------------------
+
+
+def test_wrong_pin_then_right_pin(start_agent: Start, card_files: dict[str, Path]) -> None:
+    a = start_agent()
+    a.insert("alice")
+    request_id = a.authenticate(generate_nonce())
+    assert a.result(request_id)["tries_left"] == 3
+    answer = a.test_pin(request_id, "0000")
+    assert answer == {"status": "pending", "tries_left": 2}
+    page = a.client.get(f"{a.url}/pinpad/{request_id}").text
+    assert "暗証番号が違います。残り2回です。" in page
+    assert a.test_pin(request_id, PIN)["status"] == "done"
+    assert VirtualCard.load(card_files["alice"]).tries_left() == 3
+
+
+def test_three_wrong_pins_block_and_stay_blocked_after_restart(
+    start_agent: Start, card_files: dict[str, Path]
+) -> None:
+    a = start_agent()
+    a.insert("alice")
+    request_id = a.authenticate(generate_nonce())
+    assert a.test_pin(request_id, "0000")["tries_left"] == 2
+    assert a.test_pin(request_id, "1111")["tries_left"] == 1
+    assert "あと1回間違えると" in a.client.get(f"{a.url}/pinpad/{request_id}").text
+    final = a.test_pin(request_id, "2222")
+    assert final["status"] == "failed"
+    assert final["error"] == "pin_blocked"
+    assert "暗証番号がロックされています" in a.client.get(f"{a.url}/pinpad/{request_id}").text
+    a.agent.stop()
+
+    b = start_agent()
+    b.insert("alice")
+    again = b.authenticate(generate_nonce())
+    assert b.result(again)["error"] == "pin_blocked"
+    assert b.test_pin(again, PIN)["status"] == "failed"  # a right PIN does not unblock it
+    assert VirtualCard.load(card_files["alice"]).tries_left() == 0
+
+
+def test_card_removed_during_request(start_agent: Start) -> None:
+    a = start_agent()
+    a.insert("alice")
+    request_id = a.authenticate(generate_nonce())
+    waiter: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: waiter.update(a.result(request_id, wait=10)))
+    thread.start()
+    a.remove()
+    thread.join(timeout=10)
+    assert waiter["status"] == "failed"
+    assert waiter["error"] == "card_removed"
+    r = a.post("/authenticate", {"nonce": generate_nonce(), "origin": a.origin})
+    assert (r.status_code, r.json()["error"]) == (409, "no_card")
+
+
+def test_cancel_and_supersede(start_agent: Start) -> None:
+    a = start_agent()
+    a.insert("alice")
+    first = a.authenticate(generate_nonce())
+    second = a.authenticate(generate_nonce())
+    assert a.result(first)["status"] == "cancelled"
+    assert a.post(f"/requests/{second}/cancel").json() == {"status": "cancelled"}
+    assert a.result(second)["status"] == "cancelled"
+    assert a.test_pin(second, PIN)["status"] == "cancelled"
+
+
+def test_swapped_card_signs_with_the_inserted_card(
+    start_agent: Start, pki: Pki, card_files: dict[str, Path]
+) -> None:
+    a = start_agent()
+    a.insert("alice")
+    a.remove()
+    a.insert("bob")
+    nonce = generate_nonce()
+    request_id = a.authenticate(nonce)
+    a.test_pin(request_id, PIN)
+    token = a.result(request_id)["result"]["token"]
+    validated = validator(pki).validate_authentication(
+        token, origin=a.origin, nonce=nonce_record(nonce), now=datetime.now(UTC)
+    )
+    assert validated.fingerprint_sha256 == card_fp(card_files["bob"])
+
+
+# --- PIN pad page -------------------------------------------------------------------------------------
+
+
+def test_pinpad_page_headers_languages_and_form_post(start_agent: Start) -> None:
+    a = start_agent(allow_test_pins=False)
+    a.insert("alice")
+    r = a.post("/authenticate", {"nonce": generate_nonce(), "origin": a.origin})
+    request_id, pinpad_url = r.json()["request_id"], r.json()["pinpad_url"]
+    assert pinpad_url == f"{a.url}/pinpad/{request_id}"
+    page = a.client.get(pinpad_url)
+    csp = page.headers["Content-Security-Policy"]
+    assert f"frame-ancestors {a.origin}" in csp
+    assert "script-src 'nonce-" in csp
+    assert "受付を開始します" in page.text
+    assert '<html lang="ja">' in page.text
+    assert "残り3回" in page.text
+    english = a.client.get(pinpad_url + "?lang=en").text
+    assert "start a visit" in english
+    assert "3 tries left" in english
+
+    form = {"pin": PIN, "lang": "ja"}
+    own = a.url  # the page's own origin
+    foreign = a.client.post(pinpad_url, data=form, headers={"Origin": a.origin})
+    assert foreign.status_code == 403
+    missing = a.client.post(pinpad_url, data=form)
+    assert missing.status_code == 403
+    assert a.result(request_id)["status"] == "pending"
+    posted = a.client.post(pinpad_url, data={"pin": "9999", "lang": "en"}, headers={"Origin": own})
+    assert posted.status_code == 303
+    assert posted.headers["Location"] == f"/pinpad/{request_id}?lang=en"
+    assert a.result(request_id)["tries_left"] == 2
+    posted = a.client.post(pinpad_url, data=form, headers={"Origin": own})
+    assert posted.status_code == 303
+    assert a.result(request_id)["status"] == "done"
+    assert "完了しました" in a.client.get(pinpad_url).text
+
+
+def test_pin_never_logged(start_agent: Start, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    a = start_agent()
+    a.insert("alice")
+    request_id = a.authenticate(generate_nonce())
+    a.test_pin(request_id, "8642")
+    a.test_pin(request_id, PIN)
+    assert caplog.records
+    agent_records = [r for r in caplog.records if r.name.startswith("madoguchi")]
+    assert agent_records
+    text = "\n".join(r.getMessage() for r in agent_records)
+    assert "8642" not in text
+    assert request_id not in text
+
+
+# --- events -------------------------------------------------------------------------------------------
+
+
+def read_sse(
+    url: str, origin: str, count: int, out: list[dict[str, Any]], ready: threading.Event
+) -> None:
+    with httpx.stream(
+        "GET", url + "/events", headers={"Origin": origin}, timeout=10, trust_env=False
+    ) as r:
+        ready.set()
+        event = None
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event == "card":
+                out.append(json.loads(line[6:]))
+                if len(out) >= count:
+                    return
+
+
+def test_tray_events_reach_sse_and_server(
+    start_agent: Start, stub_server: StubServer, card_files: dict[str, Path]
+) -> None:
+    a = start_agent()
+    fp = card_fp(card_files["alice"])
+    stub_server.wait_for(
+        lambda e: e["body"]["kind"] == "presence" and e["body"]["cert_fingerprint"] is None
+    )
+    seen: list[dict[str, Any]] = []
+    ready = threading.Event()
+    reader = threading.Thread(target=read_sse, args=(a.url, a.origin, 2, seen, ready))
+    reader.start()
+    assert ready.wait(5)
+    a.insert("alice")
+    assert a.get("/status").json()["cert_fingerprint"] == fp
+    stub_server.wait_for(
+        lambda e: e["body"]["kind"] == "presence" and e["body"]["cert_fingerprint"] == fp
+    )
+    a.remove()
+    reader.join(timeout=10)
+    assert [(e["kind"], e["cert_fingerprint"]) for e in seen] == [("inserted", fp), ("removed", fp)]
+    removed = stub_server.wait_for(lambda e: e["body"]["kind"] == "removed")
+    inserted = stub_server.wait_for(lambda e: e["body"]["kind"] == "inserted")
+    assert inserted["body"]["cert_fingerprint"] == fp
+    assert inserted["body"]["reader"] == "virtual tray"
+    assert removed["path"] == "/api/v1/agent/events"
+    assert {e["auth"] for e in stub_server.received} == {f"Bearer {CREDENTIAL}"}
+    kinds = stub_server.kinds()
+    assert kinds.index("inserted") < kinds.index("removed")
+    count = len(stub_server.received)
+    stub_server.wait_for(
+        lambda e: (
+            stub_server.received.index(e) >= count
+            and e["body"]["kind"] == "presence"
+            and e["body"]["cert_fingerprint"] is None
+        )
+    )
+    tray = a.get("/tray").json()
+    assert tray["inserted"] is None
+    assert {c["name"] for c in tray["cards"]} == {"alice", "bob"}
+
+
+def test_reporter_retries_after_server_failures(
+    start_agent: Start, stub_server: StubServer
+) -> None:
+    stub_server.fail_next = 3
+    a = start_agent(presence_interval=5.0)
+    a.insert("alice")
+    stub_server.wait_for(lambda e: e["body"]["kind"] == "inserted", timeout=10)
+    assert a.agent.reporter.failures >= 3
+    assert a.get("/status").status_code == 200
+
+
+def test_reporter_survives_unreachable_server(card_files: dict[str, Path]) -> None:
+    config = agent_config("http://127.0.0.1:9", [card_files["alice"]])
+    with Agent(config) as agent:
+        r = httpx.post(
+            agent.base_url + "/tray/insert",
+            json={"card": "alice"},
+            headers={"Origin": config.server_origin},
+        )
+        assert r.status_code == 200
+        assert httpx.get(agent.base_url + "/status").json()["card_present"] is True
