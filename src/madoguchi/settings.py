@@ -52,6 +52,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     )
+    # Tests run on a file, not in memory: concurrent tests need real separate connections.
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test"}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -68,6 +70,9 @@ INSTALLED_APPS = [
     "madoguchi.accounts",
     "madoguchi.audit",
     "madoguchi.terminals",
+    "madoguchi.identity",
+    "madoguchi.incidents",
+    "madoguchi.desk",
 ]
 
 MIDDLEWARE = [
@@ -198,3 +203,15 @@ LOGGING = {
 
 # madoguchi's own settings.
 AUDIT_LOG_ORIGIN = env.str("AUDIT_LOG_ORIGIN", default="madoguchi.local/audit")
+
+# The origin the desk pages are served from; card tokens are signed over it.
+MADOGUCHI_ORIGIN = env.str("MADOGUCHI_ORIGIN", default="http://127.0.0.1:8000")
+NONCE_LIFETIME_SECONDS = env.int("NONCE_LIFETIME_SECONDS", default=300)
+# Refuse a card when no fresh CRL can say whether it is revoked (fail closed).
+IDENTITY_REJECT_UNKNOWN_REVOCATION = env.bool("IDENTITY_REJECT_UNKNOWN_REVOCATION", default=True)
+# Visit limits (seconds): inactivity, absolute, and how long the agent may stay silent.
+VISIT_INACTIVITY_SECONDS = env.int("VISIT_INACTIVITY_SECONDS", default=300)
+VISIT_ABSOLUTE_SECONDS = env.int("VISIT_ABSOLUTE_SECONDS", default=1800)
+VISIT_PRESENCE_TIMEOUT_SECONDS = env.int("VISIT_PRESENCE_TIMEOUT_SECONDS", default=6)
+# Enables the stand-in `test_link` procedure (tests and the incident scenario only).
+DESK_TEST_PROCEDURE = env.bool("DESK_TEST_PROCEDURE", default=False)

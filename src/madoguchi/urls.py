@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from madoguchi.api import api
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("madoguchi.accounts.urls")),
     path("terminal/", include("madoguchi.terminals.urls")),

@@ -1,0 +1,207 @@
+"""Visit endpoints for the desk page (staff session + CSRF) and the agent (terminal credential)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Literal
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.security import HttpBearer, SessionAuth
+
+from madoguchi.identity.services import expires_in
+from madoguchi.terminals.models import DeskSession, Terminal
+from madoguchi.terminals.services import TerminalError, credential_authenticate
+
+from . import selectors, services
+from .constants import AgentEventKind, VisitEndReason
+
+
+class DeskSessionAuth(SessionAuth):
+    """A signed-in staff member with an open desk session (CSRF checked by SessionAuth)."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        if not user:
+            return None
+        desk_session_id = request.session.get("desk_session_id")
+        session = (
+            DeskSession.objects.select_related("terminal", "staff")
+            .filter(pk=desk_session_id, staff=user, closed_at__isnull=True)
+            .first()
+            if desk_session_id
+            else None
+        )
+        if session is None:
+            return None
+        request.desk_session = session  # type: ignore[attr-defined]
+        return user
+
+
+class TerminalAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Terminal | None:
+        try:
+            terminal = credential_authenticate(raw=token, source="agent")
+        except TerminalError:
+            return None
+        request.terminal = terminal  # type: ignore[attr-defined]
+        return terminal
+
+
+visits_router = Router(auth=DeskSessionAuth(), tags=["visits"])
+agent_router = Router(auth=TerminalAuth(), tags=["agent"])
+
+
+class Error(Schema):
+    code: str
+    message: str
+    message_ja: str
+
+
+def _error(exc: services.VisitRefused) -> dict[str, str]:
+    return {"code": exc.code, "message": exc.message_en, "message_ja": exc.message_ja}
+
+
+class Challenge(Schema):
+    nonce: str
+    origin: str
+    expires_in: int
+
+
+class TokenIn(Schema):
+    token: str
+    nonce: str
+
+
+class VisitOut(Schema):
+    reference: str
+    started_at: str
+    seconds_left: int
+    card_confirmed_seconds_ago: int
+    procedures: list[dict[str, Any]]
+    completions: int
+
+
+class CompletionChallengeOut(Challenge):
+    transaction: str  # base64 of the canonical bytes the card signs
+    display: list[str]
+
+
+class CompletionOut(Schema):
+    reference: str
+    committed_at: str
+    transaction_digest: str
+    procedures: list[str]
+
+
+class ProcedureIn(Schema):
+    kind: str
+    fields: dict[str, Any]
+
+
+class EndIn(Schema):
+    reason: Literal["next_resident"] = "next_resident"
+
+
+class AgentEventIn(Schema):
+    kind: AgentEventKind
+    cert_fingerprint: str | None = None
+    reader: str = ""
+    at: str | None = None
+
+
+def _desk(request: HttpRequest) -> DeskSession:
+    return request.desk_session  # type: ignore[attr-defined]
+
+
+@visits_router.post("/auth-challenge", response={200: Challenge, 409: Error})
+def auth_challenge(request: HttpRequest) -> Any:
+    try:
+        nonce = services.auth_challenge(desk_session=_desk(request))
+    except services.VisitRefused as exc:
+        return 409, _error(exc)
+    return {
+        "nonce": nonce.value,
+        "origin": settings.MADOGUCHI_ORIGIN,
+        "expires_in": expires_in(nonce),
+    }
+
+
+@visits_router.post("/start", response={200: VisitOut, 403: Error})
+def start(request: HttpRequest, body: TokenIn) -> Any:
+    try:
+        visit = services.visit_start(
+            desk_session=_desk(request), token=body.token, nonce=body.nonce
+        )
+    except services.VisitRefused as exc:
+        return 403, _error(exc)
+    return selectors.visit_summary(visit)
+
+
+@visits_router.get("/current", response={200: VisitOut, 404: Error})
+def current(request: HttpRequest) -> Any:
+    visit = services.visit_current(desk_session=_desk(request))
+    if visit is None:
+        return 404, _error(services.VisitRefused.of("no_open_visit"))
+    return selectors.visit_summary(visit)
+
+
+@visits_router.post("/current/end", response={200: dict, 404: Error})
+def end(request: HttpRequest, body: EndIn) -> Any:
+    visit = services.visit_current(desk_session=_desk(request))
+    if visit is None:
+        return 404, _error(services.VisitRefused.of("no_open_visit"))
+    services.visit_end(visit=visit, reason=VisitEndReason(body.reason), actor=request.user)
+    return {"ended": visit.reference}
+
+
+@visits_router.post("/current/procedures", response={200: dict, 400: Error, 404: Error})
+def prepare(request: HttpRequest, body: ProcedureIn) -> Any:
+    try:
+        p = services.procedure_prepare(
+            desk_session=_desk(request), kind=body.kind, fields=body.fields
+        )
+    except services.VisitRefused as exc:
+        return (404 if exc.code == "no_open_visit" else 400), _error(exc)
+    return {"id": p.pk, "kind": p.kind, "fields": p.fields, "status": p.status}
+
+
+@visits_router.post(
+    "/current/completion-challenge", response={200: CompletionChallengeOut, 404: Error, 409: Error}
+)
+def completion_challenge(request: HttpRequest) -> Any:
+    try:
+        ch = services.completion_challenge(desk_session=_desk(request))
+    except services.VisitRefused as exc:
+        return (404 if exc.code == "no_open_visit" else 409), _error(exc)
+    return {
+        "nonce": ch.nonce.value,
+        "origin": settings.MADOGUCHI_ORIGIN,
+        "expires_in": expires_in(ch.nonce),
+        "transaction": base64.b64encode(ch.transaction_bytes).decode(),
+        "display": ch.transaction["display"],
+    }
+
+
+@visits_router.post("/current/complete", response={200: CompletionOut, 403: Error})
+def complete(request: HttpRequest, body: TokenIn) -> Any:
+    try:
+        c = services.completion_commit(
+            desk_session=_desk(request), token=body.token, nonce=body.nonce
+        )
+    except services.VisitRefused as exc:
+        return 403, _error(exc)
+    return {
+        "reference": c.visit.reference,
+        "committed_at": c.committed_at.isoformat(),
+        "transaction_digest": c.transaction_digest,
+        "procedures": [p.kind for p in c.procedures.all()],
+    }
+
+
+@agent_router.post("/events", response={204: None})
+def agent_events(request: HttpRequest, body: AgentEventIn) -> Any:
+    fp = body.cert_fingerprint.lower() if body.cert_fingerprint else None
+    services.agent_event(terminal=request.terminal, kind=body.kind, cert_fingerprint=fp)  # type: ignore[attr-defined]
+    return 204, None

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DeskConfig(AppConfig):
+    name = "madoguchi.desk"
+    verbose_name = _("Desk visits")
+
+    def ready(self) -> None:
+        from . import events, receivers  # noqa: F401

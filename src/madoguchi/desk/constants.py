@@ -1,0 +1,29 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class VisitEndReason(models.TextChoices):
+    CARD_REMOVED = "card_removed", _("The card was removed")
+    CARD_SWAPPED = "card_swapped", _("Another card was placed on the reader")
+    PRESENCE_LOST = "presence_lost", _("The card reader stopped confirming the card")
+    NEXT_RESIDENT = "next_resident", _("Next resident")
+    INACTIVITY = "inactivity", _("No activity")
+    ABSOLUTE_LIMIT = "absolute_limit", _("Time limit reached")
+    COMPLETION_REFUSED = "completion_refused", _("Completion refused")
+    DESK_SESSION_CLOSED = "desk_session_closed", _("Staff signed out")
+    SUPERSEDED = "superseded", _("A new card authentication on the terminal")
+
+
+class ProcedureStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    COMMITTED = "committed", _("Committed")
+    DISCARDED = "discarded", _("Discarded")
+
+
+class AgentEventKind(models.TextChoices):
+    INSERTED = "inserted", _("Card inserted")
+    REMOVED = "removed", _("Card removed")
+    PRESENCE = "presence", _("Card present")
+
+
+TRANSACTION_VERSION = 1

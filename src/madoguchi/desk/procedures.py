@@ -1,0 +1,102 @@
+"""The registry of procedures a visit can prepare and a signed completion can commit.
+
+A procedure handler says how its fields are cleaned, what of it goes into the signed
+transaction (every field that will be written, in the form that will be written), what the
+resident is shown, and what it writes when the completion is accepted. Benefits register the
+real procedures; `TestProcedure` exercises the mechanism in tests and the incident scenario.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from django.conf import settings
+
+if TYPE_CHECKING:
+    from .models import Completion, Procedure, Visit
+
+
+class ProcedureInvalid(Exception):
+    """The fields of a procedure are not acceptable; `errors` maps field → message (ja)."""
+
+    def __init__(self, errors: dict[str, str], english: str = "") -> None:
+        super().__init__(english or "; ".join(errors.values()))
+        self.errors = errors
+        self.english = english or "The procedure's fields are not valid."
+
+
+class ProcedureHandler(Protocol):
+    kind: ClassVar[str]
+    label_ja: ClassVar[str]
+    label_en: ClassVar[str]
+
+    def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
+        """Validate and normalise the staff's input; what is returned is stored and signed."""
+
+    def transaction_entry(self, procedure: Procedure) -> dict[str, Any]:
+        """What of this procedure the card signs: everything that will be written."""
+
+    def display_lines(self, procedure: Procedure) -> list[str]:
+        """Lines the resident reads on the confirmation page and the PIN pad (Japanese)."""
+
+    def commit(self, procedure: Procedure, completion: Completion) -> None:
+        """Write the domain rows. Runs inside the completion's transaction."""
+
+
+_REGISTRY: dict[str, ProcedureHandler] = {}
+
+
+def register(handler: ProcedureHandler) -> ProcedureHandler:
+    if handler.kind in _REGISTRY:
+        raise ValueError(f"procedure {handler.kind!r} is already registered")
+    _REGISTRY[handler.kind] = handler
+    return handler
+
+
+def get(kind: str) -> ProcedureHandler | None:
+    handler = _REGISTRY.get(kind)
+    if handler is None:
+        return None
+    if getattr(handler, "test_only", False) and not settings.DESK_TEST_PROCEDURE:
+        return None
+    return handler
+
+
+def available() -> list[ProcedureHandler]:
+    return [h for k, h in _REGISTRY.items() if get(k) is not None]
+
+
+class TestProcedure:
+    """A stand-in procedure: links a (fictional) payment account reference. Enabled only with
+    DESK_TEST_PROCEDURE (tests, the demo's incident scenario)."""
+
+    kind: ClassVar[str] = "test_link"
+    label_ja: ClassVar[str] = "テスト用の紐付け"
+    label_en: ClassVar[str] = "Test link"
+    test_only: ClassVar[bool] = True
+
+    def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
+        account = str(fields.get("account", "")).strip()
+        points = fields.get("points", 0)
+        errors = {}
+        if not account:
+            errors["account"] = "口座の参照を入力してください。"
+        if not isinstance(points, int) or isinstance(points, bool) or not 0 <= points <= 20000:
+            errors["points"] = "ポイントは 0〜20000 の整数です。"
+        if errors:
+            raise ProcedureInvalid(errors, "account is required; points is an integer 0-20000")
+        return {"account": account, "points": points}
+
+    def transaction_entry(self, procedure: Procedure) -> dict[str, Any]:
+        return {"account": procedure.fields["account"], "points": procedure.fields["points"]}
+
+    def display_lines(self, procedure: Procedure) -> list[str]:
+        f = procedure.fields
+        return [f"テスト用の紐付け: 口座 {f['account']} に {f['points']} ポイント"]
+
+    def commit(self, procedure: Procedure, completion: Completion) -> None:
+        # The mechanism's own rows (Completion, procedure status) are the record of this one.
+        return None
+
+
+register(TestProcedure())

@@ -1,0 +1,554 @@
+"""The visit lifecycle and signed completion.
+
+Rules this module enforces (docs/visits.md):
+- a visit starts only from a valid card authentication and is bound to that certificate;
+- at most one open visit per terminal; an ended visit is never resumed;
+- a visit ends on card removal, another card, lost presence, "next resident", inactivity,
+  its absolute limit, a refused completion, or the staff member signing out;
+- a completion writes only if the card that signs is the visit's card, the signed bytes are
+  exactly what is being written, the nonce is fresh and unused, and the visit is still open;
+  otherwise nothing is written, the visit ends and an incident says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from madoguchi.audit import services as audit
+from madoguchi.identity import services as identity
+from madoguchi.identity.constants import NoncePurpose
+from madoguchi.identity.models import Nonce
+from madoguchi.identity.tokens import canonical_transaction_bytes
+from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.services import incident_record
+from madoguchi.terminals.models import DeskSession, Terminal
+
+from . import procedures as registry
+from .constants import TRANSACTION_VERSION, AgentEventKind, ProcedureStatus, VisitEndReason
+from .models import Completion, Procedure, Visit
+
+# Why a completion was refused: code -> (Japanese for the desk, English for the API).
+COMPLETION_MESSAGES: dict[str, tuple[str, str]] = {
+    "no_open_visit": (
+        "受付が開始されていません。来庁者のカードで受付を開始してください。",
+        "There is no open visit on this terminal.",
+    ),
+    "visit_ended": (
+        "この受付はすでに終了しています。確定は行われませんでした。"
+        "来庁者のカードでもう一度受付を開始してください。",
+        "The visit has ended; nothing was committed.",
+    ),
+    "certificate_mismatch": (
+        "署名したカードが、受付を開始したカードと異なります。確定は行われず、受付を終了しました。",
+        "The card that signed is not the card that started the visit; nothing was committed.",
+    ),
+    "nothing_pending": (
+        "確定する手続きがありません。",
+        "There is no pending procedure to commit.",
+    ),
+    "challenge_other_visit": (
+        "この確定用チャレンジは別の受付のものです。確定は行われませんでした。",
+        "The completion challenge belongs to another visit; nothing was committed.",
+    ),
+}
+
+
+class VisitRefused(Exception):
+    """A refused visit operation with a stable code, Japanese and English messages."""
+
+    def __init__(self, code: str, message_ja: str, message_en: str, detail: str = "") -> None:
+        super().__init__(code)
+        self.code = code
+        self.message_ja = message_ja
+        self.message_en = message_en
+        self.detail = detail
+
+    @classmethod
+    def of(cls, code: str, detail: str = "") -> VisitRefused:
+        ja, en = COMPLETION_MESSAGES[code]
+        return cls(code, ja, en, detail)
+
+    @classmethod
+    def from_identity(cls, exc: identity.IdentityRefused) -> VisitRefused:
+        return cls(exc.code, exc.message_ja, exc.message_en, exc.detail)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message_en}"
+
+
+# --- lapse rules ----------------------------------------------------------------------------
+
+
+def lapse(visit: Visit, now: datetime) -> tuple[VisitEndReason, datetime] | None:
+    """If the visit has lapsed by `now`, why and since when; else None."""
+    limits = [
+        (
+            VisitEndReason.ABSOLUTE_LIMIT,
+            visit.started_at + timedelta(seconds=settings.VISIT_ABSOLUTE_SECONDS),
+        ),
+        (
+            VisitEndReason.INACTIVITY,
+            visit.last_activity_at + timedelta(seconds=settings.VISIT_INACTIVITY_SECONDS),
+        ),
+        (
+            VisitEndReason.PRESENCE_LOST,
+            visit.last_presence_at + timedelta(seconds=settings.VISIT_PRESENCE_TIMEOUT_SECONDS),
+        ),
+    ]
+    passed = [(at, reason) for reason, at in limits if at <= now]
+    if not passed:
+        return None
+    at, reason = min(passed)
+    return reason, at
+
+
+def seconds_left(visit: Visit, now: datetime | None = None) -> int:
+    """Seconds until inactivity or the absolute limit ends the visit (whichever is first)."""
+    now = now or timezone.now()
+    end = min(
+        visit.started_at + timedelta(seconds=settings.VISIT_ABSOLUTE_SECONDS),
+        visit.last_activity_at + timedelta(seconds=settings.VISIT_INACTIVITY_SECONDS),
+    )
+    return max(0, int((end - now).total_seconds()))
+
+
+# --- ending ---------------------------------------------------------------------------------
+
+
+def _end(
+    visit: Visit, reason: VisitEndReason, *, at: datetime | None = None, actor: Any = None
+) -> None:
+    """End a locked, open visit (inside the caller's transaction)."""
+    visit.ended_at = at or timezone.now()
+    visit.end_reason = reason
+    visit.save(update_fields=["ended_at", "end_reason"])
+    pending = list(visit.procedures.filter(status=ProcedureStatus.PENDING))
+    for p in pending:
+        p.status = ProcedureStatus.DISCARDED
+        p.save(update_fields=["status", "updated_at"])
+    audit.record(
+        "visits.ended",
+        actor=actor,
+        terminal=visit.terminal,
+        subject=visit,
+        payload={
+            "visit": visit.reference,
+            "reason": str(reason.value),
+            "discarded": [p.kind for p in pending],
+        },
+    )
+    if pending and reason != VisitEndReason.NEXT_RESIDENT:
+        # In the same transaction as the end it describes.
+        incident_record(
+            kind=IncidentKind.VISIT_ENDED_WITH_PENDING,
+            reason_code=str(reason.value),
+            severity=Severity.MEDIUM,
+            summary=f"Visit {visit.reference} ended ({reason.value}) with "
+            f"{len(pending)} procedure(s) pending; nothing was committed.",
+            visit=visit,
+            terminal=visit.terminal,
+            staff=visit.staff,
+            detail={"pending": [p.kind for p in pending]},
+        )
+
+
+def visit_end(*, visit: Visit, reason: VisitEndReason, actor: Any = None) -> Visit:
+    with transaction.atomic():
+        locked = Visit.objects.select_for_update().get(pk=visit.pk)
+        if locked.ended_at is None:
+            _end(locked, reason, actor=actor)
+    return locked
+
+
+def _open_visit_locked(terminal: Terminal, now: datetime) -> Visit | None:
+    """The terminal's open visit, locked; a lapsed one is ended here and None returned."""
+    visit = (
+        Visit.objects.select_for_update()
+        .select_related("terminal", "staff", "certificate")
+        .filter(terminal=terminal, ended_at__isnull=True)
+        .first()
+    )
+    if visit is None:
+        return None
+    lapsed = lapse(visit, now)
+    if lapsed is not None:
+        _end(visit, lapsed[0], at=lapsed[1])
+        return None
+    return visit
+
+
+def visit_current(*, desk_session: DeskSession) -> Visit | None:
+    """The open visit of this desk session (after applying the lapse rules), or None."""
+    with transaction.atomic():
+        visit = _open_visit_locked(desk_session.terminal, timezone.now())
+    if visit is None or visit.desk_session_id != desk_session.pk:
+        return None
+    return visit
+
+
+def _require_open(desk_session: DeskSession, *, touch: bool = True) -> Visit:
+    """Inside a transaction: the desk session's open visit, locked and touched, or refuse."""
+    now = timezone.now()
+    visit = _open_visit_locked(desk_session.terminal, now)
+    if visit is None or visit.desk_session_id != desk_session.pk:
+        raise VisitRefused.of("no_open_visit")
+    if touch:
+        visit.last_activity_at = now
+        visit.save(update_fields=["last_activity_at"])
+    return visit
+
+
+# --- starting ------------------------------------------------------------------------------
+
+
+def auth_challenge(*, desk_session: DeskSession) -> Nonce:
+    if not desk_session.is_open:
+        raise VisitRefused("desk_session_closed", "サインインし直してください。", "Sign in again.")
+    return identity.nonce_issue(purpose=NoncePurpose.AUTHENTICATION, desk_session=desk_session)
+
+
+def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
+    """Start a visit from an authentication token. An open visit on the terminal ends first."""
+    try:
+        cert = identity.authenticate(token=token, nonce_value=nonce, desk_session=desk_session)
+    except identity.IdentityRefused as exc:
+        incident_record(
+            kind=IncidentKind.VISIT_START_REFUSED,
+            reason_code=exc.code,
+            severity=Severity.LOW,
+            summary=f"Card authentication refused: {exc.message_en}",
+            terminal=desk_session.terminal,
+            staff=desk_session.staff,
+            detail={"code": exc.code, "detail": exc.detail[:300]},
+        )
+        raise VisitRefused.from_identity(exc) from exc
+    now = timezone.now()
+    with transaction.atomic():
+        session = DeskSession.objects.select_for_update().get(pk=desk_session.pk)
+        if not session.is_open:
+            raise VisitRefused(
+                "desk_session_closed", "サインインし直してください。", "Sign in again."
+            )
+        previous = _open_visit_locked(session.terminal, now)
+        if previous is not None:
+            _end(previous, VisitEndReason.SUPERSEDED, actor=session.staff)
+        visit = Visit.objects.create(
+            terminal=session.terminal,
+            desk_session=session,
+            staff=session.staff,
+            holder=cert.holder,
+            certificate=cert,
+            started_at=now,
+            last_activity_at=now,
+            last_presence_at=now,
+        )
+        audit.record(
+            "visits.started",
+            actor=session.staff,
+            terminal=session.terminal,
+            subject=visit,
+            payload={"visit": visit.reference, "certificate": cert.fingerprint},
+        )
+    return visit
+
+
+# --- agent reports -------------------------------------------------------------------------
+
+
+def agent_event(
+    *, terminal: Terminal, kind: AgentEventKind, cert_fingerprint: str | None
+) -> Visit | None:
+    """Apply a card event the terminal's agent reported. Returns the visit it ended, if any."""
+    now = timezone.now()
+    with transaction.atomic():
+        if kind == AgentEventKind.INSERTED:
+            audit.record(
+                "visits.card_inserted",
+                actor=None,
+                terminal=terminal,
+                subject=None,
+                payload={"certificate": cert_fingerprint},
+            )
+        elif kind == AgentEventKind.REMOVED:
+            audit.record(
+                "visits.card_removed",
+                actor=None,
+                terminal=terminal,
+                subject=None,
+                payload={"certificate": cert_fingerprint},
+            )
+        visit = _open_visit_locked(terminal, now)
+        if visit is None:
+            return None
+        if kind == AgentEventKind.REMOVED or (
+            kind == AgentEventKind.PRESENCE and cert_fingerprint is None
+        ):
+            _end(visit, VisitEndReason.CARD_REMOVED, at=now)
+            return visit
+        if cert_fingerprint != visit.certificate.fingerprint:
+            _end(visit, VisitEndReason.CARD_SWAPPED, at=now)
+            incident_record(
+                kind=IncidentKind.CARD_SWAPPED,
+                reason_code="card_swapped",
+                severity=Severity.MEDIUM,
+                summary=f"Another card was placed on the reader during visit {visit.reference}; "
+                "the visit ended.",
+                visit=visit,
+                terminal=terminal,
+                staff=visit.staff,
+                detail={
+                    "visit_certificate": visit.certificate.fingerprint,
+                    "reported_certificate": cert_fingerprint,
+                },
+            )
+            return visit
+        visit.last_presence_at = now
+        visit.save(update_fields=["last_presence_at"])
+    return None
+
+
+# --- procedures ----------------------------------------------------------------------------
+
+
+def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str, Any]) -> Procedure:
+    handler = registry.get(kind)
+    if handler is None:
+        raise VisitRefused(
+            "unknown_procedure", "この手続きは利用できません。", f"Unknown procedure {kind!r}."
+        )
+    with transaction.atomic():
+        visit = _require_open(desk_session)
+        try:
+            cleaned = handler.clean(visit, fields)
+        except registry.ProcedureInvalid as exc:
+            raise VisitRefused(
+                "procedure_invalid", " ".join(exc.errors.values()), exc.english
+            ) from exc
+        procedure = Procedure.objects.create(visit=visit, kind=kind, fields=cleaned)
+        audit.record(
+            "visits.procedure_prepared",
+            actor=desk_session.staff,
+            terminal=visit.terminal,
+            subject=procedure,
+            payload={"visit": visit.reference, "kind": kind},
+        )
+    return procedure
+
+
+def procedure_discard(*, desk_session: DeskSession, procedure_id: int) -> None:
+    with transaction.atomic():
+        visit = _require_open(desk_session)
+        p = (
+            visit.procedures.select_for_update()
+            .filter(pk=procedure_id, status=ProcedureStatus.PENDING)
+            .first()
+        )
+        if p is None:
+            raise VisitRefused(
+                "procedure_not_pending",
+                "この手続きは取り消せません。",
+                "No such pending procedure.",
+            )
+        p.status = ProcedureStatus.DISCARDED
+        p.save(update_fields=["status", "updated_at"])
+        audit.record(
+            "visits.procedure_discarded",
+            actor=desk_session.staff,
+            terminal=visit.terminal,
+            subject=p,
+            payload={"visit": visit.reference, "kind": p.kind},
+        )
+
+
+# --- completion ----------------------------------------------------------------------------
+
+
+def build_transaction(visit: Visit) -> dict[str, Any]:
+    """The transaction a completion commits, from exactly what is pending now."""
+    pending = list(visit.procedures.filter(status=ProcedureStatus.PENDING).order_by("pk"))
+    entries = []
+    display = [f"受付 {visit.reference}"]
+    for p in pending:
+        handler = registry.get(p.kind)
+        if handler is None:  # a procedure whose handler was switched off: refuse to sign it
+            raise VisitRefused(
+                "unknown_procedure",
+                "この手続きは利用できません。",
+                f"Unknown procedure {p.kind!r}.",
+            )
+        entries.append({"id": p.pk, "kind": p.kind, **handler.transaction_entry(p)})
+        display.extend(handler.display_lines(p))
+    return {
+        "v": TRANSACTION_VERSION,
+        "type": "madoguchi.completion",
+        "origin": settings.MADOGUCHI_ORIGIN,
+        "visit": str(visit.public_id),
+        "terminal": visit.terminal.name,
+        "staff": visit.staff.username,
+        "certificate": visit.certificate.fingerprint,
+        "procedures": entries,
+        "display": display,
+    }
+
+
+@dataclass(frozen=True)
+class CompletionChallenge:
+    nonce: Nonce
+    transaction: dict[str, Any]
+    transaction_bytes: bytes
+
+
+def completion_challenge(*, desk_session: DeskSession) -> CompletionChallenge:
+    """Issue a completion nonce and the exact bytes the card is to sign."""
+    with transaction.atomic():
+        visit = _require_open(desk_session)
+        tx = build_transaction(visit)
+        if not tx["procedures"]:
+            raise VisitRefused.of("nothing_pending")
+        tx_bytes = canonical_transaction_bytes(tx)
+        digest = hashlib.sha256(tx_bytes).hexdigest()
+        nonce = identity.nonce_issue(
+            purpose=NoncePurpose.COMPLETION,
+            desk_session=desk_session,
+            visit_id=visit.pk,
+            transaction_digest=digest,
+        )
+        audit.record(
+            "visits.completion_challenge",
+            actor=desk_session.staff,
+            terminal=visit.terminal,
+            subject=visit,
+            payload={"visit": visit.reference, "digest": digest},
+        )
+    return CompletionChallenge(nonce=nonce, transaction=tx, transaction_bytes=tx_bytes)
+
+
+def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> Completion:
+    """Commit the pending procedures if, and only if, the visit's card signed exactly them.
+
+    On any refusal: nothing of the procedures is written, the visit ends, an incident records why.
+    """
+    try:
+        spent = identity.nonce_spend(
+            value=nonce, purpose=NoncePurpose.COMPLETION, desk_session=desk_session
+        )
+    except identity.IdentityRefused as exc:
+        raise _refuse_completion(desk_session, VisitRefused.from_identity(exc), None) from exc
+
+    visit_id = spent.nonce.visit_id
+    if visit_id is None:
+        raise _refuse_completion(desk_session, VisitRefused.of("challenge_other_visit"), None)
+    with transaction.atomic():  # apply the lapse rules first, so a lapsed visit ends as such
+        _open_visit_locked(desk_session.terminal, timezone.now())
+    try:
+        with transaction.atomic():
+            visit = (
+                Visit.objects.select_for_update()
+                .select_related("terminal", "staff", "certificate")
+                .get(pk=visit_id)
+            )
+            if visit.ended_at is not None:
+                raise VisitRefused.of("visit_ended", f"ended: {visit.end_reason}")
+            current = _require_open(desk_session)
+            if current.pk != visit.pk:
+                raise VisitRefused.of("challenge_other_visit")
+            tx = build_transaction(current)
+            tx_bytes = canonical_transaction_bytes(tx)
+            try:
+                validated = identity.verify_completion(
+                    token=token,
+                    spent=spent,
+                    desk_session=desk_session,
+                    transaction_bytes=tx_bytes,
+                )
+            except identity.IdentityRefused as exc:
+                raise VisitRefused.from_identity(exc) from exc
+            if validated.fingerprint_sha256 != current.certificate.fingerprint:
+                raise VisitRefused.of(
+                    "certificate_mismatch",
+                    f"visit {current.certificate.fingerprint[:16]} "
+                    f"signer {validated.fingerprint_sha256[:16]}",
+                )
+            if not tx["procedures"]:
+                raise VisitRefused.of("nothing_pending")
+            now = timezone.now()
+            completion = Completion.objects.create(
+                visit=current,
+                nonce=spent.nonce,
+                transaction_bytes=tx_bytes,
+                transaction_digest=hashlib.sha256(tx_bytes).hexdigest(),
+                token=token,
+                certificate=current.certificate,
+                committed_at=now,
+            )
+            pending = list(
+                current.procedures.select_for_update()
+                .filter(status=ProcedureStatus.PENDING)
+                .order_by("pk")
+            )
+            for p in pending:
+                handler = registry.get(p.kind)
+                assert handler is not None  # build_transaction refused unknown kinds
+                handler.commit(p, completion)
+                p.status = ProcedureStatus.COMMITTED
+                p.completion = completion
+                p.save(update_fields=["status", "completion", "updated_at"])
+            audit.record(
+                "visits.completed",
+                actor=desk_session.staff,
+                terminal=current.terminal,
+                subject=completion,
+                payload={
+                    "visit": current.reference,
+                    "count": len(pending),
+                    "kinds": [p.kind for p in pending],
+                    "digest": completion.transaction_digest,
+                    "certificate": current.certificate.fingerprint,
+                },
+            )
+            return completion
+    except VisitRefused as exc:
+        raise _refuse_completion(desk_session, exc, visit_id) from exc
+
+
+def _refuse_completion(
+    desk_session: DeskSession, exc: VisitRefused, visit_id: int | None
+) -> VisitRefused:
+    """After a refused completion (its transaction rolled back): end the visit, record why."""
+    with transaction.atomic():
+        visit = None
+        if visit_id is not None:
+            visit = Visit.objects.select_for_update().filter(pk=visit_id).first()
+        if visit is None:
+            visit = _open_visit_locked(desk_session.terminal, timezone.now())
+        if visit is not None and visit.ended_at is None:
+            _end(visit, VisitEndReason.COMPLETION_REFUSED, actor=desk_session.staff)
+        audit.record(
+            "visits.completion_refused",
+            actor=desk_session.staff,
+            terminal=desk_session.terminal,
+            subject=visit,
+            payload={
+                "visit": visit.reference if visit else None,
+                "code": exc.code,
+                "detail": exc.detail[:300],
+            },
+        )
+    incident_record(
+        kind=IncidentKind.COMPLETION_REFUSED,
+        reason_code=exc.code,
+        severity=Severity.HIGH,
+        summary=f"Completion refused: {exc.message_en}",
+        visit=visit,
+        terminal=desk_session.terminal,
+        staff=desk_session.staff,
+        detail={"code": exc.code, "detail": exc.detail[:300]},
+    )
+    return exc

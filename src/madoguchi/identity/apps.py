@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class IdentityConfig(AppConfig):
+    name = "madoguchi.identity"
+    verbose_name = _("Card identity")
+
+    def ready(self) -> None:
+        from . import events  # noqa: F401  (registers the audit event types)

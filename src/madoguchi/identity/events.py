@@ -1,0 +1,52 @@
+"""Audit event types of the identity domain (block 3000-3099)."""
+
+from madoguchi.audit.events import EventType, register
+
+TRUST_ANCHOR_ADDED = register(
+    EventType(
+        3001,
+        "identity.trust_anchor_added",
+        ja="信頼する認証局 {subject_dn} を追加しました",
+        en="Trust anchor {subject_dn} added",
+    )
+)
+CRL_IMPORTED = register(
+    EventType(
+        3002,
+        "identity.crl_imported",
+        ja="失効リスト（{issuer}、{count} 件）を取り込みました",
+        en="Revocation list of {issuer} imported ({count} entries)",
+    )
+)
+CERTIFICATE_RENEWAL_LINKED = register(
+    EventType(
+        3003,
+        "identity.certificate_renewal_linked",
+        ja="証明書の更新を同一の利用者として関連付けました",
+        en="Renewed certificate linked to the same holder",
+    )
+)
+NONCE_ISSUED = register(
+    EventType(
+        3004,
+        "identity.nonce_issued",
+        ja="カード認証用のチャレンジ（{purpose}）を発行しました",
+        en="Card challenge issued ({purpose})",
+    )
+)
+TOKEN_REJECTED = register(
+    EventType(
+        3005,
+        "identity.token_rejected",
+        ja="カードのトークンを拒否しました（{code}）",
+        en="Card token rejected ({code})",
+    )
+)
+HOLDER_AUTHENTICATED = register(
+    EventType(
+        3006,
+        "identity.holder_authenticated",
+        ja="カードで本人確認しました（証明書 {fingerprint_short}）",
+        en="Card holder authenticated (certificate {fingerprint_short})",
+    )
+)

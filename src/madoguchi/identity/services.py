@@ -1,0 +1,370 @@
+"""Trust anchors, revocation lists, challenges and card token checks.
+
+Challenges (nonces) are consumed *before* a token is examined, in their own transaction, so a
+nonce is spent by any attempt, successful or not, and two racing attempts cannot both use it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from madoguchi.audit import services as audit
+from madoguchi.terminals.models import DeskSession
+
+from .constants import NoncePurpose
+from .models import Holder, HolderCertificate, Nonce, RevocationList, TrustAnchor
+from .tokens import (
+    MESSAGES_EN,
+    MESSAGES_JA,
+    CRLRevocationChecker,
+    NonceRecord,
+    TokenValidationError,
+    TokenValidator,
+    ValidatedToken,
+    generate_nonce,
+)
+
+# Refusals that belong to the server's own bookkeeping rather than to the token.
+OWN_MESSAGES: dict[str, tuple[str, str]] = {
+    "nonce_unknown": (
+        "このチャレンジは発行されていません。もう一度カードを読み取ってください。",
+        "The challenge was never issued by this server.",
+    ),
+    "nonce_other_session": (
+        "このチャレンジは別の端末または別のスタッフのために発行されたものです。",
+        "The challenge was issued to another terminal or desk session.",
+    ),
+    "nonce_wrong_purpose": (
+        "このチャレンジは別の用途のために発行されたものです。",
+        "The challenge was issued for another purpose.",
+    ),
+    "no_trust_anchor": (
+        "信頼する認証局が設定されていません。運用担当者に連絡してください。",
+        "No trust anchor is configured.",
+    ),
+    "crl_invalid": (
+        "失効リストを読み取れないか、信頼する認証局の署名がありません。",
+        "The CRL cannot be parsed or is not signed by a trust anchor.",
+    ),
+    "anchor_invalid": (
+        "認証局の証明書として読み取れません。",
+        "Not a CA certificate.",
+    ),
+}
+
+
+class IdentityRefused(Exception):
+    """A refused card operation, with a stable code and messages in both languages."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+
+    @property
+    def message_ja(self) -> str:
+        if self.code in OWN_MESSAGES:
+            return OWN_MESSAGES[self.code][0]
+        return MESSAGES_JA.get(self.code, "カードのトークンを受け付けられませんでした。")  # type: ignore[call-overload, no-any-return]
+
+    @property
+    def message_en(self) -> str:
+        if self.code in OWN_MESSAGES:
+            return OWN_MESSAGES[self.code][1]
+        return MESSAGES_EN.get(self.code, "The card token was refused.")  # type: ignore[call-overload, no-any-return]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message_en}"
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+# --- configuration: trust anchors and CRLs --------------------------------------------------
+
+
+def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
+    """Add (or re-activate) each CA certificate in a PEM bundle; returns the last one."""
+    try:
+        certs = x509.load_pem_x509_certificates(pem)
+    except ValueError as exc:
+        raise IdentityRefused("anchor_invalid", str(exc)) from exc
+    anchor = None
+    with transaction.atomic():
+        for cert in certs:
+            bc = _basic_constraints(cert)
+            if bc is None or not bc.ca:
+                raise IdentityRefused("anchor_invalid", "basicConstraints CA is not set")
+            fp = fingerprint(cert)
+            anchor, created = TrustAnchor.objects.update_or_create(
+                fingerprint=fp,
+                defaults={
+                    "name": name or cert.subject.rfc4514_string(),
+                    "subject_dn": cert.subject.rfc4514_string(),
+                    "certificate_pem": cert.public_bytes(serialization.Encoding.PEM).decode(),
+                    "not_after": cert.not_valid_after_utc,
+                    "is_active": True,
+                },
+            )
+            if created:
+                audit.record(
+                    "identity.trust_anchor_added",
+                    actor=None,
+                    terminal=None,
+                    subject=anchor,
+                    payload={"subject_dn": anchor.subject_dn, "fingerprint": fp},
+                )
+    if anchor is None:
+        raise IdentityRefused("anchor_invalid", "no certificate in the file")
+    return anchor
+
+
+def _basic_constraints(cert: x509.Certificate) -> x509.BasicConstraints | None:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _anchor_certificates() -> list[x509.Certificate]:
+    return [
+        x509.load_pem_x509_certificate(a.certificate_pem.encode())
+        for a in TrustAnchor.objects.filter(is_active=True)
+    ]
+
+
+def crl_import(*, data: bytes, source: str = "") -> RevocationList:
+    """Store a CRL (PEM or DER) after checking that a trust anchor signed it."""
+    try:
+        crl = (
+            x509.load_pem_x509_crl(data)
+            if data.lstrip().startswith(b"-----")
+            else x509.load_der_x509_crl(data)
+        )
+    except ValueError as exc:
+        raise IdentityRefused("crl_invalid", str(exc)) from exc
+    issuers = [c for c in _anchor_certificates() if c.subject == crl.issuer]
+    if not any(crl.is_signature_valid(c.public_key()) for c in issuers):  # type: ignore[arg-type]
+        raise IdentityRefused("crl_invalid", "not signed by a trust anchor")
+    with transaction.atomic():
+        row = RevocationList.objects.create(
+            issuer_dn=crl.issuer.rfc4514_string(),
+            der=crl.public_bytes(serialization.Encoding.DER),
+            this_update=crl.last_update_utc,
+            next_update=crl.next_update_utc,
+            entries=len(crl),
+            source=source[:500],
+        )
+        audit.record(
+            "identity.crl_imported",
+            actor=None,
+            terminal=None,
+            subject=row,
+            payload={"issuer": row.issuer_dn, "count": row.entries, "source": source[:200]},
+        )
+    return row
+
+
+def build_validator() -> TokenValidator:
+    """The validator for the current configuration (trust anchors and the newest CRLs)."""
+    anchors = _anchor_certificates()
+    if not anchors:
+        raise IdentityRefused("no_trust_anchor")
+    newest: dict[str, RevocationList] = {}
+    for row in RevocationList.objects.order_by("-this_update"):
+        newest.setdefault(row.issuer_dn, row)
+    crls = [x509.load_der_x509_crl(bytes(r.der)) for r in newest.values()]
+    return TokenValidator(
+        trust_anchors=anchors,
+        revocation_checker=CRLRevocationChecker(crls),
+        reject_unknown_revocation=settings.IDENTITY_REJECT_UNKNOWN_REVOCATION,
+    )
+
+
+# --- challenges -----------------------------------------------------------------------------
+
+
+def nonce_issue(
+    *,
+    purpose: NoncePurpose,
+    desk_session: DeskSession,
+    visit_id: int | None = None,
+    transaction_digest: str = "",
+) -> Nonce:
+    now = timezone.now()
+    with transaction.atomic():
+        nonce = Nonce.objects.create(
+            value=generate_nonce(),  # 256 bits, base64 (Web eID form)
+            purpose=purpose,
+            desk_session=desk_session,
+            terminal=desk_session.terminal,
+            visit_id=visit_id,
+            transaction_digest=transaction_digest,
+            issued_at=now,
+            expires_at=now + timedelta(seconds=settings.NONCE_LIFETIME_SECONDS),
+        )
+        audit.record(
+            "identity.nonce_issued",
+            actor=desk_session.staff,
+            terminal=desk_session.terminal,
+            subject=nonce,
+            payload={"purpose": str(purpose), "visit": visit_id},
+        )
+    return nonce
+
+
+@dataclass(frozen=True)
+class SpentNonce:
+    nonce: Nonce
+    record: NonceRecord  # as it was before this attempt spent it
+
+
+def nonce_spend(*, value: str, purpose: NoncePurpose, desk_session: DeskSession) -> SpentNonce:
+    """Mark a challenge used (committed at once) and return its state before this attempt."""
+    now = timezone.now()
+    with transaction.atomic():
+        nonce = Nonce.objects.select_for_update().filter(value=value).first()
+        if nonce is None:
+            raise IdentityRefused("nonce_unknown")
+        record = NonceRecord(
+            value=nonce.value,
+            issued_at=nonce.issued_at,
+            expires_at=nonce.expires_at,
+            used=nonce.used_at is not None,
+        )
+        if nonce.used_at is None:
+            nonce.used_at = now
+            nonce.save(update_fields=["used_at"])
+    if nonce.desk_session_id != desk_session.pk or nonce.terminal_id != desk_session.terminal_id:
+        raise IdentityRefused("nonce_other_session")
+    if nonce.purpose != purpose:
+        raise IdentityRefused("nonce_wrong_purpose")
+    return SpentNonce(nonce=nonce, record=record)
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+def _rejected(exc: IdentityRefused, desk_session: DeskSession, purpose: str) -> IdentityRefused:
+    with transaction.atomic():
+        audit.record(
+            "identity.token_rejected",
+            actor=desk_session.staff,
+            terminal=desk_session.terminal,
+            subject=desk_session,
+            payload={"code": exc.code, "purpose": purpose, "detail": exc.detail[:300]},
+        )
+    return exc
+
+
+def authenticate(*, token: str, nonce_value: str, desk_session: DeskSession) -> HolderCertificate:
+    """Check an authentication token; return the holder certificate it proves (created if new)."""
+    try:
+        spent = nonce_spend(
+            value=nonce_value, purpose=NoncePurpose.AUTHENTICATION, desk_session=desk_session
+        )
+        validated = build_validator().validate_authentication(
+            token, origin=settings.MADOGUCHI_ORIGIN, nonce=spent.record, now=timezone.now()
+        )
+    except TokenValidationError as exc:
+        raise _rejected(
+            IdentityRefused(str(exc.code), exc.detail), desk_session, "authentication"
+        ) from exc
+    except IdentityRefused as exc:
+        raise _rejected(exc, desk_session, "authentication") from exc
+    return holder_certificate_for(validated)
+
+
+def verify_completion(
+    *,
+    token: str,
+    spent: SpentNonce,
+    desk_session: DeskSession,
+    transaction_bytes: bytes,
+) -> ValidatedToken:
+    """Check a completion token against the transaction bytes the server is about to write.
+
+    The caller spends the nonce first (`nonce_spend`), so that the spend survives a refusal.
+    """
+    try:
+        return build_validator().validate_completion(
+            token,
+            origin=settings.MADOGUCHI_ORIGIN,
+            nonce=spent.record,
+            transaction_bytes=transaction_bytes,
+            now=timezone.now(),
+        )
+    except TokenValidationError as exc:
+        raise _rejected(
+            IdentityRefused(str(exc.code), exc.detail), desk_session, "completion"
+        ) from exc
+
+
+def holder_certificate_for(validated: ValidatedToken) -> HolderCertificate:
+    """The holder certificate for a validated token; a new holder on first sight."""
+    with transaction.atomic():
+        existing = HolderCertificate.objects.filter(
+            fingerprint=validated.fingerprint_sha256
+        ).first()
+        if existing is not None:
+            return existing
+        holder = Holder.objects.create()
+        return HolderCertificate.objects.create(
+            holder=holder,
+            issuer_dn=validated.issuer_dn,
+            serial=format(validated.serial_number, "x"),
+            fingerprint=validated.fingerprint_sha256,
+            subject_cn=validated.subject_cn or "",
+            not_after=validated.certificate.not_valid_after_utc,
+        )
+
+
+def certificate_renewal_link(
+    *, old_fingerprint: str, new_certificate_pem: bytes
+) -> HolderCertificate:
+    """Operator-imported renewal (J-LIS data): the new certificate joins the old one's holder."""
+    old = HolderCertificate.objects.filter(fingerprint=old_fingerprint).first()
+    if old is None:
+        raise IdentityRefused("nonce_unknown", "no such old certificate")
+    cert = x509.load_pem_x509_certificate(new_certificate_pem)
+    fp = fingerprint(cert)
+    with transaction.atomic():
+        new, _ = HolderCertificate.objects.update_or_create(
+            fingerprint=fp,
+            defaults={
+                "holder": old.holder,
+                "issuer_dn": cert.issuer.rfc4514_string(),
+                "serial": format(cert.serial_number, "x"),
+                "subject_cn": _cn(cert),
+                "not_after": cert.not_valid_after_utc,
+            },
+        )
+        audit.record(
+            "identity.certificate_renewal_linked",
+            actor=None,
+            terminal=None,
+            subject=old.holder,
+            payload={"old": old_fingerprint, "new": fp},
+        )
+    return new
+
+
+def _cn(cert: x509.Certificate) -> str:
+    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    if not names:
+        return ""
+    value = names[0].value
+    return value if isinstance(value, str) else value.decode()
+
+
+def expires_in(nonce: Nonce, now: datetime | None = None) -> int:
+    return max(0, int((nonce.expires_at - (now or timezone.now())).total_seconds()))

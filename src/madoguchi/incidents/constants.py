@@ -1,0 +1,20 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Severity(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
+
+
+class IncidentKind(models.TextChoices):
+    COMPLETION_REFUSED = "completion_refused", _("Completion refused")
+    VISIT_START_REFUSED = "visit_start_refused", _("Visit start refused")
+    VISIT_ENDED_WITH_PENDING = "visit_ended_with_pending", _("Visit ended with a procedure pending")
+    CARD_SWAPPED = "card_swapped", _("Another card during a visit")
+    PIN_LOCKED = "pin_locked", _("PIN locked")
+    NAME_CHECK = "name_check", _("Name check")
+    OUTSIDE_FAILURE = "outside_failure", _("Outside system failure")
+    COMPLAINT = "complaint", _("Complaint")

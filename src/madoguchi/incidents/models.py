@@ -1,0 +1,37 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .constants import IncidentKind, Severity
+
+
+class Incident(models.Model):
+    """An anomaly, recorded automatically (or entered by hand for a complaint). Never edited."""
+
+    kind = models.CharField(_("kind"), max_length=40, choices=IncidentKind.choices)
+    reason_code = models.CharField(_("reason"), max_length=60)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    summary = models.CharField(_("summary"), max_length=500)
+    visit = models.ForeignKey(
+        "desk.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="incidents"
+    )
+    terminal = models.ForeignKey(
+        "terminals.Terminal", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    detail = models.JSONField(_("detail"), default=dict)
+    occurred_at = models.DateTimeField(_("occurred at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        ordering = ["-occurred_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.reason_code})"
