@@ -168,3 +168,9 @@ def test_tlv_parse_and_encode() -> None:
         parse_tlv(b"\xdf\x22\x05abc")
     with pytest.raises(errors.TLVError):
         tlv_header(b"\xdf")
+
+
+def test_absurd_file_length_is_malformed_not_a_value_error() -> None:
+    t = Scripted([bytes.fromhex("308380000030829000")])
+    with pytest.raises(errors.MalformedResponse, match="more than an EF holds"):
+        CardChannel(t).read_der_file()

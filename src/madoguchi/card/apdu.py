@@ -25,6 +25,8 @@ DEFAULT_TIMEOUT = 10.0
 
 SW_OK = 0x9000
 SHORT_LE_MAX = 256
+MAX_FILE_SIZE = 0x8000
+"""READ BINARY addresses offsets 0..32767 (15 bits)."""
 EXTENDED_LE_MAX = 65536
 
 
@@ -223,6 +225,8 @@ class CardChannel:
 
     def read_exact(self, offset: int, length: int, chunk: int = SHORT_LE_MAX) -> bytes:
         """Read `length` bytes from `offset` in chunks of at most `chunk` bytes."""
+        if offset + length > MAX_FILE_SIZE:
+            raise MalformedResponse(f"file claims {offset + length} bytes, more than an EF holds")
         extended = chunk > SHORT_LE_MAX
         out = bytearray()
         while len(out) < length:

@@ -36,7 +36,10 @@ VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
 PCSCD_PID_FILE = Path("/run/pcscd/pcscd.pid")
 DEFAULT_BASE_PORT = 35990
-DEFAULT_SLOTS = 4
+DEFAULT_SLOTS = 2
+"""One vpcd reader file gives two slots (ports base and base+1). A second reader file in the same
+pcscd does not work: the vpcd driver keeps one global slot table, so the first reader's cards are
+never seen (tried with vsmartcard-vpcd 0.8 / pcscd 1.9.9)."""
 SHARED_ROOT = Path(tempfile.gettempdir()) / "madoguchi-pcscd"
 
 
@@ -115,8 +118,8 @@ class PcscdHarness:
 
     def __post_init__(self) -> None:
         self.workdir = Path(self.workdir)
-        if self.slots < 1 or self.slots % 2:
-            raise ValueError("slots must be a positive even number (vpcd serves 2 per reader)")
+        if self.slots not in (1, 2):
+            raise ValueError("one vpcd reader serves 1 or 2 slots (see DEFAULT_SLOTS)")
 
     @property
     def config_dir(self) -> Path:
@@ -129,15 +132,14 @@ class PcscdHarness:
     @property
     def readers(self) -> list[VirtualReader]:
         return [
-            reader_for_port(p, self.base_port)
-            for p in range(self.base_port, self.base_port + self.slots)
+            reader_for_port(p, self.base_port) for p in range(self.base_port, self.base_port + 2)
         ]
 
     def write_config(self) -> None:
         if self.config_dir.exists():
             shutil.rmtree(self.config_dir)
         self.config_dir.mkdir(parents=True)
-        for port in range(self.base_port, self.base_port + self.slots, 2):
+        for port in (self.base_port,):
             (self.config_dir / f"vpcd-{port}").write_text(
                 f'FRIENDLYNAME "Madoguchi VPCD {port}"\n'
                 f"DEVICENAME   /dev/null:{port}\n"
@@ -166,7 +168,7 @@ class PcscdHarness:
                 "cannot run beside it: stop the other pcscd (e.g. `systemctl stop pcscd.socket "
                 "pcscd`) and retry."
             )
-        busy = [p for p in range(self.base_port, self.base_port + self.slots) if not _port_free(p)]
+        busy = [p for p in range(self.base_port, self.base_port + 2) if not _port_free(p)]
         if busy:
             raise PcscdError(f"TCP ports {busy} for the vpcd readers are already in use")
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -256,8 +258,32 @@ def _locked(path: Path) -> Iterator[None]:
 class SharedPcscd:
     harness: PcscdHarness
     root: Path
-    slot: VirtualReader
-    _slot_file: IO[str] | None = field(default=None, repr=False)
+
+    @property
+    def readers(self) -> list[VirtualReader]:
+        return self.harness.readers[: self.harness.slots]
+
+    @contextlib.contextmanager
+    def lease(self, timeout: float = 120.0) -> Iterator[VirtualReader]:
+        """Hold one reader slot exclusively (across processes) for the block."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for reader in self.readers:
+                fh = (self.root / f"slot-{reader.port}.lock").open("a+")
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    fh.close()
+                    continue
+                try:
+                    yield reader
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+                    fh.close()
+                return
+            if time.monotonic() >= deadline:
+                raise PcscdError(f"no vpcd reader slot became free within {timeout} s")
+            time.sleep(0.05)
 
 
 @contextlib.contextmanager
@@ -267,8 +293,8 @@ def shared_pcscd(
     slots: int = DEFAULT_SLOTS,
     timeout: float = 15.0,
 ) -> Iterator[SharedPcscd]:
-    """Use the pcscd this harness runs for the current test run (start it if nobody has) and
-    lease one reader slot for this process. The last user stops pcscd."""
+    """Use the pcscd this harness runs for the current test run (start it if nobody has); the
+    last user stops it. Take a reader with `SharedPcscd.lease()` for each use."""
     harness = PcscdHarness(root / "pcscd", base_port, slots)
     state_path = root / "state.json"
     me = os.getpid()
@@ -291,12 +317,9 @@ def shared_pcscd(
             harness.start(timeout)
         users.append(me)
         state_path.write_text(json.dumps({"pid": harness.pid, "users": users}))
-    slot_file, reader = _lease_slot(root, harness)
-    shared = SharedPcscd(harness, root, reader, slot_file)
     try:
-        yield shared
+        yield SharedPcscd(harness, root)
     finally:
-        slot_file.close()
         with _locked(root / "lock"):
             state = {}
             with contextlib.suppress(OSError, ValueError):
@@ -312,15 +335,3 @@ def shared_pcscd(
             else:
                 harness.stop()
                 state_path.unlink(missing_ok=True)
-
-
-def _lease_slot(root: Path, harness: PcscdHarness) -> tuple[IO[str], VirtualReader]:
-    for reader in harness.readers:
-        fh = (root / f"slot-{reader.port}.lock").open("a+")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.close()
-            continue
-        return fh, reader
-    raise PcscdError(f"all {harness.slots} vpcd reader slots are in use by other processes")

@@ -154,25 +154,23 @@ class PcscContext:
         scard = self._scard
         deadline = time.monotonic() + timeout
         state = scard.SCARD_STATE_UNAWARE
+        wait_ms = 0
         while True:
-            hresult, states = scard.SCardGetStatusChange(self._ctx, 0, [(reader, state)])
-            if hresult != scard.SCARD_S_SUCCESS:
+            hresult, states = scard.SCardGetStatusChange(self._ctx, wait_ms, [(reader, state)])
+            if hresult == scard.SCARD_S_SUCCESS:
+                event = states[0][1]
+                if bool(event & scard.SCARD_STATE_PRESENT) == present and not (
+                    event & scard.SCARD_STATE_MUTE
+                ):
+                    return
+                state = event & ~scard.SCARD_STATE_CHANGED
+            elif hresult != scard.SCARD_E_TIMEOUT:
                 raise ReaderNotFound(f"reader {reader!r}: " + scard.SCardGetErrorMessage(hresult))
-            event = states[0][1]
-            if bool(event & scard.SCARD_STATE_PRESENT) == present and not (
-                event & scard.SCARD_STATE_MUTE
-            ):
-                return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 what = "insertion" if present else "removal"
                 raise CardTimeout(f"no card {what} in {reader!r} within {timeout:.1f} s")
-            state = event & ~scard.SCARD_STATE_CHANGED
-            hresult, _ = scard.SCardGetStatusChange(
-                self._ctx, int(min(remaining, 1.0) * 1000), [(reader, state)]
-            )
-            if hresult not in (scard.SCARD_S_SUCCESS, scard.SCARD_E_TIMEOUT):
-                raise ReaderNotFound(f"reader {reader!r}: " + scard.SCardGetErrorMessage(hresult))
+            wait_ms = max(1, int(min(remaining, 1.0) * 1000))
 
     def wait_for_card(self, reader: str, timeout: float) -> None:
         """Block until a card is present in `reader`; `CardTimeout` after `timeout` seconds."""
@@ -271,9 +269,12 @@ class PcscTransport:
         self._check(hresult, "status")
         return bytes(atr)
 
-    def close(self) -> None:
+    def close(self, *, reset: bool = True) -> None:
+        """Disconnect. By default the card is reset, so a verified PIN does not outlive us."""
         if self._hcard is not None:
-            self._scard.SCardDisconnect(self._hcard, self._scard.SCARD_LEAVE_CARD)
+            scard = self._scard
+            disposition = scard.SCARD_RESET_CARD if reset else scard.SCARD_LEAVE_CARD
+            scard.SCardDisconnect(self._hcard, disposition)
             self._hcard = None
 
     def __enter__(self) -> PcscTransport:

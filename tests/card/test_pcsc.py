@@ -1,0 +1,168 @@
+"""Through real pcscd + vsmartcard-vpcd: the same clients, over PC/SC, as with a real reader."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from madoguchi.card import cli, errors
+from madoguchi.card.inputsupport import InputSupportClient
+from madoguchi.card.jpki import JpkiClient, verify_rs256
+from madoguchi.card.pcscd import PcscdBusy, PcscdHarness, SharedPcscd, VirtualReader
+from madoguchi.card.transport import PcscContext, PcscTransport, list_readers
+from madoguchi.card.virtual import VirtualCard
+from madoguchi.card.vpcd import VpcdBridge
+
+from .conftest import PIN, SUPPORT_PIN
+
+pytestmark = pytest.mark.pcsc
+
+
+@pytest.fixture
+def slot(pcscd: SharedPcscd) -> Iterator[VirtualReader]:
+    with pcscd.lease() as reader:
+        yield reader
+
+
+@pytest.fixture
+def reader(slot: VirtualReader) -> str:
+    return slot.name
+
+
+@pytest.fixture
+def insert(slot: VirtualReader) -> Iterator[Callable[[VirtualCard], VpcdBridge]]:
+    bridges: list[VpcdBridge] = []
+
+    def do(card: VirtualCard) -> VpcdBridge:
+        bridge = VpcdBridge(card, slot.port)
+        bridge.connect(timeout=10)
+        bridges.append(bridge)
+        with PcscContext() as ctx:
+            ctx.wait_for_card(slot.name, 10)
+        return bridge
+
+    yield do
+    for bridge in bridges:
+        bridge.remove()
+    with PcscContext() as ctx:
+        ctx.wait_for_removal(slot.name, 10)
+
+
+@pytest.fixture
+def connected(
+    card: VirtualCard, insert: Callable[[VirtualCard], VpcdBridge], reader: str
+) -> Iterator[PcscTransport]:
+    insert(card)
+    with PcscContext() as ctx, ctx.connect(reader) as transport:
+        yield transport
+
+
+def test_reader_is_listed_and_empty(reader: str) -> None:
+    assert reader in list_readers()
+    with PcscContext() as ctx:
+        assert not ctx.card_present(reader)
+        with pytest.raises(errors.CardTimeout):
+            ctx.wait_for_card(reader, 0.3)
+        with pytest.raises(errors.ReaderNotFound):
+            ctx.pick_reader("no such reader")
+
+
+def test_read_verify_sign(card: VirtualCard, connected: PcscTransport) -> None:
+    assert connected.atr == card.atr
+    client = JpkiClient(connected)
+    assert client.read_auth_certificate() == card.auth_certificate
+    assert client.auth_pin_tries_left() == 3
+    result = client.authenticate(PIN, b"challenge over pc/sc")
+    assert verify_rs256(result.certificate, b"challenge over pc/sc", result.signature)
+    support = InputSupportClient(connected)
+    support.verify_pin(SUPPORT_PIN)
+    assert support.read_basic_four().name == "山田　太郎"
+
+
+def test_reset_clears_the_pin(connected: PcscTransport) -> None:
+    client = JpkiClient(connected)
+    client.verify_auth_pin(PIN)
+    assert client.auth_pin_tries_left() is None
+    connected.reset()
+    assert client.auth_pin_tries_left() == 3
+    client.select()
+    with pytest.raises(errors.SecurityStatusNotSatisfied):
+        client.sign_rs256(b"x")
+
+
+def test_lockout_and_after(
+    card: VirtualCard,
+    insert: Callable[[VirtualCard], VpcdBridge],
+    reader: str,
+) -> None:
+    bridge = insert(card)
+    with PcscContext() as ctx, ctx.connect(reader) as transport:
+        client = JpkiClient(transport)
+        for left in (2, 1, 0):
+            with pytest.raises(errors.WrongPin) as info:
+                client.verify_auth_pin("0000")
+            assert info.value.tries_left == left
+        with pytest.raises(errors.PinBlocked):
+            client.verify_auth_pin(PIN)
+        with pytest.raises(errors.PinBlocked):
+            client.auth_pin_tries_left()
+        # the input-support PIN has its own counter
+        assert InputSupportClient(transport).tries_left() == 3
+    bridge.remove()
+    with PcscContext() as ctx:
+        ctx.wait_for_removal(reader, 10)
+    # the card file remembers: re-inserted, still blocked; `card show` says so
+    insert(VirtualCard.load(card.path))  # type: ignore[arg-type]
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.run_card({"action": "show", "reader": reader, "pin": None}, out, err) == 0
+    assert "auth PIN: BLOCKED" in out.getvalue()
+    assert cli.run_card({"action": "auth", "reader": reader, "pin": PIN}, out, err) == 1
+    assert "blocked" in err.getvalue()
+
+
+def test_removal_is_seen(
+    card: VirtualCard, insert: Callable[[VirtualCard], VpcdBridge], reader: str
+) -> None:
+    bridge = insert(card)
+    with PcscContext() as ctx:
+        transport = ctx.connect(reader)
+        JpkiClient(transport).read_token_info()
+        bridge.remove()
+        ctx.wait_for_removal(reader, 10)
+        assert not ctx.card_present(reader)
+        with pytest.raises(errors.TransportError):
+            JpkiClient(transport).read_token_info()
+        transport.close()
+        with pytest.raises(errors.NoCard):
+            ctx.connect(reader)
+
+
+def test_cli_auth_and_show(
+    card: VirtualCard, insert: Callable[[VirtualCard], VpcdBridge], reader: str
+) -> None:
+    insert(card)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.run_card({"action": "auth", "reader": reader, "pin": PIN}, out, err) == 0, (
+        err.getvalue()
+    )
+    assert "verified:    OK" in out.getvalue()
+    out = io.StringIO()
+    code = cli.run_card({"action": "show", "reader": reader, "pin": SUPPORT_PIN}, out, err)
+    assert code == 0, err.getvalue()
+    text = out.getvalue()
+    assert "東京都千代田区霞が関１丁目１番１号" in text
+    assert "auth PIN: 3 tries left" in text
+    assert "individual" not in text.lower()
+    out = io.StringIO()
+    assert cli.run_card({"action": "readers"}, out, err) == 0
+    assert f"{reader}\tcard present" in out.getvalue()
+
+
+def test_second_pcscd_is_refused_clearly(pcscd: SharedPcscd, tmp_path: Path) -> None:
+    other = PcscdHarness(tmp_path / "other", base_port=36090)
+    with pytest.raises(PcscdBusy, match="another pcscd"):
+        other.start()
+    assert other.pid is None
