@@ -9,14 +9,16 @@ security codes, and with identifiers masked.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import random
+import socket
 import threading
 import time
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -141,6 +143,7 @@ class SimServer(ThreadingHTTPServer):
         self.random_seed = random_seed
         self.rng = random.Random(random_seed)  # noqa: S311 - fault injection, not security
         self.idempotency: dict[str, _Stored] = {}
+        self._connections: set[socket.socket] = set()
         super().__init__(address, _Handler)
 
     @property
@@ -170,13 +173,31 @@ class SimServer(ThreadingHTTPServer):
             if "random_seed" in changes:
                 seed = changes.pop("random_seed")
                 self.rng = random.Random(seed)  # noqa: S311
-            self.faults.update(changes)
+            proposed = replace(self.faults)
+            proposed.update(changes)  # raises before anything changes
+            self.faults = proposed
             return self.control_state()
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
     def stop(self) -> None:
+        """Stop listening and cut every open connection (keep-alive ones too)."""
         self.stopping.set()
         self.shutdown()
         self.server_close()
+        with self.lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def _draw(self, counter: str, rate: float) -> bool:
         """One fault decision (call with the lock held)."""
@@ -240,6 +261,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: SimServer
     protocol_version = "HTTP/1.1"
     timeout = 30  # idle keep-alive connections give their thread back
+    disable_nagle_algorithm = True  # headers and body are two writes: avoid the 40 ms stall
 
     def do_GET(self) -> None:
         self._dispatch("GET")

@@ -1,0 +1,96 @@
+"""Health-insurance use registration against the simulated insurer."""
+
+from __future__ import annotations
+
+import pytest
+
+from madoguchi.outside import (
+    HttpInsurer,
+    InsuranceNotEligible,
+    InsuredPersonNotFound,
+    Insurer,
+    InvalidRequest,
+    RegisteredToAnotherCard,
+    RegistrationStatus,
+)
+from madoguchi.outside.sim import RunningSim
+
+YAMADA = ("06139999", "1234", "5678", "00")
+CARD_A = "a1" * 32
+CARD_B = "b2" * 32
+
+
+def test_register_returns_a_reference_and_the_insurers_kana_name(insurer: HttpInsurer) -> None:
+    registration = insurer.register_use(*YAMADA, CARD_A)
+    assert registration.status is RegistrationStatus.REGISTERED
+    assert registration.registration_ref.startswith("ins-reg-")
+    assert registration.insured_name_kana == "ﾔﾏﾀﾞ ﾀﾛｳ"
+    assert registration.insurer_number == "06139999"
+
+
+def test_the_same_card_again_is_already_registered(insurer: HttpInsurer) -> None:
+    first = insurer.register_use(*YAMADA, CARD_A)
+    # A colon-separated upper-case fingerprint is the same fingerprint.
+    upper = ":".join(CARD_A[i : i + 2] for i in range(0, 64, 2)).upper()
+    again = insurer.register_use(*YAMADA, upper)
+    assert again.status is RegistrationStatus.ALREADY_REGISTERED
+    assert again.registration_ref == first.registration_ref
+    assert not again.replayed
+
+
+def test_another_card_for_a_registered_person_is_refused(insurer: HttpInsurer) -> None:
+    insurer.register_use(*YAMADA, CARD_A)
+    with pytest.raises(RegisteredToAnotherCard) as exc:
+        insurer.register_use(*YAMADA, CARD_B)
+    assert "別のマイナンバーカード" in exc.value.message_ja
+    assert "report" in exc.value.message_en
+
+
+def test_seeded_registration_with_another_card(insurer: HttpInsurer) -> None:
+    with pytest.raises(RegisteredToAnotherCard):
+        insurer.register_use("06139999", "2345", "200", "00", CARD_A)
+
+
+def test_national_health_insurance_with_a_kanji_symbol(insurer: HttpInsurer) -> None:
+    registration = insurer.register_use("139999", "市国１２", "3456", "0", CARD_B)
+    assert registration.insured_name_kana == "ｽｽﾞｷ ｲﾁﾛｳ"
+
+
+def test_insurer_without_a_kana_name(insurer: HttpInsurer) -> None:
+    registration = insurer.register_use("139999", "市国12", "3457", "00", CARD_B)
+    assert registration.insured_name_kana is None
+    assert registration.status is RegistrationStatus.REGISTERED
+
+
+def test_lost_eligibility_is_refused(insurer: HttpInsurer) -> None:
+    with pytest.raises(InsuranceNotEligible):
+        insurer.register_use("06139999", "9999", "1", "00", CARD_A)
+
+
+def test_unknown_insured_person(insurer: HttpInsurer) -> None:
+    with pytest.raises(InsuredPersonNotFound) as exc:
+        insurer.register_use("06139999", "1234", "9999", "00", CARD_A)
+    assert "被保険者" in exc.value.message_ja
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("0613999", "1234", "5678", "00", CARD_A),
+        ("06139999", "", "5678", "00", CARD_A),
+        ("06139999", "1234", "56/78", "00", CARD_A),
+        ("06139999", "1234", "5678", "000", CARD_A),
+        ("06139999", "1234", "5678", "00", "zz" * 32),
+        ("06139999", "1234", "5678", "00", CARD_A[:-2]),
+    ],
+)
+def test_malformed_input_is_refused_before_sending(
+    insurer: HttpInsurer, insurer_sim: RunningSim, args: tuple[str, ...]
+) -> None:
+    with pytest.raises(InvalidRequest):
+        insurer.register_use(*args)
+    assert insurer_sim.control.stats()["requests"] == 0
+
+
+def test_adapter_satisfies_the_protocol(insurer: HttpInsurer) -> None:
+    assert isinstance(insurer, Insurer)

@@ -1,0 +1,199 @@
+"""The simulators themselves: logging, determinism, control, seed, command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from django.core.management import call_command
+
+from madoguchi.outside.sim import SimKind, load_seed, run_in_thread, running, running_all
+from madoguchi.outside.sim.cli import main
+from madoguchi.outside.transport import shared_ssl_context
+
+TARO = {"payment_service_id": "7010000000000001", "security_code": "123"}
+
+
+@pytest.fixture(scope="module")
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(verify=shared_ssl_context()) as client:
+        yield client
+
+
+def test_security_codes_never_reach_the_log(
+    http: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="madoguchi.outside.sim"), running("provider") as sim:
+        url = f"{sim.base_url}/providers/sim-pay/v1/accounts/verify"
+        assert http.post(url, json=TARO).status_code == 200
+        assert http.post(url, json={**TARO, "security_code": "987"}).status_code == 422
+    lines = [r.getMessage() for r in caplog.records if r.name == "madoguchi.outside.sim"]
+    assert len(lines) == 2
+    assert all("/v1/accounts/verify" in line for line in lines)
+    text = "\n".join(lines)
+    assert "7010000000000001" not in text
+    assert '"************0001"' in text
+    assert "security_code" not in text
+    for code in ("123", "987"):
+        assert f'"{code}"' not in text
+
+
+def _failure_pattern(http: httpx.Client, random_seed: int) -> list[int]:
+    with running("bank", random_seed=random_seed) as sim:
+        sim.control.set(fail_rate=0.5)
+        return [http.get(f"{sim.base_url}/v1/none").status_code for _ in range(16)]
+
+
+def test_faults_are_repeatable_under_a_random_seed(http: httpx.Client) -> None:
+    first, again, other = (_failure_pattern(http, s) for s in (42, 42, 43))
+    assert first == again
+    assert set(first) == {503, 404}, "both failures and answers under a 50% rate"
+    assert first != other
+
+
+def test_latency_is_added_to_every_request(http: httpx.Client) -> None:
+    with running("bank") as sim:
+        sim.control.set(latency_ms=150)
+        elapsed = http.get(f"{sim.base_url}/v1/none").elapsed.total_seconds()
+    assert elapsed >= 0.15
+
+
+def test_control_refuses_unknown_and_out_of_range_settings(http: httpx.Client) -> None:
+    with running("insurer") as sim:
+        url = f"{sim.base_url}/_control"
+        assert http.post(url, json={"explode": 1}).status_code == 400
+        assert http.post(url, json={"fail_rate": 2}).status_code == 400
+        assert http.post(url, json={"fail_status": 404}).status_code == 400
+        state = http.post(url, json={"fail_next": 2}).json()
+        assert state["faults"]["fail_next"] == 2
+        assert state["kind"] == "insurer"
+
+
+def test_reset_state_restores_the_seed(http: httpx.Client) -> None:
+    with running("provider") as sim:
+        base = f"{sim.base_url}/providers/sim-pay/v1/accounts/simpay-acct-0001"
+        http.post(f"{base}/suspend", json={}, headers={"Idempotency-Key": "k1"})
+        assert http.get(base).json()["status"] == "suspended"
+        sim.control.reset()
+        assert http.get(base).json()["status"] == "active"
+
+
+def test_run_in_thread_serves_on_loopback_until_stopped(http: httpx.Client) -> None:
+    base_url, stop = run_in_thread(SimKind.BANK)
+    assert base_url.startswith("http://127.0.0.1:")
+    assert http.get(f"{base_url}/_health").json() == {"ok": True, "kind": "bank"}
+    stop()
+    with pytest.raises(httpx.ConnectError):
+        http.get(f"{base_url}/_health")
+
+
+def test_a_custom_seed_file(http: httpx.Client, tmp_path: Path) -> None:
+    seed = {
+        "bank": {
+            "banks": [],
+            "accounts": [
+                {
+                    "bank_code": "0001",
+                    "branch_code": "100",
+                    "account_type": "ordinary",
+                    "account_number": "0000001",
+                    "holder_name_kana": "ﾃｽﾄ ﾀﾛｳ",
+                    "status": "active",
+                }
+            ],
+        }
+    }
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(seed, ensure_ascii=False), "utf-8")
+    with running("bank", path) as sim:
+        answer = http.post(
+            f"{sim.base_url}/v1/accounts/lookup",
+            json={
+                "bank_code": "0001",
+                "branch_code": "100",
+                "account_type": "ordinary",
+                "account_number": "0000001",
+            },
+        ).json()
+    assert answer["holder_name_kana"] == "ﾃｽﾄ ﾀﾛｳ"
+
+
+def test_running_all_wires_every_adapter() -> None:
+    with running_all() as sims:
+        outside = sims.outside()
+        try:
+            assert (
+                outside.providers.get("sim-pay").verify("7010000000000002", "4567").holder_name_kana
+                == "ｻﾄｳ ﾊﾅｺ"
+            )
+            assert (
+                outside.bank.lookup_account("0991", "101", "ordinary", "5678901").holder_name_kana
+                == "ｺﾊﾞﾔｼ ｼﾖｳｺ"
+            )
+            registration = outside.insurer.register_use("06139999", "2345", "100", "00", "c3" * 32)
+            assert registration.insured_name_kana == "ｻﾄｳ ﾊﾅｺ"
+        finally:
+            outside.close()
+
+
+def test_default_seed_has_the_documented_accounts() -> None:
+    seed = load_seed()
+    accounts = {
+        a["payment_service_id"]: a for p in seed["provider"]["providers"] for a in p["accounts"]
+    }
+    assert accounts["7010000000000001"]["holder_name_kana"] == "ﾔﾏﾀﾞ ﾀﾛｳ"
+    assert accounts["7010000000000003"]["holder_name_kana"] == "ｽｽﾞｷ ｲﾁﾛｳ"
+    assert {a["status"] for a in accounts.values()} == {"active", "suspended", "closed"}
+    assert all(len(psid) == 16 and psid.isdigit() for psid in accounts)
+    assert all(3 <= len(a["security_code"]) <= 4 for a in accounts.values())
+
+
+def test_serve_refuses_a_public_address(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "bank", "--host", "0.0.0.0"]) == 2
+    assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_sim_accounts_command_prints_the_seed() -> None:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("sim", "accounts", "provider", stdout=out)
+    text = out.getvalue()
+    assert "7010000000000001\t123\tsimpay-acct-0001\tﾔﾏﾀﾞ ﾀﾛｳ" in text
+    assert "sim-pay-noname\t7020000000000001\t321\tnonamepay-acct-0001\t(unavailable)" in text
+    assert "# bank" not in text
+
+
+def test_the_package_imports_no_django() -> None:
+    code = (
+        "import sys, madoguchi.outside, madoguchi.outside.sim, madoguchi.outside.sim.cli;"
+        "print(sorted(m for m in sys.modules if m == 'django' or m.startswith('django.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_serve_runs_as_a_process_on_an_ephemeral_port(http: httpx.Client) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "madoguchi.outside.sim", "serve", "insurer", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert "listening on http://127.0.0.1:" in line
+        url = line.split("listening on ")[1].split()[0]
+        assert http.get(f"{url}/_health").json()["kind"] == "insurer"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
