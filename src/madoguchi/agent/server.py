@@ -163,6 +163,10 @@ class Agent:
             return CardEvent("presence", self.cert_fingerprint, self.source.reader, _now_iso())
 
     def _on_card(self, present: bool) -> None:
+        with self._state_lock:
+            unchanged = present == self.card_present
+        if unchanged and not present:
+            return  # the source's first report of an empty reader: nothing was removed
         if present:
             fp: str | None = None
             try:
