@@ -17,12 +17,18 @@ if TYPE_CHECKING:
 
 
 class ProcedureInvalid(Exception):
-    """The fields of a procedure are not acceptable; `errors` maps field → message (ja)."""
+    """The fields of a procedure are not acceptable; `errors` maps field → message (ja).
 
-    def __init__(self, errors: dict[str, str], english: str = "") -> None:
+    `code` is a stable reason (e.g. "procedure_invalid", "name_no_match", "provider_timeout").
+    """
+
+    def __init__(
+        self, errors: dict[str, str], english: str = "", *, code: str = "procedure_invalid"
+    ) -> None:
         super().__init__(english or "; ".join(errors.values()))
         self.errors = errors
         self.english = english or "The procedure's fields are not valid."
+        self.code = code
 
 
 class ProcedureHandler(Protocol):
@@ -31,7 +37,11 @@ class ProcedureHandler(Protocol):
     label_en: ClassVar[str]
 
     def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
-        """Validate and normalise the staff's input; what is returned is stored and signed."""
+        """Validate and normalise the staff's input; what is returned is stored and signed.
+
+        May call outside systems (it runs outside the visit's lock). Raise ProcedureInvalid
+        with a Japanese message per field and an English summary.
+        """
 
     def transaction_entry(self, procedure: Procedure) -> dict[str, Any]:
         """What of this procedure the card signs: everything that will be written."""

@@ -318,26 +318,34 @@ def agent_event(
 
 
 def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str, Any]) -> Procedure:
+    """Validate a procedure's fields (handlers may call outside systems) and store it pending.
+
+    Cleaning runs outside the visit's lock, since it may wait on an outside system; the visit
+    is checked again, locked, before the procedure is stored.
+    """
     handler = registry.get(kind)
     if handler is None:
         raise VisitRefused(
             "unknown_procedure", "この手続きは利用できません。", f"Unknown procedure {kind!r}."
         )
+    visit = visit_current(desk_session=desk_session)
+    if visit is None:
+        raise VisitRefused.of("no_open_visit")
+    try:
+        cleaned = handler.clean(visit, fields)
+    except registry.ProcedureInvalid as exc:
+        raise VisitRefused(exc.code, " ".join(exc.errors.values()), exc.english) from exc
     with transaction.atomic():
-        visit = _require_open(desk_session)
-        try:
-            cleaned = handler.clean(visit, fields)
-        except registry.ProcedureInvalid as exc:
-            raise VisitRefused(
-                "procedure_invalid", " ".join(exc.errors.values()), exc.english
-            ) from exc
-        procedure = Procedure.objects.create(visit=visit, kind=kind, fields=cleaned)
+        locked = _require_open(desk_session)
+        if locked.pk != visit.pk:
+            raise VisitRefused.of("no_open_visit")
+        procedure = Procedure.objects.create(visit=locked, kind=kind, fields=cleaned)
         audit.record(
             "visits.procedure_prepared",
             actor=desk_session.staff,
-            terminal=visit.terminal,
+            terminal=locked.terminal,
             subject=procedure,
-            payload={"visit": visit.reference, "kind": kind},
+            payload={"visit": locked.reference, "kind": kind},
         )
     return procedure
 
