@@ -19,11 +19,11 @@ THREADS = 50
 def shared_database(tmp_path):
     """A database that worker threads really share with their own connections.
 
-    PostgreSQL: the test database as is. SQLite: the test database is an in-memory shared-cache
-    database, whose table locks fail at once instead of waiting, unlike the file database the
-    application runs on; so copy it to a file and point new (thread) connections at that file.
+    PostgreSQL, or SQLite on a file: the test database as is. SQLite in memory (shared cache):
+    its table locks fail at once instead of waiting, unlike the file database the application
+    runs on; so copy it to a file and point new (thread) connections at that file.
     """
-    if connection.vendor != "sqlite":
+    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
         yield
         return
     path = tmp_path / "audit.sqlite3"

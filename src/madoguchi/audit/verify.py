@@ -97,7 +97,7 @@ class CheckpointReport:
 def _sources(using: str, directory: Path | None) -> list[tuple[str, str]]:
     """(where, note text) for every checkpoint in the table and in the directory."""
     found = [
-        (f"checkpoint row {cp.pk}", cp.note)
+        (f"checkpoint row {cp.pk} (size {cp.size})", cp.note)
         for cp in AuditCheckpoint.objects.using(using).order_by("size", "pk")
     ]
     if directory is not None and directory.is_dir():
@@ -126,7 +126,9 @@ def verify_checkpoints(
     checked = 0
     last_good = 0
     failures: list[tuple[int, str]] = []
-    for where, text in _sources(using, directory):
+    sources = _sources(using, directory)
+    rows = sum(1 for where, _ in sources if where.startswith("checkpoint row"))
+    for where, text in sources:
         try:
             checkpoint = note.open_note(text, key_name, public_key)
         except note.NoteError as exc:
@@ -163,4 +165,9 @@ def verify_checkpoints(
         if size and last_good < size:
             hint = f" The change lies between sequence numbers {last_good + 1} and {size}."
         return CheckpointReport(False, checked, message + hint)
-    return CheckpointReport(True, checked, f"{checked} signed checkpoints match the log.")
+    return CheckpointReport(
+        True,
+        checked,
+        f"Signed checkpoints match the log: {rows} in the database, {checked - rows} in files"
+        + (f" ({directory})." if directory is not None else "."),
+    )
