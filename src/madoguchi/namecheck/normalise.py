@@ -1,0 +1,312 @@
+"""Normalisation of Japanese names to one canonical katakana form.
+
+The canonical form is full-width katakana (plus A-Z, 0-9 and kanji, which are kept), with
+large kana only, one long-vowel mark (ー), single ASCII spaces between name parts, and no
+honorifics or legal-form abbreviations. Variant kanji (髙/高, 﨑/崎, 齋/斎/斉) are deliberately
+NOT folded: they are different characters in the family register.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import NamedTuple
+
+__all__ = ["Normalised", "analyse", "normalise"]
+
+# Script flags of a normalised name.
+KANA = 1
+LATIN = 2
+KANJI = 4
+OTHER = 8
+
+_DASH = "\x00"  # placeholder for every dash/long-vowel variant until its context is known
+
+# Before NFKC: the standalone voiced marks ゛゜ decompose under NFKC into a space plus the
+# combining mark, which would split カ゛ into two tokens. Turn them into the combining marks.
+_PRE_NFKC = str.maketrans({"\u309b": "\u3099", "\u309c": "\u309a"})
+
+_DASHES = (
+    "-\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\u2e3a\u2e3b"
+    "\u2500\u2501\u30fc\uff70\u301c\u3030~\uff5e\u2053"
+)
+
+
+def _build_main_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = {}
+    # Hiragana → katakana (ぁ..ゖ → ァ..ヶ, including ゔ → ヴ).
+    for cp in range(0x3041, 0x3097):
+        table[cp] = chr(cp + 0x60)
+    table[0x309D] = "\u30fd"  # ゝ → ヽ
+    table[0x309E] = "\u30fe"  # ゞ → ヾ
+    table[0x309F] = "ヨリ"  # ゟ
+    table[0x30FF] = "コト"  # ヿ
+    # ワ゛ヰ゛ヱ゛ヲ゛ are written ヴァ ヴィ ヴェ ヴォ in bank names.
+    table[0x30F7] = "ヴァ"
+    table[0x30F8] = "ヴィ"
+    table[0x30F9] = "ヴェ"
+    table[0x30FA] = "ヴォ"
+    for ch in _DASHES:
+        table[ord(ch)] = _DASH
+    # Combining voiced marks left over after NFKC sit on a letter that has no voiced form.
+    table[0x3099] = None
+    table[0x309A] = None
+    # Zero-width and formatting characters.
+    for cp in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD):
+        table[cp] = None
+    for cp in range(ord("a"), ord("z") + 1):
+        table[cp] = chr(cp - 32)
+    # Punctuation separates words in bank and card names (Zengin allows ( ) . / , and 「」);
+    # parentheses are kept until the legal forms have been found.
+    for ch in "[]{}「」『』【】・.,/\\'\"`_、。:;!?*&+=#@|<>":
+        table[ord(ch)] = " "
+    # Control characters become spaces (tabs, newlines) so they separate words.
+    for cp in range(0x00, 0x20):
+        table[cp] = " "
+    table[0x7F] = " "
+    return table
+
+
+_MAIN = _build_main_table()
+
+_SMALL_TO_LARGE = str.maketrans(
+    "ァィゥェォッャュョヮヵヶㇰㇱㇲㇳㇴㇵㇶㇷㇸㇹㇺㇻㇼㇽㇾㇿ",
+    "アイウエオツヤユヨワカケクシストヌハヒフヘホムラリルレロ",
+)
+
+
+_KATA = "\u30a1-\u30fa\u30fc"
+_IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005\u3006\U00020000-\U0003134f"
+_DASH_AFTER_KANA = re.compile(f"(?<=[{_KATA}])\x00+")
+# 一 (the kanji "one") typed by an IME in place of ー, between katakana.
+_ONE_AS_DASH = re.compile(f"(?<=[{_KATA}])一(?![{_IDEOGRAPH}])")
+_ITERATION = re.compile("(.)([\u30fd\u30fe]+)")
+_KANJI_RE = re.compile(f"[{_IDEOGRAPH}]")
+_KANA_ONLY = re.compile(f"[{_KATA}]+")
+_HAS_SMALL = re.compile("[ァィゥェォッャュョヮヵヶ\u31f0-\u31ff]")
+# Cheap test before the legal-form regex: every legal form has parentheses or one of these.
+_MAY_BE_LEGAL = re.compile("[()]|会社|法人|ガイシヤ|カイシヤ|ホウジン")
+
+# Zengin legal-form abbreviations (after small-kana folding: シャ is held as シヤ).
+_LEGAL_ABBREVIATIONS = (
+    "カ",  # 株式会社
+    "ユ",  # 有限会社
+    "メ",  # 合名会社
+    "シ",  # 合資会社
+    "ド",  # 合同会社
+    "ソ",  # 相互会社
+    "イ",  # 医療法人
+    "ザイ",  # 財団法人
+    "シヤ",  # 社団法人
+    "シユウ",  # 宗教法人
+    "ガク",  # 学校法人
+    "フク",  # 社会福祉法人
+    "ホゴ",  # 更生保護法人
+    "トクヒ",  # 特定非営利活動法人
+    "ドク",  # 独立行政法人
+    "ベン",  # 弁護士法人
+    "チユウ",  # 中間法人
+    "ギヨウ",  # 行政書士法人
+    "シホウ",  # 司法書士法人
+    "ゼイ",  # 税理士法人
+    "ダイ",  # 国立・公立大学法人
+    "ノウ",  # 農事組合法人
+    "カンリ",  # 管理組合法人
+    "ロウム",  # 社会保険労務士法人
+    "カンサ",  # 監査法人
+    "セイキヨウ",  # 生活協同組合
+    "キヨウクミ",  # 協同組合
+    "レン",  # 連合会
+)
+_LEGAL_WORDS = (
+    "株式会社",
+    "有限会社",
+    "合名会社",
+    "合資会社",
+    "合同会社",
+    "相互会社",
+    "医療法人社団",
+    "医療法人財団",
+    "医療法人",
+    "一般財団法人",
+    "公益財団法人",
+    "財団法人",
+    "一般社団法人",
+    "公益社団法人",
+    "社団法人",
+    "宗教法人",
+    "学校法人",
+    "社会福祉法人",
+    "特定非営利活動法人",
+    "独立行政法人",
+    "弁護士法人",
+    "税理士法人",
+    "監査法人",
+    "カブシキガイシヤ",
+    "カブシキカイシヤ",
+    "ユウゲンガイシヤ",
+    "ユウゲンカイシヤ",
+    "ゴウドウガイシヤ",
+    "ゴウドウカイシヤ",
+    "ゴウシガイシヤ",
+    "ゴウメイガイシヤ",
+    "イリヨウホウジン",
+    "ザイダンホウジン",
+    "シヤダンホウジン",
+    "NPOホウジン",
+    "NPO法人",
+)
+_LEGAL_KANJI_SHORT = (
+    "株",
+    "有",
+    "合",
+    "同",
+    "資",
+    "名",
+    "医",
+    "財",
+    "社",
+    "学",
+    "福",
+    "特非",
+    "独",
+)
+
+
+def _alternation(words: tuple[str, ...]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_ABBR = _alternation(_LEGAL_ABBREVIATIONS)
+_LEGAL_RE = re.compile(
+    # prefix form ｶ)ﾔﾏﾀﾞ or (ｶ)ﾔﾏﾀﾞ, suffix form ﾔﾏﾀﾞ(ｶ or ﾔﾏﾀﾞ(ｶ), middle form (ｶ)
+    f"^\\s*\\(?(?:{_ABBR})\\)|\\((?:{_ABBR})\\)?(?=\\s*$)|\\((?:{_ABBR})\\)"
+    f"|\\((?:{_alternation(_LEGAL_KANJI_SHORT)})\\)|{_alternation(_LEGAL_WORDS)}"
+)
+
+_HONORIFIC_TOKENS = frozenset({"様", "殿", "御中", "サマ", "サン", "ドノ", "ゴチユウ"})
+_HONORIFIC_SUFFIXES = ("様", "殿", "御中")
+
+
+class Normalised(NamedTuple):
+    """A name after normalisation, with the derived forms the comparison needs."""
+
+    text: str
+    """Canonical form: name parts separated by single spaces."""
+    key: str
+    """Canonical form without spaces."""
+    rkey: str
+    """Name parts in reverse order, without spaces (given-family ↔ family-given)."""
+    tokens: tuple[str, ...]
+    unfolded: str
+    """Like ``key`` but with small kana kept (tells SMALL_KANA_FOLDED apart)."""
+    entity: bool
+    """A legal-form word or abbreviation was found (the name is a company's, not a person's)."""
+    script: int
+    """Bit flags KANA | LATIN | KANJI | OTHER of the characters in ``key``."""
+
+
+_new_normalised = tuple.__new__
+
+
+def _voice(ch: str, voiced: bool) -> str:
+    base = unicodedata.normalize("NFD", ch)[0]
+    if not voiced:
+        return base
+    composed = unicodedata.normalize("NFC", base + "\u3099")
+    return composed if len(composed) == 1 else base
+
+
+def _expand_iteration(match: re.Match[str]) -> str:
+    prev = match.group(1)
+    out = [prev]
+    for mark in match.group(2):
+        out.append(_voice(prev, mark == "\u30fe"))
+    return "".join(out)
+
+
+def _script(key: str) -> int:
+    flags = 0
+    for ch in key:
+        if "\u30a1" <= ch <= "\u30fc":
+            flags |= KANA
+        elif ch.isascii() and ch.isalnum():
+            flags |= LATIN
+        elif _KANJI_RE.match(ch):
+            flags |= KANJI
+        else:
+            flags |= OTHER
+    return flags
+
+
+def _tokens_without_honorifics(text: str) -> list[str]:
+    tokens = text.split()
+    if len(tokens) <= 2 and not (tokens and tokens[-1].endswith(_HONORIFIC_SUFFIXES)):
+        return tokens
+    changed = True
+    while changed and tokens:
+        changed = False
+        # A trailing honorific word is dropped only when a full name (two parts) remains:
+        # "リ サン" (李 燦) is a name, "ヤマダ タロウ サマ" is a name plus an honorific.
+        if len(tokens) > 2 and tokens[-1] in _HONORIFIC_TOKENS:
+            tokens.pop()
+            changed = True
+            continue
+        last = tokens[-1]
+        for suffix in _HONORIFIC_SUFFIXES:
+            if last.endswith(suffix) and len(last) > len(suffix):
+                tokens[-1] = last[: -len(suffix)]
+                changed = True
+                break
+    return tokens
+
+
+def _analyse(raw: str) -> Normalised:
+    s = raw if isinstance(raw, str) else ""
+    if "\u309b" in s or "\u309c" in s:
+        s = s.translate(_PRE_NFKC)
+    s = unicodedata.normalize("NFKC", s).translate(_MAIN)
+    if "一" in s:
+        s = _ONE_AS_DASH.sub(_DASH, s)
+    if _DASH in s:
+        s = _DASH_AFTER_KANA.sub("ー", s).replace(_DASH, " ")
+    if "\u30fd" in s or "\u30fe" in s:
+        s = _ITERATION.sub(_expand_iteration, s)
+        s = s.replace("\u30fd", "").replace("\u30fe", "")
+    folded = s.translate(_SMALL_TO_LARGE) if _HAS_SMALL.search(s) else s
+    entity = False
+    if _MAY_BE_LEGAL.search(folded):
+        # Folding is one character for one character, so spans found in the folded text cut
+        # the unfolded text at the same places.
+        spans = [m.span() for m in _LEGAL_RE.finditer(folded)]
+        for start, end in reversed(spans):
+            folded = folded[:start] + " " + folded[end:]
+            s = s[:start] + " " + s[end:]
+        entity = bool(spans)
+        folded = folded.replace("(", " ").replace(")", " ")
+        s = s.replace("(", " ").replace(")", " ")
+    tokens = _tokens_without_honorifics(folded)
+    key = "".join(tokens)
+    unfolded = key if s is folded else "".join(_tokens_without_honorifics(s))
+    return _new_normalised(
+        Normalised,
+        (
+            " ".join(tokens),
+            key,
+            "".join(reversed(tokens)) if len(tokens) > 1 else key,
+            tuple(tokens),
+            unfolded,
+            entity,
+            KANA if _KANA_ONLY.fullmatch(key) else _script(key),
+        ),
+    )
+
+
+analyse = lru_cache(maxsize=1 << 16)(_analyse)
+"""Normalise one name and derive its comparison forms (memoised: names repeat)."""
+
+
+def normalise(name: str) -> str:
+    """The canonical katakana form of ``name`` (parts separated by one space)."""
+    return analyse(name).text

@@ -1,0 +1,120 @@
+"""Outcomes and reason codes of the name check, with their display texts.
+
+The texts are plain dicts so that this package stays free of Django; the desk pages pick
+the language themselves.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """What the desk does next (modelled on UK Confirmation of Payee / EU Verification of Payee)."""
+
+    MATCH = "match"
+    """Link may go ahead; the account name is not shown."""
+    CLOSE = "close"
+    """Show the account name; the resident must confirm explicitly and staff tick a checklist item."""
+    NO_MATCH = "no_match"
+    """Blocked; only a documented exception (with the representative's own card) gets past."""
+    UNAVAILABLE = "unavailable"
+    """The provider returned no name; callers treat it as ``close``."""
+
+
+class Reason(StrEnum):
+    """Why the check gave its outcome; logged with the visit."""
+
+    EXACT = "EXACT"
+    EXACT_AFTER_NORMALISATION = "EXACT_AFTER_NORMALISATION"
+    SMALL_KANA_FOLDED = "SMALL_KANA_FOLDED"
+    SEPARATOR_DIFFERS = "SEPARATOR_DIFFERS"
+    ORDER_SWAPPED = "ORDER_SWAPPED"
+    MINOR_TYPO = "MINOR_TYPO"
+    GIVEN_NAME_DIFFERS = "GIVEN_NAME_DIFFERS"
+    FAMILY_NAME_DIFFERS = "FAMILY_NAME_DIFFERS"
+    VARIANT_KANJI = "VARIANT_KANJI"
+    DIFFERENT = "DIFFERENT"
+    SCRIPT_MISMATCH = "SCRIPT_MISMATCH"
+    LEGAL_ENTITY = "LEGAL_ENTITY"
+    NAME_UNAVAILABLE = "NAME_UNAVAILABLE"
+    RESIDENT_NAME_EMPTY = "RESIDENT_NAME_EMPTY"
+
+
+OUTCOME_TEXTS: dict[Outcome, dict[str, str]] = {
+    Outcome.MATCH: {"ja": "一致", "en": "Match"},
+    Outcome.CLOSE: {"ja": "類似（要確認）", "en": "Close match (confirm)"},
+    Outcome.NO_MATCH: {"ja": "不一致", "en": "No match"},
+    Outcome.UNAVAILABLE: {"ja": "照合不可（要確認）", "en": "Unavailable (confirm)"},
+}
+
+REASON_TEXTS: dict[Reason, dict[str, str]] = {
+    Reason.EXACT: {
+        "ja": "名義が完全に一致しました。",
+        "en": "The names are identical.",
+    },
+    Reason.EXACT_AFTER_NORMALISATION: {
+        "ja": "表記（全角・半角、ひらがな・カタカナ、濁点、長音、敬称、法人略語）をそろえると一致しました。",
+        "en": "The names are equal once the writing is normalised (width, hiragana/katakana, voiced marks, long vowels, honorifics, legal forms).",
+    },
+    Reason.SMALL_KANA_FOLDED: {
+        "ja": "小さい文字（ャュョッなど）を大きい文字として扱うと一致しました（口座名義は小文字を使えません）。",
+        "en": "The names are equal once small kana (ャュョッ…) are read as large kana; bank names cannot hold small kana.",
+    },
+    Reason.SEPARATOR_DIFFERS: {
+        "ja": "姓と名の区切り（空白）の有無だけが異なり、一致しました。",
+        "en": "Only the space between family and given name differs; the names match.",
+    },
+    Reason.ORDER_SWAPPED: {
+        "ja": "姓と名の順序を入れ替えると一致しました。",
+        "en": "The names match with family and given name in the other order.",
+    },
+    Reason.MINOR_TYPO: {
+        "ja": "名義がわずかに異なります（入力誤りの可能性）。口座名義を本人に確認してください。",
+        "en": "The names differ slightly (possibly a typing error). Confirm the account name with the resident.",
+    },
+    Reason.GIVEN_NAME_DIFFERS: {
+        "ja": "姓は一致しますが、名が異なります（ご家族名義の口座の可能性があります）。",
+        "en": "The family name matches but the given name differs (the account may belong to a family member).",
+    },
+    Reason.FAMILY_NAME_DIFFERS: {
+        "ja": "名は一致しますが、姓が異なります（旧姓のままの口座、または別人の可能性があります）。",
+        "en": "The given name matches but the family name differs (an account in a former name, or another person).",
+    },
+    Reason.VARIANT_KANJI: {
+        "ja": "異体字（髙と高、﨑と崎など）だけが異なります。同一とはみなしません。本人に確認してください。",
+        "en": "Only variant kanji differ (髙/高, 﨑/崎 …). They are not treated as equal; confirm with the resident.",
+    },
+    Reason.DIFFERENT: {
+        "ja": "名義が一致しません。別の方の口座の可能性があります。",
+        "en": "The names do not match; the account may belong to someone else.",
+    },
+    Reason.SCRIPT_MISMATCH: {
+        "ja": "漢字（またはローマ字）とカナのため機械では照合できません。口座名義を目で確認してください。",
+        "en": "Kanji (or Latin) against kana cannot be compared by machine; check the account name by eye.",
+    },
+    Reason.LEGAL_ENTITY: {
+        "ja": "口座が法人名義（株式会社など）で、個人の名義と一致しません。",
+        "en": "The account is held by a legal entity (a company etc.) and cannot match a person's name.",
+    },
+    Reason.NAME_UNAVAILABLE: {
+        "ja": "口座名義を取得できませんでした。口座名義を本人に確認してください。",
+        "en": "The provider gave no account name. Confirm the account holder with the resident.",
+    },
+    Reason.RESIDENT_NAME_EMPTY: {
+        "ja": "来庁者のフリガナが入力されていないため照合できません。",
+        "en": "The resident's kana name is empty, so nothing can be compared.",
+    },
+}
+
+
+def outcome_text(outcome: Outcome, lang: str = "ja") -> str:
+    """Display text of an outcome; Japanese unless ``lang`` is ``"en"``."""
+    texts = OUTCOME_TEXTS[outcome]
+    return texts.get(lang, texts["ja"])
+
+
+def reason_text(reason: Reason, lang: str = "ja") -> str:
+    """Display text of a reason code; Japanese unless ``lang`` is ``"en"``."""
+    texts = REASON_TEXTS[reason]
+    return texts.get(lang, texts["ja"])
