@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from madoguchi.agent import Agent
+from madoguchi.card.pcscd import SharedPcscd
 from madoguchi.card.virtual import VirtualCard
 from madoguchi.card.vpcd import VpcdBridge
 from madoguchi.identity.tokens import generate_nonce
@@ -22,10 +23,24 @@ pytestmark = pytest.mark.pcsc
 def test_agent_with_a_pcsc_reader(
     pki: Pki, card_files: dict[str, Path], stub_server: StubServer
 ) -> None:
-    from madoguchi.card.pcscd import shared_pcscd
+    from madoguchi.card.pcscd import PcscdBusy, shared_pcscd
 
     fp = card_fp(card_files["alice"])
-    with shared_pcscd() as shared, shared.lease() as slot:
+    try:
+        harness = shared_pcscd()
+        shared = harness.__enter__()
+    except PcscdBusy as exc:  # a pcscd this harness did not start holds the only socket
+        pytest.skip(str(exc))
+    try:
+        _run(shared, pki, card_files, stub_server, fp)
+    finally:
+        harness.__exit__(None, None, None)
+
+
+def _run(
+    shared: SharedPcscd, pki: Pki, card_files: dict[str, Path], stub_server: StubServer, fp: str
+) -> None:
+    with shared.lease() as slot:
         config = agent_config(
             stub_server.url, [], reader=slot.name, allow_test_pins=False, card_poll_interval=0.2
         )
