@@ -335,3 +335,42 @@ def shared_pcscd(
             else:
                 harness.stop()
                 state_path.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m madoguchi.card.pcscd [--port P] [--dir DIR]`: run a private pcscd with a vpcd
+    reader in the foreground until Ctrl-C (for trying virtual cards by hand)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m madoguchi.card.pcscd")
+    parser.add_argument("--port", type=int, default=DEFAULT_BASE_PORT, help="vpcd slot 0 port")
+    parser.add_argument("--dir", type=Path, default=SHARED_ROOT / "manual")
+    args = parser.parse_args(argv)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+    harness = PcscdHarness(args.dir, args.port)
+    try:
+        harness.start()
+    except PcscdError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for r in harness.readers:
+        print(f"reader {r.name!r}: plug a card with --port {r.port}", flush=True)
+    try:
+        while harness.process is not None and harness.process.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        harness.stop()
+    print("pcscd stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
