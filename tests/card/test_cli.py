@@ -1,0 +1,103 @@
+"""The command logic without PC/SC, and the thin Django commands."""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from madoguchi.card import cli
+from madoguchi.card.virtual import VirtualCard
+
+CARD_DIR = Path(cli.__file__).parent
+
+
+def test_card_package_never_imports_django() -> None:
+    for path in CARD_DIR.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            assert not any(n.split(".")[0] == "django" for n in names), path
+
+
+def test_pin_prompt_when_flag_has_no_value() -> None:
+    asked: list[str] = []
+
+    def ask(label: str) -> str:
+        asked.append(label)
+        return "4321"
+
+    assert cli.resolve_pin(cli.PROMPT, "auth PIN", ask) == "4321"
+    assert cli.resolve_pin(None, "auth PIN", ask) == "4321"
+    assert cli.resolve_pin("1111", "auth PIN", ask) == "1111"
+    assert asked == ["auth PIN: ", "auth PIN: "]
+
+
+def test_vcard_issue_command(tmp_path: Path) -> None:
+    out = io.StringIO()
+    call_command(
+        "vcard",
+        "issue",
+        "--name",
+        "鈴木　一郎",
+        "--birth",
+        "1975-12-31",
+        "--sex",
+        "1",
+        "--address",
+        "大阪府大阪市北区１－１",
+        "--pin",
+        "2468",
+        "--ca-dir",
+        str(tmp_path / "ca"),
+        "--out",
+        str(tmp_path / "x.card"),
+        stdout=out,
+    )
+    assert "issued" in out.getvalue()
+    assert "2468" not in out.getvalue()
+    text = (tmp_path / "x.card").read_text()
+    assert "2468" not in text  # only a salted hash of the PIN
+    card = VirtualCard.load(tmp_path / "x.card")
+    assert card.tries_left("auth_pin") == 3
+    assert json.loads(text)["format"] == "madoguchi-vcard/1"
+    assert (tmp_path / "ca" / "state.json").exists()
+
+
+def test_card_command_without_pcscd_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    from madoguchi.card.pcscd import pcscd_socket_alive
+
+    if pcscd_socket_alive():
+        pytest.skip("a pcscd is running (another test's): the no-service path cannot be shown")
+    err = io.StringIO()
+    assert cli.run_card({"action": "readers"}, io.StringIO(), err) == 1
+    assert "pcscd" in err.getvalue()
+
+
+def test_bad_pin_format_is_refused_at_issue(tmp_path: Path) -> None:
+    err = io.StringIO()
+    code = cli.run_vcard(
+        {
+            "action": "issue",
+            "name": "A\u3000B",
+            "birth": __import__("datetime").date(1990, 1, 1),
+            "sex": "2",
+            "address": "x",
+            "pin": "12",
+            "support_pin": None,
+            "ca_dir": tmp_path / "ca",
+            "out": tmp_path / "y.card",
+        },
+        io.StringIO(),
+        err,
+    )
+    assert code == 1
+    assert "4 digits" in err.getvalue()
