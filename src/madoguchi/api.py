@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from madoguchi.desk.api import agent_router, visits_router
 
@@ -43,3 +43,17 @@ def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
         },
         status=401,
     )
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 403 and "CSRF" in str(exc):
+        body = {
+            "code": "csrf_failed",
+            "message": "CSRF check failed: send the csrftoken cookie's value in X-CSRFToken "
+            "from the same origin.",
+            "message_ja": "画面を再読み込みしてから、もう一度操作してください。",
+        }
+    else:
+        body = {"code": "http_error", "message": str(exc), "message_ja": "操作できませんでした。"}
+    return api.create_response(request, body, status=exc.status_code)

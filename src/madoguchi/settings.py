@@ -5,6 +5,7 @@ There is no separate production module: production is this module with DEBUG off
 required variables set, which is what `check --deploy` is run against.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -53,7 +54,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     )
     # Tests run on a file, not in memory: concurrent tests need real separate connections.
-    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test"}
+    # One file per test process, so that parallel runs on one machine do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test-{os.getpid()}"}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -161,6 +165,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "madoguchi.core.views.csrf_failure"
 
 # Transport security: on unless DEBUG (the demo and tests run over plain http on loopback).
 SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)

@@ -23,3 +23,26 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF refusals: JSON in English for the API, a Japanese page for people."""
+    from django.http import JsonResponse
+    from django.utils.translation import gettext as _
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "code": "csrf_failed",
+                "message": "CSRF check failed: send the csrftoken cookie's value in "
+                "X-CSRFToken from the same origin.",
+                "message_ja": "画面を再読み込みしてから、もう一度操作してください。",
+            },
+            status=403,
+        )
+    return render(
+        request,
+        "core/csrf_failure.html",
+        {"message": _("The page expired. Reload it and try again.")},
+        status=403,
+    )

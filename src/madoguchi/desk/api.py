@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.security import HttpBearer, SessionAuth
 
 from madoguchi.identity.services import expires_in
@@ -120,7 +120,7 @@ def auth_challenge(request: HttpRequest) -> Any:
     try:
         nonce = services.auth_challenge(desk_session=_desk(request))
     except services.VisitRefused as exc:
-        return 409, _error(exc)
+        return Status(409, _error(exc))
     return {
         "nonce": nonce.value,
         "origin": settings.MADOGUCHI_ORIGIN,
@@ -135,7 +135,7 @@ def start(request: HttpRequest, body: TokenIn) -> Any:
             desk_session=_desk(request), token=body.token, nonce=body.nonce
         )
     except services.VisitRefused as exc:
-        return 403, _error(exc)
+        return Status(403, _error(exc))
     return selectors.visit_summary(visit)
 
 
@@ -143,7 +143,7 @@ def start(request: HttpRequest, body: TokenIn) -> Any:
 def current(request: HttpRequest) -> Any:
     visit = services.visit_current(desk_session=_desk(request))
     if visit is None:
-        return 404, _error(services.VisitRefused.of("no_open_visit"))
+        return Status(404, _error(services.VisitRefused.of("no_open_visit")))
     return selectors.visit_summary(visit)
 
 
@@ -151,7 +151,7 @@ def current(request: HttpRequest) -> Any:
 def end(request: HttpRequest, body: EndIn) -> Any:
     visit = services.visit_current(desk_session=_desk(request))
     if visit is None:
-        return 404, _error(services.VisitRefused.of("no_open_visit"))
+        return Status(404, _error(services.VisitRefused.of("no_open_visit")))
     services.visit_end(visit=visit, reason=VisitEndReason(body.reason), actor=request.user)
     return {"ended": visit.reference}
 
@@ -163,7 +163,7 @@ def prepare(request: HttpRequest, body: ProcedureIn) -> Any:
             desk_session=_desk(request), kind=body.kind, fields=body.fields
         )
     except services.VisitRefused as exc:
-        return (404 if exc.code == "no_open_visit" else 400), _error(exc)
+        return Status(404 if exc.code == "no_open_visit" else 400, _error(exc))
     return {"id": p.pk, "kind": p.kind, "fields": p.fields, "status": p.status}
 
 
@@ -174,7 +174,7 @@ def completion_challenge(request: HttpRequest) -> Any:
     try:
         ch = services.completion_challenge(desk_session=_desk(request))
     except services.VisitRefused as exc:
-        return (404 if exc.code == "no_open_visit" else 409), _error(exc)
+        return Status(404 if exc.code == "no_open_visit" else 409, _error(exc))
     return {
         "nonce": ch.nonce.value,
         "origin": settings.MADOGUCHI_ORIGIN,
@@ -191,7 +191,7 @@ def complete(request: HttpRequest, body: TokenIn) -> Any:
             desk_session=_desk(request), token=body.token, nonce=body.nonce
         )
     except services.VisitRefused as exc:
-        return 403, _error(exc)
+        return Status(403, _error(exc))
     return {
         "reference": c.visit.reference,
         "committed_at": c.committed_at.isoformat(),
@@ -204,4 +204,4 @@ def complete(request: HttpRequest, body: TokenIn) -> Any:
 def agent_events(request: HttpRequest, body: AgentEventIn) -> Any:
     fp = body.cert_fingerprint.lower() if body.cert_fingerprint else None
     services.agent_event(terminal=request.terminal, kind=body.kind, cert_fingerprint=fp)  # type: ignore[attr-defined]
-    return 204, None
+    return Status(204, None)

@@ -8,6 +8,7 @@ real procedures; `TestProcedure` exercises the mechanism in tests and the incide
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from django.conf import settings
@@ -54,6 +55,11 @@ class ProcedureHandler(Protocol):
 
 
 _REGISTRY: dict[str, ProcedureHandler] = {}
+
+# Checks every completion must pass, called by both the completion challenge and the commit with
+# the locked open visit; each raises services.VisitRefused to refuse (e.g. the checklists app's
+# required items). Apps append to it in their AppConfig.ready().
+PRE_COMPLETION_CHECKS: list[Callable[[Visit], None]] = []
 
 
 def register(handler: ProcedureHandler) -> ProcedureHandler:

@@ -420,6 +420,8 @@ def completion_challenge(*, desk_session: DeskSession) -> CompletionChallenge:
         tx = build_transaction(visit)
         if not tx["procedures"]:
             raise VisitRefused.of("nothing_pending")
+        for check in registry.PRE_COMPLETION_CHECKS:
+            check(visit)
         tx_bytes = canonical_transaction_bytes(tx)
         digest = hashlib.sha256(tx_bytes).hexdigest()
         nonce = identity.nonce_issue(
@@ -486,6 +488,8 @@ def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> C
                 )
             if not tx["procedures"]:
                 raise VisitRefused.of("nothing_pending")
+            for check in registry.PRE_COMPLETION_CHECKS:
+                check(current)
             now = timezone.now()
             completion = Completion.objects.create(
                 visit=current,

@@ -1,0 +1,205 @@
+"""The seed's incident, replayed against a running server and card agent.
+
+Resident A is served; nobody presses "next resident"; B's point application is keyed into A's
+still-open visit and completion is attempted: with B's card, with no card, with A's card
+re-inserted after B's, and with B's card on a second agent that the server never hears from.
+Every attempt must commit nothing; A's own procedure, signed by A's card, must commit.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .driver import DeskDriver, DriverError, Refusal
+
+KIND = "test_link"
+A_ACCOUNT = "A-HEALTH-INSURANCE"
+B_ACCOUNT = "B-CASHLESS-0002"
+
+
+@dataclass
+class SakaiConfig:
+    server: str
+    agent: str
+    terminal_credential: str
+    username: str
+    password: str
+    card_a: str = "resident-a"
+    card_b: str = "resident-b"
+    pin_a: str = "1234"
+    pin_b: str = "1234"
+    card_dir: Path | None = None  # where the card files live (for the second-agent variant)
+    a_fields: dict[str, Any] = field(default_factory=lambda: {"account": A_ACCOUNT, "points": 7500})
+    b_fields: dict[str, Any] = field(
+        default_factory=lambda: {"account": B_ACCOUNT, "points": 15000}
+    )
+
+
+@dataclass
+class Step:
+    title: str
+    outcome: str
+    ok: bool
+
+
+@dataclass
+class SakaiResult:
+    steps: list[Step] = field(default_factory=list)
+    committed_for_a: int = 0
+    wrongly_committed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.wrongly_committed == 0
+            and self.committed_for_a == 1
+            and all(s.ok for s in self.steps)
+        )
+
+
+def _describe(result: dict[str, Any] | Refusal) -> str:
+    if isinstance(result, Refusal):
+        ja = f" / {result.message_ja}" if result.message_ja else ""
+        return f"refused [{result.code}] {result.message}{ja}"
+    return "accepted " + ", ".join(f"{k}={v}" for k, v in result.items() if k != "procedures")
+
+
+def run(config: SakaiConfig, say: Callable[[str], None] = print) -> SakaiResult:
+    desk = DeskDriver(config.server, config.agent)
+    result = SakaiResult()
+
+    def step(title: str, outcome: dict[str, Any] | Refusal | str, ok: bool) -> None:
+        text = outcome if isinstance(outcome, str) else _describe(outcome)
+        result.steps.append(Step(title, text, ok))
+        say(f"{'OK ' if ok else 'BAD'} {title}\n      -> {text}")
+
+    def a_visit_with_b_application(label: str, *, fresh: bool = True) -> bool:
+        """A's visit open (a fresh one unless `fresh` is False), B's application keyed into it."""
+        if fresh:
+            _empty_tray(desk)
+            desk.tray_insert(config.card_a)
+            visit = desk.start_visit(config.pin_a)
+            step(f"[{label}] A's card authenticates", visit, not isinstance(visit, Refusal))
+            if isinstance(visit, Refusal):
+                return False
+        keyed = desk.prepare(KIND, config.b_fields)
+        step(f"[{label}] B's application keyed into A's open visit", keyed, True)
+        return not isinstance(keyed, Refusal)
+
+    try:
+        desk.enrol(config.terminal_credential)
+        desk.sign_in(config.username, config.password)
+        say(f"Signed in as {config.username} on the terminal; agent at {config.agent}.")
+        _empty_tray(desk)
+
+        # 1. A is served properly: A's procedure, signed by A's card, commits.
+        desk.tray_insert(config.card_a)
+        visit = desk.start_visit(config.pin_a)
+        step("A's card authenticates: a visit starts", visit, not isinstance(visit, Refusal))
+        prepared = desk.prepare(KIND, config.a_fields)
+        step("A's procedure is prepared", prepared, not isinstance(prepared, Refusal))
+        done = desk.complete(config.pin_a)
+        committed = not isinstance(done, Refusal)
+        result.committed_for_a += int(committed)
+        step("A signs the completion with A's card: committed", done, committed)
+        say("Nobody presses 'next resident'. A's card stays on the reader.")
+
+        # 2. B's application in A's visit, completion with B's card.
+        if a_visit_with_b_application("B's card", fresh=False):
+            desk.tray_remove()
+            desk.tray_insert(config.card_b)
+            outcome = desk.complete(config.pin_b)
+            result.wrongly_committed += int(not isinstance(outcome, Refusal))
+            step(
+                "Staff swaps in B's card and B signs the completion",
+                outcome,
+                isinstance(outcome, Refusal),
+            )
+            desk.tray_remove()
+
+        # 3. ... with no card at all.
+        if a_visit_with_b_application("no card"):
+            desk.tray_remove()
+            outcome = desk.complete(config.pin_b)
+            result.wrongly_committed += int(not isinstance(outcome, Refusal))
+            step(
+                "Completion attempted with no card on the reader",
+                outcome,
+                isinstance(outcome, Refusal),
+            )
+
+        # 4. ... with A's card re-inserted after B's.
+        if a_visit_with_b_application("A's card again"):
+            desk.tray_remove()
+            desk.tray_insert(config.card_b)
+            desk.tray_remove()
+            desk.tray_insert(config.card_a)
+            outcome = desk.complete(config.pin_a)
+            result.wrongly_committed += int(not isinstance(outcome, Refusal))
+            step(
+                "B's card was on the reader; A's card re-inserted; A signs B's application",
+                outcome,
+                isinstance(outcome, Refusal),
+            )
+            desk.tray_remove()
+
+        # 5. ... with B's card on a second agent the server never hears from.
+        if config.card_dir is not None and a_visit_with_b_application("second agent"):
+            outcome = _sign_on_second_agent(desk, config)
+            result.wrongly_committed += int(not isinstance(outcome, Refusal))
+            step(
+                "B's card signs on a second, unreported agent while A's card stays on the reader",
+                outcome,
+                isinstance(outcome, Refusal),
+            )
+            desk.tray_remove()
+    finally:
+        desk.close()
+    verdict = "nothing was committed for the wrong person" if result.ok else "FAILED"
+    say(
+        f"\nResult: {verdict} (A's procedure committed: {result.committed_for_a}, "
+        f"wrong commits: {result.wrongly_committed})."
+    )
+    return result
+
+
+def _empty_tray(desk: DeskDriver) -> None:
+    try:
+        desk.tray_remove()
+    except DriverError:
+        pass  # nothing was inserted
+
+
+def _sign_on_second_agent(desk: DeskDriver, config: SakaiConfig) -> dict[str, Any] | Refusal:
+    """A rogue second agent with B's card (whose reports the server refuses) signs."""
+    from madoguchi.agent import AgentConfig, running_agent
+
+    assert config.card_dir is not None
+    challenge = desk.completion_challenge()
+    if isinstance(challenge, Refusal):
+        return challenge
+    with tempfile.TemporaryDirectory() as tmp:
+        card = Path(tmp) / f"{config.card_b}.card"
+        shutil.copy(config.card_dir / f"{config.card_b}.card", card)
+        rogue = AgentConfig(
+            server_url=config.server,
+            credential="mdt_000000000000_" + "x" * 43,  # not a terminal's: reports are refused
+            listen_port=0,
+            virtual_cards=(card,),
+            allow_test_pins=True,
+        )
+        with running_agent(rogue) as agent:
+            other = DeskDriver(config.server, agent.base_url)
+            try:
+                other.tray_insert(config.card_b)
+                signed = other.sign_completion(challenge, config.pin_b)
+            finally:
+                other.close()
+    if isinstance(signed, Refusal):
+        return signed
+    return desk.submit_completion(signed["token"], challenge["nonce"])

@@ -1,0 +1,139 @@
+"""The desk over real HTTP: a live server, the card agent with virtual cards, and a scripted
+desk page (the same driver `madoguchi scenario sakai` uses)."""
+
+import shutil
+
+import pytest
+
+from madoguchi.agent import AgentConfig, running_agent
+from madoguchi.desk.constants import ProcedureStatus
+from madoguchi.desk.models import Procedure, Visit
+from madoguchi.identity import services as identity
+from madoguchi.incidents.models import Incident
+from madoguchi.scenario.driver import DeskDriver, Refusal
+from madoguchi.scenario.sakai import A_ACCOUNT, B_ACCOUNT, SakaiConfig, run
+from madoguchi.terminals import services as terminal_services
+from tests import cardkit, factories
+
+
+@pytest.fixture
+def desk_env(live_server, pki, settings, tmp_path):
+    settings.MADOGUCHI_ORIGIN = live_server.url
+    identity.trust_anchor_add(pem=pki.ca.certificates_pem())
+    identity.crl_import(data=pki.ca.crl_pem())
+    terminal = factories.terminal()
+    credential = terminal_services.credential_issue(terminal=terminal, actor=None).raw
+    staff = factories.staff()
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    for key, name in (("A", "resident-a"), ("B", "resident-b")):
+        shutil.copy(pki.card(key).path, cards / f"{name}.card")
+    config = AgentConfig(
+        server_url=live_server.url,
+        credential=credential,
+        listen_port=0,
+        virtual_cards=tuple(sorted(cards.glob("*.card"))),
+        presence_interval=0.5,
+    )
+    with running_agent(config) as agent:
+        yield {
+            "server": live_server.url,
+            "agent": agent.base_url,
+            "credential": credential,
+            "username": staff.username,
+            "cards": cards,
+            "terminal": terminal,
+        }
+
+
+def test_main_path_over_http(desk_env):
+    desk = DeskDriver(desk_env["server"], desk_env["agent"])
+    try:
+        desk.enrol(desk_env["credential"])
+        desk.sign_in(desk_env["username"], factories.PASSWORD)
+        desk.tray_insert("resident-a")
+        visit = desk.start_visit(cardkit.PIN)
+        assert not isinstance(visit, Refusal), visit
+        assert not isinstance(
+            desk.prepare("test_link", {"account": A_ACCOUNT, "points": 7500}), Refusal
+        )
+        done = desk.complete(cardkit.PIN)
+        assert not isinstance(done, Refusal), done
+        assert done["procedures"] == ["test_link"]
+        # Card removal, reported by the agent, ends the visit.
+        desk.tray_remove()
+        import time
+
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not isinstance(desk.current(), Refusal):
+            time.sleep(0.1)
+        current = desk.current()
+        assert isinstance(current, Refusal)
+        assert current.code == "no_open_visit"
+    finally:
+        desk.close()
+    assert Visit.objects.get().end_reason == "card_removed"
+
+
+def test_api_errors_are_english_and_need_a_desk_session(desk_env):
+    desk = DeskDriver(desk_env["server"], desk_env["agent"])
+    try:
+        r = desk.api("POST", "/visits/auth-challenge")
+        assert r.status_code == 403
+        assert r.json()["code"] == "csrf_failed"
+        desk.http.get("/accounts/sign-in/")  # sets the CSRF cookie, as a page load does
+        r = desk.api("POST", "/visits/auth-challenge")
+        assert r.status_code == 401
+        assert "Sign in" in r.json()["message"]
+        desk.enrol(desk_env["credential"])
+        desk.sign_in(desk_env["username"], factories.PASSWORD)
+        r = desk.api("POST", "/visits/start", {"token": "{}", "nonce": "x" * 44})
+        assert r.status_code == 403
+        assert r.json()["code"] == "nonce_unknown"
+        assert r.json()["message"].startswith("The challenge")
+        r = desk.api("POST", "/visits/current/procedures", {"kind": 3})
+        assert r.status_code == 422
+        assert r.json()["code"] == "malformed_request"
+    finally:
+        desk.close()
+
+
+def test_agent_events_need_the_terminal_credential(desk_env):
+    import httpx
+
+    url = desk_env["server"] + "/api/v1/agent/events"
+    body = {"kind": "removed", "cert_fingerprint": None}
+    assert httpx.post(url, json=body).status_code == 401
+    assert (
+        httpx.post(url, json=body, headers={"Authorization": "Bearer mdt_x_y"}).status_code == 401
+    )
+    ok = httpx.post(url, json=body, headers={"Authorization": f"Bearer {desk_env['credential']}"})
+    assert ok.status_code == 204
+
+
+def test_openapi_document_is_served(desk_env):
+    import httpx
+
+    doc = httpx.get(desk_env["server"] + "/api/v1/openapi.json").json()
+    assert "/api/v1/visits/current/complete" in doc["paths"]
+    assert "/api/v1/agent/events" in doc["paths"]
+
+
+def test_sakai_scenario_commits_nothing_for_the_wrong_person(desk_env):
+    result = run(
+        SakaiConfig(
+            server=desk_env["server"],
+            agent=desk_env["agent"],
+            terminal_credential=desk_env["credential"],
+            username=desk_env["username"],
+            password=factories.PASSWORD,
+            card_dir=desk_env["cards"],
+        ),
+        say=lambda _line: None,
+    )
+    assert result.ok, [s for s in result.steps if not s.ok]
+    committed = Procedure.objects.filter(status=ProcedureStatus.COMMITTED)
+    assert [p.fields["account"] for p in committed] == [A_ACCOUNT]
+    assert not committed.filter(fields__account=B_ACCOUNT).exists()
+    # The second-agent variant reached the server's signature check.
+    assert Incident.objects.filter(reason_code="certificate_mismatch").exists()
