@@ -8,6 +8,7 @@ Every attempt must commit nothing; A's own procedure, signed by A's card, must c
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -169,10 +170,8 @@ def run(config: SakaiConfig, say: Callable[[str], None] = print) -> SakaiResult:
 
 
 def _empty_tray(desk: DeskDriver) -> None:
-    try:
+    with contextlib.suppress(DriverError):  # nothing was inserted
         desk.tray_remove()
-    except DriverError:
-        pass  # nothing was inserted
 
 
 def _sign_on_second_agent(desk: DeskDriver, config: SakaiConfig) -> dict[str, Any] | Refusal:
