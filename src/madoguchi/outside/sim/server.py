@@ -30,6 +30,7 @@ from madoguchi.outside.validation import mask
 logger = logging.getLogger("madoguchi.outside.sim")
 
 MAX_BODY = 1 << 20
+MAX_KEYS = 100_000
 Answer = tuple[int, dict[str, Any]]
 
 
@@ -247,11 +248,14 @@ class SimServer(ThreadingHTTPServer):
                             False,
                         )
                     self.stats.replayed += 1
+                    self.stats.hung += int(hang)
                     return stored.status, stored.body, True, hang
             status, answer = self.app.handle(method, parts, body)
             self.stats.processed += 1
             if key and status < 500:
                 self.idempotency[key] = _Stored(fingerprint, status, answer)
+                if len(self.idempotency) > MAX_KEYS:  # a long demo run: forget the oldest
+                    del self.idempotency[next(iter(self.idempotency))]
             if hang:
                 self.stats.hung += 1
             return status, answer, False, hang
