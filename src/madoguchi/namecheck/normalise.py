@@ -223,7 +223,7 @@ def _expand_iteration(match: re.Match[str]) -> str:
     out = [prev]
     for mark in match.group(2):
         out.append(_voice(prev, mark == "\u30fe"))
-    return "".join(out)
+    return "".join(out).translate(_MAIN)
 
 
 def _script(key: str) -> int:
@@ -242,6 +242,9 @@ def _script(key: str) -> int:
 
 def _tokens_without_honorifics(text: str) -> list[str]:
     tokens = text.split()
+    if "ー" in text:
+        # A long-vowel mark cannot start a word (it only does after a cut: ｱｰ(ｶ)ｰ).
+        tokens = [t for t in (t.lstrip("ー") for t in tokens) if t]
     if len(tokens) <= 2 and not (tokens and tokens[-1].endswith(_HONORIFIC_SUFFIXES)):
         return tokens
     changed = True
@@ -267,13 +270,13 @@ def _analyse(raw: str) -> Normalised:
     if "\u309b" in s or "\u309c" in s:
         s = s.translate(_PRE_NFKC)
     s = unicodedata.normalize("NFKC", s).translate(_MAIN)
+    if "\u30fd" in s or "\u30fe" in s:
+        s = _ITERATION.sub(_expand_iteration, s)
+        s = s.replace("\u30fd", "").replace("\u30fe", "")
     if "一" in s:
         s = _ONE_AS_DASH.sub(_DASH, s)
     if _DASH in s:
         s = _DASH_AFTER_KANA.sub("ー", s).replace(_DASH, " ")
-    if "\u30fd" in s or "\u30fe" in s:
-        s = _ITERATION.sub(_expand_iteration, s)
-        s = s.replace("\u30fd", "").replace("\u30fe", "")
     folded = s.translate(_SMALL_TO_LARGE) if _HAS_SMALL.search(s) else s
     entity = False
     if _MAY_BE_LEGAL.search(folded):

@@ -1,0 +1,151 @@
+"""Outcomes and reason codes of the name check."""
+
+import dataclasses
+
+import pytest
+
+from madoguchi.namecheck import (
+    CLOSE_THRESHOLD,
+    MATCH_THRESHOLD,
+    OUTCOME_TEXTS,
+    REASON_TEXTS,
+    NameCheckResult,
+    Outcome,
+    Reason,
+    check,
+    check_many,
+)
+
+M, C, N, U = Outcome.MATCH, Outcome.CLOSE, Outcome.NO_MATCH, Outcome.UNAVAILABLE
+
+CASES = [
+    # real-looking pairs: resident's kana as typed at the desk, account as the bank holds it
+    ("ヤマダ タロウ", "ヤマダ タロウ", M, Reason.EXACT),
+    ("やまだ たろう", "ﾔﾏﾀﾞ ﾀﾛｳ", M, Reason.EXACT_AFTER_NORMALISATION),
+    ("サカイ ハナコ", "ｻｶｲ ﾊﾅｺ", M, Reason.EXACT_AFTER_NORMALISATION),
+    ("やまだ　たろう", "ヤマダ タロウ", M, Reason.EXACT_AFTER_NORMALISATION),
+    ("ヤマダ タロウ", "ﾔﾏﾀﾞ ﾀﾛｳ ｻﾏ", M, Reason.EXACT_AFTER_NORMALISATION),
+    ("ジョージ スミス", "ｼﾞﾖ-ｼﾞ ｽﾐｽ", M, Reason.SMALL_KANA_FOLDED),
+    ("ジョージ スミス", "ｼﾞﾖｰｼﾞ ｽﾐｽ", M, Reason.SMALL_KANA_FOLDED),
+    ("すずき きょうこ", "ｽｽﾞｷ ｷﾖｳｺ", M, Reason.SMALL_KANA_FOLDED),
+    ("キュウマ ショウ", "ｷﾕｳﾏ ｼﾖｳ", M, Reason.SMALL_KANA_FOLDED),
+    ("ヤマダ タロウ", "ﾔﾏﾀﾞﾀﾛｳ", M, Reason.SEPARATOR_DIFFERS),
+    ("やまだたろう", "ﾔﾏﾀﾞ ﾀﾛｳ", M, Reason.SEPARATOR_DIFFERS),
+    ("タロウ ヤマダ", "ﾔﾏﾀﾞ ﾀﾛｳ", M, Reason.ORDER_SWAPPED),
+    ("タロウ ヤマダ", "ﾔﾏﾀﾞﾀﾛｳ", M, Reason.ORDER_SWAPPED),
+    ("タロウヤマダ", "ﾔﾏﾀﾞﾀﾛｳ", M, Reason.ORDER_SWAPPED),
+    ("JOHN SMITH", "smith john", M, Reason.ORDER_SWAPPED),
+    ("Smith John", "SMITH JOHN", M, Reason.EXACT_AFTER_NORMALISATION),
+    # one letter off in the given name: shown and confirmed
+    ("ヤマダ タロウ", "ﾔﾏﾀﾞ ﾀﾛ", C, Reason.GIVEN_NAME_DIFFERS),
+    ("サカイ ハナコ", "ｻｶｲ ﾊﾅｺﾞ", C, Reason.GIVEN_NAME_DIFFERS),
+    # brothers differ by one letter: never a match
+    ("ヤマダ タロウ", "ﾔﾏﾀﾞ ｼﾞﾛｳ", C, Reason.GIVEN_NAME_DIFFERS),
+    # a family member's account: blocked
+    ("ヤマダ タロウ", "ﾔﾏﾀﾞ ﾊﾅｺ", N, Reason.GIVEN_NAME_DIFFERS),
+    ("サカイ ハナコ", "ｻｶｲ ｹﾝｼﾞ", N, Reason.GIVEN_NAME_DIFFERS),
+    ("ヤマダ ハナコ", "ｻﾄｳ ﾊﾅｺ", N, Reason.FAMILY_NAME_DIFFERS),
+    ("ワタナベ ハナコ", "ﾜﾀﾅﾍﾞ ﾊﾅｺ", M, Reason.EXACT_AFTER_NORMALISATION),
+    ("ワタナベ ハナコ", "ﾜﾀﾅﾍﾞｲ ﾊﾅｺ", C, Reason.FAMILY_NAME_DIFFERS),
+    # typo without a recognisable family/given split
+    ("ワタナベハナコ", "ﾜﾀﾅﾍﾞﾊﾅｺﾞ", C, Reason.MINOR_TYPO),
+    # different people
+    ("ヤマダ タロウ", "ｻﾄｳ ﾊﾅｺ", N, Reason.DIFFERENT),
+    ("サカイ ハナコ", "ｽｽﾞｷ ｲﾁﾛｳ", N, Reason.DIFFERENT),
+    ("タナカ ミホ", "ｲﾄｳ ｹﾝ", N, Reason.DIFFERENT),
+    # kanji or Latin against kana: cannot be compared by machine
+    ("山田 太郎", "ﾔﾏﾀﾞ ﾀﾛｳ", C, Reason.SCRIPT_MISMATCH),
+    ("YAMADA TARO", "ﾔﾏﾀﾞ ﾀﾛｳ", C, Reason.SCRIPT_MISMATCH),
+    # variant kanji stay distinct
+    ("髙橋 一郎", "高橋 一郎", C, Reason.VARIANT_KANJI),
+    ("山﨑 花子", "山崎 花子", C, Reason.VARIANT_KANJI),
+    ("齋藤 花子", "斉藤 花子", C, Reason.VARIANT_KANJI),
+    ("高橋 一郎", "高橋 一郎", M, Reason.EXACT),
+    # a company's account for a person
+    ("ヤマダ タロウ", "ｶ)ﾔﾏﾀﾞｼﾖｳｼﾞ", N, Reason.LEGAL_ENTITY),
+    ("ヤマダ タロウ", "ﾔﾏﾀﾞ ﾀﾛｳ(ﾕ", N, Reason.LEGAL_ENTITY),
+    # two companies compare by name once the legal forms are removed
+    ("カブシキガイシャ ヤマダショウジ", "ｶ)ﾔﾏﾀﾞｼﾖｳｼﾞ", M, Reason.SMALL_KANA_FOLDED),
+    ("株式会社山田商事", "山田商事(株)", M, Reason.EXACT_AFTER_NORMALISATION),
+    # no name from the provider
+    ("ヤマダ タロウ", None, U, Reason.NAME_UNAVAILABLE),
+    ("ヤマダ タロウ", "", U, Reason.NAME_UNAVAILABLE),
+    ("ヤマダ タロウ", "\u3000", U, Reason.NAME_UNAVAILABLE),
+    # no resident name
+    ("", "ﾔﾏﾀﾞ ﾀﾛｳ", N, Reason.RESIDENT_NAME_EMPTY),
+]
+
+
+@pytest.mark.parametrize(("resident", "account", "outcome", "reason"), CASES)
+def test_outcome_and_reason(resident, account, outcome, reason):
+    result = check(resident, account)
+    assert (result.outcome, result.reason) == (outcome, reason)
+
+
+def test_match_gives_no_name_close_shows_the_account_name():
+    assert check("やまだ たろう", "ﾔﾏﾀﾞ ﾀﾛｳ").account_display is None
+    close = check("ヤマダ タロウ", " ﾔﾏﾀﾞ ｼﾞﾛｳ ")
+    assert close.outcome is Outcome.CLOSE
+    assert close.account_display == "ﾔﾏﾀﾞ ｼﾞﾛｳ"
+    assert close.needs_confirmation
+    assert not close.blocked
+    no = check("ヤマダ タロウ", "ｻﾄｳ ﾊﾅｺ")
+    assert no.account_display is None
+    assert no.blocked
+    assert not no.needs_confirmation
+    assert check("ヤマダ タロウ", None).needs_confirmation
+
+
+def test_result_carries_normalised_forms_and_score():
+    result = check("ヤマダ タロウ", "ﾔﾏﾀﾞ ｼﾞﾛｳ")
+    assert result.resident_normalised == "ヤマダ タロウ"
+    assert result.account_normalised == "ヤマダ ジロウ"
+    assert CLOSE_THRESHOLD <= result.score < MATCH_THRESHOLD
+    assert check("やまだ たろう", "ﾔﾏﾀﾞ ﾀﾛｳ").score == 100.0
+    assert check("ヤマダ タロウ", "ｻﾄｳ ﾊﾅｺ").score < CLOSE_THRESHOLD
+
+
+def test_result_is_immutable():
+    result = check("ヤマダ タロウ", "ﾔﾏﾀﾞ ｼﾞﾛｳ")
+    assert isinstance(result, NameCheckResult)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.score = 100.0  # type: ignore[misc]
+    assert result == dataclasses.replace(result)
+
+
+def test_long_names_match_above_the_match_threshold_only():
+    long_name = "ｸﾞﾚｺﾞﾘｰ ｱﾚｸｻﾝﾀﾞｰ ﾏｸｼﾐﾘｱﾝ ｳｨﾘｱﾑｽﾞ"
+    typo = long_name.replace("ﾏｸｼﾐﾘｱﾝ", "ﾏｸｼﾐﾘｱ")
+    result = check(long_name, typo)
+    assert result.score >= MATCH_THRESHOLD
+    assert (result.outcome, result.reason) == (Outcome.MATCH, Reason.MINOR_TYPO)
+
+
+def test_every_outcome_and_reason_has_japanese_and_english_text():
+    for outcome in Outcome:
+        assert OUTCOME_TEXTS[outcome]["ja"]
+        assert OUTCOME_TEXTS[outcome]["en"]
+    for reason in Reason:
+        assert REASON_TEXTS[reason]["ja"]
+        assert REASON_TEXTS[reason]["en"]
+    result = check("ヤマダ タロウ", "ｻﾄｳ ﾊﾅｺ")
+    assert result.reason_text() == REASON_TEXTS[Reason.DIFFERENT]["ja"]
+    assert result.reason_text("en") == REASON_TEXTS[Reason.DIFFERENT]["en"]
+    assert result.outcome_text("en") == "No match"
+
+
+def test_check_many_agrees_with_check_and_keeps_order():
+    pairs = [(resident, account) for resident, account, _, _ in CASES] * 3
+    results = check_many(pairs)
+    assert len(results) == len(pairs)
+    assert results == [check(resident, account) for resident, account in pairs]
+
+
+def test_check_many_shows_each_close_pair_its_own_account_name():
+    results = check_many([("ヤマダ タロウ", "ﾔﾏﾀﾞ ｼﾞﾛｳ"), ("ヤマダ タロウ", "ヤマダ ジロウ")])
+    assert [r.account_display for r in results] == ["ﾔﾏﾀﾞ ｼﾞﾛｳ", "ヤマダ ジロウ"]
+
+
+def test_check_many_accepts_lists_and_generators():
+    results = check_many(iter([["やまだ たろう", "ﾔﾏﾀﾞ ﾀﾛｳ"], ("ヤマダ タロウ", None)]))
+    assert [r.outcome for r in results] == [Outcome.MATCH, Outcome.UNAVAILABLE]

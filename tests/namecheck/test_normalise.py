@@ -1,0 +1,128 @@
+"""Normalisation to the canonical katakana form."""
+
+import pytest
+
+from madoguchi.namecheck import normalise
+from madoguchi.namecheck.normalise import analyse
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        # width: half-width katakana with separate voiced marks
+        ("ﾔﾏﾀﾞ ﾀﾛｳ", "ヤマダ タロウ"),
+        ("ﾊﾟﾝﾀﾞ", "パンダ"),
+        ("ＹＡＭＡＤＡ", "YAMADA"),
+        # hiragana → katakana, ideographic space → one ASCII space
+        ("やまだ\u3000たろう", "ヤマダ タロウ"),
+        ("  やまだ \u3000  たろう  ", "ヤマダ タロウ"),
+        # voiced marks written as separate characters
+        ("か゛とう", "ガトウ"),
+        ("カ\u3099トウ", "ガトウ"),
+        ("ほ゜ん", "ポン"),
+        # small kana → large (bank names cannot hold small kana)
+        ("キュウ", "キユウ"),
+        ("ｷｮｳｺ", "キヨウコ"),
+        ("きょうこ", "キヨウコ"),
+        ("ヵヶ", "カケ"),
+        # long-vowel and hyphen variants after kana → ー, collapsed
+        ("ジョージ", "ジヨージ"),
+        ("ｼﾞｮｰｼﾞ", "ジヨージ"),
+        ("ジョ-ジ", "ジヨージ"),
+        ("ジョ‐ジ", "ジヨージ"),
+        ("ジョ−ジ", "ジヨージ"),
+        ("ジョ〜ジ", "ジヨージ"),
+        ("ジョ～ジ", "ジヨージ"),
+        ("ジョ一ジ", "ジヨージ"),
+        ("ジョーージ", "ジヨージ"),
+        # a hyphen between Latin words separates them
+        ("smith-jones john", "SMITH JONES JOHN"),
+        # ヴ written in its different ways
+        ("ｳﾞｨｸﾄﾘｱ", "ヴイクトリア"),
+        ("ウ\u3099ィクトリア", "ヴイクトリア"),
+        ("ゔぃくとりあ", "ヴイクトリア"),
+        ("ヷ", "ヴア"),
+        # iteration marks
+        ("みすゞ", "ミスズ"),
+        ("いすゝ", "イスス"),
+        # punctuation between the parts
+        ("ヤマダ・タロウ", "ヤマダ タロウ"),
+        ("ﾔﾏﾀﾞ.ﾀﾛｳ", "ヤマダ タロウ"),
+        # honorifics
+        ("ヤマダ タロウ 様", "ヤマダ タロウ"),
+        ("ﾔﾏﾀﾞ ﾀﾛｳ ｻﾏ", "ヤマダ タロウ"),
+        ("やまだ たろう さん", "ヤマダ タロウ"),
+        ("山田太郎様", "山田太郎"),
+        ("山田 太郎 殿", "山田 太郎"),
+        # ... but a two-part name ending in サン is a name (李 燦)
+        ("リ サン", "リ サン"),
+        # ASCII case
+        ("Smith John", "SMITH JOHN"),
+    ],
+)
+def test_normalise(raw, canonical):
+    assert normalise(raw) == canonical
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("ｶ)ﾔﾏﾀﾞｼﾖｳｼﾞ", "ヤマダシヨウジ"),
+        ("(ｶ)ﾔﾏﾀﾞｼﾖｳｼﾞ", "ヤマダシヨウジ"),
+        ("ﾔﾏﾀﾞｼﾖｳｼﾞ(ｶ", "ヤマダシヨウジ"),
+        ("ﾔﾏﾀﾞｼﾖｳｼﾞ(ｶ)", "ヤマダシヨウジ"),
+        ("ﾕ)ｻｶｲｼﾖｳﾃﾝ", "サカイシヨウテン"),
+        ("ｻｶｲｼﾖｳﾃﾝ(ﾕ", "サカイシヨウテン"),
+        ("ｼﾔ)ﾆﾎﾝｷﾖｳｶｲ", "ニホンキヨウカイ"),
+        ("ﾄｸﾋ)ﾏﾄﾞｸﾞﾁ", "マドグチ"),
+        ("ﾄﾞ)ｱｵｿﾞﾗ", "アオゾラ"),
+        ("株式会社山田商事", "山田商事"),
+        ("山田商事株式会社", "山田商事"),
+        ("㈱山田商事", "山田商事"),
+        ("（有）山田商店", "山田商店"),
+        ("ヤマダショウジ カブシキガイシャ", "ヤマダシヨウジ"),
+    ],
+)
+def test_legal_forms_are_removed_and_flagged(raw, canonical):
+    assert normalise(raw) == canonical
+    assert analyse(raw).entity is True
+
+
+@pytest.mark.parametrize("person", ["ﾔﾏﾀﾞ ﾀﾛｳ", "カトウ カナ", "イトウ ユイ", "シマ カイ"])
+def test_person_names_are_not_legal_entities(person):
+    assert analyse(person).entity is False
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("髙橋", "高橋"),
+        ("山﨑", "山崎"),
+        ("齋藤", "斎藤"),
+        ("斎藤", "斉藤"),
+        ("齋藤", "斉藤"),
+        ("渡邊", "渡辺"),
+    ],
+)
+def test_variant_kanji_are_not_folded(a, b):
+    assert normalise(a) == a
+    assert normalise(b) == b
+    assert normalise(a) != normalise(b)
+
+
+def test_forms_used_by_the_comparison():
+    n = analyse("ｷｮｳｺ ﾔﾏﾀﾞ")
+    assert n.text == "キヨウコ ヤマダ"
+    assert n.key == "キヨウコヤマダ"
+    assert n.rkey == "ヤマダキヨウコ"
+    assert n.tokens == ("キヨウコ", "ヤマダ")
+    assert n.unfolded == "キョウコヤマダ"
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\u3000\u3000", "\u200b", "\t\n"])
+def test_blank_names_normalise_to_empty(blank):
+    assert normalise(blank) == ""
+
+
+def test_non_string_input_is_treated_as_empty():
+    assert normalise(None) == ""  # type: ignore[arg-type]
