@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "madoguchi.identity",
     "madoguchi.incidents",
     "madoguchi.desk",
+    "madoguchi.checklists",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,78 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .models import ChecklistItem, ChecklistTemplate, ChecklistTick
+
+
+class ItemInline(admin.TabularInline):
+    model = ChecklistItem
+    fields = ("order", "code", "label_ja", "label_en", "stage", "required", "procedures")
+    extra = 0
+
+    def _editable(self, obj: ChecklistTemplate | None) -> bool:
+        return obj is None or not obj.is_frozen
+
+    def has_add_permission(
+        self, request: HttpRequest, obj: ChecklistTemplate | None = None
+    ) -> bool:
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: ChecklistTemplate | None = None
+    ) -> bool:
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: ChecklistTemplate | None = None
+    ) -> bool:
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+@admin.register(ChecklistTemplate)
+class ChecklistTemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "version", "is_active", "note", "created_at", "created_by")
+    list_filter = ("name", "is_active")
+    readonly_fields = ("is_active", "created_at", "created_by")
+    inlines = [ItemInline]
+    actions = ["new_version", "activate"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ChecklistTemplate | None = None):
+        if obj is not None and obj.is_frozen:
+            return ("name", "version", "note", *self.readonly_fields)
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Copy as a new version (to edit)"))
+    def new_version(self, request: HttpRequest, queryset: QuerySet[ChecklistTemplate]) -> None:
+        for t in queryset:
+            copy = services.template_new_version(template=t, actor=request.user)
+            self.message_user(request, _("Created %(t)s.") % {"t": copy}, messages.SUCCESS)
+
+    @admin.action(description=_("Make this version the active one"))
+    def activate(self, request: HttpRequest, queryset: QuerySet[ChecklistTemplate]) -> None:
+        for t in queryset:
+            services.template_activate(template=t, actor=request.user)
+            self.message_user(request, _("%(t)s is now active.") % {"t": t}, messages.SUCCESS)
+
+
+@admin.register(ChecklistTick)
+class ChecklistTickAdmin(admin.ModelAdmin):
+    list_display = ("at", "visit", "item", "ticked", "staff", "template_version")
+    list_filter = ("ticked", "template_version")
+    readonly_fields = [f.name for f in ChecklistTick._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

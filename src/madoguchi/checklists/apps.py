@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ChecklistsConfig(AppConfig):
+    name = "madoguchi.checklists"
+    verbose_name = _("Checklists")
+
+    def ready(self) -> None:
+        from madoguchi.desk import procedures
+
+        from . import events  # noqa: F401
+        from .services import pre_completion_check
+
+        if pre_completion_check not in procedures.PRE_COMPLETION_CHECKS:
+            procedures.PRE_COMPLETION_CHECKS.append(pre_completion_check)

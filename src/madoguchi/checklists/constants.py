@@ -1,0 +1,63 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Stage(models.TextChoices):
+    """When in a visit an item is ticked. Required items of BEFORE_COMPLETION block completion."""
+
+    BEFORE_COMPLETION = "before_completion", _("Before completion")
+    AFTER_COMPLETION = "after_completion", _("After completion")
+
+
+# The desk manual's points: code, Japanese, English, stage, required, procedure kinds (empty: all).
+DEFAULT_TEMPLATE_NAME = "desk"
+DEFAULT_ITEMS: list[tuple[str, str, str, Stage, bool, list[str]]] = [
+    (
+        "card_face_matches",
+        "カードの顔写真が来庁者本人であることを確認した",
+        "The photo on the card matches the person at the desk",
+        Stage.BEFORE_COMPLETION,
+        True,
+        [],
+    ),
+    (
+        "pin_by_resident",
+        "暗証番号は来庁者本人が入力した（職員は入力していない）",
+        "The resident typed the PIN themselves (staff did not)",
+        Stage.BEFORE_COMPLETION,
+        True,
+        [],
+    ),
+    (
+        "payment_card_in_name",
+        "提示された決済カード・通帳が来庁者本人の名義である",
+        "The payment card or bank book shown is in the resident's name",
+        Stage.BEFORE_COMPLETION,
+        True,
+        ["point_application", "public_fund_account", "test_link"],
+    ),
+    (
+        "summary_confirmed",
+        "確定内容を来庁者本人が画面で確認した",
+        "The resident confirmed the summary on screen",
+        Stage.BEFORE_COMPLETION,
+        True,
+        [],
+    ),
+    (
+        "receipt_handed",
+        "控え（受付票）を来庁者に渡した",
+        "The receipt was handed to the resident",
+        Stage.AFTER_COMPLETION,
+        True,
+        [],
+    ),
+    (
+        "visit_ended",
+        "カードを返却し、受付を終了した",
+        "The card was returned and the visit ended",
+        Stage.AFTER_COMPLETION,
+        True,
+        [],
+    ),
+]

@@ -1,0 +1,31 @@
+"""Reads for a visit's checklist, as the pages show it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from madoguchi.desk.models import Visit
+
+from . import services
+from .models import ChecklistItem, ChecklistTick
+
+
+@dataclass(frozen=True)
+class Row:
+    item: ChecklistItem
+    tick: ChecklistTick | None
+
+    @property
+    def ticked(self) -> bool:
+        return self.tick is not None and self.tick.ticked
+
+
+def rows(visit: Visit, stage: str) -> list[Row]:
+    state = services.ticked_state(visit)
+    return [Row(item=i, tick=state.get(i.pk)) for i in services.items_for(visit, stage)]
+
+
+def history(visit: Visit) -> list[ChecklistTick]:
+    return list(
+        ChecklistTick.objects.filter(visit=visit).select_related("item", "staff").order_by("pk")
+    )

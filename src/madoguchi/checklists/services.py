@@ -1,0 +1,237 @@
+"""Checklist writes and the check that blocks a completion whose required items are not ticked.
+
+`pre_completion_check` is registered in `madoguchi.desk.procedures.PRE_COMPLETION_CHECKS`
+(by this app's `ready()`); the desk's completion challenge and commit call it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from madoguchi.audit import services as audit
+from madoguchi.desk.constants import ProcedureStatus
+from madoguchi.desk.models import Visit
+from madoguchi.desk.services import VisitRefused
+
+from .constants import DEFAULT_ITEMS, DEFAULT_TEMPLATE_NAME, Stage
+from .models import ChecklistItem, ChecklistTemplate, ChecklistTick
+
+
+class ChecklistIncomplete(VisitRefused):
+    """Required checklist items are not ticked; `missing` lists them."""
+
+    def __init__(self, missing: list[ChecklistItem]) -> None:
+        self.missing = missing
+        super().__init__(
+            "checklist_incomplete",
+            "チェックリストの必須項目が確認されていないため、確定できません: "
+            + "、".join(f"「{i.label_ja}」" for i in missing),
+            "Required checklist items are not ticked: " + "; ".join(i.label_en for i in missing),
+            detail=",".join(i.code for i in missing),
+        )
+
+
+class ChecklistRefused(VisitRefused):
+    pass
+
+
+# --- templates -------------------------------------------------------------------------------
+
+
+def template_active(name: str = DEFAULT_TEMPLATE_NAME) -> ChecklistTemplate | None:
+    return ChecklistTemplate.objects.filter(name=name, is_active=True).first()
+
+
+def template_install_default(*, actor: Any = None) -> ChecklistTemplate:
+    """The desk manual's checklist as version 1, active; idempotent (keeps what exists)."""
+    with transaction.atomic():
+        existing = (
+            ChecklistTemplate.objects.select_for_update()
+            .filter(name=DEFAULT_TEMPLATE_NAME)
+            .order_by("-is_active", "-version")
+            .first()
+        )
+        if existing is not None:
+            return existing
+        template = ChecklistTemplate.objects.create(
+            name=DEFAULT_TEMPLATE_NAME,
+            version=1,
+            is_active=True,
+            note="desk manual",
+            created_by=actor,
+        )
+        for order, (code, ja, en, stage, required, kinds) in enumerate(DEFAULT_ITEMS):
+            ChecklistItem.objects.create(
+                template=template,
+                code=code,
+                label_ja=ja,
+                label_en=en,
+                stage=stage,
+                required=required,
+                procedures=kinds,
+                order=order * 10,
+            )
+    return template
+
+
+def template_new_version(
+    *, template: ChecklistTemplate, actor: Any = None, note: str = ""
+) -> ChecklistTemplate:
+    """A copy of `template` as the next version, inactive, with the same items (to edit)."""
+    with transaction.atomic():
+        latest = (
+            ChecklistTemplate.objects.select_for_update()
+            .filter(name=template.name)
+            .order_by("-version")
+            .first()
+        )
+        version = (latest.version if latest else 0) + 1
+        copy = ChecklistTemplate.objects.create(
+            name=template.name, version=version, is_active=False, note=note, created_by=actor
+        )
+        for item in template.items.all():
+            ChecklistItem.objects.create(
+                template=copy,
+                code=item.code,
+                label_ja=item.label_ja,
+                label_en=item.label_en,
+                stage=item.stage,
+                required=item.required,
+                procedures=list(item.procedures),
+                order=item.order,
+            )
+    return copy
+
+
+def template_activate(*, template: ChecklistTemplate, actor: Any = None) -> ChecklistTemplate:
+    """Make `template` the version new visits use. Visits already ticking keep theirs."""
+    with transaction.atomic():
+        ChecklistTemplate.objects.select_for_update().filter(name=template.name).exclude(
+            pk=template.pk
+        ).update(is_active=False)
+        ChecklistTemplate.objects.filter(pk=template.pk).update(is_active=True)
+        template.is_active = True
+        audit.record(
+            "checklists.version_activated",
+            actor=actor,
+            subject=template,
+            payload={"template": template.name, "version": template.version},
+        )
+    return template
+
+
+# --- a visit's checklist -----------------------------------------------------------------------
+
+
+def template_for_visit(visit: Visit) -> ChecklistTemplate | None:
+    """The version this visit is checked against: the one its first tick used, else the active."""
+    first = (
+        ChecklistTick.objects.filter(visit=visit).select_related("item__template").order_by("pk")
+    ).first()
+    if first is not None:
+        return first.item.template
+    return template_active()
+
+
+def _kinds(visit: Visit, stage: str) -> set[str]:
+    statuses = (
+        [ProcedureStatus.PENDING]
+        if stage == Stage.BEFORE_COMPLETION
+        else [ProcedureStatus.COMMITTED]
+    )
+    return set(visit.procedures.filter(status__in=statuses).values_list("kind", flat=True))
+
+
+def items_for(visit: Visit, stage: str) -> list[ChecklistItem]:
+    """The items of `stage` that apply to this visit's procedures (none when nothing applies)."""
+    template = template_for_visit(visit)
+    if template is None:
+        return []
+    kinds = _kinds(visit, stage)
+    if not kinds:
+        return []
+    return [i for i in template.items.filter(stage=stage) if i.applies_to(kinds)]
+
+
+def ticked_state(visit: Visit) -> dict[int, ChecklistTick]:
+    """Item id -> the latest row for it in this visit (ticked or withdrawn)."""
+    state: dict[int, ChecklistTick] = {}
+    for row in ChecklistTick.objects.filter(visit=visit).select_related("staff").order_by("pk"):
+        state[row.item_id] = row
+    return state
+
+
+def missing(visit: Visit, stage: str) -> list[ChecklistItem]:
+    state = ticked_state(visit)
+    return [
+        i
+        for i in items_for(visit, stage)
+        if i.required and not (i.pk in state and state[i.pk].ticked)
+    ]
+
+
+def assert_complete(visit: Visit, stage: str = Stage.BEFORE_COMPLETION) -> None:
+    """Refuse (ChecklistIncomplete, ja/en messages) unless the required items of `stage` are
+    ticked for the visit's procedures."""
+    gaps = missing(visit, stage)
+    if gaps:
+        raise ChecklistIncomplete(gaps)
+
+
+def pre_completion_check(visit: Visit) -> None:
+    """The desk's pre-completion hook (`desk.procedures.PRE_COMPLETION_CHECKS`)."""
+    assert_complete(visit, Stage.BEFORE_COMPLETION)
+
+
+def tick(*, visit: Visit, item: ChecklistItem, staff: Any, ticked: bool = True) -> ChecklistTick:
+    """Append a tick (or its withdrawal) for an item of the visit's checklist version."""
+    with transaction.atomic():
+        locked = Visit.objects.select_for_update().get(pk=visit.pk)
+        if locked.ended_at is not None:
+            raise ChecklistRefused(
+                "visit_ended",
+                "この受付はすでに終了しています。チェックは記録されませんでした。",
+                "The visit has ended; the tick was not recorded.",
+            )
+        template = template_for_visit(locked)
+        if template is None or item.template_id != template.pk:
+            raise ChecklistRefused(
+                "checklist_item_unknown",
+                "この受付のチェックリストにない項目です。",
+                "The item is not in this visit's checklist version.",
+            )
+        row = ChecklistTick.objects.create(
+            visit=locked,
+            item=item,
+            ticked=ticked,
+            staff=staff,
+            label_ja=item.label_ja,
+            template_version=template.version,
+        )
+        audit.record(
+            "checklists.ticked",
+            actor=staff,
+            terminal=locked.terminal,
+            subject=locked,
+            payload={
+                "visit": locked.reference,
+                "item": item.code,
+                "state": "ticked" if ticked else "withdrawn",
+                "version": template.version,
+            },
+        )
+    return row
+
+
+def tick_many(*, visit: Visit, stage: str, codes: set[str], staff: Any) -> list[ChecklistTick]:
+    """Record the form's state for one stage: append rows only for items whose state changes."""
+    state = ticked_state(visit)
+    rows = []
+    for item in items_for(visit, stage):
+        want = item.code in codes
+        have = item.pk in state and state[item.pk].ticked
+        if want != have:
+            rows.append(tick(visit=visit, item=item, staff=staff, ticked=want))
+    return rows
