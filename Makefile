@@ -4,13 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test bootstrap lint typecheck migrations-check deploy-check test-postgres test-sqlite bench messages serve
+.PHONY: demo test scenario bootstrap lint typecheck migrations-check deploy-check test-postgres test-sqlite bench messages serve
 
 bootstrap:
 	@scripts/bootstrap.sh
 
 demo: bootstrap
-	@MADOGUCHI_DEMO=1 SECURE_COOKIES=0 $(BIN)/madoguchi demo
+	@MADOGUCHI_DEMO=1 SECURE_COOKIES=0 DESK_TEST_PROCEDURE=1 $(BIN)/madoguchi demo
 
 test: bootstrap lint typecheck migrations-check deploy-check test-postgres test-sqlite
 	@echo "make test: all checks passed"
@@ -41,3 +41,7 @@ bench: bootstrap
 
 messages:
 	cd src/madoguchi && ../../$(BIN)/django-admin compilemessages
+
+# Replay the seed's incident against the running demo (start `make demo` first, in another shell).
+scenario:
+	@MADOGUCHI_DEMO=1 DESK_TEST_PROCEDURE=1 $(BIN)/madoguchi scenario sakai

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -78,3 +80,71 @@ def current_totp(key_hex: str = DEMO_TOTP_KEY) -> str:
     from django_otp.oath import totp
 
     return f"{totp(bytes.fromhex(key_hex)):06d}"
+
+
+# --- demo residents' cards ------------------------------------------------------------------
+
+# (file name, name on the card, birth date, sex, address)
+RESIDENTS = [
+    ("resident-a", "山田　太郎", "1980-04-01", "1", "大阪府デモ市堺区南瓦町３番１号"),
+    ("resident-b", "鈴木　一郎", "1975-09-30", "1", "大阪府デモ市北区新金岡町５丁１番"),
+    ("parent", "佐藤　花子", "1985-06-15", "2", "大阪府デモ市中区深井清水町１４０５"),
+    ("minor", "佐藤　翔太", "2014-02-03", "1", "大阪府デモ市中区深井清水町１４０５"),
+    ("locked", "高橋　健", "1962-11-20", "1", "大阪府デモ市西区鳳東町６丁６００"),
+]
+DEMO_PIN = "1234"
+
+
+def demo_dir() -> Path:
+    from django.conf import settings
+
+    return Path(settings.DATA_DIR) / "demo"
+
+
+def ensure_pki() -> tuple[Path, list[Path]]:
+    """The demo's JPKI-TEST CA, trusted, with a fresh CRL, and the residents' virtual cards."""
+    from datetime import date
+
+    from madoguchi.card.errors import PinBlocked, WrongPin
+    from madoguchi.card.jpki import JpkiClient
+    from madoguchi.card.testca import TestCA
+    from madoguchi.card.transport import VirtualTransport
+    from madoguchi.card.virtual import issue_card
+    from madoguchi.identity import services as identity
+
+    root = demo_dir()
+    ca = TestCA.load_or_create(root / "ca")
+    identity.trust_anchor_add(pem=ca.certificates_pem(), name="JPKI-TEST (demo)")
+    refresh_crl()
+    cards_dir = root / "cards"
+    cards_dir.mkdir(parents=True, exist_ok=True)
+    cards = []
+    for file_name, name, birth, sex, address in RESIDENTS:
+        path = cards_dir / f"{file_name}.card"
+        if not path.exists():
+            card = issue_card(
+                ca,
+                name=name,
+                address=address,
+                birth=date.fromisoformat(birth),
+                sex=sex,
+                pin=DEMO_PIN,
+                path=path,
+            )
+            card.save()
+            if file_name == "locked":
+                client = JpkiClient(VirtualTransport(card))
+                for _ in range(3):
+                    with contextlib.suppress(WrongPin, PinBlocked):  # the point is to lock it
+                        client.verify_auth_pin("0000")
+        cards.append(path)
+    return root, cards
+
+
+def refresh_crl() -> None:
+    """Import a fresh CRL from the demo CA (the demo's stand-in for the scheduled J-LIS fetch)."""
+    from madoguchi.card.testca import TestCA
+    from madoguchi.identity import services as identity
+
+    ca = TestCA.load_or_create(demo_dir() / "ca")
+    identity.crl_import(data=ca.crl_pem(), source="demo CA")

@@ -10,9 +10,14 @@ from .services import TerminalError, credential_authenticate
 @require_http_methods(["GET", "POST"])
 def enrol(request: HttpRequest) -> HttpResponse:
     """Bind this browser to a terminal by its credential (done once per terminal)."""
-    context: dict[str, object] = {"terminal": binding.current_terminal(request)}
+    context: dict[str, object] = {
+        "terminal": binding.current_terminal(request),
+        "demo_terminals": sorted(_demo_credentials()) if settings.DEMO else [],
+    }
     if request.method == "POST":
         raw = request.POST.get("credential", "")
+        if settings.DEMO and request.POST.get("demo_terminal"):
+            raw = _demo_credentials().get(request.POST["demo_terminal"], "")
         try:
             terminal = credential_authenticate(raw=raw, source="enrolment")
         except TerminalError as exc:
@@ -24,3 +29,14 @@ def enrol(request: HttpRequest) -> HttpResponse:
         binding.bind(response, raw, secure=settings.SESSION_COOKIE_SECURE)
         return response
     return render(request, "terminals/enrol.html", context)
+
+
+def _demo_credentials() -> dict[str, str]:
+    """Demo only: the credentials `madoguchi demo` issued, so enrolment is one click."""
+    import json
+
+    path = settings.DATA_DIR / "demo" / "terminals.json"
+    if not path.exists():
+        return {}
+    data: dict[str, str] = json.loads(path.read_text())
+    return data

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from django.conf import settings
@@ -14,11 +16,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.core import demo
 
+AGENT_PORTS = {"desk-01": 47110, "desk-02": 47111}
+CRL_REFRESH_SECONDS = 6 * 3600
+
 
 class Command(BaseCommand):
-    help = (
-        "Run the demo desk: SQLite, seeded data, the server (and later the simulators and agent)."
-    )
+    help = "Run the demo desk: SQLite, seeded data, the server, card agents with virtual cards."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -30,39 +33,85 @@ class Command(BaseCommand):
     def handle(self, *args: object, **opts: object) -> None:
         if not settings.DEMO:
             raise CommandError("Set MADOGUCHI_DEMO=1 (the Makefile's `make demo` does).")
+        base = f"http://{opts['host']}:{opts['port']}"
+        if base != settings.MADOGUCHI_ORIGIN:
+            raise CommandError(
+                f"MADOGUCHI_ORIGIN is {settings.MADOGUCHI_ORIGIN} but the demo serves {base}: "
+                "card tokens are bound to the origin, so set MADOGUCHI_ORIGIN to match."
+            )
+        self.stdout.write("demo: migrating and seeding …")
         call_command("migrate", interactive=False, verbosity=0)
         seeded = demo.seed()
+        root, cards = demo.ensure_pki()
+        (root / "terminals.json").write_text(json.dumps(seeded.credentials, indent=1))
+        (root / "terminals.json").chmod(0o600)
+        scenario = {
+            "server": base,
+            "agent": f"http://127.0.0.1:{AGENT_PORTS['desk-02']}",
+            "terminal_credential": seeded.credentials["desk-02"],
+            "username": "desk2",
+            "password": demo.DEMO_PASSWORD,
+            "card_dir": str(root / "cards"),
+        }
+        (root / "scenario.json").write_text(json.dumps(scenario, indent=1))
+        (root / "scenario.json").chmod(0o600)
         if opts["seed_only"]:
             self.stdout.write("Demo data seeded.")
             return
-        base = f"http://{opts['host']}:{opts['port']}"
-        processes = {
-            "server": [
-                sys.executable,
-                "-m",
-                "madoguchi",
-                "serve",
-                "--bind",
-                f"{opts['host']}:{opts['port']}",
-                "--workers",
-                "2",
-            ],
+        madoguchi = [sys.executable, "-m", "madoguchi"]
+        processes: dict[str, tuple[list[str], dict[str, str]]] = {
+            "server": (
+                [*madoguchi, "serve", "--bind", f"{opts['host']}:{opts['port']}", "--workers", "2"],
+                {},
+            ),
         }
-        children = {name: subprocess.Popen(argv) for name, argv in processes.items()}  # noqa: S603
-        self._banner(base, seeded)
+        for terminal, port in AGENT_PORTS.items():
+            processes[f"agent {terminal}"] = (
+                [
+                    *madoguchi,
+                    "agent",
+                    "--server",
+                    base,
+                    "--listen",
+                    f"127.0.0.1:{port}",
+                    "--terminal-name",
+                    terminal,
+                    "--virtual",
+                    *[str(c) for c in cards],
+                ],
+                {"MADOGUCHI_TERMINAL_CREDENTIAL": seeded.credentials[terminal]},
+            )
+        children = {
+            name: subprocess.Popen(argv, env={**os.environ, **env})  # noqa: S603
+            for name, (argv, env) in processes.items()
+        }
+        threading.Thread(target=self._refresh_crl, daemon=True, name="crl-refresh").start()
+        time.sleep(1.5)
+        self._banner(base)
         self._supervise(children)
 
-    def _banner(self, base: str, seeded: demo.DemoSeed) -> None:
+    def _refresh_crl(self) -> None:
+        while True:
+            time.sleep(CRL_REFRESH_SECONDS)
+            try:
+                demo.refresh_crl()
+            except Exception as exc:
+                self.stderr.write(f"demo: CRL refresh failed: {exc}")
+
+    def _banner(self, base: str) -> None:
         w = self.stdout.write
         w("")
-        w("madoguchi demo desk")
-        w(f"  address:   {base}/")
-        w(f"  sign in:   desk1 / {demo.DEMO_PASSWORD}   (desk staff, on terminal desk-01)")
-        w(f"             official / {demo.DEMO_PASSWORD} + authenticator code")
-        w("             (print a current code: madoguchi demo_totp)")
-        for name, raw in seeded.credentials.items():
-            w(f"  terminal {name}: open {base}/terminal/enrol/ and enter {raw}")
-        w("  stop:      Ctrl-C")
+        w("madoguchi demo desk is running")
+        w(f"  open:        {base}/terminal/enrol/  and choose terminal desk-01 (one click)")
+        w(f"  sign in:     desk1 / {demo.DEMO_PASSWORD}   (desk staff)")
+        w(f"               official / {demo.DEMO_PASSWORD} + the code from `madoguchi demo_totp`")
+        w(f"               operator / {demo.DEMO_PASSWORD} + code: also the admin at {base}/admin/")
+        w(
+            f"  card tray:   residents {', '.join(r[0] for r in demo.RESIDENTS)}; PIN {demo.DEMO_PIN}"
+        )
+        w("               (the 'locked' card's PIN is already blocked)")
+        w("  incident:    in another shell: madoguchi scenario sakai  (terminal desk-02)")
+        w("  stop:        Ctrl-C")
         w("")
 
     def _supervise(self, children: dict[str, subprocess.Popen[bytes]]) -> None:
