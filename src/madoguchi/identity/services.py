@@ -54,6 +54,10 @@ OWN_MESSAGES: dict[str, tuple[str, str]] = {
         "失効リストを読み取れないか、信頼する認証局の署名がありません。",
         "The CRL cannot be parsed or is not signed by a trust anchor.",
     ),
+    "certificate_unknown": (
+        "この証明書は登録されていません。",
+        "No holder has this certificate.",
+    ),
     "anchor_invalid": (
         "認証局の証明書として読み取れません。",
         "Not a CA certificate.",
@@ -334,7 +338,7 @@ def certificate_renewal_link(
     """Operator-imported renewal (J-LIS data): the new certificate joins the old one's holder."""
     old = HolderCertificate.objects.filter(fingerprint=old_fingerprint).first()
     if old is None:
-        raise IdentityRefused("nonce_unknown", "no such old certificate")
+        raise IdentityRefused("certificate_unknown", old_fingerprint[:16])
     cert = x509.load_pem_x509_certificate(new_certificate_pem)
     fp = fingerprint(cert)
     with transaction.atomic():

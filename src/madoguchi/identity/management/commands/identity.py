@@ -1,0 +1,85 @@
+"""`madoguchi identity add-anchor|import-crl|link-renewal|anchors`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from madoguchi.identity import services
+from madoguchi.identity.models import RevocationList, TrustAnchor
+
+
+class Command(BaseCommand):
+    help = "Trust anchors and revocation lists for card authentication."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        add = sub.add_parser("add-anchor", help="Trust the CA certificate(s) in a PEM file.")
+        add.add_argument("file")
+        add.add_argument("--name", default="")
+        crl = sub.add_parser("import-crl", help="Import a CRL from a file or an http(s) URL.")
+        crl.add_argument("source")
+        crl.add_argument(
+            "--every",
+            type=int,
+            default=0,
+            metavar="SECONDS",
+            help="Keep running and import again every SECONDS (a scheduled refresh).",
+        )
+        link = sub.add_parser(
+            "link-renewal", help="Link a renewed certificate (PEM) to the holder of an old one."
+        )
+        link.add_argument("old_fingerprint")
+        link.add_argument("new_certificate")
+        sub.add_parser("anchors", help="List trust anchors and their newest CRL.")
+
+    def handle(self, *args: object, **opts: object) -> None:
+        action = opts["action"]
+        try:
+            if action == "add-anchor":
+                anchor = services.trust_anchor_add(
+                    pem=Path(str(opts["file"])).read_bytes(), name=str(opts["name"])
+                )
+                self.stdout.write(f"Trusted {anchor.subject_dn} ({anchor.fingerprint[:16]}…).")
+            elif action == "import-crl":
+                self._import_crl(str(opts["source"]), int(opts["every"]))  # type: ignore[call-overload]
+            elif action == "link-renewal":
+                cert = services.certificate_renewal_link(
+                    old_fingerprint=str(opts["old_fingerprint"]),
+                    new_certificate_pem=Path(str(opts["new_certificate"])).read_bytes(),
+                )
+                self.stdout.write(f"Linked {cert.fingerprint[:16]}… to holder {cert.holder}.")
+            else:
+                for a in TrustAnchor.objects.order_by("name"):
+                    crl = RevocationList.objects.filter(issuer_dn=a.subject_dn).first()
+                    state = f"CRL next update {crl.next_update:%Y-%m-%d %H:%M}" if crl else "no CRL"
+                    self.stdout.write(
+                        f"{a.name}\t{a.fingerprint[:16]}\tactive={a.is_active}\t{state}"
+                    )
+        except services.IdentityRefused as exc:
+            raise CommandError(exc.message_en) from exc
+        except OSError as exc:
+            raise CommandError(str(exc)) from exc
+
+    def _fetch(self, source: str) -> bytes:
+        if source.startswith(("http://", "https://")):
+            try:
+                response = httpx.get(source, timeout=30, follow_redirects=True)
+                response.raise_for_status()
+            except httpx.HTTPError as exc:
+                raise CommandError(f"Could not fetch {source}: {exc}") from exc
+            return response.content
+        return Path(source).read_bytes()
+
+    def _import_crl(self, source: str, every: int) -> None:
+        while True:
+            row = services.crl_import(data=self._fetch(source), source=source)
+            self.stdout.write(
+                f"Imported CRL of {row.issuer_dn}: {row.entries} revoked, next update {row.next_update}."
+            )
+            if every <= 0:
+                return
+            time.sleep(every)

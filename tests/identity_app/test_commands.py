@@ -1,0 +1,63 @@
+import pytest
+from django.core.management import CommandError, call_command
+
+from madoguchi.identity.models import HolderCertificate, RevocationList, TrustAnchor
+from madoguchi.identity.services import fingerprint, holder_certificate_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_add_anchor_and_import_crl_from_files(pki, tmp_path, capsys):
+    anchors = tmp_path / "anchors.pem"
+    anchors.write_bytes(pki.ca.certificates_pem())
+    crl = tmp_path / "ca.crl"
+    crl.write_bytes(pki.ca.crl_pem())
+    call_command("identity", "add-anchor", str(anchors), "--name", "JPKI-TEST")
+    call_command("identity", "import-crl", str(crl))
+    assert TrustAnchor.objects.filter(name="JPKI-TEST", is_active=True).exists()
+    assert RevocationList.objects.count() == 1
+    call_command("identity", "anchors")
+    assert "CRL next update" in capsys.readouterr().out
+
+
+def test_crl_not_signed_by_a_trust_anchor_is_refused(pki, tmp_path):
+    crl = tmp_path / "ca.crl"
+    crl.write_bytes(pki.ca.crl_pem())
+    with pytest.raises(CommandError, match="not signed by a trust anchor"):
+        call_command("identity", "import-crl", str(crl))
+    assert not RevocationList.objects.exists()
+
+
+def test_a_leaf_certificate_is_not_a_trust_anchor(pki, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+
+    leaf = tmp_path / "leaf.pem"
+    leaf.write_bytes(pki.card("A").auth_certificate.public_bytes(serialization.Encoding.PEM))
+    with pytest.raises(CommandError, match="Not a CA certificate"):
+        call_command("identity", "add-anchor", str(leaf))
+
+
+def test_renewal_link_keeps_one_holder(pki, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+
+    from madoguchi.identity.tokens import ValidatedToken
+
+    old_cert = pki.card("A").auth_certificate
+    new_cert = pki.card("B").auth_certificate  # stands in for A's renewed certificate
+    old = holder_certificate_for(
+        ValidatedToken(
+            certificate=old_cert,
+            issuer_certificate=pki.ca.certificate,
+            fingerprint_sha256=fingerprint(old_cert),
+            issuer_dn=old_cert.issuer.rfc4514_string(),
+            serial_number=old_cert.serial_number,
+            subject_cn="x",
+            algorithm="RS256",
+            format="web-eid:1.0",
+        )
+    )
+    pem = tmp_path / "new.pem"
+    pem.write_bytes(new_cert.public_bytes(serialization.Encoding.PEM))
+    call_command("identity", "link-renewal", old.fingerprint, str(pem))
+    new = HolderCertificate.objects.get(fingerprint=fingerprint(new_cert))
+    assert new.holder == old.holder
