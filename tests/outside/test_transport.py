@@ -260,3 +260,10 @@ def test_invalid_request_from_the_server_keeps_its_reason() -> None:
         client.post("/x", {})
     assert "batch too big" in exc.value.message_en
     assert isinstance(exc.value, OutsideError)
+
+
+def test_a_misconfigured_url_is_a_clear_error_not_a_crash() -> None:
+    client = JsonClient("ftp://127.0.0.1:1", system=System.BANK, config=FAST)
+    with pytest.raises(OutsideProtocolError) as exc:
+        client.post("/x", {})
+    assert exc.value.attempts == 1

@@ -197,6 +197,10 @@ class JsonClient:
                     attempts,
                 )
                 continue
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                # Misconfiguration (bad URL, unsupported scheme, ...): retrying cannot help.
+                logger.error("%s %s: %s", method, path, type(exc).__name__)
+                raise self._error(OutsideProtocolError, attempts=attempt) from exc
             if response.status_code in RETRY_STATUSES:
                 timed_out = False
                 last_status = response.status_code
