@@ -1,0 +1,67 @@
+"""`madoguchi bench NAME|all`: throughput benchmarks, each against a baseline in the same run.
+
+Benchmarks register in ``BENCHES``: a name, and a function taking the parsed options and
+returning the lines to print. ``all`` runs every registered one.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+Bench = Callable[[dict[str, Any]], list[str]]
+BENCHES: dict[str, Bench] = {}
+
+
+def register(name: str) -> Callable[[Bench], Bench]:
+    def add(fn: Bench) -> Bench:
+        BENCHES[name] = fn
+        return fn
+
+    return add
+
+
+@register("namecheck")
+def namecheck(opts: dict[str, Any]) -> list[str]:
+    from madoguchi.namecheck import bench
+
+    result = bench.run(n=opts["pairs"], repeat=opts["repeat"])
+    return [
+        f"name check, batch mode (check_many), {result.pairs:,} generated pairs "
+        f"({result.distinct_pairs:,} distinct pairs, {result.distinct_names:,} distinct names)",
+        f"  machine:            {result.machine}",
+        f"  check_many:         {result.namecheck_pairs_per_s:>12,.0f} pairs/s (caches cold)",
+        f"  bare fuzz.ratio:    {result.rapidfuzz_pairs_per_s:>12,.0f} pairs/s (normalised strings)",
+        f"  bare / check_many:  {result.slowdown:.2f}x  (target <= 3x, >= 1,000,000 pairs/s)",
+    ]
+
+
+class Command(BaseCommand):
+    help = (
+        "Run throughput benchmarks: madoguchi bench namecheck [--pairs N], or madoguchi bench all."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", help=f"one of: {', '.join(sorted(BENCHES))}, all")
+        parser.add_argument(
+            "--pairs", type=int, default=1_000_000, help="pairs to generate (name check)"
+        )
+        parser.add_argument(
+            "--repeat", type=int, default=3, help="runs of each side; the best is kept"
+        )
+
+    def handle(self, *args: object, **opts: Any) -> None:
+        name = opts["name"]
+        if name == "all":
+            selected = sorted(BENCHES)
+        elif name in BENCHES:
+            selected = [name]
+        else:
+            raise CommandError(
+                f"Unknown benchmark {name!r}; choose from {', '.join(sorted(BENCHES))} or all."
+            )
+        if opts["pairs"] < 1 or opts["repeat"] < 1:
+            raise CommandError("--pairs and --repeat must be at least 1.")
+        for bench_name in selected:
+            for line in BENCHES[bench_name](opts):
+                self.stdout.write(line)

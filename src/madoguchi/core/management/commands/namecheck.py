@@ -1,0 +1,113 @@
+"""`madoguchi namecheck`: compare names from the command line or a CSV file."""
+
+import csv
+import json
+from pathlib import Path
+from typing import Any, TextIO
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from madoguchi.namecheck import NameCheckResult, check, check_many
+
+FIELDS = [
+    "resident",
+    "account",
+    "outcome",
+    "reason",
+    "score",
+    "resident_normalised",
+    "account_normalised",
+    "account_display",
+]
+
+
+def _row(resident: str, account: str | None, result: NameCheckResult) -> dict[str, Any]:
+    return {
+        "resident": resident,
+        "account": account,
+        "outcome": result.outcome.value,
+        "reason": result.reason.value,
+        "score": round(result.score, 1),
+        "resident_normalised": result.resident_normalised,
+        "account_normalised": result.account_normalised,
+        "account_display": result.account_display,
+    }
+
+
+class Command(BaseCommand):
+    help = (
+        "Compare a resident's kana name with an account holder's name (match / close / "
+        "no_match / unavailable, with a reason code). NAME_A NAME_B for one pair, or --csv "
+        "FILE with columns resident,account for many."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("names", nargs="*", metavar="NAME", help="resident name, account name")
+        parser.add_argument("--csv", dest="csv_path", help="CSV file with columns resident,account")
+        parser.add_argument(
+            "--output", "-o", help="write the results to this file (CSV, or JSON with --json)"
+        )
+        parser.add_argument("--json", action="store_true", help="print JSON instead of text/CSV")
+        parser.add_argument(
+            "--lang", choices=["ja", "en"], default="en", help="language of reason texts"
+        )
+
+    def handle(self, *args: object, **opts: Any) -> None:
+        names: list[str] = opts["names"]
+        if opts["csv_path"]:
+            if names:
+                raise CommandError("Give either NAME_A NAME_B or --csv FILE, not both.")
+            self._csv(Path(opts["csv_path"]), opts)
+            return
+        if len(names) not in (1, 2):
+            raise CommandError(
+                "Give two names (resident, account), or one name for an account without a name, or --csv FILE."
+            )
+        resident = names[0]
+        account = names[1] if len(names) == 2 else None
+        result = check(resident, account)
+        if opts["json"]:
+            row = _row(resident, account, result)
+            row["reason_text"] = result.reason_text(opts["lang"])
+            self.stdout.write(json.dumps(row, ensure_ascii=False))
+            return
+        self.stdout.write(f"{result.outcome.value} {result.reason.value} ({result.score:.1f})")
+        self.stdout.write(f"  {result.resident_normalised} / {result.account_normalised}")
+        self.stdout.write(f"  {result.reason_text(opts['lang'])}")
+        if result.account_display is not None:
+            self.stdout.write(f"  account name to show: {result.account_display}")
+
+    def _csv(self, path: Path, opts: dict[str, Any]) -> None:
+        try:
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                reader = csv.DictReader(handle)
+                missing = {"resident", "account"} - set(reader.fieldnames or [])
+                if missing:
+                    raise CommandError(
+                        f"{path}: missing column(s) {', '.join(sorted(missing))}; need resident,account."
+                    )
+                pairs = [(row["resident"] or "", row["account"] or None) for row in reader]
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise CommandError(f"{path} is not a UTF-8 CSV file: {exc}.") from exc
+        rows = [_row(r, a, result) for (r, a), result in zip(pairs, check_many(pairs), strict=True)]
+        if opts["output"]:
+            with open(opts["output"], "w", newline="", encoding="utf-8") as out:
+                self._emit(rows, out, as_json=opts["json"])
+            counts: dict[str, int] = {}
+            for row in rows:
+                counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+            summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            self.stdout.write(f"{len(rows)} pairs checked ({summary}); results in {opts['output']}")
+        else:
+            self._emit(rows, self.stdout, as_json=opts["json"])
+
+    @staticmethod
+    def _emit(rows: list[dict[str, Any]], out: TextIO | Any, *, as_json: bool) -> None:
+        if as_json:
+            out.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+            return
+        writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
