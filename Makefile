@@ -30,11 +30,14 @@ deploy-check:
 	DEBUG=0 SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	  ALLOWED_HOSTS=madoguchi.example.jp $(BIN)/madoguchi check --deploy --fail-level WARNING
 
+# Tests run with DEBUG off, as production does, but over plain http on loopback.
+TEST_ENV := SECRET_KEY=test-only-not-a-secret SECURE_COOKIES=0
+
 test-postgres:
-	DATABASE_URL=$$(scripts/postgres.sh) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(TEST_ENV) DATABASE_URL=$$(scripts/postgres.sh) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 test-sqlite:
-	DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(TEST_ENV) DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: bootstrap
 	$(BIN)/madoguchi bench all
