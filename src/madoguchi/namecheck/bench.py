@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rapidfuzz.fuzz import ratio
 
 from madoguchi.namecheck.check import check_many
-from madoguchi.namecheck.normalise import analyse
+from madoguchi.namecheck.normalise import analyse, clear_caches
 
 __all__ = ["BenchResult", "generate_pairs", "run"]
 
@@ -305,7 +305,7 @@ def run(n: int = 1_000_000, repeat: int = 3, seed: int = 5) -> BenchResult:
     keys = [(analyse(a).key, analyse(b if b is not None else "").key) for a, b in pairs]
 
     def namecheck() -> None:
-        analyse.cache_clear()
+        clear_caches()
         check_many(pairs)
 
     def bare() -> None:

@@ -246,7 +246,6 @@ def check_many(pairs: Iterable[tuple[str, str | None]]) -> list[NameCheckResult]
 
 def _check_many(pairs: Iterable[tuple[str, str | None]]) -> list[NameCheckResult]:
     by_raw: dict[str | None, Normalised] = {}
-    interned: dict[Normalised, Normalised] = {}
     by_resident: dict[str, dict[str | None, NameCheckResult]] = {}
     by_forms: dict[tuple[int, int], NameCheckResult] = {}
     results: list[NameCheckResult] = []
@@ -264,12 +263,10 @@ def _check_many(pairs: Iterable[tuple[str, str | None]]) -> list[NameCheckResult
         if result is None:
             na = raw_get(resident)
             if na is None:
-                na = analyse(resident if isinstance(resident, str) else "")
-                na = by_raw[resident] = interned.setdefault(na, na)
+                na = by_raw[resident] = analyse(resident if isinstance(resident, str) else "")
             nb = raw_get(account)
             if nb is None:
-                nb = _analyse_account(account)
-                nb = by_raw[account] = interned.setdefault(nb, nb)
+                nb = by_raw[account] = _analyse_account(account)
             if resident == account:
                 # Only the EXACT reason depends on the raw strings beyond their normalised forms.
                 result = compare(resident, account, na, nb)
