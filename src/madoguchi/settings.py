@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "madoguchi.identity",
     "madoguchi.incidents",
     "madoguchi.desk",
+    "madoguchi.benefits",
     "madoguchi.checklists",
 ]
 
@@ -221,3 +222,16 @@ VISIT_ABSOLUTE_SECONDS = env.int("VISIT_ABSOLUTE_SECONDS", default=1800)
 VISIT_PRESENCE_TIMEOUT_SECONDS = env.int("VISIT_PRESENCE_TIMEOUT_SECONDS", default=6)
 # Enables the stand-in `test_link` procedure (tests and the incident scenario only).
 DESK_TEST_PROCEDURE = env.bool("DESK_TEST_PROCEDURE", default=False)
+
+# Benefits: outside systems (payment providers, bank, insurer; the simulators by default),
+# the optional certified-reading adapter ("package.module:factory"), receipts by email.
+BENEFITS_OUTSIDE = {
+    "provider_url": env.str("OUTSIDE_PROVIDER_URL", default="http://127.0.0.1:8701"),
+    "bank_url": env.str("OUTSIDE_BANK_URL", default="http://127.0.0.1:8702"),
+    "insurer_url": env.str("OUTSIDE_INSURER_URL", default="http://127.0.0.1:8703"),
+    "read_timeout": env.float("OUTSIDE_READ_TIMEOUT", default=5.0),
+    "attempts": env.int("OUTSIDE_ATTEMPTS", default=3),
+}
+BENEFITS_CERTIFIED_READING = env.str("BENEFITS_CERTIFIED_READING", default="")
+if DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

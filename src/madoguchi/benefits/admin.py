@@ -1,0 +1,159 @@
+"""Admin: programmes (each save is a new version) and providers are editable; links,
+registrations, grants and the ledger are read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from . import services
+from .models import (
+    Grant,
+    HealthInsuranceRegistration,
+    LedgerEntry,
+    LedgerTransfer,
+    PaymentLink,
+    PayoutBatch,
+    Programme,
+    ProgrammeVersion,
+    Provider,
+    PublicFundAccount,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class VersionInline(admin.TabularInline):
+    model = ProgrammeVersion
+    extra = 0
+    fields = ("number", "name_ja", "opens_at", "closes_at", "created_at", "created_by", "note")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(admin.ModelAdmin):
+    list_display = ("code", "__str__", "scope", "municipality", "is_active")
+    inlines = [VersionInline]
+
+
+class ProgrammeVersionForm(forms.ModelForm):
+    class Meta:
+        model = ProgrammeVersion
+        fields = ("programme", "name_ja", "name_en", "opens_at", "closes_at", "categories", "note")
+
+    def clean_categories(self) -> Any:
+        categories = self.cleaned_data["categories"]
+        problems = services.validate_categories(categories)
+        if problems:
+            raise forms.ValidationError("; ".join(problems))
+        return categories
+
+
+@admin.register(ProgrammeVersion)
+class ProgrammeVersionAdmin(admin.ModelAdmin):
+    """Saving an existing version saves a new version with the edited terms."""
+
+    form = ProgrammeVersionForm
+    list_display = ("programme", "number", "name_ja", "opens_at", "closes_at", "created_at")
+    list_filter = ("programme",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        created = services.programme_version_create(
+            form.cleaned_data["programme"],
+            name_ja=obj.name_ja,
+            name_en=obj.name_en,
+            opens_at=obj.opens_at,
+            closes_at=obj.closes_at,
+            categories=obj.categories,
+            note=obj.note,
+            actor=request.user,
+        )
+        obj.pk = created.pk
+        obj._state.adding = False
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ("code", "display_name_ja", "is_active")
+
+
+@admin.register(PaymentLink)
+class PaymentLinkAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "programme",
+        "provider",
+        "masked_account",
+        "status",
+        "name_outcome",
+        "name_reason",
+        "name_exception",
+    )
+    list_filter = ("status", "provider", "name_outcome", "name_exception")
+    exclude = ("account_hash",)
+
+
+@admin.register(PublicFundAccount)
+class PublicFundAccountAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "bank_code",
+        "branch_code",
+        "account_last4",
+        "status",
+        "name_outcome",
+    )
+    exclude = ("account_hash",)
+
+
+@admin.register(HealthInsuranceRegistration)
+class HealthInsuranceRegistrationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "insurer_number", "insured_last4", "insurer_status", "status")
+    exclude = ("insured_hash",)
+
+
+@admin.register(Grant)
+class GrantAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "programme", "category", "points", "status", "link")
+    list_filter = ("programme", "category", "status")
+
+
+class EntryInline(admin.TabularInline):
+    model = LedgerEntry
+    extra = 0
+    can_delete = False
+    readonly_fields = ("account", "amount")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LedgerTransfer)
+class LedgerTransferAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "programme", "idempotency_key", "memo")
+    list_filter = ("kind", "programme")
+    inlines = [EntryInline]
+
+
+@admin.register(PayoutBatch)
+class PayoutBatchAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "provider", "batch_id", "status", "payout_ref")

@@ -1,0 +1,75 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ProgrammeScope(models.TextChoices):
+    NATIONAL = "national", _("National")
+    MUNICIPAL = "municipal", _("Municipal add-on")
+
+
+class CategoryKind(models.TextChoices):
+    """How a category's points are computed."""
+
+    FIXED = "fixed", _("Fixed points")
+    RATE = "rate", _("Share of charges or purchases, capped")
+
+
+class Trigger(models.TextChoices):
+    """What must be registered (besides an application) before a category is granted."""
+
+    APPLICATION = "application", _("Point application")
+    HEALTH_INSURANCE = "health_insurance", _("Health-insurance use registration")
+    PUBLIC_FUND = "public_fund", _("Public-fund receiving account registration")
+    PROVIDER_REPORT = "provider_report", _("Charges reported by the payment provider")
+
+
+class LinkStatus(models.TextChoices):
+    EFFECTIVE = "effective", _("Effective")
+    SUSPENDED = "suspended", _("Suspended")
+    REPLACED = "replaced", _("Replaced through a case")
+
+
+class KanaSource(models.TextChoices):
+    CERTIFIED = "certified", _("Certified reading")
+    RESIDENT_ENTRY = "resident_entry", _("Entered by the resident, confirmed on screen")
+
+
+class NameException(models.TextChoices):
+    NONE = "", _("None")
+    MINOR_REPRESENTATIVE = "minor_representative", _("Minor using a legal representative's account")
+
+
+class Relationship(models.TextChoices):
+    PARENT = "parent", _("Parent (親権者)")
+    GUARDIAN = "guardian", _("Guardian (未成年後見人)")
+
+
+class GrantStatus(models.TextChoices):
+    EFFECTIVE = "effective", _("Effective")
+    RETURNED = "returned", _("Returned")
+
+
+class TransferKind(models.TextChoices):
+    GRANT = "grant", _("Grant")
+    SUSPENSION = "suspension", _("Suspension")
+    RETURN = "return", _("Return")
+    REGRANT = "regrant", _("Re-grant")
+    PAYOUT = "payout", _("Payout")
+
+
+class AccountKind(models.TextChoices):
+    """Ledger accounts. Points flow funding → due → paid; suspension parks due points."""
+
+    FUNDING = "funding", _("Programme funding")
+    DUE = "due", _("Points due to a resident")
+    SUSPENDED = "suspended", _("Points suspended")
+    PAID = "paid", _("Points paid out through a provider")
+
+
+class BatchStatus(models.TextChoices):
+    OPEN = "open", _("Created, not yet accepted")
+    ACCEPTED = "accepted", _("Accepted by the provider")
+
+
+NATIONAL_PROGRAMME = "mynapoint-2"
+MINOR_AGE = 18

@@ -1,0 +1,452 @@
+"""Programmes, providers, links and registrations, and the immutable points ledger.
+
+Account identifiers (payment service IDs, bank account numbers, insured numbers) are stored
+only as keyed hashes (HMAC-SHA256) plus their last 4 characters; see identifiers.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .constants import (
+    AccountKind,
+    BatchStatus,
+    GrantStatus,
+    KanaSource,
+    LinkStatus,
+    NameException,
+    ProgrammeScope,
+    Relationship,
+    TransferKind,
+)
+
+
+class Programme(models.Model):
+    """A point programme (the national one, or a municipality's add-on). Its terms live in
+    versions; editing creates a new version, and links and grants keep the one they were
+    made under."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    scope = models.CharField(_("scope"), max_length=20, choices=ProgrammeScope.choices)
+    municipality = models.CharField(_("municipality"), max_length=100, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("programme")
+        verbose_name_plural = _("programmes")
+
+    def __str__(self) -> str:
+        current = self.current_version()
+        return f"{current.name_ja if current else self.code}"
+
+    def current_version(self) -> ProgrammeVersion | None:
+        return self.versions.order_by("-number").first()
+
+
+class ProgrammeVersion(models.Model):
+    """One version of a programme's terms. Never changed once saved: a change is a new version.
+
+    `categories` is a list of {"code", "label_ja", "kind": fixed|rate, "trigger",
+    "points" (fixed) or "rate_percent" and "cap" (rate)}.
+    """
+
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    name_ja = models.CharField(_("name (Japanese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    opens_at = models.DateTimeField(_("applications open"))
+    closes_at = models.DateTimeField(_("applications close"))
+    categories = models.JSONField(_("categories"), default=list)
+    note = models.TextField(_("what changed"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("programme version")
+        verbose_name_plural = _("programme versions")
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "number"], name="programme_version_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name_ja} v{self.number}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("a programme version is never changed; create a new version")
+        super().save(*args, **kwargs)
+
+    def category(self, code: str) -> dict[str, Any] | None:
+        return next((c for c in self.categories if c.get("code") == code), None)
+
+
+class Provider(models.Model):
+    """A payment service the desks may link. `code` is the code in the outside registry."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    display_name_ja = models.CharField(_("name (Japanese)"), max_length=200)
+    display_name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("offered at desks"), default=True)
+
+    class Meta:
+        verbose_name = _("payment provider")
+        verbose_name_plural = _("payment providers")
+
+    def __str__(self) -> str:
+        return self.display_name_ja
+
+
+class VisitRepresentative(models.Model):
+    """A legal representative who authenticated with their own card during a resident's visit."""
+
+    visit = models.ForeignKey("desk.Visit", on_delete=models.PROTECT, related_name="+")
+    certificate = models.ForeignKey(
+        "identity.HolderCertificate", on_delete=models.PROTECT, related_name="+"
+    )
+    relationship = models.CharField(_("relationship"), max_length=20, choices=Relationship.choices)
+    kana = models.CharField(_("representative's kana name"), max_length=100)
+    kana_source = models.CharField(_("kana source"), max_length=20, choices=KanaSource.choices)
+    authenticated_at = models.DateTimeField(_("authenticated at"))
+
+    class Meta:
+        verbose_name = _("legal representative in a visit")
+        verbose_name_plural = _("legal representatives in visits")
+
+    def __str__(self) -> str:
+        return f"{self.get_relationship_display()} ({self.certificate})"
+
+
+class _NameCheckFields(models.Model):
+    """The name check as it was run and signed (outcome, reason, who confirmed what)."""
+
+    resident_kana = models.CharField(_("resident's kana name"), max_length=100)
+    kana_source = models.CharField(_("kana source"), max_length=20, choices=KanaSource.choices)
+    account_holder_kana = models.CharField(_("account holder (kana)"), max_length=100, blank=True)
+    name_outcome = models.CharField(_("name check"), max_length=20)
+    name_reason = models.CharField(_("name check reason"), max_length=40)
+    name_score = models.PositiveSmallIntegerField(_("name check score (0-100)"))
+    close_confirmed = models.BooleanField(_("resident confirmed a close match"), default=False)
+    name_exception = models.CharField(
+        _("exception"), max_length=30, choices=NameException.choices, blank=True
+    )
+    representative = models.ForeignKey(
+        VisitRepresentative, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    representative_outcome = models.CharField(
+        _("representative name check"), max_length=20, blank=True
+    )
+    representative_reason = models.CharField(_("representative reason"), max_length=40, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class _Committed(models.Model):
+    holder = models.ForeignKey("identity.Holder", on_delete=models.PROTECT, related_name="+")
+    visit = models.ForeignKey("desk.Visit", on_delete=models.PROTECT, related_name="+")
+    procedure = models.OneToOneField("desk.Procedure", on_delete=models.PROTECT, related_name="+")
+    completion = models.ForeignKey("desk.Completion", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class PaymentLink(_Committed, _NameCheckFields):
+    """A resident's payment service for a programme (the point application)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="links")
+    programme_version = models.ForeignKey(
+        ProgrammeVersion, on_delete=models.PROTECT, related_name="links"
+    )
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="links")
+    account_hash = models.CharField(_("payment service ID (keyed hash)"), max_length=64)
+    account_last4 = models.CharField(_("payment service ID (last 4)"), max_length=4)
+    account_ref = models.CharField(_("provider's account reference"), max_length=100)
+    status = models.CharField(
+        _("status"), max_length=20, choices=LinkStatus.choices, default=LinkStatus.EFFECTIVE
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.TextField(blank=True)
+    replaced_by = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaces"
+    )
+
+    class Meta:
+        verbose_name = _("payment link")
+        verbose_name_plural = _("payment links")
+        constraints = [
+            # One payment account is never linked to two residents (nor twice).
+            models.UniqueConstraint(
+                fields=["provider", "account_hash"],
+                condition=Q(status=LinkStatus.EFFECTIVE),
+                name="benefits_one_effective_link_per_account",
+            ),
+            # One payment service per resident per programme; a suspended link still holds
+            # the place (only a remediation case replaces it).
+            models.UniqueConstraint(
+                fields=["holder", "programme"],
+                condition=Q(status__in=[LinkStatus.EFFECTIVE, LinkStatus.SUSPENDED]),
+                name="benefits_one_link_per_holder_programme",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider.code} {self.masked_account}"
+
+    @property
+    def masked_account(self) -> str:
+        return "＊" * 4 + self.account_last4
+
+
+class PublicFundAccount(_Committed, _NameCheckFields):
+    """A public-fund receiving account registration (公金受取口座)."""
+
+    bank_code = models.CharField(_("bank code"), max_length=4)
+    bank_name = models.CharField(_("bank"), max_length=100, blank=True)
+    branch_code = models.CharField(_("branch code"), max_length=3)
+    branch_name = models.CharField(_("branch"), max_length=100, blank=True)
+    account_type = models.CharField(_("account type"), max_length=10)
+    account_hash = models.CharField(_("account (keyed hash)"), max_length=64)
+    account_last4 = models.CharField(_("account number (last 4)"), max_length=4)
+    status = models.CharField(
+        _("status"), max_length=20, choices=LinkStatus.choices, default=LinkStatus.EFFECTIVE
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("public-fund receiving account")
+        verbose_name_plural = _("public-fund receiving accounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holder"],
+                condition=Q(status=LinkStatus.EFFECTIVE),
+                name="benefits_one_public_fund_account_per_holder",
+            ),
+            # An account in another resident's name only through the documented exception.
+            models.UniqueConstraint(
+                fields=["account_hash"],
+                condition=Q(status=LinkStatus.EFFECTIVE, name_exception=""),
+                name="benefits_public_fund_account_one_holder",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bank_code}-{self.branch_code} ＊＊＊{self.account_last4}"
+
+
+class HealthInsuranceRegistration(_Committed):
+    """Health-insurance use registration, as the insurer confirmed it."""
+
+    insurer_number = models.CharField(_("insurer number"), max_length=8)
+    insured_hash = models.CharField(_("insured symbol and number (keyed hash)"), max_length=64)
+    insured_last4 = models.CharField(_("insured number (last 4)"), max_length=4)
+    registration_ref = models.CharField(_("insurer's reference"), max_length=100)
+    insurer_status = models.CharField(_("insurer's answer"), max_length=30)
+    insured_name_kana = models.CharField(_("insurer's kana name"), max_length=100, blank=True)
+    name_outcome = models.CharField(_("name check"), max_length=20, blank=True)
+    name_reason = models.CharField(_("name check reason"), max_length=40, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=LinkStatus.choices, default=LinkStatus.EFFECTIVE
+    )
+
+    class Meta:
+        verbose_name = _("health-insurance use registration")
+        verbose_name_plural = _("health-insurance use registrations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holder"],
+                condition=Q(status=LinkStatus.EFFECTIVE),
+                name="benefits_one_health_insurance_per_holder",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.insurer_number} ＊＊＊{self.insured_last4}"
+
+
+# --- ledger ------------------------------------------------------------------------------
+
+
+class ImmutableQuerySet(models.QuerySet[Any]):
+    def update(self, **kwargs: Any) -> int:
+        raise ImmutableError("ledger rows are never updated; post a new transfer")
+
+    def delete(self) -> Any:
+        raise ImmutableError("ledger rows are never deleted; post a reversing transfer")
+
+
+class ImmutableError(Exception):
+    pass
+
+
+class _Immutable(models.Model):
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableError("ledger rows are never updated; post a new transfer")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableError("ledger rows are never deleted; post a reversing transfer")
+
+
+class LedgerAccount(models.Model):
+    """A points account: a programme's funding, a resident's due or suspended points, or the
+    points a provider has paid out. Balances are sums of entries, never stored."""
+
+    code = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=20, choices=AccountKind.choices)
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="+")
+    holder = models.ForeignKey(
+        "identity.Holder", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    provider = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("ledger account")
+        verbose_name_plural = _("ledger accounts")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Grant(models.Model):
+    """A grant of a category's points to a resident. At most one effective per resident and
+    category (database constraint); a returned grant stays, marked returned."""
+
+    holder = models.ForeignKey("identity.Holder", on_delete=models.PROTECT, related_name="+")
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="grants")
+    programme_version = models.ForeignKey(
+        ProgrammeVersion, on_delete=models.PROTECT, related_name="grants"
+    )
+    category = models.CharField(_("category"), max_length=50)
+    points = models.PositiveIntegerField(_("points"))
+    link = models.ForeignKey(
+        PaymentLink, on_delete=models.PROTECT, null=True, blank=True, related_name="grants"
+    )
+    regrant_of = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="regranted_as"
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=GrantStatus.choices, default=GrantStatus.EFFECTIVE
+    )
+    source_ref = models.CharField(_("source"), max_length=200, blank=True)
+    completion = models.ForeignKey(
+        "desk.Completion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("granted at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("grant")
+        verbose_name_plural = _("grants")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holder", "programme", "category"],
+                condition=Q(status=GrantStatus.EFFECTIVE),
+                name="benefits_one_effective_grant_per_category",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.points}pt ({self.status})"
+
+
+class PayoutBatch(models.Model):
+    """Points sent to one provider in one request; idempotent by `batch_id`."""
+
+    batch_id = models.CharField(max_length=64, unique=True)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="batches")
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=BatchStatus.choices, default=BatchStatus.OPEN)
+    payout_ref = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payout batch")
+        verbose_name_plural = _("payout batches")
+
+    def __str__(self) -> str:
+        return self.batch_id
+
+
+class PayoutItem(models.Model):
+    batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="items")
+    item_id = models.CharField(max_length=64)
+    link = models.ForeignKey(PaymentLink, on_delete=models.PROTECT, related_name="+")
+    points = models.PositiveIntegerField()
+    result = models.CharField(max_length=20, blank=True)  # paid / rejected
+    reason = models.CharField(max_length=50, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "item_id"], name="payout_item_in_batch")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch} {self.item_id}"
+
+
+class LedgerTransfer(_Immutable):
+    """One movement of points: two or more entries summing to zero. Never changed."""
+
+    kind = models.CharField(max_length=20, choices=TransferKind.choices)
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="+")
+    holder = models.ForeignKey(
+        "identity.Holder", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    grant = models.ForeignKey(
+        Grant, on_delete=models.PROTECT, null=True, blank=True, related_name="transfers"
+    )
+    link = models.ForeignKey(
+        PaymentLink, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    batch = models.ForeignKey(
+        PayoutBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    memo = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ledger transfer")
+        verbose_name_plural = _("ledger transfers")
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
+
+
+class LedgerEntry(_Immutable):
+    transfer = models.ForeignKey(LedgerTransfer, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
+    amount = models.BigIntegerField()  # credit positive, debit negative
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="ledger_entry_nonzero")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.amount:+d}"

@@ -1,0 +1,116 @@
+"""The resident's receipt (控え): a Japanese PDF of what one signed completion linked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from madoguchi.audit import services as audit
+from madoguchi.desk.models import Completion
+from madoguchi.outside import BankAccountType
+
+from .models import Grant, HealthInsuranceRegistration, PaymentLink, PublicFundAccount
+
+
+@dataclass
+class ReceiptData:
+    resident_name: str
+    committed_at: str
+    desk: str
+    staff: str
+    visit_reference: str
+    items: list[dict[str, Any]] = field(default_factory=list)
+    grants: list[str] = field(default_factory=list)
+
+
+def receipt_data(completion: Completion) -> ReceiptData:
+    visit = completion.visit
+    names = [
+        str(p.fields.get("resident_name") or "")
+        for p in completion.procedures.all()
+        if isinstance(p.fields, dict)
+    ]
+    staff = visit.staff.get_full_name() or visit.staff.username
+    data = ReceiptData(
+        resident_name=next((n for n in names if n), "—"),
+        committed_at=timezone.localtime(completion.committed_at).strftime(
+            "%Y年%m月%d日 %H:%M:%S（日本時間）"
+        ),
+        desk=f"{visit.terminal.name}（{visit.terminal.location}）",
+        staff=staff,
+        visit_reference=visit.reference,
+    )
+    for link in PaymentLink.objects.filter(completion=completion).select_related(
+        "provider", "programme_version"
+    ):
+        data.items.append(
+            {
+                "what": f"{link.programme_version.name_ja}の申込（決済サービスの紐付け）",
+                "account": f"{link.provider.display_name_ja} {link.masked_account}",
+                "holder": link.account_holder_kana or "（取得できません）",
+            }
+        )
+    for pf in PublicFundAccount.objects.filter(completion=completion):
+        data.items.append(
+            {
+                "what": "公金受取口座の登録",
+                "account": f"{pf.bank_name} {pf.branch_name} {BankAccountType(pf.account_type).label_ja} ＊＊＊＊{pf.account_last4}",
+                "holder": pf.account_holder_kana or "（取得できません）",
+            }
+        )
+    for hi in HealthInsuranceRegistration.objects.filter(completion=completion):
+        data.items.append(
+            {
+                "what": "健康保険証としての利用登録",
+                "account": f"保険者番号 {hi.insurer_number} 被保険者番号 ＊＊＊＊{hi.insured_last4}",
+                "holder": hi.insured_name_kana or "—",
+            }
+        )
+    for g in Grant.objects.filter(completion=completion).select_related("programme_version"):
+        cat = g.programme_version.category(g.category) or {"label_ja": g.category}
+        data.grants.append(f"{cat['label_ja']}: {g.points:,}ポイント")
+    return data
+
+
+def receipt_html(completion: Completion) -> str:
+    return render_to_string("benefits/receipt.html", {"r": receipt_data(completion)})
+
+
+def receipt_document(completion: Completion) -> Any:
+    import weasyprint  # imported lazily: it loads native libraries
+
+    return weasyprint.HTML(string=receipt_html(completion)).render()
+
+
+def receipt_pdf(completion: Completion) -> bytes:
+    """The receipt as PDF bytes."""
+    pdf: bytes = receipt_document(completion).write_pdf()
+    return pdf
+
+
+def receipt_email(completion: Completion, address: str, *, actor: Any = None) -> None:
+    """Send the receipt to an address the resident gave (the address is not stored)."""
+    message = EmailMessage(
+        subject="【控え】窓口でのお手続き内容",
+        body="窓口でのお手続きの控えをお送りします。添付のPDFをご確認ください。",
+        from_email=getattr(settings, "DEFAULT_FROM_EMAIL", None),
+        to=[address],
+    )
+    message.attach(
+        f"receipt-{completion.visit.reference}.pdf", receipt_pdf(completion), "application/pdf"
+    )
+    message.send()
+    with transaction.atomic():
+        audit.record(
+            "benefits.receipt_emailed",
+            actor=actor,
+            terminal=completion.visit.terminal,
+            subject=completion,
+            payload={"visit": completion.visit.reference},
+        )

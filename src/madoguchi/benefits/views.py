@@ -1,0 +1,35 @@
+"""Receipt download for the desk page (the staff member of the visit's desk session only)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+
+from madoguchi.desk.models import Completion
+
+from .receipts import receipt_pdf
+
+
+@login_required
+def receipt(request: HttpRequest, completion_id: int) -> HttpResponse:
+    completion = (
+        Completion.objects.select_related(
+            "visit", "visit__desk_session", "visit__terminal", "visit__staff"
+        )
+        .filter(pk=completion_id)
+        .first()
+    )
+    session = completion.visit.desk_session if completion else None
+    if (
+        completion is None
+        or session is None
+        or session.pk != request.session.get("desk_session_id")
+        or session.staff_id != request.user.pk
+        or session.closed_at is not None
+    ):
+        # Same answer whether it exists or not: nobody learns about other desks' completions.
+        raise Http404("No such receipt for this desk session.")
+    response = HttpResponse(receipt_pdf(completion), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="receipt-{completion.visit.reference}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,114 @@
+"""Benefits test support: the three simulators over real HTTP, desks, visits, signing."""
+
+from __future__ import annotations
+
+import pytest
+
+from madoguchi.benefits import outside
+from madoguchi.benefits.models import Provider
+from madoguchi.desk import services as desk_services
+from madoguchi.outside import ClientConfig
+from madoguchi.outside.sim import running_all
+from madoguchi.terminals import services as terminal_services
+from tests import cardkit, factories
+
+ORIGIN = "http://127.0.0.1:8000"
+FAST = ClientConfig(
+    connect_timeout=0.5, read_timeout=0.4, attempts=2, backoff_initial=0.01, backoff_max=0.02
+)
+
+
+@pytest.fixture(scope="session")
+def sims():
+    with running_all() as s:
+        yield s
+
+
+@pytest.fixture
+def systems(sims):
+    for sim in (sims.provider, sims.bank, sims.insurer):
+        sim.control.reset()
+    systems = sims.outside(FAST)
+    with outside.use(systems):
+        yield systems
+    systems.close()
+
+
+@pytest.fixture(autouse=True)
+def _origin(settings):
+    settings.MADOGUCHI_ORIGIN = ORIGIN
+    settings.BENEFITS_CERTIFIED_READING = ""
+
+
+def make_providers():
+    Provider.objects.get_or_create(
+        code="sim-pay", defaults={"display_name_ja": "シミュレーションペイ"}
+    )
+    Provider.objects.get_or_create(
+        code="sim-pay-noname", defaults={"display_name_ja": "シミュレーションペイ（名義非開示）"}
+    )
+
+
+@pytest.fixture
+def providers(db):
+    make_providers()
+
+
+def new_desk():
+    return terminal_services.desk_session_open(
+        terminal=factories.terminal(), staff=factories.staff()
+    )
+
+
+@pytest.fixture
+def desk(db):
+    return new_desk()
+
+
+@pytest.fixture
+def other_desk(db):
+    return new_desk()
+
+
+def start_visit(desk_session, card):
+    nonce = desk_services.auth_challenge(desk_session=desk_session).value
+    return desk_services.visit_start(
+        desk_session=desk_session, token=cardkit.auth_token(card, ORIGIN, nonce), nonce=nonce
+    )
+
+
+def sign(desk_session, card):
+    ch = desk_services.completion_challenge(desk_session=desk_session)
+    return ch, cardkit.completion_token(card, ORIGIN, ch.nonce.value, ch.transaction_bytes)
+
+
+def commit(desk_session, card):
+    ch, token = sign(desk_session, card)
+    return desk_services.completion_commit(
+        desk_session=desk_session, token=token, nonce=ch.nonce.value
+    )
+
+
+def apply_fields(psid="7010000000000001", code="123", kana="ヤマダ タロウ", **extra):
+    fields = {
+        "provider": "sim-pay",
+        "payment_service_id": psid,
+        "security_code": code,
+        "resident_kana": kana,
+        "resident_kana_confirmed": True,
+    }
+    fields.update(extra)
+    return fields
+
+
+def prepare(desk_session, kind="point_application", **fields):
+    return desk_services.procedure_prepare(desk_session=desk_session, kind=kind, fields=fields)
+
+
+def refused(code, fn, *args, **kwargs):
+    with pytest.raises(desk_services.VisitRefused) as exc:
+        fn(*args, **kwargs)
+    assert exc.value.code == code, exc.value
+    assert exc.value.message_ja
+    assert exc.value.message_en
+    return exc.value

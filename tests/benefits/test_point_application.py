@@ -1,0 +1,151 @@
+"""The point application end to end: provider verify, name check, signed completion, link."""
+
+import pytest
+from django.db import IntegrityError
+
+from madoguchi.benefits.constants import LinkStatus
+from madoguchi.benefits.models import Grant, PaymentLink
+from madoguchi.desk.models import Procedure
+from madoguchi.incidents.models import Incident
+from tests.benefits.conftest import apply_fields, commit, prepare, refused, start_visit
+
+pytestmark = pytest.mark.usefixtures("providers", "systems")
+
+
+def test_match_links_with_a_signed_completion(trusted, desk):
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    p = prepare(desk, **apply_fields(resident_name="山田　太郎"))
+    assert p.fields["name_outcome"] == "match"
+    completion = commit(desk, c)
+    link = PaymentLink.objects.get()
+    assert link.holder == visit.holder
+    assert link.completion == completion
+    assert link.status == LinkStatus.EFFECTIVE
+    assert link.account_last4 == "0001"
+    assert link.account_ref == "simpay-acct-0001"
+    assert link.name_outcome == "match"
+    assert link.name_reason
+    assert link.programme_version.number == 1
+    signed = bytes(completion.transaction_bytes).decode()
+    assert link.account_hash in signed
+    assert '"name_outcome":"match"' in signed
+    # Never the payment service ID or the security code: not signed, not stored.
+    stored = str(Procedure.objects.get(pk=p.pk).fields)
+    for secret in ("7010000000000001", '"123"'):
+        assert secret not in signed
+    assert "7010000000000001" not in stored
+    assert "security_code" not in stored
+    # Application alone grants nothing fixed (card acquisition comes from the provider).
+    assert not Grant.objects.exists()
+
+
+def test_no_match_blocks_and_records_an_incident(trusted, desk):
+    b = trusted.card("B")
+    visit = start_visit(desk, b)
+    err = refused("name_no_match", prepare, desk, **apply_fields(kana="スズキ イチロウ"))
+    assert "一致しません" in err.message_ja
+    assert "ﾔﾏﾀﾞ" not in err.message_ja  # no match shows no name
+    incident = Incident.objects.get(kind="name_check")
+    assert incident.visit == visit
+    assert incident.reason_code
+    assert not PaymentLink.objects.exists()
+
+
+def test_close_match_needs_the_residents_confirmation(trusted, desk):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    err = refused("name_close_unconfirmed", prepare, desk, **apply_fields(kana="ヤマダ ジロウ"))
+    assert "ﾔﾏﾀﾞ ﾀﾛｳ" in err.message_ja  # the account's name is shown
+    p = prepare(desk, **apply_fields(kana="ヤマダ ジロウ", confirm_close_match=True))
+    completion = commit(desk, c)
+    link = PaymentLink.objects.get()
+    assert link.name_outcome == "close"
+    assert link.close_confirmed
+    assert '"close_confirmed":true' in bytes(completion.transaction_bytes).decode()
+    assert p.fields["account_holder_kana"] == "ﾔﾏﾀﾞ ﾀﾛｳ"
+
+
+def test_unavailable_name_is_treated_as_close(trusted, desk):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    refused(
+        "name_close_unconfirmed",
+        prepare,
+        desk,
+        **apply_fields(psid="7010000000000006", code="2468"),
+    )
+    p = prepare(
+        desk, **apply_fields(psid="7010000000000006", code="2468", confirm_close_match=True)
+    )
+    assert p.fields["name_outcome"] == "unavailable"
+    assert p.fields["close_confirmed"] is True
+
+
+def test_resident_kana_must_be_confirmed_on_screen(trusted, desk):
+    start_visit(desk, trusted.card("C"))
+    refused(
+        "resident_kana_unconfirmed", prepare, desk, **apply_fields(resident_kana_confirmed=False)
+    )
+    refused("resident_kana_required", prepare, desk, **apply_fields(kana=""))
+
+
+def test_certified_reading_is_used_when_configured(trusted, desk, settings):
+    from tests import cardkit
+
+    settings.BENEFITS_CERTIFIED_READING = "madoguchi.benefits.readings:SimulatedCertifiedReadings"
+    settings.BENEFITS_SIM_CERTIFIED_READINGS = {
+        cardkit.fingerprint(trusted.card("C")): "ヤマダ タロウ"
+    }
+    start_visit(desk, trusted.card("C"))
+    p = prepare(desk, **apply_fields(kana="", resident_kana_confirmed=False))
+    assert p.fields["kana_source"] == "certified"
+    assert p.fields["name_outcome"] == "match"
+
+
+def test_one_payment_service_per_resident_per_programme(trusted, desk):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    commit(desk, c)
+    start_visit(desk, c)
+    refused(
+        "holder_already_linked", prepare, desk, **apply_fields(psid="7010000000000004", code="2580")
+    )
+
+
+def test_an_account_linked_to_one_resident_is_refused_for_another(trusted, desk):
+    c, b = trusted.card("C"), trusted.card("B")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    commit(desk, c)
+    start_visit(desk, b)
+    refused("account_already_linked", prepare, desk, **apply_fields())
+    assert Incident.objects.filter(reason_code="account_already_linked").exists()
+
+
+def test_database_refuses_a_second_effective_link_of_one_account(trusted, desk):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    commit(desk, c)
+    link = PaymentLink.objects.get()
+    other = start_visit(desk, trusted.card("B"))
+    with pytest.raises(IntegrityError):
+        PaymentLink.objects.create(
+            holder=other.holder,
+            visit=other,
+            procedure=Procedure.objects.create(visit=other, kind="x"),
+            completion=link.completion,
+            programme=link.programme,
+            programme_version=link.programme_version,
+            provider=link.provider,
+            account_hash=link.account_hash,
+            account_last4="0001",
+            account_ref="r",
+            resident_kana="x",
+            kana_source="resident_entry",
+            name_outcome="match",
+            name_reason="EXACT",
+            name_score=100,
+        )
