@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import platform
 import random
 import time
@@ -288,6 +289,19 @@ class BenchResult:
         return self.rapidfuzz_pairs_per_s / self.namecheck_pairs_per_s
 
 
+def _machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
 def _best(fn: object, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -320,7 +334,5 @@ def run(n: int = 1_000_000, repeat: int = 3, seed: int = 5) -> BenchResult:
         distinct_pairs=len(set(pairs)),
         namecheck_pairs_per_s=n / t_check,
         rapidfuzz_pairs_per_s=n / t_bare,
-        machine=f"{platform.machine()} {platform.processor() or ''} Python {platform.python_version()}".replace(
-            "  ", " "
-        ),
+        machine=_machine(),
     )

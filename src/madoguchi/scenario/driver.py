@@ -70,7 +70,7 @@ class DeskDriver:
 
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         headers = {
-            "X-CSRFToken": self.http.cookies.get("csrftoken", ""),
+            "X-CSRFToken": self.http.cookies.get("csrftoken") or "",
             "Referer": self.server + "/",
             "Origin": self.server,
         }

@@ -37,6 +37,7 @@ def namecheck(opts: dict[str, Any]) -> list[str]:
 
 
 class Command(BaseCommand):
+    requires_system_checks: list[str] = []  # pure computation: no database, no URLs
     help = (
         "Run throughput benchmarks: madoguchi bench namecheck [--pairs N], or madoguchi bench all."
     )

@@ -35,6 +35,7 @@ def _row(resident: str, account: str | None, result: NameCheckResult) -> dict[st
 
 
 class Command(BaseCommand):
+    requires_system_checks: list[str] = []  # pure computation: no database, no URLs
     help = (
         "Compare a resident's kana name with an account holder's name (match / close / "
         "no_match / unavailable, with a reason code). NAME_A NAME_B for one pair, or --csv "
