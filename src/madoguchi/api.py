@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from madoguchi.desk.api import agent_router, visits_router
+from madoguchi.incidents.api import incidents_router
 
 api = NinjaAPI(
     title="madoguchi API",
@@ -14,6 +15,7 @@ api = NinjaAPI(
 )
 api.add_router("/visits", visits_router)
 api.add_router("/agent", agent_router)
+api.add_router("/incidents", incidents_router)
 
 
 @api.exception_handler(ValidationError)

@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "madoguchi.desk",
     "madoguchi.benefits",
     "madoguchi.checklists",
+    "madoguchi.reports",
+    "madoguchi.cases",
 ]
 
 MIDDLEWARE = [

@@ -9,5 +9,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("madoguchi.accounts.urls")),
     path("terminal/", include("madoguchi.terminals.urls")),
+    path("incidents/", include("madoguchi.incidents.urls")),
+    path("reports/", include("madoguchi.reports.urls")),
+    path("cases/", include("madoguchi.cases.urls")),
     path("", include("madoguchi.core.urls")),
 ]

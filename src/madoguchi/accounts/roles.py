@@ -10,11 +10,21 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.SUPERVISOR: [
         "terminals.view_terminal",
         "terminals.view_desksession",
+        "incidents.view_incident",
+        "reports.view_dailyreport",
+        "reports.submit_dailyreport",
     ],
     Role.CITY_OFFICIAL: [
         "terminals.view_terminal",
         "terminals.view_desksession",
         "audit.view_auditevent",
+        "incidents.view_incident",
+        "reports.view_dailyreport",
+        "cases.view_case",
+        "cases.view_timelineentry",
+        "cases.view_legacylink",
+        "cases.view_citycontact",
+        "cases.add_citycontact",
     ],
     Role.OPERATOR: [
         "accounts.view_organisation",

@@ -7,4 +7,4 @@ class IncidentsConfig(AppConfig):
     verbose_name = _("Incidents")
 
     def ready(self) -> None:
-        from . import events  # noqa: F401
+        from . import events, receivers  # noqa: F401

@@ -18,3 +18,10 @@ class IncidentKind(models.TextChoices):
     NAME_CHECK = "name_check", _("Name check")
     OUTSIDE_FAILURE = "outside_failure", _("Outside system failure")
     COMPLAINT = "complaint", _("Complaint")
+    EXCEPTION_USED = "exception_used", _("Name check exception used")
+    NAME_CLOSE_CONFIRMED = "name_close_confirmed", _("Close name match confirmed")
+
+
+class Source(models.TextChoices):
+    AUTOMATIC = "automatic", _("Recorded automatically")
+    MANUAL = "manual", _("Entered by staff")

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .constants import IncidentKind, Severity
+from .constants import IncidentKind, Severity, Source
 
 
 class Incident(models.Model):
@@ -26,12 +26,24 @@ class Incident(models.Model):
         related_name="+",
     )
     detail = models.JSONField(_("detail"), default=dict)
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.AUTOMATIC
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("entered by"),
+    )
     occurred_at = models.DateTimeField(_("occurred at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("incident")
         verbose_name_plural = _("incidents")
         ordering = ["-occurred_at"]
+        indexes = [models.Index(fields=["terminal", "occurred_at"], name="incident_terminal_time")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.reason_code})"

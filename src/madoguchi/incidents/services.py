@@ -9,9 +9,9 @@ from django.db import transaction
 
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
-from madoguchi.terminals.models import Terminal
+from madoguchi.terminals.models import DeskSession, Terminal
 
-from .constants import IncidentKind, Severity
+from .constants import IncidentKind, Severity, Source
 from .models import Incident
 
 
@@ -25,7 +25,11 @@ def incident_record(
     terminal: Terminal | None = None,
     staff: User | None = None,
     detail: dict[str, Any] | None = None,
+    source: Source = Source.AUTOMATIC,
+    recorded_by: User | None = None,
 ) -> Incident:
+    if terminal is None and visit is not None:
+        terminal = visit.terminal
     with transaction.atomic():
         incident = Incident.objects.create(
             kind=kind,
@@ -36,10 +40,12 @@ def incident_record(
             terminal=terminal,
             staff=staff,
             detail=detail or {},
+            source=source,
+            recorded_by=recorded_by,
         )
         audit.record(
             "incidents.recorded",
-            actor=staff,
+            actor=recorded_by or staff,
             terminal=terminal,
             subject=incident,
             payload={
@@ -47,6 +53,71 @@ def incident_record(
                 "reason": reason_code,
                 "severity": str(severity),
                 "visit": visit.pk if visit is not None else None,
+                "source": str(source),
             },
         )
     return incident
+
+
+PIN_APPLETS = {"auth": "jpki_auth", "support": "input_support"}
+
+
+def incident_pin_blocked(
+    *, desk_session: DeskSession, applet: str, request_id: str = "", cert_fingerprint: str = ""
+) -> tuple[Incident, bool]:
+    """The card agent told the desk page a card's PIN is locked. Recorded once per agent
+    request (the page may retry). Returns (incident, created)."""
+    reason = PIN_APPLETS.get(applet, "unknown")
+    if request_id:
+        existing = Incident.objects.filter(
+            kind=IncidentKind.PIN_LOCKED,
+            terminal=desk_session.terminal,
+            detail__request_id=request_id,
+        ).first()
+        if existing is not None:
+            return existing, False
+    from madoguchi.desk.models import Visit
+
+    visit = Visit.objects.filter(desk_session=desk_session, ended_at__isnull=True).first()
+    incident = incident_record(
+        kind=IncidentKind.PIN_LOCKED,
+        reason_code=reason,
+        severity=Severity.LOW,
+        summary=f"The card's {reason} PIN is locked; the resident was referred to the "
+        "municipal office to reset it.",
+        visit=visit,
+        terminal=desk_session.terminal,
+        staff=desk_session.staff,
+        detail={
+            "request_id": request_id[:64],
+            "applet": reason,
+            "certificate": cert_fingerprint[:64],
+        },
+    )
+    return incident, True
+
+
+def incident_complaint(
+    *,
+    recorded_by: User,
+    terminal: Terminal | None,
+    summary: str,
+    severity: Severity = Severity.MEDIUM,
+    visit: Any = None,
+    reported_by: str = "",
+) -> Incident:
+    """A complaint entered by staff (manual incident)."""
+    if not summary.strip():
+        raise ValueError("A complaint needs a summary.")
+    return incident_record(
+        kind=IncidentKind.COMPLAINT,
+        reason_code="complaint",
+        severity=severity,
+        summary=summary,
+        visit=visit,
+        terminal=terminal,
+        staff=recorded_by,
+        detail={"reported_by": reported_by[:200]},
+        source=Source.MANUAL,
+        recorded_by=recorded_by,
+    )

@@ -1,0 +1,46 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import Case, CityContact, LegacyLink, TimelineEntry
+
+
+@admin.register(CityContact)
+class CityContactAdmin(admin.ModelAdmin):
+    list_display = ("department", "phone", "fax", "created_at")
+
+
+class TimelineInline(admin.TabularInline):
+    model = TimelineEntry
+    extra = 0
+    can_delete = False
+    readonly_fields = [f.name for f in TimelineEntry._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = ("reference", "title", "resident_label", "opened_at")
+    readonly_fields = [f.name for f in Case._meta.fields]
+    inlines = [TimelineInline]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LegacyLink)
+class LegacyLinkAdmin(admin.ModelAdmin):
+    list_display = ("resident_label", "provider_name", "account_last4", "linked_on")
+    readonly_fields = [f.name for f in LegacyLink._meta.fields]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,96 @@
+"""Case statuses, timeline entry kinds, and the one transition table (enforced only by
+services.case_transition)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CaseStatus(models.TextChoices):
+    INTAKE = "intake", _("Intake")
+    INVESTIGATION = "investigation", _("Investigation")
+    SUSPENDED = "suspended", _("Link suspended")
+    CONTACTING = "contacting", _("Contacting the parties")
+    POINTS_RETURNED = "points_returned", _("Points returned")
+    REENABLED = "reenabled", _("Application re-enabled")
+    NOTIFIED = "notified", _("Resident notified")
+    CLOSED = "closed", _("Closed")
+
+
+class EntryKind(models.TextChoices):
+    INTAKE = "intake", _("Intake")
+    INVESTIGATION = "investigation", _("Investigation started")
+    COMPARISON = "comparison", _("Payment card number compared")
+    NOTE = "note", _("Note")
+    SUSPENSION = "suspension", _("Link suspended")
+    CONTACT = "contact", _("Contact")
+    POINT_RETURN = "point_return", _("Points returned from the wrong account")
+    REENABLE = "reenable", _("Application re-enabled")
+    NOTIFICATION = "notification", _("Resident notified")
+    CLOSE = "close", _("Closed")
+
+
+class DatePrecision(models.TextChoices):
+    DAY = "day", _("Day")
+    MONTH = "month", _("Month only (day unknown)")
+    UNKNOWN = "unknown", _("Date unknown")
+
+
+class Party(models.TextChoices):
+    RESIDENT = "resident", _("Resident")
+    CALL_CENTRE = "call_centre", _("Call centre")
+    MINISTRY = "ministry", _("Ministry")
+    PROVIDER = "provider", _("Payment provider")
+    CONTRACTOR = "contractor", _("Contractor")
+    OTHER = "other", _("Other")
+
+
+class Channel(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    IN_PERSON = "in_person", _("In person")
+    EMAIL = "email", _("Email")
+    LETTER = "letter", _("Letter")
+    FAX = "fax", _("Fax")
+    SYSTEM = "system", _("System")
+
+
+class ComparisonResult(models.TextChoices):
+    SAME = "same", _("Same number")
+    DIFFERENT = "different", _("Different number")
+
+
+S = CaseStatus
+# from status -> the statuses a new timeline entry may leave the case in. A self-transition
+# is an entry that keeps the stage (another contact, a note, a comparison).
+ALLOWED_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    S.INTAKE: frozenset({S.INVESTIGATION, S.CLOSED}),
+    S.INVESTIGATION: frozenset({S.INVESTIGATION, S.SUSPENDED, S.CLOSED}),
+    S.SUSPENDED: frozenset({S.SUSPENDED, S.CONTACTING}),
+    S.CONTACTING: frozenset({S.CONTACTING, S.POINTS_RETURNED}),
+    S.POINTS_RETURNED: frozenset({S.POINTS_RETURNED, S.REENABLED}),
+    S.REENABLED: frozenset({S.REENABLED, S.NOTIFIED}),
+    S.NOTIFIED: frozenset({S.NOTIFIED, S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+
+K = EntryKind
+# Which entry kinds lead into a status (the status an entry of that kind leaves the case in).
+ENTRY_TARGETS: dict[EntryKind, frozenset[CaseStatus]] = {
+    K.INTAKE: frozenset({S.INTAKE}),
+    K.INVESTIGATION: frozenset({S.INVESTIGATION}),
+    K.COMPARISON: frozenset({S.INVESTIGATION}),
+    K.NOTE: frozenset(set(S) - {S.INTAKE, S.CLOSED}),
+    K.SUSPENSION: frozenset({S.SUSPENDED}),
+    K.CONTACT: frozenset({S.SUSPENDED, S.CONTACTING, S.POINTS_RETURNED, S.REENABLED, S.NOTIFIED}),
+    K.POINT_RETURN: frozenset({S.POINTS_RETURNED}),
+    K.REENABLE: frozenset({S.REENABLED}),
+    K.NOTIFICATION: frozenset({S.NOTIFIED}),
+    K.CLOSE: frozenset({S.CLOSED}),
+}
+# Kinds that start a stage may not repeat inside it (a second suspension, a second return).
+STAGE_OPENERS: dict[EntryKind, CaseStatus] = {
+    K.INVESTIGATION: S.INVESTIGATION,
+    K.SUSPENSION: S.SUSPENDED,
+    K.POINT_RETURN: S.POINTS_RETURNED,
+    K.REENABLE: S.REENABLED,
+    K.NOTIFICATION: S.NOTIFIED,
+}

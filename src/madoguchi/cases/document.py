@@ -1,0 +1,154 @@
+"""The city's incident report, generated from a case in the structure of the city's published
+reports: title, introduction, 1 内容, 2 原因, 3 経緯, 4 再発防止策, and the contact block."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from . import findings
+from .constants import DatePrecision, EntryKind
+from .era import format_era, format_month
+from .models import Case, CityContact
+
+DEFAULT_TITLE = "支援窓口におけるマイナポイントの誤付与について"
+STANDING_MEASURES = [
+    "国のマニュアルに基づく手続き支援を徹底するため、システムが強制するチェックリストに基づいた"
+    "手続き支援を実施。",
+    "支援窓口で発生した事案について、委託事業者から市への報告を、システムが自動記録したすべての事案を"
+    "対象とする日次報告とし、報告を再徹底。",
+]
+
+
+@dataclass
+class ReportDocument:
+    title: str
+    introduction: list[str]
+    content: list[str]
+    cause: list[str]
+    timeline: list[str]
+    prevention: list[str]
+    contact: dict[str, str]
+
+
+def contact_block() -> dict[str, str]:
+    row = CityContact.objects.order_by("-created_at", "-pk").first()
+    if row is not None:
+        return {
+            "city": row.city_name,
+            "department": row.department,
+            "phone": row.phone,
+            "fax": row.fax,
+        }
+    conf = getattr(settings, "CASES_CITY_CONTACT", {}) or {}
+    return {k: str(conf.get(k, "")) for k in ("city", "department", "phone", "fax")}
+
+
+def _when(d: Any, precision: str, *, in_content: bool = False) -> str:
+    if in_content and precision == DatePrecision.MONTH and d is not None:
+        return format_month(d)
+    return format_era(d, precision)
+
+
+def default_prevention(case: Case) -> list[str]:
+    seen: list[str] = []
+    for f in findings.findings_for(case):
+        if f.prevention_ja and f.prevention_ja not in seen:
+            seen.append(f.prevention_ja)
+    return seen + STANDING_MEASURES
+
+
+def build(case: Case) -> ReportDocument:
+    entries = list(case.timeline.order_by("seq"))
+    found = findings.findings_for(case)
+    other = case.other_resident_label
+    desk = case.desk_location or "市の支援窓口"
+    if case.legacy_link is not None:
+        when = _when(
+            case.legacy_link.linked_on, case.legacy_link.linked_on_precision, in_content=True
+        )
+    elif case.payment_link is not None:
+        when = format_era(case.payment_link.created_at.date())
+    else:
+        first = entries[0] if entries else None
+        when = (
+            _when(first.event_date, first.date_precision, in_content=True)
+            if first
+            else "日付は不明"
+        )
+    target = f"別人である{other}" if other else "申請者とは異なる名義"
+    content = [
+        f"{when}、{desk}において、{case.resident_label}のキャッシュレス決済口座に付与されるべき"
+        f"マイナポイントが、{target}のキャッシュレス決済口座に付与されたものです。"
+    ]
+    if found:
+        top = found[0]
+        cause = [
+            "記録から、次の事実が確認されました。" + "".join(f.ja for f in found),
+            f"これらから、{top.ja.rstrip('。')}ことが原因である可能性が高いものと推定されます。",
+        ]
+    else:
+        cause = ["現時点で原因は断定できていません。調査を継続しています。"]
+    timeline = []
+    for e in entries:
+        text = e.summary.strip()
+        if e.kind == EntryKind.CONTACT and e.party_label and e.party_label not in text:
+            text = f"{e.party_label}: {text}"
+        timeline.append(f"{format_era(e.event_date, e.date_precision)}、{text}")
+    prevention = (
+        [line.strip().lstrip("・") for line in case.report_prevention.splitlines() if line.strip()]
+        if case.report_prevention.strip()
+        else default_prevention(case)
+    )
+    intro = [
+        "市が設置している支援窓口において、申請者とは異なる名義のキャッシュレス決済サービスを紐付けし、"
+        "別人にマイナポイントが付与される事案が 1 件発生したことが判明しました。",
+        "対象となる市民の皆様にはご迷惑をお掛けすることとなり、深くお詫びいたします。",
+        "今後、このような事態が発生しないよう、再発防止策を徹底してまいります。",
+    ]
+    return ReportDocument(
+        title=case.report_title or DEFAULT_TITLE,
+        introduction=intro,
+        content=content,
+        cause=cause,
+        timeline=timeline,
+        prevention=prevention,
+        contact=contact_block(),
+    )
+
+
+def to_markdown(doc: ReportDocument) -> str:
+    def items(lines: list[str]) -> str:
+        return "\n".join(f"- ・{line}" for line in lines)
+
+    c = doc.contact
+    contact = f"問い合わせ先\t担当課：{c['department']} 電話：{c['phone']}"
+    if c.get("fax"):
+        contact += f" ファックス：{c['fax']}"
+    parts = [
+        f"## {doc.title}",
+        "\n\n".join(doc.introduction),
+        "### 1 内容",
+        items(doc.content),
+        "### 2 原因",
+        items(doc.cause),
+        "### 3 経緯",
+        items(doc.timeline),
+        "### 4 再発防止策",
+        items(doc.prevention),
+        contact,
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def to_html(doc: ReportDocument) -> str:
+    return render_to_string("cases/report_document.html", {"doc": doc})
+
+
+def to_pdf(doc: ReportDocument) -> bytes:
+    from weasyprint import HTML  # imported lazily: heavy, and only the PDF needs it
+
+    return bytes(HTML(string=to_html(doc)).write_pdf())

@@ -1,0 +1,65 @@
+"""Japanese era dates (和暦) for the city's documents: 令和5年7月5日（水）.
+
+Pure Python, no Django. The era boundaries are the days the eras began; year 1 is 元年.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+# (first day, name), newest first.
+ERAS: tuple[tuple[date, str], ...] = (
+    (date(2019, 5, 1), "令和"),
+    (date(1989, 1, 8), "平成"),
+    (date(1926, 12, 25), "昭和"),
+    (date(1912, 7, 30), "大正"),
+    (date(1873, 1, 1), "明治"),  # the Gregorian calendar was adopted on 明治6年1月1日
+)
+WEEKDAYS = "月火水木金土日"
+UNKNOWN_DAY = "日付は不明"
+
+
+class Precision(StrEnum):
+    DAY = "day"
+    MONTH = "month"
+    UNKNOWN = "unknown"
+
+
+class EraError(ValueError):
+    pass
+
+
+def era_year(d: date) -> tuple[str, int]:
+    """The era name and year of the era for a day."""
+    for start, name in ERAS:
+        if d >= start:
+            return name, d.year - start.year + 1
+    raise EraError(f"{d.isoformat()} is before the Gregorian calendar was adopted in Japan.")
+
+
+def _year_text(n: int) -> str:
+    return "元" if n == 1 else str(n)
+
+
+def format_era(
+    d: date | None, precision: Precision | str = Precision.DAY, *, weekday: bool = True
+) -> str:
+    """令和5年7月5日（水）; 令和4年8月（日付は不明） for a month; 日付は不明 when unknown.
+
+    For a month, the era is the one in force on its first day (May 2019 is 令和元年5月)."""
+    precision = Precision(precision)
+    if precision is Precision.UNKNOWN or d is None:
+        return UNKNOWN_DAY
+    if precision is Precision.MONTH:
+        name, year = era_year(d.replace(day=1))
+        return f"{name}{_year_text(year)}年{d.month}月（{UNKNOWN_DAY}）"
+    name, year = era_year(d)
+    text = f"{name}{_year_text(year)}年{d.month}月{d.day}日"
+    return f"{text}（{WEEKDAYS[d.weekday()]}）" if weekday else text
+
+
+def format_month(d: date) -> str:
+    """令和4年8月 (no note)."""
+    name, year = era_year(d.replace(day=1))
+    return f"{name}{_year_text(year)}年{d.month}月"

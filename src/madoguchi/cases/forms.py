@@ -1,0 +1,53 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .constants import Channel, DatePrecision, Party
+
+
+class WhenForm(forms.Form):
+    event_date = forms.DateField(
+        label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_precision = forms.ChoiceField(
+        label=_("Date precision"), choices=DatePrecision.choices, initial=DatePrecision.DAY
+    )
+
+
+class IntakeForm(WhenForm):
+    resident_label = forms.CharField(
+        label=_("Resident (as named in the report, e.g. A氏)"), max_length=100
+    )
+    reported_by = forms.CharField(label=_("Who reported"), max_length=200)
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=Channel.choices, initial=Channel.IN_PERSON
+    )
+    summary = forms.CharField(label=_("What they said"), widget=forms.Textarea(attrs={"rows": 4}))
+    desk_location = forms.CharField(label=_("Desk"), max_length=200, required=False)
+    title = forms.CharField(label=_("Title"), max_length=300, required=False)
+
+
+class StepForm(WhenForm):
+    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ContactForm(StepForm):
+    party = forms.ChoiceField(label=_("Party"), choices=Party.choices)
+    party_label = forms.CharField(label=_("Who"), max_length=200, required=False)
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
+
+
+class CompareForm(WhenForm):
+    presented = forms.CharField(
+        label=_("Payment card number the resident presents (not stored)"),
+        max_length=40,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class ReportEditForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=300, required=False)
+    prevention = forms.CharField(
+        label=_("Preventive measures (one per line)"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+    )

@@ -1,0 +1,170 @@
+"""Remediation cases: an append-only timeline per case, legacy links, the city's contact block."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .constants import (
+    CaseStatus,
+    Channel,
+    ComparisonResult,
+    DatePrecision,
+    EntryKind,
+    Party,
+)
+
+
+class TimelineImmutableError(Exception):
+    pass
+
+
+class LegacyLink(models.Model):
+    """A payment link made before signed completion (imported from the old system's records).
+
+    It has no Completion: nobody's card signed what was committed. `session_log` holds the
+    old terminal's records around the commit, as a list of {"at": ISO time, "event":
+    login|card_read|card_removed|committed|logout, "resident": label}."""
+
+    resident_label = models.CharField(_("resident"), max_length=100)
+    holder = models.ForeignKey(
+        "identity.Holder", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    provider_name = models.CharField(_("payment service"), max_length=200)
+    account_hash = models.CharField(_("payment card number (keyed hash)"), max_length=64)
+    account_last4 = models.CharField(_("payment card number (last 4)"), max_length=4)
+    linked_on = models.DateField(_("linked on"), null=True, blank=True)
+    linked_on_precision = models.CharField(
+        _("date precision"),
+        max_length=10,
+        choices=DatePrecision.choices,
+        default=DatePrecision.UNKNOWN,
+    )
+    desk_location = models.CharField(_("desk"), max_length=200, blank=True)
+    session_log = models.JSONField(_("old terminal's session records"), default=list, blank=True)
+    source = models.CharField(_("imported from"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("legacy link (before signed completion)")
+        verbose_name_plural = _("legacy links (before signed completion)")
+
+    def __str__(self) -> str:
+        return f"{self.resident_label}: {self.provider_name} ＊＊＊＊{self.account_last4}"
+
+    @property
+    def masked_account(self) -> str:
+        return "＊＊＊＊" + self.account_last4
+
+
+class Case(models.Model):
+    """A reported mis-link. Its status is its latest timeline entry's status."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(_("title"), max_length=300)
+    resident_label = models.CharField(_("resident (as named in the report)"), max_length=100)
+    other_resident_label = models.CharField(
+        _("other resident (as named in the report)"), max_length=100, blank=True
+    )
+    holder = models.ForeignKey(
+        "identity.Holder", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    payment_link = models.ForeignKey(
+        "benefits.PaymentLink", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    legacy_link = models.ForeignKey(
+        LegacyLink, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    desk_location = models.CharField(_("desk"), max_length=200, blank=True)
+    terminal = models.ForeignKey(
+        "terminals.Terminal", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
+    # The report document's editable parts (the rest is generated).
+    report_title = models.CharField(_("report title"), max_length=300, blank=True)
+    report_prevention = models.TextField(_("preventive measures"), blank=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-opened_at"]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def reference(self) -> str:
+        return f"CASE-{self.pk:05d}" if self.pk else "CASE-?"
+
+    def latest_entry(self) -> TimelineEntry | None:
+        return self.timeline.order_by("-seq").first()
+
+    @property
+    def status(self) -> CaseStatus:
+        entry = self.latest_entry()
+        return CaseStatus(entry.status) if entry else CaseStatus.INTAKE
+
+
+class TimelineEntry(models.Model):
+    """One step of a case. Appended, never changed."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="timeline")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(_("step"), max_length=20, choices=EntryKind.choices)
+    status = models.CharField(_("status after"), max_length=20, choices=CaseStatus.choices)
+    event_date = models.DateField(_("date"), null=True, blank=True)
+    date_precision = models.CharField(
+        _("date precision"), max_length=10, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    party = models.CharField(_("party"), max_length=20, choices=Party.choices, blank=True)
+    party_label = models.CharField(_("who"), max_length=200, blank=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, blank=True)
+    summary = models.TextField(_("summary"))
+    comparison = models.CharField(
+        _("comparison"), max_length=20, choices=ComparisonResult.choices, blank=True
+    )
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("timeline entry")
+        verbose_name_plural = _("timeline entries")
+        ordering = ["case", "seq"]
+        constraints = [models.UniqueConstraint(fields=["case", "seq"], name="cases_entry_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}#{self.seq} {self.kind}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TimelineImmutableError("a timeline entry is never changed; append a new one")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise TimelineImmutableError("a timeline entry is never deleted; append a new one")
+
+
+class CityContact(models.Model):
+    """The contact block printed under the incident report (問い合わせ先). The latest row is
+    used; without one, settings.CASES_CITY_CONTACT (or blanks)."""
+
+    city_name = models.CharField(_("city"), max_length=100, blank=True)
+    department = models.CharField(_("department (担当課)"), max_length=300)
+    phone = models.CharField(_("phone"), max_length=50)
+    fax = models.CharField(_("fax"), max_length=50, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("city contact block")
+        verbose_name_plural = _("city contact blocks")
+
+    def __str__(self) -> str:
+        return f"{self.department} {self.phone}"

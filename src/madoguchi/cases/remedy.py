@@ -1,0 +1,36 @@
+"""The benefits functions a case calls, in one place (an adapter: if benefits changes a name,
+only this module follows)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from madoguchi.benefits import identifiers
+from madoguchi.benefits import services as benefits
+
+
+def identifier_matches(presented: str, stored_hash: str) -> bool:
+    return identifiers.identifier_matches(presented, stored_hash)
+
+
+def identifier_hash(value: str) -> str:
+    return identifiers.identifier_hash(value)
+
+
+def identifier_last4(value: str) -> str:
+    return identifiers.last4(value)
+
+
+def suspend(link: Any, *, actor: Any, reason: str) -> Any:
+    return benefits.link_suspend(link, actor=actor, reason=reason)
+
+
+def return_points(link: Any, *, actor: Any, reason: str) -> Any:
+    return benefits.ledger_return(link, actor=actor, reason=reason)
+
+
+def reenable(link: Any, *, actor: Any, case_ref: str, reason: str) -> Any:
+    return benefits.link_replace_via_case(link, actor=actor, case_ref=case_ref, reason=reason)
+
+
+Refused = benefits.BenefitsRefused

@@ -1,0 +1,427 @@
+"""Remediation case steps. Every step is one appended timeline entry, checked against the one
+transition table by `case_transition`, with its audit event in the same transaction.
+
+City officials run cases; contractor staff (desk staff, supervisors) may only open an intake."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+
+from madoguchi.accounts.constants import Role
+from madoguchi.accounts.models import User
+from madoguchi.audit import services as audit
+
+from . import findings, remedy
+from .constants import (
+    ALLOWED_TRANSITIONS,
+    ENTRY_TARGETS,
+    STAGE_OPENERS,
+    CaseStatus,
+    Channel,
+    ComparisonResult,
+    DatePrecision,
+    EntryKind,
+    Party,
+)
+from .models import Case, LegacyLink, TimelineEntry
+
+INTAKE_ROLES = (Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
+
+
+class CaseRefused(Exception):
+    """A refused case step, with a stable code and messages in Japanese and English."""
+
+    def __init__(self, code: str, message_ja: str, message_en: str) -> None:
+        super().__init__(f"{code}: {message_en}")
+        self.code = code
+        self.message_ja = message_ja
+        self.message_en = message_en
+
+
+def can_open(user: Any) -> bool:
+    return bool(user.is_superuser or any(user.has_role(r) for r in INTAKE_ROLES))
+
+
+def can_run(user: Any) -> bool:
+    return bool(user.is_superuser or user.has_role(Role.CITY_OFFICIAL))
+
+
+def _require_official(actor: User) -> None:
+    if not can_run(actor):
+        raise CaseRefused(
+            "not_city_official",
+            "ケースの調査・対応は市職員だけが行えます。委託事業者のスタッフは受付（申し出の登録）のみ行えます。",
+            "Only city officials run cases; contractor staff can only open an intake.",
+        )
+
+
+def _check_date(event_date: date | None, precision: DatePrecision | str) -> tuple[date | None, str]:
+    precision = DatePrecision(precision)
+    if precision == DatePrecision.UNKNOWN:
+        return None, precision.value
+    if event_date is None:
+        raise CaseRefused(
+            "date_required",
+            "日付を入力するか、「日付は不明」を選んでください。",
+            "Give a date, or choose 'date unknown'.",
+        )
+    if precision == DatePrecision.MONTH:
+        event_date = event_date.replace(day=1)
+    return event_date, precision.value
+
+
+def _next_status(kind: EntryKind, current: CaseStatus, to: CaseStatus | None) -> CaseStatus:
+    if to is not None:
+        return to
+    targets = ENTRY_TARGETS[kind]
+    if current in targets and kind not in STAGE_OPENERS:
+        return current
+    if kind == EntryKind.CONTACT and current == CaseStatus.SUSPENDED:
+        return CaseStatus.CONTACTING
+    if len(targets) == 1:
+        return next(iter(targets))
+    return current
+
+
+def case_transition(
+    case: Case,
+    *,
+    actor: User,
+    kind: EntryKind,
+    summary: str,
+    to: CaseStatus | None = None,
+    event_date: date | None = None,
+    date_precision: DatePrecision | str = DatePrecision.DAY,
+    party: Party | str = "",
+    party_label: str = "",
+    channel: Channel | str = "",
+    comparison: ComparisonResult | str = "",
+    detail: dict[str, Any] | None = None,
+) -> TimelineEntry:
+    """Append one timeline entry if the transition table allows it. The only place that does."""
+    _require_official(actor)
+    kind = EntryKind(kind)
+    if not summary.strip():
+        raise CaseRefused("summary_required", "内容を入力してください。", "A summary is required.")
+    event_date, precision = _check_date(event_date, date_precision)
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        last = locked.timeline.order_by("-seq").first()
+        current = CaseStatus(last.status) if last else CaseStatus.INTAKE
+        target = _next_status(kind, current, to)
+        if (
+            target not in ALLOWED_TRANSITIONS[current]
+            or target not in ENTRY_TARGETS[kind]
+            or STAGE_OPENERS.get(kind) == current
+        ):
+            raise CaseRefused(
+                "transition_not_allowed",
+                f"「{current.label}」の段階では「{kind.label}」は行えません。",
+                f"'{kind.value}' is not allowed while the case is '{current.value}'.",
+            )
+        entry = TimelineEntry.objects.create(
+            case=locked,
+            seq=(last.seq + 1) if last else 1,
+            kind=kind,
+            status=target,
+            event_date=event_date,
+            date_precision=precision,
+            party=str(party),
+            party_label=party_label,
+            channel=str(channel),
+            summary=summary,
+            comparison=str(comparison),
+            detail=detail or {},
+            actor=actor,
+        )
+        audit.record(
+            "cases.step",
+            actor=actor,
+            subject=locked,
+            payload={
+                "case": locked.reference,
+                "kind": kind.value,
+                "from_status": current.value,
+                "to_status": target.value,
+                "entry": entry.seq,
+            },
+        )
+    return entry
+
+
+def case_open(
+    *,
+    actor: User,
+    title: str,
+    resident_label: str,
+    reported_by: str,
+    summary: str,
+    event_date: date | None = None,
+    date_precision: DatePrecision | str = DatePrecision.DAY,
+    channel: Channel | str = Channel.IN_PERSON,
+    desk_location: str = "",
+    terminal: Any = None,
+    holder: Any = None,
+    payment_link: Any = None,
+    legacy_link: LegacyLink | None = None,
+    other_resident_label: str = "",
+) -> Case:
+    """Open a case with its intake entry: who reported, what they said."""
+    if not can_open(actor):
+        raise CaseRefused(
+            "not_allowed_to_open",
+            "ケースを受け付ける権限がありません。",
+            "You may not open a case.",
+        )
+    if not summary.strip() or not reported_by.strip():
+        raise CaseRefused(
+            "intake_incomplete",
+            "申し出た方と申し出の内容を入力してください。",
+            "Say who reported and what they said.",
+        )
+    event_date, precision = _check_date(event_date, date_precision)
+    with transaction.atomic():
+        case = Case.objects.create(
+            title=title or "支援窓口におけるマイナポイントの誤付与の申し出",
+            resident_label=resident_label,
+            other_resident_label=other_resident_label,
+            desk_location=desk_location,
+            terminal=terminal,
+            holder=holder if holder is not None else getattr(payment_link, "holder", None),
+            payment_link=payment_link,
+            legacy_link=legacy_link,
+            opened_by=actor,
+        )
+        TimelineEntry.objects.create(
+            case=case,
+            seq=1,
+            kind=EntryKind.INTAKE,
+            status=CaseStatus.INTAKE,
+            event_date=event_date,
+            date_precision=precision,
+            party=Party.RESIDENT,
+            party_label=reported_by,
+            channel=str(channel),
+            summary=summary,
+            actor=actor,
+        )
+        audit.record("cases.opened", actor=actor, subject=case, payload={"case": case.reference})
+    return case
+
+
+def legacy_link_add(
+    *,
+    actor: User,
+    resident_label: str,
+    provider_name: str,
+    account_number: str,
+    linked_on: date | None = None,
+    linked_on_precision: DatePrecision | str = DatePrecision.UNKNOWN,
+    desk_location: str = "",
+    session_log: list[dict[str, Any]] | None = None,
+    source: str = "",
+    holder: Any = None,
+) -> LegacyLink:
+    """Record a link made before signed completion. The number is kept only as a keyed hash
+    and its last 4 characters."""
+    _require_official(actor)
+    linked_on, precision = (
+        (None, DatePrecision.UNKNOWN.value)
+        if DatePrecision(linked_on_precision) == DatePrecision.UNKNOWN
+        else _check_date(linked_on, linked_on_precision)
+    )
+    with transaction.atomic():
+        legacy = LegacyLink.objects.create(
+            resident_label=resident_label,
+            holder=holder,
+            provider_name=provider_name,
+            account_hash=remedy.identifier_hash(account_number),
+            account_last4=remedy.identifier_last4(account_number),
+            linked_on=linked_on,
+            linked_on_precision=precision,
+            desk_location=desk_location,
+            session_log=session_log or [],
+            source=source,
+        )
+        audit.record(
+            "cases.legacy_link_added",
+            actor=actor,
+            subject=legacy,
+            payload={"resident": resident_label},
+        )
+    return legacy
+
+
+def case_attach_legacy_link(case: Case, *, actor: User, legacy_link: LegacyLink) -> Case:
+    _require_official(actor)
+    if case.payment_link_id is not None:
+        raise CaseRefused(
+            "link_already_set",
+            "このケースにはすでに紐付けが設定されています。",
+            "The case already has a link.",
+        )
+    Case.objects.filter(pk=case.pk).update(legacy_link=legacy_link)
+    case.legacy_link = legacy_link
+    return case
+
+
+def case_investigate(
+    case: Case,
+    *,
+    actor: User,
+    summary: str = "",
+    event_date: date | None = None,
+    date_precision: DatePrecision | str = DatePrecision.UNKNOWN,
+) -> TimelineEntry:
+    """Start the investigation; the automatic findings at this moment are kept in the entry."""
+    found = findings.findings_for(case)
+    return case_transition(
+        case,
+        actor=actor,
+        kind=EntryKind.INVESTIGATION,
+        summary=summary or "調査を開始しました。",
+        event_date=event_date,
+        date_precision=date_precision,
+        detail={"findings": [f.code for f in found]},
+    )
+
+
+def _stored_hash(case: Case) -> str:
+    if case.payment_link is not None:
+        return str(case.payment_link.account_hash)
+    if case.legacy_link is not None:
+        return case.legacy_link.account_hash
+    raise CaseRefused(
+        "no_link",
+        "照合する紐付けがありません。先に紐付けを設定してください。",
+        "The case has no link to compare with.",
+    )
+
+
+def case_compare_identifier(
+    case: Case,
+    *,
+    actor: User,
+    presented: str,
+    summary: str = "",
+    event_date: date | None = None,
+    date_precision: DatePrecision | str = DatePrecision.DAY,
+) -> TimelineEntry:
+    """Compare the payment card number the resident presents with the linked one, without
+    showing or storing either: only same/different is recorded."""
+    same = remedy.identifier_matches(presented, _stored_hash(case))
+    result = ComparisonResult.SAME if same else ComparisonResult.DIFFERENT
+    text = summary or (
+        "ご本人が持参されたキャッシュレス決済のカード番号と、紐付けられている番号を照合したところ、"
+        + ("同じ番号でした。" if same else "異なる番号が登録されていました。")
+    )
+    return case_transition(
+        case,
+        actor=actor,
+        kind=EntryKind.COMPARISON,
+        summary=text,
+        comparison=result,
+        event_date=event_date,
+        date_precision=date_precision,
+    )
+
+
+def _benefits(call: Any) -> Any:
+    try:
+        return call()
+    except remedy.Refused as exc:
+        raise CaseRefused(exc.code, exc.message_ja, exc.message_en) from exc
+
+
+def case_suspend(case: Case, *, actor: User, summary: str, **when: Any) -> TimelineEntry:
+    """Suspend the link (its grants are frozen by benefits) and record the step together."""
+    _require_official(actor)
+    with transaction.atomic():
+        entry = case_transition(
+            case, actor=actor, kind=EntryKind.SUSPENSION, summary=summary, **when
+        )
+        if case.payment_link is not None:
+            _benefits(
+                lambda: remedy.suspend(
+                    case.payment_link, actor=actor, reason=f"{case.reference}: {summary}"
+                )
+            )
+    return entry
+
+
+def case_contact(
+    case: Case,
+    *,
+    actor: User,
+    party: Party | str,
+    channel: Channel | str,
+    summary: str,
+    party_label: str = "",
+    **when: Any,
+) -> TimelineEntry:
+    return case_transition(
+        case,
+        actor=actor,
+        kind=EntryKind.CONTACT,
+        summary=summary,
+        party=party,
+        party_label=party_label,
+        channel=channel,
+        **when,
+    )
+
+
+def case_return_points(case: Case, *, actor: User, summary: str, **when: Any) -> TimelineEntry:
+    """Return the points from the wrong account (ledger reversal entries, by benefits)."""
+    _require_official(actor)
+    with transaction.atomic():
+        entry = case_transition(
+            case, actor=actor, kind=EntryKind.POINT_RETURN, summary=summary, **when
+        )
+        if case.payment_link is not None:
+            _benefits(
+                lambda: remedy.return_points(
+                    case.payment_link, actor=actor, reason=f"{case.reference}: {summary}"
+                )
+            )
+    return entry
+
+
+def case_reenable(case: Case, *, actor: User, summary: str, **when: Any) -> TimelineEntry:
+    """Release the wrong link so the right resident can apply again with their own card."""
+    _require_official(actor)
+    with transaction.atomic():
+        entry = case_transition(case, actor=actor, kind=EntryKind.REENABLE, summary=summary, **when)
+        if case.payment_link is not None:
+            _benefits(
+                lambda: remedy.reenable(
+                    case.payment_link, actor=actor, case_ref=case.reference, reason=summary
+                )
+            )
+    return entry
+
+
+def case_notify(case: Case, *, actor: User, summary: str, **when: Any) -> TimelineEntry:
+    return case_transition(case, actor=actor, kind=EntryKind.NOTIFICATION, summary=summary, **when)
+
+
+def case_close(case: Case, *, actor: User, summary: str, **when: Any) -> TimelineEntry:
+    return case_transition(case, actor=actor, kind=EntryKind.CLOSE, summary=summary, **when)
+
+
+def case_note(case: Case, *, actor: User, summary: str, **when: Any) -> TimelineEntry:
+    return case_transition(case, actor=actor, kind=EntryKind.NOTE, summary=summary, **when)
+
+
+def case_report_edit(case: Case, *, actor: User, title: str, prevention: str) -> Case:
+    _require_official(actor)
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(report_title=title, report_prevention=prevention)
+        audit.record(
+            "cases.report_edited", actor=actor, subject=case, payload={"case": case.reference}
+        )
+    case.report_title, case.report_prevention = title, prevention
+    return case

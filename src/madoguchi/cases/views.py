@@ -1,0 +1,154 @@
+"""Case pages: list, intake (contractor staff too), the case with its timeline, findings and
+step forms (city officials), the incident report document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from madoguchi.accounts.constants import Role
+from madoguchi.audit.selectors import display, events_for_subject
+from madoguchi.incidents.access import roles_required
+
+from . import document, findings, services
+from .forms import CompareForm, ContactForm, IntakeForm, ReportEditForm, StepForm
+from .models import Case
+
+OFFICIAL = (Role.CITY_OFFICIAL,)
+
+STEPS: dict[str, tuple[type, Any]] = {
+    "investigate": (StepForm, services.case_investigate),
+    "compare": (CompareForm, services.case_compare_identifier),
+    "note": (StepForm, services.case_note),
+    "suspend": (StepForm, services.case_suspend),
+    "contact": (ContactForm, services.case_contact),
+    "return_points": (StepForm, services.case_return_points),
+    "reenable": (StepForm, services.case_reenable),
+    "notify": (StepForm, services.case_notify),
+    "close": (StepForm, services.case_close),
+}
+
+
+@roles_required(Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
+def case_list(request: HttpRequest) -> HttpResponse:
+    qs = Case.objects.select_related("opened_by")
+    if not services.can_run(request.user):
+        qs = qs.filter(opened_by_id=request.user.pk)
+    return render(
+        request, "cases/list.html", {"cases": qs, "can_run": services.can_run(request.user)}
+    )
+
+
+@roles_required(Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
+def case_new(request: HttpRequest) -> HttpResponse:
+    form = IntakeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            case = services.case_open(
+                actor=request.user,  # type: ignore[arg-type]
+                title=d["title"],
+                resident_label=d["resident_label"],
+                reported_by=d["reported_by"],
+                summary=d["summary"],
+                event_date=d["event_date"],
+                date_precision=d["date_precision"],
+                channel=d["channel"],
+                desk_location=d["desk_location"],
+            )
+        except services.CaseRefused as exc:
+            messages.error(request, exc.message_ja)
+        else:
+            messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
+            if services.can_run(request.user):
+                return redirect("cases:detail", pk=case.pk)
+            return redirect("cases:list")
+    return render(request, "cases/new.html", {"form": form})
+
+
+@roles_required(*OFFICIAL)
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_object_or_404(Case.objects.select_related("payment_link", "legacy_link"), pk=pk)
+    trail: list[Any] = []
+    if case.payment_link is not None:
+        trail = [(e, display(e)) for e in events_for_subject(case.payment_link.visit)]
+    return render(
+        request,
+        "cases/detail.html",
+        {
+            "case": case,
+            "status": case.status,
+            "timeline": case.timeline.select_related("actor").order_by("seq"),
+            "findings": findings.findings_for(case),
+            "trail": trail,
+            "forms": {name: cls(prefix=name) for name, (cls, _fn) in STEPS.items()},
+        },
+    )
+
+
+@roles_required(*OFFICIAL)
+def case_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    case = get_object_or_404(Case, pk=pk)
+    if request.method != "POST" or step not in STEPS:
+        raise PermissionDenied("Unknown step.")
+    cls, fn = STEPS[step]
+    form = cls(request.POST, prefix=step)
+    if not form.is_valid():
+        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return redirect("cases:detail", pk=case.pk)
+    d = dict(form.cleaned_data)
+    try:
+        fn(case, actor=request.user, **d)
+    except services.CaseRefused as exc:
+        messages.error(request, exc.message_ja)
+    else:
+        messages.success(request, _("Recorded."))
+    return redirect("cases:detail", pk=case.pk)
+
+
+@roles_required(*OFFICIAL)
+def case_report(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_object_or_404(Case, pk=pk)
+    initial = {
+        "title": case.report_title or document.DEFAULT_TITLE,
+        "prevention": case.report_prevention or "\n".join(document.default_prevention(case)),
+    }
+    form = ReportEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.case_report_edit(
+            case,
+            actor=request.user,  # type: ignore[arg-type]
+            title=form.cleaned_data["title"],
+            prevention=form.cleaned_data["prevention"],
+        )
+        messages.success(request, _("Saved."))
+        return redirect("cases:report", pk=case.pk)
+    doc = document.build(case)
+    return render(
+        request,
+        "cases/report.html",
+        {"case": case, "form": form, "markdown": document.to_markdown(doc)},
+    )
+
+
+@roles_required(*OFFICIAL)
+def case_report_md(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_object_or_404(Case, pk=pk)
+    response = HttpResponse(
+        document.to_markdown(document.build(case)), content_type="text/markdown; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{case.reference}.md"'
+    return response
+
+
+@roles_required(*OFFICIAL)
+def case_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_object_or_404(Case, pk=pk)
+    response = HttpResponse(document.to_pdf(document.build(case)), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{case.reference}.pdf"'
+    return response

@@ -1,0 +1,44 @@
+"""Incident endpoints for the desk page (staff session with an open desk session + CSRF)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from madoguchi.desk.api import DeskSessionAuth
+
+from . import services
+
+incidents_router = Router(auth=DeskSessionAuth(), tags=["incidents"])
+
+
+class PinBlockedIn(Schema):
+    applet: Literal["auth", "support"]
+    request_id: str = ""
+    cert_fingerprint: str = ""
+
+
+class IncidentOut(Schema):
+    id: int
+    kind: str
+    reason_code: str
+    created: bool
+
+
+@incidents_router.post("/pin-blocked", response={200: IncidentOut, 201: IncidentOut})
+def pin_blocked(request: HttpRequest, body: PinBlockedIn) -> Any:
+    """The card agent answered `pin_blocked`: record a PIN_LOCKED incident (once per request)."""
+    incident, created = services.incident_pin_blocked(
+        desk_session=request.desk_session,  # type: ignore[attr-defined]
+        applet=body.applet,
+        request_id=body.request_id,
+        cert_fingerprint=body.cert_fingerprint,
+    )
+    return 201 if created else 200, {
+        "id": incident.pk,
+        "kind": incident.kind,
+        "reason_code": incident.reason_code,
+        "created": created,
+    }

@@ -1,0 +1,22 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.terminals.models import Terminal
+
+from .constants import Severity
+
+
+class ComplaintForm(forms.Form):
+    terminal = forms.ModelChoiceField(Terminal.objects.none(), label=_("Desk"), required=False)
+    reported_by = forms.CharField(label=_("Who complained"), max_length=200, required=False)
+    severity = forms.ChoiceField(
+        choices=Severity.choices, initial=Severity.MEDIUM, label=_("Severity")
+    )
+    summary = forms.CharField(
+        label=_("What they said"), widget=forms.Textarea(attrs={"rows": 4}), max_length=500
+    )
+
+    def __init__(self, *args: object, terminals: object = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if terminals is not None:
+            self.fields["terminal"].queryset = terminals  # type: ignore[attr-defined]

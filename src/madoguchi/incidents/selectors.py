@@ -1,0 +1,41 @@
+"""Reading incidents."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from madoguchi.audit.models import AuditEvent
+from madoguchi.audit.selectors import events_for_subject
+
+from .models import Incident
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The start and end of a local (Asia/Tokyo) day, as aware datetimes."""
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(day, time.min), tz)
+    return start, start + timedelta(days=1)
+
+
+def incidents_for_terminal_day(terminal: Any, day: date) -> QuerySet[Incident]:
+    """Every incident of a desk's day: recorded at the terminal, or in one of its visits."""
+    start, end = day_bounds(day)
+    return (
+        Incident.objects.filter(Q(terminal=terminal) | Q(visit__terminal=terminal))
+        .filter(occurred_at__gte=start, occurred_at__lt=end)
+        .select_related("staff", "visit", "terminal")
+        .order_by("occurred_at", "pk")
+        .distinct()
+    )
+
+
+def audit_trail(incident: Incident) -> list[AuditEvent]:
+    """The incident's own audit event, then the events of its visit (if any)."""
+    events = list(events_for_subject(incident))
+    if incident.visit_id is not None:
+        events += list(events_for_subject(("desk.visit", str(incident.visit_id))))
+    return sorted({e.seq: e for e in events}.values(), key=lambda e: e.seq)

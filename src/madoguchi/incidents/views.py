@@ -1,0 +1,80 @@
+"""Incident pages: the list, one incident with its audit trail, and a complaint form."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from madoguchi.accounts.constants import Role
+from madoguchi.audit.selectors import display
+from madoguchi.terminals.models import Terminal
+
+from . import selectors, services
+from .access import roles_required, visible_terminal
+from .forms import ComplaintForm
+from .models import Incident
+
+VIEWERS = (Role.SUPERVISOR, Role.CITY_OFFICIAL)
+STAFF = (Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
+
+
+def _terminals(user: object) -> object:
+    from madoguchi.reports.selectors import terminals_for
+
+    return Terminal.objects.filter(pk__in=[t.pk for t in terminals_for(user)])
+
+
+@roles_required(*VIEWERS)
+def incident_list(request: HttpRequest) -> HttpResponse:
+    try:
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        day = timezone.localdate()
+    start, end = selectors.day_bounds(day)
+    terminals = _terminals(request.user)
+    incidents = (
+        Incident.objects.filter(Q(terminal__in=terminals) | Q(visit__terminal__in=terminals))
+        .filter(occurred_at__gte=start, occurred_at__lt=end)
+        .select_related("terminal", "staff", "visit")
+        .distinct()
+        .order_by("-occurred_at")
+    )
+    return render(request, "incidents/list.html", {"incidents": incidents, "day": day})
+
+
+@roles_required(*VIEWERS)
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(
+        Incident.objects.select_related("terminal", "visit", "staff"), pk=pk
+    )
+    terminal = incident.terminal or (incident.visit.terminal if incident.visit else None)
+    if terminal is not None and not visible_terminal(request.user, terminal):
+        raise PermissionDenied("This incident belongs to another organisation's desk.")
+    trail = [(e, display(e)) for e in selectors.audit_trail(incident)]
+    return render(request, "incidents/detail.html", {"incident": incident, "trail": trail})
+
+
+@roles_required(*STAFF)
+def complaint_new(request: HttpRequest) -> HttpResponse:
+    terminals = _terminals(request.user)
+    form = ComplaintForm(request.POST or None, terminals=terminals)
+    if request.method == "POST" and form.is_valid():
+        incident = services.incident_complaint(
+            recorded_by=request.user,  # type: ignore[arg-type]
+            terminal=form.cleaned_data["terminal"],
+            summary=form.cleaned_data["summary"],
+            severity=form.cleaned_data["severity"],
+            reported_by=form.cleaned_data["reported_by"],
+        )
+        messages.success(
+            request, _("The complaint was recorded as incident %(id)s.") % {"id": incident.pk}
+        )
+        return redirect("incidents:complaint")
+    return render(request, "incidents/complaint.html", {"form": form})

@@ -1,0 +1,64 @@
+"""PDF (WeasyPrint, imported lazily) and Excel (openpyxl) of a daily report's content."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.template.loader import render_to_string
+
+
+def to_pdf(content: dict[str, Any], *, submitted: Any = None) -> bytes:
+    from weasyprint import HTML
+
+    html = render_to_string("reports/daily_document.html", {"r": content, "submitted": submitted})
+    return bytes(HTML(string=html).write_pdf())
+
+
+def to_xlsx(content: dict[str, Any], *, submitted: Any = None) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "概要"
+    c = content["counts"]
+    rows: list[tuple[Any, ...]] = [
+        ("日次報告", "提出済み" if submitted else "未提出（下書き）"),
+        ("委託事業者", content["contractor"]),
+        ("窓口（端末）", content["terminal"]),
+        ("場所", content["location"]),
+        ("日付", content["day"]),
+        ("受付件数", c["visits"]),
+        ("確定件数", c["completions"]),
+        ("インシデント件数", c["incidents_total"]),
+    ]
+    if submitted is not None:
+        rows += [("提出者", str(submitted.submitted_by)), ("SHA-256", submitted.sha256)]
+    rows.append(("監督者の所見", content.get("note", "")))
+    rows.append(())
+    rows.append(("拒否理由", "件数"))
+    rows += [(k, v) for k, v in c["refusals"].items()]
+    rows.append(())
+    rows.append(("インシデント種別", "件数"))
+    rows += [(k, v) for k, v in c["incidents"].items()]
+    for row in rows:
+        ws.append(list(row))
+    ws2 = wb.create_sheet("インシデント")
+    ws2.append(["ID", "日時", "種別", "理由", "重大度", "受付", "スタッフ", "記録", "内容"])
+    for i in content["incidents"]:
+        ws2.append(
+            [
+                i["id"],
+                i["at"],
+                i["kind_label"],
+                i["reason"],
+                i["severity"],
+                i["visit"],
+                i["staff"],
+                i["source"],
+                i["summary"],
+            ]
+        )
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

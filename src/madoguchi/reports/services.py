@@ -1,0 +1,161 @@
+"""Building and submitting the contractor's daily report per desk.
+
+The report is generated from the data: every incident of the desk's day is in it, and nobody
+can leave one out. The supervisor may add a note; submitting freezes the content (snapshot
+and SHA-256) and records an audit event."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from madoguchi.accounts.constants import Role
+from madoguchi.accounts.models import User
+from madoguchi.audit import services as audit
+from madoguchi.desk.models import Completion, Visit
+from madoguchi.incidents.constants import IncidentKind
+from madoguchi.incidents.selectors import day_bounds, incidents_for_terminal_day
+from madoguchi.terminals.models import Terminal
+
+from .models import DailyReport
+
+REFUSAL_KINDS = (
+    IncidentKind.COMPLETION_REFUSED,
+    IncidentKind.VISIT_START_REFUSED,
+    IncidentKind.NAME_CHECK,
+)
+FORMAT_VERSION = 1
+
+
+class ReportRefused(Exception):
+    def __init__(self, code: str, message_ja: str, message_en: str) -> None:
+        super().__init__(f"{code}: {message_en}")
+        self.code = code
+        self.message_ja = message_ja
+        self.message_en = message_en
+
+
+def build_daily(terminal: Terminal, day: date) -> dict[str, Any]:
+    """The report's content, from the records (JSON-ready)."""
+    start, end = day_bounds(day)
+    visits = Visit.objects.filter(
+        terminal=terminal, started_at__gte=start, started_at__lt=end
+    ).count()
+    completions = Completion.objects.filter(
+        visit__terminal=terminal, committed_at__gte=start, committed_at__lt=end
+    ).count()
+    incidents = list(incidents_for_terminal_day(terminal, day))
+    refusals = Counter(
+        f"{i.kind}:{i.reason_code}" for i in incidents if i.kind in {k.value for k in REFUSAL_KINDS}
+    )
+    by_kind = Counter(i.kind for i in incidents)
+    tz = timezone.get_current_timezone()
+    return {
+        "format": FORMAT_VERSION,
+        "contractor": terminal.contractor.name,
+        "contractor_id": terminal.contractor_id,
+        "terminal": terminal.name,
+        "terminal_id": terminal.pk,
+        "location": terminal.location,
+        "day": day.isoformat(),
+        "counts": {
+            "visits": visits,
+            "completions": completions,
+            "refusals": dict(sorted(refusals.items())),
+            "incidents": dict(sorted(by_kind.items())),
+            "incidents_total": len(incidents),
+        },
+        "incidents": [
+            {
+                "id": i.pk,
+                "at": timezone.localtime(i.occurred_at, tz).isoformat(timespec="seconds"),
+                "kind": i.kind,
+                "kind_label": str(IncidentKind(i.kind).label)
+                if i.kind in IncidentKind.values
+                else i.kind,
+                "reason": i.reason_code,
+                "severity": i.severity,
+                "summary": i.summary,
+                "visit": i.visit.reference if i.visit is not None else "",
+                "staff": str(i.staff) if i.staff_id else "",
+                "source": i.source,
+            }
+            for i in incidents
+        ],
+    }
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    data = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def can_submit(user: Any, terminal: Terminal) -> bool:
+    return bool(
+        user.has_role(Role.SUPERVISOR)
+        and user.organisation_id is not None
+        and user.organisation_id == terminal.contractor_id
+    )
+
+
+def daily_report_submit(
+    *, actor: User, terminal: Terminal, day: date, note: str = ""
+) -> DailyReport:
+    """Freeze and submit a desk's day. Only a supervisor of the desk's contractor; once per day;
+    not before the day has ended."""
+    if not can_submit(actor, terminal):
+        raise ReportRefused(
+            "not_contractor_supervisor",
+            "日次報告を提出できるのは、この窓口を運営する委託事業者の監督者だけです。",
+            "Only a supervisor of the desk's contractor can submit its daily report.",
+        )
+    if day >= timezone.localdate():
+        raise ReportRefused(
+            "day_not_over",
+            "日次報告は、その日が終わってから提出してください。",
+            "A day's report can be submitted once the day is over.",
+        )
+    content = build_daily(terminal, day)
+    content["note"] = note
+    digest = content_hash(content)
+    try:
+        with transaction.atomic():
+            report = DailyReport.objects.create(
+                contractor=terminal.contractor,
+                terminal=terminal,
+                day=day,
+                note=note,
+                snapshot=content,
+                sha256=digest,
+                submitted_by=actor,
+            )
+            audit.record(
+                "reports.daily_submitted",
+                actor=actor,
+                terminal=terminal,
+                subject=report,
+                payload={
+                    "terminal_name": terminal.name,
+                    "day": day.isoformat(),
+                    "incidents": content["counts"]["incidents_total"],
+                    "sha256": digest,
+                },
+            )
+    except IntegrityError as exc:
+        raise ReportRefused(
+            "already_submitted",
+            "この日の日次報告はすでに提出されています。提出済みの報告は変更できません。",
+            "This day's report was already submitted; a submitted report is frozen.",
+        ) from exc
+    return report
+
+
+def verify(report: DailyReport) -> bool:
+    """Does the stored snapshot still hash to the stored SHA-256?"""
+    return content_hash(report.snapshot) == report.sha256

@@ -1,0 +1,151 @@
+"""Daily report pages (supervisor: preview, note, submit; everyone allowed: exports), the
+city's received/missing grid, and the dashboard."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from madoguchi.accounts.constants import Role
+from madoguchi.incidents.access import roles_required, visible_terminal
+from madoguchi.terminals.models import Terminal
+
+from . import charts, exports, selectors, services
+from .models import DailyReport
+
+VIEWERS = (Role.SUPERVISOR, Role.CITY_OFFICIAL)
+
+
+def _parse_day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise Http404("Not a date (YYYY-MM-DD).") from exc
+
+
+def _load(
+    request: HttpRequest, terminal_id: int, day: str
+) -> tuple[Terminal, date, DailyReport | None, dict[str, Any]]:
+    terminal = get_object_or_404(Terminal.objects.select_related("contractor"), pk=terminal_id)
+    if not visible_terminal(request.user, terminal):
+        raise PermissionDenied("This desk belongs to another organisation.")
+    d = _parse_day(day)
+    submitted = (
+        DailyReport.objects.filter(terminal=terminal, day=d).select_related("submitted_by").first()
+    )
+    content = submitted.snapshot if submitted else services.build_daily(terminal, d)
+    return terminal, d, submitted, content
+
+
+@roles_required(*VIEWERS)
+def index(request: HttpRequest) -> HttpResponse:
+    terminals = selectors.terminals_for(request.user)
+    days = selectors.days_back(14)
+    return render(
+        request,
+        "reports/index.html",
+        {"rows": selectors.status_grid(terminals, days), "days": days, "title": _("Daily reports")},
+    )
+
+
+@roles_required(*VIEWERS)
+def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
+    terminal, d, submitted, content = _load(request, terminal_id, day)
+    if request.method == "POST":
+        try:
+            services.daily_report_submit(
+                actor=request.user,  # type: ignore[arg-type]
+                terminal=terminal,
+                day=d,
+                note=request.POST.get("note", ""),
+            )
+        except services.ReportRefused as exc:
+            messages.error(request, exc.message_ja)
+        else:
+            messages.success(request, _("The report was submitted and frozen."))
+        return redirect("reports:daily", terminal_id=terminal.pk, day=d.isoformat())
+    return render(
+        request,
+        "reports/daily.html",
+        {
+            "terminal": terminal,
+            "day": d,
+            "r": content,
+            "submitted": submitted,
+            "verified": services.verify(submitted) if submitted else None,
+            "can_submit": submitted is None and services.can_submit(request.user, terminal),
+        },
+    )
+
+
+@roles_required(*VIEWERS)
+def daily_pdf(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
+    terminal, d, submitted, content = _load(request, terminal_id, day)
+    response = HttpResponse(
+        exports.to_pdf(content, submitted=submitted), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="daily-{terminal.pk}-{d.isoformat()}.pdf"'
+    )
+    return response
+
+
+@roles_required(*VIEWERS)
+def daily_xlsx(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
+    terminal, d, submitted, content = _load(request, terminal_id, day)
+    response = HttpResponse(
+        exports.to_xlsx(content, submitted=submitted),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="daily-{terminal.pk}-{d.isoformat()}.xlsx"'
+    )
+    return response
+
+
+@roles_required(Role.CITY_OFFICIAL)
+def city(request: HttpRequest) -> HttpResponse:
+    terminals = selectors.terminals_for(request.user)
+    n = min(max(int(request.GET.get("days", "14") or 14), 1), 62)
+    days = selectors.days_back(n)
+    rows = selectors.status_grid(terminals, days)
+    missing = sum(1 for row in rows for c in row["cells"] if c["status"] == "missing")
+    return render(
+        request,
+        "reports/index.html",
+        {
+            "rows": rows,
+            "days": days,
+            "missing": missing,
+            "show_missing": True,
+            "title": _("Reports received (city)"),
+        },
+    )
+
+
+@roles_required(*VIEWERS)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    terminals = selectors.terminals_for(request.user)
+    days = selectors.days_back(14)
+    s = selectors.dashboard_series(terminals, days)
+    return render(
+        request,
+        "reports/dashboard.html",
+        {
+            "charts": [
+                charts.bar_chart(_("Visits per desk per day"), days, s["visits"]),
+                charts.bar_chart(_("Completions per desk per day"), days, s["completions"]),
+                charts.bar_chart(
+                    _("Refusals by reason per day"), days, s["refusals"], stacked=True
+                ),
+                charts.line_chart(_("Incidents over time, by kind"), days, s["incidents"]),
+            ],
+            "series": s,
+        },
+    )
