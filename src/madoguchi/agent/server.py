@@ -380,12 +380,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- responses -------------------------------------------------------------------------------
 
-    def _common_headers(self) -> None:
+    def _common_headers(self, referrer_policy: str = "no-referrer") -> None:
         self.send_header("Access-Control-Allow-Origin", self.agent.server_origin)
         self.send_header("Vary", "Origin")
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Referrer-Policy", referrer_policy)
 
     def _json(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
@@ -573,7 +573,9 @@ class _Handler(BaseHTTPRequestHandler):
         nonce = secrets.token_urlsafe(16)
         html = pinpad.render(request, lang, nonce).encode("utf-8")
         self.send_response(200 if request is not None else 404)
-        self._common_headers()
+        # Not no-referrer: under it a browser sends `Origin: null` with the PIN form's POST, and
+        # the agent accepts that POST only with its own origin.
+        self._common_headers(referrer_policy="same-origin")
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header(
             "Content-Security-Policy",
