@@ -9,6 +9,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("madoguchi.accounts.urls")),
     path("terminal/", include("madoguchi.terminals.urls")),
+    path("desk/", include("madoguchi.desk.urls")),
+    path("officials/", include("madoguchi.officials.urls")),
     path("incidents/", include("madoguchi.incidents.urls")),
     path("reports/", include("madoguchi.reports.urls")),
     path("cases/", include("madoguchi.cases.urls")),

@@ -1,24 +1,35 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
+from madoguchi.accounts.constants import Role
 from madoguchi.terminals.binding import current_terminal
 from madoguchi.terminals.models import DeskSession
+
+OFFICIAL_ROLES = {Role.CITY_OFFICIAL.value, Role.SUPERVISOR.value, Role.OPERATOR.value}
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Desk staff on their terminal go to the desk; officials and supervisors to their pages."""
     desk_session_id = request.session.get("desk_session_id")
     desk_session = (
-        DeskSession.objects.filter(pk=desk_session_id, closed_at__isnull=True).first()
+        DeskSession.objects.filter(
+            pk=desk_session_id, staff_id=request.user.pk, closed_at__isnull=True
+        ).first()
         if desk_session_id
         else None
     )
-    return render(
-        request,
-        "core/home.html",
-        {"terminal": current_terminal(request), "desk_session": desk_session},
-    )
+    terminal = current_terminal(request)
+    if (
+        desk_session is not None
+        and terminal is not None
+        and desk_session.terminal_id == terminal.pk
+    ):
+        return redirect("desk:terminal")
+    if request.user.is_superuser or OFFICIAL_ROLES & request.user.roles:  # type: ignore[union-attr]
+        return redirect("officials:today")
+    return render(request, "core/home.html", {"terminal": terminal, "desk_session": desk_session})
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

@@ -1,0 +1,382 @@
+/* madoguchi desk pages: card operations between the card agent (loopback) and the server API.
+ *
+ * No inline script or style anywhere (CSP): configuration comes from #desk-config's data
+ * attributes, and every text shown comes from <template id="msg-..."> elements the server
+ * rendered in the page's language. The PIN is typed into the agent's own PIN pad (an iframe of
+ * the agent's origin); this script never sees it.
+ */
+(function () {
+  "use strict";
+
+  var cfgEl = document.getElementById("desk-config");
+  if (!cfgEl) return;
+  var cfg = cfgEl.dataset;
+  var AGENT = cfg.agentOrigin.replace(/\/$/, "");
+  var visitRef = cfg.visitRef || null;
+  var ended = false;
+
+  function msg(id, vars) {
+    var el = document.getElementById("msg-" + id);
+    var text = el ? el.innerHTML.trim() : id;
+    var tmp = document.createElement("textarea");
+    tmp.innerHTML = text;
+    text = tmp.value;
+    Object.keys(vars || {}).forEach(function (k) { text = text.replace("{" + k + "}", vars[k]); });
+    return text;
+  }
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+
+  function api(path, method, body) {
+    return fetch(cfg.api + path, {
+      method: method || "GET",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": cfg.csrf },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        return { status: r.status, body: j };
+      });
+    });
+  }
+
+  function agent(path, method, body) {
+    return fetch(AGENT + path, {
+      method: method || "GET",
+      mode: "cors",
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        return { status: r.status, body: j };
+      });
+    });
+  }
+
+  // --- status line and errors ----------------------------------------------------------------
+
+  function status(text) {
+    var el = $("[data-role=flow-status]");
+    if (el) el.textContent = text || "";
+  }
+
+  function fail(text) {
+    var el = $("[data-role=flow-error]");
+    status("");
+    hidePinpad();
+    if (el) { el.textContent = text; el.hidden = false; el.focus && el.focus(); }
+    busy(false);
+  }
+
+  function clearError() {
+    var el = $("[data-role=flow-error]");
+    if (el) { el.hidden = true; el.textContent = ""; }
+  }
+
+  function busy(on) {
+    document.querySelectorAll("[data-action=start-visit],[data-action=sign-completion],[data-action=read-resident]")
+      .forEach(function (b) { b.disabled = !!on; });
+  }
+
+  // --- PIN pad (the agent's page in an iframe) and request polling -----------------------------
+
+  var currentRequest = null;
+
+  function showPinpad(url) {
+    var panel = $("[data-role=pinpad-panel]");
+    var frame = $("[data-role=pinpad-frame]");
+    if (!panel || !frame) return;
+    frame.src = url + (url.indexOf("?") < 0 ? "?" : "&") + "lang=" + encodeURIComponent(cfg.lang || "ja");
+    panel.hidden = false;
+    panel.scrollIntoView({ block: "center" });
+    frame.focus();
+  }
+
+  function hidePinpad() {
+    var panel = $("[data-role=pinpad-panel]");
+    var frame = $("[data-role=pinpad-frame]");
+    if (frame) frame.removeAttribute("src");
+    if (panel) panel.hidden = true;
+  }
+
+  function waitFor(requestId) {
+    return agent("/requests/" + requestId + "?wait=25").then(function (r) {
+      if (r.status !== 200) throw { code: r.body.error || "card_error" };
+      if (r.body.status === "pending") return waitFor(requestId);
+      if (r.body.status === "done") return r.body.result;
+      throw { code: r.body.error || r.body.status };
+    });
+  }
+
+  // Ask the agent for a card operation; resolves with the operation's result once the PIN is in.
+  function cardOperation(path, body) {
+    return agent(path, "POST", body).then(function (r) {
+      if (r.status === 409) throw { code: "no-card" };
+      if (r.status !== 200) throw { code: r.body.error || "card_error", message: r.body.message };
+      currentRequest = r.body.request_id;
+      showPinpad(r.body.pinpad_url);
+      status(msg("waiting-pin"));
+      return waitFor(r.body.request_id);
+    }, function () { throw { code: "agent-unreachable" }; }).then(function (result) {
+      currentRequest = null;
+      hidePinpad();
+      return result;
+    }, function (err) {
+      currentRequest = null;
+      throw err;
+    });
+  }
+
+  function cardError(err) {
+    if (err && err.serverMessage) return fail(err.serverMessage);
+    var code = (err && err.code) || "generic";
+    var known = ["no-card", "agent-unreachable", "pin_blocked", "card_removed", "timeout",
+      "cancelled", "card_error", "changed"];
+    fail(msg(known.indexOf(code) >= 0 ? code : "generic"));
+  }
+
+  document.addEventListener("click", function (e) {
+    var t = e.target.closest && e.target.closest("[data-action=cancel-card]");
+    if (!t) return;
+    if (currentRequest) agent("/requests/" + currentRequest + "/cancel", "POST", {});
+    hidePinpad();
+    busy(false);
+  });
+
+  // --- start a visit: card authentication ------------------------------------------------------
+
+  function startVisit() {
+    clearError();
+    busy(true);
+    var nonce;
+    api("/auth-challenge", "POST", {}).then(function (r) {
+      if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
+      nonce = r.body.nonce;
+      return cardOperation("/authenticate", { nonce: nonce, origin: r.body.origin });
+    }).then(function (result) {
+      status(msg("verifying"));
+      return api("/start", "POST", { token: result.token, nonce: nonce });
+    }).then(function (r) {
+      if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
+      window.location.assign(cfg.visitUrl);
+    }).catch(cardError);
+  }
+
+  // --- commit: the card signs exactly the lines shown ------------------------------------------
+
+  function shownLines() {
+    var el = document.getElementById("commit-lines-data");
+    try { return JSON.parse(el.dataset.lines); } catch (e) { return null; }
+  }
+
+  function signCompletion() {
+    clearError();
+    busy(true);
+    var nonce;
+    api("/current/completion-challenge", "POST", {}).then(function (r) {
+      if (r.status === 404) { visitEnded(r.body.message_ja); throw { silent: true }; }
+      if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
+      if (JSON.stringify(r.body.display) !== JSON.stringify(shownLines())) throw { code: "changed" };
+      nonce = r.body.nonce;
+      return cardOperation("/sign-completion", {
+        nonce: nonce, origin: r.body.origin, transaction: r.body.transaction,
+      });
+    }).then(function (result) {
+      status(msg("verifying"));
+      return api("/current/complete", "POST", { token: result.token, nonce: nonce });
+    }).then(function (r) {
+      if (r.status !== 200) {
+        visitEnded(r.body.message_ja);
+        throw { serverMessage: r.body.message_ja || msg("generic") };
+      }
+      window.location.assign(cfg.receiptUrl);
+    }).catch(function (err) { if (!err || !err.silent) cardError(err); });
+  }
+
+  // --- read the resident's name (basic four attributes, input-support PIN) ---------------------
+
+  function readResident() {
+    clearError();
+    busy(true);
+    cardOperation("/read-attributes", {}).then(function (attrs) {
+      var el = $("[data-role=resident-name]");
+      if (el) el.textContent = attrs.name || "";
+      status("");
+      busy(false);
+      return fetch(cfg.residentUrl, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": cfg.csrf },
+        body: JSON.stringify({ name: attrs.name || "" }),
+      });
+    }).catch(cardError);
+  }
+
+  document.addEventListener("click", function (e) {
+    var t = e.target.closest && e.target.closest("[data-action]");
+    if (!t) return;
+    if (t.dataset.action === "start-visit") startVisit();
+    else if (t.dataset.action === "sign-completion") signCompletion();
+    else if (t.dataset.action === "read-resident") readResident();
+  });
+
+  // --- the open visit: banner, card presence, and its end --------------------------------------
+
+  function visitEnded(reason) {
+    if (ended) return;
+    ended = true;
+    var content = $("[data-role=visit-content]");
+    if (content) content.replaceChildren();  // nothing of the visit stays on screen
+    var banner = $("[data-testid=visit-banner]");
+    if (banner) banner.remove();
+    var notice = document.getElementById("ended-notice");
+    if (notice) {
+      $("[data-role=ended-reason]", notice).textContent = reason || "";
+      notice.hidden = false;
+    }
+    // Once the server agrees, go to the page that says why (nothing of the visit on it).
+    var tries = 0;
+    (function confirmEnd() {
+      api("/current").then(function (r) {
+        if (r.status === 404 || r.body.reference !== visitRef || ++tries > 40) {
+          window.location.replace(cfg.endedUrl);
+        } else {
+          setTimeout(confirmEnd, 250);
+        }
+      }, function () { setTimeout(confirmEnd, 500); });
+    })();
+  }
+
+  function setCard(state) {
+    var el = $("[data-role=card-state]");
+    if (!el) return;
+    el.dataset.state = state;
+    el.textContent = msg({ present: "card-present", absent: "card-absent", other: "card-other",
+      down: "agent-down" }[state]);
+  }
+
+  var secondsLeft = null;
+
+  function watchVisit() {
+    secondsLeft = parseInt(cfg.secondsLeft, 10);
+    var fp = cfg.cardFingerprint;
+    agent("/status").then(function (r) {
+      if (r.status !== 200) return setCard("down");
+      if (!r.body.card_present) { setCard("absent"); visitEnded(msg("card-absent")); }
+      else setCard(r.body.cert_fingerprint === fp ? "present" : "other");
+    }, function () { setCard("down"); });
+
+    if (window.EventSource) {
+      var es = new EventSource(AGENT + "/events");
+      es.addEventListener("card", function (ev) {
+        var data = {};
+        try { data = JSON.parse(ev.data); } catch (e) { return; }
+        if (data.kind === "removed") { setCard("absent"); visitEnded(msg("card-absent")); }
+        else if (data.kind === "inserted" && data.cert_fingerprint !== fp) {
+          setCard("other"); visitEnded(msg("card-other"));
+        }
+      });
+      es.onerror = function () { if (!ended) setCard("down"); };
+      es.onopen = function () {
+        var el = $("[data-role=card-state]");
+        if (el && el.dataset.state === "down") setCard("present");
+      };
+      window.addEventListener("pagehide", function () { es.close(); });
+    }
+
+    (function poll() {
+      if (ended) return;
+      api("/current").then(function (r) {
+        if (r.status === 404 || (r.status === 200 && r.body.reference !== visitRef)) {
+          visitEnded("");
+          return;
+        }
+        if (r.status === 200) {
+          secondsLeft = r.body.seconds_left;
+          var c = $("[data-role=card-confirmed]");
+          if (c) c.textContent = msg("confirmed", { n: r.body.card_confirmed_seconds_ago });
+        }
+        setTimeout(poll, 1000);
+      }, function () { setTimeout(poll, 2000); });
+    })();
+
+    setInterval(function () {
+      if (ended || secondsLeft === null) return;
+      secondsLeft = Math.max(0, secondsLeft - 1);
+      var el = $("[data-role=time-left]");
+      if (el) {
+        var m = Math.floor(secondsLeft / 60), s = secondsLeft % 60;
+        el.textContent = m + ":" + (s < 10 ? "0" : "") + s;
+        el.classList.toggle("warn", secondsLeft <= 60);
+      }
+    }, 1000);
+  }
+
+  // --- waiting page: is a card on the reader? ---------------------------------------------------
+
+  function watchPresence() {
+    var el = $("[data-role=presence]");
+    if (!el) return;
+    function show(present) { el.textContent = msg(present ? "presence-yes" : "presence-no"); }
+    agent("/status").then(function (r) { if (r.status === 200) show(r.body.card_present); },
+      function () { el.textContent = msg("agent-unreachable"); });
+    if (window.EventSource) {
+      var es = new EventSource(AGENT + "/events");
+      es.addEventListener("card", function (ev) {
+        try { show(JSON.parse(ev.data).kind === "inserted"); } catch (e) { /* ignore */ }
+      });
+      window.addEventListener("pagehide", function () { es.close(); });
+    }
+  }
+
+  // --- demo: the virtual card tray ---------------------------------------------------------------
+
+  function tray() {
+    var root = $("[data-testid=tray]");
+    if (!root) return;
+    var list = $("[data-role=tray-cards]", root);
+    var err = $("[data-role=tray-error]", root);
+    function render(state) {
+      list.replaceChildren();
+      state.cards.forEach(function (card) {
+        var li = document.createElement("li");
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "btn " + (card.inserted ? "btn-primary" : "btn-secondary");
+        b.dataset.card = card.name;
+        b.dataset.testid = "tray-insert-" + card.name;
+        b.setAttribute("aria-pressed", card.inserted ? "true" : "false");
+        b.textContent = msg(card.inserted ? "tray-inserted" : "tray-insert", { name: card.name });
+        li.appendChild(b);
+        list.appendChild(li);
+      });
+    }
+    function refresh() {
+      agent("/tray").then(function (r) {
+        if (r.status !== 200) throw r;
+        err.hidden = true;
+        render(r.body);
+      }).catch(function () { err.textContent = msg("tray-unavailable"); err.hidden = false; });
+    }
+    root.addEventListener("click", function (e) {
+      var b = e.target.closest("button");
+      if (!b) return;
+      var done = b.dataset.card
+        ? agent("/tray/insert", "POST", { card: b.dataset.card })
+        : agent("/tray/remove", "POST", {});
+      done.then(refresh, refresh);
+    });
+    refresh();
+    if (window.EventSource) {
+      var es = new EventSource(AGENT + "/events");
+      es.addEventListener("card", refresh);
+      window.addEventListener("pagehide", function () { es.close(); });
+    }
+  }
+
+  // A page restored from the back/forward cache is reloaded: the server decides what it shows.
+  window.addEventListener("pageshow", function (e) { if (e.persisted) window.location.reload(); });
+
+  if (visitRef) watchVisit();
+  watchPresence();
+  tray();
+})();

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "desk"
+urlpatterns = [
+    path("", views.terminal, name="terminal"),
+    path("ended/", views.ended, name="ended"),
+    path("visit/", views.visit, name="visit"),
+    path("visit/procedures/<slug:kind>/", views.procedure, name="procedure"),
+    path("visit/procedures/<int:pk>/discard/", views.discard, name="discard"),
+    path("visit/checklist/", views.checklist, name="checklist"),
+    path("visit/confirm/", views.confirm, name="confirm"),
+    path("visit/receipt/", views.receipt, name="receipt"),
+    path("visit/end/", views.end, name="end"),
+    path("visit/resident/", views.resident, name="resident"),
+]

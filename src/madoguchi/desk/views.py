@@ -1,0 +1,355 @@
+"""Desk pages: waiting for a card, the visit, procedure forms, confirmation, receipt, end.
+
+Every page that shows anything of a visit is sent with `Cache-Control: no-store` (never_cache),
+and redirects away once the visit has ended: the back button shows nothing of an ended visit.
+The card operations themselves run in the browser (static/desk/desk.js) between the agent and
+the JSON API; these views only render and record what staff do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from madoguchi.checklists import selectors as checklist_selectors
+from madoguchi.checklists import services as checklists
+from madoguchi.checklists.constants import Stage
+from madoguchi.incidents.constants import IncidentKind
+from madoguchi.terminals.binding import current_terminal
+from madoguchi.terminals.models import DeskSession
+
+from . import procedures as registry
+from . import services
+from .constants import ProcedureStatus, VisitEndReason
+from .forms import FALLBACK_FORMS
+from .models import Completion, Visit
+
+SESSION_RESIDENT = "desk_resident"  # {visit reference: resident's name read from the card}
+
+
+def desk_page(view):
+    """Signed-in staff with an open desk session on this (bound) terminal; never cached."""
+
+    @login_required
+    @never_cache
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        terminal = current_terminal(request)
+        session_id = request.session.get("desk_session_id")
+        desk = (
+            DeskSession.objects.select_related("terminal", "staff")
+            .filter(pk=session_id, staff_id=request.user.pk, closed_at__isnull=True)
+            .first()
+            if session_id
+            else None
+        )
+        if desk is None or terminal is None or desk.terminal_id != terminal.pk:
+            messages.error(request, _("Sign in on a registered terminal to use the desk."))
+            return redirect("accounts:login")
+        request.desk_session = desk  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _desk(request: HttpRequest) -> DeskSession:
+    return request.desk_session  # type: ignore[attr-defined]
+
+
+def _visit_or_redirect(request: HttpRequest) -> Visit | HttpResponse:
+    visit = services.visit_current(desk_session=_desk(request))
+    if visit is None:
+        messages.error(request, services.COMPLETION_MESSAGES["no_open_visit"][0])
+        return redirect("desk:ended")
+    return visit
+
+
+def _context(request: HttpRequest, visit: Visit | None, **extra: Any) -> dict[str, Any]:
+    desk = _desk(request)
+    lang = (get_language() or "ja")[:2]
+    ctx: dict[str, Any] = {
+        "terminal": desk.terminal,
+        "desk_session": desk,
+        "visit": visit,
+        "agent_origin": settings.CARD_AGENT_ORIGIN,
+        "demo": settings.DEMO,
+        "lang": lang,
+        "has_test_pins": False,
+    }
+    if visit is not None:
+        ctx["resident_name"] = request.session.get(SESSION_RESIDENT, {}).get(visit.reference)
+        ctx["seconds_left"] = services.seconds_left(visit)
+        ctx["card_fingerprint"] = visit.certificate.fingerprint
+    ctx.update(extra)
+    return ctx
+
+
+def _label(handler: Any) -> str:
+    return handler.label_en if (get_language() or "ja").startswith("en") else handler.label_ja
+
+
+# --- waiting -------------------------------------------------------------------------------
+
+
+@desk_page
+def terminal(request: HttpRequest) -> HttpResponse:
+    """Waiting for the next resident: insert the card, then start the card authentication."""
+    if services.visit_current(desk_session=_desk(request)) is not None:
+        return redirect("desk:visit")
+    return render(request, "desk/terminal.html", _context(request, None))
+
+
+@desk_page
+def ended(request: HttpRequest) -> HttpResponse:
+    """Where a page goes when its visit ended: why, and that nothing more can be done in it."""
+    if services.visit_current(desk_session=_desk(request)) is not None:
+        return redirect("desk:visit")
+    last = Visit.objects.filter(desk_session=_desk(request)).order_by("-started_at").first()
+    discarded = last.procedures.filter(status=ProcedureStatus.DISCARDED).count() if last else 0
+    refusal = None
+    if last is not None and last.end_reason == VisitEndReason.COMPLETION_REFUSED:
+        incident = last.incidents.filter(kind=IncidentKind.COMPLETION_REFUSED).first()
+        if incident is not None:
+            known = services.COMPLETION_MESSAGES.get(incident.reason_code)
+            refusal = known[0] if known else None
+            if incident.reason_code == "checklist_incomplete":
+                refusal = _("Required checklist items were not ticked; nothing was committed.")
+            refusal = refusal or _("The card's signature was not accepted; nothing was committed.")
+    request.session.pop(SESSION_RESIDENT, None)
+    return render(
+        request,
+        "desk/ended.html",
+        _context(request, None, last=last, discarded=discarded, refusal=refusal),
+    )
+
+
+# --- the visit -----------------------------------------------------------------------------
+
+
+@desk_page
+def visit(request: HttpRequest) -> HttpResponse:
+    found = _visit_or_redirect(request)
+    if isinstance(found, HttpResponse):
+        return found
+    procs = list(found.procedures.order_by("pk"))
+    available = [{"kind": h.kind, "label": _label(h)} for h in registry.available()]
+    labels = {h.kind: _label(h) for h in registry.available()}
+    rows = [{"p": p, "label": labels.get(p.kind, p.kind)} for p in procs]
+    return render(
+        request,
+        "desk/visit.html",
+        _context(
+            request,
+            found,
+            available=available,
+            rows=rows,
+            pending=sum(1 for p in procs if p.status == ProcedureStatus.PENDING),
+            completions=found.completions.count(),
+        ),
+    )
+
+
+def _form_class(handler: Any) -> Any:
+    return getattr(handler, "form_class", None) or FALLBACK_FORMS.get(handler.kind)
+
+
+def _make_form(form_class: Any, data: Any, visit: Visit) -> Any:
+    params = inspect.signature(form_class.__init__).parameters
+    kwargs = {"visit": visit} if "visit" in params else {}
+    return form_class(data, **kwargs)
+
+
+@desk_page
+def procedure(request: HttpRequest, kind: str) -> HttpResponse:
+    found = _visit_or_redirect(request)
+    if isinstance(found, HttpResponse):
+        return found
+    handler = registry.get(kind)
+    form_class = _form_class(handler) if handler else None
+    if handler is None or form_class is None:
+        raise Http404("no such procedure")
+    form = _make_form(form_class, request.POST or None, found)
+    error = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            fields = json.loads(json.dumps(form.cleaned_data, cls=DjangoJSONEncoder))
+            try:
+                services.procedure_prepare(desk_session=_desk(request), kind=kind, fields=fields)
+            except services.VisitRefused as exc:
+                if exc.code == "no_open_visit":
+                    messages.error(request, exc.message_ja)
+                    return redirect("desk:ended")
+                error = exc.message_ja
+                status = 400
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "%(label)s was added. It is committed only after the resident "
+                        "confirms it with the card."
+                    )
+                    % {"label": _label(handler)},
+                )
+                return redirect("desk:visit")
+        else:
+            status = 400
+    return render(
+        request,
+        "desk/procedure.html",
+        _context(request, found, form=form, label=_label(handler), kind=kind, error=error),
+        status=status,
+    )
+
+
+@desk_page
+@require_POST
+def discard(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.procedure_discard(desk_session=_desk(request), procedure_id=pk)
+    except services.VisitRefused as exc:
+        messages.error(request, exc.message_ja)
+    return redirect("desk:visit")
+
+
+@desk_page
+@require_POST
+def checklist(request: HttpRequest) -> HttpResponse:
+    """Record the checklist form of one stage (htmx: answers the fieldset; else redirects)."""
+    found = _visit_or_redirect(request)
+    if isinstance(found, HttpResponse):
+        return found
+    stage = request.POST.get("stage", "")
+    if stage not in Stage.values:
+        return HttpResponse(status=400)
+    try:
+        checklists.tick_many(
+            visit=found, stage=stage, codes=set(request.POST.getlist("item")), staff=request.user
+        )
+    except services.VisitRefused as exc:
+        messages.error(request, exc.message_ja)
+        return redirect("desk:ended")
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(
+            request,
+            "desk/_checklist.html",
+            {"rows": checklist_selectors.rows(found, stage), "stage": stage, "saved": True},
+        )
+    return redirect("desk:confirm" if stage == Stage.BEFORE_COMPLETION else "desk:receipt")
+
+
+@desk_page
+def confirm(request: HttpRequest) -> HttpResponse:
+    """Exactly what the card will sign (the transaction's display lines), and the checklist."""
+    found = _visit_or_redirect(request)
+    if isinstance(found, HttpResponse):
+        return found
+    try:
+        tx = services.build_transaction(found)
+    except services.VisitRefused as exc:
+        messages.error(request, exc.message_ja)
+        return redirect("desk:visit")
+    if not tx["procedures"]:
+        messages.info(request, services.COMPLETION_MESSAGES["nothing_pending"][0])
+        return redirect("desk:visit")
+    return render(
+        request,
+        "desk/confirm.html",
+        _context(
+            request,
+            found,
+            lines=tx["display"],
+            lines_json=json.dumps(tx["display"], ensure_ascii=False),
+            rows=checklist_selectors.rows(found, Stage.BEFORE_COMPLETION),
+            stage=Stage.BEFORE_COMPLETION,
+        ),
+    )
+
+
+def receipt_pdf_url(completion: Completion) -> str | None:
+    """The benefits app's receipt PDF for a completion, when that app provides one."""
+    for name, args in (
+        ("benefits:receipt", [completion.pk]),
+        ("benefits:receipt_pdf", [completion.pk]),
+    ):
+        try:
+            return reverse(name, args=args)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+@desk_page
+def receipt(request: HttpRequest) -> HttpResponse:
+    found = _visit_or_redirect(request)
+    if isinstance(found, HttpResponse):
+        return found
+    completion = found.completions.order_by("-committed_at").first()
+    if completion is None:
+        return redirect("desk:visit")
+    signed = json.loads(bytes(completion.transaction_bytes))
+    return render(
+        request,
+        "desk/receipt.html",
+        _context(
+            request,
+            found,
+            completion=completion,
+            lines=signed.get("display", []),
+            pdf_url=receipt_pdf_url(completion),
+            rows=checklist_selectors.rows(found, Stage.AFTER_COMPLETION),
+            stage=Stage.AFTER_COMPLETION,
+        ),
+    )
+
+
+@desk_page
+@require_POST
+def end(request: HttpRequest) -> HttpResponse:
+    """Next resident: record the after-completion checklist, end the visit, wait again."""
+    visit = services.visit_current(desk_session=_desk(request))
+    if visit is not None:
+        codes = set(request.POST.getlist("item"))
+        if codes:
+            # Ended meanwhile (card removed): ending is what was asked anyway.
+            with contextlib.suppress(services.VisitRefused):
+                checklists.tick_many(
+                    visit=visit, stage=Stage.AFTER_COMPLETION, codes=codes, staff=request.user
+                )
+        services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT, actor=request.user)
+        messages.success(request, _("The visit ended. Ready for the next resident."))
+    request.session.pop(SESSION_RESIDENT, None)
+    return redirect("desk:terminal")
+
+
+@desk_page
+@require_POST
+def resident(request: HttpRequest) -> HttpResponse:
+    """Keep the resident's name read from the card (basic four attributes) for the banner.
+
+    Only the name, only in this staff session, only for the open visit; dropped at its end.
+    """
+    visit = services.visit_current(desk_session=_desk(request))
+    if visit is None:
+        return HttpResponse(status=404)
+    try:
+        name = str(json.loads(request.body).get("name", ""))[:100]
+    except (ValueError, AttributeError):
+        return HttpResponse(status=400)
+    request.session[SESSION_RESIDENT] = {visit.reference: name}
+    return HttpResponse(status=204)

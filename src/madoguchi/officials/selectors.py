@@ -1,0 +1,93 @@
+"""What city officials and contractor supervisors may see.
+
+City officials (and operators) see every desk of the city; a contractor supervisor sees only the
+terminals, visits and incidents of their own contractor.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from madoguchi.accounts.constants import Role
+from madoguchi.audit import selectors as audit_selectors
+from madoguchi.audit.models import AuditEvent
+from madoguchi.desk.models import Visit
+from madoguchi.incidents.models import Incident
+from madoguchi.terminals.models import DeskSession, Terminal
+
+CITY_ROLES = {Role.CITY_OFFICIAL.value, Role.OPERATOR.value}
+ALLOWED_ROLES = CITY_ROLES | {Role.SUPERVISOR.value}
+
+
+def can_view(user: Any) -> bool:
+    return bool(user.is_authenticated and (user.is_superuser or user.roles & ALLOWED_ROLES))
+
+
+def sees_whole_city(user: Any) -> bool:
+    return bool(user.is_superuser or user.roles & CITY_ROLES)
+
+
+def terminals_for(user: Any) -> QuerySet[Terminal]:
+    qs = Terminal.objects.select_related("contractor").order_by("name")
+    if sees_whole_city(user):
+        return qs
+    return qs.filter(contractor_id=user.organisation_id)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return start, start + timedelta(days=1)
+
+
+def visits_for(user: Any, day: date | None = None) -> QuerySet[Visit]:
+    qs = (
+        Visit.objects.select_related("terminal", "staff")
+        .annotate(n_completions=Count("completions", distinct=True))
+        .annotate(n_incidents=Count("incidents", distinct=True))
+        .filter(terminal__in=terminals_for(user))
+        .order_by("-started_at")
+    )
+    if day is not None:
+        start, end = day_bounds(day)
+        qs = qs.filter(started_at__gte=start, started_at__lt=end)
+    return qs
+
+
+def desk_sessions_for(user: Any, day: date) -> QuerySet[DeskSession]:
+    start, end = day_bounds(day)
+    return (
+        DeskSession.objects.select_related("terminal", "staff")
+        .filter(terminal__in=terminals_for(user))
+        .filter(Q(opened_at__lt=end) & (Q(closed_at__isnull=True) | Q(closed_at__gte=start)))
+        .order_by("terminal__name", "opened_at")
+    )
+
+
+def incidents_for(user: Any) -> QuerySet[Incident]:
+    qs = Incident.objects.select_related("visit", "terminal", "staff").order_by("-occurred_at")
+    if sees_whole_city(user):
+        return qs
+    return qs.filter(terminal__contractor_id=user.organisation_id)
+
+
+def audit_trail(visit: Visit) -> list[AuditEvent]:
+    """Every audit event about the visit, its procedures and completions, in log order."""
+    events: dict[int, AuditEvent] = {}
+    subjects: list[Any] = [visit, *visit.procedures.all(), *visit.completions.all()]
+    for subject in subjects:
+        for e in audit_selectors.events_for_subject(subject):
+            events[e.seq] = e
+    # Card events name no subject: take the terminal's from the visit's start to its end.
+    card = audit_selectors.events_for_terminal(visit.terminal).filter(
+        event_name__in=["visits.card_inserted", "visits.card_removed"],
+        time__gte=visit.started_at - timedelta(seconds=5),
+    )
+    if visit.ended_at is not None:
+        card = card.filter(time__lte=visit.ended_at + timedelta(seconds=5))
+    for e in card:
+        events[e.seq] = e
+    return [events[k] for k in sorted(events)]

@@ -1,0 +1,111 @@
+"""Officials' pages: today's desks and visits, a visit with its audit trail, incidents."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.views.decorators.cache import never_cache
+
+from madoguchi.audit import selectors as audit_selectors
+from madoguchi.checklists import selectors as checklist_selectors
+from madoguchi.incidents.constants import IncidentKind, Severity
+
+from . import selectors
+
+
+def officials_page(view):
+    @login_required
+    @never_cache
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not selectors.can_view(request.user):
+            raise PermissionDenied("city officials and contractor supervisors only")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _day(request: HttpRequest) -> date:
+    try:
+        return date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        return timezone.localdate()
+
+
+@officials_page
+def today(request: HttpRequest) -> HttpResponse:
+    day = _day(request)
+    visits = list(selectors.visits_for(request.user, day))
+    return render(
+        request,
+        "officials/today.html",
+        {
+            "day": day,
+            "terminals": selectors.terminals_for(request.user),
+            "sessions": selectors.desk_sessions_for(request.user, day),
+            "visits": visits,
+            "open_count": sum(1 for v in visits if v.ended_at is None),
+            "whole_city": selectors.sees_whole_city(request.user),
+            "nav": "today",
+        },
+    )
+
+
+@officials_page
+def visit_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    visit = selectors.visits_for(request.user).filter(public_id=public_id).first()
+    if visit is None:
+        raise Http404("no such visit")
+    lang = get_language() or "ja"
+    trail = [
+        {"e": e, "text": audit_selectors.display(e, lang)} for e in selectors.audit_trail(visit)
+    ]
+    completions = [
+        {"c": c, "signed": json.loads(bytes(c.transaction_bytes))}
+        for c in visit.completions.order_by("committed_at")
+    ]
+    return render(
+        request,
+        "officials/visit.html",
+        {
+            "visit": visit,
+            "procedures": visit.procedures.order_by("pk"),
+            "completions": completions,
+            "ticks": checklist_selectors.history(visit),
+            "incidents": visit.incidents.order_by("occurred_at"),
+            "trail": trail,
+            "nav": "today",
+        },
+    )
+
+
+@officials_page
+def incidents(request: HttpRequest) -> HttpResponse:
+    qs = selectors.incidents_for(request.user)
+    kind = request.GET.get("kind", "")
+    if kind in IncidentKind.values:
+        qs = qs.filter(kind=kind)
+    severity = request.GET.get("severity", "")
+    if severity in Severity.values:
+        qs = qs.filter(severity=severity)
+    return render(
+        request,
+        "officials/incidents.html",
+        {
+            "incidents": qs[:500],
+            "kinds": IncidentKind.choices,
+            "severities": Severity.choices,
+            "kind": kind,
+            "severity": severity,
+            "nav": "incidents",
+        },
+    )

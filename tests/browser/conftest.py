@@ -1,0 +1,179 @@
+"""Browser tests: Debian's chromium through Playwright, a live server, and the card agent in a
+thread with virtual cards (the tray) and test PINs allowed.
+
+Each test gets its own terminal, staff member, agent and browser context; the CA and the cards
+are made once per session (tests/conftest.py) and copied per test so PIN counters never leak.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from madoguchi.agent import Agent, AgentConfig
+from madoguchi.checklists import services as checklists
+from madoguchi.terminals import services as terminal_services
+from tests import cardkit, factories
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+# Playwright's sync API keeps an event loop on the main thread; the ORM calls the tests make there
+# are ordinary blocking calls, which Django would otherwise refuse.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@dataclass
+class Desk:
+    url: str
+    agent: Agent
+    terminal: object
+    staff: object
+    credential: str
+    page: object  # playwright Page
+
+    @property
+    def agent_url(self) -> str:
+        return self.agent.base_url
+
+    def go(self, path: str) -> None:
+        self.page.goto(self.url + path)
+
+    def insert(self, card: str) -> None:
+        r = httpx.post(f"{self.agent_url}/tray/insert", json={"card": card}, timeout=5)
+        r.raise_for_status()
+
+    def remove(self) -> None:
+        httpx.post(f"{self.agent_url}/tray/remove", timeout=5).raise_for_status()
+
+    def pending_request(self) -> str:
+        """The id of the PIN request the PIN pad iframe shows."""
+        src = self.page.get_by_test_id("pinpad-frame").get_attribute("src") or ""
+        m = re.search(r"/pinpad/([^?]+)", src)
+        assert m, src
+        return m.group(1)
+
+    def test_pin(self, pin: str = cardkit.PIN) -> None:
+        """Answer the pending PIN pad through /test/pin (the agent's automated-test door)."""
+        self.page.get_by_test_id("pinpad-frame").wait_for(state="visible")
+        r = httpx.post(
+            f"{self.agent_url}/test/pin",
+            json={"request_id": self.pending_request(), "pin": pin},
+            timeout=10,
+        )
+        r.raise_for_status()
+
+    def type_pin(self, pin: str = cardkit.PIN) -> None:
+        """Type the PIN into the agent's PIN pad iframe, as a resident does."""
+        frame = self.page.frame_locator("[data-testid=pinpad-frame]")
+        field = frame.locator("input[type=password], input[inputmode=numeric]").first
+        field.wait_for(state="visible")
+        field.press_sequentially(pin)
+        field.press("Enter")
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+
+
+@pytest.fixture
+def card_files(pki, tmp_path) -> list[Path]:
+    out = []
+    for key, card in pki.cards.items():
+        copy = tmp_path / f"{key}.card"
+        shutil.copy(card.path, copy)
+        out.append(copy)
+    return out
+
+
+def _serve_insecure(settings, origin: str, agent_origin: str) -> None:
+    settings.MADOGUCHI_ORIGIN = origin
+    settings.CARD_AGENT_ORIGIN = agent_origin
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SECURE_HSTS_SECONDS = 0
+    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+    settings.CSRF_TRUSTED_ORIGINS = [origin]
+    policy = {k: list(v) for k, v in settings.CONTENT_SECURITY_POLICY["DIRECTIVES"].items()}
+    policy["connect-src"] = ["'self'", agent_origin]
+    policy["frame-src"] = [agent_origin]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": policy}
+
+
+@pytest.fixture
+def desk(live_server, trusted, settings, card_files, browser) -> Iterator[Desk]:
+    """A terminal enrolled in a fresh browser context, desk staff signed in, the agent running
+    with residents A, B and C's cards in its tray (none inserted)."""
+    checklists.template_install_default()
+    terminal = factories.terminal()
+    raw = terminal_services.credential_issue(terminal=terminal, actor=None).raw
+    staff = factories.staff()
+    config = AgentConfig(
+        server_url=live_server.url,
+        credential=raw,
+        listen_port=0,
+        virtual_cards=tuple(card_files),
+        allow_test_pins=True,
+        presence_interval=1.0,
+        max_backoff=1.0,
+    )
+    agent = Agent(config)
+    agent.start()
+    _serve_insecure(settings, live_server.url, agent.base_url)
+    settings.DEMO = True  # the tray UI
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    d = Desk(
+        url=live_server.url, agent=agent, terminal=terminal, staff=staff, credential=raw, page=page
+    )
+    try:
+        d.go("/terminal/enrol/")
+        page.fill("#credential", raw)
+        page.locator("main form button[type=submit]").first.click()
+        page.wait_for_load_state()
+        d.go("/accounts/sign-in/")
+        page.fill("input[name=username]", staff.username)
+        page.fill("input[name=password]", factories.PASSWORD)
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state()
+        assert re.search(r"/desk/$", page.url), page.locator("main").inner_text()
+        yield d
+        csp = [e for e in errors if "Content Security Policy" in e]
+        assert not csp, csp
+    finally:
+        context.close()
+        agent.stop()
