@@ -183,6 +183,33 @@ def grant(
     return g
 
 
+def post_payout(
+    link: PaymentLink,
+    points: int,
+    *,
+    batch_id: str,
+    item_id: str,
+    batch: PayoutBatch | None = None,
+    actor: Any = None,
+) -> LedgerTransfer:
+    """Points the provider paid into the link's account: due → paid (from suspended if the
+    link was suspended after the batch was made). Once per batch item."""
+    programme = link.programme
+    source = account(AccountKind.DUE, programme, holder=link.holder)
+    if balance(source) < points:
+        source = account(AccountKind.SUSPENDED, programme, holder=link.holder)
+    return post(
+        TransferKind.PAYOUT,
+        programme,
+        [(source, -points), (account(AccountKind.PAID, programme, provider=link.provider), points)],
+        idempotency_key=f"payout:{batch_id}:{item_id}",
+        holder=link.holder,
+        link=link,
+        batch=batch,
+        actor=actor,
+    )
+
+
 def holder_balances(holder: Holder, programme: Programme) -> dict[str, int]:
     """Due and suspended points of a resident, and what was paid out to their links."""
     due = balance(account(AccountKind.DUE, programme, holder=holder))

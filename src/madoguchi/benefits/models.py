@@ -186,9 +186,10 @@ class PaymentLink(_Committed, _NameCheckFields):
         verbose_name = _("payment link")
         verbose_name_plural = _("payment links")
         constraints = [
-            # One payment account is never linked to two residents (nor twice).
+            # One payment account is never linked to two residents (nor twice) in a
+            # programme; across programmes the point application checks it (clean).
             models.UniqueConstraint(
-                fields=["provider", "account_hash"],
+                fields=["programme", "provider", "account_hash"],
                 condition=Q(status=LinkStatus.EFFECTIVE),
                 name="benefits_one_effective_link_per_account",
             ),

@@ -176,9 +176,13 @@ class PointApplication(_Base):
         except OutsideError as exc:
             raise services.outside_failure(visit, exc, what, "payment_service_id") from exc
         account_hash = identifiers.identifier_hash(validation.payment_service_id(psid))
-        if PaymentLink.objects.filter(
+        taken = PaymentLink.objects.filter(
             provider=provider, account_hash=account_hash, status=LinkStatus.EFFECTIVE
-        ).exists():
+        )
+        if (
+            taken.filter(programme=programme).exists()
+            or taken.exclude(holder=visit.holder).exists()
+        ):
             incident_record(
                 kind=IncidentKind.NAME_CHECK,
                 reason_code="account_already_linked",

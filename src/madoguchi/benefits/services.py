@@ -500,17 +500,20 @@ def card_acquisition_grant(
             "link_not_effective", "この紐付けは有効ではありません。", "The link is not effective."
         )
     points = min(int(charged_yen * cat["rate_percent"]) // 100, int(cat["cap"]))
-    with transaction.atomic():
-        return ledger.grant(
-            holder=link.holder,
-            programme=link.programme,
-            version=link.programme_version,
-            category=category,
-            points=points,
-            link=link,
-            source_ref=source_ref,
-            actor=actor,
-        )
+    try:
+        with transaction.atomic():
+            return ledger.grant(
+                holder=link.holder,
+                programme=link.programme,
+                version=link.programme_version,
+                category=category,
+                points=points,
+                link=link,
+                source_ref=source_ref,
+                actor=actor,
+            )
+    except ledger.LedgerError as exc:
+        raise BenefitsRefused(exc.code, exc.message_ja, exc.message_en) from exc
 
 
 # --- remediation (called by cases) -------------------------------------------------------------
@@ -693,7 +696,6 @@ def payout_batch_send(batch: PayoutBatch, *, actor: Any = None) -> PayoutBatch:
     by_id = {r.item_id: r for r in result.items}
     with transaction.atomic():
         locked = PayoutBatch.objects.select_for_update().get(pk=batch.pk)
-        programme = locked.programme
         paid_total = 0
         for item in items:
             r = by_id.get(item.item_id)
@@ -704,24 +706,11 @@ def payout_batch_send(batch: PayoutBatch, *, actor: Any = None) -> PayoutBatch:
             )
             if str(r.status) != "paid":
                 continue
-            holder = item.link.holder
-            due_acct = ledger.account(AccountKind.DUE, programme, holder=holder)
-            source = due_acct
-            if ledger.balance(due_acct) < item.points:
-                source = ledger.account(AccountKind.SUSPENDED, programme, holder=holder)
-            ledger.post(
-                ledger.TransferKind.PAYOUT,
-                programme,
-                [
-                    (source, -item.points),
-                    (
-                        ledger.account(AccountKind.PAID, programme, provider=locked.provider),
-                        item.points,
-                    ),
-                ],
-                idempotency_key=f"payout:{locked.batch_id}:{item.item_id}",
-                holder=holder,
-                link=item.link,
+            ledger.post_payout(
+                item.link,
+                item.points,
+                batch_id=locked.batch_id,
+                item_id=item.item_id,
                 batch=locked,
                 actor=actor,
             )

@@ -1,0 +1,90 @@
+"""The receipt PDF: rendered by WeasyPrint, with the expected Japanese text."""
+
+import pytest
+from django.urls import reverse
+
+from madoguchi.benefits import receipts
+from madoguchi.benefits.models import PaymentLink
+from tests import factories
+from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
+
+pytestmark = pytest.mark.usefixtures("providers", "systems")
+
+
+def _text(document):
+    from weasyprint.formatting_structure.boxes import TextBox
+
+    parts = []
+    for page in document.pages:
+        parts.extend(b.text for b in page._page_box.descendants() if isinstance(b, TextBox))
+    return "".join(parts)
+
+
+def test_receipt_renders_what_was_linked(trusted, desk):
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    prepare(desk, **apply_fields(resident_name="山田　太郎"))
+    completion = commit(desk, c)
+    document = receipts.receipt_document(completion)
+    assert len(document.pages) >= 1
+    text = _text(document)
+    link = PaymentLink.objects.get()
+    for expected in (
+        "お手続きの控え",
+        "山田　太郎",
+        "シミュレーションペイ",
+        link.masked_account,
+        "ﾔﾏﾀﾞ ﾀﾛｳ",
+        visit.reference,
+        visit.terminal.name,
+        visit.staff.username,
+        "日本時間",
+    ):
+        assert expected in text, expected
+    pdf = receipts.receipt_pdf(completion)
+    assert pdf.startswith(b"%PDF-")
+
+
+def test_receipt_without_basic_four_shows_a_dash(trusted, desk):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    completion = commit(desk, c)
+    assert receipts.receipt_data(completion).resident_name == "—"
+
+
+def _login(client, desk):
+    client.force_login(desk.staff)
+    session = client.session
+    session["desk_session_id"] = desk.pk
+    session.save()
+
+
+@pytest.mark.urls("tests.benefits.urls")
+def test_receipt_view_only_for_the_desk_sessions_staff(trusted, desk, client):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    completion = commit(desk, c)
+    url = reverse("benefits:receipt", args=[completion.pk])
+    assert url == f"/benefits/receipts/{completion.pk}.pdf"
+    _login(client, desk)
+    response = client.get(url, secure=True)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    other = factories.staff()
+    client.force_login(other)
+    assert client.get(url, secure=True).status_code == 404
+
+
+def test_receipt_email(trusted, desk, mailoutbox):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    completion = commit(desk, c)
+    receipts.receipt_email(completion, "resident@example.jp")
+    assert len(mailoutbox) == 1
+    _name, content, mime = mailoutbox[0].attachments[0]
+    assert mime == "application/pdf"
+    assert content.startswith(b"%PDF-")

@@ -1,0 +1,132 @@
+"""Public-fund account and health-insurance use registration, and the grants they bring."""
+
+import pytest
+
+from madoguchi.benefits.constants import GrantStatus
+from madoguchi.benefits.models import Grant, HealthInsuranceRegistration, PublicFundAccount
+from madoguchi.desk.models import Procedure
+from madoguchi.incidents.models import Incident
+from tests.benefits.conftest import apply_fields, commit, prepare, refused, start_visit
+
+pytestmark = pytest.mark.usefixtures("providers", "systems")
+
+
+def public_fund(number="1234567", kana="ヤマダ タロウ", **extra):
+    return {
+        "bank_code": "0990",
+        "branch_code": "001",
+        "account_type": "ordinary",
+        "account_number": number,
+        "resident_kana": kana,
+        "resident_kana_confirmed": True,
+        **extra,
+    }
+
+
+HI = {
+    "insurer_number": "06139999",
+    "insured_symbol": "1234",
+    "insured_number": "5678",
+    "branch": "00",
+}
+
+
+def test_public_fund_registration_end_to_end(trusted, desk):
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    prepare(desk, kind="public_fund_account", **public_fund())
+    completion = commit(desk, c)
+    row = PublicFundAccount.objects.get()
+    assert row.holder == visit.holder
+    assert row.account_last4 == "4567"
+    assert row.bank_name
+    assert row.name_outcome == "match"
+    signed = bytes(completion.transaction_bytes).decode()
+    assert "1234567" not in signed
+    assert row.account_hash in signed
+
+
+def test_public_fund_no_match_is_blocked(trusted, desk):
+    start_visit(desk, trusted.card("B"))
+    refused(
+        "name_no_match",
+        prepare,
+        desk,
+        kind="public_fund_account",
+        **public_fund(kana="スズキ イチロウ"),
+    )
+    assert Incident.objects.filter(kind="name_check").exists()
+    assert not PublicFundAccount.objects.exists()
+
+
+def test_health_insurance_registration_end_to_end(trusted, desk):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    p = prepare(desk, kind="health_insurance_use", **HI)
+    completion = commit(desk, c)
+    row = HealthInsuranceRegistration.objects.get()
+    assert row.registration_ref
+    assert row.insurer_status == "registered"
+    assert row.insured_name_kana == "ﾔﾏﾀﾞ ﾀﾛｳ"
+    signed = bytes(completion.transaction_bytes).decode()
+    assert "_insured" not in signed
+    # The insured numbers were kept only until the commit.
+    assert "_insured" not in Procedure.objects.get(pk=p.pk).fields
+
+
+def test_health_insurance_refused_by_insurer_commits_nothing(trusted, desk):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(
+        desk, kind="health_insurance_use", **{**HI, "insured_symbol": "9999", "insured_number": "1"}
+    )
+    ch_token = None
+    from madoguchi.desk import services as desk_services
+    from tests.benefits.conftest import sign
+
+    ch, ch_token = sign(desk, c)
+    refused(
+        "insurance_not_eligible",
+        desk_services.completion_commit,
+        desk_session=desk,
+        token=ch_token,
+        nonce=ch.nonce.value,
+    )
+    assert not HealthInsuranceRegistration.objects.exists()
+
+
+def _categories(holder):
+    return sorted(
+        g.category for g in Grant.objects.filter(holder=holder, status=GrantStatus.EFFECTIVE)
+    )
+
+
+def test_registration_points_need_an_application_registration_first(trusted, desk):
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    prepare(desk, kind="public_fund_account", **public_fund())
+    prepare(desk, kind="health_insurance_use", **HI)
+    commit(desk, c)
+    assert _categories(visit.holder) == []  # no application yet
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    completion = commit(desk, c)
+    assert _categories(visit.holder) == ["health_insurance", "public_fund"]
+    assert all(g.points == 7500 for g in Grant.objects.all())
+    assert {g.completion_id for g in Grant.objects.all()} == {completion.pk}
+
+
+def test_registration_points_application_first(trusted, desk):
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    commit(desk, c)
+    assert _categories(visit.holder) == []
+    start_visit(desk, c)
+    prepare(desk, kind="public_fund_account", **public_fund())
+    commit(desk, c)
+    assert _categories(visit.holder) == ["public_fund"]
+    # Granted once: another evaluation grants nothing more.
+    from madoguchi.benefits.services import grants_evaluate
+
+    assert grants_evaluate(visit.holder) == []
