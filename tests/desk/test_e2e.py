@@ -129,7 +129,7 @@ def test_sakai_scenario_commits_nothing_for_the_wrong_person(desk_env):
             password=factories.PASSWORD,
             card_dir=desk_env["cards"],
         ),
-        say=lambda _line: None,
+        say=print,
     )
     assert result.ok, [s for s in result.steps if not s.ok]
     committed = Procedure.objects.filter(status=ProcedureStatus.COMMITTED)

@@ -351,3 +351,23 @@ def test_two_completions_racing_at_most_one_succeeds(pki):
     assert len(wins) == 1, results
     assert Completion.objects.count() == 1
     assert Procedure.objects.filter(status=ProcedureStatus.COMMITTED).count() == 1
+
+
+def test_a_late_report_from_before_the_visit_does_not_end_it(trusted, desk):
+    visit = start_visit(desk, trusted.card("A"))
+    before = visit.started_at - timedelta(seconds=1)
+    ended = services.agent_event(
+        terminal=desk.terminal,
+        kind=AgentEventKind.PRESENCE,
+        cert_fingerprint=None,
+        observed_at=before,
+    )
+    assert ended is None
+    assert services.visit_current(desk_session=desk) is not None
+    services.agent_event(
+        terminal=desk.terminal,
+        kind=AgentEventKind.REMOVED,
+        cert_fingerprint=None,
+        observed_at=timezone.now(),
+    )
+    assert services.visit_current(desk_session=desk) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from django.conf import settings
@@ -200,8 +201,28 @@ def complete(request: HttpRequest, body: TokenIn) -> Any:
     }
 
 
-@agent_router.post("/events", response={204: None})
+@agent_router.post("/events", response={204: None, 422: Error})
 def agent_events(request: HttpRequest, body: AgentEventIn) -> Any:
     fp = body.cert_fingerprint.lower() if body.cert_fingerprint else None
-    services.agent_event(terminal=request.terminal, kind=body.kind, cert_fingerprint=fp)  # type: ignore[attr-defined]
+    observed_at = None
+    if body.at:
+        try:
+            observed_at = datetime.fromisoformat(body.at)
+        except ValueError:
+            return Status(
+                422,
+                {
+                    "code": "malformed_request",
+                    "message": "'at' is not an ISO 8601 time.",
+                    "message_ja": "時刻の形式が正しくありません。",
+                },
+            )
+        if observed_at.tzinfo is None:
+            observed_at = observed_at.replace(tzinfo=UTC)
+    services.agent_event(
+        terminal=request.terminal,  # type: ignore[attr-defined]
+        kind=body.kind,
+        cert_fingerprint=fp,
+        observed_at=observed_at,
+    )
     return Status(204, None)

@@ -263,9 +263,17 @@ def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
 
 
 def agent_event(
-    *, terminal: Terminal, kind: AgentEventKind, cert_fingerprint: str | None
+    *,
+    terminal: Terminal,
+    kind: AgentEventKind,
+    cert_fingerprint: str | None,
+    observed_at: datetime | None = None,
 ) -> Visit | None:
-    """Apply a card event the terminal's agent reported. Returns the visit it ended, if any."""
+    """Apply a card event the terminal's agent reported. Returns the visit it ended, if any.
+
+    `observed_at` is when the agent saw it. An event observed before the visit started (a report
+    delivered late, after a retry) says nothing about the visit's card and is not applied to it.
+    """
     now = timezone.now()
     with transaction.atomic():
         if kind == AgentEventKind.INSERTED:
@@ -285,7 +293,7 @@ def agent_event(
                 payload={"certificate": cert_fingerprint},
             )
         visit = _open_visit_locked(terminal, now)
-        if visit is None:
+        if visit is None or (observed_at is not None and observed_at < visit.started_at):
             return None
         if kind == AgentEventKind.REMOVED or (
             kind == AgentEventKind.PRESENCE and cert_fingerprint is None
