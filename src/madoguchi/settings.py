@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "madoguchi.desk",
     "madoguchi.benefits",
     "madoguchi.checklists",
+    "madoguchi.officials",
     "madoguchi.reports",
     "madoguchi.cases",
 ]
@@ -212,6 +213,16 @@ LOGGING = {
 
 # madoguchi's own settings.
 AUDIT_LOG_ORIGIN = env.str("AUDIT_LOG_ORIGIN", default="madoguchi.local/audit")
+# Signed Merkle checkpoints of the audit log (docs/audit.md): the Ed25519 key that signs them,
+# where they are written outside the database, and an optional verifier key.
+AUDIT_CHECKPOINT_KEY_FILE = Path(
+    env.str(
+        "AUDIT_CHECKPOINT_KEY_FILE", default=str(DATA_DIR / "keys" / "audit-checkpoint-ed25519.pem")
+    )
+)
+AUDIT_CHECKPOINT_DIR = Path(env.str("AUDIT_CHECKPOINT_DIR", default=str(DATA_DIR / "checkpoints")))
+AUDIT_CHECKPOINT_KEY_NAME = env.str("AUDIT_CHECKPOINT_KEY_NAME", default=AUDIT_LOG_ORIGIN)
+AUDIT_CHECKPOINT_VERIFIER_KEY = env.str("AUDIT_CHECKPOINT_VERIFIER_KEY", default="")
 
 # The origin the desk pages are served from; card tokens are signed over it.
 MADOGUCHI_ORIGIN = env.str("MADOGUCHI_ORIGIN", default="http://127.0.0.1:8000")
