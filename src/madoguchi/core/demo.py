@@ -148,3 +148,13 @@ def refresh_crl() -> None:
 
     ca = TestCA.load_or_create(demo_dir() / "ca")
     identity.crl_import(data=ca.crl_pem(), source="demo CA")
+
+
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of the audit log (making the demo's signing key the first time)."""
+    from madoguchi.audit import conf
+    from madoguchi.audit import services as audit
+
+    if not conf.key_file().exists():
+        audit.create_checkpoint_key()
+    audit.write_checkpoint()

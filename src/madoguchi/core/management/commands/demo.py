@@ -43,6 +43,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         seeded = demo.seed()
         root, cards = demo.ensure_pki()
+        demo.audit_checkpoint()
         (root / "terminals.json").write_text(json.dumps(seeded.credentials, indent=1))
         (root / "terminals.json").chmod(0o600)
         scenario = {
@@ -95,6 +96,7 @@ class Command(BaseCommand):
             time.sleep(CRL_REFRESH_SECONDS)
             try:
                 demo.refresh_crl()
+                demo.audit_checkpoint()
             except Exception as exc:
                 self.stderr.write(f"demo: CRL refresh failed: {exc}")
 
