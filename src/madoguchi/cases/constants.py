@@ -80,7 +80,7 @@ ENTRY_TARGETS: dict[EntryKind, frozenset[CaseStatus]] = {
     K.COMPARISON: frozenset({S.INVESTIGATION}),
     K.NOTE: frozenset(set(S) - {S.INTAKE, S.CLOSED}),
     K.SUSPENSION: frozenset({S.SUSPENDED}),
-    K.CONTACT: frozenset({S.SUSPENDED, S.CONTACTING, S.POINTS_RETURNED, S.REENABLED, S.NOTIFIED}),
+    K.CONTACT: frozenset({S.CONTACTING, S.POINTS_RETURNED, S.REENABLED, S.NOTIFIED}),
     K.POINT_RETURN: frozenset({S.POINTS_RETURNED}),
     K.REENABLE: frozenset({S.REENABLED}),
     K.NOTIFICATION: frozenset({S.NOTIFIED}),

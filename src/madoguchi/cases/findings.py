@@ -87,6 +87,9 @@ def _session_findings(log: list[dict[str, Any]]) -> list[Finding]:
             removed_last = False
         elif ev == "card_removed":
             removed_last = True
+    committed_for = str(commit_row.get("resident", ""))
+    if committed_for and served and committed_for not in served:
+        served.append(committed_for)
     if len(set(served)) > 1:
         out.append(
             Finding(

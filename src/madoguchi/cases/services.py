@@ -277,6 +277,7 @@ def case_investigate(
     date_precision: DatePrecision | str = DatePrecision.UNKNOWN,
 ) -> TimelineEntry:
     """Start the investigation; the automatic findings at this moment are kept in the entry."""
+    _require_official(actor)
     found = findings.findings_for(case)
     return case_transition(
         case,
@@ -312,6 +313,7 @@ def case_compare_identifier(
 ) -> TimelineEntry:
     """Compare the payment card number the resident presents with the linked one, without
     showing or storing either: only same/different is recorded."""
+    _require_official(actor)
     same = remedy.identifier_matches(presented, _stored_hash(case))
     result = ComparisonResult.SAME if same else ComparisonResult.DIFFERENT
     text = summary or (

@@ -1,0 +1,56 @@
+"""Japanese era formatting: boundaries, 元年, weekdays, month-only and unknown dates."""
+
+from datetime import date
+
+import pytest
+
+from madoguchi.cases.era import EraError, era_year, format_era, format_month
+
+
+@pytest.mark.parametrize(
+    ("d", "expected"),
+    [
+        (date(2023, 7, 5), "令和5年7月5日（水）"),
+        (date(2023, 7, 24), "令和5年7月24日（月）"),
+        (date(2023, 7, 25), "令和5年7月25日（火）"),
+        (date(2023, 8, 21), "令和5年8月21日（月）"),
+        (date(2019, 5, 1), "令和元年5月1日（水）"),
+        (date(2019, 4, 30), "平成31年4月30日（火）"),
+        (date(2019, 12, 31), "令和元年12月31日（火）"),
+        (date(2020, 1, 1), "令和2年1月1日（水）"),
+        (date(1989, 1, 8), "平成元年1月8日（日）"),
+        (date(1989, 1, 7), "昭和64年1月7日（土）"),
+        (date(1926, 12, 25), "昭和元年12月25日（土）"),
+        (date(1912, 7, 30), "大正元年7月30日（火）"),
+    ],
+)
+def test_day_precision(d, expected):
+    assert format_era(d) == expected
+
+
+def test_every_weekday_label():
+    # 2023-07-03 is a Monday.
+    labels = [format_era(date(2023, 7, 3 + i))[-3:] for i in range(7)]
+    assert labels == ["（月）", "（火）", "（水）", "（木）", "（金）", "（土）", "（日）"]
+
+
+def test_month_precision_notes_the_unknown_day():
+    assert format_era(date(2022, 8, 17), "month") == "令和4年8月（日付は不明）"
+    assert format_era(date(2019, 5, 20), "month") == "令和元年5月（日付は不明）"
+    assert format_era(date(2019, 4, 20), "month") == "平成31年4月（日付は不明）"
+    assert format_month(date(2022, 9, 30)) == "令和4年9月"
+
+
+def test_unknown_date():
+    assert format_era(None, "unknown") == "日付は不明"
+    assert format_era(date(2023, 1, 1), "unknown") == "日付は不明"
+    assert format_era(None, "day") == "日付は不明"
+
+
+def test_without_weekday_and_era_year():
+    assert format_era(date(2019, 5, 1), weekday=False) == "令和元年5月1日"
+    assert era_year(date(2024, 1, 1)) == ("令和", 6)
+    with pytest.raises(EraError):
+        era_year(date(1800, 1, 1))
+    with pytest.raises(ValueError, match="week"):
+        format_era(date(2023, 1, 1), "week")

@@ -1,0 +1,247 @@
+"""The case workflow: every transition, every refusal, roles, an append-only timeline."""
+
+from datetime import date
+
+import pytest
+
+from madoguchi.audit.models import AuditEvent
+from madoguchi.cases import services
+from madoguchi.cases.constants import ALLOWED_TRANSITIONS, CaseStatus, EntryKind
+from madoguchi.cases.models import TimelineEntry, TimelineImmutableError
+from tests.cases.conftest import A_CARD, B_CARD, legacy, open_case
+
+S = CaseStatus
+D = dict(event_date=date(2023, 7, 5), date_precision="day")
+
+
+def refused(code, fn, *args, **kwargs):
+    with pytest.raises(services.CaseRefused) as exc:
+        fn(*args, **kwargs)
+    assert exc.value.code == code, exc.value
+    assert exc.value.message_ja
+    assert exc.value.message_en
+    return exc.value
+
+
+def walk_to(case, official, target):
+    """Drive a (legacy-link) case forward to `target` along the normal path."""
+    path = [
+        (S.INVESTIGATION, lambda: services.case_investigate(case, actor=official)),
+        (S.SUSPENDED, lambda: services.case_suspend(case, actor=official, summary="利用停止", **D)),
+        (
+            S.CONTACTING,
+            lambda: services.case_contact(
+                case, actor=official, party="call_centre", channel="phone", summary="相談", **D
+            ),
+        ),
+        (
+            S.POINTS_RETURNED,
+            lambda: services.case_return_points(case, actor=official, summary="返還", **D),
+        ),
+        (
+            S.REENABLED,
+            lambda: services.case_reenable(case, actor=official, summary="再申込可能", **D),
+        ),
+        (S.NOTIFIED, lambda: services.case_notify(case, actor=official, summary="案内", **D)),
+        (S.CLOSED, lambda: services.case_close(case, actor=official, summary="完了", **D)),
+    ]
+    order = [S.INTAKE] + [status for status, _ in path]
+    for status, step in path:
+        if case.status == target:
+            return
+        if order.index(status) <= order.index(case.status):
+            continue
+        entry = step()
+        assert entry.status == status
+        assert case.status == status
+
+
+@pytest.fixture
+def case(official):
+    c = open_case(official)
+    services.case_attach_legacy_link(c, actor=official, legacy_link=legacy(official))
+    return c
+
+
+def test_intake_is_the_first_entry(case, official):
+    assert case.status == S.INTAKE
+    entry = case.timeline.get()
+    assert entry.kind == EntryKind.INTAKE
+    assert entry.party_label == "A氏"
+    assert entry.date_precision == "month"
+    assert entry.event_date == date(2022, 8, 1)
+    assert AuditEvent.objects.filter(event_name="cases.opened", subject_id=str(case.pk)).exists()
+
+
+def test_the_whole_path_appends_one_entry_per_step(case, official):
+    walk_to(case, official, S.CLOSED)
+    entries = list(case.timeline.order_by("seq"))
+    assert [e.status for e in entries] == [
+        S.INTAKE,
+        S.INVESTIGATION,
+        S.SUSPENDED,
+        S.CONTACTING,
+        S.POINTS_RETURNED,
+        S.REENABLED,
+        S.NOTIFIED,
+        S.CLOSED,
+    ]
+    assert [e.seq for e in entries] == list(range(1, 9))
+    assert all(e.actor == official for e in entries)
+    steps = AuditEvent.objects.filter(event_name="cases.step", subject_id=str(case.pk))
+    assert steps.count() == 7
+    assert steps.last().payload["to_status"] == "closed"
+
+
+@pytest.mark.parametrize("start", [s for s in S])
+def test_every_disallowed_transition_is_refused(case, official, start):
+    walk_to(case, official, start)
+    attempts = {
+        S.INVESTIGATION: lambda: services.case_investigate(case, actor=official),
+        S.SUSPENDED: lambda: services.case_suspend(case, actor=official, summary="x", **D),
+        S.POINTS_RETURNED: lambda: services.case_return_points(
+            case, actor=official, summary="x", **D
+        ),
+        S.REENABLED: lambda: services.case_reenable(case, actor=official, summary="x", **D),
+        S.NOTIFIED: lambda: services.case_notify(case, actor=official, summary="x", **D),
+        S.CLOSED: lambda: services.case_close(case, actor=official, summary="x", **D),
+    }
+    for target, attempt in attempts.items():
+        allowed = target in ALLOWED_TRANSITIONS[start] and target != start
+        if allowed:
+            continue
+        before = case.timeline.count()
+        refused("transition_not_allowed", attempt)
+        assert case.timeline.count() == before
+        assert case.status == start
+
+
+def test_contacts_keep_the_stage_and_notes_need_an_open_case(case, official):
+    refused(
+        "transition_not_allowed",
+        services.case_contact,
+        case,
+        actor=official,
+        party="ministry",
+        channel="phone",
+        summary="x",
+        **D,
+    )
+    refused("transition_not_allowed", services.case_note, case, actor=official, summary="x", **D)
+    walk_to(case, official, S.POINTS_RETURNED)
+    e = services.case_contact(
+        case,
+        actor=official,
+        party="resident",
+        party_label="A氏",
+        channel="phone",
+        summary="謝罪と説明",
+        **D,
+    )
+    assert e.status == S.POINTS_RETURNED
+    assert (
+        services.case_note(case, actor=official, summary="メモ", date_precision="unknown").status
+        == S.POINTS_RETURNED
+    )
+    walk_to(case, official, S.CLOSED)
+    refused(
+        "transition_not_allowed",
+        services.case_contact,
+        case,
+        actor=official,
+        party="resident",
+        channel="phone",
+        summary="x",
+        **D,
+    )
+
+
+def test_closing_from_intake_or_investigation_is_allowed(official):
+    c = open_case(official)
+    assert (
+        services.case_close(c, actor=official, summary="誤紐付けではなかった", **D).status
+        == S.CLOSED
+    )
+
+
+def test_comparison_records_only_same_or_different(case, official):
+    services.case_investigate(case, actor=official)
+    e = services.case_compare_identifier(case, actor=official, presented=A_CARD, **D)
+    assert e.comparison == "different"
+    assert "異なる番号" in e.summary
+    e2 = services.case_compare_identifier(
+        case, actor=official, presented=B_CARD.replace("-", " "), **D
+    )
+    assert e2.comparison == "same"
+    stored = str(list(TimelineEntry.objects.values()))
+    assert "1111" not in stored
+    assert "4980" not in stored
+    assert case.legacy_link.account_last4 == "7777"
+
+
+def test_desk_staff_and_supervisors_can_only_open_an_intake(desk_staff, supervisor, official):
+    for person in (desk_staff, supervisor):
+        c = open_case(person)
+        assert c.status == S.INTAKE
+        assert c.opened_by == person
+        refused("not_city_official", services.case_investigate, c, actor=person)
+        refused("not_city_official", services.case_close, c, actor=person, summary="x", **D)
+        refused(
+            "not_city_official",
+            services.case_compare_identifier,
+            c,
+            actor=person,
+            presented=A_CARD,
+            **D,
+        )
+        refused(
+            "not_city_official",
+            services.legacy_link_add,
+            actor=person,
+            resident_label="A",
+            provider_name="p",
+            account_number="1",
+        )
+        refused(
+            "not_city_official",
+            services.case_report_edit,
+            c,
+            actor=person,
+            title="t",
+            prevention="p",
+        )
+    assert services.case_investigate(c, actor=official).status == S.INVESTIGATION
+
+
+def test_a_user_without_a_role_cannot_open(db):
+    from madoguchi.accounts.models import User
+    from tests import factories
+
+    nobody = User.objects.create_user(username="nobody", password=factories.PASSWORD)
+    refused("not_allowed_to_open", open_case, nobody)
+
+
+def test_intake_needs_who_and_what_and_dates_need_a_value(official):
+    refused("intake_incomplete", open_case, official, reported_by=" ")
+    refused("date_required", open_case, official, event_date=None, date_precision="day")
+    c = open_case(official, event_date=None, date_precision="unknown")
+    assert c.timeline.get().event_date is None
+    refused("summary_required", services.case_investigate, c, actor=official, summary=" ")
+
+
+def test_timeline_entries_are_never_changed(case, official):
+    e = case.timeline.get()
+    e.summary = "changed"
+    with pytest.raises(TimelineImmutableError):
+        e.save()
+    with pytest.raises(TimelineImmutableError):
+        e.delete()
+
+
+def test_month_dates_are_stored_as_the_first_of_the_month(case, official):
+    services.case_investigate(
+        case, actor=official, event_date=date(2022, 8, 19), date_precision="month"
+    )
+    e = case.latest_entry()
+    assert e.event_date == date(2022, 8, 1)
+    assert e.date_precision == "month"
