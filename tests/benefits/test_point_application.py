@@ -149,3 +149,58 @@ def test_database_refuses_a_second_effective_link_of_one_account(trusted, desk):
             name_reason="EXACT",
             name_score=100,
         )
+
+
+def test_municipal_add_on_is_a_separate_application_with_its_own_grant(trusted, desk):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from madoguchi.benefits.models import Programme
+    from madoguchi.benefits.services import programme_version_create
+
+    city = Programme.objects.create(code="sakai-bonus", scope="municipal", municipality="デモ市")
+    programme_version_create(
+        city,
+        name_ja="デモ市ポイント上乗せ",
+        opens_at=timezone.now() - timedelta(days=1),
+        closes_at=timezone.now() + timedelta(days=1),
+        categories=[
+            {
+                "code": "city_bonus",
+                "label_ja": "上乗せ",
+                "kind": "fixed",
+                "points": 2000,
+                "trigger": "application",
+            }
+        ],
+    )
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    prepare(desk, **apply_fields(programme="sakai-bonus"))  # the same account, the same resident
+    commit(desk, c)
+    assert PaymentLink.objects.filter(holder=visit.holder).count() == 2
+    grant = Grant.objects.get()
+    assert (grant.programme, grant.category, grant.points) == (city, "city_bonus", 2000)
+
+
+def test_closed_programme_refuses_applications(trusted, desk):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from madoguchi.benefits.models import Programme
+    from madoguchi.benefits.services import programme_version_create
+
+    national = Programme.objects.get(code="mynapoint-2")
+    v1 = national.current_version()
+    programme_version_create(
+        national,
+        name_ja=v1.name_ja,
+        opens_at=v1.opens_at,
+        closes_at=timezone.now() - timedelta(seconds=1),
+        categories=v1.categories,
+    )
+    start_visit(desk, trusted.card("C"))
+    refused("programme_closed", prepare, desk, **apply_fields())
