@@ -156,7 +156,9 @@ def desk(live_server, trusted, settings, card_files, browser) -> Iterator[Desk]:
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on(
+        "console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None
+    )
     d = Desk(
         url=live_server.url, agent=agent, terminal=terminal, staff=staff, credential=raw, page=page
     )

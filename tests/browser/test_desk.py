@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
+from django_otp.oath import totp
 from playwright.sync_api import expect
 
+from madoguchi.accounts.constants import Role
 from madoguchi.checklists.models import ChecklistTick
 from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.incidents.models import Incident
+from tests import factories
+
+from .conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,6 +44,11 @@ def add_test_link(desk, account, points="3000"):
     page.fill("input[name=points]", points)
     page.get_by_test_id("procedure-submit").click()
     page.wait_for_url(re.compile(r"/desk/visit/$"))
+
+
+def ended_on_screen(page):
+    """The in-page notice (shown at once) or the ended page (after the server confirmed)."""
+    return page.locator("[data-testid=ended-notice]:visible, [data-testid=ended-page]").first
 
 
 def tick(desk, codes):
@@ -90,3 +99,101 @@ def test_happy_path_test_link(desk):
         "visit_ended",
     }
     assert all(t.staff_id == desk.staff.pk for t in ticks)
+
+
+def test_unticked_checklist_item_blocks_completion(desk):
+    page = desk.page
+    visit = start_visit(desk, "A")
+    add_test_link(desk, "PAY-A-0009", "100")
+    page.get_by_test_id("to-confirm").click()
+    tick(desk, [c for c in BEFORE if c != "summary_confirmed"])
+    page.get_by_test_id("sign-completion").click()
+    error = page.get_by_test_id("flow-error")
+    expect(error).to_contain_text("チェックリストの必須項目が確認されていないため、確定できません")
+    expect(error).to_contain_text("確定内容を来庁者本人が画面で確認した")
+    desk.shot("06-checklist-blocks")
+    expect(page.locator("[data-role=pinpad-panel]")).to_be_hidden()
+    assert not Completion.objects.exists()
+    # Refused before the card was asked: the visit stays open and staff can finish the list.
+    visit.refresh_from_db()
+    assert visit.ended_at is None
+    tick(desk, ["summary_confirmed"])
+    page.get_by_test_id("sign-completion").click()
+    desk.test_pin()
+    page.wait_for_url(re.compile(r"/desk/visit/receipt/$"))
+    assert Completion.objects.get(visit=visit).procedures.count() == 1
+
+
+def test_card_removal_ends_the_visit_on_screen_and_back_shows_nothing(desk):
+    page = desk.page
+    visit = start_visit(desk, "C")
+    add_test_link(desk, "PAY-C-4242", "700")
+    response = page.goto(desk.url + "/desk/visit/confirm/")
+    assert "no-store" in response.headers["cache-control"]
+    expect(page.get_by_test_id("commit-lines")).to_contain_text("PAY-C-4242")
+    desk.remove()
+    # The page says the visit ended within 2 seconds of the card leaving the reader.
+    expect(ended_on_screen(page)).to_be_visible(timeout=2000)
+    page.wait_for_url(re.compile(r"/desk/ended/$"))
+    expect(page.get_by_test_id("ended-reason")).to_contain_text("カードが取り外されました")
+    expect(page.get_by_test_id("ended-discarded")).to_contain_text("1 件は確定されていません")
+    desk.shot("07-card-removed")
+    visit.refresh_from_db()
+    assert visit.end_reason == VisitEndReason.CARD_REMOVED
+    # Back: the server answers again (no-store) and shows nothing of the ended visit.
+    page.go_back()
+    page.wait_for_load_state()
+    assert "/desk/visit/confirm/" not in page.url
+    body = page.locator("body").inner_text()
+    assert "PAY-C-4242" not in body
+    assert "受付中" not in body
+    assert not page.get_by_test_id("visit-banner").count()
+
+
+def test_seed_incident_b_keyed_into_as_open_visit_commits_nothing(desk, browser):
+    """The seed's incident: A's visit left open, B arrives, B's application keyed into A's visit,
+    B's card put on the reader. The visit ends at once, nothing is linked, the city sees it."""
+    page = desk.page
+    visit_a = start_visit(desk, "A")
+    add_test_link(desk, "PAY-B-0002", "5000")  # B's application, keyed into A's visit
+    page.get_by_test_id("to-confirm").click()
+    desk.remove()
+    desk.insert("B")
+    expect(ended_on_screen(page)).to_be_visible(timeout=2000)
+    page.wait_for_url(re.compile(r"/desk/ended/$"))
+    expect(page.get_by_test_id("ended-discarded")).to_be_visible()
+    desk.shot("08-incident-ended")
+    # Staff try to carry on with B's application in A's visit: refused, in Japanese, with why.
+    page.goto(desk.url + "/desk/visit/confirm/")
+    expect(page.get_by_test_id("messages")).to_contain_text(
+        "受付が開始されていません。来庁者のカードで受付を開始してください。"
+    )
+    assert "PAY-B-0002" not in page.locator("body").inner_text()
+    assert not Completion.objects.exists()
+    assert Procedure.objects.get(visit=visit_a).status == ProcedureStatus.DISCARDED
+    incident = Incident.objects.get(visit=visit_a, kind="visit_ended_with_pending")
+
+    # The city official sees the incident and the visit's audit trail.
+    official = factories.staff(Role.CITY_OFFICIAL)
+    device = factories.totp_device(official)
+    ctx = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    try:
+        o = ctx.new_page()
+        o.goto(desk.url + "/accounts/sign-in/")
+        o.fill("input[name=username]", official.username)
+        o.fill("input[name=password]", factories.PASSWORD)
+        o.fill("input[name=otp_token]", f"{totp(device.bin_key):06d}")
+        o.locator("main form button[type=submit]").click()
+        o.wait_for_url(re.compile(r"/officials/$"))
+        expect(o.get_by_test_id("visits")).to_contain_text(visit_a.reference)
+        o.goto(desk.url + "/officials/incidents/")
+        row = o.get_by_test_id("incidents").locator("tr", has_text=visit_a.reference)
+        expect(row.first).to_contain_text(incident.reason_code)
+        o.screenshot(path=str(ARTIFACTS / "09-officials-incidents.png"))
+        row.first.get_by_role("link", name=visit_a.reference).click()
+        trail = o.get_by_test_id("audit-trail")
+        expect(trail).to_contain_text(f"受付を開始しました（受付 {visit_a.reference}）")
+        expect(trail).to_contain_text("カードが取り外されました")
+        o.screenshot(path=str(ARTIFACTS / "10-officials-visit.png"), full_page=True)
+    finally:
+        ctx.close()
