@@ -1,0 +1,219 @@
+"""Desk pages through Django's test client (the browser suite drives the card operations)."""
+
+import json
+import re
+
+import pytest
+from django.urls import reverse
+
+from madoguchi.accounts.constants import Role
+from madoguchi.checklists import services as checklists
+from madoguchi.checklists.models import ChecklistTick
+from madoguchi.desk import services
+from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
+from madoguchi.desk.models import Procedure, Visit
+from madoguchi.terminals import services as terminal_services
+from madoguchi.terminals.models import DeskSession
+from tests import cardkit, factories
+
+ORIGIN = "http://127.0.0.1:8000"
+
+
+@pytest.fixture(autouse=True)
+def _origin(settings):
+    settings.MADOGUCHI_ORIGIN = ORIGIN
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+
+
+@pytest.fixture
+def staff_client(client, db):
+    """A browser enrolled as a terminal, with desk staff signed in on it."""
+    terminal = factories.terminal()
+    raw = terminal_services.credential_issue(terminal=terminal, actor=None).raw
+    assert client.post("/terminal/enrol/", {"credential": raw}).status_code == 200
+    staff = factories.staff()
+    r = client.post(
+        reverse("accounts:login"), {"username": staff.username, "password": factories.PASSWORD}
+    )
+    assert r.status_code == 302, r.content.decode()
+    client.desk = DeskSession.objects.get(staff=staff, closed_at__isnull=True)
+    return client
+
+
+def start(client, card):
+    desk = client.desk
+    nonce = services.auth_challenge(desk_session=desk).value
+    return services.visit_start(
+        desk_session=desk, token=cardkit.auth_token(card, ORIGIN, nonce), nonce=nonce
+    )
+
+
+def prepare(client, account="PAY-A-0001", points=1200):
+    return services.procedure_prepare(
+        desk_session=client.desk, kind="test_link", fields={"account": account, "points": points}
+    )
+
+
+def test_desk_needs_staff_on_a_terminal(client, db):
+    assert client.get("/desk/").status_code == 302
+    official = factories.staff(Role.CITY_OFFICIAL)
+    client.force_login(official)
+    r = client.get("/desk/")
+    assert r.status_code == 302
+    assert r["Location"] == reverse("accounts:login")
+
+
+def test_home_sends_staff_to_the_desk_and_officials_to_their_pages(staff_client, client, db):
+    assert staff_client.get("/")["Location"] == reverse("desk:terminal")
+
+
+def test_home_sends_officials_to_their_pages(client, db):
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    assert client.get("/")["Location"] == reverse("officials:today")
+
+
+def test_waiting_page_in_japanese_without_inline_script(staff_client, settings):
+    settings.CARD_AGENT_ORIGIN = "http://127.0.0.1:47110"
+    r = staff_client.get("/desk/")
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert "来庁者のマイナンバーカードを" in html
+    assert 'data-agent-origin="http://127.0.0.1:47110"' in html
+    # CSP: scripts only from files, no inline script or style attribute.
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert " style=" not in html
+    assert "no-store" in r["Cache-Control"]
+    assert r.headers["Content-Language"] == "ja"
+
+
+def test_open_visit_page_shows_banner_and_is_not_cached(trusted, staff_client):
+    visit = start(staff_client, trusted.card("A"))
+    assert staff_client.get("/desk/")["Location"] == reverse("desk:visit")
+    r = staff_client.get("/desk/visit/")
+    html = r.content.decode()
+    assert visit.reference in html
+    assert 'data-testid="visit-banner"' in html
+    assert f'data-card-fingerprint="{visit.certificate.fingerprint}"' in html
+    assert "no-store" in r["Cache-Control"]
+    assert "テスト用の紐付け" in html  # the procedure is offered
+
+
+def test_procedure_form_prepares_a_pending_procedure(trusted, staff_client):
+    visit = start(staff_client, trusted.card("A"))
+    r = staff_client.post("/desk/visit/procedures/test_link/", {"account": "", "points": "9"})
+    assert r.status_code == 400
+    assert not Procedure.objects.exists()
+    r = staff_client.post(
+        "/desk/visit/procedures/test_link/", {"account": "PAY-A-7", "points": "300"}
+    )
+    assert r["Location"] == reverse("desk:visit")
+    p = Procedure.objects.get(visit=visit)
+    assert p.fields == {"account": "PAY-A-7", "points": 300}
+    assert p.status == ProcedureStatus.PENDING
+    assert staff_client.get("/desk/visit/procedures/nonexistent/").status_code == 404
+
+
+def test_confirmation_shows_exactly_the_transactions_display_lines(trusted, staff_client):
+    visit = start(staff_client, trusted.card("A"))
+    prepare(staff_client, "PAY-A-0042", 4200)
+    r = staff_client.get("/desk/visit/confirm/")
+    html = r.content.decode()
+    lines = services.build_transaction(visit)["display"]
+    for line in lines:
+        assert f"<li>{line}</li>" in html
+    data = re.search(r'data-lines="([^"]*)"', html).group(1)
+    assert json.loads(data.replace("&quot;", '"')) == lines
+    assert "no-store" in r["Cache-Control"]
+
+
+def test_confirmation_without_pending_goes_back_to_the_visit(trusted, staff_client):
+    start(staff_client, trusted.card("A"))
+    assert staff_client.get("/desk/visit/confirm/")["Location"] == reverse("desk:visit")
+
+
+def test_checklist_post_records_ticks_and_answers_htmx_with_the_fieldset(trusted, staff_client):
+    checklists.template_install_default()
+    visit = start(staff_client, trusted.card("A"))
+    prepare(staff_client)
+    r = staff_client.post(
+        "/desk/visit/checklist/",
+        {"stage": "before_completion", "item": ["card_face_matches", "pin_by_resident"]},
+        headers={"HX-Request": "true"},
+    )
+    assert r.status_code == 200
+    assert b'id="checklist-before_completion"' in r.content
+    assert b"<html" not in r.content
+    ticked = set(ChecklistTick.objects.filter(visit=visit).values_list("item__code", flat=True))
+    assert ticked == {"card_face_matches", "pin_by_resident"}
+    # Unticking one appends a withdrawal; ticking again nothing changed appends nothing.
+    staff_client.post(
+        "/desk/visit/checklist/", {"stage": "before_completion", "item": ["pin_by_resident"]}
+    )
+    rows = ChecklistTick.objects.filter(visit=visit).order_by("pk")
+    assert [(t.item.code, t.ticked) for t in rows] == [
+        ("card_face_matches", True),
+        ("pin_by_resident", True),
+        ("card_face_matches", False),
+    ]
+    assert staff_client.post("/desk/visit/checklist/", {"stage": "bogus"}).status_code == 400
+
+
+def test_end_records_after_items_ends_the_visit_and_pages_forget_it(trusted, staff_client):
+    checklists.template_install_default()
+    a = trusted.card("A")
+    visit = start(staff_client, a)
+    prepare(staff_client)
+    for item in checklists.items_for(visit, "before_completion"):
+        checklists.tick(visit=visit, item=item, staff=staff_client.desk.staff)
+    ch = services.completion_challenge(desk_session=staff_client.desk)
+    token = cardkit.completion_token(a, ORIGIN, ch.nonce.value, ch.transaction_bytes)
+    services.completion_commit(desk_session=staff_client.desk, token=token, nonce=ch.nonce.value)
+    r = staff_client.get("/desk/visit/receipt/")
+    assert "PAY-A-0001" in r.content.decode()
+    assert "no-store" in r["Cache-Control"]
+    r = staff_client.post("/desk/visit/end/", {"item": ["receipt_handed", "visit_ended"]})
+    assert r["Location"] == reverse("desk:terminal")
+    visit.refresh_from_db()
+    assert visit.end_reason == VisitEndReason.NEXT_RESIDENT
+    assert ChecklistTick.objects.filter(visit=visit, item__code="receipt_handed").exists()
+    for path in ("/desk/visit/", "/desk/visit/confirm/", "/desk/visit/receipt/"):
+        r = staff_client.get(path)
+        assert r["Location"] == reverse("desk:ended")
+    html = staff_client.get("/desk/ended/").content.decode()
+    assert "PAY-A-0001" not in html
+    assert "受付を開始してください" in html  # the refusal message carried to the page
+
+
+def test_ended_page_says_why_a_completion_was_refused(trusted, staff_client):
+    """The seed's incident: B's card signs B's application in A's visit."""
+    a, b = trusted.card("A"), trusted.card("B")
+    visit = start(staff_client, a)
+    prepare(staff_client, "PAY-B-0002")
+    ch = services.completion_challenge(desk_session=staff_client.desk)
+    token = cardkit.completion_token(b, ORIGIN, ch.nonce.value, ch.transaction_bytes)
+    with pytest.raises(services.VisitRefused):
+        services.completion_commit(
+            desk_session=staff_client.desk, token=token, nonce=ch.nonce.value
+        )
+    html = staff_client.get("/desk/ended/").content.decode()
+    assert f"受付 {visit.reference} は終了しました" in html
+    assert "署名したカードが、受付を開始したカードと異なります" in html
+    assert "準備中の手続き 1 件は確定されていません" in html
+    assert Visit.objects.get(pk=visit.pk).end_reason == VisitEndReason.COMPLETION_REFUSED
+
+
+def test_resident_name_is_kept_for_the_open_visit_only(trusted, staff_client):
+    visit = start(staff_client, trusted.card("A"))
+    r = staff_client.post(
+        "/desk/visit/resident/", json.dumps({"name": "堺　花子"}), content_type="application/json"
+    )
+    assert r.status_code == 204
+    assert "堺　花子" in staff_client.get("/desk/visit/").content.decode()
+    services.visit_end(visit=visit, reason=VisitEndReason.CARD_REMOVED)
+    assert "堺　花子" not in staff_client.get("/desk/ended/").content.decode()
+    r = staff_client.post(
+        "/desk/visit/resident/", json.dumps({"name": "x"}), content_type="application/json"
+    )
+    assert r.status_code == 404

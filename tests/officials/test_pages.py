@@ -1,0 +1,122 @@
+"""Officials' pages: who sees what, a visit's audit trail, incidents."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from madoguchi.accounts.constants import OrganisationKind, Role
+from madoguchi.accounts.models import Organisation, User
+from madoguchi.desk import services
+from madoguchi.desk.constants import AgentEventKind, VisitEndReason
+from madoguchi.terminals import services as terminal_services
+from tests import cardkit, factories
+
+ORIGIN = "http://127.0.0.1:8000"
+
+
+@pytest.fixture(autouse=True)
+def _origin(settings):
+    settings.MADOGUCHI_ORIGIN = ORIGIN
+    settings.SECURE_SSL_REDIRECT = False
+
+
+def other_contractor_terminal():
+    org = Organisation.objects.create(
+        name="別の窓口株式会社", kind=OrganisationKind.CONTRACTOR, city=factories.city()
+    )
+    return terminal_services.terminal_register(
+        name="other-01", location="支所", contractor=org, actor=None
+    )
+
+
+def visit_on(terminal, card, *, pending=False):
+    desk = terminal_services.desk_session_open(terminal=terminal, staff=factories.staff())
+    nonce = services.auth_challenge(desk_session=desk).value
+    visit = services.visit_start(
+        desk_session=desk, token=cardkit.auth_token(card, ORIGIN, nonce), nonce=nonce
+    )
+    if pending:
+        services.procedure_prepare(
+            desk_session=desk, kind="test_link", fields={"account": "PAY-B-0002", "points": 1}
+        )
+    return visit
+
+
+@pytest.fixture
+def two_visits(trusted):
+    ours = visit_on(factories.terminal(), trusted.card("A"), pending=True)
+    services.visit_end(visit=ours, reason=VisitEndReason.CARD_REMOVED)  # records an incident
+    theirs = visit_on(other_contractor_terminal(), trusted.card("B"), pending=True)
+    services.agent_event(
+        terminal=theirs.terminal, kind=AgentEventKind.INSERTED, cert_fingerprint="00" * 32
+    )  # another card on the reader: the visit ends, a card_swapped incident
+    return ours, theirs
+
+
+def test_desk_staff_cannot_see_officials_pages(client, db):
+    client.force_login(factories.staff())
+    assert client.get("/officials/").status_code == 403
+    assert client.get("/officials/incidents/").status_code == 403
+
+
+def test_anonymous_is_sent_to_sign_in(client, db):
+    assert client.get("/officials/").status_code == 302
+
+
+def test_city_official_sees_every_desk_and_visit(client, two_visits):
+    ours, theirs = two_visits
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    html = client.get("/officials/").content.decode()
+    assert ours.reference in html
+    assert theirs.reference in html
+    assert "other-01" in html
+    incidents = client.get("/officials/incidents/").content.decode()
+    assert ours.reference in incidents
+    assert theirs.reference in incidents
+
+
+def test_supervisor_sees_only_their_contractor(client, two_visits):
+    ours, theirs = two_visits
+    supervisor = factories.staff(Role.SUPERVISOR)  # of the factories' contractor
+    client.force_login(supervisor)
+    html = client.get("/officials/").content.decode()
+    assert ours.reference in html
+    assert theirs.reference not in html
+    assert "other-01" not in html
+    incidents = client.get("/officials/incidents/").content.decode()
+    assert ours.reference in incidents
+    assert theirs.reference not in incidents
+    assert client.get(f"/officials/visits/{theirs.public_id}/").status_code == 404
+
+
+def test_visit_detail_shows_audit_trail_and_incident(client, two_visits):
+    ours, _ = two_visits
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    r = client.get(f"/officials/visits/{ours.public_id}/")
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert f"受付を開始しました（受付 {ours.reference}）" in html
+    assert "手続き test_link を準備しました" in html
+    assert "手続きが確定待ちのまま受付が終了" in html  # the incident's kind
+    assert "card_removed" in html  # and its reason
+    assert "no-store" in r["Cache-Control"]
+
+
+def test_incidents_filter_by_kind(client, two_visits):
+    ours, theirs = two_visits
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    html = client.get("/officials/incidents/?kind=card_swapped").content.decode()
+    assert theirs.reference in html
+    assert ours.reference not in html
+
+
+def test_day_filter(client, two_visits):
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    html = client.get("/officials/?date=2001-01-01").content.decode()
+    assert two_visits[0].reference not in html
+
+
+def test_superuser_without_role_may_view(client, db):
+    admin = User.objects.create_superuser("root", password=factories.PASSWORD)
+    assert not Group.objects.filter(user=admin).exists()
+    client.force_login(admin)
+    assert client.get("/officials/").status_code == 200
