@@ -1,0 +1,124 @@
+"""A case about a link made with signed completion: the desk's intake, the evidence from the
+visit's audit trail, and suspension, point return and re-enabling through benefits."""
+
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from madoguchi.benefits.constants import LinkStatus
+from madoguchi.benefits.models import PaymentLink
+from madoguchi.cases import findings, services
+from madoguchi.cases.constants import CaseStatus
+from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
+from tests.cases.conftest import open_case
+from tests.incidents.conftest import _origin, providers, sims, systems  # noqa: F401
+
+D = {"event_date": date(2024, 4, 1), "date_precision": "day"}
+pytestmark = pytest.mark.usefixtures("providers", "systems")
+
+
+@pytest.fixture
+def link(trusted, desk):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields(kana="ヤマダ ジロウ", confirm_close_match=True))
+    commit(desk, c)
+    return PaymentLink.objects.get()
+
+
+@pytest.fixture
+def desk(db):
+    from madoguchi.terminals import services as terminal_services
+    from tests import factories
+
+    return terminal_services.desk_session_open(
+        terminal=factories.terminal(), staff=factories.staff()
+    )
+
+
+def test_signed_link_case_through_benefits(link, desk, official):
+    case = open_case(desk.staff, payment_link=link, reported_by="本人（電話）", channel="phone")
+    assert case.holder == link.holder
+    ev = findings.gather(case)
+    assert ev.signed
+    assert ev.signer_is_holder is True
+    assert ev.audit_seqs
+    assert [f.code for f in findings.derive(ev)] == ["name_close_confirmed"]
+    services.case_investigate(case, actor=official)
+    assert case.latest_entry().detail["findings"] == ["name_close_confirmed"]
+    same = services.case_compare_identifier(
+        case, actor=official, presented="7010 0000 0000 0001", **D
+    )
+    assert same.comparison == "same"
+    services.case_suspend(case, actor=official, summary="利用停止", **D)
+    link.refresh_from_db()
+    assert link.status == LinkStatus.SUSPENDED
+    services.case_contact(
+        case, actor=official, party="provider", channel="email", summary="事業者に連絡", **D
+    )
+    services.case_return_points(case, actor=official, summary="返還", **D)
+    services.case_reenable(case, actor=official, summary="再申込可能", **D)
+    link.refresh_from_db()
+    assert link.status == LinkStatus.REPLACED
+    assert case.reference in link.status_reason
+    assert case.status == CaseStatus.REENABLED
+
+
+def test_benefits_refusal_rolls_the_step_back(link, desk, official):
+    case = open_case(official, payment_link=link)
+    services.case_investigate(case, actor=official)
+    services.case_suspend(case, actor=official, summary="利用停止", **D)
+    services.case_contact(
+        case, actor=official, party="resident", channel="phone", summary="連絡", **D
+    )
+    services.case_return_points(case, actor=official, summary="返還", **D)
+    # Someone released the link outside the case: re-enabling is refused by benefits, and the
+    # case's timeline does not claim it happened.
+    PaymentLink.objects.filter(pk=link.pk).update(status=LinkStatus.EFFECTIVE)
+    with pytest.raises(services.CaseRefused) as exc:
+        services.case_reenable(case, actor=official, summary="再申込可能", **D)
+    assert exc.value.code == "link_not_suspended"
+    assert case.status == CaseStatus.POINTS_RETURNED
+
+
+def test_case_pages(client, link, desk, official):
+    client.force_login(desk.staff)
+    response = client.post(
+        reverse("cases:new"),
+        {
+            "resident_label": "A氏",
+            "reported_by": "A氏",
+            "channel": "in_person",
+            "summary": "心当たりがない",
+            "date_precision": "unknown",
+        },
+    )
+    assert response.status_code == 302
+    case = services.Case.objects.get()
+    assert client.get(reverse("cases:detail", args=[case.pk])).status_code == 403
+    assert client.post(reverse("cases:step", args=[case.pk, "investigate"]), {}).status_code == 403
+    client.force_login(official)
+    page = client.get(reverse("cases:detail", args=[case.pk]))
+    assert page.status_code == 200
+    assert "心当たりがない" in page.content.decode()
+    client.post(
+        reverse("cases:step", args=[case.pk, "investigate"]),
+        {"investigate-summary": "調査開始", "investigate-date_precision": "unknown"},
+    )
+    assert case.status == CaseStatus.INVESTIGATION
+    # A refused step shows why and appends nothing.
+    response = client.post(
+        reverse("cases:step", args=[case.pk, "close"]),
+        {"close-summary": "x", "close-date_precision": "day"},
+        follow=True,
+    )
+    assert "日付を入力" in response.content.decode()
+    assert case.status == CaseStatus.INVESTIGATION
+    md = client.get(reverse("cases:report_md", args=[case.pk]))
+    assert md.status_code == 200
+    assert "### 3 経緯" in md.content.decode()
+    pdf = client.get(reverse("cases:report_pdf", args=[case.pk]))
+    assert pdf.content.startswith(b"%PDF-")
+    client.post(reverse("cases:report", args=[case.pk]), {"title": "表題", "prevention": "対策A"})
+    assert "対策A" in client.get(reverse("cases:report_md", args=[case.pk])).content.decode()

@@ -1,0 +1,25 @@
+import pytest
+
+from madoguchi.terminals import services as terminal_services
+from tests import factories
+from tests.benefits.conftest import ORIGIN, providers, sims, systems  # noqa: F401 (fixtures)
+
+
+@pytest.fixture(autouse=True)
+def _origin(settings):
+    settings.MADOGUCHI_ORIGIN = ORIGIN
+    settings.BENEFITS_CERTIFIED_READING = ""
+
+
+@pytest.fixture
+def desk(db):
+    return terminal_services.desk_session_open(
+        terminal=factories.terminal(), staff=factories.staff()
+    )
+
+
+def login_at_desk(client, desk):
+    client.force_login(desk.staff)
+    session = client.session
+    session["desk_session_id"] = desk.pk
+    session.save()

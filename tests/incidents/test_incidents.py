@@ -1,0 +1,145 @@
+"""Incidents: PIN lockouts from the desk page, name-check exceptions and close matches,
+complaints by hand, and each incident's audit trail."""
+
+import pytest
+from django.urls import reverse
+
+from madoguchi.accounts.constants import Role
+from madoguchi.audit.models import AuditEvent
+from madoguchi.incidents import selectors
+from madoguchi.incidents.constants import IncidentKind, Source
+from madoguchi.incidents.models import Incident
+from tests import factories
+from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
+from tests.incidents.conftest import login_at_desk
+
+PIN_URL = "/api/v1/incidents/pin-blocked"
+
+
+def test_pin_blocked_is_recorded_once_per_agent_request(client, trusted, desk):
+    visit = start_visit(desk, trusted.card("A"))
+    login_at_desk(client, desk)
+    body = {"applet": "support", "request_id": "req-7", "cert_fingerprint": "ab" * 32}
+    first = client.post(PIN_URL, body, content_type="application/json")
+    assert first.status_code == 201, first.content
+    again = client.post(PIN_URL, body, content_type="application/json")
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    incident = Incident.objects.get(kind=IncidentKind.PIN_LOCKED)
+    assert incident.reason_code == "input_support"
+    assert incident.visit == visit
+    assert incident.terminal == desk.terminal
+    assert incident.staff == desk.staff
+    # No PIN, no tries count, nothing but which applet and which request.
+    assert set(incident.detail) == {"request_id", "applet", "certificate"}
+    assert AuditEvent.objects.filter(
+        event_name="incidents.recorded", subject_id=str(incident.pk)
+    ).exists()
+
+
+def test_pin_blocked_needs_an_open_desk_session(client, desk):
+    client.force_login(desk.staff)  # signed in, but no desk session in this browser
+    response = client.post(PIN_URL, {"applet": "auth"}, content_type="application/json")
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthenticated"
+    bad = client.post(PIN_URL, {"applet": "pin"}, content_type="application/json")
+    assert bad.status_code in (401, 422)
+    assert not Incident.objects.exists()
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_confirmed_close_match_is_an_incident(trusted, desk):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields(kana="ヤマダ ジロウ", confirm_close_match=True))
+    assert not Incident.objects.filter(kind=IncidentKind.NAME_CLOSE_CONFIRMED).exists()
+    commit(desk, c)
+    incident = Incident.objects.get(kind=IncidentKind.NAME_CLOSE_CONFIRMED)
+    assert incident.reason_code == "close"
+    assert incident.detail["what"] == "payment_link"
+    assert incident.terminal == desk.terminal
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_an_exact_match_is_not_an_incident(trusted, desk):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    commit(desk, c)
+    assert not Incident.objects.filter(
+        kind__in=[IncidentKind.NAME_CLOSE_CONFIRMED, IncidentKind.EXCEPTION_USED]
+    ).exists()
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_exception_used_is_an_incident(trusted, desk):
+    """A minor's link to the legal representative's account (the documented exception)."""
+    from madoguchi.benefits import services as benefits
+    from tests import cardkit
+    from tests.benefits.conftest import ORIGIN
+
+    a, c = trusted.card("A"), trusted.card("C")
+    visit = start_visit(desk, a)
+    nonce = benefits.representative_challenge(desk).value
+    benefits.representative_authenticate(
+        desk,
+        cardkit.auth_token(c, ORIGIN, nonce),
+        nonce,
+        relationship="parent",
+        kana="ヤマダ タロウ",
+        kana_confirmed=True,
+    )
+    minor = {"use_representative_exception": True, "resident_birth_date": "2014-05-05"}
+    prepare(desk, **apply_fields(kana="サカイ ハナコ", **minor))
+    commit(desk, a)
+    incident = Incident.objects.get(kind=IncidentKind.EXCEPTION_USED)
+    assert incident.reason_code == "minor_representative"
+    assert incident.visit == visit
+    assert incident.detail["name_outcome"] == "no_match"
+    assert incident.detail["representative_outcome"] == "match"
+
+
+def test_complaint_form_and_detail_with_audit_trail(client, desk):
+    supervisor = factories.staff(Role.SUPERVISOR)
+    client.force_login(supervisor)
+    page = client.get(reverse("incidents:complaint"))
+    assert page.status_code == 200
+    response = client.post(
+        reverse("incidents:complaint"),
+        {
+            "terminal": desk.terminal.pk,
+            "reported_by": "来庁者",
+            "severity": "high",
+            "summary": "待ち時間が長い",
+        },
+    )
+    assert response.status_code == 302
+    incident = Incident.objects.get(kind=IncidentKind.COMPLAINT)
+    assert incident.source == Source.MANUAL
+    assert incident.recorded_by == supervisor
+    assert incident.severity == "high"
+    assert incident.terminal == desk.terminal
+    detail = client.get(reverse("incidents:detail", args=[incident.pk])).content.decode()
+    assert "待ち時間が長い" in detail
+    assert 'data-testid="audit-trail"' in detail
+    assert [e.event_name for e in selectors.audit_trail(incident)] == ["incidents.recorded"]
+    listing = client.get(reverse("incidents:list")).content.decode()
+    assert "待ち時間が長い" in listing
+
+
+def test_desk_staff_record_complaints_but_do_not_browse_incidents(client, desk):
+    client.force_login(desk.staff)
+    assert client.get(reverse("incidents:complaint")).status_code == 200
+    assert client.get(reverse("incidents:list")).status_code == 403
+
+
+def test_audit_trail_includes_the_visit(trusted, desk):
+    from madoguchi.incidents.services import incident_pin_blocked
+
+    visit = start_visit(desk, trusted.card("A"))
+    incident, created = incident_pin_blocked(desk_session=desk, applet="auth")
+    assert created
+    assert incident.visit == visit
+    names = [e.event_name for e in selectors.audit_trail(incident)]
+    assert "visits.started" in names
+    assert "incidents.recorded" in names

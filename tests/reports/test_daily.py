@@ -1,0 +1,142 @@
+"""The daily report: every incident of the desk's day, counts, submission and freezing."""
+
+from datetime import timedelta
+
+import pytest
+from django.db.models import F
+
+from madoguchi.audit.models import AuditEvent
+from madoguchi.desk import services as desk_services
+from madoguchi.desk.models import Completion, Visit
+from madoguchi.incidents import services as incidents
+from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.models import Incident
+from madoguchi.reports import services
+from madoguchi.reports.models import DailyReport, ReportFrozenError
+from tests import cardkit, factories
+from tests.reports.conftest import ORIGIN, commit_test_link, start_visit
+
+
+def back_one_day(*incidents_):
+    """Move records made now to the same time yesterday (test setup only)."""
+    one = timedelta(days=1)
+    Visit.objects.update(started_at=F("started_at") - one)
+    Completion.objects.update(committed_at=F("committed_at") - one)
+    Incident.objects.filter(
+        pk__in=[i.pk for i in incidents_] or Incident.objects.values("pk")
+    ).update(occurred_at=F("occurred_at") - one)
+
+
+@pytest.fixture
+def busy_day(trusted, desk, supervisor):
+    """Yesterday at one desk: a committed visit, a refused completion (the seed's pattern),
+    a complaint and a PIN lockout; plus an incident at another desk, and one today."""
+    a, b = trusted.card("A"), trusted.card("B")
+    start_visit(desk, a)
+    commit_test_link(desk, a)
+    start_visit(desk, a)
+    desk_services.procedure_prepare(
+        desk_session=desk, kind="test_link", fields={"account": "PAY-B-0002", "points": 5000}
+    )
+    ch = desk_services.completion_challenge(desk_session=desk)
+    token = cardkit.completion_token(b, ORIGIN, ch.nonce.value, ch.transaction_bytes)
+    with pytest.raises(desk_services.VisitRefused):
+        desk_services.completion_commit(desk_session=desk, token=token, nonce=ch.nonce.value)
+    incidents.incident_complaint(
+        recorded_by=supervisor,
+        terminal=desk.terminal,
+        summary="Resident says staff read the PIN aloud (embarrassing for the contractor).",
+        severity=Severity.HIGH,
+    )
+    incidents.incident_pin_blocked(desk_session=desk, applet="auth", request_id="r-1")
+    incidents.incident_record(
+        kind=IncidentKind.OUTSIDE_FAILURE,
+        reason_code="timeout",
+        severity=Severity.LOW,
+        summary="other desk",
+        terminal=factories.terminal(),
+    )
+    back_one_day()
+    incidents.incident_record(
+        kind=IncidentKind.OUTSIDE_FAILURE,
+        reason_code="timeout",
+        severity=Severity.LOW,
+        summary="the next day",
+        terminal=desk.terminal,
+    )
+    return desk.terminal
+
+
+def test_report_lists_every_incident_of_the_day(busy_day, yesterday):
+    r = services.build_daily(busy_day, yesterday)
+    kinds = sorted(i["kind"] for i in r["incidents"])
+    # The refused completion also ended its visit with the procedure pending.
+    assert kinds == ["complaint", "completion_refused", "pin_locked", "visit_ended_with_pending"]
+    summaries = " ".join(i["summary"] for i in r["incidents"])
+    assert "embarrassing for the contractor" in summaries
+    assert "other desk" not in summaries
+    assert "the next day" not in summaries
+    assert r["counts"]["visits"] == 2
+    assert r["counts"]["completions"] == 1
+    assert r["counts"]["refusals"] == {"completion_refused:certificate_mismatch": 1}
+    assert r["counts"]["incidents"]["complaint"] == 1
+    assert r["counts"]["incidents_total"] == len(r["incidents"])
+
+
+def test_supervisor_submits_and_the_report_is_frozen(busy_day, yesterday, supervisor):
+    report = services.daily_report_submit(
+        actor=supervisor, terminal=busy_day, day=yesterday, note="所見"
+    )
+    assert services.verify(report)
+    n = report.snapshot["counts"]["incidents_total"]
+    assert n >= 3
+    assert report.snapshot["note"] == "所見"
+    ev = AuditEvent.objects.get(event_name="reports.daily_submitted")
+    assert ev.payload["sha256"] == report.sha256
+    assert ev.actor_id == str(supervisor.pk)
+    # A late record for that day does not change what was submitted.
+    late = incidents.incident_record(
+        kind=IncidentKind.COMPLAINT,
+        reason_code="complaint",
+        severity=Severity.LOW,
+        summary="late",
+        terminal=busy_day,
+    )
+    Incident.objects.filter(pk=late.pk).update(occurred_at=F("occurred_at") - timedelta(days=1))
+    report.refresh_from_db()
+    assert report.snapshot["counts"]["incidents_total"] == n
+    assert services.verify(report)
+    assert services.build_daily(busy_day, yesterday)["counts"]["incidents_total"] == n + 1
+    report.note = "changed"
+    with pytest.raises(ReportFrozenError):
+        report.save()
+    with pytest.raises(ReportFrozenError):
+        report.delete()
+    # Once only.
+    with pytest.raises(services.ReportRefused) as exc:
+        services.daily_report_submit(actor=supervisor, terminal=busy_day, day=yesterday)
+    assert exc.value.code == "already_submitted"
+    # Tampering with the stored snapshot is detectable.
+    DailyReport.objects.filter(pk=report.pk).update(snapshot={**report.snapshot, "incidents": []})
+    report.refresh_from_db()
+    assert not services.verify(report)
+
+
+@pytest.mark.parametrize("who", ["other_supervisor", "official", "desk_staff"])
+def test_only_the_desks_own_supervisor_submits(busy_day, yesterday, request, who):
+    user = factories.staff() if who == "desk_staff" else request.getfixturevalue(who)
+    with pytest.raises(services.ReportRefused) as exc:
+        services.daily_report_submit(actor=user, terminal=busy_day, day=yesterday)
+    assert exc.value.code == "not_contractor_supervisor"
+    assert exc.value.message_ja
+    assert not DailyReport.objects.exists()
+
+
+def test_today_cannot_be_submitted(desk, supervisor):
+    from django.utils import timezone
+
+    with pytest.raises(services.ReportRefused) as exc:
+        services.daily_report_submit(
+            actor=supervisor, terminal=desk.terminal, day=timezone.localdate()
+        )
+    assert exc.value.code == "day_not_over"

@@ -1,0 +1,123 @@
+"""Exports (PDF, Excel) read back, the city's grid, the dashboard, and page permissions."""
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from madoguchi.incidents import services as incidents
+from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.models import Incident
+from madoguchi.reports import exports, services
+from madoguchi.reports.models import DailyReport
+from madoguchi.terminals.models import Terminal
+from tests import factories
+from tests.cases.pdftext import check_pdf
+
+
+@pytest.fixture
+def day_with_incidents(desk, supervisor):
+    for n in range(3):
+        incidents.incident_record(
+            kind=IncidentKind.OUTSIDE_FAILURE,
+            reason_code=f"timeout{n}",
+            severity=Severity.LOW,
+            summary=f"提供事業者の応答なし {n}",
+            terminal=desk.terminal,
+        )
+    Incident.objects.update(occurred_at=F("occurred_at") - timedelta(days=1))
+    return desk.terminal, timezone.localdate() - timedelta(days=1)
+
+
+def test_pdf_and_excel_of_a_submitted_report(day_with_incidents, supervisor):
+    terminal, day = day_with_incidents
+    report = services.daily_report_submit(
+        actor=supervisor, terminal=terminal, day=day, note="特記事項なし"
+    )
+    text = check_pdf(exports.to_pdf(report.snapshot, submitted=report)).replace("\n", "")
+    for n in range(3):
+        assert f"提供事業者の応答なし {n}" in text or f"提供事業者の応答なし{n}" in text
+    assert "提出済み" in text
+    assert terminal.name in text
+    wb = load_workbook(io.BytesIO(exports.to_xlsx(report.snapshot, submitted=report)))
+    summary = {row[0]: row[1] for row in wb["概要"].iter_rows(values_only=True) if row and row[0]}
+    assert summary["日次報告"] == "提出済み"
+    assert summary["SHA-256"] == report.sha256
+    assert summary["インシデント件数"] == 3
+    assert summary["監督者の所見"] == "特記事項なし"
+    rows = list(wb["インシデント"].iter_rows(values_only=True))
+    assert rows[0][0] == "ID"
+    assert len(rows) == 4
+    assert {r[3] for r in rows[1:]} == {"timeout0", "timeout1", "timeout2"}
+
+
+def test_supervisor_submits_through_the_page(client, day_with_incidents, supervisor):
+    terminal, day = day_with_incidents
+    client.force_login(supervisor)
+    url = reverse("reports:daily", args=[terminal.pk, day.isoformat()])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert b'data-testid="draft"' in page.content
+    assert page.content.count("提供事業者の応答なし".encode()) == 3
+    client.post(url, {"note": "確認済み"})
+    report = DailyReport.objects.get()
+    assert report.note == "確認済み"
+    assert report.submitted_by == supervisor
+    page = client.get(url)
+    assert b'data-testid="submitted"' in page.content
+    assert b'<form method="post" class="card">' not in page.content
+    pdf = client.get(reverse("reports:daily_pdf", args=[terminal.pk, day.isoformat()]))
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    xlsx = client.get(reverse("reports:daily_xlsx", args=[terminal.pk, day.isoformat()]))
+    assert load_workbook(io.BytesIO(xlsx.content))["概要"]["B1"].value == "提出済み"
+
+
+def test_other_contractor_cannot_see_or_submit(client, day_with_incidents, other_supervisor):
+    terminal, day = day_with_incidents
+    client.force_login(other_supervisor)
+    url = reverse("reports:daily", args=[terminal.pk, day.isoformat()])
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"note": "x"}).status_code == 403
+    assert not DailyReport.objects.exists()
+
+
+def test_desk_staff_cannot_open_report_pages(client, desk):
+    client.force_login(desk.staff)
+    assert client.get(reverse("reports:index")).status_code == 403
+    assert client.get(reverse("reports:city")).status_code == 403
+
+
+def test_city_grid_shows_submitted_and_missing(client, day_with_incidents, supervisor, official):
+    terminal, day = day_with_incidents
+    other = factories.terminal()
+    services.daily_report_submit(actor=supervisor, terminal=terminal, day=day)
+    client.force_login(official)
+    page = client.get(reverse("reports:city") + "?days=3").content.decode()
+    cells = re.findall(r'data-status="(\w+)"', page)
+    assert len(cells) == 3 * Terminal.objects.count()
+    assert cells.count("submitted") == 1
+    # Per desk: the two days before today are missing except the one submitted; today is open.
+    assert cells.count("open") == Terminal.objects.count()
+    assert cells.count("missing") == 2 * Terminal.objects.count() - 1
+    assert other.name in page
+    # Supervisors do not get the city's view.
+    client.force_login(supervisor)
+    assert client.get(reverse("reports:city")).status_code == 403
+
+
+def test_dashboard_is_inline_svg_without_scripts_or_styles(client, day_with_incidents, official):
+    client.force_login(official)
+    page = client.get(reverse("reports:dashboard")).content.decode()
+    svgs = re.findall(r"<svg.*?</svg>", page, re.S)
+    assert len(svgs) == 4
+    assert all("<script" not in s and "style=" not in s for s in svgs)
+    incidents_chart = svgs[3]
+    assert "outside_failure" in incidents_chart
+    assert "<polyline" in incidents_chart
+    assert re.search(r"outside_failure \d{4}-\d\d-\d\d: 3", incidents_chart)
