@@ -168,10 +168,18 @@ def _form_class(handler: Any) -> Any:
     return getattr(handler, "form_class", None) or FALLBACK_FORMS.get(handler.kind)
 
 
-def _make_form(form_class: Any, data: Any, visit: Visit) -> Any:
+def _make_form(form_class: Any, data: Any, visit: Visit, resident_name: str | None) -> Any:
     params = inspect.signature(form_class.__init__).parameters
-    kwargs = {"visit": visit} if "visit" in params else {}
-    return form_class(data, **kwargs)
+    kwargs: dict[str, Any] = {"visit": visit} if "visit" in params else {}
+    form = form_class(data, **kwargs)
+    # The name read from the card (if it was) feeds the handler's name check.
+    if resident_name and "resident_name" in form.fields:
+        form.initial.setdefault("resident_name", resident_name)
+        if data is not None and not data.get("resident_name"):
+            data = data.copy()
+            data["resident_name"] = resident_name
+            form = form_class(data, **kwargs)
+    return form
 
 
 @desk_page
@@ -183,7 +191,8 @@ def procedure(request: HttpRequest, kind: str) -> HttpResponse:
     form_class = _form_class(handler) if handler else None
     if handler is None or form_class is None:
         raise Http404("no such procedure")
-    form = _make_form(form_class, request.POST or None, found)
+    resident_name = request.session.get(SESSION_RESIDENT, {}).get(found.reference)
+    form = _make_form(form_class, request.POST or None, found, resident_name)
     error = None
     status = 200
     if request.method == "POST":

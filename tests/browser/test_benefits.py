@@ -1,0 +1,119 @@
+"""The benefits procedures' happy path at the desk: point application, public-fund account and
+health-insurance use in one visit, committed by one signature of the resident's card."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from madoguchi.desk import procedures as registry
+from madoguchi.desk.constants import ProcedureStatus
+from madoguchi.desk.models import Completion
+
+from .test_desk import BEFORE, start_visit, tick
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+KINDS = ("point_application", "public_fund_account", "health_insurance_use")
+
+
+@pytest.fixture
+def outside_systems(db):
+    if not all(registry.get(k) for k in KINDS):
+        pytest.skip("the benefits procedures are not registered")
+    from madoguchi.benefits import outside
+    from madoguchi.benefits.models import Provider
+    from madoguchi.outside.sim import running_all
+
+    Provider.objects.get_or_create(
+        code="sim-pay", defaults={"display_name_ja": "シミュレーションペイ"}
+    )
+    with running_all() as sims:
+        systems = sims.outside()
+        with outside.use(systems):
+            yield systems
+        systems.close()
+
+
+def fill(page, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        field = page.locator(f"[name={name}]")
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        elif field.get_attribute("type") == "checkbox":
+            field.check()
+        else:
+            field.fill(value)
+
+
+def add(desk, kind, values):
+    page = desk.page
+    page.get_by_test_id(f"add-{kind}").click()
+    fill(page, values)
+    page.get_by_test_id("procedure-submit").click()
+    page.wait_for_url(re.compile(r"/desk/visit/$"))
+
+
+def test_benefits_procedures_happy_path(desk, outside_systems):
+    page = desk.page
+    visit = start_visit(desk, "C")  # 山田　太郎
+    # The name from the card (input-support PIN) feeds the name check.
+    page.get_by_role("button", name="カードから氏名を読み取る").click()
+    desk.test_pin()
+    expect(page.get_by_test_id("resident-name")).to_have_text("山田　太郎")
+    kana = {"resident_kana": "ヤマダ タロウ", "resident_kana_confirmed": "on"}
+    add(
+        desk,
+        "point_application",
+        {
+            "provider": "sim-pay",
+            "payment_service_id": "7010000000000001",
+            "security_code": "123",
+            **kana,
+        },
+    )
+    add(
+        desk,
+        "public_fund_account",
+        {
+            "bank_code": "0990",
+            "branch_code": "001",
+            "account_type": "ordinary",
+            "account_number": "1234567",
+            **kana,
+        },
+    )
+    add(
+        desk,
+        "health_insurance_use",
+        {
+            "insurer_number": "06139999",
+            "insured_symbol": "1234",
+            "insured_number": "5678",
+            "branch": "00",
+        },
+    )
+    desk.shot("11-benefits-visit")
+    page.get_by_test_id("to-confirm").click()
+    lines = page.get_by_test_id("commit-lines").inner_text()
+    assert "1234567" not in lines  # masked account numbers only
+    assert "7010000000000001" not in lines
+    tick(desk, BEFORE)
+    desk.shot("12-benefits-confirm")
+    page.get_by_test_id("sign-completion").click()
+    desk.test_pin()
+    page.wait_for_url(re.compile(r"/desk/visit/receipt/$"))
+    completion = Completion.objects.get(visit=visit)
+    kinds = {p.kind: p.status for p in completion.procedures.all()}
+    assert kinds == dict.fromkeys(KINDS, ProcedureStatus.COMMITTED)
+    from madoguchi.benefits.models import (
+        HealthInsuranceRegistration,
+        PaymentLink,
+        PublicFundAccount,
+    )
+
+    assert PaymentLink.objects.get().completion == completion
+    assert PublicFundAccount.objects.get().holder == visit.holder
+    assert HealthInsuranceRegistration.objects.get().holder == visit.holder
