@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from madoguchi.namecheck import Outcome, Reason, check, check_many, normalise
+from madoguchi.namecheck import Outcome, Reason, check, check_batch, check_many, normalise
 from madoguchi.namecheck.normalise import analyse
 
 # Characters that occur in names and in the ways they are written.
@@ -70,6 +70,16 @@ def test_a_name_matches_itself_in_any_writing(text):
 @given(st.lists(st.tuples(names, st.one_of(st.none(), names)), max_size=20))
 def test_check_many_equals_check(pairs):
     assert check_many(pairs) == [check(a, b) for a, b in pairs]
+
+
+@SETTINGS
+@given(st.lists(st.tuples(names, st.one_of(st.none(), names)), max_size=20))
+def test_check_batch_equals_check(pairs):
+    batch = check_batch([a for a, _ in pairs], [b for _, b in pairs])
+    for i, (a, b) in enumerate(pairs):
+        expected = check(a, b)
+        got = (batch.outcome(i), batch.reason(i), batch.score(i))
+        assert got == (expected.outcome, expected.reason, expected.score)
 
 
 @SETTINGS

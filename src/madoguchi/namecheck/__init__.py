@@ -1,9 +1,11 @@
 """Name check: compares a resident's kana name with a bank or payment account holder's name.
 
-Pure Python (no Django). ``check`` for one pair, ``check_many`` for forensic scans,
-``normalise`` for the canonical katakana form. See docs/name-check.md.
+Pure Python (no Django). ``check`` for one pair, ``check_batch`` for forensic scans (codes in
+arrays, objects on request), ``check_many`` for a list of results, ``normalise`` for the
+canonical katakana form. See docs/name-check.md.
 """
 
+from madoguchi.namecheck.batch import OUTCOME_CODES, REASON_CODES, BatchResult, check_batch
 from madoguchi.namecheck.check import (
     CLOSE_THRESHOLD,
     MATCH_THRESHOLD,
@@ -24,12 +26,16 @@ from madoguchi.namecheck.reasons import (
 __all__ = [
     "CLOSE_THRESHOLD",
     "MATCH_THRESHOLD",
+    "OUTCOME_CODES",
     "OUTCOME_TEXTS",
+    "REASON_CODES",
     "REASON_TEXTS",
+    "BatchResult",
     "NameCheckResult",
     "Outcome",
     "Reason",
     "check",
+    "check_batch",
     "check_many",
     "normalise",
     "outcome_text",

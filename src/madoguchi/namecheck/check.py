@@ -156,28 +156,30 @@ def _scripts_incomparable(a: int, b: int) -> bool:
     return not (a & b & (KANA | LATIN | KANJI))
 
 
-def _result(
-    outcome: Outcome,
-    reason: Reason,
-    score: float,
+def _decide(
     na: Normalised,
     nb: Normalised,
-    account: str | None,
-) -> NameCheckResult:
-    display = account.strip() if outcome is Outcome.CLOSE and account is not None else None
-    return _make(outcome, reason, score, na.text, nb.text, display)
+    same_raw: bool,
+    key_score: float | None = None,
+    best_score: float | None = None,
+) -> tuple[Outcome, Reason, float]:
+    """Outcome, reason and score of two normalised names; the one decision procedure that
+    ``check`` and ``check_batch`` share.
 
-
-def _compare(resident: str, account: str | None, na: Normalised, nb: Normalised) -> NameCheckResult:
+    ``same_raw`` tells whether the raw inputs were identical (only ``EXACT`` depends on it).
+    ``key_score`` (``ratio(na.key, nb.key)``) and ``best_score`` (the best of the three word
+    orders) may be given when they were computed in bulk; otherwise they are computed here,
+    only when a step needs them.
+    """
     if not nb.key and not nb.entity:
-        return _result(Outcome.UNAVAILABLE, Reason.NAME_UNAVAILABLE, 0.0, na, nb, account)
+        return Outcome.UNAVAILABLE, Reason.NAME_UNAVAILABLE, 0.0
     if not na.key:
-        return _result(Outcome.NO_MATCH, Reason.RESIDENT_NAME_EMPTY, 0.0, na, nb, account)
+        return Outcome.NO_MATCH, Reason.RESIDENT_NAME_EMPTY, 0.0
     if na.entity != nb.entity:
-        score = ratio(na.key, nb.key)
-        return _result(Outcome.NO_MATCH, Reason.LEGAL_ENTITY, score, na, nb, account)
+        score = ratio(na.key, nb.key) if key_score is None else key_score
+        return Outcome.NO_MATCH, Reason.LEGAL_ENTITY, score
     if na.key == nb.key:
-        if resident == account:
+        if same_raw:
             reason = Reason.EXACT
         elif na.unfolded != nb.unfolded:
             reason = Reason.SMALL_KANA_FOLDED
@@ -185,29 +187,42 @@ def _compare(resident: str, account: str | None, na: Normalised, nb: Normalised)
             reason = Reason.EXACT_AFTER_NORMALISATION
         else:
             reason = Reason.SEPARATOR_DIFFERS
-        return _make(Outcome.MATCH, reason, 100.0, na.text, nb.text, None)
+        return Outcome.MATCH, reason, 100.0
     if _scripts_incomparable(na.script, nb.script):
-        return _result(Outcome.CLOSE, Reason.SCRIPT_MISMATCH, 0.0, na, nb, account)
+        return Outcome.CLOSE, Reason.SCRIPT_MISMATCH, 0.0
     if (
         na.rkey == nb.key
         or nb.rkey == na.key
         or (len(na.tokens) == 1 and len(nb.tokens) == 1 and _is_rotation(na.key, nb.key))
     ):
-        return _result(Outcome.MATCH, Reason.ORDER_SWAPPED, 100.0, na, nb, account)
-    score = max(ratio(na.key, nb.key), ratio(na.rkey, nb.key), ratio(na.key, nb.rkey))
+        return Outcome.MATCH, Reason.ORDER_SWAPPED, 100.0
+    if best_score is None:
+        score = max(ratio(na.key, nb.key), ratio(na.rkey, nb.key), ratio(na.key, nb.rkey))
+    else:
+        score = best_score
     if na.script & KANJI and _variants_only(na.key, nb.key):
-        return _result(Outcome.CLOSE, Reason.VARIANT_KANJI, score, na, nb, account)
+        return Outcome.CLOSE, Reason.VARIANT_KANJI, score
     family_equal, given_equal = _parts_equal(na.tokens, nb.tokens)
     if family_equal or given_equal:
         # One whole part differs: never a match, whatever the score (brothers タロウ/ジロウ).
         reason = Reason.GIVEN_NAME_DIFFERS if family_equal else Reason.FAMILY_NAME_DIFFERS
         outcome = Outcome.CLOSE if score >= CLOSE_THRESHOLD else Outcome.NO_MATCH
-        return _result(outcome, reason, score, na, nb, account)
+        return outcome, reason, score
     if score >= MATCH_THRESHOLD:
-        return _result(Outcome.MATCH, Reason.MINOR_TYPO, score, na, nb, account)
+        return Outcome.MATCH, Reason.MINOR_TYPO, score
     if score >= CLOSE_THRESHOLD:
-        return _result(Outcome.CLOSE, Reason.MINOR_TYPO, score, na, nb, account)
-    return _result(Outcome.NO_MATCH, Reason.DIFFERENT, score, na, nb, account)
+        return Outcome.CLOSE, Reason.MINOR_TYPO, score
+    return Outcome.NO_MATCH, Reason.DIFFERENT, score
+
+
+def _display(outcome: Outcome, account: str | None) -> str | None:
+    """The account name shown to staff and resident: only for a close match."""
+    return account.strip() if outcome is Outcome.CLOSE and isinstance(account, str) else None
+
+
+def _compare(resident: str, account: str | None, na: Normalised, nb: Normalised) -> NameCheckResult:
+    outcome, reason, score = _decide(na, nb, resident == account)
+    return _make(outcome, reason, score, na.text, nb.text, _display(outcome, account))
 
 
 def _analyse_account(account: str | None) -> Normalised:
@@ -226,57 +241,25 @@ def check(resident_kana: str, account_name: str | None) -> NameCheckResult:
 
 
 def check_many(pairs: Iterable[tuple[str, str | None]]) -> list[NameCheckResult]:
-    """Check many (resident, account) pairs; for forensic scans over every link.
+    """Check many (resident, account) pairs; the same results as ``check`` for each pair.
 
-    Same results as ``check`` for each pair, built for throughput. Names repeat, so within one
-    call each distinct name is normalised once, each distinct pair of normalised forms is
-    compared once, and each distinct raw pair is looked up once; results are immutable and
-    shared between equal pairs.
+    Builds one ``NameCheckResult`` per distinct raw pair (shared by equal pairs, results are
+    immutable). Scans that need only the codes should call ``check_batch``, which this
+    delegates to, and skip the objects.
     """
-    # The loop allocates only acyclic objects; pausing the cyclic collector saves the repeated
-    # full-heap passes it would make over a million fresh results (about a fifth of the time).
+    from madoguchi.namecheck.batch import check_batch  # batch imports this module
+
+    residents: list[str] = []
+    accounts: list[str | None] = []
+    for resident, account in pairs:
+        residents.append(resident)
+        accounts.append(account)
+    # The results are acyclic; pausing the cyclic collector saves its repeated passes over
+    # a million fresh objects.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _check_many(pairs)
+        return check_batch(residents, accounts).results()
     finally:
         if collecting:
             gc.enable()
-
-
-def _check_many(pairs: Iterable[tuple[str, str | None]]) -> list[NameCheckResult]:
-    by_raw: dict[str | None, Normalised] = {}
-    by_resident: dict[str, dict[str | None, NameCheckResult]] = {}
-    by_forms: dict[tuple[int, int], NameCheckResult] = {}
-    results: list[NameCheckResult] = []
-    append = results.append
-    raw_get = by_raw.get
-    resident_get = by_resident.get
-    forms_get = by_forms.get
-    compare = _compare
-    close = Outcome.CLOSE
-    for resident, account in pairs:
-        accounts = resident_get(resident)
-        if accounts is None:
-            accounts = by_resident[resident] = {}
-        result = accounts.get(account)
-        if result is None:
-            na = raw_get(resident)
-            if na is None:
-                na = by_raw[resident] = analyse(resident if isinstance(resident, str) else "")
-            nb = raw_get(account)
-            if nb is None:
-                nb = by_raw[account] = _analyse_account(account)
-            if resident == account:
-                # Only the EXACT reason depends on the raw strings beyond their normalised forms.
-                result = compare(resident, account, na, nb)
-            else:
-                forms = (id(na), id(nb))
-                result = forms_get(forms)
-                if result is None:
-                    result = compare(resident, account, na, nb)
-                    if result.outcome is not close:  # close carries the raw account name
-                        by_forms[forms] = result
-            accounts[account] = result
-        append(result)
-    return results

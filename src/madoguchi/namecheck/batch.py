@@ -1,0 +1,355 @@
+"""Columnar batch name check for forensic scans: codes in arrays, objects only on request.
+
+``check_batch(residents, accounts)`` gives, for every pair, exactly what ``check`` gives
+(outcome, reason, score), as NumPy arrays. How it stays cheap per pair:
+
+1. Each raw string gets an integer id in one pass (one dict shared by both columns, so equal
+   raw strings on both sides share an id and "identical inputs" is an integer comparison).
+2. Each *distinct* raw name is normalised once; each distinct normalised form gets an id and
+   a row of attributes (key, reversed key, unfolded and spaced forms as ids, entity, script).
+3. The early steps of the decision (no account name, empty resident name, equal after
+   normalisation, scripts that cannot be compared, swapped word order) are array comparisons
+   over all pairs.
+4. The pairs left (typos, family members, other people, legal entities, rotations) are
+   reduced to distinct pairs of normalised forms, scored in bulk by
+   ``rapidfuzz.process.cpdist`` (the same ``fuzz.ratio``), and decided by the same Python
+   procedure as ``check`` (``_decide``), once per distinct pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import count
+from operator import itemgetter
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz.fuzz import ratio
+from rapidfuzz.process import cpdist
+
+from madoguchi.namecheck.check import (
+    CLOSE_THRESHOLD,
+    MATCH_THRESHOLD,
+    NameCheckResult,
+    _decide,
+    _display,
+    _make,
+)
+from madoguchi.namecheck.normalise import KANA, KANJI, LATIN, Normalised, analyse
+from madoguchi.namecheck.reasons import Outcome, Reason
+
+__all__ = ["OUTCOME_CODES", "REASON_CODES", "BatchResult", "check_batch"]
+
+OUTCOME_CODES: Final[tuple[Outcome, ...]] = tuple(Outcome)
+"""``BatchResult.outcome_codes[i]`` is an index into this tuple."""
+REASON_CODES: Final[tuple[Reason, ...]] = tuple(Reason)
+"""``BatchResult.reason_codes[i]`` is an index into this tuple."""
+
+_O = {o: np.uint8(i) for i, o in enumerate(OUTCOME_CODES)}
+_R = {r: np.uint8(i) for i, r in enumerate(REASON_CODES)}
+
+Codes = npt.NDArray[np.uint8]
+Scores = npt.NDArray[np.float64]
+Ids = npt.NDArray[np.int64]
+Flags = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class BatchResult:
+    """Results of ``check_batch``, one row per input pair, in input order.
+
+    ``outcome_codes`` and ``reason_codes`` index ``OUTCOME_CODES`` and ``REASON_CODES``;
+    ``scores`` are the scores ``check`` gives. ``result(i)`` builds the full
+    ``NameCheckResult`` of pair ``i`` (with the normalised forms and, for a close match, the
+    account name to show).
+    """
+
+    outcome_codes: Codes
+    reason_codes: Codes
+    scores: Scores
+    residents: Sequence[str]
+    accounts: Sequence[str | None]
+    resident_forms: Ids
+    """Index into ``forms`` of each pair's normalised resident name."""
+    account_forms: Ids
+    """Index into ``forms`` of each pair's normalised account name."""
+    forms: Sequence[Normalised]
+    """The distinct normalised names of the batch."""
+    raw_ids: Ids = field(repr=False)
+    """Ids of the raw strings, residents then accounts (equal strings share an id)."""
+
+    def __len__(self) -> int:
+        return len(self.outcome_codes)
+
+    def outcome(self, i: int) -> Outcome:
+        return OUTCOME_CODES[int(self.outcome_codes[i])]
+
+    def reason(self, i: int) -> Reason:
+        return REASON_CODES[int(self.reason_codes[i])]
+
+    def score(self, i: int) -> float:
+        return float(self.scores[i])
+
+    def result(self, i: int) -> NameCheckResult:
+        """The ``NameCheckResult`` of pair ``i``, equal to ``check(residents[i], accounts[i])``."""
+        outcome = OUTCOME_CODES[self.outcome_codes[i]]
+        return _make(
+            outcome,
+            REASON_CODES[self.reason_codes[i]],
+            float(self.scores[i]),
+            self.forms[self.resident_forms[i]].text,
+            self.forms[self.account_forms[i]].text,
+            _display(outcome, self.accounts[i]),
+        )
+
+    def __iter__(self) -> Iterator[NameCheckResult]:
+        return (self.result(i) for i in range(len(self)))
+
+    def results(self) -> list[NameCheckResult]:
+        """Every pair's ``NameCheckResult``; pairs with the same raw names share one object."""
+        n = len(self)
+        if n == 0:
+            return []
+        ids = self.raw_ids
+        combined = ids[:n] * (2 * n) + ids[n:]
+        _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+        shared = [self.result(int(i)) for i in first]
+        return list(map(shared.__getitem__, inverse.tolist()))
+
+    def counts(self) -> dict[Outcome, int]:
+        """How many pairs got each outcome."""
+        tally = np.bincount(self.outcome_codes, minlength=len(OUTCOME_CODES))
+        return {o: int(tally[i]) for i, o in enumerate(OUTCOME_CODES)}
+
+    def indices(self, outcome: Outcome) -> npt.NDArray[np.intp]:
+        """Positions of the pairs with ``outcome`` (e.g. every no-match in a scan)."""
+        return np.flatnonzero(self.outcome_codes == _O[outcome])
+
+
+def _raw_ids(
+    residents: Sequence[str], accounts: Sequence[str | None]
+) -> tuple[Ids, list[str | None], Ids]:
+    """Ids of the raw strings of both columns (residents then accounts, one array of 2n).
+
+    An id is the position of the string's first occurrence in residents + accounts, so equal
+    strings share an id on either side. Also returns the distinct strings and their ids.
+    """
+    n = len(residents)
+    first: dict[str | None, int] = {}
+    ids = np.empty(2 * n, dtype=np.int64)
+    ids[:n] = np.fromiter(map(first.setdefault, residents, count()), np.int64, n)
+    ids[n:] = np.fromiter(map(first.setdefault, accounts, count(n)), np.int64, n)
+    return ids, list(first), np.fromiter(first.values(), np.int64, len(first))
+
+
+def _cannot_compare(a: Ids, b: Ids) -> Flags:
+    """Vectorised ``_scripts_incomparable``."""
+    kanji_differs: Flags = ((a ^ b) & KANJI) != 0
+    nothing_shared: Flags = (a & b & (KANA | LATIN | KANJI)) == 0
+    return kanji_differs | nothing_shared
+
+
+def check_batch(residents: Sequence[str], accounts: Sequence[str | None]) -> BatchResult:
+    """Check ``residents[i]`` against ``accounts[i]`` for every ``i``, for forensic scans.
+
+    The same outcome, reason and score as ``check`` for every pair, returned as arrays
+    (``BatchResult``); build ``NameCheckResult`` objects only for the pairs you need with
+    ``result(i)``. ``accounts[i]`` is ``None`` (or blank) when the provider gave no name.
+    """
+    n = len(residents)
+    if len(accounts) != n:
+        raise ValueError(
+            f"check_batch needs one account name per resident: got {n} residents "
+            f"and {len(accounts)} account names."
+        )
+    ids, names, name_ids = _raw_ids(residents, accounts)
+
+    # Normalise each distinct raw name once; number the distinct normalised forms.
+    form_of: dict[Normalised, int] = {}
+    name_forms = np.fromiter(
+        (form_of.setdefault(analyse(s if isinstance(s, str) else ""), len(form_of)) for s in names),
+        np.int64,
+        len(names),
+    )
+    forms = list(form_of)
+    form_at = np.empty(2 * n, dtype=np.int64)
+    form_at[name_ids] = name_forms
+    fa = form_at[ids[:n]]
+    fb = form_at[ids[n:]]
+
+    at = _Attributes(forms)
+
+    # Most pairs are ordinary names (not empty, not a company) equal after normalisation:
+    # decided here by array steps over all pairs (step 4 of _decide, with its reasons).
+    ordinary = at.plain[fa] & at.plain[fb]
+    equal = ordinary & (at.key[fa] == at.key[fb])
+    outcome = np.where(equal, _O[Outcome.MATCH], _O[Outcome.NO_MATCH])
+    scores = np.where(equal, 100.0, 0.0)
+    reason = np.where(
+        ids[:n] == ids[n:],
+        _R[Reason.EXACT],
+        np.where(
+            at.unfolded[fa] != at.unfolded[fb],
+            _R[Reason.SMALL_KANA_FOLDED],
+            np.where(
+                at.text[fa] == at.text[fb],
+                _R[Reason.EXACT_AFTER_NORMALISATION],
+                _R[Reason.SEPARATOR_DIFFERS],
+            ),
+        ),
+    )
+    # The others: scripts that cannot be compared, then the swapped word order (steps 5
+    # and 6) for ordinary names; everything else goes on to _decide_rest.
+    others = np.flatnonzero(~equal)
+    oa, ob = fa[others], fb[others]
+    ordinary_o = ordinary[others]
+    mismatch = ordinary_o & _cannot_compare(at.script[oa], at.script[ob])
+    swapped = ordinary_o & ~mismatch & ((at.rkey[oa] == at.key[ob]) | (at.rkey[ob] == at.key[oa]))
+    idx = others[mismatch]
+    outcome[idx] = _O[Outcome.CLOSE]
+    reason[idx] = _R[Reason.SCRIPT_MISMATCH]
+    idx = others[swapped]
+    outcome[idx] = _O[Outcome.MATCH]
+    reason[idx] = _R[Reason.ORDER_SWAPPED]
+    scores[idx] = 100.0
+    rest = others[~(mismatch | swapped)]
+    if len(rest):
+        _decide_rest(rest, fa, fb, ids[:n] == ids[n:], forms, at, outcome, reason, scores)
+    return BatchResult(
+        outcome_codes=outcome,
+        reason_codes=reason,
+        scores=scores,
+        residents=residents,
+        accounts=accounts,
+        resident_forms=fa,
+        account_forms=fb,
+        forms=forms,
+        raw_ids=ids,
+    )
+
+
+class _Attributes:
+    """Columns describing each distinct normalised form; strings become ids in one numbering
+    (so equal strings in different roles, such as one form's key and another's reversed key,
+    get equal ids)."""
+
+    def __init__(self, forms: Sequence[Normalised]) -> None:
+        string_id: dict[str, int] = {}
+        numbers = count()  # ids are first-seen positions, unique across all the columns
+        m = len(forms)
+
+        def ids(strings: Iterable[str]) -> Ids:
+            return np.fromiter(map(string_id.setdefault, strings, numbers), np.int64, m)
+
+        def column(name: str) -> Iterator[Any]:
+            return map(itemgetter(Normalised._fields.index(name)), forms)
+
+        self.key = ids(column("key"))
+        self.rkey = ids(column("rkey"))
+        self.unfolded = ids(column("unfolded"))
+        self.text = ids(column("text"))
+        self.script: Ids = np.fromiter(column("script"), np.int64, m)
+        self.length: Ids = np.fromiter(map(len, column("key")), np.int64, m)
+        self.parts: Ids = np.fromiter(map(len, column("tokens")), np.int64, m)
+        # Family and given part of two-part names (never compared for other names).
+        self.first = ids(t[0] if len(t) == 2 else "" for t in column("tokens"))
+        self.second = ids(t[1] if len(t) == 2 else "" for t in column("tokens"))
+        self.entity: Flags = np.fromiter(column("entity"), np.bool_, m)
+        self.plain: Flags = (self.key != string_id.get("", -1)) & ~self.entity
+        """Not empty and not a legal entity: the first three steps of _decide do not apply."""
+
+
+def _decide_rest(
+    rest: npt.NDArray[np.intp],
+    fa: Ids,
+    fb: Ids,
+    same_raw: Flags,
+    forms: list[Normalised],
+    at: _Attributes,
+    outcome: Codes,
+    reason: Codes,
+    scores: Scores,
+) -> None:
+    """Decide the pairs the first array steps left, once per distinct pair of forms: scores
+    in bulk, the later steps of ``_decide`` as array steps too where the names have the usual
+    shape, and ``_decide`` itself for the unusual ones (rotations, kanji, one part against
+    two)."""
+    m = len(forms)
+    # Identical raw inputs (only EXACT depends on it) are told apart: companies and empty
+    # names equal to themselves come here.
+    code = (fa[rest] * m + fb[rest]) * 2 + same_raw[rest]
+    distinct, inverse = np.unique(code, return_inverse=True)
+    same = (distinct % 2).astype(np.bool_)
+    a = distinct // 2 // m
+    b = distinct // 2 % m
+    a_list = a.tolist()
+    b_list = b.tolist()
+    a_keys = [forms[i].key for i in a_list]
+    b_keys = [forms[i].key for i in b_list]
+    a_rkeys = [forms[i].rkey for i in a_list]
+    b_rkeys = [forms[i].rkey for i in b_list]
+    key_score = cpdist(a_keys, b_keys, scorer=ratio, dtype=np.float64, workers=-1)
+    best = np.maximum(
+        key_score,
+        np.maximum(
+            cpdist(a_rkeys, b_keys, scorer=ratio, dtype=np.float64, workers=-1),
+            cpdist(a_keys, b_rkeys, scorer=ratio, dtype=np.float64, workers=-1),
+        ),
+    )
+    k = len(distinct)
+    o = np.full(k, _O[Outcome.NO_MATCH], dtype=np.uint8)
+    r = np.full(k, _R[Reason.DIFFERENT], dtype=np.uint8)
+    s = best.copy()
+    left = np.ones(k, dtype=np.bool_)
+
+    def decide(mask: Flags, oc: np.uint8 | Codes, rc: np.uint8 | Codes, sc: Scores) -> None:
+        o[mask] = oc if isinstance(oc, np.uint8) else oc[mask]
+        r[mask] = rc if isinstance(rc, np.uint8) else rc[mask]
+        s[mask] = sc[mask]
+        left[mask] = False
+
+    # Same order as _decide from the variant-kanji step on; names that are not ordinary
+    # (no account name, empty resident name, a company) take _decide's steps from the start.
+    pa, pb = at.parts[a], at.parts[b]
+    unusual = (
+        same
+        | ~at.plain[a]
+        | ~at.plain[b]
+        # a rotation (ORDER_SWAPPED) is possible
+        | ((pa == 1) & (pb == 1) & (at.length[a] == at.length[b]) & (at.length[a] >= 4))
+        # variant kanji
+        | ((at.script[a] & KANJI) != 0)
+        # a part found at the start or end of an unspaced name
+        | ((pa == 1) & (pb == 2))
+        | ((pa == 2) & (pb == 1))
+    )
+    python = np.flatnonzero(left & unusual)
+    left &= ~unusual
+    # Family and given part (two parts each side), under the better word order.
+    two = (pa == 2) & (pb == 2)
+    d_first = at.first[a] == at.first[b]
+    d_second = at.second[a] == at.second[b]
+    s_first = at.first[a] == at.second[b]
+    s_second = at.second[a] == at.first[b]
+    direct = d_first.astype(np.int8) + d_second >= s_first.astype(np.int8) + s_second
+    family_equal = two & np.where(direct, d_first, s_first)
+    given_equal = two & np.where(direct, d_second, s_second)
+    close_enough = best >= CLOSE_THRESHOLD
+    by_score = np.where(close_enough, _O[Outcome.CLOSE], _O[Outcome.NO_MATCH]).astype(np.uint8)
+    decide(left & family_equal, by_score, _R[Reason.GIVEN_NAME_DIFFERS], best)
+    decide(left & given_equal, by_score, _R[Reason.FAMILY_NAME_DIFFERS], best)
+    decide(left & (best >= MATCH_THRESHOLD), _O[Outcome.MATCH], _R[Reason.MINOR_TYPO], best)
+    decide(left & close_enough, _O[Outcome.CLOSE], _R[Reason.MINOR_TYPO], best)
+    # What is left keeps no_match / DIFFERENT / best score.
+    for j, ks, bs in zip(
+        python.tolist(), key_score[python].tolist(), best[python].tolist(), strict=True
+    ):
+        oj, rj, sj = _decide(forms[a_list[j]], forms[b_list[j]], bool(same[j]), ks, bs)
+        o[j] = _O[oj]
+        r[j] = _R[rj]
+        s[j] = sj
+    outcome[rest] = o[inverse]
+    reason[rest] = r[inverse]
+    scores[rest] = s[inverse]
