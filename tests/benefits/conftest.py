@@ -38,6 +38,8 @@ def systems(sims):
 def _origin(settings):
     settings.MADOGUCHI_ORIGIN = ORIGIN
     settings.BENEFITS_CERTIFIED_READING = ""
+    # No card agent reports presence in these tests; a loaded CI machine must not lapse visits.
+    settings.VISIT_PRESENCE_TIMEOUT_SECONDS = 600
 
 
 def make_providers():
