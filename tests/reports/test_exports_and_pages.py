@@ -118,6 +118,7 @@ def test_dashboard_is_inline_svg_without_scripts_or_styles(client, day_with_inci
     assert len(svgs) == 4
     assert all("<script" not in s and "style=" not in s for s in svgs)
     incidents_chart = svgs[3]
-    assert "outside_failure" in incidents_chart
+    label = str(IncidentKind.OUTSIDE_FAILURE.label)
+    assert label in incidents_chart
     assert "<polyline" in incidents_chart
-    assert re.search(r"outside_failure \d{4}-\d\d-\d\d: 3", incidents_chart)
+    assert re.search(re.escape(label) + r" \d{4}-\d\d-\d\d: 3", incidents_chart)

@@ -14,12 +14,17 @@ from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
 from madoguchi.incidents.access import roles_required, visible_terminal
+from madoguchi.incidents.constants import IncidentKind
 from madoguchi.terminals.models import Terminal
 
 from . import charts, exports, selectors, services
 from .models import DailyReport
 
 VIEWERS = (Role.SUPERVISOR, Role.CITY_OFFICIAL)
+
+
+def _kind_label(kind: str) -> str:
+    return str(IncidentKind(kind).label) if kind in IncidentKind.values else kind
 
 
 def _parse_day(value: str) -> date:
@@ -134,18 +139,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     terminals = selectors.terminals_for(request.user)
     days = selectors.days_back(14)
     s = selectors.dashboard_series(terminals, days)
+    incidents = {_kind_label(k): v for k, v in s["incidents"].items()}
+    titles = [
+        _("Visits per desk per day"),
+        _("Completions per desk per day"),
+        _("Refusals by reason per day"),
+        _("Incidents over time, by kind"),
+    ]
+    drawn = [
+        charts.bar_chart(titles[0], days, s["visits"]),
+        charts.bar_chart(titles[1], days, s["completions"]),
+        charts.bar_chart(titles[2], days, s["refusals"], stacked=True),
+        charts.line_chart(titles[3], days, incidents),
+    ]
     return render(
         request,
         "reports/dashboard.html",
-        {
-            "charts": [
-                charts.bar_chart(_("Visits per desk per day"), days, s["visits"]),
-                charts.bar_chart(_("Completions per desk per day"), days, s["completions"]),
-                charts.bar_chart(
-                    _("Refusals by reason per day"), days, s["refusals"], stacked=True
-                ),
-                charts.line_chart(_("Incidents over time, by kind"), days, s["incidents"]),
-            ],
-            "series": s,
-        },
+        {"charts": list(zip(titles, drawn, strict=True)), "series": s},
     )
