@@ -14,5 +14,6 @@ urlpatterns = [
     path("incidents/", include("madoguchi.incidents.urls")),
     path("reports/", include("madoguchi.reports.urls")),
     path("cases/", include("madoguchi.cases.urls")),
+    path("benefits/", include("madoguchi.benefits.urls")),
     path("", include("madoguchi.core.urls")),
 ]
