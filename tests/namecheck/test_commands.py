@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 
 import pytest
 from django.core.management import call_command
@@ -92,12 +93,44 @@ def test_missing_file_and_wrong_arguments_are_refused(tmp_path):
 
 def test_bench_runs_small_and_reports_both_figures():
     out = run("bench", "namecheck", "--pairs", "2000", "--repeat", "1")
-    assert "check_many:" in out
-    assert "bare fuzz.ratio:" in out
-    assert "bare / check_many:" in out
+    for label in (
+        "check_batch:",
+        "check_many:",
+        "bare fuzz.ratio:",
+        "cpdist",
+        "bare / check_batch:",
+    ):
+        assert label in out
+    assert "cores" in out
+    assert "load average:" in out
+    assert len(re.findall(r"^  target (met|not met): ", out, re.MULTILINE)) == 1
+
+
+@pytest.mark.parametrize(
+    ("batch", "bare", "met"),
+    [(1_200_000, 3_500_000, True), (900_000, 2_000_000, False), (1_100_000, 3_600_000, False)],
+)
+def test_bench_verdict_needs_both_the_rate_and_the_ratio(batch, bare, met):
+    from madoguchi.namecheck.bench import BenchResult
+
+    result = BenchResult(
+        pairs=1,
+        repeat=1,
+        distinct_names=1,
+        distinct_pairs=1,
+        batch_pairs_per_s=batch,
+        many_pairs_per_s=batch,
+        rapidfuzz_pairs_per_s=bare,
+        cpdist_pairs_per_s=bare,
+        machine="test",
+        load_before=(0.0, 0.0, 0.0),
+        load_after=(0.0, 0.0, 0.0),
+    )
+    assert result.target_met is met
+    assert result.slowdown == bare / batch
 
 
 def test_bench_all_and_unknown():
-    assert "check_many:" in run("bench", "all", "--pairs", "500", "--repeat", "1")
+    assert "check_batch:" in run("bench", "all", "--pairs", "500", "--repeat", "1")
     with pytest.raises(CommandError, match="Unknown benchmark"):
         run("bench", "nosuch")

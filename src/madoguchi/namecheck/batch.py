@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from operator import itemgetter
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -37,7 +37,7 @@ from madoguchi.namecheck.check import (
     _display,
     _make,
 )
-from madoguchi.namecheck.normalise import KANA, KANJI, LATIN, Normalised, analyse
+from madoguchi.namecheck.normalise import KANA, KANJI, LATIN, Normalised, _analyse
 from madoguchi.namecheck.reasons import Outcome, Reason
 
 __all__ = ["OUTCOME_CODES", "REASON_CODES", "BatchResult", "check_batch"]
@@ -166,10 +166,12 @@ def check_batch(residents: Sequence[str], accounts: Sequence[str | None]) -> Bat
         )
     ids, names, name_ids = _raw_ids(residents, accounts)
 
-    # Normalise each distinct raw name once; number the distinct normalised forms.
+    # Normalise each distinct raw name once (the memo of ``analyse`` is bypassed: the names
+    # are distinct already); number the distinct normalised forms.
     form_of: dict[Normalised, int] = {}
     name_forms = np.fromiter(
-        (form_of.setdefault(analyse(s if isinstance(s, str) else ""), len(form_of)) for s in names),
+        # _analyse reads a non-string (the None of a missing account name) as "".
+        (form_of.setdefault(f, len(form_of)) for f in map(_analyse, cast("list[str]", names))),
         np.int64,
         len(names),
     )
@@ -178,35 +180,38 @@ def check_batch(residents: Sequence[str], accounts: Sequence[str | None]) -> Bat
     form_at[name_ids] = name_forms
     fa = form_at[ids[:n]]
     fb = form_at[ids[n:]]
-
+    same_raw: Flags = ids[:n] == ids[n:]
     at = _Attributes(forms)
 
-    # Most pairs are ordinary names (not empty, not a company) equal after normalisation:
-    # decided here by array steps over all pairs (step 4 of _decide, with its reasons).
-    ordinary = at.plain[fa] & at.plain[fb]
-    equal = ordinary & (at.key[fa] == at.key[fb])
-    outcome = np.where(equal, _O[Outcome.MATCH], _O[Outcome.NO_MATCH])
-    scores = np.where(equal, 100.0, 0.0)
-    reason = np.where(
-        ids[:n] == ids[n:],
-        _R[Reason.EXACT],
+    # Most pairs are one ordinary name (not empty, not a company) written in two ways that
+    # normalise to the same form: step 4 of _decide, EXACT or EXACT_AFTER_NORMALISATION.
+    same_form = (fa == fb) & at.plain[fa]
+    outcome = np.where(same_form, _O[Outcome.MATCH], _O[Outcome.NO_MATCH])
+    reason = np.where(same_raw, _R[Reason.EXACT], _R[Reason.EXACT_AFTER_NORMALISATION])
+    scores = np.where(same_form, 100.0, 0.0)
+    # The others, in the order of _decide: equal keys of different forms (step 4: raw inputs
+    # differ, as the forms do), scripts that cannot be compared (5), the swapped word order
+    # (6); what is left goes on to _decide_rest.
+    others = np.flatnonzero(~same_form)
+    oa, ob = fa[others], fb[others]
+    ordinary = at.plain[oa] & at.plain[ob]
+    equal = ordinary & (at.key[oa] == at.key[ob])
+    idx = others[equal]
+    outcome[idx] = _O[Outcome.MATCH]
+    scores[idx] = 100.0
+    ea, eb = fa[idx], fb[idx]
+    reason[idx] = np.where(
+        at.unfolded[ea] != at.unfolded[eb],
+        _R[Reason.SMALL_KANA_FOLDED],
         np.where(
-            at.unfolded[fa] != at.unfolded[fb],
-            _R[Reason.SMALL_KANA_FOLDED],
-            np.where(
-                at.text[fa] == at.text[fb],
-                _R[Reason.EXACT_AFTER_NORMALISATION],
-                _R[Reason.SEPARATOR_DIFFERS],
-            ),
+            at.text[ea] == at.text[eb],
+            _R[Reason.EXACT_AFTER_NORMALISATION],
+            _R[Reason.SEPARATOR_DIFFERS],
         ),
     )
-    # The others: scripts that cannot be compared, then the swapped word order (steps 5
-    # and 6) for ordinary names; everything else goes on to _decide_rest.
-    others = np.flatnonzero(~equal)
-    oa, ob = fa[others], fb[others]
-    ordinary_o = ordinary[others]
-    mismatch = ordinary_o & _cannot_compare(at.script[oa], at.script[ob])
-    swapped = ordinary_o & ~mismatch & ((at.rkey[oa] == at.key[ob]) | (at.rkey[ob] == at.key[oa]))
+    ordinary &= ~equal
+    mismatch = ordinary & _cannot_compare(at.script[oa], at.script[ob])
+    swapped = ordinary & ~mismatch & ((at.rkey[oa] == at.key[ob]) | (at.rkey[ob] == at.key[oa]))
     idx = others[mismatch]
     outcome[idx] = _O[Outcome.CLOSE]
     reason[idx] = _R[Reason.SCRIPT_MISMATCH]
@@ -214,9 +219,9 @@ def check_batch(residents: Sequence[str], accounts: Sequence[str | None]) -> Bat
     outcome[idx] = _O[Outcome.MATCH]
     reason[idx] = _R[Reason.ORDER_SWAPPED]
     scores[idx] = 100.0
-    rest = others[~(mismatch | swapped)]
+    rest = others[~(equal | mismatch | swapped)]
     if len(rest):
-        _decide_rest(rest, fa, fb, ids[:n] == ids[n:], forms, at, outcome, reason, scores)
+        _decide_rest(rest, fa, fb, same_raw, forms, at, outcome, reason, scores)
     return BatchResult(
         outcome_codes=outcome,
         reason_codes=reason,
