@@ -2,11 +2,13 @@
 
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import translation
 
 from madoguchi.accounts.constants import OrganisationKind, Role
 from madoguchi.accounts.models import Organisation, User
 from madoguchi.desk import services
 from madoguchi.desk.constants import AgentEventKind, VisitEndReason
+from madoguchi.incidents.constants import IncidentKind
 from madoguchi.terminals import services as terminal_services
 from tests import cardkit, factories
 
@@ -96,7 +98,9 @@ def test_visit_detail_shows_audit_trail_and_incident(client, two_visits):
     assert r.status_code == 200
     assert f"受付を開始しました（受付 {ours.reference}）" in html
     assert "手続き test_link を準備しました" in html
-    assert "手続きが確定待ちのまま受付が終了" in html  # the incident's kind
+    with translation.override("ja"):
+        kind = str(IncidentKind.VISIT_ENDED_WITH_PENDING.label)
+    assert kind in html  # the incident's kind, in Japanese
     assert "card_removed" in html  # and its reason
     assert "no-store" in r["Cache-Control"]
 
