@@ -122,3 +122,55 @@ def test_case_pages(client, link, desk, official):
     assert pdf.content.startswith(b"%PDF-")
     client.post(reverse("cases:report", args=[case.pk]), {"title": "表題", "prevention": "対策A"})
     assert "対策A" in client.get(reverse("cases:report_md", args=[case.pk])).content.decode()
+
+
+def test_points_follow_the_case_return_and_regrant(trusted, desk, official):
+    """C's application was linked to a family member's account (close match, confirmed):
+    the granted points are returned from it and granted again to C's own new link."""
+    from madoguchi.benefits import ledger
+    from madoguchi.benefits import services as benefits
+    from madoguchi.benefits.constants import GrantStatus
+    from madoguchi.benefits.models import Grant
+
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(
+        desk,
+        **apply_fields(kana="ヤマダ ジロウ", confirm_close_match=True),
+    )
+    commit(desk, c)
+    wrong = PaymentLink.objects.get()
+    grant = benefits.card_acquisition_grant(wrong, charged_yen=20000, source_ref="t", actor=None)
+    assert grant.points > 0
+    case = open_case(official, payment_link=wrong)
+    services.case_investigate(case, actor=official)
+    services.case_suspend(case, actor=official, summary="利用停止", **D)
+    services.case_contact(
+        case, actor=official, party="provider", channel="email", summary="連絡", **D
+    )
+    services.case_return_points(case, actor=official, summary="返還", **D)
+    grant.refresh_from_db()
+    assert grant.status == GrantStatus.RETURNED
+    with pytest.raises(services.CaseRefused) as exc:
+        services.case_regrant(case, actor=official, to_link=wrong, **D)
+    assert exc.value.code == "regrant_target_invalid"
+    services.case_reenable(case, actor=official, summary="再申込可能", **D)
+    # C links their own account at a desk, signed by their card.
+    start_visit(desk, c)
+    prepare(
+        desk,
+        **apply_fields(
+            psid="7010000000000006", code="2468", kana="ヤマダ ジロウ", confirm_close_match=True
+        ),
+    )
+    commit(desk, c)
+    right = PaymentLink.objects.get(status=LinkStatus.EFFECTIVE)
+    assert right.holder == wrong.holder
+    entry = services.case_regrant(case, actor=official, to_link=right, **D)
+    assert entry.status == CaseStatus.REENABLED
+    regrant = Grant.objects.get(regrant_of=grant)
+    assert regrant.link == right
+    assert regrant.points == grant.points
+    assert entry.detail["regranted"] == [regrant.pk]
+    balances = ledger.holder_balances(right.holder, right.programme)
+    assert sum(balances.values()) >= grant.points

@@ -112,13 +112,26 @@ def test_city_grid_shows_submitted_and_missing(client, day_with_incidents, super
 
 
 def test_dashboard_is_inline_svg_without_scripts_or_styles(client, day_with_incidents, official):
+    terminal, _day = day_with_incidents
+    refusal = incidents.incident_record(
+        kind=IncidentKind.COMPLETION_REFUSED,
+        reason_code="certificate_mismatch",
+        severity=Severity.HIGH,
+        summary="x",
+        terminal=terminal,
+    )
+    Incident.objects.filter(pk=refusal.pk).update(occurred_at=F("occurred_at") - timedelta(days=1))
     client.force_login(official)
     page = client.get(reverse("reports:dashboard")).content.decode()
     svgs = re.findall(r"<svg.*?</svg>", page, re.S)
-    assert len(svgs) == 4
+    assert len(svgs) == 4 + Terminal.objects.count()
     assert all("<script" not in s and "style=" not in s for s in svgs)
     incidents_chart = svgs[3]
     label = str(IncidentKind.OUTSIDE_FAILURE.label)
     assert label in incidents_chart
     assert "<polyline" in incidents_chart
     assert re.search(re.escape(label) + r" \d{4}-\d\d-\d\d: 3", incidents_chart)
+    # Refusals per desk: this desk's chart has the one refusal, by its reason.
+    desk_section = page.split('data-testid="desk-charts"')[1]
+    mine = desk_section.split(f"<figcaption>{terminal.name}</figcaption>")[1].split("</svg>")[0]
+    assert re.search(r"certificate_mismatch \d{4}-\d\d-\d\d: 1", mine)

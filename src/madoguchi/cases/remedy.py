@@ -33,4 +33,17 @@ def reenable(link: Any, *, actor: Any, case_ref: str, reason: str) -> Any:
     return benefits.link_replace_via_case(link, actor=actor, case_ref=case_ref, reason=reason)
 
 
+def returned_grants(link: Any) -> list[Any]:
+    from madoguchi.benefits.constants import GrantStatus
+    from madoguchi.benefits.models import Grant
+
+    return list(
+        Grant.objects.filter(link=link, status=GrantStatus.RETURNED, regranted_as__isnull=True)
+    )
+
+
+def regrant(grant: Any, *, to_link: Any, actor: Any, reason: str) -> Any:
+    return benefits.ledger_regrant(grant, to_link=to_link, actor=actor, reason=reason)
+
+
 Refused = benefits.BenefitsRefused

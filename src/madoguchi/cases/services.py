@@ -406,6 +406,44 @@ def case_reenable(case: Case, *, actor: User, summary: str, **when: Any) -> Time
     return entry
 
 
+def case_regrant(
+    case: Case, *, actor: User, to_link: Any, summary: str = "", **when: Any
+) -> TimelineEntry:
+    """Grant the returned points again to the right resident's own new link (made at a desk
+    with their card after re-enabling). Recorded as a note in the re-enabled stage or later."""
+    _require_official(actor)
+    wrong = case.payment_link
+    if wrong is None or to_link.holder_id != wrong.holder_id or to_link.pk == wrong.pk:
+        raise CaseRefused(
+            "regrant_target_invalid",
+            "再付与先は、ご本人が新たに紐付けた決済サービスでなければなりません。",
+            "Re-grant only to the resident's own new link.",
+        )
+    if case.status not in (CaseStatus.REENABLED, CaseStatus.NOTIFIED):
+        raise CaseRefused(
+            "transition_not_allowed",
+            "再付与は「再申込可能」の後に行えます。",
+            "Re-grant after the application was re-enabled.",
+        )
+    with transaction.atomic():
+        grants = remedy.returned_grants(wrong)
+        done = [
+            _benefits(
+                lambda g=g: remedy.regrant(g, to_link=to_link, actor=actor, reason=case.reference)
+            )
+            for g in grants
+        ]
+        return case_transition(
+            case,
+            actor=actor,
+            kind=EntryKind.NOTE,
+            summary=summary
+            or f"返還されたポイント（{sum(g.points for g in done)} ポイント）をご本人の決済サービスに再付与しました。",
+            detail={"regranted": [g.pk for g in done], "to_link": str(to_link.public_id)},
+            **when,
+        )
+
+
 def case_notify(case: Case, *, actor: User, summary: str, **when: Any) -> TimelineEntry:
     return case_transition(case, actor=actor, kind=EntryKind.NOTIFICATION, summary=summary, **when)
 

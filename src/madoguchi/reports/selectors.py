@@ -92,8 +92,10 @@ def dashboard_series(terminals: list[Terminal], days: list[date]) -> dict[str, A
             occurred_at__lt=end,
         )
         .distinct()
-        .values("kind", "reason_code", "occurred_at")
+        .values("kind", "reason_code", "occurred_at", "terminal_id", "visit__terminal_id")
     )
+    names = {t.pk: t.name for t in terminals}
+    by_desk: dict[str, dict[str, list[int]]] = {t.name: {} for t in terminals}
     refusals: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
     index = {d: i for i, d in enumerate(days)}
@@ -105,10 +107,15 @@ def dashboard_series(terminals: list[Terminal], days: list[date]) -> dict[str, A
         by_kind[i["kind"]][index[d]] += 1
         if i["kind"] in refusal_kinds:
             refusals[i["reason_code"]][index[d]] += 1
+            desk = names.get(i["terminal_id"] or i["visit__terminal_id"])
+            if desk is not None:
+                row = by_desk[desk].setdefault(i["reason_code"], [0] * len(days))
+                row[index[d]] += 1
     return {
         "days": days,
         "visits": {t.name: [visits.get((t.pk, d), 0) for d in days] for t in terminals},
         "completions": {t.name: [completions.get((t.pk, d), 0) for d in days] for t in terminals},
         "refusals": dict(sorted(refusals.items())),
+        "refusals_by_desk": {k: dict(sorted(v.items())) for k, v in by_desk.items()},
         "incidents": dict(sorted(by_kind.items())),
     }

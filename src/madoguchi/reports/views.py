@@ -152,8 +152,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         charts.bar_chart(titles[2], days, s["refusals"], stacked=True),
         charts.line_chart(titles[3], days, incidents),
     ]
+    per_desk = [
+        (name, charts.bar_chart(f"{titles[2]}: {name}", days, reasons, stacked=True))
+        for name, reasons in s["refusals_by_desk"].items()
+    ]
     return render(
         request,
         "reports/dashboard.html",
-        {"charts": list(zip(titles, drawn, strict=True)), "series": s},
+        {"charts": list(zip(titles, drawn, strict=True)), "per_desk": per_desk, "series": s},
     )
