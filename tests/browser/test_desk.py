@@ -22,12 +22,41 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 BEFORE = ["card_face_matches", "pin_by_resident", "payment_card_in_name", "summary_confirmed"]
 
 
+def assert_accessible(page):
+    """Every visible control is labelled, the page has a language, focus is visible."""
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, iframe')]
+          .filter(e => e.getClientRects().length)
+          .filter(e => e.tagName === 'IFRAME' ? !e.title
+                       : !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+          .map(e => e.outerHTML.slice(0, 120))"""
+    )
+    assert unlabelled == []
+    assert page.locator("html").get_attribute("lang") == "ja"
+
+
+def tab_to(page, testid, limit=30):
+    """Move the focus with Tab until the element is focused; its focus ring must show."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.dataset.testid") == testid:
+            outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+            assert outline != "none"
+            return
+    raise AssertionError(f"{testid} is not reachable with the keyboard")
+
+
 def start_visit(desk, card="A", *, typed=False):
     desk.insert(card)
     page = desk.page
     desk.go("/desk/")
     expect(page.get_by_test_id("presence")).to_contain_text("カード")
-    page.get_by_test_id("start-visit").click()
+    if typed:  # like a person: keyboard for staff, the PIN pad for the resident
+        assert_accessible(page)
+        tab_to(page, "start-visit")
+        page.keyboard.press("Enter")
+    else:
+        page.get_by_test_id("start-visit").click()
     if typed:
         desk.type_pin()
     else:
@@ -69,7 +98,9 @@ def test_happy_path_test_link(desk):
     add_test_link(desk, "PAY-A-0001")
     expect(page.get_by_test_id("procedures")).to_contain_text("テスト用の紐付け")
     desk.shot("02-visit")
+    assert_accessible(page)
     page.get_by_test_id("to-confirm").click()
+    assert_accessible(page)
     lines = page.get_by_test_id("commit-lines")
     expect(lines).to_contain_text("口座 PAY-A-0001 に 3000 ポイント")
     expect(lines).to_contain_text(f"受付 {visit.reference}")

@@ -217,3 +217,16 @@ def test_resident_name_is_kept_for_the_open_visit_only(trusted, staff_client):
         "/desk/visit/resident/", json.dumps({"name": "x"}), content_type="application/json"
     )
     assert r.status_code == 404
+
+
+def test_agent_origin_per_terminal(staff_client, settings):
+    name = staff_client.desk.terminal.name
+    settings.CARD_AGENT_ORIGINS = {name: "http://127.0.0.1:47111"}
+    assert (
+        'data-agent-origin="http://127.0.0.1:47111"' in staff_client.get("/desk/").content.decode()
+    )
+    settings.CARD_AGENT_ORIGINS = {"another": "http://127.0.0.1:47112"}
+    settings.CARD_AGENT_ORIGIN = "http://127.0.0.1:47110"
+    assert (
+        'data-agent-origin="http://127.0.0.1:47110"' in staff_client.get("/desk/").content.decode()
+    )

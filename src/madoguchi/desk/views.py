@@ -79,6 +79,13 @@ def _visit_or_redirect(request: HttpRequest) -> Visit | HttpResponse:
     return visit
 
 
+def agent_origin(terminal_name: str) -> str:
+    """The card agent's origin for this terminal: CARD_AGENT_ORIGINS (terminal name -> origin,
+    for several terminals on one machine, as in the demo) or CARD_AGENT_ORIGIN."""
+    per_terminal: dict[str, str] = getattr(settings, "CARD_AGENT_ORIGINS", {}) or {}
+    return per_terminal.get(terminal_name, settings.CARD_AGENT_ORIGIN)
+
+
 def _context(request: HttpRequest, visit: Visit | None, **extra: Any) -> dict[str, Any]:
     desk = _desk(request)
     lang = (get_language() or "ja")[:2]
@@ -86,7 +93,7 @@ def _context(request: HttpRequest, visit: Visit | None, **extra: Any) -> dict[st
         "terminal": desk.terminal,
         "desk_session": desk,
         "visit": visit,
-        "agent_origin": settings.CARD_AGENT_ORIGIN,
+        "agent_origin": agent_origin(desk.terminal.name),
         "demo": settings.DEMO,
         "lang": lang,
         "has_test_pins": False,
