@@ -2,8 +2,10 @@
 desk page (the same driver `madoguchi scenario sakai` uses)."""
 
 import shutil
+from importlib import import_module
 
 import pytest
+from django.apps import apps
 
 from madoguchi.agent import AgentConfig, running_agent
 from madoguchi.desk.constants import ProcedureStatus
@@ -11,7 +13,7 @@ from madoguchi.desk.models import Procedure, Visit
 from madoguchi.identity import services as identity
 from madoguchi.incidents.models import Incident
 from madoguchi.scenario.driver import DeskDriver, Refusal
-from madoguchi.scenario.sakai import A_ACCOUNT, B_ACCOUNT, SakaiConfig, run
+from madoguchi.scenario.sakai import A_ACCOUNT, B_PAYMENT_SERVICE_ID, SakaiConfig, run
 from madoguchi.terminals import services as terminal_services
 from tests import cardkit, factories
 
@@ -119,7 +121,30 @@ def test_openapi_document_is_served(desk_env):
     assert "/api/v1/agent/events" in doc["paths"]
 
 
-def test_sakai_scenario_commits_nothing_for_the_wrong_person(desk_env):
+@pytest.fixture
+def outside_sims(settings):
+    """The simulated provider, bank and insurer over HTTP, and the providers registered."""
+    from madoguchi.benefits import outside
+    from madoguchi.benefits.models import Provider
+    from madoguchi.outside import ClientConfig
+    from madoguchi.outside.sim import running_all
+
+    # A transactional test flushes what data migrations seeded: seed the programme again.
+    import_module("madoguchi.benefits.migrations.0002_national_programme").seed(apps, None)
+    Provider.objects.get_or_create(
+        code="sim-pay", defaults={"display_name_ja": "シミュレーションペイ"}
+    )
+    with running_all() as sims:
+        systems = sims.outside(ClientConfig(read_timeout=2.0, attempts=2, backoff_initial=0.05))
+        with outside.use(systems):
+            yield systems
+        systems.close()
+
+
+def test_sakai_scenario_commits_nothing_for_the_wrong_person(desk_env, outside_sims):
+    from madoguchi.benefits.identifiers import identifier_matches
+    from madoguchi.benefits.models import PaymentLink
+
     result = run(
         SakaiConfig(
             server=desk_env["server"],
@@ -133,7 +158,10 @@ def test_sakai_scenario_commits_nothing_for_the_wrong_person(desk_env):
     )
     assert result.ok, [s for s in result.steps if not s.ok]
     committed = Procedure.objects.filter(status=ProcedureStatus.COMMITTED)
-    assert [p.fields["account"] for p in committed] == [A_ACCOUNT]
-    assert not committed.filter(fields__account=B_ACCOUNT).exists()
+    assert [p.kind for p in committed] == ["health_insurance_use"]
+    assert not any(
+        identifier_matches(B_PAYMENT_SERVICE_ID, link.account_hash)
+        for link in PaymentLink.objects.all()
+    )
     # The second-agent variant reached the server's signature check.
     assert Incident.objects.filter(reason_code="certificate_mismatch").exists()

@@ -165,7 +165,12 @@ def prepare(request: HttpRequest, body: ProcedureIn) -> Any:
         )
     except services.VisitRefused as exc:
         return Status(404 if exc.code == "no_open_visit" else 400, _error(exc))
-    return {"id": p.pk, "kind": p.kind, "fields": p.fields, "status": p.status}
+    return {
+        "id": p.pk,
+        "kind": p.kind,
+        "fields": selectors.shown_fields(p.fields),
+        "status": p.status,
+    }
 
 
 @visits_router.post(

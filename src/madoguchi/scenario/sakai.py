@@ -18,9 +18,34 @@ from typing import Any
 
 from .driver import DeskDriver, DriverError, Refusal
 
-KIND = "test_link"
+# What A came for (as in the seed: health-insurance use registration), and B's point application
+# with B's own payment service (simulated provider's seed account of 鈴木 一郎).
+B_PAYMENT_SERVICE_ID = "7010000000000003"
+BENEFITS_A = (
+    "health_insurance_use",
+    {
+        "insurer_number": "06139999",
+        "insured_symbol": "1234",
+        "insured_number": "5678",
+        "branch": "00",
+    },
+)
+BENEFITS_B = (
+    "point_application",
+    {
+        "programme": "mynapoint-2",
+        "provider": "sim-pay",
+        "payment_service_id": B_PAYMENT_SERVICE_ID,
+        "security_code": "890",
+        "resident_kana": "スズキ イチロウ",
+        "resident_kana_confirmed": True,
+    },
+)
+# The stand-in procedure, for a desk without the outside systems.
 A_ACCOUNT = "A-HEALTH-INSURANCE"
 B_ACCOUNT = "B-CASHLESS-0002"
+TEST_A = ("test_link", {"account": A_ACCOUNT, "points": 7500})
+TEST_B = ("test_link", {"account": B_ACCOUNT, "points": 15000})
 
 
 @dataclass
@@ -35,10 +60,8 @@ class SakaiConfig:
     pin_a: str = "1234"
     pin_b: str = "1234"
     card_dir: Path | None = None  # where the card files live (for the second-agent variant)
-    a_fields: dict[str, Any] = field(default_factory=lambda: {"account": A_ACCOUNT, "points": 7500})
-    b_fields: dict[str, Any] = field(
-        default_factory=lambda: {"account": B_ACCOUNT, "points": 15000}
-    )
+    a_procedure: tuple[str, dict[str, Any]] = BENEFITS_A
+    b_procedure: tuple[str, dict[str, Any]] = BENEFITS_B
 
 
 @dataclass
@@ -67,7 +90,11 @@ def _describe(result: dict[str, Any] | Refusal) -> str:
     if isinstance(result, Refusal):
         ja = f" / {result.message_ja}" if result.message_ja else ""
         return f"refused [{result.code}] {result.message}{ja}"
-    return "accepted " + ", ".join(f"{k}={v}" for k, v in result.items() if k != "procedures")
+    if "transaction_digest" in result:
+        return f"committed (visit {result['reference']}, signed digest {result['transaction_digest'][:16]}…)"
+    if "kind" in result:
+        return f"accepted: {result['kind']} pending in the visit"
+    return f"accepted: visit {result.get('reference', '?')}"
 
 
 def run(config: SakaiConfig, say: Callable[[str], None] = print) -> SakaiResult:
@@ -88,7 +115,7 @@ def run(config: SakaiConfig, say: Callable[[str], None] = print) -> SakaiResult:
             step(f"[{label}] A's card authenticates", visit, not isinstance(visit, Refusal))
             if isinstance(visit, Refusal):
                 return False
-        keyed = desk.prepare(KIND, config.b_fields)
+        keyed = desk.prepare(*config.b_procedure)
         step(f"[{label}] B's application keyed into A's open visit", keyed, True)
         return not isinstance(keyed, Refusal)
 
@@ -102,7 +129,7 @@ def run(config: SakaiConfig, say: Callable[[str], None] = print) -> SakaiResult:
         desk.tray_insert(config.card_a)
         visit = desk.start_visit(config.pin_a)
         step("A's card authenticates: a visit starts", visit, not isinstance(visit, Refusal))
-        prepared = desk.prepare(KIND, config.a_fields)
+        prepared = desk.prepare(*config.a_procedure)
         step("A's procedure is prepared", prepared, not isinstance(prepared, Refusal))
         done = desk.complete(config.pin_a)
         committed = not isinstance(done, Refusal)

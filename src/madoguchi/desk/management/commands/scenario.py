@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from madoguchi.desk.constants import ProcedureStatus
-from madoguchi.desk.models import Procedure
-from madoguchi.scenario.sakai import KIND, SakaiConfig, run
+from madoguchi.scenario.sakai import (
+    B_PAYMENT_SERVICE_ID,
+    BENEFITS_A,
+    BENEFITS_B,
+    TEST_A,
+    TEST_B,
+    SakaiConfig,
+    run,
+)
 
 
 def demo_scenario_file() -> Path:
-    return settings.DATA_DIR / "demo" / "scenario.json"
+    return Path(settings.DATA_DIR) / "demo" / "scenario.json"
 
 
 class Command(BaseCommand):
-    help = "Replay the Sakai incident (resident A's open visit, B's application) against a running desk."
+    help = (
+        "Replay the Sakai incident (resident A's visit left open, B's point application keyed "
+        "into it) against a running desk; exit 0 only if nothing was committed for the wrong person."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", choices=["sakai"])
@@ -30,23 +41,21 @@ class Command(BaseCommand):
         parser.add_argument("--card-a", default="resident-a")
         parser.add_argument("--card-b", default="resident-b")
         parser.add_argument("--card-dir", help="Folder of the virtual card files.")
+        parser.add_argument(
+            "--procedures",
+            choices=["benefits", "test"],
+            default="benefits",
+            help="benefits: A's health-insurance registration and B's point application "
+            "(needs the simulated outside systems); test: the stand-in procedure.",
+        )
 
     def handle(self, *args: object, **opts: object) -> None:
         defaults: dict[str, str] = {}
         path = demo_scenario_file()
         if path.exists():
             defaults = json.loads(path.read_text())
-        values = {
-            key: opts.get(key) or defaults.get(key)
-            for key in (
-                "server",
-                "agent",
-                "terminal_credential",
-                "username",
-                "password",
-                "card_dir",
-            )
-        }
+        keys = ("server", "agent", "terminal_credential", "username", "password", "card_dir")
+        values = {key: opts.get(key) or defaults.get(key) for key in keys}
         missing = [k for k, v in values.items() if not v and k != "card_dir"]
         if missing:
             raise CommandError(
@@ -54,6 +63,7 @@ class Command(BaseCommand):
                 + ", ".join("--" + m.replace("_", "-") for m in missing)
                 + " (start `make demo` first, or pass them)."
             )
+        benefits = opts["procedures"] == "benefits"
         config = SakaiConfig(
             server=str(values["server"]),
             agent=str(values["agent"]),
@@ -63,25 +73,34 @@ class Command(BaseCommand):
             card_a=str(opts["card_a"]),
             card_b=str(opts["card_b"]),
             card_dir=Path(str(values["card_dir"])) if values["card_dir"] else None,
+            a_procedure=BENEFITS_A if benefits else TEST_A,
+            b_procedure=BENEFITS_B if benefits else TEST_B,
         )
         result = run(config, say=self.stdout.write)
-        wrong_in_db = self._committed_for_wrong_person(config)
-        if wrong_in_db is not None:
-            self.stdout.write(
-                f"Database check: {wrong_in_db} procedure(s) with B's account committed."
-            )
-        if not result.ok or wrong_in_db:
-            raise CommandError(
-                "The scenario found a commit for the wrong person (or a step failed)."
-            )
+        wrong = self._links_for_a_to_b_account(config) if benefits else None
+        if wrong is not None:
+            self.stdout.write(f"Database check: {wrong} link(s) of B's payment account to A.")
+        if not result.ok or wrong:
+            raise CommandError("A commit for the wrong person was found, or a step failed.")
 
-    def _committed_for_wrong_person(self, config: SakaiConfig) -> int | None:
+    def _links_for_a_to_b_account(self, config: SakaiConfig) -> int | None:
         """When this command shares the server's database (the demo), look there too."""
+        if config.card_dir is None:
+            return None
+        from madoguchi.benefits.identifiers import identifier_matches
+        from madoguchi.benefits.models import PaymentLink
+        from madoguchi.card.virtual import VirtualCard
+        from madoguchi.identity.models import HolderCertificate
+
+        card = VirtualCard.load(config.card_dir / f"{config.card_a}.card")
+        fp = hashlib.sha256(card.auth_certificate.public_bytes(Encoding.DER)).hexdigest()
         try:
-            return Procedure.objects.filter(
-                kind=KIND,
-                status=ProcedureStatus.COMMITTED,
-                fields__account=config.b_fields["account"],
-            ).count()
+            a = HolderCertificate.objects.filter(fingerprint=fp).first()
+            if a is None:
+                return None
+            links = PaymentLink.objects.filter(holder=a.holder)
+            return sum(
+                identifier_matches(B_PAYMENT_SERVICE_ID, link.account_hash) for link in links
+            )
         except Exception:
             return None
