@@ -28,6 +28,11 @@ STAFF = [
     ("official", "市役 四子", Role.CITY_OFFICIAL, CITY),
     ("operator", "運用 五郎", Role.OPERATOR, CITY),
 ]
+# The simulated payment providers (`madoguchi sim serve provider` serves both).
+PROVIDERS = [
+    ("sim-pay", "シミュレーションペイ", "SimPay"),
+    ("sim-pay-noname", "シミュレーションペイ（名義非開示）", "SimPay (no holder names)"),
+]
 TERMINALS = [("desk-01", "本庁 1階 支援窓口 1番"), ("desk-02", "本庁 1階 支援窓口 2番")]
 
 
@@ -62,6 +67,12 @@ def seed() -> DemoSeed:
                     TOTPDevice.objects.create(
                         user=user, name="demo", key=DEMO_TOTP_KEY, confirmed=True
                     )
+        from madoguchi.benefits.models import Provider
+
+        for code, ja, en in PROVIDERS:
+            Provider.objects.get_or_create(
+                code=code, defaults={"display_name_ja": ja, "display_name_en": en}
+            )
         for name, location in TERMINALS:
             terminal = Terminal.objects.filter(name=name).first()
             if terminal is None:

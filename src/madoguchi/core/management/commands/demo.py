@@ -66,6 +66,8 @@ class Command(BaseCommand):
                 {},
             ),
         }
+        for kind in ("provider", "bank", "insurer"):
+            processes[f"simulated {kind}"] = ([*madoguchi, "sim", "serve", kind], {})
         for terminal, port in AGENT_PORTS.items():
             processes[f"agent {terminal}"] = (
                 [
@@ -112,7 +114,10 @@ class Command(BaseCommand):
             f"  card tray:   residents {', '.join(r[0] for r in demo.RESIDENTS)}; PIN {demo.DEMO_PIN}"
         )
         w("               (the 'locked' card's PIN is already blocked)")
-        w("  incident:    in another shell: madoguchi scenario sakai  (terminal desk-02)")
+        w(
+            "  outside:     simulated provider :8701, bank :8702, insurer :8703 (`madoguchi sim accounts`)"
+        )
+        w("  incident:    in another shell: make scenario  (replays the seed's case on desk-02)")
         w("  stop:        Ctrl-C")
         w("")
 
