@@ -122,6 +122,8 @@ def test_bench_verdict_needs_both_the_rate_and_the_ratio(batch, bare, met):
         many_pairs_per_s=batch,
         rapidfuzz_pairs_per_s=bare,
         cpdist_pairs_per_s=bare,
+        batch_cpu_pairs_per_s=batch,
+        rapidfuzz_cpu_pairs_per_s=bare,
         machine="test",
         load_before=(0.0, 0.0, 0.0),
         load_after=(0.0, 0.0, 0.0),
