@@ -106,6 +106,11 @@ def test_benefits_procedures_happy_path(desk, outside_systems):
     desk.test_pin()
     page.wait_for_url(re.compile(r"/desk/visit/receipt/$"))
     completion = Completion.objects.get(visit=visit)
+    pdf = page.get_by_test_id("receipt-pdf")
+    expect(pdf).to_be_visible()
+    response = page.request.get(desk.url + pdf.get_attribute("href"))
+    assert response.ok
+    assert response.headers["content-type"] == "application/pdf"
     kinds = {p.kind: p.status for p in completion.procedures.all()}
     assert kinds == dict.fromkeys(KINDS, ProcedureStatus.COMMITTED)
     from madoguchi.benefits.models import (
