@@ -10,7 +10,9 @@ bootstrap:
 	@scripts/bootstrap.sh
 
 demo: bootstrap
-	@MADOGUCHI_DEMO=1 SECURE_COOKIES=0 DESK_TEST_PROCEDURE=1 $(BIN)/madoguchi demo
+	@MADOGUCHI_DEMO=1 SECURE_COOKIES=0 DESK_TEST_PROCEDURE=1 \
+	  CARD_AGENT_ORIGINS=desk-01=http://127.0.0.1:47110,desk-02=http://127.0.0.1:47111 \
+	  $(BIN)/madoguchi demo
 
 test: bootstrap lint typecheck migrations-check deploy-check test-postgres test-sqlite
 	@echo "make test: all checks passed"

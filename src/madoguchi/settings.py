@@ -188,14 +188,18 @@ X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy on every page (django-csp 4). The card agent's PIN pad is framed from
 # its own localhost origin, so frame-src names it.
 CARD_AGENT_ORIGIN = env.str("CARD_AGENT_ORIGIN", default="http://127.0.0.1:47110")
+# Several terminals on one machine (the demo): terminal name -> its agent's origin,
+# e.g. "desk-01=http://127.0.0.1:47110,desk-02=http://127.0.0.1:47111".
+CARD_AGENT_ORIGINS: dict[str, str] = env.dict("CARD_AGENT_ORIGINS", default={})
+_AGENT_ORIGINS = sorted({CARD_AGENT_ORIGIN, *CARD_AGENT_ORIGINS.values()})
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'", CARD_AGENT_ORIGIN],
-        "frame-src": [CARD_AGENT_ORIGIN],
+        "connect-src": ["'self'", *_AGENT_ORIGINS],
+        "frame-src": _AGENT_ORIGINS,
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
         "base-uri": ["'none'"],

@@ -8,6 +8,7 @@ from .constants import Role
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.DESK_STAFF: [],
     Role.SUPERVISOR: [
+        "checklists.view_checklisttick",
         "terminals.view_terminal",
         "terminals.view_desksession",
         "incidents.view_incident",
@@ -35,6 +36,9 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "benefits.view_grant",
         "benefits.view_ledgertransfer",
         "benefits.view_payoutbatch",
+        "checklists.view_checklisttemplate",
+        "checklists.view_checklistitem",
+        "checklists.view_checklisttick",
     ],
     Role.OPERATOR: [
         "accounts.view_organisation",
@@ -64,6 +68,16 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "benefits.change_programmeversion",
         "benefits.add_provider",
         "benefits.change_provider",
+        "checklists.view_checklisttemplate",
+        "checklists.add_checklisttemplate",
+        "checklists.change_checklisttemplate",
+        "checklists.view_checklistitem",
+        "checklists.add_checklistitem",
+        "checklists.change_checklistitem",
+        "identity.view_trustanchor",
+        "identity.add_trustanchor",
+        "identity.change_trustanchor",
+        "identity.view_revocationlist",
     ],
 }
 

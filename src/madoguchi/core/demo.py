@@ -68,6 +68,9 @@ def seed() -> DemoSeed:
                         user=user, name="demo", key=DEMO_TOTP_KEY, confirmed=True
                     )
         from madoguchi.benefits.models import Provider
+        from madoguchi.checklists.services import template_install_default
+
+        template_install_default()
 
         for code, ja, en in PROVIDERS:
             Provider.objects.get_or_create(
