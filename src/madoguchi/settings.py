@@ -225,7 +225,7 @@ AUDIT_CHECKPOINT_KEY_FILE = Path(
     )
 )
 AUDIT_CHECKPOINT_DIR = Path(env.str("AUDIT_CHECKPOINT_DIR", default=str(DATA_DIR / "checkpoints")))
-AUDIT_CHECKPOINT_KEY_NAME = env.str("AUDIT_CHECKPOINT_KEY_NAME", default=AUDIT_LOG_ORIGIN)
+AUDIT_CHECKPOINT_KEY_NAME = env.str("AUDIT_CHECKPOINT_KEY_NAME", default="")  # "": the origin
 AUDIT_CHECKPOINT_VERIFIER_KEY = env.str("AUDIT_CHECKPOINT_VERIFIER_KEY", default="")
 
 # The origin the desk pages are served from; card tokens are signed over it.

@@ -2,10 +2,8 @@
 desk page (the same driver `madoguchi scenario sakai` uses)."""
 
 import shutil
-from importlib import import_module
 
 import pytest
-from django.apps import apps
 
 from madoguchi.agent import AgentConfig, running_agent
 from madoguchi.desk.constants import ProcedureStatus
@@ -129,8 +127,6 @@ def outside_sims(settings):
     from madoguchi.outside import ClientConfig
     from madoguchi.outside.sim import running_all
 
-    # A transactional test flushes what data migrations seeded: seed the programme again.
-    import_module("madoguchi.benefits.migrations.0002_national_programme").seed(apps, None)
     Provider.objects.get_or_create(
         code="sim-pay", defaults={"display_name_ja": "シミュレーションペイ"}
     )

@@ -13,7 +13,7 @@ def origin() -> str:
 
 
 def key_name() -> str:
-    return str(getattr(settings, "AUDIT_CHECKPOINT_KEY_NAME", origin()))
+    return str(getattr(settings, "AUDIT_CHECKPOINT_KEY_NAME", "") or origin())
 
 
 def key_file() -> Path:

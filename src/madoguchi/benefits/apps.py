@@ -1,5 +1,18 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _seed_national_programme(sender: Any, **kwargs: Any) -> None:
+    """The national programme exists after every migrate and every test-database flush (as
+    permissions do): the data migration seeds it once, this puts it back after a flush."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("madoguchi.benefits.migrations.0002_national_programme").seed(apps, None)
 
 
 class BenefitsConfig(AppConfig):
@@ -8,3 +21,7 @@ class BenefitsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import events, procedures, receivers  # noqa: F401  (registrations)
+
+        post_migrate.connect(
+            _seed_national_programme, sender=self, dispatch_uid="madoguchi.benefits.seed"
+        )
