@@ -141,3 +141,22 @@ def test_check_batch_agrees_with_check_pair_by_pair(pool, data):
         )
         assert batch.result(i) == expected
     assert batch.results() == [check(r, a) for r, a in pairs]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(names, st.text(max_size=20), st.none()), max_size=8))
+def test_word_by_word_first_steps_equal_analyse_on_any_text(texts):
+    # check_batch runs NFKC and the translation table once per word; on any text, including
+    # combining marks next to spaces, the result must be analyse's.
+    from madoguchi.namecheck.batch import _analyse_names
+    from madoguchi.namecheck.normalise import analyse
+
+    assert list(_analyse_names(texts)) == [analyse(t if t is not None else "") for t in texts]
+
+
+def test_word_by_word_first_steps_across_spaces():
+    from madoguchi.namecheck.batch import _analyse_names
+    from madoguchi.namecheck.normalise import analyse
+
+    tricky = ["ｶ ﾞ", "か\u3000\u3099ﾀ", "ﾔﾏﾀﾞ  ﾀﾛｳ", " ｶﾞ ", "e \u0301", "\u3000", "ヤ゛マ ゜ダ"]
+    assert list(_analyse_names(tricky)) == [analyse(t) for t in tricky]
