@@ -18,10 +18,11 @@
 
 from __future__ import annotations
 
+import gc
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import count
+from itertools import count, repeat
 from operator import itemgetter
 from typing import Any, Final
 
@@ -190,12 +191,24 @@ def check_batch(residents: Sequence[str], accounts: Sequence[str | None]) -> Bat
     (``BatchResult``); build ``NameCheckResult`` objects only for the pairs you need with
     ``result(i)``. ``accounts[i]`` is ``None`` (or blank) when the provider gave no name.
     """
-    n = len(residents)
-    if len(accounts) != n:
+    if len(accounts) != len(residents):
         raise ValueError(
-            f"check_batch needs one account name per resident: got {n} residents "
+            f"check_batch needs one account name per resident: got {len(residents)} residents "
             f"and {len(accounts)} account names."
         )
+    # Everything allocated here is acyclic; pausing the cyclic collector spares its passes
+    # over the caller's heap (a scan holds millions of strings) while names are normalised.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _check_batch(residents, accounts)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _check_batch(residents: Sequence[str], accounts: Sequence[str | None]) -> BatchResult:
+    n = len(residents)
     ids, names, name_ids = _raw_ids(residents, accounts)
 
     # Normalise each distinct raw name once (the memo of ``analyse`` is bypassed: the names
@@ -289,9 +302,11 @@ class _Attributes:
         self.script: Ids = np.fromiter(column("script"), np.int64, m)
         self.length: Ids = np.fromiter(map(len, column("key")), np.int64, m)
         self.parts: Ids = np.fromiter(map(len, column("tokens")), np.int64, m)
-        # Family and given part of two-part names (never compared for other names).
-        self.first = ids(t[0] if len(t) == 2 else "" for t in column("tokens"))
-        self.second = ids(t[1] if len(t) == 2 else "" for t in column("tokens"))
+        # Family and given part of two-part names "A B" (compared only for those): the text
+        # before and after its one space.
+        halves = list(map(str.partition, column("text"), repeat(" ")))
+        self.first = ids(map(itemgetter(0), halves))
+        self.second = ids(map(itemgetter(2), halves))
         self.entity: Flags = np.fromiter(column("entity"), np.bool_, m)
         self.plain: Flags = (self.key != string_id.get("", -1)) & ~self.entity
         """Not empty and not a legal entity: the first three steps of _decide do not apply."""
