@@ -37,7 +37,7 @@ def desk(db):
     )
 
 
-def test_signed_link_case_through_benefits(link, desk, official):
+def test_signed_link_case_through_benefits(client, link, desk, official):
     case = open_case(desk.staff, payment_link=link, reported_by="本人（電話）", channel="phone")
     assert case.holder == link.holder
     ev = findings.gather(case)
@@ -47,6 +47,12 @@ def test_signed_link_case_through_benefits(link, desk, official):
     assert [f.code for f in findings.derive(ev)] == ["name_close_confirmed"]
     services.case_investigate(case, actor=official)
     assert case.latest_entry().detail["findings"] == ["name_close_confirmed"]
+    client.force_login(official)
+    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    # The audit trail of the visit that made the link, and the finding.
+    assert "受付を開始しました" in page
+    assert "カードの署名で確定しました" in page
+    assert 'data-code="name_close_confirmed"' in page
     same = services.case_compare_identifier(
         case, actor=official, presented="7010 0000 0000 0001", **D
     )

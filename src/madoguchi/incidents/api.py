@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from madoguchi.desk.api import DeskSessionAuth
 
@@ -36,9 +36,12 @@ def pin_blocked(request: HttpRequest, body: PinBlockedIn) -> Any:
         request_id=body.request_id,
         cert_fingerprint=body.cert_fingerprint,
     )
-    return 201 if created else 200, {
-        "id": incident.pk,
-        "kind": incident.kind,
-        "reason_code": incident.reason_code,
-        "created": created,
-    }
+    return Status(
+        201 if created else 200,
+        {
+            "id": incident.pk,
+            "kind": incident.kind,
+            "reason_code": incident.reason_code,
+            "created": created,
+        },
+    )
