@@ -218,9 +218,10 @@ def derive(ev: Evidence) -> list[Finding]:
 def gather(case: Any) -> Evidence:
     """The evidence for a case's link (a signed PaymentLink or a LegacyLink)."""
     from madoguchi.audit.models import AuditEvent
-    from madoguchi.audit.selectors import events_for_subject
     from madoguchi.incidents.constants import IncidentKind
     from madoguchi.incidents.models import Incident
+
+    from .selectors import visit_trail
 
     comparison = (
         case.timeline.exclude(comparison="")
@@ -241,7 +242,7 @@ def gather(case: Any) -> Evidence:
                 time__lte=completion.committed_at,
             ).values_list("time", flat=True)
         )
-        seqs = list(events_for_subject(visit).values_list("seq", flat=True))
+        seqs = list(visit_trail(visit).values_list("seq", flat=True))
         return Evidence(
             signed=True,
             signer_is_holder=completion.certificate.holder_id == link.holder_id,

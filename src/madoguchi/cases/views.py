@@ -12,10 +12,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
-from madoguchi.audit.selectors import display, events_for_subject
+from madoguchi.audit.selectors import display
 from madoguchi.incidents.access import roles_required
 
-from . import document, findings, services
+from . import document, findings, selectors, services
 from .forms import CompareForm, ContactForm, IntakeForm, ReportEditForm, StepForm
 from .models import Case
 
@@ -76,7 +76,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(Case.objects.select_related("payment_link", "legacy_link"), pk=pk)
     trail: list[Any] = []
     if case.payment_link is not None:
-        trail = [(e, display(e)) for e in events_for_subject(case.payment_link.visit)]
+        trail = [(e, display(e)) for e in selectors.visit_trail(case.payment_link.visit)]
     return render(
         request,
         "cases/detail.html",
