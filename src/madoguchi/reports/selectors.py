@@ -21,10 +21,12 @@ from .services import REFUSAL_KINDS
 
 def terminals_for(user: Any) -> list[Terminal]:
     """Desks a user may see reports of: a contractor's own; a city's contractors'; all for a
-    superuser or a city official without an organisation."""
+    superuser; none for anyone without an organisation."""
     qs = Terminal.objects.select_related("contractor").order_by("name")
-    if user.is_superuser or user.organisation_id is None:
+    if user.is_superuser:
         return list(qs)
+    if user.organisation_id is None:
+        return []
     org = user.organisation
     if org.kind == "city":
         return list(qs.filter(Q(contractor__city=org) | Q(contractor=org)))
