@@ -1,6 +1,8 @@
 """Normalisation to the canonical katakana form."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from madoguchi.namecheck import normalise
 from madoguchi.namecheck.normalise import analyse
@@ -126,3 +128,35 @@ def test_blank_names_normalise_to_empty(blank):
 
 def test_non_string_input_is_treated_as_empty():
     assert normalise(None) == ""  # type: ignore[arg-type]
+
+
+# The shortcut for plain katakana names must give what the full pipeline gives.
+_KATAKANA = (
+    [chr(c) for c in range(0x30A1, 0x3100)] + list(" ー　ｰ") + ["ガイシヤ", "サマ", "(", ")"]
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(_KATAKANA), max_size=12).map("".join))
+def test_plain_name_shortcut_equals_the_full_pipeline(text):
+    from madoguchi.namecheck.normalise import _full, _plain
+
+    plain = _plain(text)
+    if plain is not None:
+        assert plain == _full(text)
+
+
+def test_plain_name_shortcut_applies_to_plain_names_only():
+    from madoguchi.namecheck.normalise import _full, _plain
+
+    for name in ("ヤマダ タロウ", "ヤマダタロウ", "ヴイツテ ゴホ"):
+        assert _plain(name) == _full(name)
+    for name in (
+        "キョウコ",
+        "ヤマダ  タロウ",
+        " ヤマダ",
+        "ヤマダ タロウ サマ",
+        "ヤマダ(カ",
+        "ヤマダガイシヤ",
+    ):
+        assert _plain(name) is None

@@ -272,10 +272,37 @@ def _analyse(raw: str) -> Normalised:
     return _analyse_translated(unicodedata.normalize("NFKC", s).translate(_MAIN))
 
 
+_SMALL_KANA = "ァィゥェォッャュョヮヵヶ"
+_LARGE_KATA = "".join(chr(c) for c in range(0x30A1, 0x30FB) if chr(c) not in _SMALL_KANA)
+_PLAIN_NAME = re.compile(f"[{_LARGE_KATA}]+(?: [{_LARGE_KATA}]+)?")
+
+
+def _plain(s: str) -> Normalised | None:
+    """The result of ``_full`` for the commonest input, one or two words of large katakana
+    with one space and no legal form (ヤマダ タロウ), computed directly; None for any other.
+
+    Nothing in the full pipeline changes such a name: no iteration or voiced marks, dashes,
+    一, small kana, parentheses, legal-form words or honorifics (a trailing サマ/サン is
+    dropped only after two words). tests/namecheck holds this equal to ``_full``.
+    """
+    if not _PLAIN_NAME.fullmatch(s) or _MAY_BE_LEGAL.search(s):
+        return None
+    tokens = tuple(s.split(" "))
+    key = "".join(tokens)
+    rkey = tokens[1] + tokens[0] if len(tokens) == 2 else key
+    return _new_normalised(Normalised, (s, key, rkey, tokens, key, False, KANA))
+
+
 @lru_cache(maxsize=1 << 16)
 def _analyse_translated(s: str) -> Normalised:
     """The rest of the pipeline, memoised on its input: ﾔﾏﾀﾞ, やまだ and ヤマダ meet here, so
     the spellings of one name share the work and the same result object."""
+    plain = _plain(s)
+    return plain if plain is not None else _full(s)
+
+
+def _full(s: str) -> Normalised:
+    """The rest of the pipeline after NFKC and the translation table."""
     if "\u30fd" in s or "\u30fe" in s:
         s = _ITERATION.sub(_expand_iteration, s)
         s = s.replace("\u30fd", "").replace("\u30fe", "")
