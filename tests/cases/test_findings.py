@@ -99,3 +99,34 @@ def test_legacy_commit_after_card_removed():
         (9, "committed", "A"),
     )
     assert codes(Evidence(signed=False, session_log=log)) == ["unsigned_legacy"]
+
+
+def test_every_finding_has_a_cause_clause_and_a_prevention_or_none():
+    from madoguchi.cases.findings import CAUSE_JA
+
+    evidences = [
+        Evidence(
+            signed=True,
+            signer_is_holder=False,
+            card_swapped=True,
+            name_outcome="no_match",
+            comparison="different",
+            visit_started_at=T0,
+            committed_at=T0 + timedelta(minutes=2),
+            card_removed_at=[T0 + timedelta(minutes=1)],
+        ),
+        Evidence(signed=True, name_outcome="no_match", name_exception="minor_representative"),
+        Evidence(signed=True, name_outcome="close", close_confirmed=True),
+        Evidence(
+            signed=False,
+            session_log=_log(
+                (0, "login", ""),
+                (1, "card_read", "A"),
+                (2, "card_removed", ""),
+                (3, "committed", "B"),
+            ),
+        ),
+    ]
+    found = {f.code for ev in evidences for f in derive(ev)}
+    assert found == set(CAUSE_JA)
+    assert all(not CAUSE_JA[c].endswith(("。", "ます")) for c in found)

@@ -168,7 +168,7 @@ def test_the_seed_case_walks_through_and_writes_the_report(seed_case, official):
     assert "令和4年8月、本庁（堺区役所）の支援窓口において、A氏" in content
     assert "別人であるB氏" in content
     cause = sections["### 2 原因"].split("### 3")[0]
-    assert "ログアウトしないまま" in cause
+    assert "ログアウトしないまま、次の方の手続きを行ったことが原因である可能性が高い" in cause
     assert "可能性が高い" in cause
     assert "カードの署名なしに確定されています" in cause
     timeline = sections["### 3 経緯"].split("### 4")[0].strip().splitlines()

@@ -88,7 +88,8 @@ def build(case: Case) -> ReportDocument:
         top = found[0]
         cause = [
             "記録から、次の事実が確認されました。" + "".join(f.ja for f in found),
-            f"これらから、{top.ja.rstrip('。')}ことが原因である可能性が高いものと推定されます。",
+            f"これらから、{findings.CAUSE_JA.get(top.code, top.ja.rstrip('。'))}ことが原因である"
+            "可能性が高いものと推定されます。",
         ]
     else:
         cause = ["現時点で原因は断定できていません。調査を継続しています。"]

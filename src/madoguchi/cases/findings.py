@@ -39,6 +39,19 @@ class Evidence:
     audit_seqs: list[int] = field(default_factory=list)
 
 
+# Each finding as a plain-form clause, for 「…ことが原因である可能性が高い」.
+CAUSE_JA: dict[str, str] = {
+    "session_not_closed": "前の方の対応の後にログアウトしないまま、次の方の手続きを行った",
+    "committed_after_card_removed": "認証したカードが取り外された後に確定された",
+    "unsigned_legacy": "カードの署名による確認なしに確定できた",
+    "signed_by_other_card": "紐付け先の方とは別の方のカードで署名された",
+    "card_swapped": "受付中に別のカードが置かれた",
+    "name_no_match": "口座名義がご本人と一致していなかった",
+    "exception_used": "法定代理人の口座の例外で紐付けられた",
+    "name_close_confirmed": "口座名義が完全には一致しないまま、確認の上で紐付けられた",
+    "identifier_differs": "ご本人のものではないカード番号が登録された",
+}
+
 _PREVENT_SESSION = (
     "一人の対応が終わるたびに必ずログアウトし、次の方の手続きは次の方のマイナンバーカードで"
     "認証してから始める（システムで強制）。"
