@@ -22,7 +22,7 @@ import gc
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import count, repeat
+from itertools import count
 from operator import itemgetter
 from typing import Any, Final
 
@@ -302,14 +302,28 @@ class _Attributes:
         self.script: Ids = np.fromiter(column("script"), np.int64, m)
         self.length: Ids = np.fromiter(map(len, column("key")), np.int64, m)
         self.parts: Ids = np.fromiter(map(len, column("tokens")), np.int64, m)
-        # Family and given part of two-part names "A B" (compared only for those): the text
-        # before and after its one space.
-        halves = list(map(str.partition, column("text"), repeat(" ")))
-        self.first = ids(map(itemgetter(0), halves))
-        self.second = ids(map(itemgetter(2), halves))
         self.entity: Flags = np.fromiter(column("entity"), np.bool_, m)
         self.plain: Flags = (self.key != string_id.get("", -1)) & ~self.entity
         """Not empty and not a legal entity: the first three steps of _decide do not apply."""
+
+
+def _parts(forms: Sequence[Normalised], used: Ids) -> tuple[Ids, Ids]:
+    """Ids of the family and given part ("A B": the text before and after its one space) of
+    the two-part forms in ``used``; -1 and -2 for the others, which are never compared."""
+    wanted = np.unique(used).tolist()
+    halves = [forms[i].text.partition(" ") for i in wanted]
+    string_id: dict[str, int] = {}
+    numbers = count()
+    first = np.full(len(forms), -1, dtype=np.int64)
+    second = np.full(len(forms), -2, dtype=np.int64)
+    k = len(wanted)
+    first[wanted] = np.fromiter(
+        map(string_id.setdefault, map(itemgetter(0), halves), numbers), np.int64, k
+    )
+    second[wanted] = np.fromiter(
+        map(string_id.setdefault, map(itemgetter(2), halves), numbers), np.int64, k
+    )
+    return first, second
 
 
 def _decide_rest(
@@ -382,10 +396,11 @@ def _decide_rest(
     left &= ~unusual
     # Family and given part (two parts each side), under the better word order.
     two = (pa == 2) & (pb == 2)
-    d_first = at.first[a] == at.first[b]
-    d_second = at.second[a] == at.second[b]
-    s_first = at.first[a] == at.second[b]
-    s_second = at.second[a] == at.first[b]
+    first, second = _parts(forms, np.concatenate((a[two], b[two])))
+    d_first = first[a] == first[b]
+    d_second = second[a] == second[b]
+    s_first = first[a] == second[b]
+    s_second = second[a] == first[b]
     direct = d_first.astype(np.int8) + d_second >= s_first.astype(np.int8) + s_second
     family_equal = two & np.where(direct, d_first, s_first)
     given_equal = two & np.where(direct, d_second, s_second)
