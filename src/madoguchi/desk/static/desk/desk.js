@@ -110,9 +110,11 @@
 
   // Ask the agent for a card operation; resolves with the operation's result once the PIN is in.
   function cardOperation(path, body) {
+    var requestId = null;
     return agent(path, "POST", body).then(function (r) {
       if (r.status === 409) throw { code: "no-card" };
       if (r.status !== 200) throw { code: r.body.error || "card_error", message: r.body.message };
+      requestId = r.body.request_id;
       currentRequest = r.body.request_id;
       showPinpad(r.body.pinpad_url);
       status(msg("waiting-pin"));
@@ -123,7 +125,22 @@
       return result;
     }, function (err) {
       currentRequest = null;
+      if (err && err.code === "pin_blocked") reportPinBlocked(path, requestId);
       throw err;
+    });
+  }
+
+  // A PIN blocked at the desk is an incident: the agent tells only this page, so tell the server.
+  function reportPinBlocked(path, requestId) {
+    var url = cfg.api.replace(/visits\/?$/, "incidents/pin-blocked");
+    fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": cfg.csrf },
+      body: JSON.stringify({
+        applet: path === "/read-attributes" ? "support" : "auth",
+        request_id: requestId || "",
+      }),
     });
   }
 
