@@ -44,8 +44,12 @@ test-sqlite:
 bench: bootstrap
 	$(BIN)/madoguchi bench all
 
+# Extract the Japanese catalogues (each app with a locale/ folder keeps its own) and compile them.
 messages:
-	cd src/madoguchi && ../../$(BIN)/django-admin compilemessages
+	cd src/madoguchi && DEBUG=1 ../../$(BIN)/django-admin makemessages -l ja \
+	  --settings=madoguchi.settings --pythonpath=.. \
+	  -i "card/*" -i "namecheck/*" -i "outside/*" -i "identity/tokens/*" -i "agent/*" -i "scenario/*"
+	cd src/madoguchi && ../../$(BIN)/django-admin compilemessages -l ja
 
 # Replay the seed's incident against the running demo (start `make demo` first, in another shell).
 scenario:

@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 #   fonts-noto-cjk            Japanese text in pages and PDFs
 #   libpango*                 WeasyPrint (PDF receipts and reports)
 #   postgresql                a throwaway server when none is running
-APT_PACKAGES=(swig libpcsclite-dev pcscd vsmartcard-vpcd pcsc-tools chromium fonts-noto-cjk
+#   gettext                   msgfmt: compiled translations are checked against the catalogues
+APT_PACKAGES=(swig libpcsclite-dev pcscd vsmartcard-vpcd pcsc-tools chromium fonts-noto-cjk gettext
   libpango-1.0-0 libpangoft2-1.0-0 postgresql)
 
 missing=()
