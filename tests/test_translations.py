@@ -21,7 +21,7 @@ def test_catalogue_is_complete_and_compiled(po, tmp_path):
     msgfmt = shutil.which("msgfmt")
     assert msgfmt, "msgfmt (Debian's gettext) is needed; scripts/bootstrap.sh installs it"
     compiled = tmp_path / "django.mo"
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [msgfmt, "--check-format", "--statistics", "-o", str(compiled), str(po)],
         capture_output=True,
         text=True,
