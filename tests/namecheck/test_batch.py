@@ -88,6 +88,7 @@ def test_codes_are_compact_arrays_and_counts_add_up():
     blocked = batch.indices(Outcome.NO_MATCH)
     assert len(blocked) == expected[Outcome.NO_MATCH]
     assert all(check(*pairs[i]).blocked for i in blocked)
+    assert all(batch.result(i) == check(*pairs[i]) for i in blocked)
 
 
 def test_close_pairs_show_their_own_account_name():
