@@ -149,3 +149,16 @@ def test_check_many_shows_each_close_pair_its_own_account_name():
 def test_check_many_accepts_lists_and_generators():
     results = check_many(iter([["やまだ たろう", "ﾔﾏﾀﾞ ﾀﾛｳ"], ("ヤマダ タロウ", None)]))
     assert [r.outcome for r in results] == [Outcome.MATCH, Outcome.UNAVAILABLE]
+
+
+def test_swapped_order_names_the_part_that_differs_by_the_accounts_order():
+    from madoguchi.namecheck import Reason, check, check_batch
+
+    result = check("タロウ ヤマダ", "ﾔﾏﾀﾞ ｼﾞﾛｳ")
+    assert result.reason is Reason.GIVEN_NAME_DIFFERS
+    assert check("タロウ ヤマダ", "ｽｽﾞｷ ﾀﾛｳ").reason is Reason.FAMILY_NAME_DIFFERS
+    batch = check_batch(["タロウ ヤマダ", "タロウ ヤマダ"], ["ﾔﾏﾀﾞ ｼﾞﾛｳ", "ｽｽﾞｷ ﾀﾛｳ"])
+    assert [batch.reason(0), batch.reason(1)] == [
+        Reason.GIVEN_NAME_DIFFERS,
+        Reason.FAMILY_NAME_DIFFERS,
+    ]

@@ -402,8 +402,9 @@ def _decide_rest(
     s_first = first[a] == second[b]
     s_second = second[a] == first[b]
     direct = d_first.astype(np.int8) + d_second >= s_first.astype(np.int8) + s_second
-    family_equal = two & np.where(direct, d_first, s_first)
-    given_equal = two & np.where(direct, d_second, s_second)
+    # Swapped: the account's order (family first) names the parts, as in check._parts_equal.
+    family_equal = two & np.where(direct, d_first, s_second)
+    given_equal = two & np.where(direct, d_second, s_first)
     close_enough = best >= CLOSE_THRESHOLD
     by_score = np.where(close_enough, _O[Outcome.CLOSE], _O[Outcome.NO_MATCH]).astype(np.uint8)
     decide(left & family_equal, by_score, _R[Reason.GIVEN_NAME_DIFFERS], best)

@@ -138,7 +138,8 @@ def _parts_equal(a: Sequence[str], b: Sequence[str]) -> tuple[bool, bool]:
     the names have no recognisable family/given structure."""
     if len(a) == 2 and len(b) == 2:
         direct = (a[0] == b[0], a[1] == b[1])
-        swapped = (a[0] == b[1], a[1] == b[0])
+        # Swapped: the account's order (family first, as banks hold names) names the parts.
+        swapped = (a[1] == b[0], a[0] == b[1])
         return direct if sum(direct) >= sum(swapped) else swapped
     if len(a) == 1 and len(b) == 2:
         a, b = b, a
