@@ -8,7 +8,7 @@ from madoguchi.terminals.services import desk_session_closed
 
 from .constants import VisitEndReason
 from .models import Visit
-from .services import _end
+from .services import end_locked
 
 
 @receiver(desk_session_closed, dispatch_uid="madoguchi.desk.end_visit_on_sign_out")
@@ -16,4 +16,4 @@ def end_visit_on_desk_session_close(sender: Any, session: Any, reason: Any, **kw
     for visit in Visit.objects.select_for_update().filter(
         desk_session=session, ended_at__isnull=True
     ):
-        _end(visit, VisitEndReason.DESK_SESSION_CLOSED, actor=session.staff)
+        end_locked(visit, VisitEndReason.DESK_SESSION_CLOSED, actor=session.staff)

@@ -122,7 +122,7 @@ def seconds_left(visit: Visit, now: datetime | None = None) -> int:
 # --- ending ---------------------------------------------------------------------------------
 
 
-def _end(
+def end_locked(
     visit: Visit, reason: VisitEndReason, *, at: datetime | None = None, actor: Any = None
 ) -> None:
     """End a locked, open visit (inside the caller's transaction)."""
@@ -163,7 +163,7 @@ def visit_end(*, visit: Visit, reason: VisitEndReason, actor: Any = None) -> Vis
     with transaction.atomic():
         locked = Visit.objects.select_for_update().get(pk=visit.pk)
         if locked.ended_at is None:
-            _end(locked, reason, actor=actor)
+            end_locked(locked, reason, actor=actor)
     return locked
 
 
@@ -179,7 +179,7 @@ def _open_visit_locked(terminal: Terminal, now: datetime) -> Visit | None:
         return None
     lapsed = lapse(visit, now)
     if lapsed is not None:
-        _end(visit, lapsed[0], at=lapsed[1])
+        end_locked(visit, lapsed[0], at=lapsed[1])
         return None
     return visit
 
@@ -238,7 +238,7 @@ def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
             )
         previous = _open_visit_locked(session.terminal, now)
         if previous is not None:
-            _end(previous, VisitEndReason.SUPERSEDED, actor=session.staff)
+            end_locked(previous, VisitEndReason.SUPERSEDED, actor=session.staff)
         visit = Visit.objects.create(
             terminal=session.terminal,
             desk_session=session,
@@ -298,10 +298,10 @@ def agent_event(
         if kind == AgentEventKind.REMOVED or (
             kind == AgentEventKind.PRESENCE and cert_fingerprint is None
         ):
-            _end(visit, VisitEndReason.CARD_REMOVED, at=now)
+            end_locked(visit, VisitEndReason.CARD_REMOVED, at=now)
             return visit
         if cert_fingerprint != visit.certificate.fingerprint:
-            _end(visit, VisitEndReason.CARD_SWAPPED, at=now)
+            end_locked(visit, VisitEndReason.CARD_SWAPPED, at=now)
             incident_record(
                 kind=IncidentKind.CARD_SWAPPED,
                 reason_code="card_swapped",
@@ -549,7 +549,7 @@ def _refuse_completion(
         if visit is None:
             visit = _open_visit_locked(desk_session.terminal, timezone.now())
         if visit is not None and visit.ended_at is None:
-            _end(visit, VisitEndReason.COMPLETION_REFUSED, actor=desk_session.staff)
+            end_locked(visit, VisitEndReason.COMPLETION_REFUSED, actor=desk_session.staff)
         audit.record(
             "visits.completion_refused",
             actor=desk_session.staff,
