@@ -105,3 +105,11 @@ def test_every_step_is_audited():
         "terminals.desk_session_closed",
         "terminals.credential_revoked",
     ]
+
+
+def test_a_credential_prefix_is_never_twelve_digits(monkeypatch):
+    """Twelve digits would read as an individual number, which the audit log refuses."""
+    answers = iter(["123456789012", "0a1b2c3d4e5f"])
+    monkeypatch.setattr(services.secrets, "token_hex", lambda n: next(answers))
+    issued = services.credential_issue(terminal=factories.terminal(), actor=None)
+    assert issued.credential.prefix == "0a1b2c3d4e5f"
