@@ -487,3 +487,30 @@ def test_reporter_survives_unreachable_server(card_files: dict[str, Path]) -> No
         )
         assert r.status_code == 200
         assert httpx.get(agent.base_url + "/status").json()["card_present"] is True
+
+
+def test_no_signature_before_the_server_has_every_card_event(
+    start_agent: Start, stub_server: StubServer
+) -> None:
+    """A removal the server has not accepted could let a signature overtake it: the agent signs
+    only once every queued insertion and removal has been delivered."""
+    a = start_agent(delivery_timeout=0.5)
+    with stub_server.cond:
+        stub_server.fail_next = 10**6  # the server refuses everything from now on
+    a.insert("alice")
+    tx = base64.b64encode(canonical_transaction_bytes(transaction())).decode()
+    r = a.post(
+        "/sign-completion", {"nonce": generate_nonce(), "origin": a.origin, "transaction": tx}
+    )
+    assert r.status_code == 200, r.text
+    request_id = r.json()["request_id"]
+    answer = a.test_pin(request_id, PIN)
+    assert answer["status"] == "failed"
+    assert answer["error"] == "events_undelivered"
+    with stub_server.cond:
+        stub_server.fail_next = 0  # the server is back: the queued events go through
+    stub_server.wait_for(lambda e: e["body"]["kind"] == "inserted", timeout=5)
+    r = a.post(
+        "/sign-completion", {"nonce": generate_nonce(), "origin": a.origin, "transaction": tx}
+    )
+    assert a.test_pin(r.json()["request_id"], PIN)["status"] == "done"

@@ -93,6 +93,8 @@ class AgentConfig:
     report_timeout: float = 3.0
     """httpx timeout (seconds) of each event POST to the server."""
     max_backoff: float = 30.0
+    delivery_timeout: float = 5.0
+    """Seconds a signature waits for the server to accept every queued card event."""
     card_poll_interval: float = 0.5
     """How long one PC/SC status wait lasts before the watcher checks whether to stop."""
 

@@ -63,6 +63,8 @@ class EventReporter:
         self._queue: collections.deque[CardEvent] = collections.deque()
         self._cond = threading.Condition()
         self._stop = False
+        self._hurry = False
+        self._last_try = 0.0
         self._thread: threading.Thread | None = None
         self.sent = 0
         self.failures = 0
@@ -78,6 +80,23 @@ class EventReporter:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._client.close()
+
+    def wait_delivered(self, timeout: float) -> bool:
+        """Wait until every queued ``inserted`` / ``removed`` event has been accepted by the
+        server; False if that has not happened within `timeout` seconds.
+
+        The agent signs nothing before this holds: a card swap the server has not heard of
+        could otherwise let a signature reach it ahead of the removal that ends the visit."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._queue:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._hurry = True  # a signature is waiting: retry now, not after the backoff
+                self._cond.notify_all()
+                self._cond.wait(min(left, 0.1))
+            return True
 
     def push(self, event: CardEvent) -> None:
         """Queue an ``inserted`` / ``removed`` event for immediate delivery."""
@@ -111,13 +130,18 @@ class EventReporter:
                 if self._stop:
                     return
                 now = time.monotonic()
+                if self._hurry:
+                    retry_at = min(retry_at, self._last_try + 0.25)
                 if self._queue and now < retry_at:
                     self._cond.wait(retry_at - now)
                     continue
+                if not self._queue:
+                    self._hurry = False
                 if not self._queue and now < next_presence:
                     self._cond.wait(next_presence - now)
                     continue
                 event = self._queue[0] if self._queue else None
+                self._last_try = now
             try:
                 if event is None:
                     next_presence = time.monotonic() + self.interval
@@ -127,6 +151,7 @@ class EventReporter:
                     with self._cond:
                         if self._queue and self._queue[0] is event:
                             self._queue.popleft()
+                        self._cond.notify_all()
                     backoff = 0.0
                 else:
                     self.failures += 1

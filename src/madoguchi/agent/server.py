@@ -54,6 +54,10 @@ PIN_RE = re.compile(r"[0-9]{4}")
 
 MSG_BLOCKED = "the PIN is blocked; it can be reset only at the municipal office"
 MSG_REMOVED = "the card was removed"
+MSG_UNDELIVERED = (
+    "the server has not confirmed the card's insertion and removal; check the connection "
+    "and try again"
+)
 
 
 def _now_iso() -> str:
@@ -251,6 +255,13 @@ class Agent:
                 raise ApiError(409, "busy", "a PIN for this request is being checked")
             request.busy = True
         try:
+            if request.kind is not Kind.READ_ATTRIBUTES and not self.reporter.wait_delivered(
+                self.config.delivery_timeout
+            ):
+                self.book.finish(
+                    request, FAILED, error="events_undelivered", message=MSG_UNDELIVERED
+                )
+                return
             with self._card_lock:
                 if request.status != PENDING:
                     return

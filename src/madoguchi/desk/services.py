@@ -276,23 +276,16 @@ def agent_event(
     """
     now = timezone.now()
     with transaction.atomic():
-        if kind == AgentEventKind.INSERTED:
-            audit.record(
-                "visits.card_inserted",
-                actor=None,
-                terminal=terminal,
-                subject=None,
-                payload={"certificate": cert_fingerprint},
-            )
-        elif kind == AgentEventKind.REMOVED:
-            audit.record(
-                "visits.card_removed",
-                actor=None,
-                terminal=terminal,
-                subject=None,
-                payload={"certificate": cert_fingerprint},
-            )
+        # Lock order everywhere: the visit row first, the audit log's head last.
         visit = _open_visit_locked(terminal, now)
+        if kind in (AgentEventKind.INSERTED, AgentEventKind.REMOVED):
+            audit.record(
+                f"visits.card_{kind.value}",
+                actor=None,
+                terminal=terminal,
+                subject=None,
+                payload={"certificate": cert_fingerprint},
+            )
         if visit is None or (observed_at is not None and observed_at < visit.started_at):
             return None
         if kind == AgentEventKind.REMOVED or (

@@ -2,13 +2,14 @@
 
 Resident A is served; nobody presses "next resident"; B's point application is keyed into A's
 still-open visit and completion is attempted: with B's card, with no card, with A's card
-re-inserted after B's, and with B's card on a second agent that the server never hears from.
+re-inserted after B's, and with B's card in a reader the server never hears from.
 Every attempt must commit nothing; A's own procedure, signed by A's card, must commit.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -176,12 +177,12 @@ def run(config: SakaiConfig, say: Callable[[str], None] = print) -> SakaiResult:
             )
             desk.tray_remove()
 
-        # 5. ... with B's card on a second agent the server never hears from.
-        if config.card_dir is not None and a_visit_with_b_application("second agent"):
+        # 5. ... with B's card in a reader the server never hears from.
+        if config.card_dir is not None and a_visit_with_b_application("unknown reader"):
             outcome = _sign_on_second_agent(desk, config)
             result.wrongly_committed += int(not isinstance(outcome, Refusal))
             step(
-                "B's card signs on a second, unreported agent while A's card stays on the reader",
+                "B's card signs in a reader the server does not know, A's card still on the desk's",
                 outcome,
                 isinstance(outcome, Refusal),
             )
@@ -202,30 +203,32 @@ def _empty_tray(desk: DeskDriver) -> None:
 
 
 def _sign_on_second_agent(desk: DeskDriver, config: SakaiConfig) -> dict[str, Any] | Refusal:
-    """A rogue second agent with B's card (whose reports the server refuses) signs."""
-    from madoguchi.agent import AgentConfig, running_agent
+    """B's card signs A's completion challenge in a card reader the server knows nothing of
+    (no agent, no reports: what a tampered or home-made client could do), and the token is
+    submitted in A's visit. Only the server's own check of the signing certificate stands."""
+    import base64
+
+    from madoguchi.card.jpki import JpkiClient
+    from madoguchi.card.transport import VirtualTransport
+    from madoguchi.card.virtual import VirtualCard
+    from madoguchi.identity.tokens import build_completion_token, completion_signing_input
 
     assert config.card_dir is not None
     challenge = desk.completion_challenge()
     if isinstance(challenge, Refusal):
         return challenge
     with tempfile.TemporaryDirectory() as tmp:
-        card = Path(tmp) / f"{config.card_b}.card"
-        shutil.copy(config.card_dir / f"{config.card_b}.card", card)
-        rogue = AgentConfig(
-            server_url=config.server,
-            credential="mdt_000000000000_" + "x" * 43,  # not a terminal's: reports are refused
-            listen_port=0,
-            virtual_cards=(card,),
-            allow_test_pins=True,
+        copy = Path(tmp) / f"{config.card_b}.card"
+        shutil.copy(config.card_dir / f"{config.card_b}.card", copy)
+        card = VirtualCard.load(copy)
+        tx = base64.b64decode(challenge["transaction"])
+        signed = JpkiClient(VirtualTransport(card)).authenticate(
+            config.pin_b, completion_signing_input(challenge["origin"], challenge["nonce"], tx)
         )
-        with running_agent(rogue) as agent:
-            other = DeskDriver(config.server, agent.base_url)
-            try:
-                other.tray_insert(config.card_b)
-                signed = other.sign_completion(challenge, config.pin_b)
-            finally:
-                other.close()
-    if isinstance(signed, Refusal):
-        return signed
-    return desk.submit_completion(signed["token"], challenge["nonce"])
+    token = build_completion_token(
+        signed.certificate_der,
+        signed.signature,
+        "madoguchi-scenario",
+        hashlib.sha256(tx).digest(),
+    )
+    return desk.submit_completion(token, challenge["nonce"])
