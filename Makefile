@@ -42,7 +42,7 @@ test-sqlite:
 	$(TEST_ENV) DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: bootstrap
-	$(BIN)/madoguchi bench all
+	$(TEST_ENV) $(BIN)/madoguchi bench all
 
 # Extract the Japanese catalogues (each app with a locale/ folder keeps its own) and compile them.
 messages:
