@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from madoguchi.agent import AgentConfig, running_agent
+from madoguchi.checklists.services import template_install_default
 from madoguchi.desk.constants import ProcedureStatus
 from madoguchi.desk.models import Procedure, Visit
 from madoguchi.identity import services as identity
@@ -19,6 +20,7 @@ from tests import cardkit, factories
 @pytest.fixture
 def desk_env(live_server, pki, settings, tmp_path):
     settings.MADOGUCHI_ORIGIN = live_server.url
+    template_install_default()  # the desk manual's checklist is in force, as in the demo
     identity.trust_anchor_add(pem=pki.ca.certificates_pem())
     identity.crl_import(data=pki.ca.crl_pem())
     terminal = factories.terminal()
@@ -26,7 +28,7 @@ def desk_env(live_server, pki, settings, tmp_path):
     staff = factories.staff()
     cards = tmp_path / "cards"
     cards.mkdir()
-    for key, name in (("A", "resident-a"), ("B", "resident-b")):
+    for key, name in (("A", "sakai-a"), ("B", "sakai-b")):
         shutil.copy(pki.card(key).path, cards / f"{name}.card")
     config = AgentConfig(
         server_url=live_server.url,
@@ -51,7 +53,7 @@ def test_main_path_over_http(desk_env):
     try:
         desk.enrol(desk_env["credential"])
         desk.sign_in(desk_env["username"], factories.PASSWORD)
-        desk.tray_insert("resident-a")
+        desk.tray_insert("sakai-a")
         visit = desk.start_visit(cardkit.PIN)
         assert not isinstance(visit, Refusal), visit
         assert not isinstance(

@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 
 _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+_CHECKLIST = re.compile(r'data-testid="checklist-before_completion">(.*?)</fieldset>', re.DOTALL)
+_CHECK_ITEM = re.compile(r'name="item" value="([^"]+)"')
 
 
 class DriverError(Exception):
@@ -154,6 +156,25 @@ class DeskDriver:
         procedure: dict[str, Any] = r.json()
         return procedure
 
+    def tick_checklist(self) -> None:
+        """Tick every item of the checklist before completion, as the staff member does on the
+        confirmation page (the server refuses a completion while a required item is unticked)."""
+        page = self.http.get("/desk/visit/confirm/")
+        found = _CHECKLIST.search(page.text)
+        if page.status_code != 200 or found is None:
+            return  # no open visit, or no checklist in force: the server will say so
+        items = _CHECK_ITEM.findall(found.group(1))
+        csrf = _CSRF_INPUT.search(page.text)
+        self.http.post(
+            "/desk/visit/checklist/",
+            data={
+                "stage": "before_completion",
+                "item": items,
+                "csrfmiddlewaretoken": csrf.group(1) if csrf else "",
+            },
+            headers={"Referer": self.server + "/desk/visit/confirm/", "Origin": self.server},
+        )
+
     def completion_challenge(self) -> dict[str, Any] | Refusal:
         r = self.api("POST", "/visits/current/completion-challenge")
         if r.status_code != 200:
@@ -180,6 +201,7 @@ class DeskDriver:
         return done
 
     def complete(self, pin: str) -> dict[str, Any] | Refusal:
+        self.tick_checklist()
         challenge = self.completion_challenge()
         if isinstance(challenge, Refusal):
             return challenge

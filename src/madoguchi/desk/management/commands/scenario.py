@@ -38,8 +38,8 @@ class Command(BaseCommand):
         parser.add_argument("--terminal-credential", help="The terminal's credential.")
         parser.add_argument("--username")
         parser.add_argument("--password")
-        parser.add_argument("--card-a", default="resident-a")
-        parser.add_argument("--card-b", default="resident-b")
+        parser.add_argument("--card-a", default="sakai-a")
+        parser.add_argument("--card-b", default="sakai-b")
         parser.add_argument("--card-dir", help="Folder of the virtual card files.")
         parser.add_argument(
             "--procedures",
