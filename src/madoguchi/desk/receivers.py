@@ -4,7 +4,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from madoguchi.terminals.services import desk_session_closed
+from madoguchi.terminals.services import desk_session_closed, desk_sessions_closing
 
 from .constants import VisitEndReason
 from .models import Visit
@@ -17,3 +17,14 @@ def end_visit_on_desk_session_close(sender: Any, session: Any, reason: Any, **kw
         desk_session=session, ended_at__isnull=True
     ):
         end_locked(visit, VisitEndReason.DESK_SESSION_CLOSED, actor=session.staff)
+
+
+@receiver(desk_sessions_closing, dispatch_uid="madoguchi.desk.lock_visits_before_sign_out")
+def lock_visits_of_closing_desk_sessions(sender: Any, sessions: Any, **kwargs: Any) -> None:
+    """Several desk sessions are about to close in one transaction: lock all their open visits
+    now, before the first close records audit events (row locks first, the audit log last)."""
+    list(
+        Visit.objects.select_for_update()
+        .filter(desk_session__in=[s.pk for s in sessions], ended_at__isnull=True)
+        .order_by("pk")
+    )

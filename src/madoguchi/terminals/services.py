@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +23,10 @@ from .models import DeskSession, Terminal, TerminalCredential
 # ends in the same transaction; terminals must not import the apps that build on them.
 # Receivers get `session` and `reason`.
 desk_session_closed = Signal()
+# Sent before several sessions close in one transaction, with `sessions` (a list): receivers
+# lock what hangs off them now, since closing the first one records audit events and no row
+# may be locked after the audit log's head (see audit.services._lock_head).
+desk_sessions_closing = Signal()
 
 
 class TerminalError(Exception):
@@ -98,9 +103,13 @@ def credential_revoke(*, credential: TerminalCredential, actor: User | None) -> 
         if credential.revoked_at is None:
             credential.revoked_at = timezone.now()
             credential.save(update_fields=["revoked_at"])
-            for session in DeskSession.objects.select_for_update().filter(
-                terminal=credential.terminal, closed_at__isnull=True
-            ):
+            sessions = list(
+                DeskSession.objects.select_for_update().filter(
+                    terminal=credential.terminal, closed_at__isnull=True
+                )
+            )
+            desk_sessions_closing.send(sender=DeskSession, sessions=sessions)
+            for session in sessions:
                 _close(session, DeskSessionCloseReason.TERMINAL_REVOKED, actor)
             audit.record(
                 "terminals.credential_revoked",
@@ -156,9 +165,16 @@ def desk_session_open(*, terminal: Terminal, staff: User) -> DeskSession:
     if not terminal.is_active:
         raise TerminalInactive
     with transaction.atomic():
-        stale = DeskSession.objects.select_for_update().filter(
-            closed_at__isnull=True, terminal=terminal
-        ) | DeskSession.objects.select_for_update().filter(closed_at__isnull=True, staff=staff)
+        # The terminal first: two sign-ins on it take turns before either closes anything (and
+        # so neither waits on the other's new session after recording audit events). NO KEY:
+        # rows that merely refer to the terminal (visits, nonces, incidents) are not blocked.
+        Terminal.objects.select_for_update(no_key=True).filter(pk=terminal.pk).first()
+        stale = list(
+            DeskSession.objects.select_for_update()
+            .filter(Q(terminal=terminal) | Q(staff=staff), closed_at__isnull=True)
+            .order_by("pk")
+        )
+        desk_sessions_closing.send(sender=DeskSession, sessions=stale)
         for session in stale:
             _close(session, DeskSessionCloseReason.SUPERSEDED, staff)
         session = DeskSession.objects.create(terminal=terminal, staff=staff)
