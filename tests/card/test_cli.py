@@ -72,11 +72,13 @@ def test_vcard_issue_command(tmp_path: Path) -> None:
     assert (tmp_path / "ca" / "state.json").exists()
 
 
-def test_card_command_without_pcscd_says_why(capsys: pytest.CaptureFixture[str]) -> None:
-    from madoguchi.card.pcscd import pcscd_socket_alive
+def test_card_command_without_pcscd_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smartcard import scard
 
-    if pcscd_socket_alive():
-        pytest.skip("a pcscd is running (another test's): the no-service path cannot be shown")
+    # What PC/SC answers when no pcscd runs (whether or not another test's pcscd is up now).
+    monkeypatch.setattr(
+        scard, "SCardEstablishContext", lambda scope: (scard.SCARD_E_NO_SERVICE, None)
+    )
     err = io.StringIO()
     assert cli.run_card({"action": "readers"}, io.StringIO(), err) == 1
     assert "pcscd" in err.getvalue()
