@@ -86,6 +86,28 @@ def _next_status(kind: EntryKind, current: CaseStatus, to: CaseStatus | None) ->
     return current
 
 
+def _lock_for_step(
+    case: Case, kind: EntryKind, to: CaseStatus | None = None
+) -> tuple[Case, TimelineEntry | None, CaseStatus, CaseStatus]:
+    """Inside a transaction: lock the case and check that the step is allowed now; return the
+    locked case, its last entry, its status and the status the step leads to."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    last = locked.timeline.order_by("-seq").first()
+    current = CaseStatus(last.status) if last else CaseStatus.INTAKE
+    target = _next_status(kind, current, to)
+    if (
+        target not in ALLOWED_TRANSITIONS[current]
+        or target not in ENTRY_TARGETS[kind]
+        or STAGE_OPENERS.get(kind) == current
+    ):
+        raise CaseRefused(
+            "transition_not_allowed",
+            f"「{current.label}」の段階では「{kind.label}」は行えません。",
+            f"'{kind.value}' is not allowed while the case is '{current.value}'.",
+        )
+    return locked, last, current, target
+
+
 def case_transition(
     case: Case,
     *,
@@ -108,20 +130,7 @@ def case_transition(
         raise CaseRefused("summary_required", "内容を入力してください。", "A summary is required.")
     event_date, precision = _check_date(event_date, date_precision)
     with transaction.atomic():
-        locked = Case.objects.select_for_update().get(pk=case.pk)
-        last = locked.timeline.order_by("-seq").first()
-        current = CaseStatus(last.status) if last else CaseStatus.INTAKE
-        target = _next_status(kind, current, to)
-        if (
-            target not in ALLOWED_TRANSITIONS[current]
-            or target not in ENTRY_TARGETS[kind]
-            or STAGE_OPENERS.get(kind) == current
-        ):
-            raise CaseRefused(
-                "transition_not_allowed",
-                f"「{current.label}」の段階では「{kind.label}」は行えません。",
-                f"'{kind.value}' is not allowed while the case is '{current.value}'.",
-            )
+        locked, last, current, target = _lock_for_step(case, kind, to)
         entry = TimelineEntry.objects.create(
             case=locked,
             seq=(last.seq + 1) if last else 1,
@@ -342,15 +351,17 @@ def case_suspend(case: Case, *, actor: User, summary: str, **when: Any) -> Timel
     """Suspend the link (its grants are frozen by benefits) and record the step together."""
     _require_official(actor)
     with transaction.atomic():
-        entry = case_transition(
-            case, actor=actor, kind=EntryKind.SUSPENSION, summary=summary, **when
-        )
+        # Row locks first (the case, then benefits' rows), audit events last.
+        _lock_for_step(case, EntryKind.SUSPENSION)
         if case.payment_link is not None:
             _benefits(
                 lambda: remedy.suspend(
                     case.payment_link, actor=actor, reason=f"{case.reference}: {summary}"
                 )
             )
+        entry = case_transition(
+            case, actor=actor, kind=EntryKind.SUSPENSION, summary=summary, **when
+        )
     return entry
 
 
@@ -380,15 +391,17 @@ def case_return_points(case: Case, *, actor: User, summary: str, **when: Any) ->
     """Return the points from the wrong account (ledger reversal entries, by benefits)."""
     _require_official(actor)
     with transaction.atomic():
-        entry = case_transition(
-            case, actor=actor, kind=EntryKind.POINT_RETURN, summary=summary, **when
-        )
+        # Row locks first (the case, then benefits' rows), audit events last.
+        _lock_for_step(case, EntryKind.POINT_RETURN)
         if case.payment_link is not None:
             _benefits(
                 lambda: remedy.return_points(
                     case.payment_link, actor=actor, reason=f"{case.reference}: {summary}"
                 )
             )
+        entry = case_transition(
+            case, actor=actor, kind=EntryKind.POINT_RETURN, summary=summary, **when
+        )
     return entry
 
 
@@ -396,13 +409,15 @@ def case_reenable(case: Case, *, actor: User, summary: str, **when: Any) -> Time
     """Release the wrong link so the right resident can apply again with their own card."""
     _require_official(actor)
     with transaction.atomic():
-        entry = case_transition(case, actor=actor, kind=EntryKind.REENABLE, summary=summary, **when)
+        # Row locks first (the case, then benefits' rows), audit events last.
+        _lock_for_step(case, EntryKind.REENABLE)
         if case.payment_link is not None:
             _benefits(
                 lambda: remedy.reenable(
                     case.payment_link, actor=actor, case_ref=case.reference, reason=summary
                 )
             )
+        entry = case_transition(case, actor=actor, kind=EntryKind.REENABLE, summary=summary, **when)
     return entry
 
 
@@ -426,6 +441,8 @@ def case_regrant(
             "Re-grant after the application was re-enabled.",
         )
     with transaction.atomic():
+        # Row locks first (the case, then benefits' rows), audit events last.
+        _lock_for_step(case, EntryKind.NOTE)
         grants = remedy.returned_grants(wrong)
         done = [
             _benefits(
