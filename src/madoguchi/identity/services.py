@@ -103,6 +103,7 @@ def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
     except ValueError as exc:
         raise IdentityRefused("anchor_invalid", str(exc)) from exc
     anchor = None
+    added = []
     with transaction.atomic():
         for cert in certs:
             bc = _basic_constraints(cert)
@@ -120,13 +121,16 @@ def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
                 },
             )
             if created:
-                audit.record(
-                    "identity.trust_anchor_added",
-                    actor=None,
-                    terminal=None,
-                    subject=anchor,
-                    payload={"subject_dn": anchor.subject_dn, "fingerprint": fp},
-                )
+                added.append(anchor)
+        # Row locks first (update_or_create locks each known anchor), audit events last.
+        for row in added:
+            audit.record(
+                "identity.trust_anchor_added",
+                actor=None,
+                terminal=None,
+                subject=row,
+                payload={"subject_dn": row.subject_dn, "fingerprint": row.fingerprint},
+            )
     if anchor is None:
         raise IdentityRefused("anchor_invalid", "no certificate in the file")
     return anchor
