@@ -61,3 +61,24 @@ def test_renewal_link_keeps_one_holder(pki, tmp_path):
     call_command("identity", "link-renewal", old.fingerprint, str(pem))
     new = HolderCertificate.objects.get(fingerprint=fingerprint(new_cert))
     assert new.holder == old.holder
+
+
+def test_each_anchor_gets_its_own_newest_crl_even_when_names_are_shared(pki, tmp_path):
+    """Two CAs with one name (a rollover keeps the DN): a CRL counts for the anchor whose key
+    signed it, whatever was imported last under that name."""
+    from madoguchi.card.testca import TestCA
+    from madoguchi.identity import services
+
+    other = TestCA.load_or_create(tmp_path / "other")
+    services.trust_anchor_add(pem=pki.ca.certificates_pem())
+    services.trust_anchor_add(pem=other.certificates_pem())
+    services.crl_import(data=other.crl_pem())
+    services.crl_import(data=pki.ca.crl_pem())  # imported last, same issuer name
+    crls = services._newest_crls([pki.ca.certificate, other.certificate])
+    signers = {
+        key
+        for crl in crls
+        for key, ca in (("pki", pki.ca.certificate), ("other", other.certificate))
+        if crl.is_signature_valid(ca.public_key())
+    }
+    assert signers == {"pki", "other"}

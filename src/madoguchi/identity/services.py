@@ -183,19 +183,39 @@ def crl_import(*, data: bytes, source: str = "") -> RevocationList:
 
 
 def build_validator() -> TokenValidator:
-    """The validator for the current configuration (trust anchors and the newest CRLs)."""
+    """The validator for the current configuration (trust anchors and their newest CRLs)."""
     anchors = _anchor_certificates()
     if not anchors:
         raise IdentityRefused("no_trust_anchor")
-    newest: dict[str, RevocationList] = {}
-    for row in RevocationList.objects.order_by("-this_update"):
-        newest.setdefault(row.issuer_dn, row)
-    crls = [x509.load_der_x509_crl(bytes(r.der)) for r in newest.values()]
     return TokenValidator(
         trust_anchors=anchors,
-        revocation_checker=CRLRevocationChecker(crls),
+        revocation_checker=CRLRevocationChecker(_newest_crls(anchors)),
         reject_unknown_revocation=settings.IDENTITY_REJECT_UNKNOWN_REVOCATION,
     )
+
+
+def _newest_crls(anchors: list[x509.Certificate]) -> list[x509.CertificateRevocationList]:
+    """For each trust anchor, the newest fresh CRL that anchor signed.
+
+    CA generations can share one name (a JPKI rollover keeps the DN), so a CRL belongs to the
+    anchor whose key verifies it, not to a name. Rows are read newest first until every anchor
+    has one, so with regular imports only the newest few are parsed."""
+    chosen: dict[int, x509.CertificateRevocationList] = {}
+    rows = RevocationList.objects.filter(next_update__gt=timezone.now()).order_by(
+        "-this_update", "-pk"
+    )
+    for row in rows.iterator():
+        crl = x509.load_der_x509_crl(bytes(row.der))
+        for i, anchor in enumerate(anchors):
+            if i not in chosen and crl.issuer == anchor.subject:
+                try:
+                    if crl.is_signature_valid(anchor.public_key()):  # type: ignore[arg-type]
+                        chosen[i] = crl
+                except (TypeError, ValueError):
+                    continue
+        if len(chosen) == len(anchors):
+            break
+    return list(chosen.values())
 
 
 # --- challenges -----------------------------------------------------------------------------
