@@ -1,5 +1,8 @@
-"""Recording incidents. Each is committed on its own, so a refusal that rolls back the work it
-refused still leaves its incident behind."""
+"""Recording incidents.
+
+`incident_record` joins the caller's transaction when there is one (a savepoint): an incident
+about a refusal must therefore be recorded after the refused work has rolled back, as
+`desk.services._refuse_completion` does, or it would roll back with it."""
 
 from __future__ import annotations
 
