@@ -8,7 +8,7 @@ from madoguchi.audit.models import AuditEvent
 from madoguchi.cases import services
 from madoguchi.cases.constants import ALLOWED_TRANSITIONS, CaseStatus, EntryKind
 from madoguchi.cases.models import TimelineEntry, TimelineImmutableError
-from madoguchi.core.refusals import Refusal
+from madoguchi.refusals import Refusal
 from tests.cases.conftest import A_CARD, B_CARD, legacy, open_case
 
 S = CaseStatus

@@ -10,7 +10,7 @@ from django_otp import login as otp_login
 from django_otp import match_token
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import Refusal
+from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.constants import DeskSessionCloseReason
 from madoguchi.terminals.models import DeskSession, Terminal

@@ -23,8 +23,8 @@ from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import Refusal
 from madoguchi.identity.models import Holder
+from madoguchi.refusals import Refusal
 
 from .constants import AccountKind, GrantStatus, TransferKind
 from .models import (

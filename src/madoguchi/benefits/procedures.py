@@ -13,17 +13,18 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import ByLanguage
 from madoguchi.desk import procedures as desk_procedures
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.outside import BankAccountType, OutsideError, validation
+from madoguchi.refusals import ByLanguage
 
 from . import identifiers, outside, services
 from .constants import NATIONAL_PROGRAMME, CategoryKind, LinkStatus, NameException
@@ -88,6 +89,9 @@ class _Base:
     def transaction_entry(self, procedure: Procedure) -> dict[str, Any]:
         # The cleaned fields are exactly what commit() writes.
         return dict(procedure.fields)
+
+    def receipt_url(self, completion: Completion) -> str | None:
+        return reverse("benefits:receipt", args=[completion.pk])
 
 
 # --- point application -------------------------------------------------------------------------

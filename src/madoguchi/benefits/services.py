@@ -23,9 +23,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import ByLanguage, Refusal
 from madoguchi.desk.models import Visit
 from madoguchi.desk.procedures import ProcedureInvalid
+from madoguchi.desk.services import visit_current
 from madoguchi.identity import services as identity
 from madoguchi.identity.constants import NoncePurpose
 from madoguchi.identity.models import Holder, Nonce
@@ -35,6 +35,7 @@ from madoguchi.namecheck.check import check as name_check
 from madoguchi.namecheck.reasons import Outcome
 from madoguchi.outside import OutsideError
 from madoguchi.outside import PayoutItem as OutsidePayoutItem
+from madoguchi.refusals import ByLanguage, Refusal
 from madoguchi.terminals.models import DeskSession
 
 from . import ledger, outside
@@ -377,8 +378,6 @@ def representative_authenticate(
     kana_confirmed: bool = False,
 ) -> VisitRepresentative:
     """The legal representative authenticates with their own card in the resident's visit."""
-    from madoguchi.desk.services import visit_current
-
     visit = visit_current(desk_session=desk_session)
     if visit is None:
         raise BenefitsRefused(

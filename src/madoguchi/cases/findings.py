@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from madoguchi.audit.models import AuditEvent
+from madoguchi.incidents.constants import IncidentKind
+from madoguchi.incidents.models import Incident
+
+from .selectors import visit_trail
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -230,12 +236,6 @@ def derive(ev: Evidence) -> list[Finding]:
 
 def gather(case: Any) -> Evidence:
     """The evidence for a case's link (a signed PaymentLink or a LegacyLink)."""
-    from madoguchi.audit.models import AuditEvent
-    from madoguchi.incidents.constants import IncidentKind
-    from madoguchi.incidents.models import Incident
-
-    from .selectors import visit_trail
-
     comparison = (
         case.timeline.exclude(comparison="")
         .order_by("-seq")

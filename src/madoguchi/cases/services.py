@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import Refusal
+from madoguchi.refusals import Refusal
 
 from . import findings, remedy
 from .constants import (

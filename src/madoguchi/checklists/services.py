@@ -12,9 +12,9 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import ByLanguage, Refusal
 from madoguchi.desk.constants import ProcedureStatus
 from madoguchi.desk.models import Visit
+from madoguchi.refusals import ByLanguage, Refusal
 
 from .constants import DEFAULT_ITEMS, DEFAULT_TEMPLATE_NAME, Stage
 from .models import ChecklistItem, ChecklistTemplate, ChecklistTick

@@ -24,13 +24,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import Refusal, Text
 from madoguchi.identity import services as identity
 from madoguchi.identity.constants import NoncePurpose
 from madoguchi.identity.models import Nonce
 from madoguchi.identity.tokens import canonical_transaction_bytes
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
+from madoguchi.refusals import Refusal, Text
 from madoguchi.terminals.models import DeskSession, Terminal
 
 from . import procedures as registry

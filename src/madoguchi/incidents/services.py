@@ -79,9 +79,9 @@ def incident_pin_blocked(
         ).first()
         if existing is not None:
             return existing, False
-    from madoguchi.desk.models import Visit
-
-    visit = Visit.objects.filter(desk_session=desk_session, ended_at__isnull=True).first()
+    # The desk session's open visit, through the relation desk's Visit declares (incidents sit
+    # below desk: they reference visits by relation, never by importing desk).
+    visit = desk_session.visits.filter(ended_at__isnull=True).first()
     incident = incident_record(
         kind=IncidentKind.PIN_LOCKED,
         reason_code=reason,

@@ -19,10 +19,10 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import Refusal
 from madoguchi.desk.models import Completion, Visit
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.selectors import day_bounds, incidents_for_terminal_day
+from madoguchi.refusals import Refusal
 from madoguchi.terminals.models import Terminal
 
 from .models import DailyReport

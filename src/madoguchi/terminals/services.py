@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Q
@@ -13,9 +14,11 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.accounts.models import Organisation, User
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import Refusal
+from madoguchi.refusals import Refusal
+
+if TYPE_CHECKING:  # accounts builds on terminals (sign-in opens desk sessions)
+    from madoguchi.accounts.models import Organisation, User
 
 from .constants import CREDENTIAL_SCHEME, DeskSessionCloseReason
 from .models import DeskSession, Terminal, TerminalCredential
