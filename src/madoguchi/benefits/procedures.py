@@ -28,6 +28,11 @@ from madoguchi.refusals import ByLanguage
 
 from . import identifiers, outside, services
 from .constants import NATIONAL_PROGRAMME, CategoryKind, LinkStatus, NameException
+from .events import (
+    BENEFITS_HEALTH_INSURANCE_REGISTERED,
+    BENEFITS_LINK_CREATED,
+    BENEFITS_PUBLIC_FUND_REGISTERED,
+)
 from .models import (
     HealthInsuranceRegistration,
     PaymentLink,
@@ -280,7 +285,7 @@ class PointApplication(_Base):
             previous.replaced_by = link
             previous.save(update_fields=["replaced_by"])
         audit.record(
-            "benefits.link_created",
+            BENEFITS_LINK_CREATED,
             actor=visit.staff,
             terminal=visit.terminal,
             subject=link,
@@ -423,7 +428,7 @@ class PublicFundRegistration(_Base):
                 _("The account was registered at another desk first; nothing was committed."),
             ) from exc
         audit.record(
-            "benefits.public_fund_registered",
+            BENEFITS_PUBLIC_FUND_REGISTERED,
             actor=visit.staff,
             terminal=visit.terminal,
             subject=row,
@@ -532,7 +537,7 @@ class HealthInsuranceUse(_Base):
         procedure.fields = {k: v for k, v in f.items() if not k.startswith("_")}
         procedure.save(update_fields=["fields"])
         audit.record(
-            "benefits.health_insurance_registered",
+            BENEFITS_HEALTH_INSURANCE_REGISTERED,
             actor=visit.staff,
             terminal=visit.terminal,
             subject=row,

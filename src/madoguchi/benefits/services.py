@@ -51,6 +51,13 @@ from .constants import (
     Relationship,
     Trigger,
 )
+from .events import (
+    BENEFITS_LINK_REPLACED,
+    BENEFITS_LINK_SUSPENDED,
+    BENEFITS_PAYOUT_SENT,
+    BENEFITS_PROGRAMME_VERSION_CREATED,
+    BENEFITS_REPRESENTATIVE_AUTHENTICATED,
+)
 from .models import (
     Grant,
     HealthInsuranceRegistration,
@@ -144,7 +151,7 @@ def programme_version_create(
             created_by=actor if getattr(actor, "pk", None) else None,
         )
         audit.record(
-            "benefits.programme_version_created",
+            BENEFITS_PROGRAMME_VERSION_CREATED,
             actor=actor,
             subject=version,
             payload={"programme": programme.code, "version": version.number},
@@ -413,7 +420,7 @@ def representative_authenticate(
             authenticated_at=timezone.now(),
         )
         audit.record(
-            "benefits.representative_authenticated",
+            BENEFITS_REPRESENTATIVE_AUTHENTICATED,
             actor=desk_session.staff,
             terminal=desk_session.terminal,
             subject=rep,
@@ -531,7 +538,7 @@ def link_suspend(link: PaymentLink, *, actor: Any, reason: str) -> PaymentLink:
             locked.save(update_fields=["status", "status_changed_at", "status_reason"])
             ledger.suspend_link_points(locked, actor=actor, reason=reason)
             audit.record(
-                "benefits.link_suspended",
+                BENEFITS_LINK_SUSPENDED,
                 actor=actor,
                 subject=locked,
                 payload={
@@ -576,7 +583,7 @@ def link_replace_via_case(
         locked.status_reason = f"{case_ref}: {reason}"
         locked.save(update_fields=["status", "status_changed_at", "status_reason"])
         audit.record(
-            "benefits.link_replaced",
+            BENEFITS_LINK_REPLACED,
             actor=actor,
             subject=locked,
             payload={
@@ -708,7 +715,7 @@ def payout_batch_send(batch: PayoutBatch, *, actor: Any = None) -> PayoutBatch:
             locked.accepted_at = timezone.now()
             locked.save(update_fields=["status", "payout_ref", "accepted_at"])
             audit.record(
-                "benefits.payout_sent",
+                BENEFITS_PAYOUT_SENT,
                 actor=actor,
                 subject=locked,
                 payload={

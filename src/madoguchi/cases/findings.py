@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from madoguchi.audit.models import AuditEvent
+from madoguchi.desk.events import VISITS_CARD_REMOVED
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.models import Incident
 
@@ -249,7 +250,7 @@ def gather(case: Any) -> Evidence:
         visit = link.visit
         removed = list(
             AuditEvent.objects.filter(
-                event_name="visits.card_removed",
+                event_name=VISITS_CARD_REMOVED.name,
                 terminal_id=str(visit.terminal_id),
                 time__gte=visit.started_at,
                 time__lte=completion.committed_at,

@@ -15,6 +15,7 @@ from madoguchi.audit import services as audit
 from madoguchi.terminals.models import DeskSession, Terminal
 
 from .constants import IncidentKind, Severity, Source
+from .events import INCIDENT_RECORDED
 from .models import Incident
 
 
@@ -47,7 +48,7 @@ def incident_record(
             recorded_by=recorded_by,
         )
         audit.record(
-            "incidents.recorded",
+            INCIDENT_RECORDED,
             actor=recorded_by or staff,
             terminal=terminal,
             subject=incident,
