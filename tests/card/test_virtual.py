@@ -237,3 +237,27 @@ def test_latency_beyond_timeout_is_a_card_timeout(
     with pytest.raises(errors.CardTimeout):
         t.transmit(bytes.fromhex("802A00970101"), timeout=0.01)
     assert t.transmit(bytes.fromhex("00A4000000"), timeout=0.01) == b"\x6a\x86"
+
+
+def test_a_blocked_pin_answering_63c0_to_an_empty_verify_counts_as_blocked(
+    make_card: Callable[..., VirtualCard],
+) -> None:
+    from madoguchi.card.jpki import JpkiClient
+
+    card = make_card(blocked_answer="63C0")
+    sw(card, SELECT_JPKI)
+    sw(card, "00A4020C020018")
+    for _ in range(3):
+        sw(card, "002000800430303030")
+    assert sw(card, "00200080") == "63C0"  # the virtual card answers as asked
+    assert sw(card, "0020008004" + PIN_HEX) == "6984"  # VERIFY with data stays 6984
+    with pytest.raises(errors.PinBlocked):
+        JpkiClient(VirtualTransport(card)).auth_pin_tries_left()
+    default = make_card()
+    sw(default, SELECT_JPKI)
+    sw(default, "00A4020C020018")
+    for _ in range(3):
+        sw(default, "002000800430303030")
+    assert sw(default, "00200080") == "6984"
+    with pytest.raises(errors.PinBlocked):
+        JpkiClient(VirtualTransport(default)).auth_pin_tries_left()

@@ -25,7 +25,7 @@ from madoguchi.card.inputsupport import InputSupportClient
 from madoguchi.card.jpki import JpkiClient, verify_rs256
 from madoguchi.card.testca import TestCA
 from madoguchi.card.transport import PcscContext, PcscTransport
-from madoguchi.card.virtual import VirtualCard, issue_card
+from madoguchi.card.virtual import BLOCKED_ANSWERS, VirtualCard, issue_card
 from madoguchi.card.vpcd import DEFAULT_VPCD_PORT, VpcdBridge
 
 PROMPT = "\0prompt"  # sentinel: the flag was given without a value
@@ -62,6 +62,12 @@ def add_vcard_arguments(parser: argparse.ArgumentParser) -> None:
     )
     issue.add_argument("--ca-dir", type=Path, default=DEFAULT_CA_DIR)
     issue.add_argument("--latency", type=float, default=0.0, help="simulated signing seconds")
+    issue.add_argument(
+        "--blocked-answer",
+        choices=BLOCKED_ANSWERS,
+        default="6984",
+        help="status word for an empty VERIFY once a PIN is blocked (real cards: either)",
+    )
     issue.add_argument("--out", type=Path, required=True)
     plug_p = sub.add_parser("plug", help="insert a virtual card into the vpcd reader")
     plug_p.add_argument("card", type=Path)
@@ -103,6 +109,7 @@ def run_vcard(options: dict[str, Any], out: Writer = sys.stdout, err: Writer = s
                 ca_dir=options["ca_dir"],
                 out_path=options["out"],
                 latency=options.get("latency", 0.0),
+                blocked_answer=options.get("blocked_answer", "6984"),
                 out=out,
             )
         return vcard_plug(
@@ -165,6 +172,7 @@ def vcard_issue(
     ca_dir: Path,
     out_path: Path,
     latency: float = 0.0,
+    blocked_answer: str = "6984",
     out: Writer = sys.stdout,
 ) -> int:
     ca = TestCA.load_or_create(ca_dir)
@@ -177,6 +185,7 @@ def vcard_issue(
         pin=pin,
         support_pin=support_pin,
         sign_latency=latency,
+        blocked_answer=blocked_answer,
         path=out_path,
     )
     cert = card.auth_certificate

@@ -33,6 +33,8 @@ from madoguchi.card.testca import TestCA, generate_rsa_key
 
 ATR = bytes.fromhex("3BE000FF8131FE4514")
 CARD_FORMAT = "madoguchi-vcard/1"
+#: How the card answers an empty VERIFY for a blocked PIN (both are seen on real cards).
+BLOCKED_ANSWERS = ("6984", "63C0")
 
 JPKI = "jpki"
 SUPPORT = "support"
@@ -108,6 +110,9 @@ class VirtualCard:
         self.state = state
         self.atr = bytes.fromhex(state.get("atr", ATR.hex()))
         self.sign_latency = float(state.get("sign_latency", 0.0))
+        self.blocked_answer = str(state.get("blocked_answer", "6984"))
+        if self.blocked_answer not in BLOCKED_ANSWERS:
+            raise ValueError(f"blocked_answer must be one of {BLOCKED_ANSWERS}")
         self.pins = {name: PinState(**value) for name, value in state["pins"].items()}
         key = serialization.load_pem_private_key(state["auth_key_pem"].encode(), password=None)
         if not isinstance(key, rsa.RSAPrivateKey):
@@ -278,7 +283,8 @@ class VirtualCard:
             if name in self.verified:
                 return b""
             if pin.tries == 0:
-                raise _SW(SW.PIN_BLOCKED)
+                # Real cards answer a blocked PIN's empty VERIFY with 6984 or with 63C0.
+                raise _SW(SW.VERIFY_FAILED if self.blocked_answer == "63C0" else SW.PIN_BLOCKED)
             raise _SW(SW.VERIFY_FAILED | pin.tries)
         if pin.tries == 0:
             raise _SW(SW.PIN_BLOCKED)
@@ -401,6 +407,7 @@ def issue_card(
     now: datetime | None = None,
     key: rsa.RSAPrivateKey | None = None,
     sign_latency: float = 0.0,
+    blocked_answer: str = "6984",
     path: Path | str | None = None,
 ) -> VirtualCard:
     """Issue a virtual card: a new auth key (unless `key` is given), an auth certificate from
@@ -419,6 +426,7 @@ def issue_card(
         "format": CARD_FORMAT,
         "atr": ATR.hex(),
         "sign_latency": sign_latency,
+        "blocked_answer": blocked_answer,
         "auth_key_pem": key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
