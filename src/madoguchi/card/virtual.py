@@ -57,6 +57,7 @@ _DATA_EFS: dict[tuple[str, int], str | None] = {
     (JPKI, 0x000B): None,
     (SUPPORT, 0x0002): "support_pin",
     (SUPPORT, 0x0003): "support_pin",
+    (SUPPORT, 0x0004): None,
 }
 
 
@@ -127,6 +128,7 @@ class VirtualCard:
             (JPKI, 0x000B): base64.b64decode(state["auth_ca_der"]),
             (SUPPORT, 0x0002): base64.b64decode(state["ef0002"]),
             (SUPPORT, 0x0003): base64.b64decode(state["ef0003"]),
+            (SUPPORT, 0x0004): base64.b64decode(state.get("ef0004", "")),
         }
         self._lock = threading.RLock()
         self.powered = False
@@ -256,7 +258,9 @@ class VirtualCard:
 
     def _exists(self, app: str, fid: int) -> bool:
         key = (app, fid)
-        return key in _DATA_EFS or key in _PIN_EFS or key in _KEY_EFS
+        if key in _DATA_EFS:
+            return bool(self._files[key]) or key == (JPKI, 0x0001)  # older files lack EF0004
+        return key in _PIN_EFS or key in _KEY_EFS
 
     def _ef_from_sfi(self, sfi: int) -> int:
         if self.app is None or not self._exists(self.app, sfi):
@@ -420,7 +424,7 @@ def issue_card(
     ef0002 = build_basic_four(name, address, birth, sex)
     # The individual number is never held: EF0003's first hash covers random bytes.
     number_hash = hashlib.sha256(secrets.token_bytes(32)).digest()
-    ef0003 = build_integrity(number_hash, ef0002, ca.support_key)
+    ef0003 = build_integrity(number_hash, ef0002, ca.support_signer_key)
     sign_password = secrets.token_urlsafe(12)  # unknown to everybody: the sign key stays unused
     state: dict[str, Any] = {
         "format": CARD_FORMAT,
@@ -439,6 +443,7 @@ def issue_card(
         "token_label": "JPKIAPICCTOKEN2",
         "ef0002": base64.b64encode(ef0002).decode(),
         "ef0003": base64.b64encode(ef0003).decode(),
+        "ef0004": base64.b64encode(ca.support_certificate()).decode(),
         "ef0001_sha256": number_hash.hex(),
         "pins": {
             "auth_pin": vars(PinState.new(pin, 3)),
