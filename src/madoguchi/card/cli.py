@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from madoguchi.card.cvcert import KEY_ID_LENGTH, KeyTable
 from madoguchi.card.errors import CardError, PinBlocked, WrongPin
 from madoguchi.card.inputsupport import InputSupportClient
-from madoguchi.card.jpki import JpkiClient, verify_rs256
+from madoguchi.card.jpki import JpkiClient, verify_card_signature
+from madoguchi.card.profiles import JPKI_RSA_2048, PROFILES
 from madoguchi.card.testca import TestCA
 from madoguchi.card.transport import PcscContext, PcscTransport
 from madoguchi.card.virtual import BLOCKED_ANSWERS, VirtualCard, issue_card
@@ -65,6 +66,12 @@ def add_vcard_arguments(parser: argparse.ArgumentParser) -> None:
     )
     issue.add_argument("--ca-dir", type=Path, default=DEFAULT_CA_DIR)
     issue.add_argument("--latency", type=float, default=0.0, help="simulated signing seconds")
+    issue.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=JPKI_RSA_2048.name,
+        help="card profile: today's RSA-2048 card, or the PROVISIONAL next-generation ECDSA card",
+    )
     issue.add_argument(
         "--blocked-answer",
         choices=BLOCKED_ANSWERS,
@@ -120,6 +127,7 @@ def run_vcard(options: dict[str, Any], out: Writer = sys.stdout, err: Writer = s
                 out_path=options["out"],
                 latency=options.get("latency", 0.0),
                 blocked_answer=options.get("blocked_answer", "6984"),
+                profile=options.get("profile") or JPKI_RSA_2048.name,
                 out=out,
             )
         return vcard_plug(
@@ -183,6 +191,7 @@ def vcard_issue(
     out_path: Path,
     latency: float = 0.0,
     blocked_answer: str = "6984",
+    profile: str = JPKI_RSA_2048.name,
     out: Writer = sys.stdout,
 ) -> int:
     ca = TestCA.load_or_create(ca_dir)
@@ -196,6 +205,7 @@ def vcard_issue(
         support_pin=support_pin,
         sign_latency=latency,
         blocked_answer=blocked_answer,
+        profile=profile,
         path=out_path,
     )
     cert = card.auth_certificate
@@ -332,12 +342,15 @@ def card_auth(
         result = jpki.authenticate(pin, challenge)
         elapsed = time.monotonic() - started
     cert = result.certificate
-    ok = verify_rs256(cert, challenge, result.signature)
+    ok = verify_card_signature(cert, challenge, result.signature)
     now = datetime.now(UTC)
     in_validity = cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
     _line(out, f"certificate: {cert.subject.rfc4514_string()} (serial {cert.serial_number})")
     _line(out, f"challenge:   {challenge.hex()}")
-    _line(out, f"signature:   {len(result.signature)} bytes, RS256, {elapsed:.2f} s")
+    _line(
+        out,
+        f"signature:   {len(result.signature)} bytes, {result.algorithm}, {elapsed:.2f} s",
+    )
     _line(
         out,
         f"verified:    {'OK' if ok else 'FAILED'}; certificate "

@@ -22,7 +22,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from madoguchi.card.cvcert import KeyTable, build_cv_certificate
@@ -255,23 +255,28 @@ class TestCA:
 
     def issue_auth_cert(
         self,
-        public_key: rsa.RSAPublicKey,
+        public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey,
         birth: date,
         now: datetime | None = None,
         *,
         subject_id: str | None = None,
         generation: int | None = None,
+        lifetime: timedelta | None = None,
     ) -> x509.Certificate:
         """A user-authentication certificate: subject `C=JP, CN=<opaque id>`, valid to the
-        holder's 5th birthday after issue (end of that day, JST)."""
+        holder's 5th birthday after issue (end of that day, JST), or for `lifetime` (the
+        provisional next-generation profile: 10 years)."""
         now = now or datetime.now(UTC)
         ca = self.generation(generation)
         serial = self.next_serial
         self.next_serial += 1
         self.save()
         cn = subject_id or secrets.token_hex(10).upper()
-        expiry_day = fifth_birthday_after(birth, now.astimezone(JST).date())
-        not_after = datetime.combine(expiry_day, time(23, 59, 59), JST).astimezone(UTC)
+        if lifetime is not None:
+            not_after = now + lifetime
+        else:
+            expiry_day = fifth_birthday_after(birth, now.astimezone(JST).date())
+            not_after = datetime.combine(expiry_day, time(23, 59, 59), JST).astimezone(UTC)
         return (
             x509.CertificateBuilder()
             .subject_name(

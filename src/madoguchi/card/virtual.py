@@ -22,13 +22,15 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
+from madoguchi.card import nextgen
 from madoguchi.card.apdu import CommandAPDU, ResponseAPDU, parse_command
 from madoguchi.card.errors import SW, StatusWordError
 from madoguchi.card.inputsupport import INPUT_SUPPORT_AID, build_basic_four, build_integrity
 from madoguchi.card.jpki import JPKI_AID, SHA256_DIGEST_INFO_PREFIX
+from madoguchi.card.profiles import JPKI_RSA_2048, PROFILES, KeyType, profile_for_key
 from madoguchi.card.testca import TestCA, generate_rsa_key
 
 ATR = bytes.fromhex("3BE000FF8131FE4514")
@@ -116,9 +118,10 @@ class VirtualCard:
             raise ValueError(f"blocked_answer must be one of {BLOCKED_ANSWERS}")
         self.pins = {name: PinState(**value) for name, value in state["pins"].items()}
         key = serialization.load_pem_private_key(state["auth_key_pem"].encode(), password=None)
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise ValueError("card auth key is not RSA")
+        if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+            raise ValueError("card auth key is neither RSA nor EC")
         self._auth_key = key
+        self.profile = profile_for_key(key)
         self._files: dict[tuple[str, int], bytes] = {
             (JPKI, 0x0001): b"",
             (JPKI, 0x0002): base64.b64decode(state["auth_ca_der"]),
@@ -364,6 +367,8 @@ class VirtualCard:
             raise _SW(SW.WRONG_LE)
         data = c.data
         key = self._auth_key
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            return self._sign_ec(key, c)
         if c.p1 == 0x00:
             if not 1 <= len(data) <= 245:
                 raise _SW(SW.WRONG_LENGTH)
@@ -391,6 +396,15 @@ class VirtualCard:
             raise _SW(SW.WRONG_LENGTH)
         return key.sign(data, pss, hashes.SHA256())
 
+    def _sign_ec(self, key: ec.EllipticCurvePrivateKey, c: CommandAPDU) -> bytes:
+        """PROVISIONAL next-generation signing (assumptions in `madoguchi.card.nextgen`)."""
+        if c.p1 != nextgen.SIGN_P1:
+            raise _SW(SW.INCORRECT_P1P2)
+        signature = nextgen.card_sign(key, c.data)
+        if signature is None:
+            raise _SW(SW.WRONG_LENGTH)
+        return signature
+
 
 def _token_info(label: str) -> bytes:
     """160-byte CK_TOKEN_INFO-shaped record: label, manufacturer, model, serial, then zeros."""
@@ -409,18 +423,28 @@ def issue_card(
     pin: str,
     support_pin: str | None = None,
     now: datetime | None = None,
-    key: rsa.RSAPrivateKey | None = None,
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | None = None,
+    profile: str = JPKI_RSA_2048.name,
     sign_latency: float = 0.0,
     blocked_answer: str = "6984",
     path: Path | str | None = None,
 ) -> VirtualCard:
-    """Issue a virtual card: a new auth key (unless `key` is given), an auth certificate from
-    `ca`, the basic four attributes and an EF0003 record signed by the CA's support key."""
+    """Issue a virtual card: a new auth key (unless `key` is given) of the card `profile`'s type
+    (`jpki-rsa2048`, or the provisional `provisional-ecdsa-p384`), an auth certificate from
+    `ca`, the basic four attributes, an EF0003 record and the EF0004 that certifies its key."""
     for label, value in (("PIN", pin), ("input-support PIN", support_pin or pin)):
         if not (len(value) == 4 and value.isascii() and value.isdigit()):
             raise ValueError(f"the {label} is 4 digits")
-    key = key or generate_rsa_key()
-    cert = ca.issue_auth_cert(key.public_key(), birth, now)
+    card_profile = PROFILES[profile]
+    if card_profile.key_type is KeyType.ECDSA_P384:
+        key = key or nextgen.generate_key()
+        lifetime = nextgen.CERTIFICATE_LIFETIME
+    else:
+        key = key or generate_rsa_key()
+        lifetime = None
+    if profile_for_key(key) is not card_profile:
+        raise ValueError(f"the key does not fit the card profile {profile}")
+    cert = ca.issue_auth_cert(key.public_key(), birth, now, lifetime=lifetime)
     ef0002 = build_basic_four(name, address, birth, sex)
     # The individual number is never held: EF0003's first hash covers random bytes.
     number_hash = hashlib.sha256(secrets.token_bytes(32)).digest()
