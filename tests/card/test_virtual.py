@@ -261,3 +261,22 @@ def test_a_blocked_pin_answering_63c0_to_an_empty_verify_counts_as_blocked(
     assert sw(default, "00200080") == "6984"
     with pytest.raises(errors.PinBlocked):
         JpkiClient(VirtualTransport(default)).auth_pin_tries_left()
+
+
+def test_every_known_atr_is_in_the_docs_and_the_client_ignores_the_atr(
+    make_card: Callable[..., VirtualCard],
+) -> None:
+    from pathlib import Path
+
+    from madoguchi.card.jpki import JpkiClient
+    from madoguchi.card.profiles import KNOWN_ATRS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "card.md").read_text()
+    for atr in KNOWN_ATRS:
+        spaced = " ".join(atr[i : i + 2] for i in range(0, len(atr), 2))
+        assert f"`{spaced}`" in doc, atr
+        card = make_card()
+        card.atr = bytes.fromhex(atr)
+        transport = VirtualTransport(card)
+        assert transport.atr == bytes.fromhex(atr)
+        assert JpkiClient(transport).read_auth_certificate() == card.auth_certificate

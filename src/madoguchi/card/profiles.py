@@ -64,3 +64,16 @@ def profile_for_key(key: object) -> CardProfile:
 
 def profile_for_certificate(certificate: x509.Certificate) -> CardProfile:
     return profile_for_key(certificate.public_key())
+
+
+#: ATRs of My Number cards in public sources (docs/card.md "ATRs"). Informational only: the
+#: client never decides anything from the ATR; it selects the JPKI application by AID.
+KNOWN_ATRS: dict[str, str] = {
+    "3BE000FF8131FE4514": "OpenSC card-jpki.c; pcsc-tools list (JUKICARD / tax documents)",
+    "3BC5FF8131FB458073C6010000": "pcsc-tools list: Japanese Individual Number Card",
+    "3BDA13FF8131FB468012392F31C173C601C03B": "pcsc-tools list: My Number Card",
+    "3B888001000005E0B381A1007F": "pcsc-tools list: Japanese JPKI card (contactless)",
+    "3B888001000041E0B381A1003B": "pcsc-tools list: ID card issued by Japan government",
+    "3BF59100FF918171FE400042000100D1D6": "pcsc-tools list: JPKI / My Number Card",
+    "3BF59100FF918171FE4000420001B3A115": "pcsc-tools list: Individual Number Card",
+}
