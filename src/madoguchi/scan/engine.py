@@ -61,7 +61,8 @@ class Engine:
             else:
                 raw = self.con.con
                 raw.register(f"_arrow_{name}", table)
-                raw.execute(f"CREATE OR REPLACE TABLE scan_{name} AS SELECT * FROM _arrow_{name}")
+                # name is one of the three fixed table names (schema.TABLES), never input.
+                raw.execute(f"CREATE OR REPLACE TABLE scan_{name} AS SELECT * FROM _arrow_{name}")  # noqa: S608
                 raw.unregister(f"_arrow_{name}")
                 out[name] = self.con.table(f"scan_{name}")
         return out
@@ -90,7 +91,9 @@ class Engine:
 
 
 @contextmanager
-def connect(engine: str = "duckdb", *, master: str = "local[2]", threads: int | None = None) -> Iterator[Engine]:
+def connect(
+    engine: str = "duckdb", *, master: str = "local[2]", threads: int | None = None
+) -> Iterator[Engine]:
     if engine == "duckdb":
         con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
         try:

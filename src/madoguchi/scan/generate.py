@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,9 @@ CAUSE_MIX = {"logout_omission": 136, "typed_wrong_id": 32, "lent_terminal": 2, "
 
 Ints = npt.NDArray[np.int64]
 
-_BASE = int(datetime(2022, 6, 30).timestamp())  # MyNaPoint phase 2: linking from 30 June 2022
+_BASE = int(
+    datetime(2022, 6, 30, tzinfo=UTC).timestamp()
+)  # MyNaPoint phase 2: linking from 30 June 2022
 _SEG_VISITS = 8
 _VISIT_S = 12 * 60
 _SEG_S = 2 * 3600
@@ -47,7 +49,28 @@ _SEGS_PER_DAY = 4
 _KANJI_FAMILY = dict(
     zip(
         FAMILY[:20],
-        "佐藤 鈴木 高橋 田中 伊藤 渡辺 山本 中村 小林 加藤 吉田 山田 佐々木 山口 松本 井上 木村 林 斎藤 清水".split(),
+        [
+            "佐藤",
+            "鈴木",
+            "高橋",
+            "田中",
+            "伊藤",
+            "渡辺",
+            "山本",
+            "中村",
+            "小林",
+            "加藤",
+            "吉田",
+            "山田",
+            "佐々木",
+            "山口",
+            "松本",
+            "井上",
+            "木村",
+            "林",
+            "斎藤",
+            "清水",
+        ],
         strict=True,
     )
 )
@@ -80,7 +103,9 @@ def mix(n_misl: int) -> dict[str, int]:
     total = sum(CAUSE_MIX.values())
     exact = {k: n_misl * v / total for k, v in CAUSE_MIX.items()}
     out = {k: int(v) for k, v in exact.items()}
-    for k in sorted(exact, key=lambda k: exact[k] - out[k], reverse=True)[: n_misl - sum(out.values())]:
+    for k in sorted(exact, key=lambda k: exact[k] - out[k], reverse=True)[
+        : n_misl - sum(out.values())
+    ]:
         out[k] += 1
     if n_misl >= len(CAUSE_MIX):
         for k in out:
@@ -214,9 +239,7 @@ def generate(
     slot = pos // terms_m[vmuni]
     seg = slot // _SEG_VISITS
     seg_pos = slot % _SEG_VISITS
-    seg_start = (
-        _BASE + (seg // _SEGS_PER_DAY) * 86400 + 9 * 3600 + (seg % _SEGS_PER_DAY) * _SEG_S
-    )
+    seg_start = _BASE + (seg // _SEGS_PER_DAY) * 86400 + 9 * 3600 + (seg % _SEGS_PER_DAY) * _SEG_S
     vstart = seg_start + 120 + seg_pos * _VISIT_S
     # One staff member per session.
     seg_key = vterm * 1_000_000 + seg
@@ -225,8 +248,12 @@ def generate(
     seg_no = seg_keys % 1_000_000
     term_muni = np.repeat(np.arange(n_muni), terms_m)
     seg_muni = term_muni[seg_term]
-    seg_staff = staff_off[seg_muni] + rng.integers(0, 1 << 30, size=len(seg_keys)) % staff_m[seg_muni]
-    seg_t0 = _BASE + (seg_no // _SEGS_PER_DAY) * 86400 + 9 * 3600 + (seg_no % _SEGS_PER_DAY) * _SEG_S
+    seg_staff = (
+        staff_off[seg_muni] + rng.integers(0, 1 << 30, size=len(seg_keys)) % staff_m[seg_muni]
+    )
+    seg_t0 = (
+        _BASE + (seg_no // _SEGS_PER_DAY) * 86400 + 9 * 3600 + (seg_no % _SEGS_PER_DAY) * _SEG_S
+    )
     vstaff = seg_staff[seg_of_visit]
     # Sort visits by terminal and time: neighbours are adjacent.
     tord = np.lexsort((vstart, vterm))
@@ -276,12 +303,16 @@ def generate(
     cands = rng.permutation(np.flatnonzero(has_prev))
     need = counts["logout_omission"] + counts["wrong_card"]
     if len(cands) < need + counts["lent_terminal"]:
-        raise ValueError("too few desk visits for the requested rate; raise --links or lower --rate")
+        raise ValueError(
+            "too few desk visits for the requested rate; raise --links or lower --rate"
+        )
     lo_v = cands[: counts["logout_omission"]]
     wc_v = cands[counts["logout_omission"] : need]
     lt_v = cands[need : need + counts["lent_terminal"]]
     x_res = np.concatenate([visit_res[lo_v - 1], visit_res[wc_v - 1], visit_res[lt_v]])
-    x_holder = np.concatenate([visit_res[lo_v], visit_res[wc_v], rng.integers(0, n_res, size=len(lt_v))])
+    x_holder = np.concatenate(
+        [visit_res[lo_v], visit_res[wc_v], rng.integers(0, n_res, size=len(lt_v))]
+    )
     lt_clash = household[x_holder[need:]] == household[x_res[need:]]
     x_holder[need:][lt_clash] = (x_holder[need:][lt_clash] + n_res // 3 + 1) % n_res
     lt_out = np.arange(len(lt_v)) % 2 == 1  # every other lent-terminal case: no one signed in
@@ -292,7 +323,11 @@ def generate(
     )
     lt_seg_end = seg_t0[seg_of_visit[lt_v]] + 103 * 60
     x_at = np.concatenate(
-        [vstart[lo_v] + 300, vstart[wc_v] + 15, np.where(lt_out, lt_seg_end + 60, vstart[lt_v] + 300)]
+        [
+            vstart[lo_v] + 300,
+            vstart[wc_v] + 15,
+            np.where(lt_out, lt_seg_end + 60, vstart[lt_v] + 300),
+        ]
     )
     x_visit = np.concatenate([lo_v, wc_v, lt_v])
     x_staff = np.concatenate([vstaff[lo_v], vstaff[wc_v], lt_staff])
@@ -309,7 +344,9 @@ def generate(
     all_desk = np.concatenate([link_desk, np.ones(n_extra_links, dtype=bool)])
     all_visit = np.concatenate([link_visit, x_visit])
     all_at = np.concatenate([link_at, x_at])
-    all_staff = np.concatenate([np.where(link_desk, vstaff[np.maximum(link_visit, 0)], -1), x_staff])
+    all_staff = np.concatenate(
+        [np.where(link_desk, vstaff[np.maximum(link_visit, 0)], -1), x_staff]
+    )
     all_style = np.concatenate([style, np.zeros(n_extra_links)])
     n_all = len(all_res)
     number = rng.permutation(n_all)
@@ -330,7 +367,11 @@ def generate(
             ),
         ),
     )
-    account = _mixbits(all_holder.astype(np.uint64) * np.uint64(3) + all_prog.astype(np.uint64) + np.uint64(seed << 32))
+    account = _mixbits(
+        all_holder.astype(np.uint64) * np.uint64(3)
+        + all_prog.astype(np.uint64)
+        + np.uint64(seed << 32)
+    )
     term_names = _objects(
         [f"{munis[m]}-T{i:03d}" for m in range(n_muni) for i in range(int(terms_m[m]))]
     )
@@ -345,7 +386,9 @@ def generate(
             "programme": pa.array(_objects(list(schema.PROGRAMMES))[all_prog], pa.string()),
             "resident_id": _ids("R", all_res, 8),
             "account_hash": _hex(account),
-            "account_last4": pc.utf8_lpad(pa.array(account % np.uint64(10000)).cast(pa.string()), 4, "0"),
+            "account_last4": pc.utf8_lpad(
+                pa.array(account % np.uint64(10000)).cast(pa.string()), 4, "0"
+            ),
             "holder_kana": pa.array(names, pa.string()),
             "linked_at": pa.array(all_at * 1_000_000, pa.int64()).cast(pa.timestamp("us")),
             "channel": pa.array(np.where(all_desk, "desk", "self").astype(object), pa.string()),
@@ -370,7 +413,14 @@ def generate(
 
     none = np.full
     add(seg_term_of, seg_t0, 0, seg_staff, none(len(seg_keys), -1), none(len(seg_keys), -1))
-    add(seg_term_of, seg_t0 + 100 * 60, 1, seg_staff, none(len(seg_keys), -1), none(len(seg_keys), -1))
+    add(
+        seg_term_of,
+        seg_t0 + 100 * 60,
+        1,
+        seg_staff,
+        none(len(seg_keys), -1),
+        none(len(seg_keys), -1),
+    )
     add(vterm, vstart + 30, 2, vstaff, visit_res, none(n_vis, -1))
     add(vterm, vstart + 480, 3, vstaff, visit_res, none(n_vis, -1))
     desk_links = np.flatnonzero(all_desk)

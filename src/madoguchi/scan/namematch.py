@@ -53,7 +53,9 @@ def outcome_codes(
     codes = np.zeros(n, dtype=np.int8)
     if missing.any():
         keep = np.flatnonzero(~missing)
-        batch = check_batch([residents[i] or "" for i in keep], [holders[i] for i in keep])
+        batch = check_batch(
+            [residents[int(i)] or "" for i in keep], [holders[int(i)] for i in keep]
+        )
         codes[keep] = batch.outcome_codes
     elif n:
         codes[:] = check_batch(residents, holders).outcome_codes  # type: ignore[arg-type]
@@ -67,7 +69,7 @@ def _pyarrow_udf() -> Any:
     import pyarrow as pa
 
     @ibis.udf.scalar.pyarrow(name="madoguchi_namecheck")
-    def madoguchi_namecheck(resident: str, holder: str) -> dt.int8:  # type: ignore[valid-type]
+    def madoguchi_namecheck(resident: str, holder: str) -> dt.int8:
         missing = resident.is_null().to_numpy(zero_copy_only=False)  # type: ignore[attr-defined]
         codes = outcome_codes(resident.to_pylist(), holder.to_pylist(), missing)  # type: ignore[attr-defined]
         return pa.array(codes, type=pa.int8(), mask=missing)
@@ -81,7 +83,7 @@ def _pandas_udf() -> Any:
     import pandas as pd
 
     @ibis.udf.scalar.pandas(name="madoguchi_namecheck")
-    def madoguchi_namecheck(resident: str, holder: str) -> dt.int8:  # type: ignore[valid-type]
+    def madoguchi_namecheck(resident: str, holder: str) -> dt.int8:
         missing = resident.isna().to_numpy()  # type: ignore[attr-defined]
         r = resident.astype(object).where(~resident.isna(), None).tolist()  # type: ignore[attr-defined]
         h = holder.astype(object).where(~holder.isna(), None).tolist()  # type: ignore[attr-defined]

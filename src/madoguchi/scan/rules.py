@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
 import ibis
 import ibis.expr.types as ir
 
@@ -77,9 +78,7 @@ def features(t: dict[str, ir.Table], namecheck: Callable[..., ir.Value]) -> ir.T
     c = visit_at(c, 1, "next_resident")
 
     links, res = t["links"], t["residents"]
-    a = res.select(
-        a_id=res.resident_id, a_name=res.name_kana, a_household=res.household_id
-    )
+    a = res.select(a_id=res.resident_id, a_name=res.name_kana, a_household=res.household_id)
     f = links.left_join(a, links.resident_id == a.a_id).select(
         links.link_id,
         links.resident_id,
@@ -89,9 +88,11 @@ def features(t: dict[str, ir.Table], namecheck: Callable[..., ir.Value]) -> ir.T
         links.terminal_id,
         links.staff_id,
         links.linked_at,
-        links.holder_kana,
-        a.a_name,
-        a.a_household,
+        # Empty, not null: DuckDB does not call a UDF on a null argument, and an unknown
+        # holder is a result of its own (unavailable).
+        holder_kana=links.holder_kana.fill_null(""),
+        a_name=a.a_name,
+        a_household=a.a_household,
     )
     f = f.left_join(c, f.link_id == c.c_link).select(
         f,
@@ -114,9 +115,7 @@ def features(t: dict[str, ir.Table], namecheck: Callable[..., ir.Value]) -> ir.T
     def named(s: ir.Table, col: str, prefix: str) -> ir.Table:
         r = res.view()
         j = s.left_join(r, s[col] == r.resident_id)
-        return j.select(
-            s, **{f"{prefix}_name": r.name_kana, f"{prefix}_household": r.household_id}
-        )
+        return j.select(s, **{f"{prefix}_name": r.name_kana, f"{prefix}_household": r.household_id})
 
     s = named(s, "card_resident", "card")
     s = named(s, "prev_resident", "prev")
@@ -127,9 +126,7 @@ def features(t: dict[str, ir.Table], namecheck: Callable[..., ir.Value]) -> ir.T
         next_check=namecheck(s.next_name, s.holder_kana),
     )
     # The household: does the holder's name match another member of the resident's household?
-    members = res.select(
-        m_id=res.resident_id, m_household=res.household_id, m_name=res.name_kana
-    )
+    members = res.select(m_id=res.resident_id, m_household=res.household_id, m_name=res.name_kana)
     fam = s.select(
         fl_link=s.link_id, fl_res=s.resident_id, fl_hh=s.a_household, fl_holder=s.holder_kana
     )
@@ -181,17 +178,21 @@ def _wrong_card(f: ir.Table) -> ir.BooleanValue:
 
 
 def _wrong_card_other(f: ir.Table) -> ir.StringValue:
-    return ibis.cases((_explained_by(f.prev_check).fill_null(False), f.prev_resident), else_=f.next_resident)
+    return ibis.cases(
+        (_explained_by(f.prev_check).fill_null(False), f.prev_resident), else_=f.next_resident
+    )
 
 
 RULES: tuple[Rule, ...] = (
     Rule(
         name="family_account.v1",
         cause="family_account",
-        condition=lambda f: _nomatch(f)
-        & f.family_member.notnull()
-        & ~f.card_other.fill_null(False)
-        & ~f.staff_anomaly,
+        condition=lambda f: (
+            _nomatch(f)
+            & f.family_member.notnull()
+            & ~f.card_other.fill_null(False)
+            & ~f.staff_anomaly
+        ),
         score=lambda f: ibis.literal(0.9),
         other=lambda f: f.family_member,
     ),
@@ -199,9 +200,7 @@ RULES: tuple[Rule, ...] = (
         name="lent_terminal.v1",
         cause="lent_terminal",
         condition=lambda f: f.staff_anomaly,
-        score=lambda f: ibis.cases(
-            (f.own == NO_MATCH, 0.95), (f.own == MATCH, 0.6), else_=0.85
-        ),
+        score=lambda f: ibis.cases((f.own == NO_MATCH, 0.95), (f.own == MATCH, 0.6), else_=0.85),
         other=lambda f: ibis.null("string"),
     ),
     Rule(
@@ -237,13 +236,20 @@ RULES: tuple[Rule, ...] = (
 def findings(feat: ir.Table, rules: tuple[Rule, ...] = RULES) -> ir.Table:
     """One row per flagged link: link_id, cause, score, rule, and the evidence columns."""
     conds = [r.condition(feat).fill_null(False) for r in rules]
-    pick = lambda attr: ibis.cases(  # noqa: E731
-        *((cond, getattr(r, attr)(feat)) for cond, r in zip(conds, rules, strict=True)),
-        else_=ibis.null(),
-    )
+
+    def pick(attr: str) -> ir.Value:
+        return ibis.cases(
+            *((cond, getattr(r, attr)(feat)) for cond, r in zip(conds, rules, strict=True)),
+            else_=ibis.null(),
+        )
+
     out = feat.mutate(
-        cause=ibis.cases(*((c, r.cause) for c, r in zip(conds, rules, strict=True)), else_=ibis.null("string")),
-        rule=ibis.cases(*((c, r.name) for c, r in zip(conds, rules, strict=True)), else_=ibis.null("string")),
+        cause=ibis.cases(
+            *((c, r.cause) for c, r in zip(conds, rules, strict=True)), else_=ibis.null("string")
+        ),
+        rule=ibis.cases(
+            *((c, r.name) for c, r in zip(conds, rules, strict=True)), else_=ibis.null("string")
+        ),
         score=pick("score").cast("float64"),
         other_resident_id=pick("other").cast("string"),
     )

@@ -11,6 +11,7 @@ anything is written.
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,10 +101,14 @@ def _find(directory: Path, table: str) -> Path:
     found = [p for p in (directory / f"{table}.parquet", directory / f"{table}.csv") if p.exists()]
     if not found:
         raise InputError(
-            str(directory / f"{table}.parquet"), None, f"missing: give {table}.parquet or {table}.csv"
+            str(directory / f"{table}.parquet"),
+            None,
+            f"missing: give {table}.parquet or {table}.csv",
         )
     if len(found) > 1:
-        raise InputError(str(found[1]), None, f"both {table}.parquet and {table}.csv exist; keep one")
+        raise InputError(
+            str(found[1]), None, f"both {table}.parquet and {table}.csv exist; keep one"
+        )
     return found[0]
 
 
@@ -111,8 +116,8 @@ def _read(path: Path) -> pa.Table:
     try:
         if path.suffix == ".csv":
             # Everything as text first: types are checked column by column below, with a message.
-            with path.open("rb") as fh:
-                header = fh.readline().decode("utf-8-sig").strip().split(",")
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                header = next(csv.reader(fh), [])
             opts = pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in header}, strings_can_be_null=False
             )
@@ -136,6 +141,8 @@ def _convert(path: Path, spec: Column, col: pa.ChunkedArray) -> pa.ChunkedArray:
     src = col.type
     if spec.type == src:
         return col
+    if pa.types.is_null(src):  # a column with no value at all
+        return col.cast(spec.type)
     is_text = pa.types.is_string(src) or pa.types.is_large_string(src)
     if spec.type == STR:
         if is_text:
@@ -147,9 +154,10 @@ def _convert(path: Path, spec: Column, col: pa.ChunkedArray) -> pa.ChunkedArray:
         text = pc.if_else(_empty(col), pa.scalar(None, STR), col.cast(STR))
         when = spec.type == TS
         fmt = "%Y-%m-%dT%H:%M:%S" if when else "%Y-%m-%d"
-        if when:  # accept a space between date and time too
+        if when:  # accept a space between date and time, and fractions of a second
             text = pc.replace_substring(text, " ", "T", max_replacements=1)
-        parsed = pc.strptime(text, fmt, "us", error_is_null=True)
+        plain = pc.replace_substring_regex(text, r"\.\d{1,9}$", "") if when else text
+        parsed = pc.strptime(plain, fmt, "us", error_is_null=True)
         bad = pc.and_(pc.is_null(parsed), pc.invert(pc.is_null(text)))
         if pc.any(bad).as_py():
             row = _first_row(bad)
@@ -157,7 +165,9 @@ def _convert(path: Path, spec: Column, col: pa.ChunkedArray) -> pa.ChunkedArray:
             raise InputError(
                 str(path), spec.name, f"row {row + 2} has {col[row].as_py()!r}, not a {kind}"
             )
-        return parsed.cast(TS) if when else parsed.cast(pa.date32())
+        if when:
+            return pc.cast(text, TS)
+        return parsed.cast(pa.date32())
     if pa.types.is_timestamp(src) and spec.type == TS:
         return col.cast(TS) if src.tz is None else pc.cast(col.cast(pa.timestamp("us", "UTC")), TS)
     if pa.types.is_date(src) and spec.type == pa.date32():
@@ -210,7 +220,9 @@ def _check_format(directory: Path) -> None:
         raise InputError(str(path), "format", f"expected {FORMAT_NAME!r}")
     if meta.get("version") != FORMAT_VERSION:
         raise InputError(
-            str(path), "version", f"version {meta.get('version')!r} is not supported (this is {FORMAT_VERSION})"
+            str(path),
+            "version",
+            f"version {meta.get('version')!r} is not supported (this is {FORMAT_VERSION})",
         )
 
 
