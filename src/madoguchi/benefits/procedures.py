@@ -23,6 +23,7 @@ from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
+from madoguchi.namecheck.reasons import Outcome, outcome_text
 from madoguchi.outside import BankAccountType, OutsideError, validation
 from madoguchi.refusals import ByLanguage
 
@@ -75,7 +76,8 @@ def _name_lines(f: dict[str, Any]) -> list[str]:
         lines.append(f"口座名義: {f['account_holder_kana']}")
     else:
         lines.append("口座名義: （取得できません）")
-    line = f"名義照合: {f['name_outcome']}（{f['name_reason']}）"
+    # Sentences, never the codes (the codes are in the signed fields and the audit log).
+    line = f"名義照合: {outcome_text(Outcome(f['name_outcome']), 'ja')}"
     if f.get("close_confirmed"):
         line += " ・ご本人が口座名義を確認済み"
     lines.append(line)

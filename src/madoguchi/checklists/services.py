@@ -232,6 +232,8 @@ def tick(*, visit: Visit, item: ChecklistItem, staff: Any, ticked: bool = True) 
             payload={
                 "visit": locked.reference,
                 "item": item.code,
+                "label_ja": item.label_ja,
+                "label_en": item.label_en,
                 "state": "ticked" if ticked else "withdrawn",
                 "version": template.version,
             },
