@@ -14,15 +14,9 @@ from madoguchi.desk.models import Completion
 from madoguchi.incidents.models import Incident
 from madoguchi.refusals import Refusal
 from tests import cardkit
+from tests.visits import start_visit as start
 
 from .conftest import ORIGIN
-
-
-def start(desk, card):
-    nonce = desk_services.auth_challenge(desk_session=desk).value
-    return desk_services.visit_start(
-        desk_session=desk, token=cardkit.auth_token(card, ORIGIN, nonce), nonce=nonce
-    )
 
 
 def prepare(desk):

@@ -28,7 +28,7 @@ from madoguchi.outside import BankAccountType, OutsideError, validation
 from madoguchi.refusals import ByLanguage
 
 from . import identifiers, outside, services
-from .constants import NATIONAL_PROGRAMME, CategoryKind, LinkStatus, NameException
+from .constants import NATIONAL_PROGRAMME, LinkStatus, NameException
 from .events import (
     BENEFITS_HEALTH_INSURANCE_REGISTERED,
     BENEFITS_LINK_CREATED,
@@ -555,5 +555,3 @@ class HealthInsuranceUse(_Base):
 POINT_APPLICATION = desk_procedures.register(PointApplication())
 PUBLIC_FUND = desk_procedures.register(PublicFundRegistration())
 HEALTH_INSURANCE = desk_procedures.register(HealthInsuranceUse())
-
-__all__ = ["CategoryKind", "HealthInsuranceForm", "PointApplicationForm", "PublicFundForm"]

@@ -5,7 +5,7 @@ Public entry points (the desk pages and the cases engineer call these):
 
 - representative_challenge(desk_session) / representative_authenticate(desk_session, token, nonce, ...)
 - link_suspend(link, *, actor, reason) / link_replace_via_case(link, *, actor, case_ref, reason)
-- ledger_suspend_link(link, *, actor, reason) / ledger_return(link, *, actor, reason)
+- ledger_return(link, *, actor, reason)
 - ledger_regrant(grant, *, to_link, actor, reason)
 - card_acquisition_grant(link, *, charged_yen, source_ref, actor)
 - payout_batch_create(provider, programme) / payout_batch_send(batch)
@@ -517,12 +517,6 @@ def card_acquisition_grant(
 # --- remediation (called by cases) -------------------------------------------------------------
 
 
-def ledger_suspend_link(link: PaymentLink, *, actor: Any, reason: str) -> Any:
-    """Park the unpaid points of the link's resident (suspension entries)."""
-    with transaction.atomic():
-        return ledger.suspend_link_points(link, actor=actor, reason=reason)
-
-
 def link_suspend(link: PaymentLink, *, actor: Any, reason: str) -> PaymentLink:
     """Suspend a link (利用停止) and its unpaid points. Suspending twice changes nothing."""
     with transaction.atomic():
@@ -548,14 +542,6 @@ def link_suspend(link: PaymentLink, *, actor: Any, reason: str) -> PaymentLink:
                 },
             )
     return locked
-
-
-def provider_suspend_account(link: PaymentLink, *, reason: str) -> None:
-    """Ask the provider to suspend the linked account too (idempotent per link)."""
-    adapter = outside.systems().providers.get(link.provider.code)
-    adapter.suspend(
-        link.account_ref, reason=reason, idempotency_key=f"madoguchi-suspend:{link.public_id}"
-    )
 
 
 def ledger_return(link: PaymentLink, *, actor: Any, reason: str) -> Any:
