@@ -104,13 +104,10 @@ class _Base:
 # --- point application -------------------------------------------------------------------------
 
 
-class PointApplicationForm(forms.Form):
-    programme = forms.CharField(initial=NATIONAL_PROGRAMME, widget=forms.HiddenInput)
-    provider = forms.ChoiceField(label="決済サービス", choices=())
-    payment_service_id = forms.CharField(label="決済サービスID", max_length=40)
-    security_code = forms.CharField(
-        label="セキュリティコード", max_length=8, widget=forms.PasswordInput
-    )
+class NameCheckFields(forms.Form):
+    """The fields of the desk's name check, shared by every form that links an account; they
+    follow the form's own fields (`field_order` lists those)."""
+
     resident_kana = forms.CharField(
         label="ご本人のお名前（フリガナ）", max_length=100, required=False
     )
@@ -123,6 +120,16 @@ class PointApplicationForm(forms.Form):
     )
     resident_birth_date = forms.DateField(label="ご本人の生年月日", required=False)
     resident_name = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class PointApplicationForm(NameCheckFields):
+    field_order = ["programme", "provider", "payment_service_id", "security_code"]
+    programme = forms.CharField(initial=NATIONAL_PROGRAMME, widget=forms.HiddenInput)
+    provider = forms.ChoiceField(label="決済サービス", choices=())
+    payment_service_id = forms.CharField(label="決済サービスID", max_length=40)
+    security_code = forms.CharField(
+        label="セキュリティコード", max_length=8, widget=forms.PasswordInput
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -306,25 +313,14 @@ class PointApplication(_Base):
 # --- public-fund receiving account -------------------------------------------------------------
 
 
-class PublicFundForm(forms.Form):
+class PublicFundForm(NameCheckFields):
+    field_order = ["bank_code", "branch_code", "account_type", "account_number"]
     bank_code = forms.CharField(label="金融機関コード", max_length=4)
     branch_code = forms.CharField(label="支店コード", max_length=3)
     account_type = forms.ChoiceField(
         label="預金種目", choices=[(t.value, t.label_ja) for t in BankAccountType]
     )
     account_number = forms.CharField(label="口座番号", max_length=7)
-    resident_kana = forms.CharField(
-        label="ご本人のお名前（フリガナ）", max_length=100, required=False
-    )
-    resident_kana_confirmed = forms.BooleanField(
-        label="ご本人がフリガナを確認しました", required=False
-    )
-    confirm_close_match = forms.BooleanField(label="ご本人が口座名義を確認しました", required=False)
-    use_representative_exception = forms.BooleanField(
-        label="未成年者が法定代理人の口座を使う（例外）", required=False
-    )
-    resident_birth_date = forms.DateField(label="ご本人の生年月日", required=False)
-    resident_name = forms.CharField(widget=forms.HiddenInput, required=False)
 
 
 class PublicFundRegistration(_Base):
