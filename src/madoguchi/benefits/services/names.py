@@ -12,6 +12,7 @@ from madoguchi.desk.models import Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
+from madoguchi.namecheck.check import NameCheckResult
 from madoguchi.namecheck.check import check as name_check
 from madoguchi.namecheck.reasons import Outcome
 from madoguchi.refusals import ByLanguage
@@ -86,8 +87,24 @@ def name_decide(
     date, and the representative authenticated in this visit with their own card).
     """
     result = name_check(kana, account_kana)
-    confirm = truthy(fields.get("confirm_close_match"))
-    out: dict[str, Any] = {
+    decided = _checked_fields(kana, kana_source, account_kana, result)
+    checked = result
+    if result.outcome is Outcome.NO_MATCH:
+        if not truthy(fields.get("use_representative_exception")):
+            raise _no_match(visit, result, what)
+        checked = _representative_exception(visit, account_kana, fields, what, decided)
+    if checked.outcome in (Outcome.CLOSE, Outcome.UNAVAILABLE):
+        if not truthy(fields.get("confirm_close_match")):
+            raise _close_unconfirmed(account_kana, checked)
+        decided["close_confirmed"] = True
+    return decided
+
+
+def _checked_fields(
+    kana: str, kana_source: KanaSource, account_kana: str | None, result: NameCheckResult
+) -> dict[str, Any]:
+    """What of the check is signed and written (before the desk's rules add to it)."""
+    return {
         "resident_kana": kana,
         "kana_source": str(kana_source),
         "account_holder_kana": account_kana or "",
@@ -100,96 +117,112 @@ def name_decide(
         "representative_outcome": "",
         "representative_reason": "",
     }
-    checked = result
-    if result.outcome is Outcome.NO_MATCH:
-        if not truthy(fields.get("use_representative_exception")):
-            incident_record(
-                kind=IncidentKind.NAME_CHECK,
-                reason_code=str(result.reason),
-                severity=Severity.MEDIUM,
-                summary=f"Name check: no match ({result.reason}); nothing was linked.",
-                visit=visit,
-                terminal=visit.terminal,
-                staff=visit.staff,
-                detail={
-                    **what,
-                    "outcome": str(result.outcome),
-                    "reason": str(result.reason),
-                    "score": round(result.score, 1),
-                },
-            )
-            raise ProcedureInvalid(
-                "name_no_match",
-                _(
-                    "The account holder's name does not match the resident's; nothing was "
-                    "linked. %(reason)s"
-                ),
-                field="account",
-                params={"reason": ByLanguage(result.reason_text("ja"), result.reason_text("en"))},
-            )
-        if not _is_minor(fields):
-            raise ProcedureInvalid(
-                "exception_not_minor",
-                _("The representative exception applies only to a minor."),
-                field="resident_birth_date",
-            )
-        rep = (
-            VisitRepresentative.objects.filter(visit=visit)
-            .select_related("certificate")
-            .order_by("-authenticated_at")
-            .first()
+
+
+def _no_match(visit: Visit, result: NameCheckResult, what: dict[str, Any]) -> ProcedureInvalid:
+    """Record the NAME_CHECK incident of a plain no-match; the refusal to raise."""
+    incident_record(
+        kind=IncidentKind.NAME_CHECK,
+        reason_code=str(result.reason),
+        severity=Severity.MEDIUM,
+        summary=f"Name check: no match ({result.reason}); nothing was linked.",
+        visit=visit,
+        terminal=visit.terminal,
+        staff=visit.staff,
+        detail={
+            **what,
+            "outcome": str(result.outcome),
+            "reason": str(result.reason),
+            "score": round(result.score, 1),
+        },
+    )
+    return ProcedureInvalid(
+        "name_no_match",
+        _(
+            "The account holder's name does not match the resident's; nothing was "
+            "linked. %(reason)s"
+        ),
+        field="account",
+        params={"reason": ByLanguage(result.reason_text("ja"), result.reason_text("en"))},
+    )
+
+
+def _representative_exception(
+    visit: Visit,
+    account_kana: str | None,
+    fields: dict[str, Any],
+    what: dict[str, Any],
+    decided: dict[str, Any],
+) -> NameCheckResult:
+    """A minor using their legal representative's account: the representative's own check.
+
+    Adds the exception to `decided`; refuses unless the resident is a minor, the representative
+    authenticated in this visit, and the account's name is not a no-match for them too.
+    """
+    if not _is_minor(fields):
+        raise ProcedureInvalid(
+            "exception_not_minor",
+            _("The representative exception applies only to a minor."),
+            field="resident_birth_date",
         )
-        if rep is None:
-            raise ProcedureInvalid(
-                "representative_required",
-                _("The legal representative must authenticate with their own card in this visit."),
-                field="representative",
-            )
-        checked = name_check(rep.kana, account_kana)
-        out.update(
-            name_exception=str(NameException.MINOR_REPRESENTATIVE),
-            representative=rep.pk,
-            representative_fingerprint=rep.certificate.fingerprint,
-            representative_outcome=str(checked.outcome),
-            representative_reason=str(checked.reason),
+    rep = (
+        VisitRepresentative.objects.filter(visit=visit)
+        .select_related("certificate")
+        .order_by("-authenticated_at")
+        .first()
+    )
+    if rep is None:
+        raise ProcedureInvalid(
+            "representative_required",
+            _("The legal representative must authenticate with their own card in this visit."),
+            field="representative",
         )
-        if checked.outcome is Outcome.NO_MATCH:
-            incident_record(
-                kind=IncidentKind.NAME_CHECK,
-                reason_code=f"representative_{checked.reason}",
-                severity=Severity.MEDIUM,
-                summary="Name check: the account matches neither the minor nor the "
-                "representative; nothing was linked.",
-                visit=visit,
-                terminal=visit.terminal,
-                staff=visit.staff,
-                detail={**what, "reason": str(checked.reason)},
-            )
-            raise ProcedureInvalid(
-                "name_no_match",
-                _("The account holder's name matches neither the minor nor the representative."),
-                field="account",
-            )
-    if checked.outcome in (Outcome.CLOSE, Outcome.UNAVAILABLE):
-        if not confirm:
-            raise ProcedureInvalid(
-                "name_close_unconfirmed",
-                _(
-                    "The account holder's name “%(name)s” does not fully match the "
-                    "resident's (%(outcome)s). %(reason)s Ask the resident to confirm that "
-                    "this is their own account."
-                ),
-                field="confirm_close_match",
-                params={
-                    "name": ByLanguage(
-                        _show(account_kana), account_kana or "(the account's name is not available)"
-                    ),
-                    "outcome": ByLanguage(checked.outcome_text("ja"), checked.outcome_text("en")),
-                    "reason": ByLanguage(checked.reason_text("ja"), checked.reason_text("en")),
-                },
-            )
-        out["close_confirmed"] = True
-    return out
+    checked = name_check(rep.kana, account_kana)
+    decided.update(
+        name_exception=str(NameException.MINOR_REPRESENTATIVE),
+        representative=rep.pk,
+        representative_fingerprint=rep.certificate.fingerprint,
+        representative_outcome=str(checked.outcome),
+        representative_reason=str(checked.reason),
+    )
+    if checked.outcome is Outcome.NO_MATCH:
+        incident_record(
+            kind=IncidentKind.NAME_CHECK,
+            reason_code=f"representative_{checked.reason}",
+            severity=Severity.MEDIUM,
+            summary="Name check: the account matches neither the minor nor the "
+            "representative; nothing was linked.",
+            visit=visit,
+            terminal=visit.terminal,
+            staff=visit.staff,
+            detail={**what, "reason": str(checked.reason)},
+        )
+        raise ProcedureInvalid(
+            "name_no_match",
+            _("The account holder's name matches neither the minor nor the representative."),
+            field="account",
+        )
+    return checked
+
+
+def _close_unconfirmed(account_kana: str | None, checked: NameCheckResult) -> ProcedureInvalid:
+    """A close (or unavailable) name the resident has not confirmed on screen."""
+    return ProcedureInvalid(
+        "name_close_unconfirmed",
+        _(
+            "The account holder's name “%(name)s” does not fully match the "
+            "resident's (%(outcome)s). %(reason)s Ask the resident to confirm that "
+            "this is their own account."
+        ),
+        field="confirm_close_match",
+        params={
+            "name": ByLanguage(
+                _show(account_kana), account_kana or "(the account's name is not available)"
+            ),
+            "outcome": ByLanguage(checked.outcome_text("ja"), checked.outcome_text("en")),
+            "reason": ByLanguage(checked.reason_text("ja"), checked.reason_text("en")),
+        },
+    )
 
 
 def name_fields_for_row(f: dict[str, Any]) -> dict[str, Any]:
