@@ -2,7 +2,7 @@
 
 `incident_record` joins the caller's transaction when there is one (a savepoint): an incident
 about a refusal must therefore be recorded after the refused work has rolled back, as
-`desk.services._refuse_completion` does, or it would roll back with it."""
+`desk.services.completion._refuse_completion` does, or it would roll back with it."""
 
 from __future__ import annotations
 
