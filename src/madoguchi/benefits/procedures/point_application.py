@@ -57,15 +57,58 @@ class PointApplication(ProcedureBase):
 
     def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
         programme, version = open_version(str(fields.get("programme") or NATIONAL_PROGRAMME))
-        code = str(fields.get("provider", ""))
+        provider = self._provider(str(fields.get("provider", "")))
+        self._refuse_second_link(visit, programme)
+        psid, sec = self._entered_account(fields)
+        kana, source = services.resident_kana(visit, fields)
+        what = {
+            "procedure": self.kind,
+            "provider": provider.code,
+            "account_last4": identifiers.last4(psid),
+        }
+        try:
+            account = outside.systems().providers.get(provider.code).verify(psid, sec)
+            account.ensure_active()
+        except OutsideError as exc:
+            raise services.outside_failure(visit, exc, what, "payment_service_id") from exc
+        account_hash = identifiers.identifier_hash(validation.payment_service_id(psid))
+        self._refuse_linked_account(visit, provider, programme, account_hash, what)
+        name = services.name_decide(
+            visit,
+            kana=kana,
+            kana_source=source,
+            account_kana=account.holder_name_kana,
+            fields=fields,
+            what=what,
+        )
+        return {
+            "programme": programme.code,
+            "programme_version": version.number,
+            "programme_name": version.name_ja,
+            "provider": provider.code,
+            "provider_name": provider.display_name_ja,
+            "account": identifiers.masked(identifiers.last4(psid)),
+            "account_hash": account_hash,
+            "account_last4": identifiers.last4(psid),
+            "account_ref": account.account_ref,
+            "points": [services.category_points_text(c) for c in version.categories],
+            "resident_name": resident_name_of(fields),
+            **name,
+        }
+
+    @staticmethod
+    def _provider(code: str) -> Provider:
+        """An active provider this installation has an outside-system adapter for."""
         provider = Provider.objects.filter(code=code, is_active=True).first()
-        systems = outside.systems()
-        if provider is None or code not in systems.providers:
+        if provider is None or code not in outside.systems().providers:
             raise ProcedureInvalid(
-                "provider_unknown",
-                _("Unknown payment provider."),
-                field="provider",
+                "provider_unknown", _("Unknown payment provider."), field="provider"
             )
+        return provider
+
+    @staticmethod
+    def _refuse_second_link(visit: Visit, programme: Programme) -> None:
+        """One payment service per resident per programme (a mistake goes through a case)."""
         existing = (
             PaymentLink.objects.filter(
                 holder=visit.holder,
@@ -91,6 +134,10 @@ class PointApplication(ProcedureBase):
                     "account": existing.masked_account,
                 },
             )
+
+    @staticmethod
+    def _entered_account(fields: dict[str, Any]) -> tuple[str, str]:
+        """The payment service ID and security code as entered (both required)."""
         psid = str(fields.get("payment_service_id", ""))
         sec = str(fields.get("security_code", ""))
         if not psid.strip():
@@ -99,14 +146,18 @@ class PointApplication(ProcedureBase):
             )
         if not sec.strip():
             raise ProcedureInvalid(message=_("Enter the security code."), field="security_code")
-        kana, source = services.resident_kana(visit, fields)
-        what = {"procedure": self.kind, "provider": code, "account_last4": identifiers.last4(psid)}
-        try:
-            account = systems.providers.get(code).verify(psid, sec)
-            account.ensure_active()
-        except OutsideError as exc:
-            raise services.outside_failure(visit, exc, what, "payment_service_id") from exc
-        account_hash = identifiers.identifier_hash(validation.payment_service_id(psid))
+        return psid, sec
+
+    @staticmethod
+    def _refuse_linked_account(
+        visit: Visit,
+        provider: Provider,
+        programme: Programme,
+        account_hash: str,
+        what: dict[str, Any],
+    ) -> None:
+        """An account already linked (to anyone for this programme, or to someone else) is
+        refused, with a NAME_CHECK incident."""
         taken = PaymentLink.objects.filter(
             provider=provider, account_hash=account_hash, status=LinkStatus.EFFECTIVE
         )
@@ -130,28 +181,6 @@ class PointApplication(ProcedureBase):
                 _("This payment account is already linked."),
                 field="payment_service_id",
             )
-        name = services.name_decide(
-            visit,
-            kana=kana,
-            kana_source=source,
-            account_kana=account.holder_name_kana,
-            fields=fields,
-            what=what,
-        )
-        return {
-            "programme": programme.code,
-            "programme_version": version.number,
-            "programme_name": version.name_ja,
-            "provider": provider.code,
-            "provider_name": provider.display_name_ja,
-            "account": identifiers.masked(identifiers.last4(psid)),
-            "account_hash": account_hash,
-            "account_last4": identifiers.last4(psid),
-            "account_ref": account.account_ref,
-            "points": [services.category_points_text(c) for c in version.categories],
-            "resident_name": resident_name_of(fields),
-            **name,
-        }
 
     def display_lines(self, procedure: Procedure) -> list[str]:
         f = procedure.fields
