@@ -83,6 +83,8 @@ def features(t: dict[str, ir.Table], namecheck: Callable[..., ir.Value]) -> ir.T
         links.link_id,
         links.resident_id,
         links.programme,
+        links.account_hash,
+        links.account_last4,
         links.channel,
         links.municipality_code,
         links.terminal_id,
@@ -155,6 +157,11 @@ class Rule:
     """The other resident the evidence points to (null when none)."""
 
 
+def _s(score: float) -> ir.FloatingValue:
+    """A score literal typed float64 (Spark would otherwise make it a decimal)."""
+    return ibis.literal(score, type="float64")
+
+
 def _nomatch(f: ir.Table) -> ir.BooleanValue:
     return f.own != MATCH
 
@@ -193,14 +200,16 @@ RULES: tuple[Rule, ...] = (
             & ~f.card_other.fill_null(False)
             & ~f.staff_anomaly
         ),
-        score=lambda f: ibis.literal(0.9),
+        score=lambda f: _s(0.9),
         other=lambda f: f.family_member,
     ),
     Rule(
         name="lent_terminal.v1",
         cause="lent_terminal",
         condition=lambda f: f.staff_anomaly,
-        score=lambda f: ibis.cases((f.own == NO_MATCH, 0.95), (f.own == MATCH, 0.6), else_=0.85),
+        score=lambda f: ibis.cases(
+            (f.own == NO_MATCH, _s(0.95)), (f.own == MATCH, _s(0.6)), else_=_s(0.85)
+        ),
         other=lambda f: ibis.null("string"),
     ),
     Rule(
@@ -208,10 +217,10 @@ RULES: tuple[Rule, ...] = (
         cause="logout_omission",
         condition=lambda f: _nomatch(f) & f.card_other.fill_null(False),
         score=lambda f: ibis.cases(
-            (f.card_check == MATCH, 0.97),
-            (f.card_check == CLOSE, 0.85),
-            (f.own == UNAVAILABLE, 0.75),
-            else_=0.6,
+            (f.card_check == MATCH, _s(0.97)),
+            (f.card_check == CLOSE, _s(0.85)),
+            (f.own == UNAVAILABLE, _s(0.75)),
+            else_=_s(0.6),
         ),
         other=lambda f: f.card_resident,
     ),
@@ -219,14 +228,14 @@ RULES: tuple[Rule, ...] = (
         name="wrong_card.v1",
         cause="wrong_card",
         condition=_wrong_card,
-        score=lambda f: ibis.literal(0.9),
+        score=lambda f: _s(0.9),
         other=_wrong_card_other,
     ),
     Rule(
         name="typed_wrong_id.v1",
         cause="typed_wrong_id",
         condition=lambda f: f.own == NO_MATCH,
-        score=lambda f: ibis.cases((f.desk_logged, 0.85), else_=0.8),
+        score=lambda f: ibis.cases((f.desk_logged, _s(0.85)), else_=_s(0.8)),
         other=lambda f: ibis.null("string"),
     ),
 )
@@ -267,6 +276,8 @@ def findings(feat: ir.Table, rules: tuple[Rule, ...] = RULES) -> ir.Table:
         "terminal_id",
         "staff_id",
         "linked_at",
+        "account_hash",
+        "account_last4",
         holder_check=out.own.cast("int8"),
         session_staff=out.session_staff,
     ).order_by("link_id")
