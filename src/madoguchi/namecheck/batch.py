@@ -341,22 +341,68 @@ def _decide_rest(
     in bulk, the later steps of ``_decide`` as array steps too where the names have the usual
     shape, and ``_decide`` itself for the unusual ones (rotations, kanji, one part against
     two)."""
-    m = len(forms)
-    # Identical raw inputs (only EXACT depends on it) are told apart: companies and empty
-    # names equal to themselves come here.
-    code = (fa[rest] * m + fb[rest]) * 2 + same_raw[rest]
-    distinct, inverse = np.unique(code, return_inverse=True)
-    same = (distinct % 2).astype(np.bool_)
-    a = distinct // 2 // m
-    b = distinct // 2 % m
-    a_list = a.tolist()
-    b_list = b.tolist()
+    pairs = _DistinctPairs.of(rest, fa, fb, same_raw, len(forms))
+    key_score, best = _scores(forms, pairs)
+    decisions = _Decisions.start(best)
+    unusual = _unusual(pairs, at)
+    by_python = np.flatnonzero(decisions.left & unusual)
+    decisions.left &= ~unusual
+    # Same order as _decide from the variant-kanji step on.
+    family_equal, given_equal = _parts_equal(forms, pairs, at)
+    close_enough = best >= CLOSE_THRESHOLD
+    by_score = np.where(close_enough, _O[Outcome.CLOSE], _O[Outcome.NO_MATCH]).astype(np.uint8)
+    decisions.decide(family_equal, by_score, _R[Reason.GIVEN_NAME_DIFFERS], best)
+    decisions.decide(given_equal, by_score, _R[Reason.FAMILY_NAME_DIFFERS], best)
+    decisions.decide(best >= MATCH_THRESHOLD, _O[Outcome.MATCH], _R[Reason.MINOR_TYPO], best)
+    decisions.decide(close_enough, _O[Outcome.CLOSE], _R[Reason.MINOR_TYPO], best)
+    # What is left keeps no_match / DIFFERENT / best score.
+    for pair, k_score, b_score in zip(
+        by_python.tolist(), key_score[by_python].tolist(), best[by_python].tolist(), strict=True
+    ):
+        decided = _decide(
+            forms[pairs.a_list[pair]],
+            forms[pairs.b_list[pair]],
+            bool(pairs.same[pair]),
+            k_score,
+            b_score,
+        )
+        decisions.set_one(pair, *decided)
+    outcome[rest] = decisions.outcome[pairs.inverse]
+    reason[rest] = decisions.reason[pairs.inverse]
+    scores[rest] = decisions.score[pairs.inverse]
+
+
+@dataclass
+class _DistinctPairs:
+    """The distinct (resident form, account form, identical raw input) triples of a batch."""
+
+    a: Ids  # form index of the resident's name
+    b: Ids  # form index of the account's name
+    same: Flags  # the raw inputs are identical (only EXACT depends on it)
+    inverse: npt.NDArray[np.intp]  # each input pair's distinct pair
+    a_list: list[int]
+    b_list: list[int]
+
+    @classmethod
+    def of(
+        cls, rest: npt.NDArray[np.intp], fa: Ids, fb: Ids, same_raw: Flags, forms: int
+    ) -> _DistinctPairs:
+        # Identical raw inputs are told apart: companies and empty names equal to themselves.
+        code = (fa[rest] * forms + fb[rest]) * 2 + same_raw[rest]
+        distinct, inverse = np.unique(code, return_inverse=True)
+        a = distinct // 2 // forms
+        b = distinct // 2 % forms
+        return cls(a, b, (distinct % 2).astype(np.bool_), inverse, a.tolist(), b.tolist())
+
+
+def _scores(forms: list[Normalised], pairs: _DistinctPairs) -> tuple[Scores, Scores]:
+    """The key score of each distinct pair, and the best of it and the rotated keys' scores."""
     keys = [f.key for f in forms]
     rkeys = [f.rkey for f in forms]
-    a_keys = [keys[i] for i in a_list]
-    b_keys = [keys[i] for i in b_list]
-    a_rkeys = [rkeys[i] for i in a_list]
-    b_rkeys = [rkeys[i] for i in b_list]
+    a_keys = [keys[i] for i in pairs.a_list]
+    b_keys = [keys[i] for i in pairs.b_list]
+    a_rkeys = [rkeys[i] for i in pairs.a_list]
+    b_rkeys = [rkeys[i] for i in pairs.b_list]
     key_score = cpdist(a_keys, b_keys, scorer=ratio, dtype=np.float64, workers=-1)
     best = np.maximum(
         key_score,
@@ -365,23 +411,52 @@ def _decide_rest(
             cpdist(a_keys, b_rkeys, scorer=ratio, dtype=np.float64, workers=-1),
         ),
     )
-    k = len(distinct)
-    o = np.full(k, _O[Outcome.NO_MATCH], dtype=np.uint8)
-    r = np.full(k, _R[Reason.DIFFERENT], dtype=np.uint8)
-    s = best.copy()
-    left = np.ones(k, dtype=np.bool_)
+    return key_score, best
 
-    def decide(mask: Flags, oc: np.uint8 | Codes, rc: np.uint8 | Codes, sc: Scores) -> None:
-        o[mask] = oc if isinstance(oc, np.uint8) else oc[mask]
-        r[mask] = rc if isinstance(rc, np.uint8) else rc[mask]
-        s[mask] = sc[mask]
-        left[mask] = False
 
-    # Same order as _decide from the variant-kanji step on; names that are not ordinary
-    # (no account name, empty resident name, a company) take _decide's steps from the start.
+@dataclass
+class _Decisions:
+    """Outcome, reason and score per distinct pair; `left` marks the pairs still undecided."""
+
+    outcome: Codes
+    reason: Codes
+    score: Scores
+    left: Flags
+
+    @classmethod
+    def start(cls, best: Scores) -> _Decisions:
+        k = len(best)
+        return cls(
+            np.full(k, _O[Outcome.NO_MATCH], dtype=np.uint8),
+            np.full(k, _R[Reason.DIFFERENT], dtype=np.uint8),
+            best.copy(),
+            np.ones(k, dtype=np.bool_),
+        )
+
+    def decide(
+        self, mask: Flags, outcome: np.uint8 | Codes, reason: np.uint8 | Codes, score: Scores
+    ) -> None:
+        """Decide the undecided pairs of `mask`."""
+        mask = self.left & mask
+        self.outcome[mask] = outcome if isinstance(outcome, np.uint8) else outcome[mask]
+        self.reason[mask] = reason if isinstance(reason, np.uint8) else reason[mask]
+        self.score[mask] = score[mask]
+        self.left[mask] = False
+
+    def set_one(self, pair: int, outcome: Outcome, reason: Reason, score: float) -> None:
+        self.outcome[pair] = _O[outcome]
+        self.reason[pair] = _R[reason]
+        self.score[pair] = score
+
+
+def _unusual(pairs: _DistinctPairs, at: _Attributes) -> Flags:
+    """Pairs that take _decide's steps from the start: not ordinary names (no account name,
+    an empty resident name, a company), a possible rotation, variant kanji, or one part
+    against two."""
+    a, b = pairs.a, pairs.b
     pa, pb = at.parts[a], at.parts[b]
-    unusual = (
-        same
+    return (  # type: ignore[no-any-return]
+        pairs.same
         | ~at.plain[a]
         | ~at.plain[b]
         # a rotation (ORDER_SWAPPED) is possible
@@ -392,33 +467,20 @@ def _decide_rest(
         | ((pa == 1) & (pb == 2))
         | ((pa == 2) & (pb == 1))
     )
-    python = np.flatnonzero(left & unusual)
-    left &= ~unusual
-    # Family and given part (two parts each side), under the better word order.
-    two = (pa == 2) & (pb == 2)
+
+
+def _parts_equal(
+    forms: list[Normalised], pairs: _DistinctPairs, at: _Attributes
+) -> tuple[Flags, Flags]:
+    """For names of two parts each side: is the family part equal, is the given part equal,
+    under the better word order (the account's order, family first, names the parts, as in
+    check._parts_equal)."""
+    a, b = pairs.a, pairs.b
+    two = (at.parts[a] == 2) & (at.parts[b] == 2)
     first, second = _parts(forms, np.concatenate((a[two], b[two])))
     d_first = first[a] == first[b]
     d_second = second[a] == second[b]
     s_first = first[a] == second[b]
     s_second = second[a] == first[b]
     direct = d_first.astype(np.int8) + d_second >= s_first.astype(np.int8) + s_second
-    # Swapped: the account's order (family first) names the parts, as in check._parts_equal.
-    family_equal = two & np.where(direct, d_first, s_second)
-    given_equal = two & np.where(direct, d_second, s_first)
-    close_enough = best >= CLOSE_THRESHOLD
-    by_score = np.where(close_enough, _O[Outcome.CLOSE], _O[Outcome.NO_MATCH]).astype(np.uint8)
-    decide(left & family_equal, by_score, _R[Reason.GIVEN_NAME_DIFFERS], best)
-    decide(left & given_equal, by_score, _R[Reason.FAMILY_NAME_DIFFERS], best)
-    decide(left & (best >= MATCH_THRESHOLD), _O[Outcome.MATCH], _R[Reason.MINOR_TYPO], best)
-    decide(left & close_enough, _O[Outcome.CLOSE], _R[Reason.MINOR_TYPO], best)
-    # What is left keeps no_match / DIFFERENT / best score.
-    for j, ks, bs in zip(
-        python.tolist(), key_score[python].tolist(), best[python].tolist(), strict=True
-    ):
-        oj, rj, sj = _decide(forms[a_list[j]], forms[b_list[j]], bool(same[j]), ks, bs)
-        o[j] = _O[oj]
-        r[j] = _R[rj]
-        s[j] = sj
-    outcome[rest] = o[inverse]
-    reason[rest] = r[inverse]
-    scores[rest] = s[inverse]
+    return two & np.where(direct, d_first, s_second), two & np.where(direct, d_second, s_first)
