@@ -99,6 +99,11 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+# `madoguchi bench completion` starts the server with MADOGUCHI_BENCH=1: the floor view and
+# per-process SQL counters (madoguchi.core.bench.server). Never set it in production.
+MADOGUCHI_BENCH = env.bool("MADOGUCHI_BENCH", default=False)
+if MADOGUCHI_BENCH:
+    MIDDLEWARE.insert(0, "madoguchi.core.bench.server.BucketMiddleware")
 
 ROOT_URLCONF = "madoguchi.urls"
 WSGI_APPLICATION = "madoguchi.wsgi.application"
