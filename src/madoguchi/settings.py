@@ -48,7 +48,18 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}")
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+# Persistent connections (one per worker thread), checked before each request's first use:
+# opening a connection per request cost more than the request's own queries (issue 15).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The same backends with the audit log appended at commit (madoguchi.audit.backends).
+_AUDIT_BACKENDS = {
+    "django.db.backends.postgresql": "madoguchi.audit.backends.postgresql",
+    "django.db.backends.sqlite3": "madoguchi.audit.backends.sqlite3",
+}
+_ENGINE = DATABASES["default"]["ENGINE"]
+DATABASES["default"]["ENGINE"] = _AUDIT_BACKENDS.get(_ENGINE, _ENGINE)
+if _ENGINE == "django.db.backends.sqlite3":
     # Serialise writers instead of failing fast on a busy database.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "transaction_mode": "IMMEDIATE"}

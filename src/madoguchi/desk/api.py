@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
 from ninja import Router, Schema, Status
 from ninja.security import HttpBearer, SessionAuth
 
@@ -20,24 +22,45 @@ from .constants import AgentEventKind, VisitEndReason
 
 
 class DeskSessionAuth(SessionAuth):
-    """A signed-in staff member with an open desk session (CSRF checked by SessionAuth)."""
+    """A signed-in staff member with an open desk session (CSRF checked by SessionAuth).
+
+    One query: the desk session joined with its staff member and terminal, found from the
+    session's user id and desk session id; the staff member is then checked as Django's
+    ``get_user`` checks a session's user (active, a configured backend, the session's password
+    hash), and becomes ``request.user`` (so the user is not loaded a second time).
+    """
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = super().authenticate(request, key)
-        if not user:
+        session = request.session
+        desk_session_id = session.get("desk_session_id")
+        user_id = session.get(SESSION_KEY)
+        backend = session.get(BACKEND_SESSION_KEY)
+        if (
+            not desk_session_id
+            or user_id is None
+            or backend not in settings.AUTHENTICATION_BACKENDS
+        ):
             return None
-        desk_session_id = request.session.get("desk_session_id")
-        session = (
+        desk = (
             DeskSession.objects.select_related("terminal", "staff")
-            .filter(pk=desk_session_id, staff=user, closed_at__isnull=True)
+            .filter(pk=desk_session_id, staff_id=user_id, closed_at__isnull=True)
             .first()
-            if desk_session_id
-            else None
         )
-        if session is None:
+        if desk is None or not desk.staff.is_active:
             return None
-        request.desk_session = session  # type: ignore[attr-defined]
-        return user
+        staff = desk.staff
+        stored = session.get(HASH_SESSION_KEY) or ""
+        if not stored or not any(
+            constant_time_compare(stored, candidate)
+            for candidate in (
+                staff.get_session_auth_hash(),
+                *staff.get_session_auth_fallback_hash(),
+            )
+        ):
+            return None
+        request.user = staff
+        request.desk_session = desk  # type: ignore[attr-defined]
+        return staff
 
 
 class TerminalAuth(HttpBearer):
@@ -202,7 +225,7 @@ def complete(request: HttpRequest, body: TokenIn) -> Any:
         "reference": c.visit.reference,
         "committed_at": c.committed_at.isoformat(),
         "transaction_digest": c.transaction_digest,
-        "procedures": [p.kind for p in c.procedures.all()],
+        "procedures": getattr(c, "committed_kinds", None) or [p.kind for p in c.procedures.all()],
     }
 
 

@@ -184,10 +184,27 @@ def _open_visit_locked(terminal: Terminal, now: datetime) -> Visit | None:
     return visit
 
 
+def _open_visit_read(terminal: Terminal, now: datetime) -> Visit | None:
+    """The terminal's open visit, read without a row lock; a lapsed one is ended (then under
+    the lock, in its own transaction) and None returned. For reads: a visit that ends right
+    after this read is caught by the locked checks of whatever writes next."""
+    visit = (
+        Visit.objects.select_related("terminal", "staff", "certificate")
+        .filter(terminal=terminal, ended_at__isnull=True)
+        .first()
+    )
+    if visit is None:
+        return None
+    if lapse(visit, now) is not None:
+        with transaction.atomic():
+            _open_visit_locked(terminal, now)
+        return None
+    return visit
+
+
 def visit_current(*, desk_session: DeskSession) -> Visit | None:
     """The open visit of this desk session (after applying the lapse rules), or None."""
-    with transaction.atomic():
-        visit = _open_visit_locked(desk_session.terminal, timezone.now())
+    visit = _open_visit_read(desk_session.terminal, timezone.now())
     if visit is None or visit.desk_session_id != desk_session.pk:
         return None
     return visit
@@ -231,7 +248,11 @@ def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
         raise VisitRefused.from_identity(exc) from exc
     now = timezone.now()
     with transaction.atomic():
-        session = DeskSession.objects.select_for_update().get(pk=desk_session.pk)
+        session = (
+            DeskSession.objects.select_for_update(of=("self",))
+            .select_related("terminal", "staff")
+            .get(pk=desk_session.pk)
+        )
         if not session.is_open:
             raise VisitRefused(
                 "desk_session_closed", "サインインし直してください。", "Sign in again."
@@ -243,7 +264,7 @@ def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
             terminal=session.terminal,
             desk_session=session,
             staff=session.staff,
-            holder=cert.holder,
+            holder_id=cert.holder_id,
             certificate=cert,
             started_at=now,
             last_activity_at=now,
@@ -275,6 +296,23 @@ def agent_event(
     delivered late, after a retry) says nothing about the visit's card and is not applied to it.
     """
     now = timezone.now()
+    if kind == AgentEventKind.PRESENCE and cert_fingerprint is not None:
+        # The common case, in one statement: the open visit of this terminal, of this card, not
+        # lapsed, gets its presence time. Anything else takes the locked path below.
+        limit_presence = now - timedelta(seconds=settings.VISIT_PRESENCE_TIMEOUT_SECONDS)
+        limit_activity = now - timedelta(seconds=settings.VISIT_INACTIVITY_SECONDS)
+        limit_absolute = now - timedelta(seconds=settings.VISIT_ABSOLUTE_SECONDS)
+        updated = Visit.objects.filter(
+            terminal=terminal,
+            ended_at__isnull=True,
+            certificate__fingerprint=cert_fingerprint,
+            last_presence_at__gt=limit_presence,
+            last_activity_at__gt=limit_activity,
+            started_at__gt=limit_absolute,
+            started_at__lte=observed_at or now,
+        ).update(last_presence_at=now)
+        if updated:
+            return None
     with transaction.atomic():
         # Lock order everywhere: the visit row first, the audit log's head last.
         visit = _open_visit_locked(terminal, now)
@@ -379,9 +417,11 @@ def procedure_discard(*, desk_session: DeskSession, procedure_id: int) -> None:
 # --- completion ----------------------------------------------------------------------------
 
 
-def build_transaction(visit: Visit) -> dict[str, Any]:
-    """The transaction a completion commits, from exactly what is pending now."""
-    pending = list(visit.procedures.filter(status=ProcedureStatus.PENDING).order_by("pk"))
+def build_transaction(visit: Visit, pending: list[Procedure] | None = None) -> dict[str, Any]:
+    """The transaction a completion commits, from exactly what is pending now (`pending`: the
+    visit's pending procedures in pk order, when the caller already read them)."""
+    if pending is None:
+        pending = list(visit.procedures.filter(status=ProcedureStatus.PENDING).order_by("pk"))
     entries = []
     display = [f"受付 {visit.reference}"]
     for p in pending:
@@ -456,21 +496,32 @@ def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> C
     visit_id = spent.nonce.visit_id
     if visit_id is None:
         raise _refuse_completion(desk_session, VisitRefused.of("challenge_other_visit"), None)
-    with transaction.atomic():  # apply the lapse rules first, so a lapsed visit ends as such
-        _open_visit_locked(desk_session.terminal, timezone.now())
+    # Apply the lapse rules first, so a lapsed visit ends as such (not as a refused completion).
+    _open_visit_read(desk_session.terminal, timezone.now())
     try:
         with transaction.atomic():
-            visit = (
-                Visit.objects.select_for_update()
+            current = (
+                Visit.objects.select_for_update(of=("self",))
                 .select_related("terminal", "staff", "certificate")
                 .get(pk=visit_id)
             )
-            if visit.ended_at is not None:
-                raise VisitRefused.of("visit_ended", f"ended: {visit.end_reason}")
-            current = _require_open(desk_session)
-            if current.pk != visit.pk:
+            if current.ended_at is not None:
+                raise VisitRefused.of("visit_ended", f"ended: {current.end_reason}")
+            # The nonce was issued to this desk session for this visit; an open visit is its
+            # terminal's only open one. Still checked, as _require_open did.
+            if (
+                current.terminal_id != desk_session.terminal_id
+                or current.desk_session_id != desk_session.pk
+            ):
                 raise VisitRefused.of("challenge_other_visit")
-            tx = build_transaction(current)
+            now = timezone.now()
+            if lapse(current, now) is not None:
+                raise VisitRefused.of("no_open_visit")
+            current.last_activity_at = now
+            current.save(update_fields=["last_activity_at"])
+            # The visit's lock serialises every change to its procedures (prepare, discard, end).
+            pending = list(current.procedures.filter(status=ProcedureStatus.PENDING).order_by("pk"))
+            tx = build_transaction(current, pending)
             tx_bytes = canonical_transaction_bytes(tx)
             try:
                 validated = identity.verify_completion(
@@ -491,7 +542,6 @@ def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> C
                 raise VisitRefused.of("nothing_pending")
             for check in registry.PRE_COMPLETION_CHECKS:
                 check(current)
-            now = timezone.now()
             completion = Completion.objects.create(
                 visit=current,
                 nonce=spent.nonce,
@@ -500,11 +550,6 @@ def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> C
                 token=token,
                 certificate=current.certificate,
                 committed_at=now,
-            )
-            pending = list(
-                current.procedures.select_for_update()
-                .filter(status=ProcedureStatus.PENDING)
-                .order_by("pk")
             )
             for p in pending:
                 handler = registry.get(p.kind)
@@ -526,6 +571,7 @@ def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> C
                     "certificate": current.certificate.fingerprint,
                 },
             )
+            completion.committed_kinds = [p.kind for p in pending]  # type: ignore[attr-defined]
             return completion
     except VisitRefused as exc:
         raise _refuse_completion(desk_session, exc, visit_id) from exc
