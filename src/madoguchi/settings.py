@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "madoguchi.officials",
     "madoguchi.reports",
     "madoguchi.cases",
+    "madoguchi.scans",
 ]
 
 MIDDLEWARE = [
