@@ -194,7 +194,7 @@ def record(
         _append(connection, [row])
         return row
     queue.append(row)
-    if connection.audit_only_test_blocks():  # a test's transaction, never committed
+    if connection.audit_only_test_blocks():  # type: ignore[attr-defined]  # a test's transaction
         flush_queue(connection)
     return row
 

@@ -279,8 +279,7 @@ def tick_many(*, visit: Visit, stage: str, codes: set[str], staff: Any) -> list[
         if rows and locked.ended_at is not None:
             raise ChecklistRefused(
                 "visit_ended",
-                "この受付はすでに終了しています。チェックは記録されませんでした。",
-                "The visit has ended; the tick was not recorded.",
+                _("The visit has ended; the tick was not recorded."),
             )
         ChecklistTick.objects.bulk_create(rows)
         for row in rows:

@@ -25,7 +25,7 @@ class AuditQueueMixin:
     _audit_marks: dict[str, int]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         self.audit_queue = []
         self._audit_marks = {}
 
