@@ -123,3 +123,55 @@ def test_recording_before_a_row_lock_no_longer_deadlocks():
     rows = list(AuditEvent.objects.order_by("seq"))[before:]
     assert [r.payload["who"] for r in rows] == ["B", "A"]  # in commit order
     assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_killed_while_holding_the_head_lock_does_not_stop_the_log():
+    """kill -9 of a worker in the middle of its append: the server drops its connection, the
+    lock goes with it, nothing of its transaction stays, and the next append goes on."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's advisory lock")
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    settings_dict = connection.settings_dict
+    dsn = (
+        f"dbname={settings_dict['NAME']} user={settings_dict['USER'] or 'postgres'} "
+        f"host={settings_dict['HOST'] or '127.0.0.1'} port={settings_dict['PORT'] or 5432}"
+    )
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, psycopg\n"
+            "c = psycopg.connect(sys.argv[1])\n"
+            "c.execute('SELECT pg_advisory_xact_lock(%s)' % sys.argv[2])\n"
+            'c.execute("INSERT INTO audit_auditevent (seq, time, event_id, event_name, '
+            "actor_id, actor_label, terminal_id, terminal_label, subject_type, subject_id, "
+            "payload, leaf_hash, chain_hash) VALUES (999999, now(), 1, 'x', '', '', '', '', "
+            "'', '', '{}', '', '')\")\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(60)\n",
+            dsn,
+            str(audit.ADVISORY_LOCK_KEY),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "locked"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    started = time.monotonic()
+    with transaction.atomic():
+        event = audit.record("accounts.sign_in_failed", payload={"after": "kill"})
+    assert time.monotonic() - started < 10
+    assert not AuditEvent.objects.filter(seq=999999).exists()
+    assert event.seq == AuditEvent.objects.count()
+    assert verify_chain().ok
