@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -130,11 +130,33 @@ def _basic_constraints(cert: x509.Certificate) -> x509.BasicConstraints | None:
         return None
 
 
+# Parsed certificates and CRLs, per process (issue 15: every token validation parsed every
+# anchor and CRL again; a production J-LIS CRL is megabytes). Keys name immutable content: an
+# anchor's fingerprint; a CRL row's id with its import time (rows are never changed, and an id
+# reused after a rollback comes with another import time), with the anchor that signed it.
+_PARSED_ANCHORS: dict[str, x509.Certificate] = {}
+_PARSED_CRLS: dict[tuple[int, datetime], x509.CertificateRevocationList] = {}
+_CRL_SIGNED_BY: dict[tuple[int, datetime, bytes], bool] = {}
+_CACHE_LIMIT = 256
+
+
+def _remember(cache: dict, key: object, value: object) -> None:  # type: ignore[type-arg]
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+
+
 def _anchor_certificates() -> list[x509.Certificate]:
-    return [
-        x509.load_pem_x509_certificate(a.certificate_pem.encode())
-        for a in TrustAnchor.objects.filter(is_active=True)
-    ]
+    certificates = []
+    for fingerprint, pem in TrustAnchor.objects.filter(is_active=True).values_list(
+        "fingerprint", "certificate_pem"
+    ):
+        certificate = _PARSED_ANCHORS.get(fingerprint)
+        if certificate is None:
+            certificate = x509.load_pem_x509_certificate(pem.encode())
+            _remember(_PARSED_ANCHORS, fingerprint, certificate)
+        certificates.append(certificate)
+    return certificates
 
 
 def crl_import(*, data: bytes, source: str = "") -> RevocationList:
@@ -188,18 +210,29 @@ def _newest_crls(anchors: list[x509.Certificate]) -> list[x509.CertificateRevoca
     anchor whose key verifies it, not to a name. Rows are read newest first until every anchor
     has one, so with regular imports only the newest few are parsed."""
     chosen: dict[int, x509.CertificateRevocationList] = {}
-    rows = RevocationList.objects.filter(next_update__gt=timezone.now()).order_by(
+    ids = RevocationList.objects.filter(next_update__gt=timezone.now()).order_by(
         "-this_update", "-pk"
     )
-    for row in rows.iterator():
-        crl = x509.load_der_x509_crl(bytes(row.der))
+    keys = [anchor.fingerprint(hashes.SHA256()) for anchor in anchors]
+    for pk, imported_at in ids.values_list("pk", "imported_at").iterator():
+        crl = _PARSED_CRLS.get((pk, imported_at))
+        if crl is None:
+            der = RevocationList.objects.filter(pk=pk).values_list("der", flat=True).first()
+            if der is None:
+                continue
+            crl = x509.load_der_x509_crl(bytes(der))
+            _remember(_PARSED_CRLS, (pk, imported_at), crl)
         for i, anchor in enumerate(anchors):
             if i not in chosen and crl.issuer == anchor.subject:
-                try:
-                    if crl.is_signature_valid(anchor.public_key()):  # type: ignore[arg-type]
-                        chosen[i] = crl
-                except (TypeError, ValueError):
-                    continue
+                signed = _CRL_SIGNED_BY.get((pk, imported_at, keys[i]))
+                if signed is None:
+                    try:
+                        signed = crl.is_signature_valid(anchor.public_key())  # type: ignore[arg-type]
+                    except (TypeError, ValueError):
+                        signed = False
+                    _remember(_CRL_SIGNED_BY, (pk, imported_at, keys[i]), signed)
+                if signed:
+                    chosen[i] = crl
         if len(chosen) == len(anchors):
             break
     return list(chosen.values())
