@@ -291,7 +291,7 @@ def tick_many(*, visit: Visit, stage: str, codes: set[str], staff: Any) -> list[
         ChecklistTick.objects.bulk_create(rows)
         for row in rows:
             audit.record(
-                "checklists.ticked",
+                CHECKLISTS_TICKED,
                 actor=staff,
                 terminal=locked.terminal,
                 subject=locked,

@@ -66,6 +66,7 @@ def run(*, events: int = 5000, clients: int = 32) -> AuditResult:
     from madoguchi.audit.canonical import GENESIS, canonical_bytes, chain_hash
     from madoguchi.audit.models import AuditEvent
     from madoguchi.audit.verify import verify_chain
+    from madoguchi.desk.events import VISITS_PROCEDURE_PREPARED
 
     from .completion import create_database, drop_database
 
@@ -87,7 +88,7 @@ def run(*, events: int = 5000, clients: int = 32) -> AuditResult:
         def append(i: int) -> None:
             with transaction.atomic():
                 audit.record(
-                    "visits.procedure_prepared",
+                    VISITS_PROCEDURE_PREPARED,
                     subject=("desk.procedure", str(i + 1)),
                     payload=payload,
                 )
