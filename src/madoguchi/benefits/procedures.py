@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from madoguchi.audit import services as audit
 from madoguchi.desk import procedures as desk_procedures
+from madoguchi.desk.constants import ProcedureStatus
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.incidents.constants import IncidentKind, Severity
@@ -80,6 +81,23 @@ def _name_lines(f: dict[str, Any]) -> list[str]:
             "例外: 未成年者が法定代理人の口座を使用（法定代理人がご本人のカードで認証済み）"
         )
     return lines
+
+
+def _outlook_lines(procedure: Procedure) -> list[str]:
+    """What this completion grants and what needs a later step (benefits/outlook.py)."""
+    from . import outlook
+
+    f = procedure.fields
+    programme = Programme.objects.get(code=f["programme"])
+    version = ProgrammeVersion.objects.get(programme=programme, number=f["programme_version"])
+    committing = set(
+        procedure.visit.procedures.filter(status=ProcedureStatus.PENDING).values_list(
+            "kind", flat=True
+        )
+    )
+    return outlook.outlook_lines(
+        outlook.outlook(procedure.visit.holder, programme, version, committing=committing)
+    )
 
 
 class _Base:
@@ -231,7 +249,7 @@ class PointApplication(_Base):
             f"{f['programme_name']}の申込",
             f"決済サービス: {f['provider_name']} {f['account']}",
             *_name_lines(f),
-            *[f"ポイント: {p}" for p in f["points"]],
+            *_outlook_lines(procedure),
         ]
 
     def commit(self, procedure: Procedure, completion: Completion) -> None:
