@@ -18,6 +18,7 @@ from madoguchi.core import demo
 
 AGENT_PORTS = {"desk-01": 47110, "desk-02": 47111}
 CRL_REFRESH_SECONDS = 6 * 3600
+READY_TIMEOUT = 60.0
 
 
 class Command(BaseCommand):
@@ -89,9 +90,53 @@ class Command(BaseCommand):
             for name, (argv, env) in processes.items()
         }
         threading.Thread(target=self._refresh_crl, daemon=True, name="crl-refresh").start()
-        time.sleep(1.5)
-        self._banner(base)
+        endpoints = {
+            "server": f"{base}/",
+            **{
+                f"simulated {kind}": f"{url}/"
+                for kind, url in (
+                    ("provider", settings.BENEFITS_OUTSIDE["provider_url"]),
+                    ("bank", settings.BENEFITS_OUTSIDE["bank_url"]),
+                    ("insurer", settings.BENEFITS_OUTSIDE["insurer_url"]),
+                )
+            },
+            **{f"agent {t}": f"http://127.0.0.1:{port}/status" for t, port in AGENT_PORTS.items()},
+        }
+        if self._wait_ready(endpoints, children):
+            self._banner(base)
         self._supervise(children)
+
+    def _wait_ready(
+        self, endpoints: dict[str, str], children: dict[str, subprocess.Popen[bytes]]
+    ) -> bool:
+        """Wait until every process answers HTTP (any status); False if one exits or is silent
+        for READY_TIMEOUT seconds (the banner is printed only when everything answers)."""
+        import httpx
+
+        waiting = dict(endpoints)
+        deadline = time.monotonic() + READY_TIMEOUT
+        while waiting:
+            for name, url in list(waiting.items()):
+                proc = children.get(name)
+                if proc is not None and proc.poll() is not None:
+                    return False  # _supervise reports it and stops the rest
+                try:
+                    httpx.get(url, timeout=1.0)
+                except httpx.HTTPError:
+                    continue
+                del waiting[name]
+            if not waiting:
+                break
+            if time.monotonic() > deadline:
+                self.stderr.write(
+                    "demo: no answer after "
+                    f"{READY_TIMEOUT} s from: {', '.join(sorted(waiting))}; stopping."
+                )
+                for proc in children.values():
+                    proc.terminate()
+                return False
+            time.sleep(0.2)
+        return True
 
     def _refresh_crl(self) -> None:
         while True:
