@@ -129,8 +129,7 @@ def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(
             request,
             "; ".join(
-                f"{form.fields[k].label if k in form.fields else k}: "
-                + " ".join(str(e) for e in v)
+                f"{form.fields[k].label if k in form.fields else k}: " + " ".join(str(e) for e in v)
                 for k, v in form.errors.items()
             ),
         )
