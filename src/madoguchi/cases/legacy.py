@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import User
 
@@ -39,9 +40,11 @@ def parse_session_log(text: str) -> list[dict[str, Any]]:
         if len(parts) < 2 or at is None or parts[1] not in SESSION_EVENTS:
             raise services.CaseRefused(
                 "session_log_invalid",
-                f"端末の記録の{number}行目が読めません。「日時, 出来事, 来庁者」の形で、出来事は "
-                f"{', '.join(SESSION_EVENTS)} のいずれかを書いてください。",
-                f"Session record line {number} is not 'time, event, resident' with a known event.",
+                _(
+                    "Line %(line)s of the session records cannot be read: write 'time, event, "
+                    "resident', the event one of %(events)s."
+                ),
+                params={"line": number, "events": ", ".join(SESSION_EVENTS)},
             )
         records.append(
             {
@@ -68,19 +71,11 @@ def attach(
 ) -> LegacyLink:
     """Record the legacy link and attach it to the case, both or neither."""
     if not account_number.strip():
-        raise services.CaseRefused(
-            "account_number_required",
-            "決済サービスのカード番号を入力してください。",
-            "The payment card number is required.",
-        )
+        raise services.CaseRefused("account_number_required", _("Enter the payment card number."))
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
         if locked.legacy_link_id is not None or locked.payment_link_id is not None:
-            raise services.CaseRefused(
-                "link_already_set",
-                "このケースにはすでに紐付けが設定されています。",
-                "The case already has a link.",
-            )
+            raise services.CaseRefused("link_already_set", _("The case already has a link."))
         link = services.legacy_link_add(
             actor=actor,
             resident_label=resident_label,

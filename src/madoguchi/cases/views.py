@@ -138,7 +138,7 @@ def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         legacy.attach_from_form(case, actor=request.user, data=form.cleaned_data)
     except services.CaseRefused as exc:
-        messages.error(request, exc.message_ja)
+        messages.error(request, exc.text())
     else:
         messages.success(request, _("The legacy link was recorded and attached to the case."))
     return redirect("cases:detail", pk=case.pk)
