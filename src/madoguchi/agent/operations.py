@@ -148,21 +148,28 @@ def parse_transaction(value: object) -> Transaction:
 
 
 def authenticate(transport: Transport, pin: str, origin: str, nonce: str) -> dict[str, str]:
-    signed = JpkiClient(transport).authenticate(pin, authentication_signing_input(origin, nonce))
-    return {"token": build_auth_token(signed.certificate_der, signed.signature, APP_VERSION)}
+    """A ``web-eid:1.0`` token; the algorithm (RS256, ES384) follows the card's profile."""
+    signed = JpkiClient(transport).authenticate(
+        pin, lambda p: authentication_signing_input(origin, nonce, algorithm=p.algorithm)
+    )
+    token = build_auth_token(
+        signed.certificate_der, signed.signature, APP_VERSION, algorithm=signed.algorithm
+    )
+    return {"token": token}
 
 
 def sign_completion(
     transport: Transport, pin: str, origin: str, nonce: str, transaction: bytes
 ) -> dict[str, str]:
     signed = JpkiClient(transport).authenticate(
-        pin, completion_signing_input(origin, nonce, transaction)
+        pin, lambda p: completion_signing_input(origin, nonce, transaction, algorithm=p.algorithm)
     )
     token = build_completion_token(
         signed.certificate_der,
         signed.signature,
         APP_VERSION,
-        completion_transaction_digest(transaction),
+        completion_transaction_digest(transaction, algorithm=signed.algorithm),
+        algorithm=signed.algorithm,
     )
     return {"token": token}
 
