@@ -44,6 +44,21 @@ def demo_cards(pki, tmp_path_factory) -> dict[str, Path]:
     return out
 
 
+def read_to_end_and_type(page, pin: str) -> None:
+    """As a resident: read the signed lines down to the end (the PIN field opens only then),
+    then type the PIN and press Enter."""
+    frame = page.frame_locator("[data-testid=pinpad-frame]")
+    field = frame.get_by_test_id("pin")
+    field.wait_for(state="visible")
+    lines = frame.get_by_test_id("signed-lines")
+    for _ in range(60):
+        if field.is_enabled():
+            break
+        lines.press("ArrowDown")
+    field.press_sequentially(pin)
+    field.press("Enter")
+
+
 @dataclass
 class DemoDesk:
     url: str
@@ -53,11 +68,7 @@ class DemoDesk:
 
     def type_pin(self, pin: str = demo.DEMO_PIN) -> None:
         """Type the PIN into the agent's PIN pad iframe, as a resident does."""
-        frame = self.page.frame_locator("[data-testid=pinpad-frame]")
-        field = frame.locator("input[type=password], input[inputmode=numeric]").first
-        field.wait_for(state="visible")
-        field.press_sequentially(pin)
-        field.press("Enter")
+        read_to_end_and_type(self.page, pin)
 
     def shot(self, name: str, *, full_page: bool = False) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
