@@ -18,7 +18,7 @@ from madoguchi.core import demo
 
 AGENT_PORTS = {"desk-01": 47110, "desk-02": 47111}
 CRL_REFRESH_SECONDS = 6 * 3600
-READY_TIMEOUT = 60.0
+READY_NOTE_SECONDS = 20.0
 
 
 class Command(BaseCommand):
@@ -109,33 +109,31 @@ class Command(BaseCommand):
     def _wait_ready(
         self, endpoints: dict[str, str], children: dict[str, subprocess.Popen[bytes]]
     ) -> bool:
-        """Wait until every process answers HTTP (any status); False if one exits or is silent
-        for READY_TIMEOUT seconds (the banner is printed only when everything answers)."""
+        """Wait until every process answers HTTP (any status); False if one exits first (then
+        _supervise reports it and stops the rest). The banner is printed only after this."""
         import httpx
 
         waiting = dict(endpoints)
-        deadline = time.monotonic() + READY_TIMEOUT
+        started = time.monotonic()
+        next_note = started + READY_NOTE_SECONDS
         while waiting:
             for name, url in list(waiting.items()):
                 proc = children.get(name)
                 if proc is not None and proc.poll() is not None:
-                    return False  # _supervise reports it and stops the rest
+                    return False
                 try:
-                    httpx.get(url, timeout=1.0)
+                    httpx.get(url, timeout=2.0)
                 except httpx.HTTPError:
                     continue
                 del waiting[name]
-            if not waiting:
-                break
-            if time.monotonic() > deadline:
-                self.stderr.write(
-                    "demo: no answer after "
-                    f"{READY_TIMEOUT} s from: {', '.join(sorted(waiting))}; stopping."
+            if waiting and time.monotonic() > next_note:
+                self.stdout.write(
+                    f"demo: waiting {time.monotonic() - started:.0f} s for "
+                    f"{', '.join(sorted(waiting))} to answer …"
                 )
-                for proc in children.values():
-                    proc.terminate()
-                return False
-            time.sleep(0.2)
+                next_note += READY_NOTE_SECONDS
+            if waiting:
+                time.sleep(0.3)
         return True
 
     def _refresh_crl(self) -> None:
