@@ -156,3 +156,29 @@ def test_pin_by_keyboard_only_with_every_signed_line_readable(
         assert result["status"] == "done"
         token = json.loads(result["result"]["token"])
         assert token["format"] == "madoguchi-completion:1.0"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_desk_page_hands_the_focus_to_the_pin_field(desk) -> None:
+    """On the real desk page: staff start the visit with the keyboard, the resident types the PIN
+    and presses Enter without a click (no locator focuses the field for us)."""
+    import re
+
+    from playwright.sync_api import expect
+
+    desk.insert("A")
+    page = desk.page
+    desk.go("/desk/")
+    expect(page.get_by_test_id("presence")).to_contain_text("カード")
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.dataset.testid") == "start-visit":
+            break
+    else:
+        raise AssertionError("start-visit is not reachable with the keyboard")
+    page.keyboard.press("Enter")
+    pin = page.frame_locator("[data-testid=pinpad-frame]").get_by_test_id("pin")
+    expect(pin).to_be_focused(timeout=10_000)
+    page.keyboard.type(cardkit.PIN)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/desk/visit/$"))

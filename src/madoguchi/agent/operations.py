@@ -2,6 +2,9 @@
 
 Every function takes an open `Transport`; the caller (the agent) opens it from the card source and
 resets the card afterwards. A PIN given here goes to the card's VERIFY command and nowhere else.
+VERIFY and the command that needs it run inside one PC/SC transaction (`run_exclusive`): no
+other program's commands interleave, and after a reset by another program the whole pair runs
+again (VERIFY first), never the signature alone.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from madoguchi.card.inputsupport import InputSupportClient
+from madoguchi.card.cvcert import KeyTable
+from madoguchi.card.inputsupport import BasicFour, InputSupportClient
 from madoguchi.card.jpki import JpkiClient
-from madoguchi.card.transport import Transport
+from madoguchi.card.transport import Transport, run_exclusive
 from madoguchi.identity.tokens.canonical import (
     TransactionEncodingError,
     canonical_transaction_bytes,
@@ -149,8 +153,11 @@ def parse_transaction(value: object) -> Transaction:
 
 def authenticate(transport: Transport, pin: str, origin: str, nonce: str) -> dict[str, str]:
     """A ``web-eid:1.0`` token; the algorithm (RS256, ES384) follows the card's profile."""
-    signed = JpkiClient(transport).authenticate(
-        pin, lambda p: authentication_signing_input(origin, nonce, algorithm=p.algorithm)
+    signed = run_exclusive(
+        transport,
+        lambda: JpkiClient(transport).authenticate(
+            pin, lambda p: authentication_signing_input(origin, nonce, algorithm=p.algorithm)
+        ),
     )
     token = build_auth_token(
         signed.certificate_der, signed.signature, APP_VERSION, algorithm=signed.algorithm
@@ -161,8 +168,12 @@ def authenticate(transport: Transport, pin: str, origin: str, nonce: str) -> dic
 def sign_completion(
     transport: Transport, pin: str, origin: str, nonce: str, transaction: bytes
 ) -> dict[str, str]:
-    signed = JpkiClient(transport).authenticate(
-        pin, lambda p: completion_signing_input(origin, nonce, transaction, algorithm=p.algorithm)
+    signed = run_exclusive(
+        transport,
+        lambda: JpkiClient(transport).authenticate(
+            pin,
+            lambda p: completion_signing_input(origin, nonce, transaction, algorithm=p.algorithm),
+        ),
     )
     token = build_completion_token(
         signed.certificate_der,
@@ -174,11 +185,18 @@ def sign_completion(
     return {"token": token}
 
 
-def read_attributes(transport: Transport, pin: str) -> dict[str, str]:
-    """The basic four attributes (EF0002, checked against EF0003). Never the individual number."""
+def read_attributes(
+    transport: Transport, pin: str, trusted: KeyTable | None = None
+) -> dict[str, str]:
+    """The basic four attributes (EF0002, checked against EF0003; with `trusted` J-LIS keys also
+    EF0004 and EF0003's signature). Never the individual number."""
     client = InputSupportClient(transport)
-    client.verify_pin(pin)
-    four = client.read_basic_four(check=True)
+
+    def verify_and_read() -> BasicFour:
+        client.verify_pin(pin)
+        return client.read_basic_four(check=True, trusted=trusted)
+
+    four = run_exclusive(transport, verify_and_read)
     return {
         "name": four.name,
         "address": four.address,
