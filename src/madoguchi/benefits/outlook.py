@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from madoguchi.desk.constants import ProcedureStatus
+from madoguchi.desk.models import Procedure
 from madoguchi.identity.models import Holder
 
 from .constants import CategoryKind, LinkStatus, Trigger
@@ -102,3 +104,17 @@ def outlook_lines(o: Outlook) -> list[str]:
     lines = ["このお手続きで付与されるポイント: " + ("、".join(o.now) if o.now else "なし")]
     lines.extend(f"今後のお手続きで付与: {text}" for text in o.later)
     return lines
+
+
+def procedure_lines(procedure: Procedure) -> list[str]:
+    """The lines for a pending point application: its programme's outlook for the visit's
+    holder, with every procedure pending in the visit committed together."""
+    f = procedure.fields
+    programme = Programme.objects.get(code=f["programme"])
+    version = ProgrammeVersion.objects.get(programme=programme, number=f["programme_version"])
+    committing = set(
+        procedure.visit.procedures.filter(status=ProcedureStatus.PENDING).values_list(
+            "kind", flat=True
+        )
+    )
+    return outlook_lines(outlook(procedure.visit.holder, programme, version, committing=committing))

@@ -19,14 +19,13 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.audit import services as audit
 from madoguchi.core.refusals import ByLanguage
 from madoguchi.desk import procedures as desk_procedures
-from madoguchi.desk.constants import ProcedureStatus
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.outside import BankAccountType, OutsideError, validation
 
-from . import identifiers, outside, services
+from . import identifiers, outlook, outside, services
 from .constants import NATIONAL_PROGRAMME, CategoryKind, LinkStatus, NameException
 from .models import (
     HealthInsuranceRegistration,
@@ -79,23 +78,6 @@ def _name_lines(f: dict[str, Any]) -> list[str]:
             "例外: 未成年者が法定代理人の口座を使用（法定代理人がご本人のカードで認証済み）"
         )
     return lines
-
-
-def _outlook_lines(procedure: Procedure) -> list[str]:
-    """What this completion grants and what needs a later step (benefits/outlook.py)."""
-    from . import outlook
-
-    f = procedure.fields
-    programme = Programme.objects.get(code=f["programme"])
-    version = ProgrammeVersion.objects.get(programme=programme, number=f["programme_version"])
-    committing = set(
-        procedure.visit.procedures.filter(status=ProcedureStatus.PENDING).values_list(
-            "kind", flat=True
-        )
-    )
-    return outlook.outlook_lines(
-        outlook.outlook(procedure.visit.holder, programme, version, committing=committing)
-    )
 
 
 class _Base:
@@ -250,7 +232,7 @@ class PointApplication(_Base):
             f"{f['programme_name']}の申込",
             f"決済サービス: {f['provider_name']} {f['account']}",
             *_name_lines(f),
-            *_outlook_lines(procedure),
+            *outlook.procedure_lines(procedure),
         ]
 
     def commit(self, procedure: Procedure, completion: Completion) -> None:
