@@ -58,10 +58,14 @@ class Error(Schema):
     code: str
     message: str
     message_ja: str
+    fields: dict[str, str] | None = None  # field -> what is wrong with it (English)
 
 
-def _error(exc: services.VisitRefused) -> dict[str, str]:
-    return {"code": exc.code, "message": exc.message_en, "message_ja": exc.message_ja}
+def _error(exc: services.VisitRefused) -> dict[str, Any]:
+    out: dict[str, Any] = {"code": exc.code, "message": exc.message_en, "message_ja": exc.message_ja}
+    if isinstance(exc, services.FieldsRefused):
+        out["fields"] = exc.errors_en
+    return out
 
 
 class Challenge(Schema):

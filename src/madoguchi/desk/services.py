@@ -31,6 +31,7 @@ from madoguchi.incidents.services import incident_record
 from madoguchi.terminals.models import DeskSession, Terminal
 
 from . import procedures as registry
+from . import text as text_rules
 from .constants import TRANSACTION_VERSION, AgentEventKind, ProcedureStatus, VisitEndReason
 from .models import Completion, Procedure, Visit
 
@@ -81,6 +82,23 @@ class VisitRefused(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message_en}"
+
+
+class FieldsRefused(VisitRefused):
+    """A refusal that names the fields at fault (`errors`: field -> Japanese message)."""
+
+    def __init__(
+        self,
+        code: str,
+        message_ja: str,
+        message_en: str,
+        *,
+        errors: dict[str, str],
+        errors_en: dict[str, str],
+    ) -> None:
+        super().__init__(code, message_ja, message_en)
+        self.errors = errors
+        self.errors_en = errors_en
 
 
 # --- lapse rules ----------------------------------------------------------------------------
@@ -332,6 +350,17 @@ def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str,
     visit = visit_current(desk_session=desk_session)
     if visit is None:
         raise VisitRefused.of("no_open_visit")
+    bad = text_rules.bad_fields(fields)
+    if bad:
+        raise FieldsRefused(
+            "text_not_allowed",
+            text_rules.MESSAGE_JA,
+            "Refused: "
+            + "; ".join(f"field {name!r} contains {why}" for name, why in sorted(bad.items()))
+            + ". Nothing was stored.",
+            errors={name.split(".")[0].split("[")[0]: text_rules.MESSAGE_JA for name in bad},
+            errors_en={name: f"contains {why}" for name, why in bad.items()},
+        )
     try:
         cleaned = handler.clean(visit, fields)
     except registry.ProcedureInvalid as exc:

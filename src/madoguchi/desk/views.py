@@ -213,6 +213,9 @@ def procedure(request: HttpRequest, kind: str) -> HttpResponse:
                     return redirect("desk:ended")
                 error = exc.message_ja
                 status = 400
+                for name, message in getattr(exc, "errors", {}).items():
+                    if name in form.fields:
+                        form.add_error(name, message)
             else:
                 messages.success(
                     request,
