@@ -10,7 +10,7 @@ from madoguchi.desk import services as desk_services
 from madoguchi.outside import ClientConfig
 from madoguchi.outside.sim import running_all
 from madoguchi.terminals import services as terminal_services
-from tests import cardkit, factories
+from tests import cardkit, checklistkit, factories
 
 ORIGIN = "http://127.0.0.1:8000"
 FAST = ClientConfig(
@@ -80,6 +80,7 @@ def start_visit(desk_session, card):
 
 
 def sign(desk_session, card):
+    checklistkit.tick_before(desk_session)
     ch = desk_services.completion_challenge(desk_session=desk_session)
     return ch, cardkit.completion_token(card, ORIGIN, ch.nonce.value, ch.transaction_bytes)
 

@@ -9,7 +9,7 @@ from madoguchi.desk import services
 from madoguchi.desk.models import Procedure
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.models import DeskSession
-from tests import cardkit, factories
+from tests import cardkit, checklistkit, factories
 
 ORIGIN = "http://127.0.0.1:8000"
 
@@ -55,6 +55,7 @@ def test_api_refuses_a_lone_surrogate_at_prepare_naming_the_field(trusted, staff
     services.procedure_prepare(
         desk_session=staff_client.desk, kind="test_link", fields={"account": "PAY-1", "points": 5}
     )
+    checklistkit.tick_before(staff_client.desk)
     assert services.completion_challenge(desk_session=staff_client.desk).transaction
 
 

@@ -175,6 +175,8 @@ def end_locked(
             staff=visit.staff,
             detail={"pending": [p.kind for p in pending]},
         )
+    for hook in registry.VISIT_END_HOOKS:
+        hook(visit)
 
 
 def visit_end(*, visit: Visit, reason: VisitEndReason, actor: Any = None) -> Visit:
