@@ -18,10 +18,24 @@ from .constants import Role
 from .models import User
 
 
+# What the sign-in page says for every refusal but a lockout: it must not tell an attacker that
+# the password was right before the terminal and second-factor checks passed. The true reason
+# (`code`, `message`) is kept in the audit event.
+SIGN_IN_REFUSED = _(
+    "Sign-in failed. Check the user name, password and authenticator code (city officials, "
+    "operators and administrators), and that desk staff sign in on a registered terminal."
+)
+
+
 class SignInRefused(Exception):
     code = "sign_in_refused"
     message = _("Sign-in was refused.")
     english = "Sign-in was refused."
+
+    @property
+    def public_message(self) -> str:
+        """What the sign-in page shows: one message for every refusal (see SIGN_IN_REFUSED)."""
+        return str(SIGN_IN_REFUSED)
 
     def __str__(self) -> str:
         return self.english
@@ -40,6 +54,10 @@ class AccountLocked(SignInRefused):
         "Ask a supervisor if you need to sign in now."
     )
     english = "Too many failed attempts; the account is temporarily locked."
+
+    @property
+    def public_message(self) -> str:
+        return str(self.message)
 
 
 class SecondFactorRequired(SignInRefused):
