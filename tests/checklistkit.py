@@ -15,9 +15,7 @@ def tick_before(where: DeskSession | Visit) -> None:
     The default checklist is installed by a migration; tests with real transactions flush it,
     so it is installed again here (idempotent)."""
     checklists.template_install_default()
-    visit = (
-        where if isinstance(where, Visit) else desk_services.visit_current(desk_session=where)
-    )
+    visit = where if isinstance(where, Visit) else desk_services.visit_current(desk_session=where)
     if visit is None:
         return
     for item in checklists.missing(visit, Stage.BEFORE_COMPLETION):

@@ -62,7 +62,11 @@ class Error(Schema):
 
 
 def _error(exc: services.VisitRefused) -> dict[str, Any]:
-    out: dict[str, Any] = {"code": exc.code, "message": exc.message_en, "message_ja": exc.message_ja}
+    out: dict[str, Any] = {
+        "code": exc.code,
+        "message": exc.message_en,
+        "message_ja": exc.message_ja,
+    }
     if isinstance(exc, services.FieldsRefused):
         out["fields"] = exc.errors_en
     return out
