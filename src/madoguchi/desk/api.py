@@ -12,6 +12,7 @@ from ninja import Router, Schema, Status
 from ninja.security import HttpBearer, SessionAuth
 
 from madoguchi.identity.services import expires_in
+from madoguchi.terminals.binding import bound_desk_session
 from madoguchi.terminals.models import DeskSession, Terminal
 from madoguchi.terminals.services import TerminalError, credential_authenticate
 
@@ -20,20 +21,15 @@ from .constants import AgentEventKind, VisitEndReason
 
 
 class DeskSessionAuth(SessionAuth):
-    """A signed-in staff member with an open desk session (CSRF checked by SessionAuth)."""
+    """A signed-in staff member with an open desk session, on the browser bound to its terminal
+    (CSRF checked by SessionAuth)."""
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)
         if not user:
             return None
-        desk_session_id = request.session.get("desk_session_id")
-        session = (
-            DeskSession.objects.select_related("terminal", "staff")
-            .filter(pk=desk_session_id, staff=user, closed_at__isnull=True)
-            .first()
-            if desk_session_id
-            else None
-        )
+        # The same rule as the desk pages: only on the browser bound to the session's terminal.
+        session = bound_desk_session(request)
         if session is None:
             return None
         request.desk_session = session  # type: ignore[attr-defined]

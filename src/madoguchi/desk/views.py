@@ -30,7 +30,7 @@ from madoguchi.checklists import selectors as checklist_selectors
 from madoguchi.checklists import services as checklists
 from madoguchi.checklists.constants import Stage
 from madoguchi.incidents.constants import IncidentKind
-from madoguchi.terminals.binding import current_terminal
+from madoguchi.terminals.binding import bound_desk_session
 from madoguchi.terminals.models import DeskSession
 
 from . import procedures as registry
@@ -49,16 +49,8 @@ def desk_page(view):
     @never_cache
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        terminal = current_terminal(request)
-        session_id = request.session.get("desk_session_id")
-        desk = (
-            DeskSession.objects.select_related("terminal", "staff")
-            .filter(pk=session_id, staff_id=request.user.pk, closed_at__isnull=True)
-            .first()
-            if session_id
-            else None
-        )
-        if desk is None or terminal is None or desk.terminal_id != terminal.pk:
+        desk = bound_desk_session(request)
+        if desk is None:
             messages.error(request, _("Sign in on a registered terminal to use the desk."))
             return redirect("accounts:login")
         request.desk_session = desk  # type: ignore[attr-defined]
