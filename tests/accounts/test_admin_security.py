@@ -35,7 +35,8 @@ def test_admin_login_with_the_password_alone_is_refused(client):
     user, _device = _operator(superuser=True)
     # The admin has no password-only form: it sends the browser to the staff sign-in.
     r = client.get("/admin/login/?next=/admin/")
-    assert r.status_code == 302 and r["Location"].startswith(LOGIN)
+    assert r.status_code == 302
+    assert r["Location"].startswith(LOGIN)
     r = client.post(
         "/admin/login/?next=/admin/",
         {"username": user.username, "password": factories.PASSWORD, "next": "/admin/"},
@@ -76,7 +77,8 @@ def test_admin_with_totp_works_and_its_sign_in_is_audited(client):
             "otp_token": f"{totp(device.bin_key):06d}",
         },
     )
-    assert r.status_code == 302 and r["Location"] == "/admin/"
+    assert r.status_code == 302
+    assert r["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
     signed_in = AuditEvent.objects.filter(event_name="accounts.signed_in", actor_id=str(user.pk))
     assert signed_in.filter(payload__second_factor=True).exists()
@@ -149,7 +151,8 @@ def test_staff_command_changes_roles_audited_naming_who():
         stdout=io.StringIO(),
     )  # fmt: skip
     user = User.objects.get(pk=user.pk)
-    assert user.has_role(Role.SUPERVISOR) and user.is_superuser
+    assert user.has_role(Role.SUPERVISOR)
+    assert user.is_superuser
     events = AuditEvent.objects.filter(event_name="accounts.privileges_changed").order_by("seq")
     assert [e.payload["change"] for e in events] == ["grant supervisor", "superuser on"]
     assert all(e.payload["by"] == operator.username for e in events)

@@ -3,9 +3,9 @@
 import io
 
 import pytest
-from django.utils import timezone
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.utils import timezone
 
 from madoguchi.checklists import services
 from madoguchi.checklists.checks import active_checklist

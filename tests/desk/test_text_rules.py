@@ -48,7 +48,8 @@ def test_api_refuses_a_lone_surrogate_at_prepare_naming_the_field(trusted, staff
     assert r.status_code == 400, r.content
     data = r.json()
     assert data["code"] == "text_not_allowed"
-    assert "account" in data["fields"] and "surrogate" in data["fields"]["account"]
+    assert "account" in data["fields"]
+    assert "surrogate" in data["fields"]["account"]
     assert "Nothing was stored" in data["message"]
     assert not Procedure.objects.filter(visit=visit).exists()
     # The visit is not stuck: a clean procedure can still be prepared and challenged.

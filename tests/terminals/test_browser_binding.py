@@ -35,7 +35,8 @@ def test_the_agent_credential_never_reaches_the_browser():
     value = _cookie_value(client)
     secret = raw.split("_", 2)[2]
     assert secret not in client.cookies[TERMINAL_COOKIE].value
-    assert value.startswith("mdb_") and secret not in value
+    assert value.startswith("mdb_")
+    assert secret not in value
     binding = TerminalBinding.objects.get(terminal=terminal, revoked_at__isnull=True)
     assert value.split("_", 2)[2] not in binding.secret_hash  # stored hashed
     # The cookie's secret is no terminal credential: the agent API refuses it.

@@ -17,7 +17,6 @@ from madoguchi.terminals.models import DeskSession, Terminal
 from .constants import Role
 from .models import User
 
-
 # What the sign-in page says for every refusal but a lockout: it must not tell an attacker that
 # the password was right before the terminal and second-factor checks passed. The true reason
 # (`code`, `message`) is kept in the audit event.

@@ -9,8 +9,10 @@ class ChecklistsConfig(AppConfig):
     def ready(self) -> None:
         from madoguchi.desk import procedures
 
-        from . import events  # noqa: F401
-        from . import checks  # noqa: F401
+        from . import (
+            checks,  # noqa: F401
+            events,  # noqa: F401
+        )
         from .services import pre_completion_check, visit_end_check
 
         if pre_completion_check not in procedures.PRE_COMPLETION_CHECKS:

@@ -16,9 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.accounts.models import Organisation, User
 from madoguchi.audit import services as audit
 
-from .events import BROWSER_BOUND, BROWSER_UNBOUND
-
 from .constants import BINDING_SCHEME, CREDENTIAL_SCHEME, DeskSessionCloseReason
+from .events import BROWSER_BOUND, BROWSER_UNBOUND
 from .models import DeskSession, Terminal, TerminalBinding, TerminalCredential
 
 # Sent inside the closing transaction, so that what hangs off a desk session (the open visit)

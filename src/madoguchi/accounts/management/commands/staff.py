@@ -12,8 +12,8 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.accounts.constants import Role
-from madoguchi.accounts.models import Organisation, User
 from madoguchi.accounts.events import PRIVILEGES_CHANGED
+from madoguchi.accounts.models import Organisation, User
 from madoguchi.audit import services as audit
 
 
