@@ -14,8 +14,6 @@ from typing import Any
 # Line breaks and tabs are ordinary in free text; every other control character is refused.
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
 
-MESSAGE_JA = "使えない文字（制御文字または壊れた文字）が含まれています。入力し直してください。"
-
 
 def bad_character(text: str) -> str | None:
     """A description of the first character text may not carry, or None when it is clean."""
