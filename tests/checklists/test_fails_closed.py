@@ -8,6 +8,7 @@ from django.core.management.base import SystemCheckError
 from django.utils import timezone
 
 from madoguchi.checklists import services
+from madoguchi.core.refusals import Refusal
 from madoguchi.checklists.checks import active_checklist
 from madoguchi.checklists.constants import Stage
 from madoguchi.checklists.models import ChecklistTemplate
@@ -37,7 +38,7 @@ def test_completion_is_refused_when_no_checklist_is_active(trusted, desk):
     ChecklistTemplate.objects.update(is_active=False)
     visit = start(desk, trusted.card("A"))
     prepare(desk)
-    with pytest.raises(desk_services.VisitRefused) as exc:
+    with pytest.raises(Refusal) as exc:
         desk_services.completion_challenge(desk_session=desk)
     assert exc.value.code == "checklist_missing"
     assert "チェックリスト" in exc.value.message_ja
