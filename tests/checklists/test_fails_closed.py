@@ -8,10 +8,10 @@ from django.core.management.base import SystemCheckError
 from django.utils import timezone
 
 from madoguchi.checklists import services
-from madoguchi.core.refusals import Refusal
 from madoguchi.checklists.checks import active_checklist
 from madoguchi.checklists.constants import Stage
 from madoguchi.checklists.models import ChecklistTemplate
+from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.constants import VisitEndReason
 from madoguchi.desk.models import Completion
