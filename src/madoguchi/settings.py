@@ -238,6 +238,8 @@ IDENTITY_REJECT_UNKNOWN_REVOCATION = env.bool("IDENTITY_REJECT_UNKNOWN_REVOCATIO
 VISIT_INACTIVITY_SECONDS = env.int("VISIT_INACTIVITY_SECONDS", default=300)
 VISIT_ABSOLUTE_SECONDS = env.int("VISIT_ABSOLUTE_SECONDS", default=1800)
 VISIT_PRESENCE_TIMEOUT_SECONDS = env.int("VISIT_PRESENCE_TIMEOUT_SECONDS", default=6)
+# How often `madoguchi serve` runs the sweeper (lapsed idle visits, purge of what they held).
+SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
 # Enables the stand-in `test_link` procedure (tests and the incident scenario only).
 DESK_TEST_PROCEDURE = env.bool("DESK_TEST_PROCEDURE", default=False)
 

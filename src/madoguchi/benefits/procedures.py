@@ -339,7 +339,7 @@ class PublicFundRegistration(_Base):
         what = {
             "procedure": self.kind,
             "bank": raw["bank_code"],
-            "account_last4": raw["account_number"][-4:],
+            "account_last4": identifiers.last4(raw["account_number"]),
         }
         try:
             bank = outside.systems().bank.lookup_account(
@@ -378,9 +378,9 @@ class PublicFundRegistration(_Base):
             "branch_code": bank.branch_code,
             "branch_name": bank.branch_name,
             "account_type": str(bank.account_type),
-            "account": identifiers.masked(number[-4:]),
+            "account": identifiers.masked(identifiers.last4(number)),
             "account_hash": account_hash,
-            "account_last4": number[-4:],
+            "account_last4": identifiers.last4(number),
             "resident_name": _resident_name(fields),
             **name,
         }
@@ -475,9 +475,9 @@ class HealthInsuranceUse(_Base):
         ident = identifiers.insured_identifier(insurer, symbol, number, branch)
         return {
             "insurer_number": insurer,
-            "insured": identifiers.masked(number[-4:]),
+            "insured": identifiers.masked(identifiers.last4(number)),
             "insured_hash": identifiers.identifier_hash(ident),
-            "insured_last4": number[-4:],
+            "insured_last4": identifiers.last4(number),
             # The insurer needs the numbers themselves; they are kept only until the commit
             # and removed from the stored fields once registered (see commit).
             "_insured": {"symbol": symbol, "number": number, "branch": branch},
