@@ -527,3 +527,20 @@ def test_router_answers_405_for_the_wrong_method_and_404_for_unknown_paths(
     missing = a.get("/nowhere")
     assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
     assert a.get("/status").status_code == 200
+
+
+def test_a_card_answering_63c0_when_blocked_gets_no_pin_pad(
+    start_agent: Start, card_files: dict[str, Path]
+) -> None:
+    card = VirtualCard.load(card_files["alice"])
+    card.blocked_answer = card.state["blocked_answer"] = "63C0"
+    card.pins["auth_pin"].tries = 0
+    card.save()
+    a = start_agent()
+    a.insert("alice")
+    request_id = a.authenticate(generate_nonce())
+    result = a.result(request_id)
+    assert (result["status"], result["error"]) == ("failed", "pin_blocked")
+    page = a.client.get(f"{a.url}/pinpad/{request_id}").text
+    assert "暗証番号がロックされています" in page
+    assert 'name="pin"' not in page  # no PIN field for a blocked card
