@@ -10,6 +10,7 @@ from django_otp import login as otp_login
 from django_otp import match_token
 
 from madoguchi.audit import services as audit
+from madoguchi.audit import throttle
 from madoguchi.core.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.constants import DeskSessionCloseReason
@@ -79,19 +80,26 @@ class TerminalRequired(SignInRefused):
 
 
 def _refuse(
-    exc: SignInRefused, *, username: str, terminal: Terminal | None, user: User | None = None
+    exc: SignInRefused,
+    *,
+    username: str,
+    terminal: Terminal | None,
+    user: User | None = None,
+    request: HttpRequest | None = None,
 ) -> SignInRefused:
+    """Audit a refused sign-in with its true reason (rate-limited: unauthenticated)."""
     event = "accounts.locked_out" if isinstance(exc, AccountLocked) else "accounts.sign_in_failed"
     if isinstance(exc, SecondFactorWrong):
         event = "accounts.totp_failed"
-    with transaction.atomic():
-        audit.record(
-            event,
-            actor=user,
-            terminal=terminal,
-            subject=user,
-            payload={"username": username[:150], "reason": exc.code},
-        )
+    throttle.record_unauthenticated(
+        event,
+        source=throttle.client_source(request),
+        reason=exc.code,
+        actor=user,
+        terminal=terminal,
+        subject=user,
+        payload={"username": username[:150], "reason": exc.code},
+    )
     return exc
 
 
@@ -111,23 +119,43 @@ def staff_sign_in(
     user = authenticate(request, username=username, password=password)
     if user is None:
         if getattr(request, "axes_locked_out", False):
-            raise _refuse(AccountLocked(), username=username, terminal=terminal)
-        raise _refuse(BadCredentials(), username=username, terminal=terminal)
+            raise _refuse(AccountLocked(), username=username, terminal=terminal, request=request)
+        raise _refuse(BadCredentials(), username=username, terminal=terminal, request=request)
     assert isinstance(user, User)
 
     device = None
     if user.requires_totp:
         if not otp_token:
-            raise _refuse(SecondFactorRequired(), username=username, terminal=terminal, user=user)
+            raise _refuse(
+                SecondFactorRequired(),
+                username=username,
+                terminal=terminal,
+                user=user,
+                request=request,
+            )
         if not any(True for _d in _confirmed_devices(user)):
-            raise _refuse(SecondFactorMissing(), username=username, terminal=terminal, user=user)
+            raise _refuse(
+                SecondFactorMissing(),
+                username=username,
+                terminal=terminal,
+                user=user,
+                request=request,
+            )
         device = match_token(user, otp_token.strip())
         if device is None:
-            raise _refuse(SecondFactorWrong(), username=username, terminal=terminal, user=user)
+            raise _refuse(
+                SecondFactorWrong(),
+                username=username,
+                terminal=terminal,
+                user=user,
+                request=request,
+            )
 
     is_desk_staff = user.has_role(Role.DESK_STAFF)
     if is_desk_staff and terminal is None:
-        raise _refuse(TerminalRequired(), username=username, terminal=None, user=user)
+        raise _refuse(
+            TerminalRequired(), username=username, terminal=None, user=user, request=request
+        )
 
     with transaction.atomic():
         session = None

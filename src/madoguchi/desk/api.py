@@ -12,6 +12,7 @@ from ninja import Router, Schema, Status
 from ninja.responses import codes_4xx
 from ninja.security import HttpBearer, SessionAuth
 
+from madoguchi.audit.throttle import client_source
 from madoguchi.core.refusals import MalformedRequest
 from madoguchi.identity.services import expires_in
 from madoguchi.terminals.binding import bound_desk_session
@@ -41,7 +42,9 @@ class DeskSessionAuth(SessionAuth):
 class TerminalAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Terminal | None:
         try:
-            terminal = credential_authenticate(raw=token, source="agent")
+            terminal = credential_authenticate(
+                raw=token, source="agent", client=client_source(request)
+            )
         except TerminalError:
             return None
         request.terminal = terminal  # type: ignore[attr-defined]

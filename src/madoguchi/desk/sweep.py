@@ -17,6 +17,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from madoguchi.audit import throttle
+
 from .constants import ProcedureStatus
 from .models import Procedure, Visit
 from .services import end_locked, lapse
@@ -48,6 +50,7 @@ def sweep(now: datetime | None = None) -> SweepResult:
             list(visit.procedures.select_for_update().filter(status=ProcedureStatus.PENDING))
             end_locked(visit, lapsed[0], at=lapsed[1])
             ended += 1
+    throttle.flush(now=now)  # the repeat counts of unauthenticated events of finished minutes
     return SweepResult(ended=ended, purged=purge_private_fields())
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import Organisation, User
 from madoguchi.audit import services as audit
+from madoguchi.audit import throttle
 from madoguchi.core.refusals import Refusal
 
 from .constants import BINDING_SCHEME, CREDENTIAL_SCHEME, DeskSessionCloseReason
@@ -133,7 +134,7 @@ def _parse(raw: str) -> tuple[str, str] | None:
     return parts[1], parts[2]
 
 
-def credential_authenticate(*, raw: str, source: str = "") -> Terminal:
+def credential_authenticate(*, raw: str, source: str = "", client: str = "local") -> Terminal:
     """Return the terminal a raw credential belongs to, or raise (and audit) CredentialRejected."""
     parsed = _parse(raw or "")
     credential = None
@@ -147,17 +148,16 @@ def credential_authenticate(*, raw: str, source: str = "") -> Terminal:
         ):
             credential = None
     if credential is None or credential.revoked_at is not None:
-        with transaction.atomic():
-            audit.record(
-                "terminals.credential_rejected",
-                actor=None,
-                terminal=credential.terminal if credential else None,
-                subject=("terminals.terminalcredential", credential.prefix) if credential else None,
-                payload={
-                    "reason": "revoked" if credential else "unknown",
-                    "source": source,
-                },
-            )
+        reason = "revoked" if credential else "unknown"
+        # Unauthenticated: rate-limited (one event per kind, client and minute, plus a count).
+        throttle.record_unauthenticated(
+            "terminals.credential_rejected",
+            source=client,
+            reason=reason,
+            terminal=credential.terminal if credential else None,
+            subject=("terminals.terminalcredential", credential.prefix) if credential else None,
+            payload={"reason": reason, "via": source},
+        )
         raise CredentialRejected
     if not credential.terminal.is_active:
         raise TerminalInactive
@@ -170,10 +170,12 @@ class IssuedBinding:
     raw: str  # goes into the browser's cookie, never stored
 
 
-def binding_issue(*, raw_credential: str, actor: User | None = None) -> IssuedBinding:
+def binding_issue(
+    *, raw_credential: str, actor: User | None = None, client: str = "local"
+) -> IssuedBinding:
     """Enrol a browser: check the terminal credential, issue a new binding secret for the
     browser and revoke the terminal's earlier bindings (one enrolled browser per terminal)."""
-    terminal = credential_authenticate(raw=raw_credential, source="enrolment")
+    terminal = credential_authenticate(raw=raw_credential, source="enrolment", client=client)
     parsed = _parse(raw_credential)
     assert parsed is not None  # credential_authenticate accepted it
     prefix = secrets.token_hex(6)

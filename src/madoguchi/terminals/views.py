@@ -3,6 +3,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from madoguchi.audit.throttle import client_source
+
 from . import binding
 from .services import TerminalError, binding_issue
 
@@ -19,7 +21,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
         if settings.DEMO and request.POST.get("demo_terminal"):
             raw = _demo_credentials().get(request.POST["demo_terminal"], "")
         try:
-            issued = binding_issue(raw_credential=raw)
+            issued = binding_issue(raw_credential=raw, client=client_source(request))
         except TerminalError as exc:
             context["error"] = exc.message
             return render(request, "terminals/enrol.html", context, status=400)
