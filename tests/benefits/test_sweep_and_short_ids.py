@@ -23,6 +23,11 @@ HI = {
     "insured_symbol": "SYM-7731",
     "insured_number": "88120045",
     "branch": "01",
+    # Card C's holder (山田 太郎, 1990-01-15, male), as the insurer has them.
+    "resident_birth_date": "1990-01-15",
+    "resident_sex": "1",
+    "resident_kana": "ヤマダ タロウ",
+    "resident_kana_confirmed": True,
 }
 
 
@@ -77,7 +82,7 @@ def test_identifiers_of_four_characters_or_fewer_have_no_last4(short):
 
 def test_a_short_insured_number_is_never_stored_or_shown_whole(trusted, desk):
     start_visit(desk, trusted.card("C"))
-    p = prepare(desk, kind="health_insurance_use", **{**HI, "insured_number": "7"})
+    p = prepare(desk, kind="health_insurance_use", **{**HI, "insured_number": "7", "branch": "00"})
     stored = Procedure.objects.get(pk=p.pk)
     shown = {k: v for k, v in stored.fields.items() if not k.startswith("_")}
     assert shown["insured_last4"] == ""
