@@ -25,8 +25,9 @@ _ACTIONS = {ADDITION: "added", CHANGE: "changed", DELETION: "deleted"}
 def admin_change_audited(sender: Any, instance: LogEntry, created: bool, **kwargs: Any) -> None:
     if not created:
         return
-    model = instance.content_type.model if instance.content_type_id else "?"
-    app = instance.content_type.app_label if instance.content_type_id else "?"
+    content_type: Any = instance.content_type if instance.content_type_id else None
+    model = str(content_type.model) if content_type is not None else "?"
+    app = str(content_type.app_label) if content_type is not None else "?"
     with transaction.atomic():
         audit.record(
             ADMIN_CHANGED.name,

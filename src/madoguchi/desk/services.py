@@ -96,7 +96,7 @@ class FieldsRefused(VisitRefused):
         """The top-level field names at fault (a page's form fields)."""
         return {name.split(".")[0].split("[")[0] for name in self.errors}
 
-    def as_body(self) -> dict[str, Any]:  # type: ignore[override]
+    def as_body(self) -> dict[str, Any]:
         return {**super().as_body(), "fields": self.errors}
 
 

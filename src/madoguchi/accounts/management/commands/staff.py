@@ -96,11 +96,11 @@ class Command(BaseCommand):
         by = User.objects.filter(username=opts["by"], is_active=True).first()
         if by is None:
             raise CommandError(f"--by: no active staff member named {opts['by']!r}.")
+        field = "is_staff" if opts.get("flag") == "staff" else "is_superuser"
+        group = Group.objects.filter(name=opts.get("role")).first()
         if action == "flag":
-            field = "is_staff" if opts["flag"] == "staff" else "is_superuser"
             change = f"{opts['flag']} {opts['state']}"
         else:
-            group = Group.objects.filter(name=opts["role"]).first()
             if group is None:
                 raise CommandError(f"No role {opts['role']!r} (run madoguchi migrate).")
             change = f"{action} {opts['role']}"
@@ -109,9 +109,9 @@ class Command(BaseCommand):
             if action == "flag":
                 setattr(user, field, opts["state"] == "on")
                 user.save(update_fields=[field])
-            elif action == "grant":
+            elif group is not None and action == "grant":
                 user.groups.add(group)
-            else:
+            elif group is not None:
                 user.groups.remove(group)
             audit.record(
                 PRIVILEGES_CHANGED.name,
@@ -129,7 +129,7 @@ class Command(BaseCommand):
                 },
             )
         self.stdout.write(f"{user.username}: {change} (by {by.username}, audited).")
-        if user.requires_totp and not user.totpdevice_set.filter(confirmed=True).exists():
+        if user.requires_totp and not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
             self.stdout.write(
                 f"{user.username} now needs an authenticator to sign in: "
                 f"madoguchi staff totp {user.username}"
