@@ -8,10 +8,10 @@ from django.db import connection
 
 from madoguchi.benefits import services
 from madoguchi.benefits.models import AccountClaim, PaymentLink
-from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.models import Completion
 from madoguchi.identity import services as identity
+from madoguchi.refusals import Refusal
 from tests.benefits import builders
 from tests.benefits.conftest import (
     ORIGIN,

@@ -4,10 +4,10 @@ insured person is compared with the card holder before the card signs."""
 import pytest
 
 from madoguchi.benefits.models import HealthInsuranceRegistration
-from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services as desk_services
 from madoguchi.incidents.models import Incident
 from madoguchi.outside import InsuredPerson
+from madoguchi.refusals import Refusal
 from tests.benefits.conftest import commit, prepare, refused, sign, start_visit
 
 pytestmark = pytest.mark.usefixtures("providers", "systems")

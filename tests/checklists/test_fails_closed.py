@@ -11,12 +11,12 @@ from madoguchi.checklists import services
 from madoguchi.checklists.checks import active_checklist
 from madoguchi.checklists.constants import Stage
 from madoguchi.checklists.models import ChecklistTemplate
-from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.constants import VisitEndReason
 from madoguchi.desk.models import Completion
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.models import Incident
+from madoguchi.refusals import Refusal
 from madoguchi.reports import services as reports
 from tests import cardkit, checklistkit
 

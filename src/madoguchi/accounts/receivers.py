@@ -30,7 +30,7 @@ def admin_change_audited(sender: Any, instance: LogEntry, created: bool, **kwarg
     app = str(content_type.app_label) if content_type is not None else "?"
     with transaction.atomic():
         audit.record(
-            ADMIN_CHANGED.name,
+            ADMIN_CHANGED,
             actor=instance.user,
             subject=(f"{app}.{model}", str(instance.object_id or "")),
             payload={

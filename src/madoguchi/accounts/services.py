@@ -11,7 +11,14 @@ from django_otp import match_token
 
 from madoguchi.audit import services as audit
 from madoguchi.audit import throttle
-from madoguchi.core.refusals import Refusal
+from madoguchi.audit.events import (
+    ACCOUNTS_LOCKED_OUT,
+    ACCOUNTS_SIGN_IN_FAILED,
+    ACCOUNTS_SIGNED_IN,
+    ACCOUNTS_SIGNED_OUT,
+    ACCOUNTS_TOTP_FAILED,
+)
+from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.constants import DeskSessionCloseReason
 from madoguchi.terminals.models import DeskSession, Terminal
@@ -88,9 +95,9 @@ def _refuse(
     request: HttpRequest | None = None,
 ) -> SignInRefused:
     """Audit a refused sign-in with its true reason (rate-limited: unauthenticated)."""
-    event = "accounts.locked_out" if isinstance(exc, AccountLocked) else "accounts.sign_in_failed"
+    event = ACCOUNTS_LOCKED_OUT if isinstance(exc, AccountLocked) else ACCOUNTS_SIGN_IN_FAILED
     if isinstance(exc, SecondFactorWrong):
-        event = "accounts.totp_failed"
+        event = ACCOUNTS_TOTP_FAILED
     throttle.record_unauthenticated(
         event,
         source=throttle.client_source(request),
@@ -167,7 +174,7 @@ def staff_sign_in(
         if session is not None:
             request.session["desk_session_id"] = session.pk
         audit.record(
-            "accounts.signed_in",
+            ACCOUNTS_SIGNED_IN,
             actor=user,
             terminal=terminal,
             subject=user,
@@ -203,7 +210,7 @@ def staff_sign_out(*, request: HttpRequest) -> None:
                 )
         if isinstance(user, User):
             audit.record(
-                "accounts.signed_out",
+                ACCOUNTS_SIGNED_OUT,
                 actor=user,
                 terminal=terminal,
                 subject=user,

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from . import services
 from .events import EventType, register
+from .events import get as get_event
 from .models import UnauthenticatedTally
 
 REPEATS = register(
@@ -41,7 +42,7 @@ def client_source(request: HttpRequest | None) -> str:
 
 
 def record_unauthenticated(
-    event: str,
+    event: str | EventType,
     *,
     source: str,
     reason: str = "",
@@ -55,7 +56,7 @@ def record_unauthenticated(
     False when it was counted as a repeat of this minute's first one."""
     now = now or timezone.now()
     minute = now.replace(second=0, microsecond=0)
-    kind = f"{event}:{reason}"[:120]
+    kind = f"{get_event(event).name}:{reason}"[:120]
     source = source[:100]
     with transaction.atomic():
         counted = UnauthenticatedTally.objects.filter(

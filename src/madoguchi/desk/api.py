@@ -10,46 +10,14 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from ninja.responses import codes_4xx
-from ninja.security import HttpBearer, SessionAuth
 
-from madoguchi.audit.throttle import client_source
-from madoguchi.core.refusals import MalformedRequest
 from madoguchi.identity.services import expires_in
-from madoguchi.terminals.binding import bound_desk_session
-from madoguchi.terminals.models import DeskSession, Terminal
-from madoguchi.terminals.services import TerminalError, credential_authenticate
+from madoguchi.refusals import MalformedRequest
+from madoguchi.terminals.auth import DeskSessionAuth, TerminalAuth
+from madoguchi.terminals.models import DeskSession
 
 from . import selectors, services
 from .constants import AgentEventKind, VisitEndReason
-
-
-class DeskSessionAuth(SessionAuth):
-    """A signed-in staff member with an open desk session, on the browser bound to its terminal
-    (CSRF checked by SessionAuth)."""
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = super().authenticate(request, key)
-        if not user:
-            return None
-        # The same rule as the desk pages: only on the browser bound to the session's terminal.
-        session = bound_desk_session(request)
-        if session is None:
-            return None
-        request.desk_session = session  # type: ignore[attr-defined]
-        return user
-
-
-class TerminalAuth(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> Terminal | None:
-        try:
-            terminal = credential_authenticate(
-                raw=token, source="agent", client=client_source(request)
-            )
-        except TerminalError:
-            return None
-        request.terminal = terminal  # type: ignore[attr-defined]
-        return terminal
-
 
 visits_router = Router(auth=DeskSessionAuth(), tags=["visits"])
 agent_router = Router(auth=TerminalAuth(), tags=["agent"])

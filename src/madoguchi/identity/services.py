@@ -20,11 +20,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import ByLanguage, Refusal, Text
+from madoguchi.refusals import ByLanguage, Refusal, Text
 from madoguchi.terminals.models import DeskSession
 
 from .constants import NoncePurpose
-from .events import RENEWAL_REFUSED
+from .events import (
+    CERTIFICATE_RENEWAL_LINKED,
+    CRL_IMPORTED,
+    NONCE_ISSUED,
+    RENEWAL_REFUSED,
+    TOKEN_REJECTED,
+    TRUST_ANCHOR_ADDED,
+)
 from .models import Holder, HolderCertificate, Nonce, RevocationList, TrustAnchor
 from .tokens import (
     MESSAGES_EN,
@@ -118,7 +125,7 @@ def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
         # Row locks first (update_or_create locks each known anchor), audit events last.
         for row in added:
             audit.record(
-                "identity.trust_anchor_added",
+                TRUST_ANCHOR_ADDED,
                 actor=None,
                 terminal=None,
                 subject=row,
@@ -166,7 +173,7 @@ def crl_import(*, data: bytes, source: str = "") -> RevocationList:
             source=source[:500],
         )
         audit.record(
-            "identity.crl_imported",
+            CRL_IMPORTED,
             actor=None,
             terminal=None,
             subject=row,
@@ -234,7 +241,7 @@ def nonce_issue(
             expires_at=now + timedelta(seconds=settings.NONCE_LIFETIME_SECONDS),
         )
         audit.record(
-            "identity.nonce_issued",
+            NONCE_ISSUED,
             actor=desk_session.staff,
             terminal=desk_session.terminal,
             subject=nonce,
@@ -278,7 +285,7 @@ def nonce_spend(*, value: str, purpose: NoncePurpose, desk_session: DeskSession)
 def _rejected(exc: IdentityRefused, desk_session: DeskSession, purpose: str) -> IdentityRefused:
     with transaction.atomic():
         audit.record(
-            "identity.token_rejected",
+            TOKEN_REJECTED,
             actor=desk_session.staff,
             terminal=desk_session.terminal,
             subject=desk_session,
@@ -362,7 +369,7 @@ def certificate_renewal_link(
     except IdentityRefused as exc:
         with transaction.atomic():
             audit.record(
-                RENEWAL_REFUSED.name,
+                RENEWAL_REFUSED,
                 actor=actor,
                 terminal=None,
                 subject=None,
@@ -401,7 +408,7 @@ def _renewal_link(old_fingerprint: str, pem: bytes, actor: object) -> HolderCert
             },
         )
         audit.record(
-            "identity.certificate_renewal_linked",
+            CERTIFICATE_RENEWAL_LINKED,
             actor=actor,
             terminal=None,
             subject=old.holder,

@@ -2,7 +2,7 @@
 
 `incident_record` joins the caller's transaction when there is one (a savepoint): an incident
 about a refusal must therefore be recorded after the refused work has rolled back, as
-`desk.services._refuse_completion` does, or it would roll back with it."""
+`desk.services.completion._refuse_completion` does, or it would roll back with it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from madoguchi.audit import services as audit
 from madoguchi.terminals.models import DeskSession, Terminal
 
 from .constants import IncidentKind, Severity, Source
+from .events import INCIDENT_RECORDED
 from .models import Incident
 
 
@@ -51,7 +52,7 @@ def incident_record(
             organisation=organisation,
         )
         audit.record(
-            "incidents.recorded",
+            INCIDENT_RECORDED,
             actor=recorded_by or staff,
             terminal=terminal,
             subject=incident,
@@ -96,9 +97,9 @@ def incident_pin_blocked(
         ).first()
         if existing is not None:
             return existing, False
-    from madoguchi.desk.models import Visit
-
-    visit = Visit.objects.filter(desk_session=desk_session, ended_at__isnull=True).first()
+    # The desk session's open visit, through the relation desk's Visit declares (incidents sit
+    # below desk: they reference visits by relation, never by importing desk).
+    visit = desk_session.visits.filter(ended_at__isnull=True).first()
     incident = incident_record(
         kind=IncidentKind.PIN_LOCKED,
         reason_code=reason,

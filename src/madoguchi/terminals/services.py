@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Q
@@ -13,10 +14,21 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.accounts.models import Organisation, User
 from madoguchi.audit import services as audit
 from madoguchi.audit import throttle
-from madoguchi.core.refusals import Refusal
+from madoguchi.refusals import Refusal
+
+if TYPE_CHECKING:  # accounts builds on terminals (sign-in opens desk sessions)
+    from madoguchi.accounts.models import Organisation, User
+
+from madoguchi.audit.events import (
+    TERMINALS_CREDENTIAL_ISSUED,
+    TERMINALS_CREDENTIAL_REJECTED,
+    TERMINALS_CREDENTIAL_REVOKED,
+    TERMINALS_DESK_SESSION_CLOSED,
+    TERMINALS_DESK_SESSION_OPENED,
+    TERMINALS_REGISTERED,
+)
 
 from .constants import BINDING_SCHEME, CREDENTIAL_SCHEME, DeskSessionCloseReason
 from .events import BROWSER_BOUND, BROWSER_UNBOUND
@@ -68,7 +80,7 @@ def terminal_register(
     with transaction.atomic():
         terminal = Terminal.objects.create(name=name, location=location, contractor=contractor)
         audit.record(
-            "terminals.registered",
+            TERMINALS_REGISTERED,
             actor=actor,
             terminal=terminal,
             subject=terminal,
@@ -87,7 +99,7 @@ def credential_issue(*, terminal: Terminal, actor: User | None) -> IssuedCredent
             terminal=terminal, prefix=prefix, secret_hash=_hash_secret(secret), created_by=actor
         )
         audit.record(
-            "terminals.credential_issued",
+            TERMINALS_CREDENTIAL_ISSUED,
             actor=actor,
             terminal=terminal,
             subject=credential,
@@ -118,7 +130,7 @@ def credential_revoke(*, credential: TerminalCredential, actor: User | None) -> 
             for bound in bindings:
                 _unbind(bound, actor, "credential_revoked")
             audit.record(
-                "terminals.credential_revoked",
+                TERMINALS_CREDENTIAL_REVOKED,
                 actor=actor,
                 terminal=credential.terminal,
                 subject=credential,
@@ -151,7 +163,7 @@ def credential_authenticate(*, raw: str, source: str = "", client: str = "local"
         reason = "revoked" if credential else "unknown"
         # Unauthenticated: rate-limited (one event per kind, client and minute, plus a count).
         throttle.record_unauthenticated(
-            "terminals.credential_rejected",
+            TERMINALS_CREDENTIAL_REJECTED,
             source=client,
             reason=reason,
             terminal=credential.terminal if credential else None,
@@ -198,7 +210,7 @@ def binding_issue(
         for old in earlier:
             _unbind(old, actor, "rotated")
         audit.record(
-            BROWSER_BOUND.name,
+            BROWSER_BOUND,
             actor=actor,
             terminal=terminal,
             subject=binding,
@@ -224,7 +236,7 @@ def _unbind(binding: TerminalBinding, actor: User | None, reason: str) -> None:
     binding.revoked_at = timezone.now()
     binding.save(update_fields=["revoked_at"])
     audit.record(
-        BROWSER_UNBOUND.name,
+        BROWSER_UNBOUND,
         actor=actor,
         terminal=binding.terminal,
         subject=binding,
@@ -273,7 +285,7 @@ def desk_session_open(*, terminal: Terminal, staff: User) -> DeskSession:
             _close(session, DeskSessionCloseReason.SUPERSEDED, staff)
         session = DeskSession.objects.create(terminal=terminal, staff=staff)
         audit.record(
-            "terminals.desk_session_opened",
+            TERMINALS_DESK_SESSION_OPENED,
             actor=staff,
             terminal=terminal,
             subject=session,
@@ -298,7 +310,7 @@ def _close(session: DeskSession, reason: DeskSessionCloseReason, actor: User | N
     session.save(update_fields=["closed_at", "close_reason"])
     desk_session_closed.send(sender=DeskSession, session=session, reason=reason)
     audit.record(
-        "terminals.desk_session_closed",
+        TERMINALS_DESK_SESSION_CLOSED,
         actor=actor,
         terminal=session.terminal,
         subject=session,

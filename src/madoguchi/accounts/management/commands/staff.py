@@ -15,6 +15,7 @@ from madoguchi.accounts.constants import Role
 from madoguchi.accounts.events import PRIVILEGES_CHANGED
 from madoguchi.accounts.models import Organisation, User
 from madoguchi.audit import services as audit
+from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED
 
 
 class Command(BaseCommand):
@@ -81,7 +82,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
             audit.record(
-                "accounts.totp_device_added",
+                ACCOUNTS_TOTP_DEVICE_ADDED,
                 actor=None,
                 terminal=None,
                 subject=user,
@@ -114,7 +115,7 @@ class Command(BaseCommand):
             elif group is not None:
                 user.groups.remove(group)
             audit.record(
-                PRIVILEGES_CHANGED.name,
+                PRIVILEGES_CHANGED,
                 actor=by,
                 terminal=None,
                 subject=user,

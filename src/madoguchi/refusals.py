@@ -9,7 +9,7 @@ Japanese by default); the API answers `{code, message (English), message_ja}` wi
 A message may carry `params` (`%(name)s` placeholders). A parameter that itself differs by
 language (a checklist item's label, an outside system's own sentence) is a `ByLanguage`.
 
-This module is the lowest layer of the domain apps: it imports nothing of theirs.
+This module is the lowest layer of the domain apps (docs/adr/1002): it imports none of them.
 """
 
 from __future__ import annotations
