@@ -24,6 +24,9 @@ WRITES = {"save", "create", "update", "delete", "bulk_create", "get_or_create", 
 NOT_AUDITED = {
     "audit.services.record": "the audit log itself",
     "benefits.ledger.account": "a ledger account is opened inside an audited transfer",
+    # Issue 13's forensic scan stores its run's findings (read-only results of a scan over
+    # exported records); opening cases from them is audited (cases.opened, legacy_link_added).
+    "scans.services.record_run": "stores a scan's findings; acting on them is audited",
     "identity.services.nonce_spend": "challenge bookkeeping; the attempt it serves is audited",
     "identity.services.holder_certificate_for": "a holder seen first inside an audited sign-in",
     "benefits.services.payouts.payout_batch_create": "assembles a batch; sending it is audited",

@@ -57,6 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--presence-interval", type=float, default=DEFAULT_PRESENCE_INTERVAL, help="seconds"
     )
     parser.add_argument("--terminal-name", default=None, help="name shown by GET /status")
+    parser.add_argument(
+        "--support-key",
+        action="append",
+        default=None,
+        metavar="KEYID=PEM",
+        help="trusted J-LIS input-support key (32 hex digits of its key ID = PEM public key "
+        "file; repeatable): reading the attributes then checks EF0004 and EF0003's signature",
+    )
 
 
 def config_from_options(options: Mapping[str, Any], environ: Mapping[str, str]) -> AgentConfig:
@@ -73,6 +81,7 @@ def config_from_options(options: Mapping[str, Any], environ: Mapping[str, str]) 
         allow_test_pins=bool(options.get("allow_test_pins")),
         presence_interval=float(options.get("presence_interval") or DEFAULT_PRESENCE_INTERVAL),
         terminal_name=options.get("terminal_name"),
+        support_keys=tuple(options.get("support_key") or ()),
     ).validate()
 
 
