@@ -15,5 +15,6 @@ urlpatterns = [
     path("reports/", include("madoguchi.reports.urls")),
     path("cases/", include("madoguchi.cases.urls")),
     path("benefits/", include("madoguchi.benefits.urls")),
+    path("me/", include("madoguchi.residents.urls")),
     path("", include("madoguchi.core.urls")),
 ]

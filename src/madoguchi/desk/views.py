@@ -37,6 +37,8 @@ from . import procedures as registry
 from . import services
 from .constants import ProcedureStatus, VisitEndReason
 from .forms import FALLBACK_FORMS
+from madoguchi.identity.access import record_read
+
 from .models import Completion, Visit
 
 SESSION_RESIDENT = "desk_resident"  # {visit reference: resident's name read from the card}
@@ -153,6 +155,7 @@ def visit(request: HttpRequest) -> HttpResponse:
     found = _visit_or_redirect(request)
     if isinstance(found, HttpResponse):
         return found
+    record_read(request, found.holder, page="desk.visit", subject=found)
     procs = list(found.procedures.order_by("pk"))
     available = [{"kind": h.kind, "label": _label(h)} for h in registry.available()]
     labels = {h.kind: _label(h) for h in registry.available()}
@@ -283,6 +286,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
     if not tx["procedures"]:
         messages.info(request, services.COMPLETION_MESSAGES["nothing_pending"][0])
         return redirect("desk:visit")
+    record_read(request, found.holder, page="desk.confirm", subject=found)
     return render(
         request,
         "desk/confirm.html",
@@ -319,6 +323,7 @@ def receipt(request: HttpRequest) -> HttpResponse:
     if completion is None:
         return redirect("desk:visit")
     signed = json.loads(bytes(completion.transaction_bytes))
+    record_read(request, found.holder, page="desk.receipt", subject=completion)
     return render(
         request,
         "desk/receipt.html",
