@@ -129,7 +129,11 @@ def sign_in(*, token: str, nonce: str, session_key: str, kiosk: bool = False) ->
     try:
         record = _spend(nonce, session_key)
         validated = build_validator().validate_authentication(
-            token, origin=settings.RESIDENT_ORIGIN, nonce=record, now=timezone.now()
+            token,
+            origin=settings.RESIDENT_ORIGIN,
+            nonce=record,
+            now=timezone.now(),
+            alternative_origins=[settings.MADOGUCHI_ORIGIN],  # only to name the refusal
         )
     except TokenValidationError as exc:
         raise _refused(ResidentRefused(str(exc.code), exc.detail)) from exc
@@ -190,7 +194,7 @@ def session_current(public_id: str | None, *, activity: bool = False) -> Residen
     now = timezone.now()
     with transaction.atomic():
         session = (
-            ResidentSession.objects.select_for_update()
+            ResidentSession.objects.select_for_update(of=("self",))
             .select_related("holder")
             .filter(public_id=public_id, ended_at__isnull=True)
             .first()
