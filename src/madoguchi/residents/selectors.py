@@ -93,7 +93,7 @@ def grant_status_text(grant: Grant) -> Any:
     if grant.status == GrantStatus.RETURNED:
         return _("Returned")
     if grant.link is not None and grant.link.status == LinkStatus.SUSPENDED:
-        return _("Suspended")
+        return _("Suspended for a case")
     if grant.regrant_of_id is not None:
         return _("Granted again")
     return _("Granted")
