@@ -193,8 +193,11 @@ CARD_AGENT_ORIGIN = env.str("CARD_AGENT_ORIGIN", default="http://127.0.0.1:47110
 # e.g. "desk-01=http://127.0.0.1:47110,desk-02=http://127.0.0.1:47111".
 CARD_AGENT_ORIGINS: dict[str, str] = env.dict("CARD_AGENT_ORIGINS", default={})
 # The card agent the resident page (/me/) talks to (a kiosk's, or the resident's own computer's).
-RESIDENT_AGENT_ORIGIN = env.str("RESIDENT_AGENT_ORIGIN", default=CARD_AGENT_ORIGIN)
-_AGENT_ORIGINS = sorted({CARD_AGENT_ORIGIN, RESIDENT_AGENT_ORIGIN, *CARD_AGENT_ORIGINS.values()})
+# Empty: CARD_AGENT_ORIGIN.
+RESIDENT_AGENT_ORIGIN = env.str("RESIDENT_AGENT_ORIGIN", default="")
+_AGENT_ORIGINS = sorted(
+    {CARD_AGENT_ORIGIN, *CARD_AGENT_ORIGINS.values()} | ({RESIDENT_AGENT_ORIGIN} - {""})
+)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -236,7 +239,8 @@ MADOGUCHI_ORIGIN = env.str("MADOGUCHI_ORIGIN", default="http://127.0.0.1:8000")
 NONCE_LIFETIME_SECONDS = env.int("NONCE_LIFETIME_SECONDS", default=300)
 # The resident's own page (/me/): the origin its card tokens are signed over (its own, so a
 # desk token never signs in there), the card agent it talks to, its limits, the call centre.
-RESIDENT_ORIGIN = env.str("RESIDENT_ORIGIN", default=MADOGUCHI_ORIGIN)
+# Empty: MADOGUCHI_ORIGIN (the page is then told apart by its challenges alone).
+RESIDENT_ORIGIN = env.str("RESIDENT_ORIGIN", default="")
 RESIDENT_IDLE_SECONDS = env.int("RESIDENT_IDLE_SECONDS", default=120)
 RESIDENT_PRESENCE_TIMEOUT_SECONDS = env.int("RESIDENT_PRESENCE_TIMEOUT_SECONDS", default=6)
 RESIDENT_CALL_CENTRE = env.str("RESIDENT_CALL_CENTRE", default="0120-95-0178")

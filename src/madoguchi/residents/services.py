@@ -74,6 +74,15 @@ class ResidentRefused(Exception):
         return IdentityRefused(self.code).message_en
 
 
+def resident_origin() -> str:
+    """The origin the resident page's card tokens are signed over."""
+    return str(settings.RESIDENT_ORIGIN or settings.MADOGUCHI_ORIGIN)
+
+
+def resident_agent_origin() -> str:
+    return str(settings.RESIDENT_AGENT_ORIGIN or settings.CARD_AGENT_ORIGIN)
+
+
 def _hash(session_key: str) -> str:
     return hashlib.sha256(session_key.encode()).hexdigest()
 
@@ -130,10 +139,11 @@ def sign_in(*, token: str, nonce: str, session_key: str, kiosk: bool = False) ->
         record = _spend(nonce, session_key)
         validated = build_validator().validate_authentication(
             token,
-            origin=settings.RESIDENT_ORIGIN,
+            origin=resident_origin(),
             nonce=record,
             now=timezone.now(),
-            alternative_origins=[settings.MADOGUCHI_ORIGIN],  # only to name the refusal
+            # only to name a refusal: a token signed for the desk pages
+            alternative_origins=[settings.MADOGUCHI_ORIGIN],
         )
     except TokenValidationError as exc:
         raise _refused(ResidentRefused(str(exc.code), exc.detail)) from exc

@@ -46,7 +46,7 @@ def _refusal(exc: services.ResidentRefused, status: int = 400) -> JsonResponse:
 
 def _base_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     ctx: dict[str, Any] = {
-        "agent_origin": settings.RESIDENT_AGENT_ORIGIN,
+        "agent_origin": services.resident_agent_origin(),
         "demo": settings.DEMO,
         "kiosk": bool(request.session.get(KIOSK_KEY)),
         "lang": _lang(),
@@ -95,7 +95,7 @@ def challenge(request: HttpRequest) -> JsonResponse:
         request.session.save()
     ch = services.challenge_issue(session_key=request.session.session_key or "")
     return JsonResponse(
-        {"nonce": ch.value, "origin": settings.RESIDENT_ORIGIN,
+        {"nonce": ch.value, "origin": services.resident_origin(),
          "expires_in": settings.NONCE_LIFETIME_SECONDS}
     )
 
