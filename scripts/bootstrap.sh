@@ -14,8 +14,9 @@ cd "$(dirname "$0")/.."
 #   libpango*                 WeasyPrint (PDF receipts and reports)
 #   postgresql                a throwaway server when none is running
 #   gettext                   msgfmt: compiled translations are checked against the catalogues
+#   default-jre-headless      Java for Apache Spark (the forensic scan's cluster engine)
 APT_PACKAGES=(swig libpcsclite-dev pcscd vsmartcard-vpcd pcsc-tools chromium fonts-noto-cjk gettext
-  libpango-1.0-0 libpangoft2-1.0-0 postgresql)
+  libpango-1.0-0 libpangoft2-1.0-0 postgresql default-jre-headless)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

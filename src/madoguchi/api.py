@@ -1,9 +1,20 @@
-"""The JSON API, versioned under /api/v1/ (OpenAPI at /api/v1/openapi.json)."""
+"""The JSON API, versioned under /api/v1/ (OpenAPI at /api/v1/openapi.json).
+
+Every refusal is answered by one handler: a `Refusal` (or one of ninja's own errors, turned
+into one) becomes `{code, message (English), message_ja}` with the refusal's HTTP status.
+"""
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from madoguchi.core.refusals import (
+    CsrfFailed,
+    HttpRefused,
+    MalformedRequest,
+    Refusal,
+    Unauthenticated,
+)
 from madoguchi.desk.api import agent_router, visits_router
 from madoguchi.incidents.api import incidents_router
 
@@ -18,44 +29,26 @@ api.add_router("/agent", agent_router)
 api.add_router("/incidents", incidents_router)
 
 
+@api.exception_handler(Refusal)
+def refusal(request: HttpRequest, exc: Refusal) -> HttpResponse:
+    return api.create_response(request, exc.as_body(), status=exc.status)
+
+
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    return api.create_response(
-        request,
-        {
-            "code": "malformed_request",
-            "message": "The request body is not valid: "
-            + "; ".join(
-                f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}" for e in exc.errors
-            ),
-            "message_ja": "リクエストの形式が正しくありません。",
-        },
-        status=422,
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}" for e in exc.errors
     )
+    return refusal(request, MalformedRequest(params={"problems": problems}))
 
 
 @api.exception_handler(AuthenticationError)
 def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return api.create_response(
-        request,
-        {
-            "code": "unauthenticated",
-            "message": "Sign in on a registered terminal (or present a valid terminal credential).",
-            "message_ja": "登録された端末でサインインしてください。",
-        },
-        status=401,
-    )
+    return refusal(request, Unauthenticated())
 
 
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 403 and "CSRF" in str(exc):
-        body = {
-            "code": "csrf_failed",
-            "message": "CSRF check failed: send the csrftoken cookie's value in X-CSRFToken "
-            "from the same origin.",
-            "message_ja": "画面を再読み込みしてから、もう一度操作してください。",
-        }
-    else:
-        body = {"code": "http_error", "message": str(exc), "message_ja": "操作できませんでした。"}
-    return api.create_response(request, body, status=exc.status_code)
+        return refusal(request, CsrfFailed())
+    return refusal(request, HttpRefused(params={"problem": str(exc)}, status=exc.status_code))

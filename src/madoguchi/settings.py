@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "madoguchi.officials",
     "madoguchi.reports",
     "madoguchi.cases",
+    "madoguchi.scans",
     "madoguchi.residents",
 ]
 

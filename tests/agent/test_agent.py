@@ -514,3 +514,16 @@ def test_no_signature_before_the_server_has_every_card_event(
         "/sign-completion", {"nonce": generate_nonce(), "origin": a.origin, "transaction": tx}
     )
     assert a.test_pin(r.json()["request_id"], PIN)["status"] == "done"
+
+
+def test_router_answers_405_for_the_wrong_method_and_404_for_unknown_paths(
+    start_agent: Start,
+) -> None:
+    a = start_agent()
+    assert a.get("/authenticate").status_code == 405
+    assert a.get("/authenticate").json()["message"] == "use POST for /authenticate"
+    assert a.post("/status").status_code == 405
+    assert a.client.put(a.agent.base_url + "/status").status_code == 405
+    missing = a.get("/nowhere")
+    assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
+    assert a.get("/status").status_code == 200

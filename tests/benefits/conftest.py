@@ -6,6 +6,7 @@ import pytest
 
 from madoguchi.benefits import outside
 from madoguchi.benefits.models import Provider
+from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services as desk_services
 from madoguchi.outside import ClientConfig
 from madoguchi.outside.sim import running_all
@@ -108,7 +109,7 @@ def prepare(desk_session, kind="point_application", **fields):
 
 
 def refused(code, fn, *args, **kwargs):
-    with pytest.raises(desk_services.VisitRefused) as exc:
+    with pytest.raises(Refusal) as exc:
         fn(*args, **kwargs)
     assert exc.value.code == code, exc.value
     assert exc.value.message_ja

@@ -6,6 +6,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from madoguchi.benefits import identifiers, ledger, services
 from madoguchi.benefits.constants import AccountKind, GrantStatus, LinkStatus, TransferKind
 from madoguchi.benefits.models import Grant, LedgerEntry, LedgerTransfer, PaymentLink, PayoutBatch
+from madoguchi.core.refusals import Refusal
 from madoguchi.incidents.models import Incident
 from tests.benefits import builders
 
@@ -78,7 +79,7 @@ def test_one_effective_grant_per_holder_and_category(world):
         points=100,
         link=link,
     )
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(Refusal) as exc:
         ledger.grant(
             holder=h,
             programme=prog,
@@ -134,7 +135,7 @@ def test_mislink_remediation_suspend_return_replace_regrant(world):
     # Returning twice returns nothing more.
     assert services.ledger_return(wrong, actor=None, reason="again") is None
 
-    with pytest.raises(services.BenefitsRefused):
+    with pytest.raises(Refusal):
         services.ledger_regrant(
             Grant.objects.filter(link=wrong).first(), to_link=wrong, actor=None, reason="x"
         )
@@ -154,7 +155,7 @@ def test_replace_needs_a_suspended_link(world):
     link = builders.link(
         builders.holder(), programme=prog, provider=prov, account="7010000000000001"
     )
-    with pytest.raises(services.BenefitsRefused) as exc:
+    with pytest.raises(Refusal) as exc:
         services.link_replace_via_case(link, actor=None, case_ref="C", reason="r")
     assert exc.value.code == "link_not_suspended"
 
@@ -191,7 +192,7 @@ def test_payout_failure_records_an_incident_and_can_be_resent(world, sims):
     services.grants_evaluate(h)
     batch = services.payout_batch_create(prov, prog)
     sims.provider.control.set(fail_next=5)
-    with pytest.raises(services.BenefitsRefused) as exc:
+    with pytest.raises(Refusal) as exc:
         services.payout_batch_send(batch)
     assert exc.value.code == "outside_unavailable"
     assert Incident.objects.filter(
@@ -226,7 +227,7 @@ def test_programme_edits_create_versions(world):
     )
     assert v2.number == 2
     assert prog.current_version() == v2
-    with pytest.raises(services.BenefitsRefused):
+    with pytest.raises(Refusal):
         services.programme_version_create(
             prog,
             name_ja="x",

@@ -25,6 +25,7 @@ from madoguchi.benefits.models import (
     LedgerTransfer,
     PaymentLink,
 )
+from madoguchi.core.refusals import Refusal
 from tests.benefits import builders
 
 HOLDERS = 3
@@ -87,7 +88,7 @@ class LedgerMachine(RuleBasedStateMachine):
             status=GrantStatus.EFFECTIVE,
         ).exists()
         if exists:
-            with pytest.raises(services.BenefitsRefused, match="grant_exists"):
+            with pytest.raises(Refusal, match="grant_exists"):
                 services.card_acquisition_grant(link, charged_yen=yen, source_ref="report")
         else:
             g = services.card_acquisition_grant(link, charged_yen=yen, source_ref="report")
@@ -139,7 +140,7 @@ class LedgerMachine(RuleBasedStateMachine):
             status=GrantStatus.EFFECTIVE,
         ).exists()
         if exists:
-            with pytest.raises(services.BenefitsRefused, match="grant_exists"):
+            with pytest.raises(Refusal, match="grant_exists"):
                 services.ledger_regrant(returned, to_link=target, actor=None, reason="stateful")
         else:
             services.ledger_regrant(returned, to_link=target, actor=None, reason="stateful")

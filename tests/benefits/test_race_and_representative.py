@@ -7,6 +7,7 @@ from django.db import connection
 
 from madoguchi.benefits import services
 from madoguchi.benefits.models import PaymentLink, VisitRepresentative
+from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.models import Completion
 from madoguchi.identity import services as identity
@@ -46,7 +47,7 @@ def test_two_desks_linking_one_account_at_once_exactly_one_wins(pki, systems, se
             results.append(
                 desk_services.completion_commit(desk_session=d, token=token, nonce=ch.nonce.value)
             )
-        except desk_services.VisitRefused as exc:
+        except Refusal as exc:
             results.append(exc)
         finally:
             connection.close()
@@ -57,7 +58,7 @@ def test_two_desks_linking_one_account_at_once_exactly_one_wins(pki, systems, se
     for t in threads:
         t.join()
     wins = [r for r in results if isinstance(r, Completion)]
-    losses = [r for r in results if isinstance(r, desk_services.VisitRefused)]
+    losses = [r for r in results if isinstance(r, Refusal)]
     assert len(wins) == 1, results
     assert len(losses) == 1
     assert losses[0].code == "account_already_linked"
@@ -118,7 +119,7 @@ def test_exception_refused_for_an_adult(trusted, desk):
 def test_representative_must_use_their_own_card(trusted, desk):
     a = trusted.card("A")
     start_visit(desk, a)
-    with pytest.raises(services.BenefitsRefused) as exc:
+    with pytest.raises(Refusal) as exc:
         _representative(desk, a, kana="サカイ ハナコ", kana_confirmed=True)
     assert exc.value.code == "representative_is_resident"
     assert not VisitRepresentative.objects.exists()

@@ -9,6 +9,7 @@ from madoguchi.benefits.constants import GrantStatus, LinkStatus
 from madoguchi.benefits.models import Grant, PaymentLink
 from madoguchi.cases import services
 from madoguchi.cases.constants import CaseStatus
+from madoguchi.core.refusals import Refusal
 from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
 from tests.cases.conftest import open_case
 from tests.cases.test_signed_link_case import D, desk  # noqa: F401
@@ -64,7 +65,7 @@ def test_case_steps_through_benefits_lock_rows_before_auditing(trusted, desk, of
 
 def test_a_step_not_allowed_now_is_refused_before_benefits_acts(link_case):
     case, link, official = link_case
-    with pytest.raises(services.CaseRefused) as exc:
+    with pytest.raises(Refusal) as exc:
         services.case_reenable(case, actor=official, summary="再申込可能", **D)
     assert exc.value.code == "transition_not_allowed"
     link.refresh_from_db()

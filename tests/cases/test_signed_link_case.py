@@ -10,6 +10,7 @@ from madoguchi.benefits.constants import LinkStatus
 from madoguchi.benefits.models import PaymentLink
 from madoguchi.cases import findings, services
 from madoguchi.cases.constants import CaseStatus
+from madoguchi.core.refusals import Refusal
 from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
 from tests.cases.conftest import open_case
 from tests.incidents.conftest import _origin, providers, sims, systems  # noqa: F401
@@ -82,7 +83,7 @@ def test_benefits_refusal_rolls_the_step_back(link, desk, official):
     # Someone released the link outside the case: re-enabling is refused by benefits, and the
     # case's timeline does not claim it happened.
     PaymentLink.objects.filter(pk=link.pk).update(status=LinkStatus.EFFECTIVE)
-    with pytest.raises(services.CaseRefused) as exc:
+    with pytest.raises(Refusal) as exc:
         services.case_reenable(case, actor=official, summary="再申込可能", **D)
     assert exc.value.code == "link_not_suspended"
     assert case.status == CaseStatus.POINTS_RETURNED
@@ -157,7 +158,7 @@ def test_points_follow_the_case_return_and_regrant(trusted, desk, official):
     services.case_return_points(case, actor=official, summary="返還", **D)
     grant.refresh_from_db()
     assert grant.status == GrantStatus.RETURNED
-    with pytest.raises(services.CaseRefused) as exc:
+    with pytest.raises(Refusal) as exc:
         services.case_regrant(case, actor=official, to_link=wrong, **D)
     assert exc.value.code == "regrant_target_invalid"
     services.case_reenable(case, actor=official, summary="再申込可能", **D)

@@ -8,6 +8,7 @@ from madoguchi.audit.models import AuditEvent
 from madoguchi.cases import services
 from madoguchi.cases.constants import ALLOWED_TRANSITIONS, CaseStatus, EntryKind
 from madoguchi.cases.models import TimelineEntry, TimelineImmutableError
+from madoguchi.core.refusals import Refusal
 from tests.cases.conftest import A_CARD, B_CARD, legacy, open_case
 
 S = CaseStatus
@@ -15,7 +16,7 @@ D = dict(event_date=date(2023, 7, 5), date_precision="day")
 
 
 def refused(code, fn, *args, **kwargs):
-    with pytest.raises(services.CaseRefused) as exc:
+    with pytest.raises(Refusal) as exc:
         fn(*args, **kwargs)
     assert exc.value.code == code, exc.value
     assert exc.value.message_ja

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from madoguchi.checklists import services
 from madoguchi.checklists.constants import DEFAULT_ITEMS, Stage
 from madoguchi.checklists.models import ChecklistItem, ChecklistTick
+from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Completion
@@ -71,7 +72,7 @@ def test_unticked_required_item_refuses_the_challenge_with_ja_and_en(trusted, de
     visit = start(desk, trusted.card("A"))
     prepare(desk)
     tick_all(visit, desk.staff, but=("summary_confirmed",))
-    with pytest.raises(desk_services.VisitRefused) as exc:
+    with pytest.raises(Refusal) as exc:
         desk_services.completion_challenge(desk_session=desk)
     assert exc.value.code == "checklist_incomplete"
     assert "確定内容を来庁者本人が画面で確認した" in exc.value.message_ja
@@ -98,7 +99,7 @@ def test_tick_withdrawn_after_the_challenge_refuses_the_commit(trusted, desk, ch
     token = cardkit.completion_token(a, ORIGIN, ch.nonce.value, ch.transaction_bytes)
     item = ChecklistItem.objects.get(template=checklist, code="card_face_matches")
     services.tick(visit=visit, item=item, staff=desk.staff, ticked=False)
-    with pytest.raises(desk_services.VisitRefused) as exc:
+    with pytest.raises(Refusal) as exc:
         desk_services.completion_commit(desk_session=desk, token=token, nonce=ch.nonce.value)
     assert exc.value.code == "checklist_incomplete"
     assert not Completion.objects.exists()

@@ -9,6 +9,7 @@ from django.urls import reverse
 from madoguchi.accounts.constants import Role
 from madoguchi.checklists import services as checklists
 from madoguchi.checklists.models import ChecklistTick
+from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services
 from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Procedure, Visit
@@ -193,7 +194,7 @@ def test_ended_page_says_why_a_completion_was_refused(trusted, staff_client):
     prepare(staff_client, "PAY-B-0002")
     ch = services.completion_challenge(desk_session=staff_client.desk)
     token = cardkit.completion_token(b, ORIGIN, ch.nonce.value, ch.transaction_bytes)
-    with pytest.raises(services.VisitRefused):
+    with pytest.raises(Refusal):
         services.completion_commit(
             desk_session=staff_client.desk, token=token, nonce=ch.nonce.value
         )

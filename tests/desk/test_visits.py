@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services
 from madoguchi.desk.constants import AgentEventKind, ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Completion, Procedure, Visit
@@ -48,7 +49,7 @@ def commit(desk, card):
 
 
 def refused(desk, token, nonce, code):
-    with pytest.raises(services.VisitRefused) as exc:
+    with pytest.raises(Refusal) as exc:
         services.completion_commit(desk_session=desk, token=token, nonce=nonce)
     assert exc.value.code == code, exc.value
     assert exc.value.message_ja
@@ -90,7 +91,7 @@ def test_sakai_b_application_in_a_visit_signed_by_b_commits_nothing(trusted, des
     assert incident.reason_code == "certificate_mismatch"
     assert incident.visit == visit
     # No procedure can be prepared again without a new card authentication.
-    with pytest.raises(services.VisitRefused) as exc:
+    with pytest.raises(Refusal) as exc:
         prepare(desk)
     assert exc.value.code == "no_open_visit"
 
@@ -249,7 +250,7 @@ def test_next_resident_ends_visit_and_it_cannot_resume(trusted, desk):
     visit = start_visit(desk, trusted.card("A"))
     services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT)
     assert services.visit_current(desk_session=desk) is None
-    with pytest.raises(services.VisitRefused):
+    with pytest.raises(Refusal):
         prepare(desk)
 
 
@@ -289,7 +290,7 @@ def test_revoked_card_cannot_start_a_visit(trusted, desk, tmp_path):
     pki.ca.revoke(serial)
     identity.crl_import(data=pki.ca.crl_pem())
     nonce = services.auth_challenge(desk_session=desk).value
-    with pytest.raises(services.VisitRefused) as exc:
+    with pytest.raises(Refusal) as exc:
         services.visit_start(
             desk_session=desk, token=cardkit.auth_token(c, ORIGIN, nonce), nonce=nonce
         )
@@ -306,7 +307,7 @@ def test_untrusted_ca_cannot_start_a_visit(db, pki, desk):
     other = TestCA.load_or_create(pki.ca.directory.parent / "other-ca")
     identity.trust_anchor_add(pem=other.certificates_pem())
     nonce = services.auth_challenge(desk_session=desk).value
-    with pytest.raises(services.VisitRefused) as exc:
+    with pytest.raises(Refusal) as exc:
         services.visit_start(
             desk_session=desk, token=cardkit.auth_token(pki.card("A"), ORIGIN, nonce), nonce=nonce
         )
@@ -337,7 +338,7 @@ def test_two_completions_racing_at_most_one_succeeds(pki):
             results.append(
                 services.completion_commit(desk_session=desk, token=token, nonce=ch.nonce.value)
             )
-        except services.VisitRefused as exc:
+        except Refusal as exc:
             results.append(exc)
         finally:
             connection.close()

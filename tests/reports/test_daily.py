@@ -6,6 +6,7 @@ import pytest
 from django.db.models import F
 
 from madoguchi.audit.models import AuditEvent
+from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.models import Completion, Visit
 from madoguchi.incidents import services as incidents
@@ -40,7 +41,7 @@ def busy_day(trusted, desk, supervisor):
     )
     ch = desk_services.completion_challenge(desk_session=desk)
     token = cardkit.completion_token(b, ORIGIN, ch.nonce.value, ch.transaction_bytes)
-    with pytest.raises(desk_services.VisitRefused):
+    with pytest.raises(Refusal):
         desk_services.completion_commit(desk_session=desk, token=token, nonce=ch.nonce.value)
     incidents.incident_complaint(
         recorded_by=supervisor,

@@ -10,6 +10,7 @@ from django_otp import login as otp_login
 from django_otp import match_token
 
 from madoguchi.audit import services as audit
+from madoguchi.core.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.constants import DeskSessionCloseReason
 from madoguchi.terminals.models import DeskSession, Terminal
@@ -18,19 +19,15 @@ from .constants import Role
 from .models import User
 
 
-class SignInRefused(Exception):
+class SignInRefused(Refusal):
     code = "sign_in_refused"
+    status = 401
     message = _("Sign-in was refused.")
-    english = "Sign-in was refused."
-
-    def __str__(self) -> str:
-        return self.english
 
 
 class BadCredentials(SignInRefused):
     code = "bad_credentials"
     message = _("The user name or password is wrong.")
-    english = "The user name or password is wrong."
 
 
 class AccountLocked(SignInRefused):
@@ -39,25 +36,21 @@ class AccountLocked(SignInRefused):
         "Too many failed attempts: this account is locked for a while. "
         "Ask a supervisor if you need to sign in now."
     )
-    english = "Too many failed attempts; the account is temporarily locked."
 
 
 class SecondFactorRequired(SignInRefused):
     code = "totp_required"
     message = _("Enter the 6-digit code from your authenticator app.")
-    english = "A TOTP code is required for this account."
 
 
 class SecondFactorWrong(SignInRefused):
     code = "totp_wrong"
     message = _("The authenticator code is wrong or expired.")
-    english = "The TOTP code is wrong."
 
 
 class SecondFactorMissing(SignInRefused):
     code = "totp_not_enrolled"
     message = _("This account needs an authenticator app, and none is registered. Ask an operator.")
-    english = "This account requires TOTP but has no device."
 
 
 class TerminalRequired(SignInRefused):
@@ -66,7 +59,6 @@ class TerminalRequired(SignInRefused):
         "Desk staff can sign in only on a registered terminal. "
         "Ask an operator to register this terminal."
     )
-    english = "Desk staff must sign in on a registered terminal."
 
 
 def _refuse(

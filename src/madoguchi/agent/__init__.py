@@ -5,6 +5,6 @@ Protocol: docs/visits.md; operation: docs/agent.md.
 """
 
 from madoguchi.agent.config import AgentConfig, ConfigError
-from madoguchi.agent.server import Agent, run_agent_in_thread, running_agent
+from madoguchi.agent.core import Agent, running_agent
 
-__all__ = ["Agent", "AgentConfig", "ConfigError", "run_agent_in_thread", "running_agent"]
+__all__ = ["Agent", "AgentConfig", "ConfigError", "running_agent"]

@@ -84,7 +84,7 @@ def run(
     stop: threading.Event | None = None,
 ) -> int:
     """Start the agent and serve until SIGINT/SIGTERM (or `stop` is set). Returns an exit code."""
-    from madoguchi.agent.server import Agent
+    from madoguchi.agent.core import Agent
 
     env = os.environ if environ is None else environ
     try:

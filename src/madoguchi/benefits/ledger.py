@@ -20,8 +20,10 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.core.refusals import Refusal
 from madoguchi.identity.models import Holder
 
 from .constants import AccountKind, GrantStatus, TransferKind
@@ -38,14 +40,11 @@ from .models import (
 )
 
 
-class LedgerError(Exception):
-    """A ledger operation that cannot be done; `code` is stable, messages in ja and en."""
+class LedgerError(Refusal):
+    """A ledger operation that cannot be done."""
 
-    def __init__(self, code: str, message_ja: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.code = code
-        self.message_ja = message_ja
-        self.message_en = message_en
+    code = "ledger_error"
+    status = 409
 
 
 def account(
@@ -91,9 +90,7 @@ def post(
     """Post one balanced transfer (or return the one already posted under the key)."""
     lines = [(a, amt) for a, amt in lines if amt != 0]
     if len(lines) < 2 or sum(amt for _, amt in lines) != 0:
-        raise LedgerError(
-            "unbalanced", "記帳が貸借一致しません。", "A transfer's entries must sum to zero."
-        )
+        raise LedgerError("unbalanced", _("A transfer's entries must sum to zero."))
     existing = LedgerTransfer.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
@@ -145,7 +142,7 @@ def grant(
 ) -> Grant:
     """Grant a category's points (one effective grant per resident and category)."""
     if points <= 0:
-        raise LedgerError("points_not_positive", "ポイントは正の数です。", "Points must be > 0.")
+        raise LedgerError("points_not_positive", _("Points must be > 0."))
     try:
         with transaction.atomic():
             g = Grant.objects.create(
@@ -162,8 +159,8 @@ def grant(
     except IntegrityError as exc:
         raise LedgerError(
             "grant_exists",
-            "この区分のポイントはすでに付与されています。",
-            f"An effective {category} grant already exists for this resident.",
+            _("An effective %(category)s grant already exists for this resident."),
+            params={"category": category},
         ) from exc
     kind = TransferKind.REGRANT if regrant_of is not None else TransferKind.GRANT
     post(

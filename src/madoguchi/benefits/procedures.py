@@ -14,8 +14,10 @@ from typing import Any, ClassVar
 from django import forms
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.core.refusals import ByLanguage
 from madoguchi.desk import procedures as desk_procedures
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
@@ -35,12 +37,6 @@ from .models import (
 )
 
 
-def _refuse(code: str, ja: str, en: str) -> Exception:
-    from madoguchi.desk.services import VisitRefused
-
-    return VisitRefused(code, ja, en)
-
-
 def _resident_name(fields: dict[str, Any]) -> str:
     """The name read from the card's basic four attributes (for the receipt), if any."""
     return str(fields.get("resident_name", "") or "").strip()[:100]
@@ -51,16 +47,18 @@ def _open_version(programme_code: str) -> tuple[Programme, ProgrammeVersion]:
     version = programme.current_version() if programme else None
     if programme is None or version is None:
         raise ProcedureInvalid(
-            {"programme": "この事業は受け付けていません。"},
-            f"No active programme {programme_code!r}.",
-            code="programme_unknown",
+            "programme_unknown",
+            _("This programme (%(programme)s) is not taking applications."),
+            field="programme",
+            params={"programme": programme_code},
         )
     now = timezone.now()
     if not version.opens_at <= now < version.closes_at:
         raise ProcedureInvalid(
-            {"programme": f"{version.name_ja}の申込期間外です。"},
-            "The programme is not taking applications now.",
-            code="programme_closed",
+            "programme_closed",
+            _("%(programme)s is not taking applications now."),
+            field="programme",
+            params={"programme": ByLanguage(version.name_ja, version.name_en or version.name_ja)},
         )
     return programme, version
 
@@ -136,9 +134,9 @@ class PointApplication(_Base):
         systems = outside.systems()
         if provider is None or code not in systems.providers:
             raise ProcedureInvalid(
-                {"provider": "決済サービスを選んでください。"},
-                "Unknown payment provider.",
-                code="provider_unknown",
+                "provider_unknown",
+                _("Unknown payment provider."),
+                field="provider",
             )
         existing = (
             PaymentLink.objects.filter(
@@ -151,23 +149,28 @@ class PointApplication(_Base):
         )
         if existing is not None:
             raise ProcedureInvalid(
-                {
-                    "provider": f"この方はすでに{existing.provider.display_name_ja}"
-                    f"（{existing.masked_account}）を紐付けています。決済サービスは変更できません"
-                    "（誤りがある場合は是正の手続きで対応します）。"
+                "holder_already_linked",
+                _(
+                    "This resident has already linked %(provider)s (%(account)s) for this "
+                    "programme; the payment service cannot be changed (a mistake is put right "
+                    "through a remediation case)."
+                ),
+                field="provider",
+                params={
+                    "provider": ByLanguage(
+                        existing.provider.display_name_ja, existing.provider.display_name_en
+                    ),
+                    "account": existing.masked_account,
                 },
-                "This resident already has a payment service for this programme.",
-                code="holder_already_linked",
             )
         psid = str(fields.get("payment_service_id", ""))
         sec = str(fields.get("security_code", ""))
-        errors = {}
         if not psid.strip():
-            errors["payment_service_id"] = "決済サービスIDを入力してください。"
+            raise ProcedureInvalid(
+                message=_("Enter the payment service ID."), field="payment_service_id"
+            )
         if not sec.strip():
-            errors["security_code"] = "セキュリティコードを入力してください。"
-        if errors:
-            raise ProcedureInvalid(errors, "Payment service ID and security code are required.")
+            raise ProcedureInvalid(message=_("Enter the security code."), field="security_code")
         kana, source = services.resident_kana(visit, fields)
         what = {"procedure": self.kind, "provider": code, "account_last4": identifiers.last4(psid)}
         try:
@@ -195,12 +198,9 @@ class PointApplication(_Base):
                 detail=what,
             )
             raise ProcedureInvalid(
-                {
-                    "payment_service_id": "この決済サービスIDは、すでに別の方（または同じ方）に紐付けられています。"
-                    "入力したIDがご本人のものか確認してください。"
-                },
-                "This payment account is already linked.",
-                code="account_already_linked",
+                "account_already_linked",
+                _("This payment account is already linked."),
+                field="payment_service_id",
             )
         name = services.name_decide(
             visit,
@@ -256,10 +256,11 @@ class PointApplication(_Base):
                     **services.name_fields_for_row(f),
                 )
         except IntegrityError as exc:
-            raise _refuse(
+            raise services.BenefitsRefused(
                 "account_already_linked",
-                "この決済サービス（またはこの方の紐付け）は、別の窓口で先に登録されました。何も登録していません。",
-                "The account (or this resident's link) was linked at another desk first; nothing was committed.",
+                _(
+                    "The account (or this resident's link) was linked at another desk first; nothing was committed."
+                ),
             ) from exc
         previous = (
             PaymentLink.objects.filter(
@@ -326,9 +327,9 @@ class PublicFundRegistration(_Base):
             holder=visit.holder, status=LinkStatus.EFFECTIVE
         ).exists():
             raise ProcedureInvalid(
-                {"account_number": "この方の公金受取口座はすでに登録されています。"},
-                "A public-fund account is already registered for this resident.",
-                code="public_fund_exists",
+                "public_fund_exists",
+                _("A public-fund account is already registered for this resident."),
+                field="account_number",
             )
         raw = {
             k: str(fields.get(k, ""))
@@ -367,11 +368,9 @@ class PublicFundRegistration(_Base):
             ).exists()
         ):
             raise ProcedureInvalid(
-                {
-                    "account_number": "この口座は、すでに別の方の公金受取口座として登録されています。"
-                },
-                "This bank account is already another resident's public-fund account.",
-                code="account_already_linked",
+                "account_already_linked",
+                _("This bank account is already another resident's public-fund account."),
+                field="account_number",
             )
         return {
             "bank_code": bank.bank_code,
@@ -415,10 +414,9 @@ class PublicFundRegistration(_Base):
                     **services.name_fields_for_row(f),
                 )
         except IntegrityError as exc:
-            raise _refuse(
+            raise services.BenefitsRefused(
                 "account_already_linked",
-                "この口座（またはこの方の公金受取口座）は、別の窓口で先に登録されました。何も登録していません。",
-                "The account was registered at another desk first; nothing was committed.",
+                _("The account was registered at another desk first; nothing was committed."),
             ) from exc
         audit.record(
             "benefits.public_fund_registered",
@@ -461,9 +459,9 @@ class HealthInsuranceUse(_Base):
             holder=visit.holder, status=LinkStatus.EFFECTIVE
         ).exists():
             raise ProcedureInvalid(
-                {"insurer_number": "この方の利用登録はすでにあります。"},
-                "Health-insurance use is already registered for this resident.",
-                code="health_insurance_exists",
+                "health_insurance_exists",
+                _("Health-insurance use is already registered for this resident."),
+                field="insurer_number",
             )
         try:
             insurer = validation.insurer_number(str(fields.get("insurer_number", "")))
@@ -471,8 +469,8 @@ class HealthInsuranceUse(_Base):
             number = validation.insured_number(str(fields.get("insured_number", "")))
             branch = validation.insured_branch(str(fields.get("branch", "")))
         except OutsideError as exc:
-            raise ProcedureInvalid(
-                {"insured_number": exc.message_ja}, exc.message_en, code=exc.code
+            raise ProcedureInvalid.carrying(
+                exc.code, ja=exc.message_ja, en=exc.message_en, field="insured_number"
             ) from exc
         ident = identifiers.insured_identifier(insurer, symbol, number, branch)
         return {
@@ -511,7 +509,9 @@ class HealthInsuranceUse(_Base):
                 idempotency_key=f"madoguchi-hi:{procedure.pk}",
             )
         except OutsideError as exc:
-            raise _refuse(exc.code, exc.message_ja, exc.message_en) from exc
+            raise services.BenefitsRefused.carrying(
+                exc.code, ja=exc.message_ja, en=exc.message_en
+            ) from exc
         row = HealthInsuranceRegistration.objects.create(
             holder=visit.holder,
             visit=visit,

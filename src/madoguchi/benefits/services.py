@@ -20,8 +20,10 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.core.refusals import ByLanguage, Refusal
 from madoguchi.desk.models import Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.identity import services as identity
@@ -63,14 +65,11 @@ from .models import (
 from .readings import certified_readings
 
 
-class BenefitsRefused(Exception):
-    """A refused benefits operation, with a stable code and messages in Japanese and English."""
+class BenefitsRefused(Refusal):
+    """A refused benefits operation."""
 
-    def __init__(self, code: str, message_ja: str, message_en: str) -> None:
-        super().__init__(f"{code}: {message_en}")
-        self.code = code
-        self.message_ja = message_ja
-        self.message_en = message_en
+    code = "benefits_refused"
+    status = 409
 
 
 # --- programmes ------------------------------------------------------------------------------
@@ -125,8 +124,9 @@ def programme_version_create(
     if problems:
         raise BenefitsRefused(
             "programme_invalid",
-            "事業の設定が正しくありません: " + "; ".join(problems),
-            "; ".join(problems),
+            _("The programme's settings are not valid: %(problems)s"),
+            params={"problems": "; ".join(problems)},
+            status=400,
         )
     with transaction.atomic():
         locked = Programme.objects.select_for_update().get(pk=programme.pk)
@@ -175,17 +175,15 @@ def resident_kana(visit: Visit, fields: dict[str, Any]) -> tuple[str, KanaSource
     entered = str(fields.get("resident_kana", "")).strip()
     if not entered:
         raise ProcedureInvalid(
-            {"resident_kana": "ご本人の氏名のフリガナを、ご本人に入力していただいてください。"},
-            "The resident's kana name is required.",
-            code="resident_kana_required",
+            "resident_kana_required",
+            _("The resident's kana name is required."),
+            field="resident_kana",
         )
     if not _truthy(fields.get("resident_kana_confirmed")):
         raise ProcedureInvalid(
-            {
-                "resident_kana_confirmed": "入力したフリガナを、ご本人に画面で確認していただいてください。"
-            },
-            "The resident must confirm the kana name on screen.",
-            code="resident_kana_unconfirmed",
+            "resident_kana_unconfirmed",
+            _("The resident must confirm the kana name on screen."),
+            field="resident_kana_confirmed",
         )
     return entered[:100], KanaSource.RESIDENT_ENTRY
 
@@ -255,21 +253,19 @@ def name_decide(
                 },
             )
             raise ProcedureInvalid(
-                {
-                    "account": "口座名義がご本人のお名前と一致しません。紐付けできません。"
-                    + result.reason_text("ja")
-                },
-                "The account holder's name does not match the resident's; nothing was linked.",
-                code="name_no_match",
+                "name_no_match",
+                _(
+                    "The account holder's name does not match the resident's; nothing was "
+                    "linked. %(reason)s"
+                ),
+                field="account",
+                params={"reason": ByLanguage(result.reason_text("ja"), result.reason_text("en"))},
             )
         if not _is_minor(fields):
             raise ProcedureInvalid(
-                {
-                    "resident_birth_date": "法定代理人の口座を使う例外は、未成年の方だけが対象です。"
-                    "ご本人の生年月日（基本4情報）を確認してください。"
-                },
-                "The representative exception applies only to a minor.",
-                code="exception_not_minor",
+                "exception_not_minor",
+                _("The representative exception applies only to a minor."),
+                field="resident_birth_date",
             )
         rep = (
             VisitRepresentative.objects.filter(visit=visit)
@@ -279,9 +275,9 @@ def name_decide(
         )
         if rep is None:
             raise ProcedureInvalid(
-                {"representative": "法定代理人ご本人のマイナンバーカードでの認証が必要です。"},
-                "The legal representative must authenticate with their own card in this visit.",
-                code="representative_required",
+                "representative_required",
+                _("The legal representative must authenticate with their own card in this visit."),
+                field="representative",
             )
         checked = name_check(rep.kana, account_kana)
         out.update(
@@ -304,20 +300,27 @@ def name_decide(
                 detail={**what, "reason": str(checked.reason)},
             )
             raise ProcedureInvalid(
-                {"account": "口座名義が法定代理人のお名前とも一致しません。紐付けできません。"},
-                "The account holder's name matches neither the minor nor the representative.",
-                code="name_no_match",
+                "name_no_match",
+                _("The account holder's name matches neither the minor nor the representative."),
+                field="account",
             )
     if checked.outcome in (Outcome.CLOSE, Outcome.UNAVAILABLE):
         if not confirm:
             raise ProcedureInvalid(
-                {
-                    "confirm_close_match": f"口座名義「{_show(account_kana)}」がご本人のお名前と完全には一致しません"
-                    f"（{checked.outcome_text('ja')}）。{checked.reason_text('ja')}"
-                    "ご本人の口座であることをご本人に確認していただいてください。"
+                "name_close_unconfirmed",
+                _(
+                    "The account holder's name “%(name)s” does not fully match the "
+                    "resident's (%(outcome)s). %(reason)s Ask the resident to confirm that "
+                    "this is their own account."
+                ),
+                field="confirm_close_match",
+                params={
+                    "name": ByLanguage(
+                        _show(account_kana), account_kana or "(the account's name is not available)"
+                    ),
+                    "outcome": ByLanguage(checked.outcome_text("ja"), checked.outcome_text("en")),
+                    "reason": ByLanguage(checked.reason_text("ja"), checked.reason_text("en")),
                 },
-                "Close match (or no name available): the resident must confirm the account's name.",
-                code="name_close_unconfirmed",
             )
         out["close_confirmed"] = True
     return out
@@ -353,7 +356,7 @@ def outside_failure(
         staff=visit.staff,
         detail={**what, "code": exc.code, "status": exc.status, "attempts": exc.attempts},
     )
-    return ProcedureInvalid({field: exc.message_ja}, exc.message_en, code=exc.code)
+    return ProcedureInvalid.carrying(exc.code, ja=exc.message_ja, en=exc.message_en, field=field)
 
 
 # --- the legal representative ------------------------------------------------------------------
@@ -380,22 +383,15 @@ def representative_authenticate(
     if visit is None:
         raise BenefitsRefused(
             "no_open_visit",
-            "受付が開始されていません。先にご本人のカードで受付を開始してください。",
-            "There is no open visit.",
+            _("There is no open visit."),
         )
     if relationship not in Relationship.values:
-        raise BenefitsRefused(
-            "relationship_invalid", "続柄を選んでください。", "Unknown relationship."
-        )
-    try:
-        cert = identity.authenticate(token=token, nonce_value=nonce, desk_session=desk_session)
-    except identity.IdentityRefused as exc:
-        raise BenefitsRefused(exc.code, exc.message_ja, exc.message_en) from exc
+        raise BenefitsRefused("relationship_invalid", _("Unknown relationship."))
+    cert = identity.authenticate(token=token, nonce_value=nonce, desk_session=desk_session)
     if cert.holder_id == visit.holder_id:
         raise BenefitsRefused(
             "representative_is_resident",
-            "法定代理人ご本人のカードで認証してください（来庁者ご本人のカードが使われました）。",
-            "The representative must use their own card, not the resident's.",
+            _("The representative must use their own card, not the resident's."),
         )
     readings = certified_readings()
     reading = readings.reading_for(cert) if readings is not None else None
@@ -406,8 +402,7 @@ def representative_authenticate(
         if not rep_kana or not kana_confirmed:
             raise BenefitsRefused(
                 "representative_kana_required",
-                "法定代理人のお名前のフリガナを入力し、ご本人に確認していただいてください。",
-                "The representative's kana name is required and must be confirmed.",
+                _("The representative's kana name is required and must be confirmed."),
             )
     with transaction.atomic():
         rep = VisitRepresentative.objects.create(
@@ -493,27 +488,24 @@ def card_acquisition_grant(
     cat = link.programme_version.category(category)
     if cat is None or cat["kind"] != CategoryKind.RATE:
         raise BenefitsRefused(
-            "no_such_category", "この事業にその区分はありません。", f"No rate category {category}."
+            "no_such_category",
+            _("This programme has no rate category %(category)s."),
+            params={"category": category},
         )
     if link.status != LinkStatus.EFFECTIVE:
-        raise BenefitsRefused(
-            "link_not_effective", "この紐付けは有効ではありません。", "The link is not effective."
-        )
+        raise BenefitsRefused("link_not_effective", _("The link is not effective."))
     points = min(int(charged_yen * cat["rate_percent"]) // 100, int(cat["cap"]))
-    try:
-        with transaction.atomic():
-            return ledger.grant(
-                holder=link.holder,
-                programme=link.programme,
-                version=link.programme_version,
-                category=category,
-                points=points,
-                link=link,
-                source_ref=source_ref,
-                actor=actor,
-            )
-    except ledger.LedgerError as exc:
-        raise BenefitsRefused(exc.code, exc.message_ja, exc.message_en) from exc
+    with transaction.atomic():
+        return ledger.grant(
+            holder=link.holder,
+            programme=link.programme,
+            version=link.programme_version,
+            category=category,
+            points=points,
+            link=link,
+            source_ref=source_ref,
+            actor=actor,
+        )
 
 
 # --- remediation (called by cases) -------------------------------------------------------------
@@ -578,8 +570,7 @@ def link_replace_via_case(
         if locked.status != LinkStatus.SUSPENDED:
             raise BenefitsRefused(
                 "link_not_suspended",
-                "紐付けを置き換えるには、先に利用停止にしてください。",
-                "Suspend the link before replacing it.",
+                _("Suspend the link before replacing it."),
             )
         locked.status = LinkStatus.REPLACED
         locked.status_changed_at = timezone.now()
@@ -603,30 +594,25 @@ def ledger_regrant(grant: Grant, *, to_link: PaymentLink, actor: Any, reason: st
     if grant.status != GrantStatus.RETURNED:
         raise BenefitsRefused(
             "grant_not_returned",
-            "返還済みの付与だけを再付与できます。",
-            "Only a returned grant can be re-granted.",
+            _("Only a returned grant can be re-granted."),
         )
     if to_link.status != LinkStatus.EFFECTIVE or to_link.programme_id != grant.programme_id:
         raise BenefitsRefused(
             "link_not_effective",
-            "再付与先の紐付けが有効ではありません。",
-            "The target link is not effective for this programme.",
+            _("The target link is not effective for this programme."),
         )
     with transaction.atomic():
-        try:
-            return ledger.grant(
-                holder=to_link.holder,
-                programme=grant.programme,
-                version=grant.programme_version,
-                category=grant.category,
-                points=grant.points,
-                link=to_link,
-                regrant_of=grant,
-                source_ref=reason,
-                actor=actor,
-            )
-        except ledger.LedgerError as exc:
-            raise BenefitsRefused(exc.code, exc.message_ja, exc.message_en) from exc
+        return ledger.grant(
+            holder=to_link.holder,
+            programme=grant.programme,
+            version=grant.programme_version,
+            category=grant.category,
+            points=grant.points,
+            link=to_link,
+            regrant_of=grant,
+            source_ref=reason,
+            actor=actor,
+        )
 
 
 # --- payouts -----------------------------------------------------------------------------------
@@ -692,7 +678,9 @@ def payout_batch_send(batch: PayoutBatch, *, actor: Any = None) -> PayoutBatch:
             summary=f"Payout batch {batch.batch_id} not accepted: {exc.message_en}",
             detail={"batch": batch.batch_id, "provider": batch.provider.code, "code": exc.code},
         )
-        raise BenefitsRefused(exc.code, exc.message_ja, exc.message_en) from exc
+        raise BenefitsRefused.carrying(
+            exc.code, ja=exc.message_ja, en=exc.message_en, status=502
+        ) from exc
     by_id = {r.item_id: r for r in result.items}
     with transaction.atomic():
         locked = PayoutBatch.objects.select_for_update().get(pk=batch.pk)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 
 class CardError(Exception):
     """Base class of every error raised by `madoguchi.card`."""
@@ -50,6 +52,29 @@ class RefusedOperation(CardError):
 
 
 # --- status words ------------------------------------------------------------------------------
+
+
+class SW(IntEnum):
+    """Status words by name (ISO 7816-4 and docs/jpki-card.md). The low nibble of
+    `VERIFY_FAILED` and the low byte of `BYTES_REMAINING`/`WRONG_LE` carry a count."""
+
+    OK = 0x9000
+    BYTES_REMAINING = 0x6100  # 61xx: xx more bytes for GET RESPONSE
+    VERIFY_FAILED = 0x63C0  # 63Cx: x tries left
+    WRONG_LENGTH = 0x6700
+    INCOMPATIBLE_FILE_STRUCTURE = 0x6981
+    SECURITY_STATUS_NOT_SATISFIED = 0x6982
+    AUTHENTICATION_METHOD_BLOCKED = 0x6983
+    PIN_BLOCKED = 0x6984  # "reference data not usable"
+    CONDITIONS_NOT_SATISFIED = 0x6985
+    COMMAND_NOT_ALLOWED = 0x6986
+    WRONG_DATA = 0x6A80
+    FILE_NOT_FOUND = 0x6A82
+    INCORRECT_P1P2 = 0x6A86
+    OFFSET_OUT_OF_RANGE = 0x6B00
+    WRONG_LE = 0x6C00  # 6Cxx: the right Le is xx
+    INS_NOT_SUPPORTED = 0x6D00
+    CLA_NOT_SUPPORTED = 0x6E00
 
 
 class StatusWordError(CardError):
@@ -157,25 +182,25 @@ class UnknownStatus(StatusWordError):
 
 
 _BY_SW: dict[int, type[StatusWordError]] = {
-    0x6982: SecurityStatusNotSatisfied,
-    0x6983: AuthenticationMethodBlocked,
-    0x6984: PinBlocked,
-    0x6985: ConditionsNotSatisfied,
-    0x6986: CommandNotAllowed,
-    0x6A80: WrongData,
-    0x6A82: FileNotFound,
-    0x6A86: IncorrectP1P2,
-    0x6700: WrongLength,
-    0x6B00: OffsetOutOfRange,
-    0x6D00: InsNotSupported,
-    0x6E00: ClaNotSupported,
+    SW.SECURITY_STATUS_NOT_SATISFIED: SecurityStatusNotSatisfied,
+    SW.AUTHENTICATION_METHOD_BLOCKED: AuthenticationMethodBlocked,
+    SW.PIN_BLOCKED: PinBlocked,
+    SW.CONDITIONS_NOT_SATISFIED: ConditionsNotSatisfied,
+    SW.COMMAND_NOT_ALLOWED: CommandNotAllowed,
+    SW.WRONG_DATA: WrongData,
+    SW.FILE_NOT_FOUND: FileNotFound,
+    SW.INCORRECT_P1P2: IncorrectP1P2,
+    SW.WRONG_LENGTH: WrongLength,
+    SW.OFFSET_OUT_OF_RANGE: OffsetOutOfRange,
+    SW.INS_NOT_SUPPORTED: InsNotSupported,
+    SW.CLA_NOT_SUPPORTED: ClaNotSupported,
 }
 
 
 def error_for_sw(sw: int) -> StatusWordError:
     """The typed exception for a non-success status word."""
-    if sw & 0xFFF0 == 0x63C0:
+    if sw & 0xFFF0 == SW.VERIFY_FAILED:
         return WrongPin(sw)
-    if sw & 0xFF00 == 0x6C00:
+    if sw & 0xFF00 == SW.WRONG_LE:
         return WrongLe(sw)
     return _BY_SW.get(sw, UnknownStatus)(sw)

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from madoguchi.card.apdu import CommandAPDU, ResponseAPDU, parse_command
-from madoguchi.card.errors import StatusWordError
+from madoguchi.card.errors import SW, StatusWordError
 from madoguchi.card.inputsupport import INPUT_SUPPORT_AID, build_basic_four, build_integrity
 from madoguchi.card.jpki import JPKI_AID, SHA256_DIGEST_INFO_PREFIX
 from madoguchi.card.testca import TestCA, generate_rsa_key
@@ -71,7 +71,7 @@ def _raw_pkcs1_v15_sign(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
     """PKCS#1 v1.5 type-1 padding of `data` as given, then the RSA private operation."""
     k = (key.key_size + 7) // 8
     if len(data) > k - 11:
-        raise _SW(0x6700)
+        raise _SW(SW.WRONG_LENGTH)
     encoded = b"\x00\x01" + b"\xff" * (k - 3 - len(data)) + b"\x00" + data
     numbers = key.private_numbers()
     m = int.from_bytes(encoded, "big")
@@ -195,16 +195,18 @@ class VirtualCard:
 
     def _respond(self, data: bytes, le: int | None, extended: bool) -> bytes:
         if not data:
-            return b"\x90\x00"
+            return SW.OK.to_bytes(2, "big")
         if le is None:
             # data available but not asked for: T=0 style 61xx, fetched with GET RESPONSE
             self.pending = data
-            return bytes((0x61, min(len(data), 256) % 256))
+            return bytes((SW.BYTES_REMAINING >> 8, min(len(data), 256) % 256))
         limit = le if extended else min(le, 256)
         if len(data) > limit:
             self.pending = data[limit:]
-            return data[:limit] + bytes((0x61, min(len(self.pending), 256) % 256))
-        return ResponseAPDU(data, 0x9000).to_bytes()
+            return data[:limit] + bytes(
+                (SW.BYTES_REMAINING >> 8, min(len(self.pending), 256) % 256)
+            )
+        return ResponseAPDU(data, SW.OK).to_bytes()
 
     def _dispatch(self, c: CommandAPDU) -> bytes:
         if c.ins != 0xC0:
@@ -218,34 +220,34 @@ class VirtualCard:
                 return self._read_binary(c)
             if c.ins == 0xC0:
                 return self._get_response(c)
-            raise _SW(0x6D00)
+            raise _SW(SW.INS_NOT_SUPPORTED)
         if c.cla == 0x80:
             if c.ins == 0x2A:
                 return self._sign(c)
-            raise _SW(0x6D00)
-        raise _SW(0x6E00)
+            raise _SW(SW.INS_NOT_SUPPORTED)
+        raise _SW(SW.CLA_NOT_SUPPORTED)
 
     def _select(self, c: CommandAPDU) -> bytes:
         if c.p1 == 0x04:
             if c.p2 not in (0x0C, 0x00):
-                raise _SW(0x6A86)
+                raise _SW(SW.INCORRECT_P1P2)
             app = _AIDS.get(c.data)
             if app is None:
-                raise _SW(0x6A82)
+                raise _SW(SW.FILE_NOT_FOUND)
             self.app, self.current_ef = app, None
             return b""
         if c.p1 == 0x02:
             if c.p2 not in (0x0C, 0x00):
-                raise _SW(0x6A86)
+                raise _SW(SW.INCORRECT_P1P2)
             if len(c.data) != 2:
-                raise _SW(0x6700)
+                raise _SW(SW.WRONG_LENGTH)
             fid = int.from_bytes(c.data, "big")
             if self.app is None or not self._exists(self.app, fid):
-                raise _SW(0x6A82)
+                raise _SW(SW.FILE_NOT_FOUND)
             self.current_ef = fid
             return b""
         # MF (P1=00) and every other selection method
-        raise _SW(0x6A86)
+        raise _SW(SW.INCORRECT_P1P2)
 
     def _exists(self, app: str, fid: int) -> bool:
         key = (app, fid)
@@ -253,33 +255,33 @@ class VirtualCard:
 
     def _ef_from_sfi(self, sfi: int) -> int:
         if self.app is None or not self._exists(self.app, sfi):
-            raise _SW(0x6A82)
+            raise _SW(SW.FILE_NOT_FOUND)
         self.current_ef = sfi
         return sfi
 
     def _verify(self, c: CommandAPDU) -> bytes:
         if c.p1 != 0x00:
-            raise _SW(0x6A86)
+            raise _SW(SW.INCORRECT_P1P2)
         if c.p2 == 0x80:
             fid = self.current_ef
         elif c.p2 & 0x80 and c.p2 & 0x60 == 0:
             fid = self._ef_from_sfi(c.p2 & 0x1F)
         else:
-            raise _SW(0x6A86)
+            raise _SW(SW.INCORRECT_P1P2)
         if self.app is None or fid is None:
-            raise _SW(0x6986)
+            raise _SW(SW.COMMAND_NOT_ALLOWED)
         name = _PIN_EFS.get((self.app, fid))
         if name is None:
-            raise _SW(0x6986)
+            raise _SW(SW.COMMAND_NOT_ALLOWED)
         pin = self.pins[name]
         if not c.data:
             if name in self.verified:
                 return b""
             if pin.tries == 0:
-                raise _SW(0x6984)
-            raise _SW(0x63C0 | pin.tries)
+                raise _SW(SW.PIN_BLOCKED)
+            raise _SW(SW.VERIFY_FAILED | pin.tries)
         if pin.tries == 0:
-            raise _SW(0x6984)
+            raise _SW(SW.PIN_BLOCKED)
         if pin.matches(c.data):
             if pin.tries != pin.max_tries:
                 pin.tries = pin.max_tries
@@ -289,39 +291,43 @@ class VirtualCard:
         pin.tries -= 1
         self.verified.discard(name)
         self.save()
-        raise _SW(0x63C0 | pin.tries)
+        raise _SW(SW.VERIFY_FAILED | pin.tries)
 
     def _read_binary(self, c: CommandAPDU) -> bytes:
         if c.p1 & 0x80:
             if c.p1 & 0x60:
-                raise _SW(0x6A86)
+                raise _SW(SW.INCORRECT_P1P2)
             fid = self._ef_from_sfi(c.p1 & 0x1F)
             offset = c.p2
         else:
             fid_opt = self.current_ef
             if self.app is None or fid_opt is None:
-                raise _SW(0x6986)
+                raise _SW(SW.COMMAND_NOT_ALLOWED)
             fid = fid_opt
             offset = (c.p1 << 8) | c.p2
         assert self.app is not None
         key = (self.app, fid)
         if key not in _DATA_EFS:
-            raise _SW(0x6981 if key in _KEY_EFS or key in _PIN_EFS else 0x6A82)
+            raise _SW(
+                SW.INCOMPATIBLE_FILE_STRUCTURE
+                if key in _KEY_EFS or key in _PIN_EFS
+                else SW.FILE_NOT_FOUND
+            )
         needed = _DATA_EFS[key]
         if needed is not None and needed not in self.verified:
-            raise _SW(0x6982)
+            raise _SW(SW.SECURITY_STATUS_NOT_SATISFIED)
         if c.le is None:
-            raise _SW(0x6700)
+            raise _SW(SW.WRONG_LENGTH)
         content = self._files[key]
         if offset >= len(content):
-            raise _SW(0x6B00)
+            raise _SW(SW.OFFSET_OUT_OF_RANGE)
         return content[offset : offset + c.le]
 
     def _get_response(self, c: CommandAPDU) -> bytes:
         if c.p1 or c.p2:
-            raise _SW(0x6A86)
+            raise _SW(SW.INCORRECT_P1P2)
         if not self.pending:
-            raise _SW(0x6985)
+            raise _SW(SW.CONDITIONS_NOT_SATISFIED)
         data = self.pending
         self.pending = b""
         return data  # _respond splits again with 61xx when le is shorter
@@ -329,50 +335,50 @@ class VirtualCard:
     def _sign(self, c: CommandAPDU) -> bytes:
         if c.p2 == 0x80:
             if self.app != JPKI or self.current_ef not in (0x0017, 0x001A):
-                raise _SW(0x6986)
+                raise _SW(SW.COMMAND_NOT_ALLOWED)
             fid = self.current_ef
         elif c.p2 in (0x97, 0x9A):
             if self.app != JPKI:
-                raise _SW(0x6A82)
+                raise _SW(SW.FILE_NOT_FOUND)
             fid = c.p2 & 0x1F
         else:
-            raise _SW(0x6A86)
+            raise _SW(SW.INCORRECT_P1P2)
         if c.p1 > 0x05:
-            raise _SW(0x6A86)
+            raise _SW(SW.INCORRECT_P1P2)
         pin = _KEY_EFS[(JPKI, fid)]
         if pin not in self.verified:
-            raise _SW(0x6982)
+            raise _SW(SW.SECURITY_STATUS_NOT_SATISFIED)
         if fid != 0x0017:  # the signature key is never usable: nobody knows its password
-            raise _SW(0x6982)
+            raise _SW(SW.SECURITY_STATUS_NOT_SATISFIED)
         if c.le is not None and c.le not in (256,) and not c.is_extended:
-            raise _SW(0x6C00)
+            raise _SW(SW.WRONG_LE)
         data = c.data
         key = self._auth_key
         if c.p1 == 0x00:
             if not 1 <= len(data) <= 245:
-                raise _SW(0x6700)
+                raise _SW(SW.WRONG_LENGTH)
             return _raw_pkcs1_v15_sign(key, data)
         if c.p1 == 0x01:
             if not data:
-                raise _SW(0x6700)
+                raise _SW(SW.WRONG_LENGTH)
             return _raw_pkcs1_v15_sign(key, hashlib.sha256(data).digest())
         if c.p1 == 0x02:
             if len(data) != 32:
-                raise _SW(0x6700)
+                raise _SW(SW.WRONG_LENGTH)
             return _raw_pkcs1_v15_sign(key, SHA256_DIGEST_INFO_PREFIX + data)
         if c.p1 == 0x03:
             if not 1 <= len(data) <= 255:
-                raise _SW(0x6700)
+                raise _SW(SW.WRONG_LENGTH)
             return _raw_pkcs1_v15_sign(
                 key, SHA256_DIGEST_INFO_PREFIX + hashlib.sha256(data).digest()
             )
         pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
         if c.p1 == 0x04:
             if len(data) != 32:
-                raise _SW(0x6700)
+                raise _SW(SW.WRONG_LENGTH)
             return key.sign(data, pss, Prehashed(hashes.SHA256()))
         if not 1 <= len(data) <= 255:
-            raise _SW(0x6700)
+            raise _SW(SW.WRONG_LENGTH)
         return key.sign(data, pss, hashes.SHA256())
 
 

@@ -44,6 +44,3 @@ def returned_grants(link: Any) -> list[Any]:
 
 def regrant(grant: Any, *, to_link: Any, actor: Any, reason: str) -> Any:
     return benefits.ledger_regrant(grant, to_link=to_link, actor=actor, reason=reason)
-
-
-Refused = benefits.BenefitsRefused

@@ -9,10 +9,12 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
+from madoguchi.core.refusals import Refusal
 
 from . import findings, remedy
 from .constants import (
@@ -31,14 +33,11 @@ from .models import Case, LegacyLink, TimelineEntry
 INTAKE_ROLES = (Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
 
 
-class CaseRefused(Exception):
-    """A refused case step, with a stable code and messages in Japanese and English."""
+class CaseRefused(Refusal):
+    """A refused case step."""
 
-    def __init__(self, code: str, message_ja: str, message_en: str) -> None:
-        super().__init__(f"{code}: {message_en}")
-        self.code = code
-        self.message_ja = message_ja
-        self.message_en = message_en
+    code = "case_refused"
+    status = 409
 
 
 def can_open(user: Any) -> bool:
@@ -53,8 +52,7 @@ def _require_official(actor: User) -> None:
     if not can_run(actor):
         raise CaseRefused(
             "not_city_official",
-            "ケースの調査・対応は市職員だけが行えます。委託事業者のスタッフは受付（申し出の登録）のみ行えます。",
-            "Only city officials run cases; contractor staff can only open an intake.",
+            _("Only city officials run cases; contractor staff can only open an intake."),
         )
 
 
@@ -65,8 +63,7 @@ def _check_date(event_date: date | None, precision: DatePrecision | str) -> tupl
     if event_date is None:
         raise CaseRefused(
             "date_required",
-            "日付を入力するか、「日付は不明」を選んでください。",
-            "Give a date, or choose 'date unknown'.",
+            _("Give a date, or choose 'date unknown'."),
         )
     if precision == DatePrecision.MONTH:
         event_date = event_date.replace(day=1)
@@ -102,8 +99,8 @@ def _lock_for_step(
     ):
         raise CaseRefused(
             "transition_not_allowed",
-            f"「{current.label}」の段階では「{kind.label}」は行えません。",
-            f"'{kind.value}' is not allowed while the case is '{current.value}'.",
+            _("“%(step)s” is not allowed while the case is “%(status)s”."),
+            params={"step": kind.label, "status": current.label},
         )
     return locked, last, current, target
 
@@ -127,7 +124,7 @@ def case_transition(
     _require_official(actor)
     kind = EntryKind(kind)
     if not summary.strip():
-        raise CaseRefused("summary_required", "内容を入力してください。", "A summary is required.")
+        raise CaseRefused("summary_required", _("A summary is required."))
     event_date, precision = _check_date(event_date, date_precision)
     with transaction.atomic():
         locked, last, current, target = _lock_for_step(case, kind, to)
@@ -182,14 +179,12 @@ def case_open(
     if not can_open(actor):
         raise CaseRefused(
             "not_allowed_to_open",
-            "ケースを受け付ける権限がありません。",
-            "You may not open a case.",
+            _("You may not open a case."),
         )
     if not summary.strip() or not reported_by.strip():
         raise CaseRefused(
             "intake_incomplete",
-            "申し出た方と申し出の内容を入力してください。",
-            "Say who reported and what they said.",
+            _("Say who reported and what they said."),
         )
     event_date, precision = _check_date(event_date, date_precision)
     with transaction.atomic():
@@ -269,8 +264,7 @@ def case_attach_legacy_link(case: Case, *, actor: User, legacy_link: LegacyLink)
     if case.payment_link_id is not None:
         raise CaseRefused(
             "link_already_set",
-            "このケースにはすでに紐付けが設定されています。",
-            "The case already has a link.",
+            _("The case already has a link."),
         )
     Case.objects.filter(pk=case.pk).update(legacy_link=legacy_link)
     case.legacy_link = legacy_link
@@ -306,8 +300,7 @@ def _stored_hash(case: Case) -> str:
         return case.legacy_link.account_hash
     raise CaseRefused(
         "no_link",
-        "照合する紐付けがありません。先に紐付けを設定してください。",
-        "The case has no link to compare with.",
+        _("The case has no link to compare with."),
     )
 
 
@@ -340,13 +333,6 @@ def case_compare_identifier(
     )
 
 
-def _benefits(call: Any) -> Any:
-    try:
-        return call()
-    except remedy.Refused as exc:
-        raise CaseRefused(exc.code, exc.message_ja, exc.message_en) from exc
-
-
 def case_suspend(case: Case, *, actor: User, summary: str, **when: Any) -> TimelineEntry:
     """Suspend the link (its grants are frozen by benefits) and record the step together."""
     _require_official(actor)
@@ -354,11 +340,7 @@ def case_suspend(case: Case, *, actor: User, summary: str, **when: Any) -> Timel
         # Row locks first (the case, then benefits' rows), audit events last.
         _lock_for_step(case, EntryKind.SUSPENSION)
         if case.payment_link is not None:
-            _benefits(
-                lambda: remedy.suspend(
-                    case.payment_link, actor=actor, reason=f"{case.reference}: {summary}"
-                )
-            )
+            remedy.suspend(case.payment_link, actor=actor, reason=f"{case.reference}: {summary}")
         entry = case_transition(
             case, actor=actor, kind=EntryKind.SUSPENSION, summary=summary, **when
         )
@@ -394,10 +376,8 @@ def case_return_points(case: Case, *, actor: User, summary: str, **when: Any) ->
         # Row locks first (the case, then benefits' rows), audit events last.
         _lock_for_step(case, EntryKind.POINT_RETURN)
         if case.payment_link is not None:
-            _benefits(
-                lambda: remedy.return_points(
-                    case.payment_link, actor=actor, reason=f"{case.reference}: {summary}"
-                )
+            remedy.return_points(
+                case.payment_link, actor=actor, reason=f"{case.reference}: {summary}"
             )
         entry = case_transition(
             case, actor=actor, kind=EntryKind.POINT_RETURN, summary=summary, **when
@@ -412,11 +392,7 @@ def case_reenable(case: Case, *, actor: User, summary: str, **when: Any) -> Time
         # Row locks first (the case, then benefits' rows), audit events last.
         _lock_for_step(case, EntryKind.REENABLE)
         if case.payment_link is not None:
-            _benefits(
-                lambda: remedy.reenable(
-                    case.payment_link, actor=actor, case_ref=case.reference, reason=summary
-                )
-            )
+            remedy.reenable(case.payment_link, actor=actor, case_ref=case.reference, reason=summary)
         entry = case_transition(case, actor=actor, kind=EntryKind.REENABLE, summary=summary, **when)
     return entry
 
@@ -431,24 +407,19 @@ def case_regrant(
     if wrong is None or to_link.holder_id != wrong.holder_id or to_link.pk == wrong.pk:
         raise CaseRefused(
             "regrant_target_invalid",
-            "再付与先は、ご本人が新たに紐付けた決済サービスでなければなりません。",
-            "Re-grant only to the resident's own new link.",
+            _("Re-grant only to the resident's own new link."),
         )
     if case.status not in (CaseStatus.REENABLED, CaseStatus.NOTIFIED):
         raise CaseRefused(
             "transition_not_allowed",
-            "再付与は「再申込可能」の後に行えます。",
-            "Re-grant after the application was re-enabled.",
+            _("Re-grant after the application was re-enabled."),
         )
     with transaction.atomic():
         # Row locks first (the case, then benefits' rows), audit events last.
         _lock_for_step(case, EntryKind.NOTE)
         grants = remedy.returned_grants(wrong)
         done = [
-            _benefits(
-                lambda g=g: remedy.regrant(g, to_link=to_link, actor=actor, reason=case.reference)
-            )
-            for g in grants
+            remedy.regrant(g, to_link=to_link, actor=actor, reason=case.reference) for g in grants
         ]
         return case_transition(
             case,

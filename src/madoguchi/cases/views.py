@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
+from madoguchi.core.refusals import Refusal
 from madoguchi.identity.access import chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import roles_required
 
@@ -62,8 +63,8 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 channel=d["channel"],
                 desk_location=d["desk_location"],
             )
-        except services.CaseRefused as exc:
-            messages.error(request, exc.message_ja)
+        except Refusal as exc:
+            messages.error(request, exc.text())
         else:
             messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
             if services.can_run(request.user):
@@ -107,8 +108,8 @@ def case_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     d = dict(form.cleaned_data)
     try:
         fn(case, actor=request.user, **d)
-    except services.CaseRefused as exc:
-        messages.error(request, exc.message_ja)
+    except Refusal as exc:
+        messages.error(request, exc.text())
     else:
         messages.success(request, _("Recorded."))
     return redirect("cases:detail", pk=case.pk)

@@ -9,32 +9,41 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.core.refusals import ByLanguage, Refusal
 from madoguchi.desk.constants import ProcedureStatus
 from madoguchi.desk.models import Visit
-from madoguchi.desk.services import VisitRefused
 
 from .constants import DEFAULT_ITEMS, DEFAULT_TEMPLATE_NAME, Stage
 from .models import ChecklistItem, ChecklistTemplate, ChecklistTick
 
 
-class ChecklistIncomplete(VisitRefused):
+class ChecklistRefused(Refusal):
+    """A refused checklist operation."""
+
+    code = "checklist_refused"
+    status = 409
+
+
+class ChecklistIncomplete(ChecklistRefused):
     """Required checklist items are not ticked; `missing` lists them."""
+
+    code = "checklist_incomplete"
+    message = _("Required checklist items are not ticked: %(items)s")
 
     def __init__(self, missing: list[ChecklistItem]) -> None:
         self.missing = missing
         super().__init__(
-            "checklist_incomplete",
-            "チェックリストの必須項目が確認されていないため、確定できません: "
-            + "、".join(f"「{i.label_ja}」" for i in missing),
-            "Required checklist items are not ticked: " + "; ".join(i.label_en for i in missing),
             detail=",".join(i.code for i in missing),
+            params={
+                "items": ByLanguage(
+                    "、".join(f"「{i.label_ja}」" for i in missing),
+                    "; ".join(i.label_en for i in missing),
+                )
+            },
         )
-
-
-class ChecklistRefused(VisitRefused):
-    pass
 
 
 # --- templates -------------------------------------------------------------------------------
@@ -192,15 +201,13 @@ def tick(*, visit: Visit, item: ChecklistItem, staff: Any, ticked: bool = True) 
         if locked.ended_at is not None:
             raise ChecklistRefused(
                 "visit_ended",
-                "この受付はすでに終了しています。チェックは記録されませんでした。",
-                "The visit has ended; the tick was not recorded.",
+                _("The visit has ended; the tick was not recorded."),
             )
         template = template_for_visit(locked)
         if template is None or item.template_id != template.pk:
             raise ChecklistRefused(
                 "checklist_item_unknown",
-                "この受付のチェックリストにない項目です。",
-                "The item is not in this visit's checklist version.",
+                _("The item is not in this visit's checklist version."),
             )
         row = ChecklistTick.objects.create(
             visit=locked,

@@ -1,8 +1,10 @@
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
+from madoguchi.core.refusals import CsrfFailed
 from madoguchi.terminals.binding import current_terminal
 from madoguchi.terminals.models import DeskSession
 
@@ -38,19 +40,9 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF refusals: JSON in English for the API, a Japanese page for people."""
-    from django.http import JsonResponse
-    from django.utils.translation import gettext as _
-
     if request.path.startswith("/api/"):
-        return JsonResponse(
-            {
-                "code": "csrf_failed",
-                "message": "CSRF check failed: send the csrftoken cookie's value in "
-                "X-CSRFToken from the same origin.",
-                "message_ja": "画面を再読み込みしてから、もう一度操作してください。",
-            },
-            status=403,
-        )
+        failed = CsrfFailed()
+        return JsonResponse(failed.as_body(), status=failed.status)
     return render(
         request,
         "core/csrf_failure.html",

@@ -9,8 +9,10 @@ from typing import Any, Literal
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
+from ninja.responses import codes_4xx
 from ninja.security import HttpBearer, SessionAuth
 
+from madoguchi.core.refusals import MalformedRequest
 from madoguchi.identity.services import expires_in
 from madoguchi.terminals.models import DeskSession, Terminal
 from madoguchi.terminals.services import TerminalError, credential_authenticate
@@ -58,10 +60,6 @@ class Error(Schema):
     code: str
     message: str
     message_ja: str
-
-
-def _error(exc: services.VisitRefused) -> dict[str, str]:
-    return {"code": exc.code, "message": exc.message_en, "message_ja": exc.message_ja}
 
 
 class Challenge(Schema):
@@ -116,12 +114,9 @@ def _desk(request: HttpRequest) -> DeskSession:
     return request.desk_session  # type: ignore[attr-defined]
 
 
-@visits_router.post("/auth-challenge", response={200: Challenge, 409: Error})
+@visits_router.post("/auth-challenge", response={200: Challenge, codes_4xx: Error})
 def auth_challenge(request: HttpRequest) -> Any:
-    try:
-        nonce = services.auth_challenge(desk_session=_desk(request))
-    except services.VisitRefused as exc:
-        return Status(409, _error(exc))
+    nonce = services.auth_challenge(desk_session=_desk(request))
     return {
         "nonce": nonce.value,
         "origin": settings.MADOGUCHI_ORIGIN,
@@ -129,42 +124,32 @@ def auth_challenge(request: HttpRequest) -> Any:
     }
 
 
-@visits_router.post("/start", response={200: VisitOut, 403: Error})
+@visits_router.post("/start", response={200: VisitOut, codes_4xx: Error})
 def start(request: HttpRequest, body: TokenIn) -> Any:
-    try:
-        visit = services.visit_start(
-            desk_session=_desk(request), token=body.token, nonce=body.nonce
-        )
-    except services.VisitRefused as exc:
-        return Status(403, _error(exc))
+    visit = services.visit_start(desk_session=_desk(request), token=body.token, nonce=body.nonce)
     return selectors.visit_summary(visit)
 
 
-@visits_router.get("/current", response={200: VisitOut, 404: Error})
+@visits_router.get("/current", response={200: VisitOut, codes_4xx: Error})
 def current(request: HttpRequest) -> Any:
     visit = services.visit_current(desk_session=_desk(request))
     if visit is None:
-        return Status(404, _error(services.VisitRefused.of("no_open_visit")))
+        raise services.VisitRefused.of("no_open_visit")
     return selectors.visit_summary(visit)
 
 
-@visits_router.post("/current/end", response={200: dict, 404: Error})
+@visits_router.post("/current/end", response={200: dict, codes_4xx: Error})
 def end(request: HttpRequest, body: EndIn) -> Any:
     visit = services.visit_current(desk_session=_desk(request))
     if visit is None:
-        return Status(404, _error(services.VisitRefused.of("no_open_visit")))
+        raise services.VisitRefused.of("no_open_visit")
     services.visit_end(visit=visit, reason=VisitEndReason(body.reason), actor=request.user)
     return {"ended": visit.reference}
 
 
-@visits_router.post("/current/procedures", response={200: dict, 400: Error, 404: Error})
+@visits_router.post("/current/procedures", response={200: dict, codes_4xx: Error})
 def prepare(request: HttpRequest, body: ProcedureIn) -> Any:
-    try:
-        p = services.procedure_prepare(
-            desk_session=_desk(request), kind=body.kind, fields=body.fields
-        )
-    except services.VisitRefused as exc:
-        return Status(404 if exc.code == "no_open_visit" else 400, _error(exc))
+    p = services.procedure_prepare(desk_session=_desk(request), kind=body.kind, fields=body.fields)
     return {
         "id": p.pk,
         "kind": p.kind,
@@ -174,13 +159,10 @@ def prepare(request: HttpRequest, body: ProcedureIn) -> Any:
 
 
 @visits_router.post(
-    "/current/completion-challenge", response={200: CompletionChallengeOut, 404: Error, 409: Error}
+    "/current/completion-challenge", response={200: CompletionChallengeOut, codes_4xx: Error}
 )
 def completion_challenge(request: HttpRequest) -> Any:
-    try:
-        ch = services.completion_challenge(desk_session=_desk(request))
-    except services.VisitRefused as exc:
-        return Status(404 if exc.code == "no_open_visit" else 409, _error(exc))
+    ch = services.completion_challenge(desk_session=_desk(request))
     return {
         "nonce": ch.nonce.value,
         "origin": settings.MADOGUCHI_ORIGIN,
@@ -190,14 +172,9 @@ def completion_challenge(request: HttpRequest) -> Any:
     }
 
 
-@visits_router.post("/current/complete", response={200: CompletionOut, 403: Error})
+@visits_router.post("/current/complete", response={200: CompletionOut, codes_4xx: Error})
 def complete(request: HttpRequest, body: TokenIn) -> Any:
-    try:
-        c = services.completion_commit(
-            desk_session=_desk(request), token=body.token, nonce=body.nonce
-        )
-    except services.VisitRefused as exc:
-        return Status(403, _error(exc))
+    c = services.completion_commit(desk_session=_desk(request), token=body.token, nonce=body.nonce)
     return {
         "reference": c.visit.reference,
         "committed_at": c.committed_at.isoformat(),
@@ -206,7 +183,7 @@ def complete(request: HttpRequest, body: TokenIn) -> Any:
     }
 
 
-@agent_router.post("/events", response={204: None, 422: Error})
+@agent_router.post("/events", response={204: None, codes_4xx: Error})
 def agent_events(request: HttpRequest, body: AgentEventIn) -> Any:
     fp = body.cert_fingerprint.lower() if body.cert_fingerprint else None
     observed_at = None
@@ -214,14 +191,7 @@ def agent_events(request: HttpRequest, body: AgentEventIn) -> Any:
         try:
             observed_at = datetime.fromisoformat(body.at)
         except ValueError:
-            return Status(
-                422,
-                {
-                    "code": "malformed_request",
-                    "message": "'at' is not an ISO 8601 time.",
-                    "message_ja": "時刻の形式が正しくありません。",
-                },
-            )
+            raise MalformedRequest(params={"problems": "'at' is not an ISO 8601 time"}) from None
         if observed_at.tzinfo is None:
             observed_at = observed_at.replace(tzinfo=UTC)
     services.agent_event(

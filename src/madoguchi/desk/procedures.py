@@ -8,28 +8,39 @@ real procedures; `TestProcedure` exercises the mechanism in tests and the incide
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.core.refusals import Refusal, Text
 
 if TYPE_CHECKING:
     from .models import Completion, Procedure, Visit
 
 
-class ProcedureInvalid(Exception):
-    """The fields of a procedure are not acceptable; `errors` maps field → message (ja).
+class ProcedureInvalid(Refusal):
+    """The fields of a procedure are not acceptable; `field` names the one at fault, if any.
 
     `code` is a stable reason (e.g. "procedure_invalid", "name_no_match", "provider_timeout").
     """
 
+    code = "procedure_invalid"
+    message: Text = _("The procedure's fields are not valid.")
+    status = 400
+
     def __init__(
-        self, errors: dict[str, str], english: str = "", *, code: str = "procedure_invalid"
+        self,
+        code: str | None = None,
+        message: Text | None = None,
+        *,
+        field: str = "",
+        params: Mapping[str, object] | None = None,
+        detail: str = "",
     ) -> None:
-        super().__init__(english or "; ".join(errors.values()))
-        self.errors = errors
-        self.english = english or "The procedure's fields are not valid."
-        self.code = code
+        super().__init__(code, message, params=params, detail=detail)
+        self.field = field
 
 
 class ProcedureHandler(Protocol):
@@ -41,7 +52,7 @@ class ProcedureHandler(Protocol):
         """Validate and normalise the staff's input; what is returned is stored and signed.
 
         May call outside systems (it runs outside the visit's lock). Raise ProcedureInvalid
-        with a Japanese message per field and an English summary.
+        (a translatable message, the field at fault).
         """
 
     def transaction_entry(self, procedure: Procedure) -> dict[str, Any]:
@@ -57,7 +68,7 @@ class ProcedureHandler(Protocol):
 _REGISTRY: dict[str, ProcedureHandler] = {}
 
 # Checks every completion must pass, called by both the completion challenge and the commit with
-# the locked open visit; each raises services.VisitRefused to refuse (e.g. the checklists app's
+# the locked open visit; each raises a Refusal to refuse (e.g. the checklists app's
 # required items). Apps append to it in their AppConfig.ready().
 PRE_COMPLETION_CHECKS: list[Callable[[Visit], None]] = []
 
@@ -94,13 +105,12 @@ class TestProcedure:
     def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
         account = str(fields.get("account", "")).strip()
         points = fields.get("points", 0)
-        errors = {}
         if not account:
-            errors["account"] = "口座の参照を入力してください。"
+            raise ProcedureInvalid(message=_("Enter the account reference."), field="account")
         if not isinstance(points, int) or isinstance(points, bool) or not 0 <= points <= 20000:
-            errors["points"] = "ポイントは 0〜20000 の整数です。"
-        if errors:
-            raise ProcedureInvalid(errors, "account is required; points is an integer 0-20000")
+            raise ProcedureInvalid(
+                message=_("Points are a whole number from 0 to 20000."), field="points"
+            )
         return {"account": account, "points": points}
 
     def transaction_entry(self, procedure: Procedure) -> dict[str, Any]:

@@ -13,15 +13,18 @@ Rules this module enforces (docs/visits.md):
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.core.refusals import Refusal, Text
 from madoguchi.identity import services as identity
 from madoguchi.identity.constants import NoncePurpose
 from madoguchi.identity.models import Nonce
@@ -34,53 +37,39 @@ from . import procedures as registry
 from .constants import TRANSACTION_VERSION, AgentEventKind, ProcedureStatus, VisitEndReason
 from .models import Completion, Procedure, Visit
 
-# Why a completion was refused: code -> (Japanese for the desk, English for the API).
-COMPLETION_MESSAGES: dict[str, tuple[str, str]] = {
-    "no_open_visit": (
-        "受付が開始されていません。来庁者のカードで受付を開始してください。",
-        "There is no open visit on this terminal.",
-    ),
-    "visit_ended": (
-        "この受付はすでに終了しています。確定は行われませんでした。"
-        "来庁者のカードでもう一度受付を開始してください。",
-        "The visit has ended; nothing was committed.",
-    ),
-    "certificate_mismatch": (
-        "署名したカードが、受付を開始したカードと異なります。確定は行われず、受付を終了しました。",
-        "The card that signed is not the card that started the visit; nothing was committed.",
-    ),
-    "nothing_pending": (
-        "確定する手続きがありません。",
-        "There is no pending procedure to commit.",
-    ),
-    "challenge_other_visit": (
-        "この確定用チャレンジは別の受付のものです。確定は行われませんでした。",
-        "The completion challenge belongs to another visit; nothing was committed.",
-    ),
-}
 
+class VisitRefused(Refusal):
+    """A refused visit operation (the desk's own codes; other refusals pass through as they are)."""
 
-class VisitRefused(Exception):
-    """A refused visit operation with a stable code, Japanese and English messages."""
-
-    def __init__(self, code: str, message_ja: str, message_en: str, detail: str = "") -> None:
-        super().__init__(code)
-        self.code = code
-        self.message_ja = message_ja
-        self.message_en = message_en
-        self.detail = detail
-
-    @classmethod
-    def of(cls, code: str, detail: str = "") -> VisitRefused:
-        ja, en = COMPLETION_MESSAGES[code]
-        return cls(code, ja, en, detail)
-
-    @classmethod
-    def from_identity(cls, exc: identity.IdentityRefused) -> VisitRefused:
-        return cls(exc.code, exc.message_ja, exc.message_en, exc.detail)
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message_en}"
+    code = "visit_refused"
+    status = 409
+    messages: ClassVar[Mapping[str, tuple[Text, int]]] = {
+        "no_open_visit": (
+            _("There is no open visit on this terminal."),
+            404,
+        ),
+        "visit_ended": (
+            _("The visit has ended; nothing was committed."),
+            409,
+        ),
+        "certificate_mismatch": (
+            _(
+                "The card that signed is not the card that started the visit; nothing was committed."
+            ),
+            403,
+        ),
+        "nothing_pending": (
+            _("There is no pending procedure to commit."),
+            409,
+        ),
+        "challenge_other_visit": (
+            _("The completion challenge belongs to another visit; nothing was committed."),
+            409,
+        ),
+        "desk_session_closed": (_("Sign in again."), 401),
+        "unknown_procedure": (_("This procedure is not available (%(kind)s)."), 400),
+        "procedure_not_pending": (_("No such pending procedure."), 404),
+    }
 
 
 # --- lapse rules ----------------------------------------------------------------------------
@@ -210,7 +199,7 @@ def _require_open(desk_session: DeskSession, *, touch: bool = True) -> Visit:
 
 def auth_challenge(*, desk_session: DeskSession) -> Nonce:
     if not desk_session.is_open:
-        raise VisitRefused("desk_session_closed", "サインインし直してください。", "Sign in again.")
+        raise VisitRefused.of("desk_session_closed")
     return identity.nonce_issue(purpose=NoncePurpose.AUTHENTICATION, desk_session=desk_session)
 
 
@@ -228,14 +217,12 @@ def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
             staff=desk_session.staff,
             detail={"code": exc.code, "detail": exc.detail[:300]},
         )
-        raise VisitRefused.from_identity(exc) from exc
+        raise
     now = timezone.now()
     with transaction.atomic():
         session = DeskSession.objects.select_for_update().get(pk=desk_session.pk)
         if not session.is_open:
-            raise VisitRefused(
-                "desk_session_closed", "サインインし直してください。", "Sign in again."
-            )
+            raise VisitRefused.of("desk_session_closed")
         previous = _open_visit_locked(session.terminal, now)
         if previous is not None:
             end_locked(previous, VisitEndReason.SUPERSEDED, actor=session.staff)
@@ -326,16 +313,11 @@ def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str,
     """
     handler = registry.get(kind)
     if handler is None:
-        raise VisitRefused(
-            "unknown_procedure", "この手続きは利用できません。", f"Unknown procedure {kind!r}."
-        )
+        raise VisitRefused.of("unknown_procedure", kind=kind)
     visit = visit_current(desk_session=desk_session)
     if visit is None:
         raise VisitRefused.of("no_open_visit")
-    try:
-        cleaned = handler.clean(visit, fields)
-    except registry.ProcedureInvalid as exc:
-        raise VisitRefused(exc.code, " ".join(exc.errors.values()), exc.english) from exc
+    cleaned = handler.clean(visit, fields)  # raises ProcedureInvalid (a Refusal) as it is
     with transaction.atomic():
         locked = _require_open(desk_session)
         if locked.pk != visit.pk:
@@ -360,11 +342,7 @@ def procedure_discard(*, desk_session: DeskSession, procedure_id: int) -> None:
             .first()
         )
         if p is None:
-            raise VisitRefused(
-                "procedure_not_pending",
-                "この手続きは取り消せません。",
-                "No such pending procedure.",
-            )
+            raise VisitRefused.of("procedure_not_pending")
         p.status = ProcedureStatus.DISCARDED
         p.save(update_fields=["status", "updated_at"])
         audit.record(
@@ -387,11 +365,7 @@ def build_transaction(visit: Visit) -> dict[str, Any]:
     for p in pending:
         handler = registry.get(p.kind)
         if handler is None:  # a procedure whose handler was switched off: refuse to sign it
-            raise VisitRefused(
-                "unknown_procedure",
-                "この手続きは利用できません。",
-                f"Unknown procedure {p.kind!r}.",
-            )
+            raise VisitRefused.of("unknown_procedure", kind=p.kind)
         entries.append({"id": p.pk, "kind": p.kind, **handler.transaction_entry(p)})
         display.extend(handler.display_lines(p))
     return {
@@ -451,7 +425,7 @@ def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> C
             value=nonce, purpose=NoncePurpose.COMPLETION, desk_session=desk_session
         )
     except identity.IdentityRefused as exc:
-        raise _refuse_completion(desk_session, VisitRefused.from_identity(exc), None) from exc
+        raise _refuse_completion(desk_session, exc, None) from exc
 
     visit_id = spent.nonce.visit_id
     if visit_id is None:
@@ -472,15 +446,12 @@ def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> C
                 raise VisitRefused.of("challenge_other_visit")
             tx = build_transaction(current)
             tx_bytes = canonical_transaction_bytes(tx)
-            try:
-                validated = identity.verify_completion(
-                    token=token,
-                    spent=spent,
-                    desk_session=desk_session,
-                    transaction_bytes=tx_bytes,
-                )
-            except identity.IdentityRefused as exc:
-                raise VisitRefused.from_identity(exc) from exc
+            validated = identity.verify_completion(
+                token=token,
+                spent=spent,
+                desk_session=desk_session,
+                transaction_bytes=tx_bytes,
+            )
             if validated.fingerprint_sha256 != current.certificate.fingerprint:
                 raise VisitRefused.of(
                     "certificate_mismatch",
@@ -527,13 +498,11 @@ def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> C
                 },
             )
             return completion
-    except VisitRefused as exc:
+    except Refusal as exc:
         raise _refuse_completion(desk_session, exc, visit_id) from exc
 
 
-def _refuse_completion(
-    desk_session: DeskSession, exc: VisitRefused, visit_id: int | None
-) -> VisitRefused:
+def _refuse_completion(desk_session: DeskSession, exc: Refusal, visit_id: int | None) -> Refusal:
     """After a refused completion (its transaction rolled back): end the visit, record why."""
     with transaction.atomic():
         visit = None

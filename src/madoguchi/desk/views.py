@@ -29,6 +29,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.checklists import selectors as checklist_selectors
 from madoguchi.checklists import services as checklists
 from madoguchi.checklists.constants import Stage
+from madoguchi.core.refusals import Refusal
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.terminals.binding import current_terminal
 from madoguchi.terminals.models import DeskSession
@@ -76,7 +77,7 @@ def _desk(request: HttpRequest) -> DeskSession:
 def _visit_or_redirect(request: HttpRequest) -> Visit | HttpResponse:
     visit = services.visit_current(desk_session=_desk(request))
     if visit is None:
-        messages.error(request, services.COMPLETION_MESSAGES["no_open_visit"][0])
+        messages.error(request, services.VisitRefused.of("no_open_visit").text())
         return redirect("desk:ended")
     return visit
 
@@ -134,8 +135,8 @@ def ended(request: HttpRequest) -> HttpResponse:
     if last is not None and last.end_reason == VisitEndReason.COMPLETION_REFUSED:
         incident = last.incidents.filter(kind=IncidentKind.COMPLETION_REFUSED).first()
         if incident is not None:
-            known = services.COMPLETION_MESSAGES.get(incident.reason_code)
-            refusal = known[0] if known else None
+            known = incident.reason_code in services.VisitRefused.messages
+            refusal = services.VisitRefused.of(incident.reason_code).text() if known else None
             if incident.reason_code == "checklist_incomplete":
                 refusal = _("Required checklist items were not ticked; nothing was committed.")
             refusal = refusal or _("The card's signature was not accepted; nothing was committed.")
@@ -210,11 +211,11 @@ def procedure(request: HttpRequest, kind: str) -> HttpResponse:
             fields = json.loads(json.dumps(form.cleaned_data, cls=DjangoJSONEncoder))
             try:
                 services.procedure_prepare(desk_session=_desk(request), kind=kind, fields=fields)
-            except services.VisitRefused as exc:
+            except Refusal as exc:
                 if exc.code == "no_open_visit":
-                    messages.error(request, exc.message_ja)
+                    messages.error(request, exc.text())
                     return redirect("desk:ended")
-                error = exc.message_ja
+                error = exc.text()
                 status = 400
             else:
                 messages.success(
@@ -241,8 +242,8 @@ def procedure(request: HttpRequest, kind: str) -> HttpResponse:
 def discard(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.procedure_discard(desk_session=_desk(request), procedure_id=pk)
-    except services.VisitRefused as exc:
-        messages.error(request, exc.message_ja)
+    except Refusal as exc:
+        messages.error(request, exc.text())
     return redirect("desk:visit")
 
 
@@ -260,8 +261,8 @@ def checklist(request: HttpRequest) -> HttpResponse:
         checklists.tick_many(
             visit=found, stage=stage, codes=set(request.POST.getlist("item")), staff=request.user
         )
-    except services.VisitRefused as exc:
-        messages.error(request, exc.message_ja)
+    except Refusal as exc:
+        messages.error(request, exc.text())
         return redirect("desk:ended")
     if request.htmx:  # type: ignore[attr-defined]
         return render(
@@ -280,11 +281,11 @@ def confirm(request: HttpRequest) -> HttpResponse:
         return found
     try:
         tx = services.build_transaction(found)
-    except services.VisitRefused as exc:
-        messages.error(request, exc.message_ja)
+    except Refusal as exc:
+        messages.error(request, exc.text())
         return redirect("desk:visit")
     if not tx["procedures"]:
-        messages.info(request, services.COMPLETION_MESSAGES["nothing_pending"][0])
+        messages.info(request, services.VisitRefused.of("nothing_pending").text())
         return redirect("desk:visit")
     record_read(request, found.holder, page="desk.confirm", subject=found)
     return render(
@@ -348,7 +349,7 @@ def end(request: HttpRequest) -> HttpResponse:
         codes = set(request.POST.getlist("item"))
         if codes:
             # Ended meanwhile (card removed): ending is what was asked anyway.
-            with contextlib.suppress(services.VisitRefused):
+            with contextlib.suppress(Refusal):
                 checklists.tick_many(
                     visit=visit, stage=Stage.AFTER_COMPLETION, codes=codes, staff=request.user
                 )

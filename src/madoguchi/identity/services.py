@@ -7,16 +7,20 @@ nonce is spent by any attempt, successful or not, and two racing attempts cannot
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.core.refusals import ByLanguage, Refusal, Text
 from madoguchi.terminals.models import DeskSession
 
 from .constants import NoncePurpose
@@ -32,61 +36,44 @@ from .tokens import (
     generate_nonce,
 )
 
-# Refusals that belong to the server's own bookkeeping rather than to the token.
-OWN_MESSAGES: dict[str, tuple[str, str]] = {
-    "nonce_unknown": (
-        "このチャレンジは発行されていません。もう一度カードを読み取ってください。",
-        "The challenge was never issued by this server.",
-    ),
-    "nonce_other_session": (
-        "このチャレンジは別の端末または別のスタッフのために発行されたものです。",
-        "The challenge was issued to another terminal or desk session.",
-    ),
-    "nonce_wrong_purpose": (
-        "このチャレンジは別の用途のために発行されたものです。",
-        "The challenge was issued for another purpose.",
-    ),
-    "no_trust_anchor": (
-        "信頼する認証局が設定されていません。運用担当者に連絡してください。",
-        "No trust anchor is configured.",
-    ),
-    "crl_invalid": (
-        "失効リストを読み取れないか、信頼する認証局の署名がありません。",
-        "The CRL cannot be parsed or is not signed by a trust anchor.",
-    ),
-    "certificate_unknown": (
-        "この証明書は登録されていません。",
-        "No holder has this certificate.",
-    ),
-    "anchor_invalid": (
-        "認証局の証明書として読み取れません。",
-        "Not a CA certificate.",
-    ),
-}
 
+class IdentityRefused(Refusal):
+    """A refused card operation: the server's own bookkeeping, or the token library's reason.
 
-class IdentityRefused(Exception):
-    """A refused card operation, with a stable code and messages in both languages."""
+    The token library (`identity.tokens`, no Django) keeps its own Japanese and English
+    sentences; they are carried as a `ByLanguage` parameter.
+    """
+
+    code = "token_refused"
+    message = _("The card token was refused.")
+    status = 403
+    # Refusals that belong to the server's own bookkeeping rather than to the token.
+    messages: ClassVar[Mapping[str, tuple[Text, int]]] = {
+        "nonce_unknown": (_("The challenge was never issued by this server."), 403),
+        "nonce_other_session": (
+            _("The challenge was issued to another terminal or desk session."),
+            403,
+        ),
+        "nonce_wrong_purpose": (_("The challenge was issued for another purpose."), 403),
+        "no_trust_anchor": (_("No trust anchor is configured."), 403),
+        "crl_invalid": (_("The CRL cannot be parsed or is not signed by a trust anchor."), 403),
+        "certificate_unknown": (_("No holder has this certificate."), 403),
+        "anchor_invalid": (_("Not a CA certificate."), 403),
+    }
 
     def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(code)
-        self.code = code
-        self.detail = detail
-
-    @property
-    def message_ja(self) -> str:
-        if self.code in OWN_MESSAGES:
-            return OWN_MESSAGES[self.code][0]
-        return MESSAGES_JA.get(self.code, "カードのトークンを受け付けられませんでした。")  # type: ignore[call-overload, no-any-return]
-
-    @property
-    def message_en(self) -> str:
-        if self.code in OWN_MESSAGES:
-            return OWN_MESSAGES[self.code][1]
-        return MESSAGES_EN.get(self.code, "The card token was refused.")  # type: ignore[call-overload, no-any-return]
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message_en}"
+        if code in self.messages:
+            message, status = self.messages[code]
+            super().__init__(code, message, status=status, detail=detail)
+            return
+        ja = MESSAGES_JA.get(code)  # type: ignore[call-overload]
+        en = MESSAGES_EN.get(code)  # type: ignore[call-overload]
+        if ja is None or en is None:
+            super().__init__(code, detail=detail)
+            return
+        super().__init__(
+            code, "%(reason)s", detail=detail, params={"reason": ByLanguage(str(ja), str(en))}
+        )
 
 
 def fingerprint(cert: x509.Certificate) -> str:

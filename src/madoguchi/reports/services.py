@@ -14,10 +14,12 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
+from madoguchi.core.refusals import Refusal
 from madoguchi.desk.models import Completion, Visit
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.selectors import day_bounds, incidents_for_terminal_day
@@ -33,12 +35,11 @@ REFUSAL_KINDS = (
 FORMAT_VERSION = 1
 
 
-class ReportRefused(Exception):
-    def __init__(self, code: str, message_ja: str, message_en: str) -> None:
-        super().__init__(f"{code}: {message_en}")
-        self.code = code
-        self.message_ja = message_ja
-        self.message_en = message_en
+class ReportRefused(Refusal):
+    """A refused report operation."""
+
+    code = "report_refused"
+    status = 409
 
 
 def build_daily(terminal: Terminal, day: date) -> dict[str, Any]:
@@ -112,14 +113,12 @@ def daily_report_submit(
     if not can_submit(actor, terminal):
         raise ReportRefused(
             "not_contractor_supervisor",
-            "日次報告を提出できるのは、この窓口を運営する委託事業者の監督者だけです。",
-            "Only a supervisor of the desk's contractor can submit its daily report.",
+            _("Only a supervisor of the desk's contractor can submit its daily report."),
         )
     if day >= timezone.localdate():
         raise ReportRefused(
             "day_not_over",
-            "日次報告は、その日が終わってから提出してください。",
-            "A day's report can be submitted once the day is over.",
+            _("A day's report can be submitted once the day is over."),
         )
     content = build_daily(terminal, day)
     content["note"] = note
@@ -150,8 +149,7 @@ def daily_report_submit(
     except IntegrityError as exc:
         raise ReportRefused(
             "already_submitted",
-            "この日の日次報告はすでに提出されています。提出済みの報告は変更できません。",
-            "This day's report was already submitted; a submitted report is frozen.",
+            _("This day's report was already submitted; a submitted report is frozen."),
         ) from exc
     return report
 

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
+from madoguchi.core.refusals import Refusal
 from madoguchi.incidents.access import roles_required, visible_terminal
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.terminals.models import Terminal
@@ -70,8 +71,8 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
                 day=d,
                 note=request.POST.get("note", ""),
             )
-        except services.ReportRefused as exc:
-            messages.error(request, exc.message_ja)
+        except Refusal as exc:
+            messages.error(request, exc.text())
         else:
             messages.success(request, _("The report was submitted and frozen."))
         return redirect("reports:daily", terminal_id=terminal.pk, day=d.isoformat())

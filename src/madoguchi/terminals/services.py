@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import Organisation, User
 from madoguchi.audit import services as audit
+from madoguchi.core.refusals import Refusal
 
 from .constants import CREDENTIAL_SCHEME, DeskSessionCloseReason
 from .models import DeskSession, Terminal, TerminalCredential
@@ -29,27 +30,23 @@ desk_session_closed = Signal()
 desk_sessions_closing = Signal()
 
 
-class TerminalError(Exception):
+class TerminalError(Refusal):
     """A refused terminal operation. `code` is stable; `message` is for people (translated)."""
 
     code = "terminal_error"
+    status = 403
     message = _("The terminal operation was refused.")
-    english = "The terminal operation was refused."
-
-    def __str__(self) -> str:
-        return self.english
 
 
 class CredentialRejected(TerminalError):
     code = "terminal_credential_rejected"
+    status = 401
     message = _("This terminal's credential is not valid. Ask an operator to register it again.")
-    english = "Unknown, malformed or revoked terminal credential."
 
 
 class TerminalInactive(TerminalError):
     code = "terminal_inactive"
     message = _("This terminal has been disabled by an operator.")
-    english = "The terminal is disabled."
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from madoguchi.identity.tokens import (
     validate_origin,
 )
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "tokens.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "tokens.md"
 
 EXAMPLE_ORIGIN = "https://madoguchi.example.jp"
 EXAMPLE_NONCE = base64.b64encode(bytes(range(32))).decode()

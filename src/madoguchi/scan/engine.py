@@ -1,0 +1,107 @@
+"""Run the rules on an engine: DuckDB (embedded, the default) or Apache Spark.
+
+The same ibis expressions (``madoguchi.scan.rules``) are compiled for either backend; only the
+connection and the name-check UDF's binding differ (see ``namematch``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from madoguchi.scan import namematch, rules
+
+__all__ = ["ENGINES", "Engine", "connect", "spark_session"]
+
+ENGINES = ("duckdb", "spark")
+
+
+def spark_session(master: str = "local[2]", **conf: str) -> Any:
+    """A Spark session with quiet logs, no UI and UTC time (timestamps in the input are local
+    clock times without a zone; UTC keeps Spark from shifting them)."""
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("madoguchi-scan")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.driver.memory", "2g")
+    )
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+@dataclass
+class Engine:
+    name: str
+    con: Any
+    backend: str
+    """ibis backend name: duckdb or pyspark."""
+
+    def register(self, tables: dict[str, pa.Table]) -> dict[str, ir.Table]:
+        out = {}
+        for name, table in tables.items():
+            if self.backend == "pyspark":
+                df = self.con._session.createDataFrame(table.to_pandas())
+                df.createOrReplaceTempView(f"scan_{name}")
+                out[name] = self.con.table(f"scan_{name}")
+            else:
+                raw = self.con.con
+                raw.register(f"_arrow_{name}", table)
+                # name is one of the three fixed table names (schema.TABLES), never input.
+                raw.execute(f"CREATE OR REPLACE TABLE scan_{name} AS SELECT * FROM _arrow_{name}")  # noqa: S608
+                raw.unregister(f"_arrow_{name}")
+                out[name] = self.con.table(f"scan_{name}")
+        return out
+
+    def findings(self, tables: dict[str, ir.Table]) -> ir.Table:
+        udf = namematch.udf_for(self.backend)
+        return rules.findings(rules.features(tables, udf))
+
+    def explain(self, tables: dict[str, ir.Table]) -> Iterator[tuple[str, str]]:
+        """Each rule's plan: the links it flags, as the engine would run it."""
+        udf = namematch.udf_for(self.backend)
+        feat = rules.features(tables, udf)
+        for rule in rules.RULES:
+            expr = feat.filter(rule.condition(feat).fill_null(False)).select("link_id")
+            sql = ibis.to_sql(expr, dialect="duckdb" if self.backend == "duckdb" else "spark")
+            if self.backend == "duckdb":
+                plan = self.con.raw_sql(f"EXPLAIN {sql}").fetchall()
+                text = "\n".join(str(row[1]) for row in plan)
+            else:
+                df = self.con._session.sql(str(sql))
+                text = df._jdf.queryExecution().simpleString()
+            yield rule.name, text
+
+    def to_arrow(self, expr: ir.Table) -> pa.Table:
+        return expr.to_pyarrow()
+
+
+@contextmanager
+def connect(
+    engine: str = "duckdb", *, master: str = "local[2]", threads: int | None = None
+) -> Iterator[Engine]:
+    if engine == "duckdb":
+        con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
+        try:
+            yield Engine("duckdb", con, "duckdb")
+        finally:
+            con.disconnect()
+    elif engine == "spark":
+        session = spark_session(master)
+        yield Engine("spark", ibis.pyspark.connect(session), "pyspark")
+    else:
+        raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")

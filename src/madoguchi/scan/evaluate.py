@@ -1,0 +1,121 @@
+"""Precision and recall per cause: findings against a truth file, both keyed by ``link_id``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from madoguchi.scan.rules import CAUSES, MISLINK_CAUSES
+from madoguchi.scan.schema import InputError
+
+__all__ = ["CauseScore", "Evaluation", "evaluate", "evaluate_files"]
+
+TARGET_RECALL = {
+    "logout_omission": 0.98,
+    "lent_terminal": 0.98,
+    "typed_wrong_id": 0.9,
+    "wrong_card": 0.9,
+}
+TARGET_PRECISION = 0.9
+
+
+@dataclass(frozen=True)
+class CauseScore:
+    cause: str
+    truth: int
+    flagged: int
+    correct: int
+
+    @property
+    def precision(self) -> float | None:
+        return self.correct / self.flagged if self.flagged else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.correct / self.truth if self.truth else None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    per_cause: tuple[CauseScore, ...]
+    mislink_precision: float | None
+    """Flagged with any mis-link cause, and a mis-link in truth (of any cause)."""
+    exact_precision: float | None
+    """Flagged with any mis-link cause, and a mis-link of that cause in truth."""
+    family_as_mislink: int
+    """Family accounts in truth reported with a mis-link cause (must be 0)."""
+
+    def targets_met(self) -> bool:
+        by = {c.cause: c for c in self.per_cause}
+        recall_ok = all(
+            by[c].recall is None or (by[c].recall or 0) >= t for c, t in TARGET_RECALL.items()
+        )
+        precision_ok = self.exact_precision is None or self.exact_precision >= TARGET_PRECISION
+        return recall_ok and precision_ok and self.family_as_mislink == 0
+
+    def lines(self) -> list[str]:
+        def pct(x: float | None) -> str:
+            return "   -  " if x is None else f"{x:6.3f}"
+
+        out = [
+            f"{'cause':<17} {'truth':>7} {'flagged':>8} {'correct':>8} precision  recall  target"
+        ]
+        for c in self.per_cause:
+            target = TARGET_RECALL.get(c.cause)
+            out.append(
+                f"{c.cause:<17} {c.truth:>7} {c.flagged:>8} {c.correct:>8} "
+                f"   {pct(c.precision)}  {pct(c.recall)}  "
+                + (f"recall >= {target}" if target else "(reported apart)")
+            )
+        out.append(
+            f"mis-links: precision {pct(self.mislink_precision).strip()} (any cause), "
+            f"{pct(self.exact_precision).strip()} (the right cause); target >= {TARGET_PRECISION}"
+        )
+        out.append(f"family accounts reported as mis-links: {self.family_as_mislink} (target 0)")
+        out.append("targets met" if self.targets_met() else "targets NOT met")
+        return out
+
+
+def evaluate(findings: pa.Table, truth: pa.Table) -> Evaluation:
+    found = dict(
+        zip(
+            findings.column("link_id").to_pylist(),
+            findings.column("cause").to_pylist(),
+            strict=True,
+        )
+    )
+    real = dict(
+        zip(truth.column("link_id").to_pylist(), truth.column("cause").to_pylist(), strict=True)
+    )
+    scores = []
+    for cause in CAUSES:
+        t = {k for k, v in real.items() if v == cause}
+        f = {k for k, v in found.items() if v == cause}
+        scores.append(CauseScore(cause, len(t), len(f), len(t & f)))
+    flagged = {k: v for k, v in found.items() if v in MISLINK_CAUSES}
+    any_right = sum(1 for k in flagged if real.get(k) in MISLINK_CAUSES)
+    exact_right = sum(1 for k, v in flagged.items() if real.get(k) == v)
+    family = sum(1 for k in flagged if real.get(k) == "family_account")
+    return Evaluation(
+        per_cause=tuple(scores),
+        mislink_precision=any_right / len(flagged) if flagged else None,
+        exact_precision=exact_right / len(flagged) if flagged else None,
+        family_as_mislink=family,
+    )
+
+
+def _read(path: Path, columns: list[str]) -> pa.Table:
+    if not path.exists():
+        raise InputError(str(path), None, "missing")
+    table = pq.read_table(path)
+    for col in columns:
+        if col not in table.column_names:
+            raise InputError(str(path), col, "missing column")
+    return table.select(columns)
+
+
+def evaluate_files(findings: Path, truth: Path) -> Evaluation:
+    return evaluate(_read(findings, ["link_id", "cause"]), _read(truth, ["link_id", "cause"]))

@@ -1,0 +1,208 @@
+"""The scan's Japanese report: counts per cause and municipality, each finding's evidence
+timeline (HTML; PDF through WeasyPrint, as the case reports do)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from madoguchi.scan.rules import CAUSES, MISLINK_CAUSES
+
+__all__ = ["CAUSE_JA", "Summary", "explain_ja", "timelines", "to_html", "to_pdf"]
+
+CAUSE_JA = {
+    "logout_omission": "ログアウト漏れ",
+    "typed_wrong_id": "ID の入力誤り",
+    "lent_terminal": "端末・認証の貸し借り",
+    "wrong_card": "カードの取り違え",
+    "family_account": "家族名義の口座（誤紐付けではありません）",
+}
+CHECK_JA = {0: "一致", 1: "近似一致", 2: "不一致", 3: "名義不明"}
+EVENT_JA = {
+    "login": "ログイン",
+    "logout": "ログアウト",
+    "card_read": "カード読み取り",
+    "card_removed": "カード取り外し",
+    "commit": "確定",
+}
+PROGRAMME_JA = {
+    "mynapoint_2": "マイナポイント第2弾",
+    "public_fund": "公金受取口座",
+    "health_insurance": "健康保険証利用登録",
+}
+
+
+@dataclass
+class Summary:
+    engine: str
+    input_dir: str
+    rows: dict[str, int]
+    started: datetime
+    seconds: float
+    findings: int
+    timeline_limit: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def explain_ja(f: dict[str, Any]) -> str:
+    """The finding's reasoning in one or two Japanese sentences, from its evidence columns."""
+    res, other = f["resident_id"], f.get("other_resident_id")
+    check = CHECK_JA.get(int(f.get("holder_check") or 0), "不明")
+    cause = f["cause"]
+    if cause == "logout_omission":
+        return (
+            f"{res} の手続きとして確定されましたが、直前に端末で読み取られたカードは {other} のもので、"
+            f"その後ログアウトも {res} のカードの読み取りもありません。口座名義は {res} と{check}です。"
+        )
+    if cause == "wrong_card":
+        return (
+            f"{res} のカードを読み取って確定されましたが、口座名義は前後に対応した別世帯の {other} と"
+            f"一致します（カードの取り違えの可能性）。"
+        )
+    if cause == "lent_terminal":
+        who = f.get("session_staff") or "だれも"
+        return (
+            f"職員 {f.get('staff_id')} の名義で確定されましたが、そのときこの端末には {who} が"
+            f"サインインしていました。口座名義は {res} と{check}です。"
+        )
+    if cause == "family_account":
+        return (
+            f"口座名義が同じ世帯の {other} と一致します。家族名義の口座で、誤紐付けではありません。"
+        )
+    return (
+        f"口座名義が {res} と{check}で、前後の来庁者や同じ世帯の方の名義とも一致しません"
+        "（決済サービス ID 等の入力誤りの可能性）。"
+    )
+
+
+def timelines(
+    findings: pa.Table, events: pa.Table, limit: int, before_s: int = 1200, after_s: int = 600
+) -> dict[str, list[dict[str, Any]]]:
+    """The desk events at each finding's terminal around its commit (the highest-scored
+    ``limit`` findings with a terminal)."""
+    desk = findings.filter(pc.invert(pc.is_null(findings.column("terminal_id"))))
+    desk = desk.sort_by([("score", "descending"), ("link_id", "ascending")]).slice(0, limit)
+    if desk.num_rows == 0:
+        return {}
+    terms = pc.unique(desk.column("terminal_id"))
+    ev = events.filter(pc.is_in(events.column("terminal_id"), value_set=terms))
+    ev = ev.sort_by([("terminal_id", "ascending"), ("at", "ascending")])
+    by_term: dict[str, pa.Table] = {}
+    term_col = ev.column("terminal_id")
+    for term in terms.to_pylist():
+        by_term[term] = ev.filter(pc.equal(term_col, term))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in desk.select(["link_id", "terminal_id", "linked_at"]).to_pylist():
+        at = row["linked_at"]
+        t = by_term[row["terminal_id"]]
+        lo = pa.scalar(at.timestamp() - before_s, pa.float64())
+        hi = pa.scalar(at.timestamp() + after_s, pa.float64())
+        secs = pc.divide(pc.cast(pc.cast(t.column("at"), pa.int64()), pa.float64()), 1_000_000.0)
+        window = t.filter(pc.and_(pc.greater_equal(secs, lo), pc.less_equal(secs, hi)))
+        out[row["link_id"]] = window.to_pylist()
+    return out
+
+
+_CSS = """
+body { font-family: 'Noto Sans CJK JP', sans-serif; font-size: 10pt; }
+h1 { font-size: 16pt; } h2 { font-size: 13pt; border-bottom: 1px solid #999; }
+table { border-collapse: collapse; margin: 0.5em 0; }
+th, td { border: 1px solid #bbb; padding: 2px 6px; text-align: left; }
+td.n { text-align: right; }
+.finding { page-break-inside: avoid; margin: 1em 0; }
+tr.hit td { font-weight: bold; background: #fff3cd; }
+.note { color: #555; }
+"""
+
+
+def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, Any]]]) -> str:
+    rows = findings.to_pylist()
+    by_cause = Counter(r["cause"] for r in rows)
+    munis = sorted({r["municipality_code"] for r in rows})
+    by_muni = Counter((r["municipality_code"], r["cause"]) for r in rows)
+    e = escape
+    h: list[str] = [
+        "<!doctype html><html lang='ja'><head><meta charset='utf-8'>",
+        f"<title>紐付け点検の結果</title><style>{_CSS}</style></head><body>",
+        "<h1>紐付け点検（フォレンジック・スキャン）の結果</h1>",
+        "<p>過去の紐付けデータと窓口端末の記録を規則で点検し、誤紐付けの可能性がある紐付けを抽出しました。"
+        "各件の根拠（端末の記録と口座名義の照合結果）を示します。最終的な判断は担当者が行ってください。</p>",
+        "<table>",
+        f"<tr><th>実行日時</th><td>{summary.started:%Y年%m月%d日 %H:%M}</td></tr>",
+        f"<tr><th>エンジン</th><td>{e(summary.engine)}</td></tr>",
+        f"<tr><th>入力</th><td>{e(summary.input_dir)}（住民 {summary.rows.get('residents', 0):,} 件、"
+        f"紐付け {summary.rows.get('links', 0):,} 件、端末記録 {summary.rows.get('desk_events', 0):,} 件）</td></tr>",
+        f"<tr><th>所要時間</th><td>{summary.seconds:.1f} 秒</td></tr>",
+        "</table>",
+        "<h2>1 原因別の件数</h2><table><tr><th>原因</th><th>件数</th></tr>",
+    ]
+    for cause in CAUSES:
+        h.append(
+            f"<tr><td>{e(CAUSE_JA[cause])}</td><td class='n'>{by_cause.get(cause, 0):,}</td></tr>"
+        )
+    mis = sum(by_cause.get(c, 0) for c in MISLINK_CAUSES)
+    h.append(
+        f"<tr><th>誤紐付けの可能性（家族名義を除く）</th><th class='n'>{mis:,}</th></tr></table>"
+    )
+    h.append("<h2>2 市区町村別の件数</h2><table><tr><th>市区町村コード</th>")
+    h.extend(f"<th>{e(CAUSE_JA[c].split('（')[0])}</th>" for c in CAUSES)
+    h.append("</tr>")
+    for m in munis:
+        h.append(f"<tr><td>{e(m)}</td>")
+        h.extend(f"<td class='n'>{by_muni.get((m, c), 0):,}</td>" for c in CAUSES)
+        h.append("</tr>")
+    h.append("</table>")
+    h.append("<h2>3 各件の根拠</h2>")
+    shown = sorted(rows, key=lambda r: (-r["score"], r["link_id"]))
+    if len(tl) < sum(1 for r in rows if r["terminal_id"]):
+        h.append(
+            f"<p class='note'>端末記録の経過は、スコアの高い順に {summary.timeline_limit:,} 件まで示します。"
+            "全件は findings.parquet にあります。</p>"
+        )
+    for r in shown[: max(summary.timeline_limit, 0)]:
+        h.append("<div class='finding'>")
+        h.append(
+            f"<h3>{e(r['link_id'])}：{e(CAUSE_JA[r['cause']])}（スコア {r['score']:.2f}、規則 {e(r['rule'])}）</h3>"
+        )
+        h.append(
+            f"<p>{e(PROGRAMME_JA.get(r['programme'], r['programme']))}、{r['linked_at']:%Y年%m月%d日 %H:%M}、"
+            f"{'窓口' if r['channel'] == 'desk' else 'ご本人による申請'}"
+            + (
+                f"（端末 {e(r['terminal_id'])}、職員 {e(r['staff_id'] or '')}）"
+                if r["terminal_id"]
+                else ""
+            )
+            + "</p>"
+        )
+        h.append(f"<p>{e(explain_ja(r))}</p>")
+        events = tl.get(r["link_id"])
+        if events:
+            h.append(
+                "<table><tr><th>時刻</th><th>記録</th><th>職員</th><th>住民</th><th>紐付け</th></tr>"
+            )
+            for ev in events:
+                hit = " class='hit'" if ev.get("link_id") == r["link_id"] else ""
+                h.append(
+                    f"<tr{hit}><td>{ev['at']:%H:%M:%S}</td><td>{e(EVENT_JA.get(ev['event'], ev['event']))}</td>"
+                    f"<td>{e(ev['staff_id'] or '')}</td><td>{e(ev['resident_id'] or '')}</td>"
+                    f"<td>{e(ev['link_id'] or '')}</td></tr>"
+                )
+            h.append("</table>")
+        h.append("</div>")
+    h.append("</body></html>")
+    return "\n".join(h)
+
+
+def to_pdf(html: str) -> bytes:
+    from weasyprint import HTML  # imported lazily: heavy, and only the PDF needs it
+
+    for name in ("weasyprint", "weasyprint.progress", "fontTools"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return bytes(HTML(string=html).write_pdf())

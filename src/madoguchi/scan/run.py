@@ -1,0 +1,172 @@
+"""``madoguchi scan run``: validate, run the rules, write findings.parquet and the report.
+
+Nothing is written until the input is valid and the rules have run; the output files are
+written under temporary names and renamed into place, so a failed run leaves no half-written
+report behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from madoguchi.scan import engine as engines
+from madoguchi.scan import namematch, report, schema
+
+__all__ = ["RunResult", "run"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    out: Path
+    findings: pa.Table
+    seconds: float
+    counts: dict[str, int]
+
+
+def _with_progress(label: str, total_rows: int, fn: Callable[[], T], stream: TextIO | None) -> T:
+    """Run ``fn`` in a thread while showing a progress bar: rows name-checked and their rate."""
+    if stream is None:
+        return fn()
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = fn()
+        except BaseException as exc:  # re-raised in the caller's thread
+            result["error"] = exc
+
+    start_rows = namematch.COUNTER.rows
+    thread = threading.Thread(target=target, daemon=True)
+    started = time.perf_counter()
+    console = Console(file=stream, force_terminal=stream.isatty())
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} / {task.total:,.0f} rows"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=not stream.isatty(),
+    ) as progress:
+        task = progress.add_task(label, total=total_rows, rate="")
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.2)
+            done = namematch.COUNTER.rows - start_rows
+            elapsed = time.perf_counter() - started
+            progress.update(
+                task,
+                completed=min(done, total_rows),
+                rate=f"{done / elapsed:,.0f} rows/s" if elapsed > 0 else "",
+            )
+        progress.update(task, completed=total_rows)
+    if not stream.isatty():
+        elapsed = time.perf_counter() - started
+        done = namematch.COUNTER.rows - start_rows
+        stream.write(
+            f"{label}: {total_rows:,} links, {done:,} name checks in {elapsed:.1f} s "
+            f"({total_rows / elapsed:,.0f} links/s)\n"
+        )
+    if "error" in result:
+        raise result["error"]
+    value: T = result["value"]
+    return value
+
+
+def _replace(files: dict[str, bytes | pa.Table], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    tmp: list[tuple[Path, Path]] = []
+    try:
+        for name, content in files.items():
+            part = out / f".{name}.part-{os.getpid()}"
+            if isinstance(content, pa.Table):
+                pq.write_table(content, part)
+            else:
+                part.write_bytes(content)
+            tmp.append((part, out / name))
+    except BaseException:
+        for part, _ in tmp:
+            part.unlink(missing_ok=True)
+        raise
+    for part, final in tmp:
+        os.replace(part, final)
+
+
+def run(
+    directory: Path | str,
+    out: Path | str,
+    *,
+    engine: str = "duckdb",
+    master: str = "local[2]",
+    pdf: bool = True,
+    timeline_limit: int = 200,
+    progress: TextIO | None = sys.stderr,
+) -> RunResult:
+    directory, out = Path(directory), Path(out)
+    if out.exists() and not out.is_dir():
+        raise schema.InputError(str(out), None, "the output exists and is not a directory")
+    started_at = datetime.now()
+    t0 = time.perf_counter()
+    tables = schema.load(directory)
+    rows = {k: v.num_rows for k, v in tables.items()}
+    with engines.connect(engine, master=master) as eng:
+        registered = eng.register(tables)
+        expr = eng.findings(registered)
+        findings = _with_progress(
+            f"scan ({engine})", rows["links"], lambda: eng.to_arrow(expr), progress
+        )
+    findings = findings.sort_by("link_id")
+    seconds = time.perf_counter() - t0
+    counts = {c: 0 for c in report.CAUSE_JA}
+    for c in findings.column("cause").to_pylist():
+        counts[c] += 1
+    summary = report.Summary(
+        engine=engine,
+        input_dir=str(directory),
+        rows=rows,
+        started=started_at,
+        seconds=seconds,
+        findings=findings.num_rows,
+        timeline_limit=timeline_limit,
+    )
+    tl = report.timelines(findings, tables["desk_events"], timeline_limit)
+    html = report.to_html(findings, summary, tl)
+    files: dict[str, bytes | pa.Table] = {
+        "findings.parquet": findings,
+        "report.html": html.encode("utf-8"),
+        "summary.json": json.dumps(
+            {
+                "engine": engine,
+                "input": str(directory),
+                "rows": rows,
+                "started": started_at.isoformat(timespec="seconds"),
+                "seconds": round(seconds, 2),
+                "findings": counts,
+                "format_version": schema.FORMAT_VERSION,
+            },
+            ensure_ascii=False,
+            indent=2,
+        ).encode("utf-8"),
+    }
+    if pdf:
+        files["report.pdf"] = report.to_pdf(html)
+    _replace(files, out)
+    return RunResult(out=out, findings=findings, seconds=seconds, counts=counts)
