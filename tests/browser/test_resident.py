@@ -30,7 +30,9 @@ def me_pin(desk, page) -> None:
     m = re.search(r"/pinpad/([^?]+)", frame.get_attribute("src") or "")
     assert m
     httpx.post(
-        f"{desk.agent_url}/test/pin", json={"request_id": m.group(1), "pin": cardkit.PIN}, timeout=10
+        f"{desk.agent_url}/test/pin",
+        json={"request_id": m.group(1), "pin": cardkit.PIN},
+        timeout=10,
     ).raise_for_status()
 
 

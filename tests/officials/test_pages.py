@@ -87,7 +87,9 @@ def test_supervisor_sees_only_their_contractor(client, two_visits):
     incidents = client.get("/officials/incidents/").content.decode()
     assert ours.reference in incidents
     assert theirs.reference not in incidents
-    assert client.get(f"/officials/visits/{theirs.public_id}/?reason=daily_check").status_code == 404
+    assert (
+        client.get(f"/officials/visits/{theirs.public_id}/?reason=daily_check").status_code == 404
+    )
 
 
 def test_visit_detail_shows_audit_trail_and_incident(client, two_visits):

@@ -99,7 +99,7 @@ def test_a_desk_token_or_another_origin_never_signs_in(trusted, desk):
     client = Client()
     # Signed over the desk origin instead of the resident page's own.
     r = sign_in(client, a, origin=ORIGIN)
-    assert r.status_code == 400
+    assert r.status_code == 403
     assert r.json()["code"] == "origin_wrong"
     assert r.json()["message_ja"]
     # A desk challenge is not a resident page challenge.
@@ -147,7 +147,8 @@ def test_session_ends_on_another_card_on_idle_and_on_silence(trusted, desk, sett
     sign_in(client, a)
     s = ResidentSession.objects.get(ended_at__isnull=True)
     ResidentSession.objects.filter(pk=s.pk).update(
-        last_seen_at=timezone.now() - timedelta(seconds=settings.RESIDENT_PRESENCE_TIMEOUT_SECONDS + 1)
+        last_seen_at=timezone.now()
+        - timedelta(seconds=settings.RESIDENT_PRESENCE_TIMEOUT_SECONDS + 1)
     )
     assert client.get("/me/records/").status_code == 302
     s.refresh_from_db()
@@ -173,7 +174,8 @@ def test_staff_and_official_reads_are_in_the_access_history(trusted, desk):
     sign_in(client, a)
     history = client.get("/me/records/").context["history"]
     assert len(history) == 1
-    assert str(history[0]["reason"]) and str(history[0]["page"])
+    assert str(history[0]["reason"])
+    assert str(history[0]["page"])
 
 
 def test_this_was_not_me_opens_an_incident_and_a_case_officials_see(trusted, desk):
@@ -215,7 +217,9 @@ def test_case_steps_concerning_a_resident_record_notice_letters(trusted, desk):
         holder=completion.visit.holder,
     )
     cases.case_investigate(case, actor=official, summary="調査", event_date=timezone.localdate())
-    cases.case_close(case, actor=official, summary="誤りではなかった", event_date=timezone.localdate())
+    cases.case_close(
+        case, actor=official, summary="誤りではなかった", event_date=timezone.localdate()
+    )
     notice = Notice.objects.get(case=case)
     assert notice.entry.kind == "close"
     assert notice.issued_on_ja.startswith("令和")

@@ -77,7 +77,9 @@ def case_new(request: HttpRequest) -> HttpResponse:
 @reason_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(Case.objects.select_related("payment_link", "legacy_link"), pk=pk)
-    record_read(request, case.holder, page="cases.case", reason=chosen_reason(request), subject=case)
+    record_read(
+        request, case.holder, page="cases.case", reason=chosen_reason(request), subject=case
+    )
     trail: list[Any] = []
     if case.payment_link is not None:
         trail = [(e, display(e)) for e in selectors.visit_trail(case.payment_link.visit)]

@@ -30,6 +30,7 @@ from madoguchi.checklists import selectors as checklist_selectors
 from madoguchi.checklists import services as checklists
 from madoguchi.checklists.constants import Stage
 from madoguchi.core.refusals import Refusal
+from madoguchi.identity.access import record_read
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.terminals.binding import current_terminal
 from madoguchi.terminals.models import DeskSession
@@ -38,8 +39,6 @@ from . import procedures as registry
 from . import services
 from .constants import ProcedureStatus, VisitEndReason
 from .forms import FALLBACK_FORMS
-from madoguchi.identity.access import record_read
-
 from .models import Completion, Visit
 
 SESSION_RESIDENT = "desk_resident"  # {visit reference: resident's name read from the card}

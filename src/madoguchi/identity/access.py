@@ -64,7 +64,9 @@ def record_read(
                 "reason": reason,
                 "organisation": str(organisation) if organisation is not None else "",
                 "role": ",".join(roles),
-                "object": f"{subject._meta.label_lower}:{subject.pk}" if subject is not None else "",
+                "object": f"{subject._meta.label_lower}:{subject.pk}"
+                if subject is not None
+                else "",
             },
         )
 

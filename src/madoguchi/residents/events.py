@@ -39,7 +39,7 @@ NOT_ME_REPORTED = register(
         3505,
         "residents.not_me_reported",
         ja="住民が「自分ではない」と申し出ました（{item}、ケース {case}）",
-        en="A resident reported \"this was not me\" ({item}, case {case})",
+        en='A resident reported "this was not me" ({item}, case {case})',
     )
 )
 NOTICE_ISSUED = register(

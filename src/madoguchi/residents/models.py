@@ -23,6 +23,9 @@ class SignInChallenge(models.Model):
         verbose_name = _("resident sign-in challenge")
         verbose_name_plural = _("resident sign-in challenges")
 
+    def __str__(self) -> str:
+        return f"challenge {self.issued_at:%H:%M:%S}"
+
 
 class ResidentSession(models.Model):
     """One sign-in on the resident page, bound to the certificate that signed in."""
@@ -43,6 +46,9 @@ class ResidentSession(models.Model):
         verbose_name = _("resident page session")
         verbose_name_plural = _("resident page sessions")
 
+    def __str__(self) -> str:
+        return str(self.public_id)[:8]
+
 
 class NotMeReport(models.Model):
     """A resident's "this was not me" on one of their items, with the incident and case."""
@@ -53,15 +59,16 @@ class NotMeReport(models.Model):
     item_id = models.PositiveBigIntegerField()
     reason = models.CharField(_("reason"), max_length=20, choices=NotMeReason.choices)
     comment = models.CharField(_("comment"), max_length=500, blank=True)
-    incident = models.ForeignKey(
-        "incidents.Incident", on_delete=models.PROTECT, related_name="+"
-    )
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.PROTECT, related_name="+")
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = _("\"this was not me\" report")
-        verbose_name_plural = _("\"this was not me\" reports")
+        verbose_name = _('"this was not me" report')
+        verbose_name_plural = _('"this was not me" reports')
+
+    def __str__(self) -> str:
+        return f"{self.item_kind} {self.item_id}"
 
     @property
     def reference(self) -> str:
@@ -86,3 +93,6 @@ class Notice(models.Model):
     class Meta:
         verbose_name = _("notice letter")
         verbose_name_plural = _("notice letters")
+
+    def __str__(self) -> str:
+        return self.title

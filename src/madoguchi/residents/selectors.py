@@ -4,6 +4,7 @@ signed-in holder, so nothing can reach another resident's records."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,10 +67,8 @@ def name_check_text(row: Any, lang: str) -> str:
         text = outcome_text(Outcome(row.name_outcome), lang)
     except ValueError:
         return str(_("No name check was recorded."))
-    try:
+    with contextlib.suppress(ValueError):
         text += " " + reason_text(Reason(row.name_reason), lang)
-    except ValueError:
-        pass
     if getattr(row, "close_confirmed", False):
         text += " " + str(_("You confirmed the account name at the desk."))
     return text
@@ -112,8 +111,9 @@ class Records:
 
     @property
     def empty(self) -> bool:
-        return not (self.links or self.accounts or self.registrations or self.completions
-                    or self.cases)
+        return not (
+            self.links or self.accounts or self.registrations or self.completions or self.cases
+        )
 
 
 def records(holder: Any, lang: str = "ja") -> Records:
@@ -129,10 +129,12 @@ def records(holder: Any, lang: str = "ja") -> Records:
             {
                 "row": link,
                 "kind": ItemKind.LINK,
-                "programme": link.programme_version.name_ja if lang == "ja" else
-                (link.programme_version.name_en or link.programme_version.name_ja),
-                "provider": link.provider.display_name_ja if lang == "ja" else
-                (link.provider.display_name_en or link.provider.display_name_ja),
+                "programme": link.programme_version.name_ja
+                if lang == "ja"
+                else (link.programme_version.name_en or link.programme_version.name_ja),
+                "provider": link.provider.display_name_ja
+                if lang == "ja"
+                else (link.provider.display_name_en or link.provider.display_name_ja),
                 "account": link.masked_account,
                 "name_check": name_check_text(link, lang),
                 "status": LINK_STATUS_TEXT.get(link.status, link.status),
@@ -194,9 +196,7 @@ def records(holder: Any, lang: str = "ja") -> Records:
         .distinct()
         .order_by("-opened_at")
     ):
-        out.cases.append(
-            {"row": case, "stage": CASE_STAGE_TEXT.get(case.status, case.status)}
-        )
+        out.cases.append({"row": case, "stage": CASE_STAGE_TEXT.get(case.status, case.status)})
     out.notices = list(Notice.objects.filter(holder=holder).select_related("case"))
     out.reports = list(NotMeReport.objects.filter(holder=holder).select_related("case"))
     return out

@@ -9,18 +9,21 @@ page's own challenge (`SignInChallenge`, bound to the browser session) and its o
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
+from madoguchi.core.refusals import Refusal, Text
 from madoguchi.identity.models import HolderCertificate
 from madoguchi.identity.services import IdentityRefused, build_validator
 from madoguchi.identity.tokens import NonceRecord, TokenValidationError, generate_nonce
@@ -29,49 +32,26 @@ from . import selectors
 from .constants import EndReason, ItemKind, NotMeReason
 from .models import NotMeReport, ResidentSession, SignInChallenge
 
-OWN_MESSAGES: dict[str, tuple[str, str]] = {
-    "challenge_unknown": (
-        "この認証要求は発行されていません。最初からやり直してください。",
-        "This sign-in challenge was never issued; start again.",
-    ),
-    "challenge_other_session": (
-        "この認証要求は別の画面のために発行されたものです。最初からやり直してください。",
-        "This sign-in challenge was issued to another browser session; start again.",
-    ),
-    "not_signed_in": (
-        "カードでのサインインが終了しています。もう一度カードで確認してください。",
-        "You are not signed in; confirm with your card again.",
-    ),
-    "item_not_found": (
-        "この記録は見つかりません。",
-        "No such record.",
-    ),
-    "reason_required": (
-        "理由を選んでください。",
-        "Choose a reason.",
-    ),
-}
 
+class ResidentRefused(Refusal):
+    """A refusal on the resident page (a token's own reason is carried from identity)."""
 
-class ResidentRefused(Exception):
-    """A refusal on the resident page, with a stable code and both languages."""
+    code = "resident_refused"
+    message = _("The resident page refused this.")
+    status = 400
+    messages: ClassVar[Mapping[str, tuple[Text, int]]] = {
+        "challenge_unknown": (_("This sign-in challenge was never issued; start again."), 403),
+        "challenge_other_session": (
+            _("This sign-in challenge was issued to another screen; start again."),
+            403,
+        ),
+        "item_not_found": (_("No such record."), 404),
+        "reason_required": (_("Choose a reason."), 400),
+    }
 
-    def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(code)
-        self.code = code
-        self.detail = detail
-
-    @property
-    def message_ja(self) -> str:
-        if self.code in OWN_MESSAGES:
-            return OWN_MESSAGES[self.code][0]
-        return IdentityRefused(self.code).message_ja
-
-    @property
-    def message_en(self) -> str:
-        if self.code in OWN_MESSAGES:
-            return OWN_MESSAGES[self.code][1]
-        return IdentityRefused(self.code).message_en
+    @classmethod
+    def from_identity(cls, exc: IdentityRefused) -> ResidentRefused:
+        return cls(exc.code, exc.message, status=exc.status, detail=exc.detail, params=exc.params)
 
 
 def resident_origin() -> str:
@@ -105,7 +85,7 @@ def _spend(value: str, session_key: str) -> NonceRecord:
     with transaction.atomic():
         challenge = SignInChallenge.objects.select_for_update().filter(value=value).first()
         if challenge is None:
-            raise ResidentRefused("challenge_unknown")
+            raise ResidentRefused.of("challenge_unknown")
         record = NonceRecord(
             value=challenge.value,
             issued_at=challenge.issued_at,
@@ -116,7 +96,7 @@ def _spend(value: str, session_key: str) -> NonceRecord:
             challenge.used_at = timezone.now()
             challenge.save(update_fields=["used_at"])
     if challenge.session_key_hash != _hash(session_key):
-        raise ResidentRefused("challenge_other_session")
+        raise ResidentRefused.of("challenge_other_session")
     return record
 
 
@@ -146,9 +126,10 @@ def sign_in(*, token: str, nonce: str, session_key: str, kiosk: bool = False) ->
             alternative_origins=[settings.MADOGUCHI_ORIGIN],
         )
     except TokenValidationError as exc:
-        raise _refused(ResidentRefused(str(exc.code), exc.detail)) from exc
+        refused = ResidentRefused.from_identity(IdentityRefused(str(exc.code), exc.detail))
+        raise _refused(refused) from exc
     except IdentityRefused as exc:
-        raise _refused(ResidentRefused(exc.code, exc.detail)) from exc
+        raise _refused(ResidentRefused.from_identity(exc)) from exc
     except ResidentRefused as exc:
         raise _refused(exc) from exc
     cert = HolderCertificate.objects.filter(fingerprint=validated.fingerprint_sha256).first()
@@ -286,7 +267,7 @@ def resident_page_user() -> User:
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    group, _ = Group.objects.get_or_create(name=Role.DESK_STAFF.value)
+    group, _created = Group.objects.get_or_create(name=Role.DESK_STAFF.value)
     user.groups.add(group)
     return user
 
@@ -302,11 +283,11 @@ def not_me_report(
     from madoguchi.incidents.services import incident_record
 
     if reason not in NotMeReason.values:
-        raise ResidentRefused("reason_required")
+        raise ResidentRefused.of("reason_required")
     holder = session.holder
     item = selectors.own_item(holder, kind, item_id) if holder is not None else None
-    if item is None:
-        raise ResidentRefused("item_not_found")
+    if holder is None or item is None:
+        raise ResidentRefused.of("item_not_found")
     described = selectors.describe_item(kind, item)
     reason_ja = selectors.NOT_ME_REASONS_JA[reason]
     summary = f"本人が住民用ページで「自分ではない」と申し出: {described}。理由: {reason_ja}"
@@ -349,8 +330,12 @@ def not_me_report(
             actor=None,
             terminal=None,
             subject=holder,
-            payload={"item": kind, "item_id": item.pk, "case": case.reference,
-                     "incident": incident.pk},
+            payload={
+                "item": kind,
+                "item_id": item.pk,
+                "case": case.reference,
+                "incident": incident.pk,
+            },
         )
     return report
 

@@ -38,10 +38,8 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _refusal(exc: services.ResidentRefused, status: int = 400) -> JsonResponse:
-    return JsonResponse(
-        {"code": exc.code, "message": exc.message_en, "message_ja": exc.message_ja}, status=status
-    )
+def _refusal(exc: services.ResidentRefused) -> JsonResponse:
+    return JsonResponse(exc.as_body(), status=exc.status)
 
 
 def _base_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
@@ -83,8 +81,11 @@ def start(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "residents/start.html",
-        _base_context(request, ended=request.GET.get("ended", "") in ("1", *EndReason.values),
-                      ended_reason=request.GET.get("ended", "")),
+        _base_context(
+            request,
+            ended=request.GET.get("ended", "") in ("1", *EndReason.values),
+            ended_reason=request.GET.get("ended", ""),
+        ),
     )
 
 
@@ -95,8 +96,11 @@ def challenge(request: HttpRequest) -> JsonResponse:
         request.session.save()
     ch = services.challenge_issue(session_key=request.session.session_key or "")
     return JsonResponse(
-        {"nonce": ch.value, "origin": services.resident_origin(),
-         "expires_in": settings.NONCE_LIFETIME_SECONDS}
+        {
+            "nonce": ch.value,
+            "origin": services.resident_origin(),
+            "expires_in": settings.NONCE_LIFETIME_SECONDS,
+        }
     )
 
 
@@ -210,7 +214,7 @@ def not_me(request: HttpRequest, session: ResidentSession, kind: str, item_id: i
                 comment=request.POST.get("comment", ""),
             )
         except services.ResidentRefused as exc:
-            error = exc.message_ja if _lang() == "ja" else exc.message_en
+            error = exc.text()
         else:
             return redirect("residents:reported", public_id=report.public_id)
     services.page_viewed(session, "not_me", item=kind, item_id=item_id)
