@@ -117,6 +117,7 @@ class Command(BaseCommand):
         w(
             "  outside:     simulated provider :8701, bank :8702, insurer :8703 (`madoguchi sim accounts`)"
         )
+        w(f"  resident:    {base}/me/?kiosk=1  (the resident's own page, desk-01's card tray)")
         w("  incident:    in another shell: make scenario  (replays the seed's case on desk-02)")
         w("  stop:        Ctrl-C")
         w("")
