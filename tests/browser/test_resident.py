@@ -16,7 +16,7 @@ from madoguchi.accounts.constants import Role
 from madoguchi.residents.models import NotMeReport, ResidentSession
 from tests import cardkit, factories
 
-from .conftest import ARTIFACTS
+from .conftest import ARTIFACTS, resident_page_origin
 from .test_benefits import add, outside_systems  # noqa: F401 - fixture
 from .test_desk import BEFORE, start_visit, tick
 
@@ -36,7 +36,8 @@ def me_pin(desk, page) -> None:
     ).raise_for_status()
 
 
-def test_resident_page_link_history_not_me_and_card_removal(desk, outside_systems, browser):  # noqa: F811
+@pytest.mark.usefixtures("outside_systems")
+def test_resident_page_link_history_not_me_and_card_removal(desk, browser, settings):
     page = desk.page
     # At the desk: resident C (山田　太郎) links a payment service, signed with the card.
     start_visit(desk, "C")
@@ -58,21 +59,25 @@ def test_resident_page_link_history_not_me_and_card_removal(desk, outside_system
     page.wait_for_url(re.compile(r"/desk/visit/receipt/$"))  # the staff member views it
     desk.remove()  # the card goes back to the resident; the visit ends
 
-    # The resident page (kiosk), in its own browser.
+    # The resident page (kiosk), in its own browser, on its own origin.
+    me_url = resident_page_origin(desk.url)
+    assert me_url != desk.url
+    settings.RESIDENT_ORIGIN = me_url
     ctx = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 1000})
     ctx.set_default_timeout(15_000)
     errors: list[str] = []
     try:
         me = ctx.new_page()
         me.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        me.goto(desk.url + "/me/?kiosk=1")
+        me.goto(me_url + "/me/?kiosk=1")
         expect(me.get_by_test_id("me-start")).to_be_visible()
         me.get_by_test_id("tray-insert-C").click()  # the demo tray on the resident page
         expect(me.locator("[data-role=presence]")).to_contain_text("カードが置かれています")
         me.get_by_test_id("me-sign-in").click()
         me_pin(desk, me)
         me.wait_for_url(re.compile(r"/me/records/$"))
-        assert "no-store" in (me.evaluate("() => 0") or "no-store")
+        response = me.request.get(me_url + "/me/records/")
+        assert "no-store" in response.headers["cache-control"]
         link = me.get_by_test_id("me-link").first
         expect(link).to_contain_text("シミュレーションペイ")
         expect(link).to_contain_text("＊＊＊＊0001")

@@ -244,3 +244,26 @@ def test_nothing_on_the_page_without_a_session(db):
     assert client.post("/me/heartbeat", {}, "application/json").status_code == 401
     assert client.get("/me/receipts/1.pdf").status_code == 302
     assert SESSION_KEY not in client.session
+
+
+def test_the_desk_can_email_the_resident_of_a_completion_once(trusted, desk):
+    completion = desk_completion(desk, trusted.card("A"))
+    staff = Client()
+    staff.force_login(desk.staff)
+    session = staff.session
+    session["desk_session_id"] = desk.pk
+    session.save()
+    url = f"/me/desk-email/{completion.pk}/"
+    assert staff.post(url, {"address": "not an address"}).status_code == 302
+    assert mail.outbox == []
+    assert staff.post(url, {"address": "resident@example.jp"}).status_code == 302
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["resident@example.jp"]
+    # Another staff member, or no desk session, gets nothing.
+    other = Client()
+    other.force_login(factories.staff())
+    assert other.post(url, {"address": "x@example.jp"}).status_code == 404
+    assert len(mail.outbox) == 1
+    assert "resident@example.jp" not in json.dumps(
+        [e.payload for e in AuditEvent.objects.filter(event_name="residents.completion_emailed")]
+    )

@@ -57,6 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--presence-interval", type=float, default=DEFAULT_PRESENCE_INTERVAL, help="seconds"
     )
     parser.add_argument("--terminal-name", default=None, help="name shown by GET /status")
+    parser.add_argument(
+        "--page-origin",
+        action="append",
+        default=None,
+        metavar="URL",
+        help="a further origin of the server allowed to use the agent, with tokens signed over "
+        "it (the resident page's own origin); repeatable",
+    )
 
 
 def config_from_options(options: Mapping[str, Any], environ: Mapping[str, str]) -> AgentConfig:
@@ -73,6 +81,7 @@ def config_from_options(options: Mapping[str, Any], environ: Mapping[str, str]) 
         allow_test_pins=bool(options.get("allow_test_pins")),
         presence_interval=float(options.get("presence_interval") or DEFAULT_PRESENCE_INTERVAL),
         terminal_name=options.get("terminal_name"),
+        page_origins=tuple(options.get("page_origin") or ()),
     ).validate()
 
 

@@ -15,4 +15,5 @@ urlpatterns = [
     path("notices/<int:notice_id>.pdf", views.notice, name="notice"),
     path("not-me/<str:kind>/<int:item_id>/", views.not_me, name="not_me"),
     path("reported/<uuid:public_id>/", views.reported, name="reported"),
+    path("desk-email/<int:completion_id>/", views.desk_email, name="desk_email"),
 ]

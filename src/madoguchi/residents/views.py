@@ -10,20 +10,32 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from madoguchi.benefits.receipts import receipt_pdf
+from madoguchi.desk.models import Completion
 
 from . import notices, selectors, services
 from .constants import SESSION_KEY, EndReason, ItemKind, NotMeReason
 from .models import NotMeReport, ResidentSession
 
 KIOSK_KEY = "resident_kiosk"
+
+
+def validate_email_address(value: str) -> str:
+    value = value.strip()
+    validate_email(value)
+    return value
 
 
 def _lang() -> str:
@@ -249,3 +261,33 @@ def reported(request: HttpRequest, session: ResidentSession, public_id: str) -> 
         "residents/reported.html",
         _base_context(request, session=session, fingerprint=session.fingerprint, report=report),
     )
+
+
+@login_required
+@never_cache
+@require_POST
+def desk_email(request: HttpRequest, completion_id: int) -> HttpResponse:
+    """At the desk: tell the resident of this completion by email (the staff member of the
+    completion's open desk session only, as for the receipt)."""
+    completion = (
+        Completion.objects.select_related("visit__desk_session", "visit__terminal")
+        .filter(pk=completion_id)
+        .first()
+    )
+    desk = completion.visit.desk_session if completion is not None else None
+    if (
+        completion is None
+        or desk is None
+        or desk.pk != request.session.get("desk_session_id")
+        or desk.staff_id != request.user.pk
+        or desk.closed_at is not None
+    ):
+        raise Http404("No such completion for this desk session.")
+    try:
+        address = validate_email_address(request.POST.get("address", ""))
+    except ValidationError:
+        messages.error(request, _("The email address is not valid; nothing was sent."))
+    else:
+        services.completion_email(completion, address, actor=request.user)
+        messages.success(request, _("The resident was told by email."))
+    return redirect("desk:receipt")
