@@ -229,18 +229,6 @@ def session_end(session: ResidentSession, reason: EndReason) -> None:
             _end_locked(row, reason, timezone.now())
 
 
-def end_for_certificate(fingerprint: str, reason: EndReason = EndReason.CARD_REMOVED) -> int:
-    """End every open session of this certificate (a kiosk agent reported the card removed)."""
-    ended = 0
-    with transaction.atomic():
-        for row in ResidentSession.objects.select_for_update().filter(
-            fingerprint=fingerprint, ended_at__isnull=True
-        ):
-            _end_locked(row, reason, timezone.now())
-            ended += 1
-    return ended
-
-
 def page_viewed(session: ResidentSession, page: str, **payload: Any) -> None:
     """Every read of the resident page is audited, with the holder as subject."""
     with transaction.atomic():
