@@ -550,3 +550,20 @@ def test_a_page_origin_may_use_the_agent_and_only_for_its_own_origin(start_agent
     assert a.get("/status", headers={"Origin": evil}).status_code == 403
     r = a.post("/authenticate", {"nonce": generate_nonce(), "origin": evil})
     assert r.json()["error"] == "origin_mismatch"
+
+
+def test_a_card_answering_63c0_when_blocked_gets_no_pin_pad(
+    start_agent: Start, card_files: dict[str, Path]
+) -> None:
+    card = VirtualCard.load(card_files["alice"])
+    card.blocked_answer = card.state["blocked_answer"] = "63C0"
+    card.pins["auth_pin"].tries = 0
+    card.save()
+    a = start_agent()
+    a.insert("alice")
+    request_id = a.authenticate(generate_nonce())
+    result = a.result(request_id)
+    assert (result["status"], result["error"]) == ("failed", "pin_blocked")
+    page = a.client.get(f"{a.url}/pinpad/{request_id}").text
+    assert "暗証番号がロックされています" in page
+    assert 'name="pin"' not in page  # no PIN field for a blocked card

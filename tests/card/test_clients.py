@@ -139,7 +139,7 @@ def test_basic_four_with_the_support_pin(transport: VirtualTransport, ca: TestCA
     with pytest.raises(errors.SecurityStatusNotSatisfied):
         client.read_basic_four()
     client.verify_pin(SUPPORT_PIN)
-    attrs = client.read_basic_four(issuer_key=ca.support_key.public_key())
+    attrs = client.read_basic_four(trusted=ca.support_trust())
     assert attrs.name == "山田　太郎"
     assert (attrs.family_name, attrs.given_name) == ("山田", "太郎")
     assert attrs.address == "東京都千代田区霞が関１丁目１番１号"
@@ -183,14 +183,18 @@ def test_tampered_basic_four_fails_integrity(
     assert client.read_basic_four(check=False).address.startswith("大阪")
 
 
-def test_integrity_signature_needs_the_right_issuer_key(
+def test_integrity_signature_needs_the_trusted_j_lis_key(
     card: VirtualCard, keys: list[rsa.RSAPrivateKey], ca: TestCA
 ) -> None:
     ef2 = base64.b64decode(card.state["ef0002"])
     ef3 = base64.b64decode(card.state["ef0003"])
-    check_integrity(ef2, ef3, ca.support_key.public_key())
-    with pytest.raises(errors.IntegrityError, match="signature"):
-        check_integrity(ef2, ef3, keys[0].public_key())
+    ef4 = base64.b64decode(card.state["ef0004"])
+    check_integrity(ef2, ef3, ef4, ca.support_trust())
+    key_id = next(iter(ca.support_trust()))
+    with pytest.raises(errors.IntegrityError, match="EF0004 signature"):
+        check_integrity(ef2, ef3, ef4, {key_id: keys[0].public_key()})
+    with pytest.raises(errors.IntegrityError, match="not trusted"):
+        check_integrity(ef2, ef3, ef4, {b"J" * 16: ca.support_key.public_key()})
 
 
 def test_basic_four_round_trip_and_filler() -> None:

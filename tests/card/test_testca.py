@@ -43,6 +43,14 @@ def test_auth_certificate_shape(ca: TestCA, keys: list[rsa.RSAPrivateKey]) -> No
     # 2026-04-01 12:00 JST is the birthday itself: it does not count
     assert cert.not_valid_after_utc == datetime(2031, 4, 1, 14, 59, 59, tzinfo=UTC)
     cert.verify_directly_issued_by(ca.certificate)
+    # The extension set of the decided profile (docs/tokens.md): no extendedKeyUsage.
+    assert {e.oid._name for e in cert.extensions} == {
+        "keyUsage",
+        "certificatePolicies",
+        "authorityKeyIdentifier",
+        "subjectKeyIdentifier",
+    }
+    assert cert.extensions.get_extension_for_class(x509.KeyUsage).critical
 
 
 def test_rollover_keeps_old_generation_valid(tmp_path: Path, keys: list[rsa.RSAPrivateKey]) -> None:

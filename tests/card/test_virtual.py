@@ -237,3 +237,46 @@ def test_latency_beyond_timeout_is_a_card_timeout(
     with pytest.raises(errors.CardTimeout):
         t.transmit(bytes.fromhex("802A00970101"), timeout=0.01)
     assert t.transmit(bytes.fromhex("00A4000000"), timeout=0.01) == b"\x6a\x86"
+
+
+def test_a_blocked_pin_answering_63c0_to_an_empty_verify_counts_as_blocked(
+    make_card: Callable[..., VirtualCard],
+) -> None:
+    from madoguchi.card.jpki import JpkiClient
+
+    card = make_card(blocked_answer="63C0")
+    sw(card, SELECT_JPKI)
+    sw(card, "00A4020C020018")
+    for _ in range(3):
+        sw(card, "002000800430303030")
+    assert sw(card, "00200080") == "63C0"  # the virtual card answers as asked
+    assert sw(card, "0020008004" + PIN_HEX) == "6984"  # VERIFY with data stays 6984
+    with pytest.raises(errors.PinBlocked):
+        JpkiClient(VirtualTransport(card)).auth_pin_tries_left()
+    default = make_card()
+    sw(default, SELECT_JPKI)
+    sw(default, "00A4020C020018")
+    for _ in range(3):
+        sw(default, "002000800430303030")
+    assert sw(default, "00200080") == "6984"
+    with pytest.raises(errors.PinBlocked):
+        JpkiClient(VirtualTransport(default)).auth_pin_tries_left()
+
+
+def test_every_known_atr_is_in_the_docs_and_the_client_ignores_the_atr(
+    make_card: Callable[..., VirtualCard],
+) -> None:
+    from pathlib import Path
+
+    from madoguchi.card.jpki import JpkiClient
+    from madoguchi.card.profiles import KNOWN_ATRS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "card.md").read_text()
+    for atr in KNOWN_ATRS:
+        spaced = " ".join(atr[i : i + 2] for i in range(0, len(atr), 2))
+        assert f"`{spaced}`" in doc, atr
+        card = make_card()
+        card.atr = bytes.fromhex(atr)
+        transport = VirtualTransport(card)
+        assert transport.atr == bytes.fromhex(atr)
+        assert JpkiClient(transport).read_auth_certificate() == card.auth_certificate

@@ -2,6 +2,9 @@
 
 Every function takes an open `Transport`; the caller (the agent) opens it from the card source and
 resets the card afterwards. A PIN given here goes to the card's VERIFY command and nowhere else.
+VERIFY and the command that needs it run inside one PC/SC transaction (`run_exclusive`): no
+other program's commands interleave, and after a reset by another program the whole pair runs
+again (VERIFY first), never the signature alone.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from madoguchi.card.inputsupport import InputSupportClient
+from madoguchi.card.inputsupport import BasicFour, InputSupportClient
 from madoguchi.card.jpki import JpkiClient
-from madoguchi.card.transport import Transport
+from madoguchi.card.transport import Transport, run_exclusive
 from madoguchi.identity.tokens.canonical import (
     TransactionEncodingError,
     canonical_transaction_bytes,
@@ -152,21 +155,35 @@ def parse_transaction(value: object) -> Transaction:
 
 
 def authenticate(transport: Transport, pin: str, origin: str, nonce: str) -> dict[str, str]:
-    signed = JpkiClient(transport).authenticate(pin, authentication_signing_input(origin, nonce))
-    return {"token": build_auth_token(signed.certificate_der, signed.signature, APP_VERSION)}
+    """A ``web-eid:1.0`` token; the algorithm (RS256, ES384) follows the card's profile."""
+    signed = run_exclusive(
+        transport,
+        lambda: JpkiClient(transport).authenticate(
+            pin, lambda p: authentication_signing_input(origin, nonce, algorithm=p.algorithm)
+        ),
+    )
+    token = build_auth_token(
+        signed.certificate_der, signed.signature, APP_VERSION, algorithm=signed.algorithm
+    )
+    return {"token": token}
 
 
 def sign_completion(
     transport: Transport, pin: str, origin: str, nonce: str, transaction: bytes
 ) -> dict[str, str]:
-    signed = JpkiClient(transport).authenticate(
-        pin, completion_signing_input(origin, nonce, transaction)
+    signed = run_exclusive(
+        transport,
+        lambda: JpkiClient(transport).authenticate(
+            pin,
+            lambda p: completion_signing_input(origin, nonce, transaction, algorithm=p.algorithm),
+        ),
     )
     token = build_completion_token(
         signed.certificate_der,
         signed.signature,
         APP_VERSION,
-        completion_transaction_digest(transaction),
+        completion_transaction_digest(transaction, algorithm=signed.algorithm),
+        algorithm=signed.algorithm,
     )
     return {"token": token}
 
@@ -174,8 +191,12 @@ def sign_completion(
 def read_attributes(transport: Transport, pin: str) -> dict[str, str]:
     """The basic four attributes (EF0002, checked against EF0003). Never the individual number."""
     client = InputSupportClient(transport)
-    client.verify_pin(pin)
-    four = client.read_basic_four(check=True)
+
+    def verify_and_read() -> BasicFour:
+        client.verify_pin(pin)
+        return client.read_basic_four(check=True)
+
+    four = run_exclusive(transport, verify_and_read)
     return {
         "name": four.name,
         "address": four.address,

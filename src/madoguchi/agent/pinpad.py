@@ -3,6 +3,16 @@
 The page is static HTML with one small script (digit buttons); it works without the script too
 (type the digits, press Enter). Its form posts to the agent itself; the agent answers with a
 redirect back to the page, which then shows the outcome.
+
+Signed lines: every line the card signs is shown in full (lines wrap, nothing is cut off
+sideways). When they do not fit the list's box, the script disables the PIN field until the list
+has been scrolled to its end (mouse, touch, or keyboard: the list takes focus, arrow keys /
+Page Down / End scroll it), then moves the focus to the PIN field.
+
+Keyboard: the page takes the focus for its first step on load (the list when it must be read
+to the end, else the PIN field); a browser does not honour `autofocus` in a cross-origin frame,
+so the desk page focuses the frame and this script focuses the field, and the PIN field comes
+first in the tab order (the language link is last).
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ TEXT: dict[str, dict[str, str]] = {
         "failed": "カードを読み取れませんでした。カードを置き直して、もう一度お試しください。",
         "unknown": "この操作は見つかりません（期限切れの可能性があります）。",
         "display_caption": "署名する内容",
+        "read_all": "署名する内容を最後までご確認ください（スクロール、または↓キー・Endキー）。確認すると暗証番号を入力できます。",
     },
     "en": {
         "title": "Enter your PIN",
@@ -61,6 +72,7 @@ TEXT: dict[str, dict[str, str]] = {
         "failed": "The card could not be read. Place it again and retry.",
         "unknown": "This request does not exist (it may have expired).",
         "display_caption": "What the card signs",
+        "read_all": "Please read what the card signs to the end (scroll, or press the Down or End key). The PIN field opens when you reach the end.",
     },
 }
 
@@ -68,15 +80,20 @@ STYLE = """
 *{box-sizing:border-box}
 body{margin:0;padding:24px;font-family:"Noto Sans CJK JP","Noto Sans JP",sans-serif;
  background:#f6f7f9;color:#111;font-size:20px;line-height:1.5}
-main{max-width:560px;margin:0 auto;background:#fff;border:1px solid #ccd;border-radius:12px;padding:24px}
-h1{font-size:28px;margin:0 0 12px}
-.lang{float:right;font-size:16px}
+main{position:relative;max-width:560px;margin:0 auto;background:#fff;border:1px solid #ccd;
+ border-radius:12px;padding:24px}
+h1{font-size:28px;margin:0 0 12px;padding-right:96px}
+.lang{position:absolute;top:24px;right:24px;font-size:16px}
 .notice{padding:12px;border-radius:8px;margin:12px 0;font-weight:bold}
 .warn{background:#fff3cd;border:2px solid #b58100}
 .error{background:#fde2e1;border:2px solid #b3261e}
 .ok{background:#e3f4e5;border:2px solid #1e7b34}
 .display{border:2px solid #345;border-radius:8px;padding:8px 16px;margin:12px 0;font-size:22px}
-.display ul{margin:4px 0;padding-left:20px}
+.display ul{margin:4px 0;padding-left:1.6em;max-height:45vh;overflow-y:auto;overflow-x:hidden}
+.display li{overflow-wrap:anywhere;word-break:normal}
+.display ul:focus-visible{outline:4px solid #0b57d0;outline-offset:2px}
+.readall{font-size:18px;font-weight:bold;color:#7a4b00;margin:4px 0}
+input:disabled,button:disabled{opacity:.45}
 label{display:block;font-weight:bold;margin-top:12px}
 .tries{font-size:18px;margin:4px 0 8px}
 input[type=password]{width:100%;font-size:44px;letter-spacing:16px;text-align:center;padding:8px;
@@ -92,11 +109,22 @@ button:focus-visible,input:focus-visible,a:focus-visible{outline:4px solid #0b57
 SCRIPT = """
 (function(){
  var f=document.getElementById('pinform');if(!f)return;var i=f.elements.pin;
+ var list=document.getElementById('signed-lines');var hint=document.getElementById('read-all');
+ var controls=f.querySelectorAll('input[type=password],button');
+ function atEnd(){return !list||list.scrollTop+list.clientHeight>=list.scrollHeight-2;}
+ function enable(on){controls.forEach(function(c){c.disabled=!on;});if(hint)hint.hidden=on;}
+ function firstStep(){if(atEnd()){i.focus();}else{list.focus();}}
+ if(!atEnd()){
+  enable(false);
+  list.addEventListener('scroll',function(){if(atEnd()&&i.disabled){enable(true);i.focus();}});
+ }
  f.querySelectorAll('[data-digit]').forEach(function(b){b.addEventListener('click',function(){
   if(i.value.length<4){i.value+=b.getAttribute('data-digit');}i.focus();});});
  f.querySelector('[data-action=delete]').addEventListener('click',function(){i.value=i.value.slice(0,-1);i.focus();});
  f.querySelector('[data-action=clear]').addEventListener('click',function(){i.value='';i.focus();});
  f.addEventListener('submit',function(){f.querySelector('.submit').disabled=true;});
+ window.addEventListener('focus',function(){if(document.activeElement===document.body)firstStep();});
+ firstStep();
 })();
 """
 
@@ -108,17 +136,22 @@ def pick_lang(value: str | None) -> str:
 def render(request: CardRequest | None, lang: str, nonce: str) -> str:
     t = TEXT[pick_lang(lang)]
     other = "en" if lang == "ja" else "ja"
-    body: list[str] = [f'<a class="lang" href="?lang={other}" lang="{other}">{t["switch"]}</a>']
-    body.append(f"<h1>{escape(t['title'])}</h1>")
+    # The language link comes last in the DOM (shown top right) so Tab reaches the PIN first.
+    switch = f'<a class="lang" href="?lang={other}" lang="{other}">{t["switch"]}</a>'
+    body: list[str] = [f"<h1>{escape(t['title'])}</h1>"]
     if request is None:
         body.append(f'<p class="notice error" role="alert">{escape(t["unknown"])}</p>')
-        return _page(lang, t["title"], "".join(body), nonce)
+        return _page(lang, t["title"], "".join(body) + switch, nonce)
     body.append(f"<p>{escape(t['intro.' + request.kind.value])}</p>")
     if request.kind is Kind.SIGN_COMPLETION and request.display:
         lines = "".join(f"<li>{escape(line)}</li>" for line in request.display)
         body.append(
-            f'<section class="display" aria-label="{escape(t["display_caption"])}">'
-            f"<strong>{escape(t['display_caption'])}</strong><ul>{lines}</ul></section>"
+            f'<section class="display" aria-labelledby="signed-caption">'
+            f'<strong id="signed-caption">{escape(t["display_caption"])}</strong>'
+            f'<ul id="signed-lines" tabindex="0" aria-labelledby="signed-caption" '
+            f'data-testid="signed-lines">{lines}</ul>'
+            f'<p class="readall" id="read-all" role="status" hidden>{escape(t["read_all"])}</p>'
+            "</section>"
         )
     if request.status == DONE:
         body.append(f'<p class="notice ok" role="status">{escape(t["done"])}</p>')
@@ -133,7 +166,7 @@ def render(request: CardRequest | None, lang: str, nonce: str) -> str:
         body.append(f'<p class="notice error" role="alert">{escape(t[key or "failed"])}</p>')
     else:
         body.append(_form(request, lang, t))
-    return _page(lang, t["title"], "".join(body), nonce)
+    return _page(lang, t["title"], "".join(body) + switch, nonce)
 
 
 def _form(request: CardRequest, lang: str, t: dict[str, str]) -> str:
@@ -160,7 +193,8 @@ def _form(request: CardRequest, lang: str, t: dict[str, str]) -> str:
         f'<input type="hidden" name="lang" value="{lang}">'
         f'<label for="pin">{escape(label)}</label>{tries}'
         '<input type="password" id="pin" name="pin" inputmode="numeric" pattern="[0-9]{4}" '
-        'minlength="4" maxlength="4" required autofocus autocomplete="off" aria-describedby="tries">'
+        'minlength="4" maxlength="4" required autofocus autocomplete="off" aria-describedby="tries" '
+        'data-testid="pin">'
         f'<div class="keys">{keys}</div>'
         f'<button type="submit" class="submit">{escape(t["submit"])}</button></form>'
     )

@@ -207,13 +207,16 @@ class CardChannel:
     def tries_left(self) -> int | None:
         """Tries left on the selected PIN EF without spending one. None: already verified.
 
-        Raises `PinBlocked` when the PIN is blocked.
+        Raises `PinBlocked` when the PIN is blocked: a blocked card answers an empty VERIFY with
+        6984 or, on some cards, with 63C0 (zero tries left), and both mean blocked.
         """
-        from madoguchi.card.errors import WrongPin
+        from madoguchi.card.errors import PinBlocked, WrongPin
 
         try:
             self.verify(None)
         except WrongPin as exc:
+            if exc.tries_left == 0:
+                raise PinBlocked(exc.sw, "PIN blocked (no tries left)") from exc
             return exc.tries_left
         return None
 

@@ -11,7 +11,7 @@ import getpass
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,13 +19,17 @@ from typing import Any, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from madoguchi.card.cvcert import KEY_ID_LENGTH, KeyTable
 from madoguchi.card.errors import CardError, PinBlocked, WrongPin
 from madoguchi.card.inputsupport import InputSupportClient
-from madoguchi.card.jpki import JpkiClient, verify_rs256
+from madoguchi.card.jpki import JpkiClient, verify_card_signature
+from madoguchi.card.profiles import JPKI_RSA_2048, PROFILES
 from madoguchi.card.testca import TestCA
 from madoguchi.card.transport import PcscContext, PcscTransport
-from madoguchi.card.virtual import VirtualCard, issue_card
+from madoguchi.card.virtual import BLOCKED_ANSWERS, VirtualCard, issue_card
 from madoguchi.card.vpcd import DEFAULT_VPCD_PORT, VpcdBridge
 
 PROMPT = "\0prompt"  # sentinel: the flag was given without a value
@@ -62,6 +66,18 @@ def add_vcard_arguments(parser: argparse.ArgumentParser) -> None:
     )
     issue.add_argument("--ca-dir", type=Path, default=DEFAULT_CA_DIR)
     issue.add_argument("--latency", type=float, default=0.0, help="simulated signing seconds")
+    issue.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=JPKI_RSA_2048.name,
+        help="card profile: today's RSA-2048 card, or the PROVISIONAL next-generation ECDSA card",
+    )
+    issue.add_argument(
+        "--blocked-answer",
+        choices=BLOCKED_ANSWERS,
+        default="6984",
+        help="status word for an empty VERIFY once a PIN is blocked (real cards: either)",
+    )
     issue.add_argument("--out", type=Path, required=True)
     plug_p = sub.add_parser("plug", help="insert a virtual card into the vpcd reader")
     plug_p.add_argument("card", type=Path)
@@ -78,7 +94,14 @@ def add_card_arguments(parser: argparse.ArgumentParser) -> None:
     show.add_argument(
         "--pin", nargs="?", const=PROMPT, default=None, help="input-support PIN (4 digits)"
     )
-    show.add_argument("--issuer-key", type=Path, default=None, help="PEM key checking EF0003")
+    show.add_argument(
+        "--support-key",
+        action="append",
+        default=None,
+        metavar="KEYID=PEM",
+        help="trusted J-LIS input-support key: 32 hex digits of its key ID = PEM public key file "
+        "(repeatable); checks EF0004 and the signature of EF0003",
+    )
     auth = sub.add_parser("auth", help="sign a random challenge with the auth key and verify it")
     auth.add_argument("--reader", default=None)
     auth.add_argument("--pin", nargs="?", const=PROMPT, default=PROMPT, help="auth PIN")
@@ -103,6 +126,8 @@ def run_vcard(options: dict[str, Any], out: Writer = sys.stdout, err: Writer = s
                 ca_dir=options["ca_dir"],
                 out_path=options["out"],
                 latency=options.get("latency", 0.0),
+                blocked_answer=options.get("blocked_answer", "6984"),
+                profile=options.get("profile") or JPKI_RSA_2048.name,
                 out=out,
             )
         return vcard_plug(
@@ -127,7 +152,7 @@ def run_card(options: dict[str, Any], out: Writer = sys.stdout, err: Writer = sy
             return card_show(
                 reader=options.get("reader"),
                 pin=None if pin is None else resolve_pin(pin, "input-support PIN"),
-                issuer_key_path=options.get("issuer_key"),
+                support_keys=options.get("support_key") or (),
                 wait=options.get("wait", 0.0),
                 out=out,
             )
@@ -165,6 +190,8 @@ def vcard_issue(
     ca_dir: Path,
     out_path: Path,
     latency: float = 0.0,
+    blocked_answer: str = "6984",
+    profile: str = JPKI_RSA_2048.name,
     out: Writer = sys.stdout,
 ) -> int:
     ca = TestCA.load_or_create(ca_dir)
@@ -177,6 +204,8 @@ def vcard_issue(
         pin=pin,
         support_pin=support_pin,
         sign_latency=latency,
+        blocked_answer=blocked_answer,
+        profile=profile,
         path=out_path,
     )
     cert = card.auth_certificate
@@ -264,7 +293,7 @@ def card_show(
     *,
     reader: str | None = None,
     pin: str | None = None,
-    issuer_key_path: Path | None = None,
+    support_keys: Sequence[str] = (),
     wait: float = 0.0,
     out: Writer = sys.stdout,
 ) -> int:
@@ -288,21 +317,13 @@ def card_show(
         support = InputSupportClient(transport)
         _line(out, f"input-support PIN: {_tries(support.tries_left)}")
         if pin is not None:
-            issuer_key = None
-            if issuer_key_path is not None:
-                from cryptography.hazmat.primitives.asymmetric import rsa
-                from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-                loaded = load_pem_public_key(issuer_key_path.read_bytes())
-                if not isinstance(loaded, rsa.RSAPublicKey):
-                    raise ValueError("the issuer key must be an RSA public key")
-                issuer_key = loaded
+            trusted = load_key_table(support_keys) if support_keys else None
             support.verify_pin(pin)
-            attrs = support.read_basic_four(issuer_key=issuer_key)
+            attrs = support.read_basic_four(trusted=trusted)
             _line(
                 out,
                 "basic four attributes (EF0002, checked against EF0003"
-                + (" and its signature):" if issuer_key else "):"),
+                + (", EF0004 and the signature):" if trusted else "):"),
             )
             _line(out, f"  name:     {attrs.name}")
             _line(out, f"  address:  {attrs.address}")
@@ -321,12 +342,15 @@ def card_auth(
         result = jpki.authenticate(pin, challenge)
         elapsed = time.monotonic() - started
     cert = result.certificate
-    ok = verify_rs256(cert, challenge, result.signature)
+    ok = verify_card_signature(cert, challenge, result.signature)
     now = datetime.now(UTC)
     in_validity = cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
     _line(out, f"certificate: {cert.subject.rfc4514_string()} (serial {cert.serial_number})")
     _line(out, f"challenge:   {challenge.hex()}")
-    _line(out, f"signature:   {len(result.signature)} bytes, RS256, {elapsed:.2f} s")
+    _line(
+        out,
+        f"signature:   {len(result.signature)} bytes, {result.algorithm}, {elapsed:.2f} s",
+    )
     _line(
         out,
         f"verified:    {'OK' if ok else 'FAILED'}; certificate "
@@ -334,3 +358,21 @@ def card_auth(
         + " its validity",
     )
     return 0 if ok else 1
+
+
+def load_key_table(specs: Sequence[str]) -> KeyTable:
+    """`KEYID=PEM` strings (32 hex digits = path of a PEM RSA public key) -> key table."""
+    table: dict[bytes, rsa.RSAPublicKey] = {}
+    for spec in specs:
+        key_id_hex, sep, path = spec.partition("=")
+        try:
+            key_id = bytes.fromhex(key_id_hex)
+        except ValueError:
+            key_id = b""
+        if not sep or len(key_id) != KEY_ID_LENGTH:
+            raise ValueError(f"--support-key wants KEYID=PEM with a {KEY_ID_LENGTH}-byte hex ID")
+        key = load_pem_public_key(Path(path).read_bytes())
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise ValueError(f"{path} does not hold an RSA public key")
+        table[key_id] = key
+    return table

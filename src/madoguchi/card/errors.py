@@ -24,6 +24,11 @@ class NoCard(TransportError):
     """No card is present in the reader (or it was removed)."""
 
 
+class CardReset(TransportError):
+    """Another program reset the card (SCARD_W_RESET_CARD): any verified PIN is gone. Reconnect
+    and authenticate again; never continue the interrupted operation."""
+
+
 class ReaderNotFound(TransportError):
     """No reader of that name, or no reader at all."""
 

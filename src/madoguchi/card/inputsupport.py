@@ -4,9 +4,11 @@ The client reads EF0002 (name, address, birth date, sex) after the input-support
 against EF0003. It can NOT read EF0001 (the individual number): `select_ef` refuses that FID
 before any APDU is sent, and no method exists that would read it.
 
-EF0003 layout (from public implementations; the signed input is our best reading of them):
-`FF 30 len { DF 31 20 SHA-256(EF0001), DF 32 20 SHA-256(EF0002 from DF22 to the end of FF20),
-DF 33 82 01 00 RSA-2048 PKCS#1 v1.5 SHA-256 signature over DF31 value || DF32 value }`.
+EF0003 layout (docs/card.md "Sources"): `FF 30 len { DF 31 20 SHA-256(EF0001), DF 32 20
+SHA-256(EF0002 from DF22 to the end of FF20), DF 33 82 01 00 signature }`. The signature is RSA
+PKCS#1 v1.5 with SHA-256 over the TLV bytes that precede DF33 inside FF30 (`DF31 20 <hash> DF32
+20 <hash>`, 70 bytes), made with the key that the card-verifiable certificate in EF0004
+certifies; that certificate chains to a J-LIS key named by its key ID (`madoguchi.card.cvcert`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from madoguchi.card.apdu import TLV, CardChannel, encode_tlv, parse_tlv, tlv_header
+from madoguchi.card.cvcert import KeyTable, parse_cv_certificate, verify_cv_certificate
 from madoguchi.card.errors import (
     IntegrityError,
     MalformedResponse,
@@ -32,6 +35,7 @@ INPUT_SUPPORT_AID = bytes.fromhex("D3921000310001010408")
 EF_INDIVIDUAL_NUMBER = 0x0001
 EF_BASIC_FOUR = 0x0002
 EF_INTEGRITY = 0x0003
+EF_CERTIFICATE = 0x0004
 EF_PIN = 0x0011
 PIN_TRIES = 3
 
@@ -78,10 +82,8 @@ class IntegrityRecord:
     number_hash: bytes
     attributes_hash: bytes
     signature: bytes
-
-    @property
-    def signed_data(self) -> bytes:
-        return self.number_hash + self.attributes_hash
+    signed_data: bytes
+    """The TLV bytes before DF33 inside FF30, as read (what the signature covers)."""
 
 
 # --- EF0002 ------------------------------------------------------------------------------------
@@ -177,51 +179,63 @@ def attributes_hash_input(data: bytes) -> bytes:
 
 
 def build_integrity(number_hash: bytes, ef0002: bytes, key: rsa.RSAPrivateKey) -> bytes:
+    """Encode EF0003 and sign its two hash TLVs (70 bytes) with `key` (PKCS#1 v1.5, SHA-256)."""
     attributes_hash = hashlib.sha256(attributes_hash_input(ef0002)).digest()
-    signature = key.sign(number_hash + attributes_hash, padding.PKCS1v15(), hashes.SHA256())
-    body = (
-        encode_tlv(TAG_HASH_NUMBER, number_hash)
-        + encode_tlv(TAG_HASH_ATTRIBUTES, attributes_hash)
-        + encode_tlv(TAG_SIGNATURE, signature)
+    hashes_tlv = encode_tlv(TAG_HASH_NUMBER, number_hash) + encode_tlv(
+        TAG_HASH_ATTRIBUTES, attributes_hash
     )
-    return encode_tlv(TAG_INTEGRITY, body)
+    signature = key.sign(hashes_tlv, padding.PKCS1v15(), hashes.SHA256())
+    return encode_tlv(TAG_INTEGRITY, hashes_tlv + encode_tlv(TAG_SIGNATURE, signature))
 
 
 def parse_integrity(data: bytes) -> IntegrityRecord:
+    """Parse EF0003 (trailing filler after the FF30 TLV is ignored). Raises `TLVError`."""
     tag, length, header = tlv_header(data)
     if tag != TAG_INTEGRITY:
         raise TLVError(f"EF0003 starts with tag {tag:X}, expected FF30")
     if header + length > len(data):
         raise TLVError("EF0003 is shorter than its header says")
-    items = {t.tag: t.value for t in parse_tlv(data, header, header + length)}
+    parsed = parse_tlv(data, header, header + length)
+    items = {t.tag: t for t in parsed}
     try:
-        record = IntegrityRecord(
-            items[TAG_HASH_NUMBER], items[TAG_HASH_ATTRIBUTES], items[TAG_SIGNATURE]
+        number, attributes, signature = (
+            items[TAG_HASH_NUMBER],
+            items[TAG_HASH_ATTRIBUTES],
+            items[TAG_SIGNATURE],
         )
     except KeyError as exc:
         raise TLVError(f"EF0003 lacks tag {exc.args[0]:X}") from exc
-    if len(record.number_hash) != 32 or len(record.attributes_hash) != 32:
+    if len(number.value) != 32 or len(attributes.value) != 32:
         raise TLVError("EF0003 hashes are not 32 bytes")
-    return record
+    return IntegrityRecord(
+        number.value, attributes.value, signature.value, bytes(data[header : signature.offset])
+    )
 
 
 def check_integrity(
-    ef0002: bytes, ef0003: bytes, issuer_key: rsa.RSAPublicKey | None = None
+    ef0002: bytes,
+    ef0003: bytes,
+    ef0004: bytes | None = None,
+    trusted: KeyTable | None = None,
 ) -> IntegrityRecord:
-    """Check EF0002 against EF0003: SHA-256 always; the issuer's signature when a key is given.
+    """Check EF0002 against EF0003: the SHA-256 always; with `trusted` (J-LIS key ID -> key),
+    also EF0004's certificate and, with the key it certifies, EF0003's signature.
 
-    Raises `IntegrityError` on mismatch.
+    Raises `IntegrityError` on mismatch, `TLVError` on unparseable data.
     """
     record = parse_integrity(ef0003)
     if hashlib.sha256(attributes_hash_input(ef0002)).digest() != record.attributes_hash:
         raise IntegrityError("EF0002 does not match the SHA-256 in EF0003")
-    if issuer_key is not None:
+    if trusted is not None:
+        if ef0004 is None:
+            raise IntegrityError("EF0004 (the input-support certificate) is needed")
+        signer = verify_cv_certificate(parse_cv_certificate(ef0004), trusted)
         try:
-            issuer_key.verify(
-                record.signature, record.signed_data, padding.PKCS1v15(), hashes.SHA256()
-            )
+            signer.verify(record.signature, record.signed_data, padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature as exc:
-            raise IntegrityError("EF0003 signature does not verify with the issuer key") from exc
+            raise IntegrityError(
+                "EF0003 signature does not verify with the key EF0004 certifies"
+            ) from exc
     return record
 
 
@@ -266,11 +280,16 @@ class InputSupportClient:
         self.select_ef(EF_INTEGRITY)
         return self.channel.read_tlv_file()
 
-    def read_basic_four(
-        self, *, check: bool = True, issuer_key: rsa.RSAPublicKey | None = None
-    ) -> BasicFour:
-        """Read and parse EF0002 (needs `verify_pin` first), checked against EF0003."""
+    def read_certificate_raw(self) -> bytes:
+        """EF0004, the card-verifiable certificate of the key that signed EF0003."""
+        self.select_ef(EF_CERTIFICATE)
+        return self.channel.read_tlv_file()
+
+    def read_basic_four(self, *, check: bool = True, trusted: KeyTable | None = None) -> BasicFour:
+        """Read and parse EF0002 (needs `verify_pin` first), checked against EF0003; with
+        `trusted` J-LIS keys also EF0004 and EF0003's signature."""
         raw = self.read_basic_four_raw()
         if check:
-            check_integrity(raw, self.read_integrity_raw(), issuer_key)
+            certificate = self.read_certificate_raw() if trusted is not None else None
+            check_integrity(raw, self.read_integrity_raw(), certificate, trusted)
         return parse_basic_four(raw)

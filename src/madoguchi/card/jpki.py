@@ -6,16 +6,20 @@ Nothing here touches the signature certificate, its key or its password.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from madoguchi.card import nextgen
 from madoguchi.card.apdu import CardChannel, CommandAPDU
 from madoguchi.card.errors import MalformedResponse
+from madoguchi.card.profiles import JPKI_RSA_2048, CardProfile, KeyType, profile_for_certificate
 from madoguchi.card.transport import Transport
 
 JPKI_AID = bytes.fromhex("D392F000260100000001")
@@ -80,6 +84,26 @@ def verify_rs256(certificate: x509.Certificate, message: bytes, signature: bytes
     return True
 
 
+def verify_card_signature(certificate: x509.Certificate, message: bytes, signature: bytes) -> bool:
+    """True when `signature` is the card's signature of `message` under its profile's algorithm
+    (RS256, or ES384 as raw r || s for the provisional next-generation profile)."""
+    profile = profile_for_certificate(certificate)
+    if profile.key_type is KeyType.RSA_2048:
+        return verify_rs256(certificate, message, signature)
+    key = certificate.public_key()
+    half = profile.signature_length // 2
+    if not isinstance(key, ec.EllipticCurvePublicKey) or len(signature) != 2 * half:
+        return False
+    der = encode_dss_signature(
+        int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")
+    )
+    try:
+        key.verify(der, message, ec.ECDSA(hashes.SHA384()))
+    except InvalidSignature:
+        return False
+    return True
+
+
 class JpkiClient:
     """Reads the auth certificate, verifies the auth PIN and signs with the auth key."""
 
@@ -131,14 +155,18 @@ class JpkiClient:
         self.channel.select_ef(EF_AUTH_PIN)
         self.channel.verify(pin.encode("ascii"))
 
-    def sign(self, data: bytes, mode: SignMode = SignMode.RAW) -> bytes:
+    def sign(
+        self, data: bytes, mode: SignMode = SignMode.RAW, profile: CardProfile = JPKI_RSA_2048
+    ) -> bytes:
         """COMPUTE DIGITAL SIGNATURE with the auth key (PIN verified before, same session)."""
         self.channel.select_ef(EF_AUTH_KEY)
         signature = self.channel.transmit_checked(
             CommandAPDU(0x80, 0x2A, int(mode), 0x80, data, le=256)
         )
-        if len(signature) != 256:
-            raise MalformedResponse(f"signature of {len(signature)} bytes, expected 256")
+        if len(signature) != profile.signature_length:
+            raise MalformedResponse(
+                f"signature of {len(signature)} bytes, expected {profile.signature_length}"
+            )
         return signature
 
     def sign_digest(self, digest: bytes) -> bytes:
@@ -149,11 +177,21 @@ class JpkiClient:
         """RS256 signature of `message` (hashed here, signed with the DigestInfo form)."""
         return self.sign_digest(hashlib.sha256(message).digest())
 
-    def authenticate(self, pin: str, message: bytes) -> AuthResult:
-        """Select, read the auth certificate, verify the PIN, RS256-sign `message`."""
+    def sign_message(self, message: bytes, profile: CardProfile) -> bytes:
+        """Sign `message` the way `profile` says: RS256 (RSA cards) or ES384 (provisional)."""
+        if profile.key_type is KeyType.RSA_2048:
+            return self.sign_rs256(message)
+        return self.sign(nextgen.sign_input(message), SignMode(nextgen.SIGN_P1), profile)
+
+    def authenticate(self, pin: str, message: bytes | Callable[[CardProfile], bytes]) -> AuthResult:
+        """Select, read the auth certificate, pick the card profile from its key, verify the
+        PIN, sign `message` (or `message(profile)`: the signing input depends on the algorithm)
+        with the profile's algorithm."""
         certificate = self.read_auth_certificate_der()
+        profile = profile_for_certificate(_load_cert(certificate))
+        data = message(profile) if callable(message) else message
         self.verify_auth_pin(pin)  # leaves the JPKI AP selected; no re-select before signing
-        return AuthResult(certificate, self.sign_rs256(message))
+        return AuthResult(certificate, self.sign_message(data, profile), profile.algorithm)
 
 
 def _load_cert(der: bytes) -> x509.Certificate:
@@ -171,5 +209,6 @@ __all__ = [
     "SignMode",
     "TokenInfo",
     "digest_info_sha256",
+    "verify_card_signature",
     "verify_rs256",
 ]

@@ -5,7 +5,9 @@ generation is a self-signed RSA-2048 CA with a 10-year life; all share the same 
 apart by their keys (Authority/Subject Key Identifier). State lives in a directory:
 
     ca-<n>.key.pem, ca-<n>.cert.pem   one pair per generation
-    support.key.pem                   the input-support issuer key (signs EF0003 records)
+    support.key.pem                   the input-support root key (plays the J-LIS key that
+                                      signs EF0004 certificates; key ID `SUPPORT_ROOT_KEY_ID`)
+    support-signer.key.pem            the key EF0004 certifies; it signs EF0003 records
     state.json                        current generation, next serial, revocations
 """
 
@@ -20,10 +22,15 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from madoguchi.card.cvcert import KeyTable, build_cv_certificate
+
 AUTH_POLICY_OID = x509.ObjectIdentifier("1.2.392.200149.8.5.1.3.30")
+#: Key IDs of the test input-support keys (16 bytes, readable so nobody mistakes them for J-LIS's).
+SUPPORT_ROOT_KEY_ID = b"JPKI-TEST-ROOT01"
+SUPPORT_SIGNER_KEY_ID = b"JPKI-TEST-SIGN01"
 JST = timezone(timedelta(hours=9))
 CA_LIFETIME = timedelta(days=3652)
 
@@ -217,32 +224,59 @@ class TestCA:
         return b"".join(self.certificate_pem(g.number) for g in self.generations)
 
     def support_public_key_pem(self) -> bytes:
-        """The input-support issuer's public key (checks EF0003 signatures)."""
+        """The input-support root's public key (checks EF0004 certificates)."""
         return self.support_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def support_trust(self) -> KeyTable:
+        """Key ID -> key table that trusts this CA's input-support root (as J-LIS's for cards)."""
+        return {SUPPORT_ROOT_KEY_ID: self.support_key.public_key()}
+
+    @property
+    def support_signer_key(self) -> rsa.RSAPrivateKey:
+        """The key that signs EF0003 records; created on first use (older CA directories)."""
+        path = self.directory / "support-signer.key.pem"
+        if not path.exists():
+            path.write_bytes(_pem_key(generate_rsa_key()))
+            path.chmod(0o600)
+        return _load_key(path)
+
+    def support_certificate(self) -> bytes:
+        """EF0004: the card-verifiable certificate of `support_signer_key`, signed by the root."""
+        return build_cv_certificate(
+            self.support_key,
+            SUPPORT_ROOT_KEY_ID,
+            self.support_signer_key.public_key(),
+            SUPPORT_SIGNER_KEY_ID,
         )
 
     # --- end-entity certificates ------------------------------------------------------------------
 
     def issue_auth_cert(
         self,
-        public_key: rsa.RSAPublicKey,
+        public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey,
         birth: date,
         now: datetime | None = None,
         *,
         subject_id: str | None = None,
         generation: int | None = None,
+        lifetime: timedelta | None = None,
     ) -> x509.Certificate:
         """A user-authentication certificate: subject `C=JP, CN=<opaque id>`, valid to the
-        holder's 5th birthday after issue (end of that day, JST)."""
+        holder's 5th birthday after issue (end of that day, JST), or for `lifetime` (the
+        provisional next-generation profile: 10 years)."""
         now = now or datetime.now(UTC)
         ca = self.generation(generation)
         serial = self.next_serial
         self.next_serial += 1
         self.save()
         cn = subject_id or secrets.token_hex(10).upper()
-        expiry_day = fifth_birthday_after(birth, now.astimezone(JST).date())
-        not_after = datetime.combine(expiry_day, time(23, 59, 59), JST).astimezone(UTC)
+        if lifetime is not None:
+            not_after = now + lifetime
+        else:
+            expiry_day = fifth_birthday_after(birth, now.astimezone(JST).date())
+            not_after = datetime.combine(expiry_day, time(23, 59, 59), JST).astimezone(UTC)
         return (
             x509.CertificateBuilder()
             .subject_name(

@@ -1,6 +1,9 @@
 """Transports: how APDU bytes reach a card.
 
 - `Transport`: the protocol every client uses (`transmit`, `reset`).
+- `Exclusive`: a transport that can hold the card for a sequence of commands (`transaction`)
+  and take up a connection after another program reset the card (`reconnect`);
+  `run_exclusive` runs VERIFY + operation that way.
 - `VirtualTransport`: in-process, straight into a `VirtualCard` (fast unit tests).
 - `PcscTransport`: a card in a PC/SC reader through pyscard (a real reader, or pcscd + vpcd).
 
@@ -9,14 +12,16 @@ Every reader operation takes a timeout and raises `CardTimeout` when it runs out
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from madoguchi.card.errors import (
+    CardReset,
     CardTimeout,
     NoCard,
     PcscUnavailable,
@@ -39,6 +44,36 @@ class Transport(Protocol):
     def reset(self) -> None:
         """Warm-reset the card (clears verified PIN state)."""
         ...
+
+
+@runtime_checkable
+class Exclusive(Protocol):
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the card: no other program's command reaches it until the block ends."""
+        ...
+
+    def reconnect(self) -> None:
+        """Take up the connection again after `CardReset` (the card's state is fresh)."""
+        ...
+
+
+def run_exclusive(transport: Transport, operation: Callable[[], T], *, retries: int = 1) -> T:
+    """Run `operation` (VERIFY + the command that needs it) inside one PC/SC transaction, so no
+    other program's commands interleave. If another program reset the card (`CardReset`), the
+    card has forgotten the PIN: reconnect and run the whole operation again from the start
+    (VERIFY included), at most `retries` times; nothing continues after a reset."""
+    if not isinstance(transport, Exclusive):
+        return operation()
+    attempt = 0
+    while True:
+        try:
+            with transport.transaction():
+                return operation()
+        except CardReset:
+            if attempt >= retries:
+                raise
+            attempt += 1
+            transport.reconnect()
 
 
 class VirtualTransport:
@@ -223,13 +258,45 @@ class PcscTransport:
         scard = self._scard
         if hresult == scard.SCARD_S_SUCCESS:
             return
-        if hresult in (
-            scard.SCARD_W_REMOVED_CARD,
-            scard.SCARD_E_NO_SMARTCARD,
-            scard.SCARD_W_RESET_CARD,
-        ):
-            raise NoCard(f"{what}: card removed or reset ({scard.SCardGetErrorMessage(hresult)})")
+        if hresult == scard.SCARD_W_RESET_CARD:
+            raise CardReset(f"{what}: the card was reset by another program")
+        if hresult in (scard.SCARD_W_REMOVED_CARD, scard.SCARD_E_NO_SMARTCARD):
+            raise NoCard(f"{what}: card removed ({scard.SCardGetErrorMessage(hresult)})")
         raise TransportError(f"{what}: " + scard.SCardGetErrorMessage(hresult))
+
+    @contextlib.contextmanager
+    def transaction(self, timeout: float = 10.0) -> Iterator[None]:
+        """SCardBeginTransaction ... SCardEndTransaction around the block."""
+        scard = self._scard
+
+        def begin() -> int:
+            result: int = scard.SCardBeginTransaction(self._hcard)
+            return result
+
+        self._check(_run_with_timeout(begin, timeout, "begin transaction"), "begin transaction")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                scard.SCardEndTransaction(self._hcard, scard.SCARD_LEAVE_CARD)
+
+    def reconnect(self, timeout: float = 10.0) -> None:
+        """SCardReconnect without resetting: acknowledges another program's reset."""
+        scard = self._scard
+
+        def do() -> tuple[int, int]:
+            with self._lock:
+                result: tuple[int, int] = scard.SCardReconnect(
+                    self._hcard,
+                    scard.SCARD_SHARE_SHARED,
+                    scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1,
+                    scard.SCARD_LEAVE_CARD,
+                )
+                return result
+
+        hresult, protocol = _run_with_timeout(do, timeout, "reconnect")
+        self._check(hresult, "reconnect")
+        self._protocol = protocol
 
     def transmit(self, apdu: bytes, timeout: float) -> bytes:
         scard = self._scard

@@ -22,17 +22,21 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
+from madoguchi.card import nextgen
 from madoguchi.card.apdu import CommandAPDU, ResponseAPDU, parse_command
 from madoguchi.card.errors import SW, StatusWordError
 from madoguchi.card.inputsupport import INPUT_SUPPORT_AID, build_basic_four, build_integrity
 from madoguchi.card.jpki import JPKI_AID, SHA256_DIGEST_INFO_PREFIX
+from madoguchi.card.profiles import JPKI_RSA_2048, PROFILES, KeyType, profile_for_key
 from madoguchi.card.testca import TestCA, generate_rsa_key
 
 ATR = bytes.fromhex("3BE000FF8131FE4514")
 CARD_FORMAT = "madoguchi-vcard/1"
+#: How the card answers an empty VERIFY for a blocked PIN (both are seen on real cards).
+BLOCKED_ANSWERS = ("6984", "63C0")
 
 JPKI = "jpki"
 SUPPORT = "support"
@@ -55,6 +59,7 @@ _DATA_EFS: dict[tuple[str, int], str | None] = {
     (JPKI, 0x000B): None,
     (SUPPORT, 0x0002): "support_pin",
     (SUPPORT, 0x0003): "support_pin",
+    (SUPPORT, 0x0004): None,
 }
 
 
@@ -108,11 +113,15 @@ class VirtualCard:
         self.state = state
         self.atr = bytes.fromhex(state.get("atr", ATR.hex()))
         self.sign_latency = float(state.get("sign_latency", 0.0))
+        self.blocked_answer = str(state.get("blocked_answer", "6984"))
+        if self.blocked_answer not in BLOCKED_ANSWERS:
+            raise ValueError(f"blocked_answer must be one of {BLOCKED_ANSWERS}")
         self.pins = {name: PinState(**value) for name, value in state["pins"].items()}
         key = serialization.load_pem_private_key(state["auth_key_pem"].encode(), password=None)
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise ValueError("card auth key is not RSA")
+        if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+            raise ValueError("card auth key is neither RSA nor EC")
         self._auth_key = key
+        self.profile = profile_for_key(key)
         self._files: dict[tuple[str, int], bytes] = {
             (JPKI, 0x0001): b"",
             (JPKI, 0x0002): base64.b64decode(state["auth_ca_der"]),
@@ -122,6 +131,7 @@ class VirtualCard:
             (JPKI, 0x000B): base64.b64decode(state["auth_ca_der"]),
             (SUPPORT, 0x0002): base64.b64decode(state["ef0002"]),
             (SUPPORT, 0x0003): base64.b64decode(state["ef0003"]),
+            (SUPPORT, 0x0004): base64.b64decode(state.get("ef0004", "")),
         }
         self._lock = threading.RLock()
         self.powered = False
@@ -251,7 +261,9 @@ class VirtualCard:
 
     def _exists(self, app: str, fid: int) -> bool:
         key = (app, fid)
-        return key in _DATA_EFS or key in _PIN_EFS or key in _KEY_EFS
+        if key in _DATA_EFS:
+            return bool(self._files[key]) or key == (JPKI, 0x0001)  # older files lack EF0004
+        return key in _PIN_EFS or key in _KEY_EFS
 
     def _ef_from_sfi(self, sfi: int) -> int:
         if self.app is None or not self._exists(self.app, sfi):
@@ -278,7 +290,8 @@ class VirtualCard:
             if name in self.verified:
                 return b""
             if pin.tries == 0:
-                raise _SW(SW.PIN_BLOCKED)
+                # Real cards answer a blocked PIN's empty VERIFY with 6984 or with 63C0.
+                raise _SW(SW.VERIFY_FAILED if self.blocked_answer == "63C0" else SW.PIN_BLOCKED)
             raise _SW(SW.VERIFY_FAILED | pin.tries)
         if pin.tries == 0:
             raise _SW(SW.PIN_BLOCKED)
@@ -354,6 +367,8 @@ class VirtualCard:
             raise _SW(SW.WRONG_LE)
         data = c.data
         key = self._auth_key
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            return self._sign_ec(key, c)
         if c.p1 == 0x00:
             if not 1 <= len(data) <= 245:
                 raise _SW(SW.WRONG_LENGTH)
@@ -381,6 +396,15 @@ class VirtualCard:
             raise _SW(SW.WRONG_LENGTH)
         return key.sign(data, pss, hashes.SHA256())
 
+    def _sign_ec(self, key: ec.EllipticCurvePrivateKey, c: CommandAPDU) -> bytes:
+        """PROVISIONAL next-generation signing (assumptions in `madoguchi.card.nextgen`)."""
+        if c.p1 != nextgen.SIGN_P1:
+            raise _SW(SW.INCORRECT_P1P2)
+        signature = nextgen.card_sign(key, c.data)
+        if signature is None:
+            raise _SW(SW.WRONG_LENGTH)
+        return signature
+
 
 def _token_info(label: str) -> bytes:
     """160-byte CK_TOKEN_INFO-shaped record: label, manufacturer, model, serial, then zeros."""
@@ -399,26 +423,38 @@ def issue_card(
     pin: str,
     support_pin: str | None = None,
     now: datetime | None = None,
-    key: rsa.RSAPrivateKey | None = None,
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | None = None,
+    profile: str = JPKI_RSA_2048.name,
     sign_latency: float = 0.0,
+    blocked_answer: str = "6984",
     path: Path | str | None = None,
 ) -> VirtualCard:
-    """Issue a virtual card: a new auth key (unless `key` is given), an auth certificate from
-    `ca`, the basic four attributes and an EF0003 record signed by the CA's support key."""
+    """Issue a virtual card: a new auth key (unless `key` is given) of the card `profile`'s type
+    (`jpki-rsa2048`, or the provisional `provisional-ecdsa-p384`), an auth certificate from
+    `ca`, the basic four attributes, an EF0003 record and the EF0004 that certifies its key."""
     for label, value in (("PIN", pin), ("input-support PIN", support_pin or pin)):
         if not (len(value) == 4 and value.isascii() and value.isdigit()):
             raise ValueError(f"the {label} is 4 digits")
-    key = key or generate_rsa_key()
-    cert = ca.issue_auth_cert(key.public_key(), birth, now)
+    card_profile = PROFILES[profile]
+    if card_profile.key_type is KeyType.ECDSA_P384:
+        key = key or nextgen.generate_key()
+        lifetime = nextgen.CERTIFICATE_LIFETIME
+    else:
+        key = key or generate_rsa_key()
+        lifetime = None
+    if profile_for_key(key) is not card_profile:
+        raise ValueError(f"the key does not fit the card profile {profile}")
+    cert = ca.issue_auth_cert(key.public_key(), birth, now, lifetime=lifetime)
     ef0002 = build_basic_four(name, address, birth, sex)
     # The individual number is never held: EF0003's first hash covers random bytes.
     number_hash = hashlib.sha256(secrets.token_bytes(32)).digest()
-    ef0003 = build_integrity(number_hash, ef0002, ca.support_key)
+    ef0003 = build_integrity(number_hash, ef0002, ca.support_signer_key)
     sign_password = secrets.token_urlsafe(12)  # unknown to everybody: the sign key stays unused
     state: dict[str, Any] = {
         "format": CARD_FORMAT,
         "atr": ATR.hex(),
         "sign_latency": sign_latency,
+        "blocked_answer": blocked_answer,
         "auth_key_pem": key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -431,6 +467,7 @@ def issue_card(
         "token_label": "JPKIAPICCTOKEN2",
         "ef0002": base64.b64encode(ef0002).decode(),
         "ef0003": base64.b64encode(ef0003).decode(),
+        "ef0004": base64.b64encode(ca.support_certificate()).decode(),
         "ef0001_sha256": number_hash.hex(),
         "pins": {
             "auth_pin": vars(PinState.new(pin, 3)),

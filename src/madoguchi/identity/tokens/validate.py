@@ -54,6 +54,10 @@ TOKEN_MAX_LENGTH: Final = 10_000
 JPKI_AUTH_POLICY_OID: Final = "1.2.392.200149.8.5.1.3.30"
 
 SUPPORTED_ALGORITHMS: Final = frozenset(ALGORITHM_HASHES)
+#: What the card profiles sign with: RS256 (RSA-2048 cards), ES384 (next-generation ECDSA P-384
+#: cards, docs/card.md). The algorithm must also match the certificate's key (see
+#: `_check_algorithm`), so accepting ES384 lets no RSA card's token through as anything else.
+DEFAULT_ALGORITHMS: Final = frozenset({"RS256", "ES384"})
 _EC_CURVES: Final[dict[str, type[ec.EllipticCurve]]] = {
     "ES256": ec.SECP256R1,
     "ES384": ec.SECP384R1,
@@ -424,7 +428,7 @@ class TokenValidator:
 
     trust_anchors: Sequence[x509.Certificate]
     revocation_checker: RevocationChecker
-    allowed_algorithms: frozenset[str] = field(default_factory=lambda: frozenset({"RS256"}))
+    allowed_algorithms: frozenset[str] = field(default_factory=lambda: DEFAULT_ALGORITHMS)
     required_policy_oids: Sequence[str] = (JPKI_AUTH_POLICY_OID,)
     reject_unknown_revocation: bool = True
 
@@ -567,7 +571,7 @@ def validate_auth_token(
     trust_anchors: Sequence[x509.Certificate],
     revocation_checker: RevocationChecker,
     now: datetime,
-    allowed_algorithms: Iterable[str] = ("RS256",),
+    allowed_algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
     required_policy_oids: Sequence[str] = (JPKI_AUTH_POLICY_OID,),
     reject_unknown_revocation: bool = True,
 ) -> ValidatedToken:
@@ -590,7 +594,7 @@ def validate_completion_token(
     trust_anchors: Sequence[x509.Certificate],
     revocation_checker: RevocationChecker,
     now: datetime,
-    allowed_algorithms: Iterable[str] = ("RS256",),
+    allowed_algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
     required_policy_oids: Sequence[str] = (JPKI_AUTH_POLICY_OID,),
     reject_unknown_revocation: bool = True,
 ) -> ValidatedToken:

@@ -1,0 +1,179 @@
+"""Two processes on one reader through pcscd + vpcd (issue 12, item 3): VERIFY and the operation
+that needs it run inside one PC/SC transaction, so another program's commands never interleave;
+after another program resets the card, the client reconnects and authenticates again, and never
+signs on a card that has forgotten the PIN. Also: any known ATR works the same (item 6)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from madoguchi.agent import operations
+from madoguchi.card.jpki import JpkiClient, verify_rs256
+from madoguchi.card.pcscd import SharedPcscd, VirtualReader
+from madoguchi.card.profiles import KNOWN_ATRS
+from madoguchi.card.transport import PcscContext
+from madoguchi.card.virtual import VirtualCard
+from madoguchi.card.vpcd import VpcdBridge
+from madoguchi.identity.tokens import authentication_signing_input, generate_nonce
+
+from .conftest import PIN
+
+pytestmark = pytest.mark.pcsc
+
+ORIGIN = "https://desk.example.jp"
+
+# The other program: selects the input-support application in a tight loop (which, were it to
+# land between our SELECT JPKI and VERIFY/SIGN, would make them fail), or resets the card once.
+OTHER = """
+import sys, time
+from smartcard import scard
+reader, mode, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+proto_any = scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
+hr, h, proto = scard.SCardConnect(ctx, reader, scard.SCARD_SHARE_SHARED, proto_any)
+assert hr == scard.SCARD_S_SUCCESS, scard.SCardGetErrorMessage(hr)
+if mode == "reset":
+    print(scard.SCardDisconnect(h, scard.SCARD_RESET_CARD), flush=True)
+    sys.exit(0)
+select = [0x00, 0xA4, 0x04, 0x0C, 0x0A] + list(bytes.fromhex("D3921000310001010408"))
+print("ready", flush=True)
+ok = 0
+end = time.monotonic() + seconds
+while time.monotonic() < end:
+    hr, resp = scard.SCardTransmit(h, proto, select)
+    if hr == scard.SCARD_W_RESET_CARD:
+        hr, proto = scard.SCardReconnect(h, scard.SCARD_SHARE_SHARED, proto_any,
+                                         scard.SCARD_LEAVE_CARD)
+        continue
+    if hr == scard.SCARD_S_SUCCESS and resp[-2:] == [0x90, 0x00]:
+        ok += 1
+print(ok, flush=True)
+scard.SCardDisconnect(h, scard.SCARD_LEAVE_CARD)
+"""
+
+
+def other_program(reader: str, mode: str, seconds: float = 0.0) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", OTHER, reader, mode, str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def slot(pcscd: SharedPcscd) -> Iterator[VirtualReader]:
+    with pcscd.lease() as reader:
+        yield reader
+
+
+@pytest.fixture
+def insert(slot: VirtualReader) -> Iterator[Callable[[VirtualCard], VpcdBridge]]:
+    bridges: list[VpcdBridge] = []
+
+    def do(card: VirtualCard) -> VpcdBridge:
+        bridge = VpcdBridge(card, slot.port)
+        bridge.connect(timeout=10)
+        bridges.append(bridge)
+        with PcscContext() as ctx:
+            ctx.wait_for_card(slot.name, 10)
+        return bridge
+
+    yield do
+    for bridge in bridges:
+        bridge.remove()
+    with PcscContext() as ctx:
+        ctx.wait_for_removal(slot.name, 10)
+
+
+def record(card: VirtualCard) -> list[str]:
+    """Log the card's commands (INS names) and resets, as the card sees them."""
+    log: list[str] = []
+    process, power_on = card.process, card.power_on
+
+    def logged_process(apdu: bytes) -> bytes:
+        log.append({0x20: "VERIFY", 0x2A: "SIGN"}.get(apdu[1], f"{apdu[1]:02X}"))
+        return process(apdu)
+
+    def logged_power_on() -> None:
+        log.append("RESET")
+        power_on()
+
+    card.process = logged_process  # type: ignore[method-assign]
+    card.power_on = card.reset = logged_power_on  # type: ignore[method-assign]
+    return log
+
+
+def token_verifies(token: str, nonce: str, card: VirtualCard) -> bool:
+    data: dict[str, Any] = json.loads(token)
+    signature = base64.b64decode(data["signature"])
+    return verify_rs256(
+        card.auth_certificate, authentication_signing_input(ORIGIN, nonce), signature
+    )
+
+
+def test_another_program_never_interleaves_between_verify_and_sign(
+    card: VirtualCard, insert: Callable[[VirtualCard], VpcdBridge], slot: VirtualReader
+) -> None:
+    insert(card)
+    other = other_program(slot.name, "select", 8.0)
+    try:
+        assert other.stdout is not None
+        assert other.stdout.readline().strip() == "ready"
+        started = time.monotonic()
+        with PcscContext() as ctx, ctx.connect(slot.name) as transport:
+            for _ in range(6):
+                nonce = generate_nonce()
+                token = operations.authenticate(transport, PIN, ORIGIN, nonce)["token"]
+                assert token_verifies(token, nonce, card)
+        assert time.monotonic() - started < 8.0, "the other program ended before we did"
+    finally:
+        out, _ = other.communicate(timeout=30)
+    assert int(out.strip().splitlines()[-1]) > 0  # it did get the card between our transactions
+
+
+def test_after_another_program_resets_the_card_we_verify_again_before_signing(
+    card: VirtualCard, insert: Callable[[VirtualCard], VpcdBridge], slot: VirtualReader
+) -> None:
+    insert(card)
+    log = record(card)
+    with PcscContext() as ctx, ctx.connect(slot.name) as transport:
+        JpkiClient(transport).verify_auth_pin(PIN)  # verified on our connection ...
+        reset = other_program(slot.name, "reset")
+        assert reset.wait(timeout=30) == 0  # ... then another program resets the card
+        mark = len(log)
+        assert "RESET" in log[log.index("VERIFY") :]
+        reconnects: list[int] = []
+        reconnect = transport.reconnect
+        transport.reconnect = lambda: (reconnects.append(1), reconnect())[1]  # type: ignore[method-assign]
+        nonce = generate_nonce()
+        token = operations.authenticate(transport, PIN, ORIGIN, nonce)["token"]
+        assert reconnects == [1]  # the reset was seen and taken up
+        after = log[mark:]
+    assert token_verifies(token, nonce, card)
+    assert "SIGN" in after
+    assert "VERIFY" in after[: after.index("SIGN")], after
+
+
+@pytest.mark.parametrize("atr", sorted(KNOWN_ATRS))
+def test_every_known_atr_reads_and_signs_alike(
+    make_card: Callable[..., VirtualCard],
+    insert: Callable[[VirtualCard], VpcdBridge],
+    slot: VirtualReader,
+    atr: str,
+) -> None:
+    card = make_card()
+    card.atr = bytes.fromhex(atr)
+    insert(card)
+    with PcscContext() as ctx, ctx.connect(slot.name) as transport:
+        assert transport.atr == card.atr
+        nonce = generate_nonce()
+        token = operations.authenticate(transport, PIN, ORIGIN, nonce)["token"]
+    assert token_verifies(token, nonce, card)
