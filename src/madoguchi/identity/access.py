@@ -50,12 +50,14 @@ def record_read(
     from madoguchi.audit import services as audit  # lazy: audit is a lower layer's service
     from madoguchi.terminals.binding import current_terminal
 
+    from .events import RECORD_READ
+
     user = request.user
     organisation = getattr(user, "organisation", None)
     roles = sorted(getattr(user, "roles", set()) or [])
     with transaction.atomic():
         audit.record(
-            "identity.record_read",
+            RECORD_READ,
             actor=user,
             terminal=current_terminal(request),
             subject=holder,

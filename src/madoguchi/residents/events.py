@@ -58,3 +58,11 @@ COMPLETION_EMAILED = register(
         en="Completion notice emailed to the resident (visit {visit})",
     )
 )
+CHALLENGE_ISSUED = register(
+    EventType(
+        3508,
+        "residents.challenge_issued",
+        ja="住民用ページのカード認証用チャレンジを発行しました",
+        en="Resident page sign-in challenge issued",
+    )
+)

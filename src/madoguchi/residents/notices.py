@@ -14,6 +14,7 @@ from madoguchi.cases.constants import EntryKind
 from madoguchi.cases.document import contact_block
 from madoguchi.cases.era import format_era
 
+from .events import NOTICE_ISSUED
 from .models import Notice
 
 TITLES = {
@@ -71,7 +72,7 @@ def notice_issue(entry: Any) -> Notice | None:
         body=_body(entry.kind, case, step_day),
     )
     audit.record(
-        "residents.notice_issued",
+        NOTICE_ISSUED,
         actor=entry.actor,
         terminal=None,
         subject=case,

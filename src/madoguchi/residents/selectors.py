@@ -24,6 +24,7 @@ from madoguchi.cases.constants import CaseStatus
 from madoguchi.cases.models import Case
 from madoguchi.desk.models import Completion
 from madoguchi.identity.access import READ_PAGES, READ_REASONS
+from madoguchi.identity.events import RECORD_READ
 from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, reason_text
 
 from .constants import ItemKind
@@ -208,7 +209,7 @@ def access_history(holder: Any, limit: int = 200) -> list[dict[str, Any]]:
         return []
     rows = []
     for event in AuditEvent.objects.filter(
-        event_name="identity.record_read",
+        event_name=RECORD_READ.name,
         subject_type="identity.holder",
         subject_id=str(holder.pk),
     ).order_by("-time", "-pk")[:limit]:

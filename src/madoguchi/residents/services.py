@@ -30,6 +30,15 @@ from madoguchi.identity.tokens import NonceRecord, TokenValidationError, generat
 
 from . import selectors
 from .constants import EndReason, ItemKind, NotMeReason
+from .events import (
+    CHALLENGE_ISSUED,
+    COMPLETION_EMAILED,
+    NOT_ME_REPORTED,
+    PAGE_VIEWED,
+    SESSION_ENDED,
+    SIGN_IN_REFUSED,
+    SIGNED_IN,
+)
 from .models import NotMeReport, ResidentSession, SignInChallenge
 
 
@@ -72,12 +81,15 @@ def _hash(session_key: str) -> str:
 
 def challenge_issue(*, session_key: str) -> SignInChallenge:
     now = timezone.now()
-    return SignInChallenge.objects.create(
-        value=generate_nonce(),
-        session_key_hash=_hash(session_key),
-        issued_at=now,
-        expires_at=now + timedelta(seconds=settings.NONCE_LIFETIME_SECONDS),
-    )
+    with transaction.atomic():
+        challenge = SignInChallenge.objects.create(
+            value=generate_nonce(),
+            session_key_hash=_hash(session_key),
+            issued_at=now,
+            expires_at=now + timedelta(seconds=settings.NONCE_LIFETIME_SECONDS),
+        )
+        audit.record(CHALLENGE_ISSUED, actor=None, terminal=None, subject=challenge, payload={})
+    return challenge
 
 
 def _spend(value: str, session_key: str) -> NonceRecord:
@@ -103,7 +115,7 @@ def _spend(value: str, session_key: str) -> NonceRecord:
 def _refused(exc: ResidentRefused) -> ResidentRefused:
     with transaction.atomic():
         audit.record(
-            "residents.sign_in_refused",
+            SIGN_IN_REFUSED,
             actor=None,
             terminal=None,
             subject=("residents.page", "sign-in"),
@@ -144,7 +156,7 @@ def sign_in(*, token: str, nonce: str, session_key: str, kiosk: bool = False) ->
             last_seen_at=now,
         )
         audit.record(
-            "residents.signed_in",
+            SIGNED_IN,
             actor=None,
             terminal=None,
             subject=session.holder if session.holder is not None else session,
@@ -169,7 +181,7 @@ def _end_locked(session: ResidentSession, reason: EndReason, when: datetime) -> 
     session.end_reason = reason
     session.save(update_fields=["ended_at", "end_reason"])
     audit.record(
-        "residents.session_ended",
+        SESSION_ENDED,
         actor=None,
         terminal=None,
         subject=session.holder if session.holder is not None else session,
@@ -233,7 +245,7 @@ def page_viewed(session: ResidentSession, page: str, **payload: Any) -> None:
     """Every read of the resident page is audited, with the holder as subject."""
     with transaction.atomic():
         audit.record(
-            "residents.page_viewed",
+            PAGE_VIEWED,
             actor=None,
             terminal=None,
             subject=session.holder if session.holder is not None else session,
@@ -246,7 +258,7 @@ def page_viewed(session: ResidentSession, page: str, **payload: Any) -> None:
 RESIDENT_PAGE_USERNAME = "resident-page"
 
 
-def resident_page_user() -> User:
+def _resident_page_user() -> User:
     """The system account that opens intakes reported on the resident page (cannot sign in)."""
     user, created = User.objects.get_or_create(
         username=RESIDENT_PAGE_USERNAME,
@@ -292,7 +304,7 @@ def not_me_report(
             detail={"item": kind, "item_id": item.pk, "reason": reason},
         )
         case = case_open(
-            actor=resident_page_user(),
+            actor=_resident_page_user(),
             title="本人からの申し出：身に覚えのない記録",
             resident_label="申し出た本人",
             reported_by="本人（住民用ページ、カードで本人確認済み）",
@@ -314,7 +326,7 @@ def not_me_report(
             case=case,
         )
         audit.record(
-            "residents.not_me_reported",
+            NOT_ME_REPORTED,
             actor=None,
             terminal=None,
             subject=holder,
@@ -355,7 +367,7 @@ def completion_email(completion: Any, address: str, *, actor: Any = None) -> Non
     ).send()
     with transaction.atomic():
         audit.record(
-            "residents.completion_emailed",
+            COMPLETION_EMAILED,
             actor=actor,
             terminal=completion.visit.terminal,
             subject=completion,
