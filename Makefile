@@ -39,8 +39,9 @@ TEST_ENV := SECRET_KEY=test-only-not-a-secret SECURE_COOKIES=0
 test-postgres:
 	$(TEST_ENV) DATABASE_URL=$$(scripts/postgres.sh) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+# The Spark equivalence test (marker spark) runs once, in the PostgreSQL pass: it needs no database.
 test-sqlite:
-	$(TEST_ENV) DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(TEST_ENV) DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(BIN)/pytest -p no:cacheprovider -m "not spark" $(PYTEST_ARGS)
 
 bench: bootstrap
 	$(TEST_ENV) $(BIN)/madoguchi bench all

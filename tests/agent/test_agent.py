@@ -12,9 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from madoguchi.agent import Agent, AgentConfig, ConfigError
 from madoguchi.agent.operations import fingerprint
+from madoguchi.card.testca import generate_rsa_key
 from madoguchi.card.virtual import VirtualCard
 from madoguchi.identity.tokens import (
     CRLRevocationChecker,
@@ -567,3 +569,36 @@ def test_a_card_answering_63c0_when_blocked_gets_no_pin_pad(
     page = a.client.get(f"{a.url}/pinpad/{request_id}").text
     assert "暗証番号がロックされています" in page
     assert 'name="pin"' not in page  # no PIN field for a blocked card
+
+
+def test_read_attributes_checks_ef0004_with_a_trusted_support_key(
+    start_agent: Start, pki: Pki, tmp_path: Path
+) -> None:
+    from madoguchi.card.testca import SUPPORT_ROOT_KEY_ID
+
+    root = tmp_path / "root.pem"
+    root.write_bytes(pki.ca.support_public_key_pem())
+    other = tmp_path / "other.pem"
+    other.write_bytes(
+        generate_rsa_key()
+        .public_key()
+        .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    good = start_agent(support_keys=(f"{SUPPORT_ROOT_KEY_ID.hex()}={root}",))
+    good.insert("bob")
+    request_id = good.post("/read-attributes", {}).json()["request_id"]
+    assert good.test_pin(request_id, SUPPORT_PIN)["status"] == "done"
+    good.agent.stop()
+
+    wrong = start_agent(support_keys=(f"{SUPPORT_ROOT_KEY_ID.hex()}={other}",))
+    wrong.insert("bob")
+    request_id = wrong.post("/read-attributes", {}).json()["request_id"]
+    failed = wrong.test_pin(request_id, SUPPORT_PIN)
+    assert (failed["status"], failed["error"]) == ("failed", "card_error")
+    assert "EF0004 signature" in failed["message"]
+    with pytest.raises(ConfigError, match="support-key"):
+        AgentConfig(
+            server_url="http://127.0.0.1:8000",
+            credential=CREDENTIAL,
+            support_keys=("nothex=" + str(root),),
+        ).validate()

@@ -280,3 +280,18 @@ def test_every_known_atr_is_in_the_docs_and_the_client_ignores_the_atr(
         transport = VirtualTransport(card)
         assert transport.atr == bytes.fromhex(atr)
         assert JpkiClient(transport).read_auth_certificate() == card.auth_certificate
+
+
+def test_an_older_card_file_without_ef0004_still_works(
+    make_card: Callable[..., VirtualCard],
+) -> None:
+    from madoguchi.card.inputsupport import InputSupportClient
+
+    state = dict(make_card().state)
+    del state["ef0004"]
+    older = VirtualCard(state)
+    sw(older, SELECT_SUPPORT)
+    assert sw(older, "00A4020C020004") == "6A82"
+    client = InputSupportClient(VirtualTransport(older))
+    client.verify_pin(SUPPORT_PIN)
+    assert client.read_basic_four().name == "山田　太郎"  # the SHA-256 check needs no EF0004

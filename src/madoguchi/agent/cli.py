@@ -65,6 +65,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a further origin of the server allowed to use the agent, with tokens signed over "
         "it (the resident page's own origin); repeatable",
     )
+    parser.add_argument(
+        "--support-key",
+        action="append",
+        default=None,
+        metavar="KEYID=PEM",
+        help="trusted J-LIS input-support key (32 hex digits of its key ID = PEM public key "
+        "file; repeatable): reading the attributes then checks EF0004 and EF0003's signature",
+    )
 
 
 def config_from_options(options: Mapping[str, Any], environ: Mapping[str, str]) -> AgentConfig:
@@ -82,6 +90,7 @@ def config_from_options(options: Mapping[str, Any], environ: Mapping[str, str]) 
         presence_interval=float(options.get("presence_interval") or DEFAULT_PRESENCE_INTERVAL),
         terminal_name=options.get("terminal_name"),
         page_origins=tuple(options.get("page_origin") or ()),
+        support_keys=tuple(options.get("support_key") or ()),
     ).validate()
 
 

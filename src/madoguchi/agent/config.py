@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from madoguchi.card.cvcert import KeyTable, load_key_table
 from madoguchi.identity.tokens.formats import validate_origin
 
 DEFAULT_LISTEN = "127.0.0.1:47110"
@@ -100,6 +101,13 @@ class AgentConfig:
     page_origins: tuple[str, ...] = ()
     """Further web origins of the server allowed to use the agent, each with tokens signed over
     its own origin (the resident page's, docs/resident.md)."""
+    support_keys: tuple[str, ...] = ()
+    """Trusted J-LIS input-support keys, `KEYID=PEM` (docs/card.md): with any, reading the
+    attributes also checks EF0004 and the signature of EF0003; without, only the SHA-256."""
+
+    @property
+    def support_trust(self) -> KeyTable | None:
+        return load_key_table(self.support_keys) if self.support_keys else None
 
     @property
     def virtual(self) -> bool:
@@ -154,4 +162,8 @@ class AgentConfig:
             raise ConfigError("--presence-interval must be between 0.05 and 60 seconds")
         if self.request_timeout <= 0 or self.report_timeout <= 0:
             raise ConfigError("timeouts must be positive")
+        try:
+            self.support_trust  # noqa: B018 - loads the keys once to check them
+        except (ValueError, OSError) as exc:
+            raise ConfigError(f"--support-key: {exc}") from exc
         return self

@@ -64,6 +64,7 @@ class Agent:
         self.server_origin = config.server_origin
         self.allowed_origins = config.allowed_origins
         self.source = source if source is not None else make_source(config)
+        self.support_trust = self.config.support_trust
         self.book = RequestBook(config.request_timeout)
         self._card_lock = threading.Lock()
         self._state_lock = threading.Lock()
@@ -250,7 +251,7 @@ class Agent:
 
     def _run(self, request: CardRequest, transport: Transport, pin: str) -> dict[str, Any]:
         if request.kind is Kind.READ_ATTRIBUTES:
-            return operations.read_attributes(transport, pin)
+            return operations.read_attributes(transport, pin, self.support_trust)
         assert request.origin is not None
         assert request.nonce is not None
         if request.kind is Kind.SIGN_COMPLETION:

@@ -19,6 +19,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from madoguchi.card.cvcert import KeyTable
 from madoguchi.card.inputsupport import BasicFour, InputSupportClient
 from madoguchi.card.jpki import JpkiClient
 from madoguchi.card.transport import Transport, run_exclusive
@@ -188,13 +189,16 @@ def sign_completion(
     return {"token": token}
 
 
-def read_attributes(transport: Transport, pin: str) -> dict[str, str]:
-    """The basic four attributes (EF0002, checked against EF0003). Never the individual number."""
+def read_attributes(
+    transport: Transport, pin: str, trusted: KeyTable | None = None
+) -> dict[str, str]:
+    """The basic four attributes (EF0002, checked against EF0003; with `trusted` J-LIS keys also
+    EF0004 and EF0003's signature). Never the individual number."""
     client = InputSupportClient(transport)
 
     def verify_and_read() -> BasicFour:
         client.verify_pin(pin)
-        return client.read_basic_four(check=True)
+        return client.read_basic_four(check=True, trusted=trusted)
 
     four = run_exclusive(transport, verify_and_read)
     return {

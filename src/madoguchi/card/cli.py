@@ -19,10 +19,8 @@ from typing import Any, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from madoguchi.card.cvcert import KEY_ID_LENGTH, KeyTable
+from madoguchi.card.cvcert import load_key_table
 from madoguchi.card.errors import CardError, PinBlocked, WrongPin
 from madoguchi.card.inputsupport import InputSupportClient
 from madoguchi.card.jpki import JpkiClient, verify_card_signature
@@ -358,21 +356,3 @@ def card_auth(
         + " its validity",
     )
     return 0 if ok else 1
-
-
-def load_key_table(specs: Sequence[str]) -> KeyTable:
-    """`KEYID=PEM` strings (32 hex digits = path of a PEM RSA public key) -> key table."""
-    table: dict[bytes, rsa.RSAPublicKey] = {}
-    for spec in specs:
-        key_id_hex, sep, path = spec.partition("=")
-        try:
-            key_id = bytes.fromhex(key_id_hex)
-        except ValueError:
-            key_id = b""
-        if not sep or len(key_id) != KEY_ID_LENGTH:
-            raise ValueError(f"--support-key wants KEYID=PEM with a {KEY_ID_LENGTH}-byte hex ID")
-        key = load_pem_public_key(Path(path).read_bytes())
-        if not isinstance(key, rsa.RSAPublicKey):
-            raise ValueError(f"{path} does not hold an RSA public key")
-        table[key_id] = key
-    return table

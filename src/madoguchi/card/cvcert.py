@@ -20,12 +20,14 @@ modulus by size, so it accepts either tag choice or order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from madoguchi.card.apdu import encode_tlv, parse_tlv, tlv_header
 from madoguchi.card.errors import IntegrityError, TLVError
@@ -132,3 +134,22 @@ def build_cv_certificate(
     )
     signature = issuer_key.sign(body, padding.PKCS1v15(), hashes.SHA256())
     return encode_tlv(TAG_CV_CERTIFICATE, body + encode_tlv(TAG_CV_SIGNATURE, signature))
+
+
+def load_key_table(specs: Sequence[str]) -> KeyTable:
+    """`KEYID=PEM` strings (32 hex digits = path of a PEM RSA public key) -> key table.
+    Raises `ValueError` with a one-line reason; `OSError` when a file cannot be read."""
+    table: dict[bytes, rsa.RSAPublicKey] = {}
+    for spec in specs:
+        key_id_hex, sep, path = spec.partition("=")
+        try:
+            key_id = bytes.fromhex(key_id_hex)
+        except ValueError:
+            key_id = b""
+        if not sep or len(key_id) != KEY_ID_LENGTH:
+            raise ValueError(f"a support key is KEYID=PEM with a {KEY_ID_LENGTH}-byte hex key ID")
+        key = load_pem_public_key(Path(path).read_bytes())
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise ValueError(f"{path} does not hold an RSA public key")
+        table[key_id] = key
+    return table

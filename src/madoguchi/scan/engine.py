@@ -6,6 +6,8 @@ connection and the name-check UDF's binding differ (see ``namematch``).
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +29,9 @@ def spark_session(master: str = "local[2]", **conf: str) -> Any:
     clock times without a zone; UTC keeps Spark from shifting them)."""
     from pyspark.sql import SparkSession
 
+    # The Python workers run this interpreter (its environment has the name check).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.master(master)
         .appName("madoguchi-scan")
@@ -92,7 +97,11 @@ class Engine:
 
 @contextmanager
 def connect(
-    engine: str = "duckdb", *, master: str = "local[2]", threads: int | None = None
+    engine: str = "duckdb",
+    *,
+    master: str = "local[2]",
+    threads: int | None = None,
+    conf: dict[str, str] | None = None,
 ) -> Iterator[Engine]:
     if engine == "duckdb":
         con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
@@ -101,7 +110,7 @@ def connect(
         finally:
             con.disconnect()
     elif engine == "spark":
-        session = spark_session(master)
+        session = spark_session(master, **(conf or {}))
         yield Engine("spark", ibis.pyspark.connect(session), "pyspark")
     else:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -102,10 +102,10 @@ def timelines(
     for row in desk.select(["link_id", "terminal_id", "linked_at"]).to_pylist():
         at = row["linked_at"]
         t = by_term[row["terminal_id"]]
-        lo = pa.scalar(at.timestamp() - before_s, pa.float64())
-        hi = pa.scalar(at.timestamp() + after_s, pa.float64())
-        secs = pc.divide(pc.cast(pc.cast(t.column("at"), pa.int64()), pa.float64()), 1_000_000.0)
-        window = t.filter(pc.and_(pc.greater_equal(secs, lo), pc.less_equal(secs, hi)))
+        lo = pa.scalar(at - timedelta(seconds=before_s), pa.timestamp("us"))
+        hi = pa.scalar(at + timedelta(seconds=after_s), pa.timestamp("us"))
+        col = t.column("at")
+        window = t.filter(pc.and_(pc.greater_equal(col, lo), pc.less_equal(col, hi)))
         out[row["link_id"]] = window.to_pylist()
     return out
 

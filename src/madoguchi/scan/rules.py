@@ -83,6 +83,8 @@ def features(t: dict[str, ir.Table], namecheck: Callable[..., ir.Value]) -> ir.T
         links.link_id,
         links.resident_id,
         links.programme,
+        links.account_hash,
+        links.account_last4,
         links.channel,
         links.municipality_code,
         links.terminal_id,
@@ -103,7 +105,20 @@ def features(t: dict[str, ir.Table], namecheck: Callable[..., ir.Value]) -> ir.T
         c.prev_resident,
         c.next_resident,
     )
-    f = f.mutate(own=namecheck(f.a_name, f.holder_kana))
+    # Every link's holder against its resident, each distinct (reading, holder) pair once:
+    # the same outcome per link, far fewer UDF calls (names repeat across a country).
+    # (Built from views of the inputs: built from f, ibis would read the join as f with itself.)
+    lv, rv = links.view(), res.view()
+    pairs = (
+        lv.left_join(rv, lv.resident_id == rv.resident_id)
+        .select(p_name=rv.name_kana, p_holder=lv.holder_kana.fill_null(""))
+        .distinct()
+    )
+    pairs = pairs.mutate(own=namecheck(pairs.p_name, pairs.p_holder))
+    f = f.view()
+    f = f.left_join(pairs, [f.a_name == pairs.p_name, f.holder_kana == pairs.p_holder]).select(
+        f, pairs.own
+    )
     f = f.mutate(
         desk_logged=f.c_at.notnull(),
         staff_anomaly=f.c_at.notnull()
@@ -155,6 +170,11 @@ class Rule:
     """The other resident the evidence points to (null when none)."""
 
 
+def _s(score: float) -> ir.FloatingValue:
+    """A score literal typed float64 (Spark would otherwise make it a decimal)."""
+    return ibis.literal(score, type="float64")
+
+
 def _nomatch(f: ir.Table) -> ir.BooleanValue:
     return f.own != MATCH
 
@@ -193,14 +213,16 @@ RULES: tuple[Rule, ...] = (
             & ~f.card_other.fill_null(False)
             & ~f.staff_anomaly
         ),
-        score=lambda f: ibis.literal(0.9),
+        score=lambda f: _s(0.9),
         other=lambda f: f.family_member,
     ),
     Rule(
         name="lent_terminal.v1",
         cause="lent_terminal",
         condition=lambda f: f.staff_anomaly,
-        score=lambda f: ibis.cases((f.own == NO_MATCH, 0.95), (f.own == MATCH, 0.6), else_=0.85),
+        score=lambda f: ibis.cases(
+            (f.own == NO_MATCH, _s(0.95)), (f.own == MATCH, _s(0.6)), else_=_s(0.85)
+        ),
         other=lambda f: ibis.null("string"),
     ),
     Rule(
@@ -208,10 +230,10 @@ RULES: tuple[Rule, ...] = (
         cause="logout_omission",
         condition=lambda f: _nomatch(f) & f.card_other.fill_null(False),
         score=lambda f: ibis.cases(
-            (f.card_check == MATCH, 0.97),
-            (f.card_check == CLOSE, 0.85),
-            (f.own == UNAVAILABLE, 0.75),
-            else_=0.6,
+            (f.card_check == MATCH, _s(0.97)),
+            (f.card_check == CLOSE, _s(0.85)),
+            (f.own == UNAVAILABLE, _s(0.75)),
+            else_=_s(0.6),
         ),
         other=lambda f: f.card_resident,
     ),
@@ -219,14 +241,14 @@ RULES: tuple[Rule, ...] = (
         name="wrong_card.v1",
         cause="wrong_card",
         condition=_wrong_card,
-        score=lambda f: ibis.literal(0.9),
+        score=lambda f: _s(0.9),
         other=_wrong_card_other,
     ),
     Rule(
         name="typed_wrong_id.v1",
         cause="typed_wrong_id",
         condition=lambda f: f.own == NO_MATCH,
-        score=lambda f: ibis.cases((f.desk_logged, 0.85), else_=0.8),
+        score=lambda f: ibis.cases((f.desk_logged, _s(0.85)), else_=_s(0.8)),
         other=lambda f: ibis.null("string"),
     ),
 )
@@ -250,7 +272,9 @@ def findings(feat: ir.Table, rules: tuple[Rule, ...] = RULES) -> ir.Table:
         rule=ibis.cases(
             *((c, r.name) for c, r in zip(conds, rules, strict=True)), else_=ibis.null("string")
         ),
-        score=pick("score").cast("float64"),
+        # Rounded: DuckDB turns the decimal literals into doubles by multiplication
+        # (0.95 -> 0.9500000000000001), Spark by division; both agree on 4 places.
+        score=pick("score").cast("float64").round(4),
         other_resident_id=pick("other").cast("string"),
     )
     out = out.filter(out.cause.notnull())
@@ -267,6 +291,8 @@ def findings(feat: ir.Table, rules: tuple[Rule, ...] = RULES) -> ir.Table:
         "terminal_id",
         "staff_id",
         "linked_at",
+        "account_hash",
+        "account_last4",
         holder_check=out.own.cast("int8"),
         session_staff=out.session_staff,
     ).order_by("link_id")

@@ -35,6 +35,8 @@ class RunResult:
     findings: pa.Table
     seconds: float
     counts: dict[str, int]
+    summary: report.Summary
+    timelines: dict[str, list[dict[str, Any]]]
 
 
 def _with_progress(label: str, total_rows: int, fn: Callable[[], T], stream: TextIO | None) -> T:
@@ -169,4 +171,11 @@ def run(
     if pdf:
         files["report.pdf"] = report.to_pdf(html)
     _replace(files, out)
-    return RunResult(out=out, findings=findings, seconds=seconds, counts=counts)
+    return RunResult(
+        out=out,
+        findings=findings,
+        seconds=seconds,
+        counts=counts,
+        summary=summary,
+        timelines=tl,
+    )

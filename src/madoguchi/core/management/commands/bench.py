@@ -53,10 +53,23 @@ def namecheck(opts: dict[str, Any]) -> list[str]:
     ]
 
 
+@register("scan")
+def scan(opts: dict[str, Any]) -> list[str]:
+    from madoguchi.scan import bench as scan_bench
+
+    result = scan_bench.run(
+        links=opts["links"],
+        spark_links=opts["spark_links"] or None,
+        pandas_links=opts["pandas_links"] or None,
+    )
+    return scan_bench.lines(result)
+
+
 class Command(BaseCommand):
     requires_system_checks: list[str] = []  # pure computation: no database, no URLs
     help = (
-        "Run throughput benchmarks: madoguchi bench namecheck [--pairs N], or madoguchi bench all."
+        "Run throughput benchmarks: madoguchi bench namecheck [--pairs N], madoguchi bench scan "
+        "[--links N], or madoguchi bench all."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -66,6 +79,21 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--repeat", type=int, default=5, help="runs of each side; the median is reported"
+        )
+        parser.add_argument(
+            "--links", type=int, default=10_000_000, help="links to generate (scan)"
+        )
+        parser.add_argument(
+            "--spark-links",
+            type=int,
+            default=200_000,
+            help="links for the Spark local[2] figure (scan; 0: skip Spark)",
+        )
+        parser.add_argument(
+            "--pandas-links",
+            type=int,
+            default=0,
+            help="links for the pandas baseline (scan; default: all)",
         )
 
     def handle(self, *args: object, **opts: Any) -> None:

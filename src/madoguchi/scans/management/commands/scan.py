@@ -38,10 +38,20 @@ class Command(BaseCommand):
         r.add_argument("--no-pdf", action="store_true", help="HTML report only")
         r.add_argument("--timeline-limit", type=int, default=200)
         r.add_argument("--explain", action="store_true", help="print each rule's plan, run nothing")
+        r.add_argument(
+            "--record", action="store_true", help="store the run and its findings for the pages"
+        )
         e = sub.add_parser("evaluate", help="precision and recall per cause")
         e.add_argument("directory", help="the generated input (its truth.parquet)")
         e.add_argument("--findings", required=True)
         e.add_argument("--truth", help="default: DIRECTORY/truth.parquet")
+
+        o = sub.add_parser("open-cases", help="open remediation cases from a recorded run")
+        o.add_argument("--min-score", type=float, required=True)
+        o.add_argument("--run", type=int, help="a recorded run's number (default: the latest)")
+        o.add_argument("--as", dest="username", required=True, help="the city official opening")
+        x = sub.add_parser("export", help="madoguchi's own records as scan input")
+        x.add_argument("directory")
 
     def handle(self, *args: object, **opts: Any) -> None:
         try:
@@ -93,6 +103,11 @@ class Command(BaseCommand):
             f"{result.findings.num_rows:,} findings ({counts}) in {result.seconds:.1f} s; "
             f"wrote {Path(result.out) / 'findings.parquet'} and the report"
         )
+        if opts["record"]:
+            from madoguchi.scans import services
+
+            scan_run = services.record_run(result)
+            self.stdout.write(f"recorded as scan run {scan_run.pk}")
 
     def _evaluate(self, opts: dict[str, Any]) -> None:
         from madoguchi.scan.evaluate import evaluate_files
@@ -100,3 +115,51 @@ class Command(BaseCommand):
         truth = Path(opts["truth"] or Path(opts["directory"]) / "truth.parquet")
         for line in evaluate_files(Path(opts["findings"]), truth).lines():
             self.stdout.write(line)
+
+    def _open_cases(self, opts: dict[str, Any]) -> None:
+        import pyarrow.parquet as pq
+
+        from madoguchi.accounts.models import User
+        from madoguchi.core.refusals import Refusal
+        from madoguchi.scans import services
+        from madoguchi.scans.models import ScanRun
+
+        try:
+            actor = User.objects.get(username=opts["username"])
+        except User.DoesNotExist:
+            raise CommandError(f"No staff user {opts['username']!r}.") from None
+        run = (
+            ScanRun.objects.filter(pk=opts["run"]).first()
+            if opts["run"]
+            else ScanRun.objects.first()
+        )
+        if run is None:
+            raise CommandError(
+                "No recorded scan run: run `madoguchi scan run DIR --out OUT --record` first."
+            )
+        accounts: dict[str, tuple[str, str]] = {}
+        parquet = Path(run.out_dir) / "findings.parquet"
+        if parquet.exists():
+            t = pq.read_table(parquet, columns=["link_id", "account_hash", "account_last4"])
+            for row in t.to_pylist():
+                accounts[row["link_id"]] = (row["account_hash"] or "", row["account_last4"] or "")
+        try:
+            opened, existing = services.open_cases(
+                run, actor=actor, min_score=opts["min_score"], accounts=accounts
+            )
+        except Refusal as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"scan run {run.pk}: opened {opened} cases, {existing} already had one "
+            f"(findings scoring at least {opts['min_score']}; family accounts get none)"
+        )
+
+    def _export(self, opts: dict[str, Any]) -> None:
+        from madoguchi.scans import export
+
+        result = export.export(Path(opts["directory"]))
+        self.stdout.write(
+            f"exported {result.links:,} links, {result.residents:,} residents, "
+            f"{result.events:,} desk events to {opts['directory']} "
+            f"({result.verified:,} completion signatures verified)"
+        )

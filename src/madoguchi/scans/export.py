@@ -1,0 +1,186 @@
+"""Export madoguchi's own records as scan input (the three tables of docs/scan.md).
+
+Every link madoguchi made was committed with a completion signed by the resident's card. The
+export re-verifies each stored completion over its stored bytes (the digest, and the token
+against the trust anchors as of the commit) before writing anything: a completion that no
+longer verifies is refused with its reference, since it is evidence of tampering in itself.
+
+Mapping: holders are residents (each in a household of their own: madoguchi keeps no
+households; ``name_kana`` is the certified reading recorded with their latest link); point
+links (`PaymentLink`) are ``mynapoint_2``, public-fund accounts ``public_fund``; desk
+sessions give ``login`` / ``logout``, visits ``card_read`` (start) and ``card_removed`` (end),
+completions ``commit`` (one per link committed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from django.conf import settings
+from django.utils import timezone
+
+from madoguchi.benefits.models import PaymentLink, PublicFundAccount
+from madoguchi.desk.models import Completion
+from madoguchi.identity.services import build_validator
+from madoguchi.identity.tokens import TokenValidationError
+from madoguchi.identity.tokens.validate import NonceRecord
+from madoguchi.scan import schema
+from madoguchi.terminals.models import DeskSession
+
+__all__ = ["ExportError", "Exported", "export", "verify_completion"]
+
+
+class ExportError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Exported:
+    residents: int
+    links: int
+    events: int
+    verified: int
+
+
+def _local(value: datetime) -> datetime:
+    """Local clock time without a zone (the input format's times)."""
+    return timezone.localtime(value).replace(tzinfo=None)
+
+
+def verify_completion(completion: Completion, validator: Any) -> None:
+    """Raise ExportError unless the stored token still verifies over the stored bytes."""
+    data = bytes(completion.transaction_bytes)
+    if hashlib.sha256(data).hexdigest() != completion.transaction_digest:
+        raise ExportError(
+            f"completion {completion.pk}: the stored bytes do not match the stored digest"
+        )
+    nonce = completion.nonce
+    record = NonceRecord(
+        value=nonce.value, issued_at=nonce.issued_at, expires_at=nonce.expires_at, used=False
+    )
+    try:
+        validator.validate_completion(
+            completion.token,
+            origin=settings.MADOGUCHI_ORIGIN,
+            nonce=record,
+            transaction_bytes=data,
+            # As of the moment the card's signature was checked (the nonce spent just before).
+            now=nonce.used_at or completion.committed_at,
+        )
+    except TokenValidationError as exc:
+        raise ExportError(
+            f"completion {completion.pk}: the signature does not verify ({exc.code})"
+        ) from exc
+
+
+def export(directory: Path, *, municipality_code: str = "000000") -> Exported:
+    validator = build_validator()
+    links: list[dict[str, Any]] = []
+    names: dict[str, str] = {}
+    completions: dict[int, Completion] = {}
+    for programme, model in (("mynapoint_2", PaymentLink), ("public_fund", PublicFundAccount)):
+        qs = model.objects.select_related(
+            "holder", "completion", "completion__nonce", "visit__terminal", "visit__staff"
+        ).order_by("completion__committed_at", "pk")
+        for link in qs:
+            c = link.completion
+            completions[c.pk] = c
+            rid = str(link.holder.public_id)
+            names[rid] = link.resident_kana
+            links.append(
+                {
+                    "link_id": f"{programme}-{link.pk}",
+                    "programme": programme,
+                    "resident_id": rid,
+                    "account_hash": link.account_hash,
+                    "account_last4": link.account_last4,
+                    "holder_kana": link.account_holder_kana or None,
+                    "linked_at": _local(c.committed_at),
+                    "channel": "desk",
+                    "municipality_code": municipality_code,
+                    "terminal_id": link.visit.terminal.name,
+                    "staff_id": link.visit.staff.get_username(),
+                    "_visit": link.visit,
+                }
+            )
+    for completion in completions.values():
+        verify_completion(completion, validator)
+    events: list[dict[str, Any]] = []
+    visits = {row["_visit"].pk: row["_visit"] for row in links}
+    for visit in visits.values():
+        rid = str(visit.holder.public_id)
+        base = {"terminal_id": visit.terminal.name, "staff_id": visit.staff.get_username()}
+        events.append(
+            {
+                **base,
+                "at": _local(visit.started_at),
+                "event": "card_read",
+                "resident_id": rid,
+                "link_id": None,
+            }
+        )
+        if visit.ended_at is not None:
+            events.append(
+                {
+                    **base,
+                    "at": _local(visit.ended_at),
+                    "event": "card_removed",
+                    "resident_id": rid,
+                    "link_id": None,
+                }
+            )
+    for row in links:
+        events.append(
+            {
+                "terminal_id": row["terminal_id"],
+                "staff_id": row["staff_id"],
+                "at": row["linked_at"],
+                "event": "commit",
+                "resident_id": row["resident_id"],
+                "link_id": row["link_id"],
+            }
+        )
+    for s in DeskSession.objects.select_related("terminal", "staff").order_by("pk"):
+        base = {
+            "terminal_id": s.terminal.name,
+            "staff_id": s.staff.get_username(),
+            "resident_id": None,
+            "link_id": None,
+        }
+        events.append({**base, "at": _local(s.opened_at), "event": "login"})
+        if s.closed_at is not None:
+            events.append({**base, "at": _local(s.closed_at), "event": "logout"})
+    residents = [
+        {
+            "resident_id": rid,
+            "name_kana": kana,
+            "name_kanji": None,
+            "birth_date": None,
+            "household_id": f"holder-{rid}",
+            "municipality_code": municipality_code,
+        }
+        for rid, kana in sorted(names.items())
+    ]
+
+    def table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
+        cols = schema.TABLES[name]
+        return pa.table({c.name: pa.array([r[c.name] for r in rows], c.type) for c in cols})
+
+    schema.write(
+        directory,
+        {
+            "residents": table("residents", residents),
+            "links": table("links", links),
+            "desk_events": table(
+                "desk_events", sorted(events, key=lambda e: (e["terminal_id"], e["at"]))
+            ),
+        },
+    )
+    return Exported(
+        residents=len(residents), links=len(links), events=len(events), verified=len(completions)
+    )

@@ -1,0 +1,164 @@
+"""Writes: record a scan run with its findings; open remediation cases from findings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from madoguchi.accounts.models import User
+from madoguchi.audit import services as audit
+from madoguchi.cases import services as cases
+from madoguchi.cases.constants import Channel, DatePrecision
+from madoguchi.cases.models import LegacyLink
+from madoguchi.scan.report import CAUSE_JA, PROGRAMME_JA, explain_ja
+from madoguchi.scan.rules import MISLINK_CAUSES
+from madoguchi.scan.run import RunResult
+
+from .models import Finding, FindingCase, ScanRun
+
+__all__ = ["open_cases", "record_run"]
+
+_SESSION_EVENT = {
+    "login": "login",
+    "logout": "logout",
+    "card_read": "card_read",
+    "card_removed": "card_removed",
+    "commit": "committed",
+}
+
+
+def _aware(value: datetime) -> datetime:
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+def record_run(result: RunResult) -> ScanRun:
+    """Store a run and all its findings (one transaction)."""
+    s = result.summary
+    with transaction.atomic():
+        run = ScanRun.objects.create(
+            started_at=_aware(s.started),
+            engine=s.engine,
+            input_dir=s.input_dir,
+            out_dir=str(result.out),
+            rows=s.rows,
+            counts=result.counts,
+            seconds=round(result.seconds, 2),
+        )
+        rows = result.findings.to_pylist()
+        Finding.objects.bulk_create(
+            (
+                Finding(
+                    run=run,
+                    link_id=r["link_id"],
+                    cause=r["cause"],
+                    score=r["score"],
+                    rule=r["rule"],
+                    resident_id=r["resident_id"],
+                    other_resident_id=r["other_resident_id"] or "",
+                    programme=r["programme"],
+                    channel=r["channel"],
+                    municipality_code=r["municipality_code"],
+                    terminal_id=r["terminal_id"] or "",
+                    staff_id=r["staff_id"] or "",
+                    session_staff=r["session_staff"] or "",
+                    linked_at=_aware(r["linked_at"]),
+                    holder_check=int(r["holder_check"]),
+                    explanation=explain_ja(r),
+                    timeline=[
+                        {**e, "at": e["at"].isoformat()}
+                        for e in result.timelines.get(r["link_id"], [])
+                    ],
+                )
+                for r in rows
+            ),
+            batch_size=2000,
+        )
+    return run
+
+
+def _session_log(finding: Finding) -> list[dict[str, Any]]:
+    """The timeline up to the flagged commit, in the shape of LegacyLink.session_log."""
+    out = []
+    for e in finding.timeline:
+        if e["event"] == "commit" and e.get("link_id") != finding.link_id:
+            continue
+        out.append(
+            {
+                "at": e["at"],
+                "event": _SESSION_EVENT[e["event"]],
+                "resident": e.get("resident_id") or "",
+                "staff": e.get("staff_id") or "",
+            }
+        )
+        if e["event"] == "commit":
+            break
+    return out
+
+
+def _open_one(finding: Finding, actor: User, account_hash: str, last4: str) -> FindingCase:
+    linked_on = timezone.localtime(finding.linked_at).date()
+    legacy = LegacyLink.objects.create(
+        resident_label=finding.resident_id,
+        provider_name=PROGRAMME_JA.get(finding.programme, finding.programme),
+        account_hash=account_hash[:64],
+        account_last4=last4[-4:],
+        linked_on=linked_on,
+        linked_on_precision=DatePrecision.DAY,
+        desk_location=finding.terminal_id,
+        session_log=_session_log(finding),
+        source=_("Forensic scan %(run)s, rule %(rule)s, link %(link)s")
+        % {"run": finding.run_id, "rule": finding.rule, "link": finding.link_id},
+    )
+    audit.record(
+        "cases.legacy_link_added",
+        actor=actor,
+        subject=legacy,
+        payload={"resident": finding.resident_id},
+    )
+    case = cases.case_open(
+        actor=actor,
+        title=_("Possible mis-link found by the forensic scan: %(cause)s")
+        % {"cause": CAUSE_JA[finding.cause]},
+        resident_label=finding.resident_id,
+        reported_by=_("Forensic scan %(run)s") % {"run": finding.run_id},
+        summary=finding.explanation,
+        event_date=linked_on,
+        date_precision=DatePrecision.DAY,
+        channel=Channel.SYSTEM,
+        desk_location=finding.terminal_id,
+        legacy_link=legacy,
+        other_resident_label=finding.other_resident_id,
+    )
+    return FindingCase.objects.create(
+        link_id=finding.link_id, finding=finding, case=case, opened_by=actor
+    )
+
+
+def open_cases(
+    run: ScanRun, *, actor: User, min_score: float, accounts: dict[str, tuple[str, str]]
+) -> tuple[int, int]:
+    """Open a case for each mis-link finding of ``run`` scoring at least ``min_score``, unless
+    its link already has one (from this run or an earlier one). Family accounts are not
+    mis-links and get none. ``accounts``: link_id -> (account_hash, last 4) from the run's
+    findings.parquet. Returns (opened, already open)."""
+    cases._require_official(actor)
+    opened = existing = 0
+    for finding in run.findings.filter(score__gte=min_score, cause__in=MISLINK_CAUSES).order_by(
+        "link_id"
+    ):
+        if FindingCase.objects.filter(link_id=finding.link_id).exists():
+            existing += 1
+            continue
+        account_hash, last4 = accounts.get(finding.link_id, ("", ""))
+        try:
+            with transaction.atomic():
+                _open_one(finding, actor, account_hash, last4)
+        except IntegrityError:  # opened concurrently by another run of the command
+            existing += 1
+            continue
+        opened += 1
+    return opened, existing

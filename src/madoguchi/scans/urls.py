@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "scans"
+urlpatterns = [
+    path("", views.run_list, name="list"),
+    path("<int:pk>/", views.run_detail, name="run"),
+    path("findings/<int:pk>/", views.finding_detail, name="finding"),
+]

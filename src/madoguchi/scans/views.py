@@ -1,0 +1,87 @@
+"""City officials' pages: scan runs, their findings per cause and municipality, each finding's
+reasoning and evidence timeline."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from madoguchi.accounts.constants import Role
+from madoguchi.incidents.access import roles_required
+from madoguchi.scan.report import CAUSE_JA, CHECK_JA, EVENT_JA, PROGRAMME_JA
+from madoguchi.scan.rules import CAUSES
+
+from . import selectors
+from .models import Finding, FindingCase, ScanRun
+
+
+def _cause_rows(counts: dict[str, int]) -> list[tuple[str, str, int]]:
+    return [(c, CAUSE_JA[c], counts.get(c, 0)) for c in CAUSES]
+
+
+@roles_required(Role.CITY_OFFICIAL)
+def run_list(request: HttpRequest) -> HttpResponse:
+    runs = [(r, _cause_rows(r.counts)) for r in selectors.runs()[:100]]
+    return render(
+        request, "scans/list.html", {"runs": runs, "causes": [CAUSE_JA[c] for c in CAUSES]}
+    )
+
+
+@roles_required(Role.CITY_OFFICIAL)
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(ScanRun, pk=pk)
+    cause = request.GET.get("cause", "")
+    municipality = request.GET.get("municipality", "")
+    page = Paginator(selectors.findings(run, cause=cause, municipality=municipality), 100).get_page(
+        request.GET.get("page")
+    )
+    case_of = selectors.cases_for([f.link_id for f in page])
+    rows = [
+        (f, CAUSE_JA[f.cause], CHECK_JA.get(f.holder_check, ""), case_of.get(f.link_id))
+        for f in page
+    ]
+    munis = [
+        (m["municipality"], [m["counts"].get(c, 0) for c in CAUSES])
+        for m in selectors.counts_by_municipality(run)
+    ]
+    return render(
+        request,
+        "scans/run.html",
+        {
+            "run": run,
+            "causes": _cause_rows(run.counts),
+            "cause_names": [CAUSE_JA[c] for c in CAUSES],
+            "municipalities": munis,
+            "rows": rows,
+            "page": page,
+            "cause": cause,
+            "municipality": municipality,
+        },
+    )
+
+
+@roles_required(Role.CITY_OFFICIAL)
+def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    finding = get_object_or_404(Finding.objects.select_related("run"), pk=pk)
+    opened = FindingCase.objects.filter(link_id=finding.link_id).first()
+    timeline = [
+        {
+            **e,
+            "label": EVENT_JA.get(e["event"], e["event"]),
+            "hit": e.get("link_id") == finding.link_id,
+        }
+        for e in finding.timeline
+    ]
+    return render(
+        request,
+        "scans/finding.html",
+        {
+            "finding": finding,
+            "cause": CAUSE_JA[finding.cause],
+            "check": CHECK_JA.get(finding.holder_check, ""),
+            "programme": PROGRAMME_JA.get(finding.programme, finding.programme),
+            "timeline": timeline,
+            "case_id": opened.case_id if opened else None,
+        },
+    )

@@ -1,0 +1,161 @@
+"""The Django side: recorded runs on the officials' pages, cases opened from findings
+(idempotently), and the export of madoguchi's own records with re-verified signatures."""
+
+import hashlib
+import io
+
+import pyarrow.parquet as pq
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from madoguchi.accounts.constants import Role
+from madoguchi.benefits.models import PaymentLink
+from madoguchi.cases.models import Case
+from madoguchi.desk.models import Completion
+from madoguchi.scan import schema
+from madoguchi.scans.models import Finding, FindingCase, ScanRun
+from tests import factories
+from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
+from tests.incidents.conftest import _origin, providers, sims, systems  # noqa: F401
+from tests.scan.builders import Desk, family
+
+
+@pytest.fixture
+def recorded(db, tmp_path):
+    """A scan of a hand-made desk log with one logout omission, one typed wrong ID and one
+    family account, recorded."""
+    d = Desk()
+    family(d)
+    d.event(0, "login")
+    d.visit(1, "A", [("L1", "ﾔﾏﾀﾞ ﾀﾛｳ")])
+    d.event(10, "card_read", resident="B")
+    d.link("L2", "B", "ｽｽﾞｷ ｲﾁﾛｳ", minute=11)
+    d.link("L3", "A", "ｽｽﾞｷ ｲﾁﾛｳ", minute=12)
+    d.event(18, "card_removed", resident="B")
+    d.visit(20, "C", [("L4", "ｻﾄｳ ﾐﾂｺ")])
+    d.visit(30, "A", [("L5", "ﾔﾏﾀﾞ ｼﾞﾛｳ")])
+    d.event(50, "logout")
+    data = d.write(tmp_path / "data")
+    out = tmp_path / "out"
+    stdout = io.StringIO()
+    call_command(
+        "scan",
+        "run",
+        str(data),
+        "--out",
+        str(out),
+        "--record",
+        "--no-pdf",
+        stdout=stdout,
+        stderr=io.StringIO(),
+    )
+    assert "recorded as scan run" in stdout.getvalue()
+    return ScanRun.objects.get()
+
+
+def test_a_recorded_run_keeps_every_finding_with_its_reasoning_and_timeline(recorded):
+    by_link = {f.link_id: f for f in recorded.findings.all()}
+    assert {k: f.cause for k, f in by_link.items()} == {
+        "L3": "logout_omission",
+        "L4": "typed_wrong_id",
+        "L5": "family_account",
+    }
+    assert recorded.counts["logout_omission"] == 1
+    l3 = by_link["L3"]
+    assert "直前に端末で読み取られたカードは B のもの" in l3.explanation
+    assert [e["event"] for e in l3.timeline][:3] == ["login", "card_read", "commit"]
+
+
+def test_officials_see_runs_and_findings(client, recorded):
+    official = factories.staff(Role.CITY_OFFICIAL)
+    client.force_login(official)
+    page = client.get(reverse("scans:list")).content.decode()
+    assert reverse("scans:run", args=[recorded.pk]) in page
+    page = client.get(reverse("scans:run", args=[recorded.pk])).content.decode()
+    assert "ログアウト漏れ" in page
+    assert "131016" in page
+    assert "L3" in page
+    only = client.get(reverse("scans:run", args=[recorded.pk]) + "?cause=typed_wrong_id")
+    assert "L4" in only.content.decode()
+    assert "L3" not in only.content.decode()
+    finding = Finding.objects.get(link_id="L3")
+    page = client.get(reverse("scans:finding", args=[finding.pk])).content.decode()
+    assert "カード読み取り" in page
+    assert finding.explanation in page
+
+
+def test_desk_staff_do_not_see_scans(client, recorded):
+    client.force_login(factories.staff(Role.DESK_STAFF))
+    assert client.get(reverse("scans:list")).status_code == 403
+
+
+def test_open_cases_is_idempotent_and_skips_family_accounts(recorded):
+    official = factories.staff(Role.CITY_OFFICIAL, username="city-official")
+    out = io.StringIO()
+    call_command("scan", "open-cases", "--min-score", "0.8", "--as", "city-official", stdout=out)
+    assert "opened 2 cases, 0 already had one" in out.getvalue()
+    case = FindingCase.objects.get(link_id="L3").case
+    assert case.opened_by == official
+    assert case.resident_label == "A"
+    assert case.other_resident_label == "B"
+    legacy = case.legacy_link
+    assert legacy.account_hash == "hash-L3"
+    assert legacy.account_last4 == "1234"
+    assert legacy.linked_on.isoformat() == "2022-08-01"
+    events = [e["event"] for e in legacy.session_log]
+    assert events == ["login", "card_read", "card_removed", "card_read", "committed"]
+    intake = case.timeline.get()
+    assert "B のもの" in intake.summary
+    # The case's own automatic findings read the attached session records.
+    from madoguchi.cases import findings
+
+    assert "session_not_closed" in [f.code for f in findings.findings_for(case)]
+    again = io.StringIO()
+    call_command("scan", "open-cases", "--min-score", "0.8", "--as", "city-official", stdout=again)
+    assert "opened 0 cases, 2 already had one" in again.getvalue()
+    assert Case.objects.count() == 2
+    assert not FindingCase.objects.filter(link_id="L5").exists()
+
+
+def test_only_city_officials_open_cases(recorded):
+    factories.staff(Role.DESK_STAFF, username="desk-person")
+    with pytest.raises(CommandError):
+        call_command("scan", "open-cases", "--min-score", "0", "--as", "desk-person")
+    assert not Case.objects.exists()
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_export_reverifies_every_completion_and_refuses_a_tampered_one(trusted, tmp_path):
+    from madoguchi.terminals import services as terminal_services
+
+    desk = terminal_services.desk_session_open(
+        terminal=factories.terminal(), staff=factories.staff()
+    )
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    commit(desk, c)
+    link = PaymentLink.objects.get()
+    out = io.StringIO()
+    call_command("scan", "export", str(tmp_path / "mine"), stdout=out)
+    assert "1 completion signatures verified" in out.getvalue()
+    tables = schema.load(tmp_path / "mine")
+    row = tables["links"].to_pylist()[0]
+    assert row["account_hash"] == link.account_hash
+    assert row["holder_kana"] == link.account_holder_kana
+    events = [e["event"] for e in tables["desk_events"].to_pylist()]
+    assert {"login", "card_read", "commit"} <= set(events)
+    # One changed byte in the stored transaction, its digest recomputed to match: the card's
+    # signature no longer verifies; refused, nothing written.
+    completion = Completion.objects.get()
+    data = bytes(completion.transaction_bytes).replace(b"match", b"matcH", 1)
+    Completion.objects.filter(pk=completion.pk).update(
+        transaction_bytes=data, transaction_digest=hashlib.sha256(data).hexdigest()
+    )
+    with pytest.raises(
+        CommandError, match=f"completion {completion.pk}: the signature does not verify"
+    ):
+        call_command("scan", "export", str(tmp_path / "again"))
+    assert not (tmp_path / "again").exists()
+    assert pq.read_table(tmp_path / "mine" / "links.parquet").num_rows == 1
