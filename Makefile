@@ -21,6 +21,7 @@ test: bootstrap lint typecheck migrations-check deploy-check test-postgres test-
 lint:
 	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests
+	$(BIN)/lint-imports --no-cache
 
 typecheck:
 	DEBUG=1 $(BIN)/mypy

@@ -6,10 +6,10 @@ import pytest
 
 from madoguchi.benefits import outside
 from madoguchi.benefits.models import Provider
-from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services as desk_services
 from madoguchi.outside import ClientConfig
 from madoguchi.outside.sim import running_all
+from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
 from tests import cardkit, factories
 

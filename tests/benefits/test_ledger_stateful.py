@@ -25,7 +25,7 @@ from madoguchi.benefits.models import (
     LedgerTransfer,
     PaymentLink,
 )
-from madoguchi.core.refusals import Refusal
+from madoguchi.refusals import Refusal
 from tests.benefits import builders
 
 HOLDERS = 3

@@ -6,11 +6,11 @@ from django.core.exceptions import ValidationError
 from madoguchi.checklists import services
 from madoguchi.checklists.constants import DEFAULT_ITEMS, Stage
 from madoguchi.checklists.models import ChecklistItem, ChecklistTick
-from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Completion
 from madoguchi.incidents.models import Incident
+from madoguchi.refusals import Refusal
 from tests import cardkit
 
 from .conftest import ORIGIN

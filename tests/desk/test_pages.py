@@ -9,10 +9,10 @@ from django.urls import reverse
 from madoguchi.accounts.constants import Role
 from madoguchi.checklists import services as checklists
 from madoguchi.checklists.models import ChecklistTick
-from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services
 from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Procedure, Visit
+from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.models import DeskSession
 from tests import cardkit, factories

@@ -8,11 +8,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services
 from madoguchi.desk.constants import AgentEventKind, ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.incidents.models import Incident
+from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.constants import DeskSessionCloseReason
 from tests import cardkit

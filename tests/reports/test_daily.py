@@ -6,12 +6,12 @@ import pytest
 from django.db.models import F
 
 from madoguchi.audit.models import AuditEvent
-from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.models import Completion, Visit
 from madoguchi.incidents import services as incidents
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.models import Incident
+from madoguchi.refusals import Refusal
 from madoguchi.reports import services
 from madoguchi.reports.models import DailyReport, ReportFrozenError
 from tests import cardkit, factories

@@ -10,7 +10,14 @@ from django_otp import login as otp_login
 from django_otp import match_token
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import Refusal
+from madoguchi.audit.events import (
+    ACCOUNTS_LOCKED_OUT,
+    ACCOUNTS_SIGN_IN_FAILED,
+    ACCOUNTS_SIGNED_IN,
+    ACCOUNTS_SIGNED_OUT,
+    ACCOUNTS_TOTP_FAILED,
+)
+from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.constants import DeskSessionCloseReason
 from madoguchi.terminals.models import DeskSession, Terminal
@@ -64,9 +71,9 @@ class TerminalRequired(SignInRefused):
 def _refuse(
     exc: SignInRefused, *, username: str, terminal: Terminal | None, user: User | None = None
 ) -> SignInRefused:
-    event = "accounts.locked_out" if isinstance(exc, AccountLocked) else "accounts.sign_in_failed"
+    event = ACCOUNTS_LOCKED_OUT if isinstance(exc, AccountLocked) else ACCOUNTS_SIGN_IN_FAILED
     if isinstance(exc, SecondFactorWrong):
-        event = "accounts.totp_failed"
+        event = ACCOUNTS_TOTP_FAILED
     with transaction.atomic():
         audit.record(
             event,
@@ -122,7 +129,7 @@ def staff_sign_in(
         if session is not None:
             request.session["desk_session_id"] = session.pk
         audit.record(
-            "accounts.signed_in",
+            ACCOUNTS_SIGNED_IN,
             actor=user,
             terminal=terminal,
             subject=user,
@@ -158,7 +165,7 @@ def staff_sign_out(*, request: HttpRequest) -> None:
                 )
         if isinstance(user, User):
             audit.record(
-                "accounts.signed_out",
+                ACCOUNTS_SIGNED_OUT,
                 actor=user,
                 terminal=terminal,
                 subject=user,

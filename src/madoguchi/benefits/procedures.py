@@ -13,20 +13,26 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import ByLanguage
 from madoguchi.desk import procedures as desk_procedures
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.outside import BankAccountType, OutsideError, validation
+from madoguchi.refusals import ByLanguage
 
 from . import identifiers, outside, services
 from .constants import NATIONAL_PROGRAMME, CategoryKind, LinkStatus, NameException
+from .events import (
+    BENEFITS_HEALTH_INSURANCE_REGISTERED,
+    BENEFITS_LINK_CREATED,
+    BENEFITS_PUBLIC_FUND_REGISTERED,
+)
 from .models import (
     HealthInsuranceRegistration,
     PaymentLink,
@@ -88,6 +94,9 @@ class _Base:
     def transaction_entry(self, procedure: Procedure) -> dict[str, Any]:
         # The cleaned fields are exactly what commit() writes.
         return dict(procedure.fields)
+
+    def receipt_url(self, completion: Completion) -> str | None:
+        return reverse("benefits:receipt", args=[completion.pk])
 
 
 # --- point application -------------------------------------------------------------------------
@@ -276,7 +285,7 @@ class PointApplication(_Base):
             previous.replaced_by = link
             previous.save(update_fields=["replaced_by"])
         audit.record(
-            "benefits.link_created",
+            BENEFITS_LINK_CREATED,
             actor=visit.staff,
             terminal=visit.terminal,
             subject=link,
@@ -419,7 +428,7 @@ class PublicFundRegistration(_Base):
                 _("The account was registered at another desk first; nothing was committed."),
             ) from exc
         audit.record(
-            "benefits.public_fund_registered",
+            BENEFITS_PUBLIC_FUND_REGISTERED,
             actor=visit.staff,
             terminal=visit.terminal,
             subject=row,
@@ -528,7 +537,7 @@ class HealthInsuranceUse(_Base):
         procedure.fields = {k: v for k, v in f.items() if not k.startswith("_")}
         procedure.save(update_fields=["fields"])
         audit.record(
-            "benefits.health_insurance_registered",
+            BENEFITS_HEALTH_INSURANCE_REGISTERED,
             actor=visit.staff,
             terminal=visit.terminal,
             subject=row,

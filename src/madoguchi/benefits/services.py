@@ -23,9 +23,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import ByLanguage, Refusal
 from madoguchi.desk.models import Visit
 from madoguchi.desk.procedures import ProcedureInvalid
+from madoguchi.desk.services import visit_current
 from madoguchi.identity import services as identity
 from madoguchi.identity.constants import NoncePurpose
 from madoguchi.identity.models import Holder, Nonce
@@ -35,6 +35,7 @@ from madoguchi.namecheck.check import check as name_check
 from madoguchi.namecheck.reasons import Outcome
 from madoguchi.outside import OutsideError
 from madoguchi.outside import PayoutItem as OutsidePayoutItem
+from madoguchi.refusals import ByLanguage, Refusal
 from madoguchi.terminals.models import DeskSession
 
 from . import ledger, outside
@@ -49,6 +50,13 @@ from .constants import (
     NameException,
     Relationship,
     Trigger,
+)
+from .events import (
+    BENEFITS_LINK_REPLACED,
+    BENEFITS_LINK_SUSPENDED,
+    BENEFITS_PAYOUT_SENT,
+    BENEFITS_PROGRAMME_VERSION_CREATED,
+    BENEFITS_REPRESENTATIVE_AUTHENTICATED,
 )
 from .models import (
     Grant,
@@ -143,7 +151,7 @@ def programme_version_create(
             created_by=actor if getattr(actor, "pk", None) else None,
         )
         audit.record(
-            "benefits.programme_version_created",
+            BENEFITS_PROGRAMME_VERSION_CREATED,
             actor=actor,
             subject=version,
             payload={"programme": programme.code, "version": version.number},
@@ -377,8 +385,6 @@ def representative_authenticate(
     kana_confirmed: bool = False,
 ) -> VisitRepresentative:
     """The legal representative authenticates with their own card in the resident's visit."""
-    from madoguchi.desk.services import visit_current
-
     visit = visit_current(desk_session=desk_session)
     if visit is None:
         raise BenefitsRefused(
@@ -414,7 +420,7 @@ def representative_authenticate(
             authenticated_at=timezone.now(),
         )
         audit.record(
-            "benefits.representative_authenticated",
+            BENEFITS_REPRESENTATIVE_AUTHENTICATED,
             actor=desk_session.staff,
             terminal=desk_session.terminal,
             subject=rep,
@@ -532,7 +538,7 @@ def link_suspend(link: PaymentLink, *, actor: Any, reason: str) -> PaymentLink:
             locked.save(update_fields=["status", "status_changed_at", "status_reason"])
             ledger.suspend_link_points(locked, actor=actor, reason=reason)
             audit.record(
-                "benefits.link_suspended",
+                BENEFITS_LINK_SUSPENDED,
                 actor=actor,
                 subject=locked,
                 payload={
@@ -577,7 +583,7 @@ def link_replace_via_case(
         locked.status_reason = f"{case_ref}: {reason}"
         locked.save(update_fields=["status", "status_changed_at", "status_reason"])
         audit.record(
-            "benefits.link_replaced",
+            BENEFITS_LINK_REPLACED,
             actor=actor,
             subject=locked,
             payload={
@@ -709,7 +715,7 @@ def payout_batch_send(batch: PayoutBatch, *, actor: Any = None) -> PayoutBatch:
             locked.accepted_at = timezone.now()
             locked.save(update_fields=["status", "payout_ref", "accepted_at"])
             audit.record(
-                "benefits.payout_sent",
+                BENEFITS_PAYOUT_SENT,
                 actor=actor,
                 subject=locked,
                 payload={

@@ -11,6 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from madoguchi.audit.models import AuditEvent
+from madoguchi.desk.events import VISITS_CARD_REMOVED
+from madoguchi.incidents.constants import IncidentKind
+from madoguchi.incidents.models import Incident
+
+from .selectors import visit_trail
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -230,12 +237,6 @@ def derive(ev: Evidence) -> list[Finding]:
 
 def gather(case: Any) -> Evidence:
     """The evidence for a case's link (a signed PaymentLink or a LegacyLink)."""
-    from madoguchi.audit.models import AuditEvent
-    from madoguchi.incidents.constants import IncidentKind
-    from madoguchi.incidents.models import Incident
-
-    from .selectors import visit_trail
-
     comparison = (
         case.timeline.exclude(comparison="")
         .order_by("-seq")
@@ -249,7 +250,7 @@ def gather(case: Any) -> Evidence:
         visit = link.visit
         removed = list(
             AuditEvent.objects.filter(
-                event_name="visits.card_removed",
+                event_name=VISITS_CARD_REMOVED.name,
                 terminal_id=str(visit.terminal_id),
                 time__gte=visit.started_at,
                 time__lte=completion.committed_at,

@@ -1,12 +1,14 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.desk.constants import CHECKLIST_AFTER_COMPLETION, CHECKLIST_BEFORE_COMPLETION
+
 
 class Stage(models.TextChoices):
     """When in a visit an item is ticked. Required items of BEFORE_COMPLETION block completion."""
 
-    BEFORE_COMPLETION = "before_completion", _("Before completion")
-    AFTER_COMPLETION = "after_completion", _("After completion")
+    BEFORE_COMPLETION = CHECKLIST_BEFORE_COMPLETION, _("Before completion")
+    AFTER_COMPLETION = CHECKLIST_AFTER_COMPLETION, _("After completion")
 
 
 # The desk manual's points: code, Japanese, English, stage, required, procedure kinds (empty: all).

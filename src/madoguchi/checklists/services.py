@@ -12,11 +12,12 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import ByLanguage, Refusal
 from madoguchi.desk.constants import ProcedureStatus
 from madoguchi.desk.models import Visit
+from madoguchi.refusals import ByLanguage, Refusal
 
 from .constants import DEFAULT_ITEMS, DEFAULT_TEMPLATE_NAME, Stage
+from .events import CHECKLISTS_TICKED, CHECKLISTS_VERSION_ACTIVATED, CHECKLISTS_VERSION_CREATED
 from .models import ChecklistItem, ChecklistTemplate, ChecklistTick
 
 
@@ -111,6 +112,12 @@ def template_new_version(
                 procedures=list(item.procedures),
                 order=item.order,
             )
+        audit.record(
+            CHECKLISTS_VERSION_CREATED,
+            actor=actor,
+            subject=copy,
+            payload={"name": copy.name, "version": copy.version},
+        )
     return copy
 
 
@@ -123,7 +130,7 @@ def template_activate(*, template: ChecklistTemplate, actor: Any = None) -> Chec
         ChecklistTemplate.objects.filter(pk=template.pk).update(is_active=True)
         template.is_active = True
         audit.record(
-            "checklists.version_activated",
+            CHECKLISTS_VERSION_ACTIVATED,
             actor=actor,
             subject=template,
             payload={"template": template.name, "version": template.version},
@@ -218,7 +225,7 @@ def tick(*, visit: Visit, item: ChecklistItem, staff: Any, ticked: bool = True) 
             template_version=template.version,
         )
         audit.record(
-            "checklists.ticked",
+            CHECKLISTS_TICKED,
             actor=staff,
             terminal=locked.terminal,
             subject=locked,

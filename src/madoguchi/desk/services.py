@@ -24,17 +24,28 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import Refusal, Text
 from madoguchi.identity import services as identity
 from madoguchi.identity.constants import NoncePurpose
 from madoguchi.identity.models import Nonce
 from madoguchi.identity.tokens import canonical_transaction_bytes
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
+from madoguchi.refusals import Refusal, Text
 from madoguchi.terminals.models import DeskSession, Terminal
 
 from . import procedures as registry
 from .constants import TRANSACTION_VERSION, AgentEventKind, ProcedureStatus, VisitEndReason
+from .events import (
+    VISITS_CARD_INSERTED,
+    VISITS_CARD_REMOVED,
+    VISITS_COMPLETED,
+    VISITS_COMPLETION_CHALLENGE,
+    VISITS_COMPLETION_REFUSED,
+    VISITS_ENDED,
+    VISITS_PROCEDURE_DISCARDED,
+    VISITS_PROCEDURE_PREPARED,
+    VISITS_STARTED,
+)
 from .models import Completion, Procedure, Visit
 
 
@@ -123,7 +134,7 @@ def end_locked(
         p.status = ProcedureStatus.DISCARDED
         p.save(update_fields=["status", "updated_at"])
     audit.record(
-        "visits.ended",
+        VISITS_ENDED,
         actor=actor,
         terminal=visit.terminal,
         subject=visit,
@@ -237,7 +248,7 @@ def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
             last_presence_at=now,
         )
         audit.record(
-            "visits.started",
+            VISITS_STARTED,
             actor=session.staff,
             terminal=session.terminal,
             subject=visit,
@@ -267,7 +278,7 @@ def agent_event(
         visit = _open_visit_locked(terminal, now)
         if kind in (AgentEventKind.INSERTED, AgentEventKind.REMOVED):
             audit.record(
-                f"visits.card_{kind.value}",
+                VISITS_CARD_INSERTED if kind == AgentEventKind.INSERTED else VISITS_CARD_REMOVED,
                 actor=None,
                 terminal=terminal,
                 subject=None,
@@ -324,7 +335,7 @@ def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str,
             raise VisitRefused.of("no_open_visit")
         procedure = Procedure.objects.create(visit=locked, kind=kind, fields=cleaned)
         audit.record(
-            "visits.procedure_prepared",
+            VISITS_PROCEDURE_PREPARED,
             actor=desk_session.staff,
             terminal=locked.terminal,
             subject=procedure,
@@ -346,7 +357,7 @@ def procedure_discard(*, desk_session: DeskSession, procedure_id: int) -> None:
         p.status = ProcedureStatus.DISCARDED
         p.save(update_fields=["status", "updated_at"])
         audit.record(
-            "visits.procedure_discarded",
+            VISITS_PROCEDURE_DISCARDED,
             actor=desk_session.staff,
             terminal=visit.terminal,
             subject=p,
@@ -406,7 +417,7 @@ def completion_challenge(*, desk_session: DeskSession) -> CompletionChallenge:
             transaction_digest=digest,
         )
         audit.record(
-            "visits.completion_challenge",
+            VISITS_COMPLETION_CHALLENGE,
             actor=desk_session.staff,
             terminal=visit.terminal,
             subject=visit,
@@ -485,7 +496,7 @@ def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> C
                 p.completion = completion
                 p.save(update_fields=["status", "completion", "updated_at"])
             audit.record(
-                "visits.completed",
+                VISITS_COMPLETED,
                 actor=desk_session.staff,
                 terminal=current.terminal,
                 subject=completion,
@@ -513,7 +524,7 @@ def _refuse_completion(desk_session: DeskSession, exc: Refusal, visit_id: int | 
         if visit is not None and visit.ended_at is None:
             end_locked(visit, VisitEndReason.COMPLETION_REFUSED, actor=desk_session.staff)
         audit.record(
-            "visits.completion_refused",
+            VISITS_COMPLETION_REFUSED,
             actor=desk_session.staff,
             terminal=desk_session.terminal,
             subject=visit,

@@ -20,26 +20,28 @@ from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from madoguchi.checklists import selectors as checklist_selectors
-from madoguchi.checklists import services as checklists
-from madoguchi.checklists.constants import Stage
-from madoguchi.core.refusals import Refusal
 from madoguchi.identity.access import record_read
 from madoguchi.incidents.constants import IncidentKind
+from madoguchi.refusals import Refusal
 from madoguchi.terminals.binding import current_terminal
 from madoguchi.terminals.models import DeskSession
 
 from . import procedures as registry
 from . import services
-from .constants import ProcedureStatus, VisitEndReason
+from .constants import (
+    CHECKLIST_AFTER_COMPLETION,
+    CHECKLIST_BEFORE_COMPLETION,
+    CHECKLIST_STAGES,
+    ProcedureStatus,
+    VisitEndReason,
+)
 from .forms import FALLBACK_FORMS
-from .models import Completion, Visit
+from .models import Visit
 
 SESSION_RESIDENT = "desk_resident"  # {visit reference: resident's name read from the card}
 
@@ -254,10 +256,10 @@ def checklist(request: HttpRequest) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     stage = request.POST.get("stage", "")
-    if stage not in Stage.values:
+    if stage not in CHECKLIST_STAGES:
         return HttpResponse(status=400)
     try:
-        checklists.tick_many(
+        registry.checklist().tick_many(
             visit=found, stage=stage, codes=set(request.POST.getlist("item")), staff=request.user
         )
     except Refusal as exc:
@@ -267,9 +269,9 @@ def checklist(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "desk/_checklist.html",
-            {"rows": checklist_selectors.rows(found, stage), "stage": stage, "saved": True},
+            {"rows": registry.checklist().rows(found, stage), "stage": stage, "saved": True},
         )
-    return redirect("desk:confirm" if stage == Stage.BEFORE_COMPLETION else "desk:receipt")
+    return redirect("desk:confirm" if stage == CHECKLIST_BEFORE_COMPLETION else "desk:receipt")
 
 
 @desk_page
@@ -295,23 +297,10 @@ def confirm(request: HttpRequest) -> HttpResponse:
             found,
             lines=tx["display"],
             lines_json=json.dumps(tx["display"], ensure_ascii=False),
-            rows=checklist_selectors.rows(found, Stage.BEFORE_COMPLETION),
-            stage=Stage.BEFORE_COMPLETION,
+            rows=registry.checklist().rows(found, CHECKLIST_BEFORE_COMPLETION),
+            stage=CHECKLIST_BEFORE_COMPLETION,
         ),
     )
-
-
-def receipt_pdf_url(completion: Completion) -> str | None:
-    """The benefits app's receipt PDF for a completion, when that app provides one."""
-    for name, args in (
-        ("benefits:receipt", [completion.pk]),
-        ("benefits:receipt_pdf", [completion.pk]),
-    ):
-        try:
-            return reverse(name, args=args)
-        except NoReverseMatch:
-            continue
-    return None
 
 
 @desk_page
@@ -332,9 +321,9 @@ def receipt(request: HttpRequest) -> HttpResponse:
             found,
             completion=completion,
             lines=signed.get("display", []),
-            pdf_url=receipt_pdf_url(completion),
-            rows=checklist_selectors.rows(found, Stage.AFTER_COMPLETION),
-            stage=Stage.AFTER_COMPLETION,
+            pdf_url=registry.receipt_url(completion),
+            rows=registry.checklist().rows(found, CHECKLIST_AFTER_COMPLETION),
+            stage=CHECKLIST_AFTER_COMPLETION,
         ),
     )
 
@@ -349,8 +338,8 @@ def end(request: HttpRequest) -> HttpResponse:
         if codes:
             # Ended meanwhile (card removed): ending is what was asked anyway.
             with contextlib.suppress(Refusal):
-                checklists.tick_many(
-                    visit=visit, stage=Stage.AFTER_COMPLETION, codes=codes, staff=request.user
+                registry.checklist().tick_many(
+                    visit=visit, stage=CHECKLIST_AFTER_COMPLETION, codes=codes, staff=request.user
                 )
         services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT, actor=request.user)
         messages.success(request, _("The visit ended. Ready for the next resident."))

@@ -20,10 +20,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import ByLanguage, Refusal, Text
+from madoguchi.refusals import ByLanguage, Refusal, Text
 from madoguchi.terminals.models import DeskSession
 
 from .constants import NoncePurpose
+from .events import (
+    CERTIFICATE_RENEWAL_LINKED,
+    CRL_IMPORTED,
+    NONCE_ISSUED,
+    TOKEN_REJECTED,
+    TRUST_ANCHOR_ADDED,
+)
 from .models import Holder, HolderCertificate, Nonce, RevocationList, TrustAnchor
 from .tokens import (
     MESSAGES_EN,
@@ -112,7 +119,7 @@ def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
         # Row locks first (update_or_create locks each known anchor), audit events last.
         for row in added:
             audit.record(
-                "identity.trust_anchor_added",
+                TRUST_ANCHOR_ADDED,
                 actor=None,
                 terminal=None,
                 subject=row,
@@ -160,7 +167,7 @@ def crl_import(*, data: bytes, source: str = "") -> RevocationList:
             source=source[:500],
         )
         audit.record(
-            "identity.crl_imported",
+            CRL_IMPORTED,
             actor=None,
             terminal=None,
             subject=row,
@@ -228,7 +235,7 @@ def nonce_issue(
             expires_at=now + timedelta(seconds=settings.NONCE_LIFETIME_SECONDS),
         )
         audit.record(
-            "identity.nonce_issued",
+            NONCE_ISSUED,
             actor=desk_session.staff,
             terminal=desk_session.terminal,
             subject=nonce,
@@ -272,7 +279,7 @@ def nonce_spend(*, value: str, purpose: NoncePurpose, desk_session: DeskSession)
 def _rejected(exc: IdentityRefused, desk_session: DeskSession, purpose: str) -> IdentityRefused:
     with transaction.atomic():
         audit.record(
-            "identity.token_rejected",
+            TOKEN_REJECTED,
             actor=desk_session.staff,
             terminal=desk_session.terminal,
             subject=desk_session,
@@ -364,7 +371,7 @@ def certificate_renewal_link(
             },
         )
         audit.record(
-            "identity.certificate_renewal_linked",
+            CERTIFICATE_RENEWAL_LINKED,
             actor=None,
             terminal=None,
             subject=old.holder,

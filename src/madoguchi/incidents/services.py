@@ -15,6 +15,7 @@ from madoguchi.audit import services as audit
 from madoguchi.terminals.models import DeskSession, Terminal
 
 from .constants import IncidentKind, Severity, Source
+from .events import INCIDENT_RECORDED
 from .models import Incident
 
 
@@ -47,7 +48,7 @@ def incident_record(
             recorded_by=recorded_by,
         )
         audit.record(
-            "incidents.recorded",
+            INCIDENT_RECORDED,
             actor=recorded_by or staff,
             terminal=terminal,
             subject=incident,
@@ -79,9 +80,9 @@ def incident_pin_blocked(
         ).first()
         if existing is not None:
             return existing, False
-    from madoguchi.desk.models import Visit
-
-    visit = Visit.objects.filter(desk_session=desk_session, ended_at__isnull=True).first()
+    # The desk session's open visit, through the relation desk's Visit declares (incidents sit
+    # below desk: they reference visits by relation, never by importing desk).
+    visit = desk_session.visits.filter(ended_at__isnull=True).first()
     incident = incident_record(
         kind=IncidentKind.PIN_LOCKED,
         reason_code=reason,

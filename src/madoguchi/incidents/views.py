@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
 from madoguchi.terminals.models import Terminal
+from madoguchi.terminals.selectors import terminals_for
 
 from . import selectors, services
 from .access import roles_required, visible_terminal
@@ -26,8 +27,6 @@ STAFF = (Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
 
 
 def _terminals(user: object) -> object:
-    from madoguchi.reports.selectors import terminals_for
-
     return Terminal.objects.filter(pk__in=[t.pk for t in terminals_for(user)])
 
 

@@ -23,10 +23,10 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import Refusal, Text
 from madoguchi.identity.models import HolderCertificate
 from madoguchi.identity.services import IdentityRefused, build_validator
 from madoguchi.identity.tokens import NonceRecord, TokenValidationError, generate_nonce
+from madoguchi.refusals import Refusal, Text
 
 from . import selectors
 from .constants import EndReason, ItemKind, NotMeReason

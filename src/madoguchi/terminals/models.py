@@ -3,8 +3,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.accounts.models import Organisation
-
 from .constants import DeskSessionCloseReason
 
 
@@ -14,7 +12,7 @@ class Terminal(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     location = models.CharField(_("desk location"), max_length=200)
     contractor = models.ForeignKey(
-        Organisation,
+        "accounts.Organisation",
         on_delete=models.PROTECT,
         related_name="terminals",
         verbose_name=_("contractor"),

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Q
@@ -13,9 +14,20 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.accounts.models import Organisation, User
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import Refusal
+from madoguchi.refusals import Refusal
+
+if TYPE_CHECKING:  # accounts builds on terminals (sign-in opens desk sessions)
+    from madoguchi.accounts.models import Organisation, User
+
+from madoguchi.audit.events import (
+    TERMINALS_CREDENTIAL_ISSUED,
+    TERMINALS_CREDENTIAL_REJECTED,
+    TERMINALS_CREDENTIAL_REVOKED,
+    TERMINALS_DESK_SESSION_CLOSED,
+    TERMINALS_DESK_SESSION_OPENED,
+    TERMINALS_REGISTERED,
+)
 
 from .constants import CREDENTIAL_SCHEME, DeskSessionCloseReason
 from .models import DeskSession, Terminal, TerminalCredential
@@ -66,7 +78,7 @@ def terminal_register(
     with transaction.atomic():
         terminal = Terminal.objects.create(name=name, location=location, contractor=contractor)
         audit.record(
-            "terminals.registered",
+            TERMINALS_REGISTERED,
             actor=actor,
             terminal=terminal,
             subject=terminal,
@@ -85,7 +97,7 @@ def credential_issue(*, terminal: Terminal, actor: User | None) -> IssuedCredent
             terminal=terminal, prefix=prefix, secret_hash=_hash_secret(secret), created_by=actor
         )
         audit.record(
-            "terminals.credential_issued",
+            TERMINALS_CREDENTIAL_ISSUED,
             actor=actor,
             terminal=terminal,
             subject=credential,
@@ -109,7 +121,7 @@ def credential_revoke(*, credential: TerminalCredential, actor: User | None) -> 
             for session in sessions:
                 _close(session, DeskSessionCloseReason.TERMINAL_REVOKED, actor)
             audit.record(
-                "terminals.credential_revoked",
+                TERMINALS_CREDENTIAL_REVOKED,
                 actor=actor,
                 terminal=credential.terminal,
                 subject=credential,
@@ -141,7 +153,7 @@ def credential_authenticate(*, raw: str, source: str = "") -> Terminal:
     if credential is None or credential.revoked_at is not None:
         with transaction.atomic():
             audit.record(
-                "terminals.credential_rejected",
+                TERMINALS_CREDENTIAL_REJECTED,
                 actor=None,
                 terminal=credential.terminal if credential else None,
                 subject=("terminals.terminalcredential", credential.prefix) if credential else None,
@@ -176,7 +188,7 @@ def desk_session_open(*, terminal: Terminal, staff: User) -> DeskSession:
             _close(session, DeskSessionCloseReason.SUPERSEDED, staff)
         session = DeskSession.objects.create(terminal=terminal, staff=staff)
         audit.record(
-            "terminals.desk_session_opened",
+            TERMINALS_DESK_SESSION_OPENED,
             actor=staff,
             terminal=terminal,
             subject=session,
@@ -201,7 +213,7 @@ def _close(session: DeskSession, reason: DeskSessionCloseReason, actor: User | N
     session.save(update_fields=["closed_at", "close_reason"])
     desk_session_closed.send(sender=DeskSession, session=session, reason=reason)
     audit.record(
-        "terminals.desk_session_closed",
+        TERMINALS_DESK_SESSION_CLOSED,
         actor=actor,
         terminal=session.terminal,
         subject=session,

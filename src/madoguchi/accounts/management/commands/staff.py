@@ -10,6 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.models import Organisation, User
 from madoguchi.audit import services as audit
+from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED
 
 
 class Command(BaseCommand):
@@ -62,7 +63,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
             audit.record(
-                "accounts.totp_device_added",
+                ACCOUNTS_TOTP_DEVICE_ADDED,
                 actor=None,
                 terminal=None,
                 subject=user,
