@@ -29,14 +29,20 @@ NOT_AUDITED = {
     "scans.services.record_run": "stores a scan's findings; acting on them is audited",
     "identity.services.nonce_spend": "challenge bookkeeping; the attempt it serves is audited",
     "identity.services.holder_certificate_for": "a holder seen first inside an audited sign-in",
-    "benefits.services.payout_batch_create": "assembles a batch; sending it is audited",
+    "benefits.services.payouts.payout_batch_create": "assembles a batch; sending it is audited",
     "checklists.services.template_install_default": "installs the desk manual's version 1",
 }
 
 
 def _service_modules() -> list[Path]:
-    services = sorted(p for p in SRC.glob("*/services.py") if p.parent.name not in PURE)
-    return [*services, SRC / "benefits" / "ledger.py"]
+    found = [
+        *SRC.glob("*/services.py"),
+        *SRC.glob("*/services/*.py"),
+        SRC / "benefits" / "ledger.py",
+    ]
+    return sorted(
+        p for p in found if p.relative_to(SRC).parts[0] not in PURE and p.name != "__init__.py"
+    )
 
 
 def _name(path: Path) -> str:

@@ -137,6 +137,13 @@ def _session_findings(log: list[dict[str, Any]]) -> list[Finding]:
 
 def derive(ev: Evidence) -> list[Finding]:
     """Findings, likeliest cause first."""
+    out = [*_signature_findings(ev), *_name_findings(ev), *_comparison_findings(ev)]
+    return sorted(out, key=lambda f: f.rank)
+
+
+def _signature_findings(ev: Evidence) -> list[Finding]:
+    """How it was committed: unsigned (with the old terminal's records), or signed, by whose
+    card, and with which card on the reader."""
     out: list[Finding] = []
     if not ev.signed:
         out.append(
@@ -187,6 +194,12 @@ def derive(ev: Evidence) -> list[Finding]:
                     _PREVENT_CARD,
                 )
             )
+    return out
+
+
+def _name_findings(ev: Evidence) -> list[Finding]:
+    """What the name check said, and whether an exception or a confirmation let it through."""
+    out: list[Finding] = []
     if ev.name_outcome == "no_match":
         if ev.name_exception:
             out.append(
@@ -222,6 +235,12 @@ def derive(ev: Evidence) -> list[Finding]:
                 _PREVENT_NAME,
             )
         )
+    return out
+
+
+def _comparison_findings(ev: Evidence) -> list[Finding]:
+    """What the card number the resident brought says."""
+    out: list[Finding] = []
     if ev.comparison == "different":
         out.append(
             Finding(
@@ -232,7 +251,7 @@ def derive(ev: Evidence) -> list[Finding]:
                 (),
             )
         )
-    return sorted(out, key=lambda f: f.rank)
+    return out
 
 
 def gather(case: Any) -> Evidence:

@@ -47,6 +47,16 @@ class ChecklistIncomplete(ChecklistRefused):
         )
 
 
+class ChecklistMissing(ChecklistRefused):
+    """No active checklist: the checklist fails closed (nothing is committed unchecked)."""
+
+    code = "checklist_missing"
+    message = _(
+        "No checklist is active, so nothing can be committed. Ask an operator to activate one "
+        "(madoguchi checklist install-default)."
+    )
+
+
 # --- templates -------------------------------------------------------------------------------
 
 
@@ -197,8 +207,34 @@ def assert_complete(visit: Visit, stage: str = Stage.BEFORE_COMPLETION) -> None:
 
 
 def pre_completion_check(visit: Visit) -> None:
-    """The desk's pre-completion hook (`desk.procedures.PRE_COMPLETION_CHECKS`)."""
+    """The desk's pre-completion hook (`desk.procedures.PRE_COMPLETION_CHECKS`): fails closed
+    when no checklist is active, else refuses unless the required items are ticked."""
+    if template_for_visit(visit) is None:
+        raise ChecklistMissing
     assert_complete(visit, Stage.BEFORE_COMPLETION)
+
+
+def visit_end_check(visit: Visit) -> None:
+    """The desk's visit-end hook (`desk.procedures.VISIT_END_HOOKS`): after-completion items
+    still unticked when a visit with a committed completion ends become an incident, which the
+    contractor's daily report lists."""
+    from madoguchi.incidents.constants import IncidentKind, Severity
+    from madoguchi.incidents.services import incident_record
+
+    gaps = missing(visit, Stage.AFTER_COMPLETION)
+    if not gaps:
+        return
+    incident_record(
+        kind=IncidentKind.CHECKLIST_UNTICKED,
+        reason_code="after_completion_unticked",
+        severity=Severity.LOW,
+        summary=f"Visit {visit.reference} ended ({visit.end_reason}) with after-completion "
+        "checklist items unticked: " + "; ".join(i.label_en for i in gaps),
+        visit=visit,
+        terminal=visit.terminal,
+        staff=visit.staff,
+        detail={"items": [i.code for i in gaps], "end_reason": str(visit.end_reason)},
+    )
 
 
 def tick(*, visit: Visit, item: ChecklistItem, staff: Any, ticked: bool = True) -> ChecklistTick:
@@ -232,6 +268,8 @@ def tick(*, visit: Visit, item: ChecklistItem, staff: Any, ticked: bool = True) 
             payload={
                 "visit": locked.reference,
                 "item": item.code,
+                "label_ja": item.label_ja,
+                "label_en": item.label_en,
                 "state": "ticked" if ticked else "withdrawn",
                 "version": template.version,
             },

@@ -27,6 +27,7 @@ class Error(Schema):
     code: str
     message: str
     message_ja: str
+    fields: dict[str, str] | None = None  # text_not_allowed: field -> what is wrong (English)
 
 
 class Challenge(Schema):

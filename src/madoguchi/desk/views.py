@@ -28,7 +28,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.identity.access import record_read
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.refusals import Refusal
-from madoguchi.terminals.binding import current_terminal
+from madoguchi.terminals.binding import bound_desk_session
 from madoguchi.terminals.models import DeskSession
 
 from . import procedures as registry
@@ -53,16 +53,8 @@ def desk_page(view):
     @never_cache
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        terminal = current_terminal(request)
-        session_id = request.session.get("desk_session_id")
-        desk = (
-            DeskSession.objects.select_related("terminal", "staff")
-            .filter(pk=session_id, staff_id=request.user.pk, closed_at__isnull=True)
-            .first()
-            if session_id
-            else None
-        )
-        if desk is None or terminal is None or desk.terminal_id != terminal.pk:
+        desk = bound_desk_session(request)
+        if desk is None:
             messages.error(request, _("Sign in on a registered terminal to use the desk."))
             return redirect("accounts:login")
         request.desk_session = desk  # type: ignore[attr-defined]
@@ -218,6 +210,9 @@ def procedure(request: HttpRequest, kind: str) -> HttpResponse:
                     return redirect("desk:ended")
                 error = exc.text()
                 status = 400
+                if isinstance(exc, services.FieldsRefused):
+                    for name in exc.form_fields & set(form.fields):
+                        form.add_error(name, str(services.FIELD_MESSAGE))
             else:
                 messages.success(
                     request,

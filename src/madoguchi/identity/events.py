@@ -58,3 +58,11 @@ RECORD_READ = register(
         en="{actor} viewed a resident's records ({page})",
     )
 )
+RENEWAL_REFUSED = register(
+    EventType(
+        3091,
+        "identity.certificate_renewal_refused",
+        ja="証明書の更新の紐付けを拒否しました（理由: {code}）",
+        en="Certificate renewal link refused ({code})",
+    )
+)

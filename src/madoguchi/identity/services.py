@@ -28,6 +28,7 @@ from .events import (
     CERTIFICATE_RENEWAL_LINKED,
     CRL_IMPORTED,
     NONCE_ISSUED,
+    RENEWAL_REFUSED,
     TOKEN_REJECTED,
     TRUST_ANCHOR_ADDED,
 )
@@ -66,6 +67,11 @@ class IdentityRefused(Refusal):
         "crl_invalid": (_("The CRL cannot be parsed or is not signed by a trust anchor."), 403),
         "certificate_unknown": (_("No holder has this certificate."), 403),
         "anchor_invalid": (_("Not a CA certificate."), 403),
+        "renewal_unreadable": (_("The renewed certificate cannot be read (PEM expected)."), 400),
+        "renewal_conflict": (
+            _("The renewed certificate already belongs to another holder; nothing was linked."),
+            409,
+        ),
     }
 
     def __init__(self, code: str, detail: str = "") -> None:
@@ -351,15 +357,46 @@ def holder_certificate_for(validated: ValidatedToken) -> HolderCertificate:
 
 
 def certificate_renewal_link(
-    *, old_fingerprint: str, new_certificate_pem: bytes
+    *, old_fingerprint: str, new_certificate_pem: bytes, actor: object = None
 ) -> HolderCertificate:
-    """Operator-imported renewal (J-LIS data): the new certificate joins the old one's holder."""
+    """Operator-imported renewal (J-LIS data): the new certificate joins the old one's holder.
+
+    The new certificate passes the same checks as a card's token (validity, key usage,
+    policy, chain, revocation) and must belong to nobody else. Refusals are audited too.
+    """
+    try:
+        return _renewal_link(old_fingerprint, new_certificate_pem, actor)
+    except IdentityRefused as exc:
+        with transaction.atomic():
+            audit.record(
+                RENEWAL_REFUSED,
+                actor=actor,
+                terminal=None,
+                subject=None,
+                payload={"old": old_fingerprint[:64], "code": exc.code, "detail": exc.detail[:300]},
+            )
+        raise
+
+
+def _renewal_link(old_fingerprint: str, pem: bytes, actor: object) -> HolderCertificate:
     old = HolderCertificate.objects.filter(fingerprint=old_fingerprint).first()
     if old is None:
         raise IdentityRefused("certificate_unknown", old_fingerprint[:16])
-    cert = x509.load_pem_x509_certificate(new_certificate_pem)
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+    except ValueError as exc:
+        raise IdentityRefused("renewal_unreadable", str(exc)[:200]) from exc
+    try:
+        build_validator().validate_certificate(cert, now=timezone.now())
+    except TokenValidationError as exc:
+        raise IdentityRefused(str(exc.code), exc.detail) from exc
     fp = fingerprint(cert)
     with transaction.atomic():
+        existing = HolderCertificate.objects.select_for_update().filter(fingerprint=fp).first()
+        if existing is not None and existing.holder_id != old.holder_id:
+            raise IdentityRefused(
+                "renewal_conflict", f"{fp[:16]} belongs to holder {existing.holder_id}"
+            )
         new, _ = HolderCertificate.objects.update_or_create(
             fingerprint=fp,
             defaults={
@@ -372,7 +409,7 @@ def certificate_renewal_link(
         )
         audit.record(
             CERTIFICATE_RENEWAL_LINKED,
-            actor=None,
+            actor=actor,
             terminal=None,
             subject=old.holder,
             payload={"old": old_fingerprint, "new": fp},
