@@ -22,7 +22,7 @@ from madoguchi.residents import services
 from madoguchi.residents.constants import SESSION_KEY
 from madoguchi.residents.models import Notice, NotMeReport, ResidentSession
 from madoguchi.terminals import services as terminal_services
-from tests import cardkit, factories
+from tests import cardkit, checklistkit, factories
 
 ORIGIN = "http://127.0.0.1:8000"
 ME_ORIGIN = "http://localhost:8000"
@@ -52,6 +52,7 @@ def desk_completion(desk, card, account="PAY-A-0001"):
     desk_services.procedure_prepare(
         desk_session=desk, kind="test_link", fields={"account": account, "points": 5000}
     )
+    checklistkit.tick_before(desk)
     ch = desk_services.completion_challenge(desk_session=desk)
     token = cardkit.completion_token(card, ORIGIN, ch.nonce.value, ch.transaction_bytes)
     completion = desk_services.completion_commit(
