@@ -129,5 +129,6 @@ def test_explain_prints_each_rules_plan_and_writes_nothing(good, tmp_path):
         "typed_wrong_id.v1",
     ):
         assert f"== {rule}" in text
-    assert "WINDOW" in text.upper() and "JOIN" in text.upper()
+    assert "WINDOW" in text.upper()
+    assert "JOIN" in text.upper()
     assert not (tmp_path / "out").exists()
