@@ -8,15 +8,15 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from madoguchi.core.refusals import (
+from madoguchi.desk.api import agent_router, visits_router
+from madoguchi.incidents.api import incidents_router
+from madoguchi.refusals import (
     CsrfFailed,
     HttpRefused,
     MalformedRequest,
     Refusal,
     Unauthenticated,
 )
-from madoguchi.desk.api import agent_router, visits_router
-from madoguchi.incidents.api import incidents_router
 
 api = NinjaAPI(
     title="madoguchi API",

@@ -9,9 +9,29 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
-env = environ.Env()
+
+
+class _Env(environ.Env):
+    """django-environ, with every configuration error as one sentence saying what to set."""
+
+    def get_value(self, var: str, *args: object, **kwargs: object) -> object:
+        try:
+            return super().get_value(var, *args, **kwargs)
+        except ImproperlyConfigured:
+            raise ImproperlyConfigured(
+                f"Set the environment variable {var} (see the README's configuration table)."
+            ) from None
+        except (ValueError, TypeError) as exc:
+            raise ImproperlyConfigured(
+                f"The environment variable {var} is not valid ({exc}); "
+                "see the README's configuration table."
+            ) from None
+
+
+env = _Env()
 
 # Where runtime files (SQLite database, card files, checkpoints) live by default.
 DATA_DIR = Path(env.str("MADOGUCHI_DATA_DIR", default=str(Path.cwd() / "var")))
@@ -19,6 +39,9 @@ DATA_DIR = Path(env.str("MADOGUCHI_DATA_DIR", default=str(Path.cwd() / "var")))
 DEBUG = env.bool("DEBUG", default=False)
 # Demo mode: the one-command demo desk (virtual card tray, seeded residents, printed sign-ins).
 DEMO = env.bool("MADOGUCHI_DEMO", default=False)
+# Set by the `madoguchi` script for commands that need no database and no secret (namecheck,
+# vcard, card, sim, agent, bench): they run with no configuration at all.
+STANDALONE = env.bool("MADOGUCHI_STANDALONE", default=False)
 
 
 def _local_secret_key() -> str:
@@ -35,8 +58,19 @@ def _local_secret_key() -> str:
 
 if DEBUG or DEMO:
     SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key()
+elif STANDALONE:
+    # Signs nothing that outlives the process; never written anywhere.
+    import secrets
+
+    SECRET_KEY = env.str("SECRET_KEY", default="") or secrets.token_urlsafe(50)
 else:
-    SECRET_KEY = env.str("SECRET_KEY")
+    try:
+        SECRET_KEY = env.str("SECRET_KEY")
+    except ImproperlyConfigured:
+        raise ImproperlyConfigured(
+            "Set SECRET_KEY to a long random string (python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))'), or DEBUG=1 for a local development key."
+        ) from None
 
 # Key for account-identifier hashes (HMAC); separate from SECRET_KEY so it can be rotated apart.
 IDENTIFIER_HASH_KEY = env.str("IDENTIFIER_HASH_KEY", default=SECRET_KEY)
@@ -60,7 +94,7 @@ else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "madoguchi.accounts.admin_apps.MadoguchiAdminConfig",  # django.contrib.admin, with TOTP
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -238,6 +272,8 @@ IDENTITY_REJECT_UNKNOWN_REVOCATION = env.bool("IDENTITY_REJECT_UNKNOWN_REVOCATIO
 VISIT_INACTIVITY_SECONDS = env.int("VISIT_INACTIVITY_SECONDS", default=300)
 VISIT_ABSOLUTE_SECONDS = env.int("VISIT_ABSOLUTE_SECONDS", default=1800)
 VISIT_PRESENCE_TIMEOUT_SECONDS = env.int("VISIT_PRESENCE_TIMEOUT_SECONDS", default=6)
+# How often `madoguchi serve` runs the sweeper (lapsed idle visits, purge of what they held).
+SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
 # Enables the stand-in `test_link` procedure (tests and the incident scenario only).
 DESK_TEST_PROCEDURE = env.bool("DESK_TEST_PROCEDURE", default=False)
 

@@ -6,12 +6,14 @@ import pytest
 
 from madoguchi.benefits import outside
 from madoguchi.benefits.models import Provider
-from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services as desk_services
 from madoguchi.outside import ClientConfig
 from madoguchi.outside.sim import running_all
+from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
-from tests import cardkit, factories
+from tests import factories
+from tests.visits import commit, start_visit  # noqa: F401 (this package's tests import them here)
+from tests.visits import sign_completion as sign  # noqa: F401
 
 ORIGIN = "http://127.0.0.1:8000"
 FAST = ClientConfig(
@@ -71,25 +73,6 @@ def desk(db):
 @pytest.fixture
 def other_desk(db):
     return new_desk()
-
-
-def start_visit(desk_session, card):
-    nonce = desk_services.auth_challenge(desk_session=desk_session).value
-    return desk_services.visit_start(
-        desk_session=desk_session, token=cardkit.auth_token(card, ORIGIN, nonce), nonce=nonce
-    )
-
-
-def sign(desk_session, card):
-    ch = desk_services.completion_challenge(desk_session=desk_session)
-    return ch, cardkit.completion_token(card, ORIGIN, ch.nonce.value, ch.transaction_bytes)
-
-
-def commit(desk_session, card):
-    ch, token = sign(desk_session, card)
-    return desk_services.completion_commit(
-        desk_session=desk_session, token=token, nonce=ch.nonce.value
-    )
 
 
 def apply_fields(psid="7010000000000001", code="123", kana="ヤマダ タロウ", **extra):

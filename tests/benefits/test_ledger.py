@@ -6,8 +6,8 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from madoguchi.benefits import identifiers, ledger, services
 from madoguchi.benefits.constants import AccountKind, GrantStatus, LinkStatus, TransferKind
 from madoguchi.benefits.models import Grant, LedgerEntry, LedgerTransfer, PaymentLink, PayoutBatch
-from madoguchi.core.refusals import Refusal
 from madoguchi.incidents.models import Incident
+from madoguchi.refusals import Refusal
 from tests.benefits import builders
 
 

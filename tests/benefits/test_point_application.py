@@ -1,5 +1,7 @@
 """The point application end to end: provider verify, name check, signed completion, link."""
 
+import json
+
 import pytest
 from django.db import IntegrityError
 
@@ -30,6 +32,10 @@ def test_match_links_with_a_signed_completion(trusted, desk):
     signed = bytes(completion.transaction_bytes).decode()
     assert link.account_hash in signed
     assert '"name_outcome":"match"' in signed
+    # What the resident reads (confirmation page, PIN pad, receipt) is sentences, not codes.
+    display = json.loads(signed)["display"]
+    assert "名義照合: 一致" in display
+    assert not any("match" in line or link.name_reason in line for line in display)
     # Never the payment service ID or the security code: not signed, not stored.
     stored = str(Procedure.objects.get(pk=p.pk).fields)
     for secret in ("7010000000000001", '"123"'):

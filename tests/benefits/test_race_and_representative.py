@@ -7,10 +7,10 @@ from django.db import connection
 
 from madoguchi.benefits import services
 from madoguchi.benefits.models import PaymentLink, VisitRepresentative
-from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.models import Completion
 from madoguchi.identity import services as identity
+from madoguchi.refusals import Refusal
 from tests import cardkit
 from tests.benefits.conftest import (
     ORIGIN,

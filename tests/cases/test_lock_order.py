@@ -9,7 +9,7 @@ from madoguchi.benefits.constants import GrantStatus, LinkStatus
 from madoguchi.benefits.models import Grant, PaymentLink
 from madoguchi.cases import services
 from madoguchi.cases.constants import CaseStatus
-from madoguchi.core.refusals import Refusal
+from madoguchi.refusals import Refusal
 from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
 from tests.cases.conftest import open_case
 from tests.cases.test_signed_link_case import D, desk  # noqa: F401

@@ -10,7 +10,7 @@ from madoguchi.benefits.constants import LinkStatus
 from madoguchi.benefits.models import PaymentLink
 from madoguchi.cases import findings, services
 from madoguchi.cases.constants import CaseStatus
-from madoguchi.core.refusals import Refusal
+from madoguchi.refusals import Refusal
 from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
 from tests.cases.conftest import open_case
 from tests.incidents.conftest import _origin, providers, sims, systems  # noqa: F401

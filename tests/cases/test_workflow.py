@@ -7,8 +7,9 @@ import pytest
 from madoguchi.audit.models import AuditEvent
 from madoguchi.cases import services
 from madoguchi.cases.constants import ALLOWED_TRANSITIONS, CaseStatus, EntryKind
+from madoguchi.cases.events import CASES_LEGACY_LINK_ATTACHED
 from madoguchi.cases.models import TimelineEntry, TimelineImmutableError
-from madoguchi.core.refusals import Refusal
+from madoguchi.refusals import Refusal
 from tests.cases.conftest import A_CARD, B_CARD, legacy, open_case
 
 S = CaseStatus
@@ -62,6 +63,14 @@ def case(official):
     c = open_case(official)
     services.case_attach_legacy_link(c, actor=official, legacy_link=legacy(official))
     return c
+
+
+def test_attaching_a_legacy_link_is_audited(case, official):
+    case.refresh_from_db()
+    assert case.legacy_link is not None
+    event = AuditEvent.objects.get(event_name=CASES_LEGACY_LINK_ATTACHED.name)
+    assert event.subject_id == str(case.pk)
+    assert event.payload == {"case": case.reference, "resident": case.legacy_link.resident_label}
 
 
 def test_intake_is_the_first_entry(case, official):

@@ -3,24 +3,20 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from madoguchi.audit.models import AuditEvent
+from madoguchi.audit.selectors import display as describe
 from madoguchi.checklists import services
 from madoguchi.checklists.constants import DEFAULT_ITEMS, Stage
 from madoguchi.checklists.models import ChecklistItem, ChecklistTick
-from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Completion
 from madoguchi.incidents.models import Incident
+from madoguchi.refusals import Refusal
 from tests import cardkit
+from tests.visits import start_visit as start
 
 from .conftest import ORIGIN
-
-
-def start(desk, card):
-    nonce = desk_services.auth_challenge(desk_session=desk).value
-    return desk_services.visit_start(
-        desk_session=desk, token=cardkit.auth_token(card, ORIGIN, nonce), nonce=nonce
-    )
 
 
 def prepare(desk):
@@ -106,6 +102,19 @@ def test_tick_withdrawn_after_the_challenge_refuses_the_commit(trusted, desk, ch
     visit.refresh_from_db()
     assert visit.end_reason == VisitEndReason.COMPLETION_REFUSED
     assert Incident.objects.filter(reason_code="checklist_incomplete", visit=visit).exists()
+
+
+def test_audit_lines_of_ticks_show_the_items_label_not_its_code(trusted, desk, checklist):
+    visit = start(desk, trusted.card("A"))
+    item = ChecklistItem.objects.get(template=checklist, code="card_face_matches")
+    services.tick(visit=visit, item=item, staff=desk.staff)
+    services.tick(visit=visit, item=item, staff=desk.staff, ticked=False)
+    ticked, withdrawn = AuditEvent.objects.filter(event_name="checklists.ticked").order_by("seq")
+    ja = describe(ticked, "ja")
+    assert f"「{item.label_ja}」を確認済みにしました" in ja
+    assert "card_face_matches" not in ja
+    assert "未確認に戻しました" in describe(withdrawn, "ja")
+    assert item.label_en in describe(ticked, "en")
 
 
 def test_ticks_are_rows_with_time_and_staff_and_append_only(trusted, desk, checklist):

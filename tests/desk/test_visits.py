@@ -8,14 +8,15 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from madoguchi.core.refusals import Refusal
 from madoguchi.desk import services
 from madoguchi.desk.constants import AgentEventKind, ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.incidents.models import Incident
+from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.constants import DeskSessionCloseReason
-from tests import cardkit
+from tests import cardkit, checklistkit
+from tests.visits import commit, sign_completion, start_visit
 
 ORIGIN = "http://127.0.0.1:8000"
 
@@ -25,27 +26,10 @@ def _origin(settings):
     settings.MADOGUCHI_ORIGIN = ORIGIN
 
 
-def start_visit(desk, card):
-    nonce = services.auth_challenge(desk_session=desk).value
-    return services.visit_start(
-        desk_session=desk, token=cardkit.auth_token(card, ORIGIN, nonce), nonce=nonce
-    )
-
-
 def prepare(desk, account="PAY-A-0001", points=5000):
     return services.procedure_prepare(
         desk_session=desk, kind="test_link", fields={"account": account, "points": points}
     )
-
-
-def sign_completion(desk, card):
-    ch = services.completion_challenge(desk_session=desk)
-    return ch, cardkit.completion_token(card, ORIGIN, ch.nonce.value, ch.transaction_bytes)
-
-
-def commit(desk, card):
-    ch, token = sign_completion(desk, card)
-    return services.completion_commit(desk_session=desk, token=token, nonce=ch.nonce.value)
 
 
 def refused(desk, token, nonce, code):
@@ -180,6 +164,7 @@ def test_nonce_from_another_terminal_is_refused(trusted, desk, other_desk):
     prepare(desk)
     prepare(other_desk)
     ch_other, _ = sign_completion(other_desk, trusted.card("C"))
+    checklistkit.tick_before(desk)
     token = cardkit.completion_token(
         a,
         ORIGIN,
@@ -233,6 +218,7 @@ def test_authentication_token_cannot_be_used_as_completion(trusted, desk):
     a = trusted.card("A")
     start_visit(desk, a)
     prepare(desk)
+    checklistkit.tick_before(desk)
     ch = services.completion_challenge(desk_session=desk)
     token = cardkit.auth_token(a, ORIGIN, ch.nonce.value)
     refused(desk, token, ch.nonce.value, "unknown_format")
@@ -242,6 +228,7 @@ def test_authentication_token_cannot_be_used_as_completion(trusted, desk):
 def test_completion_without_a_card_token(trusted, desk):
     start_visit(desk, trusted.card("A"))
     prepare(desk)
+    checklistkit.tick_before(desk)
     ch = services.completion_challenge(desk_session=desk)
     refused(desk, "", ch.nonce.value, "token_too_short")
 

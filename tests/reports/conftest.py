@@ -7,7 +7,8 @@ from madoguchi.accounts.constants import OrganisationKind, Role
 from madoguchi.accounts.models import Organisation
 from madoguchi.desk import services as desk_services
 from madoguchi.terminals import services as terminal_services
-from tests import cardkit, factories
+from tests import cardkit, checklistkit, factories
+from tests.visits import start_visit  # noqa: F401 (this package's tests import it here)
 
 ORIGIN = "http://127.0.0.1:8000"
 
@@ -64,17 +65,11 @@ def official(db):
     return factories.staff(Role.CITY_OFFICIAL)
 
 
-def start_visit(desk_session, card):
-    nonce = desk_services.auth_challenge(desk_session=desk_session).value
-    return desk_services.visit_start(
-        desk_session=desk_session, token=cardkit.auth_token(card, ORIGIN, nonce), nonce=nonce
-    )
-
-
 def commit_test_link(desk_session, card, account="PAY-A-0001"):
     desk_services.procedure_prepare(
         desk_session=desk_session, kind="test_link", fields={"account": account, "points": 5000}
     )
+    checklistkit.tick_before(desk_session)
     ch = desk_services.completion_challenge(desk_session=desk_session)
     token = cardkit.completion_token(card, ORIGIN, ch.nonce.value, ch.transaction_bytes)
     return desk_services.completion_commit(

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 # Blocks of 1000 ids, one per domain. The names are the domains' usual name prefixes.
@@ -60,6 +61,11 @@ class EventType:
     name: str
     ja: str
     en: str
+    # Display only (never hashed): adds readable values for the templates, e.g. a checklist
+    # item's label for its code, given the payload and the language.
+    describe: Callable[[Mapping[str, Any], str], Mapping[str, Any]] | None = dataclass_field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def block(self) -> int:
@@ -70,6 +76,8 @@ class EventType:
 
     def render(self, context: Mapping[str, Any], lang: str = "ja") -> str:
         """The display text, with missing keys shown as ``?``."""
+        if self.describe is not None:
+            context = {**context, **self.describe(context, lang)}
         return string.Formatter().vformat(self.template(lang), (), _Lenient(context))
 
 

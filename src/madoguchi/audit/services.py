@@ -7,7 +7,7 @@ describes, so both commit or neither does::
 
     with transaction.atomic():
         ...change things...
-        audit.record("accounts.signed_in", actor=user, terminal=terminal, payload={...})
+        audit.record(events.ACCOUNTS_SIGNED_IN, actor=user, terminal=terminal, payload={...})
 """
 
 from __future__ import annotations

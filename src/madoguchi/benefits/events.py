@@ -2,66 +2,83 @@
 
 from madoguchi.audit.events import EventType, register
 
-for _id, _name, _ja, _en in [
-    (
+BENEFITS_LINK_CREATED = register(
+    EventType(
         4001,
         "benefits.link_created",
-        "決済サービスを紐付けました（{provider} {account}）",
-        "Payment service linked ({provider} {account})",
-    ),
-    (
+        ja="決済サービスを紐付けました（{provider} {account}）",
+        en="Payment service linked ({provider} {account})",
+    )
+)
+BENEFITS_LINK_SUSPENDED = register(
+    EventType(
         4002,
         "benefits.link_suspended",
-        "紐付けを利用停止にしました（{provider} {account}、理由: {reason}）",
-        "Link suspended ({provider} {account}: {reason})",
-    ),
-    (
+        ja="紐付けを利用停止にしました（{provider} {account}、理由: {reason}）",
+        en="Link suspended ({provider} {account}: {reason})",
+    )
+)
+BENEFITS_LINK_REPLACED = register(
+    EventType(
         4003,
         "benefits.link_replaced",
-        "紐付けを是正手続きで置き換えました（{provider} {account}）",
-        "Link replaced through a case ({provider} {account})",
-    ),
-    (
+        ja="紐付けを是正手続きで置き換えました（{provider} {account}）",
+        en="Link replaced through a case ({provider} {account})",
+    )
+)
+BENEFITS_PUBLIC_FUND_REGISTERED = register(
+    EventType(
         4004,
         "benefits.public_fund_registered",
-        "公金受取口座を登録しました（{bank} ＊＊＊{last4}）",
-        "Public-fund account registered ({bank} ***{last4})",
-    ),
-    (
+        ja="公金受取口座を登録しました（{bank} ＊＊＊{last4}）",
+        en="Public-fund account registered ({bank} ***{last4})",
+    )
+)
+BENEFITS_HEALTH_INSURANCE_REGISTERED = register(
+    EventType(
         4005,
         "benefits.health_insurance_registered",
-        "健康保険証の利用登録をしました（保険者 {insurer}）",
-        "Health-insurance use registered (insurer {insurer})",
-    ),
-    (
+        ja="健康保険証の利用登録をしました（保険者 {insurer}）",
+        en="Health-insurance use registered (insurer {insurer})",
+    )
+)
+BENEFITS_REPRESENTATIVE_AUTHENTICATED = register(
+    EventType(
         4006,
         "benefits.representative_authenticated",
-        "法定代理人が本人のカードで認証しました（受付 {visit}）",
-        "Legal representative authenticated with their own card (visit {visit})",
-    ),
-    (
+        ja="法定代理人が本人のカードで認証しました（受付 {visit}）",
+        en="Legal representative authenticated with their own card (visit {visit})",
+    )
+)
+BENEFITS_LEDGER_TRANSFER = register(
+    EventType(
         4007,
         "benefits.ledger_transfer",
-        "ポイントの記帳: {kind} {points} ポイント",
-        "Points posted: {kind} {points} points",
-    ),
-    (
+        ja="ポイントの記帳: {kind} {points} ポイント",
+        en="Points posted: {kind} {points} points",
+    )
+)
+BENEFITS_PAYOUT_SENT = register(
+    EventType(
         4008,
         "benefits.payout_sent",
-        "ポイントを付与依頼しました（{provider}、バッチ {batch}、{points} ポイント）",
-        "Payout sent ({provider}, batch {batch}, {points} points)",
-    ),
-    (
+        ja="ポイントを付与依頼しました（{provider}、バッチ {batch}、{points} ポイント）",
+        en="Payout sent ({provider}, batch {batch}, {points} points)",
+    )
+)
+BENEFITS_PROGRAMME_VERSION_CREATED = register(
+    EventType(
         4009,
         "benefits.programme_version_created",
-        "事業 {programme} の第 {version} 版を作成しました",
-        "Programme {programme} version {version} created",
-    ),
-    (
+        ja="事業 {programme} の第 {version} 版を作成しました",
+        en="Programme {programme} version {version} created",
+    )
+)
+BENEFITS_RECEIPT_EMAILED = register(
+    EventType(
         4010,
         "benefits.receipt_emailed",
-        "控えをメールで送信しました（受付 {visit}）",
-        "Receipt emailed (visit {visit})",
-    ),
-]:
-    register(EventType(_id, _name, ja=_ja, en=_en))
+        ja="控えをメールで送信しました（受付 {visit}）",
+        en="Receipt emailed (visit {visit})",
+    )
+)

@@ -23,10 +23,11 @@ from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import Refusal
 from madoguchi.identity.models import Holder
+from madoguchi.refusals import Refusal
 
 from .constants import AccountKind, GrantStatus, TransferKind
+from .events import BENEFITS_LEDGER_TRANSFER
 from .models import (
     Grant,
     LedgerAccount,
@@ -111,7 +112,7 @@ def post(
                 [LedgerEntry(transfer=transfer, account=a, amount=amt) for a, amt in lines]
             )
             audit.record(
-                "benefits.ledger_transfer",
+                BENEFITS_LEDGER_TRANSFER,
                 actor=actor,
                 subject=transfer,
                 payload={

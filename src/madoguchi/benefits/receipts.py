@@ -15,6 +15,7 @@ from madoguchi.audit import services as audit
 from madoguchi.desk.models import Completion
 from madoguchi.outside import BankAccountType
 
+from .events import BENEFITS_RECEIPT_EMAILED
 from .models import Grant, HealthInsuranceRegistration, PaymentLink, PublicFundAccount
 
 
@@ -108,7 +109,7 @@ def receipt_email(completion: Completion, address: str, *, actor: Any = None) ->
     message.send()
     with transaction.atomic():
         audit.record(
-            "benefits.receipt_emailed",
+            BENEFITS_RECEIPT_EMAILED,
             actor=actor,
             terminal=completion.visit.terminal,
             subject=completion,

@@ -2,25 +2,43 @@
 
 from madoguchi.audit.events import EventType, register
 
-for _id, _name, _ja, _en in [
-    (6001, "cases.opened", "ケース {case} を受け付けました", "Case {case} opened"),
-    (
+CASES_OPENED = register(
+    EventType(
+        6001,
+        "cases.opened",
+        ja="ケース {case} を受け付けました",
+        en="Case {case} opened",
+    )
+)
+CASES_STEP = register(
+    EventType(
         6002,
         "cases.step",
-        "ケース {case}: {kind}（{from_status} → {to_status}）",
-        "Case {case}: {kind} ({from_status} -> {to_status})",
-    ),
-    (
+        ja="ケース {case}: {kind}（{from_status} → {to_status}）",
+        en="Case {case}: {kind} ({from_status} -> {to_status})",
+    )
+)
+CASES_REPORT_EDITED = register(
+    EventType(
         6003,
         "cases.report_edited",
-        "ケース {case} の報告書を編集しました",
-        "Case {case} report edited",
-    ),
-    (
+        ja="ケース {case} の報告書を編集しました",
+        en="Case {case} report edited",
+    )
+)
+CASES_LEGACY_LINK_ADDED = register(
+    EventType(
         6004,
         "cases.legacy_link_added",
-        "署名導入前の紐付け記録を登録しました（{resident}）",
-        "Legacy link recorded ({resident})",
-    ),
-]:
-    register(EventType(_id, _name, ja=_ja, en=_en))
+        ja="署名導入前の紐付け記録を登録しました（{resident}）",
+        en="Legacy link recorded ({resident})",
+    )
+)
+CASES_LEGACY_LINK_ATTACHED = register(
+    EventType(
+        6005,
+        "cases.legacy_link_attached",
+        ja="ケース {case} に署名導入前の紐付け記録を結び付けました（{resident}）",
+        en="Legacy link ({resident}) attached to case {case}",
+    )
+)

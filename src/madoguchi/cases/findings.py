@@ -11,6 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from madoguchi.audit.models import AuditEvent
+from madoguchi.desk.events import VISITS_CARD_REMOVED
+from madoguchi.incidents.constants import IncidentKind
+from madoguchi.incidents.models import Incident
+
+from .selectors import visit_trail
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -130,6 +137,13 @@ def _session_findings(log: list[dict[str, Any]]) -> list[Finding]:
 
 def derive(ev: Evidence) -> list[Finding]:
     """Findings, likeliest cause first."""
+    out = [*_signature_findings(ev), *_name_findings(ev), *_comparison_findings(ev)]
+    return sorted(out, key=lambda f: f.rank)
+
+
+def _signature_findings(ev: Evidence) -> list[Finding]:
+    """How it was committed: unsigned (with the old terminal's records), or signed, by whose
+    card, and with which card on the reader."""
     out: list[Finding] = []
     if not ev.signed:
         out.append(
@@ -180,6 +194,12 @@ def derive(ev: Evidence) -> list[Finding]:
                     _PREVENT_CARD,
                 )
             )
+    return out
+
+
+def _name_findings(ev: Evidence) -> list[Finding]:
+    """What the name check said, and whether an exception or a confirmation let it through."""
+    out: list[Finding] = []
     if ev.name_outcome == "no_match":
         if ev.name_exception:
             out.append(
@@ -215,6 +235,12 @@ def derive(ev: Evidence) -> list[Finding]:
                 _PREVENT_NAME,
             )
         )
+    return out
+
+
+def _comparison_findings(ev: Evidence) -> list[Finding]:
+    """What the card number the resident brought says."""
+    out: list[Finding] = []
     if ev.comparison == "different":
         out.append(
             Finding(
@@ -225,17 +251,11 @@ def derive(ev: Evidence) -> list[Finding]:
                 (),
             )
         )
-    return sorted(out, key=lambda f: f.rank)
+    return out
 
 
 def gather(case: Any) -> Evidence:
     """The evidence for a case's link (a signed PaymentLink or a LegacyLink)."""
-    from madoguchi.audit.models import AuditEvent
-    from madoguchi.incidents.constants import IncidentKind
-    from madoguchi.incidents.models import Incident
-
-    from .selectors import visit_trail
-
     comparison = (
         case.timeline.exclude(comparison="")
         .order_by("-seq")
@@ -249,7 +269,7 @@ def gather(case: Any) -> Evidence:
         visit = link.visit
         removed = list(
             AuditEvent.objects.filter(
-                event_name="visits.card_removed",
+                event_name=VISITS_CARD_REMOVED.name,
                 terminal_id=str(visit.terminal_id),
                 time__gte=visit.started_at,
                 time__lte=completion.committed_at,

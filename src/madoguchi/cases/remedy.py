@@ -7,6 +7,8 @@ from typing import Any
 
 from madoguchi.benefits import identifiers
 from madoguchi.benefits import services as benefits
+from madoguchi.benefits.constants import GrantStatus
+from madoguchi.benefits.models import Grant
 
 
 def identifier_matches(presented: str, stored_hash: str) -> bool:
@@ -34,9 +36,6 @@ def reenable(link: Any, *, actor: Any, case_ref: str, reason: str) -> Any:
 
 
 def returned_grants(link: Any) -> list[Any]:
-    from madoguchi.benefits.constants import GrantStatus
-    from madoguchi.benefits.models import Grant
-
     return list(
         Grant.objects.filter(link=link, status=GrantStatus.RETURNED, regranted_as__isnull=True)
     )

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import Refusal
+from madoguchi.refusals import Refusal
 
 from . import findings, remedy
 from .constants import (
@@ -27,6 +27,13 @@ from .constants import (
     DatePrecision,
     EntryKind,
     Party,
+)
+from .events import (
+    CASES_LEGACY_LINK_ADDED,
+    CASES_LEGACY_LINK_ATTACHED,
+    CASES_OPENED,
+    CASES_REPORT_EDITED,
+    CASES_STEP,
 )
 from .models import Case, LegacyLink, TimelineEntry
 
@@ -144,7 +151,7 @@ def case_transition(
             actor=actor,
         )
         audit.record(
-            "cases.step",
+            CASES_STEP,
             actor=actor,
             subject=locked,
             payload={
@@ -212,7 +219,7 @@ def case_open(
             summary=summary,
             actor=actor,
         )
-        audit.record("cases.opened", actor=actor, subject=case, payload={"case": case.reference})
+        audit.record(CASES_OPENED, actor=actor, subject=case, payload={"case": case.reference})
     return case
 
 
@@ -251,7 +258,7 @@ def legacy_link_add(
             source=source,
         )
         audit.record(
-            "cases.legacy_link_added",
+            CASES_LEGACY_LINK_ADDED,
             actor=actor,
             subject=legacy,
             payload={"resident": resident_label},
@@ -260,13 +267,21 @@ def legacy_link_add(
 
 
 def case_attach_legacy_link(case: Case, *, actor: User, legacy_link: LegacyLink) -> Case:
+    """Attach a pre-signature link record to a case that has no signed link (audited)."""
     _require_official(actor)
-    if case.payment_link_id is not None:
-        raise CaseRefused(
-            "link_already_set",
-            _("The case already has a link."),
+    with transaction.atomic():
+        # Row locks first (the case), the audit event last.
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        if locked.payment_link_id is not None:
+            raise CaseRefused("link_already_set", _("The case already has a link."))
+        locked.legacy_link = legacy_link
+        locked.save(update_fields=["legacy_link"])
+        audit.record(
+            CASES_LEGACY_LINK_ATTACHED,
+            actor=actor,
+            subject=locked,
+            payload={"case": locked.reference, "resident": legacy_link.resident_label},
         )
-    Case.objects.filter(pk=case.pk).update(legacy_link=legacy_link)
     case.legacy_link = legacy_link
     return case
 
@@ -449,7 +464,7 @@ def case_report_edit(case: Case, *, actor: User, title: str, prevention: str) ->
     with transaction.atomic():
         Case.objects.filter(pk=case.pk).update(report_title=title, report_prevention=prevention)
         audit.record(
-            "cases.report_edited", actor=actor, subject=case, payload={"case": case.reference}
+            CASES_REPORT_EDITED, actor=actor, subject=case, payload={"case": case.reference}
         )
     case.report_title, case.report_prevention = title, prevention
     return case

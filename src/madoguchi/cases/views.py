@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
-from madoguchi.core.refusals import Refusal
 from madoguchi.incidents.access import roles_required
+from madoguchi.refusals import Refusal
 
 from . import document, findings, selectors, services
 from .forms import CompareForm, ContactForm, IntakeForm, ReportEditForm, StepForm

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -7,10 +9,21 @@ class ChecklistsConfig(AppConfig):
     verbose_name = _("Checklists")
 
     def ready(self) -> None:
+        # Imported here, not at the top: models may be imported only once apps are loaded.
         from madoguchi.desk import procedures
 
-        from . import events  # noqa: F401
-        from .services import pre_completion_check
+        from . import checks, events, selectors, services  # noqa: F401 (events registers on import)
 
-        if pre_completion_check not in procedures.PRE_COMPLETION_CHECKS:
-            procedures.PRE_COMPLETION_CHECKS.append(pre_completion_check)
+        if services.pre_completion_check not in procedures.PRE_COMPLETION_CHECKS:
+            procedures.PRE_COMPLETION_CHECKS.append(services.pre_completion_check)
+        if services.visit_end_check not in procedures.VISIT_END_HOOKS:
+            procedures.VISIT_END_HOOKS.append(services.visit_end_check)
+        procedures.checklist_install(DeskChecklist(selectors.rows, services.tick_many))
+
+
+class DeskChecklist:
+    """The checklist as the desk's pages see it (`desk.procedures.VisitChecklist`)."""
+
+    def __init__(self, rows: Any, tick_many: Any) -> None:
+        self.rows = rows
+        self.tick_many = tick_many

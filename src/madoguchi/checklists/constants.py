@@ -1,12 +1,14 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.desk.constants import CHECKLIST_AFTER_COMPLETION, CHECKLIST_BEFORE_COMPLETION
+
 
 class Stage(models.TextChoices):
     """When in a visit an item is ticked. Required items of BEFORE_COMPLETION block completion."""
 
-    BEFORE_COMPLETION = "before_completion", _("Before completion")
-    AFTER_COMPLETION = "after_completion", _("After completion")
+    BEFORE_COMPLETION = CHECKLIST_BEFORE_COMPLETION, _("Before completion")
+    AFTER_COMPLETION = CHECKLIST_AFTER_COMPLETION, _("After completion")
 
 
 # The desk manual's points: code, Japanese, English, stage, required, procedure kinds (empty: all).
@@ -30,11 +32,11 @@ DEFAULT_ITEMS: list[tuple[str, str, str, Stage, bool, list[str]]] = [
     ),
     (
         "payment_card_in_name",
-        "提示された決済カード・通帳が来庁者本人の名義である",
-        "The payment card or bank book shown is in the resident's name",
+        "提示された決済カード・通帳・保険証が来庁者本人の名義である",
+        "The payment card, bank book or health insurance card shown is in the resident's name",
         Stage.BEFORE_COMPLETION,
         True,
-        ["point_application", "public_fund_account", "test_link"],
+        ["point_application", "public_fund_account", "health_insurance_use", "test_link"],
     ),
     (
         "summary_confirmed",

@@ -12,11 +12,12 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import ByLanguage, Refusal
 from madoguchi.desk.constants import ProcedureStatus
 from madoguchi.desk.models import Visit
+from madoguchi.refusals import ByLanguage, Refusal
 
 from .constants import DEFAULT_ITEMS, DEFAULT_TEMPLATE_NAME, Stage
+from .events import CHECKLISTS_TICKED, CHECKLISTS_VERSION_ACTIVATED, CHECKLISTS_VERSION_CREATED
 from .models import ChecklistItem, ChecklistTemplate, ChecklistTick
 
 
@@ -44,6 +45,16 @@ class ChecklistIncomplete(ChecklistRefused):
                 )
             },
         )
+
+
+class ChecklistMissing(ChecklistRefused):
+    """No active checklist: the checklist fails closed (nothing is committed unchecked)."""
+
+    code = "checklist_missing"
+    message = _(
+        "No checklist is active, so nothing can be committed. Ask an operator to activate one "
+        "(madoguchi checklist install-default)."
+    )
 
 
 # --- templates -------------------------------------------------------------------------------
@@ -111,6 +122,12 @@ def template_new_version(
                 procedures=list(item.procedures),
                 order=item.order,
             )
+        audit.record(
+            CHECKLISTS_VERSION_CREATED,
+            actor=actor,
+            subject=copy,
+            payload={"name": copy.name, "version": copy.version},
+        )
     return copy
 
 
@@ -123,7 +140,7 @@ def template_activate(*, template: ChecklistTemplate, actor: Any = None) -> Chec
         ChecklistTemplate.objects.filter(pk=template.pk).update(is_active=True)
         template.is_active = True
         audit.record(
-            "checklists.version_activated",
+            CHECKLISTS_VERSION_ACTIVATED,
             actor=actor,
             subject=template,
             payload={"template": template.name, "version": template.version},
@@ -190,8 +207,34 @@ def assert_complete(visit: Visit, stage: str = Stage.BEFORE_COMPLETION) -> None:
 
 
 def pre_completion_check(visit: Visit) -> None:
-    """The desk's pre-completion hook (`desk.procedures.PRE_COMPLETION_CHECKS`)."""
+    """The desk's pre-completion hook (`desk.procedures.PRE_COMPLETION_CHECKS`): fails closed
+    when no checklist is active, else refuses unless the required items are ticked."""
+    if template_for_visit(visit) is None:
+        raise ChecklistMissing
     assert_complete(visit, Stage.BEFORE_COMPLETION)
+
+
+def visit_end_check(visit: Visit) -> None:
+    """The desk's visit-end hook (`desk.procedures.VISIT_END_HOOKS`): after-completion items
+    still unticked when a visit with a committed completion ends become an incident, which the
+    contractor's daily report lists."""
+    from madoguchi.incidents.constants import IncidentKind, Severity
+    from madoguchi.incidents.services import incident_record
+
+    gaps = missing(visit, Stage.AFTER_COMPLETION)
+    if not gaps:
+        return
+    incident_record(
+        kind=IncidentKind.CHECKLIST_UNTICKED,
+        reason_code="after_completion_unticked",
+        severity=Severity.LOW,
+        summary=f"Visit {visit.reference} ended ({visit.end_reason}) with after-completion "
+        "checklist items unticked: " + "; ".join(i.label_en for i in gaps),
+        visit=visit,
+        terminal=visit.terminal,
+        staff=visit.staff,
+        detail={"items": [i.code for i in gaps], "end_reason": str(visit.end_reason)},
+    )
 
 
 def tick(*, visit: Visit, item: ChecklistItem, staff: Any, ticked: bool = True) -> ChecklistTick:
@@ -218,13 +261,15 @@ def tick(*, visit: Visit, item: ChecklistItem, staff: Any, ticked: bool = True) 
             template_version=template.version,
         )
         audit.record(
-            "checklists.ticked",
+            CHECKLISTS_TICKED,
             actor=staff,
             terminal=locked.terminal,
             subject=locked,
             payload={
                 "visit": locked.reference,
                 "item": item.code,
+                "label_ja": item.label_ja,
+                "label_en": item.label_en,
                 "state": "ticked" if ticked else "withdrawn",
                 "version": template.version,
             },

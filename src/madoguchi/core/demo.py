@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.accounts.constants import OrganisationKind, Role
 from madoguchi.accounts.models import Organisation, User
+from madoguchi.audit import conf
+from madoguchi.audit import services as audit
+from madoguchi.benefits.models import Provider
+from madoguchi.card.errors import PinBlocked, WrongPin
+from madoguchi.card.jpki import JpkiClient
+from madoguchi.card.testca import TestCA
+from madoguchi.card.transport import VirtualTransport
+from madoguchi.card.virtual import issue_card
+from madoguchi.checklists.services import template_install_default
+from madoguchi.identity import services as identity
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.models import Terminal
 
@@ -67,8 +80,6 @@ def seed() -> DemoSeed:
                     TOTPDevice.objects.create(
                         user=user, name="demo", key=DEMO_TOTP_KEY, confirmed=True
                     )
-        from madoguchi.benefits.models import Provider
-        from madoguchi.checklists.services import template_install_default
 
         template_install_default()
 
@@ -91,7 +102,6 @@ def seed() -> DemoSeed:
 
 def current_totp(key_hex: str = DEMO_TOTP_KEY) -> str:
     """The current TOTP code for the demo key (demo convenience only)."""
-    from django_otp.oath import totp
 
     return f"{totp(bytes.fromhex(key_hex)):06d}"
 
@@ -113,21 +123,12 @@ DEMO_PIN = "1234"
 
 
 def demo_dir() -> Path:
-    from django.conf import settings
 
     return Path(settings.DATA_DIR) / "demo"
 
 
 def ensure_pki() -> tuple[Path, list[Path]]:
     """The demo's JPKI-TEST CA, trusted, with a fresh CRL, and the residents' virtual cards."""
-    from datetime import date
-
-    from madoguchi.card.errors import PinBlocked, WrongPin
-    from madoguchi.card.jpki import JpkiClient
-    from madoguchi.card.testca import TestCA
-    from madoguchi.card.transport import VirtualTransport
-    from madoguchi.card.virtual import issue_card
-    from madoguchi.identity import services as identity
 
     root = demo_dir()
     ca = TestCA.load_or_create(root / "ca")
@@ -160,8 +161,6 @@ def ensure_pki() -> tuple[Path, list[Path]]:
 
 def refresh_crl() -> None:
     """Import a fresh CRL from the demo CA (the demo's stand-in for the scheduled J-LIS fetch)."""
-    from madoguchi.card.testca import TestCA
-    from madoguchi.identity import services as identity
 
     ca = TestCA.load_or_create(demo_dir() / "ca")
     identity.crl_import(data=ca.crl_pem(), source="demo CA")
@@ -169,8 +168,6 @@ def refresh_crl() -> None:
 
 def audit_checkpoint() -> None:
     """Sign a checkpoint of the audit log (making the demo's signing key the first time)."""
-    from madoguchi.audit import conf
-    from madoguchi.audit import services as audit
 
     if not conf.key_file().exists():
         audit.create_checkpoint_key()

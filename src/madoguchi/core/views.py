@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
-from madoguchi.core.refusals import CsrfFailed
+from madoguchi.refusals import CsrfFailed
 from madoguchi.terminals.binding import current_terminal
 from madoguchi.terminals.models import DeskSession
 

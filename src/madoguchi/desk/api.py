@@ -10,47 +10,14 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from ninja.responses import codes_4xx
-from ninja.security import HttpBearer, SessionAuth
 
-from madoguchi.core.refusals import MalformedRequest
 from madoguchi.identity.services import expires_in
-from madoguchi.terminals.models import DeskSession, Terminal
-from madoguchi.terminals.services import TerminalError, credential_authenticate
+from madoguchi.refusals import MalformedRequest
+from madoguchi.terminals.auth import DeskSessionAuth, TerminalAuth
+from madoguchi.terminals.models import DeskSession
 
 from . import selectors, services
 from .constants import AgentEventKind, VisitEndReason
-
-
-class DeskSessionAuth(SessionAuth):
-    """A signed-in staff member with an open desk session (CSRF checked by SessionAuth)."""
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = super().authenticate(request, key)
-        if not user:
-            return None
-        desk_session_id = request.session.get("desk_session_id")
-        session = (
-            DeskSession.objects.select_related("terminal", "staff")
-            .filter(pk=desk_session_id, staff=user, closed_at__isnull=True)
-            .first()
-            if desk_session_id
-            else None
-        )
-        if session is None:
-            return None
-        request.desk_session = session  # type: ignore[attr-defined]
-        return user
-
-
-class TerminalAuth(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> Terminal | None:
-        try:
-            terminal = credential_authenticate(raw=token, source="agent")
-        except TerminalError:
-            return None
-        request.terminal = terminal  # type: ignore[attr-defined]
-        return terminal
-
 
 visits_router = Router(auth=DeskSessionAuth(), tags=["visits"])
 agent_router = Router(auth=TerminalAuth(), tags=["agent"])
@@ -60,6 +27,7 @@ class Error(Schema):
     code: str
     message: str
     message_ja: str
+    fields: dict[str, str] | None = None  # text_not_allowed: field -> what is wrong (English)
 
 
 class Challenge(Schema):

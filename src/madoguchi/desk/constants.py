@@ -1,6 +1,12 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# The two moments of a visit at which the desk's pages show the staff checklist (the checklists
+# app's `Stage` has these values; the desk reaches it through `procedures.checklist()`).
+CHECKLIST_BEFORE_COMPLETION = "before_completion"
+CHECKLIST_AFTER_COMPLETION = "after_completion"
+CHECKLIST_STAGES = (CHECKLIST_BEFORE_COMPLETION, CHECKLIST_AFTER_COMPLETION)
+
 
 class VisitEndReason(models.TextChoices):
     CARD_REMOVED = "card_removed", _("The card was removed")

@@ -2,45 +2,75 @@
 
 from madoguchi.audit.events import EventType, register
 
-for _id, _name, _ja, _en in [
-    (3101, "visits.started", "受付を開始しました（受付 {visit}）", "Visit {visit} started"),
-    (
+VISITS_STARTED = register(
+    EventType(
+        3101,
+        "visits.started",
+        ja="受付を開始しました（受付 {visit}）",
+        en="Visit {visit} started",
+    )
+)
+VISITS_ENDED = register(
+    EventType(
         3102,
         "visits.ended",
-        "受付を終了しました（受付 {visit}、理由: {reason}）",
-        "Visit {visit} ended ({reason})",
-    ),
-    (3103, "visits.card_inserted", "カードが置かれました", "Card inserted"),
-    (3104, "visits.card_removed", "カードが取り外されました", "Card removed"),
-    (
+        ja="受付を終了しました（受付 {visit}、理由: {reason}）",
+        en="Visit {visit} ended ({reason})",
+    )
+)
+VISITS_CARD_INSERTED = register(
+    EventType(
+        3103,
+        "visits.card_inserted",
+        ja="カードが置かれました",
+        en="Card inserted",
+    )
+)
+VISITS_CARD_REMOVED = register(
+    EventType(
+        3104,
+        "visits.card_removed",
+        ja="カードが取り外されました",
+        en="Card removed",
+    )
+)
+VISITS_PROCEDURE_PREPARED = register(
+    EventType(
         3105,
         "visits.procedure_prepared",
-        "手続き {kind} を準備しました（受付 {visit}）",
-        "Procedure {kind} prepared in visit {visit}",
-    ),
-    (
+        ja="手続き {kind} を準備しました（受付 {visit}）",
+        en="Procedure {kind} prepared in visit {visit}",
+    )
+)
+VISITS_COMPLETION_CHALLENGE = register(
+    EventType(
         3106,
         "visits.completion_challenge",
-        "確定内容をカードの署名のために提示しました（受付 {visit}）",
-        "Completion presented for the card's signature (visit {visit})",
-    ),
-    (
+        ja="確定内容をカードの署名のために提示しました（受付 {visit}）",
+        en="Completion presented for the card's signature (visit {visit})",
+    )
+)
+VISITS_COMPLETED = register(
+    EventType(
         3107,
         "visits.completed",
-        "カードの署名で確定しました（受付 {visit}、手続き {count} 件）",
-        "Completed with the card's signature (visit {visit}, {count} procedures)",
-    ),
-    (
+        ja="カードの署名で確定しました（受付 {visit}、手続き {count} 件）",
+        en="Completed with the card's signature (visit {visit}, {count} procedures)",
+    )
+)
+VISITS_COMPLETION_REFUSED = register(
+    EventType(
         3108,
         "visits.completion_refused",
-        "確定を拒否しました（受付 {visit}、理由: {code}）",
-        "Completion refused (visit {visit}: {code})",
-    ),
-    (
+        ja="確定を拒否しました（受付 {visit}、理由: {code}）",
+        en="Completion refused (visit {visit}: {code})",
+    )
+)
+VISITS_PROCEDURE_DISCARDED = register(
+    EventType(
         3109,
         "visits.procedure_discarded",
-        "手続き {kind} を取り消しました（受付 {visit}）",
-        "Procedure {kind} discarded in visit {visit}",
-    ),
-]:
-    register(EventType(_id, _name, ja=_ja, en=_en))
+        ja="手続き {kind} を取り消しました（受付 {visit}）",
+        en="Procedure {kind} discarded in visit {visit}",
+    )
+)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.core.refusals import Refusal, Text
+from madoguchi.refusals import Refusal, Text
 
 if TYPE_CHECKING:
     from .models import Completion, Procedure, Visit
@@ -64,6 +64,10 @@ class ProcedureHandler(Protocol):
     def commit(self, procedure: Procedure, completion: Completion) -> None:
         """Write the domain rows. Runs inside the completion's transaction."""
 
+    def receipt_url(self, completion: Completion) -> str | None:
+        """Where the resident's receipt of a completion that included this procedure is, if
+        the app that provides the procedure makes one; else None."""
+
 
 _REGISTRY: dict[str, ProcedureHandler] = {}
 
@@ -71,6 +75,44 @@ _REGISTRY: dict[str, ProcedureHandler] = {}
 # the locked open visit; each raises a Refusal to refuse (e.g. the checklists app's
 # required items). Apps append to it in their AppConfig.ready().
 PRE_COMPLETION_CHECKS: list[Callable[[Visit], None]] = []
+
+# Called by `services.end_locked` for every visit that ends (however it ends), inside the ending
+# transaction, after the visit row is locked and its end recorded: apps record what the end
+# leaves behind (e.g. the checklists app's after-completion items left unticked). Receivers get
+# the visit (ended_at and end_reason set) and must not lock rows (the audit head is held).
+VISIT_END_HOOKS: list[Callable[[Visit], None]] = []
+
+
+class VisitChecklist(Protocol):
+    """What the desk's pages need of the staff checklist (the checklists app provides it)."""
+
+    def rows(self, visit: Visit, stage: str) -> list[Any]:
+        """The items of one stage (`desk.constants.CHECKLIST_STAGES`) and their ticks."""
+
+    def tick_many(self, *, visit: Visit, stage: str, codes: set[str], staff: Any) -> Any:
+        """Record the form's state for one stage; raises a Refusal if the visit has ended."""
+
+
+class NoChecklist:
+    """No checklist app installed: no items, nothing to record."""
+
+    def rows(self, visit: Visit, stage: str) -> list[Any]:
+        return []
+
+    def tick_many(self, *, visit: Visit, stage: str, codes: set[str], staff: Any) -> Any:
+        return []
+
+
+# The checklist the desk's pages show; the checklists app installs its own in AppConfig.ready().
+_CHECKLIST: list[VisitChecklist] = [NoChecklist()]
+
+
+def checklist() -> VisitChecklist:
+    return _CHECKLIST[-1]
+
+
+def checklist_install(provider: VisitChecklist) -> None:
+    _CHECKLIST[1:] = [provider]
 
 
 def register(handler: ProcedureHandler) -> ProcedureHandler:
@@ -87,6 +129,16 @@ def get(kind: str) -> ProcedureHandler | None:
     if getattr(handler, "test_only", False) and not settings.DESK_TEST_PROCEDURE:
         return None
     return handler
+
+
+def receipt_url(completion: Completion) -> str | None:
+    """The receipt of a completion: the first its procedures' handlers provide, if any."""
+    for procedure in completion.procedures.order_by("pk"):
+        handler = get(procedure.kind)
+        url = handler.receipt_url(completion) if handler is not None else None
+        if url:
+            return url
+    return None
 
 
 def available() -> list[ProcedureHandler]:
@@ -119,6 +171,9 @@ class TestProcedure:
     def display_lines(self, procedure: Procedure) -> list[str]:
         f = procedure.fields
         return [f"テスト用の紐付け: 口座 {f['account']} に {f['points']} ポイント"]
+
+    def receipt_url(self, completion: Completion) -> str | None:
+        return None
 
     def commit(self, procedure: Procedure, completion: Completion) -> None:
         # The mechanism's own rows (Completion, procedure status) are the record of this one.

@@ -20,25 +20,27 @@ from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from madoguchi.checklists import selectors as checklist_selectors
-from madoguchi.checklists import services as checklists
-from madoguchi.checklists.constants import Stage
-from madoguchi.core.refusals import Refusal
 from madoguchi.incidents.constants import IncidentKind
-from madoguchi.terminals.binding import current_terminal
+from madoguchi.refusals import Refusal
+from madoguchi.terminals.binding import bound_desk_session
 from madoguchi.terminals.models import DeskSession
 
 from . import procedures as registry
 from . import services
-from .constants import ProcedureStatus, VisitEndReason
+from .constants import (
+    CHECKLIST_AFTER_COMPLETION,
+    CHECKLIST_BEFORE_COMPLETION,
+    CHECKLIST_STAGES,
+    ProcedureStatus,
+    VisitEndReason,
+)
 from .forms import FALLBACK_FORMS
-from .models import Completion, Visit
+from .models import Visit
 
 SESSION_RESIDENT = "desk_resident"  # {visit reference: resident's name read from the card}
 
@@ -50,16 +52,8 @@ def desk_page(view):
     @never_cache
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        terminal = current_terminal(request)
-        session_id = request.session.get("desk_session_id")
-        desk = (
-            DeskSession.objects.select_related("terminal", "staff")
-            .filter(pk=session_id, staff_id=request.user.pk, closed_at__isnull=True)
-            .first()
-            if session_id
-            else None
-        )
-        if desk is None or terminal is None or desk.terminal_id != terminal.pk:
+        desk = bound_desk_session(request)
+        if desk is None:
             messages.error(request, _("Sign in on a registered terminal to use the desk."))
             return redirect("accounts:login")
         request.desk_session = desk  # type: ignore[attr-defined]
@@ -214,6 +208,9 @@ def procedure(request: HttpRequest, kind: str) -> HttpResponse:
                     return redirect("desk:ended")
                 error = exc.text()
                 status = 400
+                if isinstance(exc, services.FieldsRefused):
+                    for name in exc.form_fields & set(form.fields):
+                        form.add_error(name, str(services.FIELD_MESSAGE))
             else:
                 messages.success(
                     request,
@@ -252,10 +249,10 @@ def checklist(request: HttpRequest) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     stage = request.POST.get("stage", "")
-    if stage not in Stage.values:
+    if stage not in CHECKLIST_STAGES:
         return HttpResponse(status=400)
     try:
-        checklists.tick_many(
+        registry.checklist().tick_many(
             visit=found, stage=stage, codes=set(request.POST.getlist("item")), staff=request.user
         )
     except Refusal as exc:
@@ -265,9 +262,9 @@ def checklist(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "desk/_checklist.html",
-            {"rows": checklist_selectors.rows(found, stage), "stage": stage, "saved": True},
+            {"rows": registry.checklist().rows(found, stage), "stage": stage, "saved": True},
         )
-    return redirect("desk:confirm" if stage == Stage.BEFORE_COMPLETION else "desk:receipt")
+    return redirect("desk:confirm" if stage == CHECKLIST_BEFORE_COMPLETION else "desk:receipt")
 
 
 @desk_page
@@ -292,23 +289,10 @@ def confirm(request: HttpRequest) -> HttpResponse:
             found,
             lines=tx["display"],
             lines_json=json.dumps(tx["display"], ensure_ascii=False),
-            rows=checklist_selectors.rows(found, Stage.BEFORE_COMPLETION),
-            stage=Stage.BEFORE_COMPLETION,
+            rows=registry.checklist().rows(found, CHECKLIST_BEFORE_COMPLETION),
+            stage=CHECKLIST_BEFORE_COMPLETION,
         ),
     )
-
-
-def receipt_pdf_url(completion: Completion) -> str | None:
-    """The benefits app's receipt PDF for a completion, when that app provides one."""
-    for name, args in (
-        ("benefits:receipt", [completion.pk]),
-        ("benefits:receipt_pdf", [completion.pk]),
-    ):
-        try:
-            return reverse(name, args=args)
-        except NoReverseMatch:
-            continue
-    return None
 
 
 @desk_page
@@ -328,9 +312,9 @@ def receipt(request: HttpRequest) -> HttpResponse:
             found,
             completion=completion,
             lines=signed.get("display", []),
-            pdf_url=receipt_pdf_url(completion),
-            rows=checklist_selectors.rows(found, Stage.AFTER_COMPLETION),
-            stage=Stage.AFTER_COMPLETION,
+            pdf_url=registry.receipt_url(completion),
+            rows=registry.checklist().rows(found, CHECKLIST_AFTER_COMPLETION),
+            stage=CHECKLIST_AFTER_COMPLETION,
         ),
     )
 
@@ -345,8 +329,8 @@ def end(request: HttpRequest) -> HttpResponse:
         if codes:
             # Ended meanwhile (card removed): ending is what was asked anyway.
             with contextlib.suppress(Refusal):
-                checklists.tick_many(
-                    visit=visit, stage=Stage.AFTER_COMPLETION, codes=codes, staff=request.user
+                registry.checklist().tick_many(
+                    visit=visit, stage=CHECKLIST_AFTER_COMPLETION, codes=codes, staff=request.user
                 )
         services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT, actor=request.user)
         messages.success(request, _("The visit ended. Ready for the next resident."))

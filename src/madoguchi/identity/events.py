@@ -50,3 +50,11 @@ HOLDER_AUTHENTICATED = register(
         en="Card holder authenticated (certificate {fingerprint_short})",
     )
 )
+RENEWAL_REFUSED = register(
+    EventType(
+        3091,
+        "identity.certificate_renewal_refused",
+        ja="証明書の更新の紐付けを拒否しました（理由: {code}）",
+        en="Certificate renewal link refused ({code})",
+    )
+)

@@ -20,10 +20,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import ByLanguage, Refusal, Text
+from madoguchi.refusals import ByLanguage, Refusal, Text
 from madoguchi.terminals.models import DeskSession
 
 from .constants import NoncePurpose
+from .events import (
+    CERTIFICATE_RENEWAL_LINKED,
+    CRL_IMPORTED,
+    NONCE_ISSUED,
+    RENEWAL_REFUSED,
+    TOKEN_REJECTED,
+    TRUST_ANCHOR_ADDED,
+)
 from .models import Holder, HolderCertificate, Nonce, RevocationList, TrustAnchor
 from .tokens import (
     MESSAGES_EN,
@@ -59,6 +67,11 @@ class IdentityRefused(Refusal):
         "crl_invalid": (_("The CRL cannot be parsed or is not signed by a trust anchor."), 403),
         "certificate_unknown": (_("No holder has this certificate."), 403),
         "anchor_invalid": (_("Not a CA certificate."), 403),
+        "renewal_unreadable": (_("The renewed certificate cannot be read (PEM expected)."), 400),
+        "renewal_conflict": (
+            _("The renewed certificate already belongs to another holder; nothing was linked."),
+            409,
+        ),
     }
 
     def __init__(self, code: str, detail: str = "") -> None:
@@ -112,7 +125,7 @@ def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
         # Row locks first (update_or_create locks each known anchor), audit events last.
         for row in added:
             audit.record(
-                "identity.trust_anchor_added",
+                TRUST_ANCHOR_ADDED,
                 actor=None,
                 terminal=None,
                 subject=row,
@@ -160,7 +173,7 @@ def crl_import(*, data: bytes, source: str = "") -> RevocationList:
             source=source[:500],
         )
         audit.record(
-            "identity.crl_imported",
+            CRL_IMPORTED,
             actor=None,
             terminal=None,
             subject=row,
@@ -228,7 +241,7 @@ def nonce_issue(
             expires_at=now + timedelta(seconds=settings.NONCE_LIFETIME_SECONDS),
         )
         audit.record(
-            "identity.nonce_issued",
+            NONCE_ISSUED,
             actor=desk_session.staff,
             terminal=desk_session.terminal,
             subject=nonce,
@@ -272,7 +285,7 @@ def nonce_spend(*, value: str, purpose: NoncePurpose, desk_session: DeskSession)
 def _rejected(exc: IdentityRefused, desk_session: DeskSession, purpose: str) -> IdentityRefused:
     with transaction.atomic():
         audit.record(
-            "identity.token_rejected",
+            TOKEN_REJECTED,
             actor=desk_session.staff,
             terminal=desk_session.terminal,
             subject=desk_session,
@@ -344,15 +357,46 @@ def holder_certificate_for(validated: ValidatedToken) -> HolderCertificate:
 
 
 def certificate_renewal_link(
-    *, old_fingerprint: str, new_certificate_pem: bytes
+    *, old_fingerprint: str, new_certificate_pem: bytes, actor: object = None
 ) -> HolderCertificate:
-    """Operator-imported renewal (J-LIS data): the new certificate joins the old one's holder."""
+    """Operator-imported renewal (J-LIS data): the new certificate joins the old one's holder.
+
+    The new certificate passes the same checks as a card's token (validity, key usage,
+    policy, chain, revocation) and must belong to nobody else. Refusals are audited too.
+    """
+    try:
+        return _renewal_link(old_fingerprint, new_certificate_pem, actor)
+    except IdentityRefused as exc:
+        with transaction.atomic():
+            audit.record(
+                RENEWAL_REFUSED,
+                actor=actor,
+                terminal=None,
+                subject=None,
+                payload={"old": old_fingerprint[:64], "code": exc.code, "detail": exc.detail[:300]},
+            )
+        raise
+
+
+def _renewal_link(old_fingerprint: str, pem: bytes, actor: object) -> HolderCertificate:
     old = HolderCertificate.objects.filter(fingerprint=old_fingerprint).first()
     if old is None:
         raise IdentityRefused("certificate_unknown", old_fingerprint[:16])
-    cert = x509.load_pem_x509_certificate(new_certificate_pem)
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+    except ValueError as exc:
+        raise IdentityRefused("renewal_unreadable", str(exc)[:200]) from exc
+    try:
+        build_validator().validate_certificate(cert, now=timezone.now())
+    except TokenValidationError as exc:
+        raise IdentityRefused(str(exc.code), exc.detail) from exc
     fp = fingerprint(cert)
     with transaction.atomic():
+        existing = HolderCertificate.objects.select_for_update().filter(fingerprint=fp).first()
+        if existing is not None and existing.holder_id != old.holder_id:
+            raise IdentityRefused(
+                "renewal_conflict", f"{fp[:16]} belongs to holder {existing.holder_id}"
+            )
         new, _ = HolderCertificate.objects.update_or_create(
             fingerprint=fp,
             defaults={
@@ -364,8 +408,8 @@ def certificate_renewal_link(
             },
         )
         audit.record(
-            "identity.certificate_renewal_linked",
-            actor=None,
+            CERTIFICATE_RENEWAL_LINKED,
+            actor=actor,
             terminal=None,
             subject=old.holder,
             payload={"old": old_fingerprint, "new": fp},

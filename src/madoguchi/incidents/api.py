@@ -7,7 +7,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from madoguchi.desk.api import DeskSessionAuth
+from madoguchi.terminals.auth import DeskSessionAuth
 
 from . import services
 

@@ -2,7 +2,7 @@
 
 `incident_record` joins the caller's transaction when there is one (a savepoint): an incident
 about a refusal must therefore be recorded after the refused work has rolled back, as
-`desk.services._refuse_completion` does, or it would roll back with it."""
+`desk.services.completion._refuse_completion` does, or it would roll back with it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from madoguchi.audit import services as audit
 from madoguchi.terminals.models import DeskSession, Terminal
 
 from .constants import IncidentKind, Severity, Source
+from .events import INCIDENT_RECORDED
 from .models import Incident
 
 
@@ -30,9 +31,12 @@ def incident_record(
     detail: dict[str, Any] | None = None,
     source: Source = Source.AUTOMATIC,
     recorded_by: User | None = None,
+    organisation: Any = None,
 ) -> Incident:
     if terminal is None and visit is not None:
         terminal = visit.terminal
+    if organisation is None:
+        organisation = _recording_organisation(terminal, recorded_by, staff)
     with transaction.atomic():
         incident = Incident.objects.create(
             kind=kind,
@@ -45,9 +49,10 @@ def incident_record(
             detail=detail or {},
             source=source,
             recorded_by=recorded_by,
+            organisation=organisation,
         )
         audit.record(
-            "incidents.recorded",
+            INCIDENT_RECORDED,
             actor=recorded_by or staff,
             terminal=terminal,
             subject=incident,
@@ -60,6 +65,19 @@ def incident_record(
             },
         )
     return incident
+
+
+def _recording_organisation(
+    terminal: Terminal | None, recorded_by: User | None, staff: User | None
+) -> Any:
+    """The desk's contractor; else the organisation of whoever recorded it; else None (a
+    system incident without a desk: the city's officials only)."""
+    if terminal is not None:
+        return terminal.contractor
+    for user in (recorded_by, staff):
+        if user is not None and user.organisation_id is not None:
+            return user.organisation
+    return None
 
 
 PIN_APPLETS = {"auth": "jpki_auth", "support": "input_support"}
@@ -79,9 +97,9 @@ def incident_pin_blocked(
         ).first()
         if existing is not None:
             return existing, False
-    from madoguchi.desk.models import Visit
-
-    visit = Visit.objects.filter(desk_session=desk_session, ended_at__isnull=True).first()
+    # The desk session's open visit, through the relation desk's Visit declares (incidents sit
+    # below desk: they reference visits by relation, never by importing desk).
+    visit = desk_session.visits.filter(ended_at__isnull=True).first()
     incident = incident_record(
         kind=IncidentKind.PIN_LOCKED,
         reason_code=reason,

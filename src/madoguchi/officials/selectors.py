@@ -15,6 +15,7 @@ from django.utils import timezone
 from madoguchi.accounts.constants import Role
 from madoguchi.audit import selectors as audit_selectors
 from madoguchi.audit.models import AuditEvent
+from madoguchi.desk.events import VISITS_CARD_INSERTED, VISITS_CARD_REMOVED
 from madoguchi.desk.models import Visit
 from madoguchi.incidents.models import Incident
 from madoguchi.terminals.models import DeskSession, Terminal
@@ -83,7 +84,7 @@ def audit_trail(visit: Visit) -> list[AuditEvent]:
             events[e.seq] = e
     # Card events name no subject: take the terminal's from the visit's start to its end.
     card = audit_selectors.events_for_terminal(visit.terminal).filter(
-        event_name__in=["visits.card_inserted", "visits.card_removed"],
+        event_name__in=[VISITS_CARD_INSERTED.name, VISITS_CARD_REMOVED.name],
         time__gte=visit.started_at - timedelta(seconds=5),
     )
     if visit.ended_at is not None:

@@ -19,20 +19,6 @@ from .models import DailyReport
 from .services import REFUSAL_KINDS
 
 
-def terminals_for(user: Any) -> list[Terminal]:
-    """Desks a user may see reports of: a contractor's own; a city's contractors'; all for a
-    superuser; none for anyone without an organisation."""
-    qs = Terminal.objects.select_related("contractor").order_by("name")
-    if user.is_superuser:
-        return list(qs)
-    if user.organisation_id is None:
-        return []
-    org = user.organisation
-    if org.kind == "city":
-        return list(qs.filter(Q(contractor__city=org) | Q(contractor=org)))
-    return list(qs.filter(contractor=org))
-
-
 def days_back(n: int, until: date | None = None) -> list[date]:
     end = until or timezone.localdate()
     return [end - timedelta(days=i) for i in range(n - 1, -1, -1)]

@@ -19,12 +19,13 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import Refusal
 from madoguchi.desk.models import Completion, Visit
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.selectors import day_bounds, incidents_for_terminal_day
+from madoguchi.refusals import Refusal
 from madoguchi.terminals.models import Terminal
 
+from .events import REPORT_SUBMITTED
 from .models import DailyReport
 
 REFUSAL_KINDS = (
@@ -135,7 +136,7 @@ def daily_report_submit(
                 submitted_by=actor,
             )
             audit.record(
-                "reports.daily_submitted",
+                REPORT_SUBMITTED,
                 actor=actor,
                 terminal=terminal,
                 subject=report,

@@ -13,10 +13,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
-from madoguchi.core.refusals import Refusal
 from madoguchi.incidents.access import roles_required, visible_terminal
 from madoguchi.incidents.constants import IncidentKind
+from madoguchi.refusals import Refusal
 from madoguchi.terminals.models import Terminal
+from madoguchi.terminals.selectors import terminals_for
 
 from . import charts, exports, selectors, services
 from .models import DailyReport
@@ -51,7 +52,7 @@ def _load(
 
 @roles_required(*VIEWERS)
 def index(request: HttpRequest) -> HttpResponse:
-    terminals = selectors.terminals_for(request.user)
+    terminals = terminals_for(request.user)
     days = selectors.days_back(14)
     return render(
         request,
@@ -117,7 +118,7 @@ def daily_xlsx(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse
 
 @roles_required(Role.CITY_OFFICIAL)
 def city(request: HttpRequest) -> HttpResponse:
-    terminals = selectors.terminals_for(request.user)
+    terminals = terminals_for(request.user)
     n = min(max(int(request.GET.get("days", "14") or 14), 1), 62)
     days = selectors.days_back(n)
     rows = selectors.status_grid(terminals, days)
@@ -137,7 +138,7 @@ def city(request: HttpRequest) -> HttpResponse:
 
 @roles_required(*VIEWERS)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    terminals = selectors.terminals_for(request.user)
+    terminals = terminals_for(request.user)
     days = selectors.days_back(14)
     s = selectors.dashboard_series(terminals, days)
     incidents = {_kind_label(k): v for k, v in s["incidents"].items()}

@@ -13,6 +13,7 @@ from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
 from madoguchi.cases import services as cases
 from madoguchi.cases.constants import Channel, DatePrecision
+from madoguchi.cases.events import CASES_LEGACY_LINK_ADDED
 from madoguchi.cases.models import LegacyLink
 from madoguchi.scan.report import CAUSE_JA, PROGRAMME_JA, explain_ja
 from madoguchi.scan.rules import MISLINK_CAUSES
@@ -114,7 +115,7 @@ def _open_one(finding: Finding, actor: User, account_hash: str, last4: str) -> F
         % {"run": finding.run_id, "rule": finding.rule, "link": finding.link_id},
     )
     audit.record(
-        "cases.legacy_link_added",
+        CASES_LEGACY_LINK_ADDED,
         actor=actor,
         subject=legacy,
         payload={"resident": finding.resident_id},

@@ -3,8 +3,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.accounts.models import Organisation
-
 from .constants import DeskSessionCloseReason
 
 
@@ -14,7 +12,7 @@ class Terminal(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     location = models.CharField(_("desk location"), max_length=200)
     contractor = models.ForeignKey(
-        Organisation,
+        "accounts.Organisation",
         on_delete=models.PROTECT,
         related_name="terminals",
         verbose_name=_("contractor"),
@@ -55,6 +53,31 @@ class TerminalCredential(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class TerminalBinding(models.Model):
+    """What binds one browser to a terminal: a secret of its own, kept in the browser's cookie.
+
+    Issued at each enrolment (which revokes the terminal's earlier bindings: rotated), stored as
+    a SHA-256 hash, revocable. The terminal credential itself never reaches a browser. The
+    cookie holds `mdb_<prefix>_<secret>`.
+    """
+
+    terminal = models.ForeignKey(Terminal, on_delete=models.PROTECT, related_name="bindings")
+    credential = models.ForeignKey(
+        TerminalCredential, on_delete=models.PROTECT, related_name="bindings"
+    )
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("terminal browser binding")
+        verbose_name_plural = _("terminal browser bindings")
+
+    def __str__(self) -> str:
+        return f"{self.terminal} browser ({self.prefix})"
 
 
 class DeskSession(models.Model):

@@ -120,7 +120,7 @@ class Command(BaseCommand):
         import pyarrow.parquet as pq
 
         from madoguchi.accounts.models import User
-        from madoguchi.core.refusals import Refusal
+        from madoguchi.refusals import Refusal
         from madoguchi.scans import services
         from madoguchi.scans.models import ScanRun
 

@@ -1,20 +1,8 @@
-"""The visit lifecycle and signed completion.
-
-Rules this module enforces (docs/visits.md):
-- a visit starts only from a valid card authentication and is bound to that certificate;
-- at most one open visit per terminal; an ended visit is never resumed;
-- a visit ends on card removal, another card, lost presence, "next resident", inactivity,
-  its absolute limit, a refused completion, or the staff member signing out;
-- a completion writes only if the card that signs is the visit's card, the signed bytes are
-  exactly what is being written, the nonce is fresh and unused, and the visit is still open;
-  otherwise nothing is written, the visit ends and an incident says why.
-"""
+"""Visits: the refusal, lapse rules, starting and ending, agent reports, procedures."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -24,18 +12,26 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.core.refusals import Refusal, Text
 from madoguchi.identity import services as identity
 from madoguchi.identity.constants import NoncePurpose
 from madoguchi.identity.models import Nonce
-from madoguchi.identity.tokens import canonical_transaction_bytes
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
+from madoguchi.refusals import Refusal, Text
 from madoguchi.terminals.models import DeskSession, Terminal
 
-from . import procedures as registry
-from .constants import TRANSACTION_VERSION, AgentEventKind, ProcedureStatus, VisitEndReason
-from .models import Completion, Procedure, Visit
+from .. import procedures as registry
+from .. import text as text_rules
+from ..constants import AgentEventKind, ProcedureStatus, VisitEndReason
+from ..events import (
+    VISITS_CARD_INSERTED,
+    VISITS_CARD_REMOVED,
+    VISITS_ENDED,
+    VISITS_PROCEDURE_DISCARDED,
+    VISITS_PROCEDURE_PREPARED,
+    VISITS_STARTED,
+)
+from ..models import Procedure, Visit
 
 
 class VisitRefused(Refusal):
@@ -70,6 +66,39 @@ class VisitRefused(Refusal):
         "unknown_procedure": (_("This procedure is not available (%(kind)s)."), 400),
         "procedure_not_pending": (_("No such pending procedure."), 404),
     }
+
+
+class FieldsRefused(VisitRefused):
+    """Fields carry text that cannot be accepted; `errors` maps each field path to what is wrong
+    (English, for the API's `fields`); pages mark the fields with `FIELD_MESSAGE`."""
+
+    code = "text_not_allowed"
+    status = 400
+    message = _(
+        "Some fields contain characters that cannot be accepted (control characters or broken "
+        "characters): %(fields)s. Nothing was stored; enter them again."
+    )
+
+    def __init__(self, *, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__(
+            detail="; ".join(f"{name}: {why}" for name, why in sorted(errors.items())),
+            params={"fields": ", ".join(sorted(errors))},
+        )
+
+    @property
+    def form_fields(self) -> set[str]:
+        """The top-level field names at fault (a page's form fields)."""
+        return {name.split(".")[0].split("[")[0] for name in self.errors}
+
+    def as_body(self) -> dict[str, Any]:
+        return {**super().as_body(), "fields": self.errors}
+
+
+FIELD_MESSAGE = _(
+    "This field contains a character that cannot be accepted (a control character or a "
+    "broken character). Enter it again."
+)
 
 
 # --- lapse rules ----------------------------------------------------------------------------
@@ -123,7 +152,7 @@ def end_locked(
         p.status = ProcedureStatus.DISCARDED
         p.save(update_fields=["status", "updated_at"])
     audit.record(
-        "visits.ended",
+        VISITS_ENDED,
         actor=actor,
         terminal=visit.terminal,
         subject=visit,
@@ -146,6 +175,8 @@ def end_locked(
             staff=visit.staff,
             detail={"pending": [p.kind for p in pending]},
         )
+    for hook in registry.VISIT_END_HOOKS:
+        hook(visit)
 
 
 def visit_end(*, visit: Visit, reason: VisitEndReason, actor: Any = None) -> Visit:
@@ -237,7 +268,7 @@ def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
             last_presence_at=now,
         )
         audit.record(
-            "visits.started",
+            VISITS_STARTED,
             actor=session.staff,
             terminal=session.terminal,
             subject=visit,
@@ -267,7 +298,7 @@ def agent_event(
         visit = _open_visit_locked(terminal, now)
         if kind in (AgentEventKind.INSERTED, AgentEventKind.REMOVED):
             audit.record(
-                f"visits.card_{kind.value}",
+                VISITS_CARD_INSERTED if kind == AgentEventKind.INSERTED else VISITS_CARD_REMOVED,
                 actor=None,
                 terminal=terminal,
                 subject=None,
@@ -317,6 +348,9 @@ def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str,
     visit = visit_current(desk_session=desk_session)
     if visit is None:
         raise VisitRefused.of("no_open_visit")
+    bad = text_rules.bad_fields(fields)
+    if bad:
+        raise FieldsRefused(errors=bad)
     cleaned = handler.clean(visit, fields)  # raises ProcedureInvalid (a Refusal) as it is
     with transaction.atomic():
         locked = _require_open(desk_session)
@@ -324,7 +358,7 @@ def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str,
             raise VisitRefused.of("no_open_visit")
         procedure = Procedure.objects.create(visit=locked, kind=kind, fields=cleaned)
         audit.record(
-            "visits.procedure_prepared",
+            VISITS_PROCEDURE_PREPARED,
             actor=desk_session.staff,
             terminal=locked.terminal,
             subject=procedure,
@@ -346,191 +380,9 @@ def procedure_discard(*, desk_session: DeskSession, procedure_id: int) -> None:
         p.status = ProcedureStatus.DISCARDED
         p.save(update_fields=["status", "updated_at"])
         audit.record(
-            "visits.procedure_discarded",
+            VISITS_PROCEDURE_DISCARDED,
             actor=desk_session.staff,
             terminal=visit.terminal,
             subject=p,
             payload={"visit": visit.reference, "kind": p.kind},
         )
-
-
-# --- completion ----------------------------------------------------------------------------
-
-
-def build_transaction(visit: Visit) -> dict[str, Any]:
-    """The transaction a completion commits, from exactly what is pending now."""
-    pending = list(visit.procedures.filter(status=ProcedureStatus.PENDING).order_by("pk"))
-    entries = []
-    display = [f"受付 {visit.reference}"]
-    for p in pending:
-        handler = registry.get(p.kind)
-        if handler is None:  # a procedure whose handler was switched off: refuse to sign it
-            raise VisitRefused.of("unknown_procedure", kind=p.kind)
-        entries.append({"id": p.pk, "kind": p.kind, **handler.transaction_entry(p)})
-        display.extend(handler.display_lines(p))
-    return {
-        "v": TRANSACTION_VERSION,
-        "type": "madoguchi.completion",
-        "origin": settings.MADOGUCHI_ORIGIN,
-        "visit": str(visit.public_id),
-        "terminal": visit.terminal.name,
-        "staff": visit.staff.username,
-        "certificate": visit.certificate.fingerprint,
-        "procedures": entries,
-        "display": display,
-    }
-
-
-@dataclass(frozen=True)
-class CompletionChallenge:
-    nonce: Nonce
-    transaction: dict[str, Any]
-    transaction_bytes: bytes
-
-
-def completion_challenge(*, desk_session: DeskSession) -> CompletionChallenge:
-    """Issue a completion nonce and the exact bytes the card is to sign."""
-    with transaction.atomic():
-        visit = _require_open(desk_session)
-        tx = build_transaction(visit)
-        if not tx["procedures"]:
-            raise VisitRefused.of("nothing_pending")
-        for check in registry.PRE_COMPLETION_CHECKS:
-            check(visit)
-        tx_bytes = canonical_transaction_bytes(tx)
-        digest = hashlib.sha256(tx_bytes).hexdigest()
-        nonce = identity.nonce_issue(
-            purpose=NoncePurpose.COMPLETION,
-            desk_session=desk_session,
-            visit_id=visit.pk,
-            transaction_digest=digest,
-        )
-        audit.record(
-            "visits.completion_challenge",
-            actor=desk_session.staff,
-            terminal=visit.terminal,
-            subject=visit,
-            payload={"visit": visit.reference, "digest": digest},
-        )
-    return CompletionChallenge(nonce=nonce, transaction=tx, transaction_bytes=tx_bytes)
-
-
-def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> Completion:
-    """Commit the pending procedures if, and only if, the visit's card signed exactly them.
-
-    On any refusal: nothing of the procedures is written, the visit ends, an incident records why.
-    """
-    try:
-        spent = identity.nonce_spend(
-            value=nonce, purpose=NoncePurpose.COMPLETION, desk_session=desk_session
-        )
-    except identity.IdentityRefused as exc:
-        raise _refuse_completion(desk_session, exc, None) from exc
-
-    visit_id = spent.nonce.visit_id
-    if visit_id is None:
-        raise _refuse_completion(desk_session, VisitRefused.of("challenge_other_visit"), None)
-    with transaction.atomic():  # apply the lapse rules first, so a lapsed visit ends as such
-        _open_visit_locked(desk_session.terminal, timezone.now())
-    try:
-        with transaction.atomic():
-            visit = (
-                Visit.objects.select_for_update()
-                .select_related("terminal", "staff", "certificate")
-                .get(pk=visit_id)
-            )
-            if visit.ended_at is not None:
-                raise VisitRefused.of("visit_ended", f"ended: {visit.end_reason}")
-            current = _require_open(desk_session)
-            if current.pk != visit.pk:
-                raise VisitRefused.of("challenge_other_visit")
-            tx = build_transaction(current)
-            tx_bytes = canonical_transaction_bytes(tx)
-            validated = identity.verify_completion(
-                token=token,
-                spent=spent,
-                desk_session=desk_session,
-                transaction_bytes=tx_bytes,
-            )
-            if validated.fingerprint_sha256 != current.certificate.fingerprint:
-                raise VisitRefused.of(
-                    "certificate_mismatch",
-                    f"visit {current.certificate.fingerprint[:16]} "
-                    f"signer {validated.fingerprint_sha256[:16]}",
-                )
-            if not tx["procedures"]:
-                raise VisitRefused.of("nothing_pending")
-            for check in registry.PRE_COMPLETION_CHECKS:
-                check(current)
-            now = timezone.now()
-            completion = Completion.objects.create(
-                visit=current,
-                nonce=spent.nonce,
-                transaction_bytes=tx_bytes,
-                transaction_digest=hashlib.sha256(tx_bytes).hexdigest(),
-                token=token,
-                certificate=current.certificate,
-                committed_at=now,
-            )
-            pending = list(
-                current.procedures.select_for_update()
-                .filter(status=ProcedureStatus.PENDING)
-                .order_by("pk")
-            )
-            for p in pending:
-                handler = registry.get(p.kind)
-                assert handler is not None  # build_transaction refused unknown kinds
-                handler.commit(p, completion)
-                p.status = ProcedureStatus.COMMITTED
-                p.completion = completion
-                p.save(update_fields=["status", "completion", "updated_at"])
-            audit.record(
-                "visits.completed",
-                actor=desk_session.staff,
-                terminal=current.terminal,
-                subject=completion,
-                payload={
-                    "visit": current.reference,
-                    "count": len(pending),
-                    "kinds": [p.kind for p in pending],
-                    "digest": completion.transaction_digest,
-                    "certificate": current.certificate.fingerprint,
-                },
-            )
-            return completion
-    except Refusal as exc:
-        raise _refuse_completion(desk_session, exc, visit_id) from exc
-
-
-def _refuse_completion(desk_session: DeskSession, exc: Refusal, visit_id: int | None) -> Refusal:
-    """After a refused completion (its transaction rolled back): end the visit, record why."""
-    with transaction.atomic():
-        visit = None
-        if visit_id is not None:
-            visit = Visit.objects.select_for_update().filter(pk=visit_id).first()
-        if visit is None:
-            visit = _open_visit_locked(desk_session.terminal, timezone.now())
-        if visit is not None and visit.ended_at is None:
-            end_locked(visit, VisitEndReason.COMPLETION_REFUSED, actor=desk_session.staff)
-        audit.record(
-            "visits.completion_refused",
-            actor=desk_session.staff,
-            terminal=desk_session.terminal,
-            subject=visit,
-            payload={
-                "visit": visit.reference if visit else None,
-                "code": exc.code,
-                "detail": exc.detail[:300],
-            },
-        )
-    incident_record(
-        kind=IncidentKind.COMPLETION_REFUSED,
-        reason_code=exc.code,
-        severity=Severity.HIGH,
-        summary=f"Completion refused: {exc.message_en}",
-        visit=visit,
-        terminal=desk_session.terminal,
-        staff=desk_session.staff,
-        detail={"code": exc.code, "detail": exc.detail[:300]},
-    )
-    return exc

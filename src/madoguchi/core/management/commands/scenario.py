@@ -10,6 +10,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from madoguchi.benefits.identifiers import identifier_matches
+from madoguchi.benefits.models import PaymentLink
+from madoguchi.card.virtual import VirtualCard
+from madoguchi.identity.models import HolderCertificate
 from madoguchi.scenario.sakai import (
     B_PAYMENT_SERVICE_ID,
     BENEFITS_A,
@@ -87,11 +91,6 @@ class Command(BaseCommand):
         """When this command shares the server's database (the demo), look there too."""
         if config.card_dir is None:
             return None
-        from madoguchi.benefits.identifiers import identifier_matches
-        from madoguchi.benefits.models import PaymentLink
-        from madoguchi.card.virtual import VirtualCard
-        from madoguchi.identity.models import HolderCertificate
-
         card = VirtualCard.load(config.card_dir / f"{config.card_a}.card")
         fp = hashlib.sha256(card.auth_certificate.public_bytes(Encoding.DER)).hexdigest()
         try:

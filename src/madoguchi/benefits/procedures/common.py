@@ -1,0 +1,96 @@
+"""What the benefits procedures share: the programme check, the name lines, the base handler, the name-check form fields."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django import forms
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.desk.models import Completion, Procedure
+from madoguchi.desk.procedures import ProcedureInvalid
+from madoguchi.namecheck.reasons import Outcome, outcome_text
+from madoguchi.refusals import ByLanguage
+
+from ..constants import NameException
+from ..models import (
+    Programme,
+    ProgrammeVersion,
+)
+
+
+def resident_name_of(fields: dict[str, Any]) -> str:
+    """The name read from the card's basic four attributes (for the receipt), if any."""
+    return str(fields.get("resident_name", "") or "").strip()[:100]
+
+
+def open_version(programme_code: str) -> tuple[Programme, ProgrammeVersion]:
+    programme = Programme.objects.filter(code=programme_code, is_active=True).first()
+    version = programme.current_version() if programme else None
+    if programme is None or version is None:
+        raise ProcedureInvalid(
+            "programme_unknown",
+            _("This programme (%(programme)s) is not taking applications."),
+            field="programme",
+            params={"programme": programme_code},
+        )
+    now = timezone.now()
+    if not version.opens_at <= now < version.closes_at:
+        raise ProcedureInvalid(
+            "programme_closed",
+            _("%(programme)s is not taking applications now."),
+            field="programme",
+            params={"programme": ByLanguage(version.name_ja, version.name_en or version.name_ja)},
+        )
+    return programme, version
+
+
+def name_lines(f: dict[str, Any]) -> list[str]:
+    lines = []
+    if f.get("account_holder_kana"):
+        lines.append(f"口座名義: {f['account_holder_kana']}")
+    else:
+        lines.append("口座名義: （取得できません）")
+    # Sentences, never the codes (the codes are in the signed fields and the audit log).
+    line = f"名義照合: {outcome_text(Outcome(f['name_outcome']), 'ja')}"
+    if f.get("close_confirmed"):
+        line += " ・ご本人が口座名義を確認済み"
+    lines.append(line)
+    if f.get("name_exception") == NameException.MINOR_REPRESENTATIVE:
+        lines.append(
+            "例外: 未成年者が法定代理人の口座を使用（法定代理人がご本人のカードで認証済み）"
+        )
+    return lines
+
+
+class ProcedureBase:
+    kind: ClassVar[str]
+    label_ja: ClassVar[str]
+    label_en: ClassVar[str]
+
+    def transaction_entry(self, procedure: Procedure) -> dict[str, Any]:
+        # The cleaned fields are exactly what commit() writes.
+        return dict(procedure.fields)
+
+    def receipt_url(self, completion: Completion) -> str | None:
+        return reverse("benefits:receipt", args=[completion.pk])
+
+
+class NameCheckFields(forms.Form):
+    """The fields of the desk's name check, shared by every form that links an account; they
+    follow the form's own fields (`field_order` lists those)."""
+
+    resident_kana = forms.CharField(
+        label="ご本人のお名前（フリガナ）", max_length=100, required=False
+    )
+    resident_kana_confirmed = forms.BooleanField(
+        label="ご本人がフリガナを確認しました", required=False
+    )
+    confirm_close_match = forms.BooleanField(label="ご本人が口座名義を確認しました", required=False)
+    use_representative_exception = forms.BooleanField(
+        label="未成年者が法定代理人の口座を使う（例外）", required=False
+    )
+    resident_birth_date = forms.DateField(label="ご本人の生年月日", required=False)
+    resident_name = forms.CharField(widget=forms.HiddenInput, required=False)

@@ -1,0 +1,165 @@
+"""The health-insurance use registration."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.audit import services as audit
+from madoguchi.desk.models import Completion, Procedure, Visit
+from madoguchi.desk.procedures import ProcedureInvalid
+from madoguchi.outside import OutsideError, validation
+
+from .. import identifiers, insured, outside, services
+from ..constants import LinkStatus
+from ..events import (
+    BENEFITS_HEALTH_INSURANCE_REGISTERED,
+)
+from ..models import (
+    HealthInsuranceRegistration,
+)
+from .common import ProcedureBase, name_lines, resident_name_of
+
+# --- health-insurance use registration ---------------------------------------------------------
+
+
+class HealthInsuranceForm(forms.Form):
+    insurer_number = forms.CharField(label="保険者番号", max_length=8)
+    insured_symbol = forms.CharField(label="記号", max_length=20)
+    insured_number = forms.CharField(label="番号", max_length=20)
+    branch = forms.CharField(label="枝番", max_length=2)
+    # The insured person must be the card holder (insured.bind_to_person).
+    resident_birth_date = forms.DateField(label="ご本人の生年月日（カード記載）")
+    resident_sex = forms.ChoiceField(label="ご本人の性別（カード記載）", choices=insured.SEXES)
+    resident_kana = forms.CharField(
+        label="ご本人のお名前（フリガナ）", max_length=100, required=False
+    )
+    resident_kana_confirmed = forms.BooleanField(
+        label="ご本人がフリガナを確認しました", required=False
+    )
+    confirm_close_match = forms.BooleanField(
+        label="ご本人が被保険者の氏名を確認しました", required=False
+    )
+    resident_name = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class HealthInsuranceUse(ProcedureBase):
+    """Registered at the insurer only after the resident's card has signed (in commit, with
+    the procedure's id as idempotency key, bound to the visit's certificate)."""
+
+    kind: ClassVar[str] = "health_insurance_use"
+    label_ja: ClassVar[str] = "健康保険証としての利用登録"
+    label_en: ClassVar[str] = "Health-insurance use registration"
+    form_class = HealthInsuranceForm
+
+    def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
+        if HealthInsuranceRegistration.objects.filter(
+            holder=visit.holder, status=LinkStatus.EFFECTIVE
+        ).exists():
+            raise ProcedureInvalid(
+                "health_insurance_exists",
+                _("Health-insurance use is already registered for this resident."),
+                field="insurer_number",
+            )
+        try:
+            insurer = validation.insurer_number(str(fields.get("insurer_number", "")))
+            symbol = validation.insured_symbol(str(fields.get("insured_symbol", "")))
+            number = validation.insured_number(str(fields.get("insured_number", "")))
+            branch = validation.insured_branch(str(fields.get("branch", "")))
+        except OutsideError as exc:
+            raise ProcedureInvalid.carrying(
+                exc.code, ja=exc.message_ja, en=exc.message_en, field="insured_number"
+            ) from exc
+        what = {
+            "procedure": self.kind,
+            "insurer": insurer,
+            "insured_last4": identifiers.last4(number),
+        }
+        person = insured.bind_to_person(visit, fields, (insurer, symbol, number, branch), what)
+        ident = identifiers.insured_identifier(insurer, symbol, number, branch)
+        return {
+            **person,
+            "insurer_number": insurer,
+            "insured": identifiers.masked(identifiers.last4(number)),
+            "insured_hash": identifiers.identifier_hash(ident),
+            "insured_last4": identifiers.last4(number),
+            # The insurer needs the numbers themselves; they are kept only until the commit
+            # and removed from the stored fields once registered (see commit).
+            "_insured": {"symbol": symbol, "number": number, "branch": branch},
+            "certificate": visit.certificate.fingerprint,
+            "resident_name": resident_name_of(fields),
+        }
+
+    def transaction_entry(self, procedure: Procedure) -> dict[str, Any]:
+        return {k: v for k, v in procedure.fields.items() if not k.startswith("_")}
+
+    def display_lines(self, procedure: Procedure) -> list[str]:
+        f = procedure.fields
+        return [
+            "健康保険証としての利用登録",
+            f"保険者番号: {f['insurer_number']}　被保険者番号: {f['insured']}",
+            f"被保険者: {f.get('insured_name') or '（取得できません）'}",
+            *name_lines(f),
+        ]
+
+    def commit(self, procedure: Procedure, completion: Completion) -> None:
+        f = procedure.fields
+        visit = procedure.visit
+        secret = f.get("_insured") or {}
+        keys = (
+            f["insurer_number"],
+            secret.get("symbol", ""),
+            secret.get("number", ""),
+            secret.get("branch", ""),
+        )
+        insured.recheck(visit, keys, f)
+        try:
+            reg = outside.systems().insurer.register_use(
+                f["insurer_number"],
+                secret.get("symbol", ""),
+                secret.get("number", ""),
+                secret.get("branch", ""),
+                f["certificate"],
+                idempotency_key=f"madoguchi-hi:{procedure.pk}",
+            )
+        except OutsideError as exc:
+            raise services.BenefitsRefused.carrying(
+                exc.code, ja=exc.message_ja, en=exc.message_en
+            ) from exc
+        if (reg.insured_name_kana or "") != f.get("account_holder_kana", ""):
+            raise services.BenefitsRefused(
+                "insured_person_changed",
+                _(
+                    "The insurer registered a person whose name differs from the one the "
+                    "resident signed; nothing was registered."
+                ),
+            )
+        row = HealthInsuranceRegistration.objects.create(
+            holder=visit.holder,
+            visit=visit,
+            procedure=procedure,
+            completion=completion,
+            insurer_number=f["insurer_number"],
+            insured_hash=f["insured_hash"],
+            insured_last4=f["insured_last4"],
+            registration_ref=reg.registration_ref,
+            insurer_status=str(reg.status),
+            insured_name_kana=reg.insured_name_kana or "",
+        )
+        # Drop the insured numbers from the stored procedure (the signed bytes never had them).
+        procedure.fields = {k: v for k, v in f.items() if not k.startswith("_")}
+        procedure.save(update_fields=["fields"])
+        audit.record(
+            BENEFITS_HEALTH_INSURANCE_REGISTERED,
+            actor=visit.staff,
+            terminal=visit.terminal,
+            subject=row,
+            payload={
+                "insurer": f["insurer_number"],
+                "visit": visit.reference,
+                "status": str(reg.status),
+            },
+        )
+        services.grants_evaluate(visit.holder, actor=visit.staff, completion=completion)

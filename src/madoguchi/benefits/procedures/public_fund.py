@@ -1,0 +1,154 @@
+"""The public-fund receiving account registration."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django import forms
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.audit import services as audit
+from madoguchi.desk.models import Completion, Procedure, Visit
+from madoguchi.desk.procedures import ProcedureInvalid
+from madoguchi.outside import BankAccountType, OutsideError, validation
+
+from .. import identifiers, outside, services
+from ..constants import LinkStatus
+from ..events import (
+    BENEFITS_PUBLIC_FUND_REGISTERED,
+)
+from ..models import (
+    PublicFundAccount,
+)
+from .common import NameCheckFields, ProcedureBase, name_lines, resident_name_of
+
+# --- public-fund receiving account -------------------------------------------------------------
+
+
+class PublicFundForm(NameCheckFields):
+    field_order = ["bank_code", "branch_code", "account_type", "account_number"]
+    bank_code = forms.CharField(label="金融機関コード", max_length=4)
+    branch_code = forms.CharField(label="支店コード", max_length=3)
+    account_type = forms.ChoiceField(
+        label="預金種目", choices=[(t.value, t.label_ja) for t in BankAccountType]
+    )
+    account_number = forms.CharField(label="口座番号", max_length=7)
+
+
+class PublicFundRegistration(ProcedureBase):
+    kind: ClassVar[str] = "public_fund_account"
+    label_ja: ClassVar[str] = "公金受取口座の登録"
+    label_en: ClassVar[str] = "Public-fund receiving account registration"
+    form_class = PublicFundForm
+
+    def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
+        if PublicFundAccount.objects.filter(
+            holder=visit.holder, status=LinkStatus.EFFECTIVE
+        ).exists():
+            raise ProcedureInvalid(
+                "public_fund_exists",
+                _("A public-fund account is already registered for this resident."),
+                field="account_number",
+            )
+        raw = {
+            k: str(fields.get(k, ""))
+            for k in ("bank_code", "branch_code", "account_type", "account_number")
+        }
+        kana, source = services.resident_kana(visit, fields)
+        what = {
+            "procedure": self.kind,
+            "bank": raw["bank_code"],
+            "account_last4": identifiers.last4(raw["account_number"]),
+        }
+        try:
+            bank = outside.systems().bank.lookup_account(
+                raw["bank_code"], raw["branch_code"], raw["account_type"], raw["account_number"]
+            )
+            bank.ensure_active()
+            number = validation.account_number(raw["account_number"])
+        except OutsideError as exc:
+            raise services.outside_failure(visit, exc, what, "account_number") from exc
+        ident = identifiers.bank_account_identifier(
+            bank.bank_code, bank.branch_code, str(bank.account_type), number
+        )
+        account_hash = identifiers.identifier_hash(ident)
+        name = services.name_decide(
+            visit,
+            kana=kana,
+            kana_source=source,
+            account_kana=bank.holder_name_kana,
+            fields=fields,
+            what=what,
+        )
+        if (
+            not name["name_exception"]
+            and PublicFundAccount.objects.filter(
+                account_hash=account_hash, status=LinkStatus.EFFECTIVE, name_exception=""
+            ).exists()
+        ):
+            raise ProcedureInvalid(
+                "account_already_linked",
+                _("This bank account is already another resident's public-fund account."),
+                field="account_number",
+            )
+        return {
+            "bank_code": bank.bank_code,
+            "bank_name": bank.bank_name,
+            "branch_code": bank.branch_code,
+            "branch_name": bank.branch_name,
+            "account_type": str(bank.account_type),
+            "account": identifiers.masked(identifiers.last4(number)),
+            "account_hash": account_hash,
+            "account_last4": identifiers.last4(number),
+            "resident_name": resident_name_of(fields),
+            **name,
+        }
+
+    def display_lines(self, procedure: Procedure) -> list[str]:
+        f = procedure.fields
+        type_ja = BankAccountType(f["account_type"]).label_ja
+        return [
+            "公金受取口座の登録",
+            f"口座: {f['bank_name']} {f['branch_name']} {type_ja} {f['account']}",
+            *name_lines(f),
+        ]
+
+    def commit(self, procedure: Procedure, completion: Completion) -> None:
+        f = procedure.fields
+        visit = procedure.visit
+        try:
+            with transaction.atomic():
+                row = PublicFundAccount.objects.create(
+                    holder=visit.holder,
+                    visit=visit,
+                    procedure=procedure,
+                    completion=completion,
+                    bank_code=f["bank_code"],
+                    bank_name=f["bank_name"],
+                    branch_code=f["branch_code"],
+                    branch_name=f["branch_name"],
+                    account_type=f["account_type"],
+                    account_hash=f["account_hash"],
+                    account_last4=f["account_last4"],
+                    **services.name_fields_for_row(f),
+                )
+        except IntegrityError as exc:
+            raise services.BenefitsRefused(
+                "account_already_linked",
+                _("The account was registered at another desk first; nothing was committed."),
+            ) from exc
+        audit.record(
+            BENEFITS_PUBLIC_FUND_REGISTERED,
+            actor=visit.staff,
+            terminal=visit.terminal,
+            subject=row,
+            payload={
+                "bank": f["bank_code"],
+                "last4": f["account_last4"],
+                "visit": visit.reference,
+                "name_outcome": f["name_outcome"],
+                "name_reason": f["name_reason"],
+            },
+        )
+        services.grants_evaluate(visit.holder, actor=visit.staff, completion=completion)

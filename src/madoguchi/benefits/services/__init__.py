@@ -1,0 +1,44 @@
+"""Benefits services, one module per job (programmes, names, representatives, grants,
+remediation, payouts); this package re-exports their public names, so callers import
+`madoguchi.benefits.services` as before. Procedures (procedures.py) call into it; so do cases.
+
+Public entry points (the desk pages and the cases engineer call these):
+
+- representative_challenge(desk_session) / representative_authenticate(desk_session, token, nonce, ...)
+- link_suspend(link, *, actor, reason) / link_replace_via_case(link, *, actor, case_ref, reason)
+- ledger_return(link, *, actor, reason)
+- ledger_regrant(grant, *, to_link, actor, reason)
+- card_acquisition_grant(link, *, charged_yen, source_ref, actor)
+- payout_batch_create(provider, programme) / payout_batch_send(batch)
+- identifiers.identifier_matches(presented, stored_hash)
+"""
+
+from .base import BenefitsRefused, outside_failure, truthy
+from .grants import card_acquisition_grant, grants_evaluate
+from .names import name_decide, name_fields_for_row, resident_kana
+from .payouts import payout_batch_create, payout_batch_send
+from .programmes import category_points_text, programme_version_create, validate_categories
+from .remediation import ledger_regrant, ledger_return, link_replace_via_case, link_suspend
+from .representatives import representative_authenticate, representative_challenge
+
+__all__ = [
+    "BenefitsRefused",
+    "card_acquisition_grant",
+    "category_points_text",
+    "grants_evaluate",
+    "ledger_regrant",
+    "ledger_return",
+    "link_replace_via_case",
+    "link_suspend",
+    "name_decide",
+    "name_fields_for_row",
+    "outside_failure",
+    "payout_batch_create",
+    "payout_batch_send",
+    "programme_version_create",
+    "representative_authenticate",
+    "representative_challenge",
+    "resident_kana",
+    "truthy",
+    "validate_categories",
+]

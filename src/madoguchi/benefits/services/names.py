@@ -1,0 +1,241 @@
+"""The name check at the desk: the resident's kana and the desk's rules on the outcome."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.desk.models import Visit
+from madoguchi.desk.procedures import ProcedureInvalid
+from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.services import incident_record
+from madoguchi.namecheck.check import NameCheckResult
+from madoguchi.namecheck.check import check as name_check
+from madoguchi.namecheck.reasons import Outcome
+from madoguchi.refusals import ByLanguage
+
+from ..constants import (
+    MINOR_AGE,
+    KanaSource,
+    NameException,
+)
+from ..models import (
+    VisitRepresentative,
+)
+from ..readings import certified_readings
+from .base import truthy
+
+# --- name check --------------------------------------------------------------------------------
+
+
+def resident_kana(visit: Visit, fields: dict[str, Any]) -> tuple[str, KanaSource]:
+    """The resident's kana: the certified reading if an adapter has one, else their own entry,
+    which they must have confirmed on screen."""
+    readings = certified_readings()
+    if readings is not None:
+        reading = readings.reading_for(visit.certificate)
+        if reading:
+            return reading, KanaSource.CERTIFIED
+    entered = str(fields.get("resident_kana", "")).strip()
+    if not entered:
+        raise ProcedureInvalid(
+            "resident_kana_required",
+            _("The resident's kana name is required."),
+            field="resident_kana",
+        )
+    if not truthy(fields.get("resident_kana_confirmed")):
+        raise ProcedureInvalid(
+            "resident_kana_unconfirmed",
+            _("The resident must confirm the kana name on screen."),
+            field="resident_kana_confirmed",
+        )
+    return entered[:100], KanaSource.RESIDENT_ENTRY
+
+
+def _is_minor(fields: dict[str, Any]) -> bool:
+    raw = str(fields.get("resident_birth_date", "")).strip()
+    try:
+        born = date.fromisoformat(raw)
+    except ValueError:
+        return False
+    today = timezone.localdate()
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return 0 <= age < MINOR_AGE
+
+
+def _show(name: str | None) -> str:
+    return name if name else "（口座名義を取得できません）"
+
+
+def name_decide(
+    visit: Visit,
+    *,
+    kana: str,
+    kana_source: KanaSource,
+    account_kana: str | None,
+    fields: dict[str, Any],
+    what: dict[str, Any],
+) -> dict[str, Any]:
+    """Run the name check and apply the desk's rules. Returns the fields to sign and write.
+
+    match: goes ahead; close / unavailable: needs `confirm_close_match: true` (the resident saw
+    the account's name); no_match: refused (incident NAME_CHECK), except for a minor using a
+    legal representative's account (`use_representative_exception: true`, the resident's birth
+    date, and the representative authenticated in this visit with their own card).
+    """
+    result = name_check(kana, account_kana)
+    decided = _checked_fields(kana, kana_source, account_kana, result)
+    checked = result
+    if result.outcome is Outcome.NO_MATCH:
+        if not truthy(fields.get("use_representative_exception")):
+            raise _no_match(visit, result, what)
+        checked = _representative_exception(visit, account_kana, fields, what, decided)
+    if checked.outcome in (Outcome.CLOSE, Outcome.UNAVAILABLE):
+        if not truthy(fields.get("confirm_close_match")):
+            raise _close_unconfirmed(account_kana, checked)
+        decided["close_confirmed"] = True
+    return decided
+
+
+def _checked_fields(
+    kana: str, kana_source: KanaSource, account_kana: str | None, result: NameCheckResult
+) -> dict[str, Any]:
+    """What of the check is signed and written (before the desk's rules add to it)."""
+    return {
+        "resident_kana": kana,
+        "kana_source": str(kana_source),
+        "account_holder_kana": account_kana or "",
+        "name_outcome": str(result.outcome),
+        "name_reason": str(result.reason),
+        "name_score": round(result.score),
+        "close_confirmed": False,
+        "name_exception": "",
+        "representative": None,
+        "representative_outcome": "",
+        "representative_reason": "",
+    }
+
+
+def _no_match(visit: Visit, result: NameCheckResult, what: dict[str, Any]) -> ProcedureInvalid:
+    """Record the NAME_CHECK incident of a plain no-match; the refusal to raise."""
+    incident_record(
+        kind=IncidentKind.NAME_CHECK,
+        reason_code=str(result.reason),
+        severity=Severity.MEDIUM,
+        summary=f"Name check: no match ({result.reason}); nothing was linked.",
+        visit=visit,
+        terminal=visit.terminal,
+        staff=visit.staff,
+        detail={
+            **what,
+            "outcome": str(result.outcome),
+            "reason": str(result.reason),
+            "score": round(result.score, 1),
+        },
+    )
+    return ProcedureInvalid(
+        "name_no_match",
+        _(
+            "The account holder's name does not match the resident's; nothing was "
+            "linked. %(reason)s"
+        ),
+        field="account",
+        params={"reason": ByLanguage(result.reason_text("ja"), result.reason_text("en"))},
+    )
+
+
+def _representative_exception(
+    visit: Visit,
+    account_kana: str | None,
+    fields: dict[str, Any],
+    what: dict[str, Any],
+    decided: dict[str, Any],
+) -> NameCheckResult:
+    """A minor using their legal representative's account: the representative's own check.
+
+    Adds the exception to `decided`; refuses unless the resident is a minor, the representative
+    authenticated in this visit, and the account's name is not a no-match for them too.
+    """
+    if not _is_minor(fields):
+        raise ProcedureInvalid(
+            "exception_not_minor",
+            _("The representative exception applies only to a minor."),
+            field="resident_birth_date",
+        )
+    rep = (
+        VisitRepresentative.objects.filter(visit=visit)
+        .select_related("certificate")
+        .order_by("-authenticated_at")
+        .first()
+    )
+    if rep is None:
+        raise ProcedureInvalid(
+            "representative_required",
+            _("The legal representative must authenticate with their own card in this visit."),
+            field="representative",
+        )
+    checked = name_check(rep.kana, account_kana)
+    decided.update(
+        name_exception=str(NameException.MINOR_REPRESENTATIVE),
+        representative=rep.pk,
+        representative_fingerprint=rep.certificate.fingerprint,
+        representative_outcome=str(checked.outcome),
+        representative_reason=str(checked.reason),
+    )
+    if checked.outcome is Outcome.NO_MATCH:
+        incident_record(
+            kind=IncidentKind.NAME_CHECK,
+            reason_code=f"representative_{checked.reason}",
+            severity=Severity.MEDIUM,
+            summary="Name check: the account matches neither the minor nor the "
+            "representative; nothing was linked.",
+            visit=visit,
+            terminal=visit.terminal,
+            staff=visit.staff,
+            detail={**what, "reason": str(checked.reason)},
+        )
+        raise ProcedureInvalid(
+            "name_no_match",
+            _("The account holder's name matches neither the minor nor the representative."),
+            field="account",
+        )
+    return checked
+
+
+def _close_unconfirmed(account_kana: str | None, checked: NameCheckResult) -> ProcedureInvalid:
+    """A close (or unavailable) name the resident has not confirmed on screen."""
+    return ProcedureInvalid(
+        "name_close_unconfirmed",
+        _(
+            "The account holder's name “%(name)s” does not fully match the "
+            "resident's (%(outcome)s). %(reason)s Ask the resident to confirm that "
+            "this is their own account."
+        ),
+        field="confirm_close_match",
+        params={
+            "name": ByLanguage(
+                _show(account_kana), account_kana or "(the account's name is not available)"
+            ),
+            "outcome": ByLanguage(checked.outcome_text("ja"), checked.outcome_text("en")),
+            "reason": ByLanguage(checked.reason_text("ja"), checked.reason_text("en")),
+        },
+    )
+
+
+def name_fields_for_row(f: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resident_kana": f["resident_kana"],
+        "kana_source": f["kana_source"],
+        "account_holder_kana": f["account_holder_kana"],
+        "name_outcome": f["name_outcome"],
+        "name_reason": f["name_reason"],
+        "name_score": f["name_score"],
+        "close_confirmed": f["close_confirmed"],
+        "name_exception": f["name_exception"],
+        "representative_id": f["representative"],
+        "representative_outcome": f["representative_outcome"],
+        "representative_reason": f["representative_reason"],
+    }

@@ -1,0 +1,92 @@
+"""The legal representative, authenticated with their own card in the resident's visit."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.audit import services as audit
+from madoguchi.desk.services import visit_current
+from madoguchi.identity import services as identity
+from madoguchi.identity.constants import NoncePurpose
+from madoguchi.identity.models import Nonce
+from madoguchi.terminals.models import DeskSession
+
+from ..constants import (
+    KanaSource,
+    Relationship,
+)
+from ..events import (
+    BENEFITS_REPRESENTATIVE_AUTHENTICATED,
+)
+from ..models import (
+    VisitRepresentative,
+)
+from ..readings import certified_readings
+from .base import BenefitsRefused
+
+# --- the legal representative ------------------------------------------------------------------
+
+
+def representative_challenge(desk_session: DeskSession) -> Nonce:
+    """A fresh authentication nonce for the representative's own card."""
+    return identity.nonce_issue(purpose=NoncePurpose.AUTHENTICATION, desk_session=desk_session)
+
+
+def representative_authenticate(
+    desk_session: DeskSession,
+    token: str,
+    nonce: str,
+    *,
+    relationship: str = Relationship.PARENT,
+    kana: str = "",
+    kana_confirmed: bool = False,
+) -> VisitRepresentative:
+    """The legal representative authenticates with their own card in the resident's visit."""
+    visit = visit_current(desk_session=desk_session)
+    if visit is None:
+        raise BenefitsRefused(
+            "no_open_visit",
+            _("There is no open visit."),
+        )
+    if relationship not in Relationship.values:
+        raise BenefitsRefused("relationship_invalid", _("Unknown relationship."))
+    cert = identity.authenticate(token=token, nonce_value=nonce, desk_session=desk_session)
+    if cert.holder_id == visit.holder_id:
+        raise BenefitsRefused(
+            "representative_is_resident",
+            _("The representative must use their own card, not the resident's."),
+        )
+    readings = certified_readings()
+    reading = readings.reading_for(cert) if readings is not None else None
+    if reading:
+        rep_kana, source = reading, KanaSource.CERTIFIED
+    else:
+        rep_kana, source = kana.strip(), KanaSource.RESIDENT_ENTRY
+        if not rep_kana or not kana_confirmed:
+            raise BenefitsRefused(
+                "representative_kana_required",
+                _("The representative's kana name is required and must be confirmed."),
+            )
+    with transaction.atomic():
+        rep = VisitRepresentative.objects.create(
+            visit=visit,
+            certificate=cert,
+            relationship=relationship,
+            kana=rep_kana[:100],
+            kana_source=source,
+            authenticated_at=timezone.now(),
+        )
+        audit.record(
+            BENEFITS_REPRESENTATIVE_AUTHENTICATED,
+            actor=desk_session.staff,
+            terminal=desk_session.terminal,
+            subject=rep,
+            payload={
+                "visit": visit.reference,
+                "certificate": cert.fingerprint,
+                "relationship": relationship,
+            },
+        )
+    return rep

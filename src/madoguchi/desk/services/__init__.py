@@ -1,0 +1,53 @@
+"""The visit lifecycle and signed completion.
+
+Rules this module enforces (docs/visits.md):
+- a visit starts only from a valid card authentication and is bound to that certificate;
+- at most one open visit per terminal; an ended visit is never resumed;
+- a visit ends on card removal, another card, lost presence, "next resident", inactivity,
+  its absolute limit, a refused completion, or the staff member signing out;
+- a completion writes only if the card that signs is the visit's card, the signed bytes are
+  exactly what is being written, the nonce is fresh and unused, and the visit is still open;
+  otherwise nothing is written, the visit ends and an incident says why.
+"""
+
+from .completion import (
+    CompletionChallenge,
+    build_transaction,
+    completion_challenge,
+    completion_commit,
+)
+from .visits import (
+    FIELD_MESSAGE,
+    FieldsRefused,
+    VisitRefused,
+    agent_event,
+    auth_challenge,
+    end_locked,
+    lapse,
+    procedure_discard,
+    procedure_prepare,
+    seconds_left,
+    visit_current,
+    visit_end,
+    visit_start,
+)
+
+__all__ = [
+    "FIELD_MESSAGE",
+    "CompletionChallenge",
+    "FieldsRefused",
+    "VisitRefused",
+    "agent_event",
+    "auth_challenge",
+    "build_transaction",
+    "completion_challenge",
+    "completion_commit",
+    "end_locked",
+    "lapse",
+    "procedure_discard",
+    "procedure_prepare",
+    "seconds_left",
+    "visit_current",
+    "visit_end",
+    "visit_start",
+]

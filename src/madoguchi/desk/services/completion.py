@@ -1,0 +1,227 @@
+"""Signed completion: the transaction, its challenge, the commit, and a refused commit."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from madoguchi.audit import services as audit
+from madoguchi.identity import services as identity
+from madoguchi.identity.constants import NoncePurpose
+from madoguchi.identity.models import Nonce
+from madoguchi.identity.tokens import canonical_transaction_bytes
+from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.services import incident_record
+from madoguchi.refusals import Refusal
+from madoguchi.terminals.models import DeskSession
+
+from .. import procedures as registry
+from ..constants import TRANSACTION_VERSION, ProcedureStatus, VisitEndReason
+from ..events import (
+    VISITS_COMPLETED,
+    VISITS_COMPLETION_CHALLENGE,
+    VISITS_COMPLETION_REFUSED,
+)
+from ..models import Completion, Visit
+from .visits import VisitRefused, _open_visit_locked, _require_open, end_locked
+
+# --- completion ----------------------------------------------------------------------------
+
+
+def build_transaction(visit: Visit) -> dict[str, Any]:
+    """The transaction a completion commits, from exactly what is pending now."""
+    pending = list(visit.procedures.filter(status=ProcedureStatus.PENDING).order_by("pk"))
+    entries = []
+    display = [f"受付 {visit.reference}"]
+    for p in pending:
+        handler = registry.get(p.kind)
+        if handler is None:  # a procedure whose handler was switched off: refuse to sign it
+            raise VisitRefused.of("unknown_procedure", kind=p.kind)
+        entries.append({"id": p.pk, "kind": p.kind, **handler.transaction_entry(p)})
+        display.extend(handler.display_lines(p))
+    return {
+        "v": TRANSACTION_VERSION,
+        "type": "madoguchi.completion",
+        "origin": settings.MADOGUCHI_ORIGIN,
+        "visit": str(visit.public_id),
+        "terminal": visit.terminal.name,
+        "staff": visit.staff.username,
+        "certificate": visit.certificate.fingerprint,
+        "procedures": entries,
+        "display": display,
+    }
+
+
+@dataclass(frozen=True)
+class CompletionChallenge:
+    nonce: Nonce
+    transaction: dict[str, Any]
+    transaction_bytes: bytes
+
+
+def completion_challenge(*, desk_session: DeskSession) -> CompletionChallenge:
+    """Issue a completion nonce and the exact bytes the card is to sign."""
+    with transaction.atomic():
+        visit = _require_open(desk_session)
+        tx = build_transaction(visit)
+        if not tx["procedures"]:
+            raise VisitRefused.of("nothing_pending")
+        for check in registry.PRE_COMPLETION_CHECKS:
+            check(visit)
+        tx_bytes = canonical_transaction_bytes(tx)
+        digest = hashlib.sha256(tx_bytes).hexdigest()
+        nonce = identity.nonce_issue(
+            purpose=NoncePurpose.COMPLETION,
+            desk_session=desk_session,
+            visit_id=visit.pk,
+            transaction_digest=digest,
+        )
+        audit.record(
+            VISITS_COMPLETION_CHALLENGE,
+            actor=desk_session.staff,
+            terminal=visit.terminal,
+            subject=visit,
+            payload={"visit": visit.reference, "digest": digest},
+        )
+    return CompletionChallenge(nonce=nonce, transaction=tx, transaction_bytes=tx_bytes)
+
+
+def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> Completion:
+    """Commit the pending procedures if, and only if, the visit's card signed exactly them.
+
+    On any refusal: nothing of the procedures is written, the visit ends, an incident records why.
+    """
+    try:
+        spent = identity.nonce_spend(
+            value=nonce, purpose=NoncePurpose.COMPLETION, desk_session=desk_session
+        )
+    except identity.IdentityRefused as exc:
+        raise _refuse_completion(desk_session, exc, None) from exc
+
+    visit_id = spent.nonce.visit_id
+    if visit_id is None:
+        raise _refuse_completion(desk_session, VisitRefused.of("challenge_other_visit"), None)
+    with transaction.atomic():  # apply the lapse rules first, so a lapsed visit ends as such
+        _open_visit_locked(desk_session.terminal, timezone.now())
+    try:
+        with transaction.atomic():
+            current = _challenged_visit_locked(desk_session, visit_id)
+            tx = build_transaction(current)
+            tx_bytes = canonical_transaction_bytes(tx)
+            _check_signature(desk_session, current, spent, token, tx_bytes)
+            if not tx["procedures"]:
+                raise VisitRefused.of("nothing_pending")
+            for check in registry.PRE_COMPLETION_CHECKS:
+                check(current)
+            return _write_completion(desk_session, current, spent, token, tx_bytes)
+    except Refusal as exc:
+        raise _refuse_completion(desk_session, exc, visit_id) from exc
+
+
+def _challenged_visit_locked(desk_session: DeskSession, visit_id: int) -> Visit:
+    """The visit the completion challenge was issued for, locked: still open, and still this
+    desk session's open visit."""
+    visit = (
+        Visit.objects.select_for_update()
+        .select_related("terminal", "staff", "certificate")
+        .get(pk=visit_id)
+    )
+    if visit.ended_at is not None:
+        raise VisitRefused.of("visit_ended", f"ended: {visit.end_reason}")
+    current = _require_open(desk_session)
+    if current.pk != visit.pk:
+        raise VisitRefused.of("challenge_other_visit")
+    return current
+
+
+def _check_signature(
+    desk_session: DeskSession, visit: Visit, spent: identity.SpentNonce, token: str, tx_bytes: bytes
+) -> None:
+    """The token signs exactly `tx_bytes`, with the card that started the visit."""
+    validated = identity.verify_completion(
+        token=token, spent=spent, desk_session=desk_session, transaction_bytes=tx_bytes
+    )
+    if validated.fingerprint_sha256 != visit.certificate.fingerprint:
+        raise VisitRefused.of(
+            "certificate_mismatch",
+            f"visit {visit.certificate.fingerprint[:16]} "
+            f"signer {validated.fingerprint_sha256[:16]}",
+        )
+
+
+def _write_completion(
+    desk_session: DeskSession, visit: Visit, spent: identity.SpentNonce, token: str, tx_bytes: bytes
+) -> Completion:
+    """Write the completion, let each procedure's handler write its rows, record the event."""
+    completion = Completion.objects.create(
+        visit=visit,
+        nonce=spent.nonce,
+        transaction_bytes=tx_bytes,
+        transaction_digest=hashlib.sha256(tx_bytes).hexdigest(),
+        token=token,
+        certificate=visit.certificate,
+        committed_at=timezone.now(),
+    )
+    pending = list(
+        visit.procedures.select_for_update().filter(status=ProcedureStatus.PENDING).order_by("pk")
+    )
+    for p in pending:
+        handler = registry.get(p.kind)
+        assert handler is not None  # build_transaction refused unknown kinds
+        handler.commit(p, completion)
+        p.status = ProcedureStatus.COMMITTED
+        p.completion = completion
+        p.save(update_fields=["status", "completion", "updated_at"])
+    audit.record(
+        VISITS_COMPLETED,
+        actor=desk_session.staff,
+        terminal=visit.terminal,
+        subject=completion,
+        payload={
+            "visit": visit.reference,
+            "count": len(pending),
+            "kinds": [p.kind for p in pending],
+            "digest": completion.transaction_digest,
+            "certificate": visit.certificate.fingerprint,
+        },
+    )
+    return completion
+
+
+def _refuse_completion(desk_session: DeskSession, exc: Refusal, visit_id: int | None) -> Refusal:
+    """After a refused completion (its transaction rolled back): end the visit, record why."""
+    with transaction.atomic():
+        visit = None
+        if visit_id is not None:
+            visit = Visit.objects.select_for_update().filter(pk=visit_id).first()
+        if visit is None:
+            visit = _open_visit_locked(desk_session.terminal, timezone.now())
+        if visit is not None and visit.ended_at is None:
+            end_locked(visit, VisitEndReason.COMPLETION_REFUSED, actor=desk_session.staff)
+        audit.record(
+            VISITS_COMPLETION_REFUSED,
+            actor=desk_session.staff,
+            terminal=desk_session.terminal,
+            subject=visit,
+            payload={
+                "visit": visit.reference if visit else None,
+                "code": exc.code,
+                "detail": exc.detail[:300],
+            },
+        )
+    incident_record(
+        kind=IncidentKind.COMPLETION_REFUSED,
+        reason_code=exc.code,
+        severity=Severity.HIGH,
+        summary=f"Completion refused: {exc.message_en}",
+        visit=visit,
+        terminal=desk_session.terminal,
+        staff=desk_session.staff,
+        detail={"code": exc.code, "detail": exc.detail[:300]},
+    )
+    return exc

@@ -1,0 +1,137 @@
+"""The one shape of a refusal in the domain apps: a stable code, a translatable message, a status.
+
+Every domain refusal (accounts, terminals, identity, desk, checklists, benefits, cases, reports)
+derives from `Refusal`. The message is written once, in English, through gettext; the Japanese
+is in the app's catalogue (`make messages`). Pages show `exc.text()` (the active language,
+Japanese by default); the API answers `{code, message (English), message_ja}` with `status`
+(one exception handler in `madoguchi.api`).
+
+A message may carry `params` (`%(name)s` placeholders). A parameter that itself differs by
+language (a checklist item's label, an outside system's own sentence) is a `ByLanguage`.
+
+This module is the lowest layer of the domain apps (docs/adr/1002): it imports none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+Text = str | Promise
+
+
+@dataclass(frozen=True)
+class ByLanguage:
+    """A value with its own Japanese and English forms (not from a catalogue)."""
+
+    ja: str
+    en: str
+
+    def text(self) -> str:
+        return self.ja if (translation.get_language() or "ja").startswith("ja") else self.en
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+class Refusal(Exception):
+    """A refused operation: `code` is stable, `message` is for people, `status` for the API.
+
+    Subclasses set the class attributes; a call may override any of them. `detail` is for the
+    audit log and incidents (English, never shown to residents).
+    """
+
+    code: str = "refused"
+    message: Text = _("The operation was refused.")
+    status: int = 400
+    # Known codes of a subclass: code -> (message, status); `of(code)` builds one.
+    messages: ClassVar[Mapping[str, tuple[Text, int]]] = {}
+
+    def __init__(
+        self,
+        code: str | None = None,
+        message: Text | None = None,
+        *,
+        status: int | None = None,
+        detail: str = "",
+        params: Mapping[str, object] | None = None,
+    ) -> None:
+        if code is not None:
+            self.code = code
+        if message is not None:
+            self.message = message
+        if status is not None:
+            self.status = status
+        self.detail = detail
+        self.params = dict(params or {})
+        super().__init__(self.code)
+
+    @classmethod
+    def of(cls, code: str, detail: str = "", **params: object) -> Self:
+        """The refusal of one of the subclass's known codes (`messages`)."""
+        message, status = cls.messages[code]
+        return cls(code, message, status=status, detail=detail, params=params)
+
+    @classmethod
+    def carrying(cls, code: str, *, ja: str, en: str, **kwargs: Any) -> Self:
+        """A refusal whose sentence comes from a pure library (no catalogue): `ja` and `en`."""
+        return cls(code, "%(reason)s", params={"reason": ByLanguage(ja, en)}, **kwargs)
+
+    def text(self, language: str | None = None) -> str:
+        """The message in `language`, or in the active language if None."""
+        if language is not None:
+            with translation.override(language):
+                return self.text()
+        text = str(self.message)
+        if self.params:
+            text = text % {k: str(v) for k, v in self.params.items()}
+        return text
+
+    @property
+    def message_ja(self) -> str:
+        return self.text("ja")
+
+    @property
+    def message_en(self) -> str:
+        return self.text("en")
+
+    def as_body(self) -> dict[str, str]:
+        """The API's error body."""
+        return {"code": self.code, "message": self.message_en, "message_ja": self.message_ja}
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message_en}"
+
+
+# --- refusals of the HTTP layer itself (the API's handlers and the CSRF failure view) ---------
+
+
+class MalformedRequest(Refusal):
+    code = "malformed_request"
+    message = _("The request is not valid: %(problems)s")
+    status = 422
+
+
+class Unauthenticated(Refusal):
+    code = "unauthenticated"
+    message = _("Sign in on a registered terminal (or present a valid terminal credential).")
+    status = 401
+
+
+class CsrfFailed(Refusal):
+    code = "csrf_failed"
+    message = _(
+        "The page is out of date (CSRF check failed): reload it and try again. API clients: "
+        "send the csrftoken cookie's value in X-CSRFToken from the same origin."
+    )
+    status = 403
+
+
+class HttpRefused(Refusal):
+    code = "http_error"
+    message = _("The request could not be carried out: %(problem)s")

@@ -1,0 +1,46 @@
+"""API authentication: a staff member's open desk session, or a terminal's credential (the agent).
+
+Lives with the desk session and the credential it checks, so that every app's API router (desk,
+incidents) can use it without importing one another.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, SessionAuth
+
+from madoguchi.audit.throttle import client_source
+
+from .binding import bound_desk_session
+from .models import Terminal
+from .services import TerminalError, credential_authenticate
+
+
+class DeskSessionAuth(SessionAuth):
+    """A signed-in staff member with an open desk session, on the browser bound to its terminal
+    (CSRF checked by SessionAuth)."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        if not user:
+            return None
+        # The same rule as the desk pages: only on the browser bound to the session's terminal.
+        session = bound_desk_session(request)
+        if session is None:
+            return None
+        request.desk_session = session  # type: ignore[attr-defined]
+        return user
+
+
+class TerminalAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Terminal | None:
+        try:
+            terminal = credential_authenticate(
+                raw=token, source="agent", client=client_source(request)
+            )
+        except TerminalError:
+            return None
+        request.terminal = terminal  # type: ignore[attr-defined]
+        return terminal

@@ -1,0 +1,58 @@
+"""Commands for people run with no configuration; a configuration error is one line.
+
+Each runs the installed `madoguchi` script in a subprocess with an empty environment (only
+PATH and a scratch HOME), as a newcomer following the README would.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MADOGUCHI = str(Path(sys.executable).with_name("madoguchi"))
+
+
+def run(tmp_path, *args, **env):
+    clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env}
+    return subprocess.run(
+        [MADOGUCHI, *args], env=clean, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_namecheck_runs_with_no_configuration(tmp_path):
+    done = run(tmp_path, "namecheck", "ヤマダ タロウ", "ﾔﾏﾀﾞ ﾀﾛｳ")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("match")
+    assert not (tmp_path / "var").exists()  # nothing written: no key file, no database
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("vcard", "--help"),
+        ("card", "--help"),
+        ("sim", "accounts"),
+        ("agent", "--help"),
+        ("bench", "--help"),
+    ],
+)
+def test_commands_for_people_need_no_configuration(tmp_path, args):
+    done = run(tmp_path, *args)
+    assert done.returncode == 0, done.stderr
+    assert "SECRET_KEY" not in done.stderr
+
+
+def test_a_missing_secret_is_one_line_saying_what_to_set(tmp_path):
+    done = run(tmp_path, "check")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("madoguchi: configuration error: Set SECRET_KEY")
+    assert "Traceback" not in done.stderr
+
+
+def test_a_malformed_setting_is_one_line_naming_it(tmp_path):
+    done = run(tmp_path, "check", SECRET_KEY="x" * 50, VISIT_ABSOLUTE_SECONDS="soon")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "VISIT_ABSOLUTE_SECONDS is not valid" in done.stderr

@@ -1,0 +1,32 @@
+"""Driving a visit through the desk services, as the desk page and the agent do (one copy).
+
+Tests of several apps start a visit with a card, sign the pending procedures and commit them;
+they share these helpers instead of keeping their own.
+"""
+
+from madoguchi.desk import services
+from tests import cardkit, checklistkit
+
+ORIGIN = "http://127.0.0.1:8000"  # the tests' MADOGUCHI_ORIGIN (each app's conftest sets it)
+
+
+def start_visit(desk_session, card):
+    """Start a visit on the desk session with the card's authentication token."""
+    nonce = services.auth_challenge(desk_session=desk_session).value
+    return services.visit_start(
+        desk_session=desk_session, token=cardkit.auth_token(card, ORIGIN, nonce), nonce=nonce
+    )
+
+
+def sign_completion(desk_session, card):
+    """The completion challenge and the card's token over exactly its transaction bytes
+    (after ticking the checklist's required items, as staff do: the checklist fails closed)."""
+    checklistkit.tick_before(desk_session)
+    ch = services.completion_challenge(desk_session=desk_session)
+    return ch, cardkit.completion_token(card, ORIGIN, ch.nonce.value, ch.transaction_bytes)
+
+
+def commit(desk_session, card):
+    """Sign and commit the pending procedures with the card."""
+    ch, token = sign_completion(desk_session, card)
+    return services.completion_commit(desk_session=desk_session, token=token, nonce=ch.nonce.value)
