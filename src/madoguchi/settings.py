@@ -300,6 +300,13 @@ BENEFITS_OUTSIDE = {
     "attempts": env.int("OUTSIDE_ATTEMPTS", default=3),
 }
 BENEFITS_CERTIFIED_READING = env.str("BENEFITS_CERTIFIED_READING", default="")
+# The incident report's contact block (問い合わせ先) when no CityContact row exists (admin).
+CASES_CITY_CONTACT = {
+    "city": env.str("CASES_CITY_NAME", default=""),
+    "department": env.str("CASES_CITY_DEPARTMENT", default=""),
+    "phone": env.str("CASES_CITY_PHONE", default=""),
+    "fax": env.str("CASES_CITY_FAX", default=""),
+}
 # Mail (receipts, completion notices): SMTP in production (EMAIL_HOST, EMAIL_PORT,
 # EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS), the console in debug and the demo.
 EMAIL_BACKEND = env.str(

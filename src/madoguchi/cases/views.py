@@ -17,8 +17,15 @@ from madoguchi.identity.access import chosen_reason, reason_required, record_rea
 from madoguchi.incidents.access import roles_required
 from madoguchi.refusals import Refusal
 
-from . import document, findings, selectors, services
-from .forms import CompareForm, ContactForm, IntakeForm, ReportEditForm, StepForm
+from . import document, findings, legacy, selectors, services, steps
+from .forms import (
+    CompareForm,
+    ContactForm,
+    IntakeForm,
+    LegacyLinkForm,
+    ReportEditForm,
+    StepForm,
+)
 from .models import Case
 
 OFFICIAL = (Role.CITY_OFFICIAL,)
@@ -62,6 +69,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 date_precision=d["date_precision"],
                 channel=d["channel"],
                 desk_location=d["desk_location"],
+                other_resident_label=d["other_resident_label"],
             )
         except Refusal as exc:
             messages.error(request, exc.text())
@@ -92,9 +100,53 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeline": case.timeline.select_related("actor").order_by("seq"),
             "findings": findings.findings_for(case),
             "trail": trail,
-            "forms": {name: cls(prefix=name) for name, (cls, _fn) in STEPS.items()},
+            "steps": [
+                {
+                    "name": name,
+                    "title": steps.LEGACY_RETURN_TITLE
+                    if name == "return_points" and case.legacy_link_id
+                    else steps.TITLES[name],
+                    "form": STEPS[name][0](prefix=name),
+                }
+                for name in steps.allowed(case.status)
+            ],
+            "session_log": [
+                {**r, "event_label": steps.session_event(str(r.get("event", "")))}
+                for r in (case.legacy_link.session_log if case.legacy_link else [])
+                if isinstance(r, dict)
+            ],
+            "legacy_form": (
+                LegacyLinkForm(prefix="legacy")
+                if case.payment_link_id is None and case.legacy_link_id is None
+                else None
+            ),
         },
     )
+
+
+@roles_required(*OFFICIAL)
+def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a link made before signed completion (from the old system) and attach it."""
+    case = get_object_or_404(Case, pk=pk)
+    if request.method != "POST":
+        raise PermissionDenied("POST only.")
+    form = LegacyLinkForm(request.POST, prefix="legacy")
+    if not form.is_valid():
+        messages.error(
+            request,
+            "; ".join(
+                f"{form.fields[k].label if k in form.fields else k}: " + " ".join(str(e) for e in v)
+                for k, v in form.errors.items()
+            ),
+        )
+        return redirect("cases:detail", pk=case.pk)
+    try:
+        legacy.attach_from_form(case, actor=request.user, data=form.cleaned_data)
+    except services.CaseRefused as exc:
+        messages.error(request, exc.text())
+    else:
+        messages.success(request, _("The legacy link was recorded and attached to the case."))
+    return redirect("cases:detail", pk=case.pk)
 
 
 @roles_required(*OFFICIAL)

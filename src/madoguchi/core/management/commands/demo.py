@@ -18,6 +18,7 @@ from madoguchi.core import demo
 
 AGENT_PORTS = {"desk-01": 47110, "desk-02": 47111}
 CRL_REFRESH_SECONDS = 6 * 3600
+READY_NOTE_SECONDS = 20.0
 
 
 class Command(BaseCommand):
@@ -92,9 +93,51 @@ class Command(BaseCommand):
             for name, (argv, env) in processes.items()
         }
         threading.Thread(target=self._refresh_crl, daemon=True, name="crl-refresh").start()
-        time.sleep(1.5)
-        self._banner(base)
+        endpoints = {
+            "server": f"{base}/",
+            **{
+                f"simulated {kind}": f"{url}/"
+                for kind, url in (
+                    ("provider", settings.BENEFITS_OUTSIDE["provider_url"]),
+                    ("bank", settings.BENEFITS_OUTSIDE["bank_url"]),
+                    ("insurer", settings.BENEFITS_OUTSIDE["insurer_url"]),
+                )
+            },
+            **{f"agent {t}": f"http://127.0.0.1:{port}/status" for t, port in AGENT_PORTS.items()},
+        }
+        if self._wait_ready(endpoints, children):
+            self._banner(base)
         self._supervise(children)
+
+    def _wait_ready(
+        self, endpoints: dict[str, str], children: dict[str, subprocess.Popen[bytes]]
+    ) -> bool:
+        """Wait until every process answers HTTP (any status); False if one exits first (then
+        _supervise reports it and stops the rest). The banner is printed only after this."""
+        import httpx
+
+        waiting = dict(endpoints)
+        started = time.monotonic()
+        next_note = started + READY_NOTE_SECONDS
+        while waiting:
+            for name, url in list(waiting.items()):
+                proc = children.get(name)
+                if proc is not None and proc.poll() is not None:
+                    return False
+                try:
+                    httpx.get(url, timeout=2.0)
+                except httpx.HTTPError:
+                    continue
+                del waiting[name]
+            if waiting and time.monotonic() > next_note:
+                self.stdout.write(
+                    f"demo: waiting {time.monotonic() - started:.0f} s for "
+                    f"{', '.join(sorted(waiting))} to answer …"
+                )
+                next_note += READY_NOTE_SECONDS
+            if waiting:
+                time.sleep(0.3)
+        return True
 
     def _refresh_crl(self) -> None:
         while True:
