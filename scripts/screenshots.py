@@ -35,6 +35,16 @@ def type_pin(page: Page, pin: str = "1234") -> None:
     field.press("Enter")
 
 
+def full(page: Page, path: Path) -> None:
+    """The whole page, with the viewport as tall as the page (the sticky visit banner stays at
+    the top instead of floating over the content)."""
+    size = page.viewport_size or {"width": 1280, "height": 900}
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": min(int(height), 4000)})
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+
+
 def tick_all(page: Page) -> None:
     ids = page.locator(".checklist input[type=checkbox]").evaluate_all("b => b.map(x => x.id)")
     for box_id in ids:
@@ -68,19 +78,19 @@ def desk(page: Page, base: str, out: Path) -> None:
     page.get_by_label("セキュリティコード").fill("123")
     page.get_by_label("ご本人のお名前（フリガナ）").fill("ヤマダ タロウ")
     page.get_by_label("ご本人がフリガナを確認しました").check()
-    page.screenshot(path=str(out / "desk-form.png"), full_page=True)
+    full(page, out / "desk-form.png")
     page.get_by_test_id("procedure-submit").click()
     page.wait_for_url(re.compile(r"/desk/visit/$"))
     page.get_by_test_id("to-confirm").click()
     tick_all(page)
-    page.screenshot(path=str(out / "desk-confirm.png"), full_page=True)
+    full(page, out / "desk-confirm.png")
     page.get_by_test_id("sign-completion").click()
     page.get_by_test_id("pinpad-frame").wait_for(state="visible")
     page.wait_for_timeout(1500)
     page.screenshot(path=str(out / "desk-pinpad.png"))
     type_pin(page)
     page.wait_for_url(re.compile(r"/desk/visit/receipt/$"))
-    page.screenshot(path=str(out / "desk-receipt.png"), full_page=True)
+    full(page, out / "desk-receipt.png")
     # The incident: B's public-fund account keyed into A's open visit, then the card swap.
     page.get_by_test_id("back-to-visit").click()
     page.get_by_test_id("add-public_fund_account").click()
@@ -101,7 +111,7 @@ def desk(page: Page, base: str, out: Path) -> None:
 def officials(page: Page, base: str, out: Path, code: str) -> None:
     sign_in(page, base, "official", code)
     page.goto(base + "/officials/incidents/")
-    page.screenshot(path=str(out / "officials-incidents.png"), full_page=True)
+    full(page, out / "officials-incidents.png")
     # A case as in the seed document: intake, the legacy link from the old system, steps.
     page.goto(base + "/cases/new/")
     page.locator("input[name=resident_label]").fill("A氏")
@@ -133,13 +143,13 @@ def officials(page: Page, base: str, out: Path, code: str) -> None:
         f.locator("textarea").fill(summary)
         f.get_by_role("button").click()
         page.wait_for_url(re.compile(r"/cases/\d+/$"))
-    page.screenshot(path=str(out / "cases-case.png"), full_page=True)
+    full(page, out / "cases-case.png")
     page.goto(page.url + "report/")
-    page.screenshot(path=str(out / "cases-report.png"), full_page=True)
+    full(page, out / "cases-report.png")
     page.goto(base + "/reports/dashboard/")
-    page.screenshot(path=str(out / "reports-dashboard.png"), full_page=True)
+    full(page, out / "reports-dashboard.png")
     page.goto(base + "/reports/city/")
-    page.screenshot(path=str(out / "reports-city.png"), full_page=True)
+    full(page, out / "reports-city.png")
 
 
 def main() -> int:
