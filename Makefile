@@ -12,6 +12,7 @@ bootstrap:
 demo: bootstrap
 	@MADOGUCHI_DEMO=1 SECURE_COOKIES=0 DESK_TEST_PROCEDURE=1 \
 	  CARD_AGENT_ORIGINS=desk-01=http://127.0.0.1:47110,desk-02=http://127.0.0.1:47111 \
+	  RESIDENT_ORIGIN=http://localhost:8000 \
 	  $(BIN)/madoguchi demo
 
 test: bootstrap lint typecheck migrations-check deploy-check test-postgres test-sqlite

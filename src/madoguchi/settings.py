@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "madoguchi.reports",
     "madoguchi.cases",
     "madoguchi.scans",
+    "madoguchi.residents",
 ]
 
 MIDDLEWARE = [
@@ -226,7 +227,12 @@ CARD_AGENT_ORIGIN = env.str("CARD_AGENT_ORIGIN", default="http://127.0.0.1:47110
 # Several terminals on one machine (the demo): terminal name -> its agent's origin,
 # e.g. "desk-01=http://127.0.0.1:47110,desk-02=http://127.0.0.1:47111".
 CARD_AGENT_ORIGINS: dict[str, str] = env.dict("CARD_AGENT_ORIGINS", default={})
-_AGENT_ORIGINS = sorted({CARD_AGENT_ORIGIN, *CARD_AGENT_ORIGINS.values()})
+# The card agent the resident page (/me/) talks to (a kiosk's, or the resident's own computer's).
+# Empty: CARD_AGENT_ORIGIN.
+RESIDENT_AGENT_ORIGIN = env.str("RESIDENT_AGENT_ORIGIN", default="")
+_AGENT_ORIGINS = sorted(
+    {CARD_AGENT_ORIGIN, *CARD_AGENT_ORIGINS.values()} | ({RESIDENT_AGENT_ORIGIN} - {""})
+)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -266,6 +272,13 @@ AUDIT_CHECKPOINT_VERIFIER_KEY = env.str("AUDIT_CHECKPOINT_VERIFIER_KEY", default
 # The origin the desk pages are served from; card tokens are signed over it.
 MADOGUCHI_ORIGIN = env.str("MADOGUCHI_ORIGIN", default="http://127.0.0.1:8000")
 NONCE_LIFETIME_SECONDS = env.int("NONCE_LIFETIME_SECONDS", default=300)
+# The resident's own page (/me/): the origin its card tokens are signed over (its own, so a
+# desk token never signs in there), the card agent it talks to, its limits, the call centre.
+# Empty: MADOGUCHI_ORIGIN (the page is then told apart by its challenges alone).
+RESIDENT_ORIGIN = env.str("RESIDENT_ORIGIN", default="")
+RESIDENT_IDLE_SECONDS = env.int("RESIDENT_IDLE_SECONDS", default=120)
+RESIDENT_PRESENCE_TIMEOUT_SECONDS = env.int("RESIDENT_PRESENCE_TIMEOUT_SECONDS", default=6)
+RESIDENT_CALL_CENTRE = env.str("RESIDENT_CALL_CENTRE", default="0120-95-0178")
 # Refuse a card when no fresh CRL can say whether it is revoked (fail closed).
 IDENTITY_REJECT_UNKNOWN_REVOCATION = env.bool("IDENTITY_REJECT_UNKNOWN_REVOCATION", default=True)
 # Visit limits (seconds): inactivity, absolute, and how long the agent may stay silent.
@@ -294,5 +307,17 @@ CASES_CITY_CONTACT = {
     "phone": env.str("CASES_CITY_PHONE", default=""),
     "fax": env.str("CASES_CITY_FAX", default=""),
 }
-if DEBUG:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Mail (receipts, completion notices): SMTP in production (EMAIL_HOST, EMAIL_PORT,
+# EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS), the console in debug and the demo.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG or DEMO
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="madoguchi@localhost")

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 
 from madoguchi.desk.models import Completion
+from madoguchi.identity.access import record_read
 from madoguchi.terminals.binding import bound_desk_session
 
 from .receipts import receipt_pdf
@@ -24,6 +25,7 @@ def receipt(request: HttpRequest, completion_id: int) -> HttpResponse:
     if completion is None or session is None or completion.visit.desk_session_id != session.pk:
         # Same answer whether it exists or not: nobody learns about other desks' completions.
         raise Http404("No such receipt for this desk session.")
+    record_read(request, completion.visit.holder, page="benefits.receipt_pdf", subject=completion)
     response = HttpResponse(receipt_pdf(completion), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="receipt-{completion.visit.reference}.pdf"'
     response["Cache-Control"] = "no-store"

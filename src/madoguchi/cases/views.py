@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
+from madoguchi.identity.access import chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import roles_required
 from madoguchi.refusals import Refusal
 
@@ -81,8 +82,12 @@ def case_new(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(*OFFICIAL)
+@reason_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(Case.objects.select_related("payment_link", "legacy_link"), pk=pk)
+    record_read(
+        request, case.holder, page="cases.case", reason=chosen_reason(request), subject=case
+    )
     trail: list[Any] = []
     if case.payment_link is not None:
         trail = [(e, display(e)) for e in selectors.visit_trail(case.payment_link.visit)]
@@ -182,6 +187,7 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Saved."))
         return redirect("cases:report", pk=case.pk)
     doc = document.build(case)
+    record_read(request, case.holder, page="cases.report", subject=case)
     return render(
         request,
         "cases/report.html",
@@ -192,6 +198,7 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
 @roles_required(*OFFICIAL)
 def case_report_md(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(Case, pk=pk)
+    record_read(request, case.holder, page="cases.report", subject=case)
     response = HttpResponse(
         document.to_markdown(document.build(case)), content_type="text/markdown; charset=utf-8"
     )
@@ -202,6 +209,7 @@ def case_report_md(request: HttpRequest, pk: int) -> HttpResponse:
 @roles_required(*OFFICIAL)
 def case_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(Case, pk=pk)
+    record_read(request, case.holder, page="cases.report", subject=case)
     response = HttpResponse(document.to_pdf(document.build(case)), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{case.reference}.pdf"'
     return response

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from madoguchi.identity.access import record_read
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.binding import bound_desk_session
@@ -153,6 +154,7 @@ def visit(request: HttpRequest) -> HttpResponse:
     found = _visit_or_redirect(request)
     if isinstance(found, HttpResponse):
         return found
+    record_read(request, found.holder, page="desk.visit", subject=found)
     procs = list(found.procedures.order_by("pk"))
     available = [{"kind": h.kind, "label": _label(h)} for h in registry.available()]
     labels = {h.kind: _label(h) for h in registry.available()}
@@ -299,6 +301,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
     if not tx["procedures"]:
         messages.info(request, services.VisitRefused.of("nothing_pending").text())
         return redirect("desk:visit")
+    record_read(request, found.holder, page="desk.confirm", subject=found)
     return render(
         request,
         "desk/confirm.html",
@@ -322,6 +325,7 @@ def receipt(request: HttpRequest) -> HttpResponse:
     if completion is None:
         return redirect("desk:visit")
     signed = json.loads(bytes(completion.transaction_bytes))
+    record_read(request, found.holder, page="desk.receipt", subject=completion)
     return render(
         request,
         "desk/receipt.html",

@@ -50,6 +50,14 @@ HOLDER_AUTHENTICATED = register(
         en="Card holder authenticated (certificate {fingerprint_short})",
     )
 )
+RECORD_READ = register(
+    EventType(
+        3007,
+        "identity.record_read",
+        ja="{actor} が住民の記録を閲覧しました（{page}）",
+        en="{actor} viewed a resident's records ({page})",
+    )
+)
 RENEWAL_REFUSED = register(
     EventType(
         3091,

@@ -69,6 +69,8 @@ class Command(BaseCommand):
         }
         for kind in ("provider", "bank", "insurer"):
             processes[f"simulated {kind}"] = ([*madoguchi, "sim", "serve", kind], {})
+        # desk-01's agent also serves the resident page (its own origin, when set).
+        resident = settings.RESIDENT_ORIGIN if base != settings.RESIDENT_ORIGIN else ""
         for terminal, port in AGENT_PORTS.items():
             processes[f"agent {terminal}"] = (
                 [
@@ -80,6 +82,7 @@ class Command(BaseCommand):
                     f"127.0.0.1:{port}",
                     "--terminal-name",
                     terminal,
+                    *(["--page-origin", resident] if terminal == "desk-01" and resident else []),
                     "--virtual",
                     *[str(c) for c in cards],
                 ],
@@ -160,6 +163,8 @@ class Command(BaseCommand):
         w(
             "  outside:     simulated provider :8701, bank :8702, insurer :8703 (`madoguchi sim accounts`)"
         )
+        me = settings.RESIDENT_ORIGIN or base
+        w(f"  resident:    {me}/me/?kiosk=1  (the resident's own page, desk-01's card tray)")
         w("  incident:    in another shell: make scenario  (replays the seed's case on desk-02)")
         w("  stop:        Ctrl-C")
         w("")
