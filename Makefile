@@ -12,6 +12,7 @@ bootstrap:
 demo: bootstrap
 	@MADOGUCHI_DEMO=1 SECURE_COOKIES=0 DESK_TEST_PROCEDURE=1 \
 	  CARD_AGENT_ORIGINS=desk-01=http://127.0.0.1:47110,desk-02=http://127.0.0.1:47111 \
+	  RESIDENT_ORIGIN=http://localhost:8000 \
 	  $(BIN)/madoguchi demo
 
 test: bootstrap lint typecheck migrations-check deploy-check test-postgres test-sqlite
@@ -29,9 +30,12 @@ migrations-check:
 	DEBUG=1 $(BIN)/madoguchi makemigrations --check --dry-run
 
 # Production-like settings: DEBUG off, a real-looking key, secure cookies (the defaults without DEBUG).
+# It runs against a freshly migrated throwaway database (the checks read the active checklist).
 deploy-check:
-	DEBUG=0 SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
-	  ALLOWED_HOSTS=madoguchi.example.jp $(BIN)/madoguchi check --deploy --fail-level WARNING
+	@D=$$(mktemp -d) && export DEBUG=0 MADOGUCHI_DATA_DIR=$$D DATABASE_URL=sqlite:///$$D/deploy.sqlite3 \
+	  SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	  ALLOWED_HOSTS=madoguchi.example.jp && $(BIN)/madoguchi migrate -v0 && \
+	  $(BIN)/madoguchi check --deploy --fail-level WARNING; rc=$$?; rm -rf $$D; exit $$rc
 
 # Tests run with DEBUG off, as production does, but over plain http on loopback.
 TEST_ENV := SECRET_KEY=test-only-not-a-secret SECURE_COOKIES=0

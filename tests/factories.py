@@ -46,3 +46,14 @@ def terminal(name: str | None = None) -> Terminal:
         contractor=contractor(),
         actor=None,
     )
+
+
+def verified_login(client, user: User) -> None:
+    """Sign a test client in as `user` with a verified second factor (the admin needs one)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or totp_device(user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()

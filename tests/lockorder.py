@@ -42,9 +42,9 @@ class LockOrder:
                 pks = frozenset(r.pk for r in rows if isinstance(r, Model))
                 order.events.append((qs.model._meta.label, pks))
 
-        def lock_head(using: str) -> None:
+        def lock_head(using: str, **kwargs: Any) -> None:
             order.events.append(AUDIT)
-            order._lock_head(using)
+            order._lock_head(using, **kwargs)
 
         QuerySet._fetch_all = fetch_all  # type: ignore[method-assign]
         audit._lock_head = lock_head

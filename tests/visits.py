@@ -5,7 +5,7 @@ they share these helpers instead of keeping their own.
 """
 
 from madoguchi.desk import services
-from tests import cardkit
+from tests import cardkit, checklistkit
 
 ORIGIN = "http://127.0.0.1:8000"  # the tests' MADOGUCHI_ORIGIN (each app's conftest sets it)
 
@@ -19,7 +19,9 @@ def start_visit(desk_session, card):
 
 
 def sign_completion(desk_session, card):
-    """The completion challenge and the card's token over exactly its transaction bytes."""
+    """The completion challenge and the card's token over exactly its transaction bytes
+    (after ticking the checklist's required items, as staff do: the checklist fails closed)."""
+    checklistkit.tick_before(desk_session)
     ch = services.completion_challenge(desk_session=desk_session)
     return ch, cardkit.completion_token(card, ORIGIN, ch.nonce.value, ch.transaction_bytes)
 

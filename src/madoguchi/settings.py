@@ -82,7 +82,18 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}")
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+# Persistent connections (one per worker thread), checked before each request's first use:
+# opening a connection per request cost more than the request's own queries (issue 15).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The same backends with the audit log appended at commit (madoguchi.audit.backends).
+_AUDIT_BACKENDS = {
+    "django.db.backends.postgresql": "madoguchi.audit.backends.postgresql",
+    "django.db.backends.sqlite3": "madoguchi.audit.backends.sqlite3",
+}
+_ENGINE = DATABASES["default"]["ENGINE"]
+DATABASES["default"]["ENGINE"] = _AUDIT_BACKENDS.get(_ENGINE, _ENGINE)
+if _ENGINE == "django.db.backends.sqlite3":
     # Serialise writers instead of failing fast on a busy database.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "transaction_mode": "IMMEDIATE"}
@@ -94,7 +105,7 @@ else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "madoguchi.accounts.admin_apps.MadoguchiAdminConfig",  # django.contrib.admin, with TOTP
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -117,6 +128,7 @@ INSTALLED_APPS = [
     "madoguchi.reports",
     "madoguchi.cases",
     "madoguchi.scans",
+    "madoguchi.residents",
 ]
 
 MIDDLEWARE = [
@@ -134,6 +146,11 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+# `madoguchi bench completion` starts the server with MADOGUCHI_BENCH=1: the floor view and
+# per-process SQL counters (madoguchi.core.bench.server). Never set it in production.
+MADOGUCHI_BENCH = env.bool("MADOGUCHI_BENCH", default=False)
+if MADOGUCHI_BENCH:
+    MIDDLEWARE.insert(0, "madoguchi.core.bench.server.BucketMiddleware")
 
 ROOT_URLCONF = "madoguchi.urls"
 WSGI_APPLICATION = "madoguchi.wsgi.application"
@@ -226,7 +243,12 @@ CARD_AGENT_ORIGIN = env.str("CARD_AGENT_ORIGIN", default="http://127.0.0.1:47110
 # Several terminals on one machine (the demo): terminal name -> its agent's origin,
 # e.g. "desk-01=http://127.0.0.1:47110,desk-02=http://127.0.0.1:47111".
 CARD_AGENT_ORIGINS: dict[str, str] = env.dict("CARD_AGENT_ORIGINS", default={})
-_AGENT_ORIGINS = sorted({CARD_AGENT_ORIGIN, *CARD_AGENT_ORIGINS.values()})
+# The card agent the resident page (/me/) talks to (a kiosk's, or the resident's own computer's).
+# Empty: CARD_AGENT_ORIGIN.
+RESIDENT_AGENT_ORIGIN = env.str("RESIDENT_AGENT_ORIGIN", default="")
+_AGENT_ORIGINS = sorted(
+    {CARD_AGENT_ORIGIN, *CARD_AGENT_ORIGINS.values()} | ({RESIDENT_AGENT_ORIGIN} - {""})
+)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -266,12 +288,21 @@ AUDIT_CHECKPOINT_VERIFIER_KEY = env.str("AUDIT_CHECKPOINT_VERIFIER_KEY", default
 # The origin the desk pages are served from; card tokens are signed over it.
 MADOGUCHI_ORIGIN = env.str("MADOGUCHI_ORIGIN", default="http://127.0.0.1:8000")
 NONCE_LIFETIME_SECONDS = env.int("NONCE_LIFETIME_SECONDS", default=300)
+# The resident's own page (/me/): the origin its card tokens are signed over (its own, so a
+# desk token never signs in there), the card agent it talks to, its limits, the call centre.
+# Empty: MADOGUCHI_ORIGIN (the page is then told apart by its challenges alone).
+RESIDENT_ORIGIN = env.str("RESIDENT_ORIGIN", default="")
+RESIDENT_IDLE_SECONDS = env.int("RESIDENT_IDLE_SECONDS", default=120)
+RESIDENT_PRESENCE_TIMEOUT_SECONDS = env.int("RESIDENT_PRESENCE_TIMEOUT_SECONDS", default=6)
+RESIDENT_CALL_CENTRE = env.str("RESIDENT_CALL_CENTRE", default="0120-95-0178")
 # Refuse a card when no fresh CRL can say whether it is revoked (fail closed).
 IDENTITY_REJECT_UNKNOWN_REVOCATION = env.bool("IDENTITY_REJECT_UNKNOWN_REVOCATION", default=True)
 # Visit limits (seconds): inactivity, absolute, and how long the agent may stay silent.
 VISIT_INACTIVITY_SECONDS = env.int("VISIT_INACTIVITY_SECONDS", default=300)
 VISIT_ABSOLUTE_SECONDS = env.int("VISIT_ABSOLUTE_SECONDS", default=1800)
 VISIT_PRESENCE_TIMEOUT_SECONDS = env.int("VISIT_PRESENCE_TIMEOUT_SECONDS", default=6)
+# How often `madoguchi serve` runs the sweeper (lapsed idle visits, purge of what they held).
+SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
 # Enables the stand-in `test_link` procedure (tests and the incident scenario only).
 DESK_TEST_PROCEDURE = env.bool("DESK_TEST_PROCEDURE", default=False)
 
@@ -285,5 +316,24 @@ BENEFITS_OUTSIDE = {
     "attempts": env.int("OUTSIDE_ATTEMPTS", default=3),
 }
 BENEFITS_CERTIFIED_READING = env.str("BENEFITS_CERTIFIED_READING", default="")
-if DEBUG:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# The incident report's contact block (問い合わせ先) when no CityContact row exists (admin).
+CASES_CITY_CONTACT = {
+    "city": env.str("CASES_CITY_NAME", default=""),
+    "department": env.str("CASES_CITY_DEPARTMENT", default=""),
+    "phone": env.str("CASES_CITY_PHONE", default=""),
+    "fax": env.str("CASES_CITY_FAX", default=""),
+}
+# Mail (receipts, completion notices): SMTP in production (EMAIL_HOST, EMAIL_PORT,
+# EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS), the console in debug and the demo.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG or DEMO
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="madoguchi@localhost")

@@ -16,5 +16,6 @@ urlpatterns = [
     path("cases/", include("madoguchi.cases.urls")),
     path("scans/", include("madoguchi.scans.urls")),
     path("benefits/", include("madoguchi.benefits.urls")),
+    path("me/", include("madoguchi.residents.urls")),
     path("", include("madoguchi.core.urls")),
 ]

@@ -531,6 +531,29 @@ def test_router_answers_405_for_the_wrong_method_and_404_for_unknown_paths(
     assert a.get("/status").status_code == 200
 
 
+def test_a_page_origin_may_use_the_agent_and_only_for_its_own_origin(start_agent: Start) -> None:
+    """The resident page has its own origin: the agent answers it (CORS, PIN pad framing, the
+    token's origin) as it answers the server origin, and still nobody else."""
+    page = "http://localhost:8000"
+    a = start_agent(page_origins=(page + "/me/",))
+    a.insert("alice")
+    assert a.agent.allowed_origins == (a.origin, page)
+    r = a.get("/status", headers={"Origin": page})
+    assert r.status_code == 200
+    assert r.headers["Access-Control-Allow-Origin"] == page
+    assert a.get("/status").headers["Access-Control-Allow-Origin"] == a.origin
+    r = a.post(
+        "/authenticate", {"nonce": generate_nonce(), "origin": page}, headers={"Origin": page}
+    )
+    assert r.status_code == 200
+    framed = a.client.get(r.json()["pinpad_url"])
+    assert f"frame-ancestors {a.origin} {page}" in framed.headers["Content-Security-Policy"]
+    evil = "https://evil.example"
+    assert a.get("/status", headers={"Origin": evil}).status_code == 403
+    r = a.post("/authenticate", {"nonce": generate_nonce(), "origin": evil})
+    assert r.json()["error"] == "origin_mismatch"
+
+
 def test_a_card_answering_63c0_when_blocked_gets_no_pin_pad(
     start_agent: Start, card_files: dict[str, Path]
 ) -> None:

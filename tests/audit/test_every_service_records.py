@@ -22,7 +22,6 @@ WRITES = {"save", "create", "update", "delete", "bulk_create", "get_or_create", 
 
 # Services that write without an audit event of their own, and why.
 NOT_AUDITED = {
-    "audit.services.record": "the audit log itself",
     "benefits.ledger.account": "a ledger account is opened inside an audited transfer",
     # Issue 13's forensic scan stores its run's findings (read-only results of a scan over
     # exported records); opening cases from them is audited (cases.opened, legacy_link_added).

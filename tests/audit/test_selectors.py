@@ -13,6 +13,7 @@ from madoguchi.accounts.models import User
 from madoguchi.audit import selectors
 from madoguchi.audit import services as audit
 from madoguchi.audit.models import AuditEvent
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +110,7 @@ def test_tail_command(logged):
 
 def test_admin_is_read_only(logged, client):
     admin = User.objects.create_superuser("root", password="x" * 12)
-    client.force_login(admin)
+    factories.verified_login(client, admin)
     changelist = client.get(reverse("admin:audit_auditevent_changelist"))
     assert changelist.status_code == 200
     assert "窓口セッションを開始しました" in changelist.content.decode()

@@ -16,6 +16,11 @@ HI = {
     "insured_symbol": "SYM-7731",
     "insured_number": "88120045",
     "branch": "01",
+    # Card C's holder (山田 太郎, 1990-01-15, male), as the insurer has them.
+    "resident_birth_date": "1990-01-15",
+    "resident_sex": "1",
+    "resident_kana": "ヤマダ タロウ",
+    "resident_kana_confirmed": True,
 }
 
 
@@ -63,11 +68,11 @@ def test_removed_when_the_insurer_refuses_the_commit(trusted, desk):
     p = prepare(
         desk,
         kind="health_insurance_use",
-        **{**HI, "insured_symbol": "9999", "insured_number": "1", "branch": "00"},
+        **{**HI, "insured_number": "88120099", "branch": "00"},
     )
     ch, token = sign(desk, c)
     refused(
-        "insurance_not_eligible",
+        "registered_to_another_card",
         desk_services.completion_commit,
         desk_session=desk,
         token=token,

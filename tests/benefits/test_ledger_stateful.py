@@ -9,7 +9,7 @@
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -51,11 +51,17 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(h=st.integers(0, HOLDERS - 1), a=st.integers(0, len(ACCOUNTS) - 1))
     def link(self, h, a):
         holder = self.holders[h]
-        account_taken = PaymentLink.objects.filter(
-            programme=self.programme,
-            account_hash=identifier_hash(ACCOUNTS[a]),
-            status=LinkStatus.EFFECTIVE,
-        ).exists()
+        # The account is taken in this programme, or by another resident in any programme
+        # (one account, one resident: AccountClaim).
+        account_taken = (
+            PaymentLink.objects.filter(
+                provider=self.provider,
+                account_hash=identifier_hash(ACCOUNTS[a]),
+                status=LinkStatus.EFFECTIVE,
+            )
+            .filter(Q(programme=self.programme) | ~Q(holder=holder))
+            .exists()
+        )
         holder_taken = self._link(holder, (LinkStatus.EFFECTIVE, LinkStatus.SUSPENDED)) is not None
         try:
             with transaction.atomic():

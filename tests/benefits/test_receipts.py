@@ -54,6 +54,10 @@ def test_receipt_without_basic_four_shows_a_dash(trusted, desk):
 
 
 def _login(client, desk):
+    from madoguchi.terminals import services as terminal_services
+
+    raw = terminal_services.credential_issue(terminal=desk.terminal, actor=None).raw
+    assert client.post("/terminal/enrol/", {"credential": raw}).status_code == 200
     client.force_login(desk.staff)
     session = client.session
     session["desk_session_id"] = desk.pk

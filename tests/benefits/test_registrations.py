@@ -25,9 +25,14 @@ def public_fund(number="1234567", kana="ヤマダ タロウ", **extra):
 
 HI = {
     "insurer_number": "06139999",
-    "insured_symbol": "1234",
-    "insured_number": "5678",
-    "branch": "00",
+    "insured_symbol": "SYM-7731",
+    "insured_number": "88120045",
+    "branch": "01",
+    # Card C's holder (山田 太郎, 1990-01-15, male), as the insurer has them.
+    "resident_birth_date": "1990-01-15",
+    "resident_sex": "1",
+    "resident_kana": "ヤマダ タロウ",
+    "resident_kana_confirmed": True,
 }
 
 
@@ -74,23 +79,14 @@ def test_health_insurance_registration_end_to_end(trusted, desk):
     assert "_insured" not in Procedure.objects.get(pk=p.pk).fields
 
 
-def test_health_insurance_refused_by_insurer_commits_nothing(trusted, desk):
-    c = trusted.card("C")
-    start_visit(desk, c)
-    prepare(
-        desk, kind="health_insurance_use", **{**HI, "insured_symbol": "9999", "insured_number": "1"}
-    )
-    ch_token = None
-    from madoguchi.desk import services as desk_services
-    from tests.benefits.conftest import sign
-
-    ch, ch_token = sign(desk, c)
+def test_health_insurance_no_longer_valid_is_refused_at_prepare(trusted, desk):
+    start_visit(desk, trusted.card("C"))
     refused(
         "insurance_not_eligible",
-        desk_services.completion_commit,
-        desk_session=desk,
-        token=ch_token,
-        nonce=ch.nonce.value,
+        prepare,
+        desk,
+        kind="health_insurance_use",
+        **{**HI, "insured_symbol": "9999", "insured_number": "1", "branch": "00"},
     )
     assert not HealthInsuranceRegistration.objects.exists()
 

@@ -116,6 +116,10 @@ def card_files(pki, tmp_path) -> list[Path]:
     return out
 
 
+def resident_page_origin(server_url: str) -> str:
+    return server_url.replace("//localhost:", "//127.0.0.1:")
+
+
 def _serve_insecure(settings, origin: str, agent_origin: str) -> None:
     settings.MADOGUCHI_ORIGIN = origin
     settings.CARD_AGENT_ORIGIN = agent_origin
@@ -147,6 +151,9 @@ def desk(live_server, trusted, settings, card_files, browser) -> Iterator[Desk]:
         allow_test_pins=True,
         presence_interval=1.0,
         max_backoff=1.0,
+        # The resident page's own origin (tests/browser/test_resident.py): the same live server
+        # by its other loopback name.
+        page_origins=(resident_page_origin(live_server.url),),
     )
     agent = Agent(config)
     agent.start()

@@ -90,9 +90,13 @@ def test_benefits_procedures_happy_path(desk, outside_systems):
         "health_insurance_use",
         {
             "insurer_number": "06139999",
-            "insured_symbol": "1234",
-            "insured_number": "5678",
-            "branch": "00",
+            "insured_symbol": "SYM-7731",
+            "insured_number": "88120045",
+            "branch": "01",
+            # The insured person must be the card holder: 山田 太郎, 1990-01-15, male.
+            "resident_birth_date": "1990-01-15",
+            "resident_sex": "1",
+            **kana,
         },
     )
     desk.shot("11-benefits-visit")

@@ -222,6 +222,8 @@ def test_seed_incident_b_keyed_into_as_open_visit_commits_nothing(desk, browser)
         expect(row.first).to_contain_text(incident.reason_code)
         o.screenshot(path=str(ARTIFACTS / "09-officials-incidents.png"))
         row.first.get_by_role("link", name=visit_a.reference).click()
+        o.locator("#reason-incident").check()  # officials say why they open a visit
+        o.get_by_test_id("reason-submit").click()
         trail = o.get_by_test_id("audit-trail")
         expect(trail).to_contain_text(f"受付を開始しました（受付 {visit_a.reference}）")
         expect(trail).to_contain_text("カードが取り外されました")

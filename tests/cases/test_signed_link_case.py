@@ -49,7 +49,9 @@ def test_signed_link_case_through_benefits(client, link, desk, official):
     services.case_investigate(case, actor=official)
     assert case.latest_entry().detail["findings"] == ["name_close_confirmed"]
     client.force_login(official)
-    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    page = client.get(
+        reverse("cases:detail", args=[case.pk]) + "?reason=case_work"
+    ).content.decode()
     # The audit trail of the visit that made the link, and the finding.
     assert "受付を開始しました" in page
     assert "カードの署名で確定しました" in page
@@ -103,10 +105,12 @@ def test_case_pages(client, link, desk, official):
     )
     assert response.status_code == 302
     case = services.Case.objects.get()
-    assert client.get(reverse("cases:detail", args=[case.pk])).status_code == 403
+    assert (
+        client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work").status_code == 403
+    )
     assert client.post(reverse("cases:step", args=[case.pk, "investigate"]), {}).status_code == 403
     client.force_login(official)
-    page = client.get(reverse("cases:detail", args=[case.pk]))
+    page = client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work")
     assert page.status_code == 200
     assert "心当たりがない" in page.content.decode()
     client.post(

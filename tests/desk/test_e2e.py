@@ -151,6 +151,21 @@ def test_sakai_scenario_commits_nothing_for_the_wrong_person(desk_env, outside_s
             username=desk_env["username"],
             password=factories.PASSWORD,
             card_dir=desk_env["cards"],
+            # The tests' card A is 堺 花子 (1980-04-01): her own insurance record.
+            a_procedure=(
+                "health_insurance_use",
+                {
+                    "insurer_number": "139999",
+                    "insured_symbol": "市国12",
+                    "insured_number": "3458",
+                    "branch": "00",
+                    "resident_birth_date": "1980-04-01",
+                    "resident_sex": "2",
+                    "resident_kana": "サカイ ハナコ",
+                    "resident_kana_confirmed": True,
+                    "confirm_close_match": True,
+                },
+            ),
         ),
         say=print,
     )

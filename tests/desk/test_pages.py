@@ -15,7 +15,7 @@ from madoguchi.desk.models import Procedure, Visit
 from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.models import DeskSession
-from tests import cardkit, factories
+from tests import cardkit, checklistkit, factories
 
 ORIGIN = "http://127.0.0.1:8000"
 
@@ -168,6 +168,7 @@ def test_end_records_after_items_ends_the_visit_and_pages_forget_it(trusted, sta
     prepare(staff_client)
     for item in checklists.items_for(visit, "before_completion"):
         checklists.tick(visit=visit, item=item, staff=staff_client.desk.staff)
+    checklistkit.tick_before(staff_client.desk)
     ch = services.completion_challenge(desk_session=staff_client.desk)
     token = cardkit.completion_token(a, ORIGIN, ch.nonce.value, ch.transaction_bytes)
     services.completion_commit(desk_session=staff_client.desk, token=token, nonce=ch.nonce.value)
@@ -192,6 +193,7 @@ def test_ended_page_says_why_a_completion_was_refused(trusted, staff_client):
     a, b = trusted.card("A"), trusted.card("B")
     visit = start(staff_client, a)
     prepare(staff_client, "PAY-B-0002")
+    checklistkit.tick_before(staff_client.desk)
     ch = services.completion_challenge(desk_session=staff_client.desk)
     token = cardkit.completion_token(b, ORIGIN, ch.nonce.value, ch.transaction_bytes)
     with pytest.raises(Refusal):

@@ -15,7 +15,7 @@ from madoguchi.incidents.models import Incident
 from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.constants import DeskSessionCloseReason
-from tests import cardkit
+from tests import cardkit, checklistkit
 from tests.visits import commit, sign_completion, start_visit
 
 ORIGIN = "http://127.0.0.1:8000"
@@ -164,6 +164,7 @@ def test_nonce_from_another_terminal_is_refused(trusted, desk, other_desk):
     prepare(desk)
     prepare(other_desk)
     ch_other, _ = sign_completion(other_desk, trusted.card("C"))
+    checklistkit.tick_before(desk)
     token = cardkit.completion_token(
         a,
         ORIGIN,
@@ -217,6 +218,7 @@ def test_authentication_token_cannot_be_used_as_completion(trusted, desk):
     a = trusted.card("A")
     start_visit(desk, a)
     prepare(desk)
+    checklistkit.tick_before(desk)
     ch = services.completion_challenge(desk_session=desk)
     token = cardkit.auth_token(a, ORIGIN, ch.nonce.value)
     refused(desk, token, ch.nonce.value, "unknown_format")
@@ -226,6 +228,7 @@ def test_authentication_token_cannot_be_used_as_completion(trusted, desk):
 def test_completion_without_a_card_token(trusted, desk):
     start_visit(desk, trusted.card("A"))
     prepare(desk)
+    checklistkit.tick_before(desk)
     ch = services.completion_challenge(desk_session=desk)
     refused(desk, "", ch.nonce.value, "token_too_short")
 

@@ -37,13 +37,71 @@ def test_a_leaf_certificate_is_not_a_trust_anchor(pki, tmp_path):
         call_command("identity", "add-anchor", str(leaf))
 
 
-def test_renewal_link_keeps_one_holder(pki, tmp_path):
+def _holder_of(pki, cert):
+    from madoguchi.identity.tokens import ValidatedToken
+
+    return holder_certificate_for(
+        ValidatedToken(
+            certificate=cert,
+            issuer_certificate=pki.ca.certificate,
+            fingerprint_sha256=fingerprint(cert),
+            issuer_dn=cert.issuer.rfc4514_string(),
+            serial_number=cert.serial_number,
+            subject_cn="x",
+            algorithm="RS256",
+            format="web-eid:1.0",
+        )
+    )
+
+
+def _pem(tmp_path, cert):
+    from cryptography.hazmat.primitives import serialization
+
+    path = tmp_path / f"{cert.serial_number}.pem"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return str(path)
+
+
+def test_renewal_link_refuses_a_certificate_no_trust_anchor_issued(trusted, tmp_path):
+    """Issue 11 item 9: the new certificate is validated (chain, policy, validity, CRL)."""
+    from madoguchi.audit.models import AuditEvent
+    from madoguchi.card.testca import TestCA
+
+    old = _holder_of(trusted, trusted.card("A").auth_certificate)
+    from datetime import date
+
+    stranger_ca = TestCA.load_or_create(tmp_path / "stranger")
+    key = trusted.card("C").auth_certificate.public_key()
+    cert = stranger_ca.issue_auth_cert(key, date(1980, 1, 1))
+    with pytest.raises(CommandError):
+        call_command("identity", "link-renewal", old.fingerprint, _pem(tmp_path, cert))
+    assert not HolderCertificate.objects.filter(fingerprint=fingerprint(cert)).exists()
+    assert AuditEvent.objects.filter(event_name="identity.certificate_renewal_refused").exists()
+
+
+def test_renewal_link_refuses_a_certificate_of_another_holder(trusted, tmp_path):
+    """Issue 11 item 9: a certificate that already belongs to someone else is not moved."""
+    old = _holder_of(trusted, trusted.card("A").auth_certificate)
+    other = _holder_of(trusted, trusted.card("B").auth_certificate)
+    with pytest.raises(CommandError, match="already belongs to another holder"):
+        call_command(
+            "identity",
+            "link-renewal",
+            old.fingerprint,
+            _pem(tmp_path, trusted.card("B").auth_certificate),
+        )
+    other.refresh_from_db()
+    assert other.holder != old.holder
+
+
+def test_renewal_link_keeps_one_holder(trusted, tmp_path):
     from cryptography.hazmat.primitives import serialization
 
     from madoguchi.identity.tokens import ValidatedToken
 
+    pki = trusted
     old_cert = pki.card("A").auth_certificate
-    new_cert = pki.card("B").auth_certificate  # stands in for A's renewed certificate
+    new_cert = pki.card("C").auth_certificate  # stands in for A's renewed certificate
     old = holder_certificate_for(
         ValidatedToken(
             certificate=old_cert,

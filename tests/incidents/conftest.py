@@ -19,6 +19,9 @@ def desk(db):
 
 
 def login_at_desk(client, desk):
+    # The browser is bound to the desk's terminal, as an enrolled terminal's browser is.
+    raw = terminal_services.credential_issue(terminal=desk.terminal, actor=None).raw
+    assert client.post("/terminal/enrol/", {"credential": raw}).status_code == 200
     client.force_login(desk.staff)
     session = client.session
     session["desk_session_id"] = desk.pk

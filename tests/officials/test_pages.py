@@ -87,13 +87,15 @@ def test_supervisor_sees_only_their_contractor(client, two_visits):
     incidents = client.get("/officials/incidents/").content.decode()
     assert ours.reference in incidents
     assert theirs.reference not in incidents
-    assert client.get(f"/officials/visits/{theirs.public_id}/").status_code == 404
+    assert (
+        client.get(f"/officials/visits/{theirs.public_id}/?reason=daily_check").status_code == 404
+    )
 
 
 def test_visit_detail_shows_audit_trail_and_incident(client, two_visits):
     ours, _ = two_visits
     client.force_login(factories.staff(Role.CITY_OFFICIAL))
-    r = client.get(f"/officials/visits/{ours.public_id}/")
+    r = client.get(f"/officials/visits/{ours.public_id}/?reason=incident")
     html = r.content.decode()
     assert r.status_code == 200
     assert f"受付を開始しました（受付 {ours.reference}）" in html
@@ -124,3 +126,21 @@ def test_superuser_without_role_may_view(client, db):
     assert not Group.objects.filter(user=admin).exists()
     client.force_login(admin)
     assert client.get("/officials/").status_code == 200
+
+
+def test_opening_a_visit_asks_why_first_and_records_the_reason(client, two_visits):
+    ours, _ = two_visits
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    url = f"/officials/visits/{ours.public_id}/"
+    asked = client.get(url).content.decode()
+    assert 'name="reason"' in asked
+    assert ours.reference not in asked  # nothing of the visit before a reason is given
+    assert client.get(url + "?reason=made-up").content.decode().count('name="reason"') > 0
+    assert client.get(url + "?reason=incident").status_code == 200
+    # The reason is remembered for this page in this sign-in (a step's redirect back).
+    assert client.get(url).status_code == 200
+    from madoguchi.audit.models import AuditEvent
+
+    reads = AuditEvent.objects.filter(event_name="identity.record_read")
+    assert [e.payload["reason"] for e in reads] == ["incident", "incident"]
+    assert {e.subject_id for e in reads} == {str(ours.holder_id)}

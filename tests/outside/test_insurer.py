@@ -94,3 +94,20 @@ def test_malformed_input_is_refused_before_sending(
 
 def test_adapter_satisfies_the_protocol(insurer: HttpInsurer) -> None:
     assert isinstance(insurer, Insurer)
+
+
+def test_lookup_returns_the_insured_persons_attributes_and_registers_nothing(
+    insurer: HttpInsurer,
+) -> None:
+    """Issue 11 item 2: a read-only look-up before anything is registered."""
+    person = insurer.lookup_insured(*YAMADA)
+    assert (person.name, person.name_kana, person.birth_date, person.sex, person.status) == (
+        "山田 太郎",
+        "ﾔﾏﾀﾞ ﾀﾛｳ",
+        "1980-04-01",
+        "1",
+        "active",
+    )
+    assert insurer.register_use(*YAMADA, CARD_A).status is RegistrationStatus.REGISTERED
+    with pytest.raises(InsuredPersonNotFound):
+        insurer.lookup_insured("06139999", "1234", "0000", "00")

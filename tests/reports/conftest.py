@@ -7,7 +7,7 @@ from madoguchi.accounts.constants import OrganisationKind, Role
 from madoguchi.accounts.models import Organisation
 from madoguchi.desk import services as desk_services
 from madoguchi.terminals import services as terminal_services
-from tests import cardkit, factories
+from tests import cardkit, checklistkit, factories
 from tests.visits import start_visit  # noqa: F401 (this package's tests import it here)
 
 ORIGIN = "http://127.0.0.1:8000"
@@ -69,6 +69,7 @@ def commit_test_link(desk_session, card, account="PAY-A-0001"):
     desk_services.procedure_prepare(
         desk_session=desk_session, kind="test_link", fields={"account": account, "points": 5000}
     )
+    checklistkit.tick_before(desk_session)
     ch = desk_services.completion_challenge(desk_session=desk_session)
     token = cardkit.completion_token(card, ORIGIN, ch.nonce.value, ch.transaction_bytes)
     return desk_services.completion_commit(

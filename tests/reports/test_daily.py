@@ -14,7 +14,7 @@ from madoguchi.incidents.models import Incident
 from madoguchi.refusals import Refusal
 from madoguchi.reports import services
 from madoguchi.reports.models import DailyReport, ReportFrozenError
-from tests import cardkit, factories
+from tests import cardkit, checklistkit, factories
 from tests.reports.conftest import ORIGIN, commit_test_link, start_visit
 
 
@@ -39,6 +39,7 @@ def busy_day(trusted, desk, supervisor):
     desk_services.procedure_prepare(
         desk_session=desk, kind="test_link", fields={"account": "PAY-B-0002", "points": 5000}
     )
+    checklistkit.tick_before(desk)
     ch = desk_services.completion_challenge(desk_session=desk)
     token = cardkit.completion_token(b, ORIGIN, ch.nonce.value, ch.transaction_bytes)
     with pytest.raises(Refusal):
@@ -71,8 +72,15 @@ def busy_day(trusted, desk, supervisor):
 def test_report_lists_every_incident_of_the_day(busy_day, yesterday):
     r = services.build_daily(busy_day, yesterday)
     kinds = sorted(i["kind"] for i in r["incidents"])
-    # The refused completion also ended its visit with the procedure pending.
-    assert kinds == ["complaint", "completion_refused", "pin_locked", "visit_ended_with_pending"]
+    # The refused completion also ended its visit with the procedure pending; the committed
+    # visit was superseded with its after-completion checklist items unticked.
+    assert kinds == [
+        "checklist_unticked",
+        "complaint",
+        "completion_refused",
+        "pin_locked",
+        "visit_ended_with_pending",
+    ]
     summaries = " ".join(i["summary"] for i in r["incidents"])
     assert "embarrassing for the contractor" in summaries
     assert "other desk" not in summaries

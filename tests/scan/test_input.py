@@ -1,5 +1,6 @@
 """Bad input: one clear error naming the file and the column, and nothing written."""
 
+import io
 import json
 import re
 
@@ -114,3 +115,20 @@ def test_the_command_refuses_bad_input_and_writes_nothing(good, tmp_path):
     with pytest.raises(CommandError, match=r"links.parquet, column 'channel': missing column"):
         call_command("scan", "run", str(good), "--out", str(out))
     assert not out.exists()
+
+
+def test_explain_prints_each_rules_plan_and_writes_nothing(good, tmp_path):
+    out = io.StringIO()
+    call_command("scan", "run", str(good), "--out", str(tmp_path / "out"), "--explain", stdout=out)
+    text = out.getvalue()
+    for rule in (
+        "family_account.v1",
+        "lent_terminal.v1",
+        "logout_omission.v1",
+        "wrong_card.v1",
+        "typed_wrong_id.v1",
+    ):
+        assert f"== {rule}" in text
+    assert "WINDOW" in text.upper()
+    assert "JOIN" in text.upper()
+    assert not (tmp_path / "out").exists()

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from .models import Organisation, User
@@ -19,3 +20,18 @@ class UserAdmin(BaseUserAdmin):
         *(BaseUserAdmin.fieldsets or ()),
         (_("Desk"), {"fields": ("display_name", "organisation")}),
     )
+    # Roles, groups, permissions and the admin and superuser flags are never changed here:
+    # `madoguchi staff grant|revoke|flag --by NAME` does it, audited with who did it.
+    readonly_fields = (
+        "is_staff",
+        "is_superuser",
+        "groups",
+        "user_permissions",
+        "last_login",
+        "date_joined",
+    )
+
+
+# Group permissions are the roles (accounts.roles); they are not edited in the admin either.
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)

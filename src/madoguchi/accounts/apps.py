@@ -14,4 +14,6 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Staff and organisations")
 
     def ready(self) -> None:
+        from . import events, receivers  # noqa: F401
+
         post_migrate.connect(_ensure_roles, dispatch_uid="madoguchi.accounts.roles")

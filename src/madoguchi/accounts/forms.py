@@ -8,7 +8,7 @@ class SignInForm(forms.Form):
     )
     password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput)
     otp_token = forms.CharField(
-        label=_("Authenticator code (city officials and operators)"),
+        label=_("Authenticator code (city officials, operators and administrators)"),
         required=False,
         max_length=8,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),

@@ -57,4 +57,7 @@ class User(AbstractUser):
 
     @property
     def requires_totp(self) -> bool:
+        """City officials, operators and anyone who may see the admin sign in with TOTP."""
+        if self.is_staff or self.is_superuser:
+            return True
         return bool(self.roles & {r.value for r in ROLES_REQUIRING_TOTP})

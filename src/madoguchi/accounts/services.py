@@ -10,6 +10,7 @@ from django_otp import login as otp_login
 from django_otp import match_token
 
 from madoguchi.audit import services as audit
+from madoguchi.audit import throttle
 from madoguchi.audit.events import (
     ACCOUNTS_LOCKED_OUT,
     ACCOUNTS_SIGN_IN_FAILED,
@@ -25,11 +26,24 @@ from madoguchi.terminals.models import DeskSession, Terminal
 from .constants import Role
 from .models import User
 
+# What the sign-in page says for every refusal but a lockout: it must not tell an attacker that
+# the password was right before the terminal and second-factor checks passed. The true reason
+# (`code`, `message`) is kept in the audit event.
+SIGN_IN_REFUSED = _(
+    "Sign-in failed. Check the user name, password and authenticator code (city officials, "
+    "operators and administrators), and that desk staff sign in on a registered terminal."
+)
+
 
 class SignInRefused(Refusal):
     code = "sign_in_refused"
     status = 401
     message = _("Sign-in was refused.")
+
+    @property
+    def public_message(self) -> str:
+        """What the sign-in page shows: one message for every refusal (see SIGN_IN_REFUSED)."""
+        return str(SIGN_IN_REFUSED)
 
 
 class BadCredentials(SignInRefused):
@@ -43,6 +57,10 @@ class AccountLocked(SignInRefused):
         "Too many failed attempts: this account is locked for a while. "
         "Ask a supervisor if you need to sign in now."
     )
+
+    @property
+    def public_message(self) -> str:
+        return str(self.message)
 
 
 class SecondFactorRequired(SignInRefused):
@@ -69,19 +87,26 @@ class TerminalRequired(SignInRefused):
 
 
 def _refuse(
-    exc: SignInRefused, *, username: str, terminal: Terminal | None, user: User | None = None
+    exc: SignInRefused,
+    *,
+    username: str,
+    terminal: Terminal | None,
+    user: User | None = None,
+    request: HttpRequest | None = None,
 ) -> SignInRefused:
+    """Audit a refused sign-in with its true reason (rate-limited: unauthenticated)."""
     event = ACCOUNTS_LOCKED_OUT if isinstance(exc, AccountLocked) else ACCOUNTS_SIGN_IN_FAILED
     if isinstance(exc, SecondFactorWrong):
         event = ACCOUNTS_TOTP_FAILED
-    with transaction.atomic():
-        audit.record(
-            event,
-            actor=user,
-            terminal=terminal,
-            subject=user,
-            payload={"username": username[:150], "reason": exc.code},
-        )
+    throttle.record_unauthenticated(
+        event,
+        source=throttle.client_source(request),
+        reason=exc.code,
+        actor=user,
+        terminal=terminal,
+        subject=user,
+        payload={"username": username[:150], "reason": exc.code},
+    )
     return exc
 
 
@@ -101,23 +126,43 @@ def staff_sign_in(
     user = authenticate(request, username=username, password=password)
     if user is None:
         if getattr(request, "axes_locked_out", False):
-            raise _refuse(AccountLocked(), username=username, terminal=terminal)
-        raise _refuse(BadCredentials(), username=username, terminal=terminal)
+            raise _refuse(AccountLocked(), username=username, terminal=terminal, request=request)
+        raise _refuse(BadCredentials(), username=username, terminal=terminal, request=request)
     assert isinstance(user, User)
 
     device = None
     if user.requires_totp:
         if not otp_token:
-            raise _refuse(SecondFactorRequired(), username=username, terminal=terminal, user=user)
+            raise _refuse(
+                SecondFactorRequired(),
+                username=username,
+                terminal=terminal,
+                user=user,
+                request=request,
+            )
         if not any(True for _d in _confirmed_devices(user)):
-            raise _refuse(SecondFactorMissing(), username=username, terminal=terminal, user=user)
+            raise _refuse(
+                SecondFactorMissing(),
+                username=username,
+                terminal=terminal,
+                user=user,
+                request=request,
+            )
         device = match_token(user, otp_token.strip())
         if device is None:
-            raise _refuse(SecondFactorWrong(), username=username, terminal=terminal, user=user)
+            raise _refuse(
+                SecondFactorWrong(),
+                username=username,
+                terminal=terminal,
+                user=user,
+                request=request,
+            )
 
     is_desk_staff = user.has_role(Role.DESK_STAFF)
     if is_desk_staff and terminal is None:
-        raise _refuse(TerminalRequired(), username=username, terminal=None, user=user)
+        raise _refuse(
+            TerminalRequired(), username=username, terminal=None, user=user, request=request
+        )
 
     with transaction.atomic():
         session = None

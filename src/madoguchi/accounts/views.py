@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from madoguchi.terminals.binding import current_terminal
@@ -25,9 +26,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 terminal=terminal,
             )
         except services.SignInRefused as exc:
-            error = exc.message
+            error = exc.public_message
             status = 403 if isinstance(exc, services.AccountLocked) else 400
         else:
+            target = request.GET.get("next", "")
+            if target and url_has_allowed_host_and_scheme(
+                target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                return redirect(target)
             return redirect("core:home")
     elif request.method == "POST":
         status = 400

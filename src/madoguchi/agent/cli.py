@@ -58,6 +58,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--terminal-name", default=None, help="name shown by GET /status")
     parser.add_argument(
+        "--page-origin",
+        action="append",
+        default=None,
+        metavar="URL",
+        help="a further origin of the server allowed to use the agent, with tokens signed over "
+        "it (the resident page's own origin); repeatable",
+    )
+    parser.add_argument(
         "--support-key",
         action="append",
         default=None,
@@ -81,6 +89,7 @@ def config_from_options(options: Mapping[str, Any], environ: Mapping[str, str]) 
         allow_test_pins=bool(options.get("allow_test_pins")),
         presence_interval=float(options.get("presence_interval") or DEFAULT_PRESENCE_INTERVAL),
         terminal_name=options.get("terminal_name"),
+        page_origins=tuple(options.get("page_origin") or ()),
         support_keys=tuple(options.get("support_key") or ()),
     ).validate()
 

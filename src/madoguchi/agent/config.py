@@ -98,6 +98,9 @@ class AgentConfig:
     """Seconds a signature waits for the server to accept every queued card event."""
     card_poll_interval: float = 0.5
     """How long one PC/SC status wait lasts before the watcher checks whether to stop."""
+    page_origins: tuple[str, ...] = ()
+    """Further web origins of the server allowed to use the agent, each with tokens signed over
+    its own origin (the resident page's, docs/resident.md)."""
     support_keys: tuple[str, ...] = ()
     """Trusted J-LIS input-support keys, `KEYID=PEM` (docs/card.md): with any, reading the
     attributes also checks EF0004 and the signature of EF0003; without, only the SHA-256."""
@@ -115,6 +118,13 @@ class AgentConfig:
         return server_origin_of(self.server_url)
 
     @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """The server origin first, then the further page origins: the only origins a request
+        may come from and a token may be signed for."""
+        extra = [server_origin_of(u) for u in self.page_origins]
+        return tuple(dict.fromkeys([self.server_origin, *extra]))
+
+    @property
     def events_url(self) -> str:
         return self.server_url.rstrip("/") + EVENTS_PATH
 
@@ -128,6 +138,7 @@ class AgentConfig:
 
     def validate(self) -> AgentConfig:
         self.server_origin  # noqa: B018 - raises ConfigError when the URL is unusable
+        self.allowed_origins  # noqa: B018 - and when a page origin is
         if not self.credential:
             raise ConfigError(
                 f"no terminal credential: set {CREDENTIAL_ENV} (preferred) or --terminal-credential"

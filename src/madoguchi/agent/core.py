@@ -62,6 +62,7 @@ class Agent:
     def __init__(self, config: AgentConfig, source: CardSource | None = None) -> None:
         self.config = config.validate()
         self.server_origin = config.server_origin
+        self.allowed_origins = config.allowed_origins
         self.source = source if source is not None else make_source(config)
         self.support_trust = self.config.support_trust
         self.book = RequestBook(config.request_timeout)
@@ -182,7 +183,9 @@ class Agent:
         """Check the body, read the PIN tries left, register the request (no PIN yet)."""
         fields: dict[str, Any] = {}
         if kind is not Kind.READ_ATTRIBUTES:
-            fields["origin"], fields["nonce"] = operations.check_challenge(body, self.server_origin)
+            fields["origin"], fields["nonce"] = operations.check_challenge(
+                body, self.allowed_origins
+            )
         if kind is Kind.SIGN_COMPLETION:
             tx = operations.parse_transaction(body.get("transaction"))
             fields["transaction"], fields["display"] = tx.data, tx.display

@@ -123,13 +123,15 @@ class Handler(BaseHTTPRequestHandler):
                     "the PIN form is accepted only from the PIN pad page itself",
                 )
             return
-        if origin is not None and origin != self.agent.server_origin:
+        if origin is not None and origin not in self.agent.allowed_origins:
             raise ApiError(403, "forbidden_origin", f"origin {origin[:100]!r} is not allowed")
 
     # --- requests and responses ---------------------------------------------------------------
 
     def common_headers(self, referrer_policy: str = "no-referrer") -> None:
-        self.send_header("Access-Control-Allow-Origin", self.agent.server_origin)
+        origin = self.headers.get("Origin")
+        allowed = origin if origin in self.agent.allowed_origins else self.agent.server_origin
+        self.send_header("Access-Control-Allow-Origin", allowed)
         self.send_header("Vary", "Origin")
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")

@@ -76,16 +76,20 @@ def support_tries_left(transport: Transport) -> int | None:
 # --- request bodies -------------------------------------------------------------------------------
 
 
-def check_challenge(body: dict[str, Any], server_origin: str) -> tuple[str, str]:
-    """(origin, nonce) from an authenticate / sign-completion body; the origin must be ours."""
+def check_challenge(
+    body: dict[str, Any], allowed_origins: str | tuple[str, ...]
+) -> tuple[str, str]:
+    """(origin, nonce) from an authenticate / sign-completion body; the origin must be ours
+    (the server origin, or one of the further page origins it was started with)."""
+    allowed = (allowed_origins,) if isinstance(allowed_origins, str) else allowed_origins
     origin = body.get("origin")
     nonce = body.get("nonce")
     if not isinstance(origin, str) or not origin:
         raise RequestError("bad_request", "'origin' must be a non-empty string")
-    if origin != server_origin:
+    if origin not in allowed:
         raise RequestError(
             "origin_mismatch",
-            f"'origin' is not this agent's server origin ({server_origin}); no PIN is asked",
+            f"'origin' is not this agent's server origin ({allowed[0]}); no PIN is asked",
         )
     if not isinstance(nonce, str):
         raise RequestError("bad_request", "'nonce' must be a string")

@@ -65,7 +65,7 @@ def dispatch(handler: Handler, method: str, path: str, query: Query) -> None:
 
 def preflight(handler: Handler) -> None:
     origin = handler.headers.get("Origin")
-    if origin != handler.agent.server_origin:
+    if origin not in handler.agent.allowed_origins:
         raise ApiError(403, "forbidden_origin", "CORS is answered only for the server origin")
     handler.send_response(204)
     handler.common_headers()
@@ -185,7 +185,7 @@ def pinpad_page(handler: Handler, m: re.Match[str], query: Query) -> None:
     handler.send_header(
         "Content-Security-Policy",
         f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-        f"form-action 'self'; base-uri 'none'; frame-ancestors {handler.agent.server_origin}",
+        f"form-action 'self'; base-uri 'none'; frame-ancestors {' '.join(handler.agent.allowed_origins)}",
     )
     handler.send_header("Content-Length", str(len(html)))
     handler.end_headers()

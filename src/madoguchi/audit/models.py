@@ -129,3 +129,29 @@ class AuditCheckpoint(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         _refuse(f"deleting checkpoint {self.pk}")
+
+
+class UnauthenticatedTally(models.Model):
+    """How often one kind of unauthenticated event came from one source in one minute.
+
+    Not part of the log: it lets `audit.throttle` write the first such event of a minute to the
+    log and fold the repeats into one summary event with their count (written once the minute
+    is over), so that a flood of bad requests cannot flood the log or hold its append lock.
+    """
+
+    kind = models.CharField(max_length=120)
+    source = models.CharField(max_length=100)
+    minute = models.DateTimeField()
+    count = models.PositiveIntegerField(default=1)
+    summarised = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "source", "minute"], name="audit_one_tally_per_kind_source_minute"
+            )
+        ]
+        indexes = [models.Index(fields=["summarised", "minute"], name="audit_tally_open")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} from {self.source} at {self.minute:%H:%M}: {self.count}"

@@ -25,7 +25,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from . import conf, events, merkle, note
-from .canonical import GENESIS, EventRecord, canonical_json, chain_hash
+from .canonical import GENESIS, canonical_json, chain_hash
 from .canonical import event_leaf_hash as _leaf
 from .models import AuditCheckpoint, AuditEvent
 from .verify import verify_chain
@@ -117,17 +117,25 @@ def _check_payload(value: Any, path: str = "payload") -> None:
         )
 
 
-def _lock_head(using: str) -> None:
+def _lock_head(using: str, *, constraints_first: bool = False) -> None:
     """Serialise appenders so that two writers never extend the same head (fork the chain).
 
-    PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback.
+    PostgreSQL: a transaction-scoped advisory lock, released at commit or rollback. With
+    `constraints_first`, the transaction's deferred constraints are checked first, in the same
+    round trip: deferred foreign-key checks lock the rows they refer to (FOR KEY SHARE), and
+    nothing may wait for a row while holding the head.
     SQLite: the settings open every transaction with BEGIN IMMEDIATE, which already holds the
     database's single write lock from the start of the atomic block.
     """
     connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+            lock = f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY:d})"
+            if constraints_first:
+                # Two statements, one round trip (no parameters: the simple query protocol).
+                cursor.execute(f"SET CONSTRAINTS ALL IMMEDIATE; {lock}")
+            else:
+                cursor.execute(lock)
     elif connection.vendor == "sqlite":
         if connection.settings_dict.get("OPTIONS", {}).get("transaction_mode") != "IMMEDIATE":
             raise AuditError(
@@ -169,12 +177,7 @@ def record(
     terminal_id, terminal_label = _terminal_fields(terminal)
     subject_type, subject_id = _subject_fields(subject)
 
-    _lock_head(using)
-    head = AuditEvent.objects.using(using).order_by("-seq").values_list("seq", "chain_hash").first()
-    seq, previous = (head[0] + 1, bytes.fromhex(head[1])) if head else (1, GENESIS)
-    fields = EventRecord(
-        seq=seq,
-        time=timezone.now(),
+    row = AuditEvent(
         event_id=event_type.id,
         event_name=event_type.name,
         actor_id=actor_id,
@@ -185,14 +188,41 @@ def record(
         subject_id=subject_id,
         payload=body,
     )
-    leaf = _leaf(fields)
-    row = AuditEvent(
-        **{name: getattr(fields, name) for name in fields.__dataclass_fields__},
-        leaf_hash=leaf.hex(),
-        chain_hash=chain_hash(previous, leaf).hex(),
-    )
-    row.save(using=using)
+    connection = connections[using]
+    queue = getattr(connection, "audit_queue", None)
+    if queue is None:  # a plain Django backend: append now, holding the head lock to commit
+        _append(connection, [row])
+        return row
+    queue.append(row)
+    if connection.audit_only_test_blocks():  # type: ignore[attr-defined]  # a test's transaction
+        flush_queue(connection)
     return row
+
+
+def flush_queue(connection: Any) -> None:
+    """Append the connection's queued events (called by the backend just before COMMIT)."""
+    rows, connection.audit_queue = connection.audit_queue, []
+    if rows:
+        _append(connection, rows)
+
+
+def _append(connection: Any, rows: list[AuditEvent]) -> None:
+    """Sequence, chain and insert `rows`: deferred constraints checked first, then the head
+    lock (held until the transaction ends), the head read, one INSERT for all rows."""
+    using = connection.alias
+    _lock_head(using, constraints_first=True)
+    head = AuditEvent.objects.using(using).order_by("-seq").values_list("seq", "chain_hash").first()
+    seq, previous = (head[0] + 1, bytes.fromhex(head[1])) if head else (1, GENESIS)
+    now = timezone.now()
+    for row in rows:
+        row.seq = seq
+        row.time = now
+        leaf = _leaf(row.as_record())
+        previous = chain_hash(previous, leaf)
+        row.leaf_hash = leaf.hex()
+        row.chain_hash = previous.hex()
+        seq += 1
+    AuditEvent.objects.using(using).bulk_create(rows)
 
 
 def _load_signing_key(path: Path) -> Ed25519PrivateKey:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from . import merkle, note
+from . import conf, merkle, note
 from .canonical import GENESIS, CanonicalError, chain_hash, event_leaf_hash
 from .models import AuditCheckpoint, AuditEvent
 
@@ -171,3 +171,70 @@ def verify_checkpoints(
         f"Signed checkpoints match the log: {rows} in the database, {checked - rows} in files"
         + (f" ({directory})." if directory is not None else "."),
     )
+
+
+def checkpoints_exist(using: str = "default", directory: Path | None = None) -> bool:
+    """Whether any signed checkpoint is on record, in the table or as a file."""
+    if AuditCheckpoint.objects.using(using).exists():
+        return True
+    return directory is not None and directory.is_dir() and any(directory.glob("checkpoint-*.txt"))
+
+
+@dataclass
+class LogReport:
+    """The whole verification: ok, and the lines to print (the last one says why it failed)."""
+
+    ok: bool
+    lines: list[str]
+
+
+def verify_log(
+    *,
+    using: str = "default",
+    verifier_key: str,
+    skip_checkpoints: bool,
+    directory: Path | None,
+) -> LogReport:
+    """The one verification rule: the chain, then every checkpoint.
+
+    Checkpoints on record must be checked: without a verifier key that is a failure, never a
+    silent pass (a rewritten log recomputes a valid chain; only the checkpoints show it).
+    Skipping them is the caller's explicit choice, and the result says so.
+    """
+    result = verify_chain(using, keep_leaves=not skip_checkpoints)
+    if not result.ok:
+        return LogReport(False, [result.message])
+    lines = [result.message]
+    if skip_checkpoints:
+        lines.append(
+            "Signed checkpoints NOT checked (skipped on request): a rewritten log with a "
+            "recomputed chain would pass this verification."
+        )
+        return LogReport(True, lines)
+    present = checkpoints_exist(using, directory)
+    if not verifier_key:
+        if present:
+            lines.append(
+                "Verification FAILED: signed checkpoints exist but no verifier key is configured "
+                "(AUDIT_CHECKPOINT_VERIFIER_KEY, --verifier-key or the signing key file), so "
+                "they cannot be checked. Give the key, or skip them explicitly with "
+                "--skip-checkpoints."
+            )
+            return LogReport(False, lines)
+        lines.append("No signed checkpoints on record yet (run `madoguchi audit checkpoint`).")
+        return LogReport(True, lines)
+    try:
+        name, public_key = note.parse_verifier_key(verifier_key)
+    except note.NoteError as exc:
+        lines.append(f"Verification FAILED: the verifier key is not usable: {exc}")
+        return LogReport(False, lines)
+    report = verify_checkpoints(
+        result.leaves,
+        origin=conf.origin(),
+        key_name=name,
+        public_key=public_key,
+        using=using,
+        directory=directory,
+    )
+    lines.append(report.message)
+    return LogReport(report.ok, lines)

@@ -34,7 +34,10 @@ def identifier_matches(presented: str, stored_hash: str) -> bool:
 
 
 def last4(value: str) -> str:
-    return normalise(value)[-4:]
+    """The last 4 characters, which staff and receipts may show; none at all when the identifier
+    has 4 characters or fewer (its "last 4" would be the whole of it, so it is fully masked)."""
+    normal = normalise(value)
+    return normal[-4:] if len(normal) > 4 else ""
 
 
 def masked(last_four: str) -> str:

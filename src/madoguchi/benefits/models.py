@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -204,6 +204,13 @@ class PaymentLink(_Committed, _NameCheckFields):
 
     def __str__(self) -> str:
         return f"{self.provider.code} {self.masked_account}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Every write of a link keeps the account's claim in step (AccountClaim): an effective
+        link claims its account for its resident, across programmes; a claim held by another
+        resident raises AccountClaimedError (an IntegrityError) inside the caller's transaction."""
+        super().save(*args, **kwargs)
+        AccountClaim.sync(self)
 
     @property
     def masked_account(self) -> str:
@@ -451,3 +458,55 @@ class LedgerEntry(_Immutable):
 
     def __str__(self) -> str:
         return f"{self.account} {self.amount:+d}"
+
+
+class AccountClaimedError(IntegrityError):
+    """The payment account is claimed by another resident (benefits_one_holder_per_account)."""
+
+
+class AccountClaim(models.Model):
+    """One payment account belongs to at most one resident, across all programmes.
+
+    The unique constraint `benefits_one_holder_per_account` is what holds under concurrency:
+    two desks committing the same account for two residents (in one programme or in two) both
+    insert this row; the second waits for the first and then fails inside its completion's
+    transaction. Kept in step by `PaymentLink.save`; released when the resident has no
+    effective link on the account any more (suspension, replacement by a case).
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="+")
+    account_hash = models.CharField(max_length=64)
+    holder = models.ForeignKey("identity.Holder", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payment account claim")
+        verbose_name_plural = _("payment account claims")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "account_hash"], name="benefits_one_holder_per_account"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_id}:{self.account_hash[:12]} -> holder {self.holder_id}"
+
+    @classmethod
+    def sync(cls, link: PaymentLink) -> None:
+        key = {"provider_id": link.provider_id, "account_hash": link.account_hash}
+        if link.status == LinkStatus.EFFECTIVE:
+            with transaction.atomic():
+                claim, _created = cls.objects.get_or_create(
+                    **key, defaults={"holder_id": link.holder_id}
+                )
+            if claim.holder_id != link.holder_id:
+                raise AccountClaimedError(
+                    f"account {link.account_hash[:12]} of provider {link.provider_id} belongs "
+                    f"to holder {claim.holder_id}"
+                )
+            return
+        still = PaymentLink.objects.filter(
+            **key, holder_id=link.holder_id, status=LinkStatus.EFFECTIVE
+        ).exists()
+        if not still:
+            cls.objects.filter(**key, holder_id=link.holder_id).delete()

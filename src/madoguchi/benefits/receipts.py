@@ -15,6 +15,7 @@ from madoguchi.audit import services as audit
 from madoguchi.desk.models import Completion
 from madoguchi.outside import BankAccountType
 
+from .constants import LinkStatus
 from .events import BENEFITS_RECEIPT_EMAILED
 from .models import Grant, HealthInsuranceRegistration, PaymentLink, PublicFundAccount
 
@@ -28,6 +29,7 @@ class ReceiptData:
     visit_reference: str
     items: list[dict[str, Any]] = field(default_factory=list)
     grants: list[str] = field(default_factory=list)
+    later: list[str] = field(default_factory=list)
 
 
 def receipt_data(completion: Completion) -> ReceiptData:
@@ -76,6 +78,15 @@ def receipt_data(completion: Completion) -> ReceiptData:
     for g in Grant.objects.filter(completion=completion).select_related("programme_version"):
         cat = g.programme_version.category(g.category) or {"label_ja": g.category}
         data.grants.append(f"{cat['label_ja']}: {g.points:,}ポイント")
+    # What the resident could still apply for, per programme applied to (after this completion).
+    from . import outlook
+
+    for link in PaymentLink.objects.filter(
+        holder=visit.holder, status=LinkStatus.EFFECTIVE
+    ).select_related("programme", "programme_version"):
+        data.later.extend(
+            outlook.outlook(visit.holder, link.programme, link.programme_version).later
+        )
     return data
 
 

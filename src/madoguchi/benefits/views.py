@@ -6,6 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 
 from madoguchi.desk.models import Completion
+from madoguchi.identity.access import record_read
+from madoguchi.terminals.binding import bound_desk_session
 
 from .receipts import receipt_pdf
 
@@ -19,16 +21,11 @@ def receipt(request: HttpRequest, completion_id: int) -> HttpResponse:
         .filter(pk=completion_id)
         .first()
     )
-    session = completion.visit.desk_session if completion else None
-    if (
-        completion is None
-        or session is None
-        or session.pk != request.session.get("desk_session_id")
-        or session.staff_id != request.user.pk
-        or session.closed_at is not None
-    ):
+    session = bound_desk_session(request)
+    if completion is None or session is None or completion.visit.desk_session_id != session.pk:
         # Same answer whether it exists or not: nobody learns about other desks' completions.
         raise Http404("No such receipt for this desk session.")
+    record_read(request, completion.visit.holder, page="benefits.receipt_pdf", subject=completion)
     response = HttpResponse(receipt_pdf(completion), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="receipt-{completion.visit.reference}.pdf"'
     response["Cache-Control"] = "no-store"

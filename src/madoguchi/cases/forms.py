@@ -17,6 +17,11 @@ class IntakeForm(WhenForm):
     resident_label = forms.CharField(
         label=_("Resident (as named in the report, e.g. A氏)"), max_length=100
     )
+    other_resident_label = forms.CharField(
+        label=_("The other resident, if known (as named in the report, e.g. 別人であるB氏 → B氏)"),
+        max_length=100,
+        required=False,
+    )
     reported_by = forms.CharField(label=_("Who reported"), max_length=200)
     channel = forms.ChoiceField(
         label=_("Channel"), choices=Channel.choices, initial=Channel.IN_PERSON
@@ -51,3 +56,31 @@ class ReportEditForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         required=False,
     )
+
+
+class LegacyLinkForm(forms.Form):
+    """A link made before signed completion, from the old system's records."""
+
+    resident_label = forms.CharField(label=_("Resident (as named in the report)"), max_length=100)
+    provider_name = forms.CharField(label=_("Payment service"), max_length=200)
+    account_number = forms.CharField(
+        label=_("Payment card number (kept only as a keyed hash and its last 4)"),
+        max_length=40,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+    linked_on = forms.DateField(
+        label=_("Linked on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    linked_on_precision = forms.ChoiceField(
+        label=_("Date precision"), choices=DatePrecision.choices, initial=DatePrecision.MONTH
+    )
+    desk_location = forms.CharField(label=_("Desk"), max_length=200, required=False)
+    session_log = forms.CharField(
+        label=_(
+            "The old terminal's session records, one per line: time, event "
+            "(login, card_read, card_removed, committed, logout), resident"
+        ),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+    )
+    source = forms.CharField(label=_("Imported from"), max_length=200, required=False)

@@ -90,6 +90,16 @@ def _next_status(kind: EntryKind, current: CaseStatus, to: CaseStatus | None) ->
     return current
 
 
+def step_allowed(kind: EntryKind, current: CaseStatus) -> bool:
+    """Whether an entry of `kind` may be appended while the case is `current` (the table)."""
+    target = _next_status(kind, current, None)
+    return (
+        target in ALLOWED_TRANSITIONS[current]
+        and target in ENTRY_TARGETS[kind]
+        and STAGE_OPENERS.get(kind) != current
+    )
+
+
 def _lock_for_step(
     case: Case, kind: EntryKind, to: CaseStatus | None = None
 ) -> tuple[Case, TimelineEntry | None, CaseStatus, CaseStatus]:

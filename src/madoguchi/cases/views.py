@@ -13,11 +13,19 @@ from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
+from madoguchi.identity.access import chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import roles_required
 from madoguchi.refusals import Refusal
 
-from . import document, findings, selectors, services
-from .forms import CompareForm, ContactForm, IntakeForm, ReportEditForm, StepForm
+from . import document, findings, legacy, selectors, services, steps
+from .forms import (
+    CompareForm,
+    ContactForm,
+    IntakeForm,
+    LegacyLinkForm,
+    ReportEditForm,
+    StepForm,
+)
 from .models import Case
 
 OFFICIAL = (Role.CITY_OFFICIAL,)
@@ -61,6 +69,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 date_precision=d["date_precision"],
                 channel=d["channel"],
                 desk_location=d["desk_location"],
+                other_resident_label=d["other_resident_label"],
             )
         except Refusal as exc:
             messages.error(request, exc.text())
@@ -73,8 +82,12 @@ def case_new(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(*OFFICIAL)
+@reason_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(Case.objects.select_related("payment_link", "legacy_link"), pk=pk)
+    record_read(
+        request, case.holder, page="cases.case", reason=chosen_reason(request), subject=case
+    )
     trail: list[Any] = []
     if case.payment_link is not None:
         trail = [(e, display(e)) for e in selectors.visit_trail(case.payment_link.visit)]
@@ -87,9 +100,53 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeline": case.timeline.select_related("actor").order_by("seq"),
             "findings": findings.findings_for(case),
             "trail": trail,
-            "forms": {name: cls(prefix=name) for name, (cls, _fn) in STEPS.items()},
+            "steps": [
+                {
+                    "name": name,
+                    "title": steps.LEGACY_RETURN_TITLE
+                    if name == "return_points" and case.legacy_link_id
+                    else steps.TITLES[name],
+                    "form": STEPS[name][0](prefix=name),
+                }
+                for name in steps.allowed(case.status)
+            ],
+            "session_log": [
+                {**r, "event_label": steps.session_event(str(r.get("event", "")))}
+                for r in (case.legacy_link.session_log if case.legacy_link else [])
+                if isinstance(r, dict)
+            ],
+            "legacy_form": (
+                LegacyLinkForm(prefix="legacy")
+                if case.payment_link_id is None and case.legacy_link_id is None
+                else None
+            ),
         },
     )
+
+
+@roles_required(*OFFICIAL)
+def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a link made before signed completion (from the old system) and attach it."""
+    case = get_object_or_404(Case, pk=pk)
+    if request.method != "POST":
+        raise PermissionDenied("POST only.")
+    form = LegacyLinkForm(request.POST, prefix="legacy")
+    if not form.is_valid():
+        messages.error(
+            request,
+            "; ".join(
+                f"{form.fields[k].label if k in form.fields else k}: " + " ".join(str(e) for e in v)
+                for k, v in form.errors.items()
+            ),
+        )
+        return redirect("cases:detail", pk=case.pk)
+    try:
+        legacy.attach_from_form(case, actor=request.user, data=form.cleaned_data)
+    except services.CaseRefused as exc:
+        messages.error(request, exc.text())
+    else:
+        messages.success(request, _("The legacy link was recorded and attached to the case."))
+    return redirect("cases:detail", pk=case.pk)
 
 
 @roles_required(*OFFICIAL)
@@ -130,6 +187,7 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Saved."))
         return redirect("cases:report", pk=case.pk)
     doc = document.build(case)
+    record_read(request, case.holder, page="cases.report", subject=case)
     return render(
         request,
         "cases/report.html",
@@ -140,6 +198,7 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
 @roles_required(*OFFICIAL)
 def case_report_md(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(Case, pk=pk)
+    record_read(request, case.holder, page="cases.report", subject=case)
     response = HttpResponse(
         document.to_markdown(document.build(case)), content_type="text/markdown; charset=utf-8"
     )
@@ -150,6 +209,7 @@ def case_report_md(request: HttpRequest, pk: int) -> HttpResponse:
 @roles_required(*OFFICIAL)
 def case_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(Case, pk=pk)
+    record_read(request, case.holder, page="cases.report", subject=case)
     response = HttpResponse(document.to_pdf(document.build(case)), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{case.reference}.pdf"'
     return response

@@ -12,10 +12,12 @@ class ChecklistsConfig(AppConfig):
         # Imported here, not at the top: models may be imported only once apps are loaded.
         from madoguchi.desk import procedures
 
-        from . import events, selectors, services  # noqa: F401 (events registers on import)
+        from . import checks, events, selectors, services  # noqa: F401 (events registers on import)
 
         if services.pre_completion_check not in procedures.PRE_COMPLETION_CHECKS:
             procedures.PRE_COMPLETION_CHECKS.append(services.pre_completion_check)
+        if services.visit_end_check not in procedures.VISIT_END_HOOKS:
+            procedures.VISIT_END_HOOKS.append(services.visit_end_check)
         procedures.checklist_install(DeskChecklist(selectors.rows, services.tick_many))
 
 

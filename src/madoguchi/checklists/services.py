@@ -47,6 +47,16 @@ class ChecklistIncomplete(ChecklistRefused):
         )
 
 
+class ChecklistMissing(ChecklistRefused):
+    """No active checklist: the checklist fails closed (nothing is committed unchecked)."""
+
+    code = "checklist_missing"
+    message = _(
+        "No checklist is active, so nothing can be committed. Ask an operator to activate one "
+        "(madoguchi checklist install-default)."
+    )
+
+
 # --- templates -------------------------------------------------------------------------------
 
 
@@ -180,12 +190,22 @@ def ticked_state(visit: Visit) -> dict[int, ChecklistTick]:
 
 
 def missing(visit: Visit, stage: str) -> list[ChecklistItem]:
-    state = ticked_state(visit)
-    return [
-        i
-        for i in items_for(visit, stage)
-        if i.required and not (i.pk in state and state[i.pk].ticked)
-    ]
+    """Required items of `stage` not ticked (three queries: the visit's ticks with their items,
+    the procedures' kinds, the stage's items; the active template only before a first tick)."""
+    ticks = list(ChecklistTick.objects.filter(visit=visit).select_related("item").order_by("pk"))
+    state = {t.item_id: t for t in ticks}
+    kinds = _kinds(visit, stage)
+    if not kinds:
+        return []
+    if ticks:
+        template_id: int | None = ticks[0].item.template_id
+    else:
+        active = template_active()
+        template_id = active.pk if active is not None else None
+    if template_id is None:
+        return []
+    items = ChecklistItem.objects.filter(template_id=template_id, stage=stage, required=True)
+    return [i for i in items if i.applies_to(kinds) and not (i.pk in state and state[i.pk].ticked)]
 
 
 def assert_complete(visit: Visit, stage: str = Stage.BEFORE_COMPLETION) -> None:
@@ -197,8 +217,34 @@ def assert_complete(visit: Visit, stage: str = Stage.BEFORE_COMPLETION) -> None:
 
 
 def pre_completion_check(visit: Visit) -> None:
-    """The desk's pre-completion hook (`desk.procedures.PRE_COMPLETION_CHECKS`)."""
+    """The desk's pre-completion hook (`desk.procedures.PRE_COMPLETION_CHECKS`): fails closed
+    when no checklist is active, else refuses unless the required items are ticked."""
+    if template_for_visit(visit) is None:
+        raise ChecklistMissing
     assert_complete(visit, Stage.BEFORE_COMPLETION)
+
+
+def visit_end_check(visit: Visit) -> None:
+    """The desk's visit-end hook (`desk.procedures.VISIT_END_HOOKS`): after-completion items
+    still unticked when a visit with a committed completion ends become an incident, which the
+    contractor's daily report lists."""
+    from madoguchi.incidents.constants import IncidentKind, Severity
+    from madoguchi.incidents.services import incident_record
+
+    gaps = missing(visit, Stage.AFTER_COMPLETION)
+    if not gaps:
+        return
+    incident_record(
+        kind=IncidentKind.CHECKLIST_UNTICKED,
+        reason_code="after_completion_unticked",
+        severity=Severity.LOW,
+        summary=f"Visit {visit.reference} ended ({visit.end_reason}) with after-completion "
+        "checklist items unticked: " + "; ".join(i.label_en for i in gaps),
+        visit=visit,
+        terminal=visit.terminal,
+        staff=visit.staff,
+        detail={"items": [i.code for i in gaps], "end_reason": str(visit.end_reason)},
+    )
 
 
 def tick(*, visit: Visit, item: ChecklistItem, staff: Any, ticked: bool = True) -> ChecklistTick:
@@ -242,12 +288,56 @@ def tick(*, visit: Visit, item: ChecklistItem, staff: Any, ticked: bool = True) 
 
 
 def tick_many(*, visit: Visit, stage: str, codes: set[str], staff: Any) -> list[ChecklistTick]:
-    """Record the form's state for one stage: append rows only for items whose state changes."""
-    state = ticked_state(visit)
-    rows = []
-    for item in items_for(visit, stage):
-        want = item.code in codes
-        have = item.pk in state and state[item.pk].ticked
-        if want != have:
-            rows.append(tick(visit=visit, item=item, staff=staff, ticked=want))
+    """Record the form's state for one stage: append rows only for items whose state changes.
+
+    One transaction for the whole form (one lock of the visit, one audit append at commit),
+    with one ``checklists.ticked`` event per changed item.
+    """
+    with transaction.atomic():
+        locked = (
+            Visit.objects.select_for_update(of=("self",))
+            .select_related("terminal")
+            .get(pk=visit.pk)
+        )
+        template = template_for_visit(locked)
+        kinds = _kinds(locked, stage) if template is not None else set()
+        if template is None or not kinds:
+            return []
+        state = ticked_state(locked)
+        rows = []
+        for item in template.items.filter(stage=stage):
+            if not item.applies_to(kinds):
+                continue
+            want = item.code in codes
+            have = item.pk in state and state[item.pk].ticked
+            if want != have:
+                rows.append(
+                    ChecklistTick(
+                        visit=locked,
+                        item=item,
+                        ticked=want,
+                        staff=staff,
+                        label_ja=item.label_ja,
+                        template_version=template.version,
+                    )
+                )
+        if rows and locked.ended_at is not None:
+            raise ChecklistRefused(
+                "visit_ended",
+                _("The visit has ended; the tick was not recorded."),
+            )
+        ChecklistTick.objects.bulk_create(rows)
+        for row in rows:
+            audit.record(
+                CHECKLISTS_TICKED,
+                actor=staff,
+                terminal=locked.terminal,
+                subject=locked,
+                payload={
+                    "visit": locked.reference,
+                    "item": row.item.code,
+                    "state": "ticked" if row.ticked else "withdrawn",
+                    "version": template.version,
+                },
+            )
     return rows

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "madoguchi.core"
     verbose_name = "madoguchi"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        if settings.MADOGUCHI_BENCH:
+            from .bench import server
+
+            server.install()

@@ -46,6 +46,13 @@ PROVIDERS = [
     ("sim-pay", "シミュレーションペイ", "SimPay"),
     ("sim-pay-noname", "シミュレーションペイ（名義非開示）", "SimPay (no holder names)"),
 ]
+# The incident report's contact block (fictitious numbers).
+DEMO_CITY_CONTACT = {
+    "city_name": CITY,
+    "department": "市民生活部 マイナンバーカード推進課",
+    "phone": "000-000-0000",
+    "fax": "000-000-0001",
+}
 TERMINALS = [("desk-01", "本庁 1階 支援窓口 1番"), ("desk-02", "本庁 1階 支援窓口 2番")]
 
 
@@ -82,6 +89,11 @@ def seed() -> DemoSeed:
                     )
 
         template_install_default()
+
+        from madoguchi.cases.models import CityContact
+
+        if not CityContact.objects.exists():  # the report's 問い合わせ先 (admin-editable)
+            CityContact.objects.create(**DEMO_CITY_CONTACT)
 
         for code, ja, en in PROVIDERS:
             Provider.objects.get_or_create(

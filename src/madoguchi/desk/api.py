@@ -27,6 +27,7 @@ class Error(Schema):
     code: str
     message: str
     message_ja: str
+    fields: dict[str, str] | None = None  # text_not_allowed: field -> what is wrong (English)
 
 
 class Challenge(Schema):
@@ -146,7 +147,7 @@ def complete(request: HttpRequest, body: TokenIn) -> Any:
         "reference": c.visit.reference,
         "committed_at": c.committed_at.isoformat(),
         "transaction_digest": c.transaction_digest,
-        "procedures": [p.kind for p in c.procedures.all()],
+        "procedures": getattr(c, "committed_kinds", None) or [p.kind for p in c.procedures.all()],
     }
 
 

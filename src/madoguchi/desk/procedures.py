@@ -76,6 +76,12 @@ _REGISTRY: dict[str, ProcedureHandler] = {}
 # required items). Apps append to it in their AppConfig.ready().
 PRE_COMPLETION_CHECKS: list[Callable[[Visit], None]] = []
 
+# Called by `services.end_locked` for every visit that ends (however it ends), inside the ending
+# transaction, after the visit row is locked and its end recorded: apps record what the end
+# leaves behind (e.g. the checklists app's after-completion items left unticked). Receivers get
+# the visit (ended_at and end_reason set) and must not lock rows (the audit head is held).
+VISIT_END_HOOKS: list[Callable[[Visit], None]] = []
+
 
 class VisitChecklist(Protocol):
     """What the desk's pages need of the staff checklist (the checklists app provides it)."""

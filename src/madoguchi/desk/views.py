@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
+from datetime import date
 from functools import wraps
 from typing import Any
 
@@ -25,9 +26,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from madoguchi.identity.access import record_read
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.refusals import Refusal
-from madoguchi.terminals.binding import current_terminal
+from madoguchi.terminals.binding import bound_desk_session
 from madoguchi.terminals.models import DeskSession
 
 from . import procedures as registry
@@ -43,6 +45,9 @@ from .forms import FALLBACK_FORMS
 from .models import Visit
 
 SESSION_RESIDENT = "desk_resident"  # {visit reference: resident's name read from the card}
+# {visit reference: the birth date read from the card (basic four), ISO}: the only source of a
+# procedure's `resident_birth_date` (what makes a resident a minor); staff never type it.
+SESSION_RESIDENT_BIRTH = "desk_resident_birth"
 
 
 def desk_page(view):
@@ -52,16 +57,8 @@ def desk_page(view):
     @never_cache
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        terminal = current_terminal(request)
-        session_id = request.session.get("desk_session_id")
-        desk = (
-            DeskSession.objects.select_related("terminal", "staff")
-            .filter(pk=session_id, staff_id=request.user.pk, closed_at__isnull=True)
-            .first()
-            if session_id
-            else None
-        )
-        if desk is None or terminal is None or desk.terminal_id != terminal.pk:
+        desk = bound_desk_session(request)
+        if desk is None:
             messages.error(request, _("Sign in on a registered terminal to use the desk."))
             return redirect("accounts:login")
         request.desk_session = desk  # type: ignore[attr-defined]
@@ -141,6 +138,7 @@ def ended(request: HttpRequest) -> HttpResponse:
                 refusal = _("Required checklist items were not ticked; nothing was committed.")
             refusal = refusal or _("The card's signature was not accepted; nothing was committed.")
     request.session.pop(SESSION_RESIDENT, None)
+    request.session.pop(SESSION_RESIDENT_BIRTH, None)
     return render(
         request,
         "desk/ended.html",
@@ -156,6 +154,7 @@ def visit(request: HttpRequest) -> HttpResponse:
     found = _visit_or_redirect(request)
     if isinstance(found, HttpResponse):
         return found
+    record_read(request, found.holder, page="desk.visit", subject=found)
     procs = list(found.procedures.order_by("pk"))
     available = [{"kind": h.kind, "label": _label(h)} for h in registry.available()]
     labels = {h.kind: _label(h) for h in registry.available()}
@@ -178,10 +177,22 @@ def _form_class(handler: Any) -> Any:
     return getattr(handler, "form_class", None) or FALLBACK_FORMS.get(handler.kind)
 
 
-def _make_form(form_class: Any, data: Any, visit: Visit, resident_name: str | None) -> Any:
+def _make_form(
+    form_class: Any,
+    data: Any,
+    visit: Visit,
+    resident_name: str | None,
+    birth_date: str | None = None,
+) -> Any:
     params = inspect.signature(form_class.__init__).parameters
     kwargs: dict[str, Any] = {"visit": visit} if "visit" in params else {}
     form = form_class(data, **kwargs)
+    # The birth date comes from the card's basic four only: whatever was posted is replaced.
+    field = form.fields.get("resident_birth_date")
+    if data is not None and field is not None and field.widget.is_hidden:
+        data = data.copy()
+        data["resident_birth_date"] = birth_date or ""
+        form = form_class(data, **kwargs)
     # The name read from the card (if it was) feeds the handler's name check.
     if resident_name and "resident_name" in form.fields:
         form.initial.setdefault("resident_name", resident_name)
@@ -202,7 +213,8 @@ def procedure(request: HttpRequest, kind: str) -> HttpResponse:
     if handler is None or form_class is None:
         raise Http404("no such procedure")
     resident_name = request.session.get(SESSION_RESIDENT, {}).get(found.reference)
-    form = _make_form(form_class, request.POST or None, found, resident_name)
+    birth_date = request.session.get(SESSION_RESIDENT_BIRTH, {}).get(found.reference)
+    form = _make_form(form_class, request.POST or None, found, resident_name, birth_date)
     error = None
     status = 200
     if request.method == "POST":
@@ -216,6 +228,9 @@ def procedure(request: HttpRequest, kind: str) -> HttpResponse:
                     return redirect("desk:ended")
                 error = exc.text()
                 status = 400
+                if isinstance(exc, services.FieldsRefused):
+                    for name in exc.form_fields & set(form.fields):
+                        form.add_error(name, str(services.FIELD_MESSAGE))
             else:
                 messages.success(
                     request,
@@ -286,6 +301,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
     if not tx["procedures"]:
         messages.info(request, services.VisitRefused.of("nothing_pending").text())
         return redirect("desk:visit")
+    record_read(request, found.holder, page="desk.confirm", subject=found)
     return render(
         request,
         "desk/confirm.html",
@@ -309,6 +325,7 @@ def receipt(request: HttpRequest) -> HttpResponse:
     if completion is None:
         return redirect("desk:visit")
     signed = json.loads(bytes(completion.transaction_bytes))
+    record_read(request, found.holder, page="desk.receipt", subject=completion)
     return render(
         request,
         "desk/receipt.html",
@@ -340,22 +357,28 @@ def end(request: HttpRequest) -> HttpResponse:
         services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT, actor=request.user)
         messages.success(request, _("The visit ended. Ready for the next resident."))
     request.session.pop(SESSION_RESIDENT, None)
+    request.session.pop(SESSION_RESIDENT_BIRTH, None)
     return redirect("desk:terminal")
 
 
 @desk_page
 @require_POST
 def resident(request: HttpRequest) -> HttpResponse:
-    """Keep the resident's name read from the card (basic four attributes) for the banner.
+    """Keep the resident's name read from the card (basic four attributes) for the banner, and
+    the birth date for the procedures that need it (the minor's exception).
 
-    Only the name, only in this staff session, only for the open visit; dropped at its end.
+    Only these, only in this staff session, only for the open visit; dropped at its end.
     """
     visit = services.visit_current(desk_session=_desk(request))
     if visit is None:
         return HttpResponse(status=404)
     try:
-        name = str(json.loads(request.body).get("name", ""))[:100]
+        body = json.loads(request.body)
+        name = str(body.get("name", ""))[:100]
+        birth = str(body.get("birth_date", "") or "")
+        birth = date.fromisoformat(birth).isoformat() if birth else ""
     except (ValueError, AttributeError):
         return HttpResponse(status=400)
     request.session[SESSION_RESIDENT] = {visit.reference: name}
+    request.session[SESSION_RESIDENT_BIRTH] = {visit.reference: birth}
     return HttpResponse(status=204)

@@ -50,3 +50,19 @@ HOLDER_AUTHENTICATED = register(
         en="Card holder authenticated (certificate {fingerprint_short})",
     )
 )
+RECORD_READ = register(
+    EventType(
+        3007,
+        "identity.record_read",
+        ja="{actor} が住民の記録を閲覧しました（{page}）",
+        en="{actor} viewed a resident's records ({page})",
+    )
+)
+RENEWAL_REFUSED = register(
+    EventType(
+        3091,
+        "identity.certificate_renewal_refused",
+        ja="証明書の更新の紐付けを拒否しました（理由: {code}）",
+        en="Certificate renewal link refused ({code})",
+    )
+)

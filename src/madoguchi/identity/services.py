@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -28,6 +28,7 @@ from .events import (
     CERTIFICATE_RENEWAL_LINKED,
     CRL_IMPORTED,
     NONCE_ISSUED,
+    RENEWAL_REFUSED,
     TOKEN_REJECTED,
     TRUST_ANCHOR_ADDED,
 )
@@ -66,6 +67,11 @@ class IdentityRefused(Refusal):
         "crl_invalid": (_("The CRL cannot be parsed or is not signed by a trust anchor."), 403),
         "certificate_unknown": (_("No holder has this certificate."), 403),
         "anchor_invalid": (_("Not a CA certificate."), 403),
+        "renewal_unreadable": (_("The renewed certificate cannot be read (PEM expected)."), 400),
+        "renewal_conflict": (
+            _("The renewed certificate already belongs to another holder; nothing was linked."),
+            409,
+        ),
     }
 
     def __init__(self, code: str, detail: str = "") -> None:
@@ -137,11 +143,33 @@ def _basic_constraints(cert: x509.Certificate) -> x509.BasicConstraints | None:
         return None
 
 
+# Parsed certificates and CRLs, per process (issue 15: every token validation parsed every
+# anchor and CRL again; a production J-LIS CRL is megabytes). Keys name immutable content: an
+# anchor's fingerprint; a CRL row's id with its import time (rows are never changed, and an id
+# reused after a rollback comes with another import time), with the anchor that signed it.
+_PARSED_ANCHORS: dict[str, x509.Certificate] = {}
+_PARSED_CRLS: dict[tuple[int, datetime], x509.CertificateRevocationList] = {}
+_CRL_SIGNED_BY: dict[tuple[int, datetime, bytes], bool] = {}
+_CACHE_LIMIT = 256
+
+
+def _remember(cache: dict, key: object, value: object) -> None:  # type: ignore[type-arg]
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+
+
 def _anchor_certificates() -> list[x509.Certificate]:
-    return [
-        x509.load_pem_x509_certificate(a.certificate_pem.encode())
-        for a in TrustAnchor.objects.filter(is_active=True)
-    ]
+    certificates = []
+    for fingerprint, pem in TrustAnchor.objects.filter(is_active=True).values_list(
+        "fingerprint", "certificate_pem"
+    ):
+        certificate = _PARSED_ANCHORS.get(fingerprint)
+        if certificate is None:
+            certificate = x509.load_pem_x509_certificate(pem.encode())
+            _remember(_PARSED_ANCHORS, fingerprint, certificate)
+        certificates.append(certificate)
+    return certificates
 
 
 def crl_import(*, data: bytes, source: str = "") -> RevocationList:
@@ -195,18 +223,29 @@ def _newest_crls(anchors: list[x509.Certificate]) -> list[x509.CertificateRevoca
     anchor whose key verifies it, not to a name. Rows are read newest first until every anchor
     has one, so with regular imports only the newest few are parsed."""
     chosen: dict[int, x509.CertificateRevocationList] = {}
-    rows = RevocationList.objects.filter(next_update__gt=timezone.now()).order_by(
+    ids = RevocationList.objects.filter(next_update__gt=timezone.now()).order_by(
         "-this_update", "-pk"
     )
-    for row in rows.iterator():
-        crl = x509.load_der_x509_crl(bytes(row.der))
+    keys = [anchor.fingerprint(hashes.SHA256()) for anchor in anchors]
+    for pk, imported_at in ids.values_list("pk", "imported_at").iterator():
+        crl = _PARSED_CRLS.get((pk, imported_at))
+        if crl is None:
+            der = RevocationList.objects.filter(pk=pk).values_list("der", flat=True).first()
+            if der is None:
+                continue
+            crl = x509.load_der_x509_crl(bytes(der))
+            _remember(_PARSED_CRLS, (pk, imported_at), crl)
         for i, anchor in enumerate(anchors):
             if i not in chosen and crl.issuer == anchor.subject:
-                try:
-                    if crl.is_signature_valid(anchor.public_key()):  # type: ignore[arg-type]
-                        chosen[i] = crl
-                except (TypeError, ValueError):
-                    continue
+                signed = _CRL_SIGNED_BY.get((pk, imported_at, keys[i]))
+                if signed is None:
+                    try:
+                        signed = crl.is_signature_valid(anchor.public_key())  # type: ignore[arg-type]
+                    except (TypeError, ValueError):
+                        signed = False
+                    _remember(_CRL_SIGNED_BY, (pk, imported_at, keys[i]), signed)
+                if signed:
+                    chosen[i] = crl
         if len(chosen) == len(anchors):
             break
     return list(chosen.values())
@@ -351,15 +390,46 @@ def holder_certificate_for(validated: ValidatedToken) -> HolderCertificate:
 
 
 def certificate_renewal_link(
-    *, old_fingerprint: str, new_certificate_pem: bytes
+    *, old_fingerprint: str, new_certificate_pem: bytes, actor: object = None
 ) -> HolderCertificate:
-    """Operator-imported renewal (J-LIS data): the new certificate joins the old one's holder."""
+    """Operator-imported renewal (J-LIS data): the new certificate joins the old one's holder.
+
+    The new certificate passes the same checks as a card's token (validity, key usage,
+    policy, chain, revocation) and must belong to nobody else. Refusals are audited too.
+    """
+    try:
+        return _renewal_link(old_fingerprint, new_certificate_pem, actor)
+    except IdentityRefused as exc:
+        with transaction.atomic():
+            audit.record(
+                RENEWAL_REFUSED,
+                actor=actor,
+                terminal=None,
+                subject=None,
+                payload={"old": old_fingerprint[:64], "code": exc.code, "detail": exc.detail[:300]},
+            )
+        raise
+
+
+def _renewal_link(old_fingerprint: str, pem: bytes, actor: object) -> HolderCertificate:
     old = HolderCertificate.objects.filter(fingerprint=old_fingerprint).first()
     if old is None:
         raise IdentityRefused("certificate_unknown", old_fingerprint[:16])
-    cert = x509.load_pem_x509_certificate(new_certificate_pem)
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+    except ValueError as exc:
+        raise IdentityRefused("renewal_unreadable", str(exc)[:200]) from exc
+    try:
+        build_validator().validate_certificate(cert, now=timezone.now())
+    except TokenValidationError as exc:
+        raise IdentityRefused(str(exc.code), exc.detail) from exc
     fp = fingerprint(cert)
     with transaction.atomic():
+        existing = HolderCertificate.objects.select_for_update().filter(fingerprint=fp).first()
+        if existing is not None and existing.holder_id != old.holder_id:
+            raise IdentityRefused(
+                "renewal_conflict", f"{fp[:16]} belongs to holder {existing.holder_id}"
+            )
         new, _ = HolderCertificate.objects.update_or_create(
             fingerprint=fp,
             defaults={
@@ -372,7 +442,7 @@ def certificate_renewal_link(
         )
         audit.record(
             CERTIFICATE_RENEWAL_LINKED,
-            actor=None,
+            actor=actor,
             terminal=None,
             subject=old.holder,
             payload={"old": old_fingerprint, "new": fp},

@@ -8,9 +8,10 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 
-from madoguchi.accounts.constants import Role
+from madoguchi.accounts.constants import OrganisationKind, Role
 
 
 def has_any(user: Any, *roles: Role) -> bool:
@@ -41,3 +42,37 @@ def visible_terminal(user: Any, terminal: Any) -> bool:
         return bool(user.is_superuser)
     org = user.organisation
     return bool(terminal.contractor_id == org.pk or terminal.contractor.city_id == org.pk)
+
+
+def visible_incident(user: Any, incident: Any) -> bool:
+    """The one rule for reading an incident: one with a desk follows the desk
+    (`visible_terminal`); one without (complaints, payout failures) is visible to the
+    organisation that recorded it and to the city it serves (a city's own incidents, and those
+    recorded by no organisation, to the city only)."""
+    terminal = incident.terminal or (incident.visit.terminal if incident.visit_id else None)
+    if terminal is not None:
+        return visible_terminal(user, terminal)
+    if user.is_superuser:
+        return True
+    if user.organisation_id is None:
+        return False
+    org = user.organisation
+    recorded = incident.organisation
+    if recorded is None:
+        return bool(org.kind == OrganisationKind.CITY)
+    return bool(recorded.pk == org.pk or recorded.city_id == org.pk)
+
+
+def visible_incidents_q(user: Any, terminals: Any) -> Q:
+    """The same rule as a filter for lists (`terminals`: the desks the user may see)."""
+    q = Q(terminal__in=terminals) | Q(visit__terminal__in=terminals)
+    if user.is_superuser:
+        return Q()
+    if user.organisation_id is None:
+        return q
+    org = user.organisation
+    deskless = Q(terminal__isnull=True, visit__isnull=True)
+    q |= deskless & (Q(organisation=org) | Q(organisation__city=org))
+    if org.kind == OrganisationKind.CITY:
+        q |= deskless & Q(organisation__isnull=True)
+    return q

@@ -20,6 +20,7 @@ class IncidentKind(models.TextChoices):
     COMPLAINT = "complaint", _("Complaint")
     EXCEPTION_USED = "exception_used", _("Name check exception used")
     NAME_CLOSE_CONFIRMED = "name_close_confirmed", _("Close name match confirmed")
+    CHECKLIST_UNTICKED = "checklist_unticked", _("Checklist items left unticked")
 
 
 class Source(models.TextChoices):

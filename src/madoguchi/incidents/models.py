@@ -37,6 +37,16 @@ class Incident(models.Model):
         related_name="+",
         verbose_name=_("entered by"),
     )
+    # The organisation that recorded it (the desk's contractor, else the recorder's
+    # organisation); who may read a desk-less incident follows from it (incidents.access).
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by organisation"),
+    )
     occurred_at = models.DateTimeField(_("occurred at"), auto_now_add=True)
 
     class Meta:

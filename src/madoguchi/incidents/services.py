@@ -31,9 +31,12 @@ def incident_record(
     detail: dict[str, Any] | None = None,
     source: Source = Source.AUTOMATIC,
     recorded_by: User | None = None,
+    organisation: Any = None,
 ) -> Incident:
     if terminal is None and visit is not None:
         terminal = visit.terminal
+    if organisation is None:
+        organisation = _recording_organisation(terminal, recorded_by, staff)
     with transaction.atomic():
         incident = Incident.objects.create(
             kind=kind,
@@ -46,6 +49,7 @@ def incident_record(
             detail=detail or {},
             source=source,
             recorded_by=recorded_by,
+            organisation=organisation,
         )
         audit.record(
             INCIDENT_RECORDED,
@@ -61,6 +65,19 @@ def incident_record(
             },
         )
     return incident
+
+
+def _recording_organisation(
+    terminal: Terminal | None, recorded_by: User | None, staff: User | None
+) -> Any:
+    """The desk's contractor; else the organisation of whoever recorded it; else None (a
+    system incident without a desk: the city's officials only)."""
+    if terminal is not None:
+        return terminal.contractor
+    for user in (recorded_by, staff):
+        if user is not None and user.organisation_id is not None:
+            return user.organisation
+    return None
 
 
 PIN_APPLETS = {"auth": "jpki_auth", "support": "input_support"}

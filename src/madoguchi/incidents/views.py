@@ -6,7 +6,6 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -18,7 +17,7 @@ from madoguchi.terminals.models import Terminal
 from madoguchi.terminals.selectors import terminals_for
 
 from . import selectors, services
-from .access import roles_required, visible_terminal
+from .access import roles_required, visible_incident, visible_incidents_q
 from .forms import ComplaintForm
 from .models import Incident
 
@@ -39,7 +38,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     start, end = selectors.day_bounds(day)
     terminals = _terminals(request.user)
     incidents = (
-        Incident.objects.filter(Q(terminal__in=terminals) | Q(visit__terminal__in=terminals))
+        Incident.objects.filter(visible_incidents_q(request.user, terminals))
         .filter(occurred_at__gte=start, occurred_at__lt=end)
         .select_related("terminal", "staff", "visit")
         .distinct()
@@ -53,9 +52,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(
         Incident.objects.select_related("terminal", "visit", "staff"), pk=pk
     )
-    terminal = incident.terminal or (incident.visit.terminal if incident.visit else None)
-    if terminal is not None and not visible_terminal(request.user, terminal):
-        raise PermissionDenied("This incident belongs to another organisation's desk.")
+    if not visible_incident(request.user, incident):
+        raise PermissionDenied("This incident belongs to another organisation.")
     trail = [(e, display(e)) for e in selectors.audit_trail(incident)]
     return render(request, "incidents/detail.html", {"incident": incident, "trail": trail})
 

@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 
 from madoguchi.audit import selectors as audit_selectors
 from madoguchi.checklists import selectors as checklist_selectors
+from madoguchi.identity.access import chosen_reason, reason_required, record_read
 from madoguchi.incidents.constants import IncidentKind, Severity
 
 from . import selectors
@@ -61,10 +62,14 @@ def today(request: HttpRequest) -> HttpResponse:
 
 
 @officials_page
+@reason_required
 def visit_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     visit = selectors.visits_for(request.user).filter(public_id=public_id).first()
     if visit is None:
         raise Http404("no such visit")
+    record_read(
+        request, visit.holder, page="officials.visit", reason=chosen_reason(request), subject=visit
+    )
     lang = get_language() or "ja"
     trail = [
         {"e": e, "text": audit_selectors.display(e, lang)} for e in selectors.audit_trail(visit)

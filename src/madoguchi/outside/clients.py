@@ -21,6 +21,7 @@ from madoguchi.outside.interfaces import (
     BankAccount,
     BankAccountType,
     InsuranceRegistration,
+    InsuredPerson,
     PayoutItem,
     PayoutItemResult,
     PayoutItemStatus,
@@ -307,6 +308,26 @@ class HttpInsurer:
             insurer_number=body["insurer_number"],
             registered_at=f.text("registered_at"),
             replayed=response.replayed,
+        )
+
+    def lookup_insured(
+        self, insurer_number: str, insured_symbol: str, insured_number: str, branch: str
+    ) -> InsuredPerson:
+        """Read-only: the insured person's attributes (name, kana, birth date, sex, status)."""
+        body = {
+            "insurer_number": validation.insurer_number(insurer_number),
+            "insured_symbol": validation.insured_symbol(insured_symbol),
+            "insured_number": validation.insured_number(insured_number),
+            "branch": validation.insured_branch(branch),
+        }
+        response = self.client.post("/v1/insured-persons/lookup", body)
+        f = _Fields(self.client, response.data)
+        return InsuredPerson(
+            name=f.opt_text("insured_name"),
+            name_kana=f.opt_text("insured_name_kana"),
+            birth_date=f.opt_text("birth_date"),
+            sex=f.opt_text("sex"),
+            status=f.text("status"),
         )
 
 

@@ -147,6 +147,17 @@ class InsuranceRegistration:
     replayed: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class InsuredPerson:
+    """What the insurer holds about an insured person (read-only look-up, before registering)."""
+
+    name: str | None
+    name_kana: str | None
+    birth_date: str | None  # ISO date
+    sex: str | None  # "1" male, "2" female, "9" other (as on the card)
+    status: str  # "active", "lost", ...
+
+
 @runtime_checkable
 class PaymentProvider(Protocol):
     """A cashless payment service that receives points."""
@@ -208,4 +219,11 @@ class Insurer(Protocol):
     ) -> InsuranceRegistration:
         """Raises InsuredPersonNotFound, InsuranceNotEligible, RegisteredToAnotherCard,
         IdempotencyConflict, InvalidRequest, OutsideUnavailable, OutsideTimeout."""
+        ...
+
+    def lookup_insured(
+        self, insurer_number: str, insured_symbol: str, insured_number: str, branch: str
+    ) -> InsuredPerson:
+        """Read-only: the insured person's attributes. Raises InsuredPersonNotFound,
+        InvalidRequest, OutsideUnavailable, OutsideTimeout."""
         ...

@@ -60,7 +60,7 @@ class Engine:
         out = {}
         for name, table in tables.items():
             if self.backend == "pyspark":
-                df = self.con._session.createDataFrame(table.to_pandas())
+                df = self.con._session.createDataFrame(table)  # Arrow straight in (PySpark 4)
                 df.createOrReplaceTempView(f"scan_{name}")
                 out[name] = self.con.table(f"scan_{name}")
             else:
@@ -83,6 +83,7 @@ class Engine:
         for rule in rules.RULES:
             expr = feat.filter(rule.condition(feat).fill_null(False)).select("link_id")
             sql = ibis.to_sql(expr, dialect="duckdb" if self.backend == "duckdb" else "spark")
+            self.con._register_udfs(expr)  # what ibis does before it runs an expression
             if self.backend == "duckdb":
                 plan = self.con.raw_sql(f"EXPLAIN {sql}").fetchall()
                 text = "\n".join(str(row[1]) for row in plan)

@@ -30,6 +30,13 @@ BENEFITS_A = (
         "insured_symbol": "市国12",
         "insured_number": "3457",
         "branch": "00",
+        # The card holder (sakai-a) as the insurer must have them; the insurer has no kana
+        # for this record, so the resident confirms the insured person's name on screen.
+        "resident_birth_date": "1970-07-05",
+        "resident_sex": "1",
+        "resident_kana": "サカイ イチロウ",
+        "resident_kana_confirmed": True,
+        "confirm_close_match": True,
     },
 )
 BENEFITS_B = (

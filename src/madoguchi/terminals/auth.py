@@ -11,25 +11,23 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
-from .models import DeskSession, Terminal
+from madoguchi.audit.throttle import client_source
+
+from .binding import bound_desk_session
+from .models import Terminal
 from .services import TerminalError, credential_authenticate
 
 
 class DeskSessionAuth(SessionAuth):
-    """A signed-in staff member with an open desk session (CSRF checked by SessionAuth)."""
+    """A signed-in staff member with an open desk session, on the browser bound to its terminal
+    (CSRF checked by SessionAuth)."""
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)
         if not user:
             return None
-        desk_session_id = request.session.get("desk_session_id")
-        session = (
-            DeskSession.objects.select_related("terminal", "staff")
-            .filter(pk=desk_session_id, staff=user, closed_at__isnull=True)
-            .first()
-            if desk_session_id
-            else None
-        )
+        # The same rule as the desk pages: only on the browser bound to the session's terminal.
+        session = bound_desk_session(request)
         if session is None:
             return None
         request.desk_session = session  # type: ignore[attr-defined]
@@ -39,7 +37,9 @@ class DeskSessionAuth(SessionAuth):
 class TerminalAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Terminal | None:
         try:
-            terminal = credential_authenticate(raw=token, source="agent")
+            terminal = credential_authenticate(
+                raw=token, source="agent", client=client_source(request)
+            )
         except TerminalError:
             return None
         request.terminal = terminal  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 CREDENTIAL_SCHEME = "mdt"
+BINDING_SCHEME = "mdb"
 # Cookie that binds a browser to the terminal it runs on (set at enrolment, signed).
 TERMINAL_COOKIE = "madoguchi_terminal"
 TERMINAL_COOKIE_MAX_AGE = 400 * 24 * 3600

@@ -55,6 +55,31 @@ class TerminalCredential(models.Model):
         return self.revoked_at is None
 
 
+class TerminalBinding(models.Model):
+    """What binds one browser to a terminal: a secret of its own, kept in the browser's cookie.
+
+    Issued at each enrolment (which revokes the terminal's earlier bindings: rotated), stored as
+    a SHA-256 hash, revocable. The terminal credential itself never reaches a browser. The
+    cookie holds `mdb_<prefix>_<secret>`.
+    """
+
+    terminal = models.ForeignKey(Terminal, on_delete=models.PROTECT, related_name="bindings")
+    credential = models.ForeignKey(
+        TerminalCredential, on_delete=models.PROTECT, related_name="bindings"
+    )
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("terminal browser binding")
+        verbose_name_plural = _("terminal browser bindings")
+
+    def __str__(self) -> str:
+        return f"{self.terminal} browser ({self.prefix})"
+
+
 class DeskSession(models.Model):
     """One staff member signed in on one terminal. At most one open per terminal."""
 

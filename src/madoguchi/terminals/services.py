@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.audit import throttle
 from madoguchi.refusals import Refusal
 
 if TYPE_CHECKING:  # accounts builds on terminals (sign-in opens desk sessions)
@@ -29,8 +30,9 @@ from madoguchi.audit.events import (
     TERMINALS_REGISTERED,
 )
 
-from .constants import CREDENTIAL_SCHEME, DeskSessionCloseReason
-from .models import DeskSession, Terminal, TerminalCredential
+from .constants import BINDING_SCHEME, CREDENTIAL_SCHEME, DeskSessionCloseReason
+from .events import BROWSER_BOUND, BROWSER_UNBOUND
+from .models import DeskSession, Terminal, TerminalBinding, TerminalCredential
 
 # Sent inside the closing transaction, so that what hangs off a desk session (the open visit)
 # ends in the same transaction; terminals must not import the apps that build on them.
@@ -118,8 +120,15 @@ def credential_revoke(*, credential: TerminalCredential, actor: User | None) -> 
                 )
             )
             desk_sessions_closing.send(sender=DeskSession, sessions=sessions)
+            bindings = list(
+                TerminalBinding.objects.select_for_update().filter(
+                    credential=credential, revoked_at__isnull=True
+                )
+            )
             for session in sessions:
                 _close(session, DeskSessionCloseReason.TERMINAL_REVOKED, actor)
+            for bound in bindings:
+                _unbind(bound, actor, "credential_revoked")
             audit.record(
                 TERMINALS_CREDENTIAL_REVOKED,
                 actor=actor,
@@ -137,7 +146,7 @@ def _parse(raw: str) -> tuple[str, str] | None:
     return parts[1], parts[2]
 
 
-def credential_authenticate(*, raw: str, source: str = "") -> Terminal:
+def credential_authenticate(*, raw: str, source: str = "", client: str = "local") -> Terminal:
     """Return the terminal a raw credential belongs to, or raise (and audit) CredentialRejected."""
     parsed = _parse(raw or "")
     credential = None
@@ -151,21 +160,109 @@ def credential_authenticate(*, raw: str, source: str = "") -> Terminal:
         ):
             credential = None
     if credential is None or credential.revoked_at is not None:
-        with transaction.atomic():
-            audit.record(
-                TERMINALS_CREDENTIAL_REJECTED,
-                actor=None,
-                terminal=credential.terminal if credential else None,
-                subject=("terminals.terminalcredential", credential.prefix) if credential else None,
-                payload={
-                    "reason": "revoked" if credential else "unknown",
-                    "source": source,
-                },
-            )
+        reason = "revoked" if credential else "unknown"
+        # Unauthenticated: rate-limited (one event per kind, client and minute, plus a count).
+        throttle.record_unauthenticated(
+            TERMINALS_CREDENTIAL_REJECTED,
+            source=client,
+            reason=reason,
+            terminal=credential.terminal if credential else None,
+            subject=("terminals.terminalcredential", credential.prefix) if credential else None,
+            payload={"reason": reason, "via": source},
+        )
         raise CredentialRejected
     if not credential.terminal.is_active:
         raise TerminalInactive
     return credential.terminal
+
+
+@dataclass(frozen=True)
+class IssuedBinding:
+    binding: TerminalBinding
+    raw: str  # goes into the browser's cookie, never stored
+
+
+def binding_issue(
+    *, raw_credential: str, actor: User | None = None, client: str = "local"
+) -> IssuedBinding:
+    """Enrol a browser: check the terminal credential, issue a new binding secret for the
+    browser and revoke the terminal's earlier bindings (one enrolled browser per terminal)."""
+    terminal = credential_authenticate(raw=raw_credential, source="enrolment", client=client)
+    parsed = _parse(raw_credential)
+    assert parsed is not None  # credential_authenticate accepted it
+    prefix = secrets.token_hex(6)
+    while prefix.isdigit():
+        prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        credential = TerminalCredential.objects.get(prefix=parsed[0])
+        earlier = list(
+            TerminalBinding.objects.select_for_update().filter(
+                terminal=terminal, revoked_at__isnull=True
+            )
+        )
+        binding = TerminalBinding.objects.create(
+            terminal=terminal,
+            credential=credential,
+            prefix=prefix,
+            secret_hash=_hash_secret(secret),
+        )
+        for old in earlier:
+            _unbind(old, actor, "rotated")
+        audit.record(
+            BROWSER_BOUND,
+            actor=actor,
+            terminal=terminal,
+            subject=binding,
+            payload={"prefix": prefix, "credential": credential.prefix},
+        )
+    return IssuedBinding(binding=binding, raw=f"{BINDING_SCHEME}_{prefix}_{secret}")
+
+
+def binding_revoke(*, terminal: Terminal, actor: User | None) -> int:
+    """Unbind every browser of a terminal (they must be enrolled again). Returns how many."""
+    with transaction.atomic():
+        bindings = list(
+            TerminalBinding.objects.select_for_update().filter(
+                terminal=terminal, revoked_at__isnull=True
+            )
+        )
+        for bound in bindings:
+            _unbind(bound, actor, "revoked")
+    return len(bindings)
+
+
+def _unbind(binding: TerminalBinding, actor: User | None, reason: str) -> None:
+    binding.revoked_at = timezone.now()
+    binding.save(update_fields=["revoked_at"])
+    audit.record(
+        BROWSER_UNBOUND,
+        actor=actor,
+        terminal=binding.terminal,
+        subject=binding,
+        payload={"prefix": binding.prefix, "reason": reason},
+    )
+
+
+def binding_authenticate(*, raw: str) -> Terminal | None:
+    """The terminal a browser's binding secret belongs to; None when unknown, revoked, its
+    credential revoked or the terminal disabled. (Failures are not audited one by one: a
+    browser presents its cookie on every request.)"""
+    parts = (raw or "").strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != BINDING_SCHEME or not parts[1] or not parts[2]:
+        return None
+    binding = (
+        TerminalBinding.objects.select_related("terminal", "credential")
+        .filter(prefix=parts[1])
+        .first()
+    )
+    if binding is None or not hmac.compare_digest(binding.secret_hash, _hash_secret(parts[2])):
+        return None
+    if binding.revoked_at is not None or binding.credential.revoked_at is not None:
+        return None
+    if not binding.terminal.is_active:
+        return None
+    return binding.terminal
 
 
 def desk_session_open(*, terminal: Terminal, staff: User) -> DeskSession:

@@ -3,8 +3,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from madoguchi.audit.throttle import client_source
+
 from . import binding
-from .services import TerminalError, credential_authenticate
+from .services import TerminalError, binding_issue
 
 
 @require_http_methods(["GET", "POST"])
@@ -19,14 +21,16 @@ def enrol(request: HttpRequest) -> HttpResponse:
         if settings.DEMO and request.POST.get("demo_terminal"):
             raw = _demo_credentials().get(request.POST["demo_terminal"], "")
         try:
-            terminal = credential_authenticate(raw=raw, source="enrolment")
+            issued = binding_issue(raw_credential=raw, client=client_source(request))
         except TerminalError as exc:
             context["error"] = exc.message
             return render(request, "terminals/enrol.html", context, status=400)
+        terminal = issued.binding.terminal
         context["enrolled"] = terminal
         context["terminal"] = terminal
         response = render(request, "terminals/enrol.html", context)
-        binding.bind(response, raw, secure=settings.SESSION_COOKIE_SECURE)
+        # The browser keeps its own binding secret, never the terminal credential.
+        binding.bind(response, issued.raw, secure=settings.SESSION_COOKIE_SECURE)
         return response
     return render(request, "terminals/enrol.html", context)
 

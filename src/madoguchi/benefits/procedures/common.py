@@ -92,5 +92,6 @@ class NameCheckFields(forms.Form):
     use_representative_exception = forms.BooleanField(
         label="未成年者が法定代理人の口座を使う（例外）", required=False
     )
-    resident_birth_date = forms.DateField(label="ご本人の生年月日", required=False)
+    # From the card's basic four (read at the desk), never typed: the desk page fills it.
+    resident_birth_date = forms.DateField(widget=forms.HiddenInput, required=False)
     resident_name = forms.CharField(widget=forms.HiddenInput, required=False)

@@ -12,7 +12,7 @@ from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.outside import OutsideError, validation
 
-from .. import identifiers, outside, services
+from .. import identifiers, insured, outside, services
 from ..constants import LinkStatus
 from ..events import (
     BENEFITS_HEALTH_INSURANCE_REGISTERED,
@@ -20,7 +20,7 @@ from ..events import (
 from ..models import (
     HealthInsuranceRegistration,
 )
-from .common import ProcedureBase, resident_name_of
+from .common import ProcedureBase, name_lines, resident_name_of
 
 # --- health-insurance use registration ---------------------------------------------------------
 
@@ -30,6 +30,18 @@ class HealthInsuranceForm(forms.Form):
     insured_symbol = forms.CharField(label="記号", max_length=20)
     insured_number = forms.CharField(label="番号", max_length=20)
     branch = forms.CharField(label="枝番", max_length=2)
+    # The insured person must be the card holder (insured.bind_to_person).
+    resident_birth_date = forms.DateField(label="ご本人の生年月日（カード記載）")
+    resident_sex = forms.ChoiceField(label="ご本人の性別（カード記載）", choices=insured.SEXES)
+    resident_kana = forms.CharField(
+        label="ご本人のお名前（フリガナ）", max_length=100, required=False
+    )
+    resident_kana_confirmed = forms.BooleanField(
+        label="ご本人がフリガナを確認しました", required=False
+    )
+    confirm_close_match = forms.BooleanField(
+        label="ご本人が被保険者の氏名を確認しました", required=False
+    )
     resident_name = forms.CharField(widget=forms.HiddenInput, required=False)
 
 
@@ -60,12 +72,19 @@ class HealthInsuranceUse(ProcedureBase):
             raise ProcedureInvalid.carrying(
                 exc.code, ja=exc.message_ja, en=exc.message_en, field="insured_number"
             ) from exc
+        what = {
+            "procedure": self.kind,
+            "insurer": insurer,
+            "insured_last4": identifiers.last4(number),
+        }
+        person = insured.bind_to_person(visit, fields, (insurer, symbol, number, branch), what)
         ident = identifiers.insured_identifier(insurer, symbol, number, branch)
         return {
+            **person,
             "insurer_number": insurer,
-            "insured": identifiers.masked(number[-4:]),
+            "insured": identifiers.masked(identifiers.last4(number)),
             "insured_hash": identifiers.identifier_hash(ident),
-            "insured_last4": number[-4:],
+            "insured_last4": identifiers.last4(number),
             # The insurer needs the numbers themselves; they are kept only until the commit
             # and removed from the stored fields once registered (see commit).
             "_insured": {"symbol": symbol, "number": number, "branch": branch},
@@ -81,12 +100,21 @@ class HealthInsuranceUse(ProcedureBase):
         return [
             "健康保険証としての利用登録",
             f"保険者番号: {f['insurer_number']}　被保険者番号: {f['insured']}",
+            f"被保険者: {f.get('insured_name') or '（取得できません）'}",
+            *name_lines(f),
         ]
 
     def commit(self, procedure: Procedure, completion: Completion) -> None:
         f = procedure.fields
         visit = procedure.visit
         secret = f.get("_insured") or {}
+        keys = (
+            f["insurer_number"],
+            secret.get("symbol", ""),
+            secret.get("number", ""),
+            secret.get("branch", ""),
+        )
+        insured.recheck(visit, keys, f)
         try:
             reg = outside.systems().insurer.register_use(
                 f["insurer_number"],
@@ -100,6 +128,14 @@ class HealthInsuranceUse(ProcedureBase):
             raise services.BenefitsRefused.carrying(
                 exc.code, ja=exc.message_ja, en=exc.message_en
             ) from exc
+        if (reg.insured_name_kana or "") != f.get("account_holder_kana", ""):
+            raise services.BenefitsRefused(
+                "insured_person_changed",
+                _(
+                    "The insurer registered a person whose name differs from the one the "
+                    "resident signed; nothing was registered."
+                ),
+            )
         row = HealthInsuranceRegistration.objects.create(
             holder=visit.holder,
             visit=visit,

@@ -16,7 +16,7 @@ from madoguchi.incidents.services import incident_record
 from madoguchi.outside import OutsideError, validation
 from madoguchi.refusals import ByLanguage
 
-from .. import identifiers, outside, services
+from .. import identifiers, outlook, outside, services
 from ..constants import NATIONAL_PROGRAMME, LinkStatus
 from ..events import (
     BENEFITS_LINK_CREATED,
@@ -188,7 +188,7 @@ class PointApplication(ProcedureBase):
             f"{f['programme_name']}の申込",
             f"決済サービス: {f['provider_name']} {f['account']}",
             *name_lines(f),
-            *[f"ポイント: {p}" for p in f["points"]],
+            *outlook.procedure_lines(procedure),
         ]
 
     def commit(self, procedure: Procedure, completion: Completion) -> None:

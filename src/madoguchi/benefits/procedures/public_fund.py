@@ -59,7 +59,7 @@ class PublicFundRegistration(ProcedureBase):
         what = {
             "procedure": self.kind,
             "bank": raw["bank_code"],
-            "account_last4": raw["account_number"][-4:],
+            "account_last4": identifiers.last4(raw["account_number"]),
         }
         try:
             bank = outside.systems().bank.lookup_account(
@@ -98,9 +98,9 @@ class PublicFundRegistration(ProcedureBase):
             "branch_code": bank.branch_code,
             "branch_name": bank.branch_name,
             "account_type": str(bank.account_type),
-            "account": identifiers.masked(number[-4:]),
+            "account": identifiers.masked(identifiers.last4(number)),
             "account_hash": account_hash,
-            "account_last4": number[-4:],
+            "account_last4": identifiers.last4(number),
             "resident_name": resident_name_of(fields),
             **name,
         }

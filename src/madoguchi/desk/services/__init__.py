@@ -17,6 +17,8 @@ from .completion import (
     completion_commit,
 )
 from .visits import (
+    FIELD_MESSAGE,
+    FieldsRefused,
     VisitRefused,
     agent_event,
     auth_challenge,
@@ -31,7 +33,9 @@ from .visits import (
 )
 
 __all__ = [
+    "FIELD_MESSAGE",
     "CompletionChallenge",
+    "FieldsRefused",
     "VisitRefused",
     "agent_event",
     "auth_challenge",

@@ -21,6 +21,7 @@ from madoguchi.refusals import Refusal, Text
 from madoguchi.terminals.models import DeskSession, Terminal
 
 from .. import procedures as registry
+from .. import text as text_rules
 from ..constants import AgentEventKind, ProcedureStatus, VisitEndReason
 from ..events import (
     VISITS_CARD_INSERTED,
@@ -65,6 +66,39 @@ class VisitRefused(Refusal):
         "unknown_procedure": (_("This procedure is not available (%(kind)s)."), 400),
         "procedure_not_pending": (_("No such pending procedure."), 404),
     }
+
+
+class FieldsRefused(VisitRefused):
+    """Fields carry text that cannot be accepted; `errors` maps each field path to what is wrong
+    (English, for the API's `fields`); pages mark the fields with `FIELD_MESSAGE`."""
+
+    code = "text_not_allowed"
+    status = 400
+    message = _(
+        "Some fields contain characters that cannot be accepted (control characters or broken "
+        "characters): %(fields)s. Nothing was stored; enter them again."
+    )
+
+    def __init__(self, *, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__(
+            detail="; ".join(f"{name}: {why}" for name, why in sorted(errors.items())),
+            params={"fields": ", ".join(sorted(errors))},
+        )
+
+    @property
+    def form_fields(self) -> set[str]:
+        """The top-level field names at fault (a page's form fields)."""
+        return {name.split(".")[0].split("[")[0] for name in self.errors}
+
+    def as_body(self) -> dict[str, Any]:
+        return {**super().as_body(), "fields": self.errors}
+
+
+FIELD_MESSAGE = _(
+    "This field contains a character that cannot be accepted (a control character or a "
+    "broken character). Enter it again."
+)
 
 
 # --- lapse rules ----------------------------------------------------------------------------
@@ -141,6 +175,8 @@ def end_locked(
             staff=visit.staff,
             detail={"pending": [p.kind for p in pending]},
         )
+    for hook in registry.VISIT_END_HOOKS:
+        hook(visit)
 
 
 def visit_end(*, visit: Visit, reason: VisitEndReason, actor: Any = None) -> Visit:
@@ -168,10 +204,27 @@ def _open_visit_locked(terminal: Terminal, now: datetime) -> Visit | None:
     return visit
 
 
+def _open_visit_read(terminal: Terminal, now: datetime) -> Visit | None:
+    """The terminal's open visit, read without a row lock; a lapsed one is ended (then under
+    the lock, in its own transaction) and None returned. For reads: a visit that ends right
+    after this read is caught by the locked checks of whatever writes next."""
+    visit = (
+        Visit.objects.select_related("terminal", "staff", "certificate")
+        .filter(terminal=terminal, ended_at__isnull=True)
+        .first()
+    )
+    if visit is None:
+        return None
+    if lapse(visit, now) is not None:
+        with transaction.atomic():
+            _open_visit_locked(terminal, now)
+        return None
+    return visit
+
+
 def visit_current(*, desk_session: DeskSession) -> Visit | None:
     """The open visit of this desk session (after applying the lapse rules), or None."""
-    with transaction.atomic():
-        visit = _open_visit_locked(desk_session.terminal, timezone.now())
+    visit = _open_visit_read(desk_session.terminal, timezone.now())
     if visit is None or visit.desk_session_id != desk_session.pk:
         return None
     return visit
@@ -215,7 +268,11 @@ def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
         raise
     now = timezone.now()
     with transaction.atomic():
-        session = DeskSession.objects.select_for_update().get(pk=desk_session.pk)
+        session = (
+            DeskSession.objects.select_for_update(of=("self",))
+            .select_related("terminal", "staff")
+            .get(pk=desk_session.pk)
+        )
         if not session.is_open:
             raise VisitRefused.of("desk_session_closed")
         previous = _open_visit_locked(session.terminal, now)
@@ -225,7 +282,7 @@ def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
             terminal=session.terminal,
             desk_session=session,
             staff=session.staff,
-            holder=cert.holder,
+            holder_id=cert.holder_id,
             certificate=cert,
             started_at=now,
             last_activity_at=now,
@@ -257,6 +314,23 @@ def agent_event(
     delivered late, after a retry) says nothing about the visit's card and is not applied to it.
     """
     now = timezone.now()
+    if kind == AgentEventKind.PRESENCE and cert_fingerprint is not None:
+        # The common case, in one statement: the open visit of this terminal, of this card, not
+        # lapsed, gets its presence time. Anything else takes the locked path below.
+        limit_presence = now - timedelta(seconds=settings.VISIT_PRESENCE_TIMEOUT_SECONDS)
+        limit_activity = now - timedelta(seconds=settings.VISIT_INACTIVITY_SECONDS)
+        limit_absolute = now - timedelta(seconds=settings.VISIT_ABSOLUTE_SECONDS)
+        updated = Visit.objects.filter(
+            terminal=terminal,
+            ended_at__isnull=True,
+            certificate__fingerprint=cert_fingerprint,
+            last_presence_at__gt=limit_presence,
+            last_activity_at__gt=limit_activity,
+            started_at__gt=limit_absolute,
+            started_at__lte=observed_at or now,
+        ).update(last_presence_at=now)
+        if updated:
+            return None
     with transaction.atomic():
         # Lock order everywhere: the visit row first, the audit log's head last.
         visit = _open_visit_locked(terminal, now)
@@ -312,6 +386,9 @@ def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str,
     visit = visit_current(desk_session=desk_session)
     if visit is None:
         raise VisitRefused.of("no_open_visit")
+    bad = text_rules.bad_fields(fields)
+    if bad:
+        raise FieldsRefused(errors=bad)
     cleaned = handler.clean(visit, fields)  # raises ProcedureInvalid (a Refusal) as it is
     with transaction.atomic():
         locked = _require_open(desk_session)

@@ -493,6 +493,17 @@ class TokenValidator:
             alternative_origins,
         )
 
+    def validate_certificate(self, cert: x509.Certificate, *, now: datetime) -> x509.Certificate:
+        """The certificate checks every token passes (validity, key usage, policy, chain to a
+        trust anchor, revocation), on their own; returns the issuing CA certificate. Also used
+        for certificates that arrive without a token (an operator's renewal import)."""
+        _check_validity(cert, now)
+        _check_purpose(cert)
+        _check_policy(cert, self.required_policy_oids)
+        issuer = _find_issuer(cert, self.trust_anchors, now)
+        _check_revocation(self.revocation_checker, cert, issuer, self.reject_unknown_revocation)
+        return issuer
+
     def _validate(
         self,
         token: str,
@@ -522,11 +533,7 @@ class TokenValidator:
             raise TokenValidationError(E.UNKNOWN_FIELD, f"unexpected {[k[:40] for k in extra]}")
 
         cert = _parse_certificate(data)
-        _check_validity(cert, now)
-        _check_purpose(cert)
-        _check_policy(cert, self.required_policy_oids)
-        issuer = _find_issuer(cert, self.trust_anchors, now)
-        _check_revocation(self.revocation_checker, cert, issuer, self.reject_unknown_revocation)
+        issuer = self.validate_certificate(cert, now=now)
         algorithm = _check_algorithm(data, frozenset(self.allowed_algorithms), cert)
 
         token_digest = None

@@ -237,6 +237,24 @@ class InsurerApp(SimApp):
     def requires_idempotency_key(self, method: str, parts: list[str]) -> bool:
         return parts == ["v1", "registrations"]
 
+    def _lookup(self, body: dict[str, Any]) -> Answer:
+        """Read-only: the insured person's attributes, for comparing with the card holder
+        before anything is registered. Changes nothing."""
+        names = ("insurer_number", "insured_symbol", "insured_number", "branch")
+        values = _strings(body, *names)
+        if values is None:
+            return _missing(*names)
+        record = self.records.get((values[0], values[1], values[2], values[3]))
+        if record is None:
+            return error(404, "insured_person_not_found", "no such insured person")
+        return 200, {
+            "insured_name": record.get("insured_name"),
+            "insured_name_kana": record.get("insured_name_kana"),
+            "birth_date": record.get("birth_date"),
+            "sex": record.get("sex"),
+            "status": record["status"],
+        }
+
     def _stamp(self, record: dict[str, Any], fingerprint: str) -> None:
         self.count += 1
         record["registered_card_fingerprint"] = fingerprint
@@ -244,6 +262,8 @@ class InsurerApp(SimApp):
         record["registered_at"] = _now()
 
     def handle(self, method: str, parts: list[str], body: dict[str, Any]) -> Answer:
+        if method == "POST" and parts == ["v1", "insured-persons", "lookup"]:
+            return self._lookup(body)
         if method != "POST" or parts != ["v1", "registrations"]:
             return error(404, "not_found", "no such endpoint")
         names = (

@@ -1,4 +1,8 @@
-"""`madoguchi staff add|totp|list`: manage staff accounts from the shell."""
+"""`madoguchi staff add|totp|list|grant|revoke|flag`: manage staff accounts from the shell.
+
+Roles and the admin/superuser flags change only here (the admin shows them read-only); each
+change is an audit event naming who made it (`--by`, a staff user name) and the OS user.
+"""
 
 import getpass
 
@@ -8,6 +12,7 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.accounts.constants import Role
+from madoguchi.accounts.events import PRIVILEGES_CHANGED
 from madoguchi.accounts.models import Organisation, User
 from madoguchi.audit import services as audit
 from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED
@@ -27,6 +32,18 @@ class Command(BaseCommand):
         totp = sub.add_parser("totp", help="Enrol a TOTP authenticator; prints its otpauth URI.")
         totp.add_argument("username")
         sub.add_parser("list", help="List staff members and their roles.")
+        for name, text in (("grant", "Give a role."), ("revoke", "Take a role away.")):
+            p = sub.add_parser(name, help=f"{text} Audited, naming who did it.")
+            p.add_argument("username")
+            p.add_argument("role", choices=[r.value for r in Role])
+            p.add_argument("--by", required=True, help="User name of the operator doing this.")
+        flag = sub.add_parser(
+            "flag", help="Set admin access (staff) or superuser on or off. Audited."
+        )
+        flag.add_argument("username")
+        flag.add_argument("flag", choices=["staff", "superuser"])
+        flag.add_argument("state", choices=["on", "off"])
+        flag.add_argument("--by", required=True, help="User name of the operator doing this.")
 
     def handle(self, *args: object, **opts: object) -> None:
         action = opts["action"]
@@ -34,6 +51,8 @@ class Command(BaseCommand):
             self._add(opts)
         elif action == "totp":
             self._totp(str(opts["username"]))
+        elif action in ("grant", "revoke", "flag"):
+            self._privileges(str(action), opts)
         else:
             for user in User.objects.order_by("username").prefetch_related("groups"):
                 roles = ",".join(sorted(user.roles))
@@ -70,3 +89,49 @@ class Command(BaseCommand):
                 payload={"username": username},
             )
         self.stdout.write(device.config_url)
+
+    def _privileges(self, action: str, opts: dict[str, object]) -> None:
+        user = User.objects.filter(username=opts["username"]).first()
+        if user is None:
+            raise CommandError(f"No user named {opts['username']!r}.")
+        by = User.objects.filter(username=opts["by"], is_active=True).first()
+        if by is None:
+            raise CommandError(f"--by: no active staff member named {opts['by']!r}.")
+        field = "is_staff" if opts.get("flag") == "staff" else "is_superuser"
+        group = Group.objects.filter(name=opts.get("role")).first()
+        if action == "flag":
+            change = f"{opts['flag']} {opts['state']}"
+        else:
+            if group is None:
+                raise CommandError(f"No role {opts['role']!r} (run madoguchi migrate).")
+            change = f"{action} {opts['role']}"
+        with transaction.atomic():
+            user = User.objects.select_for_update().get(pk=user.pk)
+            if action == "flag":
+                setattr(user, field, opts["state"] == "on")
+                user.save(update_fields=[field])
+            elif group is not None and action == "grant":
+                user.groups.add(group)
+            elif group is not None:
+                user.groups.remove(group)
+            audit.record(
+                PRIVILEGES_CHANGED,
+                actor=by,
+                terminal=None,
+                subject=user,
+                payload={
+                    "username": user.username,
+                    "by": by.username,
+                    "os_user": getpass.getuser(),
+                    "change": change,
+                    "roles": sorted(user.roles),
+                    "staff": user.is_staff,
+                    "superuser": user.is_superuser,
+                },
+            )
+        self.stdout.write(f"{user.username}: {change} (by {by.username}, audited).")
+        if user.requires_totp and not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            self.stdout.write(
+                f"{user.username} now needs an authenticator to sign in: "
+                f"madoguchi staff totp {user.username}"
+            )

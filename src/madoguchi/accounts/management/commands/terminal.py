@@ -1,4 +1,4 @@
-"""`madoguchi terminal register|credential|revoke|list`."""
+"""`madoguchi terminal register|credential|revoke|unbind|list`."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -21,6 +21,8 @@ class Command(BaseCommand):
         cred.add_argument("name")
         rev = sub.add_parser("revoke", help="Revoke a credential by its prefix.")
         rev.add_argument("prefix")
+        unbind = sub.add_parser("unbind", help="Unbind the terminal's enrolled browser.")
+        unbind.add_argument("name")
         sub.add_parser("list")
 
     def handle(self, *args: object, **opts: object) -> None:
@@ -52,6 +54,12 @@ class Command(BaseCommand):
                 raise CommandError(f"No credential with prefix {opts['prefix']!r}.")
             services.credential_revoke(credential=credential, actor=None)
             self.stdout.write(f"Revoked {credential.prefix}.")
+        elif action == "unbind":
+            terminal = Terminal.objects.filter(name=opts["name"]).first()
+            if terminal is None:
+                raise CommandError(f"No terminal named {opts['name']!r}.")
+            count = services.binding_revoke(terminal=terminal, actor=None)
+            self.stdout.write(f"Unbound {count} browser(s) of {terminal.name}; enrol it again.")
         else:
             for t in Terminal.objects.order_by("name"):
                 active = t.credentials.filter(revoked_at__isnull=True).count()

@@ -1,4 +1,4 @@
-"""`madoguchi audit verify | checkpoint | tail | keygen | pubkey`."""
+"""`madoguchi audit verify | checkpoint | prove | tail | keygen | pubkey`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, router
 from django.utils import timezone
 
-from madoguchi.audit import conf, note, selectors, services
-from madoguchi.audit.models import AuditEvent
-from madoguchi.audit.verify import verify_chain, verify_checkpoints
+from madoguchi.audit import conf, merkle, selectors, services
+from madoguchi.audit.models import AuditCheckpoint, AuditEvent
+from madoguchi.audit.verify import verify_chain, verify_log
 
 
 class Command(BaseCommand):
@@ -29,8 +29,28 @@ class Command(BaseCommand):
             default="",
             help="Checkpoint verifier key '<name>+<hash>+<key>' (default: from the signing key).",
         )
-        verify.add_argument("--no-checkpoints", action="store_true", help="Check the chain only.")
+        verify.add_argument(
+            "--skip-checkpoints",
+            "--no-checkpoints",
+            dest="skip_checkpoints",
+            action="store_true",
+            help="Check the chain only; the result says the checkpoints were skipped.",
+        )
         sub.add_parser("checkpoint", help="Sign a Merkle tree head checkpoint over the whole log.")
+        prove = sub.add_parser(
+            "prove",
+            help="RFC 9162 proofs: that event --seq is in the tree of --size events (inclusion), "
+            "or that the tree of --size extends the tree of --from events (consistency).",
+        )
+        what = prove.add_mutually_exclusive_group(required=True)
+        what.add_argument("--seq", type=int, help="Inclusion proof of this event.")
+        what.add_argument("--from", dest="old_size", type=int, help="Consistency from this size.")
+        prove.add_argument(
+            "--size",
+            type=int,
+            default=0,
+            help="Tree size (default: the newest signed checkpoint's, else the whole log).",
+        )
         tail = sub.add_parser("tail", help="Print the last events with their display texts.")
         tail.add_argument("-n", type=int, default=20, help="How many events (default 20).")
         tail.add_argument("--lang", choices=["ja", "en"], default="ja")
@@ -44,38 +64,22 @@ class Command(BaseCommand):
         except services.AuditError as exc:
             raise CommandError(str(exc)) from exc
 
-    def do_verify(self, *, verifier_key: str, no_checkpoints: bool, **_: Any) -> None:
+    def do_verify(self, *, verifier_key: str, skip_checkpoints: bool, **_: Any) -> None:
         using = router.db_for_read(AuditEvent) or DEFAULT_DB_ALIAS
-        result = verify_chain(using, keep_leaves=not no_checkpoints)
-        if not result.ok:
-            raise CommandError(result.message, returncode=1)
-        self.stdout.write(result.message)
-        if no_checkpoints:
-            return
         key_text = verifier_key or conf.verifier_key()
-        if not key_text:
-            if not conf.key_file().exists():
-                self.stdout.write(
-                    "Signed checkpoints not checked: no verifier key and no signing key "
-                    f"at {conf.key_file()}."
-                )
-                return
+        if not key_text and not skip_checkpoints and conf.key_file().exists():
             key_text = services.checkpoint_verifier_key()
-        try:
-            name, public_key = note.parse_verifier_key(key_text)
-        except note.NoteError as exc:
-            raise CommandError(str(exc), returncode=2) from exc
-        report = verify_checkpoints(
-            result.leaves,
-            origin=conf.origin(),
-            key_name=name,
-            public_key=public_key,
+        report = verify_log(
             using=using,
+            verifier_key=key_text,
+            skip_checkpoints=skip_checkpoints,
             directory=conf.checkpoint_dir(),
         )
+        for line in report.lines[:-1]:
+            self.stdout.write(line)
         if not report.ok:
-            raise CommandError(report.message, returncode=1)
-        self.stdout.write(report.message)
+            raise CommandError(report.lines[-1], returncode=1)
+        self.stdout.write(report.lines[-1])
 
     def do_checkpoint(self, **_: Any) -> None:
         checkpoint = services.write_checkpoint()
@@ -84,6 +88,44 @@ class Command(BaseCommand):
             f"in {conf.checkpoint_dir()}."
         )
         self.stdout.write(checkpoint.note, ending="")
+
+    def do_prove(self, *, seq: int | None, old_size: int | None, size: int, **_: Any) -> None:
+        using = router.db_for_read(AuditEvent) or DEFAULT_DB_ALIAS
+        result = verify_chain(using, keep_leaves=True)
+        if not result.ok:
+            raise CommandError(result.message, returncode=1)
+        leaves = result.leaves
+        if not size:
+            newest = AuditCheckpoint.objects.using(using).order_by("-size").first()
+            size = newest.size if newest is not None else len(leaves)
+        if not 1 <= size <= len(leaves):
+            raise CommandError(f"--size must be 1..{len(leaves)} (the log holds {len(leaves)}).")
+        root = merkle.root(leaves[:size])
+        signed = AuditCheckpoint.objects.using(using).filter(size=size).first()
+        self.stdout.write(f"tree size {size}, root {root.hex()}")
+        if signed is not None:
+            state = "matches" if signed.root_hash == root.hex() else "DOES NOT match"
+            self.stdout.write(f"signed checkpoint {signed.pk} for this size {state} the root")
+        if seq is not None:
+            if not 1 <= seq <= size:
+                raise CommandError(f"--seq must be 1..{size}.")
+            index = seq - 1
+            proof = merkle.inclusion_proof(leaves[:size], index)
+            merkle.verify_inclusion(leaves[index], index, size, proof, root)
+            self.stdout.write(
+                f"inclusion of event #{seq}: leaf index {index}, leaf {leaves[index].hex()}"
+            )
+        else:
+            assert old_size is not None
+            if not 1 <= old_size <= size:
+                raise CommandError(f"--from must be 1..{size}.")
+            old_root = merkle.root(leaves[:old_size])
+            proof = merkle.consistency_proof(leaves[:size], old_size)
+            merkle.verify_consistency(old_size, size, old_root, root, proof)
+            self.stdout.write(f"consistency from size {old_size}, root {old_root.hex()}")
+        self.stdout.write(f"proof ({len(proof)} hashes, verified):")
+        for node in proof:
+            self.stdout.write(f"  {node.hex()}")
 
     def do_tail(self, *, n: int, lang: str, **_: Any) -> None:
         if n < 1:

@@ -53,6 +53,26 @@ def namecheck(opts: dict[str, Any]) -> list[str]:
     ]
 
 
+@register("completion")
+def completion(opts: dict[str, Any]) -> list[str]:
+    from madoguchi.core.bench import completion as bench
+
+    result = bench.run(
+        desks=opts["desks"],
+        seconds=opts["seconds"],
+        floor_seconds=opts["floor_seconds"],
+        keep=opts["keep"],
+    )
+    return bench.report(result)
+
+
+@register("audit")
+def audit_bench(opts: dict[str, Any]) -> list[str]:
+    from madoguchi.core.bench import audit as bench
+
+    return bench.report(bench.run(events=opts["events"], clients=opts["desks"]))
+
+
 @register("scan")
 def scan(opts: dict[str, Any]) -> list[str]:
     from madoguchi.scan import bench as scan_bench
@@ -69,7 +89,8 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []  # pure computation: no database, no URLs
     help = (
         "Run throughput benchmarks: madoguchi bench namecheck [--pairs N], madoguchi bench scan "
-        "[--links N], or madoguchi bench all."
+        "[--links N], madoguchi bench completion [--desks N --seconds S], "
+        "madoguchi bench audit [--events N], or madoguchi bench all."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -79,6 +100,19 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--repeat", type=int, default=5, help="runs of each side; the median is reported"
+        )
+        parser.add_argument(
+            "--desks", type=int, default=32, help="concurrent desks / clients (completion, audit)"
+        )
+        parser.add_argument(
+            "--seconds", type=float, default=30.0, help="length of the visits run (completion)"
+        )
+        parser.add_argument(
+            "--floor-seconds", type=float, default=10.0, help="length of each floor run"
+        )
+        parser.add_argument("--events", type=int, default=5000, help="events to append (audit)")
+        parser.add_argument(
+            "--keep", action="store_true", help="keep the benchmark database and files"
         )
         parser.add_argument(
             "--links", type=int, default=10_000_000, help="links to generate (scan)"

@@ -18,6 +18,7 @@ from madoguchi.core import demo
 
 AGENT_PORTS = {"desk-01": 47110, "desk-02": 47111}
 CRL_REFRESH_SECONDS = 6 * 3600
+READY_NOTE_SECONDS = 20.0
 
 
 class Command(BaseCommand):
@@ -68,6 +69,8 @@ class Command(BaseCommand):
         }
         for kind in ("provider", "bank", "insurer"):
             processes[f"simulated {kind}"] = ([*madoguchi, "sim", "serve", kind], {})
+        # desk-01's agent also serves the resident page (its own origin, when set).
+        resident = settings.RESIDENT_ORIGIN if base != settings.RESIDENT_ORIGIN else ""
         for terminal, port in AGENT_PORTS.items():
             processes[f"agent {terminal}"] = (
                 [
@@ -79,6 +82,7 @@ class Command(BaseCommand):
                     f"127.0.0.1:{port}",
                     "--terminal-name",
                     terminal,
+                    *(["--page-origin", resident] if terminal == "desk-01" and resident else []),
                     "--virtual",
                     *[str(c) for c in cards],
                 ],
@@ -89,9 +93,51 @@ class Command(BaseCommand):
             for name, (argv, env) in processes.items()
         }
         threading.Thread(target=self._refresh_crl, daemon=True, name="crl-refresh").start()
-        time.sleep(1.5)
-        self._banner(base)
+        endpoints = {
+            "server": f"{base}/",
+            **{
+                f"simulated {kind}": f"{url}/"
+                for kind, url in (
+                    ("provider", settings.BENEFITS_OUTSIDE["provider_url"]),
+                    ("bank", settings.BENEFITS_OUTSIDE["bank_url"]),
+                    ("insurer", settings.BENEFITS_OUTSIDE["insurer_url"]),
+                )
+            },
+            **{f"agent {t}": f"http://127.0.0.1:{port}/status" for t, port in AGENT_PORTS.items()},
+        }
+        if self._wait_ready(endpoints, children):
+            self._banner(base)
         self._supervise(children)
+
+    def _wait_ready(
+        self, endpoints: dict[str, str], children: dict[str, subprocess.Popen[bytes]]
+    ) -> bool:
+        """Wait until every process answers HTTP (any status); False if one exits first (then
+        _supervise reports it and stops the rest). The banner is printed only after this."""
+        import httpx
+
+        waiting = dict(endpoints)
+        started = time.monotonic()
+        next_note = started + READY_NOTE_SECONDS
+        while waiting:
+            for name, url in list(waiting.items()):
+                proc = children.get(name)
+                if proc is not None and proc.poll() is not None:
+                    return False
+                try:
+                    httpx.get(url, timeout=2.0)
+                except httpx.HTTPError:
+                    continue
+                del waiting[name]
+            if waiting and time.monotonic() > next_note:
+                self.stdout.write(
+                    f"demo: waiting {time.monotonic() - started:.0f} s for "
+                    f"{', '.join(sorted(waiting))} to answer …"
+                )
+                next_note += READY_NOTE_SECONDS
+            if waiting:
+                time.sleep(0.3)
+        return True
 
     def _refresh_crl(self) -> None:
         while True:
@@ -117,6 +163,8 @@ class Command(BaseCommand):
         w(
             "  outside:     simulated provider :8701, bank :8702, insurer :8703 (`madoguchi sim accounts`)"
         )
+        me = settings.RESIDENT_ORIGIN or base
+        w(f"  resident:    {me}/me/?kiosk=1  (the resident's own page, desk-01's card tray)")
         w("  incident:    in another shell: make scenario  (replays the seed's case on desk-02)")
         w("  stop:        Ctrl-C")
         w("")

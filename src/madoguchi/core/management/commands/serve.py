@@ -1,8 +1,10 @@
 """`madoguchi serve`: the production server (gunicorn, threaded workers)."""
 
 import os
+import subprocess
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 
@@ -37,4 +39,9 @@ class Command(BaseCommand):
             "--forwarded-allow-ips",
             os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         ]
+        # The sweeper ends lapsed idle visits and purges what they held (docs/visits.md); it
+        # stops by itself once this process (which becomes gunicorn's master) is gone.
+        interval = str(settings.SWEEP_INTERVAL_SECONDS)
+        madoguchi = [sys.executable, "-m", "madoguchi", "sweep", "--every", interval]
+        subprocess.Popen([*madoguchi, "--parent-pid", str(os.getpid())])  # noqa: S603
         os.execv(sys.executable, argv)  # noqa: S606  (replaces this process; argv is ours)

@@ -223,7 +223,7 @@
       return fetch(cfg.residentUrl, {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": cfg.csrf },
-        body: JSON.stringify({ name: attrs.name || "" }),
+        body: JSON.stringify({ name: attrs.name || "", birth_date: attrs.birth_date || "" }),
       });
     }).catch(cardError);
   }

@@ -1,0 +1,183 @@
+"""Retake the docs' screenshots from a running demo (`make demo`), in headless Debian chromium.
+
+    MADOGUCHI_DEMO=1 .venv/bin/python scripts/screenshots.py [--base http://127.0.0.1:8000] [--out docs/img]
+
+It walks the README's "Trying the demo" on terminal desk-01 (a fresh demo: resident A's point
+application can be committed once per demo data directory), then the officials' pages, a case
+with a legacy link recorded through the case page, and the report pages. Set MADOGUCHI_DATA_DIR
+as for the demo (the TOTP code comes from `madoguchi demo_totp`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from playwright.sync_api import Page, expect, sync_playwright
+
+PASSWORD = "madoguchi-demo"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def type_pin(page: Page, pin: str = "1234") -> None:
+    """Read the signed lines to the end (the PIN field opens then), type the PIN, Enter."""
+    frame = page.frame_locator("[data-testid=pinpad-frame]")
+    field = frame.get_by_test_id("pin")
+    field.wait_for(state="visible")
+    for _ in range(60):
+        if field.is_enabled():
+            break
+        frame.get_by_test_id("signed-lines").press("ArrowDown")
+    field.press_sequentially(pin)
+    field.press("Enter")
+
+
+def full(page: Page, path: Path) -> None:
+    """The whole page, with the viewport as tall as the page (the sticky visit banner stays at
+    the top instead of floating over the content)."""
+    size = page.viewport_size or {"width": 1280, "height": 900}
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": min(int(height), 4000)})
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+
+
+def tick_all(page: Page) -> None:
+    ids = page.locator(".checklist input[type=checkbox]").evaluate_all("b => b.map(x => x.id)")
+    for box_id in ids:
+        page.locator(f"#{box_id}").check()
+        expect(page.locator(f"#{box_id} ~ .tick-meta")).to_be_visible()
+
+
+def sign_in(page: Page, base: str, user: str, code: str = "") -> None:
+    page.goto(base + "/accounts/sign-in/")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    if code:
+        page.fill("input[name=otp_token]", code)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def desk(page: Page, base: str, out: Path) -> None:
+    page.goto(base + "/terminal/enrol/")
+    page.get_by_role("button", name="desk-01", exact=True).click()
+    sign_in(page, base, "desk1")
+    page.wait_for_url(re.compile(r"/desk/$"))
+    page.get_by_test_id("tray-insert-resident-a").click()
+    expect(page.get_by_test_id("presence")).to_contain_text("カード")
+    page.screenshot(path=str(out / "desk-waiting.png"))
+    page.get_by_test_id("start-visit").click()
+    type_pin(page)
+    page.wait_for_url(re.compile(r"/desk/visit/$"))
+    page.get_by_test_id("add-point_application").click()
+    page.get_by_label("決済サービスID").fill("7010000000000001")
+    page.get_by_label("セキュリティコード").fill("123")
+    page.get_by_label("ご本人のお名前（フリガナ）").fill("ヤマダ タロウ")
+    page.get_by_label("ご本人がフリガナを確認しました").check()
+    full(page, out / "desk-form.png")
+    page.get_by_test_id("procedure-submit").click()
+    page.wait_for_url(re.compile(r"/desk/visit/$"))
+    page.get_by_test_id("to-confirm").click()
+    tick_all(page)
+    full(page, out / "desk-confirm.png")
+    page.get_by_test_id("sign-completion").click()
+    page.get_by_test_id("pinpad-frame").wait_for(state="visible")
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(out / "desk-pinpad.png"))
+    type_pin(page)
+    page.wait_for_url(re.compile(r"/desk/visit/receipt/$"))
+    full(page, out / "desk-receipt.png")
+    # The incident: B's public-fund account keyed into A's open visit, then the card swap.
+    page.get_by_test_id("back-to-visit").click()
+    page.get_by_test_id("add-public_fund_account").click()
+    page.get_by_label("金融機関コード").fill("0990")
+    page.get_by_label("支店コード").fill("002")
+    page.get_by_label("口座番号").fill("3456789")
+    page.get_by_label("ご本人のお名前（フリガナ）").fill("スズキ イチロウ")
+    page.get_by_label("ご本人がフリガナを確認しました").check()
+    page.get_by_test_id("procedure-submit").click()
+    page.wait_for_url(re.compile(r"/desk/visit/$"))
+    page.get_by_test_id("tray-remove").click()
+    page.wait_for_url(re.compile(r"/desk/ended/$"), timeout=20_000)
+    page.get_by_test_id("tray-insert-resident-b").click()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(out / "desk-card-removed.png"))
+
+
+def officials(page: Page, base: str, out: Path, code: str) -> None:
+    sign_in(page, base, "official", code)
+    page.goto(base + "/officials/incidents/")
+    full(page, out / "officials-incidents.png")
+    # A case as in the seed document: intake, the legacy link from the old system, steps.
+    page.goto(base + "/cases/new/")
+    page.locator("input[name=resident_label]").fill("A氏")
+    page.locator("input[name=other_resident_label]").fill("B氏")
+    page.locator("input[name=reported_by]").fill("A氏（来庁）")
+    page.locator("textarea[name=summary]").fill(
+        "マイナポイントの申込をしようとしたところ、すでに申込済みと表示された。"
+    )
+    page.locator("select[name=date_precision]").select_option("month")
+    page.locator("input[name=event_date]").fill("2022-08-01")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/cases/\d+/$"))
+    page.locator("[data-testid=legacy-link-form] summary").click()
+    form = page.locator("[data-testid=legacy-link-form] form")
+    form.locator("input[name=legacy-resident_label]").fill("A氏")
+    form.locator("input[name=legacy-provider_name]").fill("キャッシュレス決済サービス")
+    form.locator("input[name=legacy-account_number]").fill("4980-9999-8888-7777")
+    form.locator("input[name=legacy-linked_on]").fill("2022-08-01")
+    form.locator("input[name=legacy-desk_location]").fill("本庁 1階 支援窓口")
+    form.locator("textarea[name=legacy-session_log]").fill(
+        "2022-08-10 10:02, login, 職員X\n2022-08-10 10:05, card_read, A氏\n"
+        "2022-08-10 10:18, card_read, B氏\n2022-08-10 10:25, committed, B氏"
+    )
+    form.get_by_role("button").click()
+    page.wait_for_url(re.compile(r"/cases/\d+/$"))
+    for step, summary in (("investigate", "調査を開始しました。"),):
+        f = page.locator(f"form[data-step={step}]")
+        f.locator("select").first.select_option("unknown")
+        f.locator("textarea").fill(summary)
+        f.get_by_role("button").click()
+        page.wait_for_url(re.compile(r"/cases/\d+/$"))
+    full(page, out / "cases-case.png")
+    page.goto(page.url + "report/")
+    full(page, out / "cases-report.png")
+    page.goto(base + "/reports/dashboard/")
+    full(page, out / "reports-dashboard.png")
+    page.goto(base + "/reports/city/")
+    full(page, out / "reports-city.png")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--base", default="http://127.0.0.1:8000")
+    parser.add_argument("--out", default="docs/img", type=Path)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
+        ctx = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+        ctx.set_default_timeout(20_000)
+        desk(ctx.new_page(), args.base, args.out)
+        ctx.close()
+        code = subprocess.run(
+            [sys.executable, "-m", "madoguchi", "demo_totp"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        ctx = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+        ctx.set_default_timeout(20_000)
+        officials(ctx.new_page(), args.base, args.out, code)
+        ctx.close()
+        browser.close()
+    print(f"screenshots written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

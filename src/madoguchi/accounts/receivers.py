@@ -1,0 +1,42 @@
+"""Every change made through the Django admin becomes an audit event.
+
+The admin writes a LogEntry for each addition, change and deletion it makes, inside the same
+transaction as the change (changeform and delete views are atomic); this receiver turns each
+one into an audit event, so the tamper-evident log has them too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from madoguchi.audit import services as audit
+
+from .events import ADMIN_CHANGED
+
+_ACTIONS = {ADDITION: "added", CHANGE: "changed", DELETION: "deleted"}
+
+
+@receiver(post_save, sender=LogEntry, dispatch_uid="madoguchi.accounts.admin_audit")
+def admin_change_audited(sender: Any, instance: LogEntry, created: bool, **kwargs: Any) -> None:
+    if not created:
+        return
+    content_type: Any = instance.content_type if instance.content_type_id else None
+    model = str(content_type.model) if content_type is not None else "?"
+    app = str(content_type.app_label) if content_type is not None else "?"
+    with transaction.atomic():
+        audit.record(
+            ADMIN_CHANGED,
+            actor=instance.user,
+            subject=(f"{app}.{model}", str(instance.object_id or "")),
+            payload={
+                "action": _ACTIONS.get(instance.action_flag, str(instance.action_flag)),
+                "model": f"{app}.{model}",
+                "object": (instance.object_repr or "")[:200],
+                "change": instance.get_change_message()[:500],
+            },
+        )

@@ -1,0 +1,9 @@
+"""SQLite with the audit log appended at commit (see ``madoguchi.audit.backends``)."""
+
+from django.db.backends.sqlite3 import base
+
+from madoguchi.audit.backends import AuditQueueMixin
+
+
+class DatabaseWrapper(AuditQueueMixin, base.DatabaseWrapper):
+    pass

@@ -1,0 +1,116 @@
+"""Rate-limited audit events for unauthenticated requests (bad agent tokens, enrolment attempts,
+failed sign-ins).
+
+The rule: per kind of event (event name and reason), source (client address) and minute, the
+first event is written to the log as usual; repeats only count up a tally row (no append, no
+audit head lock); once the minute is over, one `audit.unauthenticated_repeats` event records how
+many repeats there were (`flush`, run by the sweeper and at the first event of a later minute).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from . import services
+from .events import EventType, register
+from .events import get as get_event
+from .models import UnauthenticatedTally
+
+REPEATS = register(
+    EventType(
+        9091,
+        "audit.unauthenticated_repeats",
+        ja="{source} から {minute} の1分間に「{event}」（{reason}）が {count} 回繰り返されました",
+        en="{count} repeats of {event} ({reason}) from {source} in the minute {minute}",
+    )
+)
+
+
+def client_source(request: HttpRequest | None) -> str:
+    """Where an unauthenticated request came from (the peer address; the proxy in front is
+    trusted to set REMOTE_ADDR, as gunicorn does with --forwarded-allow-ips)."""
+    if request is None:
+        return "local"
+    return str(request.META.get("REMOTE_ADDR") or "unknown")[:100]
+
+
+def record_unauthenticated(
+    event: str | EventType,
+    *,
+    source: str,
+    reason: str = "",
+    actor: Any = None,
+    terminal: Any = None,
+    subject: Any = None,
+    payload: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Record an unauthenticated event, rate-limited. True when it was written to the log,
+    False when it was counted as a repeat of this minute's first one."""
+    now = now or timezone.now()
+    minute = now.replace(second=0, microsecond=0)
+    kind = f"{get_event(event).name}:{reason}"[:120]
+    source = source[:100]
+    with transaction.atomic():
+        counted = UnauthenticatedTally.objects.filter(
+            kind=kind, source=source, minute=minute
+        ).update(count=F("count") + 1)
+        if counted:
+            return False
+        try:
+            with transaction.atomic():
+                UnauthenticatedTally.objects.create(kind=kind, source=source, minute=minute)
+        except IntegrityError:  # another request of the same minute got there first
+            UnauthenticatedTally.objects.filter(kind=kind, source=source, minute=minute).update(
+                count=F("count") + 1
+            )
+            return False
+        services.record(
+            event,
+            actor=actor,
+            terminal=terminal,
+            subject=subject,
+            payload={**(payload or {}), "source": source},
+        )
+    flush(now=now)
+    return True
+
+
+def flush(*, now: datetime | None = None) -> int:
+    """Write one summary event per finished minute that had repeats. Returns how many."""
+    now = now or timezone.now()
+    current = now.replace(second=0, microsecond=0)
+    written = 0
+    pending = UnauthenticatedTally.objects.filter(summarised=False, minute__lt=current)
+    for tally_id in list(pending.values_list("pk", flat=True)[:500]):
+        with transaction.atomic():
+            tally = (
+                UnauthenticatedTally.objects.select_for_update()
+                .filter(pk=tally_id, summarised=False)
+                .first()
+            )
+            if tally is None:
+                continue
+            tally.summarised = True
+            tally.save(update_fields=["summarised"])
+            if tally.count > 1:
+                event, _, reason = tally.kind.partition(":")
+                services.record(
+                    REPEATS,
+                    payload={
+                        "event": event,
+                        "reason": reason,
+                        "source": tally.source,
+                        "minute": tally.minute.isoformat(),
+                        "count": tally.count - 1,
+                    },
+                )
+                written += 1
+    return written

@@ -1,0 +1,120 @@
+"""Health-insurance registration bound to the person (issue 11 item 2).
+
+Before the resident's card signs, the insurer's read-only look-up returns the insured person's
+attributes; they are compared with the card holder's: birth date and sex exactly (from the
+basic four attributes as read from the card, or as staff typed them from its face), the kana
+with the name check (the resident's kana as typed and confirmed, or the certified reading).
+`no_match` refuses at prepare with an incident; `close` needs the staff's confirmation, as for
+payment accounts; the insured person's name is a signed display line; the commit asks the
+insurer again and refuses when the answer differs from what was signed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.desk.models import Visit
+from madoguchi.desk.procedures import ProcedureInvalid
+from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.services import incident_record
+from madoguchi.outside import InsuredPerson, OutsideError
+
+from . import outside, services
+
+SEXES = (("1", "男性"), ("2", "女性"), ("9", "その他"))
+
+
+def _mismatch(visit: Visit, what: dict[str, Any], differing: list[str]) -> ProcedureInvalid:
+    incident_record(
+        kind=IncidentKind.NAME_CHECK,
+        reason_code="insured_person_mismatch",
+        severity=Severity.HIGH,
+        summary="Health-insurance registration: the insured person's "
+        + " and ".join(differing)
+        + " differ from the card holder's; nothing was registered.",
+        visit=visit,
+        terminal=visit.terminal,
+        staff=visit.staff,
+        detail={**what, "differing": differing},
+    )
+    return ProcedureInvalid(
+        "insured_person_mismatch",
+        _(
+            "The insured person of this health insurance is not the card holder (birth date or "
+            "sex differ). Nothing was registered; check the insurance card."
+        ),
+        field="insured_number",
+    )
+
+
+def person_lookup(
+    visit: Visit, keys: tuple[str, str, str, str], what: dict[str, Any]
+) -> InsuredPerson:
+    try:
+        return outside.systems().insurer.lookup_insured(*keys)
+    except OutsideError as exc:
+        raise services.outside_failure(visit, exc, what, "insured_number") from exc
+
+
+def bind_to_person(
+    visit: Visit, fields: dict[str, Any], keys: tuple[str, str, str, str], what: dict[str, Any]
+) -> dict[str, Any]:
+    """Compare the insurer's insured person with the card holder; the fields to sign."""
+    birth = str(fields.get("resident_birth_date", "")).strip()
+    sex = str(fields.get("resident_sex", "")).strip()
+    if not birth:
+        raise ProcedureInvalid(
+            "resident_birth_date_required",
+            _("Enter the resident's birth date as on the card."),
+            field="resident_birth_date",
+        )
+    if sex not in {code for code, _label in SEXES}:
+        raise ProcedureInvalid(
+            "resident_sex_required",
+            _("Enter the resident's sex as on the card."),
+            field="resident_sex",
+        )
+    kana, source = services.resident_kana(visit, fields)
+    person = person_lookup(visit, keys, what)
+    if person.status != "active":
+        raise ProcedureInvalid(
+            "insurance_not_eligible",
+            _("The insurer says this insurance is no longer valid; nothing was registered."),
+            field="insured_number",
+        )
+    differing = []
+    if person.birth_date != birth:
+        differing.append("birth date")
+    if person.sex != sex:
+        differing.append("sex")
+    if differing:
+        raise _mismatch(visit, what, differing)
+    own = {k: v for k, v in fields.items() if k != "use_representative_exception"}
+    name = services.name_decide(
+        visit,
+        kana=kana,
+        kana_source=source,
+        account_kana=person.name_kana,
+        fields=own,
+        what=what,
+    )
+    return {"insured_name": person.name or "", **name}
+
+
+def recheck(visit: Visit, keys: tuple[str, str, str, str], signed: dict[str, Any]) -> None:
+    """At commit: the insurer's answer must still be what the card signed."""
+    from .services import BenefitsRefused
+
+    person = person_lookup(visit, keys, {"procedure": "health_insurance_use"})
+    if (person.name or "") != signed.get("insured_name", "") or (
+        person.name_kana or ""
+    ) != signed.get("account_holder_kana", ""):
+        raise BenefitsRefused(
+            "insured_person_changed",
+            _(
+                "The insurer's record of the insured person changed after the resident signed; "
+                "nothing was registered."
+            ),
+        )

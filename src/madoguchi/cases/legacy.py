@@ -1,0 +1,107 @@
+"""Getting a legacy link (made before signed completion) onto a case: from the case page's form
+or `madoguchi case legacy-link`. Both go through `attach`: the link is recorded
+(`services.legacy_link_add`: the card number only as a keyed hash + last 4) and attached to the
+case (`services.case_attach_legacy_link`) in one transaction, or neither."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.accounts.models import User
+
+from . import services
+from .constants import DatePrecision
+from .models import Case, LegacyLink
+from .steps import SESSION_EVENTS
+
+_SPLIT = re.compile(r"\s*[,、，\t]\s*")
+
+
+def parse_session_log(text: str) -> list[dict[str, Any]]:
+    """One record per line: `time, event, resident` (time ISO 8601, e.g. 2022-08-10 10:02;
+    event one of login, card_read, card_removed, committed, logout). Blank lines are skipped."""
+    records: list[dict[str, Any]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        parts = _SPLIT.split(line, maxsplit=2)
+        at = None
+        if len(parts) >= 2:
+            try:
+                at = datetime.fromisoformat(parts[0].replace(" ", "T", 1))
+            except ValueError:
+                at = None
+        if len(parts) < 2 or at is None or parts[1] not in SESSION_EVENTS:
+            raise services.CaseRefused(
+                "session_log_invalid",
+                _(
+                    "Line %(line)s of the session records cannot be read: write 'time, event, "
+                    "resident', the event one of %(events)s."
+                ),
+                params={"line": number, "events": ", ".join(SESSION_EVENTS)},
+            )
+        records.append(
+            {
+                "at": at.isoformat(timespec="minutes"),
+                "event": parts[1],
+                "resident": parts[2] if len(parts) > 2 else "",
+            }
+        )
+    return records
+
+
+def attach(
+    case: Case,
+    *,
+    actor: User,
+    resident_label: str,
+    provider_name: str,
+    account_number: str,
+    linked_on: date | None = None,
+    linked_on_precision: DatePrecision | str = DatePrecision.UNKNOWN,
+    desk_location: str = "",
+    session_log: list[dict[str, Any]] | None = None,
+    source: str = "",
+) -> LegacyLink:
+    """Record the legacy link and attach it to the case, both or neither."""
+    if not account_number.strip():
+        raise services.CaseRefused("account_number_required", _("Enter the payment card number."))
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        if locked.legacy_link_id is not None or locked.payment_link_id is not None:
+            raise services.CaseRefused("link_already_set", _("The case already has a link."))
+        link = services.legacy_link_add(
+            actor=actor,
+            resident_label=resident_label,
+            provider_name=provider_name,
+            account_number=account_number,
+            linked_on=linked_on,
+            linked_on_precision=linked_on_precision,
+            desk_location=desk_location or locked.desk_location,
+            session_log=session_log,
+            source=source,
+        )
+        services.case_attach_legacy_link(locked, actor=actor, legacy_link=link)
+    case.legacy_link = link
+    return link
+
+
+def attach_from_form(case: Case, *, actor: Any, data: dict[str, Any]) -> LegacyLink:
+    return attach(
+        case,
+        actor=actor,
+        resident_label=data["resident_label"],
+        provider_name=data["provider_name"],
+        account_number=data["account_number"],
+        linked_on=data.get("linked_on"),
+        linked_on_precision=data.get("linked_on_precision") or DatePrecision.UNKNOWN,
+        desk_location=data.get("desk_location", ""),
+        session_log=parse_session_log(data.get("session_log", "")),
+        source=data.get("source", ""),
+    )

@@ -1,0 +1,77 @@
+"""`madoguchi case legacy-link CASE-00001 …`: record a link made before signed completion (from
+the old system's records) and attach it to a case; the same as the case page's form."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from madoguchi.accounts.models import User
+from madoguchi.cases import legacy, services
+from madoguchi.cases.constants import DatePrecision
+from madoguchi.cases.models import Case
+
+
+def _case(ref: str) -> Case:
+    digits = ref.upper().removeprefix("CASE-")
+    case = Case.objects.filter(pk=int(digits)).first() if digits.isdigit() else None
+    if case is None:
+        raise CommandError(f"No case {ref!r} (give CASE-00001 or its number).")
+    return case
+
+
+class Command(BaseCommand):
+    help = "Cases: legacy-link (record a link made before signed completion and attach it)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        link = sub.add_parser("legacy-link", help="record a legacy link and attach it to a case")
+        link.add_argument("case", help="CASE-00001 or 1")
+        link.add_argument("--actor", required=True, help="the city official's user name")
+        link.add_argument("--resident", required=True, help="as named in the report, e.g. A氏")
+        link.add_argument("--provider", required=True, help="the payment service's name")
+        link.add_argument(
+            "--linked-on", type=date.fromisoformat, help="YYYY-MM-DD (the 1st for month only)"
+        )
+        link.add_argument(
+            "--precision", choices=DatePrecision.values, default=DatePrecision.UNKNOWN.value
+        )
+        link.add_argument("--desk", default="", help="the desk (default: the case's)")
+        link.add_argument(
+            "--session-log",
+            help="file with the old terminal's records, one per line: time, event, resident",
+        )
+        link.add_argument("--source", default="", help="where the records come from")
+
+    def handle(self, *args: object, **opts: object) -> None:
+        case = _case(str(opts["case"]))
+        actor = User.objects.filter(username=opts["actor"]).first()
+        if actor is None:
+            raise CommandError(f"No user {opts['actor']!r}.")
+        # The card number is read from standard input, never from the command line (it would
+        # stay in the shell history and the process list).
+        if sys.stdin.isatty():
+            self.stderr.write("Payment card number (kept only as a keyed hash + last 4): ")
+        number = sys.stdin.readline().strip()
+        log_text = ""
+        if opts["session_log"]:
+            with open(str(opts["session_log"]), encoding="utf-8") as fh:
+                log_text = fh.read()
+        try:
+            link = legacy.attach(
+                case,
+                actor=actor,
+                resident_label=str(opts["resident"]),
+                provider_name=str(opts["provider"]),
+                account_number=number,
+                linked_on=opts["linked_on"],  # type: ignore[arg-type]
+                linked_on_precision=str(opts["precision"]),
+                desk_location=str(opts["desk"]),
+                session_log=legacy.parse_session_log(log_text),
+                source=str(opts["source"]),
+            )
+        except services.CaseRefused as exc:
+            raise CommandError(exc.message_en) from exc
+        self.stdout.write(f"{case.reference}: legacy link {link} attached.")

@@ -1,0 +1,154 @@
+"""`madoguchi bench audit`: appends inside real transactions vs a plain INSERT, and `audit
+verify` vs raw SHA-256 over the same bytes. One throwaway PostgreSQL database, one run.
+
+- appends: `clients` threads, each with its own connection, each transaction one
+  ``audit.record()`` of a typical desk event (a visit reference, a kind, a digest);
+- plain INSERT: the same threads, each transaction one INSERT of a row of the same columns
+  into an unconstrained table (no chain, no lock);
+- verify: ``verify_chain`` over the log just written vs SHA-256 of the canonical bytes of the
+  same events (the leaf hashes and the chain), computed in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+TARGET_VERIFY_RATIO = 0.5
+
+
+@dataclass
+class AuditResult:
+    events: int
+    clients: int
+    append_per_s: float = 0.0
+    insert_per_s: float = 0.0
+    verify_per_s: float = 0.0
+    sha_per_s: float = 0.0
+    verify_mb_per_s: float = 0.0
+    sha_mb_per_s: float = 0.0
+    verified_ok: bool = False
+
+
+def _threads(clients: int, per_client: int, work: object) -> float:
+    from django.db import connections
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            for i in range(per_client):
+                work(i)  # type: ignore[operator]
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return time.perf_counter() - started
+
+
+def run(*, events: int = 5000, clients: int = 32) -> AuditResult:
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from madoguchi.audit import services as audit
+    from madoguchi.audit.canonical import GENESIS, canonical_bytes, chain_hash
+    from madoguchi.audit.models import AuditEvent
+    from madoguchi.audit.verify import verify_chain
+    from madoguchi.desk.events import VISITS_PROCEDURE_PREPARED
+
+    from .completion import create_database, drop_database
+
+    name, original = create_database()
+    result = AuditResult(events=events, clients=clients)
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TABLE bench_plain (id bigserial PRIMARY KEY, time timestamptz, "
+                "event_id int, event_name varchar(100), actor_id varchar(64), "
+                "actor_label varchar(200), terminal_id varchar(64), terminal_label varchar(200),"
+                " subject_type varchar(100), subject_id varchar(64), payload jsonb, "
+                "leaf_hash varchar(64), chain_hash varchar(64))"
+            )
+        per_client = max(1, events // clients)
+        payload = {"visit": "04AD0917", "kind": "test_link", "digest": "ab" * 32}
+
+        def append(i: int) -> None:
+            with transaction.atomic():
+                audit.record(
+                    VISITS_PROCEDURE_PREPARED,
+                    subject=("desk.procedure", str(i + 1)),
+                    payload=payload,
+                )
+
+        def insert(i: int) -> None:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO bench_plain (time, event_id, event_name, actor_id, actor_label,"
+                    " terminal_id, terminal_label, subject_type, subject_id, payload, leaf_hash,"
+                    " chain_hash) VALUES (now(), 3004, 'visits.procedure_prepared', '', '', '',"
+                    " '', 'desk.procedure', %s, %s::jsonb, %s, %s)",
+                    [str(i + 1), '{"visit": "04AD0917", "kind": "test_link"}', "0" * 64, "0" * 64],
+                )
+
+        total = per_client * clients
+        # Interleaved halves, so that other work on the machine weighs on both alike.
+        t_insert = _threads(clients, per_client // 2, insert)
+        t_append = _threads(clients, per_client // 2, append)
+        t_insert += _threads(clients, per_client - per_client // 2, insert)
+        t_append += _threads(clients, per_client - per_client // 2, append)
+        result.insert_per_s = total / t_insert
+        result.append_per_s = total / t_append
+
+        started = time.perf_counter()
+        verified = verify_chain("default")
+        t_verify = time.perf_counter() - started
+        result.verified_ok = verified.ok
+        blobs = [
+            b"\x00" + canonical_bytes(row.as_record())
+            for row in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000)
+        ]
+        started = time.perf_counter()
+        previous = GENESIS
+        for blob in blobs:
+            previous = chain_hash(previous, hashlib.sha256(blob).digest())
+        t_sha = time.perf_counter() - started
+        size = sum(len(b) for b in blobs)
+        result.verify_per_s = len(blobs) / t_verify
+        result.sha_per_s = len(blobs) / t_sha
+        result.verify_mb_per_s = size / t_verify / 1e6
+        result.sha_mb_per_s = size / t_sha / 1e6
+        result.events = len(blobs)
+    finally:
+        drop_database(name, original)
+    return result
+
+
+def report(r: AuditResult) -> list[str]:
+    ratio = r.verify_per_s / r.sha_per_s if r.sha_per_s else 0.0
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return [
+        f"audit log: {r.events} events from {r.clients} threads (one connection each), "
+        f"PostgreSQL; load average {load}",
+        f"  appends (record() in its own transaction): {r.append_per_s:,.0f}/s",
+        f"  plain INSERT of the same columns:          {r.insert_per_s:,.0f}/s",
+        f"  appends / plain INSERT:                    {r.append_per_s / r.insert_per_s:.2f}",
+        f"  audit verify: {r.verify_per_s:,.0f} events/s ({r.verify_mb_per_s:.2f} MB/s), "
+        f"chain {'intact' if r.verified_ok else 'BROKEN'}",
+        f"  raw SHA-256 (leaf + chain) over the same canonical bytes: {r.sha_per_s:,.0f} "
+        f"events/s ({r.sha_mb_per_s:.1f} MB/s)",
+        f"  verify / raw SHA-256: {ratio:.3f}; target >= {TARGET_VERIFY_RATIO:g} - "
+        + ("target met" if ratio >= TARGET_VERIFY_RATIO else "target NOT met"),
+    ]

@@ -1,0 +1,641 @@
+"""`madoguchi bench completion`: whole visits over HTTP against `madoguchi serve` on PostgreSQL.
+
+One run, against one throwaway database on the configured PostgreSQL server:
+
+1. set up: migrate, a test CA (trusted, with a fresh CRL), one virtual card, terminal (with an
+   agent credential) and desk staff member per desk, the desk manual's checklist;
+2. start `madoguchi serve` (the production gunicorn settings) with ``MADOGUCHI_BENCH=1``;
+3. the floor: N clients POST to a bare Django view that inserts one row;
+4. N desks, each enrolled and signed in, doing whole visits until the time is up: the agent
+   reports the card, card authentication (the virtual card signs in this process; no PIN pad),
+   a stand-in procedure, the checklist page and its ticks, the completion challenge, the signed
+   completion, the card taken away; the agent's presence reports every 2 s meanwhile;
+5. the floor again (the figure used is the mean of both floor runs);
+6. ``pgbench`` (TPC-B-like) at the same client count, for reference.
+
+Prints both rates and their ratio, p50/p95/p99 of the completion request, SQL statements,
+transactions and audit-lock acquisitions per visit, server CPU per visit, and the verdicts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PIN = "1234"
+APP = "https://madoguchi.test/bench/1.0"
+PASSWORD = "bench-password-not-secret"
+TARGET_RATIO = 1 / 8
+TARGET_P99_MS = 150.0
+TARGET_STATEMENTS = 60
+TARGET_LOCKS_PER_TX = 1.0
+_CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+_CHECKLIST = re.compile(r'data-testid="checklist-before_completion">(.*?)</fieldset>', re.DOTALL)
+_CHECK_ITEM = re.compile(r'name="item" value="([^"]+)"')
+_TPS = re.compile(r"tps = ([0-9.]+) \(without initial connection time\)")
+
+
+class BenchError(Exception):
+    """The benchmark could not run (no PostgreSQL, server did not start, a desk failed)."""
+
+
+@dataclass
+class Desk:
+    index: int
+    terminal: str
+    credential: str
+    username: str
+    card_path: Path
+    card: Any = None
+    fingerprint: str = ""
+    http: httpx.Client | None = None
+    card_in: bool = False
+
+
+@dataclass
+class Result:
+    desks: int
+    duration: float
+    visits: int = 0
+    visit_elapsed: float = 0.0
+    errors: Counter[str] = field(default_factory=Counter)
+    complete_ms: list[float] = field(default_factory=list)
+    floor_rates: list[float] = field(default_factory=list)
+    pgbench_tps: float | None = None
+    pgbench_note: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    transactions: int = 0
+    server_cpu_s: float = 0.0
+    presence_sent: int = 0
+    load_before: tuple[float, ...] = ()
+    load_after: tuple[float, ...] = ()
+
+    @property
+    def visits_per_s(self) -> float:
+        return self.visits / self.visit_elapsed if self.visit_elapsed else 0.0
+
+    @property
+    def floor_per_s(self) -> float:
+        return statistics.fmean(self.floor_rates) if self.floor_rates else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.complete_ms:
+            return float("nan")
+        data = sorted(self.complete_ms)
+        return data[min(len(data) - 1, round(q * (len(data) - 1)))]
+
+
+# --- setup -----------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _database_url(settings_dict: dict[str, Any], name: str) -> str:
+    user = settings_dict.get("USER") or "postgres"
+    password = settings_dict.get("PASSWORD") or ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    auth = f"{user}:{password}" if password else user
+    return f"postgres://{auth}@{host}:{port}/{name}"
+
+
+def create_database() -> tuple[str, dict[str, Any]]:
+    """A fresh database on the configured PostgreSQL server; Django is switched over to it."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        raise BenchError("bench completion needs PostgreSQL: set DATABASE_URL=postgres://...")
+    name = f"madoguchi_bench_{os.getpid()}"
+    with connection._nodb_cursor() as cursor:  # the server's maintenance database
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    original = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict["NAME"] = name
+    return name, original
+
+
+def drop_database(name: str, original: dict[str, Any]) -> None:
+    from django.db import connection
+
+    connection.close()
+    connection.settings_dict["NAME"] = original["NAME"]
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def seed(desks: int, work: Path) -> list[Desk]:
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.db import connection
+
+    from madoguchi.accounts.constants import OrganisationKind, Role
+    from madoguchi.accounts.models import Organisation, User
+    from madoguchi.card.testca import TestCA
+    from madoguchi.card.virtual import issue_card
+    from madoguchi.checklists.services import template_install_default
+    from madoguchi.identity import services as identity
+    from madoguchi.terminals import services as terminals
+
+    call_command("migrate", verbosity=0, interactive=False)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE bench_floor (id bigserial PRIMARY KEY, at timestamptz NOT NULL)"
+        )
+    template_install_default()
+    cache = work / "pki"
+    ca = TestCA.load_or_create(cache / "ca")
+    identity.trust_anchor_add(pem=ca.certificates_pem(), name="JPKI-TEST (bench)")
+    identity.crl_import(data=ca.crl_pem(), source="bench CA")
+    city = Organisation.objects.create(name="ベンチ市", kind=OrganisationKind.CITY)
+    contractor = Organisation.objects.create(
+        name="ベンチ窓口株式会社", kind=OrganisationKind.CONTRACTOR, city=city
+    )
+    group = Group.objects.get_or_create(name=Role.DESK_STAFF.value)[0]
+    result = []
+    for i in range(desks):
+        card_path = cache / f"resident-{i:03d}.card"
+        if not card_path.exists():
+            from datetime import date
+
+            issue_card(
+                ca,
+                name=f"窓口　試験{i:03d}",
+                address="大阪府ベンチ市堺区南瓦町３番１号",
+                birth=date(1980, 1, 1),
+                sex="1",
+                pin=PIN,
+                path=card_path,
+            ).save()
+        terminal = terminals.terminal_register(
+            name=f"bench-{i:03d}", location="ベンチ", contractor=contractor, actor=None
+        )
+        credential = terminals.credential_issue(terminal=terminal, actor=None).raw
+        user = User.objects.create_user(
+            username=f"bench{i:03d}", password=PASSWORD, organisation=contractor
+        )
+        user.groups.add(group)
+        result.append(Desk(i, terminal.name, credential, user.username, card_path))
+    return result
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+def start_server(database_url: str, port: int, work: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MADOGUCHI_BENCH": "1",
+        "MADOGUCHI_ORIGIN": f"http://127.0.0.1:{port}",
+        "DESK_TEST_PROCEDURE": "1",
+        "SECURE_COOKIES": "0",
+        "DEBUG": "0",
+        "MADOGUCHI_DEMO": "0",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-not-a-secret",
+        "MADOGUCHI_DATA_DIR": str(work / "data"),
+        "LOG_LEVEL": "WARNING",
+        "AXES_FAILURE_LIMIT": "1000",
+    }
+    script = Path(sys.executable).with_name("madoguchi")
+    argv = [str(script), "serve", "--bind", f"127.0.0.1:{port}"]
+    with (work / "server.log").open("wb") as log:  # the child keeps its own descriptor
+        process = subprocess.Popen(  # noqa: S603  (our own console script)
+            argv, env=env, stdout=subprocess.DEVNULL, stderr=log
+        )
+    deadline = time.monotonic() + 300  # five workers importing Django on a loaded machine
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(
+                f"madoguchi serve exited ({process.returncode}); see {work}/server.log"
+            )
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return process
+        time.sleep(0.3)
+    process.kill()
+    raise BenchError("madoguchi serve did not answer within 300 s")
+
+
+def _process_tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of `pid` and its children (the gunicorn workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1] is the parent pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def server_counts(base: str, workers: int, *, reset: bool = False) -> dict[str, int]:
+    """Sum of every worker's counters (polls /bench/stats on fresh connections until it has
+    heard from `workers` distinct processes)."""
+    seen: dict[int, dict[str, int]] = {}
+    deadline = time.monotonic() + 30
+    while len(seen) < workers and time.monotonic() < deadline:
+        with httpx.Client(base_url=base, timeout=5) as client:
+            data = client.get("/bench/stats", params={"reset": "1"} if reset else {}).json()
+        seen[data["pid"]] = data["counts"]
+    total: Counter[str] = Counter()
+    for counts in seen.values():
+        total.update(counts)
+    total["audit_locks_max_per_transaction"] = max(
+        (c.get("audit_locks_max_per_transaction", 0) for c in seen.values()), default=0
+    )
+    return dict(total)
+
+
+def database_transactions(database: str) -> int:
+    from django.db import connection
+
+    time.sleep(1.2)  # cumulative statistics are flushed about once a second
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
+            [database],
+        )
+        return int(cursor.fetchone()[0])
+
+
+# --- clients ---------------------------------------------------------------------------------
+
+
+def floor_run(base: str, clients: int, seconds: float) -> float:
+    done = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def client(i: int) -> None:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            while time.monotonic() < stop:
+                r = http.post("/bench/floor")
+                if r.status_code == 200:
+                    done[i] += 1
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done) / (time.monotonic() - started)
+
+
+def _form_post(http: httpx.Client, base: str, path: str, data: dict[str, Any]) -> httpx.Response:
+    page = http.get(path)
+    match = _CSRF_INPUT.search(page.text)
+    if match is None:
+        raise BenchError(f"no CSRF token on {path} (HTTP {page.status_code})")
+    return http.post(
+        path,
+        data={**data, "csrfmiddlewaretoken": match.group(1)},
+        headers={"Referer": base + path, "Origin": base},
+    )
+
+
+def desk_sign_in(desk: Desk, base: str) -> None:
+    from madoguchi.card.jpki import JpkiClient
+    from madoguchi.card.transport import VirtualTransport
+    from madoguchi.card.virtual import VirtualCard
+
+    desk.card = VirtualCard.load(desk.card_path)
+    desk.fingerprint = hashlib.sha256(
+        JpkiClient(VirtualTransport(desk.card)).read_auth_certificate_der()
+    ).hexdigest()
+    http = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
+    r = _form_post(http, base, "/terminal/enrol/", {"credential": desk.credential})
+    if r.status_code != 200:
+        raise BenchError(f"enrolment of {desk.terminal} refused (HTTP {r.status_code})")
+    r = _form_post(
+        http,
+        base,
+        "/accounts/sign-in/",
+        {"username": desk.username, "password": PASSWORD, "otp_token": ""},
+    )
+    if r.status_code != 302:
+        raise BenchError(f"sign-in of {desk.username} refused (HTTP {r.status_code})")
+    desk.http = http
+
+
+def _sign(desk: Desk, message: bytes) -> tuple[bytes, bytes]:
+    from madoguchi.card.jpki import JpkiClient
+    from madoguchi.card.transport import VirtualTransport
+
+    desk.card.power_on()
+    result = JpkiClient(VirtualTransport(desk.card)).authenticate(PIN, message)
+    desk.card.power_on()
+    return result.certificate_der, result.signature
+
+
+class VisitFailed(Exception):
+    pass
+
+
+def _api(desk: Desk, base: str, method: str, path: str, body: Any = None) -> httpx.Response:
+    assert desk.http is not None
+    headers = {
+        "X-CSRFToken": desk.http.cookies.get("csrftoken") or "",
+        "Referer": base + "/",
+        "Origin": base,
+    }
+    return desk.http.request(method, "/api/v1" + path, json=body, headers=headers)
+
+
+def _expect(r: httpx.Response, step: str) -> dict[str, Any]:
+    if r.status_code != 200:
+        code = ""
+        with contextlib.suppress(ValueError):
+            code = r.json().get("code", "")
+        raise VisitFailed(f"{step}: HTTP {r.status_code} {code}".strip())
+    data: dict[str, Any] = r.json()
+    return data
+
+
+def agent_event(agent: httpx.Client, desk: Desk, kind: str, fingerprint: str | None) -> None:
+    r = agent.post(
+        "/api/v1/agent/events",
+        json={
+            "kind": kind,
+            "cert_fingerprint": fingerprint,
+            "reader": "bench",
+            "at": datetime.now(UTC).isoformat(),
+        },
+        headers={"Authorization": f"Bearer {desk.credential}"},
+    )
+    if r.status_code != 204:
+        raise VisitFailed(f"agent {kind}: HTTP {r.status_code}")
+
+
+def one_visit(desk: Desk, agent: httpx.Client, base: str, n: int) -> float:
+    """A whole visit; returns the completion request's latency in milliseconds."""
+    import base64
+
+    from madoguchi.identity.tokens import (
+        authentication_signing_input,
+        build_auth_token,
+        build_completion_token,
+        completion_signing_input,
+    )
+
+    assert desk.http is not None
+    agent_event(agent, desk, "inserted", desk.fingerprint)
+    desk.card_in = True
+    try:
+        ch = _expect(_api(desk, base, "POST", "/visits/auth-challenge"), "auth-challenge")
+        cert, sig = _sign(desk, authentication_signing_input(ch["origin"], ch["nonce"]))
+        token = build_auth_token(cert, sig, APP)
+        _expect(
+            _api(desk, base, "POST", "/visits/start", {"token": token, "nonce": ch["nonce"]}),
+            "start",
+        )
+        _expect(
+            _api(
+                desk,
+                base,
+                "POST",
+                "/visits/current/procedures",
+                {"kind": "test_link", "fields": {"account": f"B-{desk.index}-{n}", "points": 100}},
+            ),
+            "prepare",
+        )
+        page = desk.http.get("/desk/visit/confirm/")
+        found = _CHECKLIST.search(page.text)
+        csrf = _CSRF_INPUT.search(page.text)
+        if page.status_code != 200 or found is None or csrf is None:
+            raise VisitFailed(f"confirmation page: HTTP {page.status_code}")
+        ticked = desk.http.post(
+            "/desk/visit/checklist/",
+            data={
+                "stage": "before_completion",
+                "item": _CHECK_ITEM.findall(found.group(1)),
+                "csrfmiddlewaretoken": csrf.group(1),
+            },
+            headers={"Referer": base + "/desk/visit/confirm/", "Origin": base},
+        )
+        if ticked.status_code not in (200, 302):
+            raise VisitFailed(f"checklist: HTTP {ticked.status_code}")
+        cc = _expect(_api(desk, base, "POST", "/visits/current/completion-challenge"), "challenge")
+        tx = base64.b64decode(cc["transaction"])
+        cert, sig = _sign(desk, completion_signing_input(cc["origin"], cc["nonce"], tx))
+        token = build_completion_token(cert, sig, APP, hashlib.sha256(tx).digest())
+        started = time.perf_counter()
+        r = _api(
+            desk, base, "POST", "/visits/current/complete", {"token": token, "nonce": cc["nonce"]}
+        )
+        latency = (time.perf_counter() - started) * 1000
+        _expect(r, "complete")
+        return latency
+    finally:
+        desk.card_in = False
+        agent_event(agent, desk, "removed", desk.fingerprint)
+
+
+def visits_run(desks: list[Desk], base: str, seconds: float, result: Result) -> None:
+    stop = time.monotonic() + seconds
+    lock = threading.Lock()
+    finished = threading.Event()
+
+    def presence(desk: Desk) -> None:  # the desk's agent: a presence report every 2 s
+        with httpx.Client(base_url=base, timeout=30) as agent:
+            while not finished.wait(2.0):
+                if desk.card_in:
+                    with contextlib.suppress(VisitFailed, httpx.HTTPError):
+                        agent_event(agent, desk, "presence", desk.fingerprint)
+                        with lock:
+                            result.presence_sent += 1
+
+    def run(desk: Desk) -> None:
+        n = 0
+        with httpx.Client(base_url=base, timeout=60) as agent:
+            while time.monotonic() < stop:
+                n += 1
+                try:
+                    latency = one_visit(desk, agent, base, n)
+                except (VisitFailed, httpx.HTTPError) as exc:
+                    with lock:
+                        result.errors[str(exc)[:80]] += 1
+                    continue
+                with lock:
+                    result.visits += 1
+                    result.complete_ms.append(latency)
+
+    pingers = [threading.Thread(target=presence, args=(d,), daemon=True) for d in desks]
+    for t in pingers:
+        t.start()
+    started = time.monotonic()
+    threads = [threading.Thread(target=run, args=(d,)) for d in desks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    result.visit_elapsed = time.monotonic() - started
+    finished.set()
+    for t in pingers:
+        t.join()
+
+
+def pgbench(database_url: str, clients: int, seconds: int) -> tuple[float | None, str]:
+    exe = shutil.which("pgbench")
+    if exe is None:
+        return None, "pgbench not installed"
+    init = subprocess.run(  # noqa: S603
+        [exe, "-i", "-q", "-s", "1", database_url], capture_output=True, text=True, check=False
+    )
+    if init.returncode != 0:
+        return None, f"pgbench -i failed: {init.stderr.strip()[:200]}"
+    run = subprocess.run(  # noqa: S603
+        [exe, "-n", "-c", str(clients), "-j", "2", "-T", str(seconds), database_url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    match = _TPS.search(run.stdout)
+    if match is None:
+        return None, f"pgbench failed: {run.stderr.strip()[:200]}"
+    return float(match.group(1)), "TPC-B-like, scale 1"
+
+
+def run(
+    *, desks: int = 32, seconds: float = 30.0, floor_seconds: float = 10.0, keep: bool = False
+) -> Result:
+    from django.db import connection
+
+    result = Result(desks=desks, duration=seconds)
+    result.load_before = os.getloadavg()
+    work = Path(tempfile.mkdtemp(prefix="madoguchi-bench-"))
+    cache = Path(os.environ.get("MADOGUCHI_DATA_DIR", "var")) / "bench"
+    cache.mkdir(parents=True, exist_ok=True)
+    (work / "pki").symlink_to(cache.resolve(), target_is_directory=True)
+    name, original = create_database()
+    server = None
+    try:
+        desk_list = seed(desks, work)
+        url = _database_url(dict(connection.settings_dict), name)
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = start_server(url, port, work)
+        workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1))
+        floor_run(base, desks, 2)  # warm up every worker
+        result.floor_rates.append(floor_run(base, desks, floor_seconds))
+        # Four at a time: password hashing for 32 sign-ins at once outlasts gunicorn's timeout.
+        for start in range(0, len(desk_list), 4):
+            sign_ins = [
+                threading.Thread(target=desk_sign_in, args=(d, base))
+                for d in desk_list[start : start + 4]
+            ]
+            for t in sign_ins:
+                t.start()
+            for t in sign_ins:
+                t.join()
+        if any(d.http is None for d in desk_list):
+            raise BenchError("a desk could not sign in; see the server log")
+        before = server_counts(base, workers, reset=True)
+        tx_before = database_transactions(name)
+        cpu_before = _process_tree_cpu(server.pid)
+        visits_run(desk_list, base, seconds, result)
+        result.server_cpu_s = _process_tree_cpu(server.pid) - cpu_before
+        result.transactions = database_transactions(name) - tx_before
+        after = server_counts(base, workers)
+        result.counts = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+        result.counts["audit_locks_max_per_transaction"] = after.get(
+            "audit_locks_max_per_transaction", 0
+        )
+        result.floor_rates.append(floor_run(base, desks, floor_seconds))
+        for d in desk_list:
+            if d.http is not None:
+                d.http.close()
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+        server = None
+        result.pgbench_tps, result.pgbench_note = pgbench(url, desks, int(floor_seconds))
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait()
+        if not keep:
+            drop_database(name, original)
+            shutil.rmtree(work, ignore_errors=True)
+    result.load_after = os.getloadavg()
+    return result
+
+
+def report(r: Result) -> list[str]:
+    visits = max(r.visits, 1)
+    desk_statements = r.counts.get("statements.desk", 0)
+    agent_statements = r.counts.get("statements.agent", 0)
+    locks = r.counts.get("audit_locks.desk", 0) + r.counts.get("audit_locks.agent", 0)
+    statements = desk_statements + agent_statements
+    ratio = r.visits_per_s / r.floor_per_s if r.floor_per_s else 0.0
+    p50, p95, p99 = (r.percentile(q) for q in (0.5, 0.95, 0.99))
+    tx_per_visit = r.transactions / visits
+    lock_tx = r.counts.get("audit_lock_transactions", 0)
+    locks_per_tx = locks / lock_tx if lock_tx else 0.0
+    max_per_tx = r.counts.get("audit_locks_max_per_transaction", 0)
+
+    def verdict(ok: bool) -> str:
+        return "target met" if ok else "target NOT met"
+
+    load = ", ".join(f"{x:.2f}" for x in r.load_before)
+    load_after = ", ".join(f"{x:.2f}" for x in r.load_after)
+    lines = [
+        f"completion path: {r.desks} desks, whole visits over HTTP for {r.duration:.0f} s "
+        "against `madoguchi serve` on PostgreSQL",
+        f"  machine:              {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
+        f"load average {load} before, {load_after} after",
+        f"  whole visits:         {r.visits} in {r.visit_elapsed:.1f} s = {r.visits_per_s:.2f} "
+        f"visits/s; failed visits: {sum(r.errors.values())}"
+        + (f" {dict(r.errors.most_common(3))}" if r.errors else ""),
+        "  floor (bare view, one INSERT): "
+        + ", ".join(f"{x:.1f}" for x in r.floor_rates)
+        + f" req/s (before, after); mean {r.floor_per_s:.1f}",
+        f"  visits/s / floor:     1/{(1 / ratio) if ratio else float('inf'):.1f} "
+        f"({ratio:.4f}); target >= 1/8 - {verdict(ratio >= TARGET_RATIO)}",
+        f"  completion request:   p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms; "
+        f"target p99 <= {TARGET_P99_MS:.0f} ms - {verdict(p99 <= TARGET_P99_MS)}",
+        f"  SQL statements/visit: {statements / visits:.1f} (desk page and API "
+        f"{desk_statements / visits:.1f}, agent events {agent_statements / visits:.1f}); "
+        f"target <= {TARGET_STATEMENTS} - {verdict(statements / visits <= TARGET_STATEMENTS)}",
+        f"  transactions/visit:   {tx_per_visit:.1f} (pg_stat_database, every commit and rollback)",
+        f"  audit locks/visit:    {locks / visits:.1f} in {lock_tx / visits:.1f} transactions; "
+        f"per locking transaction mean {locks_per_tx:.2f}, max {max_per_tx}; "
+        f"target <= {TARGET_LOCKS_PER_TX:g} per writing transaction - "
+        f"{verdict(max_per_tx <= TARGET_LOCKS_PER_TX)}",
+        f"  server CPU/visit:     {r.server_cpu_s / visits * 1000:.0f} ms "
+        f"(gunicorn master + workers, user + system)",
+        f"  agent presence:       {r.presence_sent} reports during the run",
+        "  pgbench:              "
+        + (
+            f"{r.pgbench_tps:.1f} tps ({r.pgbench_note}, {r.desks} clients)"
+            if r.pgbench_tps is not None
+            else r.pgbench_note
+        ),
+    ]
+    return lines

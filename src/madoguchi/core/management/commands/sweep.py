@@ -1,0 +1,48 @@
+"""`madoguchi sweep [--every SECONDS]`: end lapsed idle visits and purge what they held."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from madoguchi.desk.sweep import sweep
+
+
+class Command(BaseCommand):
+    help = "Apply the lapse rules to idle visits and purge what ended visits held."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--every", type=float, default=0, help="Repeat every N seconds.")
+        parser.add_argument(
+            "--parent-pid", type=int, default=0, help="Stop when this process is gone (serve)."
+        )
+
+    def handle(self, *args: Any, every: float, parent_pid: int, **_: Any) -> None:
+        while True:
+            if every:
+                close_old_connections()  # a long-running loop: do not keep a stale connection
+            result = sweep()
+            if result.ended or result.purged or not every:
+                self.stdout.write(
+                    f"Swept: {result.ended} lapsed visit(s) ended, "
+                    f"{result.purged} procedure(s) purged."
+                )
+            if not every:
+                return
+            time.sleep(every)
+            if parent_pid and not _alive(parent_pid):
+                return
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

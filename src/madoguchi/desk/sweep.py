@@ -1,0 +1,68 @@
+"""The sweeper: lapses applied to visits nobody touches any more, and what they held purged.
+
+Lapses are applied whenever a visit is touched (services._open_visit_locked); an abandoned
+terminal touches nothing, so without the sweeper a lapsed visit would stay open, holding its
+pending procedures' private fields (full insured numbers kept until commit), until the terminal
+is used again. `madoguchi sweep` (run every SWEEP_INTERVAL_SECONDS by `madoguchi serve`) ends
+each lapsed visit as the next touch would (same end time, same reason, same incident), and then
+removes private fields (keys starting with "_") from every procedure that can no longer be
+committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from madoguchi.audit import throttle
+
+from .constants import ProcedureStatus
+from .models import Procedure, Visit
+from .services import end_locked, lapse
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    ended: int
+    purged: int
+
+
+def sweep(now: datetime | None = None) -> SweepResult:
+    now = now or timezone.now()
+    ended = 0
+    for visit_id in list(Visit.objects.filter(ended_at__isnull=True).values_list("pk", flat=True)):
+        with transaction.atomic():
+            visit = (
+                Visit.objects.select_for_update()
+                .select_related("terminal", "staff", "certificate")
+                .filter(pk=visit_id, ended_at__isnull=True)
+                .first()
+            )
+            if visit is None:
+                continue
+            lapsed = lapse(visit, now)
+            if lapsed is None:
+                continue
+            # Lock order: the visit row (and, inside end_locked, its procedures) before audit.
+            list(visit.procedures.select_for_update().filter(status=ProcedureStatus.PENDING))
+            end_locked(visit, lapsed[0], at=lapsed[1])
+            ended += 1
+    throttle.flush(now=now)  # the repeat counts of unauthenticated events of finished minutes
+    return SweepResult(ended=ended, purged=purge_private_fields())
+
+
+def purge_private_fields() -> int:
+    """Remove keys starting with "_" from the fields of procedures that are no longer pending."""
+    purged = 0
+    candidates = Procedure.objects.exclude(status=ProcedureStatus.PENDING).filter(
+        visit__ended_at__isnull=False
+    )
+    for pk, fields in candidates.values_list("pk", "fields").iterator(chunk_size=500):
+        if isinstance(fields, dict) and any(str(k).startswith("_") for k in fields):
+            clean = {k: v for k, v in fields.items() if not str(k).startswith("_")}
+            Procedure.objects.filter(pk=pk).update(fields=clean)
+            purged += 1
+    return purged

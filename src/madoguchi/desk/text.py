@@ -1,0 +1,45 @@
+"""What text a procedure may carry: no lone surrogates, no control characters.
+
+One rule for every procedure, applied by `services.procedure_prepare` to every string in the
+fields (pages and API alike), before any handler sees them: such text cannot be put in the
+canonical transaction the card signs (a lone surrogate is not UTF-8), and a control character
+shown on the PIN pad or receipt can hide what is signed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+# Line breaks and tabs are ordinary in free text; every other control character is refused.
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def bad_character(text: str) -> str | None:
+    """A description of the first character text may not carry, or None when it is clean."""
+    for index, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category == "Cs":
+            return f"a lone surrogate U+{ord(char):04X} at position {index}"
+        if category == "Cc" and char not in _ALLOWED_CONTROLS:
+            return f"the control character U+{ord(char):04X} at position {index}"
+    return None
+
+
+def bad_fields(fields: Any, path: str = "") -> dict[str, str]:
+    """Field path -> English description, for every string (keys too) that is refused."""
+    found: dict[str, str] = {}
+    if isinstance(fields, str):
+        reason = bad_character(fields)
+        if reason:
+            found[path or "value"] = reason
+    elif isinstance(fields, dict):
+        for key, value in fields.items():
+            name = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and bad_character(key):
+                found[name] = f"the field name contains {bad_character(key)}"
+            found.update(bad_fields(value, name))
+    elif isinstance(fields, list | tuple):
+        for i, value in enumerate(fields):
+            found.update(bad_fields(value, f"{path}[{i}]"))
+    return found

@@ -1,0 +1,108 @@
+"""Reads of a resident's records by staff and officials, recorded in the audit log.
+
+Every page or export that shows a card holder's data calls `record_read` with the holder, so
+the resident can see on their own page (/me/) who looked at their records, when, from which
+organisation and role, which page, and why where a reason is required. Officials opening a
+resident's case or visit must choose a reason first (`READ_REASONS`); `reason_required` is
+the view decorator that asks for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+# Pages that show a resident's data (code -> label). The code is what the audit log keeps.
+READ_PAGES: dict[str, Any] = {
+    "desk.visit": _("Desk: the open visit"),
+    "desk.confirm": _("Desk: confirmation before signing"),
+    "desk.receipt": _("Desk: receipt after signing"),
+    "benefits.receipt_pdf": _("Desk: receipt (PDF)"),
+    "officials.visit": _("Officials: visit record"),
+    "cases.case": _("Cases: case record"),
+    "cases.report": _("Cases: incident report"),
+}
+
+# Why an official opens a resident's case or visit (a short choice list).
+READ_REASONS: dict[str, Any] = {
+    "resident_inquiry": _("The resident's own inquiry"),
+    "case_work": _("Working on a case"),
+    "incident": _("Investigating an incident"),
+    "daily_check": _("Daily check of desk work"),
+    "audit": _("Audit or inspection"),
+}
+
+REASON_PARAM = "reason"
+
+
+def record_read(
+    request: HttpRequest, holder: Any, *, page: str, reason: str = "", subject: Any = None
+) -> None:
+    """Record that the signed-in user viewed `holder`'s data on `page` (an audit event)."""
+    if holder is None:
+        return
+    from madoguchi.audit import services as audit  # lazy: audit is a lower layer's service
+    from madoguchi.terminals.binding import current_terminal
+
+    from .events import RECORD_READ
+
+    user = request.user
+    organisation = getattr(user, "organisation", None)
+    roles = sorted(getattr(user, "roles", set()) or [])
+    with transaction.atomic():
+        audit.record(
+            RECORD_READ,
+            actor=user,
+            terminal=current_terminal(request),
+            subject=holder,
+            payload={
+                "page": page,
+                "reason": reason,
+                "organisation": str(organisation) if organisation is not None else "",
+                "role": ",".join(roles),
+                "object": f"{subject._meta.label_lower}:{subject.pk}"
+                if subject is not None
+                else "",
+            },
+        )
+
+
+_SESSION_KEY = "read_reasons"
+
+
+def chosen_reason(request: HttpRequest) -> str:
+    """The reason given for this page: from the form, else the one given earlier in this
+    sign-in for the same page (so a step's redirect back to the case does not ask again)."""
+    value = request.GET.get(REASON_PARAM, "")
+    if value in READ_REASONS:
+        remembered = dict(request.session.get(_SESSION_KEY, {}))
+        remembered[request.path] = value
+        request.session[_SESSION_KEY] = dict(list(remembered.items())[-50:])
+        return value
+    value = request.session.get(_SESSION_KEY, {}).get(request.path, "")
+    return value if value in READ_REASONS else ""
+
+
+def reason_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Ask for a reason from `READ_REASONS` before the view runs; the view reads it with
+    `chosen_reason(request)`."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not chosen_reason(request):
+            response = render(
+                request,
+                "access/reason.html",
+                {"reasons": list(READ_REASONS.items()), "param": REASON_PARAM},
+            )
+            response["Cache-Control"] = "no-store"
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapped

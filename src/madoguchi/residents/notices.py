@@ -1,0 +1,93 @@
+"""Notice letters to a resident for the case steps that concern them: suspension, point
+return, re-enabling and closing. The letter (Japanese, era dates) is fixed and recorded on the
+case when the step is recorded; the PDF is rendered from the recorded text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from madoguchi.audit import services as audit
+from madoguchi.cases.constants import EntryKind
+from madoguchi.cases.document import contact_block
+from madoguchi.cases.era import format_era
+
+from .events import NOTICE_ISSUED
+from .models import Notice
+
+TITLES = {
+    EntryKind.SUSPENSION: "マイナポイントの紐付けの利用停止について（お知らせ）",
+    EntryKind.POINT_RETURN: "誤って付与されたポイントの返還について（お知らせ）",
+    EntryKind.REENABLE: "マイナポイントの再申込みについて（お知らせ）",
+    EntryKind.CLOSE: "お申し出いただいた件の対応完了について（お知らせ）",
+}
+
+
+def _body(kind: str, case: Any, when: str) -> list[str]:
+    link = case.payment_link
+    what = (
+        f"決済サービス「{link.provider.display_name_ja}」（{link.masked_account}）との紐付け"
+        if link is not None
+        else "マイナポイントの紐付け"
+    )
+    if kind == EntryKind.SUSPENSION:
+        main = (
+            f"{when}、あなたに関する{what}について、誤った紐付けの可能性があるため、"
+            "調査が終わるまで利用を停止しました。"
+        )
+    elif kind == EntryKind.POINT_RETURN:
+        main = f"{when}、{what}に関して誤って付与されていたポイントの返還手続を行いました。"
+    elif kind == EntryKind.REENABLE:
+        main = (
+            f"{when}、あなたご本人によるマイナポイントの申込みができるようにしました。"
+            "お近くの支援窓口で、ご本人のマイナンバーカードでお申し込みください。"
+        )
+    else:
+        main = f"{when}、お申し出いただいた件（{case.reference}）の対応をすべて完了しました。"
+    return [
+        main,
+        "このたびはご迷惑をおかけし、誠に申し訳ございません。",
+        f"ケース番号：{case.reference}",
+        "経過は、マイナンバーカードで本人確認のうえ、住民用ページでいつでもご確認いただけます。",
+    ]
+
+
+def notice_issue(entry: Any) -> Notice | None:
+    """The notice for a timeline entry, when its step concerns a resident; None otherwise."""
+    case = entry.case
+    if entry.kind not in TITLES or case.holder_id is None:
+        return None
+    day = entry.event_date or timezone.localdate()
+    dated = format_era(day, weekday=False)
+    step_day = format_era(entry.event_date, entry.date_precision, weekday=False)
+    notice = Notice.objects.create(
+        case=case,
+        entry=entry,
+        holder_id=case.holder_id,
+        issued_on=day,
+        issued_on_ja=dated,
+        title=TITLES[entry.kind],
+        body=_body(entry.kind, case, step_day),
+    )
+    audit.record(
+        NOTICE_ISSUED,
+        actor=entry.actor,
+        terminal=None,
+        subject=case,
+        payload={"case": case.reference, "kind": str(entry.kind), "notice": notice.pk},
+    )
+    return notice
+
+
+def notice_html(notice: Notice) -> str:
+    return render_to_string(
+        "residents/notice_document.html", {"n": notice, "contact": contact_block()}
+    )
+
+
+def notice_pdf(notice: Notice) -> bytes:
+    from weasyprint import HTML  # imported lazily: heavy, and only the PDF needs it
+
+    return bytes(HTML(string=notice_html(notice)).write_pdf())

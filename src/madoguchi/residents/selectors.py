@@ -1,0 +1,273 @@
+"""Reads for the resident page: everything recorded for one card holder (all of their
+certificates, renewals included), and who looked at it. Nothing here takes anything but the
+signed-in holder, so nothing can reach another resident's records."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.audit.models import AuditEvent
+from madoguchi.benefits.constants import GrantStatus, LinkStatus
+from madoguchi.benefits.models import (
+    Grant,
+    HealthInsuranceRegistration,
+    PaymentLink,
+    PublicFundAccount,
+)
+from madoguchi.cases.constants import CaseStatus
+from madoguchi.cases.models import Case
+from madoguchi.desk.models import Completion
+from madoguchi.identity.access import READ_PAGES, READ_REASONS
+from madoguchi.identity.events import RECORD_READ
+from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, reason_text
+
+from .constants import ItemKind
+from .models import Notice, NotMeReport
+
+CASE_STAGE_TEXT: dict[str, Any] = {
+    CaseStatus.INTAKE: _("Your report has been received; the city will look into it."),
+    CaseStatus.INVESTIGATION: _("The city is investigating what happened."),
+    CaseStatus.SUSPENDED: _("The link in question has been stopped while the city investigates."),
+    CaseStatus.CONTACTING: _("The city is contacting the people and companies concerned."),
+    CaseStatus.POINTS_RETURNED: _("Points given by mistake have been taken back."),
+    CaseStatus.REENABLED: _("You can apply again with your own card at a desk."),
+    CaseStatus.NOTIFIED: _("The city has told you the outcome."),
+    CaseStatus.CLOSED: _("This case is closed."),
+}
+
+LINK_STATUS_TEXT: dict[str, Any] = {
+    LinkStatus.EFFECTIVE: _("In use"),
+    LinkStatus.SUSPENDED: _("Stopped while a case is investigated"),
+    LinkStatus.REPLACED: _("Ended through a case"),
+}
+
+NOT_ME_REASONS_JA = {
+    "never_applied": "この手続を申し込んでいない",
+    "not_my_account": "口座が自分のものではない",
+    "not_at_desk": "その日時に窓口に行っていない",
+    "other": "その他",
+}
+
+READER_ROLES: dict[str, Any] = {
+    "desk_staff": _("Desk staff"),
+    "supervisor": _("Contractor supervisor"),
+    "city_official": _("City official"),
+    "operator": _("Operator"),
+}
+
+
+def name_check_text(row: Any, lang: str) -> str:
+    """The holder-name check result in words (never a code)."""
+    try:
+        text = outcome_text(Outcome(row.name_outcome), lang)
+    except ValueError:
+        return str(_("No name check was recorded."))
+    with contextlib.suppress(ValueError):
+        text += " " + reason_text(Reason(row.name_reason), lang)
+    if getattr(row, "close_confirmed", False):
+        text += " " + str(_("You confirmed the account name at the desk."))
+    return text
+
+
+def _desk(row: Any) -> str:
+    terminal = row.visit.terminal
+    return f"{terminal.location}（{terminal.name}）" if terminal.location else terminal.name
+
+
+def signed_lines(completion: Completion) -> list[str]:
+    try:
+        data = json.loads(bytes(completion.transaction_bytes))
+    except ValueError:
+        return []
+    lines = data.get("display", [])
+    return [str(x) for x in lines] if isinstance(lines, list) else []
+
+
+def grant_status_text(grant: Grant) -> Any:
+    if grant.status == GrantStatus.RETURNED:
+        return _("Returned")
+    if grant.link is not None and grant.link.status == LinkStatus.SUSPENDED:
+        return _("Suspended for a case")
+    if grant.regrant_of_id is not None:
+        return _("Granted again")
+    return _("Granted")
+
+
+@dataclass
+class Records:
+    links: list[dict[str, Any]] = field(default_factory=list)
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    registrations: list[dict[str, Any]] = field(default_factory=list)
+    grants: list[dict[str, Any]] = field(default_factory=list)
+    completions: list[dict[str, Any]] = field(default_factory=list)
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    reports: list[NotMeReport] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.links or self.accounts or self.registrations or self.completions or self.cases
+        )
+
+
+def records(holder: Any, lang: str = "ja") -> Records:
+    out = Records()
+    if holder is None:
+        return out
+    for link in (
+        PaymentLink.objects.filter(holder=holder)
+        .select_related("programme", "programme_version", "provider", "visit__terminal")
+        .order_by("-created_at")
+    ):
+        out.links.append(
+            {
+                "row": link,
+                "kind": ItemKind.LINK,
+                "programme": link.programme_version.name_ja
+                if lang == "ja"
+                else (link.programme_version.name_en or link.programme_version.name_ja),
+                "provider": link.provider.display_name_ja
+                if lang == "ja"
+                else (link.provider.display_name_en or link.provider.display_name_ja),
+                "account": link.masked_account,
+                "name_check": name_check_text(link, lang),
+                "status": LINK_STATUS_TEXT.get(link.status, link.status),
+                "desk": _desk(link),
+            }
+        )
+    for acc in (
+        PublicFundAccount.objects.filter(holder=holder)
+        .select_related("visit__terminal")
+        .order_by("-created_at")
+    ):
+        out.accounts.append(
+            {
+                "row": acc,
+                "kind": ItemKind.PUBLIC_FUND,
+                "bank": f"{acc.bank_name or acc.bank_code} {acc.branch_name or acc.branch_code}",
+                "account": "＊＊＊" + acc.account_last4,
+                "name_check": name_check_text(acc, lang),
+                "status": LINK_STATUS_TEXT.get(acc.status, acc.status),
+                "desk": _desk(acc),
+            }
+        )
+    for reg in (
+        HealthInsuranceRegistration.objects.filter(holder=holder)
+        .select_related("visit__terminal")
+        .order_by("-created_at")
+    ):
+        out.registrations.append(
+            {
+                "row": reg,
+                "kind": ItemKind.HEALTH_INSURANCE,
+                "insurer": reg.insurer_number,
+                "insured": "＊＊＊" + reg.insured_last4,
+                "desk": _desk(reg),
+            }
+        )
+    for grant in (
+        Grant.objects.filter(holder=holder)
+        .select_related("programme", "link__provider")
+        .order_by("-created_at")
+    ):
+        out.grants.append({"row": grant, "status": grant_status_text(grant)})
+    for completion in (
+        Completion.objects.filter(visit__holder=holder)
+        .select_related("visit__terminal")
+        .order_by("-committed_at")
+    ):
+        out.completions.append(
+            {
+                "row": completion,
+                "kind": ItemKind.COMPLETION,
+                "lines": signed_lines(completion),
+                "desk": _desk(completion),
+                "reference": completion.visit.reference,
+            }
+        )
+    for case in (
+        Case.objects.filter(Q(holder=holder) | Q(payment_link__holder=holder))
+        .distinct()
+        .order_by("-opened_at")
+    ):
+        out.cases.append({"row": case, "stage": CASE_STAGE_TEXT.get(case.status, case.status)})
+    out.notices = list(Notice.objects.filter(holder=holder).select_related("case"))
+    out.reports = list(NotMeReport.objects.filter(holder=holder).select_related("case"))
+    return out
+
+
+def access_history(holder: Any, limit: int = 200) -> list[dict[str, Any]]:
+    """Who opened a page or export showing this holder's data (staff and officials)."""
+    if holder is None:
+        return []
+    rows = []
+    for event in AuditEvent.objects.filter(
+        event_name=RECORD_READ.name,
+        subject_type="identity.holder",
+        subject_id=str(holder.pk),
+    ).order_by("-time", "-pk")[:limit]:
+        p = event.payload or {}
+        roles = [READER_ROLES.get(r, r) for r in str(p.get("role", "")).split(",") if r]
+        rows.append(
+            {
+                "time": event.time,
+                "organisation": p.get("organisation") or "—",
+                "role": ", ".join(str(r) for r in roles) or "—",
+                "page": READ_PAGES.get(p.get("page", ""), p.get("page", "")),
+                "reason": READ_REASONS.get(p.get("reason", ""), ""),
+                "terminal": event.terminal_label,
+            }
+        )
+    return rows
+
+
+_ITEM_MODELS: dict[str, Any] = {
+    ItemKind.LINK: PaymentLink,
+    ItemKind.PUBLIC_FUND: PublicFundAccount,
+    ItemKind.HEALTH_INSURANCE: HealthInsuranceRegistration,
+}
+
+
+def own_item(holder: Any, kind: str, item_id: int) -> Any:
+    """The holder's own item of this kind, or None (another's and a missing one look alike)."""
+    if kind == ItemKind.COMPLETION:
+        return (
+            Completion.objects.select_related("visit__terminal")
+            .filter(pk=item_id, visit__holder=holder)
+            .first()
+        )
+    model = _ITEM_MODELS.get(kind)
+    if model is None:
+        return None
+    return model.objects.select_related("visit__terminal").filter(pk=item_id, holder=holder).first()
+
+
+def describe_item(kind: str, item: Any) -> str:
+    """A one-line Japanese description for the incident and the case (masked numbers only)."""
+    when = f"{item.visit.started_at:%Y-%m-%d %H:%M}"
+    if kind == ItemKind.LINK:
+        return f"決済サービスの紐付け（{item.provider.display_name_ja} {item.masked_account}、{when}、{_desk(item)}）"
+    if kind == ItemKind.PUBLIC_FUND:
+        return f"公金受取口座の登録（{item}、{when}、{_desk(item)}）"
+    if kind == ItemKind.HEALTH_INSURANCE:
+        return f"健康保険証利用登録（保険者 {item.insurer_number}、{when}、{_desk(item)}）"
+    return f"カードで署名された手続（受付 {item.visit.reference}、{when}、{_desk(item)}）"
+
+
+def own_completion(holder: Any, completion_id: int) -> Completion | None:
+    if holder is None:
+        return None
+    return Completion.objects.filter(pk=completion_id, visit__holder=holder).first()
+
+
+def own_notice(holder: Any, notice_id: int) -> Notice | None:
+    if holder is None:
+        return None
+    return Notice.objects.select_related("case").filter(pk=notice_id, holder=holder).first()

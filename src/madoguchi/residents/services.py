@@ -1,0 +1,375 @@
+"""Writes of the resident page: card sign-in, the session bound to that certificate and its
+end, page reads (audited), "this was not me" reports, notice letters, completion emails.
+
+The resident authenticates with the same Web eID-format token as at a desk, but over this
+page's own challenge (`SignInChallenge`, bound to the browser session) and its own origin
+(`settings.RESIDENT_ORIGIN`): a token made for a desk can never sign in here, nor the reverse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.accounts.constants import Role
+from madoguchi.accounts.models import User
+from madoguchi.audit import services as audit
+from madoguchi.identity.models import HolderCertificate
+from madoguchi.identity.services import IdentityRefused, build_validator
+from madoguchi.identity.tokens import NonceRecord, TokenValidationError, generate_nonce
+from madoguchi.refusals import Refusal, Text
+
+from . import selectors
+from .constants import EndReason, ItemKind, NotMeReason
+from .events import (
+    CHALLENGE_ISSUED,
+    COMPLETION_EMAILED,
+    NOT_ME_REPORTED,
+    PAGE_VIEWED,
+    SESSION_ENDED,
+    SIGN_IN_REFUSED,
+    SIGNED_IN,
+)
+from .models import NotMeReport, ResidentSession, SignInChallenge
+
+
+class ResidentRefused(Refusal):
+    """A refusal on the resident page (a token's own reason is carried from identity)."""
+
+    code = "resident_refused"
+    message = _("The resident page refused this.")
+    status = 400
+    messages: ClassVar[Mapping[str, tuple[Text, int]]] = {
+        "challenge_unknown": (_("This sign-in challenge was never issued; start again."), 403),
+        "challenge_other_session": (
+            _("This sign-in challenge was issued to another screen; start again."),
+            403,
+        ),
+        "item_not_found": (_("No such record."), 404),
+        "reason_required": (_("Choose a reason."), 400),
+    }
+
+    @classmethod
+    def from_identity(cls, exc: IdentityRefused) -> ResidentRefused:
+        return cls(exc.code, exc.message, status=exc.status, detail=exc.detail, params=exc.params)
+
+
+def resident_origin() -> str:
+    """The origin the resident page's card tokens are signed over."""
+    return str(settings.RESIDENT_ORIGIN or settings.MADOGUCHI_ORIGIN)
+
+
+def resident_agent_origin() -> str:
+    return str(settings.RESIDENT_AGENT_ORIGIN or settings.CARD_AGENT_ORIGIN)
+
+
+def _hash(session_key: str) -> str:
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+def challenge_issue(*, session_key: str) -> SignInChallenge:
+    now = timezone.now()
+    with transaction.atomic():
+        challenge = SignInChallenge.objects.create(
+            value=generate_nonce(),
+            session_key_hash=_hash(session_key),
+            issued_at=now,
+            expires_at=now + timedelta(seconds=settings.NONCE_LIFETIME_SECONDS),
+        )
+        audit.record(CHALLENGE_ISSUED, actor=None, terminal=None, subject=challenge, payload={})
+    return challenge
+
+
+def _spend(value: str, session_key: str) -> NonceRecord:
+    """Mark the challenge used (committed at once, whatever the token turns out to be)."""
+    with transaction.atomic():
+        challenge = SignInChallenge.objects.select_for_update().filter(value=value).first()
+        if challenge is None:
+            raise ResidentRefused.of("challenge_unknown")
+        record = NonceRecord(
+            value=challenge.value,
+            issued_at=challenge.issued_at,
+            expires_at=challenge.expires_at,
+            used=challenge.used_at is not None,
+        )
+        if challenge.used_at is None:
+            challenge.used_at = timezone.now()
+            challenge.save(update_fields=["used_at"])
+    if challenge.session_key_hash != _hash(session_key):
+        raise ResidentRefused.of("challenge_other_session")
+    return record
+
+
+def _refused(exc: ResidentRefused) -> ResidentRefused:
+    with transaction.atomic():
+        audit.record(
+            SIGN_IN_REFUSED,
+            actor=None,
+            terminal=None,
+            subject=("residents.page", "sign-in"),
+            payload={"code": exc.code, "detail": exc.detail[:300]},
+        )
+    return exc
+
+
+def sign_in(*, token: str, nonce: str, session_key: str, kiosk: bool = False) -> ResidentSession:
+    """Validate the card token over this page's challenge and origin; open a session bound to
+    the certificate. A certificate no desk has seen yet signs in to an empty page."""
+    try:
+        record = _spend(nonce, session_key)
+        validated = build_validator().validate_authentication(
+            token,
+            origin=resident_origin(),
+            nonce=record,
+            now=timezone.now(),
+            # only to name a refusal: a token signed for the desk pages
+            alternative_origins=[settings.MADOGUCHI_ORIGIN],
+        )
+    except TokenValidationError as exc:
+        refused = ResidentRefused.from_identity(IdentityRefused(str(exc.code), exc.detail))
+        raise _refused(refused) from exc
+    except IdentityRefused as exc:
+        raise _refused(ResidentRefused.from_identity(exc)) from exc
+    except ResidentRefused as exc:
+        raise _refused(exc) from exc
+    cert = HolderCertificate.objects.filter(fingerprint=validated.fingerprint_sha256).first()
+    now = timezone.now()
+    with transaction.atomic():
+        session = ResidentSession.objects.create(
+            fingerprint=validated.fingerprint_sha256,
+            holder=cert.holder if cert is not None else None,
+            kiosk=kiosk,
+            started_at=now,
+            last_activity_at=now,
+            last_seen_at=now,
+        )
+        audit.record(
+            SIGNED_IN,
+            actor=None,
+            terminal=None,
+            subject=session.holder if session.holder is not None else session,
+            payload={"session": str(session.public_id)[:8], "kiosk": kiosk},
+        )
+    return session
+
+
+# --- the session: bound to the certificate, ends on removal or 2 minutes idle -----------------
+
+
+def lapse(session: ResidentSession, now: datetime) -> tuple[EndReason, datetime] | None:
+    idle = session.last_activity_at + timedelta(seconds=settings.RESIDENT_IDLE_SECONDS)
+    seen = session.last_seen_at + timedelta(seconds=settings.RESIDENT_PRESENCE_TIMEOUT_SECONDS)
+    lapses = [(idle, EndReason.IDLE), (seen, EndReason.PRESENCE_LOST)]
+    when, reason = min(lapses, key=lambda x: x[0])
+    return (reason, when) if when <= now else None
+
+
+def _end_locked(session: ResidentSession, reason: EndReason, when: datetime) -> None:
+    session.ended_at = when
+    session.end_reason = reason
+    session.save(update_fields=["ended_at", "end_reason"])
+    audit.record(
+        SESSION_ENDED,
+        actor=None,
+        terminal=None,
+        subject=session.holder if session.holder is not None else session,
+        payload={"session": str(session.public_id)[:8], "reason": str(reason)},
+    )
+
+
+def session_current(public_id: str | None, *, activity: bool = False) -> ResidentSession | None:
+    """The open session, after applying its time limits; `activity` marks a resident action
+    (a page, a report), which restarts the 2-minute idle limit."""
+    if not public_id:
+        return None
+    now = timezone.now()
+    with transaction.atomic():
+        session = (
+            ResidentSession.objects.select_for_update(of=("self",))
+            .select_related("holder")
+            .filter(public_id=public_id, ended_at__isnull=True)
+            .first()
+        )
+        if session is None:
+            return None
+        lapsed = lapse(session, now)
+        if lapsed is not None:
+            _end_locked(session, lapsed[0], lapsed[1])
+            return None
+        if activity:
+            session.last_activity_at = now
+            session.save(update_fields=["last_activity_at"])
+    return session
+
+
+def heartbeat(session: ResidentSession, *, fingerprint: str | None) -> bool:
+    """The page reports what the card agent sees; another card or none ends the session.
+    Returns whether the session is still open."""
+    now = timezone.now()
+    with transaction.atomic():
+        row = ResidentSession.objects.select_for_update().get(pk=session.pk)
+        if row.ended_at is not None:
+            return False
+        lapsed = lapse(row, now)
+        if lapsed is not None:
+            _end_locked(row, lapsed[0], lapsed[1])
+            return False
+        if fingerprint != row.fingerprint:
+            _end_locked(row, EndReason.CARD_REMOVED, now)
+            return False
+        row.last_seen_at = now
+        row.save(update_fields=["last_seen_at"])
+    return True
+
+
+def session_end(session: ResidentSession, reason: EndReason) -> None:
+    with transaction.atomic():
+        row = ResidentSession.objects.select_for_update().get(pk=session.pk)
+        if row.ended_at is None:
+            _end_locked(row, reason, timezone.now())
+
+
+def page_viewed(session: ResidentSession, page: str, **payload: Any) -> None:
+    """Every read of the resident page is audited, with the holder as subject."""
+    with transaction.atomic():
+        audit.record(
+            PAGE_VIEWED,
+            actor=None,
+            terminal=None,
+            subject=session.holder if session.holder is not None else session,
+            payload={"page": page, "session": str(session.public_id)[:8], **payload},
+        )
+
+
+# --- "this was not me" ----------------------------------------------------------------------
+
+RESIDENT_PAGE_USERNAME = "resident-page"
+
+
+def _resident_page_user() -> User:
+    """The system account that opens intakes reported on the resident page (cannot sign in)."""
+    user, created = User.objects.get_or_create(
+        username=RESIDENT_PAGE_USERNAME,
+        defaults={"display_name": "住民用ページ（本人からの申し出）", "is_active": False},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    group, _created = Group.objects.get_or_create(name=Role.DESK_STAFF.value)
+    user.groups.add(group)
+    return user
+
+
+def not_me_report(
+    session: ResidentSession, *, kind: str, item_id: int, reason: str, comment: str = ""
+) -> NotMeReport:
+    """Record an incident and open a case intake with the item attached; officials see the
+    case at once. Only the signed-in holder's own items can be reported."""
+    from madoguchi.cases.constants import Channel
+    from madoguchi.cases.services import case_open
+    from madoguchi.incidents.constants import IncidentKind, Severity
+    from madoguchi.incidents.services import incident_record
+
+    if reason not in NotMeReason.values:
+        raise ResidentRefused.of("reason_required")
+    holder = session.holder
+    item = selectors.own_item(holder, kind, item_id) if holder is not None else None
+    if holder is None or item is None:
+        raise ResidentRefused.of("item_not_found")
+    described = selectors.describe_item(kind, item)
+    reason_ja = selectors.NOT_ME_REASONS_JA[reason]
+    summary = f"本人が住民用ページで「自分ではない」と申し出: {described}。理由: {reason_ja}"
+    if comment.strip():
+        summary += f"。本人のコメント: {comment.strip()[:400]}"
+    visit = getattr(item, "visit", None)
+    with transaction.atomic():
+        incident = incident_record(
+            kind=IncidentKind.COMPLAINT,
+            reason_code="resident_not_me",
+            severity=Severity.HIGH,
+            summary=summary,
+            visit=visit,
+            detail={"item": kind, "item_id": item.pk, "reason": reason},
+        )
+        case = case_open(
+            actor=_resident_page_user(),
+            title="本人からの申し出：身に覚えのない記録",
+            resident_label="申し出た本人",
+            reported_by="本人（住民用ページ、カードで本人確認済み）",
+            summary=summary,
+            event_date=timezone.localdate(),
+            channel=Channel.SYSTEM,
+            desk_location=str(visit.terminal) if visit is not None else "",
+            terminal=visit.terminal if visit is not None else None,
+            holder=holder,
+            payment_link=item if kind == ItemKind.LINK else None,
+        )
+        report = NotMeReport.objects.create(
+            holder=holder,
+            item_kind=kind,
+            item_id=item.pk,
+            reason=reason,
+            comment=comment.strip()[:500],
+            incident=incident,
+            case=case,
+        )
+        audit.record(
+            NOT_ME_REPORTED,
+            actor=None,
+            terminal=None,
+            subject=holder,
+            payload={
+                "item": kind,
+                "item_id": item.pk,
+                "case": case.reference,
+                "incident": incident.pk,
+            },
+        )
+    return report
+
+
+# --- a signed completion can tell the resident by email ---------------------------------------
+
+
+def completion_email(completion: Any, address: str, *, actor: Any = None) -> None:
+    """Tell the resident what their card signed (the exact lines), at an address they gave at
+    the desk. The address is used once and not stored. Console backend in the demo."""
+    lines = selectors.signed_lines(completion)
+    body = "\n".join(
+        [
+            "マイナンバーカードで署名された手続が確定しました。",
+            "",
+            "署名された内容:",
+            *[f"  {line}" for line in lines],
+            "",
+            f"確定日時: {timezone.localtime(completion.committed_at):%Y-%m-%d %H:%M}",
+            "心当たりがない場合は、住民用ページの「これは自分ではない」から申し出てください。",
+            f"問い合わせ先（コールセンター）: {settings.RESIDENT_CALL_CENTRE}",
+        ]
+    )
+    EmailMessage(
+        subject="【お知らせ】窓口での手続が確定しました",
+        body=body,
+        from_email=getattr(settings, "DEFAULT_FROM_EMAIL", None),
+        to=[address],
+    ).send()
+    with transaction.atomic():
+        audit.record(
+            COMPLETION_EMAILED,
+            actor=actor,
+            terminal=completion.visit.terminal,
+            subject=completion,
+            payload={"visit": completion.visit.reference},
+        )

@@ -1,0 +1,260 @@
+/* The resident's own page (/me/): card sign-in through the card agent, and the page's end.
+ *
+ * No inline script or style (CSP): configuration comes from #me-config's data attributes and
+ * every text from <template id="msg-..."> elements rendered in the page's language. The PIN is
+ * typed into the agent's own PIN pad (an iframe of the agent's origin); this script never sees it.
+ * Signed in, the page closes itself when the card leaves the reader (agent SSE at once, and a
+ * heartbeat each second that the server checks against the certificate that signed in), after
+ * the idle limit, or on "Finish"; the server applies the same limits on its own.
+ */
+(function () {
+  "use strict";
+
+  var cfgEl = document.getElementById("me-config");
+  if (!cfgEl) return;
+  var cfg = cfgEl.dataset;
+  var AGENT = cfg.agentOrigin.replace(/\/$/, "");
+  var FP = cfg.fingerprint || null;
+  var closed = false;
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+
+  function msg(id, vars) {
+    var el = document.getElementById("msg-" + id);
+    var text = el ? el.innerHTML.trim() : id;
+    var tmp = document.createElement("textarea");
+    tmp.innerHTML = text;
+    text = tmp.value;
+    Object.keys(vars || {}).forEach(function (k) { text = text.replace("{" + k + "}", vars[k]); });
+    return text;
+  }
+
+  function asJson(r) {
+    return r.json().catch(function () { return {}; }).then(function (j) {
+      return { status: r.status, body: j };
+    });
+  }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": cfg.csrf },
+      body: JSON.stringify(body || {}),
+    }).then(asJson);
+  }
+
+  function agent(path, method, body) {
+    return fetch(AGENT + path, {
+      method: method || "GET",
+      mode: "cors",
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(asJson);
+  }
+
+  // --- PIN pad and the card operation -----------------------------------------------------------
+
+  function status(text) { var el = $("[data-role=flow-status]"); if (el) el.textContent = text || ""; }
+
+  function showPinpad(url) {
+    var panel = $("[data-role=pinpad-panel]");
+    var frame = $("[data-role=pinpad-frame]");
+    if (!panel || !frame) return;
+    frame.src = url + (url.indexOf("?") < 0 ? "?" : "&") + "lang=" + encodeURIComponent(cfg.lang || "ja");
+    panel.hidden = false;
+    frame.focus();
+  }
+
+  function hidePinpad() {
+    var panel = $("[data-role=pinpad-panel]");
+    var frame = $("[data-role=pinpad-frame]");
+    if (frame) frame.removeAttribute("src");
+    if (panel) panel.hidden = true;
+  }
+
+  function fail(text) {
+    var el = $("[data-role=flow-error]");
+    status("");
+    hidePinpad();
+    if (el) { el.textContent = text; el.hidden = false; }
+    var b = $("[data-action=me-sign-in]");
+    if (b) b.disabled = false;
+  }
+
+  var currentRequest = null;
+
+  function waitFor(id) {
+    return agent("/requests/" + id + "?wait=25").then(function (r) {
+      if (r.status !== 200) throw { code: r.body.error || "card_error" };
+      if (r.body.status === "pending") return waitFor(id);
+      if (r.body.status === "done") return r.body.result;
+      throw { code: r.body.error || r.body.status };
+    });
+  }
+
+  function signIn() {
+    var err = $("[data-role=flow-error]");
+    if (err) err.hidden = true;
+    var b = $("[data-action=me-sign-in]");
+    if (b) b.disabled = true;
+    var nonce;
+    post(cfg.challengeUrl).then(function (r) {
+      if (r.status !== 200) throw { serverMessage: r.body.message_ja };
+      nonce = r.body.nonce;
+      return agent("/authenticate", "POST", { nonce: nonce, origin: r.body.origin })
+        .catch(function () { throw { code: "agent-unreachable" }; });
+    }).then(function (r) {
+      if (r.status === 409) throw { code: "no-card" };
+      if (r.status !== 200) throw { code: r.body.error || "card_error" };
+      currentRequest = r.body.request_id;
+      showPinpad(r.body.pinpad_url);
+      status(msg("waiting-pin"));
+      return waitFor(r.body.request_id);
+    }).then(function (result) {
+      currentRequest = null;
+      hidePinpad();
+      status(msg("verifying"));
+      return post(cfg.signInUrl, { token: result.token, nonce: nonce });
+    }).then(function (r) {
+      if (r.status !== 200) throw { serverMessage: cfg.lang === "en" ? r.body.message : r.body.message_ja };
+      window.location.assign(r.body.next);
+    }).catch(function (e) {
+      currentRequest = null;
+      if (e && e.serverMessage) return fail(e.serverMessage);
+      var code = (e && e.code) || "generic";
+      var known = ["no-card", "agent-unreachable", "pin_blocked", "card_removed", "timeout",
+        "cancelled", "card_error"];
+      fail(msg(known.indexOf(code) >= 0 ? code : "generic"));
+    });
+  }
+
+  document.addEventListener("click", function (e) {
+    var t = e.target.closest && e.target.closest("[data-action]");
+    if (!t) return;
+    if (t.dataset.action === "me-sign-in") signIn();
+    else if (t.dataset.action === "cancel-card") {
+      if (currentRequest) agent("/requests/" + currentRequest + "/cancel", "POST", {});
+      hidePinpad();
+      var b = $("[data-action=me-sign-in]");
+      if (b) b.disabled = false;
+    } else if (t.dataset.action === "sign-out") closePage("signed_out");
+  });
+
+  // --- signed in: the page ends with the card ----------------------------------------------------
+
+  function closePage(reason) {
+    if (closed) return;
+    closed = true;
+    var content = $("[data-role=me-content]");
+    if (content) content.replaceChildren();  // nothing of the records stays on screen
+    var banner = $("[data-testid=me-banner]");
+    if (banner) banner.remove();
+    if (reason === "card_removed") { var n = document.getElementById("ended-notice"); if (n) n.hidden = false; }
+    var target = cfg.startUrl + "?ended=" + encodeURIComponent(reason);
+    post(cfg.endUrl, { reason: reason }).then(function (r) {
+      window.location.replace((r.body && r.body.next) || target);
+    }, function () { window.location.replace(target); });
+  }
+
+  function watchCard() {
+    if (window.EventSource) {
+      var es = new EventSource(AGENT + "/events");
+      es.addEventListener("card", function (ev) {
+        var data = {};
+        try { data = JSON.parse(ev.data); } catch (x) { return; }
+        if (data.kind === "removed" || (data.kind === "inserted" && data.cert_fingerprint !== FP)) {
+          closePage("card_removed");
+        }
+      });
+      window.addEventListener("pagehide", function () { es.close(); });
+    }
+    (function beat() {
+      if (closed) return;
+      agent("/status").then(function (r) {
+        if (r.status !== 200) return null;
+        var fp = r.body.card_present ? r.body.cert_fingerprint : null;
+        if (fp !== FP) { closePage("card_removed"); return null; }
+        return post(cfg.heartbeatUrl, { fingerprint: fp });
+      }, function () { return null; }).then(function (r) {
+        if (r && r.status === 401) closePage("ended");
+        setTimeout(beat, 1000);
+      }, function () { setTimeout(beat, 1000); });
+    })();
+    var idle = parseInt(cfg.idleSeconds, 10) || 120;
+    var last = Date.now();
+    ["click", "keydown", "scroll", "touchstart"].forEach(function (ev) {
+      document.addEventListener(ev, function () { last = Date.now(); }, { passive: true });
+    });
+    setInterval(function () {
+      if (!closed && Date.now() - last > idle * 1000) closePage("idle");
+    }, 1000);
+  }
+
+  // --- start page: is a card on the reader? kiosk: back to a clean start by itself --------------
+
+  function watchPresence() {
+    var el = $("[data-role=presence]");
+    if (!el) return;
+    function show(present) { el.textContent = msg(present ? "presence-yes" : "presence-no"); }
+    agent("/status").then(function (r) { if (r.status === 200) show(r.body.card_present); },
+      function () { el.textContent = msg("agent-unreachable"); });
+    if (window.EventSource) {
+      var es = new EventSource(AGENT + "/events");
+      es.addEventListener("card", function (ev) {
+        try { show(JSON.parse(ev.data).kind === "inserted"); } catch (x) { /* ignore */ }
+      });
+      window.addEventListener("pagehide", function () { es.close(); });
+    }
+    if (cfg.kiosk === "1" && window.location.search.indexOf("ended=") >= 0) {
+      setTimeout(function () { window.location.replace(cfg.startUrl); }, 15000);
+    }
+  }
+
+  // --- demo: the virtual card tray ------------------------------------------------------------
+
+  function tray() {
+    var root = $("[data-testid=tray]");
+    if (!root) return;
+    var list = $("[data-role=tray-cards]", root);
+    var err = $("[data-role=tray-error]", root);
+    function render(state) {
+      list.replaceChildren();
+      state.cards.forEach(function (card) {
+        var li = document.createElement("li");
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "btn " + (card.inserted ? "btn-primary" : "btn-secondary");
+        b.dataset.card = card.name;
+        b.dataset.testid = "tray-insert-" + card.name;
+        b.textContent = msg(card.inserted ? "tray-inserted" : "tray-insert", { name: card.name });
+        li.appendChild(b);
+        list.appendChild(li);
+      });
+    }
+    function refresh() {
+      agent("/tray").then(function (r) {
+        if (r.status !== 200) throw r;
+        err.hidden = true;
+        render(r.body);
+      }).catch(function () { err.textContent = msg("tray-unavailable"); err.hidden = false; });
+    }
+    root.addEventListener("click", function (e) {
+      var b = e.target.closest("button");
+      if (!b) return;
+      (b.dataset.card ? agent("/tray/insert", "POST", { card: b.dataset.card })
+        : agent("/tray/remove", "POST", {})).then(refresh, refresh);
+    });
+    refresh();
+    if (window.EventSource) {
+      var es = new EventSource(AGENT + "/events");
+      es.addEventListener("card", refresh);
+      window.addEventListener("pagehide", function () { es.close(); });
+    }
+  }
+
+  window.addEventListener("pageshow", function (e) { if (e.persisted) window.location.reload(); });
+
+  if (FP) watchCard(); else watchPresence();
+  tray();
+})();

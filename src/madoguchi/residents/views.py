@@ -1,0 +1,293 @@
+"""The resident's own page (/me/): thin views over services and selectors.
+
+Every response is `no-store`; every page read is audited; the session is the one bound to the
+certificate that signed in (`services.session_current`), so when it ends nothing is shown."""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from madoguchi.benefits.receipts import receipt_pdf
+from madoguchi.desk.models import Completion
+
+from . import notices, selectors, services
+from .constants import SESSION_KEY, EndReason, ItemKind, NotMeReason
+from .models import NotMeReport, ResidentSession
+
+KIOSK_KEY = "resident_kiosk"
+
+
+def validate_email_address(value: str) -> str:
+    value = value.strip()
+    validate_email(value)
+    return value
+
+
+def _lang() -> str:
+    return (get_language() or "ja")[:2]
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _refusal(exc: services.ResidentRefused) -> JsonResponse:
+    return JsonResponse(exc.as_body(), status=exc.status)
+
+
+def _base_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    ctx: dict[str, Any] = {
+        "agent_origin": services.resident_agent_origin(),
+        "demo": settings.DEMO,
+        "kiosk": bool(request.session.get(KIOSK_KEY)),
+        "lang": _lang(),
+        "idle_seconds": settings.RESIDENT_IDLE_SECONDS,
+        "call_centre": settings.RESIDENT_CALL_CENTRE,
+    }
+    ctx.update(extra)
+    return ctx
+
+
+def signed_in(view: Any) -> Any:
+    """The open resident session (a page view is activity); otherwise back to the start."""
+
+    @never_cache
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        session = services.session_current(request.session.get(SESSION_KEY), activity=True)
+        if session is None:
+            request.session.pop(SESSION_KEY, None)
+            return redirect(reverse("residents:start") + "?ended=1")
+        request.resident_session = session  # type: ignore[attr-defined]
+        return view(request, session, *args, **kwargs)
+
+    return wrapper
+
+
+@never_cache
+def start(request: HttpRequest) -> HttpResponse:
+    if "kiosk" in request.GET:
+        request.session[KIOSK_KEY] = request.GET.get("kiosk") == "1"
+    if services.session_current(request.session.get(SESSION_KEY)) is not None:
+        return redirect("residents:records")
+    request.session.pop(SESSION_KEY, None)
+    return render(
+        request,
+        "residents/start.html",
+        _base_context(
+            request,
+            ended=request.GET.get("ended", "") in ("1", *EndReason.values),
+            ended_reason=request.GET.get("ended", ""),
+        ),
+    )
+
+
+@never_cache
+@require_POST
+def challenge(request: HttpRequest) -> JsonResponse:
+    if not request.session.session_key:
+        request.session.save()
+    ch = services.challenge_issue(session_key=request.session.session_key or "")
+    return JsonResponse(
+        {
+            "nonce": ch.value,
+            "origin": services.resident_origin(),
+            "expires_in": settings.NONCE_LIFETIME_SECONDS,
+        }
+    )
+
+
+@never_cache
+@require_POST
+def sign_in(request: HttpRequest) -> JsonResponse:
+    body = _json_body(request)
+    old = services.session_current(request.session.get(SESSION_KEY))
+    try:
+        session = services.sign_in(
+            token=str(body.get("token", "")),
+            nonce=str(body.get("nonce", "")),
+            session_key=request.session.session_key or "",
+            kiosk=bool(request.session.get(KIOSK_KEY)),
+        )
+    except services.ResidentRefused as exc:
+        return _refusal(exc)
+    if old is not None:
+        services.session_end(old, EndReason.SUPERSEDED)
+    kiosk = request.session.get(KIOSK_KEY)
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = str(session.public_id)
+    request.session[KIOSK_KEY] = kiosk
+    return JsonResponse({"next": reverse("residents:records")})
+
+
+@never_cache
+@require_POST
+def heartbeat(request: HttpRequest) -> JsonResponse:
+    session = services.session_current(request.session.get(SESSION_KEY))
+    if session is None:
+        return JsonResponse({"open": False}, status=401)
+    fp = _json_body(request).get("fingerprint")
+    still_open = services.heartbeat(session, fingerprint=fp if isinstance(fp, str) else None)
+    if not still_open:
+        return JsonResponse({"open": False}, status=401)
+    session.refresh_from_db(fields=["last_activity_at"])
+    return JsonResponse({"open": True, "fingerprint": session.fingerprint})
+
+
+@never_cache
+@require_POST
+def end(request: HttpRequest) -> HttpResponse:
+    reason = _json_body(request).get("reason") or request.POST.get("reason") or "signed_out"
+    if reason not in (EndReason.CARD_REMOVED, EndReason.SIGNED_OUT, EndReason.IDLE):
+        reason = EndReason.SIGNED_OUT
+    session = services.session_current(request.session.get(SESSION_KEY))
+    if session is not None:
+        services.session_end(session, EndReason(reason))
+    request.session.pop(SESSION_KEY, None)
+    target = reverse("residents:start") + f"?ended={reason}"
+    if request.content_type == "application/json":
+        return JsonResponse({"next": target})
+    return redirect(target)
+
+
+def _records_context(request: HttpRequest, session: ResidentSession) -> dict[str, Any]:
+    lang = _lang()
+    return _base_context(
+        request,
+        session=session,
+        records=selectors.records(session.holder, lang),
+        history=selectors.access_history(session.holder),
+        fingerprint=session.fingerprint,
+    )
+
+
+@signed_in
+def records(request: HttpRequest, session: ResidentSession) -> HttpResponse:
+    services.page_viewed(session, "records")
+    return render(request, "residents/records.html", _records_context(request, session))
+
+
+@signed_in
+def receipt(request: HttpRequest, session: ResidentSession, completion_id: int) -> HttpResponse:
+    completion = selectors.own_completion(session.holder, completion_id)
+    if completion is None:
+        raise Http404("No such receipt.")
+    services.page_viewed(session, "receipt", completion=completion.pk)
+    response = HttpResponse(receipt_pdf(completion), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="receipt-{completion.visit.reference}.pdf"'
+    return response
+
+
+@signed_in
+def notice(request: HttpRequest, session: ResidentSession, notice_id: int) -> HttpResponse:
+    row = selectors.own_notice(session.holder, notice_id)
+    if row is None:
+        raise Http404("No such notice.")
+    services.page_viewed(session, "notice", notice=row.pk)
+    response = HttpResponse(notices.notice_pdf(row), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="notice-{row.case.reference}-{row.pk}.pdf"'
+    return response
+
+
+@signed_in
+def not_me(request: HttpRequest, session: ResidentSession, kind: str, item_id: int) -> HttpResponse:
+    if kind not in ItemKind.values:
+        raise Http404("No such item.")
+    item = selectors.own_item(session.holder, kind, item_id)
+    if item is None:
+        raise Http404("No such item.")
+    error = ""
+    if request.method == "POST":
+        try:
+            report = services.not_me_report(
+                session,
+                kind=kind,
+                item_id=item_id,
+                reason=request.POST.get("reason", ""),
+                comment=request.POST.get("comment", ""),
+            )
+        except services.ResidentRefused as exc:
+            error = exc.text()
+        else:
+            return redirect("residents:reported", public_id=report.public_id)
+    services.page_viewed(session, "not_me", item=kind, item_id=item_id)
+    return render(
+        request,
+        "residents/not_me.html",
+        _base_context(
+            request,
+            session=session,
+            fingerprint=session.fingerprint,
+            item=selectors.describe_item(kind, item),
+            reasons=NotMeReason.choices,
+            error=error,
+        ),
+    )
+
+
+@signed_in
+def reported(request: HttpRequest, session: ResidentSession, public_id: str) -> HttpResponse:
+    report = (
+        NotMeReport.objects.select_related("case")
+        .filter(public_id=public_id, holder=session.holder)
+        .first()
+        if session.holder is not None
+        else None
+    )
+    if report is None:
+        raise Http404("No such report.")
+    services.page_viewed(session, "reported", case=report.case.reference)
+    return render(
+        request,
+        "residents/reported.html",
+        _base_context(request, session=session, fingerprint=session.fingerprint, report=report),
+    )
+
+
+@login_required
+@never_cache
+@require_POST
+def desk_email(request: HttpRequest, completion_id: int) -> HttpResponse:
+    """At the desk: tell the resident of this completion by email (the staff member of the
+    completion's open desk session only, as for the receipt)."""
+    completion = (
+        Completion.objects.select_related("visit__desk_session", "visit__terminal")
+        .filter(pk=completion_id)
+        .first()
+    )
+    desk = completion.visit.desk_session if completion is not None else None
+    if (
+        completion is None
+        or desk is None
+        or desk.pk != request.session.get("desk_session_id")
+        or desk.staff_id != request.user.pk
+        or desk.closed_at is not None
+    ):
+        raise Http404("No such completion for this desk session.")
+    try:
+        address = validate_email_address(request.POST.get("address", ""))
+    except ValidationError:
+        messages.error(request, _("The email address is not valid; nothing was sent."))
+    else:
+        services.completion_email(completion, address, actor=request.user)
+        messages.success(request, _("The resident was told by email."))
+    return redirect("desk:receipt")

@@ -1,0 +1,196 @@
+"""Issue 11 item 1: the admin needs the second factor, cannot change privileges, is audited;
+the sign-in page answers every refusal with one message."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django_otp.oath import totp
+
+from madoguchi.accounts.constants import Role
+from madoguchi.accounts.models import User
+from madoguchi.audit.models import AuditEvent
+from madoguchi.terminals import services as terminal_services
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+LOGIN = "/accounts/sign-in/"
+
+
+@pytest.fixture(autouse=True)
+def _no_throttle(settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+
+
+def _operator(superuser=False):
+    user = factories.staff(Role.OPERATOR)
+    user.is_staff = True
+    user.is_superuser = superuser
+    user.save()
+    return user, factories.totp_device(user)
+
+
+def test_admin_login_with_the_password_alone_is_refused(client):
+    user, _device = _operator(superuser=True)
+    # The admin has no password-only form: it sends the browser to the staff sign-in.
+    r = client.get("/admin/login/?next=/admin/")
+    assert r.status_code == 302
+    assert r["Location"].startswith(LOGIN)
+    r = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": user.username, "password": factories.PASSWORD, "next": "/admin/"},
+    )
+    assert "_auth_user_id" not in client.session
+    r = client.post(LOGIN, {"username": user.username, "password": factories.PASSWORD})
+    assert r.status_code == 400
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/").status_code == 302
+    assert client.get("/officials/").status_code == 302
+
+
+def test_staff_flag_alone_requires_totp(client):
+    """Anyone who may see the admin needs a second factor, whatever the role."""
+    user = factories.staff(Role.SUPERVISOR)
+    user.is_staff = True
+    user.save()
+    assert user.requires_totp
+    r = client.post(LOGIN, {"username": user.username, "password": factories.PASSWORD})
+    assert r.status_code == 400
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_session_signed_in_without_a_second_factor_cannot_open_the_admin(client):
+    user, _ = _operator(superuser=True)
+    client.force_login(user)  # authenticated, but not verified by a device
+    assert client.get("/admin/").status_code == 302
+    assert client.get("/admin/accounts/user/").status_code == 302
+
+
+def test_admin_with_totp_works_and_its_sign_in_is_audited(client):
+    user, device = _operator()
+    r = client.post(
+        f"{LOGIN}?next=/admin/",
+        {
+            "username": user.username,
+            "password": factories.PASSWORD,
+            "otp_token": f"{totp(device.bin_key):06d}",
+        },
+    )
+    assert r.status_code == 302
+    assert r["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+    signed_in = AuditEvent.objects.filter(event_name="accounts.signed_in", actor_id=str(user.pk))
+    assert signed_in.filter(payload__second_factor=True).exists()
+
+
+def _verified_admin(client, superuser=False):
+    user, device = _operator(superuser=superuser)
+    r = client.post(
+        LOGIN,
+        {
+            "username": user.username,
+            "password": factories.PASSWORD,
+            "otp_token": f"{totp(device.bin_key):06d}",
+        },
+    )
+    assert r.status_code == 302
+    return user
+
+
+def test_operator_cannot_make_itself_superuser_or_official_through_the_admin(client):
+    user = _verified_admin(client)
+    from django.contrib.auth.models import Group
+
+    official = Group.objects.get_or_create(name=Role.CITY_OFFICIAL.value)[0]
+    url = reverse("admin:accounts_user_change", args=[user.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    for name in ("is_superuser", "groups", "user_permissions", "is_staff"):
+        assert name not in form.fields
+    client.post(
+        url,
+        {
+            "username": user.username,
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "groups": [official.pk],
+            "display_name": "x",
+            "organisation": user.organisation_id,
+        },
+    )
+    user.refresh_from_db()
+    assert not user.is_superuser
+    assert not user.has_role(Role.CITY_OFFICIAL)
+    # Group permissions (the roles) are not editable in the admin either.
+    assert client.get("/admin/auth/group/").status_code == 404
+
+
+def test_every_admin_change_is_an_audit_event(client):
+    user = _verified_admin(client)
+    url = reverse("admin:accounts_organisation_add")
+    r = client.post(url, {"name": "監査テスト株式会社", "kind": "contractor"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    event = AuditEvent.objects.get(event_name="accounts.admin_changed")
+    assert event.actor_id == str(user.pk)
+    assert event.payload["action"] == "added"
+    assert event.payload["object"] == "監査テスト株式会社"
+
+
+def test_staff_command_changes_roles_audited_naming_who():
+    operator = factories.staff(Role.OPERATOR)
+    user = factories.staff(Role.DESK_STAFF)
+    call_command(
+        "staff", "grant", user.username, "supervisor", "--by", operator.username,
+        stdout=io.StringIO(),
+    )  # fmt: skip
+    call_command(
+        "staff", "flag", user.username, "superuser", "on", "--by", operator.username,
+        stdout=io.StringIO(),
+    )  # fmt: skip
+    user = User.objects.get(pk=user.pk)
+    assert user.has_role(Role.SUPERVISOR)
+    assert user.is_superuser
+    events = AuditEvent.objects.filter(event_name="accounts.privileges_changed").order_by("seq")
+    assert [e.payload["change"] for e in events] == ["grant supervisor", "superuser on"]
+    assert all(e.payload["by"] == operator.username for e in events)
+    assert all(e.actor_id == str(operator.pk) for e in events)
+    with pytest.raises(CommandError, match="--by"):
+        call_command("staff", "revoke", user.username, "supervisor", "--by", "nobody")
+
+
+def test_one_refusal_message_for_password_terminal_and_second_factor(client):
+    """Wrong password, right password off-terminal, right password without / with a wrong
+    code: the page says the same; the audit log keeps the true reasons."""
+    desk_staff = factories.staff(Role.DESK_STAFF)
+    official = factories.staff(Role.CITY_OFFICIAL)
+    factories.totp_device(official)
+    answers = [
+        client.post(LOGIN, {"username": desk_staff.username, "password": "wrong"}),
+        client.post(LOGIN, {"username": desk_staff.username, "password": factories.PASSWORD}),
+        client.post(LOGIN, {"username": official.username, "password": factories.PASSWORD}),
+        client.post(
+            LOGIN,
+            {"username": official.username, "password": factories.PASSWORD, "otp_token": "1"},
+        ),
+    ]
+    messages = {r.context["error"] for r in answers}
+    assert len(messages) == 1, messages
+    assert {r.status_code for r in answers} == {400}
+    reasons = set(
+        AuditEvent.objects.filter(
+            event_name__in=["accounts.sign_in_failed", "accounts.totp_failed"]
+        ).values_list("payload__reason", flat=True)
+    )
+    assert {"bad_credentials", "terminal_required", "totp_required", "totp_wrong"} <= reasons
+
+
+def test_terminal_binding_unchanged_for_desk_staff(client):
+    terminal = factories.terminal()
+    raw = terminal_services.credential_issue(terminal=terminal, actor=None).raw
+    assert client.post(reverse("terminals:enrol"), {"credential": raw}).status_code == 200
+    user = factories.staff(Role.DESK_STAFF)
+    r = client.post(LOGIN, {"username": user.username, "password": factories.PASSWORD})
+    assert r.status_code == 302

@@ -1,0 +1,177 @@
+"""Audit events are queued by record() and appended at commit: the log's head lock is taken once
+per writing transaction, after every row lock of it, and never while the transaction waits
+(docs/adr/1500-audit-appended-at-commit.md)."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from madoguchi.audit import services as audit
+from madoguchi.audit.models import AuditEvent
+from madoguchi.audit.verify import verify_chain
+from madoguchi.terminals.models import Terminal
+from tests import factories
+
+from .test_concurrency import in_thread
+from .test_concurrency import shared_database as shared_database
+
+
+def _count() -> int:
+    return in_thread(lambda: AuditEvent.objects.count())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_are_written_at_commit_in_order_and_chained():
+    before = _count()
+    with transaction.atomic():
+        first = audit.record("accounts.sign_in_failed", payload={"n": 1})
+        audit.record("accounts.sign_in_failed", payload={"n": 2})
+        assert first.seq is None  # queued, not yet in the log
+        assert AuditEvent.objects.count() == before
+    assert first.seq == before + 1
+    rows = list(AuditEvent.objects.order_by("seq"))[before:]
+    assert [r.payload["n"] for r in rows] == [1, 2]
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rollback_drops_the_queue_and_a_savepoint_rollback_only_its_own_events():
+    before = AuditEvent.objects.count()
+
+    def fail(n: str) -> None:
+        with transaction.atomic():
+            audit.record("accounts.sign_in_failed", payload={"n": n})
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        fail("rolled back")
+    assert AuditEvent.objects.count() == before
+    with transaction.atomic():
+        audit.record("accounts.sign_in_failed", payload={"n": "kept"})
+        with pytest.raises(RuntimeError):
+            fail("inner")
+        audit.record("accounts.sign_in_failed", payload={"n": "kept too"})
+    rows = list(AuditEvent.objects.order_by("seq"))[before:]
+    assert [r.payload["n"] for r in rows] == ["kept", "kept too"]
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_head_lock_per_writing_transaction():
+    if connection.vendor != "postgresql":
+        pytest.skip("the head lock is PostgreSQL's advisory lock (SQLite: BEGIN IMMEDIATE)")
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        for n in range(5):
+            with transaction.atomic():  # nested blocks queue into the same transaction
+                audit.record("accounts.sign_in_failed", payload={"n": n})
+    locks = [q for q in queries.captured_queries if "pg_advisory_xact_lock" in q["sql"]]
+    assert len(locks) == 1
+    # ... and it is taken after the last statement of the application, just before COMMIT.
+    sql = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
+    assert "pg_advisory_xact_lock" in sql[-3]
+    assert sql[-1].startswith('INSERT INTO "audit_auditevent"')
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("shared_database")
+def test_recording_before_a_row_lock_no_longer_deadlocks():
+    """The deadlock of the old design: A records (took the global head lock), then waits for a
+    row B holds; B, holding the row, records. Now A holds nothing of the log while it waits."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises whole transactions (BEGIN IMMEDIATE): no row locks")
+    terminal = factories.terminal()
+    b_has_row = threading.Event()
+    errors: list[BaseException] = []
+
+    def desk_a() -> None:
+        from django.db import connection as own
+
+        try:
+            b_has_row.wait(10)
+            with transaction.atomic():
+                audit.record("accounts.sign_in_failed", payload={"who": "A"})
+                Terminal.objects.select_for_update().get(pk=terminal.pk)  # waits for B
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            own.close()
+
+    def desk_b() -> None:
+        from django.db import connection as own
+
+        try:
+            with transaction.atomic():
+                Terminal.objects.select_for_update().get(pk=terminal.pk)
+                b_has_row.set()
+                time.sleep(0.5)  # A has recorded and is waiting for the row now
+                audit.record("accounts.sign_in_failed", payload={"who": "B"})
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            own.close()
+
+    before = AuditEvent.objects.count()
+    threads = [threading.Thread(target=desk_a), threading.Thread(target=desk_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    rows = list(AuditEvent.objects.order_by("seq"))[before:]
+    assert [r.payload["who"] for r in rows] == ["B", "A"]  # in commit order
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_killed_while_holding_the_head_lock_does_not_stop_the_log():
+    """kill -9 of a worker in the middle of its append: the server drops its connection, the
+    lock goes with it, nothing of its transaction stays, and the next append goes on."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's advisory lock")
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    settings_dict = connection.settings_dict
+    dsn = (
+        f"dbname={settings_dict['NAME']} user={settings_dict['USER'] or 'postgres'} "
+        f"host={settings_dict['HOST'] or '127.0.0.1'} port={settings_dict['PORT'] or 5432}"
+    )
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, psycopg\n"
+            "c = psycopg.connect(sys.argv[1])\n"
+            "c.execute('SELECT pg_advisory_xact_lock(%s)' % sys.argv[2])\n"
+            'c.execute("INSERT INTO audit_auditevent (seq, time, event_id, event_name, '
+            "actor_id, actor_label, terminal_id, terminal_label, subject_type, subject_id, "
+            "payload, leaf_hash, chain_hash) VALUES (999999, now(), 1, 'x', '', '', '', '', "
+            "'', '', '{}', '', '')\")\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(60)\n",
+            dsn,
+            str(audit.ADVISORY_LOCK_KEY),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "locked"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    started = time.monotonic()
+    with transaction.atomic():
+        event = audit.record("accounts.sign_in_failed", payload={"after": "kill"})
+    assert time.monotonic() - started < 10
+    assert not AuditEvent.objects.filter(seq=999999).exists()
+    assert event.seq == AuditEvent.objects.count()
+    assert verify_chain().ok

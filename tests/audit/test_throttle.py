@@ -1,0 +1,64 @@
+"""Issue 11 item 8: unauthenticated requests are rate-limited in the audit log: one event per
+kind, source and minute, and the repeats as one event with their count."""
+
+from datetime import timedelta
+
+import pytest
+from django.db.models import Sum
+from django.test import Client
+from django.utils import timezone
+
+from madoguchi.audit import throttle
+from madoguchi.audit.models import AuditEvent, UnauthenticatedTally
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_bad_agent_tokens_from_one_source_write_one_event_per_minute_and_a_count():
+    client = Client(REMOTE_ADDR="192.0.2.7")
+    for i in range(30):
+        r = client.post(
+            "/api/v1/agent/events",
+            {"kind": "presence"},
+            content_type="application/json",
+            headers={"authorization": f"Bearer mdt_nothere{i}_x"},
+        )
+        assert r.status_code == 401
+    rejected = AuditEvent.objects.filter(event_name="terminals.credential_rejected")
+    assert 1 <= rejected.count() <= 2  # two only if the loop crossed a minute boundary
+    assert rejected.first().payload["source"] == "192.0.2.7"
+    total = UnauthenticatedTally.objects.aggregate(n=Sum("count"))["n"]
+    assert total == 30
+    # After the minute: one summary event per minute with the repeats' count.
+    throttle.flush(now=timezone.now() + timedelta(minutes=2))
+    repeats = AuditEvent.objects.filter(event_name="audit.unauthenticated_repeats")
+    assert sum(e.payload["count"] for e in repeats) + rejected.count() == 30
+    assert all(e.payload["source"] == "192.0.2.7" for e in repeats)
+    # Flushing again writes nothing more.
+    assert throttle.flush(now=timezone.now() + timedelta(minutes=3)) == 0
+
+
+def test_each_source_and_reason_gets_its_own_first_event():
+    now = timezone.now()
+    for source in ("192.0.2.1", "192.0.2.2"):
+        for _ in range(3):
+            throttle.record_unauthenticated(
+                "accounts.sign_in_failed", source=source, reason="bad_credentials",
+                payload={"username": "x", "reason": "bad_credentials"}, now=now,
+            )  # fmt: skip
+    throttle.record_unauthenticated(
+        "accounts.sign_in_failed", source="192.0.2.1", reason="totp_wrong",
+        payload={"username": "x", "reason": "totp_wrong"}, now=now,
+    )  # fmt: skip
+    assert AuditEvent.objects.filter(event_name="accounts.sign_in_failed").count() == 3
+
+
+def test_failed_sign_ins_are_rate_limited_per_client(client):
+    user = factories.staff()
+    head_before = AuditEvent.objects.count()
+    for _ in range(3):  # below the lockout limit
+        client.post("/accounts/sign-in/", {"username": user.username, "password": "wrong"})
+    failed = AuditEvent.objects.filter(event_name="accounts.sign_in_failed")
+    assert 1 <= failed.count() <= 2
+    assert AuditEvent.objects.count() - head_before == failed.count()

@@ -1,0 +1,80 @@
+"""Issue 11 item 2: a health-insurance registration is bound to the person: the insurer's
+insured person is compared with the card holder before the card signs."""
+
+import pytest
+
+from madoguchi.benefits.models import HealthInsuranceRegistration
+from madoguchi.desk import services as desk_services
+from madoguchi.incidents.models import Incident
+from madoguchi.outside import InsuredPerson
+from madoguchi.refusals import Refusal
+from tests.benefits.conftest import commit, prepare, refused, sign, start_visit
+
+pytestmark = pytest.mark.usefixtures("providers", "systems")
+
+# Card C: 山田 太郎, born 1990-01-15, male. The insurer's record SYM-7731/88120045 is his.
+CARD_C = {
+    "resident_birth_date": "1990-01-15",
+    "resident_sex": "1",
+    "resident_kana": "ヤマダ タロウ",
+    "resident_kana_confirmed": True,
+}
+HIS = {"insurer_number": "06139999", "insured_symbol": "SYM-7731", "insured_number": "88120045",
+       "branch": "01"}  # fmt: skip
+# Resident A's insurance: another 山田 太郎 (born 1980): same name, another person.
+NAMESAKE = {"insurer_number": "06139999", "insured_symbol": "1234", "insured_number": "5678",
+            "branch": "00"}  # fmt: skip
+# 鈴木 一郎's insurance (resident B).
+SUZUKI = {"insurer_number": "139999", "insured_symbol": "市国12", "insured_number": "3456",
+          "branch": "00"}  # fmt: skip
+
+
+def test_another_persons_insurance_is_refused_at_prepare_with_an_incident(trusted, desk):
+    start_visit(desk, trusted.card("C"))
+    refused("insured_person_mismatch", prepare, desk, kind="health_insurance_use",
+            **NAMESAKE, **CARD_C)  # fmt: skip
+    refused("insured_person_mismatch", prepare, desk, kind="health_insurance_use",
+            **SUZUKI, **CARD_C)  # fmt: skip
+    assert Incident.objects.filter(reason_code="insured_person_mismatch").count() == 2
+    assert not HealthInsuranceRegistration.objects.exists()
+
+
+def test_kana_no_match_is_refused_at_prepare_and_close_needs_confirmation(trusted, desk):
+    start_visit(desk, trusted.card("C"))
+    refused("name_no_match", prepare, desk, kind="health_insurance_use",
+            **HIS, **{**CARD_C, "resident_kana": "スズキ イチロウ"})  # fmt: skip
+    assert Incident.objects.filter(kind="name_check").exists()
+    close = {**CARD_C, "resident_kana": "ヤマダ ジロウ"}
+    refused("name_close_unconfirmed", prepare, desk, kind="health_insurance_use",
+            **HIS, **close)  # fmt: skip
+    p = prepare(desk, kind="health_insurance_use", **HIS, **close, confirm_close_match=True)
+    assert p.fields["close_confirmed"] is True
+
+
+def test_the_insured_persons_name_is_a_signed_line_and_the_registration_commits(trusted, desk):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, kind="health_insurance_use", **HIS, **CARD_C)
+    ch, _token = sign(desk, c)
+    assert "被保険者: 山田 太郎" in ch.transaction["display"]
+    assert "1990" not in ch.transaction_bytes.decode()  # compared, never signed or stored
+    commit(desk, c)
+    assert HealthInsuranceRegistration.objects.get().insured_name_kana == "ﾔﾏﾀﾞ ﾀﾛｳ"
+
+
+def test_commit_rechecks_the_insurers_answer_against_what_was_signed(trusted, desk, systems):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, kind="health_insurance_use", **HIS, **CARD_C)
+    ch, token = sign(desk, c)
+    real = systems.insurer.lookup_insured
+
+    def changed(*keys):
+        person = real(*keys)
+        return InsuredPerson("山田 次郎", "ﾔﾏﾀﾞ ｼﾞﾛｳ", person.birth_date, person.sex, "active")
+
+    systems.insurer.lookup_insured = changed
+    with pytest.raises(Refusal) as exc:
+        desk_services.completion_commit(desk_session=desk, token=token, nonce=ch.nonce.value)
+    assert exc.value.code == "insured_person_changed"
+    assert not HealthInsuranceRegistration.objects.exists()

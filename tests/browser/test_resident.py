@@ -1,0 +1,134 @@
+"""The resident's own page in chromium: sign in with the card from the demo tray, see the link
+made at the desk a moment earlier and the desk's view of it in the access history, report
+"this was not me", the official sees the new case; taking the card out closes the page."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pytest
+from django_otp.oath import totp
+from playwright.sync_api import expect
+
+from madoguchi.accounts.constants import Role
+from madoguchi.residents.models import NotMeReport, ResidentSession
+from tests import cardkit, factories
+
+from .conftest import ARTIFACTS, resident_page_origin
+from .test_benefits import add, outside_systems  # noqa: F401 - fixture
+from .test_desk import BEFORE, start_visit, tick
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def me_pin(desk, page) -> None:
+    """Answer the resident page's PIN pad through the agent's test door."""
+    frame = page.get_by_test_id("pinpad-frame")
+    frame.wait_for(state="visible")
+    m = re.search(r"/pinpad/([^?]+)", frame.get_attribute("src") or "")
+    assert m
+    httpx.post(
+        f"{desk.agent_url}/test/pin",
+        json={"request_id": m.group(1), "pin": cardkit.PIN},
+        timeout=10,
+    ).raise_for_status()
+
+
+@pytest.mark.usefixtures("outside_systems")
+def test_resident_page_link_history_not_me_and_card_removal(desk, browser, settings):
+    page = desk.page
+    # At the desk: resident C (山田　太郎) links a payment service, signed with the card.
+    start_visit(desk, "C")
+    add(
+        desk,
+        "point_application",
+        {
+            "provider": "sim-pay",
+            "payment_service_id": "7010000000000001",
+            "security_code": "123",
+            "resident_kana": "ヤマダ タロウ",
+            "resident_kana_confirmed": "on",
+        },
+    )
+    page.get_by_test_id("to-confirm").click()
+    tick(desk, BEFORE)
+    page.get_by_test_id("sign-completion").click()
+    desk.test_pin()
+    page.wait_for_url(re.compile(r"/desk/visit/receipt/$"))  # the staff member views it
+    desk.remove()  # the card goes back to the resident; the visit ends
+
+    # The resident page (kiosk), in its own browser, on its own origin.
+    me_url = resident_page_origin(desk.url)
+    assert me_url != desk.url
+    settings.RESIDENT_ORIGIN = me_url
+    ctx = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 1000})
+    ctx.set_default_timeout(15_000)
+    errors: list[str] = []
+    try:
+        me = ctx.new_page()
+        me.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        me.goto(me_url + "/me/?kiosk=1")
+        expect(me.get_by_test_id("me-start")).to_be_visible()
+        me.get_by_test_id("tray-insert-C").click()  # the demo tray on the resident page
+        expect(me.locator("[data-role=presence]")).to_contain_text("カードが置かれています")
+        me.get_by_test_id("me-sign-in").click()
+        me_pin(desk, me)
+        me.wait_for_url(re.compile(r"/me/records/$"))
+        response = me.request.get(me_url + "/me/records/")
+        assert "no-store" in response.headers["cache-control"]
+        link = me.get_by_test_id("me-link").first
+        expect(link).to_contain_text("シミュレーションペイ")
+        expect(link).to_contain_text("＊＊＊＊0001")
+        expect(link).to_contain_text("一致")  # the name check in words
+        assert "7010000000000001" not in me.locator("body").inner_text()
+        history = me.get_by_test_id("me-history")
+        expect(history).to_contain_text("窓口：署名後の控え画面")
+        expect(history).to_contain_text("窓口スタッフ")
+        me.screenshot(path=str(ARTIFACTS / "20-resident-records.png"), full_page=True)
+
+        # "This was not me" on the link: an incident and a case, reference and call centre shown.
+        link.get_by_role("link", name="これは自分ではない").click()
+        me.locator("#r-not_my_account").check()
+        me.get_by_test_id("not-me-submit").click()
+        reference = me.get_by_test_id("report-reference")
+        expect(reference).to_have_text(re.compile(r"CASE-\d+"))
+        expect(me.get_by_test_id("call-centre")).to_be_visible()
+        ref = reference.inner_text()
+        report = NotMeReport.objects.get()
+        assert report.case.reference == ref
+        me.screenshot(path=str(ARTIFACTS / "21-resident-reported.png"))
+
+        # Taking the card out closes the page within 2 s.
+        me.get_by_role("link", name="わたしの記録に戻る").click()
+        me.wait_for_url(re.compile(r"/me/records/$"))
+        started = time.monotonic()
+        desk.remove()
+        expect(me.get_by_test_id("me-start")).to_be_visible(timeout=2_000)
+        assert time.monotonic() - started < 2.0
+        assert "＊＊＊＊0001" not in me.locator("body").inner_text()
+        assert ResidentSession.objects.get().end_reason == "card_removed"
+        me.go_back()  # nothing comes back
+        expect(me.get_by_test_id("me-start")).to_be_visible()
+        assert not [e for e in errors if "Content Security Policy" in e], errors
+    finally:
+        ctx.close()
+
+    # The city official sees the new case at once.
+    official = factories.staff(Role.CITY_OFFICIAL)
+    device = factories.totp_device(official)
+    ctx = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    try:
+        o = ctx.new_page()
+        o.goto(desk.url + "/accounts/sign-in/")
+        o.fill("input[name=username]", official.username)
+        o.fill("input[name=password]", factories.PASSWORD)
+        o.fill("input[name=otp_token]", f"{totp(device.bin_key):06d}")
+        o.locator("main form button[type=submit]").click()
+        o.wait_for_url(re.compile(r"/officials/$"))
+        o.goto(desk.url + "/cases/")
+        row = o.get_by_test_id("case-list").locator("tr", has_text=ref)
+        expect(row).to_contain_text("本人からの申し出")
+    finally:
+        ctx.close()

@@ -1,0 +1,216 @@
+"""The case page offers only the steps the transition table allows now, titled in Japanese; the
+old terminal's session events in words; a legacy link gets onto a case by the page or by
+`madoguchi case legacy-link`; the intake names the other resident; the demo's contact block."""
+
+import io
+import re
+from datetime import date
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from madoguchi.benefits import identifiers
+from madoguchi.cases import document, services, steps
+from madoguchi.cases.constants import ALLOWED_TRANSITIONS, CaseStatus, EntryKind
+from madoguchi.cases.models import Case, LegacyLink
+from tests.cases.conftest import B_CARD, legacy, open_case
+
+D = {"event_date": date(2023, 7, 5), "date_precision": "day"}
+LOG = "2022-08-10 10:02, login, 職員X\n2022-08-10 10:05, card_read, A氏\n2022-08-10 10:20, card_read, B氏\n2022-08-10 10:25, committed, B氏"
+
+
+def _forms(page: str) -> list[str]:
+    return re.findall(r'data-step="([a-z_]+)"', page)
+
+
+def test_allowed_steps_are_exactly_what_the_service_accepts(official):
+    # For every status, a step is offered iff appending its entry would be accepted.
+    for status in CaseStatus:
+        offered = set(steps.allowed(status))
+        for name, kind in steps.KINDS.items():
+            accepted = services.step_allowed(kind, status)
+            assert (name in offered) == accepted, (status, name)
+    assert steps.allowed(CaseStatus.CLOSED) == []
+    assert ALLOWED_TRANSITIONS[CaseStatus.CLOSED] == frozenset()
+    assert set(steps.allowed(CaseStatus.INTAKE)) == {"investigate", "compare", "close"}
+    assert "suspend" not in steps.allowed(CaseStatus.SUSPENDED)
+    assert set(steps.KINDS.values()) == set(EntryKind) - {EntryKind.INTAKE}
+
+
+def test_case_page_offers_the_allowed_steps_with_japanese_titles(client, official):
+    case = open_case(official)
+    client.force_login(official)
+    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert _forms(page) == ["investigate", "compare", "close"]
+    assert "調査を開始する" in page
+    assert "<h3>investigate</h3>" not in page
+    services.case_investigate(case, actor=official)
+    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert _forms(page) == ["compare", "note", "suspend", "close"]
+    services.case_close(case, actor=official, summary="誤りではなかった", **D)
+    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert _forms(page) == []
+    assert 'data-testid="no-steps"' in page
+
+
+def test_legacy_link_from_the_page_with_session_events_in_words(client, official):
+    case = open_case(official)
+    client.force_login(official)
+    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert 'data-testid="legacy-link-form"' in page
+    response = client.post(
+        reverse("cases:legacy_link", args=[case.pk]),
+        {
+            "legacy-resident_label": "A氏",
+            "legacy-provider_name": "キャッシュレス決済サービス",
+            "legacy-account_number": B_CARD,
+            "legacy-linked_on": "2022-08-01",
+            "legacy-linked_on_precision": "month",
+            "legacy-desk_location": "本庁の支援窓口",
+            "legacy-session_log": LOG,
+        },
+        follow=True,
+    )
+    body = response.content.decode()
+    case.refresh_from_db()
+    link = case.legacy_link
+    assert link is not None
+    assert link.account_last4 == "7777"
+    assert identifiers.identifier_matches(B_CARD, link.account_hash)
+    assert B_CARD.replace("-", "") not in body
+    assert [r["event"] for r in link.session_log] == [
+        "login",
+        "card_read",
+        "card_read",
+        "committed",
+    ]
+    # Session events in Japanese words, not codes; the return step says what it records.
+    assert "カードの読み取り" in body
+    assert "申込の確定" in body
+    assert ">card_read<" not in body
+    assert 'data-testid="legacy-link-form"' not in body
+    assert "事業者" in body
+    # The findings see the old terminal's records.
+    assert "session_not_closed" in body
+    # A second link is refused, nothing added.
+    again = client.post(
+        reverse("cases:legacy_link", args=[case.pk]),
+        {
+            "legacy-resident_label": "A氏",
+            "legacy-provider_name": "x",
+            "legacy-account_number": "1234",
+            "legacy-linked_on_precision": "unknown",
+        },
+        follow=True,
+    )
+    assert "すでに紐付けが設定されています" in again.content.decode()
+    assert LegacyLink.objects.count() == 1
+
+
+def test_bad_session_log_is_refused_and_nothing_is_written(client, official):
+    case = open_case(official)
+    client.force_login(official)
+    response = client.post(
+        reverse("cases:legacy_link", args=[case.pk]),
+        {
+            "legacy-resident_label": "A氏",
+            "legacy-provider_name": "x",
+            "legacy-account_number": B_CARD,
+            "legacy-linked_on_precision": "unknown",
+            "legacy-session_log": "yesterday, swiped, A氏",
+        },
+        follow=True,
+    )
+    assert "1行目が読めません" in response.content.decode()
+    assert not LegacyLink.objects.exists()
+    case.refresh_from_db()
+    assert case.legacy_link is None
+
+
+def test_legacy_link_command(official, tmp_path, monkeypatch):
+    case = open_case(official)
+    log = tmp_path / "log.txt"
+    log.write_text(LOG, encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", io.StringIO(B_CARD + "\n"))
+    out = io.StringIO()
+    call_command(
+        "case",
+        "legacy-link",
+        case.reference,
+        "--actor",
+        official.username,
+        "--resident",
+        "A氏",
+        "--provider",
+        "キャッシュレス決済サービス",
+        "--linked-on",
+        "2022-08-01",
+        "--precision",
+        "month",
+        "--session-log",
+        str(log),
+        stdout=out,
+    )
+    case.refresh_from_db()
+    assert case.legacy_link.account_last4 == "7777"
+    assert "attached" in out.getvalue()
+    assert B_CARD not in out.getvalue()
+    monkeypatch.setattr("sys.stdin", io.StringIO(B_CARD + "\n"))
+    with pytest.raises(CommandError, match="already has a link"):
+        call_command(
+            "case", "legacy-link", case.reference, "--actor", official.username,
+            "--resident", "A氏", "--provider", "x",
+        )  # fmt: skip
+
+
+def test_legacy_return_records_the_provider_without_ledger(official):
+    from madoguchi.benefits.models import LedgerTransfer
+
+    case = open_case(official, legacy_link=legacy(official))
+    services.case_investigate(case, actor=official)
+    services.case_suspend(case, actor=official, summary="利用停止を依頼", **D)
+    services.case_contact(
+        case, actor=official, summary="事業者に連絡", party="provider", channel="phone", **D
+    )
+    entry = services.case_return_points(case, actor=official, summary="事業者が返還", **D)
+    assert entry.kind == EntryKind.POINT_RETURN
+    assert not LedgerTransfer.objects.exists()
+
+
+def test_intake_names_the_other_resident_for_the_report(client, official):
+    client.force_login(official)
+    response = client.post(
+        reverse("cases:new"),
+        {
+            "resident_label": "A氏",
+            "other_resident_label": "B氏",
+            "reported_by": "A氏",
+            "channel": "in_person",
+            "summary": "心当たりがない",
+            "date_precision": "unknown",
+        },
+    )
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert case.other_resident_label == "B氏"
+    md = document.to_markdown(document.build(case))
+    assert "別人であるB氏" in md
+
+
+def test_demo_seeds_the_reports_contact_block(db, settings, tmp_path):
+    from madoguchi.core import demo
+
+    settings.DATA_DIR = tmp_path
+    demo.seed()
+    demo.seed()  # idempotent
+    block = document.contact_block()
+    assert block["department"] == demo.DEMO_CITY_CONTACT["department"]
+    assert block["phone"] == demo.DEMO_CITY_CONTACT["phone"]
+
+
+def test_contact_block_from_settings_without_a_row(db, settings):
+    settings.CASES_CITY_CONTACT = {"department": "市民課", "phone": "000-111-2222"}
+    block = document.contact_block()
+    assert block["department"] == "市民課"
+    assert block["phone"] == "000-111-2222"

@@ -1,0 +1,89 @@
+"""Issue 11 item 5: the checklist fails closed."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.utils import timezone
+
+from madoguchi.checklists import services
+from madoguchi.checklists.checks import active_checklist
+from madoguchi.checklists.constants import Stage
+from madoguchi.checklists.models import ChecklistTemplate
+from madoguchi.desk import services as desk_services
+from madoguchi.desk.constants import VisitEndReason
+from madoguchi.desk.models import Completion
+from madoguchi.incidents.constants import IncidentKind
+from madoguchi.incidents.models import Incident
+from madoguchi.refusals import Refusal
+from madoguchi.reports import services as reports
+from tests import cardkit, checklistkit
+
+from .conftest import ORIGIN
+from .test_services import prepare, start
+
+
+@pytest.mark.django_db
+def test_migrations_install_the_default_checklist_active():
+    active = services.template_active()
+    assert active is not None
+    codes = set(active.items.values_list("code", flat=True))
+    assert {"card_face_matches", "receipt_handed", "visit_ended"} <= codes
+    own = active.items.get(code="payment_card_in_name")
+    assert "health_insurance_use" in own.procedures
+
+
+def test_completion_is_refused_when_no_checklist_is_active(trusted, desk):
+    ChecklistTemplate.objects.update(is_active=False)
+    visit = start(desk, trusted.card("A"))
+    prepare(desk)
+    with pytest.raises(Refusal) as exc:
+        desk_services.completion_challenge(desk_session=desk)
+    assert exc.value.code == "checklist_missing"
+    assert "チェックリスト" in exc.value.message_ja
+    assert not Completion.objects.filter(visit=visit).exists()
+
+
+@pytest.mark.django_db
+def test_deploy_check_fails_without_an_active_checklist():
+    assert active_checklist() == []
+    ChecklistTemplate.objects.update(is_active=False)
+    errors = active_checklist()
+    assert [e.id for e in errors] == ["madoguchi.E100"]
+    with pytest.raises(SystemCheckError, match="No active desk checklist"):
+        call_command("check", "--deploy", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def _complete(desk, card):
+    checklistkit.tick_before(desk)
+    ch = desk_services.completion_challenge(desk_session=desk)
+    token = cardkit.completion_token(card, ORIGIN, ch.nonce.value, ch.transaction_bytes)
+    return desk_services.completion_commit(desk_session=desk, token=token, nonce=ch.nonce.value)
+
+
+def test_after_items_unticked_at_visit_end_become_an_incident_in_the_daily_report(trusted, desk):
+    a = trusted.card("A")
+    visit = start(desk, a)
+    prepare(desk)
+    _complete(desk, a)
+    receipt = services.items_for(visit, Stage.AFTER_COMPLETION)
+    services.tick(visit=visit, item=next(i for i in receipt if i.code == "receipt_handed"),
+                  staff=desk.staff)  # fmt: skip
+    desk_services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT)
+    incident = Incident.objects.get(kind=IncidentKind.CHECKLIST_UNTICKED, visit=visit)
+    assert incident.detail["items"] == ["visit_ended"]
+    day = timezone.localtime(visit.started_at).date()
+    kinds = [i["kind"] for i in reports.build_daily(desk.terminal, day)["incidents"]]
+    assert IncidentKind.CHECKLIST_UNTICKED in kinds
+
+
+def test_all_after_items_ticked_records_no_incident(trusted, desk):
+    a = trusted.card("A")
+    visit = start(desk, a)
+    prepare(desk)
+    _complete(desk, a)
+    for item in services.items_for(visit, Stage.AFTER_COMPLETION):
+        services.tick(visit=visit, item=item, staff=desk.staff)
+    desk_services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT)
+    assert not Incident.objects.filter(kind=IncidentKind.CHECKLIST_UNTICKED).exists()

@@ -1,0 +1,138 @@
+"""A whole visit through the server's HTTP interface costs at most a fixed number of SQL
+statements. Counted, not timed.
+
+Issue 15's target is 60 statements per visit; the visit cost 191 before issue 15, 102 with all
+of its changes, 122 as landed after merging issues 10 and 11 (docs/performance.md). BUDGET is
+what landed, so that a change that adds statements to the completion path fails here and has
+to say why."""
+
+import base64
+import hashlib
+import json
+import os
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from madoguchi.checklists.services import template_install_default
+from madoguchi.identity.tokens import (
+    authentication_signing_input,
+    build_auth_token,
+    build_completion_token,
+    completion_signing_input,
+)
+from madoguchi.terminals import services as terminal_services
+from tests import cardkit, factories
+
+ORIGIN = "http://127.0.0.1:8000"
+BUDGET = 122  # target 60, not reached yet (PostgreSQL 122, SQLite 114 as landed)
+TX_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+_CHECK_ITEM = re.compile(r'name="item" value="([^"]+)"')
+_CHECKLIST = re.compile(r'data-testid="checklist-before_completion">(.*?)</fieldset>', re.DOTALL)
+
+
+@pytest.fixture(autouse=True)
+def _origin(settings):
+    settings.MADOGUCHI_ORIGIN = ORIGIN
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+
+
+def _sign(card, message):
+    card.power_on()
+    from madoguchi.card.jpki import JpkiClient
+    from madoguchi.card.transport import VirtualTransport
+
+    result = JpkiClient(VirtualTransport(card)).authenticate(cardkit.PIN, message)
+    card.power_on()
+    return result.certificate_der, result.signature
+
+
+def whole_visit(client, card, credential, steps, n):
+    fp = cardkit.fingerprint(card)
+    agent = {"HTTP_AUTHORIZATION": f"Bearer {credential}"}
+
+    def step(name, fn):
+        with CaptureQueriesContext(connection) as q:
+            r = fn()
+        # Transaction control is not counted (BEGIN/COMMIT are not statements Django sends;
+        # in a test the outermost block is a savepoint).
+        counted = [x for x in q.captured_queries if not x["sql"].startswith(TX_CONTROL)]
+        steps.setdefault(name, []).append(len(counted))
+        if os.environ.get("DUMP_SQL"):  # to see which statements a step sends
+            with open(os.environ["DUMP_SQL"], "a") as out:
+                out.write(f"=== {name} ({len(q.captured_queries)})\n")
+                for x in q.captured_queries:
+                    out.write(x["sql"][:220] + "\n")
+        return r
+
+    def api(path, body=None):
+        return client.post(
+            "/api/v1" + path, data=json.dumps(body or {}), content_type="application/json"
+        )
+
+    def event(kind):
+        return client.post(
+            "/api/v1/agent/events",
+            data=json.dumps({"kind": kind, "cert_fingerprint": fp, "reader": "r"}),
+            content_type="application/json",
+            **agent,
+        )
+
+    assert step("agent inserted", lambda: event("inserted")).status_code == 204
+    ch = step("auth-challenge", lambda: api("/visits/auth-challenge")).json()
+    cert, sig = _sign(card, authentication_signing_input(ch["origin"], ch["nonce"]))
+    token = build_auth_token(cert, sig, cardkit.APP)
+    r = step("start", lambda: api("/visits/start", {"token": token, "nonce": ch["nonce"]}))
+    assert r.status_code == 200, r.content
+    assert step("agent presence", lambda: event("presence")).status_code == 204
+    r = step(
+        "prepare",
+        lambda: api(
+            "/visits/current/procedures",
+            {"kind": "test_link", "fields": {"account": f"PAY-{n}", "points": 100}},
+        ),
+    )
+    assert r.status_code == 200, r.content
+    page = step("confirm page", lambda: client.get("/desk/visit/confirm/"))
+    items = _CHECK_ITEM.findall(_CHECKLIST.search(page.content.decode()).group(1))
+    r = step(
+        "checklist ticks",
+        lambda: client.post(
+            "/desk/visit/checklist/", {"stage": "before_completion", "item": items}
+        ),
+    )
+    assert r.status_code in (200, 302)
+    cc = step("completion-challenge", lambda: api("/visits/current/completion-challenge")).json()
+    tx = base64.b64decode(cc["transaction"])
+    cert, sig = _sign(card, completion_signing_input(cc["origin"], cc["nonce"], tx))
+    token = build_completion_token(cert, sig, cardkit.APP, hashlib.sha256(tx).digest())
+    r = step(
+        "complete", lambda: api("/visits/current/complete", {"token": token, "nonce": cc["nonce"]})
+    )
+    assert r.status_code == 200, r.content
+    assert step("agent removed", lambda: event("removed")).status_code == 204
+
+
+def test_a_whole_visit_stays_within_the_statement_budget(client, trusted, capsys):
+    template_install_default()
+    terminal = factories.terminal()
+    credential = terminal_services.credential_issue(terminal=terminal, actor=None).raw
+    assert client.post("/terminal/enrol/", {"credential": credential}).status_code == 200
+    staff = factories.staff()
+    r = client.post(
+        reverse("accounts:login"), {"username": staff.username, "password": factories.PASSWORD}
+    )
+    assert r.status_code == 302
+    steps: dict[str, list[int]] = {}
+    for n in range(2):  # the second visit is the steady state (caches warm)
+        whole_visit(client, trusted.card("A"), credential, steps, n)
+    last = {name: counts[-1] for name, counts in steps.items()}
+    total = sum(last.values())
+    with capsys.disabled():
+        print("\nSQL statements per step:", last, "total", total)
+    assert total <= BUDGET, f"{total} statements per visit (budget {BUDGET}): {last}"

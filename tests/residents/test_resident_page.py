@@ -1,0 +1,270 @@
+"""The resident's own page: sign-in on its own challenge and origin, only the holder's own
+records, the session's end, access history, "this was not me", notices."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from madoguchi.accounts.constants import Role
+from madoguchi.audit.models import AuditEvent
+from madoguchi.cases import services as cases
+from madoguchi.cases.models import Case
+from madoguchi.desk import services as desk_services
+from madoguchi.desk.constants import VisitEndReason
+from madoguchi.incidents.models import Incident
+from madoguchi.residents import services
+from madoguchi.residents.constants import SESSION_KEY
+from madoguchi.residents.models import Notice, NotMeReport, ResidentSession
+from madoguchi.terminals import services as terminal_services
+from tests import cardkit, checklistkit, factories
+
+ORIGIN = "http://127.0.0.1:8000"
+ME_ORIGIN = "http://localhost:8000"
+
+
+@pytest.fixture(autouse=True)
+def _origins(settings):
+    settings.MADOGUCHI_ORIGIN = ORIGIN
+    settings.RESIDENT_ORIGIN = ME_ORIGIN
+    settings.SECURE_SSL_REDIRECT = False
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def desk(db):
+    return terminal_services.desk_session_open(
+        terminal=factories.terminal(), staff=factories.staff()
+    )
+
+
+def desk_completion(desk, card, account="PAY-A-0001"):
+    """A visit at the desk and one signed completion (the stand-in test link)."""
+    nonce = desk_services.auth_challenge(desk_session=desk).value
+    visit = desk_services.visit_start(
+        desk_session=desk, token=cardkit.auth_token(card, ORIGIN, nonce), nonce=nonce
+    )
+    desk_services.procedure_prepare(
+        desk_session=desk, kind="test_link", fields={"account": account, "points": 5000}
+    )
+    checklistkit.tick_before(desk)
+    ch = desk_services.completion_challenge(desk_session=desk)
+    token = cardkit.completion_token(card, ORIGIN, ch.nonce.value, ch.transaction_bytes)
+    completion = desk_services.completion_commit(
+        desk_session=desk, token=token, nonce=ch.nonce.value
+    )
+    desk_services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT)
+    return completion
+
+
+def sign_in(client: Client, card, origin: str = ME_ORIGIN):
+    r = client.post("/me/challenge")
+    assert r.status_code == 200
+    nonce = r.json()["nonce"]
+    assert r.json()["origin"] == ME_ORIGIN
+    return client.post(
+        "/me/sign-in",
+        data=json.dumps({"token": cardkit.auth_token(card, origin, nonce), "nonce": nonce}),
+        content_type="application/json",
+    )
+
+
+def test_resident_sees_only_their_own_records_and_every_read_is_audited(trusted, desk):
+    a, b = trusted.card("A"), trusted.card("B")
+    mine = desk_completion(desk, a, "PAY-A-0001")
+    theirs = desk_completion(desk, b, "PAY-B-0002")
+    client = Client()
+    r = sign_in(client, a)
+    assert r.status_code == 200, r.content
+    page = client.get("/me/records/")
+    assert page.status_code == 200
+    assert "no-store" in page["Cache-Control"]
+    text = page.content.decode()
+    assert "PAY-A-0001" in text  # the exact signed lines
+    assert "PAY-B-0002" not in text
+    # Another resident's receipt and item look exactly like a missing one.
+    assert client.get(f"/me/receipts/{theirs.pk}.pdf").status_code == 404
+    assert client.get(f"/me/not-me/completion/{theirs.pk}/").status_code == 404
+    assert client.get(f"/me/receipts/{mine.pk}.pdf")["Content-Type"] == "application/pdf"
+    viewed = AuditEvent.objects.filter(event_name="residents.page_viewed")
+    assert {e.payload["page"] for e in viewed} == {"records", "receipt"}
+
+
+def test_a_desk_token_or_another_origin_never_signs_in(trusted, desk):
+    a = trusted.card("A")
+    client = Client()
+    # Signed over the desk origin instead of the resident page's own.
+    r = sign_in(client, a, origin=ORIGIN)
+    assert r.status_code == 403
+    assert r.json()["code"] == "origin_wrong"
+    assert r.json()["message_ja"]
+    # A desk challenge is not a resident page challenge.
+    nonce = desk_services.auth_challenge(desk_session=desk).value
+    r = client.post(
+        "/me/sign-in",
+        data=json.dumps({"token": cardkit.auth_token(a, ME_ORIGIN, nonce), "nonce": nonce}),
+        content_type="application/json",
+    )
+    assert r.json()["code"] == "challenge_unknown"
+    # Nor is one issued to another browser.
+    other = Client()
+    nonce = other.post("/me/challenge").json()["nonce"]
+    r = client.post(
+        "/me/sign-in",
+        data=json.dumps({"token": cardkit.auth_token(a, ME_ORIGIN, nonce), "nonce": nonce}),
+        content_type="application/json",
+    )
+    assert r.json()["code"] == "challenge_other_session"
+    assert client.get("/me/records/").status_code == 302
+    assert not ResidentSession.objects.exists()
+
+
+def test_session_ends_on_another_card_on_idle_and_on_silence(trusted, desk, settings):
+    a, b = trusted.card("A"), trusted.card("B")
+    client = Client()
+    sign_in(client, a)
+    fp_a = cardkit.fingerprint(a)
+    assert client.post("/me/heartbeat", {"fingerprint": fp_a}, "application/json").json()["open"]
+    r = client.post("/me/heartbeat", {"fingerprint": cardkit.fingerprint(b)}, "application/json")
+    assert r.status_code == 401
+    assert ResidentSession.objects.get().end_reason == "card_removed"
+    assert client.get("/me/records/").status_code == 302
+    # Idle: 2 minutes without a page or action, even while heartbeats keep coming.
+    sign_in(client, a)
+    s = ResidentSession.objects.get(ended_at__isnull=True)
+    ResidentSession.objects.filter(pk=s.pk).update(
+        last_activity_at=timezone.now() - timedelta(seconds=121)
+    )
+    r = client.post("/me/heartbeat", {"fingerprint": fp_a}, "application/json")
+    assert r.status_code == 401
+    s.refresh_from_db()
+    assert s.end_reason == "idle"
+    # Silence: the page (and its card agent) stopped reporting.
+    sign_in(client, a)
+    s = ResidentSession.objects.get(ended_at__isnull=True)
+    ResidentSession.objects.filter(pk=s.pk).update(
+        last_seen_at=timezone.now()
+        - timedelta(seconds=settings.RESIDENT_PRESENCE_TIMEOUT_SECONDS + 1)
+    )
+    assert client.get("/me/records/").status_code == 302
+    s.refresh_from_db()
+    assert s.end_reason == "presence_lost"
+
+
+def test_staff_and_official_reads_are_in_the_access_history(trusted, desk):
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    official = factories.staff(Role.CITY_OFFICIAL)
+    staff_client = Client()
+    staff_client.force_login(official)
+    url = f"/officials/visits/{completion.visit.public_id}/"
+    asked = staff_client.get(url)
+    assert b'name="reason"' in asked.content  # a reason first
+    assert not AuditEvent.objects.filter(event_name="identity.record_read").exists()
+    assert staff_client.get(url + "?reason=resident_inquiry").status_code == 200
+    read = AuditEvent.objects.get(event_name="identity.record_read")
+    assert read.payload["page"] == "officials.visit"
+    assert read.payload["reason"] == "resident_inquiry"
+    assert "city_official" in read.payload["role"]
+    client = Client()
+    sign_in(client, a)
+    history = client.get("/me/records/").context["history"]
+    assert len(history) == 1
+    assert str(history[0]["reason"])
+    assert str(history[0]["page"])
+
+
+def test_this_was_not_me_opens_an_incident_and_a_case_officials_see(trusted, desk):
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    url = f"/me/not-me/completion/{completion.pk}/"
+    assert client.post(url, {"reason": ""}).status_code == 200  # a reason is required
+    assert not Case.objects.exists()
+    r = client.post(url, {"reason": "not_at_desk", "comment": "その日は出張中でした"})
+    assert r.status_code == 302
+    report = NotMeReport.objects.get()
+    assert report.case.holder == completion.visit.holder
+    assert report.incident.visit == completion.visit
+    assert Incident.objects.filter(reason_code="resident_not_me").count() == 1
+    done = client.get(r["Location"])
+    assert report.case.reference.encode() in done.content
+    assert b"0120-95-0178" in done.content
+    official = factories.staff(Role.CITY_OFFICIAL)
+    o = Client()
+    o.force_login(official)
+    assert report.case.reference.encode() in o.get("/cases/").content
+    stage = client.get("/me/records/").context["records"].cases[0]["stage"]
+    assert str(stage)
+
+
+def test_case_steps_concerning_a_resident_record_notice_letters(trusted, desk):
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    official = factories.staff(Role.CITY_OFFICIAL)
+    case = cases.case_open(
+        actor=official,
+        title="t",
+        resident_label="A氏",
+        reported_by="A氏",
+        summary="身に覚えがない",
+        event_date=timezone.localdate(),
+        holder=completion.visit.holder,
+    )
+    cases.case_investigate(case, actor=official, summary="調査", event_date=timezone.localdate())
+    cases.case_close(
+        case, actor=official, summary="誤りではなかった", event_date=timezone.localdate()
+    )
+    notice = Notice.objects.get(case=case)
+    assert notice.entry.kind == "close"
+    assert notice.issued_on_ja.startswith("令和")
+    client = Client()
+    sign_in(client, a)
+    pdf = client.get(f"/me/notices/{notice.pk}.pdf")
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+
+
+def test_completion_email_sends_the_signed_lines(trusted, desk):
+    completion = desk_completion(desk, trusted.card("A"))
+    services.completion_email(completion, "resident@example.jp")
+    assert len(mail.outbox) == 1
+    assert "PAY-A-0001" in mail.outbox[0].body
+    assert AuditEvent.objects.filter(event_name="residents.completion_emailed").exists()
+
+
+def test_nothing_on_the_page_without_a_session(db):
+    client = Client()
+    assert client.get("/me/records/").status_code == 302
+    assert client.post("/me/heartbeat", {}, "application/json").status_code == 401
+    assert client.get("/me/receipts/1.pdf").status_code == 302
+    assert SESSION_KEY not in client.session
+
+
+def test_the_desk_can_email_the_resident_of_a_completion_once(trusted, desk):
+    completion = desk_completion(desk, trusted.card("A"))
+    staff = Client()
+    staff.force_login(desk.staff)
+    session = staff.session
+    session["desk_session_id"] = desk.pk
+    session.save()
+    url = f"/me/desk-email/{completion.pk}/"
+    assert staff.post(url, {"address": "not an address"}).status_code == 302
+    assert mail.outbox == []
+    assert staff.post(url, {"address": "resident@example.jp"}).status_code == 302
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["resident@example.jp"]
+    # Another staff member, or no desk session, gets nothing.
+    other = Client()
+    other.force_login(factories.staff())
+    assert other.post(url, {"address": "x@example.jp"}).status_code == 404
+    assert len(mail.outbox) == 1
+    assert "resident@example.jp" not in json.dumps(
+        [e.payload for e in AuditEvent.objects.filter(event_name="residents.completion_emailed")]
+    )
