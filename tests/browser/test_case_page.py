@@ -55,6 +55,9 @@ def test_closed_case_offers_no_step_forms(official_page):
         date_precision="month",
     )
     page.goto(f"{url}/cases/{case.pk}/")
+    # Officials say why they open a resident's case before it shows.
+    page.get_by_test_id("reason-form").get_by_label("ケースの対応").check()
+    page.get_by_test_id("reason-submit").click()
     forms = page.locator("[data-testid=step-forms] form")
     expect(forms).to_have_count(3)
     expect(page.get_by_role("heading", name="調査を開始する")).to_be_visible()

@@ -4,6 +4,19 @@ from django.contrib.auth.models import Group, Permission
 
 from .constants import Role
 
+# Reading every benefits record: city officials and operators alike.
+_BENEFITS_VIEW = [
+    "benefits.view_programme",
+    "benefits.view_programmeversion",
+    "benefits.view_provider",
+    "benefits.view_paymentlink",
+    "benefits.view_publicfundaccount",
+    "benefits.view_healthinsuranceregistration",
+    "benefits.view_grant",
+    "benefits.view_ledgertransfer",
+    "benefits.view_payoutbatch",
+]
+
 # app_label.codename for each role. Later apps add their permissions here.
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.DESK_STAFF: [],
@@ -27,15 +40,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "cases.view_legacylink",
         "cases.view_citycontact",
         "cases.add_citycontact",
-        "benefits.view_programme",
-        "benefits.view_programmeversion",
-        "benefits.view_provider",
-        "benefits.view_paymentlink",
-        "benefits.view_publicfundaccount",
-        "benefits.view_healthinsuranceregistration",
-        "benefits.view_grant",
-        "benefits.view_ledgertransfer",
-        "benefits.view_payoutbatch",
+        *_BENEFITS_VIEW,
         "checklists.view_checklisttemplate",
         "checklists.view_checklistitem",
         "checklists.view_checklisttick",
@@ -53,15 +58,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "terminals.view_terminalcredential",
         "terminals.view_desksession",
         "audit.view_auditevent",
-        "benefits.view_programme",
-        "benefits.view_programmeversion",
-        "benefits.view_provider",
-        "benefits.view_paymentlink",
-        "benefits.view_publicfundaccount",
-        "benefits.view_healthinsuranceregistration",
-        "benefits.view_grant",
-        "benefits.view_ledgertransfer",
-        "benefits.view_payoutbatch",
+        *_BENEFITS_VIEW,
         "benefits.add_programme",
         "benefits.change_programme",
         "benefits.add_programmeversion",

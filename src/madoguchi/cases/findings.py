@@ -122,17 +122,19 @@ def _session_findings(log: list[dict[str, Any]]) -> list[Finding]:
             )
         )
     if removed_last:
-        out.append(
-            Finding(
-                "committed_after_card_removed",
-                "認証したカードが取り外された後に確定されています。",
-                "Committed after the authenticating card was removed.",
-                20,
-                (f"{at.isoformat()} committed after the card was removed",),
-                _PREVENT_CARD,
-            )
-        )
+        out.append(_after_card_removed((f"{at.isoformat()} committed after the card was removed",)))
     return out
+
+
+def _after_card_removed(evidence: tuple[str, ...]) -> Finding:
+    return Finding(
+        "committed_after_card_removed",
+        "認証したカードが取り外された後に確定されています。",
+        "Committed after the authenticating card was removed.",
+        20,
+        evidence,
+        _PREVENT_CARD,
+    )
 
 
 def derive(ev: Evidence) -> list[Finding]:
@@ -174,13 +176,8 @@ def _signature_findings(ev: Evidence) -> list[Finding]:
             for t in ev.card_removed_at
         ):
             out.append(
-                Finding(
-                    "committed_after_card_removed",
-                    "認証したカードが取り外された後に確定されています。",
-                    "Committed after the authenticating card was removed.",
-                    20,
-                    tuple(f"card removed {t.isoformat()}" for t in ev.card_removed_at),
-                    _PREVENT_CARD,
+                _after_card_removed(
+                    tuple(f"card removed {t.isoformat()}" for t in ev.card_removed_at)
                 )
             )
         if ev.card_swapped:
