@@ -59,12 +59,14 @@ def tick_all(page):
 
 def test_readme_steps_parse():
     steps = demo_steps()
-    assert len(steps) == 5, steps
-    assert [s[:2] for s in steps] == ["1.", "2.", "3.", "4.", "5."]
+    # Steps 1-5 are walked here; step 6 (the resident's page) by tests/browser/test_resident.py.
+    assert len(steps) == 6, steps
+    assert [s[:2] for s in steps] == ["1.", "2.", "3.", "4.", "5.", "6."]
+    assert "/me/" in steps[5]
 
 
 def test_readme_walkthrough_as_written(demo_desk: DemoDesk, browser):  # noqa: F811
-    s1, s2, s3, s4, s5 = demo_steps()
+    s1, s2, s3, s4, s5, _resident_page = demo_steps()
     page = demo_desk.page
 
     # 1. Enrol with one click as the named terminal.
