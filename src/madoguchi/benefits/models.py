@@ -2,6 +2,10 @@
 
 Account identifiers (payment service IDs, bank account numbers, insured numbers) are stored
 only as keyed hashes (HMAC-SHA256) plus their last 4 characters; see identifiers.py.
+
+Over 400 lines on purpose: these are one app's models, and the rules that span them (one
+account one resident through AccountClaim, the append-only ledger, the link states) read best
+side by side with the constraints that enforce them.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 Challenges (nonces) are consumed *before* a token is examined, in their own transaction, so a
 nonce is spent by any attempt, successful or not, and two racing attempts cannot both use it.
+
+Over 400 lines on purpose: the trust anchors and CRLs are parsed and cached here for the token
+validator built from them, and the checks that use the validator sit beside that cache.
 """
 
 from __future__ import annotations

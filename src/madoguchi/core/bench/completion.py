@@ -1,5 +1,8 @@
 """`madoguchi bench completion`: whole visits over HTTP against `madoguchi serve` on PostgreSQL.
 
+A benchmark driver, not domain code: one file (over 400 lines) that reads top to bottom as the
+run it performs.
+
 One run, against one throwaway database on the configured PostgreSQL server:
 
 1. set up: migrate, a test CA (trusted, with a fresh CRL), one virtual card, terminal (with an

@@ -1,4 +1,7 @@
-"""Visits: the refusal, lapse rules, starting and ending, agent reports, procedures."""
+"""Visits: the refusal, lapse rules, starting and ending, agent reports, procedures.
+
+Just over 400 lines on purpose: every function here takes the visit's row lock in the one order
+(docs/audit.md), which is easiest to check when they stand together."""
 
 from __future__ import annotations
 
