@@ -45,6 +45,7 @@ test-postgres:
 
 # The Spark equivalence test (marker spark) runs once, in the PostgreSQL pass: it needs no database.
 test-sqlite:
+	mkdir -p var
 	$(TEST_ENV) DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(BIN)/pytest -p no:cacheprovider -m "not spark" $(PYTEST_ARGS)
 
 bench: bootstrap
