@@ -9,6 +9,7 @@ from madoguchi.agent import AgentConfig, running_agent
 from madoguchi.card.pcscd import PcscdBusy, shared_pcscd
 from madoguchi.card.virtual import VirtualCard
 from madoguchi.card.vpcd import VpcdBridge
+from madoguchi.checklists.services import template_install_default
 from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Procedure, Visit
 from madoguchi.identity import services as identity
@@ -30,6 +31,7 @@ def pcscd():
 
 def test_visit_and_signed_completion_through_pcscd(pcscd, live_server, pki, settings):
     settings.MADOGUCHI_ORIGIN = live_server.url
+    template_install_default()  # the desk manual's checklist is in force, as in the demo
     identity.trust_anchor_add(pem=pki.ca.certificates_pem())
     identity.crl_import(data=pki.ca.crl_pem())
     terminal = factories.terminal()
