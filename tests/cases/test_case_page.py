@@ -41,15 +41,21 @@ def test_allowed_steps_are_exactly_what_the_service_accepts(official):
 def test_case_page_offers_the_allowed_steps_with_japanese_titles(client, official):
     case = open_case(official)
     client.force_login(official)
-    page = client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work").content.decode()
+    page = client.get(
+        reverse("cases:detail", args=[case.pk]) + "?reason=case_work"
+    ).content.decode()
     assert _forms(page) == ["investigate", "compare", "close"]
     assert "調査を開始する" in page
     assert "<h3>investigate</h3>" not in page
     services.case_investigate(case, actor=official)
-    page = client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work").content.decode()
+    page = client.get(
+        reverse("cases:detail", args=[case.pk]) + "?reason=case_work"
+    ).content.decode()
     assert _forms(page) == ["compare", "note", "suspend", "close"]
     services.case_close(case, actor=official, summary="誤りではなかった", **D)
-    page = client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work").content.decode()
+    page = client.get(
+        reverse("cases:detail", args=[case.pk]) + "?reason=case_work"
+    ).content.decode()
     assert _forms(page) == []
     assert 'data-testid="no-steps"' in page
 
@@ -57,7 +63,9 @@ def test_case_page_offers_the_allowed_steps_with_japanese_titles(client, officia
 def test_legacy_link_from_the_page_with_session_events_in_words(client, official):
     case = open_case(official)
     client.force_login(official)
-    page = client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work").content.decode()
+    page = client.get(
+        reverse("cases:detail", args=[case.pk]) + "?reason=case_work"
+    ).content.decode()
     assert 'data-testid="legacy-link-form"' in page
     response = client.post(
         reverse("cases:legacy_link", args=[case.pk]),
