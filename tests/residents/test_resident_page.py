@@ -247,13 +247,98 @@ def test_nothing_on_the_page_without_a_session(db):
     assert SESSION_KEY not in client.session
 
 
-def test_the_desk_can_email_the_resident_of_a_completion_once(trusted, desk):
-    completion = desk_completion(desk, trusted.card("A"))
+def enrol(client: Client, terminal) -> str:
+    """Bind this browser to `terminal`; returns the terminal's credential (its agent's)."""
+    credential = terminal_services.credential_issue(terminal=terminal, actor=None).raw
+    assert client.post("/terminal/enrol/", {"credential": credential}).status_code == 200
+    return credential
+
+
+def agent(client: Client, credential: str, kind: str, fingerprint, at=None):
+    body = {"kind": kind, "cert_fingerprint": fingerprint, "reader": "r"}
+    if at is not None:
+        body["at"] = at.isoformat()
+    r = client.post(
+        "/api/v1/agent/events",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {credential}",
+    )
+    assert r.status_code == 204, r.content
+    return r
+
+
+def test_the_kiosk_agent_reporting_the_card_gone_ends_the_session_on_the_server(trusted, desk):
+    """Whatever the page does (its script bypassed, heartbeats forged with the card's
+    fingerprint), the agent's report ends the session and the next request is refused."""
+    a, b = trusted.card("A"), trusted.card("B")
+    fp_a, fp_b = cardkit.fingerprint(a), cardkit.fingerprint(b)
+    kiosk = factories.terminal("kiosk-01")
+    resident = Client()
+    credential = enrol(resident, kiosk)
+    sign_in(resident, a)
+    session = ResidentSession.objects.get()
+    assert session.terminal == kiosk
+    beat = {"fingerprint": fp_a}
+    assert resident.post("/me/heartbeat", beat, "application/json").json()["open"]
+    agent_client = Client()
+    agent(agent_client, credential, "presence", fp_a)  # the same card: nothing ends
+    assert resident.post("/me/heartbeat", beat, "application/json").json()["open"]
+    agent(agent_client, credential, "removed", fp_a)
+    session.refresh_from_db()
+    assert session.end_reason == "card_removed"
+    assert resident.post("/me/heartbeat", beat, "application/json").status_code == 401
+    assert resident.get("/me/records/").status_code == 302
+    ended = AuditEvent.objects.filter(event_name="residents.session_ended").get()
+    assert ended.payload["reason"] == "card_removed"
+    assert ended.payload["reported_by"] == "card_agent"
+    assert ended.terminal_label.startswith("kiosk-01")
+    # Another card (or none) in the kiosk's reader ends the session bound to that kiosk.
+    sign_in(resident, a)
+    agent(agent_client, credential, "presence", fp_b)
+    assert not ResidentSession.objects.filter(ended_at__isnull=True).exists()
+    sign_in(resident, a)
+    agent(agent_client, credential, "presence", None)
+    assert not ResidentSession.objects.filter(ended_at__isnull=True).exists()
+
+
+def test_a_removal_ends_that_cards_sessions_and_no_other(trusted, desk):
+    """A browser not bound to a terminal (the demo's second browser, a resident's computer):
+    the removal of its card from a reader ends it; a report seen before the sign-in does not;
+    another card's session is left alone."""
+    a, b = trusted.card("A"), trusted.card("B")
+    fp_a = cardkit.fingerprint(a)
+    credential = terminal_services.credential_issue(terminal=desk.terminal, actor=None).raw
+    resident_a, resident_b = Client(), Client()
+    sign_in(resident_a, a)
+    sign_in(resident_b, b)
+    session_a = ResidentSession.objects.get(fingerprint=fp_a)
+    assert session_a.terminal is None
+    agent_client = Client()
+    agent(agent_client, credential, "removed", fp_a, at=session_a.started_at - timedelta(seconds=1))
+    agent(agent_client, credential, "presence", None)  # nothing is bound to this desk
+    assert resident_a.get("/me/records/").status_code == 200
+    agent(agent_client, credential, "removed", fp_a)
+    assert resident_a.get("/me/records/").status_code == 302
+    session_a.refresh_from_db()
+    assert session_a.end_reason == "card_removed"
+    assert resident_b.get("/me/records/").status_code == 200
+
+
+def _staff_at_desk(desk) -> Client:
+    """The desk's staff member, signed in, in the browser bound to the desk's terminal."""
     staff = Client()
+    enrol(staff, desk.terminal)
     staff.force_login(desk.staff)
     session = staff.session
     session["desk_session_id"] = desk.pk
     session.save()
+    return staff
+
+
+def test_the_desk_can_email_the_resident_of_a_completion_once(trusted, desk):
+    completion = desk_completion(desk, trusted.card("A"))
+    staff = _staff_at_desk(desk)
     url = f"/me/desk-email/{completion.pk}/"
     assert staff.post(url, {"address": "not an address"}).status_code == 302
     assert mail.outbox == []
@@ -268,3 +353,28 @@ def test_the_desk_can_email_the_resident_of_a_completion_once(trusted, desk):
     assert "resident@example.jp" not in json.dumps(
         [e.payload for e in AuditEvent.objects.filter(event_name="residents.completion_emailed")]
     )
+
+
+def test_the_desk_email_is_refused_outside_the_desks_own_browser(trusted, desk, settings):
+    """The same staff session cookie in another browser, or in a browser bound to another
+    terminal, cannot send it (`bound_desk_session`)."""
+    completion = desk_completion(desk, trusted.card("A"))
+    staff = _staff_at_desk(desk)
+    url = f"/me/desk-email/{completion.pk}/"
+    cookie = staff.cookies[settings.SESSION_COOKIE_NAME].value
+    copied = Client()  # not bound to any terminal
+    copied.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    assert copied.post(url, {"address": "x@example.jp"}).status_code == 404
+    elsewhere = Client()
+    enrol(elsewhere, factories.terminal())
+    elsewhere.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    assert elsewhere.post(url, {"address": "x@example.jp"}).status_code == 404
+    assert mail.outbox == []
+    # From the right browser, a completion of another desk session: nothing either.
+    other_desk = terminal_services.desk_session_open(
+        terminal=factories.terminal(), staff=factories.staff()
+    )
+    theirs = desk_completion(other_desk, trusted.card("B"), "PAY-B-0002")
+    assert staff.post(f"/me/desk-email/{theirs.pk}/", {"address": "x@example.jp"}).status_code == 404
+    assert staff.post(url, {"address": "resident@example.jp"}).status_code == 302
+    assert len(mail.outbox) == 1

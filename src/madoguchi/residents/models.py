@@ -36,6 +36,10 @@ class ResidentSession(models.Model):
         "identity.Holder", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     kiosk = models.BooleanField(default=False)
+    # The terminal this browser is bound to (a kiosk), if any: its card agent's reports end it.
+    terminal = models.ForeignKey(
+        "terminals.Terminal", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     started_at = models.DateTimeField()
     last_activity_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -124,7 +125,9 @@ def _refused(exc: ResidentRefused) -> ResidentRefused:
     return exc
 
 
-def sign_in(*, token: str, nonce: str, session_key: str, kiosk: bool = False) -> ResidentSession:
+def sign_in(
+    *, token: str, nonce: str, session_key: str, kiosk: bool = False, terminal: Any = None
+) -> ResidentSession:
     """Validate the card token over this page's challenge and origin; open a session bound to
     the certificate. A certificate no desk has seen yet signs in to an empty page."""
     try:
@@ -151,6 +154,7 @@ def sign_in(*, token: str, nonce: str, session_key: str, kiosk: bool = False) ->
             fingerprint=validated.fingerprint_sha256,
             holder=cert.holder if cert is not None else None,
             kiosk=kiosk,
+            terminal=terminal,
             started_at=now,
             last_activity_at=now,
             last_seen_at=now,
@@ -160,7 +164,11 @@ def sign_in(*, token: str, nonce: str, session_key: str, kiosk: bool = False) ->
             actor=None,
             terminal=None,
             subject=session.holder if session.holder is not None else session,
-            payload={"session": str(session.public_id)[:8], "kiosk": kiosk},
+            payload={
+                "session": str(session.public_id)[:8],
+                "kiosk": kiosk,
+                "terminal": terminal.name if terminal is not None else None,
+            },
         )
     return session
 
@@ -176,16 +184,21 @@ def lapse(session: ResidentSession, now: datetime) -> tuple[EndReason, datetime]
     return (reason, when) if when <= now else None
 
 
-def _end_locked(session: ResidentSession, reason: EndReason, when: datetime) -> None:
+def _end_locked(
+    session: ResidentSession, reason: EndReason, when: datetime, *, reported_by: Any = None
+) -> None:
     session.ended_at = when
     session.end_reason = reason
     session.save(update_fields=["ended_at", "end_reason"])
+    payload: dict[str, Any] = {"session": str(session.public_id)[:8], "reason": str(reason)}
+    if reported_by is not None:
+        payload["reported_by"] = "card_agent"
     audit.record(
         SESSION_ENDED,
         actor=None,
-        terminal=None,
+        terminal=reported_by,
         subject=session.holder if session.holder is not None else session,
-        payload={"session": str(session.public_id)[:8], "reason": str(reason)},
+        payload=payload,
     )
 
 
@@ -232,6 +245,41 @@ def heartbeat(session: ResidentSession, *, fingerprint: str | None) -> bool:
         row.last_seen_at = now
         row.save(update_fields=["last_seen_at"])
     return True
+
+
+def card_reported(
+    *, terminal: Any, kind: str, cert_fingerprint: str | None, observed_at: datetime
+) -> list[ResidentSession]:
+    """A terminal's card agent reported a card event (and no desk visit was open there): end,
+    server-side, the resident sessions that card event rules out, whatever their page does.
+
+    - `removed` of a card: every open session of that card (it was in this reader, so it is
+      in no other) and every session bound to this terminal (a kiosk);
+    - `presence` with no card, or with another card: the sessions bound to this terminal whose
+      card it is not.
+
+    Only sessions started before the agent saw it (a report delivered late says nothing about a
+    sign-in made after). Returns the sessions ended."""
+    bound = Q(terminal=terminal)
+    if kind == "removed":
+        which = bound | Q(fingerprint=cert_fingerprint) if cert_fingerprint else bound
+    elif kind == "presence":
+        which = bound & ~Q(fingerprint=cert_fingerprint) if cert_fingerprint else bound
+    else:
+        return []
+    now = timezone.now()
+    ended = []
+    with transaction.atomic():
+        rows = (
+            ResidentSession.objects.select_for_update(of=("self",))
+            .select_related("holder")
+            .filter(which, ended_at__isnull=True, started_at__lte=observed_at)
+            .order_by("pk")
+        )
+        for row in list(rows):  # every row locked before the first audit record
+            _end_locked(row, EndReason.CARD_REMOVED, now, reported_by=terminal)
+            ended.append(row)
+    return ended
 
 
 def session_end(session: ResidentSession, reason: EndReason) -> None:

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.benefits.receipts import receipt_pdf
 from madoguchi.desk.models import Completion
+from madoguchi.terminals.binding import bound_desk_session, current_terminal
 
 from . import notices, selectors, services
 from .constants import SESSION_KEY, EndReason, ItemKind, NotMeReason
@@ -127,6 +128,7 @@ def sign_in(request: HttpRequest) -> JsonResponse:
             nonce=str(body.get("nonce", "")),
             session_key=request.session.session_key or "",
             kiosk=bool(request.session.get(KIOSK_KEY)),
+            terminal=current_terminal(request),
         )
     except services.ResidentRefused as exc:
         return _refusal(exc)
@@ -267,21 +269,18 @@ def reported(request: HttpRequest, session: ResidentSession, public_id: str) -> 
 @never_cache
 @require_POST
 def desk_email(request: HttpRequest, completion_id: int) -> HttpResponse:
-    """At the desk: tell the resident of this completion by email (the staff member of the
-    completion's open desk session only, as for the receipt)."""
+    """At the desk: tell the resident of this completion by email. Only from the staff
+    member's open desk session in the browser bound to its terminal (`bound_desk_session`, the
+    rule every desk page follows), and only for a completion of that desk session."""
+    desk = bound_desk_session(request)
     completion = (
-        Completion.objects.select_related("visit__desk_session", "visit__terminal")
-        .filter(pk=completion_id)
+        Completion.objects.select_related("visit__terminal")
+        .filter(pk=completion_id, visit__desk_session=desk)
         .first()
+        if desk is not None
+        else None
     )
-    desk = completion.visit.desk_session if completion is not None else None
-    if (
-        completion is None
-        or desk is None
-        or desk.pk != request.session.get("desk_session_id")
-        or desk.staff_id != request.user.pk
-        or desk.closed_at is not None
-    ):
+    if completion is None:
         raise Http404("No such completion for this desk session.")
     try:
         address = validate_email_address(request.POST.get("address", ""))

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -304,6 +305,14 @@ def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
 # --- agent reports -------------------------------------------------------------------------
 
 
+# Sent after a card report that found no open visit on the terminal (a removal, or a presence
+# report), outside the visit's transaction: what else is bound to the card in that reader (the
+# resident page on a kiosk) ends there. Receivers get `terminal`, `kind`, `cert_fingerprint`
+# and `observed_at`. Not sent when the report concerns an open visit, so the desk's visit path
+# costs no statement for it.
+card_reported = Signal()
+
+
 def agent_event(
     *,
     terminal: Terminal,
@@ -315,7 +324,29 @@ def agent_event(
 
     `observed_at` is when the agent saw it. An event observed before the visit started (a report
     delivered late, after a retry) says nothing about the visit's card and is not applied to it.
+    A removal or presence report on a terminal without an open visit is passed on
+    (`card_reported`).
     """
+    ended, had_visit = _agent_event_visit(terminal, kind, cert_fingerprint, observed_at)
+    if not had_visit and kind != AgentEventKind.INSERTED:
+        card_reported.send(
+            sender=Terminal,
+            terminal=terminal,
+            kind=str(kind),
+            cert_fingerprint=cert_fingerprint,
+            observed_at=observed_at or timezone.now(),
+        )
+    return ended
+
+
+def _agent_event_visit(
+    terminal: Terminal,
+    kind: AgentEventKind,
+    cert_fingerprint: str | None,
+    observed_at: datetime | None,
+) -> tuple[Visit | None, bool]:
+    """The card report applied to the terminal's open visit: (the visit it ended, whether the
+    terminal had an open visit)."""
     now = timezone.now()
     if kind == AgentEventKind.PRESENCE and cert_fingerprint is not None:
         # The common case, in one statement: the open visit of this terminal, of this card, not
@@ -333,7 +364,7 @@ def agent_event(
             started_at__lte=observed_at or now,
         ).update(last_presence_at=now)
         if updated:
-            return None
+            return None, True
     with transaction.atomic():
         # Lock order everywhere: the visit row first, the audit log's head last.
         visit = _open_visit_locked(terminal, now)
@@ -346,12 +377,12 @@ def agent_event(
                 payload={"certificate": cert_fingerprint},
             )
         if visit is None or (observed_at is not None and observed_at < visit.started_at):
-            return None
+            return None, visit is not None
         if kind == AgentEventKind.REMOVED or (
             kind == AgentEventKind.PRESENCE and cert_fingerprint is None
         ):
             end_locked(visit, VisitEndReason.CARD_REMOVED, at=now)
-            return visit
+            return visit, True
         if cert_fingerprint != visit.certificate.fingerprint:
             end_locked(visit, VisitEndReason.CARD_SWAPPED, at=now)
             incident_record(
@@ -368,10 +399,10 @@ def agent_event(
                     "reported_certificate": cert_fingerprint,
                 },
             )
-            return visit
+            return visit, True
         visit.last_presence_at = now
         visit.save(update_fields=["last_presence_at"])
-    return None
+    return None, True
 
 
 # --- procedures ----------------------------------------------------------------------------
