@@ -14,6 +14,7 @@ urlpatterns = [
     path("incidents/", include("madoguchi.incidents.urls")),
     path("reports/", include("madoguchi.reports.urls")),
     path("cases/", include("madoguchi.cases.urls")),
+    path("cases/", include("madoguchi.residents.case_urls")),
     path("scans/", include("madoguchi.scans.urls")),
     path("benefits/", include("madoguchi.benefits.urls")),
     path("me/", include("madoguchi.residents.urls")),

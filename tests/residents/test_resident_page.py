@@ -375,6 +375,172 @@ def test_the_desk_email_is_refused_outside_the_desks_own_browser(trusted, desk, 
         terminal=factories.terminal(), staff=factories.staff()
     )
     theirs = desk_completion(other_desk, trusted.card("B"), "PAY-B-0002")
-    assert staff.post(f"/me/desk-email/{theirs.pk}/", {"address": "x@example.jp"}).status_code == 404
+    assert (
+        staff.post(f"/me/desk-email/{theirs.pk}/", {"address": "x@example.jp"}).status_code == 404
+    )
     assert staff.post(url, {"address": "resident@example.jp"}).status_code == 302
     assert len(mail.outbox) == 1
+
+
+def test_a_renewed_card_shows_everything_recorded_with_the_old_certificate(trusted, desk):
+    """The holder is keyed by certificate with renewal links: a link made with the old card's
+    certificate (and its completion, case, notice and reads) appears when the resident signs in
+    with the renewed card; before the renewal link, the new card sees nothing of it."""
+    from cryptography.hazmat.primitives import serialization
+
+    from madoguchi.identity.services import certificate_renewal_link
+    from tests.benefits import builders
+
+    old_card, renewed = trusted.card("A"), trusted.card("C")  # C stands in for A's renewal
+    completion = desk_completion(desk, old_card, "PAY-A-0001")
+    holder = completion.visit.holder
+    link = builders.link(
+        holder, programme=builders.programme(), provider=builders.provider(), account="70100001"
+    )
+    official = factories.staff(Role.CITY_OFFICIAL)
+    case = cases.case_open(
+        actor=official,
+        title="t",
+        resident_label="A氏",
+        reported_by="A氏",
+        summary="確認",
+        event_date=timezone.localdate(),
+        holder=holder,
+        payment_link=link,
+    )
+    cases.case_close(case, actor=official, summary="完了", event_date=timezone.localdate())
+    o = Client()
+    o.force_login(official)
+    assert o.get(f"/cases/{case.pk}/?reason=resident_inquiry").status_code == 200
+
+    before = Client()
+    sign_in(before, renewed)
+    assert not before.get("/me/records/").context["records"].completions
+
+    certificate_renewal_link(
+        old_fingerprint=cardkit.fingerprint(old_card),
+        new_certificate_pem=renewed.auth_certificate.public_bytes(serialization.Encoding.PEM),
+    )
+    client = Client()
+    sign_in(client, renewed)
+    page = client.get("/me/records/")
+    records = page.context["records"]
+    assert {c["row"].pk for c in records.completions} == {completion.pk, link.completion_id}
+    assert [x["row"].pk for x in records.links] == [link.pk]
+    assert [c["row"].pk for c in records.cases] == [case.pk]
+    assert [n.case_id for n in records.notices] == [case.pk]
+    assert [h["page"] for h in page.context["history"]] != []
+    text = page.content.decode()
+    assert "PAY-A-0001" in text  # the signed lines of the old card's completion
+    assert "＊＊＊＊0001" in text
+    assert client.get(f"/me/receipts/{completion.pk}.pdf")["Content-Type"] == "application/pdf"
+    notice = records.notices[0]
+    assert client.get(f"/me/notices/{notice.pk}.pdf").status_code == 200
+    assert client.get(f"/me/not-me/link/{link.pk}/").status_code == 200
+
+
+def test_officials_download_the_case_notices_and_the_read_is_recorded(trusted, desk):
+    a, b = trusted.card("A"), trusted.card("B")
+    holder = desk_completion(desk, a).visit.holder
+    official = factories.staff(Role.CITY_OFFICIAL)
+    case = cases.case_open(
+        actor=official,
+        title="t",
+        resident_label="A氏",
+        reported_by="A氏",
+        summary="確認",
+        event_date=timezone.localdate(),
+        holder=holder,
+    )
+    cases.case_close(case, actor=official, summary="完了", event_date=timezone.localdate())
+    notice = Notice.objects.get(case=case)
+    o = Client()
+    o.force_login(official)
+    page = o.get(f"/cases/{case.pk}/?reason=case_work").content.decode()
+    url = f"/cases/{case.pk}/notices/{notice.pk}.pdf"
+    assert f'href="{url}?reason=case_work"' in page
+    assert notice.title in page
+    pdf = o.get(url + "?reason=case_work")
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    read = AuditEvent.objects.filter(event_name="identity.record_read").order_by("-seq").first()
+    assert read.payload["page"] == "cases.notice"
+    assert read.payload["reason"] == "case_work"
+    assert read.subject_id == str(holder.pk)
+    # Without a reason the letter is not served; another case's path, nothing; staff: no.
+    fresh = Client()
+    fresh.force_login(official)
+    assert b"%PDF" not in fresh.get(url).content
+    other = cases.case_open(
+        actor=official,
+        title="u",
+        resident_label="B氏",
+        reported_by="B氏",
+        summary="別件",
+        event_date=timezone.localdate(),
+        holder=desk_completion(desk, b, "PAY-B-0002").visit.holder,
+    )
+    assert o.get(f"/cases/{other.pk}/notices/{notice.pk}.pdf?reason=case_work").status_code == 404
+    staff = Client()
+    staff.force_login(factories.staff())
+    assert staff.get(url + "?reason=case_work").status_code == 403
+    # The resident sees the official's download in their access history.
+    client = Client()
+    sign_in(client, a)
+    pages = [str(h["page"]) for h in client.get("/me/records/").context["history"]]
+    assert any("PDF" in p or "通知" in p for p in pages), pages
+
+
+def test_incident_lists_and_report_exports_are_reads_the_resident_sees(trusted, desk):
+    from madoguchi.incidents.constants import IncidentKind, Severity
+    from madoguchi.incidents.services import incident_record
+
+    a, b = trusted.card("A"), trusted.card("B")
+    visit_a = desk_completion(desk, a).visit
+    visit_b = desk_completion(desk, b, "PAY-B-0002").visit
+    for visit in (visit_a, visit_b):
+        incident_record(
+            kind=IncidentKind.COMPLAINT,
+            reason_code="test",
+            severity=Severity.LOW,
+            summary="確認",
+            visit=visit,
+        )
+    mine = Incident.objects.filter(visit=visit_a, reason_code="test").get()
+    official = factories.staff(Role.CITY_OFFICIAL)
+    o = Client()
+    o.force_login(official)
+
+    def reads(page):
+        return AuditEvent.objects.filter(event_name="identity.record_read", payload__page=page)
+
+    assert o.get("/incidents/?reason=daily_check").status_code == 200
+    listed = reads("incidents.list")
+    assert sorted(e.subject_id for e in listed) == sorted(
+        [str(visit_a.holder_id), str(visit_b.holder_id)]
+    )
+    assert {e.payload["reason"] for e in listed} == {"daily_check"}
+    assert o.get("/officials/incidents/").status_code == 200
+    assert reads("officials.incidents").count() == 2
+    # One incident of a resident's visit: an official gives a reason first.
+    url = f"/incidents/{mine.pk}/"
+    assert b'name="reason"' in o.get(url).content
+    assert not reads("incidents.incident").exists()
+    assert o.get(url + "?reason=incident").status_code == 200
+    assert reads("incidents.incident").get().subject_id == str(visit_a.holder_id)
+    # The daily report and its exports.
+    day = timezone.localdate().isoformat()
+    base = f"/reports/{desk.terminal.pk}/{day}/"
+    assert o.get(base).status_code == 200
+    assert o.get(base + "pdf").status_code == 200
+    assert o.get(base + "xlsx").status_code == 200
+    for page in ("reports.daily", "reports.daily_pdf", "reports.daily_xlsx"):
+        assert sorted(e.subject_id for e in reads(page)) == sorted(
+            [str(visit_a.holder_id), str(visit_b.holder_id)]
+        ), page
+    # Resident A sees each of them (and nothing recorded for B only).
+    client = Client()
+    sign_in(client, a)
+    history = client.get("/me/records/").context["history"]
+    assert len(history) == 6
+    assert str(history[0]["page"]) and str(history[-1]["reason"])

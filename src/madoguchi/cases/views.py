@@ -99,6 +99,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "status": case.status,
             "timeline": case.timeline.select_related("actor").order_by("seq"),
             "findings": findings.findings_for(case),
+            # The notice letters recorded on the case (by the residents app, if installed);
+            # their links carry the reason given for this page.
+            "notices": list(case.notices.order_by("pk")) if hasattr(case, "notices") else [],
+            "read_reason": chosen_reason(request),
             "trail": trail,
             "steps": [
                 {

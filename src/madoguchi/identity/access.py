@@ -9,7 +9,7 @@ the view decorator that asks for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
@@ -27,6 +27,13 @@ READ_PAGES: dict[str, Any] = {
     "officials.visit": _("Officials: visit record"),
     "cases.case": _("Cases: case record"),
     "cases.report": _("Cases: incident report"),
+    "cases.notice": _("Cases: notice letter to the resident (PDF)"),
+    "incidents.list": _("Incidents: list of the day"),
+    "incidents.incident": _("Incidents: one incident"),
+    "officials.incidents": _("Officials: incident list"),
+    "reports.daily": _("Daily report of a desk"),
+    "reports.daily_pdf": _("Daily report of a desk (PDF)"),
+    "reports.daily_xlsx": _("Daily report of a desk (Excel)"),
 }
 
 # Why an official opens a resident's case or visit (a short choice list).
@@ -73,6 +80,21 @@ def record_read(
         )
 
 
+def record_reads(
+    request: HttpRequest, holder_ids: Iterable[int | None], *, page: str, reason: str = ""
+) -> int:
+    """`record_read` for a list or export that shows several residents' data (an incident
+    list, a daily report): one event per holder shown, so each of them sees it on /me/.
+    Returns how many were recorded."""
+    ids = sorted({int(pk) for pk in holder_ids if pk is not None})
+    if not ids:
+        return 0
+    with transaction.atomic():
+        for pk in ids:
+            record_read(request, ("identity.holder", str(pk)), page=page, reason=reason)
+    return len(ids)
+
+
 _SESSION_KEY = "read_reasons"
 
 
@@ -89,20 +111,29 @@ def chosen_reason(request: HttpRequest) -> str:
     return value if value in READ_REASONS else ""
 
 
+def ask_reason(request: HttpRequest) -> HttpResponse | None:
+    """The page asking for a reason from `READ_REASONS`, or None when one was given (read it
+    with `chosen_reason(request)`). For a view that needs a reason only in some cases."""
+    if chosen_reason(request):
+        return None
+    response = render(
+        request,
+        "access/reason.html",
+        {"reasons": list(READ_REASONS.items()), "param": REASON_PARAM},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def reason_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Ask for a reason from `READ_REASONS` before the view runs; the view reads it with
     `chosen_reason(request)`."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not chosen_reason(request):
-            response = render(
-                request,
-                "access/reason.html",
-                {"reasons": list(READ_REASONS.items()), "param": REASON_PARAM},
-            )
-            response["Cache-Control"] = "no-store"
-            return response
+        asked = ask_reason(request)
+        if asked is not None:
+            return asked
         return view(request, *args, **kwargs)
 
     return wrapped

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
+from madoguchi.identity.access import ask_reason, chosen_reason, record_read, record_reads
 from madoguchi.terminals.models import Terminal
 from madoguchi.terminals.selectors import terminals_for
 
@@ -44,7 +45,15 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         .distinct()
         .order_by("-occurred_at")
     )
-    return render(request, "incidents/list.html", {"incidents": incidents, "day": day})
+    rows = list(incidents)
+    # The residents whose visits are listed see this read on their own page.
+    record_reads(
+        request,
+        (i.visit.holder_id for i in rows if i.visit is not None),
+        page="incidents.list",
+        reason=chosen_reason(request),
+    )
+    return render(request, "incidents/list.html", {"incidents": rows, "day": day})
 
 
 @roles_required(*VIEWERS)
@@ -54,6 +63,19 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if not visible_incident(request.user, incident):
         raise PermissionDenied("This incident belongs to another organisation.")
+    holder_id = incident.visit.holder_id if incident.visit is not None else None
+    if holder_id is not None and request.user.has_role(Role.CITY_OFFICIAL):  # type: ignore[union-attr]
+        # An incident of a resident's visit is that resident's record: officials say why.
+        asked = ask_reason(request)
+        if asked is not None:
+            return asked
+    record_read(
+        request,
+        ("identity.holder", str(holder_id)) if holder_id is not None else None,
+        page="incidents.incident",
+        reason=chosen_reason(request),
+        subject=incident,
+    )
     trail = [(e, display(e)) for e in selectors.audit_trail(incident)]
     return render(request, "incidents/detail.html", {"incident": incident, "trail": trail})
 

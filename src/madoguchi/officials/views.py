@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 
 from madoguchi.audit import selectors as audit_selectors
 from madoguchi.checklists import selectors as checklist_selectors
-from madoguchi.identity.access import chosen_reason, reason_required, record_read
+from madoguchi.identity.access import chosen_reason, reason_required, record_read, record_reads
 from madoguchi.incidents.constants import IncidentKind, Severity
 
 from . import selectors
@@ -102,11 +102,18 @@ def incidents(request: HttpRequest) -> HttpResponse:
     severity = request.GET.get("severity", "")
     if severity in Severity.values:
         qs = qs.filter(severity=severity)
+    rows = list(qs[:500])
+    record_reads(
+        request,
+        (i.visit.holder_id for i in rows if i.visit is not None),
+        page="officials.incidents",
+        reason=chosen_reason(request),
+    )
     return render(
         request,
         "officials/incidents.html",
         {
-            "incidents": qs[:500],
+            "incidents": rows,
             "kinds": IncidentKind.choices,
             "severities": Severity.choices,
             "kind": kind,

@@ -13,8 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
+from madoguchi.identity.access import chosen_reason, record_reads
 from madoguchi.incidents.access import roles_required, visible_terminal
 from madoguchi.incidents.constants import IncidentKind
+from madoguchi.incidents.models import Incident
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.models import Terminal
 from madoguchi.terminals.selectors import terminals_for
@@ -50,6 +52,17 @@ def _load(
     return terminal, d, submitted, content
 
 
+def _record_reads(request: HttpRequest, content: dict[str, Any], page: str) -> None:
+    """A daily report lists incidents of residents' visits: each of them sees the read."""
+    ids = [i["id"] for i in content.get("incidents", []) if i.get("visit")]
+    holders = (
+        Incident.objects.filter(pk__in=ids).values_list("visit__holder_id", flat=True)
+        if ids
+        else []
+    )
+    record_reads(request, holders, page=page, reason=chosen_reason(request))
+
+
 @roles_required(*VIEWERS)
 def index(request: HttpRequest) -> HttpResponse:
     terminals = terminals_for(request.user)
@@ -77,6 +90,7 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
         else:
             messages.success(request, _("The report was submitted and frozen."))
         return redirect("reports:daily", terminal_id=terminal.pk, day=d.isoformat())
+    _record_reads(request, content, "reports.daily")
     return render(
         request,
         "reports/daily.html",
@@ -94,6 +108,7 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
 @roles_required(*VIEWERS)
 def daily_pdf(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
     terminal, d, submitted, content = _load(request, terminal_id, day)
+    _record_reads(request, content, "reports.daily_pdf")
     response = HttpResponse(
         exports.to_pdf(content, submitted=submitted), content_type="application/pdf"
     )
@@ -106,6 +121,7 @@ def daily_pdf(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
 @roles_required(*VIEWERS)
 def daily_xlsx(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
     terminal, d, submitted, content = _load(request, terminal_id, day)
+    _record_reads(request, content, "reports.daily_xlsx")
     response = HttpResponse(
         exports.to_xlsx(content, submitted=submitted),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -22,13 +22,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from madoguchi.accounts.constants import Role
 from madoguchi.benefits.receipts import receipt_pdf
 from madoguchi.desk.models import Completion
+from madoguchi.identity.access import chosen_reason, reason_required, record_read
+from madoguchi.incidents.access import roles_required
 from madoguchi.terminals.binding import bound_desk_session, current_terminal
 
 from . import notices, selectors, services
 from .constants import SESSION_KEY, EndReason, ItemKind, NotMeReason
-from .models import NotMeReport, ResidentSession
+from .models import Notice, NotMeReport, ResidentSession
 
 KIOSK_KEY = "resident_kiosk"
 
@@ -290,3 +293,22 @@ def desk_email(request: HttpRequest, completion_id: int) -> HttpResponse:
         services.completion_email(completion, address, actor=request.user)
         messages.success(request, _("The resident was told by email."))
     return redirect("desk:receipt")
+
+
+@roles_required(Role.CITY_OFFICIAL)
+@never_cache
+@reason_required
+def case_notice(request: HttpRequest, pk: int, notice_id: int) -> HttpResponse:
+    """A city official downloads a notice letter recorded on the case (as the resident got
+    it); the read is recorded with the reason given for the case."""
+    row = Notice.objects.select_related("case", "holder").filter(pk=notice_id, case_id=pk).first()
+    if row is None:
+        raise Http404("No such notice on this case.")
+    record_read(
+        request, row.holder, page="cases.notice", reason=chosen_reason(request), subject=row
+    )
+    response = HttpResponse(notices.notice_pdf(row), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="notice-{row.case.reference}-{row.pk}.pdf"'
+    )
+    return response
