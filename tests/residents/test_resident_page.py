@@ -543,4 +543,5 @@ def test_incident_lists_and_report_exports_are_reads_the_resident_sees(trusted, 
     sign_in(client, a)
     history = client.get("/me/records/").context["history"]
     assert len(history) == 6
-    assert str(history[0]["page"]) and str(history[-1]["reason"])
+    assert str(history[0]["page"])
+    assert str(history[-1]["reason"])
