@@ -268,7 +268,9 @@ def agent(client: Client, credential: str, kind: str, fingerprint, at=None):
     return r
 
 
-def test_the_kiosk_agent_reporting_the_card_gone_ends_the_session_on_the_server(trusted, desk):
+def test_the_kiosk_agent_reporting_the_card_gone_ends_the_session_on_the_server(
+    trusted, desk, settings
+):
     """Whatever the page does (its script bypassed, heartbeats forged with the card's
     fingerprint), the agent's report ends the session and the next request is refused."""
     a, b = trusted.card("A"), trusted.card("B")
@@ -279,6 +281,16 @@ def test_the_kiosk_agent_reporting_the_card_gone_ends_the_session_on_the_server(
     sign_in(resident, a)
     session = ResidentSession.objects.get()
     assert session.terminal == kiosk
+    copied = Client()  # the kiosk's session cookie in another browser: nothing
+    copied.cookies[settings.SESSION_COOKIE_NAME] = resident.cookies[
+        settings.SESSION_COOKIE_NAME
+    ].value
+    assert copied.get("/me/records/").status_code == 302
+    assert (
+        copied.post("/me/heartbeat", {"fingerprint": fp_a}, "application/json").status_code == 401
+    )
+    copied.post("/me/end", {"reason": "signed_out"}, "application/json")
+    assert resident.get("/me/records/").status_code == 200  # nor can it end the kiosk's
     beat = {"fingerprint": fp_a}
     assert resident.post("/me/heartbeat", beat, "application/json").json()["open"]
     agent_client = Client()

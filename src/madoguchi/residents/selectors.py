@@ -237,6 +237,8 @@ _ITEM_MODELS: dict[str, Any] = {
 
 def own_item(holder: Any, kind: str, item_id: int) -> Any:
     """The holder's own item of this kind, or None (another's and a missing one look alike)."""
+    if holder is None:
+        return None
     if kind == ItemKind.COMPLETION:
         return (
             Completion.objects.select_related("visit__terminal")

@@ -71,15 +71,35 @@ def _base_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     return ctx
 
 
+def _current(request: HttpRequest, *, activity: bool = False) -> ResidentSession | None:
+    """This browser's open resident session. One signed in on a kiosk (a browser bound to a
+    terminal) is used only from that kiosk's browser: its session cookie copied elsewhere gets
+    nothing."""
+    session = services.session_current(request.session.get(SESSION_KEY), activity=activity)
+    if session is not None and session.terminal_id is not None:
+        terminal = current_terminal(request)
+        if terminal is None or terminal.pk != session.terminal_id:
+            request._resident_elsewhere = True  # type: ignore[attr-defined]
+            return None
+    return session
+
+
+def _forget(request: HttpRequest) -> None:
+    """Drop the ended session from this browser's session (not a kiosk's session seen from
+    another browser: that would sign the kiosk out)."""
+    if not getattr(request, "_resident_elsewhere", False):
+        request.session.pop(SESSION_KEY, None)
+
+
 def signed_in(view: Any) -> Any:
     """The open resident session (a page view is activity); otherwise back to the start."""
 
     @never_cache
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        session = services.session_current(request.session.get(SESSION_KEY), activity=True)
+        session = _current(request, activity=True)
         if session is None:
-            request.session.pop(SESSION_KEY, None)
+            _forget(request)
             return redirect(reverse("residents:start") + "?ended=1")
         request.resident_session = session  # type: ignore[attr-defined]
         return view(request, session, *args, **kwargs)
@@ -91,9 +111,9 @@ def signed_in(view: Any) -> Any:
 def start(request: HttpRequest) -> HttpResponse:
     if "kiosk" in request.GET:
         request.session[KIOSK_KEY] = request.GET.get("kiosk") == "1"
-    if services.session_current(request.session.get(SESSION_KEY)) is not None:
+    if _current(request) is not None:
         return redirect("residents:records")
-    request.session.pop(SESSION_KEY, None)
+    _forget(request)
     return render(
         request,
         "residents/start.html",
@@ -124,7 +144,7 @@ def challenge(request: HttpRequest) -> JsonResponse:
 @require_POST
 def sign_in(request: HttpRequest) -> JsonResponse:
     body = _json_body(request)
-    old = services.session_current(request.session.get(SESSION_KEY))
+    old = _current(request)
     try:
         session = services.sign_in(
             token=str(body.get("token", "")),
@@ -147,7 +167,7 @@ def sign_in(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_POST
 def heartbeat(request: HttpRequest) -> JsonResponse:
-    session = services.session_current(request.session.get(SESSION_KEY))
+    session = _current(request)
     if session is None:
         return JsonResponse({"open": False}, status=401)
     fp = _json_body(request).get("fingerprint")
@@ -164,10 +184,10 @@ def end(request: HttpRequest) -> HttpResponse:
     reason = _json_body(request).get("reason") or request.POST.get("reason") or "signed_out"
     if reason not in (EndReason.CARD_REMOVED, EndReason.SIGNED_OUT, EndReason.IDLE):
         reason = EndReason.SIGNED_OUT
-    session = services.session_current(request.session.get(SESSION_KEY))
+    session = _current(request)
     if session is not None:
         services.session_end(session, EndReason(reason))
-    request.session.pop(SESSION_KEY, None)
+    _forget(request)
     target = reverse("residents:start") + f"?ended={reason}"
     if request.content_type == "application/json":
         return JsonResponse({"next": target})
