@@ -315,6 +315,15 @@ BENEFITS_OUTSIDE = {
     "read_timeout": env.float("OUTSIDE_READ_TIMEOUT", default=5.0),
     "attempts": env.int("OUTSIDE_ATTEMPTS", default=3),
 }
+# The outbox worker (`madoguchi outside worker`, docs/outside.md): how long a claimed call is
+# left to its worker, the retry backoff, and whether a completion's commit also processes its
+# call at once in a thread (the worker sends it anyway).
+OUTSIDE_WORKER = {
+    "lease_seconds": env.float("OUTSIDE_LEASE_SECONDS", default=120.0),
+    "backoff_initial": env.float("OUTSIDE_BACKOFF_INITIAL", default=2.0),
+    "backoff_max": env.float("OUTSIDE_BACKOFF_MAX", default=300.0),
+    "kick": env.bool("OUTSIDE_KICK", default=True),
+}
 BENEFITS_CERTIFIED_READING = env.str("BENEFITS_CERTIFIED_READING", default="")
 # The incident report's contact block (問い合わせ先) when no CityContact row exists (admin).
 CASES_CITY_CONTACT = {

@@ -45,6 +45,13 @@ def _origin(settings):
     settings.VISIT_PRESENCE_TIMEOUT_SECONDS = 600
 
 
+def drain():
+    """Run the outbox worker once (what `madoguchi outside worker --once` does)."""
+    from madoguchi.benefits.services import outbox
+
+    return outbox.drain()
+
+
 def make_providers():
     Provider.objects.get_or_create(
         code="sim-pay", defaults={"display_name_ja": "シミュレーションペイ"}

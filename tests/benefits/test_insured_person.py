@@ -7,8 +7,7 @@ from madoguchi.benefits.models import HealthInsuranceRegistration
 from madoguchi.desk import services as desk_services
 from madoguchi.incidents.models import Incident
 from madoguchi.outside import InsuredPerson
-from madoguchi.refusals import Refusal
-from tests.benefits.conftest import commit, prepare, refused, sign, start_visit
+from tests.benefits.conftest import commit, drain, prepare, refused, sign, start_visit
 
 pytestmark = pytest.mark.usefixtures("providers", "systems")
 
@@ -59,10 +58,13 @@ def test_the_insured_persons_name_is_a_signed_line_and_the_registration_commits(
     assert "被保険者: 山田 太郎" in ch.transaction["display"]
     assert "1990" not in ch.transaction_bytes.decode()  # compared, never signed or stored
     commit(desk, c)
+    assert drain().count("registered") == 1
     assert HealthInsuranceRegistration.objects.get().insured_name_kana == "ﾔﾏﾀﾞ ﾀﾛｳ"
 
 
-def test_commit_rechecks_the_insurers_answer_against_what_was_signed(trusted, desk, systems):
+def test_the_worker_rechecks_the_insurers_answer_against_what_was_signed(trusted, desk, systems):
+    """The insurer's record changed between the signature and the call: the worker refuses the
+    registration (nothing registered at the insurer) and records an incident."""
     c = trusted.card("C")
     start_visit(desk, c)
     prepare(desk, kind="health_insurance_use", **HIS, **CARD_C)
@@ -74,7 +76,10 @@ def test_commit_rechecks_the_insurers_answer_against_what_was_signed(trusted, de
         return InsuredPerson("山田 次郎", "ﾔﾏﾀﾞ ｼﾞﾛｳ", person.birth_date, person.sex, "active")
 
     systems.insurer.lookup_insured = changed
-    with pytest.raises(Refusal) as exc:
-        desk_services.completion_commit(desk_session=desk, token=token, nonce=ch.nonce.value)
-    assert exc.value.code == "insured_person_changed"
-    assert not HealthInsuranceRegistration.objects.exists()
+    desk_services.completion_commit(desk_session=desk, token=token, nonce=ch.nonce.value)
+    assert drain().count("refused") == 1
+    row = HealthInsuranceRegistration.objects.get()
+    assert row.state == "refused"
+    assert not row.registration_ref
+    assert Incident.objects.filter(reason_code="insurer_refused_after_signature").exists()
+    assert not [r for r in systems.insurer.registrations() if r.request_ref]

@@ -4,10 +4,11 @@ the stored procedure however it leaves the pending state: committed, discarded, 
 
 import pytest
 
+from madoguchi.benefits.models import OutsideCall
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.constants import AgentEventKind, ProcedureStatus
 from madoguchi.desk.models import Procedure
-from tests.benefits.conftest import prepare, refused, sign, start_visit
+from tests.benefits.conftest import commit, drain, prepare, start_visit
 
 pytestmark = pytest.mark.usefixtures("providers", "systems")
 
@@ -62,7 +63,9 @@ def test_removed_when_the_card_is_removed(trusted, desk):
     _assert_scrubbed(p, ProcedureStatus.DISCARDED)
 
 
-def test_removed_when_the_insurer_refuses_the_commit(trusted, desk):
+def test_removed_when_the_insurer_refuses_after_the_commit(trusted, desk):
+    """The numbers leave the procedure at the commit; the outbox keeps them only until the
+    insurer answered (here: refused, registered to another card)."""
     c = trusted.card("C")
     start_visit(desk, c)
     p = prepare(
@@ -70,14 +73,16 @@ def test_removed_when_the_insurer_refuses_the_commit(trusted, desk):
         kind="health_insurance_use",
         **{**HI, "insured_number": "88120099", "branch": "00"},
     )
-    ch, token = sign(desk, c)
-    refused(
-        "registered_to_another_card",
-        desk_services.completion_commit,
-        desk_session=desk,
-        token=token,
-        nonce=ch.nonce.value,
-    )
+    commit(desk, c)
     stored = _stored(p)
-    assert stored.status == ProcedureStatus.DISCARDED
-    assert "_insured" not in stored.fields
+    assert stored.status == ProcedureStatus.COMMITTED
+    assert not [k for k in stored.fields if k.startswith("_")]
+    assert "88120099" not in str(stored.fields)
+    call = OutsideCall.objects.get()
+    assert call.payload["insured_number"] == "88120099"  # needed for the call, until answered
+    assert drain().count("refused") == 1
+    call.refresh_from_db()
+    assert call.state == "refused"
+    assert call.result == {"code": "registered_to_another_card"}
+    assert "88120099" not in str(call.payload)
+    assert "SYM-7731" not in str(call.payload)

@@ -8,7 +8,7 @@ import pytest
 from madoguchi.benefits import receipts
 from madoguchi.benefits.models import Grant
 from madoguchi.desk import services as desk_services
-from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
+from tests.benefits.conftest import apply_fields, commit, drain, prepare, start_visit
 from tests.benefits.test_registrations import HI, public_fund
 
 pytestmark = pytest.mark.usefixtures("providers", "systems")
@@ -58,6 +58,7 @@ def test_application_with_registrations_in_the_same_completion_grants_them_now(t
     assert "公金受取口座の登録: 7,500ポイント" in now
     assert not any("7,500" in line for line in lines if line.startswith(LATER))
     completion = commit(desk, c)
+    drain()  # the health-insurance grant follows the insurer's answer
     data = receipts.receipt_data(completion)
     assert len(data.grants) == 2
     assert all("7,500" not in line for line in data.later)

@@ -6,7 +6,7 @@ from madoguchi.benefits.constants import GrantStatus
 from madoguchi.benefits.models import Grant, HealthInsuranceRegistration, PublicFundAccount
 from madoguchi.desk.models import Procedure
 from madoguchi.incidents.models import Incident
-from tests.benefits.conftest import apply_fields, commit, prepare, refused, start_visit
+from tests.benefits.conftest import apply_fields, commit, drain, prepare, refused, start_visit
 
 pytestmark = pytest.mark.usefixtures("providers", "systems")
 
@@ -70,6 +70,11 @@ def test_health_insurance_registration_end_to_end(trusted, desk):
     p = prepare(desk, kind="health_insurance_use", **HI)
     completion = commit(desk, c)
     row = HealthInsuranceRegistration.objects.get()
+    assert row.state == "registering"  # committed with its outbox call; the insurer not called
+    assert not row.registration_ref
+    assert drain().count("registered") == 1
+    row.refresh_from_db()
+    assert row.state == "registered"
     assert row.registration_ref
     assert row.insurer_status == "registered"
     assert row.insured_name_kana == "ﾔﾏﾀﾞ ﾀﾛｳ"
@@ -103,6 +108,7 @@ def test_registration_points_need_an_application_registration_first(trusted, des
     prepare(desk, kind="public_fund_account", **public_fund())
     prepare(desk, kind="health_insurance_use", **HI)
     commit(desk, c)
+    drain()
     assert _categories(visit.holder) == []  # no application yet
     start_visit(desk, c)
     prepare(desk, **apply_fields())

@@ -29,6 +29,22 @@ class LinkStatus(models.TextChoices):
     REPLACED = "replaced", _("Replaced through a case")
 
 
+class RegistrationState(models.TextChoices):
+    """Where a registration that needs an outside system's answer stands (docs/outside.md)."""
+
+    REGISTERING = "registering", _("Registering (waiting for the outside system)")
+    REGISTERED = "registered", _("Registered")
+    REFUSED = "refused", _("Refused by the outside system")
+
+
+class CallState(models.TextChoices):
+    """An outbox row: pending until the outside system answered; then done or refused."""
+
+    PENDING = "pending", _("Pending")
+    DONE = "done", _("Done")
+    REFUSED = "refused", _("Refused")
+
+
 class KanaSource(models.TextChoices):
     CERTIFIED = "certified", _("Certified reading")
     RESIDENT_ENTRY = "resident_entry", _("Entered by the resident, confirmed on screen")

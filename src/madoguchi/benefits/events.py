@@ -82,3 +82,27 @@ BENEFITS_RECEIPT_EMAILED = register(
         en="Receipt emailed (visit {visit})",
     )
 )
+BENEFITS_HEALTH_INSURANCE_REQUESTED = register(
+    EventType(
+        4011,
+        "benefits.health_insurance_requested",
+        ja="健康保険証の利用登録を保険者へ依頼します（保険者 {insurer}、登録手続き中）",
+        en="Health-insurance use registration queued for the insurer (insurer {insurer})",
+    )
+)
+BENEFITS_HEALTH_INSURANCE_REFUSED = register(
+    EventType(
+        4012,
+        "benefits.health_insurance_refused",
+        ja="保険者が健康保険証の利用登録を受け付けませんでした（保険者 {insurer}、理由 {code}）",
+        en="The insurer refused the health-insurance use registration (insurer {insurer}: {code})",
+    )
+)
+BENEFITS_OUTSIDE_RECONCILED = register(
+    EventType(
+        4013,
+        "benefits.outside_reconciled",
+        ja="外部システムとの突合: {finding}（{action}）",
+        en="Reconciled with the outside system: {finding} ({action})",
+    )
+)

@@ -6,7 +6,8 @@ basic four attributes as read from the card, or as staff typed them from its fac
 with the name check (the resident's kana as typed and confirmed, or the certified reading).
 `no_match` refuses at prepare with an incident; `close` needs the staff's confirmation, as for
 payment accounts; the insured person's name is a signed display line; the commit asks the
-insurer again and refuses when the answer differs from what was signed.
+insurer again and refuses when the answer differs from what was signed: the outbox worker
+does that, after the commit (services/outbox.py).
 """
 
 from __future__ import annotations
@@ -101,20 +102,3 @@ def bind_to_person(
         what=what,
     )
     return {"insured_name": person.name or "", **name}
-
-
-def recheck(visit: Visit, keys: tuple[str, str, str, str], signed: dict[str, Any]) -> None:
-    """At commit: the insurer's answer must still be what the card signed."""
-    from .services import BenefitsRefused
-
-    person = person_lookup(visit, keys, {"procedure": "health_insurance_use"})
-    if (person.name or "") != signed.get("insured_name", "") or (
-        person.name_kana or ""
-    ) != signed.get("account_holder_kana", ""):
-        raise BenefitsRefused(
-            "insured_person_changed",
-            _(
-                "The insurer's record of the insured person changed after the resident signed; "
-                "nothing was registered."
-            ),
-        )

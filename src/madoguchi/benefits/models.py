@@ -21,11 +21,13 @@ from django.utils.translation import gettext_lazy as _
 from .constants import (
     AccountKind,
     BatchStatus,
+    CallState,
     GrantStatus,
     KanaSource,
     LinkStatus,
     NameException,
     ProgrammeScope,
+    RegistrationState,
     Relationship,
     TransferKind,
 )
@@ -272,6 +274,14 @@ class HealthInsuranceRegistration(_Committed):
     status = models.CharField(
         _("status"), max_length=20, choices=LinkStatus.choices, default=LinkStatus.EFFECTIVE
     )
+    # Committed with the signed completion as `registering`; the outbox worker sets it to
+    # `registered` or `refused` once the insurer answered (OutsideCall).
+    state = models.CharField(
+        _("registration state"),
+        max_length=20,
+        choices=RegistrationState.choices,
+        default=RegistrationState.REGISTERED,
+    )
 
     class Meta:
         verbose_name = _("health-insurance use registration")
@@ -279,13 +289,64 @@ class HealthInsuranceRegistration(_Committed):
         constraints = [
             models.UniqueConstraint(
                 fields=["holder"],
-                condition=Q(status=LinkStatus.EFFECTIVE),
+                condition=Q(status=LinkStatus.EFFECTIVE) & ~Q(state=RegistrationState.REFUSED),
                 name="benefits_one_health_insurance_per_holder",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.insurer_number} ＊＊＊{self.insured_last4}"
+
+
+# --- outbox ------------------------------------------------------------------------------
+
+
+class OutsideCall(models.Model):
+    """The outbox: a state-changing call to an outside system, committed in the transaction
+    that decided it (the signed completion) and performed afterwards by the worker with its
+    idempotency key (benefits/outbox.py, docs/outside.md). Nothing outside is called inside a
+    database transaction.
+
+    `next_attempt_at` is both the due time and the lease: a worker claims a pending call by
+    moving it forward (a conditional UPDATE), so a worker that dies mid-call leaves a call that
+    is due again once the lease ran out, and is re-sent under the same key."""
+
+    key = models.CharField(_("idempotency key"), max_length=100, unique=True)
+    kind = models.CharField(_("call"), max_length=40)
+    payload = models.JSONField(_("request"), default=dict)
+    state = models.CharField(
+        _("state"), max_length=20, choices=CallState.choices, default=CallState.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    last_error = models.CharField(_("last error"), max_length=200, blank=True)
+    result = models.JSONField(_("answer"), default=dict, blank=True)
+    procedure = models.OneToOneField(
+        "desk.Procedure", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    registration = models.OneToOneField(
+        HealthInsuranceRegistration,
+        on_delete=models.PROTECT,
+        related_name="outside_call",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outside call (outbox)")
+        verbose_name_plural = _("outside calls (outbox)")
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state=CallState.PENDING),
+                name="benefits_outbox_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} ({self.state})"
 
 
 # --- ledger ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from madoguchi.desk.constants import ProcedureStatus
 from madoguchi.desk.models import Procedure
 from madoguchi.identity.models import Holder
 
-from .constants import CategoryKind, LinkStatus, Trigger
+from .constants import CategoryKind, LinkStatus, RegistrationState, Trigger
 from .models import (
     Grant,
     HealthInsuranceRegistration,
@@ -54,9 +54,12 @@ def _points(category: dict[str, Any]) -> str:
 
 def _registered(holder: Holder, trigger: str) -> bool:
     if trigger == Trigger.HEALTH_INSURANCE:
-        return HealthInsuranceRegistration.objects.filter(
-            holder=holder, status=LinkStatus.EFFECTIVE
-        ).exists()
+        # A registration still waiting for the insurer counts: its grant follows its answer.
+        return (
+            HealthInsuranceRegistration.objects.filter(holder=holder, status=LinkStatus.EFFECTIVE)
+            .exclude(state=RegistrationState.REFUSED)
+            .exists()
+        )
     if trigger == Trigger.PUBLIC_FUND:
         return PublicFundAccount.objects.filter(holder=holder, status=LinkStatus.EFFECTIVE).exists()
     if trigger == Trigger.APPLICATION:

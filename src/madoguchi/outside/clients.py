@@ -22,6 +22,7 @@ from madoguchi.outside.interfaces import (
     BankAccountType,
     InsuranceRegistration,
     InsuredPerson,
+    InsurerRecord,
     PayoutItem,
     PayoutItemResult,
     PayoutItemStatus,
@@ -291,6 +292,7 @@ class HttpInsurer:
         card_cert_fingerprint: str,
         *,
         idempotency_key: str | None = None,
+        request_ref: str | None = None,
     ) -> InsuranceRegistration:
         body = {
             "insurer_number": validation.insurer_number(insurer_number),
@@ -299,6 +301,8 @@ class HttpInsurer:
             "branch": validation.insured_branch(branch),
             "card_cert_fingerprint": validation.cert_fingerprint(card_cert_fingerprint),
         }
+        if request_ref:
+            body["request_ref"] = request_ref
         response = self.client.post("/v1/registrations", body, idempotency_key=idempotency_key)
         f = _Fields(self.client, response.data)
         return InsuranceRegistration(
@@ -309,6 +313,28 @@ class HttpInsurer:
             registered_at=f.text("registered_at"),
             replayed=response.replayed,
         )
+
+    def registrations(self) -> tuple[InsurerRecord, ...]:
+        """Read-only: every registration the insurer holds (for reconciliation)."""
+        response = self.client.get("/v1/registrations")
+        rows = response.data.get("registrations")
+        if not isinstance(rows, list):
+            raise _Fields(self.client, {}).fail()
+        out = []
+        for row in rows:
+            f = _Fields(self.client, row if isinstance(row, dict) else {})
+            out.append(
+                InsurerRecord(
+                    registration_ref=f.text("registration_ref"),
+                    request_ref=f.opt_text("request_ref"),
+                    insurer_number=f.text("insurer_number"),
+                    insured_last4=f.text("insured_last4"),
+                    card_cert_fingerprint=f.text("card_cert_fingerprint"),
+                    insured_name_kana=f.opt_text("insured_name_kana"),
+                    registered_at=f.text("registered_at"),
+                )
+            )
+        return tuple(out)
 
     def lookup_insured(
         self, insurer_number: str, insured_symbol: str, insured_number: str, branch: str

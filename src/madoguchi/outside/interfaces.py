@@ -148,6 +148,19 @@ class InsuranceRegistration:
 
 
 @dataclass(frozen=True, slots=True)
+class InsurerRecord:
+    """One registration as the insurer holds it (its list, for reconciliation)."""
+
+    registration_ref: str
+    request_ref: str | None  # the requester's reference sent with the registration, if any
+    insurer_number: str
+    insured_last4: str
+    card_cert_fingerprint: str
+    insured_name_kana: str | None
+    registered_at: str  # ISO 8601
+
+
+@dataclass(frozen=True, slots=True)
 class InsuredPerson:
     """What the insurer holds about an insured person (read-only look-up, before registering)."""
 
@@ -216,9 +229,16 @@ class Insurer(Protocol):
         card_cert_fingerprint: str,
         *,
         idempotency_key: str | None = None,
+        request_ref: str | None = None,
     ) -> InsuranceRegistration:
         """Raises InsuredPersonNotFound, InsuranceNotEligible, RegisteredToAnotherCard,
-        IdempotencyConflict, InvalidRequest, OutsideUnavailable, OutsideTimeout."""
+        IdempotencyConflict, InvalidRequest, OutsideUnavailable, OutsideTimeout.
+        `request_ref` is kept with the registration and listed by `registrations()`."""
+        ...
+
+    def registrations(self) -> Sequence[InsurerRecord]:
+        """Read-only: the registrations the insurer holds (for reconciliation). Raises
+        OutsideUnavailable, OutsideTimeout, OutsideProtocolError."""
         ...
 
     def lookup_insured(

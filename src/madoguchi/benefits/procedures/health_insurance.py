@@ -7,19 +7,14 @@ from typing import Any, ClassVar
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.audit import services as audit
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.outside import OutsideError, validation
 
-from .. import identifiers, insured, outside, services
-from ..constants import LinkStatus
-from ..events import (
-    BENEFITS_HEALTH_INSURANCE_REGISTERED,
-)
-from ..models import (
-    HealthInsuranceRegistration,
-)
+from .. import identifiers, insured
+from ..constants import LinkStatus, RegistrationState
+from ..models import HealthInsuranceRegistration
+from ..services import outbox
 from .common import ProcedureBase, name_lines, resident_name_of
 
 # --- health-insurance use registration ---------------------------------------------------------
@@ -46,8 +41,9 @@ class HealthInsuranceForm(forms.Form):
 
 
 class HealthInsuranceUse(ProcedureBase):
-    """Registered at the insurer only after the resident's card has signed (in commit, with
-    the procedure's id as idempotency key, bound to the visit's certificate)."""
+    """Registered at the insurer only after the resident's card has signed: the commit writes
+    the registration as `registering` and an outbox call (idempotency key, bound to the visit's
+    certificate); the outbox worker calls the insurer after the commit (docs/outside.md)."""
 
     kind: ClassVar[str] = "health_insurance_use"
     label_ja: ClassVar[str] = "健康保険証としての利用登録"
@@ -55,9 +51,13 @@ class HealthInsuranceUse(ProcedureBase):
     form_class = HealthInsuranceForm
 
     def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
-        if HealthInsuranceRegistration.objects.filter(
-            holder=visit.holder, status=LinkStatus.EFFECTIVE
-        ).exists():
+        if (
+            HealthInsuranceRegistration.objects.filter(
+                holder=visit.holder, status=LinkStatus.EFFECTIVE
+            )
+            .exclude(state=RegistrationState.REFUSED)
+            .exists()
+        ):
             raise ProcedureInvalid(
                 "health_insurance_exists",
                 _("Health-insurance use is already registered for this resident."),
@@ -105,37 +105,11 @@ class HealthInsuranceUse(ProcedureBase):
         ]
 
     def commit(self, procedure: Procedure, completion: Completion) -> None:
+        """Commit the registration as `registering` and its insurer call in the outbox: the
+        insurer is called by the worker after this transaction (services/outbox.py), never
+        inside it."""
         f = procedure.fields
         visit = procedure.visit
-        secret = f.get("_insured") or {}
-        keys = (
-            f["insurer_number"],
-            secret.get("symbol", ""),
-            secret.get("number", ""),
-            secret.get("branch", ""),
-        )
-        insured.recheck(visit, keys, f)
-        try:
-            reg = outside.systems().insurer.register_use(
-                f["insurer_number"],
-                secret.get("symbol", ""),
-                secret.get("number", ""),
-                secret.get("branch", ""),
-                f["certificate"],
-                idempotency_key=f"madoguchi-hi:{procedure.pk}",
-            )
-        except OutsideError as exc:
-            raise services.BenefitsRefused.carrying(
-                exc.code, ja=exc.message_ja, en=exc.message_en
-            ) from exc
-        if (reg.insured_name_kana or "") != f.get("account_holder_kana", ""):
-            raise services.BenefitsRefused(
-                "insured_person_changed",
-                _(
-                    "The insurer registered a person whose name differs from the one the "
-                    "resident signed; nothing was registered."
-                ),
-            )
         row = HealthInsuranceRegistration.objects.create(
             holder=visit.holder,
             visit=visit,
@@ -144,22 +118,12 @@ class HealthInsuranceUse(ProcedureBase):
             insurer_number=f["insurer_number"],
             insured_hash=f["insured_hash"],
             insured_last4=f["insured_last4"],
-            registration_ref=reg.registration_ref,
-            insurer_status=str(reg.status),
-            insured_name_kana=reg.insured_name_kana or "",
+            registration_ref="",
+            insurer_status="",
+            state=RegistrationState.REGISTERING,
         )
-        # Drop the insured numbers from the stored procedure (the signed bytes never had them).
+        outbox.enqueue_registration(row, procedure, f.get("_insured") or {}, f)
+        # The insured numbers now live in the outbox row until the insurer answered; the
+        # procedure (and the signed bytes, which never had them) keep only hash and last 4.
         procedure.fields = {k: v for k, v in f.items() if not k.startswith("_")}
         procedure.save(update_fields=["fields"])
-        audit.record(
-            BENEFITS_HEALTH_INSURANCE_REGISTERED,
-            actor=visit.staff,
-            terminal=visit.terminal,
-            subject=row,
-            payload={
-                "insurer": f["insurer_number"],
-                "visit": visit.reference,
-                "status": str(reg.status),
-            },
-        )
-        services.grants_evaluate(visit.holder, actor=visit.staff, completion=completion)

@@ -13,6 +13,7 @@ from .. import ledger
 from ..constants import (
     CategoryKind,
     LinkStatus,
+    RegistrationState,
     Trigger,
 )
 from ..models import (
@@ -31,7 +32,7 @@ def _trigger_met(holder: Holder, trigger: str) -> bool:
         return True
     if trigger == Trigger.HEALTH_INSURANCE:
         return HealthInsuranceRegistration.objects.filter(
-            holder=holder, status=LinkStatus.EFFECTIVE
+            holder=holder, status=LinkStatus.EFFECTIVE, state=RegistrationState.REGISTERED
         ).exists()
     if trigger == Trigger.PUBLIC_FUND:
         return PublicFundAccount.objects.filter(holder=holder, status=LinkStatus.EFFECTIVE).exists()

@@ -255,15 +255,37 @@ class InsurerApp(SimApp):
             "status": record["status"],
         }
 
-    def _stamp(self, record: dict[str, Any], fingerprint: str) -> None:
+    def _stamp(self, record: dict[str, Any], fingerprint: str, request_ref: str = "") -> None:
         self.count += 1
         record["registered_card_fingerprint"] = fingerprint
         record["registration_ref"] = f"ins-reg-{self.count:06d}"
         record["registered_at"] = _now()
+        record["request_ref"] = request_ref
+
+    def _registrations(self) -> Answer:
+        """Read-only: every registration the insurer holds, with the requester's reference (for
+        the requester's reconciliation). Insured numbers only as their last 4."""
+        return 200, {
+            "registrations": [
+                {
+                    "registration_ref": r["registration_ref"],
+                    "request_ref": r.get("request_ref") or None,
+                    "insurer_number": r["insurer_number"],
+                    "insured_last4": r["insured_number"][-4:],
+                    "card_cert_fingerprint": r["registered_card_fingerprint"],
+                    "insured_name_kana": r.get("insured_name_kana"),
+                    "registered_at": r["registered_at"],
+                }
+                for r in self.records.values()
+                if r.get("registration_ref")
+            ]
+        }
 
     def handle(self, method: str, parts: list[str], body: dict[str, Any]) -> Answer:
         if method == "POST" and parts == ["v1", "insured-persons", "lookup"]:
             return self._lookup(body)
+        if method == "GET" and parts == ["v1", "registrations"]:
+            return self._registrations()
         if method != "POST" or parts != ["v1", "registrations"]:
             return error(404, "not_found", "no such endpoint")
         names = (
@@ -287,7 +309,8 @@ class InsurerApp(SimApp):
             return error(409, "registered_to_another_card", "already registered with another card")
         status = "already_registered" if existing else "registered"
         if not existing:
-            self._stamp(record, fingerprint)
+            request_ref = body.get("request_ref")
+            self._stamp(record, fingerprint, request_ref if isinstance(request_ref, str) else "")
         return 200, {
             "registration_ref": record["registration_ref"],
             "status": status,

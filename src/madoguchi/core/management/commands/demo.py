@@ -69,6 +69,8 @@ class Command(BaseCommand):
         }
         for kind in ("provider", "bank", "insurer"):
             processes[f"simulated {kind}"] = ([*madoguchi, "sim", "serve", kind], {})
+        # The outbox worker calls the insurer after each signed completion (docs/outside.md).
+        processes["outbox worker"] = ([*madoguchi, "outside", "worker"], {})
         # desk-01's agent also serves the resident page (its own origin, when set).
         resident = settings.RESIDENT_ORIGIN if base != settings.RESIDENT_ORIGIN else ""
         for terminal, port in AGENT_PORTS.items():

@@ -1,0 +1,95 @@
+"""`madoguchi outside worker [--once] [--every S] [--parent-pid PID] | status | reconcile`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db.models import Count
+
+from madoguchi.benefits.models import OutsideCall
+from madoguchi.benefits.services import outbox
+from madoguchi.benefits.services.reconcile import reconcile
+from madoguchi.outside import OutsideError
+
+
+class Command(BaseCommand):
+    help = "The outbox of outside calls: its worker, its state, reconciliation with the insurer."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        worker = sub.add_parser(
+            "worker", help="Perform the outbox's calls (with their idempotency keys), retrying."
+        )
+        worker.add_argument(
+            "--once", action="store_true", help="Process every call due now once, then exit."
+        )
+        worker.add_argument(
+            "--every", type=float, default=1.0, help="Seconds between polls when idle."
+        )
+        worker.add_argument(
+            "--parent-pid", type=int, default=0, help="Stop when this process is gone (serve)."
+        )
+        sub.add_parser("status", help="Count the outbox's calls by state.")
+        sub.add_parser(
+            "reconcile",
+            help="Compare the insurer's records with ours; repair and report disagreement.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        if action == "worker":
+            self._worker(options["once"], options["every"], options["parent_pid"])
+        elif action == "status":
+            for row in OutsideCall.objects.values("kind", "state").annotate(n=Count("pk")):
+                self.stdout.write(f"{row['kind']:24} {row['state']:8} {row['n']}")
+        else:
+            self._reconcile()
+
+    def _worker(self, once: bool, every: float, parent_pid: int) -> None:
+        if once:
+            result = outbox.drain()
+            for o in result.outcomes:
+                self.stdout.write(f"{o.key}: {o.outcome} {o.code}".rstrip())
+            self.stdout.write(
+                f"Outbox: {result.count('registered')} registered, "
+                f"{result.count('refused')} refused, {result.count('retry')} to retry."
+            )
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        if parent_pid:
+            threading.Thread(target=_watch, args=(parent_pid, stop), daemon=True).start()
+        self.stdout.write(f"outbox worker: polling every {every:g} s (Ctrl-C stops)")
+        outbox.run(every=every, stop=stop)
+
+    def _reconcile(self) -> None:
+        try:
+            report = reconcile()
+        except OutsideError as exc:
+            self.stderr.write(f"reconcile: the insurer's records are unavailable: {exc.message_en}")
+            raise SystemExit(1) from exc
+        for finding in report.findings:
+            self.stdout.write(finding.line())
+        self.stdout.write(
+            f"Reconciled {report.calls} call(s) with {report.insurer_records} insurer record(s): "
+            f"{len(report.disagreements)} disagreement(s)."
+        )
+
+
+def _watch(pid: int, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            stop.set()
+            return
+        except PermissionError:
+            pass
+        time.sleep(2)

@@ -1,0 +1,331 @@
+"""The outbox and its worker: state-changing outside calls leave the database transaction.
+
+The signed completion commits an `OutsideCall` row (idempotency key, request, `pending`) in its
+own transaction instead of calling the insurer (`enqueue_registration`). The worker
+(`madoguchi outside worker`, `drain`) then, for each due call:
+
+1. claims it with a conditional UPDATE that moves `next_attempt_at` one lease ahead (autocommit:
+   no transaction, no lock held afterwards);
+2. calls the insurer, outside any transaction, with the call's idempotency key (the same key on
+   every attempt, by every worker, for ever);
+3. records the answer in one short transaction: the registration `registered` (and its grants)
+   or `refused` (with an incident), the call `done` or `refused`, the insured numbers dropped
+   from the request; or, on a transient failure, the next attempt after a backoff.
+
+A worker that dies between 2 and 3 leaves a pending call whose lease runs out; the next worker
+re-sends it under the same key and the insurer replays its first answer. Right after the
+completion commits, a thread may also process the new call at once (`kick`, on_commit) so that
+the desk sees the answer in a second; nothing depends on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from madoguchi.audit import services as audit
+from madoguchi.desk.models import Procedure
+from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.services import incident_record
+from madoguchi.outside import OutsideError, OutsideProtocolError
+
+from .. import outside
+from ..constants import CallState, RegistrationState
+from ..events import (
+    BENEFITS_HEALTH_INSURANCE_REFUSED,
+    BENEFITS_HEALTH_INSURANCE_REGISTERED,
+    BENEFITS_HEALTH_INSURANCE_REQUESTED,
+)
+from ..models import HealthInsuranceRegistration, OutsideCall
+from .grants import grants_evaluate
+
+log = logging.getLogger("madoguchi.outside.worker")
+
+REGISTER_USE = "insurer.register_use"
+KEY_PREFIX = "madoguchi-hi:"
+SECRET = ("insured_symbol", "insured_number", "branch")
+
+
+def _conf(name: str, default: float) -> float:
+    return float(getattr(settings, "OUTSIDE_WORKER", {}).get(name, default))
+
+
+def lease() -> timedelta:
+    """How long a claimed call is left to its worker: longer than one call's whole retry budget
+    (two requests, each up to `attempts` × (connect + read timeout) plus backoff)."""
+    return timedelta(seconds=_conf("lease_seconds", 120))
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential, capped, half jittered: 2 s, 4 s, 8 s … up to 5 minutes (settings)."""
+    initial, cap = _conf("backoff_initial", 2.0), _conf("backoff_max", 300.0)
+    delay = min(cap, initial * 2 ** max(attempts - 1, 0))
+    return timedelta(seconds=delay / 2 + random.random() * delay / 2)  # noqa: S311 (jitter)
+
+
+# --- enqueue (inside the completion's transaction) --------------------------------------------
+
+
+def enqueue_registration(
+    registration: HealthInsuranceRegistration,
+    procedure: Procedure,
+    secret: dict[str, str],
+    signed: dict[str, Any],
+) -> OutsideCall:
+    """Commit the insurer call with the registration (state `registering`). The insured symbol,
+    number and branch are kept in the call's request only until the insurer answered."""
+    call = OutsideCall.objects.create(
+        key=f"{KEY_PREFIX}{uuid.uuid4().hex}",
+        kind=REGISTER_USE,
+        payload={
+            "insurer_number": registration.insurer_number,
+            "insured_symbol": secret.get("symbol", ""),
+            "insured_number": secret.get("number", ""),
+            "branch": secret.get("branch", ""),
+            "insured_last4": registration.insured_last4,
+            "certificate": signed["certificate"],
+            "signed_name": signed.get("insured_name", ""),
+            "signed_kana": signed.get("account_holder_kana", ""),
+        },
+        next_attempt_at=timezone.now(),
+        procedure=procedure,
+        registration=registration,
+    )
+    visit = registration.visit
+    audit.record(
+        BENEFITS_HEALTH_INSURANCE_REQUESTED,
+        actor=visit.staff,
+        terminal=visit.terminal,
+        subject=registration,
+        payload={"insurer": registration.insurer_number, "visit": visit.reference, "key": call.key},
+    )
+    if _conf("kick", 1):
+        transaction.on_commit(lambda: kick(call.pk))
+    return call
+
+
+def kick(call_id: int) -> None:
+    """Process one call now, in a thread of its own (after the completion committed)."""
+    threading.Thread(target=_kicked, args=(call_id,), daemon=True, name="outbox-kick").start()
+
+
+def _kicked(call_id: int) -> None:
+    try:
+        process(call_id)
+    except Exception:  # the worker will send it; a kick never fails a request
+        log.exception("outbox kick of call %s failed; the worker will send it", call_id)
+    finally:
+        connection.close()
+
+
+# --- the worker ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the outside system said: registered (`ref`, `status`, `kana`), refused (`code`,
+    messages), or nothing final yet (`retry`, with the error's code)."""
+
+    outcome: str  # "registered" | "refused" | "retry"
+    code: str = ""
+    message_ja: str = ""
+    message_en: str = ""
+    ref: str = ""
+    status: str = ""
+    kana: str = ""
+
+
+@dataclass
+class Outcome:
+    key: str
+    outcome: str  # "registered" | "refused" | "retry" | "skipped"
+    code: str = ""
+    attempts: int = 0
+
+
+@dataclass
+class DrainResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for o in self.outcomes if o.outcome == outcome)
+
+
+def due(now: datetime | None = None, limit: int = 100) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        OutsideCall.objects.filter(state=CallState.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def claim(call_id: int, now: datetime | None = None) -> OutsideCall | None:
+    """Take a due pending call for one lease (a conditional UPDATE: one worker wins)."""
+    now = now or timezone.now()
+    taken = OutsideCall.objects.filter(
+        pk=call_id, state=CallState.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=now + lease(), attempts=F("attempts") + 1)
+    if taken != 1:
+        return None
+    return OutsideCall.objects.get(pk=call_id)
+
+
+def send(call: OutsideCall) -> Answer:
+    """Call the insurer (never inside a transaction): the person must still be the one the
+    resident signed for, then register with the call's key."""
+    p = call.payload
+    keys = (p["insurer_number"], p["insured_symbol"], p["insured_number"], p["branch"])
+    insurer = outside.systems().insurer
+    try:
+        person = insurer.lookup_insured(*keys)
+        if (person.name or "") != p.get("signed_name", "") or (person.name_kana or "") != p.get(
+            "signed_kana", ""
+        ):
+            return CHANGED
+        reg = insurer.register_use(
+            *keys, p["certificate"], idempotency_key=call.key, request_ref=call.key
+        )
+    except OutsideError as exc:
+        if exc.retryable or isinstance(exc, OutsideProtocolError):
+            return Answer("retry", code=exc.code)
+        return Answer(
+            "refused", code=exc.code, message_ja=exc.message_ja, message_en=exc.message_en
+        )
+    if (reg.insured_name_kana or "") != p.get("signed_kana", ""):
+        return CHANGED
+    return Answer(
+        "registered",
+        ref=reg.registration_ref,
+        status=str(reg.status),
+        kana=reg.insured_name_kana or "",
+    )
+
+
+CHANGED = Answer(
+    "refused",
+    code="insured_person_changed",
+    message_ja="保険者の被保険者情報が、ご本人が署名した内容と異なっていました。",
+    message_en="The insurer's record of the insured person differs from what the resident signed.",
+)
+
+
+def record(call: OutsideCall, answer: Answer, now: datetime | None = None) -> Outcome:
+    """Write the answer in one short transaction; a call already answered is left alone."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = OutsideCall.objects.select_for_update().get(pk=call.pk)
+        if locked.state != CallState.PENDING:
+            return Outcome(locked.key, "skipped", attempts=locked.attempts)
+        if answer.outcome == "retry":
+            locked.next_attempt_at = now + backoff(locked.attempts)
+            locked.last_error = answer.code[:200]
+            locked.save(update_fields=["next_attempt_at", "last_error"])
+            return Outcome(locked.key, "retry", answer.code, locked.attempts)
+        reg = (
+            HealthInsuranceRegistration.objects.select_for_update()
+            .select_related("visit__terminal", "visit__staff", "holder")
+            .get(pk=locked.registration_id)
+        )
+        if answer.outcome == "registered":
+            _registered(locked, reg, answer)
+        else:
+            _refused(locked, reg, answer)
+        locked.answered_at = now
+        locked.last_error = answer.code[:200]
+        # The insured numbers were needed for the call only: gone once it was answered.
+        locked.payload = {k: v for k, v in locked.payload.items() if k not in SECRET}
+        locked.save(update_fields=["state", "result", "answered_at", "last_error", "payload"])
+        return Outcome(locked.key, answer.outcome, answer.code, locked.attempts)
+
+
+def _registered(call: OutsideCall, reg: HealthInsuranceRegistration, answer: Answer) -> None:
+    reg.state = RegistrationState.REGISTERED
+    reg.registration_ref = answer.ref
+    reg.insurer_status = answer.status
+    reg.insured_name_kana = answer.kana
+    reg.save(update_fields=["state", "registration_ref", "insurer_status", "insured_name_kana"])
+    call.state = CallState.DONE
+    call.result = {"registration_ref": answer.ref, "status": answer.status}
+    audit.record(
+        BENEFITS_HEALTH_INSURANCE_REGISTERED,
+        actor=None,
+        terminal=reg.visit.terminal,
+        subject=reg,
+        payload={
+            "insurer": reg.insurer_number,
+            "visit": reg.visit.reference,
+            "status": answer.status,
+        },
+    )
+    grants_evaluate(reg.holder, actor=None, completion=reg.completion)
+
+
+def _refused(call: OutsideCall, reg: HealthInsuranceRegistration, answer: Answer) -> None:
+    reg.state = RegistrationState.REFUSED
+    reg.save(update_fields=["state"])
+    call.state = CallState.REFUSED
+    call.result = {"code": answer.code}
+    visit = reg.visit
+    audit.record(
+        BENEFITS_HEALTH_INSURANCE_REFUSED,
+        actor=None,
+        terminal=visit.terminal,
+        subject=reg,
+        payload={"insurer": reg.insurer_number, "visit": visit.reference, "code": answer.code},
+    )
+    incident_record(
+        kind=IncidentKind.OUTSIDE_FAILURE,
+        reason_code="insurer_refused_after_signature",
+        severity=Severity.HIGH,
+        summary="The insurer refused a health-insurance use registration the resident had "
+        f"signed ({answer.code}): {answer.message_en}",
+        visit=visit,
+        terminal=visit.terminal,
+        staff=visit.staff,
+        detail={"key": call.key, "code": answer.code, "insurer": reg.insurer_number},
+    )
+
+
+def process(call_id: int, now: datetime | None = None) -> Outcome:
+    """Claim, send, record one call (the worker's unit of work)."""
+    call = claim(call_id, now)
+    if call is None:
+        return Outcome("", "skipped")
+    return record(call, send(call))
+
+
+def drain(now: datetime | None = None, limit: int = 100) -> DrainResult:
+    """Process every call due now (once each)."""
+    result = DrainResult()
+    for call_id in due(now, limit):
+        outcome = process(call_id, now)
+        if outcome.outcome != "skipped":
+            result.outcomes.append(outcome)
+    return result
+
+
+def run(*, every: float = 1.0, stop: threading.Event | None = None) -> None:
+    """The worker's loop: drain, then wait `every` seconds when there was nothing to do."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        close_old_connections()  # a long-running loop: never keep a broken connection
+        try:
+            result = drain()
+        except Exception:
+            log.exception("outbox drain failed; retrying")
+            result = DrainResult()
+        for o in result.outcomes:
+            log.info("outside call %s: %s %s (attempt %d)", o.key, o.outcome, o.code, o.attempts)
+        if not result.outcomes:
+            stop.wait(every)

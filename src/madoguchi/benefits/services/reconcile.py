@@ -1,0 +1,155 @@
+"""`madoguchi outside reconcile`: the insurer's records against ours, and what to do about it.
+
+The insurer's list of registrations (`GET /v1/registrations`, over HTTP, outside any
+transaction) is compared with the outbox's insurer calls, matched by the request reference
+each registration carries (the call's idempotency key):
+
+| ours | the insurer's | finding | action |
+|---|---|---|---|
+| pending | registered | `answered_not_recorded` (e.g. a worker died between the answer and the update) | marked registered from the insurer's record |
+| pending, due | none | `not_sent` (never sent, or the send failed) | re-sent now with its key |
+| pending, not due | none | `waiting` (in flight, or waiting for its next attempt) | none |
+| done | none | `missing_at_insurer` | incident |
+| refused | registered | `refused_but_registered` | incident |
+| none | registered under our prefix | `unknown_to_us` | incident |
+
+Running it again finds nothing new to do: incidents are recorded once per call key and
+finding. Every action is also an audit event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from madoguchi.audit import services as audit
+from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.models import Incident
+from madoguchi.incidents.services import incident_record
+from madoguchi.outside import InsurerRecord
+
+from .. import outside
+from ..constants import CallState
+from ..events import BENEFITS_OUTSIDE_RECONCILED
+from ..models import OutsideCall
+from . import outbox
+
+INCIDENT_TEXT = {
+    "missing_at_insurer": "Registered in madoguchi, but the insurer has no such registration.",
+    "refused_but_registered": "Refused in madoguchi, but the insurer registered it.",
+    "unknown_to_us": "The insurer holds a registration madoguchi requested but has no record of.",
+}
+
+
+@dataclass
+class Finding:
+    key: str
+    finding: str
+    action: str
+
+    def line(self) -> str:
+        return f"{self.finding:24} {self.key}  -> {self.action}"
+
+
+@dataclass
+class Report:
+    calls: int = 0
+    insurer_records: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def disagreements(self) -> list[Finding]:
+        return [f for f in self.findings if f.finding != "waiting"]
+
+
+def reconcile(now: datetime | None = None) -> Report:
+    now = now or timezone.now()
+    records = outside.systems().insurer.registrations()
+    ours = {
+        r.request_ref: r
+        for r in records
+        if r.request_ref and r.request_ref.startswith(outbox.KEY_PREFIX)
+    }
+    report = Report(insurer_records=len(ours))
+    known: set[str] = set()
+    for call in OutsideCall.objects.filter(kind=outbox.REGISTER_USE).order_by("pk"):
+        report.calls += 1
+        known.add(call.key)
+        record = ours.get(call.key)
+        finding = _check(call, record, now)
+        if finding is not None:
+            report.findings.append(finding)
+    for key in sorted(set(ours) - known):
+        report.findings.append(_incident(key, "unknown_to_us", None, ours[key]))
+    return report
+
+
+def _check(call: OutsideCall, record: InsurerRecord | None, now: datetime) -> Finding | None:
+    if call.state == CallState.PENDING:
+        if record is not None:
+            answer = outbox.Answer(
+                "registered",
+                ref=record.registration_ref,
+                status="registered",
+                kana=record.insured_name_kana or "",
+            )
+            if (record.insured_name_kana or "") != call.payload.get("signed_kana", ""):
+                answer = outbox.CHANGED
+            done = outbox.record(call, answer, now)
+            if done.outcome == "skipped":  # a worker recorded it meanwhile
+                return None
+            return _audited(call.key, "answered_not_recorded", f"marked {done.outcome}")
+        if call.next_attempt_at <= now:
+            done = outbox.process(call.pk, now)
+            if done.outcome == "skipped":
+                return None
+            return _audited(call.key, "not_sent", f"re-sent: {done.outcome} {done.code}".strip())
+        return Finding(call.key, "waiting", f"next attempt at {call.next_attempt_at:%H:%M:%S}")
+    if call.state == CallState.DONE and record is None:
+        return _incident(call.key, "missing_at_insurer", call, None)
+    if call.state == CallState.REFUSED and record is not None:
+        return _incident(call.key, "refused_but_registered", call, record)
+    return None
+
+
+def _audited(key: str, finding: str, action: str) -> Finding:
+    with transaction.atomic():
+        audit.record(
+            BENEFITS_OUTSIDE_RECONCILED,
+            subject=("benefits.outsidecall", key),
+            payload={"key": key, "finding": finding, "action": action},
+        )
+    return Finding(key, finding, action)
+
+
+def _incident(
+    key: str, finding: str, call: OutsideCall | None, record: InsurerRecord | None
+) -> Finding:
+    if Incident.objects.filter(reason_code=f"reconcile_{finding}", detail__key=key).exists():
+        return Finding(key, finding, "incident already recorded")
+    reg = call.registration if call is not None else None
+    visit = reg.visit if reg is not None else None
+    with transaction.atomic():
+        incident_record(
+            kind=IncidentKind.OUTSIDE_FAILURE,
+            reason_code=f"reconcile_{finding}",
+            severity=Severity.HIGH,
+            summary=INCIDENT_TEXT[finding],
+            visit=visit,
+            staff=visit.staff if visit is not None else None,
+            detail={
+                "key": key,
+                "finding": finding,
+                "registration_ref": record.registration_ref if record else None,
+                "insurer": record.insurer_number if record else None,
+            },
+        )
+        audit.record(
+            BENEFITS_OUTSIDE_RECONCILED,
+            subject=("benefits.outsidecall", key),
+            payload={"key": key, "finding": finding, "action": "incident recorded"},
+        )
+    return Finding(key, finding, "incident recorded")
