@@ -45,11 +45,11 @@ def _origin(settings):
     settings.VISIT_PRESENCE_TIMEOUT_SECONDS = 600
 
 
-def drain():
-    """Run the outbox worker once (what `madoguchi outside worker --once` does)."""
+def drain(now=None):
+    """Run the outbox worker once (what `madoguchi outside worker --once` does), as at `now`."""
     from madoguchi.benefits.services import outbox
 
-    return outbox.drain()
+    return outbox.drain(now)
 
 
 def make_providers():

@@ -15,6 +15,7 @@ from madoguchi.audit import services as audit
 from madoguchi.desk.models import Completion
 from madoguchi.outside import BankAccountType
 
+from . import states
 from .constants import LinkStatus
 from .events import BENEFITS_RECEIPT_EMAILED
 from .models import Grant, HealthInsuranceRegistration, PaymentLink, PublicFundAccount
@@ -67,12 +68,15 @@ def receipt_data(completion: Completion) -> ReceiptData:
                 "holder": pf.account_holder_kana or "（取得できません）",
             }
         )
-    for hi in HealthInsuranceRegistration.objects.filter(completion=completion):
+    for hi in HealthInsuranceRegistration.objects.filter(completion=completion).select_related(
+        "outside_call"
+    ):
         data.items.append(
             {
                 "what": "健康保険証としての利用登録",
                 "account": f"保険者番号 {hi.insurer_number} 被保険者番号 ＊＊＊＊{hi.insured_last4}",
                 "holder": hi.insured_name_kana or "—",
+                "state": states.state_text(hi),
             }
         )
     for g in Grant.objects.filter(completion=completion).select_related("programme_version"):

@@ -334,6 +334,7 @@ def receipt(request: HttpRequest) -> HttpResponse:
             found,
             completion=completion,
             lines=signed.get("display", []),
+            status_lines=registry.status_lines(completion),
             pdf_url=registry.receipt_url(completion),
             rows=registry.checklist().rows(found, CHECKLIST_AFTER_COMPLETION),
             stage=CHECKLIST_AFTER_COMPLETION,

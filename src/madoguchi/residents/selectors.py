@@ -20,6 +20,7 @@ from madoguchi.benefits.models import (
     PaymentLink,
     PublicFundAccount,
 )
+from madoguchi.benefits.states import state_text as registration_state_text
 from madoguchi.cases.constants import CaseStatus
 from madoguchi.cases.models import Case
 from madoguchi.desk.models import Completion
@@ -160,7 +161,7 @@ def records(holder: Any, lang: str = "ja") -> Records:
         )
     for reg in (
         HealthInsuranceRegistration.objects.filter(holder=holder)
-        .select_related("visit__terminal")
+        .select_related("visit__terminal", "outside_call")
         .order_by("-created_at")
     ):
         out.registrations.append(
@@ -169,6 +170,7 @@ def records(holder: Any, lang: str = "ja") -> Records:
                 "kind": ItemKind.HEALTH_INSURANCE,
                 "insurer": reg.insurer_number,
                 "insured": "＊＊＊" + reg.insured_last4,
+                "state": registration_state_text(reg, lang),
                 "desk": _desk(reg),
             }
         )

@@ -11,7 +11,7 @@ from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.outside import OutsideError, validation
 
-from .. import identifiers, insured
+from .. import identifiers, insured, states
 from ..constants import LinkStatus, RegistrationState
 from ..models import HealthInsuranceRegistration
 from ..services import outbox
@@ -102,6 +102,15 @@ class HealthInsuranceUse(ProcedureBase):
             f"保険者番号: {f['insurer_number']}　被保険者番号: {f['insured']}",
             f"被保険者: {f.get('insured_name') or '（取得できません）'}",
             *name_lines(f),
+        ]
+
+    def status_lines(self, completion: Completion) -> list[str]:
+        """Where the registration stands: 登録手続き中 until the insurer answered."""
+        return [
+            f"健康保険証としての利用登録: {states.state_text(reg)}"
+            for reg in HealthInsuranceRegistration.objects.filter(
+                completion=completion
+            ).select_related("outside_call")
         ]
 
     def commit(self, procedure: Procedure, completion: Completion) -> None:

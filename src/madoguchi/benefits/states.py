@@ -1,0 +1,50 @@
+"""What a resident reads about a registration that waits for an outside system's answer
+(the receipt, the desk's receipt page, the resident's own page): Japanese sentences, never codes."""
+
+from __future__ import annotations
+
+from .constants import RegistrationState
+from .models import HealthInsuranceRegistration
+
+REGISTERING_JA = (
+    "登録手続き中（保険者へ登録を依頼しています。保険者の回答を受けて登録が完了します。"
+    "完了まで、医療機関でマイナンバーカードを保険証として利用できない場合があります。）"
+)
+REGISTERED_JA = "登録済み"
+REFUSED_JA = (
+    "登録できませんでした（{reason}ご署名いただいた内容は保険者に登録されていません。"
+    "この件は記録され、窓口からご連絡します。お手数ですが、保険証をお持ちのうえ窓口へお越しください。）"
+)
+REFUSAL_REASONS_JA = {
+    "registered_to_another_card": "この被保険者は、別のマイナンバーカードで既に利用登録されていました。",
+    "insurance_not_eligible": "保険者によると、この保険の資格が確認できませんでした。",
+    "insured_person_not_found": "保険者に該当する被保険者が見つかりませんでした。",
+    "insured_person_changed": "保険者の被保険者情報が、ご署名いただいた内容と異なっていました。",
+}
+REFUSED_DEFAULT_JA = "保険者が登録を受け付けませんでした。"
+EN = {
+    RegistrationState.REGISTERING: "Registering (the insurer has been asked; the registration "
+    "is complete once it answers. Until then the card may not work as a health-insurance card "
+    "at hospitals.)",
+    RegistrationState.REGISTERED: "Registered",
+    RegistrationState.REFUSED: "Could not be registered: the insurer refused it, so what you "
+    "signed is not registered there. This has been recorded and the office will contact you; "
+    "please bring your insurance card to the desk.",
+}
+
+
+def refusal_code(reg: HealthInsuranceRegistration) -> str:
+    call = getattr(reg, "outside_call", None)  # absent for registrations made before the outbox
+    return str((call.result or {}).get("code", "")) if call is not None else ""
+
+
+def state_text(reg: HealthInsuranceRegistration, lang: str = "ja") -> str:
+    """The registration's state as the resident reads it."""
+    if lang == "en":
+        return EN.get(RegistrationState(reg.state), EN[RegistrationState.REGISTERED])
+    if reg.state == RegistrationState.REGISTERING:
+        return REGISTERING_JA
+    if reg.state == RegistrationState.REFUSED:
+        reason = REFUSAL_REASONS_JA.get(refusal_code(reg), REFUSED_DEFAULT_JA)
+        return REFUSED_JA.format(reason=reason)
+    return REGISTERED_JA

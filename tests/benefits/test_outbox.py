@@ -1,0 +1,214 @@
+"""The outbox (issue 15): the signed completion commits the insurer call instead of making it;
+the worker performs it with its idempotency key, outside any transaction; a crash between the
+insurer's answer and our update is repaired by re-sending under the same key; a refusal after
+the signature is an incident; reconcile finds and repairs every kind of disagreement."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from madoguchi.audit.models import AuditEvent
+from madoguchi.benefits import receipts
+from madoguchi.benefits.models import Grant, HealthInsuranceRegistration, OutsideCall
+from madoguchi.benefits.services import outbox
+from madoguchi.benefits.services.reconcile import reconcile
+from madoguchi.incidents.models import Incident
+from tests.benefits.conftest import apply_fields, commit, drain, prepare, start_visit
+from tests.benefits.test_registrations import HI
+
+pytestmark = pytest.mark.usefixtures("providers", "systems")
+
+ANOTHER_CARDS = {**HI, "insured_number": "88120099", "branch": "00"}  # registered to another card
+
+
+def _insurer_requests(sims):
+    return sims.insurer.control.stats()["requests"]
+
+
+def _hi_completion(trusted, desk, fields=HI):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, kind="health_insurance_use", **fields)
+    return commit(desk, c)
+
+
+def _later(seconds):
+    return timezone.now() + timedelta(seconds=seconds)
+
+
+def test_the_completion_commits_the_call_and_calls_nothing(trusted, desk, sims):
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, kind="health_insurance_use", **HI)
+    before = _insurer_requests(sims)
+    completion = commit(desk, c)
+    assert _insurer_requests(sims) == before  # not even the person's look-up
+    call = OutsideCall.objects.get()
+    reg = HealthInsuranceRegistration.objects.get()
+    assert call.state == "pending"
+    assert call.key.startswith("madoguchi-hi:")
+    assert call.registration == reg
+    assert reg.completion == completion
+    assert reg.state == "registering"
+    assert AuditEvent.objects.filter(event_name="benefits.health_insurance_requested").exists()
+    assert "登録手続き中" in receipts.receipt_html(completion)
+
+
+def test_the_worker_calls_outside_any_transaction_and_drains(trusted, desk, systems, monkeypatch):
+    completion = _hi_completion(trusted, desk)
+    base = len(connection.atomic_blocks)  # the test's own transaction
+    depths = []
+    for name in ("lookup_insured", "register_use"):
+        real = getattr(systems.insurer, name)
+
+        def spy(*args, _real=real, **kwargs):
+            depths.append(len(connection.atomic_blocks))
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(systems.insurer, name, spy)
+    result = drain()
+    assert [o.outcome for o in result.outcomes] == ["registered"]
+    assert depths == [base, base]
+    assert drain().outcomes == []  # drained: nothing left to do
+    call = OutsideCall.objects.get()
+    assert call.state == "done"
+    assert call.attempts == 1
+    assert "88120045" not in str(call.payload)  # the numbers only until answered
+    reg = HealthInsuranceRegistration.objects.get()
+    assert reg.state == "registered"
+    assert reg.registration_ref.startswith("ins-reg-")
+    assert "登録手続き中" not in receipts.receipt_html(completion)
+    assert [r.request_ref for r in systems.insurer.registrations() if r.request_ref] == [call.key]
+
+
+def test_a_transient_failure_is_retried_after_a_backoff(trusted, desk, sims):
+    _hi_completion(trusted, desk)
+    sims.insurer.control.set(fail_next=10)  # every attempt of this pass: 503
+    assert [o.outcome for o in drain().outcomes] == ["retry"]
+    call = OutsideCall.objects.get()
+    assert call.state == "pending"
+    assert call.last_error == "outside_unavailable"
+    assert call.next_attempt_at > timezone.now()
+    assert drain().outcomes == []  # not due yet
+    sims.insurer.control.set(reset_faults=True)
+    assert [o.outcome for o in drain(_later(400)).outcomes] == ["registered"]
+    assert OutsideCall.objects.get().attempts == 2
+
+
+def test_a_worker_killed_between_the_answer_and_the_update_is_repaired_by_resending(
+    trusted, desk, sims, systems, monkeypatch
+):
+    _hi_completion(trusted, desk)
+    sims.insurer.control.set(reset_stats=True)
+
+    def killed(call, answer, now=None):
+        raise SystemExit("worker killed after the insurer answered")
+
+    monkeypatch.setattr(outbox, "record", killed)
+    with pytest.raises(SystemExit):
+        drain()
+    monkeypatch.undo()
+    call = OutsideCall.objects.get()
+    assert call.state == "pending"  # the insurer registered it; we do not know yet
+    assert HealthInsuranceRegistration.objects.get().state == "registering"
+    assert drain().outcomes == []  # its lease has not run out
+    assert [o.outcome for o in drain(_later(3600)).outcomes] == ["registered"]
+    stats = sims.insurer.control.stats()
+    assert stats["replayed"] == 1  # the same key: the insurer's first answer, not a second
+    assert len([r for r in systems.insurer.registrations() if r.request_ref]) == 1
+    call.refresh_from_db()
+    assert (call.state, call.attempts) == ("done", 2)
+    assert HealthInsuranceRegistration.objects.get().state == "registered"
+
+
+def test_a_refusal_after_the_signature_is_an_incident_and_the_receipt_says_so(trusted, desk):
+    completion = _hi_completion(trusted, desk, ANOTHER_CARDS)
+    assert [o.code for o in drain().outcomes] == ["registered_to_another_card"]
+    reg = HealthInsuranceRegistration.objects.get()
+    assert reg.state == "refused"
+    incident = Incident.objects.get(reason_code="insurer_refused_after_signature")
+    assert incident.severity == "high"
+    assert incident.visit_id == reg.visit_id
+    assert AuditEvent.objects.filter(event_name="benefits.health_insurance_refused").exists()
+    html = receipts.receipt_html(completion)
+    assert "登録できませんでした" in html
+    assert "registered_to_another_card" not in html  # sentences, never codes
+    # A refused registration does not hold the resident's place: they may register again.
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, kind="health_insurance_use", **HI)
+
+
+def test_the_health_insurance_grant_follows_the_insurers_answer(trusted, desk):
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    prepare(desk, kind="health_insurance_use", **HI)
+    completion = commit(desk, c)
+    assert not Grant.objects.filter(holder=visit.holder, category="health_insurance").exists()
+    drain()
+    grant = Grant.objects.get(holder=visit.holder, category="health_insurance")
+    assert grant.completion == completion
+
+
+# --- reconcile --------------------------------------------------------------------------------
+
+
+def _findings(report):
+    return sorted((f.finding, f.action.split(":")[0]) for f in report.findings)
+
+
+def test_reconcile_marks_done_what_the_insurer_answered_but_we_did_not_record(
+    trusted, desk, systems, monkeypatch
+):
+    _hi_completion(trusted, desk)
+    monkeypatch.setattr(outbox, "record", lambda *a, **k: (_ for _ in ()).throw(SystemExit()))
+    with pytest.raises(SystemExit):
+        drain()
+    monkeypatch.undo()
+    report = reconcile()
+    assert _findings(report) == [("answered_not_recorded", "marked registered")]
+    assert HealthInsuranceRegistration.objects.get().state == "registered"
+    assert reconcile().findings == []  # idempotent
+
+
+def test_reconcile_resends_what_never_reached_the_insurer(trusted, desk, sims):
+    _hi_completion(trusted, desk)
+    report = reconcile()
+    assert _findings(report) == [("not_sent", "re-sent")]
+    assert OutsideCall.objects.get().state == "done"
+    assert reconcile().findings == []
+
+
+def test_reconcile_reports_a_registration_the_insurer_lost(trusted, desk, sims):
+    _hi_completion(trusted, desk)
+    drain()
+    sims.insurer.control.set(reset_state=True)  # the insurer no longer has it
+    assert _findings(reconcile()) == [("missing_at_insurer", "incident recorded")]
+    assert _findings(reconcile()) == [("missing_at_insurer", "incident already recorded")]
+    assert Incident.objects.filter(reason_code="reconcile_missing_at_insurer").count() == 1
+
+
+def test_reconcile_reports_a_registration_unknown_to_us(trusted, desk, systems):
+    systems.insurer.register_use(
+        "06139999", "1234", "5678", "00", "ab" * 32, request_ref="madoguchi-hi:stray"
+    )
+    assert _findings(reconcile()) == [("unknown_to_us", "incident recorded")]
+    assert Incident.objects.filter(
+        reason_code="reconcile_unknown_to_us", detail__key="madoguchi-hi:stray"
+    ).exists()
+    reconcile()
+    assert Incident.objects.filter(reason_code="reconcile_unknown_to_us").count() == 1
+
+
+def test_reconcile_reports_a_refusal_the_insurer_registered_anyway(trusted, desk, systems):
+    _hi_completion(trusted, desk)
+    call = OutsideCall.objects.get()
+    refused = outbox.Answer("refused", code="outside_protocol_error", message_en="odd answer")
+    outbox.record(call, refused)
+    p = call.payload
+    keys = (p["insurer_number"], "SYM-7731", "88120045", "01")
+    systems.insurer.register_use(*keys, p["certificate"], request_ref=call.key)
+    assert _findings(reconcile()) == [("refused_but_registered", "incident recorded")]
