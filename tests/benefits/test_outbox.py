@@ -3,6 +3,7 @@ the worker performs it with its idempotency key, outside any transaction; a cras
 insurer's answer and our update is repaired by re-sending under the same key; a refusal after
 the signature is an incident; reconcile finds and repairs every kind of disagreement."""
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -10,16 +11,28 @@ from django.db import connection
 from django.utils import timezone
 
 from madoguchi.audit.models import AuditEvent
-from madoguchi.benefits import receipts
+from madoguchi.benefits import outside, receipts
 from madoguchi.benefits.models import Grant, HealthInsuranceRegistration, OutsideCall
 from madoguchi.benefits.services import outbox
 from madoguchi.benefits.services.reconcile import reconcile
+from madoguchi.desk import services as desk_services
+from madoguchi.desk.models import Completion
+from madoguchi.identity import services as identity
 from madoguchi.incidents.models import Incident
-from tests.benefits.conftest import apply_fields, commit, drain, prepare, start_visit
+from tests.benefits.conftest import (
+    FAST,
+    apply_fields,
+    commit,
+    drain,
+    make_providers,
+    new_desk,
+    prepare,
+    sign,
+    start_visit,
+)
 from tests.benefits.test_registrations import HI
 
-pytestmark = pytest.mark.usefixtures("providers", "systems")
-
+uses_sims = pytest.mark.usefixtures("providers", "systems")
 ANOTHER_CARDS = {**HI, "insured_number": "88120099", "branch": "00"}  # registered to another card
 
 
@@ -38,6 +51,7 @@ def _later(seconds):
     return timezone.now() + timedelta(seconds=seconds)
 
 
+@uses_sims
 def test_the_completion_commits_the_call_and_calls_nothing(trusted, desk, sims):
     c = trusted.card("C")
     start_visit(desk, c)
@@ -56,6 +70,7 @@ def test_the_completion_commits_the_call_and_calls_nothing(trusted, desk, sims):
     assert "登録手続き中" in receipts.receipt_html(completion)
 
 
+@uses_sims
 def test_the_worker_calls_outside_any_transaction_and_drains(trusted, desk, systems, monkeypatch):
     completion = _hi_completion(trusted, desk)
     base = len(connection.atomic_blocks)  # the test's own transaction
@@ -83,6 +98,7 @@ def test_the_worker_calls_outside_any_transaction_and_drains(trusted, desk, syst
     assert [r.request_ref for r in systems.insurer.registrations() if r.request_ref] == [call.key]
 
 
+@uses_sims
 def test_a_transient_failure_is_retried_after_a_backoff(trusted, desk, sims):
     _hi_completion(trusted, desk)
     sims.insurer.control.set(fail_next=10)  # every attempt of this pass: 503
@@ -97,6 +113,7 @@ def test_a_transient_failure_is_retried_after_a_backoff(trusted, desk, sims):
     assert OutsideCall.objects.get().attempts == 2
 
 
+@uses_sims
 def test_a_worker_killed_between_the_answer_and_the_update_is_repaired_by_resending(
     trusted, desk, sims, systems, monkeypatch
 ):
@@ -123,6 +140,7 @@ def test_a_worker_killed_between_the_answer_and_the_update_is_repaired_by_resend
     assert HealthInsuranceRegistration.objects.get().state == "registered"
 
 
+@uses_sims
 def test_a_refusal_after_the_signature_is_an_incident_and_the_receipt_says_so(trusted, desk):
     completion = _hi_completion(trusted, desk, ANOTHER_CARDS)
     assert [o.code for o in drain().outcomes] == ["registered_to_another_card"]
@@ -141,6 +159,7 @@ def test_a_refusal_after_the_signature_is_an_incident_and_the_receipt_says_so(tr
     prepare(desk, kind="health_insurance_use", **HI)
 
 
+@uses_sims
 def test_the_health_insurance_grant_follows_the_insurers_answer(trusted, desk):
     c = trusted.card("C")
     visit = start_visit(desk, c)
@@ -160,6 +179,7 @@ def _findings(report):
     return sorted((f.finding, f.action.split(":")[0]) for f in report.findings)
 
 
+@uses_sims
 def test_reconcile_marks_done_what_the_insurer_answered_but_we_did_not_record(
     trusted, desk, systems, monkeypatch
 ):
@@ -174,6 +194,7 @@ def test_reconcile_marks_done_what_the_insurer_answered_but_we_did_not_record(
     assert reconcile().findings == []  # idempotent
 
 
+@uses_sims
 def test_reconcile_resends_what_never_reached_the_insurer(trusted, desk, sims):
     _hi_completion(trusted, desk)
     report = reconcile()
@@ -182,6 +203,7 @@ def test_reconcile_resends_what_never_reached_the_insurer(trusted, desk, sims):
     assert reconcile().findings == []
 
 
+@uses_sims
 def test_reconcile_reports_a_registration_the_insurer_lost(trusted, desk, sims):
     _hi_completion(trusted, desk)
     drain()
@@ -191,6 +213,7 @@ def test_reconcile_reports_a_registration_the_insurer_lost(trusted, desk, sims):
     assert Incident.objects.filter(reason_code="reconcile_missing_at_insurer").count() == 1
 
 
+@uses_sims
 def test_reconcile_reports_a_registration_unknown_to_us(trusted, desk, systems):
     systems.insurer.register_use(
         "06139999", "1234", "5678", "00", "ab" * 32, request_ref="madoguchi-hi:stray"
@@ -203,6 +226,7 @@ def test_reconcile_reports_a_registration_unknown_to_us(trusted, desk, systems):
     assert Incident.objects.filter(reason_code="reconcile_unknown_to_us").count() == 1
 
 
+@uses_sims
 def test_reconcile_reports_a_refusal_the_insurer_registered_anyway(trusted, desk, systems):
     _hi_completion(trusted, desk)
     call = OutsideCall.objects.get()
@@ -212,3 +236,97 @@ def test_reconcile_reports_a_refusal_the_insurer_registered_anyway(trusted, desk
     keys = (p["insurer_number"], "SYM-7731", "88120045", "01")
     systems.insurer.register_use(*keys, p["certificate"], request_ref=call.key)
     assert _findings(reconcile()) == [("refused_but_registered", "incident recorded")]
+
+
+# --- a hanging insurer holds up nobody ---------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hanging_insurer_does_not_hold_up_desks_that_do_not_use_it(pki, sims, settings):
+    """While the insurer hangs inside the worker's call, the health-insurance completion has
+    already committed and two other desks' completions (no health insurance) commit at once;
+    then the insurer answers and the registration completes. Ordering, not timings."""
+    settings.OUTSIDE_WORKER = {**settings.OUTSIDE_WORKER, "kick": False}
+    identity.trust_anchor_add(pem=pki.ca.certificates_pem())
+    identity.crl_import(data=pki.ca.crl_pem())
+    make_providers()
+    for sim in (sims.provider, sims.bank, sims.insurer):
+        sim.control.reset()
+    systems = sims.outside(FAST)
+    hi_desk, desks = new_desk(), [new_desk(), new_desk()]
+    start_visit(hi_desk, pki.card("C"))
+    with outside.use(systems):
+        prepare(hi_desk, kind="health_insurance_use", **HI)
+        hi_signed = sign(hi_desk, pki.card("C"))
+        signed = []
+        for d, card, fields in (
+            (desks[0], pki.card("B"), apply_fields("7010000000000003", "890", "スズキ イチロウ")),
+            (desks[1], pki.card("A"), apply_fields()),
+        ):
+            start_visit(d, card)
+            prepare(d, **fields)
+            signed.append((d, *sign(d, card)))
+        entered, release = threading.Event(), threading.Event()
+        real = systems.insurer.register_use
+
+        def hanging(*args, **kwargs):
+            entered.set()
+            assert release.wait(60), "the test never released the insurer"
+            return real(*args, **kwargs)
+
+        systems.insurer.register_use = hanging
+        events: list[str] = []
+
+        def health_insurance_desk(ch, token):
+            try:
+                desk_services.completion_commit(
+                    desk_session=hi_desk, token=token, nonce=ch.nonce.value
+                )
+                events.append("hi committed")
+                drain()  # the worker (here in the same thread, as a kick would be)
+                events.append("hi answered")
+            finally:
+                connection.close()
+
+        def other_desk(d, ch, token):
+            try:
+                desk_services.completion_commit(desk_session=d, token=token, nonce=ch.nonce.value)
+                events.append("other committed")
+            finally:
+                connection.close()
+
+        hi = threading.Thread(target=health_insurance_desk, args=hi_signed)
+        hi.start()
+        assert entered.wait(60), "the worker never called the insurer"
+        others = [threading.Thread(target=other_desk, args=s) for s in signed]
+        for t in others:
+            t.start()
+        for t in others:
+            t.join(60)
+        assert events == ["hi committed", "other committed", "other committed"]
+        assert hi.is_alive()  # still inside the insurer's call
+        release.set()
+        hi.join(60)
+    systems.close()
+    assert events[-1] == "hi answered"
+    assert HealthInsuranceRegistration.objects.get().state == "registered"
+    assert Completion.objects.count() == 3
+
+
+@uses_sims
+def test_the_commands_drain_report_and_reconcile(trusted, desk):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _hi_completion(trusted, desk)
+    out = StringIO()
+    call_command("outside", "status", stdout=out)
+    assert "insurer.register_use" in out.getvalue()
+    assert "pending" in out.getvalue()
+    out = StringIO()
+    call_command("outside", "worker", "--once", stdout=out)
+    assert "Outbox: 1 registered, 0 refused, 0 to retry." in out.getvalue()
+    out = StringIO()
+    call_command("outside", "reconcile", stdout=out)
+    assert "Reconciled 1 call(s) with 1 insurer record(s): 0 disagreement(s)." in out.getvalue()

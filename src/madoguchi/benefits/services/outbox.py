@@ -232,6 +232,8 @@ def record(call: OutsideCall, answer: Answer, now: datetime | None = None) -> Ou
             locked.last_error = answer.code[:200]
             locked.save(update_fields=["next_attempt_at", "last_error"])
             return Outcome(locked.key, "retry", answer.code, locked.attempts)
+        if locked.registration_id is None:  # every insurer.register_use call has its row
+            raise ValueError(f"outside call {locked.key} has no registration")
         reg = (
             HealthInsuranceRegistration.objects.select_for_update()
             .select_related("visit__terminal", "visit__staff", "holder")
