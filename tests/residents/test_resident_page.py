@@ -299,7 +299,9 @@ def test_the_kiosk_agent_reporting_the_card_gone_ends_the_session_on_the_server(
     agent(agent_client, credential, "removed", fp_a)
     session.refresh_from_db()
     assert session.end_reason == "card_removed"
-    assert resident.post("/me/heartbeat", beat, "application/json").status_code == 401
+    r = resident.post("/me/heartbeat", beat, "application/json")
+    assert r.status_code == 401
+    assert r.json()["reason"] == "card_removed"  # the page says the card was taken out
     assert resident.get("/me/records/").status_code == 302
     ended = AuditEvent.objects.filter(event_name="residents.session_ended").get()
     assert ended.payload["reason"] == "card_removed"

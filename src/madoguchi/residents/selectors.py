@@ -29,7 +29,7 @@ from madoguchi.identity.events import RECORD_READ
 from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, reason_text
 
 from .constants import ItemKind
-from .models import Notice, NotMeReport
+from .models import Notice, NotMeReport, ResidentSession
 
 CASE_STAGE_TEXT: dict[str, Any] = {
     CaseStatus.INTAKE: _("Your report has been received; the city will look into it."),
@@ -275,3 +275,11 @@ def own_notice(holder: Any, notice_id: int) -> Notice | None:
     if holder is None:
         return None
     return Notice.objects.select_related("case").filter(pk=notice_id, holder=holder).first()
+
+
+def end_reason(public_id: str | None) -> str:
+    """Why this browser's resident session ended ("" if unknown or still open)."""
+    if not public_id:
+        return ""
+    row = ResidentSession.objects.filter(public_id=public_id).values_list("end_reason").first()
+    return str(row[0]) if row else ""

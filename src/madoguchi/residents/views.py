@@ -168,14 +168,18 @@ def sign_in(request: HttpRequest) -> JsonResponse:
 @require_POST
 def heartbeat(request: HttpRequest) -> JsonResponse:
     session = _current(request)
-    if session is None:
-        return JsonResponse({"open": False}, status=401)
-    fp = _json_body(request).get("fingerprint")
-    still_open = services.heartbeat(session, fingerprint=fp if isinstance(fp, str) else None)
-    if not still_open:
-        return JsonResponse({"open": False}, status=401)
-    session.refresh_from_db(fields=["last_activity_at"])
-    return JsonResponse({"open": True, "fingerprint": session.fingerprint})
+    if session is not None:
+        fp = _json_body(request).get("fingerprint")
+        if services.heartbeat(session, fingerprint=fp if isinstance(fp, str) else None):
+            session.refresh_from_db(fields=["last_activity_at"])
+            return JsonResponse({"open": True, "fingerprint": session.fingerprint})
+    # Ended (by the server: the card agent's report, a time limit): the page says why.
+    reason = (
+        ""
+        if getattr(request, "_resident_elsewhere", False)
+        else selectors.end_reason(request.session.get(SESSION_KEY))
+    )
+    return JsonResponse({"open": False, "reason": reason or "ended"}, status=401)
 
 
 @never_cache

@@ -177,7 +177,7 @@
         if (fp !== FP) { closePage("card_removed"); return null; }
         return post(cfg.heartbeatUrl, { fingerprint: fp });
       }, function () { return null; }).then(function (r) {
-        if (r && r.status === 401) closePage("ended");
+        if (r && r.status === 401) closePage((r.body && r.body.reason) || "ended");
         setTimeout(beat, 1000);
       }, function () { setTimeout(beat, 1000); });
     })();
