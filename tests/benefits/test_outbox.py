@@ -15,10 +15,12 @@ from madoguchi.benefits import outside, receipts
 from madoguchi.benefits.models import Grant, HealthInsuranceRegistration, OutsideCall
 from madoguchi.benefits.services import outbox
 from madoguchi.benefits.services.reconcile import reconcile
+from madoguchi.desk import procedures as desk_procedures
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.models import Completion
 from madoguchi.identity import services as identity
 from madoguchi.incidents.models import Incident
+from madoguchi.residents.selectors import records
 from tests.benefits.conftest import (
     FAST,
     apply_fields,
@@ -67,7 +69,14 @@ def test_the_completion_commits_the_call_and_calls_nothing(trusted, desk, sims):
     assert reg.completion == completion
     assert reg.state == "registering"
     assert AuditEvent.objects.filter(event_name="benefits.health_insurance_requested").exists()
+    # The receipt, the desk's receipt page and the resident's page say 登録手続き中.
     assert "登録手続き中" in receipts.receipt_html(completion)
+    assert "登録手続き中" in " ".join(desk_procedures.status_lines(completion))
+    assert "登録手続き中" in records(reg.holder).registrations[0]["state"]
+    assert records(reg.holder, "en").registrations[0]["state"].startswith("Registering")
+    drain()
+    assert desk_procedures.status_lines(completion) == ["健康保険証としての利用登録: 登録済み"]
+    assert records(reg.holder).registrations[0]["state"] == "登録済み"
 
 
 @uses_sims
@@ -152,6 +161,8 @@ def test_a_refusal_after_the_signature_is_an_incident_and_the_receipt_says_so(tr
     assert AuditEvent.objects.filter(event_name="benefits.health_insurance_refused").exists()
     html = receipts.receipt_html(completion)
     assert "登録できませんでした" in html
+    assert "別のマイナンバーカードで既に利用登録" in html
+    assert "登録できませんでした" in records(reg.holder).registrations[0]["state"]
     assert "registered_to_another_card" not in html  # sentences, never codes
     # A refused registration does not hold the resident's place: they may register again.
     c = trusted.card("C")
@@ -330,3 +341,26 @@ def test_the_commands_drain_report_and_reconcile(trusted, desk):
     out = StringIO()
     call_command("outside", "reconcile", stdout=out)
     assert "Reconciled 1 call(s) with 1 insurer record(s): 0 disagreement(s)." in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_commit_kicks_the_call_at_once_without_the_worker(pki, sims, settings):
+    """After the completion commits, a thread sends its call (so the desk sees 登録済み soon);
+    no worker runs here."""
+    settings.OUTSIDE_WORKER = {**settings.OUTSIDE_WORKER, "kick": True}
+    identity.trust_anchor_add(pem=pki.ca.certificates_pem())
+    identity.crl_import(data=pki.ca.crl_pem())
+    make_providers()
+    sims.insurer.control.reset()
+    systems = sims.outside(FAST)
+    d = new_desk()
+    with outside.use(systems):
+        start_visit(d, pki.card("C"))
+        prepare(d, kind="health_insurance_use", **HI)
+        commit(d, pki.card("C"))
+        deadline = timezone.now() + timedelta(seconds=60)
+        while OutsideCall.objects.get().state == "pending" and timezone.now() < deadline:
+            threading.Event().wait(0.05)
+    systems.close()
+    assert OutsideCall.objects.get().state == "done"
+    assert HealthInsuranceRegistration.objects.get().state == "registered"

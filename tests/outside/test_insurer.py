@@ -111,3 +111,21 @@ def test_lookup_returns_the_insured_persons_attributes_and_registers_nothing(
     assert insurer.register_use(*YAMADA, CARD_A).status is RegistrationStatus.REGISTERED
     with pytest.raises(InsuredPersonNotFound):
         insurer.lookup_insured("06139999", "1234", "0000", "00")
+
+
+def test_the_registrations_list_carries_the_request_reference(insurer: HttpInsurer) -> None:
+    """For reconciliation: every registration held, with the requester's reference (the seeded
+    one made by another system has none), insured numbers as last 4 only."""
+    before = insurer.registrations()
+    assert all(r.request_ref is None for r in before)
+    made = insurer.register_use(*YAMADA, CARD_A, idempotency_key="k-1", request_ref="ref-1")
+    again = insurer.register_use(*YAMADA, CARD_A, idempotency_key="k-1", request_ref="ref-1")
+    assert again.replayed
+    after = insurer.registrations()
+    assert len(after) == len(before) + 1
+    ours = [r for r in after if r.request_ref == "ref-1"]
+    assert len(ours) == 1
+    assert ours[0].registration_ref == made.registration_ref
+    assert ours[0].insured_last4 == "5678"
+    assert ours[0].card_cert_fingerprint == CARD_A
+    assert ours[0].insured_name_kana == "ﾔﾏﾀﾞ ﾀﾛｳ"
