@@ -18,5 +18,11 @@ def tick_before(where: DeskSession | Visit) -> None:
     visit = where if isinstance(where, Visit) else desk_services.visit_current(desk_session=where)
     if visit is None:
         return
-    for item in checklists.missing(visit, Stage.BEFORE_COMPLETION):
-        checklists.tick(visit=visit, item=item, staff=visit.staff)
+    missing = {item.code for item in checklists.missing(visit, Stage.BEFORE_COMPLETION)}
+    if missing:  # in one transaction, as the desk page's form does (the form's whole state)
+        ticked = {
+            row.item.code for row in checklists.ticked_state(visit).values() if row.ticked
+        }
+        checklists.tick_many(
+            visit=visit, stage=Stage.BEFORE_COMPLETION, codes=missing | ticked, staff=visit.staff
+        )

@@ -69,6 +69,12 @@ class ProcedureHandler(Protocol):
         the app that provides the procedure makes one; else None."""
 
 
+# A handler may also define ``recheck(procedure) -> None``: called inside a completion whose
+# signed transaction no longer matches what is pending (another desk committed something that
+# changes it), it raises the refusal that says why (e.g. ``account_already_linked``), so the desk
+# hears the reason rather than ``transaction_changed``. Reads only; takes no row locks.
+
+
 _REGISTRY: dict[str, ProcedureHandler] = {}
 
 # Checks every completion must pass, called by both the completion challenge and the commit with

@@ -191,6 +191,36 @@ class PointApplication(ProcedureBase):
             *outlook.procedure_lines(procedure),
         ]
 
+    @staticmethod
+    def _linked_first() -> services.BenefitsRefused:
+        return services.BenefitsRefused(
+            "account_already_linked",
+            _(
+                "The account (or this resident's link) was linked at another desk first; nothing was committed."
+            ),
+        )
+
+    def recheck(self, procedure: Procedure) -> None:
+        """The signed transaction changed under this completion: if the account (or this
+        resident's link in the programme) was linked at another desk meanwhile, say so."""
+        f = procedure.fields
+        taken = PaymentLink.objects.filter(
+            provider__code=f["provider"],
+            account_hash=f["account_hash"],
+            status=LinkStatus.EFFECTIVE,
+        )
+        mine = PaymentLink.objects.filter(
+            holder=procedure.visit.holder,
+            programme__code=f["programme"],
+            status__in=[LinkStatus.EFFECTIVE, LinkStatus.SUSPENDED],
+        )
+        if (
+            taken.filter(programme__code=f["programme"]).exists()
+            or taken.exclude(holder=procedure.visit.holder).exists()
+            or mine.exists()
+        ):
+            raise self._linked_first()
+
     def commit(self, procedure: Procedure, completion: Completion) -> None:
         f = procedure.fields
         visit = procedure.visit
@@ -213,12 +243,7 @@ class PointApplication(ProcedureBase):
                     **services.name_fields_for_row(f),
                 )
         except IntegrityError as exc:
-            raise services.BenefitsRefused(
-                "account_already_linked",
-                _(
-                    "The account (or this resident's link) was linked at another desk first; nothing was committed."
-                ),
-            ) from exc
+            raise self._linked_first() from exc
         previous = (
             PaymentLink.objects.filter(
                 holder=visit.holder,

@@ -14,7 +14,7 @@ from madoguchi.audit import services as audit
 from madoguchi.identity import services as identity
 from madoguchi.identity.constants import NoncePurpose
 from madoguchi.identity.models import Nonce
-from madoguchi.identity.tokens import canonical_transaction_bytes
+from madoguchi.identity.tokens import ErrorCode, canonical_transaction_bytes
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.refusals import Refusal
@@ -113,7 +113,12 @@ def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> C
             current = _challenged_visit_locked(desk_session, visit_id)
             tx = build_transaction(current)
             tx_bytes = canonical_transaction_bytes(tx)
-            _check_signature(desk_session, current, spent, token, tx_bytes)
+            try:
+                _check_signature(desk_session, current, spent, token, tx_bytes)
+            except Refusal as exc:
+                if exc.code == ErrorCode.TRANSACTION_CHANGED:
+                    _explain_change(current)
+                raise
             if not tx["procedures"]:
                 raise VisitRefused.of("nothing_pending")
             for check in registry.PRE_COMPLETION_CHECKS:
@@ -137,6 +142,15 @@ def _challenged_visit_locked(desk_session: DeskSession, visit_id: int) -> Visit:
     if current.pk != visit.pk:
         raise VisitRefused.of("challenge_other_visit")
     return current
+
+
+def _explain_change(visit: Visit) -> None:
+    """The signed transaction no longer matches what is pending: let each procedure's handler
+    raise the refusal that says why (see `desk.procedures`, ``recheck``), if it knows one."""
+    for p in visit.procedures.filter(status=ProcedureStatus.PENDING).order_by("pk"):
+        recheck = getattr(registry.get(p.kind), "recheck", None)
+        if recheck is not None:
+            recheck(p)
 
 
 def _check_signature(
