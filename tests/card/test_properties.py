@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from datetime import date
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,7 @@ from madoguchi.card.apdu import (
     parse_tlv,
     tlv_header,
 )
+from madoguchi.card.cvcert import KEY_ID_LENGTH, build_cv_certificate, parse_cv_certificate
 from madoguchi.card.errors import CardError
 from madoguchi.card.inputsupport import (
     attributes_hash_input,
@@ -102,3 +104,29 @@ def test_virtual_card_answers_any_bytes_with_a_status(card: VirtualCard) -> None
         assert len(out) >= 2
 
     check()
+
+
+# Issue 15: the EF0004 CV certificate parser (the next-generation card's key) was not fuzzed.
+_CV_KEY = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+VALID_EF0004 = build_cv_certificate(
+    _CV_KEY, b"I" * KEY_ID_LENGTH, _CV_KEY.public_key(), b"S" * KEY_ID_LENGTH
+)
+
+
+@SETTINGS
+@given(st.binary(max_size=300))
+def test_cv_certificate_parser_raises_only_card_errors(data: bytes) -> None:
+    with contextlib.suppress(CardError):
+        parse_cv_certificate(data)
+
+
+@SETTINGS
+@given(
+    st.integers(0, len(VALID_EF0004) - 1), st.integers(0, 255), st.integers(0, len(VALID_EF0004))
+)
+def test_mutated_or_truncated_cv_certificate(pos: int, value: int, cut: int) -> None:
+    mutated = bytearray(VALID_EF0004)
+    mutated[pos] = value
+    for candidate in (bytes(mutated), VALID_EF0004[:cut]):
+        with contextlib.suppress(CardError):
+            parse_cv_certificate(candidate)

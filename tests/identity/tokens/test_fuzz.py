@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from madoguchi.identity.tokens import NonceRecord, TokenValidationError, parse_token
+from madoguchi.identity.tokens.formats import validate_nonce, validate_origin
 
 from .conftest import NONCE, Pki
 from .pki import NOW, ORIGIN
@@ -85,3 +86,13 @@ def test_validator_raises_only_token_errors_on_objects(
         pass
     else:  # pragma: no cover
         raise AssertionError("random object validated")
+
+
+# Issue 15: the origin and nonce parsers the validator and the agent share were not fuzzed on
+# their own; their documented error is ValueError.
+@settings(deadline=None)
+@given(st.one_of(st.text(max_size=200), st.from_regex(r"https?://[a-z0-9.:\[\]-]{0,40}")))
+def test_origin_and_nonce_parsers_raise_only_value_errors(text: str) -> None:
+    for parse in (validate_origin, validate_nonce):
+        with contextlib.suppress(ValueError):
+            assert parse(text) == text  # accepted as given, never rewritten
