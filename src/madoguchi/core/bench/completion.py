@@ -36,6 +36,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -362,6 +363,15 @@ class VisitFailed(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Completed:
+    """A whole visit whose completion the desk was told succeeded."""
+
+    latency_ms: float  # the completion request
+    reference: str  # the visit's reference, as the server answered
+    account: str  # the stand-in procedure's account (unique per desk and visit)
+
+
 def _api(desk: Desk, base: str, method: str, path: str, body: Any = None) -> httpx.Response:
     assert desk.http is not None
     headers = {
@@ -397,8 +407,15 @@ def agent_event(agent: httpx.Client, desk: Desk, kind: str, fingerprint: str | N
         raise VisitFailed(f"agent {kind}: HTTP {r.status_code}")
 
 
-def one_visit(desk: Desk, agent: httpx.Client, base: str, n: int) -> float:
-    """A whole visit; returns the completion request's latency in milliseconds."""
+def one_visit(
+    desk: Desk,
+    agent: httpx.Client,
+    base: str,
+    n: int,
+    on_complete: Callable[[Completed], None] | None = None,
+) -> Completed:
+    """A whole visit; returns what the desk was told of its completion. `on_complete` hears of
+    it as soon as the desk does (before the card is taken away, which may still fail)."""
     import base64
 
     from madoguchi.identity.tokens import (
@@ -409,6 +426,7 @@ def one_visit(desk: Desk, agent: httpx.Client, base: str, n: int) -> float:
     )
 
     assert desk.http is not None
+    account = f"B-{desk.index}-{n}"
     agent_event(agent, desk, "inserted", desk.fingerprint)
     desk.card_in = True
     try:
@@ -425,7 +443,7 @@ def one_visit(desk: Desk, agent: httpx.Client, base: str, n: int) -> float:
                 base,
                 "POST",
                 "/visits/current/procedures",
-                {"kind": "test_link", "fields": {"account": f"B-{desk.index}-{n}", "points": 100}},
+                {"kind": "test_link", "fields": {"account": account, "points": 100}},
             ),
             "prepare",
         )
@@ -454,15 +472,27 @@ def one_visit(desk: Desk, agent: httpx.Client, base: str, n: int) -> float:
             desk, base, "POST", "/visits/current/complete", {"token": token, "nonce": cc["nonce"]}
         )
         latency = (time.perf_counter() - started) * 1000
-        _expect(r, "complete")
-        return latency
+        body = _expect(r, "complete")
+        done = Completed(latency, str(body["reference"]), account)
+        if on_complete is not None:
+            on_complete(done)
+        return done
     finally:
         desk.card_in = False
         agent_event(agent, desk, "removed", desk.fingerprint)
 
 
-def visits_run(desks: list[Desk], base: str, seconds: float, result: Result) -> None:
+def visits_run(
+    desks: list[Desk],
+    base: str,
+    seconds: float,
+    result: Result,
+    on_complete: Callable[[Completed], None] | None = None,
+    halt: threading.Event | None = None,
+) -> None:
+    """Each desk does whole visits until `seconds` have passed (or `halt` is set)."""
     stop = time.monotonic() + seconds
+    halt = halt or threading.Event()
     lock = threading.Lock()
     finished = threading.Event()
 
@@ -478,10 +508,10 @@ def visits_run(desks: list[Desk], base: str, seconds: float, result: Result) -> 
     def run(desk: Desk) -> None:
         n = 0
         with httpx.Client(base_url=base, timeout=60) as agent:
-            while time.monotonic() < stop:
+            while time.monotonic() < stop and not halt.is_set():
                 n += 1
                 try:
-                    latency = one_visit(desk, agent, base, n)
+                    latency = one_visit(desk, agent, base, n, on_complete).latency_ms
                 except (VisitFailed, httpx.HTTPError) as exc:
                     with lock:
                         result.errors[str(exc)[:80]] += 1
