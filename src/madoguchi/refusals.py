@@ -21,6 +21,8 @@ from typing import Any, ClassVar, Self
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from ninja import Schema
+from ninja.responses import codes_4xx
 
 Text = str | Promise
 
@@ -106,6 +108,22 @@ class Refusal(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message_en}"
+
+
+# --- the API's error body, and every status a refusal can have --------------------------------
+
+
+class ErrorOut(Schema):
+    """The body of every refusal the API answers (OpenAPI: documented for every 4xx status)."""
+
+    code: str
+    message: str
+    message_ja: str
+    fields: dict[str, str] | None = None  # text_not_allowed: field -> what is wrong (English)
+
+
+# ninja's `codes_4xx` leaves out statuses our handlers do answer (422: malformed request).
+REFUSAL_STATUSES = frozenset(codes_4xx | {413, 415, 422})
 
 
 # --- refusals of the HTTP layer itself (the API's handlers and the CSRF failure view) ---------

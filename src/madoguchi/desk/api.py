@@ -9,9 +9,10 @@ from typing import Any, Literal
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from ninja.responses import codes_4xx
 
 from madoguchi.identity.services import expires_in
+from madoguchi.refusals import REFUSAL_STATUSES as codes_4xx
+from madoguchi.refusals import ErrorOut as Error
 from madoguchi.refusals import MalformedRequest
 from madoguchi.terminals.auth import DeskSessionAuth, TerminalAuth
 from madoguchi.terminals.models import DeskSession
@@ -21,13 +22,6 @@ from .constants import AgentEventKind, VisitEndReason
 
 visits_router = Router(auth=DeskSessionAuth(), tags=["visits"])
 agent_router = Router(auth=TerminalAuth(), tags=["agent"])
-
-
-class Error(Schema):
-    code: str
-    message: str
-    message_ja: str
-    fields: dict[str, str] | None = None  # text_not_allowed: field -> what is wrong (English)
 
 
 class Challenge(Schema):

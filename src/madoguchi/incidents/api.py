@@ -7,6 +7,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
+from madoguchi.refusals import REFUSAL_STATUSES, ErrorOut
 from madoguchi.terminals.auth import DeskSessionAuth
 
 from . import services
@@ -27,7 +28,9 @@ class IncidentOut(Schema):
     created: bool
 
 
-@incidents_router.post("/pin-blocked", response={200: IncidentOut, 201: IncidentOut})
+@incidents_router.post(
+    "/pin-blocked", response={200: IncidentOut, 201: IncidentOut, REFUSAL_STATUSES: ErrorOut}
+)
 def pin_blocked(request: HttpRequest, body: PinBlockedIn) -> Any:
     """The card agent answered `pin_blocked`: record a PIN_LOCKED incident (once per request)."""
     incident, created = services.incident_pin_blocked(
