@@ -20,9 +20,7 @@ def tick_before(where: DeskSession | Visit) -> None:
         return
     missing = {item.code for item in checklists.missing(visit, Stage.BEFORE_COMPLETION)}
     if missing:  # in one transaction, as the desk page's form does (the form's whole state)
-        ticked = {
-            row.item.code for row in checklists.ticked_state(visit).values() if row.ticked
-        }
+        ticked = {row.item.code for row in checklists.ticked_state(visit).values() if row.ticked}
         checklists.tick_many(
             visit=visit, stage=Stage.BEFORE_COMPLETION, codes=missing | ticked, staff=visit.staff
         )

@@ -21,6 +21,7 @@ import queue
 import threading
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from madoguchi.audit.verify import verify_chain
@@ -56,6 +57,9 @@ def _deadlocks() -> int:
 
 
 @pytest.mark.postgres_only
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"], reason="PostgreSQL only"
+)
 @pytest.mark.django_db(transaction=True)
 def test_200_desks_linking_one_account_exactly_one_wins_the_rest_are_refused_cleanly(
     pki, systems, settings

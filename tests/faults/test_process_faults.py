@@ -32,12 +32,18 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from madoguchi.core.bench import completion as bench
 from tests.faults.throwaway_pg import ThrowawayPostgres, binaries
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(
+        "postgresql" not in settings.DATABASES["default"]["ENGINE"], reason="PostgreSQL only"
+    ),
+]
 T = TypeVar("T")
 
 DESKS = 4
