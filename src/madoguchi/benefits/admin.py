@@ -15,6 +15,7 @@ from .models import (
     HealthInsuranceRegistration,
     LedgerEntry,
     LedgerTransfer,
+    OutsideCall,
     PaymentLink,
     PayoutBatch,
     Programme,
@@ -127,8 +128,34 @@ class PublicFundAccountAdmin(ReadOnlyAdmin):
 
 @admin.register(HealthInsuranceRegistration)
 class HealthInsuranceRegistrationAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "insurer_number", "insured_last4", "insurer_status", "status")
+    list_display = (
+        "created_at",
+        "insurer_number",
+        "insured_last4",
+        "state",
+        "insurer_status",
+        "status",
+    )
+    list_filter = ("state",)
     exclude = ("insured_hash",)
+
+
+@admin.register(OutsideCall)
+class OutsideCallAdmin(ReadOnlyAdmin):
+    """The outbox, for operators. The request is not shown: until the insurer answered it holds
+    the insured numbers, which are never displayed."""
+
+    list_display = (
+        "created_at",
+        "kind",
+        "key",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    )
+    list_filter = ("kind", "state")
+    exclude = ("payload",)
 
 
 @admin.register(Grant)

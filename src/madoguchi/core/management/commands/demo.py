@@ -165,6 +165,9 @@ class Command(BaseCommand):
         w(
             "  outside:     simulated provider :8701, bank :8702, insurer :8703 (`madoguchi sim accounts`)"
         )
+        w(
+            "  outbox:      insurer calls after each completion (`madoguchi outside status|reconcile`)"
+        )
         me = settings.RESIDENT_ORIGIN or base
         w(f"  resident:    {me}/me/?kiosk=1  (the resident's own page, desk-01's card tray)")
         w("  incident:    in another shell: make scenario  (replays the seed's case on desk-02)")
