@@ -19,7 +19,7 @@ port=${PG_TEST_PORT:-55432}
 run_as=()
 if [ "$(id -u)" = 0 ]; then run_as=(runuser -u postgres --); mkdir -p "$dir"; chown postgres "$dir"; fi
 if [ ! -f "$dir/PG_VERSION" ]; then
-  "${run_as[@]}" "$bindir/initdb" -q -D "$dir" -U postgres --auth=trust >&2
+  "${run_as[@]}" "$bindir/initdb" -D "$dir" -U postgres --auth=trust >/dev/null
 fi
 if ! "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port"; then
   "${run_as[@]}" "$bindir/pg_ctl" -D "$dir" -l "$dir/log" -w \
