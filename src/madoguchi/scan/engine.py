@@ -55,6 +55,7 @@ class Engine:
     con: Any
     backend: str
     """ibis backend name: duckdb or pyspark."""
+    _staged: int = 0
 
     def register(self, tables: dict[str, pa.Table]) -> dict[str, ir.Table]:
         out = {}
@@ -72,9 +73,21 @@ class Engine:
                 out[name] = self.con.table(f"scan_{name}")
         return out
 
-    def findings(self, tables: dict[str, ir.Table]) -> ir.Table:
+    def findings(self, tables: dict[str, ir.Table], *, staged: bool = True) -> ir.Table:
+        """The findings expression. ``staged`` (the default) materialises the suspicious links
+        first (that part runs here, now): the rest of the plan reads them several times, and
+        neither engine would otherwise keep them. ``staged=False`` builds one expression and
+        runs nothing (``explain``)."""
         udf = namematch.udf_for(self.backend)
-        return rules.findings(rules.features(tables, udf))
+        return rules.findings(rules.features(tables, udf, self._materialize if staged else None))
+
+    def _materialize(self, table: ir.Table) -> ir.Table:
+        """Run ``table`` now and keep its rows: a temporary table on DuckDB (dropped with the
+        connection), a persisted DataFrame on Spark."""
+        if self.backend == "duckdb":
+            self._staged += 1
+            return self.con.create_table(f"scan_stage_{self._staged}", table, temp=True)
+        return table.cache()
 
     def explain(self, tables: dict[str, ir.Table]) -> Iterator[tuple[str, str]]:
         """Each rule's plan: the links it flags, as the engine would run it."""

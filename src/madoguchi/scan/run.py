@@ -131,9 +131,11 @@ def run(
     rows = {k: v.num_rows for k, v in tables.items()}
     with engines.connect(engine, master=master) as eng:
         registered = eng.register(tables)
-        expr = eng.findings(registered)
         findings = _with_progress(
-            f"scan ({engine})", rows["links"], lambda: eng.to_arrow(expr), progress
+            f"scan ({engine})",
+            rows["links"],
+            lambda: eng.to_arrow(eng.findings(registered)),
+            progress,
         )
     findings = findings.sort_by("link_id")
     seconds = time.perf_counter() - t0
