@@ -32,12 +32,12 @@ TARGET_VS_PANDAS = 10.0
 HAND_SQL = """
 WITH e AS (
   SELECT *, CASE event WHEN 'login' THEN 0 WHEN 'card_read' THEN 1 WHEN 'commit' THEN 2
-                       WHEN 'card_removed' THEN 3 WHEN 'logout' THEN 4 ELSE 9 END AS rk
-  FROM desk_events),
+                       WHEN 'logout' THEN 4 ELSE 9 END AS rk
+  FROM desk_events WHERE event IN ('login', 'logout', 'card_read', 'commit')),
 e2 AS (
   SELECT *,
-    SUM(CASE WHEN event IN ('login', 'logout') THEN 1 ELSE 0 END) OVER w AS seg,
-    SUM(CASE WHEN event = 'card_read' THEN 1 ELSE 0 END) OVER w AS visit
+    CAST(SUM(CASE WHEN event IN ('login', 'logout') THEN 1.0 ELSE 0.0 END) OVER w AS BIGINT) AS seg,
+    CAST(SUM(CASE WHEN event = 'card_read' THEN 1.0 ELSE 0.0 END) OVER w AS BIGINT) AS visit
   FROM e
   WINDOW w AS (PARTITION BY terminal_id ORDER BY "at", rk, COALESCE(resident_id, ''),
                COALESCE(link_id, '') ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)),
@@ -70,26 +70,37 @@ f2 AS (
          c_at IS NOT NULL AND (session_staff IS NULL OR session_staff <> commit_staff) AS staff_anomaly,
          COALESCE(card_resident IS NOT NULL AND card_resident <> resident_id, FALSE) AS card_other
   FROM f),
-s AS (SELECT * FROM f2 WHERE own <> 0 OR staff_anomaly),
-s2 AS (
-  SELECT s.*, rc.name_kana AS card_name, rp.name_kana AS prev_name,
+s AS MATERIALIZED (
+  SELECT f2.*, rc.name_kana AS card_name, rp.name_kana AS prev_name,
          rp.household_id AS prev_household, rn.name_kana AS next_name,
          rn.household_id AS next_household
-  FROM s
-  LEFT JOIN residents rc ON rc.resident_id = s.card_resident
-  LEFT JOIN residents rp ON rp.resident_id = s.prev_resident
-  LEFT JOIN residents rn ON rn.resident_id = s.next_resident),
-s3 AS (
-  SELECT *, madoguchi_namecheck(card_name, holder) AS card_check,
-         madoguchi_namecheck(prev_name, holder) AS prev_check,
-         madoguchi_namecheck(next_name, holder) AS next_check
-  FROM s2),
+  FROM f2
+  LEFT JOIN residents rc ON rc.resident_id = f2.card_resident
+  LEFT JOIN residents rp ON rp.resident_id = f2.prev_resident
+  LEFT JOIN residents rn ON rn.resident_id = f2.next_resident
+  WHERE own <> 0 OR staff_anomaly),
+members AS (
+  SELECT s.link_id, m.resident_id AS m_id, m.name_kana AS m_name, s.holder
+  FROM s JOIN residents m ON m.household_id = s.a_household AND m.resident_id <> s.resident_id),
+checked AS MATERIALIZED (
+  SELECT q_name, q_holder, madoguchi_namecheck(q_name, q_holder) AS q_check FROM (
+    SELECT card_name AS q_name, holder AS q_holder FROM s WHERE card_name IS NOT NULL
+    UNION SELECT prev_name, holder FROM s WHERE prev_name IS NOT NULL
+    UNION SELECT next_name, holder FROM s WHERE next_name IS NOT NULL
+    UNION SELECT m_name, holder FROM members)),
 fam AS (
-  SELECT s.link_id AS fl_link, MIN(m.resident_id) AS family_member
-  FROM s JOIN residents m ON m.household_id = s.a_household AND m.resident_id <> s.resident_id
-  WHERE madoguchi_namecheck(m.name_kana, s.holder) = 0
-  GROUP BY s.link_id),
-x AS (SELECT s3.*, fam.family_member FROM s3 LEFT JOIN fam ON fam.fl_link = s3.link_id),
+  SELECT members.link_id AS fl_link, MIN(members.m_id) AS family_member
+  FROM members JOIN checked q ON q.q_name = members.m_name AND q.q_holder = members.holder
+  WHERE q.q_check = 0
+  GROUP BY members.link_id),
+x AS (
+  SELECT s.*, qc.q_check AS card_check, qp.q_check AS prev_check, qn.q_check AS next_check,
+         fam.family_member
+  FROM s
+  LEFT JOIN checked qc ON qc.q_name = s.card_name AND qc.q_holder = s.holder
+  LEFT JOIN checked qp ON qp.q_name = s.prev_name AND qp.q_holder = s.holder
+  LEFT JOIN checked qn ON qn.q_name = s.next_name AND qn.q_holder = s.holder
+  LEFT JOIN fam ON fam.fl_link = s.link_id),
 y AS (
   SELECT *, CASE
     WHEN own <> 0 AND family_member IS NOT NULL AND NOT card_other AND NOT staff_anomaly
@@ -106,30 +117,28 @@ SELECT link_id, cause FROM y WHERE cause IS NOT NULL ORDER BY link_id
 """
 
 
-def _codes(names: pd.Series, holders: pd.Series) -> pd.Series:
-    """The name check over whole columns (null resident: null)."""
-    missing = names.isna().to_numpy()
-    r = names.astype(object).where(~names.isna(), None).tolist()
-    h = holders.astype(object).where(~holders.isna(), None).tolist()
-    codes = namematch.outcome_codes(r, h, missing).astype("float64")
-    codes[missing] = np.nan
-    return pd.Series(codes, index=names.index)
+def _checked(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The name check of each distinct (name, holder) pair, ``check_batch`` over whole columns;
+    columns ``name``, ``holder``, ``check``."""
+    pairs = pairs.dropna(subset=["name"]).drop_duplicates(ignore_index=True)
+    missing = np.zeros(len(pairs), dtype=bool)
+    codes = namematch.outcome_codes(pairs["name"].tolist(), pairs["holder"].tolist(), missing)
+    return pairs.assign(check=codes)
 
 
 def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The same rules in pandas (the benchmark's baseline; docs/scan.md)."""
-    res, links, e = t["residents"], t["links"], t["desk_events"].copy()
-    rank = {"login": 0, "card_read": 1, "commit": 2, "card_removed": 3, "logout": 4}
-    e["rk"] = e["event"].map(rank)
-    e["r_"] = e["resident_id"].fillna("")
-    e["l_"] = e["link_id"].fillna("")
-    e = e.sort_values(["terminal_id", "at", "rk", "r_", "l_"], kind="stable")
-    g = e.groupby("terminal_id", sort=False)
-    e["seg"] = (
-        e["event"].isin(["login", "logout"]).astype("int64").groupby(e["terminal_id"]).cumsum()
-    )
-    e["visit"] = (e["event"] == "card_read").astype("int64").groupby(e["terminal_id"]).cumsum()
-    del g
+    """The same rules in pandas, the same way (the benchmark's baseline; docs/scan.md): sort and
+    running counts per terminal, merges, each distinct (name, holder) pair checked once."""
+    res, links = t["residents"], t["links"]
+    e = t["desk_events"]
+    e = e[e["event"].isin(["login", "logout", "card_read", "commit"])]
+    e = e.assign(
+        rk=e["event"].map({"login": 0, "card_read": 1, "commit": 2, "logout": 4}),
+        r_=e["resident_id"].fillna(""),
+        l_=e["link_id"].fillna(""),
+    ).sort_values(["terminal_id", "at", "rk", "r_", "l_"])
+    e["seg"] = e["event"].isin(["login", "logout"]).groupby(e["terminal_id"]).cumsum()
+    e["visit"] = (e["event"] == "card_read").groupby(e["terminal_id"]).cumsum()
     sessions = e.loc[e["event"] == "login", ["terminal_id", "seg", "staff_id"]].rename(
         columns={"staff_id": "session_staff"}
     )
@@ -145,29 +154,45 @@ def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     )
     f = links[["link_id", "resident_id", "holder_kana"]].merge(a, on="resident_id", how="left")
     f["holder"] = f["holder_kana"].fillna("")
+    own = _checked(f[["a_name", "holder"]].set_axis(["name", "holder"], axis=1))
+    f = f.merge(
+        own.rename(columns={"name": "a_name", "check": "own"}), on=["a_name", "holder"], how="left"
+    )
     f = f.merge(c.drop(columns=["terminal_id", "seg", "visit"]), on="link_id", how="left")
-    f["own"] = _codes(f["a_name"], f["holder"])
     f["desk_logged"] = f["c_at"].notna()
     f["staff_anomaly"] = f["desk_logged"] & (
         f["session_staff"].isna() | (f["session_staff"] != f["commit_staff"])
     )
     f["card_other"] = f["card_resident"].notna() & (f["card_resident"] != f["resident_id"])
-    s = f[(f["own"] != 0) | f["staff_anomaly"]].copy()
+    nomatch = f["own"].notna() & (f["own"] != 0)  # no such resident: null, as in SQL
+    s = f[nomatch | f["staff_anomaly"]].copy()
     names = res.set_index("resident_id")
-    for col, prefix in (
-        ("card_resident", "card"),
-        ("prev_resident", "prev"),
-        ("next_resident", "next"),
-    ):
-        s[f"{prefix}_name"] = s[col].map(names["name_kana"])
-        s[f"{prefix}_household"] = s[col].map(names["household_id"])
-        s[f"{prefix}_check"] = _codes(s[f"{prefix}_name"], s["holder"])
+    for prefix in ("card", "prev", "next"):
+        s[f"{prefix}_name"] = s[f"{prefix}_resident"].map(names["name_kana"])
+        s[f"{prefix}_household"] = s[f"{prefix}_resident"].map(names["household_id"])
     members = res[["resident_id", "household_id", "name_kana"]].rename(
-        columns={"resident_id": "m_id", "household_id": "a_household"}
+        columns={"resident_id": "m_id", "household_id": "a_household", "name_kana": "m_name"}
     )
     fam = s[["link_id", "resident_id", "a_household", "holder"]].merge(members, on="a_household")
     fam = fam[fam["m_id"] != fam["resident_id"]]
-    fam = fam[_codes(fam["name_kana"], fam["holder"]) == 0]
+    checked = _checked(
+        pd.concat(
+            [
+                s[[f"{p}_name", "holder"]].set_axis(["name", "holder"], axis=1)
+                for p in ("card", "prev", "next")
+            ]
+            + [fam[["m_name", "holder"]].set_axis(["name", "holder"], axis=1)],
+            ignore_index=True,
+        )
+    )
+    for prefix in ("card", "prev", "next"):
+        s = s.merge(
+            checked.rename(columns={"name": f"{prefix}_name", "check": f"{prefix}_check"}),
+            on=[f"{prefix}_name", "holder"],
+            how="left",
+        )
+    fam = fam.merge(checked.rename(columns={"name": "m_name"}), on=["m_name", "holder"])
+    fam = fam[fam["check"] == 0]
     s = s.merge(
         fam.groupby("link_id")["m_id"].min().rename("family_member"), on="link_id", how="left"
     )
@@ -180,7 +205,7 @@ def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
             & s[f"{p}_resident"].notna()
         )
 
-    nomatch = s["own"] != 0
+    nomatch = s["own"].notna() & (s["own"] != 0)
     conds = [
         nomatch & s["family_member"].notna() & ~s["card_other"] & ~s["staff_anomaly"],
         s["staff_anomaly"],

@@ -82,12 +82,13 @@ class Engine:
         return rules.findings(rules.features(tables, udf, self._materialize if staged else None))
 
     def _materialize(self, table: ir.Table) -> ir.Table:
-        """Run ``table`` now and keep its rows: a temporary table on DuckDB (dropped with the
-        connection), a persisted DataFrame on Spark."""
-        if self.backend == "duckdb":
-            self._staged += 1
-            return self.con.create_table(f"scan_stage_{self._staged}", table, temp=True)
-        return table.cache()
+        """Run ``table`` now and keep its rows in a temporary table (dropped with the
+        connection). DuckDB only: Spark plans the whole expression as one job (ibis's cache
+        there would compile it before the name-check UDF is registered)."""
+        if self.backend != "duckdb":
+            return table
+        self._staged += 1
+        return self.con.create_table(f"scan_stage_{self._staged}", table, temp=True)
 
     def explain(self, tables: dict[str, ir.Table]) -> Iterator[tuple[str, str]]:
         """Each rule's plan: the links it flags, as the engine would run it."""
