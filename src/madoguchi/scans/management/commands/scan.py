@@ -1,10 +1,10 @@
 """`madoguchi scan`: the forensic scan (docs/scan.md).
 
 madoguchi scan generate --links N --seed S DIR     synthetic data with truth.parquet
-madoguchi scan run DIR --out OUT [--engine spark --master local[2]] [--explain]
+madoguchi scan run DIR --out OUT [--record] [--engine spark --master local[2]] [--explain]
 madoguchi scan evaluate DIR --findings OUT/findings.parquet
 madoguchi scan export DIR                            madoguchi's own records as scan input
-madoguchi scan open-cases OUT --min-score X --as USER
+madoguchi scan open-cases --min-score X --as USER [--run N]
 """
 
 from __future__ import annotations
@@ -16,6 +16,24 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.scan.schema import InputError
+
+
+def _require_tables() -> None:
+    """Refuse before anything runs or is written when the database has no scan tables yet."""
+    from django.db import connection
+    from django.db.utils import DatabaseError
+
+    from madoguchi.scans.models import ScanRun
+
+    try:
+        tables = connection.introspection.table_names()
+    except DatabaseError as exc:
+        raise CommandError(f"The database cannot be read ({exc}).") from exc
+    if ScanRun._meta.db_table not in tables:
+        raise CommandError(
+            "The database has no scan tables yet: run `madoguchi migrate` first "
+            "(nothing was run or written)."
+        )
 
 
 class Command(BaseCommand):
@@ -89,6 +107,8 @@ class Command(BaseCommand):
             return
         from madoguchi.scan.run import run
 
+        if opts["record"]:
+            _require_tables()
         result = run(
             opts["directory"],
             opts["out"],
