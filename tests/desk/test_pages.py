@@ -233,3 +233,32 @@ def test_agent_origin_per_terminal(staff_client, settings):
     assert (
         'data-agent-origin="http://127.0.0.1:47110"' in staff_client.get("/desk/").content.decode()
     )
+
+
+def test_the_poll_answers_304_while_nothing_changed_in_few_queries(trusted, staff_client):
+    """The desk page's once-a-second poll: the visit's state with an ETag, 304 Not Modified
+    while it is unchanged, 200 with a new ETag once something happened, 404 once it ended."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    visit = start(staff_client, trusted.card("A"))
+    first = staff_client.get("/api/v1/visits/current/state")
+    assert first.status_code == 200
+    body = first.json()
+    assert body["reference"] == visit.reference
+    assert 0 < body["seconds_left"] <= 3600
+    etag = first["ETag"]
+    with CaptureQueriesContext(connection) as queries:
+        again = staff_client.get("/api/v1/visits/current/state", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    assert again.content == b""
+    # The session, the desk session with its binding and staff member, the visit.
+    assert len(queries.captured_queries) <= 3, [q["sql"][:80] for q in queries]
+    prepare(staff_client)  # activity: the visit's inactivity limit moves
+    changed = staff_client.get("/api/v1/visits/current/state", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+    services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT)
+    gone = staff_client.get("/api/v1/visits/current/state", HTTP_IF_NONE_MATCH=changed["ETag"])
+    assert gone.status_code == 404
+    assert gone.json()["code"] == "no_open_visit"

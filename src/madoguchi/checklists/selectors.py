@@ -21,8 +21,8 @@ class Row:
 
 
 def rows(visit: Visit, stage: str) -> list[Row]:
-    state = services.ticked_state(visit)
-    return [Row(item=i, tick=state.get(i.pk)) for i in services.items_for(visit, stage)]
+    template, state = services.visit_checklist(visit)
+    return [Row(item=i, tick=state.get(i.pk)) for i in services.items_of(template, visit, stage)]
 
 
 def history(visit: Visit) -> list[ChecklistTick]:

@@ -162,6 +162,10 @@ def template_for_visit(visit: Visit) -> ChecklistTemplate | None:
 
 
 def _kinds(visit: Visit, stage: str) -> set[str]:
+    pending = getattr(visit, "pending_procedures", None)
+    if stage == Stage.BEFORE_COMPLETION and pending is not None:
+        # Read (and locked) in this request by the desk's `build_transaction` (issue 15).
+        return {p.kind for p in pending}
     statuses = (
         [ProcedureStatus.PENDING]
         if stage == Stage.BEFORE_COMPLETION
@@ -172,13 +176,31 @@ def _kinds(visit: Visit, stage: str) -> set[str]:
 
 def items_for(visit: Visit, stage: str) -> list[ChecklistItem]:
     """The items of `stage` that apply to this visit's procedures (none when nothing applies)."""
-    template = template_for_visit(visit)
+    return items_of(template_for_visit(visit), visit, stage)
+
+
+def items_of(template: ChecklistTemplate | None, visit: Visit, stage: str) -> list[ChecklistItem]:
+    """`items_for` with the visit's version already known (`visit_checklist`)."""
     if template is None:
         return []
     kinds = _kinds(visit, stage)
     if not kinds:
         return []
     return [i for i in template.items.filter(stage=stage) if i.applies_to(kinds)]
+
+
+def visit_checklist(
+    visit: Visit,
+) -> tuple[ChecklistTemplate | None, dict[int, ChecklistTick]]:
+    """The visit's version (as `template_for_visit`) and its tick state (as `ticked_state`),
+    from one query when the visit has ticks."""
+    ticks = list(
+        ChecklistTick.objects.filter(visit=visit)
+        .select_related("staff", "item__template")
+        .order_by("pk")
+    )
+    template = ticks[0].item.template if ticks else template_active()
+    return template, {t.item_id: t for t in ticks}
 
 
 def ticked_state(visit: Visit) -> dict[int, ChecklistTick]:
@@ -189,23 +211,31 @@ def ticked_state(visit: Visit) -> dict[int, ChecklistTick]:
     return state
 
 
-def missing(visit: Visit, stage: str) -> list[ChecklistItem]:
-    """Required items of `stage` not ticked (three queries: the visit's ticks with their items,
-    the procedures' kinds, the stage's items; the active template only before a first tick)."""
+def _template_and_state(visit: Visit) -> tuple[int | None, dict[int, ChecklistTick]]:
+    """The visit's checklist version (its first tick's, else the active one) and its ticks."""
     ticks = list(ChecklistTick.objects.filter(visit=visit).select_related("item").order_by("pk"))
-    state = {t.item_id: t for t in ticks}
-    kinds = _kinds(visit, stage)
-    if not kinds:
-        return []
     if ticks:
-        template_id: int | None = ticks[0].item.template_id
-    else:
-        active = template_active()
-        template_id = active.pk if active is not None else None
-    if template_id is None:
+        return ticks[0].item.template_id, {t.item_id: t for t in ticks}
+    active = template_active()
+    return (active.pk if active is not None else None), {}
+
+
+def _missing(
+    visit: Visit, stage: str, template_id: int | None, state: dict[int, ChecklistTick]
+) -> list[ChecklistItem]:
+    kinds = _kinds(visit, stage)
+    if not kinds or template_id is None:
         return []
     items = ChecklistItem.objects.filter(template_id=template_id, stage=stage, required=True)
     return [i for i in items if i.applies_to(kinds) and not (i.pk in state and state[i.pk].ticked)]
+
+
+def missing(visit: Visit, stage: str) -> list[ChecklistItem]:
+    """Required items of `stage` not ticked (two queries: the visit's ticks with their items,
+    the stage's items; the active template only before a first tick; the procedures' kinds
+    unless the desk read them in this request)."""
+    template_id, state = _template_and_state(visit)
+    return _missing(visit, stage, template_id, state)
 
 
 def assert_complete(visit: Visit, stage: str = Stage.BEFORE_COMPLETION) -> None:
@@ -219,9 +249,12 @@ def assert_complete(visit: Visit, stage: str = Stage.BEFORE_COMPLETION) -> None:
 def pre_completion_check(visit: Visit) -> None:
     """The desk's pre-completion hook (`desk.procedures.PRE_COMPLETION_CHECKS`): fails closed
     when no checklist is active, else refuses unless the required items are ticked."""
-    if template_for_visit(visit) is None:
+    template_id, state = _template_and_state(visit)
+    if template_id is None:
         raise ChecklistMissing
-    assert_complete(visit, Stage.BEFORE_COMPLETION)
+    gaps = _missing(visit, Stage.BEFORE_COMPLETION, template_id, state)
+    if gaps:
+        raise ChecklistIncomplete(gaps)
 
 
 def visit_end_check(visit: Visit) -> None:
@@ -299,11 +332,10 @@ def tick_many(*, visit: Visit, stage: str, codes: set[str], staff: Any) -> list[
             .select_related("terminal")
             .get(pk=visit.pk)
         )
-        template = template_for_visit(locked)
+        template, state = visit_checklist(locked)
         kinds = _kinds(locked, stage) if template is not None else set()
         if template is None or not kinds:
             return []
-        state = ticked_state(locked)
         rows = []
         for item in template.items.filter(stage=stage):
             if not item.applies_to(kinds):

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import Router, Schema, Status
 
 from madoguchi.identity.services import expires_in
@@ -42,6 +43,14 @@ class VisitOut(Schema):
     card_confirmed_seconds_ago: int
     procedures: list[dict[str, Any]]
     completions: int
+
+
+class VisitStateOut(Schema):
+    reference: str
+    ends_at: str
+    seconds_left: int
+    card_confirmed_at: str
+    card_confirmed_seconds_ago: int
 
 
 class CompletionChallengeOut(Challenge):
@@ -98,6 +107,27 @@ def current(request: HttpRequest) -> Any:
     if visit is None:
         raise services.VisitRefused.of("no_open_visit")
     return selectors.visit_summary(visit)
+
+
+@visits_router.get("/current/state", response={200: VisitStateOut, 304: None, codes_4xx: Error})
+def current_state(request: HttpRequest, response: HttpResponse) -> Any:
+    """The desk page's poll (every second): the open visit's state in one query, and 304 Not
+    Modified while it has not changed (If-None-Match with the last ETag)."""
+    state = selectors.visit_state(_desk(request))
+    if state is None:
+        raise services.VisitRefused.of("no_open_visit")
+    response["ETag"] = state.etag
+    response["Cache-Control"] = "no-store"
+    if request.headers.get("If-None-Match") == state.etag:
+        return Status(304, None)
+    now = timezone.now()
+    return {
+        "reference": state.reference,
+        "ends_at": state.ends_at.isoformat(),
+        "seconds_left": max(0, int((state.ends_at - now).total_seconds())),
+        "card_confirmed_at": state.card_confirmed_at.isoformat(),
+        "card_confirmed_seconds_ago": max(0, int((now - state.card_confirmed_at).total_seconds())),
+    }
 
 
 @visits_router.post("/current/end", response={200: dict, codes_4xx: Error})

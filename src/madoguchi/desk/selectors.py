@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
+from madoguchi.terminals.models import DeskSession
+
 from .models import Visit
-from .services import seconds_left
+from .services import lapse, seconds_left, visit_current
 
 
 def visit_summary(visit: Visit) -> dict[str, Any]:
@@ -29,3 +35,44 @@ def shown_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """A procedure's fields as the desk page may see them: without keyed hashes and without
     the values a handler keeps only until commit (keys starting with "_")."""
     return {k: v for k, v in fields.items() if not k.startswith("_") and not k.endswith("_hash")}
+
+
+@dataclass(frozen=True)
+class VisitState:
+    """What the desk page's once-a-second poll needs: the visit, when it ends if nothing more
+    happens, when the card was last confirmed. `etag` changes whenever any of them does."""
+
+    reference: str
+    ends_at: datetime
+    card_confirmed_at: datetime
+
+    @property
+    def etag(self) -> str:
+        text = f"{self.reference}|{self.ends_at.isoformat()}|{self.card_confirmed_at.isoformat()}"
+        return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+
+
+_STATE_FIELDS = ("pk", "public_id", "desk_session_id", "started_at", "last_activity_at")
+
+
+def visit_state(desk_session: DeskSession) -> VisitState | None:
+    """The open visit's state for the poll, in one indexed query (the terminal's open visit);
+    None when there is none for this desk session. A lapsed visit is ended as `visit_current`
+    ends it (then None)."""
+    row = (
+        Visit.objects.filter(terminal_id=desk_session.terminal_id, ended_at__isnull=True)
+        .only(*_STATE_FIELDS, "last_presence_at")
+        .first()
+    )
+    if row is None or row.desk_session_id != desk_session.pk:
+        return None
+    if lapse(row, timezone.now()) is not None:
+        visit_current(desk_session=desk_session)  # ends it, under its lock
+        return None
+    ends_at = min(
+        row.started_at + timedelta(seconds=settings.VISIT_ABSOLUTE_SECONDS),
+        row.last_activity_at + timedelta(seconds=settings.VISIT_INACTIVITY_SECONDS),
+    )
+    return VisitState(
+        reference=row.reference, ends_at=ends_at, card_confirmed_at=row.last_presence_at
+    )

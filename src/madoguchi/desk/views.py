@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -53,12 +53,14 @@ SESSION_RESIDENT_BIRTH = "desk_resident_birth"
 def desk_page(view):
     """Signed-in staff with an open desk session on this (bound) terminal; never cached."""
 
-    @login_required
     @never_cache
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # The bound desk session first: one query that also loads request.user (issue 15).
         desk = bound_desk_session(request)
         if desk is None:
+            if not request.user.is_authenticated:  # as login_required answers
+                return redirect_to_login(request.get_full_path())
             messages.error(request, _("Sign in on a registered terminal to use the desk."))
             return redirect("accounts:login")
         request.desk_session = desk  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from typing import ClassVar
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -162,11 +162,15 @@ def _remember(cache: dict, key: object, value: object) -> None:  # type: ignore[
     cache[key] = value
 
 
-def _anchor_certificates() -> list[x509.Certificate]:
+def _anchor_certificates(fingerprints: list[str] | None = None) -> list[x509.Certificate]:
+    """The active anchors (or, given `fingerprints`, those anchors), parsed."""
+    rows = (
+        TrustAnchor.objects.filter(is_active=True)
+        if fingerprints is None
+        else TrustAnchor.objects.filter(fingerprint__in=fingerprints)
+    )
     certificates = []
-    for fingerprint, pem in TrustAnchor.objects.filter(is_active=True).values_list(
-        "fingerprint", "certificate_pem"
-    ):
+    for fingerprint, pem in rows.order_by("pk").values_list("fingerprint", "certificate_pem"):
         certificate = _PARSED_ANCHORS.get(fingerprint)
         if certificate is None:
             certificate = x509.load_pem_x509_certificate(pem.encode())
@@ -207,30 +211,66 @@ def crl_import(*, data: bytes, source: str = "") -> RevocationList:
     return row
 
 
+# The validator's inputs (anchors, their chosen CRLs) for one trust state: which anchors are
+# active and which CRL rows are fresh. Reading that state is one small query; the anchors and
+# CRLs themselves are read again only when it changes (issue 15: every token validation read
+# them, in two to four statements). Exact, not timed: an added, disabled or expired anchor or
+# CRL changes the state at once, in every process.
+_TrustState = tuple[tuple[str, str, str], ...]
+_TRUST_INPUTS: dict[
+    _TrustState, tuple[list[x509.Certificate], list[x509.CertificateRevocationList]]
+] = {}
+
+
+def _trust_state() -> _TrustState:
+    anchors = connection.ops.quote_name(TrustAnchor._meta.db_table)
+    crls = connection.ops.quote_name(RevocationList._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 'a', fingerprint, NULL FROM {anchors} WHERE is_active "  # noqa: S608
+            f"UNION ALL SELECT 'c', CAST(id AS VARCHAR(20)), imported_at FROM {crls} "
+            "WHERE next_update > %s",
+            [connection.ops.adapt_datetimefield_value(timezone.now())],
+        )
+        return tuple(sorted((str(a), str(b), str(c)) for a, b, c in cursor.fetchall()))
+
+
 def build_validator() -> TokenValidator:
     """The validator for the current configuration (trust anchors and their newest CRLs)."""
-    anchors = _anchor_certificates()
+    state = _trust_state()
+    inputs = _TRUST_INPUTS.get(state)
+    if inputs is None:
+        # Exactly the rows the state names, so that what is kept for a state is what it says.
+        anchors = _anchor_certificates([b for a, b, _ in state if a == "a"])
+        crl_ids = [int(b) for a, b, _ in state if a == "c"]
+        inputs = (anchors, _newest_crls(anchors, crl_ids) if anchors else [])
+        _remember(_TRUST_INPUTS, state, inputs)
+    anchors, crls = inputs
     if not anchors:
         raise IdentityRefused("no_trust_anchor")
     return TokenValidator(
         trust_anchors=anchors,
-        revocation_checker=CRLRevocationChecker(_newest_crls(anchors)),
+        revocation_checker=CRLRevocationChecker(crls),
         reject_unknown_revocation=settings.IDENTITY_REJECT_UNKNOWN_REVOCATION,
     )
 
 
-def _newest_crls(anchors: list[x509.Certificate]) -> list[x509.CertificateRevocationList]:
+def _newest_crls(
+    anchors: list[x509.Certificate], ids: list[int] | None = None
+) -> list[x509.CertificateRevocationList]:
     """For each trust anchor, the newest fresh CRL that anchor signed.
 
     CA generations can share one name (a JPKI rollover keeps the DN), so a CRL belongs to the
     anchor whose key verifies it, not to a name. Rows are read newest first until every anchor
     has one, so with regular imports only the newest few are parsed."""
     chosen: dict[int, x509.CertificateRevocationList] = {}
-    ids = RevocationList.objects.filter(next_update__gt=timezone.now()).order_by(
-        "-this_update", "-pk"
-    )
+    rows = (
+        RevocationList.objects.filter(next_update__gt=timezone.now())
+        if ids is None
+        else RevocationList.objects.filter(pk__in=ids)  # the fresh rows of a trust state
+    ).order_by("-this_update", "-pk")
     keys = [anchor.fingerprint(hashes.SHA256()) for anchor in anchors]
-    for pk, imported_at in ids.values_list("pk", "imported_at").iterator():
+    for pk, imported_at in list(rows.values_list("pk", "imported_at")):
         crl = _PARSED_CRLS.get((pk, imported_at))
         if crl is None:
             der = RevocationList.objects.filter(pk=pk).values_list("der", flat=True).first()
@@ -295,19 +335,27 @@ class SpentNonce:
 def nonce_spend(*, value: str, purpose: NoncePurpose, desk_session: DeskSession) -> SpentNonce:
     """Mark a challenge used (committed at once) and return its state before this attempt."""
     now = timezone.now()
-    with transaction.atomic():
-        nonce = Nonce.objects.select_for_update().filter(value=value).first()
-        if nonce is None:
+    # The common case in one statement (issue 15): an unused challenge is marked used and read
+    # back at once. No row: unknown, or already used (then read as it is, and refused later).
+    table = connection.ops.quote_name(Nonce._meta.db_table)  # the model's, not user input
+    spend = f"UPDATE {table} SET used_at = %s WHERE value = %s AND used_at IS NULL RETURNING *"  # noqa: S608
+    spent = list(Nonce.objects.raw(spend, [connection.ops.adapt_datetimefield_value(now), value]))
+    if spent:
+        nonce = spent[0]
+        record = NonceRecord(
+            value=nonce.value, issued_at=nonce.issued_at, expires_at=nonce.expires_at, used=False
+        )
+    else:
+        found = Nonce.objects.filter(value=value).first()
+        if found is None:
             raise IdentityRefused("nonce_unknown")
+        nonce = found
         record = NonceRecord(
             value=nonce.value,
             issued_at=nonce.issued_at,
             expires_at=nonce.expires_at,
             used=nonce.used_at is not None,
         )
-        if nonce.used_at is None:
-            nonce.used_at = now
-            nonce.save(update_fields=["used_at"])
     if nonce.desk_session_id != desk_session.pk or nonce.terminal_id != desk_session.terminal_id:
         raise IdentityRefused("nonce_other_session")
     if nonce.purpose != purpose:

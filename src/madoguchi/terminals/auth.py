@@ -23,15 +23,13 @@ class DeskSessionAuth(SessionAuth):
     (CSRF checked by SessionAuth)."""
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = super().authenticate(request, key)
-        if not user:
-            return None
         # The same rule as the desk pages: only on the browser bound to the session's terminal.
+        # One query; the staff member it finds becomes request.user (not loaded a second time).
         session = bound_desk_session(request)
         if session is None:
             return None
         request.desk_session = session  # type: ignore[attr-defined]
-        return user
+        return session.staff
 
 
 class TerminalAuth(HttpBearer):

@@ -244,19 +244,32 @@ def _unbind(binding: TerminalBinding, actor: User | None, reason: str) -> None:
     )
 
 
+def binding_parts(raw: str | None) -> tuple[str, str] | None:
+    """(prefix, secret) of a browser's raw binding secret, or None when it is not one."""
+    parts = (raw or "").strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != BINDING_SCHEME or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+def binding_secret_matches(secret_hash: str | None, secret: str) -> bool:
+    """Whether a binding secret is the one stored as `secret_hash` (constant time)."""
+    return secret_hash is not None and hmac.compare_digest(secret_hash, _hash_secret(secret))
+
+
 def binding_authenticate(*, raw: str) -> Terminal | None:
     """The terminal a browser's binding secret belongs to; None when unknown, revoked, its
     credential revoked or the terminal disabled. (Failures are not audited one by one: a
     browser presents its cookie on every request.)"""
-    parts = (raw or "").strip().split("_", 2)
-    if len(parts) != 3 or parts[0] != BINDING_SCHEME or not parts[1] or not parts[2]:
+    parts = binding_parts(raw)
+    if parts is None:
         return None
     binding = (
         TerminalBinding.objects.select_related("terminal", "credential")
-        .filter(prefix=parts[1])
+        .filter(prefix=parts[0])
         .first()
     )
-    if binding is None or not hmac.compare_digest(binding.secret_hash, _hash_secret(parts[2])):
+    if binding is None or not binding_secret_matches(binding.secret_hash, parts[1]):
         return None
     if binding.revoked_at is not None or binding.credential.revoked_at is not None:
         return None

@@ -91,6 +91,8 @@ class Result:
     presence_sent: int = 0
     load_before: tuple[float, ...] = ()
     load_after: tuple[float, ...] = ()
+    # The desk page's poll, each way: polls answered, server CPU s, SQL statements, 304 answers.
+    polls: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def visits_per_s(self) -> float:
@@ -535,6 +537,74 @@ def visits_run(
         t.join()
 
 
+POLLS = {
+    # The poll as it was: the whole visit summary (procedures, completions) every second.
+    "summary": "/visits/current",
+    # The poll the desk page uses: the visit's state, 304 while it is unchanged.
+    "state": "/visits/current/state",
+}
+
+
+def polls_run(
+    desks: list[Desk], base: str, server: subprocess.Popen[bytes], workers: int, polls: int
+) -> dict[str, dict[str, float]]:
+    """Every desk opens a visit, then polls it `polls` times each way, one way after the other
+    (all desks at once, one poll a desk at a time, as open desk pages do, without the wait);
+    server CPU and statements are counted for each way separately."""
+    from madoguchi.identity.tokens import authentication_signing_input, build_auth_token
+
+    out: dict[str, dict[str, float]] = {}
+    with httpx.Client(base_url=base, timeout=60) as agent:
+        for desk in desks:
+            agent_event(agent, desk, "inserted", desk.fingerprint)
+            ch = _expect(_api(desk, base, "POST", "/visits/auth-challenge"), "auth-challenge")
+            cert, sig = _sign(desk, authentication_signing_input(ch["origin"], ch["nonce"]))
+            token = build_auth_token(cert, sig, APP)
+            _expect(
+                _api(desk, base, "POST", "/visits/start", {"token": token, "nonce": ch["nonce"]}),
+                "start",
+            )
+        for way, path in POLLS.items():
+            answered = [0] * len(desks)
+            not_modified = [0] * len(desks)
+
+            def poll(
+                i: int,
+                desk: Desk,
+                path: str = path,
+                answered: list[int] = answered,
+                not_modified: list[int] = not_modified,
+            ) -> None:
+                etag = ""
+                for _ in range(polls):
+                    assert desk.http is not None
+                    headers = {"If-None-Match": etag} if etag else {}
+                    r = desk.http.get("/api/v1" + path, headers=headers)
+                    if r.status_code in (200, 304):
+                        answered[i] += 1
+                        not_modified[i] += r.status_code == 304
+                        etag = r.headers.get("ETag", "")
+
+            before = server_counts(base, workers)
+            cpu = _process_tree_cpu(server.pid)
+            threads = [threading.Thread(target=poll, args=(i, d)) for i, d in enumerate(desks)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            cpu = _process_tree_cpu(server.pid) - cpu
+            after = server_counts(base, workers)
+            out[way] = {
+                "polls": sum(answered),
+                "cpu_s": cpu,
+                "statements": after.get("statements.desk", 0) - before.get("statements.desk", 0),
+                "not_modified": sum(not_modified),
+            }
+        for desk in desks:
+            agent_event(agent, desk, "removed", desk.fingerprint)
+    return out
+
+
 def pgbench(database_url: str, clients: int, seconds: int) -> tuple[float | None, str]:
     exe = shutil.which("pgbench")
     if exe is None:
@@ -557,7 +627,12 @@ def pgbench(database_url: str, clients: int, seconds: int) -> tuple[float | None
 
 
 def run(
-    *, desks: int = 32, seconds: float = 30.0, floor_seconds: float = 10.0, keep: bool = False
+    *,
+    desks: int = 32,
+    seconds: float = 30.0,
+    floor_seconds: float = 10.0,
+    keep: bool = False,
+    polls: int = 20,
 ) -> Result:
     from django.db import connection
 
@@ -602,6 +677,8 @@ def run(
             "audit_locks_max_per_transaction", 0
         )
         result.floor_rates.append(floor_run(base, desks, floor_seconds))
+        if polls:
+            result.polls = polls_run(desk_list, base, server, workers, polls)
         for d in desk_list:
             if d.http is not None:
                 d.http.close()
@@ -671,4 +748,24 @@ def report(r: Result) -> list[str]:
             else r.pgbench_note
         ),
     ]
+    if r.polls:
+        per = {
+            way: (
+                p["cpu_s"] / max(p["polls"], 1) * 1000,
+                p["statements"] / max(p["polls"], 1),
+                p["not_modified"] / max(p["polls"], 1),
+                p["polls"],
+            )
+            for way, p in r.polls.items()
+        }
+        for way, (cpu_ms, statements_per, nm, n) in per.items():
+            lines.append(
+                f"  desk page poll ({way}): {n:.0f} polls, server CPU {cpu_ms:.2f} ms/poll, "
+                f"{statements_per:.1f} SQL statements/poll, {nm:.0%} answered 304"
+            )
+        if "summary" in per and "state" in per and per["state"][0]:
+            lines.append(
+                f"  poll CPU, summary / state: {per['summary'][0] / per['state'][0]:.1f}x "
+                "(same run; 32 open pages poll once a second)"
+            )
     return lines

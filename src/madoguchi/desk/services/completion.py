@@ -27,15 +27,19 @@ from ..events import (
     VISITS_COMPLETION_CHALLENGE,
     VISITS_COMPLETION_REFUSED,
 )
-from ..models import Completion, Visit
-from .visits import VisitRefused, _open_visit_locked, _require_open, end_locked
+from ..models import Completion, Procedure, Visit
+from .visits import VisitRefused, _open_visit_locked, _require_open, end_locked, lapse
 
 # --- completion ----------------------------------------------------------------------------
 
 
-def build_transaction(visit: Visit) -> dict[str, Any]:
-    """The transaction a completion commits, from exactly what is pending now."""
-    pending = list(visit.procedures.filter(status=ProcedureStatus.PENDING).order_by("pk"))
+def build_transaction(visit: Visit, pending: list[Procedure] | None = None) -> dict[str, Any]:
+    """The transaction a completion commits, from exactly what is pending now (`pending`, when
+    the caller has just read them under the visit's lock). The pending procedures are kept on
+    the visit (`visit.pending_procedures`) for the checks of this request (issue 15: read once)."""
+    if pending is None:
+        pending = list(visit.procedures.filter(status=ProcedureStatus.PENDING).order_by("pk"))
+    visit.pending_procedures = pending  # type: ignore[attr-defined]
     entries = []
     display = [f"受付 {visit.reference}"]
     for p in pending:
@@ -106,48 +110,73 @@ def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> C
     visit_id = spent.nonce.visit_id
     if visit_id is None:
         raise _refuse_completion(desk_session, VisitRefused.of("challenge_other_visit"), None)
-    with transaction.atomic():  # apply the lapse rules first, so a lapsed visit ends as such
-        _open_visit_locked(desk_session.terminal, timezone.now())
     try:
-        with transaction.atomic():
-            current = _challenged_visit_locked(desk_session, visit_id)
-            tx = build_transaction(current)
-            tx_bytes = canonical_transaction_bytes(tx)
-            try:
-                _check_signature(desk_session, current, spent, token, tx_bytes)
-            except Refusal as exc:
-                if exc.code == ErrorCode.TRANSACTION_CHANGED:
-                    _explain_change(current)
-                raise
-            if not tx["procedures"]:
-                raise VisitRefused.of("nothing_pending")
-            for check in registry.PRE_COMPLETION_CHECKS:
-                check(current)
-            return _write_completion(desk_session, current, spent, token, tx_bytes)
+        try:
+            with transaction.atomic():
+                current = _challenged_visit_locked(desk_session, visit_id)
+                pending = list(
+                    current.procedures.select_for_update()
+                    .filter(status=ProcedureStatus.PENDING)
+                    .order_by("pk")
+                )
+                tx = build_transaction(current, pending)
+                tx_bytes = canonical_transaction_bytes(tx)
+                try:
+                    _check_signature(desk_session, current, spent, token, tx_bytes)
+                except Refusal as exc:
+                    if exc.code == ErrorCode.TRANSACTION_CHANGED:
+                        _explain_change(pending)
+                    raise
+                if not tx["procedures"]:
+                    raise VisitRefused.of("nothing_pending")
+                for check in registry.PRE_COMPLETION_CHECKS:
+                    check(current)
+                return _write_completion(desk_session, current, spent, token, tx_bytes, pending)
+        except _Lapsed as lapsed:
+            # Nothing was written; the visit ends as lapsed (its own transaction), then refused.
+            with transaction.atomic():
+                _open_visit_locked(desk_session.terminal, timezone.now())
+            raise VisitRefused.of("visit_ended", f"ended: {lapsed.reason}") from lapsed
     except Refusal as exc:
         raise _refuse_completion(desk_session, exc, visit_id) from exc
 
 
+class _Lapsed(Exception):
+    """The challenged visit lapsed before its completion (it is then ended as lapsed)."""
+
+    def __init__(self, reason: VisitEndReason) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def _challenged_visit_locked(desk_session: DeskSession, visit_id: int) -> Visit:
-    """The visit the completion challenge was issued for, locked: still open, and still this
-    desk session's open visit."""
+    """The visit the completion challenge was issued for, locked once and touched: still open,
+    not lapsed (else `_Lapsed`), and still this desk session's open visit (a terminal has at
+    most one open visit, so an open visit of this terminal is its open visit)."""
     visit = (
-        Visit.objects.select_for_update()
+        Visit.objects.select_for_update(of=("self",))
         .select_related("terminal", "staff", "certificate")
         .get(pk=visit_id)
     )
     if visit.ended_at is not None:
         raise VisitRefused.of("visit_ended", f"ended: {visit.end_reason}")
-    current = _require_open(desk_session)
-    if current.pk != visit.pk:
+    if visit.terminal_id != desk_session.terminal_id:
         raise VisitRefused.of("challenge_other_visit")
-    return current
+    now = timezone.now()
+    lapsed = lapse(visit, now)
+    if lapsed is not None:
+        raise _Lapsed(lapsed[0])
+    if visit.desk_session_id != desk_session.pk:
+        raise VisitRefused.of("no_open_visit")
+    visit.last_activity_at = now
+    visit.save(update_fields=["last_activity_at"])
+    return visit
 
 
-def _explain_change(visit: Visit) -> None:
+def _explain_change(pending: list[Procedure]) -> None:
     """The signed transaction no longer matches what is pending: let each procedure's handler
     raise the refusal that says why (see `desk.procedures`, ``recheck``), if it knows one."""
-    for p in visit.procedures.filter(status=ProcedureStatus.PENDING).order_by("pk"):
+    for p in pending:
         recheck = getattr(registry.get(p.kind), "recheck", None)
         if recheck is not None:
             recheck(p)
@@ -169,9 +198,15 @@ def _check_signature(
 
 
 def _write_completion(
-    desk_session: DeskSession, visit: Visit, spent: identity.SpentNonce, token: str, tx_bytes: bytes
+    desk_session: DeskSession,
+    visit: Visit,
+    spent: identity.SpentNonce,
+    token: str,
+    tx_bytes: bytes,
+    pending: list[Procedure],
 ) -> Completion:
-    """Write the completion, let each procedure's handler write its rows, record the event."""
+    """Write the completion, let each procedure's handler write its rows, record the event.
+    `pending`: the visit's pending procedures, read and locked with the visit."""
     completion = Completion.objects.create(
         visit=visit,
         nonce=spent.nonce,
@@ -180,9 +215,6 @@ def _write_completion(
         token=token,
         certificate=visit.certificate,
         committed_at=timezone.now(),
-    )
-    pending = list(
-        visit.procedures.select_for_update().filter(status=ProcedureStatus.PENDING).order_by("pk")
     )
     for p in pending:
         handler = registry.get(p.kind)
@@ -204,6 +236,7 @@ def _write_completion(
             "certificate": visit.certificate.fingerprint,
         },
     )
+    completion.committed_kinds = [p.kind for p in pending]  # type: ignore[attr-defined]
     return completion
 
 

@@ -213,7 +213,7 @@ def _open_visit_read(terminal: Terminal, now: datetime) -> Visit | None:
     the lock, in its own transaction) and None returned. For reads: a visit that ends right
     after this read is caught by the locked checks of whatever writes next."""
     visit = (
-        Visit.objects.select_related("terminal", "staff", "certificate")
+        Visit.objects.select_related("terminal", "staff", "certificate", "holder")
         .filter(terminal=terminal, ended_at__isnull=True)
         .first()
     )

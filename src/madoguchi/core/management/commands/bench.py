@@ -62,6 +62,7 @@ def completion(opts: dict[str, Any]) -> list[str]:
         seconds=opts["seconds"],
         floor_seconds=opts["floor_seconds"],
         keep=opts["keep"],
+        polls=opts["polls"],
     )
     return bench.report(result)
 
@@ -109,6 +110,12 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--floor-seconds", type=float, default=10.0, help="length of each floor run"
+        )
+        parser.add_argument(
+            "--polls",
+            type=int,
+            default=20,
+            help="desk page polls per desk, each way (completion; 0: skip)",
         )
         parser.add_argument("--events", type=int, default=5000, help="events to append (audit)")
         parser.add_argument(

@@ -300,24 +300,37 @@
       window.addEventListener("pagehide", function () { es.close(); });
     }
 
+    // The visit's state once a second: 304 Not Modified (nearly free on the server) while
+    // nothing changed; the countdowns below run here in between.
+    var etag = null, confirmedAgo = null;
+    function showConfirmed() {
+      var c = $("[data-role=card-confirmed]");
+      if (c && confirmedAgo !== null) c.textContent = msg("confirmed", { n: confirmedAgo });
+    }
     (function poll() {
       if (ended) return;
-      api("/current").then(function (r) {
-        if (r.status === 404 || (r.status === 200 && r.body.reference !== visitRef)) {
-          visitEnded("");
-          return;
-        }
-        if (r.status === 200) {
-          secondsLeft = r.body.seconds_left;
-          var c = $("[data-role=card-confirmed]");
-          if (c) c.textContent = msg("confirmed", { n: r.body.card_confirmed_seconds_ago });
-        }
-        setTimeout(poll, 1000);
-      }, function () { setTimeout(poll, 2000); });
+      var headers = { "X-CSRFToken": cfg.csrf };
+      if (etag) headers["If-None-Match"] = etag;
+      fetch(cfg.api + "/current/state", {
+        credentials: "same-origin", cache: "no-store", headers: headers,
+      }).then(function (r) {
+        if (r.status === 304) { setTimeout(poll, 1000); return; }
+        if (r.status === 404) { visitEnded(""); return; }
+        if (r.status !== 200) { setTimeout(poll, 2000); return; }
+        etag = r.headers.get("ETag");
+        return r.json().then(function (b) {
+          if (b.reference !== visitRef) { visitEnded(""); return; }
+          secondsLeft = b.seconds_left;
+          confirmedAgo = b.card_confirmed_seconds_ago;
+          showConfirmed();
+          setTimeout(poll, 1000);
+        });
+      }).catch(function () { setTimeout(poll, 2000); });
     })();
 
     setInterval(function () {
       if (ended || secondsLeft === null) return;
+      if (confirmedAgo !== null) { confirmedAgo += 1; showConfirmed(); }
       secondsLeft = Math.max(0, secondsLeft - 1);
       var el = $("[data-role=time-left]");
       if (el) {
