@@ -129,3 +129,37 @@ def test_whole_chain_recomputed_still_fails_against_the_checkpoint(audit_files):
     with pytest.raises(CommandError, match=r"events 1\.\.4 do not match") as excinfo:
         _verify()
     assert "between sequence numbers 1 and 4" in str(excinfo.value)
+
+
+@pytest.mark.django_db
+def test_each_event_keeps_the_canonical_bytes_its_leaf_hash_was_computed_from():
+    _record_events(3)
+    for row in AuditEvent.objects.order_by("seq"):
+        assert bytes(row.canonical) == canonical_bytes(row.as_record())
+        assert leaf_hash(bytes(row.canonical)).hex() == row.leaf_hash
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_column_changed_to_match_rewritten_stored_bytes_is_still_named():
+    """Stored bytes are only a faster way to the same proof: rewriting them together with a
+    column does not hide the change (the leaf hash is of the columns' canonical form)."""
+    _record_events(3)
+    row = AuditEvent.objects.get(seq=2)
+    row.event_name = "terminals.something_else"
+    forged = canonical_bytes(row.as_record())
+    _tamper(
+        "UPDATE audit_auditevent SET event_name = %s, canonical = %s WHERE seq = 2",
+        [row.event_name, forged],
+    )
+    with pytest.raises(CommandError, match="sequence number 2: its contents"):
+        _verify()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stored_bytes_that_are_not_json_fall_back_to_the_columns():
+    _record_events(3)
+    _tamper("UPDATE audit_auditevent SET canonical = %s WHERE seq = 2", [b"\xff not json"])
+    assert "Audit log intact: 3 events" in _verify()
+    _tamper("UPDATE audit_auditevent SET payload = %s WHERE seq = 1", ['{"reason": "x"}'])
+    with pytest.raises(CommandError, match="sequence number 1: its contents"):
+        _verify()

@@ -48,6 +48,10 @@ class AuditEvent(models.Model):
     subject_type = models.CharField(_("subject type"), max_length=100, blank=True)
     subject_id = models.CharField(_("subject id"), max_length=64, blank=True)
     payload = models.JSONField(_("payload"), default=dict)
+    # The canonical bytes the leaf hash was computed from, stored at append (issue 15): the
+    # verifier hashes these in a tight loop and checks the columns against them in SQL. Null
+    # for events appended before the column existed (verified from their columns, as before).
+    canonical = models.BinaryField(_("canonical bytes"), null=True, editable=False)
     leaf_hash = models.CharField(_("leaf hash"), max_length=64)
     chain_hash = models.CharField(_("chain hash"), max_length=64)
 

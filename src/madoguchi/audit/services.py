@@ -25,8 +25,8 @@ from django.db.models import Model
 from django.utils import timezone
 
 from . import conf, events, merkle, note
-from .canonical import GENESIS, canonical_json, chain_hash
-from .canonical import event_leaf_hash as _leaf
+from .canonical import GENESIS, canonical_bytes, canonical_json, chain_hash
+from .merkle import leaf_hash
 from .models import AuditCheckpoint, AuditEvent
 from .verify import verify_chain
 
@@ -217,7 +217,8 @@ def _append(connection: Any, rows: list[AuditEvent]) -> None:
     for row in rows:
         row.seq = seq
         row.time = now
-        leaf = _leaf(row.as_record())
+        row.canonical = canonical_bytes(row.as_record())
+        leaf = leaf_hash(row.canonical)
         previous = chain_hash(previous, leaf)
         row.leaf_hash = leaf.hex()
         row.chain_hash = previous.hex()

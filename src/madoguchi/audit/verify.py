@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.db import DatabaseError, connections, transaction
 
 from . import conf, merkle, note
 from .canonical import GENESIS, CanonicalError, chain_hash, event_leaf_hash
@@ -23,60 +25,142 @@ class VerifyResult:
 
 
 def verify_chain(using: str = "default", *, keep_leaves: bool = False) -> VerifyResult:
-    """Walk the log in seq order; stop at the first row whose seq, leaf or chain is wrong."""
+    """Walk the log in seq order; stop at the first row whose seq, leaf or chain is wrong.
+
+    On PostgreSQL, rows whose stored canonical bytes the columns match (checked in SQL, in one
+    statement) are verified by hashing those bytes; every other row (no stored bytes, columns
+    that do not match them, bytes that do not match the leaf hash) as before, from its
+    columns. Either way each row's leaf hash is SHA-256 of the canonical form of its columns
+    (docs/adr/1501-audit-verify-stored-canonical-bytes.md)."""
+    if connections[using].vendor == "postgresql":
+        try:
+            with transaction.atomic(using=using):  # one snapshot for the check and the walk
+                return _verify_stored(using, keep_leaves)
+        except DatabaseError:  # stored bytes that are not JSON: verify every row from columns
+            pass
+    return _verify_rows(using, keep_leaves)
+
+
+_AS_UTC = "to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
+def _pair_sql(k1: str, c1: str, k2: str, c2: str) -> str:
+    return (
+        f"CASE WHEN {c1} <> '' OR {c2} <> '' THEN jsonb_build_object('{k1}', {c1}, '{k2}', {c2})"
+        " ELSE 'null'::jsonb END"
+    )
+
+
+# Rows whose columns are not the document their stored canonical bytes hold (as JSON values).
+_SUSPECTS_SQL = f"""
+SELECT seq FROM audit_auditevent
+WHERE canonical IS NOT NULL AND convert_from(canonical, 'UTF8')::jsonb IS DISTINCT FROM
+    jsonb_build_object(
+        'seq', seq,
+        'time', {_AS_UTC},
+        'event', jsonb_build_object('id', event_id, 'name', event_name),
+        'actor', {_pair_sql("id", "actor_id", "label", "actor_label")},
+        'terminal', {_pair_sql("id", "terminal_id", "label", "terminal_label")},
+        'subject', {_pair_sql("type", "subject_type", "id", "subject_id")},
+        'payload', payload)
+"""  # noqa: S608 (constants only)
+_CHUNK = 20_000
+
+
+def _verify_stored(using: str, keep_leaves: bool) -> VerifyResult:
+    """`verify_chain` over stored canonical bytes (PostgreSQL)."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(_SUSPECTS_SQL)
+        suspects = {seq for (seq,) in cursor.fetchall()}
+    sha256 = hashlib.sha256
     previous = GENESIS
     expected_seq = 1
     leaves: list[bytes] = []
-    rows = AuditEvent.objects.using(using).order_by("seq").iterator(chunk_size=2000)
-    for row in rows:
-        if row.seq != expected_seq:
-            return VerifyResult(
-                False,
-                expected_seq - 1,
-                f"Audit log broken at sequence number {expected_seq}: the row is missing "
-                f"(next row found is {row.seq}).",
-                expected_seq,
-                previous,
-                leaves,
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT seq, canonical, leaf_hash, chain_hash FROM audit_auditevent "
+                "WHERE seq >= %s ORDER BY seq LIMIT %s",
+                [expected_seq, _CHUNK],
             )
-        try:
-            leaf = event_leaf_hash(row.as_record())
-        except CanonicalError as exc:
-            return VerifyResult(
-                False,
-                row.seq - 1,
-                f"Audit log broken at sequence number {row.seq}: the row cannot be put in "
-                f"canonical form ({exc}).",
-                row.seq,
-                previous,
-                leaves,
-            )
-        if leaf.hex() != row.leaf_hash:
-            return VerifyResult(
-                False,
-                row.seq - 1,
-                f"Audit log broken at sequence number {row.seq}: its contents do not match its "
-                "leaf hash (the row was changed after it was written).",
-                row.seq,
-                previous,
-                leaves,
-            )
-        chained = chain_hash(previous, leaf)
-        if chained.hex() != row.chain_hash:
-            return VerifyResult(
-                False,
-                row.seq - 1,
-                f"Audit log broken at sequence number {row.seq}: its chain hash does not follow "
-                "from the previous row (rows were changed, inserted or removed).",
-                row.seq,
-                previous,
-                leaves,
-            )
-        if keep_leaves:
-            leaves.append(leaf)
-        previous = chained
-        expected_seq += 1
-    size = expected_seq - 1
+            rows = cursor.fetchall()
+        if not rows:
+            break
+        for seq, stored, leaf_hex, chain_hex in rows:
+            if seq != expected_seq:
+                return _missing(expected_seq, seq, previous, leaves)
+            leaf = sha256(b"\x00" + stored).digest() if stored is not None else b""
+            if stored is None or seq in suspects or leaf.hex() != leaf_hex:
+                # From the columns, exactly as `_verify_rows` does (and with its messages).
+                row = AuditEvent.objects.using(using).get(seq=seq)
+                failed, leaf = _leaf_of(row, previous, leaves)
+                if failed is not None:
+                    return failed
+            chained = sha256(previous + leaf).digest()
+            if chained.hex() != chain_hex:
+                return _chain_broken(seq, previous, leaves)
+            if keep_leaves:
+                leaves.append(leaf)
+            previous = chained
+            expected_seq += 1
+    return _intact(expected_seq - 1, previous, leaves)
+
+
+def _missing(expected_seq: int, found: int, previous: bytes, leaves: list[bytes]) -> VerifyResult:
+    return VerifyResult(
+        False,
+        expected_seq - 1,
+        f"Audit log broken at sequence number {expected_seq}: the row is missing "
+        f"(next row found is {found}).",
+        expected_seq,
+        previous,
+        leaves,
+    )
+
+
+def _leaf_of(
+    row: AuditEvent, previous: bytes, leaves: list[bytes]
+) -> tuple[VerifyResult | None, bytes]:
+    """The leaf of a row's columns, or the failure if it cannot be made or is not its leaf."""
+    try:
+        leaf = event_leaf_hash(row.as_record())
+    except CanonicalError as exc:
+        return VerifyResult(
+            False,
+            row.seq - 1,
+            f"Audit log broken at sequence number {row.seq}: the row cannot be put in "
+            f"canonical form ({exc}).",
+            row.seq,
+            previous,
+            leaves,
+        ), b""
+    if leaf.hex() != row.leaf_hash:
+        return VerifyResult(
+            False,
+            row.seq - 1,
+            f"Audit log broken at sequence number {row.seq}: its contents do not match its "
+            "leaf hash (the row was changed after it was written).",
+            row.seq,
+            previous,
+            leaves,
+        ), b""
+    return None, leaf
+
+
+def _chain_broken(seq: int, previous: bytes, leaves: list[bytes]) -> VerifyResult:
+    return VerifyResult(
+        False,
+        seq - 1,
+        f"Audit log broken at sequence number {seq}: its chain hash does not follow "
+        "from the previous row (rows were changed, inserted or removed).",
+        seq,
+        previous,
+        leaves,
+    )
+
+
+def _intact(size: int, previous: bytes, leaves: list[bytes]) -> VerifyResult:
     return VerifyResult(
         True,
         size,
@@ -85,6 +169,28 @@ def verify_chain(using: str = "default", *, keep_leaves: bool = False) -> Verify
         previous,
         leaves,
     )
+
+
+def _verify_rows(using: str, keep_leaves: bool) -> VerifyResult:
+    """`verify_chain` from every row's columns (any database)."""
+    previous = GENESIS
+    expected_seq = 1
+    leaves: list[bytes] = []
+    rows = AuditEvent.objects.using(using).order_by("seq").iterator(chunk_size=2000)
+    for row in rows:
+        if row.seq != expected_seq:
+            return _missing(expected_seq, row.seq, previous, leaves)
+        failed, leaf = _leaf_of(row, previous, leaves)
+        if failed is not None:
+            return failed
+        chained = chain_hash(previous, leaf)
+        if chained.hex() != row.chain_hash:
+            return _chain_broken(row.seq, previous, leaves)
+        if keep_leaves:
+            leaves.append(leaf)
+        previous = chained
+        expected_seq += 1
+    return _intact(expected_seq - 1, previous, leaves)
 
 
 @dataclass
