@@ -18,7 +18,17 @@ from madoguchi.audit import events
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "madoguchi"
 PURE = {"card", "namecheck", "outside", "agent", "scenario"}
-WRITES = {"save", "create", "update", "delete", "bulk_create", "get_or_create", "update_or_create"}
+# `raw`: raw SQL in a service may write (identity.services.nonce_spend spends a challenge so).
+WRITES = {
+    "save",
+    "create",
+    "update",
+    "delete",
+    "bulk_create",
+    "get_or_create",
+    "update_or_create",
+    "raw",
+}
 
 # Services that write without an audit event of their own, and why.
 NOT_AUDITED = {

@@ -31,7 +31,7 @@ def verify_chain(using: str = "default", *, keep_leaves: bool = False) -> Verify
     statement) are verified by hashing those bytes; every other row (no stored bytes, columns
     that do not match them, bytes that do not match the leaf hash) as before, from its
     columns. Either way each row's leaf hash is SHA-256 of the canonical form of its columns
-    (docs/adr/1501-audit-verify-stored-canonical-bytes.md)."""
+    (docs/adr/1502-audit-verify-stored-canonical-bytes.md)."""
     if connections[using].vendor == "postgresql":
         try:
             with transaction.atomic(using=using):  # one snapshot for the check and the walk

@@ -549,8 +549,9 @@ def polls_run(
     desks: list[Desk], base: str, server: subprocess.Popen[bytes], workers: int, polls: int
 ) -> dict[str, dict[str, float]]:
     """Every desk opens a visit, then polls it `polls` times each way, one way after the other
-    (all desks at once, one poll a desk at a time, as open desk pages do, without the wait);
-    server CPU and statements are counted for each way separately."""
+    (all desks at once, one poll a desk at a time, as open desk pages do, without the wait),
+    while each desk's agent reports the card every 2 s; server CPU (presence reports included,
+    alike for both ways) and desk statements are counted for each way separately."""
     from madoguchi.identity.tokens import authentication_signing_input, build_auth_token
 
     out: dict[str, dict[str, float]] = {}
@@ -564,6 +565,17 @@ def polls_run(
                 _api(desk, base, "POST", "/visits/start", {"token": token, "nonce": ch["nonce"]}),
                 "start",
             )
+        finished = threading.Event()
+
+        def presence(desk: Desk) -> None:  # the agent keeps reporting the card, as at a desk
+            with httpx.Client(base_url=base, timeout=30) as reporter:
+                while not finished.wait(2.0):
+                    with contextlib.suppress(VisitFailed, httpx.HTTPError):
+                        agent_event(reporter, desk, "presence", desk.fingerprint)
+
+        reporters = [threading.Thread(target=presence, args=(d,), daemon=True) for d in desks]
+        for t in reporters:
+            t.start()
         for way, path in POLLS.items():
             answered = [0] * len(desks)
             not_modified = [0] * len(desks)
@@ -600,6 +612,9 @@ def polls_run(
                 "statements": after.get("statements.desk", 0) - before.get("statements.desk", 0),
                 "not_modified": sum(not_modified),
             }
+        finished.set()
+        for t in reporters:
+            t.join()
         for desk in desks:
             agent_event(agent, desk, "removed", desk.fingerprint)
     return out
