@@ -81,3 +81,23 @@ def completion_token(
     return build_completion_token(
         result.certificate_der, result.signature, APP, hashlib.sha256(tx_bytes).digest()
     )
+
+
+def basic_four_files(card: VirtualCard, pin: str = PIN) -> dict[str, str]:
+    """EF0002/EF0003/EF0004 (base64) as the agent reads them (its own code path) after the
+    input-support PIN: what the desk page forwards to the server."""
+    from madoguchi.agent.operations import read_attributes
+
+    card.power_on()
+    result = read_attributes(VirtualTransport(card), pin)
+    card.power_on()
+    return result["evidence"]
+
+
+def support_key_spec(ca: TestCA, directory: Path) -> str:
+    """A `CARD_SUPPORT_KEYS` entry that trusts the test CA's input-support root."""
+    from madoguchi.card.testca import SUPPORT_ROOT_KEY_ID
+
+    path = directory / "support-root.pem"
+    path.write_bytes(ca.support_public_key_pem())
+    return f"{SUPPORT_ROOT_KEY_ID.hex()}={path}"

@@ -30,3 +30,23 @@ def commit(desk_session, card):
     """Sign and commit the pending procedures with the card."""
     ch, token = sign_completion(desk_session, card)
     return services.completion_commit(desk_session=desk_session, token=token, nonce=ch.nonce.value)
+
+
+def verify_basic_four(desk_session, card):
+    """The desk page's step after reading the card: the server verifies the basic four."""
+    import base64
+
+    files = cardkit.basic_four_files(card)
+    return services.visit_basic_four(
+        desk_session=desk_session,
+        **{k: base64.b64decode(v) for k, v in files.items()},
+    )
+
+
+def commit_two_cards(desk_session, card, second_card):
+    """Both cards sign the same challenge (the resident's first), then commit with both tokens."""
+    ch, token = sign_completion(desk_session, card)
+    second = cardkit.completion_token(second_card, ORIGIN, ch.nonce.value, ch.transaction_bytes)
+    return services.completion_commit(
+        desk_session=desk_session, token=token, nonce=ch.nonce.value, second_token=second
+    )

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from madoguchi.benefits.api import representative_router
 from madoguchi.desk.api import agent_router, visits_router
 from madoguchi.incidents.api import incidents_router
 from madoguchi.refusals import (
@@ -25,6 +26,7 @@ api = NinjaAPI(
     description="Desk page and card agent API. Errors: {code, message (English), message_ja}.",
 )
 api.add_router("/visits", visits_router)
+api.add_router("/visits/current/representative", representative_router)
 api.add_router("/agent", agent_router)
 api.add_router("/incidents", incidents_router)
 

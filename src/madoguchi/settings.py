@@ -301,6 +301,13 @@ IDENTITY_REJECT_UNKNOWN_REVOCATION = env.bool("IDENTITY_REJECT_UNKNOWN_REVOCATIO
 VISIT_INACTIVITY_SECONDS = env.int("VISIT_INACTIVITY_SECONDS", default=300)
 VISIT_ABSOLUTE_SECONDS = env.int("VISIT_ABSOLUTE_SECONDS", default=1800)
 VISIT_PRESENCE_TIMEOUT_SECONDS = env.int("VISIT_PRESENCE_TIMEOUT_SECONDS", default=6)
+# During an explicit card handover (the legal representative's card): how long no allowed card
+# may be on the reader before the visit ends as presence lost.
+VISIT_HANDOVER_SECONDS = env.int("VISIT_HANDOVER_SECONDS", default=120)
+# Trusted J-LIS input-support keys (`KEYID=PEM path`, comma-separated) with which the server
+# verifies the basic four a card agent read (EF0004 + EF0003's signature, docs/card.md). Empty:
+# no birth date from a card is accepted (in the demo: the demo CA's input-support root).
+CARD_SUPPORT_KEYS = env.list("CARD_SUPPORT_KEYS", default=[])
 # How often `madoguchi serve` runs the sweeper (lapsed idle visits, purge of what they held).
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=30)
 # Enables the stand-in `test_link` procedure (tests and the incident scenario only).

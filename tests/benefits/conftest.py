@@ -11,7 +11,7 @@ from madoguchi.outside import ClientConfig
 from madoguchi.outside.sim import running_all
 from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
-from tests import factories
+from tests import cardkit, factories
 from tests.visits import commit, start_visit  # noqa: F401 (this package's tests import them here)
 from tests.visits import sign_completion as sign  # noqa: F401
 
@@ -105,3 +105,27 @@ def refused(code, fn, *args, **kwargs):
     assert exc.value.message_ja
     assert exc.value.message_en
     return exc.value
+
+
+@pytest.fixture(scope="session")
+def minor_card(pki, tmp_path_factory):
+    """A child's card (the demo's `minor`, born 2014-02-03), issued by the test CA."""
+    from datetime import date
+
+    from madoguchi.card.virtual import issue_card
+
+    return issue_card(
+        pki.ca,
+        name="佐藤　翔太",
+        address="大阪府デモ市中区深井清水町１４０５",
+        birth=date(2014, 2, 3),
+        sex="1",
+        pin=cardkit.PIN,
+        path=tmp_path_factory.mktemp("minor") / "minor.card",
+    )
+
+
+@pytest.fixture
+def support_keys(settings, pki, tmp_path):
+    """The server trusts the test CA's input-support root (CARD_SUPPORT_KEYS)."""
+    settings.CARD_SUPPORT_KEYS = [cardkit.support_key_spec(pki.ca, tmp_path)]

@@ -1,14 +1,16 @@
 """Two desks linking one account at once; the minor + legal representative exception."""
 
+import json
 import threading
 
 import pytest
 from django.db import connection
 
+from madoguchi.audit.models import AuditEvent
 from madoguchi.benefits import services
 from madoguchi.benefits.models import PaymentLink, VisitRepresentative
 from madoguchi.desk import services as desk_services
-from madoguchi.desk.models import Completion
+from madoguchi.desk.models import Completion, Visit
 from madoguchi.identity import services as identity
 from madoguchi.refusals import Refusal
 from tests import cardkit
@@ -23,6 +25,7 @@ from tests.benefits.conftest import (
     sign,
     start_visit,
 )
+from tests.visits import commit_two_cards, verify_basic_four
 
 
 @pytest.mark.django_db(transaction=True)
@@ -67,67 +70,157 @@ def test_two_desks_linking_one_account_at_once_exactly_one_wins(pki, systems, se
 
 
 def _representative(desk, card, **kwargs):
+    desk_services.visit_handover_start(desk_session=desk)
     nonce = services.representative_challenge(desk).value
     token = cardkit.auth_token(card, ORIGIN, nonce)
     return services.representative_authenticate(desk, token, nonce, **kwargs)
 
 
-MINOR = {"use_representative_exception": True, "resident_birth_date": "2014-05-05"}
+EXCEPTION = {"use_representative_exception": True}
+MINOR_KANA = "サトウ ショウタ"
 
 
-@pytest.mark.usefixtures("providers", "systems")
-def test_minor_with_representatives_own_card_links_the_representatives_account(trusted, desk):
-    a, c = trusted.card("A"), trusted.card("C")
-    start_visit(desk, a)
+@pytest.mark.usefixtures("providers", "systems", "support_keys")
+def test_minor_with_representatives_own_card_links_the_representatives_account(
+    trusted, desk, minor_card
+):
+    c = trusted.card("C")
+    start_visit(desk, minor_card)
     # Without the exception: no match, blocked.
-    refused("name_no_match", prepare, desk, **apply_fields(kana="サカイ ハナコ"))
-    # The exception needs the representative's own card first.
-    refused("representative_required", prepare, desk, **apply_fields(kana="サカイ ハナコ", **MINOR))
+    refused("name_no_match", prepare, desk, **apply_fields(kana=MINOR_KANA))
+    # The exception needs the birth date from the card, verified by the server.
+    refused(
+        "resident_birth_date_unread",
+        prepare,
+        desk,
+        **apply_fields(kana=MINOR_KANA, resident_birth_date="2014-05-05", **EXCEPTION),
+    )
+    verify_basic_four(desk, minor_card)
+    # ... and the representative's own card.
+    refused("representative_required", prepare, desk, **apply_fields(kana=MINOR_KANA, **EXCEPTION))
     rep = _representative(desk, c, relationship="parent", kana="ヤマダ タロウ", kana_confirmed=True)
     assert rep.certificate.fingerprint == cardkit.fingerprint(c)
-    p = prepare(desk, **apply_fields(kana="サカイ ハナコ", **MINOR))
-    assert "_birth" not in str(p.fields)
+    p = prepare(desk, **apply_fields(kana=MINOR_KANA, **EXCEPTION))
     assert "2014" not in str(p.fields)
-    completion = commit(desk, a)  # the resident's own card signs
+    # The resident's card alone no longer commits: the representative's must sign too.
+    refused("second_signature_required", commit, desk, minor_card)
+    assert not PaymentLink.objects.exists()
+
+
+@pytest.mark.usefixtures("providers", "systems", "support_keys")
+def test_both_cards_sign_the_same_bytes_and_the_relationship_is_recorded(trusted, desk, minor_card):
+    c = trusted.card("C")
+    start_visit(desk, minor_card)
+    verify_basic_four(desk, minor_card)
+    rep = _representative(desk, c, relationship="parent", kana="ヤマダ タロウ", kana_confirmed=True)
+    prepare(desk, **apply_fields(kana=MINOR_KANA, **EXCEPTION))
+    completion = commit_two_cards(desk, minor_card, c)
     link = PaymentLink.objects.get()
     assert link.name_outcome == "no_match"
     assert link.name_exception == "minor_representative"
     assert link.representative == rep
     assert link.representative_outcome == "match"
-    signed = bytes(completion.transaction_bytes).decode()
-    assert rep.certificate.fingerprint in signed
-    assert '"name_exception":"minor_representative"' in signed
+    assert completion.second_certificate == rep.certificate
+    assert completion.second_token
+    signed = json.loads(bytes(completion.transaction_bytes))
+    assert signed["second_certificate"] == rep.certificate.fingerprint
+    assert signed["procedures"][0]["representative_relationship"] == "parent"
+    text = "\n".join(signed["display"])
+    assert "法定代理人による申請: 親権者の口座を使用します" in text
+    assert "口座名義は法定代理人のお名前と照合: 一致" in text
+    assert "match" not in text
+    assert "parent" not in text
+    events = AuditEvent.objects.filter(event_id__in=[3110, 4006, 3107]).order_by("seq")
+    assert [e.event_id for e in events] == [3110, 4006, 3107]
+    assert events[1].payload["relationship"] == "parent"
+    assert events[2].payload["second_certificate"] == rep.certificate.fingerprint
 
 
-@pytest.mark.usefixtures("providers", "systems")
+@pytest.mark.usefixtures("providers", "systems", "support_keys")
+def test_a_swapped_representative_card_or_changed_content_commits_nothing(
+    trusted, desk, other_desk, minor_card
+):
+    c, b = trusted.card("C"), trusted.card("B")
+    for d, signer, change in ((desk, b, False), (other_desk, c, True)):
+        start_visit(d, minor_card)
+        verify_basic_four(d, minor_card)
+        _representative(d, c, kana="ヤマダ タロウ", kana_confirmed=True)
+        prepare(d, **apply_fields(kana=MINOR_KANA, **EXCEPTION))
+        ch, token = sign(d, minor_card)
+        if change:  # content changes between the resident's and the representative's signature
+            prepare(d, **apply_fields(psid="7010000000000003", code="890", kana="スズキ イチロウ"))
+            ch2 = desk_services.completion_challenge(desk_session=d)
+            second = cardkit.completion_token(signer, ORIGIN, ch.nonce.value, ch2.transaction_bytes)
+        else:  # another card than the representative's signs the second time
+            second = cardkit.completion_token(signer, ORIGIN, ch.nonce.value, ch.transaction_bytes)
+        with pytest.raises(Refusal) as exc:
+            desk_services.completion_commit(
+                desk_session=d, token=token, nonce=ch.nonce.value, second_token=second
+            )
+        expected = "transaction_changed" if change else "second_certificate_mismatch"
+        assert exc.value.code == expected, exc.value
+        assert desk_services.visit_current(desk_session=d) is None  # the visit ended
+    assert not PaymentLink.objects.exists()
+    assert Completion.objects.count() == 0
+
+
+@pytest.mark.usefixtures("providers", "systems", "support_keys")
 def test_exception_refused_for_an_adult(trusted, desk):
-    start_visit(desk, trusted.card("A"))
+    a = trusted.card("A")
+    start_visit(desk, a)
+    verify_basic_four(desk, a)  # born 1980: read from the card, not typed
     _representative(desk, trusted.card("C"), kana="ヤマダ タロウ", kana_confirmed=True)
     refused(
         "exception_not_minor",
         prepare,
         desk,
-        **apply_fields(
-            kana="サカイ ハナコ",
-            use_representative_exception=True,
-            resident_birth_date="1980-04-01",
-        ),
+        **apply_fields(kana="サカイ ハナコ", resident_birth_date="2015-04-01", **EXCEPTION),
     )
 
 
 @pytest.mark.usefixtures("providers", "systems")
-def test_representative_must_use_their_own_card(trusted, desk):
-    a = trusted.card("A")
+def test_representative_must_use_their_own_card_after_an_explicit_handover(trusted, desk):
+    a, c = trusted.card("A"), trusted.card("C")
     start_visit(desk, a)
+    refused("handover_not_started", services.representative_challenge, desk)
     with pytest.raises(Refusal) as exc:
         _representative(desk, a, kana="サカイ ハナコ", kana_confirmed=True)
     assert exc.value.code == "representative_is_resident"
     assert not VisitRepresentative.objects.exists()
+    _representative(desk, c, kana="ヤマダ タロウ", kana_confirmed=True)
+    # A third card is refused (only one representative's card per visit).
+    with pytest.raises(Refusal) as exc:
+        _representative(desk, trusted.card("B"), kana="スズキ イチロウ", kana_confirmed=True)
+    assert exc.value.code == "companion_already_set"
+    assert VisitRepresentative.objects.count() == 1
 
 
-@pytest.mark.usefixtures("providers", "systems")
-def test_exception_still_blocks_when_the_account_is_not_the_representatives(trusted, desk):
-    start_visit(desk, trusted.card("A"))
+@pytest.mark.usefixtures("providers", "systems", "support_keys")
+def test_exception_still_blocks_when_the_account_is_not_the_representatives(
+    trusted, desk, minor_card
+):
+    start_visit(desk, minor_card)
+    verify_basic_four(desk, minor_card)
     _representative(desk, trusted.card("B"), kana="スズキ イチロウ", kana_confirmed=True)
-    refused("name_no_match", prepare, desk, **apply_fields(kana="サカイ ハナコ", **MINOR))
+    refused("name_no_match", prepare, desk, **apply_fields(kana=MINOR_KANA, **EXCEPTION))
     assert not PaymentLink.objects.exists()
+
+
+@pytest.mark.usefixtures("providers", "systems", "support_keys")
+def test_a_tampered_basic_four_is_refused(trusted, desk, minor_card, settings):
+    import base64
+
+    start_visit(desk, trusted.card("A"))
+    files = {k: base64.b64decode(v) for k, v in cardkit.basic_four_files(minor_card).items()}
+    # A page script that rewrites the birth date (same length) breaks EF0003's hash.
+    forged = files["ef0002"].replace(b"20140203", b"20150203")
+    assert forged != files["ef0002"]
+    refused(
+        "basic_four_invalid",
+        desk_services.visit_basic_four,
+        desk_session=desk,
+        **{**files, "ef0002": forged},
+    )
+    settings.CARD_SUPPORT_KEYS = []
+    refused("basic_four_unverifiable", desk_services.visit_basic_four, desk_session=desk, **files)
+    assert Visit.objects.get().card_birth_date is None

@@ -20,7 +20,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from madoguchi.card.cvcert import KeyTable
-from madoguchi.card.inputsupport import BasicFour, InputSupportClient
+from madoguchi.card.inputsupport import (
+    BasicFour,
+    InputSupportClient,
+    check_integrity,
+    parse_basic_four,
+)
 from madoguchi.card.jpki import JpkiClient
 from madoguchi.card.transport import Transport, run_exclusive
 from madoguchi.identity.tokens.canonical import (
@@ -191,19 +196,32 @@ def sign_completion(
 
 def read_attributes(
     transport: Transport, pin: str, trusted: KeyTable | None = None
-) -> dict[str, str]:
+) -> dict[str, Any]:
     """The basic four attributes (EF0002, checked against EF0003; with `trusted` J-LIS keys also
-    EF0004 and EF0003's signature). Never the individual number."""
+    EF0004 and EF0003's signature). Never the individual number.
+
+    `evidence` carries EF0002, EF0003 and EF0004 exactly as read (base64), so that the server can
+    check EF0003's J-LIS signature itself rather than trust the decoded values (docs/desk.md)."""
     client = InputSupportClient(transport)
 
-    def verify_and_read() -> BasicFour:
+    def verify_and_read() -> tuple[bytes, bytes, bytes]:
         client.verify_pin(pin)
-        return client.read_basic_four(check=True, trusted=trusted)
+        raw = client.read_basic_four_raw()
+        integrity = client.read_integrity_raw()
+        certificate = client.read_certificate_raw()
+        check_integrity(raw, integrity, certificate, trusted)
+        return raw, integrity, certificate
 
-    four = run_exclusive(transport, verify_and_read)
+    raw, integrity, certificate = run_exclusive(transport, verify_and_read)
+    four: BasicFour = parse_basic_four(raw)
     return {
         "name": four.name,
         "address": four.address,
         "birth_date": four.birth_date.isoformat(),
         "sex": four.sex,
+        "evidence": {
+            "ef0002": base64.b64encode(raw).decode(),
+            "ef0003": base64.b64encode(integrity).decode(),
+            "ef0004": base64.b64encode(certificate).decode(),
+        },
     }

@@ -57,7 +57,16 @@ class NameException(models.TextChoices):
 
 class Relationship(models.TextChoices):
     PARENT = "parent", _("Parent (親権者)")
-    GUARDIAN = "guardian", _("Guardian (未成年後見人)")
+    GUARDIAN = "guardian", _("Guardian of a minor (未成年後見人)")
+    ADULT_GUARDIAN = "adult_guardian", _("Adult guardian (成年後見人)")
+
+
+# How the relationship reads in the signed lines and on the receipt (Japanese, for the resident).
+RELATIONSHIP_JA = {
+    Relationship.PARENT: "親権者",
+    Relationship.GUARDIAN: "未成年後見人",
+    Relationship.ADULT_GUARDIAN: "成年後見人",
+}
 
 
 class GrantStatus(models.TextChoices):

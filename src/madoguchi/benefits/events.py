@@ -46,8 +46,8 @@ BENEFITS_REPRESENTATIVE_AUTHENTICATED = register(
     EventType(
         4006,
         "benefits.representative_authenticated",
-        ja="法定代理人が本人のカードで認証しました（受付 {visit}）",
-        en="Legal representative authenticated with their own card (visit {visit})",
+        ja="法定代理人（{relationship_ja}）が本人のカードで認証しました（受付 {visit}）",
+        en="Legal representative ({relationship}) authenticated with their own card (visit {visit})",
     )
 )
 BENEFITS_LEDGER_TRANSFER = register(

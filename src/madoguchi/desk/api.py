@@ -43,6 +43,8 @@ class VisitOut(Schema):
     card_confirmed_seconds_ago: int
     procedures: list[dict[str, Any]]
     completions: int
+    handover: bool  # staff started the card handover (a legal representative's card)
+    second_card: bool  # the representative's own card authenticated: it signs the completion too
 
 
 class VisitStateOut(Schema):
@@ -63,6 +65,30 @@ class CompletionOut(Schema):
     committed_at: str
     transaction_digest: str
     procedures: list[str]
+
+
+class CompleteIn(TokenIn):
+    # In a visit with a second card (legal representative): that card's token over the same
+    # nonce and bytes. Refused if given in a visit without one, and if missing in one with one.
+    second_token: str = ""
+
+
+class BasicFourIn(Schema):
+    """The input-support files exactly as the card agent read them (base64). Never EF0001."""
+
+    ef0002: str
+    ef0003: str
+    ef0004: str = ""
+
+
+class BasicFourOut(Schema):
+    name: str
+    verified: bool  # EF0003's SHA-256 and J-LIS signature checked by the server
+
+
+class HandoverOut(Schema):
+    reference: str
+    handover_at: str
 
 
 class ProcedureIn(Schema):
@@ -165,14 +191,48 @@ def completion_challenge(request: HttpRequest) -> Any:
 
 
 @visits_router.post("/current/complete", response={200: CompletionOut, codes_4xx: Error})
-def complete(request: HttpRequest, body: TokenIn) -> Any:
-    c = services.completion_commit(desk_session=_desk(request), token=body.token, nonce=body.nonce)
+def complete(request: HttpRequest, body: CompleteIn) -> Any:
+    c = services.completion_commit(
+        desk_session=_desk(request),
+        token=body.token,
+        nonce=body.nonce,
+        second_token=body.second_token,
+    )
     return {
         "reference": c.visit.reference,
         "committed_at": c.committed_at.isoformat(),
         "transaction_digest": c.transaction_digest,
         "procedures": getattr(c, "committed_kinds", None) or [p.kind for p in c.procedures.all()],
     }
+
+
+@visits_router.post("/current/handover", response={200: HandoverOut, codes_4xx: Error})
+def handover(request: HttpRequest) -> Any:
+    """Start the card handover: the resident's card may leave the reader and the legal
+    representative's own card be placed on it without ending the visit (audited)."""
+    visit = services.visit_handover_start(desk_session=_desk(request))
+    assert visit.handover_at is not None
+    return {"reference": visit.reference, "handover_at": visit.handover_at.isoformat()}
+
+
+def _b64(value: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (ValueError, TypeError):
+        raise MalformedRequest(params={"problems": f"'{what}' is not base64"}) from None
+
+
+@visits_router.post("/current/basic-four", response={200: BasicFourOut, codes_4xx: Error})
+def basic_four(request: HttpRequest, body: BasicFourIn) -> Any:
+    """The resident's basic four as read by the card agent; the server verifies EF0003 (SHA-256
+    and J-LIS signature, with EF0004) and keeps the birth date for this visit only."""
+    four = services.visit_basic_four(
+        desk_session=_desk(request),
+        ef0002=_b64(body.ef0002, "ef0002"),
+        ef0003=_b64(body.ef0003, "ef0003"),
+        ef0004=_b64(body.ef0004, "ef0004") if body.ef0004 else None,
+    )
+    return {"name": four.name, "verified": True}
 
 
 @agent_router.post("/events", response={204: None, codes_4xx: Error})

@@ -74,3 +74,19 @@ VISITS_PROCEDURE_DISCARDED = register(
         en="Procedure {kind} discarded in visit {visit}",
     )
 )
+VISITS_HANDOVER_STARTED = register(
+    EventType(
+        3110,
+        "visits.handover_started",
+        ja="カードの受け渡しを開始しました（受付 {visit}、法定代理人のカードを受け付けます）",
+        en="Card handover started in visit {visit} (the representative's card is accepted)",
+    )
+)
+VISITS_BASIC_FOUR_VERIFIED = register(
+    EventType(
+        3111,
+        "visits.basic_four_verified",
+        ja="カードの基本4情報を検証しました（受付 {visit}、J-LIS の署名を確認）",
+        en="The card's basic four were verified (visit {visit}, J-LIS signature checked)",
+    )
+)

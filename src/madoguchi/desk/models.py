@@ -32,6 +32,20 @@ class Visit(models.Model):
     end_reason = models.CharField(
         _("end reason"), max_length=30, choices=VisitEndReason.choices, blank=True
     )
+    # The card handover (docs/desk.md "Two cards in one visit"): when staff started it, and the
+    # second card (a legal representative's own) once it authenticated in this visit.
+    handover_at = models.DateTimeField(_("card handover started"), null=True, blank=True)
+    companion_certificate = models.ForeignKey(
+        "identity.HolderCertificate",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("second card (legal representative)"),
+    )
+    # The birth date of the basic four the server verified (EF0003, J-LIS signature); what makes
+    # the resident a minor. Only while the visit is open: cleared when it ends.
+    card_birth_date = models.DateField(_("birth date (verified card read)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("visit")
@@ -89,6 +103,15 @@ class Completion(models.Model):
     token = models.TextField(_("completion token"))
     certificate = models.ForeignKey(
         "identity.HolderCertificate", on_delete=models.PROTECT, related_name="+"
+    )
+    # The second signature over the same bytes and nonce: the legal representative's own card.
+    second_token = models.TextField(_("second completion token"), blank=True)
+    second_certificate = models.ForeignKey(
+        "identity.HolderCertificate",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     committed_at = models.DateTimeField(_("committed at"))
 

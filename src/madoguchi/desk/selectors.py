@@ -28,6 +28,8 @@ def visit_summary(visit: Visit) -> dict[str, Any]:
             for p in visit.procedures.order_by("pk")
         ],
         "completions": visit.completions.count(),
+        "handover": visit.handover_at is not None,
+        "second_card": visit.companion_certificate_id is not None,
     }
 
 

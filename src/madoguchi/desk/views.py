@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
-from datetime import date
 from functools import wraps
 from typing import Any
 
@@ -45,9 +44,6 @@ from .forms import FALLBACK_FORMS
 from .models import Visit
 
 SESSION_RESIDENT = "desk_resident"  # {visit reference: resident's name read from the card}
-# {visit reference: the birth date read from the card (basic four), ISO}: the only source of a
-# procedure's `resident_birth_date` (what makes a resident a minor); staff never type it.
-SESSION_RESIDENT_BIRTH = "desk_resident_birth"
 
 
 def desk_page(view):
@@ -140,7 +136,6 @@ def ended(request: HttpRequest) -> HttpResponse:
                 refusal = _("Required checklist items were not ticked; nothing was committed.")
             refusal = refusal or _("The card's signature was not accepted; nothing was committed.")
     request.session.pop(SESSION_RESIDENT, None)
-    request.session.pop(SESSION_RESIDENT_BIRTH, None)
     return render(
         request,
         "desk/ended.html",
@@ -179,22 +174,10 @@ def _form_class(handler: Any) -> Any:
     return getattr(handler, "form_class", None) or FALLBACK_FORMS.get(handler.kind)
 
 
-def _make_form(
-    form_class: Any,
-    data: Any,
-    visit: Visit,
-    resident_name: str | None,
-    birth_date: str | None = None,
-) -> Any:
+def _make_form(form_class: Any, data: Any, visit: Visit, resident_name: str | None) -> Any:
     params = inspect.signature(form_class.__init__).parameters
     kwargs: dict[str, Any] = {"visit": visit} if "visit" in params else {}
     form = form_class(data, **kwargs)
-    # The birth date comes from the card's basic four only: whatever was posted is replaced.
-    field = form.fields.get("resident_birth_date")
-    if data is not None and field is not None and field.widget.is_hidden:
-        data = data.copy()
-        data["resident_birth_date"] = birth_date or ""
-        form = form_class(data, **kwargs)
     # The name read from the card (if it was) feeds the handler's name check.
     if resident_name and "resident_name" in form.fields:
         form.initial.setdefault("resident_name", resident_name)
@@ -215,8 +198,7 @@ def procedure(request: HttpRequest, kind: str) -> HttpResponse:
     if handler is None or form_class is None:
         raise Http404("no such procedure")
     resident_name = request.session.get(SESSION_RESIDENT, {}).get(found.reference)
-    birth_date = request.session.get(SESSION_RESIDENT_BIRTH, {}).get(found.reference)
-    form = _make_form(form_class, request.POST or None, found, resident_name, birth_date)
+    form = _make_form(form_class, request.POST or None, found, resident_name)
     error = None
     status = 200
     if request.method == "POST":
@@ -360,28 +342,24 @@ def end(request: HttpRequest) -> HttpResponse:
         services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT, actor=request.user)
         messages.success(request, _("The visit ended. Ready for the next resident."))
     request.session.pop(SESSION_RESIDENT, None)
-    request.session.pop(SESSION_RESIDENT_BIRTH, None)
     return redirect("desk:terminal")
 
 
 @desk_page
 @require_POST
 def resident(request: HttpRequest) -> HttpResponse:
-    """Keep the resident's name read from the card (basic four attributes) for the banner, and
-    the birth date for the procedures that need it (the minor's exception).
+    """Keep the resident's name read from the card (basic four attributes) for the banner.
 
-    Only these, only in this staff session, only for the open visit; dropped at its end.
-    """
+    Only the name, only in this staff session, only for the open visit; dropped at its end. The
+    birth date is not taken from here: the server verifies the card's own record
+    (`POST /api/v1/visits/current/basic-four`, docs/desk.md "The birth date")."""
     visit = services.visit_current(desk_session=_desk(request))
     if visit is None:
         return HttpResponse(status=404)
     try:
         body = json.loads(request.body)
         name = str(body.get("name", ""))[:100]
-        birth = str(body.get("birth_date", "") or "")
-        birth = date.fromisoformat(birth).isoformat() if birth else ""
     except (ValueError, AttributeError):
         return HttpResponse(status=400)
     request.session[SESSION_RESIDENT] = {visit.reference: name}
-    request.session[SESSION_RESIDENT_BIRTH] = {visit.reference: birth}
     return HttpResponse(status=204)

@@ -14,7 +14,7 @@ from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.namecheck.reasons import Outcome, outcome_text
 from madoguchi.refusals import ByLanguage
 
-from ..constants import NameException
+from ..constants import RELATIONSHIP_JA, NameException
 from ..models import (
     Programme,
     ProgrammeVersion,
@@ -59,9 +59,21 @@ def name_lines(f: dict[str, Any]) -> list[str]:
         line += " ・ご本人が口座名義を確認済み"
     lines.append(line)
     if f.get("name_exception") == NameException.MINOR_REPRESENTATIVE:
-        lines.append(
-            "例外: 未成年者が法定代理人の口座を使用（法定代理人がご本人のカードで認証済み）"
-        )
+        lines.extend(representative_lines(f))
+    return lines
+
+
+def representative_lines(f: dict[str, Any]) -> list[str]:
+    """The exception in sentences: who the representative is to the resident, whose name the
+    account is checked against, and that both cards sign."""
+    relationship = RELATIONSHIP_JA.get(f.get("representative_relationship", ""), "法定代理人")
+    lines = [
+        f"法定代理人による申請: {relationship}の口座を使用します（未成年者の例外）",
+        "口座名義は法定代理人のお名前と照合: "
+        + outcome_text(Outcome(f.get("representative_outcome") or "no_match"), "ja"),
+        f"法定代理人（{relationship}）はご自身のカードで認証済みで、ご本人と法定代理人の"
+        "2枚のカードでこの内容に署名します",
+    ]
     return lines
 
 
@@ -92,6 +104,4 @@ class NameCheckFields(forms.Form):
     use_representative_exception = forms.BooleanField(
         label="未成年者が法定代理人の口座を使う（例外）", required=False
     )
-    # From the card's basic four (read at the desk), never typed: the desk page fills it.
-    resident_birth_date = forms.DateField(widget=forms.HiddenInput, required=False)
     resident_name = forms.CharField(widget=forms.HiddenInput, required=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.utils import timezone
@@ -10,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.desk.models import Visit
 from madoguchi.desk.procedures import ProcedureInvalid
+from madoguchi.desk.services import is_minor_on
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.namecheck.check import NameCheckResult
@@ -21,6 +21,7 @@ from ..constants import (
     MINOR_AGE,
     KanaSource,
     NameException,
+    Relationship,
 )
 from ..models import (
     VisitRepresentative,
@@ -55,15 +56,13 @@ def resident_kana(visit: Visit, fields: dict[str, Any]) -> tuple[str, KanaSource
     return entered[:100], KanaSource.RESIDENT_ENTRY
 
 
-def _is_minor(fields: dict[str, Any]) -> bool:
-    raw = str(fields.get("resident_birth_date", "")).strip()
-    try:
-        born = date.fromisoformat(raw)
-    except ValueError:
-        return False
-    today = timezone.localdate()
-    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    return 0 <= age < MINOR_AGE
+def _is_minor(visit: Visit) -> bool | None:
+    """Whether the resident is a minor, from the birth date of the basic four the server
+    verified in this visit (desk.services.visit_basic_four); None if none was read."""
+    born = visit.card_birth_date
+    if born is None:
+        return None
+    return is_minor_on(born, timezone.localdate(), MINOR_AGE)
 
 
 def _show(name: str | None) -> str:
@@ -159,11 +158,15 @@ def _representative_exception(
     Adds the exception to `decided`; refuses unless the resident is a minor, the representative
     authenticated in this visit, and the account's name is not a no-match for them too.
     """
-    if not _is_minor(fields):
+    minor = _is_minor(visit)
+    if minor is None:
         raise ProcedureInvalid(
-            "exception_not_minor",
-            _("The representative exception applies only to a minor."),
-            field="resident_birth_date",
+            "resident_birth_date_unread",
+            _(
+                "Read the resident's card first (basic four attributes, input-support PIN): "
+                "whether the resident is a minor is decided only from the birth date on the card."
+            ),
+            field="use_representative_exception",
         )
     rep = (
         VisitRepresentative.objects.filter(visit=visit)
@@ -177,11 +180,32 @@ def _representative_exception(
             _("The legal representative must authenticate with their own card in this visit."),
             field="representative",
         )
+    if not minor:
+        # An adult ward's representative needs a record of the guardianship (成年後見の登記),
+        # which this installation does not hold: an adult is always refused here.
+        raise ProcedureInvalid(
+            "exception_not_minor",
+            _(
+                "The resident is not a minor (birth date read from their card) and there is no "
+                "record of an adult guardianship; the representative exception does not apply."
+            ),
+            field="use_representative_exception",
+        )
+    if rep.relationship not in (Relationship.PARENT, Relationship.GUARDIAN):
+        raise ProcedureInvalid(
+            "relationship_not_for_minor",
+            _(
+                "For a minor the representative is a parent (親権者) or a guardian of a minor "
+                "(未成年後見人); choose the relationship again."
+            ),
+            field="use_representative_exception",
+        )
     checked = name_check(rep.kana, account_kana)
     decided.update(
         name_exception=str(NameException.MINOR_REPRESENTATIVE),
         representative=rep.pk,
         representative_fingerprint=rep.certificate.fingerprint,
+        representative_relationship=str(rep.relationship),
         representative_outcome=str(checked.outcome),
         representative_reason=str(checked.reason),
     )

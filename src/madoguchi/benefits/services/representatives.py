@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.desk import services as desk_services
 from madoguchi.desk.services import visit_current
 from madoguchi.identity import services as identity
 from madoguchi.identity.constants import NoncePurpose
@@ -14,6 +15,7 @@ from madoguchi.identity.models import Nonce
 from madoguchi.terminals.models import DeskSession
 
 from ..constants import (
+    RELATIONSHIP_JA,
     KanaSource,
     Relationship,
 )
@@ -30,7 +32,12 @@ from .base import BenefitsRefused
 
 
 def representative_challenge(desk_session: DeskSession) -> Nonce:
-    """A fresh authentication nonce for the representative's own card."""
+    """A fresh authentication nonce for the representative's own card (after the handover)."""
+    visit = visit_current(desk_session=desk_session)
+    if visit is None:
+        raise desk_services.VisitRefused.of("no_open_visit")
+    if visit.handover_at is None:
+        raise desk_services.CardsRefused.of("handover_not_started")
     return identity.nonce_issue(purpose=NoncePurpose.AUTHENTICATION, desk_session=desk_session)
 
 
@@ -52,6 +59,8 @@ def representative_authenticate(
         )
     if relationship not in Relationship.values:
         raise BenefitsRefused("relationship_invalid", _("Unknown relationship."))
+    if visit.handover_at is None:
+        raise desk_services.CardsRefused.of("handover_not_started")
     cert = identity.authenticate(token=token, nonce_value=nonce, desk_session=desk_session)
     if cert.holder_id == visit.holder_id:
         raise BenefitsRefused(
@@ -70,6 +79,8 @@ def representative_authenticate(
                 _("The representative's kana name is required and must be confirmed."),
             )
     with transaction.atomic():
+        # The visit's second card from now on (locked; refuses a third card).
+        visit = desk_services.visit_companion_set(desk_session=desk_session, certificate=cert)
         rep = VisitRepresentative.objects.create(
             visit=visit,
             certificate=cert,
@@ -87,6 +98,7 @@ def representative_authenticate(
                 "visit": visit.reference,
                 "certificate": cert.fingerprint,
                 "relationship": relationship,
+                "relationship_ja": RELATIONSHIP_JA[Relationship(relationship)],
             },
         )
     return rep

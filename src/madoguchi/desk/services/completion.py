@@ -48,7 +48,7 @@ def build_transaction(visit: Visit, pending: list[Procedure] | None = None) -> d
             raise VisitRefused.of("unknown_procedure", kind=p.kind)
         entries.append({"id": p.pk, "kind": p.kind, **handler.transaction_entry(p)})
         display.extend(handler.display_lines(p))
-    return {
+    tx = {
         "v": TRANSACTION_VERSION,
         "type": "madoguchi.completion",
         "origin": settings.MADOGUCHI_ORIGIN,
@@ -59,6 +59,9 @@ def build_transaction(visit: Visit, pending: list[Procedure] | None = None) -> d
         "procedures": entries,
         "display": display,
     }
+    if visit.companion_certificate_id is not None:  # a second card signs the same bytes
+        tx["second_certificate"] = visit.companion_certificate.fingerprint  # type: ignore[union-attr]
+    return tx
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,11 @@ def completion_challenge(*, desk_session: DeskSession) -> CompletionChallenge:
     return CompletionChallenge(nonce=nonce, transaction=tx, transaction_bytes=tx_bytes)
 
 
-def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> Completion:
-    """Commit the pending procedures if, and only if, the visit's card signed exactly them.
+def completion_commit(
+    *, desk_session: DeskSession, token: str, nonce: str, second_token: str = ""
+) -> Completion:
+    """Commit the pending procedures if, and only if, the visit's card signed exactly them (and,
+    in a visit with a second card, that card too: `second_token`, same nonce, same bytes).
 
     On any refusal: nothing of the procedures is written, the visit ends, an incident records why.
     """
@@ -127,11 +133,16 @@ def completion_commit(*, desk_session: DeskSession, token: str, nonce: str) -> C
                     if exc.code == ErrorCode.TRANSACTION_CHANGED:
                         _explain_change(pending)
                     raise
+                second = _check_second_signature(
+                    desk_session, current, spent, second_token, tx_bytes
+                )
                 if not tx["procedures"]:
                     raise VisitRefused.of("nothing_pending")
                 for check in registry.PRE_COMPLETION_CHECKS:
                     check(current)
-                return _write_completion(desk_session, current, spent, token, tx_bytes, pending)
+                return _write_completion(
+                    desk_session, current, spent, (token, second), tx_bytes, pending
+                )
         except _Lapsed as lapsed:
             # Nothing was written; the visit ends as lapsed (its own transaction), then refused.
             with transaction.atomic():
@@ -197,16 +208,45 @@ def _check_signature(
         )
 
 
-def _write_completion(
+def _check_second_signature(
     desk_session: DeskSession,
     visit: Visit,
     spent: identity.SpentNonce,
     token: str,
     tx_bytes: bytes,
+) -> str:
+    """In a visit with a second card (the legal representative's): `token` signs exactly the
+    same bytes with the same nonce, with that card. Without one: no second token."""
+    if visit.companion_certificate_id is None:
+        if token:
+            raise VisitRefused.of("second_signature_unexpected")
+        return ""
+    if not token:
+        raise VisitRefused.of("second_signature_required")
+    validated = identity.verify_completion(
+        token=token, spent=spent, desk_session=desk_session, transaction_bytes=tx_bytes
+    )
+    expected = visit.companion_certificate.fingerprint  # type: ignore[union-attr]
+    if validated.fingerprint_sha256 != expected:
+        raise VisitRefused.of(
+            "second_certificate_mismatch",
+            f"representative {expected[:16]} signer {validated.fingerprint_sha256[:16]}",
+        )
+    return token
+
+
+def _write_completion(
+    desk_session: DeskSession,
+    visit: Visit,
+    spent: identity.SpentNonce,
+    tokens: tuple[str, str],
+    tx_bytes: bytes,
     pending: list[Procedure],
 ) -> Completion:
     """Write the completion, let each procedure's handler write its rows, record the event.
-    `pending`: the visit's pending procedures, read and locked with the visit."""
+    `pending`: the visit's pending procedures, read and locked with the visit; `tokens`: the
+    visit's card's and, in a visit with a second card, that card's (else "")."""
+    token, second_token = tokens
     completion = Completion.objects.create(
         visit=visit,
         nonce=spent.nonce,
@@ -214,6 +254,8 @@ def _write_completion(
         transaction_digest=hashlib.sha256(tx_bytes).hexdigest(),
         token=token,
         certificate=visit.certificate,
+        second_token=second_token,
+        second_certificate_id=visit.companion_certificate_id if second_token else None,
         committed_at=timezone.now(),
     )
     for p in pending:
@@ -234,6 +276,11 @@ def _write_completion(
             "kinds": [p.kind for p in pending],
             "digest": completion.transaction_digest,
             "certificate": visit.certificate.fingerprint,
+            **(
+                {"second_certificate": visit.companion_certificate.fingerprint}  # type: ignore[union-attr]
+                if second_token
+                else {}
+            ),
         },
     )
     completion.committed_kinds = [p.kind for p in pending]  # type: ignore[attr-defined]

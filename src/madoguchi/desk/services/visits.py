@@ -69,6 +69,24 @@ class VisitRefused(Refusal):
         "desk_session_closed": (_("Sign in again."), 401),
         "unknown_procedure": (_("This procedure is not available (%(kind)s)."), 400),
         "procedure_not_pending": (_("No such pending procedure."), 404),
+        "second_signature_required": (
+            _(
+                "The legal representative's card must sign the same content too; nothing was "
+                "committed."
+            ),
+            403,
+        ),
+        "second_signature_unexpected": (
+            _("No second card authenticated in this visit; nothing was committed."),
+            400,
+        ),
+        "second_certificate_mismatch": (
+            _(
+                "The second signature is not from the legal representative's card that "
+                "authenticated in this visit (a card was swapped); nothing was committed."
+            ),
+            403,
+        ),
     }
 
 
@@ -121,7 +139,7 @@ def lapse(visit: Visit, now: datetime) -> tuple[VisitEndReason, datetime] | None
         ),
         (
             VisitEndReason.PRESENCE_LOST,
-            visit.last_presence_at + timedelta(seconds=settings.VISIT_PRESENCE_TIMEOUT_SECONDS),
+            visit.last_presence_at + timedelta(seconds=_presence_allowance(visit)),
         ),
     ]
     passed = [(at, reason) for reason, at in limits if at <= now]
@@ -129,6 +147,15 @@ def lapse(visit: Visit, now: datetime) -> tuple[VisitEndReason, datetime] | None
         return None
     at, reason = min(passed)
     return reason, at
+
+
+def _presence_allowance(visit: Visit) -> int:
+    """Seconds without an allowed card on the reader before the visit ends: longer during an
+    explicit card handover (the cards change hands; services/cards.py)."""
+    timeout = int(settings.VISIT_PRESENCE_TIMEOUT_SECONDS)
+    if visit.handover_at is not None:
+        return max(int(settings.VISIT_HANDOVER_SECONDS), timeout)
+    return timeout
 
 
 def seconds_left(visit: Visit, now: datetime | None = None) -> int:
@@ -150,7 +177,8 @@ def end_locked(
     """End a locked, open visit (inside the caller's transaction)."""
     visit.ended_at = at or timezone.now()
     visit.end_reason = reason
-    visit.save(update_fields=["ended_at", "end_reason"])
+    visit.card_birth_date = None  # kept only while the visit is open
+    visit.save(update_fields=["ended_at", "end_reason", "card_birth_date"])
     pending = list(visit.procedures.filter(status=ProcedureStatus.PENDING))
     for p in pending:
         p.status = ProcedureStatus.DISCARDED
@@ -378,31 +406,57 @@ def _agent_event_visit(
             )
         if visit is None or (observed_at is not None and observed_at < visit.started_at):
             return None, visit is not None
+        if visit.handover_at is not None:
+            return _handover_event(visit, kind, cert_fingerprint, now), True
         if kind == AgentEventKind.REMOVED or (
             kind == AgentEventKind.PRESENCE and cert_fingerprint is None
         ):
             end_locked(visit, VisitEndReason.CARD_REMOVED, at=now)
             return visit, True
         if cert_fingerprint != visit.certificate.fingerprint:
-            end_locked(visit, VisitEndReason.CARD_SWAPPED, at=now)
-            incident_record(
-                kind=IncidentKind.CARD_SWAPPED,
-                reason_code="card_swapped",
-                severity=Severity.MEDIUM,
-                summary=f"Another card was placed on the reader during visit {visit.reference}; "
-                "the visit ended.",
-                visit=visit,
-                terminal=terminal,
-                staff=visit.staff,
-                detail={
-                    "visit_certificate": visit.certificate.fingerprint,
-                    "reported_certificate": cert_fingerprint,
-                },
-            )
+            _end_swapped(visit, cert_fingerprint, now)
             return visit, True
         visit.last_presence_at = now
         visit.save(update_fields=["last_presence_at"])
     return None, True
+
+
+def _handover_event(
+    visit: Visit, kind: AgentEventKind, cert_fingerprint: str | None, now: datetime
+) -> Visit | None:
+    """A card event during the card handover (locked visit): the reader may be empty (the
+    presence allowance bounds it), may hold the resident's card or the second card — before the
+    representative authenticated, any one card; after, only theirs. A third card ends it."""
+    if kind == AgentEventKind.REMOVED or cert_fingerprint is None:
+        return None  # changing hands; lapse() ends the visit if no card comes back in time
+    allowed = {visit.certificate.fingerprint}
+    if visit.companion_certificate_id is not None:
+        allowed.add(visit.companion_certificate.fingerprint)  # type: ignore[union-attr]
+    if visit.companion_certificate_id is not None and cert_fingerprint not in allowed:
+        _end_swapped(visit, cert_fingerprint, now)
+        return visit
+    visit.last_presence_at = now
+    visit.save(update_fields=["last_presence_at"])
+    return None
+
+
+def _end_swapped(visit: Visit, cert_fingerprint: str | None, now: datetime) -> None:
+    """End a locked visit because a card it does not accept was placed; record the incident."""
+    end_locked(visit, VisitEndReason.CARD_SWAPPED, at=now)
+    incident_record(
+        kind=IncidentKind.CARD_SWAPPED,
+        reason_code="card_swapped",
+        severity=Severity.MEDIUM,
+        summary=f"Another card was placed on the reader during visit {visit.reference}; "
+        "the visit ended.",
+        visit=visit,
+        terminal=visit.terminal,
+        staff=visit.staff,
+        detail={
+            "visit_certificate": visit.certificate.fingerprint,
+            "reported_certificate": cert_fingerprint,
+        },
+    )
 
 
 # --- procedures ----------------------------------------------------------------------------
