@@ -16,7 +16,7 @@ from madoguchi.desk.models import Completion
 from madoguchi.outside import BankAccountType
 
 from . import states
-from .constants import LinkStatus
+from .constants import RELATIONSHIP_JA, LinkStatus
 from .events import BENEFITS_RECEIPT_EMAILED
 from .models import Grant, HealthInsuranceRegistration, PaymentLink, PublicFundAccount
 
@@ -31,6 +31,7 @@ class ReceiptData:
     items: list[dict[str, Any]] = field(default_factory=list)
     grants: list[str] = field(default_factory=list)
     later: list[str] = field(default_factory=list)
+    signed_by: str = "ご本人のマイナンバーカード"
 
 
 def receipt_data(completion: Completion) -> ReceiptData:
@@ -51,15 +52,21 @@ def receipt_data(completion: Completion) -> ReceiptData:
         visit_reference=visit.reference,
     )
     for link in PaymentLink.objects.filter(completion=completion).select_related(
-        "provider", "programme_version"
+        "provider", "programme_version", "representative"
     ):
-        data.items.append(
-            {
-                "what": f"{link.programme_version.name_ja}の申込（決済サービスの紐付け）",
-                "account": f"{link.provider.display_name_ja} {link.masked_account}",
-                "holder": link.account_holder_kana or "（取得できません）",
-            }
-        )
+        item = {
+            "what": f"{link.programme_version.name_ja}の申込（決済サービスの紐付け）",
+            "account": f"{link.provider.display_name_ja} {link.masked_account}",
+            "holder": link.account_holder_kana or "（取得できません）",
+        }
+        if link.representative is not None:
+            relationship = RELATIONSHIP_JA.get(link.representative.relationship, "法定代理人")
+            item["representative"] = (
+                f"未成年のご本人に代わり、法定代理人（{relationship}）の名義の口座を使う申請です。"
+                "口座名義は法定代理人のお名前と照合しました。"
+            )
+            data.signed_by = f"ご本人と法定代理人（{relationship}）のマイナンバーカード"
+        data.items.append(item)
     for pf in PublicFundAccount.objects.filter(completion=completion):
         data.items.append(
             {
