@@ -16,6 +16,7 @@ import pytest
 from madoguchi.agent import Agent, AgentConfig
 from madoguchi.card.virtual import issue_card
 from madoguchi.core import demo
+from tests import cardkit
 
 from .conftest import ARTIFACTS, _serve_insecure
 
@@ -117,6 +118,7 @@ def demo_desk(
     agent.start()
     _serve_insecure(settings, live_server.url, agent.base_url)
     settings.CARD_AGENT_ORIGINS = {"desk-01": agent.base_url}
+    settings.CARD_SUPPORT_KEYS = [cardkit.support_key_spec(trusted.ca, tmp_path)]
     context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()

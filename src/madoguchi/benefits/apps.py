@@ -20,7 +20,16 @@ class BenefitsConfig(AppConfig):
     verbose_name = _("Benefits")
 
     def ready(self) -> None:
+        from madoguchi.desk import procedures as desk_procedures
+
         from . import events, procedures, receivers  # noqa: F401  (registrations)
+        from .constants import RELATIONSHIP_ROLES
+        from .services.representatives import representative_label
+
+        if representative_label not in desk_procedures.SECOND_CARD_LABELS:
+            desk_procedures.SECOND_CARD_LABELS.append(representative_label)
+        if not desk_procedures.SECOND_CARD_ROLES:
+            desk_procedures.SECOND_CARD_ROLES.extend(RELATIONSHIP_ROLES)
 
         post_migrate.connect(
             _seed_national_programme, sender=self, dispatch_uid="madoguchi.benefits.seed"

@@ -67,6 +67,12 @@ RELATIONSHIP_JA = {
     Relationship.GUARDIAN: "未成年後見人",
     Relationship.ADULT_GUARDIAN: "成年後見人",
 }
+RELATIONSHIP_EN = {
+    Relationship.PARENT: "Parent (person with parental authority)",
+    Relationship.GUARDIAN: "Guardian of a minor",
+    Relationship.ADULT_GUARDIAN: "Adult guardian",
+}
+RELATIONSHIP_ROLES = [(str(r.value), RELATIONSHIP_JA[r], RELATIONSHIP_EN[r]) for r in Relationship]
 
 
 class GrantStatus(models.TextChoices):

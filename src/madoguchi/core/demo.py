@@ -20,7 +20,7 @@ from madoguchi.audit import services as audit
 from madoguchi.benefits.models import Provider
 from madoguchi.card.errors import PinBlocked, WrongPin
 from madoguchi.card.jpki import JpkiClient
-from madoguchi.card.testca import TestCA
+from madoguchi.card.testca import SUPPORT_ROOT_KEY_ID, TestCA
 from madoguchi.card.transport import VirtualTransport
 from madoguchi.card.virtual import issue_card
 from madoguchi.checklists.services import template_install_default
@@ -169,6 +169,16 @@ def ensure_pki() -> tuple[Path, list[Path]]:
                         client.verify_auth_pin("0000")
         cards.append(path)
     return root, cards
+
+
+def support_key_spec() -> str:
+    """`CARD_SUPPORT_KEYS` for the demo server: the demo CA's input-support root (it plays
+    J-LIS's key with which the server verifies EF0003 of the demo cards)."""
+
+    ca = TestCA.load_or_create(demo_dir() / "ca")
+    path = demo_dir() / "ca" / "support-root.pub.pem"
+    path.write_bytes(ca.support_public_key_pem())
+    return f"{SUPPORT_ROOT_KEY_ID.hex()}={path}"
 
 
 def refresh_crl() -> None:

@@ -88,6 +88,21 @@ PRE_COMPLETION_CHECKS: list[Callable[[Visit], None]] = []
 # the visit (ended_at and end_reason set) and must not lock rows (the audit head is held).
 VISIT_END_HOOKS: list[Callable[[Visit], None]] = []
 
+# The second card of a visit as the visit page names it (e.g. the benefits app's "法定代理人
+# （親権者）"): called only for a visit with a second card; the first non-empty answer is shown.
+SECOND_CARD_LABELS: list[Callable[[Visit], str]] = []
+# The roles a second card's holder may have (value, Japanese label, English label), offered on
+# the visit page before the handover (the benefits app's relationships of a legal representative).
+SECOND_CARD_ROLES: list[tuple[str, str, str]] = []
+
+
+def second_card_label(visit: Visit) -> str:
+    for label in SECOND_CARD_LABELS:
+        text = label(visit)
+        if text:
+            return text
+    return ""
+
 
 class VisitChecklist(Protocol):
     """What the desk's pages need of the staff checklist (the checklists app provides it)."""

@@ -100,8 +100,15 @@ def _context(request: HttpRequest, visit: Visit | None, **extra: Any) -> dict[st
         ctx["resident_name"] = request.session.get(SESSION_RESIDENT, {}).get(visit.reference)
         ctx["seconds_left"] = services.seconds_left(visit)
         ctx["card_fingerprint"] = visit.certificate.fingerprint
+        ctx["handover"] = visit.handover_at is not None
+        if visit.companion_certificate_id is not None:  # the representative's card (2nd signer)
+            ctx["second_fingerprint"] = visit.companion_certificate.fingerprint  # type: ignore[union-attr]
     ctx.update(extra)
     return ctx
+
+
+def lang_en() -> bool:
+    return (get_language() or "ja").startswith("en")
 
 
 def _label(handler: Any) -> str:
@@ -166,6 +173,13 @@ def visit(request: HttpRequest) -> HttpResponse:
             rows=rows,
             pending=sum(1 for p in procs if p.status == ProcedureStatus.PENDING),
             completions=found.completions.count(),
+            second_card_label=(
+                registry.second_card_label(found) if found.companion_certificate_id else ""
+            ),
+            second_card_roles=[
+                (value, en if lang_en() else ja) for value, ja, en in registry.SECOND_CARD_ROLES
+            ],
+            basic_four_read=found.card_birth_date is not None,
         ),
     )
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
 from madoguchi.desk import services as desk_services
+from madoguchi.desk.models import Visit
 from madoguchi.desk.services import visit_current
 from madoguchi.identity import services as identity
 from madoguchi.identity.constants import NoncePurpose
@@ -102,3 +103,11 @@ def representative_authenticate(
             },
         )
     return rep
+
+
+def representative_label(visit: Visit) -> str:
+    """How the visit page names the visit's second card: the representative and relationship."""
+    rep = VisitRepresentative.objects.filter(visit=visit).order_by("-authenticated_at").first()
+    if rep is None:
+        return ""
+    return f"法定代理人（{RELATIONSHIP_JA.get(rep.relationship, rep.relationship)}）"

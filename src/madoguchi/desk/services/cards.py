@@ -55,6 +55,13 @@ class CardsRefused(VisitRefused):
             ),
             400,
         ),
+        "basic_four_after_handover": (
+            _(
+                "Read the resident's card before the card handover: after it, another card may "
+                "be on the reader. Nothing was recorded."
+            ),
+            409,
+        ),
         "handover_not_started": (
             _(
                 "Start the card handover first: the representative's card may be placed on the "
@@ -102,6 +109,10 @@ def visit_basic_four(
         raise CardsRefused.of("basic_four_invalid", str(exc)[:200]) from exc
     with transaction.atomic():
         visit = _require_open(desk_session)
+        # Before the handover only the resident's card can be on the reader (another card ends
+        # the visit, as the agent reports it); after it, the representative's may be.
+        if visit.handover_at is not None:
+            raise CardsRefused.of("basic_four_after_handover")
         visit.card_birth_date = four.birth_date
         visit.save(update_fields=["card_birth_date"])
         audit.record(

@@ -64,7 +64,11 @@ class Command(BaseCommand):
         processes: dict[str, tuple[list[str], dict[str, str]]] = {
             "server": (
                 [*madoguchi, "serve", "--bind", f"{opts['host']}:{opts['port']}", "--workers", "2"],
-                {},
+                # The server verifies the demo cards' basic four with the demo CA's key.
+                {
+                    "CARD_SUPPORT_KEYS": os.environ.get("CARD_SUPPORT_KEYS")
+                    or demo.support_key_spec()
+                },
             ),
         }
         for kind in ("provider", "bank", "insurer"):

@@ -74,7 +74,8 @@
   }
 
   function busy(on) {
-    document.querySelectorAll("[data-action=start-visit],[data-action=sign-completion],[data-action=read-resident]")
+    document.querySelectorAll("[data-action=start-visit],[data-action=sign-completion],[data-action=read-resident]," +
+      "[data-action=start-handover],[data-action=authenticate-representative]")
       .forEach(function (b) { b.disabled = !!on; });
   }
 
@@ -186,21 +187,55 @@
     try { return JSON.parse(el.dataset.lines); } catch (e) { return null; }
   }
 
+  // Resolves once the agent reports the card `fp` on the reader (asking for it meanwhile).
+  function waitForCard(fp, msgId) {
+    var deadline = Date.now() + 120000;
+    return new Promise(function (resolve, reject) {
+      (function check() {
+        agent("/status").then(function (r) {
+          if (r.status === 200 && r.body.card_present && r.body.cert_fingerprint === fp) {
+            return resolve();
+          }
+          status(msg(msgId));
+          if (Date.now() > deadline) return reject({ code: "timeout" });
+          setTimeout(check, 500);
+        }, function () { reject({ code: "agent-unreachable" }); });
+      })();
+    });
+  }
+
+  // In a visit with a second card (the legal representative's) both cards sign the same bytes
+  // with the same nonce: the resident's card first, then the representative's; one commit.
   function signCompletion() {
     clearError();
     busy(true);
-    var nonce;
+    var nonce, origin, transaction, first;
+    var second = cfg.secondFingerprint || "";
     api("/current/completion-challenge", "POST", {}).then(function (r) {
       if (r.status === 404) { visitEnded(r.body.message_ja); throw { silent: true }; }
       if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
       if (JSON.stringify(r.body.display) !== JSON.stringify(shownLines())) throw { code: "changed" };
       nonce = r.body.nonce;
+      origin = r.body.origin;
+      transaction = r.body.transaction;
+      return second ? waitForCard(cfg.cardFingerprint, "place-resident-card") : null;
+    }).then(function () {
       return cardOperation("/sign-completion", {
-        nonce: nonce, origin: r.body.origin, transaction: r.body.transaction,
+        nonce: nonce, origin: origin, transaction: transaction,
+      });
+    }).then(function (result) {
+      first = result.token;
+      if (!second) return null;
+      return waitForCard(second, "place-second-card").then(function () {
+        return cardOperation("/sign-completion", {
+          nonce: nonce, origin: origin, transaction: transaction,
+        });
       });
     }).then(function (result) {
       status(msg("verifying"));
-      return api("/current/complete", "POST", { token: result.token, nonce: nonce });
+      var body = { token: first, nonce: nonce };
+      if (result) body.second_token = result.token;
+      return api("/current/complete", "POST", body);
     }).then(function (r) {
       if (r.status !== 200) {
         visitEnded(r.body.message_ja);
@@ -212,19 +247,64 @@
 
   // --- read the resident's name (basic four attributes, input-support PIN) ---------------------
 
+  // The name is for the banner; the files as read (EF0002-4) go to the server, which checks
+  // EF0003's J-LIS signature itself and keeps the birth date (never taken from this script).
   function readResident() {
     clearError();
     busy(true);
-    cardOperation("/read-attributes", {}).then(function (attrs) {
+    var attrs;
+    cardOperation("/read-attributes", {}).then(function (result) {
+      attrs = result;
       var el = $("[data-role=resident-name]");
       if (el) el.textContent = attrs.name || "";
-      status("");
-      busy(false);
       return fetch(cfg.residentUrl, {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": cfg.csrf },
-        body: JSON.stringify({ name: attrs.name || "", birth_date: attrs.birth_date || "" }),
+        body: JSON.stringify({ name: attrs.name || "" }),
       });
+    }).then(function () {
+      return api("/current/basic-four", "POST", attrs.evidence || {});
+    }).then(function (r) {
+      if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
+      status(msg("card-read"));
+      busy(false);
+      var handover = $("[data-action=start-handover]");
+      if (handover && handover.disabled) window.location.reload();
+    }).catch(cardError);
+  }
+
+  // --- the legal representative: the explicit card handover, then their own card --------------
+
+  function startHandover() {
+    clearError();
+    busy(true);
+    api("/current/handover", "POST", {}).then(function (r) {
+      if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
+      window.location.reload();
+    }).catch(cardError);
+  }
+
+  function authenticateRepresentative() {
+    clearError();
+    busy(true);
+    var nonce;
+    var body = {
+      relationship: ($("[data-role=rep-relationship]") || {}).value || "parent",
+      kana: ($("[data-role=rep-kana]") || {}).value || "",
+      kana_confirmed: !!($("[data-role=rep-kana-confirmed]") || {}).checked,
+    };
+    api("/current/representative/challenge", "POST", {}).then(function (r) {
+      if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
+      nonce = r.body.nonce;
+      return cardOperation("/authenticate", { nonce: nonce, origin: r.body.origin });
+    }).then(function (result) {
+      status(msg("verifying"));
+      body.token = result.token;
+      body.nonce = nonce;
+      return api("/current/representative", "POST", body);
+    }).then(function (r) {
+      if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
+      window.location.reload();
     }).catch(cardError);
   }
 
@@ -234,6 +314,8 @@
     if (t.dataset.action === "start-visit") startVisit();
     else if (t.dataset.action === "sign-completion") signCompletion();
     else if (t.dataset.action === "read-resident") readResident();
+    else if (t.dataset.action === "start-handover") startHandover();
+    else if (t.dataset.action === "authenticate-representative") authenticateRepresentative();
   });
 
   // --- the open visit: banner, card presence, and its end --------------------------------------
@@ -276,10 +358,14 @@
   function watchVisit() {
     secondsLeft = parseInt(cfg.secondsLeft, 10);
     var fp = cfg.cardFingerprint;
+    // During the card handover the cards change hands: the server alone decides when a card
+    // event ends the visit (a third card, or none for too long); this page follows /current.
+    var handover = cfg.handover === "1";
+    function allowed(f) { return f === fp || (handover && (!cfg.secondFingerprint || f === cfg.secondFingerprint)); }
     agent("/status").then(function (r) {
       if (r.status !== 200) return setCard("down");
-      if (!r.body.card_present) { setCard("absent"); visitEnded(msg("card-absent")); }
-      else setCard(r.body.cert_fingerprint === fp ? "present" : "other");
+      if (!r.body.card_present) { setCard("absent"); if (!handover) visitEnded(msg("card-absent")); }
+      else setCard(allowed(r.body.cert_fingerprint) ? "present" : "other");
     }, function () { setCard("down"); });
 
     if (window.EventSource) {
@@ -287,9 +373,10 @@
       es.addEventListener("card", function (ev) {
         var data = {};
         try { data = JSON.parse(ev.data); } catch (e) { return; }
-        if (data.kind === "removed") { setCard("absent"); visitEnded(msg("card-absent")); }
-        else if (data.kind === "inserted" && data.cert_fingerprint !== fp) {
-          setCard("other"); visitEnded(msg("card-other"));
+        if (data.kind === "removed") { setCard("absent"); if (!handover) visitEnded(msg("card-absent")); }
+        else if (data.kind === "inserted" && allowed(data.cert_fingerprint)) setCard("present");
+        else if (data.kind === "inserted") {
+          setCard("other"); if (!handover) visitEnded(msg("card-other"));
         }
       });
       es.onerror = function () { if (!ended) setCard("down"); };
