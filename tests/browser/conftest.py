@@ -136,7 +136,7 @@ def _serve_insecure(settings, origin: str, agent_origin: str) -> None:
 
 
 @pytest.fixture
-def desk(live_server, trusted, settings, card_files, browser) -> Iterator[Desk]:
+def desk(live_server, trusted, settings, card_files, browser, tmp_path) -> Iterator[Desk]:
     """A terminal enrolled in a fresh browser context, desk staff signed in, the agent running
     with residents A, B and C's cards in its tray (none inserted)."""
     checklists.template_install_default()
@@ -159,6 +159,7 @@ def desk(live_server, trusted, settings, card_files, browser) -> Iterator[Desk]:
     agent.start()
     _serve_insecure(settings, live_server.url, agent.base_url)
     settings.DEMO = True  # the tray UI
+    settings.CARD_SUPPORT_KEYS = [cardkit.support_key_spec(trusted.ca, tmp_path)]
     context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()

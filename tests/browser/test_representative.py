@@ -1,0 +1,89 @@
+"""The legal-representative exception at the desk, in chromium, with the demo's `minor` (佐藤
+翔太, born 2014) and `parent` (佐藤 花子) cards: the minor's card starts the visit and is read
+(the server verifies the birth date), staff start the card handover, the parent's own card
+authenticates, the point application links the parent's account, and both cards sign."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from madoguchi.benefits.models import PaymentLink
+from madoguchi.desk.models import Completion
+
+from .demo_kit import DemoDesk, demo_cards, demo_desk, demo_outside  # noqa: F401  (fixtures)
+from .test_readme import tick_all
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _sign_in(demo_desk: DemoDesk) -> None:
+    page = demo_desk.page
+    page.goto(demo_desk.url + "/terminal/enrol/")
+    page.get_by_role("button", name="desk-01", exact=True).click()
+    page.goto(demo_desk.url + "/accounts/sign-in/")
+    page.fill("input[name=username]", "desk1")
+    page.fill("input[name=password]", "madoguchi-demo")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/desk/$"))
+
+
+def test_minor_with_parent_two_cards(demo_desk: DemoDesk):  # noqa: F811
+    page = demo_desk.page
+    _sign_in(demo_desk)
+    page.get_by_test_id("tray-insert-minor").click()
+    expect(page.get_by_test_id("presence")).to_contain_text("カード")
+    page.get_by_role("button", name="カードで受付を開始").click()
+    demo_desk.type_pin()
+    page.wait_for_url(re.compile(r"/desk/visit/$"))
+    panel = page.get_by_test_id("representative-panel")
+    expect(panel.get_by_test_id("start-handover")).to_be_disabled()
+    # The birth date comes from the card: read it (input-support PIN); the server verifies it.
+    page.get_by_role("button", name="カードから氏名を読み取る").click()
+    demo_desk.type_pin()
+    expect(panel.get_by_test_id("start-handover")).to_be_enabled()
+    expect(page.get_by_test_id("resident-name")).to_have_text("佐藤　翔太")
+    panel.get_by_test_id("start-handover").click()
+    expect(panel.get_by_test_id("handover-started")).to_be_visible()
+    # The handover: the minor's card leaves the reader, the parent's comes; the visit stays.
+    page.get_by_test_id("tray-insert-parent").click()
+    expect(page.get_by_test_id("tray-insert-parent")).to_contain_text("置かれています")
+    panel.get_by_test_id("rep-relationship").select_option("parent")
+    panel.get_by_test_id("rep-kana").fill("サトウ ハナコ")
+    panel.get_by_test_id("rep-kana-confirmed").check()
+    panel.get_by_test_id("authenticate-representative").click()
+    demo_desk.type_pin()
+    expect(panel.get_by_test_id("representative-done")).to_contain_text("法定代理人（親権者）")
+    # The point application with the parent's account, under the exception.
+    page.get_by_test_id("add-point_application").click()
+    page.get_by_label("決済サービスID").fill("7010000000000002")
+    page.get_by_label("セキュリティコード").fill("4567")
+    page.get_by_label("ご本人のお名前（フリガナ）").fill("サトウ ショウタ")
+    page.get_by_label("ご本人がフリガナを確認しました").check()
+    page.get_by_label("未成年者が法定代理人の口座を使う（例外）").check()
+    page.get_by_test_id("procedure-submit").click()
+    page.wait_for_url(re.compile(r"/desk/visit/$"))
+    page.get_by_test_id("to-confirm").click()
+    lines = page.get_by_test_id("commit-lines")
+    expect(lines).to_contain_text("法定代理人による申請: 親権者の口座を使用します")
+    expect(page.get_by_test_id("two-cards")).to_be_visible()
+    tick_all(page)
+    demo_desk.shot("21-representative-confirm")
+    page.get_by_test_id("sign-completion").click()
+    # The parent's card is on the reader: the page asks for the resident's first.
+    expect(page.locator("[data-role=flow-status]")).to_contain_text("ご本人のカード")
+    page.get_by_test_id("tray-insert-minor").click()
+    demo_desk.type_pin()
+    expect(page.locator("[data-role=flow-status]")).to_contain_text("法定代理人のカード")
+    page.get_by_test_id("tray-insert-parent").click()
+    demo_desk.type_pin()
+    page.wait_for_url(re.compile(r"/desk/visit/receipt/$"))
+    expect(page.locator("main")).to_contain_text("法定代理人による申請: 親権者の口座を使用します")
+    demo_desk.shot("22-representative-receipt")
+    completion = Completion.objects.get()
+    link = PaymentLink.objects.get()
+    assert link.representative.relationship == "parent"
+    assert link.name_exception == "minor_representative"
+    assert completion.second_certificate_id == link.representative.certificate_id
