@@ -19,7 +19,7 @@ from .test_readme import tick_all
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _sign_in(demo_desk: DemoDesk) -> None:
+def _sign_in(demo_desk: DemoDesk) -> None:  # noqa: F811
     page = demo_desk.page
     page.goto(demo_desk.url + "/terminal/enrol/")
     page.get_by_role("button", name="desk-01", exact=True).click()
