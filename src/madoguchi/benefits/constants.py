@@ -62,12 +62,12 @@ class Relationship(models.TextChoices):
 
 
 # How the relationship reads in the signed lines and on the receipt (Japanese, for the resident).
-RELATIONSHIP_JA = {
+RELATIONSHIP_JA: dict[str, str] = {
     Relationship.PARENT: "親権者",
     Relationship.GUARDIAN: "未成年後見人",
     Relationship.ADULT_GUARDIAN: "成年後見人",
 }
-RELATIONSHIP_EN = {
+RELATIONSHIP_EN: dict[str, str] = {
     Relationship.PARENT: "Parent (person with parental authority)",
     Relationship.GUARDIAN: "Guardian of a minor",
     Relationship.ADULT_GUARDIAN: "Adult guardian",
