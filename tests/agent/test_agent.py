@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from madoguchi.agent import Agent, AgentConfig, ConfigError
 from madoguchi.agent.operations import fingerprint
+from madoguchi.card.inputsupport import check_integrity, parse_basic_four
 from madoguchi.card.testca import generate_rsa_key
 from madoguchi.card.virtual import VirtualCard
 from madoguchi.identity.tokens import (
@@ -160,12 +161,19 @@ def test_read_attributes_returns_basic_four(start_agent: Start) -> None:
     assert "券面事項入力補助用の暗証番号" in a.client.get(r.json()["pinpad_url"]).text
     assert a.test_pin(request_id, PIN)["status"] == "pending"  # the auth PIN is not this PIN
     assert a.test_pin(request_id, SUPPORT_PIN)["status"] == "done"
-    assert a.result(request_id)["result"] == {
+    result = a.result(request_id)["result"]
+    evidence = result.pop("evidence")
+    assert result == {
         "name": "佐藤\u3000太郎",
         "address": "東京都千代田区霞が関１－２－３",
         "birth_date": "1985-04-01",
         "sex": "1",
     }
+    # EF0002-EF0004 as read, for the server to verify itself (never EF0001).
+    assert set(evidence) == {"ef0002", "ef0003", "ef0004"}
+    files = {k: base64.b64decode(v) for k, v in evidence.items()}
+    check_integrity(files["ef0002"], files["ef0003"], files["ef0004"])
+    assert parse_basic_four(files["ef0002"]).birth_date.isoformat() == "1985-04-01"
 
 
 # --- origin, CORS, host --------------------------------------------------------------------------------
