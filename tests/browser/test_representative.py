@@ -21,13 +21,22 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def _sign_in(demo_desk: DemoDesk) -> None:  # noqa: F811
     page = demo_desk.page
-    page.goto(demo_desk.url + "/terminal/enrol/")
+    # The live server's first answer can take seconds on a loaded machine (cold imports).
+    page.goto(demo_desk.url + "/terminal/enrol/", timeout=60_000)
     page.get_by_role("button", name="desk-01", exact=True).click()
     page.goto(demo_desk.url + "/accounts/sign-in/")
     page.fill("input[name=username]", "desk1")
     page.fill("input[name=password]", "madoguchi-demo")
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(re.compile(r"/desk/$"))
+
+
+def _swap_to(page, card: str) -> None:
+    """In the tray: take the card out, put `card` in (a reader holds one card)."""
+    page.get_by_test_id("tray-remove").click()
+    expect(page.get_by_test_id(f"tray-insert-{card}")).to_have_attribute("aria-pressed", "false")
+    page.get_by_test_id(f"tray-insert-{card}").click()
+    expect(page.get_by_test_id(f"tray-insert-{card}")).to_contain_text("置かれています")
 
 
 def test_minor_with_parent_two_cards(demo_desk: DemoDesk):  # noqa: F811
@@ -48,8 +57,7 @@ def test_minor_with_parent_two_cards(demo_desk: DemoDesk):  # noqa: F811
     panel.get_by_test_id("start-handover").click()
     expect(panel.get_by_test_id("handover-started")).to_be_visible()
     # The handover: the minor's card leaves the reader, the parent's comes; the visit stays.
-    page.get_by_test_id("tray-insert-parent").click()
-    expect(page.get_by_test_id("tray-insert-parent")).to_contain_text("置かれています")
+    _swap_to(page, "parent")
     panel.get_by_test_id("rep-relationship").select_option("parent")
     panel.get_by_test_id("rep-kana").fill("サトウ ハナコ")
     panel.get_by_test_id("rep-kana-confirmed").check()
@@ -74,10 +82,10 @@ def test_minor_with_parent_two_cards(demo_desk: DemoDesk):  # noqa: F811
     page.get_by_test_id("sign-completion").click()
     # The parent's card is on the reader: the page asks for the resident's first.
     expect(page.locator("[data-role=flow-status]")).to_contain_text("ご本人のカード")
-    page.get_by_test_id("tray-insert-minor").click()
+    _swap_to(page, "minor")
     demo_desk.type_pin()
     expect(page.locator("[data-role=flow-status]")).to_contain_text("法定代理人のカード")
-    page.get_by_test_id("tray-insert-parent").click()
+    _swap_to(page, "parent")
     demo_desk.type_pin()
     page.wait_for_url(re.compile(r"/desk/visit/receipt/$"))
     expect(page.locator("main")).to_contain_text("法定代理人による申請: 親権者の口座を使用します")
