@@ -74,9 +74,10 @@
   }
 
   function busy(on) {
+    var handover = $("[data-action=start-handover]");
     document.querySelectorAll("[data-action=start-visit],[data-action=sign-completion],[data-action=read-resident]," +
       "[data-action=start-handover],[data-action=authenticate-representative]")
-      .forEach(function (b) { b.disabled = !!on; });
+      .forEach(function (b) { b.disabled = !!on || (b === handover && b.dataset.ready !== "1"); });
   }
 
   // --- PIN pad (the agent's page in an iframe) and request polling -----------------------------
@@ -267,9 +268,12 @@
     }).then(function (r) {
       if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
       status(msg("card-read"));
-      busy(false);
+      // The handover may start now (the server has the birth date of the resident's card).
       var handover = $("[data-action=start-handover]");
-      if (handover && handover.disabled) window.location.reload();
+      if (handover) handover.dataset.ready = "1";
+      var hint = $("[data-role=read-first]");
+      if (hint) hint.hidden = true;
+      busy(false);
     }).catch(cardError);
   }
 
