@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('benefits', '0005_account_claims'),
+        ('benefits', '0006_outbox'),
     ]
 
     operations = [
