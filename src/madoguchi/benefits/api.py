@@ -12,10 +12,11 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema
-from ninja.responses import codes_4xx
 
-from madoguchi.desk.api import Challenge, Error
+from madoguchi.desk.api import Challenge
 from madoguchi.identity.services import expires_in
+from madoguchi.refusals import REFUSAL_STATUSES as codes_4xx
+from madoguchi.refusals import ErrorOut as Error
 from madoguchi.terminals.auth import DeskSessionAuth
 from madoguchi.terminals.models import DeskSession
 
