@@ -31,6 +31,9 @@ NOT_AUDITED = {
     "identity.services.holder_certificate_for": "a holder seen first inside an audited sign-in",
     "benefits.services.payouts.payout_batch_create": "assembles a batch; sending it is audited",
     "checklists.services.template_install_default": "installs the desk manual's version 1",
+    # A worker's lease on a pending outbox call (attempts, next attempt); what the call's
+    # answer changes is audited (registration registered / refused, reconcile actions).
+    "benefits.services.outbox.claim": "a worker's lease on a call; its answer is audited",
 }
 
 
