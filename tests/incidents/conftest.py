@@ -2,7 +2,14 @@ import pytest
 
 from madoguchi.terminals import services as terminal_services
 from tests import factories
-from tests.benefits.conftest import ORIGIN, providers, sims, systems  # noqa: F401 (fixtures)
+from tests.benefits.conftest import (  # noqa: F401 (fixtures)
+    ORIGIN,
+    minor_card,
+    providers,
+    sims,
+    support_keys,
+    systems,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -71,15 +71,20 @@ def test_an_exact_match_is_not_an_incident(trusted, desk):
     ).exists()
 
 
-@pytest.mark.usefixtures("providers", "systems")
-def test_exception_used_is_an_incident(trusted, desk):
-    """A minor's link to the legal representative's account (the documented exception)."""
+@pytest.mark.usefixtures("providers", "systems", "support_keys")
+def test_exception_used_is_an_incident(trusted, desk, minor_card):
+    """A minor's link to the legal representative's account (the documented exception): the
+    birth date verified from the card, the handover, the representative's card signing too."""
     from madoguchi.benefits import services as benefits
+    from madoguchi.desk import services as desk_services
     from tests import cardkit
     from tests.benefits.conftest import ORIGIN
+    from tests.visits import commit_two_cards, verify_basic_four
 
-    a, c = trusted.card("A"), trusted.card("C")
-    visit = start_visit(desk, a)
+    c = trusted.card("C")
+    visit = start_visit(desk, minor_card)
+    verify_basic_four(desk, minor_card)
+    desk_services.visit_handover_start(desk_session=desk)
     nonce = benefits.representative_challenge(desk).value
     benefits.representative_authenticate(
         desk,
@@ -89,9 +94,8 @@ def test_exception_used_is_an_incident(trusted, desk):
         kana="ヤマダ タロウ",
         kana_confirmed=True,
     )
-    minor = {"use_representative_exception": True, "resident_birth_date": "2014-05-05"}
-    prepare(desk, **apply_fields(kana="サカイ ハナコ", **minor))
-    commit(desk, a)
+    prepare(desk, **apply_fields(kana="サトウ ショウタ", use_representative_exception=True))
+    commit_two_cards(desk, minor_card, c)
     incident = Incident.objects.get(kind=IncidentKind.EXCEPTION_USED)
     assert incident.reason_code == "minor_representative"
     assert incident.visit == visit

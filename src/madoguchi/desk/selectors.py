@@ -54,7 +54,14 @@ class VisitState:
         return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
 
 
-_STATE_FIELDS = ("pk", "public_id", "desk_session_id", "started_at", "last_activity_at")
+_STATE_FIELDS = (
+    "pk",
+    "public_id",
+    "desk_session_id",
+    "started_at",
+    "last_activity_at",
+    "handover_at",  # the lapse rules read it (a handover allows an empty reader)
+)
 
 
 def visit_state(desk_session: DeskSession) -> VisitState | None:
