@@ -579,6 +579,7 @@ def polls_run(
         for way, path in POLLS.items():
             answered = [0] * len(desks)
             not_modified = [0] * len(desks)
+            lost = [0] * len(desks)
 
             def poll(
                 i: int,
@@ -586,12 +587,17 @@ def polls_run(
                 path: str = path,
                 answered: list[int] = answered,
                 not_modified: list[int] = not_modified,
+                lost: list[int] = lost,
             ) -> None:
                 etag = ""
                 for _ in range(polls):
                     assert desk.http is not None
                     headers = {"If-None-Match": etag} if etag else {}
-                    r = desk.http.get("/api/v1" + path, headers=headers)
+                    try:
+                        r = desk.http.get("/api/v1" + path, headers=headers)
+                    except httpx.TransportError:  # e.g. a kept-alive connection the server closed
+                        lost[i] += 1
+                        continue
                     if r.status_code in (200, 304):
                         answered[i] += 1
                         not_modified[i] += r.status_code == 304
@@ -611,6 +617,7 @@ def polls_run(
                 "cpu_s": cpu,
                 "statements": after.get("statements.desk", 0) - before.get("statements.desk", 0),
                 "not_modified": sum(not_modified),
+                "lost": sum(lost),
             }
         finished.set()
         for t in reporters:
@@ -777,6 +784,11 @@ def report(r: Result) -> list[str]:
             lines.append(
                 f"  desk page poll ({way}): {n:.0f} polls, server CPU {cpu_ms:.2f} ms/poll, "
                 f"{statements_per:.1f} SQL statements/poll, {nm:.0%} answered 304"
+                + (
+                    f", {r.polls[way]['lost']:.0f} lost (connection reset)"
+                    if r.polls[way].get("lost")
+                    else ""
+                )
             )
         if "summary" in per and "state" in per and per["state"][0]:
             lines.append(
