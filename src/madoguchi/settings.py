@@ -294,6 +294,8 @@ NONCE_LIFETIME_SECONDS = env.int("NONCE_LIFETIME_SECONDS", default=300)
 RESIDENT_ORIGIN = env.str("RESIDENT_ORIGIN", default="")
 RESIDENT_IDLE_SECONDS = env.int("RESIDENT_IDLE_SECONDS", default=120)
 RESIDENT_PRESENCE_TIMEOUT_SECONDS = env.int("RESIDENT_PRESENCE_TIMEOUT_SECONDS", default=6)
+# Sign-in challenges one client address may ask for in a minute (unauthenticated: each is a row).
+RESIDENT_CHALLENGES_PER_MINUTE = env.int("RESIDENT_CHALLENGES_PER_MINUTE", default=30)
 RESIDENT_CALL_CENTRE = env.str("RESIDENT_CALL_CENTRE", default="0120-95-0178")
 # Refuse a card when no fresh CRL can say whether it is revoked (fail closed).
 IDENTITY_REJECT_UNKNOWN_REVOCATION = env.bool("IDENTITY_REJECT_UNKNOWN_REVOCATION", default=True)

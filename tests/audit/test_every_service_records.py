@@ -53,13 +53,14 @@ def _name(path: Path) -> str:
 
 
 def _is_record(call: ast.Call) -> bool:
+    """audit.record(...), or the rate-limited path for unauthenticated events
+    (throttle.record_unauthenticated: the first of a minute is an event, repeats a tally)."""
     f = call.func
-    return (
-        isinstance(f, ast.Attribute)
-        and f.attr == "record"
-        and isinstance(f.value, ast.Name)
-        and f.value.id in {"audit", "audit_services"}
-    ) or (isinstance(f, ast.Name) and f.id == "record")
+    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+        if f.attr == "record":
+            return f.value.id in {"audit", "audit_services"}
+        return f.attr == "record_unauthenticated" and f.value.id == "throttle"
+    return isinstance(f, ast.Name) and f.id == "record"
 
 
 def _functions() -> dict[str, ast.FunctionDef]:

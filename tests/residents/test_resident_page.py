@@ -559,3 +559,32 @@ def test_incident_lists_and_report_exports_are_reads_the_resident_sees(trusted, 
     assert len(history) == 6
     assert str(history[0]["page"])
     assert str(history[-1]["reason"])
+
+
+def test_sign_in_challenges_are_limited_per_address_and_tallied_in_the_log(db, settings):
+    """/me/challenge is unauthenticated: a script asking for challenges in a loop gets a clear
+    429 after RESIDENT_CHALLENGES_PER_MINUTE, and fills neither the challenge table nor the
+    audit log (the first of the minute is an event, repeats a tally)."""
+    from madoguchi.audit import throttle
+    from madoguchi.residents.events import CHALLENGE_ISSUED
+    from madoguchi.residents.models import SignInChallenge
+
+    settings.RESIDENT_CHALLENGES_PER_MINUTE = 3
+    client = Client(REMOTE_ADDR="192.0.2.7")
+    nonces = [client.post("/me/challenge").json()["nonce"] for _ in range(3)]
+    assert len(set(nonces)) == 3
+    r = client.post("/me/challenge")
+    assert r.status_code == 429
+    body = r.json()
+    assert body["code"] == "challenge_rate"
+    assert "wait a minute" in body["message"]
+    assert "待って" in body["message_ja"]
+    assert SignInChallenge.objects.count() == 3
+    assert AuditEvent.objects.filter(event_name=CHALLENGE_ISSUED.name).count() == 1
+    # Another address is not held back by the first one.
+    assert Client(REMOTE_ADDR="192.0.2.8").post("/me/challenge").status_code == 200
+    # Once the minute is over the repeats are summarised in one event, and asking works again.
+    later = timezone.now() + timedelta(minutes=1)
+    assert throttle.flush(now=later) == 1
+    assert AuditEvent.objects.filter(event_name=throttle.REPEATS.name).count() == 1
+    assert throttle.count_this_minute(CHALLENGE_ISSUED, source="192.0.2.7", now=later) == 0

@@ -83,6 +83,21 @@ def record_unauthenticated(
     return True
 
 
+def count_this_minute(
+    event: str | EventType, *, source: str, reason: str = "", now: datetime | None = None
+) -> int:
+    """How many events of this kind from this source were recorded or counted this minute."""
+    now = now or timezone.now()
+    minute = now.replace(second=0, microsecond=0)
+    kind = f"{get_event(event).name}:{reason}"[:120]
+    row = (
+        UnauthenticatedTally.objects.filter(kind=kind, source=source[:100], minute=minute)
+        .values_list("count", flat=True)
+        .first()
+    )
+    return int(row or 0)
+
+
 def flush(*, now: datetime | None = None) -> int:
     """Write one summary event per finished minute that had repeats. Returns how many."""
     now = now or timezone.now()

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
+from madoguchi.audit import throttle
 from madoguchi.identity.models import HolderCertificate
 from madoguchi.identity.services import IdentityRefused, build_validator
 from madoguchi.identity.tokens import NonceRecord, TokenValidationError, generate_nonce
@@ -55,6 +56,10 @@ class ResidentRefused(Refusal):
             _("This sign-in challenge was issued to another screen; start again."),
             403,
         ),
+        "challenge_rate": (
+            _("Too many sign-in attempts from this computer; wait a minute and try again."),
+            429,
+        ),
         "item_not_found": (_("No such record."), 404),
         "reason_required": (_("Choose a reason."), 400),
     }
@@ -80,8 +85,16 @@ def _hash(session_key: str) -> str:
 # --- sign-in --------------------------------------------------------------------------------
 
 
-def challenge_issue(*, session_key: str) -> SignInChallenge:
+def challenge_issue(*, session_key: str, source: str = "local") -> SignInChallenge:
+    """A sign-in challenge for this browser session. Unauthenticated, so limited per client
+    address (``RESIDENT_CHALLENGES_PER_MINUTE``) and audited through the rate-limited path: the
+    first of a minute is an event, repeats are tallied into one summary event."""
     now = timezone.now()
+    if (
+        throttle.count_this_minute(CHALLENGE_ISSUED, source=source, now=now)
+        >= settings.RESIDENT_CHALLENGES_PER_MINUTE
+    ):
+        raise ResidentRefused.of("challenge_rate")
     with transaction.atomic():
         challenge = SignInChallenge.objects.create(
             value=generate_nonce(),
@@ -89,7 +102,7 @@ def challenge_issue(*, session_key: str) -> SignInChallenge:
             issued_at=now,
             expires_at=now + timedelta(seconds=settings.NONCE_LIFETIME_SECONDS),
         )
-        audit.record(CHALLENGE_ISSUED, actor=None, terminal=None, subject=challenge, payload={})
+        throttle.record_unauthenticated(CHALLENGE_ISSUED, source=source, subject=challenge, now=now)
     return challenge
 
 

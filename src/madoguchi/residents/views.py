@@ -23,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.constants import Role
+from madoguchi.audit.throttle import client_source
 from madoguchi.benefits.receipts import receipt_pdf
 from madoguchi.desk.models import Completion
 from madoguchi.identity.access import chosen_reason, reason_required, record_read
@@ -130,7 +131,12 @@ def start(request: HttpRequest) -> HttpResponse:
 def challenge(request: HttpRequest) -> JsonResponse:
     if not request.session.session_key:
         request.session.save()
-    ch = services.challenge_issue(session_key=request.session.session_key or "")
+    try:
+        ch = services.challenge_issue(
+            session_key=request.session.session_key or "", source=client_source(request)
+        )
+    except services.ResidentRefused as exc:
+        return _refusal(exc)
     return JsonResponse(
         {
             "nonce": ch.value,

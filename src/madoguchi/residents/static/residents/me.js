@@ -100,7 +100,7 @@
     if (b) b.disabled = true;
     var nonce;
     post(cfg.challengeUrl).then(function (r) {
-      if (r.status !== 200) throw { serverMessage: r.body.message_ja };
+      if (r.status !== 200) throw { serverMessage: cfg.lang === "en" ? r.body.message : r.body.message_ja };
       nonce = r.body.nonce;
       return agent("/authenticate", "POST", { nonce: nonce, origin: r.body.origin })
         .catch(function () { throw { code: "agent-unreachable" }; });
