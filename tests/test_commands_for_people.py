@@ -56,3 +56,21 @@ def test_a_malformed_setting_is_one_line_naming_it(tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1, done.stderr
     assert "VISIT_ABSOLUTE_SECONDS is not valid" in done.stderr
+
+
+def test_the_scan_over_files_needs_no_configuration_and_prints_no_pdf_progress(tmp_path):
+    """docs/scan.md's first commands, as a newcomer types them: generate, run (the PDF report
+    included), evaluate. Only `--record` (which stores the run) needs the settings."""
+    data, out = tmp_path / "data", tmp_path / "out"
+    done = run(tmp_path, "scan", "generate", "--links", "300", "--seed", "3", str(data))
+    assert done.returncode == 0, done.stderr
+    done = run(tmp_path, "scan", "run", str(data), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert (out / "findings.parquet").exists() and (out / "report.pdf").exists()
+    assert "SECRET_KEY" not in done.stderr
+    assert "Step " not in done.stderr  # WeasyPrint's progress lines stay out of the output
+    done = run(tmp_path, "scan", "evaluate", str(data), "--findings", str(out / "findings.parquet"))
+    assert done.returncode == 0, done.stderr
+    done = run(tmp_path, "scan", "run", str(data), "--out", str(tmp_path / "o2"), "--record")
+    assert done.returncode == 2
+    assert done.stderr.startswith("madoguchi: configuration error: Set SECRET_KEY")

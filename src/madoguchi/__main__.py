@@ -9,11 +9,23 @@ import sys
 
 # Commands for people that read no database and sign nothing lasting.
 STANDALONE = frozenset({"namecheck", "vcard", "card", "sim", "agent", "bench"})
+# Subcommands of the same kind: the forensic scan over files (`scan run --record`,
+# `open-cases` and `export` read or write the database and need the settings).
+STANDALONE_SUB = {"scan": frozenset({"generate", "run", "evaluate"})}
+
+
+def _standalone(args: list[str]) -> bool:
+    if not args:
+        return False
+    if args[0] in STANDALONE:
+        return True
+    subs = STANDALONE_SUB.get(args[0], frozenset())
+    return len(args) > 1 and args[1] in subs and "--record" not in args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in STANDALONE:
+    if _standalone(args):
         os.environ.setdefault("MADOGUCHI_STANDALONE", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
     from django.core.exceptions import ImproperlyConfigured
