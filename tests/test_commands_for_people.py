@@ -66,7 +66,8 @@ def test_the_scan_over_files_needs_no_configuration_and_prints_no_pdf_progress(t
     assert done.returncode == 0, done.stderr
     done = run(tmp_path, "scan", "run", str(data), "--out", str(out))
     assert done.returncode == 0, done.stderr
-    assert (out / "findings.parquet").exists() and (out / "report.pdf").exists()
+    assert (out / "findings.parquet").exists()
+    assert (out / "report.pdf").exists()
     assert "SECRET_KEY" not in done.stderr
     assert "Step " not in done.stderr  # WeasyPrint's progress lines stay out of the output
     done = run(tmp_path, "scan", "evaluate", str(data), "--findings", str(out / "findings.parquet"))
