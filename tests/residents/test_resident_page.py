@@ -43,6 +43,20 @@ def desk(db):
     )
 
 
+def open_case(official, **kw):
+    """A case opened by an official today (the fields these tests do not look at filled in)."""
+    args = dict(
+        actor=official,
+        title="t",
+        resident_label="A氏",
+        reported_by="A氏",
+        summary="確認",
+        event_date=timezone.localdate(),
+    )
+    args.update(kw)
+    return cases.case_open(**args)
+
+
 def desk_completion(desk, card, account="PAY-A-0001"):
     """A visit at the desk and one signed completion (the stand-in test link)."""
     nonce = desk_services.auth_challenge(desk_session=desk).value
@@ -208,15 +222,7 @@ def test_case_steps_concerning_a_resident_record_notice_letters(trusted, desk):
     a = trusted.card("A")
     completion = desk_completion(desk, a)
     official = factories.staff(Role.CITY_OFFICIAL)
-    case = cases.case_open(
-        actor=official,
-        title="t",
-        resident_label="A氏",
-        reported_by="A氏",
-        summary="身に覚えがない",
-        event_date=timezone.localdate(),
-        holder=completion.visit.holder,
-    )
+    case = open_case(official, summary="身に覚えがない", holder=completion.visit.holder)
     cases.case_investigate(case, actor=official, summary="調査", event_date=timezone.localdate())
     cases.case_close(
         case, actor=official, summary="誤りではなかった", event_date=timezone.localdate()
@@ -412,16 +418,7 @@ def test_a_renewed_card_shows_everything_recorded_with_the_old_certificate(trust
         holder, programme=builders.programme(), provider=builders.provider(), account="70100001"
     )
     official = factories.staff(Role.CITY_OFFICIAL)
-    case = cases.case_open(
-        actor=official,
-        title="t",
-        resident_label="A氏",
-        reported_by="A氏",
-        summary="確認",
-        event_date=timezone.localdate(),
-        holder=holder,
-        payment_link=link,
-    )
+    case = open_case(official, holder=holder, payment_link=link)
     cases.case_close(case, actor=official, summary="完了", event_date=timezone.localdate())
     o = Client()
     o.force_login(official)
@@ -457,15 +454,7 @@ def test_officials_download_the_case_notices_and_the_read_is_recorded(trusted, d
     a, b = trusted.card("A"), trusted.card("B")
     holder = desk_completion(desk, a).visit.holder
     official = factories.staff(Role.CITY_OFFICIAL)
-    case = cases.case_open(
-        actor=official,
-        title="t",
-        resident_label="A氏",
-        reported_by="A氏",
-        summary="確認",
-        event_date=timezone.localdate(),
-        holder=holder,
-    )
+    case = open_case(official, holder=holder)
     cases.case_close(case, actor=official, summary="完了", event_date=timezone.localdate())
     notice = Notice.objects.get(case=case)
     o = Client()
@@ -485,13 +474,12 @@ def test_officials_download_the_case_notices_and_the_read_is_recorded(trusted, d
     fresh = Client()
     fresh.force_login(official)
     assert b"%PDF" not in fresh.get(url).content
-    other = cases.case_open(
-        actor=official,
+    other = open_case(
+        official,
         title="u",
         resident_label="B氏",
         reported_by="B氏",
         summary="別件",
-        event_date=timezone.localdate(),
         holder=desk_completion(desk, b, "PAY-B-0002").visit.holder,
     )
     assert o.get(f"/cases/{other.pk}/notices/{notice.pk}.pdf?reason=case_work").status_code == 404

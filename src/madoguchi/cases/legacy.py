@@ -6,7 +6,7 @@ case (`services.case_attach_legacy_link`) in one transaction, or neither."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -60,16 +60,13 @@ def attach(
     case: Case,
     *,
     actor: User,
-    resident_label: str,
-    provider_name: str,
     account_number: str,
-    linked_on: date | None = None,
-    linked_on_precision: DatePrecision | str = DatePrecision.UNKNOWN,
     desk_location: str = "",
-    session_log: list[dict[str, Any]] | None = None,
-    source: str = "",
+    **fields: Any,
 ) -> LegacyLink:
-    """Record the legacy link and attach it to the case, both or neither."""
+    """Record the legacy link and attach it to the case, both or neither. ``fields`` are
+    ``services.legacy_link_add``'s (resident_label, provider_name, linked_on, …); the desk
+    location defaults to the case's."""
     if not account_number.strip():
         raise services.CaseRefused("account_number_required", _("Enter the payment card number."))
     with transaction.atomic():
@@ -78,14 +75,9 @@ def attach(
             raise services.CaseRefused("link_already_set", _("The case already has a link."))
         link = services.legacy_link_add(
             actor=actor,
-            resident_label=resident_label,
-            provider_name=provider_name,
             account_number=account_number,
-            linked_on=linked_on,
-            linked_on_precision=linked_on_precision,
             desk_location=desk_location or locked.desk_location,
-            session_log=session_log,
-            source=source,
+            **fields,
         )
         services.case_attach_legacy_link(locked, actor=actor, legacy_link=link)
     case.legacy_link = link

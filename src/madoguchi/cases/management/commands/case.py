@@ -66,7 +66,7 @@ class Command(BaseCommand):
                 resident_label=str(opts["resident"]),
                 provider_name=str(opts["provider"]),
                 account_number=number,
-                linked_on=opts["linked_on"],  # type: ignore[arg-type]
+                linked_on=opts["linked_on"],
                 linked_on_precision=str(opts["precision"]),
                 desk_location=str(opts["desk"]),
                 session_log=legacy.parse_session_log(log_text),
