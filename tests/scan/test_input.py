@@ -4,6 +4,7 @@ import io
 import json
 import re
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -132,3 +133,51 @@ def test_explain_prints_each_rules_plan_and_writes_nothing(good, tmp_path):
     assert "WINDOW" in text.upper()
     assert "JOIN" in text.upper()
     assert not (tmp_path / "out").exists()
+
+
+def test_validation_reads_one_batch_at_a_time_and_counts_rows_across_batches(
+    good, tmp_path, monkeypatch
+):
+    """Bounded memory: Parquet a batch of rows at a time, CSV a block of bytes at a time; the
+    row named in an error is the file's row, whichever batch it is in."""
+    tables = schema.load(good)
+    csv_dir = tmp_path / "csv"
+    csv_dir.mkdir()
+    for name, table in tables.items():
+        pacsv.write_csv(table, csv_dir / f"{name}.csv")
+    monkeypatch.setattr(schema, "BATCH_ROWS", 1)
+    monkeypatch.setattr(schema, "CSV_BLOCK_BYTES", 200)
+    seen = []
+    real = schema._validate
+
+    def spy(path, table, raw, offset):
+        seen.append((path.suffix, table, raw.num_rows, offset))
+        return real(path, table, raw, offset)
+
+    monkeypatch.setattr(schema, "_validate", spy)
+    rows = {t: v.num_rows for t, v in tables.items()}
+    assert schema.validate(good) == rows
+    assert all(n <= 1 for suffix, _, n, _ in seen if suffix == ".parquet")
+    assert schema.validate(csv_dir) == rows
+    csv_events = [s for s in seen if s[:2] == (".csv", "desk_events")]
+    assert len(csv_events) > 1  # the CSV file came in several blocks
+    assert [s[3] for s in csv_events] == list(np.cumsum([0] + [s[2] for s in csv_events])[:-1])
+    streamed = {t: r.read_all() for t, r in schema.readers(csv_dir).items()}
+    assert streamed["links"].equals(tables["links"])
+
+    _rewrite(
+        good, "residents", lambda t: t.set_column(1, "name_kana", pa.array(["x", "y", "z", " "]))
+    )
+    with pytest.raises(
+        schema.InputError, match=r"residents.parquet, column 'name_kana': row 5 is empty"
+    ):
+        schema.validate(good)
+    text = (csv_dir / "desk_events.csv").read_text().splitlines()
+    last = text[-1].replace('"logout"', '"log_out"')
+    assert last != text[-1]
+    (csv_dir / "desk_events.csv").write_text("\n".join([*text[:-1], last]) + "\n")
+    with pytest.raises(
+        schema.InputError,
+        match=rf"desk_events.csv, column 'event': row {len(text)} has unknown value 'log_out'",
+    ):
+        schema.validate(csv_dir)

@@ -26,7 +26,6 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from madoguchi.namecheck.bench import FAMILY, GIVEN
 from madoguchi.scan import schema
@@ -127,12 +126,6 @@ def _half(kana: str) -> str:
     return "".join(out)
 
 
-def _objects(values: list[str]) -> npt.NDArray[np.object_]:
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = values
-    return arr
-
-
 def _zipf(rng: np.random.Generator, n_pool: int, k: int) -> Ints:
     weights = 1 / (np.arange(n_pool) + 1) ** 0.9
     return rng.choice(n_pool, size=k, p=weights / weights.sum()).astype(np.int64)
@@ -158,24 +151,128 @@ def _mixbits(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
         return x ^ (x >> np.uint64(31))
 
 
-def generate(
-    directory: Path | str,
-    *,
-    links: int,
-    seed: int = 1,
-    rate: float = 0.001,
-    family_rate: float = 0.002,
-    self_share: float = 0.4,
-) -> Generated:
-    """Write residents, links, desk_events (+ format.json) and truth.parquet into ``directory``."""
-    if links < 100:
-        raise ValueError("--links must be at least 100")
-    if not 0 <= rate <= 0.2 or not 0 <= family_rate <= 0.05:
-        raise ValueError("--rate must be within 0..0.2 and --family-rate within 0..0.05")
-    rng = np.random.default_rng(seed)
-    counts = mix(round(links * rate))
+def _take(pool: pa.Array, index: Ints, valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:
+    """``pool[index]`` in Arrow (no Python object per row); null where ``valid`` is False."""
+    mask = None if valid is None else ~valid
+    return pool.take(pa.array(np.where(valid, index, 0) if valid is not None else index, mask=mask))
+
+
+BLOCK_LINKS = 250_000
+"""Links per generated block. Each block (its residents, households, branch offices with their
+terminals and staff, links, desk events and injected cases) is drawn from its own random
+stream (``seed``, block number) and written as one Parquet row group, so memory is bounded by
+one block whatever the total, and the same seed and link count give the same files."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What is fixed for the whole run: sizes, the injected counts and the name pools."""
+
+    links: int
+    seed: int
+    self_share: float
+    bounds: list[int]
+    counts: dict[str, int]
+    n_family: int
+    munis: list[str]
+    res_width: int
+    link_width: int
+    perm_a: int
+    perm_c: int
+
+    def share(self, total: int, block: int) -> int:
+        """Block ``block``'s part of ``total`` (proportional to its links; the parts sum up)."""
+        lo, hi = self.bounds[block], self.bounds[block + 1]
+        return total * hi // self.links - total * lo // self.links
+
+    def link_numbers(self, first: int, n: int) -> Ints:
+        """Link numbers of links ``first .. first + n``: an affine permutation of 0..links-1,
+        so link IDs do not give away the order (injected cases come last in each block)."""
+        i = np.arange(first, first + n, dtype=np.int64)
+        return (i * self.perm_a + self.perm_c) % self.links
+
+
+_NF, _NG = len(FAMILY), len(GIVEN)
+_POOLS: dict[str, pa.Array] = {}
+
+
+def _pools() -> dict[str, pa.Array]:
+    """Every (family, given) name as Arrow strings, indexed ``family * len(GIVEN) + given``."""
+    if not _POOLS:
+        fam_half = [_half(x) for x in FAMILY]
+        giv_half = [_half(x) for x in GIVEN]
+        giv_typo = [_half(g[: len(g) // 2] + g[len(g) // 2 + 1 :]) for g in GIVEN]
+        fam_kanji = [_KANJI_FAMILY.get(x, x) for x in FAMILY]
+        giv_kanji = [_KANJI_GIVEN.get(x, x) for x in GIVEN]
+        pairs = [(f, g) for f in range(_NF) for g in range(_NG)]
+        _POOLS["kana"] = pa.array([f"{FAMILY[f]} {GIVEN[g]}" for f, g in pairs])
+        _POOLS["kanji"] = pa.array([f"{fam_kanji[f]} {giv_kanji[g]}" for f, g in pairs])
+        # Holder styles 0..3: Zengin, other word order, a dropped kana, full-width katakana.
+        _POOLS["holder"] = pa.array(
+            [f"{fam_half[f]} {giv_half[g]}" for f, g in pairs]
+            + [f"{giv_half[g]} {fam_half[f]}" for f, g in pairs]
+            + [f"{fam_half[f]} {giv_typo[g]}" for f, g in pairs]
+            + [f"{FAMILY[f]}\u3000{GIVEN[g]}" for f, g in pairs]
+        )
+        _POOLS["programme"] = pa.array(list(schema.PROGRAMMES))
+        _POOLS["channel"] = pa.array(["self", "desk"])
+        _POOLS["event"] = pa.array(["login", "logout", "card_read", "card_removed", "commit"])
+    return _POOLS
+
+
+def _plan(
+    links: int, seed: int, rate: float, family_rate: float, self_share: float, block_links: int
+) -> _Plan:
+    n_blocks = max(1, links // block_links)
+    n_muni = max(2, min(200, links // 25_000))
+    munis = (_MUNICIPALITIES + [f"{20 + i // 900:02d}{100 + i % 900:03d}0" for i in range(n_muni)])[
+        :n_muni
+    ]
+    a = int(links * 0.6180339887) | 1
+    while np.gcd(a, links) != 1:
+        a += 2
+    return _Plan(
+        links=links,
+        seed=seed,
+        self_share=self_share,
+        bounds=[links * u // n_blocks for u in range(n_blocks + 1)],
+        counts=mix(round(links * rate)),
+        n_family=round(links * family_rate),
+        munis=munis,
+        res_width=max(8, len(str(links))),
+        link_width=max(9, len(str(links))),
+        perm_a=a % links,
+        perm_c=(seed * 7919 + 13) % links,
+    )
+
+
+@dataclass
+class _Offsets:
+    """Where the block starts: residents and households written so far, lent-terminal cases."""
+
+    residents: int = 0
+    households: int = 0
+    lent: int = 0
+
+
+@dataclass(frozen=True)
+class _Block:
+    residents: pa.Table
+    links: pa.Table
+    desk_events: pa.Table
+    truth: pa.Table
+
+
+def _block(plan: _Plan, u: int, off: _Offsets) -> _Block:
+    """Generate block ``u`` (all of it vectorised; sizes about ``BLOCK_LINKS``)."""
+    rng = np.random.default_rng([plan.seed, u])
+    pools = _pools()
+    links = plan.bounds[u + 1] - plan.bounds[u]
+    counts = {k: plan.share(v, u) for k, v in plan.counts.items()}
     n_extra = counts["logout_omission"] + counts["wrong_card"] + counts["lent_terminal"]
     n_base = links - n_extra
+    munis = plan.munis
+    n_muni = len(munis)
 
     # Residents in households.
     per_res = rng.choice([1, 2, 3], size=n_base, p=[0.6, 0.3, 0.1])
@@ -187,29 +284,27 @@ def generate(
     household = np.repeat(np.arange(n_hh), sizes[:n_hh])[:n_res]
     hh_start = np.searchsorted(household, np.arange(n_hh))
     hh_size = np.bincount(household, minlength=n_hh)
-    n_muni = max(2, min(200, links // 25_000))
-    munis = (_MUNICIPALITIES + [f"{20 + i // 900:02d}{100 + i % 900:03d}0" for i in range(n_muni)])[
-        :n_muni
-    ]
     res_muni = rng.integers(0, n_muni, size=n_hh)[household]
-    fam = _zipf(rng, len(FAMILY), n_hh)[household]
-    giv = _zipf(rng, len(GIVEN), n_res)
-    fam_kana, giv_kana = _objects(FAMILY), _objects(GIVEN)
-    fam_half, giv_half = _objects([_half(x) for x in FAMILY]), _objects([_half(x) for x in GIVEN])
-    giv_typo = _objects([_half(g[: len(g) // 2] + g[len(g) // 2 + 1 :]) for g in GIVEN])
-    fam_kanji = _objects([_KANJI_FAMILY.get(x, x) for x in FAMILY])
-    giv_kanji = _objects([_KANJI_GIVEN.get(x, x) for x in GIVEN])
+    fam = _zipf(rng, _NF, n_hh)[household]
+    giv = _zipf(rng, _NG, n_res)
+    name_ix = fam * _NG + giv
     birth = (np.datetime64("1940-01-01") + rng.integers(0, 80 * 365, size=n_res)).astype(
         "datetime64[D]"
     )
+    muni_pool = pa.array(munis)
+    r0, h0 = off.residents, off.households
+
+    def rid(local: Ints) -> pa.Array:
+        return _ids("R", local + r0, plan.res_width)
+
     residents = pa.table(
         {
-            "resident_id": _ids("R", np.arange(n_res), 8),
-            "name_kana": pa.array(fam_kana[fam] + " " + giv_kana[giv], pa.string()),
-            "name_kanji": pa.array(fam_kanji[fam] + " " + giv_kanji[giv], pa.string()),
+            "resident_id": rid(np.arange(n_res)),
+            "name_kana": _take(pools["kana"], name_ix),
+            "name_kanji": _take(pools["kanji"], name_ix),
             "birth_date": pa.array(birth),
-            "household_id": _ids("H", household, 8),
-            "municipality_code": pa.array(_objects(munis)[res_muni], pa.string()),
+            "household_id": _ids("H", household + h0, plan.res_width),
+            "municipality_code": _take(muni_pool, res_muni),
         }
     )
 
@@ -218,10 +313,11 @@ def generate(
     first = np.repeat(np.cumsum(per_res) - per_res, per_res)
     nth = np.arange(n_base) - first
     link_prog = (rng.integers(0, 3, size=n_res)[link_res] + nth) % 3
-    desk_res = rng.random(n_res) >= self_share
+    desk_res = rng.random(n_res) >= plan.self_share
     link_desk = desk_res[link_res]
 
-    # Desk visits: terminals per municipality, sessions of up to eight visits.
+    # Desk visits: this block's branch office in each municipality, its terminals, sessions of
+    # up to eight visits.
     visit_res = np.flatnonzero(desk_res & (per_res > 0))
     n_vis = len(visit_res)
     vmuni = res_muni[visit_res]
@@ -273,13 +369,12 @@ def generate(
     # Holder names and accounts of the base links (the account belongs to the holder).
     holder = link_res.copy()
     style = rng.random(n_base)
-    n_extra_links = n_extra
     # Injections that change a base link: typed wrong ID and family accounts.
     free = rng.permutation(n_base)
     tw = free[: counts["typed_wrong_id"]]
     rest = free[counts["typed_wrong_id"] :]
     multi = rest[hh_size[household[link_res[rest]]] >= 2]
-    fa = multi[: round(links * family_rate)]
+    fa = multi[: plan.share(plan.n_family, u)]
     style[tw] = 0.0
     style[fa] = 0.0
     others = rng.integers(0, n_res, size=len(tw))
@@ -301,21 +396,26 @@ def generate(
         household[visit_res[1:]] != household[visit_res[:-1]]
     )
     cands = rng.permutation(np.flatnonzero(has_prev))
-    need = counts["logout_omission"] + counts["wrong_card"]
-    if len(cands) < need + counts["lent_terminal"]:
+    n_lo, n_wc, n_lt = counts["logout_omission"], counts["wrong_card"], counts["lent_terminal"]
+    need = n_lo + n_wc
+    lo_v, rest = cands[:n_lo], cands[n_lo:]
+    # A wrong card needs two different family names: otherwise the holder (the other resident)
+    # may match a member of the resident's household, and the case is a family account.
+    wc_v = rest[fam[visit_res[rest]] != fam[visit_res[rest - 1]]][:n_wc]
+    lt_v = rest[~np.isin(rest, wc_v)][:n_lt]
+    if len(lo_v) < n_lo or len(wc_v) < n_wc or len(lt_v) < n_lt:
         raise ValueError(
             "too few desk visits for the requested rate; raise --links or lower --rate"
         )
-    lo_v = cands[: counts["logout_omission"]]
-    wc_v = cands[counts["logout_omission"] : need]
-    lt_v = cands[need : need + counts["lent_terminal"]]
     x_res = np.concatenate([visit_res[lo_v - 1], visit_res[wc_v - 1], visit_res[lt_v]])
     x_holder = np.concatenate(
         [visit_res[lo_v], visit_res[wc_v], rng.integers(0, n_res, size=len(lt_v))]
     )
     lt_clash = household[x_holder[need:]] == household[x_res[need:]]
     x_holder[need:][lt_clash] = (x_holder[need:][lt_clash] + n_res // 3 + 1) % n_res
-    lt_out = np.arange(len(lt_v)) % 2 == 1  # every other lent-terminal case: no one signed in
+    # Every other lent-terminal case (counted over the whole run): no one signed in.
+    lt_out = (off.lent + np.arange(len(lt_v))) % 2 == 1
+    off.lent += len(lt_v)
     lt_staff = np.where(
         lt_out,
         vstaff[lt_v],
@@ -331,146 +431,161 @@ def generate(
     )
     x_visit = np.concatenate([lo_v, wc_v, lt_v])
     x_staff = np.concatenate([vstaff[lo_v], vstaff[wc_v], lt_staff])
-    x_cause = np.repeat(
-        np.array(["logout_omission", "wrong_card", "lent_terminal"], dtype=object),
-        [len(lo_v), len(wc_v), len(lt_v)],
-    )
-    x_prog = rng.integers(0, 3, size=n_extra_links)
+    x_cause = np.repeat(np.arange(3), [len(lo_v), len(wc_v), len(lt_v)])
+    x_prog = rng.integers(0, 3, size=n_extra)
 
     # All links.
     all_res = np.concatenate([link_res, x_res])
     all_holder = np.concatenate([holder, x_holder])
     all_prog = np.concatenate([link_prog, x_prog])
-    all_desk = np.concatenate([link_desk, np.ones(n_extra_links, dtype=bool)])
+    all_desk = np.concatenate([link_desk, np.ones(n_extra, dtype=bool)])
     all_visit = np.concatenate([link_visit, x_visit])
     all_at = np.concatenate([link_at, x_at])
     all_staff = np.concatenate(
         [np.where(link_desk, vstaff[np.maximum(link_visit, 0)], -1), x_staff]
     )
-    all_style = np.concatenate([style, np.zeros(n_extra_links)])
-    n_all = len(all_res)
-    number = rng.permutation(n_all)
-    link_ids = _ids("L", number, 9)
+    all_style = np.concatenate([style, np.zeros(n_extra)])
+    link_ids = _ids("L", plan.link_numbers(plan.bounds[u], links), plan.link_width)
 
-    hf, hg = fam[all_holder], giv[all_holder]
-    zengin = fam_half[hf] + " " + giv_half[hg]
-    names = np.where(
-        all_style < 0.93,
-        zengin,
-        np.where(
-            all_style < 0.94,
-            giv_half[hg] + " " + fam_half[hf],
-            np.where(
-                all_style < 0.95,
-                fam_half[hf] + " " + giv_typo[hg],
-                np.where(all_style < 0.97, fam_kana[hf] + "\u3000" + giv_kana[hg], None),
-            ),
-        ),
+    holder_style = np.searchsorted([0.93, 0.94, 0.95, 0.97], all_style, side="right")
+    names = _take(
+        pools["holder"],
+        np.minimum(holder_style, 3) * (_NF * _NG) + name_ix[all_holder],
+        holder_style < 4,
     )
     account = _mixbits(
-        all_holder.astype(np.uint64) * np.uint64(3)
+        (all_holder + r0).astype(np.uint64) * np.uint64(3)
         + all_prog.astype(np.uint64)
-        + np.uint64(seed << 32)
+        + np.uint64(plan.seed << 32)
     )
-    term_names = _objects(
-        [f"{munis[m]}-T{i:03d}" for m in range(n_muni) for i in range(int(terms_m[m]))]
+    term_pool = pa.array(
+        [f"{munis[m]}-B{u:04d}-T{i:03d}" for m in range(n_muni) for i in range(int(terms_m[m]))]
     )
-    staff_names = _objects(
-        [f"{munis[m]}-S{i:03d}" for m in range(n_muni) for i in range(int(staff_m[m]))]
+    staff_pool = pa.array(
+        [f"{munis[m]}-B{u:04d}-S{i:03d}" for m in range(n_muni) for i in range(int(staff_m[m]))]
     )
-    link_term = np.where(all_desk, term_names[vterm[np.maximum(all_visit, 0)]], None)
-    link_staff = np.where(all_desk, staff_names[np.maximum(all_staff, 0)], None)
+    vis = np.maximum(all_visit, 0)
     link_table = pa.table(
         {
             "link_id": link_ids,
-            "programme": pa.array(_objects(list(schema.PROGRAMMES))[all_prog], pa.string()),
-            "resident_id": _ids("R", all_res, 8),
+            "programme": _take(pools["programme"], all_prog),
+            "resident_id": rid(all_res),
             "account_hash": _hex(account),
             "account_last4": pc.utf8_lpad(
                 pa.array(account % np.uint64(10000)).cast(pa.string()), 4, "0"
             ),
-            "holder_kana": pa.array(names, pa.string()),
+            "holder_kana": names,
             "linked_at": pa.array(all_at * 1_000_000, pa.int64()).cast(pa.timestamp("us")),
-            "channel": pa.array(np.where(all_desk, "desk", "self").astype(object), pa.string()),
-            "municipality_code": pa.array(_objects(munis)[res_muni[all_res]], pa.string()),
-            "terminal_id": pa.array(link_term, pa.string()),
-            "staff_id": pa.array(link_staff, pa.string()),
+            "channel": _take(pools["channel"], all_desk.astype(np.int64)),
+            "municipality_code": _take(muni_pool, res_muni[all_res]),
+            "terminal_id": _take(term_pool, vterm[vis] if n_vis else vis, all_desk),
+            "staff_id": _take(staff_pool, np.maximum(all_staff, 0), all_desk),
         }
     )
 
     # Desk events.
-    seg_term_of = seg_term
     ev: dict[str, list[Any]] = {k: [] for k in ("term", "at", "kind", "staff", "res", "link")}
 
     def add(term: Ints, at: Ints, kind: int, staff: Ints, res: Ints, link: Ints) -> None:
-        n = len(term)
         ev["term"].append(term)
         ev["at"].append(at)
-        ev["kind"].append(np.full(n, kind))
+        ev["kind"].append(np.full(len(term), kind))
         ev["staff"].append(staff)
         ev["res"].append(res)
         ev["link"].append(link)
 
-    none = np.full
-    add(seg_term_of, seg_t0, 0, seg_staff, none(len(seg_keys), -1), none(len(seg_keys), -1))
-    add(
-        seg_term_of,
-        seg_t0 + 100 * 60,
-        1,
-        seg_staff,
-        none(len(seg_keys), -1),
-        none(len(seg_keys), -1),
-    )
-    add(vterm, vstart + 30, 2, vstaff, visit_res, none(n_vis, -1))
-    add(vterm, vstart + 480, 3, vstaff, visit_res, none(n_vis, -1))
+    def none(n: int) -> Ints:
+        return np.full(n, -1)
+
+    n_seg = len(seg_keys)
+    add(seg_term, seg_t0, 0, seg_staff, none(n_seg), none(n_seg))
+    add(seg_term, seg_t0 + 100 * 60, 1, seg_staff, none(n_seg), none(n_seg))
+    add(vterm, vstart + 30, 2, vstaff, visit_res, none(n_vis))
+    add(vterm, vstart + 480, 3, vstaff, visit_res, none(n_vis))
     desk_links = np.flatnonzero(all_desk)
     dv = all_visit[desk_links]
     add(vterm[dv], all_at[desk_links], 4, all_staff[desk_links], all_res[desk_links], desk_links)
     # Wrong card: the first resident's card read again at the next visit, then removed.
-    add(vterm[wc_v], vstart[wc_v] + 5, 2, vstaff[wc_v], visit_res[wc_v - 1], none(len(wc_v), -1))
-    add(vterm[wc_v], vstart[wc_v] + 25, 3, vstaff[wc_v], visit_res[wc_v - 1], none(len(wc_v), -1))
+    add(vterm[wc_v], vstart[wc_v] + 5, 2, vstaff[wc_v], visit_res[wc_v - 1], none(len(wc_v)))
+    add(vterm[wc_v], vstart[wc_v] + 25, 3, vstaff[wc_v], visit_res[wc_v - 1], none(len(wc_v)))
     # Lent terminal, no one signed in: a card read and removal around the commit.
     lt_o = lt_v[lt_out]
     lt_ores = visit_res[lt_o]
-    add(vterm[lt_o], lt_seg_end[lt_out], 2, lt_staff[lt_out], lt_ores, none(len(lt_o), -1))
-    add(vterm[lt_o], lt_seg_end[lt_out] + 240, 3, lt_staff[lt_out], lt_ores, none(len(lt_o), -1))
+    add(vterm[lt_o], lt_seg_end[lt_out], 2, lt_staff[lt_out], lt_ores, none(len(lt_o)))
+    add(vterm[lt_o], lt_seg_end[lt_out] + 240, 3, lt_staff[lt_out], lt_ores, none(len(lt_o)))
     cols = {k: np.concatenate(v) for k, v in ev.items()}
     eord = np.lexsort((cols["kind"], cols["at"], cols["term"]))
     cols = {k: v[eord] for k, v in cols.items()}
-    kinds = _objects(["login", "logout", "card_read", "card_removed", "commit"])
-    res_ids = _ids("R", np.maximum(cols["res"], 0), 8)
-    link_id_of = link_ids.take(pa.array(np.maximum(cols["link"], 0)))
+    has_res, has_link = cols["res"] >= 0, cols["link"] >= 0
     events = pa.table(
         {
-            "terminal_id": pa.array(term_names[cols["term"]], pa.string()),
+            "terminal_id": _take(term_pool, cols["term"]),
             "at": pa.array(cols["at"] * 1_000_000, pa.int64()).cast(pa.timestamp("us")),
-            "event": pa.array(kinds[cols["kind"]], pa.string()),
-            "staff_id": pa.array(staff_names[np.maximum(cols["staff"], 0)], pa.string()),
-            "resident_id": pc.if_else(pa.array(cols["res"] >= 0), res_ids, None),
-            "link_id": pc.if_else(pa.array(cols["link"] >= 0), link_id_of, None),
+            "event": _take(pools["event"], cols["kind"]),
+            "staff_id": _take(staff_pool, np.maximum(cols["staff"], 0)),
+            "resident_id": pc.if_else(
+                pa.array(has_res), rid(np.maximum(cols["res"], 0)), pa.scalar(None, pa.string())
+            ),
+            "link_id": _take(link_ids, cols["link"], has_link),
         }
     )
-    schema.write(directory, {"residents": residents, "links": link_table, "desk_events": events})
 
-    truth_idx = np.concatenate([tw, fa, n_base + np.arange(n_extra_links)])
-    truth_cause = np.concatenate(
-        [
-            np.full(len(tw), "typed_wrong_id", dtype=object),
-            np.full(len(fa), "family_account", dtype=object),
-            x_cause,
-        ]
+    truth_idx = np.concatenate([tw, fa, n_base + np.arange(n_extra)])
+    cause_pool = pa.array(
+        ["logout_omission", "wrong_card", "lent_terminal", "typed_wrong_id", "family_account"]
+    )
+    truth_cause = np.concatenate([np.full(len(tw), 3), np.full(len(fa), 4), x_cause]).astype(
+        np.int64
     )
     truth = pa.table(
-        {
-            "link_id": link_ids.take(pa.array(truth_idx)),
-            "cause": pa.array(truth_cause, pa.string()),
-        }
+        {"link_id": _take(link_ids, truth_idx), "cause": _take(cause_pool, truth_cause)}
     )
-    pq.write_table(truth, Path(directory) / "truth.parquet")
-    found = dict(zip(*np.unique(truth_cause.astype(str), return_counts=True), strict=True))
+    off.residents += n_res
+    off.households += n_hh
+    return _Block(residents, link_table, events, truth)
+
+
+def generate(
+    directory: Path | str,
+    *,
+    links: int,
+    seed: int = 1,
+    rate: float = 0.001,
+    family_rate: float = 0.002,
+    self_share: float = 0.4,
+    block_links: int = BLOCK_LINKS,
+) -> Generated:
+    """Write residents, links, desk_events (+ format.json) and truth.parquet into ``directory``,
+    one block of about ``block_links`` links at a time (one Parquet row group per block)."""
+    if links < 100:
+        raise ValueError("--links must be at least 100")
+    if not 0 <= rate <= 0.2 or not 0 <= family_rate <= 0.05:
+        raise ValueError("--rate must be within 0..0.2 and --family-rate within 0..0.05")
+    if block_links < 100:
+        raise ValueError("block_links must be at least 100")
+    plan = _plan(links, seed, rate, family_rate, self_share, block_links)
+    names = [*schema.TABLES, "truth"]
+    with schema.Writer(directory, names) as out:
+        off = _Offsets()
+        events = 0
+        found: dict[str, int] = {}
+        for u in range(len(plan.bounds) - 1):
+            block = _block(plan, u, off)
+            out.write("residents", block.residents)
+            out.write("links", block.links)
+            out.write("desk_events", block.desk_events)
+            out.write("truth", block.truth)
+            events += block.desk_events.num_rows
+            for k, v in zip(
+                *np.unique(
+                    block.truth.column("cause").to_numpy(zero_copy_only=False), return_counts=True
+                ),
+                strict=True,
+            ):
+                found[str(k)] = found.get(str(k), 0) + int(v)
     return Generated(
-        links=n_all,
-        residents=n_res,
-        events=events.num_rows,
-        truth={str(k): int(v) for k, v in found.items()},
+        links=links,
+        residents=off.residents,
+        events=events,
+        truth=dict(sorted(found.items())),
     )

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +30,13 @@ __all__ = [
     "TABLES",
     "Column",
     "InputError",
+    "Writer",
+    "arrow_schema",
+    "batches",
+    "files",
     "load",
+    "readers",
+    "validate",
     "write",
 ]
 
@@ -112,32 +120,73 @@ def _find(directory: Path, table: str) -> Path:
     return found[0]
 
 
-def _read(path: Path) -> pa.Table:
+BATCH_ROWS = 1 << 18
+"""Rows checked at a time (Parquet): validation holds one batch of one table, whatever the file
+size."""
+CSV_BLOCK_BYTES = 16 << 20
+"""Bytes of CSV read at a time (a batch)."""
+
+
+def _raw_batches(path: Path, table: str) -> Iterator[pa.RecordBatch]:
+    """The file's batches, only the format's columns (a missing one is an error before any row
+    is read). CSV columns come as text: types are checked column by column, with a message."""
+    wanted = [c.name for c in TABLES[table]]
     try:
         if path.suffix == ".csv":
-            # Everything as text first: types are checked column by column below, with a message.
             with path.open(encoding="utf-8-sig", newline="") as fh:
                 header = next(csv.reader(fh), [])
-            opts = pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header}, strings_can_be_null=False
+            _require_columns(path, table, header)
+            reader = pacsv.open_csv(
+                path,
+                read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={h: pa.string() for h in header},
+                    strings_can_be_null=False,
+                    include_columns=wanted,
+                ),
             )
-            return pacsv.read_csv(path, convert_options=opts)
-        return pq.read_table(path)
+            first = True
+            for batch in reader:
+                first = False
+                yield batch
+            if first:
+                yield pa.RecordBatch.from_pylist([], schema=reader.schema)
+        else:
+            pf = pq.ParquetFile(path)
+            _require_columns(path, table, pf.schema_arrow.names)
+            first = True
+            for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=wanted):
+                first = False
+                yield batch
+            if first:
+                yield pa.RecordBatch.from_pylist(
+                    [], schema=pa.schema([pf.schema_arrow.field(n) for n in wanted])
+                )
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise InputError(str(path), None, f"cannot be read: {exc}") from exc
 
 
-def _empty(col: pa.ChunkedArray) -> pa.ChunkedArray:
+def _require_columns(path: Path, table: str, names: list[str]) -> None:
+    present = set(names)
+    for spec in TABLES[table]:
+        if spec.name not in present:
+            raise InputError(str(path), spec.name, "missing column")
+
+
+def _empty(col: pa.Array) -> pa.Array:
+    """Null, the empty string, or only white space."""
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        return pc.or_kleene(pc.is_null(col), pc.equal(pc.utf8_trim_whitespace(col), ""))
+        return pc.or_kleene(
+            pc.is_null(col), pc.or_(pc.equal(col, ""), pc.utf8_is_space(col))
+        ).fill_null(True)
     return pc.is_null(col)
 
 
-def _first_row(mask: pa.ChunkedArray) -> int:
+def _first_row(mask: pa.Array) -> int:
     return int(pc.index(mask, True).as_py())
 
 
-def _convert(path: Path, spec: Column, col: pa.ChunkedArray) -> pa.ChunkedArray:
+def _convert(path: Path, spec: Column, col: pa.Array, offset: int) -> pa.Array:
     src = col.type
     if spec.type == src:
         return col
@@ -163,7 +212,9 @@ def _convert(path: Path, spec: Column, col: pa.ChunkedArray) -> pa.ChunkedArray:
             row = _first_row(bad)
             kind = "date and time (YYYY-MM-DDTHH:MM:SS)" if when else "date (YYYY-MM-DD)"
             raise InputError(
-                str(path), spec.name, f"row {row + 2} has {col[row].as_py()!r}, not a {kind}"
+                str(path),
+                spec.name,
+                f"row {offset + row + 2} has {col[row].as_py()!r}, not a {kind}",
             )
         if when:
             return pc.cast(text, TS)
@@ -177,35 +228,49 @@ def _convert(path: Path, spec: Column, col: pa.ChunkedArray) -> pa.ChunkedArray:
     raise InputError(str(path), spec.name, f"expected {spec.type}, found {src}")
 
 
-def _validate(path: Path, table: str, raw: pa.Table) -> pa.Table:
-    names = set(raw.column_names)
-    for spec in TABLES[table]:
-        if spec.name not in names:
-            raise InputError(str(path), spec.name, "missing column")
+def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.RecordBatch:
+    """Check one batch (its first row is row ``offset`` of the file) and return it in the
+    format's types, empty optional text as null."""
     arrays = []
     for spec in TABLES[table]:
-        col = _convert(path, spec, raw.column(spec.name))
+        col = _convert(path, spec, raw.column(spec.name), offset)
         if spec.required:
             empty = _empty(col)
             if pc.any(empty).as_py():
                 raise InputError(
-                    str(path), spec.name, f"row {_first_row(empty) + 2} is empty (required)"
+                    str(path),
+                    spec.name,
+                    f"row {offset + _first_row(empty) + 2} is empty (required)",
                 )
-        elif spec.type == STR:
+        elif spec.type == STR and col.null_count < len(col):
             col = pc.if_else(_empty(col), pa.scalar(None, STR), col)
         if spec.values:
-            bad = pc.invert(pc.is_in(col, value_set=pa.array(spec.values)))
+            bad = pc.invert(pc.is_in(col, value_set=pa.array(spec.values))).fill_null(False)
             bad = pc.and_(bad, pc.invert(pc.is_null(col)))
             if pc.any(bad).as_py():
                 row = _first_row(bad)
                 raise InputError(
                     str(path),
                     spec.name,
-                    f"row {row + 2} has unknown value {col[row].as_py()!r} "
+                    f"row {offset + row + 2} has unknown value {col[row].as_py()!r} "
                     f"(allowed: {', '.join(spec.values)})",
                 )
         arrays.append(col)
-    return pa.table(arrays, names=[s.name for s in TABLES[table]])
+    return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(table))
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    """The Arrow schema of a table as :func:`batches` yields it."""
+    return pa.schema([pa.field(c.name, c.type) for c in TABLES[table]])
+
+
+def batches(path: Path, table: str) -> Iterator[pa.RecordBatch]:
+    """Validated batches of one table's file, in the format's types (bounded memory: one batch
+    at a time). Raises :class:`InputError` at the first problem, naming file, column and row."""
+    offset = 0
+    for raw in _raw_batches(path, table):
+        yield _validate(path, table, raw, offset)
+        offset += raw.num_rows
 
 
 def _check_format(directory: Path) -> None:
@@ -226,21 +291,87 @@ def _check_format(directory: Path) -> None:
         )
 
 
-def load(directory: Path | str) -> dict[str, pa.Table]:
-    """Read and validate the three tables; raise :class:`InputError` on the first problem."""
+def files(directory: Path | str) -> dict[str, Path]:
+    """The three tables' files (and ``format.json`` checked), without reading any row."""
     directory = Path(directory)
     if not directory.is_dir():
         raise InputError(str(directory), None, "not a directory")
     _check_format(directory)
-    return {t: _validate(path, t, _read(path)) for t in TABLES for path in [_find(directory, t)]}
+    return {t: _find(directory, t) for t in TABLES}
+
+
+def validate(directory: Path | str) -> dict[str, int]:
+    """Check every table in bounded memory (one batch at a time, nothing kept); the row count of
+    each. Raises :class:`InputError` on the first problem."""
+    rows = {}
+    for table, path in files(directory).items():
+        rows[table] = sum(b.num_rows for b in batches(path, table))
+    return rows
+
+
+def readers(directory: Path | str) -> dict[str, pa.RecordBatchReader]:
+    """Each table as a stream of validated batches in the format's types (for an engine to load
+    without holding the Arrow tables; validate first: a problem met while an engine reads the
+    stream surfaces as that engine's error)."""
+    return {
+        t: pa.RecordBatchReader.from_batches(arrow_schema(t), batches(p, t))
+        for t, p in files(directory).items()
+    }
+
+
+def load(directory: Path | str) -> dict[str, pa.Table]:
+    """Read and validate the three tables into memory; raise :class:`InputError` on the first
+    problem."""
+    return {
+        t: pa.Table.from_batches(list(batches(p, t)), schema=arrow_schema(t))
+        for t, p in files(directory).items()
+    }
+
+
+class Writer:
+    """Writes tables as Parquet (zstd), one row group per :meth:`write`, under temporary names;
+    on success they are renamed into place and ``format.json`` is written; on failure the
+    partial files are removed (and the directory, when this created it and it is empty)."""
+
+    def __init__(self, directory: Path | str, names: list[str]) -> None:
+        self.directory = Path(directory)
+        self.names = names
+        self._writers: dict[str, pq.ParquetWriter] = {}
+        self._created = False
+
+    def _part(self, name: str) -> Path:
+        return self.directory / f".{name}.parquet.part-{os.getpid()}"
+
+    def __enter__(self) -> Writer:
+        self._created = not self.directory.exists()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def write(self, name: str, table: pa.Table) -> None:
+        writer = self._writers.get(name)
+        if writer is None:
+            writer = pq.ParquetWriter(self._part(name), table.schema, compression="zstd")
+            self._writers[name] = writer
+        writer.write_table(table, row_group_size=max(1, table.num_rows))
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        if exc_type is not None:
+            for name in self._writers:
+                self._part(name).unlink(missing_ok=True)
+            if self._created and not any(self.directory.iterdir()):
+                self.directory.rmdir()
+            return
+        for name in self._writers:
+            os.replace(self._part(name), self.directory / f"{name}.parquet")
+        (self.directory / "format.json").write_text(
+            json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION}) + "\n", "utf-8"
+        )
 
 
 def write(directory: Path | str, tables: dict[str, pa.Table]) -> None:
-    """Write the three tables as Parquet with ``format.json`` (the generator and the adapter)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, table in tables.items():
-        pq.write_table(table, directory / f"{name}.parquet", compression="zstd")
-    (directory / "format.json").write_text(
-        json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION}) + "\n", "utf-8"
-    )
+    """Write the three tables as Parquet with ``format.json`` (the adapter)."""
+    with Writer(directory, list(tables)) as out:
+        for name, table in tables.items():
+            out.write(name, table)

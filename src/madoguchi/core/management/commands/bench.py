@@ -5,6 +5,7 @@ returning the lines to print. ``all`` runs every registered one.
 """
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -78,10 +79,17 @@ def audit_bench(opts: dict[str, Any]) -> list[str]:
 def scan(opts: dict[str, Any]) -> list[str]:
     from madoguchi.scan import bench as scan_bench
 
+    if opts["links"] < 100:
+        raise CommandError("--links must be at least 100.")
+    data = opts["data"]
     result = scan_bench.run(
         links=opts["links"],
-        spark_links=opts["spark_links"] or None,
-        pandas_links=opts["pandas_links"] or None,
+        seed=opts["seed"],
+        spark_links=opts["spark_links"],
+        pandas_links=opts["pandas_links"],
+        skip_sql=opts["skip_sql"],
+        storage=opts["storage"],
+        directory=Path(data) if data else None,
     )
     return scan_bench.lines(result)
 
@@ -128,13 +136,32 @@ class Command(BaseCommand):
             "--spark-links",
             type=int,
             default=200_000,
-            help="links for the Spark local[2] figure (scan; 0: skip Spark)",
+            help="links for the Spark local[2] figure: the first generated blocks of about "
+            "this many, beside DuckDB on the same (scan; 0: skip Spark)",
         )
         parser.add_argument(
             "--pandas-links",
             type=int,
-            default=0,
-            help="links for the pandas baseline (scan; default: all)",
+            default=2_000_000,
+            help="links for the pandas baseline: the first generated blocks of about this "
+            "many, beside DuckDB on the same (scan; 0: skip pandas)",
+        )
+        parser.add_argument(
+            "--skip-sql",
+            action="store_true",
+            help="skip the hand-written DuckDB SQL (scan; by default it runs on every link)",
+        )
+        parser.add_argument(
+            "--storage",
+            choices=["auto", "memory", "file"],
+            default="auto",
+            help="where DuckDB holds the tables (scan; auto: in memory up to 20M links, "
+            "else a database file beside the data with a 6 GB memory limit)",
+        )
+        parser.add_argument("--seed", type=int, default=1, help="generator seed (scan)")
+        parser.add_argument(
+            "--data",
+            help="generated data to use (or write) instead of a temporary directory (scan)",
         )
 
     def handle(self, *args: object, **opts: Any) -> None:
