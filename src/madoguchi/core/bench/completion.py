@@ -12,7 +12,9 @@ One run, against one throwaway database on the configured PostgreSQL server:
 4. N desks, each enrolled and signed in, doing whole visits until the time is up: the agent
    reports the card, card authentication (the virtual card signs in this process; no PIN pad),
    a stand-in procedure, the checklist page and its ticks, the completion challenge, the signed
-   completion, the card taken away; the agent's presence reports every 2 s meanwhile;
+   completion, the card taken away; the agent's presence reports every 2 s meanwhile (the fault
+   test also mixes in health-insurance use registrations, `Insured`, which go through the outbox
+   to an insurer: `insurer_seed`, `visits_run(insured_every=...)`);
 5. the floor again (the figure used is the mean of both floor runs);
 6. ``pgbench`` (TPC-B-like) at the same client count, for reference.
 
@@ -36,7 +38,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +64,24 @@ class BenchError(Exception):
 
 
 @dataclass
+class Insured:
+    """A resident who comes once to register health-insurance use: a card of their own and the
+    insurer's record of them (`insurer_seed`). Every one is insured with `INSURER` under
+    `INSURED_SYMBOL`, number `number`, branch 00, and has the name `INSURED_NAME`."""
+
+    card_path: Path
+    number: str
+    card: Any = None
+    fingerprint: str = ""
+
+
+INSURER = "06139999"
+INSURED_SYMBOL = "BENCH"
+INSURED_NAME = ("窓口 花子", "ﾏﾄﾞｸﾞﾁ ﾊﾅｺ", "マドグチ ハナコ")  # insurer's name and kana; as typed
+INSURED_BIRTH = "1980-01-01"
+
+
+@dataclass
 class Desk:
     index: int
     terminal: str
@@ -72,6 +92,7 @@ class Desk:
     fingerprint: str = ""
     http: httpx.Client | None = None
     card_in: bool = False
+    insured: list[Insured] = field(default_factory=list)  # residents still to come, in order
 
 
 @dataclass
@@ -152,7 +173,11 @@ def drop_database(name: str, original: dict[str, Any]) -> None:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def seed(desks: int, work: Path) -> list[Desk]:
+def seed(desks: int, work: Path, insured: int = 0) -> list[Desk]:
+    """The database's setup for `desks` desks; each desk also gets `insured` residents who will
+    register health-insurance use (their cards; the insurer's records: `insurer_seed`)."""
+    from datetime import date
+
     from django.contrib.auth.models import Group
     from django.core.management import call_command
     from django.db import connection
@@ -184,8 +209,6 @@ def seed(desks: int, work: Path) -> list[Desk]:
     for i in range(desks):
         card_path = cache / f"resident-{i:03d}.card"
         if not card_path.exists():
-            from datetime import date
-
             issue_card(
                 ca,
                 name=f"窓口　試験{i:03d}",
@@ -203,14 +226,56 @@ def seed(desks: int, work: Path) -> list[Desk]:
             username=f"bench{i:03d}", password=PASSWORD, organisation=contractor
         )
         user.groups.add(group)
-        result.append(Desk(i, terminal.name, credential, user.username, card_path))
+        desk = Desk(i, terminal.name, credential, user.username, card_path)
+        for j in range(insured):
+            path = cache / f"insured-{i:03d}-{j:03d}.card"
+            if not path.exists():
+                issue_card(
+                    ca,
+                    name=INSURED_NAME[0].replace(" ", "\u3000"),
+                    address="大阪府ベンチ市堺区南瓦町３番１号",
+                    birth=date.fromisoformat(INSURED_BIRTH),
+                    sex="2",
+                    pin=PIN,
+                    path=path,
+                ).save()
+            desk.insured.append(Insured(path, f"9{i:02d}{j:02d}"))  # last 4 unique
+        result.append(desk)
     return result
+
+
+def insurer_seed(desks: list[Desk]) -> dict[str, Any]:
+    """A simulator seed (`madoguchi.outside.sim`) whose insurer holds every desk's `Insured`."""
+    return {
+        "insurer": {
+            "insurers": [{"insurer_number": INSURER, "name": "ベンチ健康保険組合"}],
+            "records": [
+                {
+                    "insurer_number": INSURER,
+                    "insured_symbol": INSURED_SYMBOL,
+                    "insured_number": person.number,
+                    "branch": "00",
+                    "insured_name": INSURED_NAME[0],
+                    "insured_name_kana": INSURED_NAME[1],
+                    "birth_date": INSURED_BIRTH,
+                    "sex": "2",
+                    "status": "active",
+                    "registered_card_fingerprint": None,
+                }
+                for desk in desks
+                for person in desk.insured
+            ],
+        }
+    }
 
 
 # --- the server ------------------------------------------------------------------------------
 
 
-def start_server(database_url: str, port: int, work: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    database_url: str, port: int, work: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`madoguchi serve` on `port`; `env` adds to (or overrides) the bench's environment."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -224,6 +289,7 @@ def start_server(database_url: str, port: int, work: Path) -> subprocess.Popen[b
         "MADOGUCHI_DATA_DIR": str(work / "data"),
         "LOG_LEVEL": "WARNING",
         "AXES_FAILURE_LIMIT": "1000",
+        **(env or {}),
     }
     script = Path(sys.executable).with_name("madoguchi")
     argv = [str(script), "serve", "--bind", f"127.0.0.1:{port}"]
@@ -328,14 +394,7 @@ def _form_post(http: httpx.Client, base: str, path: str, data: dict[str, Any]) -
 
 
 def desk_sign_in(desk: Desk, base: str) -> None:
-    from madoguchi.card.jpki import JpkiClient
-    from madoguchi.card.transport import VirtualTransport
-    from madoguchi.card.virtual import VirtualCard
-
-    desk.card = VirtualCard.load(desk.card_path)
-    desk.fingerprint = hashlib.sha256(
-        JpkiClient(VirtualTransport(desk.card)).read_auth_certificate_der()
-    ).hexdigest()
+    desk.card, desk.fingerprint = _load_card(desk.card_path)
     http = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
     r = _form_post(http, base, "/terminal/enrol/", {"credential": desk.credential})
     if r.status_code != 200:
@@ -372,6 +431,8 @@ class Completed:
     latency_ms: float  # the completion request
     reference: str  # the visit's reference, as the server answered
     account: str  # the stand-in procedure's account (unique per desk and visit)
+    insured: str = ""  # the insured number of the health-insurance registration, if any
+    fingerprint: str = ""  # the card that signed
 
 
 def _api(desk: Desk, base: str, method: str, path: str, body: Any = None) -> httpx.Response:
@@ -409,46 +470,126 @@ def agent_event(agent: httpx.Client, desk: Desk, kind: str, fingerprint: str | N
         raise VisitFailed(f"agent {kind}: HTTP {r.status_code}")
 
 
+def _load_card(path: Path) -> tuple[Any, str]:
+    """A virtual card and its authentication certificate's fingerprint."""
+    from madoguchi.card.jpki import JpkiClient
+    from madoguchi.card.transport import VirtualTransport
+    from madoguchi.card.virtual import VirtualCard
+
+    card = VirtualCard.load(path)
+    der = JpkiClient(VirtualTransport(card)).read_auth_certificate_der()
+    return card, hashlib.sha256(der).hexdigest()
+
+
+def _insurance_fields(person: Insured) -> dict[str, Any]:
+    """The health-insurance use registration as the desk enters it for `person`."""
+    return {
+        "insurer_number": INSURER,
+        "insured_symbol": INSURED_SYMBOL,
+        "insured_number": person.number,
+        "branch": "00",
+        "resident_birth_date": INSURED_BIRTH,
+        "resident_sex": "2",
+        "resident_kana": INSURED_NAME[2],
+        "resident_kana_confirmed": True,
+    }
+
+
+@contextlib.contextmanager
+def _as(desk: Desk, insured: Insured | None) -> Iterator[None]:
+    """The desk serves `insured` (their own card in the reader) for the duration."""
+    if insured is None:
+        yield
+        return
+    if insured.card is None:
+        insured.card, insured.fingerprint = _load_card(insured.card_path)
+    own = desk.card, desk.fingerprint
+    desk.card, desk.fingerprint = insured.card, insured.fingerprint
+    try:
+        yield
+    finally:
+        desk.card, desk.fingerprint = own
+
+
 def one_visit(
     desk: Desk,
     agent: httpx.Client,
     base: str,
     n: int,
     on_complete: Callable[[Completed], None] | None = None,
+    insured: Insured | None = None,
 ) -> Completed:
     """A whole visit; returns what the desk was told of its completion. `on_complete` hears of
-    it as soon as the desk does (before the card is taken away, which may still fail)."""
-    import base64
+    it as soon as the desk does (before the card is taken away, which may still fail).
 
-    from madoguchi.identity.tokens import (
-        authentication_signing_input,
-        build_auth_token,
-        build_completion_token,
-        completion_signing_input,
+    With `insured`, that resident comes with their own card instead of the desk's, and
+    registers health-insurance use beside the stand-in procedure (one completion, two
+    procedures; the registration is committed as `registering` with its outbox call)."""
+    with _as(desk, insured):
+        return _visit(desk, agent, base, n, on_complete, insured)
+
+
+def abandoned_visit(desk: Desk, agent: httpx.Client, base: str, insured: Insured) -> None:
+    """A visit left as an abandoned terminal leaves it: `insured`'s card inserted, the visit
+    started, both procedures prepared; then nothing, no presence report, no removal (only the
+    lapse rules, applied by the sweeper, can end it)."""
+    with _as(desk, insured):
+        agent_event(agent, desk, "inserted", desk.fingerprint)
+        _open(desk, base, f"B-{desk.index}-abandoned", insured)
+
+
+def _open(desk: Desk, base: str, account: str, insured: Insured | None) -> None:
+    """Authenticate the card in the reader, start the visit, prepare its procedures."""
+    from madoguchi.identity.tokens import authentication_signing_input, build_auth_token
+
+    ch = _expect(_api(desk, base, "POST", "/visits/auth-challenge"), "auth-challenge")
+    cert, sig = _sign(desk, authentication_signing_input(ch["origin"], ch["nonce"]))
+    token = build_auth_token(cert, sig, APP)
+    _expect(
+        _api(desk, base, "POST", "/visits/start", {"token": token, "nonce": ch["nonce"]}),
+        "start",
     )
-
-    assert desk.http is not None
-    account = f"B-{desk.index}-{n}"
-    agent_event(agent, desk, "inserted", desk.fingerprint)
-    desk.card_in = True
-    try:
-        ch = _expect(_api(desk, base, "POST", "/visits/auth-challenge"), "auth-challenge")
-        cert, sig = _sign(desk, authentication_signing_input(ch["origin"], ch["nonce"]))
-        token = build_auth_token(cert, sig, APP)
-        _expect(
-            _api(desk, base, "POST", "/visits/start", {"token": token, "nonce": ch["nonce"]}),
-            "start",
-        )
+    _expect(
+        _api(
+            desk,
+            base,
+            "POST",
+            "/visits/current/procedures",
+            {"kind": "test_link", "fields": {"account": account, "points": 100}},
+        ),
+        "prepare",
+    )
+    if insured is not None:
         _expect(
             _api(
                 desk,
                 base,
                 "POST",
                 "/visits/current/procedures",
-                {"kind": "test_link", "fields": {"account": account, "points": 100}},
+                {"kind": "health_insurance_use", "fields": _insurance_fields(insured)},
             ),
-            "prepare",
+            "prepare health insurance",
         )
+
+
+def _visit(
+    desk: Desk,
+    agent: httpx.Client,
+    base: str,
+    n: int,
+    on_complete: Callable[[Completed], None] | None = None,
+    insured: Insured | None = None,
+) -> Completed:
+    import base64
+
+    from madoguchi.identity.tokens import build_completion_token, completion_signing_input
+
+    assert desk.http is not None
+    account = f"B-{desk.index}-{n}"
+    agent_event(agent, desk, "inserted", desk.fingerprint)
+    desk.card_in = True
+    try:
+        _open(desk, base, account, insured)
         page = desk.http.get("/desk/visit/confirm/")
         found = _CHECKLIST.search(page.text)
         csrf = _CSRF_INPUT.search(page.text)
@@ -475,7 +616,13 @@ def one_visit(
         )
         latency = (time.perf_counter() - started) * 1000
         body = _expect(r, "complete")
-        done = Completed(latency, str(body["reference"]), account)
+        done = Completed(
+            latency,
+            str(body["reference"]),
+            account,
+            insured.number if insured is not None else "",
+            desk.fingerprint,
+        )
         if on_complete is not None:
             on_complete(done)
         return done
@@ -491,8 +638,11 @@ def visits_run(
     result: Result,
     on_complete: Callable[[Completed], None] | None = None,
     halt: threading.Event | None = None,
+    insured_every: int = 0,
 ) -> None:
-    """Each desk does whole visits until `seconds` have passed (or `halt` is set)."""
+    """Each desk does whole visits until `seconds` have passed (or `halt` is set). With
+    `insured_every` = k, every k-th visit of a desk is the next of its `insured` residents (each
+    comes once, whatever the outcome), while any are left."""
     stop = time.monotonic() + seconds
     halt = halt or threading.Event()
     lock = threading.Lock()
@@ -512,8 +662,11 @@ def visits_run(
         with httpx.Client(base_url=base, timeout=60) as agent:
             while time.monotonic() < stop and not halt.is_set():
                 n += 1
+                person = None
+                if insured_every and n % insured_every == 0 and desk.insured:
+                    person = desk.insured.pop(0)
                 try:
-                    latency = one_visit(desk, agent, base, n, on_complete).latency_ms
+                    latency = one_visit(desk, agent, base, n, on_complete, person).latency_ms
                 except (VisitFailed, httpx.HTTPError) as exc:
                     with lock:
                         result.errors[str(exc)[:80]] += 1

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
-from madoguchi.desk.sweep import sweep
+from madoguchi.desk.sweep import SweepResult, sweep
+
+log = logging.getLogger("madoguchi.sweep")
 
 
 class Command(BaseCommand):
@@ -25,7 +28,14 @@ class Command(BaseCommand):
         while True:
             if every:
                 close_old_connections()  # a long-running loop: do not keep a stale connection
-            result = sweep()
+            try:
+                result = sweep()
+            except DatabaseError:
+                if not every:
+                    raise
+                # A long-running loop outlives a database restart: the next round retries.
+                log.exception("sweep failed; retrying in %s s", every)
+                result = SweepResult(ended=0, purged=0)
             if result.ended or result.purged or not every:
                 self.stdout.write(
                     f"Swept: {result.ended} lapsed visit(s) ended, "

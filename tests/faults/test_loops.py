@@ -1,0 +1,38 @@
+"""The long-running loops beside `madoguchi serve` outlive a database restart (issue 15, faults):
+a sweeper that died at PostgreSQL's first crash left lapsed, abandoned visits open for good
+(found by tests/faults/test_process_faults.py)."""
+
+import pytest
+from django.core.management import call_command
+from django.db import OperationalError
+
+from madoguchi.core.management.commands import sweep as command
+from madoguchi.desk.sweep import SweepResult
+
+
+def test_the_sweep_loop_goes_on_after_a_database_error(monkeypatch, capsys):
+    rounds = []
+
+    def sweep():
+        rounds.append(1)
+        if len(rounds) == 1:
+            raise OperationalError("the database system is starting up")
+        return SweepResult(ended=1, purged=0)
+
+    monkeypatch.setattr(command, "sweep", sweep)
+    monkeypatch.setattr(command, "close_old_connections", lambda: None)
+    # Two rounds: the first fails, the second sweeps; then the (gone) parent stops the loop.
+    parent = [True, False]
+    monkeypatch.setattr(command, "_alive", lambda pid: parent.pop(0))
+    call_command("sweep", every=0.01, parent_pid=1)
+    assert len(rounds) == 2
+    assert "1 lapsed visit(s) ended" in capsys.readouterr().out
+
+
+def test_a_single_sweep_still_fails_loudly(monkeypatch):
+    def sweep():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(command, "sweep", sweep)
+    with pytest.raises(OperationalError):
+        call_command("sweep")
