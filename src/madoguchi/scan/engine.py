@@ -7,21 +7,72 @@ connection and the name-check UDF's binding differ (see ``namematch``).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from madoguchi.scan import namematch, rules
+from madoguchi.scan import namematch, rules, schema
 
-__all__ = ["ENGINES", "Engine", "connect", "spark_session"]
+__all__ = ["DUCKDB_MEMORY_LIMIT", "ENGINES", "Engine", "connect", "spark_session"]
 
 ENGINES = ("duckdb", "spark")
+
+DUCKDB_MEMORY_LIMIT = "5GB"
+"""DuckDB's own limit (the scan's target is 8 GiB for the whole process: this leaves room for
+Python, the name check and the findings); above it DuckDB spills sorts and joins to disk."""
+
+# What pyarrow's utf8_trim_whitespace strips (Unicode White_Space): an optional text value made
+# only of these is empty, as schema.load reads it.
+_WHITESPACE = " || ".join(
+    f"chr({c})"
+    for c in (
+        *(9, 10, 11, 12, 13, 32, 0x85, 0xA0, 0x1680),
+        *range(0x2000, 0x200B),
+        *(0x2028, 0x2029, 0x202F, 0x205F, 0x3000),
+    )
+)
+
+
+def _parquet_view_sql(table: str, path: Path) -> str | None:
+    """A SELECT over ``read_parquet`` giving the table exactly as ``schema.load`` would (the
+    columns in order, optional blank text as null), or None when a column's stored type needs
+    a conversion that only ``schema.load`` makes (then the validated Arrow table is used)."""
+    stored = pq.read_schema(path)
+    cols = []
+    for spec in schema.TABLES[table]:
+        if spec.name not in stored.names:
+            return None
+        typ = stored.field(spec.name).type
+        name = '"' + spec.name.replace('"', '""') + '"'
+        if spec.type == schema.STR:
+            if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+                return None
+            if spec.required:
+                cols.append(name)
+            else:
+                # Blank only if it starts with white space: the cheap test first (trim with
+                # a set of characters costs about ten times a plain read).
+                blank = (
+                    f"{name} = '' OR (contains({_WHITESPACE}, left({name}, 1)) "
+                    f"AND trim({name}, {_WHITESPACE}) = '')"
+                )
+                cols.append(f"CASE WHEN {blank} THEN NULL ELSE {name} END AS {name}")
+        elif typ == spec.type:
+            cols.append(name)
+        else:
+            return None
+    literal = "'" + str(path.resolve()).replace("'", "''") + "'"
+    return f"SELECT {', '.join(cols)} FROM read_parquet({literal})"  # noqa: S608
 
 
 def spark_session(master: str = "local[2]", **conf: str) -> Any:
@@ -73,6 +124,33 @@ class Engine:
                 out[name] = self.con.table(f"scan_{name}")
         return out
 
+    def register_files(
+        self, directory: Path | str, validated: dict[str, pa.Table] | None = None
+    ) -> dict[str, ir.Table]:
+        """The input directory's tables for the rules, read by the engine itself: on DuckDB each
+        ``NAME.parquet`` becomes a view over ``read_parquet`` (streamed by the scan, nothing
+        held in Python's memory); a CSV table, or a Parquet column that needs a conversion,
+        falls back to ``validated`` (``schema.load``'s tables: validate first, always) or is
+        loaded and validated here. Spark registers the validated Arrow tables."""
+        directory = Path(directory)
+        if self.backend != "duckdb":
+            return self.register(validated or schema.load(directory))
+        out: dict[str, ir.Table] = {}
+        arrow: dict[str, pa.Table] = {}
+        for name in schema.TABLES:
+            path = directory / f"{name}.parquet"
+            sql = _parquet_view_sql(name, path) if path.exists() else None
+            if sql is None:
+                if validated is None:
+                    validated = schema.load(directory)
+                arrow[name] = validated[name]
+                continue
+            # name is one of the three fixed table names; the path is quoted in sql.
+            self.con.con.execute(f"CREATE OR REPLACE VIEW scan_file_{name} AS {sql}")
+            out[name] = self.con.table(f"scan_file_{name}")
+        out.update(self.register(arrow))
+        return {name: out[name] for name in schema.TABLES}
+
     def findings(self, tables: dict[str, ir.Table], *, staged: bool = True) -> ir.Table:
         """The findings expression. ``staged`` (the default) materialises the suspicious links
         first (that part runs here, now): the rest of the plan reads them several times, and
@@ -116,14 +194,31 @@ def connect(
     *,
     master: str = "local[2]",
     threads: int | None = None,
+    memory_limit: str = DUCKDB_MEMORY_LIMIT,
+    temp_directory: Path | str | None = None,
     conf: dict[str, str] | None = None,
 ) -> Iterator[Engine]:
+    """An engine. DuckDB: ``threads`` (default: the machine's cores), ``memory_limit`` (its
+    own memory; above it sorts and joins spill) and ``temp_directory`` (where they spill;
+    default: a fresh temporary directory, removed afterwards). Insertion order is not kept
+    (the findings are ordered by link id; keeping it costs memory on large scans)."""
     if engine == "duckdb":
-        con = ibis.duckdb.connect(threads=threads) if threads else ibis.duckdb.connect()
+        spill = Path(temp_directory) if temp_directory else None
+        made = None
+        if spill is None:
+            made = spill = Path(tempfile.mkdtemp(prefix="madoguchi-scan-spill-"))
+        con = ibis.duckdb.connect(
+            threads=threads or os.cpu_count() or 1,
+            memory_limit=memory_limit,
+            temp_directory=str(spill),
+            preserve_insertion_order=False,
+        )
         try:
             yield Engine("duckdb", con, "duckdb")
         finally:
             con.disconnect()
+            if made is not None:
+                shutil.rmtree(made, ignore_errors=True)
     elif engine == "spark":
         session = spark_session(master, **(conf or {}))
         yield Engine("spark", ibis.pyspark.connect(session), "pyspark")

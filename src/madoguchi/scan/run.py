@@ -18,7 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from madoguchi.scan import engine as engines
@@ -93,6 +96,15 @@ def _with_progress(label: str, total_rows: int, fn: Callable[[], T], stream: Tex
     return value
 
 
+def _timeline_events(events: ir.Table, findings: pa.Table, limit: int) -> ir.Table:
+    """The desk events of the terminals whose findings get a timeline in the report (the
+    ``limit`` highest-scored with a terminal, as ``report.timelines`` picks them)."""
+    desk = findings.filter(pc.invert(pc.is_null(findings.column("terminal_id"))))
+    desk = desk.sort_by([("score", "descending"), ("link_id", "ascending")]).slice(0, limit)
+    terms = pc.unique(desk.column("terminal_id")).to_pylist()
+    return events.filter(events.terminal_id.isin(terms) if terms else ibis.literal(False))
+
+
 def _replace(files: dict[str, bytes | pa.Table], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     tmp: list[tuple[Path, Path]] = []
@@ -127,16 +139,20 @@ def run(
         raise schema.InputError(str(out), None, "the output exists and is not a directory")
     started_at = datetime.now()
     t0 = time.perf_counter()
-    tables = schema.load(directory)
-    rows = {k: v.num_rows for k, v in tables.items()}
+    validated = schema.load(directory)
+    rows = {k: v.num_rows for k, v in validated.items()}
     with engines.connect(engine, master=master) as eng:
-        registered = eng.register(tables)
+        # DuckDB reads the (validated) Parquet files itself; the Arrow copies go now, so the
+        # scan does not hold the input twice.
+        registered = eng.register_files(directory, validated)
+        del validated
         findings = _with_progress(
             f"scan ({engine})",
             rows["links"],
             lambda: eng.to_arrow(eng.findings(registered)),
             progress,
         )
+        events = eng.to_arrow(_timeline_events(registered["desk_events"], findings, timeline_limit))
     findings = findings.sort_by("link_id")
     seconds = time.perf_counter() - t0
     counts = {c: 0 for c in report.CAUSE_JA}
@@ -151,7 +167,7 @@ def run(
         findings=findings.num_rows,
         timeline_limit=timeline_limit,
     )
-    tl = report.timelines(findings, tables["desk_events"], timeline_limit)
+    tl = report.timelines(findings, events, timeline_limit)
     html = report.to_html(findings, summary, tl)
     files: dict[str, bytes | pa.Table] = {
         "findings.parquet": findings,

@@ -1,0 +1,67 @@
+"""DuckDB reads the Parquet input itself: the same tables, and the same findings, as the
+validated Arrow tables; a column stored in another type falls back to the validated table."""
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from madoguchi.scan import schema
+from tests.scan.builders import Desk, family
+
+A_OWN = "ﾔﾏﾀﾞ ﾀﾛｳ"
+B_OWN = "ｽｽﾞｷ ｲﾁﾛｳ"
+
+
+def _desk() -> Desk:
+    d = Desk()
+    family(d)
+    d.event(0, "login")
+    d.visit(1, "A", [("L1", A_OWN)])
+    d.event(10, "card_read", resident="B")
+    d.link("L2", "B", B_OWN, minute=11)
+    d.link("L3", "A", B_OWN, minute=12)  # logout omission
+    d.link("L4", "A", "ｻﾄｳ ﾐﾂｺ", channel="self")  # a stranger's account: typed wrong id
+    d.link("L5", "C", "\u3000 ", channel="self")  # holder blank (ideographic space): unknown
+    d.event(30, "logout")
+    return d
+
+
+def _rows(eng, tables):
+    return eng.to_arrow(eng.findings(tables)).to_pylist()
+
+
+def test_parquet_read_by_duckdb_gives_the_validated_tables_and_findings(duck, tmp_path):
+    directory = _desk().write(tmp_path / "in")
+    validated = schema.load(directory)
+    files = duck.register_files(directory)
+    for name, table in validated.items():
+        got = files[name].to_pyarrow()
+        assert got.schema.names == table.schema.names
+        key = [c.name for c in schema.TABLES[name]][:2]
+        assert (
+            got.sort_by([(k, "ascending") for k in key]).to_pylist()
+            == table.sort_by([(k, "ascending") for k in key]).to_pylist()
+        )
+    holders = files["links"].to_pyarrow()
+    assert holders.filter(pc.equal(holders["link_id"], "L5"))["holder_kana"].to_pylist() == [None]
+    found = _rows(duck, files)
+    assert found == _rows(duck, duck.register(validated))
+    assert {(r["link_id"], r["cause"]) for r in found} == {
+        ("L3", "logout_omission"),
+        ("L4", "typed_wrong_id"),
+    }
+
+
+def test_a_column_stored_as_text_or_a_csv_table_falls_back_to_validation(duck, tmp_path):
+    directory = _desk().write(tmp_path / "in")
+    expected = _rows(duck, duck.register(schema.load(directory)))
+    links = pq.read_table(directory / "links.parquet")
+    at = links.column("linked_at").cast(pa.string())
+    pq.write_table(links.set_column(6, "linked_at", at), directory / "links.parquet")
+    events = pq.read_table(directory / "desk_events.parquet")
+    (directory / "desk_events.parquet").unlink()
+    pacsv.write_csv(events, directory / "desk_events.csv")
+    files = duck.register_files(directory)
+    assert files["links"].schema()["linked_at"].is_timestamp()
+    assert _rows(duck, files) == expected
