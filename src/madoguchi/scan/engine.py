@@ -10,7 +10,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,7 +108,9 @@ class Engine:
     """ibis backend name: duckdb or pyspark."""
     _staged: int = 0
 
-    def register(self, tables: dict[str, pa.Table]) -> dict[str, ir.Table]:
+    def register(
+        self, tables: Mapping[str, pa.Table | pa.RecordBatchReader]
+    ) -> dict[str, ir.Table]:
         out = {}
         for name, table in tables.items():
             if self.backend == "pyspark":
@@ -124,31 +126,28 @@ class Engine:
                 out[name] = self.con.table(f"scan_{name}")
         return out
 
-    def register_files(
-        self, directory: Path | str, validated: dict[str, pa.Table] | None = None
-    ) -> dict[str, ir.Table]:
-        """The input directory's tables for the rules, read by the engine itself: on DuckDB each
-        ``NAME.parquet`` becomes a view over ``read_parquet`` (streamed by the scan, nothing
-        held in Python's memory); a CSV table, or a Parquet column that needs a conversion,
-        falls back to ``validated`` (``schema.load``'s tables: validate first, always) or is
-        loaded and validated here. Spark registers the validated Arrow tables."""
-        directory = Path(directory)
+    def register_files(self, directory: Path | str) -> dict[str, ir.Table]:
+        """The input directory's tables for the rules, read by the engine itself (validate
+        first: ``schema.validate``). On DuckDB each ``NAME.parquet`` becomes a view over
+        ``read_parquet`` giving the table as ``schema.batches`` reads it (streamed by the scan,
+        nothing held in Python's memory); a CSV table, or a Parquet column stored in another
+        type, is streamed in through ``schema.batches`` (validated and converted batch by
+        batch). Spark registers the validated Arrow tables."""
         if self.backend != "duckdb":
-            return self.register(validated or schema.load(directory))
+            return self.register(schema.load(directory))
         out: dict[str, ir.Table] = {}
-        arrow: dict[str, pa.Table] = {}
-        for name in schema.TABLES:
-            path = directory / f"{name}.parquet"
-            sql = _parquet_view_sql(name, path) if path.exists() else None
+        streamed: dict[str, pa.RecordBatchReader] = {}
+        for name, path in schema.files(directory).items():
+            sql = _parquet_view_sql(name, path) if path.suffix == ".parquet" else None
             if sql is None:
-                if validated is None:
-                    validated = schema.load(directory)
-                arrow[name] = validated[name]
+                streamed[name] = pa.RecordBatchReader.from_batches(
+                    schema.arrow_schema(name), schema.batches(path, name)
+                )
                 continue
             # name is one of the three fixed table names; the path is quoted in sql.
             self.con.con.execute(f"CREATE OR REPLACE VIEW scan_file_{name} AS {sql}")
             out[name] = self.con.table(f"scan_file_{name}")
-        out.update(self.register(arrow))
+        out.update(self.register(streamed))
         return {name: out[name] for name in schema.TABLES}
 
     def findings(self, tables: dict[str, ir.Table], *, staged: bool = True) -> ir.Table:

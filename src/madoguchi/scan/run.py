@@ -139,13 +139,10 @@ def run(
         raise schema.InputError(str(out), None, "the output exists and is not a directory")
     started_at = datetime.now()
     t0 = time.perf_counter()
-    validated = schema.load(directory)
-    rows = {k: v.num_rows for k, v in validated.items()}
+    # Validated batch by batch (bounded memory); then DuckDB reads the Parquet files itself.
+    rows = schema.validate(directory)
     with engines.connect(engine, master=master) as eng:
-        # DuckDB reads the (validated) Parquet files itself; the Arrow copies go now, so the
-        # scan does not hold the input twice.
-        registered = eng.register_files(directory, validated)
-        del validated
+        registered = eng.register_files(directory)
         findings = _with_progress(
             f"scan ({engine})",
             rows["links"],
