@@ -37,6 +37,7 @@ happens.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import subprocess
@@ -66,15 +67,16 @@ pytestmark = [
 T = TypeVar("T")
 
 DESKS = 4
-INSURED = 8  # residents per desk who come to register health-insurance use (every 2nd visit)
+INSURED = 5  # residents per desk who register health-insurance use (every 2nd visit; 1 kept)
 # Each fault waits until a desk has completed a visit since the previous one (at most
 # PROGRESS_WAIT seconds), so that every fault lands on a working system however loaded the
-# machine is; after the last one desks must complete visits again. `kill_outbox_on_answer`
-# kills the outbox worker from inside the insurer, right after it registered a call and before
-# the answer is sent (a crash between the outside answer and our update); `kill_outbox` kills
-# it wherever it is. A new worker is started at once after each.
-FAULTS = ["kill_worker", "crash_postgres", "kill_outbox_on_answer", "kill_worker"]
-FAULTS += ["crash_postgres", "kill_all_workers", "kill_outbox", "crash_postgres"]
+# machine is; after the last one desks must complete visits again. `kill_all_workers` kills
+# the outbox worker too, wherever it is. Besides, the insurer kills the outbox worker once
+# itself, at its first registration: right after it registered the call and before the answer
+# is sent (a crash between the outside answer and our update). A new outbox worker is started
+# as soon as one is found dead.
+FAULTS = ["kill_worker", "crash_postgres", "kill_worker", "crash_postgres"]
+FAULTS += ["kill_all_workers", "crash_postgres"]
 MIN_GAP = 2.0
 PROGRESS_WAIT = 60.0
 LOAD_LIMIT = 600.0  # the desks' own bound; the progress waits end the load long before
@@ -183,13 +185,13 @@ def postgres():
 class Insurer:
     """The simulated insurer (a real HTTP server on a loopback port, in this process), watched:
     every registration it processed (not a replay of a stored answer) is logged with its request
-    reference, and `kill_on_answer` makes the next one SIGKILL a process before it is answered."""
+    reference, and `kill_on_answer(kill)` makes the next one call `kill` before it is answered."""
 
     def __init__(self, sim: Any) -> None:
         self.sim = sim
         self.base_url: str = sim.base_url
         self.processed: list[tuple[str, int, str]] = []  # (request_ref, HTTP status, status)
-        self._victim: int | None = None
+        self._kill: Callable[[], None] | None = None
         self.killed_on_answer = threading.Event()
         app = sim.server.app
         handle = app.handle
@@ -198,23 +200,22 @@ class Insurer:
             status, answer = handle(method, parts, body)
             if method == "POST" and parts == ["v1", "registrations"]:
                 self.processed.append((str(body.get("request_ref")), status, answer.get("status")))
-                victim, self._victim = self._victim, None
-                if victim is not None and status == 200:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(victim, signal.SIGKILL)  # registered here; never hears it
+                kill, self._kill = self._kill, None
+                if kill is not None and status == 200:
+                    kill()  # registered here; the caller never hears it
                     self.killed_on_answer.set()
-                elif victim is not None:
-                    self._victim = victim
+                elif kill is not None:
+                    self._kill = kill
             return status, answer
 
         app.handle = watched  # called by the server under its lock, one request at a time
 
-    def kill_on_answer(self, pid: int) -> None:
+    def kill_on_answer(self, kill: Callable[[], None]) -> None:
         self.killed_on_answer.clear()
-        self._victim = pid
+        self._kill = kill
 
     def disarm(self) -> None:
-        self._victim = None
+        self._kill = None
 
     def registrations(self) -> list[dict[str, Any]]:
         r = httpx.get(f"{self.base_url}/v1/registrations", timeout=10)
@@ -226,15 +227,18 @@ class Insurer:
 
 
 class OutboxWorker:
-    """`madoguchi outside worker` as a process of its own; killed with SIGKILL and replaced."""
+    """`madoguchi outside worker` as a process of its own, restarted as soon as it is found dead
+    (as `Restart=always` would), until `stop`."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env = env
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
         self.started = 0
+        self._stopping = threading.Event()
+        self._keeper = threading.Thread(target=self._keep, daemon=True)
 
-    def start(self) -> None:
+    def _spawn(self) -> None:
         argv = [str(Path(sys.executable).with_name("madoguchi")), "outside", "worker"]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -242,13 +246,26 @@ class OutboxWorker:
             )
         self.started += 1
 
+    def _keep(self) -> None:
+        while not self._stopping.wait(0.2):
+            if self.process is not None and self.process.poll() is not None:
+                self._spawn()
+
+    def start(self) -> None:
+        self._spawn()
+        self._keeper.start()
+
     def kill(self) -> None:
-        assert self.process is not None
+        """SIGKILL the running worker (its keeper starts another)."""
+        process = self.process
+        assert process is not None
         with contextlib.suppress(ProcessLookupError):
-            self.process.kill()
-        self.process.wait(30)
+            process.kill()
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._keeper.is_alive():
+            self._keeper.join(10)
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()
@@ -259,15 +276,25 @@ class OutboxWorker:
             self.process.wait(10)
 
 
-def _madoguchi(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+def _madoguchi(env: dict[str, str], *argv: str) -> subprocess.Popen[str]:
+    """A `madoguchi` command, started (`.communicate()` waits for it and returns its output)."""
+    return subprocess.Popen(
         [str(Path(sys.executable).with_name("madoguchi")), *argv],
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=180,
-        check=False,
     )
+
+
+def _finished(process: subprocess.Popen[str]) -> tuple[int, str]:
+    """Exit code and output (stdout then stderr) of a started command (at most 180 s)."""
+    try:
+        out, err = process.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+    return process.returncode, out + err
 
 
 def _wait_for(seconds: float, check: Callable[[], T]) -> T:
@@ -286,6 +313,7 @@ def test_completions_survive_killed_workers_and_postgres_crashes(
     if connection.vendor != "postgresql":
         pytest.skip("the fault test runs on PostgreSQL")
     monkeypatch.setenv("WEB_CONCURRENCY", "2")
+    clock = [("start", time.monotonic())]  # where the test's time goes (printed)
     work = tmp_path
     (work / "pki").mkdir()
     name = "faults"
@@ -315,12 +343,16 @@ def test_completions_survive_killed_workers_and_postgres_crashes(
         # One resident per desk is kept for the end: their visit is abandoned (see below).
         abandoned = [desk.insured.pop() for desk in desks]
         outbox = OutboxWorker(env, work / "outbox-worker.log")
+        clock.append(("seed", time.monotonic()))
         server = bench.start_server(url, port, work, server_env)
+        commands: list[subprocess.Popen[str]] = []
         try:
             outbox.start()
+            clock.append(("serve", time.monotonic()))
             told, result, recovered, killed = _load_with_faults(
                 desks, base, server, postgres, insurer, outbox
             )
+            clock.append(("load and faults", time.monotonic()))
             print(  # shown with the test's output when it fails (and with -s)
                 f"load: {len(told)} completions told, "
                 f"{sum(1 for d in told if d.insured)} with a registration; "
@@ -334,6 +366,7 @@ def test_completions_survive_killed_workers_and_postgres_crashes(
             # as an abandoned terminal leaves it: no presence, no removal, nobody touches it.
             _abandon(desks, base, abandoned)
             stopped = time.monotonic()  # no agent reports any card from here on
+            clock.append(("abandon", stopped))
 
             # The outbox drains: every call answered, none left pending.
             def pending() -> list[tuple[str, int, str]]:
@@ -346,6 +379,10 @@ def test_completions_survive_killed_workers_and_postgres_crashes(
             assert drained, f"the outbox did not drain in {DRAIN_WAIT:.0f} s: " + str(
                 _on(postgres.port, name, pending)
             )
+            clock.append(("drain", time.monotonic()))
+            outbox.stop()
+            reconciling = _madoguchi(env, "outside", "reconcile")  # meanwhile, visits lapse
+            commands.append(reconciling)
             # No visit left open that should have ended: with no card reported any more, every
             # visit's presence lapses VISIT_PRESENCE_TIMEOUT_SECONDS after its last report at
             # the latest; the sweeper must have ended it a sweep interval later (some slack for
@@ -355,15 +392,24 @@ def test_completions_survive_killed_workers_and_postgres_crashes(
                 max(0.0, stopped + allowance - time.monotonic()),
                 lambda: not _on(postgres.port, name, _open_visits),
             )
-            outbox.stop()
-            reconciled = _madoguchi(env, "outside", "reconcile")
-            verify = _madoguchi(env, "audit", "verify")
+            clock.append(("lapses", time.monotonic()))
+            verifying = _madoguchi(env, "audit", "verify")
+            commands.append(verifying)
+            reconciled = _finished(reconciling)
+            clock.append(("reconcile", time.monotonic()))
+            verify = _finished(verifying)
+            clock.append(("verify", time.monotonic()))
         finally:
             insurer.disarm()
             outbox.stop()
+            for command in commands:
+                if command.poll() is None:
+                    command.kill()
+                    command.communicate()
             _stop_server(server)
         registrations = insurer.registrations()
         stats = insurer.stats()
+    print(", ".join(f"{k} {t - t0:.1f} s" for (_, t0), (k, t) in itertools.pairwise(clock)))
 
     assert told, f"no completion reached a desk: {dict(result.errors)}"
     assert recovered, f"no desk completed a visit after the last fault: {dict(result.errors)}"
@@ -371,9 +417,9 @@ def test_completions_survive_killed_workers_and_postgres_crashes(
     assert insurer.killed_on_answer.is_set(), "no worker was killed after the insurer answered"
     assert outbox.started >= 3
     assert all_ended, "visits left open: " + str(_on(postgres.port, name, _open_visits))
-    assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
-    assert reconciled.stdout.rstrip().endswith(": 0 disagreement(s)."), reconciled.stdout
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert reconciled[0] == 0, reconciled[1]
+    assert "insurer record(s): 0 disagreement(s)." in reconciled[1], reconciled[1]
+    assert verify[0] == 0, verify[1]
     # Each key registered at the insurer once: its other attempts were replays of the stored
     # answer (one at least: the call whose worker was killed), never processed again.
     registered = Counter(ref for ref, status, what in insurer.processed if status == 200)
@@ -440,6 +486,7 @@ def _load_with_faults(
         kwargs={"on_complete": heard, "halt": halt, "insured_every": 2},
         daemon=True,
     )
+    insurer.kill_on_answer(outbox.kill)  # the worker (the only caller) at its first registration
     load.start()
     killed = 0
     try:
@@ -452,20 +499,13 @@ def _load_with_faults(
             if fault == "crash_postgres":
                 postgres.crash_and_restart()
                 continue
-            if fault.startswith("kill_outbox"):
-                assert outbox.process is not None
-                if fault == "kill_outbox_on_answer":
-                    insurer.kill_on_answer(outbox.process.pid)
-                    insurer.killed_on_answer.wait(PROGRESS_WAIT)
-                    insurer.disarm()
-                outbox.kill()  # (already dead if the insurer killed it)
-                outbox.start()
-                continue
             workers = _workers(server)
             assert workers, "gunicorn has no workers"
             for pid in workers if fault == "kill_all_workers" else workers[:1]:
                 os.kill(pid, signal.SIGKILL)
                 killed += 1
+            if fault == "kill_all_workers":
+                outbox.kill()
         with lock:
             after_last_fault = len(told)
         recovered = progress_after(after_last_fault)
