@@ -946,6 +946,8 @@ def report(r: Result) -> list[str]:
         if "summary" in per and "state" in per and per["state"][0]:
             lines.append(
                 f"  poll CPU, summary / state: {per['summary'][0] / per['state'][0]:.1f}x "
-                "(same run; 32 open pages poll once a second)"
+                f"(same run); {r.desks} open pages polling once a second take "
+                f"{r.desks * per['state'][0] / 1000:.0%} of a core (state) vs "
+                f"{r.desks * per['summary'][0] / 1000:.0%} (summary)"
             )
     return lines
