@@ -4,10 +4,39 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
+from madoguchi.audit import constraint as columns_constraint
 from madoguchi.audit import services as audit
+from madoguchi.audit import triggers, verify
 from madoguchi.audit.canonical import GENESIS, canonical_bytes, chain_hash
 from madoguchi.audit.merkle import leaf_hash
 from madoguchi.audit.models import AuditEvent
+
+
+@pytest.fixture(autouse=True)
+def _constraints_restored():
+    """Tests that tamper as a superuser drop constraints, which a flush does not bring back."""
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_constraint WHERE conrelid = 'audit_auditevent'::regclass "
+            "AND conname = 'audit_seq_positive'"
+        )
+        seq_positive = cursor.fetchone() is not None
+        columns = columns_constraint.in_place(cursor)[0]
+        if seq_positive and columns:
+            return
+        with triggers.suspended(connection):
+            cursor.execute("DELETE FROM audit_auditevent")
+        if not columns:
+            cursor.execute(columns_constraint.drop_sql())
+            cursor.execute(columns_constraint.add_sql())
+            cursor.execute(columns_constraint.validate_sql())
+        if not seq_positive:
+            cursor.execute(
+                "ALTER TABLE audit_auditevent ADD CONSTRAINT audit_seq_positive CHECK (seq >= 1)"
+            )
 
 
 def _record_events(n: int) -> None:
@@ -24,21 +53,28 @@ def _verify() -> str:
     return out.getvalue()
 
 
-def _tamper(sql: str, params: list) -> None:
-    """Change rows as a database superuser would, with the append-only triggers bypassed."""
+def _tamper(sql: str, params: list, *, constraint: str = "not_valid") -> None:
+    """Change rows as a database superuser would, with the append-only triggers bypassed.
+
+    On PostgreSQL the columns-match-bytes constraint refuses most such changes whatever the
+    triggers; `constraint` says what the superuser does about it: "keep" it (the change must
+    satisfy it), "drop" it, or drop it and put it back "not_valid" (the change stays, and the
+    catalog says the constraint was not checked against existing rows)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with transaction.atomic():
+                if constraint != "keep":
+                    cursor.execute(columns_constraint.drop_sql())
                 cursor.execute("SET LOCAL session_replication_role = replica")
                 cursor.execute(sql, params)
+                if constraint == "not_valid":
+                    cursor.execute(columns_constraint.add_sql())
         else:
             cursor.execute("DROP TRIGGER audit_auditevent_no_update")
             cursor.execute("DROP TRIGGER audit_auditevent_no_delete")
             try:
                 cursor.execute(sql, params)
             finally:
-                from madoguchi.audit import triggers
-
                 for statement in triggers.install_sql("sqlite"):
                     cursor.execute(statement)
 
@@ -150,6 +186,7 @@ def test_a_column_changed_to_match_rewritten_stored_bytes_is_still_named():
     _tamper(
         "UPDATE audit_auditevent SET event_name = %s, canonical = %s WHERE seq = 2",
         [row.event_name, forged],
+        constraint="keep",  # the columns do match the rewritten bytes
     )
     with pytest.raises(CommandError, match="sequence number 2: its contents"):
         _verify()
@@ -158,8 +195,169 @@ def test_a_column_changed_to_match_rewritten_stored_bytes_is_still_named():
 @pytest.mark.django_db(transaction=True)
 def test_stored_bytes_that_are_not_json_fall_back_to_the_columns():
     _record_events(3)
-    _tamper("UPDATE audit_auditevent SET canonical = %s WHERE seq = 2", [b"\xff not json"])
+    _tamper(
+        "UPDATE audit_auditevent SET canonical = %s WHERE seq = 2",
+        [b"\xff not json"],
+        constraint="drop",
+    )
     assert "Audit log intact: 3 events" in _verify()
     _tamper("UPDATE audit_auditevent SET payload = %s WHERE seq = 1", ['{"reason": "x"}'])
     with pytest.raises(CommandError, match="sequence number 1: its contents"):
+        _verify()
+
+
+pg_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the columns-match-bytes constraint is PostgreSQL's"
+)
+
+
+@pg_only
+@pytest.mark.django_db
+def test_the_database_guarantees_the_columns_match_the_stored_bytes():
+    """What lets verify hash the stored bytes only: the constraint is there, validated, and the
+    expression verify expects (as this PostgreSQL prints it back)."""
+    with connection.cursor() as cursor:
+        assert columns_constraint.in_place(cursor) == (True, "")
+
+
+@pg_only
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("payload", '{"reason": "x", "i": 0}'),
+        ("actor_label", "someone"),
+        ("event_id", 2008),
+        ("time", "2020-01-01T00:00:00Z"),
+        ("canonical", b"\xff not json"),
+        ("canonical", b'{"seq": 1}'),
+    ],
+)
+def test_a_superuser_bypassing_the_triggers_still_cannot_change_a_column(column, value):
+    from django.db import DatabaseError
+
+    _record_events(2)
+    with pytest.raises(DatabaseError):
+        _tamper(
+            f"UPDATE audit_auditevent SET {column} = %s WHERE seq = 1", [value], constraint="keep"
+        )
+    assert "Audit log intact: 2 events" in _verify()
+
+
+@pg_only
+@pytest.mark.django_db
+def test_payload_changed_with_the_constraint_dropped_is_named():
+    _record_events(3)
+    _tamper(
+        "UPDATE audit_auditevent SET payload = %s WHERE seq = 2", ['{"a": 1}'], constraint="drop"
+    )
+    with connection.cursor() as cursor:
+        assert columns_constraint.in_place(cursor) == (
+            False,
+            f"the constraint {columns_constraint.NAME} is missing",
+        )
+    with pytest.raises(CommandError, match="sequence number 2: its contents"):
+        _verify()
+
+
+@pg_only
+@pytest.mark.django_db
+def test_the_constraint_cannot_be_validated_again_over_a_changed_row():
+    from django.db import IntegrityError
+
+    _record_events(3)
+    _tamper("UPDATE audit_auditevent SET payload = %s WHERE seq = 2", ['{"reason": "x"}'])
+    with connection.cursor() as cursor:
+        assert columns_constraint.in_place(cursor) == (
+            False,
+            f"the constraint {columns_constraint.NAME} is not validated (added NOT VALID)",
+        )
+        with pytest.raises(IntegrityError), transaction.atomic():
+            cursor.execute(columns_constraint.validate_sql())
+    with pytest.raises(CommandError, match="sequence number 2: its contents"):
+        _verify()
+
+
+@pg_only
+@pytest.mark.django_db
+def test_a_weaker_constraint_under_the_same_name_is_not_trusted():
+    _record_events(3)
+    _tamper(
+        "UPDATE audit_auditevent SET actor_label = %s WHERE seq = 3", ["someone"], constraint="drop"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"ALTER TABLE audit_auditevent ADD CONSTRAINT {columns_constraint.NAME} "
+            "CHECK (canonical IS NULL OR length(canonical) > 0)"
+        )
+        assert columns_constraint.in_place(cursor) == (
+            False,
+            f"the constraint {columns_constraint.NAME} is not the expected expression",
+        )
+    with pytest.raises(CommandError, match="sequence number 3: its contents"):
+        _verify()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("column", "upper", "message"),
+    [
+        ("leaf_hash", False, "sequence number 4: its contents"),
+        ("leaf_hash", True, "sequence number 4: its contents"),
+        ("chain_hash", False, "sequence number 4: its chain hash"),
+        ("chain_hash", True, "sequence number 4: its chain hash"),
+    ],
+)
+def test_a_changed_hash_column_is_named_across_pages(monkeypatch, column, upper, message):
+    """The stored hashes are checked on the fast path too, exactly as written (lower-case hex;
+    pages of 3 rows here, the next page fetched while one is hashed)."""
+    monkeypatch.setattr(verify, "_PAGE", 3)
+    _record_events(7)
+    value = getattr(AuditEvent.objects.get(seq=4), column).upper() if upper else "0" * 64
+    _tamper(f"UPDATE audit_auditevent SET {column} = %s WHERE seq = 4", [value], constraint="keep")
+    with pytest.raises(CommandError, match=message):
+        _verify()
+
+
+@pytest.mark.django_db
+def test_rows_without_stored_bytes_are_verified_from_their_columns(monkeypatch):
+    """Events appended before the bytes were kept (null) verify from their columns, between
+    rows that verify from their bytes, and a change to one of them is named."""
+    monkeypatch.setattr(verify, "_PAGE", 2)
+    _record_events(5)
+    _tamper(
+        "UPDATE audit_auditevent SET canonical = NULL WHERE seq IN (2, 3, 5)", [], constraint="keep"
+    )
+    head = AuditEvent.objects.get(seq=5).chain_hash
+    assert f"Audit log intact: 5 events, chain head {head}." in _verify()
+    _tamper(
+        "UPDATE audit_auditevent SET payload = %s WHERE seq = 3",
+        ['{"reason": "x"}'],
+        constraint="keep",
+    )
+    with pytest.raises(CommandError, match="sequence number 3: its contents"):
+        _verify()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seq", [0, 9])
+def test_a_row_inserted_outside_the_sequence_is_named(seq):
+    _record_events(3)
+    row = AuditEvent.objects.get(seq=2)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent DROP CONSTRAINT audit_seq_positive")
+        else:
+            cursor.execute("PRAGMA ignore_check_constraints = ON")
+        cursor.execute(
+            "INSERT INTO audit_auditevent (seq, time, event_id, event_name, actor_id, actor_label,"
+            " terminal_id, terminal_label, subject_type, subject_id, payload, leaf_hash, "
+            "chain_hash) VALUES (%s, %s, %s, %s, '', '', '', '', '', '', %s, %s, %s)",
+            [seq, row.time, row.event_id, row.event_name, '{"reason": "x"}', row.leaf_hash, "0"],
+        )
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA ignore_check_constraints = OFF")
+    # seq 0 comes first where 1 is expected; seq 9 after 3, where 4 is expected.
+    expected = "sequence number 1: the row is missing" if seq == 0 else "sequence number 4: the"
+    with pytest.raises(CommandError, match=expected):
         _verify()

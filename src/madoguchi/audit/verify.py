@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import DatabaseError, connections, transaction
 
-from . import conf, merkle, note
+from . import conf, constraint, merkle, note
 from .canonical import GENESIS, CanonicalError, chain_hash, event_leaf_hash
 from .models import AuditCheckpoint, AuditEvent
 
@@ -27,52 +28,130 @@ class VerifyResult:
 def verify_chain(using: str = "default", *, keep_leaves: bool = False) -> VerifyResult:
     """Walk the log in seq order; stop at the first row whose seq, leaf or chain is wrong.
 
-    On PostgreSQL, rows whose stored canonical bytes the columns match (checked in SQL, in one
-    statement) are verified by hashing those bytes; every other row (no stored bytes, columns
-    that do not match them, bytes that do not match the leaf hash) as before, from its
-    columns. Either way each row's leaf hash is SHA-256 of the canonical form of its columns
-    (docs/adr/1502-audit-verify-stored-canonical-bytes.md)."""
-    if connections[using].vendor == "postgresql":
+    Either way each row's leaf hash must be SHA-256 of the canonical form of its columns. On
+    PostgreSQL that is checked on the stored canonical bytes: the database guarantees that the
+    columns are the document in those bytes (`madoguchi.audit.constraint`, checked once in the
+    catalog; without it, the columns are compared with the bytes in SQL), so hashing the bytes
+    is hashing the columns' canonical form. Rows without stored bytes, or whose bytes do not
+    hash to their leaf, are verified from their columns, as on SQLite
+    (docs/adr/1503-audit-columns-checked-by-the-database.md)."""
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        outermost = not connection.in_atomic_block
         try:
-            with transaction.atomic(using=using):  # one snapshot for the check and the walk
+            with transaction.atomic(using=using):
+                if outermost:  # one snapshot for the catalog check, the counts and every page
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 return _verify_stored(using, keep_leaves)
-        except DatabaseError:  # stored bytes that are not JSON: verify every row from columns
+        except DatabaseError:  # stored bytes or hashes SQL cannot read: verify from the columns
             pass
     return _verify_rows(using, keep_leaves)
 
 
-_AS_UTC = "to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
-
-def _pair_sql(k1: str, c1: str, k2: str, c2: str) -> str:
-    return (
-        f"CASE WHEN {c1} <> '' OR {c2} <> '' THEN jsonb_build_object('{k1}', {c1}, '{k2}', {c2})"
-        " ELSE 'null'::jsonb END"
-    )
-
-
-# Rows whose columns are not the document their stored canonical bytes hold (as JSON values).
+# Rows whose columns are not the document their stored canonical bytes hold (as JSON values);
+# needed only while the constraint that makes this impossible is not in place.
 _SUSPECTS_SQL = f"""
 SELECT seq FROM audit_auditevent
-WHERE canonical IS NOT NULL AND convert_from(canonical, 'UTF8')::jsonb IS DISTINCT FROM
-    jsonb_build_object(
-        'seq', seq,
-        'time', {_AS_UTC},
-        'event', jsonb_build_object('id', event_id, 'name', event_name),
-        'actor', {_pair_sql("id", "actor_id", "label", "actor_label")},
-        'terminal', {_pair_sql("id", "terminal_id", "label", "terminal_label")},
-        'subject', {_pair_sql("type", "subject_type", "id", "subject_id")},
-        'payload', payload)
+WHERE canonical IS NOT NULL
+    AND {constraint.STORED_DOCUMENT} IS DISTINCT FROM {constraint.COLUMNS_DOCUMENT}
 """  # noqa: S608 (constants only)
 _CHUNK = 20_000
+# Pages of the fast path: the stored bytes and the row's two hashes, nothing else.
+_PAGE_SQL = (
+    "SELECT canonical, leaf_hash || chain_hash FROM audit_auditevent "
+    "WHERE seq BETWEEN %s AND %s ORDER BY seq"
+)
+_PAGE = 10_000
 
 
 def _verify_stored(using: str, keep_leaves: bool) -> VerifyResult:
     """`verify_chain` over stored canonical bytes (PostgreSQL)."""
     connection = connections[using]
     with connection.cursor() as cursor:
-        cursor.execute(_SUSPECTS_SQL)
-        suspects = {seq for (seq,) in cursor.fetchall()}
+        guaranteed, _ = constraint.in_place(cursor)
+        cursor.execute("SELECT count(*), min(seq), max(seq) FROM audit_auditevent")
+        count, low, high = cursor.fetchone()
+        suspects: set[int] = set()
+        if not guaranteed:
+            cursor.execute(_SUSPECTS_SQL)
+            suspects = {seq for (seq,) in cursor.fetchall()}
+    if guaranteed and (count == 0 or (low == 1 and high == count)):
+        # seq is unique: count rows from 1 to count are exactly 1, 2, ..., count (no gap).
+        result = _verify_pages(using, count, keep_leaves)
+        if result is not None:
+            return result
+    return _verify_keyset(using, 1 if low is None else min(low, 1), suspects, keep_leaves)
+
+
+def _verify_pages(using: str, size: int, keep_leaves: bool) -> VerifyResult | None:
+    """The fast path: pages of (stored bytes, leaf hash || chain hash) by seq range, the next
+    page fetched (by the database, on another core) while this one is hashed.
+
+    Per row: SHA-256 of 0x00 || the stored bytes, SHA-256 of the previous chain hash || that,
+    one comparison with the stored hex. A row without stored bytes, or that does not compare
+    equal, is verified from its columns (`_leaf_of`, same messages). None if the log changed
+    under the walk (it cannot in one snapshot): the caller then takes the keyset path."""
+    import psycopg  # PostgreSQL only
+
+    connection = connections[using]
+    raw = connection.connection
+    sha256 = hashlib.sha256
+    zero = sha256(b"\x00")
+    previous = GENESIS
+    leaves: list[bytes] = []
+
+    def fetch(first: int) -> list[tuple[bytes | None, str]]:
+        with psycopg.Cursor(raw) as cursor:
+            cursor.execute(_PAGE_SQL, [first, min(first + _PAGE - 1, size)], binary=True)
+            return cursor.fetchall()
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-verify") as pool:
+        pending = pool.submit(fetch, 1) if size else None
+        for first in range(1, size + 1, _PAGE):
+            assert pending is not None
+            rows = pending.result()
+            if first + _PAGE <= size:
+                pending = pool.submit(fetch, first + _PAGE)
+            if len(rows) != min(_PAGE, size - first + 1):
+                return None
+            i = 0
+            while i < len(rows):
+                for stored, hashes in rows[i:] if i else rows:
+                    if stored is None:
+                        break
+                    h = zero.copy()
+                    h.update(stored)
+                    leaf = h.digest()
+                    chained = sha256(previous + leaf).digest()
+                    if (leaf + chained).hex() != hashes:
+                        break
+                    previous = chained
+                    if keep_leaves:
+                        leaves.append(leaf)
+                    i += 1
+                else:
+                    break
+                # From the columns, exactly as `_verify_rows` does (and with its messages).
+                row = AuditEvent.objects.using(using).get(seq=first + i)
+                failed, leaf = _leaf_of(row, previous, leaves)
+                if failed is not None:
+                    return failed
+                chained = sha256(previous + leaf).digest()
+                if chained.hex() != row.chain_hash:
+                    return _chain_broken(row.seq, previous, leaves)
+                previous = chained
+                if keep_leaves:
+                    leaves.append(leaf)
+                i += 1
+    return _intact(size, previous, leaves)
+
+
+def _verify_keyset(using: str, start: int, suspects: set[int], keep_leaves: bool) -> VerifyResult:
+    """`verify_chain` over stored canonical bytes, row by row with each row's seq: for a log
+    with gaps (named as missing rows), or while the columns are not guaranteed to agree with
+    the bytes (`suspects`: rows whose columns do not, verified from the columns)."""
+    connection = connections[using]
     sha256 = hashlib.sha256
     previous = GENESIS
     expected_seq = 1
@@ -82,11 +161,12 @@ def _verify_stored(using: str, keep_leaves: bool) -> VerifyResult:
             cursor.execute(
                 "SELECT seq, canonical, leaf_hash, chain_hash FROM audit_auditevent "
                 "WHERE seq >= %s ORDER BY seq LIMIT %s",
-                [expected_seq, _CHUNK],
+                [start, _CHUNK],
             )
             rows = cursor.fetchall()
         if not rows:
             break
+        start = rows[-1][0] + 1
         for seq, stored, leaf_hex, chain_hex in rows:
             if seq != expected_seq:
                 return _missing(expected_seq, seq, previous, leaves)

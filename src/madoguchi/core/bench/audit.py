@@ -6,7 +6,10 @@ verify` vs raw SHA-256 over the same bytes. One throwaway PostgreSQL database, o
 - plain INSERT: the same threads, each transaction one INSERT of a row of the same columns
   into an unconstrained table (no chain, no lock);
 - verify: ``verify_chain`` over the log just written vs SHA-256 of the canonical bytes of the
-  same events (the leaf hashes and the chain), computed in memory.
+  same events (the leaf hashes and the chain), computed in memory; alternated, `rounds` times
+  each, the median of each compared. Also CPU time: the verifier's process and its database
+  server process (from /proc), against the raw hashing's, since wall time on a shared machine
+  depends on what else runs.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ class AuditResult:
     verify_mb_per_s: float = 0.0
     sha_mb_per_s: float = 0.0
     verified_ok: bool = False
+    verify_cpu_s: float = 0.0  # the verifier's process, median round
+    verify_server_cpu_s: float | None = None  # its database server process (None: unreadable)
+    sha_cpu_s: float = 0.0
 
 
 def _threads(clients: int, per_client: int, work: object) -> float:
@@ -58,7 +64,21 @@ def _threads(clients: int, per_client: int, work: object) -> float:
     return time.perf_counter() - started
 
 
-def run(*, events: int = 5000, clients: int = 32) -> AuditResult:
+def _process_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a process on this machine (Linux /proc), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def run(*, events: int = 5000, clients: int = 32, rounds: int = 5) -> AuditResult:
     from django.core.management import call_command
     from django.db import connection, transaction
 
@@ -112,19 +132,38 @@ def run(*, events: int = 5000, clients: int = 32) -> AuditResult:
         result.insert_per_s = total / t_insert
         result.append_per_s = total / t_append
 
-        started = time.perf_counter()
-        verified = verify_chain("default")
-        t_verify = time.perf_counter() - started
-        result.verified_ok = verified.ok
         blobs = [
             b"\x00" + canonical_bytes(row.as_record())
             for row in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000)
         ]
-        started = time.perf_counter()
-        previous = GENESIS
-        for blob in blobs:
-            previous = chain_hash(previous, hashlib.sha256(blob).digest())
-        t_sha = time.perf_counter() - started
+
+        def raw_sha256() -> None:
+            previous = GENESIS
+            for blob in blobs:
+                previous = chain_hash(previous, hashlib.sha256(blob).digest())
+
+        connection.ensure_connection()
+        backend = connection.connection.info.backend_pid
+        walls: dict[str, list[float]] = {"verify": [], "sha": []}
+        cpus: dict[str, list[float]] = {"verify": [], "sha": [], "server": []}
+        for _ in range(rounds):  # alternated, so that other work weighs on both alike
+            server_before = _process_cpu(backend)
+            cpu, started = time.process_time(), time.perf_counter()
+            verified = verify_chain("default")
+            walls["verify"].append(time.perf_counter() - started)
+            cpus["verify"].append(time.process_time() - cpu)
+            server_after = _process_cpu(backend)
+            if server_before is not None and server_after is not None:
+                cpus["server"].append(server_after - server_before)
+            result.verified_ok = verified.ok
+            cpu, started = time.process_time(), time.perf_counter()
+            raw_sha256()
+            walls["sha"].append(time.perf_counter() - started)
+            cpus["sha"].append(time.process_time() - cpu)
+        t_verify, t_sha = _median(walls["verify"]), _median(walls["sha"])
+        result.verify_cpu_s = _median(cpus["verify"])
+        result.sha_cpu_s = _median(cpus["sha"])
+        result.verify_server_cpu_s = _median(cpus["server"]) if cpus["server"] else None
         size = sum(len(b) for b in blobs)
         result.verify_per_s = len(blobs) / t_verify
         result.sha_per_s = len(blobs) / t_sha
@@ -151,4 +190,11 @@ def report(r: AuditResult) -> list[str]:
         f"events/s ({r.sha_mb_per_s:.1f} MB/s)",
         f"  verify / raw SHA-256: {ratio:.3f}; target >= {TARGET_VERIFY_RATIO:g} - "
         + ("target met" if ratio >= TARGET_VERIFY_RATIO else "target NOT met"),
+        f"  CPU time (median round): verify {r.verify_cpu_s * 1000:.0f} ms in this process + "
+        + (
+            f"{r.verify_server_cpu_s * 1000:.0f} ms in its database server process"
+            if r.verify_server_cpu_s is not None
+            else "? ms in the database server (not readable here)"
+        )
+        + f"; raw SHA-256 {r.sha_cpu_s * 1000:.0f} ms",
     ]
