@@ -55,16 +55,19 @@ def _pair(k1: str, v1: str, k2: str, v2: str) -> dict[str, str] | None:
     return {k1: v1, k2: v2} if v1 or v2 else None
 
 
-def as_document(record: EventRecord) -> dict[str, Any]:
+def _members(record: EventRecord) -> dict[str, Any]:
+    """The document's members other than seq and time."""
     return {
-        "seq": record.seq,
-        "time": format_time(record.time),
         "event": {"id": record.event_id, "name": record.event_name},
         "actor": _pair("id", record.actor_id, "label", record.actor_label),
         "terminal": _pair("id", record.terminal_id, "label", record.terminal_label),
         "subject": _pair("type", record.subject_type, "id", record.subject_id),
         "payload": record.payload,
     }
+
+
+def as_document(record: EventRecord) -> dict[str, Any]:
+    return {"seq": record.seq, "time": format_time(record.time), **_members(record)}
 
 
 def canonical_json(value: Any) -> bytes:
@@ -76,6 +79,43 @@ def canonical_json(value: Any) -> bytes:
 
 def canonical_bytes(record: EventRecord) -> bytes:
     return canonical_json(as_document(record))
+
+
+# The top-level keys in RFC 8785 order (UTF-16 code units; all ASCII here): seq and time, known
+# only at append, fall between the others.
+_KEYS = ("actor", "event", "payload", "seq", "subject", "terminal", "time")
+assert list(_KEYS) == sorted(_KEYS)
+
+
+@dataclass(frozen=True)
+class CanonicalTemplate:
+    """An event's canonical bytes before its seq and time are known (at ``record()``), so that
+    appending, under the log's head lock, only fills them in:
+    ``canonical = head + seq + middle + JSON(time) + "}"``, byte for byte what
+    :func:`canonical_bytes` gives for the same record (RFC 8785 serialises an object as its
+    members in key order, each value on its own; tests/audit/test_canonical_template.py)."""
+
+    head: bytes  # {"actor":…,"event":…,"payload":…,"seq":
+    middle: bytes  # ,"subject":…,"terminal":…,"time":
+
+    def fill(self, seq: int, time_json: bytes) -> bytes:
+        """The canonical bytes; `time_json` is :func:`time_json` of the event's time."""
+        return b"".join((self.head, canonical_json(seq), self.middle, time_json, b"}"))
+
+
+def template(record: EventRecord) -> CanonicalTemplate:
+    """The template of `record`'s canonical bytes (its seq and time are not read)."""
+    part = {key: canonical_json(value) for key, value in _members(record).items()}
+    return CanonicalTemplate(
+        head=b'{"actor":%s,"event":%s,"payload":%s,"seq":'
+        % (part["actor"], part["event"], part["payload"]),
+        middle=b',"subject":%s,"terminal":%s,"time":' % (part["subject"], part["terminal"]),
+    )
+
+
+def time_json(value: datetime) -> bytes:
+    """The canonical JSON of an event time (shared by all events of one append)."""
+    return canonical_json(format_time(value))
 
 
 def event_leaf_hash(record: EventRecord) -> bytes:

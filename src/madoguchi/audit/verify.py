@@ -62,7 +62,7 @@ _PAGE_SQL = (
     "SELECT canonical, leaf_hash || chain_hash FROM audit_auditevent "
     "WHERE seq BETWEEN %s AND %s ORDER BY seq"
 )
-_PAGE = 10_000
+_PAGE = 2_000
 
 
 def _verify_stored(using: str, keep_leaves: bool) -> VerifyResult:
