@@ -102,7 +102,9 @@ def _verify_pages(using: str, size: int, keep_leaves: bool) -> VerifyResult | No
     leaves: list[bytes] = []
 
     def fetch(first: int) -> list[tuple[bytes | None, str]]:
-        with psycopg.Cursor(raw) as cursor:
+        # The raw connection of this transaction (Django's wrapper is per thread); its errors
+        # are raised as Django's, as the wrapper would.
+        with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
             cursor.execute(_PAGE_SQL, [first, min(first + _PAGE - 1, size)], binary=True)
             return cursor.fetchall()
 
