@@ -262,6 +262,14 @@ class OutboxWorker:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
 
+    def kill_live(self) -> None:
+        """SIGKILL a live worker: if the last one was just killed, its successor, once started."""
+        deadline = time.monotonic() + 10
+        while self.process is None or self.process.poll() is not None:
+            assert time.monotonic() < deadline, "the outbox worker was not restarted"
+            time.sleep(0.1)
+        self.kill()
+
     def stop(self) -> None:
         self._stopping.set()
         if self._keeper.is_alive():
@@ -505,7 +513,7 @@ def _load_with_faults(
                 os.kill(pid, signal.SIGKILL)
                 killed += 1
             if fault == "kill_all_workers":
-                outbox.kill()
+                outbox.kill_live()
         with lock:
             after_last_fault = len(told)
         recovered = progress_after(after_last_fault)
