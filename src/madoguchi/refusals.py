@@ -141,6 +141,29 @@ class Unauthenticated(Refusal):
     status = 401
 
 
+class DatabaseUnavailable(Refusal):
+    """The database could not be reached (restarting, failing over, locked): answered 503 with
+    Retry-After by the server-error handler; the transaction was rolled back."""
+
+    code = "database_unavailable"
+    message = _(
+        "The system's database cannot be reached at the moment; nothing was saved. "
+        "Wait a few seconds and try again."
+    )
+    status = 503
+
+
+class ServerFailed(Refusal):
+    """An unexpected error (a bug): 500; the details are in the server's log, not the answer."""
+
+    code = "server_error"
+    message = _(
+        "An unexpected error occurred and the request was not completed. Try again; if it "
+        "happens again, tell the system's operator the time it happened."
+    )
+    status = 500
+
+
 class CsrfFailed(Refusal):
     code = "csrf_failed"
     message = _(

@@ -20,3 +20,6 @@ urlpatterns = [
     path("me/", include("madoguchi.residents.urls")),
     path("", include("madoguchi.core.urls")),
 ]
+
+# Uncaught exceptions: 503 (database unreachable) or 500, as a refusal body or a page.
+handler500 = "madoguchi.core.views.server_error"

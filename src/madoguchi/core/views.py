@@ -1,10 +1,14 @@
+import sys
+
 from django.contrib.auth.decorators import login_required
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
-from madoguchi.refusals import CsrfFailed
+from madoguchi.refusals import CsrfFailed, DatabaseUnavailable, ServerFailed
 from madoguchi.terminals.binding import current_terminal
 from madoguchi.terminals.models import DeskSession
 
@@ -49,3 +53,23 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         {"message": _("The page expired. Reload it and try again.")},
         status=403,
     )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The handler for uncaught exceptions (``handler500``), called while the exception is
+    being handled. A database that cannot be reached (PostgreSQL restarting, a lock timeout)
+    is 503 with Retry-After; anything else 500. The API gets the refusal body
+    ``{code, message, message_ja}``; people a page in their language, rendered without the
+    request (no context processor may touch the database that just failed)."""
+    exc = sys.exc_info()[1]
+    unavailable = isinstance(exc, OperationalError | InterfaceError)
+    refusal = DatabaseUnavailable() if unavailable else ServerFailed()
+    response: HttpResponse
+    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+        response = JsonResponse(refusal.as_body(), status=refusal.status)
+    else:
+        page = render_to_string("core/server_error.html", {"message": refusal.text()})
+        response = HttpResponse(page, status=refusal.status)
+    if unavailable:
+        response["Retry-After"] = "5"
+    return response

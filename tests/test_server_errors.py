@@ -1,0 +1,72 @@
+"""Uncaught exceptions answer as refusals: a database that cannot be reached is 503 with
+Retry-After (JSON for the API, a Japanese page for people), anything else 500; no traceback and
+no internal detail reaches the client."""
+
+import pytest
+from django.db import OperationalError
+from django.test import Client
+from django.urls import include, path
+
+import madoguchi.urls
+
+
+def _db_down(request):
+    raise OperationalError("server closed the connection unexpectedly")
+
+
+def _bug(request):
+    raise ZeroDivisionError("secret internal detail")
+
+
+# This module is the URLconf of these tests: the project's routes and handler, plus two views
+# that fail the ways a real request can.
+urlpatterns = [
+    path("api/v1/test-db-down", _db_down),
+    path("desk/test-db-down", _db_down),
+    path("desk/test-bug", _bug),
+    path("", include(madoguchi.urls)),
+]
+handler500 = madoguchi.urls.handler500
+
+
+@pytest.fixture
+def client(settings):
+    settings.ROOT_URLCONF = __name__
+    settings.DEBUG = False
+    return Client(raise_request_exception=False)
+
+
+def test_the_project_routes_uncaught_exceptions_to_the_refusal_handler():
+    assert madoguchi.urls.handler500 == "madoguchi.core.views.server_error"
+
+
+def test_api_database_unreachable_is_503_with_a_refusal_body(client):
+    r = client.get("/api/v1/test-db-down")
+    assert r.status_code == 503
+    assert r["Retry-After"] == "5"
+    body = r.json()
+    assert body["code"] == "database_unavailable"
+    assert "try again" in body["message"]
+    assert "もう一度" in body["message_ja"]
+    assert "server closed" not in r.content.decode()
+
+
+def test_desk_page_database_unreachable_is_a_japanese_page(client):
+    r = client.get("/desk/test-db-down")
+    assert r.status_code == 503
+    page = r.content.decode()
+    assert 'lang="ja"' in page
+    assert "データベースに一時的に接続できません" in page
+    assert "server closed" not in page
+
+
+def test_a_bug_is_500_without_its_details(client):
+    r = client.get("/desk/test-bug")
+    assert r.status_code == 500
+    page = r.content.decode()
+    assert "予期しないエラー" in page
+    assert "secret internal detail" not in page
+    assert "Retry-After" not in r
+    r = client.get("/desk/test-bug", HTTP_ACCEPT="application/json")
+    assert r.json()["code"] == "server_error"
+    assert "secret" not in r.content.decode()
