@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connections
 from django.db.models import Model, QuerySet
 
 from madoguchi.audit import services as audit
@@ -32,6 +33,7 @@ class LockOrder:
     def __enter__(self) -> LockOrder:
         self._fetch_all = QuerySet._fetch_all
         self._lock_head = audit._lock_head
+        self._lock_and_read_head = audit._lock_and_read_head
         order = self
 
         def fetch_all(qs: QuerySet[Any]) -> None:
@@ -46,13 +48,21 @@ class LockOrder:
             order.events.append(AUDIT)
             order._lock_head(using, **kwargs)
 
+        def lock_and_read_head(using: str) -> Any:
+            # PostgreSQL: the lock and the head read in one round trip (not via _lock_head).
+            if connections[using].vendor == "postgresql":
+                order.events.append(AUDIT)
+            return order._lock_and_read_head(using)
+
         QuerySet._fetch_all = fetch_all  # type: ignore[method-assign]
         audit._lock_head = lock_head
+        audit._lock_and_read_head = lock_and_read_head
         return self
 
     def __exit__(self, *exc: object) -> None:
         QuerySet._fetch_all = self._fetch_all  # type: ignore[method-assign]
         audit._lock_head = self._lock_head
+        audit._lock_and_read_head = self._lock_and_read_head
 
     def row_locks_after_audit(self) -> list[str]:
         """Rows first locked after the block's first head lock, as "app.Model pk"."""

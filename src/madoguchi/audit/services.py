@@ -202,6 +202,18 @@ def record(
     return row
 
 
+def inner_atomic(using: str | None = None) -> Any:
+    """`transaction.atomic()` for a service that may run inside a caller's transaction: no
+    savepoint when an application block is already open (an error ends that transaction
+    anyway, nobody catches one and goes on; issue 15: SAVEPOINT and RELEASE are two statements
+    each). Inside a test's own transaction only, a savepoint as usual, so that the block's
+    events are appended when it ends."""
+    connection = connections[using or router.db_for_write(AuditEvent)]
+    only_test = getattr(connection, "audit_only_test_blocks", lambda: False)()
+    nested = connection.in_atomic_block and not only_test
+    return transaction.atomic(using=using, savepoint=not nested)
+
+
 def flush_queue(connection: Any) -> None:
     """Append the connection's queued events (called by the backend just before COMMIT)."""
     rows, connection.audit_queue = connection.audit_queue, []
@@ -233,6 +245,29 @@ _INSERT = 'INSERT INTO "audit_auditevent" ({}) VALUES '.format(  # noqa: S608 (c
 _VALUES = "({})".format(", ".join(["%s"] * len(_COLUMNS)))
 
 
+def _lock_and_read_head(using: str) -> tuple[int, str] | None:
+    """`_lock_head(constraints_first=True)`, then the head (seq, chain hash) read after the lock
+    is held. On PostgreSQL in one round trip (issue 15): the three statements are sent as one
+    simple query; in READ COMMITTED each statement takes its own snapshot, so the head read
+    sees every append committed before the lock was granted, as a separate statement would."""
+    connection = connections[using]
+    sql = 'SELECT "seq", "chain_hash" FROM "audit_auditevent" ORDER BY "seq" DESC LIMIT 1'
+    if connection.vendor != "postgresql":
+        _lock_head(using, constraints_first=True)
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            row = cursor.fetchone()
+    else:
+        lock = f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY:d})"
+        with connection.cursor() as cursor:
+            # No parameters (the simple query protocol); constants only.
+            cursor.execute(f"SET CONSTRAINTS ALL IMMEDIATE; {lock}; {sql}")
+            while cursor.nextset():  # to the last statement's result
+                pass
+            row = cursor.fetchone()
+    return (int(row[0]), str(row[1])) if row is not None else None
+
+
 def _append(connection: Any, rows: list[AuditEvent]) -> None:
     """Sequence, chain and insert `rows`: deferred constraints checked first, then the head
     lock (held until the transaction ends), the head read, one INSERT for all rows.
@@ -241,12 +276,8 @@ def _append(connection: Any, rows: list[AuditEvent]) -> None:
     canonical template (made by `record()`), two hashes per event, two plain SQL statements
     (no ORM query to compile)."""
     using = connection.alias
-    _lock_head(using, constraints_first=True)
+    head = _lock_and_read_head(using)  # PostgreSQL: one round trip (issue 15)
     with connection.cursor() as cursor:
-        cursor.execute(
-            'SELECT "seq", "chain_hash" FROM "audit_auditevent" ORDER BY "seq" DESC LIMIT 1'
-        )
-        head = cursor.fetchone()
         seq, previous = (head[0] + 1, bytes.fromhex(head[1])) if head else (1, GENESIS)
         now = timezone.now()
         when = time_json(now)

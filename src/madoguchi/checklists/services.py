@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import BigIntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
@@ -166,6 +168,10 @@ def _kinds(visit: Visit, stage: str) -> set[str]:
     if stage == Stage.BEFORE_COMPLETION and pending is not None:
         # Read (and locked) in this request by the desk's `build_transaction` (issue 15).
         return {p.kind for p in pending}
+    committed = getattr(visit, "ended_procedure_kinds", None)
+    if stage == Stage.AFTER_COMPLETION and committed is not None:
+        # Read by the desk's `end_locked` in this transaction, under the visit's lock.
+        return set(committed)
     statuses = (
         [ProcedureStatus.PENDING]
         if stage == Stage.BEFORE_COMPLETION
@@ -230,12 +236,36 @@ def _missing(
     return [i for i in items if i.applies_to(kinds) and not (i.pk in state and state[i.pk].ticked)]
 
 
+def _required_with_state(visit: Visit, stage: str) -> list[ChecklistItem]:
+    """The required items of `stage` in the visit's version (its first tick's, else the active
+    one), each with `latest_ticked`: the state of the visit's latest row for it (True, False,
+    None when never ticked). One query (issue 15: was the ticks, then the items)."""
+    ticks = ChecklistTick.objects.filter(visit=visit)
+    active = ChecklistTemplate.objects.filter(name=DEFAULT_TEMPLATE_NAME, is_active=True)
+    version = Coalesce(
+        Subquery(ticks.order_by("pk").values("item__template_id")[:1]),
+        Subquery(active.values("pk")[:1]),
+        output_field=BigIntegerField(),
+    )
+    latest = ticks.filter(item=OuterRef("pk")).order_by("-pk").values("ticked")[:1]
+    return list(
+        ChecklistItem.objects.filter(template_id=version, stage=stage, required=True).annotate(
+            latest_ticked=Subquery(latest)
+        )
+    )
+
+
+def _gaps(items: list[ChecklistItem], kinds: set[str]) -> list[ChecklistItem]:
+    return [i for i in items if i.applies_to(kinds) and not i.latest_ticked]  # type: ignore[attr-defined]
+
+
 def missing(visit: Visit, stage: str) -> list[ChecklistItem]:
-    """Required items of `stage` not ticked (two queries: the visit's ticks with their items,
-    the stage's items; the active template only before a first tick; the procedures' kinds
-    unless the desk read them in this request)."""
-    template_id, state = _template_and_state(visit)
-    return _missing(visit, stage, template_id, state)
+    """Required items of `stage` not ticked (one query, and the procedures' kinds unless the
+    desk read them in this request)."""
+    kinds = _kinds(visit, stage)
+    if not kinds:
+        return []
+    return _gaps(_required_with_state(visit, stage), kinds)
 
 
 def assert_complete(visit: Visit, stage: str = Stage.BEFORE_COMPLETION) -> None:
@@ -248,11 +278,18 @@ def assert_complete(visit: Visit, stage: str = Stage.BEFORE_COMPLETION) -> None:
 
 def pre_completion_check(visit: Visit) -> None:
     """The desk's pre-completion hook (`desk.procedures.PRE_COMPLETION_CHECKS`): fails closed
-    when no checklist is active, else refuses unless the required items are ticked."""
-    template_id, state = _template_and_state(visit)
-    if template_id is None:
-        raise ChecklistMissing
-    gaps = _missing(visit, Stage.BEFORE_COMPLETION, template_id, state)
+    when no checklist is active, else refuses unless the required items are ticked. One query
+    when required items apply (then a checklist is there); else the version is read to tell
+    whether there is a checklist at all."""
+    kinds = _kinds(visit, Stage.BEFORE_COMPLETION)
+    items = _required_with_state(visit, Stage.BEFORE_COMPLETION) if kinds else []
+    if not items:
+        template_id, state = _template_and_state(visit)
+        if template_id is None:
+            raise ChecklistMissing
+        gaps = _missing(visit, Stage.BEFORE_COMPLETION, template_id, state)
+    else:
+        gaps = _gaps(items, kinds)
     if gaps:
         raise ChecklistIncomplete(gaps)
 

@@ -124,7 +124,7 @@ def auth_challenge(request: HttpRequest) -> Any:
 @visits_router.post("/start", response={200: VisitOut, codes_4xx: Error})
 def start(request: HttpRequest, body: TokenIn) -> Any:
     visit = services.visit_start(desk_session=_desk(request), token=body.token, nonce=body.nonce)
-    return selectors.visit_summary(visit)
+    return selectors.visit_summary(visit, new=True)
 
 
 @visits_router.get("/current", response={200: VisitOut, codes_4xx: Error})

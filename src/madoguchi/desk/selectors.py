@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from madoguchi.terminals.models import DeskSession
@@ -16,7 +18,9 @@ from .models import Visit
 from .services import lapse, seconds_left, visit_current
 
 
-def visit_summary(visit: Visit) -> dict[str, Any]:
+def visit_summary(visit: Visit, *, new: bool = False) -> dict[str, Any]:
+    """The visit as the desk page shows it. `new`: the visit was created in this request (no
+    procedures, no completions yet), so neither is read (issue 15: two statements fewer)."""
     now = timezone.now()
     return {
         "reference": visit.reference,
@@ -25,9 +29,9 @@ def visit_summary(visit: Visit) -> dict[str, Any]:
         "card_confirmed_seconds_ago": max(0, int((now - visit.last_presence_at).total_seconds())),
         "procedures": [
             {"id": p.pk, "kind": p.kind, "fields": shown_fields(p.fields), "status": p.status}
-            for p in visit.procedures.order_by("pk")
+            for p in ([] if new else visit.procedures.order_by("pk"))
         ],
-        "completions": visit.completions.count(),
+        "completions": 0 if new else visit.completions.count(),
         "handover": visit.handover_at is not None,
         "second_card": visit.companion_certificate_id is not None,
     }
@@ -55,7 +59,7 @@ class VisitState:
 
 
 _STATE_FIELDS = (
-    "pk",
+    "id",
     "public_id",
     "desk_session_id",
     "started_at",
@@ -64,15 +68,27 @@ _STATE_FIELDS = (
 )
 
 
+@functools.cache
+def _state_sql() -> str:
+    """The poll's query, written once (issue 15: a raw query is not built and compiled by the
+    ORM on every poll). The names are the model's; the terminal is a parameter."""
+    q = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return str(q(Visit._meta.get_field(name).column))  # type: ignore[union-attr,arg-type]
+
+    columns = ", ".join(column(name) for name in (*_STATE_FIELDS, "last_presence_at"))
+    ended = column("ended_at")
+    terminal = column("terminal")
+    table = q(Visit._meta.db_table)
+    return f"SELECT {columns} FROM {table} WHERE {terminal} = %s AND {ended} IS NULL LIMIT 1"  # noqa: S608
+
+
 def visit_state(desk_session: DeskSession) -> VisitState | None:
     """The open visit's state for the poll, in one indexed query (the terminal's open visit);
     None when there is none for this desk session. A lapsed visit is ended as `visit_current`
     ends it (then None)."""
-    row = (
-        Visit.objects.filter(terminal_id=desk_session.terminal_id, ended_at__isnull=True)
-        .only(*_STATE_FIELDS, "last_presence_at")
-        .first()
-    )
+    row = next(iter(Visit.objects.raw(_state_sql(), [desk_session.terminal_id])), None)
     if row is None or row.desk_session_id != desk_session.pk:
         return None
     if lapse(row, timezone.now()) is not None:

@@ -305,7 +305,7 @@ def nonce_issue(
     transaction_digest: str = "",
 ) -> Nonce:
     now = timezone.now()
-    with transaction.atomic():
+    with audit.inner_atomic():  # no savepoint inside a caller's transaction (issue 15)
         nonce = Nonce.objects.create(
             value=generate_nonce(),  # 256 bits, base64 (Web eID form)
             purpose=purpose,

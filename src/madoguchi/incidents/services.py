@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
 from madoguchi.terminals.models import DeskSession, Terminal
@@ -37,7 +35,7 @@ def incident_record(
         terminal = visit.terminal
     if organisation is None:
         organisation = _recording_organisation(terminal, recorded_by, staff)
-    with transaction.atomic():
+    with audit.inner_atomic():  # no savepoint inside a caller's transaction (issue 15)
         incident = Incident.objects.create(
             kind=kind,
             reason_code=reason_code,

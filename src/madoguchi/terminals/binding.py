@@ -15,9 +15,12 @@ again) and terminal, and the browser's binding of that terminal, found by the co
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.core import signing
+from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
@@ -86,10 +89,134 @@ def _session_user_ok(session: object, staff: object) -> bool:
     return any(constant_time_compare(stored, c) for c in candidates)
 
 
+def _session_and_desk(request: HttpRequest, session: object) -> DeskSession | None:
+    """The staff session row and the bound terminal's open desk session in one query (issue 15:
+    the session is otherwise a query of its own on every desk request). Only for Django's
+    database session store, before anything in the request loaded the session; the session
+    read here is the one Django's store would read (its key, not expired), decoded by the
+    store, and installed as the store's cache, so the request sees the same session. Returns
+    the desk session (with its staff member, the staff member's organisation, its terminal and
+    the binding's state) with the checks of `_bound_desk_session` still to do, or None."""
+    from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
+
+    if type(session) is not DatabaseStore or hasattr(session, "_session_cache"):
+        return None
+    key = session.session_key
+    parts = binding_parts(_cookie(request))
+    if not key or parts is None:
+        return None
+    found = _desk_row(parts[0], key)
+    if found is None:
+        return None
+    desk, session_data = found
+    if session_data is None:
+        return None  # no such session (signed out, expired): the store reads it if needed
+    session._session_cache = session.decode(session_data)  # type: ignore[attr-defined]
+    session.accessed = True  # as the store's own read sets it
+    return desk
+
+
+class _DeskQuery:
+    """The SQL of `_desk_row`, written once per process from the models (issue 15: the ORM
+    built and compiled this six-table query on every desk request, most of the request's CPU).
+    Every value is a parameter; the names are the models'."""
+
+    sql = ""
+    # Per model: the model, its fields' attribute names, and per field its converters.
+    parts: list[tuple[Any, list[str], list[list[Any]]]] = []
+
+    @classmethod
+    def prepare(cls) -> None:
+        from django.contrib.sessions.models import Session
+
+        q = connection.ops.quote_name
+        user = DeskSession._meta.get_field("staff").related_model
+        organisation = user._meta.get_field("organisation").related_model  # type: ignore[union-attr]
+        credential = TerminalBinding._meta.get_field("credential").related_model
+        models = ((DeskSession, "ds"), (Terminal, "t"), (user, "u"), (organisation, "o"))
+        parts, select = [], []
+        for model, alias in models:
+            fields = list(model._meta.concrete_fields)  # type: ignore[union-attr]
+            converters = []
+            for f in fields:
+                col = f.get_col(alias)
+                fns = [*connection.ops.get_db_converters(col), *f.get_db_converters(connection)]
+                converters.append([(fn, col) for fn in fns])
+                select.append(f"{alias}.{q(f.column)}")
+            parts.append((model, [f.attname for f in fields], converters))
+
+        def table(m: Any) -> str:
+            return str(q(m._meta.db_table))
+
+        def c(m: Any, name: str) -> str:
+            return str(q(m._meta.get_field(name).column))
+
+        ds, b, cr, se = DeskSession, TerminalBinding, credential, Session
+        cls.sql = (
+            f"SELECT {', '.join(select)}, b.{c(b, 'secret_hash')}, b.{c(b, 'revoked_at')}, "  # noqa: S608
+            f"cr.{c(cr, 'revoked_at')}, se.{c(se, 'session_data')} "
+            f"FROM {table(ds)} ds "
+            f"INNER JOIN {table(Terminal)} t ON t.{c(Terminal, 'id')} = ds.{c(ds, 'terminal')} "
+            f"INNER JOIN {table(user)} u ON u.{c(user, 'id')} = ds.{c(ds, 'staff')} "
+            f"LEFT OUTER JOIN {table(organisation)} o "
+            f"ON o.{c(organisation, 'id')} = u.{c(user, 'organisation')} "
+            f"INNER JOIN {table(b)} b "
+            f"ON b.{c(b, 'terminal')} = ds.{c(ds, 'terminal')} AND b.{c(b, 'prefix')} = %s "
+            f"LEFT OUTER JOIN {table(cr)} cr ON cr.{c(cr, 'id')} = b.{c(b, 'credential')} "
+            f"LEFT OUTER JOIN {table(se)} se "
+            f"ON se.{c(se, 'session_key')} = %s AND se.{c(se, 'expire_date')} > %s "
+            f"WHERE ds.{c(ds, 'closed_at')} IS NULL LIMIT 1"
+        )
+        cls.parts = parts
+
+
+def _desk_row(prefix: str, session_key: str) -> tuple[DeskSession, str | None] | None:
+    """The open desk session of the terminal whose binding has `prefix` (one per terminal),
+    loaded as `_with_binding` loads it, and the session row's data (None: no such session,
+    or expired)."""
+    from django.utils import timezone
+
+    if not _DeskQuery.sql:
+        _DeskQuery.prepare()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_DeskQuery.sql, [prefix, session_key, now])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    objects = []
+    for model, names, converters in _DeskQuery.parts:
+        part, values = values[: len(names)], values[len(names) :]
+        for i, convert in enumerate(converters):
+            for fn, col in convert:  # the backend's and the field's, as the ORM applies them
+                part[i] = fn(part[i], col, connection)
+        objects.append(model.from_db(connection.alias, names, part))
+    desk: Any
+    desk, terminal, staff, organisation = objects
+    staff.organisation = organisation if staff.organisation_id is not None else None
+    desk.terminal = terminal
+    desk.staff = staff
+    desk.binding_hash, desk.binding_revoked, desk.credential_revoked, session_data = values
+    return desk, session_data
+
+
+def _with_binding(desks: Any, prefix: str) -> Any:
+    """Desk sessions with staff (and organisation) and terminal, and the state of the browser's
+    binding of that terminal (`prefix`)."""
+    binding = TerminalBinding.objects.filter(prefix=prefix, terminal_id=OuterRef("terminal_id"))
+    return desks.select_related("terminal", "staff", "staff__organisation").annotate(
+        binding_hash=Subquery(binding.values("secret_hash")[:1]),
+        binding_revoked=Subquery(binding.values("revoked_at")[:1]),
+        credential_revoked=Subquery(binding.values("credential__revoked_at")[:1]),
+    )
+
+
 def _bound_desk_session(request: HttpRequest) -> DeskSession | None:
     session = getattr(request, "session", None)
     if session is None:
         return None
+    joined = _session_and_desk(request, session)
     desk_session_id = session.get("desk_session_id")
     user_id = session.get(SESSION_KEY)
     if (
@@ -103,17 +230,18 @@ def _bound_desk_session(request: HttpRequest) -> DeskSession | None:
     if parts is None:
         return None
     prefix, secret = parts
-    binding = TerminalBinding.objects.filter(prefix=prefix, terminal_id=OuterRef("terminal_id"))
-    desk = (
-        DeskSession.objects.select_related("terminal", "staff", "staff__organisation")
-        .annotate(
-            binding_hash=Subquery(binding.values("secret_hash")[:1]),
-            binding_revoked=Subquery(binding.values("revoked_at")[:1]),
-            credential_revoked=Subquery(binding.values("credential__revoked_at")[:1]),
+    if joined is not None:
+        desk: Any = (
+            joined
+            if str(joined.pk) == str(desk_session_id) and str(joined.staff_id) == str(user_id)
+            else None
         )
-        .filter(pk=desk_session_id, staff_id=user_id, closed_at__isnull=True)
-        .first()
-    )
+    else:
+        desk = (
+            _with_binding(DeskSession.objects, prefix)
+            .filter(pk=desk_session_id, staff_id=user_id, closed_at__isnull=True)
+            .first()
+        )
     if (
         desk is None
         or not binding_secret_matches(desk.binding_hash, secret)

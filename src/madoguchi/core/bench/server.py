@@ -48,10 +48,11 @@ def _count(execute: Callable[..., Any], sql: str, params: Any, many: bool, conte
         _counts[f"statements.{bucket}"] += 1
     result = execute(sql, params, many, context)
     if "pg_advisory_xact_lock" in sql:
-        # Which transaction took it (the raw cursor: not counted as one of the app's statements).
-        raw = context["cursor"].cursor
-        raw.execute("SELECT txid_current()")
-        txid = int(raw.fetchone()[0])
+        # Which transaction took it (a raw cursor of the same connection: not counted as one of
+        # the app's statements, and the app's cursor keeps its results, e.g. the head read).
+        with context["cursor"].cursor.connection.cursor() as raw:
+            raw.execute("SELECT txid_current()")
+            txid = int(raw.fetchone()[0])
         with _lock:
             _counts[f"audit_locks.{bucket}"] += 1
             _locks_by_tx[txid] += 1

@@ -28,7 +28,14 @@ from ..events import (
     VISITS_COMPLETION_REFUSED,
 )
 from ..models import Completion, Procedure, Visit
-from .visits import VisitRefused, _open_visit_locked, _require_open, end_locked, lapse
+from .visits import (
+    VisitRefused,
+    _open_visit_locked,
+    _require_open,
+    _touch_open,
+    end_locked,
+    lapse,
+)
 
 # --- completion ----------------------------------------------------------------------------
 
@@ -163,7 +170,12 @@ class _Lapsed(Exception):
 def _challenged_visit_locked(desk_session: DeskSession, visit_id: int) -> Visit:
     """The visit the completion challenge was issued for, locked once and touched: still open,
     not lapsed (else `_Lapsed`), and still this desk session's open visit (a terminal has at
-    most one open visit, so an open visit of this terminal is its open visit)."""
+    most one open visit, so an open visit of this terminal is its open visit). The common case
+    in one statement (`_touch_open`); otherwise read under the lock to say why."""
+    now = timezone.now()
+    touched = _touch_open(desk_session, now, visit_id)
+    if touched is not None:
+        return touched
     visit = (
         Visit.objects.select_for_update(of=("self",))
         .select_related("terminal", "staff", "certificate")
@@ -173,7 +185,6 @@ def _challenged_visit_locked(desk_session: DeskSession, visit_id: int) -> Visit:
         raise VisitRefused.of("visit_ended", f"ended: {visit.end_reason}")
     if visit.terminal_id != desk_session.terminal_id:
         raise VisitRefused.of("challenge_other_visit")
-    now = timezone.now()
     lapsed = lapse(visit, now)
     if lapsed is not None:
         raise _Lapsed(lapsed[0])

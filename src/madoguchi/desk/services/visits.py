@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.audit import services as audit
 from madoguchi.identity import services as identity
 from madoguchi.identity.constants import NoncePurpose
-from madoguchi.identity.models import Nonce
+from madoguchi.identity.models import HolderCertificate, Nonce
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.refusals import Refusal, Text
@@ -179,7 +179,13 @@ def end_locked(
     visit.end_reason = reason
     visit.card_birth_date = None  # kept only while the visit is open
     visit.save(update_fields=["ended_at", "end_reason", "card_birth_date"])
-    pending = list(visit.procedures.filter(status=ProcedureStatus.PENDING))
+    # Every procedure of the visit in one read (issue 15): the pending ones are discarded here,
+    # the committed kinds are kept for the end hooks (the after-completion checklist check).
+    procedures = list(visit.procedures.order_by("pk"))
+    pending = [p for p in procedures if p.status == ProcedureStatus.PENDING]
+    visit.ended_procedure_kinds = {  # type: ignore[attr-defined]
+        p.kind for p in procedures if p.status == ProcedureStatus.COMMITTED
+    }
     for p in pending:
         p.status = ProcedureStatus.DISCARDED
         p.save(update_fields=["status", "updated_at"])
@@ -222,8 +228,10 @@ def visit_end(*, visit: Visit, reason: VisitEndReason, actor: Any = None) -> Vis
 def _open_visit_locked(terminal: Terminal, now: datetime) -> Visit | None:
     """The terminal's open visit, locked; a lapsed one is ended here and None returned."""
     visit = (
-        Visit.objects.select_for_update()
-        .select_related("terminal", "staff", "certificate")
+        # The rows locked as before; the terminal's contractor (nullable, not locked) is read
+        # with them: an incident recorded with the visit names it (issue 15).
+        Visit.objects.select_for_update(of=("self", "terminal", "staff", "certificate"))
+        .select_related("terminal__contractor", "staff", "certificate")
         .filter(terminal=terminal, ended_at__isnull=True)
         .first()
     )
@@ -262,9 +270,66 @@ def visit_current(*, desk_session: DeskSession) -> Visit | None:
     return visit
 
 
+def _touch_open(
+    desk_session: DeskSession, now: datetime, visit_id: int | None = None
+) -> Visit | None:
+    """Inside a transaction, in one statement (issue 15): the desk session's open visit on its
+    terminal (`visit_id`: only that one), not lapsed at `now`, locked (the UPDATE's row lock)
+    and touched (`last_activity_at = now`). None when there is no such visit: absent, ended,
+    lapsed, or another desk session's; the caller then takes the locked path
+    (`_open_visit_locked`), which ends a lapsed visit and says why.
+
+    The conditions are `lapse()`'s, negated: each limit must still be in the future. The visit
+    comes back with its terminal and staff member as the desk session has them (the same rows)
+    and its certificate's fingerprint (the rest of the certificate loads if it is read)."""
+    presence = int(settings.VISIT_PRESENCE_TIMEOUT_SECONDS)
+    handover = max(int(settings.VISIT_HANDOVER_SECONDS), presence)
+    at = connection.ops.adapt_datetimefield_value
+    # Table names are the models', not user input; every value is a parameter.
+    visits = connection.ops.quote_name(Visit._meta.db_table)
+    certs = connection.ops.quote_name(HolderCertificate._meta.db_table)
+    sql = (
+        f"UPDATE {visits} SET last_activity_at = %s "  # noqa: S608
+        "WHERE terminal_id = %s AND ended_at IS NULL AND desk_session_id = %s "
+        "AND started_at > %s AND last_activity_at > %s "
+        "AND last_presence_at > (CASE WHEN handover_at IS NULL THEN %s ELSE %s END) "
+        + ("AND id = %s " if visit_id is not None else "")
+        + f"RETURNING *, (SELECT c.fingerprint FROM {certs} c WHERE c.id = certificate_id) "  # noqa: S608
+        "AS certificate_fingerprint"
+    )
+    params: list[Any] = [
+        at(now),
+        desk_session.terminal_id,
+        desk_session.pk,
+        at(now - timedelta(seconds=settings.VISIT_ABSOLUTE_SECONDS)),
+        at(now - timedelta(seconds=settings.VISIT_INACTIVITY_SECONDS)),
+        at(now - timedelta(seconds=presence)),
+        at(now - timedelta(seconds=handover)),
+    ]
+    if visit_id is not None:
+        params.append(visit_id)
+    rows = list(Visit.objects.raw(sql, params))
+    if not rows:
+        return None
+    visit = rows[0]
+    visit.terminal = desk_session.terminal
+    if visit.staff_id == desk_session.staff_id:
+        visit.staff = desk_session.staff
+    visit.certificate = HolderCertificate.from_db(
+        connection.alias,
+        ["id", "fingerprint"],
+        [visit.certificate_id, visit.certificate_fingerprint],  # type: ignore[attr-defined]
+    )
+    return visit
+
+
 def _require_open(desk_session: DeskSession, *, touch: bool = True) -> Visit:
     """Inside a transaction: the desk session's open visit, locked and touched, or refuse."""
     now = timezone.now()
+    if touch:
+        touched = _touch_open(desk_session, now)
+        if touched is not None:
+            return touched
     visit = _open_visit_locked(desk_session.terminal, now)
     if visit is None or visit.desk_session_id != desk_session.pk:
         raise VisitRefused.of("no_open_visit")
