@@ -118,6 +118,29 @@ def test_the_command_refuses_bad_input_and_writes_nothing(good, tmp_path):
     assert not out.exists()
 
 
+def test_running_out_of_memory_is_one_clear_error_and_writes_nothing(good, tmp_path):
+    """A plan that cannot spill within DuckDB's limit (as at 100M links with the default 5GB)
+    ends in one sentence saying what to do, not a traceback; nothing is written."""
+    out = tmp_path / "out"
+    with pytest.raises(CommandError, match=r"ran out of memory.*--memory-limit.*--engine spark"):
+        call_command("scan", "run", str(good), "--out", str(out), "--memory-limit", "1MB")
+    assert not out.exists()
+    call_command(
+        "scan",
+        "run",
+        str(good),
+        "--out",
+        str(out),
+        "--memory-limit",
+        "1GB",
+        "--threads",
+        "1",
+        "--no-pdf",
+        stdout=io.StringIO(),
+    )
+    assert (out / "findings.parquet").exists()
+
+
 def test_explain_prints_each_rules_plan_and_writes_nothing(good, tmp_path):
     out = io.StringIO()
     call_command("scan", "run", str(good), "--out", str(tmp_path / "out"), "--explain", stdout=out)

@@ -133,6 +133,8 @@ def run(
     pdf: bool = True,
     timeline_limit: int = 200,
     progress: TextIO | None = sys.stderr,
+    memory_limit: str = engines.DUCKDB_MEMORY_LIMIT,
+    threads: int | None = None,
 ) -> RunResult:
     directory, out = Path(directory), Path(out)
     if out.exists() and not out.is_dir():
@@ -141,7 +143,7 @@ def run(
     t0 = time.perf_counter()
     # Validated batch by batch (bounded memory); then DuckDB reads the Parquet files itself.
     rows = schema.validate(directory)
-    with engines.connect(engine, master=master) as eng:
+    with engines.connect(engine, master=master, memory_limit=memory_limit, threads=threads) as eng:
         registered = eng.register_files(directory)
         findings = _with_progress(
             f"scan ({engine})",

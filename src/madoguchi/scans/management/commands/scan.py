@@ -55,6 +55,12 @@ class Command(BaseCommand):
         r.add_argument("--master", default="local[2]", help="Spark master URL")
         r.add_argument("--no-pdf", action="store_true", help="HTML report only")
         r.add_argument("--timeline-limit", type=int, default=200)
+        r.add_argument(
+            "--memory-limit",
+            default=None,
+            help="DuckDB's own memory; above it sorts and joins spill to disk (default: 5GB)",
+        )
+        r.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: cores)")
         r.add_argument("--explain", action="store_true", help="print each rule's plan, run nothing")
         r.add_argument(
             "--record", action="store_true", help="store the run and its findings for the pages"
@@ -78,6 +84,15 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        except Exception as exc:
+            if type(exc).__name__ != "OutOfMemoryException":  # duckdb's; imported lazily
+                raise
+            raise CommandError(
+                "the scan ran out of memory: part of DuckDB's plan could not spill to disk "
+                f"within its limit ({opts.get('memory_limit') or 'default 5GB'}). Nothing was "
+                "written. Give it more with --memory-limit, use fewer threads (--threads 1), "
+                "or run it on Spark (--engine spark)."
+            ) from exc
 
     def _generate(self, opts: dict[str, Any]) -> None:
         from madoguchi.scan.generate import generate
@@ -117,6 +132,8 @@ class Command(BaseCommand):
             pdf=not opts["no_pdf"],
             timeline_limit=opts["timeline_limit"],
             progress=sys.stderr,
+            **({"memory_limit": opts["memory_limit"]} if opts["memory_limit"] else {}),
+            threads=opts["threads"],
         )
         counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
         self.stdout.write(
