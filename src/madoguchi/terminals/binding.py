@@ -152,6 +152,8 @@ class _DeskQuery:
             return str(q(m._meta.get_field(name).column))
 
         ds, b, cr, se = DeskSession, TerminalBinding, credential, Session
+        # parts first: another thread takes a non-empty `sql` as "prepared" (no lock needed).
+        cls.parts = parts
         cls.sql = (
             f"SELECT {', '.join(select)}, b.{c(b, 'secret_hash')}, b.{c(b, 'revoked_at')}, "  # noqa: S608
             f"cr.{c(cr, 'revoked_at')}, se.{c(se, 'session_data')} "
@@ -167,7 +169,6 @@ class _DeskQuery:
             f"ON se.{c(se, 'session_key')} = %s AND se.{c(se, 'expire_date')} > %s "
             f"WHERE ds.{c(ds, 'closed_at')} IS NULL LIMIT 1"
         )
-        cls.parts = parts
 
 
 def _desk_row(prefix: str, session_key: str) -> tuple[DeskSession, str | None] | None:
