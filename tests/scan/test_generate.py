@@ -191,3 +191,6 @@ def test_bench_scan_prints_every_side_and_a_verdict_per_target():
         assert target in text
     assert "not measured" in text  # 2,000 links: the 100M time target is not judged
     assert re.search(r"peak memory:\s+[\d,]+ MiB during the ibis scan", text)
+    # pandas and ibis on its slice name the slice's size, not the whole input's
+    assert re.search(r"pandas: .*; 500 links; agrees: True", text)
+    assert re.search(r"ibis, pandas' slice: .*; 500 links; the same links", text)

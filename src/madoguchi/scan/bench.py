@@ -538,12 +538,12 @@ def _verdict(ok: bool | None, figure: str) -> str:
 def lines(r: BenchResult) -> list[str]:
     s, cpu = r.seconds, r.cpu
 
-    def side(label: str, key: str, note: str) -> str:
+    def side(label: str, key: str, note: str, size_of: str = "") -> str:
         if key not in s:
             return f"  {label:<25}skipped ({r.skipped.get(key, 'not run')})"
         return (
             f"  {label:<25}{s[key]:8.2f} s  (CPU {cpu.get(key, 0):.2f} s; "
-            f"{r.sizes.get(key, r.links):,} links; {note})"
+            f"{r.sizes.get(size_of or key, r.links):,} links; {note})"
         )
 
     out = [
@@ -562,10 +562,12 @@ def lines(r: BenchResult) -> list[str]:
         side("pandas:", "pandas", f"agrees: {r.agree.get('pandas')}"),
     ]
     if "ibis_at_pandas_size" in s:
-        out.append(side("ibis, pandas' slice:", "ibis_at_pandas_size", "the same links"))
+        out.append(side("ibis, pandas' slice:", "ibis_at_pandas_size", "the same links", "pandas"))
     out.append(side("Spark local[2]:", "spark_local2", f"agrees: {r.agree.get('spark_local2')}"))
     if "ibis_at_spark_size" in s and r.sizes.get("spark_local2", 0) < r.links:
-        out.append(side("ibis, Spark's slice:", "ibis_at_spark_size", "the same links"))
+        out.append(
+            side("ibis, Spark's slice:", "ibis_at_spark_size", "the same links", "spark_local2")
+        )
     out.append(
         f"  peak memory:             {r.peak_rss_mib:,.0f} MiB during the ibis scan "
         f"(tables loaded included); {r.process_peak_mib:,.0f} MiB the whole process"
