@@ -128,9 +128,9 @@ def test_pin_by_keyboard_only_with_every_signed_line_readable(
                 assert pin.is_disabled()
                 if os.environ.get("MADOGUCHI_DOC_SCREENSHOTS"):
                     page.locator("#frame").screenshot(path=str(DOC_IMG / "pinpad-long.png"))
-                seen = set()
-                for _ in range(60):  # the resident reads down with the arrow key
-                    seen |= set(
+
+                def visible() -> set[str]:
+                    return set(
                         lines.evaluate(
                             "l => { const r = l.getBoundingClientRect(); return [...l.children]"
                             ".filter(li => { const b = li.getBoundingClientRect();"
@@ -138,7 +138,15 @@ def test_pin_by_keyboard_only_with_every_signed_line_readable(
                             ".map(li => li.textContent) }"
                         )
                     )
+
+                seen = set()
+                for _ in range(60):  # the resident reads down with the arrow key
+                    seen |= visible()
                     if not pin.is_disabled():
+                        # The key's scroll is animated: the PIN may open while the list still moves
+                        # its last pixels; what counts is where it comes to rest.
+                        page.wait_for_timeout(400)
+                        seen |= visible()
                         break
                     page.keyboard.press("ArrowDown")
                 assert seen == set(display), "some signed lines were never fully visible"
