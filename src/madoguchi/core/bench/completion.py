@@ -59,6 +59,18 @@ _CHECK_ITEM = re.compile(r'name="item" value="([^"]+)"')
 _TPS = re.compile(r"tps = ([0-9.]+) \(without initial connection time\)")
 
 
+# A kept-alive connection idle for longer than this is not reused: below `madoguchi serve`'s
+# keep-alive (75 s), so the client never sends on a connection the server is closing.
+KEEPALIVE_EXPIRY = 30.0
+
+
+def http_client(base: str, timeout: float, **kwargs: Any) -> httpx.Client:
+    """An HTTP client of the bench (desk page, agent): reuses connections for at most
+    `KEEPALIVE_EXPIRY` seconds of idleness."""
+    limits = httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY)
+    return httpx.Client(base_url=base, timeout=timeout, limits=limits, **kwargs)
+
+
 class BenchError(Exception):
     """The benchmark could not run (no PostgreSQL, server did not start, a desk failed)."""
 
@@ -109,6 +121,9 @@ class Result:
     counts: dict[str, int] = field(default_factory=dict)
     transactions: int = 0
     server_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0  # this process (the desks, agents and virtual cards)
+    database_cpu_s: float = 0.0  # PostgreSQL's backends connected to the bench database
+    machine_cpu_s: float = 0.0  # every core's busy time (anything else running included)
     presence_sent: int = 0
     load_before: tuple[float, ...] = ()
     load_after: tuple[float, ...] = ()
@@ -311,10 +326,10 @@ def start_server(
     raise BenchError("madoguchi serve did not answer within 300 s")
 
 
-def _process_tree_cpu(pid: int) -> float:
-    """User + system CPU seconds of `pid` and its children (the gunicorn workers)."""
+def _processes() -> Iterator[tuple[Path, int, int, float]]:
+    """Every process now running: its /proc directory, pid, parent pid and user + system CPU
+    seconds."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -322,9 +337,37 @@ def _process_tree_cpu(pid: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1] is the parent pid
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+        # fields[1] is the parent pid; fields[11] and [12] utime and stime.
+        yield entry, int(entry.name), int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
+
+
+def _process_tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of `pid` and its children (the gunicorn workers)."""
+    return sum(cpu for _, p, parent, cpu in _processes() if pid in (p, parent))
+
+
+def _postgres_backends_cpu(database: str) -> float:
+    """User + system CPU seconds of the PostgreSQL backends now connected to `database` (found
+    by their process title); a backend that exited is not counted (the server's connections are
+    persistent)."""
+    total = 0.0
+    for entry, _, _, cpu in _processes():
+        with contextlib.suppress(OSError):
+            title = (entry / "cmdline").read_bytes()
+            if title.startswith(b"postgres: ") and f" {database} ".encode() in title:
+                total += cpu
+    return total
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def _machine_cpu() -> float:
+    """Busy CPU seconds of every core since boot (/proc/stat: all but idle and iowait)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def server_counts(base: str, workers: int, *, reset: bool = False) -> dict[str, int]:
@@ -333,7 +376,7 @@ def server_counts(base: str, workers: int, *, reset: bool = False) -> dict[str, 
     seen: dict[int, dict[str, int]] = {}
     deadline = time.monotonic() + 30
     while len(seen) < workers and time.monotonic() < deadline:
-        with httpx.Client(base_url=base, timeout=5) as client:
+        with http_client(base, 5) as client:
             data = client.get("/bench/stats", params={"reset": "1"} if reset else {}).json()
         seen[data["pid"]] = data["counts"]
     total: Counter[str] = Counter()
@@ -366,7 +409,7 @@ def floor_run(base: str, clients: int, seconds: float) -> float:
     stop = time.monotonic() + seconds
 
     def client(i: int) -> None:
-        with httpx.Client(base_url=base, timeout=30) as http:
+        with http_client(base, 30) as http:
             while time.monotonic() < stop:
                 r = http.post("/bench/floor")
                 if r.status_code == 200:
@@ -395,7 +438,7 @@ def _form_post(http: httpx.Client, base: str, path: str, data: dict[str, Any]) -
 
 def desk_sign_in(desk: Desk, base: str) -> None:
     desk.card, desk.fingerprint = _load_card(desk.card_path)
-    http = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
+    http = http_client(base, 60, follow_redirects=False)
     r = _form_post(http, base, "/terminal/enrol/", {"credential": desk.credential})
     if r.status_code != 200:
         raise BenchError(f"enrolment of {desk.terminal} refused (HTTP {r.status_code})")
@@ -649,7 +692,7 @@ def visits_run(
     finished = threading.Event()
 
     def presence(desk: Desk) -> None:  # the desk's agent: a presence report every 2 s
-        with httpx.Client(base_url=base, timeout=30) as agent:
+        with http_client(base, 30) as agent:
             while not finished.wait(2.0):
                 if desk.card_in:
                     with contextlib.suppress(VisitFailed, httpx.HTTPError):
@@ -659,7 +702,7 @@ def visits_run(
 
     def run(desk: Desk) -> None:
         n = 0
-        with httpx.Client(base_url=base, timeout=60) as agent:
+        with http_client(base, 60) as agent:
             while time.monotonic() < stop and not halt.is_set():
                 n += 1
                 person = None
@@ -708,7 +751,7 @@ def polls_run(
     from madoguchi.identity.tokens import authentication_signing_input, build_auth_token
 
     out: dict[str, dict[str, float]] = {}
-    with httpx.Client(base_url=base, timeout=60) as agent:
+    with http_client(base, 60) as agent:
         for desk in desks:
             agent_event(agent, desk, "inserted", desk.fingerprint)
             ch = _expect(_api(desk, base, "POST", "/visits/auth-challenge"), "auth-challenge")
@@ -721,7 +764,7 @@ def polls_run(
         finished = threading.Event()
 
         def presence(desk: Desk) -> None:  # the agent keeps reporting the card, as at a desk
-            with httpx.Client(base_url=base, timeout=30) as reporter:
+            with http_client(base, 30) as reporter:
                 while not finished.wait(2.0):
                     with contextlib.suppress(VisitFailed, httpx.HTTPError):
                         agent_event(reporter, desk, "presence", desk.fingerprint)
@@ -843,8 +886,13 @@ def run(
         before = server_counts(base, workers, reset=True)
         tx_before = database_transactions(name)
         cpu_before = _process_tree_cpu(server.pid)
+        own_before, db_before = _own_cpu(), _postgres_backends_cpu(name)
+        machine_before = _machine_cpu()
         visits_run(desk_list, base, seconds, result)
         result.server_cpu_s = _process_tree_cpu(server.pid) - cpu_before
+        result.client_cpu_s = _own_cpu() - own_before
+        result.database_cpu_s = _postgres_backends_cpu(name) - db_before
+        result.machine_cpu_s = _machine_cpu() - machine_before
         result.transactions = database_transactions(name) - tx_before
         after = server_counts(base, workers)
         result.counts = {k: after.get(k, 0) - before.get(k, 0) for k in after}
@@ -915,6 +963,12 @@ def report(r: Result) -> list[str]:
         f"{verdict(max_per_tx <= TARGET_LOCKS_PER_TX)}",
         f"  server CPU/visit:     {r.server_cpu_s / visits * 1000:.0f} ms "
         f"(gunicorn master + workers, user + system)",
+        f"  other CPU/visit:      bench client {r.client_cpu_s / visits * 1000:.0f} ms "
+        f"(this process: desks, agents, virtual cards), PostgreSQL backends "
+        f"{r.database_cpu_s / visits * 1000:.0f} ms; whole machine "
+        f"{r.machine_cpu_s / visits * 1000:.0f} ms busy "
+        f"({r.machine_cpu_s / max(r.visit_elapsed, 1e-9):.2f} of {os.cpu_count()} cores; "
+        f"the rest is anything else running)",
         f"  agent presence:       {r.presence_sent} reports during the run",
         "  pgbench:              "
         + (

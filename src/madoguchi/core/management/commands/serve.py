@@ -19,6 +19,17 @@ class Command(BaseCommand):
             default=int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1)),
         )
         parser.add_argument("--threads", type=int, default=8)
+        # How long an idle kept-alive connection stays open (seconds). gunicorn's default (2 s)
+        # is shorter than clients' idle reuse (httpx 5 s, browsers and reverse proxies 60 s or
+        # more): a client then sends its next request on a connection the server is closing
+        # and gets "server disconnected" or a reset. The server must be the side that waits
+        # longest, so its limit is above a reverse proxy's upstream idle timeout (60 s in
+        # nginx and common load balancers) and the clients' (docs/performance.md).
+        parser.add_argument(
+            "--keep-alive",
+            type=int,
+            default=int(os.environ.get("MADOGUCHI_KEEPALIVE_SECONDS", 75)),
+        )
 
     def handle(self, *args: object, **opts: object) -> None:
         argv = [
@@ -34,6 +45,8 @@ class Command(BaseCommand):
             "gthread",
             "--threads",
             str(opts["threads"]),
+            "--keep-alive",
+            str(opts["keep_alive"]),
             "--access-logfile",
             "-",
             "--forwarded-allow-ips",
