@@ -6,6 +6,7 @@ connection and the name-check UDF's binding differ (see ``namematch``).
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import sys
@@ -75,6 +76,101 @@ def _parquet_view_sql(table: str, path: Path) -> str | None:
     return f"SELECT {', '.join(cols)} FROM read_parquet({literal})"  # noqa: S608
 
 
+_SPARK_WHITESPACE = r"\p{IsWhite_Space}"
+"""Unicode White_Space in Java's regular expressions: the same set as ``_WHITESPACE``."""
+
+
+def _spark_readable(table: str, path: Path) -> bool:
+    """Whether Spark can read the table's file itself and give every column as
+    ``schema.load`` would (see ``_spark_columns``): CSV (read as text, converted in Spark),
+    or Parquet whose columns are text, integers, dates or timestamps in microseconds or
+    coarser. Otherwise (nanoseconds, which Spark cannot read; a column of nulls only; any
+    other type ``schema.batches`` converts) the validated batches are staged as Parquet."""
+    if path.suffix == ".csv":
+        return True
+    stored = pq.read_schema(path)
+    for spec in schema.TABLES[table]:
+        typ = stored.field(spec.name).type
+        if pa.types.is_dictionary(typ):
+            typ = typ.value_type
+        text = pa.types.is_string(typ) or pa.types.is_large_string(typ)
+        if spec.type == schema.STR:
+            ok = text or pa.types.is_integer(typ)
+        elif pa.types.is_timestamp(typ):
+            # Spark reads a zoned timestamp as an instant: as a date it would be the UTC
+            # date, which schema.batches does not promise; leave that to it.
+            ok = typ.unit != "ns" and (spec.type == schema.TS or typ.tz is None)
+        else:
+            ok = text or pa.types.is_date(typ)
+        if not ok:
+            return False
+    return True
+
+
+def _spark_columns(df: Any, table: str) -> list[Any]:
+    """The table's columns from a DataFrame Spark read, in the format's order and types as
+    ``createDataFrame(schema.load(...))`` gives them: text (blank optional text as null),
+    dates, and timestamps as Spark's ``timestamp`` in the session's zone (UTC: the local
+    clock times of the input unchanged)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    stored = {f.name: f.dataType for f in df.schema.fields}
+    ws = _SPARK_WHITESPACE
+    cols = []
+    for spec in schema.TABLES[table]:
+        col = F.col(f"`{spec.name}`")
+        typ = stored[spec.name]
+        if isinstance(typ, T.StringType) and not spec.required:
+            # Blank only if it starts with white space: the cheap test first.
+            blank = (col == "") | (F.substring(col, 1, 1).rlike(f"^{ws}$") & col.rlike(f"^{ws}+$"))
+            col = F.when(blank, F.lit(None)).otherwise(col)
+        if spec.type == schema.STR:
+            col = col if isinstance(typ, T.StringType) else col.cast("string")
+        elif spec.type == schema.TS:
+            # Text: validated YYYY-MM-DD[T ]HH:MM:SS[.fff]; Spark's cast reads exactly that.
+            # A Parquet timestamp without zone is a timestamp_ntz: cast in the UTC session.
+            col = col if isinstance(typ, T.TimestampType) else col.cast("timestamp")
+        else:
+            col = col if isinstance(typ, T.DateType) else col.cast("date")
+        cols.append(col.alias(spec.name))
+    return cols
+
+
+def _spark_frame(session: Any, table: str, path: Path, staging: Path) -> Any:
+    """One validated table as a Spark DataFrame read by Spark from the file (nothing through
+    the driver's memory). A file Spark cannot give as ``schema.load`` would is first
+    rewritten as Parquet in ``staging``, streamed batch by batch through ``schema.batches``
+    (on a cluster ``staging`` must be reachable by every executor)."""
+    if not _spark_readable(table, path):
+        staged = staging / f"{table}.parquet"
+        staging.mkdir(parents=True, exist_ok=True)
+        with pq.ParquetWriter(staged, schema.arrow_schema(table), compression="zstd") as out:
+            for batch in schema.batches(path, table):
+                out.write_batch(batch)
+        path = staged
+    if path.suffix == ".csv":
+        from pyspark.sql import types as T
+
+        # Every column as text, by the header's names (the BOM stripped as schema.batches
+        # does); Spark's own CSV options set to the RFC 4180 dialect pyarrow reads.
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), [])
+        text = T.StructType([T.StructField(h, T.StringType()) for h in header])
+        df = session.read.csv(
+            str(path.resolve()),
+            schema=text,
+            header=True,
+            encoding="UTF-8",
+            quote='"',
+            escape='"',
+            mode="FAILFAST",
+        )
+    else:
+        df = session.read.parquet(str(path.resolve()))
+    return df.select(*_spark_columns(df, table))
+
+
 def spark_session(master: str = "local[2]", **conf: str) -> Any:
     """A Spark session with quiet logs, no UI and UTC time (timestamps in the input are local
     clock times without a zone; UTC keeps Spark from shifting them)."""
@@ -107,6 +203,8 @@ class Engine:
     backend: str
     """ibis backend name: duckdb or pyspark."""
     _staged: int = 0
+    scratch: Path | None = None
+    """Spark: where files it cannot read as they are get staged (removed by ``connect``)."""
 
     def register(
         self, tables: Mapping[str, pa.Table | pa.RecordBatchReader]
@@ -132,9 +230,9 @@ class Engine:
         ``read_parquet`` giving the table as ``schema.batches`` reads it (streamed by the scan,
         nothing held in Python's memory); a CSV table, or a Parquet column stored in another
         type, is streamed in through ``schema.batches`` (validated and converted batch by
-        batch). Spark registers the validated Arrow tables."""
+        batch). Spark reads the files itself (see ``_register_files_spark``)."""
         if self.backend != "duckdb":
-            return self.register(schema.load(directory))
+            return self._register_files_spark(directory)
         out: dict[str, ir.Table] = {}
         streamed: dict[str, pa.RecordBatchReader] = {}
         for name, path in schema.files(directory).items():
@@ -149,6 +247,19 @@ class Engine:
             out[name] = self.con.table(f"scan_file_{name}")
         out.update(self.register(streamed))
         return {name: out[name] for name in schema.TABLES}
+
+    def _register_files_spark(self, directory: Path | str) -> dict[str, ir.Table]:
+        """Spark reads each table's file itself (``spark.read.parquet`` or ``csv``), converted
+        in Spark to the format's columns and types; a file it cannot read so is staged as
+        Parquet first (``_spark_frame``). Nothing of the input passes through the driver."""
+        if self.scratch is None:
+            self.scratch = Path(tempfile.mkdtemp(prefix="madoguchi-scan-spark-"))
+        out: dict[str, ir.Table] = {}
+        for name, path in schema.files(directory).items():
+            df = _spark_frame(self.con._session, name, path, self.scratch)
+            df.createOrReplaceTempView(f"scan_file_{name}")
+            out[name] = self.con.table(f"scan_file_{name}")
+        return out
 
     def findings(self, tables: dict[str, ir.Table], *, staged: bool = True) -> ir.Table:
         """The findings expression. ``staged`` (the default) materialises the suspicious links
@@ -220,6 +331,11 @@ def connect(
                 shutil.rmtree(made, ignore_errors=True)
     elif engine == "spark":
         session = spark_session(master, **(conf or {}))
-        yield Engine("spark", ibis.pyspark.connect(session), "pyspark")
+        eng = Engine("spark", ibis.pyspark.connect(session), "pyspark")
+        try:
+            yield eng
+        finally:
+            if eng.scratch is not None:
+                shutil.rmtree(eng.scratch, ignore_errors=True)
     else:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
