@@ -233,9 +233,16 @@ MEMORY_UP_TO = 20_000_000
 """Up to this many links DuckDB holds the tables in memory (about 350 MiB per million links);
 above, in a database file beside the data, with a memory limit, so the scan spills to disk."""
 DUCKDB_MEMORY_LIMIT = "6GB"
-SPARK_CONF = {"spark.driver.memory": "4g"}
-"""The input reaches Spark as one local relation from Arrow: 2g of heap ran out at 250,000
-links."""
+SPARK_CONF = {
+    "spark.driver.memory": "2g",
+    "spark.driver.extraJavaOptions": "-XX:+ExitOnOutOfMemoryError",
+}
+"""Spark reads its slice from Parquet files (``Engine.register_files``), so the driver holds
+no copy of the input; a JVM out of heap exits at once (the bench reports it) instead of
+leaving the driver waiting on it."""
+SPARK_TIMEOUT = 1800.0
+"""Seconds the Spark side may take (its JVM is started afresh, in a process of its own);
+after that its processes are killed and the bench reports the side as timed out."""
 
 
 @dataclass
@@ -256,6 +263,8 @@ class BenchResult:
     peak_rss_mib: float = 0.0
     """Peak resident memory of this process during the ibis scan (the tables loaded included)."""
     process_peak_mib: float = 0.0
+    notes: dict[str, str] = field(default_factory=dict)
+    """Extra figures of a side, printed after it (Spark: driver and JVM CPU and memory)."""
 
     def ratio(self, side: str, base: str) -> float | None:
         if side not in self.seconds or base not in self.seconds:
@@ -422,12 +431,14 @@ def run(
     skip_sql: bool = False,
     storage: str = "auto",
     directory: Path | None = None,
+    spark_timeout: float = SPARK_TIMEOUT,
 ) -> BenchResult:
     """Generate (not compared), validate, load once, then time each side on the same tables.
 
     ``pandas_links``/``spark_links``: that side runs on the first blocks of about that many
     links, beside ibis on the same slice (0 or None: skipped; pandas is capped by default, see
     ``PANDAS_DEFAULT``). ``skip_sql``: leave out the hand-written SQL (it runs on every link).
+    ``spark_timeout``: seconds after which the Spark side is stopped and reported as such.
     """
     import platform
 
@@ -447,7 +458,11 @@ def run(
         result.storage = (
             storage if storage != "auto" else ("memory" if result.links <= MEMORY_UP_TO else "file")
         )
-        _run_sides(result, data, spark_links, pandas_links, skip_sql)
+        _run_sides(result, data, pandas_links, skip_sql)
+        if spark_links:
+            _spark_side(result, data, spark_links, Path(tmp), spark_timeout)
+        else:
+            result.skipped["spark_local2"] = "--spark-links 0"
     result.process_peak_mib = _rss_mib()
     return result
 
@@ -455,7 +470,6 @@ def run(
 def _run_sides(
     result: BenchResult,
     data: Path,
-    spark_links: int | None,
     pandas_links: int | None,
     skip_sql: bool,
 ) -> None:
@@ -484,43 +498,170 @@ def _run_sides(
             result.sizes["sql_duckdb"] = result.links
             result.agree["sql_duckdb"] = _pairs(ours) == _pairs(hand)
             del hand
-    for side, n in (("pandas", pandas_links), ("spark_local2", spark_links)):
-        if not n:
-            result.skipped[side] = f"--{side.split('_')[0]}-links 0"
-            continue
-        sub = _blocks(data, n)
-        size = sub["links"].num_rows
-        result.sizes[side] = size
-        if size == result.links:
-            base = _pairs(ours)
-        else:
-            with engines.connect("duckdb") as small:
-                reg = small.register(sub)
-                small.to_arrow(small.findings(reg, staged=False).limit(1))
-                key = "ibis_at_pandas_size" if side == "pandas" else "ibis_at_spark_size"
-                with _Clock(result, key):
-                    found = small.to_arrow(small.findings(reg))
-            base = _pairs(found)
-        if side == "pandas":
-            frames = {k: v.to_pandas() for k, v in sub.items()}
-            del sub
-            with _Clock(result, "pandas"):
-                pdf = pandas_findings(frames)
-            del frames
-            result.agree["pandas"] = base == pdf.to_dict("records")
-        else:
-            try:
-                with engines.connect("spark", master="local[2]", conf=SPARK_CONF) as spark:
-                    reg = spark.register(sub)
-                    with _Clock(result, "spark_local2"):
-                        sp = spark.to_arrow(spark.findings(reg))
-            except Exception as exc:  # a figure beside the others: report it, keep the rest
-                result.seconds.pop("spark_local2", None)
-                result.skipped["spark_local2"] = f"failed: {type(exc).__name__}: {exc}"[:200]
-                continue
-            if size == result.links:  # ibis on the whole data is the same slice
-                result.seconds["ibis_at_spark_size"] = result.seconds["ibis_duckdb"]
-            result.agree["spark_local2"] = _pairs(sp) == base
+    if not pandas_links:
+        result.skipped["pandas"] = "--pandas-links 0"
+        return
+    sub = _blocks(data, pandas_links)
+    size = sub["links"].num_rows
+    result.sizes["pandas"] = size
+    if size == result.links:
+        base = _pairs(ours)
+    else:
+        with engines.connect("duckdb") as small:
+            reg = small.register(sub)
+            small.to_arrow(small.findings(reg, staged=False).limit(1))
+            with _Clock(result, "ibis_at_pandas_size"):
+                found = small.to_arrow(small.findings(reg))
+        base = _pairs(found)
+    frames = {k: v.to_pandas() for k, v in sub.items()}
+    del sub
+    with _Clock(result, "pandas"):
+        pdf = pandas_findings(frames)
+    del frames
+    result.agree["pandas"] = base == pdf.to_dict("records")
+
+
+def _proc_stat(pid: int) -> tuple[int, float]:
+    """(parent pid, CPU seconds of the process and of its children it has waited for)."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text[text.rindex(")") + 2 :].split()
+    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+    return int(fields[1]), ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and all its descendants, from /proc: the
+    Spark JVM with the Python workers it forks (live ones, and those it has reaped)."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with suppress(OSError, ValueError, IndexError):
+                stats[int(entry.name)] = _proc_stat(int(entry.name))
+    children: dict[int, list[int]] = {}
+    for child, (parent, _) in stats.items():
+        children.setdefault(parent, []).append(child)
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += stats.get(p, (0, 0.0))[1]
+        todo += children.get(p, [])
+    return total
+
+
+def _status_mib(pid: int, key: str) -> float:
+    with suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def spark_child(data: str, out: str, driver_memory: str) -> None:
+    """The Spark side, in a process of its own (``_spark_side`` starts it): Spark local[2]
+    reads ``data`` itself, runs the rules, and writes ``OUT/findings.parquet`` (link id and
+    cause) and ``OUT/figures.json`` (wall time of the scan; CPU of this driver and of the JVM
+    with its Python workers; their peak memory), or ``{"error": ...}``."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    figures: dict[str, Any] = {}
+    try:
+        conf = {**SPARK_CONF, "spark.driver.memory": driver_memory}
+        with engines.connect("spark", master="local[2]", conf=conf) as spark:
+            jvm = spark.con._session.sparkContext._gateway.proc.pid
+            reg = spark.register_files(data)
+            t0, c0, j0 = time.perf_counter(), _cpu(), tree_cpu(jvm)
+            found = spark.to_arrow(spark.findings(reg))
+            figures = {
+                "seconds": time.perf_counter() - t0,
+                "driver_cpu": _cpu() - c0,
+                "jvm_cpu": tree_cpu(jvm) - j0,
+                "jvm_peak_mib": _status_mib(jvm, "VmHWM"),
+                "driver_peak_mib": _hwm_mib(),
+            }
+            pq.write_table(found.select(["link_id", "cause"]), Path(out) / "findings.parquet")
+            spark.con._session.stop()
+    except Exception as exc:  # reported by the parent as one line
+        figures = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
+    (Path(out) / "figures.json").write_text(json.dumps(figures))
+
+
+def _spark_failure(log: Path, figures: dict[str, Any], code: int) -> str:
+    """One line saying why the Spark side gave no figure."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    if "OutOfMemoryError" in text:
+        return (
+            f"failed: the JVM ran out of heap (spark.driver.memory "
+            f"{SPARK_CONF['spark.driver.memory']})"
+        )
+    if "error" in figures:
+        return f"failed: {figures['error']}"[:200]
+    last = [line for line in text.splitlines() if line.strip()][-1:] or ["no output"]
+    return f"failed: exit code {code}: {last[0]}"[:200]
+
+
+def _spark_side(result: BenchResult, data: Path, links: int, tmp: Path, timeout: float) -> None:
+    """Spark local[2] on the first blocks of about ``links`` links, written as Parquet files
+    that Spark reads itself, in a process of its own (a fresh JVM with a bounded heap, killed
+    with its workers after ``timeout`` seconds); ibis on DuckDB over the same files beside it."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    import pyarrow.parquet as pq
+
+    sub = _blocks(data, links)
+    size = sub["links"].num_rows
+    result.sizes["spark_local2"] = size
+    files = data
+    if size < result.links:
+        files = tmp / "spark-slice"
+        schema.write(files, sub)
+    del sub
+    with engines.connect("duckdb") as small:
+        reg = small.register_files(files)
+        small.to_arrow(small.findings(reg, staged=False).limit(1))
+        with _Clock(result, "ibis_at_spark_size"):
+            base = _pairs(small.to_arrow(small.findings(reg)))
+    out = tmp / "spark-out"
+    out.mkdir(exist_ok=True)
+    log = out / "spark.log"
+    code = "import sys; from madoguchi.scan.bench import spark_child; spark_child(*sys.argv[1:])"
+    memory = SPARK_CONF["spark.driver.memory"]
+    with log.open("wb") as sink:
+        child = subprocess.Popen(  # noqa: S603 (this interpreter, our own arguments)
+            [sys.executable, "-c", code, str(files), str(out), memory],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # the JVM and its workers share its process group
+        )
+        try:
+            returncode = child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            result.skipped["spark_local2"] = (
+                f"stopped: no result within {timeout:,.0f} s (its JVM and workers killed)"
+            )
+            return
+    with suppress(ProcessLookupError):  # anything the child left (a JVM after a crash)
+        os.killpg(child.pid, signal.SIGKILL)
+    figures_file = out / "figures.json"
+    figures = json.loads(figures_file.read_text()) if figures_file.exists() else {}
+    if "seconds" not in figures:
+        result.skipped["spark_local2"] = _spark_failure(log, figures, returncode)
+        return
+    result.seconds["spark_local2"] = figures["seconds"]
+    result.cpu["spark_local2"] = figures["driver_cpu"] + figures["jvm_cpu"]
+    result.notes["spark_local2"] = (
+        f"CPU {figures['driver_cpu']:.2f} s driver + {figures['jvm_cpu']:.2f} s JVM and "
+        f"workers; peak {figures['driver_peak_mib']:,.0f} MiB driver, "
+        f"{figures['jvm_peak_mib']:,.0f} MiB JVM (heap {memory})"
+    )
+    found = pq.read_table(out / "findings.parquet")
+    result.agree["spark_local2"] = _pairs(found) == base
 
 
 def _sql_udf(resident: pa.Array, holder: pa.Array) -> pa.Array:
@@ -564,9 +705,16 @@ def lines(r: BenchResult) -> list[str]:
     if "ibis_at_pandas_size" in s:
         out.append(side("ibis, pandas' slice:", "ibis_at_pandas_size", "the same links", "pandas"))
     out.append(side("Spark local[2]:", "spark_local2", f"agrees: {r.agree.get('spark_local2')}"))
-    if "ibis_at_spark_size" in s and r.sizes.get("spark_local2", 0) < r.links:
+    if "spark_local2" in r.notes:
+        out.append(f"  {'':<25}{r.notes['spark_local2']}")
+    if "ibis_at_spark_size" in s:
         out.append(
-            side("ibis, Spark's slice:", "ibis_at_spark_size", "the same links", "spark_local2")
+            side(
+                "ibis, Spark's files:",
+                "ibis_at_spark_size",
+                "DuckDB reading the same files",
+                "spark_local2",
+            )
         )
     out.append(
         f"  peak memory:             {r.peak_rss_mib:,.0f} MiB during the ibis scan "
@@ -611,6 +759,11 @@ def lines(r: BenchResult) -> list[str]:
             _verdict(r.peak_rss_mib <= TARGET_PEAK_MIB, f"{r.peak_rss_mib:,.0f} MiB")
         ),
         "    Spark local[2] beside:    "
-        + ("skipped" if spark is None else f"{spark:.2f}x DuckDB's time on the same links"),
+        + (
+            "skipped"
+            if spark is None
+            else f"{spark:.2f}x DuckDB's time on the same files"
+            + r.cpu_ratio("spark_local2", "ibis_at_spark_size")
+        ),
     ]
     return out

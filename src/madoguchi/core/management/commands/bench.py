@@ -90,6 +90,7 @@ def scan(opts: dict[str, Any]) -> list[str]:
         skip_sql=opts["skip_sql"],
         storage=opts["storage"],
         directory=Path(data) if data else None,
+        spark_timeout=opts["spark_timeout"],
     )
     return scan_bench.lines(result)
 
@@ -138,6 +139,12 @@ class Command(BaseCommand):
             default=200_000,
             help="links for the Spark local[2] figure: the first generated blocks of about "
             "this many, beside DuckDB on the same (scan; 0: skip Spark)",
+        )
+        parser.add_argument(
+            "--spark-timeout",
+            type=float,
+            default=1800.0,
+            help="seconds the Spark side may take before it is stopped and reported so (scan)",
         )
         parser.add_argument(
             "--pandas-links",
