@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connections
 from django.db.models import Model, QuerySet
 
 from madoguchi.audit import services as audit
@@ -33,7 +32,7 @@ class LockOrder:
     def __enter__(self) -> LockOrder:
         self._fetch_all = QuerySet._fetch_all
         self._lock_head = audit._lock_head
-        self._lock_and_read_head = audit._lock_and_read_head
+        self._append_in_database = audit._append_in_database
         order = self
 
         def fetch_all(qs: QuerySet[Any]) -> None:
@@ -48,21 +47,20 @@ class LockOrder:
             order.events.append(AUDIT)
             order._lock_head(using, **kwargs)
 
-        def lock_and_read_head(using: str) -> Any:
-            # PostgreSQL: the lock and the head read in one round trip (not via _lock_head).
-            if connections[using].vendor == "postgresql":
-                order.events.append(AUDIT)
-            return order._lock_and_read_head(using)
+        def append_in_database(connection: Any, rows: Any) -> None:
+            # PostgreSQL: the lock, the head read and the insert are one statement.
+            order.events.append(AUDIT)
+            order._append_in_database(connection, rows)
 
         QuerySet._fetch_all = fetch_all  # type: ignore[method-assign]
         audit._lock_head = lock_head
-        audit._lock_and_read_head = lock_and_read_head
+        audit._append_in_database = append_in_database
         return self
 
     def __exit__(self, *exc: object) -> None:
         QuerySet._fetch_all = self._fetch_all  # type: ignore[method-assign]
         audit._lock_head = self._lock_head
-        audit._lock_and_read_head = self._lock_and_read_head
+        audit._append_in_database = self._append_in_database
 
     def row_locks_after_audit(self) -> list[str]:
         """Rows first locked after the block's first head lock, as "app.Model pk"."""

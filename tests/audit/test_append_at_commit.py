@@ -4,11 +4,13 @@ per writing transaction, after every row lock of it, and never while the transac
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from madoguchi.audit import append_function
 from madoguchi.audit import services as audit
 from madoguchi.audit.models import AuditEvent
 from madoguchi.audit.verify import verify_chain
@@ -21,6 +23,28 @@ from .test_concurrency import shared_database as shared_database
 
 def _count() -> int:
     return in_thread(lambda: AuditEvent.objects.count())
+
+
+def _together(*steps: Callable[[], None]) -> list[BaseException]:
+    """Run each step in a thread of its own (its own connection); the errors they raised."""
+    errors: list[BaseException] = []
+
+    def run(step: Callable[[], None]) -> None:
+        from django.db import connection as own
+
+        try:
+            step()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=run, args=(step,)) for step in steps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return errors
 
 
 @pytest.mark.django_db(transaction=True)
@@ -67,14 +91,66 @@ def test_one_head_lock_per_writing_transaction():
         for n in range(5):
             with transaction.atomic():  # nested blocks queue into the same transaction
                 audit.record("accounts.sign_in_failed", payload={"n": n})
-    locks = [q for q in queries.captured_queries if "pg_advisory_xact_lock" in q["sql"]]
-    assert len(locks) == 1
-    # ... and it is taken after the last statement of the application, just before COMMIT.
     sql = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
-    # The lock and the head read share one round trip (issue 15), the INSERT follows.
-    assert "pg_advisory_xact_lock" in sql[-2]
-    assert sql[-2].index("pg_advisory_xact_lock") < sql[-2].index('FROM "audit_auditevent"')
-    assert sql[-1].startswith('INSERT INTO "audit_auditevent"')
+    # The append is one statement (issue 15): the append function, which takes the lock, reads
+    # the head and inserts the five events; the application takes the lock nowhere else ...
+    appends = [q for q in sql if append_function.NAME in q]
+    assert len(appends) == 1
+    assert not [q for q in sql if "pg_advisory_xact_lock" in q]
+    # ... and it is sent after the last statement of the application, just before COMMIT.
+    assert append_function.NAME in sql[-1]
+    # Inside, the lock is taken once, after the deferred constraints and before the head read.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = %s", [append_function.NAME])
+        (body,) = cursor.fetchone()
+    assert body.count("pg_advisory_xact_lock") == 1
+    assert (
+        body.index("SET CONSTRAINTS ALL IMMEDIATE")
+        < body.index("pg_advisory_xact_lock")
+        < body.index("FROM audit_auditevent")
+    )
+    rows = list(AuditEvent.objects.order_by("-seq")[:5])[::-1]
+    assert [r.payload["n"] for r in rows] == list(range(5))
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("shared_database")
+def test_the_head_is_read_after_the_lock_is_granted():
+    """Two connections: A holds the head lock, then appends and commits; B's append, sent while
+    A holds the lock, waits and then reads the head A committed (the head read takes its
+    snapshot after the lock: otherwise B would reuse A's seq and its INSERT would fail, or fork
+    the chain)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's advisory lock (SQLite: BEGIN IMMEDIATE)")
+    a_holds = threading.Event()
+    b_sent = threading.Event()
+    seqs: dict[str, int | None] = {}
+
+    def desk_a() -> None:
+        with transaction.atomic():
+            audit._lock_head(connection.alias)  # the same lock the append takes at commit
+            a_holds.set()
+            b_sent.wait(10)
+            time.sleep(0.5)  # B's append is waiting for the lock now
+            event = audit.record("accounts.sign_in_failed", payload={"who": "A"})
+        seqs["A"] = event.seq
+
+    def desk_b() -> None:
+        a_holds.wait(10)
+        with transaction.atomic():
+            event = audit.record("accounts.sign_in_failed", payload={"who": "B"})
+            b_sent.set()
+        seqs["B"] = event.seq
+
+    with transaction.atomic():  # a head to read
+        audit.record("accounts.sign_in_failed", payload={"who": "before"})
+    before = AuditEvent.objects.count()
+    assert _together(desk_a, desk_b) == []
+    assert seqs == {"A": before + 1, "B": before + 2}
+    rows = list(AuditEvent.objects.order_by("seq"))[before:]
+    assert [r.payload["who"] for r in rows] == ["A", "B"]
+    assert verify_chain().ok
 
 
 @pytest.mark.django_db(transaction=True)
@@ -86,42 +162,22 @@ def test_recording_before_a_row_lock_no_longer_deadlocks():
         pytest.skip("SQLite serialises whole transactions (BEGIN IMMEDIATE): no row locks")
     terminal = factories.terminal()
     b_has_row = threading.Event()
-    errors: list[BaseException] = []
 
     def desk_a() -> None:
-        from django.db import connection as own
-
-        try:
-            b_has_row.wait(10)
-            with transaction.atomic():
-                audit.record("accounts.sign_in_failed", payload={"who": "A"})
-                Terminal.objects.select_for_update().get(pk=terminal.pk)  # waits for B
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            own.close()
+        b_has_row.wait(10)
+        with transaction.atomic():
+            audit.record("accounts.sign_in_failed", payload={"who": "A"})
+            Terminal.objects.select_for_update().get(pk=terminal.pk)  # waits for B
 
     def desk_b() -> None:
-        from django.db import connection as own
-
-        try:
-            with transaction.atomic():
-                Terminal.objects.select_for_update().get(pk=terminal.pk)
-                b_has_row.set()
-                time.sleep(0.5)  # A has recorded and is waiting for the row now
-                audit.record("accounts.sign_in_failed", payload={"who": "B"})
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            own.close()
+        with transaction.atomic():
+            Terminal.objects.select_for_update().get(pk=terminal.pk)
+            b_has_row.set()
+            time.sleep(0.5)  # A has recorded and is waiting for the row now
+            audit.record("accounts.sign_in_failed", payload={"who": "B"})
 
     before = AuditEvent.objects.count()
-    threads = [threading.Thread(target=desk_a), threading.Thread(target=desk_b)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert errors == []
+    assert _together(desk_a, desk_b) == []
     rows = list(AuditEvent.objects.order_by("seq"))[before:]
     assert [r.payload["who"] for r in rows] == ["B", "A"]  # in commit order
     assert verify_chain().ok

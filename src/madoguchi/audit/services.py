@@ -24,7 +24,7 @@ from django.db import connections, router, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from . import conf, events, merkle, note
+from . import append_function, conf, events, merkle, note
 from .canonical import GENESIS, canonical_json, chain_hash, template, time_json
 from .merkle import leaf_hash
 from .models import AuditCheckpoint, AuditEvent
@@ -247,24 +247,14 @@ _VALUES = "({})".format(", ".join(["%s"] * len(_COLUMNS)))
 
 def _lock_and_read_head(using: str) -> tuple[int, str] | None:
     """`_lock_head(constraints_first=True)`, then the head (seq, chain hash) read after the lock
-    is held. On PostgreSQL in one round trip (issue 15): the three statements are sent as one
-    simple query; in READ COMMITTED each statement takes its own snapshot, so the head read
-    sees every append committed before the lock was granted, as a separate statement would."""
-    connection = connections[using]
-    sql = 'SELECT "seq", "chain_hash" FROM "audit_auditevent" ORDER BY "seq" DESC LIMIT 1'
-    if connection.vendor != "postgresql":
-        _lock_head(using, constraints_first=True)
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            row = cursor.fetchone()
-    else:
-        lock = f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY:d})"
-        with connection.cursor() as cursor:
-            # No parameters (the simple query protocol); constants only.
-            cursor.execute(f"SET CONSTRAINTS ALL IMMEDIATE; {lock}; {sql}")
-            while cursor.nextset():  # to the last statement's result
-                pass
-            row = cursor.fetchone()
+    is held (the append's path other than PostgreSQL's, which is one statement:
+    `_append_in_database`)."""
+    _lock_head(using, constraints_first=True)
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            'SELECT "seq", "chain_hash" FROM "audit_auditevent" ORDER BY "seq" DESC LIMIT 1'
+        )
+        row = cursor.fetchone()
     return (int(row[0]), str(row[1])) if row is not None else None
 
 
@@ -272,50 +262,93 @@ def _append(connection: Any, rows: list[AuditEvent]) -> None:
     """Sequence, chain and insert `rows`: deferred constraints checked first, then the head
     lock (held until the transaction ends), the head read, one INSERT for all rows.
 
-    Under the lock only what needs the head is done: seq and time filled into each event's
-    canonical template (made by `record()`), two hashes per event, two plain SQL statements
-    (no ORM query to compile)."""
-    using = connection.alias
-    head = _lock_and_read_head(using)  # PostgreSQL: one round trip (issue 15)
-    with connection.cursor() as cursor:
-        seq, previous = (head[0] + 1, bytes.fromhex(head[1])) if head else (1, GENESIS)
-        now = timezone.now()
-        when = time_json(now)
-        now_db = _TIME.get_db_prep_save(now, connection)
-        params: list[Any] = []
-        for row in rows:
-            row.seq = seq
-            row.time = now
-            shape = getattr(row, "_audit_template", None) or template(row.as_record())
-            row.canonical = shape.fill(seq, when)
-            leaf = leaf_hash(row.canonical)
-            previous = chain_hash(previous, leaf)
-            row.leaf_hash = leaf.hex()
-            row.chain_hash = previous.hex()
-            payload_db = getattr(row, "_audit_payload_db", None)
-            if payload_db is None:
-                payload_db = _PAYLOAD.get_db_prep_save(row.payload, connection)
-            params += [
-                seq,
-                now_db,
-                row.event_id,
-                row.event_name,
-                row.actor_id,
-                row.actor_label,
-                row.terminal_id,
-                row.terminal_label,
-                row.subject_type,
-                row.subject_id,
-                payload_db,
-                row.canonical,
-                row.leaf_hash,
-                row.chain_hash,
-            ]
-            seq += 1
-        cursor.execute(_INSERT + ", ".join([_VALUES] * len(rows)), params)
+    PostgreSQL: all of it in one statement, a PL/pgSQL function (`append_function`, issue 15).
+    Elsewhere, under the lock only what needs the head is done: seq and time filled into each
+    event's canonical template (made by `record()`), two hashes per event, two plain SQL
+    statements (no ORM query to compile)."""
+    for row in rows:
+        if getattr(row, "_audit_template", None) is None:
+            row._audit_template = template(row.as_record())  # type: ignore[attr-defined]
+        if getattr(row, "_audit_payload_db", None) is None:
+            row._audit_payload_db = _PAYLOAD.get_db_prep_save(row.payload, connection)  # type: ignore[attr-defined]
+    if connection.vendor == "postgresql":
+        _append_in_database(connection, rows)
+    else:
+        _append_here(connection, rows)
     for row in rows:
         row._state.adding = False
-        row._state.db = using
+        row._state.db = connection.alias
+
+
+def _append_in_database(connection: Any, rows: list[AuditEvent]) -> None:
+    """PostgreSQL: one call of the append function; the rows get the seq and hashes it made.
+    The time is read here, just before the call (the application's clock)."""
+    now = timezone.now()
+    when = time_json(now)
+    params = [
+        ADVISORY_LOCK_KEY,
+        _TIME.get_db_prep_save(now, connection),
+        when,
+        [row._audit_template.head for row in rows],  # type: ignore[attr-defined]
+        [row._audit_template.middle for row in rows],  # type: ignore[attr-defined]
+        [row.event_id for row in rows],
+        [row.event_name for row in rows],
+        [row.actor_id for row in rows],
+        [row.actor_label for row in rows],
+        [row.terminal_id for row in rows],
+        [row.terminal_label for row in rows],
+        [row.subject_type for row in rows],
+        [row.subject_id for row in rows],
+        [row._audit_payload_db for row in rows],  # type: ignore[attr-defined]
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(append_function.CALL_SQL, params)
+        appended = cursor.fetchall()
+    if len(appended) != len(rows):  # pragma: no cover (the function returns one per row)
+        raise AuditError(f"The audit append returned {len(appended)} rows for {len(rows)} events.")
+    for row, (seq, leaf, chain) in zip(rows, appended, strict=True):
+        row.seq = int(seq)
+        row.time = now
+        row.canonical = row._audit_template.fill(row.seq, when)  # type: ignore[attr-defined]
+        row.leaf_hash = leaf
+        row.chain_hash = chain
+
+
+def _append_here(connection: Any, rows: list[AuditEvent]) -> None:
+    """The append in Python: the lock, the head read, one INSERT."""
+    head = _lock_and_read_head(connection.alias)
+    seq, previous = (head[0] + 1, bytes.fromhex(head[1])) if head else (1, GENESIS)
+    now = timezone.now()
+    when = time_json(now)
+    now_db = _TIME.get_db_prep_save(now, connection)
+    params: list[Any] = []
+    for row in rows:
+        row.seq = seq
+        row.time = now
+        row.canonical = row._audit_template.fill(seq, when)  # type: ignore[attr-defined]
+        leaf = leaf_hash(row.canonical)
+        previous = chain_hash(previous, leaf)
+        row.leaf_hash = leaf.hex()
+        row.chain_hash = previous.hex()
+        params += [
+            seq,
+            now_db,
+            row.event_id,
+            row.event_name,
+            row.actor_id,
+            row.actor_label,
+            row.terminal_id,
+            row.terminal_label,
+            row.subject_type,
+            row.subject_id,
+            row._audit_payload_db,  # type: ignore[attr-defined]
+            row.canonical,
+            row.leaf_hash,
+            row.chain_hash,
+        ]
+        seq += 1
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT + ", ".join([_VALUES] * len(rows)), params)
 
 
 def _load_signing_key(path: Path) -> Ed25519PrivateKey:

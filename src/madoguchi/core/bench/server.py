@@ -23,6 +23,8 @@ from django.db.backends.signals import connection_created
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from madoguchi.audit import append_function
+
 FLOOR_TABLE = "bench_floor"
 _bucket: contextvars.ContextVar[str] = contextvars.ContextVar("bench_bucket", default="other")
 _lock = threading.Lock()
@@ -47,7 +49,8 @@ def _count(execute: Callable[..., Any], sql: str, params: Any, many: bool, conte
     with _lock:
         _counts[f"statements.{bucket}"] += 1
     result = execute(sql, params, many, context)
-    if "pg_advisory_xact_lock" in sql:
+    # The head lock: taken by the append function (one statement, issue 15) or directly.
+    if append_function.NAME in sql or "pg_advisory_xact_lock" in sql:
         # Which transaction took it (a raw cursor of the same connection: not counted as one of
         # the app's statements, and the app's cursor keeps its results, e.g. the head read).
         with context["cursor"].cursor.connection.cursor() as raw:

@@ -1,0 +1,111 @@
+"""The audit append as one statement on PostgreSQL: a PL/pgSQL function (issue 15).
+
+``audit.services._append`` calls it once per writing transaction, just before COMMIT, with the
+transaction's queued events (their canonical templates made by ``record()``). In order it:
+
+1. checks the transaction's deferred constraints (``SET CONSTRAINTS ALL IMMEDIATE``): deferred
+   foreign-key checks lock the rows they refer to, and nothing may wait for a row while
+   holding the log's head;
+2. takes the log's head lock (``pg_advisory_xact_lock``, held until the transaction ends);
+3. reads the head (seq, chain hash). In READ COMMITTED each statement of a VOLATILE PL/pgSQL
+   function takes a new snapshot, so this read, made after the lock was granted, sees every
+   append committed before (tests/audit/test_append_at_commit.py checks it with two
+   connections). A single plain statement would not: its snapshot is taken before the lock
+   is waited for;
+4. fills seq and time into each event's canonical bytes (``head || seq || middle || time ||
+   "}"``, byte for byte ``CanonicalTemplate.fill``), hashes them as Python does
+   (``leaf = SHA-256(0x00 || canonical)``, ``chain = SHA-256(previous chain || leaf)``, hex),
+   and inserts all events with one INSERT;
+5. returns each event's seq, leaf hash and chain hash.
+
+The event time is the caller's clock, read just before the call (as its canonical JSON too),
+so the application's clock (and a test's) stays the one that stamps events. The formats are
+those of ``madoguchi.audit.canonical``: ``audit verify``, checkpoints and proofs read the rows
+as before, and the columns-match-canonical CHECK constraint checks each row as it goes in.
+SQLite keeps the Python path (``BEGIN IMMEDIATE`` holds its write lock from the start).
+"""
+
+from __future__ import annotations
+
+NAME = "madoguchi_audit_log_append"
+
+# The argument types, in order (also the casts of the call's parameters).
+ARGUMENTS = (
+    ("lock_key", "bigint"),
+    ("event_time", "timestamptz"),
+    ("event_time_json", "bytea"),
+    ("heads", "bytea[]"),
+    ("middles", "bytea[]"),
+    ("event_ids", "integer[]"),
+    ("event_names", "text[]"),
+    ("actor_ids", "text[]"),
+    ("actor_labels", "text[]"),
+    ("terminal_ids", "text[]"),
+    ("terminal_labels", "text[]"),
+    ("subject_types", "text[]"),
+    ("subject_ids", "text[]"),
+    ("payloads", "jsonb[]"),
+)
+
+_SIGNATURE = ", ".join(f"{name} {kind}" for name, kind in ARGUMENTS)
+
+CREATE_SQL = f"""
+CREATE OR REPLACE FUNCTION {NAME}({_SIGNATURE})
+RETURNS TABLE (appended_seq bigint, appended_leaf text, appended_chain text)
+LANGUAGE plpgsql VOLATILE AS $append$
+DECLARE
+    head_seq bigint;
+    head_chain text;
+    previous bytea;
+    next_seq bigint;
+    canonical_bytes bytea;
+    leaf bytea;
+    seqs bigint[] := '{{}}';
+    canonicals bytea[] := '{{}}';
+    leaves text[] := '{{}}';
+    chains text[] := '{{}}';
+BEGIN
+    SET CONSTRAINTS ALL IMMEDIATE;
+    PERFORM pg_advisory_xact_lock(lock_key);
+    -- A statement of its own: its snapshot is taken now, after the lock was granted.
+    SELECT e.seq, e.chain_hash INTO head_seq, head_chain
+        FROM audit_auditevent e ORDER BY e.seq DESC LIMIT 1;
+    IF FOUND THEN
+        next_seq := head_seq + 1;
+        previous := decode(head_chain, 'hex');
+    ELSE
+        next_seq := 1;
+        previous := decode(repeat('00', 32), 'hex');
+    END IF;
+    FOR i IN 1 .. cardinality(heads) LOOP
+        canonical_bytes := heads[i] || convert_to(next_seq::text, 'UTF8') || middles[i]
+            || event_time_json || '\\x7d'::bytea;
+        leaf := sha256('\\x00'::bytea || canonical_bytes);
+        previous := sha256(previous || leaf);
+        seqs := array_append(seqs, next_seq);
+        canonicals := array_append(canonicals, canonical_bytes);
+        leaves := array_append(leaves, encode(leaf, 'hex'));
+        chains := array_append(chains, encode(previous, 'hex'));
+        next_seq := next_seq + 1;
+    END LOOP;
+    INSERT INTO audit_auditevent (
+        seq, time, event_id, event_name, actor_id, actor_label, terminal_id, terminal_label,
+        subject_type, subject_id, payload, canonical, leaf_hash, chain_hash)
+    SELECT u.seq, event_time, u.event_id, u.event_name, u.actor_id, u.actor_label,
+        u.terminal_id, u.terminal_label, u.subject_type, u.subject_id, u.payload, u.canonical, u.leaf,
+        u.chain
+    FROM unnest(seqs, event_ids, event_names, actor_ids, actor_labels, terminal_ids,
+        terminal_labels, subject_types, subject_ids, payloads, canonicals, leaves, chains)
+        AS u(seq, event_id, event_name, actor_id, actor_label, terminal_id, terminal_label,
+            subject_type, subject_id, payload, canonical, leaf, chain);
+    RETURN QUERY SELECT * FROM unnest(seqs, leaves, chains);
+END
+$append$;
+"""  # noqa: S608 (constants only)
+
+DROP_SQL = "DROP FUNCTION IF EXISTS {}({});".format(NAME, ", ".join(kind for _, kind in ARGUMENTS))
+
+# The call: one statement, every value a parameter.
+CALL_SQL = "SELECT appended_seq, appended_leaf, appended_chain FROM {}({})".format(  # noqa: S608
+    NAME, ", ".join(f"%s::{kind}" for _, kind in ARGUMENTS)
+)
