@@ -5,14 +5,17 @@ One Spark session for the whole test run (about 10 s to start), quiet logs, no U
 ``spark``: only the PostgreSQL pass of ``make test`` runs it (the SQLite pass skips the marker).
 """
 
+import subprocess
+import time
 from datetime import datetime
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from madoguchi.scan import engine, generate, schema
+from madoguchi.scan import bench, engine, generate, schema
 from tests.scan.test_files import _desk
 
 pytestmark = pytest.mark.spark
@@ -95,3 +98,54 @@ def test_spark_converts_csv_text_and_other_types_as_the_validation_does(tmp_path
         ("L3", "logout_omission"),
         ("L4", "typed_wrong_id"),
     }
+
+
+def _session_members(sid: int) -> list[int]:
+    """Live (not zombie) processes of a session."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                text = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = text[text.rindex(")") + 2 :].split()
+            if int(fields[3]) == sid and fields[0] != "Z":
+                members.append(int(entry.name))
+    return members
+
+
+@pytest.mark.parametrize(
+    ("memory", "timeout", "expected"),
+    [
+        ("2g", 1.0, "stopped: no result within 1 s (its JVM and workers killed)"),
+        ("1k", 600.0, "failed: PySparkRuntimeError: [JAVA_GATEWAY_EXITED]"),
+    ],
+)
+def test_bench_reports_a_spark_side_that_fails_or_overruns_in_one_line(
+    tmp_path, monkeypatch, memory, timeout, expected
+):
+    data = tmp_path / "data"
+    generate.generate(data, links=300, seed=2)
+    monkeypatch.setitem(bench.SPARK_CONF, "spark.driver.memory", memory)
+    started = []
+    popen = subprocess.Popen
+
+    def recording(*args, **kwargs):
+        child = popen(*args, **kwargs)
+        started.append(child.pid)
+        return child
+
+    monkeypatch.setattr(subprocess, "Popen", recording)
+    result = bench.BenchResult(links=300, events=0, machine="")
+    bench._spark_side(result, data, 300, tmp_path, timeout)
+    assert result.skipped["spark_local2"].startswith(expected)
+    assert "spark_local2" not in result.seconds
+    assert "ibis_at_spark_size" in result.seconds  # DuckDB on the same files still measured
+    result.seconds["ibis_duckdb"] = result.cpu["ibis_duckdb"] = 1.0  # the rest of the bench
+    line = [x for x in bench.lines(result) if "Spark local[2]:" in x]
+    assert line == [f"  Spark local[2]:          skipped ({result.skipped['spark_local2']})"]
+    deadline = time.monotonic() + 10
+    while _session_members(started[0]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _session_members(started[0]) == []  # no JVM or worker left behind
