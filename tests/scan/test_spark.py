@@ -5,6 +5,7 @@ One Spark session for the whole test run (about 10 s to start), quiet logs, no U
 ``spark``: only the PostgreSQL pass of ``make test`` runs it (the SQLite pass skips the marker).
 """
 
+import io
 import subprocess
 import time
 from datetime import datetime
@@ -14,6 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from django.core.management import call_command
 
 from madoguchi.scan import bench, engine, generate, schema
 from tests.scan.test_files import _desk
@@ -149,3 +151,24 @@ def test_bench_reports_a_spark_side_that_fails_or_overruns_in_one_line(
     while _session_members(started[0]) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _session_members(started[0]) == []  # no JVM or worker left behind
+
+
+def test_explain_on_spark_shows_the_rules_reading_the_files(tmp_path, spark_engine):
+    directory = _desk().write(tmp_path / "in")
+    out = io.StringIO()
+    call_command(
+        "scan",
+        "run",
+        str(directory),
+        "--out",
+        str(tmp_path / "out"),
+        "--engine",
+        "spark",
+        "--explain",
+        stdout=out,
+    )
+    text = out.getvalue()
+    assert "== logout_omission.v1" in text
+    assert "FileScan parquet" in text
+    assert "LocalTableScan" not in text  # nothing handed over from the driver
+    assert not (tmp_path / "out").exists()

@@ -284,7 +284,7 @@ class Engine:
         feat = rules.features(tables, udf)
         for rule in rules.RULES:
             expr = feat.filter(rule.condition(feat).fill_null(False)).select("link_id")
-            sql = ibis.to_sql(expr, dialect="duckdb" if self.backend == "duckdb" else "spark")
+            sql = ibis.to_sql(expr, dialect=self.backend)
             self.con._register_udfs(expr)  # what ibis does before it runs an expression
             if self.backend == "duckdb":
                 plan = self.con.raw_sql(f"EXPLAIN {sql}").fetchall()

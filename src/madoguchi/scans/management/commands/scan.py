@@ -115,9 +115,10 @@ class Command(BaseCommand):
         from madoguchi.scan import schema
 
         if opts["explain"]:
-            tables = schema.load(opts["directory"])
+            # The plans as a run would make them: the engine reading the validated files.
+            schema.validate(opts["directory"])
             with engines.connect(opts["engine"], master=opts["master"]) as eng:
-                for name, plan in eng.explain(eng.register(tables)):
+                for name, plan in eng.explain(eng.register_files(opts["directory"])):
                     self.stdout.write(f"== {name}\n{plan}\n")
             return
         from madoguchi.scan.run import run
