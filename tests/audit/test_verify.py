@@ -310,7 +310,7 @@ def test_a_weaker_constraint_under_the_same_name_is_not_trusted():
 )
 def test_a_changed_hash_column_is_named_across_pages(monkeypatch, column, upper, message):
     """The stored hashes are checked on the fast path too, exactly as written (lower-case hex;
-    pages of 3 rows here, the next page fetched while one is hashed)."""
+    streamed and compared in chunks of 3 rows here)."""
     monkeypatch.setattr(verify, "_PAGE", 3)
     _record_events(7)
     value = getattr(AuditEvent.objects.get(seq=4), column).upper() if upper else "0" * 64
@@ -361,3 +361,73 @@ def test_a_row_inserted_outside_the_sequence_is_named(seq):
     expected = "sequence number 1: the row is missing" if seq == 0 else "sequence number 4: the"
     with pytest.raises(CommandError, match=expected):
         _verify()
+
+
+@pytest.mark.django_db
+def test_the_leaves_kept_for_checkpoints_are_every_events_leaf_in_order(monkeypatch):
+    monkeypatch.setattr(verify, "_PAGE", 2)
+    _record_events(5)
+    expected = [
+        leaf_hash(canonical_bytes(row.as_record())) for row in AuditEvent.objects.order_by("seq")
+    ]
+    result = verify.verify_chain(keep_leaves=True)
+    assert result.ok
+    assert result.leaves == expected
+
+
+@pytest.mark.django_db
+def test_a_row_removed_with_the_chain_recomputed_after_it_is_named_missing(monkeypatch):
+    """Every hash agrees once the rows after the gap are re-chained; the fast path still counts
+    the rows it hashed, and the missing one is named."""
+    monkeypatch.setattr(verify, "_PAGE", 2)
+    _record_events(5)
+    previous = GENESIS
+    chains = []
+    for row in AuditEvent.objects.exclude(seq=3).order_by("seq"):
+        previous = chain_hash(previous, leaf_hash(canonical_bytes(row.as_record())))
+        chains.append((previous.hex(), row.seq))
+    _tamper("DELETE FROM audit_auditevent WHERE seq = %s", [3], constraint="keep")
+    for chain_hex, seq in chains:
+        _tamper(
+            "UPDATE audit_auditevent SET chain_hash = %s WHERE seq = %s",
+            [chain_hex, seq],
+            constraint="keep",
+        )
+    with pytest.raises(CommandError, match="sequence number 3: the row is missing"):
+        _verify()
+
+
+@pg_only
+@pytest.mark.django_db
+def test_a_hash_shifted_from_one_column_into_the_next_is_named():
+    """The fast path compares a chunk's hashes in one piece, yet each column must hold exactly
+    its own hash: a character moved from the leaf hash to the chain hash (the column widened
+    for it by a superuser) leaves the concatenation unchanged and is still named."""
+    _record_events(3)
+    row = AuditEvent.objects.get(seq=2)
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_auditevent ALTER COLUMN chain_hash TYPE varchar(65)")
+    _tamper(
+        "UPDATE audit_auditevent SET leaf_hash = %s, chain_hash = %s WHERE seq = 2",
+        [row.leaf_hash[:-1], row.leaf_hash[-1] + row.chain_hash],
+        constraint="keep",
+    )
+    with pytest.raises(CommandError, match="sequence number 2: its contents"):
+        _verify()
+
+
+@pg_only
+@pytest.mark.django_db
+def test_verify_inside_a_transaction_leaves_its_planner_settings_as_they_were():
+    """Verify turns off sorting for its walk (the rows then come in primary key order, however
+    stale the statistics); inside a caller's transaction it puts the setting back."""
+    _record_events(2)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = on")
+        assert verify.verify_chain().ok
+        cursor.execute("SHOW enable_sort")
+        assert cursor.fetchone() == ("on",)
+        cursor.execute("SET LOCAL enable_sort = off")
+        assert verify.verify_chain().ok
+        cursor.execute("SHOW enable_sort")
+        assert cursor.fetchone() == ("off",)

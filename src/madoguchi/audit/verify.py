@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -40,10 +41,8 @@ def verify_chain(using: str = "default", *, keep_leaves: bool = False) -> Verify
         outermost = not connection.in_atomic_block
         try:
             with transaction.atomic(using=using):
-                if outermost:  # one snapshot for the catalog check, the counts and every page
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                return _verify_stored(using, keep_leaves)
+                # Outermost: one snapshot for the catalog check, the bounds and every page.
+                return _verify_stored(using, keep_leaves, repeatable_read=outermost)
         except DatabaseError:  # stored bytes or hashes SQL cannot read: verify from the columns
             pass
     return _verify_rows(using, keep_leaves)
@@ -56,96 +55,107 @@ SELECT seq FROM audit_auditevent
 WHERE canonical IS NOT NULL
     AND {constraint.STORED_DOCUMENT} IS DISTINCT FROM {constraint.COLUMNS_DOCUMENT}
 """  # noqa: S608 (constants only)
+# One round trip before the walk (the simple query protocol: constants only, no parameters):
+# the isolation level (outermost only), the constraint's catalog row and the log's bounds (two
+# index lookups) with the planner setting that `_STREAM_SQL` changes, then that change: no
+# sort, so the rows come in the primary key's order as they are read, whatever the table's
+# statistics say (a never-analysed log would otherwise be sorted whole before the first row).
+_REPEATABLE_READ = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
+_STATE_SQL = (
+    "SELECT (SELECT min(seq) FROM audit_auditevent), (SELECT max(seq) FROM audit_auditevent), "  # noqa: S608 (constants only)
+    f"{constraint.CATALOG_COLUMNS}, current_setting('enable_sort') "
+    f"FROM (SELECT 1) AS one {constraint.CATALOG_JOIN}; "
+    "SET LOCAL enable_sort = off"
+)
 _CHUNK = 20_000
-# Pages of the fast path: the stored bytes and the row's two hashes, nothing else.
-_PAGE_SQL = (
-    "SELECT canonical, leaf_hash || chain_hash FROM audit_auditevent "
-    "WHERE seq BETWEEN %s AND %s ORDER BY seq"
+# The fast path: the stored bytes and the row's two hashes, nothing else, in seq order, as one
+# query whose rows the server streams (in chunks of _PAGE rows) while they are hashed. The
+# hashes only if each is 64 bytes long (null otherwise: the walk then leaves the fast path), so
+# that a chunk's hashes, compared in one piece, cannot shift from one column or row to the next.
+_STREAM_SQL = (
+    "SELECT canonical, CASE WHEN octet_length(leaf_hash) = 64 AND octet_length(chain_hash) = 64"
+    " THEN leaf_hash || chain_hash END FROM audit_auditevent "
+    "WHERE seq BETWEEN 1 AND %s ORDER BY seq"
 )
 _PAGE = 2_000
 
 
-def _verify_stored(using: str, keep_leaves: bool) -> VerifyResult:
+def _verify_stored(using: str, keep_leaves: bool, *, repeatable_read: bool) -> VerifyResult:
     """`verify_chain` over stored canonical bytes (PostgreSQL)."""
     connection = connections[using]
     with connection.cursor() as cursor:
-        guaranteed, _ = constraint.in_place(cursor)
-        cursor.execute("SELECT count(*), min(seq), max(seq) FROM audit_auditevent")
-        count, low, high = cursor.fetchone()
+        cursor.execute((_REPEATABLE_READ if repeatable_read else "") + _STATE_SQL)
+        while cursor.description is None and cursor.nextset():  # to the SELECT's result
+            pass
+        low, high, validated, definition, enable_sort = cursor.fetchone()
+        guaranteed, _ = constraint.judge(validated, definition)
+    result = None
+    if guaranteed and low is None:
+        result = _intact(0, GENESIS, [])
+    elif guaranteed and low == 1:
+        # seq is unique: if the rows from 1 to max(seq) number max(seq), they are 1, ..., max(seq).
+        result = _verify_stream(using, high, keep_leaves)
+    with connection.cursor() as cursor:
+        if not repeatable_read and enable_sort in ("on", "off"):  # the caller's transaction
+            cursor.execute(f"SET LOCAL enable_sort = {enable_sort}")
+        if result is not None:
+            return result
         suspects: set[int] = set()
         if not guaranteed:
             cursor.execute(_SUSPECTS_SQL)
             suspects = {seq for (seq,) in cursor.fetchall()}
-    if guaranteed and (count == 0 or (low == 1 and high == count)):
-        # seq is unique: count rows from 1 to count are exactly 1, 2, ..., count (no gap).
-        result = _verify_pages(using, count, keep_leaves)
-        if result is not None:
-            return result
     return _verify_keyset(using, 1 if low is None else min(low, 1), suspects, keep_leaves)
 
 
-def _verify_pages(using: str, size: int, keep_leaves: bool) -> VerifyResult | None:
-    """The fast path: pages of (stored bytes, leaf hash || chain hash) by seq range, the next
-    page fetched (by the database, on another core) while this one is hashed.
+def _verify_stream(using: str, size: int, keep_leaves: bool) -> VerifyResult | None:
+    """The fast path: rows 1..size as (stored bytes, leaf hash || chain hash), streamed.
 
-    Per row: SHA-256 of 0x00 || the stored bytes, SHA-256 of the previous chain hash || that,
-    one comparison with the stored hex. A row without stored bytes, or that does not compare
-    equal, is verified from its columns (`_leaf_of`, same messages). None if the log changed
-    under the walk (it cannot in one snapshot): the caller then takes the keyset path."""
+    Per row: SHA-256 of 0x00 || the stored bytes (the leaf), SHA-256 of the previous chain hash
+    || the leaf; per chunk of _PAGE rows, one comparison of all those hashes' hex with the
+    stored hex, in order (exact: upper-case or altered hex does not compare equal). None if a
+    chunk does not compare equal or has a row without stored bytes, or if fewer than `size`
+    rows came (a gap in seq): the caller then walks the log row by row (`_verify_keyset`),
+    which names the first bad row (verifying rows without stored bytes from their columns). The
+    rest of the stream is still read (not hashed), so that the transaction stays usable."""
     import psycopg  # PostgreSQL only
 
     connection = connections[using]
-    raw = connection.connection
     sha256 = hashlib.sha256
     zero = sha256(b"\x00")
+    hexes = itemgetter(1)
     previous = GENESIS
     leaves: list[bytes] = []
-
-    def fetch(first: int) -> list[tuple[bytes | None, str]]:
-        # The raw connection of this transaction (Django's wrapper is per thread); its errors
-        # are raised as Django's, as the wrapper would.
-        with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
-            cursor.execute(_PAGE_SQL, [first, min(first + _PAGE - 1, size)], binary=True)
-            return cursor.fetchall()
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-verify") as pool:
-        pending = pool.submit(fetch, 1) if size else None
-        for first in range(1, size + 1, _PAGE):
-            assert pending is not None
-            rows = pending.result()
-            if first + _PAGE <= size:
-                pending = pool.submit(fetch, first + _PAGE)
-            if len(rows) != min(_PAGE, size - first + 1):
-                return None
-            i = 0
-            while i < len(rows):
-                for stored, hashes in rows[i:] if i else rows:
-                    if stored is None:
-                        break
+    verified = 0
+    intact = True
+    # Rows come in chunks of _PAGE from libpq 17 on; before, one by one (slower, as correct).
+    chunk = _PAGE if psycopg.pq.version() >= 170000 else 1
+    # The raw connection: Django's cursor wrapper has no stream().
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        stream = cursor.stream(_STREAM_SQL, [size], binary=True, size=chunk)
+        while rows := list(islice(stream, _PAGE)):
+            if not intact:
+                continue
+            out: list[bytes] = []
+            add = out.append
+            chained = previous
+            try:
+                for stored, _ in rows:
                     h = zero.copy()
-                    h.update(stored)
+                    h.update(stored)  # TypeError if null
                     leaf = h.digest()
-                    chained = sha256(previous + leaf).digest()
-                    if (leaf + chained).hex() != hashes:
-                        break
-                    previous = chained
-                    if keep_leaves:
-                        leaves.append(leaf)
-                    i += 1
-                else:
-                    break
-                # From the columns, exactly as `_verify_rows` does (and with its messages).
-                row = AuditEvent.objects.using(using).get(seq=first + i)
-                failed, leaf = _leaf_of(row, previous, leaves)
-                if failed is not None:
-                    return failed
-                chained = sha256(previous + leaf).digest()
-                if chained.hex() != row.chain_hash:
-                    return _chain_broken(row.seq, previous, leaves)
+                    chained = sha256(chained + leaf).digest()
+                    add(leaf)
+                    add(chained)
+                intact = b"".join(out).hex() == "".join(map(hexes, rows))  # TypeError if null
+            except TypeError:  # a row without stored bytes, or hashes not 64 bytes each
+                intact = False
+            if intact:
                 previous = chained
+                verified += len(rows)
                 if keep_leaves:
-                    leaves.append(leaf)
-                i += 1
+                    leaves += out[::2]
+    if not intact or verified != size:
+        return None
     return _intact(size, previous, leaves)
 
 
