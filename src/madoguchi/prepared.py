@@ -29,13 +29,17 @@ M = TypeVar("M", bound=Model)
 
 
 class _Compiled:
-    """What `QuerySet` needs of a query to run it: the compiler."""
+    """What `QuerySet` needs of a query to run it: the compiler; anything else is read from
+    the query it was compiled from (e.g. `select_for_update`)."""
 
     def __init__(self, compiler: Any) -> None:
         self.compiler = compiler
 
     def get_compiler(self, using: str | None = None, **kwargs: Any) -> Any:
         return self.compiler
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.compiler.query, name)
 
 
 class Prepared(Generic[M]):

@@ -389,6 +389,15 @@ def tick(*, visit: Visit, item: ChecklistItem, staff: Any, ticked: bool = True) 
     return row
 
 
+# The visit locked for a tick, compiled once per process (issue 15).
+_VISIT_LOCKED = Prepared(
+    lambda visit_id: (
+        Visit.objects.select_for_update(of=("self",)).select_related("terminal").filter(pk=visit_id)
+    ),
+    visit_id=-15,
+)
+
+
 def tick_many(*, visit: Visit, stage: str, codes: set[str], staff: Any) -> list[ChecklistTick]:
     """Record the form's state for one stage: append rows only for items whose state changes.
 
@@ -396,17 +405,17 @@ def tick_many(*, visit: Visit, stage: str, codes: set[str], staff: Any) -> list[
     with one ``checklists.ticked`` event per changed item.
     """
     with transaction.atomic():
-        locked = (
-            Visit.objects.select_for_update(of=("self",))
-            .select_related("terminal")
-            .get(pk=visit.pk)
-        )
+        found = _VISIT_LOCKED(visit_id=visit.pk)
+        if not found:
+            raise Visit.DoesNotExist("Visit matching query does not exist.")
+        locked = found[0]
         template, state = visit_checklist(locked)
         kinds = _kinds(locked, stage) if template is not None else set()
         if template is None or not kinds:
             return []
         rows = []
-        for item in template.items.filter(stage=stage):
+        for item in _ITEMS_OF(template_id=template.pk, stage=str(stage)):
+            item.template = template  # as `template.items` gives them
             if not item.applies_to(kinds):
                 continue
             want = item.code in codes

@@ -17,6 +17,7 @@ from madoguchi.identity.models import Nonce
 from madoguchi.identity.tokens import ErrorCode, canonical_transaction_bytes
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
+from madoguchi.prepared import Prepared
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.models import DeskSession
 
@@ -40,12 +41,23 @@ from .visits import (
 # --- completion ----------------------------------------------------------------------------
 
 
+# A visit's pending procedures, compiled once per process (issue 15).
+_PENDING = Prepared(
+    lambda visit_id: Procedure.objects.filter(
+        visit_id=visit_id, status=ProcedureStatus.PENDING
+    ).order_by("pk"),
+    visit_id=-15,
+)
+
+
 def build_transaction(visit: Visit, pending: list[Procedure] | None = None) -> dict[str, Any]:
     """The transaction a completion commits, from exactly what is pending now (`pending`, when
     the caller has just read them under the visit's lock). The pending procedures are kept on
     the visit (`visit.pending_procedures`) for the checks of this request (issue 15: read once)."""
     if pending is None:
-        pending = list(visit.procedures.filter(status=ProcedureStatus.PENDING).order_by("pk"))
+        pending = _PENDING(visit_id=visit.pk)
+        for p in pending:
+            p.visit = visit  # as `visit.procedures` gives them
     visit.pending_procedures = pending  # type: ignore[attr-defined]
     entries = []
     display = [f"受付 {visit.reference}"]

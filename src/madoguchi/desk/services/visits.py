@@ -172,6 +172,12 @@ def seconds_left(visit: Visit, now: datetime | None = None) -> int:
 # --- ending ---------------------------------------------------------------------------------
 
 
+# A visit's procedures, compiled once per process (issue 15).
+_PROCEDURES = Prepared(
+    lambda visit_id: Procedure.objects.filter(visit_id=visit_id).order_by("pk"), visit_id=-15
+)
+
+
 def end_locked(
     visit: Visit, reason: VisitEndReason, *, at: datetime | None = None, actor: Any = None
 ) -> None:
@@ -182,7 +188,9 @@ def end_locked(
     visit.save(update_fields=["ended_at", "end_reason", "card_birth_date"])
     # Every procedure of the visit in one read (issue 15): the pending ones are discarded here,
     # the committed kinds are kept for the end hooks (the after-completion checklist check).
-    procedures = list(visit.procedures.order_by("pk"))
+    procedures = _PROCEDURES(visit_id=visit.pk)
+    for p in procedures:
+        p.visit = visit  # as `visit.procedures` gives them
     pending = [p for p in procedures if p.status == ProcedureStatus.PENDING]
     visit.ended_procedure_kinds = {  # type: ignore[attr-defined]
         p.kind for p in procedures if p.status == ProcedureStatus.COMMITTED
