@@ -77,7 +77,7 @@ _STREAM_SQL = (
     " THEN leaf_hash || chain_hash END FROM audit_auditevent "
     "WHERE seq BETWEEN 1 AND %s ORDER BY seq"
 )
-_PAGE = 2_000
+_PAGE = 1_000
 
 
 def _verify_stored(using: str, keep_leaves: bool, *, repeatable_read: bool) -> VerifyResult:

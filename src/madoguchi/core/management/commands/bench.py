@@ -72,7 +72,9 @@ def completion(opts: dict[str, Any]) -> list[str]:
 def audit_bench(opts: dict[str, Any]) -> list[str]:
     from madoguchi.core.bench import audit as bench
 
-    return bench.report(bench.run(events=opts["events"], clients=opts["desks"]))
+    return bench.report(
+        bench.run(events=opts["events"], clients=opts["desks"], verify_events=opts["verify_events"])
+    )
 
 
 @register("scan")
@@ -100,7 +102,7 @@ class Command(BaseCommand):
     help = (
         "Run throughput benchmarks: madoguchi bench namecheck [--pairs N], madoguchi bench scan "
         "[--links N], madoguchi bench completion [--desks N --seconds S], "
-        "madoguchi bench audit [--events N], or madoguchi bench all."
+        "madoguchi bench audit [--events N --verify-events N], or madoguchi bench all."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -127,6 +129,12 @@ class Command(BaseCommand):
             help="desk page polls per desk, each way (completion; 0: skip)",
         )
         parser.add_argument("--events", type=int, default=5000, help="events to append (audit)")
+        parser.add_argument(
+            "--verify-events",
+            type=int,
+            default=200_000,
+            help="events the log is extended to for the second verify figure (audit; 0: skip)",
+        )
         parser.add_argument(
             "--keep", action="store_true", help="keep the benchmark database and files"
         )
