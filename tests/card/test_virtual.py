@@ -295,3 +295,24 @@ def test_an_older_card_file_without_ef0004_still_works(
     client = InputSupportClient(VirtualTransport(older))
     client.verify_pin(SUPPORT_PIN)
     assert client.read_basic_four().name == "山田　太郎"  # the SHA-256 check needs no EF0004
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        SHA256_DIGEST_INFO_PREFIX + hashlib.sha256(b"completion").digest(),  # OpenSSL's path
+        SHA256_DIGEST_INFO_PREFIX + bytes(32),
+        b"\x30\x21" + bytes(31),  # not a SHA-256 DigestInfo: the arithmetic
+        b"\x01",
+    ],
+)
+def test_raw_signatures_are_textbook_pkcs1_v15_of_the_data_as_given(data):
+    from madoguchi.card.testca import generate_rsa_key
+    from madoguchi.card.virtual import _raw_pkcs1_v15_sign
+
+    key = generate_rsa_key()
+    k = (key.key_size + 7) // 8
+    encoded = b"\x00\x01" + b"\xff" * (k - 3 - len(data)) + b"\x00" + data
+    numbers = key.private_numbers()
+    expected = pow(int.from_bytes(encoded, "big"), numbers.d, numbers.public_numbers.n)
+    assert _raw_pkcs1_v15_sign(key, data) == expected.to_bytes(k, "big")
