@@ -271,12 +271,25 @@ class Engine:
 
     def _materialize(self, table: ir.Table) -> ir.Table:
         """Run ``table`` now and keep its rows in a temporary table (dropped with the
-        connection). DuckDB only: Spark plans the whole expression as one job (ibis's cache
-        there would compile it before the name-check UDF is registered)."""
+        connection); on Spark, persisted (``_materialize_spark``)."""
         if self.backend != "duckdb":
-            return table
+            return self._materialize_spark(table)
         self._staged += 1
         return self.con.create_table(f"scan_stage_{self._staged}", table, temp=True)
+
+    def _materialize_spark(self, table: ir.Table) -> ir.Table:
+        """Spark: the table computed now and kept by the executors (``localCheckpoint``:
+        its lineage cut, so the rest of the plan starts from the rows), under a temporary
+        view. Compiled by hand with the UDF registered first (ibis's ``cache`` would compile it
+        before). Without it Spark recomputed the features of every link for each of the five
+        reads of the suspicious ones (docs/scan.md: figures). On a cluster, losing an executor
+        then fails the run instead of recomputing its part."""
+        self._staged += 1
+        self.con._register_udfs(table)
+        df = self.con._session.sql(str(ibis.to_sql(table, dialect=self.backend)))
+        df = df.localCheckpoint(eager=True)
+        df.createOrReplaceTempView(f"scan_stage_{self._staged}")
+        return self.con.table(f"scan_stage_{self._staged}")
 
     def explain(self, tables: dict[str, ir.Table]) -> Iterator[tuple[str, str]]:
         """Each rule's plan: the links it flags, as the engine would run it."""
