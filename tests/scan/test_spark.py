@@ -18,6 +18,7 @@ import pytest
 from django.core.management import call_command
 
 from madoguchi.scan import bench, engine, generate, schema
+from madoguchi.scan import run as scan_run
 from tests.scan.test_files import _desk
 
 pytestmark = pytest.mark.spark
@@ -172,3 +173,19 @@ def test_explain_on_spark_shows_the_rules_reading_the_files(tmp_path, spark_engi
     assert "FileScan parquet" in text
     assert "LocalTableScan" not in text  # nothing handed over from the driver
     assert not (tmp_path / "out").exists()
+
+
+def test_scan_run_on_spark_writes_the_findings_and_timelines_duckdb_does(tmp_path, spark_engine):
+    directory = _desk().write(tmp_path / "in")
+    results = {
+        name: scan_run.run(
+            directory, tmp_path / name, engine=name, pdf=False, progress=None, threads=2
+        )
+        for name in ("duckdb", "spark")
+    }
+    duck, spark = results["duckdb"], results["spark"]
+    assert spark.findings.select(COLUMNS).to_pylist() == duck.findings.select(COLUMNS).to_pylist()
+    assert spark.findings.column("link_id").to_pylist() == ["L3", "L4"]
+    assert spark.timelines == duck.timelines
+    assert spark.timelines["L3"]  # the logout omission's desk events around its commit
+    assert (tmp_path / "spark" / "report.html").exists()
