@@ -49,10 +49,16 @@ class User(AbstractUser):
         return self.display_name or self.username
 
     def has_role(self, role: Role) -> bool:
+        cached = self.__dict__.get("_roles_cache")  # accounts.selectors.load_roles_and_permissions
+        if cached is not None:
+            return role.value in cached
         return self.groups.filter(name=role.value).exists()
 
     @property
     def roles(self) -> set[str]:
+        cached = self.__dict__.get("_roles_cache")  # accounts.selectors.load_roles_and_permissions
+        if cached is not None:
+            return set(cached)
         return set(self.groups.values_list("name", flat=True))
 
     @property
