@@ -21,8 +21,7 @@ class Row:
 
 
 def rows(visit: Visit, stage: str) -> list[Row]:
-    template, state = services.visit_checklist(visit)
-    return [Row(item=i, tick=state.get(i.pk)) for i in services.items_of(template, visit, stage)]
+    return [Row(item=i, tick=t) for i, t in services.items_with_ticks(visit, stage)]
 
 
 def history(visit: Visit) -> list[ChecklistTick]:

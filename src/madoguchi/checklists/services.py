@@ -194,7 +194,7 @@ def items_for(visit: Visit, stage: str) -> list[ChecklistItem]:
 
 
 def items_of(template: ChecklistTemplate | None, visit: Visit, stage: str) -> list[ChecklistItem]:
-    """`items_for` with the visit's version already known (`visit_checklist`)."""
+    """`items_for` with the visit's version already known."""
     if template is None:
         return []
     kinds = _kinds(visit, stage)
@@ -211,27 +211,6 @@ _ITEMS_OF = Prepared(
     template_id=-15,
     stage="-stage-",
 )
-
-
-# Compiled once per process (issue 15).
-_VISIT_TICKS = Prepared(
-    lambda visit_id: (
-        ChecklistTick.objects.filter(visit_id=visit_id)
-        .select_related("staff", "item__template")
-        .order_by("pk")
-    ),
-    visit_id=-15,
-)
-
-
-def visit_checklist(
-    visit: Visit,
-) -> tuple[ChecklistTemplate | None, dict[int, ChecklistTick]]:
-    """The visit's version (as `template_for_visit`) and its tick state (as `ticked_state`),
-    from one query when the visit has ticks."""
-    ticks = _VISIT_TICKS(visit_id=visit.pk)
-    template = ticks[0].item.template if ticks else template_active()
-    return template, {t.item_id: t for t in ticks}
 
 
 def ticked_state(visit: Visit) -> dict[int, ChecklistTick]:
@@ -261,7 +240,10 @@ def _missing(
     return [i for i in items if i.applies_to(kinds) and not (i.pk in state and state[i.pk].ticked)]
 
 
-def _required_with_state_query(visit_id: int, stage: str) -> QuerySet[ChecklistItem]:
+def _items_with_latest_query(visit_id: int, stage: str) -> QuerySet[ChecklistItem]:
+    """The items of `stage` in the visit's version (its first tick's, else the active one), each
+    with `latest_ticked`: the state of the visit's latest row for it (True, False, None when
+    never ticked)."""
     ticks = ChecklistTick.objects.filter(visit_id=visit_id)
     active = ChecklistTemplate.objects.filter(name=DEFAULT_TEMPLATE_NAME, is_active=True)
     version = Coalesce(
@@ -270,14 +252,30 @@ def _required_with_state_query(visit_id: int, stage: str) -> QuerySet[ChecklistI
         output_field=BigIntegerField(),
     )
     latest = ticks.filter(item=OuterRef("pk")).order_by("-pk").values("ticked")[:1]
-    return ChecklistItem.objects.filter(template_id=version, stage=stage, required=True).annotate(
+    return ChecklistItem.objects.filter(template_id=version, stage=stage).annotate(
         latest_ticked=Subquery(latest)
+    )
+
+
+def _with_tick_ids(visit_id: int, stage: str) -> QuerySet[ChecklistItem]:
+    """`_items_with_latest_query`, each item with its version (`template`) and the pk of the
+    visit's latest row for it (`latest_tick_id`)."""
+    latest = ChecklistTick.objects.filter(visit_id=visit_id, item=OuterRef("pk")).order_by("-pk")
+    return (
+        _items_with_latest_query(visit_id, stage)
+        .annotate(latest_tick_id=Subquery(latest.values("pk")[:1]))
+        .select_related("template")
     )
 
 
 # Compiled once per process (issue 15: building and compiling it was a tenth of the server's
 # Python time on the completion path).
-_REQUIRED_WITH_STATE = Prepared(_required_with_state_query, visit_id=-15, stage="-stage-")
+_REQUIRED_WITH_STATE = Prepared(
+    lambda visit_id, stage: _items_with_latest_query(visit_id, stage).filter(required=True),
+    visit_id=-15,
+    stage="-stage-",
+)
+_ITEMS_WITH_LATEST = Prepared(_with_tick_ids, visit_id=-15, stage="-stage-")
 
 
 def _required_with_state(visit: Visit, stage: str) -> list[ChecklistItem]:
@@ -285,6 +283,27 @@ def _required_with_state(visit: Visit, stage: str) -> list[ChecklistItem]:
     one), each with `latest_ticked`: the state of the visit's latest row for it (True, False,
     None when never ticked). One query (issue 15: was the ticks, then the items)."""
     return _REQUIRED_WITH_STATE(visit_id=visit.pk, stage=str(stage))
+
+
+def _items_with_latest(visit: Visit, stage: str) -> list[ChecklistItem]:
+    """All items of `stage` in the visit's version with `latest_ticked`, `latest_tick_id` and
+    their `template`: one query (issue 15)."""
+    return _ITEMS_WITH_LATEST(visit_id=visit.pk, stage=str(stage))
+
+
+def items_with_ticks(visit: Visit, stage: str) -> list[tuple[ChecklistItem, ChecklistTick | None]]:
+    """The items of `stage` that apply to the visit's procedures, in order, each with the
+    visit's latest row for it (ticked or withdrawn) or None, as `items_for` and `ticked_state`
+    give them; in one query while nothing is ticked (issue 15: was three: the ticks, the active
+    version, the items), two once something is."""
+    kinds = _kinds(visit, stage)
+    if not kinds:
+        return []
+    items = [i for i in _items_with_latest(visit, stage) if i.applies_to(kinds)]
+    ids = [i.latest_tick_id for i in items if i.latest_tick_id is not None]  # type: ignore[attr-defined]
+    ticks = ChecklistTick.objects.filter(pk__in=ids).select_related("staff") if ids else []
+    by_item = {t.item_id: t for t in ticks}
+    return [(i, by_item.get(i.pk)) for i in items]
 
 
 def _gaps(items: list[ChecklistItem], kinds: set[str]) -> list[ChecklistItem]:
@@ -409,17 +428,21 @@ def tick_many(*, visit: Visit, stage: str, codes: set[str], staff: Any) -> list[
         if not found:
             raise Visit.DoesNotExist("Visit matching query does not exist.")
         locked = found[0]
-        template, state = visit_checklist(locked)
-        kinds = _kinds(locked, stage) if template is not None else set()
-        if template is None or not kinds:
+        kinds = _kinds(locked, stage)
+        if not kinds:
             return []
+        # The version's items with the visit's latest state of each, in one query (issue 15:
+        # was the ticks, the active version, the items).
+        items = _items_with_latest(locked, stage)
+        if not items:  # no checklist version
+            return []
+        template = items[0].template
         rows = []
-        for item in _ITEMS_OF(template_id=template.pk, stage=str(stage)):
-            item.template = template  # as `template.items` gives them
+        for item in items:
             if not item.applies_to(kinds):
                 continue
             want = item.code in codes
-            have = item.pk in state and state[item.pk].ticked
+            have = bool(item.latest_ticked)  # type: ignore[attr-defined]
             if want != have:
                 rows.append(
                     ChecklistTick(
