@@ -2,11 +2,12 @@
 statements. Counted, not timed.
 
 Issue 15's target is 60 statements per visit; the visit cost 191 before issue 15, 102 with all
-of its changes, 122 as landed after merging issues 10 and 11, 97 after the second round and 71
-after the third (docs/performance.md). BUDGET is what landed, so that a change that adds
-statements to the completion path fails here and has to say why. On PostgreSQL the audit
-append's lock and head read are one round trip (one statement here); SQLite has no lock
-statement."""
+of its changes, 122 as landed after merging issues 10 and 11, 97 after the second round, 71
+after the third and 56 on PostgreSQL after the fifth (docs/performance.md). BUDGET is what
+landed, so that a change that adds statements to the completion path fails here and has to say
+why. On PostgreSQL the audit append is one statement (a PL/pgSQL function that takes the head
+lock, reads the head and inserts); SQLite keeps its append in Python, a head read and an INSERT
+(no lock statement: BEGIN IMMEDIATE), one statement more per writing transaction (9 a visit)."""
 
 import base64
 import hashlib
@@ -30,7 +31,8 @@ from madoguchi.terminals import services as terminal_services
 from tests import cardkit, factories
 
 ORIGIN = "http://127.0.0.1:8000"
-BUDGET = 71  # target 60, not reached yet (97 before the third round of issue 15; performance.md)
+# Target 60 (issue 15): met on PostgreSQL, the production database (71 before the fifth round).
+BUDGET = {"postgresql": 56, "sqlite": 65}
 TX_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 _CHECK_ITEM = re.compile(r'name="item" value="([^"]+)"')
 _CHECKLIST = re.compile(r'data-testid="checklist-before_completion">(.*?)</fieldset>', re.DOTALL)
@@ -137,4 +139,5 @@ def test_a_whole_visit_stays_within_the_statement_budget(client, trusted, capsys
     total = sum(last.values())
     with capsys.disabled():
         print("\nSQL statements per step:", last, "total", total)
-    assert total <= BUDGET, f"{total} statements per visit (budget {BUDGET}): {last}"
+    budget = BUDGET[connection.vendor]
+    assert total <= budget, f"{total} statements per visit (budget {budget}): {last}"
