@@ -5,6 +5,7 @@ per writing transaction, after every row lock of it, and never while the transac
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -126,6 +127,7 @@ def test_the_head_is_read_after_the_lock_is_granted():
     a_holds = threading.Event()
     b_sent = threading.Event()
     seqs: dict[str, int | None] = {}
+    times: dict[str, Any] = {}
 
     def desk_a() -> None:
         with transaction.atomic():
@@ -142,6 +144,7 @@ def test_the_head_is_read_after_the_lock_is_granted():
             event = audit.record("accounts.sign_in_failed", payload={"who": "B"})
             b_sent.set()
         seqs["B"] = event.seq
+        times["B"] = event.time
 
     with transaction.atomic():  # a head to read
         audit.record("accounts.sign_in_failed", payload={"who": "before"})
@@ -150,6 +153,9 @@ def test_the_head_is_read_after_the_lock_is_granted():
     assert seqs == {"A": before + 1, "B": before + 2}
     rows = list(AuditEvent.objects.order_by("seq"))[before:]
     assert [r.payload["who"] for r in rows] == ["A", "B"]
+    # B's time was read before it waited, A's after: B's event takes A's time, so time never
+    # decreases along seq; what B's caller was given is what was stored.
+    assert rows[0].time == rows[1].time == times["B"]
     assert verify_chain().ok
 
 

@@ -12,14 +12,17 @@ transaction's queued events (their canonical templates made by ``record()``). In
    append committed before (tests/audit/test_append_at_commit.py checks it with two
    connections). A single plain statement would not: its snapshot is taken before the lock
    is waited for;
-4. fills seq and time into each event's canonical bytes (``head || seq || middle || time ||
+4. fills seq and time (below) into each event's canonical bytes (``head || seq || middle || time ||
    "}"``, byte for byte ``CanonicalTemplate.fill``), hashes them as Python does
    (``leaf = SHA-256(0x00 || canonical)``, ``chain = SHA-256(previous chain || leaf)``, hex),
    and inserts all events with one INSERT;
-5. returns each event's seq, leaf hash and chain hash.
+5. returns each event's seq, time, leaf hash and chain hash.
 
-The event time is the caller's clock, read just before the call (as its canonical JSON too),
-so the application's clock (and a test's) stays the one that stamps events. The formats are
+The event time is the application's clock read just before the call (so the clock that stamps
+visits and completions, and a test's, stamps events too), or the head's time if that is later
+(the wait for the lock): time never decreases along seq. It is written into the canonical bytes
+as the columns-match-canonical CHECK constraint reads the column (UTC, microseconds, "Z",
+``format_time``'s form). The formats are
 those of ``madoguchi.audit.canonical``: ``audit verify``, checkpoints and proofs read the rows
 as before, and the columns-match-canonical CHECK constraint checks each row as it goes in.
 SQLite keeps the Python path (``BEGIN IMMEDIATE`` holds its write lock from the start).
@@ -33,7 +36,6 @@ NAME = "madoguchi_audit_log_append"
 ARGUMENTS = (
     ("lock_key", "bigint"),
     ("event_time", "timestamptz"),
-    ("event_time_json", "bytea"),
     ("heads", "bytea[]"),
     ("middles", "bytea[]"),
     ("event_ids", "integer[]"),
@@ -51,11 +53,15 @@ _SIGNATURE = ", ".join(f"{name} {kind}" for name, kind in ARGUMENTS)
 
 CREATE_SQL = f"""
 CREATE OR REPLACE FUNCTION {NAME}({_SIGNATURE})
-RETURNS TABLE (appended_seq bigint, appended_leaf text, appended_chain text)
+RETURNS TABLE (
+    appended_seq bigint, appended_time timestamptz, appended_leaf text, appended_chain text)
 LANGUAGE plpgsql VOLATILE AS $append$
 DECLARE
     head_seq bigint;
     head_chain text;
+    head_time timestamptz;
+    appended_at timestamptz;
+    time_json bytea;
     previous bytea;
     next_seq bigint;
     canonical_bytes bytea;
@@ -68,7 +74,7 @@ BEGIN
     SET CONSTRAINTS ALL IMMEDIATE;
     PERFORM pg_advisory_xact_lock(lock_key);
     -- A statement of its own: its snapshot is taken now, after the lock was granted.
-    SELECT e.seq, e.chain_hash INTO head_seq, head_chain
+    SELECT e.seq, e.chain_hash, e.time INTO head_seq, head_chain, head_time
         FROM audit_auditevent e ORDER BY e.seq DESC LIMIT 1;
     IF FOUND THEN
         next_seq := head_seq + 1;
@@ -77,9 +83,14 @@ BEGIN
         next_seq := 1;
         previous := decode(repeat('00', 32), 'hex');
     END IF;
+    -- Never earlier than the head's time: time never decreases along seq.
+    appended_at := greatest(event_time, head_time);
+    time_json := convert_to(
+        '"' || to_char(appended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"',
+        'UTF8');
     FOR i IN 1 .. cardinality(heads) LOOP
         canonical_bytes := heads[i] || convert_to(next_seq::text, 'UTF8') || middles[i]
-            || event_time_json || '\\x7d'::bytea;
+            || time_json || '\\x7d'::bytea;
         leaf := sha256('\\x00'::bytea || canonical_bytes);
         previous := sha256(previous || leaf);
         seqs := array_append(seqs, next_seq);
@@ -91,14 +102,15 @@ BEGIN
     INSERT INTO audit_auditevent (
         seq, time, event_id, event_name, actor_id, actor_label, terminal_id, terminal_label,
         subject_type, subject_id, payload, canonical, leaf_hash, chain_hash)
-    SELECT u.seq, event_time, u.event_id, u.event_name, u.actor_id, u.actor_label,
+    SELECT u.seq, appended_at, u.event_id, u.event_name, u.actor_id, u.actor_label,
         u.terminal_id, u.terminal_label, u.subject_type, u.subject_id, u.payload, u.canonical, u.leaf,
         u.chain
     FROM unnest(seqs, event_ids, event_names, actor_ids, actor_labels, terminal_ids,
         terminal_labels, subject_types, subject_ids, payloads, canonicals, leaves, chains)
         AS u(seq, event_id, event_name, actor_id, actor_label, terminal_id, terminal_label,
             subject_type, subject_id, payload, canonical, leaf, chain);
-    RETURN QUERY SELECT * FROM unnest(seqs, leaves, chains);
+    RETURN QUERY SELECT s.seq, appended_at, s.leaf, s.chain
+        FROM unnest(seqs, leaves, chains) AS s(seq, leaf, chain);
 END
 $append$;
 """  # noqa: S608 (constants only)
@@ -106,6 +118,6 @@ $append$;
 DROP_SQL = "DROP FUNCTION IF EXISTS {}({});".format(NAME, ", ".join(kind for _, kind in ARGUMENTS))
 
 # The call: one statement, every value a parameter.
-CALL_SQL = "SELECT appended_seq, appended_leaf, appended_chain FROM {}({})".format(  # noqa: S608
+CALL_SQL = "SELECT appended_seq, appended_time, appended_leaf, appended_chain FROM {}({})".format(  # noqa: S608
     NAME, ", ".join(f"%s::{kind}" for _, kind in ARGUMENTS)
 )

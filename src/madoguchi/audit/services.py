@@ -281,14 +281,11 @@ def _append(connection: Any, rows: list[AuditEvent]) -> None:
 
 
 def _append_in_database(connection: Any, rows: list[AuditEvent]) -> None:
-    """PostgreSQL: one call of the append function; the rows get the seq and hashes it made.
-    The time is read here, just before the call (the application's clock)."""
-    now = timezone.now()
-    when = time_json(now)
+    """PostgreSQL: one call of the append function; the rows get the seq, time and hashes it
+    made. The time passed is the application's clock, read here just before the call."""
     params = [
         ADVISORY_LOCK_KEY,
-        _TIME.get_db_prep_save(now, connection),
-        when,
+        _TIME.get_db_prep_save(timezone.now(), connection),
         [row._audit_template.head for row in rows],  # type: ignore[attr-defined]
         [row._audit_template.middle for row in rows],  # type: ignore[attr-defined]
         [row.event_id for row in rows],
@@ -306,10 +303,10 @@ def _append_in_database(connection: Any, rows: list[AuditEvent]) -> None:
         appended = cursor.fetchall()
     if len(appended) != len(rows):  # pragma: no cover (the function returns one per row)
         raise AuditError(f"The audit append returned {len(appended)} rows for {len(rows)} events.")
-    for row, (seq, leaf, chain) in zip(rows, appended, strict=True):
+    for row, (seq, when, leaf, chain) in zip(rows, appended, strict=True):
         row.seq = int(seq)
-        row.time = now
-        row.canonical = row._audit_template.fill(row.seq, when)  # type: ignore[attr-defined]
+        row.time = when
+        row.canonical = row._audit_template.fill(row.seq, time_json(when))  # type: ignore[attr-defined]
         row.leaf_hash = leaf
         row.chain_hash = chain
 
