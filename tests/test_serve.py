@@ -31,3 +31,12 @@ def test_idle_connections_stay_open_longer_than_proxies_and_the_bench_reuse_them
 def test_keep_alive_can_be_set(monkeypatch, args):
     monkeypatch.setenv("MADOGUCHI_KEEPALIVE_SECONDS", "5")
     assert _keep_alive(_argv(monkeypatch, *args)) == 5
+
+
+def test_threads_per_worker_default_to_eight_and_can_be_set(monkeypatch):
+    monkeypatch.delenv("MADOGUCHI_THREADS", raising=False)
+    argv = _argv(monkeypatch)
+    assert argv[argv.index("--threads") + 1] == "8"
+    monkeypatch.setenv("MADOGUCHI_THREADS", "2")
+    argv = _argv(monkeypatch)
+    assert argv[argv.index("--threads") + 1] == "2"

@@ -18,7 +18,9 @@ class Command(BaseCommand):
             type=int,
             default=int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1)),
         )
-        parser.add_argument("--threads", type=int, default=8)
+        parser.add_argument(
+            "--threads", type=int, default=int(os.environ.get("MADOGUCHI_THREADS", 8))
+        )
         # How long an idle kept-alive connection stays open (seconds). gunicorn's default (2 s)
         # is shorter than clients' idle reuse (httpx 5 s, browsers and reverse proxies 60 s or
         # more): a client then sends its next request on a connection the server is closing
