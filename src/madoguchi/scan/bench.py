@@ -567,7 +567,10 @@ def spark_child(data: str, out: str, driver_memory: str) -> None:
 
     figures: dict[str, Any] = {}
     try:
-        conf = {**SPARK_CONF, "spark.driver.memory": driver_memory}
+        # Spark's scratch files inside the bench's temporary directory: removed with it
+        # even when the JVM is killed.
+        local = Path(out) / "spark-local"
+        conf = {**SPARK_CONF, "spark.driver.memory": driver_memory, "spark.local.dir": str(local)}
         with engines.connect("spark", master="local[2]", conf=conf) as spark:
             jvm = spark.con._session.sparkContext._gateway.proc.pid
             reg = spark.register_files(data)
@@ -646,8 +649,18 @@ def _spark_side(result: BenchResult, data: Path, links: int, tmp: Path, timeout:
                 f"stopped: no result within {timeout:,.0f} s (its JVM and workers killed)"
             )
             return
-    with suppress(ProcessLookupError):  # anything the child left (a JVM after a crash)
-        os.killpg(child.pid, signal.SIGKILL)
+    # The JVM ends on its own once the child has gone (and removes its temporary files);
+    # whatever of the group is still there after a while (a JVM after a crash) is killed.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(child.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        with suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
     figures_file = out / "figures.json"
     figures = json.loads(figures_file.read_text()) if figures_file.exists() else {}
     if "seconds" not in figures:
