@@ -431,3 +431,24 @@ def test_verify_inside_a_transaction_leaves_its_planner_settings_as_they_were():
         assert verify.verify_chain().ok
         cursor.execute("SHOW enable_sort")
         assert cursor.fetchone() == ("off",)
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_verify_on_its_own_leaves_no_transaction_open():
+    """Outside a transaction verify begins its own (in the round trip of its first query) and
+    ends it, whether the fast path holds or the walk falls back to the columns."""
+    import psycopg
+
+    _record_events(3)
+    assert verify.verify_chain().ok
+    _tamper(
+        "UPDATE audit_auditevent SET canonical = %s WHERE seq = 2",
+        [b"\xff not json"],
+        constraint="drop",
+    )
+    assert verify.verify_chain().ok  # the SQL cannot read the bytes: verified from the columns
+    assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_sort")
+        assert cursor.fetchone() == ("on",)

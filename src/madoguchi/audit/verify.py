@@ -38,14 +38,26 @@ def verify_chain(using: str = "default", *, keep_leaves: bool = False) -> Verify
     (docs/adr/1503-audit-columns-checked-by-the-database.md)."""
     connection = connections[using]
     if connection.vendor == "postgresql":
-        outermost = not connection.in_atomic_block
         try:
-            with transaction.atomic(using=using):
-                # Outermost: one snapshot for the catalog check, the bounds and every page.
-                return _verify_stored(using, keep_leaves, repeatable_read=outermost)
+            if connection.in_atomic_block or not connection.get_autocommit():
+                with transaction.atomic(using=using):  # in the caller's transaction
+                    return _verify_stored(using, keep_leaves, own_transaction=False)
+            return _verify_in_own_transaction(using, keep_leaves)
         except DatabaseError:  # stored bytes or hashes SQL cannot read: verify from the columns
             pass
     return _verify_rows(using, keep_leaves)
+
+
+def _verify_in_own_transaction(using: str, keep_leaves: bool) -> VerifyResult:
+    """`_verify_stored` in a read-only REPEATABLE READ transaction of its own (one snapshot for
+    the catalog check, the bounds and every row), begun in the same round trip as the first
+    query rather than by a BEGIN of its own, and rolled back (it wrote nothing)."""
+    connection = connections[using]
+    try:
+        return _verify_stored(using, keep_leaves, own_transaction=True)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ROLLBACK")
 
 
 # Rows whose columns are not the document their stored canonical bytes hold (as JSON values);
@@ -60,7 +72,7 @@ WHERE canonical IS NOT NULL
 # index lookups) with the planner setting that `_STREAM_SQL` changes, then that change: no
 # sort, so the rows come in the primary key's order as they are read, whatever the table's
 # statistics say (a never-analysed log would otherwise be sorted whole before the first row).
-_REPEATABLE_READ = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
+_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
 _STATE_SQL = (
     "SELECT (SELECT min(seq) FROM audit_auditevent), (SELECT max(seq) FROM audit_auditevent), "  # noqa: S608 (constants only)
     f"{constraint.CATALOG_COLUMNS}, current_setting('enable_sort') "
@@ -80,11 +92,11 @@ _STREAM_SQL = (
 _PAGE = 1_000
 
 
-def _verify_stored(using: str, keep_leaves: bool, *, repeatable_read: bool) -> VerifyResult:
+def _verify_stored(using: str, keep_leaves: bool, *, own_transaction: bool) -> VerifyResult:
     """`verify_chain` over stored canonical bytes (PostgreSQL)."""
     connection = connections[using]
     with connection.cursor() as cursor:
-        cursor.execute((_REPEATABLE_READ if repeatable_read else "") + _STATE_SQL)
+        cursor.execute((_BEGIN if own_transaction else "") + _STATE_SQL)
         while cursor.description is None and cursor.nextset():  # to the SELECT's result
             pass
         low, high, validated, definition, enable_sort = cursor.fetchone()
@@ -96,7 +108,7 @@ def _verify_stored(using: str, keep_leaves: bool, *, repeatable_read: bool) -> V
         # seq is unique: if the rows from 1 to max(seq) number max(seq), they are 1, ..., max(seq).
         result = _verify_stream(using, high, keep_leaves)
     with connection.cursor() as cursor:
-        if not repeatable_read and enable_sort in ("on", "off"):  # the caller's transaction
+        if not own_transaction and enable_sort in ("on", "off"):  # the caller's transaction
             cursor.execute(f"SET LOCAL enable_sort = {enable_sort}")
         if result is not None:
             return result
