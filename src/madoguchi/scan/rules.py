@@ -94,24 +94,14 @@ def features(
     c = visit_at(c, 1, "next_resident")
 
     links, res = t["links"], t["residents"]
-    a = res.select(a_id=res.resident_id, a_name=res.name_kana, a_household=res.household_id)
-    f = links.left_join(a, links.resident_id == a.a_id).select(
-        links.link_id,
-        links.resident_id,
-        links.programme,
-        links.account_hash,
-        links.account_last4,
-        links.channel,
-        links.municipality_code,
-        links.terminal_id,
-        links.staff_id,
-        links.linked_at,
-        # Empty, not null: DuckDB does not call a UDF on a null argument, and an unknown
-        # holder is a result of its own (unavailable).
-        holder_kana=links.holder_kana.fill_null(""),
-        a_name=a.a_name,
-        a_household=a.a_household,
-    )
+    # Narrow until the suspicious links are known: the joins over every link carry only the
+    # keys, the holder and the name (at 100M links the wide link columns made DuckDB spill
+    # every join); the other link columns and the household join the few suspicious ones.
+    a = res.select(a_id=res.resident_id, a_name=res.name_kana)
+    # Empty, not null: DuckDB does not call a UDF on a null argument, and an unknown holder is
+    # a result of its own (unavailable).
+    ln = links.select(links.link_id, links.resident_id, holder_kana=links.holder_kana.fill_null(""))
+    f = ln.left_join(a, ln.resident_id == a.a_id).select(ln, a.a_name)
     f = f.left_join(c, f.link_id == c.c_link).select(
         f,
         c.c_at,
@@ -142,6 +132,21 @@ def features(
         card_other=f.card_resident.notnull() & (f.card_resident != f.resident_id),
     )
     s = f.filter((f.own != MATCH) | f.staff_anomaly)
+    # The link's other columns (the link ID identifies a link) and its resident's household.
+    lw = links.view()
+    s = s.inner_join(lw, s.link_id == lw.link_id).select(
+        s,
+        lw.programme,
+        lw.account_hash,
+        lw.account_last4,
+        lw.channel,
+        lw.municipality_code,
+        lw.terminal_id,
+        lw.staff_id,
+        lw.linked_at,
+    )
+    rh = res.view()
+    s = s.left_join(rh, s.resident_id == rh.resident_id).select(s, a_household=rh.household_id)
     if materialize is not None:
         s = materialize(s)
 
