@@ -42,8 +42,8 @@ e2 AS (
     CAST(SUM(CASE WHEN event IN ('login', 'logout') THEN 1.0 ELSE 0.0 END) OVER w AS BIGINT) AS seg,
     CAST(SUM(CASE WHEN event = 'card_read' THEN 1.0 ELSE 0.0 END) OVER w AS BIGINT) AS visit
   FROM e
-  WINDOW w AS (PARTITION BY terminal_id ORDER BY "at", rk, COALESCE(resident_id, ''),
-               COALESCE(link_id, '') ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)),
+  WINDOW w AS (PARTITION BY terminal_id ORDER BY "at", rk, COALESCE(resident_id, '')
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)),
 sessions AS (SELECT terminal_id, seg, staff_id AS session_staff FROM e2 WHERE event = 'login'),
 visits AS (SELECT terminal_id, visit, seg, resident_id FROM e2 WHERE event = 'card_read'),
 c AS (
@@ -138,8 +138,7 @@ def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     e = e.assign(
         rk=e["event"].map({"login": 0, "card_read": 1, "commit": 2, "logout": 4}),
         r_=e["resident_id"].fillna(""),
-        l_=e["link_id"].fillna(""),
-    ).sort_values(["terminal_id", "at", "rk", "r_", "l_"])
+    ).sort_values(["terminal_id", "at", "rk", "r_"])
     e["seg"] = e["event"].isin(["login", "logout"]).groupby(e["terminal_id"]).cumsum()
     e["visit"] = (e["event"] == "card_read").groupby(e["terminal_id"]).cumsum()
     sessions = e.loc[e["event"] == "login", ["terminal_id", "seg", "staff_id"]].rename(

@@ -55,9 +55,13 @@ def features(
         _bound=e.event.isin(["login", "logout"]).cast("float64"),
         _card=(e.event == "card_read").cast("float64"),
     )
+    # Ties: events of one kind at the same instant. Only card reads need an order among
+    # themselves (by resident: it decides which is the visit before the commit); commits move
+    # neither count, so their order among themselves (by link, as it was) changes no row's
+    # counts, and a sort key fewer is about 7% of the window's time.
     w = ibis.window(
         group_by=e.terminal_id,
-        order_by=[e.at, e._rank, e.resident_id.fill_null(""), e.link_id.fill_null("")],
+        order_by=[e.at, e._rank, e.resident_id.fill_null("")],
         rows=(None, 0),
     )
     e = e.mutate(
