@@ -48,6 +48,15 @@ _PENDING = Prepared(
     ).order_by("pk"),
     visit_id=-15,
 )
+# The same, locked, for the completion's commit.
+_PENDING_LOCKED = Prepared(
+    lambda visit_id: (
+        Procedure.objects.select_for_update()
+        .filter(visit_id=visit_id, status=ProcedureStatus.PENDING)
+        .order_by("pk")
+    ),
+    visit_id=-15,
+)
 
 
 def build_transaction(visit: Visit, pending: list[Procedure] | None = None) -> dict[str, Any]:
@@ -139,11 +148,9 @@ def completion_commit(
         try:
             with transaction.atomic():
                 current = _challenged_visit_locked(desk_session, visit_id)
-                pending = list(
-                    current.procedures.select_for_update()
-                    .filter(status=ProcedureStatus.PENDING)
-                    .order_by("pk")
-                )
+                pending = _PENDING_LOCKED(visit_id=current.pk)
+                for p in pending:
+                    p.visit = current  # as `current.procedures` gives them
                 tx = build_transaction(current, pending)
                 tx_bytes = canonical_transaction_bytes(tx)
                 try:
