@@ -17,12 +17,11 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
+from madoguchi.scan.labels import CAUSES, MISLINK_CAUSES
 from madoguchi.scan.namematch import CLOSE, MATCH, NO_MATCH, UNAVAILABLE
 
-__all__ = ["CAUSES", "RULES", "Rule", "features", "findings"]
+__all__ = ["CAUSES", "MISLINK_CAUSES", "RULES", "Rule", "features", "findings"]
 
-CAUSES = ("logout_omission", "typed_wrong_id", "lent_terminal", "wrong_card", "family_account")
-MISLINK_CAUSES = CAUSES[:4]
 
 _RANK = {"login": 0, "card_read": 1, "commit": 2, "card_removed": 3, "logout": 4}
 

@@ -15,7 +15,8 @@ from madoguchi.cases import services as cases
 from madoguchi.cases.constants import Channel, DatePrecision
 from madoguchi.cases.events import CASES_LEGACY_LINK_ADDED
 from madoguchi.cases.models import LegacyLink
-from madoguchi.scan.report import CAUSE_JA, PROGRAMME_JA, explain_ja
+from madoguchi.scan.labels import CAUSE_JA, PROGRAMME_JA
+from madoguchi.scan.report import explain_ja
 from madoguchi.scan.rules import MISLINK_CAUSES
 from madoguchi.scan.run import RunResult
 

@@ -9,8 +9,7 @@ from django.shortcuts import get_object_or_404, render
 
 from madoguchi.accounts.constants import Role
 from madoguchi.incidents.access import roles_required
-from madoguchi.scan.report import CAUSE_JA, CHECK_JA, EVENT_JA, PROGRAMME_JA
-from madoguchi.scan.rules import CAUSES
+from madoguchi.scan.labels import CAUSE_JA, CAUSES, CHECK_JA, EVENT_JA, PROGRAMME_JA
 
 from . import selectors
 from .models import Finding, FindingCase, ScanRun

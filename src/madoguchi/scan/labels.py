@@ -1,0 +1,31 @@
+"""The scan's causes and the Japanese words for them and for its evidence.
+
+Kept apart from ``rules`` and ``report`` (which import ibis and PyArrow) so that the officials'
+pages can name causes without loading the scan's engines into every server process.
+"""
+
+__all__ = ["CAUSES", "CAUSE_JA", "CHECK_JA", "EVENT_JA", "MISLINK_CAUSES", "PROGRAMME_JA"]
+
+CAUSES = ("logout_omission", "typed_wrong_id", "lent_terminal", "wrong_card", "family_account")
+MISLINK_CAUSES = CAUSES[:4]
+
+CAUSE_JA = {
+    "logout_omission": "ログアウト漏れ",
+    "typed_wrong_id": "ID の入力誤り",
+    "lent_terminal": "端末・認証の貸し借り",
+    "wrong_card": "カードの取り違え",
+    "family_account": "家族名義の口座（誤紐付けではありません）",
+}
+CHECK_JA = {0: "一致", 1: "近似一致", 2: "不一致", 3: "名義不明"}
+EVENT_JA = {
+    "login": "ログイン",
+    "logout": "ログアウト",
+    "card_read": "カード読み取り",
+    "card_removed": "カード取り外し",
+    "commit": "確定",
+}
+PROGRAMME_JA = {
+    "mynapoint_2": "マイナポイント第2弾",
+    "public_fund": "公金受取口座",
+    "health_insurance": "健康保険証利用登録",
+}
