@@ -6,6 +6,7 @@ One Spark session for the whole test run (about 10 s to start), quiet logs, no U
 """
 
 import io
+import re
 import subprocess
 import time
 from datetime import datetime
@@ -177,13 +178,19 @@ def test_explain_on_spark_shows_the_rules_reading_the_files(tmp_path, spark_engi
 
 def test_scan_run_on_spark_writes_the_findings_and_timelines_duckdb_does(tmp_path, spark_engine):
     directory = _desk().write(tmp_path / "in")
+    lines = {name: io.StringIO() for name in ("duckdb", "spark")}
     results = {
         name: scan_run.run(
-            directory, tmp_path / name, engine=name, pdf=False, progress=None, threads=2
+            directory, tmp_path / name, engine=name, pdf=False, progress=lines[name], threads=2
         )
         for name in ("duckdb", "spark")
     }
     duck, spark = results["duckdb"], results["spark"]
+    # The name checks run in Spark's Python workers, which the driver cannot count: the
+    # progress line says where they ran instead of "0 name checks".
+    assert "name checks in the engine's workers" in lines["spark"].getvalue()
+    assert " 0 name checks" not in lines["spark"].getvalue()
+    assert re.search(r"links, [1-9][\d,]* name checks in", lines["duckdb"].getvalue())
     assert spark.findings.select(COLUMNS).to_pylist() == duck.findings.select(COLUMNS).to_pylist()
     assert spark.findings.column("link_id").to_pylist() == ["L3", "L4"]
     assert spark.timelines == duck.timelines

@@ -42,8 +42,17 @@ class RunResult:
     timelines: dict[str, list[dict[str, Any]]]
 
 
-def _with_progress(label: str, total_rows: int, fn: Callable[[], T], stream: TextIO | None) -> T:
-    """Run ``fn`` in a thread while showing a progress bar: rows name-checked and their rate."""
+def _with_progress(
+    label: str,
+    total_rows: int,
+    fn: Callable[[], T],
+    stream: TextIO | None,
+    *,
+    counted: bool = True,
+) -> T:
+    """Run ``fn`` in a thread while showing a progress bar: rows name-checked and their rate.
+    ``counted`` False: the name checks run in other processes (Spark's Python workers), which
+    this process cannot count; the bar and the last line say so instead of showing 0."""
     if stream is None:
         return fn()
     from rich.console import Console
@@ -71,7 +80,8 @@ def _with_progress(label: str, total_rows: int, fn: Callable[[], T], stream: Tex
         transient=False,
         disable=not stream.isatty(),
     ) as progress:
-        task = progress.add_task(label, total=total_rows, rate="")
+        shown = label if counted else f"{label} (name checks in the engine's workers)"
+        task = progress.add_task(shown, total=total_rows, rate="")
         thread.start()
         while thread.is_alive():
             thread.join(0.2)
@@ -86,8 +96,9 @@ def _with_progress(label: str, total_rows: int, fn: Callable[[], T], stream: Tex
     if not stream.isatty():
         elapsed = time.perf_counter() - started
         done = namematch.COUNTER.rows - start_rows
+        checks = f"{done:,} name checks" if counted else "name checks in the engine's workers"
         stream.write(
-            f"{label}: {total_rows:,} links, {done:,} name checks in {elapsed:.1f} s "
+            f"{label}: {total_rows:,} links, {checks} in {elapsed:.1f} s "
             f"({total_rows / elapsed:,.0f} links/s)\n"
         )
     if "error" in result:
@@ -150,6 +161,7 @@ def run(
             rows["links"],
             lambda: eng.to_arrow(eng.findings(registered)),
             progress,
+            counted=eng.backend == "duckdb",
         )
         events = eng.to_arrow(_timeline_events(registered["desk_events"], findings, timeline_limit))
     findings = findings.sort_by("link_id")
