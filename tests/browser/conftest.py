@@ -101,6 +101,22 @@ class Desk:
         field.press_sequentially(pin)
         field.press("Enter")
 
+    def wait_for_receipt(self, timeout_ms: int = 30_000) -> None:
+        """Wait for the receipt page after a signed completion. On a timeout, fail with what
+        the page showed (its URL, the flow's status and error lines), so a failure says where
+        the flow stopped: the PIN pad, the card, the server's answer or the navigation."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_url(re.compile(r"/desk/visit/receipt/$"), timeout=timeout_ms)
+        except PlaywrightTimeout:
+            seen = {"url": self.page.url}
+            for role in ("flow-status", "flow-error"):
+                found = self.page.locator(f"[data-role={role}]")
+                seen[role] = found.first.text_content() if found.count() else None
+            self.shot("timeout-waiting-for-receipt")
+            raise AssertionError(f"no receipt after the signed completion: {seen}") from None
+
     def shot(self, name: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)

@@ -108,7 +108,7 @@ def test_benefits_procedures_happy_path(desk, outside_systems):
     desk.shot("12-benefits-confirm")
     page.get_by_test_id("sign-completion").click()
     desk.test_pin()
-    page.wait_for_url(re.compile(r"/desk/visit/receipt/$"))
+    desk.wait_for_receipt()
     completion = Completion.objects.get(visit=visit)
     pdf = page.get_by_test_id("receipt-pdf")
     expect(pdf).to_be_visible()

@@ -112,7 +112,7 @@ def test_happy_path_test_link(desk):
     expect(frame.locator("body")).to_contain_text("PAY-A-0001")
     desk.shot("04-pinpad")
     desk.type_pin()
-    page.wait_for_url(re.compile(r"/desk/visit/receipt/$"))
+    desk.wait_for_receipt()
     expect(page.get_by_test_id("receipt")).to_contain_text("PAY-A-0001")
     completion = Completion.objects.get(visit=visit)
     assert completion.procedures.get().status == ProcedureStatus.COMMITTED
@@ -151,7 +151,7 @@ def test_unticked_checklist_item_blocks_completion(desk):
     tick(desk, ["summary_confirmed"])
     page.get_by_test_id("sign-completion").click()
     desk.test_pin()
-    page.wait_for_url(re.compile(r"/desk/visit/receipt/$"))
+    desk.wait_for_receipt()
     assert Completion.objects.get(visit=visit).procedures.count() == 1
 
 

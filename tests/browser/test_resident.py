@@ -56,7 +56,7 @@ def test_resident_page_link_history_not_me_and_card_removal(desk, browser, setti
     tick(desk, BEFORE)
     page.get_by_test_id("sign-completion").click()
     desk.test_pin()
-    page.wait_for_url(re.compile(r"/desk/visit/receipt/$"))  # the staff member views it
+    desk.wait_for_receipt()  # the staff member views it
     desk.remove()  # the card goes back to the resident; the visit ends
 
     # The resident page (kiosk), in its own browser, on its own origin.
