@@ -53,6 +53,23 @@ def browser():
         b.close()
 
 
+def read_to_end_and_type(page, pin: str) -> None:
+    """As a resident: read the signed lines down to the end (the PIN field opens only then),
+    then type the PIN and press Enter."""
+    frame = page.frame_locator("[data-testid=pinpad-frame]")
+    field = frame.get_by_test_id("pin")
+    field.wait_for(state="visible")
+    lines = frame.get_by_test_id("signed-lines")
+    for _ in range(60):
+        if field.is_enabled():
+            break
+        lines.press("ArrowDown")
+    # Typed into a disabled field, the PIN would be lost without a trace (the page would wait).
+    assert field.is_enabled(), "the PIN field did not open after reading the signed lines"
+    field.press_sequentially(pin)
+    field.press("Enter")
+
+
 @dataclass
 class Desk:
     url: str
@@ -95,11 +112,7 @@ class Desk:
 
     def type_pin(self, pin: str = cardkit.PIN) -> None:
         """Type the PIN into the agent's PIN pad iframe, as a resident does."""
-        frame = self.page.frame_locator("[data-testid=pinpad-frame]")
-        field = frame.locator("input[type=password], input[inputmode=numeric]").first
-        field.wait_for(state="visible")
-        field.press_sequentially(pin)
-        field.press("Enter")
+        read_to_end_and_type(self.page, pin)
 
     def wait_for_receipt(self, timeout_ms: int = 30_000) -> None:
         """Wait for the receipt page after a signed completion. On a timeout, fail with what

@@ -18,7 +18,7 @@ from madoguchi.card.virtual import issue_card
 from madoguchi.core import demo
 from tests import cardkit
 
-from .conftest import ARTIFACTS, _serve_insecure
+from .conftest import ARTIFACTS, _serve_insecure, read_to_end_and_type
 
 # The demo residents the browser tests use (names, birth dates, addresses from core/demo.py).
 TRAY = ("resident-a", "resident-b", "parent", "minor")
@@ -43,21 +43,6 @@ def demo_cards(pki, tmp_path_factory) -> dict[str, Path]:
         )
         out[file_name] = card.path
     return out
-
-
-def read_to_end_and_type(page, pin: str) -> None:
-    """As a resident: read the signed lines down to the end (the PIN field opens only then),
-    then type the PIN and press Enter."""
-    frame = page.frame_locator("[data-testid=pinpad-frame]")
-    field = frame.get_by_test_id("pin")
-    field.wait_for(state="visible")
-    lines = frame.get_by_test_id("signed-lines")
-    for _ in range(60):
-        if field.is_enabled():
-            break
-        lines.press("ArrowDown")
-    field.press_sequentially(pin)
-    field.press("Enter")
 
 
 @dataclass
