@@ -56,6 +56,8 @@ def browser():
 def read_to_end_and_type(page, pin: str) -> None:
     """As a resident: read the signed lines down to the end (the PIN field opens only then),
     then type the PIN and press Enter."""
+    from playwright.sync_api import expect
+
     frame = page.frame_locator("[data-testid=pinpad-frame]")
     field = frame.get_by_test_id("pin")
     field.wait_for(state="visible")
@@ -65,7 +67,16 @@ def read_to_end_and_type(page, pin: str) -> None:
             break
         lines.press("ArrowDown")
     # Typed into a disabled field, the PIN would be lost without a trace (the page would wait).
-    assert field.is_enabled(), "the PIN field did not open after reading the signed lines"
+    # The arrow key's scroll is animated: the field opens when the list comes to rest.
+    try:
+        expect(field).to_be_enabled(timeout=5_000)
+    except AssertionError:
+        box = lines.evaluate(
+            "l => ({top: l.scrollTop, client: l.clientHeight, scroll: l.scrollHeight})"
+        )
+        raise AssertionError(
+            f"the PIN field did not open after reading the signed lines: {box}"
+        ) from None
     field.press_sequentially(pin)
     field.press("Enter")
 

@@ -29,8 +29,9 @@ HOST_PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8"><title
 </head><body><button id="before">staff</button>
 <iframe class="pinpad-frame" title="PIN pad" id="frame"></iframe>
 <script>
-var f=document.getElementById('frame');
-f.src=new URLSearchParams(location.search).get('src');
+var f=document.getElementById('frame');var q=new URLSearchParams(location.search);
+if(q.get('h')){f.style.height=q.get('h')+'px';}
+f.src=q.get('src');
 f.focus();  /* what the desk page's showPinpad() does */
 </script></body></html>"""
 
@@ -190,3 +191,43 @@ def test_the_desk_page_hands_the_focus_to_the_pin_field(desk) -> None:
     page.keyboard.type(cardkit.PIN)
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/desk/visit/$"))
+
+
+def test_the_pin_field_opens_when_the_pad_grows_until_every_line_shows(
+    browser, card_files, host: str
+) -> None:
+    """The pad can be laid out small and grow afterwards (the desk page shows and sizes the
+    frame, fonts arrive). When the list no longer overflows, it has been read: the PIN field
+    opens, though no scroll ever happened (it once stayed closed for good)."""
+    from playwright.sync_api import expect
+
+    display = LONG_LINES[:5]
+    config = AgentConfig(
+        server_url=host,
+        credential="mdt_" + "x" * 40,
+        listen_port=0,
+        virtual_cards=tuple(card_files),
+    )
+    with running_agent(config) as agent:
+        httpx.post(
+            f"{agent.base_url}/tray/insert", json={"card": card_files[0].stem}, timeout=5
+        ).raise_for_status()
+        pinpad_url = _request(agent.base_url, host, display)
+        context = browser.new_context(viewport={"width": 800, "height": 1000})
+        try:
+            page = context.new_page()
+            page.goto(f"{host}/?h=420&src={pinpad_url}")
+            frame = page.frame_locator("#frame")
+            pin = frame.get_by_test_id("pin")
+            lines = frame.get_by_test_id("signed-lines")
+            lines.wait_for(state="visible")
+            # Loaded into a short frame, the list overflows and the PIN field is closed.
+            assert lines.evaluate("l => l.scrollHeight > l.clientHeight + 2")
+            expect(pin).to_be_disabled()
+            page.locator("#frame").evaluate("f => { f.style.height = '4000px'; }")
+            fits = lines.evaluate("l => l.scrollHeight <= l.clientHeight + 2")
+            assert fits, "the grown frame should show every line"
+            expect(pin).to_be_enabled(timeout=5_000)
+            expect(pin).to_be_focused()
+        finally:
+            context.close()

@@ -114,9 +114,16 @@ SCRIPT = """
  function atEnd(){return !list||list.scrollTop+list.clientHeight>=list.scrollHeight-2;}
  function enable(on){controls.forEach(function(c){c.disabled=!on;});if(hint)hint.hidden=on;}
  function firstStep(){if(atEnd()){i.focus();}else{list.focus();}}
+ function check(){if(atEnd()&&i.disabled){enable(true);i.focus();}}
  if(!atEnd()){
   enable(false);
-  list.addEventListener('scroll',function(){if(atEnd()&&i.disabled){enable(true);i.focus();}});
+  // The pad's size can change after load (the desk page shows and sizes the frame, fonts
+  // arrive): a list that no longer overflows has been read, and no scroll event would come.
+  list.addEventListener('scroll',check);window.addEventListener('resize',check);
+  if(window.ResizeObserver){var ro=new ResizeObserver(check);ro.observe(list);
+   Array.prototype.forEach.call(list.children,function(li){ro.observe(li);});}
+  if(document.fonts&&document.fonts.ready){document.fonts.ready.then(check);}
+  window.addEventListener('load',check);
  }
  f.querySelectorAll('[data-digit]').forEach(function(b){b.addEventListener('click',function(){
   if(i.value.length<4){i.value+=b.getAttribute('data-digit');}i.focus();});});
