@@ -10,6 +10,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -92,10 +93,10 @@ def _request(agent_url: str, origin: str, display: list[str]) -> str:
     return str(r.json()["pinpad_url"])
 
 
-@pytest.mark.parametrize("display", [LONG_LINES, LONG_LINES[:2]], ids=["12-long-lines", "2-lines"])
-def test_pin_by_keyboard_only_with_every_signed_line_readable(
-    browser, card_files, host: str, display: list[str]
-) -> None:
+@contextmanager
+def _pinpad(browser, card_files, host: str, display: list[str], query: str = ""):
+    """A card agent with card A inserted, a PIN request for `display`, and the host page
+    showing its PIN pad (`query`: extra host page parameters). Yields (agent, page, pinpad URL)."""
     config = AgentConfig(
         server_url=host,
         credential="mdt_" + "x" * 40,
@@ -110,54 +111,62 @@ def test_pin_by_keyboard_only_with_every_signed_line_readable(
         context = browser.new_context(viewport={"width": 800, "height": 1000})
         try:
             page = context.new_page()
-            page.goto(f"{host}/?src={pinpad_url}")
-            frame = page.frame_locator("#frame")
-            pin = frame.get_by_test_id("pin")
-            lines = frame.get_by_test_id("signed-lines")
-            lines.wait_for(state="visible")
-            box = lines.evaluate(
-                "l => ({sh: l.scrollHeight, ch: l.clientHeight, sw: l.scrollWidth,"
-                " cw: l.clientWidth, items: l.children.length})"
-            )
-            assert box["items"] == len(display)
-            assert box["sw"] <= box["cw"], "signed lines overflow sideways"
-            overflowing = box["sh"] > box["ch"] + 2
-            assert overflowing == (display is LONG_LINES)
-            if overflowing:
-                # The list must be read first: it has the focus and the PIN field is closed.
-                assert lines.evaluate("l => document.activeElement === l")
-                assert pin.is_disabled()
-                if os.environ.get("MADOGUCHI_DOC_SCREENSHOTS"):
-                    page.locator("#frame").screenshot(path=str(DOC_IMG / "pinpad-long.png"))
-
-                def visible() -> set[str]:
-                    return set(
-                        lines.evaluate(
-                            "l => { const r = l.getBoundingClientRect(); return [...l.children]"
-                            ".filter(li => { const b = li.getBoundingClientRect();"
-                            " return b.top >= r.top - 1 && b.bottom <= r.bottom + 1; })"
-                            ".map(li => li.textContent) }"
-                        )
-                    )
-
-                seen = set()
-                for _ in range(60):  # the resident reads down with the arrow key
-                    seen |= visible()
-                    if not pin.is_disabled():
-                        # The key's scroll is animated: the PIN may open while the list still moves
-                        # its last pixels; what counts is where it comes to rest.
-                        page.wait_for_timeout(400)
-                        seen |= visible()
-                        break
-                    page.keyboard.press("ArrowDown")
-                assert seen == set(display), "some signed lines were never fully visible"
-            assert not pin.is_disabled()
-            assert pin.evaluate("i => document.activeElement === i"), "focus is not on the PIN"
-            page.keyboard.type(cardkit.PIN)
-            page.keyboard.press("Enter")
-            frame.locator(".notice.ok").wait_for(state="visible", timeout=10_000)
+            page.goto(f"{host}/?{query}src={pinpad_url}")
+            yield agent, page, pinpad_url
         finally:
             context.close()
+
+
+@pytest.mark.parametrize("display", [LONG_LINES, LONG_LINES[:2]], ids=["12-long-lines", "2-lines"])
+def test_pin_by_keyboard_only_with_every_signed_line_readable(
+    browser, card_files, host: str, display: list[str]
+) -> None:
+    with _pinpad(browser, card_files, host, display) as (agent, page, pinpad_url):
+        frame = page.frame_locator("#frame")
+        pin = frame.get_by_test_id("pin")
+        lines = frame.get_by_test_id("signed-lines")
+        lines.wait_for(state="visible")
+        box = lines.evaluate(
+            "l => ({sh: l.scrollHeight, ch: l.clientHeight, sw: l.scrollWidth,"
+            " cw: l.clientWidth, items: l.children.length})"
+        )
+        assert box["items"] == len(display)
+        assert box["sw"] <= box["cw"], "signed lines overflow sideways"
+        overflowing = box["sh"] > box["ch"] + 2
+        assert overflowing == (display is LONG_LINES)
+        if overflowing:
+            # The list must be read first: it has the focus and the PIN field is closed.
+            assert lines.evaluate("l => document.activeElement === l")
+            assert pin.is_disabled()
+            if os.environ.get("MADOGUCHI_DOC_SCREENSHOTS"):
+                page.locator("#frame").screenshot(path=str(DOC_IMG / "pinpad-long.png"))
+
+            def visible() -> set[str]:
+                return set(
+                    lines.evaluate(
+                        "l => { const r = l.getBoundingClientRect(); return [...l.children]"
+                        ".filter(li => { const b = li.getBoundingClientRect();"
+                        " return b.top >= r.top - 1 && b.bottom <= r.bottom + 1; })"
+                        ".map(li => li.textContent) }"
+                    )
+                )
+
+            seen = set()
+            for _ in range(60):  # the resident reads down with the arrow key
+                seen |= visible()
+                if not pin.is_disabled():
+                    # The key's scroll is animated: the PIN may open while the list still moves
+                    # its last pixels; what counts is where it comes to rest.
+                    page.wait_for_timeout(400)
+                    seen |= visible()
+                    break
+                page.keyboard.press("ArrowDown")
+            assert seen == set(display), "some signed lines were never fully visible"
+        assert not pin.is_disabled()
+        assert pin.evaluate("i => document.activeElement === i"), "focus is not on the PIN"
+        page.keyboard.type(cardkit.PIN)
+        page.keyboard.press("Enter")
+        frame.locator(".notice.ok").wait_for(state="visible", timeout=10_000)
         request_id = pinpad_url.rsplit("/", 1)[1]
         result = httpx.get(
             f"{agent.base_url}/requests/{request_id}", headers={"Origin": host}, timeout=5
@@ -202,32 +211,16 @@ def test_the_pin_field_opens_when_the_pad_grows_until_every_line_shows(
     from playwright.sync_api import expect
 
     display = LONG_LINES[:5]
-    config = AgentConfig(
-        server_url=host,
-        credential="mdt_" + "x" * 40,
-        listen_port=0,
-        virtual_cards=tuple(card_files),
-    )
-    with running_agent(config) as agent:
-        httpx.post(
-            f"{agent.base_url}/tray/insert", json={"card": card_files[0].stem}, timeout=5
-        ).raise_for_status()
-        pinpad_url = _request(agent.base_url, host, display)
-        context = browser.new_context(viewport={"width": 800, "height": 1000})
-        try:
-            page = context.new_page()
-            page.goto(f"{host}/?h=420&src={pinpad_url}")
-            frame = page.frame_locator("#frame")
-            pin = frame.get_by_test_id("pin")
-            lines = frame.get_by_test_id("signed-lines")
-            lines.wait_for(state="visible")
-            # Loaded into a short frame, the list overflows and the PIN field is closed.
-            assert lines.evaluate("l => l.scrollHeight > l.clientHeight + 2")
-            expect(pin).to_be_disabled()
-            page.locator("#frame").evaluate("f => { f.style.height = '4000px'; }")
-            fits = lines.evaluate("l => l.scrollHeight <= l.clientHeight + 2")
-            assert fits, "the grown frame should show every line"
-            expect(pin).to_be_enabled(timeout=5_000)
-            expect(pin).to_be_focused()
-        finally:
-            context.close()
+    with _pinpad(browser, card_files, host, display, "h=420&") as (_agent, page, _url):
+        frame = page.frame_locator("#frame")
+        pin = frame.get_by_test_id("pin")
+        lines = frame.get_by_test_id("signed-lines")
+        lines.wait_for(state="visible")
+        # Loaded into a short frame, the list overflows and the PIN field is closed.
+        assert lines.evaluate("l => l.scrollHeight > l.clientHeight + 2")
+        expect(pin).to_be_disabled()
+        page.locator("#frame").evaluate("f => { f.style.height = '4000px'; }")
+        fits = lines.evaluate("l => l.scrollHeight <= l.clientHeight + 2")
+        assert fits, "the grown frame should show every line"
+        expect(pin).to_be_enabled(timeout=5_000)
+        expect(pin).to_be_focused()
