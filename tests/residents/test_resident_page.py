@@ -218,6 +218,28 @@ def test_this_was_not_me_opens_an_incident_and_a_case_officials_see(trusted, des
     assert str(stage)
 
 
+def test_this_was_not_me_names_the_visit_in_the_citys_local_time(trusted, desk):
+    """The page, the incident and the case name the visit as the records page does: in local
+    time (Asia/Tokyo), never in UTC (03:30 UTC was shown to the resident as 03:30, not 12:30)."""
+    from datetime import UTC, datetime
+
+    from madoguchi.desk.models import Visit
+
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    Visit.objects.filter(pk=completion.visit_id).update(
+        started_at=datetime(2026, 11, 30, 3, 30, tzinfo=UTC)
+    )
+    client = Client()
+    sign_in(client, a)
+    url = f"/me/not-me/completion/{completion.pk}/"
+    page = client.get(url).content.decode()
+    assert "2026-11-30 12:30" in page
+    assert "03:30" not in page
+    client.post(url, {"reason": "not_at_desk"})
+    assert "2026-11-30 12:30" in Incident.objects.get(reason_code="resident_not_me").summary
+
+
 def test_case_steps_concerning_a_resident_record_notice_letters(trusted, desk):
     a = trusted.card("A")
     completion = desk_completion(desk, a)

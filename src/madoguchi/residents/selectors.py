@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit.models import AuditEvent
@@ -255,7 +256,7 @@ def own_item(holder: Any, kind: str, item_id: int) -> Any:
 
 def describe_item(kind: str, item: Any) -> str:
     """A one-line Japanese description for the incident and the case (masked numbers only)."""
-    when = f"{item.visit.started_at:%Y-%m-%d %H:%M}"
+    when = f"{timezone.localtime(item.visit.started_at):%Y-%m-%d %H:%M}"
     if kind == ItemKind.LINK:
         return f"決済サービスの紐付け（{item.provider.display_name_ja} {item.masked_account}、{when}、{_desk(item)}）"
     if kind == ItemKind.PUBLIC_FUND:
