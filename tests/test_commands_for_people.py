@@ -43,6 +43,26 @@ def test_commands_for_people_need_no_configuration(tmp_path, args):
     assert "SECRET_KEY" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),
+        ("help",),
+        ("--help",),
+        ("help", "audit"),
+        ("audit", "--help"),
+        ("scan", "open-cases", "-h"),
+    ],
+)
+def test_help_needs_no_configuration(tmp_path, args):
+    """The README's `madoguchi --help` (and any command's help) as a newcomer types it."""
+    done = run(tmp_path, *args)
+    assert done.returncode == 0, done.stderr
+    assert "SECRET_KEY" not in done.stderr
+    assert "usage: madoguchi" in done.stdout or "Available subcommands" in done.stdout
+    assert not (tmp_path / "var").exists()  # nothing written: no key file, no database
+
+
 def test_a_missing_secret_is_one_line_saying_what_to_set(tmp_path):
     done = run(tmp_path, "check")
     assert done.returncode == 2

@@ -15,8 +15,11 @@ STANDALONE_SUB = {"scan": frozenset({"generate", "run", "evaluate"})}
 
 
 def _standalone(args: list[str]) -> bool:
-    if not args:
-        return False
+    # Asking for help (`madoguchi`, `madoguchi help`, `madoguchi --help`, `madoguchi CMD -h`)
+    # lists commands and options; it reads no database and signs nothing.
+    options = args[: args.index("--")] if "--" in args else args
+    if not args or args[0] == "help" or {"--help", "-h"} & set(options):
+        return True
     if args[0] in STANDALONE:
         return True
     subs = STANDALONE_SUB.get(args[0], frozenset())
