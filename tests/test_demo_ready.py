@@ -6,8 +6,14 @@ import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
 
 from madoguchi.core.management.commands.demo import Command
+
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def _free_port() -> int:
@@ -58,3 +64,20 @@ def test_a_process_that_exits_means_no_banner():
     assert not Command(stdout=io.StringIO())._wait_ready(
         {"server": f"http://127.0.0.1:{port}/"}, {"server": child}
     )
+
+
+def test_the_banner_names_commands_a_second_shell_can_run_as_printed():
+    """`madoguchi` alone is not on the PATH and, outside demo mode, asks for SECRET_KEY: the
+    banner names the whole command (the one the README's step 5 gives)."""
+    out = io.StringIO()
+    Command(stdout=out)._banner("http://127.0.0.1:8000")
+    text = out.getvalue()
+    assert "`MADOGUCHI_DEMO=1 .venv/bin/madoguchi demo_totp`" in text
+    assert "`madoguchi " not in text
+    assert "MADOGUCHI_DEMO=1 .venv/bin/madoguchi demo_totp" in README.read_text()
+
+
+def test_demo_totp_outside_demo_mode_says_how_to_run_it(settings):
+    settings.DEMO = False
+    with pytest.raises(CommandError, match=r"MADOGUCHI_DEMO=1 \.venv/bin/madoguchi demo_totp"):
+        call_command("demo_totp")

@@ -31,6 +31,8 @@ from madoguchi.terminals.models import Terminal
 CITY = "デモ市"
 CONTRACTOR = "デモ窓口サービス株式会社"
 DEMO_PASSWORD = "madoguchi-demo"
+# How a second shell runs a command against the running demo (its data, its key, demo mode).
+DEMO_CLI = "MADOGUCHI_DEMO=1 .venv/bin/madoguchi"
 # Fixed TOTP key for the demo official and operator, so the demo can print a current code.
 DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
 

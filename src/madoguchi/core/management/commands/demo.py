@@ -160,18 +160,18 @@ class Command(BaseCommand):
         w("madoguchi demo desk is running")
         w(f"  open:        {base}/terminal/enrol/  and choose terminal desk-01 (one click)")
         w(f"  sign in:     desk1 / {demo.DEMO_PASSWORD}   (desk staff)")
-        w(f"               official / {demo.DEMO_PASSWORD} + the code from `madoguchi demo_totp`")
+        w(
+            f"               official / {demo.DEMO_PASSWORD} + the code `{demo.DEMO_CLI} demo_totp` prints"
+        )
         w(f"               operator / {demo.DEMO_PASSWORD} + code: also the admin at {base}/admin/")
         w(
             f"  card tray:   residents {', '.join(r[0] for r in demo.RESIDENTS)}; PIN {demo.DEMO_PIN}"
         )
         w("               (the 'locked' card's PIN is already blocked)")
-        w(
-            "  outside:     simulated provider :8701, bank :8702, insurer :8703 (`madoguchi sim accounts`)"
-        )
-        w(
-            "  outbox:      insurer calls after each completion (`madoguchi outside status|reconcile`)"
-        )
+        w("  outside:     simulated provider :8701, bank :8702, insurer :8703 (`sim accounts`)")
+        w("  outbox:      insurer calls after each completion (`outside status|reconcile`)")
+        w(f"  commands:    in another shell, in this folder: {demo.DEMO_CLI} COMMAND")
+        w("               (demo_totp, sim accounts, outside status, audit verify, --help)")
         me = settings.RESIDENT_ORIGIN or base
         w(f"  resident:    {me}/me/?kiosk=1  (the resident's own page, desk-01's card tray)")
         w("  incident:    in another shell: make scenario  (replays the seed's case on desk-02)")

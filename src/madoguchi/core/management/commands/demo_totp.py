@@ -11,5 +11,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **opts: object) -> None:
         if not settings.DEMO:
-            raise CommandError("Only in demo mode (MADOGUCHI_DEMO=1).")
+            raise CommandError(
+                f"Only in demo mode: run `{demo.DEMO_CLI} demo_totp` in the folder where "
+                "`make demo` runs."
+            )
         self.stdout.write(demo.current_totp())
