@@ -204,3 +204,99 @@ def test_validation_reads_one_batch_at_a_time_and_counts_rows_across_batches(
         match=rf"desk_events.csv, column 'event': row {len(text)} has unknown value 'log_out'",
     ):
         schema.validate(csv_dir)
+
+
+def _duplicate_link(t):
+    """The last link's id made the same as the first's."""
+    ids = t.column("link_id").to_pylist()
+    return t.set_column(0, "link_id", pa.array([*ids[:-1], ids[0]]))
+
+
+@pytest.fixture
+def three_links(tmp_path):
+    d = Desk()
+    family(d)
+    d.event(0, "login")
+    d.visit(1, "A", [("L1", "ﾔﾏﾀﾞ ﾀﾛｳ"), ("L2", "ﾔﾏﾀﾞ ﾀﾛｳ"), ("L3", "ﾔﾏﾀﾞ ﾀﾛｳ")])
+    d.event(30, "logout")
+    return d.write(tmp_path / "in")
+
+
+def test_a_duplicate_link_id_is_one_error_naming_the_file_column_value_and_rows(
+    three_links, tmp_path, monkeypatch
+):
+    """The rules join on link_id and report one row per link: a link listed twice is refused,
+    counted by DuckDB over the stream (one batch at a time), rows counted across batches."""
+    _rewrite(three_links, "links", _duplicate_link)
+    message = (
+        r"links.parquet, column 'link_id': value 'L1' is not unique: 2 rows have it "
+        r"\(rows 2 and 4\); each link_id must appear once"
+    )
+    with pytest.raises(schema.InputError, match=message) as exc:
+        schema.validate(three_links)
+    assert exc.value.column == "link_id"
+    monkeypatch.setattr(schema, "BATCH_ROWS", 1)
+    with pytest.raises(schema.InputError, match=message):
+        schema.validate(three_links)
+    with pytest.raises(schema.InputError, match=message):
+        schema.load(three_links)
+    out = tmp_path / "out"
+    with pytest.raises(CommandError, match=message):
+        call_command("scan", "run", str(three_links), "--out", str(out))
+    assert not out.exists()
+
+
+def test_a_resident_listed_twice_is_refused_in_csv_too(three_links, tmp_path):
+    """A resident listed twice would double each of their links in the rules' joins."""
+    csv_dir = tmp_path / "csv"
+    csv_dir.mkdir()
+    for name, table in schema.load(three_links).items():
+        if name == "residents":
+            table = pa.concat_tables([table, table.slice(2, 1), table.slice(2, 1)])
+        pacsv.write_csv(table, csv_dir / f"{name}.csv")
+    with pytest.raises(
+        schema.InputError,
+        match=r"residents.csv, column 'resident_id': value 'B' is not unique: 3 rows have it "
+        r"\(rows 4 and 7 and others\)",
+    ):
+        schema.validate(csv_dir)
+
+
+def test_a_bad_value_met_while_keys_are_counted_is_still_its_own_error(three_links, monkeypatch):
+    """The key column is counted in the same pass as the validation: a problem in a later
+    batch comes out as that problem (not as DuckDB's error), before any duplicate."""
+    monkeypatch.setattr(schema, "BATCH_ROWS", 1)
+
+    def both(t):
+        t = _duplicate_link(t)
+        programmes = t.column("programme").to_pylist()
+        return t.set_column(1, "programme", pa.array([*programmes[:-1], "mynapoint_3"]))
+
+    _rewrite(three_links, "links", both)
+    with pytest.raises(
+        schema.InputError,
+        match=r"links.parquet, column 'programme': row 4 has unknown value 'mynapoint_3'",
+    ):
+        schema.validate(three_links)
+
+
+def test_a_directory_with_glob_characters_is_read_as_itself(tmp_path):
+    """DuckDB reads '[', '*' and '?' in a path as a glob: a directory 'in[1]*?{a,b}' would read
+    the files of 'in1x{a,b}' beside it. The scan reads its own directory."""
+    directory = _three(tmp_path / "in[1]*?{a,b}", logout_omission=True)
+    _three(tmp_path / "in1x{a,b}", logout_omission=False)  # what the glob would match
+    out = tmp_path / "out[1]"
+    call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf", stdout=io.StringIO())
+    found = pq.read_table(out / "findings.parquet")
+    assert found.column("cause").to_pylist() == ["logout_omission"]
+
+
+def _three(directory, *, logout_omission):
+    d = Desk()
+    family(d)
+    d.event(0, "login")
+    d.visit(1, "A", [("L1", "ﾔﾏﾀﾞ ﾀﾛｳ")])
+    d.event(10, "card_read", resident="B")
+    d.link("L2", "A", "ｽｽﾞｷ ｲﾁﾛｳ" if logout_omission else "ﾔﾏﾀﾞ ﾀﾛｳ", minute=12)
+    d.event(30, "logout")
+    return d.write(directory)

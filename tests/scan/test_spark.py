@@ -196,3 +196,25 @@ def test_scan_run_on_spark_writes_the_findings_and_timelines_duckdb_does(tmp_pat
     assert spark.timelines == duck.timelines
     assert spark.timelines["L3"]  # the logout omission's desk events around its commit
     assert (tmp_path / "spark" / "report.html").exists()
+
+
+def test_spark_reads_a_directory_with_glob_characters_as_itself(tmp_path, spark_engine):
+    """Spark (Hadoop) reads '{', '[', '*' and '?' in a path as a glob: 'in[1]*?{a,b}' would
+    read the files of 'in1xa' beside it. Parquet and CSV tables are read from their own
+    directory."""
+    directory = _desk().write(tmp_path / "in[1]*?{a,b}")
+    events = pq.read_table(directory / "desk_events.parquet")
+    (directory / "desk_events.parquet").unlink()
+    pacsv.write_csv(events, directory / "desk_events.csv")
+    decoy = tmp_path / "in1xa"  # what the glob would match: no logout omission there
+    d = _desk()
+    d.links = [r for r in d.links if r["link_id"] != "L3"]
+    d.events = [e for e in d.events if e["link_id"] != "L3"]
+    d.write(decoy)
+    pacsv.write_csv(pq.read_table(decoy / "desk_events.parquet"), decoy / "desk_events.csv")
+    (decoy / "desk_events.parquet").unlink()
+    found = _found(spark_engine, spark_engine.register_files(directory))
+    assert {(r["link_id"], r["cause"]) for r in found} == {
+        ("L3", "logout_omission"),
+        ("L4", "typed_wrong_id"),
+    }

@@ -400,8 +400,10 @@ def _duckdb(
         clock.__enter__()
         for name, path in paths.items():
             cols = ", ".join(f'"{c.name}"' for c in schema.TABLES[name])
-            # name is one of the three fixed table names; the path is ours (generated).
-            src = f"read_parquet('{path}')" if path.suffix == ".parquet" else f"read_csv('{path}')"
+            # name is one of the three fixed table names; the path is quoted (and its glob
+            # characters escaped) by duckdb_literal_path.
+            literal = engines.duckdb_literal_path(path)
+            src = f"read_{path.suffix.lstrip('.')}({literal})"
             con.con.execute(f"CREATE OR REPLACE TABLE scan_{name} AS SELECT {cols} FROM {src}")  # noqa: S608
             tables[name] = con.table(f"scan_{name}")
         clock.__exit__()

@@ -72,8 +72,25 @@ def _parquet_view_sql(table: str, path: Path) -> str | None:
             cols.append(name)
         else:
             return None
-    literal = "'" + str(path.resolve()).replace("'", "''") + "'"
+    literal = duckdb_literal_path(path)
     return f"SELECT {', '.join(cols)} FROM read_parquet({literal})"  # noqa: S608
+
+
+def duckdb_literal_path(path: Path) -> str:
+    """The file's absolute path as a DuckDB string literal read as that one file: DuckDB takes
+    ``*``, ``?`` and ``[`` in a path for a glob (a directory ``scan[2026]`` would read
+    ``scan2``'s file), so each is bracketed as a class of one character, which matches only
+    itself."""
+    text = str(path.resolve())
+    escaped = "".join(f"[{c}]" if c in "*?[" else c for c in text)
+    return "'" + escaped.replace("'", "''") + "'"
+
+
+def spark_literal_path(path: Path | str) -> str:
+    """A path or URI as Spark (Hadoop's globbing) reads it as that one file: ``{``, ``}``,
+    ``[``, ``]``, ``*``, ``?`` and ``\\`` are glob syntax there, escaped with a backslash."""
+    text = str(path.resolve()) if isinstance(path, Path) else path
+    return "".join("\\" + c if c in "{}[]*?\\" else c for c in text)
 
 
 _SPARK_WHITESPACE = r"\p{IsWhite_Space}"
@@ -158,7 +175,7 @@ def _spark_frame(session: Any, table: str, path: Path, staging: Path) -> Any:
             header = next(csv.reader(fh), [])
         text = T.StructType([T.StructField(h, T.StringType()) for h in header])
         df = session.read.csv(
-            str(path.resolve()),
+            spark_literal_path(path),
             schema=text,
             header=True,
             encoding="UTF-8",
@@ -167,7 +184,7 @@ def _spark_frame(session: Any, table: str, path: Path, staging: Path) -> Any:
             mode="FAILFAST",
         )
     else:
-        df = session.read.parquet(str(path.resolve()))
+        df = session.read.parquet(spark_literal_path(path))
     return df.select(*_spark_columns(df, table))
 
 

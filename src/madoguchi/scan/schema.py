@@ -14,10 +14,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterator
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -56,6 +59,8 @@ class Column:
     """False: the value may be empty (null or the empty string)."""
     values: tuple[str, ...] = ()
     """When set, the only values allowed."""
+    unique: bool = False
+    """True: no two rows may hold the same value (the key the rules join on)."""
 
 
 STR = pa.string()
@@ -63,7 +68,7 @@ TS = pa.timestamp("us")
 
 TABLES: dict[str, tuple[Column, ...]] = {
     "residents": (
-        Column("resident_id", STR),
+        Column("resident_id", STR, unique=True),
         Column("name_kana", STR),
         Column("name_kanji", STR, required=False),
         Column("birth_date", pa.date32(), required=False),
@@ -71,7 +76,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("municipality_code", STR),
     ),
     "links": (
-        Column("link_id", STR),
+        Column("link_id", STR, unique=True),
         Column("programme", STR, values=PROGRAMMES),
         Column("resident_id", STR),
         Column("account_hash", STR),
@@ -300,12 +305,108 @@ def files(directory: Path | str) -> dict[str, Path]:
     return {t: _find(directory, t) for t in TABLES}
 
 
+UNIQUE_MEMORY_LIMIT = "1GB"
+"""DuckDB's memory for the uniqueness check of one key column; above it its aggregate spills to
+a temporary directory (removed afterwards), so 100M keys are checked in bounded memory."""
+
+
+def _unique_columns(table: str) -> list[str]:
+    return [c.name for c in TABLES[table] if c.unique]
+
+
+def _keys(validated: Iterable[pa.RecordBatch], column: str) -> Iterator[pa.RecordBatch]:
+    """The key column of each validated batch with each value's row of the file (0-based)."""
+    offset = 0
+    for batch in validated:
+        n = batch.num_rows
+        rows = pa.array(np.arange(offset, offset + n, dtype=np.int64))
+        yield pa.RecordBatch.from_arrays([batch.column(column), rows], names=["key", "row"])
+        offset += n
+
+
+def _first_duplicate(keys: Iterable[pa.RecordBatch]) -> tuple[str, int, int, int] | None:
+    """The duplicated key whose first row comes first in the file: (value, count, first row,
+    last row), or None when every key is unique. DuckDB counts them over the stream (one batch
+    held at a time; its aggregate spills to disk above ``UNIQUE_MEMORY_LIMIT``): no Python
+    object per row."""
+    import duckdb
+
+    spill = Path(tempfile.mkdtemp(prefix="madoguchi-scan-unique-"))
+    try:
+        con = duckdb.connect(
+            config={
+                "memory_limit": UNIQUE_MEMORY_LIMIT,
+                "temp_directory": str(spill),
+                "preserve_insertion_order": False,
+            }
+        )
+        try:
+            con.execute("SET enable_progress_bar = false")
+            stream = pa.RecordBatchReader.from_batches(
+                pa.schema([("key", STR), ("row", pa.int64())]), keys
+            )
+            con.register("scan_keys", stream)
+            found = con.execute(
+                "SELECT key, count(*) AS n, min(row) AS first, max(row) AS last "
+                "FROM scan_keys GROUP BY key HAVING count(*) > 1 ORDER BY first LIMIT 1"
+            ).fetchone()
+        finally:
+            con.close()
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+    if found is None:
+        return None
+    return str(found[0]), int(found[1]), int(found[2]), int(found[3])
+
+
+def _duplicate_error(path: Path, column: str, found: tuple[str, int, int, int]) -> InputError:
+    value, count, first, last = found
+    return InputError(
+        str(path),
+        column,
+        f"value {value!r} is not unique: {count} rows have it (rows {first + 2} and "
+        f"{last + 2}{' and others' if count > 2 else ''}); each {column} must appear once",
+    )
+
+
+def _check_unique(path: Path, table: str, validated: Iterable[pa.RecordBatch]) -> int:
+    """Consume ``validated`` (the table's validated batches), raising the first validation
+    problem as it comes, then the first duplicated key; the row count."""
+    columns = _unique_columns(table)
+    if not columns:
+        return sum(b.num_rows for b in validated)
+    if len(columns) > 1:  # not in version 1: one key per table
+        raise NotImplementedError(f"{table}: more than one unique column")
+    column = columns[0]
+    rows = 0
+    failed: list[Exception] = []
+
+    def counted() -> Iterator[pa.RecordBatch]:
+        # A problem met while DuckDB pulls the stream would surface as DuckDB's own error:
+        # keep it, end the stream, and raise it as it is below.
+        nonlocal rows
+        try:
+            for batch in validated:
+                rows += batch.num_rows
+                yield batch
+        except Exception as exc:
+            failed.append(exc)
+
+    found = _first_duplicate(_keys(counted(), column))
+    if failed:
+        raise failed[0]
+    if found is not None:
+        raise _duplicate_error(path, column, found)
+    return rows
+
+
 def validate(directory: Path | str) -> dict[str, int]:
-    """Check every table in bounded memory (one batch at a time, nothing kept); the row count of
-    each. Raises :class:`InputError` on the first problem."""
+    """Check every table in bounded memory (one batch at a time, nothing kept; the key columns'
+    uniqueness counted by DuckDB over the same pass); the row count of each. Raises
+    :class:`InputError` on the first problem."""
     rows = {}
     for table, path in files(directory).items():
-        rows[table] = sum(b.num_rows for b in batches(path, table))
+        rows[table] = _check_unique(path, table, batches(path, table))
     return rows
 
 
@@ -322,10 +423,12 @@ def readers(directory: Path | str) -> dict[str, pa.RecordBatchReader]:
 def load(directory: Path | str) -> dict[str, pa.Table]:
     """Read and validate the three tables into memory; raise :class:`InputError` on the first
     problem."""
-    return {
-        t: pa.Table.from_batches(list(batches(p, t)), schema=arrow_schema(t))
-        for t, p in files(directory).items()
-    }
+    tables = {}
+    for t, p in files(directory).items():
+        table = pa.Table.from_batches(list(batches(p, t)), schema=arrow_schema(t))
+        _check_unique(p, t, table.to_batches())
+        tables[t] = table
+    return tables
 
 
 class Writer:
