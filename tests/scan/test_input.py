@@ -300,3 +300,17 @@ def _three(directory, *, logout_omission):
     d.link("L2", "A", "ｽｽﾞｷ ｲﾁﾛｳ" if logout_omission else "ﾔﾏﾀﾞ ﾀﾛｳ", minute=12)
     d.event(30, "logout")
     return d.write(directory)
+
+
+def test_duckdb_refuses_a_uri_and_says_to_use_spark(tmp_path):
+    """DuckDB, embedded, reads local directories: an object store URI is refused before
+    anything starts, naming the engine that reads it; nothing is written."""
+    out = tmp_path / "out"
+    refusal = r"s3a://bucket/scan: a URI is read only by Spark: run with --engine spark"
+    with pytest.raises(CommandError, match=refusal):
+        call_command("scan", "run", "s3a://bucket/scan", "--out", str(out))
+    with pytest.raises(CommandError, match=refusal):
+        call_command("scan", "run", "s3a://bucket/scan", "--out", str(out), "--explain")
+    with pytest.raises(schema.InputError, match=refusal):
+        schema.validate("s3a://bucket/scan")
+    assert not out.exists()

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from madoguchi.scan import bench, engine, generate, schema
 from madoguchi.scan import run as scan_run
@@ -218,3 +218,83 @@ def test_spark_reads_a_directory_with_glob_characters_as_itself(tmp_path, spark_
         ("L3", "logout_omission"),
         ("L4", "typed_wrong_id"),
     }
+
+
+def test_spark_reads_and_validates_an_input_given_as_a_uri(tmp_path, spark_engine):
+    """With --engine spark a URI (s3a://, hdfs://; file:// here, no network in tests) is
+    validated by Spark itself, which reads it, and scanned as a local directory would be."""
+    directory = _desk().write(tmp_path / "in[1]")
+    events = pq.read_table(directory / "desk_events.parquet")
+    (directory / "desk_events.parquet").unlink()
+    pacsv.write_csv(events, directory / "desk_events.csv")
+    uri = f"file://{directory}"
+    assert spark_engine.validate(uri) == schema.validate(directory)
+    result = scan_run.run(
+        uri, tmp_path / "out", engine="spark", pdf=False, progress=io.StringIO(), threads=2
+    )
+    assert result.summary.rows == schema.validate(directory)
+    with engine.connect("duckdb", threads=2) as duck:
+        expected = _found(duck, duck.register_files(directory))
+    assert result.findings.select(COLUMNS).to_pylist() == expected
+    assert [r["link_id"] for r in expected] == ["L3", "L4"]
+
+
+def test_spark_validation_of_a_uri_gives_one_error_naming_file_and_column(tmp_path, spark_engine):
+    directory = _desk().write(tmp_path / "in")
+    uri = f"file://{directory}"
+    links = pq.read_table(directory / "links.parquet")
+
+    def refused(table, match):
+        with pytest.raises(schema.InputError, match=match) as exc:
+            spark_engine.validate(uri)
+        assert exc.value.file == f"{uri}/{table}"
+        return exc.value
+
+    ids = links.column("link_id").to_pylist()
+    pq.write_table(
+        links.set_column(0, "link_id", pa.array([*ids[:-1], ids[0]])), directory / "links.parquet"
+    )
+    error = refused(
+        "links.parquet",
+        r"column 'link_id': value 'L1' is not unique: 2 rows have it; each link_id must appear",
+    )
+    assert error.column == "link_id"
+    out = tmp_path / "out"
+    with pytest.raises(CommandError, match=r"column 'link_id': value 'L1' is not unique"):
+        call_command("scan", "run", uri, "--out", str(out), "--engine", "spark")
+    assert not out.exists()
+
+    programme = pa.array(["mynapoint_3", *links.column("programme").to_pylist()[1:]])
+    pq.write_table(links.set_column(1, "programme", programme), directory / "links.parquet")
+    refused(
+        "links.parquet",
+        r"column 'programme': 1 row has unknown value 'mynapoint_3' \(allowed: mynapoint_2,",
+    )
+    pq.write_table(links.drop_columns(["channel"]), directory / "links.parquet")
+    refused("links.parquet", r"column 'channel': missing column")
+    pq.write_table(links, directory / "links.parquet")
+
+    residents = pq.read_table(directory / "residents.parquet")
+    kana = pa.array([" \u3000", *residents.column("name_kana").to_pylist()[1:]])
+    pq.write_table(residents.set_column(1, "name_kana", kana), directory / "residents.parquet")
+    refused("residents.parquet", r"column 'name_kana': 1 row is empty \(required\)")
+    (directory / "residents.parquet").unlink()
+    refused("residents.parquet", r"missing: give residents.parquet or residents.csv")
+    pq.write_table(residents, directory / "residents.parquet")
+
+    events = pq.read_table(directory / "desk_events.parquet")
+    (directory / "desk_events.parquet").unlink()
+    pacsv.write_csv(events, tmp_path / "events.csv")
+    text = (tmp_path / "events.csv").read_text()
+    (directory / "desk_events.csv").write_text(
+        re.sub(r"2022-08-01 09:01:00(\.0+)?", "yesterday", text)
+    )
+    refused(
+        "desk_events.csv",
+        r"column 'at': 1 row has value 'yesterday', not a date and time \(YYYY-MM-DDTHH:MM:SS\)",
+    )
+
+
+def test_spark_without_a_file_system_for_the_scheme_says_so(spark_engine):
+    with pytest.raises(schema.InputError, match=r"^s3a://bucket/scan: cannot be read: .*s3a"):
+        spark_engine.validate("s3a://bucket/scan")

@@ -154,28 +154,24 @@ def _spark_columns(df: Any, table: str) -> list[Any]:
     return cols
 
 
-def _spark_frame(session: Any, table: str, path: Path, staging: Path) -> Any:
-    """One validated table as a Spark DataFrame read by Spark from the file (nothing through
-    the driver's memory). A file Spark cannot give as ``schema.load`` would is first
-    rewritten as Parquet in ``staging``, streamed batch by batch through ``schema.batches``
-    (on a cluster ``staging`` must be reachable by every executor)."""
-    if not _spark_readable(table, path):
-        staged = staging / f"{table}.parquet"
-        staging.mkdir(parents=True, exist_ok=True)
-        with pq.ParquetWriter(staged, schema.arrow_schema(table), compression="zstd") as out:
-            for batch in schema.batches(path, table):
-                out.write_batch(batch)
-        path = staged
-    if path.suffix == ".csv":
+def _spark_raw(session: Any, location: Path | str) -> Any:
+    """The file as Spark reads it: Parquet as stored, CSV with every column of the header as
+    text (the BOM stripped as ``schema.batches`` does; Spark's CSV options set to the RFC 4180
+    dialect pyarrow reads). ``location``: a local file, or a URI read through Spark."""
+    literal = spark_literal_path(location)
+    if str(location).endswith(".csv"):
         from pyspark.sql import types as T
 
-        # Every column as text, by the header's names (the BOM stripped as schema.batches
-        # does); Spark's own CSV options set to the RFC 4180 dialect pyarrow reads.
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh), [])
+        if isinstance(location, Path):
+            with location.open(encoding="utf-8-sig", newline="") as fh:
+                header = next(csv.reader(fh), [])
+        else:
+            first = session.read.text(literal).limit(1).collect()
+            line = first[0][0].removeprefix("\ufeff") if first else ""
+            header = next(csv.reader([line]), [])
         text = T.StructType([T.StructField(h, T.StringType()) for h in header])
-        df = session.read.csv(
-            spark_literal_path(path),
+        return session.read.csv(
+            literal,
             schema=text,
             header=True,
             encoding="UTF-8",
@@ -183,9 +179,155 @@ def _spark_frame(session: Any, table: str, path: Path, staging: Path) -> Any:
             escape='"',
             mode="FAILFAST",
         )
-    else:
-        df = session.read.parquet(spark_literal_path(path))
+    return session.read.parquet(literal)
+
+
+def _spark_frame(session: Any, table: str, location: Path | str, staging: Path) -> Any:
+    """One validated table as a Spark DataFrame read by Spark from the file (nothing through
+    the driver's memory). A local file Spark cannot give as ``schema.load`` would is first
+    rewritten as Parquet in ``staging``, streamed batch by batch through ``schema.batches``
+    (on a cluster ``staging`` must be reachable by every executor). A URI is read as it is
+    (``_spark_validate`` refused what Spark cannot read)."""
+    if isinstance(location, Path) and not _spark_readable(table, location):
+        staged = staging / f"{table}.parquet"
+        staging.mkdir(parents=True, exist_ok=True)
+        with pq.ParquetWriter(staged, schema.arrow_schema(table), compression="zstd") as out:
+            for batch in schema.batches(location, table):
+                out.write_batch(batch)
+        location = staged
+    df = _spark_raw(session, location)
     return df.select(*_spark_columns(df, table))
+
+
+def _java_message(exc: BaseException) -> str:
+    """The first line of a Spark or Hadoop error (no Java stack trace in the message)."""
+    java = getattr(exc, "java_exception", None)
+    text = str(java.toString()) if java is not None else str(exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _spark_files(session: Any, uri: str) -> dict[str, str]:
+    """The three tables' files under ``uri`` (``format.json`` checked), looked up through
+    Hadoop's file system for the URI's scheme; the same errors as ``schema.files``."""
+    from py4j.protocol import Py4JJavaError
+
+    hpath = session._jvm.org.apache.hadoop.fs.Path
+    base = uri.rstrip("/")
+    try:
+        fs = hpath(base).getFileSystem(session._jsc.hadoopConfiguration())
+        if not fs.exists(hpath(base)) or not fs.getFileStatus(hpath(base)).isDirectory():
+            raise schema.InputError(uri, None, "not a directory")
+        fmt = f"{base}/format.json"
+        if fs.exists(hpath(fmt)):
+            rows = session.read.text(spark_literal_path(fmt), wholetext=True).collect()
+            schema.check_format(fmt, rows[0][0] if rows else "")
+        found: dict[str, str] = {}
+        for table in schema.TABLES:
+            names = [f"{base}/{table}.parquet", f"{base}/{table}.csv"]
+            there = [n for n in names if fs.exists(hpath(n))]
+            if not there:
+                raise schema.InputError(
+                    names[0], None, f"missing: give {table}.parquet or {table}.csv"
+                )
+            if len(there) > 1:
+                raise schema.InputError(
+                    names[1], None, f"both {table}.parquet and {table}.csv exist; keep one"
+                )
+            found[table] = there[0]
+    except Py4JJavaError as exc:
+        raise schema.InputError(uri, None, f"cannot be read: {_java_message(exc)}") from exc
+    return found
+
+
+_TS_TEXT = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?$"
+_DATE_TEXT = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _problem(n: int, problem: str, value: str | None) -> str:
+    """``n`` rows with ``problem`` (one of them holding ``value``), as one sentence."""
+    if problem == "empty":
+        return "1 row is empty (required)" if n == 1 else f"{n:,} rows are empty (required)"
+    if n == 1:
+        return f"1 row has {problem.format(value=f'value {value!r}')}"
+    return f"{n:,} rows have {problem.format(value=f'values such as {value!r}')}"
+
+
+def _spark_validate_table(session: Any, table: str, location: str) -> int:
+    """``schema.batches``' checks made by Spark over the file it reads (a URI): columns
+    present, types, required values, allowed values, then the key's uniqueness; the row
+    count. Spark reads in parallel, without the file's row order: an error names how many rows
+    have the problem and one value, not a row number."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    df = _spark_raw(session, location)
+    stored = {f.name: f.dataType for f in df.schema.fields}
+    for spec in schema.TABLES[table]:
+        if spec.name not in stored:
+            raise schema.InputError(location, spec.name, "missing column")
+    ws = _SPARK_WHITESPACE
+    checks: list[tuple[str, Any, Any, Any]] = []  # (column, problem, bad rows, a bad value)
+    for spec in schema.TABLES[table]:
+        col = F.col(f"`{spec.name}`")
+        typ = stored[spec.name]
+        text = isinstance(typ, T.StringType)
+        if spec.type == schema.STR:
+            ok = text or isinstance(typ, T.IntegralType | T.NullType)
+        elif spec.type == schema.TS:
+            ok = text or isinstance(typ, T.TimestampType | T.TimestampNTZType | T.NullType)
+        else:
+            ok = text or isinstance(typ, T.DateType | T.TimestampNTZType | T.NullType)
+        if not ok:
+            raise schema.InputError(
+                location, spec.name, f"expected {spec.type}, found {typ.simpleString()}"
+            )
+        blank = (col.isNull() | col.rlike(f"^{ws}*$")) if text else col.isNull()
+        if spec.required:
+            checks.append((spec.name, "empty", blank, F.lit("")))
+        if text and spec.type != schema.STR:
+            when = spec.type == schema.TS
+            pattern, cast = (_TS_TEXT, "timestamp") if when else (_DATE_TEXT, "date")
+            kind = "date and time (YYYY-MM-DDTHH:MM:SS)" if when else "date (YYYY-MM-DD)"
+            good = col.rlike(pattern) & col.cast(cast).isNotNull()
+            checks.append((spec.name, f"{{value}}, not a {kind}", ~blank & ~good, col))
+        if spec.values:
+            allowed = ", ".join(spec.values)
+            bad = ~blank & ~col.isin(*spec.values)
+            checks.append((spec.name, f"unknown {{value}} (allowed: {allowed})", bad, col))
+    aggs = [F.count(F.lit(1)).alias("rows")]
+    for i, (_, _, bad, value) in enumerate(checks):
+        aggs.append(F.sum(F.when(bad, 1).otherwise(0)).alias(f"n{i}"))
+        aggs.append(F.first(F.when(bad, value.cast("string")), ignorenulls=True).alias(f"v{i}"))
+    result = df.agg(*aggs).collect()[0]
+    for i, (column, problem, _, _) in enumerate(checks):
+        n = int(result[f"n{i}"] or 0)
+        if n:
+            raise schema.InputError(location, column, _problem(n, problem, result[f"v{i}"]))
+    for spec in schema.TABLES[table]:
+        if spec.unique:
+            key = F.col(f"`{spec.name}`").cast("string")
+            dup = df.groupBy(key.alias("key")).count().filter("count > 1").limit(1).collect()
+            if dup:
+                raise schema.duplicate_error(location, spec.name, dup[0]["key"], dup[0]["count"])
+    return int(result["rows"])
+
+
+def _spark_validate(session: Any, uri: str) -> dict[str, int]:
+    """Validate the input under a URI with Spark (the driver cannot read it itself): the
+    checks of ``schema.validate``, each problem one ``InputError`` naming the file and the
+    column; the row count of each table."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    rows = {}
+    for table, location in _spark_files(session, uri).items():
+        try:
+            rows[table] = _spark_validate_table(session, table, location)
+        except (Py4JJavaError, PySparkException) as exc:
+            raise schema.InputError(
+                location, None, f"cannot be read by Spark: {_java_message(exc)}"
+            ) from exc
+    return rows
 
 
 def spark_session(master: str = "local[2]", **conf: str) -> Any:
@@ -245,6 +387,15 @@ class Engine:
                 out[name] = self.con.table(f"scan_{name}")
         return out
 
+    def validate(self, directory: Path | str) -> dict[str, int]:
+        """Validate the input; the row count of each table. A local directory through
+        ``schema.validate`` (bounded memory, row numbers in errors); a URI (``s3a://…``,
+        ``hdfs://…``, ``file://…``) by Spark itself, which reads it (``_spark_validate``).
+        DuckDB refuses a URI (``schema.files``)."""
+        if self.backend == "pyspark" and schema.is_uri(directory):
+            return _spark_validate(self.con._session, str(directory))
+        return schema.validate(directory)
+
     def register_files(self, directory: Path | str) -> dict[str, ir.Table]:
         """The input directory's tables for the rules, read by the engine itself (validate
         first: ``schema.validate``). On DuckDB each ``NAME.parquet`` becomes a view over
@@ -276,8 +427,14 @@ class Engine:
         if self.scratch is None:
             self.scratch = Path(tempfile.mkdtemp(prefix="madoguchi-scan-spark-"))
         out: dict[str, ir.Table] = {}
-        for name, path in schema.files(directory).items():
-            df = _spark_frame(self.con._session, name, path, self.scratch)
+        session = self.con._session
+        located: dict[str, Path] | dict[str, str] = (
+            _spark_files(session, directory)
+            if isinstance(directory, str) and schema.is_uri(directory)
+            else schema.files(directory)
+        )
+        for name, path in located.items():
+            df = _spark_frame(session, name, path, self.scratch)
             df.createOrReplaceTempView(f"scan_file_{name}")
             out[name] = self.con.table(f"scan_file_{name}")
         return out

@@ -147,14 +147,20 @@ def run(
     memory_limit: str = engines.DUCKDB_MEMORY_LIMIT,
     threads: int | None = None,
 ) -> RunResult:
-    directory, out = Path(directory), Path(out)
+    # A URI (s3a://…) stays a string: Spark reads it; DuckDB refuses it (schema.files).
+    directory = str(directory) if schema.is_uri(str(directory)) else Path(directory)
+    out = Path(out)
     if out.exists() and not out.is_dir():
         raise schema.InputError(str(out), None, "the output exists and is not a directory")
     started_at = datetime.now()
     t0 = time.perf_counter()
-    # Validated batch by batch (bounded memory); then DuckDB reads the Parquet files itself.
-    rows = schema.validate(directory)
+    # Validated batch by batch (bounded memory) before any engine starts; then the engine
+    # reads the files itself. A URI is validated by Spark, which can read it.
+    by_spark = engine == "spark" and isinstance(directory, str)
+    rows = {} if by_spark else schema.validate(directory)
     with engines.connect(engine, master=master, memory_limit=memory_limit, threads=threads) as eng:
+        if by_spark:
+            rows = eng.validate(directory)
         registered = eng.register_files(directory)
         findings = _with_progress(
             f"scan ({engine})",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -37,6 +38,7 @@ __all__ = [
     "arrow_schema",
     "batches",
     "files",
+    "is_uri",
     "load",
     "readers",
     "validate",
@@ -283,21 +285,46 @@ def _check_format(directory: Path) -> None:
     if not path.exists():
         return
     try:
-        meta = json.loads(path.read_text("utf-8"))
+        text = path.read_text("utf-8")
     except (ValueError, OSError) as exc:
-        raise InputError(str(path), None, f"not valid JSON: {exc}") from exc
+        raise InputError(str(path), None, f"cannot be read: {exc}") from exc
+    check_format(str(path), text)
+
+
+def check_format(path: str, text: str) -> None:
+    """Check ``format.json``'s content (``path`` names it in the error)."""
+    try:
+        meta = json.loads(text)
+    except ValueError as exc:
+        raise InputError(path, None, f"not valid JSON: {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
-        raise InputError(str(path), "format", f"expected {FORMAT_NAME!r}")
+        raise InputError(path, "format", f"expected {FORMAT_NAME!r}")
     if meta.get("version") != FORMAT_VERSION:
         raise InputError(
-            str(path),
+            path,
             "version",
             f"version {meta.get('version')!r} is not supported (this is {FORMAT_VERSION})",
         )
 
 
+def is_uri(directory: Path | str) -> bool:
+    """Whether the input is named by a URI (``s3a://…``, ``hdfs://…``, ``file://…``): only
+    Spark reads those (``engine.Engine.validate``); this module reads local paths."""
+    return (
+        isinstance(directory, str)
+        and re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", directory) is not None
+    )
+
+
 def files(directory: Path | str) -> dict[str, Path]:
     """The three tables' files (and ``format.json`` checked), without reading any row."""
+    if is_uri(directory):
+        raise InputError(
+            str(directory),
+            None,
+            "a URI is read only by Spark: run with --engine spark (the default engine, "
+            "DuckDB, reads local directories)",
+        )
     directory = Path(directory)
     if not directory.is_dir():
         raise InputError(str(directory), None, "not a directory")
@@ -359,13 +386,19 @@ def _first_duplicate(keys: Iterable[pa.RecordBatch]) -> tuple[str, int, int, int
     return str(found[0]), int(found[1]), int(found[2]), int(found[3])
 
 
-def _duplicate_error(path: Path, column: str, found: tuple[str, int, int, int]) -> InputError:
-    value, count, first, last = found
+def duplicate_error(
+    path: Path | str, column: str, value: str, count: int, rows: tuple[int, int] | None = None
+) -> InputError:
+    """``rows``: the first and last row holding ``value`` (0-based), when known."""
+    where = ""
+    if rows is not None:
+        first, last = rows
+        where = f" (rows {first + 2} and {last + 2}{' and others' if count > 2 else ''})"
     return InputError(
         str(path),
         column,
-        f"value {value!r} is not unique: {count} rows have it (rows {first + 2} and "
-        f"{last + 2}{' and others' if count > 2 else ''}); each {column} must appear once",
+        f"value {value!r} is not unique: {count} rows have it{where}; "
+        f"each {column} must appear once",
     )
 
 
@@ -396,7 +429,8 @@ def _check_unique(path: Path, table: str, validated: Iterable[pa.RecordBatch]) -
     if failed:
         raise failed[0]
     if found is not None:
-        raise _duplicate_error(path, column, found)
+        value, count, first, last = found
+        raise duplicate_error(path, column, value, count, (first, last))
     return rows
 
 

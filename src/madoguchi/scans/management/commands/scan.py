@@ -115,10 +115,16 @@ class Command(BaseCommand):
         from madoguchi.scan import schema
 
         if opts["explain"]:
-            # The plans as a run would make them: the engine reading the validated files.
-            schema.validate(opts["directory"])
+            # The plans as a run would make them: the engine reading the validated files
+            # (a URI validated by Spark itself; DuckDB refuses one).
+            directory = opts["directory"]
+            by_spark = opts["engine"] == "spark" and schema.is_uri(directory)
+            if not by_spark:
+                schema.validate(directory)
             with engines.connect(opts["engine"], master=opts["master"]) as eng:
-                for name, plan in eng.explain(eng.register_files(opts["directory"])):
+                if by_spark:
+                    eng.validate(directory)
+                for name, plan in eng.explain(eng.register_files(directory)):
                     self.stdout.write(f"== {name}\n{plan}\n")
             return
         from madoguchi.scan.run import run
