@@ -51,11 +51,15 @@ def test_api_database_unreachable_is_503_with_a_refusal_body(client):
     assert "server closed" not in r.content.decode()
 
 
-def test_desk_page_database_unreachable_is_a_japanese_page(client):
-    r = client.get("/desk/test-db-down")
-    assert r.status_code == 503
+def japanese_page(r, status: int) -> str:
+    assert r.status_code == status
     page = r.content.decode()
     assert 'lang="ja"' in page
+    return page
+
+
+def test_desk_page_database_unreachable_is_a_japanese_page(client):
+    page = japanese_page(client.get("/desk/test-db-down"), 503)
     assert "データベースに一時的に接続できません" in page
     assert "server closed" not in page
 
@@ -70,3 +74,25 @@ def test_a_bug_is_500_without_its_details(client):
     r = client.get("/desk/test-bug", HTTP_ACCEPT="application/json")
     assert r.json()["code"] == "server_error"
     assert "secret" not in r.content.decode()
+
+
+@pytest.mark.django_db
+def test_refused_pages_are_japanese_and_the_api_gets_a_refusal_body(settings):
+    """A dead link or a page the role may not open: never Django's English "Not Found" or
+    "403 Forbidden", nor the views' English PermissionDenied texts."""
+    from madoguchi.accounts.constants import Role
+    from tests import factories
+
+    settings.DEBUG = False
+    c = Client()
+    page = japanese_page(c.get("/no-such-page/"), 404)
+    assert "このアドレスには何もありません" in page
+    assert "Not Found" not in page
+    body = c.get("/api/v1/no-such-endpoint").json()
+    assert body["code"] == "not_found"
+    assert "address" in body["message"]
+    c.force_login(factories.staff(Role.DESK_STAFF))
+    page = japanese_page(c.get("/officials/"), 403)
+    assert "このページを開く権限がありません" in page
+    assert "Forbidden" not in page
+    assert "city officials" not in page

@@ -23,3 +23,7 @@ urlpatterns = [
 
 # Uncaught exceptions: 503 (database unreachable) or 500, as a refusal body or a page.
 handler500 = "madoguchi.core.views.server_error"
+# Refused requests: a Japanese page for people, the refusal body for the API.
+handler400 = "madoguchi.core.views.bad_request"
+handler403 = "madoguchi.core.views.forbidden"
+handler404 = "madoguchi.core.views.not_found"

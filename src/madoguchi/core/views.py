@@ -6,9 +6,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from madoguchi.accounts.constants import Role
-from madoguchi.refusals import CsrfFailed, DatabaseUnavailable, ServerFailed
+from madoguchi.refusals import CsrfFailed, DatabaseUnavailable, Refusal, ServerFailed
 from madoguchi.terminals.binding import current_terminal
 from madoguchi.terminals.models import DeskSession
 
@@ -55,6 +56,38 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     )
 
 
+def _refused(request: HttpRequest, refusal: Refusal) -> HttpResponse:
+    """The refusal body for the API (and JSON clients), a page in the reader's language for
+    people (rendered without the request: no context processor runs)."""
+    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse(refusal.as_body(), status=refusal.status)
+    page = render_to_string("core/server_error.html", {"message": refusal.text()})
+    return HttpResponse(page, status=refusal.status)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """``handler404``: never Django's English "Not Found" page."""
+    message = gettext_lazy(
+        "There is nothing at this address. Check the address, or go back to the start."
+    )
+    return _refused(request, Refusal("not_found", message, status=404))
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """``handler403``: the views' PermissionDenied texts are for the log, not for people."""
+    message = gettext_lazy(
+        "Your role may not open this page. Go back to the start, or sign in with an account "
+        "that may."
+    )
+    return _refused(request, Refusal("forbidden", message, status=403))
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """``handler400``."""
+    message = gettext_lazy("The request could not be read. Go back to the start and try again.")
+    return _refused(request, Refusal("bad_request", message, status=400))
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """The handler for uncaught exceptions (``handler500``), called while the exception is
     being handled. A database that cannot be reached (PostgreSQL restarting, a lock timeout)
@@ -64,12 +97,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exc = sys.exc_info()[1]
     unavailable = isinstance(exc, OperationalError | InterfaceError)
     refusal = DatabaseUnavailable() if unavailable else ServerFailed()
-    response: HttpResponse
-    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-        response = JsonResponse(refusal.as_body(), status=refusal.status)
-    else:
-        page = render_to_string("core/server_error.html", {"message": refusal.text()})
-        response = HttpResponse(page, status=refusal.status)
+    response = _refused(request, refusal)
     if unavailable:
         response["Retry-After"] = "5"
     return response
