@@ -1,6 +1,8 @@
 """The page's checklist rows and the form's ticks read the visit's version, its items and their
 latest state with fewer queries (issue 15); what they show and record is unchanged."""
 
+from madoguchi.audit import selectors as audit_selectors
+from madoguchi.audit.models import AuditEvent
 from madoguchi.checklists import selectors, services
 from madoguchi.checklists.constants import Stage
 from madoguchi.checklists.models import ChecklistItem, ChecklistTick
@@ -69,3 +71,16 @@ def test_rows_and_ticks_stay_on_the_version_the_visit_began_ticking_under(truste
     assert [(t.item.code, t.ticked) for t in added] == [("pin_by_resident", False)]
     assert ChecklistTick.objects.filter(visit=other).count() == 3
     assert _rows(other) == _reference(other)
+
+
+def test_the_forms_ticks_show_in_the_audit_trail_by_the_items_label(trusted, desk, checklist):
+    """The officials' audit trail reads 「カードの顔写真が…」, not the item's code, for a tick
+    from the desk's form as for a single tick (the form's payload had no labels)."""
+    visit = start(desk, trusted.card("A"))
+    prepare(desk)
+    services.tick_many(visit=visit, stage=STAGE, codes={"card_face_matches"}, staff=desk.staff)
+    face = checklist.items.get(code="card_face_matches")
+    event = AuditEvent.objects.filter(event_name="checklists.ticked").get()
+    assert f"「{face.label_ja}」" in audit_selectors.display(event, "ja")
+    assert face.label_en in audit_selectors.display(event, "en")
+    assert "card_face_matches" not in audit_selectors.display(event, "ja")

@@ -469,6 +469,8 @@ def tick_many(*, visit: Visit, stage: str, codes: set[str], staff: Any) -> list[
                 payload={
                     "visit": locked.reference,
                     "item": row.item.code,
+                    "label_ja": row.item.label_ja,
+                    "label_en": row.item.label_en,
                     "state": "ticked" if row.ticked else "withdrawn",
                     "version": template.version,
                 },
