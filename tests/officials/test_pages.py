@@ -99,7 +99,11 @@ def test_visit_detail_shows_audit_trail_and_incident(client, two_visits):
     html = r.content.decode()
     assert r.status_code == 200
     assert f"受付を開始しました（受付 {ours.reference}）" in html
-    assert "手続き test_link を準備しました" in html
+    # Procedures and end reasons by their names, not their codes (the table and the trail).
+    assert "手続き テスト用の紐付け を準備しました" in html
+    assert "<td>テスト用の紐付け</td>" in html
+    assert "test_link" not in html
+    assert f"受付を終了しました（受付 {ours.reference}、理由: カードが取り外されました）" in html
     with translation.override("ja"):
         kind = str(IncidentKind.VISIT_ENDED_WITH_PENDING.label)
     assert kind in html  # the incident's kind, in Japanese

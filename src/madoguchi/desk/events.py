@@ -1,6 +1,31 @@
 """Audit event types of visits (block 3100-3199)."""
 
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils import translation
+
 from madoguchi.audit.events import EventType, register
+
+
+def describe_procedure(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
+    """The procedure's name for its kind, for the audit line (officials read 「マイナポイントの
+    申込」, not point_application)."""
+    from .procedures import label  # the registry, filled as the apps load
+
+    return {"kind": label(str(payload.get("kind", "?")), lang)}
+
+
+def describe_end(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
+    """Why the visit ended, in words (as the officials' visit page says it)."""
+    from .constants import VisitEndReason
+
+    reason = str(payload.get("reason", "?"))
+    if reason not in VisitEndReason.values:
+        return {"reason": reason}
+    with translation.override(lang):
+        return {"reason": str(VisitEndReason(reason).label)}
+
 
 VISITS_STARTED = register(
     EventType(
@@ -16,6 +41,7 @@ VISITS_ENDED = register(
         "visits.ended",
         ja="受付を終了しました（受付 {visit}、理由: {reason}）",
         en="Visit {visit} ended ({reason})",
+        describe=describe_end,
     )
 )
 VISITS_CARD_INSERTED = register(
@@ -40,6 +66,7 @@ VISITS_PROCEDURE_PREPARED = register(
         "visits.procedure_prepared",
         ja="手続き {kind} を準備しました（受付 {visit}）",
         en="Procedure {kind} prepared in visit {visit}",
+        describe=describe_procedure,
     )
 )
 VISITS_COMPLETION_CHALLENGE = register(
@@ -72,6 +99,7 @@ VISITS_PROCEDURE_DISCARDED = register(
         "visits.procedure_discarded",
         ja="手続き {kind} を取り消しました（受付 {visit}）",
         en="Procedure {kind} discarded in visit {visit}",
+        describe=describe_procedure,
     )
 )
 VISITS_HANDOVER_STARTED = register(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from django.conf import settings
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.refusals import Refusal, Text
@@ -150,6 +151,17 @@ def get(kind: str) -> ProcedureHandler | None:
     if getattr(handler, "test_only", False) and not settings.DESK_TEST_PROCEDURE:
         return None
     return handler
+
+
+def label(kind: str, lang: str | None = None) -> str:
+    """The procedure's name for people in `lang` (default: the active language); the kind
+    itself when no handler of that kind is registered."""
+    handler = _REGISTRY.get(kind)
+    if handler is None:
+        return kind
+    return (
+        handler.label_en if (lang or get_language() or "ja").startswith("en") else handler.label_ja
+    )
 
 
 def receipt_url(completion: Completion) -> str | None:

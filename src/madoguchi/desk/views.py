@@ -121,7 +121,7 @@ def lang_en() -> bool:
 
 
 def _label(handler: Any) -> str:
-    return handler.label_en if (get_language() or "ja").startswith("en") else handler.label_ja
+    return registry.label(handler.kind)
 
 
 # --- waiting -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 
 from madoguchi.audit import selectors as audit_selectors
 from madoguchi.checklists import selectors as checklist_selectors
+from madoguchi.desk.procedures import label as procedure_label
 from madoguchi.identity.access import chosen_reason, reason_required, record_read, record_reads
 from madoguchi.incidents.constants import IncidentKind, Severity
 
@@ -83,7 +84,9 @@ def visit_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         "officials/visit.html",
         {
             "visit": visit,
-            "procedures": visit.procedures.order_by("pk"),
+            "procedures": [
+                {"p": p, "label": procedure_label(p.kind)} for p in visit.procedures.order_by("pk")
+            ],
             "completions": completions,
             "ticks": checklist_selectors.history(visit),
             "incidents": visit.incidents.order_by("occurred_at"),
