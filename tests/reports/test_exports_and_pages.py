@@ -135,3 +135,19 @@ def test_dashboard_is_inline_svg_without_scripts_or_styles(client, day_with_inci
     desk_section = page.split('data-testid="desk-charts"')[1]
     mine = desk_section.split(f"<figcaption>{terminal.name}</figcaption>")[1].split("</svg>")[0]
     assert re.search(r"certificate_mismatch \d{4}-\d\d-\d\d: 1", mine)
+
+
+def test_the_daily_report_says_severity_and_time_in_words(client, day_with_incidents, supervisor):
+    """The page and the PDF read 低 and `2026-11-30 21:58:42`, not `low` and an ISO stamp; the
+    page's header does not call the report's desk this browser's terminal."""
+    terminal, day = day_with_incidents
+    client.force_login(supervisor)
+    page = client.get(reverse("reports:daily", args=[terminal.pk, day.isoformat()])).content
+    html = page.decode()
+    assert html.count('<td class="sev-low">低</td>') == 3
+    assert not re.search(r"<td>\d{4}-\d\d-\d\dT", html)
+    assert 'data-testid="terminal-name"' not in html
+    report = services.daily_report_submit(actor=supervisor, terminal=terminal, day=day)
+    text = check_pdf(exports.to_pdf(report.snapshot, submitted=report))
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d", text)
+    assert "low" not in text

@@ -6,12 +6,33 @@ import io
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils import translation
+
+from madoguchi.incidents.constants import Severity
+
+
+def incident_rows(content: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's incidents for people: the severity in words (低, not low) in the active
+    language, the time as `2026-11-30 21:58:42`. Display only: the content stays as frozen."""
+    labels = dict(Severity.choices)
+    return [
+        {
+            **i,
+            "severity_label": str(labels.get(i["severity"], i["severity"])),
+            "at_text": str(i["at"]).replace("T", " ")[:19],
+        }
+        for i in content.get("incidents", [])
+    ]
 
 
 def to_pdf(content: dict[str, Any], *, submitted: Any = None) -> bytes:
     from weasyprint import HTML
 
-    html = render_to_string("reports/daily_document.html", {"r": content, "submitted": submitted})
+    with translation.override("ja"):  # the document is in Japanese
+        rows = incident_rows(content)
+    html = render_to_string(
+        "reports/daily_document.html", {"r": content, "incidents": rows, "submitted": submitted}
+    )
     return bytes(HTML(string=html).write_pdf())
 
 

@@ -95,9 +95,11 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
         request,
         "reports/daily.html",
         {
-            "terminal": terminal,
+            # Not `terminal`: the page header names the browser's own terminal by that key.
+            "desk_terminal": terminal,
             "day": d,
             "r": content,
+            "incidents": exports.incident_rows(content),
             "submitted": submitted,
             "verified": services.verify(submitted) if submitted else None,
             "can_submit": submitted is None and services.can_submit(request.user, terminal),
