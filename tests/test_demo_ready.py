@@ -81,3 +81,13 @@ def test_demo_totp_outside_demo_mode_says_how_to_run_it(settings):
     settings.DEMO = False
     with pytest.raises(CommandError, match=r"MADOGUCHI_DEMO=1 \.venv/bin/madoguchi demo_totp"):
         call_command("demo_totp")
+
+
+@pytest.mark.django_db
+def test_the_demo_starts_with_a_static_root_so_no_worker_warns(settings, tmp_path):
+    """Without var/static each gunicorn worker printed `UserWarning: No directory at: …`."""
+    settings.DEMO = True
+    settings.DATA_DIR = tmp_path
+    settings.STATIC_ROOT = tmp_path / "static"
+    call_command("demo", "--seed-only", stdout=io.StringIO())
+    assert settings.STATIC_ROOT.is_dir()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -57,6 +58,9 @@ class Command(BaseCommand):
         }
         (root / "scenario.json").write_text(json.dumps(scenario, indent=1))
         (root / "scenario.json").chmod(0o600)
+        # The server serves static files from the apps (WHITENOISE_USE_FINDERS); without the
+        # collected root, each worker would print a Python warning as the demo starts.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         if opts["seed_only"]:
             self.stdout.write("Demo data seeded.")
             return
