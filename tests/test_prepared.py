@@ -67,3 +67,24 @@ def test_a_locking_query_is_refused_outside_a_transaction_as_django_refuses_it()
     if connection.features.has_select_for_update:
         with pytest.raises(TransactionManagementError):
             prepared(pk=pk)
+
+
+def _names(app_label):
+    own = Permission.objects.filter(content_type__app_label=app_label).values_list("codename")
+    groups = Permission.objects.filter(
+        content_type__app_label=app_label, group__isnull=False
+    ).values_list("name")
+    return own.order_by().union(groups.order_by(), all=True)
+
+
+@pytest.mark.django_db
+def test_prepared_values_list_rows_are_the_querysets_tuples():
+    prepared = Prepared(_names, app_label="-stand-in-app-")
+    for app_label in ("auth", "accounts", "no_such_app"):
+        expected = sorted(_names(app_label))
+        with CaptureQueriesContext(connection) as queries:
+            got = prepared.rows(app_label=app_label)
+        assert sorted(got) == expected
+        assert len(queries) == 1
+    assert prepared.rows(app_label="auth")
+    assert all(type(row) is tuple for row in prepared.rows(app_label="auth"))

@@ -8,6 +8,9 @@ builds the queryset once from stand-in values, keeps Django's compiled SQL and i
 every call only puts the call's values in place of the stand-ins. The rows are turned into
 objects by Django's own `ModelIterable`, exactly as the queryset would have been.
 
+A values_list queryset (its rows are tuples, not objects) runs with `rows()`: the same
+compiled SQL, the rows as the queryset's `ValuesListIterable` gives them.
+
 Only values that Django passes through to the database unchanged may vary: integers and
 strings compared for equality (ids, codes). Each stand-in must appear among the compiled
 parameters as given (checked when compiling); anything else in the query (constants, booleans,
@@ -26,6 +29,8 @@ from django.db.models import Model, QuerySet
 from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
+# compiler, SQL, parameters, {parameter index: stand-in name}, (iterable class, fields)
+_Entry = tuple[Any, str, tuple[Any, ...], dict[int, str], tuple[Any, Any]]
 
 
 class _Compiled:
@@ -52,10 +57,10 @@ class Prepared(Generic[M]):
             raise ValueError("stand-ins must be distinct")
         self._build = build
         self._stand_ins = stand_ins
-        self._compiled: dict[str, tuple[Any, str, tuple[Any, ...], dict[int, str]]] = {}
+        self._compiled: dict[str, _Entry] = {}
         self._lock = threading.Lock()
 
-    def _compile(self, alias: str) -> tuple[Any, str, tuple[Any, ...], dict[int, str]]:
+    def _compile(self, alias: str) -> _Entry:
         queryset = self._build(**self._stand_ins)
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
@@ -67,9 +72,19 @@ class Prepared(Generic[M]):
         missing = set(self._stand_ins) - set(slots.values())
         if missing:
             raise ValueError(f"stand-ins not passed through as parameters: {sorted(missing)}")
-        return compiler, sql, tuple(params), slots
+        # How the queryset turns rows into results (objects, or a values_list's tuples).
+        iterable = (queryset._iterable_class, queryset._fields)  # type: ignore[attr-defined]
+        return compiler, sql, tuple(params), slots, iterable
 
     def __call__(self, using: str = "default", **values: int | str) -> list[M]:
+        """The objects the queryset built for `values` gives."""
+        return list(self._queryset(using, values))
+
+    def rows(self, using: str = "default", **values: int | str) -> list[Any]:
+        """What a values_list queryset built for `values` gives (its tuples)."""
+        return list(self._queryset(using, values))
+
+    def _queryset(self, using: str, values: dict[str, int | str]) -> QuerySet[Any]:
         if values.keys() != self._stand_ins.keys():
             raise TypeError(f"values for exactly {sorted(self._stand_ins)}")
         compiled = self._compiled.get(using)
@@ -77,7 +92,7 @@ class Prepared(Generic[M]):
             with self._lock:
                 compiled = self._compiled.get(using) or self._compile(using)
                 self._compiled[using] = compiled
-        template, sql, params, slots = compiled
+        template, sql, params, slots, (iterable_class, fields) = compiled
         connection = connections[using]
         if (
             template.query.select_for_update
@@ -94,7 +109,9 @@ class Prepared(Generic[M]):
         compiler.connection = connection
         compiler.as_sql = lambda *args, **kwargs: (sql, tuple(bound))
         model = cast("type[M]", template.query.model)
-        queryset: QuerySet[M] = QuerySet(
+        queryset: QuerySet[Any] = QuerySet(
             model=model, query=cast(Any, _Compiled(compiler)), using=using
         )
-        return list(queryset)
+        queryset._iterable_class = iterable_class
+        queryset._fields = fields  # type: ignore[attr-defined]
+        return queryset

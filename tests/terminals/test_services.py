@@ -113,3 +113,29 @@ def test_a_credential_prefix_is_never_twelve_digits(monkeypatch):
     monkeypatch.setattr(services.secrets, "token_hex", lambda n: next(answers))
     issued = services.credential_issue(terminal=factories.terminal(), actor=None)
     assert issued.credential.prefix == "0a1b2c3d4e5f"
+
+
+def test_the_next_lookup_after_a_revocation_or_a_disabling_is_refused():
+    """The credential lookup is compiled once per process (issue 15); what it answers is read
+    anew on every call: a credential accepted a moment ago is refused once revoked, a terminal
+    once disabled, each in one query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    terminal = factories.terminal()
+    issued = services.credential_issue(terminal=terminal, actor=None)
+    with CaptureQueriesContext(connection) as queries:
+        assert services.credential_authenticate(raw=issued.raw) == terminal
+    assert len(queries) == 1
+    terminal.is_active = False
+    terminal.save()
+    with pytest.raises(services.TerminalInactive):
+        services.credential_authenticate(raw=issued.raw)
+    terminal.is_active = True
+    terminal.save()
+    assert services.credential_authenticate(raw=issued.raw) == terminal
+    services.credential_revoke(credential=issued.credential, actor=None)
+    with pytest.raises(services.CredentialRejected):
+        services.credential_authenticate(raw=issued.raw)
+    other = services.credential_issue(terminal=factories.terminal(), actor=None)
+    assert services.credential_authenticate(raw=other.raw) == other.credential.terminal
