@@ -359,3 +359,56 @@ def test_a_late_report_from_before_the_visit_does_not_end_it(trusted, desk):
         observed_at=timezone.now(),
     )
     assert services.visit_current(desk_session=desk) is None
+
+
+def test_a_presence_report_touches_only_the_open_visit_of_its_card_in_one_statement(
+    trusted, desk, settings
+):
+    """The presence report's one-statement path (issue 15: written as SQL once): the visit's own
+    card, reported now, moves its presence time in one statement; another card's report, one
+    from before the visit started, or one for a visit past a limit never touches it that way
+    (the locked path then decides: swapped, ignored, lapsed)."""
+    from django.test.utils import CaptureQueriesContext
+
+    a, b = trusted.card("A"), trusted.card("B")
+    visit = start_visit(desk, a)
+    old = timezone.now() - timedelta(seconds=settings.VISIT_PRESENCE_TIMEOUT_SECONDS - 2)
+    Visit.objects.filter(pk=visit.pk).update(last_presence_at=old)
+
+    def report(card, observed_at=None):
+        return services.agent_event(
+            terminal=desk.terminal,
+            kind=AgentEventKind.PRESENCE,
+            cert_fingerprint=cardkit.fingerprint(card),
+            observed_at=observed_at,
+        )
+
+    with CaptureQueriesContext(connection) as queries:
+        assert report(a) is None
+    assert len(queries) == 1
+    visit.refresh_from_db()
+    assert visit.last_presence_at > old
+    assert visit.ended_at is None
+
+    # Reported as seen before the visit started: not this visit's presence.
+    Visit.objects.filter(pk=visit.pk).update(last_presence_at=old)
+    assert report(a, observed_at=visit.started_at - timedelta(seconds=1)) is None
+    visit.refresh_from_db()
+    assert visit.last_presence_at == old
+    assert visit.ended_at is None
+
+    # Idle past the inactivity limit: not touched, ended as lapsed.
+    Visit.objects.filter(pk=visit.pk).update(
+        last_activity_at=timezone.now() - timedelta(seconds=settings.VISIT_INACTIVITY_SECONDS + 1)
+    )
+    report(a)
+    visit.refresh_from_db()
+    assert visit.end_reason == VisitEndReason.INACTIVITY
+
+    # Another card on the reader: the visit ends as swapped, its presence time untouched.
+    visit = start_visit(desk, a)
+    Visit.objects.filter(pk=visit.pk).update(last_presence_at=old)
+    assert report(b) == visit
+    visit.refresh_from_db()
+    assert visit.end_reason == VisitEndReason.CARD_SWAPPED
+    assert visit.last_presence_at == old

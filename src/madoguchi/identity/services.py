@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.prepared import Prepared
 from madoguchi.refusals import ByLanguage, Refusal, Text
 from madoguchi.terminals.models import DeskSession
 
@@ -421,14 +422,19 @@ def verify_completion(
         ) from exc
 
 
+# Read on every card authentication; compiled once per process (issue 15, sixth round).
+_CERTIFICATE = Prepared(
+    lambda fingerprint: HolderCertificate.objects.filter(fingerprint=fingerprint)[:1],
+    fingerprint="-fingerprint-",
+)
+
+
 def holder_certificate_for(validated: ValidatedToken) -> HolderCertificate:
     """The holder certificate for a validated token; a new holder on first sight."""
     with transaction.atomic():
-        existing = HolderCertificate.objects.filter(
-            fingerprint=validated.fingerprint_sha256
-        ).first()
-        if existing is not None:
-            return existing
+        found = _CERTIFICATE(fingerprint=validated.fingerprint_sha256)
+        if found:
+            return found[0]
         holder = Holder.objects.create()
         return HolderCertificate.objects.create(
             holder=holder,

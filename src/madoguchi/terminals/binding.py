@@ -45,10 +45,16 @@ def bind(response: HttpResponse, raw_binding: str, *, secure: bool) -> None:
 
 
 def _cookie(request: HttpRequest) -> str | None:
+    """The binding cookie's value if its signature holds; checked once per request (the desk
+    authentication reads it twice)."""
+    if hasattr(request, "_madoguchi_binding_cookie"):
+        cached: str | None = request._madoguchi_binding_cookie
+        return cached
     try:
         raw: str | None = request.get_signed_cookie(TERMINAL_COOKIE, salt=_SALT)
     except (KeyError, signing.BadSignature):
-        return None
+        raw = None
+    request._madoguchi_binding_cookie = raw  # type: ignore[attr-defined]
     return raw
 
 
