@@ -1,5 +1,7 @@
 """`madoguchi serve`'s gunicorn command line: idle connections outlive the clients' reuse."""
 
+import time
+
 import pytest
 from django.core.management import call_command
 
@@ -40,3 +42,74 @@ def test_threads_per_worker_default_to_eight_and_can_be_set(monkeypatch):
     monkeypatch.setenv("MADOGUCHI_THREADS", "2")
     argv = _argv(monkeypatch)
     assert argv[argv.index("--threads") + 1] == "2"
+
+
+class _Response:
+    def __init__(self, status, sent):
+        self.status, self.sent = status, sent
+        self.headers = [("Content-Type", "text/html"), ("X-Frame-Options", "DENY")]
+
+
+class _Request:
+    headers = [("HOST", "127.0.0.1"), ("ACCEPT", "*/*")]
+
+
+_ENVIRONS = [
+    {
+        "REMOTE_ADDR": "127.0.0.1",
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": "/api/v1/visits/start?x=1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": "http://127.0.0.1/desk/",
+        "HTTP_USER_AGENT": 'agent "quoted"',
+    },
+    {  # no referer, no agent, basic authentication, nothing sent
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/healthz",
+        "SERVER_PROTOCOL": "HTTP/1.0",
+        "HTTP_AUTHORIZATION": "Basic dXNlcjpwYXNz",
+    },
+]
+
+
+@pytest.mark.parametrize("environ", _ENVIRONS)
+@pytest.mark.parametrize("response", [_Response("200 OK", 1234), _Response(302, None)])
+def test_the_access_log_writes_gunicorns_lines(environ, response):
+    """`madoguchi serve` logs every request with its own logger class (issue 15: less CPU);
+    the line is the one gunicorn's logger writes, and any other format is gunicorn's."""
+    from datetime import timedelta
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    from madoguchi.core.accesslog import AccessLogger
+
+    def line(logger_class, fmt=None):
+        cfg = Config()
+        if fmt:
+            cfg.set("access_log_format", fmt)
+        logger = logger_class(cfg)
+        atoms = logger.atoms(response, _Request(), environ, timedelta(seconds=1, microseconds=5))
+        return cfg.access_log_format % logger.atoms_wrapper_class(atoms)
+
+    def same(fmt=None):
+        for _ in range(3):  # the time atom: both read within one second (gunicorn's clock)
+            second = time.localtime()
+            ours, theirs = line(AccessLogger, fmt), line(Logger, fmt)
+            if time.localtime() == second:
+                return ours == theirs
+        raise AssertionError("the clock moved on three times")
+
+    assert same()
+    assert "[" in line(AccessLogger)
+    assert "]" in line(AccessLogger)
+    assert '"POST /api/v1/visits/start?x=1 HTTP/1.1"' in line(AccessLogger) or (
+        environ["REQUEST_METHOD"] == "GET"
+    )
+    assert same('%(h)s %(m)s %(U)s %(q)s %(D)s %({host}i)s %({content-type}o)s "%(r)s" %(t)s')
+
+
+def test_serve_logs_with_the_access_logger(monkeypatch):
+    argv = _argv(monkeypatch)
+    assert argv[argv.index("--logger-class") + 1] == "madoguchi.core.accesslog.AccessLogger"
+    assert argv[argv.index("--access-logfile") + 1] == "-"

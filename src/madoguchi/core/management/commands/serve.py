@@ -51,6 +51,9 @@ class Command(BaseCommand):
             str(opts["keep_alive"]),
             "--access-logfile",
             "-",
+            # The same access log lines as gunicorn's, built with less CPU (issue 15).
+            "--logger-class",
+            "madoguchi.core.accesslog.AccessLogger",
             "--forwarded-allow-ips",
             os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         ]
