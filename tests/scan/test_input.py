@@ -314,3 +314,23 @@ def test_duckdb_refuses_a_uri_and_says_to_use_spark(tmp_path):
     with pytest.raises(schema.InputError, match=refusal):
         schema.validate("s3a://bucket/scan")
     assert not out.exists()
+
+
+def test_a_uniqueness_check_that_cannot_run_is_one_line_not_a_duckdb_traceback(
+    three_links, tmp_path, monkeypatch
+):
+    """DuckDB failing under the check (here: no memory to start; in practice a full
+    temporary directory) is one line naming the file and column, not the scan's own
+    out-of-memory advice (--memory-limit does not govern this check); nothing written."""
+    monkeypatch.setattr(schema, "UNIQUE_MEMORY_LIMIT", "1KB")
+    out = tmp_path / "out"
+    with pytest.raises(CommandError) as exc:
+        call_command("scan", "run", str(three_links), "--out", str(out))
+    message = str(exc.value)
+    assert re.match(
+        r"\S*residents.parquet, column 'resident_id': its uniqueness could not be checked "
+        r"\(Out of Memory Error: .*\); the check may use 1KB .*TMPDIR",
+        message,
+    )
+    assert "\n" not in message
+    assert not out.exists()

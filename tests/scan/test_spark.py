@@ -237,6 +237,20 @@ def test_spark_reads_and_validates_an_input_given_as_a_uri(tmp_path, spark_engin
         expected = _found(duck, duck.register_files(directory))
     assert result.findings.select(COLUMNS).to_pylist() == expected
     assert [r["link_id"] for r in expected] == ["L3", "L4"]
+    plans = io.StringIO()
+    call_command(
+        "scan",
+        "run",
+        uri,
+        "--out",
+        str(tmp_path / "x"),
+        "--engine",
+        "spark",
+        "--explain",
+        stdout=plans,
+    )
+    assert "FileScan csv" in plans.getvalue()
+    assert "FileScan parquet" in plans.getvalue()
 
 
 def test_spark_validation_of_a_uri_gives_one_error_naming_file_and_column(tmp_path, spark_engine):
@@ -272,6 +286,9 @@ def test_spark_validation_of_a_uri_gives_one_error_naming_file_and_column(tmp_pa
     )
     pq.write_table(links.drop_columns(["channel"]), directory / "links.parquet")
     refused("links.parquet", r"column 'channel': missing column")
+    (directory / "links.parquet").write_bytes(b"not parquet at all")
+    error = refused("links.parquet", r"^\S+links.parquet: cannot be read by Spark: \S")
+    assert "\n" not in str(error)
     pq.write_table(links, directory / "links.parquet")
 
     residents = pq.read_table(directory / "residents.parquet")

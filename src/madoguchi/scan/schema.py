@@ -107,6 +107,8 @@ class InputError(ValueError):
     def __init__(self, file: str, column: str | None, problem: str) -> None:
         self.file = file
         self.column = column
+        # One line whatever the cause's message holds (a library's may span several).
+        problem = "; ".join(line.strip() for line in problem.splitlines() if line.strip())
         self.problem = problem
         where = f"{file}, column {column!r}" if column else file
         super().__init__(f"{where}: {problem}")
@@ -425,7 +427,21 @@ def _check_unique(path: Path, table: str, validated: Iterable[pa.RecordBatch]) -
         except Exception as exc:
             failed.append(exc)
 
-    found = _first_duplicate(_keys(counted(), column))
+    import duckdb
+
+    try:
+        found = _first_duplicate(_keys(counted(), column))
+    except duckdb.Error as exc:
+        if failed:
+            raise failed[0] from exc
+        cause = str(exc).strip().splitlines()[0]
+        raise InputError(
+            str(path),
+            column,
+            f"its uniqueness could not be checked ({cause}); the check may use "
+            f"{UNIQUE_MEMORY_LIMIT} and spills the rest to the temporary directory "
+            "(TMPDIR): give it free space",
+        ) from exc
     if failed:
         raise failed[0]
     if found is not None:
