@@ -3,6 +3,7 @@
 
 import hashlib
 import io
+import re
 
 import pyarrow.parquet as pq
 import pytest
@@ -83,6 +84,10 @@ def test_officials_see_runs_and_findings(client, recorded):
     page = client.get(reverse("scans:finding", args=[finding.pk])).content.decode()
     assert "カード読み取り" in page
     assert finding.explanation in page
+    # The desk events' times read as times, and the desk and staff each under their heading.
+    assert not re.search(r"<td>\d{4}-\d\d-\d\dT", page)
+    assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d", page)
+    assert f"<th>端末</th><td>{finding.terminal_id}</td>" in page
 
 
 def test_desk_staff_do_not_see_scans(client, recorded):

@@ -68,6 +68,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             **e,
             "label": EVENT_JA.get(e["event"], e["event"]),
+            "at": str(e.get("at", "")).replace("T", " "),  # as stored: ISO 8601
             "hit": e.get("link_id") == finding.link_id,
         }
         for e in finding.timeline
