@@ -103,6 +103,16 @@ if _ENGINE == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test-{os.getpid()}"}
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+if _ENGINE == "django.db.backends.postgresql" and env.bool("DATABASE_SERVER_BINDING", default=True):
+    # Parameters bound by PostgreSQL, not spliced into the SQL text by psycopg; a statement run
+    # PREPARE_THRESHOLD times on a connection is prepared there (parsed and planned once).
+    # Off for a pooler that cannot keep prepared statements (issue 15, docs/performance.md).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "server_side_binding": True,
+            "prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=2),
+        }
+    )
 
 INSTALLED_APPS = [
     "madoguchi.accounts.admin_apps.MadoguchiAdminConfig",  # django.contrib.admin, with TOTP
