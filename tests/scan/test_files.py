@@ -6,7 +6,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from madoguchi.scan import schema
+from madoguchi.scan import engine, generate, schema
 from tests.scan.builders import Desk, family
 
 A_OWN = "ﾔﾏﾀﾞ ﾀﾛｳ"
@@ -65,3 +65,23 @@ def test_a_column_stored_as_text_or_a_csv_table_falls_back_to_validation(duck, t
     files = duck.register_files(directory)
     assert files["links"].schema()["linked_at"].is_timestamp()
     assert _rows(duck, files) == expected
+
+
+def test_partitioned_steps_give_the_same_findings_as_one(duck, tmp_path, monkeypatch):
+    # At national scale the steps over every link run per partition of residents and of
+    # terminals (engine.PART_LINKS links each); the findings must not depend on the split.
+    data = tmp_path / "data"
+    generate.generate(data, links=3000, seed=5, rate=0.05, family_rate=0.02)
+    files = duck.register_files(data)
+    assert duck.parts(files) == 1
+    whole = _rows(duck, files)
+    monkeypatch.setattr(engine, "PART_LINKS", 700)
+    assert duck.parts(files) == 5
+    assert _rows(duck, files) == whole
+    assert {r["cause"] for r in whole} == {
+        "logout_omission",
+        "typed_wrong_id",
+        "lent_terminal",
+        "wrong_card",
+        "family_account",
+    }

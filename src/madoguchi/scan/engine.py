@@ -24,9 +24,25 @@ import pyarrow.parquet as pq
 
 from madoguchi.scan import namematch, rules, schema
 
-__all__ = ["DUCKDB_MEMORY_LIMIT", "ENGINES", "Engine", "connect", "spark_session"]
+__all__ = [
+    "DUCKDB_MAX_TEMP",
+    "DUCKDB_MEMORY_LIMIT",
+    "ENGINES",
+    "PART_LINKS",
+    "Engine",
+    "connect",
+    "spark_session",
+]
 
 ENGINES = ("duckdb", "spark")
+
+PART_LINKS = 12_500_000
+"""Links per partition of the scan's steps over every link on DuckDB (``Engine.parts``): at
+10M links one, at 100M eight; each partition's joins and window then fit in the memory limit."""
+
+DUCKDB_MAX_TEMP = "30GB"
+"""The most DuckDB may spill to its temporary directory: a scan that needs more fails with an
+out-of-memory error (said as such) instead of filling the disk."""
 
 DUCKDB_MEMORY_LIMIT = "5GB"
 """DuckDB's own limit (the scan's target is 8 GiB for the whole process: this leaves room for
@@ -445,7 +461,17 @@ class Engine:
         neither engine would otherwise keep them. ``staged=False`` builds one expression and
         runs nothing (``explain``)."""
         udf = namematch.udf_for(self.backend)
-        return rules.findings(rules.features(tables, udf, self._materialize if staged else None))
+        keep = self._materialize if staged else None
+        return rules.findings(rules.features(tables, udf, keep, self.parts(tables)))
+
+    def parts(self, tables: dict[str, ir.Table]) -> int:
+        """How many partitions the scan's steps over every link and every desk event run in
+        (``rules.features``): on DuckDB one per ``PART_LINKS`` links, so that each step's
+        joins and window fit in its memory instead of spilling; Spark partitions by itself."""
+        if self.backend != "duckdb":
+            return 1
+        links = int(tables["links"].count().to_pyarrow().as_py())
+        return max(1, -(-links // PART_LINKS))
 
     def _materialize(self, table: ir.Table) -> ir.Table:
         """Run ``table`` now and keep its rows in a temporary table (dropped with the
@@ -472,7 +498,7 @@ class Engine:
     def explain(self, tables: dict[str, ir.Table]) -> Iterator[tuple[str, str]]:
         """Each rule's plan: the links it flags, as the engine would run it."""
         udf = namematch.udf_for(self.backend)
-        feat = rules.features(tables, udf)
+        feat = rules.features(tables, udf, None, self.parts(tables))
         for rule in rules.RULES:
             expr = feat.filter(rule.condition(feat).fill_null(False)).select("link_id")
             sql = ibis.to_sql(expr, dialect=self.backend)
@@ -513,6 +539,7 @@ def connect(
             memory_limit=memory_limit,
             temp_directory=str(spill),
             preserve_insertion_order=False,
+            max_temp_directory_size=DUCKDB_MAX_TEMP,
         )
         try:
             yield Engine("duckdb", con, "duckdb")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from madoguchi.scan.labels import CAUSES, MISLINK_CAUSES
@@ -30,22 +31,80 @@ def _event_rank(e: ir.Table) -> ir.IntegerColumn:
     return ibis.cases(*((e.event == k, v) for k, v in _RANK.items()), else_=9)
 
 
-def features(
+@ibis.udf.scalar.builtin(name="hash")
+def _hash(value: str) -> dt.uint64:
+    """The engine's own hash of a text (DuckDB's ``hash``): only to split the rows into
+    partitions, so any engine's hash would do (Spark runs one partition and never calls it)."""
+
+
+Keep = Callable[[ir.Table], ir.Table]
+
+
+def _part(col: ir.StringValue, parts: int, k: int) -> ir.BooleanValue:
+    """Whether a row falls in partition ``k`` of ``parts`` by the hash of ``col``."""
+    return (_hash(col) % parts) == k
+
+
+def _union(tables: list[ir.Table]) -> ir.Table:
+    return tables[0] if len(tables) == 1 else ibis.union(*tables, distinct=False)
+
+
+def _checked(
+    f: ir.Table, name: str, holder: str, namecheck: Callable[..., ir.Value], keep: Keep
+) -> ir.Table:
+    """``f`` with ``own``: its holder against its reading, each distinct (reading, holder)
+    pair checked once (names repeat across a country: far fewer UDF calls than rows). The
+    checked pairs are kept apart: joined straight back to the rows they came from, DuckDB
+    sees a join of ``f`` with its own distinct keys, drops it and calls the UDF on every
+    row."""
+    f = keep(f)
+    fv = f.view()
+    pairs = fv.select(p_name=fv[name], p_holder=fv[holder]).distinct()
+    pairs = keep(pairs.mutate(own=namecheck(pairs.p_name, pairs.p_holder)))
+    return f.left_join(pairs, [f[name] == pairs.p_name, f[holder] == pairs.p_holder]).select(
+        f, pairs.own
+    )
+
+
+def _mismatched(
     t: dict[str, ir.Table],
     namecheck: Callable[..., ir.Value],
-    materialize: Callable[[ir.Table], ir.Table] | None = None,
+    keep: Keep,
+    parts: int,
+    k: int,
 ) -> ir.Table:
-    """One row per suspicious link (name not a match, or desk evidence out of order) with the
-    evidence columns the rules read. Links whose holder matches the resident and whose commit
-    sits in its own card's visit under the signed-in staff member leave here.
+    """The IDs of the links (of resident partition ``k``) whose holder is not a match for
+    their own resident: every link's holder against its resident, each distinct (reading,
+    holder) pair checked once (names repeat across a country: far fewer UDF calls)."""
+    links, res = t["links"], t["residents"]
+    # Empty, not null: DuckDB does not call a UDF on a null argument, and an unknown holder is
+    # a result of its own (unavailable).
+    ln = links.select(links.link_id, links.resident_id, holder=links.holder_kana.fill_null(""))
+    a = res.select(a_id=res.resident_id, a_name=res.name_kana)
+    if parts > 1:
+        ln = ln.filter(_part(ln.resident_id, parts, k))
+        a = a.filter(_part(a.a_id, parts, k))
+    # A link without a resident gets no check (null): never a mismatch here, as before.
+    f = ln.inner_join(a, ln.resident_id == a.a_id).select(ln.link_id, ln.holder, a.a_name)
+    j = _checked(f, "a_name", "holder", namecheck, keep)
+    j = j.select(b_link=j.link_id, own=j.own)
+    # A condition over both sides (link IDs are never null): a filter on the check alone
+    # lets DuckDB turn the left join into an inner one and reorder it, joining the residents
+    # with every failing pair of the same reading before the links.
+    return j.filter((j.own != MATCH) | j.b_link.isnull()).select("b_link")
 
-    ``materialize`` is applied to the suspicious links before the evidence around them is
-    gathered (they are read five times): an engine passes its ``cache`` so the scan over every
-    link runs once; the expression is the same either way."""
-    e = t["desk_events"]
+
+def _evidence(events: ir.Table, bad: ir.Table, parts: int, k: int) -> ir.Table:
+    """The desk evidence of the commits (of terminal partition ``k``) that need it: those
+    whose link's holder does not match (``bad``) and those under a staff member who was not
+    the one signed in. Each terminal's events are independent, so a partition of whole
+    terminals gives the same rows as all of them at once."""
+    e = events
     # Card removals move neither count and no rule reads them here (the report's timelines
     # show them): leaving them out spares the window a quarter of its rows.
     e = e.filter(e.event.isin(["login", "logout", "card_read", "commit"]))
+    if parts > 1:
+        e = e.filter(_part(e.terminal_id, parts, k))
     # The running counts are sums of 0/1 doubles, cast back to integers: exact (far below
     # 2**53), and DuckDB's windowed SUM over doubles runs about twice as fast as over integers
     # (which it accumulates as 128-bit integers).
@@ -56,8 +115,7 @@ def features(
     )
     # Ties: events of one kind at the same instant. Only card reads need an order among
     # themselves (by resident: it decides which is the visit before the commit); commits move
-    # neither count, so their order among themselves (by link, as it was) changes no row's
-    # counts, and a sort key fewer is about 7% of the window's time.
+    # neither count, so their order among themselves changes no row's counts.
     w = ibis.window(
         group_by=e.terminal_id,
         order_by=[e.at, e._rank, e.resident_id.fill_null("")],
@@ -70,7 +128,7 @@ def features(
         s_term=e.terminal_id, s_seg=e.segment, session_staff=e.staff_id
     )
     visits = e.filter(e.event == "card_read").select(
-        v_term=e.terminal_id, v_no=e.visit, v_seg=e.segment, v_res=e.resident_id, v_at=e.at
+        v_term=e.terminal_id, v_no=e.visit, v_seg=e.segment, v_res=e.resident_id
     )
     commits = e.filter(e.event == "commit").select(
         c_link=e.link_id,
@@ -83,6 +141,9 @@ def features(
     c = commits.left_join(
         sessions, [commits.c_term == sessions.s_term, commits.c_seg == sessions.s_seg]
     ).select(commits, sessions.session_staff)
+    c = c.filter(
+        c.session_staff.isnull() | (c.session_staff != c.commit_staff) | c.c_link.isin(bad.b_link)
+    )
 
     def visit_at(c: ir.Table, offset: int, name: str) -> ir.Table:
         v = visits.view()
@@ -95,38 +156,53 @@ def features(
     c = visit_at(c, 0, "card_resident")
     c = visit_at(c, -1, "prev_resident")
     c = visit_at(c, 1, "next_resident")
+    return c.drop("c_term", "c_seg", "c_visit")
 
+
+def features(
+    t: dict[str, ir.Table],
+    namecheck: Callable[..., ir.Value],
+    materialize: Callable[[ir.Table], ir.Table] | None = None,
+    parts: int = 1,
+) -> ir.Table:
+    """One row per suspicious link (name not a match, or desk evidence out of order) with the
+    evidence columns the rules read. Links whose holder matches the resident and whose commit
+    sits in its own card's visit under the signed-in staff member leave here.
+
+    In steps, so that no join or window holds every link with its evidence: (1) the links
+    whose holder does not match their resident (a few percent); (2) the desk evidence of their
+    commits and of the commits under a staff member not signed in; (3) those links with
+    their resident, name check and evidence; (4) the residents they name (card, neighbours,
+    household), and the rules' second name checks against them. ``parts`` splits (1) by
+    resident and (2) by terminal into that many partitions run one after another (each
+    resident's links, each terminal's events stay in one), bounding the memory of each at
+    national scale; the rows are the same for any ``parts``.
+
+    ``materialize`` is applied to each step's result before the next reads it (several
+    times): an engine passes its ``cache`` so each runs once; the expression is the same
+    either way."""
+    keep: Keep = materialize or (lambda x: x)
     links, res = t["links"], t["residents"]
-    # Narrow until the suspicious links are known: the joins over every link carry only the
-    # keys, the holder and the name (at 100M links the wide link columns made DuckDB spill
-    # every join); the other link columns and the household join the few suspicious ones.
-    a = res.select(a_id=res.resident_id, a_name=res.name_kana)
-    # Empty, not null: DuckDB does not call a UDF on a null argument, and an unknown holder is
-    # a result of its own (unavailable).
-    ln = links.select(links.link_id, links.resident_id, holder_kana=links.holder_kana.fill_null(""))
-    f = ln.left_join(a, ln.resident_id == a.a_id).select(ln, a.a_name)
-    f = f.left_join(c, f.link_id == c.c_link).select(
+    bad = _union([keep(_mismatched(t, namecheck, keep, parts, k)) for k in range(parts)])
+    ev = _union([keep(_evidence(t["desk_events"], bad, parts, k)) for k in range(parts)])
+
+    # (3) The suspicious links with their own columns (the link ID identifies a link), their
+    # resident and household, the name check and the evidence.
+    ids = ibis.union(bad.select(i_link=bad.b_link), ev.select(i_link=ev.c_link), distinct=True)
+    sl = links.filter(links.link_id.isin(ids.i_link))
+    sl = sl.mutate(holder_kana=sl.holder_kana.fill_null(""))
+    ra = res.filter(res.resident_id.isin(sl.resident_id))
+    ra = ra.select(a_id=ra.resident_id, a_name=ra.name_kana, a_household=ra.household_id)
+    f = sl.left_join(ra, sl.resident_id == ra.a_id).select(sl, ra.a_name, ra.a_household)
+    f = _checked(f, "a_name", "holder_kana", namecheck, keep)
+    f = f.left_join(ev, f.link_id == ev.c_link).select(
         f,
-        c.c_at,
-        c.commit_staff,
-        c.session_staff,
-        c.card_resident,
-        c.prev_resident,
-        c.next_resident,
-    )
-    # Every link's holder against its resident, each distinct (reading, holder) pair once:
-    # the same outcome per link, far fewer UDF calls (names repeat across a country).
-    # (Built from views of the inputs: built from f, ibis would read the join as f with itself.)
-    lv, rv = links.view(), res.view()
-    pairs = (
-        lv.left_join(rv, lv.resident_id == rv.resident_id)
-        .select(p_name=rv.name_kana, p_holder=lv.holder_kana.fill_null(""))
-        .distinct()
-    )
-    pairs = pairs.mutate(own=namecheck(pairs.p_name, pairs.p_holder))
-    f = f.view()
-    f = f.left_join(pairs, [f.a_name == pairs.p_name, f.holder_kana == pairs.p_holder]).select(
-        f, pairs.own
+        ev.c_at,
+        ev.commit_staff,
+        ev.session_staff,
+        ev.card_resident,
+        ev.prev_resident,
+        ev.next_resident,
     )
     f = f.mutate(
         desk_logged=f.c_at.notnull(),
@@ -135,26 +211,22 @@ def features(
         card_other=f.card_resident.notnull() & (f.card_resident != f.resident_id),
     )
     s = f.filter((f.own != MATCH) | f.staff_anomaly)
-    # The link's other columns (the link ID identifies a link) and its resident's household.
-    lw = links.view()
-    s = s.inner_join(lw, s.link_id == lw.link_id).select(
-        s,
-        lw.programme,
-        lw.account_hash,
-        lw.account_last4,
-        lw.channel,
-        lw.municipality_code,
-        lw.terminal_id,
-        lw.staff_id,
-        lw.linked_at,
+    s = keep(s)
+
+    # (4) Only the residents the suspicious links name: the card resident, the neighbours
+    # and every member of the resident's household (a semi-join, so the joins below build on
+    # a few rows, not on every resident).
+    named_ids = ibis.union(
+        *(s.select(n_id=s[col]) for col in ("card_resident", "prev_resident", "next_resident")),
+        distinct=True,
     )
-    rh = res.view()
-    s = s.left_join(rh, s.resident_id == rh.resident_id).select(s, a_household=rh.household_id)
-    if materialize is not None:
-        s = materialize(s)
+    rs = res.filter(
+        res.resident_id.isin(named_ids.n_id) | res.household_id.isin(s.a_household)
+    ).select(res.resident_id, res.name_kana, res.household_id)
+    rs = keep(rs)
 
     def named(s: ir.Table, col: str, prefix: str) -> ir.Table:
-        r = res.view()
+        r = rs.view()
         j = s.left_join(r, s[col] == r.resident_id)
         return j.select(s, **{f"{prefix}_name": r.name_kana, f"{prefix}_household": r.household_id})
 
@@ -162,7 +234,7 @@ def features(
     s = named(s, "prev_resident", "prev")
     s = named(s, "next_resident", "next")
     # The household: the other members of the resident's household, by name.
-    members = res.select(m_id=res.resident_id, m_household=res.household_id, m_name=res.name_kana)
+    members = rs.select(m_id=rs.resident_id, m_household=rs.household_id, m_name=rs.name_kana)
     fam = s.select(
         fl_link=s.link_id, fl_res=s.resident_id, fl_hh=s.a_household, fl_holder=s.holder_kana
     )
