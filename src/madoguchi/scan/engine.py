@@ -11,7 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -481,6 +481,22 @@ class Engine:
         self._staged += 1
         return self.con.create_table(f"scan_stage_{self._staged}", table, temp=True)
 
+    def _explain_step(self, steps: list[tuple[str, str]]) -> Callable[[ir.Table], ir.Table]:
+        """A ``materialize`` for Spark's ``explain``: notes the step's plan in ``steps`` and
+        keeps it lazily (``localCheckpoint(eager=False)``: nothing runs), so later plans read
+        it instead of inlining it."""
+
+        def keep(table: ir.Table) -> ir.Table:
+            self._staged += 1
+            self.con._register_udfs(table)
+            df = self.con._session.sql(str(ibis.to_sql(table, dialect=self.backend)))
+            steps.append((f"step {len(steps) + 1}", df._jdf.queryExecution().simpleString()))
+            df = df.localCheckpoint(eager=False)
+            df.createOrReplaceTempView(f"scan_stage_{self._staged}")
+            return self.con.table(f"scan_stage_{self._staged}")
+
+        return keep
+
     def _materialize_spark(self, table: ir.Table) -> ir.Table:
         """Spark: the table computed now and kept by the executors (``localCheckpoint``:
         its lineage cut, so the rest of the plan starts from the rows), under a temporary
@@ -496,9 +512,15 @@ class Engine:
         return self.con.table(f"scan_stage_{self._staged}")
 
     def explain(self, tables: dict[str, ir.Table]) -> Iterator[tuple[str, str]]:
-        """Each rule's plan: the links it flags, as the engine would run it."""
+        """Each rule's plan: the links it flags, as the engine would run it. On Spark the
+        scan's steps are first each one plan of its own (``step N``: what ``_materialize``
+        would run), kept lazily, so each rule's plan reads the steps before it: inlined, the
+        steps' reuse of one another makes a plan Spark takes hours to optimise."""
         udf = namematch.udf_for(self.backend)
-        feat = rules.features(tables, udf, None, self.parts(tables))
+        steps: list[tuple[str, str]] = []
+        keep = None if self.backend == "duckdb" else self._explain_step(steps)
+        feat = rules.features(tables, udf, keep, self.parts(tables))
+        yield from steps
         for rule in rules.RULES:
             expr = feat.filter(rule.condition(feat).fill_null(False)).select("link_id")
             sql = ibis.to_sql(expr, dialect=self.backend)
