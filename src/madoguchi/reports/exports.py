@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from madoguchi.incidents.constants import Severity
+from madoguchi.incidents.text import incident_text
 
 
 def incident_rows(content: dict[str, Any]) -> list[dict[str, Any]]:
@@ -25,15 +26,19 @@ def incident_rows(content: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def render_document(content: dict[str, Any], *, submitted: Any = None) -> str:
+    """The HTML of the report's document, in Japanese whatever the active language."""
+    with translation.override("ja"):
+        return render_to_string(
+            "reports/daily_document.html",
+            {"r": content, "incidents": incident_rows(content), "submitted": submitted},
+        )
+
+
 def to_pdf(content: dict[str, Any], *, submitted: Any = None) -> bytes:
     from weasyprint import HTML
 
-    with translation.override("ja"):  # the document is in Japanese
-        rows = incident_rows(content)
-    html = render_to_string(
-        "reports/daily_document.html", {"r": content, "incidents": rows, "submitted": submitted}
-    )
-    return bytes(HTML(string=html).write_pdf())
+    return bytes(HTML(string=render_document(content, submitted=submitted)).write_pdf())
 
 
 def to_xlsx(content: dict[str, Any], *, submitted: Any = None) -> bytes:
@@ -67,6 +72,8 @@ def to_xlsx(content: dict[str, Any], *, submitted: Any = None) -> bytes:
     ws2 = wb.create_sheet("インシデント")
     ws2.append(["ID", "日時", "種別", "理由", "重大度", "受付", "スタッフ", "記録", "内容"])
     for i in content["incidents"]:
+        with translation.override("ja"):  # the workbook is in Japanese
+            sentence = incident_text(i)
         ws2.append(
             [
                 i["id"],
@@ -77,7 +84,7 @@ def to_xlsx(content: dict[str, Any], *, submitted: Any = None) -> bytes:
                 i["visit"],
                 i["staff"],
                 i["source"],
-                i["summary"],
+                sentence,
             ]
         )
     buf = io.BytesIO()

@@ -87,6 +87,8 @@ def build_daily(terminal: Terminal, day: date) -> dict[str, Any]:
                 "visit": i.visit.reference if i.visit is not None else "",
                 "staff": str(i.staff) if i.staff_id else "",
                 "source": i.source,
+                # The sentence's language-neutral form, rendered at display time (new rows).
+                **({"text": i.detail["text"]} if "text" in (i.detail or {}) else {}),
             }
             for i in incidents
         ],

@@ -10,11 +10,12 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.desk.models import Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.desk.services import is_minor_on
+from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.namecheck.check import NameCheckResult
 from madoguchi.namecheck.check import check as name_check
-from madoguchi.namecheck.reasons import Outcome
+from madoguchi.namecheck.reasons import REASON_TEXTS, Outcome
 from madoguchi.refusals import ByLanguage
 
 from ..constants import (
@@ -120,11 +121,16 @@ def _checked_fields(
 
 def _no_match(visit: Visit, result: NameCheckResult, what: dict[str, Any]) -> ProcedureInvalid:
     """Record the NAME_CHECK incident of a plain no-match; the refusal to raise."""
+    reason_ja = REASON_TEXTS.get(result.reason, {}).get("ja", str(result.reason))
+    summary, text = incident_text.sentence(
+        incident_text.NAME_CHECK_NO_MATCH,
+        reason=incident_text.by_language(ja=reason_ja.rstrip("。"), en=str(result.reason)),
+    )
     incident_record(
         kind=IncidentKind.NAME_CHECK,
         reason_code=str(result.reason),
         severity=Severity.MEDIUM,
-        summary=f"Name check: no match ({result.reason}); nothing was linked.",
+        summary=summary,
         visit=visit,
         terminal=visit.terminal,
         staff=visit.staff,
@@ -133,6 +139,7 @@ def _no_match(visit: Visit, result: NameCheckResult, what: dict[str, Any]) -> Pr
             "outcome": str(result.outcome),
             "reason": str(result.reason),
             "score": round(result.score, 1),
+            "text": text,
         },
     )
     return ProcedureInvalid(

@@ -15,6 +15,7 @@ from madoguchi.identity import services as identity
 from madoguchi.identity.constants import NoncePurpose
 from madoguchi.identity.models import Nonce
 from madoguchi.identity.tokens import ErrorCode, canonical_transaction_bytes
+from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.prepared import Prepared
@@ -338,14 +339,17 @@ def _refuse_completion(desk_session: DeskSession, exc: Refusal, visit_id: int | 
                 "detail": exc.detail[:300],
             },
         )
+    summary, text = incident_text.sentence(
+        incident_text.COMPLETION_REFUSED, reason=incident_text.refusal(exc)
+    )
     incident_record(
         kind=IncidentKind.COMPLETION_REFUSED,
         reason_code=exc.code,
         severity=Severity.HIGH,
-        summary=f"Completion refused: {exc.message_en}",
+        summary=summary,
         visit=visit,
         terminal=desk_session.terminal,
         staff=desk_session.staff,
-        detail={"code": exc.code, "detail": exc.detail[:300]},
+        detail={"code": exc.code, "detail": exc.detail[:300], "text": text},
     )
     return exc

@@ -12,13 +12,14 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import connection, transaction
 from django.dispatch import Signal
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
 from madoguchi.identity import services as identity
 from madoguchi.identity.constants import NoncePurpose
 from madoguchi.identity.models import HolderCertificate, Nonce
+from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.prepared import Prepared
@@ -210,17 +211,24 @@ def end_locked(
         },
     )
     if pending and reason != VisitEndReason.NEXT_RESIDENT:
+        with translation.override("ja"):
+            reason_ja = str(VisitEndReason(reason).label)
+        summary, text = incident_text.sentence(
+            incident_text.VISIT_ENDED_WITH_PENDING,
+            visit=visit.reference,
+            reason=incident_text.by_language(ja=reason_ja, en=str(reason.value)),
+            count=len(pending),
+        )
         # In the same transaction as the end it describes.
         incident_record(
             kind=IncidentKind.VISIT_ENDED_WITH_PENDING,
             reason_code=str(reason.value),
             severity=Severity.MEDIUM,
-            summary=f"Visit {visit.reference} ended ({reason.value}) with "
-            f"{len(pending)} procedure(s) pending; nothing was committed.",
+            summary=summary,
             visit=visit,
             terminal=visit.terminal,
             staff=visit.staff,
-            detail={"pending": [p.kind for p in pending]},
+            detail={"pending": [p.kind for p in pending], "text": text},
         )
     for hook in registry.VISIT_END_HOOKS:
         hook(visit)
@@ -393,14 +401,17 @@ def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
     try:
         cert = identity.authenticate(token=token, nonce_value=nonce, desk_session=desk_session)
     except identity.IdentityRefused as exc:
+        summary, text = incident_text.sentence(
+            incident_text.CARD_AUTH_REFUSED, reason=incident_text.refusal(exc)
+        )
         incident_record(
             kind=IncidentKind.VISIT_START_REFUSED,
             reason_code=exc.code,
             severity=Severity.LOW,
-            summary=f"Card authentication refused: {exc.message_en}",
+            summary=summary,
             terminal=desk_session.terminal,
             staff=desk_session.staff,
-            detail={"code": exc.code, "detail": exc.detail[:300]},
+            detail={"code": exc.code, "detail": exc.detail[:300], "text": text},
         )
         raise
     now = timezone.now()
@@ -569,18 +580,19 @@ def _handover_event(
 def _end_swapped(visit: Visit, cert_fingerprint: str | None, now: datetime) -> None:
     """End a locked visit because a card it does not accept was placed; record the incident."""
     end_locked(visit, VisitEndReason.CARD_SWAPPED, at=now)
+    summary, text = incident_text.sentence(incident_text.CARD_SWAPPED, visit=visit.reference)
     incident_record(
         kind=IncidentKind.CARD_SWAPPED,
         reason_code="card_swapped",
         severity=Severity.MEDIUM,
-        summary=f"Another card was placed on the reader during visit {visit.reference}; "
-        "the visit ended.",
+        summary=summary,
         visit=visit,
         terminal=visit.terminal,
         staff=visit.staff,
         detail={
             "visit_certificate": visit.certificate.fingerprint,
             "reported_certificate": cert_fingerprint,
+            "text": text,
         },
     )
 

@@ -1,0 +1,84 @@
+"""An incident's sentence in the reader's language.
+
+`Incident.summary` stays the stored English record (the API, the audit trail, old rows). A
+sentence recorded with `sentence(...)` also keeps a language-neutral form in
+`detail["text"]`: the English message id of the catalogue and its parameters. A parameter
+that differs by language (a refusal's message, a reason's label) is stored as
+`{"ja": ..., "en": ...}`. Pages render it with `incident_text`, in the active language;
+an old row, an unknown id or a broken parameter falls back to the stored summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
+
+VISIT_ENDED_WITH_PENDING = gettext_noop(
+    "Visit %(visit)s ended (%(reason)s) with %(count)s procedure(s) pending; nothing was committed."
+)
+CARD_AUTH_REFUSED = gettext_noop("Card authentication refused: %(reason)s")
+CARD_SWAPPED = gettext_noop(
+    "Another card was placed on the reader during visit %(visit)s; the visit ended."
+)
+NAME_CHECK_NO_MATCH = gettext_noop("Name check: no match (%(reason)s); nothing was linked.")
+COMPLETION_REFUSED = gettext_noop("Completion refused: %(reason)s")
+
+# Only these ids are rendered; anything else in a row's detail shows its stored summary.
+KNOWN = frozenset(
+    {
+        VISIT_ENDED_WITH_PENDING,
+        CARD_AUTH_REFUSED,
+        CARD_SWAPPED,
+        NAME_CHECK_NO_MATCH,
+        COMPLETION_REFUSED,
+    }
+)
+
+
+def by_language(*, ja: str, en: str) -> dict[str, str]:
+    """A parameter with its own Japanese and English forms."""
+    return {"ja": ja, "en": en}
+
+
+def sentence(message_id: str, **params: Any) -> tuple[str, dict[str, Any]]:
+    """The English summary to store, and the neutral form for `detail["text"]`."""
+    text = {"id": message_id, "params": params}
+    with translation.override("en"):
+        return render(text) or message_id, text
+
+
+def render(text: Any) -> str | None:
+    """The sentence in the active language; None when it cannot be rendered."""
+    if not isinstance(text, Mapping) or text.get("id") not in KNOWN:
+        return None
+    params = text.get("params")
+    if not isinstance(params, Mapping):
+        return None
+    japanese = (translation.get_language() or "ja").startswith("ja")
+    values: dict[str, str] = {}
+    for name, value in params.items():
+        if isinstance(value, Mapping):
+            value = value.get("ja" if japanese else "en", value.get("en", ""))
+        values[str(name)] = str(value)
+    try:
+        return gettext(text["id"]) % values
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def incident_text(incident: Any) -> str:
+    """An incident's (or a report row's) sentence in the active language, else its summary."""
+    if isinstance(incident, Mapping):
+        summary, text = incident.get("summary", ""), incident.get("text")
+    else:
+        summary, text = incident.summary, (incident.detail or {}).get("text")
+    rendered = render(text)
+    return rendered if rendered is not None else str(summary)
+
+
+def refusal(exc: Any) -> dict[str, str]:
+    """A refusal's message as a parameter: its Japanese and its English."""
+    return by_language(ja=exc.message_ja, en=exc.message_en)

@@ -1,0 +1,124 @@
+"""An incident's sentence is read in the page's language: Japanese by default, English when
+chosen; an old row (no neutral text in its detail) shows its stored summary."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from madoguchi.accounts.constants import Role
+from madoguchi.desk import services as desk_services
+from madoguchi.desk.constants import AgentEventKind, VisitEndReason
+from madoguchi.incidents import services as incidents
+from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.models import Incident
+from madoguchi.refusals import Refusal
+from tests import factories
+from tests.benefits.conftest import apply_fields, prepare, refused, start_visit
+
+# kind -> (the Japanese sentence's telling part, the English summary's telling part)
+EXPECTED = {
+    IncidentKind.VISIT_ENDED_WITH_PENDING: (
+        "件ある状態で終了しました（カードが取り外されました）。何も確定していません。",
+        "procedure(s) pending; nothing was committed.",
+    ),
+    IncidentKind.CARD_SWAPPED: (
+        "の途中で別のカードが読み取り機に置かれたため、受付を終了しました。",
+        "Another card was placed on the reader during visit",
+    ),
+    IncidentKind.VISIT_START_REFUSED: (
+        "カードの認証が拒否されました：",
+        "Card authentication refused:",
+    ),
+    IncidentKind.NAME_CHECK: ("名義照合：一致しませんでした（", "Name check: no match ("),
+}
+OLD_SUMMARY = "Legacy row: recorded before sentences were kept by language."
+
+
+@pytest.fixture
+def recorded(trusted, desk, providers, systems):
+    """One incident of each kind above, on the desk's terminal, and an old row."""
+    visit = start_visit(desk, trusted.card("B"))
+    refused("name_no_match", prepare, desk, **apply_fields(kana="スズキ イチロウ"))
+    prepare(desk, kind="test_link", account="PAY-B-0002", points=1)
+    desk_services.visit_end(visit=visit, reason=VisitEndReason.CARD_REMOVED)
+    swapped = start_visit(desk, trusted.card("A"))
+    prepare(desk, kind="test_link", account="PAY-A-0001", points=1)
+    desk_services.agent_event(
+        terminal=desk.terminal, kind=AgentEventKind.INSERTED, cert_fingerprint="00" * 32
+    )
+    nonce = desk_services.auth_challenge(desk_session=desk).value
+    with pytest.raises(Refusal):
+        desk_services.visit_start(desk_session=desk, token="not-a-token", nonce=nonce)
+    incidents.incident_record(
+        kind=IncidentKind.OUTSIDE_FAILURE,
+        reason_code="legacy",
+        severity=Severity.LOW,
+        summary=OLD_SUMMARY,
+        terminal=desk.terminal,
+    )
+    for kind in EXPECTED:
+        assert Incident.objects.filter(kind=kind).exists(), kind
+    return desk.terminal, visit, swapped
+
+
+def pages(recorded):
+    terminal = recorded[0]
+    day = timezone.localdate().isoformat()
+    return {
+        "incidents:list": reverse("incidents:list"),
+        "officials:incidents": "/officials/incidents/",
+        "reports:daily": reverse("reports:daily", args=[terminal.pk, day]),
+    }
+
+
+def test_incident_pages_show_the_japanese_sentence_and_no_english(client, recorded):
+    client.force_login(factories.staff(Role.SUPERVISOR))
+    for name, url in pages(recorded).items():
+        html = client.get(url).content.decode()
+        for kind, (ja, en) in EXPECTED.items():
+            assert ja in html, (name, kind)
+            assert en not in html, (name, kind)
+        assert "card_removed）" not in html  # the end reason in words, not its code
+        assert OLD_SUMMARY in html, name  # an old row: its stored summary
+
+
+def test_incident_pages_in_english_show_the_english_sentence(client, recorded):
+    client.force_login(factories.staff(Role.SUPERVISOR))
+    for name, url in pages(recorded).items():
+        html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        for kind, (ja, en) in EXPECTED.items():
+            assert en in html, (name, kind)
+            assert ja not in html, (name, kind)
+        assert "ended (card_removed) with 1 procedure(s) pending" in html
+        assert OLD_SUMMARY in html, name
+
+
+def test_officials_visit_page_and_incident_detail_in_japanese(client, recorded):
+    _, visit, swapped = recorded
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    html = client.get(f"/officials/visits/{visit.public_id}/?reason=incident").content.decode()
+    assert f"受付 {visit.reference} は未確定の手続きが 1 件ある状態で終了しました" in html
+    assert "nothing was committed" not in html
+    html = client.get(f"/officials/visits/{swapped.public_id}/?reason=incident").content.decode()
+    assert f"受付 {swapped.reference} の途中で別のカードが読み取り機に置かれたため" in html
+    refused_at_start = Incident.objects.get(kind=IncidentKind.VISIT_START_REFUSED)
+    client.force_login(factories.staff(Role.SUPERVISOR))
+    detail = client.get(reverse("incidents:detail", args=[refused_at_start.pk])).content.decode()
+    assert "カードの認証が拒否されました：" in detail
+    assert refused_at_start.summary not in detail
+    # The stored record stays the English sentence (the API and old readers are unchanged).
+    assert refused_at_start.summary.startswith("Card authentication refused: ")
+
+
+def test_the_report_pdf_carries_the_japanese_sentence(recorded):
+    from madoguchi.reports import exports, services
+
+    terminal, _, _ = recorded
+    content = services.build_daily(terminal, timezone.localdate())
+    with_text = [i for i in content["incidents"] if "text" in i]
+    assert len(with_text) == 5  # the swapped visit also ended with a procedure pending
+    html = exports.render_document(content)
+    for ja, en in EXPECTED.values():
+        assert ja in html
+        assert en not in html
+    assert OLD_SUMMARY in html
