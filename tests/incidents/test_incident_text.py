@@ -6,11 +6,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from madoguchi.accounts.constants import Role
+from madoguchi.benefits.services.base import outside_failure
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.constants import AgentEventKind, VisitEndReason
 from madoguchi.incidents import services as incidents
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.models import Incident
+from madoguchi.outside.errors import OutsideError
 from madoguchi.refusals import Refusal
 from tests import factories
 from tests.benefits.conftest import apply_fields, prepare, refused, start_visit
@@ -30,6 +32,14 @@ EXPECTED = {
         "Card authentication refused:",
     ),
     IncidentKind.NAME_CHECK: ("名義照合：一致しませんでした（", "Name check: no match ("),
+    IncidentKind.PIN_LOCKED: (
+        "カードの利用者証明用電子証明書の暗証番号がロックされています。",
+        "jpki_auth PIN is locked; the resident was referred",
+    ),
+    IncidentKind.OUTSIDE_FAILURE: (
+        "提供事業者との通信で問題が発生しました。何も登録していません。",
+        "Something went wrong talking to the payment provider.",
+    ),
 }
 OLD_SUMMARY = "Legacy row: recorded before sentences were kept by language."
 
@@ -37,6 +47,7 @@ OLD_SUMMARY = "Legacy row: recorded before sentences were kept by language."
 @pytest.fixture
 def recorded(trusted, desk, providers, systems):
     """One incident of each kind above, on the desk's terminal, and an old row."""
+    # (the PIN lockout and the outside failure fall in the visit started last)
     visit = start_visit(desk, trusted.card("B"))
     refused("name_no_match", prepare, desk, **apply_fields(kana="スズキ イチロウ"))
     prepare(desk, kind="test_link", account="PAY-B-0002", points=1)
@@ -49,6 +60,13 @@ def recorded(trusted, desk, providers, systems):
     nonce = desk_services.auth_challenge(desk_session=desk).value
     with pytest.raises(Refusal):
         desk_services.visit_start(desk_session=desk, token="not-a-token", nonce=nonce)
+    incidents.incident_pin_blocked(desk_session=desk, applet="auth")
+    outside_failure(
+        start_visit(desk, trusted.card("C")),
+        OutsideError(system_name_ja="提供事業者", system_name_en="the payment provider"),
+        {},
+        "account",
+    )
     incidents.incident_record(
         kind=IncidentKind.OUTSIDE_FAILURE,
         reason_code="legacy",
@@ -116,7 +134,7 @@ def test_the_report_pdf_carries_the_japanese_sentence(recorded):
     terminal, _, _ = recorded
     content = services.build_daily(terminal, timezone.localdate())
     with_text = [i for i in content["incidents"] if "text" in i]
-    assert len(with_text) == 5  # the swapped visit also ended with a procedure pending
+    assert len(with_text) == 7  # the swapped visit also ended with a procedure pending
     html = exports.render_document(content)
     for ja, en in EXPECTED.values():
         assert ja in html

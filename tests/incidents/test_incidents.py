@@ -31,7 +31,8 @@ def test_pin_blocked_is_recorded_once_per_agent_request(client, trusted, desk):
     assert incident.terminal == desk.terminal
     assert incident.staff == desk.staff
     # No PIN, no tries count, nothing but which applet and which request.
-    assert set(incident.detail) == {"request_id", "applet", "certificate"}
+    assert set(incident.detail) == {"request_id", "applet", "certificate", "text"}
+    assert set(incident.detail["text"]["params"]) == {"applet"}  # the sentence: the applet only
     assert AuditEvent.objects.filter(
         event_name="incidents.recorded", subject_id=str(incident.pk)
     ).exists()

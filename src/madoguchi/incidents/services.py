@@ -15,6 +15,7 @@ from madoguchi.terminals.models import DeskSession, Terminal
 from .constants import IncidentKind, Severity, Source
 from .events import INCIDENT_RECORDED
 from .models import Incident
+from .text import PIN_LOCKED, by_language, sentence
 
 
 def incident_record(
@@ -79,6 +80,7 @@ def _recording_organisation(
 
 
 PIN_APPLETS = {"auth": "jpki_auth", "support": "input_support"}
+PIN_APPLETS_JA = {"jpki_auth": "利用者証明用電子証明書の", "input_support": "券面事項入力補助用の"}
 
 
 def incident_pin_blocked(
@@ -87,6 +89,10 @@ def incident_pin_blocked(
     """The card agent told the desk page a card's PIN is locked. Recorded once per agent
     request (the page may retry). Returns (incident, created)."""
     reason = PIN_APPLETS.get(applet, "unknown")
+    summary, text = sentence(
+        PIN_LOCKED,
+        applet=by_language(ja=PIN_APPLETS_JA.get(reason, ""), en=reason),
+    )
     if request_id:
         existing = Incident.objects.filter(
             kind=IncidentKind.PIN_LOCKED,
@@ -102,8 +108,7 @@ def incident_pin_blocked(
         kind=IncidentKind.PIN_LOCKED,
         reason_code=reason,
         severity=Severity.LOW,
-        summary=f"The card's {reason} PIN is locked; the resident was referred to the "
-        "municipal office to reset it.",
+        summary=summary,
         visit=visit,
         terminal=desk_session.terminal,
         staff=desk_session.staff,
@@ -111,6 +116,7 @@ def incident_pin_blocked(
             "request_id": request_id[:64],
             "applet": reason,
             "certificate": cert_fingerprint[:64],
+            "text": text,
         },
     )
     return incident, True

@@ -25,6 +25,19 @@ CARD_SWAPPED = gettext_noop(
 )
 NAME_CHECK_NO_MATCH = gettext_noop("Name check: no match (%(reason)s); nothing was linked.")
 COMPLETION_REFUSED = gettext_noop("Completion refused: %(reason)s")
+PIN_LOCKED = gettext_noop(
+    "The card's %(applet)s PIN is locked; the resident was referred to the municipal office "
+    "to reset it."
+)
+ACCOUNT_ALREADY_LINKED = gettext_noop(
+    "A payment account already linked to a resident was presented again; nothing was linked."
+)
+OUTSIDE_FAILED = gettext_noop("%(reason)s")
+PAYOUT_NOT_ACCEPTED = gettext_noop("Payout batch %(batch)s not accepted: %(reason)s")
+INSURER_REFUSED = gettext_noop(
+    "The insurer refused a health-insurance use registration the resident had signed "
+    "(%(code)s): %(reason)s"
+)
 
 # Only these ids are rendered; anything else in a row's detail shows its stored summary.
 KNOWN = frozenset(
@@ -34,6 +47,11 @@ KNOWN = frozenset(
         CARD_SWAPPED,
         NAME_CHECK_NO_MATCH,
         COMPLETION_REFUSED,
+        PIN_LOCKED,
+        ACCOUNT_ALREADY_LINKED,
+        OUTSIDE_FAILED,
+        PAYOUT_NOT_ACCEPTED,
+        INSURER_REFUSED,
     }
 )
 
@@ -80,5 +98,5 @@ def incident_text(incident: Any) -> str:
 
 
 def refusal(exc: Any) -> dict[str, str]:
-    """A refusal's message as a parameter: its Japanese and its English."""
+    """A refusal's (or an outside system's) message as a parameter: its Japanese and English."""
     return by_language(ja=exc.message_ja, en=exc.message_en)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.audit import services as audit
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
+from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.outside import OutsideError, validation
@@ -165,16 +166,16 @@ class PointApplication(ProcedureBase):
             taken.filter(programme=programme).exists()
             or taken.exclude(holder=visit.holder).exists()
         ):
+            summary, text = incident_text.sentence(incident_text.ACCOUNT_ALREADY_LINKED)
             incident_record(
                 kind=IncidentKind.NAME_CHECK,
                 reason_code="account_already_linked",
                 severity=Severity.HIGH,
-                summary="A payment account already linked to a resident was presented again; "
-                "nothing was linked.",
+                summary=summary,
                 visit=visit,
                 terminal=visit.terminal,
                 staff=visit.staff,
-                detail=what,
+                detail={**what, "text": text},
             )
             raise ProcedureInvalid(
                 "account_already_linked",

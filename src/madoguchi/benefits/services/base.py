@@ -6,6 +6,7 @@ from typing import Any
 
 from madoguchi.desk.models import Visit
 from madoguchi.desk.procedures import ProcedureInvalid
+from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.outside import OutsideError
@@ -27,14 +28,23 @@ def outside_failure(
     visit: Visit, exc: OutsideError, what: dict[str, Any], field: str
 ) -> ProcedureInvalid:
     """Record an OUTSIDE_FAILURE incident; the ProcedureInvalid to raise (staff's message)."""
+    summary, text = incident_text.sentence(
+        incident_text.OUTSIDE_FAILED, reason=incident_text.refusal(exc)
+    )
     incident_record(
         kind=IncidentKind.OUTSIDE_FAILURE,
         reason_code=exc.code,
         severity=Severity.LOW,
-        summary=f"{exc.message_en}",
+        summary=summary,
         visit=visit,
         terminal=visit.terminal,
         staff=visit.staff,
-        detail={**what, "code": exc.code, "status": exc.status, "attempts": exc.attempts},
+        detail={
+            **what,
+            "code": exc.code,
+            "status": exc.status,
+            "attempts": exc.attempts,
+            "text": text,
+        },
     )
     return ProcedureInvalid.carrying(exc.code, ja=exc.message_ja, en=exc.message_en, field=field)

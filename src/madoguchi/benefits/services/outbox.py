@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from madoguchi.audit import services as audit
 from madoguchi.desk.models import Procedure
+from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.outside import OutsideError, OutsideProtocolError
@@ -286,16 +287,23 @@ def _refused(call: OutsideCall, reg: HealthInsuranceRegistration, answer: Answer
         subject=reg,
         payload={"insurer": reg.insurer_number, "visit": visit.reference, "code": answer.code},
     )
+    summary, text = incident_text.sentence(
+        incident_text.INSURER_REFUSED, code=answer.code, reason=incident_text.refusal(answer)
+    )
     incident_record(
         kind=IncidentKind.OUTSIDE_FAILURE,
         reason_code="insurer_refused_after_signature",
         severity=Severity.HIGH,
-        summary="The insurer refused a health-insurance use registration the resident had "
-        f"signed ({answer.code}): {answer.message_en}",
+        summary=summary,
         visit=visit,
         terminal=visit.terminal,
         staff=visit.staff,
-        detail={"key": call.key, "code": answer.code, "insurer": reg.insurer_number},
+        detail={
+            "key": call.key,
+            "code": answer.code,
+            "insurer": reg.insurer_number,
+            "text": text,
+        },
     )
 
 

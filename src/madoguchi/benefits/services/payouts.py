@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from madoguchi.audit import services as audit
+from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.outside import OutsideError
@@ -88,12 +89,22 @@ def payout_batch_send(batch: PayoutBatch, *, actor: Any = None) -> PayoutBatch:
             idempotency_key=batch.idempotency_key,
         )
     except OutsideError as exc:
+        summary, text = incident_text.sentence(
+            incident_text.PAYOUT_NOT_ACCEPTED,
+            batch=batch.batch_id,
+            reason=incident_text.refusal(exc),
+        )
         incident_record(
             kind=IncidentKind.OUTSIDE_FAILURE,
             reason_code=exc.code,
             severity=Severity.MEDIUM,
-            summary=f"Payout batch {batch.batch_id} not accepted: {exc.message_en}",
-            detail={"batch": batch.batch_id, "provider": batch.provider.code, "code": exc.code},
+            summary=summary,
+            detail={
+                "batch": batch.batch_id,
+                "provider": batch.provider.code,
+                "code": exc.code,
+                "text": text,
+            },
         )
         raise BenefitsRefused.carrying(
             exc.code, ja=exc.message_ja, en=exc.message_en, status=502
