@@ -4,6 +4,7 @@ Every refusal is answered by one handler: a `Refusal` (or one of ninja's own err
 into one) becomes `{code, message (English), message_ja}` with the refusal's HTTP status.
 """
 
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -54,3 +55,15 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 403 and "CSRF" in str(exc):
         return refusal(request, CsrfFailed())
     return refusal(request, HttpRefused(params={"problem": str(exc)}, status=exc.status_code))
+
+
+@api.exception_handler(DataError)
+def data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+    """PostgreSQL refuses text with a NUL character (psycopg says so before sending it): a
+    request carrying one is malformed, not a server error. The statement never ran; an open
+    transaction is rolled back by its atomic block. Any other data error stays a 500."""
+    if "NUL" not in str(exc):
+        raise exc
+    return refusal(
+        request, MalformedRequest(params={"problems": "text must not contain NUL characters"})
+    )

@@ -113,6 +113,31 @@ def test_agent_events_need_the_terminal_credential(desk_env):
     assert ok.status_code == 204
 
 
+def test_text_with_a_nul_character_is_a_clear_refusal_not_a_server_error(desk_env):
+    """PostgreSQL cannot store NUL in text: a request carrying one gets a refusal that says
+    why (on either database), never a server error."""
+    import httpx
+
+    auth = {"Authorization": f"Bearer {desk_env['credential']}"}
+    url = desk_env["server"] + "/api/v1/agent/events"
+    body = {"kind": "presence", "cert_fingerprint": "ab\u0000cd"}
+    r = httpx.post(url, json=body, headers=auth)
+    assert r.status_code in (204, 422), r.text  # SQLite stores NUL: an unknown card, no visit
+    if r.status_code == 422:
+        assert r.json()["code"] == "malformed_request"
+        assert "NUL" in r.json()["message"]
+    desk = DeskDriver(desk_env["server"], desk_env["agent"])
+    try:
+        desk.http.get("/accounts/sign-in/")
+        desk.enrol(desk_env["credential"])
+        desk.sign_in(desk_env["username"], factories.PASSWORD)
+        r = desk.api("POST", "/visits/start", {"token": "{}", "nonce": "ab\u0000cd"})
+        assert r.status_code == 403, r.text
+        assert r.json()["code"] == "nonce_unknown"
+    finally:
+        desk.close()
+
+
 def test_openapi_document_is_served(desk_env):
     import httpx
 

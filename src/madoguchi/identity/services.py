@@ -10,6 +10,7 @@ validator built from them, and the checks that use the validator sit beside that
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -327,6 +328,10 @@ def nonce_issue(
     return nonce
 
 
+# The shape of a challenge: base64 text (generate_nonce() issues 44 characters of it).
+_NONCE_SHAPE = re.compile(r"[A-Za-z0-9+/=_-]{1,128}")
+
+
 @dataclass(frozen=True)
 class SpentNonce:
     nonce: Nonce
@@ -335,6 +340,10 @@ class SpentNonce:
 
 def nonce_spend(*, value: str, purpose: NoncePurpose, desk_session: DeskSession) -> SpentNonce:
     """Mark a challenge used (committed at once) and return its state before this attempt."""
+    if not _NONCE_SHAPE.fullmatch(value):
+        # Not a challenge this server issued; never sent to the database, where a NUL
+        # character would be an error (a 500) rather than an unknown value.
+        raise IdentityRefused("nonce_unknown")
     now = timezone.now()
     # The common case in one statement (issue 15): an unused challenge is marked used and read
     # back at once. No row: unknown, or already used (then read as it is, and refused later).
