@@ -610,3 +610,74 @@ def test_read_attributes_checks_ef0004_with_a_trusted_support_key(
             credential=CREDENTIAL,
             support_keys=("nothex=" + str(root),),
         ).validate()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_reporter_waits_quietly_for_a_starting_server_then_warns_on_outage(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """While the server has never answered, failed deliveries log one INFO line; once it has
+    answered, a failure is a warning again (a real outage stays visible)."""
+    import http.server
+    import time
+
+    from madoguchi.agent.reporter import CardEvent, EventReporter
+
+    caplog.set_level("DEBUG", logger="madoguchi.agent")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/api/v1/agent/events"
+    reporter = EventReporter(
+        url,
+        CREDENTIAL,
+        lambda: CardEvent("presence", None, "virtual tray", "2026-11-30T00:00:00Z"),
+        interval=0.05,
+        timeout=0.5,
+    )
+
+    def agent_records(level: str) -> list[str]:
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.name == "madoguchi.agent" and r.levelname == level
+        ]
+
+    def until(check: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 10
+        while not check():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(202)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    reporter.start()
+    try:
+        until(lambda: reporter.failures >= 3)  # nobody listens on the port yet
+        assert agent_records("WARNING") == []
+        assert agent_records("INFO") == [f"waiting for the server at {url}"]
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        until(lambda: reporter.sent >= 1)  # the server came up
+        assert agent_records("WARNING") == []
+        server.shutdown()
+        server.server_close()
+        until(lambda: bool(agent_records("WARNING")))  # a real outage is a warning
+        assert agent_records("WARNING")[0].startswith("card event presence not delivered: ")
+        assert agent_records("INFO") == [f"waiting for the server at {url}"]
+    finally:
+        reporter.stop()

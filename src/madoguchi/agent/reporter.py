@@ -3,6 +3,11 @@
 ``inserted`` / ``removed`` are queued and sent at once, in order; ``presence`` is sent every
 interval with the current certificate fingerprint (or null). A failed POST is logged and retried
 with a bounded exponential backoff; nothing here ever raises into the agent.
+
+Until the server has answered once (it may still be starting, as in ``make demo``), an
+unreachable server is logged once at INFO ("waiting for the server at URL") and further attempts
+only at DEBUG; after its first answer every failed delivery is a warning again, so a real outage
+stays visible.
 """
 
 from __future__ import annotations
@@ -68,6 +73,8 @@ class EventReporter:
         self._thread: threading.Thread | None = None
         self.sent = 0
         self.failures = 0
+        self.answered = False  # the server has answered at least once
+        self._waiting_logged = False
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="agent-reporter", daemon=True)
@@ -111,8 +118,9 @@ class EventReporter:
         try:
             response = self._client.post(self.url, json=event.as_json())
         except httpx.HTTPError as exc:
-            log.warning("card event %s not delivered: %s", event.kind, type(exc).__name__)
+            self._log_undelivered(event, exc)
             return False
+        self.answered = True
         if response.status_code >= 300:
             log.warning(
                 "card event %s refused by the server: HTTP %s", event.kind, response.status_code
@@ -120,6 +128,15 @@ class EventReporter:
             return False
         self.sent += 1
         return True
+
+    def _log_undelivered(self, event: CardEvent, exc: httpx.HTTPError) -> None:
+        if self.answered:
+            log.warning("card event %s not delivered: %s", event.kind, type(exc).__name__)
+        elif not self._waiting_logged:
+            self._waiting_logged = True
+            log.info("waiting for the server at %s", self.url)
+        else:
+            log.debug("card event %s not delivered yet: %s", event.kind, type(exc).__name__)
 
     def _run(self) -> None:
         backoff = 0.0
