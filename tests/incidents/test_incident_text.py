@@ -140,3 +140,53 @@ def test_the_report_pdf_carries_the_japanese_sentence(recorded):
         assert ja in html
         assert en not in html
     assert OLD_SUMMARY in html
+
+
+# reason code -> (the Japanese sentence's telling part, the English summary's telling part)
+MORE = {
+    "insured_person_mismatch": (
+        "健康保険の利用登録：被保険者の生年月日がカードの持ち主と異なります。",
+        "registration: the insured person",  # (the apostrophe is escaped in pages)
+    ),
+    "reconcile_missing_at_insurer": (
+        "madoguchi では登録済みですが、保険者にはその登録がありません。",
+        "Registered in madoguchi, but the insurer has no such registration.",
+    ),
+    "reconcile_refused_but_registered": (
+        "madoguchi では拒否されましたが、保険者では登録されています。",
+        "Refused in madoguchi, but the insurer registered it.",
+    ),
+    "reconcile_unknown_to_us": (
+        "保険者に madoguchi が依頼した登録がありますが、madoguchi に記録がありません。",
+        "The insurer holds a registration madoguchi requested but has no record of.",
+    ),
+}
+
+
+@pytest.fixture
+def recorded_more(trusted, desk, providers, systems):
+    """A health-insurance registration refused for another person's insurance, and the three
+    findings of the reconciliation with the insurer that become incidents."""
+    from madoguchi.benefits.services import reconcile
+    from tests.benefits.test_insured_person import CARD_C, NAMESAKE
+
+    start_visit(desk, trusted.card("C"))
+    refused("insured_person_mismatch", prepare, desk, kind="health_insurance_use",
+            **NAMESAKE, **CARD_C)  # fmt: skip
+    for finding in ("missing_at_insurer", "refused_but_registered", "unknown_to_us"):
+        reconcile._incident(f"key-{finding}", finding, None, None)
+    for reason_code in MORE:
+        assert Incident.objects.filter(reason_code=reason_code).exists(), reason_code
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_insurer_incidents_are_read_in_the_pages_language(client, recorded_more, language):
+    # (the officials' list: the reconciliation's incidents belong to no terminal)
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    html = client.get("/officials/incidents/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    for reason_code, (ja, en) in MORE.items():
+        shown, hidden = (ja, en) if language == "ja" else (en, ja)
+        assert shown in html, reason_code
+        assert hidden not in html, reason_code
+    mismatch = Incident.objects.get(reason_code="insured_person_mismatch")
+    assert mismatch.summary.endswith("differ from the card holder's; nothing was registered.")

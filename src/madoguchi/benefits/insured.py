@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.desk.models import Visit
 from madoguchi.desk.procedures import ProcedureInvalid
+from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.outside import InsuredPerson, OutsideError
@@ -25,20 +26,26 @@ from madoguchi.outside import InsuredPerson, OutsideError
 from . import outside, services
 
 SEXES = (("1", "男性"), ("2", "女性"), ("9", "その他"))
+# The attributes compared with the card holder's, by their English names in the incident.
+FIELDS_JA = {"birth date": "生年月日", "sex": "性別"}
 
 
 def _mismatch(visit: Visit, what: dict[str, Any], differing: list[str]) -> ProcedureInvalid:
+    summary, text = incident_text.sentence(
+        incident_text.INSURED_PERSON_MISMATCH,
+        fields=incident_text.by_language(
+            ja="と".join(FIELDS_JA.get(f, f) for f in differing), en=" and ".join(differing)
+        ),
+    )
     incident_record(
         kind=IncidentKind.NAME_CHECK,
         reason_code="insured_person_mismatch",
         severity=Severity.HIGH,
-        summary="Health-insurance registration: the insured person's "
-        + " and ".join(differing)
-        + " differ from the card holder's; nothing was registered.",
+        summary=summary,
         visit=visit,
         terminal=visit.terminal,
         staff=visit.staff,
-        detail={**what, "differing": differing},
+        detail={**what, "differing": differing, "text": text},
     )
     return ProcedureInvalid(
         "insured_person_mismatch",

@@ -38,6 +38,19 @@ INSURER_REFUSED = gettext_noop(
     "The insurer refused a health-insurance use registration the resident had signed "
     "(%(code)s): %(reason)s"
 )
+RECONCILE_MISSING_AT_INSURER = gettext_noop(
+    "Registered in madoguchi, but the insurer has no such registration."
+)
+RECONCILE_REFUSED_BUT_REGISTERED = gettext_noop(
+    "Refused in madoguchi, but the insurer registered it."
+)
+RECONCILE_UNKNOWN_TO_US = gettext_noop(
+    "The insurer holds a registration madoguchi requested but has no record of."
+)
+INSURED_PERSON_MISMATCH = gettext_noop(
+    "Health-insurance registration: the insured person's %(fields)s differ from the card "
+    "holder's; nothing was registered."
+)
 
 # Only these ids are rendered; anything else in a row's detail shows its stored summary.
 KNOWN = frozenset(
@@ -52,6 +65,10 @@ KNOWN = frozenset(
         OUTSIDE_FAILED,
         PAYOUT_NOT_ACCEPTED,
         INSURER_REFUSED,
+        RECONCILE_MISSING_AT_INSURER,
+        RECONCILE_REFUSED_BUT_REGISTERED,
+        RECONCILE_UNKNOWN_TO_US,
+        INSURED_PERSON_MISMATCH,
     }
 )
 

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from madoguchi.audit import services as audit
+from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.models import Incident
 from madoguchi.incidents.services import incident_record
@@ -38,9 +39,9 @@ from ..models import OutsideCall
 from . import outbox
 
 INCIDENT_TEXT = {
-    "missing_at_insurer": "Registered in madoguchi, but the insurer has no such registration.",
-    "refused_but_registered": "Refused in madoguchi, but the insurer registered it.",
-    "unknown_to_us": "The insurer holds a registration madoguchi requested but has no record of.",
+    "missing_at_insurer": incident_text.RECONCILE_MISSING_AT_INSURER,
+    "refused_but_registered": incident_text.RECONCILE_REFUSED_BUT_REGISTERED,
+    "unknown_to_us": incident_text.RECONCILE_UNKNOWN_TO_US,
 }
 
 
@@ -132,12 +133,13 @@ def _incident(
         return Finding(key, finding, "incident already recorded")
     reg = call.registration if call is not None else None
     visit = reg.visit if reg is not None else None
+    summary, text = incident_text.sentence(INCIDENT_TEXT[finding])
     with transaction.atomic():
         incident_record(
             kind=IncidentKind.OUTSIDE_FAILURE,
             reason_code=f"reconcile_{finding}",
             severity=Severity.HIGH,
-            summary=INCIDENT_TEXT[finding],
+            summary=summary,
             visit=visit,
             staff=visit.staff if visit is not None else None,
             detail={
@@ -145,6 +147,7 @@ def _incident(
                 "finding": finding,
                 "registration_ref": record.registration_ref if record else None,
                 "insurer": record.insurer_number if record else None,
+                "text": text,
             },
         )
         audit.record(
