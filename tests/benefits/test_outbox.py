@@ -343,6 +343,25 @@ def test_the_commands_drain_report_and_reconcile(trusted, desk):
     assert "Reconciled 1 call(s) with 1 insurer record(s): 0 disagreement(s)." in out.getvalue()
 
 
+@uses_sims
+def test_reconcile_prints_the_next_attempt_in_local_time(trusted, desk, sims):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _hi_completion(trusted, desk)
+    sims.insurer.control.set(fail_next=10)
+    assert [o.outcome for o in drain().outcomes] == ["retry"]
+    sims.insurer.control.set(reset_faults=True)  # reachable again; the call is not due yet
+    call = OutsideCall.objects.get()
+    out = StringIO()
+    call_command("outside", "reconcile", stdout=out)
+    local = timezone.localtime(call.next_attempt_at)
+    assert local.utcoffset() == timedelta(hours=9)  # TIME_ZONE is Asia/Tokyo
+    assert f"next attempt at {local:%H:%M:%S} JST" in out.getvalue()
+    assert OutsideCall.objects.get().next_attempt_at == call.next_attempt_at  # stored as it was
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_commit_kicks_the_call_at_once_without_the_worker(pki, sims, settings):
     """After the completion commits, a thread sends its call (so the desk sees 登録済み soon);

@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from madoguchi.identity.models import HolderCertificate, RevocationList, TrustAnchor
 from madoguchi.identity.services import fingerprint, holder_certificate_for
@@ -17,7 +18,10 @@ def test_add_anchor_and_import_crl_from_files(pki, tmp_path, capsys):
     assert TrustAnchor.objects.filter(name="JPKI-TEST", is_active=True).exists()
     assert RevocationList.objects.count() == 1
     call_command("identity", "anchors")
-    assert "CRL next update" in capsys.readouterr().out
+    next_update = timezone.localtime(RevocationList.objects.get().next_update)
+    out = capsys.readouterr().out
+    assert f"revoked, next update {next_update:%Y-%m-%d %H:%M} JST." in out
+    assert f"CRL next update {next_update:%Y-%m-%d %H:%M} JST" in out
 
 
 def test_crl_not_signed_by_a_trust_anchor_is_refused(pki, tmp_path):

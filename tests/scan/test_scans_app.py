@@ -164,3 +164,10 @@ def test_export_reverifies_every_completion_and_refuses_a_tampered_one(trusted, 
         call_command("scan", "export", str(tmp_path / "again"))
     assert not (tmp_path / "again").exists()
     assert pq.read_table(tmp_path / "mine" / "links.parquet").num_rows == 1
+
+
+def test_a_scan_run_is_named_by_its_local_start_time():
+    from datetime import UTC, datetime
+
+    run = ScanRun(pk=7, started_at=datetime(2026, 11, 30, 12, 58, tzinfo=UTC), engine="duckdb")
+    assert str(run) == "scan 7 (2026-11-30 21:58 JST, duckdb)"

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -23,7 +24,7 @@ class ScanRun(models.Model):
         verbose_name_plural = _("scan runs")
 
     def __str__(self) -> str:
-        return f"scan {self.pk} ({self.started_at:%Y-%m-%d %H:%M}, {self.engine})"
+        return f"scan {self.pk} ({timezone.localtime(self.started_at):%Y-%m-%d %H:%M %Z}, {self.engine})"
 
 
 class Finding(models.Model):

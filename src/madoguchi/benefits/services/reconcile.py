@@ -108,7 +108,11 @@ def _check(call: OutsideCall, record: InsurerRecord | None, now: datetime) -> Fi
             if done.outcome == "skipped":
                 return None
             return _audited(call.key, "not_sent", f"re-sent: {done.outcome} {done.code}".strip())
-        return Finding(call.key, "waiting", f"next attempt at {call.next_attempt_at:%H:%M:%S}")
+        return Finding(
+            call.key,
+            "waiting",
+            f"next attempt at {timezone.localtime(call.next_attempt_at):%H:%M:%S %Z}",
+        )
     if call.state == CallState.DONE and record is None:
         return _incident(call.key, "missing_at_insurer", call, None)
     if call.state == CallState.REFUSED and record is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from madoguchi.identity import services
 from madoguchi.identity.models import RevocationList, TrustAnchor
@@ -55,7 +56,11 @@ class Command(BaseCommand):
             else:
                 for a in TrustAnchor.objects.order_by("name"):
                     crl = RevocationList.objects.filter(issuer_dn=a.subject_dn).first()
-                    state = f"CRL next update {crl.next_update:%Y-%m-%d %H:%M}" if crl else "no CRL"
+                    state = (
+                        f"CRL next update {timezone.localtime(crl.next_update):%Y-%m-%d %H:%M %Z}"
+                        if crl
+                        else "no CRL"
+                    )
                     self.stdout.write(
                         f"{a.name}\t{a.fingerprint[:16]}\tactive={a.is_active}\t{state}"
                     )
@@ -77,8 +82,10 @@ class Command(BaseCommand):
     def _import_crl(self, source: str, every: int) -> None:
         while True:
             row = services.crl_import(data=self._fetch(source), source=source)
+            next_update = timezone.localtime(row.next_update)
             self.stdout.write(
-                f"Imported CRL of {row.issuer_dn}: {row.entries} revoked, next update {row.next_update}."
+                f"Imported CRL of {row.issuer_dn}: {row.entries} revoked,"
+                f" next update {next_update:%Y-%m-%d %H:%M %Z}."
             )
             if every <= 0:
                 return
