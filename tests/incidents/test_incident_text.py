@@ -190,3 +190,19 @@ def test_insurer_incidents_are_read_in_the_pages_language(client, recorded_more,
         assert hidden not in html, reason_code
     mismatch = Incident.objects.get(reason_code="insured_person_mismatch")
     assert mismatch.summary.endswith("differ from the card holder's; nothing was registered.")
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_a_confirmed_close_match_is_read_in_the_pages_language(client, trusted, desk):
+    from tests.benefits.conftest import commit
+
+    card = trusted.card("C")
+    start_visit(desk, card)
+    prepare(desk, **apply_fields(kana="ヤマダ ジロウ", confirm_close_match=True))
+    commit(desk, card)
+    client.force_login(factories.staff(Role.SUPERVISOR))
+    ja = client.get(reverse("incidents:list")).content.decode()
+    en = client.get(reverse("incidents:list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "名義照合の結果（近似）をご本人が確認したうえで、受取口座を登録しました。" in ja
+    assert "payment_link linked after" not in ja
+    assert "payment_link linked after the resident confirmed a close name check." in en

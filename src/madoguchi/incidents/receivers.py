@@ -12,21 +12,38 @@ from django.dispatch import receiver
 
 from .constants import IncidentKind, Severity
 from .services import incident_record
+from .text import LINKED_AFTER_CLOSE_MATCH, LINKED_UNDER_EXCEPTION, by_language, sentence
+
+# The linked object, the exception and the name check's outcome, by their codes in the summary.
+WHAT_JA = {"payment_link": "受取口座", "public_fund_account": "公金受取口座"}
+EXCEPTION_JA = {"minor_representative": "未成年者の法定代理人名義の口座"}
+OUTCOME_JA = {"match": "一致", "close": "近似", "no_match": "不一致"}
+
+
+def _in_words(names: dict[str, str], code: Any) -> dict[str, str]:
+    return by_language(ja=names.get(str(code), str(code)), en=str(code))
 
 
 def _record_name_incident(instance: Any, what: str) -> None:
     exception = getattr(instance, "name_exception", "")
     if exception:
         kind, severity, reason = IncidentKind.EXCEPTION_USED, Severity.MEDIUM, str(exception)
-        summary = f"{what} linked under the '{exception}' exception (name check: {instance.name_outcome})."
+        summary, text = sentence(
+            LINKED_UNDER_EXCEPTION,
+            what=_in_words(WHAT_JA, what),
+            exception=_in_words(EXCEPTION_JA, exception),
+            outcome=_in_words(OUTCOME_JA, instance.name_outcome),
+        )
     elif getattr(instance, "close_confirmed", False):
         kind, severity, reason = (
             IncidentKind.NAME_CLOSE_CONFIRMED,
             Severity.LOW,
             str(instance.name_outcome),
         )
-        summary = (
-            f"{what} linked after the resident confirmed a {instance.name_outcome} name check."
+        summary, text = sentence(
+            LINKED_AFTER_CLOSE_MATCH,
+            what=_in_words(WHAT_JA, what),
+            outcome=_in_words(OUTCOME_JA, instance.name_outcome),
         )
     else:
         return
@@ -45,6 +62,7 @@ def _record_name_incident(instance: Any, what: str) -> None:
             "name_outcome": instance.name_outcome,
             "name_reason": instance.name_reason,
             "representative_outcome": getattr(instance, "representative_outcome", ""),
+            "text": text,
         },
     )
 

@@ -51,6 +51,12 @@ INSURED_PERSON_MISMATCH = gettext_noop(
     "Health-insurance registration: the insured person's %(fields)s differ from the card "
     "holder's; nothing was registered."
 )
+LINKED_UNDER_EXCEPTION = gettext_noop(
+    "%(what)s linked under the '%(exception)s' exception (name check: %(outcome)s)."
+)
+LINKED_AFTER_CLOSE_MATCH = gettext_noop(
+    "%(what)s linked after the resident confirmed a %(outcome)s name check."
+)
 
 # Only these ids are rendered; anything else in a row's detail shows its stored summary.
 KNOWN = frozenset(
@@ -69,6 +75,8 @@ KNOWN = frozenset(
         RECONCILE_REFUSED_BUT_REGISTERED,
         RECONCILE_UNKNOWN_TO_US,
         INSURED_PERSON_MISMATCH,
+        LINKED_UNDER_EXCEPTION,
+        LINKED_AFTER_CLOSE_MATCH,
     }
 )
 
