@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.utils import timezone
 
+from madoguchi.accounts.constants import Role
 from madoguchi.checklists import services
 from madoguchi.checklists.checks import active_checklist
 from madoguchi.checklists.constants import Stage
@@ -18,7 +19,7 @@ from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.models import Incident
 from madoguchi.refusals import Refusal
 from madoguchi.reports import services as reports
-from tests import cardkit, checklistkit
+from tests import cardkit, checklistkit, factories
 
 from .conftest import ORIGIN
 from .test_services import prepare, start
@@ -87,3 +88,28 @@ def test_all_after_items_ticked_records_no_incident(trusted, desk):
         services.tick(visit=visit, item=item, staff=desk.staff)
     desk_services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT)
     assert not Incident.objects.filter(kind=IncidentKind.CHECKLIST_UNTICKED).exists()
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_unticked_items_incident_is_read_in_the_pages_language(client, trusted, desk, language):
+    """The incident names the visit's end and the unticked items in the page's language: the
+    items' Japanese labels on a Japanese page, their English labels on an English one."""
+    a = trusted.card("A")
+    visit = start(desk, a)
+    prepare(desk)
+    _complete(desk, a)
+    desk_services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT)
+    incident = Incident.objects.get(kind=IncidentKind.CHECKLIST_UNTICKED, visit=visit)
+    assert incident.summary.startswith(f"Visit {visit.reference} ended (next_resident)")
+    client.force_login(factories.staff(Role.SUPERVISOR))
+    html = client.get("/incidents/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    gaps = services.items_for(visit, Stage.AFTER_COMPLETION)
+    if language == "ja":
+        assert f"受付 {visit.reference} は完了後のチェック項目が未確認のまま終了しました" in html
+        assert "終了しました（次の方へ）" in html
+        assert all(i.label_ja in html for i in gaps)
+        assert "checklist items unticked" not in html
+    else:
+        assert "with after-completion checklist items unticked:" in html
+        assert all(i.label_en in html for i in gaps)
+        assert "完了後のチェック項目" not in html

@@ -206,3 +206,29 @@ def test_a_confirmed_close_match_is_read_in_the_pages_language(client, trusted, 
     assert "名義照合の結果（近似）をご本人が確認したうえで、受取口座を登録しました。" in ja
     assert "payment_link linked after" not in ja
     assert "payment_link linked after the resident confirmed a close name check." in en
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_complaint_is_framed_in_the_pages_language(db, client, language):
+    """A complaint keeps what staff typed as its summary (the API); the pages frame it in
+    their language, with who reported it."""
+    supervisor = factories.staff(Role.SUPERVISOR)
+    typed = "窓口で長く待たされたとの電話"
+    incidents.incident_complaint(recorded_by=supervisor, terminal=None, summary=typed)
+    reported = incidents.incident_complaint(
+        recorded_by=supervisor, terminal=None, summary=typed, reported_by="市民課"
+    )
+    assert reported.summary == typed
+    client.force_login(supervisor)
+    html = client.get(reverse("incidents:list"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    detail = client.get(
+        reverse("incidents:detail", args=[reported.pk]), HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    if language == "ja":
+        assert f"職員が記録した苦情: {typed}" in html
+        assert f"職員が記録した苦情（申出人: 市民課）: {typed}" in detail
+        assert "Complaint recorded" not in html + detail
+    else:
+        assert f"Complaint recorded by staff: {typed}" in html
+        assert f"Complaint recorded by staff (reported by 市民課): {typed}" in detail
+        assert "職員が記録した苦情" not in html + detail

@@ -598,3 +598,36 @@ def test_sign_in_challenges_are_limited_per_address_and_tallied_in_the_log(db, s
     assert throttle.flush(now=later) == 1
     assert AuditEvent.objects.filter(event_name=throttle.REPEATS.name).count() == 1
     assert throttle.count_this_minute(CHALLENGE_ISSUED, source="192.0.2.7", now=later) == 0
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_not_me_incident_is_read_in_the_pages_language(trusted, desk, language):
+    """The incident of a 「これは自分ではない」 report reads in the officials' page language; the
+    case (the city's Japanese document) keeps its Japanese sentence."""
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    client.post(
+        f"/me/not-me/completion/{completion.pk}/",
+        {"reason": "not_at_desk", "comment": "その日は出張中でした"},
+    )
+    incident = Incident.objects.get(reason_code="resident_not_me")
+    assert incident.summary.startswith("The resident reported on their own page")
+    assert "自分ではない" in NotMeReport.objects.get().case.timeline.get().summary
+    o = Client()
+    o.force_login(factories.staff(Role.CITY_OFFICIAL))
+    html = o.get("/officials/incidents/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    reference = completion.visit.reference
+    if language == "ja":
+        assert "本人が住民用ページで「自分ではない」と申し出: カードで署名された手続" in html
+        assert "理由: その日時に窓口に行っていない。本人のコメント: その日は出張中でした" in html
+        assert "this was not them" not in html
+    else:
+        assert (
+            "The resident reported on their own page that this was not them: procedure "
+            f"signed by the card (visit {reference}," in html
+        )
+        assert "Reason: I was not at that desk at that time." in html
+        assert "The resident&#x27;s comment: その日は出張中でした" in html
+        assert "自分ではない" not in html

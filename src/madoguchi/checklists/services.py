@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import BigIntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
@@ -349,22 +350,38 @@ def visit_end_check(visit: Visit) -> None:
     """The desk's visit-end hook (`desk.procedures.VISIT_END_HOOKS`): after-completion items
     still unticked when a visit with a committed completion ends become an incident, which the
     contractor's daily report lists."""
+    from madoguchi.desk.constants import VisitEndReason
+    from madoguchi.incidents import text as incident_text
     from madoguchi.incidents.constants import IncidentKind, Severity
     from madoguchi.incidents.services import incident_record
 
     gaps = missing(visit, Stage.AFTER_COMPLETION)
     if not gaps:
         return
+    end_reason = str(visit.end_reason)
+    with translation.override("ja"):
+        reason_ja = (
+            str(VisitEndReason(end_reason).label)
+            if end_reason in VisitEndReason.values
+            else end_reason
+        )
+    summary, text = incident_text.sentence(
+        incident_text.CHECKLIST_UNTICKED,
+        visit=visit.reference,
+        reason=incident_text.by_language(ja=reason_ja, en=end_reason),
+        items=incident_text.by_language(
+            ja="、".join(i.label_ja for i in gaps), en="; ".join(i.label_en for i in gaps)
+        ),
+    )
     incident_record(
         kind=IncidentKind.CHECKLIST_UNTICKED,
         reason_code="after_completion_unticked",
         severity=Severity.LOW,
-        summary=f"Visit {visit.reference} ended ({visit.end_reason}) with after-completion "
-        "checklist items unticked: " + "; ".join(i.label_en for i in gaps),
+        summary=summary,
         visit=visit,
         terminal=visit.terminal,
         staff=visit.staff,
-        detail={"items": [i.code for i in gaps], "end_reason": str(visit.end_reason)},
+        detail={"items": [i.code for i in gaps], "end_reason": end_reason, "text": text},
     )
 
 

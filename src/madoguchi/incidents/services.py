@@ -15,7 +15,7 @@ from madoguchi.terminals.models import DeskSession, Terminal
 from .constants import IncidentKind, Severity, Source
 from .events import INCIDENT_RECORDED
 from .models import Incident
-from .text import PIN_LOCKED, by_language, sentence
+from .text import COMPLAINT, COMPLAINT_REPORTED_BY, PIN_LOCKED, by_language, sentence
 
 
 def incident_record(
@@ -134,6 +134,14 @@ def incident_complaint(
     """A complaint entered by staff (manual incident)."""
     if not summary.strip():
         raise ValueError("A complaint needs a summary.")
+    # The summary is what staff typed (kept as typed for the API); the page frames it in its
+    # own language.
+    if reported_by.strip():
+        _english, text = sentence(
+            COMPLAINT_REPORTED_BY, reported_by=reported_by.strip()[:200], text=summary
+        )
+    else:
+        _english, text = sentence(COMPLAINT, text=summary)
     return incident_record(
         kind=IncidentKind.COMPLAINT,
         reason_code="complaint",
@@ -142,7 +150,7 @@ def incident_complaint(
         visit=visit,
         terminal=terminal,
         staff=recorded_by,
-        detail={"reported_by": reported_by[:200]},
+        detail={"reported_by": reported_by[:200], "text": text},
         source=Source.MANUAL,
         recorded_by=recorded_by,
     )

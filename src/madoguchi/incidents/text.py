@@ -57,6 +57,20 @@ LINKED_UNDER_EXCEPTION = gettext_noop(
 LINKED_AFTER_CLOSE_MATCH = gettext_noop(
     "%(what)s linked after the resident confirmed a %(outcome)s name check."
 )
+CHECKLIST_UNTICKED = gettext_noop(
+    "Visit %(visit)s ended (%(reason)s) with after-completion checklist items unticked: %(items)s"
+)
+COMPLAINT = gettext_noop("Complaint recorded by staff: %(text)s")
+COMPLAINT_REPORTED_BY = gettext_noop(
+    "Complaint recorded by staff (reported by %(reported_by)s): %(text)s"
+)
+RESIDENT_NOT_ME = gettext_noop(
+    "The resident reported on their own page that this was not them: %(item)s. Reason: %(reason)s"
+)
+RESIDENT_NOT_ME_COMMENT = gettext_noop(
+    "The resident reported on their own page that this was not them: %(item)s. "
+    "Reason: %(reason)s. The resident's comment: %(comment)s"
+)
 
 # Only these ids are rendered; anything else in a row's detail shows its stored summary.
 KNOWN = frozenset(
@@ -77,6 +91,11 @@ KNOWN = frozenset(
         INSURED_PERSON_MISMATCH,
         LINKED_UNDER_EXCEPTION,
         LINKED_AFTER_CLOSE_MATCH,
+        CHECKLIST_UNTICKED,
+        COMPLAINT,
+        COMPLAINT_REPORTED_BY,
+        RESIDENT_NOT_ME,
+        RESIDENT_NOT_ME_COMMENT,
     }
 )
 

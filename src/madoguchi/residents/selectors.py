@@ -254,16 +254,49 @@ def own_item(holder: Any, kind: str, item_id: int) -> Any:
     return model.objects.select_related("visit__terminal").filter(pk=item_id, holder=holder).first()
 
 
-def describe_item(kind: str, item: Any) -> str:
-    """A one-line Japanese description for the incident and the case (masked numbers only)."""
+# kind -> (Japanese, English) pattern of the one-line description; {what} is the item's own part.
+_DESCRIBED: dict[str, tuple[str, str]] = {
+    ItemKind.LINK: (
+        "決済サービスの紐付け（{what}、{when}、{desk}）",
+        "payment service link ({what}, {when}, {desk})",
+    ),
+    ItemKind.PUBLIC_FUND: (
+        "公金受取口座の登録（{what}、{when}、{desk}）",
+        "public-fund account registration ({what}, {when}, {desk})",
+    ),
+    ItemKind.HEALTH_INSURANCE: (
+        "健康保険証利用登録（保険者 {what}、{when}、{desk}）",
+        "health-insurance use registration (insurer {what}, {when}, {desk})",
+    ),
+}
+_SIGNED = (
+    "カードで署名された手続（受付 {what}、{when}、{desk}）",
+    "procedure signed by the card (visit {what}, {when}, {desk})",
+)
+
+
+def describe_item(kind: str, item: Any, *, english: bool = False) -> str:
+    """A one-line description for the incident and the case (masked numbers only), in
+    Japanese (the case's language) or English."""
     when = f"{timezone.localtime(item.visit.started_at):%Y-%m-%d %H:%M}"
+    terminal = item.visit.terminal
+    if not terminal.location:
+        desk = terminal.name
+    else:
+        desk = f"{terminal.location} ({terminal.name})" if english else _desk(item)
     if kind == ItemKind.LINK:
-        return f"決済サービスの紐付け（{item.provider.display_name_ja} {item.masked_account}、{when}、{_desk(item)}）"
-    if kind == ItemKind.PUBLIC_FUND:
-        return f"公金受取口座の登録（{item}、{when}、{_desk(item)}）"
-    if kind == ItemKind.HEALTH_INSURANCE:
-        return f"健康保険証利用登録（保険者 {item.insurer_number}、{when}、{_desk(item)}）"
-    return f"カードで署名された手続（受付 {item.visit.reference}、{when}、{_desk(item)}）"
+        provider = item.provider.display_name_ja
+        if english:
+            provider = item.provider.display_name_en or item.provider.code
+        what = f"{provider} {item.masked_account}"
+    elif kind == ItemKind.PUBLIC_FUND:
+        what = str(item)
+    elif kind == ItemKind.HEALTH_INSURANCE:
+        what = item.insurer_number
+    else:
+        what = item.visit.reference
+    pattern = _DESCRIBED.get(kind, _SIGNED)[1 if english else 0]
+    return pattern.format(what=what, when=when, desk=desk)
 
 
 def own_completion(holder: Any, completion_id: int) -> Completion | None:

@@ -18,7 +18,7 @@ from django.contrib.auth.models import Group
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.constants import Role
@@ -340,6 +340,7 @@ def not_me_report(
     case at once. Only the signed-in holder's own items can be reported."""
     from madoguchi.cases.constants import Channel
     from madoguchi.cases.services import case_open
+    from madoguchi.incidents import text as incident_text
     from madoguchi.incidents.constants import IncidentKind, Severity
     from madoguchi.incidents.services import incident_record
 
@@ -351,18 +352,35 @@ def not_me_report(
         raise ResidentRefused.of("item_not_found")
     described = selectors.describe_item(kind, item)
     reason_ja = selectors.NOT_ME_REASONS_JA[reason]
+    # The case (a Japanese document for the city) keeps the Japanese sentence; the incident
+    # keeps its sentence by language (incidents.text), read in the page's language.
     summary = f"本人が住民用ページで「自分ではない」と申し出: {described}。理由: {reason_ja}"
+    with translation.override("en"):
+        reason_en = str(NotMeReason(reason).label)
+    params: dict[str, Any] = {
+        "item": incident_text.by_language(
+            ja=described, en=selectors.describe_item(kind, item, english=True)
+        ),
+        "reason": incident_text.by_language(ja=reason_ja, en=reason_en),
+    }
     if comment.strip():
         summary += f"。本人のコメント: {comment.strip()[:400]}"
+        params["comment"] = comment.strip()[:400]
+    incident_summary, text = incident_text.sentence(
+        incident_text.RESIDENT_NOT_ME_COMMENT
+        if "comment" in params
+        else incident_text.RESIDENT_NOT_ME,
+        **params,
+    )
     visit = getattr(item, "visit", None)
     with transaction.atomic():
         incident = incident_record(
             kind=IncidentKind.COMPLAINT,
             reason_code="resident_not_me",
             severity=Severity.HIGH,
-            summary=summary,
+            summary=incident_summary,
             visit=visit,
-            detail={"item": kind, "item_id": item.pk, "reason": reason},
+            detail={"item": kind, "item_id": item.pk, "reason": reason, "text": text},
         )
         case = case_open(
             actor=_resident_page_user(),
