@@ -171,3 +171,87 @@ def test_a_scan_run_is_named_by_its_local_start_time():
 
     run = ScanRun(pk=7, started_at=datetime(2026, 11, 30, 12, 58, tzinfo=UTC), engine="duckdb")
     assert str(run) == "scan 7 (2026-11-30 21:58 JST, duckdb)"
+
+
+def _exported_link(trusted, card="C"):
+    """One point link committed at a desk with `card`; its completion."""
+    from madoguchi.terminals import services as terminal_services
+
+    desk = terminal_services.desk_session_open(
+        terminal=factories.terminal(), staff=factories.staff()
+    )
+    c = trusted.card(card)
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    return commit(desk, c)
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_export_refuses_a_tampered_stored_signature(trusted, tmp_path):
+    """The token's signature itself changed (one character of its last part): flagged."""
+    completion = _exported_link(trusted)
+    head, _, signature = completion.token.rpartition(".")
+    flipped = signature[:10] + ("A" if signature[10] != "A" else "B") + signature[11:]
+    Completion.objects.filter(pk=completion.pk).update(token=f"{head}.{flipped}")
+    with pytest.raises(
+        CommandError, match=f"completion {completion.pk}: the signature does not verify"
+    ):
+        call_command("scan", "export", str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_export_refuses_a_signature_by_another_card_than_the_stored_certificate(trusted, tmp_path):
+    """The stored certificate swapped for another holder's: the token still verifies over the
+    bytes, but it was not signed by the card the record names."""
+    first = _exported_link(trusted, "C")
+    Completion.objects.filter(pk=first.pk).update(certificate=_another_certificate(first))
+    with pytest.raises(
+        CommandError, match=f"completion {first.pk}: the signature is by another card"
+    ):
+        call_command("scan", "export", str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+def _another_certificate(completion):
+    """A stored holder certificate of another card than the one that signed."""
+    from madoguchi.identity.models import HolderCertificate
+
+    mine = completion.certificate
+    return HolderCertificate.objects.create(
+        holder=mine.holder,
+        issuer_dn=mine.issuer_dn,
+        serial=mine.serial + "1",
+        fingerprint="f" * 64,
+        not_after=mine.not_after,
+    )
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_export_verifies_every_stored_completion_not_only_those_behind_a_link(trusted, tmp_path):
+    completion = _exported_link(trusted)
+    PaymentLink.objects.all().delete()  # a completion whose link is gone is evidence too
+    data = bytes(completion.transaction_bytes).replace(b"match", b"matcH", 1)
+    Completion.objects.filter(pk=completion.pk).update(
+        transaction_bytes=data, transaction_digest=hashlib.sha256(data).hexdigest()
+    )
+    with pytest.raises(CommandError, match=f"completion {completion.pk}: the signature"):
+        call_command("scan", "export", str(tmp_path / "out"))
+
+
+def test_open_cases_refusals_are_plain_sentences_and_open_nothing(recorded):
+    factories.staff(Role.DESK_STAFF, username="desk-person")
+    factories.staff(Role.CITY_OFFICIAL, username="city-official")
+    with pytest.raises(CommandError) as exc:
+        call_command("scan", "open-cases", "--min-score", "0.8", "--as", "desk-person")
+    assert str(exc.value).startswith("Only city officials")  # no code in front of it
+    for score in ("1.5", "-0.1"):
+        with pytest.raises(CommandError, match=rf"--min-score {score} is outside the scores'"):
+            call_command("scan", "open-cases", "--min-score", score, "--as", "city-official")
+    with pytest.raises(
+        CommandError, match=rf"No recorded scan run 999 \(the latest is {recorded.pk};"
+    ):
+        call_command(
+            "scan", "open-cases", "--min-score", "0.8", "--as", "city-official", "--run", "999"
+        )
+    assert not Case.objects.exists()

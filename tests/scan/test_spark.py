@@ -285,7 +285,9 @@ def test_spark_validation_of_a_uri_gives_one_error_naming_file_and_column(tmp_pa
         r"column 'programme': 1 row has unknown value 'mynapoint_3' \(allowed: mynapoint_2,",
     )
     pq.write_table(links.drop_columns(["channel"]), directory / "links.parquet")
-    refused("links.parquet", r"column 'channel': missing column")
+    refused("links.parquet", r"column 'channel': missing column \(the file has 'link_id',")
+    pq.write_table(links.slice(0, 0), directory / "links.parquet")
+    refused("links.parquet", r"^\S+links.parquet: has no rows")
     (directory / "links.parquet").write_bytes(b"not parquet at all")
     error = refused("links.parquet", r"^\S+links.parquet: cannot be read by Spark: \S")
     assert "\n" not in str(error)

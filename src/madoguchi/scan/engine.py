@@ -280,7 +280,7 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
     stored = {f.name: f.dataType for f in df.schema.fields}
     for spec in schema.TABLES[table]:
         if spec.name not in stored:
-            raise schema.InputError(location, spec.name, "missing column")
+            raise schema.InputError(location, spec.name, schema.missing_column(df.columns))
     ws = _SPARK_WHITESPACE
     checks: list[tuple[str, Any, Any, Any]] = []  # (column, problem, bad rows, a bad value)
     for spec in schema.TABLES[table]:
@@ -295,7 +295,7 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
             ok = text or isinstance(typ, T.DateType | T.TimestampNTZType | T.NullType)
         if not ok:
             raise schema.InputError(
-                location, spec.name, f"expected {spec.type}, found {typ.simpleString()}"
+                location, spec.name, schema.wrong_type(spec.type, typ.simpleString())
             )
         blank = (col.isNull() | col.rlike(f"^{ws}*$")) if text else col.isNull()
         if spec.required:
@@ -325,6 +325,8 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
             dup = df.groupBy(key.alias("key")).count().filter("count > 1").limit(1).collect()
             if dup:
                 raise schema.duplicate_error(location, spec.name, dup[0]["key"], dup[0]["count"])
+    if not result["rows"]:
+        raise schema.InputError(location, None, schema.NO_ROWS)
     return int(result["rows"])
 
 

@@ -135,6 +135,44 @@ def _replace(files: dict[str, bytes | pa.Table], out: Path) -> None:
         os.replace(part, final)
 
 
+OUTPUTS = ("findings.parquet", "report.html", "report.pdf", "summary.json")
+
+
+def _part_file(name: str) -> bool:
+    return any(name.startswith(f".{o}.part-") for o in OUTPUTS)
+
+
+def _check_out(out: Path, *, replace: bool) -> None:
+    """Refuse, before anything runs, an output that is not a directory, or a directory
+    already holding files (an earlier run's findings, or anything else) unless ``replace``:
+    then only the run's own files are replaced, and only when it succeeds."""
+    if out.exists() and not out.is_dir():
+        raise schema.InputError(
+            str(out), None, "exists and is not a directory: give a new directory for --out"
+        )
+    if not out.is_dir():
+        return
+    # A run that was killed may leave its hidden part files (".findings.parquet.part-PID").
+    held = sorted(p.name for p in out.iterdir() if not _part_file(p.name))
+    if not held:
+        return
+    if replace and set(held) <= set(OUTPUTS):
+        return
+    shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+    if replace:
+        raise schema.InputError(
+            str(out),
+            None,
+            f"holds files no scan wrote ({shown}): give a new or empty directory for --out",
+        )
+    raise schema.InputError(
+        str(out),
+        None,
+        f"already holds {shown}: give a new or empty directory for --out, or --replace to "
+        "replace an earlier run's files",
+    )
+
+
 def run(
     directory: Path | str,
     out: Path | str,
@@ -146,12 +184,12 @@ def run(
     progress: TextIO | None = sys.stderr,
     memory_limit: str = engines.DUCKDB_MEMORY_LIMIT,
     threads: int | None = None,
+    replace: bool = False,
 ) -> RunResult:
     # A URI (s3a://…) stays a string: Spark reads it; DuckDB refuses it (schema.files).
     directory = str(directory) if schema.is_uri(str(directory)) else Path(directory)
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise schema.InputError(str(out), None, "the output exists and is not a directory")
+    _check_out(out, replace=replace)
     started_at = datetime.now()
     t0 = time.perf_counter()
     # Validated batch by batch (bounded memory) before any engine starts; then the engine

@@ -136,6 +136,21 @@ CSV_BLOCK_BYTES = 16 << 20
 """Bytes of CSV read at a time (a batch)."""
 
 
+def row_number(path: Path | str, index: int) -> int:
+    """The row a person finds the ``index``-th (0-based) row of the file at: in CSV counting the
+    header as row 1 (as a spreadsheet shows it), in Parquet (no header row) from 1."""
+    return index + (2 if str(path).endswith(".csv") else 1)
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> InputError:
+    return InputError(
+        str(path),
+        None,
+        f"is not UTF-8 text (it holds the byte 0x{exc.object[exc.start]:02x}): save it as UTF-8 "
+        '(a file from Excel in Shift_JIS must be saved as "CSV UTF-8")',
+    )
+
+
 def _raw_batches(path: Path, table: str) -> Iterator[pa.RecordBatch]:
     """The file's batches, only the format's columns (a missing one is an error before any row
     is read). CSV columns come as text: types are checked column by column, with a message."""
@@ -143,7 +158,11 @@ def _raw_batches(path: Path, table: str) -> Iterator[pa.RecordBatch]:
     try:
         if path.suffix == ".csv":
             with path.open(encoding="utf-8-sig", newline="") as fh:
-                header = next(csv.reader(fh), [])
+                header = next(csv.reader(fh), None)
+            if header is None:
+                raise InputError(
+                    str(path), None, "is empty: a CSV table needs a header row naming its columns"
+                )
             _require_columns(path, table, header)
             reader = pacsv.open_csv(
                 path,
@@ -171,15 +190,36 @@ def _raw_batches(path: Path, table: str) -> Iterator[pa.RecordBatch]:
                 yield pa.RecordBatch.from_pylist(
                     [], schema=pa.schema([pf.schema_arrow.field(n) for n in wanted])
                 )
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from exc
+    except (pa.ArrowInvalid, OSError) as exc:
+        if path.suffix == ".csv" and "invalid UTF8" in str(exc):
+            raise InputError(
+                str(path),
+                None,
+                "is not UTF-8 text: save it as UTF-8 (a file from Excel in Shift_JIS must be "
+                'saved as "CSV UTF-8")',
+            ) from exc
+        if path.suffix != ".csv" and path.stat().st_size == 0:
+            raise InputError(str(path), None, "is empty (0 bytes), not a Parquet file") from exc
         raise InputError(str(path), None, f"cannot be read: {exc}") from exc
 
 
-def _require_columns(path: Path, table: str, names: list[str]) -> None:
+def _require_columns(path: Path | str, table: str, names: list[str]) -> None:
     present = set(names)
     for spec in TABLES[table]:
         if spec.name not in present:
-            raise InputError(str(path), spec.name, "missing column")
+            raise InputError(str(path), spec.name, missing_column(names))
+
+
+def missing_column(names: list[str]) -> str:
+    """The problem of a missing column, with the columns the file has (a header in Japanese
+    or with a typo shows itself)."""
+    shown = ", ".join(repr(n) for n in names[:8]) + (", …" if len(names) > 8 else "")
+    return (
+        f"missing column (the file has {shown or 'no columns'}; column names are exact, as "
+        "docs/scan.md lists them)"
+    )
 
 
 def _empty(col: pa.Array) -> pa.Array:
@@ -207,7 +247,7 @@ def _convert(path: Path, spec: Column, col: pa.Array, offset: int) -> pa.Array:
             return col.cast(STR)
         if pa.types.is_integer(src):
             return col.cast(STR)
-        raise InputError(str(path), spec.name, f"expected text, found {src}")
+        raise InputError(str(path), spec.name, wrong_type(spec.type, src))
     if is_text:
         text = pc.if_else(_empty(col), pa.scalar(None, STR), col.cast(STR))
         when = spec.type == TS
@@ -223,7 +263,7 @@ def _convert(path: Path, spec: Column, col: pa.Array, offset: int) -> pa.Array:
             raise InputError(
                 str(path),
                 spec.name,
-                f"row {offset + row + 2} has {col[row].as_py()!r}, not a {kind}",
+                f"row {row_number(path, offset + row)} has {col[row].as_py()!r}, not a {kind}",
             )
         if when:
             return pc.cast(text, TS)
@@ -234,7 +274,33 @@ def _convert(path: Path, spec: Column, col: pa.Array, offset: int) -> pa.Array:
         return col.cast(pa.date32())
     if pa.types.is_timestamp(src) and spec.type == pa.date32():
         return col.cast(pa.date32())
-    raise InputError(str(path), spec.name, f"expected {spec.type}, found {src}")
+    raise InputError(str(path), spec.name, wrong_type(spec.type, src))
+
+
+def _type_words(t: pa.DataType) -> str:
+    if t == STR or pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "text"
+    if pa.types.is_timestamp(t):
+        return "dates and times"
+    if pa.types.is_date(t):
+        return "dates"
+    if pa.types.is_integer(t):
+        return "whole numbers"
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "decimal numbers"
+    if pa.types.is_boolean(t):
+        return "true/false values"
+    return "values"
+
+
+def wrong_type(expected: pa.DataType, found: pa.DataType | str) -> str:
+    """The problem of a column stored in another type, in words (the stored type after it)."""
+    words = _type_words(found) if isinstance(found, pa.DataType) else "values"
+    want = {STR: "text", TS: "dates and times"}.get(expected, "dates")
+    return f"holds {words} ({found}) where the format has {want} (see docs/scan.md)"
+
+
+NO_ROWS = "has no rows: every table of a scan needs at least one (nothing to scan)"
 
 
 def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.RecordBatch:
@@ -249,7 +315,7 @@ def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.Re
                 raise InputError(
                     str(path),
                     spec.name,
-                    f"row {offset + _first_row(empty) + 2} is empty (required)",
+                    f"row {row_number(path, offset + _first_row(empty))} is empty (required)",
                 )
         elif spec.type == STR and col.null_count < len(col):
             col = pc.if_else(_empty(col), pa.scalar(None, STR), col)
@@ -261,7 +327,7 @@ def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.Re
                 raise InputError(
                     str(path),
                     spec.name,
-                    f"row {offset + row + 2} has unknown value {col[row].as_py()!r} "
+                    f"row {row_number(path, offset + row)} has unknown value {col[row].as_py()!r} "
                     f"(allowed: {', '.join(spec.values)})",
                 )
         arrays.append(col)
@@ -329,7 +395,8 @@ def files(directory: Path | str) -> dict[str, Path]:
         )
     directory = Path(directory)
     if not directory.is_dir():
-        raise InputError(str(directory), None, "not a directory")
+        problem = "is a file, not a directory" if directory.exists() else "does not exist"
+        raise InputError(str(directory), None, f"{problem}: give the directory of the three tables")
     _check_format(directory)
     return {t: _find(directory, t) for t in TABLES}
 
@@ -394,8 +461,8 @@ def duplicate_error(
     """``rows``: the first and last row holding ``value`` (0-based), when known."""
     where = ""
     if rows is not None:
-        first, last = rows
-        where = f" (rows {first + 2} and {last + 2}{' and others' if count > 2 else ''})"
+        first, last = (row_number(path, r) for r in rows)
+        where = f" (rows {first} and {last}{' and others' if count > 2 else ''})"
     return InputError(
         str(path),
         column,
@@ -457,6 +524,8 @@ def validate(directory: Path | str) -> dict[str, int]:
     rows = {}
     for table, path in files(directory).items():
         rows[table] = _check_unique(path, table, batches(path, table))
+        if not rows[table]:
+            raise InputError(str(path), None, NO_ROWS)
     return rows
 
 
@@ -477,6 +546,8 @@ def load(directory: Path | str) -> dict[str, pa.Table]:
     for t, p in files(directory).items():
         table = pa.Table.from_batches(list(batches(p, t)), schema=arrow_schema(t))
         _check_unique(p, t, table.to_batches())
+        if not table.num_rows:
+            raise InputError(str(p), None, NO_ROWS)
         tables[t] = table
     return tables
 

@@ -1,8 +1,9 @@
 """Export madoguchi's own records as scan input (the three tables of docs/scan.md).
 
 Every link madoguchi made was committed with a completion signed by the resident's card. The
-export re-verifies each stored completion over its stored bytes (the digest, and the token
-against the trust anchors as of the commit) before writing anything: a completion that no
+export re-verifies every stored completion over its stored bytes (the digest, the token
+against the trust anchors as of the commit and its signer against the stored certificate,
+and a legal representative's second signature the same way) before writing anything: a completion that no
 longer verifies is refused with its reference, since it is evidence of tampering in itself.
 
 Mapping: holders are residents (each in a household of their own: madoguchi keeps no
@@ -52,20 +53,18 @@ def _local(value: datetime) -> datetime:
     return timezone.localtime(value).replace(tzinfo=None)
 
 
-def verify_completion(completion: Completion, validator: Any) -> None:
-    """Raise ExportError unless the stored token still verifies over the stored bytes."""
-    data = bytes(completion.transaction_bytes)
-    if hashlib.sha256(data).hexdigest() != completion.transaction_digest:
-        raise ExportError(
-            f"completion {completion.pk}: the stored bytes do not match the stored digest"
-        )
+def _verify_token(
+    completion: Completion, validator: Any, token: str, data: bytes, which: str
+) -> str:
+    """The SHA-256 fingerprint of the certificate whose signature ``token`` carries over
+    ``data`` (ExportError unless it verifies)."""
     nonce = completion.nonce
     record = NonceRecord(
         value=nonce.value, issued_at=nonce.issued_at, expires_at=nonce.expires_at, used=False
     )
     try:
-        validator.validate_completion(
-            completion.token,
+        validated = validator.validate_completion(
+            token,
             origin=settings.MADOGUCHI_ORIGIN,
             nonce=record,
             transaction_bytes=data,
@@ -74,22 +73,54 @@ def verify_completion(completion: Completion, validator: Any) -> None:
         )
     except TokenValidationError as exc:
         raise ExportError(
-            f"completion {completion.pk}: the signature does not verify ({exc.code})"
+            f"completion {completion.pk}: {which} does not verify ({exc.code})"
         ) from exc
+    return str(validated.fingerprint_sha256)
+
+
+def verify_completion(completion: Completion, validator: Any) -> None:
+    """Raise ExportError unless the stored token still verifies over the stored bytes, signed
+    by the stored certificate; and, for a completion with a second card (a legal
+    representative's), the second token too, signed by that card's stored certificate."""
+    data = bytes(completion.transaction_bytes)
+    if hashlib.sha256(data).hexdigest() != completion.transaction_digest:
+        raise ExportError(
+            f"completion {completion.pk}: the stored bytes do not match the stored digest"
+        )
+    signer = _verify_token(completion, validator, completion.token, data, "the signature")
+    if signer != completion.certificate.fingerprint:
+        raise ExportError(
+            f"completion {completion.pk}: the signature is by another card than the stored "
+            "certificate's"
+        )
+    second = completion.second_certificate
+    if second is None and completion.second_token:
+        raise ExportError(
+            f"completion {completion.pk}: a second signature is stored without its certificate"
+        )
+    if second is not None:
+        if not completion.second_token:
+            raise ExportError(f"completion {completion.pk}: the second card's signature is missing")
+        signer = _verify_token(
+            completion, validator, completion.second_token, data, "the second signature"
+        )
+        if signer != second.fingerprint:
+            raise ExportError(
+                f"completion {completion.pk}: the second signature is by another card than "
+                "the stored second certificate's"
+            )
 
 
 def export(directory: Path, *, municipality_code: str = "000000") -> Exported:
     validator = build_validator()
     links: list[dict[str, Any]] = []
     names: dict[str, str] = {}
-    completions: dict[int, Completion] = {}
     for programme, model in (("mynapoint_2", PaymentLink), ("public_fund", PublicFundAccount)):
         qs = model.objects.select_related(
             "holder", "completion", "completion__nonce", "visit__terminal", "visit__staff"
         ).order_by("completion__committed_at", "pk")
         for link in qs:
             c = link.completion
-            completions[c.pk] = c
             rid = str(link.holder.public_id)
             names[rid] = link.resident_kana
             links.append(
@@ -108,8 +139,13 @@ def export(directory: Path, *, municipality_code: str = "000000") -> Exported:
                     "_visit": link.visit,
                 }
             )
-    for completion in completions.values():
+    # Every stored completion, not only those behind a link: each is signed evidence.
+    verified = 0
+    for completion in Completion.objects.select_related(
+        "nonce", "certificate", "second_certificate"
+    ).order_by("pk"):
         verify_completion(completion, validator)
+        verified += 1
     events: list[dict[str, Any]] = []
     visits = {row["_visit"].pk: row["_visit"] for row in links}
     for visit in visits.values():
@@ -182,5 +218,5 @@ def export(directory: Path, *, municipality_code: str = "000000") -> Exported:
         },
     )
     return Exported(
-        residents=len(residents), links=len(links), events=len(events), verified=len(completions)
+        residents=len(residents), links=len(links), events=len(events), verified=verified
     )

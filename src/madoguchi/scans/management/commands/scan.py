@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from madoguchi.cli import PlainErrors
 from madoguchi.scan.schema import InputError
 
 
@@ -36,7 +37,7 @@ def _require_tables() -> None:
         )
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     requires_system_checks: list[str] = []  # generate, run and evaluate need no database
     help = "The forensic scan: generate, run, evaluate, export, open-cases (docs/scan.md)."
 
@@ -51,6 +52,11 @@ class Command(BaseCommand):
         r = sub.add_parser("run", help="run the rules, write findings.parquet and the report")
         r.add_argument("directory")
         r.add_argument("--out", required=True)
+        r.add_argument(
+            "--replace",
+            action="store_true",
+            help="replace the files an earlier run left in OUT (else OUT must be new or empty)",
+        )
         r.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
         r.add_argument("--master", default="local[2]", help="Spark master URL")
         r.add_argument("--no-pdf", action="store_true", help="HTML report only")
@@ -71,7 +77,9 @@ class Command(BaseCommand):
         e.add_argument("--truth", help="default: DIRECTORY/truth.parquet")
 
         o = sub.add_parser("open-cases", help="open remediation cases from a recorded run")
-        o.add_argument("--min-score", type=float, required=True)
+        o.add_argument(
+            "--min-score", type=float, required=True, help="0 to 1: the lowest score given a case"
+        )
         o.add_argument("--run", type=int, help="a recorded run's number (default: the latest)")
         o.add_argument("--as", dest="username", required=True, help="the city official opening")
         x = sub.add_parser("export", help="madoguchi's own records as scan input")
@@ -141,6 +149,7 @@ class Command(BaseCommand):
             progress=sys.stderr,
             **({"memory_limit": opts["memory_limit"]} if opts["memory_limit"] else {}),
             threads=opts["threads"],
+            replace=opts["replace"],
         )
         counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
         self.stdout.write(
@@ -168,15 +177,26 @@ class Command(BaseCommand):
         from madoguchi.scans import services
         from madoguchi.scans.models import ScanRun
 
+        if not 0 <= opts["min_score"] <= 1:
+            raise CommandError(
+                f"--min-score {opts['min_score']:g} is outside the scores' range: give a score "
+                "from 0 to 1 (no case was opened)."
+            )
         try:
             actor = User.objects.get(username=opts["username"])
         except User.DoesNotExist:
             raise CommandError(f"No staff user {opts['username']!r}.") from None
-        run = (
-            ScanRun.objects.filter(pk=opts["run"]).first()
-            if opts["run"]
-            else ScanRun.objects.first()
-        )
+        if opts["run"] is not None:
+            run = ScanRun.objects.filter(pk=opts["run"]).first()
+            if run is None:
+                latest = ScanRun.objects.first()
+                where = f"the latest is {latest.pk}" if latest else "none is recorded yet"
+                raise CommandError(
+                    f"No recorded scan run {opts['run']} ({where}; the officials' page "
+                    "/scans/ lists them). No case was opened."
+                )
+        else:
+            run = ScanRun.objects.first()
         if run is None:
             raise CommandError(
                 "No recorded scan run: run `madoguchi scan run DIR --out OUT --record` first."
@@ -192,7 +212,7 @@ class Command(BaseCommand):
                 run, actor=actor, min_score=opts["min_score"], accounts=accounts
             )
         except Refusal as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(f"{exc.message_en} (no case was opened)") from exc
         self.stdout.write(
             f"scan run {run.pk}: opened {opened} cases, {existing} already had one "
             f"(findings scoring at least {opts['min_score']}; family accounts get none)"

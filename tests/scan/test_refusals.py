@@ -1,0 +1,119 @@
+"""The scan's refusals as a city official or an analyst meets them: one plain sentence naming
+the file (and column), before anything runs, nothing written."""
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from django.core.management import CommandError, call_command
+
+from madoguchi.scan import schema
+
+MADOGUCHI = str(Path(sys.executable).with_name("madoguchi"))
+
+
+def _as_csv(directory, table):
+    t = pq.read_table(directory / f"{table}.parquet")
+    (directory / f"{table}.parquet").unlink()
+    pacsv.write_csv(t, directory / f"{table}.csv")
+    return directory / f"{table}.csv"
+
+
+def test_the_command_line_prints_the_sentence_alone_not_the_exception_name(good, tmp_path):
+    (good / "links.parquet").unlink()
+    done = subprocess.run(
+        [MADOGUCHI, "scan", "run", str(good), "--out", str(tmp_path / "out")],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr == f"{good / 'links.parquet'}: missing: give links.parquet or links.csv\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_directory_holding_files_is_refused_before_anything_runs(good, tmp_path):
+    out = tmp_path / "out"
+    call_command("scan", "run", str(good), "--out", str(out), "--no-pdf", stdout=io.StringIO())
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    with pytest.raises(CommandError, match=r"out: already holds findings.parquet, report.html"):
+        call_command("scan", "run", str(good), "--out", str(out), "--no-pdf")
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    # --replace replaces a scan's own files, and nothing else.
+    call_command(
+        "scan", "run", str(good), "--out", str(out), "--no-pdf", "--replace", stdout=io.StringIO()
+    )
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} != before
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(CommandError, match=r"out: holds files no scan wrote \(findings.parquet"):
+        call_command("scan", "run", str(good), "--out", str(out), "--replace")
+    # The input directory given as the output is refused too (it holds the tables).
+    with pytest.raises(CommandError, match=r"in: already holds desk_events.parquet"):
+        call_command("scan", "run", str(good), "--out", str(good))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    call_command("scan", "run", str(good), "--out", str(empty), "--no-pdf", stdout=io.StringIO())
+    assert (empty / "findings.parquet").exists()
+
+
+def test_an_empty_csv_and_a_csv_with_only_its_header_are_refused(good, tmp_path):
+    path = _as_csv(good, "desk_events")
+    header = path.read_text().splitlines()[0]
+    path.write_bytes(b"")
+    with pytest.raises(schema.InputError, match=r"desk_events.csv: is empty: a CSV table needs"):
+        schema.validate(good)
+    path.write_text(header + "\n")
+    with pytest.raises(schema.InputError, match=r"desk_events.csv: has no rows"):
+        schema.validate(good)
+    out = tmp_path / "out"
+    with pytest.raises(CommandError, match=r"desk_events.csv: has no rows"):
+        call_command("scan", "run", str(good), "--out", str(out))
+    assert not out.exists()
+    (good / "residents.parquet").write_bytes(b"")
+    with pytest.raises(schema.InputError, match=r"residents.parquet: is empty \(0 bytes\)"):
+        schema.validate(good)
+
+
+def test_a_header_in_japanese_is_named_in_the_error(good):
+    path = _as_csv(good, "residents")
+    lines = path.read_text().splitlines()
+    japanese = '"住民ID","氏名カナ","氏名漢字","生年月日","世帯ID","市区町村コード"'
+    path.write_text("\n".join([japanese, *lines[1:]]) + "\n", encoding="utf-8-sig")
+    with pytest.raises(
+        schema.InputError,
+        match=r"residents.csv, column 'resident_id': missing column \(the file has '住民ID', "
+        r"'氏名カナ',",
+    ):
+        schema.validate(good)
+
+
+def test_a_csv_in_shift_jis_is_refused_as_not_utf8(good):
+    path = _as_csv(good, "residents")
+    path.write_bytes(path.read_text().encode("cp932"))
+    with pytest.raises(schema.InputError, match=r"residents.csv: is not UTF-8 text"):
+        schema.validate(good)
+
+
+def test_a_parquet_row_is_counted_from_one_and_a_csv_row_counts_the_header(good):
+    t = pq.read_table(good / "residents.parquet")
+    kana = t.column("name_kana").to_pylist()
+    kana[2] = ""
+    pq.write_table(t.set_column(1, "name_kana", [kana]), good / "residents.parquet")
+    with pytest.raises(schema.InputError, match=r"residents.parquet, column 'name_kana': row 3 "):
+        schema.validate(good)
+    _as_csv(good, "residents")
+    with pytest.raises(schema.InputError, match=r"residents.csv, column 'name_kana': row 4 "):
+        schema.validate(good)
+
+
+def test_an_input_that_does_not_exist_or_is_a_file_says_which(tmp_path):
+    with pytest.raises(schema.InputError, match=r"nowhere: does not exist"):
+        schema.validate(tmp_path / "nowhere")
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(schema.InputError, match=r"a-file: is a file, not a directory"):
+        schema.validate(tmp_path / "a-file")
