@@ -22,10 +22,7 @@ from tests.incidents.conftest import _origin, providers, sims, systems  # noqa: 
 from tests.scan.builders import Desk, family
 
 
-@pytest.fixture
-def recorded(db, tmp_path):
-    """A scan of a hand-made desk log with one logout omission, one typed wrong ID and one
-    family account, recorded."""
+def _desk_log(tmp_path):
     d = Desk()
     family(d)
     d.event(0, "login")
@@ -37,22 +34,60 @@ def recorded(db, tmp_path):
     d.visit(20, "C", [("L4", "ｻﾄｳ ﾐﾂｺ")])
     d.visit(30, "A", [("L5", "ﾔﾏﾀﾞ ｼﾞﾛｳ")])
     d.event(50, "logout")
-    data = d.write(tmp_path / "data")
-    out = tmp_path / "out"
+    return d.write(tmp_path / "data")
+
+
+def _record(tmp_path, *options):
     stdout = io.StringIO()
     call_command(
         "scan",
         "run",
-        str(data),
+        str(_desk_log(tmp_path)),
         "--out",
-        str(out),
+        str(tmp_path / "out"),
         "--record",
         "--no-pdf",
+        *options,
         stdout=stdout,
         stderr=io.StringIO(),
     )
     assert "recorded as scan run" in stdout.getvalue()
     return ScanRun.objects.get()
+
+
+@pytest.fixture
+def recorded(db, tmp_path):
+    """A scan of a hand-made desk log with one logout omission, one typed wrong ID and one
+    family account, recorded."""
+    return _record(tmp_path)
+
+
+def test_every_recorded_mislink_keeps_its_timeline_and_account_beyond_the_reports_limit(
+    db, tmp_path, client
+):
+    """The report shows the highest-scored timelines only; a recorded run keeps every
+    mis-link's, so its page and its case's session records have them, and the case's account
+    comes from the stored finding (the output directory may be gone)."""
+    import shutil
+
+    run = _record(tmp_path, "--timeline-limit", "0")
+    by_link = {f.link_id: f for f in run.findings.all()}
+    assert [e["event"] for e in by_link["L3"].timeline][:3] == ["login", "card_read", "commit"]
+    assert by_link["L4"].timeline  # the typed wrong ID too
+    assert by_link["L5"].timeline == []  # a family account is not a mis-link: report only
+    assert by_link["L3"].account_hash == "hash-L3"
+    official = factories.staff(Role.CITY_OFFICIAL, username="city-official")
+    client.force_login(official)
+    page = client.get(reverse("scans:finding", args=[by_link["L3"].pk])).content.decode()
+    assert "No desk events" not in page
+    shutil.rmtree(tmp_path / "out")
+    call_command(
+        "scan", "open-cases", "--min-score", "0.8", "--as", "city-official", stdout=io.StringIO()
+    )
+    legacy = FindingCase.objects.get(link_id="L3").case.legacy_link
+    assert legacy.account_hash == "hash-L3"
+    assert legacy.account_last4 == "1234"
+    assert [e["event"] for e in legacy.session_log][-1] == "committed"
 
 
 def test_a_recorded_run_keeps_every_finding_with_its_reasoning_and_timeline(recorded):

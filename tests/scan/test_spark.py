@@ -8,6 +8,7 @@ One Spark session for the whole test run (about 10 s to start), quiet logs, no U
 import io
 import re
 import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -317,3 +318,25 @@ def test_spark_validation_of_a_uri_gives_one_error_naming_file_and_column(tmp_pa
 def test_spark_without_a_file_system_for_the_scheme_says_so(spark_engine):
     with pytest.raises(schema.InputError, match=r"^s3a://bucket/scan: cannot be read: .*s3a"):
         spark_engine.validate("s3a://bucket/scan")
+
+
+def test_a_spark_session_ends_without_a_py4j_logging_error_at_exit(tmp_path):
+    """py4j logs at INFO as its connections close, some in __del__ at interpreter exit, when a
+    handler's stream may already be closed: "--- Logging error ---" after every Spark run."""
+    script = (
+        "import io, logging\n"
+        "stream = io.StringIO()\n"
+        "logging.basicConfig(level=logging.INFO, stream=stream)\n"
+        "from madoguchi.scan import engine\n"
+        "engine.spark_session('local[1]').range(3).count()\n"
+        "stream.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Logging error" not in done.stderr

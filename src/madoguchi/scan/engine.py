@@ -7,6 +7,7 @@ connection and the name-check UDF's binding differ (see ``namematch``).
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import shutil
 import sys
@@ -374,6 +375,10 @@ def spark_session(master: str = "local[2]", **conf: str) -> Any:
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
+    # py4j logs at INFO as its connections close, some in __del__ at interpreter exit, when a
+    # handler's stream may already be closed ("--- Logging error ---" on stderr): only its
+    # warnings and errors are of use here.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     return session
 
 

@@ -61,31 +61,60 @@ def explain_ja(f: dict[str, Any]) -> str:
     )
 
 
-def timelines(
-    findings: pa.Table, events: pa.Table, limit: int, before_s: int = 1200, after_s: int = 600
-) -> dict[str, list[dict[str, Any]]]:
-    """The desk events at each finding's terminal around its commit (the highest-scored
-    ``limit`` findings with a terminal)."""
+BEFORE_S = 1200
+"""A timeline starts this many seconds before the commit …"""
+AFTER_S = 600
+"""… and ends this many seconds after it."""
+_EVENT_ORDER = {"login": 0, "card_read": 1, "commit": 2, "card_removed": 3, "logout": 4}
+
+
+def timeline_keys(findings: pa.Table, limit: int, *, every_mislink: bool = False) -> pa.Table:
+    """The findings that get a timeline: the ``limit`` highest-scored with a terminal (the
+    report shows them) and, with ``every_mislink``, every mis-link at a terminal (a recorded
+    run keeps them for the officials' pages and the cases' session records). Columns
+    ``link_id``, ``terminal_id``, ``lo`` and ``hi`` (the window's ends)."""
     desk = findings.filter(pc.invert(pc.is_null(findings.column("terminal_id"))))
-    desk = desk.sort_by([("score", "descending"), ("link_id", "ascending")]).slice(0, limit)
-    if desk.num_rows == 0:
+    desk = desk.sort_by([("score", "descending"), ("link_id", "ascending")])
+    keep = pc.less(pa.array(range(desk.num_rows), pa.int64()), max(limit, 0))
+    if every_mislink:
+        mislink = pc.is_in(desk.column("cause"), value_set=pa.array(list(MISLINK_CAUSES)))
+        keep = pc.or_(keep, mislink)
+    desk = desk.filter(keep)
+    at = desk.column("linked_at").cast(pa.timestamp("us"))
+    return pa.table(
+        {
+            "link_id": desk.column("link_id"),
+            "terminal_id": desk.column("terminal_id"),
+            "lo": pc.subtract(at, pa.scalar(timedelta(seconds=BEFORE_S), pa.duration("us"))),
+            "hi": pc.add(at, pa.scalar(timedelta(seconds=AFTER_S), pa.duration("us"))),
+        }
+    )
+
+
+def timelines(keys: pa.Table, events: pa.Table) -> dict[str, list[dict[str, Any]]]:
+    """The desk events at each key's terminal within its window (``timeline_keys``), ordered
+    by time (ties as the rules order them: login, card read, commit, card removal, logout;
+    then resident and link). ``events``: at least those events (the engine's windowed join)."""
+    if keys.num_rows == 0:
         return {}
-    terms = pc.unique(desk.column("terminal_id"))
-    ev = events.filter(pc.is_in(events.column("terminal_id"), value_set=terms))
-    ev = ev.sort_by([("terminal_id", "ascending"), ("at", "ascending")])
-    by_term: dict[str, pa.Table] = {}
-    term_col = ev.column("terminal_id")
-    for term in terms.to_pylist():
-        by_term[term] = ev.filter(pc.equal(term_col, term))
+    by_term: dict[str, list[dict[str, Any]]] = {}
+    for e in events.to_pylist():
+        by_term.setdefault(e["terminal_id"], []).append(e)
+    for rows in by_term.values():
+        rows.sort(
+            key=lambda e: (
+                e["at"],
+                _EVENT_ORDER.get(e["event"], 9),
+                e["resident_id"] or "",
+                e["link_id"] or "",
+            )
+        )
     out: dict[str, list[dict[str, Any]]] = {}
-    for row in desk.select(["link_id", "terminal_id", "linked_at"]).to_pylist():
-        at = row["linked_at"]
-        t = by_term[row["terminal_id"]]
-        lo = pa.scalar(at - timedelta(seconds=before_s), pa.timestamp("us"))
-        hi = pa.scalar(at + timedelta(seconds=after_s), pa.timestamp("us"))
-        col = t.column("at")
-        window = t.filter(pc.and_(pc.greater_equal(col, lo), pc.less_equal(col, hi)))
-        out[row["link_id"]] = window.to_pylist()
+    for row in keys.to_pylist():
+        lo, hi = row["lo"], row["hi"]
+        out[row["link_id"]] = [
+            e for e in by_term.get(row["terminal_id"], []) if lo <= e["at"] <= hi
+        ]
     return out
 
 
@@ -140,7 +169,7 @@ def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, A
     h.append("</table>")
     h.append("<h2>3 各件の根拠</h2>")
     shown = sorted(rows, key=lambda r: (-r["score"], r["link_id"]))
-    if len(tl) < sum(1 for r in rows if r["terminal_id"]):
+    if summary.timeline_limit < sum(1 for r in rows if r["terminal_id"]):
         h.append(
             f"<p class='note'>端末記録の経過は、スコアの高い順に {summary.timeline_limit:,} 件まで示します。"
             "全件は findings.parquet にあります。</p>"

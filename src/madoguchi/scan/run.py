@@ -18,10 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from madoguchi.scan import engine as engines
@@ -107,13 +105,16 @@ def _with_progress(
     return value
 
 
-def _timeline_events(events: ir.Table, findings: pa.Table, limit: int) -> ir.Table:
-    """The desk events of the terminals whose findings get a timeline in the report (the
-    ``limit`` highest-scored with a terminal, as ``report.timelines`` picks them)."""
-    desk = findings.filter(pc.invert(pc.is_null(findings.column("terminal_id"))))
-    desk = desk.sort_by([("score", "descending"), ("link_id", "ascending")]).slice(0, limit)
-    terms = pc.unique(desk.column("terminal_id")).to_pylist()
-    return events.filter(events.terminal_id.isin(terms) if terms else ibis.literal(False))
+def _timeline_events(eng: engines.Engine, events: ir.Table, keys: pa.Table) -> pa.Table:
+    """The desk events within the windows of ``keys`` (``report.timeline_keys``), read by the
+    engine (a join on the terminal and the time), so only those events leave it."""
+    if keys.num_rows == 0:
+        return eng.to_arrow(events.limit(0))
+    k = eng.register({"timeline_keys": keys})["timeline_keys"]
+    joined = events.join(
+        k, [events.terminal_id == k.terminal_id, events.at >= k.lo, events.at <= k.hi]
+    )
+    return eng.to_arrow(joined.select(*(events[c] for c in events.columns)).distinct())
 
 
 def _replace(files: dict[str, bytes | pa.Table], out: Path) -> None:
@@ -185,7 +186,11 @@ def run(
     memory_limit: str = engines.DUCKDB_MEMORY_LIMIT,
     threads: int | None = None,
     replace: bool = False,
+    every_mislink: bool = False,
 ) -> RunResult:
+    """``every_mislink``: give every mis-link at a terminal its timeline (``--record``: the
+    officials' pages and the cases' session records), not only the ``timeline_limit``
+    highest-scored findings the report shows."""
     # A URI (s3a://…) stays a string: Spark reads it; DuckDB refuses it (schema.files).
     directory = str(directory) if schema.is_uri(str(directory)) else Path(directory)
     out = Path(out)
@@ -207,7 +212,8 @@ def run(
             progress,
             counted=eng.backend == "duckdb",
         )
-        events = eng.to_arrow(_timeline_events(registered["desk_events"], findings, timeline_limit))
+        keys = report.timeline_keys(findings, timeline_limit, every_mislink=every_mislink)
+        events = _timeline_events(eng, registered["desk_events"], keys)
     findings = findings.sort_by("link_id")
     seconds = time.perf_counter() - t0
     counts = {c: 0 for c in report.CAUSE_JA}
@@ -222,7 +228,7 @@ def run(
         findings=findings.num_rows,
         timeline_limit=timeline_limit,
     )
-    tl = report.timelines(findings, events, timeline_limit)
+    tl = report.timelines(keys, events)
     html = report.to_html(findings, summary, tl)
     files: dict[str, bytes | pa.Table] = {
         "findings.parquet": findings,

@@ -45,6 +45,9 @@ class Finding(models.Model):
     session_staff = models.CharField(_("signed in"), max_length=100, blank=True)
     linked_at = models.DateTimeField(_("linked at"))
     holder_check = models.PositiveSmallIntegerField(_("name check"))
+    # The account as findings.parquet holds it (keyed hash, last 4): the case's legacy link.
+    account_hash = models.CharField(_("account (keyed hash)"), max_length=128, blank=True)
+    account_last4 = models.CharField(_("account last 4"), max_length=8, blank=True)
     explanation = models.TextField(_("reasoning"))
     timeline = models.JSONField(_("desk events around the commit"), default=list)
 

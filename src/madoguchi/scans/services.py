@@ -69,6 +69,8 @@ def record_run(result: RunResult) -> ScanRun:
                     session_staff=r["session_staff"] or "",
                     linked_at=_aware(r["linked_at"]),
                     holder_check=int(r["holder_check"]),
+                    account_hash=(r.get("account_hash") or "")[:128],
+                    account_last4=(r.get("account_last4") or "")[-8:],
                     explanation=explain_ja(r),
                     timeline=[
                         {**e, "at": e["at"].isoformat()}
@@ -141,12 +143,17 @@ def _open_one(finding: Finding, actor: User, account_hash: str, last4: str) -> F
 
 
 def open_cases(
-    run: ScanRun, *, actor: User, min_score: float, accounts: dict[str, tuple[str, str]]
+    run: ScanRun,
+    *,
+    actor: User,
+    min_score: float,
+    accounts: dict[str, tuple[str, str]] | None = None,
 ) -> tuple[int, int]:
     """Open a case for each mis-link finding of ``run`` scoring at least ``min_score``, unless
     its link already has one (from this run or an earlier one). Family accounts are not
-    mis-links and get none. ``accounts``: link_id -> (account_hash, last 4) from the run's
-    findings.parquet. Returns (opened, already open)."""
+    mis-links and get none. The account comes from the stored finding; ``accounts``
+    (link_id -> (account_hash, last 4), from the run's findings.parquet) only for findings
+    recorded before they kept it. Returns (opened, already open)."""
     cases._require_official(actor)
     opened = existing = 0
     for finding in run.findings.filter(score__gte=min_score, cause__in=MISLINK_CAUSES).order_by(
@@ -155,7 +162,9 @@ def open_cases(
         if FindingCase.objects.filter(link_id=finding.link_id).exists():
             existing += 1
             continue
-        account_hash, last4 = accounts.get(finding.link_id, ("", ""))
+        account_hash, last4 = finding.account_hash, finding.account_last4
+        if not account_hash:  # a run recorded before findings kept their account
+            account_hash, last4 = (accounts or {}).get(finding.link_id, ("", ""))
         try:
             with transaction.atomic():
                 _open_one(finding, actor, account_hash, last4)

@@ -150,6 +150,7 @@ class Command(PlainErrors, BaseCommand):
             **({"memory_limit": opts["memory_limit"]} if opts["memory_limit"] else {}),
             threads=opts["threads"],
             replace=opts["replace"],
+            every_mislink=opts["record"],
         )
         counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
         self.stdout.write(
@@ -201,9 +202,10 @@ class Command(PlainErrors, BaseCommand):
             raise CommandError(
                 "No recorded scan run: run `madoguchi scan run DIR --out OUT --record` first."
             )
+        # Runs recorded before the findings kept their account read it from findings.parquet.
         accounts: dict[str, tuple[str, str]] = {}
         parquet = Path(run.out_dir) / "findings.parquet"
-        if parquet.exists():
+        if run.findings.filter(account_hash="").exists() and parquet.exists():
             t = pq.read_table(parquet, columns=["link_id", "account_hash", "account_last4"])
             for row in t.to_pylist():
                 accounts[row["link_id"]] = (row["account_hash"] or "", row["account_last4"] or "")
