@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -10,11 +11,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Router, Schema, Status
+from pydantic import ValidationError
 
 from madoguchi.identity.services import expires_in
 from madoguchi.refusals import REFUSAL_STATUSES as codes_4xx
 from madoguchi.refusals import ErrorOut as Error
 from madoguchi.refusals import MalformedRequest
+from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.auth import DeskSessionAuth, TerminalAuth
 from madoguchi.terminals.models import DeskSession
 
@@ -235,21 +238,66 @@ def basic_four(request: HttpRequest, body: BasicFourIn) -> Any:
     return {"name": four.name, "verified": True}
 
 
-@agent_router.post("/events", response={204: None, codes_4xx: Error})
+def _observed_at(at: str | None) -> datetime | None:
+    if not at:
+        return None
+    try:
+        observed_at = datetime.fromisoformat(at)
+    except ValueError:
+        raise MalformedRequest(params={"problems": "'at' is not an ISO 8601 time"}) from None
+    if observed_at.tzinfo is None:
+        observed_at = observed_at.replace(tzinfo=UTC)
+    return observed_at
+
+
+class AgentEventAuth(TerminalAuth):
+    """The terminal's credential, as `TerminalAuth` checks it; for the common report (the card
+    of the terminal's open visit still present) the check and the report are one statement
+    (issue 15, seventh round: the credential lookup was a statement and a transaction of its
+    own on every report). Anything else, or a report that changed nothing, takes
+    `TerminalAuth` and then the view as before (a refused credential is refused and audited
+    there)."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        if _presence_applied(request, token):
+            request._presence_applied = True  # type: ignore[attr-defined]
+            return True
+        return super().authenticate(request, token)
+
+
+def _presence_applied(request: HttpRequest, token: str) -> bool:
+    try:
+        body = AgentEventIn.model_validate(json.loads(request.body))
+    except (ValueError, ValidationError):  # the view's parsing answers it
+        return False
+    if body.kind != AgentEventKind.PRESENCE or not body.cert_fingerprint:
+        return False
+    try:
+        observed_at = _observed_at(body.at)
+    except MalformedRequest:
+        return False
+    key = terminal_services.credential_key(token)
+    if key is None:
+        return False
+    request._presence_tried = True  # type: ignore[attr-defined]
+    return services.presence_by_credential(
+        prefix=key[0],
+        secret_hash=key[1],
+        cert_fingerprint=body.cert_fingerprint.lower(),
+        observed_at=observed_at,
+    )
+
+
+@agent_router.post("/events", response={204: None, codes_4xx: Error}, auth=AgentEventAuth())
 def agent_events(request: HttpRequest, body: AgentEventIn) -> Any:
+    if getattr(request, "_presence_applied", False):
+        return Status(204, None)
     fp = body.cert_fingerprint.lower() if body.cert_fingerprint else None
-    observed_at = None
-    if body.at:
-        try:
-            observed_at = datetime.fromisoformat(body.at)
-        except ValueError:
-            raise MalformedRequest(params={"problems": "'at' is not an ISO 8601 time"}) from None
-        if observed_at.tzinfo is None:
-            observed_at = observed_at.replace(tzinfo=UTC)
     services.agent_event(
         terminal=request.terminal,  # type: ignore[attr-defined]
         kind=body.kind,
         cert_fingerprint=fp,
-        observed_at=observed_at,
+        observed_at=_observed_at(body.at),
+        presence_tried=getattr(request, "_presence_tried", False),
     )
     return Status(204, None)

@@ -147,6 +147,17 @@ def _parse(raw: str) -> tuple[str, str] | None:
     return parts[1], parts[2]
 
 
+def credential_key(raw: str) -> tuple[str, str] | None:
+    """A raw credential's prefix and the hash of its secret, as stored (None: not shaped as a
+    credential); for a statement that checks the credential itself (the agent's presence
+    report). Whether such a credential exists, is revoked or its terminal disabled is that
+    statement's to check; a refusal still goes through `credential_authenticate`."""
+    parsed = _parse(raw or "")
+    if parsed is None:
+        return None
+    return parsed[0], _hash_secret(parsed[1])
+
+
 def _credential(prefix: str) -> QuerySet[TerminalCredential]:
     """The credential with `prefix`, with its terminal (as `.first()` reads it)."""
     return TerminalCredential.objects.select_related("terminal").filter(prefix=prefix)[:1]

@@ -24,7 +24,7 @@ from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.prepared import Prepared
 from madoguchi.refusals import Refusal, Text
-from madoguchi.terminals.models import DeskSession, Terminal
+from madoguchi.terminals.models import DeskSession, Terminal, TerminalCredential
 
 from .. import procedures as registry
 from .. import text as text_rules
@@ -462,15 +462,19 @@ def agent_event(
     kind: AgentEventKind,
     cert_fingerprint: str | None,
     observed_at: datetime | None = None,
+    presence_tried: bool = False,
 ) -> Visit | None:
     """Apply a card event the terminal's agent reported. Returns the visit it ended, if any.
 
     `observed_at` is when the agent saw it. An event observed before the visit started (a report
     delivered late, after a retry) says nothing about the visit's card and is not applied to it.
     A removal or presence report on a terminal without an open visit is passed on
-    (`card_reported`).
+    (`card_reported`). `presence_tried`: the one-statement presence touch was already tried
+    for this report and changed nothing (`presence_by_credential`); the locked path decides.
     """
-    ended, had_visit = _agent_event_visit(terminal, kind, cert_fingerprint, observed_at)
+    ended, had_visit = _agent_event_visit(
+        terminal, kind, cert_fingerprint, observed_at, presence_tried
+    )
     if not had_visit and kind != AgentEventKind.INSERTED:
         card_reported.send(
             sender=Terminal,
@@ -490,18 +494,28 @@ def _presence_touch(
     written here rather than built by the ORM (issue 15, sixth round: building and compiling
     the UPDATE with its join was ~4% of the server's CPU on the completion path); the
     conditions are the ones the ORM's filter had."""
+    return _presence_update("terminal_id = %s", [terminal.pk], cert_fingerprint, now, observed_at)
+
+
+def _presence_update(
+    terminal_sql: str,
+    terminal_params: list[Any],
+    cert_fingerprint: str,
+    now: datetime,
+    observed_at: datetime,
+) -> bool:
     at = connection.ops.adapt_datetimefield_value
     visits, certs = _visit_tables()
     sql = (
         f"UPDATE {visits} SET last_presence_at = %s "  # noqa: S608
-        "WHERE terminal_id = %s AND ended_at IS NULL "
+        f"WHERE {terminal_sql} AND ended_at IS NULL "
         "AND last_presence_at > %s AND last_activity_at > %s "
         "AND started_at > %s AND started_at <= %s "
         f"AND certificate_id IN (SELECT c.id FROM {certs} c WHERE c.fingerprint = %s)"
     )
     params = [
         at(now),
-        terminal.pk,
+        *terminal_params,
         at(now - timedelta(seconds=settings.VISIT_PRESENCE_TIMEOUT_SECONDS)),
         at(now - timedelta(seconds=settings.VISIT_INACTIVITY_SECONDS)),
         at(now - timedelta(seconds=settings.VISIT_ABSOLUTE_SECONDS)),
@@ -513,11 +527,40 @@ def _presence_touch(
         return bool(cursor.rowcount)
 
 
+def presence_by_credential(
+    *, prefix: str, secret_hash: str, cert_fingerprint: str, observed_at: datetime | None
+) -> bool:
+    """The agent's presence report in one statement, its credential checked in it (issue 15,
+    seventh round: the credential lookup was a statement and a transaction of its own on every
+    report): the open visit of this card on the terminal whose credential has `prefix` and
+    `secret_hash`, not revoked, the terminal active, gets its presence time as
+    `agent_event` would give it. False (nothing changed): anything else, which the caller
+    then takes through the credential check and `agent_event` (refusal and its audit event,
+    another card, a lapsed visit, no visit)."""
+    credentials = connection.ops.quote_name(TerminalCredential._meta.db_table)
+    terminals = connection.ops.quote_name(Terminal._meta.db_table)
+    terminal_sql = (
+        f"terminal_id = (SELECT cr.terminal_id FROM {credentials} cr "  # noqa: S608
+        f"INNER JOIN {terminals} t ON t.id = cr.terminal_id "
+        "WHERE cr.prefix = %s AND cr.secret_hash = %s AND cr.revoked_at IS NULL "
+        "AND t.is_active = %s)"
+    )
+    now = timezone.now()
+    return _presence_update(
+        terminal_sql,
+        [prefix, secret_hash, True],
+        cert_fingerprint,
+        now,
+        observed_at or now,
+    )
+
+
 def _agent_event_visit(
     terminal: Terminal,
     kind: AgentEventKind,
     cert_fingerprint: str | None,
     observed_at: datetime | None,
+    presence_tried: bool = False,
 ) -> tuple[Visit | None, bool]:
     """The card report applied to the terminal's open visit: (the visit it ended, whether the
     terminal had an open visit)."""
@@ -527,6 +570,7 @@ def _agent_event_visit(
     if (
         kind == AgentEventKind.PRESENCE
         and cert_fingerprint is not None
+        and not presence_tried
         and _presence_touch(terminal, cert_fingerprint, now, observed_at or now)
     ):
         return None, True

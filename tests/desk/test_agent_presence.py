@@ -1,0 +1,125 @@
+"""The agent's presence report over the API: its credential checked in the same statement that
+touches the visit (issue 15, seventh round), and refused on the very next report once the
+credential is revoked or the terminal disabled; anything else takes the path it took before."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from madoguchi.audit.events import TERMINALS_CREDENTIAL_REJECTED
+from madoguchi.audit.models import AuditEvent
+from madoguchi.desk.constants import VisitEndReason
+from madoguchi.desk.models import Visit
+from madoguchi.terminals import services as terminal_services
+from madoguchi.terminals.models import Terminal, TerminalCredential
+from tests import cardkit
+from tests.visits import ORIGIN, start_visit
+
+URL = "/api/v1/agent/events"
+
+
+@pytest.fixture(autouse=True)
+def _origin(settings):
+    settings.MADOGUCHI_ORIGIN = ORIGIN
+    # Room for a loaded machine between marking the presence old and the next report.
+    settings.VISIT_PRESENCE_TIMEOUT_SECONDS = 120
+
+
+def _report(raw, card, kind="presence", at=None):
+    body = {"kind": kind, "cert_fingerprint": cardkit.fingerprint(card).upper()}
+    if at is not None:
+        body["at"] = at
+    return Client().post(
+        URL, body, content_type="application/json", headers={"authorization": f"Bearer {raw}"}
+    )
+
+
+def _stale(visit):
+    old = timezone.now() - timedelta(seconds=settings.VISIT_PRESENCE_TIMEOUT_SECONDS // 2)
+    Visit.objects.filter(pk=visit.pk).update(last_presence_at=old)
+    return old
+
+
+def _rejections():
+    return AuditEvent.objects.filter(event_name=TERMINALS_CREDENTIAL_REJECTED.name).count()
+
+
+def test_a_presence_report_is_one_statement_with_its_credential(trusted, desk):
+    a = trusted.card("A")
+    raw = terminal_services.credential_issue(terminal=desk.terminal, actor=None).raw
+    visit = start_visit(desk, a)
+    old = _stale(visit)
+    with CaptureQueriesContext(connection) as queries:
+        assert _report(raw, a).status_code == 204
+    assert len(queries) == 1, [q["sql"] for q in queries]
+    visit.refresh_from_db()
+    assert visit.last_presence_at > old
+    assert visit.ended_at is None
+
+
+@pytest.mark.parametrize("how", ["revoked", "wrong secret", "terminal disabled", "other terminal"])
+def test_a_refused_credential_is_refused_on_the_very_next_report(trusted, desk, other_desk, how):
+    a = trusted.card("A")
+    raw = terminal_services.credential_issue(terminal=desk.terminal, actor=None).raw
+    other = terminal_services.credential_issue(terminal=other_desk.terminal, actor=None).raw
+    visit = start_visit(desk, a)
+    assert _report(raw, a).status_code == 204
+    old = _stale(visit)
+    rejections = _rejections()
+    prefix = raw.split("_", 2)[1]
+    if how == "revoked":  # the row alone (revoking through the service also ends the visit)
+        TerminalCredential.objects.filter(prefix=prefix).update(revoked_at=timezone.now())
+    elif how == "wrong secret":
+        raw = raw[:-4] + ("aaaa" if not raw.endswith("aaaa") else "bbbb")
+    elif how == "terminal disabled":
+        Terminal.objects.filter(pk=desk.terminal.pk).update(is_active=False)
+    else:  # a valid credential of another terminal reports this visit's card
+        raw = other
+    r = _report(raw, a)
+    if how == "other terminal":
+        assert r.status_code == 204
+    else:
+        assert r.status_code == 401
+    visit.refresh_from_db()
+    assert visit.last_presence_at == old
+    assert visit.ended_at is None
+    # The refusal is audited as before (a disabled terminal's valid credential is not).
+    expected = 1 if how in ("revoked", "wrong secret") else 0
+    assert _rejections() == rejections + expected
+
+
+def test_other_reports_take_the_path_they_took_before(trusted, desk):
+    a, b = trusted.card("A"), trusted.card("B")
+    raw = terminal_services.credential_issue(terminal=desk.terminal, actor=None).raw
+    visit = start_visit(desk, a)
+    old = _stale(visit)
+    # Seen before the visit started: answered, not this visit's presence.
+    before = (visit.started_at - timedelta(seconds=1)).isoformat()
+    assert _report(raw, a, at=before).status_code == 204
+    visit.refresh_from_db()
+    assert visit.last_presence_at == old
+    # A malformed time: refused as malformed, nothing touched.
+    r = _report(raw, a, at="yesterday")
+    assert r.status_code == 422
+    assert r.json()["code"] == "malformed_request"
+    visit.refresh_from_db()
+    assert visit.last_presence_at == old
+    # A time without a zone is UTC; a report seen now touches the visit.
+    now = timezone.now().replace(tzinfo=None).isoformat()
+    assert _report(raw, a, at=now).status_code == 204
+    visit.refresh_from_db()
+    assert visit.last_presence_at > old
+    # Another card in the reader ends the visit as swapped.
+    assert _report(raw, b).status_code == 204
+    visit.refresh_from_db()
+    assert visit.end_reason == VisitEndReason.CARD_SWAPPED
+    # No open visit: answered, nothing to touch; a removal too.
+    assert _report(raw, a).status_code == 204
+    assert _report(raw, a, kind="removed").status_code == 204
+    # Not an event: refused by the schema, as before.
+    assert _report(raw, a, kind="bogus").status_code == 422
