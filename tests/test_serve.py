@@ -113,3 +113,68 @@ def test_serve_logs_with_the_access_logger(monkeypatch):
     argv = _argv(monkeypatch)
     assert argv[argv.index("--logger-class") + 1] == "madoguchi.core.accesslog.AccessLogger"
     assert argv[argv.index("--access-logfile") + 1] == "-"
+
+
+@pytest.mark.parametrize("environ", _ENVIRONS)
+def test_the_access_log_line_reaches_its_file_as_through_logging(environ, tmp_path, monkeypatch):
+    """The default access log is written to gunicorn's own handler without a LogRecord
+    (issue 15, seventh round), the same line as logging writes; a filter on the access log (or
+    anything else gunicorn did not set up) takes logging's path and sees every line."""
+    import logging
+    from datetime import timedelta
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    from madoguchi.core.accesslog import AccessLogger
+
+    records = []
+    handle = logging.Logger.handle
+
+    def counting(self, record):
+        records.append(record)
+        return handle(self, record)
+
+    monkeypatch.setattr(logging.Logger, "handle", counting)
+    response = _Response("200 OK", 1234)
+
+    def written(logger_class, name, log_filter=None):
+        cfg = Config()
+        cfg.set("accesslog", str(tmp_path / name))
+        logger = logger_class(cfg)
+        # gunicorn's handler alone (pytest's capture may have added its own).
+        own = [h for h in logger.access_log.handlers if getattr(h, "_gunicorn", False)]
+        monkeypatch.setattr(logger.access_log, "handlers", own)
+        if log_filter is not None:
+            logger.access_log.addFilter(log_filter)
+        try:
+            for _ in range(3):  # the time atom: both lines within one second
+                second = time.localtime()
+                logger.access(response, _Request(), environ, timedelta(seconds=1))
+                if time.localtime() == second:
+                    break
+        finally:
+            for handler in list(logger.access_log.handlers):
+                logger.access_log.removeHandler(handler)
+                handler.close()
+            if log_filter is not None:
+                logger.access_log.removeFilter(log_filter)
+        return (tmp_path / name).read_text().splitlines()[-1]
+
+    for _ in range(3):
+        second = time.localtime()
+        records.clear()
+        ours = written(AccessLogger, "ours.log")
+        assert not [r for r in records if r.name == "gunicorn.access"]  # no LogRecord
+        theirs = written(Logger, "theirs.log")
+        assert [r for r in records if r.name == "gunicorn.access"]
+        if time.localtime() == second:
+            break
+    assert ours == theirs
+    assert ours.split('"')[1] in ("POST /api/v1/visits/start?x=1 HTTP/1.1", "GET /healthz HTTP/1.0")
+
+    seen = []
+    records.clear()
+    filtered = written(AccessLogger, "filtered.log", lambda record: seen.append(record) or True)
+    assert len(seen) == 1
+    assert filtered.split(" [")[0] == ours.split(" [")[0]
