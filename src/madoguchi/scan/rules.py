@@ -173,10 +173,13 @@ def features(
     whose holder does not match their resident (a few percent); (2) the desk evidence of their
     commits and of the commits under a staff member not signed in; (3) those links with
     their resident, name check and evidence; (4) the residents they name (card, neighbours,
-    household), and the rules' second name checks against them. ``parts`` splits (1) by
-    resident and (2) by terminal into that many partitions run one after another (each
-    resident's links, each terminal's events stay in one), bounding the memory of each at
-    national scale; the rows are the same for any ``parts``.
+    household), and the rules' second name checks against them, worked out on narrow rows
+    and joined back to the links once. ``parts`` splits (1) by resident, (2) by terminal and
+    (4) by link into that many partitions run one after another (each resident's links, each
+    terminal's events, each link's evidence stay in one; (4)'s distinct pairs are checked
+    once for all partitions), bounding the memory of each at national scale; the rows are
+    the same for any ``parts``. The result is the union of (4)'s kept partitions: the query
+    that reads it (the rules) joins nothing.
 
     ``materialize`` is applied to each step's result before the next reads it (several
     times): an engine passes its ``cache`` so each runs once; the expression is the same
@@ -224,55 +227,106 @@ def features(
         res.resident_id.isin(named_ids.n_id) | res.household_id.isin(s.a_household)
     ).select(res.resident_id, res.name_kana, res.household_id)
     rs = keep(rs)
-
-    def named(s: ir.Table, col: str, prefix: str) -> ir.Table:
-        r = rs.view()
-        j = s.left_join(r, s[col] == r.resident_id)
-        return j.select(s, **{f"{prefix}_name": r.name_kana, f"{prefix}_household": r.household_id})
-
-    s = named(s, "card_resident", "card")
-    s = named(s, "prev_resident", "prev")
-    s = named(s, "next_resident", "next")
-    # The household: the other members of the resident's household, by name.
-    members = rs.select(m_id=rs.resident_id, m_household=rs.household_id, m_name=rs.name_kana)
-    fam = s.select(
-        fl_link=s.link_id, fl_res=s.resident_id, fl_hh=s.a_household, fl_holder=s.holder_kana
+    # Then, per partition of the suspicious links (by link ID), the second name checks on
+    # narrow rows, each kept, and the links' features: no join holds every suspicious link
+    # with all its columns, and the last query only reads the kept features. The distinct
+    # pairs of all partitions are checked together, each once.
+    slices = [s if parts == 1 else s.filter(_part(s.link_id, parts, k)) for k in range(parts)]
+    named = [keep(_named(sk, rs)) for sk in slices]
+    members = [keep(_members(n, rs)) for n in named]
+    checked = keep(_second_checks(named, members, namecheck))
+    return _union(
+        [
+            keep(_second(sk, n, fam, checked))
+            for sk, n, fam in zip(slices, named, members, strict=True)
+        ]
     )
-    fam = fam.inner_join(
-        members, [fam.fl_hh == members.m_household, fam.fl_res != members.m_id]
-    ).select(fam.fl_link, members.m_id, members.m_name, fam.fl_holder)
-    # The holder against the card resident, the neighbours and the household members: again
-    # each distinct (reading, holder) pair once (many holders are empty, many readings repeat).
+
+
+def _named(s: ir.Table, rs: ir.Table) -> ir.Table:
+    """Narrow rows of the suspicious links ``s`` (the link ID, the resident, the household,
+    the holder) with the name and household of the card resident and of the neighbours
+    (``rs``: the residents the suspicious links name)."""
+    n = s.select(
+        x_link=s.link_id,
+        x_res=s.resident_id,
+        x_hh=s.a_household,
+        x_holder=s.holder_kana,
+        x_card=s.card_resident,
+        x_prev=s.prev_resident,
+        x_next=s.next_resident,
+    )
+    for col, prefix in (("x_card", "card"), ("x_prev", "prev"), ("x_next", "next")):
+        r = rs.view()
+        j = n.left_join(r, n[col] == r.resident_id)
+        n = j.select(n, **{f"{prefix}_name": r.name_kana, f"{prefix}_household": r.household_id})
+    return n
+
+
+def _members(n: ir.Table, rs: ir.Table) -> ir.Table:
+    """The other members of each suspicious link's household, by name, beside its holder."""
+    m = rs.select(m_id=rs.resident_id, m_household=rs.household_id, m_name=rs.name_kana)
+    fam = n.select(n.x_link, n.x_res, n.x_hh, n.x_holder)
+    return fam.inner_join(m, [fam.x_hh == m.m_household, fam.x_res != m.m_id]).select(
+        fam.x_link, m.m_id, m.m_name, fam.x_holder
+    )
+
+
+def _second_checks(
+    named: list[ir.Table], members: list[ir.Table], namecheck: Callable[..., ir.Value]
+) -> ir.Table:
+    """The holder against the card resident, the neighbours and the household members: each
+    distinct (reading, holder) pair once (many holders are empty, many readings repeat)."""
     wanted = ibis.union(
         *(
-            s.select(q_name=s[f"{p}_name"], q_holder=s.holder_kana)
+            n.select(q_name=n[f"{p}_name"], q_holder=n.x_holder)
+            for n in named
             for p in ("card", "prev", "next")
         ),
-        fam.select(q_name=fam.m_name, q_holder=fam.fl_holder),
+        *(fam.select(q_name=fam.m_name, q_holder=fam.x_holder) for fam in members),
         distinct=True,
     )
     wanted = wanted.filter(wanted.q_name.notnull())
-    checked = wanted.mutate(q_check=namecheck(wanted.q_name, wanted.q_holder))
+    return wanted.mutate(q_check=namecheck(wanted.q_name, wanted.q_holder))
 
-    def check_of(s: ir.Table, name: str, out: str) -> ir.Table:
+
+def _second(s: ir.Table, n: ir.Table, fam: ir.Table, checked: ir.Table) -> ir.Table:
+    """The suspicious links ``s`` with their second name checks (``checked``) looked up for
+    the card resident and the neighbours (``n``, from ``_named``) and the household members
+    (``fam``, from ``_members``): worked out on the narrow rows, then joined back to ``s``
+    once by link ID (which identifies a link)."""
+
+    def check_of(n: ir.Table, name: str, out: str) -> ir.Table:
         q = checked.view()
-        j = s.left_join(q, [s[name] == q.q_name, s.holder_kana == q.q_holder])
-        return j.select(s, **{out: q.q_check})
+        j = n.left_join(q, [n[name] == q.q_name, n.x_holder == q.q_holder])
+        return j.select(n, **{out: q.q_check})
 
-    s = check_of(s, "card_name", "card_check")
-    s = check_of(s, "prev_name", "prev_check")
-    s = check_of(s, "next_name", "next_check")
+    n = check_of(n, "card_name", "card_check")
+    n = check_of(n, "prev_name", "prev_check")
+    n = check_of(n, "next_name", "next_check")
     q = checked.view()
-    fam = fam.inner_join(q, [fam.m_name == q.q_name, fam.fl_holder == q.q_holder]).select(
-        fam.fl_link, fam.m_id, m_check=q.q_check
+    fam = fam.inner_join(q, [fam.m_name == q.q_name, fam.x_holder == q.q_holder]).select(
+        fam.x_link, fam.m_id, m_check=q.q_check
     )
     fam = (
         fam.filter(fam.m_check == MATCH)
-        .group_by(fam.fl_link)
+        .group_by(fam.x_link)
         .aggregate(family_member=fam.m_id.min())
     )
-    s = s.left_join(fam, s.link_id == fam.fl_link).select(s, fam.family_member)
-    return s
+    n = n.left_join(fam, n.x_link == fam.x_link).select(n, fam.family_member)
+    return s.left_join(n, s.link_id == n.x_link).select(
+        s,
+        n.card_name,
+        n.card_household,
+        n.prev_name,
+        n.prev_household,
+        n.next_name,
+        n.next_household,
+        n.card_check,
+        n.prev_check,
+        n.next_check,
+        n.family_member,
+    )
 
 
 @dataclass(frozen=True)
