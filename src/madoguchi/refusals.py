@@ -110,6 +110,32 @@ class Refusal(Exception):
         return f"{self.code}: {self.message_en}"
 
 
+def known_message(code: str, language: str) -> str | None:
+    """The sentence of a known refusal code (`messages` of any Refusal class) in `language`;
+    None when the code is unknown or its sentence needs parameters the caller does not have."""
+    pending: list[type[Refusal]] = [Refusal]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        entry = cls.__dict__.get("messages", {}).get(code)
+        if entry is None:
+            continue
+        with translation.override(language):
+            text = str(entry[0])
+        try:
+            return text % {}
+        except (KeyError, TypeError, ValueError):
+            return None
+    return None
+
+
+def describe_code(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
+    """An audit line's refusal `code` as its sentence (officials read why, not the code); an
+    unknown code or one whose sentence needs parameters stays as it is."""
+    code = str(payload.get("code", "?"))
+    return {"code": (known_message(code, lang) or code).rstrip("。.")}
+
+
 # --- the API's error body, and every status a refusal can have --------------------------------
 
 

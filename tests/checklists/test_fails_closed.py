@@ -100,7 +100,7 @@ def test_the_unticked_items_incident_is_read_in_the_pages_language(client, trust
     _complete(desk, a)
     desk_services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT)
     incident = Incident.objects.get(kind=IncidentKind.CHECKLIST_UNTICKED, visit=visit)
-    assert incident.summary.startswith(f"Visit {visit.reference} ended (next_resident)")
+    assert incident.summary.startswith(f"Visit {visit.reference} ended (next resident)")
     client.force_login(factories.staff(Role.SUPERVISOR))
     html = client.get("/incidents/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
     gaps = services.items_for(visit, Stage.AFTER_COMPLETION)

@@ -1,6 +1,8 @@
 """An incident's sentence is read in the page's language: Japanese by default, English when
 chosen; an old row (no neutral text in its detail) shows its stored summary."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -34,7 +36,7 @@ EXPECTED = {
     IncidentKind.NAME_CHECK: ("名義照合：一致しませんでした（", "Name check: no match ("),
     IncidentKind.PIN_LOCKED: (
         "カードの利用者証明用電子証明書の暗証番号がロックされています。",
-        "jpki_auth PIN is locked; the resident was referred",
+        "user-authentication PIN is locked; the resident was referred",
     ),
     IncidentKind.OUTSIDE_FAILURE: (
         "提供事業者との通信で問題が発生しました。何も登録していません。",
@@ -107,7 +109,8 @@ def test_incident_pages_in_english_show_the_english_sentence(client, recorded):
         for kind, (ja, en) in EXPECTED.items():
             assert en in html, (name, kind)
             assert ja not in html, (name, kind)
-        assert "ended (card_removed) with 1 procedure(s) pending" in html
+        assert "ended (the card was removed) with 1 procedure(s) pending" in html
+        assert "(card_removed)" not in html  # the end reason in words, not its code
         assert OLD_SUMMARY in html, name
 
 
@@ -232,3 +235,53 @@ def test_a_complaint_is_framed_in_the_pages_language(db, client, language):
         assert f"Complaint recorded by staff: {typed}" in html
         assert f"Complaint recorded by staff (reported by 市民課): {typed}" in detail
         assert "職員が記録した苦情" not in html + detail
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_lists_show_no_reason_codes_beside_the_sentences(client, recorded, language):
+    """The incident lists, one incident, the officials' visit page and the daily report say
+    why in the sentence and the refusals by reason in words; the internal reason codes stay in
+    the API and the stored content."""
+    terminal, visit, _ = recorded
+    codes = set(
+        Incident.objects.exclude(reason_code="legacy").values_list("reason_code", flat=True)
+    )
+    assert {"card_removed", "token_too_short", "jpki_auth"} <= codes
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    urls = [*pages(recorded).values(), f"/officials/visits/{visit.public_id}/?reason=incident"]
+    urls += [
+        reverse("incidents:detail", args=[pk])
+        for pk in Incident.objects.values_list("pk", flat=True)
+    ]
+    for url in urls:
+        html = client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        html = re.sub(r"<[^>]*>", " ", html)  # the text people read (not attributes)
+        for code in codes:
+            assert code not in html, (url, code, html[html.find(code) - 300 : html.find(code) + 60])
+    day = timezone.localdate().isoformat()
+    report = client.get(
+        reverse("reports:daily", args=[terminal.pk, day]), HTTP_ACCEPT_LANGUAGE=language
+    )
+    refusals = dict(report.context["refusals"])
+    assert refusals, "the day has refusals"
+    for label in refusals:
+        assert not any(code in label for code in codes), label
+    said = (
+        "受付開始の拒否：カードの署名データが短すぎます"
+        if language == "ja"
+        else "Visit start refused: The card token is too short to be valid"
+    )
+    assert refusals[said] == 1, refusals
+
+
+def test_an_audit_line_says_the_refusal_in_words():
+    from madoguchi.desk.events import VISITS_COMPLETION_REFUSED
+
+    payload = {"visit": "AB12CD34", "code": "certificate_mismatch"}
+    ja = VISITS_COMPLETION_REFUSED.render(payload, "ja")
+    en = VISITS_COMPLETION_REFUSED.render(payload, "en")
+    assert "certificate_mismatch" not in ja + en
+    assert "受付を開始したカードと異なります" in ja
+    assert "not the card that started the visit" in en
+    unknown = VISITS_COMPLETION_REFUSED.render({**payload, "code": "made_up_code"}, "ja")
+    assert "made_up_code" in unknown

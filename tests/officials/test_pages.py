@@ -107,7 +107,8 @@ def test_visit_detail_shows_audit_trail_and_incident(client, two_visits):
     with translation.override("ja"):
         kind = str(IncidentKind.VISIT_ENDED_WITH_PENDING.label)
     assert kind in html  # the incident's kind, in Japanese
-    assert "card_removed" in html  # and its reason
+    assert "card_removed" not in html  # its reason in words (the sentence), never the code
+    assert "（カードが取り外されました）。何も確定していません。" in html
     assert "no-store" in r["Cache-Control"]
 
 

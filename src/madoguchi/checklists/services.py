@@ -359,16 +359,15 @@ def visit_end_check(visit: Visit) -> None:
     if not gaps:
         return
     end_reason = str(visit.end_reason)
+    known = end_reason in VisitEndReason.values
     with translation.override("ja"):
-        reason_ja = (
-            str(VisitEndReason(end_reason).label)
-            if end_reason in VisitEndReason.values
-            else end_reason
-        )
+        reason_ja = str(VisitEndReason(end_reason).label) if known else end_reason
+    with translation.override("en"):
+        reason_en = str(VisitEndReason(end_reason).label).lower() if known else end_reason
     summary, text = incident_text.sentence(
         incident_text.CHECKLIST_UNTICKED,
         visit=visit.reference,
-        reason=incident_text.by_language(ja=reason_ja, en=end_reason),
+        reason=incident_text.by_language(ja=reason_ja, en=reason_en),
         items=incident_text.by_language(
             ja="、".join(i.label_ja for i in gaps), en="; ".join(i.label_en for i in gaps)
         ),

@@ -6,6 +6,7 @@ from typing import Any
 from django.utils import translation
 
 from madoguchi.audit.events import EventType, register
+from madoguchi.refusals import describe_code
 
 
 def describe_procedure(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
@@ -91,6 +92,7 @@ VISITS_COMPLETION_REFUSED = register(
         "visits.completion_refused",
         ja="確定を拒否しました（受付 {visit}、理由: {code}）",
         en="Completion refused (visit {visit}: {code})",
+        describe=describe_code,
     )
 )
 VISITS_PROCEDURE_DISCARDED = register(

@@ -1,6 +1,7 @@
 """Audit event types of the identity domain (block 3000-3099)."""
 
 from madoguchi.audit.events import EventType, register
+from madoguchi.refusals import describe_code
 
 TRUST_ANCHOR_ADDED = register(
     EventType(
@@ -40,6 +41,7 @@ TOKEN_REJECTED = register(
         "identity.token_rejected",
         ja="カードのトークンを拒否しました（{code}）",
         en="Card token rejected ({code})",
+        describe=describe_code,
     )
 )
 HOLDER_AUTHENTICATED = register(
@@ -64,5 +66,6 @@ RENEWAL_REFUSED = register(
         "identity.certificate_renewal_refused",
         ja="証明書の更新の紐付けを拒否しました（理由: {code}）",
         en="Certificate renewal link refused ({code})",
+        describe=describe_code,
     )
 )

@@ -81,6 +81,7 @@ def _recording_organisation(
 
 PIN_APPLETS = {"auth": "jpki_auth", "support": "input_support"}
 PIN_APPLETS_JA = {"jpki_auth": "利用者証明用電子証明書の", "input_support": "券面事項入力補助用の"}
+PIN_APPLETS_EN = {"jpki_auth": "user-authentication", "input_support": "input-support"}
 
 
 def incident_pin_blocked(
@@ -91,7 +92,9 @@ def incident_pin_blocked(
     reason = PIN_APPLETS.get(applet, "unknown")
     summary, text = sentence(
         PIN_LOCKED,
-        applet=by_language(ja=PIN_APPLETS_JA.get(reason, ""), en=reason),
+        applet=by_language(
+            ja=PIN_APPLETS_JA.get(reason, ""), en=PIN_APPLETS_EN.get(reason, reason)
+        ),
     )
     if request_id:
         existing = Incident.objects.filter(

@@ -141,6 +141,20 @@ def incident_text(incident: Any) -> str:
     return rendered if rendered is not None else str(summary)
 
 
+def reason_text(text: Any) -> str | None:
+    """A sentence's reason parameter (a refusal's message, the name check's reason) in the
+    active language; None when the sentence has none."""
+    if not isinstance(text, Mapping) or text.get("id") not in KNOWN:
+        return None
+    params = text.get("params")
+    reason = params.get("reason") if isinstance(params, Mapping) else None
+    if not isinstance(reason, Mapping):
+        return None
+    japanese = (translation.get_language() or "ja").startswith("ja")
+    value = reason.get("ja" if japanese else "en", reason.get("en"))
+    return str(value).rstrip("。.") if value else None
+
+
 def refusal(exc: Any) -> dict[str, str]:
     """A refusal's (or an outside system's) message as a parameter: its Japanese and English."""
     return by_language(ja=exc.message_ja, en=exc.message_en)

@@ -8,8 +8,8 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from madoguchi.incidents.constants import Severity
-from madoguchi.incidents.text import incident_text
+from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.text import incident_text, reason_text
 
 
 def incident_rows(content: dict[str, Any]) -> list[dict[str, Any]]:
@@ -26,12 +26,44 @@ def incident_rows(content: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def refusal_rows(content: dict[str, Any]) -> list[tuple[str, int]]:
+    """The report's refusals by reason for people, in the active language: the kind and the
+    refusal's own message (taken from the day's incidents), not `kind:reason` codes. A reason
+    whose incidents carry no neutral sentence (old rows) keeps its code."""
+    labels: dict[str, str] = {}
+    separator = "：" if (translation.get_language() or "ja").startswith("ja") else ": "
+    for i in content.get("incidents", []):
+        key = f"{i.get('kind')}:{i.get('reason')}"
+        said = reason_text(i.get("text"))
+        if key not in labels and said:
+            labels[key] = f"{_kind_label(str(i.get('kind')))}{separator}{said}"
+    counted: dict[str, int] = {}
+    for key, count in content["counts"]["refusals"].items():
+        label = labels.get(key) or key
+        counted[label] = counted.get(label, 0) + count
+    return list(counted.items())
+
+
+def kind_rows(content: dict[str, Any]) -> list[tuple[str, int]]:
+    """The report's incidents by kind, the kind in words in the active language."""
+    return [(_kind_label(k), v) for k, v in content["counts"]["incidents"].items()]
+
+
+def _kind_label(kind: str) -> str:
+    return str(IncidentKind(kind).label) if kind in IncidentKind.values else kind
+
+
 def render_document(content: dict[str, Any], *, submitted: Any = None) -> str:
     """The HTML of the report's document, in Japanese whatever the active language."""
     with translation.override("ja"):
         return render_to_string(
             "reports/daily_document.html",
-            {"r": content, "incidents": incident_rows(content), "submitted": submitted},
+            {
+                "r": content,
+                "incidents": incident_rows(content),
+                "refusals": refusal_rows(content),
+                "submitted": submitted,
+            },
         )
 
 
@@ -63,10 +95,11 @@ def to_xlsx(content: dict[str, Any], *, submitted: Any = None) -> bytes:
     rows.append(("監督者の所見", content.get("note", "")))
     rows.append(())
     rows.append(("拒否理由", "件数"))
-    rows += [(k, v) for k, v in c["refusals"].items()]
-    rows.append(())
-    rows.append(("インシデント種別", "件数"))
-    rows += [(k, v) for k, v in c["incidents"].items()]
+    with translation.override("ja"):  # the workbook is in Japanese
+        rows += refusal_rows(content)
+        rows.append(())
+        rows.append(("インシデント種別", "件数"))
+        rows += kind_rows(content)
     for row in rows:
         ws.append(list(row))
     ws2 = wb.create_sheet("インシデント")

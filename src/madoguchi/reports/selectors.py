@@ -13,6 +13,7 @@ from django.utils import timezone
 from madoguchi.desk.models import Completion, Visit
 from madoguchi.incidents.models import Incident
 from madoguchi.incidents.selectors import day_bounds
+from madoguchi.incidents.text import reason_text
 from madoguchi.terminals.models import Terminal
 
 from .models import DailyReport
@@ -80,7 +81,7 @@ def dashboard_series(terminals: list[Terminal], days: list[date]) -> dict[str, A
             occurred_at__lt=end,
         )
         .distinct()
-        .values("kind", "reason_code", "occurred_at", "terminal_id", "visit__terminal_id")
+        .values("kind", "reason_code", "occurred_at", "terminal_id", "visit__terminal_id", "detail")
     )
     names = {t.pk: t.name for t in terminals}
     by_desk: dict[str, dict[str, list[int]]] = {t.name: {} for t in terminals}
@@ -88,16 +89,24 @@ def dashboard_series(terminals: list[Terminal], days: list[date]) -> dict[str, A
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
     index = {d: i for i, d in enumerate(days)}
     refusal_kinds = {k.value for k in REFUSAL_KINDS}
+    # A refusal's reason in words: its own message in the page's language (from any of its
+    # incidents with a neutral sentence); else (old rows only) its code.
+    labels: dict[str, str] = {}
+    for i in incidents:
+        said = reason_text((i["detail"] or {}).get("text"))
+        if said and i["kind"] in refusal_kinds:
+            labels.setdefault(i["reason_code"], said)
     for i in incidents:
         d = timezone.localtime(i["occurred_at"]).date()
         if d not in index:
             continue
         by_kind[i["kind"]][index[d]] += 1
         if i["kind"] in refusal_kinds:
-            refusals[i["reason_code"]][index[d]] += 1
+            reason = labels.get(i["reason_code"], i["reason_code"])
+            refusals[reason][index[d]] += 1
             desk = names.get(i["terminal_id"] or i["visit__terminal_id"])
             if desk is not None:
-                row = by_desk[desk].setdefault(i["reason_code"], [0] * len(days))
+                row = by_desk[desk].setdefault(reason, [0] * len(days))
                 row[index[d]] += 1
     return {
         "days": days,

@@ -100,6 +100,7 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
             "day": d,
             "r": content,
             "incidents": exports.incident_rows(content),
+            "refusals": exports.refusal_rows(content),
             "submitted": submitted,
             "verified": services.verify(submitted) if submitted else None,
             "can_submit": submitted is None and services.can_submit(request.user, terminal),

@@ -1,6 +1,7 @@
 """Audit event types of the resident page (identity block, 3501-3599)."""
 
 from madoguchi.audit.events import EventType, register
+from madoguchi.refusals import describe_code
 
 SIGNED_IN = register(
     EventType(
@@ -16,6 +17,7 @@ SIGN_IN_REFUSED = register(
         "residents.sign_in_refused",
         ja="住民用ページのカード認証を拒否しました（{code}）",
         en="Resident page card sign-in refused ({code})",
+        describe=describe_code,
     )
 )
 SESSION_ENDED = register(

@@ -121,10 +121,12 @@ def _checked_fields(
 
 def _no_match(visit: Visit, result: NameCheckResult, what: dict[str, Any]) -> ProcedureInvalid:
     """Record the NAME_CHECK incident of a plain no-match; the refusal to raise."""
-    reason_ja = REASON_TEXTS.get(result.reason, {}).get("ja", str(result.reason))
+    said = REASON_TEXTS.get(result.reason, {})
+    reason_ja = said.get("ja", str(result.reason))
+    reason_en = said.get("en", str(result.reason))
     summary, text = incident_text.sentence(
         incident_text.NAME_CHECK_NO_MATCH,
-        reason=incident_text.by_language(ja=reason_ja.rstrip("。"), en=str(result.reason)),
+        reason=incident_text.by_language(ja=reason_ja.rstrip("。"), en=reason_en.rstrip(".")),
     )
     incident_record(
         kind=IncidentKind.NAME_CHECK,
