@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import events
@@ -158,4 +159,4 @@ class UnauthenticatedTally(models.Model):
         indexes = [models.Index(fields=["summarised", "minute"], name="audit_tally_open")]
 
     def __str__(self) -> str:
-        return f"{self.kind} from {self.source} at {self.minute:%H:%M}: {self.count}"
+        return f"{self.kind} from {self.source} at {timezone.localtime(self.minute):%H:%M}: {self.count}"

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .constants import ProcedureStatus, VisitEndReason
@@ -120,4 +121,4 @@ class Completion(models.Model):
         verbose_name_plural = _("completions")
 
     def __str__(self) -> str:
-        return f"{self.visit} @ {self.committed_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.visit} @ {timezone.localtime(self.committed_at):%Y-%m-%d %H:%M:%S}"

@@ -7,6 +7,7 @@ presented (issuer + serial, fingerprint). Nothing else the card holds is stored 
 import uuid
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .constants import NoncePurpose
@@ -48,7 +49,7 @@ class RevocationList(models.Model):
         ordering = ["-this_update"]
 
     def __str__(self) -> str:
-        return f"{self.issuer_dn} @ {self.this_update:%Y-%m-%d %H:%M}"
+        return f"{self.issuer_dn} @ {timezone.localtime(self.this_update):%Y-%m-%d %H:%M}"
 
 
 class Holder(models.Model):
@@ -110,4 +111,4 @@ class Nonce(models.Model):
         verbose_name_plural = _("challenges")
 
     def __str__(self) -> str:
-        return f"{self.purpose} {self.issued_at:%H:%M:%S}"
+        return f"{self.purpose} {timezone.localtime(self.issued_at):%H:%M:%S}"

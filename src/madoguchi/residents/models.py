@@ -4,6 +4,7 @@
 import uuid
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .constants import EndReason, ItemKind, NotMeReason
@@ -24,7 +25,7 @@ class SignInChallenge(models.Model):
         verbose_name_plural = _("resident sign-in challenges")
 
     def __str__(self) -> str:
-        return f"challenge {self.issued_at:%H:%M:%S}"
+        return f"challenge {timezone.localtime(self.issued_at):%H:%M:%S}"
 
 
 class ResidentSession(models.Model):
