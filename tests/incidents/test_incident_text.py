@@ -285,3 +285,19 @@ def test_an_audit_line_says_the_refusal_in_words():
     assert "not the card that started the visit" in en
     unknown = VISITS_COMPLETION_REFUSED.render({**payload, "code": "made_up_code"}, "ja")
     assert "made_up_code" in unknown
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_day_at_the_edge_of_the_calendar_is_not_a_server_error(client, recorded, day):
+    """A day whose local bounds cannot be computed was a 500 on every page that takes a day;
+    the report pages answer 404, the lists show today."""
+    terminal = recorded[0]
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    for suffix in ("", "pdf", "xlsx"):
+        url = reverse("reports:daily", args=[terminal.pk, day]) + suffix
+        assert client.get(url).status_code == 404, url
+    today = timezone.localdate().isoformat()
+    for url in (f"/incidents/?day={day}", f"/officials/?date={day}"):
+        r = client.get(url)
+        assert r.status_code == 200, url
+    assert today in client.get(f"/incidents/?day={day}").content.decode()

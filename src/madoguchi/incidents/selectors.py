@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -19,6 +19,18 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     tz = timezone.get_current_timezone()
     start = timezone.make_aware(datetime.combine(day, time.min), tz)
     return start, start + timedelta(days=1)
+
+
+def parse_day(value: str) -> date | None:
+    """A `YYYY-MM-DD` from a request, or None when it is not a date or a day whose local
+    bounds fall outside what the server can compute (0001-01-01, 9999-12-31)."""
+    try:
+        day = date.fromisoformat(value)
+        for bound in day_bounds(day):
+            bound.astimezone(UTC)  # as the database stores it
+    except (ValueError, OverflowError):
+        return None
+    return day
 
 
 def incidents_for_terminal_day(terminal: Any, day: date) -> QuerySet[Incident]:

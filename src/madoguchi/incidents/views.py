@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -32,10 +30,7 @@ def _terminals(user: object) -> object:
 
 @roles_required(*VIEWERS)
 def incident_list(request: HttpRequest) -> HttpResponse:
-    try:
-        day = date.fromisoformat(request.GET.get("day", ""))
-    except ValueError:
-        day = timezone.localdate()
+    day = selectors.parse_day(request.GET.get("day", "")) or timezone.localdate()
     start, end = selectors.day_bounds(day)
     terminals = _terminals(request.user)
     incidents = (

@@ -20,6 +20,7 @@ from madoguchi.checklists import selectors as checklist_selectors
 from madoguchi.desk.procedures import label as procedure_label
 from madoguchi.identity.access import chosen_reason, reason_required, record_read, record_reads
 from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.selectors import parse_day
 
 from . import selectors
 
@@ -37,10 +38,7 @@ def officials_page(view):
 
 
 def _day(request: HttpRequest) -> date:
-    try:
-        return date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
-        return timezone.localdate()
+    return parse_day(request.GET.get("date", "")) or timezone.localdate()
 
 
 @officials_page

@@ -17,6 +17,7 @@ from madoguchi.identity.access import chosen_reason, record_reads
 from madoguchi.incidents.access import roles_required, visible_terminal
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.models import Incident
+from madoguchi.incidents.selectors import parse_day
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.models import Terminal
 from madoguchi.terminals.selectors import terminals_for
@@ -32,10 +33,10 @@ def _kind_label(kind: str) -> str:
 
 
 def _parse_day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise Http404("Not a date (YYYY-MM-DD).") from exc
+    day = parse_day(value)
+    if day is None:
+        raise Http404("Not a date (YYYY-MM-DD).")
+    return day
 
 
 def _load(
