@@ -219,7 +219,9 @@ def test_seed_incident_b_keyed_into_as_open_visit_commits_nothing(desk, browser)
         expect(o.get_by_test_id("visits")).to_contain_text(visit_a.reference)
         o.goto(desk.url + "/officials/incidents/")
         row = o.get_by_test_id("incidents").locator("tr", has_text=visit_a.reference)
-        expect(row.first).to_contain_text(incident.reason_code)
+        # The sentence says why (the end reason in words); the code stays in the API.
+        expect(row.first).to_contain_text("（カードが取り外されました）。何も確定していません。")
+        expect(row.first).not_to_contain_text(incident.reason_code)
         o.screenshot(path=str(ARTIFACTS / "09-officials-incidents.png"))
         row.first.get_by_role("link", name=visit_a.reference).click()
         o.locator("#reason-incident").check()  # officials say why they open a visit
