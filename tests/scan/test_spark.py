@@ -279,11 +279,22 @@ def test_spark_validation_of_a_uri_gives_one_error_naming_file_and_column(tmp_pa
         call_command("scan", "run", uri, "--out", str(out), "--engine", "spark")
     assert not out.exists()
 
-    programme = pa.array(["mynapoint_3", *links.column("programme").to_pylist()[1:]])
-    pq.write_table(links.set_column(1, "programme", programme), directory / "links.parquet")
+    # The row named is the file's, whatever split Spark read it in: a row group per row and
+    # splits of a few hundred bytes make several splits of one small file.
+    conf = spark_engine.con._session.conf
+    conf.set("spark.sql.files.maxPartitionBytes", "300")
+    conf.set("spark.sql.files.openCostInBytes", "0")
+    programme = links.column("programme").to_pylist()
+    programme[-2] = "mynapoint_3"
+    pq.write_table(
+        links.set_column(1, "programme", pa.array(programme)),
+        directory / "links.parquet",
+        row_group_size=1,
+    )
     refused(
         "links.parquet",
-        r"column 'programme': 1 row has unknown value 'mynapoint_3' \(allowed: mynapoint_2,",
+        rf"column 'programme': row {links.num_rows - 1} has unknown value 'mynapoint_3' "
+        r"\(allowed: mynapoint_2,",
     )
     pq.write_table(links.drop_columns(["channel"]), directory / "links.parquet")
     refused("links.parquet", r"column 'channel': missing column \(the file has 'link_id',")
@@ -297,7 +308,7 @@ def test_spark_validation_of_a_uri_gives_one_error_naming_file_and_column(tmp_pa
     residents = pq.read_table(directory / "residents.parquet")
     kana = pa.array([" \u3000", *residents.column("name_kana").to_pylist()[1:]])
     pq.write_table(residents.set_column(1, "name_kana", kana), directory / "residents.parquet")
-    refused("residents.parquet", r"column 'name_kana': 1 row is empty \(required\)")
+    refused("residents.parquet", r"column 'name_kana': row 1 is empty \(required\)")
     (directory / "residents.parquet").unlink()
     refused("residents.parquet", r"missing: give residents.parquet or residents.csv")
     pq.write_table(residents, directory / "residents.parquet")
@@ -309,10 +320,16 @@ def test_spark_validation_of_a_uri_gives_one_error_naming_file_and_column(tmp_pa
     (directory / "desk_events.csv").write_text(
         re.sub(r"2022-08-01 09:01:00(\.0+)?", "yesterday", text)
     )
+    # The row as the local validation counts it (Spark reads the file in splits, unordered).
+    with pytest.raises(schema.InputError) as local:
+        schema.validate(directory)
+    row = re.search(r"row (\d+) has", str(local.value)).group(1)
     refused(
         "desk_events.csv",
-        r"column 'at': 1 row has value 'yesterday', not a date and time \(YYYY-MM-DDTHH:MM:SS\)",
+        rf"column 'at': row {row} has value 'yesterday', not a date and time \(YYYY-MM-DDTHH",
     )
+    conf.unset("spark.sql.files.maxPartitionBytes")
+    conf.unset("spark.sql.files.openCostInBytes")
 
 
 def test_spark_without_a_file_system_for_the_scheme_says_so(spark_engine):

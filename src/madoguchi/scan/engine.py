@@ -260,20 +260,53 @@ _TS_TEXT = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?$"
 _DATE_TEXT = r"^\d{4}-\d{2}-\d{2}$"
 
 
-def _problem(n: int, problem: str, value: str | None) -> str:
-    """``n`` rows with ``problem`` (one of them holding ``value``), as one sentence."""
+def _problem(n: int, problem: str, value: str | None, row: int | None = None) -> str:
+    """``n`` rows with ``problem`` (the first, at ``row`` when known, holding ``value``), as
+    one sentence: one row as ``schema.batches`` says it (``row 7 has …``)."""
+    first = "" if row is None else f"; the first is row {row}"
     if problem == "empty":
-        return "1 row is empty (required)" if n == 1 else f"{n:,} rows are empty (required)"
+        if n == 1:
+            return f"row {row} is empty (required)" if row else "1 row is empty (required)"
+        return f"{n:,} rows are empty (required){first}"
     if n == 1:
-        return f"1 row has {problem.format(value=f'value {value!r}')}"
-    return f"{n:,} rows have {problem.format(value=f'values such as {value!r}')}"
+        return f"{f'row {row}' if row else '1 row'} has {problem.format(value=f'value {value!r}')}"
+    return f"{n:,} rows have {problem.format(value=f'values such as {value!r}')}{first}"
+
+
+def _spark_first_bad(df: Any, bad: Any, value: Any) -> tuple[int, Any] | None:
+    """The file's first row (0-based, in the file's order) where ``bad`` holds, with its
+    ``value``. Spark reads a file in splits, each a run of consecutive rows read by one task:
+    a row's index is the rows of the splits before its own (ordered by where they start in the
+    file) plus its place in its split (``monotonically_increasing_id`` counts on within a
+    task). Only when a problem was found: two more passes, over the splits' counts and the
+    bad rows."""
+    from pyspark.sql import functions as F
+
+    tagged = df.select(
+        F.input_file_block_start().alias("_start"),
+        F.monotonically_increasing_id().alias("_id"),
+        bad.alias("_bad"),
+        value.cast("string").alias("_value"),
+    ).localCheckpoint()
+    splits = tagged.groupBy("_start").agg(F.count(F.lit(1)).alias("n"), F.min("_id").alias("lo"))
+    offset, before = {}, 0
+    lowest = {}
+    for row in sorted(splits.collect(), key=lambda r: r["_start"]):
+        offset[row["_start"]] = before
+        lowest[row["_start"]] = row["lo"]
+        before += row["n"]
+    first = tagged.filter("_bad").orderBy("_start", "_id").limit(1).collect()
+    if not first:
+        return None
+    r = first[0]
+    return offset[r["_start"]] + r["_id"] - lowest[r["_start"]], r["_value"]
 
 
 def _spark_validate_table(session: Any, table: str, location: str) -> int:
     """``schema.batches``' checks made by Spark over the file it reads (a URI): columns
     present, types, required values, allowed values, then the key's uniqueness; the row
-    count. Spark reads in parallel, without the file's row order: an error names how many rows
-    have the problem and one value, not a row number."""
+    count. An error names the first failing row in the file's order (``_spark_first_bad``) and
+    how many rows fail; a duplicated key its value and count."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
@@ -316,10 +349,15 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
         aggs.append(F.sum(F.when(bad, 1).otherwise(0)).alias(f"n{i}"))
         aggs.append(F.first(F.when(bad, value.cast("string")), ignorenulls=True).alias(f"v{i}"))
     result = df.agg(*aggs).collect()[0]
-    for i, (column, problem, _, _) in enumerate(checks):
+    for i, (column, problem, bad, value) in enumerate(checks):
         n = int(result[f"n{i}"] or 0)
         if n:
-            raise schema.InputError(location, column, _problem(n, problem, result[f"v{i}"]))
+            found = _spark_first_bad(df, bad, value)
+            if found is None:  # not met again (cannot happen with a file that did not change)
+                raise schema.InputError(location, column, _problem(n, problem, result[f"v{i}"]))
+            index, shown = found
+            row = schema.row_number(location, index)
+            raise schema.InputError(location, column, _problem(n, problem, shown, row))
     for spec in schema.TABLES[table]:
         if spec.unique:
             key = F.col(f"`{spec.name}`").cast("string")
