@@ -54,6 +54,8 @@ def test_pdf_and_excel_of_a_submitted_report(day_with_incidents, supervisor):
     assert rows[0][0] == "ID"
     assert len(rows) == 4
     assert {r[3] for r in rows[1:]} == {"timeout0", "timeout1", "timeout2"}
+    assert {r[4] for r in rows[1:]} == {"低"}  # the severity and the source in words
+    assert {r[7] for r in rows[1:]} == {"自動記録"}
 
 
 def test_supervisor_submits_through_the_page(client, day_with_incidents, supervisor):

@@ -8,7 +8,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.constants import IncidentKind, Severity, Source
 from madoguchi.incidents.text import incident_text, reason_text
 
 
@@ -107,16 +107,18 @@ def to_xlsx(content: dict[str, Any], *, submitted: Any = None) -> bytes:
     for i in content["incidents"]:
         with translation.override("ja"):  # the workbook is in Japanese
             sentence = incident_text(i)
+            severity = str(dict(Severity.choices).get(i["severity"], i["severity"]))
+            source = str(dict(Source.choices).get(i["source"], i["source"]))
         ws2.append(
             [
                 i["id"],
                 i["at"],
                 i["kind_label"],
-                i["reason"],
-                i["severity"],
+                i["reason"],  # the code, kept for sorting and filtering in the sheet
+                severity,
                 i["visit"],
                 i["staff"],
-                i["source"],
+                source,
                 sentence,
             ]
         )
