@@ -115,7 +115,11 @@ class Result:
     visit_elapsed: float = 0.0
     errors: Counter[str] = field(default_factory=Counter)
     complete_ms: list[float] = field(default_factory=list)
+    # Per completion request, its Server-Timing (queue, app, cpu, db; ms) beside its latency.
+    complete_timing: list[dict[str, float]] = field(default_factory=list)
     floor_rates: list[float] = field(default_factory=list)
+    # The floor runs' CPU (seconds) by process, and their requests: the same client as the visits'
+    floor_cpu: Counter[str] = field(default_factory=Counter)
     pgbench_tps: float | None = None
     pgbench_note: str = ""
     counts: dict[str, int] = field(default_factory=dict)
@@ -404,7 +408,12 @@ def database_transactions(database: str) -> int:
 # --- clients ---------------------------------------------------------------------------------
 
 
-def floor_run(base: str, clients: int, seconds: float) -> float:
+def floor_run(
+    base: str, clients: int, seconds: float, cpu: Counter[str] | None = None, server_pid: int = 0
+) -> float:
+    """Requests per second of N clients POSTing to the floor view; with `cpu`, adds the run's
+    requests and the CPU seconds of this process (the clients), the server (`server_pid`'s tree),
+    PostgreSQL's backends and the whole machine to it."""
     done = [0] * clients
     stop = time.monotonic() + seconds
 
@@ -415,13 +424,41 @@ def floor_run(base: str, clients: int, seconds: float) -> float:
                 if r.status_code == 200:
                     done[i] += 1
 
+    before = _cpu_now(server_pid) if cpu is not None else {}
     started = time.monotonic()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return sum(done) / (time.monotonic() - started)
+    rate = sum(done) / (time.monotonic() - started)
+    if cpu is not None:
+        cpu.update({k: v - before[k] for k, v in _cpu_now(server_pid).items()})
+        cpu["requests"] += sum(done)
+    return rate
+
+
+def _cpu_now(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of this process, the server's tree, the bench database's PostgreSQL
+    backends and the whole machine."""
+    from django.db import connection
+
+    return {
+        "client": _own_cpu(),
+        "server": _process_tree_cpu(server_pid) if server_pid else 0.0,
+        "database": _postgres_backends_cpu(connection.settings_dict["NAME"]),
+        "machine": _machine_cpu(),
+    }
+
+
+def server_timing(r: httpx.Response) -> dict[str, float]:
+    """A response's ``Server-Timing`` as {name: ms} (the bench server's: queue, app, cpu, db)."""
+    out = {}
+    for part in r.headers.get("Server-Timing", "").split(","):
+        name, _, dur = part.strip().partition(";dur=")
+        with contextlib.suppress(ValueError):
+            out[name] = float(dur)
+    return out
 
 
 def _form_post(http: httpx.Client, base: str, path: str, data: dict[str, Any]) -> httpx.Response:
@@ -476,14 +513,23 @@ class Completed:
     account: str  # the stand-in procedure's account (unique per desk and visit)
     insured: str = ""  # the insured number of the health-insurance registration, if any
     fingerprint: str = ""  # the card that signed
+    timing: dict[str, float] = field(default_factory=dict)  # the server's, of the completion
 
 
-def _api(desk: Desk, base: str, method: str, path: str, body: Any = None) -> httpx.Response:
+def _api(
+    desk: Desk,
+    base: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    extra: dict[str, str] | None = None,
+) -> httpx.Response:
     assert desk.http is not None
     headers = {
         "X-CSRFToken": desk.http.cookies.get("csrftoken") or "",
         "Referer": base + "/",
         "Origin": base,
+        **(extra or {}),
     }
     return desk.http.request(method, "/api/v1" + path, json=body, headers=headers)
 
@@ -653,10 +699,10 @@ def _visit(
         tx = base64.b64decode(cc["transaction"])
         cert, sig = _sign(desk, completion_signing_input(cc["origin"], cc["nonce"], tx))
         token = build_completion_token(cert, sig, APP, hashlib.sha256(tx).digest())
+        body_in = {"token": token, "nonce": cc["nonce"]}
         started = time.perf_counter()
-        r = _api(
-            desk, base, "POST", "/visits/current/complete", {"token": token, "nonce": cc["nonce"]}
-        )
+        sent = {"X-Bench-Sent": repr(time.time())}
+        r = _api(desk, base, "POST", "/visits/current/complete", body_in, sent)
         latency = (time.perf_counter() - started) * 1000
         body = _expect(r, "complete")
         done = Completed(
@@ -665,6 +711,7 @@ def _visit(
             account,
             insured.number if insured is not None else "",
             desk.fingerprint,
+            server_timing(r),
         )
         if on_complete is not None:
             on_complete(done)
@@ -709,14 +756,15 @@ def visits_run(
                 if insured_every and n % insured_every == 0 and desk.insured:
                     person = desk.insured.pop(0)
                 try:
-                    latency = one_visit(desk, agent, base, n, on_complete, person).latency_ms
+                    done = one_visit(desk, agent, base, n, on_complete, person)
                 except (VisitFailed, httpx.HTTPError) as exc:
                     with lock:
                         result.errors[str(exc)[:80]] += 1
                     continue
                 with lock:
                     result.visits += 1
-                    result.complete_ms.append(latency)
+                    result.complete_ms.append(done.latency_ms)
+                    result.complete_timing.append({"total": done.latency_ms, **done.timing})
 
     pingers = [threading.Thread(target=presence, args=(d,), daemon=True) for d in desks]
     for t in pingers:
@@ -870,7 +918,9 @@ def run(
         server = start_server(url, port, work)
         workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1))
         floor_run(base, desks, 2)  # warm up every worker
-        result.floor_rates.append(floor_run(base, desks, floor_seconds))
+        result.floor_rates.append(
+            floor_run(base, desks, floor_seconds, result.floor_cpu, server.pid)
+        )
         # Four at a time: password hashing for 32 sign-ins at once outlasts gunicorn's timeout.
         for start in range(0, len(desk_list), 4):
             sign_ins = [
@@ -899,7 +949,9 @@ def run(
         result.counts["audit_locks_max_per_transaction"] = after.get(
             "audit_locks_max_per_transaction", 0
         )
-        result.floor_rates.append(floor_run(base, desks, floor_seconds))
+        result.floor_rates.append(
+            floor_run(base, desks, floor_seconds, result.floor_cpu, server.pid)
+        )
         if polls:
             result.polls = polls_run(desk_list, base, server, workers, polls)
         for d in desk_list:
@@ -918,6 +970,74 @@ def run(
             shutil.rmtree(work, ignore_errors=True)
     result.load_after = os.getloadavg()
     return result
+
+
+def _timing_lines(r: Result) -> list[str]:
+    """The completion request's time by part (its Server-Timing): p50/p95/p99 of each, and each
+    part's mean over the slowest 5% of completions (what the tail is made of)."""
+    timed = [t for t in r.complete_timing if "app" in t]
+    if not timed:
+        return []
+    for t in timed:
+        # After the server's answer: the response's way back and the client's own wait for the
+        # CPU and its GIL (before sending is in `queue`: the client's clock starts it).
+        t["after"] = max(0.0, t["total"] - t.get("queue", 0.0) - t["app"])
+        # In Django, neither the thread's CPU nor execute nor commit: waits for the CPU and GIL.
+        t["wait"] = max(0.0, t["app"] - t["cpu"] - t["db"] - t.get("commit", 0.0))
+    tail = sorted(timed, key=lambda t: t["total"])[int(len(timed) * 0.95) :]
+    lines = ["  completion, by part (ms):   p50 /  p95 /  p99;  mean of the slowest 5%"]
+    for name, what in (
+        ("total", "as the desk saw it"),
+        ("queue", "sent -> reaching Django (worker thread, CPU, GIL)"),
+        ("app", "inside Django, wall"),
+        ("cpu", "  of it the request thread's CPU"),
+        ("db", "  of it in other statements (round trips, row locks, GIL after)"),
+        ("commit", "  of it in commit (the audit append, its lock wait, COMMIT)"),
+        ("wait", "  of it none of these (CPU and GIL waits)"),
+        ("after", "answer -> the desk's thread (way back, client's CPU and GIL)"),
+    ):
+        data = sorted(t.get(name, 0.0) for t in timed)
+
+        def q(x: float, data: list[float] = data) -> float:
+            return data[min(len(data) - 1, round(x * (len(data) - 1)))]
+
+        mean_tail = statistics.fmean(t.get(name, 0.0) for t in tail)
+        lines.append(
+            f"    {name:6s} {q(0.5):6.1f} / {q(0.95):6.1f} / {q(0.99):6.1f};  {mean_tail:6.1f}"
+            f"   {what}"
+        )
+    endpoints = sorted(
+        (k.split(".")[1], r.counts.get(k, 0), r.counts.get(k[: -len("requests")] + "cpu_us", 0))
+        for k in r.counts
+        if k.startswith("endpoint.") and k.endswith(".requests")
+    )
+    if endpoints:
+        lines.append("  server CPU per request by endpoint (request thread, inside Django):")
+        lines.extend(
+            f"    {path:45s} {n:6d} requests, {us / max(n, 1) / 1000:5.2f} ms"
+            for path, n, us in endpoints
+        )
+    return lines
+
+
+def _client_lines(r: Result) -> list[str]:
+    """The bench client's CPU for the floor and for the visits (the same HTTP client)."""
+    f = r.floor_cpu
+    if not f.get("requests"):
+        return []
+    n = f["requests"]
+    visits = max(r.visits, 1)
+    requests = r.counts.get("requests.desk", 0) + r.counts.get("requests.agent", 0)
+    return [
+        f"  floor CPU/request:    bench client {f['client'] / n * 1000:.2f} ms, server "
+        f"{f['server'] / n * 1000:.2f} ms, PostgreSQL backends {f['database'] / n * 1000:.2f} ms,"
+        f" whole machine {f['machine'] / n * 1000:.2f} ms; the client's share of the machine: "
+        f"floor {f['client'] / max(f['machine'], 1e-9):.0%}, visits "
+        f"{r.client_cpu_s / max(r.machine_cpu_s, 1e-9):.0%}",
+        f"  visit client:         {requests / visits:.1f} HTTP requests/visit (presence "
+        f"included), {r.client_cpu_s / max(requests, 1) * 1000:.2f} ms client CPU per request "
+        f"(its signing included)",
+    ]
 
 
 def report(r: Result) -> list[str]:
@@ -969,6 +1089,8 @@ def report(r: Result) -> list[str]:
         f"{r.machine_cpu_s / visits * 1000:.0f} ms busy "
         f"({r.machine_cpu_s / max(r.visit_elapsed, 1e-9):.2f} of {os.cpu_count()} cores; "
         f"the rest is anything else running)",
+        *_timing_lines(r),
+        *_client_lines(r),
         f"  agent presence:       {r.presence_sent} reports during the run",
         "  pgbench:              "
         + (

@@ -3,7 +3,16 @@
 - ``POST /bench/floor``: a bare Django view that inserts one row (the floor the completion path
   is compared with, served by the same gunicorn settings, middleware and database settings).
 - ``GET /bench/stats``: this worker process's counters (SQL statements per request bucket,
-  audit-lock acquisitions) and its pid; the benchmark polls until it has seen every worker.
+  audit-lock acquisitions, each visit endpoint's requests, thread CPU and time inside Django)
+  and its pid; the benchmark polls until it has seen every worker.
+- Every response carries ``Server-Timing`` (issue 15, seventh round): ``queue`` (from the
+  client's ``X-Bench-Sent``, its clock's epoch seconds just before sending, to the request
+  reaching Django: the connection's wait for a worker thread, the thread's wait for the CPU and
+  the GIL, gunicorn's parsing), ``app`` (inside Django, wall), ``cpu`` (the request thread's
+  CPU inside Django) and ``db`` (wall time in the cursor's ``execute``: round trips, the
+  statements' own time and the GIL reacquired after them; the audit append at commit is not
+  counted here) and ``commit`` (wall time in the connection's ``commit``: the audit append,
+  with its wait for the log's head lock, and the COMMIT).
 
 Requests are counted in buckets by path: ``desk`` (the desk page and its API), ``agent`` (the
 card agent's events), ``floor`` and ``other``.
@@ -14,6 +23,7 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +37,16 @@ from madoguchi.audit import append_function
 
 FLOOR_TABLE = "bench_floor"
 _bucket: contextvars.ContextVar[str] = contextvars.ContextVar("bench_bucket", default="other")
+# Wall seconds spent in the cursor's execute by the current request (a one-item list).
+_db_wall: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "bench_db_wall", default=None
+)
+_in_commit: contextvars.ContextVar[bool] = contextvars.ContextVar("bench_in_commit", default=False)
+# Wall seconds spent in the connection's commit: the audit append (a statement sent at commit,
+# not counted in `_db_wall`) and the COMMIT.
+_commit_wall: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "bench_commit_wall", default=None
+)
 _lock = threading.Lock()
 _counts: Counter[str] = Counter()
 
@@ -48,23 +68,47 @@ def _count(execute: Callable[..., Any], sql: str, params: Any, many: bool, conte
     bucket = _bucket.get()
     with _lock:
         _counts[f"statements.{bucket}"] += 1
-    result = execute(sql, params, many, context)
     # The head lock: taken by the append function (one statement, issue 15) or directly.
     if append_function.NAME in sql or "pg_advisory_xact_lock" in sql:
-        # Which transaction took it (a raw cursor of the same connection: not counted as one of
-        # the app's statements, and the app's cursor keeps its results, e.g. the head read).
+        # Which transaction takes it (a raw cursor of the same connection: not counted as one of
+        # the app's statements). Asked before the statement, not after: after it, the question
+        # was one more round trip while the lock was held, which only the bench added.
         with context["cursor"].cursor.connection.cursor() as raw:
             raw.execute("SELECT txid_current()")
             txid = int(raw.fetchone()[0])
         with _lock:
             _counts[f"audit_locks.{bucket}"] += 1
             _locks_by_tx[txid] += 1
-    return result
+    started = time.perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        spent = _db_wall.get()
+        if spent is not None and not _in_commit.get():  # the append at commit is commit's
+            spent[0] += time.perf_counter() - started
+
+
+def _timed_commit(commit: Callable[[], None]) -> Callable[[], None]:
+    def timed() -> None:
+        started = time.perf_counter()
+        inside = _in_commit.set(True)
+        try:
+            commit()
+        finally:
+            _in_commit.reset(inside)
+            spent = _commit_wall.get()
+            if spent is not None:
+                spent[0] += time.perf_counter() - started
+
+    timed.__wrapped__ = commit  # type: ignore[attr-defined]
+    return timed
 
 
 def _on_connection(sender: Any, connection: Any, **kwargs: Any) -> None:
     if _count not in connection.execute_wrappers:
         connection.execute_wrappers.append(_count)
+    if not hasattr(connection.commit, "__wrapped__"):
+        connection.commit = _timed_commit(connection.commit)
 
 
 def install() -> None:
@@ -78,14 +122,42 @@ class BucketMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        arrived = time.time()
+        started, cpu = time.perf_counter(), time.thread_time()
         bucket = _bucket_of(request.path)
         token = _bucket.set(bucket)
+        db, commit = [0.0], [0.0]
+        db_token, commit_token = _db_wall.set(db), _commit_wall.set(commit)
         try:
             with _lock:
                 _counts[f"requests.{bucket}"] += 1
-            return self.get_response(request)
+            response = self.get_response(request)
         finally:
             _bucket.reset(token)
+            _db_wall.reset(db_token)
+            _commit_wall.reset(commit_token)
+        app, cpu = time.perf_counter() - started, time.thread_time() - cpu
+        if bucket in ("desk", "agent"):  # per endpoint, in microseconds
+            with _lock:
+                _counts[f"endpoint.{request.path}.requests"] += 1
+                _counts[f"endpoint.{request.path}.cpu_us"] += round(cpu * 1e6)
+                _counts[f"endpoint.{request.path}.app_us"] += round(app * 1e6)
+        timing = [f"app;dur={app * 1000:.2f}", f"cpu;dur={cpu * 1000:.2f}"]
+        timing.append(f"db;dur={db[0] * 1000:.2f}")
+        timing.append(f"commit;dur={commit[0] * 1000:.2f}")
+        sent = _sent(request)
+        if sent is not None:
+            timing.insert(0, f"queue;dur={max(0.0, arrived - sent) * 1000:.2f}")
+        response["Server-Timing"] = ", ".join(timing)
+        return response
+
+
+def _sent(request: HttpRequest) -> float | None:
+    """When the client sent the request (``X-Bench-Sent``, epoch seconds), if it said."""
+    try:
+        return float(request.headers.get("X-Bench-Sent", ""))
+    except ValueError:
+        return None
 
 
 @csrf_exempt
