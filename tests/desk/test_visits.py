@@ -287,6 +287,28 @@ def test_revoked_card_cannot_start_a_visit(trusted, desk, tmp_path):
     ).exists()
 
 
+def test_a_card_revoked_after_it_was_validated_is_refused_at_its_next_visit(desk, tmp_path):
+    # The validator is kept per trust state and remembers per certificate what does not change
+    # (issue 15, seventh round); a new CRL is a new trust state, checked in full at once.
+    from madoguchi.identity import services as identity
+    from tests.cardkit import make_pki
+
+    pki = make_pki(tmp_path)
+    identity.trust_anchor_add(pem=pki.ca.certificates_pem())
+    identity.crl_import(data=pki.ca.crl_pem())
+    card = pki.card("C")
+    first = start_visit(desk, card)
+    assert identity.build_validator() is identity.build_validator()  # kept while unchanged
+    services.visit_end(visit=first, reason=VisitEndReason.NEXT_RESIDENT)
+    before = identity.build_validator()
+    pki.ca.revoke(card.auth_certificate.serial_number)
+    identity.crl_import(data=pki.ca.crl_pem())
+    assert identity.build_validator() is not before
+    with pytest.raises(Refusal) as exc:
+        start_visit(desk, card)
+    assert exc.value.code == "certificate_revoked"
+
+
 def test_untrusted_ca_cannot_start_a_visit(db, pki, desk):
     from madoguchi.card.testca import TestCA
     from madoguchi.identity import services as identity

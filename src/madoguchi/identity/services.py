@@ -224,6 +224,9 @@ _TRUST_INPUTS: dict[
 ] = {}
 
 
+_VALIDATORS: dict[tuple[_TrustState, bool], TokenValidator] = {}
+
+
 def _trust_state() -> _TrustState:
     anchors = connection.ops.quote_name(TrustAnchor._meta.db_table)
     crls = connection.ops.quote_name(RevocationList._meta.db_table)
@@ -250,11 +253,19 @@ def build_validator() -> TokenValidator:
     anchors, crls = inputs
     if not anchors:
         raise IdentityRefused("no_trust_anchor")
-    return TokenValidator(
-        trust_anchors=anchors,
-        revocation_checker=CRLRevocationChecker(crls),
-        reject_unknown_revocation=settings.IDENTITY_REJECT_UNKNOWN_REVOCATION,
-    )
+    # One validator per trust state and setting, kept: it remembers per certificate what does
+    # not change under them (the parsed certificate, which anchor signed it, its CRL lookups),
+    # so a visit's card is checked in full once (issue 15, seventh round).
+    reject_unknown = bool(settings.IDENTITY_REJECT_UNKNOWN_REVOCATION)
+    validator = _VALIDATORS.get((state, reject_unknown))
+    if validator is None:
+        validator = TokenValidator(
+            trust_anchors=anchors,
+            revocation_checker=CRLRevocationChecker(crls),
+            reject_unknown_revocation=reject_unknown,
+        )
+        _remember(_VALIDATORS, (state, reject_unknown), validator)
+    return validator
 
 
 def _newest_crls(

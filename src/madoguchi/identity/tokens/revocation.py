@@ -30,6 +30,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+_MEMO_LIMIT = 4096
+
+
+def _remember(memo: dict, key: object, value: object) -> None:  # type: ignore[type-arg]
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+
+
 @runtime_checkable
 class RevocationChecker(Protocol):
     """Answers whether ``cert`` (issued by ``issuer``) is revoked: True, False, or None = unknown."""
@@ -72,36 +81,60 @@ class CRLRevocationChecker:
     ) -> None:
         self._crls = tuple(crls)
         self._clock = clock
+        # Answers that stay true for these CRLs (issue 15, seventh round: one card is checked
+        # at its authentication and again at its completion): whether a CRL's signature
+        # verifies with an issuer's key, and whether a serial number is listed in a CRL.
+        # Freshness (thisUpdate, nextUpdate) is checked on every call.
+        self._signed: dict[tuple[int, bytes], bool] = {}
+        self._listed: dict[tuple[int, int], bool] = {}
+
+    def _signed_by(
+        self, i: int, crl: x509.CertificateRevocationList, issuer: x509.Certificate
+    ) -> bool:
+        key = (i, issuer.fingerprint(hashes.SHA256()))
+        signed = self._signed.get(key)
+        if signed is None:
+            try:
+                signed = crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                signed = False
+            _remember(self._signed, key, signed)
+        return signed
+
+    def _lists(self, i: int, crl: x509.CertificateRevocationList, serial: int) -> bool:
+        listed = self._listed.get((i, serial))
+        if listed is None:
+            listed = crl.get_revoked_certificate_by_serial_number(serial) is not None
+            _remember(self._listed, (i, serial), listed)
+        return listed
 
     def usable_crls(
         self, issuer: x509.Certificate, now: datetime | None = None
     ) -> list[x509.CertificateRevocationList]:
         """The CRLs that are from ``issuer``, correctly signed by it and fresh at ``now``."""
+        return [crl for _, crl in self._usable(issuer, now)]
+
+    def _usable(
+        self, issuer: x509.Certificate, now: datetime | None = None
+    ) -> list[tuple[int, x509.CertificateRevocationList]]:
         at = self._clock() if now is None else now
         usable = []
-        for crl in self._crls:
+        for i, crl in enumerate(self._crls):
             if crl.issuer != issuer.subject:
                 continue
-            try:
-                signed = crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                signed = False
-            if not signed:
+            if not self._signed_by(i, crl, issuer):
                 continue
             next_update = crl.next_update_utc
             if next_update is None or not crl.last_update_utc <= at < next_update:
                 continue
-            usable.append(crl)
+            usable.append((i, crl))
         return usable
 
     def is_revoked(self, cert: x509.Certificate, issuer: x509.Certificate) -> bool | None:
-        usable = self.usable_crls(issuer)
+        usable = self._usable(issuer)
         if not usable:
             return None
-        return any(
-            crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
-            for crl in usable
-        )
+        return any(self._lists(i, crl, cert.serial_number) for i, crl in usable)
 
 
 class OCSPTransport(Protocol):

@@ -168,14 +168,17 @@ def _string_field(
     return value
 
 
-def _parse_certificate(data: dict[str, Any]) -> x509.Certificate:
-    text = _string_field(
+def _certificate_text(data: dict[str, Any]) -> str:
+    return _string_field(
         data,
         FIELD_CERTIFICATE,
         E.CERTIFICATE_MISSING,
         E.CERTIFICATE_WRONG_TYPE,
         E.CERTIFICATE_EMPTY,
     )
+
+
+def _parse_certificate_text(text: str) -> x509.Certificate:
     try:
         der = _b64decode(text)
         cert = x509.load_der_x509_certificate(der)
@@ -231,8 +234,29 @@ def _check_policy(cert: x509.Certificate, required: Sequence[str]) -> None:
 
 
 def _find_issuer(
-    cert: x509.Certificate, anchors: Sequence[x509.Certificate], now: datetime
+    cert: x509.Certificate,
+    anchors: Sequence[x509.Certificate],
+    now: datetime,
+    signed: Callable[[], list[x509.Certificate]] | None = None,
 ) -> x509.Certificate:
+    """The trust anchor that issued `cert` and is valid at `now`. `signed`, if given, answers
+    which anchors signed it (`_signers`, remembered by a validator)."""
+    signers = _signers(cert, anchors) if signed is None else signed()
+    if not signers:
+        raise TokenValidationError(
+            E.CA_NOT_TRUSTED, "no trust anchor with that name signed this certificate"
+        )
+    for ca in signers:
+        if ca.not_valid_before_utc <= now <= ca.not_valid_after_utc:
+            return ca
+    if all(now < ca.not_valid_before_utc for ca in signers):
+        raise TokenValidationError(E.CA_NOT_YET_VALID, "the issuing CA is not valid yet")
+    raise TokenValidationError(E.CA_EXPIRED, "the issuing CA has expired")
+
+
+def _signers(cert: x509.Certificate, anchors: Sequence[x509.Certificate]) -> list[x509.Certificate]:
+    """The anchors whose name is the certificate's issuer and whose key signed it (refuses
+    when none has that name)."""
     named = [ca for ca in anchors if ca.subject == cert.issuer]
     if not named:
         raise TokenValidationError(
@@ -245,16 +269,7 @@ def _find_issuer(
         except (ValueError, TypeError, InvalidSignature):
             continue
         signers.append(ca)
-    if not signers:
-        raise TokenValidationError(
-            E.CA_NOT_TRUSTED, "no trust anchor with that name signed this certificate"
-        )
-    for ca in signers:
-        if ca.not_valid_before_utc <= now <= ca.not_valid_after_utc:
-            return ca
-    if all(now < ca.not_valid_before_utc for ca in signers):
-        raise TokenValidationError(E.CA_NOT_YET_VALID, "the issuing CA is not valid yet")
-    raise TokenValidationError(E.CA_EXPIRED, "the issuing CA has expired")
+    return signers
 
 
 def _check_revocation(
@@ -416,6 +431,15 @@ def _subject_cn(cert: x509.Certificate) -> str | None:
     return value if isinstance(value, str) else value.decode("utf-8", "replace")
 
 
+_MEMO_LIMIT: Final = 4096
+
+
+def _remember(memo: dict[str, Any], key: str, value: Any) -> None:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+
+
 @dataclass(frozen=True)
 class TokenValidator:
     """Validation settings shared by every request; build once from configuration.
@@ -431,6 +455,16 @@ class TokenValidator:
     allowed_algorithms: frozenset[str] = field(default_factory=lambda: DEFAULT_ALGORITHMS)
     required_policy_oids: Sequence[str] = (JPKI_AUTH_POLICY_OID,)
     reject_unknown_revocation: bool = True
+    # What does not change for one certificate under these settings (issue 15, seventh round:
+    # the visit's card is validated at its authentication and again at its completion): the
+    # certificate parsed from its text, and which trust anchors signed it. Validity periods,
+    # purpose, policy, revocation and the signature are checked on every token.
+    _parsed: dict[str, x509.Certificate] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _signed_by: dict[str, list[x509.Certificate]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         unsupported = set(self.allowed_algorithms) - SUPPORTED_ALGORITHMS
@@ -497,10 +531,27 @@ class TokenValidator:
         """The certificate checks every token passes (validity, key usage, policy, chain to a
         trust anchor, revocation), on their own; returns the issuing CA certificate. Also used
         for certificates that arrive without a token (an operator's renewal import)."""
+        return self._validate_certificate(cert, now, None)
+
+    def _validate_certificate(
+        self, cert: x509.Certificate, now: datetime, text: str | None
+    ) -> x509.Certificate:
+        """`validate_certificate`; with `text` (the token's certificate field), which anchors
+        signed the certificate is remembered for that text."""
         _check_validity(cert, now)
         _check_purpose(cert)
         _check_policy(cert, self.required_policy_oids)
-        issuer = _find_issuer(cert, self.trust_anchors, now)
+        signed = None
+        if text is not None:
+
+            def signed() -> list[x509.Certificate]:
+                found = self._signed_by.get(text)
+                if found is None:
+                    found = _signers(cert, self.trust_anchors)
+                    _remember(self._signed_by, text, found)
+                return found
+
+        issuer = _find_issuer(cert, self.trust_anchors, now, signed)
         _check_revocation(self.revocation_checker, cert, issuer, self.reject_unknown_revocation)
         return issuer
 
@@ -532,8 +583,12 @@ class TokenValidator:
         if extra:
             raise TokenValidationError(E.UNKNOWN_FIELD, f"unexpected {[k[:40] for k in extra]}")
 
-        cert = _parse_certificate(data)
-        issuer = self.validate_certificate(cert, now=now)
+        text = _certificate_text(data)
+        cert = self._parsed.get(text)
+        if cert is None:
+            cert = _parse_certificate_text(text)
+            _remember(self._parsed, text, cert)
+        issuer = self._validate_certificate(cert, now, text)
         algorithm = _check_algorithm(data, frozenset(self.allowed_algorithms), cert)
 
         token_digest = None
