@@ -47,10 +47,11 @@ class LockOrder:
             order.events.append(AUDIT)
             order._lock_head(using, **kwargs)
 
-        def append_in_database(connection: Any, rows: Any) -> None:
-            # PostgreSQL: the lock, the head read and the insert are one statement.
+        def append_in_database(connection: Any, rows: Any, commit: Any = None) -> bool:
+            # PostgreSQL: the lock, the head read and the insert are one statement (sent with
+            # the COMMIT when `commit` is given).
             order.events.append(AUDIT)
-            order._append_in_database(connection, rows)
+            return bool(order._append_in_database(connection, rows, commit))
 
         QuerySet._fetch_all = fetch_all  # type: ignore[method-assign]
         audit._lock_head = lock_head

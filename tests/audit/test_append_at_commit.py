@@ -239,3 +239,64 @@ def test_a_process_killed_while_holding_the_head_lock_does_not_stop_the_log():
     assert not AuditEvent.objects.filter(seq=999999).exists()
     assert event.seq == AuditEvent.objects.count()
     assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_append_travels_with_the_commit_in_one_round_trip(monkeypatch):
+    """PostgreSQL: the append and the COMMIT are sent together (psycopg's pipeline mode), so
+    the head lock is held for the server's work only, not across a round trip (issue 15,
+    seventh round); a transaction without events commits as before."""
+    if connection.vendor != "postgresql":
+        pytest.skip("psycopg's pipeline mode (SQLite appends in Python)")
+    import psycopg
+
+    pipelined: list[bool] = []
+    real = psycopg.Connection.commit
+
+    def commit(self: psycopg.Connection[Any]) -> None:
+        pipelined.append(self._pipeline is not None)
+        real(self)
+
+    monkeypatch.setattr(psycopg.Connection, "commit", commit)
+    before = _count()
+    with transaction.atomic():
+        event = audit.record("accounts.sign_in_failed", payload={"n": "with"})
+    with transaction.atomic():
+        Terminal.objects.filter(pk=-1).update(location="x")  # a transaction without events
+    assert pipelined == [True, False]
+    assert event.seq == before + 1
+    assert event.chain_hash
+    assert _count() == before + 1  # committed: another connection sees it
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_append_that_fails_commits_nothing_and_the_connection_goes_on():
+    """A deferred constraint broken in the transaction fails the append (its first step checks
+    the deferred constraints); the COMMIT sent with it is skipped: nothing of the transaction
+    is written, and the next transaction on the connection works."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the append function's deferred-constraint check")
+    from django.db import IntegrityError
+
+    before = _count()
+    terminals = Terminal.objects.count()
+
+    def orphan_with_an_event() -> None:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO terminals_terminal (name, location, is_active, created_at, "
+                    "contractor_id) VALUES ('orphan', '', true, now(), -1)"
+                )
+            audit.record("accounts.sign_in_failed", payload={"n": "lost"})
+
+    with pytest.raises(IntegrityError):
+        orphan_with_an_event()
+    assert _count() == before
+    assert Terminal.objects.count() == terminals
+    with transaction.atomic():
+        event = audit.record("accounts.sign_in_failed", payload={"n": "next"})
+    assert event.seq == before + 1
+    assert _count() == before + 1
+    assert verify_chain().ok

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -214,11 +214,19 @@ def inner_atomic(using: str | None = None) -> Any:
     return transaction.atomic(using=using, savepoint=not nested)
 
 
-def flush_queue(connection: Any) -> None:
-    """Append the connection's queued events (called by the backend just before COMMIT)."""
+def flush_queue(connection: Any, commit: Callable[[], None] | None = None) -> bool:
+    """Append the connection's queued events (called by the backend just before COMMIT).
+
+    With `commit` (the backend's own COMMIT), on PostgreSQL the append is sent together with the
+    COMMIT, in one round trip (psycopg's pipeline mode), and True says the transaction is
+    committed: the head lock is then held only for the server's own work, the append and the
+    commit, never across a round trip or while this thread waits for the CPU to send its
+    COMMIT (issue 15, seventh round). An error in the append skips the COMMIT (the server
+    ignores the rest of a pipeline after an error) and is raised as before."""
     rows, connection.audit_queue = connection.audit_queue, []
-    if rows:
-        _append(connection, rows)
+    if not rows:
+        return False
+    return _append(connection, rows, commit)
 
 
 _PAYLOAD = AuditEvent._meta.get_field("payload")
@@ -258,7 +266,9 @@ def _lock_and_read_head(using: str) -> tuple[int, str] | None:
     return (int(row[0]), str(row[1])) if row is not None else None
 
 
-def _append(connection: Any, rows: list[AuditEvent]) -> None:
+def _append(
+    connection: Any, rows: list[AuditEvent], commit: Callable[[], None] | None = None
+) -> bool:
     """Sequence, chain and insert `rows`: deferred constraints checked first, then the head
     lock (held until the transaction ends), the head read, one INSERT for all rows.
 
@@ -271,18 +281,24 @@ def _append(connection: Any, rows: list[AuditEvent]) -> None:
             row._audit_template = template(row.as_record())  # type: ignore[attr-defined]
         if getattr(row, "_audit_payload_db", None) is None:
             row._audit_payload_db = _PAYLOAD.get_db_prep_save(row.payload, connection)  # type: ignore[attr-defined]
+    committed = False
     if connection.vendor == "postgresql":
-        _append_in_database(connection, rows)
+        committed = _append_in_database(connection, rows, commit)
     else:
         _append_here(connection, rows)
     for row in rows:
         row._state.adding = False
         row._state.db = connection.alias
+    return committed
 
 
-def _append_in_database(connection: Any, rows: list[AuditEvent]) -> None:
+def _append_in_database(
+    connection: Any, rows: list[AuditEvent], commit: Callable[[], None] | None = None
+) -> bool:
     """PostgreSQL: one call of the append function; the rows get the seq, time and hashes it
-    made. The time passed is the application's clock, read here just before the call."""
+    made. The time passed is the application's clock, read here just before the call. With
+    `commit`, the call and the COMMIT go in one pipeline (one round trip); returns whether it
+    committed."""
     params = [
         ADVISORY_LOCK_KEY,
         _TIME.get_db_prep_save(timezone.now(), connection),
@@ -299,7 +315,12 @@ def _append_in_database(connection: Any, rows: list[AuditEvent]) -> None:
         [row._audit_payload_db for row in rows],  # type: ignore[attr-defined]
     ]
     with connection.cursor() as cursor:
-        cursor.execute(append_function.CALL_SQL, params)
+        if commit is None:
+            cursor.execute(append_function.CALL_SQL, params)
+        else:
+            with connection.connection.pipeline():
+                cursor.execute(append_function.CALL_SQL, params)
+                commit()  # COMMIT, then the pipeline's sync: both answers in one round trip
         appended = cursor.fetchall()
     if len(appended) != len(rows):  # pragma: no cover (the function returns one per row)
         raise AuditError(f"The audit append returned {len(appended)} rows for {len(rows)} events.")
@@ -309,6 +330,7 @@ def _append_in_database(connection: Any, rows: list[AuditEvent]) -> None:
         row.canonical = row._audit_template.fill(row.seq, time_json(when))  # type: ignore[attr-defined]
         row.leaf_hash = leaf
         row.chain_hash = chain
+    return commit is not None
 
 
 def _append_here(connection: Any, rows: list[AuditEvent]) -> None:

@@ -4,7 +4,8 @@
 sequenced and chained in one step just before the transaction commits: the deferred
 constraints are checked first (``SET CONSTRAINTS ALL IMMEDIATE``), then the log's head lock is
 taken, the head read, the queued events inserted with one statement, and the transaction
-committed, which releases the lock. So the head lock is taken at most once per transaction,
+committed, which releases the lock. On PostgreSQL the append and the COMMIT travel together
+(one round trip, psycopg's pipeline mode), so the lock is held only while the server works. So the head lock is taken at most once per transaction,
 after every row lock of the transaction, and held only for the append and the commit, never
 while the application waits (for an outside system, for CPU, for another row).
 
@@ -35,7 +36,10 @@ class AuditQueueMixin:
         if self.audit_queue:
             from madoguchi.audit.services import flush_queue
 
-            flush_queue(self)
+            # PostgreSQL sends the append with the COMMIT (one round trip) and commits here.
+            if flush_queue(self, commit=super().commit):  # type: ignore[misc]
+                self._audit_reset()
+                return
         super().commit()  # type: ignore[misc]
         self._audit_reset()
 
