@@ -19,6 +19,10 @@ def test_the_bench_middleware_times_each_request_by_part(db):
         def view(request):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
+            assert server._label('UPDATE "desk_visit" SET x = 1') == "UPDATE desk_visit"
+            assert (
+                server._label('SELECT "a" FROM "identity_nonce" WHERE') == "SELECT identity_nonce"
+            )
             time.sleep(0.02)
             return HttpResponse("ok")
 
@@ -27,7 +31,8 @@ def test_the_bench_middleware_times_each_request_by_part(db):
         request.META["HTTP_X_BENCH_SENT"] = repr(sent)
         response = server.BucketMiddleware(view)(request)
         timing = bench.server_timing(httpx.Response(200, headers=dict(response.items())))
-        assert set(timing) == {"queue", "app", "cpu", "db", "commit"}
+        assert set(timing) == {"queue", "app", "cpu", "db", "commit", "slowest", "slowest_desc"}
+        assert timing["slowest_desc"] == "SELECT"
         assert timing["queue"] >= 50
         assert timing["app"] >= 20 > timing["cpu"]
         assert 0 < timing["db"] < timing["app"]

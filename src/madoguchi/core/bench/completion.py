@@ -116,7 +116,7 @@ class Result:
     errors: Counter[str] = field(default_factory=Counter)
     complete_ms: list[float] = field(default_factory=list)
     # Per completion request, its Server-Timing (queue, app, cpu, db; ms) beside its latency.
-    complete_timing: list[dict[str, float]] = field(default_factory=list)
+    complete_timing: list[dict[str, Any]] = field(default_factory=list)
     floor_rates: list[float] = field(default_factory=list)
     # The floor runs' CPU (seconds) by process, and their requests: the same client as the visits'
     floor_cpu: Counter[str] = field(default_factory=Counter)
@@ -451,13 +451,19 @@ def _cpu_now(server_pid: int) -> dict[str, float]:
     }
 
 
-def server_timing(r: httpx.Response) -> dict[str, float]:
-    """A response's ``Server-Timing`` as {name: ms} (the bench server's: queue, app, cpu, db)."""
-    out = {}
+def server_timing(r: httpx.Response) -> dict[str, Any]:
+    """A response's ``Server-Timing`` as {name: ms} (the bench server's: queue, app, cpu, db,
+    commit, slowest), and a description as {name + "_desc": text}."""
+    out: dict[str, Any] = {}
     for part in r.headers.get("Server-Timing", "").split(","):
-        name, _, dur = part.strip().partition(";dur=")
-        with contextlib.suppress(ValueError):
-            out[name] = float(dur)
+        name, *params = part.strip().split(";")
+        for param in params:
+            key, _, value = param.partition("=")
+            if key == "dur":
+                with contextlib.suppress(ValueError):
+                    out[name] = float(value)
+            elif key == "desc":
+                out[name + "_desc"] = value.strip('"')
     return out
 
 
@@ -513,7 +519,7 @@ class Completed:
     account: str  # the stand-in procedure's account (unique per desk and visit)
     insured: str = ""  # the insured number of the health-insurance registration, if any
     fingerprint: str = ""  # the card that signed
-    timing: dict[str, float] = field(default_factory=dict)  # the server's, of the completion
+    timing: dict[str, Any] = field(default_factory=dict)  # the server's, of the completion
 
 
 def _api(
@@ -1005,6 +1011,13 @@ def _timing_lines(r: Result) -> list[str]:
         lines.append(
             f"    {name:6s} {q(0.5):6.1f} / {q(0.95):6.1f} / {q(0.99):6.1f};  {mean_tail:6.1f}"
             f"   {what}"
+        )
+    slowest = Counter(str(t.get("slowest_desc", "")) for t in tail if t.get("slowest_desc"))
+    if slowest:
+        lines.append(
+            "    the slowest statement of the slowest 5%: "
+            + ", ".join(f"{desc} {n}x" for desc, n in slowest.most_common(4))
+            + f"; its mean {statistics.fmean(t.get('slowest', 0.0) for t in tail):.1f} ms"
         )
     endpoints = sorted(
         (k.split(".")[1], r.counts.get(k, 0), r.counts.get(k[: -len("requests")] + "cpu_us", 0))

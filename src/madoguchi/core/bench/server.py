@@ -37,8 +37,9 @@ from madoguchi.audit import append_function
 
 FLOOR_TABLE = "bench_floor"
 _bucket: contextvars.ContextVar[str] = contextvars.ContextVar("bench_bucket", default="other")
-# Wall seconds spent in the cursor's execute by the current request (a one-item list).
-_db_wall: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+# Wall seconds spent in the cursor's execute by the current request: [total, the slowest
+# statement's, its label].
+_db_wall: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
     "bench_db_wall", default=None
 )
 _in_commit: contextvars.ContextVar[bool] = contextvars.ContextVar("bench_in_commit", default=False)
@@ -85,7 +86,22 @@ def _count(execute: Callable[..., Any], sql: str, params: Any, many: bool, conte
     finally:
         spent = _db_wall.get()
         if spent is not None and not _in_commit.get():  # the append at commit is commit's
-            spent[0] += time.perf_counter() - started
+            took = time.perf_counter() - started
+            spent[0] += took
+            if took > spent[1]:  # the request's slowest statement, and its first words
+                spent[1], spent[2] = took, _label(sql)
+
+
+def _label(sql: str) -> str:
+    """A statement's kind and first table, e.g. ``UPDATE desk_visit`` (for Server-Timing)."""
+    words = sql.replace('"', "").split()
+    verb = words[0].upper() if words else "?"
+    for keyword in ("FROM", "INTO", "UPDATE"):
+        if keyword in (w.upper() for w in words):
+            at = [w.upper() for w in words].index(keyword)
+            if at + 1 < len(words):
+                return f"{verb} {words[at + 1].strip('(,')}"[:60]
+    return verb[:60]
 
 
 def _timed_commit(commit: Callable[[], None]) -> Callable[[], None]:
@@ -126,7 +142,8 @@ class BucketMiddleware:
         started, cpu = time.perf_counter(), time.thread_time()
         bucket = _bucket_of(request.path)
         token = _bucket.set(bucket)
-        db, commit = [0.0], [0.0]
+        db: list[Any] = [0.0, 0.0, ""]
+        commit = [0.0]
         db_token, commit_token = _db_wall.set(db), _commit_wall.set(commit)
         try:
             with _lock:
@@ -144,6 +161,8 @@ class BucketMiddleware:
                 _counts[f"endpoint.{request.path}.app_us"] += round(app * 1e6)
         timing = [f"app;dur={app * 1000:.2f}", f"cpu;dur={cpu * 1000:.2f}"]
         timing.append(f"db;dur={db[0] * 1000:.2f}")
+        if db[2]:
+            timing.append(f'slowest;dur={db[1] * 1000:.2f};desc="{db[2]}"')
         timing.append(f"commit;dur={commit[0] * 1000:.2f}")
         sent = _sent(request)
         if sent is not None:
