@@ -95,12 +95,11 @@ def _count(execute: Callable[..., Any], sql: str, params: Any, many: bool, conte
 def _label(sql: str) -> str:
     """A statement's kind and first table, e.g. ``UPDATE desk_visit`` (for Server-Timing)."""
     words = sql.replace('"', "").split()
-    verb = words[0].upper() if words else "?"
-    for keyword in ("FROM", "INTO", "UPDATE"):
-        if keyword in (w.upper() for w in words):
-            at = [w.upper() for w in words].index(keyword)
-            if at + 1 < len(words):
-                return f"{verb} {words[at + 1].strip('(,')}"[:60]
+    upper = [w.upper() for w in words]
+    verb = upper[0] if upper else "?"
+    keyword = {"UPDATE": "UPDATE", "INSERT": "INTO"}.get(verb, "FROM")  # the table it writes
+    if keyword in upper and upper.index(keyword) + 1 < len(words):
+        return f"{verb} {words[upper.index(keyword) + 1].strip('(,')}"[:60]
     return verb[:60]
 
 
