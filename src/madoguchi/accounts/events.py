@@ -1,6 +1,33 @@
 """Audit events of issue 11's account rules (privilege changes, admin changes)."""
 
-from madoguchi.audit.events import EventType, register
+from madoguchi.audit.events import (
+    ACCOUNTS_SIGN_IN_FAILED,
+    EventType,
+    describe_with,
+    in_words,
+    register,
+)
+
+# Why a sign-in failed (the payload's `reason`, a SignInRefused code), for the audit line.
+SIGN_IN_REASONS = {
+    "sign_in_refused": ("サインインが拒否されました", "sign-in was refused"),
+    "bad_credentials": ("ユーザー名またはパスワードが違います", "wrong user name or password"),
+    "locked_out": ("連続失敗によりロックされています", "locked after repeated failures"),
+    "totp_required": ("認証アプリのコードが入力されていません", "no authenticator code entered"),
+    "totp_wrong": (
+        "認証アプリのコードが違うか期限切れです",
+        "the authenticator code was wrong or expired",
+    ),
+    "totp_not_enrolled": (
+        "認証アプリが登録されていません",
+        "no authenticator app is registered for the account",
+    ),
+    "terminal_required": (
+        "窓口職員は登録済みの端末でしかサインインできません",
+        "desk staff can sign in only on a registered terminal",
+    ),
+}
+describe_with(ACCOUNTS_SIGN_IN_FAILED, in_words("reason", SIGN_IN_REASONS))
 
 PRIVILEGES_CHANGED = register(
     EventType(

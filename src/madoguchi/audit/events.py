@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
+from django.utils import translation
+
 # Blocks of 1000 ids, one per domain. The names are the domains' usual name prefixes.
 BLOCKS: dict[int, str] = {
     1000: "accounts",
@@ -55,6 +57,10 @@ class UnknownEventError(LookupError):
     """An event name or id that is not in the registry."""
 
 
+# A display helper: readable values for a line's template, from its payload and language.
+Describe = Callable[[Mapping[str, Any], str], Mapping[str, Any]]
+
+
 @dataclass(frozen=True)
 class EventType:
     id: int
@@ -63,9 +69,7 @@ class EventType:
     en: str
     # Display only (never hashed): adds readable values for the templates, e.g. a checklist
     # item's label for its code, given the payload and the language.
-    describe: Callable[[Mapping[str, Any], str], Mapping[str, Any]] | None = dataclass_field(
-        default=None, compare=False, repr=False
-    )
+    describe: Describe | None = dataclass_field(default=None, compare=False, repr=False)
 
     @property
     def block(self) -> int:
@@ -76,8 +80,9 @@ class EventType:
 
     def render(self, context: Mapping[str, Any], lang: str = "ja") -> str:
         """The display text, with missing keys shown as ``?``."""
-        if self.describe is not None:
-            context = {**context, **self.describe(context, lang)}
+        describe = self.describe or _described.get(self.id)
+        if describe is not None:
+            context = {**context, **describe(context, lang)}
         return string.Formatter().vformat(self.template(lang), (), _Lenient(context))
 
 
@@ -91,6 +96,17 @@ class _Lenient(dict[str, Any]):
 
 _by_id: dict[int, EventType] = {}
 _by_name: dict[str, EventType] = {}
+# Display helpers attached by the app that owns an event's codes (this module sits below them).
+_described: dict[int, Describe] = {}
+
+
+def describe_with(event: EventType, describe: Describe) -> None:
+    """Attach a display helper to an event type registered here (display only: the payload
+    and its hash are unchanged), e.g. the sign-in failure's reason in words from accounts."""
+    registered = get(event)
+    if registered.describe is not None or _described.get(registered.id, describe) != describe:
+        raise EventRegistryError(f"Event {registered.name!r} already has a display helper.")
+    _described[registered.id] = describe
 
 
 def _check_template(event: EventType, template: str, lang: str) -> None:
@@ -137,6 +153,34 @@ def register(event: EventType) -> EventType:
     _by_id[event.id] = event
     _by_name[event.name] = event
     return event
+
+
+def in_words(key: str, words: Mapping[str, tuple[str, str]]) -> Describe:
+    """A display helper saying the payload's `key` (a stored code) in words: `words` maps each
+    code to its Japanese and English; an unknown code stays as it is."""
+
+    def describe(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
+        code = str(payload.get(key, "?"))
+        said = words.get(code)
+        if said is None:
+            return {key: code}
+        return {key: said[1] if lang.lower().startswith("en") else said[0]}
+
+    return describe
+
+
+def in_labels(key: str, choices: Any) -> Describe:
+    """A display helper saying the payload's `key` as the label of a Django `choices` class
+    (translated into the line's language); an unknown value stays as it is."""
+
+    def describe(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
+        code = str(payload.get(key, "?"))
+        if code not in choices.values:
+            return {key: code}
+        with translation.override(lang):
+            return {key: str(choices(code).label)}
+
+    return describe
 
 
 def get(key: str | int | EventType) -> EventType:

@@ -1,6 +1,31 @@
 """Audit event types of benefits (block 4000-4999)."""
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 from madoguchi.audit.events import EventType, register
+from madoguchi.outside.errors import ERRORS_BY_CODE, System
+
+
+def describe_insurer_code(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
+    """The insurer's refusal `code` as what happened (the first sentence of the message staff
+    were shown, without what to do next); an unknown code stays as it is."""
+    from .services.outbox import CHANGED  # the services import this module
+
+    code = str(payload.get("code", "?"))
+    english = lang.lower().startswith("en")
+    if code == CHANGED.code:
+        text = CHANGED.message_en if english else CHANGED.message_ja
+    elif code in ERRORS_BY_CODE:
+        error = ERRORS_BY_CODE[code](system=System.INSURER)
+        text = error.message_en if english else error.message_ja
+    else:
+        return {"code": code}
+    text = re.sub(r"\s*[（(][）)]", "", text)  # a detail the audit line does not have
+    first = re.split(r"(?<=。)|(?<=\.)\s", text, maxsplit=1)[0]
+    return {"code": first.rstrip("。.")}
+
 
 BENEFITS_LINK_CREATED = register(
     EventType(
@@ -96,6 +121,7 @@ BENEFITS_HEALTH_INSURANCE_REFUSED = register(
         "benefits.health_insurance_refused",
         ja="保険者が健康保険証の利用登録を受け付けませんでした（保険者 {insurer}、理由 {code}）",
         en="The insurer refused the health-insurance use registration (insurer {insurer}: {code})",
+        describe=describe_insurer_code,
     )
 )
 BENEFITS_OUTSIDE_RECONCILED = register(

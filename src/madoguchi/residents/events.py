@@ -1,7 +1,9 @@
 """Audit event types of the resident page (identity block, 3501-3599)."""
 
-from madoguchi.audit.events import EventType, register
+from madoguchi.audit.events import EventType, in_labels, register
 from madoguchi.refusals import describe_code
+
+from .constants import EndReason
 
 SIGNED_IN = register(
     EventType(
@@ -26,6 +28,7 @@ SESSION_ENDED = register(
         "residents.session_ended",
         ja="住民用ページの利用を終了しました（{reason}）",
         en="Resident page session ended ({reason})",
+        describe=in_labels("reason", EndReason),
     )
 )
 PAGE_VIEWED = register(

@@ -1,6 +1,33 @@
 """Audit events of browser bindings (issue 11)."""
 
-from madoguchi.audit.events import EventType, register
+from madoguchi.audit.events import (
+    TERMINALS_CREDENTIAL_REJECTED,
+    TERMINALS_DESK_SESSION_CLOSED,
+    EventType,
+    describe_with,
+    in_labels,
+    in_words,
+    register,
+)
+
+from .constants import DeskSessionCloseReason
+
+# Why a terminal credential was refused (the payload's `reason`), for the audit line.
+CREDENTIAL_REJECTED_REASONS = {
+    "revoked": ("認証情報は失効しています", "the credential has been revoked"),
+    "unknown": (
+        "該当する認証情報がないか、秘密の値が違います",
+        "no such credential, or its secret is wrong",
+    ),
+}
+# Why a browser binding was revoked (the payload's `reason`).
+UNBOUND_REASONS = {
+    "credential_revoked": ("端末の認証情報の失効", "the terminal's credential was revoked"),
+    "rotated": ("別のブラウザーの登録", "another browser was enrolled"),
+    "revoked": ("運用担当者による取り消し", "revoked by an operator"),
+}
+describe_with(TERMINALS_CREDENTIAL_REJECTED, in_words("reason", CREDENTIAL_REJECTED_REASONS))
+describe_with(TERMINALS_DESK_SESSION_CLOSED, in_labels("reason", DeskSessionCloseReason))
 
 BROWSER_BOUND = register(
     EventType(
@@ -16,5 +43,6 @@ BROWSER_UNBOUND = register(
         "terminals.browser_unbound",
         ja="端末 {terminal} のブラウザー登録 {prefix} を取り消しました（理由: {reason}）",
         en="Browser binding {prefix} of terminal {terminal} revoked ({reason})",
+        describe=in_words("reason", UNBOUND_REASONS),
     )
 )
