@@ -95,3 +95,39 @@ def test_the_scan_over_files_needs_no_configuration_and_prints_no_pdf_progress(t
     done = run(tmp_path, "scan", "run", str(data), "--out", str(tmp_path / "o2"), "--record")
     assert done.returncode == 2
     assert done.stderr.startswith("madoguchi: configuration error: Set SECRET_KEY")
+
+
+@pytest.mark.parametrize(
+    ("args", "sentence"),
+    [
+        (
+            ("namecheck",),
+            "Give two names (resident, account), or one name for an account without a name,"
+            " or --csv FILE.",
+        ),
+        (
+            ("bench", "nosuch"),
+            "Unknown benchmark 'nosuch'; choose from ",
+        ),
+    ],
+)
+def test_a_refusal_is_the_sentence_alone_and_a_failing_exit(tmp_path, args, sentence):
+    """Every command prints its refusal as the sentence a person reads, without Django's
+    "CommandError:" in front of it, and exits non-zero."""
+    done = run(tmp_path, *args)
+    assert done.returncode == 1
+    assert done.stderr.startswith(sentence), done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.endswith(".\n")
+
+
+def test_every_command_prints_its_refusals_plainly():
+    """Each madoguchi command mixes in PlainErrors, so a new one cannot forget it."""
+    from django.core.management import get_commands, load_command_class
+
+    from madoguchi.cli import PlainErrors
+
+    ours = {n: app for n, app in get_commands().items() if app.startswith("madoguchi.")}
+    assert {"audit", "outside", "identity", "case", "bench", "scan"} <= set(ours)
+    plain = {n for n, app in ours.items() if isinstance(load_command_class(app, n), PlainErrors)}
+    assert plain == set(ours)

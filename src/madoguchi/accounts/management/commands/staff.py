@@ -16,9 +16,10 @@ from madoguchi.accounts.events import PRIVILEGES_CHANGED
 from madoguchi.accounts.models import Organisation, User
 from madoguchi.audit import services as audit
 from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED
+from madoguchi.cli import PlainErrors
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     help = "Manage staff accounts: add, totp (enrol an authenticator), list."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -4,11 +4,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.accounts.models import Organisation
+from madoguchi.cli import PlainErrors
 from madoguchi.terminals import services
 from madoguchi.terminals.models import Terminal, TerminalCredential
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     help = "Register desk terminals and issue or revoke their credentials."
 
     def add_arguments(self, parser: CommandParser) -> None:

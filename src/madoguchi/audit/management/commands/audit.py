@@ -12,9 +12,10 @@ from django.utils import timezone
 from madoguchi.audit import conf, merkle, selectors, services
 from madoguchi.audit.models import AuditCheckpoint, AuditEvent
 from madoguchi.audit.verify import verify_chain, verify_log
+from madoguchi.cli import PlainErrors
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     help = "Verify, checkpoint and read the tamper-evident audit log."
 
     def add_arguments(self, parser: ArgumentParser) -> None:

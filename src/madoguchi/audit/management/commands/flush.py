@@ -12,9 +12,10 @@ from django.core.management.commands.flush import Command as DjangoFlushCommand
 from django.db import connections
 
 from madoguchi.audit import triggers
+from madoguchi.cli import PlainErrors
 
 
-class Command(DjangoFlushCommand):
+class Command(PlainErrors, DjangoFlushCommand):
     help = (
         DjangoFlushCommand.help
         + " The audit log's append-only triggers are lifted for the flush and restored after it."

@@ -15,10 +15,11 @@ from django.db.models import Count
 from madoguchi.benefits.models import OutsideCall
 from madoguchi.benefits.services import outbox
 from madoguchi.benefits.services.reconcile import reconcile
+from madoguchi.cli import PlainErrors
 from madoguchi.outside import OutsideError
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     help = "The outbox of outside calls: its worker, its state, reconciliation with the insurer."
 
     def add_arguments(self, parser: ArgumentParser) -> None:

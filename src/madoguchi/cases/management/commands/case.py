@@ -12,6 +12,7 @@ from madoguchi.accounts.models import User
 from madoguchi.cases import legacy, services
 from madoguchi.cases.constants import DatePrecision
 from madoguchi.cases.models import Case
+from madoguchi.cli import PlainErrors
 
 
 def _case(ref: str) -> Case:
@@ -22,7 +23,7 @@ def _case(ref: str) -> Case:
     return case
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     help = "Cases: legacy-link (record a link made before signed completion and attach it)."
 
     def add_arguments(self, parser: CommandParser) -> None:

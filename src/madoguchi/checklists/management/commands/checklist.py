@@ -3,9 +3,10 @@
 from django.core.management.base import BaseCommand, CommandParser
 
 from madoguchi.checklists import services
+from madoguchi.cli import PlainErrors
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     help = "Desk checklists: install-default (idempotent), show (the active version's items)."
 
     def add_arguments(self, parser: CommandParser) -> None:

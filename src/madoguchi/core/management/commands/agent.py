@@ -6,9 +6,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from madoguchi.agent import cli
+from madoguchi.cli import PlainErrors
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     help = "Run the card agent: a loopback bridge between the desk page and the card reader."
     requires_system_checks: list[str] = []
     requires_migrations_checks = False

@@ -10,6 +10,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from madoguchi.cli import PlainErrors
+
 Bench = Callable[[dict[str, Any]], list[str]]
 BENCHES: dict[str, Bench] = {}
 
@@ -97,7 +99,7 @@ def scan(opts: dict[str, Any]) -> list[str]:
     return scan_bench.lines(result)
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     requires_system_checks: list[str] = []  # pure computation: no database, no URLs
     help = (
         "Run throughput benchmarks: madoguchi bench namecheck [--pairs N], madoguchi bench scan "

@@ -5,9 +5,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from madoguchi.card import cli
+from madoguchi.cli import PlainErrors
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     help = "List readers, show a card, or sign a random challenge with its auth key."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from madoguchi.cli import PlainErrors
 from madoguchi.core import demo
 
 AGENT_PORTS = {"desk-01": 47110, "desk-02": 47111}
@@ -22,7 +23,7 @@ CRL_REFRESH_SECONDS = 6 * 3600
 READY_NOTE_SECONDS = 20.0
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     help = "Run the demo desk: SQLite, seeded data, the server, card agents with virtual cards."
 
     def add_arguments(self, parser: CommandParser) -> None:

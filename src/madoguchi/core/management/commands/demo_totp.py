@@ -3,10 +3,11 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from madoguchi.cli import PlainErrors
 from madoguchi.core import demo
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     help = "Print the current TOTP code for the demo accounts (demo mode only)."
 
     def handle(self, *args: object, **opts: object) -> None:

@@ -7,6 +7,7 @@ from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from madoguchi.cli import PlainErrors
 from madoguchi.namecheck import NameCheckResult, check, check_many
 
 FIELDS = [
@@ -34,7 +35,7 @@ def _row(resident: str, account: str | None, result: NameCheckResult) -> dict[st
     }
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     requires_system_checks: list[str] = []  # pure computation: no database, no URLs
     help = (
         "Compare a resident's kana name with an account holder's name (match / close / "

@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from madoguchi.benefits.identifiers import identifier_matches
 from madoguchi.benefits.models import PaymentLink
 from madoguchi.card.virtual import VirtualCard
+from madoguchi.cli import PlainErrors
 from madoguchi.identity.models import HolderCertificate
 from madoguchi.scenario.sakai import (
     B_PAYMENT_SERVICE_ID,
@@ -29,7 +30,7 @@ def demo_scenario_file() -> Path:
     return Path(settings.DATA_DIR) / "demo" / "scenario.json"
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     help = (
         "Replay the Sakai incident (resident A's visit left open, B's point application keyed "
         "into it) against a running desk; exit 0 only if nothing was committed for the wrong person."

@@ -7,8 +7,10 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from madoguchi.cli import PlainErrors
 
-class Command(BaseCommand):
+
+class Command(PlainErrors, BaseCommand):
     help = "Run the production HTTP server (gunicorn)."
 
     def add_arguments(self, parser: CommandParser) -> None:

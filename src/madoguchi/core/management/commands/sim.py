@@ -8,10 +8,11 @@ import argparse
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from madoguchi.cli import PlainErrors
 from madoguchi.outside.sim import cli
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     help = "Run a simulated outside system (payment provider, bank, insurer) or list its accounts."
     requires_system_checks: list[str] = []
 

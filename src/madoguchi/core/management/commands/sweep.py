@@ -10,12 +10,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections
 
+from madoguchi.cli import PlainErrors
 from madoguchi.desk.sweep import SweepResult, sweep
 
 log = logging.getLogger("madoguchi.sweep")
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     help = "Apply the lapse rules to idle visits and purge what ended visits held."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -5,9 +5,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from madoguchi.card import cli
+from madoguchi.cli import PlainErrors
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     help = "Issue a virtual card (test CA) or plug one into the vpcd reader."
 
     def add_arguments(self, parser: CommandParser) -> None:

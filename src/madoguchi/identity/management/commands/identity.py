@@ -9,11 +9,12 @@ import httpx
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from madoguchi.cli import PlainErrors
 from madoguchi.identity import services
 from madoguchi.identity.models import RevocationList, TrustAnchor
 
 
-class Command(BaseCommand):
+class Command(PlainErrors, BaseCommand):
     help = "Trust anchors and revocation lists for card authentication."
 
     def add_arguments(self, parser: CommandParser) -> None:
