@@ -1,8 +1,18 @@
 """Project-wide test configuration."""
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from tests import cardkit
+
+# The properties are about values, not speed: on a loaded 2-core machine generating an example
+# can take seconds, and neither Hypothesis's "generation too slow" check nor its 200 ms deadline
+# is something these tests assert. Example counts stay as each test sets them.
+hypothesis_settings.register_profile(
+    "madoguchi", suppress_health_check=[HealthCheck.too_slow], deadline=None
+)
+hypothesis_settings.load_profile("madoguchi")
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,27 @@ def _count() -> int:
     return in_thread(lambda: AuditEvent.objects.count())
 
 
+def _backend_pid() -> int:
+    """This thread's PostgreSQL backend."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def _until_waiting_for_a_lock(pid: int) -> None:
+    """Return once the backend `pid` waits for a lock: not a fixed pause, since on a loaded
+    machine the other thread may take seconds to get there (and a minute is a failure)."""
+    deadline = time.monotonic() + 60
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+            row = cursor.fetchone()
+            if row is not None and row[0] == "Lock":
+                return
+            time.sleep(0.01)
+    raise AssertionError(f"backend {pid} never waited for a lock")
+
+
 def _together(*steps: Callable[[], None]) -> list[BaseException]:
     """Run each step in a thread of its own (its own connection); the errors they raised."""
     errors: list[BaseException] = []
@@ -128,18 +149,20 @@ def test_the_head_is_read_after_the_lock_is_granted():
     b_sent = threading.Event()
     seqs: dict[str, int | None] = {}
     times: dict[str, Any] = {}
+    pids: dict[str, int] = {}
 
     def desk_a() -> None:
         with transaction.atomic():
             audit._lock_head(connection.alias)  # the same lock the append takes at commit
             a_holds.set()
-            b_sent.wait(10)
-            time.sleep(0.5)  # B's append is waiting for the lock now
+            b_sent.wait(60)
+            _until_waiting_for_a_lock(pids["B"])  # B's append is waiting for the lock now
             event = audit.record("accounts.sign_in_failed", payload={"who": "A"})
         seqs["A"] = event.seq
 
     def desk_b() -> None:
-        a_holds.wait(10)
+        pids["B"] = _backend_pid()
+        a_holds.wait(60)
         with transaction.atomic():
             event = audit.record("accounts.sign_in_failed", payload={"who": "B"})
             b_sent.set()
@@ -168,9 +191,13 @@ def test_recording_before_a_row_lock_no_longer_deadlocks():
         pytest.skip("SQLite serialises whole transactions (BEGIN IMMEDIATE): no row locks")
     terminal = factories.terminal()
     b_has_row = threading.Event()
+    pids: dict[str, int] = {}
+    a_known = threading.Event()
 
     def desk_a() -> None:
-        b_has_row.wait(10)
+        pids["A"] = _backend_pid()
+        a_known.set()
+        b_has_row.wait(60)
         with transaction.atomic():
             audit.record("accounts.sign_in_failed", payload={"who": "A"})
             Terminal.objects.select_for_update().get(pk=terminal.pk)  # waits for B
@@ -179,7 +206,8 @@ def test_recording_before_a_row_lock_no_longer_deadlocks():
         with transaction.atomic():
             Terminal.objects.select_for_update().get(pk=terminal.pk)
             b_has_row.set()
-            time.sleep(0.5)  # A has recorded and is waiting for the row now
+            a_known.wait(60)
+            _until_waiting_for_a_lock(pids["A"])  # A has recorded and is waiting for the row now
             audit.record("accounts.sign_in_failed", payload={"who": "B"})
 
     before = AuditEvent.objects.count()

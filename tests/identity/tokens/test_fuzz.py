@@ -40,7 +40,12 @@ def test_parser_raises_only_token_errors(text: str) -> None:
 
 
 @settings(
-    suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=150, deadline=None
+    suppress_health_check=[
+        *settings.default.suppress_health_check,
+        HealthCheck.function_scoped_fixture,
+    ],
+    max_examples=150,
+    deadline=None,
 )
 @given(st.text(min_size=0, max_size=400))
 def test_validator_raises_only_token_errors_on_strings(pki: Pki, text: str) -> None:
@@ -60,7 +65,12 @@ def test_validator_raises_only_token_errors_on_strings(pki: Pki, text: str) -> N
 
 
 @settings(
-    suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=150, deadline=None
+    suppress_health_check=[
+        *settings.default.suppress_health_check,
+        HealthCheck.function_scoped_fixture,
+    ],
+    max_examples=150,
+    deadline=None,
 )
 @given(
     st.fixed_dictionaries(
