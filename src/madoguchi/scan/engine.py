@@ -581,6 +581,11 @@ class Engine:
     def to_arrow(self, expr: ir.Table) -> pa.Table:
         return expr.to_pyarrow()
 
+    @property
+    def steps_started(self) -> int:
+        """How many of the scan's steps (``_materialize``) have started (the progress bar)."""
+        return self._staged
+
 
 @contextmanager
 def connect(

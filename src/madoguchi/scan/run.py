@@ -47,10 +47,14 @@ def _with_progress(
     stream: TextIO | None,
     *,
     counted: bool = True,
+    steps: Callable[[], int] = lambda: 0,
 ) -> T:
-    """Run ``fn`` in a thread while showing a progress bar: rows name-checked and their rate.
+    """Run ``fn`` in a thread while showing its progress: the step running (``steps``: how
+    many of the engine's steps have started), the name checks done in it and their rate, and
+    a line per finished step. The name checks run on the links the earlier steps kept, not on
+    every link, so no total is claimed: the bar pulses until the scan ends.
     ``counted`` False: the name checks run in other processes (Spark's Python workers), which
-    this process cannot count; the bar and the last line say so instead of showing 0."""
+    this process cannot count; the bar and the lines say so instead of showing 0."""
     if stream is None:
         return fn()
     from rich.console import Console
@@ -64,40 +68,74 @@ def _with_progress(
         except BaseException as exc:  # re-raised in the caller's thread
             result["error"] = exc
 
+    tty = stream.isatty()
     start_rows = namematch.COUNTER.rows
     thread = threading.Thread(target=target, daemon=True)
     started = time.perf_counter()
-    console = Console(file=stream, force_terminal=stream.isatty())
+    console = Console(file=stream, force_terminal=tty)
+    where = "" if counted else " (name checks in the engine's workers)"
+
+    def checks(n: int) -> str:
+        return f"{n:,} name checks" if counted else "name checks in the engine's workers"
+
+    def rate(n: int, seconds: float) -> str:
+        return f"{n / seconds:,.0f} checks/s" if counted and seconds > 0 else ""
+
+    step, step_rows, step_started = 0, start_rows, started
+
+    def step_line(now: float, last: int) -> str:
+        done = namematch.COUNTER.rows - step_rows
+        took = now - step_started
+        said = rate(done, took)
+        which = f"step {step}" if last == step else f"steps {step}-{last}"  # fast ones, together
+        return f"{label} {which}: {checks(done)} in {took:.1f} s" + (f" ({said})" if said else "")
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:,.0f} / {task.total:,.0f} rows"),
+        TextColumn("{task.fields[checks]}"),
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
         console=console,
         transient=False,
-        disable=not stream.isatty(),
+        disable=not tty,
     ) as progress:
-        shown = label if counted else f"{label} (name checks in the engine's workers)"
-        task = progress.add_task(shown, total=total_rows, rate="")
+        task = progress.add_task(label + where, total=None, checks="", rate="")
+
+        def say(line: str) -> None:
+            if tty:
+                progress.console.print(line, highlight=False)
+            else:
+                stream.write(line + "\n")
+
+        def finish_step(now: float, last: int) -> None:
+            if step:
+                say(step_line(now, last))
+
         thread.start()
         while thread.is_alive():
             thread.join(0.2)
-            done = namematch.COUNTER.rows - start_rows
-            elapsed = time.perf_counter() - started
+            now = time.perf_counter()
+            current = steps()
+            if current and not step:
+                step = 1  # steps that started before the first look count from the start
+            if current != step:
+                finish_step(now, current - 1)
+                step, step_rows, step_started = current, namematch.COUNTER.rows, now
+            done = namematch.COUNTER.rows - step_rows
             progress.update(
                 task,
-                completed=min(done, total_rows),
-                rate=f"{done / elapsed:,.0f} rows/s" if elapsed > 0 else "",
+                description=f"{label}{where} · step {step}" if step else label + where,
+                checks=checks(done),
+                rate=rate(done, now - step_started),
             )
-        progress.update(task, completed=total_rows)
-    if not stream.isatty():
+        finish_step(time.perf_counter(), steps())
+        progress.update(task, total=1, completed=1)
         elapsed = time.perf_counter() - started
         done = namematch.COUNTER.rows - start_rows
-        checks = f"{done:,} name checks" if counted else "name checks in the engine's workers"
-        stream.write(
-            f"{label}: {total_rows:,} links, {checks} in {elapsed:.1f} s "
-            f"({total_rows / elapsed:,.0f} links/s)\n"
+        say(
+            f"{label}: {total_rows:,} links, {checks(done)} in {elapsed:.1f} s "
+            f"({total_rows / elapsed:,.0f} links/s)"
         )
     if "error" in result:
         raise result["error"]
@@ -211,6 +249,7 @@ def run(
             lambda: eng.to_arrow(eng.findings(registered)),
             progress,
             counted=eng.backend == "duckdb",
+            steps=lambda: eng.steps_started,
         )
         keys = report.timeline_keys(findings, timeline_limit, every_mislink=every_mislink)
         events = _timeline_events(eng, registered["desk_events"], keys)
