@@ -255,6 +255,38 @@ def test_a_resident_listed_twice_is_refused_in_csv_too(three_links, tmp_path):
         schema.validate(csv_dir)
 
 
+def test_keys_that_only_share_a_hash_are_not_duplicates(three_links, tmp_path, monkeypatch):
+    """The check counts a 64-bit hash of each key first: keys whose hashes are equal (here
+    forced: every key of the same length) are confirmed by their real values, so distinct keys
+    pass, and a real duplicate among them is reported as exactly as before, in Parquet and in
+    CSV (whose key column is read again)."""
+    monkeypatch.setattr(schema, "UNIQUE_HASH", "hash(length(key))")
+    assert schema.validate(three_links)["links"] == 3
+    assert schema.load(three_links)["residents"].num_rows > 1
+    csv_dir = tmp_path / "csv"
+    csv_dir.mkdir()
+    for name, table in schema.load(three_links).items():
+        pacsv.write_csv(table, csv_dir / f"{name}.csv")
+    assert schema.validate(csv_dir)["links"] == 3
+    monkeypatch.setattr(schema, "BATCH_ROWS", 1)
+    _rewrite(three_links, "links", _duplicate_link)
+    message = (
+        r"links.parquet, column 'link_id': value 'L1' is not unique: 2 rows have it "
+        r"\(rows 1 and 3\); each link_id must appear once"
+    )
+    with pytest.raises(schema.InputError, match=message):
+        schema.validate(three_links)
+    with pytest.raises(schema.InputError, match=message):
+        schema.load(three_links)
+    pacsv.write_csv(pq.read_table(three_links / "links.parquet"), csv_dir / "links.csv")
+    with pytest.raises(
+        schema.InputError,
+        match=r"links.csv, column 'link_id': value 'L1' is not unique: 2 rows have it "
+        r"\(rows 2 and 4\)",
+    ):
+        schema.validate(csv_dir)
+
+
 def test_a_bad_value_met_while_keys_are_counted_is_still_its_own_error(three_links, monkeypatch):
     """The key column is counted in the same pass as the validation: a problem in a later
     batch comes out as that problem (not as DuckDB's error), before any duplicate."""

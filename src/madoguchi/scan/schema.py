@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,10 +151,11 @@ def _not_utf8(path: Path, exc: UnicodeDecodeError) -> InputError:
     )
 
 
-def _raw_batches(path: Path, table: str) -> Iterator[pa.RecordBatch]:
+def _raw_batches(path: Path, table: str, only: str | None = None) -> Iterator[pa.RecordBatch]:
     """The file's batches, only the format's columns (a missing one is an error before any row
-    is read). CSV columns come as text: types are checked column by column, with a message."""
-    wanted = [c.name for c in TABLES[table]]
+    is read), or only the column ``only``. CSV columns come as text: types are checked column
+    by column, with a message."""
+    wanted = [only] if only else [c.name for c in TABLES[table]]
     try:
         if path.suffix == ".csv":
             with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -405,6 +406,11 @@ UNIQUE_MEMORY_LIMIT = "1GB"
 """DuckDB's memory for the uniqueness check of one key column; above it its aggregate spills to
 a temporary directory (removed afterwards), so 100M keys are checked in bounded memory."""
 
+UNIQUE_HASH = "hash(key)"
+"""The SQL of the 64-bit hash the uniqueness check first counts (fixed width: 100M of them
+aggregate and spill far more cheaply than the keys themselves); equal hashes are only
+candidates, confirmed on the real keys (a test puts a colliding hash here)."""
+
 
 def _unique_columns(table: str) -> list[str]:
     return [c.name for c in TABLES[table] if c.unique]
@@ -420,13 +426,18 @@ def _keys(validated: Iterable[pa.RecordBatch], column: str) -> Iterator[pa.Recor
         offset += n
 
 
-def _first_duplicate(keys: Iterable[pa.RecordBatch]) -> tuple[str, int, int, int] | None:
+def _first_duplicate(
+    keys: Iterable[pa.RecordBatch], again: Callable[[], Iterable[pa.RecordBatch]]
+) -> tuple[str, int, int, int] | None:
     """The duplicated key whose first row comes first in the file: (value, count, first row,
-    last row), or None when every key is unique. DuckDB counts them over the stream (one batch
-    held at a time; its aggregate spills to disk above ``UNIQUE_MEMORY_LIMIT``): no Python
-    object per row."""
+    last row), or None when every key is unique. DuckDB counts each key's 64-bit hash over the
+    stream (one batch held at a time; the aggregate spills to disk above
+    ``UNIQUE_MEMORY_LIMIT``): no Python object per row. Only when some hash is seen twice are
+    the keys read once more (``again``: the same key batches) and those with a repeated hash
+    counted by their value, so two keys that merely share a hash are not a duplicate."""
     import duckdb
 
+    schema = pa.schema([("key", STR), ("row", pa.int64())])
     spill = Path(tempfile.mkdtemp(prefix="madoguchi-scan-unique-"))
     try:
         con = duckdb.connect(
@@ -438,21 +449,28 @@ def _first_duplicate(keys: Iterable[pa.RecordBatch]) -> tuple[str, int, int, int
         )
         try:
             con.execute("SET enable_progress_bar = false")
-            stream = pa.RecordBatchReader.from_batches(
-                pa.schema([("key", STR), ("row", pa.int64())]), keys
+            con.register("scan_keys", pa.RecordBatchReader.from_batches(schema, keys))
+            con.execute(
+                f"CREATE TEMP TABLE candidates AS SELECT {UNIQUE_HASH} AS h FROM scan_keys "  # noqa: S608 (constants only)
+                "GROUP BY h HAVING count(*) > 1"
             )
-            con.register("scan_keys", stream)
+            con.unregister("scan_keys")
+            if not con.execute("SELECT h FROM candidates LIMIT 1").fetchall():
+                return None
+            con.register("scan_keys", pa.RecordBatchReader.from_batches(schema, again()))
             found = con.execute(
-                "SELECT key, count(*) AS n, min(row) AS first, max(row) AS last "
-                "FROM scan_keys GROUP BY key HAVING count(*) > 1 ORDER BY first LIMIT 1"
-            ).fetchone()
+                "SELECT key, count(*) AS n, min(row) AS first, max(row) AS last "  # noqa: S608 (constants only)
+                f"FROM scan_keys SEMI JOIN candidates ON {UNIQUE_HASH} = candidates.h "
+                "GROUP BY key HAVING count(*) > 1 ORDER BY first LIMIT 1"
+            ).fetchall()
         finally:
             con.close()
     finally:
         shutil.rmtree(spill, ignore_errors=True)
-    if found is None:
+    if not found:
         return None
-    return str(found[0]), int(found[1]), int(found[2]), int(found[3])
+    value, count, first, last = found[0]
+    return str(value), int(count), int(first), int(last)
 
 
 def duplicate_error(
@@ -471,9 +489,27 @@ def duplicate_error(
     )
 
 
-def _check_unique(path: Path, table: str, validated: Iterable[pa.RecordBatch]) -> int:
+def _key_column(path: Path, table: str, column: str) -> Iterator[pa.RecordBatch]:
+    """The key column of a file already validated, read again alone (in the format's type)."""
+    spec = next(c for c in TABLES[table] if c.name == column)
+    offset = 0
+    for raw in _raw_batches(path, table, only=column):
+        yield pa.RecordBatch.from_arrays(
+            [_convert(path, spec, raw.column(column), offset)], names=[column]
+        )
+        offset += raw.num_rows
+
+
+def _check_unique(
+    path: Path,
+    table: str,
+    validated: Iterable[pa.RecordBatch],
+    again: Callable[[], Iterable[pa.RecordBatch]] | None = None,
+) -> int:
     """Consume ``validated`` (the table's validated batches), raising the first validation
-    problem as it comes, then the first duplicated key; the row count."""
+    problem as it comes, then the first duplicated key; the row count. ``again``: the same
+    batches (at least their key column) once more, when some keys' hashes repeat; by default
+    the key column read again from ``path``."""
     columns = _unique_columns(table)
     if not columns:
         return sum(b.num_rows for b in validated)
@@ -497,7 +533,8 @@ def _check_unique(path: Path, table: str, validated: Iterable[pa.RecordBatch]) -
     import duckdb
 
     try:
-        found = _first_duplicate(_keys(counted(), column))
+        reread = again or (lambda: _key_column(path, table, column))
+        found = _first_duplicate(_keys(counted(), column), lambda: _keys(reread(), column))
     except duckdb.Error as exc:
         if failed:
             raise failed[0] from exc
@@ -545,7 +582,7 @@ def load(directory: Path | str) -> dict[str, pa.Table]:
     tables = {}
     for t, p in files(directory).items():
         table = pa.Table.from_batches(list(batches(p, t)), schema=arrow_schema(t))
-        _check_unique(p, t, table.to_batches())
+        _check_unique(p, t, table.to_batches(), table.to_batches)
         if not table.num_rows:
             raise InputError(str(p), None, NO_ROWS)
         tables[t] = table
