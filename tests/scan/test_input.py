@@ -359,3 +359,37 @@ def test_a_uniqueness_check_that_cannot_run_is_one_line_not_a_duckdb_traceback(
     )
     assert "\n" not in message
     assert not out.exists()
+
+
+def test_a_parquet_file_is_read_one_row_group_at_a_time(tmp_path, monkeypatch):
+    """Validation holds one batch, whatever the file's size: the Parquet reader must not keep
+    the column chunks it has read (pre-buffering kept the whole file, 2.5 GB of links at
+    100M). Here 40 row groups: Arrow holds at most a few of them at once."""
+    rng = np.random.default_rng(1)
+    n, group = 200_000, 5_000
+    ids = pa.array([f"R{i:09d}" for i in range(n)])
+    text = rng.bytes(24 * n).hex()
+    noise = pa.array([text[i * 48 : (i + 1) * 48] for i in range(n)])
+    table = pa.table(
+        {
+            "resident_id": ids,
+            "name_kana": noise,
+            "name_kanji": noise,
+            "birth_date": pa.nulls(n, pa.date32()),
+            "household_id": ids,
+            "municipality_code": pa.array(["131016"] * n),
+        }
+    )
+    path = tmp_path / "residents.parquet"
+    pq.write_table(table, path, row_group_size=group, compression="none")
+    whole = table.nbytes
+    del table, noise
+    monkeypatch.setattr(schema, "BATCH_ROWS", group)
+    start = pa.total_allocated_bytes()
+    most = 0
+    rows = 0
+    for batch in schema.batches(path, "residents"):
+        rows += batch.num_rows
+        most = max(most, pa.total_allocated_bytes() - start)
+    assert rows == n
+    assert most < whole / 8

@@ -181,7 +181,9 @@ def _raw_batches(path: Path, table: str, only: str | None = None) -> Iterator[pa
             if first:
                 yield pa.RecordBatch.from_pylist([], schema=reader.schema)
         else:
-            pf = pq.ParquetFile(path)
+            # Without pre-buffering: pre-buffered column chunks stay cached until the whole
+            # file is read (2.5 GB of links at 100M); read this way one row group is held.
+            pf = pq.ParquetFile(path, pre_buffer=False)
             _require_columns(path, table, pf.schema_arrow.names)
             first = True
             for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=wanted):
