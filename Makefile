@@ -43,10 +43,12 @@ TEST_ENV := SECRET_KEY=test-only-not-a-secret SECURE_COOKIES=0
 test-postgres:
 	$(TEST_ENV) DATABASE_URL=$$(scripts/postgres.sh) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
-# The Spark equivalence test (marker spark) runs once, in the PostgreSQL pass: it needs no database.
+# The SQLite pass runs only the tests that use the database (marker `database`, put by
+# tests/conftest.py on every test that asks for it): the others (the pure libraries, the scan over
+# files, Spark, …) behave the same whatever the database and run once, in the PostgreSQL pass.
 test-sqlite:
 	mkdir -p var
-	$(TEST_ENV) DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(BIN)/pytest -p no:cacheprovider -m "not spark" $(PYTEST_ARGS)
+	$(TEST_ENV) DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(BIN)/pytest -p no:cacheprovider -m database $(PYTEST_ARGS)
 
 bench: bootstrap
 	$(TEST_ENV) $(BIN)/madoguchi bench all

@@ -6,6 +6,43 @@ from hypothesis import settings as hypothesis_settings
 
 from tests import cardkit
 
+# The marker `database` is put on every test that uses the database: it has the django_db mark,
+# or needs (directly or through its fixtures) pytest-django's database helper or `live_server`.
+# `make test-sqlite` runs only those (`-m database`): the SQLite pass proves the embedded database
+# works, and a test that never touches a database would only repeat the PostgreSQL pass. A test
+# cannot use the database without being marked: pytest-django refuses database access to a test
+# that did not ask for it, and asking only at run time (`request.getfixturevalue("db")`) fails below.
+_DATABASE_FIXTURES = frozenset({"_django_db_helper", "live_server"})
+
+
+def _uses_database(item: pytest.Item) -> bool:
+    if item.get_closest_marker("django_db") is not None:
+        return True
+    return bool(_DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _uses_database(item):
+            item.add_marker(pytest.mark.database)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest) -> None:
+    item = request.node
+    if (
+        fixturedef.argname in _DATABASE_FIXTURES
+        and isinstance(item, pytest.Item)
+        and item.get_closest_marker("database") is None
+    ):
+        pytest.fail(
+            f"{item.nodeid} asks for the database only at run time: mark it "
+            "@pytest.mark.django_db so that the SQLite pass (-m database) keeps it",
+            pytrace=False,
+        )
+
+
 # The properties are about values, not speed: on a loaded 2-core machine generating an example
 # can take seconds, and neither Hypothesis's "generation too slow" check nor its 200 ms deadline
 # is something these tests assert. Example counts stay as each test sets them.

@@ -2,7 +2,8 @@
 Spark reading the input files itself.
 
 One Spark session for the whole test run (about 10 s to start), quiet logs, no UI. Marked
-``spark``: only the PostgreSQL pass of ``make test`` runs it (the SQLite pass skips the marker).
+``spark``; it uses no database, so only the PostgreSQL pass of ``make test`` runs it (the SQLite
+pass runs only tests marked ``database``).
 """
 
 import io
