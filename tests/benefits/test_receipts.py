@@ -45,6 +45,18 @@ def test_receipt_renders_what_was_linked(trusted, desk):
     assert pdf.startswith(b"%PDF-")
 
 
+def test_receipt_names_the_staff_member_as_the_desk_pages_do(trusted, desk):
+    """The resident reads the staff member's name on the receipt, not their sign-in name."""
+    desk.staff.display_name = "窓口 一郎"
+    desk.staff.save(update_fields=["display_name"])
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    data = receipts.receipt_data(commit(desk, c))
+    assert data.staff == "窓口 一郎"
+    assert desk.staff.username not in data.staff
+
+
 def test_receipt_without_basic_four_shows_a_dash(trusted, desk):
     c = trusted.card("C")
     start_visit(desk, c)

@@ -41,14 +41,15 @@ def receipt_data(completion: Completion) -> ReceiptData:
         for p in completion.procedures.all()
         if isinstance(p.fields, dict)
     ]
-    staff = visit.staff.get_full_name() or visit.staff.username
     data = ReceiptData(
         resident_name=next((n for n in names if n), "—"),
         committed_at=timezone.localtime(completion.committed_at).strftime(
             "%Y年%m月%d日 %H:%M:%S（日本時間）"
         ),
         desk=f"{visit.terminal.name}（{visit.terminal.location}）",
-        staff=staff,
+        # The name the desk pages show (display name, else user name), not Django's unused
+        # first/last name fields.
+        staff=str(visit.staff),
         visit_reference=visit.reference,
     )
     for link in PaymentLink.objects.filter(completion=completion).select_related(
