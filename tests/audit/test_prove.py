@@ -9,7 +9,7 @@ from django.db import transaction
 
 from madoguchi.audit import merkle
 from madoguchi.audit import services as audit
-from madoguchi.audit.models import AuditEvent
+from madoguchi.audit.models import AuditCheckpoint, AuditEvent
 
 
 def _log(n: int) -> list[bytes]:
@@ -54,3 +54,30 @@ def test_out_of_range_requests_are_refused_with_a_reason():
         call_command("audit", "prove", "--seq", "5", stdout=io.StringIO())
     with pytest.raises(CommandError, match="--size must be"):
         call_command("audit", "prove", "--from", "1", "--size", "9", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_an_event_after_the_newest_checkpoint_is_refused_with_the_way_forward():
+    """Without --size the proof is over the newest signed checkpoint; an event appended since
+    is in the log, so the refusal says so and how to prove it."""
+    call_command("audit", "keygen", stdout=io.StringIO())
+    _log(2)
+    call_command("audit", "checkpoint", stdout=io.StringIO())
+    signed = AuditCheckpoint.objects.get().size
+    leaves = _log(3)
+    n = len(leaves)
+    with pytest.raises(CommandError) as refused:
+        call_command("audit", "prove", "--seq", str(n), stdout=io.StringIO())
+    message = str(refused.value)
+    assert message.startswith(f"--seq must be 1..{signed} ")
+    assert f"covers events 1..{signed}; the log holds {n}" in message
+    assert "madoguchi audit checkpoint" in message
+    assert f"--size {n}" in message
+    with pytest.raises(CommandError, match="audit checkpoint"):
+        call_command("audit", "prove", "--from", str(n), stdout=io.StringIO())
+    # Beyond the whole log there is no way forward to offer.
+    with pytest.raises(CommandError) as refused:
+        call_command("audit", "prove", "--seq", str(n + 5), stdout=io.StringIO())
+    assert "checkpoint" not in str(refused.value)
+    root, proof = _prove("--seq", str(n), "--size", str(n))
+    merkle.verify_inclusion(leaves[n - 1], n - 1, n, proof, root)

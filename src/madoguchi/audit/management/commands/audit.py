@@ -96,9 +96,18 @@ class Command(PlainErrors, BaseCommand):
         if not result.ok:
             raise CommandError(result.message, returncode=1)
         leaves = result.leaves
+        # When no --size is given, the proof is over the newest signed checkpoint; a request
+        # beyond it but within the log is refused with the two ways forward.
+        beyond = ""
         if not size:
             newest = AuditCheckpoint.objects.using(using).order_by("-size").first()
             size = newest.size if newest is not None else len(leaves)
+            if size < len(leaves):
+                beyond = (
+                    f" (the newest signed checkpoint covers events 1..{size}; the log holds "
+                    f"{len(leaves)}: run `madoguchi audit checkpoint` first, or give "
+                    f"--size {len(leaves)})"
+                )
         if not 1 <= size <= len(leaves):
             raise CommandError(f"--size must be 1..{len(leaves)} (the log holds {len(leaves)}).")
         root = merkle.root(leaves[:size])
@@ -109,7 +118,8 @@ class Command(PlainErrors, BaseCommand):
             self.stdout.write(f"signed checkpoint {signed.pk} for this size {state} the root")
         if seq is not None:
             if not 1 <= seq <= size:
-                raise CommandError(f"--seq must be 1..{size}.")
+                hint = beyond if size < seq <= len(leaves) else ""
+                raise CommandError(f"--seq must be 1..{size}{hint}.")
             index = seq - 1
             proof = merkle.inclusion_proof(leaves[:size], index)
             merkle.verify_inclusion(leaves[index], index, size, proof, root)
@@ -119,7 +129,8 @@ class Command(PlainErrors, BaseCommand):
         else:
             assert old_size is not None
             if not 1 <= old_size <= size:
-                raise CommandError(f"--from must be 1..{size}.")
+                hint = beyond if size < old_size <= len(leaves) else ""
+                raise CommandError(f"--from must be 1..{size}{hint}.")
             old_root = merkle.root(leaves[:old_size])
             proof = merkle.consistency_proof(leaves[:size], old_size)
             merkle.verify_consistency(old_size, size, old_root, root, proof)
