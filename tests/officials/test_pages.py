@@ -126,6 +126,25 @@ def test_day_filter(client, two_visits):
     assert two_visits[0].reference not in html
 
 
+@pytest.mark.parametrize(
+    ("path", "bad"),
+    [("/officials/?date=", "2026-13-01"), ("/incidents/?day=", "yesterday")],
+)
+def test_a_day_that_is_not_a_date_is_said_so_and_today_is_shown(client, two_visits, path, bad):
+    """A mistyped day is not taken silently for today: the page says what it could not read
+    and that it shows today, in Japanese."""
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    response = client.get(path + bad)
+    assert response.status_code == 200
+    messages = [str(m) for m in response.context["messages"]]
+    assert len(messages) == 1
+    assert f"「{bad}」は日付として読めません" in messages[0]
+    assert "今日の記録を表示しています" in messages[0]
+    assert two_visits[0].reference in response.content.decode()  # today's
+    # No day at all is today, without a word.
+    assert not list(client.get(path).context["messages"])
+
+
 def test_superuser_without_role_may_view(client, db):
     admin = User.objects.create_superuser("root", password=factories.PASSWORD)
     assert not Group.objects.filter(user=admin).exists()

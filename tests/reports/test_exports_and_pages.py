@@ -113,6 +113,19 @@ def test_city_grid_shows_submitted_and_missing(client, day_with_incidents, super
     assert client.get(reverse("reports:city")).status_code == 403
 
 
+@pytest.mark.parametrize("bad", ["abc", "0", "100", "-3", "１２"])
+def test_city_grid_days_that_are_not_a_number_are_said_so(client, official, bad):
+    """?days= is typed by people: anything but 1 to 62 is a Japanese sentence on the page (it
+    was a 500 for a word), and the usual 14 days are shown."""
+    client.force_login(official)
+    response = client.get(reverse("reports:city") + f"?days={bad}")
+    assert response.status_code == 200
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == [f"「{bad}」は 1〜62 の日数として読めません。直近 14 日を表示しています。"]
+    assert len(response.context["days"]) == 14
+    assert len(client.get(reverse("reports:city") + "?days=62").context["days"]) == 62
+
+
 def test_dashboard_is_inline_svg_without_scripts_or_styles(client, day_with_incidents, official):
     terminal, _day = day_with_incidents
     refusal = incidents.incident_record(

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
@@ -19,6 +18,7 @@ from . import selectors, services
 from .access import roles_required, visible_incident, visible_incidents_q
 from .forms import ComplaintForm
 from .models import Incident
+from .params import day_from_query
 
 VIEWERS = (Role.SUPERVISOR, Role.CITY_OFFICIAL)
 STAFF = (Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
@@ -30,7 +30,7 @@ def _terminals(user: object) -> object:
 
 @roles_required(*VIEWERS)
 def incident_list(request: HttpRequest) -> HttpResponse:
-    day = selectors.parse_day(request.GET.get("day", "")) or timezone.localdate()
+    day = day_from_query(request, "day")
     start, end = selectors.day_bounds(day)
     terminals = _terminals(request.user)
     incidents = (

@@ -11,7 +11,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 
@@ -20,7 +19,7 @@ from madoguchi.checklists import selectors as checklist_selectors
 from madoguchi.desk.procedures import label as procedure_label
 from madoguchi.identity.access import chosen_reason, reason_required, record_read, record_reads
 from madoguchi.incidents.constants import IncidentKind, Severity
-from madoguchi.incidents.selectors import parse_day
+from madoguchi.incidents.params import day_from_query
 
 from . import selectors
 
@@ -38,7 +37,7 @@ def officials_page(view):
 
 
 def _day(request: HttpRequest) -> date:
-    return parse_day(request.GET.get("date", "")) or timezone.localdate()
+    return day_from_query(request, "date")
 
 
 @officials_page

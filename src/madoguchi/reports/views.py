@@ -26,6 +26,7 @@ from . import charts, exports, selectors, services
 from .models import DailyReport
 
 VIEWERS = (Role.SUPERVISOR, Role.CITY_OFFICIAL)
+DEFAULT_DAYS, MAX_DAYS = 14, 62
 
 
 def _kind_label(kind: str) -> str:
@@ -136,11 +137,27 @@ def daily_xlsx(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse
     return response
 
 
+def _days_shown(request: HttpRequest) -> int:
+    """How many days back the city's grid shows: ?days=N, 1 to 62; anything else is said so
+    on the page, which then shows the usual 14."""
+    raw = request.GET.get("days", "")
+    if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_DAYS:
+        return int(raw)
+    if raw:
+        messages.warning(
+            request,
+            _(
+                "“%(value)s” is not a number of days from 1 to %(max)s; the last %(n)s days are shown."
+            )
+            % {"value": raw[:40], "max": MAX_DAYS, "n": DEFAULT_DAYS},
+        )
+    return DEFAULT_DAYS
+
+
 @roles_required(Role.CITY_OFFICIAL)
 def city(request: HttpRequest) -> HttpResponse:
     terminals = terminals_for(request.user)
-    n = min(max(int(request.GET.get("days", "14") or 14), 1), 62)
-    days = selectors.days_back(n)
+    days = selectors.days_back(_days_shown(request))
     rows = selectors.status_grid(terminals, days)
     missing = sum(1 for row in rows for c in row["cells"] if c["status"] == "missing")
     return render(
