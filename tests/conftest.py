@@ -71,3 +71,4 @@ def trusted(db, pki):
 @pytest.fixture(autouse=True)
 def _test_procedure(settings):
     settings.DESK_TEST_PROCEDURE = True
+    settings.PASSWORD_HASHERS = ["tests.hashers.OneIterationPBKDF2PasswordHasher"]

@@ -46,7 +46,6 @@ from tests.lockorder import LockOrder
 ATTEMPTS = 200
 POOL = 16
 ACCOUNT = {"psid": "7010000000000003", "code": "890", "kana": "スズキ イチロウ"}
-FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # 200 staff sign-ups
 
 
 def _deadlocks() -> int:
@@ -67,7 +66,6 @@ def test_200_desks_linking_one_account_exactly_one_wins_the_rest_are_refused_cle
     if connection.vendor != "postgresql":
         pytest.skip("the storm is about PostgreSQL's row locks")
     settings.MADOGUCHI_ORIGIN = ORIGIN
-    settings.PASSWORD_HASHERS = FAST_HASHER
     identity.trust_anchor_add(pem=pki.ca.certificates_pem())
     identity.crl_import(data=pki.ca.crl_pem())
     make_providers()
