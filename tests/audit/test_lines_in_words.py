@@ -17,8 +17,15 @@ from madoguchi.audit.events import (
 )
 from madoguchi.audit.models import AuditEvent
 from madoguchi.benefits.events import BENEFITS_HEALTH_INSURANCE_REFUSED
+from madoguchi.identity.access import READ_PAGES
+from madoguchi.identity.events import NONCE_ISSUED, RECORD_READ
 from madoguchi.refusals import Refusal
-from madoguchi.residents.events import SESSION_ENDED
+from madoguchi.residents.events import (
+    NOT_ME_REPORTED,
+    PAGE_VIEWED,
+    PAGES_IN_WORDS,
+    SESSION_ENDED,
+)
 from madoguchi.terminals.events import BROWSER_UNBOUND
 
 CASES = [
@@ -117,3 +124,43 @@ def test_the_stored_event_keeps_its_code(language):
     assert event.payload["reason"] == "expired"
     text = selectors.display(event, language)
     assert ("期限切れ" if language == "ja" else "(reason: Expired)") in text, text
+
+
+# Lines whose payload keeps another code: the page a record was read on, a challenge's purpose,
+# the part of the resident page viewed, the kind of record a resident said was not theirs.
+CODED = [
+    (RECORD_READ, {"page": "desk.visit"}, "page", "窓口：受付中の画面", "Desk: the open visit"),
+    (NONCE_ISSUED, {"purpose": "completion"}, "purpose", "チャレンジ（確定）", "(Completion)"),
+    (PAGE_VIEWED, {"page": "not_me"}, "page", "「これは自分ではない」", "“this was not me” form"),
+    (
+        NOT_ME_REPORTED,
+        {"item": "public_fund", "case": "CASE-00001"},
+        "item",
+        "公金受取口座、ケース CASE-00001",
+        "Public-fund receiving account, case CASE-00001",
+    ),
+]
+
+
+@pytest.mark.parametrize(("event", "payload", "key", "ja", "en"), CODED)
+def test_the_line_says_the_other_codes_in_words(event, payload, key, ja, en):
+    said = {"ja": event.render(payload, "ja"), "en": event.render(payload, "en")}
+    assert ja in said["ja"], said
+    assert en in said["en"], said
+    for text in said.values():
+        assert payload[key] not in text, said
+    unknown = {**payload, key: "made_up_code"}
+    assert "made_up_code" in event.render(unknown, "ja")
+
+
+@pytest.mark.parametrize("page", sorted(READ_PAGES))
+def test_every_page_a_record_is_read_on_has_words(page):
+    for lang in ("ja", "en"):
+        text = RECORD_READ.render({"actor": "窓口 一郎 (desk1)", "page": page}, lang)
+        assert page not in text, text
+
+
+@pytest.mark.parametrize("page", sorted(PAGES_IN_WORDS))
+def test_every_part_of_the_resident_page_has_words(page):
+    assert f"（{page}）" not in PAGE_VIEWED.render({"page": page}, "ja")
+    assert f"({page})" not in PAGE_VIEWED.render({"page": page}, "en")

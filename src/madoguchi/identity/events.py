@@ -1,7 +1,27 @@
 """Audit event types of the identity domain (block 3000-3099)."""
 
-from madoguchi.audit.events import EventType, register
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils import translation
+
+from madoguchi.audit.events import EventType, in_labels, register
 from madoguchi.refusals import describe_code
+
+from .access import READ_PAGES
+from .constants import NoncePurpose
+
+
+def _page_in_words(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
+    """The page a record was read on, as the resident's page names it (an unknown code as it
+    is)."""
+    code = str(payload.get("page", "?"))
+    label = READ_PAGES.get(code)
+    if label is None:
+        return {"page": code}
+    with translation.override(lang):
+        return {"page": str(label)}
+
 
 TRUST_ANCHOR_ADDED = register(
     EventType(
@@ -33,6 +53,7 @@ NONCE_ISSUED = register(
         "identity.nonce_issued",
         ja="カード認証用のチャレンジ（{purpose}）を発行しました",
         en="Card challenge issued ({purpose})",
+        describe=in_labels("purpose", NoncePurpose),
     )
 )
 TOKEN_REJECTED = register(
@@ -58,6 +79,7 @@ RECORD_READ = register(
         "identity.record_read",
         ja="{actor} が住民の記録を閲覧しました（{page}）",
         en="{actor} viewed a resident's records ({page})",
+        describe=_page_in_words,
     )
 )
 RENEWAL_REFUSED = register(

@@ -1,9 +1,18 @@
 """Audit event types of the resident page (identity block, 3501-3599)."""
 
-from madoguchi.audit.events import EventType, in_labels, register
+from madoguchi.audit.events import EventType, in_labels, in_words, register
 from madoguchi.refusals import describe_code
 
-from .constants import EndReason
+from .constants import EndReason, ItemKind
+
+# The resident page's parts, as the audit line names them (the stored code stays in the payload).
+PAGES_IN_WORDS = {
+    "records": ("記録の一覧", "the list of records"),
+    "receipt": ("控え（PDF）", "a receipt (PDF)"),
+    "notice": ("通知書（PDF）", "a notice letter (PDF)"),
+    "not_me": ("「これは自分ではない」の申し出画面", "the “this was not me” form"),
+    "reported": ("申し出の受付番号の画面", "the report's reference number"),
+}
 
 SIGNED_IN = register(
     EventType(
@@ -37,6 +46,7 @@ PAGE_VIEWED = register(
         "residents.page_viewed",
         ja="住民が自分の記録（{page}）を表示しました",
         en="A resident viewed their own records ({page})",
+        describe=in_words("page", PAGES_IN_WORDS),
     )
 )
 NOT_ME_REPORTED = register(
@@ -45,6 +55,7 @@ NOT_ME_REPORTED = register(
         "residents.not_me_reported",
         ja="住民が「自分ではない」と申し出ました（{item}、ケース {case}）",
         en='A resident reported "this was not me" ({item}, case {case})',
+        describe=in_labels("item", ItemKind),
     )
 )
 NOTICE_ISSUED = register(
