@@ -91,3 +91,51 @@ def test_the_demo_starts_with_a_static_root_so_no_worker_warns(settings, tmp_pat
     settings.STATIC_ROOT = tmp_path / "static"
     call_command("demo", "--seed-only", stdout=io.StringIO())
     assert settings.STATIC_ROOT.is_dir()
+
+
+class _Exited:
+    """A child process that has already exited: the demo stops at once after starting it."""
+
+    returncode = 0
+
+    def poll(self) -> int:
+        return 0
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+
+@pytest.mark.django_db
+def test_the_demo_keeps_request_lines_in_a_file_the_banner_names(settings, tmp_path, monkeypatch):
+    """The desk pages and the agents poll every second: a line each on the demo's console
+    scrolled the banner (what to open, how to sign in) away within a minute."""
+    from madoguchi.core.management.commands import demo as demo_command
+
+    settings.DEMO = True
+    settings.DATA_DIR = tmp_path
+    settings.STATIC_ROOT = tmp_path / "static"
+    started: dict[str, list[str]] = {}
+
+    def popen(argv, env=None):
+        started[argv[3]] = argv
+        return _Exited()
+
+    monkeypatch.setattr(demo_command.subprocess, "Popen", popen)
+    monkeypatch.setattr(Command, "_wait_ready", lambda self, endpoints, children: True)
+    out = io.StringIO()
+    call_command("demo", stdout=out, stderr=io.StringIO())
+    server = started["serve"]
+    log = Path(server[server.index("--access-log") + 1])
+    assert log.parent == tmp_path / "demo"
+    assert f"one line each in {log}" in out.getvalue()
+
+
+def test_serve_writes_request_lines_where_it_is_told(monkeypatch):
+    from madoguchi.core.management.commands import serve
+
+    seen = {}
+    monkeypatch.setattr(serve.subprocess, "Popen", lambda *a, **k: None)  # the sweeper
+    monkeypatch.setattr(serve.os, "execv", lambda exe, argv: seen.setdefault("argv", argv))
+    call_command("serve", "--access-log", "/somewhere/access.log")
+    argv = seen["argv"]
+    assert argv[argv.index("--access-logfile") + 1] == "/somewhere/access.log"

@@ -66,9 +66,21 @@ class Command(PlainErrors, BaseCommand):
             self.stdout.write("Demo data seeded.")
             return
         madoguchi = [sys.executable, "-m", "madoguchi"]
+        # A line per request (the desk pages and the agents poll every second) would scroll the
+        # banner away within a minute: the demo keeps them in a file the banner names.
+        access_log = root / "access.log"
         processes: dict[str, tuple[list[str], dict[str, str]]] = {
             "server": (
-                [*madoguchi, "serve", "--bind", f"{opts['host']}:{opts['port']}", "--workers", "2"],
+                [
+                    *madoguchi,
+                    "serve",
+                    "--bind",
+                    f"{opts['host']}:{opts['port']}",
+                    "--workers",
+                    "2",
+                    "--access-log",
+                    str(access_log),
+                ],
                 # The server verifies the demo cards' basic four with the demo CA's key.
                 {
                     "CARD_SUPPORT_KEYS": os.environ.get("CARD_SUPPORT_KEYS")
@@ -117,7 +129,7 @@ class Command(PlainErrors, BaseCommand):
             **{f"agent {t}": f"http://127.0.0.1:{port}/status" for t, port in AGENT_PORTS.items()},
         }
         if self._wait_ready(endpoints, children):
-            self._banner(base)
+            self._banner(base, access_log)
         self._supervise(children)
 
     def _wait_ready(
@@ -159,7 +171,7 @@ class Command(PlainErrors, BaseCommand):
             except Exception as exc:
                 self.stderr.write(f"demo: CRL refresh failed: {exc}")
 
-    def _banner(self, base: str) -> None:
+    def _banner(self, base: str, access_log: Path | None = None) -> None:
         w = self.stdout.write
         w("")
         w("madoguchi demo desk is running")
@@ -180,6 +192,8 @@ class Command(PlainErrors, BaseCommand):
         me = settings.RESIDENT_ORIGIN or base
         w(f"  resident:    {me}/me/?kiosk=1  (the resident's own page, desk-01's card tray)")
         w("  incident:    in another shell: make scenario  (replays the seed's case on desk-02)")
+        if access_log is not None:
+            w(f"  requests:    one line each in {access_log}  (tail -f to watch)")
         w("  stop:        Ctrl-C")
         w("")
 

@@ -34,6 +34,11 @@ class Command(PlainErrors, BaseCommand):
             type=int,
             default=int(os.environ.get("MADOGUCHI_KEEPALIVE_SECONDS", 75)),
         )
+        parser.add_argument(
+            "--access-log",
+            default="-",
+            help="Where each request's line goes: a file, or - for standard output (default).",
+        )
 
     def handle(self, *args: object, **opts: object) -> None:
         argv = [
@@ -52,7 +57,7 @@ class Command(PlainErrors, BaseCommand):
             "--keep-alive",
             str(opts["keep_alive"]),
             "--access-logfile",
-            "-",
+            str(opts["access_log"]),
             # The same access log lines as gunicorn's, built with less CPU (issue 15).
             "--logger-class",
             "madoguchi.core.accesslog.AccessLogger",
