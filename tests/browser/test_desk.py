@@ -224,7 +224,13 @@ def test_seed_incident_b_keyed_into_as_open_visit_commits_nothing(desk, browser)
         expect(row.first).not_to_contain_text(incident.reason_code)
         o.screenshot(path=str(ARTIFACTS / "09-officials-incidents.png"))
         row.first.get_by_role("link", name=visit_a.reference).click()
-        o.locator("#reason-incident").check()  # officials say why they open a visit
+        # Officials say why they open a visit: on a card like every page, each reason a row
+        # to press.
+        expect(o.locator("section.card [data-testid=reason-form]")).to_be_visible()
+        choices = o.locator("[data-testid=reason-form] .choice")
+        expect(choices).to_have_count(5)
+        assert all(c.bounding_box()["height"] >= 44 for c in choices.all())
+        o.locator("#reason-incident").check()
         o.get_by_test_id("reason-submit").click()
         trail = o.get_by_test_id("audit-trail")
         expect(trail).to_contain_text(f"受付を開始しました（受付 {visit_a.reference}）")

@@ -90,6 +90,10 @@ def test_resident_page_link_history_not_me_and_card_removal(desk, browser, setti
 
         # "This was not me" on the link: an incident and a case, reference and call centre shown.
         link.get_by_role("link", name="これは自分ではない").click()
+        # Each reason is a row a finger can press (the kiosk is used by touch).
+        choices = me.locator("[data-testid=not-me-form] .choice")
+        expect(choices).to_have_count(4)
+        assert all(c.bounding_box()["height"] >= 44 for c in choices.all())
         me.locator("#r-not_my_account").check()
         me.get_by_test_id("not-me-submit").click()
         reference = me.get_by_test_id("report-reference")
