@@ -3,6 +3,7 @@ page stays within the CSP)."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from html import escape
 
@@ -38,13 +39,40 @@ def _frame(title: str, days: list[date], top: int) -> list[str]:
     return parts
 
 
+LEGEND_FONT = 11
+# The legend's text starts 28 units into the right margin and must end inside the chart.
+LEGEND_ROOM = RIGHT - 28 - 4
+
+
+def _text_width(text: str) -> float:
+    """About how wide `text` is drawn at the legend's size: a full-width (Japanese) character
+    takes the font size, any other about 0.6 of it."""
+    wide = sum(1 for c in text if unicodedata.east_asian_width(c) in "WF")
+    return LEGEND_FONT * (wide + 0.6 * (len(text) - wide))
+
+
+def _legend_label(name: str) -> str:
+    """The name as the legend shows it: whole when it fits, else cut with an ellipsis (the whole
+    name is the entry's tooltip). A refusal's reason is a whole sentence: drawn whole, it ran
+    past the chart's edge and was cut mid-word."""
+    if _text_width(name) <= LEGEND_ROOM:
+        return name
+    shown = name
+    while shown and _text_width(shown + "…") > LEGEND_ROOM:
+        shown = shown[:-1]
+    return shown + "…"
+
+
 def _legend(names: list[str]) -> list[str]:
     out = []
     for i, name in enumerate(names):
         y = TOP + 6 + i * 18
+        label = _legend_label(name)
+        tip = f"<title>{escape(name)}</title>" if label != name else ""
         out.append(
             f'<rect x="{W - RIGHT + 12}" y="{y}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>'
-            f'<text x="{W - RIGHT + 28}" y="{y + 9}" font-size="11" fill="#24292f">{escape(name)}</text>'
+            f'<text x="{W - RIGHT + 28}" y="{y + 9}" font-size="{LEGEND_FONT}" fill="#24292f">'
+            f"{tip}{escape(label)}</text>"
         )
     return out
 
