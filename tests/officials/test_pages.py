@@ -1,5 +1,7 @@
 """Officials' pages: who sees what, a visit's audit trail, incidents."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.utils import translation
@@ -74,6 +76,21 @@ def test_city_official_sees_every_desk_and_visit(client, two_visits):
     incidents = client.get("/officials/incidents/").content.decode()
     assert ours.reference in incidents
     assert theirs.reference in incidents
+
+
+def test_each_staff_session_of_a_desk_is_its_own_line(client, two_visits):
+    """Three sign-ins on one desk read as three entries, not one run-on line of names."""
+    ours, _ = two_visits
+    terminal = ours.terminal
+    for _n in range(2):
+        terminal_services.desk_session_open(terminal=terminal, staff=factories.staff())
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    html = client.get("/officials/").content.decode()
+    row = re.search(rf"<tr><td[^>]*>{terminal.name}</td>.*?</tr>", html, re.S)
+    assert row, html
+    entries = re.findall(r"<li>([^<]*)</li>", row.group(0))
+    assert len(entries) == 3, row.group(0)
+    assert all(re.fullmatch(r"\S+ \(\d\d:\d\d–(\d\d:\d\d)?\)", e) for e in entries), entries
 
 
 def test_supervisor_sees_only_their_contractor(client, two_visits):

@@ -44,13 +44,17 @@ def _day(request: HttpRequest) -> date:
 def today(request: HttpRequest) -> HttpResponse:
     day = _day(request)
     visits = list(selectors.visits_for(request.user, day))
+    sessions = list(selectors.desk_sessions_for(request.user, day))
     return render(
         request,
         "officials/today.html",
         {
             "day": day,
-            "terminals": selectors.terminals_for(request.user),
-            "sessions": selectors.desk_sessions_for(request.user, day),
+            # Each desk with its staff sessions of the day, in order.
+            "desks": [
+                (t, [s for s in sessions if s.terminal_id == t.pk])
+                for t in selectors.terminals_for(request.user)
+            ],
             "visits": visits,
             "open_count": sum(1 for v in visits if v.ended_at is None),
             "whole_city": selectors.sees_whole_city(request.user),
