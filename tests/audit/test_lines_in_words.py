@@ -17,6 +17,7 @@ from madoguchi.audit.events import (
 )
 from madoguchi.audit.models import AuditEvent
 from madoguchi.benefits.events import BENEFITS_HEALTH_INSURANCE_REFUSED
+from madoguchi.desk.events import VISITS_COMPLETED
 from madoguchi.identity.access import READ_PAGES
 from madoguchi.identity.events import NONCE_ISSUED, RECORD_READ
 from madoguchi.refusals import Refusal
@@ -164,3 +165,10 @@ def test_every_page_a_record_is_read_on_has_words(page):
 def test_every_part_of_the_resident_page_has_words(page):
     assert f"（{page}）" not in PAGE_VIEWED.render({"page": page}, "ja")
     assert f"({page})" not in PAGE_VIEWED.render({"page": page}, "en")
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_a_completion_line_counts_its_procedures_in_plain_english(count):
+    said = VISITS_COMPLETED.render({"visit": "AB12CD34", "count": count}, "en")
+    assert said == f"Completed with the card's signature (visit AB12CD34, procedures: {count})"
+    assert f"手続き {count} 件" in VISITS_COMPLETED.render({"visit": "AB12CD34", "count": count})

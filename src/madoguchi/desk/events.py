@@ -83,7 +83,7 @@ VISITS_COMPLETED = register(
         3107,
         "visits.completed",
         ja="カードの署名で確定しました（受付 {visit}、手続き {count} 件）",
-        en="Completed with the card's signature (visit {visit}, {count} procedures)",
+        en="Completed with the card's signature (visit {visit}, procedures: {count})",
     )
 )
 VISITS_COMPLETION_REFUSED = register(
