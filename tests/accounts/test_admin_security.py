@@ -67,6 +67,17 @@ def test_a_session_signed_in_without_a_second_factor_cannot_open_the_admin(clien
     assert client.get("/admin/accounts/user/").status_code == 302
 
 
+@pytest.mark.parametrize("role", [Role.CITY_OFFICIAL, Role.DESK_STAFF])
+def test_signed_in_without_the_admin_role_is_told_so_not_sent_to_sign_in_again(client, role):
+    """An official following the README to /admin/ met the sign-in form again, already signed
+    in, with nothing saying why; signing in again changed nothing."""
+    client.force_login(factories.staff(role))
+    for path in ("/admin/", "/admin/accounts/user/"):
+        r = client.get(path, follow=True)
+        assert r.status_code == 403, r.redirect_chain
+        assert "このページを開く権限がありません" in r.content.decode()
+
+
 def test_admin_with_totp_works_and_its_sign_in_is_audited(client):
     user, device = _operator()
     r = client.post(
