@@ -210,6 +210,11 @@ def test_this_was_not_me_opens_an_incident_and_a_case_officials_see(trusted, des
     done = client.get(r["Location"])
     assert report.case.reference.encode() in done.content
     assert b"0120-95-0178" in done.content
+    # The page says where the report's stage is shown, and that place shows it.
+    assert "わたしの記録の「あなたに関する案件」で確認できます" in done.content.decode()
+    records = client.get("/me/records/").content.decode()
+    assert "あなたに関する案件" in records
+    assert report.case.reference in records
     official = factories.staff(Role.CITY_OFFICIAL)
     o = Client()
     o.force_login(official)
