@@ -30,6 +30,8 @@ SQLite keeps the Python path (``BEGIN IMMEDIATE`` holds its write lock from the 
 
 from __future__ import annotations
 
+from typing import Any
+
 NAME = "madoguchi_audit_log_append"
 
 # The argument types, in order (also the casts of the call's parameters).
@@ -121,3 +123,26 @@ DROP_SQL = "DROP FUNCTION IF EXISTS {}({});".format(NAME, ", ".join(kind for _, 
 CALL_SQL = "SELECT appended_seq, appended_time, appended_leaf, appended_chain FROM {}({})".format(  # noqa: S608
     NAME, ", ".join(f"%s::{kind}" for _, kind in ARGUMENTS)
 )
+
+
+def array_literal(values: list[Any]) -> str:
+    """`values` as PostgreSQL's array input text (``{"a","b",NULL}``), for a parameter the call
+    casts to its array type (issue 15, eighth round: psycopg's list adaptation inspected and
+    dumped every element of the call's eleven arrays in Python, about 5% of the server's CPU
+    on the completion path under load). Each element: None is ``NULL``; an int its digits;
+    bytes bytea's hex form ``\\x…``; a str (text, or JSON text for jsonb) double-quoted with
+    ``\\`` and ``"`` escaped, the only two characters array input reads specially inside
+    quotes. Anything else is refused, so no value reaches the SQL in a form not listed here."""
+    parts = []
+    for value in values:
+        if value is None:
+            parts.append("NULL")
+        elif type(value) is int:
+            parts.append(str(value))
+        elif type(value) is bytes:
+            parts.append('"\\\\x' + value.hex() + '"')
+        elif isinstance(value, str):
+            parts.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:
+            raise TypeError(f"no array element form for {type(value).__name__}")
+    return "{" + ",".join(parts) + "}"

@@ -299,20 +299,21 @@ def _append_in_database(
     made. The time passed is the application's clock, read here just before the call. With
     `commit`, the call and the COMMIT go in one pipeline (one round trip); returns whether it
     committed."""
+    array = append_function.array_literal  # each array as one text parameter (eighth round)
     params = [
         ADVISORY_LOCK_KEY,
         _TIME.get_db_prep_save(timezone.now(), connection),
-        [row._audit_template.head for row in rows],  # type: ignore[attr-defined]
-        [row._audit_template.middle for row in rows],  # type: ignore[attr-defined]
-        [row.event_id for row in rows],
-        [row.event_name for row in rows],
-        [row.actor_id for row in rows],
-        [row.actor_label for row in rows],
-        [row.terminal_id for row in rows],
-        [row.terminal_label for row in rows],
-        [row.subject_type for row in rows],
-        [row.subject_id for row in rows],
-        [row._audit_payload_db for row in rows],  # type: ignore[attr-defined]
+        array([row._audit_template.head for row in rows]),  # type: ignore[attr-defined]
+        array([row._audit_template.middle for row in rows]),  # type: ignore[attr-defined]
+        array([row.event_id for row in rows]),
+        array([row.event_name for row in rows]),
+        array([row.actor_id for row in rows]),
+        array([row.actor_label for row in rows]),
+        array([row.terminal_id for row in rows]),
+        array([row.terminal_label for row in rows]),
+        array([row.subject_type for row in rows]),
+        array([row.subject_id for row in rows]),
+        array([_payload_json(row) for row in rows]),
     ]
     with connection.cursor() as cursor:
         if commit is None:
@@ -331,6 +332,14 @@ def _append_in_database(
         row.leaf_hash = leaf
         row.chain_hash = chain
     return commit is not None
+
+
+def _payload_json(row: AuditEvent) -> str:
+    """The payload's JSON text, made by the JSONField's own adaptation (on PostgreSQL a `Jsonb`
+    holding the value and the field's `dumps`): what psycopg sent for it before."""
+    adapted = row._audit_payload_db  # type: ignore[attr-defined]
+    text = (adapted.dumps or json.dumps)(adapted.obj)
+    return text.decode() if isinstance(text, bytes) else str(text)
 
 
 def _append_here(connection: Any, rows: list[AuditEvent]) -> None:
