@@ -88,3 +88,42 @@ def test_prepared_values_list_rows_are_the_querysets_tuples():
         assert len(queries) == 1
     assert prepared.rows(app_label="auth")
     assert all(type(row) is tuple for row in prepared.rows(app_label="auth"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_converted_columns_are_converted_on_every_call_and_every_connection(monkeypatch):
+    """The converters (a JSON payload, a time) are worked out once per connection (issue 15,
+    eighth round) and still applied to every row, in another thread's connection too."""
+    import threading
+
+    from django.db import connections
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from madoguchi.audit import services as audit
+    from madoguchi.audit.models import AuditEvent
+
+    with transaction.atomic():
+        events = [audit.record("accounts.signed_in", payload={"n": n, "s": "x"}) for n in (1, 2)]
+    worked_out = []
+    own = SQLCompiler.get_converters
+    monkeypatch.setattr(
+        SQLCompiler, "get_converters", lambda self, e: worked_out.append(1) or own(self, e)
+    )
+    prepared = Prepared(
+        lambda name: AuditEvent.objects.filter(event_name=name).order_by("seq"), name="-stand-in-"
+    )
+
+    def read() -> list:
+        return [(e.payload, e.time, e.seq) for e in prepared(name=events[0].event_name)]
+
+    expected = [(e.payload, e.time, e.seq) for e in AuditEvent.objects.order_by("seq")]
+    assert read() == expected
+    assert read() == expected  # the second run with the kept converters
+    assert isinstance(expected[0][0], dict)
+    assert len(worked_out) == 1 + 1  # the ORM's own query above, then once for `prepared`
+    elsewhere = []
+    thread = threading.Thread(target=lambda: (elsewhere.extend(read()), connections.close_all()))
+    thread.start()
+    thread.join()
+    assert elsewhere == expected
+    assert len(worked_out) == 3  # once more, for the other thread's connection

@@ -84,6 +84,24 @@ class Prepared(Generic[M]):
         """What a values_list queryset built for `values` gives (its tuples)."""
         return list(self._queryset(using, values))
 
+    def _converters(self, compiler: Any, connection: Any) -> Callable[[Any], Any]:
+        """The compiler's `get_converters`, answered from what it gave the first time on this
+        connection (issue 15, eighth round: Django works them out again for every column on
+        every run, ~60 columns for the open visit's read). The selected columns are compiled
+        in and never change; the converters are kept per connection object (each thread has
+        its own), as the backend's converters belong to it. Other columns are worked out."""
+        per_connection = connection.__dict__.setdefault("_madoguchi_prepared_converters", {})
+        own = compiler.get_converters
+
+        def get_converters(expressions: Any) -> Any:
+            key = (id(self), tuple(map(id, expressions)))
+            found = per_connection.get(key)
+            if found is None:
+                found = per_connection[key] = own(expressions)
+            return found
+
+        return get_converters
+
     def _queryset(self, using: str, values: dict[str, int | str]) -> QuerySet[Any]:
         if values.keys() != self._stand_ins.keys():
             raise TypeError(f"values for exactly {sorted(self._stand_ins)}")
@@ -108,6 +126,7 @@ class Prepared(Generic[M]):
         compiler = copy.copy(template)  # this thread's connection, this call's parameters
         compiler.connection = connection
         compiler.as_sql = lambda *args, **kwargs: (sql, tuple(bound))
+        compiler.get_converters = self._converters(compiler, connection)
         model = cast("type[M]", template.query.model)
         queryset: QuerySet[Any] = QuerySet(
             model=model, query=cast(Any, _Compiled(compiler)), using=using
