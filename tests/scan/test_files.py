@@ -56,6 +56,46 @@ def test_parquet_read_by_duckdb_gives_the_validated_tables_and_findings(duck, tm
     }
 
 
+def test_optional_text_is_blank_in_duckdb_exactly_where_validation_says(duck, tmp_path):
+    # DuckDB's view keeps a text by a test on its first character before it trims: the
+    # boundaries of that test (U+0020/U+0021, U+0084/U+0085, U+3000/U+3001) and white space
+    # from each range of Unicode's set, alone or before other text.
+    holders = [
+        "",
+        " ",
+        "\t",
+        "\r\n",
+        "!",
+        "~",
+        "\u0084x",
+        "\u0085",
+        "\u00a0",
+        "\u00e9",
+        "\u1680",
+        "\u2000\u200a",
+        "\u2028",
+        "\u202f",
+        "\u205f ",
+        "\u3000",
+        "\u3000x",
+        "\u3001",
+        " a",
+        "\u00a0ｱ",
+        "ｱ",
+        "ﾔﾏﾀﾞ ﾀﾛｳ",
+    ]
+    d = Desk()
+    family(d)
+    d.event(0, "login")
+    for i, holder in enumerate(holders):
+        d.link(f"L{i:02d}", "A", holder, channel="self")
+    directory = d.write(tmp_path / "in")
+    expected = schema.load(directory)["links"].sort_by("link_id")
+    got = duck.register_files(directory)["links"].to_pyarrow().sort_by("link_id")
+    assert got["holder_kana"].to_pylist() == expected["holder_kana"].to_pylist()
+    assert got["holder_kana"].null_count == 12
+
+
 def test_a_column_stored_as_text_or_a_csv_table_falls_back_to_validation(duck, tmp_path):
     directory = _desk().write(tmp_path / "in")
     expected = _rows(duck, duck.register(schema.load(directory)))

@@ -56,6 +56,18 @@ def test_logout_omission_with_unknown_holder_scores_lower(duck):
     assert found["L3"]["score"] == pytest.approx(0.75)
 
 
+def test_card_reads_at_the_same_instant_are_ordered_by_resident(duck):
+    """Two cards read in the same second: the later by resident ID (B after A) is the card
+    the commit follows, so A's commit of B's account is a logout omission pointing at B (in
+    the other order A's own card would be the last, and B the visit before: a wrong card)."""
+    d = session()
+    d.event(5, "card_read", resident="B")
+    d.event(5, "card_read", resident="A")
+    d.link("L3", "A", B_OWN, minute=6)
+    found = findings_of(duck, d)
+    assert (found["L3"]["cause"], found["L3"]["other_resident_id"]) == ("logout_omission", "B")
+
+
 def test_commit_under_a_with_a_own_account_after_b_card_is_no_finding(duck):
     d = session()
     d.visit(1, "A", [("L1", A_OWN)])

@@ -34,18 +34,23 @@ TARGET_VS_PANDAS = 10.0
 
 HAND_SQL = """
 WITH e AS (
-  SELECT *, CASE event WHEN 'login' THEN 0 WHEN 'card_read' THEN 1 WHEN 'commit' THEN 2
-                       WHEN 'logout' THEN 4 ELSE 9 END AS rk
+  SELECT terminal_id, "at", staff_id, resident_id, link_id,
+    CASE event WHEN 'login' THEN 0 WHEN 'card_read' THEN 1 WHEN 'commit' THEN 2
+               WHEN 'logout' THEN 4 ELSE 9 END AS rk,
+    CAST(CASE WHEN event IN ('login', 'logout') THEN 268435456.0
+              WHEN event = 'card_read' THEN 1.0 ELSE 0.0 END AS DOUBLE) AS step
   FROM desk_events WHERE event IN ('login', 'logout', 'card_read', 'commit')),
-e2 AS (
-  SELECT *,
-    CAST(SUM(CASE WHEN event IN ('login', 'logout') THEN 1.0 ELSE 0.0 END) OVER w AS BIGINT) AS seg,
-    CAST(SUM(CASE WHEN event = 'card_read' THEN 1.0 ELSE 0.0 END) OVER w AS BIGINT) AS visit
+e1 AS (
+  SELECT *, SUM(step) OVER w AS both_counts
   FROM e
-  WINDOW w AS (PARTITION BY terminal_id ORDER BY "at", rk, COALESCE(resident_id, '')
+  WINDOW w AS (PARTITION BY terminal_id ORDER BY "at", rk, resident_id NULLS FIRST
                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)),
-sessions AS (SELECT terminal_id, seg, staff_id AS session_staff FROM e2 WHERE event = 'login'),
-visits AS (SELECT terminal_id, visit, seg, resident_id FROM e2 WHERE event = 'card_read'),
+e2 AS (
+  SELECT *, CAST(floor(both_counts / 268435456.0) AS BIGINT) AS seg,
+    CAST(both_counts - floor(both_counts / 268435456.0) * 268435456.0 AS BIGINT) AS visit
+  FROM e1),
+sessions AS (SELECT terminal_id, seg, staff_id AS session_staff FROM e2 WHERE rk = 0),
+visits AS (SELECT terminal_id, visit, seg, resident_id FROM e2 WHERE rk = 1),
 c AS (
   SELECT e2.link_id AS c_link, e2."at" AS c_at, e2.staff_id AS commit_staff, s.session_staff,
          v0.resident_id AS card_resident, vp.resident_id AS prev_resident,
@@ -55,7 +60,7 @@ c AS (
   LEFT JOIN visits v0 ON v0.terminal_id = e2.terminal_id AND v0.visit = e2.visit AND v0.seg = e2.seg
   LEFT JOIN visits vp ON vp.terminal_id = e2.terminal_id AND vp.visit = e2.visit - 1 AND vp.seg = e2.seg
   LEFT JOIN visits vn ON vn.terminal_id = e2.terminal_id AND vn.visit = e2.visit + 1 AND vn.seg = e2.seg
-  WHERE e2.event = 'commit'),
+  WHERE e2.rk = 2),
 f0 AS (
   SELECT l.link_id, l.resident_id, COALESCE(l.holder_kana, '') AS holder,
          r.name_kana AS a_name, r.household_id AS a_household

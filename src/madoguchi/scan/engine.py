@@ -78,13 +78,16 @@ def _parquet_view_sql(table: str, path: Path) -> str | None:
             if spec.required:
                 cols.append(name)
             else:
-                # Blank only if it starts with white space: the cheap test first (trim with
-                # a set of characters costs about ten times a plain read).
-                blank = (
-                    f"{name} = '' OR (contains({_WHITESPACE}, left({name}, 1)) "
-                    f"AND trim({name}, {_WHITESPACE}) = '')"
+                # Blank only if empty or made of white space. The cheap test first, on the
+                # text's first character by plain comparisons (DuckDB compares text byte by
+                # byte, and UTF-8 keeps the order of code points): one from "!" to U+0084 or
+                # above U+3000 (IDs, kana) is no white space, so the text is kept as it is;
+                # trim with a set of characters costs about ten times a plain read.
+                kept = f"({name} >= '!' AND {name} < chr(133)) OR {name} >= chr(12289)"
+                blank = f"{name} = '' OR trim({name}, {_WHITESPACE}) = ''"
+                cols.append(
+                    f"CASE WHEN {kept} THEN {name} WHEN {blank} THEN NULL ELSE {name} END AS {name}"
                 )
-                cols.append(f"CASE WHEN {blank} THEN NULL ELSE {name} END AS {name}")
         elif typ == spec.type:
             cols.append(name)
         else:

@@ -26,6 +26,12 @@ __all__ = ["CAUSES", "MISLINK_CAUSES", "RULES", "Rule", "features", "findings"]
 
 _RANK = {"login": 0, "card_read": 1, "commit": 2, "card_removed": 3, "logout": 4}
 
+_SEGMENT_UNIT = float(2**28)
+"""The desk window's one running sum counts each card read as 1 and each login or logout as
+this: a terminal's visits (below 2**28, 268 million card reads) and sessions (below 2**25,
+33 million logins and logouts) come back exactly from it, every partial sum a whole number
+below 2**53. A real terminal logs a few thousand a year."""
+
 
 def _event_rank(e: ir.Table) -> ir.IntegerColumn:
     return ibis.cases(*((e.event == k, v) for k, v in _RANK.items()), else_=9)
@@ -105,32 +111,53 @@ def _evidence(events: ir.Table, bad: ir.Table, parts: int, k: int) -> ir.Table:
     e = e.filter(e.event.isin(["login", "logout", "card_read", "commit"]))
     if parts > 1:
         e = e.filter(_part(e.terminal_id, parts, k))
-    # The running counts are sums of 0/1 doubles, cast back to integers: exact (far below
-    # 2**53), and DuckDB's windowed SUM over doubles runs about twice as fast as over integers
-    # (which it accumulates as 128-bit integers).
-    e = e.mutate(
+    # The sort is most of the window's cost and it carries every column of its rows: the
+    # event travels as its rank (a small integer, not its text), and both running counts as
+    # one sum (below).
+    e = e.select(
+        "terminal_id",
+        "at",
+        "staff_id",
+        "resident_id",
+        "link_id",
         _rank=_event_rank(e),
-        _bound=e.event.isin(["login", "logout"]).cast("float64"),
-        _card=(e.event == "card_read").cast("float64"),
+        # Typed as a double: DuckDB would read the literals as decimals and sum those
+        # as 128-bit integers.
+        _step=ibis.cases(
+            (e.event.isin(["login", "logout"]), _SEGMENT_UNIT),
+            (e.event == "card_read", 1.0),
+            else_=0.0,
+        ).cast("float64"),
     )
     # Ties: events of one kind at the same instant. Only card reads need an order among
-    # themselves (by resident: it decides which is the visit before the commit); commits move
-    # neither count, so their order among themselves changes no row's counts.
+    # themselves (by resident: it decides which is the visit before the commit; a null
+    # resident first, as the empty text would sort); commits move neither count, so their
+    # order among themselves changes no row's counts.
     w = ibis.window(
         group_by=e.terminal_id,
-        order_by=[e.at, e._rank, e.resident_id.fill_null("")],
+        order_by=[e.at, e._rank, ibis.asc(e.resident_id, nulls_first=True)],
         rows=(None, 0),
     )
+    # One running sum of doubles holds both counts, the sessions' in units of
+    # _SEGMENT_UNIT and the visits' below it: exact (every partial sum is a whole number
+    # far below 2**53), and one windowed aggregate instead of two. DuckDB's windowed SUM
+    # over doubles runs about twice as fast as over integers (which it accumulates as
+    # 128-bit integers).
+    both = e._step.sum().over(w)
+    e = e.mutate(_both=both)
+    segment = (e._both / _SEGMENT_UNIT).floor().cast("int64")
     e = e.mutate(
-        segment=e._bound.sum().over(w).cast("int64"), visit=e._card.sum().over(w).cast("int64")
+        segment=segment,
+        visit=(e._both - segment.cast("float64") * _SEGMENT_UNIT).cast("int64"),
     )
-    sessions = e.filter(e.event == "login").select(
+    login, card_read, commit = _RANK["login"], _RANK["card_read"], _RANK["commit"]
+    sessions = e.filter(e._rank == login).select(
         s_term=e.terminal_id, s_seg=e.segment, session_staff=e.staff_id
     )
-    visits = e.filter(e.event == "card_read").select(
+    visits = e.filter(e._rank == card_read).select(
         v_term=e.terminal_id, v_no=e.visit, v_seg=e.segment, v_res=e.resident_id
     )
-    commits = e.filter(e.event == "commit").select(
+    commits = e.filter(e._rank == commit).select(
         c_link=e.link_id,
         c_term=e.terminal_id,
         c_at=e.at,
@@ -143,6 +170,25 @@ def _evidence(events: ir.Table, bad: ir.Table, parts: int, k: int) -> ir.Table:
     ).select(commits, sessions.session_staff)
     c = c.filter(
         c.session_staff.isnull() | (c.session_staff != c.commit_staff) | c.c_link.isin(bad.b_link)
+    )
+
+    # Only the card reads those commits can name (their visit, the one before and the one
+    # after, in their session): the three joins below then build on a few rows, not on
+    # every card read.
+    wanted = ibis.union(
+        *(
+            c.select(w_term=c.c_term, w_seg=c.c_seg, w_no=c.c_visit + offset)
+            for offset in (-1, 0, 1)
+        ),
+        distinct=True,
+    )
+    visits = visits.semi_join(
+        wanted,
+        [
+            visits.v_term == wanted.w_term,
+            visits.v_seg == wanted.w_seg,
+            visits.v_no == wanted.w_no,
+        ],
     )
 
     def visit_at(c: ir.Table, offset: int, name: str) -> ir.Table:
