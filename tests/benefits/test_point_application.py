@@ -5,8 +5,11 @@ import json
 import pytest
 from django.db import IntegrityError
 
+from madoguchi.audit import selectors as audit_selectors
+from madoguchi.audit.models import AuditEvent
 from madoguchi.benefits.constants import LinkStatus
-from madoguchi.benefits.models import Grant, PaymentLink
+from madoguchi.benefits.events import BENEFITS_LINK_CREATED
+from madoguchi.benefits.models import Grant, PaymentLink, Provider
 from madoguchi.desk.models import Procedure
 from madoguchi.incidents.models import Incident
 from tests.benefits.conftest import apply_fields, commit, prepare, refused, start_visit
@@ -44,6 +47,23 @@ def test_match_links_with_a_signed_completion(trusted, desk):
     assert "security_code" not in stored
     # Application alone grants nothing fixed (card acquisition comes from the provider).
     assert not Grant.objects.exists()
+
+
+def test_the_audit_line_names_the_payment_service_not_its_code(trusted, desk):
+    """Officials read the provider's display name in the audit line (the stored payload keeps
+    the code: the log is append-only and hashed)."""
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    commit(desk, c)
+    Provider.objects.filter(code="sim-pay").update(display_name_en="SimPay")
+    event = AuditEvent.objects.get(event_name=BENEFITS_LINK_CREATED.name)
+    assert event.payload["provider"] == "sim-pay"
+    ja = audit_selectors.display(event, "ja")
+    assert ja == "決済サービスを紐付けました（シミュレーションペイ ＊＊＊＊0001）"
+    assert audit_selectors.display(event, "en") == "Payment service linked (SimPay ＊＊＊＊0001)"
+    Provider.objects.filter(code="sim-pay").update(display_name_en="")  # falls back to Japanese
+    assert "シミュレーションペイ" in audit_selectors.display(event, "en")
 
 
 def test_no_match_blocks_and_records_an_incident(trusted, desk):

@@ -27,12 +27,27 @@ def describe_insurer_code(payload: Mapping[str, Any], lang: str) -> dict[str, st
     return {"code": first.rstrip("。.")}
 
 
+def describe_provider(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
+    """The payment service's display name for its stored `provider` code (officials and
+    residents read 「シミュレーションペイ」, not sim-pay); an unknown code stays as it is."""
+    from .models import Provider  # the models import this module's app
+
+    code = str(payload.get("provider", "?"))
+    provider = Provider.objects.filter(code=code).only("display_name_ja", "display_name_en").first()
+    if provider is None:
+        return {"provider": code}
+    if lang.lower().startswith("en"):
+        return {"provider": provider.display_name_en or provider.display_name_ja}
+    return {"provider": provider.display_name_ja}
+
+
 BENEFITS_LINK_CREATED = register(
     EventType(
         4001,
         "benefits.link_created",
         ja="決済サービスを紐付けました（{provider} {account}）",
         en="Payment service linked ({provider} {account})",
+        describe=describe_provider,
     )
 )
 BENEFITS_LINK_SUSPENDED = register(
@@ -41,6 +56,7 @@ BENEFITS_LINK_SUSPENDED = register(
         "benefits.link_suspended",
         ja="紐付けを利用停止にしました（{provider} {account}、理由: {reason}）",
         en="Link suspended ({provider} {account}: {reason})",
+        describe=describe_provider,
     )
 )
 BENEFITS_LINK_REPLACED = register(
@@ -49,6 +65,7 @@ BENEFITS_LINK_REPLACED = register(
         "benefits.link_replaced",
         ja="紐付けを是正手続きで置き換えました（{provider} {account}）",
         en="Link replaced through a case ({provider} {account})",
+        describe=describe_provider,
     )
 )
 BENEFITS_PUBLIC_FUND_REGISTERED = register(
@@ -89,6 +106,7 @@ BENEFITS_PAYOUT_SENT = register(
         "benefits.payout_sent",
         ja="ポイントを付与依頼しました（{provider}、バッチ {batch}、{points} ポイント）",
         en="Payout sent ({provider}, batch {batch}, {points} points)",
+        describe=describe_provider,
     )
 )
 BENEFITS_PROGRAMME_VERSION_CREATED = register(
