@@ -4,6 +4,7 @@ records, the session's end, access history, "this was not me", notices."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -636,3 +637,17 @@ def test_the_not_me_incident_is_read_in_the_pages_language(trusted, desk, langua
         assert "Reason: I was not at that desk at that time." in html
         assert "The resident&#x27;s comment: その日は出張中でした" in html
         assert "自分ではない" not in html
+
+
+def test_the_records_page_uses_a_desktops_width(trusted, desk):
+    """At 1280 px the records (and the access-history table) get the officials' wide column,
+    not the desk's 980 px one; a narrow screen stacks the tray and scrolls tables in their card."""
+    card = trusted.card("A")
+    desk_completion(desk, card)
+    client = Client()
+    sign_in(client, card)
+    html = client.get("/me/records/").content.decode()
+    main = re.search(r'<main id="main"[^>]*class="([^"]*)"', html)
+    assert main is not None
+    assert "wide" in main.group(1).split()
+    assert 'data-testid="me-history"' in html
