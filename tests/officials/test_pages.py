@@ -187,3 +187,18 @@ def test_opening_a_visit_asks_why_first_and_records_the_reason(client, two_visit
     reads = AuditEvent.objects.filter(event_name="identity.record_read")
     assert [e.payload["reason"] for e in reads] == ["incident", "incident"]
     assert {e.subject_id for e in reads} == {str(ours.holder_id)}
+
+
+def test_incident_pages_have_the_officials_layout_and_navigation(client, two_visits):
+    """/incidents/ is laid out as the officials' pages are (the centred wide column, their
+    navigation back to the desks and visits), with the oversight links under it."""
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    pages = {}
+    for url in ("/officials/", "/incidents/"):
+        html = client.get(url).content.decode()
+        main = re.search(r'<main id="main"[^>]*class="([^"]*)"', html)
+        assert main is not None
+        pages[url] = (main.group(1), '<nav class="subnav"' in html)
+    assert pages["/incidents/"] == pages["/officials/"] == ("container wide", True)
+    # One link per name: the oversight's own incidents list, not the officials' one beside it.
+    assert html.count(">インシデント</a>") == 1
