@@ -4,8 +4,9 @@
   (`User.requires_totp`), and the admin lets a request in only when this session's sign-in was
   verified by it (django-otp's `OTPAdminSite.has_permission`: `user.is_verified()`).
 - The admin has no sign-in form of its own: `/admin/login/` sends the browser to the staff
-  sign-in (someone already signed in with a role the admin is not for gets the 403 page) (`accounts.services.staff_sign_in`), which checks password, terminal and second factor
-  together, answers every refusal with one message and audits the true reason.
+  sign-in (`accounts.services.staff_sign_in`), which checks password, terminal and second factor
+  together, answers every refusal with one message and audits the true reason. Someone already
+  signed in with a role the admin is not for gets the 403 page instead.
 - Every change made through the admin is an audit event (`accounts.receivers`).
 """
 

@@ -51,14 +51,16 @@ Python, the name check and the findings); above it DuckDB spills sorts and joins
 
 # What pyarrow's utf8_trim_whitespace strips (Unicode White_Space): an optional text value made
 # only of these is empty, as schema.load reads it.
-_WHITESPACE = " || ".join(
-    f"chr({c})"
-    for c in (
-        *(9, 10, 11, 12, 13, 32, 0x85, 0xA0, 0x1680),
-        *range(0x2000, 0x200B),
-        *(0x2028, 0x2029, 0x202F, 0x205F, 0x3000),
-    )
+_WHITESPACE_CODES = (
+    *(9, 10, 11, 12, 13, 32, 0x85, 0xA0, 0x1680),
+    *range(0x2000, 0x200B),
+    *(0x2028, 0x2029, 0x202F, 0x205F, 0x3000),
 )
+_WHITESPACE = " || ".join(f"chr({c})" for c in _WHITESPACE_CODES)
+# The code points between the space and the next white space, and those above the last one:
+# a text starting with one of them is no white space (the cheap test in _parquet_view_sql).
+_FIRST_WIDE_SPACE = min(c for c in _WHITESPACE_CODES if c > 32)
+_AFTER_LAST_SPACE = max(_WHITESPACE_CODES) + 1
 
 
 def _parquet_view_sql(table: str, path: Path) -> str | None:
@@ -83,7 +85,10 @@ def _parquet_view_sql(table: str, path: Path) -> str | None:
                 # byte, and UTF-8 keeps the order of code points): one from "!" to U+0084 or
                 # above U+3000 (IDs, kana) is no white space, so the text is kept as it is;
                 # trim with a set of characters costs about ten times a plain read.
-                kept = f"({name} >= '!' AND {name} < chr(133)) OR {name} >= chr(12289)"
+                kept = (
+                    f"({name} >= '!' AND {name} < chr({_FIRST_WIDE_SPACE})) "
+                    f"OR {name} >= chr({_AFTER_LAST_SPACE})"
+                )
                 blank = f"{name} = '' OR trim({name}, {_WHITESPACE}) = ''"
                 cols.append(
                     f"CASE WHEN {kept} THEN {name} WHEN {blank} THEN NULL ELSE {name} END AS {name}"
