@@ -35,3 +35,41 @@ def test_catalogue_is_complete_and_compiled(po, tmp_path):
     assert committed.read_bytes() == compiled.read_bytes(), (
         f"{committed} is stale: run `make messages`"
     )
+
+
+def _compiled_catalogues() -> dict[str, dict[str, str]]:
+    """Each catalogue's translations as Django loads them: {msgid: msgstr}, no headers."""
+    import gettext
+
+    catalogues = {}
+    for po in CATALOGUES:
+        with po.with_suffix(".mo").open("rb") as f:
+            catalog = gettext.GNUTranslations(f)._catalog  # type: ignore[attr-defined]
+        catalogues[str(po.relative_to(SRC))] = {
+            k: v for k, v in catalog.items() if isinstance(k, str) and k
+        }
+    return catalogues
+
+
+def test_one_msgid_has_one_translation_across_catalogues():
+    """Django merges every catalogue into one (the project's locale first, then the apps in
+    INSTALLED_APPS order), so a msgid translated two ways shows only one of them everywhere and
+    the other catalogue silently lies about its page (the officials' nav said 職員向け in its own
+    catalogue, 市職員向け in the project's)."""
+    seen: dict[str, dict[str, str]] = {}
+    for name, catalog in _compiled_catalogues().items():
+        for msgid, msgstr in catalog.items():
+            seen.setdefault(msgid, {})[name] = msgstr
+    conflicts = {k: v for k, v in seen.items() if len(set(v.values())) > 1}
+    assert not conflicts, conflicts
+
+
+def test_officials_have_one_japanese_name():
+    """Officials are city staff: 市職員, never a bare 職員 that desk (contractor) staff share."""
+    bare = {
+        (name, msgid): msgstr
+        for name, catalog in _compiled_catalogues().items()
+        for msgid, msgstr in catalog.items()
+        if msgid.startswith("Officials") and "市職員" not in msgstr
+    }
+    assert not bare, bare
