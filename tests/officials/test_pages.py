@@ -202,3 +202,55 @@ def test_incident_pages_have_the_officials_layout_and_navigation(client, two_vis
     assert pages["/incidents/"] == pages["/officials/"] == ("container wide", True)
     # One link per name: the oversight's own incidents list, not the officials' one beside it.
     assert html.count(">インシデント</a>") == 1
+
+
+def test_visit_trail_shows_what_the_visit_committed_and_its_payout(
+    client, db, django_assert_num_queries
+):
+    """The link a visit committed, its point postings and the payout that paid them are in the
+    visit's audit trail (their subject is the link or the batch, not the visit), with the
+    provider's display name looked up once per page, not once per line."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from madoguchi.audit import services as audit
+    from madoguchi.benefits import services as benefits
+    from madoguchi.benefits.events import BENEFITS_LINK_CREATED, BENEFITS_PAYOUT_SENT
+    from tests.benefits import builders
+
+    prog, prov = builders.programme(), builders.provider()
+    link = builders.link(
+        builders.holder(), programme=prog, provider=prov, account="7010000000000001"
+    )
+    other = builders.link(
+        builders.holder(), programme=prog, provider=prov, account="7010000000000003"
+    )
+    with transaction.atomic():
+        for each in (link, other):
+            audit.record(
+                BENEFITS_LINK_CREATED,
+                subject=each,
+                payload={"provider": prov.code, "account": each.masked_account},
+            )
+    benefits.grants_evaluate(link.holder)
+    batch = benefits.payout_batch_create(prov, prog)
+    with transaction.atomic():
+        audit.record(
+            BENEFITS_PAYOUT_SENT,
+            subject=batch,
+            payload={"provider": prov.code, "batch": batch.batch_id, "points": 350},
+        )
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(
+            f"/officials/visits/{link.visit.public_id}/?reason=incident"
+        ).content.decode()
+    assert f"決済サービスを紐付けました（シミュレーションペイ {link.masked_account}）" in html
+    assert other.masked_account not in html  # another visit's link is not this visit's
+    assert "ポイントの記帳" in html
+    assert (
+        f"ポイントを付与依頼しました（シミュレーションペイ、バッチ {batch.batch_id}、350 ポイント）"
+        in html
+    )
+    lookups = [q for q in queries.captured_queries if 'FROM "benefits_provider"' in q["sql"]]
+    assert len(lookups) == 1, lookups

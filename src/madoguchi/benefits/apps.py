@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.core.signals import request_finished, request_started
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -31,6 +32,12 @@ class BenefitsConfig(AppConfig):
         if not desk_procedures.SECOND_CARD_ROLES:
             desk_procedures.SECOND_CARD_ROLES.extend(RELATIONSHIP_ROLES)
 
+        request_started.connect(
+            events.provider_names_memo_start, dispatch_uid="madoguchi.benefits.names_start"
+        )
+        request_finished.connect(
+            events.provider_names_memo_end, dispatch_uid="madoguchi.benefits.names_end"
+        )
         post_migrate.connect(
             _seed_national_programme, sender=self, dispatch_uid="madoguchi.benefits.seed"
         )

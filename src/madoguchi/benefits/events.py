@@ -1,6 +1,7 @@
 """Audit event types of benefits (block 4000-4999)."""
 
 import re
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,18 +28,44 @@ def describe_insurer_code(payload: Mapping[str, Any], lang: str) -> dict[str, st
     return {"code": first.rstrip("。.")}
 
 
+_names = threading.local()
+
+
+def provider_names_memo_start(**_: Any) -> None:
+    """A request's memo of the providers' display names (connected to `request_started`): a
+    page of audit lines asks the database once per provider, not once per line. Outside a
+    request (commands, the worker) every line asks, so an edited name is never stale there."""
+    _names.memo = {}
+
+
+def provider_names_memo_end(**_: Any) -> None:
+    _names.memo = None
+
+
+def _provider_names(code: str) -> tuple[str, str] | None:
+    from .models import Provider  # the models import this module's app
+
+    memo: dict[str, tuple[str, str] | None] | None = getattr(_names, "memo", None)
+    if memo is not None and code in memo:
+        return memo[code]
+    row = Provider.objects.filter(code=code).values_list("display_name_ja", "display_name_en")
+    names = row.first()
+    if memo is not None:
+        memo[code] = names
+    return names
+
+
 def describe_provider(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
     """The payment service's display name for its stored `provider` code (officials and
     residents read 「シミュレーションペイ」, not sim-pay); an unknown code stays as it is."""
-    from .models import Provider  # the models import this module's app
-
     code = str(payload.get("provider", "?"))
-    provider = Provider.objects.filter(code=code).only("display_name_ja", "display_name_en").first()
-    if provider is None:
+    names = _provider_names(code)
+    if names is None:
         return {"provider": code}
+    name_ja, name_en = names
     if lang.lower().startswith("en"):
-        return {"provider": provider.display_name_en or provider.display_name_ja}
-    return {"provider": provider.display_name_ja}
+        return {"provider": name_en or name_ja}
+    return {"provider": name_ja}
 
 
 BENEFITS_LINK_CREATED = register(

@@ -15,6 +15,13 @@ from django.utils import timezone
 from madoguchi.accounts.constants import Role
 from madoguchi.audit import selectors as audit_selectors
 from madoguchi.audit.models import AuditEvent
+from madoguchi.benefits.models import (
+    HealthInsuranceRegistration,
+    LedgerTransfer,
+    PaymentLink,
+    PayoutItem,
+    PublicFundAccount,
+)
 from madoguchi.desk.events import VISITS_CARD_INSERTED, VISITS_CARD_REMOVED
 from madoguchi.desk.models import Visit
 from madoguchi.incidents.models import Incident
@@ -76,12 +83,29 @@ def incidents_for(user: Any) -> QuerySet[Incident]:
 
 
 def audit_trail(visit: Visit) -> list[AuditEvent]:
-    """Every audit event about the visit, its procedures and completions, in log order."""
+    """Every audit event about the visit, its procedures and completions, what they committed
+    (the link, account or registration; its point postings and the payouts that paid them:
+    "linked", "payout sent"), in log order."""
     events: dict[int, AuditEvent] = {}
-    subjects: list[Any] = [visit, *visit.procedures.all(), *visit.completions.all()]
+    links = list(PaymentLink.objects.filter(visit=visit))
+    subjects: list[Any] = [
+        visit,
+        *visit.procedures.all(),
+        *visit.completions.all(),
+        *links,
+        *PublicFundAccount.objects.filter(visit=visit),
+        *HealthInsuranceRegistration.objects.filter(visit=visit),
+        *LedgerTransfer.objects.filter(link__in=links),
+        *{item.batch for item in PayoutItem.objects.filter(link__in=links).select_related("batch")},
+    ]
+    ids: dict[str, list[str]] = {}
     for subject in subjects:
-        for e in audit_selectors.events_for_subject(subject):
-            events[e.seq] = e
+        ids.setdefault(subject._meta.label_lower, []).append(str(subject.pk))
+    about = Q()
+    for subject_type, subject_ids in ids.items():
+        about |= Q(subject_type=subject_type, subject_id__in=subject_ids)
+    for e in AuditEvent.objects.filter(about):
+        events[e.seq] = e
     # Card events name no subject: take the terminal's from the visit's start to its end.
     card = audit_selectors.events_for_terminal(visit.terminal).filter(
         event_name__in=[VISITS_CARD_INSERTED.name, VISITS_CARD_REMOVED.name],
