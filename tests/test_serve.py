@@ -178,3 +178,27 @@ def test_the_access_log_line_reaches_its_file_as_through_logging(environ, tmp_pa
     filtered = written(AccessLogger, "filtered.log", lambda record: seen.append(record) or True)
     assert len(seen) == 1
     assert filtered.split(" [")[0] == ours.split(" [")[0]
+
+
+@pytest.mark.django_db
+def test_the_sweeper_stops_soon_after_serve_is_gone_not_after_its_interval(monkeypatch):
+    """Ctrl-C on `madoguchi serve` (or `make demo`) used to leave its sweeper behind for up to
+    the rest of its interval (30 s): it looked for its parent only after each whole sleep."""
+    from madoguchi.core.management.commands import sweep
+
+    clock = {"now": 0.0}
+
+    class FakeTime:
+        @staticmethod
+        def monotonic():
+            return clock["now"]
+
+        @staticmethod
+        def sleep(seconds):
+            clock["now"] += seconds
+
+    monkeypatch.setattr(sweep, "time", FakeTime)
+    # The parent (serve) is there for the first sweep and gone 2 s into the wait.
+    monkeypatch.setattr(sweep, "_alive", lambda pid: clock["now"] < 2)
+    call_command("sweep", every=30, parent_pid=4242)
+    assert clock["now"] <= 2 + sweep.PARENT_CHECK_SECONDS

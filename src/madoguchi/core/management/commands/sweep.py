@@ -44,9 +44,23 @@ class Command(PlainErrors, BaseCommand):
                 )
             if not every:
                 return
-            time.sleep(every)
-            if parent_pid and not _alive(parent_pid):
+            if not _wait(every, parent_pid):
                 return
+
+
+# How often a waiting sweeper looks for its parent: Ctrl-C on `madoguchi serve` (or the demo)
+# leaves no sweeper behind for the rest of its interval (30 s by default).
+PARENT_CHECK_SECONDS = 0.5
+
+
+def _wait(every: float, parent_pid: int) -> bool:
+    """Sleep ``every`` seconds; False as soon as the parent process is gone."""
+    deadline = time.monotonic() + every
+    while (left := deadline - time.monotonic()) > 0:
+        if parent_pid and not _alive(parent_pid):
+            return False
+        time.sleep(min(left, PARENT_CHECK_SECONDS) if parent_pid else left)
+    return not parent_pid or _alive(parent_pid)
 
 
 def _alive(pid: int) -> bool:
