@@ -202,3 +202,17 @@ def test_the_sweeper_stops_soon_after_serve_is_gone_not_after_its_interval(monke
     monkeypatch.setattr(sweep, "_alive", lambda pid: clock["now"] < 2)
     call_command("sweep", every=30, parent_pid=4242)
     assert clock["now"] <= 2 + sweep.PARENT_CHECK_SECONDS
+
+
+def test_ctrl_c_in_the_terminal_reaches_serve_not_its_sweeper(monkeypatch):
+    """The sweeper runs in a process group of its own: the terminal's Ctrl-C (SIGINT to the
+    foreground group) stops gunicorn; the sweeper follows its parent instead of dying with a
+    KeyboardInterrupt traceback on the console."""
+    started = []
+    monkeypatch.setattr(serve.subprocess, "Popen", lambda argv, **kw: started.append((argv, kw)))
+    monkeypatch.setattr(serve.os, "execv", lambda exe, argv: None)
+    call_command("serve")
+    [(argv, kw)] = started
+    assert "sweep" in argv
+    assert "--parent-pid" in argv
+    assert kw.get("process_group") == 0 or kw.get("start_new_session")

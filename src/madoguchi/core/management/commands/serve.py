@@ -65,8 +65,10 @@ class Command(PlainErrors, BaseCommand):
             os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         ]
         # The sweeper ends lapsed idle visits and purges what they held (docs/visits.md); it
-        # stops by itself once this process (which becomes gunicorn's master) is gone.
+        # stops by itself once this process (which becomes gunicorn's master) is gone. In a
+        # process group of its own, Ctrl-C in the terminal reaches gunicorn, not the sweeper
+        # (which printed a KeyboardInterrupt traceback, often from its start-up checks).
         interval = str(settings.SWEEP_INTERVAL_SECONDS)
         madoguchi = [sys.executable, "-m", "madoguchi", "sweep", "--every", interval]
-        subprocess.Popen([*madoguchi, "--parent-pid", str(os.getpid())])  # noqa: S603
+        subprocess.Popen([*madoguchi, "--parent-pid", str(os.getpid())], process_group=0)  # noqa: S603
         os.execv(sys.executable, argv)  # noqa: S606  (replaces this process; argv is ours)
