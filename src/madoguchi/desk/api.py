@@ -251,26 +251,28 @@ def _observed_at(at: str | None) -> datetime | None:
 
 
 class AgentEventAuth(TerminalAuth):
-    """The terminal's credential, as `TerminalAuth` checks it; for the common report (the card
-    of the terminal's open visit still present) the check and the report are one statement
-    (issue 15, seventh round: the credential lookup was a statement and a transaction of its
-    own on every report). Anything else, or a report that changed nothing, takes
-    `TerminalAuth` and then the view as before (a refused credential is refused and audited
-    there)."""
+    """The terminal's credential, as `TerminalAuth` checks it; for the common reports the check
+    and the report are one step: a presence report (the card of the terminal's open visit still
+    present) is one statement (issue 15, seventh round: the credential lookup was a statement
+    and a transaction of its own on every report), a card removal checks the credential in the
+    open visit's locked read (ninth round). Anything else, or a report that found no visit,
+    takes `TerminalAuth` and then the view as before (a refused credential is refused and
+    audited there)."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        if _presence_applied(request, token):
-            request._presence_applied = True  # type: ignore[attr-defined]
+        if _applied_with_credential(request, token):
+            request._event_applied = True  # type: ignore[attr-defined]
             return True
         return super().authenticate(request, token)
 
 
-def _presence_applied(request: HttpRequest, token: str) -> bool:
+def _applied_with_credential(request: HttpRequest, token: str) -> bool:
     try:
         body = AgentEventIn.model_validate(json.loads(request.body))
     except (ValueError, ValidationError):  # the view's parsing answers it
         return False
-    if body.kind != AgentEventKind.PRESENCE or not body.cert_fingerprint:
+    presence = body.kind == AgentEventKind.PRESENCE and bool(body.cert_fingerprint)
+    if not presence and body.kind != AgentEventKind.REMOVED:
         return False
     try:
         observed_at = _observed_at(body.at)
@@ -279,18 +281,21 @@ def _presence_applied(request: HttpRequest, token: str) -> bool:
     key = terminal_services.credential_key(token)
     if key is None:
         return False
+    fp = body.cert_fingerprint.lower() if body.cert_fingerprint else None
+    if not presence:
+        return services.removal_by_credential(
+            prefix=key[0], secret_hash=key[1], cert_fingerprint=fp, observed_at=observed_at
+        )
+    assert fp is not None
     request._presence_tried = True  # type: ignore[attr-defined]
     return services.presence_by_credential(
-        prefix=key[0],
-        secret_hash=key[1],
-        cert_fingerprint=body.cert_fingerprint.lower(),
-        observed_at=observed_at,
+        prefix=key[0], secret_hash=key[1], cert_fingerprint=fp, observed_at=observed_at
     )
 
 
 @agent_router.post("/events", response={204: None, codes_4xx: Error}, auth=AgentEventAuth())
 def agent_events(request: HttpRequest, body: AgentEventIn) -> Any:
-    if getattr(request, "_presence_applied", False):
+    if getattr(request, "_event_applied", False):
         return Status(204, None)
     fp = body.cert_fingerprint.lower() if body.cert_fingerprint else None
     services.agent_event(

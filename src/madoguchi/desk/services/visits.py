@@ -257,6 +257,25 @@ _OPEN_VISIT_LOCKED = Prepared(
     ),
     terminal_id=-15,
 )
+# The same locked read, found through the terminal's credential instead of the terminal: the
+# agent's card removal checks its credential in it (issue 15, ninth round), as the presence
+# report does in its UPDATE. Only an unrevoked credential of an active terminal finds a visit.
+_OPEN_VISIT_LOCKED_BY_CREDENTIAL = Prepared(
+    lambda prefix, secret_hash: (
+        Visit.objects.select_for_update(of=("self", "terminal", "staff", "certificate"))
+        .select_related("terminal__contractor", "staff", "certificate")
+        .filter(
+            terminal__credentials__prefix=prefix,
+            terminal__credentials__secret_hash=secret_hash,
+            terminal__credentials__revoked_at__isnull=True,
+            terminal__is_active=True,
+            ended_at__isnull=True,
+        )
+        .order_by("pk")[:1]
+    ),
+    prefix="-credential-prefix-",
+    secret_hash="-credential-secret-hash-",
+)
 _OPEN_VISIT_READ = Prepared(
     lambda terminal_id: (
         Visit.objects.select_related("terminal", "staff", "certificate", "holder")
@@ -272,7 +291,11 @@ def _open_visit_locked(terminal: Terminal, now: datetime) -> Visit | None:
     found = _OPEN_VISIT_LOCKED(terminal_id=terminal.pk)
     if not found:
         return None
-    visit = found[0]
+    return _unless_lapsed(found[0], now)
+
+
+def _unless_lapsed(visit: Visit, now: datetime) -> Visit | None:
+    """A locked, open visit as it is, or None after ending it if it has lapsed by `now`."""
     lapsed = lapse(visit, now)
     if lapsed is not None:
         end_locked(visit, lapsed[0], at=lapsed[1])
@@ -477,6 +500,19 @@ def agent_event(
     ended, had_visit = _agent_event_visit(
         terminal, kind, cert_fingerprint, observed_at, presence_tried
     )
+    _pass_on(terminal, kind, cert_fingerprint, observed_at, had_visit)
+    return ended
+
+
+def _pass_on(
+    terminal: Terminal,
+    kind: AgentEventKind,
+    cert_fingerprint: str | None,
+    observed_at: datetime | None,
+    had_visit: bool,
+) -> None:
+    """After the event's transaction: a removal or presence report that found no open visit
+    goes to `card_reported`."""
     if not had_visit and kind != AgentEventKind.INSERTED:
         card_reported.send(
             sender=Terminal,
@@ -485,7 +521,29 @@ def agent_event(
             cert_fingerprint=cert_fingerprint,
             observed_at=observed_at or timezone.now(),
         )
-    return ended
+
+
+def removal_by_credential(
+    *, prefix: str, secret_hash: str, cert_fingerprint: str | None, observed_at: datetime | None
+) -> bool:
+    """The agent's card removal with its credential checked in the open visit's locked read
+    (issue 15, ninth round: the credential lookup was a statement of its own on every removal):
+    the open visit of the terminal whose credential has `prefix` and `secret_hash`, not revoked,
+    the terminal active, gets the removal as `agent_event` gives it (ended, the audit event,
+    a lapsed one ended for its lapse). False (nothing done): no such visit — a refused
+    credential or a terminal without an open visit — which the caller then takes through the
+    credential check and `agent_event`, its refusal audited there."""
+    now = timezone.now()
+    kind = AgentEventKind.REMOVED
+    with transaction.atomic():
+        found = _OPEN_VISIT_LOCKED_BY_CREDENTIAL(prefix=prefix, secret_hash=secret_hash)
+        if not found:
+            return False
+        terminal = found[0].terminal
+        visit = _unless_lapsed(found[0], now)
+        _, had_visit = _apply_locked(terminal, visit, kind, cert_fingerprint, observed_at, now)
+    _pass_on(terminal, kind, cert_fingerprint, observed_at, had_visit)
+    return True
 
 
 def _presence_touch(
@@ -579,28 +637,41 @@ def _agent_event_visit(
     with transaction.atomic():
         # Lock order everywhere: the visit row first, the audit log's head last.
         visit = _open_visit_locked(terminal, now)
-        if kind in (AgentEventKind.INSERTED, AgentEventKind.REMOVED):
-            audit.record(
-                VISITS_CARD_INSERTED if kind == AgentEventKind.INSERTED else VISITS_CARD_REMOVED,
-                actor=None,
-                terminal=terminal,
-                subject=None,
-                payload={"certificate": cert_fingerprint},
-            )
-        if visit is None or (observed_at is not None and observed_at < visit.started_at):
-            return None, visit is not None
-        if visit.handover_at is not None:
-            return _handover_event(visit, kind, cert_fingerprint, now), True
-        if kind == AgentEventKind.REMOVED or (
-            kind == AgentEventKind.PRESENCE and cert_fingerprint is None
-        ):
-            end_locked(visit, VisitEndReason.CARD_REMOVED, at=now)
-            return visit, True
-        if cert_fingerprint != visit.certificate.fingerprint:
-            _end_swapped(visit, cert_fingerprint, now)
-            return visit, True
-        visit.last_presence_at = now
-        visit.save(update_fields=["last_presence_at"])
+        return _apply_locked(terminal, visit, kind, cert_fingerprint, observed_at, now)
+
+
+def _apply_locked(
+    terminal: Terminal,
+    visit: Visit | None,
+    kind: AgentEventKind,
+    cert_fingerprint: str | None,
+    observed_at: datetime | None,
+    now: datetime,
+) -> tuple[Visit | None, bool]:
+    """Inside the event's transaction, the terminal's open visit locked (None: it had none, or
+    it lapsed and was ended): the event applied as `_agent_event_visit` says."""
+    if kind in (AgentEventKind.INSERTED, AgentEventKind.REMOVED):
+        audit.record(
+            VISITS_CARD_INSERTED if kind == AgentEventKind.INSERTED else VISITS_CARD_REMOVED,
+            actor=None,
+            terminal=terminal,
+            subject=None,
+            payload={"certificate": cert_fingerprint},
+        )
+    if visit is None or (observed_at is not None and observed_at < visit.started_at):
+        return None, visit is not None
+    if visit.handover_at is not None:
+        return _handover_event(visit, kind, cert_fingerprint, now), True
+    if kind == AgentEventKind.REMOVED or (
+        kind == AgentEventKind.PRESENCE and cert_fingerprint is None
+    ):
+        end_locked(visit, VisitEndReason.CARD_REMOVED, at=now)
+        return visit, True
+    if cert_fingerprint != visit.certificate.fingerprint:
+        _end_swapped(visit, cert_fingerprint, now)
+        return visit, True
+    visit.last_presence_at = now
+    visit.save(update_fields=["last_presence_at"])
     return None, True
 
 
