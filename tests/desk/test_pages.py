@@ -262,3 +262,26 @@ def test_the_poll_answers_304_while_nothing_changed_in_few_queries(trusted, staf
     gone = staff_client.get("/api/v1/visits/current/state", HTTP_IF_NONE_MATCH=changed["ETag"])
     assert gone.status_code == 404
     assert gone.json()["code"] == "no_open_visit"
+
+
+@pytest.mark.parametrize(
+    ("kind", "english", "japanese"),
+    [
+        ("point_application", "Payment service ID", "決済サービスID"),
+        ("public_fund_account", "Bank code", "金融機関コード"),
+        ("health_insurance_use", "Insurer number", "保険者番号"),
+    ],
+)
+def test_procedure_forms_speak_the_pages_language(trusted, staff_client, kind, english, japanese):
+    """The benefits forms' labels were Japanese literals: the English desk page asked for
+    「決済サービスID」 under English headings."""
+    start(staff_client, trusted.card("A"))
+    url = f"/desk/visit/procedures/{kind}/"
+    en = staff_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert english in en
+    assert "The resident confirmed the kana" in en
+    assert japanese not in en
+    assert "ご本人" not in en
+    ja = staff_client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert japanese in ja
+    assert "ご本人がフリガナを確認しました" in ja

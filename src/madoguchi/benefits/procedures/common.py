@@ -95,13 +95,15 @@ class NameCheckFields(forms.Form):
     follow the form's own fields (`field_order` lists those)."""
 
     resident_kana = forms.CharField(
-        label="ご本人のお名前（フリガナ）", max_length=100, required=False
+        label=_("Resident's name (kana)"), max_length=100, required=False
     )
     resident_kana_confirmed = forms.BooleanField(
-        label="ご本人がフリガナを確認しました", required=False
+        label=_("The resident confirmed the kana"), required=False
     )
-    confirm_close_match = forms.BooleanField(label="ご本人が口座名義を確認しました", required=False)
+    confirm_close_match = forms.BooleanField(
+        label=_("The resident confirmed the account holder's name"), required=False
+    )
     use_representative_exception = forms.BooleanField(
-        label="未成年者が法定代理人の口座を使う（例外）", required=False
+        label=_("A minor uses the legal representative's account (exception)"), required=False
     )
     resident_name = forms.CharField(widget=forms.HiddenInput, required=False)

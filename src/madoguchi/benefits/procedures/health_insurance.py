@@ -21,21 +21,23 @@ from .common import ProcedureBase, name_lines, resident_name_of
 
 
 class HealthInsuranceForm(forms.Form):
-    insurer_number = forms.CharField(label="保険者番号", max_length=8)
-    insured_symbol = forms.CharField(label="記号", max_length=20)
-    insured_number = forms.CharField(label="番号", max_length=20)
-    branch = forms.CharField(label="枝番", max_length=2)
+    insurer_number = forms.CharField(label=_("Insurer number"), max_length=8)
+    insured_symbol = forms.CharField(label=_("Insured person's symbol"), max_length=20)
+    insured_number = forms.CharField(label=_("Insured person's number"), max_length=20)
+    branch = forms.CharField(label=_("Branch number"), max_length=2)
     # The insured person must be the card holder (insured.bind_to_person).
-    resident_birth_date = forms.DateField(label="ご本人の生年月日（カード記載）")
-    resident_sex = forms.ChoiceField(label="ご本人の性別（カード記載）", choices=insured.SEXES)
+    resident_birth_date = forms.DateField(label=_("Resident's birth date (as on the card)"))
+    resident_sex = forms.ChoiceField(
+        label=_("Resident's sex (as on the card)"), choices=insured.SEXES
+    )
     resident_kana = forms.CharField(
-        label="ご本人のお名前（フリガナ）", max_length=100, required=False
+        label=_("Resident's name (kana)"), max_length=100, required=False
     )
     resident_kana_confirmed = forms.BooleanField(
-        label="ご本人がフリガナを確認しました", required=False
+        label=_("The resident confirmed the kana"), required=False
     )
     confirm_close_match = forms.BooleanField(
-        label="ご本人が被保険者の氏名を確認しました", required=False
+        label=_("The resident confirmed the insured person's name"), required=False
     )
     resident_name = forms.CharField(widget=forms.HiddenInput, required=False)
 

@@ -36,10 +36,10 @@ from .common import NameCheckFields, ProcedureBase, name_lines, open_version, re
 class PointApplicationForm(NameCheckFields):
     field_order = ["programme", "provider", "payment_service_id", "security_code"]
     programme = forms.CharField(initial=NATIONAL_PROGRAMME, widget=forms.HiddenInput)
-    provider = forms.ChoiceField(label="決済サービス", choices=())
-    payment_service_id = forms.CharField(label="決済サービスID", max_length=40)
+    provider = forms.ChoiceField(label=_("Payment service"), choices=())
+    payment_service_id = forms.CharField(label=_("Payment service ID"), max_length=40)
     security_code = forms.CharField(
-        label="セキュリティコード", max_length=8, widget=forms.PasswordInput
+        label=_("Security code"), max_length=8, widget=forms.PasswordInput
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -28,12 +28,12 @@ from .common import NameCheckFields, ProcedureBase, name_lines, resident_name_of
 
 class PublicFundForm(NameCheckFields):
     field_order = ["bank_code", "branch_code", "account_type", "account_number"]
-    bank_code = forms.CharField(label="金融機関コード", max_length=4)
-    branch_code = forms.CharField(label="支店コード", max_length=3)
+    bank_code = forms.CharField(label=_("Bank code"), max_length=4)
+    branch_code = forms.CharField(label=_("Branch code"), max_length=3)
     account_type = forms.ChoiceField(
-        label="預金種目", choices=[(t.value, t.label_ja) for t in BankAccountType]
+        label=_("Account type"), choices=[(t.value, t.label_ja) for t in BankAccountType]
     )
-    account_number = forms.CharField(label="口座番号", max_length=7)
+    account_number = forms.CharField(label=_("Account number"), max_length=7)
 
 
 class PublicFundRegistration(ProcedureBase):
