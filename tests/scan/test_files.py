@@ -8,6 +8,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+import pytest
+from django.core.management import CommandError, call_command
 
 from madoguchi.scan import engine, generate, schema
 from tests.scan.builders import Desk, family
@@ -142,3 +144,163 @@ def test_the_last_query_joins_nothing_and_reads_each_partition(duck, tmp_path, m
     sql = str(ibis.to_sql(duck.findings(files), dialect="duckdb")).upper()
     assert " JOIN " not in sql
     assert len(set(re.findall(r"SCAN_STAGE_\d+", sql))) == 5
+
+
+def test_partitions_are_written_once_and_read_from_their_own_files(tmp_path, monkeypatch):
+    # At 100M links each of the eight partitions of steps (1) and (2) read every link,
+    # resident and desk event again: each input is now written once, split by the hash, and
+    # no step of any partition reads the input files; the files go in the run's temporary
+    # directory (its name not read as a glob) and are removed with the connection, also when
+    # the scan fails.
+    data = tmp_path / "data"
+    generate.generate(data, links=3000, seed=5, rate=0.05, family_rate=0.02)
+    spill = tmp_path / "spill[1]?"  # not read as a glob
+    spill.mkdir()
+    staged: list[str] = []
+    real = engine.Engine._materialize
+
+    def spy(self, table):
+        staged.append(str(ibis.to_sql(table, dialect="duckdb")))
+        return real(self, table)
+
+    monkeypatch.setattr(engine.Engine, "_materialize", spy)
+
+    def reads(name):
+        return sum(f"scan_file_{name}" in sql for sql in staged)
+
+    with engine.connect("duckdb", threads=2, temp_directory=spill) as eng:
+        files = eng.register_files(data)
+        whole = _rows(eng, files)
+        one = {t: reads(t) for t in schema.TABLES}
+        staged.clear()
+        monkeypatch.setattr(engine, "PART_LINKS", 1500)
+        assert _rows(eng, files) == whole
+        two = {t: reads(t) for t in schema.TABLES}
+        for path in spill.rglob("*.parquet"):
+            path.unlink()
+        staged.clear()
+        monkeypatch.setattr(engine, "PART_LINKS", 700)
+        assert _rows(eng, files) == whole
+        # The same reads of the input for two partitions and for five (steps (3) and (4)),
+        # fewer than with one (whose steps (1) and (2) read the files).
+        assert {t: reads(t) for t in schema.TABLES} == two
+        assert all(two[t] < one[t] for t in schema.TABLES)
+        assert two["desk_events"] == 0
+        written = sorted(p.relative_to(spill).parts[1:] for p in spill.rglob("*.parquet"))
+        assert len({p[0] for p in written}) == 3  # links, residents and desk events, once each
+        assert {p[1] for p in written} == {f"_scan_part={k}" for k in range(5)}
+    assert list(spill.iterdir()) == []
+
+    def fails() -> None:
+        with engine.connect("duckdb", threads=2, temp_directory=spill) as eng:
+            eng.findings(eng.register_files(data))
+            assert any(spill.rglob("*.parquet"))
+            raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        fails()
+    assert list(spill.iterdir()) == []
+
+
+def test_a_partition_without_rows_gives_the_same_findings(duck, tmp_path, monkeypatch):
+    # One terminal and three residents in five partitions: some hold no rows at all.
+    directory = _desk().write(tmp_path / "in")
+    files = duck.register_files(directory)
+    whole = _rows(duck, files)
+    monkeypatch.setattr(engine, "PART_LINKS", 1)
+    assert duck.parts(files) == 5
+    assert _rows(duck, files) == whole
+
+
+def _set(table, column, values):
+    t = pq.read_table(table)
+    pq.write_table(t.set_column(t.schema.get_field_index(column), column, values), table)
+
+
+def _breaks():
+    """Ways to break a valid input, each with its file."""
+
+    def values(table, column, fn):
+        def apply(directory):
+            path = directory / f"{table}.parquet"
+            t = pq.read_table(path)
+            _set(
+                path,
+                column,
+                pa.array(fn(t.column(column).to_pylist()), t.schema.field(column).type),
+            )
+
+        return apply
+
+    def rewrite(table, fn):
+        def apply(directory):
+            path = directory / f"{table}.parquet"
+            pq.write_table(fn(pq.read_table(path)), path)
+
+        return apply
+
+    def last(v):
+        return lambda xs: [*xs[:-1], v]
+
+    return {
+        "blank name": values("residents", "name_kana", last(" ")),
+        "wide space": values("residents", "household_id", last("\u3000\u2000")),
+        "null key": values("links", "link_id", last(None)),
+        "empty resident": values("links", "resident_id", last("")),
+        "null time": values("desk_events", "at", last(None)),
+        "unknown value": values("links", "programme", last("mynapoint_3")),
+        "duplicate key": values("links", "link_id", lambda xs: [*xs[:-1], xs[0]]),
+        "duplicate resident": values("residents", "resident_id", lambda xs: [*xs[:-1], xs[0]]),
+        "no rows": rewrite("desk_events", lambda t: t.slice(0, 0)),
+        "missing column": rewrite("links", lambda t: t.drop_columns(["channel"])),
+        "text time": rewrite(
+            "links",
+            lambda t: t.set_column(
+                6,
+                "linked_at",
+                pa.array([*t.column(6).cast(pa.string()).to_pylist()[:-1], "yesterday"]),
+            ),
+        ),
+        "not parquet": lambda d: (d / "residents.parquet").write_bytes(b"PAR1 not really"),
+    }
+
+
+@pytest.mark.parametrize("broken", list(_breaks()))
+def test_duckdb_validation_refuses_what_schema_refuses_with_the_same_error(duck, tmp_path, broken):
+    # The scan on DuckDB checks a valid Parquet input in one query over its own read of the
+    # files; any problem is then told by schema, which names the first bad row: the same
+    # error either way, and the command writes nothing.
+    directory = _desk().write(tmp_path / "in")
+    _breaks()[broken](directory)
+    with pytest.raises(schema.InputError) as expected:
+        schema.validate(directory)
+    with pytest.raises(schema.InputError) as got:
+        duck.validate(directory)
+    assert str(got.value) == str(expected.value)
+    assert (got.value.file, got.value.column) == (expected.value.file, expected.value.column)
+    out = tmp_path / "out"
+    with pytest.raises(CommandError, match=re.escape(str(expected.value))):
+        call_command("scan", "run", str(directory), "--out", str(out))
+    assert not out.exists()
+
+
+def test_duckdb_validates_a_good_parquet_input_without_schemas_batches(duck, tmp_path, monkeypatch):
+    # Required text that starts with a character the cheap test does not clear (é, U+2000
+    # before text), and keys whose hashes repeat (checked again by schema, on the keys).
+    directory = _desk().write(tmp_path / "in")
+    path = directory / "residents.parquet"
+    names = pq.read_table(path).column("name_kana").to_pylist()
+    _set(path, "name_kana", pa.array(["\u00e9", "\u2000ｱ", *names[2:]]))
+    rows = schema.validate(directory)
+
+    def no(*args, **kwargs):
+        raise AssertionError("schema read the batches")
+
+    monkeypatch.setattr(schema, "batches", no)
+    assert duck.validate(directory) == rows
+    monkeypatch.setattr(schema, "UNIQUE_HASH", "hash(length(key))")
+    with pytest.raises(AssertionError, match="schema read the batches"):
+        duck.validate(directory)
+    monkeypatch.undo()
+    monkeypatch.setattr(schema, "UNIQUE_HASH", "hash(length(key))")
+    assert duck.validate(directory) == rows

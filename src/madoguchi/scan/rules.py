@@ -21,7 +21,16 @@ import ibis.expr.types as ir
 from madoguchi.scan.labels import CAUSES, MISLINK_CAUSES
 from madoguchi.scan.namematch import CLOSE, MATCH, NO_MATCH, UNAVAILABLE
 
-__all__ = ["CAUSES", "MISLINK_CAUSES", "RULES", "Rule", "features", "findings"]
+__all__ = [
+    "CAUSES",
+    "MISLINK_CAUSES",
+    "RULES",
+    "Rule",
+    "Split",
+    "features",
+    "findings",
+    "partition_of",
+]
 
 
 _RANK = {"login": 0, "card_read": 1, "commit": 2, "card_removed": 3, "logout": 4}
@@ -46,9 +55,14 @@ def _hash(value: str) -> dt.uint64:
 Keep = Callable[[ir.Table], ir.Table]
 
 
+def partition_of(col: ir.StringValue, parts: int) -> ir.IntegerValue:
+    """The partition (0 to ``parts`` - 1) a row falls in by the hash of ``col``."""
+    return _hash(col) % parts
+
+
 def _part(col: ir.StringValue, parts: int, k: int) -> ir.BooleanValue:
     """Whether a row falls in partition ``k`` of ``parts`` by the hash of ``col``."""
-    return (_hash(col) % parts) == k
+    return partition_of(col, parts) == k
 
 
 def _union(tables: list[ir.Table]) -> ir.Table:
@@ -72,24 +86,28 @@ def _checked(
     )
 
 
+def _split_by_filter(table: ir.Table, column: str, parts: int) -> list[ir.Table]:
+    """``table`` in ``parts`` partitions by the hash of ``column``, each a filter over the whole
+    table (each partition's query reads every row again; an engine may split it once instead:
+    ``Split``)."""
+    if parts == 1:
+        return [table]
+    return [table.filter(_part(table[column], parts, k)) for k in range(parts)]
+
+
+Split = Callable[[ir.Table, str, int], list[ir.Table]]
+"""Splits a table into partitions by the hash of a column: partition ``k`` of ``parts`` holds the
+rows where ``_part(column, parts, k)`` holds (``_split_by_filter``; DuckDB writes every partition
+in one pass instead, ``engine.Engine``)."""
+
+
 def _mismatched(
-    t: dict[str, ir.Table],
-    namecheck: Callable[..., ir.Value],
-    keep: Keep,
-    parts: int,
-    k: int,
+    ln: ir.Table, a: ir.Table, namecheck: Callable[..., ir.Value], keep: Keep
 ) -> ir.Table:
-    """The IDs of the links (of resident partition ``k``) whose holder is not a match for
-    their own resident: every link's holder against its resident, each distinct (reading,
-    holder) pair checked once (names repeat across a country: far fewer UDF calls)."""
-    links, res = t["links"], t["residents"]
-    # Empty, not null: DuckDB does not call a UDF on a null argument, and an unknown holder is
-    # a result of its own (unavailable).
-    ln = links.select(links.link_id, links.resident_id, holder=links.holder_kana.fill_null(""))
-    a = res.select(a_id=res.resident_id, a_name=res.name_kana)
-    if parts > 1:
-        ln = ln.filter(_part(ln.resident_id, parts, k))
-        a = a.filter(_part(a.a_id, parts, k))
+    """The IDs of the links ``ln`` (of one partition by resident) whose holder is not a match
+    for their own resident (``a``, the residents of that partition): every link's holder
+    against its resident, each distinct (reading, holder) pair checked once (names repeat
+    across a country: far fewer UDF calls)."""
     # A link without a resident gets no check (null): never a mismatch here, as before.
     f = ln.inner_join(a, ln.resident_id == a.a_id).select(ln.link_id, ln.holder, a.a_name)
     j = _checked(f, "a_name", "holder", namecheck, keep)
@@ -100,21 +118,27 @@ def _mismatched(
     return j.filter((j.own != MATCH) | j.b_link.isnull()).select("b_link")
 
 
-def _evidence(events: ir.Table, bad: ir.Table, parts: int, k: int) -> ir.Table:
-    """The desk evidence of the commits (of terminal partition ``k``) that need it: those
-    whose link's holder does not match (``bad``) and those under a staff member who was not
-    the one signed in. Each terminal's events are independent, so a partition of whole
-    terminals gives the same rows as all of them at once."""
+def _link_holders(t: dict[str, ir.Table]) -> tuple[ir.Table, ir.Table]:
+    """The narrow columns step (1) reads: each link's resident and holder, each resident's
+    reading."""
+    links, res = t["links"], t["residents"]
+    # Empty, not null: DuckDB does not call a UDF on a null argument, and an unknown holder is
+    # a result of its own (unavailable).
+    ln = links.select(links.link_id, links.resident_id, holder=links.holder_kana.fill_null(""))
+    a = res.select(a_id=res.resident_id, a_name=res.name_kana)
+    return ln, a
+
+
+def _window_rows(events: ir.Table) -> ir.Table:
+    """The desk events step (2)'s window sorts, on narrow rows."""
     e = events
     # Card removals move neither count and no rule reads them here (the report's timelines
     # show them): leaving them out spares the window a quarter of its rows.
     e = e.filter(e.event.isin(["login", "logout", "card_read", "commit"]))
-    if parts > 1:
-        e = e.filter(_part(e.terminal_id, parts, k))
     # The sort is most of the window's cost and it carries every column of its rows: the
     # event travels as its rank (a small integer, not its text), and both running counts as
     # one sum (below).
-    e = e.select(
+    return e.select(
         "terminal_id",
         "at",
         "staff_id",
@@ -129,6 +153,13 @@ def _evidence(events: ir.Table, bad: ir.Table, parts: int, k: int) -> ir.Table:
             else_=0.0,
         ).cast("float64"),
     )
+
+
+def _evidence(e: ir.Table, bad: ir.Table) -> ir.Table:
+    """The desk evidence of the commits (of ``e``: ``_window_rows`` of whole terminals) that
+    need it: those whose link's holder does not match (``bad``) and those under a staff member
+    who was not the one signed in. Each terminal's events are independent, so a partition of
+    whole terminals gives the same rows as all of them at once."""
     # Ties: events of one kind at the same instant. Only card reads need an order among
     # themselves (by resident: it decides which is the visit before the commit; a null
     # resident first, as the empty text would sort); commits move neither count, so their
@@ -210,6 +241,7 @@ def features(
     namecheck: Callable[..., ir.Value],
     materialize: Callable[[ir.Table], ir.Table] | None = None,
     parts: int = 1,
+    split: Split | None = None,
 ) -> ir.Table:
     """One row per suspicious link (name not a match, or desk evidence out of order) with the
     evidence columns the rules read. Links whose holder matches the resident and whose commit
@@ -229,11 +261,16 @@ def features(
 
     ``materialize`` is applied to each step's result before the next reads it (several
     times): an engine passes its ``cache`` so each runs once; the expression is the same
-    either way."""
+    either way. ``split`` splits a table into the partitions (by default each a filter over
+    the whole table: ``_split_by_filter``); the rows are the same either way."""
     keep: Keep = materialize or (lambda x: x)
+    cut: Split = split or _split_by_filter
     links, res = t["links"], t["residents"]
-    bad = _union([keep(_mismatched(t, namecheck, keep, parts, k)) for k in range(parts)])
-    ev = _union([keep(_evidence(t["desk_events"], bad, parts, k)) for k in range(parts)])
+    ln, a = _link_holders(t)
+    by_resident = zip(cut(ln, "resident_id", parts), cut(a, "a_id", parts), strict=True)
+    bad = _union([keep(_mismatched(lk, ak, namecheck, keep)) for lk, ak in by_resident])
+    by_terminal = cut(_window_rows(t["desk_events"]), "terminal_id", parts)
+    ev = _union([keep(_evidence(ek, bad)) for ek in by_terminal])
 
     # (3) The suspicious links with their own columns (the link ID identifies a link), their
     # resident and household, the name check and the evidence.

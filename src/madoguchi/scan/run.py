@@ -235,12 +235,14 @@ def run(
     _check_out(out, replace=replace)
     started_at = datetime.now()
     t0 = time.perf_counter()
-    # Validated batch by batch (bounded memory) before any engine starts; then the engine
-    # reads the files itself. A URI is validated by Spark, which can read it.
-    by_spark = engine == "spark" and isinstance(directory, str)
-    rows = {} if by_spark else schema.validate(directory)
+    # Validated before anything runs, then the engine reads the files itself. DuckDB checks
+    # each Parquet file in one query over its own read (``Engine.validate``); a local
+    # directory for Spark is validated batch by batch (bounded memory) before Spark starts; a
+    # URI by Spark, which can read it.
+    early = engine != "duckdb" and not (engine == "spark" and isinstance(directory, str))
+    rows = schema.validate(directory) if early else {}
     with engines.connect(engine, master=master, memory_limit=memory_limit, threads=threads) as eng:
-        if by_spark:
+        if not early:
             rows = eng.validate(directory)
         registered = eng.register_files(directory)
         findings = _with_progress(

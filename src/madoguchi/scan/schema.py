@@ -42,6 +42,7 @@ __all__ = [
     "load",
     "readers",
     "validate",
+    "validate_table",
     "write",
 ]
 
@@ -560,11 +561,14 @@ def validate(directory: Path | str) -> dict[str, int]:
     """Check every table in bounded memory (one batch at a time, nothing kept; the key columns'
     uniqueness counted by DuckDB over the same pass); the row count of each. Raises
     :class:`InputError` on the first problem."""
-    rows = {}
-    for table, path in files(directory).items():
-        rows[table] = _check_unique(path, table, batches(path, table))
-        if not rows[table]:
-            raise InputError(str(path), None, NO_ROWS)
+    return {table: validate_table(path, table) for table, path in files(directory).items()}
+
+
+def validate_table(path: Path, table: str) -> int:
+    """Check one table's file as :func:`validate` does; its row count."""
+    rows = _check_unique(path, table, batches(path, table))
+    if not rows:
+        raise InputError(str(path), None, NO_ROWS)
     return rows
 
 
