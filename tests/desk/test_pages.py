@@ -285,3 +285,10 @@ def test_procedure_forms_speak_the_pages_language(trusted, staff_client, kind, e
     ja = staff_client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert japanese in ja
     assert "ご本人がフリガナを確認しました" in ja
+
+
+def test_a_resident_name_nested_too_deep_is_a_bad_request_not_a_server_error(trusted, staff_client):
+    start(staff_client, trusted.card("A"))
+    deep = b'{"name": ' * 2000 + b'"x"' + b"}" * 2000
+    r = staff_client.post("/desk/visit/resident/", deep, content_type="application/json")
+    assert r.status_code == 400

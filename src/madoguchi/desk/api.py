@@ -269,7 +269,7 @@ class AgentEventAuth(TerminalAuth):
 def _applied_with_credential(request: HttpRequest, token: str) -> bool:
     try:
         body = AgentEventIn.model_validate(json.loads(request.body))
-    except (ValueError, ValidationError):  # the view's parsing answers it
+    except (ValueError, RecursionError, ValidationError):  # the view's parsing answers it
         return False
     presence = body.kind == AgentEventKind.PRESENCE and bool(body.cert_fingerprint)
     if not presence and body.kind != AgentEventKind.REMOVED:

@@ -382,7 +382,7 @@ def resident(request: HttpRequest) -> HttpResponse:
     try:
         body = json.loads(request.body)
         name = str(body.get("name", ""))[:100]
-    except (ValueError, AttributeError):
+    except (ValueError, RecursionError, AttributeError):
         return HttpResponse(status=400)
     request.session[SESSION_RESIDENT] = {visit.reference: name}
     return HttpResponse(status=204)
