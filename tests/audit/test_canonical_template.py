@@ -1,14 +1,17 @@
 """The canonical template (made at `record()`, filled in at append under the head lock) gives
 byte for byte the RFC 8785 form of the whole document, which `audit verify` recomputes."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from madoguchi.audit import canonical
 from madoguchi.audit.canonical import (
     EventRecord,
     canonical_bytes,
+    canonical_json,
     template,
     time_json,
 )
@@ -51,6 +54,9 @@ def test_the_filled_template_is_the_canonical_form(seq, micros, event_id, names,
         payload=payload,
     )
     assert template(record).fill(seq, time_json(time)) == canonical_bytes(record)
+    # With the payload's canonical JSON given (as `record()` has it), and its remembered parts.
+    again = template(record, canonical_json(payload))
+    assert again.fill(seq, time_json(time)) == canonical_bytes(record)
 
 
 def test_a_typical_event():
@@ -76,3 +82,29 @@ def test_a_typical_event():
             '"time":"2025-04-01T00:00:00.123456Z"}'
         ).encode()
     )
+
+
+def test_the_parts_that_recur_are_serialised_once(monkeypatch):
+    """A desk's actor, terminal, subject and event recur from event to event: their canonical
+    JSON is remembered, and a payload serialised by the caller is not serialised again (issue
+    15, ninth round); the bytes are the same."""
+    calls = []
+    real = canonical.canonical_json
+
+    def counting(value):
+        calls.append(value)
+        return real(value)
+
+    monkeypatch.setattr(canonical, "canonical_json", counting)
+
+    # seq, time, event id and name, actor id and label, terminal id and label, subject type and id
+    first = EventRecord(
+        *(1, datetime(2026, 11, 30, tzinfo=UTC), 4321, "tests.recurring", "7", "窓口 太郎"),
+        *("3", "desk-99", "desk.visit", "recurring", {"n": 1}),
+    )
+    template(first, real(first.payload))
+    calls.clear()
+    second = replace(first, seq=2, payload={"n": 2})
+    made = template(second, real(second.payload))
+    assert calls == []
+    assert made.fill(2, time_json(second.time)) == canonical_bytes(second)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import rfc8785
@@ -103,13 +104,33 @@ class CanonicalTemplate:
         return b"".join((self.head, canonical_json(seq), self.middle, time_json, b"}"))
 
 
-def template(record: EventRecord) -> CanonicalTemplate:
-    """The template of `record`'s canonical bytes (its seq and time are not read)."""
-    part = {key: canonical_json(value) for key, value in _members(record).items()}
+@lru_cache(maxsize=4096, typed=True)
+def _pair_json(k1: str, v1: str, k2: str, v2: str) -> bytes:
+    """The canonical JSON of one of `_members`' pairs (null when both values are empty),
+    remembered: a desk's actor, terminal and event name recur in every event it records
+    (issue 15, ninth round: RFC 8785's pure-Python serialiser ran eight times per event)."""
+    return canonical_json(_pair(k1, v1, k2, v2))
+
+
+@lru_cache(maxsize=1024, typed=True)
+def _event_json(event_id: int, event_name: str) -> bytes:
+    return canonical_json({"id": event_id, "name": event_name})
+
+
+def template(record: EventRecord, payload_json: bytes | None = None) -> CanonicalTemplate:
+    """The template of `record`'s canonical bytes (its seq and time are not read);
+    `payload_json`: the canonical JSON of its payload, when the caller has it already. The
+    parts are `_members`', each serialised on its own (the actor, terminal, subject and event
+    remembered)."""
+    if payload_json is None:
+        payload_json = canonical_json(record.payload)
+    actor = _pair_json("id", record.actor_id, "label", record.actor_label)
+    terminal = _pair_json("id", record.terminal_id, "label", record.terminal_label)
+    subject = _pair_json("type", record.subject_type, "id", record.subject_id)
+    event = _event_json(record.event_id, record.event_name)
     return CanonicalTemplate(
-        head=b'{"actor":%s,"event":%s,"payload":%s,"seq":'
-        % (part["actor"], part["event"], part["payload"]),
-        middle=b',"subject":%s,"terminal":%s,"time":' % (part["subject"], part["terminal"]),
+        head=b'{"actor":%s,"event":%s,"payload":%s,"seq":' % (actor, event, payload_json),
+        middle=b',"subject":%s,"terminal":%s,"time":' % (subject, terminal),
     )
 
 

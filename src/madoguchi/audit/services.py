@@ -170,7 +170,7 @@ def record(
         # Round-trip through JSON so that what is hashed is exactly what the database returns.
         body = json.loads(json.dumps(dict(payload or {}), allow_nan=False))
         _check_payload(body)
-        canonical_json(body)
+        payload_json = canonical_json(body)
     except (TypeError, ValueError) as exc:
         raise AuditError(f"The payload of {event_type.name} is refused: {exc}") from exc
     actor_id, actor_label = _actor_fields(actor)
@@ -189,7 +189,7 @@ def record(
         payload=body,
     )
     # The work that does not depend on seq and time, done now rather than under the head lock.
-    row._audit_template = template(row.as_record())  # type: ignore[attr-defined]
+    row._audit_template = template(row.as_record(), payload_json)  # type: ignore[attr-defined]
     row._audit_payload_db = _PAYLOAD.get_db_prep_save(body, connections[using])  # type: ignore[attr-defined]
     connection = connections[using]
     queue = getattr(connection, "audit_queue", None)
