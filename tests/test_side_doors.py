@@ -32,3 +32,32 @@ def test_malformed_json_is_refused_not_a_server_error(client, path, body):
     credential is checked: any anonymous client could make the server answer 500."""
     r = client.post(path, body, content_type="application/json", HTTP_AUTHORIZATION="Bearer x")
     assert 400 <= r.status_code < 500, (r.status_code, r.content[:200])
+
+
+@pytest.mark.parametrize("path", ["/accounts/sign-out/", "/me/end", "/me/challenge"])
+def test_a_page_asked_with_the_wrong_method_says_why_in_japanese(client, path):
+    """`require_POST` answered a GET with an empty 405 page."""
+    r = client.get(path)
+    assert r.status_code == 405
+    assert r["Allow"] == "POST"
+    html = r.content.decode()
+    assert "このアドレスは GET では使えません（使えるのは POST です）" in html
+    en = client.get(path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "This address does not take a GET request (it takes POST)" in en
+
+
+def test_the_api_asked_with_the_wrong_method_answers_its_refusal_body(client):
+    """django-ninja answered the bare text "Method not allowed"."""
+    r = client.put("/api/v1/agent/events")
+    assert r.status_code == 405
+    body = r.json()
+    assert body["code"] == "method_not_allowed"
+    assert "PUT" in body["message"]
+    assert "このアドレスは PUT では使えません" in body["message_ja"]
+
+
+def test_no_swagger_page_that_the_csp_would_leave_blank(client):
+    """/api/v1/docs loaded Swagger UI from a CDN that the pages' CSP refuses (a blank page, and
+    an outside script named on our origin); the schema stays."""
+    assert client.get("/api/v1/docs").status_code == 404
+    assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "madoguchi API"
