@@ -204,9 +204,7 @@ def test_incident_pages_have_the_officials_layout_and_navigation(client, two_vis
     assert html.count(">インシデント</a>") == 1
 
 
-def test_visit_trail_shows_what_the_visit_committed_and_its_payout(
-    client, db, django_assert_num_queries
-):
+def test_visit_trail_shows_what_the_visit_committed_and_its_payout(client, db):
     """The link a visit committed, its point postings and the payout that paid them are in the
     visit's audit trail (their subject is the link or the batch, not the visit), with the
     provider's display name looked up once per page, not once per line."""
@@ -254,3 +252,26 @@ def test_visit_trail_shows_what_the_visit_committed_and_its_payout(
     )
     lookups = [q for q in queries.captured_queries if 'FROM "benefits_provider"' in q["sql"]]
     assert len(lookups) == 1, lookups
+
+
+OVERSIGHT = {
+    "/incidents/": ">インシデント</a>",
+    "/incidents/complaint/": ">苦情を記録</a>",
+    "/reports/": ">日次報告</a>",
+    "/reports/city/": ">報告の受領状況（市）</a>",
+    "/reports/dashboard/": ">ダッシュボード</a>",
+    "/cases/": ">ケース</a>",
+    "/cases/new/": ">ケースの受付</a>",
+    "/scans/": ">紐付け点検（スキャン）</a>",
+}
+
+
+@pytest.mark.parametrize("role", [Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL])
+def test_the_oversight_navigation_links_only_the_pages_the_reader_may_open(client, db, role):
+    """Desk staff on /cases/ were offered incidents, reports and scans, each a 403."""
+    client.force_login(factories.staff(role))
+    html = client.get("/cases/").content.decode()
+    nav = re.search(r'<nav class="oversight-nav".*?</nav>', html, re.S).group(0)
+    for url, link in OVERSIGHT.items():
+        opens = client.get(url).status_code == 200
+        assert (link in nav) == opens, (role, url, opens)

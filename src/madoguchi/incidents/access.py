@@ -24,14 +24,16 @@ def roles_required(
     *roles: Role,
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     def deco(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @login_required
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not has_any(request.user, *roles):
                 raise PermissionDenied("Your role does not allow this page.")
             return view(request, *args, **kwargs)
 
-        return wrapped
+        # Read by `may_open` (the navigation shows only the pages the reader may open); the
+        # decorators above this one copy it with functools.wraps.
+        wrapped.allowed_roles = roles  # type: ignore[attr-defined]
+        return login_required(wrapped)
 
     return deco
 
@@ -76,3 +78,12 @@ def visible_incidents_q(user: Any, terminals: Any) -> Q:
     if org.kind == OrganisationKind.CITY:
         q |= deskless & Q(organisation__isnull=True)
     return q
+
+
+def may_open(user: Any, url_name: str) -> bool:
+    """Whether `user`'s roles let them open the page named `url_name` (its `roles_required`);
+    a page without that decorator is anyone's who is signed in."""
+    from django.urls import resolve, reverse
+
+    roles = getattr(resolve(reverse(url_name)).func, "allowed_roles", None)
+    return roles is None or has_any(user, *roles)
