@@ -200,6 +200,9 @@ LOGIN_REDIRECT_URL = "/"
 
 # Brute-force protection on staff sign-in (django-axes).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+# Failed sign-ins from one client address in a minute, whatever the user names (a spray),
+# after which that address is refused for the rest of the minute without a password check.
+SIGN_IN_FAILURES_PER_MINUTE = env.int("SIGN_IN_FAILURES_PER_MINUTE", default=20)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)  # hours
 # Counted per user name, not per address: a city's desks share one network address, and
 # per-address counting would let one person's typing lock every desk (ADR 0003).

@@ -121,3 +121,26 @@ def test_enrolment_with_a_bad_credential_says_why(client):
     response = client.post(reverse("terminals:enrol"), {"credential": "mdt_x_y"})
     assert response.status_code == 400
     assert "認証情報" in response.content.decode()
+
+
+def test_an_address_spraying_user_names_is_refused_for_the_minute_before_any_password_check(
+    bound_client, settings
+):
+    """The lockout counts per user name: one address could try a password on every user name
+    in turn, unlimited. After SIGN_IN_FAILURES_PER_MINUTE failures from one address, the rest
+    of the minute is refused with a reason (429), even for a right password."""
+    settings.SIGN_IN_FAILURES_PER_MINUTE = 4
+    staff = factories.staff()
+    for n in range(4):
+        r = bound_client.post(LOGIN, {"username": f"nobody-{n}", "password": "guess"})
+        assert r.status_code == 400
+    r = bound_client.post(LOGIN, {"username": staff.username, "password": factories.PASSWORD})
+    assert r.status_code == 429
+    assert "1分ほど待ってから" in r.content.decode()
+    assert not DeskSession.objects.filter(staff=staff).exists()
+    # The user name tried was not charged against its own lockout (no password was checked).
+    from axes.models import AccessAttempt
+
+    assert not AccessAttempt.objects.filter(username=staff.username).exists()
+    refused = events("accounts.sign_in_failed").filter(payload__reason="too_many_attempts")
+    assert refused.exists()

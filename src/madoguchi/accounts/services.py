@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.db import transaction
 from django.http import HttpRequest
@@ -39,11 +40,14 @@ class SignInRefused(Refusal):
     code = "sign_in_refused"
     status = 401
     message = _("Sign-in was refused.")
+    # Refusals that may say why (they tell an attacker nothing about names or passwords).
+    says_why = False
 
     @property
     def public_message(self) -> str:
-        """What the sign-in page shows: one message for every refusal (see SIGN_IN_REFUSED)."""
-        return str(SIGN_IN_REFUSED)
+        """What the sign-in page shows: one message for every refusal (see SIGN_IN_REFUSED),
+        but a lockout's or a throttled address's own."""
+        return str(self.message) if self.says_why else str(SIGN_IN_REFUSED)
 
 
 class BadCredentials(SignInRefused):
@@ -57,10 +61,21 @@ class AccountLocked(SignInRefused):
         "Too many failed attempts: this account is locked for a while. "
         "Ask a supervisor if you need to sign in now."
     )
+    says_why = True
 
-    @property
-    def public_message(self) -> str:
-        return str(self.message)
+
+class TooManyAttempts(SignInRefused):
+    code = "too_many_attempts"
+    status = 429
+    message = _(
+        "Too many failed sign-ins from this computer: wait a minute, then try again. "
+        "Ask a supervisor if you need to sign in now."
+    )
+    says_why = True
+
+
+# The refusals a sign-in attempt from one address counts against SIGN_IN_FAILURES_PER_MINUTE.
+_FAILED_SIGN_INS = [ACCOUNTS_SIGN_IN_FAILED, ACCOUNTS_TOTP_FAILED, ACCOUNTS_LOCKED_OUT]
 
 
 class SecondFactorRequired(SignInRefused):
@@ -121,8 +136,16 @@ def staff_sign_in(
     """Authenticate a staff member; open a desk session when on a terminal.
 
     Desk staff must be on a registered terminal. City officials and operators must pass TOTP.
-    Raises a SignInRefused subclass (already audited) on any refusal.
+    Raises a SignInRefused subclass (already audited) on any refusal. The lockout counts per
+    user name (axes); an address that keeps failing, whatever names it tries (a password
+    spray), is refused before any password is checked for the rest of the minute
+    (``SIGN_IN_FAILURES_PER_MINUTE``).
     """
+    failures = throttle.count_any_this_minute(
+        _FAILED_SIGN_INS, source=throttle.client_source(request)
+    )
+    if failures >= settings.SIGN_IN_FAILURES_PER_MINUTE:
+        raise _refuse(TooManyAttempts(), username=username, terminal=terminal, request=request)
     user = authenticate(request, username=username, password=password)
     if user is None:
         if getattr(request, "axes_locked_out", False):

@@ -28,6 +28,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         except services.SignInRefused as exc:
             error = exc.public_message
             status = 403 if isinstance(exc, services.AccountLocked) else 400
+            if isinstance(exc, services.TooManyAttempts):
+                status = 429
         else:
             target = request.GET.get("next", "")
             if target and url_has_allowed_host_and_scheme(

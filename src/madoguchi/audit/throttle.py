@@ -9,12 +9,12 @@ many repeats there were (`flush`, run by the sweeper and at the first event of a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -96,6 +96,22 @@ def count_this_minute(
         .first()
     )
     return int(row or 0)
+
+
+def count_any_this_minute(
+    events: Sequence[str | EventType], *, source: str, now: datetime | None = None
+) -> int:
+    """How many events of any of these types, whatever their reason, came from this source
+    this minute (recorded or counted)."""
+    now = now or timezone.now()
+    minute = now.replace(second=0, microsecond=0)
+    kinds = Q()
+    for event in events:
+        kinds |= Q(kind__startswith=f"{get_event(event).name}:")
+    total = UnauthenticatedTally.objects.filter(
+        kinds, source=source[:100], minute=minute
+    ).aggregate(total=Sum("count"))["total"]
+    return int(total or 0)
 
 
 def flush(*, now: datetime | None = None) -> int:
