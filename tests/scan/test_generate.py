@@ -163,20 +163,15 @@ def test_a_failed_generation_leaves_nothing(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-def test_bench_scan_prints_every_side_and_a_verdict_per_target():
+def bench_scan(*args: str) -> str:
+    """``madoguchi bench scan`` on 2,000 generated links without Spark; its output."""
     out = io.StringIO()
-    call_command(
-        "bench",
-        "scan",
-        "--links",
-        "2000",
-        "--pandas-links",
-        "500",
-        "--spark-links",
-        "0",
-        stdout=out,
-    )
-    text = out.getvalue()
+    call_command("bench", "scan", "--links", "2000", "--spark-links", "0", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_bench_scan_prints_every_side_and_a_verdict_per_target():
+    text = bench_scan("--pandas-links", "500")
     assert "2,000 generated links" in text
     assert "hand-written DuckDB SQL:" in text
     assert "agrees: True" in text
@@ -194,3 +189,29 @@ def test_bench_scan_prints_every_side_and_a_verdict_per_target():
     # pandas and ibis on its slice name the slice's size, not the whole input's
     assert re.search(r"pandas: .*; 500 links; agrees: True", text)
     assert re.search(r"ibis, pandas' slice: .*; 500 links; the same links", text)
+
+
+def test_bench_scan_repeats_the_ibis_and_sql_sides_and_reports_medians(monkeypatch):
+    from madoguchi.scan import bench
+
+    # Every ibis run of the bench, its kept steps counted at its end.
+    kept: list[int] = []
+    real = bench._drop_stages
+
+    def drop(raw):
+        kept.append(
+            raw.sql(
+                "SELECT count(*) FROM duckdb_tables() WHERE temporary "
+                "AND table_name LIKE 'scan_stage_%'"
+            ).fetchall()[0][0]
+        )
+        real(raw)
+
+    monkeypatch.setattr(bench, "_drop_stages", drop)
+    text = bench_scan("--pandas-links", "0", "--repeat", "3")
+    assert "runs:                    ibis and SQL 3 times each, in turn" in text
+    assert "agrees: True" in text
+    # Three runs, each starting with none of the last run's kept steps.
+    assert len(kept) == 3
+    assert kept[0] > 0
+    assert kept[1] == kept[2] == kept[0]
