@@ -104,10 +104,10 @@ in one pass instead, ``engine.Engine``)."""
 def _mismatched(
     ln: ir.Table, a: ir.Table, namecheck: Callable[..., ir.Value], keep: Keep
 ) -> ir.Table:
-    """The IDs of the links ``ln`` (of one partition by resident) whose holder is not a match
-    for their own resident (``a``, the residents of that partition): every link's holder
-    against its resident, each distinct (reading, holder) pair checked once (names repeat
-    across a country: far fewer UDF calls)."""
+    """The links ``ln`` (of one partition by resident) whose holder is not a match for their
+    own resident (``a``, the residents of that partition), with that check (``b_link``,
+    ``b_own``): every link's holder against its resident, each distinct (reading, holder) pair
+    checked once (names repeat across a country: far fewer UDF calls)."""
     # A link without a resident gets no check (null): never a mismatch here, as before.
     f = ln.inner_join(a, ln.resident_id == a.a_id).select(ln.link_id, ln.holder, a.a_name)
     j = _checked(f, "a_name", "holder", namecheck, keep)
@@ -115,7 +115,7 @@ def _mismatched(
     # A condition over both sides (link IDs are never null): a filter on the check alone
     # lets DuckDB turn the left join into an inner one and reorder it, joining the residents
     # with every failing pair of the same reading before the links.
-    return j.filter((j.own != MATCH) | j.b_link.isnull()).select("b_link")
+    return j.filter((j.own != MATCH) | j.b_link.isnull()).select("b_link", b_own=j.own)
 
 
 def _link_holders(t: dict[str, ir.Table]) -> tuple[ir.Table, ir.Table]:
@@ -145,12 +145,14 @@ def _window_rows(events: ir.Table) -> ir.Table:
         "resident_id",
         "link_id",
         _rank=_event_rank(e),
-        # Typed as a double: DuckDB would read the literals as decimals and sum those
-        # as 128-bit integers.
+        # Summed as a double (``_evidence``), so integers cast: ibis writes a float64 literal
+        # as a plain number, which DuckDB and Spark read as a decimal, and drops a cast to the
+        # type it already has; the window then summed decimals (on DuckDB as 128-bit
+        # integers, about twice the CPU).
         _step=ibis.cases(
-            (e.event.isin(["login", "logout"]), _SEGMENT_UNIT),
-            (e.event == "card_read", 1.0),
-            else_=0.0,
+            (e.event.isin(["login", "logout"]), int(_SEGMENT_UNIT)),
+            (e.event == "card_read", 1),
+            else_=0,
         ).cast("float64"),
     )
 
@@ -280,7 +282,17 @@ def features(
     ra = res.filter(res.resident_id.isin(sl.resident_id))
     ra = ra.select(a_id=ra.resident_id, a_name=ra.name_kana, a_household=ra.household_id)
     f = sl.left_join(ra, sl.resident_id == ra.a_id).select(sl, ra.a_name, ra.a_household)
-    f = _checked(f, "a_name", "holder_kana", namecheck, keep)
+    # The holder against the resident was checked in (1) for every link with a resident;
+    # (1) kept the links that are not a match, with their check: any other link with a
+    # resident is a match, one without has no check (null). Not checked twice.
+    f = f.left_join(bad, f.link_id == bad.b_link).select(
+        f,
+        own=ibis.cases(
+            (bad.b_link.notnull(), bad.b_own),
+            (f.a_name.notnull(), ibis.literal(MATCH, type="int8")),
+            else_=ibis.null("int8"),
+        ),
+    )
     f = f.left_join(ev, f.link_id == ev.c_link).select(
         f,
         ev.c_at,
