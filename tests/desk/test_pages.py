@@ -129,6 +129,40 @@ def test_confirmation_shows_exactly_the_transactions_display_lines(trusted, staf
     assert "no-store" in r["Cache-Control"]
 
 
+def test_the_desks_links_are_reversed_once_and_follow_the_script_prefix(
+    trusted, staff_client, monkeypatch
+):
+    """The desk's fixed URLs are reversed once per process and script prefix, not on every page
+    (issue 15, ninth round); behind a prefix (a city's server under /city/) they carry it."""
+    import django.urls
+
+    checklists.template_install_default()
+    start(staff_client, trusted.card("A"))
+    prepare(staff_client)
+    assert staff_client.get("/desk/visit/confirm/").status_code == 200
+    reversed_names = []
+    real = django.urls.reverse
+
+    def recording(viewname, *args, **kwargs):
+        reversed_names.append(viewname)
+        return real(viewname, *args, **kwargs)
+
+    monkeypatch.setattr(django.urls, "reverse", recording)
+    html = staff_client.get("/desk/visit/confirm/").content.decode()
+    assert [name for name in reversed_names if name.startswith("desk:")] == []
+    for name in ("checklist", "visit", "terminal", "ended", "receipt", "resident"):
+        assert f'"{real(f"desk:{name}")}"' in html
+    # As Django's WSGI handler sets it from SCRIPT_NAME (the test client does not).
+    django.urls.set_script_prefix("/city/")
+    try:
+        prefixed = staff_client.get("/desk/visit/confirm/").content.decode()
+    finally:
+        django.urls.clear_script_prefix()
+    assert 'action="/city/desk/visit/checklist/"' in prefixed
+    assert 'href="/city/desk/visit/"' in prefixed
+    assert 'hx-post="/city/desk/visit/checklist/"' in prefixed
+
+
 def test_confirmation_without_pending_goes_back_to_the_visit(trusted, staff_client):
     start(staff_client, trusted.card("A"))
     assert staff_client.get("/desk/visit/confirm/")["Location"] == reverse("desk:visit")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
-from functools import wraps
+from functools import cache, wraps
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +20,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -92,6 +93,22 @@ def _record_read(request: HttpRequest, holder: Any, *, page: str, subject: Any) 
     record_read(request, holder, page=page, subject=subject)
 
 
+# The desk's URLs without arguments, which its templates link to (`{{ urls.visit }}`).
+_FIXED_URLS = ("checklist", "confirm", "end", "ended", "receipt", "resident", "terminal", "visit")
+
+
+@cache
+def _fixed_urls(script_prefix: str, urlconf: Any) -> dict[str, str]:
+    return {name: reverse(f"desk:{name}", urlconf=urlconf) for name in _FIXED_URLS}
+
+
+def desk_urls() -> dict[str, str]:
+    """The desk's fixed URLs, reversed once per process for each script prefix and URL
+    configuration (issue 15, ninth round: `{% url %}` reversed them again on every page, 15
+    on the confirmation page)."""
+    return _fixed_urls(get_script_prefix(), get_urlconf())
+
+
 def _context(request: HttpRequest, visit: Visit | None, **extra: Any) -> dict[str, Any]:
     desk = _desk(request)
     load_roles_and_permissions(request.user)  # type: ignore[arg-type]  # for the template's perms
@@ -104,6 +121,7 @@ def _context(request: HttpRequest, visit: Visit | None, **extra: Any) -> dict[st
         "demo": settings.DEMO,
         "lang": lang,
         "has_test_pins": False,
+        "urls": desk_urls(),
     }
     if visit is not None:
         ctx["resident_name"] = request.session.get(SESSION_RESIDENT, {}).get(visit.reference)
@@ -289,7 +307,12 @@ def checklist(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "desk/_checklist.html",
-            {"rows": registry.checklist().rows(found, stage), "stage": stage, "saved": True},
+            {
+                "rows": registry.checklist().rows(found, stage),
+                "stage": stage,
+                "saved": True,
+                "urls": desk_urls(),
+            },
         )
     return redirect("desk:confirm" if stage == CHECKLIST_BEFORE_COMPLETION else "desk:receipt")
 
