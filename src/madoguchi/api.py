@@ -24,9 +24,6 @@ api = NinjaAPI(
     title="madoguchi API",
     version="1",
     urls_namespace="api-v1",
-    # No Swagger page: it loads its script from a CDN, which the pages' CSP (script-src 'self')
-    # refuses, so it was a blank page; the schema is /api/v1/openapi.json.
-    docs_url=None,
     description="Desk page and card agent API. Errors: {code, message (English), message_ja}.",
 )
 api.add_router("/visits", visits_router)

@@ -125,6 +125,9 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_htmx",
     "axes",
+    # django-ninja: its Swagger UI page (/api/v1/docs) from its own static files, not a CDN
+    # that the pages' Content-Security-Policy (script-src 'self') would refuse.
+    "ninja",
     "madoguchi.core",
     "madoguchi.accounts",
     "madoguchi.audit",
