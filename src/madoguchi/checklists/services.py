@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
 from madoguchi.desk.constants import ProcedureStatus
-from madoguchi.desk.models import Visit
+from madoguchi.desk.models import Procedure, Visit
 from madoguchi.prepared import Prepared
 from madoguchi.refusals import ByLanguage, Refusal
 
@@ -181,12 +181,19 @@ def _kinds(visit: Visit, stage: str) -> set[str]:
     if stage == Stage.AFTER_COMPLETION and committed is not None:
         # Read by the desk's `end_locked` in this transaction, under the visit's lock.
         return set(committed)
-    statuses = (
-        [ProcedureStatus.PENDING]
-        if stage == Stage.BEFORE_COMPLETION
-        else [ProcedureStatus.COMMITTED]
+    status = (
+        ProcedureStatus.PENDING if stage == Stage.BEFORE_COMPLETION else ProcedureStatus.COMMITTED
     )
-    return set(visit.procedures.filter(status__in=statuses).values_list("kind", flat=True))
+    return set(_PROCEDURE_KINDS.rows(visit_id=visit.pk, status=str(status)))
+
+
+def _procedure_kinds(visit_id: int, status: str) -> QuerySet[Any]:
+    return Procedure.objects.filter(visit_id=visit_id, status=status).values_list("kind", flat=True)
+
+
+# The kinds of a visit's procedures in one status, compiled once per process (issue 15, ninth
+# round: the checklist ticks built and compiled this query on every form).
+_PROCEDURE_KINDS = Prepared(_procedure_kinds, visit_id=-15, status="-status-")
 
 
 def items_for(visit: Visit, stage: str) -> list[ChecklistItem]:
