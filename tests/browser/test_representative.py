@@ -95,3 +95,21 @@ def test_minor_with_parent_two_cards(demo_desk: DemoDesk):  # noqa: F811
     assert link.representative.relationship == "parent"
     assert link.name_exception == "minor_representative"
     assert completion.second_certificate_id == link.representative.certificate_id
+
+
+def test_the_tray_says_why_it_does_not_take_a_second_card(demo_desk: DemoDesk):  # noqa: F811
+    """A reader holds one card: inserting another while one is in was refused by the agent
+    (409) and the tray did nothing at all, on the desk and on the resident's kiosk."""
+    page = demo_desk.page
+    _sign_in(demo_desk)
+    page.get_by_test_id("tray-insert-resident-a").click()
+    expect(page.get_by_test_id("tray-insert-resident-a")).to_contain_text("置かれています")
+    page.get_by_test_id("tray-insert-resident-b").click()
+    error = page.get_by_test_id("tray").locator("[data-role=tray-error]")
+    expect(error).to_have_text(
+        "カード resident-a が置かれています。読み取り機に置けるカードは 1 枚です。"
+        "先に「カードを取り外す」を押してください。"
+    )
+    expect(page.get_by_test_id("tray-insert-resident-a")).to_contain_text("置かれています")
+    _swap_to(page, "resident-b")
+    expect(error).to_be_hidden()

@@ -15,17 +15,8 @@
   var visitRef = cfg.visitRef || null;
   var ended = false;
 
-  function msg(id, vars) {
-    var el = document.getElementById("msg-" + id);
-    var text = el ? el.innerHTML.trim() : id;
-    var tmp = document.createElement("textarea");
-    tmp.innerHTML = text;
-    text = tmp.value;
-    Object.keys(vars || {}).forEach(function (k) { text = text.replace("{" + k + "}", vars[k]); });
-    return text;
-  }
-
-  function $(sel, root) { return (root || document).querySelector(sel); }
+  var $ = window.madoguchi.$;
+  var msg = window.madoguchi.msg;
 
   function api(path, method, body) {
     return fetch(cfg.api + path, {
@@ -33,25 +24,10 @@
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": cfg.csrf },
       body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (j) {
-        return { status: r.status, body: j };
-      });
-    });
+    }).then(window.madoguchi.asJson);
   }
 
-  function agent(path, method, body) {
-    return fetch(AGENT + path, {
-      method: method || "GET",
-      mode: "cors",
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (j) {
-        return { status: r.status, body: j };
-      });
-    });
-  }
+  function agent(path, method, body) { return window.madoguchi.agent(AGENT, path, method, body); }
 
   // --- status line and errors ----------------------------------------------------------------
 
@@ -449,55 +425,9 @@
     }
   }
 
-  // --- demo: the virtual card tray ---------------------------------------------------------------
-
-  function tray() {
-    var root = $("[data-testid=tray]");
-    if (!root) return;
-    var list = $("[data-role=tray-cards]", root);
-    var err = $("[data-role=tray-error]", root);
-    function render(state) {
-      list.replaceChildren();
-      state.cards.forEach(function (card) {
-        var li = document.createElement("li");
-        var b = document.createElement("button");
-        b.type = "button";
-        b.className = "btn " + (card.inserted ? "btn-primary" : "btn-secondary");
-        b.dataset.card = card.name;
-        b.dataset.testid = "tray-insert-" + card.name;
-        b.setAttribute("aria-pressed", card.inserted ? "true" : "false");
-        b.textContent = msg(card.inserted ? "tray-inserted" : "tray-insert", { name: card.name });
-        li.appendChild(b);
-        list.appendChild(li);
-      });
-    }
-    function refresh() {
-      agent("/tray").then(function (r) {
-        if (r.status !== 200) throw r;
-        err.hidden = true;
-        render(r.body);
-      }).catch(function () { err.textContent = msg("tray-unavailable"); err.hidden = false; });
-    }
-    root.addEventListener("click", function (e) {
-      var b = e.target.closest("button");
-      if (!b) return;
-      var done = b.dataset.card
-        ? agent("/tray/insert", "POST", { card: b.dataset.card })
-        : agent("/tray/remove", "POST", {});
-      done.then(refresh, refresh);
-    });
-    refresh();
-    if (window.EventSource) {
-      var es = new EventSource(AGENT + "/events");
-      es.addEventListener("card", refresh);
-      window.addEventListener("pagehide", function () { es.close(); });
-    }
-  }
-
   // A page restored from the back/forward cache is reloaded: the server decides what it shows.
   window.addEventListener("pageshow", function (e) { if (e.persisted) window.location.reload(); });
 
   if (visitRef) watchVisit();
   watchPresence();
-  tray();
 })();

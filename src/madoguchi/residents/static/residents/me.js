@@ -17,23 +17,9 @@
   var FP = cfg.fingerprint || null;
   var closed = false;
 
-  function $(sel, root) { return (root || document).querySelector(sel); }
-
-  function msg(id, vars) {
-    var el = document.getElementById("msg-" + id);
-    var text = el ? el.innerHTML.trim() : id;
-    var tmp = document.createElement("textarea");
-    tmp.innerHTML = text;
-    text = tmp.value;
-    Object.keys(vars || {}).forEach(function (k) { text = text.replace("{" + k + "}", vars[k]); });
-    return text;
-  }
-
-  function asJson(r) {
-    return r.json().catch(function () { return {}; }).then(function (j) {
-      return { status: r.status, body: j };
-    });
-  }
+  var $ = window.madoguchi.$;
+  var msg = window.madoguchi.msg;
+  var asJson = window.madoguchi.asJson;
 
   function post(url, body) {
     return fetch(url, {
@@ -44,14 +30,7 @@
     }).then(asJson);
   }
 
-  function agent(path, method, body) {
-    return fetch(AGENT + path, {
-      method: method || "GET",
-      mode: "cors",
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(asJson);
-  }
+  function agent(path, method, body) { return window.madoguchi.agent(AGENT, path, method, body); }
 
   // --- PIN pad and the card operation -----------------------------------------------------------
 
@@ -211,50 +190,7 @@
     }
   }
 
-  // --- demo: the virtual card tray ------------------------------------------------------------
-
-  function tray() {
-    var root = $("[data-testid=tray]");
-    if (!root) return;
-    var list = $("[data-role=tray-cards]", root);
-    var err = $("[data-role=tray-error]", root);
-    function render(state) {
-      list.replaceChildren();
-      state.cards.forEach(function (card) {
-        var li = document.createElement("li");
-        var b = document.createElement("button");
-        b.type = "button";
-        b.className = "btn " + (card.inserted ? "btn-primary" : "btn-secondary");
-        b.dataset.card = card.name;
-        b.dataset.testid = "tray-insert-" + card.name;
-        b.textContent = msg(card.inserted ? "tray-inserted" : "tray-insert", { name: card.name });
-        li.appendChild(b);
-        list.appendChild(li);
-      });
-    }
-    function refresh() {
-      agent("/tray").then(function (r) {
-        if (r.status !== 200) throw r;
-        err.hidden = true;
-        render(r.body);
-      }).catch(function () { err.textContent = msg("tray-unavailable"); err.hidden = false; });
-    }
-    root.addEventListener("click", function (e) {
-      var b = e.target.closest("button");
-      if (!b) return;
-      (b.dataset.card ? agent("/tray/insert", "POST", { card: b.dataset.card })
-        : agent("/tray/remove", "POST", {})).then(refresh, refresh);
-    });
-    refresh();
-    if (window.EventSource) {
-      var es = new EventSource(AGENT + "/events");
-      es.addEventListener("card", refresh);
-      window.addEventListener("pagehide", function () { es.close(); });
-    }
-  }
-
   window.addEventListener("pageshow", function (e) { if (e.persisted) window.location.reload(); });
 
   if (FP) watchCard(); else watchPresence();
-  tray();
 })();

@@ -1,0 +1,69 @@
+/* The demo's virtual card tray (desk pages and the resident's page): the card agent's virtual
+ * reader, one card at a time. Included by desk/_tray.html only in demo mode. No inline script
+ * (CSP): the agent's origin comes from the page's #desk-config or #me-config, every text from
+ * <template id="msg-..."> elements rendered in the page's language.
+ */
+(function () {
+  "use strict";
+
+  var cfgEl = document.getElementById("desk-config") || document.getElementById("me-config");
+  if (!cfgEl) return;
+  var AGENT = cfgEl.dataset.agentOrigin.replace(/\/$/, "");
+
+  var $ = window.madoguchi.$;
+  var msg = window.madoguchi.msg;
+
+  function agent(path, method, body) { return window.madoguchi.agent(AGENT, path, method, body); }
+
+  function tray() {
+    var root = $("[data-testid=tray]");
+    if (!root) return;
+    var list = $("[data-role=tray-cards]", root);
+    var err = $("[data-role=tray-error]", root);
+    function render(state) {
+      list.replaceChildren();
+      state.cards.forEach(function (card) {
+        var li = document.createElement("li");
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "btn " + (card.inserted ? "btn-primary" : "btn-secondary");
+        b.dataset.card = card.name;
+        b.dataset.testid = "tray-insert-" + card.name;
+        b.setAttribute("aria-pressed", card.inserted ? "true" : "false");
+        b.textContent = msg(card.inserted ? "tray-inserted" : "tray-insert", { name: card.name });
+        li.appendChild(b);
+        list.appendChild(li);
+      });
+    }
+    // `note`: why the last press did nothing (shown until the next press).
+    function refresh(note) {
+      agent("/tray").then(function (r) {
+        if (r.status !== 200) throw r;
+        err.textContent = typeof note === "string" ? note : "";
+        err.hidden = !err.textContent;
+        render(r.body);
+      }).catch(function () { err.textContent = msg("tray-unavailable"); err.hidden = false; });
+    }
+    root.addEventListener("click", function (e) {
+      var b = e.target.closest("button");
+      if (!b) return;
+      var inserted = $("button[data-card].btn-primary", list);
+      var done = b.dataset.card
+        ? agent("/tray/insert", "POST", { card: b.dataset.card })
+        : agent("/tray/remove", "POST", {});
+      // A reader holds one card: the agent refuses a second one (409 tray_busy); say so.
+      done.then(function (r) {
+        var busy = r.status === 409 && inserted && inserted !== b;
+        refresh(busy ? msg("tray-busy", { name: inserted.dataset.card }) : "");
+      }, function () { refresh(); });
+    });
+    refresh();
+    if (window.EventSource) {
+      var es = new EventSource(AGENT + "/events");
+      es.addEventListener("card", refresh);
+      window.addEventListener("pagehide", function () { es.close(); });
+    }
+  }
+
+  tray();
+})();
