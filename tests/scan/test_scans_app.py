@@ -117,7 +117,7 @@ def test_officials_see_runs_and_findings(client, recorded):
     assert ">L3</a>" not in only.content.decode()
     finding = Finding.objects.get(link_id="L3")
     page = client.get(reverse("scans:finding", args=[finding.pk])).content.decode()
-    assert "カード読み取り" in page
+    assert "カードの読み取り" in page  # the desk event, as the cases' timelines name it
     assert finding.explanation in page
     # The desk events' times read as times, and the desk and staff each under their heading.
     assert not re.search(r"<td>\d{4}-\d\d-\d\dT", page)
@@ -290,3 +290,30 @@ def test_open_cases_refusals_are_plain_sentences_and_open_nothing(recorded):
             "scan", "open-cases", "--min-score", "0.8", "--as", "city-official", "--run", "999"
         )
     assert not Case.objects.exists()
+
+
+def test_the_scan_pages_speak_english_in_english(client, recorded):
+    """Causes, name checks, desk events and programmes were the scan's Japanese words on the
+    English pages."""
+    from madoguchi.scan.labels import CAUSE_JA, CAUSES
+
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    pages = [
+        client.get(reverse("scans:list"), HTTP_ACCEPT_LANGUAGE="en").content.decode(),
+        client.get(
+            reverse("scans:run", args=[recorded.pk]), HTTP_ACCEPT_LANGUAGE="en"
+        ).content.decode(),
+    ]
+    finding = Finding.objects.get(link_id="L3")
+    pages.append(
+        client.get(
+            reverse("scans:finding", args=[finding.pk]), HTTP_ACCEPT_LANGUAGE="en"
+        ).content.decode()
+    )
+    for page in pages:
+        assert "Sign-out omitted" in page
+        assert not any(CAUSE_JA[c] in page for c in CAUSES)
+    assert "<td>card read</td>" in pages[2]  # the timeline (the explanation is the scan's text)
+    assert "<td>カードの読み取り</td>" not in pages[2]
+    ja = client.get(reverse("scans:list"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert all(CAUSE_JA[c] in ja for c in CAUSES)

@@ -3,27 +3,30 @@ reasoning and evidence timeline."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from madoguchi.accounts.constants import Role
 from madoguchi.incidents.access import roles_required
-from madoguchi.scan.labels import CAUSE_JA, CAUSES, CHECK_JA, EVENT_JA, PROGRAMME_JA
+from madoguchi.scan.labels import CAUSES
 
 from . import selectors
 from .models import Finding, FindingCase, ScanRun
+from .names import CAUSE_NAMES, CHECK_NAMES, EVENT_NAMES, PROGRAMME_NAMES
 
 
-def _cause_rows(counts: dict[str, int]) -> list[tuple[str, str, int]]:
-    return [(c, CAUSE_JA[c], counts.get(c, 0)) for c in CAUSES]
+def _cause_rows(counts: dict[str, int]) -> list[tuple[str, Any, int]]:
+    return [(c, CAUSE_NAMES[c], counts.get(c, 0)) for c in CAUSES]
 
 
 @roles_required(Role.CITY_OFFICIAL)
 def run_list(request: HttpRequest) -> HttpResponse:
     runs = [(r, _cause_rows(r.counts)) for r in selectors.runs()[:100]]
     return render(
-        request, "scans/list.html", {"runs": runs, "causes": [CAUSE_JA[c] for c in CAUSES]}
+        request, "scans/list.html", {"runs": runs, "causes": [CAUSE_NAMES[c] for c in CAUSES]}
     )
 
 
@@ -37,7 +40,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     case_of = selectors.cases_for([f.link_id for f in page])
     rows = [
-        (f, CAUSE_JA[f.cause], CHECK_JA.get(f.holder_check, ""), case_of.get(f.link_id))
+        (f, CAUSE_NAMES[f.cause], CHECK_NAMES.get(f.holder_check, ""), case_of.get(f.link_id))
         for f in page
     ]
     munis = [
@@ -50,7 +53,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "run": run,
             "causes": _cause_rows(run.counts),
-            "cause_names": [CAUSE_JA[c] for c in CAUSES],
+            "cause_names": [CAUSE_NAMES[c] for c in CAUSES],
             "municipalities": munis,
             "rows": rows,
             "page": page,
@@ -67,7 +70,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     timeline = [
         {
             **e,
-            "label": EVENT_JA.get(e["event"], e["event"]),
+            "label": EVENT_NAMES.get(e["event"], e["event"]),
             "at": str(e.get("at", "")).replace("T", " "),  # as stored: ISO 8601
             "hit": e.get("link_id") == finding.link_id,
         }
@@ -78,9 +81,9 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "scans/finding.html",
         {
             "finding": finding,
-            "cause": CAUSE_JA[finding.cause],
-            "check": CHECK_JA.get(finding.holder_check, ""),
-            "programme": PROGRAMME_JA.get(finding.programme, finding.programme),
+            "cause": CAUSE_NAMES[finding.cause],
+            "check": CHECK_NAMES.get(finding.holder_check, ""),
+            "programme": PROGRAMME_NAMES.get(finding.programme, finding.programme),
             "timeline": timeline,
             "case_id": opened.case_id if opened else None,
         },
