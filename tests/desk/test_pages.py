@@ -303,7 +303,9 @@ def test_the_poll_answers_304_while_nothing_changed_in_few_queries(trusted, staf
     [
         ("point_application", "Payment service ID", "決済サービスID"),
         ("public_fund_account", "Bank code", "金融機関コード"),
+        ("public_fund_account", ">Savings</option>", ">貯蓄</option>"),
         ("health_insurance_use", "Insurer number", "保険者番号"),
+        ("health_insurance_use", ">Female</option>", ">女性</option>"),
     ],
 )
 def test_procedure_forms_speak_the_pages_language(trusted, staff_client, kind, english, japanese):

@@ -20,6 +20,10 @@ from .common import ProcedureBase, name_lines, resident_name_of
 # --- health-insurance use registration ---------------------------------------------------------
 
 
+# The codes of `insured.SEXES` in the page's language (男性, 女性, その他).
+SEXES = [("1", _("Male")), ("2", _("Female")), ("9", _("Other"))]
+
+
 class HealthInsuranceForm(forms.Form):
     insurer_number = forms.CharField(label=_("Insurer number"), max_length=8)
     insured_symbol = forms.CharField(label=_("Insured person's symbol"), max_length=20)
@@ -27,9 +31,7 @@ class HealthInsuranceForm(forms.Form):
     branch = forms.CharField(label=_("Branch number"), max_length=2)
     # The insured person must be the card holder (insured.bind_to_person).
     resident_birth_date = forms.DateField(label=_("Resident's birth date (as on the card)"))
-    resident_sex = forms.ChoiceField(
-        label=_("Resident's sex (as on the card)"), choices=insured.SEXES
-    )
+    resident_sex = forms.ChoiceField(label=_("Resident's sex (as on the card)"), choices=SEXES)
     resident_kana = forms.CharField(
         label=_("Resident's name (kana)"), max_length=100, required=False
     )

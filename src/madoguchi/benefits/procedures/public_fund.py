@@ -26,13 +26,19 @@ from .common import NameCheckFields, ProcedureBase, name_lines, resident_name_of
 # --- public-fund receiving account -------------------------------------------------------------
 
 
+# The deposit types in the page's language (普通, 当座, 貯蓄 as `BankAccountType.label_ja`).
+ACCOUNT_TYPES = [
+    (BankAccountType.ORDINARY.value, _("Ordinary")),
+    (BankAccountType.CURRENT.value, _("Current")),
+    (BankAccountType.SAVINGS.value, _("Savings")),
+]
+
+
 class PublicFundForm(NameCheckFields):
     field_order = ["bank_code", "branch_code", "account_type", "account_number"]
     bank_code = forms.CharField(label=_("Bank code"), max_length=4)
     branch_code = forms.CharField(label=_("Branch code"), max_length=3)
-    account_type = forms.ChoiceField(
-        label=_("Account type"), choices=[(t.value, t.label_ja) for t in BankAccountType]
-    )
+    account_type = forms.ChoiceField(label=_("Account type"), choices=ACCOUNT_TYPES)
     account_number = forms.CharField(label=_("Account number"), max_length=7)
 
 
