@@ -328,3 +328,11 @@ def test_a_resident_name_nested_too_deep_is_a_bad_request_not_a_server_error(tru
     deep = b'{"name": ' * 2000 + b'"x"' + b"}" * 2000
     r = staff_client.post("/desk/visit/resident/", deep, content_type="application/json")
     assert r.status_code == 400
+    assert "リクエストを読み取れませんでした" in r.content.decode()  # not an empty answer
+
+
+def test_a_checklist_stage_that_does_not_exist_is_refused_with_a_reason(trusted, staff_client):
+    start(staff_client, trusted.card("A"))
+    r = staff_client.post("/desk/visit/checklist/", {"stage": "made-up", "item": "x"})
+    assert r.status_code == 400
+    assert "リクエストを読み取れませんでした" in r.content.decode()

@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import BadRequest
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -295,7 +296,7 @@ def checklist(request: HttpRequest) -> HttpResponse:
         return found
     stage = request.POST.get("stage", "")
     if stage not in CHECKLIST_STAGES:
-        return HttpResponse(status=400)
+        raise BadRequest("unknown checklist stage")  # handler400: the reason, on a page
     try:
         registry.checklist().tick_many(
             visit=found, stage=stage, codes=set(request.POST.getlist("item")), staff=request.user
@@ -401,11 +402,11 @@ def resident(request: HttpRequest) -> HttpResponse:
     (`POST /api/v1/visits/current/basic-four`, docs/desk.md "The birth date")."""
     visit = services.visit_current(desk_session=_desk(request))
     if visit is None:
-        return HttpResponse(status=404)
+        raise Http404("no open visit")  # handler404: the reason (JSON to a JSON client)
     try:
         body = json.loads(request.body)
         name = str(body.get("name", ""))[:100]
     except (ValueError, RecursionError, AttributeError):
-        return HttpResponse(status=400)
+        raise BadRequest("not a JSON object with a name") from None
     request.session[SESSION_RESIDENT] = {visit.reference: name}
     return HttpResponse(status=204)
