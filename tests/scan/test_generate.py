@@ -215,3 +215,26 @@ def test_bench_scan_repeats_the_ibis_and_sql_sides_and_reports_medians(monkeypat
     assert len(kept) == 3
     assert kept[0] > 0
     assert kept[1] == kept[2] == kept[0]
+
+
+def test_bench_scan_writes_nothing_beside_the_data(tmp_path, monkeypatch):
+    """The input may be read-only or shared: DuckDB's database file (``--storage file``) and
+    its spill go into the bench's own temporary directory."""
+    from madoguchi.scan import bench
+
+    data = tmp_path / "in"
+    generate.generate(data, links=2000, seed=1)
+    before = sorted(p.name for p in data.iterdir())
+    during: list[list[str]] = []
+    real = bench._pairs
+
+    def look(table):  # called while the DuckDB connection is open
+        during.append(sorted(p.name for p in data.iterdir()))
+        return real(table)
+
+    monkeypatch.setattr(bench, "_pairs", look)
+    text = bench_scan("--data", str(data), "--storage", "file", "--pandas-links", "0")
+    assert "DuckDB tables file" in text
+    assert "agrees: True" in text
+    assert during
+    assert all(names == before for names in during)

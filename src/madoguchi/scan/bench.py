@@ -383,24 +383,26 @@ def _blocks(data: Path, links: int) -> dict[str, pa.Table]:
 
 @contextmanager
 def _duckdb(
-    data: Path, storage: str, result: BenchResult
+    data: Path, storage: str, result: BenchResult, scratch: Path
 ) -> Iterator[tuple[engines.Engine, dict[str, Any]]]:
     """A DuckDB engine with the three tables loaded by DuckDB from the (validated) Parquet
-    files: in memory, or in a database file beside the data with a memory limit."""
+    files: in memory, or in a database file with a memory limit. The database file and
+    DuckDB's spill go into ``scratch`` (the bench's temporary directory), never beside the
+    data: the input may be read-only, or shared with other runs."""
     import ibis
 
     paths = schema.files(data)
     db: Path | None = None
     if storage == "file":
-        db = data / "bench-scan.duckdb"
-        db.unlink(missing_ok=True)
+        db = scratch / "bench-scan.duckdb"
         con = ibis.duckdb.connect(str(db))
     else:
         con = ibis.duckdb.connect()
     # Without a limit DuckDB takes up to 80% of the machine (17 GiB at 10M links in memory on
     # this 24 GiB machine); with one it spills to the temporary directory instead.
     con.con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-    con.con.execute(f"SET temp_directory = '{data / 'bench-scan.tmp'}'")
+    spill = str(scratch / "bench-scan.tmp").replace("'", "''")
+    con.con.execute(f"SET temp_directory = '{spill}'")
     try:
         eng = engines.Engine("duckdb", con, "duckdb")
         tables: dict[str, Any] = {}
@@ -423,7 +425,7 @@ def _duckdb(
         if db is not None:
             db.unlink(missing_ok=True)
             db.with_suffix(".duckdb.wal").unlink(missing_ok=True)
-        shutil.rmtree(data / "bench-scan.tmp", ignore_errors=True)
+        shutil.rmtree(scratch / "bench-scan.tmp", ignore_errors=True)
 
 
 def _drop_stages(raw: Any) -> None:
@@ -481,7 +483,7 @@ def run(
         result.storage = (
             storage if storage != "auto" else ("memory" if result.links <= MEMORY_UP_TO else "file")
         )
-        _run_sides(result, data, pandas_links, skip_sql)
+        _run_sides(result, data, pandas_links, skip_sql, Path(tmp))
         if spark_links:
             _spark_side(result, data, spark_links, Path(tmp), spark_timeout)
         else:
@@ -495,9 +497,10 @@ def _run_sides(
     data: Path,
     pandas_links: int | None,
     skip_sql: bool,
+    scratch: Path,
 ) -> None:
     _hwm_reset()
-    with _duckdb(data, result.storage, result) as (eng, registered):
+    with _duckdb(data, result.storage, result, scratch) as (eng, registered):
         raw = eng.con.con
         raw.create_function(
             "madoguchi_namecheck_sql", _sql_udf, ["VARCHAR", "VARCHAR"], "TINYINT", type="arrow"
