@@ -78,6 +78,24 @@ def test_a_malformed_setting_is_one_line_naming_it(tmp_path):
     assert "VISIT_ABSOLUTE_SECONDS is not valid" in done.stderr
 
 
+@pytest.mark.parametrize("url", ["bogus://x", "postgres://x", "mysql://u@h/db"])
+def test_a_malformed_database_url_is_one_line_naming_it(tmp_path, url):
+    """It was Django's traceback from loading a database backend."""
+    done = run(tmp_path, "migrate", SECRET_KEY="x" * 50, DATABASE_URL=url)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("madoguchi: configuration error: DATABASE_URL is not valid")
+
+
+def test_a_database_nobody_answers_is_one_line_not_a_traceback(tmp_path):
+    url = "postgres://postgres@127.0.0.1:1/madoguchi"  # port 1: nothing listens there
+    done = run(tmp_path, "migrate", SECRET_KEY="x" * 50, DATABASE_URL=url)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("madoguchi: database error: ")
+    assert "DATABASE_URL" in done.stderr
+
+
 def test_the_scan_over_files_needs_no_configuration_and_prints_no_pdf_progress(tmp_path):
     """docs/scan.md's first commands, as a newcomer types them: generate, run (the PDF report
     included), evaluate. Only `--record` (which stores the run) needs the settings."""

@@ -41,7 +41,21 @@ def main(argv: list[str] | None = None) -> None:
     except ImproperlyConfigured as exc:
         sys.stderr.write(f"madoguchi: configuration error: {exc}\n")
         raise SystemExit(2) from None
-    execute_from_command_line(["madoguchi", *args])
+    from django.db import OperationalError
+
+    try:
+        execute_from_command_line(["madoguchi", *args])
+    except OperationalError as exc:
+        # No database server where DATABASE_URL points (or it refused us): one line, not a
+        # traceback; --traceback keeps it.
+        if "--traceback" in args:
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        sys.stderr.write(
+            f"madoguchi: database error: {first} (check that the database in DATABASE_URL "
+            "is running and reachable)\n"
+        )
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

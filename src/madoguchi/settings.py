@@ -92,6 +92,12 @@ _AUDIT_BACKENDS = {
     "django.db.backends.sqlite3": "madoguchi.audit.backends.sqlite3",
 }
 _ENGINE = DATABASES["default"]["ENGINE"]
+if _ENGINE not in _AUDIT_BACKENDS or not DATABASES["default"].get("NAME"):
+    # One line saying what to set, not Django's traceback from loading a backend.
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not valid: give postgres://USER@HOST:PORT/DATABASE or "
+        "sqlite:///ABSOLUTE/PATH (unset, it is sqlite:///var/madoguchi.sqlite3)."
+    )
 DATABASES["default"]["ENGINE"] = _AUDIT_BACKENDS.get(_ENGINE, _ENGINE)
 if _ENGINE == "django.db.backends.sqlite3":
     # Serialise writers instead of failing fast on a busy database.
