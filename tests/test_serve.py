@@ -216,3 +216,9 @@ def test_ctrl_c_in_the_terminal_reaches_serve_not_its_sweeper(monkeypatch):
     assert "sweep" in argv
     assert "--parent-pid" in argv
     assert kw.get("process_group") == 0 or kw.get("start_new_session")
+
+
+def test_serve_opens_no_gunicorn_control_socket(monkeypatch):
+    """gunicorn 27's admin socket ($HOME/.gunicorn/gunicorn.ctl) was one path for every server
+    the user ran: the demo's and another `madoguchi serve` took it from each other."""
+    assert "--no-control-socket" in _argv(monkeypatch)

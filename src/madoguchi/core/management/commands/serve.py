@@ -63,6 +63,9 @@ class Command(PlainErrors, BaseCommand):
             "madoguchi.core.accesslog.AccessLogger",
             "--forwarded-allow-ips",
             os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            # gunicorn 27 opens an admin socket in $HOME/.gunicorn by default, one path shared
+            # by every server of the user (a second server takes it over); madoguchi uses none.
+            "--no-control-socket",
         ]
         # The sweeper ends lapsed idle visits and purges what they held (docs/visits.md); it
         # stops by itself once this process (which becomes gunicorn's master) is gone. In a
