@@ -139,3 +139,24 @@ def test_serve_writes_request_lines_where_it_is_told(monkeypatch):
     call_command("serve", "--access-log", "/somewhere/access.log")
     argv = seen["argv"]
     assert argv[argv.index("--access-logfile") + 1] == "/somewhere/access.log"
+
+
+def test_waiting_for_the_simulators_writes_no_404_lines_on_the_console(settings, caplog):
+    """The readiness probe asked each simulator for `/`: one `provider GET / -> 404` line per
+    simulator among the first lines a newcomer reads."""
+    import logging
+
+    from madoguchi.outside.sim import running_all
+
+    with running_all() as sims:
+        settings.BENEFITS_OUTSIDE = {
+            **settings.BENEFITS_OUTSIDE,
+            "provider_url": sims.provider.base_url,
+            "bank_url": sims.bank.base_url,
+            "insurer_url": sims.insurer.base_url,
+        }
+        probes = {k: v for k, v in Command._endpoints("http://x").items() if "simulated" in k}
+        assert len(probes) == 3
+        with caplog.at_level(logging.INFO, logger="madoguchi.outside.sim"):
+            assert Command(stdout=io.StringIO())._wait_ready(probes, {})
+    assert not [r for r in caplog.records if "404" in r.getMessage()], caplog.text

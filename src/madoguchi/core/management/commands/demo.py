@@ -116,10 +116,19 @@ class Command(PlainErrors, BaseCommand):
             for name, (argv, env) in processes.items()
         }
         threading.Thread(target=self._refresh_crl, daemon=True, name="crl-refresh").start()
-        endpoints = {
+        endpoints = self._endpoints(base)
+        if self._wait_ready(endpoints, children):
+            self._banner(base, access_log)
+        self._supervise(children)
+
+    @staticmethod
+    def _endpoints(base: str) -> dict[str, str]:
+        """What `_wait_ready` asks each process. The simulators' health address answers
+        without a log line (their root was a `-> 404` line per simulator on the console)."""
+        return {
             "server": f"{base}/",
             **{
-                f"simulated {kind}": f"{url}/"
+                f"simulated {kind}": f"{url}/_health"
                 for kind, url in (
                     ("provider", settings.BENEFITS_OUTSIDE["provider_url"]),
                     ("bank", settings.BENEFITS_OUTSIDE["bank_url"]),
@@ -128,9 +137,6 @@ class Command(PlainErrors, BaseCommand):
             },
             **{f"agent {t}": f"http://127.0.0.1:{port}/status" for t, port in AGENT_PORTS.items()},
         }
-        if self._wait_ready(endpoints, children):
-            self._banner(base, access_log)
-        self._supervise(children)
 
     def _wait_ready(
         self, endpoints: dict[str, str], children: dict[str, subprocess.Popen[bytes]]
