@@ -470,10 +470,12 @@ class Engine:
         return out
 
     def validate(self, directory: Path | str) -> dict[str, int]:
-        """Validate the input; the row count of each table. A local directory through
-        ``schema.validate`` (bounded memory, row numbers in errors); a URI (``s3a://…``,
-        ``hdfs://…``, ``file://…``) by Spark itself, which reads it (``_spark_validate``).
-        DuckDB refuses a URI (``schema.files``)."""
+        """Validate the input; the row count of each table. On DuckDB each Parquet file in one
+        query over DuckDB's own read (``_valid_rows``), anything else, and any problem, through
+        ``schema.validate_table`` (bounded memory, row numbers in errors); on Spark a local
+        directory through ``schema.validate``, a URI (``s3a://…``, ``hdfs://…``,
+        ``file://…``) by Spark itself, which reads it (``_spark_validate``). DuckDB refuses a
+        URI (``schema.files``)."""
         if self.backend == "pyspark" and schema.is_uri(directory):
             return _spark_validate(self.con._session, str(directory))
         if self.backend != "duckdb":
@@ -535,7 +537,7 @@ class Engine:
 
     def register_files(self, directory: Path | str) -> dict[str, ir.Table]:
         """The input directory's tables for the rules, read by the engine itself (validate
-        first: ``schema.validate``). On DuckDB each ``NAME.parquet`` becomes a view over
+        first: ``validate``). On DuckDB each ``NAME.parquet`` becomes a view over
         ``read_parquet`` giving the table as ``schema.batches`` reads it (streamed by the scan,
         nothing held in Python's memory); a CSV table, or a Parquet column stored in another
         type, is streamed in through ``schema.batches`` (validated and converted batch by
