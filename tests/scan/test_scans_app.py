@@ -125,6 +125,54 @@ def test_officials_see_runs_and_findings(client, recorded):
     assert f"<th>端末</th><td>{finding.terminal_id}</td>" in page
 
 
+def test_a_cause_filter_is_headed_by_the_causes_name_not_its_code(client, recorded):
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    url = reverse("scans:run", args=[recorded.pk]) + "?cause=logout_omission"
+    page = client.get(url).content.decode()
+    heading = re.search(r"<h2>抽出結果 \((.*?)·", page)
+    assert heading, page
+    assert heading.group(1).strip() == "ログアウト漏れ"
+    assert "logout_omission" not in re.sub(r"<[^>]*>", "", page)  # the text, not the URLs
+
+
+def test_an_official_opens_a_findings_case_from_its_page_once(client, recorded):
+    """The finding page's button opens the case `scan open-cases` would (with the stored
+    account and the session records), and a second press opens none; a family account has
+    no button and a forged press is refused with a sentence."""
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    l3 = Finding.objects.get(link_id="L3")
+    page = client.get(reverse("scans:finding", args=[l3.pk])).content.decode()
+    assert "madoguchi scan open-cases" not in page
+    assert reverse("scans:finding_open_case", args=[l3.pk]) in page
+    response = client.post(reverse("scans:finding_open_case", args=[l3.pk]), follow=True)
+    opened = FindingCase.objects.get(link_id="L3")
+    assert response.redirect_chain[-1][0] == reverse("cases:detail", args=[opened.case_id])
+    assert opened.case.legacy_link.account_hash == "hash-L3"
+    assert [e["event"] for e in opened.case.legacy_link.session_log][-1] == "committed"
+    assert "ケース" in response.content.decode()
+    again = client.post(reverse("scans:finding_open_case", args=[l3.pk]), follow=True)
+    assert Case.objects.count() == 1
+    assert "この紐付けにはすでにケースがあります" in again.content.decode()
+    page = client.get(reverse("scans:finding", args=[l3.pk])).content.decode()
+    assert reverse("cases:detail", args=[opened.case_id]) in page
+
+    l5 = Finding.objects.get(link_id="L5")  # a family account
+    page = client.get(reverse("scans:finding", args=[l5.pk])).content.decode()
+    assert reverse("scans:finding_open_case", args=[l5.pk]) not in page
+    assert "誤紐付けではありません" in page
+    refused = client.post(reverse("scans:finding_open_case", args=[l5.pk]), follow=True)
+    assert "誤紐付けではないため" in refused.content.decode()
+    assert Case.objects.count() == 1
+    assert client.get(reverse("scans:finding_open_case", args=[l3.pk])).status_code == 405
+
+
+def test_desk_staff_cannot_open_a_findings_case(client, recorded):
+    client.force_login(factories.staff(Role.DESK_STAFF))
+    l3 = Finding.objects.get(link_id="L3")
+    assert client.post(reverse("scans:finding_open_case", args=[l3.pk])).status_code == 403
+    assert not Case.objects.exists()
+
+
 def test_desk_staff_do_not_see_scans(client, recorded):
     client.force_login(factories.staff(Role.DESK_STAFF))
     assert client.get(reverse("scans:list")).status_code == 403

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
@@ -22,7 +23,7 @@ from madoguchi.scan.run import RunResult
 
 from .models import Finding, FindingCase, ScanRun
 
-__all__ = ["open_cases", "record_run"]
+__all__ = ["open_case", "open_cases", "record_run"]
 
 _SESSION_EVENT = {
     "login": "login",
@@ -140,6 +141,28 @@ def _open_one(finding: Finding, actor: User, account_hash: str, last4: str) -> F
     return FindingCase.objects.create(
         link_id=finding.link_id, finding=finding, case=case, opened_by=actor
     )
+
+
+def open_case(finding: Finding, *, actor: User) -> tuple[FindingCase, bool]:
+    """Open the case for one mis-link finding from its page (what `open_cases` does for each
+    finding over a score). Returns (its case, whether it was opened now); a link with a case
+    already (from any run) gets no second one. A family account is not a mis-link: refused."""
+    cases._require_official(actor)
+    if finding.cause not in MISLINK_CAUSES:
+        raise cases.CaseRefused(
+            "not_a_mislink",
+            gettext_lazy(
+                "An account in a family member's name is not a mis-link, so no case is opened."
+            ),
+        )
+    existing = FindingCase.objects.filter(link_id=finding.link_id).first()
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return _open_one(finding, actor, finding.account_hash, finding.account_last4), True
+    except IntegrityError:  # opened concurrently (the command, or another official)
+        return FindingCase.objects.get(link_id=finding.link_id), False
 
 
 def open_cases(

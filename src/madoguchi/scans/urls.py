@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.run_list, name="list"),
     path("<int:pk>/", views.run_detail, name="run"),
     path("findings/<int:pk>/", views.finding_detail, name="finding"),
+    path("findings/<int:pk>/open-case/", views.finding_open_case, name="finding_open_case"),
 ]

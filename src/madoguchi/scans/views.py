@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.constants import Role
+from madoguchi.cases.services import CaseRefused
 from madoguchi.incidents.access import roles_required
 from madoguchi.scan.labels import CAUSES
+from madoguchi.scan.rules import MISLINK_CAUSES
 
-from . import selectors
+from . import selectors, services
 from .models import Finding, FindingCase, ScanRun
 from .names import CAUSE_NAMES, CHECK_NAMES, EVENT_NAMES, PROGRAMME_NAMES
 
@@ -58,6 +63,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": rows,
             "page": page,
             "cause": cause,
+            # The filter's heading names the cause as the table does, not by its code.
+            "cause_name": CAUSE_NAMES.get(cause, cause),
             "municipality": municipality,
         },
     )
@@ -86,5 +93,23 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "programme": PROGRAMME_NAMES.get(finding.programme, finding.programme),
             "timeline": timeline,
             "case_id": opened.case_id if opened else None,
+            "mislink": finding.cause in MISLINK_CAUSES,
         },
     )
+
+
+@roles_required(Role.CITY_OFFICIAL)
+@require_POST
+def finding_open_case(request: HttpRequest, pk: int) -> HttpResponse:
+    """The finding page's button: the case `madoguchi scan open-cases` would open for it."""
+    finding = get_object_or_404(Finding, pk=pk)
+    try:
+        link, new = services.open_case(finding, actor=request.user)  # type: ignore[arg-type]
+    except CaseRefused as exc:
+        messages.error(request, exc.text())
+        return redirect("scans:finding", pk=pk)
+    if new:
+        messages.success(request, _("Case %(ref)s opened.") % {"ref": link.case.reference})
+    else:
+        messages.info(request, _("This link already has a case."))
+    return redirect("cases:detail", pk=link.case_id)
