@@ -235,7 +235,8 @@ PANDAS_DEFAULT = 2_000_000
 runs on the first blocks of about this many links, beside ibis on the same slice."""
 MEMORY_UP_TO = 20_000_000
 """Up to this many links DuckDB holds the tables in memory (about 350 MiB per million links);
-above, in a database file beside the data, with a memory limit, so the scan spills to disk."""
+above, in a database file in the bench's own temporary directory (never beside the data, which
+may be read-only or shared), with a memory limit, so the scan spills to disk."""
 DUCKDB_MEMORY_LIMIT = "6GB"
 SPARK_CONF = {
     "spark.driver.memory": "2g",

@@ -178,7 +178,7 @@ class Command(PlainErrors, BaseCommand):
             choices=["auto", "memory", "file"],
             default="auto",
             help="where DuckDB holds the tables (scan; auto: in memory up to 20M links, "
-            "else a database file beside the data with a 6 GB memory limit)",
+            "else a database file in its own temporary directory with a 6 GB memory limit)",
         )
         parser.add_argument("--seed", type=int, default=1, help="generator seed (scan)")
         parser.add_argument(
