@@ -9,7 +9,9 @@ from datetime import date
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
+from madoguchi.accounts.constants import Role
 from madoguchi.benefits import identifiers
 from madoguchi.cases import document, services, steps
 from madoguchi.cases.constants import ALLOWED_TRANSITIONS, CaseStatus, EntryKind
@@ -222,3 +224,48 @@ def test_contact_block_from_settings_without_a_row(db, settings):
     block = document.contact_block()
     assert block["department"] == "市民課"
     assert block["phone"] == "000-111-2222"
+
+
+def test_an_incidents_page_opens_a_case_intake_filled_from_it(client, official):
+    """The incident's button leads to the intake with when, where and what the system
+    recorded, in the reader's language; the official adds the resident and opens the case."""
+    from madoguchi.incidents.constants import IncidentKind, Severity
+    from madoguchi.incidents.models import Incident
+    from tests import factories
+
+    terminal = factories.terminal("desk-07")
+    incident = Incident.objects.create(
+        kind=IncidentKind.OUTSIDE_FAILURE,
+        reason_code="outside_unavailable",
+        severity=Severity.LOW,
+        summary="SimPay could not be reached. Nothing was linked.",
+        terminal=terminal,
+    )
+    client.force_login(official)
+    page = client.get(reverse("incidents:detail", args=[incident.pk])).content.decode()
+    link = f"{reverse('cases:new')}?incident={incident.pk}"
+    assert f'href="{link}"' in page
+    form = client.get(link).content.decode()
+    assert f'value="インシデント #{incident.pk}"' in form
+    assert 'value="desk-07"' in form
+    assert "SimPay could not be reached. Nothing was linked." in form
+    assert '<option value="system" selected>' in form
+    assert f'value="{incident.get_kind_display()}"' in form
+    response = client.post(
+        link,
+        {
+            "resident_label": "A氏",
+            "reported_by": f"インシデント #{incident.pk}",
+            "channel": "system",
+            "summary": "SimPay could not be reached. Nothing was linked.",
+            "date_precision": "day",
+            "event_date": timezone.localdate().isoformat(),
+            "desk_location": "desk-07",
+        },
+    )
+    case = Case.objects.get()
+    assert response.status_code == 302
+    assert case.desk_location == "desk-07"
+    # Desk staff open intakes but do not read incidents: the incident fills nothing for them.
+    client.force_login(factories.staff(Role.DESK_STAFF))
+    assert client.get(link).status_code == 403

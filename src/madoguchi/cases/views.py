@@ -9,15 +9,19 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
-from madoguchi.identity.access import chosen_reason, reason_required, record_read
-from madoguchi.incidents.access import roles_required
+from madoguchi.identity.access import ask_reason, chosen_reason, reason_required, record_read
+from madoguchi.incidents.access import has_any, roles_required, visible_incident
+from madoguchi.incidents.models import Incident
+from madoguchi.incidents.text import incident_text
 from madoguchi.refusals import Refusal
 
 from . import document, findings, legacy, selectors, services, steps
+from .constants import Channel, DatePrecision
 from .forms import (
     CompareForm,
     ContactForm,
@@ -55,6 +59,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 @roles_required(Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
 def case_new(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST" and request.GET.get("incident"):
+        return _case_from_incident(request)
     form = IntakeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -79,6 +85,45 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 return redirect("cases:detail", pk=case.pk)
             return redirect("cases:list")
     return render(request, "cases/new.html", {"form": form})
+
+
+def _case_from_incident(request: HttpRequest) -> HttpResponse:
+    """The intake filled from an incident (its page's button): when, where, what the system
+    recorded; the official adds the resident as the report names them. An incident of a
+    resident's visit is read as on its own page: officials say why, and the read is recorded."""
+    try:
+        pk = int(request.GET["incident"])
+    except ValueError:
+        return redirect("cases:new")
+    if not has_any(request.user, Role.SUPERVISOR, Role.CITY_OFFICIAL):  # who read incidents
+        raise PermissionDenied("Your role does not allow reading incidents.")
+    incident = get_object_or_404(Incident.objects.select_related("terminal", "visit"), pk=pk)
+    if not visible_incident(request.user, incident):
+        raise PermissionDenied("This incident belongs to another organisation.")
+    holder_id = incident.visit.holder_id if incident.visit is not None else None
+    if holder_id is not None and request.user.has_role(Role.CITY_OFFICIAL):  # type: ignore[union-attr]
+        asked = ask_reason(request)
+        if asked is not None:
+            return asked
+    record_read(
+        request,
+        ("identity.holder", str(holder_id)) if holder_id is not None else None,
+        page="cases.new_from_incident",
+        reason=chosen_reason(request),
+        subject=incident,
+    )
+    form = IntakeForm(
+        initial={
+            "event_date": timezone.localtime(incident.occurred_at).date(),
+            "date_precision": DatePrecision.DAY,
+            "reported_by": _("Incident #%(pk)s") % {"pk": incident.pk},
+            "channel": Channel.SYSTEM,
+            "summary": incident_text(incident),
+            "desk_location": str(incident.terminal or ""),
+            "title": incident.get_kind_display(),
+        }
+    )
+    return render(request, "cases/new.html", {"form": form, "incident": incident})
 
 
 @roles_required(*OFFICIAL)

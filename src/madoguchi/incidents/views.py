@@ -72,7 +72,11 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         subject=incident,
     )
     trail = [(e, display(e)) for e in selectors.audit_trail(incident)]
-    return render(request, "incidents/detail.html", {"incident": incident, "trail": trail})
+    return render(
+        request,
+        "incidents/detail.html",
+        {"incident": incident, "trail": trail, "reason": chosen_reason(request)},
+    )
 
 
 @roles_required(*STAFF)
