@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
-from madoguchi.identity.access import ask_reason, chosen_reason, reason_required, record_read
-from madoguchi.incidents.access import has_any, roles_required, visible_incident
-from madoguchi.incidents.models import Incident
+from madoguchi.identity.access import chosen_reason, reason_required, record_read
+from madoguchi.incidents.access import has_any, roles_required
+from madoguchi.incidents.reading import read_incident
 from madoguchi.incidents.text import incident_text
 from madoguchi.refusals import Refusal
 
@@ -97,21 +97,9 @@ def _case_from_incident(request: HttpRequest) -> HttpResponse:
         return redirect("cases:new")
     if not has_any(request.user, Role.SUPERVISOR, Role.CITY_OFFICIAL):  # who read incidents
         raise PermissionDenied("Your role does not allow reading incidents.")
-    incident = get_object_or_404(Incident.objects.select_related("terminal", "visit"), pk=pk)
-    if not visible_incident(request.user, incident):
-        raise PermissionDenied("This incident belongs to another organisation.")
-    holder_id = incident.visit.holder_id if incident.visit is not None else None
-    if holder_id is not None and request.user.has_role(Role.CITY_OFFICIAL):  # type: ignore[union-attr]
-        asked = ask_reason(request)
-        if asked is not None:
-            return asked
-    record_read(
-        request,
-        ("identity.holder", str(holder_id)) if holder_id is not None else None,
-        page="cases.new_from_incident",
-        reason=chosen_reason(request),
-        subject=incident,
-    )
+    incident = read_incident(request, pk, page="cases.new_from_incident")
+    if isinstance(incident, HttpResponse):
+        return incident
     form = IntakeForm(
         initial={
             "event_date": timezone.localtime(incident.occurred_at).date(),

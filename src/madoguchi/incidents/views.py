@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
-from madoguchi.identity.access import ask_reason, chosen_reason, record_read, record_reads
+from madoguchi.identity.access import chosen_reason, record_reads
 from madoguchi.terminals.models import Terminal
 from madoguchi.terminals.selectors import terminals_for
 
 from . import selectors, services
-from .access import roles_required, visible_incident, visible_incidents_q
+from .access import roles_required, visible_incidents_q
 from .forms import ComplaintForm
 from .models import Incident
 from .params import day_from_query
+from .reading import read_incident
 
 VIEWERS = (Role.SUPERVISOR, Role.CITY_OFFICIAL)
 STAFF = (Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
@@ -53,24 +53,9 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 
 @roles_required(*VIEWERS)
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = get_object_or_404(
-        Incident.objects.select_related("terminal", "visit", "staff"), pk=pk
-    )
-    if not visible_incident(request.user, incident):
-        raise PermissionDenied("This incident belongs to another organisation.")
-    holder_id = incident.visit.holder_id if incident.visit is not None else None
-    if holder_id is not None and request.user.has_role(Role.CITY_OFFICIAL):  # type: ignore[union-attr]
-        # An incident of a resident's visit is that resident's record: officials say why.
-        asked = ask_reason(request)
-        if asked is not None:
-            return asked
-    record_read(
-        request,
-        ("identity.holder", str(holder_id)) if holder_id is not None else None,
-        page="incidents.incident",
-        reason=chosen_reason(request),
-        subject=incident,
-    )
+    incident = read_incident(request, pk, page="incidents.incident")
+    if isinstance(incident, HttpResponse):
+        return incident
     trail = [(e, display(e)) for e in selectors.audit_trail(incident)]
     return render(
         request,

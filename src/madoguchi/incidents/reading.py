@@ -1,0 +1,36 @@
+"""Reading one incident as a page does: the reader's organisation may see it, and an incident
+of a resident's visit is that resident's record (officials say why; the read is recorded)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+
+from madoguchi.accounts.constants import Role
+from madoguchi.identity.access import ask_reason, chosen_reason, record_read
+
+from .access import visible_incident
+from .models import Incident
+
+
+def read_incident(request: HttpRequest, pk: int, *, page: str) -> Incident | HttpResponse:
+    """The incident, or the page asking the official's reason first."""
+    incident = get_object_or_404(
+        Incident.objects.select_related("terminal", "visit", "staff"), pk=pk
+    )
+    if not visible_incident(request.user, incident):
+        raise PermissionDenied("This incident belongs to another organisation.")
+    holder_id = incident.visit.holder_id if incident.visit is not None else None
+    if holder_id is not None and request.user.has_role(Role.CITY_OFFICIAL):  # type: ignore[union-attr]
+        asked = ask_reason(request)
+        if asked is not None:
+            return asked
+    record_read(
+        request,
+        ("identity.holder", str(holder_id)) if holder_id is not None else None,
+        page=page,
+        reason=chosen_reason(request),
+        subject=incident,
+    )
+    return incident
