@@ -64,6 +64,26 @@ def test_one_msgid_has_one_translation_across_catalogues():
     assert not conflicts, conflicts
 
 
+def test_each_catalogues_translation_is_what_its_page_shows():
+    """Django's own catalogues come before ours for the apps listed first: a msgid they also
+    translate shows theirs (django.contrib.auth's メールアドレス for a case contact's channel
+    "Email", where the cases catalogue says メール; admin's 削除 and 全て). Such a msgid takes a
+    context (pgettext) so our word is the one shown."""
+    from django.utils import translation
+
+    wrong = {}
+    with translation.override("ja"):
+        for name, catalog in _compiled_catalogues().items():
+            for msgid, msgstr in catalog.items():
+                context, _sep, text = msgid.rpartition("\x04")
+                shown = (
+                    translation.pgettext(context, text) if context else translation.gettext(text)
+                )
+                if shown != msgstr:
+                    wrong[(name, msgid)] = (shown, msgstr)
+    assert not wrong, wrong
+
+
 def test_officials_have_one_japanese_name():
     """Officials are city staff: 市職員, never a bare 職員 that desk (contractor) staff share."""
     bare = {

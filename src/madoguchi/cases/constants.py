@@ -3,6 +3,7 @@ services.case_transition)."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CaseStatus(models.TextChoices):
@@ -47,7 +48,9 @@ class Party(models.TextChoices):
 class Channel(models.TextChoices):
     PHONE = "phone", _("Phone")
     IN_PERSON = "in_person", _("In person")
-    EMAIL = "email", _("Email")
+    # Context: django.contrib.auth translates a bare "Email" as メールアドレス, and its catalogue
+    # is read before ours.
+    EMAIL = "email", pgettext_lazy("contact channel", "Email")
     LETTER = "letter", _("Letter")
     FAX = "fax", _("Fax")
     SYSTEM = "system", _("System")
