@@ -99,6 +99,9 @@ def test_legacy_link_from_the_page_with_session_events_in_words(client, official
     assert "カードの読み取り" in body
     assert "申込の確定" in body
     assert ">card_read<" not in body
+    # The old records' times as the reader writes them, not ISO 8601's 2022-08-10T10:02.
+    assert "<td>2022-08-10 10:02</td>" in body
+    assert not re.search(r"<td>\d{4}-\d\d-\d\dT", body)
     assert 'data-testid="legacy-link-form"' not in body
     assert "事業者" in body
     # The findings see the old terminal's records.

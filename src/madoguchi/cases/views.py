@@ -148,7 +148,12 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for name in steps.allowed(case.status)
             ],
             "session_log": [
-                {**r, "event_label": steps.session_event(str(r.get("event", "")))}
+                {
+                    **r,
+                    "event_label": steps.session_event(str(r.get("event", ""))),
+                    # Stored as ISO 8601 (2022-08-10T10:02); read as 2022-08-10 10:02.
+                    "at_text": str(r.get("at", "")).replace("T", " ", 1),
+                }
                 for r in (case.legacy_link.session_log if case.legacy_link else [])
                 if isinstance(r, dict)
             ],
