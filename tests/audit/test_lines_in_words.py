@@ -161,6 +161,22 @@ def test_every_page_a_record_is_read_on_has_words(page):
         assert page not in text, text
 
 
+def test_every_page_code_the_views_record_has_words():
+    """A read recorded under a code READ_PAGES lacks shows the resident the code itself under
+    "who looked at my records" (cases.new_from_incident did)."""
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src" / "madoguchi"
+    used = {
+        code
+        for path in src.rglob("*.py")
+        for code in re.findall(r'\bpage="([a-z_]+\.[a-z_]+)"', path.read_text(encoding="utf-8"))
+    }
+    assert "incidents.incident" in used
+    assert not used - set(READ_PAGES), used - set(READ_PAGES)
+
+
 @pytest.mark.parametrize("page", sorted(PAGES_IN_WORDS))
 def test_every_part_of_the_resident_page_has_words(page):
     assert f"（{page}）" not in PAGE_VIEWED.render({"page": page}, "ja")

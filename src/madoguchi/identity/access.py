@@ -28,6 +28,7 @@ READ_PAGES: dict[str, Any] = {
     "cases.case": _("Cases: case record"),
     "cases.report": _("Cases: incident report"),
     "cases.notice": _("Cases: notice letter to the resident (PDF)"),
+    "cases.new_from_incident": _("Cases: intake filled from an incident"),
     "incidents.list": _("Incidents: list of the day"),
     "incidents.incident": _("Incidents: one incident"),
     "officials.incidents": _("Officials: incident list"),
