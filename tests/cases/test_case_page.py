@@ -269,6 +269,9 @@ def test_an_incidents_page_opens_a_case_intake_filled_from_it(client, official):
     case = Case.objects.get()
     assert response.status_code == 302
     assert case.desk_location == "desk-07"
+    # The intake's party is not a visitor: the system reported it.
+    page = client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work")
+    assert f"その他 インシデント #{incident.pk} (システム)" in page.content.decode()
     # Desk staff open intakes but do not read incidents: the incident fills nothing for them.
     client.force_login(factories.staff(Role.DESK_STAFF))
     assert client.get(link).status_code == 403

@@ -226,7 +226,8 @@ def case_open(
             status=CaseStatus.INTAKE,
             event_date=event_date,
             date_precision=precision,
-            party=Party.RESIDENT,
+            # A system's report (an incident, the forensic scan) is not a resident's.
+            party=Party.OTHER if str(channel) == Channel.SYSTEM else Party.RESIDENT,
             party_label=reported_by,
             channel=str(channel),
             summary=summary,
