@@ -123,6 +123,10 @@ def test_officials_see_runs_and_findings(client, recorded):
     assert not re.search(r"<td>\d{4}-\d\d-\d\dT", page)
     assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d", page)
     assert f"<th>端末</th><td>{finding.terminal_id}</td>" in page
+    # The rule by its version, not its id (the cause's code): the heading names the cause.
+    assert finding.rule.startswith("typed_wrong_id.") or finding.rule.startswith("logout_omission.")
+    assert finding.rule not in re.sub(r"<[^>]*>", "", page)
+    assert "規則の版 v" in page
 
 
 def test_a_cause_filter_is_headed_by_the_causes_name_not_its_code(client, recorded):

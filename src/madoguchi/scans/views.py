@@ -94,6 +94,9 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeline": timeline,
             "case_id": opened.case_id if opened else None,
             "mislink": finding.cause in MISLINK_CAUSES,
+            # The rule's id is the cause's code and a version (logout_omission.v1): the page
+            # names the cause in its heading, so only the version is shown here.
+            "rule_version": finding.rule.rpartition(".")[2] or finding.rule,
         },
     )
 
