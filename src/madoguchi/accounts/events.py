@@ -13,6 +13,10 @@ SIGN_IN_REASONS = {
     "sign_in_refused": ("サインインが拒否されました", "sign-in was refused"),
     "bad_credentials": ("ユーザー名またはパスワードが違います", "wrong user name or password"),
     "locked_out": ("連続失敗によりロックされています", "locked after repeated failures"),
+    "too_many_attempts": (
+        "この端末からのサインインの失敗が多すぎるため、1分間受け付けていません",
+        "too many failed sign-ins from this address; refused for a minute",
+    ),
     "totp_required": ("認証アプリのコードが入力されていません", "no authenticator code entered"),
     "totp_wrong": (
         "認証アプリのコードが違うか期限切れです",
