@@ -4,6 +4,7 @@ Each runs the installed `madoguchi` script in a subprocess with an empty environ
 PATH and a scratch HOME), as a newcomer following the README would.
 """
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -149,3 +150,23 @@ def test_every_command_prints_its_refusals_plainly():
     assert {"audit", "outside", "identity", "case", "bench", "scan"} <= set(ours)
     plain = {n for n, app in ours.items() if isinstance(load_command_class(app, n), PlainErrors)}
     assert plain == set(ours)
+
+
+def test_the_scenario_against_no_server_is_one_line_not_a_traceback(tmp_path):
+    """`madoguchi scenario sakai` when nothing answers (the demo not started, a wrong --server)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed when the block ends: nothing listens there
+    url = f"http://127.0.0.1:{port}"
+    done = run(
+        tmp_path,
+        *("scenario", "sakai", "--server", url, "--agent", url),
+        *("--terminal-credential", "x", "--username", "u", "--password", "p"),
+        SECRET_KEY="x" * 50,
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"Could not reach {url}/"), done.stderr
+    assert "make demo" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr

@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import httpx
 from cryptography.hazmat.primitives.serialization import Encoding
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -81,7 +82,15 @@ class Command(PlainErrors, BaseCommand):
             a_procedure=BENEFITS_A if benefits else TEST_A,
             b_procedure=BENEFITS_B if benefits else TEST_B,
         )
-        result = run(config, say=self.stdout.write)
+        try:
+            result = run(config, say=self.stdout.write)
+        except httpx.TransportError as exc:
+            # An unreachable server or agent is one line, not httpx's traceback.
+            where = getattr(getattr(exc, "request", None), "url", None)
+            raise CommandError(
+                f"Could not reach {where or 'the server or the card agent'}: {exc}. "
+                "Is the demo running (`make demo`), or are --server and --agent right?"
+            ) from exc
         wrong = self._links_for_a_to_b_account(config) if benefits else None
         if wrong is not None:
             self.stdout.write(f"Database check: {wrong} link(s) of B's payment account to A.")
