@@ -53,7 +53,7 @@ def test_visit_and_signed_completion_through_pcscd(pcscd, live_server, pki, sett
             try:
                 desk.enrol(credential)
                 desk.sign_in(staff.username, factories.PASSWORD)
-                deadline = time.monotonic() + 10
+                deadline = time.monotonic() + 60  # a poll: returns once the agent sees it
                 while not desk.agent_status()["card_present"] and time.monotonic() < deadline:
                     time.sleep(0.1)
                 visit = desk.start_visit(cardkit.PIN)

@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -30,7 +31,8 @@ def _free_port() -> int:
 class ThrowawayPostgres:
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
-        self.port = _free_port()
+        self.port = 0  # chosen by the first `start`, kept for the restarts
+        self.bind_wait = 60.0  # seconds a restart waits for its port to be free again
         # Not under pytest's tmp_path: its parents are private to root, and the server runs as
         # the postgres user when we are root.
         self.dir = Path(tempfile.mkdtemp(prefix="madoguchi-faults-pg-"))
@@ -53,14 +55,56 @@ class ThrowawayPostgres:
         )  # fmt: skip
 
     def start(self) -> None:
+        """Start the server and wait until it accepts connections.
+
+        The first start takes a free port just before the server binds it (not before initdb,
+        which takes seconds on a loaded machine: the port was free when chosen, not when bound)
+        and takes another if the port was taken meanwhile. A restart keeps its port (the server
+        and the outbox worker know it) and tries again while a short-lived socket holds it. A
+        failure says why: pg_ctl's output and the end of the server's log."""
+        first = not self.port
+        deadline = time.monotonic() + self.bind_wait
+        while True:
+            if first:
+                self.port = _free_port()
+            seen = self._log_size()
+            try:
+                self._pg_ctl_start()
+                return
+            except subprocess.CalledProcessError as exc:
+                log = self._log_since(seen)
+                if "could not bind" not in log or time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"PostgreSQL did not start on port {self.port}: "
+                        f"{exc.stdout!r} {exc.stderr!r}\n{log}"
+                    ) from exc
+                time.sleep(0 if first else 1)
+
+    def _pg_ctl_start(self) -> None:
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c max_connections=60"
         )
         self._run(
             str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"),
-            "-w", "-t", "60", "-o", options, "start", timeout=90,
+            "-w", "-t", "120", "-o", options, "start", timeout=150,
         )  # fmt: skip
+
+    def _log_size(self) -> int:
+        try:
+            return (self.dir / "log").stat().st_size
+        except OSError:
+            return 0
+
+    def _log_since(self, offset: int, lines: int = 30) -> str:
+        """The last `lines` lines the server logged after `offset` (this start's)."""
+        try:
+            with (self.dir / "log").open("rb") as f:
+                f.seek(offset)
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return "(no server log)"
+        return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, mode: str = "fast") -> None:
         self._run(
