@@ -122,6 +122,7 @@ def test_the_demo_keeps_request_lines_in_a_file_the_banner_names(settings, tmp_p
 
     monkeypatch.setattr(demo_command.subprocess, "Popen", popen)
     monkeypatch.setattr(Command, "_wait_ready", lambda self, endpoints, children: True)
+    monkeypatch.setattr(Command, "_refuse_taken_ports", staticmethod(lambda endpoints: None))
     out = io.StringIO()
     call_command("demo", stdout=out, stderr=io.StringIO())
     server = started["serve"]
@@ -160,3 +161,26 @@ def test_waiting_for_the_simulators_writes_no_404_lines_on_the_console(settings,
         with caplog.at_level(logging.INFO, logger="madoguchi.outside.sim"):
             assert Command(stdout=io.StringIO())._wait_ready(probes, {})
     assert not [r for r in caplog.records if "404" in r.getMessage()], caplog.text
+
+
+@pytest.mark.django_db
+def test_a_second_demo_on_taken_ports_says_so_and_starts_nothing(settings, tmp_path, monkeypatch):
+    """A demo still running in another shell answered the second one's readiness probe, so the
+    second printed "is running" while its own server had failed to bind."""
+    from madoguchi.core.management.commands import demo as demo_command
+
+    settings.DEMO = True
+    settings.DATA_DIR = tmp_path
+    settings.STATIC_ROOT = tmp_path / "static"
+    started: list[list[str]] = []
+    monkeypatch.setattr(
+        demo_command.subprocess, "Popen", lambda argv, env=None: started.append(argv)
+    )
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        settings.MADOGUCHI_ORIGIN = f"http://127.0.0.1:{port}"
+        with pytest.raises(CommandError, match=rf"Ports? {port} \(server\).* already in use"):
+            call_command("demo", "--port", str(port), stdout=io.StringIO())
+    assert started == []

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management import call_command
@@ -42,6 +44,8 @@ class Command(PlainErrors, BaseCommand):
                 f"MADOGUCHI_ORIGIN is {settings.MADOGUCHI_ORIGIN} but the demo serves {base}: "
                 "card tokens are bound to the origin, so set MADOGUCHI_ORIGIN to match."
             )
+        if not opts["seed_only"]:
+            self._refuse_taken_ports(self._endpoints(base))
         self.stdout.write("demo: migrating and seeding …")
         call_command("migrate", interactive=False, verbosity=0)
         seeded = demo.seed()
@@ -137,6 +141,27 @@ class Command(PlainErrors, BaseCommand):
             },
             **{f"agent {t}": f"http://127.0.0.1:{port}/status" for t, port in AGENT_PORTS.items()},
         }
+
+    @staticmethod
+    def _refuse_taken_ports(endpoints: dict[str, str]) -> None:
+        """Refuse to start when a port the demo needs is taken (most often by a demo still
+        running in another shell): its readiness probe would be answered by the other one, and
+        the banner would say this demo runs while its own server had failed to bind."""
+        taken = []
+        for name, url in endpoints.items():
+            parts = urlsplit(url)
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind((parts.hostname or "127.0.0.1", parts.port or 80))
+                except OSError:
+                    taken.append(f"{parts.port} ({name})")
+        if taken:
+            ports = f"Port {taken[0]} is" if len(taken) == 1 else f"Ports {', '.join(taken)} are"
+            raise CommandError(
+                f"{ports} already in use: is another `make demo` still "
+                "running? Stop it (Ctrl-C in its shell) and start this one again."
+            )
 
     def _wait_ready(
         self, endpoints: dict[str, str], children: dict[str, subprocess.Popen[bytes]]
