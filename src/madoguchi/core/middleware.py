@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.refusals import Refusal
 
-from .views import _refused
+from .views import refusal_response
 
 
 class MethodNotAllowedMiddleware:
@@ -36,7 +36,7 @@ class MethodNotAllowedMiddleware:
             status=405,
             params={"method": request.method, "allowed": allowed or "-"},
         )
-        replaced = _refused(request, refusal)
+        replaced = refusal_response(request, refusal)
         if allowed:
             replaced["Allow"] = allowed
         return replaced

@@ -56,7 +56,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     )
 
 
-def _refused(request: HttpRequest, refusal: Refusal) -> HttpResponse:
+def refusal_response(request: HttpRequest, refusal: Refusal) -> HttpResponse:
     """The refusal body for the API (and JSON clients), a page in the reader's language for
     people (rendered without the request: no context processor runs)."""
     if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
@@ -70,7 +70,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     message = gettext_lazy(
         "There is nothing at this address. Check the address, or go back to the start."
     )
-    return _refused(request, Refusal("not_found", message, status=404))
+    return refusal_response(request, Refusal("not_found", message, status=404))
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -79,13 +79,13 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
         "Your role may not open this page. Go back to the start, or sign in with an account "
         "that may."
     )
-    return _refused(request, Refusal("forbidden", message, status=403))
+    return refusal_response(request, Refusal("forbidden", message, status=403))
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """``handler400``."""
     message = gettext_lazy("The request could not be read. Go back to the start and try again.")
-    return _refused(request, Refusal("bad_request", message, status=400))
+    return refusal_response(request, Refusal("bad_request", message, status=400))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -97,7 +97,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exc = sys.exc_info()[1]
     unavailable = isinstance(exc, OperationalError | InterfaceError)
     refusal = DatabaseUnavailable() if unavailable else ServerFailed()
-    response = _refused(request, refusal)
+    response = refusal_response(request, refusal)
     if unavailable:
         response["Retry-After"] = "5"
     return response
