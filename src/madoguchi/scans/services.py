@@ -155,12 +155,20 @@ def open_case(finding: Finding, *, actor: User) -> tuple[FindingCase, bool]:
                 "An account in a family member's name is not a mis-link, so no case is opened."
             ),
         )
+    return _case_for(finding, actor, finding.account_hash, finding.account_last4)
+
+
+def _case_for(
+    finding: Finding, actor: User, account_hash: str, last4: str
+) -> tuple[FindingCase, bool]:
+    """The finding's link's case: the one it has (from any run), else opened now. Returns
+    (the case, whether it was opened now)."""
     existing = FindingCase.objects.filter(link_id=finding.link_id).first()
     if existing:
         return existing, False
     try:
         with transaction.atomic():
-            return _open_one(finding, actor, finding.account_hash, finding.account_last4), True
+            return _open_one(finding, actor, account_hash, last4), True
     except IntegrityError:  # opened concurrently (the command, or another official)
         return FindingCase.objects.get(link_id=finding.link_id), False
 
@@ -182,17 +190,10 @@ def open_cases(
     for finding in run.findings.filter(score__gte=min_score, cause__in=MISLINK_CAUSES).order_by(
         "link_id"
     ):
-        if FindingCase.objects.filter(link_id=finding.link_id).exists():
-            existing += 1
-            continue
         account_hash, last4 = finding.account_hash, finding.account_last4
         if not account_hash:  # a run recorded before findings kept their account
             account_hash, last4 = (accounts or {}).get(finding.link_id, ("", ""))
-        try:
-            with transaction.atomic():
-                _open_one(finding, actor, account_hash, last4)
-        except IntegrityError:  # opened concurrently by another run of the command
-            existing += 1
-            continue
-        opened += 1
+        _, new = _case_for(finding, actor, account_hash, last4)
+        opened += new
+        existing += not new
     return opened, existing
