@@ -369,3 +369,99 @@ def test_the_scan_pages_speak_english_in_english(client, recorded):
     assert "<td>カードの読み取り</td>" not in pages[2]
     ja = client.get(reverse("scans:list"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert all(CAUSE_JA[c] in ja for c in CAUSES)
+
+
+def test_a_findings_reasoning_is_english_on_the_english_page(client, recorded):
+    """The reasoning was the run's stored Japanese sentence on the English finding page."""
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    finding = Finding.objects.get(link_id="L3")
+    url = reverse("scans:finding", args=[finding.pk])
+    en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    said = re.search(r'data-testid="finding-reasoning">([^<]*)<', en).group(1)
+    assert "Committed as A&#x27;s procedure" in said
+    assert not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", said)
+    ja = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert finding.explanation in ja  # Japanese: the scan's own sentence, as stored
+
+
+@pytest.mark.parametrize(
+    ("cause", "staff"),
+    [
+        ("logout_omission", ""),
+        ("wrong_card", ""),
+        ("lent_terminal", "S1"),
+        ("lent_terminal", ""),
+        ("family_account", ""),
+        ("typed_wrong_id", ""),
+    ],
+)
+def test_the_pages_reasoning_is_the_scans_own_sentence_in_japanese(cause, staff):
+    from django.utils import translation
+
+    from madoguchi.scan.report import explain_ja
+    from madoguchi.scans.names import reasoning
+
+    row = {
+        "resident_id": "R-1",
+        "other_resident_id": "R-2",
+        "holder_check": 2,
+        "cause": cause,
+        "staff_id": "S2",
+        "session_staff": staff or None,
+    }
+    finding = Finding(**{**row, "session_staff": staff})
+    with translation.override("ja"):
+        assert reasoning(finding) == explain_ja(row)
+    with translation.override("en"):
+        english = reasoning(finding)
+    assert not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", english)
+    assert "R-" in english
+    if cause == "lent_terminal" and not staff:
+        assert "nobody was signed in" in english
+        assert "だれもサインインしていませんでした" in explain_ja(row)
+
+
+@pytest.mark.parametrize(
+    ("programme", "says"),
+    [
+        ("public_fund", ["公金受取口座の誤登録", "公金受取口座として", "預貯金口座"]),
+        ("health_insurance", ["健康保険証利用登録の誤り", "健康保険証としての利用登録"]),
+    ],
+)
+def test_a_findings_case_report_speaks_of_the_findings_programme(db, tmp_path, programme, says):
+    """The report of a case opened from a public-fund (or insurance) finding spoke of a
+    payment service's account and Mynapoint."""
+    from madoguchi.cases import document
+    from madoguchi.scans import services
+
+    d = Desk()
+    family(d)
+    d.event(0, "login")
+    d.visit(1, "A", [("L1", "ﾔﾏﾀﾞ ﾀﾛｳ")])
+    d.event(10, "card_read", resident="B")
+    d.link("L2", "B", "ｽｽﾞｷ ｲﾁﾛｳ", minute=11, programme=programme)
+    d.link("L3", "A", "ｽｽﾞｷ ｲﾁﾛｳ", minute=12, programme=programme)
+    d.event(18, "card_removed", resident="B")
+    d.event(50, "logout")
+    call_command(
+        "scan",
+        "run",
+        str(d.write(tmp_path / "data")),
+        "--out",
+        str(tmp_path / "out"),
+        "--record",
+        "--no-pdf",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    finding = Finding.objects.get(link_id="L3")
+    assert finding.programme == programme
+    link, _new = services.open_case(finding, actor=factories.staff(Role.CITY_OFFICIAL))
+    md = document.to_markdown(document.build(link.case))
+    for words in says:
+        assert words in md
+    assert "キャッシュレス" not in md
+    assert "マイナポイント" not in md
+    # A point programme's case keeps the point programme's words.
+    link.case.programme = "points"
+    assert "マイナポイントの誤付与" in document.to_markdown(document.build(link.case))

@@ -17,6 +17,14 @@ class CaseStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+class Programme(models.TextChoices):
+    """What the mis-link was made for: the incident report's wording follows it."""
+
+    POINTS = "points", _("Point programme (payment service)")
+    PUBLIC_FUND = "public_fund", _("Public-fund receiving account")
+    HEALTH_INSURANCE = "health_insurance", _("Health-insurance use registration")
+
+
 class EntryKind(models.TextChoices):
     INTAKE = "intake", _("Intake")
     INVESTIGATION = "investigation", _("Investigation started")

@@ -10,11 +10,17 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from . import findings
-from .constants import DatePrecision, EntryKind
+from .constants import DatePrecision, EntryKind, Programme
 from .era import format_era, format_month
 from .models import Case, CityContact
 
 DEFAULT_TITLE = "支援窓口におけるマイナポイントの誤付与について"
+TITLES = {
+    Programme.POINTS: DEFAULT_TITLE,
+    Programme.PUBLIC_FUND: "支援窓口における公金受取口座の誤登録について",
+    Programme.HEALTH_INSURANCE: "支援窓口における健康保険証利用登録の誤りについて",
+}
+"""The report's title by what the link was made for (a case's own title replaces it)."""
 STANDING_MEASURES = [
     "国のマニュアルに基づく手続き支援を徹底するため、システムが強制するチェックリストに基づいた"
     "手続き支援を実施。",
@@ -53,6 +59,34 @@ def _when(d: Any, precision: str, *, in_content: bool = False) -> str:
     return format_era(d, precision)
 
 
+INTRODUCTIONS = {
+    Programme.POINTS: "市が設置している支援窓口において、申請者とは異なる名義のキャッシュレス決済サービスを"
+    "紐付けし、別人にマイナポイントが付与される事案が 1 件発生したことが判明しました。",
+    Programme.PUBLIC_FUND: "市が設置している支援窓口において、申請者とは異なる名義の預貯金口座を公金受取口座として"
+    "登録する事案が 1 件発生したことが判明しました。",
+    Programme.HEALTH_INSURANCE: "市が設置している支援窓口において、マイナンバーカードの健康保険証としての"
+    "利用登録を、申請者とは異なる方の手続きとして行う事案が 1 件発生したことが判明しました。",
+}
+
+
+def _content(programme: Programme, when: str, desk: str, resident: str, other: str) -> str:
+    """1 内容: what went wrong, in the words of the programme the link was made for."""
+    if programme == Programme.PUBLIC_FUND:
+        holder = f"別人である{other}の名義" if other else "申請者とは異なる名義"
+        return f"{when}、{desk}において、{resident}の公金受取口座として、{holder}の預貯金口座が登録されたものです。"
+    if programme == Programme.HEALTH_INSURANCE:
+        whose = f"別人である{other}" if other else "申請者とは異なる方"
+        return (
+            f"{when}、{desk}において、{resident}のマイナンバーカードの健康保険証としての利用登録が、"
+            f"{whose}の手続きとして行われたものです。"
+        )
+    target = f"別人である{other}" if other else "申請者とは異なる名義"
+    return (
+        f"{when}、{desk}において、{resident}のキャッシュレス決済口座に付与されるべき"
+        f"マイナポイントが、{target}のキャッシュレス決済口座に付与されたものです。"
+    )
+
+
 def default_prevention(case: Case) -> list[str]:
     seen: list[str] = []
     for f in findings.findings_for(case):
@@ -79,11 +113,7 @@ def build(case: Case) -> ReportDocument:
             if first
             else "日付は不明"
         )
-    target = f"別人である{other}" if other else "申請者とは異なる名義"
-    content = [
-        f"{when}、{desk}において、{case.resident_label}のキャッシュレス決済口座に付与されるべき"
-        f"マイナポイントが、{target}のキャッシュレス決済口座に付与されたものです。"
-    ]
+    content = [_content(Programme(case.programme), when, desk, case.resident_label, other)]
     if found:
         top = found[0]
         cause = [
@@ -105,13 +135,12 @@ def build(case: Case) -> ReportDocument:
         else default_prevention(case)
     )
     intro = [
-        "市が設置している支援窓口において、申請者とは異なる名義のキャッシュレス決済サービスを紐付けし、"
-        "別人にマイナポイントが付与される事案が 1 件発生したことが判明しました。",
+        INTRODUCTIONS[Programme(case.programme)],
         "対象となる市民の皆様にはご迷惑をお掛けすることとなり、深くお詫びいたします。",
         "今後、このような事態が発生しないよう、再発防止策を徹底してまいります。",
     ]
     return ReportDocument(
-        title=case.report_title or DEFAULT_TITLE,
+        title=case.report_title or TITLES[Programme(case.programme)],
         introduction=intro,
         content=content,
         cause=cause,

@@ -16,6 +16,7 @@ from .constants import (
     DatePrecision,
     EntryKind,
     Party,
+    Programme,
 )
 
 
@@ -78,6 +79,9 @@ class Case(models.Model):
     )
     legacy_link = models.ForeignKey(
         LegacyLink, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    programme = models.CharField(
+        _("programme"), max_length=20, choices=Programme.choices, default=Programme.POINTS
     )
     desk_location = models.CharField(_("desk"), max_length=200, blank=True)
     terminal = models.ForeignKey(

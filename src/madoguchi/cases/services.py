@@ -30,6 +30,7 @@ from .constants import (
     DatePrecision,
     EntryKind,
     Party,
+    Programme,
 )
 from .events import (
     CASES_LEGACY_LINK_ADDED,
@@ -194,8 +195,10 @@ def case_open(
     payment_link: Any = None,
     legacy_link: LegacyLink | None = None,
     other_resident_label: str = "",
+    programme: Programme | str = Programme.POINTS,
 ) -> Case:
-    """Open a case with its intake entry: who reported, what they said."""
+    """Open a case with its intake entry: who reported, what they said. ``programme``: what
+    the link was made for (the incident report's wording follows it)."""
     if not can_open(actor):
         raise CaseRefused(
             "not_allowed_to_open",
@@ -217,6 +220,7 @@ def case_open(
             holder=holder if holder is not None else getattr(payment_link, "holder", None),
             payment_link=payment_link,
             legacy_link=legacy_link,
+            programme=Programme(programme),
             opened_by=actor,
         )
         TimelineEntry.objects.create(

@@ -338,7 +338,7 @@ def not_me_report(
 ) -> NotMeReport:
     """Record an incident and open a case intake with the item attached; officials see the
     case at once. Only the signed-in holder's own items can be reported."""
-    from madoguchi.cases.constants import Channel
+    from madoguchi.cases.constants import Channel, Programme
     from madoguchi.cases.services import case_open
     from madoguchi.incidents import text as incident_text
     from madoguchi.incidents.constants import IncidentKind, Severity
@@ -394,6 +394,8 @@ def not_me_report(
             terminal=visit.terminal if visit is not None else None,
             holder=holder,
             payment_link=item if kind == ItemKind.LINK else None,
+            # A public-fund account or an insurance registration (the same codes), else points.
+            programme=kind if kind in Programme.values else Programme.POINTS,
         )
         report = NotMeReport.objects.create(
             holder=holder,

@@ -46,11 +46,13 @@ def explain_ja(f: dict[str, Any]) -> str:
             f"一致します（カードの取り違えの可能性）。"
         )
     if cause == "lent_terminal":
-        who = f.get("session_staff") or "だれも"
-        return (
-            f"職員 {f.get('staff_id')} の名義で確定されましたが、そのときこの端末には {who} が"
-            f"サインインしていました。口座名義は {res} と{check}です。"
+        who = f.get("session_staff")
+        signed_in = (
+            f"そのときこの端末には {who} がサインインしていました。"
+            if who
+            else "そのときこの端末にはだれもサインインしていませんでした。"
         )
+        return f"職員 {f.get('staff_id')} の名義で確定されましたが、{signed_in}口座名義は {res} と{check}です。"
     if cause == "family_account":
         return (
             f"口座名義が同じ世帯の {other} と一致します。家族名義の口座で、誤紐付けではありません。"

@@ -2,6 +2,9 @@
 in the page's language. The Japanese is the scan's own words (`madoguchi.scan.labels`, which
 its Japanese reports use), or the catalogue's where it already had the phrase."""
 
+from typing import Any
+
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 CAUSE_NAMES = {
@@ -24,3 +27,49 @@ PROGRAMME_NAMES = {
     "public_fund": _("Public-fund receiving account"),
     "health_insurance": _("Health-insurance use registration"),
 }
+
+
+def reasoning(finding: Any) -> str:
+    """A finding's reasoning in the page's language, from its evidence columns. In Japanese it
+    is the scan's own sentence (`madoguchi.scan.report.explain_ja`, which the run stored and its
+    cases' intake keeps); the English page no longer shows that stored Japanese text."""
+    res, other = finding.resident_id, finding.other_resident_id
+    check = CHECK_NAMES.get(int(finding.holder_check or 0), "")
+    cause = finding.cause
+    if cause == "logout_omission":
+        return gettext(
+            "Committed as %(resident)s's procedure, but the card read last at the terminal was "
+            "%(other)s's, with neither a sign-out nor a reading of %(resident)s's card after it. "
+            "Account holder name against %(resident)s: %(check)s."
+        ) % {"resident": res, "other": other, "check": check}
+    if cause == "wrong_card":
+        return gettext(
+            "Committed after reading %(resident)s's card, but the account holder name matches "
+            "%(other)s, of another household served just before or after (the cards may have "
+            "been mixed up)."
+        ) % {"resident": res, "other": other}
+    if cause == "lent_terminal":
+        if not finding.session_staff:
+            return gettext(
+                "Committed in the name of staff %(staff)s, but nobody was signed in at this "
+                "terminal then. Account holder name against %(resident)s: %(check)s."
+            ) % {"staff": finding.staff_id, "resident": res, "check": check}
+        return gettext(
+            "Committed in the name of staff %(staff)s, but %(who)s was signed in at this terminal "
+            "then. Account holder name against %(resident)s: %(check)s."
+        ) % {
+            "staff": finding.staff_id,
+            "who": finding.session_staff,
+            "resident": res,
+            "check": check,
+        }
+    if cause == "family_account":
+        return gettext(
+            "The account holder name matches %(other)s, of the same household: an account in a "
+            "family member's name, not a mis-link."
+        ) % {"other": other}
+    return gettext(
+        "Account holder name against %(resident)s: %(check)s, and it matches none of the "
+        "residents served just before or after, nor anyone of the same household (the payment "
+        "service ID or similar may have been typed wrong)."
+    ) % {"resident": res, "check": check}

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
 from madoguchi.cases import services as cases
-from madoguchi.cases.constants import Channel, DatePrecision
+from madoguchi.cases.constants import Channel, DatePrecision, Programme
 from madoguchi.cases.events import CASES_LEGACY_LINK_ADDED
 from madoguchi.cases.models import LegacyLink
 from madoguchi.scan.labels import CAUSE_JA, PROGRAMME_JA
@@ -23,7 +23,14 @@ from madoguchi.scan.run import RunResult
 
 from .models import Finding, FindingCase, ScanRun
 
-__all__ = ["open_case", "open_cases", "record_run"]
+__all__ = ["CASE_PROGRAMME", "open_case", "open_cases", "record_run"]
+
+CASE_PROGRAMME = {
+    "mynapoint_2": Programme.POINTS,
+    "public_fund": Programme.PUBLIC_FUND,
+    "health_insurance": Programme.HEALTH_INSURANCE,
+}
+"""A finding's programme (the scan's input) as its case names it."""
 
 _SESSION_EVENT = {
     "login": "login",
@@ -137,6 +144,7 @@ def _open_one(finding: Finding, actor: User, account_hash: str, last4: str) -> F
         desk_location=finding.terminal_id,
         legacy_link=legacy,
         other_resident_label=finding.other_resident_id,
+        programme=CASE_PROGRAMME.get(finding.programme, Programme.POINTS),
     )
     return FindingCase.objects.create(
         link_id=finding.link_id, finding=finding, case=case, opened_by=actor

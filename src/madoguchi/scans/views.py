@@ -20,7 +20,7 @@ from madoguchi.scan.rules import MISLINK_CAUSES
 
 from . import selectors, services
 from .models import Finding, FindingCase, ScanRun
-from .names import CAUSE_NAMES, CHECK_NAMES, EVENT_NAMES, PROGRAMME_NAMES
+from .names import CAUSE_NAMES, CHECK_NAMES, EVENT_NAMES, PROGRAMME_NAMES, reasoning
 
 
 def _cause_rows(counts: dict[str, int]) -> list[tuple[str, Any, int]]:
@@ -90,6 +90,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "finding": finding,
             "cause": CAUSE_NAMES[finding.cause],
             "check": CHECK_NAMES.get(finding.holder_check, ""),
+            "reasoning": reasoning(finding),
             "programme": PROGRAMME_NAMES.get(finding.programme, finding.programme),
             "timeline": timeline,
             "case_id": opened.case_id if opened else None,
