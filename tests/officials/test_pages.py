@@ -12,6 +12,7 @@ from madoguchi.desk import services
 from madoguchi.desk.constants import AgentEventKind, VisitEndReason
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.terminals import services as terminal_services
+from madoguchi.terminals.constants import DeskSessionCloseReason
 from tests import cardkit, factories
 
 ORIGIN = "http://127.0.0.1:8000"
@@ -90,7 +91,42 @@ def test_each_staff_session_of_a_desk_is_its_own_line(client, two_visits):
     assert row, html
     entries = re.findall(r"<li>([^<]*)</li>", row.group(0))
     assert len(entries) == 3, row.group(0)
-    assert all(re.fullmatch(r"\S+ \(\d\d:\d\d–(\d\d:\d\d)?\)", e) for e in entries), entries
+    assert all(re.fullmatch(r"\S+ \(\d\d:\d\d–(\d\d:\d\d|[^)]+)?\)", e) for e in entries), entries
+
+
+def test_signed_in_now_is_who_holds_a_live_sign_in_not_every_session_of_the_day(client, db):
+    """The desks' list only grew: sessions that ended, and open ones whose staff sign-in had
+    expired (never signed out), all read as signed in."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    terminal = factories.terminal()
+    ended = terminal_services.desk_session_open(terminal=terminal, staff=factories.staff())
+    terminal_services.desk_session_close(
+        session=ended, reason=DeskSessionCloseReason.SIGNED_OUT, actor=None
+    )
+    now = terminal_services.desk_session_open(terminal=terminal, staff=factories.staff())
+    lapsed_desk = factories.terminal(name="desk-lapsed")
+    lapsed = terminal_services.desk_session_open(terminal=lapsed_desk, staff=factories.staff())
+    for session, age in ((now, 3600), (lapsed, -1)):  # a live sign-in, an expired one
+        store = SessionStore()
+        store["desk_session_id"] = session.pk
+        store.set_expiry(age)
+        store.create()
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    html = client.get("/officials/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    rows = {
+        name: re.search(rf"<tr><td[^>]*>{name}</td>.*?</tr>", html, re.S).group(0)
+        for name in (terminal.name, lapsed_desk.name)
+    }
+    current = re.search(r'data-testid="signed-in-now">(.*?)</td>', rows[terminal.name], re.S)
+    assert current.group(1).strip() == str(now.staff)
+    assert str(ended.staff) not in current.group(1)
+    gone = re.search(r'data-testid="signed-in-now">(.*?)</td>', rows[lapsed_desk.name], re.S)
+    assert str(lapsed.staff) not in gone.group(1)
+    assert "nobody" in gone.group(1)
+    assert "sign-in expired, never signed out" in rows[lapsed_desk.name]
+    # The day's sign-ins are all still listed, each with its times.
+    assert str(ended.staff) in rows[terminal.name]
 
 
 def test_supervisor_sees_only_their_contractor(client, two_visits):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.contrib.sessions.models import Session
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -73,6 +74,25 @@ def desk_sessions_for(user: Any, day: date) -> QuerySet[DeskSession]:
         .filter(Q(opened_at__lt=end) & (Q(closed_at__isnull=True) | Q(closed_at__gte=start)))
         .order_by("terminal__name", "opened_at")
     )
+
+
+def signed_in_now(sessions: list[DeskSession], now: datetime | None = None) -> set[int]:
+    """The open desk sessions among ``sessions`` whose staff sign-in is still alive: a desk
+    session is closed only by a sign-out, a later sign-in or a revocation, so one whose staff
+    session expired (or was cleared) stays open in the table although nobody can use it."""
+    open_ids = {s.pk for s in sessions if s.closed_at is None}
+    if not open_ids:
+        return set()
+    live: set[int] = set()
+    rows = Session.objects.filter(expire_date__gt=now or timezone.now())
+    for row in rows.only("session_key", "session_data", "expire_date").iterator():
+        try:
+            held = int(row.get_decoded().get("desk_session_id") or 0)
+        except (TypeError, ValueError):
+            continue
+        if held in open_ids:
+            live.add(held)
+    return live
 
 
 def incidents_for(user: Any) -> QuerySet[Incident]:

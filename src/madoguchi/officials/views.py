@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 
@@ -45,14 +46,21 @@ def today(request: HttpRequest) -> HttpResponse:
     day = _day(request)
     visits = list(selectors.visits_for(request.user, day))
     sessions = list(selectors.desk_sessions_for(request.user, day))
+    live = selectors.signed_in_now(sessions)
     return render(
         request,
         "officials/today.html",
         {
             "day": day,
-            # Each desk with its staff sessions of the day, in order.
+            "is_today": day == timezone.localdate(),
+            # Each desk with who is signed in on it now, and its staff sessions of the day in
+            # order (an open one whose sign-in expired is said so).
             "desks": [
-                (t, [s for s in sessions if s.terminal_id == t.pk])
+                (
+                    t,
+                    [s for s in sessions if s.terminal_id == t.pk and s.pk in live],
+                    [(s, s.pk in live) for s in sessions if s.terminal_id == t.pk],
+                )
                 for t in selectors.terminals_for(request.user)
             ],
             "visits": visits,
