@@ -25,6 +25,7 @@ transactions and audit-lock acquisitions per visit, server CPU per visit, and th
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -150,6 +151,25 @@ class Result:
 
 
 # --- setup -----------------------------------------------------------------------------------
+
+
+def _listen(port: int, attempts: int = 50) -> socket.socket:
+    """A listening socket on 127.0.0.1:``port``, retried for a few seconds while another
+    process holds the port (a connection's ephemeral port is often let go at once)."""
+    attempt = 0
+    while True:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind(("127.0.0.1", port))
+            listener.listen(2048)
+            return listener
+        except OSError as exc:
+            listener.close()
+            attempt += 1
+            if exc.errno != errno.EADDRINUSE or attempt >= attempts:
+                raise BenchError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
+            time.sleep(0.1)
 
 
 def _free_port() -> int:
@@ -311,10 +331,18 @@ def start_server(
         **(env or {}),
     }
     script = Path(sys.executable).with_name("madoguchi")
-    argv = [str(script), "serve", "--bind", f"127.0.0.1:{port}"]
-    with (work / "server.log").open("wb") as log:  # the child keeps its own descriptor
+    # The port is bound here, at once, and the listening socket handed to gunicorn
+    # (`fd://`): a port found free (`_free_port`) and bound only when gunicorn has started,
+    # seconds later, could be taken in between by another process on a loaded machine.
+    listener = _listen(port)
+    argv = [str(script), "serve", "--bind", f"fd://{listener.fileno()}"]
+    with listener, (work / "server.log").open("wb") as log:  # the child keeps its own copies
         process = subprocess.Popen(  # noqa: S603  (our own console script)
-            argv, env=env, stdout=subprocess.DEVNULL, stderr=log
+            argv,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            pass_fds=(listener.fileno(),),
         )
     deadline = time.monotonic() + 300  # five workers importing Django on a loaded machine
     while time.monotonic() < deadline:
