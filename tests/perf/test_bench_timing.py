@@ -1,15 +1,74 @@
 """`madoguchi bench completion`'s server-side timing (issue 15, seventh round): the bench
 server's middleware answers each request's time by part, and the bench reads it back."""
 
+import contextlib
 import time
 
 import httpx
-from django.db import connection
+import psycopg
+import pytest
+from django.db import connection, transaction
 from django.http import HttpResponse
 from django.test import RequestFactory
 
 from madoguchi.core.bench import completion as bench
 from madoguchi.core.bench import server
+
+
+def _unwrap():
+    connection.execute_wrappers.remove(server._count)
+    for name in ("commit", "rollback"):
+        if hasattr(getattr(connection, name), "__wrapped__"):
+            delattr(connection, name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_bench_counts_audit_locks_per_transaction_without_asking_the_database(monkeypatch):
+    """The head lock taken twice in one transaction counts as two in that transaction, once in
+    each of two transactions (committed or rolled back) as one each, a statement in autocommit
+    as a transaction of its own; and no statement is sent to find out (it was `txid_current()`
+    before each append, a round trip only the bench added)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the head lock is PostgreSQL's")
+    server._on_connection(None, connection)
+    server._lock_transactions[:] = [0, 0]
+    lock = "SELECT pg_advisory_xact_lock(4242)"
+    sent, executed = [], []
+    real_execute = psycopg.Cursor.execute
+
+    def counted(cursor, query, *args, **kwargs):  # every statement psycopg sends
+        executed.append(query)
+        return real_execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+
+    def record(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    try:
+        with connection.execute_wrapper(record):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(lock)
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT 1")  # no lock: not a locking transaction
+            assert server._lock_transactions == [1, 1]
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(lock)
+                cursor.execute(lock)
+            assert server._lock_transactions == [2, 2]
+            with contextlib.suppress(RuntimeError), transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute(lock)
+                raise RuntimeError("rolled back")
+            with connection.cursor() as cursor:
+                cursor.execute(lock)  # autocommit
+            assert server._lock_transactions == [4, 2]
+        # Only the statements the code sent reached the database (no `txid_current()`).
+        assert sent == [lock, "SELECT 1", lock, lock, lock, lock]
+        assert len(executed) == len(sent)
+    finally:
+        _unwrap()
 
 
 def test_the_bench_middleware_times_each_request_by_part(db):
@@ -42,9 +101,7 @@ def test_the_bench_middleware_times_each_request_by_part(db):
         plain = server.BucketMiddleware(view)(RequestFactory().get("/desk/"))
         assert "queue" not in bench.server_timing(httpx.Response(200, headers=dict(plain.items())))
     finally:
-        connection.execute_wrappers.remove(server._count)
-        if hasattr(connection.commit, "__wrapped__"):
-            del connection.commit
+        _unwrap()
 
 
 def test_the_bench_reads_the_completion_by_part():

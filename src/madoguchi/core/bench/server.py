@@ -62,7 +62,21 @@ def _bucket_of(path: str) -> str:
     return "other"
 
 
-_locks_by_tx: Counter[int] = Counter()
+# Audit-lock acquisitions per transaction: the connection counts them until its transaction ends
+# (commit or rollback, wrapped below); then the count is kept here. Counted in the process, not
+# asked of the database: `txid_current()` before every append was a round trip of its own (nine
+# a visit) that only the bench added to the server's CPU (issue 15, tenth round).
+_lock_transactions = [0, 0]  # transactions that took the lock, the most one took
+
+
+def _locks_done(connection: Any) -> None:
+    """The connection's transaction ended: keep how many times it took the lock."""
+    taken = getattr(connection, "_bench_locks", 0)
+    if taken:
+        connection._bench_locks = 0
+        with _lock:
+            _lock_transactions[0] += 1
+            _lock_transactions[1] = max(_lock_transactions[1], taken)
 
 
 def _count(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -71,15 +85,12 @@ def _count(execute: Callable[..., Any], sql: str, params: Any, many: bool, conte
         _counts[f"statements.{bucket}"] += 1
     # The head lock: taken by the append function (one statement, issue 15) or directly.
     if append_function.NAME in sql or "pg_advisory_xact_lock" in sql:
-        # Which transaction takes it (a raw cursor of the same connection: not counted as one of
-        # the app's statements). Asked before the statement, not after: after it, the question
-        # was one more round trip while the lock was held, which only the bench added.
-        with context["cursor"].cursor.connection.cursor() as raw:
-            raw.execute("SELECT txid_current()")
-            txid = int(raw.fetchone()[0])
+        db = context["connection"]
+        db._bench_locks = getattr(db, "_bench_locks", 0) + 1
         with _lock:
             _counts[f"audit_locks.{bucket}"] += 1
-            _locks_by_tx[txid] += 1
+        if db.get_autocommit():  # a statement of its own is a transaction of its own
+            _locks_done(db)
     started = time.perf_counter()
     try:
         return execute(sql, params, many, context)
@@ -103,7 +114,7 @@ def _label(sql: str) -> str:
     return verb[:60]
 
 
-def _timed_commit(commit: Callable[[], None]) -> Callable[[], None]:
+def _timed_commit(commit: Callable[[], None], connection: Any) -> Callable[[], None]:
     def timed() -> None:
         started = time.perf_counter()
         inside = _in_commit.set(True)
@@ -111,6 +122,7 @@ def _timed_commit(commit: Callable[[], None]) -> Callable[[], None]:
             commit()
         finally:
             _in_commit.reset(inside)
+            _locks_done(connection)
             spent = _commit_wall.get()
             if spent is not None:
                 spent[0] += time.perf_counter() - started
@@ -119,11 +131,25 @@ def _timed_commit(commit: Callable[[], None]) -> Callable[[], None]:
     return timed
 
 
+def _counted_rollback(rollback: Callable[[], None], connection: Any) -> Callable[[], None]:
+    def counted() -> None:
+        try:
+            rollback()
+        finally:
+            _locks_done(connection)
+
+    counted.__wrapped__ = rollback  # type: ignore[attr-defined]
+    return counted
+
+
 def _on_connection(sender: Any, connection: Any, **kwargs: Any) -> None:
+    connection._bench_locks = 0  # a new connection: nothing of a transaction before it counts
     if _count not in connection.execute_wrappers:
         connection.execute_wrappers.append(_count)
     if not hasattr(connection.commit, "__wrapped__"):
-        connection.commit = _timed_commit(connection.commit)
+        connection.commit = _timed_commit(connection.commit, connection)
+    if not hasattr(connection.rollback, "__wrapped__"):
+        connection.rollback = _counted_rollback(connection.rollback, connection)
 
 
 def install() -> None:
@@ -188,8 +214,8 @@ def floor(request: HttpRequest) -> HttpResponse:
 def stats(request: HttpRequest) -> JsonResponse:
     with _lock:
         if request.GET.get("reset"):
-            _locks_by_tx.clear()
+            _lock_transactions[:] = [0, 0]
         counts = dict(_counts)
-        counts["audit_lock_transactions"] = len(_locks_by_tx)
-        counts["audit_locks_max_per_transaction"] = max(_locks_by_tx.values(), default=0)
+        counts["audit_lock_transactions"] = _lock_transactions[0]
+        counts["audit_locks_max_per_transaction"] = _lock_transactions[1]
     return JsonResponse({"pid": os.getpid(), "counts": counts})
