@@ -1,10 +1,12 @@
-"""Responses Django leaves without a reason get one."""
+"""Responses Django leaves without a reason get one; ``?lang=`` picks the page's language."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.refusals import Refusal
@@ -40,3 +42,32 @@ class MethodNotAllowedMiddleware:
         if allowed:
             replaced["Allow"] = allowed
         return replaced
+
+
+class LanguageFromQueryMiddleware:
+    """``?lang=en`` (or ``ja``) on any page shows it in that language and keeps the choice, as
+    the header's language switch does (its cookie); the card agent's PIN pad takes the same
+    parameter. Any other value is ignored. After Django's LocaleMiddleware."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.codes = {code for code, _name in settings.LANGUAGES}
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        lang = request.GET.get("lang", "")
+        if lang not in self.codes:
+            return self.get_response(request)
+        translation.activate(lang)
+        request.LANGUAGE_CODE = lang
+        response = self.get_response(request)
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            lang,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+        return response
