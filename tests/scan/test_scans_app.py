@@ -465,3 +465,21 @@ def test_a_findings_case_report_speaks_of_the_findings_programme(db, tmp_path, p
     # A point programme's case keeps the point programme's words.
     link.case.programme = "points"
     assert "マイナポイントの誤付与" in document.to_markdown(document.build(link.case))
+
+
+def test_a_case_without_a_resident_in_madoguchi_says_why_it_has_no_notice_letter(client, recorded):
+    """A case from a finding (its resident never identified by card here) said only 'No notice
+    letter yet', as if one would come."""
+    from madoguchi.scans import services
+
+    official = factories.staff(Role.CITY_OFFICIAL)
+    client.force_login(official)
+    link, _new = services.open_case(Finding.objects.get(link_id="L3"), actor=official)
+    assert link.case.holder_id is None
+    url = reverse("cases:detail", args=[link.case_id]) + "?reason=case_work"
+    ja = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    why = re.search(r'data-testid="no-notice-why">([^<]*)<', ja).group(1)
+    assert "通知書は作成されません" in why
+    assert "連絡を記録する" in why  # what the official does instead
+    en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Record a contact" in re.search(r'data-testid="no-notice-why">([^<]*)<', en).group(1)
