@@ -35,6 +35,23 @@ def test_keep_alive_can_be_set(monkeypatch, args):
     assert _keep_alive(_argv(monkeypatch, *args)) == 5
 
 
+def test_workers_default_to_one_per_core_and_one_more_and_can_be_set(monkeypatch):
+    """Threaded workers (8 requests each): cores + 1 processes, not gunicorn's 2 x cores + 1 for
+    sync workers, which cost more server CPU per visit on 2 cores (issue 15, tenth round); the
+    bench polls as many workers for its counts as the server starts."""
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.setattr(serve.os, "cpu_count", lambda: 2)
+    argv = _argv(monkeypatch)
+    assert argv[argv.index("--workers") + 1] == "3"
+    assert serve.default_workers() == 3
+    monkeypatch.setattr(serve.os, "cpu_count", lambda: None)
+    assert serve.default_workers() == 2
+    monkeypatch.setenv("WEB_CONCURRENCY", "5")
+    argv = _argv(monkeypatch)
+    assert argv[argv.index("--workers") + 1] == "5"
+    assert serve.default_workers() == 5
+
+
 def test_threads_per_worker_default_to_eight_and_can_be_set(monkeypatch):
     monkeypatch.delenv("MADOGUCHI_THREADS", raising=False)
     argv = _argv(monkeypatch)

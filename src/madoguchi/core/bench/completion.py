@@ -950,7 +950,9 @@ def run(
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         server = start_server(url, port, work)
-        workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1))
+        from madoguchi.core.management.commands.serve import default_workers
+
+        workers = default_workers()
         floor_run(base, desks, 2)  # warm up every worker
         result.floor_rates.append(
             floor_run(base, desks, floor_seconds, result.floor_cpu, server.pid)

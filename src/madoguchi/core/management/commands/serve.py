@@ -10,16 +10,22 @@ from django.core.management.base import BaseCommand, CommandParser
 from madoguchi.cli import PlainErrors
 
 
+def default_workers() -> int:
+    """gunicorn worker processes unless WEB_CONCURRENCY says otherwise: one per core and one
+    more. Each worker is a process of 8 threads (gthread), so this is ~8 requests in flight per
+    core; gunicorn's 2 x cores + 1 is for one-request-at-a-time (sync) workers. On 2 cores, 3
+    workers instead of 5 cost ~10-25% less server CPU per visit in `madoguchi bench completion`
+    (fewer processes and PostgreSQL connections sharing the cores; docs/performance.md, issue
+    15's tenth round)."""
+    return int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) + 1))
+
+
 class Command(PlainErrors, BaseCommand):
     help = "Run the production HTTP server (gunicorn)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default=os.environ.get("MADOGUCHI_BIND", "127.0.0.1:8000"))
-        parser.add_argument(
-            "--workers",
-            type=int,
-            default=int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1)),
-        )
+        parser.add_argument("--workers", type=int, default=default_workers())
         parser.add_argument(
             "--threads", type=int, default=int(os.environ.get("MADOGUCHI_THREADS", 8))
         )
