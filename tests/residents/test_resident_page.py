@@ -265,6 +265,42 @@ def test_case_steps_concerning_a_resident_record_notice_letters(trusted, desk):
     assert pdf.content.startswith(b"%PDF")
 
 
+@pytest.mark.parametrize(
+    ("programme", "title", "reenable"),
+    [
+        ("public_fund", "公金受取口座の登録の利用停止について", "公金受取口座の登録ができる"),
+        (
+            "health_insurance",
+            "健康保険証としての利用登録の利用停止",
+            "健康保険証としての利用登録ができる",
+        ),
+    ],
+)
+def test_a_cases_notice_letters_name_what_the_case_is_about(
+    trusted, desk, programme, title, reenable
+):
+    """A case about a public-fund account (or an insurance registration) had letters about
+    suspending a Mynapoint link and applying for Mynapoint again."""
+    completion = desk_completion(desk, trusted.card("A"))
+    official = factories.staff(Role.CITY_OFFICIAL)
+    case = open_case(
+        official, summary="身に覚えがない", holder=completion.visit.holder, programme=programme
+    )
+    today = timezone.localdate()
+    cases.case_investigate(case, actor=official, summary="調査", event_date=today)
+    cases.case_suspend(case, actor=official, summary="停止", event_date=today)
+    cases.case_contact(
+        case, actor=official, party="resident", channel="phone", summary="連絡", event_date=today
+    )
+    cases.case_return_points(case, actor=official, summary="返還なし", event_date=today)
+    cases.case_reenable(case, actor=official, summary="再申込可", event_date=today)
+    notices = {n.entry.kind: n for n in Notice.objects.filter(case=case)}
+    assert title in notices["suspension"].title
+    assert reenable in " ".join(notices["reenable"].body)
+    for kind in ("suspension", "reenable"):
+        assert "マイナポイント" not in notices[kind].title + " ".join(notices[kind].body)
+
+
 def test_completion_email_sends_the_signed_lines(trusted, desk):
     completion = desk_completion(desk, trusted.card("A"))
     services.completion_email(completion, "resident@example.jp")

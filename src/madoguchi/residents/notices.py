@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from madoguchi.audit import services as audit
-from madoguchi.cases.constants import EntryKind
+from madoguchi.cases.constants import EntryKind, Programme
 from madoguchi.cases.document import contact_block
 from madoguchi.cases.era import format_era
 
@@ -23,15 +23,34 @@ TITLES = {
     EntryKind.REENABLE: "マイナポイントの再申込みについて（お知らせ）",
     EntryKind.CLOSE: "お申し出いただいた件の対応完了について（お知らせ）",
 }
+# What a case about a public-fund account or an insurance registration is called in its letters
+# (a point programme's words above otherwise): the thing suspended, and what may be applied for
+# again.
+_THING = {
+    Programme.PUBLIC_FUND: ("公金受取口座の登録", "公金受取口座の登録"),
+    Programme.HEALTH_INSURANCE: (
+        "マイナンバーカードの健康保険証としての利用登録",
+        "健康保険証としての利用登録",
+    ),
+}
+
+
+def _title(kind: str, case: Any) -> str:
+    thing = _THING.get(case.programme)
+    if thing is None or kind not in (EntryKind.SUSPENSION, EntryKind.REENABLE):
+        return TITLES[EntryKind(kind)]
+    if kind == EntryKind.SUSPENSION:
+        return f"{thing[0]}の利用停止について（お知らせ）"
+    return f"{thing[1]}の再申込みについて（お知らせ）"
 
 
 def _body(kind: str, case: Any, when: str) -> list[str]:
     link = case.payment_link
-    what = (
-        f"決済サービス「{link.provider.display_name_ja}」（{link.masked_account}）との紐付け"
-        if link is not None
-        else "マイナポイントの紐付け"
-    )
+    thing = _THING.get(case.programme)
+    if link is not None:
+        what = f"決済サービス「{link.provider.display_name_ja}」（{link.masked_account}）との紐付け"
+    else:
+        what = thing[0] if thing else "マイナポイントの紐付け"
     if kind == EntryKind.SUSPENSION:
         main = (
             f"{when}、あなたに関する{what}について、誤った紐付けの可能性があるため、"
@@ -41,8 +60,8 @@ def _body(kind: str, case: Any, when: str) -> list[str]:
         main = f"{when}、{what}に関して誤って付与されていたポイントの返還手続を行いました。"
     elif kind == EntryKind.REENABLE:
         main = (
-            f"{when}、あなたご本人によるマイナポイントの申込みができるようにしました。"
-            "お近くの支援窓口で、ご本人のマイナンバーカードでお申し込みください。"
+            f"{when}、あなたご本人による{thing[1] if thing else 'マイナポイントの申込み'}"
+            "ができるようにしました。お近くの支援窓口で、ご本人のマイナンバーカードでお申し込みください。"
         )
     else:
         main = f"{when}、お申し出いただいた件（{case.reference}）の対応をすべて完了しました。"
@@ -68,7 +87,7 @@ def notice_issue(entry: Any) -> Notice | None:
         holder_id=case.holder_id,
         issued_on=day,
         issued_on_ja=dated,
-        title=TITLES[entry.kind],
+        title=_title(entry.kind, case),
         body=_body(entry.kind, case, step_day),
     )
     audit.record(
