@@ -197,3 +197,47 @@ def test_serve_runs_as_a_process_on_an_ephemeral_port(http: httpx.Client) -> Non
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_simulator_with_a_state_file_remembers_across_a_restart(
+    http: httpx.Client, tmp_path: Path
+) -> None:
+    """`madoguchi demo` restarted its simulators from their seed while its database remembered:
+    the insurer forgot every registration (reconcile then reported each as missing), the
+    provider its suspensions and payouts. With --state they come back as they were."""
+    state = tmp_path / "sim-insurer.json"
+    registration = {
+        "insurer_number": "06139999",
+        "insured_symbol": "1234",
+        "insured_number": "5678",
+        "branch": "00",
+        "card_cert_fingerprint": "ab" * 32,
+        "request_ref": "madoguchi-hi:1",
+    }
+    with running("insurer", state_path=state) as sim:
+        first = http.post(
+            f"{sim.base_url}/v1/registrations",
+            json=registration,
+            headers={"Idempotency-Key": "k1"},
+        )
+        assert first.json()["status"] == "registered"
+    with running("insurer", state_path=state) as sim:
+        held = http.get(f"{sim.base_url}/v1/registrations").json()["registrations"]
+        assert [r["request_ref"] for r in held if r["request_ref"]] == ["madoguchi-hi:1"]
+        replay = http.post(
+            f"{sim.base_url}/v1/registrations",
+            json=registration,
+            headers={"Idempotency-Key": "k1"},
+        )
+        assert replay.json() == first.json()  # the stored answer, not a second registration
+    provider_state = tmp_path / "sim-provider.json"
+    suspend = "/providers/sim-pay/v1/accounts/simpay-acct-0001/suspend"
+    with running("provider", state_path=provider_state) as sim:
+        http.post(f"{sim.base_url}{suspend}", headers={"Idempotency-Key": "s1"})
+    with running("provider", state_path=provider_state) as sim:
+        verified = http.post(f"{sim.base_url}/providers/sim-pay/v1/accounts/verify", json=TARO)
+        assert verified.json()["status"] == "suspended"
+    # Without a state file a restart is the seed again (tests, `sim serve` alone).
+    with running("insurer") as sim:
+        fresh = http.get(f"{sim.base_url}/v1/registrations").json()["registrations"]
+        assert not [r for r in fresh if r["request_ref"]]

@@ -6,6 +6,7 @@ import argparse
 import ipaddress
 import logging
 import sys
+from pathlib import Path
 from typing import Protocol
 
 from madoguchi.outside.sim.seed import load_seed, seed_table
@@ -44,6 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--timeout-rate", type=_rate, default=0.0, help="share answered too late")
     serve.add_argument("--hang-ms", type=int, default=10_000, help="how late a late answer is")
     serve.add_argument("--random-seed", type=int, default=None, help="makes faults repeatable")
+    serve.add_argument(
+        "--state",
+        default=None,
+        help="keep what requests change in this JSON file across restarts (read at start)",
+    )
     serve.add_argument(
         "--allow-remote",
         action="store_true",
@@ -89,6 +95,7 @@ def serve(options: argparse.Namespace, out: Output = sys.stdout) -> int:
         port=port,
         faults=faults,
         random_seed=options.random_seed,
+        state_path=Path(options.state) if options.state else None,
     )
     out.write(f"simulated {kind} listening on {server.base_url} (Ctrl-C stops)\n")
     out.flush()

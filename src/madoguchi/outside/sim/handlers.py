@@ -56,6 +56,26 @@ class ProviderApp(SimApp):
     def requires_idempotency_key(self, method: str, parts: list[str]) -> bool:
         return parts[-1:] in (["payouts"], ["suspend"])
 
+    def state(self) -> dict[str, Any]:
+        return {
+            "providers": self.providers,
+            "wrong_codes": [[c, p, n] for (c, p), n in self.wrong_codes.items()],
+            "batches": [[c, b, fp, a] for (c, b), (fp, a) in self.batches.items()],
+            "payout_count": self.payout_count,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.providers = state["providers"]
+        self.by_id = {}
+        self.by_ref = {}
+        for code, provider in self.providers.items():
+            for account in provider.get("accounts", []):
+                self.by_id[(code, account["payment_service_id"])] = account
+                self.by_ref[(code, account["account_ref"])] = account
+        self.wrong_codes = {(c, p): n for c, p, n in state["wrong_codes"]}
+        self.batches = {(c, b): (fp, a) for c, b, fp, a in state["batches"]}
+        self.payout_count = state["payout_count"]
+
     def _account_json(self, code: str, account: dict[str, Any]) -> dict[str, Any]:
         names = self.providers[code].get("holder_names", True)
         return {
@@ -236,6 +256,16 @@ class InsurerApp(SimApp):
 
     def requires_idempotency_key(self, method: str, parts: list[str]) -> bool:
         return parts == ["v1", "registrations"]
+
+    def state(self) -> dict[str, Any]:
+        return {"records": list(self.records.values()), "count": self.count}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.records = {
+            (r["insurer_number"], r["insured_symbol"], r["insured_number"], r["branch"]): r
+            for r in state["records"]
+        }
+        self.count = state["count"]
 
     def _lookup(self, body: dict[str, Any]) -> Answer:
         """Read-only: the insured person's attributes, for comparing with the card holder

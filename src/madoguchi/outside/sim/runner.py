@@ -42,10 +42,14 @@ def make_server(
     port: int = 0,
     faults: Faults | None = None,
     random_seed: int | None = None,
+    state_path: Path | None = None,
 ) -> SimServer:
+    """``state_path``: the state file (read at start when it exists, written after changes)."""
     kind = SimKind(kind)
     app = APPS[kind](resolve_seed(seed))
-    return SimServer((host, port), app, faults=faults, random_seed=random_seed)
+    return SimServer(
+        (host, port), app, faults=faults, random_seed=random_seed, state_path=state_path
+    )
 
 
 def start(
@@ -56,8 +60,17 @@ def start(
     port: int = 0,
     faults: Faults | None = None,
     random_seed: int | None = None,
+    state_path: Path | None = None,
 ) -> RunningSim:
-    server = make_server(kind, seed, host=host, port=port, faults=faults, random_seed=random_seed)
+    server = make_server(
+        kind,
+        seed,
+        host=host,
+        port=port,
+        faults=faults,
+        random_seed=random_seed,
+        state_path=state_path,
+    )
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},

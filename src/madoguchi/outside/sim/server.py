@@ -4,7 +4,10 @@ It adds what a real outside system does to every request: latency, transient 5xx
 answers that arrive too late, and Stripe-style idempotency (the first answer to a key is
 stored and replayed; the same key with a different request is a 409). A `/_control` endpoint
 lets tests and the demo change the faults while the server runs. Requests are logged without
-security codes, and with identifiers masked.
+security codes, and with identifiers masked. With a state file (`madoguchi sim serve --state`,
+as `madoguchi demo` runs them) what the system holds — accounts, registrations, stored answers
+— is written after every request that may change it and read back at start, so a restart
+remembers what the madoguchi database does.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import random
 import socket
 import threading
@@ -21,6 +25,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -107,6 +112,13 @@ class SimApp(ABC):
     def handle(self, method: str, parts: list[str], body: dict[str, Any]) -> Answer:
         """Answer one request; `parts` is the decoded path split on '/'."""
 
+    def state(self) -> dict[str, Any]:
+        """What requests changed since the seed, as JSON (for the state file)."""
+        return {}
+
+    def restore(self, state: dict[str, Any]) -> None:  # noqa: B027  (a system with no state)
+        """Back to a `state()` written earlier (nothing to restore by default)."""
+
     def requires_idempotency_key(self, method: str, parts: list[str]) -> bool:
         return False
 
@@ -135,8 +147,10 @@ class SimServer(ThreadingHTTPServer):
         *,
         faults: Faults | None = None,
         random_seed: int | None = None,
+        state_path: Path | None = None,
     ) -> None:
         self.app = app
+        self.state_path = state_path
         self.faults = faults or Faults()
         self.stats = Stats()
         self.lock = threading.Lock()
@@ -145,7 +159,27 @@ class SimServer(ThreadingHTTPServer):
         self.rng = random.Random(random_seed)  # noqa: S311 - fault injection, not security
         self.idempotency: dict[str, _Stored] = {}
         self._connections: set[socket.socket] = set()
+        if state_path is not None and state_path.exists():
+            saved = json.loads(state_path.read_text(encoding="utf-8"))
+            app.restore(saved.get("app", {}))
+            self.idempotency = {k: _Stored(*v) for k, v in saved.get("idempotency", {}).items()}
         super().__init__(address, _Handler)
+
+    def _save(self) -> None:
+        """Write the state file (call with the lock held): a new file renamed over the old, so
+        a crash leaves the previous state, never half of one."""
+        if self.state_path is None:
+            return
+        data = {
+            "kind": str(self.app.kind),
+            "app": self.app.state(),
+            "idempotency": {
+                k: [s.fingerprint, s.status, s.body] for k, s in self.idempotency.items()
+            },
+        }
+        partial = self.state_path.with_name(self.state_path.name + ".partial")
+        partial.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(partial, self.state_path)
 
     @property
     def base_url(self) -> str:
@@ -167,6 +201,7 @@ class SimServer(ThreadingHTTPServer):
                 self.app.reset()
                 self.idempotency.clear()
                 self.stats = Stats()
+                self._save()
             if changes.pop("reset_stats", False):
                 self.stats = Stats()
             if changes.pop("reset_faults", False):
@@ -258,6 +293,8 @@ class SimServer(ThreadingHTTPServer):
                     del self.idempotency[next(iter(self.idempotency))]
             if hang:
                 self.stats.hung += 1
+            if method == "POST" and status < 500:
+                self._save()
             return status, answer, False, hang
 
 

@@ -92,8 +92,13 @@ class Command(PlainErrors, BaseCommand):
                 },
             ),
         }
+        # They keep their state beside the demo database, so a restart remembers both.
         for kind in ("provider", "bank", "insurer"):
-            processes[f"simulated {kind}"] = ([*madoguchi, "sim", "serve", kind], {})
+            state = str(root / f"sim-{kind}.json")
+            processes[f"simulated {kind}"] = (
+                [*madoguchi, "sim", "serve", kind, "--state", state],
+                {},
+            )
         # The outbox worker calls the insurer after each signed completion (docs/outside.md).
         processes["outbox worker"] = ([*madoguchi, "outside", "worker"], {})
         # desk-01's agent also serves the resident page (its own origin, when set).
