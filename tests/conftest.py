@@ -69,6 +69,15 @@ def trusted(db, pki):
 
 
 @pytest.fixture(autouse=True)
+def _audit_files_apart(settings, tmp_path):
+    """Checkpoints and their signing key go to the test's own folder, never to ./var: the demo
+    keeps its own there (`make demo`), and a test's checkpoint of the test database, signed with
+    the demo's key, made the demo's `audit verify` report its log as rewritten."""
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "checkpoints"
+    settings.AUDIT_CHECKPOINT_KEY_FILE = tmp_path / "keys" / "checkpoint.pem"
+
+
+@pytest.fixture(autouse=True)
 def _test_procedure(settings):
     settings.DESK_TEST_PROCEDURE = True
     settings.PASSWORD_HASHERS = ["tests.hashers.OneIterationPBKDF2PasswordHasher"]
