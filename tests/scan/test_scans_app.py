@@ -483,3 +483,19 @@ def test_a_case_without_a_resident_in_madoguchi_says_why_it_has_no_notice_letter
     assert "連絡を記録する" in why  # what the official does instead
     en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Record a contact" in re.search(r'data-testid="no-notice-why">([^<]*)<', en).group(1)
+
+
+def test_a_cases_automatic_findings_are_english_on_the_english_page(client, recorded):
+    """The case page's automatic findings were their Japanese sentences on the English page."""
+    from madoguchi.scans import services
+
+    official = factories.staff(Role.CITY_OFFICIAL)
+    client.force_login(official)
+    link, _new = services.open_case(Finding.objects.get(link_id="L3"), actor=official)
+    url = reverse("cases:detail", args=[link.case_id]) + "?reason=case_work"
+    en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    found = re.findall(r'<div class="finding" data-code="[^"]+">([^<]*)</div>', en)
+    assert found
+    assert not any(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", f) for f in found), found
+    ja = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert re.findall(r'<div class="finding" data-code="[^"]+">([^<]*)</div>', ja) != found
