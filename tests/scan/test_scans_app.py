@@ -499,3 +499,15 @@ def test_a_cases_automatic_findings_are_english_on_the_english_page(client, reco
     assert not any(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", f) for f in found), found
     ja = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert re.findall(r'<div class="finding" data-code="[^"]+">([^<]*)</div>', ja) != found
+
+
+def test_a_case_opened_from_the_english_page_is_recorded_in_japanese(client, recorded):
+    """The case's title, reporter and legacy link's source were in the language of the page the
+    official pressed the button on; `scan open-cases` wrote them in Japanese."""
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    l3 = Finding.objects.get(link_id="L3")
+    client.post(reverse("scans:finding_open_case", args=[l3.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    case = FindingCase.objects.get(link_id="L3").case
+    assert "ログアウト漏れ" in case.title
+    assert "Forensic scan" not in case.timeline.get().party_label
+    assert "Forensic scan" not in case.legacy_link.source

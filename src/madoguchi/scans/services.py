@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -175,7 +175,9 @@ def _case_for(
     if existing:
         return existing, False
     try:
-        with transaction.atomic():
+        # The case is the city's record in Japanese (its title, who reported, the legacy
+        # link's source), whichever language the official who opened it reads.
+        with transaction.atomic(), translation.override("ja"):
             return _open_one(finding, actor, account_hash, last4), True
     except IntegrityError:  # opened concurrently (the command, or another official)
         return FindingCase.objects.get(link_id=finding.link_id), False
