@@ -30,6 +30,7 @@ def test_the_bench_counts_audit_locks_per_transaction_without_asking_the_databas
     before each append, a round trip only the bench added)."""
     if connection.vendor != "postgresql":
         pytest.skip("the head lock is PostgreSQL's")
+    connection.ensure_connection()  # its set-up statements (time zone) before the count
     server._on_connection(None, connection)
     server._lock_transactions[:] = [0, 0]
     lock = "SELECT pg_advisory_xact_lock(4242)"
