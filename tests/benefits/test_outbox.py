@@ -3,6 +3,7 @@ the worker performs it with its idempotency key, outside any transaction; a cras
 insurer's answer and our update is repaired by re-sending under the same key; a refusal after
 the signature is an incident; reconcile finds and repairs every kind of disagreement."""
 
+import re
 import threading
 from datetime import timedelta
 
@@ -76,6 +77,10 @@ def test_the_completion_commits_the_call_and_calls_nothing(trusted, desk, sims):
     assert records(reg.holder, "en").registrations[0]["state"].startswith("Registering")
     drain()
     assert desk_procedures.status_lines(completion) == ["健康保険証としての利用登録: 登録済み"]
+    # The English desk page said it in Japanese.
+    english = " ".join(desk_procedures.status_lines(completion, "en"))
+    assert english.startswith("Health-insurance use registration: ")
+    assert not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", english), english
     assert records(reg.holder).registrations[0]["state"] == "登録済み"
 
 

@@ -174,17 +174,17 @@ def receipt_url(completion: Completion) -> str | None:
     return None
 
 
-def status_lines(completion: Completion) -> list[str]:
-    """Lines (Japanese) on where a completion's procedures stand after the commit, from the
-    handlers that have something to say (`status_lines(completion)`, optional: e.g. a
-    registration that waits for an outside system's answer)."""
+def status_lines(completion: Completion, lang: str = "ja") -> list[str]:
+    """Lines on where a completion's procedures stand after the commit, in ``lang`` (ja, en),
+    from the handlers that have something to say (`status_lines(completion, lang)`, optional:
+    e.g. a registration that waits for an outside system's answer)."""
     lines: list[str] = []
     kinds = dict.fromkeys(completion.procedures.order_by("pk").values_list("kind", flat=True))
     for kind in kinds:
         handler = get(kind)
         hook = getattr(handler, "status_lines", None)
         if hook is not None:
-            lines.extend(hook(completion))
+            lines.extend(hook(completion, lang))
     return lines
 
 

@@ -365,7 +365,7 @@ def receipt(request: HttpRequest) -> HttpResponse:
             found,
             completion=completion,
             lines=signed.get("display", []),
-            status_lines=registry.status_lines(completion),
+            status_lines=registry.status_lines(completion, (get_language() or "ja")[:2]),
             pdf_url=registry.receipt_url(completion),
             rows=registry.checklist().rows(found, CHECKLIST_AFTER_COMPLETION),
             stage=CHECKLIST_AFTER_COMPLETION,

@@ -108,10 +108,11 @@ class HealthInsuranceUse(ProcedureBase):
             *name_lines(f),
         ]
 
-    def status_lines(self, completion: Completion) -> list[str]:
+    def status_lines(self, completion: Completion, lang: str = "ja") -> list[str]:
         """Where the registration stands: 登録手続き中 until the insurer answered."""
+        label = self.label_en if lang == "en" else self.label_ja
         return [
-            f"健康保険証としての利用登録: {states.state_text(reg)}"
+            f"{label}: {states.state_text(reg, lang)}"
             for reg in HealthInsuranceRegistration.objects.filter(
                 completion=completion
             ).select_related("outside_call")
