@@ -22,3 +22,18 @@ def test_an_unknown_lang_is_ignored(client):
     r = client.get("/accounts/sign-in/?lang=xx")
     assert '<html lang="ja">' in r.content.decode()
     assert "django_language" not in r.cookies
+
+
+@pytest.mark.django_db
+def test_the_language_cookie_is_no_scripts_and_pages_vary_on_it(client, settings):
+    """The cookie was readable by scripts with no SameSite; a page shown in the cookie's
+    language said only `Vary: Accept-Language`, so a shared cache could serve one reader's
+    language to the next."""
+    cookie = client.get("/accounts/sign-in/?lang=en").cookies["django_language"]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert settings.LANGUAGE_COOKIE_SECURE == settings.SESSION_COOKIE_SECURE
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404
+    assert '<html lang="en">' in page.content.decode()
+    assert "Cookie" in page["Vary"]

@@ -681,3 +681,17 @@ def test_reporter_waits_quietly_for_a_starting_server_then_warns_on_outage(
         assert agent_records("INFO") == [f"waiting for the server at {url}"]
     finally:
         reporter.stop()
+
+
+def test_json_nested_deeper_than_the_parser_goes_is_a_bad_request(start_agent: Start) -> None:
+    """A body nested 2,000 deep raised RecursionError (not a ValueError): the agent answered
+    500 "internal error" to any local process."""
+    a = start_agent()
+    deep = b'{"a": ' * 2000 + b"1" + b"}" * 2000
+    r = a.client.post(
+        a.url + "/authenticate",
+        content=deep,
+        headers={"Origin": a.origin, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 400
+    assert r.json()["error"] == "bad_json"

@@ -81,3 +81,17 @@ def test_page_shows_a_field_error_in_japanese_for_a_control_character(trusted, s
     assert "使えない文字" in html
     assert r.context["form"].errors.get("account")
     assert not Procedure.objects.filter(visit=visit).exists()
+
+
+def test_api_refuses_a_bidirectional_override_that_reorders_what_is_signed(trusted, staff_client):
+    """U+202E (a format character, not a control one) was accepted: "PAY-\\u202e4321" shows
+    as "PAY-1234" on the PIN pad and the receipt while another account is signed."""
+    visit = _start(staff_client, trusted.card("A"))
+    r = staff_client.post(
+        "/api/v1/visits/current/procedures",
+        json.dumps({"kind": "test_link", "fields": {"account": "PAY-\u202e4321", "points": 1}}),
+        content_type="application/json",
+    )
+    assert r.status_code == 400, r.content
+    assert "U+202E" in r.json()["fields"]["account"]
+    assert not Procedure.objects.filter(visit=visit).exists()

@@ -148,3 +148,22 @@ def test_audit_trail_includes_the_visit(trusted, desk):
     names = [e.event_name for e in selectors.audit_trail(incident)]
     assert "visits.started" in names
     assert "incidents.recorded" in names
+
+
+@pytest.mark.parametrize(
+    "text", ["a\\u0000b", "\\ud800", "x\\u0007"], ids=["nul", "surrogate", "bel"]
+)
+@pytest.mark.parametrize("field", ["request_id", "cert_fingerprint"])
+def test_pin_blocked_with_broken_text_is_refused_naming_the_field(
+    client, trusted, desk, field, text
+):
+    """A NUL or a lone surrogate in the agent's request id was a server error (PostgreSQL
+    cannot store either in the incident's JSON): now a 422 that names the field."""
+    start_visit(desk, trusted.card("A"))
+    login_at_desk(client, desk)
+    body = '{"applet": "auth", "' + field + '": "' + text + '"}'  # JSON escapes kept as written
+    r = client.post(PIN_URL, body, content_type="application/json")
+    assert r.status_code == 422, r.content
+    assert r.json()["code"] == "malformed_request"
+    assert field in r.json()["message"]
+    assert not Incident.objects.exists()

@@ -241,3 +241,30 @@ def test_a_simulator_with_a_state_file_remembers_across_a_restart(
     with running("insurer") as sim:
         fresh = http.get(f"{sim.base_url}/v1/registrations").json()["registrations"]
         assert not [r for r in fresh if r["request_ref"]]
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["{not json", '{"kind": "provider", "app": {}}', '{"kind": "insurer", "app": {"records": 3}}'],
+    ids=["cut-short", "another-kind", "edited"],
+)
+def test_sim_serve_refuses_a_state_file_it_did_not_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    """A state file cut short, another simulator's (the provider's given to the insurer) or
+    edited was a traceback at start (or a silent half restore)."""
+    state = tmp_path / "sim-insurer.json"
+    state.write_text(content, encoding="utf-8")
+    assert main(["serve", "insurer", "--port", "0", "--state", str(state)]) == 2
+    err = capsys.readouterr().err
+    assert f"the state file {state}" in err
+    assert "move it away to start from the seed" in err
+
+
+def test_a_body_nested_deeper_than_the_parser_goes_is_a_bad_request(http: httpx.Client) -> None:
+    """RecursionError is not a ValueError: such a body was an error in the handler."""
+    deep = b'{"a": ' * 2000 + b"1" + b"}" * 2000
+    with running("insurer") as sim:
+        r = http.post(f"{sim.base_url}/v1/registrations", content=deep)
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "invalid_request"

@@ -687,3 +687,44 @@ def test_the_records_page_uses_a_desktops_width(trusted, desk):
     assert main is not None
     assert "wide" in main.group(1).split()
     assert 'data-testid="me-history"' in html
+
+
+def test_this_was_not_me_pressed_again_opens_no_second_case(trusted, desk):
+    """Each press opened one more case and incident: a double click, a reload or a resident
+    pressing it twenty times filled the officials' list with copies."""
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    url = f"/me/not-me/completion/{completion.pk}/"
+    first = client.post(url, {"reason": "not_at_desk"})
+    again = [client.post(url, {"reason": "not_at_desk", "comment": "二度目"}) for _ in range(3)]
+    assert {r["Location"] for r in again} == {first["Location"]}
+    assert Case.objects.count() == 1
+    assert NotMeReport.objects.count() == 1
+    assert Incident.objects.filter(reason_code="resident_not_me").count() == 1
+    # Once the city closes that case, the same record can be reported again.
+    report = NotMeReport.objects.get()
+    official = factories.staff(Role.CITY_OFFICIAL)
+    cases.case_close(
+        report.case, actor=official, summary="確認済み", event_date=timezone.localdate()
+    )
+    assert client.post(url, {"reason": "not_at_desk"})["Location"] != first["Location"]
+    assert Case.objects.count() == 2
+
+
+def test_this_was_not_me_with_a_nul_in_the_comment_says_why(trusted, desk):
+    """A NUL in the comment (``%00`` in the form) was a server error: PostgreSQL cannot store
+    it."""
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    r = client.post(
+        f"/me/not-me/completion/{completion.pk}/", {"reason": "not_at_desk", "comment": "a\x00b"}
+    )
+    assert r.status_code == 200
+    assert (
+        "コメントに使えない文字（制御文字または壊れた文字）が含まれています" in r.content.decode()
+    )
+    assert not Case.objects.exists()

@@ -162,7 +162,7 @@ class Handler(BaseHTTPRequestHandler):
             return {}
         try:
             body = json.loads(raw)
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # too deep to parse
             raise ApiError(400, "bad_json", "the body is not JSON") from exc
         if not isinstance(body, dict):
             raise ApiError(400, "bad_json", "the body must be a JSON object")

@@ -15,6 +15,7 @@ from ninja import Router, Schema
 
 from madoguchi.desk.api import Challenge
 from madoguchi.identity.services import expires_in
+from madoguchi.plaintext import PlainText
 from madoguchi.refusals import REFUSAL_STATUSES as codes_4xx
 from madoguchi.refusals import ErrorOut as Error
 from madoguchi.terminals.auth import DeskSessionAuth
@@ -29,8 +30,8 @@ representative_router = Router(auth=DeskSessionAuth(), tags=["visits"])
 class RepresentativeIn(Schema):
     token: str
     nonce: str
-    relationship: str = Relationship.PARENT.value  # parent | guardian | adult_guardian
-    kana: str = ""  # the representative's kana (unless a certified reading exists)
+    relationship: PlainText = Relationship.PARENT.value  # parent | guardian | adult_guardian
+    kana: PlainText = ""  # the representative's kana (unless a certified reading exists)
     kana_confirmed: bool = False
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.refusals import Refusal
 
 from .views import refusal_response
+
+_SameSite = Literal["Lax", "Strict", "None", False] | None
 
 
 class MethodNotAllowedMiddleware:
@@ -56,7 +60,11 @@ class LanguageFromQueryMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         lang = request.GET.get("lang", "")
         if lang not in self.codes:
-            return self.get_response(request)
+            response = self.get_response(request)
+            # The language comes from the cookie too (LocaleMiddleware says only
+            # Accept-Language): a shared cache must not hand one reader's language to another.
+            patch_vary_headers(response, ("Cookie",))
+            return response
         translation.activate(lang)
         request.LANGUAGE_CODE = lang
         response = self.get_response(request)
@@ -68,6 +76,6 @@ class LanguageFromQueryMiddleware:
             domain=settings.LANGUAGE_COOKIE_DOMAIN,
             secure=settings.LANGUAGE_COOKIE_SECURE,
             httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            samesite=cast(_SameSite, settings.LANGUAGE_COOKIE_SAMESITE),
         )
         return response

@@ -14,6 +14,7 @@ from ninja import Router, Schema, Status
 from pydantic import ValidationError
 
 from madoguchi.identity.services import expires_in
+from madoguchi.plaintext import PlainText
 from madoguchi.refusals import REFUSAL_STATUSES as codes_4xx
 from madoguchi.refusals import ErrorOut as Error
 from madoguchi.refusals import MalformedRequest
@@ -105,8 +106,8 @@ class EndIn(Schema):
 
 class AgentEventIn(Schema):
     kind: AgentEventKind
-    cert_fingerprint: str | None = None
-    reader: str = ""
+    cert_fingerprint: PlainText | None = None
+    reader: PlainText = ""
     at: str | None = None
 
 

@@ -8,22 +8,11 @@ shown on the PIN pad or receipt can hide what is signed.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
-# Line breaks and tabs are ordinary in free text; every other control character is refused.
-_ALLOWED_CONTROLS = frozenset("\t\n\r")
+from madoguchi.plaintext import bad_character
 
-
-def bad_character(text: str) -> str | None:
-    """A description of the first character text may not carry, or None when it is clean."""
-    for index, char in enumerate(text):
-        category = unicodedata.category(char)
-        if category == "Cs":
-            return f"a lone surrogate U+{ord(char):04X} at position {index}"
-        if category == "Cc" and char not in _ALLOWED_CONTROLS:
-            return f"the control character U+{ord(char):04X} at position {index}"
-    return None
+__all__ = ["bad_character", "bad_fields"]
 
 
 def bad_fields(fields: Any, path: str = "") -> dict[str, str]:

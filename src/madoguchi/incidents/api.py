@@ -7,6 +7,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
+from madoguchi.plaintext import PlainText
 from madoguchi.refusals import REFUSAL_STATUSES, ErrorOut
 from madoguchi.terminals.auth import DeskSessionAuth
 
@@ -17,8 +18,8 @@ incidents_router = Router(auth=DeskSessionAuth(), tags=["incidents"])
 
 class PinBlockedIn(Schema):
     applet: Literal["auth", "support"]
-    request_id: str = ""
-    cert_fingerprint: str = ""
+    request_id: PlainText = ""
+    cert_fingerprint: PlainText = ""
 
 
 class IncidentOut(Schema):

@@ -25,9 +25,10 @@ from madoguchi.accounts.constants import Role
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
 from madoguchi.audit import throttle
-from madoguchi.identity.models import HolderCertificate
+from madoguchi.identity.models import Holder, HolderCertificate
 from madoguchi.identity.services import IdentityRefused, build_validator
 from madoguchi.identity.tokens import NonceRecord, TokenValidationError, generate_nonce
+from madoguchi.plaintext import bad_character
 from madoguchi.refusals import Refusal, Text
 
 from . import selectors
@@ -62,6 +63,13 @@ class ResidentRefused(Refusal):
         ),
         "item_not_found": (_("No such record."), 404),
         "reason_required": (_("Choose a reason."), 400),
+        "comment_not_allowed": (
+            _(
+                "The comment contains characters that cannot be accepted (control characters "
+                "or broken characters). Nothing was sent; write it again."
+            ),
+            400,
+        ),
     }
 
     @classmethod
@@ -333,6 +341,19 @@ def _resident_page_user() -> User:
     return user
 
 
+def _open_not_me_report(holder: Any, kind: str, item_id: int) -> NotMeReport | None:
+    """The holder's earlier report on this item whose case is not closed: reporting the same
+    record again (a double press, a reload, many presses) opens no second case."""
+    from madoguchi.cases.constants import CaseStatus
+
+    for report in NotMeReport.objects.select_related("case").filter(
+        holder=holder, item_kind=kind, item_id=item_id
+    ):
+        if report.case.status != CaseStatus.CLOSED:
+            return report
+    return None
+
+
 def not_me_report(
     session: ResidentSession, *, kind: str, item_id: int, reason: str, comment: str = ""
 ) -> NotMeReport:
@@ -346,6 +367,8 @@ def not_me_report(
 
     if reason not in NotMeReason.values:
         raise ResidentRefused.of("reason_required")
+    if bad_character(comment):  # a NUL was a server error (PostgreSQL cannot store it)
+        raise ResidentRefused.of("comment_not_allowed")
     holder = session.holder
     item = selectors.own_item(holder, kind, item_id) if holder is not None else None
     if holder is None or item is None:
@@ -374,6 +397,11 @@ def not_me_report(
     )
     visit = getattr(item, "visit", None)
     with transaction.atomic():
+        # The holder's row serialises two presses at once (row locks before the audit log's).
+        Holder.objects.select_for_update().filter(pk=holder.pk).first()
+        open_report = _open_not_me_report(holder, kind, item.pk)
+        if open_report is not None:  # a second press, or another tab: the case already open
+            return open_report
         incident = incident_record(
             kind=IncidentKind.COMPLAINT,
             reason_code="resident_not_me",

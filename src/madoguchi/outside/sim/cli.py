@@ -71,6 +71,7 @@ def _is_loopback(host: str) -> bool:
 
 def serve(options: argparse.Namespace, out: Output = sys.stdout) -> int:
     from madoguchi.outside.sim.runner import make_server
+    from madoguchi.outside.sim.server import StateFileError
 
     kind = SimKind(options.kind)
     if not options.allow_remote and not _is_loopback(options.host):
@@ -88,15 +89,19 @@ def serve(options: argparse.Namespace, out: Output = sys.stdout) -> int:
         hang_ms=options.hang_ms,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    server = make_server(
-        kind,
-        options.seed,
-        host=options.host,
-        port=port,
-        faults=faults,
-        random_seed=options.random_seed,
-        state_path=Path(options.state) if options.state else None,
-    )
+    try:
+        server = make_server(
+            kind,
+            options.seed,
+            host=options.host,
+            port=port,
+            faults=faults,
+            random_seed=options.random_seed,
+            state_path=Path(options.state) if options.state else None,
+        )
+    except StateFileError as exc:
+        print(f"{exc}; move it away to start from the seed", file=sys.stderr)
+        return 2
     out.write(f"simulated {kind} listening on {server.base_url} (Ctrl-C stops)\n")
     out.flush()
     try:

@@ -136,6 +136,10 @@ class SimApp(ABC):
         return out
 
 
+class StateFileError(Exception):
+    """The state file given to `sim serve --state` is not one this simulator wrote."""
+
+
 class SimServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -160,10 +164,27 @@ class SimServer(ThreadingHTTPServer):
         self.idempotency: dict[str, _Stored] = {}
         self._connections: set[socket.socket] = set()
         if state_path is not None and state_path.exists():
-            saved = json.loads(state_path.read_text(encoding="utf-8"))
-            app.restore(saved.get("app", {}))
-            self.idempotency = {k: _Stored(*v) for k, v in saved.get("idempotency", {}).items()}
+            self._restore(state_path)
         super().__init__(address, _Handler)
+
+    def _restore(self, path: Path) -> None:
+        """Back to a state file written earlier; one that is not this simulator's (another
+        kind's, edited, cut short) stops the start with the reason, never half a restore."""
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:
+            raise StateFileError(f"the state file {path} cannot be read ({exc})") from exc
+        kind = saved.get("kind") if isinstance(saved, dict) else None
+        if kind != str(self.app.kind):
+            raise StateFileError(
+                f"the state file {path} is a simulated {kind or 'nothing'}'s, "
+                f"not the {self.app.kind}'s"
+            )
+        try:
+            self.app.restore(saved.get("app", {}))
+            self.idempotency = {k: _Stored(*v) for k, v in saved.get("idempotency", {}).items()}
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise StateFileError(f"the state file {path} is not as the simulator wrote it") from exc
 
     def _save(self) -> None:
         """Write the state file (call with the lock held): a new file renamed over the old, so
@@ -323,7 +344,7 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         try:
             body = json.loads(raw) if raw else {}
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
             body = None
         if not isinstance(body, dict):
             self._send(*error(400, "invalid_request", "the body must be a JSON object"))

@@ -1,0 +1,51 @@
+"""Text the system accepts from outside: no lone surrogates, no control characters.
+
+A lone surrogate is not UTF-8 and a NUL cannot be stored by PostgreSQL (text or JSON), so a
+request carrying either was a server error wherever the text reached the database; other
+control characters and bidirectional controls shown on a page, PIN pad or receipt can hide or
+reorder what is there. Tabs and line
+breaks are ordinary in free text. `desk.text` applies the rule to procedure fields (with field
+errors); `PlainText` applies it to an API schema's string field (a 422 naming the field).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+# Bidirectional marks, embeddings, overrides and isolates: they reorder what is shown (an
+# account number on the PIN pad or a receipt can read as another), and no field needs them.
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def bad_character(text: str) -> str | None:
+    """A description of the first character text may not carry (a lone surrogate or a control
+    character before a bidirectional control), or None when it is clean."""
+    for index, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category == "Cs":
+            return f"a lone surrogate U+{ord(char):04X} at position {index}"
+        if category == "Cc" and char not in _ALLOWED_CONTROLS:
+            nul = " (NUL)" if char == "\x00" else ""
+            return f"the control character U+{ord(char):04X}{nul} at position {index}"
+    for index, char in enumerate(text):
+        if char in _BIDI_CONTROLS:
+            return f"the bidirectional control U+{ord(char):04X} at position {index}"
+    return None
+
+
+def _plain(value: str) -> str:
+    reason = bad_character(value)
+    if reason:
+        raise ValueError(f"contains {reason}")
+    return value
+
+
+PlainText = Annotated[str, AfterValidator(_plain)]
