@@ -602,7 +602,9 @@ class Engine:
         ``column`` (``COPY … PARTITION_BY``, one pass over its input; ``rules.Split``), each
         partition then read from its own files: at 100M links each of the eight partitions of
         a step no longer reads every link, resident or desk event again. The files go to
-        ``scratch`` (in the run's temporary directory, removed with the connection)."""
+        ``scratch`` (in the run's temporary directory, removed with the connection),
+        uncompressed: written once and read once, compressing them cost more CPU than it
+        saved (zstd, the default, 4.5 s against 3.7 s for the desk events' split at 10M)."""
         if parts == 1:
             return [table]
         if self.scratch is None:
@@ -615,7 +617,8 @@ class Engine:
         target = "'" + str(where.resolve()).replace("'", "''") + "'"
         self.con.con.execute(
             f"COPY ({sql}) TO {target} "
-            "(FORMAT parquet, PARTITION_BY (_scan_part), WRITE_PARTITION_COLUMNS false)"
+            "(FORMAT parquet, PARTITION_BY (_scan_part), WRITE_PARTITION_COLUMNS false, "
+            "COMPRESSION uncompressed)"
         )
         out = []
         for k in range(parts):
