@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from django.core.management import call_command
 
-from madoguchi.scan import evaluate, generate, schema
+from madoguchi.scan import engine, evaluate, generate, schema
 
 
 def test_mix_follows_the_national_figures():
@@ -198,14 +198,14 @@ def test_bench_scan_repeats_the_ibis_and_sql_sides_and_reports_medians(monkeypat
     kept: list[int] = []
     real = bench._drop_stages
 
-    def drop(raw):
+    def drop(eng):
         kept.append(
-            raw.sql(
-                "SELECT count(*) FROM duckdb_tables() WHERE temporary "
-                "AND table_name LIKE 'scan_stage_%'"
+            eng.con.con.sql(
+                "SELECT count(*) FROM duckdb_tables() "
+                f"WHERE database_name = '{engine.STEPS_CATALOG}' AND table_name LIKE 'scan_stage_%'"
             ).fetchall()[0][0]
         )
-        real(raw)
+        real(eng)
 
     monkeypatch.setattr(bench, "_drop_stages", drop)
     text = bench_scan("--pandas-links", "0", "--repeat", "3")

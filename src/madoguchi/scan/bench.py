@@ -420,6 +420,7 @@ def _duckdb(
         clock.__exit__()
         yield eng, tables
     finally:
+        eng.close()
         con.disconnect()
         import shutil
 
@@ -429,14 +430,10 @@ def _duckdb(
         shutil.rmtree(scratch / "bench-scan.tmp", ignore_errors=True)
 
 
-def _drop_stages(raw: Any) -> None:
-    """Drop the kept steps of an ibis run (temporary tables), so that a repeated run holds
-    no more memory than the first."""
-    names = raw.sql(
-        "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 'scan_stage_%'"
-    ).fetchall()
-    for (name,) in names:
-        raw.execute(f'DROP TABLE temp.main."{name}"')
+def _drop_stages(eng: engines.Engine) -> None:
+    """Drop the kept steps of an ibis run, so that a repeated run holds no more memory than
+    the first."""
+    eng.drop_steps()
 
 
 def _pairs(t: pa.Table) -> list[dict[str, Any]]:
@@ -518,7 +515,7 @@ def _run_sides(
                 ours = eng.to_arrow(eng.findings(registered))
             runs["ibis_duckdb"].append((result.seconds["ibis_duckdb"], result.cpu["ibis_duckdb"]))
             result.peak_rss_mib = max(result.peak_rss_mib, _hwm_mib())
-            _drop_stages(raw)
+            _drop_stages(eng)
             if skip_sql:
                 continue
             with _Clock(result, "sql_duckdb"):

@@ -12,13 +12,16 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -437,6 +440,82 @@ def spark_session(master: str = "local[2]", **conf: str) -> Any:
     return session
 
 
+STEPS_CATALOG = "scan_steps"
+"""DuckDB: the in-memory database (attached to the run's connection) the scan's kept steps are
+written to. Unlike temporary tables, which only the connection that made them sees, its tables
+are seen by every cursor of the connection, so each step can run on a cursor of its own."""
+
+
+class _Steps:
+    """DuckDB: runs the scan's kept steps (``Engine._materialize``) on cursors of their own
+    (one per thread, up to ``workers`` at once), each as soon as the steps it reads are kept,
+    while the caller builds and compiles the next ones (before, each step waited for that
+    Python). Two steps that read nothing of each other (the residents the suspicious links
+    name, and their households' members) share DuckDB's threads instead of one waiting for the
+    other, as parts of one query do; the rows each step keeps are the same in any order. Every DuckDB thread serves every query of the database, so two
+    queries at once use no more threads than ``--threads``; each step still waits for the
+    steps it reads (a step whose input failed fails with the same error)."""
+
+    def __init__(self, con: Any, workers: int) -> None:
+        self._con = con
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan-step")
+        self._pending: dict[str, Future[None]] = {}
+        self._local = threading.local()
+        self._cursors: list[Any] = []
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._built = threading.Event()
+        """Set once the caller has given every step (``wait``): a step calling a Python UDF
+        (the name check) waits for it, so that it does not contend for Python's lock with
+        the caller building and compiling the next steps, on the longest path of the scan."""
+        self.started = 0
+        """How many steps have started running (the progress bar)."""
+
+    def submit(self, name: str, sql: list[str], reads: set[str], *, python: bool = False) -> None:
+        """Run ``sql`` (which makes the step ``name``) once the steps in ``reads`` are kept.
+        The pool takes steps in the order given, and a step is given after those it reads, so
+        a step that waits for another never holds that one back."""
+        after = [f for step, f in self._pending.items() if step in reads]
+        self._pending[name] = self._pool.submit(self._run, sql, after, python)
+
+    def _run(self, sql: list[str], after: list[Future[None]], python: bool) -> None:
+        for step in after:
+            step.result()
+        if python:
+            self._built.wait()
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("the scan was stopped")
+            self.started += 1
+            cursor = getattr(self._local, "cursor", None)
+            if cursor is None:
+                cursor = self._local.cursor = self._con.cursor()
+                self._cursors.append(cursor)
+        for statement in sql:
+            cursor.execute(statement)
+
+    def wait(self) -> None:
+        """Until every step given so far is kept. A failure is raised as the step met it, the
+        first in the order the steps were given (a step comes before those that read it)."""
+        self._built.set()
+        for step in list(self._pending.values()):
+            step.result()
+
+    def close(self) -> None:
+        """Steps not started are dropped, running ones interrupted; returns once no thread of
+        the pool runs (before the connection closes)."""
+        self._built.set()
+        with self._lock:
+            self._stopped = True
+            for cursor in self._cursors:
+                with suppress(Exception):
+                    cursor.interrupt()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for cursor in self._cursors:
+            with suppress(Exception):
+                cursor.close()
+
+
 @dataclass
 class Engine:
     name: str
@@ -450,6 +529,13 @@ class Engine:
     _spill: Path | None = None
     """DuckDB: its temporary directory (``scratch`` is made inside it)."""
     _splits: int = 0
+    _steps: _Steps | None = None
+    """DuckDB: runs the kept steps of the scan being built (``_materialize``)."""
+    _steps_before: int = 0
+    """DuckDB: the steps earlier runners started (``steps_started`` counts on)."""
+    _udfs: set[str] = field(default_factory=set)
+    """DuckDB: the UDFs registered on the connection (once each: ibis registers them again
+    before each query, which must not happen while a step runs one)."""
 
     def register(
         self, tables: Mapping[str, pa.Table | pa.RecordBatchReader]
@@ -586,7 +672,12 @@ class Engine:
         udf = namematch.udf_for(self.backend)
         keep = self._materialize if staged else None
         split = self._split if staged and self.backend == "duckdb" else None
-        return rules.findings(rules.features(tables, udf, keep, self.parts(tables), split))
+        parts = self.parts(tables)
+        if staged and self.backend == "duckdb":
+            # At national scale (several partitions) one step at a time, as the memory limit
+            # was sized for: two partitions' joins at once would each get half.
+            self._start_steps(2 if parts == 1 else 1)
+        return rules.findings(rules.features(tables, udf, keep, parts, split))
 
     def parts(self, tables: dict[str, ir.Table]) -> int:
         """How many partitions the scan's steps over every link and every desk event run in
@@ -607,6 +698,8 @@ class Engine:
         saved (zstd, the default, 4.5 s against 3.7 s for the desk events' split at 10M)."""
         if parts == 1:
             return [table]
+        # The split's one pass holds DuckDB's memory while it writes: not beside a step.
+        self._wait_steps()
         if self.scratch is None:
             self.scratch = Path(tempfile.mkdtemp(prefix="madoguchi-scan-parts-", dir=self._spill))
         self._splits += 1
@@ -625,7 +718,12 @@ class Engine:
             files = where / f"_scan_part={k}"
             name = f"scan_split_{self._splits}_{k}"
             if not any(files.glob("*.parquet")):  # no row falls in this partition
-                out.append(self.con.create_table(name, schema=table.schema(), temp=True))
+                self._runner()  # the steps' database, which every cursor sees
+                out.append(
+                    self.con.create_table(
+                        name, schema=table.schema(), database=(STEPS_CATALOG, "main")
+                    )
+                )
                 continue
             pattern = duckdb_literal_path(files)[:-1] + "/*.parquet'"
             self.con.con.execute(
@@ -641,7 +739,82 @@ class Engine:
         if self.backend != "duckdb":
             return self._materialize_spark(table)
         self._staged += 1
-        return self.con.create_table(f"scan_stage_{self._staged}", table, temp=True)
+        name = f"scan_stage_{self._staged}"
+        steps = self._runner()
+        udfs = table.op().find(ops.ScalarUDF)
+        for udf in udfs:
+            if type(udf).__name__ not in self._udfs:
+                self.con._register_udfs(udf.to_expr())
+                self._udfs.add(type(udf).__name__)
+        # The table gets the columns and types ibis gives the expression (as ibis's
+        # create_table makes it), and the expression that reads it the same schema, so
+        # nothing waits for the step here (ibis would ask DuckDB for the table's schema).
+        schema_ = table.schema()
+        target = f'{STEPS_CATALOG}.main."{name}"'
+        defs = ", ".join(c.sql(self.backend) for c in schema_.to_sqlglot_column_defs(self.backend))
+        columns = ", ".join('"' + c.replace('"', '""') + '"' for c in table.columns)
+        reads = {
+            op.name
+            for op in table.op().find(ops.DatabaseTable)
+            if op.namespace.catalog == STEPS_CATALOG
+        }
+        # name is ours (scan_stage_N); the column names and query are ibis's.
+        sql = [
+            f"CREATE TABLE {target} ({defs})",
+            f"INSERT INTO {target} ({columns}) {self.con.compile(table)}",
+        ]
+        steps.submit(name, sql, reads, python=bool(udfs))
+        namespace = ops.Namespace(catalog=STEPS_CATALOG, database="main")
+        kept: ir.Table = ops.DatabaseTable(
+            name, schema=schema_, source=self.con, namespace=namespace
+        ).to_expr()
+        return kept
+
+    def _runner(self) -> _Steps:
+        """DuckDB: the runner of the kept steps (made with the steps' database at the first
+        step of a connection; ``findings`` starts a fresh one for each scan)."""
+        if self._steps is None:
+            self._start_steps(2)
+        assert self._steps is not None
+        return self._steps
+
+    def _threads(self) -> int:
+        found = self.con.con.execute("SELECT current_setting('threads')").fetchall()
+        return int(found[0][0]) if found else 1
+
+    def _start_steps(self, workers: int) -> None:
+        """DuckDB: a fresh runner for a scan's kept steps, ``workers`` at once at most (and one
+        when DuckDB has one thread: two queries at once would use two)."""
+        self.close()
+        self.con.con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {STEPS_CATALOG}")
+        self._steps = _Steps(self.con.con, workers if self._threads() > 1 else 1)
+
+    def _wait_steps(self) -> None:
+        if self._steps is None:
+            return
+        try:
+            self._steps.wait()
+        except BaseException:
+            self.close()  # the other steps stopped; the next scan starts afresh
+            raise
+
+    def close(self) -> None:
+        """DuckDB: stop the kept steps still running (the connection is about to close, or
+        a new scan starts); the steps already kept stay."""
+        if self._steps is not None:
+            steps, self._steps = self._steps, None
+            steps.close()
+            self._steps_before += steps.started
+
+    def drop_steps(self) -> None:
+        """DuckDB: drop every kept step (so that a repeated scan holds no more memory than
+        the first: ``bench scan --repeat``)."""
+        self.close()
+        names = self.con.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [STEPS_CATALOG]
+        ).fetchall()
+        for (name,) in names:
+            self.con.con.execute(f'DROP TABLE {STEPS_CATALOG}.main."{name}"')
 
     def _explain_step(self, steps: list[tuple[str, str]]) -> Callable[[ir.Table], ir.Table]:
         """A ``materialize`` for Spark's ``explain``: notes the step's plan in ``steps`` and
@@ -696,11 +869,16 @@ class Engine:
             yield rule.name, text
 
     def to_arrow(self, expr: ir.Table) -> pa.Table:
+        self._wait_steps()
         return expr.to_pyarrow()
 
     @property
     def steps_started(self) -> int:
-        """How many of the scan's steps (``_materialize``) have started (the progress bar)."""
+        """How many of the scan's steps (``_materialize``) have started (the progress bar):
+        on DuckDB, started running (they are given before; ``_Steps``)."""
+        if self.backend == "duckdb":
+            steps = self._steps
+            return self._steps_before + (steps.started if steps is not None else 0)
         return self._staged
 
 
@@ -734,6 +912,7 @@ def connect(
         try:
             yield eng
         finally:
+            eng.close()
             con.disconnect()
             if eng.scratch is not None:
                 shutil.rmtree(eng.scratch, ignore_errors=True)

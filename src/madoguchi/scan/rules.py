@@ -327,7 +327,10 @@ def features(
     # percent of all, and split eight ways each partition joined the named residents three
     # times again (at 100M links 46 s of CPU against 23 s at once, in the same memory).
     named = keep(_named(s, rs))
-    members = keep(_members(named, rs))
+    # Read from the suspicious links, not from ``named``: the two steps read nothing of each
+    # other, so an engine running kept steps at once (DuckDB's ``engine._Steps``) runs them
+    # side by side.
+    members = keep(_members(s, rs))
     checked = keep(_second_checks(named, members, namecheck))
     return keep(_second(s, named, members, checked))
 
@@ -352,10 +355,13 @@ def _named(s: ir.Table, rs: ir.Table) -> ir.Table:
     return n
 
 
-def _members(n: ir.Table, rs: ir.Table) -> ir.Table:
-    """The other members of each suspicious link's household, by name, beside its holder."""
+def _members(s: ir.Table, rs: ir.Table) -> ir.Table:
+    """The other members of each suspicious link's household (of ``s``), by name, beside its
+    holder."""
     m = rs.select(m_id=rs.resident_id, m_household=rs.household_id, m_name=rs.name_kana)
-    fam = n.select(n.x_link, n.x_res, n.x_hh, n.x_holder)
+    fam = s.select(
+        x_link=s.link_id, x_res=s.resident_id, x_hh=s.a_household, x_holder=s.holder_kana
+    )
     return fam.inner_join(m, [fam.x_hh == m.m_household, fam.x_res != m.m_id]).select(
         fam.x_link, m.m_id, m.m_name, fam.x_holder
     )
