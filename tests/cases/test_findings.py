@@ -126,6 +126,9 @@ def test_every_finding_has_a_cause_clause_and_a_prevention_or_none():
                 (3, "committed", "B"),
             ),
         ),
+        # A public-fund and an insurance case's comparison that differs.
+        Evidence(signed=False, comparison="different", programme="public_fund"),
+        Evidence(signed=False, comparison="different", programme="health_insurance"),
     ]
     found = {f.code for ev in evidences for f in derive(ev)}
     assert found == set(CAUSE_JA)

@@ -292,9 +292,11 @@ def test_a_cases_notice_letters_name_what_the_case_is_about(
     cases.case_contact(
         case, actor=official, party="resident", channel="phone", summary="連絡", event_date=today
     )
-    cases.case_return_points(case, actor=official, summary="返還なし", event_date=today)
+    # No points to return: the wrong registration is corrected instead.
+    cases.case_correct(case, actor=official, summary="誤った登録を解除", event_date=today)
     cases.case_reenable(case, actor=official, summary="再申込可", event_date=today)
     notices = {n.entry.kind: n for n in Notice.objects.filter(case=case)}
+    assert "point_return" not in notices
     assert title in notices["suspension"].title
     assert reenable in " ".join(notices["reenable"].body)
     for kind in ("suspension", "reenable"):

@@ -12,6 +12,8 @@ class CaseStatus(models.TextChoices):
     SUSPENDED = "suspended", _("Link suspended")
     CONTACTING = "contacting", _("Contacting the parties")
     POINTS_RETURNED = "points_returned", _("Points returned")
+    # A public-fund or insurance case has no points: the wrong registration is corrected.
+    CORRECTED = "corrected", _("Wrong registration corrected")
     REENABLED = "reenabled", _("Application re-enabled")
     NOTIFIED = "notified", _("Resident notified")
     CLOSED = "closed", _("Closed")
@@ -33,6 +35,7 @@ class EntryKind(models.TextChoices):
     SUSPENSION = "suspension", _("Link suspended")
     CONTACT = "contact", _("Contact")
     POINT_RETURN = "point_return", _("Points returned from the wrong account")
+    CORRECTION = "correction", _("Wrong registration corrected")
     REENABLE = "reenable", _("Application re-enabled")
     NOTIFICATION = "notification", _("Resident notified")
     CLOSE = "close", _("Closed")
@@ -76,8 +79,9 @@ ALLOWED_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
     S.INTAKE: frozenset({S.INVESTIGATION, S.CLOSED}),
     S.INVESTIGATION: frozenset({S.INVESTIGATION, S.SUSPENDED, S.CLOSED}),
     S.SUSPENDED: frozenset({S.SUSPENDED, S.CONTACTING}),
-    S.CONTACTING: frozenset({S.CONTACTING, S.POINTS_RETURNED}),
+    S.CONTACTING: frozenset({S.CONTACTING, S.POINTS_RETURNED, S.CORRECTED}),
     S.POINTS_RETURNED: frozenset({S.POINTS_RETURNED, S.REENABLED}),
+    S.CORRECTED: frozenset({S.CORRECTED, S.REENABLED}),
     S.REENABLED: frozenset({S.REENABLED, S.NOTIFIED}),
     S.NOTIFIED: frozenset({S.NOTIFIED, S.CLOSED}),
     S.CLOSED: frozenset(),
@@ -91,8 +95,9 @@ ENTRY_TARGETS: dict[EntryKind, frozenset[CaseStatus]] = {
     K.COMPARISON: frozenset({S.INVESTIGATION}),
     K.NOTE: frozenset(set(S) - {S.INTAKE, S.CLOSED}),
     K.SUSPENSION: frozenset({S.SUSPENDED}),
-    K.CONTACT: frozenset({S.CONTACTING, S.POINTS_RETURNED, S.REENABLED, S.NOTIFIED}),
+    K.CONTACT: frozenset({S.CONTACTING, S.POINTS_RETURNED, S.CORRECTED, S.REENABLED, S.NOTIFIED}),
     K.POINT_RETURN: frozenset({S.POINTS_RETURNED}),
+    K.CORRECTION: frozenset({S.CORRECTED}),
     K.REENABLE: frozenset({S.REENABLED}),
     K.NOTIFICATION: frozenset({S.NOTIFIED}),
     K.CLOSE: frozenset({S.CLOSED}),
@@ -102,6 +107,16 @@ STAGE_OPENERS: dict[EntryKind, CaseStatus] = {
     K.INVESTIGATION: S.INVESTIGATION,
     K.SUSPENSION: S.SUSPENDED,
     K.POINT_RETURN: S.POINTS_RETURNED,
+    K.CORRECTION: S.CORRECTED,
     K.REENABLE: S.REENABLED,
     K.NOTIFICATION: S.NOTIFIED,
+}
+
+# The repair step each programme's case takes between contacting the parties and re-enabling:
+# a point programme's points are returned; a public-fund account's or an insurance
+# registration's wrong registration is corrected (there are no points to return).
+REPAIR_STEP: dict[Programme, EntryKind] = {
+    Programme.POINTS: K.POINT_RETURN,
+    Programme.PUBLIC_FUND: K.CORRECTION,
+    Programme.HEALTH_INSURANCE: K.CORRECTION,
 }

@@ -42,6 +42,7 @@ class Evidence:
     close_confirmed: bool = False
     name_exception: str = ""
     comparison: str = ""  # same | different | ""
+    programme: str = "points"  # the case's programme: what the comparison compared
     session_log: list[dict[str, Any]] = field(default_factory=list)
     audit_seqs: list[int] = field(default_factory=list)
 
@@ -57,6 +58,8 @@ CAUSE_JA: dict[str, str] = {
     "exception_used": "法定代理人の口座の例外で紐付けられた",
     "name_close_confirmed": "口座名義が完全には一致しないまま、確認の上で紐付けられた",
     "identifier_differs": "ご本人のものではないカード番号が登録された",
+    "account_differs": "ご本人のものではない口座が公金受取口座として登録された",
+    "insured_differs": "ご本人のものではない健康保険の資格情報で利用登録された",
 }
 
 _PREVENT_SESSION = (
@@ -235,19 +238,32 @@ def _name_findings(ev: Evidence) -> list[Finding]:
     return out
 
 
+# A different comparison, by what the case's programme compared: code, Japanese, English.
+_DIFFERS: dict[str, tuple[str, str, str]] = {
+    "points": (
+        "identifier_differs",
+        "ご本人が持参されたキャッシュレス決済のカード番号と、登録されている番号が異なります。",
+        "The payment card number the resident presented differs from the linked one.",
+    ),
+    "public_fund": (
+        "account_differs",
+        "ご本人が持参された口座と、登録されている公金受取口座が異なります。",
+        "The bank account the resident presented differs from the registered public-fund account.",
+    ),
+    "health_insurance": (
+        "insured_differs",
+        "ご本人が持参された健康保険の資格情報と、利用登録されている資格情報が異なります。",
+        "The insurance details the resident presented differ from the registered ones.",
+    ),
+}
+
+
 def _comparison_findings(ev: Evidence) -> list[Finding]:
-    """What the card number the resident brought says."""
+    """What the resident brought says (a payment card, a bank account, insurance details)."""
     out: list[Finding] = []
     if ev.comparison == "different":
-        out.append(
-            Finding(
-                "identifier_differs",
-                "ご本人が持参されたキャッシュレス決済のカード番号と、登録されている番号が異なります。",
-                "The payment card number the resident presented differs from the linked one.",
-                50,
-                (),
-            )
-        )
+        code, ja, en = _DIFFERS.get(ev.programme, _DIFFERS["points"])
+        out.append(Finding(code, ja, en, 50, ()))
     return out
 
 
@@ -287,12 +303,14 @@ def gather(case: Any) -> Evidence:
             close_confirmed=link.close_confirmed,
             name_exception=link.name_exception,
             comparison=comparison,
+            programme=str(case.programme),
             audit_seqs=seqs,
         )
     legacy = case.legacy_link
     return Evidence(
         signed=False,
         comparison=comparison,
+        programme=str(case.programme),
         session_log=list(legacy.session_log) if legacy is not None else [],
     )
 

@@ -1,7 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .constants import Channel, DatePrecision, Party
+from madoguchi.benefits.procedures.public_fund import ACCOUNT_TYPES
+
+from .constants import Channel, DatePrecision, Party, Programme
 
 
 class WhenForm(forms.Form):
@@ -47,6 +49,40 @@ class CompareForm(WhenForm):
         max_length=40,
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
+
+
+class AccountCompareForm(WhenForm):
+    """A public-fund case: the bank account the resident presents (passbook or cash card)."""
+
+    bank_code = forms.CharField(label=_("Bank code"), max_length=4)
+    branch_code = forms.CharField(label=_("Branch code"), max_length=3)
+    account_type = forms.ChoiceField(label=_("Account type"), choices=ACCOUNT_TYPES)
+    account_number = forms.CharField(
+        label=_("Account number the resident presents (not stored)"),
+        max_length=7,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class InsuredCompareForm(WhenForm):
+    """A health-insurance case: the insurance details the resident presents."""
+
+    insurer_number = forms.CharField(label=_("Insurer number"), max_length=8)
+    insured_symbol = forms.CharField(label=_("Insured person's symbol"), max_length=20)
+    insured_number = forms.CharField(
+        label=_("Insured person's number the resident presents (not stored)"),
+        max_length=20,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+    branch = forms.CharField(label=_("Branch number"), max_length=2)
+
+
+# The comparison form each programme's case asks for.
+COMPARE_FORMS: dict[Programme, type[WhenForm]] = {
+    Programme.POINTS: CompareForm,
+    Programme.PUBLIC_FUND: AccountCompareForm,
+    Programme.HEALTH_INSURANCE: InsuredCompareForm,
+}
 
 
 class ReportEditForm(forms.Form):

@@ -8,7 +8,7 @@ from typing import Any
 from madoguchi.benefits import identifiers
 from madoguchi.benefits import services as benefits
 from madoguchi.benefits.constants import GrantStatus
-from madoguchi.benefits.models import Grant
+from madoguchi.benefits.models import Grant, HealthInsuranceRegistration, PublicFundAccount
 
 
 def identifier_matches(presented: str, stored_hash: str) -> bool:
@@ -21,6 +21,28 @@ def identifier_hash(value: str) -> str:
 
 def identifier_last4(value: str) -> str:
     return identifiers.last4(value)
+
+
+def bank_account_identifier(
+    bank_code: str, branch_code: str, account_type: str, account_number: str
+) -> str:
+    return identifiers.bank_account_identifier(bank_code, branch_code, account_type, account_number)
+
+
+def insured_identifier(insurer_number: str, symbol: str, number: str, branch: str) -> str:
+    return identifiers.insured_identifier(insurer_number, symbol, number, branch)
+
+
+def public_fund_hash(holder: Any) -> str:
+    """The keyed hash of the resident's latest public-fund account registration ("" if none)."""
+    row = PublicFundAccount.objects.filter(holder=holder).order_by("-pk").first()
+    return row.account_hash if row is not None else ""
+
+
+def insured_hash(holder: Any) -> str:
+    """The keyed hash of the resident's latest insurance registration ("" if none)."""
+    row = HealthInsuranceRegistration.objects.filter(holder=holder).order_by("-pk").first()
+    return row.insured_hash if row is not None else ""
 
 
 def suspend(link: Any, *, actor: Any, reason: str) -> Any:

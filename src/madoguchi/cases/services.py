@@ -23,6 +23,7 @@ from . import findings, remedy
 from .constants import (
     ALLOWED_TRANSITIONS,
     ENTRY_TARGETS,
+    REPAIR_STEP,
     STAGE_OPENERS,
     CaseStatus,
     Channel,
@@ -94,14 +95,36 @@ def _next_status(kind: EntryKind, current: CaseStatus, to: CaseStatus | None) ->
     return current
 
 
-def step_allowed(kind: EntryKind, current: CaseStatus) -> bool:
-    """Whether an entry of `kind` may be appended while the case is `current` (the table)."""
+def _wrong_repair(kind: EntryKind, programme: Programme | str) -> bool:
+    """Whether `kind` is another programme's repair step (a point return on a public-fund case,
+    a registration's correction on a points case)."""
+    return kind in REPAIR_STEP.values() and kind != REPAIR_STEP[Programme(programme)]
+
+
+def step_allowed(
+    kind: EntryKind, current: CaseStatus, programme: Programme | str = Programme.POINTS
+) -> bool:
+    """Whether an entry of `kind` may be appended while a case of `programme` is `current`
+    (the table, and the programme's repair step)."""
     target = _next_status(kind, current, None)
     return (
         target in ALLOWED_TRANSITIONS[current]
         and target in ENTRY_TARGETS[kind]
         and STAGE_OPENERS.get(kind) != current
+        and not _wrong_repair(kind, programme)
     )
+
+
+_NO_POINTS = {
+    Programme.PUBLIC_FUND: _(
+        "A public-fund account case has no points to return: record the correction of the "
+        "account's registration instead."
+    ),
+    Programme.HEALTH_INSURANCE: _(
+        "A health-insurance registration case has no points to return: record the correction "
+        "of the registration instead."
+    ),
+}
 
 
 def _lock_for_step(
@@ -113,6 +136,17 @@ def _lock_for_step(
     last = locked.timeline.order_by("-seq").first()
     current = CaseStatus(last.status) if last else CaseStatus.INTAKE
     target = _next_status(kind, current, to)
+    if _wrong_repair(kind, locked.programme):
+        raise CaseRefused(
+            "repair_not_for_programme",
+            _NO_POINTS.get(
+                Programme(locked.programme),
+                _(
+                    "A point programme's case returns the points; a registration's correction "
+                    "is for public-fund and health-insurance cases."
+                ),
+            ),
+        )
     if (
         target not in ALLOWED_TRANSITIONS[current]
         or target not in ENTRY_TARGETS[kind]
@@ -327,42 +361,131 @@ def case_investigate(
 
 
 def _stored_hash(case: Case) -> str:
-    if case.payment_link is not None:
-        return str(case.payment_link.account_hash)
+    """The keyed hash of what the case's link registered: the payment service's number, the
+    public-fund account, or the insured person's number (by the case's programme)."""
     if case.legacy_link is not None:
         return case.legacy_link.account_hash
-    raise CaseRefused(
-        "no_link",
-        _("The case has no link to compare with."),
+    programme = Programme(case.programme)
+    stored = ""
+    if programme == Programme.POINTS and case.payment_link is not None:
+        stored = str(case.payment_link.account_hash)
+    elif programme == Programme.PUBLIC_FUND and case.holder is not None:
+        stored = remedy.public_fund_hash(case.holder)
+    elif programme == Programme.HEALTH_INSURANCE and case.holder is not None:
+        stored = remedy.insured_hash(case.holder)
+    if not stored:
+        raise CaseRefused(
+            "no_link",
+            _("The case has no link to compare with."),
+        )
+    return stored
+
+
+# What each programme's comparison compares, for the timeline's sentence (Japanese: the
+# case is the city's Japanese record).
+_COMPARED_JA = {
+    Programme.POINTS: "ご本人が持参されたキャッシュレス決済のカード番号と、紐付けられている番号",
+    Programme.PUBLIC_FUND: "ご本人が持参された通帳（またはキャッシュカード）の口座と、登録されている公金受取口座",
+    Programme.HEALTH_INSURANCE: "ご本人が持参された健康保険の資格情報（保険者番号・記号・番号・枝番）と、利用登録されている資格情報",
+}
+_WRONG_COMPARISON = {
+    Programme.POINTS: _(
+        "This is a point programme's case: compare the payment card number the resident presents."
+    ),
+    Programme.PUBLIC_FUND: _(
+        "This is a public-fund account case: compare the bank account the resident presents "
+        "(bank, branch, account type and number)."
+    ),
+    Programme.HEALTH_INSURANCE: _(
+        "This is a health-insurance registration case: compare the insurer number, symbol, "
+        "number and branch number the resident presents."
+    ),
+}
+
+
+def _compare(
+    case: Case, *, actor: User, programme: Programme, presented: str, summary: str, **when: Any
+) -> TimelineEntry:
+    """Compare what the resident presents with what the link registered, without showing or
+    storing either: only same/different is recorded."""
+    _require_official(actor)
+    if Programme(case.programme) != programme:
+        raise CaseRefused(
+            "comparison_not_for_programme", _WRONG_COMPARISON[Programme(case.programme)]
+        )
+    same = remedy.identifier_matches(presented, _stored_hash(case))
+    result = ComparisonResult.SAME if same else ComparisonResult.DIFFERENT
+    outcome = {
+        (True, True): "同じ番号でした。",
+        (True, False): "異なる番号が登録されていました。",
+        (False, True): "同じものでした。",
+        (False, False): "異なるものが登録されていました。",
+    }[(programme == Programme.POINTS, same)]
+    text = summary or f"{_COMPARED_JA[programme]}を照合したところ、{outcome}"
+    return case_transition(
+        case, actor=actor, kind=EntryKind.COMPARISON, summary=text, comparison=result, **when
     )
 
 
 def case_compare_identifier(
+    case: Case, *, actor: User, presented: str, summary: str = "", **when: Any
+) -> TimelineEntry:
+    """A point programme's case: compare the payment card number the resident presents."""
+    return _compare(
+        case,
+        actor=actor,
+        programme=Programme.POINTS,
+        presented=presented,
+        summary=summary,
+        **when,
+    )
+
+
+def case_compare_account(
     case: Case,
     *,
     actor: User,
-    presented: str,
+    bank_code: str,
+    branch_code: str,
+    account_type: str,
+    account_number: str,
     summary: str = "",
-    event_date: date | None = None,
-    date_precision: DatePrecision | str = DatePrecision.DAY,
+    **when: Any,
 ) -> TimelineEntry:
-    """Compare the payment card number the resident presents with the linked one, without
-    showing or storing either: only same/different is recorded."""
-    _require_official(actor)
-    same = remedy.identifier_matches(presented, _stored_hash(case))
-    result = ComparisonResult.SAME if same else ComparisonResult.DIFFERENT
-    text = summary or (
-        "ご本人が持参されたキャッシュレス決済のカード番号と、紐付けられている番号を照合したところ、"
-        + ("同じ番号でした。" if same else "異なる番号が登録されていました。")
-    )
-    return case_transition(
+    """A public-fund case: compare the bank account the resident presents (hashed as the
+    registration hashed it: bank, branch, type and number together)."""
+    account = remedy.bank_account_identifier(bank_code, branch_code, account_type, account_number)
+    return _compare(
         case,
         actor=actor,
-        kind=EntryKind.COMPARISON,
-        summary=text,
-        comparison=result,
-        event_date=event_date,
-        date_precision=date_precision,
+        programme=Programme.PUBLIC_FUND,
+        presented=account,
+        summary=summary,
+        **when,
+    )
+
+
+def case_compare_insured(
+    case: Case,
+    *,
+    actor: User,
+    insurer_number: str,
+    insured_symbol: str,
+    insured_number: str,
+    branch: str,
+    summary: str = "",
+    **when: Any,
+) -> TimelineEntry:
+    """A health-insurance case: compare the insurer number, symbol, number and branch number
+    the resident presents with the registration's."""
+    insured = remedy.insured_identifier(insurer_number, insured_symbol, insured_number, branch)
+    return _compare(
+        case,
+        actor=actor,
+        programme=Programme.HEALTH_INSURANCE,
+        presented=insured,
+        summary=summary,
+        **when,
     )
 
 
@@ -416,6 +539,13 @@ def case_return_points(case: Case, *, actor: User, summary: str, **when: Any) ->
             case, actor=actor, kind=EntryKind.POINT_RETURN, summary=summary, **when
         )
     return entry
+
+
+def case_correct(case: Case, *, actor: User, summary: str, **when: Any) -> TimelineEntry:
+    """Record the correction of the wrong registration (a public-fund account's or an
+    insurance registration's) made with the national system or the insurer: the step these
+    programmes take instead of returning points."""
+    return case_transition(case, actor=actor, kind=EntryKind.CORRECTION, summary=summary, **when)
 
 
 def case_reenable(case: Case, *, actor: User, summary: str, **when: Any) -> TimelineEntry:

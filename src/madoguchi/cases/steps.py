@@ -1,6 +1,6 @@
 """The case page's step forms: which steps the transition table allows now, and their titles.
 
-`allowed(status)` asks the same table `services.case_transition` enforces
+`allowed(status, programme)` asks the same table `services.case_transition` enforces
 (`constants.ALLOWED_TRANSITIONS`, `ENTRY_TARGETS`, `STAGE_OPENERS`, through
 `services.step_allowed`), so a form is offered exactly when recording it would be accepted.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from .constants import CaseStatus, EntryKind
+from .constants import CaseStatus, EntryKind, Programme
 
 # step name (URL) -> the timeline entry kind it appends
 KINDS: dict[str, EntryKind] = {
@@ -20,6 +20,7 @@ KINDS: dict[str, EntryKind] = {
     "suspend": EntryKind.SUSPENSION,
     "contact": EntryKind.CONTACT,
     "return_points": EntryKind.POINT_RETURN,
+    "correct": EntryKind.CORRECTION,
     "reenable": EntryKind.REENABLE,
     "notify": EntryKind.NOTIFICATION,
     "close": EntryKind.CLOSE,
@@ -32,9 +33,29 @@ TITLES: dict[str, Promise] = {
     "suspend": _("Suspend the link"),
     "contact": _("Record a contact"),
     "return_points": _("Return the points from the wrong account"),
+    "correct": _("Record the correction of the wrong registration"),
     "reenable": _("Re-enable the resident's application"),
     "notify": _("Notify the resident"),
     "close": _("Close the case"),
+}
+# What a step asks on a public-fund or insurance case (a point programme's case: TITLES).
+PROGRAMME_TITLES: dict[Programme, dict[str, Promise]] = {
+    Programme.PUBLIC_FUND: {
+        "compare": _("Compare the bank account the resident presents"),
+        "correct": _(
+            "Record the correction of the public-fund account (the wrong account's "
+            "registration cancelled)"
+        ),
+        "reenable": _("Re-enable the resident's public-fund account registration"),
+    },
+    Programme.HEALTH_INSURANCE: {
+        "compare": _("Compare the insurance details the resident presents"),
+        "correct": _(
+            "Record the correction of the health-insurance registration (the insurer "
+            "cancelled the wrong registration)"
+        ),
+        "reenable": _("Re-enable the resident's health-insurance use registration"),
+    },
 }
 # A legacy link's points were never in madoguchi's ledger: the return records what the
 # provider did.
@@ -50,12 +71,20 @@ SESSION_EVENTS: dict[str, Promise] = {
 }
 
 
-def allowed(status: CaseStatus | str) -> list[str]:
-    """The step names that may be recorded now, in the table's order."""
+def allowed(status: CaseStatus | str, programme: Programme | str = Programme.POINTS) -> list[str]:
+    """The step names a case of `programme` may record now, in the table's order."""
     from .services import step_allowed
 
     current = CaseStatus(status)
-    return [name for name, kind in KINDS.items() if step_allowed(kind, current)]
+    return [name for name, kind in KINDS.items() if step_allowed(kind, current, programme)]
+
+
+def title(name: str, programme: Programme | str, *, legacy: bool = False) -> Promise:
+    """The step's title on a case of `programme` (a legacy link's return: what the provider
+    did)."""
+    if name == "return_points" and legacy:
+        return LEGACY_RETURN_TITLE
+    return PROGRAMME_TITLES.get(Programme(programme), {}).get(name, TITLES[name])
 
 
 def session_event(code: str) -> str:

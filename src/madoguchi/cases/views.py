@@ -21,8 +21,9 @@ from madoguchi.incidents.text import incident_text
 from madoguchi.refusals import Refusal
 
 from . import document, findings, legacy, selectors, services, steps
-from .constants import Channel, DatePrecision
+from .constants import Channel, DatePrecision, Programme
 from .forms import (
+    COMPARE_FORMS,
     CompareForm,
     ContactForm,
     IntakeForm,
@@ -41,10 +42,29 @@ STEPS: dict[str, tuple[type, Any]] = {
     "suspend": (StepForm, services.case_suspend),
     "contact": (ContactForm, services.case_contact),
     "return_points": (StepForm, services.case_return_points),
+    "correct": (StepForm, services.case_correct),
     "reenable": (StepForm, services.case_reenable),
     "notify": (StepForm, services.case_notify),
     "close": (StepForm, services.case_close),
 }
+
+
+# The comparison each programme's case asks for (a point programme's: STEPS["compare"]).
+COMPARE_STEPS: dict[Programme, tuple[type, Any]] = {
+    Programme.POINTS: STEPS["compare"],
+    Programme.PUBLIC_FUND: (COMPARE_FORMS[Programme.PUBLIC_FUND], services.case_compare_account),
+    Programme.HEALTH_INSURANCE: (
+        COMPARE_FORMS[Programme.HEALTH_INSURANCE],
+        services.case_compare_insured,
+    ),
+}
+
+
+def _step(case: Case, name: str) -> tuple[type, Any]:
+    """The form and service of step `name` on this case (the comparison follows its programme)."""
+    if name == "compare":
+        return COMPARE_STEPS[Programme(case.programme)]
+    return STEPS[name]
 
 
 @roles_required(Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
@@ -140,12 +160,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "steps": [
                 {
                     "name": name,
-                    "title": steps.LEGACY_RETURN_TITLE
-                    if name == "return_points" and case.legacy_link_id
-                    else steps.TITLES[name],
-                    "form": STEPS[name][0](prefix=name),
+                    "title": steps.title(name, case.programme, legacy=bool(case.legacy_link_id)),
+                    "form": _step(case, name)[0](prefix=name),
                 }
-                for name in steps.allowed(case.status)
+                for name in steps.allowed(case.status, case.programme)
             ],
             "session_log": [
                 {
@@ -196,7 +214,7 @@ def case_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     case = get_object_or_404(Case, pk=pk)
     if request.method != "POST" or step not in STEPS:
         raise PermissionDenied("Unknown step.")
-    cls, fn = STEPS[step]
+    cls, fn = _step(case, step)
     form = cls(request.POST, prefix=step)
     if not form.is_valid():
         messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))

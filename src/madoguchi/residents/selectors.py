@@ -38,6 +38,7 @@ CASE_STAGE_TEXT: dict[str, Any] = {
     CaseStatus.SUSPENDED: _("The link in question has been stopped while the city investigates."),
     CaseStatus.CONTACTING: _("The city is contacting the people and companies concerned."),
     CaseStatus.POINTS_RETURNED: _("Points given by mistake have been taken back."),
+    CaseStatus.CORRECTED: _("The registration made by mistake has been corrected."),
     CaseStatus.REENABLED: _("You can apply again with your own card at a desk."),
     CaseStatus.NOTIFIED: _("The city has told you the outcome."),
     CaseStatus.CLOSED: _("This case is closed."),
