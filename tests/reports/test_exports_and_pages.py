@@ -166,3 +166,16 @@ def test_the_daily_report_says_severity_and_time_in_words(client, day_with_incid
     text = check_pdf(exports.to_pdf(report.snapshot, submitted=report))
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d", text)
     assert "low" not in text
+
+
+def test_a_nul_in_the_daily_reports_note_says_why_and_submits_nothing(
+    client, day_with_incidents, supervisor
+):
+    """A NUL in the note (``%00`` in the form) was a server error: PostgreSQL cannot store it."""
+    terminal, day = day_with_incidents
+    client.force_login(supervisor)
+    url = reverse("reports:daily", args=[terminal.pk, day.isoformat()])
+    r = client.post(url, {"note": "確認\x00済み"}, follow=True)
+    assert r.status_code == 200
+    assert "所見に使えない文字（制御文字または壊れた文字）が含まれています" in r.content.decode()
+    assert not DailyReport.objects.exists()

@@ -511,3 +511,15 @@ def test_a_case_opened_from_the_english_page_is_recorded_in_japanese(client, rec
     assert "ログアウト漏れ" in case.title
     assert "Forensic scan" not in case.timeline.get().party_label
     assert "Forensic scan" not in case.legacy_link.source
+
+
+@pytest.mark.parametrize("query", ["?cause=a%00b", "?municipality=%00131016"])
+def test_a_nul_in_a_runs_filter_says_why_and_shows_every_finding(client, recorded, query):
+    """A NUL in the cause or municipality filter was a server error (PostgreSQL cannot
+    compare with it)."""
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    r = client.get(reverse("scans:run", args=[recorded.pk]) + query)
+    assert r.status_code == 200
+    page = r.content.decode()
+    assert "絞り込みの条件に使えない文字が含まれています" in page
+    assert ">L3</a>" in page

@@ -22,6 +22,7 @@ from madoguchi.audit import services as audit
 from madoguchi.desk.models import Completion, Visit
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.selectors import day_bounds, incidents_for_terminal_day
+from madoguchi.plaintext import bad_character
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.models import Terminal
 
@@ -122,6 +123,14 @@ def daily_report_submit(
         raise ReportRefused(
             "day_not_over",
             _("A day's report can be submitted once the day is over."),
+        )
+    if bad_character(note):  # a NUL was a server error (PostgreSQL cannot store it)
+        raise ReportRefused(
+            "note_not_allowed",
+            _(
+                "The note contains characters that cannot be accepted (control characters or "
+                "broken characters). Nothing was submitted; write it again."
+            ),
         )
     content = build_daily(terminal, day)
     content["note"] = note

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.constants import Role
 from madoguchi.cases.services import CaseRefused
 from madoguchi.incidents.access import roles_required
+from madoguchi.plaintext import bad_character
 from madoguchi.scan.labels import CAUSES
 from madoguchi.scan.rules import MISLINK_CAUSES
 
@@ -40,6 +41,12 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(ScanRun, pk=pk)
     cause = request.GET.get("cause", "")
     municipality = request.GET.get("municipality", "")
+    if bad_character(cause + municipality):  # a NUL in the filter was a server error
+        messages.warning(
+            request,
+            _("The filter contains characters that cannot be used; all findings are shown."),
+        )
+        cause = municipality = ""
     page = Paginator(selectors.findings(run, cause=cause, municipality=municipality), 100).get_page(
         request.GET.get("page")
     )
