@@ -336,3 +336,18 @@ def test_a_checklist_stage_that_does_not_exist_is_refused_with_a_reason(trusted,
     r = staff_client.post("/desk/visit/checklist/", {"stage": "made-up", "item": "x"})
     assert r.status_code == 400
     assert "リクエストを読み取れませんでした" in r.content.decode()
+
+
+@pytest.mark.parametrize("name", ["\\ud800", "\\u202e田山"], ids=["surrogate", "bidi-override"])
+def test_a_resident_name_that_cannot_be_shown_is_refused_and_the_page_still_opens(
+    trusted, staff_client, name
+):
+    """A lone surrogate in the name the agent read was kept for the banner: every later page
+    of the visit was a 500 (it cannot be written as UTF-8). A bidirectional override would
+    show the name reordered."""
+    start(staff_client, trusted.card("A"))
+    body = '{"name": "' + name + '"}'  # JSON escapes as the agent would send them
+    r = staff_client.post("/desk/visit/resident/", body, content_type="application/json")
+    assert r.status_code == 400
+    assert "リクエストを読み取れませんでした" in r.content.decode()
+    assert staff_client.get("/desk/visit/").status_code == 200

@@ -30,6 +30,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.selectors import load_roles_and_permissions
 from madoguchi.identity.access import record_read
 from madoguchi.incidents.constants import IncidentKind
+from madoguchi.plaintext import bad_character
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.binding import bound_desk_session
 from madoguchi.terminals.models import DeskSession
@@ -408,5 +409,7 @@ def resident(request: HttpRequest) -> HttpResponse:
         name = str(body.get("name", ""))[:100]
     except (ValueError, RecursionError, AttributeError):
         raise BadRequest("not a JSON object with a name") from None
+    if bad_character(name):  # a lone surrogate made every later page of the visit a 500
+        raise BadRequest("the name contains a character that cannot be shown")
     request.session[SESSION_RESIDENT] = {visit.reference: name}
     return HttpResponse(status=204)
