@@ -73,3 +73,94 @@ def test_closed_case_offers_no_step_forms(official_page):
     expect(page.locator("main form[data-step]")).to_have_count(0)
     expect(page.get_by_test_id("no-steps")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "case-closed.png"), full_page=True)
+
+
+def _fund_case(official):
+    """A public-fund account case with the registered account (B's) on its legacy link."""
+    from madoguchi.benefits import identifiers
+    from madoguchi.cases.models import LegacyLink
+
+    case = services.case_open(
+        actor=official,
+        title="",
+        resident_label="A氏",
+        reported_by="A氏",
+        summary="公金受取口座に心当たりのない口座が登録されている。",
+        event_date=date(2022, 9, 1),
+        date_precision="month",
+        programme="public_fund",
+    )
+    link = LegacyLink.objects.create(
+        resident_label="A氏",
+        provider_name="公金受取口座",
+        account_hash=identifiers.identifier_hash(
+            identifiers.bank_account_identifier("0001", "123", "ordinary", "7654321")
+        ),
+        account_last4="4321",
+    )
+    return services.case_attach_legacy_link(case, actor=official, legacy_link=link)
+
+
+@pytest.mark.parametrize(
+    ("locale", "reason", "compare", "correct", "status"),
+    [
+        (
+            "ja-JP",
+            "ケースの対応",
+            "ご本人が持参された口座を照合する",
+            "公金受取口座の訂正を記録する（誤った口座の登録を解除）",
+            "誤った登録の訂正済み",
+        ),
+        (
+            "en-US",
+            "Working on a case",
+            "Compare the bank account the resident presents",
+            "Record the correction of the public-fund account (the wrong account's "
+            "registration cancelled)",
+            "Wrong registration corrected",
+        ),
+    ],
+)
+def test_a_public_fund_case_is_walked_without_a_points_step(
+    official_page, locale, reason, compare, correct, status
+):
+    """The official compares the bank account and records the correction, never a points
+    return or a payment card number, in either language."""
+    page, official, url = official_page
+    case = _fund_case(official)
+    # The header's language switch (?lang=, kept in its cookie for the next pages).
+    page.goto(f"{url}/cases/{case.pk}/?lang={locale.split('-')[0]}")
+    page.get_by_test_id("reason-form").get_by_label(reason).check()
+    page.get_by_test_id("reason-submit").click()
+    expect(page.get_by_role("heading", name=compare)).to_be_visible()
+    form = page.locator("form[data-step=compare]")
+    expect(form.locator("input[name=compare-presented]")).to_have_count(0)
+    form.locator("input[name=compare-bank_code]").fill("0001")
+    form.locator("input[name=compare-branch_code]").fill("123")
+    form.locator("input[name=compare-account_number]").fill("1234567")
+    form.locator("select[name=compare-date_precision]").select_option("unknown")
+    form.get_by_role("button").click()
+    page.wait_for_url(re.compile(r"/cases/\d+/$"))
+    main = page.locator("main").inner_text()
+    assert "カード番号" not in main
+    assert "マイナポイント" not in main  # the case's default title names the public-fund account
+    assert "payment provider" not in main
+    services.case_suspend(case, actor=official, summary="利用停止", date_precision="unknown")
+    services.case_contact(
+        case,
+        actor=official,
+        party="call_centre",
+        channel="phone",
+        summary="相談",
+        date_precision="unknown",
+    )
+    page.reload()
+    expect(page.locator("form[data-step=return_points]")).to_have_count(0)
+    expect(page.get_by_role("heading", name=correct)).to_be_visible()
+    fix = page.locator("form[data-step=correct]")
+    fix.locator("select").first.select_option("unknown")
+    fix.locator("textarea").fill("誤って登録された口座の登録を解除しました。")
+    fix.get_by_role("button").click()
+    expect(page.get_by_test_id("case-status")).to_have_text(status)
+    expect(page.locator("form[data-step=reenable]")).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / f"case-public-fund-{locale}.png"), full_page=True)

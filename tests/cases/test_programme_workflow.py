@@ -110,6 +110,8 @@ def test_a_public_fund_case_compares_the_bank_account_and_is_corrected_not_repai
     fund_case, official
 ):
     case = fund_case
+    assert "公金受取口座" in case.title
+    assert "マイナポイント" not in case.title
     # The payment card comparison is not this case's: refused, saying why.
     exc = refused("comparison_not_for_programme", _card, case, official)
     assert "口座" in exc.message_ja

@@ -30,7 +30,9 @@ class Programme(models.TextChoices):
 class EntryKind(models.TextChoices):
     INTAKE = "intake", _("Intake")
     INVESTIGATION = "investigation", _("Investigation started")
-    COMPARISON = "comparison", _("Payment card number compared")
+    # What is compared follows the case's programme (a payment card, a bank account, the
+    # insurance details): the label names none of them.
+    COMPARISON = "comparison", _("Compared with what the resident presents")
     NOTE = "note", _("Note")
     SUSPENSION = "suspension", _("Link suspended")
     CONTACT = "contact", _("Contact")

@@ -43,6 +43,12 @@ from .events import (
 from .models import Case, LegacyLink, TimelineEntry
 
 INTAKE_ROLES = (Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
+# A case's title when the intake gives none, by what the link was made for.
+INTAKE_TITLES = {
+    Programme.POINTS: "支援窓口におけるマイナポイントの誤付与の申し出",
+    Programme.PUBLIC_FUND: "支援窓口における公金受取口座の誤登録の申し出",
+    Programme.HEALTH_INSURANCE: "支援窓口における健康保険証利用登録の誤りの申し出",
+}
 
 
 class CaseRefused(Refusal):
@@ -246,7 +252,7 @@ def case_open(
     event_date, precision = _check_date(event_date, date_precision)
     with transaction.atomic():
         case = Case.objects.create(
-            title=title or "支援窓口におけるマイナポイントの誤付与の申し出",
+            title=title or INTAKE_TITLES[Programme(programme)],
             resident_label=resident_label,
             other_resident_label=other_resident_label,
             desk_location=desk_location,
