@@ -108,6 +108,16 @@ def desk(page: Page, base: str, out: Path) -> None:
     page.screenshot(path=str(out / "desk-card-removed.png"))
 
 
+def case_reason(page: Page) -> None:
+    """A case page asks an official why they open a resident's case (the read is recorded)."""
+    page.wait_for_url(re.compile(r"/cases/\d+/(\?.*)?$"))
+    form = page.get_by_test_id("reason-form")
+    if form.count():
+        form.get_by_label("ケースの対応").check()
+        page.get_by_test_id("reason-submit").click()
+        page.get_by_test_id("case-status").wait_for()
+
+
 def officials(page: Page, base: str, out: Path, code: str) -> None:
     sign_in(page, base, "official", code)
     page.goto(base + "/officials/incidents/")
@@ -123,7 +133,7 @@ def officials(page: Page, base: str, out: Path, code: str) -> None:
     page.locator("select[name=date_precision]").select_option("month")
     page.locator("input[name=event_date]").fill("2022-08-01")
     page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/cases/\d+/$"))
+    case_reason(page)
     page.locator("[data-testid=legacy-link-form] summary").click()
     form = page.locator("[data-testid=legacy-link-form] form")
     form.locator("input[name=legacy-resident_label]").fill("A氏")
@@ -136,15 +146,15 @@ def officials(page: Page, base: str, out: Path, code: str) -> None:
         "2022-08-10 10:18, card_read, B氏\n2022-08-10 10:25, committed, B氏"
     )
     form.get_by_role("button").click()
-    page.wait_for_url(re.compile(r"/cases/\d+/$"))
+    case_reason(page)
     for step, summary in (("investigate", "調査を開始しました。"),):
         f = page.locator(f"form[data-step={step}]")
         f.locator("select").first.select_option("unknown")
         f.locator("textarea").fill(summary)
         f.get_by_role("button").click()
-        page.wait_for_url(re.compile(r"/cases/\d+/$"))
+        case_reason(page)
     full(page, out / "cases-case.png")
-    page.goto(page.url + "report/")
+    page.goto(page.url.split("?")[0] + "report/")
     full(page, out / "cases-report.png")
     page.goto(base + "/reports/dashboard/")
     full(page, out / "reports-dashboard.png")
