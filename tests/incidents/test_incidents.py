@@ -167,3 +167,26 @@ def test_pin_blocked_with_broken_text_is_refused_naming_the_field(
     assert r.json()["code"] == "malformed_request"
     assert field in r.json()["message"]
     assert not Incident.objects.exists()
+
+
+@pytest.mark.parametrize(("field", "limit"), [("request_id", 64), ("cert_fingerprint", 128)])
+def test_pin_blocked_with_an_overlong_field_is_refused_and_records_nothing(
+    client, trusted, desk, field, limit
+):
+    """A request id of 100 kB from a signed-in desk was stored in the incident as sent: a field
+    longer than any real request id or fingerprint is a 422 naming the field; at the limit it
+    is recorded."""
+    start_visit(desk, trusted.card("A"))
+    login_at_desk(client, desk)
+    r = client.post(
+        PIN_URL, {"applet": "auth", field: "a" * (limit + 1)}, content_type="application/json"
+    )
+    assert r.status_code == 422, r.content
+    assert r.json()["code"] == "malformed_request"
+    assert field in r.json()["message"]
+    assert not Incident.objects.exists()
+    r = client.post(
+        PIN_URL, {"applet": "auth", field: "a" * limit}, content_type="application/json"
+    )
+    assert r.status_code == 201, r.content
+    assert Incident.objects.count() == 1

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
+from pydantic import Field
 
 from madoguchi.plaintext import PlainText
 from madoguchi.refusals import REFUSAL_STATUSES, ErrorOut
@@ -18,8 +19,11 @@ incidents_router = Router(auth=DeskSessionAuth(), tags=["incidents"])
 
 class PinBlockedIn(Schema):
     applet: Literal["auth", "support"]
-    request_id: PlainText = ""
-    cert_fingerprint: PlainText = ""
+    # The agent's request id is 22 characters (128 random bits) and a certificate's SHA-256
+    # fingerprint 64 hex digits (95 with colons): anything far longer is not one, and would be
+    # stored in the incident as sent.
+    request_id: PlainText = Field(default="", max_length=64)
+    cert_fingerprint: PlainText = Field(default="", max_length=128)
 
 
 class IncidentOut(Schema):
