@@ -145,6 +145,8 @@ def test_a_public_fund_case_is_walked_without_a_points_step(
     assert "カード番号" not in main
     assert "マイナポイント" not in main  # the case's default title names the public-fund account
     assert "payment provider" not in main
+    assert "ポイントの返還" not in main
+    assert "point return" not in main
     services.case_suspend(case, actor=official, summary="利用停止", date_precision="unknown")
     services.case_contact(
         case,
