@@ -124,7 +124,7 @@ def test_enrolment_with_a_bad_credential_says_why(client):
 
 
 def test_an_address_spraying_user_names_is_refused_for_the_minute_before_any_password_check(
-    bound_client, settings
+    bound_client, settings, minute_to_spare
 ):
     """The lockout counts per user name: one address could try a password on every user name
     in turn, unlimited. After SIGN_IN_FAILURES_PER_MINUTE failures from one address, the rest
