@@ -398,3 +398,37 @@ def test_a_parquet_file_is_read_one_row_group_at_a_time(tmp_path, monkeypatch):
         most = max(most, pa.total_allocated_bytes() - start)
     assert rows == n
     assert most < whole / 8
+
+
+def test_keys_in_increasing_order_skip_the_count_and_a_repeat_among_them_is_still_refused(
+    three_links, monkeypatch
+):
+    """A key column whose values each exceed the one before (a registry sorted by its key)
+    is unique without counting its hashes; equal neighbours, even across two batches, or any
+    value out of order leave it to the count, so a duplicate is refused word for word."""
+    from madoguchi.scan import engine
+
+    path = three_links / "links.parquet"
+    monkeypatch.setattr(schema, "BATCH_ROWS", 1)
+    assert engine._increasing(path, "link_id")  # L1, L2, L3
+    with engine.connect("duckdb") as eng:
+        assert eng.validate(three_links)["links"] == 3
+    _rewrite(
+        three_links, "links", lambda t: t.set_column(0, "link_id", pa.array(["L1", "L2", "L2"]))
+    )
+    assert not engine._increasing(path, "link_id")
+    with (
+        engine.connect("duckdb") as eng,
+        pytest.raises(
+            schema.InputError,
+            match=r"links.parquet, column 'link_id': value 'L2' is not unique: 2 rows have it "
+            r"\(rows 2 and 3\); each link_id must appear once",
+        ),
+    ):
+        eng.validate(three_links)
+    _rewrite(
+        three_links, "links", lambda t: t.set_column(0, "link_id", pa.array(["L2", "L1", "L3"]))
+    )
+    assert not engine._increasing(path, "link_id")
+    with engine.connect("duckdb") as eng:
+        assert eng.validate(three_links)["links"] == 3

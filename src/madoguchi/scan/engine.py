@@ -24,6 +24,7 @@ import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from madoguchi.scan import namematch, rules, schema
@@ -75,6 +76,33 @@ def _kept_sql(name: str) -> str:
         f"({name} >= '!' AND {name} < chr({_FIRST_WIDE_SPACE})) "
         f"OR {name} >= chr({_AFTER_LAST_SPACE})"
     )
+
+
+def _increasing(path: Path, column: str) -> bool:
+    """Whether the text column of a Parquet file holds no null and each value is greater, byte
+    by byte, than the one before it in the file: then no two are equal, and the key needs no
+    count of its distinct hashes (a registry's export sorted by its key; a quarter to a third
+    of that count's CPU). Stops at the first value out of order: an unsorted file costs one
+    batch."""
+    try:
+        pf = pq.ParquetFile(path, pre_buffer=False)
+        last = None
+        for batch in pf.iter_batches(batch_size=schema.BATCH_ROWS, columns=[column]):
+            col = batch.column(0)
+            if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+                return False
+            if col.null_count:
+                return False
+            if not len(col):
+                continue
+            if last is not None and not pc.greater(col[0], last).as_py():
+                return False
+            if len(col) > 1 and not pc.all(pc.greater(col[1:], col[:-1])).as_py():
+                return False
+            last = col[-1]
+    except (OSError, pa.ArrowException):
+        return False
+    return True
 
 
 def _blank_sql(name: str) -> str:
@@ -603,7 +631,7 @@ class Engine:
             if spec.values:
                 allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in spec.values)
                 checks.append(f"count(*) FILTER (WHERE {name} NOT IN ({allowed}))")
-            if spec.unique:
+            if spec.unique and not _increasing(path, spec.name):
                 # The key's 64-bit hashes all distinct: the keys are (DuckDB spills the
                 # distinct hashes above its memory limit). A repeated hash is left to schema,
                 # which confirms it on the keys.
