@@ -7,7 +7,7 @@ from typing import Any
 
 from madoguchi.benefits import identifiers
 from madoguchi.benefits import services as benefits
-from madoguchi.benefits.constants import GrantStatus
+from madoguchi.benefits.constants import GrantStatus, LinkStatus
 from madoguchi.benefits.models import Grant, HealthInsuranceRegistration, PublicFundAccount
 
 
@@ -43,6 +43,31 @@ def insured_hash(holder: Any) -> str:
     """The keyed hash of the resident's latest insurance registration ("" if none)."""
     row = HealthInsuranceRegistration.objects.filter(holder=holder).order_by("-pk").first()
     return row.insured_hash if row is not None else ""
+
+
+def public_fund_registration(holder: Any, legacy_hash: str = "") -> PublicFundAccount | None:
+    """The resident's effective public-fund account registration (at most one), or None; with
+    a legacy link's hash, only if the registration is that account."""
+    if holder is None:
+        return None
+    rows = PublicFundAccount.objects.filter(holder=holder, status=LinkStatus.EFFECTIVE)
+    if legacy_hash:
+        rows = rows.filter(account_hash=legacy_hash)
+    return rows.order_by("-pk").first()
+
+
+def public_fund_by_pk(pk: Any) -> PublicFundAccount | None:
+    return PublicFundAccount.objects.filter(pk=pk).first()
+
+
+def public_fund_suspend(account: Any, *, actor: Any, reason: str) -> Any:
+    return benefits.public_fund_suspend(account, actor=actor, reason=reason)
+
+
+def public_fund_release(account: Any, *, actor: Any, case_ref: str, reason: str) -> Any:
+    return benefits.public_fund_release_via_case(
+        account, actor=actor, case_ref=case_ref, reason=reason
+    )
 
 
 def suspend(link: Any, *, actor: Any, reason: str) -> Any:

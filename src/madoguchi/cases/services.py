@@ -501,12 +501,47 @@ def case_suspend(case: Case, *, actor: User, summary: str, **when: Any) -> Timel
     with transaction.atomic():
         # Row locks first (the case, then benefits' rows), audit events last.
         _lock_for_step(case, EntryKind.SUSPENSION)
-        if case.payment_link is not None:
-            remedy.suspend(case.payment_link, actor=actor, reason=f"{case.reference}: {summary}")
+        reason = f"{case.reference}: {summary}"
+        detail: dict[str, Any] = {}
+        if Programme(case.programme) == Programme.PUBLIC_FUND:
+            summary, detail = _public_fund_suspend(case, actor=actor, summary=summary)
+        elif case.payment_link is not None:
+            remedy.suspend(case.payment_link, actor=actor, reason=reason)
         entry = case_transition(
-            case, actor=actor, kind=EntryKind.SUSPENSION, summary=summary, **when
+            case, actor=actor, kind=EntryKind.SUSPENSION, summary=summary, detail=detail, **when
         )
     return entry
+
+
+# Said in the step's entry when this system holds no registration the case can act on (the
+# timeline is the city's Japanese record; the page shows it as written).
+_NO_REGISTRATION_JA = (
+    "この事案の公金受取口座の登録は本システムで特定できないため、登録の状態は変更していません"
+    "（デジタル庁の登録は、マイナポータルまたは国の窓口で確認してください）。"
+)
+
+
+def _public_fund_suspend(case: Case, *, actor: User, summary: str) -> tuple[str, dict[str, Any]]:
+    """Suspend the public-fund account registration the case is about: the resident's effective
+    registration (if the case has a legacy link, only the registration of that account)."""
+    legacy_hash = case.legacy_link.account_hash if case.legacy_link is not None else ""
+    holder = case.holder
+    if holder is None and case.legacy_link is not None:
+        holder = case.legacy_link.holder
+    account = remedy.public_fund_registration(holder, legacy_hash)
+    if account is None:
+        return f"{summary}\n{_NO_REGISTRATION_JA}", {"public_fund_account": None}
+    remedy.public_fund_suspend(account, actor=actor, reason=f"{case.reference}: {summary}")
+    return summary, {"public_fund_account": account.pk}
+
+
+def _suspended_public_fund(case: Case) -> Any:
+    """The registration this case's suspension step suspended (None if it found none)."""
+    for entry in case.timeline.filter(kind=EntryKind.SUSPENSION).order_by("-seq"):
+        pk = (entry.detail or {}).get("public_fund_account")
+        if pk is not None:
+            return remedy.public_fund_by_pk(pk)
+    return None
 
 
 def case_contact(
@@ -560,9 +595,21 @@ def case_reenable(case: Case, *, actor: User, summary: str, **when: Any) -> Time
     with transaction.atomic():
         # Row locks first (the case, then benefits' rows), audit events last.
         _lock_for_step(case, EntryKind.REENABLE)
-        if case.payment_link is not None:
+        detail: dict[str, Any] = {}
+        if Programme(case.programme) == Programme.PUBLIC_FUND:
+            account = _suspended_public_fund(case)
+            if account is None:
+                summary = f"{summary}\n{_NO_REGISTRATION_JA}"
+            else:
+                remedy.public_fund_release(
+                    account, actor=actor, case_ref=case.reference, reason=summary
+                )
+            detail = {"public_fund_account": account.pk if account is not None else None}
+        elif case.payment_link is not None:
             remedy.reenable(case.payment_link, actor=actor, case_ref=case.reference, reason=summary)
-        entry = case_transition(case, actor=actor, kind=EntryKind.REENABLE, summary=summary, **when)
+        entry = case_transition(
+            case, actor=actor, kind=EntryKind.REENABLE, summary=summary, detail=detail, **when
+        )
     return entry
 
 

@@ -6,6 +6,7 @@ Public entry points (the desk pages and the cases engineer call these):
 
 - representative_challenge(desk_session) / representative_authenticate(desk_session, token, nonce, ...)
 - link_suspend(link, *, actor, reason) / link_replace_via_case(link, *, actor, case_ref, reason)
+- public_fund_suspend(account, *, actor, reason) / public_fund_release_via_case(account, *, actor, case_ref, reason)
 - ledger_return(link, *, actor, reason)
 - ledger_regrant(grant, *, to_link, actor, reason)
 - card_acquisition_grant(link, *, charged_yen, source_ref, actor)
@@ -18,7 +19,14 @@ from .grants import card_acquisition_grant, grants_evaluate
 from .names import name_decide, name_fields_for_row, resident_kana
 from .payouts import payout_batch_create, payout_batch_send
 from .programmes import category_points_text, programme_version_create, validate_categories
-from .remediation import ledger_regrant, ledger_return, link_replace_via_case, link_suspend
+from .remediation import (
+    ledger_regrant,
+    ledger_return,
+    link_replace_via_case,
+    link_suspend,
+    public_fund_release_via_case,
+    public_fund_suspend,
+)
 from .representatives import representative_authenticate, representative_challenge
 
 __all__ = [
@@ -36,6 +44,8 @@ __all__ = [
     "payout_batch_create",
     "payout_batch_send",
     "programme_version_create",
+    "public_fund_release_via_case",
+    "public_fund_suspend",
     "representative_authenticate",
     "representative_challenge",
     "resident_kana",

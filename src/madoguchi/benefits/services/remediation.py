@@ -18,14 +18,41 @@ from ..constants import (
 from ..events import (
     BENEFITS_LINK_REPLACED,
     BENEFITS_LINK_SUSPENDED,
+    BENEFITS_PUBLIC_FUND_RELEASED,
+    BENEFITS_PUBLIC_FUND_SUSPENDED,
 )
 from ..models import (
     Grant,
     PaymentLink,
+    PublicFundAccount,
 )
 from .base import BenefitsRefused
 
 # --- remediation (called by cases) -------------------------------------------------------------
+
+
+def _set_status(row: PaymentLink | PublicFundAccount, status: LinkStatus, reason: str) -> None:
+    """Change a locked link's or registration's status, with when and why."""
+    row.status = status
+    row.status_changed_at = timezone.now()
+    row.status_reason = reason
+    row.save(update_fields=["status", "status_changed_at", "status_reason"])
+
+
+_NOT_SUSPENDED = {
+    "link_not_suspended": _("Suspend the link before replacing it."),
+    "registration_not_suspended": _(
+        "Suspend the public-fund account registration before releasing it."
+    ),
+}
+
+
+def _release(row: PaymentLink | PublicFundAccount, reason: str, refusal: str) -> None:
+    """Release a locked, suspended link or registration (status replaced); refused, saying
+    why, if it is not suspended."""
+    if row.status != LinkStatus.SUSPENDED:
+        raise BenefitsRefused(refusal, _NOT_SUSPENDED[refusal])
+    _set_status(row, LinkStatus.REPLACED, reason)
 
 
 def link_suspend(link: PaymentLink, *, actor: Any, reason: str) -> PaymentLink:
@@ -37,10 +64,7 @@ def link_suspend(link: PaymentLink, *, actor: Any, reason: str) -> PaymentLink:
             .get(pk=link.pk)
         )
         if locked.status == LinkStatus.EFFECTIVE:
-            locked.status = LinkStatus.SUSPENDED
-            locked.status_changed_at = timezone.now()
-            locked.status_reason = reason
-            locked.save(update_fields=["status", "status_changed_at", "status_reason"])
+            _set_status(locked, LinkStatus.SUSPENDED, reason)
             ledger.suspend_link_points(locked, actor=actor, reason=reason)
             audit.record(
                 BENEFITS_LINK_SUSPENDED,
@@ -70,15 +94,7 @@ def link_replace_via_case(
     and programme records that it replaces this one."""
     with transaction.atomic():
         locked = PaymentLink.objects.select_for_update().select_related("provider").get(pk=link.pk)
-        if locked.status != LinkStatus.SUSPENDED:
-            raise BenefitsRefused(
-                "link_not_suspended",
-                _("Suspend the link before replacing it."),
-            )
-        locked.status = LinkStatus.REPLACED
-        locked.status_changed_at = timezone.now()
-        locked.status_reason = f"{case_ref}: {reason}"
-        locked.save(update_fields=["status", "status_changed_at", "status_reason"])
+        _release(locked, f"{case_ref}: {reason}", "link_not_suspended")
         audit.record(
             BENEFITS_LINK_REPLACED,
             actor=actor,
@@ -89,6 +105,38 @@ def link_replace_via_case(
                 "case": case_ref,
             },
         )
+    return locked
+
+
+def _fund_event(event: Any, account: PublicFundAccount, actor: Any, **more: str) -> None:
+    """A public-fund registration's audit event: the bank and the account's last 4, and more."""
+    payload = {"bank": account.bank_code, "last4": account.account_last4, **more}
+    audit.record(event, actor=actor, subject=account, payload=payload)
+
+
+def public_fund_suspend(
+    account: PublicFundAccount, *, actor: Any, reason: str
+) -> PublicFundAccount:
+    """Suspend a public-fund account registration (利用停止): it no longer counts as the
+    resident's registered account. Suspending twice changes nothing."""
+    with transaction.atomic():
+        locked = PublicFundAccount.objects.select_for_update().get(pk=account.pk)
+        if locked.status == LinkStatus.EFFECTIVE:
+            _set_status(locked, LinkStatus.SUSPENDED, reason)
+            _fund_event(BENEFITS_PUBLIC_FUND_SUSPENDED, locked, actor, reason=reason)
+    return locked
+
+
+def public_fund_release_via_case(
+    account: PublicFundAccount, *, actor: Any, case_ref: str, reason: str
+) -> PublicFundAccount:
+    """Release a suspended public-fund account registration through a remediation case (the
+    status a released payment link gets): the resident can register their own account, and the
+    account's holder can register it to themselves, at a desk with their card."""
+    with transaction.atomic():
+        locked = PublicFundAccount.objects.select_for_update().get(pk=account.pk)
+        _release(locked, f"{case_ref}: {reason}", "registration_not_suspended")
+        _fund_event(BENEFITS_PUBLIC_FUND_RELEASED, locked, actor, case=case_ref)
     return locked
 
 

@@ -1,0 +1,100 @@
+"""A public-fund case acts on the registration it is about: suspending the case suspends the
+resident's public-fund account registration, re-enabling releases it, so the account's real
+holder can register it to themselves at a desk (refused while the wrong one was effective)."""
+
+from datetime import date
+
+import pytest
+
+from madoguchi.accounts.constants import Role
+from madoguchi.audit.models import AuditEvent
+from madoguchi.benefits.constants import LinkStatus
+from madoguchi.benefits.models import PublicFundAccount
+from madoguchi.cases import services as cases
+from madoguchi.cases.constants import CaseStatus, Programme
+from tests import factories
+from tests.benefits.conftest import commit, prepare, refused, start_visit
+from tests.benefits.test_case_comparison import _case as case_for
+from tests.benefits.test_registrations import public_fund
+from tests.lockorder import LockOrder
+
+pytestmark = pytest.mark.usefixtures("providers", "systems")
+D = {"event_date": date(2026, 11, 30), "date_precision": "day"}
+
+
+def _case(official, holder):
+    return case_for(official, holder, Programme.PUBLIC_FUND)
+
+
+def _step(call, *args, **kwargs):
+    with LockOrder() as order:
+        result = call(*args, **kwargs)
+    order.assert_rows_before_audit()
+    return result
+
+
+def test_re_enabling_a_public_fund_case_releases_the_wrong_registration(trusted, desk):
+    # Card A's resident was registered with Yamada Taro's account (the kana entered was his).
+    a, c = trusted.card("A"), trusted.card("C")
+    wrong_visit = start_visit(desk, a)
+    prepare(desk, kind="public_fund_account", **public_fund())
+    commit(desk, a)
+    wrong = PublicFundAccount.objects.get()
+    # The account's real holder cannot register it: it is effective for A.
+    start_visit(desk, c)
+    refused("account_already_linked", prepare, desk, kind="public_fund_account", **public_fund())
+
+    official = factories.staff(Role.CITY_OFFICIAL)
+    case = _case(official, wrong_visit.holder)
+    cases.case_investigate(case, actor=official)
+    entry = _step(cases.case_suspend, case, actor=official, summary="利用停止", **D)
+    wrong.refresh_from_db()
+    assert wrong.status == LinkStatus.SUSPENDED
+    assert wrong.status_changed_at is not None
+    assert wrong.status_reason == f"{case.reference}: 利用停止"
+    assert entry.detail == {"public_fund_account": wrong.pk}
+    event = AuditEvent.objects.get(event_name="benefits.public_fund_suspended")
+    assert event.event_type is not None
+    ja, en = (
+        event.event_type.render(event.payload, "ja"),
+        event.event_type.render(event.payload, "en"),
+    )
+    assert "公金受取口座の登録を利用停止にしました" in ja
+    assert "＊＊＊4567" in ja
+    assert "registration suspended" in en
+
+    cases.case_contact(case, actor=official, party="resident", channel="phone", summary="連絡", **D)
+    cases.case_correct(case, actor=official, summary="国の登録の訂正を依頼", **D)
+    entry = _step(cases.case_reenable, case, actor=official, summary="再登録可能", **D)
+    assert case.status == CaseStatus.REENABLED
+    wrong.refresh_from_db()
+    assert wrong.status == LinkStatus.REPLACED
+    assert wrong.status_reason == f"{case.reference}: 再登録可能"
+    assert AuditEvent.objects.filter(event_name="benefits.public_fund_released").count() == 1
+
+    # Now the real holder registers their own account at a desk, with their card.
+    visit = start_visit(desk, c)
+    prepare(desk, kind="public_fund_account", **public_fund())
+    commit(desk, c)
+    right = PublicFundAccount.objects.get(status=LinkStatus.EFFECTIVE)
+    assert right.holder == visit.holder
+    assert right.account_hash == wrong.account_hash
+
+
+def test_a_public_fund_case_without_a_registration_says_so_and_changes_nothing(trusted, desk):
+    a = trusted.card("A")
+    start_visit(desk, a)
+    prepare(desk, kind="public_fund_account", **public_fund())
+    commit(desk, a)
+    official = factories.staff(Role.CITY_OFFICIAL)
+    case = _case(official, None)  # no resident: nothing identifiable
+    cases.case_investigate(case, actor=official)
+    entry = cases.case_suspend(case, actor=official, summary="利用停止", **D)
+    assert "特定できないため、登録の状態は変更していません" in entry.summary
+    assert entry.detail == {"public_fund_account": None}
+    cases.case_contact(case, actor=official, party="resident", channel="phone", summary="連絡", **D)
+    cases.case_correct(case, actor=official, summary="訂正", **D)
+    entry = cases.case_reenable(case, actor=official, summary="再登録可能", **D)
+    assert "変更していません" in entry.summary
+    assert PublicFundAccount.objects.get().status == LinkStatus.EFFECTIVE
+    assert not AuditEvent.objects.filter(event_name__startswith="benefits.public_fund_s").exists()
