@@ -1,11 +1,11 @@
-"""Text the system accepts from outside: no lone surrogates, no control characters.
+"""Text the system accepts from outside: no lone surrogates, control or bidirectional characters.
 
 A lone surrogate is not UTF-8 and a NUL cannot be stored by PostgreSQL (text or JSON), so a
 request carrying either was a server error wherever the text reached the database; other
 control characters and bidirectional controls shown on a page, PIN pad or receipt can hide or
-reorder what is there. Tabs and line
-breaks are ordinary in free text. `desk.text` applies the rule to procedure fields (with field
-errors); `PlainText` applies it to an API schema's string field (a 422 naming the field).
+reorder what is there. Tabs and line breaks are ordinary in free text. `desk.text` applies
+the rule to procedure fields (with field errors); `PlainText` applies it to an API schema's
+string field (a 422 naming the field).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""What text a procedure may carry: no lone surrogates, no control characters.
+"""What text a procedure may carry: no lone surrogates, control or bidirectional characters.
 
 One rule for every procedure, applied by `services.procedure_prepare` to every string in the
 fields (pages and API alike), before any handler sees them: such text cannot be put in the
-canonical transaction the card signs (a lone surrogate is not UTF-8), and a control character
-shown on the PIN pad or receipt can hide what is signed.
+canonical transaction the card signs (a lone surrogate is not UTF-8), and a control or
+bidirectional character shown on the PIN pad or receipt can hide or reorder what is signed
+(the rule itself is `madoguchi.plaintext.bad_character`, shared with the API and other pages).
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from madoguchi.plaintext import bad_character
-
-__all__ = ["bad_character", "bad_fields"]
 
 
 def bad_fields(fields: Any, path: str = "") -> dict[str, str]:
@@ -25,8 +24,9 @@ def bad_fields(fields: Any, path: str = "") -> dict[str, str]:
     elif isinstance(fields, dict):
         for key, value in fields.items():
             name = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and bad_character(key):
-                found[name] = f"the field name contains {bad_character(key)}"
+            key_reason = bad_character(key) if isinstance(key, str) else None
+            if key_reason:
+                found[name] = f"the field name contains {key_reason}"
             found.update(bad_fields(value, name))
     elif isinstance(fields, list | tuple):
         for i, value in enumerate(fields):
