@@ -44,12 +44,19 @@ class ProviderApp(SimApp):
         self.batches: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         self.payout_count = 0
         for provider in copy.deepcopy(self.seed.get("provider", {}).get("providers", [])):
-            code = provider["code"]
-            self.providers[code] = provider
+            self.providers[provider["code"]] = provider
             for account in provider.get("accounts", []):
                 if account["status"] not in ACCOUNT_STATUSES:
                     raise ValueError(f"bad status in seed: {account['status']!r}")
                 account.setdefault("points_balance", 0)
+        self._index_accounts()
+
+    def _index_accounts(self) -> None:
+        """Each provider's accounts by payment service ID and by account reference."""
+        self.by_id = {}
+        self.by_ref = {}
+        for code, provider in self.providers.items():
+            for account in provider.get("accounts", []):
                 self.by_id[(code, account["payment_service_id"])] = account
                 self.by_ref[(code, account["account_ref"])] = account
 
@@ -66,12 +73,7 @@ class ProviderApp(SimApp):
 
     def restore(self, state: dict[str, Any]) -> None:
         self.providers = state["providers"]
-        self.by_id = {}
-        self.by_ref = {}
-        for code, provider in self.providers.items():
-            for account in provider.get("accounts", []):
-                self.by_id[(code, account["payment_service_id"])] = account
-                self.by_ref[(code, account["account_ref"])] = account
+        self._index_accounts()
         self.wrong_codes = {(c, p): n for c, p, n in state["wrong_codes"]}
         self.batches = {(c, b): (fp, a) for c, b, fp, a in state["batches"]}
         self.payout_count = state["payout_count"]
