@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -16,12 +16,12 @@ from madoguchi.cases import services as cases
 from madoguchi.cases.constants import Channel, DatePrecision, Programme
 from madoguchi.cases.events import CASES_LEGACY_LINK_ADDED
 from madoguchi.cases.models import LegacyLink
-from madoguchi.scan.labels import CAUSE_JA, PROGRAMME_JA
-from madoguchi.scan.report import explain_ja
-from madoguchi.scan.rules import MISLINK_CAUSES
-from madoguchi.scan.run import RunResult
+from madoguchi.scan.labels import CAUSE_JA, MISLINK_CAUSES, PROGRAMME_JA
 
 from .models import Finding, FindingCase, ScanRun
+
+if TYPE_CHECKING:
+    from madoguchi.scan.run import RunResult
 
 __all__ = ["CASE_PROGRAMME", "open_case", "open_cases", "record_run"]
 
@@ -47,6 +47,10 @@ def _aware(value: datetime) -> datetime:
 
 def record_run(result: RunResult) -> ScanRun:
     """Store a run and all its findings (one transaction)."""
+    # Here, not at the top: the officials' pages import this module, and the report module
+    # loads PyArrow (the scan's engines stay out of the server processes: ``scan.labels``).
+    from madoguchi.scan.report import explain_ja
+
     s = result.summary
     with transaction.atomic():
         run = ScanRun.objects.create(

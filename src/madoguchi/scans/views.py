@@ -16,8 +16,7 @@ from madoguchi.accounts.constants import Role
 from madoguchi.cases.services import CaseRefused
 from madoguchi.incidents.access import roles_required
 from madoguchi.plaintext import bad_character
-from madoguchi.scan.labels import CAUSES
-from madoguchi.scan.rules import MISLINK_CAUSES
+from madoguchi.scan.labels import CAUSES, MISLINK_CAUSES
 
 from . import selectors, services
 from .models import Finding, FindingCase, ScanRun
