@@ -410,7 +410,7 @@ _WRONG_COMPARISON = {
 
 
 def _compare(
-    case: Case, *, actor: User, programme: Programme, presented: str, summary: str, **when: Any
+    case: Case, programme: Programme, presented: str, *, actor: User, summary: str, **when: Any
 ) -> TimelineEntry:
     """Compare what the resident presents with what the link registered, without showing or
     storing either: only same/different is recorded."""
@@ -437,14 +437,7 @@ def case_compare_identifier(
     case: Case, *, actor: User, presented: str, summary: str = "", **when: Any
 ) -> TimelineEntry:
     """A point programme's case: compare the payment card number the resident presents."""
-    return _compare(
-        case,
-        actor=actor,
-        programme=Programme.POINTS,
-        presented=presented,
-        summary=summary,
-        **when,
-    )
+    return _compare(case, Programme.POINTS, presented, actor=actor, summary=summary, **when)
 
 
 def case_compare_account(
@@ -461,14 +454,7 @@ def case_compare_account(
     """A public-fund case: compare the bank account the resident presents (hashed as the
     registration hashed it: bank, branch, type and number together)."""
     account = remedy.bank_account_identifier(bank_code, branch_code, account_type, account_number)
-    return _compare(
-        case,
-        actor=actor,
-        programme=Programme.PUBLIC_FUND,
-        presented=account,
-        summary=summary,
-        **when,
-    )
+    return _compare(case, Programme.PUBLIC_FUND, account, actor=actor, summary=summary, **when)
 
 
 def case_compare_insured(
@@ -485,14 +471,7 @@ def case_compare_insured(
     """A health-insurance case: compare the insurer number, symbol, number and branch number
     the resident presents with the registration's."""
     insured = remedy.insured_identifier(insurer_number, insured_symbol, insured_number, branch)
-    return _compare(
-        case,
-        actor=actor,
-        programme=Programme.HEALTH_INSURANCE,
-        presented=insured,
-        summary=summary,
-        **when,
-    )
+    return _compare(case, Programme.HEALTH_INSURANCE, insured, actor=actor, summary=summary, **when)
 
 
 def case_suspend(case: Case, *, actor: User, summary: str, **when: Any) -> TimelineEntry:
