@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -43,12 +45,17 @@ class ContactForm(StepForm):
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
 
 
-class CompareForm(WhenForm):
-    presented = forms.CharField(
-        label=_("Payment card number the resident presents (not stored)"),
-        max_length=40,
+def _not_stored(label: Any, max_length: int) -> forms.CharField:
+    """A number the resident presents for a comparison: typed hidden, never echoed back."""
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
+
+
+class CompareForm(WhenForm):
+    presented = _not_stored(_("Payment card number the resident presents (not stored)"), 40)
 
 
 class AccountCompareForm(WhenForm):
@@ -57,11 +64,7 @@ class AccountCompareForm(WhenForm):
     bank_code = forms.CharField(label=_("Bank code"), max_length=4)
     branch_code = forms.CharField(label=_("Branch code"), max_length=3)
     account_type = forms.ChoiceField(label=_("Account type"), choices=ACCOUNT_TYPES)
-    account_number = forms.CharField(
-        label=_("Account number the resident presents (not stored)"),
-        max_length=7,
-        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
-    )
+    account_number = _not_stored(_("Account number the resident presents (not stored)"), 7)
 
 
 class InsuredCompareForm(WhenForm):
@@ -69,10 +72,8 @@ class InsuredCompareForm(WhenForm):
 
     insurer_number = forms.CharField(label=_("Insurer number"), max_length=8)
     insured_symbol = forms.CharField(label=_("Insured person's symbol"), max_length=20)
-    insured_number = forms.CharField(
-        label=_("Insured person's number the resident presents (not stored)"),
-        max_length=20,
-        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    insured_number = _not_stored(
+        _("Insured person's number the resident presents (not stored)"), 20
     )
     branch = forms.CharField(label=_("Branch number"), max_length=2)
 
