@@ -66,7 +66,9 @@ def can_run(user: Any) -> bool:
     return bool(user.is_superuser or user.has_role(Role.CITY_OFFICIAL))
 
 
-def _require_official(actor: User) -> None:
+def require_official(actor: User) -> None:
+    """Refuse (`not_city_official`, saying why) anyone but a city official: the check every
+    case step makes, public for the apps that open cases on the cases app's behalf (scans)."""
     if not can_run(actor):
         raise CaseRefused(
             "not_city_official",
@@ -182,7 +184,7 @@ def case_transition(
     detail: dict[str, Any] | None = None,
 ) -> TimelineEntry:
     """Append one timeline entry if the transition table allows it. The only place that does."""
-    _require_official(actor)
+    require_official(actor)
     kind = EntryKind(kind)
     if not summary.strip():
         raise CaseRefused("summary_required", _("A summary is required."))
@@ -296,7 +298,7 @@ def legacy_link_add(
 ) -> LegacyLink:
     """Record a link made before signed completion. The number is kept only as a keyed hash
     and its last 4 characters."""
-    _require_official(actor)
+    require_official(actor)
     linked_on, precision = (
         (None, DatePrecision.UNKNOWN.value)
         if DatePrecision(linked_on_precision) == DatePrecision.UNKNOWN
@@ -326,7 +328,7 @@ def legacy_link_add(
 
 def case_attach_legacy_link(case: Case, *, actor: User, legacy_link: LegacyLink) -> Case:
     """Attach a pre-signature link record to a case that has no signed link (audited)."""
-    _require_official(actor)
+    require_official(actor)
     with transaction.atomic():
         # Row locks first (the case), the audit event last.
         locked = Case.objects.select_for_update().get(pk=case.pk)
@@ -353,7 +355,7 @@ def case_investigate(
     date_precision: DatePrecision | str = DatePrecision.UNKNOWN,
 ) -> TimelineEntry:
     """Start the investigation; the automatic findings at this moment are kept in the entry."""
-    _require_official(actor)
+    require_official(actor)
     found = findings.findings_for(case)
     return case_transition(
         case,
@@ -414,7 +416,7 @@ def _compare(
 ) -> TimelineEntry:
     """Compare what the resident presents with what the link registered, without showing or
     storing either: only same/different is recorded."""
-    _require_official(actor)
+    require_official(actor)
     if Programme(case.programme) != programme:
         raise CaseRefused(
             "comparison_not_for_programme", _WRONG_COMPARISON[Programme(case.programme)]
@@ -476,14 +478,16 @@ def case_compare_insured(
 
 def case_suspend(case: Case, *, actor: User, summary: str, **when: Any) -> TimelineEntry:
     """Suspend the link (its grants are frozen by benefits) and record the step together."""
-    _require_official(actor)
+    require_official(actor)
     with transaction.atomic():
         # Row locks first (the case, then benefits' rows), audit events last.
         _lock_for_step(case, EntryKind.SUSPENSION)
         reason = f"{case.reference}: {summary}"
         detail: dict[str, Any] = {}
         if Programme(case.programme) == Programme.PUBLIC_FUND:
-            summary, detail = _public_fund_suspend(case, actor=actor, summary=summary)
+            summary, detail = _public_fund_suspend(
+                case, actor=actor, summary=summary, reason=reason
+            )
         elif case.payment_link is not None:
             remedy.suspend(case.payment_link, actor=actor, reason=reason)
         entry = case_transition(
@@ -500,9 +504,12 @@ _NO_REGISTRATION_JA = (
 )
 
 
-def _public_fund_suspend(case: Case, *, actor: User, summary: str) -> tuple[str, dict[str, Any]]:
+def _public_fund_suspend(
+    case: Case, *, actor: User, summary: str, reason: str
+) -> tuple[str, dict[str, Any]]:
     """Suspend the public-fund account registration the case is about: the resident's effective
-    registration (if the case has a legacy link, only the registration of that account)."""
+    registration (if the case has a legacy link, only the registration of that account), with
+    the step's `reason` (the case's reference and summary, as a point link's suspension)."""
     legacy_hash = case.legacy_link.account_hash if case.legacy_link is not None else ""
     holder = case.holder
     if holder is None and case.legacy_link is not None:
@@ -510,7 +517,7 @@ def _public_fund_suspend(case: Case, *, actor: User, summary: str) -> tuple[str,
     account = remedy.public_fund_registration(holder, legacy_hash)
     if account is None:
         return f"{summary}\n{_NO_REGISTRATION_JA}", {"public_fund_account": None}
-    remedy.public_fund_suspend(account, actor=actor, reason=f"{case.reference}: {summary}")
+    remedy.public_fund_suspend(account, actor=actor, reason=reason)
     return summary, {"public_fund_account": account.pk}
 
 
@@ -547,7 +554,7 @@ def case_contact(
 
 def case_return_points(case: Case, *, actor: User, summary: str, **when: Any) -> TimelineEntry:
     """Return the points from the wrong account (ledger reversal entries, by benefits)."""
-    _require_official(actor)
+    require_official(actor)
     with transaction.atomic():
         # Row locks first (the case, then benefits' rows), audit events last.
         _lock_for_step(case, EntryKind.POINT_RETURN)
@@ -570,7 +577,7 @@ def case_correct(case: Case, *, actor: User, summary: str, **when: Any) -> Timel
 
 def case_reenable(case: Case, *, actor: User, summary: str, **when: Any) -> TimelineEntry:
     """Release the wrong link so the right resident can apply again with their own card."""
-    _require_official(actor)
+    require_official(actor)
     with transaction.atomic():
         # Row locks first (the case, then benefits' rows), audit events last.
         _lock_for_step(case, EntryKind.REENABLE)
@@ -597,7 +604,7 @@ def case_regrant(
 ) -> TimelineEntry:
     """Grant the returned points again to the right resident's own new link (made at a desk
     with their card after re-enabling). Recorded as a note in the re-enabled stage or later."""
-    _require_official(actor)
+    require_official(actor)
     wrong = case.payment_link
     if wrong is None or to_link.holder_id != wrong.holder_id or to_link.pk == wrong.pk:
         raise CaseRefused(
@@ -640,7 +647,7 @@ def case_note(case: Case, *, actor: User, summary: str, **when: Any) -> Timeline
 
 
 def case_report_edit(case: Case, *, actor: User, title: str, prevention: str) -> Case:
-    _require_official(actor)
+    require_official(actor)
     with transaction.atomic():
         Case.objects.filter(pk=case.pk).update(report_title=title, report_prevention=prevention)
         audit.record(

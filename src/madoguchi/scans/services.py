@@ -159,7 +159,7 @@ def open_case(finding: Finding, *, actor: User) -> tuple[FindingCase, bool]:
     """Open the case for one mis-link finding from its page (what `open_cases` does for each
     finding over a score). Returns (its case, whether it was opened now); a link with a case
     already (from any run) gets no second one. A family account is not a mis-link: refused."""
-    cases._require_official(actor)
+    cases.require_official(actor)
     if finding.cause not in MISLINK_CAUSES:
         raise cases.CaseRefused(
             "not_a_mislink",
@@ -199,7 +199,7 @@ def open_cases(
     mis-links and get none. The account comes from the stored finding; ``accounts``
     (link_id -> (account_hash, last 4), from the run's findings.parquet) only for findings
     recorded before they kept it. Returns (opened, already open)."""
-    cases._require_official(actor)
+    cases.require_official(actor)
     opened = existing = 0
     for finding in run.findings.filter(score__gte=min_score, cause__in=MISLINK_CAUSES).order_by(
         "link_id"
