@@ -335,6 +335,12 @@ def test_the_commands_drain_report_and_reconcile(trusted, desk):
 
     from django.core.management import call_command
 
+    out = StringIO()
+    call_command("outside", "status", stdout=out)  # printed nothing: a newcomer saw no answer
+    assert out.getvalue() == (
+        "The outbox is empty: no outside call has been queued yet "
+        "(a signed health-insurance registration queues the insurer's call).\n"
+    )
     _hi_completion(trusted, desk)
     out = StringIO()
     call_command("outside", "status", stdout=out)

@@ -732,3 +732,22 @@ def test_this_was_not_me_with_a_nul_in_the_comment_says_why(trusted, desk):
         "コメントに使えない文字（制御文字または壊れた文字）が含まれています" in r.content.decode()
     )
     assert not Case.objects.exists()
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_not_me_page_names_the_record_in_the_pages_language(trusted, desk, language):
+    """The 「これは自分ではない」 page named the record in Japanese on the English page too
+    (「カードで署名された手続（受付 …」 under "You are reporting this record:")."""
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    page = client.get(
+        f"/me/not-me/completion/{completion.pk}/", HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    reference = completion.visit.reference
+    if language == "ja":
+        assert f"カードで署名された手続（受付 {reference}、" in page
+    else:
+        assert f"Procedure signed by the card (visit {reference}, " in page
+        assert "カードで署名された手続" not in page

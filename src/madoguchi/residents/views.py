@@ -17,6 +17,7 @@ from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -272,7 +273,7 @@ def not_me(request: HttpRequest, session: ResidentSession, kind: str, item_id: i
             request,
             session=session,
             fingerprint=session.fingerprint,
-            item=selectors.describe_item(kind, item),
+            item=capfirst(selectors.describe_item(kind, item, english=_lang() == "en")),
             reasons=NotMeReason.choices,
             error=error,
         ),

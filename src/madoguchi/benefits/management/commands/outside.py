@@ -47,8 +47,15 @@ class Command(PlainErrors, BaseCommand):
         if action == "worker":
             self._worker(options["once"], options["every"], options["parent_pid"])
         elif action == "status":
-            for row in OutsideCall.objects.values("kind", "state").annotate(n=Count("pk")):
+            rows = OutsideCall.objects.values("kind", "state").annotate(n=Count("pk"))
+            for row in rows:
                 self.stdout.write(f"{row['kind']:24} {row['state']:8} {row['n']}")
+            if not rows:
+                # A silent command read as a broken one on a fresh demo.
+                self.stdout.write(
+                    "The outbox is empty: no outside call has been queued yet "
+                    "(a signed health-insurance registration queues the insurer's call)."
+                )
         else:
             self._reconcile()
 

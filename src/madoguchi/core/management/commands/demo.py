@@ -99,7 +99,8 @@ class Command(PlainErrors, BaseCommand):
                 [*madoguchi, "sim", "serve", kind, "--state", state],
                 {},
             )
-        # The outbox worker calls the insurer after each signed completion (docs/outside.md).
+        # The outbox worker calls the insurer after each signed health-insurance registration
+        # (docs/outside.md).
         processes["outbox worker"] = ([*madoguchi, "outside", "worker"], {})
         # desk-01's agent also serves the resident page (its own origin, when set).
         resident = settings.RESIDENT_ORIGIN if base != settings.RESIDENT_ORIGIN else ""
@@ -222,7 +223,9 @@ class Command(PlainErrors, BaseCommand):
         )
         w("               (the 'locked' card's PIN is already blocked)")
         w("  outside:     simulated provider :8701, bank :8702, insurer :8703 (`sim accounts`)")
-        w("  outbox:      insurer calls after each completion (`outside status|reconcile`)")
+        w(
+            "  outbox:      insurer calls after each health-insurance registration (`outside status|reconcile`)"
+        )
         w(f"  commands:    in another shell, in this folder: {demo.DEMO_CLI} COMMAND")
         w("               (demo_totp, sim accounts, outside status, audit verify, --help)")
         me = settings.RESIDENT_ORIGIN or base
