@@ -50,3 +50,35 @@ def commit_two_cards(desk_session, card, second_card):
     return services.completion_commit(
         desk_session=desk_session, token=token, nonce=ch.nonce.value, second_token=second
     )
+
+
+def commit_at_once(signed):
+    """Commit each (desk session, challenge, token) from its own thread at the same moment (two
+    desks racing); returns what each commit gave: its Completion, or the exception it raised
+    (a Refusal; anything else, a 500 or a deadlock error, is returned too, for the test to see)."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(len(signed))
+    results: list[object] = []
+
+    def run(desk_session, ch, token):
+        barrier.wait()
+        try:
+            results.append(
+                services.completion_commit(
+                    desk_session=desk_session, token=token, nonce=ch.nonce.value
+                )
+            )
+        except Exception as exc:
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=s) for s in signed]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

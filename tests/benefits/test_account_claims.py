@@ -1,14 +1,10 @@
 """Issue 11 item 3: one payment account never belongs to two residents, across programmes,
 enforced at commit in the database (AccountClaim), also when two desks race."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from madoguchi.benefits import services
 from madoguchi.benefits.models import AccountClaim, PaymentLink
-from madoguchi.desk import services as desk_services
 from madoguchi.desk.models import Completion
 from madoguchi.identity import services as identity
 from madoguchi.refusals import Refusal
@@ -23,6 +19,7 @@ from tests.benefits.conftest import (
     sign,
     start_visit,
 )
+from tests.visits import commit_at_once
 
 ACCOUNT = {"psid": "7010000000000003", "code": "890", "kana": "スズキ イチロウ"}
 
@@ -69,25 +66,7 @@ def test_two_desks_two_programmes_racing_for_one_account_exactly_one_wins(pki, s
         start_visit(d, card)
         prepare(d, **apply_fields(**ACCOUNT, programme=programme))
         signed.append((d, *sign(d, card)))
-    barrier = threading.Barrier(2)
-    results: list[object] = []
-
-    def run(d, ch, token):
-        barrier.wait()
-        try:
-            results.append(
-                desk_services.completion_commit(desk_session=d, token=token, nonce=ch.nonce.value)
-            )
-        except Refusal as exc:
-            results.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=s) for s in signed]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = commit_at_once(signed)
     wins = [r for r in results if isinstance(r, Completion)]
     losses = [r for r in results if isinstance(r, Refusal)]
     assert len(wins) == 1, results

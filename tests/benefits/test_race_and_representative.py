@@ -1,10 +1,8 @@
 """Two desks linking one account at once; the minor + legal representative exception."""
 
 import json
-import threading
 
 import pytest
-from django.db import connection
 
 from madoguchi.audit.models import AuditEvent
 from madoguchi.benefits import services
@@ -25,7 +23,7 @@ from tests.benefits.conftest import (
     sign,
     start_visit,
 )
-from tests.visits import commit_two_cards, verify_basic_four
+from tests.visits import commit_at_once, commit_two_cards, verify_basic_four
 
 
 @pytest.mark.django_db(transaction=True)
@@ -41,25 +39,7 @@ def test_two_desks_linking_one_account_at_once_exactly_one_wins(pki, systems, se
         start_visit(d, card)
         prepare(d, **apply_fields(psid="7010000000000003", code="890", kana="スズキ イチロウ"))
         signed.append((d, *sign(d, card)))
-    barrier = threading.Barrier(2)
-    results: list[object] = []
-
-    def run(d, ch, token):
-        barrier.wait()
-        try:
-            results.append(
-                desk_services.completion_commit(desk_session=d, token=token, nonce=ch.nonce.value)
-            )
-        except Refusal as exc:
-            results.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=s) for s in signed]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = commit_at_once(signed)
     wins = [r for r in results if isinstance(r, Completion)]
     losses = [r for r in results if isinstance(r, Refusal)]
     assert len(wins) == 1, results

@@ -1,6 +1,5 @@
 """The visit lifecycle and signed completion, in-process (the card signs as the agent would)."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.constants import DeskSessionCloseReason
 from tests import cardkit, checklistkit
-from tests.visits import commit, sign_completion, start_visit
+from tests.visits import commit, commit_at_once, sign_completion, start_visit
 
 ORIGIN = "http://127.0.0.1:8000"
 
@@ -337,26 +336,8 @@ def test_two_completions_racing_at_most_one_succeeds(pki):
     a = pki.card("A")
     start_visit(desk, a)
     prepare(desk)
-    signed = [sign_completion(desk, a) for _ in range(2)]
-    results: list[object] = []
-    barrier = threading.Barrier(2)
-
-    def run(ch, token):
-        barrier.wait()
-        try:
-            results.append(
-                services.completion_commit(desk_session=desk, token=token, nonce=ch.nonce.value)
-            )
-        except Refusal as exc:
-            results.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in signed]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    signed = [(desk, *sign_completion(desk, a)) for _ in range(2)]
+    results = commit_at_once(signed)
     wins = [r for r in results if isinstance(r, Completion)]
     assert len(wins) == 1, results
     assert Completion.objects.count() == 1

@@ -243,12 +243,16 @@ class PublicFundAccount(_Committed, _NameCheckFields):
         verbose_name = _("public-fund receiving account")
         verbose_name_plural = _("public-fund receiving accounts")
         constraints = [
+            # One registration per resident; a suspended one still holds the resident's place
+            # until the remediation case re-enables (releases) it, as a suspended payment link.
             models.UniqueConstraint(
                 fields=["holder"],
-                condition=Q(status=LinkStatus.EFFECTIVE),
+                condition=Q(status__in=[LinkStatus.EFFECTIVE, LinkStatus.SUSPENDED]),
                 name="benefits_one_public_fund_account_per_holder",
             ),
-            # An account in another resident's name only through the documented exception.
+            # An account in another resident's name only through the documented exception. A
+            # suspended registration no longer holds the account: its real holder may register
+            # it at once (as a suspended payment link releases its AccountClaim).
             models.UniqueConstraint(
                 fields=["account_hash"],
                 condition=Q(status=LinkStatus.EFFECTIVE, name_exception=""),

@@ -119,22 +119,35 @@ class PointApplication(ProcedureBase):
             .select_related("provider")
             .first()
         )
-        if existing is not None:
+        if existing is None:
+            return
+        params = {
+            "provider": ByLanguage(
+                existing.provider.display_name_ja, existing.provider.display_name_en
+            ),
+            "account": existing.masked_account,
+        }
+        if existing.status == LinkStatus.SUSPENDED:
             raise ProcedureInvalid(
-                "holder_already_linked",
+                "link_suspended",
                 _(
-                    "This resident has already linked %(provider)s (%(account)s) for this "
-                    "programme; the payment service cannot be changed (a mistake is put right "
-                    "through a remediation case)."
+                    "This resident's link for this programme (%(provider)s, %(account)s) is "
+                    "suspended by a remediation case; they can link a payment service again once "
+                    "a city official re-enables it in the case."
                 ),
                 field="provider",
-                params={
-                    "provider": ByLanguage(
-                        existing.provider.display_name_ja, existing.provider.display_name_en
-                    ),
-                    "account": existing.masked_account,
-                },
+                params=params,
             )
+        raise ProcedureInvalid(
+            "holder_already_linked",
+            _(
+                "This resident has already linked %(provider)s (%(account)s) for this "
+                "programme; the payment service cannot be changed (a mistake is put right "
+                "through a remediation case)."
+            ),
+            field="provider",
+            params=params,
+        )
 
     @staticmethod
     def _entered_account(fields: dict[str, Any]) -> tuple[str, str]:

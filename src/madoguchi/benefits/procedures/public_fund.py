@@ -49,12 +49,25 @@ class PublicFundRegistration(ProcedureBase):
     form_class = PublicFundForm
 
     def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
-        if PublicFundAccount.objects.filter(
-            holder=visit.holder, status=LinkStatus.EFFECTIVE
-        ).exists():
+        held = set(
+            PublicFundAccount.objects.filter(
+                holder=visit.holder, status__in=[LinkStatus.EFFECTIVE, LinkStatus.SUSPENDED]
+            ).values_list("status", flat=True)
+        )
+        if LinkStatus.EFFECTIVE in held:
             raise ProcedureInvalid(
                 "public_fund_exists",
                 _("A public-fund account is already registered for this resident."),
+                field="account_number",
+            )
+        if held:
+            raise ProcedureInvalid(
+                "public_fund_suspended",
+                _(
+                    "This resident's public-fund account registration is suspended by a "
+                    "remediation case; they can register an account again once a city official "
+                    "re-enables it in the case."
+                ),
                 field="account_number",
             )
         raw = {
