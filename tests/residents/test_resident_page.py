@@ -751,3 +751,45 @@ def test_the_not_me_page_names_the_record_in_the_pages_language(trusted, desk, l
     else:
         assert f"Procedure signed by the card (visit {reference}, " in page
         assert "カードで署名された手続" not in page
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_case_and_records_dates_and_provider_read_in_the_pages_language(trusted, desk, language):
+    """The English case page dated its timeline and letters in the Japanese era (令和8年…) and
+    named the payment service in Japanese; so did the English records page its letters."""
+    from tests.benefits import builders
+
+    a = trusted.card("A")
+    holder = desk_completion(desk, a).visit.holder
+    provider = builders.provider()
+    provider.display_name_en = "SimPay"
+    provider.save()
+    link = builders.link(holder, programme=builders.programme(), provider=provider, account="7010")
+    official = factories.staff(Role.CITY_OFFICIAL)
+    case = open_case(official, holder=holder, payment_link=link)
+    cases.case_close(case, actor=official, summary="完了", event_date=timezone.localdate())
+    today = timezone.localdate()
+    o = Client()
+    o.force_login(official)
+    page = o.get(
+        f"/cases/{case.pk}/?reason=case_work", HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    client = Client()
+    sign_in(client, a)
+    records = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    notices = re.search(r'data-testid="case-notices">(.*?)</ul>', page, re.S)
+    timeline = re.search(r'<ol class="timeline">(.*?)</ol>', page, re.S)
+    assert notices
+    assert timeline
+    if language == "ja":
+        assert "令和" in notices.group(1)
+        assert "令和" in timeline.group(1)
+        assert "シミュレーションペイ" in page
+    else:
+        for text in (notices.group(1), timeline.group(1)):
+            assert "令和" not in text
+            assert today.isoformat() in text
+        assert "SimPay" in page
+        assert "シミュレーションペイ" not in page
+        assert f"<li>{today:%Y-%m-%d} <a" in records
+        assert "令和" not in records

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .constants import (
@@ -109,6 +110,13 @@ class Provider(models.Model):
 
     def __str__(self) -> str:
         return self.display_name_ja
+
+    @property
+    def display_name(self) -> str:
+        """The name in the page's language (English when it has one)."""
+        if (get_language() or "ja").startswith("ja"):
+            return self.display_name_ja
+        return self.display_name_en or self.display_name_ja
 
 
 class VisitRepresentative(models.Model):
