@@ -20,18 +20,23 @@ from tests import factories
 from tests.cases.pdftext import check_pdf
 
 
-@pytest.fixture
-def day_with_incidents(desk, supervisor):
-    for n in range(3):
+def yesterdays_incidents(terminal, summaries):
+    """Low outside-failure incidents (`timeout0`, `timeout1`, …) of the desk's yesterday."""
+    for n, summary in enumerate(summaries):
         incidents.incident_record(
             kind=IncidentKind.OUTSIDE_FAILURE,
             reason_code=f"timeout{n}",
             severity=Severity.LOW,
-            summary=f"提供事業者の応答なし {n}",
-            terminal=desk.terminal,
+            summary=summary,
+            terminal=terminal,
         )
     Incident.objects.update(occurred_at=F("occurred_at") - timedelta(days=1))
-    return desk.terminal, timezone.localdate() - timedelta(days=1)
+    return terminal, timezone.localdate() - timedelta(days=1)
+
+
+@pytest.fixture
+def day_with_incidents(desk, supervisor):
+    return yesterdays_incidents(desk.terminal, [f"提供事業者の応答なし {n}" for n in range(3)])
 
 
 def test_pdf_and_excel_of_a_submitted_report(day_with_incidents, supervisor):
@@ -179,3 +184,24 @@ def test_a_nul_in_the_daily_reports_note_says_why_and_submits_nothing(
     assert r.status_code == 200
     assert "所見に使えない文字（制御文字または壊れた文字）が含まれています" in r.content.decode()
     assert not DailyReport.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['=HYPERLINK("https://evil.example/","x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"],
+)
+def test_text_a_spreadsheet_would_run_is_kept_as_text_in_the_workbook(desk, supervisor, text):
+    """A supervisor's note or an incident's sentence starting with `=` was stored by openpyxl
+    as a formula, run when an official opened the file; `+ - @`, tab and CR are formulas once
+    the cell is edited or the sheet saved as CSV."""
+    terminal, day = yesterdays_incidents(desk.terminal, [text])
+    report = services.daily_report_submit(actor=supervisor, terminal=terminal, day=day, note=text)
+    wb = load_workbook(io.BytesIO(exports.to_xlsx(report.snapshot, submitted=report)))
+    cells = [c for ws in wb for row in ws.iter_rows() for c in row if c.value is not None]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    texts = [c.value for c in cells if isinstance(c.value, str)]
+    assert not [t for t in texts if t.startswith(exports.FORMULA_STARTS)]
+    summary = {r[0]: r[1] for r in wb["概要"].iter_rows(values_only=True) if r and r[0]}
+    shown = "'" + text.replace("\r", "\n")  # as written after an apostrophe (XML keeps no CR)
+    assert summary["監督者の所見"] == shown
+    assert texts.count(shown) == 2  # the note and the incident's sentence

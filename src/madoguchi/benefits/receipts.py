@@ -11,6 +11,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from madoguchi import pdf
 from madoguchi.audit import services as audit
 from madoguchi.desk.models import Completion
 from madoguchi.outside import BankAccountType
@@ -107,15 +108,13 @@ def receipt_html(completion: Completion) -> str:
 
 
 def receipt_document(completion: Completion) -> Any:
-    import weasyprint  # imported lazily: it loads native libraries
-
-    return weasyprint.HTML(string=receipt_html(completion)).render()
+    return pdf.html_document(receipt_html(completion)).render()
 
 
 def receipt_pdf(completion: Completion) -> bytes:
     """The receipt as PDF bytes."""
-    pdf: bytes = receipt_document(completion).write_pdf()
-    return pdf
+    data: bytes = receipt_document(completion).write_pdf()
+    return data
 
 
 def receipt_email(completion: Completion, address: str, *, actor: Any = None) -> None:

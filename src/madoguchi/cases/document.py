@@ -9,6 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from madoguchi import pdf
+
 from . import findings
 from .constants import DatePrecision, EntryKind, Programme
 from .era import format_era, format_month
@@ -179,6 +181,4 @@ def to_html(doc: ReportDocument) -> str:
 
 
 def to_pdf(doc: ReportDocument) -> bytes:
-    from weasyprint import HTML  # imported lazily: heavy, and only the PDF needs it
-
-    return bytes(HTML(string=to_html(doc)).write_pdf())
+    return pdf.to_pdf(to_html(doc))

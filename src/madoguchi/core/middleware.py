@@ -79,3 +79,64 @@ class LanguageFromQueryMiddleware:
             samesite=cast(_SameSite, settings.LANGUAGE_COOKIE_SAMESITE),
         )
         return response
+
+
+# The page endpoints that read a JSON body (the desk's and the resident page's scripts); the
+# API (everything under /api/) reads nothing else. `/me/end` also takes a form (a plain button).
+JSON_BODY_VIEWS = frozenset(
+    {"desk:resident", "residents:challenge", "residents:sign_in", "residents:heartbeat"}
+)
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _has_body(request: HttpRequest) -> bool:
+    """True when the request carries a body with something in it. A form with no field at all
+    (what a bare `fetch(url, {method: "POST"})` or a test client's `post(url)` sends) is none."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 1
+    if length <= 0 and "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return False
+    if request.content_type in _FORMS:
+        if not hasattr(request, "_post"):  # not parsed yet (the CSRF check may have)
+            request.body  # noqa: B018 -- kept, so a view may still read it after the form parse
+        return bool(request.POST or request.FILES)
+    return True
+
+
+class JsonBodyOnlyMiddleware:
+    """A write to the API (or to a page endpoint that reads JSON) whose body is not
+    `application/json` is refused with 415 and the reason, before any authentication or
+    parsing. A cross-site page can post `text/plain` or a form without a preflight — the
+    classic CSRF shape — but cannot send `application/json`; every real client (the desk's and
+    the resident page's scripts, the card agent, the bench, the scenario command) sends it.
+    A write with no body is not refused."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: object, view_args: object, view_kwargs: object
+    ) -> HttpResponse | None:
+        if request.method not in _WRITES:
+            return None
+        match = request.resolver_match
+        json_view = match is not None and match.view_name in JSON_BODY_VIEWS
+        if not (json_view or request.path.startswith("/api/")):
+            return None
+        if request.content_type == "application/json" or not _has_body(request):
+            return None
+        refusal = Refusal(
+            "unsupported_media_type",
+            _(
+                "This address reads only a JSON body: send it with "
+                "Content-Type: application/json. Nothing was done."
+            ),
+            status=415,
+        )
+        return refusal_response(request, refusal)

@@ -8,6 +8,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from madoguchi import pdf
 from madoguchi.incidents.constants import IncidentKind, Severity, Source
 from madoguchi.incidents.text import incident_text, reason_text
 
@@ -68,9 +69,22 @@ def render_document(content: dict[str, Any], *, submitted: Any = None) -> str:
 
 
 def to_pdf(content: dict[str, Any], *, submitted: Any = None) -> bytes:
-    from weasyprint import HTML
+    return pdf.to_pdf(render_document(content, submitted=submitted))
 
-    return bytes(HTML(string=render_document(content, submitted=submitted)).write_pdf())
+
+# A cell whose text starts with one of these is a formula to a spreadsheet (openpyxl even
+# stores a string starting with "=" as one): a note, a name or an incident's sentence written
+# by someone else must not run when an official opens the file (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """`value` for a spreadsheet cell: text that a spreadsheet would read as a formula gets a
+    leading apostrophe (shown, so the reader sees the text was not a formula); anything else
+    as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def to_xlsx(content: dict[str, Any], *, submitted: Any = None) -> bytes:
@@ -101,7 +115,7 @@ def to_xlsx(content: dict[str, Any], *, submitted: Any = None) -> bytes:
         rows.append(("インシデント種別", "件数"))
         rows += kind_rows(content)
     for row in rows:
-        ws.append(list(row))
+        ws.append([safe_cell(v) for v in row])
     ws2 = wb.create_sheet("インシデント")
     ws2.append(["ID", "日時", "種別", "理由", "重大度", "受付", "スタッフ", "記録", "内容"])
     for i in content["incidents"]:
@@ -111,15 +125,18 @@ def to_xlsx(content: dict[str, Any], *, submitted: Any = None) -> bytes:
             source = str(dict(Source.choices).get(i["source"], i["source"]))
         ws2.append(
             [
-                i["id"],
-                i["at"],
-                i["kind_label"],
-                i["reason"],  # the code, kept for sorting and filtering in the sheet
-                severity,
-                i["visit"],
-                i["staff"],
-                source,
-                sentence,
+                safe_cell(v)
+                for v in (
+                    i["id"],
+                    i["at"],
+                    i["kind_label"],
+                    i["reason"],  # the code, kept for sorting and filtering in the sheet
+                    severity,
+                    i["visit"],
+                    i["staff"],
+                    source,
+                    sentence,
+                )
             ]
         )
     buf = io.BytesIO()

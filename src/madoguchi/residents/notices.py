@@ -9,6 +9,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from madoguchi import pdf
 from madoguchi.audit import services as audit
 from madoguchi.cases.constants import EntryKind, Programme
 from madoguchi.cases.document import contact_block
@@ -107,6 +108,4 @@ def notice_html(notice: Notice) -> str:
 
 
 def notice_pdf(notice: Notice) -> bytes:
-    from weasyprint import HTML  # imported lazily: heavy, and only the PDF needs it
-
-    return bytes(HTML(string=notice_html(notice)).write_pdf())
+    return pdf.to_pdf(notice_html(notice))

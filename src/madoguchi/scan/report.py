@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from madoguchi import pdf
 from madoguchi.scan.labels import CAUSE_JA, CAUSES, CHECK_JA, EVENT_JA, MISLINK_CAUSES, PROGRAMME_JA
 
 __all__ = ["CAUSE_JA", "Summary", "explain_ja", "timelines", "to_html", "to_pdf"]
@@ -211,8 +212,6 @@ def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, A
 
 
 def to_pdf(html: str) -> bytes:
-    from weasyprint import HTML  # imported lazily: heavy, and only the PDF needs it
-
     for name in ("weasyprint", "weasyprint.progress", "fontTools"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    return bytes(HTML(string=html).write_pdf())
+    return pdf.to_pdf(html)

@@ -37,6 +37,7 @@ from .visits import (
     _touch_open,
     end_locked,
     lapse,
+    unknown_procedure,
 )
 
 # --- completion ----------------------------------------------------------------------------
@@ -74,7 +75,7 @@ def build_transaction(visit: Visit, pending: list[Procedure] | None = None) -> d
     for p in pending:
         handler = registry.get(p.kind)
         if handler is None:  # a procedure whose handler was switched off: refuse to sign it
-            raise VisitRefused.of("unknown_procedure", kind=p.kind)
+            raise unknown_procedure(p.kind)
         entries.append({"id": p.pk, "kind": p.kind, **handler.transaction_entry(p)})
         display.extend(handler.display_lines(p))
     tx = {

@@ -5,6 +5,7 @@ Just over 400 lines on purpose: every function here takes the visit's row lock i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -70,6 +71,13 @@ class VisitRefused(Refusal):
         ),
         "desk_session_closed": (_("Sign in again."), 401),
         "unknown_procedure": (_("This procedure is not available (%(kind)s)."), 400),
+        "unknown_procedure_unnamed": (
+            _(
+                "This procedure is not available: the kind sent is not the name of any "
+                "procedure (lower-case letters, digits and underscores, at most 40)."
+            ),
+            400,
+        ),
         "procedure_not_pending": (_("No such pending procedure."), 404),
         "second_signature_required": (
             _(
@@ -717,6 +725,20 @@ def _end_swapped(visit: Visit, cert_fingerprint: str | None, now: datetime) -> N
 # --- procedures ----------------------------------------------------------------------------
 
 
+_PROCEDURE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def unknown_procedure(kind: str) -> VisitRefused:
+    """The refusal of a kind no handler takes. The kind is repeated only when it has the shape
+    of a procedure's name: the client's own bytes (markup, control characters, a megabyte) are
+    never echoed back; the code stays `unknown_procedure`."""
+    if _PROCEDURE_NAME.fullmatch(kind):
+        return VisitRefused.of("unknown_procedure", kind=kind)
+    refused = VisitRefused.of("unknown_procedure_unnamed")
+    refused.code = "unknown_procedure"
+    return refused
+
+
 def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str, Any]) -> Procedure:
     """Validate a procedure's fields (handlers may call outside systems) and store it pending.
 
@@ -725,7 +747,7 @@ def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str,
     """
     handler = registry.get(kind)
     if handler is None:
-        raise VisitRefused.of("unknown_procedure", kind=kind)
+        raise unknown_procedure(kind)
     visit = visit_current(desk_session=desk_session)
     if visit is None:
         raise VisitRefused.of("no_open_visit")

@@ -1,0 +1,99 @@
+"""Side doors round 3 (docs/security.md): the API and the pages' JSON endpoints read only an
+`application/json` body, and a refusal never echoes the client's arbitrary bytes."""
+
+import json
+
+import pytest
+
+from madoguchi.desk.models import Procedure
+from tests.desk.test_text_rules import _start, staff_client  # noqa: F401 -- fixture
+
+BODY = json.dumps({"kind": "test_link", "fields": {"account": "PAY-1", "points": 5}})
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "", "text/xml"],
+)
+def test_a_procedure_posted_as_anything_but_json_is_refused_415(
+    trusted,
+    staff_client,  # noqa: F811
+    content_type,
+):
+    """A cross-site page can post `text/plain` or a form without a preflight (the classic
+    CSRF shape); the API parsed its body as JSON whatever the type."""
+    visit = _start(staff_client, trusted.card("A"))
+    r = staff_client.post("/api/v1/visits/current/procedures", BODY, content_type=content_type)
+    assert r.status_code == 415, r.content
+    data = r.json()
+    assert data["code"] == "unsupported_media_type"
+    assert "Content-Type: application/json" in data["message"]
+    assert "JSON の本文" in data["message_ja"]
+    assert not Procedure.objects.filter(visit=visit).exists()
+    ok = staff_client.post(
+        "/api/v1/visits/current/procedures", BODY, content_type="application/json; charset=utf-8"
+    )
+    assert ok.status_code == 200, ok.content
+
+
+def test_a_form_with_fields_is_refused_and_a_bodyless_write_is_not(
+    trusted,
+    staff_client,  # noqa: F811
+):
+    _start(staff_client, trusted.card("A"))
+    form = staff_client.post("/api/v1/visits/current/procedures", {"kind": "test_link"})
+    assert form.status_code == 415
+    # The desk's script posts `{}`; a test client's bare post sends an empty form: no body.
+    assert staff_client.post("/api/v1/visits/current/completion-challenge").status_code != 415
+
+
+@pytest.mark.parametrize("path", ["/api/v1/agent/events", "/api/v1/visits/start"])
+def test_anonymous_text_plain_is_refused_before_anything_else(client, path):
+    r = client.post(path, '{"kind": "inserted"}', content_type="text/plain")
+    assert r.status_code == 415
+    assert r.json()["code"] == "unsupported_media_type"
+
+
+def test_the_pages_json_endpoints_refuse_text_plain_in_japanese(client):
+    r = client.post("/me/sign-in", '{"token": "x", "nonce": "y"}', content_type="text/plain")
+    assert r.status_code == 415
+    assert "JSON の本文" in r.content.decode()
+    # `/me/end` also takes a plain form (the page's button without script).
+    assert client.post("/me/end", {"reason": "signed_out"}).status_code != 415
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["<script>alert(1)</script>", "x" * 100_000, "a\u202eb", "Health Insurance"],
+    ids=["markup", "huge", "bidi", "spaces"],
+)
+def test_an_unknown_procedure_is_refused_without_echoing_the_kind(
+    trusted,
+    staff_client,  # noqa: F811
+    kind,
+):
+    _start(staff_client, trusted.card("A"))
+    body = json.dumps({"kind": kind, "fields": {}})
+    r = staff_client.post(
+        "/api/v1/visits/current/procedures", body, content_type="application/json"
+    )
+    assert r.status_code == 400
+    data = r.json()
+    assert data["code"] == "unknown_procedure"
+    assert kind not in r.content.decode()
+    assert kind not in json.dumps(data)
+    assert "not the name of any procedure" in data["message"]
+    assert len(r.content) < 1000
+
+
+def test_an_unknown_procedure_with_a_procedures_shape_is_named(
+    trusted,
+    staff_client,  # noqa: F811
+):
+    _start(staff_client, trusted.card("A"))
+    body = json.dumps({"kind": "no_such_thing", "fields": {}})
+    r = staff_client.post(
+        "/api/v1/visits/current/procedures", body, content_type="application/json"
+    )
+    assert r.status_code == 400
+    assert r.json()["message"] == "This procedure is not available (no_such_thing)."
