@@ -53,12 +53,11 @@ test-sqlite:
 bench: bootstrap
 	$(TEST_ENV) $(BIN)/madoguchi bench all
 
-# Extract the Japanese catalogues (each app with a locale/ folder keeps its own) and compile them.
+# Extract the Japanese catalogues: each app with a locale/ folder its own strings into its own,
+# the rest into src/madoguchi/locale; only catalogues whose messages changed are rewritten and
+# compiled (`make messages APPS="cases desk"` for some; "." is the shared one).
 messages:
-	cd src/madoguchi && DEBUG=1 ../../$(BIN)/django-admin makemessages -l ja \
-	  --settings=madoguchi.settings --pythonpath=.. \
-	  -i "card/*" -i "namecheck/*" -i "outside/*" -i "identity/tokens/*" -i "agent/*" -i "scenario/*"
-	cd src/madoguchi && ../../$(BIN)/django-admin compilemessages -l ja
+	$(BIN)/python scripts/messages.py $(APPS)
 
 # Replay the seed's incident against the running demo (start `make demo` first, in another shell).
 scenario:
