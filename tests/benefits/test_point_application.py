@@ -230,3 +230,20 @@ def test_closed_programme_refuses_applications(trusted, desk):
     )
     start_visit(desk, trusted.card("C"))
     refused("programme_closed", prepare, desk, **apply_fields())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("language", "shown"), [("ja", "シミュレーションペイ"), ("en", "SimPay")])
+def test_the_payment_service_choices_read_in_the_pages_language(language, shown):
+    """The English desk form offered the payment services by their Japanese names only."""
+    from django.utils import translation
+
+    from madoguchi.benefits.procedures.point_application import PointApplicationForm
+
+    Provider.objects.update_or_create(
+        code="sim-pay",
+        defaults={"display_name_ja": "シミュレーションペイ", "display_name_en": "SimPay"},
+    )
+    with translation.override(language):
+        choices = dict(PointApplicationForm().fields["provider"].choices)
+    assert choices["sim-pay"] == shown

@@ -46,7 +46,7 @@ class PointApplicationForm(NameCheckFields):
         super().__init__(*args, **kwargs)
         provider_field: Any = self.fields["provider"]
         provider_field.choices = [
-            (p.code, p.display_name_ja) for p in Provider.objects.filter(is_active=True)
+            (p.code, p.display_name) for p in Provider.objects.filter(is_active=True)
         ]
 
 
