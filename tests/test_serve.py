@@ -239,3 +239,22 @@ def test_serve_opens_no_gunicorn_control_socket(monkeypatch):
     """gunicorn 27's admin socket ($HOME/.gunicorn/gunicorn.ctl) was one path for every server
     the user ran: the demo's and another `madoguchi serve` took it from each other."""
     assert "--no-control-socket" in _argv(monkeypatch)
+
+
+def _option(argv, name):
+    return argv[argv.index(name) + 1]
+
+
+def test_request_limits_are_explicit_and_can_be_set(monkeypatch):
+    """gunicorn's own limits were left implicit (docs/security.md "Request limits")."""
+    for name in ("LINE", "FIELDS", "FIELD_SIZE"):
+        monkeypatch.delenv(f"MADOGUCHI_LIMIT_REQUEST_{name}", raising=False)
+    argv = _argv(monkeypatch)
+    assert _option(argv, "--worker-class") == "madoguchi.core.gworker.Worker"
+    assert _option(argv, "--limit-request-line") == "4094"
+    assert _option(argv, "--limit-request-fields") == "100"
+    assert _option(argv, "--limit-request-field_size") == "8190"
+    monkeypatch.setenv("MADOGUCHI_LIMIT_REQUEST_LINE", "2048")
+    argv = _argv(monkeypatch, "--limit-request-fields", "50")
+    assert _option(argv, "--limit-request-line") == "2048"
+    assert _option(argv, "--limit-request-fields") == "50"

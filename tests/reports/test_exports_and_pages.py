@@ -205,3 +205,28 @@ def test_text_a_spreadsheet_would_run_is_kept_as_text_in_the_workbook(desk, supe
     shown = "'" + text.replace("\r", "\n")  # as written after an apostrophe (XML keeps no CR)
     assert summary["監督者の所見"] == shown
     assert texts.count(shown) == 2  # the note and the incident's sentence
+
+
+def test_every_page_and_export_with_personal_data_is_no_store(client, day_with_incidents, official):
+    """The incident list, reports with their PDF and Excel files, cases and scans were sent
+    with no Cache-Control: a browser or proxy could keep them for the next person."""
+    terminal, day = day_with_incidents
+    client.force_login(official)
+    report = f"/reports/{terminal.pk}/{day.isoformat()}/"
+    for path in [
+        "/incidents/",
+        "/reports/",
+        "/reports/city/",
+        "/reports/dashboard/",
+        report,
+        report + "pdf",
+        report + "xlsx",
+        "/cases/",
+        "/cases/new/",
+        "/scans/",
+        "/officials/",
+        "/no-such-page/",
+    ]:
+        r = client.get(path)
+        assert "no-store" in r.get("Cache-Control", ""), (path, r.status_code)
+        assert "private" in r["Cache-Control"], path

@@ -8,7 +8,7 @@ from typing import Literal, cast
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.refusals import Refusal
@@ -140,3 +140,20 @@ class JsonBodyOnlyMiddleware:
             status=415,
         )
         return refusal_response(request, refusal)
+
+
+class NoStoreMiddleware:
+    """Every response the application makes is `Cache-Control: no-store, private` unless its
+    view said otherwise (the visit state's ETag answer does): officials' lists, reports and
+    their PDF and Excel files, cases and scans carry personal data, and a page a browser or a
+    proxy keeps can be read back by the next person at the machine. Static files (served by
+    WhiteNoise before this) keep their own long-lived caching."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+        return response

@@ -20,6 +20,11 @@ def default_workers() -> int:
     return int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) + 1))
 
 
+# gunicorn's request limits (its defaults, set explicitly; docs/security.md "Request limits"):
+# the request line's bytes, the number of header fields, one field's bytes.
+REQUEST_LIMITS = {"line": 4094, "fields": 100, "field_size": 8190}
+
+
 class Command(PlainErrors, BaseCommand):
     help = "Run the production HTTP server (gunicorn)."
 
@@ -40,6 +45,16 @@ class Command(PlainErrors, BaseCommand):
             type=int,
             default=int(os.environ.get("MADOGUCHI_KEEPALIVE_SECONDS", 75)),
         )
+        # What gunicorn refuses before Django sees a request (414 / 431 with the reason, in
+        # Japanese and English: madoguchi.core.gworker). The request line holds the address:
+        # madoguchi's longest (a report's day, a sign-in's `next`) are under 300 bytes.
+        for name, default in REQUEST_LIMITS.items():
+            env = "MADOGUCHI_LIMIT_REQUEST_" + name.upper()
+            parser.add_argument(
+                "--limit-request-" + name.replace("_", "-"),
+                type=int,
+                default=int(os.environ.get(env, default)),
+            )
         parser.add_argument(
             "--access-log",
             default="-",
@@ -57,11 +72,16 @@ class Command(PlainErrors, BaseCommand):
             "--workers",
             str(opts["workers"]),
             "--worker-class",
-            "gthread",
+            "madoguchi.core.gworker.Worker",  # gthread, its own refusals said in both languages
             "--threads",
             str(opts["threads"]),
             "--keep-alive",
             str(opts["keep_alive"]),
+            *(
+                arg
+                for name in REQUEST_LIMITS  # gunicorn spells the last `--limit-request-field_size`
+                for arg in ("--limit-request-" + name, str(opts["limit_request_" + name]))
+            ),
             "--access-logfile",
             str(opts["access_log"]),
             # The same access log lines as gunicorn's, built with less CPU (issue 15).
