@@ -28,14 +28,21 @@ def _case(official, holder, programme):
     )
 
 
-def test_a_public_fund_case_compares_with_the_residents_registered_account(trusted, desk):
+ACCOUNT = {"bank_code": "0990", "branch_code": "001", "account_type": "ordinary"}
+
+
+def _public_fund_case(trusted, desk):
+    """C registers Yamada Taro's account (the bank reports its holder's kana); a case on C."""
     c = trusted.card("C")
     visit = start_visit(desk, c)
     prepare(desk, kind="public_fund_account", **public_fund())
     commit(desk, c)
     official = factories.staff(Role.CITY_OFFICIAL)
-    case = _case(official, visit.holder, Programme.PUBLIC_FUND)
-    account = {"bank_code": "0990", "branch_code": "001", "account_type": "ordinary"}
+    return official, _case(official, visit.holder, Programme.PUBLIC_FUND), ACCOUNT
+
+
+def test_a_public_fund_case_compares_with_the_residents_registered_account(trusted, desk):
+    official, case, account = _public_fund_case(trusted, desk)
     other = cases.case_compare_account(
         case, actor=official, account_number="7654321", date_precision="unknown", **account
     )
@@ -70,3 +77,55 @@ def test_an_insurance_case_compares_with_the_residents_registration(trusted, des
         case, actor=official, insured_number="88120046", date_precision="unknown", **ident
     )
     assert other.comparison == ComparisonResult.DIFFERENT
+
+
+def test_a_comparison_compares_the_account_holders_kana_where_it_is_known(trusted, desk, client):
+    # C registered Yamada Taro's account; the bank reported its holder's kana (ﾔﾏﾀﾞ ﾀﾛｳ).
+    official, case, account = _public_fund_case(trusted, desk)
+    shown = cases.case_compare_account(
+        case,
+        actor=official,
+        account_number="1234567",
+        date_precision="unknown",
+        resident_kana="スズキ イチロウ",  # the kana on the resident's ID, shown to the official
+        **account,
+    )
+    assert shown.detail == {"holder_kana": "no_match"}
+    assert (
+        "口座名義（カナ）をご本人のフリガナと照合したところ、一致しませんでした。" in shown.summary
+    )
+    # Neither kana is written into the record.
+    assert "スズキ" not in shown.summary
+    assert "ﾔﾏﾀﾞ" not in shown.summary
+    # Without one, the kana the registration used.
+    registered = cases.case_compare_account(
+        case, actor=official, account_number="1234567", date_precision="unknown", **account
+    )
+    assert registered.detail == {"holder_kana": "match"}
+    assert (
+        "登録時に入力されたご本人のフリガナと照合したところ、一致しました。" in registered.summary
+    )
+
+    # The case page shows it, and says it is compared.
+    client.force_login(official)
+    page = client.get(f"/cases/{case.pk}/?reason=case_work").content.decode()
+    kana = page.split('data-testid="holder-kana">', 1)[1].split("</p>", 1)[0]
+    assert "口座名義（カナ）" in kana
+    assert "ﾔﾏﾀﾞ ﾀﾛｳ" in kana
+
+
+def test_a_legacy_links_case_says_the_kana_is_not_known(trusted, desk, client):
+    from tests.cases.conftest import legacy
+
+    official = factories.staff(Role.CITY_OFFICIAL)
+    case = _case(official, None, Programme.POINTS)
+    cases.case_attach_legacy_link(case, actor=official, legacy_link=legacy(official))
+    entry = cases.case_compare_identifier(
+        case, actor=official, presented="4980-9999-8888-7777", date_precision="unknown"
+    )
+    assert entry.detail == {"holder_kana": "unknown"}
+    assert "署名付き確定以前の紐付けの記録には残っていないため、照合していません。" in entry.summary
+    client.force_login(official)
+    page = client.get(f"/cases/{case.pk}/?reason=case_work").content.decode()
+    kana = page.split('data-testid="holder-kana">', 1)[1].split("</p>", 1)[0]
+    assert "古いシステムの紐付けには名義が残っていないため" in kana

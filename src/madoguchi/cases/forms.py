@@ -54,11 +54,24 @@ def _not_stored(label: Any, max_length: int) -> forms.CharField:
     )
 
 
-class CompareForm(WhenForm):
+class _CompareForm(WhenForm):
+    """Every comparison also compares the account holder's kana, where it is known."""
+
+    resident_kana = forms.CharField(
+        label=_(
+            "The resident's name in kana, as on their card or ID (optional: without it, the "
+            "kana entered when the link was made)"
+        ),
+        max_length=100,
+        required=False,
+    )
+
+
+class CompareForm(_CompareForm):
     presented = _not_stored(_("Payment card number the resident presents (not stored)"), 40)
 
 
-class AccountCompareForm(WhenForm):
+class AccountCompareForm(_CompareForm):
     """A public-fund case: the bank account the resident presents (passbook or cash card)."""
 
     bank_code = forms.CharField(label=_("Bank code"), max_length=4)
@@ -67,7 +80,7 @@ class AccountCompareForm(WhenForm):
     account_number = _not_stored(_("Account number the resident presents (not stored)"), 7)
 
 
-class InsuredCompareForm(WhenForm):
+class InsuredCompareForm(_CompareForm):
     """A health-insurance case: the insurance details the resident presents."""
 
     insurer_number = forms.CharField(label=_("Insurer number"), max_length=8)

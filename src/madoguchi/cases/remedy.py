@@ -90,3 +90,21 @@ def returned_grants(link: Any) -> list[Any]:
 
 def regrant(grant: Any, *, to_link: Any, actor: Any, reason: str) -> Any:
     return benefits.ledger_regrant(grant, to_link=to_link, actor=actor, reason=reason)
+
+
+def registered_names(programme: str, payment_link: Any, holder: Any) -> tuple[str, str] | None:
+    """The two names the registration a case is about recorded: (the account holder's kana as
+    the outside system reported it, "" if it reported none; the kana the registration used for
+    the resident, "" if it keeps none). None when there is no such registration. By programme:
+    the point link, else the resident's latest public-fund or insurance registration (the
+    insurer's kana of the insured person)."""
+    if programme == "points":
+        row: Any = payment_link
+    elif holder is None:
+        return None
+    elif programme == "public_fund":
+        row = PublicFundAccount.objects.filter(holder=holder).order_by("-pk").first()
+    else:
+        insured = HealthInsuranceRegistration.objects.filter(holder=holder).order_by("-pk").first()
+        return None if insured is None else (insured.insured_name_kana, "")
+    return None if row is None else (row.account_holder_kana, row.resident_kana)

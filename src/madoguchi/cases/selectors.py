@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from madoguchi.audit.models import AuditEvent
+
+from . import remedy
 
 
 def visit_trail(visit: Any) -> QuerySet[AuditEvent]:
@@ -20,3 +23,26 @@ def visit_trail(visit: Any) -> QuerySet[AuditEvent]:
         | Q(subject_type="desk.completion", subject_id__in=completions)
         | Q(terminal_id=str(visit.terminal_id), time__gte=visit.started_at, time__lte=end)
     ).order_by("seq")
+
+
+@dataclass(frozen=True)
+class HolderKana:
+    """What a case knows of the account holder's kana (the insured person's, for an insurance
+    case): `kana` when the outside system reported it, else `missing`, why not: `legacy` (a
+    link from the old system keeps no name), `not_reported` (the provider, bank or insurer
+    gave none), `no_registration` (no registration this system holds). `registered_kana`: the
+    kana the registration used for the resident ("" if none)."""
+
+    kana: str = ""
+    missing: str = ""
+    registered_kana: str = ""
+
+
+def holder_kana(case: Any) -> HolderKana:
+    if case.legacy_link_id is not None:
+        return HolderKana(missing="legacy")
+    names = remedy.registered_names(str(case.programme), case.payment_link, case.holder)
+    if names is None:
+        return HolderKana(missing="no_registration")
+    kana, registered = names
+    return HolderKana(kana=kana, missing="" if kana else "not_reported", registered_kana=registered)

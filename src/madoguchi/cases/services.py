@@ -17,9 +17,10 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
+from madoguchi.namecheck import check as name_check
 from madoguchi.refusals import Refusal
 
-from . import findings, remedy
+from . import findings, remedy, selectors
 from .constants import (
     ALLOWED_TRANSITIONS,
     ENTRY_TARGETS,
@@ -411,11 +412,55 @@ _WRONG_COMPARISON = {
 }
 
 
+# The holder's kana, by programme, and the name check's outcome, in the timeline's Japanese.
+_KANA_WHAT_JA = {
+    Programme.POINTS: "口座名義（カナ）",
+    Programme.PUBLIC_FUND: "口座名義（カナ）",
+    Programme.HEALTH_INSURANCE: "保険者に登録されている被保険者の氏名（カナ）",
+}
+_KANA_OUTCOME_JA = {
+    "match": "一致しました",
+    "close": "近い名前でしたが、完全には一致しませんでした",
+    "no_match": "一致しませんでした",
+}
+_KANA_MISSING_JA = {
+    "legacy": "署名付き確定以前の紐付けの記録には残っていないため",
+    "not_reported": "外部のシステム（決済事業者・金融機関・保険者）から報告されていないため",
+    "no_registration": "本システムに該当する登録がないため",
+}
+
+
+def _compare_kana(case: Case, programme: Programme, resident_kana: str) -> tuple[str, str]:
+    """Compare the account holder's kana (where the outside system reported it) with the
+    resident's: the kana the official was shown (`resident_kana`), else the one the
+    registration used. Returns the timeline's sentence and the outcome for the entry's detail
+    (match | close | no_match | unknown | not_compared); neither kana is stored."""
+    what = _KANA_WHAT_JA[programme]
+    known = selectors.holder_kana(case)
+    if not known.kana:
+        return f"{what}は{_KANA_MISSING_JA[known.missing]}、照合していません。", "unknown"
+    theirs = resident_kana.strip() or known.registered_kana
+    if not theirs:
+        return f"ご本人のフリガナがないため、{what}は照合していません。", "not_compared"
+    source = "ご本人のフリガナ" if resident_kana.strip() else "登録時に入力されたご本人のフリガナ"
+    outcome = str(name_check(theirs, known.kana).outcome)
+    outcome = outcome if outcome in _KANA_OUTCOME_JA else "no_match"
+    return f"{what}を{source}と照合したところ、{_KANA_OUTCOME_JA[outcome]}。", outcome
+
+
 def _compare(
-    case: Case, programme: Programme, presented: str, *, actor: User, summary: str, **when: Any
+    case: Case,
+    programme: Programme,
+    presented: str,
+    *,
+    actor: User,
+    summary: str,
+    resident_kana: str = "",
+    **when: Any,
 ) -> TimelineEntry:
     """Compare what the resident presents with what the link registered, without showing or
-    storing either: only same/different is recorded."""
+    storing either: only same/different is recorded; and the account holder's kana with the
+    resident's, where it is known (only the outcome is recorded)."""
     require_official(actor)
     if Programme(case.programme) != programme:
         raise CaseRefused(
@@ -429,16 +474,24 @@ def _compare(
         (False, True): "同じものでした。",
         (False, False): "異なるものが登録されていました。",
     }[(programme == Programme.POINTS, same)]
+    kana_text, kana_outcome = _compare_kana(case, programme, resident_kana)
     text = summary or f"{_COMPARED_JA[programme]}を照合したところ、{outcome}"
     return case_transition(
-        case, actor=actor, kind=EntryKind.COMPARISON, summary=text, comparison=result, **when
+        case,
+        actor=actor,
+        kind=EntryKind.COMPARISON,
+        summary=f"{text}\n{kana_text}",
+        comparison=result,
+        detail={"holder_kana": kana_outcome},
+        **when,
     )
 
 
 def case_compare_identifier(
     case: Case, *, actor: User, presented: str, summary: str = "", **when: Any
 ) -> TimelineEntry:
-    """A point programme's case: compare the payment card number the resident presents."""
+    """A point programme's case: compare the payment card number the resident presents (and
+    the account holder's kana, `resident_kana=` in `when`, see `_compare`)."""
     return _compare(case, Programme.POINTS, presented, actor=actor, summary=summary, **when)
 
 

@@ -157,6 +157,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "notices": list(case.notices.order_by("pk")) if hasattr(case, "notices") else [],
             "read_reason": chosen_reason(request),
             "trail": trail,
+            "holder_kana": selectors.holder_kana(case),
             "steps": [
                 {
                     "name": name,
