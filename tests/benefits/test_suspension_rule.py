@@ -88,6 +88,17 @@ def test_a_suspended_point_link_follows_the_same_rule(trusted, desk):
     wrong = PaymentLink.objects.get()
     official = _official()
     services.link_suspend(wrong, actor=official, reason="CASE-00001: 利用停止")
+    # The provider's report grants nothing through it, and says why.
+    wrong.refresh_from_db()
+    exc = _refusal(
+        "link_not_effective",
+        services.card_acquisition_grant,
+        wrong,
+        charged_yen=20000,
+        source_ref="report",
+    )
+    assert "利用停止中" in exc.message_ja
+    assert "suspended" in exc.message_en
 
     start_visit(desk, a)
     exc = _refusal("link_suspended", prepare, desk, **apply_fields(psid="7010000000000004"))

@@ -256,3 +256,33 @@ def test_month_dates_are_stored_as_the_first_of_the_month(case, official):
     e = case.latest_entry()
     assert e.event_date == date(2022, 8, 1)
     assert e.date_precision == "month"
+
+
+def test_refusals_say_why(db, official):
+    from madoguchi.accounts.models import User
+    from tests import factories
+
+    nobody = User.objects.create_user(username="nobody2", password=factories.PASSWORD)
+    exc = refused("not_allowed_to_open", open_case, nobody)
+    assert "窓口職員、委託事業者の責任者、市職員" in exc.message_ja
+    assert "your role is none of these" in exc.message_en
+    # A case with no link and no resident: nothing to compare, and what to do about it.
+    case = open_case(official)
+    exc = refused("no_link", services.case_compare_identifier, case, actor=official, presented="1")
+    assert "旧システムの記録" in exc.message_ja
+    assert "record it on the case first" in exc.message_en
+
+
+def test_a_step_forms_errors_name_the_fields_in_the_pages_language(client, official):
+    from django.contrib.messages import get_messages
+    from django.urls import reverse
+
+    case = open_case(official)
+    client.force_login(official)
+    response = client.post(
+        reverse("cases:step", args=[case.pk, "investigate"]) + "?lang=ja",
+        {"investigate-summary": "調査", "investigate-date_precision": "sometime"},
+    )
+    said = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert "date_precision" not in said
+    assert "日付の精度" in said

@@ -245,7 +245,10 @@ def case_open(
     if not can_open(actor):
         raise CaseRefused(
             "not_allowed_to_open",
-            _("You may not open a case."),
+            _(
+                "Only desk staff, contractor supervisors and city officials open cases; your "
+                "role is none of these."
+            ),
         )
     if not summary.strip() or not reported_by.strip():
         raise CaseRefused(
@@ -385,7 +388,11 @@ def _stored_hash(case: Case) -> str:
     if not stored:
         raise CaseRefused(
             "no_link",
-            _("The case has no link to compare with."),
+            _(
+                "There is nothing to compare with: the case has no link, and its resident has "
+                "no registration of this programme in this system. If the link was made "
+                "before signed completion, record it on the case first (legacy link)."
+            ),
         )
     return stored
 

@@ -185,6 +185,15 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _form_errors(form: Any) -> str:
+    """A form's errors as the page says them: each field by its label, in the page's language
+    (not its code: event_date, date_precision)."""
+    return "; ".join(
+        (f"{form.fields[k].label}: " if k in form.fields else "") + " ".join(str(e) for e in v)
+        for k, v in form.errors.items()
+    )
+
+
 @roles_required(*OFFICIAL)
 def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a link made before signed completion (from the old system) and attach it."""
@@ -193,13 +202,7 @@ def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("POST only.")
     form = LegacyLinkForm(request.POST, prefix="legacy")
     if not form.is_valid():
-        messages.error(
-            request,
-            "; ".join(
-                f"{form.fields[k].label if k in form.fields else k}: " + " ".join(str(e) for e in v)
-                for k, v in form.errors.items()
-            ),
-        )
+        messages.error(request, _form_errors(form))
         return redirect("cases:detail", pk=case.pk)
     try:
         legacy.attach_from_form(case, actor=request.user, data=form.cleaned_data)
@@ -218,7 +221,7 @@ def case_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     cls, fn = _step(case, step)
     form = cls(request.POST, prefix=step)
     if not form.is_valid():
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        messages.error(request, _form_errors(form))
         return redirect("cases:detail", pk=case.pk)
     d = dict(form.cleaned_data)
     try:

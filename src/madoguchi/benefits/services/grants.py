@@ -90,7 +90,13 @@ def card_acquisition_grant(
             params={"category": category},
         )
     if link.status != LinkStatus.EFFECTIVE:
-        raise BenefitsRefused("link_not_effective", _("The link is not effective."))
+        raise BenefitsRefused(
+            "link_not_effective",
+            _(
+                "The link is suspended or was released by a remediation case, so no points "
+                "are granted through it."
+            ),
+        )
     points = min(int(charged_yen * cat["rate_percent"]) // 100, int(cat["cap"]))
     with transaction.atomic():
         return ledger.grant(
