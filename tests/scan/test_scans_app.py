@@ -523,3 +523,23 @@ def test_a_nul_in_a_runs_filter_says_why_and_shows_every_finding(client, recorde
     page = r.content.decode()
     assert "絞り込みの条件に使えない文字が含まれています" in page
     assert ">L3</a>" in page
+
+
+def test_the_scan_pages_name_cases_by_reference_and_group_large_counts(client, recorded):
+    """The case column showed the case's row number ("1") where every other page says
+    CASE-00001, and a national run's count read 100000000 instead of 100,000,000."""
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    l3 = Finding.objects.get(link_id="L3")
+    client.post(reverse("scans:finding_open_case", args=[l3.pk]))
+    case = FindingCase.objects.get(link_id="L3").case
+    ScanRun.objects.filter(pk=recorded.pk).update(rows={**recorded.rows, "links": 100_000_000})
+    link = f'<a href="{reverse("cases:detail", args=[case.pk])}">{case.reference}</a>'
+    for url in (reverse("scans:finding", args=[l3.pk]), reverse("scans:run", args=[recorded.pk])):
+        assert link in client.get(url).content.decode()
+    assert (
+        "紐付け 100,000,000 件を"
+        in client.get(reverse("scans:run", args=[recorded.pk])).content.decode()
+    )
+    assert "<td>100,000,000</td>" in client.get(reverse("scans:list")).content.decode()
+    english = client.get(reverse("scans:run", args=[recorded.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert "100,000,000 links in" in english.content.decode()

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.constants import Role
+from madoguchi.cases.models import Case
 from madoguchi.cases.services import CaseRefused
 from madoguchi.incidents.access import roles_required
 from madoguchi.plaintext import bad_character
@@ -21,6 +22,11 @@ from madoguchi.scan.labels import CAUSES, MISLINK_CAUSES
 from . import selectors, services
 from .models import Finding, FindingCase, ScanRun
 from .names import CAUSE_NAMES, CHECK_NAMES, EVENT_NAMES, PROGRAMME_NAMES, reasoning
+
+
+def _case(pk: int | None) -> Case | None:
+    """The case a finding opened, as the page names it (CASE-00003, not its row number)."""
+    return Case(pk=pk) if pk is not None else None
 
 
 def _cause_rows(counts: dict[str, int]) -> list[tuple[str, Any, int]]:
@@ -51,7 +57,12 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     case_of = selectors.cases_for([f.link_id for f in page])
     rows = [
-        (f, CAUSE_NAMES[f.cause], CHECK_NAMES.get(f.holder_check, ""), case_of.get(f.link_id))
+        (
+            f,
+            CAUSE_NAMES[f.cause],
+            CHECK_NAMES.get(f.holder_check, ""),
+            _case(case_of.get(f.link_id)),
+        )
         for f in page
     ]
     munis = [
@@ -99,7 +110,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "reasoning": reasoning(finding),
             "programme": PROGRAMME_NAMES.get(finding.programme, finding.programme),
             "timeline": timeline,
-            "case_id": opened.case_id if opened else None,
+            "case": _case(opened.case_id if opened else None),
             "mislink": finding.cause in MISLINK_CAUSES,
             # The rule's id is the cause's code and a version (logout_omission.v1): the page
             # names the cause in its heading, so only the version is shown here.
