@@ -3,22 +3,26 @@
     MADOGUCHI_DEMO=1 .venv/bin/python scripts/screenshots.py [--base http://127.0.0.1:8000] [--out docs/img]
 
 It walks the README's "Trying the demo" on terminal desk-01 (a fresh demo: resident A's point
-application can be committed once per demo data directory), then the officials' pages, a case
-with a legacy link recorded through the case page, and the report pages. Set MADOGUCHI_DATA_DIR
+application can be committed once per demo data directory) and resident A's own page (step 6),
+then the officials' pages, a case with a legacy link recorded through the case page, the report
+pages and a small generated scan, recorded. Set MADOGUCHI_DATA_DIR
 as for the demo (the TOTP code comes from `madoguchi demo_totp`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from playwright.sync_api import Page, expect, sync_playwright
 
 PASSWORD = "madoguchi-demo"
+RESIDENT = "http://localhost:8000"  # the resident page's own origin in the demo
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -108,6 +112,49 @@ def desk(page: Page, base: str, out: Path) -> None:
     page.screenshot(path=str(out / "desk-card-removed.png"))
 
 
+def resident(page: Page, out: Path) -> None:
+    """Step 6: resident A on their own page (its own origin), then "this was not me"."""
+    page.goto(RESIDENT + "/me/?kiosk=1")
+    page.get_by_test_id("tray-remove").click()
+    page.wait_for_timeout(800)
+    page.get_by_test_id("tray-insert-resident-a").click()
+    expect(page.locator("[data-role=presence]")).to_contain_text("カードが置かれています")
+    page.get_by_test_id("me-sign-in").click()
+    type_pin(page)
+    page.get_by_test_id("me-link").first.wait_for()
+    full(page, out / "resident-records.png")
+    page.get_by_test_id("me-link").first.locator("a[href*=not-me]").click()
+    page.locator("[data-testid=not-me-form] input[type=radio]").first.check()
+    page.get_by_test_id("not-me-submit").click()
+    page.get_by_test_id("report-reference").wait_for()
+    page.screenshot(path=str(out / "resident-reported.png"))
+
+
+def scans(page: Page, base: str, out: Path) -> None:
+    """A small generated scan, recorded, on the officials' scan-run page."""
+    # Run in a scratch folder (the page shows the input folder as given: "data"), on the
+    # demo's own data directory.
+    data_dir = Path(os.environ.get("MADOGUCHI_DATA_DIR", "var")).resolve()
+    env = {**os.environ, "MADOGUCHI_DATA_DIR": str(data_dir)}
+    with tempfile.TemporaryDirectory() as tmp:
+        for args in (
+            ["generate", "--links", "20000", "--seed", "1", "data"],
+            ["run", "data", "--out", "out", "--record", "--no-pdf"],
+        ):
+            subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
+                [sys.executable, "-m", "madoguchi", "scan", *args],
+                check=True,
+                capture_output=True,
+                cwd=tmp,
+                env=env,
+            )
+    page.goto(base + "/scans/")
+    page.locator("[data-testid=scan-runs] a").first.click()
+    page.set_viewport_size({"width": 1280, "height": 1400})
+    page.screenshot(path=str(out / "scans-run.png"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def case_reason(page: Page) -> None:
     """A case page asks an official why they open a resident's case (the read is recorded)."""
     page.wait_for_url(re.compile(r"/cases/\d+/(\?.*)?$"))
@@ -160,6 +207,7 @@ def officials(page: Page, base: str, out: Path, code: str) -> None:
     full(page, out / "reports-dashboard.png")
     page.goto(base + "/reports/city/")
     full(page, out / "reports-city.png")
+    scans(page, base, out)
 
 
 def main() -> int:
@@ -173,6 +221,7 @@ def main() -> int:
         ctx = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
         ctx.set_default_timeout(20_000)
         desk(ctx.new_page(), args.base, args.out)
+        resident(ctx.new_page(), args.out)
         ctx.close()
         code = subprocess.run(
             [sys.executable, "-m", "madoguchi", "demo_totp"],
