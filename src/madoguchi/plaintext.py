@@ -11,7 +11,7 @@ string field (a 422 naming the field).
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
@@ -49,3 +49,19 @@ def _plain(value: str) -> str:
 
 
 PlainText = Annotated[str, AfterValidator(_plain)]
+
+
+# A spreadsheet cell whose text starts with one of these is a formula (openpyxl even stores a
+# string starting with "=" as one; a CSV cell is read as one when the file is opened): a name,
+# a note or a sentence written by someone else must not run when an official opens the file
+# (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """`value` for a spreadsheet or CSV cell: text a spreadsheet would read as a formula gets a
+    leading apostrophe (shown, so the reader sees the text was not a formula); anything else
+    as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

@@ -144,3 +144,33 @@ def test_an_address_spraying_user_names_is_refused_for_the_minute_before_any_pas
     assert not AccessAttempt.objects.filter(username=staff.username).exists()
     refused = events("accounts.sign_in_failed").filter(payload__reason="too_many_attempts")
     assert refused.exists()
+
+
+def test_second_factor_guesses_are_throttled_per_device(client):
+    """Side doors round 3 (held): after wrong codes even the right one is refused for a while."""
+    user = factories.staff(Role.CITY_OFFICIAL)
+    device = factories.totp_device(user)
+    creds = {"username": user.username, "password": factories.PASSWORD}
+    for _ in range(3):
+        assert client.post(LOGIN, {**creds, "otp_token": "000000"}).status_code == 400
+    right = client.post(LOGIN, {**creds, "otp_token": f"{totp(device.bin_key):06d}"})
+    assert right.status_code == 400
+    assert "_auth_user_id" not in client.session
+
+
+def test_sign_in_gives_a_new_session_and_deactivation_ends_it(bound_client):
+    """Side doors round 3 (held): no session fixation; a deactivated account's open browser is
+    signed out of the pages and the visit API at its next request."""
+    bound_client.get(LOGIN)
+    session = bound_client.session
+    session["planted"] = 1
+    session.save()
+    planted = bound_client.cookies["sessionid"].value
+    user = factories.staff()
+    bound_client.post(LOGIN, {"username": user.username, "password": factories.PASSWORD})
+    assert bound_client.cookies["sessionid"].value != planted
+    assert bound_client.get("/desk/").status_code == 200
+    user.is_active = False
+    user.save()
+    assert bound_client.get("/desk/").status_code == 302
+    assert bound_client.post("/api/v1/visits/auth-challenge").status_code == 401

@@ -16,6 +16,7 @@ from madoguchi.benefits import identifiers
 from madoguchi.cases import document, services, steps
 from madoguchi.cases.constants import ALLOWED_TRANSITIONS, CaseStatus, EntryKind
 from madoguchi.cases.models import Case, LegacyLink
+from tests import factories
 from tests.cases.conftest import B_CARD, legacy, open_case
 
 D = {"event_date": date(2023, 7, 5), "date_precision": "day"}
@@ -275,3 +276,47 @@ def test_an_incidents_page_opens_a_case_intake_filled_from_it(client, official):
     # Desk staff open intakes but do not read incidents: the incident fills nothing for them.
     client.force_login(factories.staff(Role.DESK_STAFF))
     assert client.get(link).status_code == 403
+
+
+def _other_city_official():
+    """An official of a second city (with a contractor and a desk of its own)."""
+    from madoguchi.accounts.constants import OrganisationKind
+    from madoguchi.accounts.models import Organisation
+
+    other = Organisation.objects.create(name="隣の市", kind=OrganisationKind.CITY)
+    user = factories.staff(Role.CITY_OFFICIAL)
+    user.organisation = other
+    user.save()
+    return user
+
+
+def test_an_official_of_another_city_cannot_open_or_list_the_citys_cases(client, official):
+    """Every city official could open, list, step and download any city's cases."""
+    mine = open_case(official)  # deskless, opened by this city's official
+    at_desk = open_case(factories.staff(Role.DESK_STAFF), terminal=factories.terminal())
+    stranger = _other_city_official()
+    theirs = open_case(stranger)
+    client.force_login(stranger)
+    for case in (mine, at_desk):
+        for path in [
+            reverse("cases:detail", args=[case.pk]) + "?reason=case_work",
+            reverse("cases:report", args=[case.pk]),
+            reverse("cases:report_md", args=[case.pk]),
+            reverse("cases:report_pdf", args=[case.pk]),
+        ]:
+            assert client.get(path).status_code == 404, path
+        r = client.post(reverse("cases:step", args=[case.pk, "note"]), {"note-summary": "x"})
+        assert r.status_code == 404
+        assert case.timeline.count() == 1  # nothing recorded
+    listed = client.get(reverse("cases:list")).content.decode()
+    assert mine.reference not in listed
+    assert at_desk.reference not in listed
+    assert theirs.reference in listed
+    # The city's own official still sees both, and not the other city's.
+    client.force_login(official)
+    listed = client.get(reverse("cases:list")).content.decode()
+    assert mine.reference in listed
+    assert at_desk.reference in listed
+    assert theirs.reference not in listed
+    page = reverse("cases:detail", args=[at_desk.pk]) + "?reason=case_work"
+    assert client.get(page).status_code == 200

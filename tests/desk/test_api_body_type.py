@@ -97,3 +97,27 @@ def test_an_unknown_procedure_with_a_procedures_shape_is_named(
     )
     assert r.status_code == 400
     assert r.json()["message"] == "This procedure is not available (no_such_thing)."
+
+
+def test_refused_field_names_are_sent_back_bounded_and_without_the_bad_characters(
+    trusted,
+    staff_client,  # noqa: F811
+):
+    """A refused field's name is the client's own bytes: it was sent back whole (100 kB, with
+    its bidirectional override), and every one of 5,000 refused fields was named."""
+    _start(staff_client, trusted.card("A"))
+    long_name = "<b>" + "\u202e" + "x" * 100_000
+    fields = {long_name: "1", **{f"f{n}\x07": "1" for n in range(5000)}}
+    body = json.dumps({"kind": "test_link", "fields": fields})
+    r = staff_client.post(
+        "/api/v1/visits/current/procedures", body, content_type="application/json"
+    )
+    assert r.status_code == 400
+    data = r.json()
+    assert data["code"] == "text_not_allowed"
+    assert len(r.content) < 5000
+    assert "\u202e" not in json.dumps(data, ensure_ascii=False)
+    assert "\x07" not in json.dumps(data, ensure_ascii=False)
+    assert len(data["fields"]) == 21
+    assert data["fields"]["…"] == "and 4981 more fields"
+    assert "<b>?xxx" in " ".join(data["fields"])

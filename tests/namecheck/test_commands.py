@@ -91,6 +91,48 @@ def test_missing_file_and_wrong_arguments_are_refused(tmp_path):
         run("namecheck")
 
 
+def _hostile_csv(tmp_path):
+    path = tmp_path / "hostile.csv"
+    path.write_text(
+        'resident,account\n=HYPERLINK("https://evil.example/"),ヤマダ タロウ\n'
+        "ヤマダ タロウ,@SUM(1)\n+1,-2\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_name_a_spreadsheet_would_run_is_written_as_text(tmp_path):
+    """Names starting with = + - @ went into the CSV as they were: formulas when an official
+    opened the results in a spreadsheet."""
+    target = tmp_path / "out.csv"
+    run("namecheck", "--csv", str(_hostile_csv(tmp_path)), "--output", str(target))
+    for text in (
+        target.read_text(encoding="utf-8"),
+        run("namecheck", "--csv", str(_hostile_csv(tmp_path))),
+    ):
+        rows = list(csv.DictReader(io.StringIO(text)))
+        cells = [v for r in rows for k, v in r.items() if k not in ("score",)]
+        assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]
+        assert rows[0]["resident"] == '\'=HYPERLINK("https://evil.example/")'
+        assert rows[1]["account"] == "'@SUM(1)"
+    # JSON keeps the names as they are (no spreadsheet reads it).
+    data = json.loads(run("namecheck", "--csv", str(_hostile_csv(tmp_path)), "--json"))
+    assert data[0]["resident"].startswith("=")
+
+
+def test_an_output_that_cannot_be_written_is_a_plain_error_and_nothing_half_written(tmp_path):
+    """A directory or a missing folder as --output was a traceback."""
+    source = _hostile_csv(tmp_path)
+    with pytest.raises(CommandError, match="it is a directory"):
+        run("namecheck", "--csv", str(source), "--output", str(tmp_path))
+    with pytest.raises(CommandError, match="No such file or directory; nothing was written"):
+        run("namecheck", "--csv", str(source), "--output", str(tmp_path / "no" / "x.csv"))
+    # The output over its own input: read whole first, then replaced whole.
+    run("namecheck", "--csv", str(source), "--output", str(source))
+    assert source.read_text(encoding="utf-8").startswith("resident,account,outcome")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hostile.csv"]
+
+
 def test_bench_runs_small_and_reports_both_figures():
     out = run("bench", "namecheck", "--pairs", "2000", "--repeat", "1")
     for label in (

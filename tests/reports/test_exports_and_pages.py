@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from madoguchi.incidents import services as incidents
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.models import Incident
+from madoguchi.plaintext import FORMULA_STARTS
 from madoguchi.reports import exports, services
 from madoguchi.reports.models import DailyReport
 from madoguchi.terminals.models import Terminal
@@ -200,7 +201,7 @@ def test_text_a_spreadsheet_would_run_is_kept_as_text_in_the_workbook(desk, supe
     cells = [c for ws in wb for row in ws.iter_rows() for c in row if c.value is not None]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     texts = [c.value for c in cells if isinstance(c.value, str)]
-    assert not [t for t in texts if t.startswith(exports.FORMULA_STARTS)]
+    assert not [t for t in texts if t.startswith(FORMULA_STARTS)]
     summary = {r[0]: r[1] for r in wb["概要"].iter_rows(values_only=True) if r and r[0]}
     shown = "'" + text.replace("\r", "\n")  # as written after an apostrophe (XML keeps no CR)
     assert summary["監督者の所見"] == shown

@@ -46,3 +46,24 @@ def holder_kana(case: Any) -> HolderKana:
         return HolderKana(missing="no_registration")
     kana, registered = names
     return HolderKana(kana=kana, missing="" if kana else "not_reported", registered_kana=registered)
+
+
+def visible_cases(user: Any) -> QuerySet[Any]:
+    """The cases `user` may open: a city official those of their own city. A case belongs to
+    the city of its desk (the terminal's contractor's city); one without a desk to the city of
+    the organisation that opened it (the city itself, or a contractor serving it); one opened
+    by no organisation (the resident page's system account without a desk) to every city.
+    Anyone else only with the superuser flag; others' cases are 404, as missing ones."""
+    from madoguchi.cases.models import Case
+
+    if user.is_superuser:
+        return Case.objects.all()
+    org_id = getattr(user, "organisation_id", None)
+    if org_id is None:
+        return Case.objects.none()
+    deskless = Q(terminal__isnull=True) & (
+        Q(opened_by__organisation_id=org_id)
+        | Q(opened_by__organisation__city_id=org_id)
+        | Q(opened_by__organisation__isnull=True)
+    )
+    return Case.objects.filter(Q(terminal__contractor__city_id=org_id) | deskless)

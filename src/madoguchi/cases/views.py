@@ -69,9 +69,10 @@ def _step(case: Case, name: str) -> tuple[type, Any]:
 
 @roles_required(Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
 def case_list(request: HttpRequest) -> HttpResponse:
-    qs = Case.objects.select_related("opened_by")
-    if not services.can_run(request.user):
-        qs = qs.filter(opened_by_id=request.user.pk)
+    if services.can_run(request.user):
+        qs = selectors.visible_cases(request.user).select_related("opened_by")
+    else:  # desk staff and supervisors: the intakes they opened
+        qs = Case.objects.select_related("opened_by").filter(opened_by_id=request.user.pk)
     return render(
         request, "cases/list.html", {"cases": qs, "can_run": services.can_run(request.user)}
     )
@@ -137,7 +138,8 @@ def _case_from_incident(request: HttpRequest) -> HttpResponse:
 @roles_required(*OFFICIAL)
 @reason_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_object_or_404(Case.objects.select_related("payment_link", "legacy_link"), pk=pk)
+    visible = selectors.visible_cases(request.user)
+    case = get_object_or_404(visible.select_related("payment_link", "legacy_link"), pk=pk)
     record_read(
         request, case.holder, page="cases.case", reason=chosen_reason(request), subject=case
     )
@@ -197,7 +199,7 @@ def _form_errors(form: Any) -> str:
 @roles_required(*OFFICIAL)
 def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a link made before signed completion (from the old system) and attach it."""
-    case = get_object_or_404(Case, pk=pk)
+    case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
     if request.method != "POST":
         raise PermissionDenied("POST only.")
     form = LegacyLinkForm(request.POST, prefix="legacy")
@@ -215,7 +217,7 @@ def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles_required(*OFFICIAL)
 def case_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
-    case = get_object_or_404(Case, pk=pk)
+    case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
     if request.method != "POST" or step not in STEPS:
         raise PermissionDenied("Unknown step.")
     cls, fn = _step(case, step)
@@ -235,7 +237,7 @@ def case_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
 
 @roles_required(*OFFICIAL)
 def case_report(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_object_or_404(Case, pk=pk)
+    case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
     initial = {
         "title": case.report_title or document.DEFAULT_TITLE,
         "prevention": case.report_prevention or "\n".join(document.default_prevention(case)),
@@ -261,7 +263,7 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles_required(*OFFICIAL)
 def case_report_md(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_object_or_404(Case, pk=pk)
+    case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
     record_read(request, case.holder, page="cases.report", subject=case)
     response = HttpResponse(
         document.to_markdown(document.build(case)), content_type="text/markdown; charset=utf-8"
@@ -272,7 +274,7 @@ def case_report_md(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles_required(*OFFICIAL)
 def case_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_object_or_404(Case, pk=pk)
+    case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
     record_read(request, case.holder, page="cases.report", subject=case)
     response = HttpResponse(document.to_pdf(document.build(case)), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{case.reference}.pdf"'

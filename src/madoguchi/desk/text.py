@@ -32,3 +32,22 @@ def bad_fields(fields: Any, path: str = "") -> dict[str, str]:
         for i, value in enumerate(fields):
             found.update(bad_fields(value, f"{path}[{i}]"))
     return found
+
+
+SHOWN_FIELDS = 20  # a refusal names at most this many fields …
+SHOWN_NAME = 64  # … each at most this many characters
+
+
+def shown_errors(errors: dict[str, str]) -> dict[str, str]:
+    """`bad_fields`' answer in a form safe to send back: a field name is the client's own
+    bytes, so a character that is refused is shown as "?", a name is cut at `SHOWN_NAME`
+    characters ("…") and at most `SHOWN_FIELDS` fields are named (then "…": how many more)."""
+    shown: dict[str, str] = {}
+    for name in sorted(errors)[:SHOWN_FIELDS]:
+        safe = "".join("?" if bad_character(c) else c for c in name)
+        if len(safe) > SHOWN_NAME:
+            safe = safe[: SHOWN_NAME - 1] + "…"
+        shown[safe] = errors[name]
+    if len(errors) > SHOWN_FIELDS:
+        shown["…"] = f"and {len(errors) - SHOWN_FIELDS} more fields"
+    return shown

@@ -11,6 +11,7 @@ from django.utils import translation
 from madoguchi import pdf
 from madoguchi.incidents.constants import IncidentKind, Severity, Source
 from madoguchi.incidents.text import incident_text, reason_text
+from madoguchi.plaintext import spreadsheet_cell
 
 
 def incident_rows(content: dict[str, Any]) -> list[dict[str, Any]]:
@@ -72,21 +73,6 @@ def to_pdf(content: dict[str, Any], *, submitted: Any = None) -> bytes:
     return pdf.to_pdf(render_document(content, submitted=submitted))
 
 
-# A cell whose text starts with one of these is a formula to a spreadsheet (openpyxl even
-# stores a string starting with "=" as one): a note, a name or an incident's sentence written
-# by someone else must not run when an official opens the file (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    """`value` for a spreadsheet cell: text that a spreadsheet would read as a formula gets a
-    leading apostrophe (shown, so the reader sees the text was not a formula); anything else
-    as it is."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def to_xlsx(content: dict[str, Any], *, submitted: Any = None) -> bytes:
     from openpyxl import Workbook
 
@@ -115,7 +101,7 @@ def to_xlsx(content: dict[str, Any], *, submitted: Any = None) -> bytes:
         rows.append(("インシデント種別", "件数"))
         rows += kind_rows(content)
     for row in rows:
-        ws.append([safe_cell(v) for v in row])
+        ws.append([spreadsheet_cell(v) for v in row])
     ws2 = wb.create_sheet("インシデント")
     ws2.append(["ID", "日時", "種別", "理由", "重大度", "受付", "スタッフ", "記録", "内容"])
     for i in content["incidents"]:
@@ -125,7 +111,7 @@ def to_xlsx(content: dict[str, Any], *, submitted: Any = None) -> bytes:
             source = str(dict(Source.choices).get(i["source"], i["source"]))
         ws2.append(
             [
-                safe_cell(v)
+                spreadsheet_cell(v)
                 for v in (
                     i["id"],
                     i["at"],

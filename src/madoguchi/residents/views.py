@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.throttle import client_source
 from madoguchi.benefits.receipts import receipt_pdf
+from madoguchi.cases import selectors as case_selectors
 from madoguchi.desk.models import Completion
 from madoguchi.identity.access import chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import roles_required
@@ -332,7 +333,11 @@ def desk_email(request: HttpRequest, completion_id: int) -> HttpResponse:
 def case_notice(request: HttpRequest, pk: int, notice_id: int) -> HttpResponse:
     """A city official downloads a notice letter recorded on the case (as the resident got
     it); the read is recorded with the reason given for the case."""
-    row = Notice.objects.select_related("case", "holder").filter(pk=notice_id, case_id=pk).first()
+    row = (
+        Notice.objects.select_related("case", "holder")
+        .filter(pk=notice_id, case_id=pk, case__in=case_selectors.visible_cases(request.user))
+        .first()
+    )
     if row is None:
         raise Http404("No such notice on this case.")
     record_read(

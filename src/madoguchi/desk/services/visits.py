@@ -753,7 +753,7 @@ def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str,
         raise VisitRefused.of("no_open_visit")
     bad = text_rules.bad_fields(fields)
     if bad:
-        raise FieldsRefused(errors=bad)
+        raise FieldsRefused(errors=text_rules.shown_errors(bad))
     cleaned = handler.clean(visit, fields)  # raises ProcedureInvalid (a Refusal) as it is
     with transaction.atomic():
         locked = _require_open(desk_session)

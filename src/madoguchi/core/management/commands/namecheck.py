@@ -2,6 +2,9 @@
 
 import csv
 import json
+import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -9,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.cli import PlainErrors
 from madoguchi.namecheck import NameCheckResult, check, check_many
+from madoguchi.plaintext import spreadsheet_cell
 
 FIELDS = [
     "resident",
@@ -95,8 +99,9 @@ class Command(PlainErrors, BaseCommand):
             raise CommandError(f"{path} is not a UTF-8 CSV file: {exc}.") from exc
         rows = [_row(r, a, result) for (r, a), result in zip(pairs, check_many(pairs), strict=True)]
         if opts["output"]:
-            with open(opts["output"], "w", newline="", encoding="utf-8") as out:
-                self._emit(rows, out, as_json=opts["json"])
+            _write_whole(
+                Path(opts["output"]), lambda out: self._emit(rows, out, as_json=opts["json"])
+            )
             counts: dict[str, int] = {}
             for row in rows:
                 counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
@@ -112,4 +117,38 @@ class Command(PlainErrors, BaseCommand):
             return
         writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        # A name starting with = + - @ is a formula to the spreadsheet that opens the file.
+        writer.writerows({k: spreadsheet_cell(v) for k, v in row.items()} for row in rows)
+
+
+def _write_whole(path: Path, emit: Callable[[Any], None]) -> None:
+    """Write `path` whole or not at all: into a new file beside it, renamed over it at the
+    end. A path that cannot be written (a directory, a missing folder, no permission) is a
+    plain error; nothing is left half-written and an existing file stays as it was."""
+    if path.is_dir():
+        raise CommandError(f"Cannot write {path}: it is a directory; give a file name.")
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w",
+            newline="",
+            encoding="utf-8",
+            dir=path.parent,
+            prefix=f".{path.name}.",
+            suffix=".part",
+            delete=False,
+        ) as out:
+            part = Path(out.name)
+            try:
+                emit(out)
+            except BaseException:
+                out.close()
+                part.unlink(missing_ok=True)
+                raise
+        umask = os.umask(0)  # the file gets the usual permissions, not the temporary file's
+        os.umask(umask)
+        part.chmod(0o666 & ~umask)
+        os.replace(part, path)
+    except OSError as exc:
+        raise CommandError(
+            f"Cannot write {path}: {exc.strerror or exc}; nothing was written."
+        ) from exc
