@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,15 @@ PACKAGE = ROOT / "src" / "madoguchi"
 LANGUAGE = "ja"
 # The pure libraries (no Django, no translations), as import-linter declares them.
 PURE = ["card", "namecheck", "outside", "identity/tokens", "agent", "scenario", "scan"]
+
+
+def run(program: str, *args: str, cwd: Path | None = None) -> None:
+    """Run a gettext tool or django-admin (found on PATH, or given as a path); fail loudly."""
+    found = program if os.sep in program else shutil.which(program)
+    if found is None:
+        raise SystemExit(f"{program} not found: install gettext")
+    env = {**os.environ, "DEBUG": "1"}
+    subprocess.run([found, *args], cwd=cwd, check=True, env=env)  # noqa: S603 (our own arguments)
 
 
 def catalogue(owner: Path) -> Path:
@@ -102,7 +112,7 @@ def extract(owner: Path, apps: list[Path]) -> Path:
     ignores = [f"{p}/*" for p in PURE]
     if owner == PACKAGE:
         ignores += [f"{app.name}/*" for app in apps]
-    args = [
+    run(
         str(Path(sys.executable).parent / "django-admin"),
         "makemessages",
         "-l",
@@ -111,8 +121,8 @@ def extract(owner: Path, apps: list[Path]) -> Path:
         "--settings=madoguchi.settings",
         f"--pythonpath={ROOT / 'src'}",
         *[a for i in ignores for a in ("-i", i)],
-    ]
-    subprocess.run(args, cwd=owner, check=True, env={**os.environ, "DEBUG": "1"})
+        cwd=owner,
+    )
     pot = owner / "locale" / "django.pot"
     if owner != PACKAGE:  # source lines as the shared catalogue writes them: cases/views.py:12
         lines = pot.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -139,24 +149,17 @@ def main() -> int:
     changed = []
     with tempfile.TemporaryDirectory() as tmp:
         compendium = Path(tmp) / "compendium.po"
-        subprocess.run(
-            ["msgcat", "--use-first", "-o", str(compendium)]
-            + [str(catalogue(o)) for o in everyone],
-            check=True,
-        )
+        run("msgcat", "--use-first", "-o", str(compendium), *[str(catalogue(o)) for o in everyone])
         for owner in selected:
             po = catalogue(owner)
             pot = extract(owner, apps)
             old = Path(tmp) / "old.po"
             old.write_bytes(before[owner])
-            subprocess.run(
-                ["msgmerge", "-q", "--no-fuzzy-matching", "-C", str(compendium)]
-                + ["-o", str(po), str(old), str(pot)],
-                check=True,
-            )
+            merge = ["-q", "--no-fuzzy-matching", "-C", str(compendium), "-o", str(po)]
+            run("msgmerge", *merge, str(old), str(pot))
             pot.unlink()
             # Strings no longer extracted here go (a moved one is in its new catalogue now).
-            subprocess.run(["msgattrib", "--no-obsolete", "-o", str(po), str(po)], check=True)
+            run("msgattrib", "--no-obsolete", "-o", str(po), str(po))
             old_text = before[owner].decode()
             text = minimal(old_text, po.read_text(encoding="utf-8"))
             if text == old_text:
@@ -166,7 +169,7 @@ def main() -> int:
                 changed.append(po.relative_to(ROOT))
             # Compiled (also after a translation filled in by hand); written only if it differs.
             mo, fresh = po.with_suffix(".mo"), Path(tmp) / "fresh.mo"
-            subprocess.run(["msgfmt", "-o", str(fresh), str(po)], check=True)
+            run("msgfmt", "-o", str(fresh), str(po))
             if not mo.exists() or mo.read_bytes() != fresh.read_bytes():
                 mo.write_bytes(fresh.read_bytes())
                 changed.append(mo.relative_to(ROOT))
