@@ -4,6 +4,7 @@ read nothing of each other run at once."""
 
 import threading
 import time
+from datetime import timedelta
 
 import duckdb
 import ibis
@@ -13,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from madoguchi.scan import engine, namematch, rules
-from tests.scan.builders import Desk, family
+from tests.scan.builders import DAY, Desk, family
 
 STRANGER = "ｻﾄｳ ﾐﾂｺ"
 
@@ -118,3 +119,67 @@ def test_a_failing_step_fails_the_scan_with_its_own_error(duck):
         duck.to_arrow(second)
     tables = duck.register(desk().tables())
     assert duck.to_arrow(duck.findings(tables)).num_rows == 1
+
+
+def _kept_columns(eng) -> list[tuple[str, ...]]:
+    rows = eng.con.con.execute(
+        "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
+        "WHERE database_name = ? GROUP BY table_name ORDER BY table_name",
+        [engine.STEPS_CATALOG],
+    ).fetchall()
+    return [tuple(cols) for _, cols in rows]
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_step_one_drops_every_link_with_its_reading_once_read(parts, monkeypatch):
+    """Step (1) keeps every link with its resident's reading (at 100M links 12.5M rows a
+    partition) and the checked pairs; no later step reads them, so they are dropped once the
+    partition's mismatched links are kept, instead of holding memory (and spilling) to the
+    end. The findings are the same."""
+    with engine.connect("duckdb", threads=2) as eng:
+        tables = eng.register(desk().tables())
+        monkeypatch.setattr(eng, "parts", lambda _tables: parts)
+        found = eng.to_arrow(eng.findings(tables)).to_pylist()
+        assert [(f["link_id"], f["cause"]) for f in found] == [("L2", "typed_wrong_id")]
+        kept = _kept_columns(eng)
+    assert ("link_id", "holder", "a_name") not in kept
+    assert ("p_name", "p_holder", "own") not in kept
+    # The mismatched links of each partition stay (step (3) reads them).
+    assert kept.count(("b_link", "b_own")) == parts
+
+
+def test_desk_windows_read_the_same_events_as_the_join(tmp_path):
+    """The report's timelines: the desk events at each key's terminal within its window, found
+    by their row numbers in the Parquet file and read whole only for those rows, are the
+    events the join over the registered table gives; a table not read from its own Parquet
+    file (CSV) gets None (the caller joins)."""
+    d = Desk()
+    family(d)
+    d.event(0, "login")
+    d.visit(1, "A", [("L1", "ﾔﾏﾀﾞ ﾀﾛｳ")])
+    d.visit(100, "B", [("L2", "ｽｽﾞｷ ｲﾁﾛｳ")])
+    d.event(3000, "logout")
+    d.event(2, "login", term="T2", staff="S2")
+    d.write(tmp_path / "in")
+    keys = pa.table(
+        {
+            "terminal_id": ["T1", "T1", "T9"],
+            "lo": [DAY, DAY + timedelta(minutes=100), DAY],
+            "hi": [DAY + timedelta(minutes=10), DAY + timedelta(minutes=100), DAY],
+        }
+    )
+    with engine.connect("duckdb", threads=2) as eng:
+        reg = eng.register_files(tmp_path / "in")
+        found = eng.desk_windows(keys)
+        k = eng.register({"keys": keys})["keys"]
+        ev = reg["desk_events"]
+        j = ev.join(k, [ev.terminal_id == k.terminal_id, ev.at >= k.lo, ev.at <= k.hi])
+        joined = eng.to_arrow(j.select(*(ev[c] for c in ev.columns)).distinct())
+    # Login, card read, commit and card removal; then B's card read; nothing at T9 or T2.
+    assert found is not None
+    assert found.num_rows == joined.num_rows == 5
+    order = [(c, "ascending") for c in joined.column_names]
+    assert found.sort_by(order).equals(joined.sort_by(order))
+    with engine.connect("duckdb", threads=1) as eng:
+        eng.register(d.tables())
+        assert eng.desk_windows(keys) is None

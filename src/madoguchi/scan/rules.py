@@ -54,6 +54,10 @@ def _hash(value: str) -> dt.uint64:
 
 Keep = Callable[[ir.Table], ir.Table]
 
+Release = Callable[[list[ir.Table]], None]
+"""Says that no step given from now on reads these kept tables: an engine may drop them once the
+steps given so far that read them have run (``engine.Engine``), so that they hold no memory."""
+
 
 def partition_of(col: ir.StringValue, parts: int) -> ir.IntegerValue:
     """The partition (0 to ``parts`` - 1) a row falls in by the hash of ``col``."""
@@ -71,8 +75,8 @@ def _union(tables: list[ir.Table]) -> ir.Table:
 
 def _checked(
     f: ir.Table, name: str, holder: str, namecheck: Callable[..., ir.Value], keep: Keep
-) -> ir.Table:
-    """``f`` with ``own``: its holder against its reading, each distinct (reading, holder)
+) -> tuple[ir.Table, list[ir.Table]]:
+    """The rows and the kept tables they read (``_mismatched`` releases them once kept). ``f`` with ``own``: its holder against its reading, each distinct (reading, holder)
     pair checked once (names repeat across a country: far fewer UDF calls than rows). The
     checked pairs are kept apart: joined straight back to the rows they came from, DuckDB
     sees a join of ``f`` with its own distinct keys, drops it and calls the UDF on every
@@ -81,9 +85,8 @@ def _checked(
     fv = f.view()
     pairs = fv.select(p_name=fv[name], p_holder=fv[holder]).distinct()
     pairs = keep(pairs.mutate(own=namecheck(pairs.p_name, pairs.p_holder)))
-    return f.left_join(pairs, [f[name] == pairs.p_name, f[holder] == pairs.p_holder]).select(
-        f, pairs.own
-    )
+    joined = f.left_join(pairs, [f[name] == pairs.p_name, f[holder] == pairs.p_holder])
+    return joined.select(f, pairs.own), [f, pairs]
 
 
 def _split_by_filter(table: ir.Table, column: str, parts: int) -> list[ir.Table]:
@@ -102,7 +105,7 @@ in one pass instead, ``engine.Engine``)."""
 
 
 def _mismatched(
-    ln: ir.Table, a: ir.Table, namecheck: Callable[..., ir.Value], keep: Keep
+    ln: ir.Table, a: ir.Table, namecheck: Callable[..., ir.Value], keep: Keep, release: Release
 ) -> ir.Table:
     """The links ``ln`` (of one partition by resident) whose holder is not a match for their
     own resident (``a``, the residents of that partition), with that check (``b_link``,
@@ -110,12 +113,16 @@ def _mismatched(
     checked once (names repeat across a country: far fewer UDF calls)."""
     # A link without a resident gets no check (null): never a mismatch here, as before.
     f = ln.inner_join(a, ln.resident_id == a.a_id).select(ln.link_id, ln.holder, a.a_name)
-    j = _checked(f, "a_name", "holder", namecheck, keep)
+    j, read = _checked(f, "a_name", "holder", namecheck, keep)
     j = j.select(b_link=j.link_id, own=j.own)
     # A condition over both sides (link IDs are never null): a filter on the check alone
     # lets DuckDB turn the left join into an inner one and reorder it, joining the residents
     # with every failing pair of the same reading before the links.
-    return j.filter((j.own != MATCH) | j.b_link.isnull()).select("b_link", b_own=j.own)
+    bad = keep(j.filter((j.own != MATCH) | j.b_link.isnull()).select("b_link", b_own=j.own))
+    # Every link of the partition with its resident's reading (at 100M links 12.5M rows a
+    # partition, 100M in all), and the checked pairs: read by nothing after this step.
+    release(read)
+    return bad
 
 
 def _link_holders(t: dict[str, ir.Table]) -> tuple[ir.Table, ir.Table]:
@@ -244,6 +251,7 @@ def features(
     materialize: Callable[[ir.Table], ir.Table] | None = None,
     parts: int = 1,
     split: Split | None = None,
+    release: Release | None = None,
 ) -> ir.Table:
     """One row per suspicious link (name not a match, or desk evidence out of order) with the
     evidence columns the rules read. Links whose holder matches the resident and whose commit
@@ -263,13 +271,16 @@ def features(
     ``materialize`` is applied to each step's result before the next reads it (several
     times): an engine passes its ``cache`` so each runs once; the expression is the same
     either way. ``split`` splits a table into the partitions (by default each a filter over
-    the whole table: ``_split_by_filter``); the rows are the same either way."""
+    the whole table: ``_split_by_filter``); the rows are the same either way. ``release`` is
+    told of kept tables no later step reads (step (1)'s every link with its resident's
+    reading), so that an engine can drop them."""
     keep: Keep = materialize or (lambda x: x)
+    free: Release = release or (lambda tables: None)
     cut: Split = split or _split_by_filter
     links, res = t["links"], t["residents"]
     ln, a = _link_holders(t)
     by_resident = zip(cut(ln, "resident_id", parts), cut(a, "a_id", parts), strict=True)
-    bad = _union([keep(_mismatched(lk, ak, namecheck, keep)) for lk, ak in by_resident])
+    bad = _union([_mismatched(lk, ak, namecheck, keep, free) for lk, ak in by_resident])
     by_terminal = cut(_window_rows(t["desk_events"]), "terminal_id", parts)
     ev = _union([keep(_evidence(ek, bad)) for ek in by_terminal])
 

@@ -148,6 +148,9 @@ def _timeline_events(eng: engines.Engine, events: ir.Table, keys: pa.Table) -> p
     engine (a join on the terminal and the time), so only those events leave it."""
     if keys.num_rows == 0:
         return eng.to_arrow(events.limit(0))
+    found = eng.desk_windows(keys.select(["terminal_id", "lo", "hi"]))
+    if found is not None:
+        return found
     k = eng.register({"timeline_keys": keys})["timeline_keys"]
     joined = events.join(
         k, [events.terminal_id == k.terminal_id, events.at >= k.lo, events.at <= k.hi]

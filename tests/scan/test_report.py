@@ -1,0 +1,70 @@
+"""The scan's HTML report: counts per cause and municipality over every finding, and only the
+highest-scored findings shown with their evidence (made Python rows only for those)."""
+
+from datetime import datetime
+
+import pyarrow as pa
+
+from madoguchi.scan import report
+
+
+def _findings() -> pa.Table:
+    rows = [
+        # link, cause, score, municipality, terminal
+        ("L1", "typed_wrong_id", 0.8, "131016", "T1"),
+        ("L2", "logout_omission", 0.97, "011002", "T1"),
+        ("L3", "logout_omission", 0.97, "131016", ""),
+        ("L4", "family_account", 0.9, "131016", None),
+        ("L0", "lent_terminal", 0.6, "131016", "T2"),
+    ]
+    n = len(rows)
+    return pa.table(
+        {
+            "link_id": [r[0] for r in rows],
+            "cause": [r[1] for r in rows],
+            "score": [r[2] for r in rows],
+            "rule": [f"{r[1]}.v1" for r in rows],
+            "resident_id": ["A"] * n,
+            "other_resident_id": ["B"] * n,
+            "programme": ["mynapoint_2"] * n,
+            "channel": ["desk"] * n,
+            "municipality_code": [r[3] for r in rows],
+            "terminal_id": [r[4] for r in rows],
+            "staff_id": ["S1"] * n,
+            "linked_at": [datetime(2022, 8, 1, 9, 0)] * n,
+            "account_hash": ["h"] * n,
+            "account_last4": ["1234"] * n,
+            "holder_check": pa.array([2] * n, pa.int8()),
+            "session_staff": ["S1"] * n,
+        }
+    )
+
+
+def _html(limit: int) -> str:
+    f = _findings()
+    summary = report.Summary(
+        engine="duckdb",
+        input_dir="in",
+        rows={"links": 10},
+        started=datetime(2026, 12, 1, 4, 0),
+        seconds=1.0,
+        findings=f.num_rows,
+        timeline_limit=limit,
+    )
+    return report.to_html(f, summary, {})
+
+
+def test_the_report_counts_every_finding_and_shows_the_highest_scored_first():
+    html = _html(2)
+    # Per cause over all five; per municipality in code order, each cause's count.
+    assert f"<td>{report.CAUSE_JA['logout_omission']}</td><td class='n'>2</td>" in html
+    assert html.index("<tr><td>011002</td>") < html.index("<tr><td>131016</td>")
+    muni = html[html.index("<tr><td>131016</td>") :].split("</tr>")[0]
+    assert muni.count("<td class='n'>1</td>") == 4  # one of each cause but wrong card
+    # Two shown: the highest score first, a tie by link ID; the rest are in findings.parquet.
+    shown = [h.split("：")[0] for h in html.split("<h3>")[1:]]
+    assert shown == ["L2", "L3"]
+    # Three findings at a terminal (an empty or missing terminal is none) exceed the two shown.
+    assert "2 件まで示します" in html
+    assert "件まで示します" not in _html(3)
+    assert [h.split("：")[0] for h in _html(0).split("<h3>")[1:]] == []
