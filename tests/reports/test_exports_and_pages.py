@@ -231,3 +231,59 @@ def test_every_page_and_export_with_personal_data_is_no_store(client, day_with_i
         r = client.get(path)
         assert "no-store" in r.get("Cache-Control", ""), (path, r.status_code)
         assert "private" in r["Cache-Control"], path
+
+
+def test_the_exports_name_the_incident_kind_in_japanese_whoever_generated_them(
+    day_with_incidents, supervisor
+):
+    """A report generated on an English page froze its kinds in English ("Outside system
+    failure"), and its Japanese PDF and workbook printed them so; the workbook's time read
+    `2026-11-30T21:58:42+09:00`. The page shows the kind in its reader's language."""
+    from django.utils import translation
+
+    terminal, day = day_with_incidents
+    with translation.override("en"):
+        report = services.daily_report_submit(actor=supervisor, terminal=terminal, day=day)
+    with translation.override("en"):
+        english = str(IncidentKind.OUTSIDE_FAILURE.label)
+    with translation.override("ja"):
+        japanese = str(IncidentKind.OUTSIDE_FAILURE.label)
+    assert {i["kind_label"] for i in report.snapshot["incidents"]} != {japanese}
+    text = check_pdf(exports.to_pdf(report.snapshot, submitted=report)).replace("\n", "")
+    assert japanese.replace(" ", "") in text.replace(" ", "")
+    rows = list(
+        load_workbook(io.BytesIO(exports.to_xlsx(report.snapshot, submitted=report)))[
+            "インシデント"
+        ].iter_rows(values_only=True)
+    )[1:]
+    assert {r[2] for r in rows} == {japanese}
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", r[1]) for r in rows)
+    with translation.override("en"):
+        assert {i["kind_label"] for i in exports.incident_rows(report.snapshot)} == {english}
+
+
+def test_the_workbook_gives_a_refusals_reason_in_words(desk, supervisor):
+    """The workbook's 理由 column held the refusal's code (`card_removed`); an incident whose
+    sentence carries its reason gives it in Japanese, one without keeps the code."""
+    from madoguchi.incidents import text as incident_text
+
+    summary, text = incident_text.sentence(
+        incident_text.CARD_AUTH_REFUSED,
+        reason=incident_text.by_language(
+            ja="カードの有効期限が切れています", en="The card expired"
+        ),
+    )
+    fields = {"kind": IncidentKind.VISIT_START_REFUSED, "reason_code": "card_expired"}
+    incidents.incident_record(
+        **fields,
+        severity=Severity.LOW,
+        summary=summary,
+        terminal=desk.terminal,
+        detail={"text": text},
+    )
+    Incident.objects.update(occurred_at=F("occurred_at") - timedelta(days=1))
+    day = timezone.localdate() - timedelta(days=1)
+    report = services.daily_report_submit(actor=supervisor, terminal=desk.terminal, day=day)
+    wb = load_workbook(io.BytesIO(exports.to_xlsx(report.snapshot, submitted=report)))
+    rows = list(wb["インシデント"].iter_rows(values_only=True))[1:]
+    assert [r[3] for r in rows] == ["カードの有効期限が切れています"]

@@ -15,12 +15,14 @@ from madoguchi.plaintext import spreadsheet_cell
 
 
 def incident_rows(content: dict[str, Any]) -> list[dict[str, Any]]:
-    """The report's incidents for people: the severity in words (低, not low) in the active
-    language, the time as `2026-11-30 21:58:42`. Display only: the content stays as frozen."""
+    """The report's incidents for people: the kind and the severity in words (低, not low) in
+    the active language (the frozen `kind_label` is in the language of whoever generated the
+    content), the time as `2026-11-30 21:58:42`. Display only: the content stays as frozen."""
     labels = dict(Severity.choices)
     return [
         {
             **i,
+            "kind_label": _kind_label(str(i.get("kind"))) if i.get("kind") else i.get("kind_label"),
             "severity_label": str(labels.get(i["severity"], i["severity"])),
             "at_text": str(i["at"]).replace("T", " ")[:19],
         }
@@ -104,20 +106,23 @@ def to_xlsx(content: dict[str, Any], *, submitted: Any = None) -> bytes:
         ws.append([spreadsheet_cell(v) for v in row])
     ws2 = wb.create_sheet("インシデント")
     ws2.append(["ID", "日時", "種別", "理由", "重大度", "受付", "スタッフ", "記録", "内容"])
-    for i in content["incidents"]:
-        with translation.override("ja"):  # the workbook is in Japanese
+    with translation.override("ja"):  # the workbook is in Japanese
+        incidents = incident_rows(content)
+    for i in incidents:
+        with translation.override("ja"):
             sentence = incident_text(i)
-            severity = str(dict(Severity.choices).get(i["severity"], i["severity"]))
             source = str(dict(Source.choices).get(i["source"], i["source"]))
+            # The refusal's own reason in words when the incident carries it, else its code.
+            reason = reason_text(i.get("text")) or i["reason"]
         ws2.append(
             [
                 spreadsheet_cell(v)
                 for v in (
                     i["id"],
-                    i["at"],
+                    i["at_text"],
                     i["kind_label"],
-                    i["reason"],  # the code, kept for sorting and filtering in the sheet
-                    severity,
+                    reason,
+                    i["severity_label"],
                     i["visit"],
                     i["staff"],
                     source,
