@@ -320,3 +320,23 @@ def test_an_official_of_another_city_cannot_open_or_list_the_citys_cases(client,
     assert theirs.reference not in listed
     page = reverse("cases:detail", args=[at_desk.pk]) + "?reason=case_work"
     assert client.get(page).status_code == 200
+
+
+def test_a_residents_text_in_the_markdown_report_is_plain_text(official):
+    """A resident's "not me" comment reaches the case's summary and the report's timeline: in
+    the Markdown download it was an image a viewer fetches, a link and raw HTML."""
+    hostile = (
+        "![x](https://evil.example/a.png) <img src=https://evil.example/b.png> "
+        "[市の窓口](https://evil.example/) `code`\n# 見出し\r\n<script>alert(1)</script>"
+    )
+    case = open_case(official, summary=hostile)
+    md = document.to_markdown(document.build(case))
+    assert "![x](" not in md
+    # Every angle bracket, square bracket and backtick is escaped: no HTML, link or image.
+    assert not re.search(r"(?<!\\)[<>\[\]`]", md)
+    assert "\\<img src=https://evil.example/b.png\\>" in md
+    assert "\\[市の窓口\\](https://evil.example/)" in md  # the text stays readable
+    assert "\n# 見出し" not in md
+    headings = [line for line in md.splitlines() if line.startswith("#")]
+    assert headings == [line for line in headings if line.startswith(("## ", "### "))]
+    assert len(headings) == 5

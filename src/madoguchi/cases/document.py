@@ -3,6 +3,7 @@ reports: title, introduction, 1 内容, 2 原因, 3 経緯, 4 再発防止策, a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,17 +153,29 @@ def build(case: Case) -> ReportDocument:
     )
 
 
+_MARKDOWN = re.compile(r"([\\`<>\[\]])")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def md(text: str) -> str:
+    """`text` as plain Markdown text: a summary may carry a resident's own comment, and a
+    Markdown viewer would fetch `![](https://…)` or `<img src=…>`, follow `[…](…)` or render
+    HTML. Backslash, backtick, angle and square brackets are escaped (no image, link or HTML
+    can start), and a line break within one line becomes a space (no new block or heading)."""
+    return _LINE_BREAK.sub(" ", _MARKDOWN.sub(r"\\\1", text))
+
+
 def to_markdown(doc: ReportDocument) -> str:
     def items(lines: list[str]) -> str:
-        return "\n".join(f"- ・{line}" for line in lines)
+        return "\n".join(f"- ・{md(line)}" for line in lines)
 
     c = doc.contact
-    contact = f"問い合わせ先\t担当課：{c['department']} 電話：{c['phone']}"
+    contact = f"問い合わせ先\t担当課：{md(c['department'])} 電話：{md(c['phone'])}"
     if c.get("fax"):
-        contact += f" ファックス：{c['fax']}"
+        contact += f" ファックス：{md(c['fax'])}"
     parts = [
-        f"## {doc.title}",
-        "\n\n".join(doc.introduction),
+        f"## {md(doc.title)}",
+        "\n\n".join(md(p) for p in doc.introduction),
         "### 1 内容",
         items(doc.content),
         "### 2 原因",
