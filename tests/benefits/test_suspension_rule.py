@@ -158,3 +158,41 @@ def test_two_desks_linking_a_suspended_links_account_at_once_one_wins(pki, syste
     services.link_suspend(PaymentLink.objects.get(), actor=_official(), reason="CASE-00001")
     _race(pki, "point_application", apply_fields())
     assert PaymentLink.objects.filter(status=LinkStatus.EFFECTIVE).count() == 1
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_the_migration_to_this_rule_names_the_holders_it_cannot_apply_to(trusted, desk):
+    """Before the rule a resident whose registration was suspended could register another; such
+    data makes the constraint's migration stop with the holders named, not a bare IntegrityError."""
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("dropping a constraint inside the test's transaction needs PostgreSQL's DDL")
+    step = importlib.import_module(
+        "madoguchi.benefits.migrations.0008_public_fund_suspended_holds_resident"
+    )
+    a, c = trusted.card("A"), trusted.card("C")
+    start_visit(desk, a)
+    prepare(desk, kind="public_fund_account", **public_fund())
+    commit(desk, a)
+    wrong = PublicFundAccount.objects.get()
+    services.public_fund_suspend(wrong, actor=_official(), reason="CASE-00001: 利用停止")
+    start_visit(desk, c)
+    prepare(desk, kind="public_fund_account", **public_fund())
+    commit(desk, c)
+    step.refuse_two_places(apps, None)  # one place each: nothing to say
+
+    # The data an earlier version could leave: A's suspended one and a later effective one.
+    constraint = next(
+        con
+        for con in PublicFundAccount._meta.constraints
+        if con.name == "benefits_one_public_fund_account_per_holder"
+    )
+    with connection.schema_editor() as editor:
+        editor.remove_constraint(PublicFundAccount, constraint)
+    PublicFundAccount.objects.exclude(pk=wrong.pk).update(holder_id=wrong.holder_id)
+    with pytest.raises(RuntimeError, match=rf"\[{wrong.holder_id}\].*nothing was changed"):
+        step.refuse_two_places(apps, None)
