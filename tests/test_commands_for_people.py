@@ -97,6 +97,24 @@ def test_a_database_nobody_answers_is_one_line_not_a_traceback(tmp_path):
     assert "DATABASE_URL" in done.stderr
 
 
+@pytest.mark.parametrize("bench", ["completion", "audit"])
+def test_a_bench_without_postgresql_is_one_line_saying_what_to_set(tmp_path, bench):
+    """`madoguchi bench completion` / `bench audit` as a newcomer types them (no DATABASE_URL:
+    SQLite) or pointing at a server nobody answers: one line, not a traceback or Django's
+    warning about the maintenance database."""
+    done = run(tmp_path, "bench", bench, "--desks", "1", "--seconds", "1")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"bench {bench} needs PostgreSQL (DATABASE_URL is sqlite)")
+    assert "set DATABASE_URL=postgres://" in done.stderr
+    url = "postgres://postgres@127.0.0.1:1/madoguchi"  # port 1: nothing listens there
+    done = run(tmp_path, "bench", bench, "--desks", "1", DATABASE_URL=url)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("madoguchi: database error: ")
+
+
 def test_the_scan_over_files_needs_no_configuration_and_prints_no_pdf_progress(tmp_path):
     """docs/scan.md's first commands, as a newcomer types them: generate, run (the PDF report
     included), evaluate. Only `--record` (which stores the run) needs the settings."""

@@ -179,7 +179,7 @@ def run(
 
     from .completion import create_database, drop_database
 
-    name, original = create_database()
+    name, original = create_database("audit")
     result = AuditResult(events=events, clients=clients, load_before=os.getloadavg())
     try:
         call_command("migrate", verbosity=0, interactive=False)

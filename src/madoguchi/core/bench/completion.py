@@ -187,16 +187,28 @@ def _database_url(settings_dict: dict[str, Any], name: str) -> str:
     return f"postgres://{auth}@{host}:{port}/{name}"
 
 
-def create_database() -> tuple[str, dict[str, Any]]:
-    """A fresh database on the configured PostgreSQL server; Django is switched over to it."""
+def create_database(bench: str = "completion") -> tuple[str, dict[str, Any]]:
+    """A fresh database on the configured PostgreSQL server; Django is switched over to it.
+
+    `bench` names the benchmark in the refusal when DATABASE_URL is not PostgreSQL."""
+    import warnings
+
     from django.db import connection
 
     if connection.vendor != "postgresql":
-        raise BenchError("bench completion needs PostgreSQL: set DATABASE_URL=postgres://...")
+        raise BenchError(
+            f"bench {bench} needs PostgreSQL (DATABASE_URL is {connection.vendor}): "
+            "set DATABASE_URL=postgres://USER@HOST:PORT/DATABASE; the bench creates and drops "
+            "a database of its own on that server."
+        )
     name = f"madoguchi_bench_{os.getpid()}"
-    with connection._nodb_cursor() as cursor:  # the server's maintenance database
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
+    with warnings.catch_warnings():
+        # Django warns when the maintenance database 'postgres' cannot be reached and tries the
+        # configured one; if neither answers, the OperationalError says why in one line.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with connection._nodb_cursor() as cursor:  # the server's maintenance database
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            cursor.execute(f'CREATE DATABASE "{name}"')
     original = dict(connection.settings_dict)
     connection.close()
     connection.settings_dict["NAME"] = name

@@ -198,6 +198,12 @@ class Command(PlainErrors, BaseCommand):
             )
         if opts["pairs"] < 1 or (opts["repeat"] is not None and opts["repeat"] < 1):
             raise CommandError("--pairs and --repeat must be at least 1.")
+        from madoguchi.core.bench.completion import BenchError
+
         for bench_name in selected:
-            for line in BENCHES[bench_name](opts):
+            try:
+                lines = BENCHES[bench_name](opts)
+            except BenchError as exc:  # no PostgreSQL, a server that did not start: one line
+                raise CommandError(str(exc)) from exc
+            for line in lines:
                 self.stdout.write(line)
