@@ -74,6 +74,47 @@ def test_wrong_type_in_csv(good, tmp_path):
         schema.load(csv_dir)
 
 
+@pytest.mark.parametrize(
+    ("table", "old", "new", "column"),
+    [
+        ("residents", None, "1990-02-30", "birth_date"),
+        ("residents", None, "1991-02-29", "birth_date"),
+        ("desk_events", r"2022-08-01 09:01:00(\.0+)?", "2022-02-30 09:01:00", "at"),
+        ("desk_events", r"2022-08-01 09:01:00(\.0+)?", "2022-08-01T23:59:60", "at"),
+    ],
+)
+def test_a_day_or_second_that_does_not_exist_is_refused_not_moved_on(
+    good, tmp_path, table, old, new, column
+):
+    """strptime reads 30 February as 2 March and a 60th second as the next minute: the
+    check refuses them with the file, the column and the row, not an Arrow message or a
+    silently shifted date."""
+    tables = schema.load(good)
+    csv_dir = tmp_path / "csv"
+    csv_dir.mkdir()
+    for name, t in tables.items():
+        pacsv.write_csv(t, csv_dir / f"{name}.csv")
+    path = csv_dir / f"{table}.csv"
+    text = path.read_text()
+    if old is None:  # the first resident's birth date
+        lines = text.splitlines()
+        lines[1] = lines[1].replace(",,,", f",,{new},", 1)  # name_kanji, birth_date empty
+        text = "\n".join(lines) + "\n"
+    else:
+        text = re.sub(old, new, text, count=1)
+    assert new in text
+    path.write_text(text)
+    with pytest.raises(
+        schema.InputError,
+        match=rf"{table}.csv, column '{column}': row \d+ has '{new}', not a date.*: no such day",
+    ):
+        schema.load(csv_dir)
+    out = tmp_path / "out"
+    with pytest.raises(CommandError, match=rf"column '{column}': row \d+ has '{new}'"):
+        call_command("scan", "run", str(csv_dir), "--out", str(out), "--no-pdf")
+    assert not out.exists()
+
+
 def test_wrong_type_in_parquet(good):
     _rewrite(good, "links", lambda t: t.set_column(6, "linked_at", pa.array([1.5])))
     with pytest.raises(

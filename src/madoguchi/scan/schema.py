@@ -239,6 +239,21 @@ def _first_row(mask: pa.Array) -> int:
     return int(pc.index(mask, True).as_py())
 
 
+def _rolled_over(plain: pa.Array, parsed: pa.Array) -> pa.Array:
+    """Where strptime moved an impossible day or second on instead of refusing it
+    (`1990-02-30` parses as 2 March, `23:59:60` as the next minute): the day and the
+    second it gives differ from the ones written."""
+    parts = pc.extract_regex(plain, r"^\d+-\d+-(?P<d>\d+)(?:T\d+:\d+:(?P<s>\d+))?")
+    day = pc.struct_field(parts, "d")
+    second = pc.struct_field(parts, "s")
+    wrong_day = pc.not_equal(pc.cast(day, pa.int64()), pc.day(parsed))
+    given = pc.invert(pc.equal(second, ""))
+    wrong_second = pc.and_kleene(
+        given, pc.not_equal(pc.cast(pc.if_else(given, second, "0"), pa.int64()), pc.second(parsed))
+    )
+    return pc.or_kleene(wrong_day, wrong_second)
+
+
 def _convert(path: Path, spec: Column, col: pa.Array, offset: int) -> pa.Array:
     src = col.type
     if spec.type == src:
@@ -260,14 +275,16 @@ def _convert(path: Path, spec: Column, col: pa.Array, offset: int) -> pa.Array:
             text = pc.replace_substring(text, " ", "T", max_replacements=1)
         plain = pc.replace_substring_regex(text, r"\.\d{1,9}$", "") if when else text
         parsed = pc.strptime(plain, fmt, "us", error_is_null=True)
-        bad = pc.and_(pc.is_null(parsed), pc.invert(pc.is_null(text)))
+        rolled = _rolled_over(plain, parsed).fill_null(False)
+        bad = pc.or_(pc.and_(pc.is_null(parsed), pc.invert(pc.is_null(text))), rolled)
         if pc.any(bad).as_py():
             row = _first_row(bad)
             kind = "date and time (YYYY-MM-DDTHH:MM:SS)" if when else "date (YYYY-MM-DD)"
+            why = ": no such day or second on the calendar" if rolled[row].as_py() else ""
             raise InputError(
                 str(path),
                 spec.name,
-                f"row {row_number(path, offset + row)} has {col[row].as_py()!r}, not a {kind}",
+                f"row {row_number(path, offset + row)} has {col[row].as_py()!r}, not a {kind}{why}",
             )
         if when:
             return pc.cast(text, TS)
