@@ -11,7 +11,7 @@ from madoguchi.checklists import services as checklists
 from madoguchi.checklists.models import ChecklistTick
 from madoguchi.desk import services
 from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
-from madoguchi.desk.models import Procedure, Visit
+from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.models import DeskSession
@@ -209,6 +209,12 @@ def test_end_records_after_items_ends_the_visit_and_pages_forget_it(trusted, sta
     r = staff_client.get("/desk/visit/receipt/")
     assert "PAY-A-0001" in r.content.decode()
     assert "no-store" in r["Cache-Control"]
+    # The digest is named for what it is (it read 「記録: 92d5…」, a bare code).
+    digest = Completion.objects.get().transaction_digest[:16]
+    said = "カードが署名した内容の照合番号（監査ログとの照合に使います）: <code>"
+    assert said + digest in r.content.decode()
+    english = staff_client.get("/desk/visit/receipt/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Fingerprint of what the card signed (to match the audit log): <code>" in english
     r = staff_client.post("/desk/visit/end/", {"item": ["receipt_handed", "visit_ended"]})
     assert r["Location"] == reverse("desk:terminal")
     visit.refresh_from_db()
