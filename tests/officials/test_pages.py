@@ -145,6 +145,27 @@ def test_supervisor_sees_only_their_contractor(client, two_visits):
     )
 
 
+def test_an_official_of_another_city_sees_none_of_the_citys_desks_visits_or_incidents(
+    client, two_visits
+):
+    """`/officials/` showed every city's desks, visits and sessions, `/officials/incidents/`
+    every city's incidents, and a visit's page (the resident's data) opened for any official."""
+    ours, theirs = two_visits
+    other_city = Organisation.objects.create(name="隣の市", kind=OrganisationKind.CITY)
+    stranger = factories.staff(Role.CITY_OFFICIAL)
+    stranger.organisation = other_city
+    stranger.save()
+    client.force_login(stranger)
+    html = client.get("/officials/").content.decode()
+    incidents = client.get("/officials/incidents/").content.decode()
+    for visit in (ours, theirs):
+        assert visit.reference not in html
+        assert visit.terminal.name not in html
+        assert visit.reference not in incidents
+        page = f"/officials/visits/{visit.public_id}/?reason=daily_check"
+        assert client.get(page).status_code == 404
+
+
 def test_visit_detail_shows_audit_trail_and_incident(client, two_visits):
     ours, _ = two_visits
     client.force_login(factories.staff(Role.CITY_OFFICIAL))

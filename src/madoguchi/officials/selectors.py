@@ -25,8 +25,10 @@ from madoguchi.benefits.models import (
 )
 from madoguchi.desk.events import VISITS_CARD_INSERTED, VISITS_CARD_REMOVED
 from madoguchi.desk.models import Visit
+from madoguchi.incidents.access import visible_incidents_q
 from madoguchi.incidents.models import Incident
 from madoguchi.terminals.models import DeskSession, Terminal
+from madoguchi.terminals.selectors import visible_terminals
 
 CITY_ROLES = {Role.CITY_OFFICIAL.value, Role.OPERATOR.value}
 ALLOWED_ROLES = CITY_ROLES | {Role.SUPERVISOR.value}
@@ -41,10 +43,9 @@ def sees_whole_city(user: Any) -> bool:
 
 
 def terminals_for(user: Any) -> QuerySet[Terminal]:
-    qs = Terminal.objects.select_related("contractor").order_by("name")
-    if sees_whole_city(user):
-        return qs
-    return qs.filter(contractor_id=user.organisation_id)
+    """The desks of `user`'s organisation: a city's contractors' for officials and operators
+    (never another city's), a contractor's own for its supervisors (`visible_terminals`)."""
+    return visible_terminals(user)
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -96,10 +97,10 @@ def signed_in_now(sessions: list[DeskSession], now: datetime | None = None) -> s
 
 
 def incidents_for(user: Any) -> QuerySet[Incident]:
+    """The incidents `user` may read, by the incidents app's one rule (`visible_incidents_q`):
+    those of the desks they see, and deskless ones of their organisation or its city."""
     qs = Incident.objects.select_related("visit", "terminal", "staff").order_by("-occurred_at")
-    if sees_whole_city(user):
-        return qs
-    return qs.filter(terminal__contractor_id=user.organisation_id)
+    return qs.filter(visible_incidents_q(user, terminals_for(user)))
 
 
 def audit_trail(visit: Visit) -> list[AuditEvent]:
