@@ -81,3 +81,77 @@ def test_an_event_after_the_newest_checkpoint_is_refused_with_the_way_forward():
     assert "checkpoint" not in str(refused.value)
     root, proof = _prove("--seq", str(n), "--size", str(n))
     merkle.verify_inclusion(leaves[n - 1], n - 1, n, proof, root)
+
+
+def _refused(*args: str) -> tuple[CommandError, str]:
+    out = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command("audit", "prove", *args, stdout=out)
+    return refused.value, out.getvalue()
+
+
+@pytest.mark.django_db
+def test_an_empty_log_and_a_size_of_zero_are_refused_before_anything_is_printed():
+    """`--size 0` was taken as "no size given" and proved over the newest checkpoint; a bad
+    argument printed the tree's root before its refusal; an empty log asked for --size 1..0."""
+    refused, out = _refused("--seq", "1")
+    assert str(refused) == "The audit log is empty: there is no event to prove yet."
+    assert out == ""
+    _log(3)
+    for args, sentence in [
+        (("--seq", "1", "--size", "0"), "--size must be 1..3 (the log holds 3)."),
+        (("--from", "1", "--size", "0"), "--size must be 1..3 (the log holds 3)."),
+        (("--seq", "4"), "--seq must be 1..3."),
+        (("--seq", "0"), "--seq must be 1..3."),
+        (("--from", "0"), "--from must be 1..3."),
+        (("--from", "3", "--size", "2"), "--from must be 1..2."),
+    ]:
+        refused, out = _refused(*args)
+        assert str(refused) == sentence
+        assert out == "", args
+
+
+def _suspended_triggers(sql: str, params: list) -> None:
+    from django.db import connection
+
+    from madoguchi.audit import triggers
+
+    with triggers.suspended(connection), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+@pytest.mark.django_db
+def test_no_proof_over_a_log_cut_below_or_rewritten_under_its_signed_checkpoint(audit_files):
+    """A proof over a log that no longer matches its signed checkpoint proves the wrong tree:
+    `audit prove` refuses (exit 1) and says what broke, as `audit verify` does."""
+    call_command("audit", "keygen", stdout=io.StringIO())
+    _log(4)
+    call_command("audit", "checkpoint", stdout=io.StringIO())
+    signed = AuditCheckpoint.objects.get()
+    _suspended_triggers("DELETE FROM audit_auditevent WHERE seq >= %s", [3])
+    refused, out = _refused("--seq", "1")
+    assert refused.returncode == 1
+    assert str(refused).startswith(
+        f"Signed checkpoint {signed.pk} vouches for {signed.size} events but the log holds only "
+        "2: events were removed."
+    )
+    assert out == ""
+    _log(4)  # the log grows past the checkpoint again, with other events
+    refused, out = _refused("--seq", "1", "--size", "6")
+    assert refused.returncode == 1
+    assert str(refused).startswith(
+        f"Events 1..{signed.size} do not match signed checkpoint {signed.pk}: the log was "
+        "rewritten."
+    )
+    assert out == ""
+
+
+@pytest.mark.django_db
+def test_a_broken_chain_gives_no_proof_and_names_the_event():
+    _log(3)
+    _suspended_triggers("DELETE FROM audit_auditevent WHERE seq = %s", [2])
+    refused, out = _refused("--seq", "1", "--size", "1")
+    assert refused.returncode == 1
+    assert "sequence number 2" in str(refused)
+    assert str(refused).endswith("No proof is given over a broken log.")
+    assert out == ""

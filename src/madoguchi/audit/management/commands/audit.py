@@ -49,7 +49,7 @@ class Command(PlainErrors, BaseCommand):
         prove.add_argument(
             "--size",
             type=int,
-            default=0,
+            default=None,
             help="Tree size (default: the newest signed checkpoint's, else the whole log).",
         )
         tail = sub.add_parser("tail", help="Print the last events with their display texts.")
@@ -90,17 +90,41 @@ class Command(PlainErrors, BaseCommand):
         )
         self.stdout.write(checkpoint.note, ending="")
 
-    def do_prove(self, *, seq: int | None, old_size: int | None, size: int, **_: Any) -> None:
+    def do_prove(
+        self, *, seq: int | None, old_size: int | None, size: int | None, **_: Any
+    ) -> None:
         using = router.db_for_read(AuditEvent) or DEFAULT_DB_ALIAS
         result = verify_chain(using, keep_leaves=True)
         if not result.ok:
-            raise CommandError(result.message, returncode=1)
+            raise CommandError(
+                f"{result.message} No proof is given over a broken log.", returncode=1
+            )
         leaves = result.leaves
+        if not leaves:
+            raise CommandError("The audit log is empty: there is no event to prove yet.")
+        checkpoints = AuditCheckpoint.objects.using(using)
+        newest = checkpoints.order_by("-size", "-pk").first()
+        # A checkpoint row that vouches for more events than the log holds, or for other ones,
+        # means the log was cut or rewritten: a proof over it would prove the wrong tree.
+        for signed in {newest, *checkpoints.filter(size=size or 0)} - {None}:
+            assert signed is not None
+            if signed.size > len(leaves):
+                raise CommandError(
+                    f"Signed checkpoint {signed.pk} vouches for {signed.size} events but the log "
+                    f"holds only {len(leaves)}: events were removed. No proof is given; "
+                    "`madoguchi audit verify` says more.",
+                    returncode=1,
+                )
+            if merkle.root(leaves[: signed.size]).hex() != signed.root_hash:
+                raise CommandError(
+                    f"Events 1..{signed.size} do not match signed checkpoint {signed.pk}: the "
+                    "log was rewritten. No proof is given; `madoguchi audit verify` says more.",
+                    returncode=1,
+                )
         # When no --size is given, the proof is over the newest signed checkpoint; a request
         # beyond it but within the log is refused with the two ways forward.
         beyond = ""
-        if not size:
-            newest = AuditCheckpoint.objects.using(using).order_by("-size").first()
+        if size is None:
             size = newest.size if newest is not None else len(leaves)
             if size < len(leaves):
                 beyond = (
@@ -110,16 +134,19 @@ class Command(PlainErrors, BaseCommand):
                 )
         if not 1 <= size <= len(leaves):
             raise CommandError(f"--size must be 1..{len(leaves)} (the log holds {len(leaves)}).")
+        # Every argument is checked before anything is printed.
+        if seq is not None and not 1 <= seq <= size:
+            hint = beyond if size < seq <= len(leaves) else ""
+            raise CommandError(f"--seq must be 1..{size}{hint}.")
+        if seq is None and (old_size is None or not 1 <= old_size <= size):
+            hint = beyond if old_size is not None and size < old_size <= len(leaves) else ""
+            raise CommandError(f"--from must be 1..{size}{hint}.")
         root = merkle.root(leaves[:size])
-        signed = AuditCheckpoint.objects.using(using).filter(size=size).first()
+        signed = checkpoints.filter(size=size).first()
         self.stdout.write(f"tree size {size}, root {root.hex()}")
         if signed is not None:
-            state = "matches" if signed.root_hash == root.hex() else "DOES NOT match"
-            self.stdout.write(f"signed checkpoint {signed.pk} for this size {state} the root")
+            self.stdout.write(f"signed checkpoint {signed.pk} for this size matches the root")
         if seq is not None:
-            if not 1 <= seq <= size:
-                hint = beyond if size < seq <= len(leaves) else ""
-                raise CommandError(f"--seq must be 1..{size}{hint}.")
             index = seq - 1
             proof = merkle.inclusion_proof(leaves[:size], index)
             merkle.verify_inclusion(leaves[index], index, size, proof, root)
@@ -128,9 +155,6 @@ class Command(PlainErrors, BaseCommand):
             )
         else:
             assert old_size is not None
-            if not 1 <= old_size <= size:
-                hint = beyond if size < old_size <= len(leaves) else ""
-                raise CommandError(f"--from must be 1..{size}{hint}.")
             old_root = merkle.root(leaves[:old_size])
             proof = merkle.consistency_proof(leaves[:size], old_size)
             merkle.verify_consistency(old_size, size, old_root, root, proof)
