@@ -394,3 +394,28 @@ def test_the_commit_kicks_the_call_at_once_without_the_worker(pki, sims, setting
     systems.close()
     assert OutsideCall.objects.get().state == "done"
     assert HealthInsuranceRegistration.objects.get().state == "registered"
+
+
+@uses_sims
+def test_reconcile_with_the_insurer_down_says_what_it_could_not_read_and_changed_nothing(
+    trusted, desk, sims
+):
+    """It printed the desk's sentence ("Could not reach the health insurer. Nothing was
+    linked. ...") to an operator; it now names the insurer's address, why, and that nothing
+    was compared or changed, and exits 1."""
+    from django.core.management import CommandError, call_command
+
+    _hi_completion(trusted, desk)
+    sims.insurer.control.set(fail_next=100)  # every attempt: 503
+    with pytest.raises(CommandError) as refused:
+        call_command("outside", "reconcile")
+    message = str(refused.value)
+    assert refused.value.returncode == 1
+    assert message.startswith(
+        f"reconcile: could not read the health insurer's registrations at {sims.insurer.base_url} "
+        "(it could not be reached: HTTP 503, "
+    )
+    assert "Nothing was compared or changed" in message
+    assert "linked" not in message
+    assert OutsideCall.objects.get().state == "pending"
+    assert not Incident.objects.exists()

@@ -9,14 +9,21 @@ import time
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
+from madoguchi.benefits import outside
 from madoguchi.benefits.models import OutsideCall
 from madoguchi.benefits.services import outbox
 from madoguchi.benefits.services.reconcile import reconcile
 from madoguchi.cli import PlainErrors
-from madoguchi.outside import OutsideError
+from madoguchi.outside import (
+    OutsideError,
+    OutsideProtocolError,
+    OutsideTimeout,
+    OutsideUnavailable,
+)
 
 
 class Command(PlainErrors, BaseCommand):
@@ -81,14 +88,36 @@ class Command(PlainErrors, BaseCommand):
         try:
             report = reconcile()
         except OutsideError as exc:
-            self.stderr.write(f"reconcile: the insurer's records are unavailable: {exc.message_en}")
-            raise SystemExit(1) from exc
+            # The outside error's own message is written for a desk ("Nothing was linked"); an
+            # operator reads what could not be read, where, why, and that nothing changed.
+            raise CommandError(
+                f"reconcile: could not read the health insurer's registrations at {_insurer_url()} "
+                f"({_why(exc)}). Nothing was compared or changed; run it again once the insurer "
+                "answers (OUTSIDE_INSURER_URL names it).",
+                returncode=1,
+            ) from exc
         for finding in report.findings:
             self.stdout.write(finding.line())
         self.stdout.write(
             f"Reconciled {report.calls} call(s) with {report.insurer_records} insurer record(s): "
             f"{len(report.disagreements)} disagreement(s)."
         )
+
+
+def _insurer_url() -> str:
+    client = getattr(outside.systems().insurer, "client", None)
+    return str(getattr(client, "base_url", "") or settings.BENEFITS_OUTSIDE.get("insurer_url", ""))
+
+
+def _why(exc: OutsideError) -> str:
+    if isinstance(exc, OutsideTimeout):
+        return f"it did not answer in time, {exc.attempts} attempt(s)"
+    if isinstance(exc, OutsideUnavailable):
+        status = f"HTTP {exc.status}" if exc.status else "no connection"
+        return f"it could not be reached: {status}, {exc.attempts} attempt(s)"
+    if isinstance(exc, OutsideProtocolError):
+        return "its answer was not understood, or the URL is not usable"
+    return exc.code
 
 
 def _watch(pid: int, stop: threading.Event) -> None:
