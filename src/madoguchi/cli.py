@@ -8,12 +8,14 @@ it still raises, so tests and callers see the exception.
 
 from __future__ import annotations
 
+import stat
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError
 
-__all__ = ["PlainErrors"]
+__all__ = ["PlainErrors", "read_text_file", "regular_file"]
 
 
 class PlainErrors:
@@ -28,3 +30,42 @@ class PlainErrors:
                 raise
             self.stderr.write(str(exc))  # type: ignore[attr-defined]
             sys.exit(exc.returncode)
+
+
+def regular_file(path: str | Path, what: str = "file") -> Path:
+    """`path` if it is a regular file that can be read; otherwise a `CommandError` saying why
+    (missing, a directory, a device or pipe such as /dev/zero, which would be read forever).
+    A symbolic link is followed: it is the file it points to that must be regular."""
+    p = Path(path)
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise CommandError(f"Cannot read {p}: no such {what}.") from None
+    except OSError as exc:
+        raise CommandError(f"Cannot read {p}: {exc.strerror or exc}.") from exc
+    if stat.S_ISDIR(mode):
+        raise CommandError(f"Cannot read {p}: it is a directory; give a {what}.")
+    if not stat.S_ISREG(mode):
+        raise CommandError(
+            f"Cannot read {p}: not a regular file (a device or a pipe); give a {what}."
+        )
+    return p
+
+
+def read_text_file(path: str | Path, *, limit: int, what: str = "file") -> str:
+    """The whole UTF-8 text of a regular file of at most `limit` bytes, or a `CommandError`
+    saying why not (as `regular_file`; too large; not UTF-8, with the byte's position)."""
+    p = regular_file(path, what)
+    try:
+        with p.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise CommandError(f"Cannot read {p}: {exc.strerror or exc}.") from exc
+    if len(data) > limit:
+        raise CommandError(f"{p} is larger than {limit:,} bytes; give the {what} it should be.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CommandError(
+            f"{p} is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8."
+        ) from exc

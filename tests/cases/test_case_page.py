@@ -178,6 +178,40 @@ def test_legacy_link_command(official, tmp_path, monkeypatch):
         )  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda d: d / "absent.txt", "no such session log file"),
+        (lambda d: d, "it is a directory"),
+        (lambda d: "/dev/zero", "not a regular file"),
+        (lambda d: _written(d / "latin1.txt", "時刻".encode("shift_jis")), "not UTF-8 text"),
+        (lambda d: _written(d / "huge.txt", b"a" * 1_000_001), "larger than 1,000,000 bytes"),
+    ],
+    ids=["missing", "directory", "device", "not-utf8", "huge"],
+)
+def test_a_hostile_session_log_is_a_plain_refusal_before_the_card_number(
+    official, tmp_path, monkeypatch, make, says
+):
+    """A missing, directory, non-UTF-8 session log was a traceback, and /dev/zero was read
+    until memory ran out; each is refused with the reason, nothing attached, no number read."""
+    case = open_case(official)
+    stdin = io.StringIO(B_CARD + "\n")
+    monkeypatch.setattr("sys.stdin", stdin)
+    with pytest.raises(CommandError, match=says):
+        call_command(
+            "case", "legacy-link", case.reference, "--actor", official.username,
+            "--resident", "A氏", "--provider", "x", "--session-log", str(make(tmp_path)),
+        )  # fmt: skip
+    assert stdin.tell() == 0
+    case.refresh_from_db()
+    assert case.legacy_link is None
+
+
+def _written(path, data):
+    path.write_bytes(data)
+    return path
+
+
 def test_legacy_return_records_the_provider_without_ledger(official):
     from madoguchi.benefits.models import LedgerTransfer
 

@@ -84,6 +84,14 @@ def test_csv_without_the_columns_is_refused(tmp_path):
         run("namecheck", "--csv", str(path))
 
 
+def test_a_device_or_a_directory_as_the_csv_is_refused(tmp_path):
+    """`--csv /dev/zero` was read until memory ran out."""
+    with pytest.raises(CommandError, match="not a regular file"):
+        run("namecheck", "--csv", "/dev/zero")
+    with pytest.raises(CommandError, match="it is a directory"):
+        run("namecheck", "--csv", str(tmp_path))
+
+
 def test_missing_file_and_wrong_arguments_are_refused(tmp_path):
     with pytest.raises(CommandError, match="Cannot read"):
         run("namecheck", "--csv", str(tmp_path / "absent.csv"))

@@ -12,7 +12,7 @@ from madoguchi.accounts.models import User
 from madoguchi.cases import legacy, services
 from madoguchi.cases.constants import DatePrecision
 from madoguchi.cases.models import Case
-from madoguchi.cli import PlainErrors
+from madoguchi.cli import PlainErrors, read_text_file
 
 
 def _case(ref: str) -> Case:
@@ -21,6 +21,10 @@ def _case(ref: str) -> Case:
     if case is None:
         raise CommandError(f"No case {ref!r} (give CASE-00001 or its number).")
     return case
+
+
+# The old terminal's records of one case: lines of "time, event, resident", a few kB at most.
+SESSION_LOG_LIMIT = 1_000_000
 
 
 class Command(PlainErrors, BaseCommand):
@@ -51,15 +55,16 @@ class Command(PlainErrors, BaseCommand):
         actor = User.objects.filter(username=opts["actor"]).first()
         if actor is None:
             raise CommandError(f"No user {opts['actor']!r}.")
+        log_text = ""
+        if opts["session_log"]:  # before the card number is asked for
+            log_text = read_text_file(
+                str(opts["session_log"]), limit=SESSION_LOG_LIMIT, what="session log file"
+            )
         # The card number is read from standard input, never from the command line (it would
         # stay in the shell history and the process list).
         if sys.stdin.isatty():
             self.stderr.write("Payment card number (kept only as a keyed hash + last 4): ")
         number = sys.stdin.readline().strip()
-        log_text = ""
-        if opts["session_log"]:
-            with open(str(opts["session_log"]), encoding="utf-8") as fh:
-                log_text = fh.read()
         try:
             link = legacy.attach(
                 case,

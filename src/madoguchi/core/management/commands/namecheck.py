@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from madoguchi.cli import PlainErrors
+from madoguchi.cli import PlainErrors, regular_file
 from madoguchi.namecheck import NameCheckResult, check, check_many
 from madoguchi.plaintext import spreadsheet_cell
 
@@ -84,6 +84,7 @@ class Command(PlainErrors, BaseCommand):
             self.stdout.write(f"  account name to show: {result.account_display}")
 
     def _csv(self, path: Path, opts: dict[str, Any]) -> None:
+        regular_file(path, "CSV file")  # /dev/zero or a pipe would be read forever
         try:
             with path.open(newline="", encoding="utf-8-sig") as handle:
                 reader = csv.DictReader(handle)
