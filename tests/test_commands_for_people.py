@@ -4,6 +4,7 @@ Each runs the installed `madoguchi` script in a subprocess with an empty environ
 PATH and a scratch HOME), as a newcomer following the README would.
 """
 
+import re
 import socket
 import subprocess
 import sys
@@ -188,3 +189,33 @@ def test_the_scenario_against_no_server_is_one_line_not_a_traceback(tmp_path):
     assert "make demo" in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
+
+
+@pytest.mark.parametrize("action", ["generate", "run", "evaluate", "open-cases", "export"])
+def test_each_scan_action_explains_every_argument_and_shows_an_example(tmp_path, action):
+    """A newcomer reading `madoguchi scan ACTION --help` learns what each argument is (the
+    input directory, --out, --engine, --findings ...) and sees a command to copy."""
+    done = run(tmp_path, "scan", action, "--help")
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    assert f"example:\n  madoguchi scan {action} " in text
+    arguments = text.split("example:", 1)[0].splitlines()
+    for i, line in enumerate(arguments):
+        if not re.match(r"^  [^ {]", line):  # an argument's line, not a wrapped description
+            continue
+        name, _, words = line.strip().partition("  ")
+        following = arguments[i + 1] if i + 1 < len(arguments) else ""
+        assert words.strip() or following.startswith("        "), f"{action}: {name} unexplained"
+
+
+def test_scan_help_lists_the_commands_to_type(tmp_path):
+    done = run(tmp_path, "scan", "--help")
+    assert done.returncode == 0, done.stderr
+    for line in (
+        "madoguchi scan generate --links 20000 --seed 3 data/",
+        "madoguchi scan run data/ --out out/",
+        "madoguchi scan evaluate data/ --findings out/findings.parquet",
+        "madoguchi scan open-cases --min-score 0.8 --as USERNAME",
+    ):
+        assert line in done.stdout
+    assert "--record" in done.stdout  # open-cases reads a recorded run

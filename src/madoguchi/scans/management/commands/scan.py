@@ -9,6 +9,7 @@ madoguchi scan open-cases --min-score X --as USER [--run N]
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,30 +38,92 @@ def _require_tables() -> None:
         )
 
 
+EXAMPLES = """examples:
+  madoguchi scan generate --links 20000 --seed 3 data/    synthetic input and its truth
+  madoguchi scan run data/ --out out/                     findings.parquet and the report
+  madoguchi scan run data/ --out out/ --engine spark --master local[2]
+  madoguchi scan evaluate data/ --findings out/findings.parquet
+  madoguchi scan run data/ --out out2/ --record           store it for the pages
+  madoguchi scan open-cases --min-score 0.8 --as USERNAME
+
+Each action has its own help: madoguchi scan run --help"""
+
+
 class Command(PlainErrors, BaseCommand):
     requires_system_checks: list[str] = []  # generate, run and evaluate need no database
     help = "The forensic scan: generate, run, evaluate, export, open-cases (docs/scan.md)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True)
-        g = sub.add_parser("generate", help="write synthetic input with ground truth")
-        g.add_argument("directory")
-        g.add_argument("--links", type=int, required=True)
-        g.add_argument("--seed", type=int, default=1)
-        g.add_argument("--rate", type=float, default=0.001, help="share of links mis-linked")
-        g.add_argument("--family-rate", type=float, default=0.002)
-        r = sub.add_parser("run", help="run the rules, write findings.parquet and the report")
-        r.add_argument("directory")
-        r.add_argument("--out", required=True)
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.epilog = EXAMPLES
+        sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+        def action(name: str, summary: str, example: str) -> argparse.ArgumentParser:
+            return sub.add_parser(
+                name,
+                help=summary,
+                description=summary[0].upper() + summary[1:] + " (docs/scan.md).",
+                epilog="example:\n  " + example,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+
+        g = action(
+            "generate",
+            "write synthetic input with ground truth",
+            "madoguchi scan generate --links 20000 --seed 3 data/",
+        )
+        g.add_argument(
+            "directory",
+            help="where to write residents, links, desk_events and truth.parquet "
+            "(files of those names there are replaced)",
+        )
+        g.add_argument("--links", type=int, required=True, help="how many links to generate")
+        generated: list[tuple[str, type, float, str]] = [
+            ("--seed", int, 1, "the same seed gives the same data"),
+            ("--rate", float, 0.001, "share of links mis-linked"),
+            ("--family-rate", float, 0.002, "share of links to an account in the household"),
+        ]
+        for flag, kind, default, words in generated:
+            g.add_argument(flag, type=kind, default=default, help=f"{words} (default: {default})")
+        r = action(
+            "run",
+            "run the rules, write findings.parquet and the report",
+            "madoguchi scan run data/ --out out/",
+        )
+        r.add_argument(
+            "directory",
+            help="the input: residents, links and desk_events as .parquet or .csv "
+            "(docs/scan.md, Input format)",
+        )
+        r.add_argument(
+            "--out",
+            required=True,
+            help="a new or empty directory for findings.parquet, report.html and report.pdf",
+        )
         r.add_argument(
             "--replace",
             action="store_true",
             help="replace the files an earlier run left in OUT (else OUT must be new or empty)",
         )
-        r.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
-        r.add_argument("--master", default="local[2]", help="Spark master URL")
+        r.add_argument(
+            "--engine",
+            choices=["duckdb", "spark"],
+            default="duckdb",
+            help="duckdb (embedded, the default) or spark (national scale; needs Java)",
+        )
+        r.add_argument(
+            "--master",
+            default="local[2]",
+            help="Spark master URL, with --engine spark (default: local[2])",
+        )
         r.add_argument("--no-pdf", action="store_true", help="HTML report only")
-        r.add_argument("--timeline-limit", type=int, default=200)
+        r.add_argument(
+            "--timeline-limit",
+            type=int,
+            default=200,
+            help="how many findings the report shows with their desk timeline, highest "
+            "score first (default: 200)",
+        )
         r.add_argument(
             "--memory-limit",
             default=None,
@@ -69,21 +132,42 @@ class Command(PlainErrors, BaseCommand):
         r.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: cores)")
         r.add_argument("--explain", action="store_true", help="print each rule's plan, run nothing")
         r.add_argument(
-            "--record", action="store_true", help="store the run and its findings for the pages"
+            "--record",
+            action="store_true",
+            help="also store the run and its findings in the database, for the officials' "
+            "pages and open-cases",
         )
-        e = sub.add_parser("evaluate", help="precision and recall per cause")
+        e = action(
+            "evaluate",
+            "precision and recall per cause",
+            "madoguchi scan evaluate data/ --findings out/findings.parquet",
+        )
         e.add_argument("directory", help="the generated input (its truth.parquet)")
-        e.add_argument("--findings", required=True)
+        e.add_argument("--findings", required=True, help="a run's OUT/findings.parquet")
         e.add_argument("--truth", help="default: DIRECTORY/truth.parquet")
 
-        o = sub.add_parser("open-cases", help="open remediation cases from a recorded run")
+        o = action(
+            "open-cases",
+            "open remediation cases from a recorded run (scan run --record)",
+            "madoguchi scan open-cases --min-score 0.8 --as tanaka",
+        )
         o.add_argument(
             "--min-score", type=float, required=True, help="0 to 1: the lowest score given a case"
         )
         o.add_argument("--run", type=int, help="a recorded run's number (default: the latest)")
-        o.add_argument("--as", dest="username", required=True, help="the city official opening")
-        x = sub.add_parser("export", help="madoguchi's own records as scan input")
-        x.add_argument("directory")
+        o.add_argument(
+            "--as", dest="username", required=True, help="the username of the city official opening"
+        )
+        x = action(
+            "export",
+            "madoguchi's own records as scan input",
+            "madoguchi scan export data/ && madoguchi scan run data/ --out out/",
+        )
+        x.add_argument(
+            "directory",
+            help="where to write residents, links and desk_events (files of those names there "
+            "are replaced)",
+        )
 
     def handle(self, *args: object, **opts: Any) -> None:
         try:
