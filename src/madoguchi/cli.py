@@ -52,9 +52,9 @@ def regular_file(path: str | Path, what: str = "file") -> Path:
     return p
 
 
-def read_text_file(path: str | Path, *, limit: int, what: str = "file") -> str:
-    """The whole UTF-8 text of a regular file of at most `limit` bytes, or a `CommandError`
-    saying why not (as `regular_file`; too large; not UTF-8, with the byte's position)."""
+def read_file(path: str | Path, *, limit: int, what: str = "file") -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, or a `CommandError` saying why
+    not (as `regular_file`; too large)."""
     p = regular_file(path, what)
     try:
         with p.open("rb") as fh:
@@ -63,6 +63,14 @@ def read_text_file(path: str | Path, *, limit: int, what: str = "file") -> str:
         raise CommandError(f"Cannot read {p}: {exc.strerror or exc}.") from exc
     if len(data) > limit:
         raise CommandError(f"{p} is larger than {limit:,} bytes; give the {what} it should be.")
+    return data
+
+
+def read_text_file(path: str | Path, *, limit: int, what: str = "file") -> str:
+    """The whole UTF-8 text of a regular file of at most `limit` bytes, or a `CommandError`
+    saying why not (as `read_file`; not UTF-8, with the byte's position)."""
+    p = Path(path)
+    data = read_file(p, limit=limit, what=what)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

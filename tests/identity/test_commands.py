@@ -144,3 +144,14 @@ def test_each_anchor_gets_its_own_newest_crl_even_when_names_are_shared(pki, tmp
         if crl.is_signature_valid(ca.public_key())
     }
     assert signers == {"pki", "other"}
+
+
+def test_a_device_a_directory_or_a_missing_file_is_refused_with_the_reason(tmp_path):
+    """`/dev/zero` as a certificate or CRL was read until memory ran out (MemoryError is not
+    an OSError, so not even the command's own refusal)."""
+    with pytest.raises(CommandError, match="not a regular file"):
+        call_command("identity", "add-anchor", "/dev/zero", "--name", "X")
+    with pytest.raises(CommandError, match="it is a directory"):
+        call_command("identity", "import-crl", str(tmp_path))
+    with pytest.raises(CommandError, match="no such certificate file"):
+        call_command("identity", "link-renewal", "00" * 32, str(tmp_path / "absent.pem"))

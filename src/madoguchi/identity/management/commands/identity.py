@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import httpx
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from madoguchi.cli import PlainErrors
+from madoguchi.cli import PlainErrors, read_file
 from madoguchi.identity import services
 from madoguchi.identity.models import RevocationList, TrustAnchor
+
+# A certificate (PEM or DER) is a few kB; a CRL may list many revocations (the JPKI CAs'
+# run to tens of MB). Larger files, devices and pipes are refused with the reason.
+CERTIFICATE_LIMIT = 1_000_000
+CRL_LIMIT = 512_000_000
 
 
 class Command(PlainErrors, BaseCommand):
@@ -43,7 +47,10 @@ class Command(PlainErrors, BaseCommand):
         try:
             if action == "add-anchor":
                 anchor = services.trust_anchor_add(
-                    pem=Path(str(opts["file"])).read_bytes(), name=str(opts["name"])
+                    pem=read_file(
+                        str(opts["file"]), limit=CERTIFICATE_LIMIT, what="certificate file"
+                    ),
+                    name=str(opts["name"]),
                 )
                 self.stdout.write(f"Trusted {anchor.subject_dn} ({anchor.fingerprint[:16]}…).")
             elif action == "import-crl":
@@ -51,7 +58,11 @@ class Command(PlainErrors, BaseCommand):
             elif action == "link-renewal":
                 cert = services.certificate_renewal_link(
                     old_fingerprint=str(opts["old_fingerprint"]),
-                    new_certificate_pem=Path(str(opts["new_certificate"])).read_bytes(),
+                    new_certificate_pem=read_file(
+                        str(opts["new_certificate"]),
+                        limit=CERTIFICATE_LIMIT,
+                        what="certificate file",
+                    ),
                 )
                 self.stdout.write(f"Linked {cert.fingerprint[:16]}… to holder {cert.holder}.")
             else:
@@ -78,7 +89,7 @@ class Command(PlainErrors, BaseCommand):
             except httpx.HTTPError as exc:
                 raise CommandError(f"Could not fetch {source}: {exc}") from exc
             return response.content
-        return Path(source).read_bytes()
+        return read_file(source, limit=CRL_LIMIT, what="CRL file")
 
     def _import_crl(self, source: str, every: int) -> None:
         while True:
