@@ -225,3 +225,13 @@ def test_contact_block_falls_back_to_settings(official, settings):
     assert document.contact_block()["department"] == "市民課"
     CityContact.objects.create(department="新しい担当", phone="111")
     assert document.contact_block()["department"] == "新しい担当"
+
+
+def test_a_closed_case_without_a_found_cause_does_not_say_the_investigation_continues(official):
+    """A case closed without any finding still told the public 「調査を継続しています」."""
+    case = open_case(official)
+    assert document.build(case).cause == [
+        "現時点で原因は断定できていません。調査を継続しています。"
+    ]
+    services.case_close(case, actor=official, summary="誤紐付けではなかった", **day(2022, 9, 1))
+    assert document.build(case).cause == ["調査の結果、原因は特定できませんでした。"]

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from madoguchi import pdf
 
 from . import findings
-from .constants import DatePrecision, EntryKind, Programme
+from .constants import CaseStatus, DatePrecision, EntryKind, Programme
 from .era import format_era, format_month
 from .models import Case, CityContact
 
@@ -124,6 +124,8 @@ def build(case: Case) -> ReportDocument:
             f"これらから、{findings.CAUSE_JA.get(top.code, top.ja.rstrip('。'))}ことが原因である"
             "可能性が高いものと推定されます。",
         ]
+    elif case.status == CaseStatus.CLOSED:  # a closed case's investigation is over
+        cause = ["調査の結果、原因は特定できませんでした。"]
     else:
         cause = ["現時点で原因は断定できていません。調査を継続しています。"]
     timeline = []
