@@ -219,3 +219,31 @@ def test_scan_help_lists_the_commands_to_type(tmp_path):
     ):
         assert line in done.stdout
     assert "--record" in done.stdout  # open-cases reads a recorded run
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("scan", "open-cases", "--min-score", "0.8", "--as", "tanaka"),
+        ("scan", "export", "exported"),
+        ("scan", "run", "data", "--out", "out", "--record"),
+    ],
+)
+def test_scan_commands_on_a_database_not_yet_migrated_say_to_migrate(tmp_path, args):
+    """open-cases and export read the database as run --record does: before `madoguchi
+    migrate` each is one sentence saying so, not a traceback of a missing table."""
+    if "run" in args:
+        assert run(tmp_path, "scan", "generate", "--links", "300", "data").returncode == 0
+    done = run(
+        tmp_path,
+        *args,
+        SECRET_KEY="test-only-not-a-secret",
+        SECURE_COOKIES="0",
+        DATABASE_URL=f"sqlite:///{tmp_path}/empty.sqlite3",
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("The database has no scan tables yet: run `madoguchi migrate`")
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert not (tmp_path / "exported").exists()
+    assert not (tmp_path / "out").exists()

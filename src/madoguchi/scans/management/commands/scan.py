@@ -267,6 +267,7 @@ class Command(PlainErrors, BaseCommand):
                 f"--min-score {opts['min_score']:g} is outside the scores' range: give a score "
                 "from 0 to 1 (no case was opened)."
             )
+        _require_tables()
         try:
             actor = User.objects.get(username=opts["username"])
         except User.DoesNotExist:
@@ -307,6 +308,7 @@ class Command(PlainErrors, BaseCommand):
     def _export(self, opts: dict[str, Any]) -> None:
         from madoguchi.scans import export
 
+        _require_tables()
         result = export.export(Path(opts["directory"]))
         self.stdout.write(
             f"exported {result.links:,} links, {result.residents:,} residents, "
