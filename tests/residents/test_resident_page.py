@@ -793,3 +793,19 @@ def test_case_and_records_dates_and_provider_read_in_the_pages_language(trusted,
         assert "シミュレーションペイ" not in page
         assert f"<li>{today:%Y-%m-%d} <a" in records
         assert "令和" not in records
+
+
+def test_the_not_me_cases_report_names_the_desks_location_not_the_terminal(trusted, desk):
+    """The report of a 「これは自分ではない」 case said 「desk-07において」 (the terminal's name)."""
+    from madoguchi.cases import document
+
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    client.post(f"/me/not-me/completion/{completion.pk}/", {"reason": "not_at_desk"})
+    case = NotMeReport.objects.get().case
+    assert case.desk_location == "本庁 1階"
+    content = document.build(case).content[0]
+    assert "本庁 1階において" in content
+    assert desk.terminal.name not in content

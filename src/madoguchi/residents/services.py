@@ -418,7 +418,9 @@ def not_me_report(
             summary=summary,
             event_date=timezone.localdate(),
             channel=Channel.SYSTEM,
-            desk_location=str(visit.terminal) if visit is not None else "",
+            # The report says where it happened as the public reads it (本庁 1階 支援窓口 1番),
+            # not the terminal's name.
+            desk_location=(visit.terminal.location or visit.terminal.name) if visit else "",
             terminal=visit.terminal if visit is not None else None,
             holder=holder,
             payment_link=item if kind == ItemKind.LINK else None,
