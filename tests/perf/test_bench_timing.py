@@ -116,3 +116,43 @@ def test_the_bench_reads_the_completion_by_part():
     assert "after" in lines
     assert r.complete_timing[1]["after"] == 50.0
     assert r.complete_timing[1]["wait"] == 20.0
+
+
+def test_a_run_where_no_visit_completed_gives_no_verdict_instead_of_target_met():
+    """Every figure per visit is 0 when no visit completed (all failed, or lapsed under load):
+    "0.0 statements per visit - target met" passed such a run."""
+    result = bench.Result(desks=2, duration=5.0, visit_elapsed=5.0, floor_rates=[100.0, 100.0])
+    result.errors["presence_lost"] = 3
+    lines = bench.report(result)
+    verdicts = [line for line in lines if "target" in line]
+    assert len(verdicts) == 4, lines
+    for line in verdicts:
+        assert line.endswith("no verdict: no visit completed"), line
+    assert not any("target met" in line for line in lines)
+    result.visits, result.complete_ms = 10, [100.0] * 10
+    assert any(line.endswith("target met") for line in bench.report(result))
+
+
+@pytest.mark.parametrize(
+    ("args", "sentence"),
+    [
+        (("completion", "--desks", "0"), "--desks must be at least 1 (it was 0)."),
+        (("completion", "--seconds", "0"), "--seconds must be more than 0 (it was 0)."),
+        (
+            ("completion", "--floor-seconds", "-1"),
+            "--floor-seconds must be more than 0 (it was -1).",
+        ),
+        (("completion", "--polls", "-1"), "--polls must be at least 0 (it was -1)."),
+        (("audit", "--desks", "0"), "--desks must be at least 1 (it was 0)."),
+        (("audit", "--events", "0"), "--events must be at least 1 (it was 0)."),
+        (("audit", "--verify-events", "-1"), "--verify-events must be at least 0 (it was -1)."),
+    ],
+)
+def test_bench_options_out_of_range_are_refused_before_anything_runs(args, sentence):
+    """`bench audit --desks 0` was a ZeroDivisionError after creating its database; `bench
+    completion --desks 0` ran a server and printed verdicts for nobody."""
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError) as refused:
+        call_command("bench", *args)
+    assert str(refused.value) == sentence

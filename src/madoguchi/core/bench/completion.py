@@ -1113,6 +1113,10 @@ def report(r: Result) -> list[str]:
     max_per_tx = r.counts.get("audit_locks_max_per_transaction", 0)
 
     def verdict(ok: bool) -> str:
+        # Without a completed visit there is nothing per visit to judge: "0 statements per
+        # visit, target met" would pass a run where every visit failed.
+        if not r.visits:
+            return "no verdict: no visit completed"
         return "target met" if ok else "target NOT met"
 
     load = ", ".join(f"{x:.2f}" for x in r.load_before)

@@ -198,6 +198,14 @@ class Command(PlainErrors, BaseCommand):
             )
         if opts["pairs"] < 1 or (opts["repeat"] is not None and opts["repeat"] < 1):
             raise CommandError("--pairs and --repeat must be at least 1.")
+        for option, least in (("desks", 1), ("events", 1), ("polls", 0), ("verify_events", 0)):
+            if opts[option] < least:
+                flag = "--" + option.replace("_", "-")
+                raise CommandError(f"{flag} must be at least {least} (it was {opts[option]}).")
+        for option in ("seconds", "floor_seconds"):
+            if not opts[option] > 0:
+                flag = "--" + option.replace("_", "-")
+                raise CommandError(f"{flag} must be more than 0 (it was {opts[option]:g}).")
         from madoguchi.core.bench.completion import BenchError
 
         for bench_name in selected:
