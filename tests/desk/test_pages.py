@@ -127,6 +127,10 @@ def test_confirmation_shows_exactly_the_transactions_display_lines(trusted, staf
     data = re.search(r'data-lines="([^"]*)"', html).group(1)
     assert json.loads(data.replace("&quot;", '"')) == lines
     assert "no-store" in r["Cache-Control"]
+    # The lines are Japanese on every page (what the card signs); the English page says so.
+    assert 'data-testid="lines-in-japanese"' not in html
+    english = staff_client.get("/desk/visit/confirm/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "The lines are in Japanese: the card signs them exactly as written." in english
 
 
 def test_the_desks_links_are_reversed_once_and_follow_the_script_prefix(

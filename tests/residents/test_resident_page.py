@@ -809,3 +809,14 @@ def test_the_not_me_cases_report_names_the_desks_location_not_the_terminal(trust
     content = document.build(case).content[0]
     assert "本庁 1階において" in content
     assert desk.terminal.name not in content
+
+
+def test_the_english_records_page_says_the_signed_lines_are_japanese(trusted, desk):
+    """The English page showed the signed lines in Japanese without a word on why."""
+    a = trusted.card("A")
+    desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    note = "The lines are in Japanese: your card signed them exactly as written."
+    assert note in client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert note not in client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
