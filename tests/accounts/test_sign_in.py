@@ -174,3 +174,19 @@ def test_sign_in_gives_a_new_session_and_deactivation_ends_it(bound_client):
     user.save()
     assert bound_client.get("/desk/").status_code == 302
     assert bound_client.post("/api/v1/visits/auth-challenge").status_code == 401
+
+
+def test_a_forged_forwarded_for_header_does_not_reset_the_address_limit(
+    client, settings, minute_to_spare
+):
+    """Side doors round 3 (held): the limit counts the peer's address (REMOTE_ADDR), never a
+    client's own X-Forwarded-For or X-Real-IP."""
+    settings.SIGN_IN_FAILURES_PER_MINUTE = 4
+    for n in range(4):
+        forged = {"HTTP_X_FORWARDED_FOR": f"10.0.0.{n}", "HTTP_X_REAL_IP": f"10.0.1.{n}"}
+        r = client.post(LOGIN, {"username": f"nobody-{n}", "password": "guess"}, **forged)
+        assert r.status_code == 400
+    r = client.post(
+        LOGIN, {"username": "nobody-9", "password": "guess"}, HTTP_X_FORWARDED_FOR="10.9.9.9"
+    )
+    assert r.status_code == 429
