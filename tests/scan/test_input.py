@@ -473,3 +473,44 @@ def test_keys_in_increasing_order_skip_the_count_and_a_repeat_among_them_is_stil
     assert not engine._increasing(path, "link_id")
     with engine.connect("duckdb") as eng:
         assert eng.validate(three_links)["links"] == 3
+
+
+def _as_csv(good, tmp_path):
+    csv_dir = tmp_path / "csv"
+    csv_dir.mkdir()
+    for name, table in schema.load(good).items():
+        pacsv.write_csv(table, csv_dir / f"{name}.csv")
+    return csv_dir
+
+
+def test_a_csv_row_with_a_field_too_few_names_its_row(good, tmp_path):
+    """Arrow's message quotes the row but not its number: the error gives the row (as a
+    spreadsheet numbers it) and what to look for, and nothing is written."""
+    csv_dir = _as_csv(good, tmp_path)
+    path = csv_dir / "residents.csv"
+    lines = path.read_text().splitlines()
+    lines[3] = lines[3].rsplit(",", 1)[0]  # the third resident loses municipality_code
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(
+        schema.InputError,
+        match=r"residents.csv: cannot be read: row 4 has 5 fields where the header has 6 "
+        r"\(a quote left open or a comma missing or extra\?\), starting '\"B\",",
+    ):
+        schema.load(csv_dir)
+    out = tmp_path / "out"
+    with pytest.raises(CommandError, match="row 4 has 5 fields"):
+        call_command("scan", "run", str(csv_dir), "--out", str(out), "--no-pdf")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("mark", "word"), [("\t", "tabs"), (";", "semicolons")])
+def test_a_csv_separated_by_tabs_or_semicolons_says_to_use_commas(good, tmp_path, mark, word):
+    csv_dir = _as_csv(good, tmp_path)
+    path = csv_dir / "links.csv"
+    path.write_text(path.read_text().replace(",", mark))
+    with pytest.raises(
+        schema.InputError,
+        match=rf"links.csv, column 'link_id': missing column .*; the header is separated by "
+        rf"{word}: separate it by commas",
+    ):
+        schema.load(csv_dir)

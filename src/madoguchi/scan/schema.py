@@ -206,14 +206,46 @@ def _raw_batches(path: Path, table: str, only: str | None = None) -> Iterator[pa
             ) from exc
         if path.suffix != ".csv" and path.stat().st_size == 0:
             raise InputError(str(path), None, "is empty (0 bytes), not a Parquet file") from exc
-        raise InputError(str(path), None, f"cannot be read: {exc}") from exc
+        raise InputError(str(path), None, _csv_problem(path, str(exc))) from exc
+
+
+_COLUMNS_MISMATCH = re.compile(r"CSV parse error: Expected (\d+) columns, got (\d+): (.*)", re.S)
+
+
+def _csv_problem(path: Path, message: str) -> str:
+    """Arrow's "cannot be read" message; for a CSV row with too few or too many fields (a
+    quote left open, a missing separator) also the row, as a spreadsheet numbers it, found by
+    the start of the row Arrow quotes (no row numbering in Arrow's own message)."""
+    found = _COLUMNS_MISMATCH.search(message) if path.suffix == ".csv" else None
+    if found is None:
+        return f"cannot be read: {message}"
+    expected, got, quoted = found.groups()
+    start = quoted.strip().removesuffix(" ...")[:40]  # the row as the file has it
+    row = None
+    if start:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as lines:
+            for number, line in enumerate(lines, start=1):
+                if line.startswith(start):
+                    row = number
+                    break
+    where = f"row {row}" if row is not None else "a row"
+    return (
+        f"cannot be read: {where} has {got} fields where the header has {expected} (a quote "
+        f"left open or a comma missing or extra?), starting {start!r}"
+    )
 
 
 def _require_columns(path: Path | str, table: str, names: list[str]) -> None:
     present = set(names)
     for spec in TABLES[table]:
         if spec.name not in present:
-            raise InputError(str(path), spec.name, missing_column(names))
+            problem = missing_column(names)
+            if str(path).endswith(".csv") and len(names) == 1:
+                for mark, word in (("\t", "tabs"), (";", "semicolons")):
+                    if mark in names[0]:
+                        problem += f"; the header is separated by {word}: separate it by commas"
+                        break
+            raise InputError(str(path), spec.name, problem)
 
 
 def missing_column(names: list[str]) -> str:
