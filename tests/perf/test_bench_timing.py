@@ -156,3 +156,48 @@ def test_bench_options_out_of_range_are_refused_before_anything_runs(args, sente
     with pytest.raises(CommandError) as refused:
         call_command("bench", *args)
     assert str(refused.value) == sentence
+
+
+def test_a_bench_stopped_by_sigterm_drops_its_database(tmp_path):
+    """`timeout 600 madoguchi bench audit` (or a cancelled job) sent SIGTERM, which ended the
+    process at once and left its database `madoguchi_bench_<pid>` on the server; it now leaves
+    through the bench's cleanup, as Ctrl-C does, and exits 143."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        pytest.skip("the benches run on PostgreSQL")
+    madoguchi = str(Path(sys.executable).with_name("madoguchi"))
+    proc = subprocess.Popen(
+        [madoguchi, "bench", "audit", "--events", "100000", "--desks", "2"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    name = f"madoguchi_bench_{proc.pid}"
+
+    def exists() -> bool:
+        with psycopg.connect(url, dbname="postgres", autocommit=True) as server:
+            found = server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            return found.fetchone() is not None
+
+    try:
+        deadline = time.monotonic() + 120
+        while not exists():
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the bench never created its database"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 143, err
+    assert "stopped by SIGTERM" in err
+    assert not exists()

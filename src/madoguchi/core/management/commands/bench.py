@@ -4,6 +4,9 @@ Benchmarks register in ``BENCHES``: a name, and a function taking the parsed opt
 returning the lines to print. ``all`` runs every registered one.
 """
 
+import signal
+import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -98,6 +101,11 @@ def scan(opts: dict[str, Any]) -> list[str]:
         repeat=opts["repeat"] or 1,
     )
     return scan_bench.lines(result)
+
+
+def _stopped(signum: int, frame: object) -> None:
+    sys.stderr.write("bench: stopped by SIGTERM; cleaning up\n")
+    raise SystemExit(128 + signum)
 
 
 class Command(PlainErrors, BaseCommand):
@@ -208,6 +216,10 @@ class Command(PlainErrors, BaseCommand):
                 raise CommandError(f"{flag} must be more than 0 (it was {opts[option]:g}).")
         from madoguchi.core.bench.completion import BenchError
 
+        if threading.current_thread() is threading.main_thread():
+            # Stopped by SIGTERM (`timeout`, a CI job cancelled): leave as Ctrl-C does, through
+            # each bench's cleanup (its server stopped, its database dropped), not at once.
+            signal.signal(signal.SIGTERM, _stopped)
         for bench_name in selected:
             try:
                 lines = BENCHES[bench_name](opts)
