@@ -247,3 +247,18 @@ def test_scan_commands_on_a_database_not_yet_migrated_say_to_migrate(tmp_path, a
     assert done.stderr.count("\n") == 1, done.stderr
     assert not (tmp_path / "exported").exists()
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "sentence"),
+    [
+        (("--links", "50"), "--links 50 is too few: give at least 100 (fewer links leave"),
+        (("--links", "1000", "--rate", "5"), "--rate 5 / --family-rate 0.002: --rate must be"),
+    ],
+)
+def test_scan_generate_refuses_numbers_it_cannot_use_saying_which_and_why(tmp_path, args, sentence):
+    done = run(tmp_path, "scan", "generate", *args, "data")
+    assert done.returncode == 1
+    assert done.stderr.startswith(sentence), done.stderr
+    assert done.stderr.endswith("Nothing was written.\n")
+    assert not (tmp_path / "data").exists()

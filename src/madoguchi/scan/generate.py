@@ -558,9 +558,16 @@ def generate(
     """Write residents, links, desk_events (+ format.json) and truth.parquet into ``directory``,
     one block of about ``block_links`` links at a time (one Parquet row group per block)."""
     if links < 100:
-        raise ValueError("--links must be at least 100")
+        raise ValueError(
+            f"--links {links} is too few: give at least 100 (fewer links leave too few desk "
+            "visits for the mix of mis-links). Nothing was written."
+        )
     if not 0 <= rate <= 0.2 or not 0 <= family_rate <= 0.05:
-        raise ValueError("--rate must be within 0..0.2 and --family-rate within 0..0.05")
+        raise ValueError(
+            f"--rate {rate:g} / --family-rate {family_rate:g}: --rate must be within 0..0.2 and "
+            "--family-rate within 0..0.05 (shares of all links, e.g. 0.001 for one in a "
+            "thousand). Nothing was written."
+        )
     if block_links < 100:
         raise ValueError("block_links must be at least 100")
     plan = _plan(links, seed, rate, family_rate, self_share, block_links)
