@@ -1,5 +1,6 @@
 """`madoguchi serve`'s gunicorn command line: idle connections outlive the clients' reuse."""
 
+import re
 import time
 
 import pytest
@@ -258,3 +259,27 @@ def test_request_limits_are_explicit_and_can_be_set(monkeypatch):
     argv = _argv(monkeypatch, "--limit-request-fields", "50")
     assert _option(argv, "--limit-request-line") == "2048"
     assert _option(argv, "--limit-request-fields") == "50"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "said"),
+    [
+        (("--workers", "0"), {}, "--workers: must be a whole number of at least 1, not '0'"),
+        ((), {"WEB_CONCURRENCY": "lots"}, "--workers: must be a whole number of at least 1"),
+        (("--threads", "0"), {}, "--threads: must be a whole number of at least 1, not '0'"),
+        ((), {"MADOGUCHI_THREADS": "-2"}, "(when not given, MADOGUCHI_THREADS sets it)"),
+        (("--keep-alive", "-1"), {}, "--keep-alive: must be a whole number of at least 0"),
+        (("--limit-request-line", "x"), {}, "--limit-request-line: must be a whole number"),
+    ],
+)
+def test_worker_counts_and_limits_out_of_range_are_refused_naming_where_they_came_from(
+    monkeypatch, args, env, said
+):
+    """`serve --workers 0` started a gunicorn master with no worker (it accepted connections
+    and answered none); a bad WEB_CONCURRENCY was a ValueError traceback."""
+    from django.core.management import CommandError
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(CommandError, match=re.escape(said)):
+        _argv(monkeypatch, *args)

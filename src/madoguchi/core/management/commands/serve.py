@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+from argparse import ArgumentTypeError
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
@@ -25,14 +27,45 @@ def default_workers() -> int:
 REQUEST_LIMITS = {"line": 4094, "fields": 100, "field_size": 8190}
 
 
+def _whole(least: int, env: str) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `least`. Defaults come from the environment
+    as text, so a bad `env` value is refused as one line naming it, like a bad option."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < least:
+            raise ArgumentTypeError(
+                f"must be a whole number of at least {least}, not {text!r} "
+                f"(when not given, {env} sets it)"
+            )
+        return value
+
+    return parse
+
+
 class Command(PlainErrors, BaseCommand):
     help = "Run the production HTTP server (gunicorn)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--bind", default=os.environ.get("MADOGUCHI_BIND", "127.0.0.1:8000"))
-        parser.add_argument("--workers", type=int, default=default_workers())
         parser.add_argument(
-            "--threads", type=int, default=int(os.environ.get("MADOGUCHI_THREADS", 8))
+            "--bind",
+            default=os.environ.get("MADOGUCHI_BIND", "127.0.0.1:8000"),
+            help="Address to listen on, HOST:PORT (MADOGUCHI_BIND; default 127.0.0.1:8000).",
+        )
+        parser.add_argument(
+            "--workers",
+            type=_whole(1, "WEB_CONCURRENCY"),
+            default=os.environ.get("WEB_CONCURRENCY") or str((os.cpu_count() or 1) + 1),
+            help="Worker processes (WEB_CONCURRENCY; default: cores + 1).",
+        )
+        parser.add_argument(
+            "--threads",
+            type=_whole(1, "MADOGUCHI_THREADS"),
+            default=os.environ.get("MADOGUCHI_THREADS", "8"),
+            help="Threads per worker, each one request at a time (MADOGUCHI_THREADS; default 8).",
         )
         # How long an idle kept-alive connection stays open (seconds). gunicorn's default (2 s)
         # is shorter than clients' idle reuse (httpx 5 s, browsers and reverse proxies 60 s or
@@ -42,8 +75,9 @@ class Command(PlainErrors, BaseCommand):
         # nginx and common load balancers) and the clients' (docs/performance.md).
         parser.add_argument(
             "--keep-alive",
-            type=int,
-            default=int(os.environ.get("MADOGUCHI_KEEPALIVE_SECONDS", 75)),
+            type=_whole(0, "MADOGUCHI_KEEPALIVE_SECONDS"),
+            default=os.environ.get("MADOGUCHI_KEEPALIVE_SECONDS", "75"),
+            help="Seconds an idle connection stays open (MADOGUCHI_KEEPALIVE_SECONDS; default 75).",
         )
         # What gunicorn refuses before Django sees a request (414 / 431 with the reason, in
         # Japanese and English: madoguchi.core.gworker). The request line holds the address:
@@ -52,8 +86,9 @@ class Command(PlainErrors, BaseCommand):
             env = "MADOGUCHI_LIMIT_REQUEST_" + name.upper()
             parser.add_argument(
                 "--limit-request-" + name.replace("_", "-"),
-                type=int,
-                default=int(os.environ.get(env, default)),
+                type=_whole(0, env),
+                default=os.environ.get(env, str(default)),
+                help=f"gunicorn's limit ({env}; default {default}; 0: none).",
             )
         parser.add_argument(
             "--access-log",
