@@ -97,6 +97,7 @@ class _Exited:
     """A child process that has already exited: the demo stops at once after starting it."""
 
     returncode = 0
+    pid = 2**31 - 1  # no such process group: stopping kills nothing real
 
     def poll(self) -> int:
         return 0
@@ -116,7 +117,7 @@ def test_the_demo_keeps_request_lines_in_a_file_the_banner_names(settings, tmp_p
     settings.STATIC_ROOT = tmp_path / "static"
     started: dict[str, list[str]] = {}
 
-    def popen(argv, env=None):
+    def popen(argv, env=None, **kw):
         started[argv[3]] = argv
         return _Exited()
 
@@ -174,7 +175,7 @@ def test_a_second_demo_on_taken_ports_says_so_and_starts_nothing(settings, tmp_p
     settings.STATIC_ROOT = tmp_path / "static"
     started: list[list[str]] = []
     monkeypatch.setattr(
-        demo_command.subprocess, "Popen", lambda argv, env=None: started.append(argv)
+        demo_command.subprocess, "Popen", lambda argv, env=None, **kw: started.append(argv)
     )
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))
@@ -184,3 +185,37 @@ def test_a_second_demo_on_taken_ports_says_so_and_starts_nothing(settings, tmp_p
         with pytest.raises(CommandError, match=rf"Ports? {port} \(server\).* already in use"):
             call_command("demo", "--port", str(port), stdout=io.StringIO())
     assert started == []
+
+
+def test_stopping_the_demo_ends_what_its_children_left_behind(tmp_path):
+    """A gunicorn worker whose request threads still waited outlived its master once the demo
+    stopped, and kept port 8000: stopping now kills each child's whole process group."""
+    pid_file = tmp_path / "grandchild"
+    # A child that leaves a grandchild deaf to SIGTERM, as a stuck worker is, and one that
+    # exits at once (the demo then stops, as when any of its processes ends).
+    lingering = subprocess.Popen(
+        ["sh", "-c", f"(trap '' TERM; exec sleep 60) & echo $! > {pid_file}; wait"],
+        process_group=0,
+    )
+    for _ in range(100):
+        if pid_file.exists() and pid_file.read_text().strip():
+            break
+        time.sleep(0.05)
+    grandchild = int(pid_file.read_text())
+    exiting = subprocess.Popen(["true"], process_group=0)
+    Command(stdout=io.StringIO(), stderr=io.StringIO())._supervise(
+        {"server": lingering, "agent": exiting}
+    )
+
+    def gone() -> bool:
+        try:
+            state = Path(f"/proc/{grandchild}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        return state == "Z"
+
+    for _ in range(50):
+        if gone():
+            break
+        time.sleep(0.1)
+    assert gone(), "the grandchild outlived the demo"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -121,8 +122,11 @@ class Command(PlainErrors, BaseCommand):
                 ],
                 {"MADOGUCHI_TERMINAL_CREDENTIAL": seeded.credentials[terminal]},
             )
+        # Each in a process group of its own, so stopping the demo can end what a child started
+        # (gunicorn's workers) even when the child itself is gone: a worker whose request
+        # threads still waited outlived its master and kept the port (_supervise).
         children = {
-            name: subprocess.Popen(argv, env={**os.environ, **env})  # noqa: S603
+            name: subprocess.Popen(argv, env={**os.environ, **env}, process_group=0)  # noqa: S603
             for name, (argv, env) in processes.items()
         }
         threading.Thread(target=self._refresh_crl, daemon=True, name="crl-refresh").start()
@@ -243,8 +247,7 @@ class Command(PlainErrors, BaseCommand):
             nonlocal stop
             stop = True
 
-        signal.signal(signal.SIGINT, _stop)
-        signal.signal(signal.SIGTERM, _stop)
+        previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             while not stop:
                 for name, proc in children.items():
@@ -256,8 +259,15 @@ class Command(PlainErrors, BaseCommand):
             for proc in children.values():
                 if proc.poll() is None:
                     proc.terminate()
+            deadline = time.monotonic() + 10
             for proc in children.values():
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            # Whatever is left in the children's groups (a child that did not end in time, a
+            # worker its master left behind) is killed, so no port stays taken.
+            for proc in children.values():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
