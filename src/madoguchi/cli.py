@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-__all__ = ["PlainErrors", "read_text_file", "regular_file"]
+__all__ = ["PlainErrors", "read_text_file", "regular_file", "seconds"]
 
 
 class PlainErrors:
@@ -77,3 +77,22 @@ def read_text_file(path: str | Path, *, limit: int, what: str = "file") -> str:
         raise CommandError(
             f"{p} is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8."
         ) from exc
+
+
+def seconds(*, zero: bool) -> Any:
+    """An argparse type for an interval: a number of seconds, more than 0 (or 0 too when
+    `zero`). A negative or zero poll interval made the loops poll the database without pause."""
+    from argparse import ArgumentTypeError
+
+    least = "at least 0" if zero else "more than 0"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value >= 0 if zero else value > 0) or value == float("inf"):
+            raise ArgumentTypeError(f"must be a number of seconds {least}, not {text!r}")
+        return value
+
+    return parse

@@ -2,6 +2,8 @@
 a sweeper that died at PostgreSQL's first crash left lapsed, abandoned visits open for good
 (found by tests/faults/test_process_faults.py)."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 from django.db import OperationalError
@@ -37,3 +39,21 @@ def test_a_single_sweep_still_fails_loudly(monkeypatch):
     monkeypatch.setattr(command, "sweep", sweep)
     with pytest.raises(OperationalError):
         call_command("sweep")
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("sweep", "--every", "-5"), "--every: must be a number of seconds at least 0, not '-5'"),
+        (("outside", "worker", "--every", "0"), "--every: must be a number of seconds more than 0"),
+        (("outside", "worker", "--every", "-1"), "more than 0, not '-1'"),
+        (("outside", "worker", "--every", "nan"), "more than 0, not 'nan'"),
+    ],
+)
+def test_a_loop_interval_that_would_poll_without_pause_is_refused(args, said):
+    """`outside worker --every 0` (or negative) and `sweep --every -5` polled the database in a
+    busy loop; they are refused before the loop starts."""
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match=re.escape(said)):
+        call_command(*args)

@@ -17,7 +17,7 @@ from madoguchi.benefits import outside
 from madoguchi.benefits.models import OutsideCall
 from madoguchi.benefits.services import outbox
 from madoguchi.benefits.services.reconcile import reconcile
-from madoguchi.cli import PlainErrors
+from madoguchi.cli import PlainErrors, seconds
 from madoguchi.outside import (
     OutsideError,
     OutsideProtocolError,
@@ -38,7 +38,10 @@ class Command(PlainErrors, BaseCommand):
             "--once", action="store_true", help="Process every call due now once, then exit."
         )
         worker.add_argument(
-            "--every", type=float, default=1.0, help="Seconds between polls when idle."
+            "--every",
+            type=seconds(zero=False),
+            default=1.0,
+            help="Seconds between polls when idle (more than 0; default 1).",
         )
         worker.add_argument(
             "--parent-pid", type=int, default=0, help="Stop when this process is gone (serve)."

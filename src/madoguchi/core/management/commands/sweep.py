@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections
 
-from madoguchi.cli import PlainErrors
+from madoguchi.cli import PlainErrors, seconds
 from madoguchi.desk.sweep import SweepResult, sweep
 
 log = logging.getLogger("madoguchi.sweep")
@@ -20,7 +20,12 @@ class Command(PlainErrors, BaseCommand):
     help = "Apply the lapse rules to idle visits and purge what ended visits held."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--every", type=float, default=0, help="Repeat every N seconds.")
+        parser.add_argument(
+            "--every",
+            type=seconds(zero=True),
+            default=0,
+            help="Repeat every N seconds (0, the default: once).",
+        )
         parser.add_argument(
             "--parent-pid", type=int, default=0, help="Stop when this process is gone (serve)."
         )
