@@ -262,3 +262,24 @@ def test_scan_generate_refuses_numbers_it_cannot_use_saying_which_and_why(tmp_pa
     assert done.stderr.startswith(sentence), done.stderr
     assert done.stderr.endswith("Nothing was written.\n")
     assert not (tmp_path / "data").exists()
+
+
+def test_scan_run_with_a_spark_master_but_no_spark_engine_says_so(tmp_path):
+    """`--master local[2]` without `--engine spark` would silently run DuckDB."""
+    assert run(tmp_path, "scan", "generate", "--links", "300", "data").returncode == 0
+    done = run(tmp_path, "scan", "run", "data", "--out", "out", "--master", "local[2]")
+    assert done.returncode == 1
+    assert done.stderr.startswith("--master local[2] is Spark's: add --engine spark"), done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_scan_evaluate_without_a_truth_file_says_where_one_comes_from(tmp_path):
+    assert run(tmp_path, "scan", "generate", "--links", "300", "data").returncode == 0
+    assert run(tmp_path, "scan", "run", "data", "--out", "out", "--no-pdf").returncode == 0
+    (tmp_path / "data" / "truth.parquet").unlink()
+    done = run(tmp_path, "scan", "evaluate", "data", "--findings", "out/findings.parquet")
+    assert done.returncode == 1
+    assert "truth.parquet: missing: evaluate compares findings with the ground truth that " in (
+        done.stderr
+    )
+    assert "give --truth FILE" in done.stderr

@@ -113,7 +113,7 @@ class Command(PlainErrors, BaseCommand):
         )
         r.add_argument(
             "--master",
-            default="local[2]",
+            default=None,
             help="Spark master URL, with --engine spark (default: local[2])",
         )
         r.add_argument("--no-pdf", action="store_true", help="HTML report only")
@@ -206,6 +206,12 @@ class Command(PlainErrors, BaseCommand):
         from madoguchi.scan import engine as engines
         from madoguchi.scan import schema
 
+        if opts["master"] is not None and opts["engine"] != "spark":
+            raise CommandError(
+                f"--master {opts['master']} is Spark's: add --engine spark to run on Spark, or "
+                "leave --master out to run on DuckDB (nothing was run or written)."
+            )
+        opts["master"] = opts["master"] or "local[2]"
         if opts["explain"]:
             # The plans as a run would make them: the engine reading the validated files
             # (a URI validated by Spark itself; DuckDB refuses one).
@@ -251,6 +257,12 @@ class Command(PlainErrors, BaseCommand):
         from madoguchi.scan.evaluate import evaluate_files
 
         truth = Path(opts["truth"] or Path(opts["directory"]) / "truth.parquet")
+        if not truth.exists():
+            raise CommandError(
+                f"{truth}: missing: evaluate compares findings with the ground truth that "
+                "`madoguchi scan generate` writes beside its tables (give --truth FILE for "
+                "another truth file keyed by link_id and cause)."
+            )
         for line in evaluate_files(Path(opts["findings"]), truth).lines():
             self.stdout.write(line)
 
