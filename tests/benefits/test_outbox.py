@@ -419,3 +419,28 @@ def test_reconcile_with_the_insurer_down_says_what_it_could_not_read_and_changed
     assert "linked" not in message
     assert OutsideCall.objects.get().state == "pending"
     assert not Incident.objects.exists()
+
+
+@uses_sims
+def test_status_shows_calls_waiting_to_be_retried_after_a_failure(trusted, desk, sims):
+    """ADR 1501 says `outside status` shows the calls being retried; it printed only
+    `insurer.register_use pending 1`, the same as a call never tried."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _hi_completion(trusted, desk)
+    out = StringIO()
+    call_command("outside", "status", stdout=out)
+    assert "failed before" not in out.getvalue()
+    sims.insurer.control.set(fail_next=10)
+    assert [o.outcome for o in drain().outcomes] == ["retry"]
+    call = OutsideCall.objects.get()
+    out = StringIO()
+    call_command("outside", "status", stdout=out)
+    due = timezone.localtime(call.next_attempt_at)
+    assert (
+        "1 pending call(s) failed before and wait to be retried; the first next attempt at "
+        f"{due:%H:%M:%S} JST; the latest error: {call.last_error}"
+    ) in out.getvalue()
+    assert call.last_error

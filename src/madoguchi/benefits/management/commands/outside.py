@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
+from django.utils import timezone
 
 from madoguchi.benefits import outside
 from madoguchi.benefits.models import OutsideCall
@@ -60,6 +61,7 @@ class Command(PlainErrors, BaseCommand):
             rows = OutsideCall.objects.values("kind", "state").annotate(n=Count("pk"))
             for row in rows:
                 self.stdout.write(f"{row['kind']:24} {row['state']:8} {row['n']}")
+            self._retrying()
             if not rows:
                 # A silent command read as a broken one on a fresh demo.
                 self.stdout.write(
@@ -68,6 +70,21 @@ class Command(PlainErrors, BaseCommand):
                 )
         else:
             self._reconcile()
+
+    def _retrying(self) -> None:
+        """Pending calls that failed before wait for their next attempt (ADR 1501: status shows
+        them): how many, when the first is due, and the newest error."""
+        failed = OutsideCall.objects.filter(state="pending").exclude(last_error="")
+        first = failed.order_by("next_attempt_at").first()
+        if first is None:
+            return
+        newest = failed.order_by("-pk").first()
+        assert newest is not None
+        due = timezone.localtime(first.next_attempt_at)
+        self.stdout.write(
+            f"{failed.count()} pending call(s) failed before and wait to be retried; the first "
+            f"next attempt at {due:%H:%M:%S %Z}; the latest error: {newest.last_error}"
+        )
 
     def _worker(self, once: bool, every: float, parent_pid: int) -> None:
         if once:
