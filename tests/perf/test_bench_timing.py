@@ -201,3 +201,11 @@ def test_a_bench_stopped_by_sigterm_drops_its_database(tmp_path):
     assert proc.returncode == 143, err
     assert "stopped by SIGTERM" in err
     assert not exists()
+
+
+def test_a_kept_run_says_what_it_kept_and_where():
+    """`bench completion --keep` kept its database and files without naming them."""
+    result = bench.Result(desks=1, duration=1.0, visits=1, visit_elapsed=1.0, complete_ms=[1.0])
+    assert not any("kept" in line for line in bench.report(result))
+    result.kept = "database madoguchi_bench_7 on the same server, files (the server's log) in /x"
+    assert "  kept (--keep):        database madoguchi_bench_7" in "\n".join(bench.report(result))

@@ -134,6 +134,8 @@ class Result:
     load_after: tuple[float, ...] = ()
     # The desk page's poll, each way: polls answered, server CPU s, SQL statements, 304 answers.
     polls: dict[str, dict[str, float]] = field(default_factory=dict)
+    # With --keep: what was kept and where (said in the report, or nobody finds it).
+    kept: str = ""
 
     @property
     def visits_per_s(self) -> float:
@@ -1020,6 +1022,8 @@ def run(
         if not keep:
             drop_database(name, original)
             shutil.rmtree(work, ignore_errors=True)
+    if keep:
+        result.kept = f"database {name} on the same server, files (the server's log) in {work}"
     result.load_after = os.getloadavg()
     return result
 
@@ -1162,6 +1166,8 @@ def report(r: Result) -> list[str]:
             else r.pgbench_note
         ),
     ]
+    if r.kept:
+        lines.append(f"  kept (--keep):        {r.kept}")
     if r.polls:
         per = {
             way: (

@@ -151,7 +151,9 @@ class Command(PlainErrors, BaseCommand):
             help="events the log is extended to for the second verify figure (audit; 0: skip)",
         )
         parser.add_argument(
-            "--keep", action="store_true", help="keep the benchmark database and files"
+            "--keep",
+            action="store_true",
+            help="keep the benchmark database and files, and print where (completion)",
         )
         parser.add_argument(
             "--links", type=int, default=10_000_000, help="links to generate (scan)"
