@@ -176,3 +176,21 @@ def test_a_holder_of_another_household_with_the_same_family_name_is_no_family_ac
     d.visit(1, "C", [("L1", A2_OWN)])
     found = findings_of(duck, d)
     assert found["L1"]["cause"] == "typed_wrong_id"
+
+
+def test_a_logout_omissions_reasoning_says_whose_name_the_account_is_in(duck):
+    """The decisive evidence of a logout omission is the holder matching the other resident:
+    the reasoning says so, and says when the holder matches neither."""
+    from madoguchi.scan.report import explain_ja
+
+    d = session()
+    d.visit(1, "A", [("L1", A_OWN)])
+    d.event(10, "card_read", resident="B")
+    d.link("L3", "A", B_OWN, minute=12)
+    d.link("L4", "A", STRANGER, minute=13)
+    found = findings_of(duck, d)
+    assert found["L3"]["cause"] == found["L4"]["cause"] == "logout_omission"
+    matched = explain_ja(found["L3"])
+    assert "B と一致します" in matched
+    assert "B の口座が A の手続きで" in matched
+    assert "B とも一致しません" in explain_ja(found["L4"])

@@ -405,6 +405,7 @@ def test_the_pages_reasoning_is_the_scans_own_sentence_in_japanese(cause, staff)
         "resident_id": "R-1",
         "other_resident_id": "R-2",
         "holder_check": 2,
+        "score": 0.97,
         "cause": cause,
         "staff_id": "S2",
         "session_staff": staff or None,
@@ -416,6 +417,9 @@ def test_the_pages_reasoning_is_the_scans_own_sentence_in_japanese(cause, staff)
         english = reasoning(finding)
     assert not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", english)
     assert "R-" in english
+    if cause == "logout_omission":  # the decisive evidence: the holder is the other resident
+        assert "It matches R-2" in english
+        assert "R-2 と一致します" in explain_ja(row)
     if cause == "lent_terminal" and not staff:
         assert "nobody was signed in" in english
         assert "だれもサインインしていませんでした" in explain_ja(row)

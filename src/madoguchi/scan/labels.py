@@ -17,6 +17,22 @@ CAUSE_JA = {
     "family_account": "家族名義の口座（誤紐付けではありません）",
 }
 CHECK_JA = {0: "一致", 1: "近似一致", 2: "不一致", 3: "名義不明"}
+LOGOUT_OMISSION_OTHER = {0.97: 0, 0.85: 1, 0.6: 2}
+"""What a logout omission's score says of the account holder against the other resident (the
+one whose card was read last): `logout_omission.v1` scores 0.97 when the holder matches them,
+0.85 when close, 0.6 when neither, and 0.75 when the holder is unknown (rules.py)."""
+
+
+def logout_other_check(score: float | None) -> int | None:
+    """The holder against the other resident, from a logout omission's score (None: unknown)."""
+    if score is None:
+        return None
+    for value, check in LOGOUT_OMISSION_OTHER.items():
+        if abs(score - value) < 1e-9:
+            return check
+    return None
+
+
 EVENT_JA = {
     "login": "ログイン",
     "logout": "ログアウト",

@@ -14,7 +14,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from madoguchi import pdf
-from madoguchi.scan.labels import CAUSE_JA, CAUSES, CHECK_JA, EVENT_JA, MISLINK_CAUSES, PROGRAMME_JA
+from madoguchi.scan.labels import (
+    CAUSE_JA,
+    CAUSES,
+    CHECK_JA,
+    EVENT_JA,
+    MISLINK_CAUSES,
+    PROGRAMME_JA,
+    logout_other_check,
+)
 
 __all__ = ["CAUSE_JA", "Summary", "explain_ja", "timelines", "to_html", "to_pdf"]
 
@@ -31,6 +39,13 @@ class Summary:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+_OTHER_JA = {
+    0: "口座名義は {other} と一致します（{other} の口座が {res} の手続きで紐付けられた可能性）。",
+    1: "口座名義は {other} と近似一致します。",
+    2: "口座名義は {other} とも一致しません。",
+}
+
+
 def explain_ja(f: dict[str, Any]) -> str:
     """The finding's reasoning in one or two Japanese sentences, from its evidence columns."""
     res, other = f["resident_id"], f.get("other_resident_id")
@@ -40,6 +55,7 @@ def explain_ja(f: dict[str, Any]) -> str:
         return (
             f"{res} の手続きとして確定されましたが、直前に端末で読み取られたカードは {other} のもので、"
             f"その後ログアウトも {res} のカードの読み取りもありません。口座名義は {res} と{check}です。"
+            + _OTHER_JA.get(logout_other_check(f.get("score")), "").format(other=other, res=res)
         )
     if cause == "wrong_card":
         return (

@@ -7,6 +7,8 @@ from typing import Any
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.scan.labels import logout_other_check
+
 CAUSE_NAMES = {
     "logout_omission": _("Sign-out omitted"),
     "typed_wrong_id": _("ID typed wrong"),
@@ -37,11 +39,25 @@ def reasoning(finding: Any) -> str:
     check = CHECK_NAMES.get(int(finding.holder_check or 0), "")
     cause = finding.cause
     if cause == "logout_omission":
-        return gettext(
+        said = gettext(
             "Committed as %(resident)s's procedure, but the card read last at the terminal was "
             "%(other)s's, with neither a sign-out nor a reading of %(resident)s's card after it. "
             "Account holder name against %(resident)s: %(check)s."
         ) % {"resident": res, "other": other, "check": check}
+        against_other = logout_other_check(finding.score)
+        if against_other == 0:
+            more = gettext(
+                "It matches %(other)s: %(other)s's account may have been linked in "
+                "%(resident)s's procedure."
+            ) % {"resident": res, "other": other}
+        elif against_other == 1:
+            more = gettext("It is close to %(other)s's name.") % {"other": other}
+        elif against_other == 2:
+            more = gettext("It does not match %(other)s either.") % {"other": other}
+        else:
+            return said
+        # Sentences are joined with a space in English, without one in Japanese.
+        return gettext("%(sentence)s %(next)s") % {"sentence": said, "next": more}
     if cause == "wrong_card":
         return gettext(
             "Committed after reading %(resident)s's card, but the account holder name matches "
