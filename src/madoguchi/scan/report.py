@@ -39,7 +39,7 @@ class Summary:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-_OTHER_JA = {
+_OTHER_JA: dict[int | None, str] = {
     0: "口座名義は {other} と一致します（{other} の口座が {res} の手続きで紐付けられた可能性）。",
     1: "口座名義は {other} と近似一致します。",
     2: "口座名義は {other} とも一致しません。",
