@@ -283,3 +283,16 @@ def test_worker_counts_and_limits_out_of_range_are_refused_naming_where_they_cam
         monkeypatch.setenv(name, value)
     with pytest.raises(CommandError, match=re.escape(said)):
         _argv(monkeypatch, *args)
+
+
+@pytest.mark.parametrize("interval", [0, -5])
+def test_a_sweep_interval_that_leaves_no_sweeper_is_refused(monkeypatch, settings, interval):
+    """SWEEP_INTERVAL_SECONDS=0 swept once and left no sweeper beside the server; a negative
+    value was refused in the sweeper's process while the server started anyway."""
+    from django.core.management import CommandError
+
+    settings.SWEEP_INTERVAL_SECONDS = interval
+    with pytest.raises(
+        CommandError, match=f"SWEEP_INTERVAL_SECONDS must be more than 0 \\(it was {interval}\\)"
+    ):
+        _argv(monkeypatch)

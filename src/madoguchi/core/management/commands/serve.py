@@ -7,7 +7,7 @@ from argparse import ArgumentTypeError
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.cli import PlainErrors
 
@@ -132,6 +132,14 @@ class Command(PlainErrors, BaseCommand):
         # stops by itself once this process (which becomes gunicorn's master) is gone. In a
         # process group of its own, Ctrl-C in the terminal reaches gunicorn, not the sweeper
         # (which printed a KeyboardInterrupt traceback, often from its start-up checks).
+        if not settings.SWEEP_INTERVAL_SECONDS > 0:
+            # 0 swept once and left no sweeper; a negative one was refused in the sweeper's own
+            # process while the server went on: lapsed visits would stay open either way.
+            raise CommandError(
+                "SWEEP_INTERVAL_SECONDS must be more than 0 (it was "
+                f"{settings.SWEEP_INTERVAL_SECONDS}): the sweeper beside the server ends lapsed "
+                "visits every that many seconds."
+            )
         interval = str(settings.SWEEP_INTERVAL_SECONDS)
         madoguchi = [sys.executable, "-m", "madoguchi", "sweep", "--every", interval]
         subprocess.Popen([*madoguchi, "--parent-pid", str(os.getpid())], process_group=0)  # noqa: S603
