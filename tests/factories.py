@@ -17,7 +17,10 @@ _n = itertools.count(1)
 
 
 def city() -> Organisation:
-    return Organisation.objects.get_or_create(name="テスト市", kind=OrganisationKind.CITY)[0]
+    # 131016: the municipality of the scan tests' hand-made desk logs (tests/scan/builders.py).
+    return Organisation.objects.get_or_create(
+        name="テスト市", kind=OrganisationKind.CITY, defaults={"municipality_code": "131016"}
+    )[0]
 
 
 def contractor() -> Organisation:

@@ -15,6 +15,7 @@ from madoguchi.benefits.models import PaymentLink
 from madoguchi.cases.models import Case
 from madoguchi.desk.models import Completion
 from madoguchi.scan import schema
+from madoguchi.scan.labels import CAUSES
 from madoguchi.scans.models import Finding, FindingCase, ScanRun
 from tests import factories
 from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
@@ -236,6 +237,10 @@ def test_export_reverifies_every_completion_and_refuses_a_tampered_one(trusted, 
     row = tables["links"].to_pylist()[0]
     assert row["account_hash"] == link.account_hash
     assert row["holder_kana"] == link.account_holder_kana
+    # The desk's city's municipality code (テスト市, 131016), so its officials see the
+    # findings a recorded scan of the export makes (it wrote 000000 for every link).
+    assert row["municipality_code"] == "131016"
+    assert tables["residents"].to_pylist()[0]["municipality_code"] == "131016"
     events = [e["event"] for e in tables["desk_events"].to_pylist()]
     assert {"login", "card_read", "commit"} <= set(events)
     # One changed byte in the stored transaction, its digest recomputed to match: the card's
@@ -547,3 +552,101 @@ def test_the_scan_pages_name_cases_by_reference_and_group_large_counts(client, r
     assert "<td>100,000,000</td>" in client.get(reverse("scans:list")).content.decode()
     english = client.get(reverse("scans:run", args=[recorded.pk]), HTTP_ACCEPT_LANGUAGE="en")
     assert "100,000,000 links in" in english.content.decode()
+
+
+def _official_of(name, code):
+    """A city official of another city (`code` its municipality code, "" for none)."""
+    from django.contrib.auth.models import Group
+
+    from madoguchi.accounts.constants import OrganisationKind
+    from madoguchi.accounts.models import Organisation, User
+
+    city = Organisation.objects.create(
+        name=name, kind=OrganisationKind.CITY, municipality_code=code
+    )
+    user = User.objects.create_user(username=f"official-{name}", organisation=city)
+    user.groups.add(Group.objects.get_or_create(name=Role.CITY_OFFICIAL.value)[0])
+    return user
+
+
+def test_another_citys_official_neither_lists_opens_nor_opens_a_case_from_a_finding(
+    client, recorded
+):
+    """Every finding of the desk log is municipality 131016 (テスト市's code): an official of
+    a city with another code sees the run with no findings and no counts, and a finding's
+    page and its button are 404, as a missing finding's; nothing is opened."""
+    client.force_login(_official_of("別の市", "271004"))
+    listed = client.get(reverse("scans:list")).content.decode()
+    assert reverse("scans:run", args=[recorded.pk]) in listed
+    assert "271004" in listed  # whose findings are shown
+    row = re.search(
+        r'<tr><td><a href="{}">.*?</tr>'.format(reverse("scans:run", args=[recorded.pk])), listed
+    )
+    counts = re.findall(r"<td>([^<]*)</td>", row.group(0))[-len(CAUSES) :]
+    assert counts == ["0"] * len(CAUSES)  # its own counts, not the run's
+    page = client.get(reverse("scans:run", args=[recorded.pk])).content.decode()
+    assert ">L3</a>" not in page
+    assert "131016" not in page
+    for finding in Finding.objects.all():
+        url = reverse("scans:finding", args=[finding.pk])
+        assert client.get(url).status_code == 404
+        opened = client.post(reverse("scans:finding_open_case", args=[finding.pk]))
+        assert opened.status_code == 404
+    filtered = client.get(reverse("scans:run", args=[recorded.pk]) + "?municipality=131016")
+    assert ">L3</a>" not in filtered.content.decode()
+    assert not Case.objects.exists()
+    assert not FindingCase.objects.exists()
+
+
+def test_the_own_citys_official_lists_opens_and_opens_a_case_with_own_counts(client, recorded):
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))  # テスト市, 131016
+    listed = client.get(reverse("scans:list")).content.decode()
+    assert "（団体コード 131016）" in listed
+    page = client.get(reverse("scans:run", args=[recorded.pk])).content.decode()
+    assert ">L3</a>" in page
+    assert ">131016</a>" in page
+    l3 = Finding.objects.get(link_id="L3")
+    assert client.get(reverse("scans:finding", args=[l3.pk])).status_code == 200
+    client.post(reverse("scans:finding_open_case", args=[l3.pk]))
+    assert FindingCase.objects.filter(link_id="L3").exists()
+
+
+def test_an_official_of_a_city_without_a_code_sees_nothing_and_is_told_why(client, recorded):
+    client.force_login(_official_of("コードのない市", ""))
+    listed = client.get(reverse("scans:list")).content.decode()
+    assert "団体コードが設定されていない" in listed
+    assert reverse("scans:run", args=[recorded.pk]) not in listed
+    assert "記録されたスキャンはありません" not in listed  # one was: it is not shown
+    page = client.get(reverse("scans:run", args=[recorded.pk])).content.decode()
+    assert "団体コードが設定されていない" in page
+    assert ">L3</a>" not in page
+    l3 = Finding.objects.get(link_id="L3")
+    assert client.get(reverse("scans:finding", args=[l3.pk])).status_code == 404
+    english = client.get(reverse("scans:list") + "?lang=en").content.decode()
+    assert "your city has no municipality code" in english
+
+
+def test_the_superuser_flag_sees_every_municipality(client, recorded):
+    from madoguchi.accounts.models import User
+
+    client.force_login(User.objects.create_superuser("root-scans", password=None))
+    page = client.get(reverse("scans:run", args=[recorded.pk])).content.decode()
+    assert ">L3</a>" in page
+    assert 'data-testid="scan-scope"' not in page
+
+
+def test_a_municipality_code_is_six_digits_and_a_citys_alone(db):
+    from django.core.exceptions import ValidationError
+
+    from madoguchi.accounts.constants import OrganisationKind
+    from madoguchi.accounts.models import Organisation
+
+    for bad in ("13101", "13101a", "1310160"):
+        with pytest.raises(ValidationError):
+            Organisation(
+                name=f"市{bad}", kind=OrganisationKind.CITY, municipality_code=bad
+            ).full_clean()
+    contractor = factories.contractor()
+    contractor.municipality_code = "271004"
+    with pytest.raises(ValidationError, match="団体コードを設定できるのは市だけ"):
+        contractor.full_clean()

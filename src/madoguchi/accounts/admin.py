@@ -8,7 +8,7 @@ from .models import Organisation, User
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "city")
+    list_display = ("name", "kind", "city", "municipality_code")
     list_filter = ("kind",)
 
 

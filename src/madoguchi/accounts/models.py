@@ -1,4 +1,6 @@
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -19,13 +21,50 @@ class Organisation(models.Model):
         limit_choices_to={"kind": OrganisationKind.CITY},
         verbose_name=_("city served"),
     )
+    # The city's 全国地方公共団体コード (six digits, with its check digit), as the forensic
+    # scan's input names a link's municipality: a city official sees the scan findings of
+    # this code only, and none while it is blank (scans.selectors.visible_findings).
+    municipality_code = models.CharField(
+        _("municipality code"),
+        max_length=6,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[0-9]{6}\Z",
+                _("A municipality code is six digits (全国地方公共団体コード, e.g. 131016)."),
+            )
+        ],
+        help_text=_(
+            "The city's 全国地方公共団体コード (six digits). Its officials see the forensic "
+            "scan's findings of this municipality only, and none while it is blank."
+        ),
+    )
 
     class Meta:
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality_code"],
+                condition=~models.Q(municipality_code=""),
+                name="accounts_organisation_one_per_municipality_code",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.municipality_code and self.kind != OrganisationKind.CITY:
+            raise ValidationError(
+                {
+                    "municipality_code": _(
+                        "Only a city carries a municipality code; a contractor's officials "
+                        "follow the city it serves."
+                    )
+                }
+            )
 
 
 class User(AbstractUser):

@@ -30,6 +30,10 @@ from madoguchi.terminals.models import Terminal
 
 CITY = "デモ市"
 CONTRACTOR = "デモ窓口サービス株式会社"
+# The demo city's 全国地方公共団体コード: the first municipality `madoguchi scan generate`
+# writes, so a generated scan recorded on the demo shows its official that city's findings
+# (docs/scan.md). `scan export` writes each link under its desk's city's code.
+CITY_MUNICIPALITY_CODE = "131016"
 DEMO_PASSWORD = "madoguchi-demo"
 # How a second shell runs a command against the running demo (its data, its key, demo mode).
 DEMO_CLI = "MADOGUCHI_DEMO=1 .venv/bin/madoguchi"
@@ -67,8 +71,12 @@ def seed() -> DemoSeed:
     result = DemoSeed()
     with transaction.atomic():
         city, _ = Organisation.objects.get_or_create(
-            name=CITY, defaults={"kind": OrganisationKind.CITY}
+            name=CITY,
+            defaults={"kind": OrganisationKind.CITY, "municipality_code": CITY_MUNICIPALITY_CODE},
         )
+        if not city.municipality_code:  # a database seeded before cities carried one
+            city.municipality_code = CITY_MUNICIPALITY_CODE
+            city.save(update_fields=["municipality_code"])
         contractor, _ = Organisation.objects.get_or_create(
             name=CONTRACTOR, defaults={"kind": OrganisationKind.CONTRACTOR, "city": city}
         )

@@ -25,6 +25,7 @@ import pyarrow as pa
 from django.conf import settings
 from django.utils import timezone
 
+from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.benefits.models import PaymentLink, PublicFundAccount
 from madoguchi.desk.models import Completion
 from madoguchi.identity.services import build_validator
@@ -111,18 +112,34 @@ def verify_completion(completion: Completion, validator: Any) -> None:
             )
 
 
+def _desk_city_code(terminal: Any) -> str:
+    """The municipality code of the city a desk serves (its contractor's city), "" if none:
+    the officials of that city see the link's findings (scans.selectors.visible_findings)."""
+    org = terminal.contractor
+    city = org if org.kind == OrganisationKind.CITY else org.city
+    return city.municipality_code if city is not None else ""
+
+
 def export(directory: Path, *, municipality_code: str = "000000") -> Exported:
+    """`municipality_code`: written for a link whose desk's city carries no code."""
     validator = build_validator()
     links: list[dict[str, Any]] = []
     names: dict[str, str] = {}
+    codes: dict[str, str] = {}  # resident -> the municipality of their latest link
     for programme, model in (("mynapoint_2", PaymentLink), ("public_fund", PublicFundAccount)):
         qs = model.objects.select_related(
-            "holder", "completion", "completion__nonce", "visit__terminal", "visit__staff"
+            "holder",
+            "completion",
+            "completion__nonce",
+            "visit__terminal__contractor__city",
+            "visit__staff",
         ).order_by("completion__committed_at", "pk")
         for link in qs:
             c = link.completion
             rid = str(link.holder.public_id)
             names[rid] = link.resident_kana
+            code = _desk_city_code(link.visit.terminal) or municipality_code
+            codes[rid] = code
             links.append(
                 {
                     "link_id": f"{programme}-{link.pk}",
@@ -133,7 +150,7 @@ def export(directory: Path, *, municipality_code: str = "000000") -> Exported:
                     "holder_kana": link.account_holder_kana or None,
                     "linked_at": _local(c.committed_at),
                     "channel": "desk",
-                    "municipality_code": municipality_code,
+                    "municipality_code": code,
                     "terminal_id": link.visit.terminal.name,
                     "staff_id": link.visit.staff.get_username(),
                     "_visit": link.visit,
@@ -198,7 +215,7 @@ def export(directory: Path, *, municipality_code: str = "000000") -> Exported:
             "name_kanji": None,
             "birth_date": None,
             "household_id": f"holder-{rid}",
-            "municipality_code": municipality_code,
+            "municipality_code": codes[rid],
         }
         for rid, kana in sorted(names.items())
     ]

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
+from madoguchi.accounts.constants import OrganisationKind
+
 from .models import Finding, FindingCase, ScanRun
 
 
@@ -13,9 +15,55 @@ def runs() -> QuerySet[ScanRun]:
     return ScanRun.objects.all()
 
 
-def counts_by_municipality(run: ScanRun) -> list[dict[str, Any]]:
+def municipality_of(user: Any) -> str:
+    """The municipality code of `user`'s city: their organisation's if it is a city, else the
+    city it serves; "" when there is none or it carries no code."""
+    org = getattr(user, "organisation", None)
+    if org is None:
+        return ""
+    city = org if org.kind == OrganisationKind.CITY else org.city
+    return city.municipality_code if city is not None else ""
+
+
+def sees_every_municipality(user: Any) -> bool:
+    return bool(user.is_superuser)
+
+
+def visible_findings(user: Any) -> QuerySet[Finding]:
+    """The findings `user` may read: a city official those of their own city's municipality
+    code (`Organisation.municipality_code`), none while their city has no code, never every
+    city's; only the superuser flag sees all. Others' findings are 404, as missing ones."""
+    if sees_every_municipality(user):
+        return Finding.objects.all()
+    code = municipality_of(user)
+    if not code:
+        return Finding.objects.none()
+    return Finding.objects.filter(municipality_code=code)
+
+
+def counts_by_cause(user: Any, runs: list[ScanRun]) -> dict[int, dict[str, int]]:
+    """Each run's findings per cause as `user` sees them (the whole run's for the superuser
+    flag, as recorded)."""
+    if sees_every_municipality(user):
+        return {r.pk: r.counts for r in runs}
+    out: dict[int, dict[str, int]] = {r.pk: {} for r in runs}
     rows = (
-        run.findings.values("municipality_code", "cause")
+        visible_findings(user)
+        .filter(run__in=runs)
+        .values("run_id", "cause")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for r in rows:
+        out[r["run_id"]][r["cause"]] = r["n"]
+    return out
+
+
+def counts_by_municipality(run: ScanRun, user: Any) -> list[dict[str, Any]]:
+    rows = (
+        visible_findings(user)
+        .filter(run=run)
+        .values("municipality_code", "cause")
         .annotate(n=Count("pk"))
         .order_by("municipality_code", "cause")
     )
@@ -25,8 +73,10 @@ def counts_by_municipality(run: ScanRun) -> list[dict[str, Any]]:
     return [{"municipality": m, "counts": c} for m, c in table.items()]
 
 
-def findings(run: ScanRun, *, cause: str = "", municipality: str = "") -> QuerySet[Finding]:
-    qs = run.findings.all()
+def findings(
+    run: ScanRun, user: Any, *, cause: str = "", municipality: str = ""
+) -> QuerySet[Finding]:
+    qs = visible_findings(user).filter(run=run)
     if cause:
         qs = qs.filter(cause=cause)
     if municipality:

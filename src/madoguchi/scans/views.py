@@ -20,7 +20,7 @@ from madoguchi.plaintext import bad_character
 from madoguchi.scan.labels import CAUSES, MISLINK_CAUSES
 
 from . import selectors, services
-from .models import Finding, FindingCase, ScanRun
+from .models import FindingCase, ScanRun
 from .names import CAUSE_NAMES, CHECK_NAMES, EVENT_NAMES, PROGRAMME_NAMES, reasoning
 
 
@@ -33,11 +33,25 @@ def _cause_rows(counts: dict[str, int]) -> list[tuple[str, Any, int]]:
     return [(c, CAUSE_NAMES[c], counts.get(c, 0)) for c in CAUSES]
 
 
+def _scope(request: HttpRequest) -> dict[str, Any]:
+    """Whose findings the pages show: `scope_code` the official's city's municipality code,
+    "" for every municipality (the superuser flag), None when their city has none (nothing
+    is shown, and the page says why)."""
+    if selectors.sees_every_municipality(request.user):
+        return {"scope_code": ""}
+    return {"scope_code": selectors.municipality_of(request.user) or None}
+
+
 @roles_required(Role.CITY_OFFICIAL)
 def run_list(request: HttpRequest) -> HttpResponse:
-    runs = [(r, _cause_rows(r.counts)) for r in selectors.runs()[:100]]
+    scoped = _scope(request)
+    recorded = list(selectors.runs()[:100]) if scoped["scope_code"] is not None else []
+    counts = selectors.counts_by_cause(request.user, recorded)
+    runs = [(r, _cause_rows(counts[r.pk])) for r in recorded]
     return render(
-        request, "scans/list.html", {"runs": runs, "causes": [CAUSE_NAMES[c] for c in CAUSES]}
+        request,
+        "scans/list.html",
+        {"runs": runs, "causes": [CAUSE_NAMES[c] for c in CAUSES], **scoped},
     )
 
 
@@ -52,9 +66,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             _("The filter contains characters that cannot be used; all findings are shown."),
         )
         cause = municipality = ""
-    page = Paginator(selectors.findings(run, cause=cause, municipality=municipality), 100).get_page(
-        request.GET.get("page")
-    )
+    found = selectors.findings(run, request.user, cause=cause, municipality=municipality)
+    page = Paginator(found, 100).get_page(request.GET.get("page"))
     case_of = selectors.cases_for([f.link_id for f in page])
     rows = [
         (
@@ -67,14 +80,14 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     munis = [
         (m["municipality"], [m["counts"].get(c, 0) for c in CAUSES])
-        for m in selectors.counts_by_municipality(run)
+        for m in selectors.counts_by_municipality(run, request.user)
     ]
     return render(
         request,
         "scans/run.html",
         {
             "run": run,
-            "causes": _cause_rows(run.counts),
+            "causes": _cause_rows(selectors.counts_by_cause(request.user, [run])[run.pk]),
             "cause_names": [CAUSE_NAMES[c] for c in CAUSES],
             "municipalities": munis,
             "rows": rows,
@@ -83,13 +96,15 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # The filter's heading names the cause as the table does, not by its code.
             "cause_name": CAUSE_NAMES.get(cause, cause),
             "municipality": municipality,
+            **_scope(request),
         },
     )
 
 
 @roles_required(Role.CITY_OFFICIAL)
 def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    finding = get_object_or_404(Finding.objects.select_related("run"), pk=pk)
+    visible = selectors.visible_findings(request.user)
+    finding = get_object_or_404(visible.select_related("run"), pk=pk)
     opened = FindingCase.objects.filter(link_id=finding.link_id).first()
     timeline = [
         {
@@ -123,7 +138,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def finding_open_case(request: HttpRequest, pk: int) -> HttpResponse:
     """The finding page's button: the case `madoguchi scan open-cases` would open for it."""
-    finding = get_object_or_404(Finding, pk=pk)
+    finding = get_object_or_404(selectors.visible_findings(request.user), pk=pk)
     try:
         link, new = services.open_case(finding, actor=request.user)  # type: ignore[arg-type]
     except CaseRefused as exc:
