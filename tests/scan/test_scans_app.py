@@ -650,3 +650,20 @@ def test_a_municipality_code_is_six_digits_and_a_citys_alone(db):
     contractor.municipality_code = "271004"
     with pytest.raises(ValidationError, match="団体コードを設定できるのは市だけ"):
         contractor.full_clean()
+
+
+def test_the_demo_city_carries_the_generators_first_municipality_code(db, settings, tmp_path):
+    """The demo official sees a generated scan's findings of 131016 once it is recorded; a
+    demo database seeded before cities carried a code gets it on the next seed."""
+    from madoguchi.accounts.models import Organisation
+    from madoguchi.core import demo
+    from madoguchi.scan.generate import _MUNICIPALITIES
+
+    settings.DATA_DIR = tmp_path
+    demo.seed()
+    city = Organisation.objects.get(name=demo.CITY)
+    assert city.municipality_code == _MUNICIPALITIES[0] == "131016"
+    Organisation.objects.filter(pk=city.pk).update(municipality_code="")
+    demo.seed()
+    city.refresh_from_db()
+    assert city.municipality_code == "131016"
