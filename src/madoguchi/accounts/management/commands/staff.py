@@ -62,7 +62,10 @@ class Command(PlainErrors, BaseCommand):
     def _add(self, opts: dict[str, object]) -> None:
         org = Organisation.objects.filter(name=opts["organisation"]).first()
         if org is None:
-            raise CommandError(f"No organisation named {opts['organisation']!r}.")
+            raise CommandError(
+                f"No organisation named {opts['organisation']!r}; list them with "
+                "madoguchi organisation list, add one with madoguchi organisation add."
+            )
         if User.objects.filter(username=opts["username"]).exists():
             raise CommandError(f"A user named {opts['username']!r} already exists.")
         password = opts["password"] or getpass.getpass("Password: ")

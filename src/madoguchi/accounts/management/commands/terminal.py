@@ -33,7 +33,11 @@ class Command(PlainErrors, BaseCommand):
                 name=opts["contractor"], kind=OrganisationKind.CONTRACTOR
             ).first()
             if contractor is None:
-                raise CommandError(f"No contractor named {opts['contractor']!r}.")
+                raise CommandError(
+                    f"No contractor named {opts['contractor']!r}; list them with madoguchi "
+                    "organisation list, add one with madoguchi organisation add NAME "
+                    "--kind contractor --city CITY."
+                )
             if Terminal.objects.filter(name=opts["name"]).exists():
                 raise CommandError(f"A terminal named {opts['name']!r} already exists.")
             t = services.terminal_register(

@@ -1,0 +1,80 @@
+"""A new deployment creates its city and contractors from the shell, before staff and
+terminals (there was no command: `staff add` required an organisation nobody could create)."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from madoguchi.accounts.models import Organisation, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(*args: str) -> str:
+    out = io.StringIO()
+    call_command("organisation", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_a_city_its_contractor_then_staff_and_a_terminal():
+    assert "Added Kita City (city)." in _run("add", "Kita City", "--kind", "city")
+    said = _run("add", "Desk Co", "--kind", "contractor", "--city", "Kita City")
+    assert said.strip() == "Added Desk Co (contractor, serving Kita City)."
+    contractor = Organisation.objects.get(name="Desk Co")
+    assert contractor.city == Organisation.objects.get(name="Kita City")
+    assert "Desk Co\tcontractor\tKita City" in _run("list")
+
+    call_command(
+        "staff", "add", "k1", "--role", "desk_staff", "--organisation", "Desk Co",
+        "--password", "a-long-enough-password", stdout=io.StringIO(),
+    )  # fmt: skip
+    assert User.objects.get(username="k1").organisation == contractor
+    out = io.StringIO()
+    call_command(
+        "terminal", "register", "kita-01", "--location", "Kita ward office 1F",
+        "--contractor", "Desk Co", stdout=out,
+    )  # fmt: skip
+    assert "Registered terminal kita-01." in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["add", "Desk Co", "--kind", "contractor"], "name it with --city"),
+        (["add", "Desk Co", "--kind", "contractor", "--city", "Nowhere"], "add the city first"),
+        (
+            ["add", "Kita City", "--kind", "city", "--city", "Kita City"],
+            "--city is for a contractor",
+        ),
+        (["add", "  ", "--kind", "city"], "name is empty"),
+    ],
+)
+def test_refusals_say_why_and_add_nothing(args, says):
+    before = Organisation.objects.count()
+    with pytest.raises(CommandError, match=says):
+        _run(*args)
+    assert Organisation.objects.count() == before
+
+
+def test_a_second_organisation_of_the_same_name_and_a_contractor_as_city_are_refused():
+    _run("add", "Kita City", "--kind", "city")
+    _run("add", "Desk Co", "--kind", "contractor", "--city", "Kita City")
+    with pytest.raises(CommandError, match="already exists"):
+        _run("add", "Kita City", "--kind", "city")
+    with pytest.raises(CommandError, match="is a contractor, not a city"):
+        _run("add", "Other Co", "--kind", "contractor", "--city", "Desk Co")
+    assert Organisation.objects.count() == 2
+
+
+def test_staff_and_terminal_point_to_the_command_when_the_organisation_is_missing():
+    with pytest.raises(CommandError, match="madoguchi organisation add"):
+        call_command(
+            "staff", "add", "k1", "--role", "desk_staff", "--organisation", "Nope",
+            "--password", "a-long-enough-password", stdout=io.StringIO(),
+        )  # fmt: skip
+    with pytest.raises(CommandError, match="madoguchi organisation add"):
+        call_command(
+            "terminal", "register", "t", "--location", "x", "--contractor", "Nope",
+            stdout=io.StringIO(),
+        )  # fmt: skip
