@@ -667,3 +667,34 @@ def test_the_demo_city_carries_the_generators_first_municipality_code(db, settin
     demo.seed()
     city.refresh_from_db()
     assert city.municipality_code == "131016"
+
+
+def test_open_cases_opens_only_the_as_officials_citys_findings(recorded):
+    """`scan open-cases --as` an official of another city opens none of this city's
+    findings; one of a city without a code is refused with the sentence saying why."""
+    other = _official_of("別の市", "271004")
+    out = io.StringIO()
+    call_command("scan", "open-cases", "--min-score", "0", "--as", other.username, stdout=out)
+    assert "opened 0 cases" in out.getvalue()
+    assert not Case.objects.exists()
+    nocode = _official_of("コードのない市", "")
+    with pytest.raises(CommandError, match="city has no municipality code") as exc:
+        call_command("scan", "open-cases", "--min-score", "0", "--as", nocode.username)
+    assert "administrator sets" in str(exc.value)
+    from madoguchi.cases.services import CaseRefused
+    from madoguchi.scans import services
+
+    with pytest.raises(CaseRefused) as refused:
+        services.open_case(Finding.objects.get(link_id="L3"), actor=other)
+    assert refused.value.code == "another_municipality"
+    assert not Case.objects.exists()
+    call_command(
+        "scan",
+        "open-cases",
+        "--min-score",
+        "0",
+        "--as",
+        factories.staff(Role.CITY_OFFICIAL).username,
+        stdout=io.StringIO(),
+    )
+    assert Case.objects.exists()

@@ -18,6 +18,7 @@ from madoguchi.cases.events import CASES_LEGACY_LINK_ADDED
 from madoguchi.cases.models import LegacyLink
 from madoguchi.scan.labels import CAUSE_JA, MISLINK_CAUSES, PROGRAMME_JA
 
+from . import selectors
 from .models import Finding, FindingCase, ScanRun
 
 if TYPE_CHECKING:
@@ -167,6 +168,14 @@ def open_case(finding: Finding, *, actor: User) -> tuple[FindingCase, bool]:
                 "An account in a family member's name is not a mis-link, so no case is opened."
             ),
         )
+    if not selectors.visible_findings(actor).filter(pk=finding.pk).exists():
+        raise cases.CaseRefused(
+            "another_municipality",
+            gettext_lazy(
+                "This finding is of another municipality than the official's city, so no case "
+                "is opened."
+            ),
+        )
     return _case_for(finding, actor, finding.account_hash, finding.account_last4)
 
 
@@ -198,12 +207,23 @@ def open_cases(
     its link already has one (from this run or an earlier one). Family accounts are not
     mis-links and get none. The account comes from the stored finding; ``accounts``
     (link_id -> (account_hash, last 4), from the run's findings.parquet) only for findings
-    recorded before they kept it. Returns (opened, already open)."""
+    recorded before they kept it. Only the findings of ``actor``'s city's municipality code
+    (all with the superuser flag); refused when their city has none. Returns (opened, already
+    open)."""
     cases.require_official(actor)
+    if not selectors.sees_every_municipality(actor) and not selectors.municipality_of(actor):
+        raise cases.CaseRefused(
+            "no_municipality_code",
+            gettext_lazy(
+                "The official's city has no municipality code, so none of the scan's findings "
+                "is theirs: an administrator sets the city's municipality code "
+                "(全国地方公共団体コード) on its organisation in the admin."
+            ),
+        )
+    # Only the findings of the official's own city (another city's are not theirs to open).
+    mine = selectors.visible_findings(actor).filter(run=run)
     opened = existing = 0
-    for finding in run.findings.filter(score__gte=min_score, cause__in=MISLINK_CAUSES).order_by(
-        "link_id"
-    ):
+    for finding in mine.filter(score__gte=min_score, cause__in=MISLINK_CAUSES).order_by("link_id"):
         account_hash, last4 = finding.account_hash, finding.account_last4
         if not account_hash:  # a run recorded before findings kept their account
             account_hash, last4 = (accounts or {}).get(finding.link_id, ("", ""))
