@@ -340,6 +340,8 @@ RESIDENT_PRESENCE_TIMEOUT_SECONDS = env.int("RESIDENT_PRESENCE_TIMEOUT_SECONDS",
 # Sign-in challenges one client address may ask for in a minute (unauthenticated: each is a row).
 RESIDENT_CHALLENGES_PER_MINUTE = env.int("RESIDENT_CHALLENGES_PER_MINUTE", default=30)
 RESIDENT_CALL_CENTRE = env.str("RESIDENT_CALL_CENTRE", default="0120-95-0178")
+# How many times the desk may email one completion's notice (residents.completion_email).
+RESIDENT_EMAILS_PER_COMPLETION = env.int("RESIDENT_EMAILS_PER_COMPLETION", default=3)
 # Refuse a card when no fresh CRL can say whether it is revoked (fail closed).
 IDENTITY_REJECT_UNKNOWN_REVOCATION = env.bool("IDENTITY_REJECT_UNKNOWN_REVOCATION", default=True)
 # Visit limits (seconds): inactivity, absolute, and how long the agent may stay silent.

@@ -820,3 +820,22 @@ def test_the_english_records_page_says_the_signed_lines_are_japanese(trusted, de
     note = "The lines are in Japanese: your card signed them exactly as written."
     assert note in client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert note not in client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+
+
+def test_the_desk_emails_one_completions_notice_at_most_three_times(trusted, desk):
+    """The address is free text: without a limit a desk could send the notice to anyone, any
+    number of times. The fourth is refused saying why, in Japanese at the desk."""
+    completion = desk_completion(desk, trusted.card("A"))
+    staff = _staff_at_desk(desk)
+    url = f"/me/desk-email/{completion.pk}/"
+    for n in range(3):
+        assert staff.post(url, {"address": f"r{n}@example.jp"}).status_code == 302
+    assert len(mail.outbox) == 3
+    page = staff.post(url, {"address": "r4@example.jp"}, follow=True).content.decode()
+    assert "すでに 3 回送信しています" in page
+    assert len(mail.outbox) == 3
+    with pytest.raises(services.ResidentRefused) as info:
+        services.completion_email(completion, "r5@example.jp")
+    assert info.value.code == "email_limit"
+    assert "already sent 3 times" in info.value.text("en")
+    assert len(mail.outbox) == 3

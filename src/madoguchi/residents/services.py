@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.models import User
+from madoguchi.audit import selectors as audit_selectors
 from madoguchi.audit import services as audit
 from madoguchi.audit import throttle
 from madoguchi.identity.models import Holder, HolderCertificate
@@ -63,6 +64,13 @@ class ResidentRefused(Refusal):
         ),
         "item_not_found": (_("No such record."), 404),
         "reason_required": (_("Choose a reason."), 400),
+        "email_limit": (
+            _(
+                "This completion's notice was already sent %(count)s times; nothing was sent. "
+                "The resident can see it on their own page."
+            ),
+            429,
+        ),
         "comment_not_allowed": (
             _(
                 "The comment contains characters that cannot be accepted (control characters "
@@ -456,7 +464,19 @@ def not_me_report(
 
 def completion_email(completion: Any, address: str, *, actor: Any = None) -> None:
     """Tell the resident what their card signed (the exact lines), at an address they gave at
-    the desk. The address is used once and not stored. Console backend in the demo."""
+    the desk. The address is used once and not stored. Console backend in the demo.
+
+    At most `RESIDENT_EMAILS_PER_COMPLETION` notices per completion (counted in the audit
+    log): the address is free text, so without a limit a desk could send the same notice to
+    anyone any number of times."""
+    limit = settings.RESIDENT_EMAILS_PER_COMPLETION
+    sent = (
+        audit_selectors.events_for_subject(completion)
+        .filter(event_id=COMPLETION_EMAILED.id)
+        .count()
+    )
+    if sent >= limit:
+        raise ResidentRefused.of("email_limit", detail=f"{sent} sent", count=sent)
     lines = selectors.signed_lines(completion)
     body = "\n".join(
         [

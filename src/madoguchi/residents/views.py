@@ -322,8 +322,12 @@ def desk_email(request: HttpRequest, completion_id: int) -> HttpResponse:
     except ValidationError:
         messages.error(request, _("The email address is not valid; nothing was sent."))
     else:
-        services.completion_email(completion, address, actor=request.user)
-        messages.success(request, _("The resident was told by email."))
+        try:
+            services.completion_email(completion, address, actor=request.user)
+        except services.ResidentRefused as exc:
+            messages.error(request, exc.text())
+        else:
+            messages.success(request, _("The resident was told by email."))
     return redirect("desk:receipt")
 
 
