@@ -78,3 +78,23 @@ def test_staff_and_terminal_point_to_the_command_when_the_organisation_is_missin
             "terminal", "register", "t", "--location", "x", "--contractor", "Nope",
             stdout=io.StringIO(),
         )  # fmt: skip
+
+
+def test_a_citys_municipality_code_is_set_checked_and_listed():
+    said = _run("add", "Kita City", "--kind", "city", "--municipality-code", "271403")
+    assert "municipality code 271403" in said
+    assert Organisation.objects.get(name="Kita City").municipality_code == "271403"
+    with pytest.raises(CommandError, match="six digits"):
+        _run("add", "Minami City", "--kind", "city", "--municipality-code", "27140")
+    with pytest.raises(CommandError, match="Only a city carries a municipality code"):
+        _run(
+            "add", "Desk Co", "--kind", "contractor", "--city", "Kita City",
+            "--municipality-code", "271411",
+        )  # fmt: skip
+    _run("add", "Minami City", "--kind", "city")
+    with pytest.raises(CommandError, match="municipality code"):
+        _run("set-code", "Minami City", "271403")  # Kita City's
+    assert "set to 271411" in _run("set-code", "Minami City", "271411")
+    assert "Minami City\tcity\t\t271411" in _run("list")
+    assert "cleared" in _run("set-code", "Minami City", "")
+    assert Organisation.objects.count() == 2

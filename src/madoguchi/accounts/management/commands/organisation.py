@@ -1,11 +1,13 @@
-"""`madoguchi organisation add|list`: the city and the contractors serving it, from the shell.
+"""`madoguchi organisation add|set-code|list`: the city and its contractors, from the shell.
 
 A new deployment needs them before `madoguchi staff add` and `madoguchi terminal register`
 (the demo seeds its own); the admin can edit them later.
 """
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.accounts.models import Organisation
@@ -14,8 +16,9 @@ from madoguchi.cli import PlainErrors
 
 class Command(PlainErrors, BaseCommand):
     help = (
-        "The city and its contractors: add (before staff add and terminal register), list. "
-        "Example: madoguchi organisation add 'Sakai City' --kind city; "
+        "The city and its contractors: add (before staff add and terminal register), set-code "
+        "(a city's municipality code: its officials see the scan findings of that code), list. "
+        "Example: madoguchi organisation add 'Sakai City' --kind city --municipality-code 271403; "
         "madoguchi organisation add 'Desk Contractor Ltd' --kind contractor --city 'Sakai City'."
     )
 
@@ -33,14 +36,31 @@ class Command(PlainErrors, BaseCommand):
             help="city: the municipality itself; contractor: runs desks for a city.",
         )
         add.add_argument("--city", help="For a contractor: the name of the city it serves.")
-        sub.add_parser("list", help="List organisations: name, kind, city served.")
+        add.add_argument("--municipality-code", default="", help=CODE_HELP)
+        code = sub.add_parser("set-code", help="Set (or with '' clear) a city's municipality code.")
+        code.add_argument("name", help="The city's name.")
+        code.add_argument("municipality_code", help=CODE_HELP)
+        sub.add_parser("list", help="List organisations: name, kind, city served, code.")
 
     def handle(self, *args: object, **opts: object) -> None:
         if opts["action"] == "add":
             self._add(opts)
             return
+        if opts["action"] == "set-code":
+            self._set_code(str(opts["name"]), str(opts["municipality_code"]).strip())
+            return
         for org in Organisation.objects.select_related("city").order_by("kind", "name"):
-            self.stdout.write(f"{org.name}\t{org.kind}\t{org.city.name if org.city else ''}")
+            city = org.city.name if org.city else ""
+            self.stdout.write(f"{org.name}\t{org.kind}\t{city}\t{org.municipality_code}")
+
+    def _set_code(self, name: str, code: str) -> None:
+        org = Organisation.objects.filter(name=name).first()
+        if org is None:
+            raise CommandError(f"No organisation named {name!r} (madoguchi organisation list).")
+        org.municipality_code = code
+        _save(org)
+        said = f"set to {code}" if code else "cleared: its officials see no scan findings"
+        self.stdout.write(f"{org.name}'s municipality code {said}.")
 
     def _add(self, opts: dict[str, object]) -> None:
         name = str(opts["name"]).strip()
@@ -63,10 +83,44 @@ class Command(PlainErrors, BaseCommand):
                 raise CommandError(f"{city.name!r} is a {city.kind}, not a city.")
         elif opts["city"]:
             raise CommandError("--city is for a contractor; a city serves itself.")
-        try:
-            with transaction.atomic():
-                org = Organisation.objects.create(name=name, kind=kind, city=city)
-        except IntegrityError:
-            raise CommandError(f"An organisation named {name!r} already exists.") from None
+        if Organisation.objects.filter(name=name).exists():
+            raise CommandError(f"An organisation named {name!r} already exists.")
+        code = str(opts["municipality_code"] or "").strip()
+        org = Organisation(name=name, kind=kind, city=city, municipality_code=code)
+        _save(org)
         served = f", serving {city.name}" if city else ""
-        self.stdout.write(f"Added {org.name} ({org.kind}{served}).")
+        coded = f", municipality code {code}" if code else ""
+        self.stdout.write(f"Added {org.name} ({org.kind}{served}{coded}).")
+
+
+CODE_HELP = (
+    "A city's 全国地方公共団体コード, six digits (e.g. 271403): its officials see the forensic "
+    "scan's findings of this code only, and none while it is blank."
+)
+
+
+def _save(org: Organisation) -> None:
+    """Validate as the admin does (six digits, cities only, one city per code), then save; a
+    refusal names the field and why, in English, and saves nothing."""
+    code = org.municipality_code
+    holder = (
+        Organisation.objects.filter(municipality_code=code).exclude(pk=org.pk).first()
+        if code
+        else None
+    )
+    if holder is not None:
+        raise CommandError(f"The municipality code {code} is already {holder.name}'s.")
+    with translation.override("en"):
+        try:
+            org.full_clean()
+        except ValidationError as exc:
+            raise CommandError(
+                " ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+            ) from None
+    try:
+        with transaction.atomic():
+            org.save()
+    except IntegrityError:
+        raise CommandError(
+            f"{org.name!r} could not be saved: its name or municipality code is already taken."
+        ) from None
