@@ -23,7 +23,7 @@ from tests.benefits.conftest import apply_fields, prepare, refused, start_visit
 EXPECTED = {
     IncidentKind.VISIT_ENDED_WITH_PENDING: (
         "件ある状態で終了しました（カードが取り外されました）。何も確定していません。",
-        "procedure(s) pending; nothing was committed.",
+        "procedure pending; nothing was committed.",
     ),
     IncidentKind.CARD_SWAPPED: (
         "の途中で別のカードが読み取り機に置かれたため、受付を終了しました。",
@@ -109,7 +109,7 @@ def test_incident_pages_in_english_show_the_english_sentence(client, recorded):
         for kind, (ja, en) in EXPECTED.items():
             assert en in html, (name, kind)
             assert ja not in html, (name, kind)
-        assert "ended (the card was removed) with 1 procedure(s) pending" in html
+        assert "ended (the card was removed) with 1 procedure pending" in html
         assert "(card_removed)" not in html  # the end reason in words, not its code
         assert OLD_SUMMARY in html, name
 
@@ -301,3 +301,37 @@ def test_a_day_at_the_edge_of_the_calendar_is_not_a_server_error(client, recorde
         r = client.get(url)
         assert r.status_code == 200, url
     assert today in client.get(f"/incidents/?day={day}").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("count", "english", "japanese"),
+    [
+        (1, "with 1 procedure pending; nothing", "手続きが 1 件ある状態"),
+        (2, "with 2 procedures pending; nothing", "手続きが 2 件ある状態"),
+    ],
+)
+def test_a_count_of_procedures_reads_as_one_or_many(count, english, japanese):
+    from django.utils import translation
+
+    from madoguchi.incidents import text
+
+    summary, stored = text.sentence(
+        text.VISIT_ENDED_WITH_PENDING,
+        visit="V-1",
+        reason=text.by_language(ja="カードが取り外されました", en="the card was removed"),
+        count=count,
+    )
+    assert english in summary
+    assert "(s)" not in summary
+    # The stored key is the sentence's id as before: rows recorded earlier render the same way.
+    assert stored["id"] == (
+        "Visit %(visit)s ended (%(reason)s) with %(count)s procedure(s) pending; "
+        "nothing was committed."
+    )
+    with translation.override("en"):
+        assert english in text.render(stored)
+    with translation.override("ja"):
+        assert japanese in text.render(stored)
+    # A count that is not a number falls back to the stored summary.
+    broken = {"id": stored["id"], "params": {**stored["params"], "count": "many"}}
+    assert text.render(broken) is None

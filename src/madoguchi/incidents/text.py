@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.utils import translation
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 VISIT_ENDED_WITH_PENDING = gettext_noop(
     "Visit %(visit)s ended (%(reason)s) with %(count)s procedure(s) pending; nothing was committed."
@@ -72,6 +72,22 @@ RESIDENT_NOT_ME_COMMENT = gettext_noop(
     "Reason: %(reason)s. The resident's comment: %(comment)s"
 )
 
+
+def _pending_procedures(count: int) -> str:
+    return ngettext(
+        "Visit %(visit)s ended (%(reason)s) with %(count)s procedure pending; "
+        "nothing was committed.",
+        "Visit %(visit)s ended (%(reason)s) with %(count)s procedures pending; "
+        "nothing was committed.",
+        count,
+    )
+
+
+# Sentences said by a count ("1 procedure", "2 procedures"). Their ids stay the stored keys
+# above (rows keep them in detail["text"]); the words come from the plural pair, chosen by
+# the named parameter.
+PLURAL = {VISIT_ENDED_WITH_PENDING: ("count", _pending_procedures)}
+
 # Only these ids are rendered; anything else in a row's detail shows its stored summary.
 KNOWN = frozenset(
     {
@@ -126,6 +142,9 @@ def render(text: Any) -> str | None:
             value = value.get("ja" if japanese else "en", value.get("en", ""))
         values[str(name)] = str(value)
     try:
+        if text["id"] in PLURAL:
+            name, words = PLURAL[text["id"]]
+            return words(int(values[name])) % values
         return gettext(text["id"]) % values
     except (KeyError, TypeError, ValueError):
         return None
