@@ -5,6 +5,7 @@ import time
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from madoguchi.core.bench import completion as bench
 from madoguchi.core.management.commands import serve
@@ -296,3 +297,27 @@ def test_a_sweep_interval_that_leaves_no_sweeper_is_refused(monkeypatch, setting
         CommandError, match=f"SWEEP_INTERVAL_SECONDS must be more than 0 \\(it was {interval}\\)"
     ):
         _argv(monkeypatch)
+
+
+@pytest.mark.parametrize("value", ["four", "0", "-2", "2.5"])
+def test_a_bad_web_concurrency_is_one_line_for_serve_and_the_bench(monkeypatch, value):
+    """`default_workers()` (the bench's count of workers) refuses what `serve` refuses, as one
+    line naming the variable; the bench says it before creating its database."""
+    monkeypatch.setenv("WEB_CONCURRENCY", value)
+    with pytest.raises(CommandError, match=r"^WEB_CONCURRENCY must be a whole number") as exc:
+        serve.default_workers()
+    assert repr(value) in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+    def no_database():
+        raise AssertionError("the bench created a database")
+
+    monkeypatch.setattr(bench, "create_database", no_database)
+    with pytest.raises(CommandError, match=r"^WEB_CONCURRENCY must be a whole number"):
+        call_command("bench", "completion")
+
+
+def test_an_empty_web_concurrency_is_the_default(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "")
+    monkeypatch.setattr(serve.os, "cpu_count", lambda: 2)
+    assert serve.default_workers() == 3

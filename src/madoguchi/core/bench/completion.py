@@ -950,6 +950,10 @@ def run(
 ) -> Result:
     from django.db import connection
 
+    from madoguchi.core.management.commands.serve import default_workers
+
+    # A bad WEB_CONCURRENCY is refused before anything is created (the server would refuse it).
+    workers = default_workers()
     result = Result(desks=desks, duration=seconds)
     result.load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="madoguchi-bench-"))
@@ -964,9 +968,6 @@ def run(
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         server = start_server(url, port, work)
-        from madoguchi.core.management.commands.serve import default_workers
-
-        workers = default_workers()
         floor_run(base, desks, 2)  # warm up every worker
         result.floor_rates.append(
             floor_run(base, desks, floor_seconds, result.floor_cpu, server.pid)

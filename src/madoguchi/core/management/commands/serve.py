@@ -19,7 +19,18 @@ def default_workers() -> int:
     workers instead of 5 cost ~10-25% less server CPU per visit in `madoguchi bench completion`
     (fewer processes and PostgreSQL connections sharing the cores; docs/performance.md, issue
     15's tenth round)."""
-    return int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) + 1))
+    text = os.environ.get("WEB_CONCURRENCY") or str((os.cpu_count() or 1) + 1)
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        # The bench and serve alike: one line naming the variable, not a traceback.
+        raise CommandError(
+            f"WEB_CONCURRENCY must be a whole number of at least 1, not {text!r} "
+            "(gunicorn's worker processes; unset it for one per core and one more)."
+        )
+    return workers
 
 
 # gunicorn's request limits (its defaults, set explicitly; docs/security.md "Request limits"):
