@@ -72,6 +72,11 @@ def test_no_match_blocks_and_records_an_incident(trusted, desk):
     err = refused("name_no_match", prepare, desk, **apply_fields(kana="スズキ イチロウ"))
     assert "一致しません" in err.message_ja
     assert "ﾔﾏﾀﾞ" not in err.message_ja  # no match shows no name
+    # Said once in each language, then what it adds (not "do not match" twice).
+    assert err.message_ja.count("一致しません") == 1, err.message_ja
+    assert "別の方の口座の可能性があります。" in err.message_ja
+    assert err.message_en.count("not match") == 1, err.message_en
+    assert err.message_en.endswith("The account may belong to someone else.")
     incident = Incident.objects.get(kind="name_check")
     assert incident.visit == visit
     assert incident.reason_code

@@ -15,7 +15,7 @@ from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.namecheck.check import NameCheckResult
 from madoguchi.namecheck.check import check as name_check
-from madoguchi.namecheck.reasons import REASON_TEXTS, Outcome
+from madoguchi.namecheck.reasons import REASON_TEXTS, Outcome, Reason
 from madoguchi.refusals import ByLanguage
 
 from ..constants import (
@@ -151,8 +151,19 @@ def _no_match(visit: Visit, result: NameCheckResult, what: dict[str, Any]) -> Pr
             "linked. %(reason)s"
         ),
         field="account",
-        params={"reason": ByLanguage(result.reason_text("ja"), result.reason_text("en"))},
+        params={"reason": _no_match_reason(result)},
     )
+
+
+def _no_match_reason(result: NameCheckResult) -> ByLanguage:
+    """What the refusal adds after "the name does not match": the reason's own sentence, but
+    for plainly different names (whose sentence opens with "the names do not match" again)
+    only what it adds."""
+    if result.reason is Reason.DIFFERENT:
+        return ByLanguage(
+            "別の方の口座の可能性があります。", "The account may belong to someone else."
+        )
+    return ByLanguage(result.reason_text("ja"), result.reason_text("en"))
 
 
 def _representative_exception(
