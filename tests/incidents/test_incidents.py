@@ -102,6 +102,11 @@ def test_exception_used_is_an_incident(trusted, desk, minor_card):
     assert incident.visit == visit
     assert incident.detail["name_outcome"] == "no_match"
     assert incident.detail["representative_outcome"] == "match"
+    # The stored English sentence says the codes in words.
+    assert incident.summary == (
+        "A payment account linked under the 'account of a minor's legal representative' "
+        "exception (name check: no match)."
+    )
 
 
 def test_complaint_form_and_detail_with_audit_trail(client, desk):

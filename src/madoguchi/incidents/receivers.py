@@ -20,8 +20,15 @@ EXCEPTION_JA = {"minor_representative": "未成年者の法定代理人名義の
 OUTCOME_JA = {"match": "一致", "close": "近似", "no_match": "不一致"}
 
 
-def _in_words(names: dict[str, str], code: Any) -> dict[str, str]:
-    return by_language(ja=names.get(str(code), str(code)), en=str(code))
+# ... and in English: a page read in English shows words, not the codes (an unknown code
+# stays as it is).
+WHAT_EN = {"payment_link": "A payment account", "public_fund_account": "A public-funds account"}
+EXCEPTION_EN = {"minor_representative": "account of a minor's legal representative"}
+OUTCOME_EN = {"match": "match", "close": "close", "no_match": "no match"}
+
+
+def _in_words(names: dict[str, str], english: dict[str, str], code: Any) -> dict[str, str]:
+    return by_language(ja=names.get(str(code), str(code)), en=english.get(str(code), str(code)))
 
 
 def _record_name_incident(instance: Any, what: str) -> None:
@@ -30,9 +37,9 @@ def _record_name_incident(instance: Any, what: str) -> None:
         kind, severity, reason = IncidentKind.EXCEPTION_USED, Severity.MEDIUM, str(exception)
         summary, text = sentence(
             LINKED_UNDER_EXCEPTION,
-            what=_in_words(WHAT_JA, what),
-            exception=_in_words(EXCEPTION_JA, exception),
-            outcome=_in_words(OUTCOME_JA, instance.name_outcome),
+            what=_in_words(WHAT_JA, WHAT_EN, what),
+            exception=_in_words(EXCEPTION_JA, EXCEPTION_EN, exception),
+            outcome=_in_words(OUTCOME_JA, OUTCOME_EN, instance.name_outcome),
         )
     elif getattr(instance, "close_confirmed", False):
         kind, severity, reason = (
@@ -42,8 +49,8 @@ def _record_name_incident(instance: Any, what: str) -> None:
         )
         summary, text = sentence(
             LINKED_AFTER_CLOSE_MATCH,
-            what=_in_words(WHAT_JA, what),
-            outcome=_in_words(OUTCOME_JA, instance.name_outcome),
+            what=_in_words(WHAT_JA, WHAT_EN, what),
+            outcome=_in_words(OUTCOME_JA, OUTCOME_EN, instance.name_outcome),
         )
     else:
         return
