@@ -62,7 +62,7 @@ class ProgrammeVersionForm(forms.ModelForm):
         categories = self.cleaned_data["categories"]
         problems = services.validate_categories(categories)
         if problems:
-            raise forms.ValidationError("; ".join(problems))
+            raise forms.ValidationError(str(services.problems_text(problems)))
         return categories
 
 

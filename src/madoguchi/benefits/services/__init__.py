@@ -18,7 +18,12 @@ from .base import BenefitsRefused, outside_failure, truthy
 from .grants import card_acquisition_grant, grants_evaluate
 from .names import name_decide, name_fields_for_row, resident_kana
 from .payouts import payout_batch_create, payout_batch_send
-from .programmes import category_points_text, programme_version_create, validate_categories
+from .programmes import (
+    category_points_text,
+    problems_text,
+    programme_version_create,
+    validate_categories,
+)
 from .remediation import (
     ledger_regrant,
     ledger_return,
@@ -43,6 +48,7 @@ __all__ = [
     "outside_failure",
     "payout_batch_create",
     "payout_batch_send",
+    "problems_text",
     "programme_version_create",
     "public_fund_release_via_case",
     "public_fund_suspend",

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.refusals import ByLanguage
 
 from ..constants import (
     CategoryKind,
@@ -26,35 +27,80 @@ from .base import BenefitsRefused
 # --- programmes ------------------------------------------------------------------------------
 
 
-def validate_categories(categories: Any) -> list[str]:
-    """Problems with a version's categories (empty list if none)."""
-    problems: list[str] = []
+def validate_categories(categories: Any) -> list[ByLanguage]:
+    """Problems with a version's categories (empty list if none), each in Japanese and
+    English: the admin shows them in its language, a refusal in each of its own."""
+    problems: list[ByLanguage] = []
     if not isinstance(categories, list) or not categories:
-        return ["categories must be a non-empty list"]
+        return [
+            ByLanguage(
+                "区分（categories）は1件以上のリストにしてください",
+                "categories must be a non-empty list",
+            )
+        ]
     codes = set()
     for c in categories:
         if not isinstance(c, dict) or not c.get("code") or not c.get("label_ja"):
-            problems.append("each category needs a code and a label_ja")
+            problems.append(
+                ByLanguage(
+                    "各区分には code と label_ja が必要です",
+                    "each category needs a code and a label_ja",
+                )
+            )
             continue
-        if c["code"] in codes:
-            problems.append(f"category {c['code']} appears twice")
-        codes.add(c["code"])
+        code = c["code"]
+        if code in codes:
+            problems.append(
+                ByLanguage(f"区分 {code} が2回あります", f"category {code} appears twice")
+            )
+        codes.add(code)
         if c.get("trigger") not in Trigger.values:
-            problems.append(f"category {c['code']}: unknown trigger {c.get('trigger')!r}")
+            trigger = c.get("trigger")
+            problems.append(
+                ByLanguage(
+                    f"区分 {code}：trigger {trigger!r} は不明です",
+                    f"category {code}: unknown trigger {trigger!r}",
+                )
+            )
         if c.get("kind") == CategoryKind.FIXED:
             if not isinstance(c.get("points"), int) or c["points"] <= 0:
-                problems.append(f"category {c['code']}: points must be a positive integer")
+                problems.append(
+                    ByLanguage(
+                        f"区分 {code}：points は正の整数にしてください",
+                        f"category {code}: points must be a positive integer",
+                    )
+                )
         elif c.get("kind") == CategoryKind.RATE:
             if (
                 not isinstance(c.get("rate_percent"), int | float)
                 or not 0 < c["rate_percent"] <= 100
             ):
-                problems.append(f"category {c['code']}: rate_percent must be in (0, 100]")
+                problems.append(
+                    ByLanguage(
+                        f"区分 {code}：rate_percent は 0 より大きく 100 以下にしてください",
+                        f"category {code}: rate_percent must be in (0, 100]",
+                    )
+                )
             if not isinstance(c.get("cap"), int) or c["cap"] <= 0:
-                problems.append(f"category {c['code']}: cap must be a positive integer")
+                problems.append(
+                    ByLanguage(
+                        f"区分 {code}：cap は正の整数にしてください",
+                        f"category {code}: cap must be a positive integer",
+                    )
+                )
         else:
-            problems.append(f"category {c['code']}: kind must be fixed or rate")
+            problems.append(
+                ByLanguage(
+                    f"区分 {code}：kind は fixed か rate にしてください",
+                    f"category {code}: kind must be fixed or rate",
+                )
+            )
     return problems
+
+
+def problems_text(problems: list[ByLanguage]) -> ByLanguage:
+    """The problems as one value, joined in each language."""
+    return ByLanguage("、".join(p.ja for p in problems), "; ".join(p.en for p in problems))
 
 
 def programme_version_create(
@@ -71,12 +117,17 @@ def programme_version_create(
     """A new version of a programme's terms (versions are never edited)."""
     problems = validate_categories(categories)
     if closes_at <= opens_at:
-        problems.append("applications must close after they open")
+        problems.append(
+            ByLanguage(
+                "受付終了は受付開始より後にしてください",
+                "applications must close after they open",
+            )
+        )
     if problems:
         raise BenefitsRefused(
             "programme_invalid",
             _("The programme's settings are not valid: %(problems)s"),
-            params={"problems": "; ".join(problems)},
+            params={"problems": problems_text(problems)},
             status=400,
         )
     with transaction.atomic():
