@@ -80,6 +80,10 @@ def test_page_shows_a_field_error_in_japanese_for_a_control_character(trusted, s
     html = r.content.decode()
     assert "使えない文字" in html
     assert r.context["form"].errors.get("account")
+    # The message names the field by its label on the page, not by its code.
+    label = str(r.context["form"].fields["account"].label)
+    assert f"含まれている欄があります: {label}。" in html
+    assert ": account。" not in html
     assert not Procedure.objects.filter(visit=visit).exists()
 
 

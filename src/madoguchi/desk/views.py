@@ -256,6 +256,8 @@ def procedure(request: HttpRequest, kind: str) -> HttpResponse:
                 error = exc.text()
                 status = 400
                 if isinstance(exc, services.FieldsRefused):
+                    # The fields by their labels on this page, not their codes.
+                    error = exc.text_naming({n: f.label for n, f in form.fields.items()})
                     for name in exc.form_fields & set(form.fields):
                         form.add_error(name, str(services.FIELD_MESSAGE))
             else:

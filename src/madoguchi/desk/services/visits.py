@@ -126,6 +126,13 @@ class FieldsRefused(VisitRefused):
     def as_body(self) -> dict[str, Any]:
         return {**super().as_body(), "fields": self.errors}
 
+    def text_naming(self, labels: Mapping[str, Any]) -> str:
+        """The message in the active language naming the fields by a page's `labels` (its
+        form's field labels), not by their codes; a field without a label keeps its name."""
+        japanese = (translation.get_language() or "ja").startswith("ja")
+        names = [str(labels.get(name) or name) for name in sorted(self.form_fields)]
+        return str(self.message) % {"fields": ("、" if japanese else ", ").join(names)}
+
 
 FIELD_MESSAGE = _(
     "This field contains a character that cannot be accepted (a control character or a "
