@@ -42,7 +42,8 @@ def test_sweep_ends_an_abandoned_visit_and_purges_the_insured_numbers(trusted, d
     # Nobody touches the terminal again; only the sweeper runs.
     out = io.StringIO()
     call_command("sweep", stdout=out)
-    assert "1 lapsed visit(s) ended" in out.getvalue()
+    assert "1 lapsed visit ended, " in out.getvalue()
+    assert "(s)" not in out.getvalue()
     visit.refresh_from_db()
     assert visit.ended_at is not None
     assert visit.end_reason in (VisitEndReason.INACTIVITY, VisitEndReason.PRESENCE_LOST)

@@ -29,7 +29,7 @@ def test_the_sweep_loop_goes_on_after_a_database_error(monkeypatch, capsys):
     monkeypatch.setattr(command, "_alive", lambda pid: len(rounds) < 2)
     call_command("sweep", every=0.01, parent_pid=1)
     assert len(rounds) == 2
-    assert "1 lapsed visit(s) ended" in capsys.readouterr().out
+    assert "1 lapsed visit ended, " in capsys.readouterr().out
 
 
 def test_a_single_sweep_still_fails_loudly(monkeypatch):

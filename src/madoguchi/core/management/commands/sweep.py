@@ -16,6 +16,11 @@ from madoguchi.desk.sweep import SweepResult, sweep
 log = logging.getLogger("madoguchi.sweep")
 
 
+def _count(n: int, thing: str) -> str:
+    """The count and its noun: 1 procedure, 2 procedures (an operator's line, in English)."""
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
 class Command(PlainErrors, BaseCommand):
     help = "Apply the lapse rules to idle visits and purge what ended visits held."
 
@@ -44,8 +49,8 @@ class Command(PlainErrors, BaseCommand):
                 result = SweepResult(ended=0, purged=0)
             if result.ended or result.purged or not every:
                 self.stdout.write(
-                    f"Swept: {result.ended} lapsed visit(s) ended, "
-                    f"{result.purged} procedure(s) purged."
+                    f"Swept: {_count(result.ended, 'lapsed visit')} ended, "
+                    f"{_count(result.purged, 'procedure')} purged."
                 )
             if not every:
                 return
