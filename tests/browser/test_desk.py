@@ -155,6 +155,22 @@ def test_unticked_checklist_item_blocks_completion(desk):
     assert Completion.objects.get(visit=visit).procedures.count() == 1
 
 
+def test_a_refusal_on_an_english_desk_page_is_in_english(desk):
+    """The server's refusal shows in the page's language: English on a page read in English
+    (it showed the Japanese beside it on every desk page)."""
+    page = desk.page
+    start_visit(desk, "A")
+    add_test_link(desk, "PAY-A-0009", "100")
+    page.get_by_test_id("to-confirm").click()
+    page.goto(page.url.split("?")[0] + "?lang=en")
+    tick(desk, [c for c in BEFORE if c != "summary_confirmed"])
+    page.get_by_test_id("sign-completion").click()
+    error = page.get_by_test_id("flow-error")
+    expect(error).to_contain_text("Required checklist items are not ticked")
+    expect(error).not_to_contain_text("チェックリスト")
+    assert not Completion.objects.exists()
+
+
 def test_card_removal_ends_the_visit_on_screen_and_back_shows_nothing(desk):
     page = desk.page
     visit = start_visit(desk, "C")

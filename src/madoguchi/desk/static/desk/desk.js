@@ -29,6 +29,9 @@
 
   function agent(path, method, body) { return window.madoguchi.agent(AGENT, path, method, body); }
 
+  // A refusal's sentence in the page's language (the API answers in English, Japanese beside).
+  function said(body) { return (cfg.lang === "en" ? body.message : body.message_ja) || ""; }
+
   // --- status line and errors ----------------------------------------------------------------
 
   function status(text) {
@@ -145,14 +148,14 @@
     busy(true);
     var nonce;
     api("/auth-challenge", "POST", {}).then(function (r) {
-      if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
+      if (r.status !== 200) throw { serverMessage: said(r.body) || msg("generic") };
       nonce = r.body.nonce;
       return cardOperation("/authenticate", { nonce: nonce, origin: r.body.origin });
     }).then(function (result) {
       status(msg("verifying"));
       return api("/start", "POST", { token: result.token, nonce: nonce });
     }).then(function (r) {
-      if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
+      if (r.status !== 200) throw { serverMessage: said(r.body) || msg("generic") };
       window.location.assign(cfg.visitUrl);
     }).catch(cardError);
   }
@@ -189,8 +192,8 @@
     var nonce, origin, transaction, first;
     var second = cfg.secondFingerprint || "";
     api("/current/completion-challenge", "POST", {}).then(function (r) {
-      if (r.status === 404) { visitEnded(r.body.message_ja); throw { silent: true }; }
-      if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
+      if (r.status === 404) { visitEnded(said(r.body)); throw { silent: true }; }
+      if (r.status !== 200) throw { serverMessage: said(r.body) || msg("generic") };
       if (JSON.stringify(r.body.display) !== JSON.stringify(shownLines())) throw { code: "changed" };
       nonce = r.body.nonce;
       origin = r.body.origin;
@@ -215,8 +218,8 @@
       return api("/current/complete", "POST", body);
     }).then(function (r) {
       if (r.status !== 200) {
-        visitEnded(r.body.message_ja);
-        throw { serverMessage: r.body.message_ja || msg("generic") };
+        visitEnded(said(r.body));
+        throw { serverMessage: said(r.body) || msg("generic") };
       }
       window.location.assign(cfg.receiptUrl);
     }).catch(function (err) { if (!err || !err.silent) cardError(err); });
@@ -242,7 +245,7 @@
     }).then(function () {
       return api("/current/basic-four", "POST", attrs.evidence || {});
     }).then(function (r) {
-      if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
+      if (r.status !== 200) throw { serverMessage: said(r.body) || msg("generic") };
       status(msg("card-read"));
       // The handover may start now (the server has the birth date of the resident's card).
       var handover = $("[data-action=start-handover]");
@@ -259,7 +262,7 @@
     clearError();
     busy(true);
     api("/current/handover", "POST", {}).then(function (r) {
-      if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
+      if (r.status !== 200) throw { serverMessage: said(r.body) || msg("generic") };
       window.location.reload();
     }).catch(cardError);
   }
@@ -274,7 +277,7 @@
       kana_confirmed: !!($("[data-role=rep-kana-confirmed]") || {}).checked,
     };
     api("/current/representative/challenge", "POST", {}).then(function (r) {
-      if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
+      if (r.status !== 200) throw { serverMessage: said(r.body) || msg("generic") };
       nonce = r.body.nonce;
       return cardOperation("/authenticate", { nonce: nonce, origin: r.body.origin });
     }).then(function (result) {
@@ -283,7 +286,7 @@
       body.nonce = nonce;
       return api("/current/representative", "POST", body);
     }).then(function (r) {
-      if (r.status !== 200) throw { serverMessage: r.body.message_ja || msg("generic") };
+      if (r.status !== 200) throw { serverMessage: said(r.body) || msg("generic") };
       window.location.reload();
     }).catch(cardError);
   }
