@@ -358,3 +358,26 @@ def test_a_spark_session_ends_without_a_py4j_logging_error_at_exit(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Logging error" not in done.stderr
+
+
+def test_spark_reads_zoned_timestamps_on_japans_clock_as_duckdb_does(tmp_path, spark_engine):
+    from tests.scan.test_unscanned import _zoned
+
+    directory = _desk().write(tmp_path / "in")
+    naive = schema.load(directory)["desk_events"].column("at").to_pylist()
+    _zoned(directory, "Asia/Tokyo")
+    files = spark_engine.register_files(directory)
+    got = files["desk_events"].to_pyarrow().column("at").to_pylist()
+    assert sorted(_naive(v) for v in got) == sorted(naive)
+    result = scan_run.run(directory, tmp_path / "out", engine="spark", pdf=False, progress=None)
+    assert result.findings.column("link_id").to_pylist() == ["L3", "L4"]
+    assert result.timelines["L3"][0]["at"] == datetime(2022, 8, 1, 9, 0)
+
+
+def test_spark_counts_the_links_not_scanned_as_duckdb_does(tmp_path, spark_engine):
+    from tests.scan.test_unscanned import _orphaned
+
+    directory = _orphaned(tmp_path)
+    result = scan_run.run(directory, tmp_path / "out", engine="spark", pdf=False, progress=None)
+    assert result.summary.unscanned == 2
+    assert result.summary.unscanned_examples == ["LZ1", "LZ9"]

@@ -221,7 +221,12 @@ def _spark_columns(df: Any, table: str) -> list[Any]:
         elif spec.type == schema.TS:
             # Text: validated YYYY-MM-DD[T ]HH:MM:SS[.fff]; Spark's cast reads exactly that.
             # A Parquet timestamp without zone is a timestamp_ntz: cast in the UTC session.
-            col = col if isinstance(typ, T.TimestampType) else col.cast("timestamp")
+            # A zoned Parquet timestamp is a timestamp (an instant): shown on Japan's clock,
+            # as schema.load reads it (on the session's UTC it came out 9 hours early).
+            if isinstance(typ, T.TimestampType):
+                col = F.from_utc_timestamp(col, schema.JAPAN)
+            else:
+                col = col.cast("timestamp")
         else:
             col = col if isinstance(typ, T.DateType) else col.cast("date")
         cols.append(col.alias(spec.name))
@@ -593,6 +598,9 @@ class Engine:
     _udfs: set[str] = field(default_factory=set)
     """DuckDB: the UDFs registered on the connection (once each: ibis registers them again
     before each query, which must not happen while a step runs one)."""
+    _counted: list[ir.Table] = field(default_factory=list)
+    """The links step (1) of the last ``findings`` scanned, a row per partition
+    (``rules.features``'s ``counted``; ``unscanned``)."""
 
     def register(
         self, tables: Mapping[str, pa.Table | pa.RecordBatchReader]
@@ -764,7 +772,28 @@ class Engine:
             # was sized for: two partitions' joins at once would each get half.
             self._start_steps(2 if parts == 1 else 1)
         release = self._release if staged and self.backend == "duckdb" else None
-        return rules.findings(rules.features(tables, udf, keep, parts, split, release))
+        self._counted = []
+        counted = self._counted if staged else None
+        return rules.findings(rules.features(tables, udf, keep, parts, split, release, counted))
+
+    def unscanned(
+        self, tables: dict[str, ir.Table], links: int, examples: int = 5
+    ) -> tuple[int, list[str]]:
+        """After ``findings`` has run: how many of the ``links`` links were not scanned (their
+        ``resident_id`` is not in ``residents``: step (1)'s join dropped them), with the first
+        ``examples`` of their link IDs. The count is the links minus the rows step (1) kept
+        (already counted as it ran); the examples, only when some were dropped, take one
+        anti-join of the links with the residents."""
+        if not self._counted:
+            return 0, []
+        scanned = sum(int(self.to_arrow(c).column("n_scanned")[0].as_py()) for c in self._counted)
+        missing = links - scanned
+        if missing <= 0:
+            return 0, []
+        ln, res = tables["links"], tables["residents"]
+        orphans = ln.anti_join(res, ln.resident_id == res.resident_id)
+        first = orphans.select("link_id").order_by("link_id").limit(examples)
+        return missing, [str(v) for v in self.to_arrow(first).column("link_id").to_pylist()]
 
     def parts(self, tables: dict[str, ir.Table]) -> int:
         """How many partitions the scan's steps over every link and every desk event run in

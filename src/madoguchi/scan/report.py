@@ -37,6 +37,9 @@ class Summary:
     findings: int
     timeline_limit: int
     extra: dict[str, Any] = field(default_factory=dict)
+    unscanned: int = 0
+    """Links not scanned: their resident is not in the residents table (docs/scan.md)."""
+    unscanned_examples: list[str] = field(default_factory=list)
 
 
 _OTHER_JA: dict[int | None, str] = {
@@ -49,7 +52,9 @@ _OTHER_JA: dict[int | None, str] = {
 def explain_ja(f: dict[str, Any]) -> str:
     """The finding's reasoning in one or two Japanese sentences, from its evidence columns."""
     res, other = f["resident_id"], f.get("other_resident_id")
-    check = CHECK_JA.get(int(f.get("holder_check") or 0), "不明")
+    # No check (null): the resident is not in residents, so the holder was not checked.
+    held = f.get("holder_check")
+    check = CHECK_JA.get(3 if held is None else int(held), "不明")
     cause = f["cause"]
     if cause == "logout_omission":
         return (
@@ -146,6 +151,7 @@ td.n { text-align: right; }
 .finding { page-break-inside: avoid; margin: 1em 0; }
 tr.hit td { font-weight: bold; background: #fff3cd; }
 .note { color: #555; }
+.warn { color: #8a1c1c; font-weight: bold; }
 """
 
 
@@ -158,6 +164,19 @@ def _counts(findings: pa.Table, *columns: str) -> dict[Any, int]:
     keys = zip(*(grouped.column(c).to_pylist() for c in columns), strict=True)
     counts = grouped.column("count_all").to_pylist()
     return {k if len(columns) > 1 else k[0]: n for k, n in zip(keys, counts, strict=True)}
+
+
+def unscanned_ja(summary: Summary) -> list[str]:
+    """The report's note on the links not scanned (none: nothing)."""
+    if not summary.unscanned:
+        return []
+    shown = "、".join(escape(i) for i in summary.unscanned_examples)
+    return [
+        f"<p class='warn'>紐付け {summary.unscanned:,} 件は点検していません。"
+        "紐付けの住民 ID が住民データ（residents）にないため、口座名義と端末記録を照合できません"
+        "（転出・死亡した住民を除いて出力された可能性があります）。"
+        f"例：{shown}。転出・死亡した住民も含めて住民データを出力し、再度点検してください。</p>"
+    ]
 
 
 def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, Any]]]) -> str:
@@ -178,6 +197,7 @@ def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, A
         f"紐付け {summary.rows.get('links', 0):,} 件、端末記録 {summary.rows.get('desk_events', 0):,} 件）</td></tr>",
         f"<tr><th>所要時間</th><td>{summary.seconds:.1f} 秒</td></tr>",
         "</table>",
+        *unscanned_ja(summary),
         "<h2>1 原因別の件数</h2><table><tr><th>原因</th><th>件数</th></tr>",
     ]
     for cause in CAUSES:

@@ -105,7 +105,12 @@ in one pass instead, ``engine.Engine``)."""
 
 
 def _mismatched(
-    ln: ir.Table, a: ir.Table, namecheck: Callable[..., ir.Value], keep: Keep, release: Release
+    ln: ir.Table,
+    a: ir.Table,
+    namecheck: Callable[..., ir.Value],
+    keep: Keep,
+    release: Release,
+    counted: list[ir.Table] | None = None,
 ) -> ir.Table:
     """The links ``ln`` (of one partition by resident) whose holder is not a match for their
     own resident (``a``, the residents of that partition), with that check (``b_link``,
@@ -114,6 +119,10 @@ def _mismatched(
     # A link without a resident gets no check (null): never a mismatch here, as before.
     f = ln.inner_join(a, ln.resident_id == a.a_id).select(ln.link_id, ln.holder, a.a_name)
     j, read = _checked(f, "a_name", "holder", namecheck, keep)
+    if counted is not None:
+        # How many links the join kept (read[0], already kept: a count of its rows costs
+        # next to nothing): the links it dropped name no resident and are not scanned.
+        counted.append(keep(read[0].aggregate(n_scanned=read[0].count())))
     j = j.select(b_link=j.link_id, own=j.own)
     # A condition over both sides (link IDs are never null): a filter on the check alone
     # lets DuckDB turn the left join into an inner one and reorder it, joining the residents
@@ -252,6 +261,7 @@ def features(
     parts: int = 1,
     split: Split | None = None,
     release: Release | None = None,
+    counted: list[ir.Table] | None = None,
 ) -> ir.Table:
     """One row per suspicious link (name not a match, or desk evidence out of order) with the
     evidence columns the rules read. Links whose holder matches the resident and whose commit
@@ -273,14 +283,16 @@ def features(
     either way. ``split`` splits a table into the partitions (by default each a filter over
     the whole table: ``_split_by_filter``); the rows are the same either way. ``release`` is
     told of kept tables no later step reads (step (1)'s every link with its resident's
-    reading), so that an engine can drop them."""
+    reading), so that an engine can drop them. ``counted``, when given, receives a one-row
+    table per partition of (1) (``n_scanned``: the links its join kept, those whose resident
+    is in ``residents``); the links it dropped are not scanned (``Engine.unscanned``)."""
     keep: Keep = materialize or (lambda x: x)
     free: Release = release or (lambda tables: None)
     cut: Split = split or _split_by_filter
     links, res = t["links"], t["residents"]
     ln, a = _link_holders(t)
     by_resident = zip(cut(ln, "resident_id", parts), cut(a, "a_id", parts), strict=True)
-    bad = _union([_mismatched(lk, ak, namecheck, keep, free) for lk, ak in by_resident])
+    bad = _union([_mismatched(lk, ak, namecheck, keep, free, counted) for lk, ak in by_resident])
     by_terminal = cut(_window_rows(t["desk_events"]), "terminal_id", parts)
     ev = _union([keep(_evidence(ek, bad)) for ek in by_terminal])
 

@@ -256,6 +256,7 @@ def run(
             counted=eng.backend == "duckdb",
             steps=lambda: eng.steps_started,
         )
+        unscanned, unscanned_ids = eng.unscanned(registered, rows["links"])
         keys = report.timeline_keys(findings, timeline_limit, every_mislink=every_mislink)
         events = _timeline_events(eng, registered["desk_events"], keys)
     findings = findings.sort_by("link_id")
@@ -271,6 +272,8 @@ def run(
         seconds=seconds,
         findings=findings.num_rows,
         timeline_limit=timeline_limit,
+        unscanned=unscanned,
+        unscanned_examples=unscanned_ids,
     )
     tl = report.timelines(keys, events)
     html = report.to_html(findings, summary, tl)
@@ -285,6 +288,8 @@ def run(
                 "started": started_at.isoformat(timespec="seconds"),
                 "seconds": round(seconds, 2),
                 "findings": counts,
+                # Links whose resident is not in residents: not scanned (docs/scan.md).
+                "unscanned_links": {"count": unscanned, "examples": unscanned_ids},
                 "format_version": schema.FORMAT_VERSION,
             },
             ensure_ascii=False,

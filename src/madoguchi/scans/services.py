@@ -46,6 +46,12 @@ def _aware(value: datetime) -> datetime:
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
+def _check(value: int | None) -> int:
+    """A finding's name check as recorded: none (its resident is not in the input's residents,
+    so the holder could not be checked) is recorded as "unavailable" (3), as the report says."""
+    return 3 if value is None else int(value)
+
+
 def record_run(result: RunResult) -> ScanRun:
     """Store a run and all its findings (one transaction)."""
     # Here, not at the top: the officials' pages import this module, and the report module
@@ -59,7 +65,8 @@ def record_run(result: RunResult) -> ScanRun:
             engine=s.engine,
             input_dir=s.input_dir,
             out_dir=str(result.out),
-            rows=s.rows,
+            # The links not scanned (resident not in residents) beside the input's rows.
+            rows={**s.rows, "links_unscanned": s.unscanned},
             counts=result.counts,
             seconds=round(result.seconds, 2),
         )
@@ -81,7 +88,9 @@ def record_run(result: RunResult) -> ScanRun:
                     staff_id=r["staff_id"] or "",
                     session_staff=r["session_staff"] or "",
                     linked_at=_aware(r["linked_at"]),
-                    holder_check=int(r["holder_check"]),
+                    # No check (null): the link's resident is not in residents (a lent
+                    # terminal is flagged without one); recorded as not checkable.
+                    holder_check=_check(r["holder_check"]),
                     account_hash=(r.get("account_hash") or "")[:128],
                     account_last4=(r.get("account_last4") or "")[-8:],
                     explanation=explain_ja(r),

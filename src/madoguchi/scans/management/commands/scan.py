@@ -247,6 +247,13 @@ class Command(PlainErrors, BaseCommand):
             f"{result.findings.num_rows:,} findings ({counts}) in {result.seconds:.1f} s; "
             f"wrote {Path(result.out) / 'findings.parquet'} and the report"
         )
+        s = result.summary
+        if s.unscanned:
+            self.stdout.write(
+                f"{s.unscanned:,} links NOT scanned: their resident_id is not in residents "
+                f"(e.g. {', '.join(s.unscanned_examples)}); export residents who moved out "
+                "or died too and run again (docs/scan.md)"
+            )
         if opts["record"]:
             from madoguchi.scans import services
 
