@@ -283,3 +283,11 @@ def test_scan_evaluate_without_a_truth_file_says_where_one_comes_from(tmp_path):
         done.stderr
     )
     assert "give --truth FILE" in done.stderr
+
+
+def test_an_operators_line_counts_one_or_many_without_brackets():
+    from madoguchi.cli import counted
+
+    assert counted(1, "procedure") == "1 procedure"
+    assert counted(0, "disagreement") == "0 disagreements"
+    assert counted(3, "attempt") == "3 attempts"

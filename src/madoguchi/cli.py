@@ -15,7 +15,12 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-__all__ = ["PlainErrors", "read_text_file", "regular_file", "seconds"]
+__all__ = ["PlainErrors", "counted", "read_text_file", "regular_file", "seconds"]
+
+
+def counted(n: int, thing: str) -> str:
+    """The count and its noun for an operator's line: 1 procedure, 2 procedures."""
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
 class PlainErrors:

@@ -351,7 +351,7 @@ def test_the_commands_drain_report_and_reconcile(trusted, desk):
     assert "Outbox: 1 registered, 0 refused, 0 to retry." in out.getvalue()
     out = StringIO()
     call_command("outside", "reconcile", stdout=out)
-    assert "Reconciled 1 call(s) with 1 insurer record(s): 0 disagreement(s)." in out.getvalue()
+    assert "Reconciled 1 call with 1 insurer record: 0 disagreements." in out.getvalue()
 
 
 @uses_sims
@@ -440,7 +440,7 @@ def test_status_shows_calls_waiting_to_be_retried_after_a_failure(trusted, desk,
     call_command("outside", "status", stdout=out)
     due = timezone.localtime(call.next_attempt_at)
     assert (
-        "1 pending call(s) failed before and wait to be retried; the first next attempt at "
+        "1 pending call failed before and waits to be retried; the first next attempt at "
         f"{due:%H:%M:%S} JST; the latest error: {call.last_error}"
     ) in out.getvalue()
     assert call.last_error

@@ -440,7 +440,7 @@ def test_completions_survive_killed_workers_and_postgres_crashes(
     assert outbox.started >= 3
     assert all_ended, "visits left open: " + str(_on(postgres.port, name, _open_visits))
     assert reconciled[0] == 0, reconciled[1]
-    assert "insurer record(s): 0 disagreement(s)." in reconciled[1], reconciled[1]
+    assert ": 0 disagreements." in reconciled[1], reconciled[1]
     assert verify[0] == 0, verify[1]
     # Each key registered at the insurer once: its other attempts were replays of the stored
     # answer (one at least: the call whose worker was killed), never processed again.

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.accounts.models import Organisation
-from madoguchi.cli import PlainErrors
+from madoguchi.cli import PlainErrors, counted
 from madoguchi.terminals import services
 from madoguchi.terminals.models import Terminal, TerminalCredential
 
@@ -64,7 +64,9 @@ class Command(PlainErrors, BaseCommand):
             if terminal is None:
                 raise CommandError(f"No terminal named {opts['name']!r}.")
             count = services.binding_revoke(terminal=terminal, actor=None)
-            self.stdout.write(f"Unbound {count} browser(s) of {terminal.name}; enrol it again.")
+            self.stdout.write(
+                f"Unbound {counted(count, 'browser')} of {terminal.name}; enrol it again."
+            )
         else:
             for t in Terminal.objects.order_by("name"):
                 active = t.credentials.filter(revoked_at__isnull=True).count()

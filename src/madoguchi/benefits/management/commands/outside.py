@@ -18,7 +18,7 @@ from madoguchi.benefits import outside
 from madoguchi.benefits.models import OutsideCall
 from madoguchi.benefits.services import outbox
 from madoguchi.benefits.services.reconcile import reconcile
-from madoguchi.cli import PlainErrors, seconds
+from madoguchi.cli import PlainErrors, counted, seconds
 from madoguchi.outside import (
     OutsideError,
     OutsideProtocolError,
@@ -81,8 +81,10 @@ class Command(PlainErrors, BaseCommand):
         newest = failed.order_by("-pk").first()
         assert newest is not None
         due = timezone.localtime(first.next_attempt_at)
+        n = failed.count()
         self.stdout.write(
-            f"{failed.count()} pending call(s) failed before and wait to be retried; the first "
+            f"{counted(n, 'pending call')} failed before and {'waits' if n == 1 else 'wait'} to be "
+            "retried; the first "
             f"next attempt at {due:%H:%M:%S %Z}; the latest error: {newest.last_error}"
         )
 
@@ -119,8 +121,9 @@ class Command(PlainErrors, BaseCommand):
         for finding in report.findings:
             self.stdout.write(finding.line())
         self.stdout.write(
-            f"Reconciled {report.calls} call(s) with {report.insurer_records} insurer record(s): "
-            f"{len(report.disagreements)} disagreement(s)."
+            f"Reconciled {counted(report.calls, 'call')} with "
+            f"{counted(report.insurer_records, 'insurer record')}: "
+            f"{counted(len(report.disagreements), 'disagreement')}."
         )
 
 
@@ -131,10 +134,10 @@ def _insurer_url() -> str:
 
 def _why(exc: OutsideError) -> str:
     if isinstance(exc, OutsideTimeout):
-        return f"it did not answer in time, {exc.attempts} attempt(s)"
+        return f"it did not answer in time, {counted(exc.attempts, 'attempt')}"
     if isinstance(exc, OutsideUnavailable):
         status = f"HTTP {exc.status}" if exc.status else "no connection"
-        return f"it could not be reached: {status}, {exc.attempts} attempt(s)"
+        return f"it could not be reached: {status}, {counted(exc.attempts, 'attempt')}"
     if isinstance(exc, OutsideProtocolError):
         return "its answer was not understood, or the URL is not usable"
     return exc.code

@@ -10,15 +10,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections
 
-from madoguchi.cli import PlainErrors, seconds
+from madoguchi.cli import PlainErrors, counted, seconds
 from madoguchi.desk.sweep import SweepResult, sweep
 
 log = logging.getLogger("madoguchi.sweep")
-
-
-def _count(n: int, thing: str) -> str:
-    """The count and its noun: 1 procedure, 2 procedures (an operator's line, in English)."""
-    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
 class Command(PlainErrors, BaseCommand):
@@ -49,8 +44,8 @@ class Command(PlainErrors, BaseCommand):
                 result = SweepResult(ended=0, purged=0)
             if result.ended or result.purged or not every:
                 self.stdout.write(
-                    f"Swept: {_count(result.ended, 'lapsed visit')} ended, "
-                    f"{_count(result.purged, 'procedure')} purged."
+                    f"Swept: {counted(result.ended, 'lapsed visit')} ended, "
+                    f"{counted(result.purged, 'procedure')} purged."
                 )
             if not every:
                 return
