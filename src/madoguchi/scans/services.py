@@ -46,7 +46,7 @@ def _aware(value: datetime) -> datetime:
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
-def _check(value: int | None) -> int:
+def _recorded_check(value: int | None) -> int:
     """A finding's name check as recorded: none (its resident is not in the input's residents,
     so the holder could not be checked) is recorded as "unavailable" (3), as the report says."""
     return 3 if value is None else int(value)
@@ -90,7 +90,7 @@ def record_run(result: RunResult) -> ScanRun:
                     linked_at=_aware(r["linked_at"]),
                     # No check (null): the link's resident is not in residents (a lent
                     # terminal is flagged without one); recorded as not checkable.
-                    holder_check=_check(r["holder_check"]),
+                    holder_check=_recorded_check(r["holder_check"]),
                     account_hash=(r.get("account_hash") or "")[:128],
                     account_last4=(r.get("account_last4") or "")[-8:],
                     explanation=explain_ja(r),
