@@ -33,15 +33,25 @@ def insured_identifier(insurer_number: str, symbol: str, number: str, branch: st
     return identifiers.insured_identifier(insurer_number, symbol, number, branch)
 
 
+def _latest_public_fund(holder: Any) -> PublicFundAccount | None:
+    """The resident's latest public-fund account registration, whatever its status."""
+    return PublicFundAccount.objects.filter(holder=holder).order_by("-pk").first()
+
+
+def _latest_insured(holder: Any) -> HealthInsuranceRegistration | None:
+    """The resident's latest insurance registration, whatever its status."""
+    return HealthInsuranceRegistration.objects.filter(holder=holder).order_by("-pk").first()
+
+
 def public_fund_hash(holder: Any) -> str:
     """The keyed hash of the resident's latest public-fund account registration ("" if none)."""
-    row = PublicFundAccount.objects.filter(holder=holder).order_by("-pk").first()
+    row = _latest_public_fund(holder)
     return row.account_hash if row is not None else ""
 
 
 def insured_hash(holder: Any) -> str:
     """The keyed hash of the resident's latest insurance registration ("" if none)."""
-    row = HealthInsuranceRegistration.objects.filter(holder=holder).order_by("-pk").first()
+    row = _latest_insured(holder)
     return row.insured_hash if row is not None else ""
 
 
@@ -103,8 +113,8 @@ def registered_names(programme: str, payment_link: Any, holder: Any) -> tuple[st
     elif holder is None:
         return None
     elif programme == "public_fund":
-        row = PublicFundAccount.objects.filter(holder=holder).order_by("-pk").first()
+        row = _latest_public_fund(holder)
     else:
-        insured = HealthInsuranceRegistration.objects.filter(holder=holder).order_by("-pk").first()
+        insured = _latest_insured(holder)
         return None if insured is None else (insured.insured_name_kana, "")
     return None if row is None else (row.account_holder_kana, row.resident_kana)
