@@ -25,7 +25,6 @@ import pyarrow as pa
 from django.conf import settings
 from django.utils import timezone
 
-from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.benefits.models import PaymentLink, PublicFundAccount
 from madoguchi.desk.models import Completion
 from madoguchi.identity.services import build_validator
@@ -33,6 +32,8 @@ from madoguchi.identity.tokens import TokenValidationError
 from madoguchi.identity.tokens.validate import NonceRecord
 from madoguchi.scan import schema
 from madoguchi.terminals.models import DeskSession
+
+from . import selectors
 
 __all__ = ["ExportError", "Exported", "export", "verify_completion"]
 
@@ -112,14 +113,6 @@ def verify_completion(completion: Completion, validator: Any) -> None:
             )
 
 
-def _desk_city_code(terminal: Any) -> str:
-    """The municipality code of the city a desk serves (its contractor's city), "" if none:
-    the officials of that city see the link's findings (scans.selectors.visible_findings)."""
-    org = terminal.contractor
-    city = org if org.kind == OrganisationKind.CITY else org.city
-    return city.municipality_code if city is not None else ""
-
-
 def export(directory: Path, *, municipality_code: str = "000000") -> Exported:
     """`municipality_code`: written for a link whose desk's city carries no code."""
     validator = build_validator()
@@ -138,7 +131,8 @@ def export(directory: Path, *, municipality_code: str = "000000") -> Exported:
             c = link.completion
             rid = str(link.holder.public_id)
             names[rid] = link.resident_kana
-            code = _desk_city_code(link.visit.terminal) or municipality_code
+            # The city the desk serves: its officials see the link's findings.
+            code = selectors.city_code(link.visit.terminal.contractor) or municipality_code
             codes[rid] = code
             links.append(
                 {

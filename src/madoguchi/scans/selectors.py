@@ -15,14 +15,18 @@ def runs() -> QuerySet[ScanRun]:
     return ScanRun.objects.all()
 
 
-def municipality_of(user: Any) -> str:
-    """The municipality code of `user`'s city: their organisation's if it is a city, else the
-    city it serves; "" when there is none or it carries no code."""
-    org = getattr(user, "organisation", None)
+def city_code(org: Any) -> str:
+    """The municipality code of an organisation's city: its own if it is a city, else the city
+    it serves; "" when there is none or it carries no code."""
     if org is None:
         return ""
     city = org if org.kind == OrganisationKind.CITY else org.city
     return city.municipality_code if city is not None else ""
+
+
+def municipality_of(user: Any) -> str:
+    """The municipality code of `user`'s city (``city_code`` of their organisation)."""
+    return city_code(getattr(user, "organisation", None))
 
 
 def sees_every_municipality(user: Any) -> bool:
