@@ -22,8 +22,11 @@ from typing import Any
 from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
+# gunicorn's request limits (its own defaults; `madoguchi serve` sets them explicitly): the
+# request line's bytes, the number of header fields, one field's bytes.
+DEFAULT_LIMITS = {"line": 4094, "fields": 100, "field_size": 8190}
 # The limits this server's gunicorn runs with (set by the worker from its configuration).
-LIMITS = {"line": 4094, "fields": 100, "field_size": 8190}
+LIMITS = dict(DEFAULT_LIMITS)
 
 _SAYS: dict[int, tuple[str, str]] = {
     400: (

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.cli import PlainErrors
+from madoguchi.core.gworker import DEFAULT_LIMITS
 
 
 def default_workers() -> int:
@@ -33,9 +34,8 @@ def default_workers() -> int:
     return workers
 
 
-# gunicorn's request limits (its defaults, set explicitly; docs/security.md "Request limits"):
-# the request line's bytes, the number of header fields, one field's bytes.
-REQUEST_LIMITS = {"line": 4094, "fields": 100, "field_size": 8190}
+# gunicorn's request limits, set explicitly (docs/security.md "Request limits").
+REQUEST_LIMITS = DEFAULT_LIMITS
 
 
 def _whole(least: int, env: str) -> Callable[[str], int]:
