@@ -106,30 +106,23 @@ def to_xlsx(content: dict[str, Any], *, submitted: Any = None) -> bytes:
         ws.append([spreadsheet_cell(v) for v in row])
     ws2 = wb.create_sheet("インシデント")
     ws2.append(["ID", "日時", "種別", "理由", "重大度", "受付", "スタッフ", "記録", "内容"])
+    sources = dict(Source.choices)
     with translation.override("ja"):  # the workbook is in Japanese
-        incidents = incident_rows(content)
-    for i in incidents:
-        with translation.override("ja"):
-            sentence = incident_text(i)
-            source = str(dict(Source.choices).get(i["source"], i["source"]))
+        for i in incident_rows(content):
             # The refusal's own reason in words when the incident carries it, else its code.
             reason = reason_text(i.get("text")) or i["reason"]
-        ws2.append(
-            [
-                spreadsheet_cell(v)
-                for v in (
-                    i["id"],
-                    i["at_text"],
-                    i["kind_label"],
-                    reason,
-                    i["severity_label"],
-                    i["visit"],
-                    i["staff"],
-                    source,
-                    sentence,
-                )
-            ]
-        )
+            cells = (
+                i["id"],
+                i["at_text"],
+                i["kind_label"],
+                reason,
+                i["severity_label"],
+                i["visit"],
+                i["staff"],
+                str(sources.get(i["source"], i["source"])),
+                incident_text(i),
+            )
+            ws2.append([spreadsheet_cell(v) for v in cells])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
