@@ -590,6 +590,16 @@ def _suspended_public_fund(case: Case) -> Any:
     return None
 
 
+def _public_fund_release(case: Case, *, actor: User, summary: str) -> tuple[str, dict[str, Any]]:
+    """Release the registration this case's suspension step suspended (the counterpart of
+    `_public_fund_suspend`): the entry's summary and detail."""
+    account = _suspended_public_fund(case)
+    if account is None:
+        return f"{summary}\n{_NO_REGISTRATION_JA}", {"public_fund_account": None}
+    remedy.public_fund_release(account, actor=actor, case_ref=case.reference, reason=summary)
+    return summary, {"public_fund_account": account.pk}
+
+
 def case_contact(
     case: Case,
     *,
@@ -643,14 +653,7 @@ def case_reenable(case: Case, *, actor: User, summary: str, **when: Any) -> Time
         _lock_for_step(case, EntryKind.REENABLE)
         detail: dict[str, Any] = {}
         if Programme(case.programme) == Programme.PUBLIC_FUND:
-            account = _suspended_public_fund(case)
-            if account is None:
-                summary = f"{summary}\n{_NO_REGISTRATION_JA}"
-            else:
-                remedy.public_fund_release(
-                    account, actor=actor, case_ref=case.reference, reason=summary
-                )
-            detail = {"public_fund_account": account.pk if account is not None else None}
+            summary, detail = _public_fund_release(case, actor=actor, summary=summary)
         elif case.payment_link is not None:
             remedy.reenable(case.payment_link, actor=actor, case_ref=case.reference, reason=summary)
         entry = case_transition(
