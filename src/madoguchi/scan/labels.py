@@ -4,7 +4,15 @@ Kept apart from ``rules`` and ``report`` (which import ibis and PyArrow) so that
 pages can name causes without loading the scan's engines into every server process.
 """
 
-__all__ = ["CAUSES", "CAUSE_JA", "CHECK_JA", "EVENT_JA", "MISLINK_CAUSES", "PROGRAMME_JA"]
+__all__ = [
+    "CAUSES",
+    "CAUSE_JA",
+    "CHECK_JA",
+    "EVENT_JA",
+    "MISLINK_CAUSES",
+    "PROGRAMME_JA",
+    "recorded_check",
+]
 
 CAUSES = ("logout_omission", "typed_wrong_id", "lent_terminal", "wrong_card", "family_account")
 MISLINK_CAUSES = CAUSES[:4]
@@ -17,6 +25,14 @@ CAUSE_JA = {
     "family_account": "家族名義の口座（誤紐付けではありません）",
 }
 CHECK_JA = {0: "一致", 1: "近似一致", 2: "不一致", 3: "名義不明"}
+
+
+def recorded_check(value: int | None) -> int:
+    """A finding's name check as reported and recorded: none (its resident is not in the
+    input's residents, so the holder could not be checked) is "unavailable" (3)."""
+    return 3 if value is None else int(value)
+
+
 LOGOUT_OMISSION_OTHER = {0.97: 0, 0.85: 1, 0.6: 2}
 """What a logout omission's score says of the account holder against the other resident (the
 one whose card was read last): `logout_omission.v1` scores 0.97 when the holder matches them,

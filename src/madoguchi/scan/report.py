@@ -22,6 +22,7 @@ from madoguchi.scan.labels import (
     MISLINK_CAUSES,
     PROGRAMME_JA,
     logout_other_check,
+    recorded_check,
 )
 
 __all__ = ["CAUSE_JA", "Summary", "explain_ja", "timelines", "to_html", "to_pdf"]
@@ -52,9 +53,7 @@ _OTHER_JA: dict[int | None, str] = {
 def explain_ja(f: dict[str, Any]) -> str:
     """The finding's reasoning in one or two Japanese sentences, from its evidence columns."""
     res, other = f["resident_id"], f.get("other_resident_id")
-    # No check (null): the resident is not in residents, so the holder was not checked.
-    held = f.get("holder_check")
-    check = CHECK_JA.get(3 if held is None else int(held), "不明")
+    check = CHECK_JA.get(recorded_check(f.get("holder_check")), "不明")
     cause = f["cause"]
     if cause == "logout_omission":
         return (

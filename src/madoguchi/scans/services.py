@@ -16,7 +16,7 @@ from madoguchi.cases import services as cases
 from madoguchi.cases.constants import Channel, DatePrecision, Programme
 from madoguchi.cases.events import CASES_LEGACY_LINK_ADDED
 from madoguchi.cases.models import LegacyLink
-from madoguchi.scan.labels import CAUSE_JA, MISLINK_CAUSES, PROGRAMME_JA
+from madoguchi.scan.labels import CAUSE_JA, MISLINK_CAUSES, PROGRAMME_JA, recorded_check
 
 from . import selectors
 from .models import Finding, FindingCase, ScanRun
@@ -44,12 +44,6 @@ _SESSION_EVENT = {
 
 def _aware(value: datetime) -> datetime:
     return timezone.make_aware(value) if timezone.is_naive(value) else value
-
-
-def _recorded_check(value: int | None) -> int:
-    """A finding's name check as recorded: none (its resident is not in the input's residents,
-    so the holder could not be checked) is recorded as "unavailable" (3), as the report says."""
-    return 3 if value is None else int(value)
 
 
 def record_run(result: RunResult) -> ScanRun:
@@ -90,7 +84,7 @@ def record_run(result: RunResult) -> ScanRun:
                     linked_at=_aware(r["linked_at"]),
                     # No check (null): the link's resident is not in residents (a lent
                     # terminal is flagged without one); recorded as not checkable.
-                    holder_check=_recorded_check(r["holder_check"]),
+                    holder_check=recorded_check(r["holder_check"]),
                     account_hash=(r.get("account_hash") or "")[:128],
                     account_last4=(r.get("account_last4") or "")[-8:],
                     explanation=explain_ja(r),
