@@ -26,13 +26,24 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "madoguchi"
 LANGUAGE = "ja"
-# The pure libraries (no Django, no translations), as import-linter declares them.
-PURE = ["card", "namecheck", "outside", "identity/tokens", "agent", "scenario", "scan"]
+
+
+def pure_libraries() -> list[str]:
+    """The pure libraries (no Django, no translations) as folders under the package: the
+    sources of import-linter's contract that forbids them Django (pyproject.toml), one list."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    for contract in config["tool"]["importlinter"]["contracts"]:
+        if contract["type"] == "forbidden" and "django" in contract["forbidden_modules"]:
+            return [
+                m.removeprefix("madoguchi.").replace(".", "/") for m in contract["source_modules"]
+            ]
+    raise SystemExit("pyproject.toml declares no import-linter contract forbidding django")
 
 
 def run(program: str, *args: str, cwd: Path | None = None) -> None:
@@ -109,7 +120,7 @@ def minimal(old: str, merged: str) -> str:
 
 def extract(owner: Path, apps: list[Path]) -> Path:
     """Run makemessages over the owner's own files; returns the .pot it kept."""
-    ignores = [f"{p}/*" for p in PURE]
+    ignores = [f"{p}/*" for p in pure_libraries()]
     if owner == PACKAGE:
         ignores += [f"{app.name}/*" for app in apps]
     run(
