@@ -20,7 +20,7 @@ def default_workers() -> int:
     workers instead of 5 cost ~10-25% less server CPU per visit in `madoguchi bench completion`
     (fewer processes and PostgreSQL connections sharing the cores; docs/performance.md, issue
     15's tenth round)."""
-    text = os.environ.get("WEB_CONCURRENCY") or str((os.cpu_count() or 1) + 1)
+    text = _workers_text()
     try:
         workers = int(text)
     except ValueError:
@@ -32,6 +32,11 @@ def default_workers() -> int:
             "(gunicorn's worker processes; unset it for one per core and one more)."
         )
     return workers
+
+
+def _workers_text() -> str:
+    """WEB_CONCURRENCY as set (an empty one is unset), else one per core and one more."""
+    return os.environ.get("WEB_CONCURRENCY") or str((os.cpu_count() or 1) + 1)
 
 
 # gunicorn's request limits, set explicitly (docs/security.md "Request limits").
@@ -69,7 +74,7 @@ class Command(PlainErrors, BaseCommand):
         parser.add_argument(
             "--workers",
             type=_whole(1, "WEB_CONCURRENCY"),
-            default=os.environ.get("WEB_CONCURRENCY") or str((os.cpu_count() or 1) + 1),
+            default=_workers_text(),
             help="Worker processes (WEB_CONCURRENCY; default: cores + 1).",
         )
         parser.add_argument(
