@@ -1,7 +1,10 @@
 """gunicorn's own refusals (a request line or headers over the limits, an unreadable request)
 say why in Japanese and English, name the limit and repeat nothing of the request: they were
-gunicorn's English-only page quoting the request (docs/security.md "Request limits")."""
+gunicorn's English-only page quoting the request (docs/security.md "Request limits"). An API
+client (an address under /api/, or Accept: application/json) gets the API's refusal body, with
+the reason in English: it was the HTML page."""
 
+import json
 import os
 import socket
 import subprocess
@@ -71,7 +74,8 @@ def _send(port, raw):
             if not data:
                 break
             chunks.append(data)
-            if b"\r\n\r\n" in b"".join(chunks) and b"</html>" in b"".join(chunks):
+            got = b"".join(chunks)
+            if b"\r\n\r\n" in got and (b"</html>" in got or got.endswith(b"}")):
                 break
         return b"".join(chunks)
 
@@ -108,3 +112,55 @@ def test_an_unreadable_request_is_400_without_echo(server):
     assert "リクエストを読み取れませんでした" in text
     assert "The request could not be read" in text
     assert "<script>" not in text
+
+
+def _refusal_body(answer, status):
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d" % status), head[:40]
+    assert b"Content-Type: application/json" in head
+    return json.loads(body)
+
+
+def test_an_api_client_gets_the_refusal_body_in_english(server):
+    too_long = b"GET /api/v1/visits/" + b"a" * 1500 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    body = _refusal_body(_send(server, too_long), 414)
+    assert body["code"] == "request_line_too_long"
+    assert body["message"].startswith(
+        "The address is too long (a request line may be at most 1,000"
+    )
+    assert "アドレス（URL）が長すぎます" in body["message_ja"]
+    assert "aaaa" not in json.dumps(body)
+
+    many = b"".join(b"X-%d: 1\r\n" % n for n in range(40))
+    headers = b"GET /desk/ HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n" + many
+    body = _refusal_body(_send(server, headers + b"\r\n"), 431)
+    assert body["code"] == "headers_too_large"
+    assert "at most 20, each at most 2,000 bytes" in body["message"]
+
+    body = _refusal_body(_send(server, b"G\x01T /api/v1/<script> HTTP/1.1\r\n\r\n"), 400)
+    assert body["code"] == "bad_request"
+    assert "<script>" not in json.dumps(body)
+
+
+def test_a_browser_after_an_api_request_on_one_connection_gets_the_page(server):
+    """The request refused is the one read: a kept-alive connection's earlier API request
+    does not make the next one's refusal JSON."""
+    first = b"GET /api/v1/x HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\r\n"
+    second = b"GET /desk/ HTTP/1.1\r\nHost: x\r\nCookie: " + b"c" * 3000 + b"\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as s:
+        s.sendall(first)
+        answer = b""
+        while b"ok" not in answer:
+            answer += s.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200")
+        s.sendall(second)
+        answer = b""
+        while b"</html>" not in answer:
+            data = s.recv(65536)
+            if not data:
+                break
+            answer += data
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431"), head[:40]
+    assert b"text/html" in head
+    assert "ヘッダーが多すぎるか大きすぎます" in body.decode("utf-8")
