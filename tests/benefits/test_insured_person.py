@@ -83,3 +83,28 @@ def test_the_worker_rechecks_the_insurers_answer_against_what_was_signed(trusted
     assert not row.registration_ref
     assert Incident.objects.filter(reason_code="insurer_refused_after_signature").exists()
     assert not [r for r in systems.insurer.registrations() if r.request_ref]
+
+
+@pytest.mark.usefixtures("support_keys")
+def test_the_birth_date_verified_from_the_card_is_the_one_compared(trusted, desk):
+    """Side doors round 4: once the server has verified the card's basic four, the birth date
+    typed on the form cannot stand in for it. Staff typing the namesake's birth date (read off
+    the insurance card, not the My Number card) matched the insurer's record, and card C's
+    holder (born 1990) was about to be registered to the other 山田 太郎's insurance (born
+    1980)."""
+    from tests.visits import verify_basic_four
+
+    c = trusted.card("C")
+    start_visit(desk, c)
+    verify_basic_four(desk, c)
+    typed_from_insurance_card = {**CARD_C, "resident_birth_date": "1980-04-01"}
+    refused("insured_person_mismatch", prepare, desk, kind="health_insurance_use",
+            **NAMESAKE, **typed_from_insurance_card)  # fmt: skip
+    incident = Incident.objects.get(reason_code="insured_person_mismatch")
+    assert incident.detail["differing"] == ["birth date"]
+    # His own insurance still goes through with the card's date, and a typo in the typed date
+    # is refused rather than silently replaced by the card's.
+    refused("insured_person_mismatch", prepare, desk, kind="health_insurance_use",
+            **HIS, **typed_from_insurance_card)  # fmt: skip
+    assert prepare(desk, kind="health_insurance_use", **HIS, **CARD_C).status == "pending"
+    assert not HealthInsuranceRegistration.objects.exists()
