@@ -3,6 +3,7 @@ records, the session's end, access history, "this was not me", notices."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from datetime import timedelta
@@ -839,3 +840,47 @@ def test_the_desk_emails_one_completions_notice_at_most_three_times(trusted, des
     assert info.value.code == "email_limit"
     assert "already sent 3 times" in info.value.text("en")
     assert len(mail.outbox) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_desk_emails_at_once_do_not_pass_the_limit_together(trusted, desk, settings):
+    """Side doors round 4: the limit counted the notices already sent, then sent, then recorded
+    the sending, with nothing held in between: two requests at once (a double click, or as many
+    as a script sends in parallel) both counted below the limit and both sent. Each sending now
+    holds the completion's row from the count to the record."""
+    import threading
+    from unittest import mock
+
+    from django.db import connection
+
+    settings.RESIDENT_EMAILS_PER_COMPLETION = 1
+    completion = desk_completion(desk, trusted.card("A"))
+    both_counted = threading.Barrier(2, timeout=3)
+    real_send = services.EmailMessage.send
+    outcomes: list[str] = []
+
+    def send_once_both_counted(message, *args, **kwargs):
+        # Without a lock both requests reach the sending together; with one, the second waits
+        # for the first to finish, so this wait ends at its timeout and the first sends alone.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_counted.wait()
+        return real_send(message, *args, **kwargs)
+
+    def request(address):
+        try:
+            services.completion_email(completion, address)
+            outcomes.append("sent")
+        except services.ResidentRefused as exc:
+            outcomes.append(exc.code)
+        finally:
+            connection.close()
+
+    with mock.patch.object(services.EmailMessage, "send", send_once_both_counted):
+        threads = [threading.Thread(target=request, args=(f"r{n}@example.jp",)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(outcomes) == ["email_limit", "sent"]
+    assert len(mail.outbox) == 1
+    assert AuditEvent.objects.filter(event_name="residents.completion_emailed").count() == 1

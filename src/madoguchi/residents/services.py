@@ -470,13 +470,6 @@ def completion_email(completion: Any, address: str, *, actor: Any = None) -> Non
     log): the address is free text, so without a limit a desk could send the same notice to
     anyone any number of times."""
     limit = settings.RESIDENT_EMAILS_PER_COMPLETION
-    sent = (
-        audit_selectors.events_for_subject(completion)
-        .filter(event_id=COMPLETION_EMAILED.id)
-        .count()
-    )
-    if sent >= limit:
-        raise ResidentRefused.of("email_limit", detail=f"{sent} sent", count=sent)
     lines = selectors.signed_lines(completion)
     body = "\n".join(
         [
@@ -490,13 +483,23 @@ def completion_email(completion: Any, address: str, *, actor: Any = None) -> Non
             f"問い合わせ先（コールセンター）: {settings.RESIDENT_CALL_CENTRE}",
         ]
     )
-    EmailMessage(
-        subject="【お知らせ】窓口での手続が確定しました",
-        body=body,
-        from_email=getattr(settings, "DEFAULT_FROM_EMAIL", None),
-        to=[address],
-    ).send()
     with transaction.atomic():
+        # The completion's row is held from the count to the record: two requests at once (a
+        # double click, a script's parallel posts) would otherwise both count below the limit.
+        type(completion).objects.select_for_update().filter(pk=completion.pk).first()
+        sent = (
+            audit_selectors.events_for_subject(completion)
+            .filter(event_id=COMPLETION_EMAILED.id)
+            .count()
+        )
+        if sent >= limit:
+            raise ResidentRefused.of("email_limit", detail=f"{sent} sent", count=sent)
+        EmailMessage(
+            subject="【お知らせ】窓口での手続が確定しました",
+            body=body,
+            from_email=getattr(settings, "DEFAULT_FROM_EMAIL", None),
+            to=[address],
+        ).send()
         audit.record(
             COMPLETION_EMAILED,
             actor=actor,
