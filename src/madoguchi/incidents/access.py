@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 
 from madoguchi.accounts.constants import OrganisationKind, Role
+from madoguchi.terminals.selectors import visible_terminals
 
 
 def has_any(user: Any, *roles: Role) -> bool:
@@ -39,11 +40,9 @@ def roles_required(
 
 
 def visible_terminal(user: Any, terminal: Any) -> bool:
-    """Contractor staff see their contractor's desks; city officials their city's."""
-    if user.is_superuser or user.organisation_id is None:
-        return bool(user.is_superuser)
-    org = user.organisation
-    return bool(terminal.contractor_id == org.pk or terminal.contractor.city_id == org.pk)
+    """Whether `user` may see this desk: the rule of `visible_terminals` (contractor staff
+    their contractor's desks, city officials their city's)."""
+    return visible_terminals(user).filter(pk=terminal.pk).exists()
 
 
 def visible_incident(user: Any, incident: Any) -> bool:

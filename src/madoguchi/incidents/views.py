@@ -10,8 +10,7 @@ from django.utils.translation import gettext as _
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
 from madoguchi.identity.access import chosen_reason, record_reads
-from madoguchi.terminals.models import Terminal
-from madoguchi.terminals.selectors import terminals_for
+from madoguchi.terminals.selectors import visible_terminals
 
 from . import selectors, services
 from .access import roles_required, visible_incidents_q
@@ -24,15 +23,11 @@ VIEWERS = (Role.SUPERVISOR, Role.CITY_OFFICIAL)
 STAFF = (Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
 
 
-def _terminals(user: object) -> object:
-    return Terminal.objects.filter(pk__in=[t.pk for t in terminals_for(user)])
-
-
 @roles_required(*VIEWERS)
 def incident_list(request: HttpRequest) -> HttpResponse:
     day = day_from_query(request, "day")
     start, end = selectors.day_bounds(day)
-    terminals = _terminals(request.user)
+    terminals = visible_terminals(request.user)
     incidents = (
         Incident.objects.filter(visible_incidents_q(request.user, terminals))
         .filter(occurred_at__gte=start, occurred_at__lt=end)
@@ -66,7 +61,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles_required(*STAFF)
 def complaint_new(request: HttpRequest) -> HttpResponse:
-    terminals = _terminals(request.user)
+    terminals = visible_terminals(request.user)
     form = ComplaintForm(request.POST or None, terminals=terminals)
     if request.method == "POST" and form.is_valid():
         incident = services.incident_complaint(
