@@ -1,5 +1,6 @@
 """An incident's sentence is read in the page's language: Japanese by default, English when
-chosen; an old row (no neutral text in its detail) shows its stored summary."""
+chosen; an old row (no neutral text in its detail) is read from its code when its kind says
+how, else shows its stored summary."""
 
 import re
 
@@ -336,3 +337,81 @@ def test_a_count_of_procedures_reads_as_one_or_many(count, english, japanese):
     # A count that is not a number falls back to the stored summary.
     broken = {"id": stored["id"], "params": {**stored["params"], "count": "many"}}
     assert text.render(broken) is None
+
+
+@pytest.fixture
+def earlier_rows(trusted, desk, providers, systems):
+    """Rows as recorded before sentences were kept: an English summary naming a code, and no
+    neutral text in the detail (the rows are not rewritten; the pages read their codes)."""
+    visit = start_visit(desk, trusted.card("B"))
+    desk_services.visit_end(visit=visit, reason=VisitEndReason.CARD_REMOVED)
+    Incident.objects.filter(visit=visit).delete()  # only the earlier rows below
+    common = {"visit": visit, "terminal": desk.terminal, "staff": desk.staff}
+    rows = [
+        (
+            IncidentKind.VISIT_ENDED_WITH_PENDING,
+            "card_removed",
+            f"Visit {visit.reference} ended (card_removed) with 2 procedure(s) pending; "
+            "nothing was committed.",
+            {"pending": ["test_link", "test_link"]},
+        ),
+        (
+            IncidentKind.NAME_CHECK,
+            "DIFFERENT",
+            "Name check: no match (DIFFERENT); nothing was linked.",
+            {"outcome": "no_match", "reason": "DIFFERENT", "score": 12.0},
+        ),
+        (
+            IncidentKind.VISIT_START_REFUSED,
+            "nonce_unknown",
+            "Card authentication refused: nonce_unknown",
+            {"code": "nonce_unknown", "detail": ""},
+        ),
+    ]
+    for kind, code, summary, detail in rows:
+        incidents.incident_record(
+            kind=kind,
+            reason_code=code,
+            severity=Severity.LOW,
+            summary=summary,
+            detail=detail,
+            **common,
+        )
+    return desk.terminal, visit
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        (
+            "ja",
+            [
+                "件ある状態で終了しました（カードが取り外されました）",
+                "名義照合：一致しませんでした（名義が一致しません。別の方の口座の可能性があります）",
+                "このチャレンジは発行されていません",
+            ],
+        ),
+        (
+            "en",
+            [
+                "ended (the card was removed) with 2 procedures pending; nothing was committed.",
+                "Name check: no match (The names do not match; the account may belong to "
+                "someone else); nothing was linked.",
+                "Card authentication refused: The challenge was never issued by this server.",
+            ],
+        ),
+    ],
+)
+def test_an_earlier_rows_code_is_read_as_a_sentence(client, earlier_rows, language, said):
+    """Incidents recorded before their sentence was kept read as sentences built from their
+    codes, in the page's language: they showed the English summary with the code."""
+    client.force_login(factories.staff(Role.SUPERVISOR))
+    for url in pages(earlier_rows).values():
+        html = client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        for sentence in said:
+            assert sentence in html, (url, sentence)
+        for code in ("(card_removed)", "(DIFFERENT)", "nonce_unknown"):
+            assert code not in html, (url, code)
+    stored = Incident.objects.get(reason_code="DIFFERENT")
+    assert stored.summary == "Name check: no match (DIFFERENT); nothing was linked."
+    assert "text" not in stored.detail

@@ -11,7 +11,6 @@ from typing import Any
 from django.db import transaction
 from django.db.models import BigIntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
@@ -367,14 +366,12 @@ def visit_end_check(visit: Visit) -> None:
         return
     end_reason = str(visit.end_reason)
     known = end_reason in VisitEndReason.values
-    with translation.override("ja"):
-        reason_ja = str(VisitEndReason(end_reason).label) if known else end_reason
-    with translation.override("en"):
-        reason_en = str(VisitEndReason(end_reason).label).lower() if known else end_reason
     summary, text = incident_text.sentence(
         incident_text.CHECKLIST_UNTICKED,
         visit=visit.reference,
-        reason=incident_text.by_language(ja=reason_ja, en=reason_en),
+        reason=incident_text.end_reason(VisitEndReason(end_reason).label)
+        if known
+        else incident_text.by_language(ja=end_reason, en=end_reason),
         items=incident_text.by_language(
             ja="、".join(i.label_ja for i in gaps), en="; ".join(i.label_en for i in gaps)
         ),

@@ -5,7 +5,13 @@ sentence recorded with `sentence(...)` also keeps a language-neutral form in
 `detail["text"]`: the English message id of the catalogue and its parameters. A parameter
 that differs by language (a refusal's message, a reason's label) is stored as
 `{"ja": ..., "en": ...}`. Pages render it with `incident_text`, in the active language;
-an old row, an unknown id or a broken parameter falls back to the stored summary.
+an unknown id or a broken parameter falls back to the stored summary.
+
+A row recorded before its sentence was kept (no `detail["text"]`) whose summary names a code
+(the visit's end reason, the name check's reason, a refusal's code) gets its neutral form
+built at display time from what it stored (`earlier_text`: its kind, reason code and detail);
+the row itself is never rewritten (incidents are append-only). Any other old row shows its
+summary.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext, gettext_noop, ngettext
+
+from madoguchi.namecheck.reasons import REASON_TEXTS, Reason
+from madoguchi.refusals import known_message
 
 VISIT_ENDED_WITH_PENDING = gettext_noop(
     "Visit %(visit)s ended (%(reason)s) with %(count)s procedure(s) pending; nothing was committed."
@@ -150,12 +159,68 @@ def render(text: Any) -> str | None:
         return None
 
 
+def end_reason(label: Any) -> dict[str, str]:
+    """A visit's end reason (its catalogue label, lazy) as a parameter: the Japanese label,
+    the English one in lower case (it reads inside a sentence)."""
+    with translation.override("ja"):
+        ja = str(label)
+    with translation.override("en"):
+        en = str(label).lower()
+    return by_language(ja=ja, en=en)
+
+
+def _known_refusal(code: str) -> dict[str, str] | None:
+    ja, en = known_message(code, "ja"), known_message(code, "en")
+    if ja is None or en is None:
+        return None
+    return by_language(ja=ja, en=en)
+
+
+def earlier_text(incident: Any) -> dict[str, Any] | None:
+    """The neutral form of a row recorded before sentences were kept, from its kind, reason
+    code and detail; None when they do not say enough (the row then shows its summary)."""
+    kind, code, detail = str(incident.kind), str(incident.reason_code), incident.detail or {}
+    visit = incident.visit if incident.visit_id else None
+    params: dict[str, Any]
+    if kind == "visit_ended_with_pending" and visit is not None:
+        labels = dict(type(visit)._meta.get_field("end_reason").flatchoices)
+        if code not in labels or not isinstance(detail.get("pending"), list):
+            return None
+        message_id = VISIT_ENDED_WITH_PENDING
+        params = {
+            "visit": visit.reference,
+            "reason": end_reason(labels[code]),
+            "count": len(detail["pending"]),
+        }
+    elif kind == "card_swapped" and visit is not None:
+        message_id, params = CARD_SWAPPED, {"visit": visit.reference}
+    elif kind == "name_check" and code in REASON_TEXTS:
+        said = REASON_TEXTS[Reason(code)]
+        message_id = NAME_CHECK_NO_MATCH
+        params = {"reason": by_language(ja=said["ja"].rstrip("。"), en=said["en"].rstrip("."))}
+    elif kind in ("visit_start_refused", "completion_refused"):
+        reason = _known_refusal(code)
+        if reason is None:
+            return None
+        message_id = CARD_AUTH_REFUSED if kind == "visit_start_refused" else COMPLETION_REFUSED
+        params = {"reason": reason}
+    else:
+        return None
+    return {"id": message_id, "params": params}
+
+
+def stored_text(incident: Any) -> Any:
+    """An incident row's neutral form: the one it kept, else the one built from its code."""
+    text = (incident.detail or {}).get("text")
+    return text if text is not None else earlier_text(incident)
+
+
 def incident_text(incident: Any) -> str:
     """An incident's (or a report row's) sentence in the active language, else its summary."""
     if isinstance(incident, Mapping):
         summary, text = incident.get("summary", ""), incident.get("text")
     else:
-        summary, text = incident.summary, (incident.detail or {}).get("text")
+        summary, text = incident.summary, stored_text(incident)
     rendered = render(text)
     return rendered if rendered is not None else str(summary)
 

@@ -22,6 +22,7 @@ from madoguchi.audit import services as audit
 from madoguchi.desk.models import Completion, Visit
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.selectors import day_bounds, incidents_for_terminal_day
+from madoguchi.incidents.text import stored_text
 from madoguchi.plaintext import bad_character
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.models import Terminal
@@ -88,8 +89,9 @@ def build_daily(terminal: Terminal, day: date) -> dict[str, Any]:
                 "visit": i.visit.reference if i.visit is not None else "",
                 "staff": str(i.staff) if i.staff_id else "",
                 "source": i.source,
-                # The sentence's language-neutral form, rendered at display time (new rows).
-                **({"text": i.detail["text"]} if "text" in (i.detail or {}) else {}),
+                # The sentence's language-neutral form, rendered at display time (an old row's
+                # built from its code, when its kind says how).
+                **({"text": text} if (text := stored_text(i)) is not None else {}),
             }
             for i in incidents
         ],

@@ -226,14 +226,10 @@ def end_locked(
         },
     )
     if pending and reason != VisitEndReason.NEXT_RESIDENT:
-        with translation.override("ja"):
-            reason_ja = str(VisitEndReason(reason).label)
-        with translation.override("en"):
-            reason_en = str(VisitEndReason(reason).label).lower()
         summary, text = incident_text.sentence(
             incident_text.VISIT_ENDED_WITH_PENDING,
             visit=visit.reference,
-            reason=incident_text.by_language(ja=reason_ja, en=reason_en),
+            reason=incident_text.end_reason(VisitEndReason(reason).label),
             count=len(pending),
         )
         # In the same transaction as the end it describes.
