@@ -205,3 +205,24 @@ def test_terminal_binding_unchanged_for_desk_staff(client):
     user = factories.staff(Role.DESK_STAFF)
     r = client.post(LOGIN, {"username": user.username, "password": factories.PASSWORD})
     assert r.status_code == 302
+
+
+def test_the_admin_shows_nobodys_authenticator_secret(client):
+    """Side doors round 4: the admin listed every staff member's TOTP device with its key, its
+    otpauth URI and QR code, and could add one to anyone. An operator read a city official's
+    secret with a GET (no admin change, so no audit event) and, with a password reset, signed
+    in as that official. Authenticators are enrolled with `madoguchi staff totp`, audited."""
+    _verified_admin(client, superuser=True)
+    official = factories.staff(Role.CITY_OFFICIAL)
+    device = factories.totp_device(official)
+    for path in (
+        "/admin/otp_totp/totpdevice/",
+        "/admin/otp_totp/totpdevice/add/",
+        f"/admin/otp_totp/totpdevice/{device.pk}/change/",
+        f"/admin/otp_totp/totpdevice/{device.pk}/config/",
+        f"/admin/otp_totp/totpdevice/{device.pk}/qrcode/",
+    ):
+        r = client.get(path)
+        assert r.status_code == 404, path
+        assert device.key not in r.content.decode(), path
+    assert "otp_totp" not in client.get("/admin/").content.decode()

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import Organisation, User
 
@@ -35,3 +36,9 @@ class UserAdmin(BaseUserAdmin):
 # Group permissions are the roles (accounts.roles); they are not edited in the admin either.
 if admin.site.is_registered(Group):
     admin.site.unregister(Group)
+
+# Nor are authenticators: django-otp's admin showed every device's key, otpauth URI and QR code
+# (a GET, so no audit event) and added devices to anyone, so an operator could take a city
+# official's second factor. `madoguchi staff totp USER` enrols one, audited.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
