@@ -387,7 +387,7 @@ def earlier_rows(trusted, desk, providers, systems):
             "ja",
             [
                 "件ある状態で終了しました（カードが取り外されました）",
-                "名義照合：一致しませんでした（名義が一致しません。別の方の口座の可能性があります）",
+                "名義照合：一致しませんでした（別の方の口座の可能性があります）",
                 "このチャレンジは発行されていません",
             ],
         ),
@@ -395,8 +395,8 @@ def earlier_rows(trusted, desk, providers, systems):
             "en",
             [
                 "ended (the card was removed) with 2 procedures pending; nothing was committed.",
-                "Name check: no match (The names do not match; the account may belong to "
-                "someone else); nothing was linked.",
+                "Name check: no match (The account may belong to someone else); nothing was "
+                "linked.",
                 "Card authentication refused: The challenge was never issued by this server.",
             ],
         ),

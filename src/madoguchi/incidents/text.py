@@ -22,7 +22,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext, gettext_noop, ngettext
 
-from madoguchi.namecheck.reasons import REASON_TEXTS, Reason
+from madoguchi.namecheck.reasons import REASON_TEXTS, Reason, no_match_reason_text
 from madoguchi.refusals import known_message
 
 VISIT_ENDED_WITH_PENDING = gettext_noop(
@@ -159,6 +159,14 @@ def render(text: Any) -> str | None:
         return None
 
 
+def no_match_reason(reason: Reason) -> dict[str, str]:
+    """A name check's no-match reason as a sentence's parameter, said once after "no match"."""
+    return by_language(
+        ja=no_match_reason_text(reason, "ja").rstrip("。"),
+        en=no_match_reason_text(reason, "en").rstrip("."),
+    )
+
+
 def end_reason(label: Any) -> dict[str, str]:
     """A visit's end reason (its catalogue label, lazy) as a parameter: the Japanese label,
     the English one in lower case (it reads inside a sentence)."""
@@ -176,11 +184,18 @@ def _known_refusal(code: str) -> dict[str, str] | None:
     return by_language(ja=ja, en=en)
 
 
-def earlier_text(incident: Any) -> dict[str, Any] | None:
+# Kinds read from their reason code even when a sentence was kept: a name check's no match
+# kept its reason's whole sentence until it was said once (rows of both shapes then group and
+# read alike in the reports).
+NAME_CHECK_BY_CODE = frozenset({"name_check"})
+
+
+def earlier_text(
+    kind: str, code: str, detail: Mapping[str, Any], visit: Any = None
+) -> dict[str, Any] | None:
     """The neutral form of a row recorded before sentences were kept, from its kind, reason
-    code and detail; None when they do not say enough (the row then shows its summary)."""
-    kind, code, detail = str(incident.kind), str(incident.reason_code), incident.detail or {}
-    visit = incident.visit if incident.visit_id else None
+    code, detail and visit; None when they do not say enough (the row then shows its
+    summary)."""
     params: dict[str, Any]
     if kind == "visit_ended_with_pending" and visit is not None:
         labels = dict(type(visit)._meta.get_field("end_reason").flatchoices)
@@ -195,9 +210,7 @@ def earlier_text(incident: Any) -> dict[str, Any] | None:
     elif kind == "card_swapped" and visit is not None:
         message_id, params = CARD_SWAPPED, {"visit": visit.reference}
     elif kind == "name_check" and code in REASON_TEXTS:
-        said = REASON_TEXTS[Reason(code)]
-        message_id = NAME_CHECK_NO_MATCH
-        params = {"reason": by_language(ja=said["ja"].rstrip("。"), en=said["en"].rstrip("."))}
+        message_id, params = NAME_CHECK_NO_MATCH, {"reason": no_match_reason(Reason(code))}
     elif kind in ("visit_start_refused", "completion_refused"):
         reason = _known_refusal(code)
         if reason is None:
@@ -209,10 +222,19 @@ def earlier_text(incident: Any) -> dict[str, Any] | None:
     return {"id": message_id, "params": params}
 
 
+def neutral_text(kind: str, code: str, detail: Mapping[str, Any], visit: Any = None) -> Any:
+    """An incident row's neutral form: the one it kept, else the one built from its code. A
+    name check's no match is always read from its reason code (`NAME_CHECK_BY_CODE`)."""
+    text = detail.get("text")
+    if text is None or kind in NAME_CHECK_BY_CODE:
+        return earlier_text(kind, code, detail, visit) or text
+    return text
+
+
 def stored_text(incident: Any) -> Any:
-    """An incident row's neutral form: the one it kept, else the one built from its code."""
-    text = (incident.detail or {}).get("text")
-    return text if text is not None else earlier_text(incident)
+    """`neutral_text` of an incident."""
+    visit = incident.visit if incident.visit_id else None
+    return neutral_text(str(incident.kind), str(incident.reason_code), incident.detail or {}, visit)
 
 
 def incident_text(incident: Any) -> str:

@@ -118,3 +118,20 @@ def reason_text(reason: Reason, lang: str = "ja") -> str:
     """Display text of a reason code; Japanese unless ``lang`` is ``"en"``."""
     texts = REASON_TEXTS[reason]
     return texts.get(lang, texts["ja"])
+
+
+# What a no-match adds after saying the names do not match, where the reason's own sentence
+# opens by saying it again (plainly different names).
+_NO_MATCH_ADDS: dict[Reason, dict[str, str]] = {
+    Reason.DIFFERENT: {
+        "ja": "別の方の口座の可能性があります。",
+        "en": "The account may belong to someone else.",
+    },
+}
+
+
+def no_match_reason_text(reason: Reason, lang: str = "ja") -> str:
+    """A no-match's reason as said after "the names do not match": the reason's own sentence,
+    or for plainly different names only what it adds (said once, not twice)."""
+    texts = _NO_MATCH_ADDS.get(reason) or REASON_TEXTS[reason]
+    return texts.get(lang, texts["ja"])

@@ -13,7 +13,7 @@ from django.utils import timezone
 from madoguchi.desk.models import Completion, Visit
 from madoguchi.incidents.models import Incident
 from madoguchi.incidents.selectors import day_bounds
-from madoguchi.incidents.text import reason_text
+from madoguchi.incidents.text import neutral_text, reason_text
 from madoguchi.terminals.models import Terminal
 
 from .models import DailyReport
@@ -93,7 +93,7 @@ def dashboard_series(terminals: list[Terminal], days: list[date]) -> dict[str, A
     # incidents with a neutral sentence); else (old rows only) its code.
     labels: dict[str, str] = {}
     for i in incidents:
-        said = reason_text((i["detail"] or {}).get("text"))
+        said = reason_text(neutral_text(i["kind"], i["reason_code"], i["detail"] or {}))
         if said and i["kind"] in refusal_kinds:
             labels.setdefault(i["reason_code"], said)
     for i in incidents:

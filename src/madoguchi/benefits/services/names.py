@@ -15,7 +15,7 @@ from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.namecheck.check import NameCheckResult
 from madoguchi.namecheck.check import check as name_check
-from madoguchi.namecheck.reasons import REASON_TEXTS, Outcome, Reason
+from madoguchi.namecheck.reasons import Outcome, no_match_reason_text
 from madoguchi.refusals import ByLanguage
 
 from ..constants import (
@@ -121,12 +121,8 @@ def _checked_fields(
 
 def _no_match(visit: Visit, result: NameCheckResult, what: dict[str, Any]) -> ProcedureInvalid:
     """Record the NAME_CHECK incident of a plain no-match; the refusal to raise."""
-    said = REASON_TEXTS.get(result.reason, {})
-    reason_ja = said.get("ja", str(result.reason))
-    reason_en = said.get("en", str(result.reason))
     summary, text = incident_text.sentence(
-        incident_text.NAME_CHECK_NO_MATCH,
-        reason=incident_text.by_language(ja=reason_ja.rstrip("。"), en=reason_en.rstrip(".")),
+        incident_text.NAME_CHECK_NO_MATCH, reason=incident_text.no_match_reason(result.reason)
     )
     incident_record(
         kind=IncidentKind.NAME_CHECK,
@@ -159,11 +155,9 @@ def _no_match_reason(result: NameCheckResult) -> ByLanguage:
     """What the refusal adds after "the name does not match": the reason's own sentence, but
     for plainly different names (whose sentence opens with "the names do not match" again)
     only what it adds."""
-    if result.reason is Reason.DIFFERENT:
-        return ByLanguage(
-            "別の方の口座の可能性があります。", "The account may belong to someone else."
-        )
-    return ByLanguage(result.reason_text("ja"), result.reason_text("en"))
+    return ByLanguage(
+        no_match_reason_text(result.reason, "ja"), no_match_reason_text(result.reason, "en")
+    )
 
 
 def _representative_exception(
