@@ -45,6 +45,24 @@ def test_receipt_renders_what_was_linked(trusted, desk):
     assert pdf.startswith(b"%PDF-")
 
 
+def test_receipt_dates_the_completion_as_the_letters_do(trusted, desk):
+    """The receipt said 2026年12月01日 while the resident's letters and page say 令和8年12月1日."""
+    from django.utils import timezone
+
+    from madoguchi.era import format_era
+
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    completion = commit(desk, c)
+    committed = timezone.localtime(completion.committed_at)
+    data = receipts.receipt_data(completion)
+    assert data.committed_at == (
+        f"{format_era(committed.date(), weekday=False)} {committed:%H:%M:%S}（日本時間）"
+    )
+    assert data.committed_at.startswith("令和")
+
+
 def test_receipt_names_the_staff_member_as_the_desk_pages_do(trusted, desk):
     """The resident reads the staff member's name on the receipt, not their sign-in name."""
     desk.staff.display_name = "窓口 一郎"

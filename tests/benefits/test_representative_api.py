@@ -97,6 +97,13 @@ def test_minor_and_parent_through_the_api(trusted, staff_client, minor_card):  #
     # The receipt says it in sentences.
     page = staff_client.get(reverse("desk:receipt")).content.decode()
     assert "法定代理人による申請: 親権者の口座を使用します" in page
+    # Dated as the resident's letters and page date things (it said 2026-12-01 16:25:07).
+    from django.utils import timezone
+
+    from madoguchi.era import format_era_time
+
+    committed = timezone.localtime(Completion.objects.get().committed_at)
+    assert f"{format_era_time(committed, seconds=True)} に来庁者のカードで確定しました" in page
     from madoguchi.benefits.receipts import receipt_html
 
     html = receipt_html(Completion.objects.get())

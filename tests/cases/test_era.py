@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from madoguchi.cases.era import EraError, era_year, format_era, format_month
+from madoguchi.era import EraError, era_year, format_era, format_month
 
 
 @pytest.mark.parametrize(

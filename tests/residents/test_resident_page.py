@@ -241,7 +241,7 @@ def test_this_was_not_me_names_the_visit_in_the_citys_local_time(trusted, desk):
     sign_in(client, a)
     url = f"/me/not-me/completion/{completion.pk}/"
     page = client.get(url).content.decode()
-    assert "2026-11-30 12:30" in page
+    assert "令和8年11月30日 12:30" in page
     assert "03:30" not in page
     client.post(url, {"reason": "not_at_desk"})
     assert "2026-11-30 12:30" in Incident.objects.get(reason_code="resident_not_me").summary
@@ -884,3 +884,81 @@ def test_two_desk_emails_at_once_do_not_pass_the_limit_together(trusted, desk, s
     assert sorted(outcomes) == ["email_limit", "sent"]
     assert len(mail.outbox) == 1
     assert AuditEvent.objects.filter(event_name="residents.completion_emailed").count() == 1
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_records_page_says_a_grant_in_words_and_dates_as_the_letters_do(
+    trusted, desk, language
+):
+    """The points table read 「テスト事業 / c2」 and a bare 1250: the category's code and a number
+    without its unit; and the Japanese page dated everything 2026-12-01 while its letters said
+    令和8年12月1日."""
+    from madoguchi.benefits import ledger
+    from tests.benefits import builders
+
+    a = trusted.card("A")
+    holder = desk_completion(desk, a).visit.holder
+    programme = builders.programme()
+    programme.versions.update(name_en="Test programme")  # versions refuse save()
+    version = programme.versions.get()
+    link = builders.link(holder, programme=programme, provider=builders.provider(), account="7010")
+    ledger.grant(
+        holder=holder,
+        programme=programme,
+        version=version,
+        category="c2",
+        points=1250,
+        link=link,
+    )
+    client = Client()
+    sign_in(client, a)
+    page = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    grants = re.search(r'id="h-grants">.*?</section>', page, re.S)
+    assert grants
+    assert "c2" not in grants.group(0)
+    now = timezone.localtime()
+    if language == "ja":
+        assert "<td>テスト事業 / 追加</td><td>1,250ポイント</td>" in grants.group(0)
+        assert "令和" in grants.group(0)
+        assert f"{now:%Y-%m-%d}" not in page
+    else:
+        assert "<td>Test programme / 追加</td><td>1,250 points</td>" in grants.group(0)
+        assert f"{now:%Y-%m-%d}" in grants.group(0)
+        assert "令和" not in page
+
+
+def test_a_letter_greets_the_resident_not_the_reports_label_and_always_gives_a_number(
+    trusted, desk, settings
+):
+    """The letter began 「A氏　様」 (the incident report's name for the resident, with a second
+    honorific), and with no city contact saved its contact line was a bare 「電話：」."""
+    from madoguchi.residents import notices
+    from tests.cases.pdftext import check_pdf
+
+    completion = desk_completion(desk, trusted.card("A"))
+    official = factories.staff(Role.CITY_OFFICIAL)
+    case = open_case(official, holder=completion.visit.holder)
+    cases.case_close(case, actor=official, summary="完了", event_date=timezone.localdate())
+    notice = Notice.objects.get(case=case)
+    settings.RESIDENT_CALL_CENTRE = "0120-00-0000"
+    settings.CASES_CITY_CONTACT = {}
+    html = notices.notice_html(notice)
+    assert "ご本人様" in html
+    assert "A氏" not in html
+    assert "コールセンター：0120-00-0000" in html
+    assert "電話：" not in html
+    text = check_pdf(notices.notice_pdf(notice))
+    assert "A氏" not in text
+    settings.CASES_CITY_CONTACT = {"department": "市民課", "phone": "000-000-0000"}
+    html = notices.notice_html(notice)
+    assert "電話：000-000-0000" in html
+    assert "コールセンター" not in html
+
+
+def test_the_completion_email_dates_the_completion_in_the_era(trusted, desk):
+    completion = desk_completion(desk, trusted.card("A"))
+    services.completion_email(completion, "resident@example.jp")
+    body = mail.outbox[0].body
+    committed = timezone.localtime(completion.committed_at)
+    assert f"確定日時: 令和{committed.year - 2018}年{committed.month}月{committed.day}日 " in body
+    assert "お申し出ください" in body

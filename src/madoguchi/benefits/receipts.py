@@ -14,6 +14,7 @@ from django.utils import timezone
 from madoguchi import pdf
 from madoguchi.audit import services as audit
 from madoguchi.desk.models import Completion
+from madoguchi.era import format_era_time
 from madoguchi.outside import BankAccountType
 
 from . import states
@@ -44,9 +45,8 @@ def receipt_data(completion: Completion) -> ReceiptData:
     ]
     data = ReceiptData(
         resident_name=next((n for n in names if n), "—"),
-        committed_at=timezone.localtime(completion.committed_at).strftime(
-            "%Y年%m月%d日 %H:%M:%S（日本時間）"
-        ),
+        committed_at=format_era_time(timezone.localtime(completion.committed_at), seconds=True)
+        + "（日本時間）",
         desk=f"{visit.terminal.name}（{visit.terminal.location}）",
         # The name the desk pages show (display name, else user name), not Django's unused
         # first/last name fields.

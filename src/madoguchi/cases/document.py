@@ -11,10 +11,10 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from madoguchi import pdf
+from madoguchi.era import format_era, format_month
 
 from . import findings
 from .constants import CaseStatus, DatePrecision, EntryKind, Programme
-from .era import format_era, format_month
 from .models import Case, CityContact
 
 DEFAULT_TITLE = "支援窓口におけるマイナポイントの誤付与について"

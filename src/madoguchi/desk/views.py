@@ -22,12 +22,14 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.selectors import load_roles_and_permissions
+from madoguchi.era import format_local_time
 from madoguchi.identity.access import record_read
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.plaintext import bad_character
@@ -367,6 +369,11 @@ def receipt(request: HttpRequest) -> HttpResponse:
             request,
             found,
             completion=completion,
+            committed_at=format_local_time(
+                timezone.localtime(completion.committed_at),
+                japanese=(get_language() or "ja").startswith("ja"),
+                seconds=True,
+            ),
             lines=signed.get("display", []),
             status_lines=registry.status_lines(completion, (get_language() or "ja")[:2]),
             pdf_url=registry.receipt_url(completion),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -13,7 +14,7 @@ from madoguchi import pdf
 from madoguchi.audit import services as audit
 from madoguchi.cases.constants import EntryKind, Programme
 from madoguchi.cases.document import contact_block
-from madoguchi.cases.era import format_era
+from madoguchi.era import format_era
 
 from .events import NOTICE_ISSUED
 from .models import Notice
@@ -102,8 +103,17 @@ def notice_issue(entry: Any) -> Notice | None:
 
 
 def notice_html(notice: Notice) -> str:
+    """The letter. It is addressed to ご本人様, never by the case's resident label: that is the
+    name the incident report uses (A氏), and 「A氏　様」 is nobody's name. Without a city phone
+    number (no contact block saved), the contact line gives the call centre the resident's page
+    gives, rather than an empty 電話：."""
     return render_to_string(
-        "residents/notice_document.html", {"n": notice, "contact": contact_block()}
+        "residents/notice_document.html",
+        {
+            "n": notice,
+            "contact": contact_block(),
+            "call_centre": settings.RESIDENT_CALL_CENTRE,
+        },
     )
 
 

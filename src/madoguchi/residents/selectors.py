@@ -25,6 +25,7 @@ from madoguchi.benefits.states import state_text as registration_state_text
 from madoguchi.cases.constants import CaseStatus
 from madoguchi.cases.models import Case
 from madoguchi.desk.models import Completion
+from madoguchi.era import format_era_time
 from madoguchi.identity.access import READ_PAGES, READ_REASONS
 from madoguchi.identity.events import RECORD_READ
 from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, reason_text
@@ -102,6 +103,20 @@ def grant_status_text(grant: Grant) -> Any:
     return _("Granted")
 
 
+def _in_language(row: Any, field: str, lang: str) -> str:
+    """A name kept in both languages (`<field>_ja`, `<field>_en`): the page's, else Japanese."""
+    japanese = str(getattr(row, f"{field}_ja"))
+    return japanese if lang == "ja" else (getattr(row, f"{field}_en") or japanese)
+
+
+def category_text(grant: Grant, lang: str) -> str:
+    """The grant's category as its programme version names it (`label_en` on an English page
+    when the version has one), never its code."""
+    category = grant.programme_version.category(grant.category) or {}
+    japanese = str(category.get("label_ja") or grant.category)
+    return japanese if lang == "ja" else str(category.get("label_en") or japanese)
+
+
 @dataclass
 class Records:
     links: list[dict[str, Any]] = field(default_factory=list)
@@ -133,12 +148,8 @@ def records(holder: Any, lang: str = "ja") -> Records:
             {
                 "row": link,
                 "kind": ItemKind.LINK,
-                "programme": link.programme_version.name_ja
-                if lang == "ja"
-                else (link.programme_version.name_en or link.programme_version.name_ja),
-                "provider": link.provider.display_name_ja
-                if lang == "ja"
-                else (link.provider.display_name_en or link.provider.display_name_ja),
+                "programme": _in_language(link.programme_version, "name", lang),
+                "provider": _in_language(link.provider, "display_name", lang),
                 "account": link.masked_account,
                 "name_check": name_check_text(link, lang),
                 "status": LINK_STATUS_TEXT.get(link.status, link.status),
@@ -178,10 +189,18 @@ def records(holder: Any, lang: str = "ja") -> Records:
         )
     for grant in (
         Grant.objects.filter(holder=holder)
-        .select_related("programme", "link__provider")
+        .select_related("programme_version", "link__provider")
         .order_by("-created_at")
     ):
-        out.grants.append({"row": grant, "status": grant_status_text(grant)})
+        out.grants.append(
+            {
+                "row": grant,
+                "programme": _in_language(grant.programme_version, "name", lang),
+                "category": category_text(grant, lang),
+                "points": _("%(points)s points") % {"points": f"{grant.points:,}"},
+                "status": grant_status_text(grant),
+            }
+        )
     for completion in (
         Completion.objects.filter(visit__holder=holder)
         .select_related("visit__terminal")
@@ -279,7 +298,8 @@ _SIGNED = (
 def describe_item(kind: str, item: Any, *, english: bool = False) -> str:
     """A one-line description for the incident and the case (masked numbers only), in
     Japanese (the case's language) or English."""
-    when = f"{timezone.localtime(item.visit.started_at):%Y-%m-%d %H:%M}"
+    started = timezone.localtime(item.visit.started_at)
+    when = f"{started:%Y-%m-%d %H:%M}" if english else format_era_time(started)
     terminal = item.visit.terminal
     if not terminal.location:
         desk = terminal.name

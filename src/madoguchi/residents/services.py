@@ -26,6 +26,7 @@ from madoguchi.accounts.models import User
 from madoguchi.audit import selectors as audit_selectors
 from madoguchi.audit import services as audit
 from madoguchi.audit import throttle
+from madoguchi.era import format_era_time
 from madoguchi.identity.models import Holder, HolderCertificate
 from madoguchi.identity.services import IdentityRefused, build_validator
 from madoguchi.identity.tokens import NonceRecord, TokenValidationError, generate_nonce
@@ -478,8 +479,8 @@ def completion_email(completion: Any, address: str, *, actor: Any = None) -> Non
             "署名された内容:",
             *[f"  {line}" for line in lines],
             "",
-            f"確定日時: {timezone.localtime(completion.committed_at):%Y-%m-%d %H:%M}",
-            "心当たりがない場合は、住民用ページの「これは自分ではない」から申し出てください。",
+            f"確定日時: {format_era_time(timezone.localtime(completion.committed_at))}",
+            "心当たりがない場合は、住民用ページの「これは自分ではない」からお申し出ください。",
             f"問い合わせ先（コールセンター）: {settings.RESIDENT_CALL_CENTRE}",
         ]
     )

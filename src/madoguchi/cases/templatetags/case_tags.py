@@ -1,9 +1,10 @@
-from datetime import date
+from datetime import date, datetime
 
 from django import template
+from django.utils import timezone
 from django.utils.translation import get_language
 
-from madoguchi.cases.era import Precision, format_era
+from madoguchi.era import Precision, format_era, format_local_time
 
 register = template.Library()
 
@@ -19,3 +20,13 @@ def era(value: date | None, precision: str = "day") -> str:
     if Precision(precision) is Precision.MONTH:
         return f"{value:%Y-%m} (day unknown)"
     return value.isoformat()
+
+
+@register.filter
+def era_time(value: datetime | None, seconds: bool = False) -> str:
+    """A moment in the city's time as its reader reads it: 令和8年12月1日 16:25 on a Japanese
+    page (as the letters date things), 2026-12-01 16:25 on an English one."""
+    if value is None:
+        return "—"
+    japanese = (get_language() or "ja").startswith("ja")
+    return format_local_time(timezone.localtime(value), japanese=japanese, seconds=seconds)

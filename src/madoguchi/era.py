@@ -1,11 +1,12 @@
-"""Japanese era dates (和暦) for the city's documents: 令和5年7月5日（水）.
+"""Japanese era dates (和暦) for what the city writes in Japanese: 令和5年7月5日（水）.
 
-Pure Python, no Django. The era boundaries are the days the eras began; year 1 is 元年.
+Pure Python, no Django, at the bottom of the layers: the case report and letters, the
+resident's page, receipt and e-mail all date things this one way. The era boundaries are the days the eras began; year 1 is 元年.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 # (first day, name), newest first.
@@ -63,3 +64,17 @@ def format_month(d: date) -> str:
     """令和4年8月 (no note)."""
     name, year = era_year(d.replace(day=1))
     return f"{name}{_year_text(year)}年{d.month}月"
+
+
+def format_era_time(moment: datetime, *, seconds: bool = False) -> str:
+    """令和8年12月1日 16:25 (a local time; the caller converts it to the city's zone)."""
+    clock = f"{moment:%H:%M:%S}" if seconds else f"{moment:%H:%M}"
+    return f"{format_era(moment.date(), weekday=False)} {clock}"
+
+
+def format_local_time(moment: datetime, *, japanese: bool, seconds: bool = False) -> str:
+    """A local time as a page in that language dates it: 令和8年12月1日 16:25 in Japanese, as
+    the letters do; 2026-12-01 16:25 in English."""
+    if japanese:
+        return format_era_time(moment, seconds=seconds)
+    return f"{moment:%Y-%m-%d %H:%M:%S}" if seconds else f"{moment:%Y-%m-%d %H:%M}"
