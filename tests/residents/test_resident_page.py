@@ -891,8 +891,8 @@ def test_the_records_page_says_a_grant_in_words_and_dates_as_the_letters_do(
     trusted, desk, language
 ):
     """The points table read 「テスト事業 / c2」 and a bare 1250: the category's code and a number
-    without its unit; and the Japanese page dated everything 2026-12-01 while its letters said
-    令和8年12月1日."""
+    without its unit; the Japanese page dated everything 2026-12-01 while its letters said
+    令和8年12月1日; the English one named desks in Japanese parentheses."""
     from madoguchi.benefits import ledger
     from tests.benefits import builders
 
@@ -925,6 +925,9 @@ def test_the_records_page_says_a_grant_in_words_and_dates_as_the_letters_do(
         assert "<td>Test programme / 追加</td><td>1,250 points</td>" in grants.group(0)
         assert f"{now:%Y-%m-%d}" in grants.group(0)
         assert "令和" not in page
+        # The desk in English punctuation (it was 本庁 1階（desk-07）).
+        assert f" ({desk.terminal.name})" in page
+        assert "（" not in page
 
 
 def test_a_letter_greets_the_resident_not_the_reports_label_and_always_gives_a_number(

@@ -79,9 +79,14 @@ def name_check_text(row: Any, lang: str) -> str:
     return text
 
 
-def _desk(row: Any) -> str:
+def _desk(row: Any, lang: str = "ja") -> str:
+    """Where it was done: the desk's location and terminal, in the page's punctuation."""
     terminal = row.visit.terminal
-    return f"{terminal.location}（{terminal.name}）" if terminal.location else terminal.name
+    if not terminal.location:
+        return str(terminal.name)
+    if lang == "ja":
+        return f"{terminal.location}（{terminal.name}）"
+    return f"{terminal.location} ({terminal.name})"
 
 
 def signed_lines(completion: Completion) -> list[str]:
@@ -153,7 +158,7 @@ def records(holder: Any, lang: str = "ja") -> Records:
                 "account": link.masked_account,
                 "name_check": name_check_text(link, lang),
                 "status": LINK_STATUS_TEXT.get(link.status, link.status),
-                "desk": _desk(link),
+                "desk": _desk(link, lang),
             }
         )
     for acc in (
@@ -169,7 +174,7 @@ def records(holder: Any, lang: str = "ja") -> Records:
                 "account": "＊＊＊" + acc.account_last4,
                 "name_check": name_check_text(acc, lang),
                 "status": LINK_STATUS_TEXT.get(acc.status, acc.status),
-                "desk": _desk(acc),
+                "desk": _desk(acc, lang),
             }
         )
     for reg in (
@@ -184,7 +189,7 @@ def records(holder: Any, lang: str = "ja") -> Records:
                 "insurer": reg.insurer_number,
                 "insured": "＊＊＊" + reg.insured_last4,
                 "state": registration_state_text(reg, lang),
-                "desk": _desk(reg),
+                "desk": _desk(reg, lang),
             }
         )
     for grant in (
@@ -211,7 +216,7 @@ def records(holder: Any, lang: str = "ja") -> Records:
                 "row": completion,
                 "kind": ItemKind.COMPLETION,
                 "lines": signed_lines(completion),
-                "desk": _desk(completion),
+                "desk": _desk(completion, lang),
                 "reference": completion.visit.reference,
             }
         )
@@ -300,11 +305,7 @@ def describe_item(kind: str, item: Any, *, english: bool = False) -> str:
     Japanese (the case's language) or English."""
     started = timezone.localtime(item.visit.started_at)
     when = f"{started:%Y-%m-%d %H:%M}" if english else format_era_time(started)
-    terminal = item.visit.terminal
-    if not terminal.location:
-        desk = terminal.name
-    else:
-        desk = f"{terminal.location} ({terminal.name})" if english else _desk(item)
+    desk = _desk(item, "en" if english else "ja")
     if kind == ItemKind.LINK:
         provider = item.provider.display_name_ja
         if english:
