@@ -1,6 +1,7 @@
 """A case about a link made with signed completion: the desk's intake, the evidence from the
 visit's audit trail, and suspension, point return and re-enabling through benefits."""
 
+import re
 from datetime import date
 
 import pytest
@@ -56,6 +57,11 @@ def test_signed_link_case_through_benefits(client, link, desk, official):
     assert "受付を開始しました" in page
     assert "カードの署名で確定しました" in page
     assert 'data-code="name_close_confirmed"' in page
+    # Its table has a header row, as every data table does.
+    assert re.search(
+        r'data-testid="link-trail"><tr><th>#</th><th>時刻</th><th>出来事</th><th>端末</th></tr>',
+        page,
+    )
     same = services.case_compare_identifier(
         case, actor=official, presented="7010 0000 0000 0001", **D
     )
