@@ -1,6 +1,7 @@
 """Side doors an attacker tries (docs/security.md, "Side doors tried"): malformed, oversized or
 hostile input is refused with a reason (Japanese on pages, English in the API), never a 500."""
 
+import json
 import re
 
 import pytest
@@ -68,3 +69,23 @@ def test_the_swagger_page_names_no_outside_script(client):
     assert all(src.startswith("/static/") for src in scripts), scripts
     assert "cdn" not in html.lower()
     assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "madoguchi API"
+
+
+def test_the_api_description_is_the_public_contract_only(client):
+    """/api/v1/openapi.json is public by decision (docs/security.md "The API's description is
+    public"): every operation it describes needs a credential and refuses an anonymous call,
+    and it carries no server address and no example values."""
+    doc = client.get("/api/v1/openapi.json").json()
+    assert not doc.get("servers")
+    assert '"example' not in json.dumps(doc)
+    operations = [
+        (path, method, operation)
+        for path, item in doc["paths"].items()
+        for method, operation in item.items()
+    ]
+    assert operations
+    for path, method, operation in operations:
+        assert operation.get("security"), (method, path)
+        r = client.generic(method.upper(), path, b"{}", content_type="application/json")
+        assert r.status_code == 401, (method, path, r.status_code)
+        assert r.json()["code"] == "unauthenticated", (method, path)
