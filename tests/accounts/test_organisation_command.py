@@ -98,3 +98,68 @@ def test_a_citys_municipality_code_is_set_checked_and_listed():
     assert "Minami City\tcity\t\t271411" in _run("list")
     assert "cleared" in _run("set-code", "Minami City", "")
     assert Organisation.objects.count() == 2
+
+
+def _add_desk_staff(*args: str) -> str:
+    _run("add", "Kita City", "--kind", "city")
+    _run("add", "Desk Co", "--kind", "contractor", "--city", "Kita City")
+    out = io.StringIO()
+    call_command(
+        "staff", "add", "k1", "--role", "desk_staff", "--organisation", "Desk Co", *args,
+        stdout=out,
+    )  # fmt: skip
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("password", "says"),
+    [("1", "too short"), ("password123", "too common"), ("48213579160", "entirely numeric")],
+)
+def test_staff_add_refuses_a_password_the_admin_would_refuse(password, says):
+    """`staff add --password 1` made a desk account with the password "1": the command skipped
+    the password rules the admin and Django's own commands apply."""
+    with pytest.raises(CommandError, match=f"Password refused, nobody was added: .*{says}"):
+        _add_desk_staff("--password", password)
+    assert not User.objects.filter(username="k1").exists()
+
+
+def test_staff_add_asks_twice_and_says_why_when_nothing_can_be_typed(monkeypatch):
+    """With no --password and nothing to read (a script's closed input) the command ended in
+    an EOFError traceback; two different answers made an account with the first."""
+    import getpass
+
+    def closed(prompt: str = "") -> str:
+        raise EOFError
+
+    monkeypatch.setattr(getpass, "getpass", closed)
+    with pytest.raises(CommandError, match="No password given, nobody was added"):
+        _add_desk_staff()
+    answers = iter(["a-long-enough-password", "a-long-enough-passw0rd"])
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(answers))
+    with pytest.raises(CommandError, match="The two passwords differ"):
+        call_command(
+            "staff", "add", "k1", "--role", "desk_staff", "--organisation", "Desk Co",
+            stdout=io.StringIO(),
+        )  # fmt: skip
+    assert not User.objects.filter(username="k1").exists()
+    answers = iter(["a-long-enough-password"] * 2)
+    call_command(
+        "staff", "add", "k1", "--role", "desk_staff", "--organisation", "Desk Co",
+        stdout=io.StringIO(),
+    )  # fmt: skip
+    assert User.objects.get(username="k1").check_password("a-long-enough-password")
+
+
+def test_the_audit_line_of_an_enrolled_authenticator_names_its_owner():
+    """`staff totp` records no actor: the line read "システム のワンタイムパスワード端末を登録
+    しました" (the system's authenticator) instead of naming whose it is."""
+    from madoguchi.audit.models import AuditEvent
+    from madoguchi.audit.selectors import display
+
+    _add_desk_staff("--password", "a-long-enough-password")
+    err = io.StringIO()
+    call_command("staff", "totp", "k1", stdout=io.StringIO(), stderr=err)
+    assert "authenticator app" in err.getvalue()
+    event = AuditEvent.objects.get(event_name="accounts.totp_device_added")
+    assert display(event, "ja") == "k1 のワンタイムパスワード端末を登録しました"
+    assert display(event, "en") == "One-time password device added for k1"

@@ -75,6 +75,26 @@ def test_vcard_issue_command(tmp_path: Path) -> None:
     assert (tmp_path / "ca" / "state.json").exists()
 
 
+def test_vcard_issue_makes_the_folder_of_the_card_file(tmp_path: Path) -> None:
+    """docs/agent.md issues into var/cards/, which nothing had made: the command failed with
+    "No such file or directory: 'var/cards/hanako.card.tmp'"."""
+    out, err = io.StringIO(), io.StringIO()
+    card_file = tmp_path / "var" / "cards" / "hanako.card"
+    options = {
+        "action": "issue",
+        "name": "山田\u3000花子",
+        "birth": __import__("datetime").date(1985, 4, 1),
+        "sex": "2",
+        "address": "東京都千代田区霞が関１－２－３",
+        "pin": "1234",
+        "support_pin": None,
+        "ca_dir": tmp_path / "ca",
+        "out": card_file,
+    }
+    assert cli.run_vcard(options, out, err) == 0, err.getvalue()
+    assert VirtualCard.load(card_file).tries_left("auth_pin") == 3
+
+
 def test_card_command_without_pcscd_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
     from smartcard import scard
 

@@ -37,8 +37,23 @@ def test_a_leaf_certificate_is_not_a_trust_anchor(pki, tmp_path):
 
     leaf = tmp_path / "leaf.pem"
     leaf.write_bytes(pki.card("A").auth_certificate.public_bytes(serialization.Encoding.PEM))
-    with pytest.raises(CommandError, match="Not a CA certificate"):
+    with pytest.raises(CommandError, match=r"Not a CA certificate. \(basicConstraints CA is not"):
         call_command("identity", "add-anchor", str(leaf))
+
+
+def test_the_shipped_bundle_before_jlis_certificates_are_added_says_it_holds_none(capsys):
+    """The repository's J-LIS bundle ships empty (docs/tokens.md): adding it said "Not a CA
+    certificate", and listing the anchors of a new deployment printed nothing at all."""
+    from pathlib import Path
+
+    import madoguchi.identity.tokens
+
+    bundle = Path(madoguchi.identity.tokens.__file__).parent / "trust" / "jlis-jpki-auth.pem"
+    with pytest.raises(CommandError, match=r"No certificate can be read from the file \(PEM"):
+        call_command("identity", "add-anchor", str(bundle))
+    assert not TrustAnchor.objects.exists()
+    call_command("identity", "anchors")
+    assert "No trust anchors yet: no card can authenticate" in capsys.readouterr().out
 
 
 def _holder_of(pki, cert):

@@ -241,8 +241,8 @@ ACCOUNTS_TOTP_DEVICE_ADDED = register(
     EventType(
         1006,
         "accounts.totp_device_added",
-        ja="{actor} のワンタイムパスワード端末を登録しました",
-        en="One-time password device added for {actor}",
+        ja="{username} のワンタイムパスワード端末を登録しました",
+        en="One-time password device added for {username}",
     )
 )
 

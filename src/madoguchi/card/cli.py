@@ -193,6 +193,8 @@ def vcard_issue(
     out: Writer = sys.stdout,
 ) -> int:
     ca = TestCA.load_or_create(ca_dir)
+    # docs/agent.md's `--out var/cards/hanako.card`: the folder is made, as the CA's is.
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     card = issue_card(
         ca,
         name=name,

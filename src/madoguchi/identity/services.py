@@ -72,6 +72,7 @@ class IdentityRefused(Refusal):
         "crl_invalid": (_("The CRL cannot be parsed or is not signed by a trust anchor."), 403),
         "certificate_unknown": (_("No holder has this certificate."), 403),
         "anchor_invalid": (_("Not a CA certificate."), 403),
+        "anchor_unreadable": (_("No certificate can be read from the file (PEM expected)."), 400),
         "renewal_unreadable": (_("The renewed certificate cannot be read (PEM expected)."), 400),
         "renewal_conflict": (
             _("The renewed certificate already belongs to another holder; nothing was linked."),
@@ -106,7 +107,7 @@ def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
     try:
         certs = x509.load_pem_x509_certificates(pem)
     except ValueError as exc:
-        raise IdentityRefused("anchor_invalid", str(exc)) from exc
+        raise IdentityRefused("anchor_unreadable", str(exc)) from exc
     anchor = None
     added = []
     with transaction.atomic():
@@ -137,7 +138,7 @@ def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
                 payload={"subject_dn": row.subject_dn, "fingerprint": row.fingerprint},
             )
     if anchor is None:
-        raise IdentityRefused("anchor_invalid", "no certificate in the file")
+        raise IdentityRefused("anchor_unreadable", "no certificate in the file")
     return anchor
 
 

@@ -7,8 +7,11 @@ change is an audit event naming who made it (`--by`, a staff user name) and the 
 import getpass
 
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.accounts.constants import Role
@@ -20,7 +23,10 @@ from madoguchi.cli import PlainErrors
 
 
 class Command(PlainErrors, BaseCommand):
-    help = "Manage staff accounts: add, totp (enrol an authenticator), list."
+    help = (
+        "Manage staff accounts: add, totp (enrol an authenticator), list, grant and revoke "
+        "a role, flag (admin access or superuser)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -29,7 +35,11 @@ class Command(PlainErrors, BaseCommand):
         add.add_argument("--role", required=True, choices=[r.value for r in Role])
         add.add_argument("--organisation", required=True, help="Organisation name.")
         add.add_argument("--display-name", default="")
-        add.add_argument("--password", help="Prompted for when omitted.")
+        add.add_argument(
+            "--password",
+            help="Asked for twice when omitted (or read as two lines from a pipe); checked by "
+            "the same rules as a password changed in the admin.",
+        )
         totp = sub.add_parser("totp", help="Enrol a TOTP authenticator; prints its otpauth URI.")
         totp.add_argument("username")
         sub.add_parser("list", help="List staff members and their roles.")
@@ -68,11 +78,19 @@ class Command(PlainErrors, BaseCommand):
             )
         if User.objects.filter(username=opts["username"]).exists():
             raise CommandError(f"A user named {opts['username']!r} already exists.")
-        password = opts["password"] or getpass.getpass("Password: ")
+        username = str(opts["username"])
+        password = str(opts["password"] or "") or _ask_password()
+        candidate = User(username=username, display_name=str(opts["display_name"]))
+        with translation.override("en"):  # the command's other sentences are English
+            try:
+                validate_password(password, candidate)
+            except ValidationError as exc:
+                said = " ".join(str(m) for m in exc.messages)
+                raise CommandError(f"Password refused, nobody was added: {said}") from None
         with transaction.atomic():
             user = User.objects.create_user(
-                username=str(opts["username"]),
-                password=str(password),
+                username=username,
+                password=password,
                 display_name=str(opts["display_name"]),
                 organisation=org,
             )
@@ -93,6 +111,10 @@ class Command(PlainErrors, BaseCommand):
                 payload={"username": username},
             )
         self.stdout.write(device.config_url)
+        self.stderr.write(
+            f"Add it to {username}'s authenticator app (most scan it as a QR code, or take its "
+            "secret); sign-in then asks for the app's 6-digit code."
+        )
 
     def _privileges(self, action: str, opts: dict[str, object]) -> None:
         user = User.objects.filter(username=opts["username"]).first()
@@ -139,3 +161,20 @@ class Command(PlainErrors, BaseCommand):
                 f"{user.username} now needs an authenticator to sign in: "
                 f"madoguchi staff totp {user.username}"
             )
+
+
+def _ask_password() -> str:
+    """The new member's password, typed twice (two lines when piped); a refusal says why."""
+    try:
+        first = getpass.getpass("Password: ")
+        second = getpass.getpass("Password (again): ")
+    except EOFError:
+        raise CommandError(
+            "No password given, nobody was added: type it when asked (twice), pipe it in as "
+            "two lines, or pass --password."
+        ) from None
+    if first != second:
+        raise CommandError("The two passwords differ, nobody was added; run it again.")
+    if not first:
+        raise CommandError("The password is empty, nobody was added.")
+    return first

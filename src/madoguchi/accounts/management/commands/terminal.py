@@ -10,7 +10,10 @@ from madoguchi.terminals.models import Terminal, TerminalCredential
 
 
 class Command(PlainErrors, BaseCommand):
-    help = "Register desk terminals and issue or revoke their credentials."
+    help = (
+        "Register desk terminals, issue or revoke their credentials, unbind a terminal's "
+        "browser, list them."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -24,7 +27,9 @@ class Command(PlainErrors, BaseCommand):
         rev.add_argument("prefix")
         unbind = sub.add_parser("unbind", help="Unbind the terminal's enrolled browser.")
         unbind.add_argument("name")
-        sub.add_parser("list")
+        sub.add_parser(
+            "list", help="List terminals: name, location, contractor, active credentials."
+        )
 
     def handle(self, *args: object, **opts: object) -> None:
         action = opts["action"]

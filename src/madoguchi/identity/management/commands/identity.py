@@ -66,6 +66,12 @@ class Command(PlainErrors, BaseCommand):
                 )
                 self.stdout.write(f"Linked {cert.fingerprint[:16]}… to holder {cert.holder}.")
             else:
+                if not TrustAnchor.objects.exists():
+                    self.stdout.write(
+                        "No trust anchors yet: no card can authenticate. Add J-LIS's CA "
+                        "certificates with madoguchi identity add-anchor FILE, then their "
+                        "CRLs with madoguchi identity import-crl (docs/tokens.md)."
+                    )
                 for a in TrustAnchor.objects.order_by("name"):
                     crl = RevocationList.objects.filter(issuer_dn=a.subject_dn).first()
                     state = (
@@ -77,7 +83,9 @@ class Command(PlainErrors, BaseCommand):
                         f"{a.name}\t{a.fingerprint[:16]}\tactive={a.is_active}\t{state}"
                     )
         except services.IdentityRefused as exc:
-            raise CommandError(exc.message_en) from exc
+            # The operator reads the detail too (the parser's or the check's own words).
+            said = f"{exc.message_en} ({exc.detail})" if exc.detail else exc.message_en
+            raise CommandError(said) from exc
         except OSError as exc:
             raise CommandError(str(exc)) from exc
 
