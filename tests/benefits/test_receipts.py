@@ -61,6 +61,9 @@ def test_receipt_dates_the_completion_as_the_letters_do(trusted, desk):
         f"{format_era(committed.date(), weekday=False)} {committed:%H:%M:%S}（日本時間）"
     )
     assert data.committed_at.startswith("令和")
+    # The desk as the resident's page names it: the place, then the terminal (it was reversed).
+    terminal = completion.visit.terminal
+    assert data.desk == f"{terminal.location}（{terminal.name}）"
 
 
 def test_receipt_names_the_staff_member_as_the_desk_pages_do(trusted, desk):

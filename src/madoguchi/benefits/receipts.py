@@ -47,7 +47,10 @@ def receipt_data(completion: Completion) -> ReceiptData:
         resident_name=next((n for n in names if n), "—"),
         committed_at=format_era_time(timezone.localtime(completion.committed_at), seconds=True)
         + "（日本時間）",
-        desk=f"{visit.terminal.name}（{visit.terminal.location}）",
+        # Where the resident was, then which desk there, as their own page names it.
+        desk=f"{visit.terminal.location}（{visit.terminal.name}）"
+        if visit.terminal.location
+        else visit.terminal.name,
         # The name the desk pages show (display name, else user name), not Django's unused
         # first/last name fields.
         staff=str(visit.staff),
