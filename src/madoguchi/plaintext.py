@@ -10,6 +10,7 @@ string field (a 422 naming the field).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Annotated, Any
 
@@ -39,6 +40,18 @@ def bad_character(text: str) -> str | None:
         if char in _BIDI_CONTROLS:
             return f"the bidirectional control U+{ord(char):04X} at position {index}"
     return None
+
+
+# Twelve digits or more, each perhaps after one space or hyphen: an individual number (12), a
+# payment service ID (16) or a bank, branch and account number written together (14). A
+# telephone number (10 or 11) is shorter.
+_LONG_NUMBER = re.compile(r"\d(?:[\s\-‐－ー−]?\d){11,}", re.ASCII)
+
+
+def long_number(text: str) -> bool:
+    """Whether free text carries a number an individual's records are keyed by (full-width
+    digits read as digits), which the data rules keep out of what is stored and shown."""
+    return _LONG_NUMBER.search(unicodedata.normalize("NFKC", text)) is not None
 
 
 def _plain(value: str) -> str:

@@ -735,6 +735,35 @@ def test_this_was_not_me_with_a_nul_in_the_comment_says_why(trusted, desk):
     assert not Case.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "number",
+    [
+        "1234 5678 9012",  # an individual number as written on the card's back
+        "１２３４５６７８９０１２",  # typed in full-width digits
+        "7010-0000-0000-0001",  # a payment service ID
+        "0990 002 3456789",  # bank, branch and account number
+    ],
+)
+def test_this_was_not_me_refuses_a_long_number_in_the_comment(trusted, desk, number):
+    """Side doors round 4: the comment reached the case, the incident and the city's incident
+    report as written, so a resident who added their individual number (or an account number
+    or payment service ID) had it stored and shown to officials, which the data rules never
+    allow. A run of 12 or more digits is refused saying why; a telephone number is not."""
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    url = f"/me/not-me/completion/{completion.pk}/"
+    r = client.post(url, {"reason": "not_at_desk", "comment": f"番号は {number} です"})
+    assert r.status_code == 200
+    assert "ここには番号を書かないでください" in r.content.decode()
+    assert not Case.objects.exists()
+    assert not Incident.objects.filter(reason_code="resident_not_me").exists()
+    r = client.post(url, {"reason": "not_at_desk", "comment": "090-1234-5678 に電話をください"})
+    assert r.status_code == 302
+    assert Case.objects.count() == 1
+
+
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_the_not_me_page_names_the_record_in_the_pages_language(trusted, desk, language):
     """The 「これは自分ではない」 page named the record in Japanese on the English page too

@@ -30,7 +30,7 @@ from madoguchi.era import format_era_time
 from madoguchi.identity.models import Holder, HolderCertificate
 from madoguchi.identity.services import IdentityRefused, build_validator
 from madoguchi.identity.tokens import NonceRecord, TokenValidationError, generate_nonce
-from madoguchi.plaintext import bad_character
+from madoguchi.plaintext import bad_character, long_number
 from madoguchi.refusals import Refusal, Text
 
 from . import selectors
@@ -76,6 +76,14 @@ class ResidentRefused(Refusal):
             _(
                 "The comment contains characters that cannot be accepted (control characters "
                 "or broken characters). Nothing was sent; write it again."
+            ),
+            400,
+        ),
+        "comment_number": (
+            _(
+                "The comment contains a long number (an individual number, an account number "
+                "or a payment service ID). Do not write numbers here: the city asks for what "
+                "it needs. Nothing was sent; write it again without the number."
             ),
             400,
         ),
@@ -378,6 +386,8 @@ def not_me_report(
         raise ResidentRefused.of("reason_required")
     if bad_character(comment):  # a NUL was a server error (PostgreSQL cannot store it)
         raise ResidentRefused.of("comment_not_allowed")
+    if long_number(comment):  # the comment reaches the case, the incident and the report
+        raise ResidentRefused.of("comment_number")
     holder = session.holder
     item = selectors.own_item(holder, kind, item_id) if holder is not None else None
     if holder is None or item is None:
