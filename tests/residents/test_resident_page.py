@@ -781,6 +781,10 @@ def test_the_not_me_page_names_the_record_in_the_pages_language(trusted, desk, l
     else:
         assert f"Procedure signed by the card (visit {reference}, " in page
         assert "カードで署名された手続" not in page
+    # The record is in the page's language, so it carries no lang="ja" of its own (a screen
+    # reader read the English sentence with a Japanese voice).
+    assert '<strong data-testid="not-me-item">' in page
+    assert 'lang="ja"><strong' not in page
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])
