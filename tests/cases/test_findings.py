@@ -83,6 +83,21 @@ def test_legacy_logout_between_residents_is_not_a_finding():
     assert codes(Evidence(signed=False, session_log=log)) == ["unsigned_legacy"]
 
 
+def test_a_resident_served_after_the_previous_card_came_off_is_a_closed_turn():
+    """A desk log serves several residents per sign-in, each from their card's reading to its
+    removal (the forensic scan's input): a commit for the resident whose card was read after
+    the previous one came off is that resident's own turn, not a session left open; a commit
+    for the resident before, after the next one's card was read, is."""
+    turn_a = _log((0, "login", ""), (1, "card_read", "A"), (5, "card_removed", "A"))
+    log = [*turn_a, *_log((7, "card_read", "B"), (9, "committed", "B"))]
+    assert codes(Evidence(signed=False, session_log=log)) == ["unsigned_legacy"]
+    log = [*log[:-1], *_log((9, "committed", "A"))]
+    assert codes(Evidence(signed=False, session_log=log)) == [
+        "session_not_closed",
+        "unsigned_legacy",
+    ]
+
+
 def test_legacy_commit_after_card_removed():
     log = _log(
         (0, "login", ""), (1, "card_read", "A"), (3, "card_removed", ""), (9, "committed", "A")

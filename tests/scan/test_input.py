@@ -75,6 +75,55 @@ def test_wrong_type_in_csv(good, tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("table", "column", "pattern", "written", "hint"),
+    [
+        (
+            "desk_events",
+            "at",
+            r"2022-08-01 09:01:00(\.0+)?",
+            "2022/8/1 9:01",
+            "yyyy-mm-dd hh:mm:ss",
+        ),
+        ("residents", "birth_date", r"\d{4}-\d\d-\d\d", "1980/4/1", "as yyyy-mm-dd before"),
+        (
+            "desk_events",
+            "at",
+            r"2022-08-01 09:01:00(\.0+)?",
+            "２０２２-08-01 09:01:00",
+            "half-width",
+        ),
+    ],
+)
+def test_a_date_as_a_spreadsheet_writes_it_names_its_row_and_what_to_do(
+    good, tmp_path, table, column, pattern, written, hint
+):
+    """Excel saves a date column as it shows it (2022/8/1 9:01); Japanese input gives
+    full-width digits. One error naming the file, column and row, saying what to change."""
+    csv_dir = tmp_path / "csv"
+    csv_dir.mkdir()
+    for name, loaded in schema.load(good).items():
+        if name == "residents":  # the builder leaves birth dates empty: give the last one
+            dates = [None] * (loaded.num_rows - 1) + ["1980-04-01"]
+            at = loaded.schema.get_field_index("birth_date")
+            loaded = loaded.set_column(at, "birth_date", pa.array(dates, pa.string()))
+        pacsv.write_csv(loaded, csv_dir / f"{name}.csv")
+    text = (csv_dir / f"{table}.csv").read_text()
+    (csv_dir / f"{table}.csv").write_text(re.sub(pattern, written, text, count=1))
+    row = next(
+        i + 1
+        for i, line in enumerate((csv_dir / f"{table}.csv").read_text().splitlines())
+        if written in line
+    )
+    out = tmp_path / "out"
+    with pytest.raises(CommandError) as refused:
+        call_command("scan", "run", str(csv_dir), "--out", str(out), "--no-pdf")
+    said = str(refused.value)
+    assert said.startswith(f"{csv_dir / table}.csv, column '{column}': row {row} has '{written}'")
+    assert hint in said, said
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
     ("table", "old", "new", "column"),
     [
         ("residents", None, "1990-02-30", "birth_date"),
@@ -142,6 +191,28 @@ def test_missing_table_and_unsupported_version(good):
     (good / "residents.parquet").unlink()
     with pytest.raises(schema.InputError, match=r"residents\.parquet: missing"):
         schema.load(good)
+
+
+@pytest.mark.parametrize("extra", ["links_2023.csv", "links (1).csv", "Residents.parquet"])
+def test_a_table_file_beside_the_three_is_refused_not_left_out(good, tmp_path, extra):
+    """An office that splits a table into parts, or whose download renamed one, would have
+    had those rows left out of the scan without a word."""
+    import shutil
+
+    shutil.copy(good / "links.parquet", good / extra)
+    out = tmp_path / "out"
+    with pytest.raises(CommandError) as refused:
+        call_command("scan", "run", str(good), "--out", str(out), "--no-pdf")
+    said = str(refused.value)
+    assert said.startswith(str(good / extra) + ": is not one of the scan's tables"), said
+    assert "put all of a table's rows into its one file" in said
+    assert not out.exists()
+    # The truth scan generate writes beside the tables, notes and hidden files are no tables.
+    (good / extra).unlink()
+    shutil.copy(good / "links.parquet", good / "truth.parquet")
+    (good / "README.txt").write_text("exported 2026-11-30")
+    (good / ".links.csv.swp").write_text("")
+    assert schema.files(good)["links"] == good / "links.parquet"
 
 
 def test_the_command_refuses_bad_input_and_writes_nothing(good, tmp_path):

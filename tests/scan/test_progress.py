@@ -42,3 +42,17 @@ def test_each_step_says_its_name_checks_and_the_total_is_their_sum(tmp_path, dat
     assert total, text
     assert sum(c for _, _, c in steps) == int(total.group(1).replace(",", "")), text
     assert "/ 3,000 rows" not in text  # the links are not the name checks' total
+
+
+def test_writing_the_pdf_is_said_before_and_after_so_the_run_does_not_look_stuck(tmp_path, data):
+    """The PDF is written after the scan's last line and can take longer than the scan."""
+    lines = io.StringIO()
+    scan_run.run(data, tmp_path / "out", pdf=True, progress=lines, threads=2, timeline_limit=3)
+    text = lines.getvalue()
+    before = text.index("writing report.pdf (3 findings with their timelines)")
+    assert text.index("scan (duckdb): 3,000 links") < before
+    assert re.search(r"report\.pdf written in [\d.]+ s", text[before:]), text
+    assert (tmp_path / "out" / "report.pdf").exists()
+    quiet = io.StringIO()
+    scan_run.run(data, tmp_path / "again", pdf=False, progress=quiet, threads=2)
+    assert "report.pdf" not in quiet.getvalue()

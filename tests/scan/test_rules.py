@@ -192,5 +192,5 @@ def test_a_logout_omissions_reasoning_says_whose_name_the_account_is_in(duck):
     assert found["L3"]["cause"] == found["L4"]["cause"] == "logout_omission"
     matched = explain_ja(found["L3"])
     assert "B と一致します" in matched
-    assert "B の口座が A の手続きで" in matched
+    assert "B の決済サービスが A の手続きで" in matched  # a point link: a payment service
     assert "B とも一致しません" in explain_ja(found["L4"])

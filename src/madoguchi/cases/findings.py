@@ -97,7 +97,10 @@ def _session_findings(log: list[dict[str, Any]]) -> list[Finding]:
     at, commit_row = committed[-1]
     before = [(t, r) for t, r in rows if t <= at and r is not commit_row]
     out: list[Finding] = []
-    # Residents whose card was read since the last login/logout, before the commit.
+    # Residents whose card was read since the last login/logout, before the commit. A card
+    # read after the previous card came off starts the next resident's turn: the visit before
+    # ended with its card (a desk log the scan reads serves several residents per sign-in, each
+    # from their card's reading to its removal), so only the residents read since count.
     served: list[str] = []
     removed_last = False
     for _, r in before:
@@ -106,6 +109,8 @@ def _session_findings(log: list[dict[str, Any]]) -> list[Finding]:
             served = []
             removed_last = False
         elif ev == "card_read":
+            if removed_last:
+                served = []
             served.append(str(r.get("resident", "")))
             removed_last = False
         elif ev == "card_removed":

@@ -9,8 +9,11 @@ __all__ = [
     "CAUSE_JA",
     "CHECK_JA",
     "EVENT_JA",
+    "HOLDER_JA",
+    "LINKED_JA",
     "MISLINK_CAUSES",
     "PROGRAMME_JA",
+    "TYPED_JA",
     "recorded_check",
 ]
 
@@ -60,4 +63,23 @@ PROGRAMME_JA = {
     "mynapoint_2": "マイナポイント第2弾",
     "public_fund": "公金受取口座",
     "health_insurance": "健康保険証利用登録",
+}
+
+# What a finding's reasoning calls the holder name, the thing linked and the number that may
+# have been typed wrong, by programme: an insurance registration has no account; its holder
+# name is the insured person's, and a self-service link was made without a desk.
+HOLDER_JA = {
+    "mynapoint_2": "口座名義",
+    "public_fund": "口座名義",
+    "health_insurance": "被保険者の氏名",
+}
+LINKED_JA = {
+    "mynapoint_2": "決済サービス",
+    "public_fund": "口座",
+    "health_insurance": "被保険者資格",
+}
+TYPED_JA = {
+    "mynapoint_2": "決済サービス ID",
+    "public_fund": "口座番号",
+    "health_insurance": "被保険者番号",
 }

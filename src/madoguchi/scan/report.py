@@ -19,8 +19,11 @@ from madoguchi.scan.labels import (
     CAUSES,
     CHECK_JA,
     EVENT_JA,
+    HOLDER_JA,
+    LINKED_JA,
     MISLINK_CAUSES,
     PROGRAMME_JA,
+    TYPED_JA,
     logout_other_check,
     recorded_check,
 )
@@ -44,26 +47,33 @@ class Summary:
 
 
 _OTHER_JA: dict[int | None, str] = {
-    0: "口座名義は {other} と一致します（{other} の口座が {res} の手続きで紐付けられた可能性）。",
-    1: "口座名義は {other} と近似一致します。",
-    2: "口座名義は {other} とも一致しません。",
+    0: "{holder}は {other} と一致します（{other} の{linked}が {res} の手続きで紐付けられた可能性）。",
+    1: "{holder}は {other} と近似一致します。",
+    2: "{holder}は {other} とも一致しません。",
 }
 
 
 def explain_ja(f: dict[str, Any]) -> str:
-    """The finding's reasoning in one or two Japanese sentences, from its evidence columns."""
+    """The finding's reasoning in one or two Japanese sentences, from its evidence columns, in
+    the words of its programme (an insurance registration's holder is the insured person) and
+    channel (a self-service link had no desk, so no residents served before or after it)."""
     res, other = f["resident_id"], f.get("other_resident_id")
     check = CHECK_JA.get(recorded_check(f.get("holder_check")), "不明")
+    programme = f.get("programme") or "mynapoint_2"
+    holder = HOLDER_JA.get(programme, HOLDER_JA["mynapoint_2"])
+    linked = LINKED_JA.get(programme, LINKED_JA["mynapoint_2"])
     cause = f["cause"]
     if cause == "logout_omission":
         return (
             f"{res} の手続きとして確定されましたが、直前に端末で読み取られたカードは {other} のもので、"
-            f"その後ログアウトも {res} のカードの読み取りもありません。口座名義は {res} と{check}です。"
-            + _OTHER_JA.get(logout_other_check(f.get("score")), "").format(other=other, res=res)
+            f"その後ログアウトも {res} のカードの読み取りもありません。{holder}は {res} と{check}です。"
+            + _OTHER_JA.get(logout_other_check(f.get("score")), "").format(
+                holder=holder, linked=linked, other=other, res=res
+            )
         )
     if cause == "wrong_card":
         return (
-            f"{res} のカードを読み取って確定されましたが、口座名義は前後に対応した別世帯の {other} と"
+            f"{res} のカードを読み取って確定されましたが、{holder}は前後に対応した別世帯の {other} と"
             f"一致します（カードの取り違えの可能性）。"
         )
     if cause == "lent_terminal":
@@ -73,14 +83,20 @@ def explain_ja(f: dict[str, Any]) -> str:
             if who
             else "そのときこの端末にはだれもサインインしていませんでした。"
         )
-        return f"職員 {f.get('staff_id')} の名義で確定されましたが、{signed_in}口座名義は {res} と{check}です。"
+        return f"職員 {f.get('staff_id')} の名義で確定されましたが、{signed_in}{holder}は {res} と{check}です。"
     if cause == "family_account":
         return (
-            f"口座名義が同じ世帯の {other} と一致します。家族名義の口座で、誤紐付けではありません。"
+            f"{holder}が同じ世帯の {other} と一致します。家族の{linked}で、誤紐付けではありません。"
+        )
+    typed = TYPED_JA.get(programme, TYPED_JA["mynapoint_2"])
+    if f.get("channel") == "self":
+        return (
+            f"{holder}が {res} と{check}で、同じ世帯の方の名義とも一致しません"
+            f"（ご本人による申請での{typed}の入力誤りの可能性）。"
         )
     return (
-        f"口座名義が {res} と{check}で、前後の来庁者や同じ世帯の方の名義とも一致しません"
-        "（決済サービス ID 等の入力誤りの可能性）。"
+        f"{holder}が {res} と{check}で、前後の来庁者や同じ世帯の方の名義とも一致しません"
+        f"（{typed}の入力誤りの可能性）。"
     )
 
 

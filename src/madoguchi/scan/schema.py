@@ -289,6 +289,20 @@ def _rolled_over(plain: pa.Array, parsed: pa.Array) -> pa.Array:
     return pc.or_kleene(wrong_day, wrong_second)
 
 
+def _date_hint(value: str, when: bool) -> str:
+    """What a person can do about a date the way spreadsheets write them: Excel saves a date
+    column as it shows it (``2023/4/1 9:05``), and Japanese input gives full-width digits."""
+    if re.search(r"[０-９]", value):
+        return "; it has full-width digits (０-９): write them half-width (0-9)"
+    if re.match(r"\d{4}/\d{1,2}/\d{1,2}", value):
+        shape = "yyyy-mm-dd hh:mm:ss" if when else "yyyy-mm-dd"
+        return (
+            f"; a spreadsheet saves dates as it shows them: format the column as {shape} "
+            "before saving the CSV"
+        )
+    return ""
+
+
 def _convert(path: Path, spec: Column, col: pa.Array, offset: int) -> pa.Array:
     src = col.type
     if spec.type == src:
@@ -315,11 +329,13 @@ def _convert(path: Path, spec: Column, col: pa.Array, offset: int) -> pa.Array:
         if pc.any(bad).as_py():
             row = _first_row(bad)
             kind = "date and time (YYYY-MM-DDTHH:MM:SS)" if when else "date (YYYY-MM-DD)"
+            value = col[row].as_py()
             why = ": no such day or second on the calendar" if rolled[row].as_py() else ""
             raise InputError(
                 str(path),
                 spec.name,
-                f"row {row_number(path, offset + row)} has {col[row].as_py()!r}, not a {kind}{why}",
+                f"row {row_number(path, offset + row)} has {value!r}, not a {kind}{why}"
+                + _date_hint(value, when),
             )
         if when:
             return pc.cast(text, TS)
@@ -459,7 +475,34 @@ def files(directory: Path | str) -> dict[str, Path]:
         problem = "is a file, not a directory" if directory.exists() else "does not exist"
         raise InputError(str(directory), None, f"{problem}: give the directory of the three tables")
     _check_format(directory)
+    _check_no_other_tables(directory)
     return {t: _find(directory, t) for t in TABLES}
+
+
+NOT_INPUT = frozenset({"truth.parquet"})
+"""Files of a scan's directory that are not its input: ``scan generate``'s ground truth, read
+by ``scan evaluate`` alone."""
+
+
+def _check_no_other_tables(directory: Path) -> None:
+    """Refuse a table file beside the three that is none of them (``links_2023.csv``,
+    ``links (1).csv``, ``Residents.csv``): each table is one file named exactly, so such a file
+    would otherwise be left out of the scan without a word, and with it whatever part of the
+    input it holds. Other files (a note, a spreadsheet) and hidden ones are left alone."""
+    names = {f"{t}{ext}" for t in TABLES for ext in (".parquet", ".csv")} | NOT_INPUT
+    for path in sorted(directory.iterdir()):
+        name = path.name
+        if name.startswith(".") or name in names:
+            continue
+        if path.suffix.lower() not in (".csv", ".parquet"):
+            continue
+        raise InputError(
+            str(path),
+            None,
+            "is not one of the scan's tables (residents, links, desk_events, each one file "
+            "named exactly TABLE.parquet or TABLE.csv, in lower case): put all of a table's rows "
+            "into its one file, or move this file out of the directory",
+        )
 
 
 UNIQUE_MEMORY_LIMIT = "1GB"

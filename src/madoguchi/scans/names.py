@@ -4,7 +4,8 @@ its Japanese reports use), or the catalogue's where it already had the phrase.""
 
 from typing import Any
 
-from django.utils.translation import gettext
+from django.utils.text import capfirst
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.scan.labels import logout_other_check
@@ -31,61 +32,109 @@ PROGRAMME_NAMES = {
 }
 
 
+HOLDER_NAMES = {
+    "mynapoint_2": pgettext_lazy("scan holder", "the account holder name"),
+    "public_fund": pgettext_lazy("scan holder", "the account holder name"),
+    "health_insurance": pgettext_lazy("scan holder", "the insured person's name"),
+}
+LINKED_NAMES = {
+    "mynapoint_2": pgettext_lazy("scan linked", "payment service"),
+    "public_fund": pgettext_lazy("scan linked", "account"),
+    "health_insurance": pgettext_lazy("scan linked", "insurance qualification"),
+}
+TYPED_NAMES = {
+    "mynapoint_2": pgettext_lazy("scan typed", "payment service ID"),
+    "public_fund": pgettext_lazy("scan typed", "account number"),
+    "health_insurance": pgettext_lazy("scan typed", "insured person's number"),
+}
+
+
 def reasoning(finding: Any) -> str:
-    """A finding's reasoning in the page's language, from its evidence columns. In Japanese it
-    is the scan's own sentence (`madoguchi.scan.report.explain_ja`, which the run stored and its
-    cases' intake keeps); the English page no longer shows that stored Japanese text."""
+    """A finding's reasoning in the page's language, from its evidence columns, in the words of
+    its programme and channel. In Japanese it is the scan's own sentence
+    (`madoguchi.scan.report.explain_ja`, which the run stored and its cases' intake keeps); the
+    English page no longer shows that stored Japanese text."""
     res, other = finding.resident_id, finding.other_resident_id
     check = CHECK_NAMES.get(int(finding.holder_check or 0), "")
+    programme = finding.programme if finding.programme in HOLDER_NAMES else "mynapoint_2"
+    holder = str(HOLDER_NAMES[programme])
+    words = {
+        "resident": res,
+        "other": other,
+        "check": check,
+        "holder": holder,
+        "Holder": capfirst(holder),
+        "linked": LINKED_NAMES[programme],
+        "typed": TYPED_NAMES[programme],
+    }
     cause = finding.cause
     if cause == "logout_omission":
-        said = gettext(
-            "Committed as %(resident)s's procedure, but the card read last at the terminal was "
-            "%(other)s's, with neither a sign-out nor a reading of %(resident)s's card after it. "
-            "Account holder name against %(resident)s: %(check)s."
-        ) % {"resident": res, "other": other, "check": check}
+        said = (
+            gettext(
+                "Committed as %(resident)s's procedure, but the card read last at the terminal "
+                "was %(other)s's, with neither a sign-out nor a reading of %(resident)s's card "
+                "after it. %(Holder)s against %(resident)s: %(check)s."
+            )
+            % words
+        )
         against_other = logout_other_check(finding.score)
         if against_other == 0:
-            more = gettext(
-                "It matches %(other)s: %(other)s's account may have been linked in "
-                "%(resident)s's procedure."
-            ) % {"resident": res, "other": other}
+            more = (
+                gettext(
+                    "%(Holder)s matches %(other)s: %(other)s's %(linked)s may have been linked "
+                    "in %(resident)s's procedure."
+                )
+                % words
+            )
         elif against_other == 1:
-            more = gettext("It is close to %(other)s's name.") % {"other": other}
+            more = gettext("%(Holder)s is close to %(other)s's name.") % words
         elif against_other == 2:
-            more = gettext("It does not match %(other)s either.") % {"other": other}
+            more = gettext("%(Holder)s does not match %(other)s either.") % words
         else:
             return said
         # Sentences are joined with a space in English, without one in Japanese.
         return gettext("%(sentence)s %(next)s") % {"sentence": said, "next": more}
     if cause == "wrong_card":
-        return gettext(
-            "Committed after reading %(resident)s's card, but the account holder name matches "
-            "%(other)s, of another household served just before or after (the cards may have "
-            "been mixed up)."
-        ) % {"resident": res, "other": other}
+        return (
+            gettext(
+                "Committed after reading %(resident)s's card, but %(holder)s matches "
+                "%(other)s, of another household served just before or after (the cards may "
+                "have been mixed up)."
+            )
+            % words
+        )
     if cause == "lent_terminal":
         if not finding.session_staff:
             return gettext(
                 "Committed in the name of staff %(staff)s, but nobody was signed in at this "
-                "terminal then. Account holder name against %(resident)s: %(check)s."
-            ) % {"staff": finding.staff_id, "resident": res, "check": check}
+                "terminal then. %(Holder)s against %(resident)s: %(check)s."
+            ) % {**words, "staff": finding.staff_id}
         return gettext(
-            "Committed in the name of staff %(staff)s, but %(who)s was signed in at this terminal "
-            "then. Account holder name against %(resident)s: %(check)s."
-        ) % {
-            "staff": finding.staff_id,
-            "who": finding.session_staff,
-            "resident": res,
-            "check": check,
-        }
+            "Committed in the name of staff %(staff)s, but %(who)s was signed in at this "
+            "terminal then. %(Holder)s against %(resident)s: %(check)s."
+        ) % {**words, "staff": finding.staff_id, "who": finding.session_staff}
     if cause == "family_account":
-        return gettext(
-            "The account holder name matches %(other)s, of the same household: an account in a "
-            "family member's name, not a mis-link."
-        ) % {"other": other}
-    return gettext(
-        "Account holder name against %(resident)s: %(check)s, and it matches none of the "
-        "residents served just before or after, nor anyone of the same household (the payment "
-        "service ID or similar may have been typed wrong)."
-    ) % {"resident": res, "check": check}
+        return (
+            gettext(
+                "%(Holder)s matches %(other)s, of the same household: a family member's "
+                "%(linked)s, not a mis-link."
+            )
+            % words
+        )
+    if finding.channel == "self":
+        return (
+            gettext(
+                "%(Holder)s against %(resident)s: %(check)s, and it matches no one of the same "
+                "household (an application by the resident themselves: the %(typed)s may have "
+                "been typed wrong)."
+            )
+            % words
+        )
+    return (
+        gettext(
+            "%(Holder)s against %(resident)s: %(check)s, and it matches none of the residents "
+            "served just before or after, nor anyone of the same household (the %(typed)s may "
+            "have been typed wrong)."
+        )
+        % words
+    )

@@ -101,22 +101,20 @@ def record_run(result: RunResult) -> ScanRun:
 
 
 def _session_log(finding: Finding) -> list[dict[str, Any]]:
-    """The timeline up to the flagged commit, in the shape of LegacyLink.session_log."""
-    out = []
-    for e in finding.timeline:
-        if e["event"] == "commit" and e.get("link_id") != finding.link_id:
-            continue
-        out.append(
-            {
-                "at": e["at"],
-                "event": _SESSION_EVENT[e["event"]],
-                "resident": e.get("resident_id") or "",
-                "staff": e.get("staff_id") or "",
-            }
-        )
-        if e["event"] == "commit":
-            break
-    return out
+    """The finding's timeline (before and after the flagged commit, as its page shows it) in
+    the shape of LegacyLink.session_log, other links' commits left out: the case's own findings
+    read the records up to the commit, and the official reads the evidence the reasoning names
+    (a wrong card's other resident is often served just after the commit)."""
+    return [
+        {
+            "at": e["at"],
+            "event": _SESSION_EVENT[e["event"]],
+            "resident": e.get("resident_id") or "",
+            "staff": e.get("staff_id") or "",
+        }
+        for e in finding.timeline
+        if e["event"] != "commit" or e.get("link_id") == finding.link_id
+    ]
 
 
 def _open_one(finding: Finding, actor: User, account_hash: str, last4: str) -> FindingCase:
