@@ -291,3 +291,24 @@ def test_an_operators_line_counts_one_or_many_without_brackets():
     assert counted(1, "procedure") == "1 procedure"
     assert counted(0, "disagreement") == "0 disagreements"
     assert counted(3, "attempt") == "3 attempts"
+
+
+def test_a_reader_that_stops_early_ends_the_command_without_a_traceback(tmp_path):
+    """`madoguchi audit prove … | head -3` (docs/audit.md's output, cut short) printed a
+    BrokenPipeError traceback after the lines it was asked for."""
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("resident,account\n" + "ヤマダ タロウ,ﾔﾏﾀﾞ ﾀﾛｳ\n" * 20_000)
+    reader = subprocess.Popen(
+        [MADOGUCHI, "namecheck", "--csv", str(pairs)],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None
+    assert reader.stdout.readline().startswith(b"resident,account")
+    reader.stdout.close()  # as `head -1` does once it has its line
+    _, err = reader.communicate(timeout=120)
+    assert b"Traceback" not in err, err.decode()
+    assert b"BrokenPipeError" not in err
+    assert reader.returncode == 141

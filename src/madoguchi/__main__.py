@@ -45,6 +45,12 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         execute_from_command_line(["madoguchi", *args])
+    except BrokenPipeError:
+        # The reader went away (`madoguchi audit tail -n 500 | head`): stop quietly, as other
+        # commands do, instead of a traceback; stdout goes to /dev/null so the interpreter's
+        # last flush does not fail too. 141 is what a shell reports for a command SIGPIPE ended.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(141) from None
     except OperationalError as exc:
         # No database server where DATABASE_URL points (or it refused us): one line, not a
         # traceback; --traceback keeps it.
