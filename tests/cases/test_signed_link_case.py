@@ -57,6 +57,9 @@ def test_signed_link_case_through_benefits(client, link, desk, official):
     assert "受付を開始しました" in page
     assert "カードの署名で確定しました" in page
     assert 'data-code="name_close_confirmed"' in page
+    # Dated in the era, as the timeline and the letters are (it said 2026-12-01 16:25:07).
+    assert not re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", page)
+    assert re.search(r"<td>令和\d+年\d+月\d+日 \d\d:\d\d:\d\d</td>", page)
     # Its table has a header row, as every data table does.
     assert re.search(
         r'data-testid="link-trail"><tr><th>#</th><th>時刻</th><th>出来事</th><th>端末</th></tr>',
