@@ -375,3 +375,19 @@ def test_a_residents_text_in_the_markdown_report_is_plain_text(official):
     headings = [line for line in md.splitlines() if line.startswith("#")]
     assert headings == [line for line in headings if line.startswith(("## ", "### "))]
     assert len(headings) == 5
+
+
+def test_the_case_list_says_where_cases_come_from_and_dates_them_in_the_era(client, official):
+    """An empty list said only 「ケースはありません。」, and a case's opening read 2026-12-01 on
+    the Japanese list while its page says 令和8年12月1日."""
+    client.force_login(official)
+    empty = client.get(reverse("cases:list")).content.decode()
+    assert "ケースはまだありません。" in empty
+    assert "「これは自分ではない」" in empty
+    case = open_case(official)
+    page = client.get(reverse("cases:list")).content.decode()
+    opened = timezone.localtime(case.opened_at)
+    assert f"<td>令和{opened.year - 2018}年{opened.month}月{opened.day}日 {opened:%H:%M} " in page
+    assert f"{opened:%Y-%m-%d}" not in page
+    english = client.get(reverse("cases:list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"<td>{opened:%Y-%m-%d %H:%M} " in english
