@@ -351,6 +351,9 @@ VISIT_PRESENCE_TIMEOUT_SECONDS = env.int("VISIT_PRESENCE_TIMEOUT_SECONDS", defau
 # During an explicit card handover (the legal representative's card): how long no allowed card
 # may be on the reader before the visit ends as presence lost.
 VISIT_HANDOVER_SECONDS = env.int("VISIT_HANDOVER_SECONDS", default=120)
+# How many procedures one visit may hold pending at once (each prepare may be an outside
+# look-up); a desk never needs more, the next is refused saying why.
+VISIT_PENDING_PROCEDURES_MAX = env.int("VISIT_PENDING_PROCEDURES_MAX", default=10)
 # Trusted J-LIS input-support keys (`KEYID=PEM path`, comma-separated) with which the server
 # verifies the basic four a card agent read (EF0004 + EF0003's signature, docs/card.md). Empty:
 # no birth date from a card is accepted (in the demo: the demo CA's input-support root).

@@ -79,6 +79,14 @@ class VisitRefused(Refusal):
             400,
         ),
         "procedure_not_pending": (_("No such pending procedure."), 404),
+        "too_many_pending": (
+            _(
+                "This visit already holds %(limit)s procedures waiting for the resident's "
+                "confirmation, more than one visit needs; nothing was added. Have the resident "
+                "confirm them, or discard the ones not needed, then add this one."
+            ),
+            409,
+        ),
         "second_signature_required": (
             _(
                 "The legal representative's card must sign the same content too; nothing was "
@@ -757,11 +765,13 @@ def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str,
     bad = text_rules.bad_fields(fields)
     if bad:
         raise FieldsRefused(errors=text_rules.shown_errors(bad))
+    _refuse_beyond_pending_limit(visit)  # before the look-up the procedure may make
     cleaned = handler.clean(visit, fields)  # raises ProcedureInvalid (a Refusal) as it is
     with transaction.atomic():
         locked = _require_open(desk_session)
         if locked.pk != visit.pk:
             raise VisitRefused.of("no_open_visit")
+        _refuse_beyond_pending_limit(locked)  # again under the visit's lock
         procedure = Procedure.objects.create(visit=locked, kind=kind, fields=cleaned)
         audit.record(
             VISITS_PROCEDURE_PREPARED,
@@ -771,6 +781,15 @@ def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str,
             payload={"visit": locked.reference, "kind": kind},
         )
     return procedure
+
+
+def _refuse_beyond_pending_limit(visit: Visit) -> None:
+    """Refuse one more procedure when the visit already holds `VISIT_PENDING_PROCEDURES_MAX`
+    pending (a fuzz left 280 in one visit, each an outside look-up; a desk never needs that)."""
+    limit = int(settings.VISIT_PENDING_PROCEDURES_MAX)
+    pending = visit.procedures.filter(status=ProcedureStatus.PENDING).count()
+    if pending >= limit:
+        raise VisitRefused.of("too_many_pending", detail=f"{pending} pending", limit=limit)
 
 
 def procedure_discard(*, desk_session: DeskSession, procedure_id: int) -> None:
