@@ -115,6 +115,31 @@ def test_receipt_view_only_for_the_desk_sessions_staff(trusted, desk, client):
     assert client.get(url, secure=True).status_code == 404
 
 
+@pytest.mark.urls("tests.benefits.urls")
+def test_receipt_view_keeps_an_earlier_residents_receipt_from_the_next(trusted, desk, client):
+    """A desk session reopened the receipt PDF of any earlier visit of its own, so the next
+    resident at the desk could be shown the previous one's: now only the current visit's, or
+    the just-ended one's until the next visit starts (a reprint right after completion)."""
+    from madoguchi.desk import services as desk_services
+    from madoguchi.desk.constants import VisitEndReason
+
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    url = reverse("benefits:receipt", args=[commit(desk, c).pk])
+    _login(client, desk)
+    assert client.get(url, secure=True).status_code == 200
+    desk_services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT, actor=desk.staff)
+    assert client.get(url, secure=True).status_code == 200  # the reprint, before the next visit
+    start_visit(desk, trusted.card("A"))
+    response = client.get(url, secure=True, HTTP_ACCEPT_LANGUAGE="ja")
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "%PDF" not in page
+    assert "前の来庁のもの" in page
+    assert "ご自身のページ" in page
+
+
 def test_receipt_email(trusted, desk, mailoutbox):
     c = trusted.card("C")
     start_visit(desk, c)

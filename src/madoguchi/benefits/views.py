@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 
-from madoguchi.desk.models import Completion
+from madoguchi.desk.models import Completion, Visit
 from madoguchi.identity.access import record_read
 from madoguchi.terminals.binding import bound_desk_session
 
@@ -25,8 +27,25 @@ def receipt(request: HttpRequest, completion_id: int) -> HttpResponse:
     if completion is None or session is None or completion.visit.desk_session_id != session.pk:
         # Same answer whether it exists or not: nobody learns about other desks' completions.
         raise Http404("No such receipt for this desk session.")
+    latest = Visit.objects.filter(desk_session=session).order_by("-started_at", "-pk").first()
+    if latest is None or completion.visit_id != latest.pk:
+        # An earlier resident's receipt: the desk's current visit, or the one just ended until
+        # the next starts (a reprint), is the only one the person at the desk may be shown.
+        return _earlier_visit()
     record_read(request, completion.visit.holder, page="benefits.receipt_pdf", subject=completion)
     response = HttpResponse(receipt_pdf(completion), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="receipt-{completion.visit.reference}.pdf"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _earlier_visit() -> HttpResponse:
+    message = _(
+        "This receipt belongs to an earlier visit at this desk; it was not opened. The desk "
+        "shows the receipt of the current visit only, or of the visit just ended until the "
+        "next one starts, so that the next resident is never shown another's. The resident "
+        "can open their receipts on their own page."
+    )
+    return HttpResponse(
+        render_to_string("core/server_error.html", {"message": message}), status=403
+    )
