@@ -312,3 +312,38 @@ def test_a_reader_that_stops_early_ends_the_command_without_a_traceback(tmp_path
     assert b"Traceback" not in err, err.decode()
     assert b"BrokenPipeError" not in err
     assert reader.returncode == 141
+
+
+def test_the_simulators_own_entry_point_stops_quietly_too(tmp_path):
+    """docs/outside.md's `python -m madoguchi.outside.sim …` (no Django): its accounts table
+    into a reader already gone ended in a BrokenPipeError traceback."""
+    done = subprocess.Popen(
+        [sys.executable, "-m", "madoguchi.outside.sim", "accounts"],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert done.stdout is not None
+    done.stdout.close()  # gone before the first line
+    _, err = done.communicate(timeout=120)
+    assert b"Traceback" not in err, err.decode()
+    assert done.returncode == 141
+    assert b"BrokenPipeError" not in err  # nor Python's "Exception ignored" at exit
+
+
+def test_a_short_output_into_a_reader_already_gone_stops_quietly(tmp_path):
+    """`madoguchi sim accounts | head -1`: a few lines wait in the buffer until the exit,
+    whose flush failed with "Exception ignored … BrokenPipeError" and status 120."""
+    done = subprocess.Popen(
+        [MADOGUCHI, "sim", "accounts", "insurer"],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert done.stdout is not None
+    done.stdout.close()
+    _, err = done.communicate(timeout=120)
+    assert b"BrokenPipeError" not in err, err.decode()
+    assert done.returncode == 141

@@ -7,6 +7,8 @@ error is one line saying what to set, not a traceback.
 import os
 import sys
 
+from madoguchi.pipes import reader_gone
+
 # Commands for people that read no database and sign nothing lasting.
 STANDALONE = frozenset({"namecheck", "vcard", "card", "sim", "agent", "bench"})
 # Subcommands of the same kind: the forensic scan over files (`scan run --record`,
@@ -45,12 +47,9 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         execute_from_command_line(["madoguchi", *args])
+        sys.stdout.flush()  # a short output is still in the buffer: its write fails here
     except BrokenPipeError:
-        # The reader went away (`madoguchi audit tail -n 500 | head`): stop quietly, as other
-        # commands do, instead of a traceback; stdout goes to /dev/null so the interpreter's
-        # last flush does not fail too. 141 is what a shell reports for a command SIGPIPE ended.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise SystemExit(141) from None
+        reader_gone()  # `madoguchi audit tail -n 500 | head`: quietly, no traceback
     except OperationalError as exc:
         # No database server where DATABASE_URL points (or it refused us): one line, not a
         # traceback; --traceback keeps it.
