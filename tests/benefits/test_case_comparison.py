@@ -129,3 +129,24 @@ def test_a_legacy_links_case_says_the_kana_is_not_known(trusted, desk, client):
     page = client.get(f"/cases/{case.pk}/?reason=case_work").content.decode()
     kana = page.split('data-testid="holder-kana">', 1)[1].split("</p>", 1)[0]
     assert "古いシステムの紐付けには名義が残っていないため" in kana
+
+
+def test_a_comparison_reads_the_registration_once(trusted, desk):
+    """The comparison read the resident's latest registration twice, for its hash and again
+    for the account holder's kana: one fact, one query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    official, case, account = _public_fund_case(trusted, desk)
+    with CaptureQueriesContext(connection) as queries:
+        entry = cases.case_compare_account(
+            case, actor=official, account_number="1234567", date_precision="unknown", **account
+        )
+    assert entry.comparison == ComparisonResult.SAME
+    assert entry.detail["holder_kana"] == "match"
+    reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].lstrip().upper().startswith("SELECT") and "publicfundaccount" in q["sql"]
+    ]
+    assert len(reads) == 1, reads

@@ -43,16 +43,26 @@ def _latest_insured(holder: Any) -> HealthInsuranceRegistration | None:
     return HealthInsuranceRegistration.objects.filter(holder=holder).order_by("-pk").first()
 
 
-def public_fund_hash(holder: Any) -> str:
-    """The keyed hash of the resident's latest public-fund account registration ("" if none)."""
-    row = _latest_public_fund(holder)
-    return row.account_hash if row is not None else ""
+def registration(programme: str, payment_link: Any, holder: Any) -> Any:
+    """The registration a case is about, read once: the point link, else the resident's latest
+    public-fund or insurance registration; None when there is none."""
+    if programme == "points":
+        return payment_link
+    if holder is None:
+        return None
+    if programme == "public_fund":
+        return _latest_public_fund(holder)
+    return _latest_insured(holder)
 
 
-def insured_hash(holder: Any) -> str:
-    """The keyed hash of the resident's latest insurance registration ("" if none)."""
-    row = _latest_insured(holder)
-    return row.insured_hash if row is not None else ""
+def registered_hash(row: Any) -> str:
+    """The keyed hash of what a registration (`registration`) registered: the payment service's
+    number, the public-fund account, or the insured person's number ("" if none)."""
+    if row is None:
+        return ""
+    if isinstance(row, HealthInsuranceRegistration):
+        return str(row.insured_hash)
+    return str(row.account_hash)
 
 
 def public_fund_registration(holder: Any, legacy_hash: str = "") -> PublicFundAccount | None:
@@ -102,19 +112,13 @@ def regrant(grant: Any, *, to_link: Any, actor: Any, reason: str) -> Any:
     return benefits.ledger_regrant(grant, to_link=to_link, actor=actor, reason=reason)
 
 
-def registered_names(programme: str, payment_link: Any, holder: Any) -> tuple[str, str] | None:
-    """The two names the registration a case is about recorded: (the account holder's kana as
+def registered_names(row: Any) -> tuple[str, str] | None:
+    """The two names a registration (`registration`) recorded: (the account holder's kana as
     the outside system reported it, "" if it reported none; the kana the registration used for
-    the resident, "" if it keeps none). None when there is no such registration. By programme:
-    the point link, else the resident's latest public-fund or insurance registration (the
-    insurer's kana of the insured person)."""
-    if programme == "points":
-        row: Any = payment_link
-    elif holder is None:
+    the resident, "" if it keeps none), for an insurance registration the insurer's kana of the
+    insured person. None when there is no registration."""
+    if row is None:
         return None
-    elif programme == "public_fund":
-        row = _latest_public_fund(holder)
-    else:
-        insured = _latest_insured(holder)
-        return None if insured is None else (insured.insured_name_kana, "")
-    return None if row is None else (row.account_holder_kana, row.resident_kana)
+    if isinstance(row, HealthInsuranceRegistration):
+        return (row.insured_name_kana, "")
+    return (row.account_holder_kana, row.resident_kana)

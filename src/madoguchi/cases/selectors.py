@@ -38,10 +38,19 @@ class HolderKana:
     registered_kana: str = ""
 
 
-def holder_kana(case: Any) -> HolderKana:
+def case_registration(case: Any) -> Any:
+    """The registration the case is about (`remedy.registration`), read once by its caller."""
+    return remedy.registration(str(case.programme), case.payment_link, case.holder)
+
+
+def holder_kana(case: Any, registration: Any = None) -> HolderKana:
+    """The kana the case's registration recorded; `registration` when the caller has read it
+    already (`case_registration`), else it is read here."""
     if case.legacy_link_id is not None:
         return HolderKana(missing="legacy")
-    names = remedy.registered_names(str(case.programme), case.payment_link, case.holder)
+    if registration is None:
+        registration = case_registration(case)
+    names = remedy.registered_names(registration)
     if names is None:
         return HolderKana(missing="no_registration")
     kana, registered = names

@@ -372,19 +372,12 @@ def case_investigate(
     )
 
 
-def _stored_hash(case: Case) -> str:
-    """The keyed hash of what the case's link registered: the payment service's number, the
-    public-fund account, or the insured person's number (by the case's programme)."""
+def _stored_hash(case: Case, registration: Any) -> str:
+    """The keyed hash of what the case's link registered: the legacy link's, else that of the
+    registration the case is about (`selectors.case_registration`, read by the caller)."""
     if case.legacy_link is not None:
         return case.legacy_link.account_hash
-    programme = Programme(case.programme)
-    stored = ""
-    if programme == Programme.POINTS and case.payment_link is not None:
-        stored = str(case.payment_link.account_hash)
-    elif programme == Programme.PUBLIC_FUND and case.holder is not None:
-        stored = remedy.public_fund_hash(case.holder)
-    elif programme == Programme.HEALTH_INSURANCE and case.holder is not None:
-        stored = remedy.insured_hash(case.holder)
+    stored = remedy.registered_hash(registration)
     if not stored:
         raise CaseRefused(
             "no_link",
@@ -437,13 +430,15 @@ _KANA_MISSING_JA = {
 }
 
 
-def _compare_kana(case: Case, programme: Programme, resident_kana: str) -> tuple[str, str]:
+def _compare_kana(
+    case: Case, programme: Programme, resident_kana: str, registration: Any
+) -> tuple[str, str]:
     """Compare the account holder's kana (where the outside system reported it) with the
     resident's: the kana the official was shown (`resident_kana`), else the one the
     registration used. Returns the timeline's sentence and the outcome for the entry's detail
     (match | close | no_match | unknown | not_compared); neither kana is stored."""
     what = _KANA_WHAT_JA[programme]
-    known = selectors.holder_kana(case)
+    known = selectors.holder_kana(case, registration)
     if not known.kana:
         return f"{what}は{_KANA_MISSING_JA[known.missing]}、照合していません。", "unknown"
     theirs = resident_kana.strip() or known.registered_kana
@@ -473,7 +468,9 @@ def _compare(
         raise CaseRefused(
             "comparison_not_for_programme", _WRONG_COMPARISON[Programme(case.programme)]
         )
-    same = remedy.identifier_matches(presented, _stored_hash(case))
+    # The registration is read once, for its hash and for its kana.
+    registration = None if case.legacy_link is not None else selectors.case_registration(case)
+    same = remedy.identifier_matches(presented, _stored_hash(case, registration))
     result = ComparisonResult.SAME if same else ComparisonResult.DIFFERENT
     outcome = {
         (True, True): "同じ番号でした。",
@@ -481,7 +478,7 @@ def _compare(
         (False, True): "同じものでした。",
         (False, False): "異なるものが登録されていました。",
     }[(programme == Programme.POINTS, same)]
-    kana_text, kana_outcome = _compare_kana(case, programme, resident_kana)
+    kana_text, kana_outcome = _compare_kana(case, programme, resident_kana, registration)
     text = summary or f"{_COMPARED_JA[programme]}を照合したところ、{outcome}"
     return case_transition(
         case,
