@@ -132,16 +132,17 @@ def test_no_proof_over_a_log_cut_below_or_rewritten_under_its_signed_checkpoint(
     refused, out = _refused("--seq", "1")
     assert refused.returncode == 1
     assert str(refused).startswith(
-        f"Signed checkpoint {signed.pk} vouches for {signed.size} events but the log holds only "
-        "2: events were removed."
+        f"checkpoint row {signed.pk} (size {signed.size}) vouches for {signed.size} events but "
+        "the log holds only 2: events were removed."
     )
+    assert str(refused).endswith("No proof is given over a log that does not verify.")
     assert out == ""
     _log(4)  # the log grows past the checkpoint again, with other events
     refused, out = _refused("--seq", "1", "--size", "6")
     assert refused.returncode == 1
     assert str(refused).startswith(
-        f"Events 1..{signed.size} do not match signed checkpoint {signed.pk}: the log was "
-        "rewritten."
+        f"checkpoint row {signed.pk} (size {signed.size}): events 1..{signed.size} do not match "
+        "the signed checkpoint: the log was rewritten."
     )
     assert out == ""
 
@@ -153,5 +154,31 @@ def test_a_broken_chain_gives_no_proof_and_names_the_event():
     refused, out = _refused("--seq", "1", "--size", "1")
     assert refused.returncode == 1
     assert "sequence number 2" in str(refused)
-    assert str(refused).endswith("No proof is given over a broken log.")
+    assert str(refused).endswith("No proof is given over a log that does not verify.")
     assert out == ""
+
+
+@pytest.mark.django_db
+def test_prove_checks_the_checkpoints_as_verify_does(audit_files, settings):
+    """`audit prove` checked only the checkpoint rows' unsigned root column, beside the rule
+    `audit verify` follows: a log cut after its checkpoint row was deleted too was proved, though
+    the signed checkpoint file outside the database still vouched for the removed events. Both
+    now follow one rule (`verify_log`): the same refusal, and the same need for the key."""
+    call_command("audit", "keygen", stdout=io.StringIO())
+    _log(4)
+    call_command("audit", "checkpoint", stdout=io.StringIO())
+    _suspended_triggers("DELETE FROM audit_auditcheckpoint", [])
+    _suspended_triggers("DELETE FROM audit_auditevent WHERE seq >= %s", [3])
+    with pytest.raises(CommandError) as verified:
+        call_command("audit", "verify", stdout=io.StringIO())
+    refused, out = _refused("--seq", "1", "--size", "2")
+    assert refused.returncode == 1
+    assert str(refused).startswith(str(verified.value))
+    assert "checkpoint file" in str(refused)
+    assert "events were removed" in str(refused)
+    assert out == ""
+    # Without the key, checkpoints on record cannot be checked: no proof, as no verification.
+    settings.AUDIT_CHECKPOINT_KEY_FILE = audit_files / "no-such-key.pem"
+    settings.AUDIT_CHECKPOINT_VERIFIER_KEY = ""
+    refused, out = _refused("--seq", "1", "--size", "2")
+    assert "no verifier key is configured" in str(refused)

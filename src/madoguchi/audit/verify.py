@@ -392,10 +392,12 @@ def checkpoints_exist(using: str = "default", directory: Path | None = None) -> 
 
 @dataclass
 class LogReport:
-    """The whole verification: ok, and the lines to print (the last one says why it failed)."""
+    """The whole verification: ok, and the lines to print (the last one says why it failed);
+    with the checkpoints checked, the log's leaves (for proofs over the verified log)."""
 
     ok: bool
     lines: list[str]
+    leaves: list[bytes] = field(default_factory=list, repr=False)
 
 
 def verify_log(
@@ -432,7 +434,7 @@ def verify_log(
             )
             return LogReport(False, lines)
         lines.append("No signed checkpoints on record yet (run `madoguchi audit checkpoint`).")
-        return LogReport(True, lines)
+        return LogReport(True, lines, result.leaves)
     try:
         name, public_key = note.parse_verifier_key(verifier_key)
     except note.NoteError as exc:
@@ -447,4 +449,4 @@ def verify_log(
         directory=directory,
     )
     lines.append(report.message)
-    return LogReport(report.ok, lines)
+    return LogReport(report.ok, lines, result.leaves)

@@ -11,8 +11,31 @@ from django.utils import timezone
 
 from madoguchi.audit import conf, merkle, selectors, services
 from madoguchi.audit.models import AuditCheckpoint, AuditEvent
-from madoguchi.audit.verify import verify_chain, verify_log
+from madoguchi.audit.verify import LogReport, verify_log
 from madoguchi.cli import PlainErrors
+
+
+def _verifier_key_option(parser: ArgumentParser) -> None:
+    parser.add_argument(
+        "--verifier-key",
+        default="",
+        help="Checkpoint verifier key '<name>+<hash>+<key>' (default: from the signing key).",
+    )
+
+
+def _verify(verifier_key: str, *, skip_checkpoints: bool = False) -> LogReport:
+    """`verify_log` (the one verification rule: the chain, then every signed checkpoint) over
+    the log's database, with the verifier key given, configured, or from the signing key."""
+    using = router.db_for_read(AuditEvent) or DEFAULT_DB_ALIAS
+    key_text = verifier_key or conf.verifier_key()
+    if not key_text and not skip_checkpoints and conf.key_file().exists():
+        key_text = services.checkpoint_verifier_key()
+    return verify_log(
+        using=using,
+        verifier_key=key_text,
+        skip_checkpoints=skip_checkpoints,
+        directory=conf.checkpoint_dir(),
+    )
 
 
 class Command(PlainErrors, BaseCommand):
@@ -25,11 +48,7 @@ class Command(PlainErrors, BaseCommand):
             help="Recompute every leaf hash and the chain, and check the signed checkpoints; "
             "exit 1 naming the first bad sequence number.",
         )
-        verify.add_argument(
-            "--verifier-key",
-            default="",
-            help="Checkpoint verifier key '<name>+<hash>+<key>' (default: from the signing key).",
-        )
+        _verifier_key_option(verify)
         verify.add_argument(
             "--skip-checkpoints",
             "--no-checkpoints",
@@ -52,6 +71,7 @@ class Command(PlainErrors, BaseCommand):
             default=None,
             help="Tree size (default: the newest signed checkpoint's, else the whole log).",
         )
+        _verifier_key_option(prove)
         tail = sub.add_parser("tail", help="Print the last events with their display texts.")
         tail.add_argument("-n", type=int, default=20, help="How many events (default 20).")
         tail.add_argument("--lang", choices=["ja", "en"], default="ja")
@@ -66,16 +86,7 @@ class Command(PlainErrors, BaseCommand):
             raise CommandError(str(exc)) from exc
 
     def do_verify(self, *, verifier_key: str, skip_checkpoints: bool, **_: Any) -> None:
-        using = router.db_for_read(AuditEvent) or DEFAULT_DB_ALIAS
-        key_text = verifier_key or conf.verifier_key()
-        if not key_text and not skip_checkpoints and conf.key_file().exists():
-            key_text = services.checkpoint_verifier_key()
-        report = verify_log(
-            using=using,
-            verifier_key=key_text,
-            skip_checkpoints=skip_checkpoints,
-            directory=conf.checkpoint_dir(),
-        )
+        report = _verify(verifier_key, skip_checkpoints=skip_checkpoints)
         for line in report.lines[:-1]:
             self.stdout.write(line)
         if not report.ok:
@@ -91,36 +102,29 @@ class Command(PlainErrors, BaseCommand):
         self.stdout.write(checkpoint.note, ending="")
 
     def do_prove(
-        self, *, seq: int | None, old_size: int | None, size: int | None, **_: Any
+        self,
+        *,
+        seq: int | None,
+        old_size: int | None,
+        size: int | None,
+        verifier_key: str,
+        **_: Any,
     ) -> None:
-        using = router.db_for_read(AuditEvent) or DEFAULT_DB_ALIAS
-        result = verify_chain(using, keep_leaves=True)
-        if not result.ok:
+        # A log whose chain is broken, or that no longer matches a signed checkpoint (cut or
+        # rewritten), would prove the wrong tree: the proof is over a log `audit verify` passes,
+        # checked by the same rule.
+        report = _verify(verifier_key)
+        if not report.ok:
             raise CommandError(
-                f"{result.message} No proof is given over a broken log.", returncode=1
+                f"{report.lines[-1]} No proof is given over a log that does not verify.",
+                returncode=1,
             )
-        leaves = result.leaves
+        leaves = report.leaves
         if not leaves:
             raise CommandError("The audit log is empty: there is no event to prove yet.")
+        using = router.db_for_read(AuditEvent) or DEFAULT_DB_ALIAS
         checkpoints = AuditCheckpoint.objects.using(using)
         newest = checkpoints.order_by("-size", "-pk").first()
-        # A checkpoint row that vouches for more events than the log holds, or for other ones,
-        # means the log was cut or rewritten: a proof over it would prove the wrong tree.
-        for signed in {newest, *checkpoints.filter(size=size or 0)} - {None}:
-            assert signed is not None
-            if signed.size > len(leaves):
-                raise CommandError(
-                    f"Signed checkpoint {signed.pk} vouches for {signed.size} events but the log "
-                    f"holds only {len(leaves)}: events were removed. No proof is given; "
-                    "`madoguchi audit verify` says more.",
-                    returncode=1,
-                )
-            if merkle.root(leaves[: signed.size]).hex() != signed.root_hash:
-                raise CommandError(
-                    f"Events 1..{signed.size} do not match signed checkpoint {signed.pk}: the "
-                    "log was rewritten. No proof is given; `madoguchi audit verify` says more.",
-                    returncode=1,
-                )
         # When no --size is given, the proof is over the newest signed checkpoint; a request
         # beyond it but within the log is refused with the two ways forward.
         beyond = ""
