@@ -93,10 +93,24 @@ def test_a_header_in_japanese_is_named_in_the_error(good):
 
 
 def test_a_csv_in_shift_jis_is_refused_as_not_utf8(good):
+    """What a Japanese Excel's plain "CSV" gives: the row with the first byte that is not
+    UTF-8, that it reads as Shift_JIS, and how to save it instead."""
     path = _as_csv(good, "residents")
-    path.write_bytes(path.read_text().encode("cp932"))
-    with pytest.raises(schema.InputError, match=r"residents.csv: is not UTF-8 text"):
+    text = path.read_text()
+    path.write_bytes(text.encode("cp932"))
+    row = next(i for i, line in enumerate(text.splitlines(), 1) if not line.isascii())
+    with pytest.raises(schema.InputError) as refused:
         schema.validate(good)
+    said = str(refused.value)
+    assert said.startswith(f"{path}: is not UTF-8 text: row {row} holds the byte 0x"), said
+    assert "as Shift_JIS does" in said
+    assert 'save it as UTF-8 (in Excel, "CSV UTF-8' in said
+    # A file broken otherwise (not Shift_JIS either) is not said to be Shift_JIS.
+    path.write_bytes(text.encode("utf-8").replace(b"\xe3", b"\x81\x7f", 1))  # in neither
+    with pytest.raises(schema.InputError) as refused:
+        schema.validate(good)
+    assert "row" in str(refused.value)
+    assert "Shift_JIS" not in str(refused.value)
 
 
 def test_a_parquet_row_is_counted_from_one_and_a_csv_row_counts_the_header(good):

@@ -146,12 +146,28 @@ def row_number(path: Path | str, index: int) -> int:
     return index + (2 if str(path).endswith(".csv") else 1)
 
 
-def _not_utf8(path: Path, exc: UnicodeDecodeError) -> InputError:
+def _not_utf8(path: Path) -> InputError:
+    """A CSV that is not UTF-8: the first row holding a byte that is not, and whether that row
+    reads as Shift_JIS, which a Japanese Excel's plain "CSV (コンマ区切り)" saves (read line
+    by line, only once the file has been refused)."""
+    where, sjis = "", False
+    with path.open("rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                where = f": row {number} holds the byte 0x{line[exc.start]:02x}"
+                try:
+                    line.decode("cp932")
+                    sjis = True
+                except UnicodeDecodeError:
+                    pass
+                break
+    how = ', as Shift_JIS does (Excel\'s "CSV (コンマ区切り)")' if sjis else ""
     return InputError(
         str(path),
         None,
-        f"is not UTF-8 text (it holds the byte 0x{exc.object[exc.start]:02x}): save it as UTF-8 "
-        '(a file from Excel in Shift_JIS must be saved as "CSV UTF-8")',
+        f'is not UTF-8 text{where}{how}: save it as UTF-8 (in Excel, "CSV UTF-8 (コンマ区切り)")',
     )
 
 
@@ -198,15 +214,10 @@ def _raw_batches(path: Path, table: str, only: str | None = None) -> Iterator[pa
                     [], schema=pa.schema([pf.schema_arrow.field(n) for n in wanted])
                 )
     except UnicodeDecodeError as exc:
-        raise _not_utf8(path, exc) from exc
+        raise _not_utf8(path) from exc
     except (pa.ArrowInvalid, OSError) as exc:
         if path.suffix == ".csv" and "invalid UTF8" in str(exc):
-            raise InputError(
-                str(path),
-                None,
-                "is not UTF-8 text: save it as UTF-8 (a file from Excel in Shift_JIS must be "
-                'saved as "CSV UTF-8")',
-            ) from exc
+            raise _not_utf8(path) from exc
         if path.suffix != ".csv" and path.stat().st_size == 0:
             raise InputError(str(path), None, "is empty (0 bytes), not a Parquet file") from exc
         raise InputError(str(path), None, _csv_problem(path, str(exc))) from exc
