@@ -126,3 +126,31 @@ def test_bad_pin_format_is_refused_at_issue(tmp_path: Path) -> None:
     )
     assert code == 1
     assert "4 digits" in err.getvalue()
+
+
+def test_one_remaining_try_is_said_in_the_singular() -> None:
+    """`card auth` printed "wrong PIN, 1 tries left"; `card show` "auth PIN: 1 tries left"."""
+    from madoguchi.card.errors import WrongPin, tries_left_text
+
+    assert "wrong PIN, 1 try left" in str(WrongPin(0x63C1))
+    assert "wrong PIN, 2 tries left" in str(WrongPin(0x63C2))
+    assert tries_left_text(1) == "1 try left"
+
+
+def test_the_pin_pads_english_says_one_try_in_the_singular() -> None:
+    """The resident read "Wrong PIN. 1 tries left." and "1 tries left" on the English PIN pad."""
+    from madoguchi.agent.pinpad import render
+    from madoguchi.agent.requests import CardRequest, Kind
+
+    def page(lang: str, tries: int) -> str:
+        request = CardRequest(
+            id="r1", kind=Kind.AUTHENTICATE, created=0.0, expires=1e12, tries_left=tries,
+            notice="wrong_pin",
+        )  # fmt: skip
+        return render(request, lang, "nonce")
+
+    assert "Wrong PIN. 1 try left." in page("en", 1)
+    assert ">1 try left<" in page("en", 1)
+    assert "Wrong PIN. 2 tries left." in page("en", 2)
+    assert "暗証番号が違います。残り1回です。" in page("ja", 1)
+    assert "残り1回" in page("ja", 1)

@@ -58,8 +58,10 @@ TEXT: dict[str, dict[str, str]] = {
         "pin.auth": "User authentication PIN (4 digits)",
         "pin.support": "Card information input support PIN (4 digits)",
         "tries": "{n} tries left",
+        "tries.one": "1 try left",
         "last_try": "One more wrong PIN will lock it.",
         "wrong_pin": "Wrong PIN. {n} tries left.",
+        "wrong_pin.one": "Wrong PIN. 1 try left.",
         "pin_format": "The PIN is 4 digits.",
         "delete": "Delete one digit",
         "clear": "Clear",
@@ -180,13 +182,14 @@ def _form(request: CardRequest, lang: str, t: dict[str, str]) -> str:
     out: list[str] = []
     n = request.tries_left
     if request.notice == "wrong_pin" and n is not None:
-        out.append(f'<p class="notice error" role="alert">{escape(t["wrong_pin"].format(n=n))}</p>')
+        wrong = _counted(t, "wrong_pin", n)
+        out.append(f'<p class="notice error" role="alert">{escape(wrong)}</p>')
     elif request.notice == "pin_format":
         out.append(f'<p class="notice error" role="alert">{escape(t["pin_format"])}</p>')
     if n == 1:
         out.append(f'<p class="notice warn">{escape(t["last_try"])}</p>')
     label = t["pin." + request.kind.pin]
-    tries = f'<p class="tries" id="tries">{escape(t["tries"].format(n=n))}</p>' if n else ""
+    tries = f'<p class="tries" id="tries">{escape(_counted(t, "tries", n))}</p>' if n else ""
     keys = "".join(
         f'<button type="button" data-digit="{d}" aria-label="{d}">{d}</button>' for d in "123456789"
     )
@@ -206,6 +209,12 @@ def _form(request: CardRequest, lang: str, t: dict[str, str]) -> str:
         f'<button type="submit" class="submit">{escape(t["submit"])}</button></form>'
     )
     return "".join(out)
+
+
+def _counted(t: dict[str, str], key: str, n: int) -> str:
+    """The text of `key` for `n` tries: its `.one` form for one (English: "1 try left")."""
+    template = t.get(f"{key}.one", t[key]) if n == 1 else t[key]
+    return template.format(n=n)
 
 
 def _page(lang: str, title: str, body: str, nonce: str) -> str:

@@ -21,7 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from madoguchi.card.cvcert import load_key_table
-from madoguchi.card.errors import CardError, PinBlocked, WrongPin
+from madoguchi.card.errors import CardError, PinBlocked, WrongPin, tries_left_text
 from madoguchi.card.inputsupport import InputSupportClient
 from madoguchi.card.jpki import JpkiClient, verify_card_signature
 from madoguchi.card.profiles import JPKI_RSA_2048, PROFILES
@@ -167,7 +167,7 @@ def run_card(options: dict[str, Any], out: Writer = sys.stdout, err: Writer = sy
         if exc.tries_left == 0:
             _line(err, "error: wrong PIN, no tries left: the PIN is now blocked")
         else:
-            _line(err, f"error: wrong PIN, {exc.tries_left} tries left")
+            _line(err, f"error: wrong PIN, {tries_left_text(exc.tries_left)}")
         return 1
     except (CardError, ValueError, OSError) as exc:
         _line(err, f"error: {exc}")
@@ -286,7 +286,7 @@ def _tries(fn: Callable[[], int | None]) -> str:
         left = fn()
     except PinBlocked:
         return "BLOCKED"
-    return "verified" if left is None else f"{left} tries left"
+    return "verified" if left is None else tries_left_text(left)
 
 
 def card_show(

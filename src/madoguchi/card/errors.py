@@ -99,7 +99,7 @@ class WrongPin(StatusWordError):
 
     def __init__(self, sw: int, message: str | None = None) -> None:
         self.tries_left = sw & 0x0F
-        super().__init__(sw, message or f"wrong PIN, {self.tries_left} tries left")
+        super().__init__(sw, message or f"wrong PIN, {tries_left_text(self.tries_left)}")
 
 
 class PinBlocked(StatusWordError):
@@ -209,3 +209,8 @@ def error_for_sw(sw: int) -> StatusWordError:
     if sw & 0xFF00 == SW.WRONG_LE:
         return WrongLe(sw)
     return _BY_SW.get(sw, UnknownStatus)(sw)
+
+
+def tries_left_text(n: int) -> str:
+    """ "2 tries left", "1 try left": what a person reads of a PIN's remaining tries."""
+    return "1 try left" if n == 1 else f"{n} tries left"
