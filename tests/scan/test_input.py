@@ -44,6 +44,30 @@ def test_missing_column(good):
     assert "missing column" in str(exc.value)
 
 
+@pytest.mark.parametrize(
+    ("renamed", "column"), [("linked_at ", "linked_at"), ("Link_ID", "link_id")]
+)
+def test_a_column_renamed_by_a_spreadsheet_edit_is_named_first(good, tmp_path, renamed, column):
+    """A space left after a name, or a capital typed in, is one of eleven names in the list
+    of the file's columns: the refusal names it and says how it differs."""
+    csv_dir = tmp_path / "csv"
+    csv_dir.mkdir()
+    for name, loaded in schema.load(good).items():
+        pacsv.write_csv(loaded, csv_dir / f"{name}.csv")
+    path = csv_dir / "links.csv"
+    header, rest = path.read_text().split("\n", 1)
+    path.write_text(header.replace(f'"{column}"', f'"{renamed}"') + "\n" + rest)
+    out = tmp_path / "out"
+    with pytest.raises(CommandError) as refused:
+        call_command("scan", "run", str(csv_dir), "--out", str(out), "--no-pdf")
+    assert str(refused.value) == (
+        f"{path}, column {column!r}: missing column: the file has {renamed!r}, which differs "
+        f"from {column!r} only in spaces or upper and lower case; column names are exact, as "
+        "docs/scan.md lists them"
+    )
+    assert not out.exists()
+
+
 def test_unknown_programme(good):
     _rewrite(
         good,

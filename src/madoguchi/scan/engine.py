@@ -376,7 +376,9 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
     stored = {f.name: f.dataType for f in df.schema.fields}
     for spec in schema.TABLES[table]:
         if spec.name not in stored:
-            raise schema.InputError(location, spec.name, schema.missing_column(df.columns))
+            raise schema.InputError(
+                location, spec.name, schema.missing_column(df.columns, spec.name)
+            )
     ws = _SPARK_WHITESPACE
     checks: list[tuple[str, Any, Any, Any]] = []  # (column, problem, bad rows, a bad value)
     for spec in schema.TABLES[table]:

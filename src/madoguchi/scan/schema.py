@@ -253,7 +253,7 @@ def _require_columns(path: Path | str, table: str, names: list[str]) -> None:
     present = set(names)
     for spec in TABLES[table]:
         if spec.name not in present:
-            problem = missing_column(names)
+            problem = missing_column(names, spec.name)
             if str(path).endswith(".csv") and len(names) == 1:
                 for mark, word in (("\t", "tabs"), (";", "semicolons")):
                     if mark in names[0]:
@@ -262,9 +262,17 @@ def _require_columns(path: Path | str, table: str, names: list[str]) -> None:
             raise InputError(str(path), spec.name, problem)
 
 
-def missing_column(names: list[str]) -> str:
+def missing_column(names: list[str], wanted: str = "") -> str:
     """The problem of a missing column, with the columns the file has (a header in Japanese
-    or with a typo shows itself)."""
+    or with a typo shows itself). A column that differs from ``wanted`` only in spaces or
+    case (what a spreadsheet's edit leaves: ``'linked_at '``, ``'Link_ID'``) is named first:
+    in a list of eleven names the one space is easy to miss."""
+    near = [n for n in names if n != wanted and n.strip().lower() == wanted.lower()]
+    if wanted and near:
+        return (
+            f"missing column: the file has {near[0]!r}, which differs from {wanted!r} only in "
+            "spaces or upper and lower case; column names are exact, as docs/scan.md lists them"
+        )
     shown = ", ".join(repr(n) for n in names[:8]) + (", …" if len(names) > 8 else "")
     return (
         f"missing column (the file has {shown or 'no columns'}; column names are exact, as "
