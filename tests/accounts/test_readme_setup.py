@@ -56,12 +56,12 @@ def test_the_readmes_city_setup_runs_as_written(pki, tmp_path, settings, monkeyp
     assert "identity add-anchor" in ran, ran
     assert "identity import-crl" in ran, ran
     assert "audit keygen" in ran, ran
-    city = Organisation.objects.get(name="Kita City")
+    city = Organisation.objects.get(name="Sakai City")
     assert city.municipality_code == "271403"
     assert Organisation.objects.get(name="Desk Co").city == city
     assert User.objects.get(username="official1").check_password("a-long-enough-password")
     assert User.objects.get(username="desk1").organisation.name == "Desk Co"
-    assert Terminal.objects.get(name="kita-01").credentials.count() == 1
+    assert Terminal.objects.get(name="sakai-01").credentials.count() == 1
     assert TrustAnchor.objects.filter(is_active=True).exists()
     assert RevocationList.objects.exists()
     assert settings.AUDIT_CHECKPOINT_KEY_FILE.exists()
