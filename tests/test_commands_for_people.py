@@ -144,8 +144,8 @@ def test_the_scan_over_files_needs_no_configuration_and_prints_no_pdf_progress(t
             " or --csv FILE.",
         ),
         (
-            ("bench", "nosuch"),
-            "Unknown benchmark 'nosuch'; choose from ",
+            ("namecheck", "--csv", "no-such-file.csv"),
+            "Cannot read no-such-file.csv: no such CSV file.",
         ),
     ],
 )
@@ -157,6 +157,19 @@ def test_a_refusal_is_the_sentence_alone_and_a_failing_exit(tmp_path, args, sent
     assert done.stderr.startswith(sentence), done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.endswith(".\n")
+
+
+def test_an_option_argparse_refuses_names_the_option_and_exits_2(tmp_path):
+    """A benchmark option out of range, or an unknown benchmark, is refused by argparse through
+    the option's own type or choices (usage, then the option and why; exit 2)."""
+    done = run(tmp_path, "bench", "audit", "--events", "0")
+    assert done.returncode == 2
+    assert done.stderr.endswith(
+        "madoguchi bench: error: argument --events: must be at least 1 (it was 0).\n"
+    )
+    done = run(tmp_path, "bench", "nosuch")
+    assert done.returncode == 2
+    assert "argument name: invalid choice: 'nosuch'" in done.stderr
 
 
 def test_every_command_prints_its_refusals_plainly():

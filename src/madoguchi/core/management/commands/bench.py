@@ -4,6 +4,7 @@ Benchmarks register in ``BENCHES``: a name, and a function taking the parsed opt
 returning the lines to print. ``all`` runs every registered one.
 """
 
+import argparse
 import signal
 import sys
 import threading
@@ -86,8 +87,6 @@ def audit_bench(opts: dict[str, Any]) -> list[str]:
 def scan(opts: dict[str, Any]) -> list[str]:
     from madoguchi.scan import bench as scan_bench
 
-    if opts["links"] < 100:
-        raise CommandError("--links must be at least 100.")
     data = opts["data"]
     result = scan_bench.run(
         links=opts["links"],
@@ -101,6 +100,30 @@ def scan(opts: dict[str, Any]) -> list[str]:
         repeat=opts["repeat"] or 1,
     )
     return scan_bench.lines(result)
+
+
+def at_least(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `least` (said as "must be at least N")."""
+
+    def whole(text: str) -> int:
+        value = int(text)
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least} (it was {value}).")
+        return value
+
+    whole.__name__ = "whole number"  # argparse names the type in its own refusal
+    return whole
+
+
+def more_than_zero(text: str) -> float:
+    """An argparse type: a number of seconds above 0."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 (it was {value:g}).")
+    return value
+
+
+more_than_zero.__name__ = "number"
 
 
 def _stopped(signum: int, frame: object) -> None:
@@ -117,36 +140,48 @@ class Command(PlainErrors, BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("name", help=f"one of: {', '.join(sorted(BENCHES))}, all")
         parser.add_argument(
-            "--pairs", type=int, default=1_000_000, help="pairs to generate (name check)"
+            "name",
+            choices=[*sorted(BENCHES), "all"],
+            help=f"one of: {', '.join(sorted(BENCHES))}, all",
+        )
+        parser.add_argument(
+            "--pairs", type=at_least(1), default=1_000_000, help="pairs to generate (name check)"
         )
         parser.add_argument(
             "--repeat",
-            type=int,
+            type=at_least(1),
             default=None,
             help="runs of each side; the median is reported (namecheck: 5 unless given; "
             "scan: 1, else the ibis and hand-written SQL sides this many times each, in turn)",
         )
         parser.add_argument(
-            "--desks", type=int, default=32, help="concurrent desks / clients (completion, audit)"
+            "--desks",
+            type=at_least(1),
+            default=32,
+            help="concurrent desks / clients (completion, audit)",
         )
         parser.add_argument(
-            "--seconds", type=float, default=30.0, help="length of the visits run (completion)"
+            "--seconds",
+            type=more_than_zero,
+            default=30.0,
+            help="length of the visits run (completion)",
         )
         parser.add_argument(
-            "--floor-seconds", type=float, default=10.0, help="length of each floor run"
+            "--floor-seconds", type=more_than_zero, default=10.0, help="length of each floor run"
         )
         parser.add_argument(
             "--polls",
-            type=int,
+            type=at_least(0),
             default=20,
             help="desk page polls per desk, each way (completion; 0: skip)",
         )
-        parser.add_argument("--events", type=int, default=5000, help="events to append (audit)")
+        parser.add_argument(
+            "--events", type=at_least(1), default=5000, help="events to append (audit)"
+        )
         parser.add_argument(
             "--verify-events",
-            type=int,
+            type=at_least(0),
             default=200_000,
             help="events the log is extended to for the second verify figure (audit; 0: skip)",
         )
@@ -156,7 +191,7 @@ class Command(PlainErrors, BaseCommand):
             help="keep the benchmark database and files, and print where (completion)",
         )
         parser.add_argument(
-            "--links", type=int, default=10_000_000, help="links to generate (scan)"
+            "--links", type=at_least(100), default=10_000_000, help="links to generate (scan)"
         )
         parser.add_argument(
             "--spark-links",
@@ -198,24 +233,7 @@ class Command(PlainErrors, BaseCommand):
 
     def handle(self, *args: object, **opts: Any) -> None:
         name = opts["name"]
-        if name == "all":
-            selected = sorted(BENCHES)
-        elif name in BENCHES:
-            selected = [name]
-        else:
-            raise CommandError(
-                f"Unknown benchmark {name!r}; choose from {', '.join(sorted(BENCHES))} or all."
-            )
-        if opts["pairs"] < 1 or (opts["repeat"] is not None and opts["repeat"] < 1):
-            raise CommandError("--pairs and --repeat must be at least 1.")
-        for option, least in (("desks", 1), ("events", 1), ("polls", 0), ("verify_events", 0)):
-            if opts[option] < least:
-                flag = "--" + option.replace("_", "-")
-                raise CommandError(f"{flag} must be at least {least} (it was {opts[option]}).")
-        for option in ("seconds", "floor_seconds"):
-            if not opts[option] > 0:
-                flag = "--" + option.replace("_", "-")
-                raise CommandError(f"{flag} must be more than 0 (it was {opts[option]:g}).")
+        selected = sorted(BENCHES) if name == "all" else [name]
         from madoguchi.core.bench.completion import BenchError
 
         if threading.current_thread() is threading.main_thread():
