@@ -10,7 +10,9 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from madoguchi.accounts.constants import Role
@@ -410,6 +412,41 @@ def test_a_removal_ends_that_cards_sessions_and_no_other(trusted, desk):
     session_a.refresh_from_db()
     assert session_a.end_reason == "card_removed"
     assert resident_b.get("/me/records/").status_code == 200
+
+
+def _open_session(fingerprint, terminal=None, started_at=None) -> ResidentSession:
+    at = started_at or timezone.now()
+    times = dict.fromkeys(("started_at", "last_activity_at", "last_seen_at"), at)
+    return ResidentSession.objects.create(fingerprint=fingerprint, terminal=terminal, **times)
+
+
+@pytest.mark.parametrize("kind", ["presence", "removed"])
+def test_a_card_report_with_no_session_to_end_is_one_unlocked_statement(desk, kind):
+    """The common report at a desk (the card before the visit starts, after it ends) ends no
+    resident session: one read, no lock and no transaction of its own (issue 15, twelfth round);
+    a session it does concern is still ended by the locked path."""
+    other_kiosk = factories.terminal("kiosk-02")
+    fp, other_fp = "a" * 64, "b" * 64
+    _open_session(other_fp, terminal=other_kiosk)  # another card at another kiosk
+    seen = timezone.now()
+    _open_session(fp, started_at=seen + timedelta(seconds=1))  # a sign-in after the report
+    with CaptureQueriesContext(connection) as queries:
+        ended = services.card_reported(
+            terminal=desk.terminal, kind=kind, cert_fingerprint=fp, observed_at=seen
+        )
+    assert ended == []
+    assert len(queries.captured_queries) == 1, queries.captured_queries
+    assert "FOR UPDATE" not in queries.captured_queries[0]["sql"]
+    assert not ResidentSession.objects.exclude(ended_at=None).exists()
+    # At the desk's own terminal, another card's session is ended by a presence report and
+    # this card's by its removal, through the locked path.
+    session = _open_session(other_fp if kind == "presence" else fp, terminal=desk.terminal)
+    ended = services.card_reported(
+        terminal=desk.terminal, kind=kind, cert_fingerprint=fp, observed_at=timezone.now()
+    )
+    assert ended == [session]
+    session.refresh_from_db()
+    assert session.end_reason == "card_removed"
 
 
 def _staff_at_desk(desk) -> Client:
