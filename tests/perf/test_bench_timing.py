@@ -2,6 +2,7 @@
 server's middleware answers each request's time by part, and the bench reads it back."""
 
 import contextlib
+import itertools
 import time
 
 import httpx
@@ -216,3 +217,31 @@ def test_a_kept_run_says_what_it_kept_and_where():
     assert not any("kept" in line for line in bench.report(result))
     result.kept = "database madoguchi_bench_7 on the same server, files (the server's log) in /x"
     assert "  kept (--keep):        database madoguchi_bench_7" in "\n".join(bench.report(result))
+
+
+def test_the_bench_labels_only_the_requests_slowest_statement_once(db, monkeypatch):
+    """Labelling a statement (its words upper-cased) is the bench's own CPU: it is done once a
+    request, for the slowest statement, not for every statement slower than the ones before
+    (issue 15, twelfth round)."""
+    server._on_connection(None, connection)
+    clock = (float(i * i) for i in itertools.count())  # each statement slower than the last
+    monkeypatch.setattr(server.time, "perf_counter", lambda: next(clock))
+    labelled = []
+    label = server._label
+    monkeypatch.setattr(server, "_label", lambda sql: labelled.append(sql) or label(sql))
+    try:
+
+        def view(request):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.execute("SELECT 2")
+                cursor.execute('SELECT 3 FROM "desk_visit"')
+            return HttpResponse("ok")
+
+        request = RequestFactory().post("/api/v1/visits/current/complete")
+        response = server.BucketMiddleware(view)(request)
+        timing = bench.server_timing(httpx.Response(200, headers=dict(response.items())))
+        assert timing["slowest_desc"] == "SELECT desk_visit"
+        assert labelled == ['SELECT 3 FROM "desk_visit"']
+    finally:
+        _unwrap()

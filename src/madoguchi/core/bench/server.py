@@ -99,8 +99,8 @@ def _count(execute: Callable[..., Any], sql: str, params: Any, many: bool, conte
         if spent is not None and not _in_commit.get():  # the append at commit is commit's
             took = time.perf_counter() - started
             spent[0] += took
-            if took > spent[1]:  # the request's slowest statement, and its first words
-                spent[1], spent[2] = took, _label(sql)
+            if took > spent[1]:  # the request's slowest statement (labelled once, at the end)
+                spent[1], spent[2] = took, sql
 
 
 def _label(sql: str) -> str:
@@ -187,7 +187,7 @@ class BucketMiddleware:
         timing = [f"app;dur={app * 1000:.2f}", f"cpu;dur={cpu * 1000:.2f}"]
         timing.append(f"db;dur={db[0] * 1000:.2f}")
         if db[2]:
-            timing.append(f'slowest;dur={db[1] * 1000:.2f};desc="{db[2]}"')
+            timing.append(f'slowest;dur={db[1] * 1000:.2f};desc="{_label(db[2])}"')
         timing.append(f"commit;dur={commit[0] * 1000:.2f}")
         sent = _sent(request)
         if sent is not None:
