@@ -171,6 +171,24 @@ def test_a_refusal_on_an_english_desk_page_is_in_english(desk):
     assert not Completion.objects.exists()
 
 
+def test_a_refusal_without_a_sentence_says_the_pages_own(desk):
+    """A refused call whose answer carries no sentence (a proxy's HTML page in front of the
+    server) shows the page's own generic sentence in Japanese, and nothing is committed."""
+    page = desk.page
+    start_visit(desk, "A")
+    add_test_link(desk, "PAY-A-0009", "100")
+    page.get_by_test_id("to-confirm").click()
+    tick(desk, BEFORE)
+    page.route(
+        "**/api/v1/visits/current/completion-challenge",
+        lambda route: route.fulfill(status=502, content_type="text/html", body="<h1>502</h1>"),
+    )
+    page.get_by_test_id("sign-completion").click()
+    error = page.get_by_test_id("flow-error")
+    expect(error).to_have_text("問題が発生しました。もう一度お試しください。")
+    assert not Completion.objects.exists()
+
+
 def test_card_removal_ends_the_visit_on_screen_and_back_shows_nothing(desk):
     page = desk.page
     visit = start_visit(desk, "C")

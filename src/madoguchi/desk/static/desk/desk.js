@@ -32,6 +32,10 @@
   // A refusal's sentence in the page's language (the API answers in English, Japanese beside).
   function said(body) { return (cfg.lang === "en" ? body.message : body.message_ja) || ""; }
 
+  // The error to throw for a refused call: the server's sentence, or the page's generic one
+  // when the answer carries none (a proxy's page, a body that is not JSON).
+  function refusal(r) { return { serverMessage: said(r.body) || msg("generic") }; }
+
   // --- status line and errors ----------------------------------------------------------------
 
   function status(text) {
@@ -148,14 +152,14 @@
     busy(true);
     var nonce;
     api("/auth-challenge", "POST", {}).then(function (r) {
-      if (r.status !== 200) throw { serverMessage: said(r.body) || msg("generic") };
+      if (r.status !== 200) throw refusal(r);
       nonce = r.body.nonce;
       return cardOperation("/authenticate", { nonce: nonce, origin: r.body.origin });
     }).then(function (result) {
       status(msg("verifying"));
       return api("/start", "POST", { token: result.token, nonce: nonce });
     }).then(function (r) {
-      if (r.status !== 200) throw { serverMessage: said(r.body) || msg("generic") };
+      if (r.status !== 200) throw refusal(r);
       window.location.assign(cfg.visitUrl);
     }).catch(cardError);
   }
@@ -193,7 +197,7 @@
     var second = cfg.secondFingerprint || "";
     api("/current/completion-challenge", "POST", {}).then(function (r) {
       if (r.status === 404) { visitEnded(said(r.body)); throw { silent: true }; }
-      if (r.status !== 200) throw { serverMessage: said(r.body) || msg("generic") };
+      if (r.status !== 200) throw refusal(r);
       if (JSON.stringify(r.body.display) !== JSON.stringify(shownLines())) throw { code: "changed" };
       nonce = r.body.nonce;
       origin = r.body.origin;
@@ -219,7 +223,7 @@
     }).then(function (r) {
       if (r.status !== 200) {
         visitEnded(said(r.body));
-        throw { serverMessage: said(r.body) || msg("generic") };
+        throw refusal(r);
       }
       window.location.assign(cfg.receiptUrl);
     }).catch(function (err) { if (!err || !err.silent) cardError(err); });
@@ -245,7 +249,7 @@
     }).then(function () {
       return api("/current/basic-four", "POST", attrs.evidence || {});
     }).then(function (r) {
-      if (r.status !== 200) throw { serverMessage: said(r.body) || msg("generic") };
+      if (r.status !== 200) throw refusal(r);
       status(msg("card-read"));
       // The handover may start now (the server has the birth date of the resident's card).
       var handover = $("[data-action=start-handover]");
@@ -262,7 +266,7 @@
     clearError();
     busy(true);
     api("/current/handover", "POST", {}).then(function (r) {
-      if (r.status !== 200) throw { serverMessage: said(r.body) || msg("generic") };
+      if (r.status !== 200) throw refusal(r);
       window.location.reload();
     }).catch(cardError);
   }
@@ -277,7 +281,7 @@
       kana_confirmed: !!($("[data-role=rep-kana-confirmed]") || {}).checked,
     };
     api("/current/representative/challenge", "POST", {}).then(function (r) {
-      if (r.status !== 200) throw { serverMessage: said(r.body) || msg("generic") };
+      if (r.status !== 200) throw refusal(r);
       nonce = r.body.nonce;
       return cardOperation("/authenticate", { nonce: nonce, origin: r.body.origin });
     }).then(function (result) {
@@ -286,7 +290,7 @@
       body.nonce = nonce;
       return api("/current/representative", "POST", body);
     }).then(function (r) {
-      if (r.status !== 200) throw { serverMessage: said(r.body) || msg("generic") };
+      if (r.status !== 200) throw refusal(r);
       window.location.reload();
     }).catch(cardError);
   }
