@@ -14,6 +14,8 @@ import re
 import unicodedata
 from typing import Annotated, Any
 
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from pydantic import AfterValidator
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
@@ -52,6 +54,22 @@ def long_number(text: str) -> bool:
     """Whether free text carries a number an individual's records are keyed by (full-width
     digits read as digits), which the data rules keep out of what is stored and shown."""
     return _LONG_NUMBER.search(unicodedata.normalize("NFKC", text)) is not None
+
+
+# What an official reads when their own free text (a case's summary or note, a complaint, a
+# report's measures or note, a legacy link's records) carries such a number: the resident's
+# comment is refused by the same rule, in the same words up to who asks for the number.
+LONG_NUMBER_MESSAGE = _(
+    "The text contains a long number (an individual number, an account number or a payment "
+    "service ID). Do not write numbers here: records and reports shown to others may not "
+    "carry them. Nothing was saved; write it again without the number."
+)
+
+
+def no_long_number(value: str) -> None:
+    """A form field's validator: `long_number` refused with `LONG_NUMBER_MESSAGE`."""
+    if long_number(value):
+        raise ValidationError(LONG_NUMBER_MESSAGE, code="long_number")
 
 
 def _plain(value: str) -> str:

@@ -92,6 +92,19 @@ def test_report_lists_every_incident_of_the_day(busy_day, yesterday):
     assert r["counts"]["incidents_total"] == len(r["incidents"])
 
 
+def test_the_supervisors_note_refuses_a_long_number(busy_day, yesterday, supervisor):
+    """The note is frozen into the report officials read: an individual number or account
+    number pasted into it is refused as the resident's comment is (plaintext.long_number)."""
+    with pytest.raises(Refusal) as exc:
+        services.daily_report_submit(
+            actor=supervisor, terminal=busy_day, day=yesterday, note="個人番号 1234 5678 9012"
+        )
+    assert exc.value.code == "note_number"
+    assert "ここには番号を書かないでください" in exc.value.message_ja
+    assert "Do not write numbers here" in exc.value.message_en
+    assert not DailyReport.objects.exists()
+
+
 def test_supervisor_submits_and_the_report_is_frozen(busy_day, yesterday, supervisor):
     report = services.daily_report_submit(
         actor=supervisor, terminal=busy_day, day=yesterday, note="所見"

@@ -4,8 +4,18 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.benefits.procedures.public_fund import ACCOUNT_TYPES
+from madoguchi.plaintext import no_long_number
 
 from .constants import Channel, DatePrecision, Party, Programme
+
+
+def _text(label: Any, max_length: int | None = None, rows: int = 0, **kwargs: Any) -> Any:
+    """Free text an official types, stored and shown (cases, reports): no long number in it
+    (`plaintext.long_number`, the rule the resident's comment follows)."""
+    widget = forms.Textarea(attrs={"rows": rows}) if rows else None
+    return forms.CharField(
+        label=label, max_length=max_length, widget=widget, validators=[no_long_number], **kwargs
+    )
 
 
 class WhenForm(forms.Form):
@@ -18,30 +28,28 @@ class WhenForm(forms.Form):
 
 
 class IntakeForm(WhenForm):
-    resident_label = forms.CharField(
-        label=_("Resident (as named in the report, e.g. A氏)"), max_length=100
-    )
-    other_resident_label = forms.CharField(
-        label=_("The other resident, if known (as named in the report, e.g. 別人であるB氏 → B氏)"),
-        max_length=100,
+    resident_label = _text(_("Resident (as named in the report, e.g. A氏)"), 100)
+    other_resident_label = _text(
+        _("The other resident, if known (as named in the report, e.g. 別人であるB氏 → B氏)"),
+        100,
         required=False,
     )
-    reported_by = forms.CharField(label=_("Who reported"), max_length=200)
+    reported_by = _text(_("Who reported"), 200)
     channel = forms.ChoiceField(
         label=_("Channel"), choices=Channel.choices, initial=Channel.IN_PERSON
     )
-    summary = forms.CharField(label=_("What they said"), widget=forms.Textarea(attrs={"rows": 4}))
-    desk_location = forms.CharField(label=_("Desk"), max_length=200, required=False)
-    title = forms.CharField(label=_("Title"), max_length=300, required=False)
+    summary = _text(_("What they said"), rows=4)
+    desk_location = _text(_("Desk"), 200, required=False)
+    title = _text(_("Title"), 300, required=False)
 
 
 class StepForm(WhenForm):
-    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}))
+    summary = _text(_("Summary"), rows=3)
 
 
 class ContactForm(StepForm):
     party = forms.ChoiceField(label=_("Party"), choices=Party.choices)
-    party_label = forms.CharField(label=_("Who"), max_length=200, required=False)
+    party_label = _text(_("Who"), 200, required=False)
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
 
 
@@ -100,19 +108,15 @@ COMPARE_FORMS: dict[Programme, type[WhenForm]] = {
 
 
 class ReportEditForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=300, required=False)
-    prevention = forms.CharField(
-        label=_("Preventive measures (one per line)"),
-        widget=forms.Textarea(attrs={"rows": 6}),
-        required=False,
-    )
+    title = _text(_("Title"), 300, required=False)
+    prevention = _text(_("Preventive measures (one per line)"), rows=6, required=False)
 
 
 class LegacyLinkForm(forms.Form):
     """A link made before signed completion, from the old system's records."""
 
-    resident_label = forms.CharField(label=_("Resident (as named in the report)"), max_length=100)
-    provider_name = forms.CharField(label=_("Payment service"), max_length=200)
+    resident_label = _text(_("Resident (as named in the report)"), 100)
+    provider_name = _text(_("Payment service"), 200)
     account_number = forms.CharField(
         label=_("Payment card number (kept only as a keyed hash and its last 4)"),
         max_length=40,
@@ -124,13 +128,13 @@ class LegacyLinkForm(forms.Form):
     linked_on_precision = forms.ChoiceField(
         label=_("Date precision"), choices=DatePrecision.choices, initial=DatePrecision.MONTH
     )
-    desk_location = forms.CharField(label=_("Desk"), max_length=200, required=False)
-    session_log = forms.CharField(
-        label=_(
+    desk_location = _text(_("Desk"), 200, required=False)
+    session_log = _text(
+        _(
             "The old terminal's session records, one per line: time, event "
             "(login, card_read, card_removed, committed, logout), resident"
         ),
-        widget=forms.Textarea(attrs={"rows": 5}),
+        rows=5,
         required=False,
     )
-    source = forms.CharField(label=_("Imported from"), max_length=200, required=False)
+    source = _text(_("Imported from"), 200, required=False)

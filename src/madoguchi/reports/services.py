@@ -23,7 +23,7 @@ from madoguchi.desk.models import Completion, Visit
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.selectors import day_bounds, incidents_for_terminal_day
 from madoguchi.incidents.text import stored_text
-from madoguchi.plaintext import bad_character
+from madoguchi.plaintext import LONG_NUMBER_MESSAGE, bad_character, long_number
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.models import Terminal
 
@@ -134,6 +134,8 @@ def daily_report_submit(
                 "broken characters). Nothing was submitted; write it again."
             ),
         )
+    if long_number(note):  # the note is frozen into the report officials read
+        raise ReportRefused("note_number", LONG_NUMBER_MESSAGE)
     content = build_daily(terminal, day)
     content["note"] = note
     digest = content_hash(content)
