@@ -86,6 +86,31 @@ def test_the_worker_rechecks_the_insurers_answer_against_what_was_signed(trusted
 
 
 @pytest.mark.usefixtures("support_keys")
+def test_the_sex_verified_from_the_card_is_compared_too(trusted, desk):
+    """Side doors round 4 left the sex compared as typed only: the card's verified sex was not
+    kept on the visit. It is kept with the birth date (and cleared with it), and an insurer's
+    record of another sex is refused although the typed sex matches it."""
+    from madoguchi.desk.constants import VisitEndReason
+    from madoguchi.desk.models import Visit
+    from madoguchi.desk.services import visit_end
+    from tests.visits import verify_basic_four
+
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    verify_basic_four(desk, c)
+    visit.refresh_from_db()
+    assert visit.card_sex == CARD_C["resident_sex"]  # as the card's EF0002 says
+    Visit.objects.filter(pk=visit.pk).update(card_sex="2")  # a card whose holder is not him
+    refused("insured_person_mismatch", prepare, desk, kind="health_insurance_use",
+            **HIS, **CARD_C)  # fmt: skip
+    incident = Incident.objects.filter(reason_code="insured_person_mismatch").get()
+    assert incident.detail["differing"] == ["sex"]
+    visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT, actor=desk.staff)
+    visit.refresh_from_db()
+    assert visit.card_sex == ""
+
+
+@pytest.mark.usefixtures("support_keys")
 def test_the_birth_date_verified_from_the_card_is_the_one_compared(trusted, desk):
     """Side doors round 4: once the server has verified the card's basic four, the birth date
     typed on the form cannot stand in for it. Staff typing the namesake's birth date (read off

@@ -2,8 +2,8 @@
 
 Before the resident's card signs, the insurer's read-only look-up returns the insured person's
 attributes; they are compared with the card holder's: birth date and sex exactly (as staff
-typed them from the card's face; the birth date also with the one the server verified from the
-card's basic four attributes, once they were read), the kana
+typed them from the card's face; both also with the ones the server verified from the card's
+basic four attributes, once they were read), the kana
 with the name check (the resident's kana as typed and confirmed, or the certified reading).
 `no_match` refuses at prepare with an incident; `close` needs the staff's confirmation, as for
 payment accounts; the insured person's name is a signed display line; the commit asks the
@@ -94,13 +94,13 @@ def bind_to_person(
             field="insured_number",
         )
     differing = []
-    # The birth date typed from the card's face stands in for the card only until the server
-    # has verified the card's basic four: from then on the card's is compared as well, so a
-    # date typed from another document (a namesake's insurance card) cannot match the record.
+    # The birth date and sex typed from the card's face stand in for the card only until the
+    # server has verified the card's basic four: from then on the card's are compared as well,
+    # so what is typed from another document (a namesake's insurance card) cannot match.
     verified = visit.card_birth_date.isoformat() if visit.card_birth_date else None
     if person.birth_date != birth or (verified is not None and person.birth_date != verified):
         differing.append("birth date")
-    if person.sex != sex:
+    if person.sex != sex or (visit.card_sex and person.sex != visit.card_sex):
         differing.append("sex")
     if differing:
         raise _mismatch(visit, what, differing)

@@ -47,6 +47,9 @@ class Visit(models.Model):
     # The birth date of the basic four the server verified (EF0003, J-LIS signature); what makes
     # the resident a minor. Only while the visit is open: cleared when it ends.
     card_birth_date = models.DateField(_("birth date (verified card read)"), null=True, blank=True)
+    # Its sex code ('1', '2', '9'; empty until read), compared as the birth date is: the same
+    # verified read, kept and cleared with it.
+    card_sex = models.CharField(_("sex (verified card read)"), max_length=1, blank=True)
 
     class Meta:
         verbose_name = _("visit")

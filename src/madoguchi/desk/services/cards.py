@@ -113,8 +113,8 @@ def visit_basic_four(
         # the visit, as the agent reports it); after it, the representative's may be.
         if visit.handover_at is not None:
             raise CardsRefused.of("basic_four_after_handover")
-        visit.card_birth_date = four.birth_date
-        visit.save(update_fields=["card_birth_date"])
+        visit.card_birth_date, visit.card_sex = four.birth_date, four.sex
+        visit.save(update_fields=["card_birth_date", "card_sex"])
         audit.record(
             VISITS_BASIC_FOUR_VERIFIED,
             actor=desk_session.staff,

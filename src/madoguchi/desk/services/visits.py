@@ -208,8 +208,8 @@ def end_locked(
     """End a locked, open visit (inside the caller's transaction)."""
     visit.ended_at = at or timezone.now()
     visit.end_reason = reason
-    visit.card_birth_date = None  # kept only while the visit is open
-    visit.save(update_fields=["ended_at", "end_reason", "card_birth_date"])
+    visit.card_birth_date, visit.card_sex = None, ""  # kept only while the visit is open
+    visit.save(update_fields=["ended_at", "end_reason", "card_birth_date", "card_sex"])
     # Every procedure of the visit in one read (issue 15): the pending ones are discarded here,
     # the committed kinds are kept for the end hooks (the after-completion checklist check).
     procedures = _PROCEDURES(visit_id=visit.pk)
