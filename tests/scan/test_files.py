@@ -151,8 +151,9 @@ def test_partitions_are_written_once_and_read_from_their_own_files(tmp_path, mon
     # At 100M links each of the eight partitions of steps (1) and (2) read every link,
     # resident and desk event again: each input is now written once, split by the hash, and
     # no step of any partition reads the input files; the files go in the run's temporary
-    # directory (its name not read as a glob) and are removed with the connection, also when
-    # the scan fails.
+    # directory (its name not read as a glob), each partition's are removed once the step
+    # reading them has run, and all are removed with the connection, also when the scan
+    # fails.
     data = tmp_path / "data"
     generate.generate(data, links=3000, seed=5, rate=0.05, family_rate=0.02)
     spill = tmp_path / "spill[1]?"  # not read as a glob
@@ -165,6 +166,17 @@ def test_partitions_are_written_once_and_read_from_their_own_files(tmp_path, mon
         return real(self, table)
 
     monkeypatch.setattr(engine.Engine, "_materialize", spy)
+    written: list[tuple[str, ...]] = []
+    split = engine.Engine._split
+
+    def split_spy(self, table, column, parts):
+        out = split(self, table, column, parts)
+        if parts > 1:  # each partition's files, as the split leaves them
+            where = self.scratch / f"split_{self._splits}"
+            written.extend(p.relative_to(spill).parts[1:] for p in where.rglob("*.parquet"))
+        return out
+
+    monkeypatch.setattr(engine.Engine, "_split", split_spy)
 
     def reads(name):
         return sum(f"scan_file_{name}" in sql for sql in staged)
@@ -177,25 +189,27 @@ def test_partitions_are_written_once_and_read_from_their_own_files(tmp_path, mon
         monkeypatch.setattr(engine, "PART_LINKS", 1500)
         assert _rows(eng, files) == whole
         two = {t: reads(t) for t in schema.TABLES}
-        for path in spill.rglob("*.parquet"):
-            path.unlink()
+        assert written
+        assert not any(spill.rglob("*.parquet"))  # each removed once read, before the end
+        written.clear()
         staged.clear()
         monkeypatch.setattr(engine, "PART_LINKS", 700)
         assert _rows(eng, files) == whole
+        assert not any(spill.rglob("*.parquet"))
         # The same reads of the input for two partitions and for five (steps (3) and (4)),
         # fewer than with one (whose steps (1) and (2) read the files).
         assert {t: reads(t) for t in schema.TABLES} == two
         assert all(two[t] < one[t] for t in schema.TABLES)
         assert two["desk_events"] == 0
-        written = sorted(p.relative_to(spill).parts[1:] for p in spill.rglob("*.parquet"))
         assert len({p[0] for p in written}) == 3  # links, residents and desk events, once each
         assert {p[1] for p in written} == {f"_scan_part={k}" for k in range(5)}
     assert list(spill.iterdir()) == []
 
     def fails() -> None:
         with engine.connect("duckdb", threads=2, temp_directory=spill) as eng:
+            written.clear()
             eng.findings(eng.register_files(data))
-            assert any(spill.rglob("*.parquet"))
+            assert written
             raise RuntimeError("stopped")
 
     with pytest.raises(RuntimeError, match="stopped"):

@@ -34,7 +34,10 @@ TARGET_VS_PANDAS = 10.0
 
 HAND_SQL = """
 WITH e AS (
-  SELECT terminal_id, "at", staff_id, resident_id, link_id,
+  SELECT terminal_id, "at",
+    CASE WHEN event IN ('login', 'commit') THEN staff_id END AS staff_id,
+    CASE WHEN event IN ('login', 'card_read') THEN resident_id END AS resident_id,
+    CASE WHEN event = 'commit' THEN link_id END AS link_id,
     CASE event WHEN 'login' THEN 0 WHEN 'card_read' THEN 1 WHEN 'commit' THEN 2
                WHEN 'logout' THEN 4 ELSE 9 END AS rk,
     CAST(CASE WHEN event IN ('login', 'logout') THEN 268435456.0

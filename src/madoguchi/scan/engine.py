@@ -524,22 +524,28 @@ class _Steps:
         self._reads[name] = set(reads)
         self._pending[name] = self._pool.submit(self._run, sql, after, python)
 
-    def drop(self, names: set[str]) -> None:
-        """Drop the kept steps ``names`` once they and every step given so far that reads them
-        have run (no step given later may read them), so that they hold no memory: not a step
-        of the scan (``started`` does not count it)."""
+    def drop(self, names: set[str], sql: list[str], then: Callable[[], None]) -> None:
+        """Run ``sql`` (dropping ``names``: kept steps, split partitions' views), then
+        ``then`` (removing the partitions' files), once they and every step given so far that
+        reads them have run (no step given later may read them), so that they hold no memory
+        or disk: not a step of the scan (``started`` does not count it)."""
         after = [
             f
             for step, f in self._pending.items()
             if step in names or self._reads.get(step, set()) & names
         ]
-        sql = [f'DROP TABLE IF EXISTS {STEPS_CATALOG}.main."{name}"' for name in sorted(names)]
         self._pending[f"drop {', '.join(sorted(names))}"] = self._pool.submit(
-            self._run, sql, after, False, counted=False
+            self._run, sql, after, False, counted=False, then=then
         )
 
     def _run(
-        self, sql: list[str], after: list[Future[None]], python: bool, *, counted: bool = True
+        self,
+        sql: list[str],
+        after: list[Future[None]],
+        python: bool,
+        *,
+        counted: bool = True,
+        then: Callable[[], None] | None = None,
     ) -> None:
         for step in after:
             step.result()
@@ -555,6 +561,8 @@ class _Steps:
                 self._cursors.append(cursor)
         for statement in sql:
             cursor.execute(statement)
+        if then is not None:
+            then()
 
     def wait(self) -> None:
         """Until every step given so far is kept. A failure is raised as the step met it, the
@@ -595,6 +603,9 @@ class Engine:
     """DuckDB: runs the kept steps of the scan being built (``_materialize``)."""
     _steps_before: int = 0
     """DuckDB: the steps earlier runners started (``steps_started`` counts on)."""
+    _split_dirs: dict[str, Path] = field(default_factory=dict)
+    """DuckDB: the directory of each split partition's view (``_split``) not yet released
+    (``_release`` drops the view and removes its files once the steps reading it have run)."""
     _files: dict[str, Path] = field(default_factory=dict)
     """DuckDB: the tables read by a view over their own Parquet file (``register_files``)."""
     _udfs: set[str] = field(default_factory=set)
@@ -843,6 +854,7 @@ class Engine:
                     )
                 )
                 continue
+            self._split_dirs[name] = files
             pattern = duckdb_literal_path(files)[:-1] + "/*.parquet'"
             self.con.con.execute(
                 f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "  # noqa: S608 (our own names)
@@ -874,7 +886,7 @@ class Engine:
         reads = {
             op.name
             for op in table.op().find(ops.DatabaseTable)
-            if op.namespace.catalog == STEPS_CATALOG
+            if op.namespace.catalog == STEPS_CATALOG or op.name in self._split_dirs
         }
         # name is ours (scan_stage_N); the column names and query are ibis's.
         sql = [
@@ -892,15 +904,32 @@ class Engine:
         """DuckDB: drop the kept steps ``tables`` once the steps given so far that read them
         have run (``rules.Release``). At 100M links step (1) keeps every link with its
         resident's reading, 12.5M rows a partition: held to the end, the eight partitions'
-        rows outgrew the memory limit and were written to the temporary directory."""
-        names = {
+        rows outgrew the memory limit and were written to the temporary directory. A split
+        partition's view (``_split``) is dropped the same way and its files removed: at 100M
+        links the splits of the links, residents and desk events no longer sit on disk all at
+        once until the scan ends."""
+        ours = [
             op.name
             for t in tables
             for op in [t.op()]
-            if isinstance(op, ops.DatabaseTable) and op.namespace.catalog == STEPS_CATALOG
-        }
-        if names:
-            self._runner().drop(names)
+            if isinstance(op, ops.DatabaseTable)
+            and (op.namespace.catalog == STEPS_CATALOG or op.name in self._split_dirs)
+        ]
+        views = {name: self._split_dirs.pop(name) for name in ours if name in self._split_dirs}
+        sql = [
+            f'DROP VIEW IF EXISTS "{name}"'
+            if name in views
+            # name is ours (scan_stage_N, scan_split_N_K)
+            else f'DROP TABLE IF EXISTS {STEPS_CATALOG}.main."{name}"'
+            for name in sorted(ours)
+        ]
+        if sql:
+
+            def remove() -> None:
+                for files in views.values():
+                    shutil.rmtree(files, ignore_errors=True)
+
+            self._runner().drop(set(ours), sql, remove)
 
     def _runner(self) -> _Steps:
         """DuckDB: the runner of the kept steps (made with the steps' database at the first
