@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import socket
 import threading
@@ -34,13 +35,29 @@ CARD_B = "b2" * 32
 
 
 def test_two_transient_failures_are_retried_to_success(
-    providers: ProviderRegistry, provider_sim: RunningSim
+    providers: ProviderRegistry, provider_sim: RunningSim, caplog: pytest.LogCaptureFixture
 ) -> None:
     provider_sim.control.set(fail_next=2)
-    account = providers.get("sim-pay").verify(*TARO)
+    with caplog.at_level(logging.INFO, logger="madoguchi.outside"):
+        account = providers.get("sim-pay").verify(*TARO)
     assert account.holder_name_kana == "ﾔﾏﾀﾞ ﾀﾛｳ"
     stats = provider_sim.control.stats()
     assert (stats["requests"], stats["failed"], stats["processed"]) == (3, 2, 1)
+    # Both retries and the success they led to are logged where an operator looks.
+    lines = [r.getMessage() for r in caplog.records if r.name == "madoguchi.outside"]
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        f"HTTP 503 on attempt 1/{FAST.attempts}",
+        f"HTTP 503 on attempt 2/{FAST.attempts}",
+        f"HTTP 200 on attempt 3/{FAST.attempts}",
+    ]
+
+
+def test_an_ordinary_first_try_success_logs_nothing_an_operator_sees(
+    providers: ProviderRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="madoguchi.outside"):
+        providers.get("sim-pay").verify(*TARO)
+    assert [r for r in caplog.records if r.name == "madoguchi.outside"] == []
 
 
 def test_gives_up_after_the_bounded_number_of_attempts(

@@ -201,10 +201,10 @@ class JsonClient:
                 # Misconfiguration (bad URL, unsupported scheme, ...): retrying cannot help.
                 logger.error("%s %s: %s", method, path, type(exc).__name__)
                 raise self._error(OutsideProtocolError, attempts=attempt) from exc
-            if response.status_code in RETRY_STATUSES:
-                timed_out = False
-                last_status = response.status_code
-                logger.warning(
+            retry = response.status_code in RETRY_STATUSES
+            if retry or attempt > 1:  # an ordinary first-try answer is no news for an operator
+                logger.log(
+                    logging.WARNING if retry else logging.INFO,
                     "%s %s: HTTP %d on attempt %d/%d",
                     method,
                     path,
@@ -212,8 +212,10 @@ class JsonClient:
                     attempt,
                     attempts,
                 )
+            if retry:
+                timed_out = False
+                last_status = response.status_code
                 continue
-            logger.info("%s %s: HTTP %d on attempt %d", method, path, response.status_code, attempt)
             return self._finish(response, attempt)
         cls = OutsideTimeout if timed_out else OutsideUnavailable
         raise self._error(cls, status=last_status, attempts=attempts)
