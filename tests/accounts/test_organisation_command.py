@@ -163,3 +163,56 @@ def test_the_audit_line_of_an_enrolled_authenticator_names_its_owner():
     event = AuditEvent.objects.get(event_name="accounts.totp_device_added")
     assert display(event, "ja") == "k1 のワンタイムパスワード端末を登録しました"
     assert display(event, "en") == "One-time password device added for k1"
+
+
+def test_adding_organisations_and_staff_from_the_shell_is_audited_without_the_password():
+    """`staff add` wrote no audit event while `staff totp` did; now adding a member, enrolling
+    an authenticator and each organisation change name who, what and the operator's OS user."""
+    import getpass
+
+    from madoguchi.audit.models import AuditEvent
+
+    _run("add", "Kita City", "--kind", "city")
+    _run("add", "Desk Co", "--kind", "contractor", "--city", "Kita City")
+    _run("set-code", "Kita City", "271403")
+    call_command(
+        "staff", "add", "k1", "--role", "desk_staff", "--organisation", "Desk Co",
+        "--display-name", "Kita One", "--password", "a-long-enough-password",
+        stdout=io.StringIO(),
+    )  # fmt: skip
+    call_command("staff", "totp", "k1", stdout=io.StringIO(), stderr=io.StringIO())
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert [e.event_name for e in events] == [
+        "accounts.organisation_changed",
+        "accounts.organisation_changed",
+        "accounts.organisation_changed",
+        "accounts.staff_added",
+        "accounts.totp_device_added",
+    ]
+    assert [e.payload["change"] for e in events[:3]] == [
+        "added (city)",
+        "added (contractor, serving Kita City)",
+        "municipality code 271403",
+    ]
+    added = events[3].payload
+    assert added == {
+        "username": "k1",
+        "display_name": "Kita One",
+        "role": "desk_staff",
+        "organisation": "Desk Co",
+        "os_user": getpass.getuser(),
+    }
+    assert all(e.payload["os_user"] == getpass.getuser() for e in events)
+    assert not any("a-long-enough-password" in str(e.payload) for e in events)
+
+
+def test_a_refused_addition_records_nothing():
+    from madoguchi.audit.models import AuditEvent
+
+    _run("add", "Kita City", "--kind", "city")
+    with pytest.raises(CommandError):
+        call_command(
+            "staff", "add", "k1", "--role", "desk_staff", "--organisation", "Kita City",
+            "--password", "short", stdout=io.StringIO(),
+        )  # fmt: skip
+    assert not AuditEvent.objects.filter(event_name="accounts.staff_added").exists()

@@ -49,3 +49,19 @@ ADMIN_CHANGED = register(
         en="{actor} {action} {model} '{object}' in the admin",
     )
 )
+STAFF_ADDED = register(
+    EventType(
+        1007,
+        "accounts.staff_added",
+        ja="{os_user} が職員 {username}（{role}、{organisation}）を追加しました",
+        en="{os_user} added staff member {username} ({role}, {organisation})",
+    )
+)
+ORGANISATION_CHANGED = register(
+    EventType(
+        1008,
+        "accounts.organisation_changed",
+        ja="{os_user} が組織 {name} を変更しました: {change}",
+        en="{os_user} changed organisation {name}: {change}",
+    )
+)

@@ -4,13 +4,17 @@ A new deployment needs them before `madoguchi staff add` and `madoguchi terminal
 (the demo seeds its own); the admin can edit them later.
 """
 
+import getpass
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError, transaction
 from django.utils import translation
 
 from madoguchi.accounts.constants import OrganisationKind
+from madoguchi.accounts.events import ORGANISATION_CHANGED
 from madoguchi.accounts.models import Organisation
+from madoguchi.audit import services as audit
 from madoguchi.cli import PlainErrors
 
 
@@ -58,7 +62,7 @@ class Command(PlainErrors, BaseCommand):
         if org is None:
             raise CommandError(f"No organisation named {name!r} (madoguchi organisation list).")
         org.municipality_code = code
-        _save(org)
+        _save(org, change=f"municipality code {code or 'cleared'}")
         said = f"set to {code}" if code else "cleared: its officials see no scan findings"
         self.stdout.write(f"{org.name}'s municipality code {said}.")
 
@@ -87,7 +91,7 @@ class Command(PlainErrors, BaseCommand):
             raise CommandError(f"An organisation named {name!r} already exists.")
         code = str(opts["municipality_code"] or "").strip()
         org = Organisation(name=name, kind=kind, city=city, municipality_code=code)
-        _save(org)
+        _save(org, change=f"added ({kind}{f', serving {city.name}' if city else ''})")
         served = f", serving {city.name}" if city else ""
         coded = f", municipality code {code}" if code else ""
         self.stdout.write(f"Added {org.name} ({org.kind}{served}{coded}).")
@@ -99,9 +103,10 @@ CODE_HELP = (
 )
 
 
-def _save(org: Organisation) -> None:
-    """Validate as the admin does (six digits, cities only, one city per code), then save; a
-    refusal names the field and why, in English, and saves nothing."""
+def _save(org: Organisation, *, change: str) -> None:
+    """Validate as the admin does (six digits, cities only, one city per code), then save with
+    an audit event naming the change and the OS user; a refusal names the field and why, in
+    English, and saves nothing."""
     code = org.municipality_code
     holder = (
         Organisation.objects.filter(municipality_code=code).exclude(pk=org.pk).first()
@@ -120,6 +125,13 @@ def _save(org: Organisation) -> None:
     try:
         with transaction.atomic():
             org.save()
+            audit.record(
+                ORGANISATION_CHANGED,
+                actor=None,
+                terminal=None,
+                subject=org,
+                payload={"name": org.name, "change": change, "os_user": getpass.getuser()},
+            )
     except IntegrityError:
         raise CommandError(
             f"{org.name!r} could not be saved: its name or municipality code is already taken."

@@ -1,7 +1,8 @@
 """`madoguchi staff add|totp|list|grant|revoke|flag`: manage staff accounts from the shell.
 
 Roles and the admin/superuser flags change only here (the admin shows them read-only); each
-change is an audit event naming who made it (`--by`, a staff user name) and the OS user.
+change is an audit event naming who made it (`--by`, a staff user name) and the OS user; adding
+a member and enrolling an authenticator are audit events naming the OS user (never the password).
 """
 
 import getpass
@@ -15,10 +16,10 @@ from django.utils import translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.accounts.constants import Role
-from madoguchi.accounts.events import PRIVILEGES_CHANGED
+from madoguchi.accounts.events import PRIVILEGES_CHANGED, STAFF_ADDED
 from madoguchi.accounts.models import Organisation, User
 from madoguchi.audit import services as audit
-from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED
+from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED, EventType
 from madoguchi.cli import PlainErrors
 
 
@@ -95,6 +96,13 @@ class Command(PlainErrors, BaseCommand):
                 organisation=org,
             )
             user.groups.add(Group.objects.get(name=opts["role"]))
+            _record_by_os_user(  # who was added, with which role; never the password
+                STAFF_ADDED,
+                user,
+                display_name=user.display_name,
+                role=str(opts["role"]),
+                organisation=org.name,
+            )
         self.stdout.write(f"Created {user.username} ({opts['role']}).")
 
     def _totp(self, username: str) -> None:
@@ -103,13 +111,7 @@ class Command(PlainErrors, BaseCommand):
             raise CommandError(f"No user named {username!r}.")
         with transaction.atomic():
             device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
-            audit.record(
-                ACCOUNTS_TOTP_DEVICE_ADDED,
-                actor=None,
-                terminal=None,
-                subject=user,
-                payload={"username": username},
-            )
+            _record_by_os_user(ACCOUNTS_TOTP_DEVICE_ADDED, user)
         self.stdout.write(device.config_url)
         self.stderr.write(
             f"Add it to {username}'s authenticator app (most scan it as a QR code, or take its "
@@ -161,6 +163,17 @@ class Command(PlainErrors, BaseCommand):
                 f"{user.username} now needs an authenticator to sign in: "
                 f"madoguchi staff totp {user.username}"
             )
+
+
+def _record_by_os_user(event: EventType, user: User, **more: str) -> None:
+    """An audit event about `user` made from the shell: no staff actor, the OS user named."""
+    audit.record(
+        event,
+        actor=None,
+        terminal=None,
+        subject=user,
+        payload={"username": user.username, **more, "os_user": getpass.getuser()},
+    )
 
 
 def _ask_password() -> str:
