@@ -72,7 +72,8 @@ def desk(page: Page, base: str, out: Path) -> None:
     sign_in(page, base, "desk1")
     page.wait_for_url(re.compile(r"/desk/$"))
     page.get_by_test_id("tray-insert-resident-a").click()
-    expect(page.get_by_test_id("presence")).to_contain_text("カード")
+    # not "まだカードが置かれていません", shown until the tray answers
+    expect(page.get_by_test_id("presence")).to_contain_text("カードが置かれています")
     page.screenshot(path=str(out / "desk-waiting.png"))
     page.get_by_test_id("start-visit").click()
     type_pin(page)
