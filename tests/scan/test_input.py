@@ -609,3 +609,64 @@ def test_a_csv_separated_by_tabs_or_semicolons_says_to_use_commas(good, tmp_path
         rf"{word}: separate it by commas",
     ):
         schema.load(csv_dir)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    ("table", "code", "excel"),
+    [
+        ("residents", "13101", True),  # Excel read 013101 as a number
+        ("links", "1310160", False),
+        ("links", "13101６", False),  # a full-width digit
+        ("residents", "131016 ", False),
+    ],
+)
+def test_a_municipality_code_not_six_digits_is_refused(good, tmp_path, fmt, table, code, excel):
+    """A code that is not 6 ASCII digits matches no city's code, so its findings would reach
+    no official: refused naming file, column, row and value, on the DuckDB scan's way in;
+    five digits say that Excel dropped the leading 0 and how to keep it. Nothing written."""
+    tables = schema.load(good)
+    codes = tables[table].column("municipality_code").to_pylist()
+    codes[-1] = code
+    index = tables[table].schema.get_field_index("municipality_code")
+    tables[table] = tables[table].set_column(index, "municipality_code", pa.array(codes))
+    directory = tmp_path / fmt
+    directory.mkdir()
+    for name, t in tables.items():
+        if fmt == "csv":
+            pacsv.write_csv(t, directory / f"{name}.csv")
+        else:
+            pq.write_table(t, directory / f"{name}.parquet")
+    path = directory / f"{table}.{fmt}"
+    row = len(codes) + (1 if fmt == "csv" else 0)
+    out = tmp_path / "out"
+    with pytest.raises(CommandError) as refused:
+        call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
+    message = str(refused.value)
+    assert message.startswith(
+        f"{path}, column 'municipality_code': row {row} has value {code!r}, not a municipality "
+        "code (全国地方公共団体コード: exactly 6 digits)"
+    )
+    assert "\n" not in message
+    assert ("Excel probably dropped its leading 0 (was it '013101'?)" in message) == excel
+    assert ("(文字列)" in message) == excel
+    assert not out.exists()
+
+
+def test_a_municipality_code_stored_as_a_number_in_parquet_is_refused(good):
+    """An export that typed the column as an integer loses the leading 0 the same way."""
+    _rewrite(
+        good,
+        "residents",
+        lambda t: t.set_column(
+            t.schema.get_field_index("municipality_code"),
+            "municipality_code",
+            pa.array([13101] * t.num_rows, pa.int64()),
+        ),
+    )
+    with pytest.raises(
+        schema.InputError,
+        match=r"residents.parquet, column 'municipality_code': row 1 has value '13101', "
+        r"not a municipality code .*Excel probably dropped its leading 0",
+    ):
+        schema.validate(good)

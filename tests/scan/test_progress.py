@@ -4,7 +4,10 @@ them), then one line for the whole scan whose name checks are the steps' sum."""
 
 import io
 import itertools
+import json
 import re
+import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -56,3 +59,32 @@ def test_writing_the_pdf_is_said_before_and_after_so_the_run_does_not_look_stuck
     quiet = io.StringIO()
     scan_run.run(data, tmp_path / "again", pdf=False, progress=quiet, threads=2)
     assert "report.pdf" not in quiet.getvalue()
+
+
+@pytest.mark.parametrize(("tick", "rated"), [(0.01, False), (0.5, True)])
+def test_no_rate_is_said_when_the_time_is_too_short_to_give_one(monkeypatch, tick, rated):
+    """A tiny input's step and scan end within a few hundredths of a second: no rate (it
+    said "0 links/s", "(0 checks/s)"); over a longer time the rate is said."""
+    clock = itertools.count(step=tick)
+    monkeypatch.setattr(scan_run.time, "perf_counter", lambda: next(clock))
+    lines = io.StringIO()
+    ran = threading.Event()  # the thread outlives the first look, as a step does
+    scan_run._with_progress("scan (duckdb)", 3, lambda: ran.wait(0.05), lines, steps=lambda: 1)
+    text = lines.getvalue()
+    assert re.search(r"scan \(duckdb\) step 1: 0 name checks in [\d.]+ s", text), text
+    assert re.search(r"scan \(duckdb\): 3 links, 0 name checks in [\d.]+ s", text), text
+    assert ("links/s" in text) == rated, text
+    assert ("checks/s" in text) == rated, text
+
+
+def test_summary_json_says_when_the_run_started_in_japan_time_with_its_zone(tmp_path, data):
+    before = datetime.now(UTC).replace(microsecond=0)
+    result = scan_run.run(data, tmp_path / "out", pdf=False, progress=None, threads=2)
+    after = datetime.now(UTC)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    started = datetime.fromisoformat(summary["started"])
+    assert started.utcoffset() == timedelta(hours=9), summary["started"]
+    assert before <= started <= after
+    assert result.summary.started.replace(microsecond=0) == started  # the recorded run's
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert f"{started:%Y年%m月%d日 %H:%M}" in html

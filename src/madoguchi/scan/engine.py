@@ -331,8 +331,10 @@ def _problem(n: int, problem: str, value: str | None, row: int | None = None) ->
             return f"row {row} is empty (required)" if row else "1 row is empty (required)"
         return f"{n:,} rows are empty (required){first}"
     if n == 1:
-        return f"{f'row {row}' if row else '1 row'} has {problem.format(value=f'value {value!r}')}"
-    return f"{n:,} rows have {problem.format(value=f'values such as {value!r}')}{first}"
+        said = problem.format(value=f"value {value!r}", unlike=schema.unlike(value))
+        return f"{f'row {row}' if row else '1 row'} has {said}"
+    said = problem.format(value=f"values such as {value!r}", unlike=schema.unlike(value))
+    return f"{n:,} rows have {said}{first}"
 
 
 def _spark_first_bad(df: Any, bad: Any, value: Any) -> tuple[int, Any] | None:
@@ -408,6 +410,8 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
             allowed = ", ".join(spec.values)
             bad = ~blank & ~col.isin(*spec.values)
             checks.append((spec.name, f"unknown {{value}} (allowed: {allowed})", bad, col))
+        if spec.pattern:
+            checks.append((spec.name, "{value}{unlike}", ~blank & ~col.rlike(spec.pattern), col))
     aggs = [F.count(F.lit(1)).alias("rows")]
     for i, (_, _, bad, value) in enumerate(checks):
         aggs.append(F.sum(F.when(bad, 1).otherwise(0)).alias(f"n{i}"))
@@ -681,6 +685,9 @@ class Engine:
             if spec.values:
                 allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in spec.values)
                 checks.append(f"count(*) FILTER (WHERE {name} NOT IN ({allowed}))")
+            if spec.pattern:
+                pattern = "'" + spec.pattern.replace("'", "''") + "'"
+                checks.append(f"count(*) FILTER (WHERE NOT regexp_matches({name}, {pattern}))")
             if spec.unique and not _increasing(path, spec.name):
                 # The key's 64-bit hashes all distinct: the keys are (DuckDB spills the
                 # distinct hashes above its memory limit). A repeated hash is left to schema,

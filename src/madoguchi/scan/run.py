@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
+from zoneinfo import ZoneInfo
 
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -38,6 +39,16 @@ class RunResult:
     counts: dict[str, int]
     summary: report.Summary
     timelines: dict[str, list[dict[str, Any]]]
+
+
+RATE_SECONDS = 0.1
+"""Below this many seconds no rate is said: a tiny input's step or scan ends between two
+clock readings, and a rate from them says nothing (it came out as "0 links/s")."""
+
+
+def per_second(n: int, seconds: float, unit: str) -> str:
+    """``n`` over ``seconds`` as "1,234 UNIT/s"; empty when the time is too short to say."""
+    return f"{n / seconds:,.0f} {unit}/s" if seconds >= RATE_SECONDS else ""
 
 
 def _with_progress(
@@ -79,7 +90,7 @@ def _with_progress(
         return f"{n:,} name checks" if counted else "name checks in the engine's workers"
 
     def rate(n: int, seconds: float) -> str:
-        return f"{n / seconds:,.0f} checks/s" if counted and seconds > 0 else ""
+        return per_second(n, seconds, "checks") if counted else ""
 
     step, step_rows, step_started = 0, start_rows, started
 
@@ -133,9 +144,10 @@ def _with_progress(
         progress.update(task, total=1, completed=1)
         elapsed = time.perf_counter() - started
         done = namematch.COUNTER.rows - start_rows
+        said = per_second(total_rows, elapsed, "links")
         say(
-            f"{label}: {total_rows:,} links, {checks(done)} in {elapsed:.1f} s "
-            f"({total_rows / elapsed:,.0f} links/s)"
+            f"{label}: {total_rows:,} links, {checks(done)} in {elapsed:.1f} s"
+            + (f" ({said})" if said else "")
         )
     if "error" in result:
         raise result["error"]
@@ -236,7 +248,7 @@ def run(
     directory = str(directory) if schema.is_uri(str(directory)) else Path(directory)
     out = Path(out)
     _check_out(out, replace=replace)
-    started_at = datetime.now()
+    started_at = datetime.now(ZoneInfo(schema.JAPAN))  # written with its +09:00
     t0 = time.perf_counter()
     # Validated before anything runs, then the engine reads the files itself. DuckDB checks
     # each Parquet file in one query over its own read (``Engine.validate``); a local

@@ -64,9 +64,31 @@ class Column:
     """When set, the only values allowed."""
     unique: bool = False
     """True: no two rows may hold the same value (the key the rules join on)."""
+    pattern: str = ""
+    """When set, a regular expression every value matches (RE2 and Java alike: pyarrow, DuckDB
+    and Spark check the same one); ``unlike`` says what a value that does not is missing."""
 
 
 STR = pa.string()
+MUNICIPALITY_CODE = r"^[0-9]{6}\z"
+"""A 全国地方公共団体コード: exactly six ASCII digits (``\\z``: no line break after them)."""
+
+
+def unlike(value: object) -> str:
+    """Why ``value`` is not a municipality code, after "has VALUE"; for five digits, that
+    Excel probably dropped the leading 0 (it reads ``013013`` as the number 13013) and how to
+    keep it."""
+    text = str(value)
+    why = ", not a municipality code (全国地方公共団体コード: exactly 6 digits)"
+    if re.fullmatch("[0-9]{5}", text):
+        why += (
+            f": Excel probably dropped its leading 0 (was it '0{text}'?); format the column as "
+            "text (文字列) before the codes are typed or imported, or open the CSV with "
+            "the column's type set to text, then save it as CSV UTF-8"
+        )
+    return why
+
+
 TS = pa.timestamp("us")
 JAPAN = "Asia/Tokyo"
 """The zone of the input's times: naive ones are Japan's wall clock; a zoned one is read as
@@ -79,7 +101,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("name_kanji", STR, required=False),
         Column("birth_date", pa.date32(), required=False),
         Column("household_id", STR),
-        Column("municipality_code", STR),
+        Column("municipality_code", STR, pattern=MUNICIPALITY_CODE),
     ),
     "links": (
         Column("link_id", STR, unique=True),
@@ -90,7 +112,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("holder_kana", STR, required=False),
         Column("linked_at", TS),
         Column("channel", STR, values=CHANNELS),
-        Column("municipality_code", STR),
+        Column("municipality_code", STR, pattern=MUNICIPALITY_CODE),
         Column("terminal_id", STR, required=False),
         Column("staff_id", STR, required=False),
     ),
@@ -425,6 +447,16 @@ def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.Re
                     spec.name,
                     f"row {row_number(path, offset + row)} has unknown value {col[row].as_py()!r} "
                     f"(allowed: {', '.join(spec.values)})",
+                )
+        if spec.pattern:
+            bad = pc.invert(pc.match_substring_regex(col, spec.pattern)).fill_null(False)
+            if pc.any(bad).as_py():
+                row = _first_row(bad)
+                value = col[row].as_py()
+                raise InputError(
+                    str(path),
+                    spec.name,
+                    f"row {row_number(path, offset + row)} has value {value!r}{unlike(value)}",
                 )
         arrays.append(col)
     return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(table))
