@@ -670,3 +670,19 @@ def test_a_municipality_code_stored_as_a_number_in_parquet_is_refused(good):
         r"not a municipality code .*Excel probably dropped its leading 0",
     ):
         schema.validate(good)
+
+
+def test_a_municipality_code_with_a_leading_0_is_kept_from_csv(good, tmp_path):
+    """Hokkaido's codes start with 0: a CSV holding them as text reads them whole."""
+    csv_dir = tmp_path / "csv"
+    csv_dir.mkdir()
+    for name, table in schema.load(good).items():
+        if "municipality_code" in table.column_names:
+            index = table.schema.get_field_index("municipality_code")
+            table = table.set_column(
+                index, "municipality_code", pa.array(["013013"] * table.num_rows)
+            )
+        pacsv.write_csv(table, csv_dir / f"{name}.csv")
+    loaded = schema.load(csv_dir)
+    assert set(loaded["residents"].column("municipality_code").to_pylist()) == {"013013"}
+    assert loaded["links"].column("municipality_code").to_pylist() == ["013013"]
