@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.utils import translation
 
 from madoguchi.audit.models import AuditEvent
 from madoguchi.benefits import services
@@ -10,6 +11,9 @@ from madoguchi.benefits.models import PaymentLink, VisitRepresentative
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.models import Completion, Visit
 from madoguchi.identity import services as identity
+from madoguchi.incidents import text
+from madoguchi.incidents.models import Incident
+from madoguchi.namecheck.reasons import Reason, no_match_reason_text
 from madoguchi.refusals import Refusal
 from tests import cardkit
 from tests.benefits.conftest import (
@@ -85,6 +89,31 @@ def test_minor_with_representatives_own_card_links_the_representatives_account(
     # The resident's card alone no longer commits: the representative's must sign too.
     refused("second_signature_required", commit, desk, minor_card)
     assert not PaymentLink.objects.exists()
+
+
+@pytest.mark.usefixtures("providers", "systems", "support_keys")
+def test_a_representative_matching_neither_is_recorded_as_a_sentence(trusted, desk, minor_card):
+    """The representative's own no match keeps its sentence as the minor's no match does: its
+    reason in words, in Japanese and English, never the `representative_<reason>` code."""
+    start_visit(desk, minor_card)
+    verify_basic_four(desk, minor_card)
+    _representative(
+        desk, trusted.card("C"), relationship="parent", kana="スズキ イチロウ", kana_confirmed=True
+    )
+    refused("name_no_match", prepare, desk, **apply_fields(kana=MINOR_KANA, **EXCEPTION))
+    incident = Incident.objects.get(reason_code__startswith="representative_")
+    reason = Reason(incident.reason_code.removeprefix("representative_"))
+    assert incident.detail["reason"] == reason
+    assert incident.detail["outcome"] == "no_match"
+    assert incident.detail["text"]["id"] == text.NAME_CHECK_REPRESENTATIVE_NO_MATCH
+    with translation.override("ja"):
+        said = text.incident_text(incident)
+    assert said.startswith("名義照合：口座名義が未成年者とも法定代理人とも一致しませんでした（")
+    assert no_match_reason_text(reason, "ja").rstrip("。") in said
+    with translation.override("en"):
+        assert text.incident_text(incident) == incident.summary
+    assert no_match_reason_text(reason, "en").rstrip(".") in incident.summary
+    assert "representative_" not in said + incident.summary
 
 
 @pytest.mark.usefixtures("providers", "systems", "support_keys")

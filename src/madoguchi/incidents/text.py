@@ -33,6 +33,10 @@ CARD_SWAPPED = gettext_noop(
     "Another card was placed on the reader during visit %(visit)s; the visit ended."
 )
 NAME_CHECK_NO_MATCH = gettext_noop("Name check: no match (%(reason)s); nothing was linked.")
+NAME_CHECK_REPRESENTATIVE_NO_MATCH = gettext_noop(
+    "Name check: the account matches neither the minor nor the legal representative "
+    "(%(reason)s); nothing was linked."
+)
 COMPLETION_REFUSED = gettext_noop("Completion refused: %(reason)s")
 PIN_LOCKED = gettext_noop(
     "The card's %(applet)s PIN is locked; the resident was referred to the municipal office "
@@ -104,6 +108,7 @@ KNOWN = frozenset(
         CARD_AUTH_REFUSED,
         CARD_SWAPPED,
         NAME_CHECK_NO_MATCH,
+        NAME_CHECK_REPRESENTATIVE_NO_MATCH,
         COMPLETION_REFUSED,
         PIN_LOCKED,
         ACCOUNT_ALREADY_LINKED,
@@ -188,6 +193,8 @@ def _known_refusal(code: str) -> dict[str, str] | None:
 # kept its reason's whole sentence until it was said once (rows of both shapes then group and
 # read alike in the reports).
 NAME_CHECK_BY_CODE = frozenset({"name_check"})
+# The reason code's prefix of a no match for the minor's legal representative too.
+REPRESENTATIVE = "representative_"
 
 
 def earlier_text(
@@ -211,6 +218,11 @@ def earlier_text(
         message_id, params = CARD_SWAPPED, {"visit": visit.reference}
     elif kind == "name_check" and code in REASON_TEXTS:
         message_id, params = NAME_CHECK_NO_MATCH, {"reason": no_match_reason(Reason(code))}
+    elif kind == "name_check" and code.removeprefix(REPRESENTATIVE) in REASON_TEXTS:
+        # A minor's legal representative's own check gave no match too (its reason code is
+        # the representative's reason, prefixed).
+        message_id = NAME_CHECK_REPRESENTATIVE_NO_MATCH
+        params = {"reason": no_match_reason(Reason(code.removeprefix(REPRESENTATIVE)))}
     elif kind in ("visit_start_refused", "completion_refused"):
         reason = _known_refusal(code)
         if reason is None:
@@ -258,7 +270,20 @@ def reason_text(text: Any) -> str | None:
         return None
     japanese = (translation.get_language() or "ja").startswith("ja")
     value = reason.get("ja" if japanese else "en", reason.get("en"))
-    return str(value).rstrip("。.") if value else None
+    if not value:
+        return None
+    said = str(value).rstrip("。.")
+    frame = REASON_FRAMES.get(text["id"])
+    return gettext(frame) % {"reason": said} if frame else said
+
+
+# Sentences whose reason alone would read as another's in the reports' refusals by reason:
+# the reason framed by what was refused.
+REASON_FRAMES = {
+    NAME_CHECK_REPRESENTATIVE_NO_MATCH: gettext_noop(
+        "matches neither the minor nor the legal representative (%(reason)s)"
+    )
+}
 
 
 def refusal(exc: Any) -> dict[str, str]:

@@ -224,16 +224,25 @@ def _representative_exception(
         representative_reason=str(checked.reason),
     )
     if checked.outcome is Outcome.NO_MATCH:
+        summary, text = incident_text.sentence(
+            incident_text.NAME_CHECK_REPRESENTATIVE_NO_MATCH,
+            reason=incident_text.no_match_reason(checked.reason),
+        )
         incident_record(
             kind=IncidentKind.NAME_CHECK,
-            reason_code=f"representative_{checked.reason}",
+            reason_code=f"{incident_text.REPRESENTATIVE}{checked.reason}",
             severity=Severity.MEDIUM,
-            summary="Name check: the account matches neither the minor nor the "
-            "representative; nothing was linked.",
+            summary=summary,
             visit=visit,
             terminal=visit.terminal,
             staff=visit.staff,
-            detail={**what, "reason": str(checked.reason)},
+            detail={
+                **what,
+                "outcome": str(checked.outcome),
+                "reason": str(checked.reason),
+                "score": round(checked.score, 1),
+                "text": text,
+            },
         )
         raise ProcedureInvalid(
             "name_no_match",
