@@ -245,3 +245,20 @@ def test_the_bench_labels_only_the_requests_slowest_statement_once(db, monkeypat
         assert labelled == ['SELECT 3 FROM "desk_visit"']
     finally:
         _unwrap()
+
+
+def test_a_poll_way_with_no_poll_answered_gives_no_figure_per_poll():
+    """A run where every poll of one way failed printed "0 polls, server CPU 3280 ms/poll": the
+    whole way's CPU charged to no poll. It now says no poll was answered, and the other way's
+    figures stand."""
+    result = bench.Result(desks=1, duration=1.0, visits=1, visit_elapsed=1.0, complete_ms=[1.0])
+    result.polls = {
+        "state": {"polls": 0, "cpu_s": 3.28, "statements": 0, "not_modified": 0, "lost": 5},
+        "summary": {"polls": 10, "cpu_s": 0.2, "statements": 20, "not_modified": 5},
+    }
+    text = "\n".join(bench.report(result))
+    assert "desk page poll (state): no poll answered (5 lost: connection reset)" in text
+    assert "ms/poll" in text.split("(summary)")[1]
+    assert "3280" not in text
+    assert "summary / state" not in text
+    assert "desk page poll (summary): 10 polls, server CPU 20.00 ms/poll" in text

@@ -1172,13 +1172,22 @@ def report(r: Result) -> list[str]:
     if r.polls:
         per = {
             way: (
-                p["cpu_s"] / max(p["polls"], 1) * 1000,
-                p["statements"] / max(p["polls"], 1),
-                p["not_modified"] / max(p["polls"], 1),
+                p["cpu_s"] / p["polls"] * 1000,
+                p["statements"] / p["polls"],
+                p["not_modified"] / p["polls"],
                 p["polls"],
             )
             for way, p in r.polls.items()
+            if p["polls"]
         }
+        for way in r.polls.keys() - per.keys():
+            # Nothing to divide: a CPU per poll over no poll would charge all the CPU to none.
+            lost = r.polls[way].get("lost")
+            lines.append(
+                f"  desk page poll ({way}): no poll answered"
+                + (f" ({lost:.0f} lost: connection reset)" if lost else "")
+                + "; no figure per poll"
+            )
         for way, (cpu_ms, statements_per, nm, n) in per.items():
             lines.append(
                 f"  desk page poll ({way}): {n:.0f} polls, server CPU {cpu_ms:.2f} ms/poll, "
