@@ -71,7 +71,8 @@ class Column:
 
 STR = pa.string()
 MUNICIPALITY_CODE = r"^[0-9]{6}\z"
-"""A 全国地方公共団体コード: exactly six ASCII digits (``\\z``: no line break after them)."""
+"""A 全国地方公共団体コード: exactly six ASCII digits (``\\z``: no line break after them). For
+RE2 and Java only: Python's own ``re`` reads ``\\z`` from 3.14, so never hand it to ``re``."""
 
 
 def unlike(value: object) -> str:
