@@ -59,7 +59,7 @@ def test_pdf_and_excel_of_a_submitted_report(day_with_incidents, supervisor):
     rows = list(wb["インシデント"].iter_rows(values_only=True))
     assert rows[0][0] == "ID"
     assert len(rows) == 4
-    assert {r[3] for r in rows[1:]} == {"timeout0", "timeout1", "timeout2"}
+    assert {r[3] for r in rows[1:]} == {"—"}  # no reason apart from the sentence, no code
     assert {r[4] for r in rows[1:]} == {"低"}  # the severity and the source in words
     assert {r[7] for r in rows[1:]} == {"自動記録"}
 
@@ -242,7 +242,8 @@ def test_the_exports_name_the_incident_kind_in_japanese_whoever_generated_them(
 ):
     """A report generated on an English page froze its kinds in English ("Outside system
     failure"), and its Japanese PDF and workbook printed them so; the workbook's time read
-    `2026-11-30T21:58:42+09:00`. The page shows the kind in its reader's language."""
+    `2026-11-30T21:58:42+09:00` (now the era, as the city writes). The page shows the kind in
+    its reader's language."""
     from django.utils import translation
 
     terminal, day = day_with_incidents
@@ -261,14 +262,15 @@ def test_the_exports_name_the_incident_kind_in_japanese_whoever_generated_them(
         ].iter_rows(values_only=True)
     )[1:]
     assert {r[2] for r in rows} == {japanese}
-    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", r[1]) for r in rows)
+    assert all(re.fullmatch(r"令和\d+年\d+月\d+日 \d\d:\d\d:\d\d", r[1]) for r in rows)
     with translation.override("en"):
         assert {i["kind_label"] for i in exports.incident_rows(report.snapshot)} == {english}
 
 
 def test_the_workbook_gives_a_refusals_reason_in_words(desk, supervisor):
     """The workbook's 理由 column held the refusal's code (`card_removed`); an incident whose
-    sentence carries its reason gives it in Japanese, one without keeps the code."""
+    sentence carries its reason gives it in Japanese (one without gives no code either:
+    tests/reports/test_export_words.py)."""
     from madoguchi.incidents import text as incident_text
 
     summary, text = incident_text.sentence(

@@ -1,4 +1,10 @@
-"""PDF (WeasyPrint, imported lazily) and Excel (openpyxl) of a daily report's content."""
+"""PDF (WeasyPrint, imported lazily) and Excel (openpyxl) of a daily report's content.
+
+Both documents are in the language they are asked in (Japanese unless the reader's page is in
+English): every heading, the kind, severity, source and the refusal's reason in words, never a
+code; days and times in the city's time as that language dates them (令和8年11月30日 21:58:42,
+or 2026-11-30 21:58:42), the zone named in the column's heading.
+"""
 
 from __future__ import annotations
 
@@ -9,31 +15,125 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from madoguchi import pdf
+from madoguchi.dates import local_day, local_time
 from madoguchi.incidents.constants import IncidentKind, Severity, Source
 from madoguchi.incidents.text import incident_text, reason_text
 from madoguchi.plaintext import spreadsheet_cell
+from madoguchi.refusals import known_message
+
+# The documents' own words, by language (the page's words are in the catalogue).
+WORDS: dict[str, dict[str, str]] = {
+    "ja": {
+        "title": "支援窓口 日次報告",
+        "report": "日次報告",
+        "summary_sheet": "概要",
+        "incident_sheet": "インシデント",
+        "submitted": "提出済み",
+        "draft": "未提出（下書き）",
+        "contractor": "委託事業者",
+        "desk": "窓口（端末）",
+        "location": "場所",
+        "day": "日付",
+        "status": "状態",
+        "visits": "受付件数",
+        "completions": "確定件数",
+        "incidents": "インシデント件数",
+        "submitted_by": "提出者",
+        "submitted_at": "提出日時（日本時間）",
+        "note": "監督者の所見",
+        "refusals": "拒否（理由別）",
+        "reason": "理由",
+        "count": "件数",
+        "kinds": "インシデント種別",
+        "incidents_of_day": "インシデント（全 %(n)s 件）",
+        "time": "日時（日本時間）",
+        "kind": "種別",
+        "severity": "重大度",
+        "visit": "受付",
+        "staff": "スタッフ",
+        "source": "記録",
+        "text": "内容",
+        "none": "なし",
+        "hash": "内容の SHA-256",
+    },
+    "en": {
+        "title": "Desk daily report",
+        "report": "Daily report",
+        "summary_sheet": "Summary",
+        "incident_sheet": "Incidents",
+        "submitted": "Submitted",
+        "draft": "Not submitted (draft)",
+        "contractor": "Contractor",
+        "desk": "Desk (terminal)",
+        "location": "Location",
+        "day": "Day",
+        "status": "Status",
+        "visits": "Visits",
+        "completions": "Completions",
+        "incidents": "Incidents",
+        "submitted_by": "Submitted by",
+        "submitted_at": "Submitted at (Japan time)",
+        "note": "Supervisor's note",
+        "refusals": "Refusals by reason",
+        "reason": "Reason",
+        "count": "Count",
+        "kinds": "Incident kind",
+        "incidents_of_day": "Incidents (%(n)s in all)",
+        "time": "Time (Japan time)",
+        "kind": "Kind",
+        "severity": "Severity",
+        "visit": "Visit",
+        "staff": "Staff",
+        "source": "Recorded",
+        "text": "Summary",
+        "none": "None",
+        "hash": "SHA-256 of the content",
+    },
+}
+
+
+def document_language(language: str | None) -> str:
+    """The documents' language: English when asked in English, else Japanese."""
+    return "en" if (language or "ja").startswith("en") else "ja"
 
 
 def incident_rows(content: dict[str, Any]) -> list[dict[str, Any]]:
     """The report's incidents for people: the kind and the severity in words (低, not low) in
     the active language (the frozen `kind_label` is in the language of whoever generated the
-    content), the time as `2026-11-30 21:58:42`. Display only: the content stays as frozen."""
+    content), the time in the city's time as the language dates it (令和8年11月30日 21:58:42,
+    2026-11-30 21:58:42), the reason in words (`reason_words`). Display only: the content
+    stays as frozen."""
     labels = dict(Severity.choices)
     return [
         {
             **i,
             "kind_label": _kind_label(str(i.get("kind"))) if i.get("kind") else i.get("kind_label"),
             "severity_label": str(labels.get(i["severity"], i["severity"])),
-            "at_text": str(i["at"]).replace("T", " ")[:19],
+            "at_text": local_time(str(i["at"]), seconds=True),
+            "reason_text": reason_words(i),
         }
         for i in content.get("incidents", [])
     ]
 
 
+def reason_words(incident: dict[str, Any]) -> str:
+    """An incident's reason for people, in the active language: the reason its sentence
+    carries (a refusal's message, the name check's reason), else the sentence of its reason
+    code when that is a known refusal, else "—" (the incident's sentence says the rest).
+    Never the internal code."""
+    said = reason_text(incident.get("text"))
+    if said:
+        return said
+    language = "ja" if (translation.get_language() or "ja").startswith("ja") else "en"
+    known = known_message(str(incident.get("reason") or ""), language)
+    return known.rstrip("。.") if known else "—"
+
+
 def refusal_rows(content: dict[str, Any]) -> list[tuple[str, int]]:
     """The report's refusals by reason for people, in the active language: the kind and the
     refusal's own message (taken from the day's incidents), not `kind:reason` codes. A reason
-    whose incidents carry no neutral sentence (old rows) keeps its code."""
+    whose incidents carry no neutral sentence (old rows) reads as the sentence of its code
+    when that is a known refusal, else as the kind alone (never the code)."""
     labels: dict[str, str] = {}
     separator = "：" if (translation.get_language() or "ja").startswith("ja") else ": "
     for i in content.get("incidents", []):
@@ -43,7 +143,7 @@ def refusal_rows(content: dict[str, Any]) -> list[tuple[str, int]]:
             labels[key] = f"{_kind_label(str(i.get('kind')))}{separator}{said}"
     counted: dict[str, int] = {}
     for key, count in content["counts"]["refusals"].items():
-        label = labels.get(key) or key
+        label = labels.get(key) or _refusal_label(key, separator)
         counted[label] = counted.get(label, 0) + count
     return list(counted.items())
 
@@ -57,13 +157,28 @@ def _kind_label(kind: str) -> str:
     return str(IncidentKind(kind).label) if kind in IncidentKind.values else kind
 
 
-def render_document(content: dict[str, Any], *, submitted: Any = None) -> str:
-    """The HTML of the report's document, in Japanese whatever the active language."""
-    with translation.override("ja"):
+def _refusal_label(key: str, separator: str) -> str:
+    kind, _, code = key.partition(":")
+    said = reason_words({"reason": code})
+    return _kind_label(kind) if said == "—" else f"{_kind_label(kind)}{separator}{said}"
+
+
+def render_document(
+    content: dict[str, Any], *, submitted: Any = None, language: str | None = "ja"
+) -> str:
+    """The HTML of the report's document, in `language` (`document_language`)."""
+    language = document_language(language)
+    with translation.override(language):
         return render_to_string(
             "reports/daily_document.html",
             {
                 "r": content,
+                "w": WORDS[language],
+                "lang": language,
+                "day_text": local_day(content.get("day")),
+                "submitted_at_text": local_time(submitted.submitted_at) if submitted else "",
+                "incidents_heading": WORDS[language]["incidents_of_day"]
+                % {"n": content["counts"]["incidents_total"]},
                 "incidents": incident_rows(content),
                 "refusals": refusal_rows(content),
                 "submitted": submitted,
@@ -71,51 +186,68 @@ def render_document(content: dict[str, Any], *, submitted: Any = None) -> str:
         )
 
 
-def to_pdf(content: dict[str, Any], *, submitted: Any = None) -> bytes:
-    return pdf.to_pdf(render_document(content, submitted=submitted))
+def to_pdf(content: dict[str, Any], *, submitted: Any = None, language: str | None = "ja") -> bytes:
+    return pdf.to_pdf(render_document(content, submitted=submitted, language=language))
 
 
-def to_xlsx(content: dict[str, Any], *, submitted: Any = None) -> bytes:
+def to_xlsx(
+    content: dict[str, Any], *, submitted: Any = None, language: str | None = "ja"
+) -> bytes:
     from openpyxl import Workbook
 
+    language = document_language(language)
+    w = WORDS[language]
     wb = Workbook()
     ws = wb.active
-    ws.title = "概要"
+    ws.title = w["summary_sheet"]
     c = content["counts"]
-    rows: list[tuple[Any, ...]] = [
-        ("日次報告", "提出済み" if submitted else "未提出（下書き）"),
-        ("委託事業者", content["contractor"]),
-        ("窓口（端末）", content["terminal"]),
-        ("場所", content["location"]),
-        ("日付", content["day"]),
-        ("受付件数", c["visits"]),
-        ("確定件数", c["completions"]),
-        ("インシデント件数", c["incidents_total"]),
-    ]
-    if submitted is not None:
-        rows += [("提出者", str(submitted.submitted_by)), ("SHA-256", submitted.sha256)]
-    rows.append(("監督者の所見", content.get("note", "")))
-    rows.append(())
-    rows.append(("拒否理由", "件数"))
-    with translation.override("ja"):  # the workbook is in Japanese
+    with translation.override(language):
+        rows: list[tuple[Any, ...]] = [
+            (w["report"], w["submitted"] if submitted else w["draft"]),
+            (w["contractor"], content["contractor"]),
+            (w["desk"], content["terminal"]),
+            (w["location"], content["location"]),
+            (w["day"], local_day(content["day"])),
+            (w["visits"], c["visits"]),
+            (w["completions"], c["completions"]),
+            (w["incidents"], c["incidents_total"]),
+        ]
+        if submitted is not None:
+            rows += [
+                (w["submitted_by"], str(submitted.submitted_by)),
+                (w["submitted_at"], local_time(submitted.submitted_at)),
+                ("SHA-256", submitted.sha256),
+            ]
+        rows.append((w["note"], content.get("note", "")))
+        rows.append(())
+        rows.append((w["reason"], w["count"]))
         rows += refusal_rows(content)
         rows.append(())
-        rows.append(("インシデント種別", "件数"))
+        rows.append((w["kinds"], w["count"]))
         rows += kind_rows(content)
-    for row in rows:
-        ws.append([spreadsheet_cell(v) for v in row])
-    ws2 = wb.create_sheet("インシデント")
-    ws2.append(["ID", "日時", "種別", "理由", "重大度", "受付", "スタッフ", "記録", "内容"])
-    sources = dict(Source.choices)
-    with translation.override("ja"):  # the workbook is in Japanese
+        for row in rows:
+            ws.append([spreadsheet_cell(v) for v in row])
+        ws2 = wb.create_sheet(w["incident_sheet"])
+        ws2.append(
+            [
+                "ID",
+                w["time"],
+                w["kind"],
+                w["reason"],
+                w["severity"],
+                w["visit"],
+                w["staff"],
+                w["source"],
+                w["text"],
+            ]
+        )
+        sources = dict(Source.choices)
         for i in incident_rows(content):
-            # The refusal's own reason in words when the incident carries it, else its code.
-            reason = reason_text(i.get("text")) or i["reason"]
             cells = (
                 i["id"],
                 i["at_text"],
                 i["kind_label"],
-                reason,
+                i["reason_text"],
                 i["severity_label"],
                 i["visit"],
                 i["staff"],

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
@@ -115,7 +116,8 @@ def daily_pdf(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
     terminal, d, submitted, content = _load(request, terminal_id, day)
     _record_reads(request, content, "reports.daily_pdf")
     response = HttpResponse(
-        exports.to_pdf(content, submitted=submitted), content_type="application/pdf"
+        exports.to_pdf(content, submitted=submitted, language=get_language()),
+        content_type="application/pdf",
     )
     response["Content-Disposition"] = (
         f'attachment; filename="daily-{terminal.pk}-{d.isoformat()}.pdf"'
@@ -128,7 +130,7 @@ def daily_xlsx(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse
     terminal, d, submitted, content = _load(request, terminal_id, day)
     _record_reads(request, content, "reports.daily_xlsx")
     response = HttpResponse(
-        exports.to_xlsx(content, submitted=submitted),
+        exports.to_xlsx(content, submitted=submitted, language=get_language()),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = (

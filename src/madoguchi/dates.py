@@ -1,0 +1,60 @@
+"""Dates and times as the city's people read them, in the active language.
+
+A Japanese page or document dates things in the era, as the city's letters do (令和8年12月1日,
+令和8年12月1日 16:25); an English one in the calendar (2026-12-01, 2026-12-01 16:25). Moments
+are shown in the city's time (settings.TIME_ZONE). Pages load the filters as `{% load dates %}`
+(`local_day`, `local_time`); documents and exports call the functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from madoguchi.era import format_era, format_local_time
+
+register = template.Library()
+
+
+def japanese() -> bool:
+    return (get_language() or "ja").startswith("ja")
+
+
+def _parsed(value: Any, parse: Callable[[str], Any]) -> Any:
+    """An ISO string read with `parse` (a string it cannot read is kept as it is)."""
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        return parse(value)
+    except ValueError:
+        return value
+
+
+@register.filter
+def local_day(value: date | datetime | str | None, weekday: bool = False) -> str:
+    """令和8年12月1日 on a Japanese page, 2026-12-01 on an English one ("—" for none). A
+    datetime is read as its day in the city's time; a string as an ISO day (a report's)."""
+    value = _parsed(value, date.fromisoformat)
+    if value is None or isinstance(value, str):
+        return value or "—"
+    if isinstance(value, datetime):
+        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return format_era(value, weekday=weekday) if japanese() else value.isoformat()
+
+
+@register.filter
+def local_time(value: datetime | str | None, seconds: bool = False) -> str:
+    """令和8年12月1日 16:25 on a Japanese page, 2026-12-01 16:25 on an English one, in the
+    city's time ("—" for none). A string is read as an ISO moment with its offset (a
+    report's)."""
+    value = _parsed(value, datetime.fromisoformat)
+    if value is None or isinstance(value, str):
+        return value or "—"
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return format_local_time(value, japanese=japanese(), seconds=seconds)

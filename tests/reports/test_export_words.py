@@ -1,0 +1,108 @@
+"""The daily report's documents say every column in words, in the language they are asked in:
+no internal code in the reason column, times in the city's time as the language dates them."""
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from madoguchi.incidents import services as incidents
+from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.models import Incident
+from madoguchi.refusals import known_message
+from madoguchi.reports import exports, services
+from tests.cases.pdftext import check_pdf
+
+CODE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$|^timeout\d$")
+
+
+def _yesterday(terminal):
+    # An outside failure with a code and no reason in its sentence, and a completion refusal
+    # recorded before sentences were kept (its code a known refusal).
+    for kind, code, severity, summary in (
+        (IncidentKind.OUTSIDE_FAILURE, "timeout0", Severity.LOW, "The provider did not answer."),
+        (IncidentKind.COMPLETION_REFUSED, "visit_ended", Severity.HIGH, "refused: visit_ended"),
+        (IncidentKind.COMPLETION_REFUSED, "some_unknown_code", Severity.HIGH, "refused: ?"),
+    ):
+        incidents.incident_record(
+            kind=kind, reason_code=code, severity=severity, summary=summary, terminal=terminal
+        )
+    Incident.objects.update(occurred_at=F("occurred_at") - timedelta(days=1))
+    return timezone.localdate() - timedelta(days=1)
+
+
+def _sheet_rows(data, name):
+    return list(load_workbook(io.BytesIO(data))[name].iter_rows(values_only=True))
+
+
+def _all_cells(data):
+    wb = load_workbook(io.BytesIO(data))
+    return [str(v) for ws in wb for row in ws.iter_rows(values_only=True) for v in row if v]
+
+
+@pytest.mark.django_db
+def test_the_workbook_never_writes_a_reason_code(desk, supervisor):
+    """The 理由 column wrote `timeout0` and `visit_ended`, and the refusals by reason
+    `completion_refused:some_unknown_code`: the city reads a known refusal's sentence, "—"
+    where the incident's sentence says it all, never a code."""
+    day = _yesterday(desk.terminal)
+    report = services.daily_report_submit(actor=supervisor, terminal=desk.terminal, day=day)
+    data = exports.to_xlsx(report.snapshot, submitted=report)
+    rows = _sheet_rows(data, "インシデント")[1:]
+    ended = known_message("visit_ended", "ja").rstrip("。")
+    reasons = {r[3] for r in rows}
+    assert reasons == {"—", ended}, reasons
+    # Every cell but the incidents' sentences (an old row whose code has no sentence shows its
+    # stored summary, as the pages do).
+    summary_cells = [str(v) for r in _sheet_rows(data, "概要") for v in r if v]
+    for cell in summary_cells + [str(v) for r in rows for v in r[:8] if v]:
+        for part in re.split(r"[：:\s]", cell):
+            assert not CODE.match(part), cell
+
+
+@pytest.mark.django_db
+def test_the_workbook_dates_in_the_era_with_the_zone_named(desk, supervisor):
+    """The time column read `2026-11-30 21:58:42` (no zone) and the day `2026-11-30`: a
+    Japanese workbook dates as the city's letters do, the column naming Japan time."""
+    day = _yesterday(desk.terminal)
+    report = services.daily_report_submit(actor=supervisor, terminal=desk.terminal, day=day)
+    data = exports.to_xlsx(report.snapshot, submitted=report)
+    rows = _sheet_rows(data, "インシデント")
+    assert rows[0][1] == "日時（日本時間）"
+    assert all(re.fullmatch(r"令和\d+年\d+月\d+日 \d\d:\d\d:\d\d", r[1]) for r in rows[1:])
+    summary = {r[0]: r[1] for r in _sheet_rows(data, "概要") if r and r[0]}
+    assert re.fullmatch(r"令和\d+年\d+月\d+日", summary["日付"])
+    assert summary["提出日時（日本時間）"].startswith("令和")
+    text = check_pdf(exports.to_pdf(report.snapshot, submitted=report))
+    assert "令和" in text
+    assert not re.search(r"\d{4}-\d\d-\d\d", text)
+
+
+@pytest.mark.django_db
+def test_an_export_asked_in_english_is_in_english(client, desk, supervisor):
+    """The exports were Japanese whatever the reader's language: asked from an English page
+    (`?lang=en`) the workbook and the PDF are in English, reasons in words, dates in the
+    calendar."""
+    day = _yesterday(desk.terminal)
+    client.force_login(supervisor)
+    url = reverse("reports:daily_xlsx", args=[desk.terminal.pk, day.isoformat()])
+    data = client.get(url + "?lang=en").content
+    wb = load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["Summary", "Incidents"]
+    rows = _sheet_rows(data, "Incidents")
+    assert rows[0][:5] == ("ID", "Time (Japan time)", "Kind", "Reason", "Severity")
+    assert {r[3] for r in rows[1:]} == {"—", known_message("visit_ended", "en").rstrip(".")}
+    assert {r[4] for r in rows[1:]} == {"Low", "High"}
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", r[1]) for r in rows[1:])
+    names = {desk.terminal.location, str(desk.terminal.contractor)}
+    for cell in _all_cells(data):  # the records' own names aside, no Japanese
+        assert not re.search(r"[ぁ-んァ-ン]", cell) or cell in names, cell
+    pdf_url = reverse("reports:daily_pdf", args=[desk.terminal.pk, day.isoformat()])
+    text = check_pdf(client.get(pdf_url + "?lang=en").content)
+    assert "Desk daily report" in text
+    assert "日次報告" not in text
