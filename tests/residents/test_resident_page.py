@@ -510,6 +510,28 @@ def test_the_desk_email_is_refused_outside_the_desks_own_browser(trusted, desk, 
     assert len(mail.outbox) == 1
 
 
+def test_the_desk_cannot_email_an_earlier_residents_notice_to_the_next(trusted, desk):
+    """Side doors round 5: the desk's email took any completion of its desk session, so while
+    serving resident B the desk could send resident A's signed lines (name, masked account,
+    points) to any address, the door the receipt PDF closed in round 4. Now only the current
+    visit's completion, or the just-ended visit's until the next visit starts."""
+    earlier = desk_completion(desk, trusted.card("A"))
+    staff = _staff_at_desk(desk)
+    url = f"/me/desk-email/{earlier.pk}/"
+    # Right after A's visit ended, before the next: A's notice may still be sent.
+    assert staff.post(url, {"address": "a@example.jp"}).status_code == 302
+    assert len(mail.outbox) == 1
+    later = desk_completion(desk, trusted.card("B"), "PAY-B-0002")
+    page = staff.post(
+        url, {"address": "b@example.jp"}, follow=True, HTTP_ACCEPT_LANGUAGE="ja"
+    ).content.decode()
+    assert len(mail.outbox) == 1
+    assert "前の来庁" in page
+    assert staff.post(f"/me/desk-email/{later.pk}/", {"address": "b@example.jp"}).status_code == 302
+    assert len(mail.outbox) == 2
+    assert mail.outbox[1].to == ["b@example.jp"]
+
+
 def test_a_renewed_card_shows_everything_recorded_with_the_old_certificate(trusted, desk):
     """The holder is keyed by certificate with renewal links: a link made with the old card's
     certificate (and its completion, case, notice and reads) appears when the resident signs in

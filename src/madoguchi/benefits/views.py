@@ -7,7 +7,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from madoguchi.desk.models import Completion, Visit
+from madoguchi.desk.models import Completion
+from madoguchi.desk.selectors import shown_at_desk
 from madoguchi.identity.access import record_read
 from madoguchi.terminals.binding import bound_desk_session
 
@@ -27,8 +28,7 @@ def receipt(request: HttpRequest, completion_id: int) -> HttpResponse:
     if completion is None or session is None or completion.visit.desk_session_id != session.pk:
         # Same answer whether it exists or not: nobody learns about other desks' completions.
         raise Http404("No such receipt for this desk session.")
-    latest = Visit.objects.filter(desk_session=session).order_by("-started_at", "-pk").first()
-    if latest is None or completion.visit_id != latest.pk:
+    if not shown_at_desk(completion, session):
         # An earlier resident's receipt: the desk's current visit, or the one just ended until
         # the next starts (a reprint), is the only one the person at the desk may be shown.
         return _earlier_visit()

@@ -101,3 +101,19 @@ def visit_state(desk_session: DeskSession) -> VisitState | None:
     return VisitState(
         reference=row.reference, ends_at=ends_at, card_confirmed_at=row.last_presence_at
     )
+
+
+def shown_at_desk(completion: Any, desk_session: DeskSession) -> bool:
+    """Whether the desk may show or send `completion` now: a completion of this desk session's
+    latest visit (the current one, or the one just ended until the next starts: a reprint
+    right after completion). An earlier resident's is never shown to the next (the receipt
+    PDF, the notice email)."""
+    if completion.visit.desk_session_id != desk_session.pk:
+        return False
+    latest = (
+        Visit.objects.filter(desk_session=desk_session)
+        .order_by("-started_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return latest == completion.visit_id

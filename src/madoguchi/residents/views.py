@@ -28,6 +28,7 @@ from madoguchi.audit.throttle import client_source
 from madoguchi.benefits.receipts import receipt_pdf
 from madoguchi.cases import selectors as case_selectors
 from madoguchi.desk.models import Completion
+from madoguchi.desk.selectors import shown_at_desk
 from madoguchi.identity.access import chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import roles_required
 from madoguchi.terminals.binding import bound_desk_session, current_terminal
@@ -317,6 +318,19 @@ def desk_email(request: HttpRequest, completion_id: int) -> HttpResponse:
     )
     if completion is None:
         raise Http404("No such completion for this desk session.")
+    if not shown_at_desk(completion, desk):  # type: ignore[arg-type]
+        # An earlier resident's notice: sent only for the desk's current visit, or the one
+        # just ended until the next starts, as its receipt is shown (side doors, round 5).
+        messages.error(
+            request,
+            _(
+                "This notice belongs to an earlier visit at this desk; nothing was sent. The "
+                "desk emails the notice of the current visit only, or of the visit just ended "
+                "until the next one starts. The resident can read their records on their own "
+                "page."
+            ),
+        )
+        return redirect("desk:receipt")
     try:
         address = validate_email_address(request.POST.get("address", ""))
     except ValidationError:
