@@ -738,3 +738,45 @@ def test_open_cases_opens_only_the_as_officials_citys_findings(recorded):
         stdout=io.StringIO(),
     )
     assert Case.objects.exists()
+
+
+@pytest.mark.parametrize("operator_city", ["", "271004"], ids=["no-city", "another-city"])
+def test_a_findings_case_is_opened_only_by_an_official_of_its_own_city(
+    client, recorded, operator_city
+):
+    """Side doors round 5: the superuser flag reads every municipality's findings, and it
+    could also open their cases (the button, `scan open-cases --as`). A case opened from a
+    finding has no desk, so it belongs to the opener's city, and with no city to every city:
+    another city's officials listed and opened the resident ids, the session records and the
+    account's last 4 of テスト市's finding. Now a finding's case is opened only by an official
+    of the finding's own municipality code, flag or not; the refusal says why."""
+    from madoguchi.accounts.models import User
+    from madoguchi.cases.services import CaseRefused
+    from madoguchi.scans import services
+
+    root = User.objects.create_superuser("root-scans", password=None)
+    if operator_city:
+        root.organisation = _official_of("別の市", operator_city).organisation
+        root.save(update_fields=["organisation"])
+    l3 = Finding.objects.get(link_id="L3")
+    client.force_login(root)
+    assert client.get(reverse("scans:finding", args=[l3.pk])).status_code == 200
+    page = client.post(reverse("scans:finding_open_case", args=[l3.pk]), follow=True)
+    assert "ほかの団体の抽出結果" in page.content.decode()
+    assert (
+        "この抽出結果の市の職員が開きます" in page.content.decode()
+    )  # no button, the reason instead
+    if operator_city:
+        out = io.StringIO()
+        call_command("scan", "open-cases", "--min-score", "0", "--as", root.username, stdout=out)
+        assert "opened 0 cases" in out.getvalue()
+    else:
+        with pytest.raises(CommandError, match="no municipality code"):
+            call_command("scan", "open-cases", "--min-score", "0", "--as", root.username)
+    with pytest.raises(CaseRefused) as refused:
+        services.open_case(l3, actor=root)
+    assert refused.value.code == "another_municipality"
+    assert not Case.objects.exists()
+    # Another city's official sees no case of テスト市's findings.
+    client.force_login(_official_of("第三の市", "011002"))
+    assert "CASE-" not in client.get(reverse("cases:list")).content.decode()

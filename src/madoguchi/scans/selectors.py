@@ -45,6 +45,17 @@ def visible_findings(user: Any) -> QuerySet[Finding]:
     return Finding.objects.filter(municipality_code=code)
 
 
+def own_findings(user: Any) -> QuerySet[Finding]:
+    """The findings whose case `user` may open: those of their own city's municipality code
+    only, with or without the superuser flag. A finding's case has no desk, so it belongs to
+    the city of the official who opened it (`cases.selectors.visible_cases`): opened by anyone
+    else it would be another city's record (side doors, round 5)."""
+    code = municipality_of(user)
+    if not code:
+        return Finding.objects.none()
+    return Finding.objects.filter(municipality_code=code)
+
+
 def counts_by_cause(user: Any, runs: list[ScanRun]) -> dict[int, dict[str, int]]:
     """Each run's findings per cause as `user` sees them (the whole run's for the superuser
     flag, as recorded)."""

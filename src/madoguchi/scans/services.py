@@ -33,6 +33,12 @@ CASE_PROGRAMME = {
 }
 """A finding's programme (the scan's input) as its case names it."""
 
+ANOTHER_MUNICIPALITY = gettext_lazy(
+    "This finding is of another municipality than the official's city, so no case is opened: "
+    "a finding's case is the record of the finding's own city, opened by an official of that "
+    "city (the superuser flag reads every city's findings but opens none of their cases)."
+)
+
 _SESSION_EVENT = {
     "login": "login",
     "logout": "logout",
@@ -169,14 +175,8 @@ def open_case(finding: Finding, *, actor: User) -> tuple[FindingCase, bool]:
                 "An account in a family member's name is not a mis-link, so no case is opened."
             ),
         )
-    if not selectors.visible_findings(actor).filter(pk=finding.pk).exists():
-        raise cases.CaseRefused(
-            "another_municipality",
-            gettext_lazy(
-                "This finding is of another municipality than the official's city, so no case "
-                "is opened."
-            ),
-        )
+    if not selectors.own_findings(actor).filter(pk=finding.pk).exists():
+        raise cases.CaseRefused("another_municipality", ANOTHER_MUNICIPALITY)
     return _case_for(finding, actor, finding.account_hash, finding.account_last4)
 
 
@@ -209,10 +209,10 @@ def open_cases(
     mis-links and get none. The account comes from the stored finding; ``accounts``
     (link_id -> (account_hash, last 4), from the run's findings.parquet) only for findings
     recorded before they kept it. Only the findings of ``actor``'s city's municipality code
-    (all with the superuser flag); refused when their city has none. Returns (opened, already
-    open)."""
+    (the superuser flag too: `selectors.own_findings`); refused when their city has none.
+    Returns (opened, already open)."""
     cases.require_official(actor)
-    if not selectors.sees_every_municipality(actor) and not selectors.municipality_of(actor):
+    if not selectors.municipality_of(actor):
         raise cases.CaseRefused(
             "no_municipality_code",
             gettext_lazy(
@@ -221,8 +221,9 @@ def open_cases(
                 "(全国地方公共団体コード) on its organisation in the admin."
             ),
         )
-    # Only the findings of the official's own city (another city's are not theirs to open).
-    mine = selectors.visible_findings(actor).filter(run=run)
+    # Only the findings of the official's own city (another city's are not theirs to open,
+    # with the superuser flag neither: the case would be the opener's city's record).
+    mine = selectors.own_findings(actor).filter(run=run)
     opened = existing = 0
     for finding in mine.filter(score__gte=min_score, cause__in=MISLINK_CAUSES).order_by("link_id"):
         account_hash, last4 = finding.account_hash, finding.account_last4

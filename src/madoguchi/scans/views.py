@@ -127,6 +127,8 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeline": timeline,
             "case": _case(opened.case_id if opened else None),
             "mislink": finding.cause in MISLINK_CAUSES,
+            # The superuser flag reads every city's findings; only their own city's cases open.
+            "own": selectors.own_findings(request.user).filter(pk=finding.pk).exists(),
             # The rule's id is the cause's code and a version (logout_omission.v1): the page
             # names the cause in its heading, so only the version is shown here.
             "rule_version": finding.rule.rpartition(".")[2] or finding.rule,
