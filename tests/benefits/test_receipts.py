@@ -78,14 +78,6 @@ def test_receipt_names_the_staff_member_as_the_desk_pages_do(trusted, desk):
     assert desk.staff.username not in data.staff
 
 
-def test_receipt_without_basic_four_shows_a_dash(trusted, desk):
-    c = trusted.card("C")
-    start_visit(desk, c)
-    prepare(desk, **apply_fields())
-    completion = commit(desk, c)
-    assert receipts.receipt_data(completion).resident_name == "—"
-
-
 def _login(client, desk):
     from madoguchi.terminals import services as terminal_services
 
@@ -150,3 +142,28 @@ def test_receipt_email(trusted, desk, mailoutbox):
     _name, content, mime = mailoutbox[0].attachments[0]
     assert mime == "application/pdf"
     assert content.startswith(b"%PDF-")
+
+
+def test_receipt_names_the_resident_by_the_confirmed_kana_when_the_card_was_not_read(trusted, desk):
+    """The README's walk-through never reads the name from the card: the receipt's お名前 said
+    "—", so the resident could not see whom it was for. The kana the resident confirmed at the
+    desk names them instead (the name read from the card still comes first)."""
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields(kana="ヤマダ タロウ"))
+    data = receipts.receipt_data(commit(desk, c))
+    assert data.resident_name == "ヤマダ タロウ（フリガナ）"
+    assert "—" not in data.resident_name
+
+
+def test_receipt_says_what_to_do_if_the_resident_did_not_do_this(trusted, desk, settings):
+    """A receipt (handed over, or emailed to an address typed at the desk) must tell the reader
+    what to do when they did not do this: the call centre and the resident's own page."""
+    settings.RESIDENT_CALL_CENTRE = "0120-00-0000"
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    text = _text(receipts.receipt_document(commit(desk, c)))
+    assert "心当たりがない" in text
+    assert "0120-00-0000" in text
+    assert "これは自分ではない" in text

@@ -34,17 +34,19 @@ class ReceiptData:
     grants: list[str] = field(default_factory=list)
     later: list[str] = field(default_factory=list)
     signed_by: str = "ご本人のマイナンバーカード"
+    call_centre: str = ""
 
 
 def receipt_data(completion: Completion) -> ReceiptData:
     visit = completion.visit
-    names = [
-        str(p.fields.get("resident_name") or "")
-        for p in completion.procedures.all()
-        if isinstance(p.fields, dict)
-    ]
+    fields = [p.fields for p in completion.procedures.all() if isinstance(p.fields, dict)]
+    names = [str(f.get("resident_name") or "").strip() for f in fields]
+    # Without the name read from the card (an optional step), the kana the resident confirmed
+    # at the desk names them: a receipt must say whom it is for.
+    kana = [str(f.get("resident_kana") or "").strip() for f in fields]
     data = ReceiptData(
-        resident_name=next((n for n in names if n), "—"),
+        resident_name=next((n for n in names if n), "")
+        or next((f"{k}（フリガナ）" for k in kana if k), "—"),
         committed_at=format_era_time(timezone.localtime(completion.committed_at), seconds=True)
         + "（日本時間）",
         # Where the resident was, then which desk there, as their own page names it.
@@ -55,6 +57,7 @@ def receipt_data(completion: Completion) -> ReceiptData:
         # first/last name fields.
         staff=str(visit.staff),
         visit_reference=visit.reference,
+        call_centre=settings.RESIDENT_CALL_CENTRE,
     )
     for link in PaymentLink.objects.filter(completion=completion).select_related(
         "provider", "programme_version", "representative"
