@@ -286,3 +286,42 @@ def test_a_step_forms_errors_name_the_fields_in_the_pages_language(client, offic
     said = " ".join(str(m) for m in get_messages(response.wsgi_request))
     assert "date_precision" not in said
     assert "日付の精度" in said
+
+
+def test_comparing_stops_after_five_different_results(case, official, client):
+    """Side doors round 5: a comparison says only same or different, but it could be asked
+    without end, so an official could guess the registered number digit by digit (its last 4
+    are shown): 1,000 guesses find a bank account's 7 digits. After
+    `CASE_COMPARISONS_DIFFERENT_MAX` (5) different results the case compares no more, even
+    the right number, and says why; nothing is recorded."""
+    from django.urls import reverse
+
+    services.case_investigate(case, actor=official)
+    for guess in range(5):
+        wrong = f"4980-0000-000{guess}-7777"
+        e = services.case_compare_identifier(case, actor=official, presented=wrong, **D)
+        assert e.comparison == "different"
+    before = case.timeline.count()
+    exc = refused(
+        "comparisons_exhausted",
+        services.case_compare_identifier,
+        case,
+        actor=official,
+        presented=B_CARD,
+        **D,
+    )
+    assert "5 times" in exc.message_en
+    client.force_login(official)
+    page = client.post(
+        reverse("cases:step", args=[case.pk, "compare"]),
+        {
+            "compare-presented": B_CARD,
+            "compare-event_date": "2023-07-05",
+            "compare-date_precision": "day",
+        },
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="ja",
+    ).content.decode()
+    assert "これ以上は照合しません" in page
+    assert case.timeline.count() == before
+    assert not case.timeline.filter(comparison="same").exists()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -468,27 +469,52 @@ def _compare(
         raise CaseRefused(
             "comparison_not_for_programme", _WRONG_COMPARISON[Programme(case.programme)]
         )
-    # The registration is read once, for its hash and for its kana.
-    registration = None if case.legacy_link is not None else selectors.case_registration(case)
-    same = remedy.identifier_matches(presented, _stored_hash(case, registration))
-    result = ComparisonResult.SAME if same else ComparisonResult.DIFFERENT
-    outcome = {
-        (True, True): "同じ番号でした。",
-        (True, False): "異なる番号が登録されていました。",
-        (False, True): "同じものでした。",
-        (False, False): "異なるものが登録されていました。",
-    }[(programme == Programme.POINTS, same)]
-    kana_text, kana_outcome = _compare_kana(case, programme, resident_kana, registration)
-    text = summary or f"{_COMPARED_JA[programme]}を照合したところ、{outcome}"
-    return case_transition(
-        case,
-        actor=actor,
-        kind=EntryKind.COMPARISON,
-        summary=f"{text}\n{kana_text}",
-        comparison=result,
-        detail={"holder_kana": kana_outcome},
-        **when,
-    )
+    with transaction.atomic():
+        # The case locked first: two comparisons at once count one after the other.
+        _lock_for_step(case, EntryKind.COMPARISON)
+        _refuse_beyond_comparisons(case)
+        # The registration is read once, for its hash and for its kana.
+        registration = None if case.legacy_link is not None else selectors.case_registration(case)
+        same = remedy.identifier_matches(presented, _stored_hash(case, registration))
+        result = ComparisonResult.SAME if same else ComparisonResult.DIFFERENT
+        outcome = {
+            (True, True): "同じ番号でした。",
+            (True, False): "異なる番号が登録されていました。",
+            (False, True): "同じものでした。",
+            (False, False): "異なるものが登録されていました。",
+        }[(programme == Programme.POINTS, same)]
+        kana_text, kana_outcome = _compare_kana(case, programme, resident_kana, registration)
+        text = summary or f"{_COMPARED_JA[programme]}を照合したところ、{outcome}"
+        return case_transition(
+            case,
+            actor=actor,
+            kind=EntryKind.COMPARISON,
+            summary=f"{text}\n{kana_text}",
+            comparison=result,
+            detail={"holder_kana": kana_outcome},
+            **when,
+        )
+
+
+def _refuse_beyond_comparisons(case: Case) -> None:
+    """Refuse a comparison once the case has `CASE_COMPARISONS_DIFFERENT_MAX` different
+    results: same/different asked without end would let an official guess the registered
+    number (its last 4 are shown) one digit at a time (side doors, round 5)."""
+    limit = int(settings.CASE_COMPARISONS_DIFFERENT_MAX)
+    different = case.timeline.filter(
+        kind=EntryKind.COMPARISON, comparison=ComparisonResult.DIFFERENT
+    ).count()
+    if different >= limit:
+        raise CaseRefused(
+            "comparisons_exhausted",
+            _(
+                "This case has already compared %(n)s times with a different result, so it "
+                "compares no more: comparing must not become a way to guess the registered "
+                "number. Record what the resident presented in a note, and ask the provider, "
+                "bank or insurer to confirm the registration."
+            ),
+            params={"n": different},
+        )
 
 
 def case_compare_identifier(
