@@ -695,3 +695,25 @@ def test_json_nested_deeper_than_the_parser_goes_is_a_bad_request(start_agent: S
     )
     assert r.status_code == 400
     assert r.json()["error"] == "bad_json"
+
+
+def test_the_pin_pad_tells_a_resident_on_their_own_page_what_the_pin_is_for(
+    start_agent: Start,
+) -> None:
+    """On the resident's own page the PIN pad said 「マイナンバーカードを使って受付を開始します。」:
+    no desk visit starts there; the card shows the resident their own records."""
+    page = "http://localhost:8000"
+    a = start_agent(page_origins=(page,))
+    a.insert("alice")
+    r = a.post(
+        "/authenticate", {"nonce": generate_nonce(), "origin": page}, headers={"Origin": page}
+    )
+    pad = a.client.get(r.json()["pinpad_url"]).text
+    assert "受付を開始します" not in pad
+    assert "あなたについての記録を表示します" in pad
+    english = a.client.get(r.json()["pinpad_url"] + "?lang=en").text
+    assert "start a visit" not in english
+    assert "records about you" in english
+    # At the desk (the server origin) it still starts a visit.
+    r = a.post("/authenticate", {"nonce": generate_nonce(), "origin": a.origin})
+    assert "受付を開始します" in a.client.get(r.json()["pinpad_url"]).text

@@ -28,6 +28,7 @@ TEXT: dict[str, dict[str, str]] = {
         "title": "暗証番号の入力",
         "switch": "English",
         "intro.authenticate": "マイナンバーカードを使って受付を開始します。",
+        "intro.authenticate-records": "マイナンバーカードで本人確認をして、あなたについての記録を表示します。",
         "intro.sign-completion": "マイナンバーカードで次の内容に署名して、手続きを確定します。内容をご確認ください。",
         "intro.read-attributes": "マイナンバーカードから氏名・住所・生年月日・性別を読み取ります。",
         "pin.auth": "利用者証明用電子証明書の暗証番号（数字4桁）",
@@ -53,6 +54,7 @@ TEXT: dict[str, dict[str, str]] = {
         "title": "Enter your PIN",
         "switch": "日本語",
         "intro.authenticate": "Your My Number card will be used to start a visit.",
+        "intro.authenticate-records": "Your My Number card will confirm who you are, to show the records about you.",
         "intro.sign-completion": "Your My Number card will sign the following to complete the procedure. Please check it.",
         "intro.read-attributes": "Your name, address, date of birth and sex will be read from your My Number card.",
         "pin.auth": "User authentication PIN (4 digits)",
@@ -142,7 +144,11 @@ def pick_lang(value: str | None) -> str:
     return value if value in LANGS else "ja"
 
 
-def render(request: CardRequest | None, lang: str, nonce: str) -> str:
+def render(
+    request: CardRequest | None, lang: str, nonce: str, desk_origin: str | None = None
+) -> str:
+    """The PIN pad for `request`. `desk_origin` is the server's desk origin: an authentication
+    signed over another origin (the resident's own page) starts no visit, and says so."""
     t = TEXT[pick_lang(lang)]
     other = "en" if lang == "ja" else "ja"
     # The language link comes last in the DOM (shown top right) so Tab reaches the PIN first.
@@ -151,7 +157,14 @@ def render(request: CardRequest | None, lang: str, nonce: str) -> str:
     if request is None:
         body.append(f'<p class="notice error" role="alert">{escape(t["unknown"])}</p>')
         return _page(lang, t["title"], "".join(body) + switch, nonce)
-    body.append(f"<p>{escape(t['intro.' + request.kind.value])}</p>")
+    intro = "intro." + request.kind.value
+    if (
+        request.kind is Kind.AUTHENTICATE
+        and desk_origin
+        and request.origin not in (None, desk_origin)
+    ):
+        intro = "intro.authenticate-records"
+    body.append(f"<p>{escape(t[intro])}</p>")
     if request.kind is Kind.SIGN_COMPLETION and request.display:
         lines = "".join(f"<li>{escape(line)}</li>" for line in request.display)
         body.append(

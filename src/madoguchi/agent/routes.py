@@ -176,7 +176,7 @@ def pinpad_page(handler: Handler, m: re.Match[str], query: Query) -> None:
     lang = pinpad.pick_lang((query.get("lang") or ["ja"])[0])
     request = handler.agent.book.get(m.group("id"))
     nonce = secrets.token_urlsafe(16)
-    html = pinpad.render(request, lang, nonce).encode("utf-8")
+    html = pinpad.render(request, lang, nonce, handler.agent.server_origin).encode("utf-8")
     handler.send_response(200 if request is not None else 404)
     # Not no-referrer: under it a browser sends `Origin: null` with the PIN form's POST, and
     # the agent accepts that POST only with its own origin.
