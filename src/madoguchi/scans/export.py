@@ -25,6 +25,7 @@ import pyarrow as pa
 from django.conf import settings
 from django.utils import timezone
 
+from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.benefits.models import PaymentLink, PublicFundAccount
 from madoguchi.desk.models import Completion
 from madoguchi.identity.services import build_validator
@@ -113,12 +114,39 @@ def verify_completion(completion: Completion, validator: Any) -> None:
             )
 
 
-def export(directory: Path, *, municipality_code: str = "000000") -> Exported:
-    """`municipality_code`: written for a link whose desk's city carries no code."""
+def _uncoded(terminal: Any) -> str:
+    """Why a link made at `terminal` has no municipality code to be written under, with how
+    to set one; "" when its desk's city carries a code."""
+    contractor = terminal.contractor
+    if selectors.city_code(contractor):
+        return ""
+    city = (
+        contractor
+        if contractor is not None and contractor.kind == OrganisationKind.CITY
+        else getattr(contractor, "city", None)
+    )
+    if city is None:
+        return (
+            f"desk {terminal.name}: its contractor serves no city, so its links have no "
+            "municipality code (全国地方公共団体コード); attach the contractor to its city in the "
+            "admin"
+        )
+    return (
+        f"desk {terminal.name}: its city {city.name} has no municipality code "
+        "(全国地方公共団体コード); set it with `madoguchi organisation set-code "
+        f"'{city.name}' CODE` (six digits) or on the city's organisation in the admin"
+    )
+
+
+def export(directory: Path) -> Exported:
+    """Write the three tables to `directory`. Refused (ExportError, nothing written) when a
+    link's desk serves no city with a municipality code: the scan input requires six digits,
+    and a made-up code would put the link's findings before no official (or another city's)."""
     validator = build_validator()
     links: list[dict[str, Any]] = []
     names: dict[str, str] = {}
     codes: dict[str, str] = {}  # resident -> the municipality of their latest link
+    uncoded: dict[int, str] = {}  # terminal -> why its links have no code
     for programme, model in (("mynapoint_2", PaymentLink), ("public_fund", PublicFundAccount)):
         qs = model.objects.select_related(
             "holder",
@@ -132,7 +160,10 @@ def export(directory: Path, *, municipality_code: str = "000000") -> Exported:
             rid = str(link.holder.public_id)
             names[rid] = link.resident_kana
             # The city the desk serves: its officials see the link's findings.
-            code = selectors.city_code(link.visit.terminal.contractor) or municipality_code
+            code = selectors.city_code(link.visit.terminal.contractor)
+            if not code:
+                terminal = link.visit.terminal
+                uncoded.setdefault(terminal.pk, _uncoded(terminal))
             codes[rid] = code
             links.append(
                 {
@@ -150,6 +181,10 @@ def export(directory: Path, *, municipality_code: str = "000000") -> Exported:
                     "_visit": link.visit,
                 }
             )
+    if uncoded:
+        raise ExportError(
+            "Nothing was exported: " + "; ".join(uncoded.values()) + ". Then run the export again."
+        )
     # Every stored completion, not only those behind a link: each is signed evidence.
     verified = 0
     for completion in Completion.objects.select_related(
