@@ -133,3 +133,17 @@ def test_the_birth_date_verified_from_the_card_is_the_one_compared(trusted, desk
             **HIS, **typed_from_insurance_card)  # fmt: skip
     assert prepare(desk, kind="health_insurance_use", **HIS, **CARD_C).status == "pending"
     assert not HealthInsuranceRegistration.objects.exists()
+
+
+def test_the_signed_lines_call_the_insured_persons_kana_by_what_it_is(trusted, desk):
+    """A health insurance has no account: its signed lines said 「口座名義: ﾔﾏﾀﾞ ﾀﾛｳ」 and, after a
+    close match, 「ご本人が口座名義を確認済み」, words the resident could not place."""
+    c = trusted.card("C")
+    start_visit(desk, c)
+    close = {**CARD_C, "resident_kana": "ヤマダ ジロウ"}
+    prepare(desk, kind="health_insurance_use", **HIS, **close, confirm_close_match=True)
+    ch, _token = sign(desk, c)
+    lines = ch.transaction["display"]
+    assert not [line for line in lines if "口座" in line], lines
+    assert "被保険者のお名前（フリガナ）: ﾔﾏﾀﾞ ﾀﾛｳ" in lines
+    assert any("ご本人が被保険者のお名前を確認済み" in line for line in lines), lines

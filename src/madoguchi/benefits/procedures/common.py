@@ -47,16 +47,23 @@ def open_version(programme_code: str) -> tuple[Programme, ProgrammeVersion]:
     return programme, version
 
 
-def name_lines(f: dict[str, Any]) -> list[str]:
+INSURED_KANA = "被保険者のお名前（フリガナ）"
+# What the resident confirmed after a close match, by the line's label.
+HOLDER_CONFIRMED = {INSURED_KANA: "被保険者のお名前"}
+
+
+def name_lines(f: dict[str, Any], holder: str = "口座名義") -> list[str]:
+    """The compared name and the check's outcome. `holder` names what was compared: an
+    account's holder, or (health insurance) the insured person's name in kana."""
     lines = []
     if f.get("account_holder_kana"):
-        lines.append(f"口座名義: {f['account_holder_kana']}")
+        lines.append(f"{holder}: {f['account_holder_kana']}")
     else:
-        lines.append("口座名義: （取得できません）")
+        lines.append(f"{holder}: （取得できません）")
     # Sentences, never the codes (the codes are in the signed fields and the audit log).
     line = f"名義照合: {outcome_text(Outcome(f['name_outcome']), 'ja')}"
     if f.get("close_confirmed"):
-        line += " ・ご本人が口座名義を確認済み"
+        line += f" ・ご本人が{HOLDER_CONFIRMED.get(holder, holder)}を確認済み"
     lines.append(line)
     if f.get("name_exception") == NameException.MINOR_REPRESENTATIVE:
         lines.extend(representative_lines(f))

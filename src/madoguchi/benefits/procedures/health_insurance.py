@@ -15,7 +15,7 @@ from .. import identifiers, insured, states
 from ..constants import LinkStatus, RegistrationState
 from ..models import HealthInsuranceRegistration
 from ..services import outbox
-from .common import ProcedureBase, name_lines, resident_name_of
+from .common import INSURED_KANA, ProcedureBase, name_lines, resident_name_of
 
 # --- health-insurance use registration ---------------------------------------------------------
 
@@ -105,7 +105,7 @@ class HealthInsuranceUse(ProcedureBase):
             "健康保険証としての利用登録",
             f"保険者番号: {f['insurer_number']}　被保険者番号: {f['insured']}",
             f"被保険者: {f.get('insured_name') or '（取得できません）'}",
-            *name_lines(f),
+            *name_lines(f, INSURED_KANA),
         ]
 
     def status_lines(self, completion: Completion, lang: str = "ja") -> list[str]:
