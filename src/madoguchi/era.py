@@ -6,6 +6,8 @@ resident's page, receipt and e-mail all date things this one way. The era bounda
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -78,3 +80,32 @@ def format_local_time(moment: datetime, *, japanese: bool, seconds: bool = False
     if japanese:
         return format_era_time(moment, seconds=seconds)
     return f"{moment:%Y-%m-%d %H:%M:%S}" if seconds else f"{moment:%Y-%m-%d %H:%M}"
+
+
+_ERA_DATE = re.compile(r"(明治|大正|昭和|平成|令和)(元|\d{1,2})年(\d{1,2})月(\d{1,2})日")
+_WESTERN_DATE = re.compile(r"(\d{4})(?:[-/.](\d{1,2})[-/.](\d{1,2})|年(\d{1,2})月(\d{1,2})日)")
+
+
+def parse_date(text: str) -> date:
+    """A day as the card prints it or a person writes it: 昭和50年9月30日 (元年 for year 1, a
+    trailing 生 as on the card), 1975年9月30日, 1975-09-30, 1975/9/30, 1975.9.30; full-width
+    digits and spaces are accepted. An era date must fall within its era (昭和65年 does not
+    exist); EraError says so, as for any day that does not exist."""
+    compact = "".join(unicodedata.normalize("NFKC", text).split()).removesuffix("生")
+    try:
+        if m := _ERA_DATE.fullmatch(compact):
+            name, year_text, month, day = m.groups()
+            year = 1 if year_text == "元" else int(year_text)
+            starts = {era: start for start, era in ERAS}
+            d = date(starts[name].year + year - 1, int(month), int(day))
+            if year < 1 or era_year(d) != (name, year):
+                raise EraError(f"{text} is not a day of the {name} era.")
+            return d
+        if m := _WESTERN_DATE.fullmatch(compact):
+            y, mo, dd, mo2, dd2 = m.groups()
+            return date(int(y), int(mo or mo2), int(dd or dd2))
+    except EraError:
+        raise
+    except ValueError as exc:
+        raise EraError(f"{text} is not a day of the calendar.") from exc
+    raise EraError(f"{text} is not a date written as 昭和50年9月30日 or 1975-09-30.")

@@ -54,3 +54,45 @@ def test_without_weekday_and_era_year():
         era_year(date(1800, 1, 1))
     with pytest.raises(ValueError, match="week"):
         format_era(date(2023, 1, 1), "week")
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "昭和50年9月30日",
+        "昭和５０年９月３０日生",
+        "1975/9/30",
+        "1975年9月30日",
+        "1975-09-30",
+        "1975.09.30",
+    ],
+)
+def test_a_birth_date_is_read_as_the_card_and_people_write_it(typed):
+    """The health-insurance form refused 1975/09/30 and 昭和50年9月30日 (the card prints the era
+    form) with 「日付を正しく入力してください」: only 1975-09-30 was understood."""
+    from madoguchi.era import parse_date
+
+    assert parse_date(typed) == date(1975, 9, 30)
+
+
+@pytest.mark.parametrize(
+    "typed", ["昭和65年1月8日", "平成元年1月7日", "令和0年5月1日", "1975/13/1", "昭和"]
+)
+def test_a_date_outside_its_era_or_the_calendar_is_refused(typed):
+    from madoguchi.era import EraError, parse_date
+
+    with pytest.raises(EraError):
+        parse_date(typed)
+
+
+def test_the_health_insurance_form_takes_the_birth_date_as_printed_on_the_card():
+    from madoguchi.benefits.procedures.health_insurance import HealthInsuranceForm
+
+    base = {"insurer_number": "139999", "insured_symbol": "市国12", "insured_number": "3456",
+            "branch": "00", "resident_sex": "1"}  # fmt: skip
+    form = HealthInsuranceForm({**base, "resident_birth_date": "昭和50年9月30日"})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["resident_birth_date"] == date(1975, 9, 30)
+    wrong = HealthInsuranceForm({**base, "resident_birth_date": "昭和65年1月8日"})
+    assert not wrong.is_valid()
+    assert "昭和50年9月30日" in str(wrong.errors["resident_birth_date"])

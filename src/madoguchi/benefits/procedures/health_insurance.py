@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi import era
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.outside import OutsideError, validation
@@ -20,6 +22,21 @@ from .common import INSURED_KANA, ProcedureBase, name_lines, resident_name_of
 # --- health-insurance use registration ---------------------------------------------------------
 
 
+class CardDateField(forms.DateField):
+    """A birth date typed as the card prints it (昭和50年9月30日) or as people write it
+    (1975/9/30, 1975-09-30): `era.parse_date`."""
+
+    def to_python(self, value: Any) -> date | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, date):
+            return value
+        try:
+            return era.parse_date(str(value))
+        except era.EraError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
 # The codes of `insured.SEXES` in the page's language (男性, 女性, その他).
 SEXES = [("1", _("Male")), ("2", _("Female")), ("9", _("Other"))]
 
@@ -30,7 +47,15 @@ class HealthInsuranceForm(forms.Form):
     insured_number = forms.CharField(label=_("Insured person's number"), max_length=20)
     branch = forms.CharField(label=_("Branch number"), max_length=2)
     # The insured person must be the card holder (insured.bind_to_person).
-    resident_birth_date = forms.DateField(label=_("Resident's birth date (as on the card)"))
+    resident_birth_date = CardDateField(
+        label=_("Resident's birth date (as on the card)"),
+        help_text=_("As printed on the card, e.g. 昭和50年9月30日 (or 1975-09-30)."),
+        error_messages={
+            "invalid": _(
+                "Enter the birth date as printed on the card, e.g. 昭和50年9月30日 or 1975-09-30."
+            )
+        },
+    )
     resident_sex = forms.ChoiceField(label=_("Resident's sex (as on the card)"), choices=SEXES)
     resident_kana = forms.CharField(
         label=_("Resident's name (kana)"), max_length=100, required=False
