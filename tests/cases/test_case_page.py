@@ -391,3 +391,22 @@ def test_the_case_list_says_where_cases_come_from_and_dates_them_in_the_era(clie
     assert f"{opened:%Y-%m-%d}" not in page
     english = client.get(reverse("cases:list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f"<td>{opened:%Y-%m-%d %H:%M} " in english
+
+
+def test_the_legacy_link_command_refuses_an_official_of_another_city(official, monkeypatch):
+    """Side doors round 5: `case legacy-link CASE --actor` took any official, so a link was
+    attached to this city's case as the act of another city's official (the page answers
+    that official 404; `scan open-cases --as` already refused another city's findings). Now
+    the actor must be able to open the case; nothing is attached, no number read."""
+    case = open_case(official)
+    stdin = io.StringIO(B_CARD + "\n")
+    monkeypatch.setattr("sys.stdin", stdin)
+    with pytest.raises(CommandError, match="cannot open"):
+        call_command(
+            "case", "legacy-link", case.reference, "--actor", _other_city_official().username,
+            "--resident", "A氏", "--provider", "x",
+        )  # fmt: skip
+    assert stdin.tell() == 0
+    case.refresh_from_db()
+    assert case.legacy_link is None
+    assert not LegacyLink.objects.exists()

@@ -9,7 +9,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.accounts.models import User
-from madoguchi.cases import legacy, services
+from madoguchi.cases import legacy, selectors, services
 from madoguchi.cases.constants import DatePrecision
 from madoguchi.cases.models import Case
 from madoguchi.cli import PlainErrors, read_text_file
@@ -55,6 +55,12 @@ class Command(PlainErrors, BaseCommand):
         actor = User.objects.filter(username=opts["actor"]).first()
         if actor is None:
             raise CommandError(f"No user {opts['actor']!r}.")
+        if not selectors.visible_cases(actor).filter(pk=case.pk).exists():
+            # As the case page answers them (404): another city's case is not theirs to work.
+            raise CommandError(
+                f"{actor.username} cannot open {case.reference}: an official works only the "
+                "cases of their own city. Nothing was attached."
+            )
         log_text = ""
         if opts["session_log"]:  # before the card number is asked for
             log_text = read_text_file(
