@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.contrib.auth.models import Group
+from django.urls import reverse
 from django.utils import translation
 
 from madoguchi.accounts.constants import OrganisationKind, Role
@@ -11,6 +12,7 @@ from madoguchi.accounts.models import Organisation, User
 from madoguchi.desk import services
 from madoguchi.desk.constants import AgentEventKind, VisitEndReason
 from madoguchi.incidents.constants import IncidentKind
+from madoguchi.incidents.models import Incident
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.constants import DeskSessionCloseReason
 from tests import cardkit, factories
@@ -332,3 +334,48 @@ def test_the_oversight_navigation_links_only_the_pages_the_reader_may_open(clien
     for url, link in OVERSIGHT.items():
         opens = client.get(url).status_code == 200
         assert (link in nav) == opens, (role, url, opens)
+
+
+ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+ERA_MOMENT = re.compile(r"令和\d+年\d+月\d+日 \d\d:\d\d:\d\d")
+EN_MOMENT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+
+
+def _pages(visit):
+    incident = Incident.objects.filter(visit=visit).first()
+    return [
+        "/officials/",
+        f"/officials/visits/{visit.public_id}/?reason=incident",
+        "/officials/incidents/",
+        "/incidents/",
+        reverse("incidents:detail", args=[incident.pk]) + "?reason=incident",
+    ]
+
+
+def _text(html):
+    """The page's text without its tags' attributes (dates in inputs and links stay ISO)."""
+    html = re.sub(r"<(input|a|form|link|script)\b[^>]*>", "", html)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_officials_pages_date_in_the_era_in_japanese_and_the_calendar_in_english(
+    client, two_visits
+):
+    """They showed `2026-12-01 16:25:07` and `Desks and visits on 2026-12-01` while the case
+    pages read 令和8年12月1日."""
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    for url in _pages(two_visits[0]):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        text = _text(response.content.decode())
+        assert "令和" in text, url
+        assert not ISO_DAY.search(text), (url, ISO_DAY.search(text))
+    detail = _text(client.get(_pages(two_visits[0])[4]).content.decode())
+    assert ERA_MOMENT.search(detail)
+    # English pages keep English dates.
+    for url in _pages(two_visits[0]):
+        joined = "&" if "?" in url else "?"
+        text = _text(client.get(f"{url}{joined}lang=en").content.decode())
+        assert "令和" not in text, url
+    detail = _text(client.get(_pages(two_visits[0])[4] + "?lang=en").content.decode())
+    assert EN_MOMENT.search(detail)
