@@ -240,8 +240,12 @@ def test_this_was_not_me_names_the_visit_in_the_citys_local_time(trusted, desk):
 
     a = trusted.card("A")
     completion = desk_completion(desk, a)
+    # The records page dates a completion by its commit: so do the page, the incident and the case.
     Visit.objects.filter(pk=completion.visit_id).update(
-        started_at=datetime(2026, 11, 30, 3, 30, tzinfo=UTC)
+        started_at=datetime(2026, 11, 30, 3, 29, tzinfo=UTC)
+    )
+    type(completion).objects.filter(pk=completion.pk).update(
+        committed_at=datetime(2026, 11, 30, 3, 30, tzinfo=UTC)
     )
     client = Client()
     sign_in(client, a)
@@ -1061,3 +1065,24 @@ def test_the_completion_email_dates_the_completion_in_the_era(trusted, desk):
     committed = timezone.localtime(completion.committed_at)
     assert f"確定日時: 令和{committed.year - 2018}年{committed.month}月{committed.day}日 " in body
     assert "お申し出ください" in body
+
+
+def test_this_was_not_me_names_a_public_fund_account_as_the_records_page_does(trusted, desk):
+    """The page named the account 「0990-002 ＊＊＊6789」 (the bank's and branch's codes) at the
+    visit's start, while the records page beside it shows 「シミュレーション銀行 駅前支店」,
+    ＊＊＊＊6789 and the time the account was registered: the resident could not match them."""
+    from datetime import UTC, datetime
+
+    from madoguchi.benefits.models import PublicFundAccount
+    from madoguchi.residents import selectors
+    from madoguchi.residents.constants import ItemKind
+
+    completion = desk_completion(desk, trusted.card("A"))
+    account = PublicFundAccount(visit=completion.visit, account_last4="6789")
+    account.bank_code, account.bank_name = "0990", "シミュレーション銀行"
+    account.branch_code, account.branch_name = "002", "駅前支店"
+    account.created_at = datetime(2026, 11, 30, 3, 31, tzinfo=UTC)
+    text = selectors.describe_item(ItemKind.PUBLIC_FUND, account)
+    assert "シミュレーション銀行 駅前支店 ＊＊＊＊6789" in text
+    assert "0990" not in text
+    assert "令和8年11月30日 12:31" in text

@@ -79,6 +79,15 @@ def name_check_text(row: Any, lang: str) -> str:
     return text
 
 
+# An account number's hidden digits, as the desk, the receipt and a payment link show them.
+_MASK = "＊＊＊＊"
+
+
+def _bank(account: Any) -> str:
+    """A public-fund account's bank and branch by name (their codes only when unnamed)."""
+    return f"{account.bank_name or account.bank_code} {account.branch_name or account.branch_code}"
+
+
 def _desk(row: Any, lang: str = "ja") -> str:
     """Where it was done: the desk's location and terminal, in the page's punctuation."""
     terminal = row.visit.terminal
@@ -170,8 +179,8 @@ def records(holder: Any, lang: str = "ja") -> Records:
             {
                 "row": acc,
                 "kind": ItemKind.PUBLIC_FUND,
-                "bank": f"{acc.bank_name or acc.bank_code} {acc.branch_name or acc.branch_code}",
-                "account": "＊＊＊" + acc.account_last4,
+                "bank": _bank(acc),
+                "account": _MASK + acc.account_last4,
                 "name_check": name_check_text(acc, lang),
                 "status": LINK_STATUS_TEXT.get(acc.status, acc.status),
                 "desk": _desk(acc, lang),
@@ -302,8 +311,11 @@ _SIGNED = (
 
 def describe_item(kind: str, item: Any, *, english: bool = False) -> str:
     """A one-line description for the incident and the case (masked numbers only), in
-    Japanese (the case's language) or English."""
-    started = timezone.localtime(item.visit.started_at)
+    Japanese (the case's language) or English. It names the record as the records page does
+    (bank and branch by name, the time the record was made or the completion committed), so
+    the resident can tell which one they reported."""
+    moment = getattr(item, "committed_at", None) or getattr(item, "created_at", None)
+    started = timezone.localtime(moment or item.visit.started_at)
     when = f"{started:%Y-%m-%d %H:%M}" if english else format_era_time(started)
     desk = _desk(item, "en" if english else "ja")
     if kind == ItemKind.LINK:
@@ -312,7 +324,7 @@ def describe_item(kind: str, item: Any, *, english: bool = False) -> str:
             provider = item.provider.display_name_en or item.provider.code
         what = f"{provider} {item.masked_account}"
     elif kind == ItemKind.PUBLIC_FUND:
-        what = str(item)
+        what = f"{_bank(item)} {_MASK}{item.account_last4}"
     elif kind == ItemKind.HEALTH_INSURANCE:
         what = item.insurer_number
     else:
