@@ -410,3 +410,23 @@ def test_the_legacy_link_command_refuses_an_official_of_another_city(official, m
     case.refresh_from_db()
     assert case.legacy_link is None
     assert not LegacyLink.objects.exists()
+
+
+def test_a_case_step_asked_with_get_or_for_an_unknown_step_says_why(client, official):
+    """Side doors round 5: GET on a step's or the legacy link's address, or a POST to a step
+    that does not exist, answered an official who runs the case 「このページを開く権限が
+    ありません」, a reason that was not the reason. Now 405 saying the address takes POST (as
+    the scan finding's button does), and 404 for a step that does not exist."""
+    case = open_case(official)
+    client.force_login(official)
+    for url in (
+        reverse("cases:step", args=[case.pk, "note"]),
+        reverse("cases:legacy_link", args=[case.pk]),
+    ):
+        r = client.get(url, HTTP_ACCEPT_LANGUAGE="ja")
+        assert r.status_code == 405, url
+        assert r["Allow"] == "POST"
+        assert "このアドレスは GET では使えません（使えるのは POST です）" in r.content.decode()
+    r = client.post(reverse("cases:step", args=[case.pk, "nonsense"]), {})
+    assert r.status_code == 404
+    assert case.timeline.count() == 1

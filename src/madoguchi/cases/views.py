@@ -7,10 +7,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
@@ -197,11 +198,10 @@ def _form_errors(form: Any) -> str:
 
 
 @roles_required(*OFFICIAL)
+@require_POST  # a GET is told the address takes POST (405 with the reason), not "no permission"
 def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a link made before signed completion (from the old system) and attach it."""
     case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
-    if request.method != "POST":
-        raise PermissionDenied("POST only.")
     form = LegacyLinkForm(request.POST, prefix="legacy")
     if not form.is_valid():
         messages.error(request, _form_errors(form))
@@ -216,10 +216,11 @@ def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @roles_required(*OFFICIAL)
+@require_POST
 def case_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    if step not in STEPS:
+        raise Http404("No such step.")
     case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
-    if request.method != "POST" or step not in STEPS:
-        raise PermissionDenied("Unknown step.")
     cls, fn = _step(case, step)
     form = cls(request.POST, prefix=step)
     if not form.is_valid():
