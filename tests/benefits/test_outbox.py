@@ -260,11 +260,9 @@ def test_two_reconciles_at_once_record_one_incident_per_finding():
     one, holding nothing in between, so two runs at once (an overlapping cron, an operator
     running it by hand beside the timer) each recorded the same disagreement. The check and
     the record are now one step under a lock of the call key's own."""
-    import contextlib
-    from unittest import mock
-
     from madoguchi.benefits.services import reconcile as reconcile_module
     from madoguchi.outside import InsurerRecord
+    from tests.racekit import at_once
 
     record = InsurerRecord(
         registration_ref="R-1",
@@ -275,30 +273,13 @@ def test_two_reconciles_at_once_record_one_incident_per_finding():
         insured_name_kana=None,
         registered_at="2026-12-01T10:00:00+09:00",
     )
-    both_checked = threading.Barrier(2, timeout=3)
-    real_record = reconcile_module.incident_record
-    outcomes: list[str] = []
-
-    def record_once_both_checked(**kwargs):
-        # Without a lock both runs reach the recording together; with one, the second waits
-        # for the first to finish, so this wait ends at its timeout and the first records.
-        with contextlib.suppress(threading.BrokenBarrierError):
-            both_checked.wait()
-        return real_record(**kwargs)
 
     def run():
-        try:
-            found = reconcile_module._incident("madoguchi-hi:stray", "unknown_to_us", None, record)
-            outcomes.append(found.action)
-        finally:
-            connection.close()
+        return reconcile_module._incident(
+            "madoguchi-hi:stray", "unknown_to_us", None, record
+        ).action
 
-    with mock.patch.object(reconcile_module, "incident_record", record_once_both_checked):
-        threads = [threading.Thread(target=run) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+    outcomes = at_once(reconcile_module, "incident_record", run, run)
     assert sorted(outcomes) == ["incident already recorded", "incident recorded"]
     assert Incident.objects.filter(reason_code="reconcile_unknown_to_us").count() == 1
 

@@ -195,3 +195,21 @@ def test_pin_blocked_with_an_overlong_field_is_refused_and_records_nothing(
     )
     assert r.status_code == 201, r.content
     assert Incident.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_pin_blocked_reports_at_once_record_one_incident(desk):
+    """Side doors round 5: the PIN-lock report looked for its request's incident, then
+    recorded one, holding nothing in between, so the page's retry sent at the same moment
+    (or a script's parallel posts) recorded the same lockout twice. The look and the record are
+    now one step under a lock of the terminal's request id."""
+    from madoguchi.incidents import services
+    from tests.racekit import at_once
+
+    def report():
+        return services.incident_pin_blocked(
+            desk_session=desk, applet="support", request_id="req-9"
+        )[1]
+
+    assert sorted(at_once(services, "incident_record", report, report)) == [False, True]
+    assert Incident.objects.filter(kind=IncidentKind.PIN_LOCKED).count() == 1

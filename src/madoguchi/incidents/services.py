@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
+
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
+from madoguchi.locks import key_lock
 from madoguchi.terminals.models import DeskSession, Terminal
 
 from .constants import IncidentKind, Severity, Source
@@ -84,6 +87,10 @@ PIN_APPLETS_JA = {"jpki_auth": "利用者証明用電子証明書の", "input_su
 PIN_APPLETS_EN = {"jpki_auth": "user-authentication", "input_support": "input-support"}
 
 
+# The lock space of a PIN-lock report's request id (the bytes "pinb"), `locks.key_lock`.
+_PIN_LOCK_SPACE = 0x70696E62
+
+
 def incident_pin_blocked(
     *, desk_session: DeskSession, applet: str, request_id: str = "", cert_fingerprint: str = ""
 ) -> tuple[Incident, bool]:
@@ -96,32 +103,36 @@ def incident_pin_blocked(
             ja=PIN_APPLETS_JA.get(reason, ""), en=PIN_APPLETS_EN.get(reason, reason)
         ),
     )
-    if request_id:
-        existing = Incident.objects.filter(
+    with transaction.atomic():
+        if request_id:
+            # The look and the record as one step: a retry sent at the same moment records
+            # the lockout once (side doors, round 5).
+            key_lock(_PIN_LOCK_SPACE, f"{desk_session.terminal_id}:{request_id}")
+            existing = Incident.objects.filter(
+                kind=IncidentKind.PIN_LOCKED,
+                terminal=desk_session.terminal,
+                detail__request_id=request_id,
+            ).first()
+            if existing is not None:
+                return existing, False
+        # The desk session's open visit, through the relation desk's Visit declares (incidents
+        # sit below desk: they reference visits by relation, never by importing desk).
+        visit = desk_session.visits.filter(ended_at__isnull=True).first()
+        incident = incident_record(
             kind=IncidentKind.PIN_LOCKED,
+            reason_code=reason,
+            severity=Severity.LOW,
+            summary=summary,
+            visit=visit,
             terminal=desk_session.terminal,
-            detail__request_id=request_id,
-        ).first()
-        if existing is not None:
-            return existing, False
-    # The desk session's open visit, through the relation desk's Visit declares (incidents sit
-    # below desk: they reference visits by relation, never by importing desk).
-    visit = desk_session.visits.filter(ended_at__isnull=True).first()
-    incident = incident_record(
-        kind=IncidentKind.PIN_LOCKED,
-        reason_code=reason,
-        severity=Severity.LOW,
-        summary=summary,
-        visit=visit,
-        terminal=desk_session.terminal,
-        staff=desk_session.staff,
-        detail={
-            "request_id": request_id[:64],
-            "applet": reason,
-            "certificate": cert_fingerprint[:64],
-            "text": text,
-        },
-    )
+            staff=desk_session.staff,
+            detail={
+                "request_id": request_id[:64],
+                "applet": reason,
+                "certificate": cert_fingerprint[:64],
+                "text": text,
+            },
+        )
     return incident, True
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from madoguchi.audit import services as audit
@@ -30,6 +30,7 @@ from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.models import Incident
 from madoguchi.incidents.services import incident_record
+from madoguchi.locks import key_lock
 from madoguchi.outside import InsurerRecord
 
 from .. import outside
@@ -130,18 +131,8 @@ def _audited(key: str, finding: str, action: str) -> Finding:
     return Finding(key, finding, action)
 
 
-# The first of pg_advisory_xact_lock's two keys for a call key's lock (the bytes "reco"): the
-# two-key form never meets the audit log's one-key lock.
-_KEY_LOCK_CLASS = 0x7265636F
-
-
-def _lock_key(key: str) -> None:
-    """Inside a transaction: hold the lock of this call key until it ends, so that two runs at
-    once (an overlapping timer, a run by hand) check and record its incident one after the
-    other. SQLite's transactions (BEGIN IMMEDIATE) are serialised already."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_KEY_LOCK_CLASS, key])
+# The lock space of a call key's lock (the bytes "reco"), `madoguchi.locks.key_lock`.
+_KEY_LOCK_SPACE = 0x7265636F
 
 
 def _incident(
@@ -151,7 +142,9 @@ def _incident(
     visit = reg.visit if reg is not None else None
     summary, text = incident_text.sentence(INCIDENT_TEXT[finding])
     with transaction.atomic():
-        _lock_key(key)  # the check and the record as one step (side doors, round 5)
+        # The check and the record as one step: two runs at once (an overlapping timer, a run
+        # by hand) record the incident once (side doors, round 5).
+        key_lock(_KEY_LOCK_SPACE, key)
         if Incident.objects.filter(reason_code=f"reconcile_{finding}", detail__key=key).exists():
             return Finding(key, finding, "incident already recorded")
         incident_record(
