@@ -219,3 +219,14 @@ def test_stopping_the_demo_ends_what_its_children_left_behind(tmp_path):
             break
         time.sleep(0.1)
     assert gone(), "the grandchild outlived the demo"
+
+
+def test_stopping_the_demo_says_when_everything_has_ended():
+    """After Ctrl-C the console went quiet for up to ten seconds and ended on gunicorn's last
+    line: nothing said the demo had stopped, or that it was safe to start it again."""
+    out, err = io.StringIO(), io.StringIO()
+    exiting = subprocess.Popen(["true"], process_group=0)
+    Command(stdout=out, stderr=err)._supervise({"agent": exiting})
+    assert "demo: stopping" in out.getvalue()
+    assert "demo: stopped" in out.getvalue()
+    assert "make demo" in out.getvalue()  # how to start it again

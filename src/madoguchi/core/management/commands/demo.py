@@ -256,6 +256,8 @@ class Command(PlainErrors, BaseCommand):
                         stop = True
                 time.sleep(0.5)
         finally:
+            # Ending them can take seconds (gunicorn lets its workers finish): say so at once.
+            self.stdout.write("demo: stopping every process it started …")
             for proc in children.values():
                 if proc.poll() is None:
                     proc.terminate()
@@ -271,3 +273,7 @@ class Command(PlainErrors, BaseCommand):
                 proc.wait()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            self.stdout.write(
+                "demo: stopped; every process it started has ended and its ports are free "
+                "(`make demo` starts it again, with what you did kept in var/)."
+            )
