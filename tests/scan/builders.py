@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+from django.core.management import call_command
 
 from madoguchi.scan import schema
 
@@ -101,6 +103,22 @@ class Desk:
     def write(self, directory: Path) -> Path:
         schema.write(directory, self.tables())
         return directory
+
+
+def record(desk: Desk, tmp_path: Path) -> None:
+    """`madoguchi scan run --record` over ``desk`` (written to tmp_path/data, the output in
+    tmp_path/out, no PDF)."""
+    call_command(
+        "scan",
+        "run",
+        str(desk.write(tmp_path / "data")),
+        "--out",
+        str(tmp_path / "out"),
+        "--record",
+        "--no-pdf",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
 
 
 def family(desk: Desk) -> None:

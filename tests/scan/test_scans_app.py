@@ -20,7 +20,7 @@ from madoguchi.scans.models import Finding, FindingCase, ScanRun
 from tests import factories
 from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
 from tests.incidents.conftest import _origin, providers, sims, systems  # noqa: F401
-from tests.scan.builders import Desk, family
+from tests.scan.builders import Desk, family, record
 
 
 def _desk_log(tmp_path):
@@ -492,17 +492,7 @@ def test_a_findings_case_report_speaks_of_the_findings_programme(db, tmp_path, p
     d.link("L3", "A", "ｽｽﾞｷ ｲﾁﾛｳ", minute=12, programme=programme)
     d.event(18, "card_removed", resident="B")
     d.event(50, "logout")
-    call_command(
-        "scan",
-        "run",
-        str(d.write(tmp_path / "data")),
-        "--out",
-        str(tmp_path / "out"),
-        "--record",
-        "--no-pdf",
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-    )
+    record(d, tmp_path)
     finding = Finding.objects.get(link_id="L3")
     assert finding.programme == programme
     link, _new = services.open_case(finding, actor=factories.staff(Role.CITY_OFFICIAL))

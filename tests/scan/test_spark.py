@@ -26,7 +26,16 @@ from tests.scan.test_files import _desk
 
 pytestmark = pytest.mark.spark
 
-COLUMNS = ["link_id", "cause", "score", "rule", "resident_id", "other_resident_id", "holder_check"]
+COLUMNS = [
+    "link_id",
+    "cause",
+    "score",
+    "rule",
+    "resident_id",
+    "other_resident_id",
+    "holder_check",
+    "holder_kana",
+]
 
 
 @pytest.fixture(scope="session")

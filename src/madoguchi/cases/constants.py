@@ -49,6 +49,14 @@ class DatePrecision(models.TextChoices):
     UNKNOWN = "unknown", _("Date unknown")
 
 
+class HolderKanaMissing(models.TextChoices):
+    """Why a legacy link does not know the account holder's name (blank: a link recorded from
+    the old system's records, which keep none)."""
+
+    NOT_REPORTED = "not_reported", _("The records gave no account holder's name")
+    NOT_CARRIED = "not_carried", _("Opened from the scan before cases kept the name")
+
+
 class Party(models.TextChoices):
     RESIDENT = "resident", _("Resident")
     CALL_CENTRE = "call_centre", _("Call centre")

@@ -15,6 +15,7 @@ from .constants import (
     ComparisonResult,
     DatePrecision,
     EntryKind,
+    HolderKanaMissing,
     Party,
     Programme,
 )
@@ -29,7 +30,10 @@ class LegacyLink(models.Model):
 
     It has no Completion: nobody's card signed what was committed. `session_log` holds the
     old terminal's records around the commit, as a list of {"at": ISO time, "event":
-    login|card_read|card_removed|committed|logout, "resident": label}."""
+    login|card_read|card_removed|committed|logout, "resident": label}. `holder_kana`: the
+    account holder's name as the provider or bank reported it (a name, never a number), where
+    the records gave one (the forensic scan's input does); else `holder_kana_missing` says
+    why it is not known."""
 
     resident_label = models.CharField(_("resident"), max_length=100)
     holder = models.ForeignKey(
@@ -47,6 +51,15 @@ class LegacyLink(models.Model):
     )
     desk_location = models.CharField(_("desk"), max_length=200, blank=True)
     session_log = models.JSONField(_("old terminal's session records"), default=list, blank=True)
+    holder_kana = models.CharField(
+        _("account holder (kana), as the provider or bank reported it"), max_length=100, blank=True
+    )
+    holder_kana_missing = models.CharField(
+        _("why the account holder's name is not known"),
+        max_length=20,
+        choices=HolderKanaMissing.choices,
+        blank=True,
+    )
     source = models.CharField(_("imported from"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

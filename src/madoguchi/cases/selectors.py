@@ -28,10 +28,12 @@ def visit_trail(visit: Any) -> QuerySet[AuditEvent]:
 @dataclass(frozen=True)
 class HolderKana:
     """What a case knows of the account holder's kana (the insured person's, for an insurance
-    case): `kana` when the outside system reported it, else `missing`, why not: `legacy` (a
-    link from the old system keeps no name), `not_reported` (the provider, bank or insurer
-    gave none), `no_registration` (no registration this system holds). `registered_kana`: the
-    kana the registration used for the resident ("" if none)."""
+    case): `kana` when the outside system reported it (a registration's, or a legacy link's
+    from the scan's input), else `missing`, why not: `legacy` (a link from the old system
+    keeps no name), `not_reported` (the provider, bank or insurer gave none, or the scan's
+    input had none), `not_carried` (a case the scan opened before legacy links kept the name),
+    `no_registration` (no registration this system holds). `registered_kana`: the kana the
+    registration used for the resident ("" if none)."""
 
     kana: str = ""
     missing: str = ""
@@ -47,7 +49,10 @@ def holder_kana(case: Any, registration: Any = None) -> HolderKana:
     """The kana the case's registration recorded; `registration` when the caller has read it
     already (`case_registration`), else it is read here."""
     if case.legacy_link_id is not None:
-        return HolderKana(missing="legacy")
+        legacy = case.legacy_link
+        if legacy.holder_kana:  # the scan's input reported it (links.holder_kana)
+            return HolderKana(kana=legacy.holder_kana)
+        return HolderKana(missing=legacy.holder_kana_missing or "legacy")
     if registration is None:
         registration = case_registration(case)
     names = remedy.registered_names(registration)

@@ -591,6 +591,9 @@ def findings(feat: ir.Table, rules: tuple[Rule, ...] = RULES) -> ir.Table:
         "linked_at",
         "account_hash",
         "account_last4",
+        # The account holder's name as the input gave it ("" when unknown): the case opened
+        # from the finding shows it and compares it with the resident's.
+        "holder_kana",
         holder_check=out.own.cast("int8"),
         session_staff=out.session_staff,
     ).order_by("link_id")

@@ -16,6 +16,9 @@ class ScanRun(models.Model):
     rows = models.JSONField(_("input rows"), default=dict)
     counts = models.JSONField(_("findings per cause"), default=dict)
     seconds = models.FloatField(_("duration (s)"))
+    # Whether its findings keep the account holder's name (runs recorded before they did:
+    # False, and the cases opened from them say the name was not carried).
+    holder_kana_kept = models.BooleanField(_("findings keep the holder's name"), default=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -48,6 +51,9 @@ class Finding(models.Model):
     # The account as findings.parquet holds it (keyed hash, last 4): the case's legacy link.
     account_hash = models.CharField(_("account (keyed hash)"), max_length=128, blank=True)
     account_last4 = models.CharField(_("account last 4"), max_length=8, blank=True)
+    # The account holder's name as the input's links table gave it ("" when unknown): the
+    # case's legacy link shows it and compares it with the resident's.
+    holder_kana = models.CharField(_("account holder (kana)"), max_length=100, blank=True)
     explanation = models.TextField(_("reasoning"))
     timeline = models.JSONField(_("desk events around the commit"), default=list)
 

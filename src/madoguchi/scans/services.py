@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
 from madoguchi.cases import services as cases
-from madoguchi.cases.constants import Channel, DatePrecision, Programme
+from madoguchi.cases.constants import Channel, DatePrecision, HolderKanaMissing, Programme
 from madoguchi.cases.events import CASES_LEGACY_LINK_ADDED
 from madoguchi.cases.models import LegacyLink
 from madoguchi.scan.labels import CAUSE_JA, MISLINK_CAUSES, PROGRAMME_JA, recorded_check
@@ -93,6 +93,7 @@ def record_run(result: RunResult) -> ScanRun:
                     holder_check=recorded_check(r["holder_check"]),
                     account_hash=(r.get("account_hash") or "")[:128],
                     account_last4=(r.get("account_last4") or "")[-8:],
+                    holder_kana=(r.get("holder_kana") or "")[:100],
                     explanation=explain_ja(r),
                     timeline=[
                         {**e, "at": e["at"].isoformat()}
@@ -123,6 +124,17 @@ def _session_log(finding: Finding) -> list[dict[str, Any]]:
     ]
 
 
+def _holder(finding: Finding) -> dict[str, str]:
+    """The account holder's name the finding carries for its legacy link, or why there is
+    none: the input gave none, or the run was recorded before findings kept it."""
+    if finding.holder_kana:
+        return {"holder_kana": finding.holder_kana}
+    missing = HolderKanaMissing.NOT_REPORTED
+    if not finding.run.holder_kana_kept:
+        missing = HolderKanaMissing.NOT_CARRIED
+    return {"holder_kana": "", "holder_kana_missing": missing}
+
+
 def _open_one(finding: Finding, actor: User, account_hash: str, last4: str) -> FindingCase:
     linked_on = timezone.localtime(finding.linked_at).date()
     legacy = LegacyLink.objects.create(
@@ -134,6 +146,7 @@ def _open_one(finding: Finding, actor: User, account_hash: str, last4: str) -> F
         linked_on_precision=DatePrecision.DAY,
         desk_location=finding.terminal_id,
         session_log=_session_log(finding),
+        **_holder(finding),
         source=_("Forensic scan %(run)s, rule %(rule)s, link %(link)s")
         % {"run": finding.run_id, "rule": finding.rule, "link": finding.link_id},
     )
@@ -225,7 +238,8 @@ def open_cases(
     # with the superuser flag neither: the case would be the opener's city's record).
     mine = selectors.own_findings(actor).filter(run=run)
     opened = existing = 0
-    for finding in mine.filter(score__gte=min_score, cause__in=MISLINK_CAUSES).order_by("link_id"):
+    wanted = mine.filter(score__gte=min_score, cause__in=MISLINK_CAUSES).select_related("run")
+    for finding in wanted.order_by("link_id"):
         account_hash, last4 = finding.account_hash, finding.account_last4
         if not account_hash:  # a run recorded before findings kept their account
             account_hash, last4 = (accounts or {}).get(finding.link_id, ("", ""))
