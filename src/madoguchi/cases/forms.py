@@ -138,3 +138,50 @@ class LegacyLinkForm(forms.Form):
         required=False,
     )
     source = _text(_("Imported from"), 200, required=False)
+
+
+class PublicFundLegacyLinkForm(LegacyLinkForm):
+    """A public-fund case's legacy link: the registered bank account, all four parts (the
+    registration hashed them together)."""
+
+    provider_name = _text(_("Bank"), 200)
+    bank_code = forms.CharField(label=_("Bank code"), max_length=4)
+    branch_code = forms.CharField(label=_("Branch code"), max_length=3)
+    account_type = forms.ChoiceField(label=_("Account type"), choices=ACCOUNT_TYPES)
+    account_number = forms.CharField(
+        label=_("Account number (kept only as a keyed hash and its last 4)"),
+        max_length=7,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+    field_order = ["resident_label", "provider_name", "bank_code", "branch_code", "account_type"]
+
+
+class InsuranceLegacyLinkForm(LegacyLinkForm):
+    """A health-insurance case's legacy link: the registered insurance details, all four parts
+    (the registration hashed them together)."""
+
+    provider_name = _text(_("Insurer"), 200)
+    insurer_number = forms.CharField(label=_("Insurer number"), max_length=8)
+    insured_symbol = forms.CharField(label=_("Insured person's symbol"), max_length=20)
+    account_number = forms.CharField(
+        label=_("Insured person's number (kept only as a keyed hash and its last 4)"),
+        max_length=20,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+    branch = forms.CharField(label=_("Branch number"), max_length=2)
+    field_order = [
+        "resident_label",
+        "provider_name",
+        "insurer_number",
+        "insured_symbol",
+        "account_number",
+        "branch",
+    ]
+
+
+# The legacy link form each programme's case asks for.
+LEGACY_FORMS: dict[Programme, type[LegacyLinkForm]] = {
+    Programme.POINTS: LegacyLinkForm,
+    Programme.PUBLIC_FUND: PublicFundLegacyLinkForm,
+    Programme.HEALTH_INSURANCE: InsuranceLegacyLinkForm,
+}

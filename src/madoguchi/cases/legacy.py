@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import User
 
-from . import services
-from .constants import DatePrecision
+from . import remedy, services
+from .constants import DatePrecision, Programme
 from .models import Case, LegacyLink
 from .steps import SESSION_EVENTS
 
@@ -56,19 +56,41 @@ def parse_session_log(text: str) -> list[dict[str, Any]]:
     return records
 
 
+# What a legacy link of each programme must give besides its number, said when it is missing.
+_PARTS_REQUIRED = {
+    Programme.POINTS: _("Enter the payment card number."),
+    Programme.PUBLIC_FUND: _(
+        "This is a public-fund account case: enter the bank code, branch code, account type "
+        "and account number of the registered account (the registration is kept as all four "
+        "together, so the number alone could never be compared with it)."
+    ),
+    Programme.HEALTH_INSURANCE: _(
+        "This is a health-insurance registration case: enter the insurer number, symbol, "
+        "number and branch number that were registered (the registration is kept as all four "
+        "together, so the number alone could never be compared with it)."
+    ),
+}
+
+
 def attach(
     case: Case,
     *,
     actor: User,
     account_number: str,
     desk_location: str = "",
+    parts: dict[str, str] | None = None,
     **fields: Any,
 ) -> LegacyLink:
-    """Record the legacy link and attach it to the case, both or neither. ``fields`` are
-    ``services.legacy_link_add``'s (resident_label, provider_name, linked_on, …); the desk
-    location defaults to the case's."""
-    if not account_number.strip():
-        raise services.CaseRefused("account_number_required", _("Enter the payment card number."))
+    """Record the legacy link and attach it to the case, both or neither. ``account_number``
+    is the number the link registered (a payment card's, a bank account's, an insured
+    person's); ``parts`` the case's programme's other parts of it (`remedy.IDENTIFIER_PARTS`:
+    bank, branch and account type; insurer number, symbol and branch), hashed together as its
+    registration hashed them. ``fields`` are ``services.legacy_link_add``'s (resident_label,
+    provider_name, linked_on, …); the desk location defaults to the case's."""
+    programme = Programme(case.programme)
+    identifier = remedy.programme_identifier(programme, account_number, parts or {})
+    if not account_number.strip() or identifier is None:
+        raise services.CaseRefused("account_number_required", _PARTS_REQUIRED[programme])
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
         if locked.legacy_link_id is not None or locked.payment_link_id is not None:
@@ -76,6 +98,7 @@ def attach(
         link = services.legacy_link_add(
             actor=actor,
             account_number=account_number,
+            identifier=identifier,
             desk_location=desk_location or locked.desk_location,
             **fields,
         )
@@ -91,6 +114,7 @@ def attach_from_form(case: Case, *, actor: Any, data: dict[str, Any]) -> LegacyL
         resident_label=data["resident_label"],
         provider_name=data["provider_name"],
         account_number=data["account_number"],
+        parts={k: data[k] for k in remedy.IDENTIFIER_PARTS[str(case.programme)] if k in data},
         linked_on=data.get("linked_on"),
         linked_on_precision=data.get("linked_on_precision") or DatePrecision.UNKNOWN,
         desk_location=data.get("desk_location", ""),

@@ -33,6 +33,34 @@ def insured_identifier(insurer_number: str, symbol: str, number: str, branch: st
     return identifiers.insured_identifier(insurer_number, symbol, number, branch)
 
 
+# The parts of a programme's identifier besides its number, in the order the registration
+# hashes them (`bank_account_identifier`, `insured_identifier`); the points' is the number.
+IDENTIFIER_PARTS: dict[str, tuple[str, ...]] = {
+    "points": (),
+    "public_fund": ("bank_code", "branch_code", "account_type"),
+    "health_insurance": ("insurer_number", "insured_symbol", "branch"),
+}
+
+
+def programme_identifier(programme: str, number: str, parts: dict[str, str]) -> str | None:
+    """The one string a programme's registration hashed, from its number and its other parts
+    (`IDENTIFIER_PARTS`): a payment card number itself, a bank account (bank, branch, type,
+    number), insurance details (insurer number, symbol, number, branch). None when a part is
+    missing: a number hashed alone would never equal the registration's hash."""
+    wanted = IDENTIFIER_PARTS.get(programme, ())
+    if any(not str(parts.get(k) or "").strip() for k in wanted):
+        return None
+    if programme == "public_fund":
+        return bank_account_identifier(
+            parts["bank_code"], parts["branch_code"], parts["account_type"], number
+        )
+    if programme == "health_insurance":
+        return insured_identifier(
+            parts["insurer_number"], parts["insured_symbol"], number, parts["branch"]
+        )
+    return number
+
+
 def _latest_public_fund(holder: Any) -> PublicFundAccount | None:
     """The resident's latest public-fund account registration, whatever its status."""
     return PublicFundAccount.objects.filter(holder=holder).order_by("-pk").first()

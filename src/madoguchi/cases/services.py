@@ -300,9 +300,12 @@ def legacy_link_add(
     session_log: list[dict[str, Any]] | None = None,
     source: str = "",
     holder: Any = None,
+    identifier: str = "",
 ) -> LegacyLink:
     """Record a link made before signed completion. The number is kept only as a keyed hash
-    and its last 4 characters."""
+    and its last 4 characters; ``identifier``, when given, is what is hashed instead: the one
+    string the programme's registration hashed (`remedy.programme_identifier`: a bank account
+    or insurance details with the number), so a comparison can find it the same."""
     require_official(actor)
     linked_on, precision = (
         (None, DatePrecision.UNKNOWN.value)
@@ -314,7 +317,7 @@ def legacy_link_add(
             resident_label=resident_label,
             holder=holder,
             provider_name=provider_name,
-            account_hash=remedy.identifier_hash(account_number),
+            account_hash=remedy.identifier_hash(identifier or account_number),
             account_last4=remedy.identifier_last4(account_number),
             linked_on=linked_on,
             linked_on_precision=precision,

@@ -25,10 +25,10 @@ from . import document, findings, legacy, selectors, services, steps
 from .constants import Channel, DatePrecision, Programme
 from .forms import (
     COMPARE_FORMS,
+    LEGACY_FORMS,
     CompareForm,
     ContactForm,
     IntakeForm,
-    LegacyLinkForm,
     ReportEditForm,
     StepForm,
 )
@@ -180,7 +180,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 if isinstance(r, dict)
             ],
             "legacy_form": (
-                LegacyLinkForm(prefix="legacy")
+                LEGACY_FORMS[Programme(case.programme)](prefix="legacy")
                 if case.payment_link_id is None and case.legacy_link_id is None
                 else None
             ),
@@ -202,7 +202,7 @@ def _form_errors(form: Any) -> str:
 def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a link made before signed completion (from the old system) and attach it."""
     case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
-    form = LegacyLinkForm(request.POST, prefix="legacy")
+    form = LEGACY_FORMS[Programme(case.programme)](request.POST, prefix="legacy")
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect("cases:detail", pk=case.pk)

@@ -9,7 +9,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.accounts.models import User
-from madoguchi.cases import legacy, selectors, services
+from madoguchi.cases import legacy, remedy, selectors, services
 from madoguchi.cases.constants import DatePrecision
 from madoguchi.cases.models import Case
 from madoguchi.cli import PlainErrors, read_text_file
@@ -25,6 +25,14 @@ def _case(ref: str) -> Case:
 
 # The old terminal's records of one case: lines of "time, event, resident", a few kB at most.
 SESSION_LOG_LIMIT = 1_000_000
+
+
+# The number each programme's legacy link asks for on standard input.
+_NUMBER_PROMPT = {
+    "points": "Payment card number",
+    "public_fund": "Bank account number",
+    "health_insurance": "Insured person's number",
+}
 
 
 class Command(PlainErrors, BaseCommand):
@@ -49,6 +57,18 @@ class Command(PlainErrors, BaseCommand):
             help="file with the old terminal's records, one per line: time, event, resident",
         )
         link.add_argument("--source", default="", help="where the records come from")
+        # The other parts of the number, by the case's programme (hashed with it, as the
+        # registration hashed them): a public-fund case's bank account, an insurance case's
+        # insurance details. The number itself is read from standard input.
+        for part, what in (
+            ("bank_code", "public-fund case: the bank code"),
+            ("branch_code", "public-fund case: the branch code"),
+            ("account_type", "public-fund case: the account type (ordinary, current, savings)"),
+            ("insurer_number", "health-insurance case: the insurer number"),
+            ("insured_symbol", "health-insurance case: the insured person's symbol"),
+            ("branch", "health-insurance case: the branch number"),
+        ):
+            link.add_argument("--" + part.replace("_", "-"), dest=part, default="", help=what)
 
     def handle(self, *args: object, **opts: object) -> None:
         case = _case(str(opts["case"]))
@@ -69,7 +89,9 @@ class Command(PlainErrors, BaseCommand):
         # The card number is read from standard input, never from the command line (it would
         # stay in the shell history and the process list).
         if sys.stdin.isatty():
-            self.stderr.write("Payment card number (kept only as a keyed hash + last 4): ")
+            self.stderr.write(
+                f"{_NUMBER_PROMPT[str(case.programme)]} (kept only as a keyed hash + last 4): "
+            )
         number = sys.stdin.readline().strip()
         try:
             link = legacy.attach(
@@ -78,6 +100,7 @@ class Command(PlainErrors, BaseCommand):
                 resident_label=str(opts["resident"]),
                 provider_name=str(opts["provider"]),
                 account_number=number,
+                parts={k: str(opts[k]) for k in remedy.IDENTIFIER_PARTS[str(case.programme)]},
                 linked_on=opts["linked_on"],
                 linked_on_precision=str(opts["precision"]),
                 desk_location=str(opts["desk"]),
