@@ -494,6 +494,97 @@ written to. Unlike temporary tables, which only the connection that made them se
 are seen by every cursor of the connection, so each step can run on a cursor of its own."""
 
 
+def _row_group_ranges(path: Path, column: str) -> list[tuple[str, str, int]] | None:
+    """Each non-empty row group of a Parquet file as (minimum, maximum, rows) of a text
+    column, from the file's statistics; None when a row group has no such statistics or holds
+    a null."""
+    try:
+        meta = pq.read_metadata(path)
+    except (OSError, pa.ArrowException):
+        return None
+    paths = [meta.schema.column(i).path for i in range(meta.num_columns)]
+    if column not in paths:
+        return None
+    index = paths.index(column)
+    out = []
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        if not group.num_rows:
+            continue
+        stats = group.column(index).statistics
+        if stats is None or not stats.has_min_max or stats.null_count:
+            return None
+        lo, hi = stats.min, stats.max
+        if not (isinstance(lo, str) and isinstance(hi, str)):
+            return None
+        out.append((lo, hi, group.num_rows))
+    return out
+
+
+def _key_bounds(groups: list[tuple[str, str, int]], parts: int) -> list[str] | None:
+    """The ``parts`` - 1 keys that cut the row groups' ranges (``_row_group_ranges`` of every
+    file, as one list) into ``parts`` partitions of about the same rows, each cut where no
+    row group's range crosses it; None when there are not enough such places or a partition
+    would get more than half again its share."""
+    runs: list[list[Any]] = []
+    for lo, hi, n in sorted(groups):
+        if runs and lo <= runs[-1][1]:  # overlaps the run before (equal keys too)
+            runs[-1][1] = max(runs[-1][1], hi)
+            runs[-1][2] += n
+        else:
+            runs.append([lo, hi, n])
+    total = sum(n for _, _, n in runs)
+    if len(runs) < parts or not total:
+        return None
+    bounds: list[str] = []
+    sizes = [0]
+    before = 0
+    for lo, _, n in runs:
+        # Cut before this run when its middle is past the next share's end.
+        if len(bounds) < parts - 1 and before + n / 2 >= total * (len(bounds) + 1) / parts:
+            bounds.append(lo)
+            sizes.append(0)
+        sizes[-1] += n
+        before += n
+    if len(bounds) != parts - 1 or max(sizes) > 1.5 * total / parts:
+        return None
+    return bounds
+
+
+def _in_range(col: ir.StringValue, bounds: list[str], k: int) -> ir.BooleanValue:
+    """Whether a key falls in partition ``k`` of the ranges cut at ``bounds`` (sorted)."""
+    cond: ir.BooleanValue = ibis.literal(True)
+    if k > 0:
+        cond = cond & (col >= bounds[k - 1])
+    if k < len(bounds):
+        cond = cond & (col < bounds[k])
+    return cond
+
+
+def _row_runs(rows: list[int], parts: int) -> list[tuple[int, int]] | None:
+    """Row groups of ``rows`` rows each, in file order, as ``parts`` runs of consecutive row
+    groups of about the same rows ([first, end) row numbers); None when some run would get
+    more than half again its share."""
+    total = sum(rows)
+    if len(rows) < parts or not total:
+        return None
+    runs: list[tuple[int, int]] = []
+    start = before = 0
+    for n in rows:
+        if (
+            len(runs) < parts - 1
+            and before > start
+            and before + n / 2 >= total * (len(runs) + 1) / parts
+        ):
+            runs.append((start, before))
+            start = before
+        before += n
+    runs.append((start, before))
+    if len(runs) != parts or max(hi - lo for lo, hi in runs) > 1.5 * total / parts:
+        return None
+    return runs
+
+
 class _Steps:
     """DuckDB: runs the scan's kept steps (``Engine._materialize``) on cursors of their own
     (one per thread, up to ``workers`` at once), each as soon as the steps it reads are kept,
@@ -824,7 +915,119 @@ class Engine:
         links = int(tables["links"].count().to_pyarrow().as_py())
         return max(1, -(-links // PART_LINKS))
 
-    def _split(self, table: ir.Table, column: str, parts: int) -> list[ir.Table]:
+    def _split(self, tables: list[tuple[ir.Table, str]], parts: int) -> list[list[ir.Table]]:
+        """DuckDB: ``tables`` split by the same key (``rules.Split``). When each is read from
+        its own Parquet file (``register_files``) and the files' row groups allow it, each
+        partition reads only its own row groups of the input file and nothing is written
+        (``_split_by_row_groups``); otherwise each table is written once, split by the hash
+        (``_split_by_hash``)."""
+        if parts == 1:
+            return [[table] for table, _ in tables]
+        by_row_groups = self._split_by_row_groups(tables, parts)
+        if by_row_groups is not None:
+            return by_row_groups
+        return [self._split_by_hash(table, column, parts) for table, column in tables]
+
+    def _file_column(self, table: ir.Table, column: str) -> tuple[str, Path, str] | None:
+        """The view (``register_files``), Parquet file and stored column that ``column`` of
+        ``table`` is, unchanged, when ``table`` only selects, renames and filters the rows of
+        one input file's view; None otherwise."""
+        op: Any = table.op()
+        while not isinstance(op, ops.DatabaseTable):
+            if isinstance(op, ops.Project):
+                value = op.values.get(column)
+                if not isinstance(value, ops.Field):
+                    return None
+                column, op = value.name, value.rel
+            elif isinstance(op, ops.Filter):
+                op = op.parent
+            else:
+                return None
+        name = op.name.removeprefix("scan_file_")
+        path = self._files.get(name)
+        if path is None or op.name != f"scan_file_{name}" or op.namespace.catalog:
+            return None
+        # A required column: the view gives it as stored (an optional one's blank text is
+        # null there, which no range of the stored values would hold).
+        if not any(c.name == column and c.required for c in schema.TABLES[name]):
+            return None
+        return name, path, column
+
+    def _split_by_row_groups(
+        self, tables: list[tuple[ir.Table, str]], parts: int
+    ) -> list[list[ir.Table]] | None:
+        """``tables`` in ``parts`` partitions each read from its own row groups of the input
+        file, with nothing written, when the files allow it; None otherwise.
+
+        By ranges of the key: when the row groups of all the files, by the key's minimum and
+        maximum in each (the files' statistics), fall into at least ``parts`` runs of keys that
+        no other row group's range overlaps (files written in the key's order, as a registry
+        exports its residents and their links), partition ``k`` is the rows whose key is in
+        its range, and DuckDB reads only the row groups whose range meets it. By rows: for one
+        table, when the row groups fall into ``parts`` runs of consecutive row groups of about
+        the same size and no key is in two runs (checked on the file in one query over the key
+        alone: a desk log written terminal by terminal, or office by office), partition ``k``
+        is the rows of its run (by their row numbers in the file).
+
+        Either way each key's rows are in one partition, so the rows the steps give are the
+        same as with the hash (tested); the statistics only choose the ranges and runs, never
+        which rows a partition holds."""
+        sources = [self._file_column(table, column) for table, column in tables]
+        if any(source is None for source in sources):
+            return None
+        found = [s for s in sources if s is not None]
+        groups = [_row_group_ranges(path, column) for _, path, column in found]
+        if any(g is None for g in groups):
+            return None
+        ranges = [g for g in groups if g is not None]
+        bounds = _key_bounds([r for g in ranges for r in g], parts)
+        if bounds is not None:
+            return [
+                [table.filter(_in_range(table[column], bounds, k)) for k in range(len(bounds) + 1)]
+                for table, column in tables
+            ]
+        if len(tables) != 1:
+            return None
+        (table, _), (name, path, column) = tables[0], found[0]
+        runs = _row_runs([n for _, _, n in ranges[0]], parts)
+        if runs is None or not self._keys_within_runs(path, column, runs):
+            return None
+        return [[self._rows_of(table, name, path, lo, hi) for lo, hi in runs]]
+
+    def _keys_within_runs(self, path: Path, column: str, runs: list[tuple[int, int]]) -> bool:
+        """Whether every value of ``column`` in the Parquet file lies within one run of rows
+        (``runs``: [first, end) row numbers): one query over the column alone."""
+        key = '"' + column.replace('"', '""') + '"'
+        crosses = " OR ".join(f"(lo < {hi} AND hi >= {hi})" for _, hi in runs[:-1])
+        scan = f"read_parquet({duckdb_literal_path(path)}, file_row_number = true)"
+        query = (
+            "SELECT count(*) FROM (SELECT min(file_row_number) AS lo, "  # noqa: S608 (ours)
+            f"max(file_row_number) AS hi FROM {scan} GROUP BY {key}) WHERE {crosses}"
+        )
+        self._wait_steps()
+        found = self.con.con.execute(query).fetchone()
+        return found is not None and found[0] == 0
+
+    def _rows_of(self, table: ir.Table, name: str, path: Path, lo: int, hi: int) -> ir.Table:
+        """``table`` with its input file's view (``register_files``) replaced by the rows
+        ``lo`` to ``hi`` - 1 of the file (a view of its own: DuckDB reads only the row groups
+        that hold them)."""
+        cols = _parquet_columns(name, path)
+        assert cols is not None  # a view over the file was made from them
+        self._splits += 1
+        view = f"scan_rows_{self._splits}"
+        scan = f"read_parquet({duckdb_literal_path(path)}, file_row_number = true)"
+        self.con.con.execute(
+            f"CREATE OR REPLACE VIEW {view} AS SELECT {', '.join(cols)} FROM {scan} "  # noqa: S608
+            f"WHERE file_row_number >= {lo} AND file_row_number < {hi}"
+        )
+        source = next(
+            op for op in table.op().find(ops.DatabaseTable) if op.name == f"scan_file_{name}"
+        )
+        rows = self.con.table(view).op()
+        return table.op().replace({source: rows}).to_expr()
+
+    def _split_by_hash(self, table: ir.Table, column: str, parts: int) -> list[ir.Table]:
         """DuckDB: ``table`` written once as Parquet files partitioned by the hash of
         ``column`` (``COPY … PARTITION_BY``, one pass over its input; ``rules.Split``), each
         partition then read from its own files: at 100M links each of the eight partitions of
@@ -832,8 +1035,6 @@ class Engine:
         ``scratch`` (in the run's temporary directory, removed with the connection),
         uncompressed: written once and read once, compressing them cost more CPU than it
         saved (zstd, the default, 4.5 s against 3.7 s for the desk events' split at 10M)."""
-        if parts == 1:
-            return [table]
         # The split's one pass holds DuckDB's memory while it writes: not beside a step.
         self._wait_steps()
         if self.scratch is None:

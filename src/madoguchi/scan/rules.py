@@ -89,19 +89,25 @@ def _checked(
     return joined.select(f, pairs.own), [f, pairs]
 
 
-def _split_by_filter(table: ir.Table, column: str, parts: int) -> list[ir.Table]:
-    """``table`` in ``parts`` partitions by the hash of ``column``, each a filter over the whole
-    table (each partition's query reads every row again; an engine may split it once instead:
-    ``Split``)."""
+def _split_by_filter(tables: list[tuple[ir.Table, str]], parts: int) -> list[list[ir.Table]]:
+    """Each of ``tables`` in ``parts`` partitions by the hash of its column, each a filter over
+    the whole table (each partition's query reads every row again; an engine may split it once
+    instead: ``Split``)."""
     if parts == 1:
-        return [table]
-    return [table.filter(_part(table[column], parts, k)) for k in range(parts)]
+        return [[table] for table, _ in tables]
+    return [
+        [table.filter(_part(table[column], parts, k)) for k in range(parts)]
+        for table, column in tables
+    ]
 
 
-Split = Callable[[ir.Table, str, int], list[ir.Table]]
-"""Splits a table into partitions by the hash of a column: partition ``k`` of ``parts`` holds the
-rows where ``_part(column, parts, k)`` holds (``_split_by_filter``; DuckDB writes every partition
-in one pass instead, ``engine.Engine``)."""
+Split = Callable[[list[tuple[ir.Table, str]], int], list[list[ir.Table]]]
+"""Splits tables into partitions by the same key (a column of each): partition ``k`` of every
+table holds the rows of the same keys, so that a join of two tables by that key runs partition
+by partition, and every key's rows stay in one partition. By default partition ``k`` of
+``parts`` holds the rows where ``_part(column, parts, k)`` holds (``_split_by_filter``); DuckDB
+writes every partition in one pass instead, or reads each from its own row groups of the input
+file when the file allows it (``engine.Engine``). Gives, per table, its partitions."""
 
 
 def _mismatched(
@@ -299,9 +305,10 @@ def features(
     cut: Split = split or _split_by_filter
     links, res = t["links"], t["residents"]
     ln, a = _link_holders(t)
-    by_resident = zip(cut(ln, "resident_id", parts), cut(a, "a_id", parts), strict=True)
+    link_parts, resident_parts = cut([(ln, "resident_id"), (a, "a_id")], parts)
+    by_resident = zip(link_parts, resident_parts, strict=True)
     bad = _union([_mismatched(lk, ak, namecheck, keep, free, counted) for lk, ak in by_resident])
-    by_terminal = cut(_window_rows(t["desk_events"]), "terminal_id", parts)
+    (by_terminal,) = cut([(_window_rows(t["desk_events"]), "terminal_id")], parts)
     kept_ev = []
     for ek in by_terminal:
         kept_ev.append(keep(_evidence(ek, bad)))
