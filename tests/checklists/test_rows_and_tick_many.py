@@ -6,6 +6,7 @@ from madoguchi.audit.models import AuditEvent
 from madoguchi.checklists import selectors, services
 from madoguchi.checklists.constants import Stage
 from madoguchi.checklists.models import ChecklistItem, ChecklistTick
+from tests.compiling import compiled_queries
 from tests.visits import start_visit as start
 
 from .test_services import prepare
@@ -86,27 +87,17 @@ def test_the_forms_ticks_show_in_the_audit_trail_by_the_items_label(trusted, des
     assert "card_face_matches" not in audit_selectors.display(event, "ja")
 
 
-def test_the_forms_reads_are_compiled_once_per_process(trusted, desk, checklist, monkeypatch):
+def test_the_forms_reads_are_compiled_once_per_process(trusted, desk, checklist):
     """A checklist form's reads (the locked visit, its procedures' kinds, the items with their
     state) run SQL compiled once per process (issue 15, ninth round: the kinds were a queryset
     built and compiled on every form); the kinds are the visit's, pending or committed."""
-    from django.db.models.sql.compiler import SQLCompiler
-
     visit = start(desk, trusted.card("A"))
     prepare(desk)
     services.tick_many(visit=visit, stage=STAGE, codes=set(), staff=desk.staff)  # warm
-    compiled = []
-    real = SQLCompiler.as_sql
-
-    def counting(self, *args, **kwargs):
-        compiled.append(self.query.model)
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(SQLCompiler, "as_sql", counting)
     codes = {"card_face_matches"}
-    rows = services.tick_many(visit=visit, stage=STAGE, codes=codes, staff=desk.staff)
+    with compiled_queries() as compiled:
+        rows = services.tick_many(visit=visit, stage=STAGE, codes=codes, staff=desk.staff)
     assert [r.item.code for r in rows] == ["card_face_matches"]
     assert compiled == []
-    monkeypatch.undo()
     assert services._kinds(visit, STAGE) == {"test_link"}
     assert services._kinds(visit, Stage.AFTER_COMPLETION) == set()
