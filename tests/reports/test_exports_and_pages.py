@@ -151,13 +151,13 @@ def test_dashboard_is_inline_svg_without_scripts_or_styles(client, day_with_inci
     label = str(IncidentKind.OUTSIDE_FAILURE.label)
     assert label in incidents_chart
     assert "<polyline" in incidents_chart
-    assert re.search(re.escape(label) + r" \d{4}-\d\d-\d\d: 3", incidents_chart)
+    assert re.search(re.escape(label) + r" 令和\d+年\d+月\d+日: 3", incidents_chart)
     # Refusals per desk: this desk's chart has the one refusal, by its reason in words (the
     # row, recorded without a sentence, is read from its refusal code).
     desk_section = page.split('data-testid="desk-charts"')[1]
     mine = desk_section.split(f"<figcaption>{terminal.name}</figcaption>")[1].split("</svg>")[0]
     assert re.search(
-        r"署名したカードが、受付を開始したカードと異なります[^<]* \d{4}-\d\d-\d\d: 1", mine
+        r"署名したカードが、受付を開始したカードと異なります[^<]* 令和\d+年\d+月\d+日: 1", mine
     )
     assert "certificate_mismatch" not in mine
 

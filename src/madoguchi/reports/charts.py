@@ -1,5 +1,6 @@
 """Server-side SVG charts (no JavaScript; presentation attributes only, no inline styles, so the
-page stays within the CSP)."""
+page stays within the CSP). Each value's title dates its day as the page does (令和8年11月30日 on
+a Japanese page, 2026-11-30 on an English one)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from datetime import date
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
+
+from madoguchi.dates import local_day
 
 PALETTE = ["#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bc4c00", "#0969da", "#57606a"]
 W, H = 720, 260
@@ -114,7 +117,7 @@ def bar_chart(
                 x, y = LEFT + step * i + step * 0.1 + w * j, TOP + plot_h - h
             parts.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{colour}">'
-                f"<title>{escape(name)} {days[i].isoformat()}: {v}</title></rect>"
+                f"<title>{escape(name)} {escape(local_day(days[i]))}: {v}</title></rect>"
             )
     parts += _legend(names)
     parts.append("</svg>")
@@ -141,7 +144,7 @@ def line_chart(title: str, days: list[date], series: dict[str, list[int]]) -> Sa
         for (x, y), v, d in zip(pts, series[name], days, strict=True):
             parts.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}">'
-                f"<title>{escape(name)} {d.isoformat()}: {v}</title></circle>"
+                f"<title>{escape(name)} {escape(local_day(d))}: {v}</title></circle>"
             )
     parts += _legend(names)
     parts.append("</svg>")
