@@ -18,7 +18,7 @@ from madoguchi.card.virtual import issue_card
 from madoguchi.core import demo
 from tests import cardkit
 
-from .conftest import ARTIFACTS, _serve_insecure, read_to_end_and_type
+from .conftest import ARTIFACTS, PRESENCE_TIMEOUT_SECONDS, _serve_insecure, read_to_end_and_type
 
 # The demo residents the browser tests use (names, birth dates, addresses from core/demo.py).
 TRAY = ("resident-a", "resident-b", "parent", "minor")
@@ -102,6 +102,7 @@ def demo_desk(
     )
     agent.start()
     _serve_insecure(settings, live_server.url, agent.base_url)
+    settings.VISIT_PRESENCE_TIMEOUT_SECONDS = PRESENCE_TIMEOUT_SECONDS
     settings.CARD_AGENT_ORIGINS = {"desk-01": agent.base_url}
     settings.CARD_SUPPORT_KEYS = [cardkit.support_key_spec(trusted.ca, tmp_path)]
     context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
