@@ -202,7 +202,9 @@ def officials(page: Page, base: str, out: Path, code: str) -> None:
         f.get_by_role("button").click()
         case_reason(page)
     full(page, out / "cases-case.png")
-    page.goto(page.url.split("?")[0] + "report/")
+    # The case page's link carries the reason given there (the report asks one, too).
+    page.get_by_test_id("case-report-link").click()
+    page.get_by_test_id("report-markdown").wait_for()
     full(page, out / "cases-report.png")
     page.goto(base + "/reports/dashboard/")
     full(page, out / "reports-dashboard.png")

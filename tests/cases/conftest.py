@@ -51,3 +51,11 @@ def legacy(official, **kw):
     )
     args.update(kw)
     return services.legacy_link_add(**args)
+
+
+def report_url(case, name: str = "report", reason: str = "case_work") -> str:
+    """The case report's page (`report`), Markdown (`report_md`) or PDF (`report_pdf`) with a
+    reason given, as an official reaches it from the case page (the report asks one first)."""
+    from django.urls import reverse
+
+    return reverse(f"cases:{name}", args=[case.pk]) + f"?reason={reason}"

@@ -17,7 +17,7 @@ from madoguchi.cases import document, services, steps
 from madoguchi.cases.constants import ALLOWED_TRANSITIONS, CaseStatus, EntryKind
 from madoguchi.cases.models import Case, LegacyLink
 from tests import factories
-from tests.cases.conftest import B_CARD, legacy, open_case
+from tests.cases.conftest import B_CARD, legacy, open_case, report_url
 
 D = {"event_date": date(2023, 7, 5), "date_precision": "day"}
 LOG = "2022-08-10 10:02, login, 職員X\n2022-08-10 10:05, card_read, A氏\n2022-08-10 10:20, card_read, B氏\n2022-08-10 10:25, committed, B氏"
@@ -335,9 +335,9 @@ def test_an_official_of_another_city_cannot_open_or_list_the_citys_cases(client,
     for case in (mine, at_desk):
         for path in [
             reverse("cases:detail", args=[case.pk]) + "?reason=case_work",
-            reverse("cases:report", args=[case.pk]),
-            reverse("cases:report_md", args=[case.pk]),
-            reverse("cases:report_pdf", args=[case.pk]),
+            report_url(case),
+            report_url(case, "report_md"),
+            report_url(case, "report_pdf"),
         ]:
             assert client.get(path).status_code == 404, path
         r = client.post(reverse("cases:step", args=[case.pk, "note"]), {"note-summary": "x"})
@@ -430,3 +430,43 @@ def test_a_case_step_asked_with_get_or_for_an_unknown_step_says_why(client, offi
     r = client.post(reverse("cases:step", args=[case.pk, "nonsense"]), {})
     assert r.status_code == 404
     assert case.timeline.count() == 1
+
+
+def test_the_case_report_asks_the_reason_before_showing_the_resident(client, official):
+    """The report (page, Markdown, PDF) was served without a reason and its read recorded
+    with none, while the case page asks one first; it carries the resident's comment."""
+    from madoguchi.audit.models import AuditEvent
+    from madoguchi.identity.models import Holder
+
+    case = open_case(official, holder=Holder.objects.create(), summary="心当たりのない申込です")
+    client.force_login(official)
+    reads = AuditEvent.objects.filter(event_name="identity.record_read")
+    for name in ("report", "report_md", "report_pdf"):
+        asked = client.get(reverse(f"cases:{name}", args=[case.pk]))
+        assert asked.status_code == 200, name
+        text = asked.content.decode(errors="replace")
+        assert "心当たりのない申込" not in text
+        assert not asked.content.startswith(b"%PDF")
+        assert 'data-testid="reason-form"' in text
+        assert "理由" in text  # the page says why, in Japanese
+        assert asked["Cache-Control"] == "no-store"
+        assert not reads.exists(), name
+    english = client.get(reverse("cases:report", args=[case.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert "Why are you opening this record?" in english.content.decode()
+    # With a reason: shown, and the read recorded with it; the page's links carry it.
+    page = client.get(report_url(case, reason="resident_inquiry")).content.decode()
+    assert "心当たりのない申込" in page
+    assert f'href="{report_url(case, "report_md", "resident_inquiry")}"' in page
+    assert f'href="{report_url(case, "report_pdf", "resident_inquiry")}"' in page
+    md = client.get(report_url(case, "report_md", "resident_inquiry"))
+    assert "心当たりのない申込" in md.content.decode()
+    assert client.get(report_url(case, "report_pdf", "audit")).content.startswith(b"%PDF")
+    assert [(e.payload["page"], e.payload["reason"]) for e in reads.order_by("seq")] == [
+        ("cases.report", "resident_inquiry"),
+        ("cases.report", "resident_inquiry"),
+        ("cases.report", "audit"),
+    ]
+    assert {e.subject_id for e in reads} == {str(case.holder_id)}
+    # The case page's link to the report carries the reason given there.
+    detail = client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work")
+    assert f'href="{report_url(case)}"' in detail.content.decode()

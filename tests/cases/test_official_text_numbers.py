@@ -12,7 +12,7 @@ from madoguchi.accounts.constants import Role
 from madoguchi.cases.models import Case, LegacyLink, TimelineEntry
 from madoguchi.incidents.models import Incident
 from tests import factories
-from tests.cases.conftest import open_case
+from tests.cases.conftest import open_case, report_url
 
 NUMBERS = ["1234 5678 9012", "１２３４５６７８９０１２", "7010-0000-0000-0001", "0990 002 3456789"]
 REASON = "ここには番号を書かないでください"
@@ -50,7 +50,7 @@ def test_a_note_a_report_and_a_legacy_link_refuse_a_long_number(client, official
     )
     assert REASON in client.get(r["Location"]).content.decode()
     assert TimelineEntry.objects.filter(case=case).count() == entries
-    r = client.post(reverse("cases:report", args=[case.pk]), {"prevention": "ID 7010000000000001"})
+    r = client.post(report_url(case), {"prevention": "ID 7010000000000001"})
     assert r.status_code == 200
     assert REASON in r.content.decode()
     case.refresh_from_db()

@@ -13,7 +13,7 @@ from madoguchi.cases import findings, services
 from madoguchi.cases.constants import CaseStatus
 from madoguchi.refusals import Refusal
 from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
-from tests.cases.conftest import open_case
+from tests.cases.conftest import open_case, report_url
 from tests.incidents.conftest import _origin, providers, sims, systems  # noqa: F401
 
 D = {"event_date": date(2024, 4, 1), "date_precision": "day"}
@@ -135,13 +135,13 @@ def test_case_pages(client, link, desk, official):
     )
     assert "日付を入力" in response.content.decode()
     assert case.status == CaseStatus.INVESTIGATION
-    md = client.get(reverse("cases:report_md", args=[case.pk]))
+    md = client.get(report_url(case, "report_md"))
     assert md.status_code == 200
     assert "### 3 経緯" in md.content.decode()
-    pdf = client.get(reverse("cases:report_pdf", args=[case.pk]))
+    pdf = client.get(report_url(case, "report_pdf"))
     assert pdf.content.startswith(b"%PDF-")
-    client.post(reverse("cases:report", args=[case.pk]), {"title": "表題", "prevention": "対策A"})
-    assert "対策A" in client.get(reverse("cases:report_md", args=[case.pk])).content.decode()
+    client.post(report_url(case), {"title": "表題", "prevention": "対策A"})
+    assert "対策A" in client.get(report_url(case, "report_md")).content.decode()
 
 
 def test_points_follow_the_case_return_and_regrant(trusted, desk, official):

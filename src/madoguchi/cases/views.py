@@ -237,7 +237,10 @@ def case_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
 
 
 @roles_required(*OFFICIAL)
+@reason_required
 def case_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """The report page (edit, preview). It carries the resident's comment and labels, so an
+    official says why first, as on the case page; its Markdown and PDF links carry that reason."""
     case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
     initial = {
         "title": case.report_title or document.DEFAULT_TITLE,
@@ -254,18 +257,27 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Saved."))
         return redirect("cases:report", pk=case.pk)
     doc = document.build(case)
-    record_read(request, case.holder, page="cases.report", subject=case)
+    reason = chosen_reason(request)
+    record_read(request, case.holder, page="cases.report", reason=reason, subject=case)
     return render(
         request,
         "cases/report.html",
-        {"case": case, "form": form, "markdown": document.to_markdown(doc)},
+        {
+            "case": case,
+            "form": form,
+            "markdown": document.to_markdown(doc),
+            "read_reason": reason,
+        },
     )
 
 
 @roles_required(*OFFICIAL)
+@reason_required
 def case_report_md(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
-    record_read(request, case.holder, page="cases.report", subject=case)
+    record_read(
+        request, case.holder, page="cases.report", reason=chosen_reason(request), subject=case
+    )
     response = HttpResponse(
         document.to_markdown(document.build(case)), content_type="text/markdown; charset=utf-8"
     )
@@ -274,9 +286,12 @@ def case_report_md(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @roles_required(*OFFICIAL)
+@reason_required
 def case_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
-    record_read(request, case.holder, page="cases.report", subject=case)
+    record_read(
+        request, case.holder, page="cases.report", reason=chosen_reason(request), subject=case
+    )
     response = HttpResponse(document.to_pdf(document.build(case)), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{case.reference}.pdf"'
     return response
