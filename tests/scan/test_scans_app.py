@@ -575,6 +575,10 @@ def test_the_scan_pages_name_cases_by_reference_and_group_large_counts(client, r
     link = f'<a href="{reverse("cases:detail", args=[case.pk])}">{case.reference}</a>'
     for url in (reverse("scans:finding", args=[l3.pk]), reverse("scans:run", args=[recorded.pk])):
         assert link in client.get(url).content.decode()
+    # The run's link total (every municipality's) is the operators' (superuser flag) to see.
+    from madoguchi.accounts.models import User
+
+    client.force_login(User.objects.create_superuser("root-grouping", password=None))
     assert (
         "紐付け 100,000,000 件を"
         in client.get(reverse("scans:run", args=[recorded.pk])).content.decode()
@@ -770,3 +774,42 @@ def test_a_findings_case_is_opened_only_by_an_official_of_its_own_city(
     # Another city's official sees no case of テスト市's findings.
     client.force_login(_official_of("第三の市", "011002"))
     assert "CASE-" not in client.get(reverse("cases:list")).content.decode()
+
+
+def test_an_official_sees_neither_the_runs_input_path_nor_every_citys_link_totals(client, recorded):
+    """A run's page showed every official the run's input directory on the server and its
+    total of links across every municipality (the list its links scanned, too): an official
+    of one city sees their own city's counts and findings only; the operators see the rest."""
+    from madoguchi.accounts.models import User
+
+    ScanRun.objects.filter(pk=recorded.pk).update(
+        rows={**recorded.rows, "links": 123_456, "links_unscanned": 7_891}
+    )
+    recorded.refresh_from_db()
+    assert recorded.input_dir
+    run_url = reverse("scans:run", args=[recorded.pk])
+    own = factories.staff(Role.CITY_OFFICIAL)  # テスト市, 131016: every finding is theirs
+    for official in (own, _official_of("別の市", "271004")):
+        client.force_login(official)
+        for url in (run_url, reverse("scans:list")):
+            page = client.get(url).content.decode()
+            assert recorded.input_dir not in page, (official, url)
+            for total in ("123,456", "123456", "7,891", "7891"):
+                assert total not in page, (official, url, total)
+        page = client.get(run_url).content.decode()
+        assert "運用担当者にだけ表示しています" in page  # says why the totals are not there
+        assert "点検していない紐付けがあります" in page  # without the run-wide count
+    english = client.get(run_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "are shown to the operators only" in english
+    # The own city's official still counts and lists their findings.
+    client.force_login(own)
+    page = client.get(run_url).content.decode()
+    assert ">L3</a>" in page
+    assert ">131016</a>" in page
+    # The operators (superuser flag) see the input and the totals.
+    client.force_login(User.objects.create_superuser("root-input", password=None))
+    page = client.get(run_url).content.decode()
+    assert recorded.input_dir in page
+    assert "紐付け 123,456 件を" in page
+    assert "紐付け 7,891 件は点検していません" in page
+    assert "<td>123,456</td>" in client.get(reverse("scans:list")).content.decode()

@@ -36,10 +36,12 @@ def _cause_rows(counts: dict[str, int]) -> list[tuple[str, Any, int]]:
 def _scope(request: HttpRequest) -> dict[str, Any]:
     """Whose findings the pages show: `scope_code` the official's city's municipality code,
     "" for every municipality (the superuser flag), None when their city has none (nothing
-    is shown, and the page says why)."""
+    is shown, and the page says why); `operator_view` whether the run's input and totals show."""
     if selectors.sees_every_municipality(request.user):
-        return {"scope_code": ""}
-    return {"scope_code": selectors.municipality_of(request.user) or None}
+        return {"scope_code": "", "operator_view": True}
+    # A run's input directory on the server and its link totals (every municipality's) are
+    # the operators' detail: an official sees their own city's counts and findings only.
+    return {"scope_code": selectors.municipality_of(request.user) or None, "operator_view": False}
 
 
 @roles_required(Role.CITY_OFFICIAL)
