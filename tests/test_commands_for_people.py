@@ -360,3 +360,22 @@ def test_a_short_output_into_a_reader_already_gone_stops_quietly(tmp_path):
     _, err = done.communicate(timeout=120)
     assert b"BrokenPipeError" not in err, err.decode()
     assert done.returncode == 141
+
+
+def test_a_command_run_beside_the_demo_without_its_setting_says_to_set_it(tmp_path):
+    """`madoguchi audit verify` typed in the demo's folder without MADOGUCHI_DEMO=1 said only
+    to set SECRET_KEY, which would not reach the demo's data: it names the demo's setting."""
+    (tmp_path / "var" / "demo").mkdir(parents=True)
+    done = run(tmp_path, "audit", "verify")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "MADOGUCHI_DEMO=1" in done.stderr
+    assert "MADOGUCHI_DEMO" not in run(tmp_path / "var", "audit", "verify").stderr
+
+
+def test_a_mistyped_command_is_called_unknown_not_a_missing_secret(tmp_path):
+    done = run(tmp_path, "audti", "verify")
+    assert done.returncode == 1, done.stderr
+    assert "Unknown command: 'audti'" in done.stderr
+    assert "SECRET_KEY" not in done.stderr
+    assert not (tmp_path / "var").exists()

@@ -28,6 +28,21 @@ def _standalone(args: list[str]) -> bool:
     return len(args) > 1 and args[1] in subs and "--record" not in args
 
 
+def _known_without_settings(name: str) -> bool:
+    """Whether `name` is a command, asked with the settings that need nothing (after the
+    configured ones failed to load: the settings module is imported again)."""
+    import django
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import get_commands
+
+    os.environ["MADOGUCHI_STANDALONE"] = "1"
+    try:
+        django.setup()
+    except ImproperlyConfigured:
+        return True  # another setting is wrong too: report the first one, as before
+    return name in get_commands()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if _standalone(args):
@@ -41,6 +56,10 @@ def main(argv: list[str] | None = None) -> None:
 
         settings.INSTALLED_APPS  # noqa: B018 (loads the settings, so errors surface here)
     except ImproperlyConfigured as exc:
+        if args and not args[0].startswith("-") and not _known_without_settings(args[0]):
+            # A mistyped command: Django's "Unknown command" (with the settings needing
+            # nothing), not a setting that would not have helped.
+            execute_from_command_line(["madoguchi", *args])
         sys.stderr.write(f"madoguchi: configuration error: {exc}\n")
         raise SystemExit(2) from None
     from django.db import OperationalError

@@ -67,9 +67,17 @@ else:
     try:
         SECRET_KEY = env.str("SECRET_KEY")
     except ImproperlyConfigured:
+        # Beside the demo's data (`make demo` ran in this folder), the setting that reaches it.
+        beside_demo = (
+            " For the demo's data here, run it as `make demo` prints: "
+            "MADOGUCHI_DEMO=1 .venv/bin/madoguchi COMMAND."
+            if (DATA_DIR / "demo").is_dir()
+            else ""
+        )
         raise ImproperlyConfigured(
             "Set SECRET_KEY to a long random string (python3 -c 'import secrets; "
             "print(secrets.token_urlsafe(50))'), or DEBUG=1 for a local development key."
+            + beside_demo
         ) from None
 
 # Key for account-identifier hashes (HMAC); separate from SECRET_KEY so it can be rotated apart.
