@@ -418,3 +418,33 @@ def test_a_presence_report_touches_only_the_open_visit_of_its_card_in_one_statem
     visit.refresh_from_db()
     assert visit.end_reason == VisitEndReason.CARD_SWAPPED
     assert visit.last_presence_at == old
+
+
+def test_a_late_presence_report_never_moves_the_presence_time_backwards(trusted, desk):
+    """Two presence reports race: the one whose clock read came later is applied first, the
+    other (its `now` earlier, its statement waiting on the row) after it. The presence time
+    stays the newer one, on the one-statement path and on the locked path of a handover: time
+    going backwards would lapse the visit early."""
+    a = trusted.card("A")
+    visit = start_visit(desk, a)
+    newer = timezone.now() + timedelta(seconds=5)  # applied by the report that read its clock later
+    Visit.objects.filter(pk=visit.pk).update(last_presence_at=newer)
+
+    def report():
+        return services.agent_event(
+            terminal=desk.terminal,
+            kind=AgentEventKind.PRESENCE,
+            cert_fingerprint=cardkit.fingerprint(a),
+        )
+
+    assert report() is None
+    visit.refresh_from_db()
+    assert visit.ended_at is None
+    assert visit.last_presence_at == newer
+
+    services.visit_handover_start(desk_session=desk)  # presence reports take the locked path
+    Visit.objects.filter(pk=visit.pk).update(last_presence_at=newer)
+    assert report() is None
+    visit.refresh_from_db()
+    assert visit.ended_at is None
+    assert visit.last_presence_at == newer

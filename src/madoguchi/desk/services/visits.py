@@ -587,13 +587,17 @@ def _presence_update(
     at = connection.ops.adapt_datetimefield_value
     visits, certs = _visit_tables()
     sql = (
-        f"UPDATE {visits} SET last_presence_at = %s "  # noqa: S608
+        # Never backwards: a report whose statement ran late (its `now` taken before a newer
+        # report's, then waiting on the row) keeps the newer time (CASE: PostgreSQL and SQLite).
+        f"UPDATE {visits} SET last_presence_at = "  # noqa: S608
+        "CASE WHEN last_presence_at < %s THEN %s ELSE last_presence_at END "
         f"WHERE {terminal_sql} AND ended_at IS NULL "
         "AND last_presence_at > %s AND last_activity_at > %s "
         "AND started_at > %s AND started_at <= %s "
         f"AND certificate_id IN (SELECT c.id FROM {certs} c WHERE c.fingerprint = %s)"
     )
     params = [
+        at(now),
         at(now),
         *terminal_params,
         at(now - timedelta(seconds=settings.VISIT_PRESENCE_TIMEOUT_SECONDS)),
@@ -690,8 +694,7 @@ def _apply_locked(
     if cert_fingerprint != visit.certificate.fingerprint:
         _end_swapped(visit, cert_fingerprint, now)
         return visit, True
-    visit.last_presence_at = now
-    visit.save(update_fields=["last_presence_at"])
+    _presence_locked(visit, now)
     return None, True
 
 
@@ -709,9 +712,16 @@ def _handover_event(
     if visit.companion_certificate_id is not None and cert_fingerprint not in allowed:
         _end_swapped(visit, cert_fingerprint, now)
         return visit
-    visit.last_presence_at = now
-    visit.save(update_fields=["last_presence_at"])
+    _presence_locked(visit, now)
     return None
+
+
+def _presence_locked(visit: Visit, now: datetime) -> None:
+    """The locked visit's card confirmed at `now`; never moved backwards (a report that waited
+    for the lock can carry an earlier `now` than one applied meanwhile)."""
+    if visit.last_presence_at < now:
+        visit.last_presence_at = now
+        visit.save(update_fields=["last_presence_at"])
 
 
 def _end_swapped(visit: Visit, cert_fingerprint: str | None, now: datetime) -> None:
