@@ -8,7 +8,8 @@ longer verifies is refused with its reference, since it is evidence of tampering
 
 Mapping: holders are residents (each in a household of their own: madoguchi keeps no
 households; ``name_kana`` is the certified reading recorded with their latest link); point
-links (`PaymentLink`) are ``mynapoint_2``, public-fund accounts ``public_fund``; desk
+links (`PaymentLink`) are ``mynapoint_2``, public-fund accounts ``public_fund``, insurance
+registrations ``health_insurance`` (account_hash the insured person's keyed hash); desk
 sessions give ``login`` / ``logout``, visits ``card_read`` (start) and ``card_removed`` (end),
 completions ``commit`` (one per link committed).
 """
@@ -26,7 +27,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from madoguchi.accounts.constants import OrganisationKind
-from madoguchi.benefits.models import PaymentLink, PublicFundAccount
+from madoguchi.benefits.models import HealthInsuranceRegistration, PaymentLink, PublicFundAccount
 from madoguchi.desk.models import Completion
 from madoguchi.identity.services import build_validator
 from madoguchi.identity.tokens import TokenValidationError
@@ -114,6 +115,29 @@ def verify_completion(completion: Completion, validator: Any) -> None:
             )
 
 
+# The registrations the export writes as links, by the input format's programme.
+PROGRAMMES: tuple[tuple[str, Any], ...] = (
+    ("mynapoint_2", PaymentLink),
+    ("public_fund", PublicFundAccount),
+    ("health_insurance", HealthInsuranceRegistration),
+)
+
+
+def _registered(link: Any) -> tuple[str, str, str, str]:
+    """A registration's (account_hash, account_last4, holder_kana, the resident's kana) as the
+    scan input writes them. ``account_hash`` is the keyed hash a case compares what the
+    resident presents with (`cases.remedy.registered_hash`); for an insurance registration,
+    which has no account, the insured person's (insurer number, symbol, number and branch
+    together), its last 4 the insured number's as kept ("" when the number is 4 characters or
+    fewer: never the whole number), its holder the insured person's kana as the insurer
+    reported it ("" until it answered), and the resident's kana the one the signed procedure
+    recorded."""
+    if isinstance(link, HealthInsuranceRegistration):
+        resident_kana = str((link.procedure.fields or {}).get("resident_kana") or "")
+        return link.insured_hash, link.insured_last4, link.insured_name_kana, resident_kana
+    return link.account_hash, link.account_last4, link.account_holder_kana, link.resident_kana
+
+
 def _uncoded(terminal: Any) -> str:
     """Why a link made at `terminal` has no municipality code to be written under, with how
     to set one; "" when its desk's city carries a code."""
@@ -147,18 +171,25 @@ def export(directory: Path) -> Exported:
     names: dict[str, str] = {}
     codes: dict[str, str] = {}  # resident -> the municipality of their latest link
     uncoded: dict[int, str] = {}  # terminal -> why its links have no code
-    for programme, model in (("mynapoint_2", PaymentLink), ("public_fund", PublicFundAccount)):
+    latest: dict[str, Any] = {}  # resident -> when their latest link was committed
+    for programme, model in PROGRAMMES:
         qs = model.objects.select_related(
             "holder",
             "completion",
             "completion__nonce",
+            "procedure",
             "visit__terminal__contractor__city",
             "visit__staff",
         ).order_by("completion__committed_at", "pk")
         for link in qs:
             c = link.completion
             rid = str(link.holder.public_id)
-            names[rid] = link.resident_kana
+            account_hash, last4, holder_kana, resident_kana = _registered(link)
+            # The reading recorded with the resident's latest link, of whichever programme.
+            if resident_kana and (rid not in latest or c.committed_at >= latest[rid]):
+                names[rid] = resident_kana
+                latest[rid] = c.committed_at
+            names.setdefault(rid, resident_kana)
             # The city the desk serves: its officials see the link's findings.
             code = selectors.city_code(link.visit.terminal.contractor)
             if not code:
@@ -170,9 +201,9 @@ def export(directory: Path) -> Exported:
                     "link_id": f"{programme}-{link.pk}",
                     "programme": programme,
                     "resident_id": rid,
-                    "account_hash": link.account_hash,
-                    "account_last4": link.account_last4,
-                    "holder_kana": link.account_holder_kana or None,
+                    "account_hash": account_hash,
+                    "account_last4": last4,
+                    "holder_kana": holder_kana or None,
                     "linked_at": _local(c.committed_at),
                     "channel": "desk",
                     "municipality_code": code,

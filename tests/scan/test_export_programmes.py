@@ -1,0 +1,87 @@
+"""`scan export` writes every programme the desk commits: point links, public-fund accounts
+and health-insurance registrations, each as the scan input's `links` row a case compares."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from madoguchi.benefits import identifiers
+from madoguchi.benefits.models import HealthInsuranceRegistration, PaymentLink, PublicFundAccount
+from madoguchi.scan import schema
+from madoguchi.terminals import services as terminal_services
+from tests import factories
+from tests.benefits.conftest import apply_fields, commit, drain, prepare, start_visit
+from tests.benefits.test_registrations import HI, public_fund
+from tests.incidents.conftest import _origin, providers, sims, systems  # noqa: F401
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_export_writes_insurance_registrations_beside_points_and_public_fund(trusted, tmp_path):
+    """The export wrote point and public-fund links only: a resident's insurance registration,
+    committed with their card like the others, never reached the scan."""
+    desk = terminal_services.desk_session_open(
+        terminal=factories.terminal(), staff=factories.staff()
+    )
+    c = trusted.card("C")
+    for fields in (apply_fields(), {"kind": "public_fund_account", **public_fund()}):
+        start_visit(desk, c)
+        prepare(desk, **fields)
+        commit(desk, c)
+    start_visit(desk, c)
+    prepare(desk, kind="health_insurance_use", **HI)
+    commit(desk, c)
+    drain()  # the insurer answers, reporting the insured person's kana
+    insured = HealthInsuranceRegistration.objects.get()
+    assert insured.insured_name_kana
+
+    out = io.StringIO()
+    call_command("scan", "export", str(tmp_path / "mine"), stdout=out)
+    assert "3 completion signatures verified" in out.getvalue()
+    # The scan's own validation of the input, then a run over it.
+    schema.validate(tmp_path / "mine")
+    links = {r["programme"]: r for r in schema.load(tmp_path / "mine")["links"].to_pylist()}
+    assert set(links) == {"mynapoint_2", "public_fund", "health_insurance"}
+    assert links["mynapoint_2"]["account_hash"] == PaymentLink.objects.get().account_hash
+    assert links["public_fund"]["account_hash"] == PublicFundAccount.objects.get().account_hash
+    row = links["health_insurance"]
+    assert row["link_id"] == f"health_insurance-{insured.pk}"
+    resident = row["resident_id"]
+    assert {r["resident_id"] for r in links.values()} == {resident}
+    # The hash a case compares what the resident presents with: insurer number, symbol,
+    # number and branch together; the last 4 as kept, never the whole number.
+    assert row["account_hash"] == identifiers.identifier_hash(
+        identifiers.insured_identifier(
+            HI["insurer_number"], HI["insured_symbol"], HI["insured_number"], HI["branch"]
+        )
+    )
+    assert row["account_last4"] == HI["insured_number"][-4:]
+    assert HI["insured_number"] not in str(row)
+    assert row["holder_kana"] == insured.insured_name_kana
+    assert (row["channel"], row["municipality_code"]) == ("desk", "131016")
+    assert row["terminal_id"] == desk.terminal.name
+    assert row["staff_id"] == desk.staff.get_username()
+    commits = [
+        e
+        for e in schema.load(tmp_path / "mine")["desk_events"].to_pylist()
+        if e["event"] == "commit"
+    ]
+    assert {e["link_id"] for e in commits} == {r["link_id"] for r in links.values()}
+    residents = schema.load(tmp_path / "mine")["residents"].to_pylist()
+    assert [(r["resident_id"], r["name_kana"]) for r in residents] == [
+        (resident, HI["resident_kana"])
+    ]
+
+    ran = io.StringIO()
+    call_command(
+        "scan",
+        "run",
+        str(tmp_path / "mine"),
+        "--out",
+        str(tmp_path / "out"),
+        "--no-pdf",
+        stdout=ran,
+        stderr=io.StringIO(),
+    )
+    assert "NOT scanned" not in ran.getvalue()
+    assert (tmp_path / "out" / "findings.parquet").exists()
