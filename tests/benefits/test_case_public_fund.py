@@ -98,3 +98,60 @@ def test_a_public_fund_case_without_a_registration_says_so_and_changes_nothing(t
     assert "変更していません" in entry.summary
     assert PublicFundAccount.objects.get().status == LinkStatus.EFFECTIVE
     assert not AuditEvent.objects.filter(event_name__startswith="benefits.public_fund_s").exists()
+
+
+def _compare(case, official, number, branch="001"):
+    return cases.case_compare_account(
+        case,
+        actor=official,
+        account_number=number,
+        date_precision="unknown",
+        bank_code="0990",
+        branch_code=branch,
+        account_type="ordinary",
+    ).comparison
+
+
+def test_a_case_is_about_its_registration_not_the_residents_next_one(trusted, desk):
+    """Once the resident registered again, the case still reads the registration it is about:
+    it read the resident's latest, whatever its status, so its page showed the new account's
+    holder and its comparison compared with the resident's own new account ("the same")."""
+    from madoguchi.cases import selectors
+
+    a = trusted.card("A")
+    visit = start_visit(desk, a)
+    prepare(desk, kind="public_fund_account", **public_fund())
+    commit(desk, a)
+    official = factories.staff(Role.CITY_OFFICIAL)
+    case = _case(official, visit.holder)
+    cases.case_investigate(case, actor=official)
+    cases.case_suspend(case, actor=official, summary="利用停止", **D)
+    cases.case_contact(case, actor=official, party="resident", channel="phone", summary="連絡", **D)
+    cases.case_correct(case, actor=official, summary="国の登録の訂正を依頼", **D)
+    cases.case_reenable(case, actor=official, summary="再登録可能", **D)
+    # The resident registers their own account (佐藤 花子's in the bank's records here).
+    start_visit(desk, a)
+    prepare(desk, kind="public_fund_account", **public_fund("2345678", kana="サトウ ハナコ"))
+    commit(desk, a)
+    assert PublicFundAccount.objects.filter(holder=visit.holder).count() == 2
+    # The case's page names the holder of the account the case suspended.
+    assert selectors.holder_kana(case).kana == "ﾔﾏﾀﾞ ﾀﾛｳ"
+
+    # A case under investigation whose registration another case released meanwhile, the
+    # resident registering again: it compares with the registration made before it opened.
+    b = trusted.card("B")
+    other = start_visit(desk, b)
+    prepare(desk, kind="public_fund_account", **public_fund())  # A's released it
+    commit(desk, b)
+    later = _case(official, other.holder)
+    cases.case_investigate(later, actor=official)
+    PublicFundAccount.objects.filter(holder=other.holder).update(status=LinkStatus.REPLACED)
+    start_visit(desk, b)
+    prepare(
+        desk,
+        kind="public_fund_account",
+        **public_fund("4567890", kana="ヤマダ ハナコ", branch_code="002"),
+    )
+    commit(desk, b)
+    assert _compare(later, official, "4567890", branch="002") == "different"
+    assert _compare(later, official, "1234567") == "same"

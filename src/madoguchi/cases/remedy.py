@@ -61,26 +61,38 @@ def programme_identifier(programme: str, number: str, parts: dict[str, str]) -> 
     return number
 
 
-def _latest_public_fund(holder: Any) -> PublicFundAccount | None:
-    """The resident's latest public-fund account registration, whatever its status."""
-    return PublicFundAccount.objects.filter(holder=holder).order_by("-pk").first()
+def _before(rows: Any, opened_at: Any) -> Any:
+    """The latest of `rows` made before the case was opened (`opened_at`; None: any)."""
+    if opened_at is not None:
+        rows = rows.filter(created_at__lte=opened_at)
+    return rows.order_by("-pk").first()
 
 
-def _latest_insured(holder: Any) -> HealthInsuranceRegistration | None:
-    """The resident's latest insurance registration, whatever its status."""
-    return HealthInsuranceRegistration.objects.filter(holder=holder).order_by("-pk").first()
-
-
-def registration(programme: str, payment_link: Any, holder: Any) -> Any:
-    """The registration a case is about, read once: the point link, else the resident's latest
-    public-fund or insurance registration; None when there is none."""
+def registration(
+    programme: str,
+    payment_link: Any,
+    holder: Any,
+    *,
+    opened_at: Any = None,
+    acted_on: Any = None,
+) -> Any:
+    """The registration a case is about, read once: the point link; for a public-fund or
+    insurance case the registration the case's own step acted on (`acted_on`: the pk its
+    suspension step recorded), else the resident's latest registration made before the case
+    was opened (`opened_at`), whatever its status now; None when there is none. Never one
+    made after the case was opened: a re-registration is the case's remedy, not its subject,
+    and compared with it what the resident presents would be "the same" (docs/cases.md)."""
     if programme == "points":
         return payment_link
     if holder is None:
         return None
-    if programme == "public_fund":
-        return _latest_public_fund(holder)
-    return _latest_insured(holder)
+    model: Any = PublicFundAccount if programme == "public_fund" else HealthInsuranceRegistration
+    rows = model.objects.filter(holder=holder)
+    if acted_on is not None:
+        row = rows.filter(pk=acted_on).first()
+        if row is not None:
+            return row
+    return _before(rows, opened_at)
 
 
 def registered_hash(row: Any) -> str:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from madoguchi.audit.models import AuditEvent
 
 from . import remedy
+from .constants import EntryKind, Programme
 
 
 def visit_trail(visit: Any) -> QuerySet[AuditEvent]:
@@ -41,8 +42,27 @@ class HolderKana:
 
 
 def case_registration(case: Any) -> Any:
-    """The registration the case is about (`remedy.registration`), read once by its caller."""
-    return remedy.registration(str(case.programme), case.payment_link, case.holder)
+    """The registration the case is about (`remedy.registration`), read once by its caller:
+    for a public-fund case the one its suspension step suspended, else (and for an insurance
+    case) the resident's latest made before the case was opened."""
+    acted_on = None
+    if str(case.programme) == Programme.PUBLIC_FUND and case.pk is not None:
+        # The registration the case's suspension step suspended (its entry's detail).
+        for detail in (
+            case.timeline.filter(kind=EntryKind.SUSPENSION)
+            .order_by("-seq")
+            .values_list("detail", flat=True)
+        ):
+            acted_on = (detail or {}).get("public_fund_account")
+            if acted_on is not None:
+                break
+    return remedy.registration(
+        str(case.programme),
+        case.payment_link,
+        case.holder,
+        opened_at=case.opened_at,
+        acted_on=acted_on,
+    )
 
 
 def holder_kana(case: Any, registration: Any = None) -> HolderKana:
