@@ -112,12 +112,8 @@ def _compare(case, official, number, branch="001"):
     ).comparison
 
 
-def test_a_case_is_about_its_registration_not_the_residents_next_one(trusted, desk):
-    """Once the resident registered again, the case still reads the registration it is about:
-    it read the resident's latest, whatever its status, so its page showed the new account's
-    holder and its comparison compared with the resident's own new account ("the same")."""
-    from madoguchi.cases import selectors
-
+def _investigated(trusted, desk):
+    """Card A's resident registered Yamada Taro's account; a case on them, investigated."""
     a = trusted.card("A")
     visit = start_visit(desk, a)
     prepare(desk, kind="public_fund_account", **public_fund())
@@ -125,6 +121,16 @@ def test_a_case_is_about_its_registration_not_the_residents_next_one(trusted, de
     official = factories.staff(Role.CITY_OFFICIAL)
     case = _case(official, visit.holder)
     cases.case_investigate(case, actor=official)
+    return a, visit, official, case
+
+
+def test_a_case_is_about_its_registration_not_the_residents_next_one(trusted, desk):
+    """Once the resident registered again, the case still reads the registration it is about:
+    it read the resident's latest, whatever its status, so its page showed the new account's
+    holder and its comparison compared with the resident's own new account ("the same")."""
+    from madoguchi.cases import selectors
+
+    a, visit, official, case = _investigated(trusted, desk)
     cases.case_suspend(case, actor=official, summary="利用停止", **D)
     cases.case_contact(case, actor=official, party="resident", channel="phone", summary="連絡", **D)
     cases.case_correct(case, actor=official, summary="国の登録の訂正を依頼", **D)
@@ -155,3 +161,19 @@ def test_a_case_is_about_its_registration_not_the_residents_next_one(trusted, de
     commit(desk, b)
     assert _compare(later, official, "4567890", branch="002") == "different"
     assert _compare(later, official, "1234567") == "same"
+
+
+def test_a_case_never_suspends_the_account_the_resident_registered_after_it_opened(trusted, desk):
+    """The case's registration was released by another case meanwhile and the resident
+    registered their own account: suspending the case suspended that new registration (the
+    resident's effective one), stopping their own payments; now it suspends nothing."""
+    a, visit, official, case = _investigated(trusted, desk)
+    PublicFundAccount.objects.filter(holder=visit.holder).update(status=LinkStatus.REPLACED)
+    start_visit(desk, a)
+    prepare(desk, kind="public_fund_account", **public_fund("2345678", kana="サトウ ハナコ"))
+    commit(desk, a)
+    entry = cases.case_suspend(case, actor=official, summary="利用停止", **D)
+    assert entry.detail == {"public_fund_account": None}
+    assert "変更していません" in entry.summary
+    own = PublicFundAccount.objects.get(holder=visit.holder, account_last4="5678")
+    assert own.status == LinkStatus.EFFECTIVE

@@ -594,13 +594,21 @@ _NO_REGISTRATION_JA = (
 def _public_fund_suspend(
     case: Case, *, actor: User, summary: str, reason: str
 ) -> tuple[str, dict[str, Any]]:
-    """Suspend the public-fund account registration the case is about: the resident's effective
-    registration (if the case has a legacy link, only the registration of that account), with
+    """Suspend the public-fund account registration the case is about, while it is effective:
+    the legacy link's account's registration, else the one the case is about
+    (`selectors.case_registration`: made before the case was opened), with
     the step's `reason` (the case's reference and summary, as a point link's suspension)."""
     legacy_hash = case.legacy_link.account_hash if case.legacy_link is not None else ""
     holder = case.holder
     if holder is None and case.legacy_link is not None:
         holder = case.legacy_link.holder
+    if not legacy_hash and holder is not None:
+        # The registration the case is about (made before it was opened), only while it is
+        # still effective: never the resident's own account registered again since.
+        about = selectors.case_registration(case)
+        if about is None:
+            return f"{summary}\n{_NO_REGISTRATION_JA}", {"public_fund_account": None}
+        legacy_hash = remedy.registered_hash(about)
     account = remedy.public_fund_registration(holder, legacy_hash)
     if account is None:
         return f"{summary}\n{_NO_REGISTRATION_JA}", {"public_fund_account": None}
