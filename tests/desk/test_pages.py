@@ -361,3 +361,74 @@ def test_a_resident_name_that_cannot_be_shown_is_refused_and_the_page_still_open
     assert r.status_code == 400
     assert "リクエストを読み取れませんでした" in r.content.decode()
     assert staff_client.get("/desk/visit/").status_code == 200
+
+
+def test_a_visit_ended_right_after_its_completion_offers_its_receipt_until_the_next(
+    trusted, staff_client
+):
+    """The resident takes the card back right after the PIN: the visit ends (card removed) and
+    the desk went to the ended page, which said only that the visit ended, so staff could not
+    hand the receipt of what the card did commit. The ended page says what was committed and
+    offers that visit's receipt, read-audited as the receipt page, until the next visit starts
+    (the rule of the receipt PDF and the notice email); another desk session never sees it."""
+    from madoguchi.audit.models import AuditEvent
+
+    def reads():
+        return AuditEvent.objects.filter(
+            event_name="identity.record_read", payload__page="desk.receipt"
+        ).count()
+
+    a, b = trusted.card("A"), trusted.card("B")
+    visit = start(staff_client, a)
+    prepare(staff_client)
+    checklistkit.tick_before(staff_client.desk)
+    ch = services.completion_challenge(desk_session=staff_client.desk)
+    token = cardkit.completion_token(a, ORIGIN, ch.nonce.value, ch.transaction_bytes)
+    services.completion_commit(desk_session=staff_client.desk, token=token, nonce=ch.nonce.value)
+    services.visit_end(visit=visit, reason=VisitEndReason.CARD_REMOVED)
+
+    html = staff_client.get("/desk/ended/").content.decode()
+    assert "この受付の手続き 1 件は、来庁者のカードで確定済みです。" in html
+    assert 'href="/desk/ended/receipt/"' in html
+    assert "PAY-A-0001" not in html  # the ended page names what was done, not its data
+    english = staff_client.get("/desk/ended/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1 procedure of this visit was committed with the resident's card." in english
+
+    before = reads()
+    r = staff_client.get("/desk/ended/receipt/")
+    assert r.status_code == 200
+    assert "no-store" in r["Cache-Control"]
+    page = r.content.decode()
+    assert "PAY-A-0001" in page
+    assert f"受付 {visit.reference}" in page
+    assert "この受付は終了しています" in page
+    assert 'data-testid="next-resident"' not in page  # nothing changes the ended visit
+    assert 'data-testid="back-to-visit"' not in page
+    assert reads() == before + 1
+    # The notice email from it comes back to it.
+    completion = Completion.objects.get(visit=visit)
+    r = staff_client.post(
+        reverse("residents:desk_email", args=[completion.pk]), {"address": "not an address"}
+    )
+    assert r["Location"] == reverse("desk:ended_receipt")
+
+    # The next visit started: A's receipt is never shown to the next resident.
+    nxt = start(staff_client, b)
+    assert staff_client.get("/desk/ended/receipt/")["Location"] == reverse("desk:receipt")
+    services.visit_end(visit=nxt, reason=VisitEndReason.CARD_REMOVED)
+    before = reads()
+    r = staff_client.get("/desk/ended/receipt/")
+    assert r["Location"] == reverse("desk:ended")
+    html = staff_client.get("/desk/ended/").content.decode()
+    assert "確定済み" not in html
+    assert "PAY-A-0001" not in html
+    assert "終了した受付で確定した手続きはありません" in html
+    assert reads() == before
+
+    # Another desk session on the terminal (another staff member signs in): nothing of A's.
+    other = factories.staff()
+    staff_client.post(
+        reverse("accounts:login"), {"username": other.username, "password": factories.PASSWORD}
+    )
+    assert staff_client.get("/desk/ended/receipt/")["Location"] == reverse("desk:ended")
+    assert "PAY-A-0001" not in staff_client.get("/desk/ended/").content.decode()

@@ -48,6 +48,7 @@ from .constants import (
 )
 from .forms import FALLBACK_FORMS
 from .models import Visit
+from .selectors import shown_at_desk
 
 SESSION_RESIDENT = "desk_resident"  # {visit reference: resident's name read from the card}
 
@@ -98,7 +99,17 @@ def _record_read(request: HttpRequest, holder: Any, *, page: str, subject: Any) 
 
 
 # The desk's URLs without arguments, which its templates link to (`{{ urls.visit }}`).
-_FIXED_URLS = ("checklist", "confirm", "end", "ended", "receipt", "resident", "terminal", "visit")
+_FIXED_URLS = (
+    "checklist",
+    "confirm",
+    "end",
+    "ended",
+    "ended_receipt",
+    "receipt",
+    "resident",
+    "terminal",
+    "visit",
+)
 
 
 @cache
@@ -162,8 +173,17 @@ def ended(request: HttpRequest) -> HttpResponse:
     """Where a page goes when its visit ended: why, and that nothing more can be done in it."""
     if services.visit_current(desk_session=_desk(request)) is not None:
         return redirect("desk:visit")
-    last = Visit.objects.filter(desk_session=_desk(request)).order_by("-started_at").first()
+    last = _latest_visit(request)
     discarded = last.procedures.filter(status=ProcedureStatus.DISCARDED).count() if last else 0
+    # What the card did commit (card taken right after the PIN): its count and kinds, and its
+    # receipt until the next visit starts (`ended_receipt`, the `shown_at_desk` rule).
+    committed = (
+        sorted(
+            last.procedures.filter(status=ProcedureStatus.COMMITTED).values_list("kind", flat=True)
+        )
+        if last
+        else []
+    )
     refusal = None
     if last is not None and last.end_reason == VisitEndReason.COMPLETION_REFUSED:
         incident = last.incidents.filter(kind=IncidentKind.COMPLETION_REFUSED).first()
@@ -177,8 +197,21 @@ def ended(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "desk/ended.html",
-        _context(request, None, last=last, discarded=discarded, refusal=refusal),
+        _context(
+            request,
+            None,
+            last=last,
+            discarded=discarded,
+            refusal=refusal,
+            committed=len(committed),
+            committed_labels=list(dict.fromkeys(registry.label(kind) for kind in committed)),
+        ),
     )
+
+
+def _latest_visit(request: HttpRequest) -> Visit | None:
+    """This desk session's latest visit (as `selectors.shown_at_desk` orders them)."""
+    return Visit.objects.filter(desk_session=_desk(request)).order_by("-started_at", "-pk").first()
 
 
 # --- the visit -----------------------------------------------------------------------------
@@ -360,8 +393,29 @@ def receipt(request: HttpRequest) -> HttpResponse:
     completion = found.completions.order_by("-committed_at").first()
     if completion is None:
         return redirect("desk:visit")
+    return _receipt_page(request, found, completion)
+
+
+@desk_page
+def ended_receipt(request: HttpRequest) -> HttpResponse:
+    """The receipt of the visit that just ended (the card was taken right after the PIN), by
+    the rule of the receipt PDF and the notice email (`shown_at_desk`): this desk session's
+    latest visit only, so only until the next visit starts; read-audited as the receipt page.
+    Nothing in it can change the ended visit (no checklist, no way back into it)."""
+    if services.visit_current(desk_session=_desk(request)) is not None:
+        return redirect("desk:receipt")
+    last = _latest_visit(request)
+    completion = last.completions.order_by("-committed_at").first() if last else None
+    if completion is None or not shown_at_desk(completion, _desk(request)):
+        messages.error(request, _("The visit that ended committed nothing; there is no receipt."))
+        return redirect("desk:ended")
+    return _receipt_page(request, None, completion)
+
+
+def _receipt_page(request: HttpRequest, found: Visit | None, completion: Any) -> HttpResponse:
+    """The receipt page: of the open visit `found`, or (None) of the visit just ended."""
     signed = json.loads(bytes(completion.transaction_bytes))
-    _record_read(request, found.holder, page="desk.receipt", subject=completion)
+    _record_read(request, completion.visit.holder, page="desk.receipt", subject=completion)
     return render(
         request,
         "desk/receipt.html",
@@ -369,6 +423,7 @@ def receipt(request: HttpRequest) -> HttpResponse:
             request,
             found,
             completion=completion,
+            receipt_visit=completion.visit,
             committed_at=format_local_time(
                 timezone.localtime(completion.committed_at),
                 japanese=(get_language() or "ja").startswith("ja"),
@@ -377,7 +432,7 @@ def receipt(request: HttpRequest) -> HttpResponse:
             lines=signed.get("display", []),
             status_lines=registry.status_lines(completion, (get_language() or "ja")[:2]),
             pdf_url=registry.receipt_url(completion),
-            rows=registry.checklist().rows(found, CHECKLIST_AFTER_COMPLETION),
+            rows=registry.checklist().rows(found, CHECKLIST_AFTER_COMPLETION) if found else [],
             stage=CHECKLIST_AFTER_COMPLETION,
         ),
     )

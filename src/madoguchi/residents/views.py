@@ -342,7 +342,8 @@ def desk_email(request: HttpRequest, completion_id: int) -> HttpResponse:
             messages.error(request, exc.text())
         else:
             messages.success(request, _("The resident was told by email."))
-    return redirect("desk:receipt")
+    # The receipt page it came from: the open visit's, or the one of the visit just ended.
+    return redirect("desk:receipt" if completion.visit.ended_at is None else "desk:ended_receipt")
 
 
 @roles_required(Role.CITY_OFFICIAL)
