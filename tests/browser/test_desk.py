@@ -189,6 +189,35 @@ def test_a_refusal_without_a_sentence_says_the_pages_own(desk):
     assert not Completion.objects.exists()
 
 
+def test_the_card_taken_right_after_the_pin_leaves_the_receipt_at_the_desk(desk):
+    """The resident takes the card back as soon as the PIN is typed: the visit ends on screen,
+    and the ended page says what was committed and opens that visit's receipt."""
+    page = desk.page
+    visit = start_visit(desk, "A")
+    add_test_link(desk, "PAY-A-0007", "500")
+    page.get_by_test_id("to-confirm").click()
+    tick(desk, BEFORE)
+    page.get_by_test_id("sign-completion").click()
+    desk.test_pin()
+    desk.wait_for_receipt()
+    desk.remove()
+    expect(ended_on_screen(page)).to_be_visible(timeout=2000)
+    page.wait_for_url(re.compile(r"/desk/ended/$"))
+    expect(page.get_by_test_id("ended-committed")).to_contain_text(
+        "1 件は、来庁者のカードで確定済み"
+    )
+    page.get_by_test_id("ended-receipt").click()
+    page.wait_for_url(re.compile(r"/desk/ended/receipt/$"))
+    expect(page.get_by_test_id("receipt")).to_contain_text("PAY-A-0007")
+    expect(page.get_by_test_id("receipt-ended")).to_be_visible()
+    expect(page.get_by_test_id("next-resident")).to_have_count(0)
+    # The receipt page of an ended visit stays (no poll sends it to the ended page).
+    page.wait_for_timeout(2500)
+    assert page.url.endswith("/desk/ended/receipt/")
+    visit.refresh_from_db()
+    assert visit.end_reason == VisitEndReason.CARD_REMOVED
+
+
 def test_card_removal_ends_the_visit_on_screen_and_back_shows_nothing(desk):
     page = desk.page
     visit = start_visit(desk, "C")
