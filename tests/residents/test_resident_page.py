@@ -1025,8 +1025,8 @@ def test_the_records_page_says_a_grant_in_words_and_dates_as_the_letters_do(
         assert "<td>Test programme / 追加</td><td>1,250 points</td>" in grants.group(0)
         assert f"{now:%Y-%m-%d}" in grants.group(0)
         assert "令和" not in page
-        # The desk in English punctuation (it was 本庁 1階（desk-07）).
-        assert f" ({desk.terminal.name})" in page
+        # The desk by its location alone (it was 本庁 1階（desk-07）, then 本庁 1階 (desk-07)).
+        assert desk.terminal.name not in page
         assert "（" not in page
 
 
@@ -1086,3 +1086,82 @@ def test_this_was_not_me_names_a_public_fund_account_as_the_records_page_does(tr
     assert "シミュレーション銀行 駅前支店 ＊＊＊＊6789" in text
     assert "0990" not in text
     assert "令和8年11月30日 12:31" in text
+
+
+def _insurance_registration(completion, reason="EXACT_AFTER_NORMALISATION"):
+    """A health-insurance use registration on the visit of a completion (as the desk commits
+    one), its name check equal once the writing is normalised."""
+    from madoguchi.benefits.models import HealthInsuranceRegistration
+    from madoguchi.desk.models import Procedure
+
+    return HealthInsuranceRegistration.objects.create(
+        holder=completion.visit.holder,
+        visit=completion.visit,
+        procedure=Procedure.objects.filter(visit=completion.visit).first(),
+        completion=completion,
+        insurer_number="06270015",
+        insured_hash="h" * 64,
+        insured_last4="0011",
+        registration_ref="REF-1",
+        insurer_status="registered",
+        name_outcome="match",
+        name_reason=reason,
+    )
+
+
+def test_the_records_page_reads_as_a_resident_not_as_staff(trusted, desk):
+    """A resident walking the demo read the terminal's internal name beside the desk
+    (「本庁 1階（desk-07）」), the name check in staff's terms (「…敬称、法人略語」), the insured
+    number with three stars where every other page shows four, and a half-width bracket in
+    「CASE-00001 (健康保険証利用登録)」 on the Japanese page."""
+    from madoguchi.benefits.models import PaymentLink
+    from tests.benefits import builders
+
+    a = trusted.card("A")
+    registration = _insurance_registration(desk_completion(desk, a))
+    link = builders.link(
+        registration.holder,
+        programme=builders.programme(),
+        provider=builders.provider(),
+        account="7010",
+        session=desk,
+    )
+    PaymentLink.objects.filter(pk=link.pk).update(
+        name_outcome="match", name_reason="EXACT_AFTER_NORMALISATION"
+    )
+    client = Client()
+    sign_in(client, a)
+    name = desk.terminal.name
+    not_me = client.get(f"/me/not-me/health_insurance/{registration.pk}/").content.decode()
+    assert "本庁 1階" in not_me
+    assert name not in not_me
+    client.post(f"/me/not-me/health_insurance/{registration.pk}/", {"reason": "never_applied"})
+    case = NotMeReport.objects.get().case
+    assert name in NotMeReport.objects.get().incident.summary  # staff still read the terminal
+    page = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "本庁 1階" in page
+    assert name not in page
+    assert "<dd>＊＊＊＊0011</dd>" in page
+    assert "敬称" not in page
+    assert "法人略語" not in page
+    assert "口座の名義とあなたのお名前（フリガナ）を比べ、一致しました。" in page
+    assert f"<strong>{case.reference}</strong>（健康保険証としての利用登録）" in page
+    assert f"<strong>{case.reference}</strong>（令和" in page
+    assert f"{case.reference} (" not in page
+    assert f"{case.reference}</strong> (" not in page
+    english = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert name not in english
+    assert "honorifics" not in english
+    assert "Small differences in writing" in english
+    assert f"<strong>{case.reference}</strong> (" in english
+    assert "（" not in english
+
+
+def test_a_registration_and_an_account_mask_four_digits_as_every_page_does():
+    from madoguchi.benefits.models import HealthInsuranceRegistration, PublicFundAccount
+
+    assert str(HealthInsuranceRegistration(insurer_number="06270015", insured_last4="0011")) == (
+        "06270015 ＊＊＊＊0011"
+    )
+    account = PublicFundAccount(bank_code="0990", branch_code="002", account_last4="6789")
+    assert str(account) == "0990-002 ＊＊＊＊6789"

@@ -99,8 +99,8 @@ BENEFITS_PUBLIC_FUND_REGISTERED = register(
     EventType(
         4004,
         "benefits.public_fund_registered",
-        ja="公金受取口座を登録しました（{bank} ＊＊＊{last4}）",
-        en="Public-fund account registered ({bank} ***{last4})",
+        ja="公金受取口座を登録しました（{bank} ＊＊＊＊{last4}）",
+        en="Public-fund account registered ({bank} ****{last4})",
     )
 )
 BENEFITS_HEALTH_INSURANCE_REGISTERED = register(
@@ -181,15 +181,15 @@ BENEFITS_PUBLIC_FUND_SUSPENDED = register(
     EventType(
         4014,
         "benefits.public_fund_suspended",
-        ja="公金受取口座の登録を利用停止にしました（{bank} ＊＊＊{last4}、理由: {reason}）",
-        en="Public-fund account registration suspended ({bank} ***{last4}: {reason})",
+        ja="公金受取口座の登録を利用停止にしました（{bank} ＊＊＊＊{last4}、理由: {reason}）",
+        en="Public-fund account registration suspended ({bank} ****{last4}: {reason})",
     )
 )
 BENEFITS_PUBLIC_FUND_RELEASED = register(
     EventType(
         4015,
         "benefits.public_fund_released",
-        ja="公金受取口座の登録を是正手続きで解除しました（{bank} ＊＊＊{last4}、事案 {case}）",
-        en="Public-fund account registration released through a case ({bank} ***{last4}, case {case})",
+        ja="公金受取口座の登録を是正手続きで解除しました（{bank} ＊＊＊＊{last4}、事案 {case}）",
+        en="Public-fund account registration released through a case ({bank} ****{last4}, case {case})",
     )
 )

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from . import identifiers
 from .constants import (
     AccountKind,
     BatchStatus,
@@ -269,7 +270,7 @@ class PublicFundAccount(_Committed, _NameCheckFields):
         ]
 
     def __str__(self) -> str:
-        return f"{self.bank_code}-{self.branch_code} ＊＊＊{self.account_last4}"
+        return f"{self.bank_code}-{self.branch_code} {identifiers.masked(self.account_last4)}"
 
 
 class HealthInsuranceRegistration(_Committed):
@@ -307,7 +308,7 @@ class HealthInsuranceRegistration(_Committed):
         ]
 
     def __str__(self) -> str:
-        return f"{self.insurer_number} ＊＊＊{self.insured_last4}"
+        return f"{self.insurer_number} {identifiers.masked(self.insured_last4)}"
 
 
 # --- outbox ------------------------------------------------------------------------------

@@ -108,6 +108,42 @@ REASON_TEXTS: dict[Reason, dict[str, str]] = {
 }
 
 
+# What the resident's own page says where the desk's sentence is staff's (the normalisation's
+# terms, or an instruction to check with the resident): what was compared, in plain words.
+RESIDENT_REASON_TEXTS: dict[Reason, dict[str, str]] = {
+    Reason.EXACT_AFTER_NORMALISATION: {
+        "ja": "口座の名義とあなたのお名前（フリガナ）を比べ、一致しました。"
+        "全角・半角、ひらがな・カタカナ、濁点や長音の書き方、「様」などの小さな違いは区別していません。",
+        "en": "The account's name was compared with your name (in kana) and they match. "
+        "Small differences in writing (character width, hiragana or katakana, voiced marks, "
+        "long vowels, a title such as 様) are not counted.",
+    },
+    Reason.MINOR_TYPO: {
+        "ja": "口座の名義とあなたのお名前（フリガナ）がわずかに異なりました（入力の誤りの可能性があります）。",
+        "en": "The account's name differs slightly from your name in kana (possibly a typing error).",
+    },
+    Reason.VARIANT_KANJI: {
+        "ja": "口座の名義とあなたのお名前は、字体の違い（髙と高、﨑と崎など）だけが異なりました。"
+        "同じ名前とはみなしていません。",
+        "en": "The account's name and yours differ only in a kanji's form (髙/高, 﨑/崎 …); "
+        "they are not treated as the same name.",
+    },
+    Reason.SCRIPT_MISMATCH: {
+        "ja": "口座の名義が漢字（またはローマ字）で書かれていて、フリガナと機械では比べられませんでした。",
+        "en": "The account's name is written in kanji (or Latin letters), so it could not be "
+        "compared with your name in kana by machine.",
+    },
+    Reason.NAME_UNAVAILABLE: {
+        "ja": "口座の名義を受け取れなかったため、お名前と比べられませんでした。",
+        "en": "The account's name could not be obtained, so it was not compared with yours.",
+    },
+    Reason.RESIDENT_NAME_EMPTY: {
+        "ja": "お名前のフリガナが入力されていなかったため、口座の名義と比べられませんでした。",
+        "en": "Your name in kana was not entered, so the account's name was not compared with it.",
+    },
+}
+
+
 def outcome_text(outcome: Outcome, lang: str = "ja") -> str:
     """Display text of an outcome; Japanese unless ``lang`` is ``"en"``."""
     texts = OUTCOME_TEXTS[outcome]
@@ -117,6 +153,13 @@ def outcome_text(outcome: Outcome, lang: str = "ja") -> str:
 def reason_text(reason: Reason, lang: str = "ja") -> str:
     """Display text of a reason code; Japanese unless ``lang`` is ``"en"``."""
     texts = REASON_TEXTS[reason]
+    return texts.get(lang, texts["ja"])
+
+
+def resident_reason_text(reason: Reason, lang: str = "ja") -> str:
+    """What the resident's own page says of a reason code (the desk's sentence where it is
+    already plain); Japanese unless ``lang`` is ``"en"``."""
+    texts = RESIDENT_REASON_TEXTS.get(reason) or REASON_TEXTS[reason]
     return texts.get(lang, texts["ja"])
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit.models import AuditEvent
 from madoguchi.benefits.constants import GrantStatus, LinkStatus
+from madoguchi.benefits.identifiers import masked
 from madoguchi.benefits.models import (
     Grant,
     HealthInsuranceRegistration,
@@ -28,7 +29,7 @@ from madoguchi.desk.models import Completion
 from madoguchi.era import format_era_time
 from madoguchi.identity.access import READ_PAGES, READ_REASONS
 from madoguchi.identity.events import RECORD_READ
-from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, reason_text
+from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, resident_reason_text
 
 from .constants import ItemKind
 from .models import Notice, NotMeReport, ResidentSession
@@ -73,14 +74,10 @@ def name_check_text(row: Any, lang: str) -> str:
     except ValueError:
         return str(_("No name check was recorded."))
     with contextlib.suppress(ValueError):
-        text += " " + reason_text(Reason(row.name_reason), lang)
+        text += " " + resident_reason_text(Reason(row.name_reason), lang)
     if getattr(row, "close_confirmed", False):
         text += " " + str(_("You confirmed the account name at the desk."))
     return text
-
-
-# An account number's hidden digits, as the desk, the receipt and a payment link show them.
-_MASK = "＊＊＊＊"
 
 
 def _bank(account: Any) -> str:
@@ -88,11 +85,15 @@ def _bank(account: Any) -> str:
     return f"{account.bank_name or account.bank_code} {account.branch_name or account.branch_code}"
 
 
-def _desk(row: Any, lang: str = "ja") -> str:
-    """Where it was done: the desk's location and terminal, in the page's punctuation."""
+def _desk(row: Any, lang: str = "ja", *, terminal_name: bool = False) -> str:
+    """Where it was done: the desk's location, as the resident reads it. The terminal's
+    internal name (desk-01) is an id only staff use: it is added, in the page's punctuation,
+    for the incident and the case, and stands alone only when the terminal has no location."""
     terminal = row.visit.terminal
     if not terminal.location:
         return str(terminal.name)
+    if not terminal_name:
+        return str(terminal.location)
     if lang == "ja":
         return f"{terminal.location}（{terminal.name}）"
     return f"{terminal.location} ({terminal.name})"
@@ -180,7 +181,7 @@ def records(holder: Any, lang: str = "ja") -> Records:
                 "row": acc,
                 "kind": ItemKind.PUBLIC_FUND,
                 "bank": _bank(acc),
-                "account": _MASK + acc.account_last4,
+                "account": masked(acc.account_last4),
                 "name_check": name_check_text(acc, lang),
                 "status": LINK_STATUS_TEXT.get(acc.status, acc.status),
                 "desk": _desk(acc, lang),
@@ -196,7 +197,7 @@ def records(holder: Any, lang: str = "ja") -> Records:
                 "row": reg,
                 "kind": ItemKind.HEALTH_INSURANCE,
                 "insurer": reg.insurer_number,
-                "insured": "＊＊＊" + reg.insured_last4,
+                "insured": masked(reg.insured_last4),
                 "state": registration_state_text(reg, lang),
                 "desk": _desk(reg, lang),
             }
@@ -309,22 +310,25 @@ _SIGNED = (
 )
 
 
-def describe_item(kind: str, item: Any, *, english: bool = False) -> str:
+def describe_item(
+    kind: str, item: Any, *, english: bool = False, terminal_name: bool = False
+) -> str:
     """A one-line description for the incident and the case (masked numbers only), in
     Japanese (the case's language) or English. It names the record as the records page does
     (bank and branch by name, the time the record was made or the completion committed), so
-    the resident can tell which one they reported."""
+    the resident can tell which one they reported. The resident's page names the desk by its
+    location; the incident and the case add the terminal's name (``terminal_name``)."""
     moment = getattr(item, "committed_at", None) or getattr(item, "created_at", None)
     started = timezone.localtime(moment or item.visit.started_at)
     when = f"{started:%Y-%m-%d %H:%M}" if english else format_era_time(started)
-    desk = _desk(item, "en" if english else "ja")
+    desk = _desk(item, "en" if english else "ja", terminal_name=terminal_name)
     if kind == ItemKind.LINK:
         provider = item.provider.display_name_ja
         if english:
             provider = item.provider.display_name_en or item.provider.code
         what = f"{provider} {item.masked_account}"
     elif kind == ItemKind.PUBLIC_FUND:
-        what = f"{_bank(item)} {_MASK}{item.account_last4}"
+        what = f"{_bank(item)} {masked(item.account_last4)}"
     elif kind == ItemKind.HEALTH_INSURANCE:
         what = item.insurer_number
     else:

@@ -421,7 +421,7 @@ def not_me_report(
     item = selectors.own_item(holder, kind, item_id) if holder is not None else None
     if holder is None or item is None:
         raise ResidentRefused.of("item_not_found")
-    described = selectors.describe_item(kind, item)
+    described = selectors.describe_item(kind, item, terminal_name=True)
     reason_ja = selectors.NOT_ME_REASONS_JA[reason]
     # The case (a Japanese document for the city) keeps the Japanese sentence; the incident
     # keeps its sentence by language (incidents.text), read in the page's language.
@@ -430,7 +430,7 @@ def not_me_report(
         reason_en = str(NotMeReason(reason).label)
     params: dict[str, Any] = {
         "item": incident_text.by_language(
-            ja=described, en=selectors.describe_item(kind, item, english=True)
+            ja=described, en=selectors.describe_item(kind, item, english=True, terminal_name=True)
         ),
         "reason": incident_text.by_language(ja=reason_ja, en=reason_en),
     }
