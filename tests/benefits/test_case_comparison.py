@@ -3,6 +3,7 @@ their "this was not me", so no legacy link) compares what the resident presents 
 registration, hashed as the registration hashed it."""
 
 import pytest
+from django.utils import translation
 
 from madoguchi.accounts.constants import Role
 from madoguchi.cases import services as cases
@@ -150,3 +151,32 @@ def test_a_comparison_reads_the_registration_once(trusted, desk):
         if q["sql"].lstrip().upper().startswith("SELECT") and "publicfundaccount" in q["sql"]
     ]
     assert len(reads) == 1, reads
+
+
+def test_a_case_whose_resident_registered_only_after_it_was_opened_says_so(trusted, desk):
+    # The case is opened on C's resident before C's insurance registration is made: the case
+    # is not about that registration, and the refusal says why, not that there is none.
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    official = factories.staff(Role.CITY_OFFICIAL)
+    case = _case(official, visit.holder, Programme.HEALTH_INSURANCE)
+    prepare(desk, kind="health_insurance_use", **HI)
+    commit(desk, c)
+    drain()
+    ident = {k: HI[k] for k in ("insurer_number", "insured_symbol", "branch")}
+    with pytest.raises(Refusal) as exc:
+        cases.case_compare_insured(
+            case,
+            actor=official,
+            insured_number=HI["insured_number"],
+            date_precision="unknown",
+            **ident,
+        )
+    assert exc.value.code == "registered_after_opening"
+    with translation.override("en"):
+        english = str(exc.value.message)
+    with translation.override("ja"):
+        japanese = str(exc.value.message)
+    assert "after the case was opened" in english
+    assert "ケースの受付より後" in japanese
+    assert "no registration of this programme" not in english

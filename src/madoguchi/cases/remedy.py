@@ -95,6 +95,16 @@ def registration(
     return _before(rows, opened_at)
 
 
+def registered_only_after(programme: str, holder: Any, opened_at: Any) -> bool:
+    """Whether the resident's registrations of a public-fund or insurance programme were all
+    made after the case was opened (`opened_at`): there are some, and `registration` finds
+    none, since a case is never about one made after it was opened."""
+    if programme == "points" or holder is None or opened_at is None:
+        return False
+    model: Any = PublicFundAccount if programme == "public_fund" else HealthInsuranceRegistration
+    return bool(model.objects.filter(holder=holder, created_at__gt=opened_at).exists())
+
+
 def registered_hash(row: Any) -> str:
     """The keyed hash of what a registration (`registration`) registered: the payment service's
     number, the public-fund account, or the insured person's number ("" if none)."""

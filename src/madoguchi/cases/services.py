@@ -382,6 +382,18 @@ def _stored_hash(case: Case, registration: Any) -> str:
     if case.legacy_link is not None:
         return case.legacy_link.account_hash
     stored = remedy.registered_hash(registration)
+    if not stored and remedy.registered_only_after(
+        str(case.programme), case.holder, case.opened_at
+    ):
+        raise CaseRefused(
+            "registered_after_opening",
+            _(
+                "There is nothing to compare with: the resident's registrations of this "
+                "programme in this system were all made after the case was opened, and a case "
+                "compares the registration it is about, not a later one. If the link was made "
+                "before signed completion, record it on the case first (legacy link)."
+            ),
+        )
     if not stored:
         raise CaseRefused(
             "no_link",
