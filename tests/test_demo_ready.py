@@ -224,3 +224,15 @@ def test_stopping_the_demo_says_when_everything_has_ended():
     assert "demo: stopping" in out.getvalue()
     assert "demo: stopped" in out.getvalue()
     assert "make demo" in out.getvalue()  # how to start it again
+
+
+def test_the_readme_lists_what_each_demo_card_prints():
+    """Nothing in the demo told a stranger a virtual card's printed birth date, which the
+    health-insurance form asks (resident B: 1975-09-30, male): the README lists every demo
+    card's face as the demo issues it."""
+    from madoguchi.core.demo import RESIDENTS
+
+    text = README.read_text()
+    sexes = {"1": "male", "2": "female"}
+    for file_name, name, birth, sex, _address in RESIDENTS:
+        assert f"| `{file_name}` | {name} | {birth} | {sexes[sex]} |" in text

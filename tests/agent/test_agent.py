@@ -476,6 +476,19 @@ def test_tray_events_reach_sse_and_server(
     assert {c["name"] for c in tray["cards"]} == {"alice", "bob"}
 
 
+def test_the_tray_lists_what_each_card_prints(start_agent: Start) -> None:
+    """The demo gave no way to read a virtual card's printed birth date, which the
+    health-insurance form asks for: the tray now lists each card's face (name, birth, sex)."""
+    a = start_agent()
+    cards = {c["name"]: c for c in a.get("/tray").json()["cards"]}
+    assert cards["bob"]["printed"] == {
+        "name": "佐藤\u3000太郎",
+        "birth_date": "1985-04-01",
+        "sex": "1",
+    }
+    assert cards["alice"]["printed"]["sex"] == "2"
+
+
 def test_reporter_retries_after_server_failures(
     start_agent: Start, stub_server: StubServer
 ) -> None:

@@ -146,6 +146,11 @@ def test_readme_walkthrough_as_written(demo_desk: DemoDesk, browser):  # noqa: F
     card_b = one(r"insert `([\w-]+)` — and try to confirm", s4)
     page.get_by_test_id(f"tray-insert-{card_b}").click()
     expect(page.get_by_test_id(f"tray-insert-{card_b}")).to_contain_text("置かれています")
+    # The tray shows each card's face: the insurance form asks the printed birth date and sex.
+    birth_b = {r[0]: r[2] for r in demo.RESIDENTS}[card_b]
+    expect(page.get_by_test_id(f"tray-printed-{card_b}")).to_contain_text(
+        f"生年月日 {birth_b}、男性"
+    )
     page.goto(demo_desk.url + "/desk/visit/confirm/")
     page.wait_for_url(re.compile(r"/desk/ended/$"))
     expect(page.get_by_test_id("messages")).to_contain_text("受付が開始されていません")

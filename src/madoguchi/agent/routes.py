@@ -135,6 +135,11 @@ def tray_list(handler: Handler, m: re.Match[str], query: Query) -> None:
             "name": name,
             "cert_fingerprint": tray.fingerprints[name],
             "inserted": name == tray.inserted_name,
+            "printed": {
+                "name": tray.printed[name].name,
+                "birth_date": tray.printed[name].birth_date.isoformat(),
+                "sex": tray.printed[name].sex,
+            },
         }
         for name in tray.paths
     ]

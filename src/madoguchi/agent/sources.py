@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from madoguchi.card.errors import CardError, CardTimeout, NoCard
+from madoguchi.card.inputsupport import BasicFour, parse_basic_four
 from madoguchi.card.transport import PcscContext, Transport, VirtualTransport
 from madoguchi.card.virtual import VirtualCard
 
@@ -85,12 +86,16 @@ class VirtualTray:
     def __init__(self, paths: tuple[Path, ...] | list[Path]) -> None:
         self.paths: dict[str, Path] = {}
         self.fingerprints: dict[str, str] = {}
+        # What each card prints on its face (name, birth date, sex): a real card is read by eye
+        # at the desk, so the demo's tray shows it beside the card (the insurance form asks it).
+        self.printed: dict[str, BasicFour] = {}
         for path in paths:
             card = VirtualCard.load(path)  # fail at start-up on an unreadable file
             from madoguchi.agent.operations import fingerprint
 
             self.paths[path.stem] = Path(path)
             self.fingerprints[path.stem] = fingerprint(card.auth_certificate)
+            self.printed[path.stem] = parse_basic_four(card.basic_four_bytes)
         self._lock = threading.Lock()
         self._inserted: tuple[str, VirtualCard] | None = None
         self._listener: Listener | None = None

@@ -169,6 +169,11 @@ class VirtualCard:
     def auth_certificate(self) -> x509.Certificate:
         return x509.load_der_x509_certificate(self._files[(JPKI, 0x000A)])
 
+    @property
+    def basic_four_bytes(self) -> bytes:
+        """EF0002 of the input-support AP: the four attributes printed on the card's face."""
+        return self._files[(SUPPORT, 0x0002)]
+
     def tries_left(self, pin: str = "auth_pin") -> int:
         return self.pins[pin].tries
 

@@ -32,6 +32,18 @@
         b.setAttribute("aria-pressed", card.inserted ? "true" : "false");
         b.textContent = msg(card.inserted ? "tray-inserted" : "tray-insert", { name: card.name });
         li.appendChild(b);
+        if (card.printed) {
+          // What the card's face prints (the insurance form asks the birth date and sex).
+          var face = document.createElement("small");
+          face.className = "hint tray-printed";
+          face.dataset.testid = "tray-printed-" + card.name;
+          face.textContent = msg("tray-printed", {
+            name: card.printed.name,
+            birth: card.printed.birth_date,
+            sex: msg("tray-sex-" + card.printed.sex)
+          });
+          li.appendChild(face);
+        }
         list.appendChild(li);
       });
     }
