@@ -3,7 +3,8 @@
     MADOGUCHI_DEMO=1 .venv/bin/python scripts/screenshots.py [--base http://127.0.0.1:8000] [--out docs/img]
 
 It walks the README's "Trying the demo" on terminal desk-01 (a fresh demo: resident A's point
-application can be committed once per demo data directory) and resident A's own page (step 6),
+application can be committed once per demo data directory), the ended page after the card left
+and the receipt it opens of what that visit committed, and resident A's own page (step 6),
 then the officials' pages, a case with a legacy link recorded through the case page, the report
 pages and a small generated scan, recorded. Set MADOGUCHI_DATA_DIR
 as for the demo (the TOTP code comes from `madoguchi demo_totp`).
@@ -110,7 +111,14 @@ def desk(page: Page, base: str, out: Path) -> None:
     page.wait_for_url(re.compile(r"/desk/ended/$"), timeout=20_000)
     page.get_by_test_id("tray-insert-resident-b").click()
     page.wait_for_timeout(500)
-    page.screenshot(path=str(out / "desk-card-removed.png"))
+    expect(page.get_by_test_id("ended-receipt")).to_be_visible()
+    full(page, out / "desk-card-removed.png")
+    # A's point application was committed before the card left: the ended page opens its
+    # receipt (until the next visit starts; B's card is only on the tray, no visit yet).
+    page.get_by_test_id("ended-receipt").click()
+    page.wait_for_url(re.compile(r"/desk/ended/receipt/$"))
+    expect(page.get_by_test_id("receipt-ended")).to_be_visible()
+    full(page, out / "desk-ended-receipt.png")
 
 
 def resident(page: Page, out: Path) -> None:
