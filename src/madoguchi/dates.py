@@ -3,7 +3,8 @@
 A Japanese page or document dates things in the era, as the city's letters do (令和8年12月1日,
 令和8年12月1日 16:25); an English one in the calendar (2026-12-01, 2026-12-01 16:25). Moments
 are shown in the city's time (settings.TIME_ZONE). Pages load the filters as `{% load dates %}`
-(`local_day`, `local_time`); documents and exports call the functions.
+(`local_day`, `local_time`, and `known_day` for a date known only to the month or not at all,
+as a case's are); documents and exports call the functions.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from madoguchi.era import format_era, format_local_time
+from madoguchi.era import Precision, format_era, format_local_time
 
 register = template.Library()
 
@@ -58,3 +59,18 @@ def local_time(value: datetime | str | None, seconds: bool = False) -> str:
     if timezone.is_aware(value):
         value = timezone.localtime(value)
     return format_local_time(value, japanese=japanese(), seconds=seconds)
+
+
+@register.filter
+def known_day(value: date | None, precision: str = "day") -> str:
+    """A date known to the day, to the month or not at all (`era.Precision`, as a case's
+    timeline records it): 令和8年12月1日（火）, 令和8年12月（日付は不明）, 日付は不明 on a Japanese
+    page; 2026-12-01, 2026-12 (day unknown), date unknown on an English one."""
+    known = Precision(precision or "day")
+    if japanese():
+        return format_era(value, known)
+    if value is None or known is Precision.UNKNOWN:
+        return "date unknown"
+    if known is Precision.MONTH:
+        return f"{value:%Y-%m} (day unknown)"
+    return local_day(value)

@@ -96,3 +96,25 @@ def test_the_health_insurance_form_takes_the_birth_date_as_printed_on_the_card()
     wrong = HealthInsuranceForm({**base, "resident_birth_date": "昭和65年1月8日"})
     assert not wrong.is_valid()
     assert "昭和50年9月30日" in str(wrong.errors["resident_birth_date"])
+
+
+@pytest.mark.parametrize(
+    ("language", "value", "precision", "expected"),
+    [
+        ("ja", date(2023, 7, 5), "day", "令和5年7月5日（水）"),
+        ("ja", date(2022, 8, 17), "month", "令和4年8月（日付は不明）"),
+        ("ja", None, "unknown", "日付は不明"),
+        ("en", date(2023, 7, 5), "day", "2023-07-05"),
+        ("en", date(2022, 8, 17), "month", "2022-08 (day unknown)"),
+        ("en", date(2022, 8, 17), "unknown", "date unknown"),
+        ("en", None, "day", "date unknown"),
+    ],
+)
+def test_a_case_date_reads_as_its_page_reads_it(language, value, precision, expected):
+    # The case pages' dates go through the one template library of dates (`dates`).
+    from django.template import Context, Template
+    from django.utils import translation
+
+    page = Template("{% load dates %}{{ value|known_day:precision }}")
+    with translation.override(language):
+        assert page.render(Context({"value": value, "precision": precision})) == expected
