@@ -813,3 +813,53 @@ def test_an_official_sees_neither_the_runs_input_path_nor_every_citys_link_total
     assert "紐付け 123,456 件を" in page
     assert "紐付け 7,891 件は点検していません" in page
     assert "<td>123,456</td>" in client.get(reverse("scans:list")).content.decode()
+
+
+def test_an_insurance_findings_case_compares_the_insured_persons_details(db, tmp_path):
+    """A scan finding on a health_insurance link, through `scan open-cases`, to the case's
+    comparison: the insurance details the resident presents are "same" only when they are
+    what the link registered (insurer number, symbol, number and branch together)."""
+    from madoguchi.benefits import identifiers
+    from madoguchi.cases import services as cases
+    from madoguchi.cases.constants import ComparisonResult, Programme
+    from tests.benefits.test_registrations import HI
+
+    d = Desk()
+    family(d)
+    d.event(0, "login")
+    d.visit(1, "A", [("L1", "ﾔﾏﾀﾞ ﾀﾛｳ")])
+    d.event(10, "card_read", resident="B")
+    d.link("L2", "B", "ｽｽﾞｷ ｲﾁﾛｳ", minute=11, programme="health_insurance")
+    d.link("L3", "A", "ｽｽﾞｷ ｲﾁﾛｳ", minute=12, programme="health_insurance")
+    # As `scan export` writes an insurance registration: the keyed hash of the four parts.
+    d.links[-1]["account_hash"] = identifiers.identifier_hash(
+        identifiers.insured_identifier(
+            HI["insurer_number"], HI["insured_symbol"], HI["insured_number"], HI["branch"]
+        )
+    )
+    d.links[-1]["account_last4"] = HI["insured_number"][-4:]
+    d.event(18, "card_removed", resident="B")
+    d.event(50, "logout")
+    record(d, tmp_path)
+    official = factories.staff(Role.CITY_OFFICIAL, username="city-official")
+    call_command(
+        "scan", "open-cases", "--min-score", "0.8", "--as", "city-official", stdout=io.StringIO()
+    )
+    case = FindingCase.objects.get(link_id="L3").case
+    assert case.programme == Programme.HEALTH_INSURANCE
+    parts = {k: HI[k] for k in ("insurer_number", "insured_symbol", "branch")}
+
+    def compare(number, **changed):
+        return cases.case_compare_insured(
+            case,
+            actor=official,
+            insured_number=number,
+            date_precision="unknown",
+            **{**parts, **changed},
+        ).comparison
+
+    assert compare(HI["insured_number"]) == ComparisonResult.SAME
+    assert compare("88120046") == ComparisonResult.DIFFERENT
+    assert compare(HI["insured_number"], branch="02") == ComparisonResult.DIFFERENT
+    assert compare(HI["insured_number"], insured_symbol="OTHER") == ComparisonResult.DIFFERENT
+    assert compare(HI["insured_number"]) == ComparisonResult.SAME
