@@ -5,6 +5,7 @@ import socket
 import subprocess
 import threading
 import time
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -231,8 +232,11 @@ def test_the_readme_lists_what_each_demo_card_prints():
     health-insurance form asks (resident B: 1975-09-30, male): the README lists every demo
     card's face as the demo issues it."""
     from madoguchi.core.demo import RESIDENTS
+    from madoguchi.era import format_era
 
     text = README.read_text()
     sexes = {"1": "male", "2": "female"}
     for file_name, name, birth, sex, _address in RESIDENTS:
-        assert f"| `{file_name}` | {name} | {birth} | {sexes[sex]} |" in text
+        # In the era as the card prints it (and the insurance form takes it), then the calendar.
+        era = format_era(date.fromisoformat(birth), weekday=False)
+        assert f"| `{file_name}` | {name} | {era} ({birth}) | {sexes[sex]} |" in text

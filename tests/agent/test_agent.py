@@ -167,6 +167,7 @@ def test_read_attributes_returns_basic_four(start_agent: Start) -> None:
         "name": "佐藤\u3000太郎",
         "address": "東京都千代田区霞が関１－２－３",
         "birth_date": "1985-04-01",
+        "birth_date_era": "昭和60年4月1日",
         "sex": "1",
     }
     # EF0002-EF0004 as read, for the server to verify itself (never EF0001).
@@ -484,6 +485,7 @@ def test_the_tray_lists_what_each_card_prints(start_agent: Start) -> None:
     assert cards["bob"]["printed"] == {
         "name": "佐藤\u3000太郎",
         "birth_date": "1985-04-01",
+        "birth_date_era": "昭和60年4月1日",
         "sex": "1",
     }
     assert cards["alice"]["printed"]["sex"] == "2"

@@ -12,6 +12,7 @@ import io
 import json
 import re
 from contextlib import redirect_stdout
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from madoguchi.benefits.models import PaymentLink, PublicFundAccount
 from madoguchi.core import demo
 from madoguchi.desk.constants import ProcedureStatus
 from madoguchi.desk.models import Completion, Procedure, Visit
+from madoguchi.era import format_era
 from madoguchi.incidents.models import Incident
 
 from .conftest import ARTIFACTS
@@ -146,11 +148,12 @@ def test_readme_walkthrough_as_written(demo_desk: DemoDesk, browser):  # noqa: F
     card_b = one(r"insert `([\w-]+)` — and try to confirm", s4)
     page.get_by_test_id(f"tray-insert-{card_b}").click()
     expect(page.get_by_test_id(f"tray-insert-{card_b}")).to_contain_text("置かれています")
-    # The tray shows each card's face: the insurance form asks the printed birth date and sex.
+    # The tray shows each card's face: the insurance form asks the printed birth date and sex,
+    # which a Japanese page gives in the era as the card prints it.
     birth_b = {r[0]: r[2] for r in demo.RESIDENTS}[card_b]
-    expect(page.get_by_test_id(f"tray-printed-{card_b}")).to_contain_text(
-        f"生年月日 {birth_b}、男性"
-    )
+    era_b = format_era(date.fromisoformat(birth_b), weekday=False)
+    expect(page.get_by_test_id(f"tray-printed-{card_b}")).to_contain_text(f"{era_b}生、男性")
+    expect(page.get_by_test_id(f"tray-printed-{card_b}")).not_to_contain_text(birth_b)
     page.goto(demo_desk.url + "/desk/visit/confirm/")
     page.wait_for_url(re.compile(r"/desk/ended/$"))
     expect(page.get_by_test_id("messages")).to_contain_text("受付が開始されていません")

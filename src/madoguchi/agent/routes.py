@@ -19,6 +19,7 @@ from madoguchi.agent.errors import ApiError
 from madoguchi.agent.requests import CANCELLED, Kind
 from madoguchi.agent.sources import VirtualTray
 from madoguchi.agent.sse import stream_events
+from madoguchi.era import format_era
 
 if TYPE_CHECKING:
     from madoguchi.agent.http import Handler
@@ -138,6 +139,9 @@ def tray_list(handler: Handler, m: re.Match[str], query: Query) -> None:
             "printed": {
                 "name": tray.printed[name].name,
                 "birth_date": tray.printed[name].birth_date.isoformat(),
+                # The card prints the birth date in the era (昭和55年4月1日), as the
+                # health-insurance form asks it: the tray's Japanese text shows this one.
+                "birth_date_era": format_era(tray.printed[name].birth_date, weekday=False),
                 "sex": tray.printed[name].sex,
             },
         }

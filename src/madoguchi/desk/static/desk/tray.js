@@ -39,7 +39,10 @@
           face.dataset.testid = "tray-printed-" + card.name;
           face.textContent = msg("tray-printed", {
             name: card.printed.name,
-            birth: card.printed.birth_date,
+            // A Japanese page shows the birth date in the era, as the card prints it.
+            birth: document.documentElement.lang === "ja" && card.printed.birth_date_era
+              ? card.printed.birth_date_era
+              : card.printed.birth_date,
             sex: msg("tray-sex-" + card.printed.sex)
           });
           li.appendChild(face);
