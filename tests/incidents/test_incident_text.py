@@ -7,6 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from madoguchi.accounts.constants import Role
 from madoguchi.benefits.services.base import outside_failure
@@ -19,6 +20,7 @@ from madoguchi.outside.errors import OutsideError
 from madoguchi.refusals import Refusal
 from tests import factories
 from tests.benefits.conftest import apply_fields, prepare, refused, start_visit
+from tests.visits import commit
 
 # kind -> (the Japanese sentence's telling part, the English summary's telling part)
 EXPECTED = {
@@ -44,6 +46,10 @@ EXPECTED = {
         "Something went wrong talking to the payment provider.",
     ),
 }
+# The id rows ended with a procedure pending kept, whatever the visit had committed.
+OLD_PENDING = (
+    "Visit %(visit)s ended (%(reason)s) with %(count)s procedure(s) pending; nothing was committed."
+)
 OLD_SUMMARY = "Legacy row: recorded before sentences were kept by language."
 
 
@@ -415,3 +421,55 @@ def test_an_earlier_rows_code_is_read_as_a_sentence(client, earlier_rows, langua
     stored = Incident.objects.get(reason_code="DIFFERENT")
     assert stored.summary == "Name check: no match (DIFFERENT); nothing was linked."
     assert "text" not in stored.detail
+
+
+def test_an_end_with_pending_says_the_visits_completions_stand(client, trusted, desk, systems):
+    """A visit ended with a procedure pending read "nothing was committed" even when the
+    resident's card had committed a completion in it earlier (the ended page says so): the
+    incident says the pending procedure was not committed and the visit's completions stand,
+    for a row recorded now and for rows recorded before (read at display time, not
+    rewritten)."""
+    card = trusted.card("B")
+    visit = start_visit(desk, card)
+    prepare(desk, kind="test_link", account="PAY-B-0002", points=1)
+    commit(desk, card)
+    prepare(desk, kind="test_link", account="PAY-B-0002", points=2)
+    desk_services.visit_end(visit=visit, reason=VisitEndReason.CARD_REMOVED)
+    recorded = Incident.objects.get(visit=visit, kind=IncidentKind.VISIT_ENDED_WITH_PENDING)
+    assert "nothing was committed" not in recorded.summary
+    assert "pending, which was not committed" in recorded.summary
+    # Rows recorded before: one that kept the "nothing was committed" sentence, one older.
+    kept = f"Visit {visit.reference} ended (the card was removed) with 1 procedure pending; "
+    earlier = {
+        "kind": IncidentKind.VISIT_ENDED_WITH_PENDING,
+        "reason_code": "card_removed",
+        "severity": Severity.MEDIUM,
+        "visit": visit,
+        "terminal": desk.terminal,
+        "staff": desk.staff,
+    }
+    for summary, detail in (
+        (
+            kept + "nothing was committed.",
+            {"pending": ["test_link"], "text": {**recorded.detail["text"], "id": OLD_PENDING}},
+        ),
+        (
+            f"Visit {visit.reference} ended (card_removed) with 1 procedure(s) pending; "
+            "nothing was committed.",
+            {"pending": ["test_link"]},
+        ),
+    ):
+        incidents.incident_record(summary=summary, detail=detail, **earlier)
+    client.force_login(factories.staff(Role.SUPERVISOR))
+    said = {
+        "ja": "（カードが取り外されました）。未確定の手続きは確定していません。"
+        "この受付で住民のカードにより確定した手続き（1 件）はそのまま有効です。",
+        "en": "with 1 procedure pending, which was not committed; the completions the "
+        "resident's card committed in the visit (1) stand.",
+    }
+    for url in pages((desk.terminal,)).values():
+        for language, sentence in said.items():
+            html = client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            assert html.count(escape(sentence)) == 3, (url, language)
+            assert "何も確定していません" not in html, url
+            assert "nothing was committed" not in html, url

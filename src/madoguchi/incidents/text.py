@@ -28,6 +28,12 @@ from madoguchi.refusals import known_message
 VISIT_ENDED_WITH_PENDING = gettext_noop(
     "Visit %(visit)s ended (%(reason)s) with %(count)s procedure(s) pending; nothing was committed."
 )
+# The same end when the visit had committed completions before it: those stand.
+VISIT_ENDED_WITH_PENDING_AFTER_COMMITTED = gettext_noop(
+    "Visit %(visit)s ended (%(reason)s) with %(count)s procedure(s) pending, which were not "
+    "committed; the completions the resident's card committed in the visit (%(committed)s) "
+    "stand."
+)
 CARD_AUTH_REFUSED = gettext_noop("Card authentication refused: %(reason)s")
 CARD_SWAPPED = gettext_noop(
     "Another card was placed on the reader during visit %(visit)s; the visit ended."
@@ -96,15 +102,31 @@ def _pending_procedures(count: int) -> str:
     )
 
 
+def _pending_after_committed(count: int) -> str:
+    return ngettext(
+        "Visit %(visit)s ended (%(reason)s) with %(count)s procedure pending, which was not "
+        "committed; the completions the resident's card committed in the visit "
+        "(%(committed)s) stand.",
+        "Visit %(visit)s ended (%(reason)s) with %(count)s procedures pending, which were not "
+        "committed; the completions the resident's card committed in the visit "
+        "(%(committed)s) stand.",
+        count,
+    )
+
+
 # Sentences said by a count ("1 procedure", "2 procedures"). Their ids stay the stored keys
 # above (rows keep them in detail["text"]); the words come from the plural pair, chosen by
 # the named parameter.
-PLURAL = {VISIT_ENDED_WITH_PENDING: ("count", _pending_procedures)}
+PLURAL = {
+    VISIT_ENDED_WITH_PENDING: ("count", _pending_procedures),
+    VISIT_ENDED_WITH_PENDING_AFTER_COMMITTED: ("count", _pending_after_committed),
+}
 
 # Only these ids are rendered; anything else in a row's detail shows its stored summary.
 KNOWN = frozenset(
     {
         VISIT_ENDED_WITH_PENDING,
+        VISIT_ENDED_WITH_PENDING_AFTER_COMMITTED,
         CARD_AUTH_REFUSED,
         CARD_SWAPPED,
         NAME_CHECK_NO_MATCH,
@@ -234,13 +256,33 @@ def earlier_text(
     return {"id": message_id, "params": params}
 
 
+def pending_after_committed(text: Any, visit: Any) -> Any:
+    """A visit's end with procedures pending said "nothing was committed" even when the visit
+    had committed completions before it (rows recorded so keep that id): such a row reads
+    that the pending procedures were not committed and the visit's completions stand. A
+    visit commits nothing after its end, so its completions now are those it had then."""
+    if not isinstance(text, Mapping) or text.get("id") != VISIT_ENDED_WITH_PENDING:
+        return text
+    if visit is None or not isinstance(text.get("params"), Mapping):
+        return text
+    committed = visit.completions.count()
+    if not committed:
+        return text
+    return {
+        "id": VISIT_ENDED_WITH_PENDING_AFTER_COMMITTED,
+        "params": {**text["params"], "committed": committed},
+    }
+
+
 def neutral_text(kind: str, code: str, detail: Mapping[str, Any], visit: Any = None) -> Any:
     """An incident row's neutral form: the one it kept, else the one built from its code. A
-    name check's no match is always read from its reason code (`NAME_CHECK_BY_CODE`)."""
+    name check's no match is always read from its reason code (`NAME_CHECK_BY_CODE`); a
+    visit's end with procedures pending says what the visit committed
+    (`pending_after_committed`)."""
     text = detail.get("text")
     if text is None or kind in NAME_CHECK_BY_CODE:
-        return earlier_text(kind, code, detail, visit) or text
-    return text
+        text = earlier_text(kind, code, detail, visit) or text
+    return pending_after_committed(text, visit)
 
 
 def stored_text(incident: Any) -> Any:

@@ -235,12 +235,21 @@ def end_locked(
         },
     )
     if pending and reason != VisitEndReason.NEXT_RESIDENT:
-        summary, text = incident_text.sentence(
-            incident_text.VISIT_ENDED_WITH_PENDING,
-            visit=visit.reference,
-            reason=incident_text.end_reason(VisitEndReason(reason).label),
-            count=len(pending),
-        )
+        params: dict[str, Any] = {
+            "visit": visit.reference,
+            "reason": incident_text.end_reason(VisitEndReason(reason).label),
+            "count": len(pending),
+        }
+        # What the resident's card committed earlier in the visit stands: the sentence says so.
+        committed = visit.completions.count()
+        if committed:
+            summary, text = incident_text.sentence(
+                incident_text.VISIT_ENDED_WITH_PENDING_AFTER_COMMITTED,
+                **params,
+                committed=committed,
+            )
+        else:
+            summary, text = incident_text.sentence(incident_text.VISIT_ENDED_WITH_PENDING, **params)
         # In the same transaction as the end it describes.
         incident_record(
             kind=IncidentKind.VISIT_ENDED_WITH_PENDING,
