@@ -90,7 +90,8 @@ def _with_progress(
         return f"{n:,} name checks" if counted else "name checks in the engine's workers"
 
     def rate(n: int, seconds: float) -> str:
-        return per_second(n, seconds, "checks") if counted else ""
+        # A step that checked no name (a join, a sort) says its time only, not "0 checks/s".
+        return per_second(n, seconds, "checks") if counted and n else ""
 
     step, step_rows, step_started = 0, start_rows, started
 
