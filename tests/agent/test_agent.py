@@ -167,7 +167,6 @@ def test_read_attributes_returns_basic_four(start_agent: Start) -> None:
         "name": "佐藤\u3000太郎",
         "address": "東京都千代田区霞が関１－２－３",
         "birth_date": "1985-04-01",
-        "birth_date_era": "昭和60年4月1日",
         "sex": "1",
     }
     # EF0002-EF0004 as read, for the server to verify itself (never EF0001).
