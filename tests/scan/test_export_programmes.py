@@ -6,10 +6,13 @@ import io
 import pytest
 from django.core.management import call_command
 
+from madoguchi.accounts.constants import OrganisationKind
+from madoguchi.accounts.models import Organisation
 from madoguchi.benefits import identifiers
 from madoguchi.benefits.models import HealthInsuranceRegistration, PaymentLink, PublicFundAccount
 from madoguchi.scan import schema
 from madoguchi.terminals import services as terminal_services
+from madoguchi.terminals.models import Terminal
 from tests import factories
 from tests.benefits.conftest import apply_fields, commit, drain, prepare, start_visit
 from tests.benefits.test_registrations import HI, public_fund
@@ -85,3 +88,41 @@ def test_export_writes_insurance_registrations_beside_points_and_public_fund(tru
     )
     assert "NOT scanned" not in ran.getvalue()
     assert (tmp_path / "out" / "findings.parquet").exists()
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_export_gives_a_resident_the_municipality_of_their_latest_link_of_any_programme(
+    trusted, tmp_path
+):
+    """The residents table took the municipality of the resident's latest link of the last
+    programme exported (insurance, then public fund), not of their latest link of all: a
+    resident whose point link came after their public-fund account, at another city's desk,
+    was written under the older link's city (their reading already followed the latest)."""
+    c = trusted.card("C")
+    first = terminal_services.desk_session_open(
+        terminal=factories.terminal(), staff=factories.staff()
+    )
+    start_visit(first, c)
+    prepare(first, kind="public_fund_account", **public_fund())
+    commit(first, c)
+    later = terminal_services.desk_session_open(
+        terminal=factories.terminal(), staff=factories.staff()
+    )
+    start_visit(later, c)
+    prepare(later, **apply_fields())
+    commit(later, c)
+    # The later link's desk serves another city.
+    other = Organisation.objects.create(
+        name="別の市", kind=OrganisationKind.CITY, municipality_code="271403"
+    )
+    moved = Organisation.objects.create(
+        name="別の窓口株式会社", kind=OrganisationKind.CONTRACTOR, city=other
+    )
+    Terminal.objects.filter(pk=later.terminal.pk).update(contractor=moved)
+
+    call_command("scan", "export", str(tmp_path / "mine"), stdout=io.StringIO())
+    links = {r["programme"]: r for r in schema.load(tmp_path / "mine")["links"].to_pylist()}
+    assert links["public_fund"]["municipality_code"] == "131016"
+    assert links["mynapoint_2"]["municipality_code"] == "271403"
+    residents = schema.load(tmp_path / "mine")["residents"].to_pylist()
+    assert [r["municipality_code"] for r in residents] == ["271403"]

@@ -171,7 +171,8 @@ def export(directory: Path) -> Exported:
     names: dict[str, str] = {}
     codes: dict[str, str] = {}  # resident -> the municipality of their latest link
     uncoded: dict[int, str] = {}  # terminal -> why its links have no code
-    latest: dict[str, Any] = {}  # resident -> when their latest link was committed
+    latest: dict[str, Any] = {}  # resident -> when the reading kept was committed
+    latest_code: dict[str, Any] = {}  # resident -> when their latest link was committed
     for programme, model in PROGRAMMES:
         qs = model.objects.select_related(
             "holder",
@@ -195,7 +196,10 @@ def export(directory: Path) -> Exported:
             if not code:
                 terminal = link.visit.terminal
                 uncoded.setdefault(terminal.pk, _uncoded(terminal))
-            codes[rid] = code
+            # The city of the resident's latest link, of whichever programme.
+            if rid not in latest_code or c.committed_at >= latest_code[rid]:
+                codes[rid] = code
+                latest_code[rid] = c.committed_at
             links.append(
                 {
                     "link_id": f"{programme}-{link.pk}",
