@@ -325,3 +325,25 @@ def test_comparing_stops_after_five_different_results(case, official, client):
     assert "これ以上は照合しません" in page
     assert case.timeline.count() == before
     assert not case.timeline.filter(comparison="same").exists()
+
+
+def test_another_case_of_the_same_link_does_not_start_the_count_again(case, official):
+    """The limit would be no limit if opening another case about the same registration
+    started it again: the different results are counted over every case that compares it."""
+    services.case_investigate(case, actor=official)
+    for guess in range(5):
+        wrong = f"4980-0000-000{guess}-7777"
+        services.case_compare_identifier(case, actor=official, presented=wrong, **D)
+    again = open_case(official)
+    services.case_attach_legacy_link(again, actor=official, legacy_link=case.legacy_link)
+    services.case_investigate(again, actor=official)
+    exc = refused(
+        "comparisons_exhausted",
+        services.case_compare_identifier,
+        again,
+        actor=official,
+        presented="4980-0000-0009-7777",
+        **D,
+    )
+    assert "another case of the same resident" in exc.message_en
+    assert not again.timeline.filter(kind=EntryKind.COMPARISON).exists()

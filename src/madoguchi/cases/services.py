@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.constants import Role
@@ -513,19 +514,28 @@ def _compare(
 
 
 def _refuse_beyond_comparisons(case: Case) -> None:
-    """Refuse a comparison once the case has `CASE_COMPARISONS_DIFFERENT_MAX` different
-    results: same/different asked without end would let an official guess the registered
-    number (its last 4 are shown) one digit at a time (side doors, round 5)."""
+    """Refuse a comparison once `CASE_COMPARISONS_DIFFERENT_MAX` different results were given
+    against what this case compares: same/different asked without end would let an official
+    guess the registered number (its last 4 are shown) one digit at a time (side doors,
+    round 5). Counted over every case of the same resident and programme (or of the same
+    legacy link), so that opening another case does not start the count again."""
     limit = int(settings.CASE_COMPARISONS_DIFFERENT_MAX)
-    different = case.timeline.filter(
-        kind=EntryKind.COMPARISON, comparison=ComparisonResult.DIFFERENT
+    if case.holder_id is not None:
+        cases = Q(case__holder_id=case.holder_id, case__programme=case.programme)
+    elif case.legacy_link_id is not None:
+        cases = Q(case__legacy_link_id=case.legacy_link_id)
+    else:
+        cases = Q(case=case)
+    different = TimelineEntry.objects.filter(
+        cases, kind=EntryKind.COMPARISON, comparison=ComparisonResult.DIFFERENT
     ).count()
     if different >= limit:
         raise CaseRefused(
             "comparisons_exhausted",
             _(
-                "This case has already compared %(n)s times with a different result, so it "
-                "compares no more: comparing must not become a way to guess the registered "
+                "What this case compares has already been compared %(n)s times with a "
+                "different result (on this case or another case of the same resident), so it "
+                "is compared no more: comparing must not become a way to guess the registered "
                 "number. Record what the resident presented in a note, and ask the provider, "
                 "bank or insurer to confirm the registration."
             ),
