@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from madoguchi.audit.models import AuditEvent
 from madoguchi.audit.selectors import events_for_subject
 
+from .constants import IncidentKind
 from .models import Incident
+from .text import COMMITTED
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -43,6 +46,29 @@ def incidents_for_terminal_day(terminal: Any, day: date) -> QuerySet[Incident]:
         .order_by("occurred_at", "pk")
         .distinct()
     )
+
+
+def with_committed_counts(incidents: Iterable[Incident]) -> list[Incident]:
+    """The incidents as a list, each visit that ended with procedures pending given the number
+    of completions it committed (its sentence says whether they stand), counted for all of
+    them in one statement: a list's statements do not grow with its rows."""
+    rows = list(incidents)
+    ended = [
+        i
+        for i in rows
+        if i.visit_id is not None and i.kind == IncidentKind.VISIT_ENDED_WITH_PENDING
+    ]
+    if not ended:
+        return rows
+    visit_model = Incident._meta.get_field("visit").related_model
+    counts = dict(
+        visit_model._default_manager.filter(pk__in={i.visit_id for i in ended})  # type: ignore[union-attr]
+        .annotate(committed=Count("completions"))
+        .values_list("pk", "committed")
+    )
+    for incident in ended:
+        setattr(incident.visit, COMMITTED, counts.get(incident.visit_id, 0))
+    return rows
 
 
 def audit_trail(incident: Incident) -> list[AuditEvent]:

@@ -265,13 +265,24 @@ def pending_after_committed(text: Any, visit: Any) -> Any:
         return text
     if visit is None or not isinstance(text.get("params"), Mapping):
         return text
-    committed = visit.completions.count()
+    committed = committed_count(visit)
     if not committed:
         return text
     return {
         "id": VISIT_ENDED_WITH_PENDING_AFTER_COMMITTED,
         "params": {**text["params"], "committed": committed},
     }
+
+
+# The attribute a list sets on each listed visit (`selectors.with_committed_counts`): its
+# completions counted for every row in one statement, not one count per row.
+COMMITTED = "committed_completions"
+
+
+def committed_count(visit: Any) -> int:
+    """How many completions the visit committed: the count its list read, else counted now."""
+    counted = getattr(visit, COMMITTED, None)
+    return int(counted) if counted is not None else int(visit.completions.count())
 
 
 def neutral_text(kind: str, code: str, detail: Mapping[str, Any], visit: Any = None) -> Any:

@@ -35,7 +35,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         .distinct()
         .order_by("-occurred_at")
     )
-    rows = list(incidents)
+    rows = selectors.with_committed_counts(incidents)
     # The residents whose visits are listed see this read on their own page.
     record_reads(
         request,

@@ -21,6 +21,7 @@ from madoguchi.desk.procedures import label as procedure_label
 from madoguchi.identity.access import chosen_reason, reason_required, record_read, record_reads
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.params import day_from_query
+from madoguchi.incidents.selectors import with_committed_counts
 
 from . import selectors
 
@@ -98,7 +99,7 @@ def visit_detail(request: HttpRequest, public_id: str) -> HttpResponse:
             ],
             "completions": completions,
             "ticks": checklist_selectors.history(visit),
-            "incidents": visit.incidents.order_by("occurred_at"),
+            "incidents": with_committed_counts(visit.incidents.order_by("occurred_at")),
             "trail": trail,
             "nav": "today",
         },
@@ -114,7 +115,7 @@ def incidents(request: HttpRequest) -> HttpResponse:
     severity = request.GET.get("severity", "")
     if severity in Severity.values:
         qs = qs.filter(severity=severity)
-    rows = list(qs[:500])
+    rows = with_committed_counts(qs[:500])
     record_reads(
         request,
         (i.visit.holder_id for i in rows if i.visit is not None),

@@ -21,7 +21,11 @@ from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
 from madoguchi.desk.models import Completion, Visit
 from madoguchi.incidents.constants import IncidentKind
-from madoguchi.incidents.selectors import day_bounds, incidents_for_terminal_day
+from madoguchi.incidents.selectors import (
+    day_bounds,
+    incidents_for_terminal_day,
+    with_committed_counts,
+)
 from madoguchi.incidents.text import stored_text
 from madoguchi.plaintext import LONG_NUMBER_MESSAGE, bad_character, long_number
 from madoguchi.refusals import Refusal
@@ -54,7 +58,7 @@ def build_daily(terminal: Terminal, day: date) -> dict[str, Any]:
     completions = Completion.objects.filter(
         visit__terminal=terminal, committed_at__gte=start, committed_at__lt=end
     ).count()
-    incidents = list(incidents_for_terminal_day(terminal, day))
+    incidents = with_committed_counts(incidents_for_terminal_day(terminal, day))
     refusals = Counter(
         f"{i.kind}:{i.reason_code}" for i in incidents if i.kind in {k.value for k in REFUSAL_KINDS}
     )
