@@ -20,15 +20,20 @@ class, in the server's own processes.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
+import selectors
+import signal
 import socket
 import threading
+import time
 from typing import Any
 
 from gunicorn import util
 from gunicorn.http import parser
 from gunicorn.http.unreader import SocketUnreader
+from gunicorn.workers import gthread
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 # gunicorn's request limits (its own defaults; `madoguchi serve` sets them explicitly): the
@@ -159,8 +164,25 @@ def write_error(sock: socket.socket, status_int: int, reason: str, mesg: str) ->
     util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
+# How often a thread waiting for a new connection's first bytes looks whether the worker is
+# stopping (gthread waits up to `DEFAULT_WORKER_DATA_TIMEOUT`, 5 s, without looking).
+STOP_CHECK_SECONDS = 0.2
+
+
 class Worker(ThreadWorker):
-    """`--worker-class madoguchi.core.gworker.Worker`: gthread with the refusals above."""
+    """`--worker-class madoguchi.core.gworker.Worker`: gthread with the refusals above, which
+    stops as soon as its requests in flight are answered.
+
+    gthread's stop waited on connections that carry no request: a new connection whose client
+    has sent nothing yet (a browser opens spare ones ahead) held its thread for up to 5 s, and
+    one parked to wait for its first bytes was kept until gunicorn's graceful timeout (30 s), so
+    `madoguchi serve` took 7 to 30 s to end on SIGTERM. A stopping worker now closes them at
+    once (no request was begun on them, the client opens another); a request already being
+    read or answered still finishes, within the graceful timeout, and a kept-alive connection
+    still gets gthread's short linger for a request already on its way. SIGINT (Ctrl-C in the
+    server's terminal reaches the workers too) stops a worker the same graceful way as SIGTERM,
+    not by exiting mid-request; the master does the same (`madoguchi.core.gconf`).
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -172,8 +194,52 @@ class Worker(ThreadWorker):
         util.write_error = write_error
         parser.SocketUnreader = HeadReader
 
+    def init_signals(self) -> None:
+        super().init_signals()
+        signal.signal(signal.SIGINT, self.handle_exit)  # graceful, as SIGTERM
+        signal.siginterrupt(signal.SIGINT, False)
+
+    def murder_pending(self) -> None:
+        """gthread's, and once stopping every connection still waiting for its first bytes is
+        closed (nothing was asked on it)."""
+        if self.alive:
+            return super().murder_pending()
+        while self.pending_conns:
+            conn = self.pending_conns.popleft()
+            with contextlib.suppress(OSError, KeyError, ValueError):  # already unregistered
+                self.poller.unregister(conn.sock)
+            self.nr_conns -= 1
+            conn.close()
+
+    def first_bytes(self, conn: TConn) -> bool:
+        """Whether a new connection's first bytes came within gthread's wait for them; the
+        wait ends early, False, once the worker is stopping and nothing has come."""
+        if conn.data_ready:
+            return True
+        deadline = time.monotonic() + gthread.DEFAULT_WORKER_DATA_TIMEOUT
+        with selectors.DefaultSelector() as sel:
+            try:
+                sel.register(conn.sock, selectors.EVENT_READ)
+            except (OSError, ValueError):
+                return False  # closed meanwhile
+            while True:
+                left = deadline - time.monotonic()
+                wait = min(left, STOP_CHECK_SECONDS) if self.alive else 0.0
+                try:
+                    if sel.select(timeout=max(wait, 0.0)):
+                        conn.data_ready = True
+                        return True
+                except (OSError, ValueError):
+                    return False
+                if not self.alive or left <= 0:
+                    return False
+
     def handle(self, conn: TConn) -> Any:
-        """gthread's `handle`, with the connection it reads known to `write_error`."""
+        """gthread's `handle`, with the connection it reads known to `write_error`; a new
+        connection's first bytes are waited for as `first_bytes` says."""
+        if not conn.initialized and not conn.data_ready and not self.first_bytes(conn):
+            # Parked to wait for its bytes without a thread, or closed when stopping.
+            return gthread._DEFER if self.alive else False
         reader = getattr(conn.parser, "unreader", None)
         if isinstance(reader, HeadReader):
             reader.begin()  # a kept-alive connection: its next request starts here

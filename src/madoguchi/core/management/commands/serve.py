@@ -124,6 +124,9 @@ class Command(PlainErrors, BaseCommand):
             str(opts["workers"]),
             "--worker-class",
             "madoguchi.core.gworker.Worker",  # gthread, its own refusals said in both languages
+            # Ctrl-C stops as SIGTERM does: requests in flight are answered first.
+            "--config",
+            "python:madoguchi.core.gconf",
             "--threads",
             str(opts["threads"]),
             "--keep-alive",
