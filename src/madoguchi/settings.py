@@ -311,7 +311,9 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # A refused request (4xx) is one line (who, what, why), not a traceback; a 5xx keeps its.
+    "filters": {"refusals": {"()": "madoguchi.core.logfilters.RefusalsOnOneLine"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["refusals"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # WeasyPrint's "Step N - …" progress lines and fontTools' subsetting notes are not for
     # the people reading a command's output or the server's log.

@@ -1,0 +1,47 @@
+"""The server log's line for a refused request: who, what, why, on one line.
+
+Django logs a refused request (PermissionDenied: 403; SuspiciousOperation, BadRequest and an
+unreadable body: 400) at warning or error level with the exception attached, so the log showed
+a whole traceback for each refusal, as if something had broken. Through this filter (on the
+console handler, settings.LOGGING) such a record becomes one line: Django's own message (status
+and path), the method, who asked (the signed-in user name, else anonymous) and from where, and
+why (the exception's text). A 5xx record keeps its traceback: that is a fault to look into.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+__all__ = ["RefusalsOnOneLine"]
+
+
+def _plain(text: str) -> str:
+    """`text` on one line, control characters escaped (it may come from the request)."""
+    return text.encode("unicode_escape").decode("ascii")
+
+
+def _who(request: Any) -> str:
+    user = getattr(request, "user", None)  # absent when refused before authentication
+    if user is not None and getattr(user, "is_authenticated", False):
+        return _plain(user.get_username())
+    return "anonymous"
+
+
+class RefusalsOnOneLine(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if not isinstance(status, int) or status >= 500 or not record.exc_info:
+            return True
+        exc = record.exc_info[1]
+        request = getattr(record, "request", None)
+        meta = getattr(request, "META", {}) or {}
+        method = _plain(str(getattr(request, "method", "") or "?"))
+        address = _plain(str(meta.get("REMOTE_ADDR") or "?"))
+        why = _plain(str(exc)) if exc is not None and str(exc) else type(exc).__name__
+        said = record.getMessage()
+        record.msg = "%s (%s by %s from %s): %s"
+        record.args = (said, method, _who(request), address, why)
+        record.exc_info = None
+        record.exc_text = None
+        return True

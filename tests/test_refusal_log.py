@@ -1,0 +1,66 @@
+"""A refused request is one line in the server's log (who, what, why), not a traceback: Django
+logs PermissionDenied (403) and SuspiciousOperation (400) with the exception attached, so each
+refusal printed a whole traceback as if the server had failed. A 5xx keeps its traceback."""
+
+import io
+import logging
+import sys
+
+import pytest
+
+from madoguchi.core.logfilters import RefusalsOnOneLine
+from tests import factories
+
+
+@pytest.fixture
+def server_log():
+    """What the server's console handler (settings.LOGGING) writes, as text."""
+    [handler] = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    try:
+        yield buffer
+    finally:
+        handler.setStream(previous)
+
+
+def test_a_forbidden_page_is_one_line_naming_who_what_and_why(client, db, server_log):
+    user = factories.staff()
+    client.force_login(user)
+    assert client.get("/officials/", REMOTE_ADDR="192.0.2.7").status_code == 403
+    log = server_log.getvalue()
+    assert "Traceback" not in log
+    [line] = log.splitlines()
+    assert line == (
+        f"Forbidden (Permission denied): /officials/ (GET by {user.username} from 192.0.2.7): "
+        "city officials and contractor supervisors only"
+    )
+
+
+def test_a_refused_host_is_one_line_too(client, db, server_log):
+    assert client.get("/", HTTP_HOST="evil.example").status_code == 400
+    log = server_log.getvalue()
+    assert "Traceback" not in log
+    [line] = log.splitlines()
+    assert "Invalid HTTP_HOST header: 'evil.example'" in line
+    assert "(GET by anonymous from 127.0.0.1)" in line
+
+
+def test_a_server_error_keeps_its_traceback():
+    try:
+        raise ZeroDivisionError("a fault")
+    except ZeroDivisionError:
+        record = logging.LogRecord(
+            "django.request",
+            logging.ERROR,
+            __file__,
+            1,
+            "Internal Server Error: %s",
+            ("/desk/",),
+            sys.exc_info(),
+        )
+    record.status_code = 500
+    assert RefusalsOnOneLine().filter(record)
+    text = logging.Formatter().format(record)
+    assert "Traceback" in text
+    assert "ZeroDivisionError: a fault" in text
