@@ -404,6 +404,11 @@ def test_a_visit_ended_right_after_its_completion_offers_its_receipt_until_the_n
     assert "この受付は終了しています" in page
     assert 'data-testid="next-resident"' not in page  # nothing changes the ended visit
     assert 'data-testid="back-to-visit"' not in page
+    # The notice email's address is a field like the desk's others (its label above, the
+    # card's width), not a bare input a few letters wide after a line break.
+    assert re.search(r'<div class="field">\s*<label for="completion-email-address">', page), (
+        "the email address input is not a .field"
+    )
     assert reads() == before + 1
     # The notice email from it comes back to it.
     completion = Completion.objects.get(visit=visit)

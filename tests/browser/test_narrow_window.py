@@ -1,0 +1,94 @@
+"""Officials' pages in a 1024 px window (a desk PC's or a laptop's): the header, the incidents
+table and the daily reports' grid keep their words whole and stay within the window."""
+
+from __future__ import annotations
+
+import pytest
+
+from madoguchi.incidents import services as incidents
+from tests import factories
+
+from .test_case_page import official_page  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# How many lines an element's text takes: the distinct tops of its text's line boxes (a table
+# cell is as tall as its row, so its own height says nothing).
+LINES = """e => {
+  const range = document.createRange();
+  range.selectNodeContents(e);
+  const tops = new Set([...range.getClientRects()].filter(r => r.width > 0)
+    .map(r => Math.round(r.top)));
+  return tops.size;
+}"""
+
+
+def overflow(page) -> int:
+    return page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+
+
+@pytest.fixture
+def narrow(official_page):  # noqa: F811
+    page, official, url = official_page
+    page.set_viewport_size({"width": 1024, "height": 800})
+    return page, official, url
+
+
+def test_the_header_keeps_its_words_whole(narrow):
+    """An official's header at 1024 px broke the subtitle, the user's name and "Sign out" letter
+    by letter and ran them together ("…手続き支市役 四子")."""
+    page, _official, url = narrow
+    for lang in ("ja", "en"):
+        page.goto(f"{url}/officials/?lang={lang}")
+        nav = page.locator("header .topnav")
+        for item in (
+            nav.locator(".user-name"),
+            nav.get_by_role("link").first,
+            nav.locator("button[type=submit]").first,
+        ):
+            assert item.evaluate(LINES) == 1, (lang, item.inner_text())
+        brand = page.locator("header .brand").bounding_box()
+        name = nav.locator(".user-name").bounding_box()
+        assert brand is not None
+        assert name is not None
+        same_row = (
+            name["y"] < brand["y"] + brand["height"] and brand["y"] < name["y"] + name["height"]
+        )
+        assert not same_row or brand["x"] + brand["width"] < name["x"], (lang, brand, name)
+        assert overflow(page) <= 0, lang
+
+
+def test_incident_codes_stay_on_one_line(narrow):
+    """The severity, the visit reference, the terminal and the staff member's name were broken
+    into columns of two or three letters ("776 D5D FA", "des k-01") beside a long summary."""
+    page, official, url = narrow
+    terminal = factories.terminal(name="desk-01")
+    incidents.incident_complaint(
+        recorded_by=official,
+        terminal=terminal,
+        summary="受付の後、カードを返却しないまま次の方の手続きを始めたとの申出がありました。" * 3,
+        reported_by="来庁者",
+    )
+    for lang in ("ja", "en"):
+        page.goto(f"{url}/officials/incidents/?lang={lang}")
+        row = page.locator("[data-testid=incidents] tbody tr").first
+        cells = row.locator("td")
+        for index in (2, 4):  # severity, terminal
+            assert cells.nth(index).evaluate(LINES) == 1, (lang, cells.nth(index).inner_text())
+        assert overflow(page) <= 0, lang
+
+
+def test_the_daily_reports_grid_keeps_its_words_and_the_page_its_width(narrow):
+    """The grid of fourteen days at 1024 px broke "missing" into "missi / ng" and pushed the
+    page past the window; now each state is one line and the grid scrolls inside its box."""
+    page, _official, url = narrow
+    factories.terminal(name="desk-01")
+    for lang in ("ja", "en"):
+        page.goto(f"{url}/reports/?lang={lang}")
+        links = page.locator("[data-testid=report-grid] td a")
+        assert links.count() >= 14
+        for i in range(links.count()):
+            assert links.nth(i).evaluate(LINES) == 1, (lang, links.nth(i).inner_text())
+        assert overflow(page) <= 0, lang
