@@ -96,6 +96,43 @@ def test_health_insurance_no_longer_valid_is_refused_at_prepare(trusted, desk):
     assert not HealthInsuranceRegistration.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("kind", "fields", "code", "ja", "en"),
+    [
+        (
+            "public_fund_account",
+            public_fund(),
+            "public_fund_exists",
+            "公金受取口座はすでに登録されています。ここで重ねて登録・変更することはできません"
+            "（誤りがある場合は是正の手続きで対応します）",
+            "cannot be registered again or changed here (a mistake is put right through a "
+            "remediation case)",
+        ),
+        (
+            "health_insurance_use",
+            HI,
+            "health_insurance_exists",
+            "健康保険証としての利用登録はすでにあります。ここで重ねて登録する必要はありません"
+            "（誤りがある場合は是正の手続きで対応します）",
+            "nothing more to register here (a mistake is put right through a remediation case)",
+        ),
+    ],
+)
+def test_a_second_registration_is_refused_saying_what_to_do(
+    trusted, desk, kind, fields, code, ja, en
+):
+    """A resident registered already was refused with 「この方の利用登録はすでにあります。」
+    only: the desk was not told whether to change it, try again or do something else."""
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, kind=kind, **fields)
+    commit(desk, c)
+    start_visit(desk, c)
+    exc = refused(code, prepare, desk, kind=kind, **fields)
+    assert ja in exc.message_ja
+    assert en in exc.message_en
+
+
 def _categories(holder):
     return sorted(
         g.category for g in Grant.objects.filter(holder=holder, status=GrantStatus.EFFECTIVE)

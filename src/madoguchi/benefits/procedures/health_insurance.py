@@ -89,7 +89,11 @@ class HealthInsuranceUse(ProcedureBase):
         ):
             raise ProcedureInvalid(
                 "health_insurance_exists",
-                _("Health-insurance use is already registered for this resident."),
+                _(
+                    "Health-insurance use is already registered for this resident; there is "
+                    "nothing more to register here (a mistake is put right through a "
+                    "remediation case)."
+                ),
                 field="insurer_number",
             )
         try:

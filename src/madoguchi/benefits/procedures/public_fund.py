@@ -57,7 +57,11 @@ class PublicFundRegistration(ProcedureBase):
         if LinkStatus.EFFECTIVE in held:
             raise ProcedureInvalid(
                 "public_fund_exists",
-                _("A public-fund account is already registered for this resident."),
+                _(
+                    "A public-fund account is already registered for this resident; it cannot be "
+                    "registered again or changed here (a mistake is put right through a "
+                    "remediation case)."
+                ),
                 field="account_number",
             )
         if held:
