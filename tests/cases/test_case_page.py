@@ -470,3 +470,45 @@ def test_the_case_report_asks_the_reason_before_showing_the_resident(client, off
     # The case page's link to the report carries the reason given there.
     detail = client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work")
     assert f'href="{report_url(case)}"' in detail.content.decode()
+
+
+def test_the_report_text_typed_before_the_reason_is_kept_through_the_reason_form(client, official):
+    """The report's reason form was a GET: an official whose edit was sent without a reason
+    (the sign-in's remembered reason gone) was asked it, and the page reloaded without what
+    they typed. The reason form posts what was typed with the reason; saved once it is given,
+    and the report's read is recorded with it, as before."""
+    from madoguchi.audit.models import AuditEvent
+    from madoguchi.identity.models import Holder
+
+    case = open_case(official, holder=Holder.objects.create())
+    client.force_login(official)
+    url = reverse("cases:report", args=[case.pk])
+    typed = {"title": "窓口での誤登録について", "prevention": "一行目の対策\n二行目 <b>&</b>"}
+    asked = client.post(url, typed)
+    page = asked.content.decode()
+    assert asked.status_code == 200
+    assert 'data-testid="reason-form"' in page
+    form = re.search(r'<form method="(\w+)" data-testid="reason-form">(.*?)</form>', page, re.S)
+    assert form is not None
+    assert form.group(1) == "post"
+    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.group(2)))
+    assert hidden["title"] == typed["title"]
+    assert hidden["prevention"] == "一行目の対策\n二行目 &lt;b&gt;&amp;&lt;/b&gt;"
+    assert "csrfmiddlewaretoken" in form.group(2)
+    assert "入力した内容はそのまま保たれ" in page
+    case.refresh_from_db()
+    assert case.report_title == ""
+    reads = AuditEvent.objects.filter(event_name="identity.record_read")
+    assert not reads.exists()
+    english = client.post(url, typed, HTTP_ACCEPT_LANGUAGE="en")
+    assert "What you entered is kept" in english.content.decode()
+    # The reason form sends the text again with the reason: saved, then the report is read.
+    sent = client.post(url, {**typed, "reason": "case_work"})
+    assert sent.status_code == 302
+    case.refresh_from_db()
+    assert (case.report_title, case.report_prevention) == (typed["title"], typed["prevention"])
+    shown = client.get(sent["Location"]).content.decode()
+    assert "窓口での誤登録について" in shown
+    assert [(e.payload["page"], e.payload["reason"]) for e in reads] == [
+        ("cases.report", "case_work")
+    ]

@@ -103,6 +103,9 @@ def chosen_reason(request: HttpRequest) -> str:
     """The reason given for this page: from the form, else the one given earlier in this
     sign-in for the same page (so a step's redirect back to the case does not ask again)."""
     value = request.GET.get(REASON_PARAM, "")
+    if value not in READ_REASONS and request.method == "POST":
+        # The reason page asked before a form was sent: it sends the form again with it.
+        value = request.POST.get(REASON_PARAM, "")
     if value in READ_REASONS:
         remembered = dict(request.session.get(_SESSION_KEY, {}))
         remembered[request.path] = value
@@ -120,10 +123,28 @@ def ask_reason(request: HttpRequest) -> HttpResponse | None:
     response = render(
         request,
         "access/reason.html",
-        {"reasons": list(READ_REASONS.items()), "param": REASON_PARAM},
+        {
+            "reasons": list(READ_REASONS.items()),
+            "param": REASON_PARAM,
+            "resend": _resent_fields(request),
+        },
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _resent_fields(request: HttpRequest) -> list[tuple[str, str]] | None:
+    """What a form sent without a reason carried (None for a GET): the reason page posts it
+    again with the reason, so the official loses nothing they typed (a GET form reloaded the
+    page and dropped the report text being edited)."""
+    if request.method != "POST":
+        return None
+    return [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in ("csrfmiddlewaretoken", REASON_PARAM)
+        for value in values
+    ]
 
 
 def reason_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
