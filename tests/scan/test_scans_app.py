@@ -4,6 +4,7 @@
 import hashlib
 import io
 import re
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -863,3 +864,95 @@ def test_an_insurance_findings_case_compares_the_insured_persons_details(db, tmp
     assert compare(HI["insured_number"], branch="02") == ComparisonResult.DIFFERENT
     assert compare(HI["insured_number"], insured_symbol="OTHER") == ComparisonResult.DIFFERENT
     assert compare(HI["insured_number"]) == ComparisonResult.SAME
+
+
+def test_the_finding_page_names_the_account_holder_and_says_the_name_check(client, recorded):
+    """The finding page showed the name check as a bare word and never the account holder's
+    name, which findings.parquet carries and the case page shows: an official of the
+    finding's own city reads the name and the check in a sentence, in Japanese and English;
+    the superuser flag of another city does not read the name."""
+    from madoguchi.accounts.models import User
+
+    l3 = Finding.objects.get(link_id="L3")  # A's procedure, in B's name
+    assert l3.holder_kana == "ｽｽﾞｷ ｲﾁﾛｳ"
+    assert l3.holder_check == 2
+    url = reverse("scans:finding", args=[l3.pk])
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))  # テスト市, 131016
+    page = client.get(url).content.decode()
+    assert "<th>口座名義（カナ）</th>" in page
+    assert '<td data-testid="finding-holder-kana"><strong>ｽｽﾞｷ ｲﾁﾛｳ</strong></td>' in page
+    assert "口座名義は、住民 A のお名前と一致しません。" in page
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<th>Account holder's name (kana)</th>" in english
+    assert "<strong>ｽｽﾞｷ ｲﾁﾛｳ</strong>" in english
+    assert "The account holder name does not match resident A&#x27;s name." in english
+    # A finding whose input gave no name says so, and why its check could not be made.
+    Finding.objects.filter(pk=l3.pk).update(holder_kana="", holder_check=3)
+    page = client.get(url).content.decode()
+    assert "不明（スキャンの入力に名義がありませんでした" in page
+    assert "口座名義を住民 A のお名前と照合できませんでした。" in page
+    ScanRun.objects.filter(pk=recorded.pk).update(holder_kana_kept=False)
+    assert "名義を保存するようになる前に記録されました" in client.get(url).content.decode()
+    # Another city's operator (the superuser flag) reads the finding, not the holder's name.
+    Finding.objects.filter(pk=l3.pk).update(holder_kana="ｽｽﾞｷ ｲﾁﾛｳ", holder_check=2)
+    root = User.objects.create_superuser("root-holder", password=None)
+    client.force_login(root)
+    page = client.get(url).content.decode()
+    assert "ｽｽﾞｷ ｲﾁﾛｳ" not in page
+    assert "この抽出結果の市区町村の職員にだけ表示します。" in page
+
+
+def test_the_runs_report_through_the_pages_holds_the_officials_city_only(client, recorded):
+    """`scan run` writes report.html and report.pdf with the input's place on the server,
+    its totals and every municipality's counts and findings; the pages served no report, so
+    an official had the whole file or none. The run page gives the report built from the
+    recorded findings the reader sees: an official's holds their city's only, without the
+    input or its totals; the operators' holds everything, as the files do."""
+    from madoguchi.accounts.models import User
+    from tests.cases.pdftext import check_pdf
+
+    written = (Path(recorded.out_dir) / "report.html").read_text(encoding="utf-8")
+    assert recorded.input_dir in written  # what the files print, for the operators
+    other = Finding.objects.get(link_id="L4")
+    Finding.objects.filter(pk=other.pk).update(municipality_code="271004")
+    run_url = reverse("scans:run", args=[recorded.pk])
+    html_url = reverse("scans:run_report_html", args=[recorded.pk])
+    pdf_url = reverse("scans:run_report_pdf", args=[recorded.pk])
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))  # テスト市, 131016
+    page = client.get(run_url).content.decode()
+    assert f'href="{html_url}"' in page
+    assert f'href="{pdf_url}"' in page
+    assert "あなたの市の抽出結果だけです" in page
+    got = client.get(html_url)
+    assert got["Content-Disposition"] == f'attachment; filename="scan-{recorded.pk}-report.html"'
+    own = got.content.decode()
+    assert "<h3>L3：" in own
+    assert "<h3>L4：" not in own  # (its commit is among L3's desk events: same terminal)
+    assert "271004" not in own
+    assert recorded.input_dir not in own
+    assert "入力の場所と件数は運用担当者にだけ示します" in own
+    assert "市区町村コード 131016 の抽出結果のみ" in own
+    assert "住民 " not in re.sub(r"<h3>.*?</h3>|<p>.*?</p>", "", own)  # no input totals
+    assert "カードの読み取り" in own  # the desk events around the commit
+    text = check_pdf(client.get(pdf_url).content)
+    assert "L3" in text
+    assert "L4：" not in text
+    assert "271004" not in text
+    # Another city's official gets that city's findings (L4) only.
+    client.force_login(_official_of("別の市", "271004"))
+    theirs = client.get(html_url).content.decode()
+    assert "<h3>L4：" in theirs
+    assert "<h3>L3：" not in theirs
+    assert recorded.input_dir not in theirs
+    # A city without a code gets no report, and is told why.
+    client.force_login(_official_of("コードのない市", ""))
+    refused = client.get(html_url, follow=True).content.decode()
+    assert "報告書はお渡しできません" in refused
+    english = client.get(html_url + "?lang=en", follow=True).content.decode()
+    assert "No report is given: your city has no municipality code" in english
+    # The operators (superuser flag) get every municipality and the input, as the files.
+    client.force_login(User.objects.create_superuser("root-report", password=None))
+    whole = client.get(html_url).content.decode()
+    assert "<h3>L3：" in whole
+    assert "<h3>L4：" in whole
+    assert recorded.input_dir in whole

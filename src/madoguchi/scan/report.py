@@ -44,6 +44,10 @@ class Summary:
     unscanned: int = 0
     """Links not scanned: their resident is not in the residents table (docs/scan.md)."""
     unscanned_examples: list[str] = field(default_factory=list)
+    municipality: str = ""
+    """A report of one municipality's findings (a city official's, from the officials'
+    pages): no input path, no input totals, no count of links not scanned (they cover every
+    municipality of the input)."""
 
 
 _OTHER_JA: dict[int | None, str] = {
@@ -185,6 +189,11 @@ def unscanned_ja(summary: Summary) -> list[str]:
     """The report's note on the links not scanned (none: nothing)."""
     if not summary.unscanned:
         return []
+    if summary.municipality:
+        return [
+            "<p class='warn'>このスキャンでは点検していない紐付けがあります。住民 ID が入力の住民データ"
+            "（residents）にありません。件数は運用担当者に示され、運用担当者が住民データ全体で再度点検します。</p>"
+        ]
     shown = "、".join(escape(i) for i in summary.unscanned_examples)
     return [
         f"<p class='warn'>紐付け {summary.unscanned:,} 件は点検していません。"
@@ -192,6 +201,20 @@ def unscanned_ja(summary: Summary) -> list[str]:
         "（転出・死亡した住民を除いて出力された可能性があります）。"
         f"例：{shown}。転出・死亡した住民も含めて住民データを出力し、再度点検してください。</p>"
     ]
+
+
+def _input_row(summary: Summary) -> str:
+    """What was scanned: the input and its rows, or for one municipality's report only whose
+    findings it shows (the input's place on the server and its totals are the operators')."""
+    if summary.municipality:
+        return (
+            f"<tr><th>対象</th><td>市区町村コード {escape(summary.municipality)} の抽出結果のみ"
+            "（入力の場所と件数は運用担当者にだけ示します）</td></tr>"
+        )
+    return (
+        f"<tr><th>入力</th><td>{escape(summary.input_dir)}（住民 {summary.rows.get('residents', 0):,} 件、"
+        f"紐付け {summary.rows.get('links', 0):,} 件、端末記録 {summary.rows.get('desk_events', 0):,} 件）</td></tr>"
+    )
 
 
 def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, Any]]]) -> str:
@@ -208,8 +231,7 @@ def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, A
         "<table>",
         f"<tr><th>実行日時</th><td>{summary.started:%Y年%m月%d日 %H:%M}</td></tr>",
         f"<tr><th>エンジン</th><td>{e(summary.engine)}</td></tr>",
-        f"<tr><th>入力</th><td>{e(summary.input_dir)}（住民 {summary.rows.get('residents', 0):,} 件、"
-        f"紐付け {summary.rows.get('links', 0):,} 件、端末記録 {summary.rows.get('desk_events', 0):,} 件）</td></tr>",
+        _input_row(summary),
         f"<tr><th>所要時間</th><td>{summary.seconds:.1f} 秒</td></tr>",
         "</table>",
         *unscanned_ja(summary),

@@ -138,3 +138,26 @@ def reasoning(finding: Any) -> str:
         )
         % words
     )
+
+
+# A finding's name check in a plain sentence (the finding page, beside the holder's name).
+CHECK_SENTENCES = {
+    0: _("%(Holder)s matches resident %(resident)s's name."),
+    1: _("%(Holder)s is close to resident %(resident)s's name but not the same (a close match)."),
+    2: _("%(Holder)s does not match resident %(resident)s's name."),
+    3: _(
+        "%(Holder)s could not be checked against resident %(resident)s's name: the scan's "
+        "input gave no holder's name, or the resident is not in its residents."
+    ),
+}
+
+
+def check_sentence(finding: Any) -> str:
+    """The finding's name check (`holder_check`) said as a sentence, in its programme's words
+    (an insurance registration's holder is the insured person)."""
+    programme = finding.programme if finding.programme in HOLDER_NAMES else "mynapoint_2"
+    said = CHECK_SENTENCES.get(int(finding.holder_check or 0), CHECK_SENTENCES[3])
+    return str(said) % {
+        "Holder": capfirst(str(HOLDER_NAMES[programme])),
+        "resident": finding.resident_id,
+    }

@@ -19,9 +19,17 @@ from madoguchi.incidents.access import roles_required
 from madoguchi.plaintext import bad_character
 from madoguchi.scan.labels import CAUSES, MISLINK_CAUSES
 
+from . import report as scan_report
 from . import selectors, services
 from .models import FindingCase, ScanRun
-from .names import CAUSE_NAMES, CHECK_NAMES, EVENT_NAMES, PROGRAMME_NAMES, reasoning
+from .names import (
+    CAUSE_NAMES,
+    CHECK_NAMES,
+    EVENT_NAMES,
+    PROGRAMME_NAMES,
+    check_sentence,
+    reasoning,
+)
 
 
 def _case(pk: int | None) -> Case | None:
@@ -103,6 +111,41 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _run_report(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """The run's report as `scan run` writes it, built for the reader: a city official's
+    holds their own city's findings only, without the run's input on the server or its
+    totals (the files the run wrote hold every municipality's)."""
+    run = get_object_or_404(ScanRun, pk=pk)
+    if _scope(request)["scope_code"] is None:
+        messages.error(
+            request,
+            _(
+                "No report is given: your city has no municipality code, so no finding is "
+                "yours. An administrator sets the city's municipality code on its organisation."
+            ),
+        )
+        return redirect("scans:run", pk=pk)
+    if kind == "pdf":
+        response = HttpResponse(scan_report.pdf(run, request.user), content_type="application/pdf")
+    else:
+        response = HttpResponse(
+            scan_report.html(run, request.user), content_type="text/html; charset=utf-8"
+        )
+    response["Content-Disposition"] = f'attachment; filename="scan-{run.pk}-report.{kind}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@roles_required(Role.CITY_OFFICIAL)
+def run_report_html(request: HttpRequest, pk: int) -> HttpResponse:
+    return _run_report(request, pk, "html")
+
+
+@roles_required(Role.CITY_OFFICIAL)
+def run_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    return _run_report(request, pk, "pdf")
+
+
 @roles_required(Role.CITY_OFFICIAL)
 def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     visible = selectors.visible_findings(request.user)
@@ -117,6 +160,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         }
         for e in finding.timeline
     ]
+    own = selectors.own_findings(request.user).filter(pk=finding.pk).exists()
     return render(
         request,
         "scans/finding.html",
@@ -124,13 +168,15 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "finding": finding,
             "cause": CAUSE_NAMES[finding.cause],
             "check": CHECK_NAMES.get(finding.holder_check, ""),
+            "check_sentence": check_sentence(finding),
             "reasoning": reasoning(finding),
             "programme": PROGRAMME_NAMES.get(finding.programme, finding.programme),
             "timeline": timeline,
             "case": _case(opened.case_id if opened else None),
             "mislink": finding.cause in MISLINK_CAUSES,
-            # The superuser flag reads every city's findings; only their own city's cases open.
-            "own": selectors.own_findings(request.user).filter(pk=finding.pk).exists(),
+            # The superuser flag reads every city's findings; only their own city's cases open,
+            # and only their own city's officials read the holder's name (as on the case page).
+            "own": own,
             # The rule's id is the cause's code and a version (logout_omission.v1): the page
             # names the cause in its heading, so only the version is shown here.
             "rule_version": finding.rule.rpartition(".")[2] or finding.rule,
