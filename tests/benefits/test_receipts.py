@@ -36,7 +36,7 @@ def test_receipt_renders_what_was_linked(trusted, desk):
         link.masked_account,
         "ﾔﾏﾀﾞ ﾀﾛｳ",
         visit.reference,
-        visit.terminal.name,
+        visit.terminal.location,
         visit.staff.username,
         "日本時間",
     ):
@@ -61,9 +61,8 @@ def test_receipt_dates_the_completion_as_the_letters_do(trusted, desk):
         f"{format_era(committed.date(), weekday=False)} {committed:%H:%M:%S}（日本時間）"
     )
     assert data.committed_at.startswith("令和")
-    # The desk as the resident's page names it: the place, then the terminal (it was reversed).
-    terminal = completion.visit.terminal
-    assert data.desk == f"{terminal.location}（{terminal.name}）"
+    # The desk as the resident's page and the receipt page name it: the place alone.
+    assert data.desk == completion.visit.terminal.location
 
 
 def test_receipt_names_the_staff_member_as_the_desk_pages_do(trusted, desk):
@@ -167,3 +166,39 @@ def test_receipt_says_what_to_do_if_the_resident_did_not_do_this(trusted, desk, 
     assert "心当たりがない" in text
     assert "0120-00-0000" in text
     assert "これは自分ではない" in text
+
+
+def test_receipt_pdf_names_the_desk_by_its_place_as_the_page_and_notice_do(
+    trusted, desk, client, mailoutbox
+):
+    """The PDF printed 本庁 1階（desk-01）, the terminal's internal id in brackets, while the
+    receipt page and the resident's page name the desk by its place: the PDF (also the one the
+    receipt email attaches), the receipt page and the notice email write no terminal id."""
+    from madoguchi.residents import services as resident_services
+    from tests.cases.pdftext import check_pdf
+
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    completion = commit(desk, c)
+    terminal = completion.visit.terminal
+    text = _text(receipts.receipt_document(completion))
+    assert terminal.location in text
+    assert terminal.name not in text
+    receipts.receipt_email(completion, "resident@example.jp")
+    _name, attached, _mime = mailoutbox[-1].attachments[0]
+    attached_text = check_pdf(attached)
+    assert terminal.location.replace(" ", "") in attached_text.replace(" ", "")
+    assert terminal.name not in attached_text
+    resident_services.completion_email(completion, "resident@example.jp")
+    assert terminal.name not in mailoutbox[-1].body
+    _login(client, desk)
+    page = client.get(reverse("desk:receipt")).content.decode()
+    # (the staff header names the terminal the browser is; the receipt itself does not)
+    shown = page.split('data-testid="receipt"', 1)[1].split("</section>", 1)[0]
+    assert completion.visit.reference in shown
+    assert terminal.name not in shown
+    # A terminal without a location is still named on the receipt, by its name.
+    terminal.location = ""
+    terminal.save(update_fields=["location"])
+    assert receipts.receipt_data(completion).desk == terminal.name

@@ -49,10 +49,9 @@ def receipt_data(completion: Completion) -> ReceiptData:
         or next((f"{k}（フリガナ）" for k in kana if k), "—"),
         committed_at=format_era_time(timezone.localtime(completion.committed_at), seconds=True)
         + "（日本時間）",
-        # Where the resident was, then which desk there, as their own page names it.
-        desk=f"{visit.terminal.location}（{visit.terminal.name}）"
-        if visit.terminal.location
-        else visit.terminal.name,
+        # Where the resident was, as their own page and the receipt page name it: the place,
+        # without the terminal's internal id.
+        desk=visit.terminal.place,
         # The name the desk pages show (display name, else user name), not Django's unused
         # first/last name fields.
         staff=str(visit.staff),

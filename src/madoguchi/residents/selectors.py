@@ -90,10 +90,8 @@ def _desk(row: Any, lang: str = "ja", *, terminal_name: bool = False) -> str:
     internal name (desk-01) is an id only staff use: it is added, in the page's punctuation,
     for the incident and the case, and stands alone only when the terminal has no location."""
     terminal = row.visit.terminal
-    if not terminal.location:
-        return str(terminal.name)
-    if not terminal_name:
-        return str(terminal.location)
+    if not terminal.location or not terminal_name:
+        return terminal.place
     if lang == "ja":
         return f"{terminal.location}（{terminal.name}）"
     return f"{terminal.location} ({terminal.name})"

@@ -468,7 +468,7 @@ def not_me_report(
             channel=Channel.SYSTEM,
             # The report says where it happened as the public reads it (本庁 1階 支援窓口 1番),
             # not the terminal's name.
-            desk_location=(visit.terminal.location or visit.terminal.name) if visit else "",
+            desk_location=visit.terminal.place if visit else "",
             terminal=visit.terminal if visit is not None else None,
             holder=holder,
             payment_link=item if kind == ItemKind.LINK else None,

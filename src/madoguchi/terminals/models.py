@@ -27,6 +27,13 @@ class Terminal(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def place(self) -> str:
+        """Where the desk is, as a resident reads it (their page, the receipt): its location.
+        The terminal's name (desk-01) is an id staff use; it stands in only when the terminal
+        has no location."""
+        return str(self.location or self.name)
+
 
 class TerminalCredential(models.Model):
     """A secret a terminal (its browser and its card agent) presents. Stored only as a hash.
