@@ -327,16 +327,23 @@ def test_comparing_stops_after_five_different_results(case, official, client):
     assert not case.timeline.filter(comparison="same").exists()
 
 
-def test_another_case_of_the_same_link_does_not_start_the_count_again(case, official):
-    """The limit would be no limit if opening another case about the same registration
-    started it again: the different results are counted over every case that compares it."""
+def another_case_after(case, official, *, different):
+    """Compare the case `different` times with a different result, then open another case of
+    its legacy link, under investigation (the count covers both)."""
     services.case_investigate(case, actor=official)
-    for guess in range(5):
+    for guess in range(different):
         wrong = f"4980-0000-000{guess}-7777"
         services.case_compare_identifier(case, actor=official, presented=wrong, **D)
     again = open_case(official)
     services.case_attach_legacy_link(again, actor=official, legacy_link=case.legacy_link)
     services.case_investigate(again, actor=official)
+    return again
+
+
+def test_another_case_of_the_same_link_does_not_start_the_count_again(case, official):
+    """The limit would be no limit if opening another case about the same registration
+    started it again: the different results are counted over every case that compares it."""
+    again = another_case_after(case, official, different=5)
     exc = refused(
         "comparisons_exhausted",
         services.case_compare_identifier,
@@ -347,3 +354,31 @@ def test_another_case_of_the_same_link_does_not_start_the_count_again(case, offi
     )
     assert "another case of the same resident" in exc.message_en
     assert not again.timeline.filter(kind=EntryKind.COMPARISON).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_cases_compared_at_once_do_not_both_pass_the_limit(case, official):
+    """The count covers every case of the same link, but only the compared case was locked:
+    two cases compared at the same moment, one below the limit, both counted four and both
+    recorded a fifth and a sixth different result. The count's own key (the resident and
+    programme, else the legacy link) is locked first, so the second counts the first's."""
+    from tests.racekit import at_once
+
+    again = another_case_after(case, official, different=4)
+
+    def compare(which, guess):
+        return lambda: services.case_compare_identifier(
+            which, actor=official, presented=f"4980-0000-001{guess}-7777", **D
+        )
+
+    # The recording step, after the count: each waits there until the other has counted.
+    results = at_once(services, "case_transition", compare(case, 1), compare(again, 2))
+    refusals = [r for r in results if isinstance(r, Refusal)]
+    assert [r.code for r in refusals] == ["comparisons_exhausted"], results
+    assert sum(isinstance(r, TimelineEntry) for r in results) == 1, results
+    assert (
+        TimelineEntry.objects.filter(
+            case__legacy_link=case.legacy_link, kind=EntryKind.COMPARISON, comparison="different"
+        ).count()
+        == 5
+    )

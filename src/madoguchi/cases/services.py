@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
+from madoguchi.locks import key_lock
 from madoguchi.namecheck import check as name_check
 from madoguchi.refusals import Refusal
 
@@ -487,9 +488,13 @@ def _compare(
             "comparison_not_for_programme", _WRONG_COMPARISON[Programme(case.programme)]
         )
     with transaction.atomic():
-        # The case locked first: two comparisons at once count one after the other.
+        # What the count covers locked first (a key lock goes before any row lock), then the
+        # case: two comparisons at once, of this case or of another case the count covers,
+        # count one after the other.
+        key, scope = _comparison_scope(case)
+        key_lock(_COMPARISON_LOCK_SPACE, key)
         _lock_for_step(case, EntryKind.COMPARISON)
-        _refuse_beyond_comparisons(case)
+        _refuse_beyond_comparisons(scope)
         # The registration is read once, for its hash and for its kana.
         registration = None if case.legacy_link is not None else selectors.case_registration(case)
         same = remedy.identifier_matches(presented, _stored_hash(case, registration))
@@ -513,21 +518,37 @@ def _compare(
         )
 
 
-def _refuse_beyond_comparisons(case: Case) -> None:
+# The lock space of what a comparison count covers (the bytes "cmpr"), `locks.key_lock`.
+_COMPARISON_LOCK_SPACE = 0x636D7072
+
+
+def _comparison_scope(case: Case) -> tuple[str, Q]:
+    """What the count of different comparisons covers, as the key of its lock and as the
+    timeline entries' filter: every case of the same resident and programme, else of the same
+    legacy link, else this case alone. Read from the case's row as it is now (a resident or a
+    legacy link attached since the caller read it counts)."""
+    row = Case.objects.values("pk", "holder_id", "programme", "legacy_link_id").get(pk=case.pk)
+    if row["holder_id"] is not None:
+        return (
+            f"holder:{row['holder_id']}:{row['programme']}",
+            Q(case__holder_id=row["holder_id"], case__programme=row["programme"]),
+        )
+    if row["legacy_link_id"] is not None:
+        return f"legacy:{row['legacy_link_id']}", Q(case__legacy_link_id=row["legacy_link_id"])
+    return f"case:{row['pk']}", Q(case_id=row["pk"])
+
+
+def _refuse_beyond_comparisons(scope: Q) -> None:
     """Refuse a comparison once `CASE_COMPARISONS_DIFFERENT_MAX` different results were given
     against what this case compares: same/different asked without end would let an official
     guess the registered number (its last 4 are shown) one digit at a time (side doors,
     round 5). Counted over every case of the same resident and programme (or of the same
-    legacy link), so that opening another case does not start the count again."""
+    legacy link), `scope`, so that opening another case does not start the count again; the
+    caller holds the lock of that scope's key, so that two cases compared at once do not both
+    pass the limit."""
     limit = int(settings.CASE_COMPARISONS_DIFFERENT_MAX)
-    if case.holder_id is not None:
-        cases = Q(case__holder_id=case.holder_id, case__programme=case.programme)
-    elif case.legacy_link_id is not None:
-        cases = Q(case__legacy_link_id=case.legacy_link_id)
-    else:
-        cases = Q(case=case)
     different = TimelineEntry.objects.filter(
-        cases, kind=EntryKind.COMPARISON, comparison=ComparisonResult.DIFFERENT
+        scope, kind=EntryKind.COMPARISON, comparison=ComparisonResult.DIFFERENT
     ).count()
     if different >= limit:
         raise CaseRefused(
