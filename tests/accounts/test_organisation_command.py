@@ -10,6 +10,14 @@ from madoguchi.accounts.models import Organisation, User
 
 pytestmark = pytest.mark.django_db
 
+PASSWORD = "a-long-enough-password"
+
+
+@pytest.fixture(autouse=True)
+def _piped_password(monkeypatch):
+    """What a script pipes to `staff add --password-stdin`: the password on one line."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+
 
 def _run(*args: str) -> str:
     out = io.StringIO()
@@ -27,7 +35,7 @@ def test_a_city_its_contractor_then_staff_and_a_terminal():
 
     call_command(
         "staff", "add", "k1", "--role", "desk_staff", "--organisation", "Desk Co",
-        "--password", "a-long-enough-password", stdout=io.StringIO(),
+        "--password-stdin", stdout=io.StringIO(),
     )  # fmt: skip
     assert User.objects.get(username="k1").organisation == contractor
     out = io.StringIO()
@@ -71,7 +79,7 @@ def test_staff_and_terminal_point_to_the_command_when_the_organisation_is_missin
     with pytest.raises(CommandError, match="madoguchi organisation add"):
         call_command(
             "staff", "add", "k1", "--role", "desk_staff", "--organisation", "Nope",
-            "--password", "a-long-enough-password", stdout=io.StringIO(),
+            "--password-stdin", stdout=io.StringIO(),
         )  # fmt: skip
     with pytest.raises(CommandError, match="madoguchi organisation add"):
         call_command(
@@ -115,11 +123,12 @@ def _add_desk_staff(*args: str) -> str:
     ("password", "says"),
     [("1", "too short"), ("password123", "too common"), ("48213579160", "entirely numeric")],
 )
-def test_staff_add_refuses_a_password_the_admin_would_refuse(password, says):
+def test_staff_add_refuses_a_password_the_admin_would_refuse(password, says, monkeypatch):
     """`staff add --password 1` made a desk account with the password "1": the command skipped
     the password rules the admin and Django's own commands apply."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
     with pytest.raises(CommandError, match=f"Password refused, nobody was added: .*{says}"):
-        _add_desk_staff("--password", password)
+        _add_desk_staff("--password-stdin")
     assert not User.objects.filter(username="k1").exists()
 
 
@@ -156,7 +165,7 @@ def test_the_audit_line_of_an_enrolled_authenticator_names_its_owner():
     from madoguchi.audit.models import AuditEvent
     from madoguchi.audit.selectors import display
 
-    _add_desk_staff("--password", "a-long-enough-password")
+    _add_desk_staff("--password-stdin")
     err = io.StringIO()
     call_command("staff", "totp", "k1", stdout=io.StringIO(), stderr=err)
     assert "authenticator app" in err.getvalue()
@@ -177,7 +186,7 @@ def test_adding_organisations_and_staff_from_the_shell_is_audited_without_the_pa
     _run("set-code", "Kita City", "271403")
     call_command(
         "staff", "add", "k1", "--role", "desk_staff", "--organisation", "Desk Co",
-        "--display-name", "Kita One", "--password", "a-long-enough-password",
+        "--display-name", "Kita One", "--password-stdin",
         stdout=io.StringIO(),
     )  # fmt: skip
     call_command("staff", "totp", "k1", stdout=io.StringIO(), stderr=io.StringIO())
@@ -206,13 +215,14 @@ def test_adding_organisations_and_staff_from_the_shell_is_audited_without_the_pa
     assert not any("a-long-enough-password" in str(e.payload) for e in events)
 
 
-def test_a_refused_addition_records_nothing():
+def test_a_refused_addition_records_nothing(monkeypatch):
     from madoguchi.audit.models import AuditEvent
 
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     _run("add", "Kita City", "--kind", "city")
     with pytest.raises(CommandError):
         call_command(
             "staff", "add", "k1", "--role", "desk_staff", "--organisation", "Kita City",
-            "--password", "short", stdout=io.StringIO(),
+            "--password-stdin", stdout=io.StringIO(),
         )  # fmt: skip
     assert not AuditEvent.objects.filter(event_name="accounts.staff_added").exists()

@@ -65,3 +65,13 @@ ORGANISATION_CHANGED = register(
         en="{os_user} changed organisation {name}: {change}",
     )
 )
+TOTP_DEVICE_REPLACED = register(
+    EventType(
+        1009,
+        "accounts.totp_device_replaced",
+        ja="{os_user} が {username} のワンタイムパスワード端末を置き換えました"
+        "（以前の {removed} 台は使えなくなりました）",
+        en="{os_user} replaced the one-time password device of {username} "
+        "({removed} earlier no longer accepted)",
+    )
+)

@@ -6,6 +6,8 @@ a member and enrolling an authenticator are audit events naming the OS user (nev
 """
 
 import getpass
+import sys
+from typing import TextIO
 
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
@@ -16,7 +18,7 @@ from django.utils import translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.accounts.constants import Role
-from madoguchi.accounts.events import PRIVILEGES_CHANGED, STAFF_ADDED
+from madoguchi.accounts.events import PRIVILEGES_CHANGED, STAFF_ADDED, TOTP_DEVICE_REPLACED
 from madoguchi.accounts.models import Organisation, User
 from madoguchi.audit import services as audit
 from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED, EventType
@@ -36,13 +38,34 @@ class Command(PlainErrors, BaseCommand):
         add.add_argument("--role", required=True, choices=[r.value for r in Role])
         add.add_argument("--organisation", required=True, help="Organisation name.")
         add.add_argument("--display-name", default="")
-        add.add_argument(
-            "--password",
-            help="Asked for twice when omitted (or read as two lines from a pipe); checked by "
-            "the same rules as a password changed in the admin.",
+        # The password is asked for twice (typed, not shown) unless read from standard input:
+        # a password on the command line stays in the shell's history and shows in `ps`.
+        given = add.add_mutually_exclusive_group()
+        given.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="Read the password from standard input, its first line (for scripts: "
+            "printf '%%s\\n' \"$PASSWORD\" | madoguchi staff add ... --password-stdin). Without "
+            "it the password is asked for twice. Checked by the same rules as a password "
+            "changed in the admin.",
         )
-        totp = sub.add_parser("totp", help="Enrol a TOTP authenticator; prints its otpauth URI.")
+        given.add_argument(
+            "--password",
+            help="Kept for old scripts, with a warning: the password stays in the shell's "
+            "history and shows in the process list; use --password-stdin.",
+        )
+        totp = sub.add_parser(
+            "totp",
+            help="Enrol a TOTP authenticator; prints its otpauth URI. Refused when the member "
+            "already has one, unless --replace.",
+        )
         totp.add_argument("username")
+        totp.add_argument(
+            "--replace",
+            action="store_true",
+            help="Remove the member's earlier authenticator (it stops working) and enrol a new "
+            "one, audited: for a lost or changed phone.",
+        )
         sub.add_parser("list", help="List staff members and their roles.")
         for name, text in (("grant", "Give a role."), ("revoke", "Take a role away.")):
             p = sub.add_parser(name, help=f"{text} Audited, naming who did it.")
@@ -62,7 +85,7 @@ class Command(PlainErrors, BaseCommand):
         if action == "add":
             self._add(opts)
         elif action == "totp":
-            self._totp(str(opts["username"]))
+            self._totp(str(opts["username"]), replace=bool(opts.get("replace")))
         elif action in ("grant", "revoke", "flag"):
             self._privileges(str(action), opts)
         else:
@@ -80,7 +103,16 @@ class Command(PlainErrors, BaseCommand):
         if User.objects.filter(username=opts["username"]).exists():
             raise CommandError(f"A user named {opts['username']!r} already exists.")
         username = str(opts["username"])
-        password = str(opts["password"] or "") or _ask_password()
+        if opts.get("password"):
+            password = str(opts["password"])
+            self.stderr.write(
+                "Warning: --password leaves the password in the shell's history and shows it "
+                "in the process list; use --password-stdin, or leave both out to be asked."
+            )
+        elif opts.get("password_stdin"):
+            password = _read_password(sys.stdin)
+        else:
+            password = _ask_password()
         candidate = User(username=username, display_name=str(opts["display_name"]))
         with translation.override("en"):  # the command's other sentences are English
             try:
@@ -105,14 +137,34 @@ class Command(PlainErrors, BaseCommand):
             )
         self.stdout.write(f"Created {user.username} ({opts['role']}).")
 
-    def _totp(self, username: str) -> None:
+    def _totp(self, username: str, *, replace: bool) -> None:
+        """One authenticator per member: a second one beside the first would leave a lost
+        phone able to sign in, so an earlier one is replaced (removed, audited) or the
+        enrolment refused."""
         user = User.objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No user named {username!r}.")
         with transaction.atomic():
+            user = User.objects.select_for_update().get(pk=user.pk)  # one enrolment at a time
+            earlier = TOTPDevice.objects.filter(user=user)
+            removed = earlier.count()
+            if removed and not replace:
+                raise CommandError(
+                    f"{username} already has an authenticator; nothing was changed. To replace "
+                    f"it (the earlier one stops working): madoguchi staff totp {username} --replace"
+                )
+            earlier.delete()
             device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
-            _record_by_os_user(ACCOUNTS_TOTP_DEVICE_ADDED, user)
+            if removed:
+                _record_by_os_user(TOTP_DEVICE_REPLACED, user, removed=str(removed))
+            else:
+                _record_by_os_user(ACCOUNTS_TOTP_DEVICE_ADDED, user)
         self.stdout.write(device.config_url)
+        if removed:
+            self.stderr.write(
+                f"{username}'s earlier authenticator was removed: its codes are no longer "
+                "accepted (audited)."
+            )
         self.stderr.write(
             f"Add it to {username}'s authenticator app (most scan it as a QR code, or take its "
             "secret); sign-in then asks for the app's 6-digit code."
@@ -176,6 +228,28 @@ def _record_by_os_user(event: EventType, user: User, **more: str) -> None:
     )
 
 
+# Longer than any password a person types; a whole file piped in by mistake is not read.
+PASSWORD_STDIN_LIMIT = 4096
+
+
+def _read_password(stream: TextIO) -> str:
+    """The password on the first line of `stream` (its line ending removed, nothing else);
+    a refusal says why."""
+    line = stream.readline(PASSWORD_STDIN_LIMIT + 1)
+    if len(line) > PASSWORD_STDIN_LIMIT:
+        raise CommandError(
+            f"The password on standard input is longer than {PASSWORD_STDIN_LIMIT} "
+            "characters, nobody was added; give the password alone, on one line."
+        )
+    password = line.removesuffix("\n").removesuffix("\r")
+    if not password:
+        raise CommandError(
+            "No password on standard input, nobody was added: --password-stdin reads it "
+            "from the first line (printf '%s\\n' \"$PASSWORD\" | madoguchi staff add ...)."
+        )
+    return password
+
+
 def _ask_password() -> str:
     """The new member's password, typed twice (two lines when piped); a refusal says why."""
     try:
@@ -183,8 +257,8 @@ def _ask_password() -> str:
         second = getpass.getpass("Password (again): ")
     except EOFError:
         raise CommandError(
-            "No password given, nobody was added: type it when asked (twice), pipe it in as "
-            "two lines, or pass --password."
+            "No password given, nobody was added: type it when asked (twice), or pipe it in "
+            "with --password-stdin."
         ) from None
     if first != second:
         raise CommandError("The two passwords differ, nobody was added; run it again.")
