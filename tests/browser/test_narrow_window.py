@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from madoguchi.desk import services
+from madoguchi.desk.constants import VisitEndReason
 from madoguchi.incidents import services as incidents
 from tests import factories
 
@@ -91,4 +93,28 @@ def test_the_daily_reports_grid_keeps_its_words_and_the_page_its_width(narrow):
         assert links.count() >= 14
         for i in range(links.count()):
             assert links.nth(i).evaluate(LINES) == 1, (lang, links.nth(i).inner_text())
+        assert overflow(page) <= 0, lang
+
+
+def test_a_visits_times_and_numbers_stay_on_one_line(narrow, trusted, settings):
+    """A visit's audit trail at 1024 px printed its event numbers and times broken in two
+    ("1 / 1", "23:12: / 57"), and today's visits table its references and times."""
+    from tests.officials.test_pages import ORIGIN, visit_on
+
+    settings.MADOGUCHI_ORIGIN = ORIGIN
+    page, _official, url = narrow
+    visit = visit_on(factories.terminal(name="desk-01"), trusted.card("A"), pending=True)
+    services.visit_end(visit=visit, reason=VisitEndReason.CARD_REMOVED)
+    for lang in ("ja", "en"):
+        page.goto(f"{url}/officials/?lang={lang}")
+        cells = page.locator("[data-testid=visits] tbody tr").first.locator("td")
+        for index in (0, 1, 2, 3):  # reference, terminal, staff, started
+            assert cells.nth(index).evaluate(LINES) == 1, (lang, cells.nth(index).inner_text())
+        page.goto(f"{url}/officials/visits/{visit.public_id}/?reason=incident&lang={lang}")
+        rows = page.locator("[data-testid=audit-trail] tbody tr")
+        assert rows.count() >= 3
+        for i in range(rows.count()):
+            for index in (0, 1):  # the event's number, its time
+                cell = rows.nth(i).locator("td").nth(index)
+                assert cell.evaluate(LINES) == 1, (lang, cell.inner_text())
         assert overflow(page) <= 0, lang
