@@ -61,6 +61,31 @@ def local_time(value: datetime | str | None, seconds: bool = False) -> str:
     return format_local_time(value, japanese=japanese(), seconds=seconds)
 
 
+# The zones that are Japan's time (settings.TIME_ZONE is Asia/Tokyo; "Japan" is its alias).
+JAPAN_ZONES = frozenset({"Asia/Tokyo", "Japan"})
+
+
+def zone_words(language: str | None = None) -> str:
+    """The city's time zone as a heading names it (提出日時（日本時間）): 日本時間 or Japan time
+    in Japan's zone; in any other, the zone's own name and, if it has no summer time, its
+    offset (UTC、UTC+00:00), so no document says Japan time of times shown in another zone.
+    `language`: the active one unless given."""
+    zone = timezone.get_current_timezone()
+    ja = japanese() if language is None else language.startswith("ja")
+    name = str(getattr(zone, "key", None) or zone)
+    if name in JAPAN_ZONES:
+        return "日本時間" if ja else "Japan time"
+    year = timezone.now().year
+    offsets = {datetime(year, month, 1, tzinfo=zone).utcoffset() for month in (1, 7)}
+    if len(offsets) != 1:
+        return name
+    [offset] = offsets
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{name}{'、' if ja else ', '}UTC{sign}{hours:02d}:{rest:02d}"
+
+
 @register.filter
 def known_day(value: date | None, precision: str = "day") -> str:
     """A date known to the day, to the month or not at all (`era.Precision`, as a case's

@@ -202,3 +202,15 @@ def test_receipt_pdf_names_the_desk_by_its_place_as_the_page_and_notice_do(
     terminal.location = ""
     terminal.save(update_fields=["location"])
     assert receipts.receipt_data(completion).desk == terminal.name
+
+
+def test_the_receipt_names_the_zone_its_time_is_in(trusted, desk, settings):
+    """The receipt said （日本時間） as fixed text whatever TIME_ZONE was."""
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    completion = commit(desk, c)
+    settings.TIME_ZONE = "UTC"
+    data = receipts.receipt_data(completion)
+    assert data.committed_at.endswith("（UTC、UTC+00:00）")
+    assert "日本時間" not in data.committed_at

@@ -106,3 +106,22 @@ def test_an_export_asked_in_english_is_in_english(client, desk, supervisor):
     text = check_pdf(client.get(pdf_url + "?lang=en").content)
     assert "Desk daily report" in text
     assert "日次報告" not in text
+
+
+@pytest.mark.django_db
+def test_the_exports_name_the_zone_their_times_are_in(desk, supervisor, settings):
+    """The headings said 日本時間 (Japan time) as fixed text: with another TIME_ZONE the
+    times were that zone's while the heading still said Japan time."""
+    day = _yesterday(desk.terminal)
+    report = services.daily_report_submit(actor=supervisor, terminal=desk.terminal, day=day)
+    settings.TIME_ZONE = "UTC"
+    data = exports.to_xlsx(report.snapshot, submitted=report)
+    assert _sheet_rows(data, "インシデント")[0][1] == "日時（UTC、UTC+00:00）"
+    summary = {r[0]: r[1] for r in _sheet_rows(data, "概要") if r and r[0]}
+    assert "提出日時（UTC、UTC+00:00）" in summary
+    assert not any("日本時間" in str(cell) for cell in _all_cells(data))
+    english = exports.to_xlsx(report.snapshot, submitted=report, language="en")
+    assert _sheet_rows(english, "Incidents")[0][1] == "Time (UTC, UTC+00:00)"
+    text = check_pdf(exports.to_pdf(report.snapshot, submitted=report))
+    assert "日時（UTC、UTC+00:00）" in re.sub(r"\s", "", text)  # its cell wraps
+    assert "日本時間" not in re.sub(r"\s", "", text)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from madoguchi import pdf
 from madoguchi.audit import services as audit
+from madoguchi.dates import zone_words
 from madoguchi.desk.models import Completion
 from madoguchi.era import format_era_time
 from madoguchi.outside import BankAccountType
@@ -48,7 +49,7 @@ def receipt_data(completion: Completion) -> ReceiptData:
         resident_name=next((n for n in names if n), "")
         or next((f"{k}（フリガナ）" for k in kana if k), "—"),
         committed_at=format_era_time(timezone.localtime(completion.committed_at), seconds=True)
-        + "（日本時間）",
+        + f"（{zone_words('ja')}）",
         # Where the resident was, as their own page and the receipt page name it: the place,
         # without the terminal's internal id.
         desk=visit.terminal.place,

@@ -3,7 +3,7 @@
 Both documents are in the language they are asked in (Japanese unless the reader's page is in
 English): every heading, the kind, severity, source and the refusal's reason in words, never a
 code; days and times in the city's time as that language dates them (令和8年11月30日 21:58:42,
-or 2026-11-30 21:58:42), the zone named in the column's heading.
+or 2026-11-30 21:58:42), the zone named in the column's heading (日本時間 in Japan's zone, else the zone's name).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from madoguchi import pdf
-from madoguchi.dates import local_day, local_time
+from madoguchi.dates import local_day, local_time, zone_words
 from madoguchi.incidents.constants import IncidentKind, Severity, Source
 from madoguchi.incidents.text import incident_text, reason_text
 from madoguchi.plaintext import spreadsheet_cell
@@ -39,14 +39,14 @@ WORDS: dict[str, dict[str, str]] = {
         "completions": "確定件数",
         "incidents": "インシデント件数",
         "submitted_by": "提出者",
-        "submitted_at": "提出日時（日本時間）",
+        "submitted_at": "提出日時（{zone}）",
         "note": "監督者の所見",
         "refusals": "拒否（理由別）",
         "reason": "理由",
         "count": "件数",
         "kinds": "インシデント種別",
         "incidents_of_day": "インシデント（全 %(n)s 件）",
-        "time": "日時（日本時間）",
+        "time": "日時（{zone}）",
         "kind": "種別",
         "severity": "重大度",
         "visit": "受付",
@@ -72,14 +72,14 @@ WORDS: dict[str, dict[str, str]] = {
         "completions": "Completions",
         "incidents": "Incidents",
         "submitted_by": "Submitted by",
-        "submitted_at": "Submitted at (Japan time)",
+        "submitted_at": "Submitted at ({zone})",
         "note": "Supervisor's note",
         "refusals": "Refusals by reason",
         "reason": "Reason",
         "count": "Count",
         "kinds": "Incident kind",
         "incidents_of_day": "Incidents (%(n)s in all)",
-        "time": "Time (Japan time)",
+        "time": "Time ({zone})",
         "kind": "Kind",
         "severity": "Severity",
         "visit": "Visit",
@@ -90,6 +90,13 @@ WORDS: dict[str, dict[str, str]] = {
         "hash": "SHA-256 of the content",
     },
 }
+
+
+def words(language: str) -> dict[str, str]:
+    """The documents' words in `language`, the time headings naming the city's time zone
+    (`dates.zone_words`: 日本時間 in Japan's zone, else the zone's own name)."""
+    zone = zone_words(language)
+    return {key: text.replace("{zone}", zone) for key, text in WORDS[language].items()}
 
 
 def document_language(language: str | None) -> str:
@@ -173,7 +180,7 @@ def render_document(
             "reports/daily_document.html",
             {
                 "r": content,
-                "w": WORDS[language],
+                "w": words(language),
                 "lang": language,
                 "day_text": local_day(content.get("day")),
                 "submitted_at_text": local_time(submitted.submitted_at) if submitted else "",
@@ -196,7 +203,7 @@ def to_xlsx(
     from openpyxl import Workbook
 
     language = document_language(language)
-    w = WORDS[language]
+    w = words(language)
     wb = Workbook()
     ws = wb.active
     ws.title = w["summary_sheet"]
