@@ -60,3 +60,19 @@ def verified_login(client, user: User) -> None:
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+
+
+def sign_in_with_code(client, user: User, device: TOTPDevice) -> None:
+    """Sign a test client in through the staff sign-in page, with the device's current code."""
+    from django.urls import reverse
+    from django_otp.oath import totp
+
+    response = client.post(
+        reverse("accounts:login"),
+        {
+            "username": user.username,
+            "password": PASSWORD,
+            "otp_token": f"{totp(device.bin_key):06d}",
+        },
+    )
+    assert response.status_code == 302, response.status_code

@@ -170,6 +170,7 @@ MIDDLEWARE = [
     "madoguchi.core.middleware.JsonBodyOnlyMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "madoguchi.core.middleware.StaffSessionLimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "madoguchi.core.csp.CSPMiddleware",
@@ -257,6 +258,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Sessions: staff sessions are short and never outlive the browser.
 SESSION_COOKIE_AGE = env.int("STAFF_SESSION_SECONDS", default=8 * 3600)
+# A staff session ends this long after its sign-in, however often it is used or saved
+# (accounts.services.session_check), and after STAFF_IDLE_SECONDS without a request.
+STAFF_SESSION_SECONDS = SESSION_COOKIE_AGE
+STAFF_IDLE_SECONDS = env.int("STAFF_IDLE_SECONDS", default=30 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -97,15 +97,7 @@ def test_admin_with_totp_works_and_its_sign_in_is_audited(client):
 
 def _verified_admin(client, superuser=False):
     user, device = _operator(superuser=superuser)
-    r = client.post(
-        LOGIN,
-        {
-            "username": user.username,
-            "password": factories.PASSWORD,
-            "otp_token": f"{totp(device.bin_key):06d}",
-        },
-    )
-    assert r.status_code == 302
+    factories.sign_in_with_code(client, user, device)
     return user
 
 

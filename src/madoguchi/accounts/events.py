@@ -75,3 +75,21 @@ TOTP_DEVICE_REPLACED = register(
         "({removed} earlier no longer accepted)",
     )
 )
+SESSION_LAPSED = register(
+    EventType(
+        1010,
+        "accounts.session_lapsed",
+        ja="{actor} のサインインが期限切れで終了しました（{limit}）",
+        en="{actor}'s sign-in ended by its limit ({limit})",
+    )
+)
+describe_with(
+    SESSION_LAPSED,
+    in_words(
+        "limit",
+        {
+            "session_idle": ("操作のない時間の上限", "no request for the idle limit"),
+            "session_expired": ("サインインからの時間の上限", "the limit since sign-in"),
+        },
+    ),
+)

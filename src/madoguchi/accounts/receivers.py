@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
+from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -40,3 +41,14 @@ def admin_change_audited(sender: Any, instance: LogEntry, created: bool, **kwarg
                 "change": instance.get_change_message()[:500],
             },
         )
+
+
+@receiver(user_logged_in, dispatch_uid="madoguchi.accounts.session_limits")
+def session_limits_start(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """Every sign-in (the staff sign-in, and a test client's) starts the session's limits."""
+    import time
+
+    from .services import session_stamp
+
+    if request is not None and hasattr(request, "session"):
+        session_stamp(request.session, time.time())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.db import transaction
@@ -18,6 +20,7 @@ from madoguchi.audit.events import (
     ACCOUNTS_SIGNED_IN,
     ACCOUNTS_SIGNED_OUT,
     ACCOUNTS_TOTP_FAILED,
+    EventType,
 )
 from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
@@ -25,6 +28,7 @@ from madoguchi.terminals.constants import DeskSessionCloseReason
 from madoguchi.terminals.models import DeskSession, Terminal
 
 from .constants import Role
+from .events import SESSION_LAPSED
 from .models import User
 
 # What the sign-in page says for every refusal but a lockout: it must not tell an attacker that
@@ -218,6 +222,15 @@ def _confirmed_devices(user: User):  # type: ignore[no-untyped-def]
 
 def staff_sign_out(*, request: HttpRequest) -> None:
     """Close the desk session (which ends any open visit) and the staff session."""
+    _end_staff_session(request, DeskSessionCloseReason.SIGNED_OUT, ACCOUNTS_SIGNED_OUT, {})
+
+
+def _end_staff_session(
+    request: HttpRequest,
+    reason: DeskSessionCloseReason,
+    event: EventType,
+    payload: dict[str, object],
+) -> None:
     user = request.user
     desk_session_id = request.session.get("desk_session_id")
     with transaction.atomic():
@@ -228,15 +241,92 @@ def staff_sign_out(*, request: HttpRequest) -> None:
                 terminal = session.terminal
                 terminal_services.desk_session_close(
                     session=session,
-                    reason=DeskSessionCloseReason.SIGNED_OUT,
+                    reason=reason,
                     actor=user if isinstance(user, User) else None,
                 )
         if isinstance(user, User):
             audit.record(
-                ACCOUNTS_SIGNED_OUT,
+                event,
                 actor=user,
                 terminal=terminal,
                 subject=user,
-                payload={"username": user.username},
+                payload={"username": user.username, **payload},
             )
         logout(request)
+
+
+# --- the staff session's two limits ------------------------------------------------------------
+#
+# A staff session ends STAFF_IDLE_SECONDS after its browser's last request and
+# STAFF_SESSION_SECONDS after its sign-in, whatever was saved in it since (a saved session
+# gets a new expiry from Django, so the desk's resident name or an official's read reason
+# kept it alive without end). Both times are kept in the session, as seconds since the epoch
+# (the wall clock, not `timezone.now`, which tests move to other days).
+
+SIGNED_IN_AT = "madoguchi_signed_in_at"
+SEEN_AT = "madoguchi_seen_at"
+# The last request's time is written when it is this old: a write on every request would be
+# a session UPDATE on each of the desk's calls. The idle limit is late by at most this much.
+SEEN_RESOLUTION_SECONDS = 60
+
+
+class SessionLapsed(Refusal):
+    """A staff session ended by one of its limits; the sign-in page and the API say which."""
+
+    status = 401
+    messages = {
+        "session_idle": (
+            _(
+                "You were signed out because this browser made no request for "
+                "%(minutes)s minutes. Sign in again."
+            ),
+            401,
+        ),
+        "session_expired": (
+            _(
+                "You were signed out because you signed in more than %(hours)s hours ago. "
+                "Sign in again."
+            ),
+            401,
+        ),
+    }
+
+    @classmethod
+    def lapse(cls, code: str) -> SessionLapsed:
+        """The refusal of `code`, with the limits as configured."""
+        hours = settings.STAFF_SESSION_SECONDS / 3600
+        return cls.of(
+            code,
+            minutes=max(1, round(settings.STAFF_IDLE_SECONDS / 60)),
+            hours=f"{hours:g}" if hours >= 1 else f"{hours:.2g}",
+        )
+
+
+def session_stamp(session: Any, now: float) -> None:
+    """Start a staff session's limits (at sign-in)."""
+    session[SIGNED_IN_AT] = now
+    session[SEEN_AT] = now
+
+
+def session_check(session: Any, now: float) -> SessionLapsed | None:
+    """The limit a signed-in staff session has passed at `now`, or None (and the request is
+    then its last activity). A session signed in before the limits existed starts them now."""
+    signed_in, seen = session.get(SIGNED_IN_AT), session.get(SEEN_AT)
+    if not isinstance(signed_in, int | float) or not isinstance(seen, int | float):
+        session_stamp(session, now)
+        return None
+    if now - signed_in >= settings.STAFF_SESSION_SECONDS:
+        return SessionLapsed.lapse("session_expired")
+    if now - seen >= settings.STAFF_IDLE_SECONDS:
+        return SessionLapsed.lapse("session_idle")
+    if now - seen >= SEEN_RESOLUTION_SECONDS:
+        session[SEEN_AT] = now
+    return None
+
+
+def staff_session_lapsed(*, request: HttpRequest, refusal: SessionLapsed) -> None:
+    """End a staff session that passed a limit as a sign-out would (its desk session closed as
+    expired, which ends any open visit), recorded with the limit it passed."""
+    _end_staff_session(
+        request, DeskSessionCloseReason.EXPIRED, SESSION_LAPSED, {"limit": refusal.code}
+    )

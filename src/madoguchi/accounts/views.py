@@ -39,10 +39,17 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             return redirect("core:home")
     elif request.method == "POST":
         status = 400
+    # Where a lapsed session was sent (core.middleware.StaffSessionLimitsMiddleware): why.
+    lapsed = request.GET.get("lapsed", "")
+    notice = (
+        services.SessionLapsed.lapse(lapsed).text()
+        if lapsed in services.SessionLapsed.messages and error is None
+        else None
+    )
     return render(
         request,
         "accounts/sign_in.html",
-        {"form": form, "error": error, "terminal": terminal},
+        {"form": form, "error": error, "terminal": terminal, "notice": notice},
         status=status,
     )
 

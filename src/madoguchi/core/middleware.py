@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Literal, cast
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.accounts import services as accounts
 from madoguchi.refusals import Refusal
+from madoguchi.terminals.binding import bound_desk_session
+from madoguchi.terminals.constants import TERMINAL_COOKIE
 
 from .views import refusal_response
 
@@ -157,3 +165,39 @@ class NoStoreMiddleware:
         if not response.has_header("Cache-Control"):
             add_never_cache_headers(response)
         return response
+
+
+class StaffSessionLimitsMiddleware:
+    """A signed-in staff session ends at its limits (`accounts.services.session_check`):
+    `STAFF_IDLE_SECONDS` after its browser's last request, `STAFF_SESSION_SECONDS` after its
+    sign-in. Django's own expiry moved on with every save of the session (the desk keeps the
+    resident's name in it, an official's pages the reasons given), so a session left open, or
+    a copied cookie, stayed good without end. The lapsed session is ended as a sign-out would
+    end it (its desk session closed, an audit event naming the limit); a page goes to the
+    sign-in, which says why, an API or JSON client gets 401 with the reason."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return self.get_response(request)
+        if TERMINAL_COOKIE in request.COOKIES:
+            # First, so that a desk's session is read with its desk session in one query
+            # (terminals.binding), as the desk's views would read it.
+            bound_desk_session(request)
+        session = request.session
+        if SESSION_KEY not in session:
+            return self.get_response(request)
+        lapsed = accounts.session_check(session, time.time())
+        if lapsed is None:
+            return self.get_response(request)
+        accounts.staff_session_lapsed(request=request, refusal=lapsed)
+        if request.path.startswith("/api/") or "application/json" in request.headers.get(
+            "Accept", ""
+        ):
+            return refusal_response(request, lapsed)
+        query = {"lapsed": lapsed.code}
+        if request.method == "GET":
+            query["next"] = request.get_full_path()
+        return redirect(reverse("accounts:login") + "?" + urlencode(query))
