@@ -24,6 +24,11 @@ from tests.incidents.conftest import _origin, providers, sims, systems  # noqa: 
 from tests.scan.builders import Desk, family, record
 
 
+def finding_url(pk):
+    """A finding's page with the reason it asks first (as a case's page does)."""
+    return reverse("scans:finding", args=[pk]) + "?reason=case_work"
+
+
 def _desk_log(tmp_path):
     d = Desk()
     family(d)
@@ -118,7 +123,7 @@ def test_officials_see_runs_and_findings(client, recorded):
     assert ">L4</a>" in only.content.decode()
     assert ">L3</a>" not in only.content.decode()
     finding = Finding.objects.get(link_id="L3")
-    page = client.get(reverse("scans:finding", args=[finding.pk])).content.decode()
+    page = client.get(finding_url(finding.pk)).content.decode()
     assert "カードの読み取り" in page  # the desk event, as the cases' timelines name it
     assert finding.explanation in page
     # The desk events' times read as times, and the desk and staff each under their heading.
@@ -147,7 +152,7 @@ def test_an_official_opens_a_findings_case_from_its_page_once(client, recorded):
     no button and a forged press is refused with a sentence."""
     client.force_login(factories.staff(Role.CITY_OFFICIAL))
     l3 = Finding.objects.get(link_id="L3")
-    page = client.get(reverse("scans:finding", args=[l3.pk])).content.decode()
+    page = client.get(finding_url(l3.pk)).content.decode()
     assert "madoguchi scan open-cases" not in page
     assert reverse("scans:finding_open_case", args=[l3.pk]) in page
     response = client.post(reverse("scans:finding_open_case", args=[l3.pk]), follow=True)
@@ -159,17 +164,52 @@ def test_an_official_opens_a_findings_case_from_its_page_once(client, recorded):
     again = client.post(reverse("scans:finding_open_case", args=[l3.pk]), follow=True)
     assert Case.objects.count() == 1
     assert "この紐付けにはすでにケースがあります" in again.content.decode()
-    page = client.get(reverse("scans:finding", args=[l3.pk])).content.decode()
+    page = client.get(finding_url(l3.pk)).content.decode()
     assert reverse("cases:detail", args=[opened.case_id]) in page
 
     l5 = Finding.objects.get(link_id="L5")  # a family account
-    page = client.get(reverse("scans:finding", args=[l5.pk])).content.decode()
+    page = client.get(finding_url(l5.pk)).content.decode()
     assert reverse("scans:finding_open_case", args=[l5.pk]) not in page
     assert "誤紐付けではありません" in page
     refused = client.post(reverse("scans:finding_open_case", args=[l5.pk]), follow=True)
     assert "誤紐付けではないため" in refused.content.decode()
     assert Case.objects.count() == 1
     assert client.get(reverse("scans:finding_open_case", args=[l3.pk])).status_code == 405
+
+
+def test_reading_a_finding_asks_a_reason_and_is_recorded_as_a_case_read_is(client, recorded):
+    """A finding shows the resident's and another resident's ids, the account holder's name
+    and last 4 and the desk's events: it asks the reason first and records the read, and so
+    does a case opened from it (its resident has no card holder here)."""
+    from madoguchi.audit.models import AuditEvent
+
+    official = factories.staff(Role.CITY_OFFICIAL)
+    client.force_login(official)
+    l3 = Finding.objects.get(link_id="L3")
+    asked = client.get(reverse("scans:finding", args=[l3.pk])).content.decode()
+    assert 'data-testid="reason-form"' in asked
+    assert l3.explanation not in asked
+    reads = AuditEvent.objects.filter(event_name="identity.record_read")
+    assert not reads.exists()
+
+    assert l3.explanation in client.get(finding_url(l3.pk)).content.decode()
+    read = reads.get()
+    assert (read.actor_id, read.subject_type, read.subject_id) == (
+        str(official.pk),
+        "scans.finding",
+        str(l3.pk),
+    )
+    assert (read.payload["page"], read.payload["reason"]) == ("scans.finding", "case_work")
+
+    client.get(reverse("scans:run", args=[recorded.pk]))
+    assert reads.filter(subject_type="scans.scanrun", payload__page="scans.run").exists()
+
+    client.post(reverse("scans:finding_open_case", args=[l3.pk]))
+    case = FindingCase.objects.get(link_id="L3").case
+    assert case.holder is None
+    client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work")
+    case_read = reads.get(payload__page="cases.case")
+    assert (case_read.subject_type, case_read.subject_id) == ("cases.case", str(case.pk))
 
 
 def test_desk_staff_cannot_open_a_findings_case(client, recorded):
@@ -377,11 +417,7 @@ def test_the_scan_pages_speak_english_in_english(client, recorded):
         ).content.decode(),
     ]
     finding = Finding.objects.get(link_id="L3")
-    pages.append(
-        client.get(
-            reverse("scans:finding", args=[finding.pk]), HTTP_ACCEPT_LANGUAGE="en"
-        ).content.decode()
-    )
+    pages.append(client.get(finding_url(finding.pk), HTTP_ACCEPT_LANGUAGE="en").content.decode())
     for page in pages:
         assert "Sign-out omitted" in page
         assert not any(CAUSE_JA[c] in page for c in CAUSES)
@@ -395,7 +431,7 @@ def test_a_findings_reasoning_is_english_on_the_english_page(client, recorded):
     """The reasoning was the run's stored Japanese sentence on the English finding page."""
     client.force_login(factories.staff(Role.CITY_OFFICIAL))
     finding = Finding.objects.get(link_id="L3")
-    url = reverse("scans:finding", args=[finding.pk])
+    url = finding_url(finding.pk)
     en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     said = re.search(r'data-testid="finding-reasoning">([^<]*)<', en).group(1)
     assert "Committed as A&#x27;s procedure" in said
@@ -574,7 +610,7 @@ def test_the_scan_pages_name_cases_by_reference_and_group_large_counts(client, r
     case = FindingCase.objects.get(link_id="L3").case
     ScanRun.objects.filter(pk=recorded.pk).update(rows={**recorded.rows, "links": 100_000_000})
     link = f'<a href="{reverse("cases:detail", args=[case.pk])}">{case.reference}</a>'
-    for url in (reverse("scans:finding", args=[l3.pk]), reverse("scans:run", args=[recorded.pk])):
+    for url in (finding_url(l3.pk), reverse("scans:run", args=[recorded.pk])):
         assert link in client.get(url).content.decode()
     # The run's link total (every municipality's) is the operators' (superuser flag) to see.
     from madoguchi.accounts.models import User
@@ -623,7 +659,7 @@ def test_another_citys_official_neither_lists_opens_nor_opens_a_case_from_a_find
     assert ">L3</a>" not in page
     assert "131016" not in page
     for finding in Finding.objects.all():
-        url = reverse("scans:finding", args=[finding.pk])
+        url = finding_url(finding.pk)
         assert client.get(url).status_code == 404
         opened = client.post(reverse("scans:finding_open_case", args=[finding.pk]))
         assert opened.status_code == 404
@@ -641,7 +677,7 @@ def test_the_own_citys_official_lists_opens_and_opens_a_case_with_own_counts(cli
     assert ">L3</a>" in page
     assert ">131016</a>" in page
     l3 = Finding.objects.get(link_id="L3")
-    assert client.get(reverse("scans:finding", args=[l3.pk])).status_code == 200
+    assert client.get(finding_url(l3.pk)).status_code == 200
     client.post(reverse("scans:finding_open_case", args=[l3.pk]))
     assert FindingCase.objects.filter(link_id="L3").exists()
 
@@ -656,7 +692,7 @@ def test_an_official_of_a_city_without_a_code_sees_nothing_and_is_told_why(clien
     assert "団体コードが設定されていない" in page
     assert ">L3</a>" not in page
     l3 = Finding.objects.get(link_id="L3")
-    assert client.get(reverse("scans:finding", args=[l3.pk])).status_code == 404
+    assert client.get(finding_url(l3.pk)).status_code == 404
     english = client.get(reverse("scans:list") + "?lang=en").content.decode()
     assert "your city has no municipality code" in english
 
@@ -755,7 +791,7 @@ def test_a_findings_case_is_opened_only_by_an_official_of_its_own_city(
         root.save(update_fields=["organisation"])
     l3 = Finding.objects.get(link_id="L3")
     client.force_login(root)
-    assert client.get(reverse("scans:finding", args=[l3.pk])).status_code == 200
+    assert client.get(finding_url(l3.pk)).status_code == 200
     page = client.post(reverse("scans:finding_open_case", args=[l3.pk]), follow=True)
     assert "ほかの団体の抽出結果" in page.content.decode()
     assert (

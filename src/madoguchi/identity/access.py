@@ -29,6 +29,8 @@ READ_PAGES: dict[str, Any] = {
     "cases.report": _("Cases: incident report"),
     "cases.notice": _("Cases: notice letter to the resident (PDF)"),
     "cases.new_from_incident": _("Cases: intake filled from an incident"),
+    "scans.finding": _("Scans: one finding"),
+    "scans.run": _("Scans: findings of a run"),
     "incidents.list": _("Incidents: list of the day"),
     "incidents.incident": _("Incidents: one incident"),
     "officials.incidents": _("Officials: incident list"),
@@ -52,9 +54,15 @@ REASON_PARAM = "reason"
 def record_read(
     request: HttpRequest, holder: Any, *, page: str, reason: str = "", subject: Any = None
 ) -> None:
-    """Record that the signed-in user viewed `holder`'s data on `page` (an audit event)."""
+    """Record that the signed-in user viewed `holder`'s data on `page` (an audit event).
+
+    A record about a resident the system has no card holder for (a case opened from a scan's
+    finding or a legacy link, a finding itself: the resident is the scan's id) is recorded with
+    the record read as its subject; only a read of neither is not recorded."""
     if holder is None:
-        return
+        if subject is None:
+            return
+        holder = subject
     from madoguchi.audit import services as audit  # lazy: audit is a lower layer's service
     from madoguchi.terminals.binding import current_terminal
 

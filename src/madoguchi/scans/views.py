@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.constants import Role
 from madoguchi.cases.models import Case
 from madoguchi.cases.services import CaseRefused
+from madoguchi.identity.access import chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import roles_required
 from madoguchi.plaintext import bad_character
 from madoguchi.scan.labels import CAUSES, MISLINK_CAUSES
@@ -79,6 +80,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     found = selectors.findings(run, request.user, cause=cause, municipality=municipality)
     page = Paginator(found, 100).get_page(request.GET.get("page"))
     case_of = selectors.cases_for([f.link_id for f in page])
+    if page.object_list:  # the rows name residents by their ids: the read is recorded
+        record_read(request, None, page="scans.run", subject=run)
     rows = [
         (
             f,
@@ -147,9 +150,14 @@ def run_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @roles_required(Role.CITY_OFFICIAL)
+@reason_required
 def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One finding: the resident's and the other resident's ids, the account's holder name and
+    last 4, the desk's events around the commit. Asked a reason first, as a case is, and the
+    read recorded with it."""
     visible = selectors.visible_findings(request.user)
     finding = get_object_or_404(visible.select_related("run"), pk=pk)
+    record_read(request, None, page="scans.finding", reason=chosen_reason(request), subject=finding)
     opened = FindingCase.objects.filter(link_id=finding.link_id).first()
     timeline = [
         {
