@@ -193,7 +193,9 @@ def test_the_scenario_against_no_server_is_one_line_not_a_traceback(tmp_path):
     done = run(
         tmp_path,
         *("scenario", "sakai", "--server", url, "--agent", url),
-        *("--terminal-credential", "x", "--username", "u", "--password", "p"),
+        *("--username", "u"),
+        MADOGUCHI_TERMINAL_CREDENTIAL="x",
+        MADOGUCHI_SCENARIO_PASSWORD="p",
         SECRET_KEY="x" * 50,
         DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
     )
@@ -202,6 +204,33 @@ def test_the_scenario_against_no_server_is_one_line_not_a_traceback(tmp_path):
     assert "make demo" in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
+
+
+def test_the_scenarios_secrets_on_the_command_line_warn(tmp_path):
+    """`scenario --password` and `--terminal-credential` put secrets in `ps` and the shell's
+    history: they still work, with a warning naming the variable to set instead."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    done = run(
+        tmp_path,
+        *("scenario", "sakai", "--server", url, "--agent", url),
+        *("--terminal-credential", "x", "--username", "u", "--password", "p"),
+        SECRET_KEY="x" * 50,
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
+    )
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert lines[0] == (
+        "Warning: --terminal-credential shows in the process list and the shell's history; "
+        "set MADOGUCHI_TERMINAL_CREDENTIAL instead."
+    )
+    assert lines[1] == (
+        "Warning: --password shows in the process list and the shell's history; "
+        "set MADOGUCHI_SCENARIO_PASSWORD instead."
+    )
+    assert lines[2].startswith(f"Could not reach {url}/")
 
 
 @pytest.mark.parametrize("action", ["generate", "run", "evaluate", "open-cases", "export"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from madoguchi.agent.config import CREDENTIAL_ENV
 from madoguchi.benefits.identifiers import identifier_matches
 from madoguchi.benefits.models import PaymentLink
 from madoguchi.card.virtual import VirtualCard
@@ -31,6 +33,11 @@ def demo_scenario_file() -> Path:
     return Path(settings.DATA_DIR) / "demo" / "scenario.json"
 
 
+# Where the secrets come from when not on the command line (nor in the demo's file).
+PASSWORD_ENV = "MADOGUCHI_SCENARIO_PASSWORD"
+SECRET_ENV = {"terminal_credential": CREDENTIAL_ENV, "password": PASSWORD_ENV}
+
+
 class Command(PlainErrors, BaseCommand):
     help = (
         "Replay the Sakai incident (resident A's visit left open, B's point application keyed "
@@ -41,9 +48,17 @@ class Command(PlainErrors, BaseCommand):
         parser.add_argument("name", choices=["sakai"])
         parser.add_argument("--server", help="Server URL (default: the running demo's).")
         parser.add_argument("--agent", help="Card agent URL of the terminal.")
-        parser.add_argument("--terminal-credential", help="The terminal's credential.")
+        parser.add_argument(
+            "--terminal-credential",
+            help=f"The terminal's credential; prefer {CREDENTIAL_ENV} (an argument shows in "
+            "the process list and the shell's history; it warns).",
+        )
         parser.add_argument("--username")
-        parser.add_argument("--password")
+        parser.add_argument(
+            "--password",
+            help=f"The desk member's password; prefer {PASSWORD_ENV} (an argument shows in "
+            "the process list and the shell's history; it warns).",
+        )
         parser.add_argument("--card-a", default="sakai-a")
         parser.add_argument("--card-b", default="sakai-b")
         parser.add_argument("--card-dir", help="Folder of the virtual card files.")
@@ -61,7 +76,16 @@ class Command(PlainErrors, BaseCommand):
         if path.exists():
             defaults = json.loads(path.read_text())
         keys = ("server", "agent", "terminal_credential", "username", "password", "card_dir")
-        values = {key: opts.get(key) or defaults.get(key) for key in keys}
+        for key, env in SECRET_ENV.items():
+            if opts.get(key):
+                self.stderr.write(
+                    f"Warning: --{key.replace('_', '-')} shows in the process list and the "
+                    f"shell's history; set {env} instead."
+                )
+        values = {
+            key: opts.get(key) or os.environ.get(SECRET_ENV.get(key, ""), "") or defaults.get(key)
+            for key in keys
+        }
         missing = [k for k, v in values.items() if not v and k != "card_dir"]
         if missing:
             raise CommandError(
