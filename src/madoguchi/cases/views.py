@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
+from madoguchi.dates import local_time
 from madoguchi.identity.access import chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import has_any, roles_required
 from madoguchi.incidents.reading import read_incident
@@ -173,8 +174,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 {
                     **r,
                     "event_label": steps.session_event(str(r.get("event", ""))),
-                    # Stored as ISO 8601 (2022-08-10T10:02); read as 2022-08-10 10:02.
-                    "at_text": str(r.get("at", "")).replace("T", " ", 1),
+                    "at_text": _session_time(str(r.get("at", ""))),
                 }
                 for r in (case.legacy_link.session_log if case.legacy_link else [])
                 if isinstance(r, dict)
@@ -295,3 +295,11 @@ def case_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(document.to_pdf(document.build(case)), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{case.reference}.pdf"'
     return response
+
+
+def _session_time(at: str) -> str:
+    """An old terminal's record time, stored as ISO 8601 in the city's time (2022-08-10T10:02):
+    令和4年8月10日 10:02 on a Japanese page, 2022-08-10 10:02 on an English one. A time the old
+    system wrote otherwise is shown as it was written."""
+    shown = local_time(at)
+    return at.replace("T", " ", 1) if shown == at else shown
