@@ -91,6 +91,7 @@ def test_refused_pages_are_japanese_and_the_api_gets_a_refusal_body(settings):
     body = c.get("/api/v1/no-such-endpoint").json()
     assert body["code"] == "not_found"
     assert "address" in body["message"]
+    assert "/api/v1/openapi.json" in body["message"]  # where the operations are, for a client
     c.force_login(factories.staff(Role.DESK_STAFF))
     page = japanese_page(c.get("/officials/"), 403)
     assert "このページを開く権限がありません" in page

@@ -56,7 +56,11 @@ def test_the_api_asked_with_the_wrong_method_answers_its_refusal_body(client):
     body = r.json()
     assert body["code"] == "method_not_allowed"
     assert "PUT" in body["message"]
-    assert "このアドレスは PUT では使えません" in body["message_ja"]
+    # An API client is told where the operations and their methods are, not to use the page's
+    # buttons or go back to the start (the page's sentence).
+    assert "/api/v1/openapi.json" in body["message"]
+    assert "buttons" not in body["message"]
+    assert "この API の操作は PUT では使えません" in body["message_ja"]
 
 
 def test_the_swagger_page_names_no_outside_script(client):

@@ -36,6 +36,24 @@ def me_pin(desk, page) -> None:
     ).raise_for_status()
 
 
+def assert_fits(page) -> None:
+    """Nothing on the page reaches past the viewport's width (no horizontal scrolling, nothing
+    cut off inside a scrolling box), and no button's label wraps inside a word."""
+    found = page.evaluate(
+        """() => {
+          const width = document.documentElement.clientWidth;
+          const over = [...document.querySelectorAll('body *')]
+            .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > width + 1)
+            .map(e => e.tagName + ' ' + (e.textContent || '').trim().slice(0, 30));
+          const tall = [...document.querySelectorAll('.topbar .btn')]
+            .filter(b => b.getClientRects().length && b.getBoundingClientRect().height > 64)
+            .map(b => b.textContent.trim());
+          return {scroll: document.documentElement.scrollWidth - width, over, tall};
+        }"""
+    )
+    assert found == {"scroll": 0, "over": [], "tall": []}, found
+
+
 @pytest.mark.usefixtures("outside_systems")
 def test_resident_page_link_history_not_me_and_card_removal(desk, browser, settings):
     page = desk.page
@@ -87,6 +105,16 @@ def test_resident_page_link_history_not_me_and_card_removal(desk, browser, setti
         expect(history).to_contain_text("窓口：署名後の控え画面")
         expect(history).to_contain_text("窓口スタッフ")
         me.screenshot(path=str(ARTIFACTS / "20-resident-records.png"), full_page=True)
+        # On a phone (390 px), in both languages, nothing runs off the screen: a record's
+        # labels and values side by side pushed the English values 40 px past the edge, and
+        # the header's buttons broke one character per line.
+        me.set_viewport_size({"width": 390, "height": 844})
+        assert_fits(me)
+        me.goto(me_url + "/me/records/?lang=en")
+        assert_fits(me)
+        me.goto(me_url + "/me/records/?lang=ja")
+        me.set_viewport_size({"width": 1280, "height": 1000})
+        link = me.get_by_test_id("me-link").first
 
         # "This was not me" on the link: an incident and a case, reference and call centre shown.
         link.get_by_role("link", name="これは自分ではない").click()

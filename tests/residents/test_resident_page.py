@@ -771,7 +771,14 @@ def test_this_was_not_me_pressed_again_opens_no_second_case(trusted, desk):
     url = f"/me/not-me/completion/{completion.pk}/"
     first = client.post(url, {"reason": "not_at_desk"})
     again = [client.post(url, {"reason": "not_at_desk", "comment": "二度目"}) for _ in range(3)]
-    assert {r["Location"] for r in again} == {first["Location"]}
+    assert {r["Location"] for r in again} == {first["Location"] + "?again=1"}
+    # The resident is told the record was already reported, when, and how to add to it (the
+    # page read as if a new report had been made, and the second comment went nowhere).
+    assert "すでにお申し出を受け付け" not in client.get(first["Location"]).content.decode()
+    said = client.get(again[0]["Location"]).content.decode()
+    assert "すでにお申し出を受け付け" in said
+    assert "新しい申し出は作っていません" in said
+    assert re.search(r"令和\d+年\d+月\d+日 \d+:\d+ にすでに", said)
     assert Case.objects.count() == 1
     assert NotMeReport.objects.count() == 1
     assert Incident.objects.filter(reason_code="resident_not_me").count() == 1
@@ -1015,6 +1022,9 @@ def test_the_records_page_says_a_grant_in_words_and_dates_as_the_letters_do(
     page = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
     grants = re.search(r'id="h-grants">.*?</section>', page, re.S)
     assert grants
+    # Each cell names its column for a phone's stacked rows (data-label): the values alone.
+    grants = re.search(r".*", re.sub(r' data-label="[^"]*"', "", grants.group(0)), re.S)
+    assert grants
     assert "c2" not in grants.group(0)
     now = timezone.localtime()
     if language == "ja":
@@ -1165,3 +1175,83 @@ def test_a_registration_and_an_account_mask_four_digits_as_every_page_does():
     )
     account = PublicFundAccount(bank_code="0990", branch_code="002", account_last4="6789")
     assert str(account) == "0990-002 ＊＊＊＊6789"
+
+
+def test_sign_in_refusals_are_in_the_residents_words(trusted, desk):
+    """The sign-in page showed the token library's and the server's sentences as they are
+    (「この認証要求は発行されていません」, 「カードは別のサイトのアドレスに対して署名しています」):
+    words about challenges and origins that tell a resident nothing of what to do next. The
+    code stays; the sentence says what to do."""
+    a = trusted.card("A")
+    client = Client()
+    r = sign_in(client, a, origin=ORIGIN)  # a token signed for the desk's origin
+    assert (r.status_code, r.json()["code"]) == (403, "origin_wrong")
+    ja = r.json()["message_ja"]
+    assert "「カードで本人確認する」を押してください" in ja
+    assert "0120-95-0178" in ja  # the call centre, if it goes on
+    assert "サイト" not in ja
+    assert "call centre" in r.json()["message"]
+    r = client.post(
+        "/me/sign-in",
+        data=json.dumps({"token": cardkit.auth_token(a, ME_ORIGIN, "x" * 44), "nonce": "x" * 44}),
+        content_type="application/json",
+    )
+    assert r.json()["code"] == "challenge_unknown"
+    ja = r.json()["message_ja"]
+    assert "やり直しが必要です" in ja
+    assert "認証要求" not in ja
+    assert "チャレンジ" not in ja
+    # The audit event keeps the code.
+    refused = AuditEvent.objects.filter(event_name="residents.sign_in_refused")
+    assert {e.payload["code"] for e in refused} == {"origin_wrong", "challenge_unknown"}
+
+
+def test_the_start_pages_pin_pad_speaks_to_the_resident(db):
+    """The resident page used the desk's PIN pad texts: 「職員の方へ：画面を来庁者に向けてください」,
+    「読み取り機にカードがありません。来庁者のカードを置いてください」 — staff's words, on a page the
+    resident uses alone."""
+    html = Client().get("/me/").content.decode()
+    assert "来庁者" not in html
+    assert "職員の方へ" not in html
+    assert "カードの暗証番号を入力してください" in html
+    assert (
+        "マイナンバーカードを置いてから、もう一度「カードで本人確認する」を押してください" in html
+    )
+    english = Client().get("/me/?lang=en").content.decode()
+    assert "Staff:" not in english
+    assert "the resident" not in english
+
+
+def test_a_missing_or_other_residents_record_leads_back_to_the_resident_page(trusted, desk):
+    """A 404 under /me/ said 「このアドレスには何もありません」 and led to 「最初の画面」 at /, the
+    staff sign-in: a resident has no start there."""
+    a, b = trusted.card("A"), trusted.card("B")
+    theirs = desk_completion(desk, b, "PAY-B-0002")
+    client = Client()
+    sign_in(client, a)
+    r = client.get(f"/me/not-me/completion/{theirs.pk}/")
+    assert r.status_code == 404
+    html = r.content.decode()
+    assert 'href="/me/"' in html
+    assert 'href="/"' not in html
+    assert "あなたの記録ではありません" in html
+    assert "わたしの記録に戻る" in html
+    # Elsewhere, the start is still the site's.
+    assert 'href="/"' in Client().get("/no-such-page/").content.decode()
+
+
+def test_a_refused_report_keeps_what_the_resident_chose_and_wrote(trusted, desk):
+    """After a refusal (a long number in the comment) the form came back empty: the resident
+    had to choose the reason and write the whole comment again to take the number out."""
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    url = f"/me/not-me/completion/{completion.pk}/"
+    r = client.post(url, {"reason": "not_at_desk", "comment": "番号 123456789012 の日は家にいた"})
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "長い番号" in html
+    assert re.search(r'value="not_at_desk" required checked', html)
+    assert "番号 123456789012 の日は家にいた</textarea>" in html
+    assert not NotMeReport.objects.exists()

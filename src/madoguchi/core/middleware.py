@@ -41,12 +41,19 @@ class MethodNotAllowedMiddleware:
         ):
             return response
         allowed = response.get("Allow", "")
-        refusal = Refusal(
-            "method_not_allowed",
-            _(
+        if request.path.startswith("/api/"):
+            message = _(
+                "This API operation does not take a %(method)s request (it takes %(allowed)s). "
+                "The operations and their methods are listed in /api/v1/openapi.json."
+            )
+        else:
+            message = _(
                 "This address does not take a %(method)s request (it takes %(allowed)s). "
                 "Use the buttons on the page, or go back to the start."
-            ),
+            )
+        refusal = Refusal(
+            "method_not_allowed",
+            message,
             status=405,
             params={"method": request.method, "allowed": allowed or "-"},
         )

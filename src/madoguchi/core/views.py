@@ -5,6 +5,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -61,15 +62,35 @@ def refusal_response(request: HttpRequest, refusal: Refusal) -> HttpResponse:
     people (rendered without the request: no context processor runs)."""
     if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
         return JsonResponse(refusal.as_body(), status=refusal.status)
-    page = render_to_string("core/server_error.html", {"message": refusal.text()})
+    context = {"message": refusal.text(), "resident": is_resident_page(request)}
+    page = render_to_string("core/server_error.html", context)
     return HttpResponse(page, status=refusal.status)
 
 
+def is_resident_page(request: HttpRequest) -> bool:
+    """Under the resident's own page (/me/): its refusals lead back there, not to the staff
+    sign-in, and speak of the resident's records."""
+    return request.path.startswith(reverse("residents:start"))
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """``handler404``: never Django's English "Not Found" page."""
-    message = gettext_lazy(
-        "There is nothing at this address. Check the address, or go back to the start."
-    )
+    """``handler404``: never Django's English "Not Found" page. An API client is told where
+    the operations are listed; a resident that a record is missing or not theirs (the same
+    answer for both: another resident's record is never confirmed to exist)."""
+    if request.path.startswith("/api/"):
+        message = gettext_lazy(
+            "There is no API operation at this address. The operations are listed in "
+            "/api/v1/openapi.json."
+        )
+    elif is_resident_page(request):
+        message = gettext_lazy(
+            "There is nothing to show at this address: the record does not exist or is not "
+            "yours. Go back to your records."
+        )
+    else:
+        message = gettext_lazy(
+            "There is nothing at this address. Check the address, or go back to the start."
+        )
     return refusal_response(request, Refusal("not_found", message, status=404))
 
 

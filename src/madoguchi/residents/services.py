@@ -93,6 +93,76 @@ class ResidentRefused(Refusal):
     def from_identity(cls, exc: IdentityRefused) -> ResidentRefused:
         return cls(exc.code, exc.message, status=exc.status, detail=exc.detail, params=exc.params)
 
+    def for_resident(self) -> ResidentRefused:
+        """The same refusal (code, status) with the sentence a resident reads on the sign-in
+        page: the token library's and the server's own sentences speak of challenges, formats
+        and origins, which say nothing to a resident about what to do next."""
+        if self.code in self.messages and self.code not in SIGN_IN_TEXT_OF:
+            return self  # the page's own refusals already say it plainly (challenge_rate)
+        text = RESIDENT_SIGN_IN_TEXTS[SIGN_IN_TEXT_OF.get(self.code, "card_not_checked")]
+        return type(self)(
+            self.code,
+            text,
+            status=self.status,
+            detail=self.detail,
+            params={"call_centre": settings.RESIDENT_CALL_CENTRE},
+        )
+
+
+# What a resident reads when the sign-in is refused, by the refusal's code (the audit event
+# keeps the code itself). Anything not listed reads "card_not_checked".
+RESIDENT_SIGN_IN_TEXTS: Mapping[str, Text] = {
+    "start_again": _(
+        "The check took too long or was started on another screen, so it has to be done "
+        'again. Press "Confirm with my card" once more.'
+    ),
+    "certificate_expired": _(
+        "Your card's electronic certificate has expired, so your records cannot be shown. "
+        "Renew it at your city or town office, then try again."
+    ),
+    "certificate_not_yet_valid": _(
+        "Your card's electronic certificate cannot be used yet. Try again later; if this "
+        "goes on, ask at your city or town office."
+    ),
+    "certificate_revoked": _(
+        "Your card's electronic certificate can no longer be used, so your records cannot be "
+        "shown. Ask at your city or town office."
+    ),
+    "revocation_unknown": _(
+        "Your card cannot be checked at the moment. Wait a few minutes and try again."
+    ),
+    "not_a_my_number_card": _(
+        "This card cannot be used to see your records. Put your own My Number card on the "
+        "reader and try again."
+    ),
+    "card_not_checked": _(
+        "Your card could not be checked. Put it on the reader again and press "
+        '"Confirm with my card" once more. If this goes on, call the call centre '
+        "(%(call_centre)s)."
+    ),
+}
+SIGN_IN_TEXT_OF: Mapping[str, str] = {
+    "challenge_unknown": "start_again",
+    "challenge_other_session": "start_again",
+    "nonce_unknown": "start_again",
+    "nonce_other_session": "start_again",
+    "nonce_wrong_purpose": "start_again",
+    "nonce_missing": "start_again",
+    "nonce_used": "start_again",
+    "nonce_expired": "start_again",
+    "nonce_wrong": "start_again",
+    "challenge_mismatch": "start_again",
+    "certificate_expired": "certificate_expired",
+    "certificate_not_yet_valid": "certificate_not_yet_valid",
+    "certificate_revoked": "certificate_revoked",
+    "revocation_unknown": "revocation_unknown",
+    "certificate_wrong_key_usage": "not_a_my_number_card",
+    "certificate_wrong_policy": "not_a_my_number_card",
+    "ca_not_trusted": "not_a_my_number_card",
+    "ca_not_yet_valid": "not_a_my_number_card",
+    "ca_expired": "not_a_my_number_card",
+}
+
 
 def resident_origin() -> str:
     """The origin the resident page's card tokens are signed over."""

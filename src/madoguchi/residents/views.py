@@ -17,6 +17,7 @@ from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -59,6 +60,8 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
 
 
 def _refusal(exc: services.ResidentRefused) -> JsonResponse:
+    """A sign-in refusal as the page shows it: in the resident's words (the code stays)."""
+    exc = exc.for_resident()
     return JsonResponse(exc.as_body(), status=exc.status)
 
 
@@ -254,19 +257,25 @@ def not_me(request: HttpRequest, session: ResidentSession, kind: str, item_id: i
     if item is None:
         raise Http404("No such item.")
     error = ""
+    # After a refusal the form shows what the resident chose and wrote, to correct it (a comment
+    # with characters that cannot be stored is not shown again).
+    chosen, comment = "", ""
     if request.method == "POST":
+        chosen = request.POST.get("reason", "")
+        comment = request.POST.get("comment", "")
+        asked_at = timezone.now()
         try:
             report = services.not_me_report(
-                session,
-                kind=kind,
-                item_id=item_id,
-                reason=request.POST.get("reason", ""),
-                comment=request.POST.get("comment", ""),
+                session, kind=kind, item_id=item_id, reason=chosen, comment=comment
             )
         except services.ResidentRefused as exc:
             error = exc.text()
+            if exc.code == "comment_not_allowed":
+                comment = ""
         else:
-            return redirect("residents:reported", public_id=report.public_id)
+            target = reverse("residents:reported", kwargs={"public_id": report.public_id})
+            # An earlier report of this record whose case is open: no second one was made.
+            return redirect(target + ("?again=1" if report.created_at < asked_at else ""))
     services.page_viewed(session, "not_me", item=kind, item_id=item_id)
     return render(
         request,
@@ -277,6 +286,8 @@ def not_me(request: HttpRequest, session: ResidentSession, kind: str, item_id: i
             fingerprint=session.fingerprint,
             item=capfirst(selectors.describe_item(kind, item, english=_lang() == "en")),
             reasons=NotMeReason.choices,
+            chosen=chosen,
+            comment=comment,
             error=error,
         ),
     )
@@ -297,7 +308,13 @@ def reported(request: HttpRequest, session: ResidentSession, public_id: str) -> 
     return render(
         request,
         "residents/reported.html",
-        _base_context(request, session=session, fingerprint=session.fingerprint, report=report),
+        _base_context(
+            request,
+            session=session,
+            fingerprint=session.fingerprint,
+            report=report,
+            again=request.GET.get("again") == "1",
+        ),
     )
 
 
