@@ -256,3 +256,52 @@ def test_the_insurance_case_page_asks_for_the_insured_details(client, insurance_
         assert 'name="compare-presented"' not in page
     assert "保険の資格情報を照合する" in ja
     assert "Compare the insurance details the resident presents" in en
+
+
+def test_the_insurance_case_page_says_plainly_that_the_insurer_suspends(
+    client, insurance_case, official
+):
+    """A health-insurance case offered 紐付けを利用停止にする as point and public-fund cases do,
+    and recording it changed nothing, saying nothing: the registration is the insurer's record,
+    which the insurer gives this system no call to suspend. The page says so and what the
+    official does instead; the step records what the insurer did, and its entry says that
+    nothing was changed here (no outbox call, no registration touched)."""
+    from madoguchi.benefits.models import HealthInsuranceRegistration, OutsideCall
+
+    case = insurance_case
+    client.force_login(official)
+    services.case_investigate(case, actor=official)
+    ja, en = _page(client, case, "ja"), _page(client, case, "en")
+    assert 'data-testid="insurance-suspension-note"' in ja
+    assert "本システムでは、健康保険証の利用登録を利用停止にできません。" in ja
+    assert (
+        "保険者（保険者番号は登録の内容にあります）に、電話または文書で誤った登録の停止を依頼し"
+        in ja
+    )
+    assert "保険者が誤った登録を停止したことを記録する（本システムでは利用停止にできません）" in ja
+    assert "紐付けを利用停止にする" not in ja
+    assert "madoguchi cannot suspend a health-insurance use registration." in en
+    assert "ask the insurer" in en
+    assert "Record that the insurer stopped the wrong registration" in en
+    # Public-fund and point cases keep their suspension, without the note.
+    other = open_case(official)
+    services.case_investigate(other, actor=official)
+    points = _page(client, other, "ja")
+    assert "紐付けを利用停止にする" in points
+    assert 'data-testid="insurance-suspension-note"' not in points
+    calls, registrations = OutsideCall.objects.count(), HealthInsuranceRegistration.objects.count()
+    client.post(
+        reverse("cases:step", args=[case.pk, "suspend"]),
+        {
+            "suspend-summary": "保険者に停止を依頼し、停止済みとの回答",
+            "suspend-event_date": "2023-07-05",
+            "suspend-date_precision": "day",
+        },
+    )
+    entry = case.timeline.order_by("-seq").first()
+    assert (entry.kind, entry.status) == (EntryKind.SUSPENSION, S.SUSPENDED)
+    assert entry.summary.startswith("保険者に停止を依頼し、停止済みとの回答\n")
+    assert "本システムでは利用停止にしていません" in entry.summary
+    assert entry.detail == {"health_insurance_registration_changed": False}
+    assert OutsideCall.objects.count() == calls
+    assert HealthInsuranceRegistration.objects.count() == registrations

@@ -618,12 +618,24 @@ def case_suspend(case: Case, *, actor: User, summary: str, **when: Any) -> Timel
             summary, detail = _public_fund_suspend(
                 case, actor=actor, summary=summary, reason=reason
             )
+        elif Programme(case.programme) == Programme.HEALTH_INSURANCE:
+            summary = f"{summary}\n{_INSURER_SUSPENDS_JA}"
+            detail = {"health_insurance_registration_changed": False}
         elif case.payment_link is not None:
             remedy.suspend(case.payment_link, actor=actor, reason=reason)
         entry = case_transition(
             case, actor=actor, kind=EntryKind.SUSPENSION, summary=summary, detail=detail, **when
         )
     return entry
+
+
+# Said in an insurance case's suspension entry: the registration is the insurer's record
+# (online qualification confirmation), which the insurer offers madoguchi no call to suspend;
+# changing only madoguchi's copy would show the resident a state the insurer does not hold.
+_INSURER_SUSPENDS_JA = (
+    "健康保険証の利用登録は保険者の記録のため、本システムでは利用停止にしていません"
+    "（本システムの登録の記録も変更していません）。誤った登録の停止は保険者が行います。"
+)
 
 
 # Said in the step's entry when this system holds no registration the case can act on (the

@@ -50,6 +50,11 @@ PROGRAMME_TITLES: dict[Programme, dict[str, Promise]] = {
     },
     Programme.HEALTH_INSURANCE: {
         "compare": _("Compare the insurance details the resident presents"),
+        # madoguchi cannot suspend it (the insurer's record): the step records what the
+        # insurer did, as the case page says.
+        "suspend": _(
+            "Record that the insurer stopped the wrong registration (madoguchi cannot suspend it)"
+        ),
         "correct": _(
             "Record the correction of the health-insurance registration (the insurer "
             "cancelled the wrong registration)"
