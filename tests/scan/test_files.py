@@ -347,6 +347,11 @@ def _breaks():
         "empty resident": values("links", "resident_id", last("")),
         "null time": values("desk_events", "at", last(None)),
         "unknown value": values("links", "programme", last("mynapoint_3")),
+        # Six digits then a line break, and full-width digits: not six ASCII digits (DuckDB
+        # checks the municipality code by GLOB, not RE2's "\\z").
+        "code with a line break": values("links", "municipality_code", last("131016\n")),
+        "full-width code": values("residents", "municipality_code", last("１３１０１６")),
+        "five-digit code": values("links", "municipality_code", last("13101")),
         "duplicate key": values("links", "link_id", lambda xs: [*xs[:-1], xs[0]]),
         "duplicate resident": values("residents", "resident_id", lambda xs: [*xs[:-1], xs[0]]),
         "no rows": rewrite("desk_events", lambda t: t.slice(0, 0)),
