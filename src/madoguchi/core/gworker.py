@@ -234,6 +234,12 @@ class Worker(ThreadWorker):
                 if not self.alive or left <= 0:
                     return False
 
+    def enqueue_req(self, conn: TConn) -> None:
+        """gthread's hand-over of a readable connection to the thread pool, noting when: the
+        request's wait for a free thread is measured from here (`pool_wait`)."""
+        conn.madoguchi_enqueued = time.perf_counter()
+        super().enqueue_req(conn)
+
     def handle(self, conn: TConn) -> Any:
         """gthread's `handle`, with the connection it reads known to `write_error`; a new
         connection's first bytes are waited for as `first_bytes` says."""
@@ -244,7 +250,16 @@ class Worker(ThreadWorker):
         if isinstance(reader, HeadReader):
             reader.begin()  # a kept-alive connection: its next request starts here
         _reading.conn = conn
+        enqueued = getattr(conn, "madoguchi_enqueued", None)
+        _reading.pool_wait = None if enqueued is None else time.perf_counter() - enqueued
         try:
             return super().handle(conn)
         finally:
             _reading.conn = None
+
+
+def pool_wait() -> float | None:
+    """Seconds the request this thread serves waited for a free thread of the worker's pool,
+    from the moment the worker's main loop found its connection readable (None outside a
+    gunicorn worker thread)."""
+    return getattr(_reading, "pool_wait", None)

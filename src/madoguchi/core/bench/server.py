@@ -34,6 +34,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from madoguchi.audit import append_function
+from madoguchi.core import gworker
 
 FLOOR_TABLE = "bench_floor"
 _bucket: contextvars.ContextVar[str] = contextvars.ContextVar("bench_bucket", default="other")
@@ -192,6 +193,9 @@ class BucketMiddleware:
         sent = _sent(request)
         if sent is not None:
             timing.insert(0, f"queue;dur={max(0.0, arrived - sent) * 1000:.2f}")
+        pool = gworker.pool_wait()
+        if pool is not None:
+            timing.insert(0, f"pool;dur={pool * 1000:.2f}")
         response["Server-Timing"] = ", ".join(timing)
         return response
 

@@ -70,6 +70,7 @@ def completion(opts: dict[str, Any]) -> list[str]:
         floor_seconds=opts["floor_seconds"],
         keep=opts["keep"],
         polls=opts["polls"],
+        client_processes=opts["client_processes"],
     )
     return bench.report(result)
 
@@ -175,6 +176,13 @@ class Command(PlainErrors, BaseCommand):
             type=at_least(0),
             default=20,
             help="desk page polls per desk, each way (completion; 0: skip)",
+        )
+        parser.add_argument(
+            "--client-processes",
+            type=at_least(1),
+            default=4,
+            help="processes the desks and floor clients are dealt over (completion; 1: all "
+            "in this process, under one GIL, as before the fourteenth round)",
         )
         parser.add_argument(
             "--events", type=at_least(1), default=5000, help="events to append (audit)"
