@@ -993,6 +993,22 @@ def test_two_desk_emails_at_once_do_not_pass_the_limit_together(trusted, desk, s
     assert AuditEvent.objects.filter(event_name="residents.completion_emailed").count() == 1
 
 
+def grant_on_a_link(holder, programme, version, category, points, *, account):
+    """A grant of `points` in `category` on a new link of the holder's in `programme`."""
+    from madoguchi.benefits import ledger
+    from tests.benefits import builders
+
+    link = builders.link(holder, programme=programme, provider=builders.provider(), account=account)
+    ledger.grant(
+        holder=holder,
+        programme=programme,
+        version=version,
+        category=category,
+        points=points,
+        link=link,
+    )
+
+
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_the_records_page_says_a_grant_in_words_and_dates_as_the_letters_do(
     trusted, desk, language
@@ -1000,7 +1016,6 @@ def test_the_records_page_says_a_grant_in_words_and_dates_as_the_letters_do(
     """The points table read 「テスト事業 / c2」 and a bare 1250: the category's code and a number
     without its unit; the Japanese page dated everything 2026-12-01 while its letters said
     令和8年12月1日; the English one named desks in Japanese parentheses."""
-    from madoguchi.benefits import ledger
     from tests.benefits import builders
 
     a = trusted.card("A")
@@ -1008,15 +1023,7 @@ def test_the_records_page_says_a_grant_in_words_and_dates_as_the_letters_do(
     programme = builders.programme()
     programme.versions.update(name_en="Test programme")  # versions refuse save()
     version = programme.versions.get()
-    link = builders.link(holder, programme=programme, provider=builders.provider(), account="7010")
-    ledger.grant(
-        holder=holder,
-        programme=programme,
-        version=version,
-        category="c2",
-        points=1250,
-        link=link,
-    )
+    grant_on_a_link(holder, programme, version, "c2", 1250, account="7010")
     client = Client()
     sign_in(client, a)
     page = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
@@ -1255,3 +1262,26 @@ def test_a_refused_report_keeps_what_the_resident_chose_and_wrote(trusted, desk)
     assert re.search(r'value="not_at_desk" required checked', html)
     assert "番号 123456789012 の日は家にいた</textarea>" in html
     assert not NotMeReport.objects.exists()
+
+
+def test_the_english_records_page_names_the_national_programmes_categories_in_english(
+    trusted, desk
+):
+    """The English page's points table read 「MyNaPoint, second phase / 公金受取口座の登録」: the
+    national programme's seed names its categories in Japanese only."""
+    from madoguchi.benefits.models import Programme
+
+    a = trusted.card("A")
+    holder = desk_completion(desk, a).visit.holder
+    programme = Programme.objects.get(code="mynapoint-2")
+    version = programme.versions.get(number=1)
+    grant_on_a_link(holder, programme, version, "public_fund", 7500, account="7011")
+    client = Client()
+    sign_in(client, a)
+    en = client.get("/me/records/?lang=en").content.decode()
+    grants = re.search(r'id="h-grants">.*?</section>', en, re.S)
+    assert grants
+    assert "MyNaPoint, second phase / Registering a public-fund receiving account" in grants[0]
+    assert "公金受取口座の登録" not in grants[0]
+    ja = client.get("/me/records/?lang=ja").content.decode()
+    assert "マイナポイント第2弾 / 公金受取口座の登録" in ja

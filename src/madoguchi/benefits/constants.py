@@ -23,6 +23,18 @@ class Trigger(models.TextChoices):
     PROVIDER_REPORT = "provider_report", _("Charges reported by the payment provider")
 
 
+# The English names of the national programme's categories, as its seed (migration 0002)
+# wrote them without one: programme code -> category code -> name. A version that names a
+# category in English itself (`label_en`) is read first.
+CATEGORY_NAMES_EN: dict[str, dict[str, str]] = {
+    "mynapoint-2": {
+        "card_acquisition": "Getting a My Number card (25% of a charge or purchase)",
+        "health_insurance": "Registering the card as a health-insurance card",
+        "public_fund": "Registering a public-fund receiving account",
+    }
+}
+
+
 class LinkStatus(models.TextChoices):
     EFFECTIVE = "effective", _("Effective")
     SUSPENDED = "suspended", _("Suspended")

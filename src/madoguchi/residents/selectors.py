@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit.models import AuditEvent
-from madoguchi.benefits.constants import GrantStatus, LinkStatus
+from madoguchi.benefits.constants import CATEGORY_NAMES_EN, GrantStatus, LinkStatus
 from madoguchi.benefits.identifiers import masked
 from madoguchi.benefits.models import (
     Grant,
@@ -124,10 +124,13 @@ def _in_language(row: Any, field: str, lang: str) -> str:
 
 def category_text(grant: Grant, lang: str) -> str:
     """The grant's category as its programme version names it (`label_en` on an English page
-    when the version has one), never its code."""
+    when the version has one, else the national programme's English name), never its code."""
     category = grant.programme_version.category(grant.category) or {}
     japanese = str(category.get("label_ja") or grant.category)
-    return japanese if lang == "ja" else str(category.get("label_en") or japanese)
+    if lang == "ja":
+        return japanese
+    known = CATEGORY_NAMES_EN.get(grant.programme.code, {}).get(grant.category)
+    return str(category.get("label_en") or known or japanese)
 
 
 @dataclass
@@ -202,7 +205,7 @@ def records(holder: Any, lang: str = "ja") -> Records:
         )
     for grant in (
         Grant.objects.filter(holder=holder)
-        .select_related("programme_version", "link__provider")
+        .select_related("programme", "programme_version", "link__provider")
         .order_by("-created_at")
     ):
         out.grants.append(
