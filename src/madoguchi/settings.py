@@ -351,6 +351,8 @@ NONCE_LIFETIME_SECONDS = env.int("NONCE_LIFETIME_SECONDS", default=300)
 # Empty: MADOGUCHI_ORIGIN (the page is then told apart by its challenges alone).
 RESIDENT_ORIGIN = env.str("RESIDENT_ORIGIN", default="")
 RESIDENT_IDLE_SECONDS = env.int("RESIDENT_IDLE_SECONDS", default=120)
+# A resident's session ends this long after the card signed in, however active.
+RESIDENT_ABSOLUTE_SECONDS = env.int("RESIDENT_ABSOLUTE_SECONDS", default=30 * 60)
 RESIDENT_PRESENCE_TIMEOUT_SECONDS = env.int("RESIDENT_PRESENCE_TIMEOUT_SECONDS", default=6)
 # Sign-in challenges one client address may ask for in a minute (unauthenticated: each is a row).
 RESIDENT_CHALLENGES_PER_MINUTE = env.int("RESIDENT_CHALLENGES_PER_MINUTE", default=30)

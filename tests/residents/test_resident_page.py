@@ -178,6 +178,36 @@ def test_session_ends_on_another_card_on_idle_and_on_silence(trusted, desk, sett
     assert s.end_reason == "presence_lost"
 
 
+def test_a_session_kept_active_and_present_ends_at_its_time_limit(trusted, desk, settings):
+    """Where no terminal's agent reports the card (a resident's own computer), a heartbeat
+    with the card's fingerprint is the page's word, and page views are activity: a session
+    kept at both, or its cookie copied, lasted without end. It ends
+    RESIDENT_ABSOLUTE_SECONDS after the card signed in, and the start page says why."""
+    a = trusted.card("A")
+    client = Client()
+    sign_in(client, a)
+    fp = cardkit.fingerprint(a)
+    s = ResidentSession.objects.get(ended_at__isnull=True)
+
+    def started(seconds_ago):
+        ResidentSession.objects.filter(pk=s.pk).update(
+            started_at=timezone.now() - timedelta(seconds=seconds_ago)
+        )
+
+    started(settings.RESIDENT_ABSOLUTE_SECONDS - 60)
+    assert client.get("/me/records/").status_code == 200
+    assert client.post("/me/heartbeat", {"fingerprint": fp}, "application/json").json()["open"]
+    started(settings.RESIDENT_ABSOLUTE_SECONDS + 1)
+    r = client.post("/me/heartbeat", {"fingerprint": fp}, "application/json")
+    assert r.status_code == 401
+    assert r.json()["reason"] == "absolute_limit"
+    s.refresh_from_db()
+    assert s.end_reason == "absolute_limit"
+    assert client.get("/me/records/").status_code == 302
+    page = client.get("/me/?ended=absolute_limit").content.decode()
+    assert "カードで確認してから30分が経ったため、ページを閉じました。" in page
+
+
 def test_staff_and_official_reads_are_in_the_access_history(trusted, desk):
     a = trusted.card("A")
     completion = desk_completion(desk, a)

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class EndReason(models.TextChoices):
     CARD_REMOVED = "card_removed", _("The card was removed")
     IDLE = "idle", _("No action for 2 minutes")
+    ABSOLUTE_LIMIT = "absolute_limit", _("Time limit reached")
     PRESENCE_LOST = "presence_lost", _("The card agent stopped answering")
     SIGNED_OUT = "signed_out", _("Signed out")
     SUPERSEDED = "superseded", _("Another sign-in in this browser")

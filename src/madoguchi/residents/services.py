@@ -287,7 +287,14 @@ def sign_in(
 def lapse(session: ResidentSession, now: datetime) -> tuple[EndReason, datetime] | None:
     idle = session.last_activity_at + timedelta(seconds=settings.RESIDENT_IDLE_SECONDS)
     seen = session.last_seen_at + timedelta(seconds=settings.RESIDENT_PRESENCE_TIMEOUT_SECONDS)
-    lapses = [(idle, EndReason.IDLE), (seen, EndReason.PRESENCE_LOST)]
+    # However active and present: the page's heartbeat is the page's word where no terminal's
+    # agent reports the card (a resident's own computer), so a session lasts no longer than this.
+    limit = session.started_at + timedelta(seconds=settings.RESIDENT_ABSOLUTE_SECONDS)
+    lapses = [
+        (idle, EndReason.IDLE),
+        (seen, EndReason.PRESENCE_LOST),
+        (limit, EndReason.ABSOLUTE_LIMIT),
+    ]
     when, reason = min(lapses, key=lambda x: x[0])
     return (reason, when) if when <= now else None
 

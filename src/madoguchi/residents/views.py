@@ -72,6 +72,7 @@ def _base_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "kiosk": bool(request.session.get(KIOSK_KEY)),
         "lang": _lang(),
         "idle_seconds": settings.RESIDENT_IDLE_SECONDS,
+        "absolute_minutes": max(1, round(settings.RESIDENT_ABSOLUTE_SECONDS / 60)),
         "call_centre": settings.RESIDENT_CALL_CENTRE,
     }
     ctx.update(extra)
