@@ -912,7 +912,7 @@ def test_the_finding_page_names_the_account_holder_and_says_the_name_check(clien
     l3 = Finding.objects.get(link_id="L3")  # A's procedure, in B's name
     assert l3.holder_kana == "ｽｽﾞｷ ｲﾁﾛｳ"
     assert l3.holder_check == 2
-    url = reverse("scans:finding", args=[l3.pk])
+    url = reverse("scans:finding", args=[l3.pk]) + "?reason=case_work"  # it asks one first
     client.force_login(factories.staff(Role.CITY_OFFICIAL))  # テスト市, 131016
     page = client.get(url).content.decode()
     assert "<th>口座名義（カナ）</th>" in page
@@ -970,6 +970,10 @@ def test_the_runs_report_through_the_pages_holds_the_officials_city_only(client,
     assert "市区町村コード 131016 の抽出結果のみ" in own
     assert "住民 " not in re.sub(r"<h3>.*?</h3>|<p>.*?</p>", "", own)  # no input totals
     assert "カードの読み取り" in own  # the desk events around the commit
+    from madoguchi.audit.models import AuditEvent
+
+    reads = AuditEvent.objects.filter(event_name="identity.record_read")
+    assert [e.payload["page"] for e in reads.order_by("-seq")[:1]] == ["scans.report"]
     text = check_pdf(client.get(pdf_url).content)
     assert "L3" in text
     assert "L4：" not in text

@@ -31,6 +31,7 @@ READ_PAGES: dict[str, Any] = {
     "cases.new_from_incident": _("Cases: intake filled from an incident"),
     "scans.finding": _("Scans: one finding"),
     "scans.run": _("Scans: findings of a run"),
+    "scans.report": _("Scans: a run's report (HTML or PDF)"),
     "incidents.list": _("Incidents: list of the day"),
     "incidents.incident": _("Incidents: one incident"),
     "officials.incidents": _("Officials: incident list"),

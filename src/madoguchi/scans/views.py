@@ -128,6 +128,8 @@ def _run_report(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             ),
         )
         return redirect("scans:run", pk=pk)
+    # The report names residents by their ids, as the run's page does: the read is recorded.
+    record_read(request, None, page="scans.report", subject=run)
     if kind == "pdf":
         response = HttpResponse(scan_report.pdf(run, request.user), content_type="application/pdf")
     else:
