@@ -118,3 +118,31 @@ def test_a_visits_times_and_numbers_stay_on_one_line(narrow, trusted, settings):
                 cell = rows.nth(i).locator("td").nth(index)
                 assert cell.evaluate(LINES) == 1, (lang, cell.inner_text())
         assert overflow(page) <= 0, lang
+
+
+def test_scan_findings_keep_their_ids_on_one_line(narrow, tmp_path):
+    """A recorded scan's findings at 1024 px broke the link and resident IDs in two
+    ("L00000 / 1405", "R0001200 / 6"), so the IDs an official copies into a case were misread."""
+    import io
+
+    from django.core.management import call_command
+
+    from madoguchi.scans.models import ScanRun
+
+    page, _official, url = narrow
+    quiet = {"stdout": io.StringIO(), "stderr": io.StringIO()}
+    call_command("scan", "generate", "--links", "5000", "--seed", "1", str(tmp_path / "d"), **quiet)
+    call_command(
+        "scan", "run", str(tmp_path / "d"), "--out", str(tmp_path / "o"), "--record", "--no-pdf",
+        **quiet,
+    )  # fmt: skip
+    run = ScanRun.objects.get()
+    for lang in ("ja", "en"):
+        page.goto(f"{url}/scans/{run.pk}/?lang={lang}")
+        rows = page.locator("[data-testid=scan-findings] tr:has(td)")
+        assert rows.count() >= 3
+        for i in range(rows.count()):
+            for index in (0, 3, 4):  # link, resident, other resident
+                cell = rows.nth(i).locator("td").nth(index)
+                assert cell.evaluate(LINES) <= 1, (lang, cell.inner_text())
+        assert overflow(page) <= 0, lang
