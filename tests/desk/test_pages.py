@@ -402,7 +402,7 @@ def test_a_visit_ended_right_after_its_completion_offers_its_receipt_until_the_n
     assert "PAY-A-0001" in page
     assert f"受付 {visit.reference}" in page
     assert "この受付は終了しています" in page
-    assert 'data-testid="next-resident"' not in page  # nothing changes the ended visit
+    assert 'data-testid="next-resident"' not in page  # nothing reopens the ended visit
     assert 'data-testid="back-to-visit"' not in page
     # The notice email's address is a field like the desk's others (its label above, the
     # card's width), not a bare input a few letters wide after a line break.

@@ -18,12 +18,16 @@ class ChecklistsConfig(AppConfig):
             procedures.PRE_COMPLETION_CHECKS.append(services.pre_completion_check)
         if services.visit_end_check not in procedures.VISIT_END_HOOKS:
             procedures.VISIT_END_HOOKS.append(services.visit_end_check)
-        procedures.checklist_install(DeskChecklist(selectors.rows, services.tick_many))
+        if services.settle_ended not in procedures.DESK_MOVES_ON_HOOKS:
+            procedures.DESK_MOVES_ON_HOOKS.append(services.settle_ended)
+        procedures.checklist_install(DeskChecklist(selectors.rows, services))
 
 
 class DeskChecklist:
     """The checklist as the desk's pages see it (`desk.procedures.VisitChecklist`)."""
 
-    def __init__(self, rows: Any, tick_many: Any) -> None:
+    def __init__(self, rows: Any, services: Any) -> None:
         self.rows = rows
-        self.tick_many = tick_many
+        self.tick_many = services.tick_many
+        self.ended_open_to_ticks = services.ended_open_to_ticks
+        self.tick_after_end = services.tick_after_end

@@ -352,10 +352,100 @@ def pre_completion_check(visit: Visit) -> None:
         raise ChecklistIncomplete(gaps)
 
 
+# The ends after which what is unticked stays unticked: staff ended the visit with the
+# after-completion form (next resident), the next visit started over it, or staff signed out.
+# After any other end (the resident took the card back right after the PIN, another card, a
+# lapse) the desk may still tick the visit's after-completion items from the ended page, as it
+# may still show its receipt: until the desk moves on (`settle_ended`).
+SETTLED_AT_END = frozenset({"next_resident", "superseded", "desk_session_closed"})
+
+
 def visit_end_check(visit: Visit) -> None:
     """The desk's visit-end hook (`desk.procedures.VISIT_END_HOOKS`): after-completion items
     still unticked when a visit with a committed completion ends become an incident, which the
-    contractor's daily report lists."""
+    contractor's daily report lists; at the end itself when it settles them
+    (`SETTLED_AT_END`), else when the desk moves on (`settle_ended`)."""
+    if str(visit.end_reason) in SETTLED_AT_END:
+        _record_unticked(visit)
+
+
+def _latest_visit_locked(desk_session: Any) -> Visit | None:
+    """The desk session's latest visit (as the receipt's `shown_at_desk` orders them), locked."""
+    return (
+        Visit.objects.select_for_update(of=("self",))
+        .select_related("terminal", "staff")
+        .filter(desk_session_id=desk_session.pk)
+        .order_by("-started_at", "-pk")
+        .first()
+    )
+
+
+def _settled(visit: Visit) -> bool:
+    """Whether the ended visit's after-completion items can no longer be ticked: its end
+    settled them, or its incident of unticked items is recorded."""
+    from madoguchi.incidents.constants import IncidentKind
+
+    return str(visit.end_reason) in SETTLED_AT_END or (
+        visit.incidents.filter(kind=IncidentKind.CHECKLIST_UNTICKED).exists()
+    )
+
+
+def settle_ended(desk_session: Any) -> None:
+    """The desk's hook for a desk session whose latest visit stops being its latest
+    (`desk.procedures.DESK_MOVES_ON_HOOKS`: the next visit starts, the desk session closes, the
+    sweeper after the staff sign-in's lifetime): the after-completion items that ended visit
+    still has unticked become the incident its end left open. Once per visit."""
+    latest = _latest_visit_locked(desk_session)
+    if latest is None or latest.ended_at is None or _settled(latest):
+        return
+    _record_unticked(latest)
+
+
+def ended_open_to_ticks(desk_session: Any) -> Visit | None:
+    """The desk session's latest visit when it has ended and its after-completion items can
+    still be ticked (from the ended page, until the desk moves on); else None."""
+    latest = (
+        Visit.objects.filter(desk_session_id=desk_session.pk).order_by("-started_at", "-pk").first()
+    )
+    if latest is None or latest.ended_at is None or _settled(latest):
+        return None
+    return latest
+
+
+def tick_after_end(*, desk_session: Any, codes: set[str], staff: Any) -> list[ChecklistTick]:
+    """Record the after-completion items of the desk session's visit that just ended (the
+    resident took the card back right after the PIN): by the rule of its receipt, only while it
+    is the desk session's latest visit (until the next visit starts) and its end has not settled
+    them; appended and audited as any tick. Before-completion items are never ticked after."""
+    from madoguchi.terminals.models import DeskSession
+
+    with transaction.atomic():
+        # The desk session first (a visit starting locks it too), then its latest visit.
+        session = DeskSession.objects.select_for_update().filter(pk=desk_session.pk).first()
+        latest = _latest_visit_locked(desk_session) if session is not None else None
+        if session is None or session.closed_at is not None or latest is None:
+            raise ChecklistRefused(
+                "visit_not_shown",
+                _("This desk has no visit that just ended; the tick was not recorded."),
+            )
+        if latest.ended_at is None:
+            raise ChecklistRefused(
+                "visit_open",
+                _("The visit is still open: tick its items on the visit's pages."),
+            )
+        if _settled(latest):
+            raise ChecklistRefused(
+                "visit_settled",
+                _(
+                    "The visit's end already recorded its after-completion items as they "
+                    "were; the tick was not recorded."
+                ),
+            )
+        return _append_ticks(latest, Stage.AFTER_COMPLETION, codes, staff)
+
+
+def _record_unticked(visit: Visit) -> None:
+    """The incident of the visit's after-completion items still unticked, if any are."""
     from madoguchi.desk.constants import VisitEndReason
     from madoguchi.incidents import text as incident_text
     from madoguchi.incidents.constants import IncidentKind, Severity
@@ -411,21 +501,26 @@ def tick(*, visit: Visit, item: ChecklistItem, staff: Any, ticked: bool = True) 
             label_ja=item.label_ja,
             template_version=template.version,
         )
-        audit.record(
-            CHECKLISTS_TICKED,
-            actor=staff,
-            terminal=locked.terminal,
-            subject=locked,
-            payload={
-                "visit": locked.reference,
-                "item": item.code,
-                "label_ja": item.label_ja,
-                "label_en": item.label_en,
-                "state": "ticked" if ticked else "withdrawn",
-                "version": template.version,
-            },
-        )
+        _audit_tick(locked, row, staff)
     return row
+
+
+def _audit_tick(visit: Visit, row: ChecklistTick, staff: Any) -> None:
+    """The `checklists.ticked` event of one appended row (a tick or its withdrawal)."""
+    audit.record(
+        CHECKLISTS_TICKED,
+        actor=staff,
+        terminal=visit.terminal,
+        subject=visit,
+        payload={
+            "visit": visit.reference,
+            "item": row.item.code,
+            "label_ja": row.item.label_ja,
+            "label_en": row.item.label_en,
+            "state": "ticked" if row.ticked else "withdrawn",
+            "version": row.template_version,
+        },
+    )
 
 
 # The visit locked for a tick, compiled once per process (issue 15).
@@ -447,52 +542,46 @@ def tick_many(*, visit: Visit, stage: str, codes: set[str], staff: Any) -> list[
         found = _VISIT_LOCKED(visit_id=visit.pk)
         if not found:
             raise Visit.DoesNotExist("Visit matching query does not exist.")
-        locked = found[0]
-        kinds = _kinds(locked, stage)
-        if not kinds:
-            return []
-        # The version's items with the visit's latest state of each, in one query (issue 15:
-        # was the ticks, the active version, the items).
-        items = _items_with_latest(locked, stage)
-        if not items:  # no checklist version
-            return []
-        template = items[0].template
-        rows = []
-        for item in items:
-            if not item.applies_to(kinds):
-                continue
-            want = item.code in codes
-            have = bool(item.latest_ticked)  # type: ignore[attr-defined]
-            if want != have:
-                rows.append(
-                    ChecklistTick(
-                        visit=locked,
-                        item=item,
-                        ticked=want,
-                        staff=staff,
-                        label_ja=item.label_ja,
-                        template_version=template.version,
-                    )
+        return _append_ticks(found[0], stage, codes, staff, open_only=True)
+
+
+def _append_ticks(
+    locked: Visit, stage: str, codes: set[str], staff: Any, *, open_only: bool = False
+) -> list[ChecklistTick]:
+    """`tick_many`'s rows for the visit locked by the caller; `open_only`: refused once the
+    visit has ended (`tick_after_end` checks its own rule instead)."""
+    kinds = _kinds(locked, stage)
+    if not kinds:
+        return []
+    # The version's items with the visit's latest state of each, in one query (issue 15:
+    # was the ticks, the active version, the items).
+    items = _items_with_latest(locked, stage)
+    if not items:  # no checklist version
+        return []
+    template = items[0].template
+    rows = []
+    for item in items:
+        if not item.applies_to(kinds):
+            continue
+        want = item.code in codes
+        have = bool(item.latest_ticked)  # type: ignore[attr-defined]
+        if want != have:
+            rows.append(
+                ChecklistTick(
+                    visit=locked,
+                    item=item,
+                    ticked=want,
+                    staff=staff,
+                    label_ja=item.label_ja,
+                    template_version=template.version,
                 )
-        if rows and locked.ended_at is not None:
-            raise ChecklistRefused(
-                "visit_ended",
-                _("The visit has ended; the tick was not recorded."),
             )
-        ChecklistTick.objects.bulk_create(rows)
-        for row in rows:
-            audit.record(
-                CHECKLISTS_TICKED,
-                actor=staff,
-                terminal=locked.terminal,
-                subject=locked,
-                payload={
-                    "visit": locked.reference,
-                    "item": row.item.code,
-                    "label_ja": row.item.label_ja,
-                    "label_en": row.item.label_en,
-                    "state": "ticked" if row.ticked else "withdrawn",
-                    "version": template.version,
-                },
-            )
+    if rows and open_only and locked.ended_at is not None:
+        raise ChecklistRefused(
+            "visit_ended",
+            _("The visit has ended; the tick was not recorded."),
+        )
+    ChecklistTick.objects.bulk_create(rows)
+    for row in rows:
+        _audit_tick(locked, row, staff)
     return rows

@@ -89,6 +89,13 @@ PRE_COMPLETION_CHECKS: list[Callable[[Visit], None]] = []
 # the visit (ended_at and end_reason set) and must not lock rows (the audit head is held).
 VISIT_END_HOOKS: list[Callable[[Visit], None]] = []
 
+# Called with a desk session (locked) whose latest visit stops being its latest: the next visit
+# starts (`services.visit_start`), the desk session closes (`receivers`), or the sweeper finds
+# it ended longer ago than a staff sign-in lasts. Until then the desk may still show the ended
+# visit's receipt and tick its after-completion items; apps record what stays undone (e.g. the
+# checklists app's items left unticked, `checklists.services.settle_ended`).
+DESK_MOVES_ON_HOOKS: list[Callable[[Any], None]] = []
+
 # The second card of a visit as the visit page names it (e.g. the benefits app's "法定代理人
 # （親権者）"): called only for a visit with a second card; the first non-empty answer is shown.
 SECOND_CARD_LABELS: list[Callable[[Visit], str]] = []
@@ -114,6 +121,14 @@ class VisitChecklist(Protocol):
     def tick_many(self, *, visit: Visit, stage: str, codes: set[str], staff: Any) -> Any:
         """Record the form's state for one stage; raises a Refusal if the visit has ended."""
 
+    def ended_open_to_ticks(self, desk_session: Any) -> Visit | None:
+        """The desk session's visit that just ended, while its after-completion items may
+        still be ticked (until the desk moves on); else None."""
+
+    def tick_after_end(self, *, desk_session: Any, codes: set[str], staff: Any) -> Any:
+        """Record the after-completion form of the desk session's visit that just ended;
+        raises a Refusal when that is no longer allowed."""
+
 
 class NoChecklist:
     """No checklist app installed: no items, nothing to record."""
@@ -122,6 +137,12 @@ class NoChecklist:
         return []
 
     def tick_many(self, *, visit: Visit, stage: str, codes: set[str], staff: Any) -> Any:
+        return []
+
+    def ended_open_to_ticks(self, desk_session: Any) -> Visit | None:
+        return None
+
+    def tick_after_end(self, *, desk_session: Any, codes: set[str], staff: Any) -> Any:
         return []
 
 

@@ -8,11 +8,15 @@ from madoguchi.terminals.services import desk_session_closed, desk_sessions_clos
 
 from .constants import VisitEndReason
 from .models import Visit
+from .procedures import DESK_MOVES_ON_HOOKS
 from .services import end_locked
 
 
 @receiver(desk_session_closed, dispatch_uid="madoguchi.desk.end_visit_on_sign_out")
 def end_visit_on_desk_session_close(sender: Any, session: Any, reason: Any, **kwargs: Any) -> None:
+    # A visit that ended before (the card taken back) is no longer shown at the desk either.
+    for hook in DESK_MOVES_ON_HOOKS:
+        hook(session)
     for visit in Visit.objects.select_for_update().filter(
         desk_session=session, ended_at__isnull=True
     ):

@@ -6,14 +6,17 @@ pending procedures' private fields (full insured numbers kept until commit), unt
 is used again. `madoguchi sweep` (run every SWEEP_INTERVAL_SECONDS by `madoguchi serve`) ends
 each lapsed visit as the next touch would (same end time, same reason, same incident), and then
 removes private fields (keys starting with "_") from every procedure that can no longer be
-committed.
+committed. A desk session left open whose latest visit ended longer ago than a staff sign-in
+lasts (`SESSION_COOKIE_AGE`) moves on as a next visit would make it (`DESK_MOVES_ON_HOOKS`:
+the after-completion items that visit left unticked become their incident).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,6 +24,7 @@ from madoguchi.audit import throttle
 
 from .constants import ProcedureStatus
 from .models import Procedure, Visit
+from .procedures import DESK_MOVES_ON_HOOKS
 from .services import end_locked, lapse
 
 
@@ -50,8 +54,33 @@ def sweep(now: datetime | None = None) -> SweepResult:
             list(visit.procedures.select_for_update().filter(status=ProcedureStatus.PENDING))
             end_locked(visit, lapsed[0], at=lapsed[1])
             ended += 1
+    settle_left_desks(now)
     throttle.flush(now=now)  # the repeat counts of unauthenticated events of finished minutes
     return SweepResult(ended=ended, purged=purge_private_fields())
+
+
+def settle_left_desks(now: datetime) -> int:
+    """Desk sessions still open whose latest visit ended before a staff sign-in could still
+    show it: each moves on (`DESK_MOVES_ON_HOOKS`), in a transaction of its own with the
+    session locked first, as a visit start locks it. Returns how many were looked at."""
+    from madoguchi.terminals.models import DeskSession
+
+    cutoff = now - timedelta(seconds=int(settings.SESSION_COOKIE_AGE))
+    looked = 0
+    sessions = DeskSession.objects.filter(closed_at__isnull=True, visits__ended_at__lt=cutoff)
+    for session_id in list(sessions.values_list("pk", flat=True).distinct()):
+        with transaction.atomic():
+            session = DeskSession.objects.select_for_update().filter(pk=session_id).first()
+            if session is None or session.closed_at is not None:
+                continue
+            latest = Visit.objects.filter(desk_session=session).order_by("-started_at", "-pk")
+            last = latest.values_list("ended_at", flat=True).first()
+            if last is None or last >= cutoff:
+                continue
+            for hook in DESK_MOVES_ON_HOOKS:
+                hook(session)
+            looked += 1
+    return looked
 
 
 def purge_private_fields() -> int:

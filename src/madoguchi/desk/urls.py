@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.terminal, name="terminal"),
     path("ended/", views.ended, name="ended"),
     path("ended/receipt/", views.ended_receipt, name="ended_receipt"),
+    path("ended/checklist/", views.ended_checklist, name="ended_checklist"),
     path("visit/", views.visit, name="visit"),
     path("visit/procedures/<slug:kind>/", views.procedure, name="procedure"),
     path("visit/procedures/<int:pk>/discard/", views.discard, name="discard"),

@@ -104,6 +104,7 @@ _FIXED_URLS = (
     "confirm",
     "end",
     "ended",
+    "ended_checklist",
     "ended_receipt",
     "receipt",
     "resident",
@@ -205,8 +206,44 @@ def ended(request: HttpRequest) -> HttpResponse:
             refusal=refusal,
             committed=len(committed),
             committed_labels=list(dict.fromkeys(registry.label(kind) for kind in committed)),
+            **_after_end_rows(request),
         ),
     )
+
+
+def _after_end_rows(request: HttpRequest) -> dict[str, Any]:
+    """The after-completion checklist of the visit that just ended, while it may still be
+    ticked (`VisitChecklist.ended_open_to_ticks`: until the next visit starts); else none."""
+    ended_visit = registry.checklist().ended_open_to_ticks(_desk(request))
+    if ended_visit is None:
+        return {"rows": []}
+    return {
+        "rows": registry.checklist().rows(ended_visit, CHECKLIST_AFTER_COMPLETION),
+        "stage": CHECKLIST_AFTER_COMPLETION,
+        "checklist_post": desk_urls()["ended_checklist"],
+    }
+
+
+@desk_page
+@require_POST
+def ended_checklist(request: HttpRequest) -> HttpResponse:
+    """Record the after-completion checklist of the visit that just ended (the resident took
+    the card back right after the PIN, before the receipt was handed over): by the rule of its
+    receipt, until the next visit starts; audited as every tick (htmx: answers the fieldset)."""
+    try:
+        registry.checklist().tick_after_end(
+            desk_session=_desk(request), codes=set(request.POST.getlist("item")), staff=request.user
+        )
+    except Refusal as exc:
+        messages.error(request, exc.text())
+        return redirect("desk:ended")
+    if request.htmx:  # type: ignore[attr-defined]
+        context = {**_after_end_rows(request), "saved": True, "urls": desk_urls()}
+        context.setdefault("stage", CHECKLIST_AFTER_COMPLETION)
+        return render(request, "desk/_checklist.html", context)
+    messages.success(request, _("Checklist saved."))
+    back = "desk:ended_receipt" if request.POST.get("next") == "receipt" else "desk:ended"
+    return redirect(back)
 
 
 def _latest_visit(request: HttpRequest) -> Visit | None:
@@ -401,7 +438,8 @@ def ended_receipt(request: HttpRequest) -> HttpResponse:
     """The receipt of the visit that just ended (the card was taken right after the PIN), by
     the rule of the receipt PDF and the notice email (`shown_at_desk`): this desk session's
     latest visit only, so only until the next visit starts; read-audited as the receipt page.
-    Nothing in it can change the ended visit (no checklist, no way back into it)."""
+    Nothing in it reopens the ended visit; only its after-completion checklist may still be
+    ticked, by the same rule (`ended_checklist`)."""
     if services.visit_current(desk_session=_desk(request)) is not None:
         return redirect("desk:receipt")
     last = _latest_visit(request)
@@ -432,8 +470,14 @@ def _receipt_page(request: HttpRequest, found: Visit | None, completion: Any) ->
             lines=signed.get("display", []),
             status_lines=registry.status_lines(completion, (get_language() or "ja")[:2]),
             pdf_url=registry.receipt_url(completion),
-            rows=registry.checklist().rows(found, CHECKLIST_AFTER_COMPLETION) if found else [],
-            stage=CHECKLIST_AFTER_COMPLETION,
+            **(
+                {
+                    "rows": registry.checklist().rows(found, CHECKLIST_AFTER_COMPLETION),
+                    "stage": CHECKLIST_AFTER_COMPLETION,
+                }
+                if found
+                else _after_end_rows(request)
+            ),
         ),
     )
 

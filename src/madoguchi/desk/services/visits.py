@@ -476,6 +476,10 @@ def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
         session = found[0]
         if not session.is_open:
             raise VisitRefused.of("desk_session_closed")
+        # The session's latest visit stops being shown at the desk (its receipt, its
+        # after-completion items): what it left undone is recorded now.
+        for hook in registry.DESK_MOVES_ON_HOOKS:
+            hook(session)
         previous = _open_visit_locked(session.terminal, now)
         if previous is not None:
             end_locked(previous, VisitEndReason.SUPERSEDED, actor=session.staff)

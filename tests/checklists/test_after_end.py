@@ -1,0 +1,152 @@
+"""The after-completion checklist of a visit that ended right after the PIN.
+
+Residents take the card back as soon as the PIN is typed: the visit ends, and its receipt is
+still shown from the ended page until the next visit starts. Its after-completion items ("the
+receipt was handed over") could no longer be ticked, so an incident of unticked items was
+recorded at once although staff did hand the receipt over. They can now be ticked from the
+ended page by the receipt's rule (this desk session's latest visit, until the next starts),
+audited; what stays unticked becomes the incident when the desk moves on: the next visit
+starts, the desk session closes, or the sweeper finds the desk left longer than a sign-in lasts.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from madoguchi.audit.selectors import events_for_subject
+from madoguchi.checklists import services
+from madoguchi.checklists.constants import Stage
+from madoguchi.checklists.events import CHECKLISTS_TICKED
+from madoguchi.desk import services as desk_services
+from madoguchi.desk.constants import VisitEndReason
+from madoguchi.desk.models import Visit
+from madoguchi.desk.sweep import sweep
+from madoguchi.incidents.constants import IncidentKind
+from madoguchi.incidents.models import Incident
+from madoguchi.refusals import Refusal
+from madoguchi.terminals import services as terminal_services
+from madoguchi.terminals.constants import DeskSessionCloseReason
+from tests.incidents.conftest import login_at_desk
+from tests.visits import commit
+
+from .test_services import prepare, start
+
+
+def _after_codes(visit):
+    return {i.code for i in services.items_for(visit, Stage.AFTER_COMPLETION)}
+
+
+def card_taken_after_the_pin(trusted, desk, card="A"):
+    """A visit whose completion committed, then the resident took the card back."""
+    c = trusted.card(card)
+    visit = start(desk, c)
+    prepare(desk)
+    commit(desk, c)
+    desk_services.visit_end(visit=visit, reason=VisitEndReason.CARD_REMOVED)
+    visit.refresh_from_db()
+    return visit
+
+
+def unticked(visit):
+    return Incident.objects.filter(kind=IncidentKind.CHECKLIST_UNTICKED, visit=visit)
+
+
+def test_items_ticked_after_the_card_was_taken_back_record_no_incident(trusted, desk):
+    visit = card_taken_after_the_pin(trusted, desk)
+    # The end alone records nothing yet: the desk may still tick them.
+    assert not unticked(visit).exists()
+    assert services.ended_open_to_ticks(desk) == visit
+    rows = services.tick_after_end(desk_session=desk, codes=_after_codes(visit), staff=desk.staff)
+    assert {r.item.code for r in rows} == _after_codes(visit) != set()
+    ticked = events_for_subject(visit).filter(event_id=CHECKLISTS_TICKED.id)
+    assert {e.payload["item"] for e in ticked} >= _after_codes(visit)
+    start(desk, trusted.card("B"))  # the desk moves on
+    assert not unticked(visit).exists()
+    # Once the next visit started, the ended visit is not ticked any more, saying why.
+    with pytest.raises(Refusal) as exc:
+        services.tick_after_end(desk_session=desk, codes=set(), staff=desk.staff)
+    assert exc.value.code == "visit_open"
+
+
+def test_items_left_unticked_become_the_incident_when_the_next_visit_starts(trusted, desk):
+    visit = card_taken_after_the_pin(trusted, desk)
+    services.tick_after_end(desk_session=desk, codes={"receipt_handed"}, staff=desk.staff)
+    assert not unticked(visit).exists()
+    nxt = start(desk, trusted.card("B"))
+    incident = unticked(visit).get()
+    assert incident.detail["items"] == ["visit_ended"]
+    assert incident.detail["end_reason"] == VisitEndReason.CARD_REMOVED
+    desk_services.visit_end(visit=nxt, reason=VisitEndReason.CARD_REMOVED)
+    start(desk, trusted.card("C"))
+    assert unticked(visit).count() == 1  # once
+
+
+def test_items_left_unticked_become_the_incident_when_the_desk_session_closes(trusted, desk):
+    visit = card_taken_after_the_pin(trusted, desk)
+    terminal_services.desk_session_close(
+        session=desk, reason=DeskSessionCloseReason.SIGNED_OUT, actor=desk.staff
+    )
+    assert set(unticked(visit).get().detail["items"]) == _after_codes(visit)
+    with pytest.raises(Refusal) as exc:
+        services.tick_after_end(desk_session=desk, codes=_after_codes(visit), staff=desk.staff)
+    assert exc.value.code == "visit_not_shown"
+
+
+def test_the_sweeper_records_them_once_the_desk_was_left_longer_than_a_sign_in(
+    trusted, desk, settings
+):
+    visit = card_taken_after_the_pin(trusted, desk)
+    sweep()
+    assert not unticked(visit).exists()
+    sweep(timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE + 60))
+    assert unticked(visit).count() == 1
+    with pytest.raises(Refusal) as exc:
+        services.tick_after_end(desk_session=desk, codes=_after_codes(visit), staff=desk.staff)
+    assert exc.value.code == "visit_settled"
+
+
+def test_an_end_by_the_next_resident_button_still_records_at_once(trusted, desk):
+    """Staff ended the visit with its after-completion form: what is unticked stays so."""
+    c = trusted.card("A")
+    visit = start(desk, c)
+    prepare(desk)
+    commit(desk, c)
+    desk_services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT)
+    assert unticked(visit).exists()
+    with pytest.raises(Refusal) as exc:
+        services.tick_after_end(desk_session=desk, codes=_after_codes(visit), staff=desk.staff)
+    assert exc.value.code == "visit_settled"
+
+
+def test_before_items_are_never_ticked_after_the_end(trusted, desk):
+    """Only after-completion items: a completion still cannot commit with before-items
+    unticked, and the ended visit's before-items are not touched."""
+    visit = card_taken_after_the_pin(trusted, desk)
+    before = {i.code for i in services.items_for(visit, Stage.BEFORE_COMPLETION)}
+    rows = services.tick_after_end(desk_session=desk, codes=before, staff=desk.staff)
+    assert rows == []
+
+
+@pytest.mark.parametrize("page", ["desk:ended", "desk:ended_receipt"])
+def test_the_ended_pages_let_staff_tick_the_ended_visits_after_items(client, trusted, desk, page):
+    visit = card_taken_after_the_pin(trusted, desk)
+    login_at_desk(client, desk)
+    html = client.get(reverse(page), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert 'data-testid="ended-checklist"' in html
+    assert "控え（受付票）を来庁者に渡した" in html
+    assert "次の受付が始まるまで" in html
+    response = client.post(
+        reverse("desk:ended_checklist"),
+        {"item": sorted(_after_codes(visit)), **({"next": "receipt"} if "receipt" in page else {})},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse(page)
+    assert not services.missing(Visit.objects.get(pk=visit.pk), Stage.AFTER_COMPLETION)
+    start(desk, trusted.card("B"))
+    assert not unticked(visit).exists()
+    # The next visit started: its pages show no ended visit's checklist.
+    assert client.get(reverse("desk:ended")).status_code == 302
+    refused = client.post(reverse("desk:ended_checklist"), {"item": ["receipt_handed"]})
+    assert refused["Location"] == reverse("desk:ended")
