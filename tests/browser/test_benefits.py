@@ -112,7 +112,10 @@ def test_benefits_procedures_happy_path(desk, outside_systems):
     completion = Completion.objects.get(visit=visit)
     pdf = page.get_by_test_id("receipt-pdf")
     expect(pdf).to_be_visible()
-    response = page.request.get(desk.url + pdf.get_attribute("href"))
+    # The PDF is rendered in the live server's thread, beside Playwright and the agent in this
+    # process: on a loaded machine it took longer than the context's 10 s default (load 20-38
+    # on 2 cores), so the request waits for its answer up to a minute, as the README's does.
+    response = page.request.get(desk.url + pdf.get_attribute("href"), timeout=60_000)
     assert response.ok
     assert response.headers["content-type"] == "application/pdf"
     kinds = {p.kind: p.status for p in completion.procedures.all()}
