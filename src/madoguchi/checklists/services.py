@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import BigIntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import BigIntegerField, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -370,10 +370,23 @@ def visit_end_check(visit: Visit) -> None:
 
 
 def _latest_visit_locked(desk_session: Any) -> Visit | None:
-    """The desk session's latest visit (as the receipt's `shown_at_desk` orders them), locked."""
+    """The desk session's latest visit (as the receipt's `shown_at_desk` orders them), locked,
+    with whether its incident of unticked items is recorded (`_settled`) in the same statement:
+    a visit's start runs this (issue 15's statement budget)."""
+    from madoguchi.incidents.constants import IncidentKind
+    from madoguchi.incidents.models import Incident
+
     return (
         Visit.objects.select_for_update(of=("self",))
-        .select_related("terminal", "staff")
+        # The terminal's contractor is the incident's organisation (`_record_unticked`).
+        .select_related("terminal__contractor", "staff")
+        .annotate(
+            unticked_recorded=Exists(
+                Incident.objects.filter(
+                    visit_id=OuterRef("pk"), kind=IncidentKind.CHECKLIST_UNTICKED
+                )
+            )
+        )
         .filter(desk_session_id=desk_session.pk)
         .order_by("-started_at", "-pk")
         .first()
@@ -385,9 +398,12 @@ def _settled(visit: Visit) -> bool:
     settled them, or its incident of unticked items is recorded."""
     from madoguchi.incidents.constants import IncidentKind
 
-    return str(visit.end_reason) in SETTLED_AT_END or (
-        visit.incidents.filter(kind=IncidentKind.CHECKLIST_UNTICKED).exists()
-    )
+    if str(visit.end_reason) in SETTLED_AT_END:
+        return True
+    recorded = getattr(visit, "unticked_recorded", None)
+    if recorded is not None:
+        return bool(recorded)
+    return visit.incidents.filter(kind=IncidentKind.CHECKLIST_UNTICKED).exists()
 
 
 def settle_ended(desk_session: Any) -> None:
