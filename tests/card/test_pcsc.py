@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -166,3 +167,29 @@ def test_second_pcscd_is_refused_clearly(pcscd: SharedPcscd, tmp_path: Path) -> 
     with pytest.raises(PcscdBusy, match="another pcscd"):
         other.start()
     assert other.pid is None
+
+
+def test_a_taken_default_port_moves_the_readers_to_the_next_free_pair() -> None:
+    """The CI of the fourteenth session failed because another process held port 35990 (inside
+    Linux's ephemeral range). The shared harness takes the first pair of free ports instead."""
+    import socket
+
+    from madoguchi.card.pcscd import DEFAULT_BASE_PORT, free_port_pair
+
+    start = free_port_pair(DEFAULT_BASE_PORT + 200)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", start + 1))
+        holder.listen(1)
+        chosen = free_port_pair(start)
+        assert chosen != start
+        assert chosen >= start + 2
+        assert chosen % 2 == start % 2
+    assert DEFAULT_BASE_PORT < 32768, "the default lies below Linux's ephemeral port range"
+
+
+def test_the_shared_state_names_the_ports_the_readers_use(pcscd: SharedPcscd) -> None:
+    from madoguchi.card.pcscd import SHARED_ROOT
+
+    state = json.loads((SHARED_ROOT / "state.json").read_text())
+    assert state["base_port"] == pcscd.harness.base_port
+    assert [r.port for r in pcscd.readers] == [state["base_port"], state["base_port"] + 1]

@@ -1,8 +1,9 @@
 """A private pcscd with vpcd readers, for tests and the demo.
 
 `PcscdHarness` starts `pcscd -f -c DIR` where DIR holds reader files naming the vpcd driver, each
-on its own TCP port (default from 35990 up, away from vpcd's default 35963), waits until the
-readers appear and stops pcscd afterwards.
+on its own TCP port (default from 29990 up: below Linux's ephemeral range 32768-60999, where any
+outgoing connection of the machine may hold a port for a while, and away from vpcd's default
+35963), waits until the readers appear and stops pcscd afterwards.
 
 Debian's pcscd 1.9.9 always serves /run/pcscd/pcscd.comm and ignores PCSCLITE_CSOCK_NAME, so only
 one pcscd can run on a machine. If another pcscd (not started by this harness) holds the socket,
@@ -35,7 +36,9 @@ from madoguchi.card.errors import CardError
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
 PCSCD_PID_FILE = Path("/run/pcscd/pcscd.pid")
-DEFAULT_BASE_PORT = 35990
+DEFAULT_BASE_PORT = 29990
+PORT_TRIES = 32
+"""`shared_pcscd` without a port takes the first free pair of DEFAULT_BASE_PORT, +2, +4, ..."""
 DEFAULT_SLOTS = 2
 """One vpcd reader file gives two slots (ports base and base+1). A second reader file in the same
 pcscd does not work: the vpcd driver keeps one global slot table, so the first reader's cards are
@@ -103,6 +106,16 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def free_port_pair(start: int, tries: int = PORT_TRIES) -> int:
+    """The first `port` of start, start+2, ... with `port` and `port+1` both free to bind."""
+    for base in range(start, start + 2 * tries, 2):
+        if _port_free(base) and _port_free(base + 1):
+            return base
+    raise PcscdError(
+        f"no two free TCP ports for the vpcd readers in {start}-{start + 2 * tries - 1}"
+    )
 
 
 @dataclass
@@ -289,13 +302,15 @@ class SharedPcscd:
 @contextlib.contextmanager
 def shared_pcscd(
     root: Path = SHARED_ROOT,
-    base_port: int = DEFAULT_BASE_PORT,
+    base_port: int | None = None,
     slots: int = DEFAULT_SLOTS,
     timeout: float = 15.0,
 ) -> Iterator[SharedPcscd]:
     """Use the pcscd this harness runs for the current test run (start it if nobody has); the
-    last user stops it. Take a reader with `SharedPcscd.lease()` for each use."""
-    harness = PcscdHarness(root / "pcscd", base_port, slots)
+    last user stops it. Take a reader with `SharedPcscd.lease()` for each use. Without `base_port`
+    the starter takes the first free pair of ports from DEFAULT_BASE_PORT and the others read it
+    from the shared state."""
+    harness = PcscdHarness(root / "pcscd", base_port or DEFAULT_BASE_PORT, slots)
     state_path = root / "state.json"
     me = os.getpid()
     with _locked(root / "lock"):
@@ -307,16 +322,28 @@ def shared_pcscd(
             [int(u) for u in raw_users if _pid_alive(int(u))] if isinstance(raw_users, list) else []
         )
         pid = state.get("pid")
-        if isinstance(pid, int) and _pid_alive(pid) and users and pcscd_socket_alive():
+        started_port = state.get("base_port")
+        if (
+            isinstance(pid, int)
+            and _pid_alive(pid)
+            and users
+            and pcscd_socket_alive()
+            and isinstance(started_port, int)
+        ):
             harness.pid = pid
+            harness.base_port = started_port
         else:
             if isinstance(pid, int) and _pid_alive(pid):
                 harness.pid = pid
                 harness.stop()
             users = []
+            if base_port is None:
+                harness.base_port = free_port_pair(DEFAULT_BASE_PORT)
             harness.start(timeout)
         users.append(me)
-        state_path.write_text(json.dumps({"pid": harness.pid, "users": users}))
+        state_path.write_text(
+            json.dumps({"pid": harness.pid, "base_port": harness.base_port, "users": users})
+        )
     try:
         yield SharedPcscd(harness, root)
     finally:
@@ -331,7 +358,9 @@ def shared_pcscd(
                 else []
             )
             if users:
-                state_path.write_text(json.dumps({"pid": harness.pid, "users": users}))
+                state_path.write_text(
+                    json.dumps({"pid": harness.pid, "base_port": harness.base_port, "users": users})
+                )
             else:
                 harness.stop()
                 state_path.unlink(missing_ok=True)
