@@ -64,3 +64,21 @@ def test_a_server_error_keeps_its_traceback():
     text = logging.Formatter().format(record)
     assert "Traceback" in text
     assert "ZeroDivisionError: a fault" in text
+
+
+def test_a_csrf_refusal_is_one_line_naming_who_from_where_and_why(db, server_log):
+    """Django's CSRF check logs its refusal without an exception: the line was "Forbidden
+    (CSRF token missing.): /cases/new/", without who asked or from where, which every other
+    refusal's line says."""
+    from django.test import Client
+
+    user = factories.staff()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    assert client.post("/accounts/sign-out/", REMOTE_ADDR="192.0.2.9").status_code == 403
+    log = server_log.getvalue()
+    [line] = log.splitlines()
+    assert line == (
+        f"Forbidden (CSRF): /accounts/sign-out/ (POST by {user.username} from 192.0.2.9): "
+        "CSRF cookie not set."
+    )

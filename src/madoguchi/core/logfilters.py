@@ -5,7 +5,9 @@ unreadable body: 400) at warning or error level with the exception attached, so 
 a whole traceback for each refusal, as if something had broken. Through this filter (on the
 console handler, settings.LOGGING) such a record becomes one line: Django's own message (status
 and path), the method, who asked (the signed-in user name, else anonymous) and from where, and
-why (the exception's text). A 5xx record keeps its traceback: that is a fault to look into.
+why (the exception's text). A CSRF refusal, which Django logs without an exception and without
+who or from where, takes the same shape. A 5xx record keeps its traceback: that is a fault to
+look into.
 """
 
 from __future__ import annotations
@@ -28,18 +30,33 @@ def _who(request: Any) -> str:
     return "anonymous"
 
 
+_CSRF_LOGGER = "django.security.csrf"
+
+
 class RefusalsOnOneLine(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         status = getattr(record, "status_code", None)
-        if not isinstance(status, int) or status >= 500 or not record.exc_info:
+        if not isinstance(status, int) or status >= 500:
             return True
-        exc = record.exc_info[1]
+        csrf = record.name == _CSRF_LOGGER and isinstance(record.args, tuple)
+        if not record.exc_info and not csrf:
+            return True
         request = getattr(record, "request", None)
         meta = getattr(request, "META", {}) or {}
         method = _plain(str(getattr(request, "method", "") or "?"))
         address = _plain(str(meta.get("REMOTE_ADDR") or "?"))
-        why = _plain(str(exc)) if exc is not None and str(exc) else type(exc).__name__
-        said = record.getMessage()
+        if record.exc_info:
+            exc = record.exc_info[1]
+            why = _plain(str(exc)) if exc is not None and str(exc) else type(exc).__name__
+            said = record.getMessage()
+        else:
+            # The CSRF check refuses without an exception: its line, "Forbidden (<reason>):
+            # <path>", said neither who nor from where. It takes the others' shape, the
+            # reason last as their exception's text is.
+            args = record.args if isinstance(record.args, tuple) else ()
+            reason, path = args if len(args) == 2 else ("", "")
+            said = f"Forbidden (CSRF): {_plain(str(path or getattr(request, 'path', '')))}"
+            why = _plain(str(reason)) or "CSRF verification failed"
         record.msg = "%s (%s by %s from %s): %s"
         record.args = (said, method, _who(request), address, why)
         record.exc_info = None
