@@ -163,7 +163,10 @@ def test_cli_auth_and_show(
 
 
 def test_second_pcscd_is_refused_clearly(pcscd: SharedPcscd, tmp_path: Path) -> None:
-    other = PcscdHarness(tmp_path / "other", base_port=36090)
+    from madoguchi.card.pcscd import DEFAULT_BASE_PORT, free_port_pair
+
+    # Free ports below the ephemeral range, so only the socket can be what refuses it.
+    other = PcscdHarness(tmp_path / "other", base_port=free_port_pair(DEFAULT_BASE_PORT + 100))
     with pytest.raises(PcscdBusy, match="another pcscd"):
         other.start()
     assert other.pid is None

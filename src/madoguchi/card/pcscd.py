@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import json
 import os
 import shutil
@@ -96,6 +97,34 @@ def _pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return status != "Z"
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+
+
+def is_harness_pcscd(pid: int, config_dir: Path) -> bool:
+    """True when `pid` is a live pcscd started by a harness with this reader folder (its command
+    line is `pcscd -f -c CONFIG_DIR`). A pid recorded by an earlier run may since have been
+    given to an unrelated process: that one must never be signalled."""
+    argv = _cmdline(pid)
+    if not argv or Path(argv[0]).name != "pcscd" or not _pid_alive(pid):
+        return False
+    return any(a == "-c" and b == str(config_dir) for a, b in itertools.pairwise(argv))
+
+
+def harness_pcscds(config_dir: Path) -> list[int]:
+    """The live pcscd processes started by a harness with this reader folder (e.g. one left by
+    a test run that was killed before it could stop it or record it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and is_harness_pcscd(int(entry.name), config_dir):
+            found.append(int(entry.name))
+    return sorted(found)
 
 
 def _port_free(port: int) -> bool:
@@ -333,8 +362,10 @@ def shared_pcscd(
             harness.pid = pid
             harness.base_port = started_port
         else:
-            if isinstance(pid, int) and _pid_alive(pid):
-                harness.pid = pid
+            # Nobody of this run uses it: stop what an earlier, killed run left behind (the
+            # recorded pid only if it still is that pcscd), so its socket and ports are free.
+            for leftover in harness_pcscds(harness.config_dir):
+                harness.pid = leftover
                 harness.stop()
             users = []
             if base_port is None:
