@@ -83,6 +83,33 @@ def test_items_left_unticked_become_the_incident_when_the_next_visit_starts(trus
     assert unticked(visit).count() == 1  # once
 
 
+def test_the_next_start_reads_the_ended_visit_with_sql_compiled_once(trusted, desk):
+    """The settling read runs on every visit's start: once warm, it compiles no query (issue
+    15, fifteenth round: the ORM built and compiled it, four tables and a subquery, on every
+    start), and it still finds the ended visit, locked, with whether its incident is recorded."""
+    from django.db import transaction
+
+    from tests.compiling import compiled_queries
+
+    visit = card_taken_after_the_pin(trusted, desk)
+    with transaction.atomic():
+        services._latest_visit_locked(desk)  # warm
+        with compiled_queries() as compiled:
+            latest = services._latest_visit_locked(desk)
+    assert compiled == []
+    assert latest == visit
+    assert latest.ended_at is not None
+    assert latest.unticked_recorded is False
+    assert latest.terminal.pk == desk.terminal_id
+    assert latest.staff.pk == desk.staff_id
+    start(desk, trusted.card("B"))
+    assert unticked(visit).count() == 1
+    with transaction.atomic():
+        latest = services._latest_visit_locked(desk)
+    assert latest != visit
+    assert latest.unticked_recorded is False
+
+
 def test_items_left_unticked_become_the_incident_when_the_desk_session_closes(trusted, desk):
     visit = card_taken_after_the_pin(trusted, desk)
     terminal_services.desk_session_close(
