@@ -69,17 +69,17 @@ def trusted(db, pki):
 
 
 @pytest.fixture
-def minute_to_spare():
-    """For a test of a per-minute limit (the counters are per clock minute): starts it with at
-    least 20 seconds of the minute left, so its requests fall in one minute (a test that
-    crossed a minute's end found its counter at zero and failed, about one run in a hundred)."""
-    import time
-    from datetime import datetime
+def clock_held(monkeypatch):
+    """For a test of a per-minute limit (the counters are per clock minute): Django's clock
+    (`django.utils.timezone.now`, which the counters and the code that passes them `now` read)
+    is held at the test's start, so all its requests fall in one minute however slow the
+    machine. It used to wait up to 20 s for a minute with 20 s left, which a loaded machine
+    could still overrun (a test that crossed a minute's end found its counter at zero)."""
+    from django.utils import timezone
 
-    now = datetime.now()
-    second = now.second + now.microsecond / 1e6
-    if second > 40:
-        time.sleep(60.5 - second)
+    held = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: held)
+    return held
 
 
 @pytest.fixture(autouse=True)

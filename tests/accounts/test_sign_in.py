@@ -124,7 +124,7 @@ def test_enrolment_with_a_bad_credential_says_why(client):
 
 
 def test_an_address_spraying_user_names_is_refused_for_the_minute_before_any_password_check(
-    bound_client, settings, minute_to_spare
+    bound_client, settings, clock_held
 ):
     """The lockout counts per user name: one address could try a password on every user name
     in turn, unlimited. After SIGN_IN_FAILURES_PER_MINUTE failures from one address, the rest
@@ -177,7 +177,7 @@ def test_sign_in_gives_a_new_session_and_deactivation_ends_it(bound_client):
 
 
 def test_a_forged_forwarded_for_header_does_not_reset_the_address_limit(
-    client, settings, minute_to_spare
+    client, settings, clock_held
 ):
     """Side doors round 3 (held): the limit counts the peer's address (REMOTE_ADDR), never a
     client's own X-Forwarded-For or X-Real-IP."""

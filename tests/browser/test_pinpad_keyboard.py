@@ -222,5 +222,5 @@ def test_the_pin_field_opens_when_the_pad_grows_until_every_line_shows(
         page.locator("#frame").evaluate("f => { f.style.height = '4000px'; }")
         fits = lines.evaluate("l => l.scrollHeight <= l.clientHeight + 2")
         assert fits, "the grown frame should show every line"
-        expect(pin).to_be_enabled(timeout=5_000)
+        expect(pin).to_be_enabled(timeout=30_000)
         expect(pin).to_be_focused()

@@ -141,7 +141,7 @@ def test_readme_walkthrough_as_written(demo_desk: DemoDesk, browser):  # noqa: F
     ).click()
     expect(
         page.locator("[data-testid=ended-notice]:visible, [data-testid=ended-page]").first
-    ).to_be_visible(timeout=5000)
+    ).to_be_visible(timeout=30_000)
     page.wait_for_url(re.compile(r"/desk/ended/$"), timeout=20_000)
     expect(page.get_by_test_id("ended-discarded")).to_be_visible()
     demo_desk.shot("readme-incident-ended")

@@ -714,7 +714,7 @@ def test_incident_lists_and_report_exports_are_reads_the_resident_sees(trusted, 
 
 
 def test_sign_in_challenges_are_limited_per_address_and_tallied_in_the_log(
-    db, settings, minute_to_spare
+    db, settings, clock_held
 ):
     """/me/challenge is unauthenticated: a script asking for challenges in a loop gets a clear
     429 after RESIDENT_CHALLENGES_PER_MINUTE, and fills neither the challenge table nor the
