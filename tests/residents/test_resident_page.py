@@ -1315,3 +1315,137 @@ def test_the_english_records_page_names_the_national_programmes_categories_in_en
     assert "公金受取口座の登録" not in grants[0]
     ja = client.get("/me/records/?lang=ja").content.decode()
     assert "マイナポイント第2弾 / 公金受取口座の登録" in ja
+
+
+def _linked_at_a_desk(trusted, desk, card_name="A"):
+    """A resident's payment link made at the desk, and the completion that signed it (one
+    visit)."""
+    from tests.benefits import builders
+
+    card = trusted.card(card_name)
+    holder = desk_completion(desk, card).visit.holder
+    link = builders.link(
+        holder,
+        programme=builders.programme(),
+        provider=builders.provider(),
+        account="70100001",
+        session=desk,
+    )
+    return card, link, link.completion
+
+
+def test_not_me_on_a_link_and_on_its_visits_completion_is_one_case(trusted, desk):
+    """A link and the completion that signed it are one event at the desk: "this was not me" on
+    both opened two cases and two incidents for it. The second report is added to the first
+    (a note on its case, the same incident), and the resident is told so."""
+    from tests.lockorder import LockOrder
+
+    card, link, completion = _linked_at_a_desk(trusted, desk)
+    client = Client()
+    sign_in(client, card)
+    first = client.post(f"/me/not-me/link/{link.pk}/", {"reason": "never_applied"})
+    assert first.status_code == 302
+    with LockOrder() as order:
+        second = client.post(
+            f"/me/not-me/completion/{completion.pk}/",
+            {"reason": "not_at_desk", "comment": "その日は窓口に行っていません"},
+        )
+    order.assert_rows_before_audit()
+    assert second.status_code == 302
+    assert "again" not in second["Location"]
+    assert Case.objects.count() == 1
+    assert Incident.objects.filter(reason_code="resident_not_me").count() == 1
+    reports = list(NotMeReport.objects.order_by("pk"))
+    assert [r.item_kind for r in reports] == ["link", "completion"]
+    assert reports[0].case_id == reports[1].case_id
+    assert reports[0].incident_id == reports[1].incident_id
+    case = reports[0].case
+    entries = list(case.timeline.order_by("seq"))
+    assert [e.kind for e in entries] == ["intake", "note"]
+    assert entries[1].status == "intake"  # the case stays where it was
+    assert "同じ受付の別の記録" in entries[1].summary
+    assert completion.visit.reference in entries[1].summary
+    assert "その日は窓口に行っていません" in entries[1].summary
+    said = client.get(second["Location"]).content.decode()
+    assert "お申し出に追加しました" in said
+    assert case.reference in said
+    # The first report's page does not say it was added to anything.
+    assert "お申し出に追加しました" not in client.get(first["Location"]).content.decode()
+    english = client.get(second["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "This report was added to the one you made on" in english
+    # Pressed again on the completion: the report already made, no third one.
+    again = client.post(f"/me/not-me/completion/{completion.pk}/", {"reason": "not_at_desk"})
+    assert again["Location"] == second["Location"] + "?again=1"
+    assert NotMeReport.objects.count() == 2
+
+
+def test_not_me_on_a_visit_whose_case_was_closed_opens_a_new_case(trusted, desk):
+    """Once the city closes the case of the first report, another record of that visit gets a
+    case of its own (nothing is added to a closed case)."""
+    card, link, completion = _linked_at_a_desk(trusted, desk)
+    client = Client()
+    sign_in(client, card)
+    client.post(f"/me/not-me/link/{link.pk}/", {"reason": "never_applied"})
+    official = factories.staff(Role.CITY_OFFICIAL)
+    cases.case_close(
+        Case.objects.get(), actor=official, summary="確認済み", event_date=timezone.localdate()
+    )
+    r = client.post(f"/me/not-me/completion/{completion.pk}/", {"reason": "not_at_desk"})
+    assert Case.objects.count() == 2
+    assert "お申し出に追加しました" not in client.get(r["Location"]).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "button", "receipt"),
+    [
+        ("ja", "これは自分ではない", "控えをもう一度ダウンロード"),
+        ("en", "This was not me", "Download"),
+    ],
+)
+def test_each_not_me_button_names_its_record_for_a_screen_reader(
+    trusted, desk, language, button, receipt
+):
+    """Every "This was not me" on the records page read the same to a screen reader (and so
+    did every receipt download): each now names its record in hidden text, in the page's
+    language, so a list of links tells them apart."""
+    from html.parser import HTMLParser
+
+    card, link, completion = _linked_at_a_desk(trusted, desk)
+    client = Client()
+    sign_in(client, card)
+    html = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    class Links(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.names: list[str] = []
+            self.text: list[str] | None = None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "a":
+                self.text = []
+
+        def handle_data(self, data):
+            if self.text is not None:
+                self.text.append(data)
+
+        def handle_endtag(self, tag):
+            if tag == "a" and self.text is not None:
+                self.names.append("".join(self.text).strip())
+                self.text = None
+
+    parser = Links()
+    parser.feed(html)
+    not_me = [n for n in parser.names if n.startswith(button)]
+    assert len(not_me) == 3  # the link and the two completions
+    assert len(set(not_me)) == 3, not_me
+    assert any(link.masked_account in n for n in not_me)
+    assert any(completion.visit.reference in n for n in not_me)
+    receipts = [n for n in parser.names if n.startswith(receipt)]
+    assert len(receipts) == 2
+    assert len(set(receipts)) == 2
+    if language == "en":
+        assert all("procedure signed by the card" in n for n in receipts)
+    else:
+        assert all("カードで署名された手続" in n for n in receipts)
+

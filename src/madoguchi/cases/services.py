@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.constants import Role
@@ -64,6 +65,17 @@ class CaseRefused(Refusal):
 
 def can_open(user: Any) -> bool:
     return bool(user.is_superuser or any(user.has_role(r) for r in INTAKE_ROLES))
+
+
+def _require_can_open(actor: User) -> None:
+    if not can_open(actor):
+        raise CaseRefused(
+            "not_allowed_to_open",
+            _(
+                "Only desk staff, contractor supervisors and city officials open cases; your "
+                "role is none of these."
+            ),
+        )
 
 
 def can_run(user: Any) -> bool:
@@ -210,19 +222,24 @@ def case_transition(
             detail=detail or {},
             actor=actor,
         )
-        audit.record(
-            CASES_STEP,
-            actor=actor,
-            subject=locked,
-            payload={
-                "case": locked.reference,
-                "kind": kind.value,
-                "from_status": current.value,
-                "to_status": target.value,
-                "entry": entry.seq,
-            },
-        )
+        _step_recorded(locked, entry, actor=actor, before=current)
     return entry
+
+
+def _step_recorded(case: Case, entry: TimelineEntry, *, actor: User, before: CaseStatus) -> None:
+    """The audit event of a timeline entry just appended (the status before it given)."""
+    audit.record(
+        CASES_STEP,
+        actor=actor,
+        subject=case,
+        payload={
+            "case": case.reference,
+            "kind": str(entry.kind),
+            "from_status": before.value,
+            "to_status": str(entry.status),
+            "entry": entry.seq,
+        },
+    )
 
 
 def case_open(
@@ -245,14 +262,7 @@ def case_open(
 ) -> Case:
     """Open a case with its intake entry: who reported, what they said. ``programme``: what
     the link was made for (the incident report's wording follows it)."""
-    if not can_open(actor):
-        raise CaseRefused(
-            "not_allowed_to_open",
-            _(
-                "Only desk staff, contractor supervisors and city officials open cases; your "
-                "role is none of these."
-            ),
-        )
+    _require_can_open(actor)
     if not summary.strip() or not reported_by.strip():
         raise CaseRefused(
             "intake_incomplete",
@@ -288,6 +298,42 @@ def case_open(
         )
         audit.record(CASES_OPENED, actor=actor, subject=case, payload={"case": case.reference})
     return case
+
+
+def case_report_added(
+    case: Case, *, actor: User, reported_by: str, summary: str, detail: dict[str, Any]
+) -> TimelineEntry:
+    """A further report of the event a case is about (the resident's page: "this was not me"
+    on another record of the same visit), appended to that case instead of opening a second
+    one. Recorded as a note from the reporter that leaves the status as it is, in whatever
+    stage short of closed (an intake too: the table's notes start with the investigation, but
+    a report is not an official's step); the caller may open cases (`can_open`)."""
+    _require_can_open(actor)
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        last = locked.timeline.order_by("-seq").first()
+        current = CaseStatus(last.status) if last else CaseStatus.INTAKE
+        if current == CaseStatus.CLOSED:
+            raise CaseRefused(
+                "transition_not_allowed",
+                _("“%(step)s” is not allowed while the case is “%(status)s”."),
+                params={"step": EntryKind.NOTE.label, "status": current.label},
+            )
+        entry = TimelineEntry.objects.create(
+            case=locked,
+            seq=(last.seq + 1) if last else 1,
+            kind=EntryKind.NOTE,
+            status=current,
+            event_date=timezone.localdate(),
+            party=Party.RESIDENT,
+            party_label=reported_by,
+            channel=Channel.SYSTEM,
+            summary=summary,
+            detail=detail,
+            actor=actor,
+        )
+        _step_recorded(locked, entry, actor=actor, before=current)
+    return entry
 
 
 def legacy_link_add(

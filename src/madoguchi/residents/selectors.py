@@ -164,6 +164,9 @@ def records(holder: Any, lang: str = "ja") -> Records:
             {
                 "row": link,
                 "kind": ItemKind.LINK,
+                # What the page's "This was not me" names for a screen reader (every button
+                # reads the same otherwise).
+                "label": describe_item(ItemKind.LINK, link, english=lang == "en"),
                 "programme": _in_language(link.programme_version, "name", lang),
                 "provider": _in_language(link.provider, "display_name", lang),
                 "account": link.masked_account,
@@ -181,6 +184,9 @@ def records(holder: Any, lang: str = "ja") -> Records:
             {
                 "row": acc,
                 "kind": ItemKind.PUBLIC_FUND,
+                # What the page's "This was not me" names for a screen reader (every button
+                # reads the same otherwise).
+                "label": describe_item(ItemKind.PUBLIC_FUND, acc, english=lang == "en"),
                 "bank": _bank(acc),
                 "account": masked(acc.account_last4),
                 "name_check": name_check_text(acc, lang),
@@ -197,6 +203,9 @@ def records(holder: Any, lang: str = "ja") -> Records:
             {
                 "row": reg,
                 "kind": ItemKind.HEALTH_INSURANCE,
+                # What the page's "This was not me" names for a screen reader (every button
+                # reads the same otherwise).
+                "label": describe_item(ItemKind.HEALTH_INSURANCE, reg, english=lang == "en"),
                 "insurer": reg.insurer_number,
                 "insured": masked(reg.insured_last4),
                 "state": registration_state_text(reg, lang),
@@ -226,6 +235,9 @@ def records(holder: Any, lang: str = "ja") -> Records:
             {
                 "row": completion,
                 "kind": ItemKind.COMPLETION,
+                # What the page's "This was not me" names for a screen reader (every button
+                # reads the same otherwise).
+                "label": describe_item(ItemKind.COMPLETION, completion, english=lang == "en"),
                 "lines": signed_lines(completion),
                 "desk": _desk(completion, lang),
                 "reference": completion.visit.reference,

@@ -448,6 +448,8 @@ def page_viewed(session: ResidentSession, page: str, **payload: Any) -> None:
 # --- "this was not me" ----------------------------------------------------------------------
 
 RESIDENT_PAGE_USERNAME = "resident-page"
+# Who reported, as the case's timeline names the resident's own page.
+REPORTED_BY = "本人（住民用ページ、カードで本人確認済み）"
 
 
 def _resident_page_user() -> User:
@@ -475,6 +477,32 @@ def _open_not_me_report(holder: Any, kind: str, item_id: int) -> NotMeReport | N
         if report.case.status != CaseStatus.CLOSED:
             return report
     return None
+
+
+def _open_visit_report(holder: Any, visit: Any) -> NotMeReport | None:
+    """The holder's first report on another record of the same visit whose case is not
+    closed: a link and the completion that signed it are one event, so "this was not me" on
+    both belongs in one case (the second report is added to it). Each candidate's case row is
+    locked before its status is read (and before the audit log's lock): a case an official
+    closes meanwhile gets no addition."""
+    from madoguchi.cases.constants import CaseStatus
+    from madoguchi.cases.models import Case
+
+    for report in (
+        NotMeReport.objects.select_related("case", "incident")
+        .filter(holder=holder, incident__visit=visit)
+        .order_by("pk")
+    ):
+        Case.objects.select_for_update().filter(pk=report.case_id).first()
+        if report.case.status != CaseStatus.CLOSED:
+            return report
+    return None
+
+
+def first_report_of_case(report: NotMeReport) -> NotMeReport:
+    """The report that opened `report`'s case (itself, unless it was added to an earlier one)."""
+    first = NotMeReport.objects.filter(case_id=report.case_id).order_by("pk").first()
+    return first or report
 
 
 def not_me_report(
@@ -521,12 +549,22 @@ def not_me_report(
         **params,
     )
     visit = getattr(item, "visit", None)
+    fields = {
+        "holder": holder,
+        "item_kind": kind,
+        "item_id": item.pk,
+        "reason": reason,
+        "comment": comment.strip()[:500],
+    }
     with transaction.atomic():
         # The holder's row serialises two presses at once (row locks before the audit log's).
         Holder.objects.select_for_update().filter(pk=holder.pk).first()
         open_report = _open_not_me_report(holder, kind, item.pk)
         if open_report is not None:  # a second press, or another tab: the case already open
             return open_report
+        earlier = _open_visit_report(holder, visit) if visit is not None else None
+        if earlier is not None:  # another record of the same visit: one event, one case
+            return _add_to_report(earlier, fields, described=described, reason_ja=reason_ja)
         incident = incident_record(
             kind=IncidentKind.COMPLAINT,
             reason_code="resident_not_me",
@@ -539,7 +577,7 @@ def not_me_report(
             actor=_resident_page_user(),
             title="本人からの申し出：身に覚えのない記録",
             resident_label="申し出た本人",
-            reported_by="本人（住民用ページ、カードで本人確認済み）",
+            reported_by=REPORTED_BY,
             summary=summary,
             event_date=timezone.localdate(),
             channel=Channel.SYSTEM,
@@ -552,28 +590,50 @@ def not_me_report(
             # A public-fund account or an insurance registration (the same codes), else points.
             programme=kind if kind in Programme.values else Programme.POINTS,
         )
-        report = NotMeReport.objects.create(
-            holder=holder,
-            item_kind=kind,
-            item_id=item.pk,
-            reason=reason,
-            comment=comment.strip()[:500],
-            incident=incident,
-            case=case,
-        )
-        audit.record(
-            NOT_ME_REPORTED,
-            actor=None,
-            terminal=None,
-            subject=holder,
-            payload={
-                "item": kind,
-                "item_id": item.pk,
-                "case": case.reference,
-                "incident": incident.pk,
-            },
-        )
+        report = NotMeReport.objects.create(**fields, incident=incident, case=case)
+        _not_me_recorded(report)
     return report
+
+
+def _add_to_report(
+    earlier: NotMeReport, fields: dict[str, Any], *, described: str, reason_ja: str
+) -> NotMeReport:
+    """Inside `not_me_report`'s transaction: the report of another record of a visit already
+    reported, added to that report's case (a note on its timeline) and incident."""
+    from madoguchi.cases.services import case_report_added
+
+    report = NotMeReport.objects.create(**fields, incident=earlier.incident, case=earlier.case)
+    summary = (
+        f"本人が同じ受付の別の記録についても「自分ではない」と申し出（この案件に追加）: "
+        f"{described}。理由: {reason_ja}"
+    )
+    if fields["comment"]:
+        summary += f"。本人のコメント: {fields['comment'][:400]}"
+    case_report_added(
+        earlier.case,
+        actor=_resident_page_user(),
+        reported_by=REPORTED_BY,
+        summary=summary,
+        detail={k: fields[k] for k in ("item_kind", "item_id", "reason")},
+    )
+    _not_me_recorded(report, added_to=str(earlier.public_id)[:8])
+    return report
+
+
+def _not_me_recorded(report: NotMeReport, **extra: Any) -> None:
+    audit.record(
+        NOT_ME_REPORTED,
+        actor=None,
+        terminal=None,
+        subject=report.holder,
+        payload={
+            "item": report.item_kind,
+            "item_id": report.item_id,
+            "case": report.case.reference,
+            "incident": report.incident_id,
+            **extra,
+        },
+    )
 
 
 # --- a signed completion can tell the resident by email ---------------------------------------

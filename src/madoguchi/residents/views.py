@@ -306,6 +306,8 @@ def reported(request: HttpRequest, session: ResidentSession, public_id: str) -> 
     if report is None:
         raise Http404("No such report.")
     services.page_viewed(session, "reported", case=report.case.reference)
+    # Reported on another record of a visit already reported: added to that report's case.
+    first = services.first_report_of_case(report)
     return render(
         request,
         "residents/reported.html",
@@ -315,6 +317,7 @@ def reported(request: HttpRequest, session: ResidentSession, public_id: str) -> 
             fingerprint=session.fingerprint,
             report=report,
             again=request.GET.get("again") == "1",
+            added_to=first if first.pk != report.pk else None,
         ),
     )
 
