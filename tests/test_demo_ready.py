@@ -84,6 +84,12 @@ def test_demo_totp_outside_demo_mode_says_how_to_run_it(settings):
         call_command("demo_totp")
 
 
+class _Sweeper:
+    """What `subprocess.Popen` gives `serve` for its sweeper, in tests that start none."""
+
+    pid = 2**31 - 1  # no such process
+
+
 class _Exited:
     """A child process that has already exited: the demo stops at once after starting it."""
 
@@ -131,7 +137,7 @@ def test_serve_writes_request_lines_where_it_is_told(monkeypatch):
     from madoguchi.core.management.commands import serve
 
     seen = {}
-    monkeypatch.setattr(serve.subprocess, "Popen", lambda *a, **k: None)  # the sweeper
+    monkeypatch.setattr(serve.subprocess, "Popen", lambda *a, **k: _Sweeper())  # the sweeper
     monkeypatch.setattr(serve.os, "execv", lambda exe, argv: seen.setdefault("argv", argv))
     call_command("serve", "--access-log", "/somewhere/access.log")
     argv = seen["argv"]
@@ -240,3 +246,90 @@ def test_the_readme_lists_what_each_demo_card_prints():
         # In the era as the card prints it (and the insurance form takes it), then the calendar.
         era = format_era(date.fromisoformat(birth), weekday=False)
         assert f"| `{file_name}` | {name} | {era} ({birth}) | {sexes[sex]} |" in text
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux's /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
+def test_the_demo_says_it_stopped_only_after_the_servers_sweeper_has_ended(tmp_path, monkeypatch):
+    """`madoguchi serve` starts a sweeper beside gunicorn; when the demo stopped, gunicorn's
+    master exited at once and the sweeper noticed only at its next look (every half second),
+    so "demo: stopped; every process it started has ended" was printed while it still ran.
+    The master now stops its sweeper and waits for it as it exits. A real server (an empty
+    database: the sweeper's sweeps fail and it goes on, as after a database restart)."""
+    import os
+    import sys
+
+    from madoguchi.core.management.commands import demo as demo_command
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/empty.sqlite3",
+        "MADOGUCHI_DATA_DIR": str(tmp_path),
+        "SWEEP_INTERVAL_SECONDS": "3600",
+    }
+    argv = [sys.executable, "-m", "madoguchi", "serve", "--bind", f"127.0.0.1:{port}"]
+    with (tmp_path / "server.log").open("wb") as log:
+        server = subprocess.Popen(
+            [*argv, "--workers", "1"], env=env, process_group=0, stdout=log, stderr=log
+        )
+    sweeper = 0
+    for _ in range(1200):  # until the sweeper runs (bounded: a hang fails, not a slow start)
+        sweeper = next((p for p in _children(server.pid) if " sweep " in _cmdline(p)), 0)
+        if sweeper or server.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert sweeper, (tmp_path / "server.log").read_text()
+    for _ in range(1200):  # until gunicorn listens (its signal handlers are set by then)
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        assert server.poll() is None, (tmp_path / "server.log").read_text()
+        time.sleep(0.1)
+    seen: dict[str, bool] = {}
+
+    class Console(io.StringIO):
+        def write(self, text: str) -> int:
+            if text.startswith("demo: stopped"):
+                seen["sweeper running when stopped was said"] = _running(sweeper)
+            return super().write(text)
+
+    # A loaded machine: what stopping waits for before killing, generous (it catches hangs).
+    monkeypatch.setattr(demo_command, "STOP_SECONDS", 300.0)
+    out = Console()
+    exiting = subprocess.Popen(["true"], process_group=0)
+    Command(stdout=out, stderr=io.StringIO())._supervise({"server": server, "agent": exiting})
+    assert "demo: stopped" in out.getvalue()
+    assert seen == {"sweeper running when stopped was said": False}

@@ -11,9 +11,15 @@ from madoguchi.core.bench import completion as bench
 from madoguchi.core.management.commands import serve
 
 
+class _Sweeper:
+    """What `subprocess.Popen` gives `serve` for its sweeper, in tests that start none."""
+
+    pid = 2**31 - 1  # no such process
+
+
 def _argv(monkeypatch, *args):
     seen = {}
-    monkeypatch.setattr(serve.subprocess, "Popen", lambda *a, **k: None)  # the sweeper
+    monkeypatch.setattr(serve.subprocess, "Popen", lambda *a, **k: _Sweeper())  # the sweeper
     monkeypatch.setattr(serve.os, "execv", lambda exe, argv: seen.setdefault("argv", argv))
     call_command("serve", *args)
     return seen["argv"]
@@ -228,7 +234,9 @@ def test_ctrl_c_in_the_terminal_reaches_serve_not_its_sweeper(monkeypatch):
     foreground group) stops gunicorn; the sweeper follows its parent instead of dying with a
     KeyboardInterrupt traceback on the console."""
     started = []
-    monkeypatch.setattr(serve.subprocess, "Popen", lambda argv, **kw: started.append((argv, kw)))
+    monkeypatch.setattr(
+        serve.subprocess, "Popen", lambda argv, **kw: started.append((argv, kw)) or _Sweeper()
+    )
     monkeypatch.setattr(serve.os, "execv", lambda exe, argv: None)
     call_command("serve")
     [(argv, kw)] = started

@@ -1449,3 +1449,21 @@ def test_each_not_me_button_names_its_record_for_a_screen_reader(
     else:
         assert all("カードで署名された手続" in n for n in receipts)
 
+
+def test_the_demo_tray_on_the_residents_page_speaks_of_their_own_card(db, settings):
+    """The resident's page (the demo's card tray beside it) said 「来庁者のカードを置く」, the
+    desk's words for someone else's card, to a resident holding their own; the desk's tray
+    keeps its words."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    settings.DEMO = True
+    page = Client().get("/me/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert 'data-testid="tray-hint"' in page
+    assert "ご自身のカードを置く" in page
+    assert "来庁者のカード" not in page
+    english = Client().get("/me/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "insert or remove your own card" in english
+    with translation.override("ja"):
+        desk_tray = render_to_string("desk/_tray.html")
+    assert "来庁者のカードを置く" in desk_tray

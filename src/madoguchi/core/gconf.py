@@ -6,13 +6,60 @@ requests they are answering (a completion being committed, a PDF being written).
 master takes SIGINT as it takes SIGTERM, a graceful stop: it stops listening, workers answer
 the requests in flight and end (`madoguchi.core.gworker.Worker` closes the connections that
 carry none at once), within gunicorn's graceful timeout. SIGQUIT still stops at once.
+
+The master stops `madoguchi serve`'s sweeper as it exits (`on_exit`) and waits for it, so the
+server's process ends after its sweeper: `make demo` said "every process it started has
+ended" while the sweeper, which followed its parent only by looking every half second, still
+ran.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from typing import Any
+
+# The environment variable (`serve` sets it with gunicorn's --env) naming the sweeper's pid.
+SWEEPER_PID = "MADOGUCHI_SWEEPER_PID"
+# How long the master waits for the sweeper to finish the sweep it is in before killing it.
+SWEEPER_STOP_SECONDS = 10.0
 
 
 def on_starting(server: Any) -> None:
     """gunicorn's hook, with its arbiter: SIGINT is handled as SIGTERM."""
     server.handle_int = server.handle_term
+
+
+def on_exit(server: Any) -> None:
+    """gunicorn's hook, as the master exits: stop the sweeper and wait for it."""
+    stop_sweeper(os.environ.get(SWEEPER_PID, ""))
+
+
+def _running_child(pid: int) -> bool:
+    """Whether `pid` is a child of this process still running (a pid that is not this process's
+    child, such as one reused after the sweeper ended and was reaped, is never signalled)."""
+    try:
+        done, _status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return done == 0
+
+
+def stop_sweeper(raw_pid: str, timeout: float = SWEEPER_STOP_SECONDS) -> None:
+    """Ask the sweeper to stop (SIGTERM: it ends after the sweep it is in) and wait for it;
+    killed if it has not ended within `timeout`."""
+    try:
+        pid = int(raw_pid)
+    except ValueError:
+        return
+    if pid <= 0 or not _running_child(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _running_child(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return
+        time.sleep(0.05)

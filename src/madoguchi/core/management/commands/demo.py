@@ -24,6 +24,9 @@ from madoguchi.core import demo
 AGENT_PORTS = {"desk-01": 47110, "desk-02": 47111}
 CRL_REFRESH_SECONDS = 6 * 3600
 READY_NOTE_SECONDS = 20.0
+# How long stopping waits for the processes to end (gunicorn lets its workers finish, then
+# stops its sweeper) before killing what is left.
+STOP_SECONDS = 10.0
 
 
 class Command(PlainErrors, BaseCommand):
@@ -261,7 +264,7 @@ class Command(PlainErrors, BaseCommand):
             for proc in children.values():
                 if proc.poll() is None:
                     proc.terminate()
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + STOP_SECONDS
             for proc in children.values():
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=max(0.1, deadline - time.monotonic()))

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.cli import PlainErrors
+from madoguchi.core import gconf
 from madoguchi.core.gworker import DEFAULT_LIMITS
 
 
@@ -161,5 +162,9 @@ class Command(PlainErrors, BaseCommand):
             )
         interval = str(settings.SWEEP_INTERVAL_SECONDS)
         madoguchi = [sys.executable, "-m", "madoguchi", "sweep", "--every", interval]
-        subprocess.Popen([*madoguchi, "--parent-pid", str(os.getpid())], process_group=0)  # noqa: S603
+        sweeper = subprocess.Popen([*madoguchi, "--parent-pid", str(os.getpid())], process_group=0)  # noqa: S603
+        # gunicorn's master (this process) stops its sweeper and waits for it as it exits
+        # (`gconf.on_exit`): whoever waits for the server (`make demo`, a service manager) then
+        # knows the sweeper has ended too, not half a second later.
+        argv += ["--env", f"{gconf.SWEEPER_PID}={sweeper.pid}"]
         os.execv(sys.executable, argv)  # noqa: S606  (replaces this process; argv is ours)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
 from typing import Any
 
@@ -31,6 +33,18 @@ class Command(PlainErrors, BaseCommand):
         )
 
     def handle(self, *args: Any, every: float, parent_pid: int, **_: Any) -> None:
+        if not every:
+            self._loop(every, parent_pid)
+            return
+        # SIGTERM (from `serve`'s master as it exits): end after the sweep in progress.
+        _STOPPING.clear()
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: _STOPPING.set())
+        try:
+            self._loop(every, parent_pid)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    def _loop(self, every: float, parent_pid: int) -> None:
         while True:
             if every:
                 close_old_connections()  # a long-running loop: do not keep a stale connection
@@ -47,7 +61,7 @@ class Command(PlainErrors, BaseCommand):
                     f"Swept: {counted(result.ended, 'lapsed visit')} ended, "
                     f"{counted(result.purged, 'procedure')} purged."
                 )
-            if not every:
+            if not every or _STOPPING.is_set():
                 return
             if not _wait(every, parent_pid):
                 return
@@ -56,16 +70,18 @@ class Command(PlainErrors, BaseCommand):
 # How often a waiting sweeper looks for its parent: Ctrl-C on `madoguchi serve` (or the demo)
 # leaves no sweeper behind for the rest of its interval (30 s by default).
 PARENT_CHECK_SECONDS = 0.5
+# Set by SIGTERM: the loop ends after the sweep in progress (or at once, while waiting).
+_STOPPING = threading.Event()
 
 
 def _wait(every: float, parent_pid: int) -> bool:
-    """Sleep ``every`` seconds; False as soon as the parent process is gone."""
+    """Sleep ``every`` seconds; False as soon as the parent process is gone or SIGTERM came."""
     deadline = time.monotonic() + every
     while (left := deadline - time.monotonic()) > 0:
-        if parent_pid and not _alive(parent_pid):
+        if _STOPPING.is_set() or (parent_pid and not _alive(parent_pid)):
             return False
-        time.sleep(min(left, PARENT_CHECK_SECONDS) if parent_pid else left)
-    return not parent_pid or _alive(parent_pid)
+        time.sleep(min(left, PARENT_CHECK_SECONDS))
+    return not _STOPPING.is_set() and (not parent_pid or _alive(parent_pid))
 
 
 def _alive(pid: int) -> bool:
