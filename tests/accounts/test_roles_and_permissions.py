@@ -71,3 +71,23 @@ def test_a_superuser_keeps_djangos_path():
         f"{p.content_type.app_label}.{p.codename}"
         for p in Permission.objects.select_related("content_type")
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flush_sets_every_roles_permissions_once(monkeypatch):
+    """post_migrate is sent once per app: the roles were set after each of them (19 times a
+    flush, most of every transactional test's teardown). Now once, after the last app's
+    permissions exist, with every permission each role lists."""
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    from madoguchi.accounts import roles
+
+    calls = []
+    real = roles.ensure_roles
+    monkeypatch.setattr(roles, "ensure_roles", lambda: (calls.append(1), real())[1])
+    call_command("flush", interactive=False, verbosity=0)
+    assert calls == [1]
+    for role, perms in roles.ROLE_PERMISSIONS.items():
+        got = Group.objects.get(name=role.value).permissions.select_related("content_type")
+        assert {f"{p.content_type.app_label}.{p.codename}" for p in got} == set(perms), role
