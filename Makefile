@@ -9,10 +9,15 @@ export PYTHONDONTWRITEBYTECODE := 1
 bootstrap:
 	@scripts/bootstrap.sh
 
+# The demo server's port: `make demo DEMO_PORT=8010` when another program holds 8000 (the desk
+# pages' origin and the resident page's follow it).
+DEMO_PORT ?= 8000
+
 demo: bootstrap
 	@MADOGUCHI_DEMO=1 SECURE_COOKIES=0 DESK_TEST_PROCEDURE=1 \
 	  CARD_AGENT_ORIGINS=desk-01=http://127.0.0.1:47110,desk-02=http://127.0.0.1:47111 \
-	  RESIDENT_ORIGIN=http://localhost:8000 \
+	  MADOGUCHI_PORT=$(DEMO_PORT) MADOGUCHI_ORIGIN=http://127.0.0.1:$(DEMO_PORT) \
+	  RESIDENT_ORIGIN=http://localhost:$(DEMO_PORT) \
 	  $(BIN)/madoguchi demo
 
 test: bootstrap lint typecheck migrations-check deploy-check test-postgres test-sqlite

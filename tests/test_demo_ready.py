@@ -1,6 +1,7 @@
 """`make demo` prints its banner only once every process answers HTTP."""
 
 import io
+import re
 import socket
 import subprocess
 import threading
@@ -333,3 +334,48 @@ def test_the_demo_says_it_stopped_only_after_the_servers_sweeper_has_ended(tmp_p
     Command(stdout=out, stderr=io.StringIO())._supervise({"server": server, "agent": exiting})
     assert "demo: stopped" in out.getvalue()
     assert seen == {"sweeper running when stopped was said": False}
+
+
+@pytest.mark.django_db
+def test_a_server_port_held_by_another_program_says_how_to_use_another(
+    settings, tmp_path, monkeypatch
+):
+    """When some other program held port 8000, the demo only asked whether another `make demo`
+    was running: a newcomer with, say, a development server on 8000 had no way to start it.
+    It now names a free port to start it on, and `make demo DEMO_PORT=N` moves the server and
+    the origins the pages and the resident's page are served from together."""
+    from madoguchi.core.management.commands import demo as demo_command
+
+    settings.DEMO = True
+    settings.DATA_DIR = tmp_path
+    settings.STATIC_ROOT = tmp_path / "static"
+    monkeypatch.setattr(demo_command.subprocess, "Popen", lambda *a, **k: pytest.fail("started"))
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        settings.MADOGUCHI_ORIGIN = f"http://127.0.0.1:{port}"
+        with pytest.raises(CommandError) as refused:
+            call_command("demo", "--port", str(port), stdout=io.StringIO())
+    message = str(refused.value)
+    suggested = int(re.search(r"`make demo DEMO_PORT=(\d+)`", message).group(1))
+    assert suggested != port
+    with socket.socket() as s:  # the suggestion was free when it was made
+        s.bind(("127.0.0.1", suggested))
+
+
+def test_make_demo_moves_every_origin_with_demo_port():
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        ["make", "-n", "-C", str(root), "demo", "DEMO_PORT=8010"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.replace("\\\n", " ")
+    line = next(line for line in out.splitlines() if "madoguchi demo" in line)
+    for setting in (
+        "MADOGUCHI_PORT=8010",
+        "MADOGUCHI_ORIGIN=http://127.0.0.1:8010",
+        "RESIDENT_ORIGIN=http://localhost:8010",
+    ):
+        assert setting in line, out

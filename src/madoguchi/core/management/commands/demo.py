@@ -29,6 +29,20 @@ READY_NOTE_SECONDS = 20.0
 STOP_SECONDS = 10.0
 
 
+def _free_port_near(port: int) -> int | None:
+    """A port to suggest when the demo's is taken: the first of port+10, port+20, … that can
+    be bound now (None when none of nine can)."""
+    for candidate in range(port + 10, min(port + 100, 65536), 10):
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return candidate
+    return None
+
+
 class Command(PlainErrors, BaseCommand):
     help = "Run the demo desk: SQLite, seeded data, the server, card agents with virtual cards."
 
@@ -171,10 +185,19 @@ class Command(PlainErrors, BaseCommand):
                     taken.append(f"{parts.port} ({name})")
         if taken:
             ports = f"Port {taken[0]} is" if len(taken) == 1 else f"Ports {', '.join(taken)} are"
-            raise CommandError(
+            message = (
                 f"{ports} already in use: is another `make demo` still "
                 "running? Stop it (Ctrl-C in its shell) and start this one again."
             )
+            server = urlsplit(endpoints["server"]).port or 80
+            if f"{server} (server)" in taken:
+                # Port 8000 is a common default: another program may hold it for good.
+                other = _free_port_near(server)
+                message += (
+                    f" If another program holds port {server} (`ss -ltnp` names it), start the "
+                    f"demo on a free port instead: `make demo DEMO_PORT={other or 'PORT'}`."
+                )
+            raise CommandError(message)
 
     def _wait_ready(
         self, endpoints: dict[str, str], children: dict[str, subprocess.Popen[bytes]]
