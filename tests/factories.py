@@ -76,3 +76,23 @@ def sign_in_with_code(client, user: User, device: TOTPDevice) -> None:
         },
     )
     assert response.status_code == 302, response.status_code
+
+
+def sign_in_over_http(http, user: User, code: str = ""):
+    """Sign an `httpx.Client` (its `base_url` a live server) in on the staff sign-in page, as a
+    browser does: the page's CSRF token, then the form with the authenticator's `code`."""
+    import re
+
+    origin = str(http.base_url).rstrip("/")
+    page = http.get("/accounts/sign-in/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    return http.post(
+        "/accounts/sign-in/",
+        data={
+            "username": user.username,
+            "password": PASSWORD,
+            "otp_token": code,
+            "csrfmiddlewaretoken": token,
+        },
+        headers={"Referer": origin + "/accounts/sign-in/", "Origin": origin},
+    )

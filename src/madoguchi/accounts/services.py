@@ -198,6 +198,9 @@ def staff_sign_in(
         login(request, user)
         if device is not None:
             otp_login(request, device)
+        # Which authenticator this sign-in's code came from ("" none): the session lasts only
+        # as long as the member's second factor is that one (`second_factor_lapse`).
+        request.session[SECOND_FACTOR] = device.persistent_id if device is not None else ""
         if session is not None:
             request.session["desk_session_id"] = session.pk
         audit.record(
@@ -265,6 +268,7 @@ def _end_staff_session(
 
 SIGNED_IN_AT = "madoguchi_signed_in_at"
 SEEN_AT = "madoguchi_seen_at"
+SECOND_FACTOR = "madoguchi_second_factor"
 # The last request's time is written when it is this old: a write on every request would be
 # a session UPDATE on each of the desk's calls. The idle limit is late by at most this much.
 SEEN_RESOLUTION_SECONDS = 60
@@ -286,6 +290,14 @@ class SessionLapsed(Refusal):
             _(
                 "You were signed out because you signed in more than %(hours)s hours ago. "
                 "Sign in again."
+            ),
+            401,
+        ),
+        "second_factor": (
+            _(
+                "You were signed out because this account's authenticator was replaced, or "
+                "its role now needs one, since you signed in. Sign in again with the code of "
+                "the authenticator it has now."
             ),
             401,
         ),
@@ -322,6 +334,24 @@ def session_check(session: Any, now: float) -> SessionLapsed | None:
     if now - seen >= SEEN_RESOLUTION_SECONDS:
         session[SEEN_AT] = now
     return None
+
+
+def second_factor_lapse(request: HttpRequest) -> SessionLapsed | None:
+    """The `second_factor` lapse of a session signed in on the staff sign-in, or None: the
+    member's role now signs in with an authenticator and the sign-in had no code, or the
+    authenticator whose code opened it is gone (`madoguchi staff totp --replace` after a lost
+    phone). Read by the pages of the roles that sign in with one (`incidents.access`); a
+    session that was never signed in on the sign-in page (none of its mark) is left to them."""
+    signed_with = request.session.get(SECOND_FACTOR)
+    if not isinstance(signed_with, str):
+        return None
+    user = request.user
+    if not user.is_authenticated or not getattr(user, "requires_totp", False):
+        return None
+    device = getattr(user, "otp_device", None)  # django-otp: None once the device is gone
+    if signed_with and device is not None and device.persistent_id == signed_with:
+        return None
+    return SessionLapsed.lapse("second_factor")
 
 
 def staff_session_lapsed(*, request: HttpRequest, refusal: SessionLapsed) -> None:

@@ -199,6 +199,18 @@ class StaffSessionLimitsMiddleware:
         lapsed = accounts.session_check(session, time.time())
         if lapsed is None:
             return self.get_response(request)
+        return self._ended(request, lapsed)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        """A page of a role that signs in with an authenticator found the session's second
+        factor gone (`accounts.services.second_factor_lapse`, raised by `roles_required`):
+        ended as the limits end a session."""
+        if isinstance(exc, accounts.SessionLapsed):
+            return self._ended(request, exc)
+        return None
+
+    @staticmethod
+    def _ended(request: HttpRequest, lapsed: accounts.SessionLapsed) -> HttpResponse:
         accounts.staff_session_lapsed(request=request, refusal=lapsed)
         if request.path.startswith("/api/") or "application/json" in request.headers.get(
             "Accept", ""

@@ -19,6 +19,7 @@ from madoguchi.audit import selectors as audit_selectors
 from madoguchi.checklists import selectors as checklist_selectors
 from madoguchi.desk.procedures import label as procedure_label
 from madoguchi.identity.access import chosen_reason, reason_required, record_read, record_reads
+from madoguchi.incidents.access import second_factor_check
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.params import day_from_query
 from madoguchi.incidents.selectors import with_committed_counts
@@ -31,6 +32,7 @@ def officials_page(view):
     @never_cache
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        second_factor_check(request)
         if not selectors.can_view(request.user):
             raise PermissionDenied("city officials and contractor supervisors only")
         return view(request, *args, **kwargs)
