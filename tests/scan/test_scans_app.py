@@ -954,12 +954,13 @@ def test_the_runs_report_through_the_pages_holds_the_officials_city_only(client,
     run_url = reverse("scans:run", args=[recorded.pk])
     html_url = reverse("scans:run_report_html", args=[recorded.pk])
     pdf_url = reverse("scans:run_report_pdf", args=[recorded.pk])
+    given = "?reason=case_work"  # the report asks the reason first, as a finding's page does
     client.force_login(factories.staff(Role.CITY_OFFICIAL))  # テスト市, 131016
     page = client.get(run_url).content.decode()
     assert f'href="{html_url}"' in page
     assert f'href="{pdf_url}"' in page
     assert "あなたの市の抽出結果だけです" in page
-    got = client.get(html_url)
+    got = client.get(html_url + given)
     assert got["Content-Disposition"] == f'attachment; filename="scan-{recorded.pk}-report.html"'
     own = got.content.decode()
     assert "<h3>L3：" in own
@@ -974,25 +975,26 @@ def test_the_runs_report_through_the_pages_holds_the_officials_city_only(client,
 
     reads = AuditEvent.objects.filter(event_name="identity.record_read")
     assert [e.payload["page"] for e in reads.order_by("-seq")[:1]] == ["scans.report"]
-    text = check_pdf(client.get(pdf_url).content)
+    assert reads.order_by("-seq").first().payload["reason"] == "case_work"
+    text = check_pdf(client.get(pdf_url + given).content)
     assert "L3" in text
     assert "L4：" not in text
     assert "271004" not in text
     # Another city's official gets that city's findings (L4) only.
     client.force_login(_official_of("別の市", "271004"))
-    theirs = client.get(html_url).content.decode()
+    theirs = client.get(html_url + given).content.decode()
     assert "<h3>L4：" in theirs
     assert "<h3>L3：" not in theirs
     assert recorded.input_dir not in theirs
     # A city without a code gets no report, and is told why.
     client.force_login(_official_of("コードのない市", ""))
-    refused = client.get(html_url, follow=True).content.decode()
+    refused = client.get(html_url + given, follow=True).content.decode()
     assert "報告書はお渡しできません" in refused
-    english = client.get(html_url + "?lang=en", follow=True).content.decode()
+    english = client.get(html_url + given + "&lang=en", follow=True).content.decode()
     assert "No report is given: your city has no municipality code" in english
     # The operators (superuser flag) get every municipality and the input, as the files.
     client.force_login(User.objects.create_superuser("root-report", password=None))
-    whole = client.get(html_url).content.decode()
+    whole = client.get(html_url + given).content.decode()
     assert "<h3>L3：" in whole
     assert "<h3>L4：" in whole
     assert recorded.input_dir in whole

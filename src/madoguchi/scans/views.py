@@ -128,8 +128,10 @@ def _run_report(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             ),
         )
         return redirect("scans:run", pk=pk)
-    # The report names residents by their ids, as the run's page does: the read is recorded.
-    record_read(request, None, page="scans.report", subject=run)
+    # The report holds, for up to TIMELINE_LIMIT findings, what a finding's page shows (the
+    # residents' ids and the desk's events around the commit, other residents' among them):
+    # asked the reason first, as the finding page and a case's report are, and recorded with it.
+    record_read(request, None, page="scans.report", reason=chosen_reason(request), subject=run)
     if kind == "pdf":
         response = HttpResponse(scan_report.pdf(run, request.user), content_type="application/pdf")
     else:
@@ -142,11 +144,13 @@ def _run_report(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
 
 
 @roles_required(Role.CITY_OFFICIAL)
+@reason_required
 def run_report_html(request: HttpRequest, pk: int) -> HttpResponse:
     return _run_report(request, pk, "html")
 
 
 @roles_required(Role.CITY_OFFICIAL)
+@reason_required
 def run_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     return _run_report(request, pk, "pdf")
 
