@@ -226,3 +226,21 @@ def test_a_refused_addition_records_nothing(monkeypatch):
             "--password-stdin", stdout=io.StringIO(),
         )  # fmt: skip
     assert not AuditEvent.objects.filter(event_name="accounts.staff_added").exists()
+
+
+def test_password_stdin_refuses_a_terminal_where_the_password_would_show(monkeypatch):
+    """`staff add --password-stdin` run by hand read the password from the terminal as a
+    plain line: it showed on the screen as it was typed, and stayed in the scrollback."""
+    import os
+
+    master, replica = os.openpty()
+    try:
+        os.write(master, f"{PASSWORD}\n".encode())  # what the person typed (and saw)
+        with open(replica, encoding="utf-8", closefd=False) as terminal:
+            monkeypatch.setattr("sys.stdin", terminal)
+            with pytest.raises(CommandError, match="standard input here is the terminal"):
+                _add_desk_staff("--password-stdin")
+    finally:
+        os.close(master)
+        os.close(replica)
+    assert not User.objects.filter(username="k1").exists()

@@ -235,6 +235,14 @@ PASSWORD_STDIN_LIMIT = 4096
 def _read_password(stream: TextIO) -> str:
     """The password on the first line of `stream` (its line ending removed, nothing else);
     a refusal says why."""
+    if stream.isatty():
+        # Typed at a terminal, the line would show on the screen as it is typed (and stay in
+        # its scrollback): --password-stdin is for a pipe; the prompt hides what is typed.
+        raise CommandError(
+            "--password-stdin reads a password piped in, and standard input here is the "
+            "terminal, where the password would show as it is typed; nobody was added. Leave "
+            "--password-stdin out to be asked for it without it showing."
+        )
     line = stream.readline(PASSWORD_STDIN_LIMIT + 1)
     if len(line) > PASSWORD_STDIN_LIMIT:
         raise CommandError(
