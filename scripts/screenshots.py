@@ -6,7 +6,7 @@ It walks the README's "Trying the demo" on terminal desk-01 (a fresh demo: resid
 application can be committed once per demo data directory), the ended page after the card left
 and the receipt it opens of what that visit committed, and resident A's own page (step 6),
 then the officials' pages, a case with a legacy link recorded through the case page, the report
-pages and a small generated scan, recorded. Set MADOGUCHI_DATA_DIR
+pages and a small generated scan, recorded, with its report. Set MADOGUCHI_DATA_DIR
 as for the demo (the TOTP code comes from `madoguchi demo_totp`).
 """
 
@@ -159,6 +159,10 @@ def scans(page: Page, base: str, out: Path) -> None:
                 cwd=tmp,
                 env=env,
             )
+        # The report the run wrote (docs/scan.md), its first screen.
+        page.set_viewport_size({"width": 1280, "height": 1400})
+        page.goto((Path(tmp) / "out" / "report.html").as_uri())
+        page.screenshot(path=str(out / "scan-report.png"))
     page.goto(base + "/scans/")
     page.locator("[data-testid=scan-runs] a").first.click()
     page.set_viewport_size({"width": 1280, "height": 1400})
