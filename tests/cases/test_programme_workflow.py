@@ -258,14 +258,14 @@ def test_the_insurance_case_page_asks_for_the_insured_details(client, insurance_
     assert "Compare the insurance details the resident presents" in en
 
 
-def test_the_insurance_case_page_says_plainly_that_the_insurer_suspends(
+def test_an_insurance_case_without_a_registration_at_the_insurer_asks_nothing_and_says_so(
     client, insurance_case, official
 ):
-    """A health-insurance case offered 紐付けを利用停止にする as point and public-fund cases do,
-    and recording it changed nothing, saying nothing: the registration is the insurer's record,
-    which the insurer gives this system no call to suspend. The page says so and what the
-    official does instead; the step records what the insurer did, and its entry says that
-    nothing was changed here (no outbox call, no registration touched)."""
+    """A health-insurance case's suspension asks the insurer, through the outbox, to cancel the
+    registration the case is about (tests/benefits/test_case_health_insurance.py). A case
+    whose registration this system cannot identify (a legacy link, no resident) records the
+    step, says that nothing was asked of the insurer and what to do instead, and queues no
+    call. Before, the page said madoguchi could not suspend any insurance registration."""
     from madoguchi.benefits.models import HealthInsuranceRegistration, OutsideCall
 
     case = insurance_case
@@ -273,16 +273,11 @@ def test_the_insurance_case_page_says_plainly_that_the_insurer_suspends(
     services.case_investigate(case, actor=official)
     ja, en = _page(client, case, "ja"), _page(client, case, "en")
     assert 'data-testid="insurance-suspension-note"' in ja
-    assert "本システムでは、健康保険証の利用登録を利用停止にできません。" in ja
-    assert (
-        "保険者（保険者番号は登録の内容にあります）に、電話または文書で誤った登録の停止を依頼し"
-        in ja
-    )
-    assert "保険者が誤った登録を停止したことを記録する（本システムでは利用停止にできません）" in ja
+    assert "保険者に誤った登録の利用停止を依頼する" in ja
+    assert "本システムから保険者へ、誤った健康保険証の利用登録" in ja
     assert "紐付けを利用停止にする" not in ja
-    assert "madoguchi cannot suspend a health-insurance use registration." in en
-    assert "ask the insurer" in en
-    assert "Record that the insurer stopped the wrong registration" in en
+    assert "Ask the insurer to suspend the wrong registration" in en
+    assert "asks the insurer, through madoguchi, to cancel" in en
     # Public-fund and point cases keep their suspension, without the note.
     other = open_case(official)
     services.case_investigate(other, actor=official)
@@ -293,15 +288,16 @@ def test_the_insurance_case_page_says_plainly_that_the_insurer_suspends(
     client.post(
         reverse("cases:step", args=[case.pk, "suspend"]),
         {
-            "suspend-summary": "保険者に停止を依頼し、停止済みとの回答",
+            "suspend-summary": "保険者に停止を依頼",
             "suspend-event_date": "2023-07-05",
             "suspend-date_precision": "day",
         },
     )
     entry = case.timeline.order_by("-seq").first()
     assert (entry.kind, entry.status) == (EntryKind.SUSPENSION, S.SUSPENDED)
-    assert entry.summary.startswith("保険者に停止を依頼し、停止済みとの回答\n")
-    assert "本システムでは利用停止にしていません" in entry.summary
-    assert entry.detail == {"health_insurance_registration_changed": False}
+    assert entry.summary.startswith("保険者に停止を依頼\n")
+    assert "保険者へ利用停止を依頼していません" in entry.summary
+    assert entry.detail == {"health_insurance_registration": None}
     assert OutsideCall.objects.count() == calls
     assert HealthInsuranceRegistration.objects.count() == registrations
+    assert 'data-testid="insurer-suspension"' not in _page(client, case, "ja")

@@ -11,6 +11,7 @@ from madoguchi.outside import (
     Insurer,
     InvalidRequest,
     RegisteredToAnotherCard,
+    RegistrationNotFound,
     RegistrationStatus,
 )
 from madoguchi.outside.sim import RunningSim
@@ -129,3 +130,52 @@ def test_the_registrations_list_carries_the_request_reference(insurer: HttpInsur
     assert ours[0].insured_last4 == "5678"
     assert ours[0].card_cert_fingerprint == CARD_A
     assert ours[0].insured_name_kana == "ﾔﾏﾀﾞ ﾀﾛｳ"
+
+
+def test_cancelling_a_registration_frees_the_insured_person(insurer: HttpInsurer) -> None:
+    """The insurer gave madoguchi no call to cancel (suspend) a registration, so a remediation
+    case could not repair a wrong one. Cancelled, the registration leaves the insurer's list
+    and the insured person can be registered again, with another card."""
+    wrong = insurer.register_use(*YAMADA, CARD_A)
+    done = insurer.cancel_registration(wrong.registration_ref, reason="CASE-00001")
+    assert done.registration_ref == wrong.registration_ref
+    assert done.status == "cancelled"
+    assert done.cancelled_at
+    assert wrong.registration_ref not in {r.registration_ref for r in insurer.registrations()}
+    right = insurer.register_use(*YAMADA, CARD_B)
+    assert right.status is RegistrationStatus.REGISTERED
+    assert right.registration_ref != wrong.registration_ref
+    # The same registration again is not an error (a second case, a retry with a new key).
+    again = insurer.cancel_registration(wrong.registration_ref)
+    assert again.status == "already_cancelled"
+    assert again.cancelled_at == done.cancelled_at
+
+
+def test_cancelling_is_replayed_under_its_idempotency_key(
+    insurer: HttpInsurer, insurer_sim: RunningSim
+) -> None:
+    wrong = insurer.register_use(*YAMADA, CARD_A)
+    first = insurer.cancel_registration(wrong.registration_ref, idempotency_key="k-cancel-1")
+    again = insurer.cancel_registration(wrong.registration_ref, idempotency_key="k-cancel-1")
+    assert (again.status, again.replayed) == (first.status, True)
+    assert insurer_sim.control.stats()["replayed"] == 1
+
+
+def test_cancelling_an_unknown_registration_is_refused_saying_why(insurer: HttpInsurer) -> None:
+    with pytest.raises(RegistrationNotFound) as exc:
+        insurer.cancel_registration("ins-reg-999999")
+    assert exc.value.code == "registration_not_found"
+    assert not exc.value.retryable
+    assert "この利用登録の記録がありません" in exc.value.message_ja
+    assert exc.value.message_en == (
+        "The health insurer holds no such registration. Nothing was linked, and nothing was "
+        "suspended. "
+        "Ask the insurer how the registration stands."
+    )
+
+
+def test_cancelling_needs_an_idempotency_key_on_the_wire(insurer_sim: RunningSim) -> None:
+    import httpx
+
+    r = httpx.post(f"{insurer_sim.base_url}/v1/registrations/ins-reg-000001/cancel", json={})
+    assert r.status_code == 400

@@ -49,6 +49,16 @@ class RegistrationState(models.TextChoices):
     REFUSED = "refused", _("Refused by the outside system")
 
 
+class SuspensionState(models.TextChoices):
+    """Where a remediation case's suspension (cancellation at the insurer) of a health-insurance
+    registration stands (docs/cases.md): asked through the outbox, done, or refused."""
+
+    NONE = "", _("Not suspended")
+    SUSPENDING = "suspending", _("Suspending (waiting for the insurer)")
+    SUSPENDED = "suspended", _("Suspended at the insurer")
+    REFUSED = "refused", _("The insurer refused the suspension")
+
+
 class CallState(models.TextChoices):
     """An outbox row: pending until the outside system answered; then done or refused."""
 

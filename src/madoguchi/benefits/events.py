@@ -193,3 +193,32 @@ BENEFITS_PUBLIC_FUND_RELEASED = register(
         en="Public-fund account registration released through a case ({bank} ****{last4}, case {case})",
     )
 )
+BENEFITS_HEALTH_INSURANCE_SUSPENSION_REQUESTED = register(
+    EventType(
+        4016,
+        "benefits.health_insurance_suspension_requested",
+        ja="健康保険証の利用登録の利用停止を保険者へ依頼します（保険者 {insurer}、事案 {case}）",
+        en="Suspension of a health-insurance use registration queued for the insurer "
+        "(insurer {insurer}, case {case})",
+    )
+)
+BENEFITS_HEALTH_INSURANCE_SUSPENDED = register(
+    EventType(
+        4017,
+        "benefits.health_insurance_suspended",
+        ja="保険者が健康保険証の利用登録を利用停止にしました（保険者 {insurer}、事案 {case}）",
+        en="The insurer suspended the health-insurance use registration "
+        "(insurer {insurer}, case {case})",
+    )
+)
+BENEFITS_HEALTH_INSURANCE_SUSPENSION_REFUSED = register(
+    EventType(
+        4018,
+        "benefits.health_insurance_suspension_refused",
+        ja="保険者が健康保険証の利用登録の利用停止を受け付けませんでした（保険者 {insurer}、"
+        "事案 {case}、理由 {code}）",
+        en="The insurer refused to suspend the health-insurance use registration "
+        "(insurer {insurer}, case {case}: {code})",
+        describe=describe_insurer_code,
+    )
+)

@@ -31,6 +31,7 @@ from .constants import (
     ProgrammeScope,
     RegistrationState,
     Relationship,
+    SuspensionState,
     TransferKind,
 )
 
@@ -295,6 +296,14 @@ class HealthInsuranceRegistration(_Committed):
         choices=RegistrationState.choices,
         default=RegistrationState.REGISTERED,
     )
+    # A remediation case's suspension: asked of the insurer through the outbox (`suspending`);
+    # once the insurer cancelled it, `suspended` and `status` suspended (it no longer holds the
+    # resident's place); `refused` if the insurer would not (docs/cases.md).
+    suspension = models.CharField(
+        _("suspension"), max_length=20, choices=SuspensionState.choices, blank=True, default=""
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.TextField(blank=True)
 
     class Meta:
         verbose_name = _("health-insurance use registration")
@@ -341,6 +350,15 @@ class OutsideCall(models.Model):
         HealthInsuranceRegistration,
         on_delete=models.PROTECT,
         related_name="outside_call",
+        null=True,
+        blank=True,
+    )
+    # An `insurer.cancel_registration` call: the registration it cancels (a case may ask again,
+    # e.g. after reconcile found the insurer still holding it).
+    cancels = models.ForeignKey(
+        HealthInsuranceRegistration,
+        on_delete=models.PROTECT,
+        related_name="cancel_calls",
         null=True,
         blank=True,
     )

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from .constants import RegistrationState
-from .models import HealthInsuranceRegistration
+from madoguchi.outside.errors import ERRORS_BY_CODE, System
+
+from .constants import RegistrationState, SuspensionState
+from .models import HealthInsuranceRegistration, OutsideCall
 
 REGISTERING_JA = (
     "登録手続き中（保険者へ登録を依頼しています。保険者の回答を受けて登録が完了します。"
@@ -33,6 +35,48 @@ EN = {
 }
 
 
+# A remediation case's suspension of the registration at the insurer (docs/cases.md).
+SUSPENDING_JA = (
+    "利用停止の手続き中（誤りを正すため、市が保険者へこの利用登録の利用停止を依頼しています。"
+    "保険者の回答を受けて停止されます。）"
+)
+SUSPENDED_JA = (
+    "利用停止済み（誤りを正すため、保険者でこの利用登録が利用停止されました。"
+    "正しい保険証での利用登録は、窓口であらためて行えます。）"
+)
+SUSPENSION_REFUSED_JA = (
+    "登録済み（市が保険者へこの利用登録の利用停止を依頼しましたが、保険者が受け付けませんでした。"
+    "市の担当職員が保険者と確認しています。）"
+)
+SUSPENSION_EN = {
+    SuspensionState.SUSPENDING: "Being suspended (to put a mistake right, the city has asked "
+    "the insurer to suspend this registration; it is suspended once the insurer answers.)",
+    SuspensionState.SUSPENDED: "Suspended (to put a mistake right, the insurer has suspended "
+    "this registration. You can register your own insurance again at the desk.)",
+    SuspensionState.REFUSED: "Registered (the city asked the insurer to suspend this "
+    "registration, but the insurer did not accept; a city official is checking it with the "
+    "insurer.)",
+}
+
+
+def latest_cancellation(reg: HealthInsuranceRegistration) -> OutsideCall | None:
+    """The registration's latest cancellation call (a case's suspension), if any."""
+    return reg.cancel_calls.order_by("-pk").first()
+
+
+def insurer_refusal(code: str, lang: str = "ja") -> str:
+    """The insurer's refusal `code` as the sentence staff read (its message), in `lang`."""
+    cls = ERRORS_BY_CODE.get(code)
+    if cls is None:
+        return (
+            "The insurer did not accept the request."
+            if lang == "en"
+            else "保険者が依頼を受け付けませんでした。"
+        )
+    error = cls(system=System.INSURER)
+    return error.message_en if lang == "en" else error.message_ja
+
+
 def refusal_code(reg: HealthInsuranceRegistration) -> str:
     call = getattr(reg, "outside_call", None)  # absent for registrations made before the outbox
     return str((call.result or {}).get("code", "")) if call is not None else ""
@@ -40,6 +84,14 @@ def refusal_code(reg: HealthInsuranceRegistration) -> str:
 
 def state_text(reg: HealthInsuranceRegistration, lang: str = "ja") -> str:
     """The registration's state as the resident reads it."""
+    if reg.suspension:
+        state = SuspensionState(reg.suspension)
+        if lang == "en":
+            return SUSPENSION_EN[state]
+        return {
+            SuspensionState.SUSPENDING: SUSPENDING_JA,
+            SuspensionState.SUSPENDED: SUSPENDED_JA,
+        }.get(state, SUSPENSION_REFUSED_JA)
     if lang == "en":
         return EN.get(RegistrationState(reg.state), EN[RegistrationState.REGISTERED])
     if reg.state == RegistrationState.REGISTERING:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from madoguchi.benefits import identifiers
+from madoguchi.benefits import identifiers, states
 from madoguchi.benefits import services as benefits
-from madoguchi.benefits.constants import GrantStatus, LinkStatus
+from madoguchi.benefits.constants import GrantStatus, LinkStatus, RegistrationState
 from madoguchi.benefits.models import Grant, HealthInsuranceRegistration, PublicFundAccount
 
 
@@ -138,6 +138,36 @@ def public_fund_release(account: Any, *, actor: Any, case_ref: str, reason: str)
     return benefits.public_fund_release_via_case(
         account, actor=actor, case_ref=case_ref, reason=reason
     )
+
+
+def insurance_suspendable(row: Any) -> bool:
+    """Whether a health-insurance registration can be suspended at the insurer: effective and
+    registered there (it has the insurer's reference)."""
+    return (
+        isinstance(row, HealthInsuranceRegistration)
+        and row.status == LinkStatus.EFFECTIVE
+        and row.state == RegistrationState.REGISTERED
+        and bool(row.registration_ref)
+    )
+
+
+def insurance_suspend(row: Any, *, actor: Any, case_ref: str, reason: str) -> Any:
+    """The insurer's cancellation of the registration, queued in the outbox (its call)."""
+    return benefits.health_insurance_suspend_via_case(
+        row, actor=actor, case_ref=case_ref, reason=reason
+    )
+
+
+def latest_cancellation(row: Any) -> Any:
+    return states.latest_cancellation(row)
+
+
+def insurer_refusal(code: str, lang: str) -> str:
+    return states.insurer_refusal(code, lang)
+
+
+def insurance_by_pk(pk: Any) -> HealthInsuranceRegistration | None:
+    return HealthInsuranceRegistration.objects.filter(pk=pk).first()
 
 
 def suspend(link: Any, *, actor: Any, reason: str) -> Any:

@@ -41,28 +41,77 @@ class HolderKana:
     registered_kana: str = ""
 
 
+@dataclass(frozen=True)
+class InsurerSuspension:
+    """Where an insurance case's suspension at the insurer stands, as the case page says it:
+    `state` suspending | suspended | refused; `when` the insurer's suspension was recorded;
+    `reason` the insurer's refusal as a sentence in the page's language; `attempts` and
+    `failing` (the last attempt could not reach the insurer: the outbox retries it)."""
+
+    state: str
+    when: Any = None
+    reason: str = ""
+    attempts: int = 0
+    failing: bool = False
+    call_key: str = ""
+
+
+def insurer_suspension(case: Any, lang: str = "ja") -> InsurerSuspension | None:
+    """The insurer's suspension of the registration the case's suspension step asked for (its
+    entry's detail), None when the step asked nothing of the insurer."""
+    if str(case.programme) != Programme.HEALTH_INSURANCE:
+        return None
+    pk = _acted_on(case)
+    reg = remedy.insurance_by_pk(pk) if pk is not None else None
+    if reg is None or not reg.suspension:
+        return None
+    call = remedy.latest_cancellation(reg)
+    code = str((call.result or {}).get("code", "")) if call is not None else ""
+    return InsurerSuspension(
+        state=str(reg.suspension),
+        when=reg.status_changed_at,
+        reason=remedy.insurer_refusal(code, lang) if reg.suspension == "refused" else "",
+        attempts=call.attempts if call is not None else 0,
+        failing=bool(call is not None and call.state == "pending" and call.last_error),
+        call_key=call.key if call is not None else "",
+    )
+
+
 def case_registration(case: Any) -> Any:
     """The registration the case is about (`remedy.registration`), read once by its caller:
-    for a public-fund case the one its suspension step suspended, else (and for an insurance
-    case) the resident's latest made before the case was opened."""
-    acted_on = None
-    if str(case.programme) == Programme.PUBLIC_FUND and case.pk is not None:
-        # The registration the case's suspension step suspended (its entry's detail).
-        for detail in (
-            case.timeline.filter(kind=EntryKind.SUSPENSION)
-            .order_by("-seq")
-            .values_list("detail", flat=True)
-        ):
-            acted_on = (detail or {}).get("public_fund_account")
-            if acted_on is not None:
-                break
+    for a public-fund or insurance case the one its suspension step acted on, else the
+    resident's latest made before the case was opened."""
     return remedy.registration(
         str(case.programme),
         case.payment_link,
         case.holder,
         opened_at=case.opened_at,
-        acted_on=acted_on,
+        acted_on=_acted_on(case),
     )
+
+
+# The key of a suspension entry's detail naming the registration it acted on, by programme.
+_ACTED_ON = {
+    Programme.PUBLIC_FUND: "public_fund_account",
+    Programme.HEALTH_INSURANCE: "health_insurance_registration",
+}
+
+
+def _acted_on(case: Any) -> Any:
+    """The pk of the registration the case's latest suspension step acted on (its entry's
+    detail: suspended, or asked of the insurer), None if none."""
+    name = _ACTED_ON.get(Programme(case.programme)) if case.programme else None
+    if name is None or case.pk is None:
+        return None
+    for detail in (
+        case.timeline.filter(kind=EntryKind.SUSPENSION)
+        .order_by("-seq")
+        .values_list("detail", flat=True)
+    ):
+        pk = (detail or {}).get(name)
+        if pk is not None:
+            return pk
+    return None
 
 
 def holder_kana(case: Any, registration: Any = None) -> HolderKana:

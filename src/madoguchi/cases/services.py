@@ -665,8 +665,7 @@ def case_suspend(case: Case, *, actor: User, summary: str, **when: Any) -> Timel
                 case, actor=actor, summary=summary, reason=reason
             )
         elif Programme(case.programme) == Programme.HEALTH_INSURANCE:
-            summary = f"{summary}\n{_INSURER_SUSPENDS_JA}"
-            detail = {"health_insurance_registration_changed": False}
+            summary, detail = _insurance_suspend(case, actor=actor, summary=summary, reason=reason)
         elif case.payment_link is not None:
             remedy.suspend(case.payment_link, actor=actor, reason=reason)
         entry = case_transition(
@@ -675,13 +674,35 @@ def case_suspend(case: Case, *, actor: User, summary: str, **when: Any) -> Timel
     return entry
 
 
-# Said in an insurance case's suspension entry: the registration is the insurer's record
-# (online qualification confirmation), which the insurer offers madoguchi no call to suspend;
-# changing only madoguchi's copy would show the resident a state the insurer does not hold.
-_INSURER_SUSPENDS_JA = (
-    "健康保険証の利用登録は保険者の記録のため、本システムでは利用停止にしていません"
-    "（本システムの登録の記録も変更していません）。誤った登録の停止は保険者が行います。"
+# Said in an insurance case's suspension entry: what was asked of the insurer, or why nothing
+# could be (the timeline is the city's Japanese record; the page shows it as written).
+_INSURER_ASKED_JA = (
+    "保険者へ、誤った健康保険証の利用登録の利用停止（取消）を依頼しました。"
+    "保険者の回答は、このケースのページに表示されます。"
 )
+_NO_INSURANCE_REGISTRATION_JA = (
+    "この事案の健康保険証の利用登録は、本システムで保険者に登録済みのものとして特定できないため、"
+    "保険者へ利用停止を依頼していません（保険者へ電話または文書で停止を依頼し、その内容を"
+    "メモとして記録してください）。"
+)
+
+
+def _insurance_suspend(
+    case: Case, *, actor: User, summary: str, reason: str
+) -> tuple[str, dict[str, Any]]:
+    """Ask the insurer, through the outbox, to cancel the registration the case is about (made
+    before the case was opened, still effective, registered at the insurer). The call is sent
+    after the step commits; the case page shows the insurer's answer."""
+    about = selectors.case_registration(case)
+    if not remedy.insurance_suspendable(about):
+        return f"{summary}\n{_NO_INSURANCE_REGISTRATION_JA}", {
+            "health_insurance_registration": None
+        }
+    call = remedy.insurance_suspend(about, actor=actor, case_ref=case.reference, reason=reason)
+    return f"{summary}\n{_INSURER_ASKED_JA}", {
+        "health_insurance_registration": about.pk,
+        "outside_call": call.key,
+    }
 
 
 # Said in the step's entry when this system holds no registration the case can act on (the

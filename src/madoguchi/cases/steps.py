@@ -50,11 +50,9 @@ PROGRAMME_TITLES: dict[Programme, dict[str, Promise]] = {
     },
     Programme.HEALTH_INSURANCE: {
         "compare": _("Compare the insurance details the resident presents"),
-        # madoguchi cannot suspend it (the insurer's record): the step records what the
-        # insurer did, as the case page says.
-        "suspend": _(
-            "Record that the insurer stopped the wrong registration (madoguchi cannot suspend it)"
-        ),
+        # The registration is the insurer's record: the step asks the insurer to cancel it
+        # (through the outbox), and the case page shows the insurer's answer.
+        "suspend": _("Ask the insurer to suspend the wrong registration"),
         "correct": _(
             "Record the correction of the health-insurance registration (the insurer "
             "cancelled the wrong registration)"

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -162,6 +163,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "read_reason": chosen_reason(request),
             "trail": trail,
             "holder_kana": selectors.holder_kana(case),
+            "insurer_suspension": selectors.insurer_suspension(
+                case, "en" if (get_language() or "ja").startswith("en") else "ja"
+            ),
             "steps": [
                 {
                     "name": name,
@@ -170,6 +174,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 }
                 for name in steps.allowed(case.status, case.programme)
             ],
+            "step_names": steps.allowed(case.status, case.programme),
             "session_log": [
                 {
                     **r,

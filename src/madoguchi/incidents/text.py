@@ -57,6 +57,14 @@ INSURER_REFUSED = gettext_noop(
     "The insurer refused a health-insurance use registration the resident had signed "
     "(%(code)s): %(reason)s"
 )
+INSURER_REFUSED_SUSPENSION = gettext_noop(
+    "The insurer refused to suspend a health-insurance use registration that case %(case)s "
+    "asked it to suspend: %(reason)s"
+)
+RECONCILE_SUSPENDED_BUT_REGISTERED = gettext_noop(
+    "Suspended in madoguchi, but the insurer still holds the registration; its suspension "
+    "was asked again."
+)
 RECONCILE_MISSING_AT_INSURER = gettext_noop(
     "Registered in madoguchi, but the insurer has no such registration."
 )
@@ -137,6 +145,8 @@ KNOWN = frozenset(
         OUTSIDE_FAILED,
         PAYOUT_NOT_ACCEPTED,
         INSURER_REFUSED,
+        INSURER_REFUSED_SUSPENSION,
+        RECONCILE_SUSPENDED_BUT_REGISTERED,
         RECONCILE_MISSING_AT_INSURER,
         RECONCILE_REFUSED_BUT_REGISTERED,
         RECONCILE_UNKNOWN_TO_US,

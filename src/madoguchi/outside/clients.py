@@ -20,6 +20,7 @@ from madoguchi.outside.interfaces import (
     AccountStatus,
     BankAccount,
     BankAccountType,
+    InsuranceCancellation,
     InsuranceRegistration,
     InsuredPerson,
     InsurerRecord,
@@ -311,6 +312,24 @@ class HttpInsurer:
             insured_name_kana=f.opt_text("insured_name_kana"),
             insurer_number=body["insurer_number"],
             registered_at=f.text("registered_at"),
+            replayed=response.replayed,
+        )
+
+    def cancel_registration(
+        self, registration_ref: str, *, reason: str = "", idempotency_key: str | None = None
+    ) -> InsuranceCancellation:
+        """Cancel (suspend) a registration the insurer holds, under the caller's idempotency key
+        (the outbox call's key, the same on every attempt)."""
+        response = self.client.post(
+            f"/v1/registrations/{_path_part(registration_ref)}/cancel",
+            {"reason": reason},
+            idempotency_key=idempotency_key,
+        )
+        f = _Fields(self.client, response.data)
+        return InsuranceCancellation(
+            registration_ref=f.text("registration_ref"),
+            status=f.text("status"),
+            cancelled_at=f.text("cancelled_at"),
             replayed=response.replayed,
         )
 

@@ -269,6 +269,20 @@ class RegisteredToAnotherCard(OutsideError):
     )
 
 
+class RegistrationNotFound(OutsideError):
+    """The insurer holds no registration with that reference (nothing to cancel)."""
+
+    code = "registration_not_found"
+    template_ja = (
+        "{system}に、この利用登録の記録がありません。何も登録していません（利用停止もしていません）。"
+        "保険者に登録の状態を問い合わせてください。"
+    )
+    template_en = (
+        "{system} holds no such registration. Nothing was linked, and nothing was suspended. "
+        "Ask the insurer how the registration stands."
+    )
+
+
 class IdempotencyConflict(OutsideError):
     """The same idempotency key (or payout batch id) was reused with different content."""
 
@@ -308,6 +322,7 @@ ERRORS_BY_CODE: dict[str, type[OutsideError]] = {
         InsuredPersonNotFound,
         InsuranceNotEligible,
         RegisteredToAnotherCard,
+        RegistrationNotFound,
         IdempotencyConflict,
         UnknownProvider,
     )

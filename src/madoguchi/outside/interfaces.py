@@ -148,6 +148,16 @@ class InsuranceRegistration:
 
 
 @dataclass(frozen=True, slots=True)
+class InsuranceCancellation:
+    """The insurer's answer to a cancellation (利用停止) of a registration it holds."""
+
+    registration_ref: str
+    status: str  # "cancelled", or "already_cancelled" for the same registration again
+    cancelled_at: str  # ISO 8601
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class InsurerRecord:
     """One registration as the insurer holds it (its list, for reconciliation)."""
 
@@ -234,6 +244,16 @@ class Insurer(Protocol):
         """Raises InsuredPersonNotFound, InsuranceNotEligible, RegisteredToAnotherCard,
         IdempotencyConflict, InvalidRequest, OutsideUnavailable, OutsideTimeout.
         `request_ref` is kept with the registration and listed by `registrations()`."""
+        ...
+
+    def cancel_registration(
+        self, registration_ref: str, *, reason: str = "", idempotency_key: str | None = None
+    ) -> InsuranceCancellation:
+        """Cancel (suspend) a registration the insurer holds, e.g. a mis-link a remediation case
+        found: the card no longer works for that insured person, and the person may be
+        registered again with the right card. Cancelling the same registration again is not an
+        error (`already_cancelled`). Raises RegistrationNotFound, IdempotencyConflict,
+        InvalidRequest, OutsideUnavailable, OutsideTimeout."""
         ...
 
     def registrations(self) -> Sequence[InsurerRecord]:

@@ -41,11 +41,14 @@ from madoguchi.incidents.services import incident_record
 from madoguchi.outside import OutsideError, OutsideProtocolError
 
 from .. import outside
-from ..constants import CallState, RegistrationState
+from ..constants import CallState, LinkStatus, RegistrationState, SuspensionState
 from ..events import (
     BENEFITS_HEALTH_INSURANCE_REFUSED,
     BENEFITS_HEALTH_INSURANCE_REGISTERED,
     BENEFITS_HEALTH_INSURANCE_REQUESTED,
+    BENEFITS_HEALTH_INSURANCE_SUSPENDED,
+    BENEFITS_HEALTH_INSURANCE_SUSPENSION_REFUSED,
+    BENEFITS_HEALTH_INSURANCE_SUSPENSION_REQUESTED,
 )
 from ..models import HealthInsuranceRegistration, OutsideCall
 from .grants import grants_evaluate
@@ -54,6 +57,9 @@ log = logging.getLogger("madoguchi.outside.worker")
 
 REGISTER_USE = "insurer.register_use"
 KEY_PREFIX = "madoguchi-hi:"
+# A remediation case's suspension of a registration at the insurer (docs/cases.md).
+CANCEL_REGISTRATION = "insurer.cancel_registration"
+CANCEL_KEY_PREFIX = "madoguchi-hs:"
 SECRET = ("insured_symbol", "insured_number", "branch")
 
 
@@ -115,6 +121,40 @@ def enqueue_registration(
     return call
 
 
+def enqueue_cancellation(
+    registration: HealthInsuranceRegistration, *, actor: Any, case_ref: str, reason: str
+) -> OutsideCall:
+    """Commit the insurer's cancellation of a registration with the caller's transaction (a
+    remediation case's suspension step): the registration becomes `suspending`; the worker
+    calls the insurer after the commit, never inside it. The registration must be locked by
+    the caller and registered at the insurer (it has the insurer's reference)."""
+    call = OutsideCall.objects.create(
+        key=f"{CANCEL_KEY_PREFIX}{uuid.uuid4().hex}",
+        kind=CANCEL_REGISTRATION,
+        payload={
+            "registration_ref": registration.registration_ref,
+            "insurer_number": registration.insurer_number,
+            "insured_last4": registration.insured_last4,
+            "case": case_ref,
+            "reason": reason,
+        },
+        next_attempt_at=timezone.now(),
+        cancels=registration,
+    )
+    registration.suspension = SuspensionState.SUSPENDING
+    registration.status_reason = reason
+    registration.save(update_fields=["suspension", "status_reason"])
+    audit.record(
+        BENEFITS_HEALTH_INSURANCE_SUSPENSION_REQUESTED,
+        actor=actor,
+        subject=registration,
+        payload={"insurer": registration.insurer_number, "case": case_ref, "key": call.key},
+    )
+    if _conf("kick", 1):
+        transaction.on_commit(lambda: kick(call.pk))
+    return call
+
+
 def kick(call_id: int) -> None:
     """Process one call now, in a thread of its own (after the completion committed)."""
     threading.Thread(target=_kicked, args=(call_id,), daemon=True, name="outbox-kick").start()
@@ -137,7 +177,7 @@ class Answer:
     """What the outside system said: registered (`ref`, `status`, `kana`), refused (`code`,
     messages), or nothing final yet (`retry`, with the error's code)."""
 
-    outcome: str  # "registered" | "refused" | "retry"
+    outcome: str  # "registered" | "cancelled" | "refused" | "retry"
     code: str = ""
     message_ja: str = ""
     message_en: str = ""
@@ -149,7 +189,7 @@ class Answer:
 @dataclass
 class Outcome:
     key: str
-    outcome: str  # "registered" | "refused" | "retry" | "skipped"
+    outcome: str  # "registered" | "cancelled" | "refused" | "retry" | "skipped"
     code: str = ""
     attempts: int = 0
 
@@ -184,7 +224,9 @@ def claim(call_id: int, now: datetime | None = None) -> OutsideCall | None:
 
 def send(call: OutsideCall) -> Answer:
     """Call the insurer (never inside a transaction): the person must still be the one the
-    resident signed for, then register with the call's key."""
+    resident signed for, then register with the call's key; or cancel a registration."""
+    if call.kind == CANCEL_REGISTRATION:
+        return _send_cancel(call)
     p = call.payload
     keys = (p["insurer_number"], p["insured_symbol"], p["insured_number"], p["branch"])
     insurer = outside.systems().insurer
@@ -213,6 +255,21 @@ def send(call: OutsideCall) -> Answer:
     )
 
 
+def _send_cancel(call: OutsideCall) -> Answer:
+    p = call.payload
+    try:
+        done = outside.systems().insurer.cancel_registration(
+            p["registration_ref"], reason=p.get("case", ""), idempotency_key=call.key
+        )
+    except OutsideError as exc:
+        if exc.retryable or isinstance(exc, OutsideProtocolError):
+            return Answer("retry", code=exc.code)
+        return Answer(
+            "refused", code=exc.code, message_ja=exc.message_ja, message_en=exc.message_en
+        )
+    return Answer("cancelled", ref=done.registration_ref, status=done.status)
+
+
 CHANGED = Answer(
     "refused",
     code="insured_person_changed",
@@ -233,23 +290,82 @@ def record(call: OutsideCall, answer: Answer, now: datetime | None = None) -> Ou
             locked.last_error = answer.code[:200]
             locked.save(update_fields=["next_attempt_at", "last_error"])
             return Outcome(locked.key, "retry", answer.code, locked.attempts)
-        if locked.registration_id is None:  # every insurer.register_use call has its row
-            raise ValueError(f"outside call {locked.key} has no registration")
-        reg = (
-            HealthInsuranceRegistration.objects.select_for_update()
-            .select_related("visit__terminal", "visit__staff", "holder")
-            .get(pk=locked.registration_id)
-        )
-        if answer.outcome == "registered":
-            _registered(locked, reg, answer)
+        if locked.kind == CANCEL_REGISTRATION:
+            _record_cancel(locked, answer, now)
         else:
-            _refused(locked, reg, answer)
+            _record_registration(locked, answer)
         locked.answered_at = now
         locked.last_error = answer.code[:200]
         # The insured numbers were needed for the call only: gone once it was answered.
         locked.payload = {k: v for k, v in locked.payload.items() if k not in SECRET}
         locked.save(update_fields=["state", "result", "answered_at", "last_error", "payload"])
         return Outcome(locked.key, answer.outcome, answer.code, locked.attempts)
+
+
+def _record_registration(locked: OutsideCall, answer: Answer) -> None:
+    if locked.registration_id is None:  # every insurer.register_use call has its row
+        raise ValueError(f"outside call {locked.key} has no registration")
+    reg = (
+        HealthInsuranceRegistration.objects.select_for_update()
+        .select_related("visit__terminal", "visit__staff", "holder")
+        .get(pk=locked.registration_id)
+    )
+    if answer.outcome == "registered":
+        _registered(locked, reg, answer)
+    else:
+        _refused(locked, reg, answer)
+
+
+def _record_cancel(call: OutsideCall, answer: Answer, now: datetime) -> None:
+    """The insurer's answer to a case's suspension: cancelled (the registration suspended: it
+    no longer holds the resident's place) or refused (an incident for the official)."""
+    if call.cancels_id is None:  # every cancellation call names its registration
+        raise ValueError(f"outside call {call.key} has no registration")
+    reg = (
+        HealthInsuranceRegistration.objects.select_for_update()
+        .select_related("visit__terminal", "visit__staff", "holder")
+        .get(pk=call.cancels_id)
+    )
+    case_ref = str(call.payload.get("case", ""))
+    payload = {"insurer": reg.insurer_number, "case": case_ref}
+    if answer.outcome == "cancelled":
+        call.state = CallState.DONE
+        call.result = {"registration_ref": answer.ref, "status": answer.status}
+        reg.suspension = SuspensionState.SUSPENDED
+        if reg.status == LinkStatus.EFFECTIVE:
+            reg.status = LinkStatus.SUSPENDED
+            reg.status_changed_at = now
+        reg.save(update_fields=["suspension", "status", "status_changed_at"])
+        audit.record(BENEFITS_HEALTH_INSURANCE_SUSPENDED, subject=reg, payload=payload)
+        return
+    call.state = CallState.REFUSED
+    call.result = {"code": answer.code}
+    if reg.suspension == SuspensionState.SUSPENDING:  # a later call may have succeeded
+        reg.suspension = SuspensionState.REFUSED
+        reg.save(update_fields=["suspension"])
+    audit.record(
+        BENEFITS_HEALTH_INSURANCE_SUSPENSION_REFUSED,
+        subject=reg,
+        payload={**payload, "code": answer.code},
+    )
+    summary, text = incident_text.sentence(
+        incident_text.INSURER_REFUSED_SUSPENSION,
+        case=case_ref,
+        reason=incident_text.refusal(answer),
+    )
+    incident_record(
+        kind=IncidentKind.OUTSIDE_FAILURE,
+        reason_code="insurer_refused_suspension",
+        severity=Severity.HIGH,
+        summary=summary,
+        detail={
+            "key": call.key,
+            "code": answer.code,
+            "case": case_ref,
+            "insurer": reg.insurer_number,
+            "text": text,
+        },
+    )
 
 
 def _registered(call: OutsideCall, reg: HealthInsuranceRegistration, answer: Answer) -> None:

@@ -13,6 +13,16 @@ each registration carries (the call's idempotency key):
 | refused | registered | `refused_but_registered` | incident |
 | none | registered under our prefix | `unknown_to_us` | incident |
 
+A case's suspension (`insurer.cancel_registration` calls, the latest per registration),
+matched by the insurer's registration reference:
+
+| ours | the insurer's | finding | action |
+|---|---|---|---|
+| pending | not held | `suspension_answered_not_recorded` | marked suspended |
+| pending, due | still held | `suspension_not_sent` | sent now with its key |
+| done (our row suspended) | still held | `suspended_but_registered` | asked again under a new key, incident |
+| refused | not held | `cancelled_but_not_suspended` | marked suspended |
+
 Running it again finds nothing new to do: incidents are recorded once per call key and
 finding. Every action is also an audit event.
 """
@@ -34,15 +44,16 @@ from madoguchi.locks import key_lock
 from madoguchi.outside import InsurerRecord
 
 from .. import outside
-from ..constants import CallState
-from ..events import BENEFITS_OUTSIDE_RECONCILED
-from ..models import OutsideCall
+from ..constants import CallState, LinkStatus, SuspensionState
+from ..events import BENEFITS_HEALTH_INSURANCE_SUSPENDED, BENEFITS_OUTSIDE_RECONCILED
+from ..models import HealthInsuranceRegistration, OutsideCall
 from . import outbox
 
 INCIDENT_TEXT = {
     "missing_at_insurer": incident_text.RECONCILE_MISSING_AT_INSURER,
     "refused_but_registered": incident_text.RECONCILE_REFUSED_BUT_REGISTERED,
     "unknown_to_us": incident_text.RECONCILE_UNKNOWN_TO_US,
+    "suspended_but_registered": incident_text.RECONCILE_SUSPENDED_BUT_REGISTERED,
 }
 
 
@@ -86,7 +97,94 @@ def reconcile(now: datetime | None = None) -> Report:
             report.findings.append(finding)
     for key in sorted(set(ours) - known):
         report.findings.append(_incident(key, "unknown_to_us", None, ours[key]))
+    held = {r.registration_ref: r for r in records}
+    for call in _latest_cancellations():
+        report.calls += 1
+        finding = _check_cancel(call, held.get(call.payload.get("registration_ref", "")), now)
+        if finding is not None:
+            report.findings.append(finding)
     return report
+
+
+def _latest_cancellations() -> list[OutsideCall]:
+    """Each registration's latest cancellation call (an earlier one was superseded by it)."""
+    latest: dict[int, OutsideCall] = {}
+    for call in OutsideCall.objects.filter(kind=outbox.CANCEL_REGISTRATION).order_by("pk"):
+        if call.cancels_id is not None:
+            latest[call.cancels_id] = call
+    return list(latest.values())
+
+
+def _check_cancel(call: OutsideCall, record: InsurerRecord | None, now: datetime) -> Finding | None:
+    if call.state == CallState.PENDING:
+        if record is None:
+            answer = outbox.Answer(
+                "cancelled", ref=str(call.payload.get("registration_ref", "")), status="cancelled"
+            )
+            done = outbox.record(call, answer, now)
+            if done.outcome == "skipped":
+                return None
+            return _audited(call.key, "suspension_answered_not_recorded", "marked suspended")
+        if call.next_attempt_at <= now:
+            done = outbox.process(call.pk, now)
+            if done.outcome == "skipped":
+                return None
+            action = f"sent: {done.outcome} {done.code}".strip()
+            return _audited(call.key, "suspension_not_sent", action)
+        return Finding(
+            call.key,
+            "waiting",
+            f"next attempt at {timezone.localtime(call.next_attempt_at):%H:%M:%S %Z}",
+        )
+    if call.state == CallState.DONE and record is not None:
+        return _ask_again(call, record, now)
+    if call.state == CallState.REFUSED and record is None:
+        return _mark_suspended(call, now)
+    return None
+
+
+def _cancelled(call: OutsideCall) -> int:
+    if call.cancels_id is None:  # `_latest_cancellations` lists only calls that name one
+        raise ValueError(f"outside call {call.key} names no registration")
+    return call.cancels_id
+
+
+def _ask_again(call: OutsideCall, record: InsurerRecord, now: datetime) -> Finding:
+    """Our row is suspended, the insurer still holds the registration: ask again under a new
+    key (the old key would only replay the first answer), and record an incident once."""
+    with transaction.atomic():
+        reg = HealthInsuranceRegistration.objects.select_for_update().get(pk=_cancelled(call))
+        again = outbox.enqueue_cancellation(
+            reg,
+            actor=None,
+            case_ref=str(call.payload.get("case", "")),
+            reason=str(call.payload.get("reason", "")),
+        )
+    finding = _incident(call.key, "suspended_but_registered", None, record)
+    done = outbox.process(again.pk, max(now, timezone.now()))
+    finding.action = f"{finding.action}; asked again ({again.key}): {done.outcome} {done.code}"
+    finding.action = finding.action.strip()
+    return finding
+
+
+def _mark_suspended(call: OutsideCall, now: datetime) -> Finding | None:
+    """The insurer no longer holds a registration whose suspension it refused (it cancelled it
+    since, e.g. on the official's phone call): our row follows the insurer."""
+    with transaction.atomic():
+        reg = HealthInsuranceRegistration.objects.select_for_update().get(pk=_cancelled(call))
+        if reg.suspension == SuspensionState.SUSPENDED:
+            return None
+        reg.suspension = SuspensionState.SUSPENDED
+        if reg.status == LinkStatus.EFFECTIVE:
+            reg.status = LinkStatus.SUSPENDED
+            reg.status_changed_at = now
+        reg.save(update_fields=["suspension", "status", "status_changed_at"])
+        audit.record(
+            BENEFITS_HEALTH_INSURANCE_SUSPENDED,
+            subject=reg,
+            payload={"insurer": reg.insurer_number, "case": call.payload.get("case", "")},
+        )
+    return _audited(call.key, "cancelled_but_not_suspended", "marked suspended")
 
 
 def _check(call: OutsideCall, record: InsurerRecord | None, now: datetime) -> Finding | None:
@@ -115,6 +213,9 @@ def _check(call: OutsideCall, record: InsurerRecord | None, now: datetime) -> Fi
             f"next attempt at {timezone.localtime(call.next_attempt_at):%H:%M:%S %Z}",
         )
     if call.state == CallState.DONE and record is None:
+        reg = call.registration
+        if reg is not None and (reg.status != LinkStatus.EFFECTIVE or reg.suspension):
+            return None  # a case asked the insurer to cancel it: checked with that call below
         return _incident(call.key, "missing_at_insurer", call, None)
     if call.state == CallState.REFUSED and record is not None:
         return _incident(call.key, "refused_but_registered", call, record)

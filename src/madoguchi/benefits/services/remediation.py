@@ -14,6 +14,8 @@ from .. import ledger
 from ..constants import (
     GrantStatus,
     LinkStatus,
+    RegistrationState,
+    SuspensionState,
 )
 from ..events import (
     BENEFITS_LINK_REPLACED,
@@ -23,6 +25,7 @@ from ..events import (
 )
 from ..models import (
     Grant,
+    HealthInsuranceRegistration,
     PaymentLink,
     PublicFundAccount,
 )
@@ -164,3 +167,39 @@ def ledger_regrant(grant: Grant, *, to_link: PaymentLink, actor: Any, reason: st
             source_ref=reason,
             actor=actor,
         )
+
+
+def health_insurance_suspend_via_case(
+    registration: HealthInsuranceRegistration, *, actor: Any, case_ref: str, reason: str
+) -> Any:
+    """Ask the insurer, through the outbox, to cancel (suspend) a wrong health-insurance use
+    registration: the call is committed with the caller's transaction (the case's step) and
+    sent by the worker after the commit, never inside it. Only a registration registered at
+    the insurer and still effective can be; refused `registration_not_at_insurer` otherwise,
+    and `suspension_requested` while one is already asked. Returns the outbox call."""
+    from . import outbox  # the outbox imports this package's grants
+
+    with transaction.atomic():
+        locked = HealthInsuranceRegistration.objects.select_for_update().get(pk=registration.pk)
+        if locked.suspension == SuspensionState.SUSPENDING:
+            raise BenefitsRefused(
+                "suspension_requested",
+                _(
+                    "The insurer has already been asked to suspend this registration; wait for "
+                    "its answer on the case page."
+                ),
+            )
+        if (
+            locked.status != LinkStatus.EFFECTIVE
+            or locked.state != RegistrationState.REGISTERED
+            or not locked.registration_ref
+        ):
+            raise BenefitsRefused(
+                "registration_not_at_insurer",
+                _(
+                    "This health-insurance registration is not registered at the insurer "
+                    "(still being registered, refused, or already suspended): there is nothing "
+                    "for the insurer to suspend."
+                ),
+            )
+        return outbox.enqueue_cancellation(locked, actor=actor, case_ref=case_ref, reason=reason)

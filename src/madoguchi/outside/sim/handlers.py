@@ -252,15 +252,34 @@ class InsurerApp(SimApp):
             for r in copy.deepcopy(self.seed.get("insurer", {}).get("records", []))
         }
         self.count = 0
+        # Registrations cancelled (利用停止), by reference: a cancelled registration no longer
+        # holds its insured person, who may be registered again with a card.
+        self.cancelled: dict[str, dict[str, Any]] = {}
         for record in self.records.values():
             if record.get("registered_card_fingerprint"):
                 self._stamp(record, record["registered_card_fingerprint"])
 
     def requires_idempotency_key(self, method: str, parts: list[str]) -> bool:
-        return parts == ["v1", "registrations"]
+        return parts == ["v1", "registrations"] or self._cancel_ref(method, parts) is not None
+
+    @staticmethod
+    def _cancel_ref(method: str, parts: list[str]) -> str | None:
+        if (
+            method == "POST"
+            and len(parts) == 4
+            and parts[:2] == ["v1", "registrations"]
+            and parts[3] == "cancel"
+            and parts[2]
+        ):
+            return parts[2]
+        return None
 
     def state(self) -> dict[str, Any]:
-        return {"records": list(self.records.values()), "count": self.count}
+        return {
+            "records": list(self.records.values()),
+            "count": self.count,
+            "cancelled": self.cancelled,
+        }
 
     def restore(self, state: dict[str, Any]) -> None:
         self.records = {
@@ -268,6 +287,34 @@ class InsurerApp(SimApp):
             for r in state["records"]
         }
         self.count = state["count"]
+        self.cancelled = dict(state.get("cancelled") or {})
+
+    def _cancel(self, ref: str) -> Answer:
+        """Cancel a registration: its insured person is free to be registered again (with
+        the right card). The same registration again answers `already_cancelled`."""
+        if ref in self.cancelled:
+            done = self.cancelled[ref]
+            return 200, {
+                "registration_ref": ref,
+                "status": "already_cancelled",
+                "cancelled_at": done["cancelled_at"],
+            }
+        for record in self.records.values():
+            if record.get("registration_ref") == ref:
+                break
+        else:
+            return error(404, "registration_not_found", "no such registration")
+        when = _now()
+        self.cancelled[ref] = {
+            "cancelled_at": when,
+            "request_ref": record.get("request_ref") or None,
+            "insurer_number": record["insurer_number"],
+            "insured_last4": record["insured_number"][-4:],
+        }
+        for name in ("registered_card_fingerprint", "registration_ref", "registered_at"):
+            record[name] = None
+        record["request_ref"] = ""
+        return 200, {"registration_ref": ref, "status": "cancelled", "cancelled_at": when}
 
     def _lookup(self, body: dict[str, Any]) -> Answer:
         """Read-only: the insured person's attributes, for comparing with the card holder
@@ -318,6 +365,9 @@ class InsurerApp(SimApp):
             return self._lookup(body)
         if method == "GET" and parts == ["v1", "registrations"]:
             return self._registrations()
+        cancel = self._cancel_ref(method, parts)
+        if cancel is not None:
+            return self._cancel(cancel)
         if method != "POST" or parts != ["v1", "registrations"]:
             return error(404, "not_found", "no such endpoint")
         names = (
