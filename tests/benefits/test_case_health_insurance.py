@@ -21,6 +21,7 @@ from madoguchi.benefits.services.reconcile import reconcile
 from madoguchi.cases import services as cases
 from madoguchi.cases.constants import CaseStatus, EntryKind, Programme
 from madoguchi.incidents.models import Incident
+from madoguchi.residents.models import Notice
 from madoguchi.residents.selectors import records
 from tests import factories
 from tests.benefits.conftest import commit, drain, prepare, refused, start_visit
@@ -109,6 +110,10 @@ def test_the_case_suspends_the_registration_at_the_insurer_and_the_resident_regi
     assert 'data-state="suspending"' in page
     assert "利用停止の手続き中です。" in page
     assert records(reg.holder).registrations[0]["state"].startswith("利用停止の手続き中")
+    # The resident's letter says what was asked of the insurer, not that it was stopped.
+    letter = " ".join(Notice.objects.get(entry=entry).body)
+    assert "保険者へ利用停止を依頼しました。" in letter
+    assert "利用を停止しました" not in letter
 
     assert [o.outcome for o in drain().outcomes] == ["cancelled"]
     call.refresh_from_db()

@@ -46,14 +46,30 @@ def _title(kind: str, case: Any) -> str:
     return f"{thing[1]}の再申込みについて（お知らせ）"
 
 
-def _body(kind: str, case: Any, when: str) -> list[str]:
+# A health-insurance case's suspension is asked of the insurer (docs/cases.md): the letter says
+# what was asked, not that it was stopped; when nothing could be asked, that the city checks it.
+_INSURER_ASKED = (
+    "{when}、あなたに関する{what}について、誤った登録の可能性があるため、保険者へ利用停止を"
+    "依頼しました。保険者が停止した後は、お近くの支援窓口で、ご本人のマイナンバーカードにより"
+    "正しい保険証の利用登録をあらためて行えます。停止の状況は住民用ページでご確認いただけます。"
+)
+_INSURER_CHECKED = (
+    "{when}、あなたに関する{what}について、誤った登録の可能性があるため、調査しています。"
+    "登録の停止については、市から保険者へ確認しています。"
+)
+
+
+def _body(kind: str, case: Any, when: str, detail: Any = None) -> list[str]:
     link = case.payment_link
     thing = _THING.get(case.programme)
     if link is not None:
         what = f"決済サービス「{link.provider.display_name_ja}」（{link.masked_account}）との紐付け"
     else:
         what = thing[0] if thing else "マイナポイントの紐付け"
-    if kind == EntryKind.SUSPENSION:
+    if kind == EntryKind.SUSPENSION and case.programme == Programme.HEALTH_INSURANCE:
+        asked = bool((detail or {}).get("outside_call"))
+        main = (_INSURER_ASKED if asked else _INSURER_CHECKED).format(when=when, what=what)
+    elif kind == EntryKind.SUSPENSION:
         main = (
             f"{when}、あなたに関する{what}について、誤った紐付けの可能性があるため、"
             "調査が終わるまで利用を停止しました。"
@@ -90,7 +106,7 @@ def notice_issue(entry: Any) -> Notice | None:
         issued_on=day,
         issued_on_ja=dated,
         title=_title(entry.kind, case),
-        body=_body(entry.kind, case, step_day),
+        body=_body(entry.kind, case, step_day, entry.detail),
     )
     audit.record(
         NOTICE_ISSUED,
