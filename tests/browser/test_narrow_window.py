@@ -138,7 +138,7 @@ def test_scan_findings_keep_their_ids_on_one_line(narrow, tmp_path):
     )  # fmt: skip
     run = ScanRun.objects.get()
     for lang in ("ja", "en"):
-        page.goto(f"{url}/scans/{run.pk}/?lang={lang}")
+        page.goto(f"{url}/scans/{run.pk}/?reason=case_work&lang={lang}")
         rows = page.locator("[data-testid=scan-findings] tr:has(td)")
         assert rows.count() >= 3
         for i in range(rows.count()):

@@ -29,6 +29,11 @@ def finding_url(pk):
     return reverse("scans:finding", args=[pk]) + "?reason=case_work"
 
 
+def run_url(pk):
+    """A run's page (its findings name residents) with the reason it asks first."""
+    return reverse("scans:run", args=[pk]) + "?reason=case_work"
+
+
 def _desk_log(tmp_path):
     d = Desk()
     family(d)
@@ -115,11 +120,11 @@ def test_officials_see_runs_and_findings(client, recorded):
     client.force_login(official)
     page = client.get(reverse("scans:list")).content.decode()
     assert reverse("scans:run", args=[recorded.pk]) in page
-    page = client.get(reverse("scans:run", args=[recorded.pk])).content.decode()
+    page = client.get(run_url(recorded.pk)).content.decode()
     assert "ログアウト漏れ" in page
     assert "131016" in page
     assert ">L3</a>" in page  # the link cell (a bare "L3" can occur in a random nonce)
-    only = client.get(reverse("scans:run", args=[recorded.pk]) + "?cause=typed_wrong_id")
+    only = client.get(run_url(recorded.pk) + "&cause=typed_wrong_id")
     assert ">L4</a>" in only.content.decode()
     assert ">L3</a>" not in only.content.decode()
     finding = Finding.objects.get(link_id="L3")
@@ -138,7 +143,7 @@ def test_officials_see_runs_and_findings(client, recorded):
 
 def test_a_cause_filter_is_headed_by_the_causes_name_not_its_code(client, recorded):
     client.force_login(factories.staff(Role.CITY_OFFICIAL))
-    url = reverse("scans:run", args=[recorded.pk]) + "?cause=logout_omission"
+    url = run_url(recorded.pk) + "&cause=logout_omission"
     page = client.get(url).content.decode()
     heading = re.search(r"<h2>抽出結果 \((.*?)·", page)
     assert heading, page
@@ -201,7 +206,7 @@ def test_reading_a_finding_asks_a_reason_and_is_recorded_as_a_case_read_is(clien
     )
     assert (read.payload["page"], read.payload["reason"]) == ("scans.finding", "case_work")
 
-    client.get(reverse("scans:run", args=[recorded.pk]))
+    client.get(run_url(recorded.pk))
     assert reads.filter(subject_type="scans.scanrun", payload__page="scans.run").exists()
 
     client.post(reverse("scans:finding_open_case", args=[l3.pk]))
@@ -412,9 +417,7 @@ def test_the_scan_pages_speak_english_in_english(client, recorded):
     client.force_login(factories.staff(Role.CITY_OFFICIAL))
     pages = [
         client.get(reverse("scans:list"), HTTP_ACCEPT_LANGUAGE="en").content.decode(),
-        client.get(
-            reverse("scans:run", args=[recorded.pk]), HTTP_ACCEPT_LANGUAGE="en"
-        ).content.decode(),
+        client.get(run_url(recorded.pk), HTTP_ACCEPT_LANGUAGE="en").content.decode(),
     ]
     finding = Finding.objects.get(link_id="L3")
     pages.append(client.get(finding_url(finding.pk), HTTP_ACCEPT_LANGUAGE="en").content.decode())
@@ -589,12 +592,12 @@ def test_a_case_opened_from_the_english_page_is_recorded_in_japanese(client, rec
     assert "Forensic scan" not in case.legacy_link.source
 
 
-@pytest.mark.parametrize("query", ["?cause=a%00b", "?municipality=%00131016"])
+@pytest.mark.parametrize("query", ["&cause=a%00b", "&municipality=%00131016"])
 def test_a_nul_in_a_runs_filter_says_why_and_shows_every_finding(client, recorded, query):
     """A NUL in the cause or municipality filter was a server error (PostgreSQL cannot
     compare with it)."""
     client.force_login(factories.staff(Role.CITY_OFFICIAL))
-    r = client.get(reverse("scans:run", args=[recorded.pk]) + query)
+    r = client.get(run_url(recorded.pk) + query)
     assert r.status_code == 200
     page = r.content.decode()
     assert "絞り込みの条件に使えない文字が含まれています" in page
@@ -610,18 +613,15 @@ def test_the_scan_pages_name_cases_by_reference_and_group_large_counts(client, r
     case = FindingCase.objects.get(link_id="L3").case
     ScanRun.objects.filter(pk=recorded.pk).update(rows={**recorded.rows, "links": 100_000_000})
     link = f'<a href="{reverse("cases:detail", args=[case.pk])}">{case.reference}</a>'
-    for url in (finding_url(l3.pk), reverse("scans:run", args=[recorded.pk])):
+    for url in (finding_url(l3.pk), run_url(recorded.pk)):
         assert link in client.get(url).content.decode()
     # The run's link total (every municipality's) is the operators' (superuser flag) to see.
     from madoguchi.accounts.models import User
 
     client.force_login(User.objects.create_superuser("root-grouping", password=None))
-    assert (
-        "紐付け 100,000,000 件を"
-        in client.get(reverse("scans:run", args=[recorded.pk])).content.decode()
-    )
+    assert "紐付け 100,000,000 件を" in client.get(run_url(recorded.pk)).content.decode()
     assert "<td>100,000,000</td>" in client.get(reverse("scans:list")).content.decode()
-    english = client.get(reverse("scans:run", args=[recorded.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    english = client.get(run_url(recorded.pk), HTTP_ACCEPT_LANGUAGE="en")
     assert "100,000,000 links in" in english.content.decode()
 
 
@@ -655,7 +655,7 @@ def test_another_citys_official_neither_lists_opens_nor_opens_a_case_from_a_find
     )
     counts = re.findall(r"<td>([^<]*)</td>", row.group(0))[-len(CAUSES) :]
     assert counts == ["0"] * len(CAUSES)  # its own counts, not the run's
-    page = client.get(reverse("scans:run", args=[recorded.pk])).content.decode()
+    page = client.get(run_url(recorded.pk)).content.decode()
     assert ">L3</a>" not in page
     assert "131016" not in page
     for finding in Finding.objects.all():
@@ -663,7 +663,7 @@ def test_another_citys_official_neither_lists_opens_nor_opens_a_case_from_a_find
         assert client.get(url).status_code == 404
         opened = client.post(reverse("scans:finding_open_case", args=[finding.pk]))
         assert opened.status_code == 404
-    filtered = client.get(reverse("scans:run", args=[recorded.pk]) + "?municipality=131016")
+    filtered = client.get(run_url(recorded.pk) + "&municipality=131016")
     assert ">L3</a>" not in filtered.content.decode()
     assert not Case.objects.exists()
     assert not FindingCase.objects.exists()
@@ -673,7 +673,7 @@ def test_the_own_citys_official_lists_opens_and_opens_a_case_with_own_counts(cli
     client.force_login(factories.staff(Role.CITY_OFFICIAL))  # テスト市, 131016
     listed = client.get(reverse("scans:list")).content.decode()
     assert "（団体コード 131016）" in listed
-    page = client.get(reverse("scans:run", args=[recorded.pk])).content.decode()
+    page = client.get(run_url(recorded.pk)).content.decode()
     assert ">L3</a>" in page
     assert ">131016</a>" in page
     l3 = Finding.objects.get(link_id="L3")
@@ -688,7 +688,7 @@ def test_an_official_of_a_city_without_a_code_sees_nothing_and_is_told_why(clien
     assert "団体コードが設定されていない" in listed
     assert reverse("scans:run", args=[recorded.pk]) not in listed
     assert "記録されたスキャンはありません" not in listed  # one was: it is not shown
-    page = client.get(reverse("scans:run", args=[recorded.pk])).content.decode()
+    page = client.get(run_url(recorded.pk)).content.decode()
     assert "団体コードが設定されていない" in page
     assert ">L3</a>" not in page
     l3 = Finding.objects.get(link_id="L3")
@@ -701,7 +701,7 @@ def test_the_superuser_flag_sees_every_municipality(client, recorded):
     from madoguchi.accounts.models import User
 
     client.force_login(User.objects.create_superuser("root-scans", password=None))
-    page = client.get(reverse("scans:run", args=[recorded.pk])).content.decode()
+    page = client.get(run_url(recorded.pk)).content.decode()
     assert ">L3</a>" in page
     assert 'data-testid="scan-scope"' not in page
 
@@ -824,28 +824,28 @@ def test_an_official_sees_neither_the_runs_input_path_nor_every_citys_link_total
     )
     recorded.refresh_from_db()
     assert recorded.input_dir
-    run_url = reverse("scans:run", args=[recorded.pk])
+    run_page = run_url(recorded.pk)
     own = factories.staff(Role.CITY_OFFICIAL)  # テスト市, 131016: every finding is theirs
     for official in (own, _official_of("別の市", "271004")):
         client.force_login(official)
-        for url in (run_url, reverse("scans:list")):
+        for url in (run_page, reverse("scans:list")):
             page = client.get(url).content.decode()
             assert recorded.input_dir not in page, (official, url)
             for total in ("123,456", "123456", "7,891", "7891"):
                 assert total not in page, (official, url, total)
-        page = client.get(run_url).content.decode()
+        page = client.get(run_page).content.decode()
         assert "運用担当者にだけ表示しています" in page  # says why the totals are not there
         assert "点検していない紐付けがあります" in page  # without the run-wide count
-    english = client.get(run_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    english = client.get(run_page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "are shown to the operators only" in english
     # The own city's official still counts and lists their findings.
     client.force_login(own)
-    page = client.get(run_url).content.decode()
+    page = client.get(run_page).content.decode()
     assert ">L3</a>" in page
     assert ">131016</a>" in page
     # The operators (superuser flag) see the input and the totals.
     client.force_login(User.objects.create_superuser("root-input", password=None))
-    page = client.get(run_url).content.decode()
+    page = client.get(run_page).content.decode()
     assert recorded.input_dir in page
     assert "紐付け 123,456 件を" in page
     assert "紐付け 7,891 件は点検していません" in page
@@ -951,16 +951,16 @@ def test_the_runs_report_through_the_pages_holds_the_officials_city_only(client,
     assert recorded.input_dir in written  # what the files print, for the operators
     other = Finding.objects.get(link_id="L4")
     Finding.objects.filter(pk=other.pk).update(municipality_code="271004")
-    run_url = reverse("scans:run", args=[recorded.pk])
-    html_url = reverse("scans:run_report_html", args=[recorded.pk])
-    pdf_url = reverse("scans:run_report_pdf", args=[recorded.pk])
-    given = "?reason=case_work"  # the report asks the reason first, as a finding's page does
+    run_page = run_url(recorded.pk)
+    # The report names residents as the run's page does: the reason given there goes with it.
+    html_url = reverse("scans:run_report_html", args=[recorded.pk]) + "?reason=case_work"
+    pdf_url = reverse("scans:run_report_pdf", args=[recorded.pk]) + "?reason=case_work"
     client.force_login(factories.staff(Role.CITY_OFFICIAL))  # テスト市, 131016
-    page = client.get(run_url).content.decode()
+    page = client.get(run_page).content.decode()
     assert f'href="{html_url}"' in page
     assert f'href="{pdf_url}"' in page
     assert "あなたの市の抽出結果だけです" in page
-    got = client.get(html_url + given)
+    got = client.get(html_url)
     assert got["Content-Disposition"] == f'attachment; filename="scan-{recorded.pk}-report.html"'
     own = got.content.decode()
     assert "<h3>L3：" in own
@@ -976,25 +976,146 @@ def test_the_runs_report_through_the_pages_holds_the_officials_city_only(client,
     reads = AuditEvent.objects.filter(event_name="identity.record_read")
     assert [e.payload["page"] for e in reads.order_by("-seq")[:1]] == ["scans.report"]
     assert reads.order_by("-seq").first().payload["reason"] == "case_work"
-    text = check_pdf(client.get(pdf_url + given).content)
+    text = check_pdf(client.get(pdf_url).content)
     assert "L3" in text
     assert "L4：" not in text
     assert "271004" not in text
     # Another city's official gets that city's findings (L4) only.
     client.force_login(_official_of("別の市", "271004"))
-    theirs = client.get(html_url + given).content.decode()
+    theirs = client.get(html_url).content.decode()
     assert "<h3>L4：" in theirs
     assert "<h3>L3：" not in theirs
     assert recorded.input_dir not in theirs
     # A city without a code gets no report, and is told why.
     client.force_login(_official_of("コードのない市", ""))
-    refused = client.get(html_url + given, follow=True).content.decode()
+    refused = client.get(html_url, follow=True).content.decode()
     assert "報告書はお渡しできません" in refused
-    english = client.get(html_url + given + "&lang=en", follow=True).content.decode()
+    english = client.get(html_url + "&lang=en", follow=True).content.decode()
     assert "No report is given: your city has no municipality code" in english
     # The operators (superuser flag) get every municipality and the input, as the files.
     client.force_login(User.objects.create_superuser("root-report", password=None))
-    whole = client.get(html_url + given).content.decode()
+    whole = client.get(html_url).content.decode()
     assert "<h3>L3：" in whole
     assert "<h3>L4：" in whole
     assert recorded.input_dir in whole
+
+
+def test_a_runs_page_and_report_ask_the_reason_as_a_finding_does_and_record_it(client, recorded):
+    """A run's page lists its findings with the residents' ids, and its report too: they
+    recorded the read without asking why, while a finding's page asked. Now each asks the
+    reason first and records the read with it; the run list (counts only) asks nothing and
+    records nothing, and a run's page without a finding of the reader's lists nobody."""
+    from madoguchi.audit.models import AuditEvent
+
+    reads = AuditEvent.objects.filter(event_name="identity.record_read")
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))  # テスト市, 131016
+    listed = client.get(reverse("scans:list")).content.decode()
+    assert 'data-testid="scan-runs"' in listed
+    assert 'data-testid="reason-form"' not in listed
+    base = reverse("scans:run", args=[recorded.pk])
+    report = reverse("scans:run_report_pdf", args=[recorded.pk])
+    for url in (base + "?cause=typed_wrong_id", report):
+        asked = client.get(url)
+        assert 'data-testid="reason-form"' in asked.content.decode(), url
+        assert asked.get("Content-Type", "").startswith("text/html"), url
+        assert ">L4</a>" not in asked.content.decode()
+    assert not reads.exists()
+    # The reason page sends the page's own filter again with the reason.
+    asked = client.get(base + "?cause=typed_wrong_id").content.decode()
+    assert '<input type="hidden" name="cause" value="typed_wrong_id">' in asked
+    page = client.get(base + "?cause=typed_wrong_id&reason=incident").content.decode()
+    assert ">L4</a>" in page
+    assert ">L3</a>" not in page
+    read = reads.get()
+    assert (read.payload["page"], read.payload["reason"]) == ("scans.run", "incident")
+    # The finding's and the report's links carry the reason given.
+    l4 = Finding.objects.get(link_id="L4")
+    assert f'href="{reverse("scans:finding", args=[l4.pk])}?reason=incident"' in page
+    assert f'href="{report}?reason=incident"' in page
+    got = client.get(f"{report}?reason=incident")
+    assert got["Content-Type"] == "application/pdf"
+    last = reads.order_by("-seq").first()
+    assert (last.payload["page"], last.payload["reason"]) == ("scans.report", "incident")
+    # An official of a city without a finding in the run sees counts only: nothing to ask.
+    client.force_login(_official_of("別の市", "271004"))
+    counted = client.get(base)
+    assert counted.status_code == 200
+    assert 'data-testid="scan-causes"' in counted.content.decode()
+    assert 'data-testid="reason-form"' not in counted.content.decode()
+    assert reads.count() == 2
+
+
+def test_the_runs_report_is_rendered_once_per_city_and_served_stored(client, recorded, monkeypatch):
+    """The report's PDF was rendered at every request (about 100 s on a loaded machine), and
+    its HTML built again: now both are rendered at the first request of a reader's scope (a
+    city, or the operators' whole run) and stored; later requests are served the stored ones
+    (each read still recorded), and the run's findings changing renders them again."""
+    from madoguchi.accounts.models import User
+    from madoguchi.audit.models import AuditEvent
+    from madoguchi.scan import report as scan_report
+    from madoguchi.scans.models import RunReport
+
+    rendered = {"html": 0, "pdf": 0}
+    to_html, to_pdf = scan_report.to_html, scan_report.to_pdf
+
+    def counted_html(*args, **kwargs):
+        rendered["html"] += 1
+        return to_html(*args, **kwargs)
+
+    def counted_pdf(*args, **kwargs):
+        rendered["pdf"] += 1
+        return to_pdf(*args, **kwargs)
+
+    monkeypatch.setattr(scan_report, "to_html", counted_html)
+    monkeypatch.setattr(scan_report, "to_pdf", counted_pdf)
+    html_url = reverse("scans:run_report_html", args=[recorded.pk]) + "?reason=audit"
+    pdf_url = reverse("scans:run_report_pdf", args=[recorded.pk]) + "?reason=audit"
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))  # テスト市, 131016
+    first = client.get(pdf_url).content
+    assert first.startswith(b"%PDF")
+    assert rendered == {"html": 1, "pdf": 1}
+    assert client.get(pdf_url).content == first
+    html = client.get(html_url).content
+    assert b"<h3>L3" in html
+    # Another official of the same city is served the same stored report.
+    client.force_login(factories.staff(Role.CITY_OFFICIAL, username="colleague"))
+    assert client.get(pdf_url).content == first
+    assert client.get(html_url).content == html
+    assert rendered == {"html": 1, "pdf": 1}
+    reads = AuditEvent.objects.filter(
+        event_name="identity.record_read", payload__page="scans.report"
+    )
+    assert reads.count() == 5  # every request's read is recorded, stored or not
+    # The operators' report (every municipality, the input) is another one.
+    client.force_login(User.objects.create_superuser("root-stored", password=None))
+    assert recorded.input_dir in client.get(html_url).content.decode()
+    assert rendered == {"html": 2, "pdf": 1}
+    assert set(RunReport.objects.values_list("scope", flat=True)) == {"131016", "*"}
+    # A finding moved to another municipality: the city's report is rendered again.
+    Finding.objects.filter(link_id="L4").update(municipality_code="271004")
+    client.force_login(factories.staff(Role.CITY_OFFICIAL, username="third"))
+    again = client.get(html_url).content.decode()
+    assert "<h3>L4：" not in again
+    assert "<h3>L3：" in again
+    assert rendered == {"html": 3, "pdf": 1}
+    assert client.get(pdf_url).content.startswith(b"%PDF")
+    assert rendered == {"html": 3, "pdf": 2}
+
+
+def test_officials_are_told_who_runs_a_scan_not_the_operators_command(client, recorded):
+    """The scans page showed every official the command that records a run (madoguchi scan
+    run --record), which they cannot run: it is the operators' (the superuser flag) only, and
+    the officials read who runs the scans."""
+    from madoguchi.accounts.models import User
+
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    page = client.get(reverse("scans:list")).content.decode()
+    assert "madoguchi scan" not in page
+    assert 'data-testid="scan-who-runs"' in page
+    assert "運用担当者" in page
+    english = client.get(reverse("scans:list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "The system's operators run the scan" in english
+    client.force_login(User.objects.create_superuser("root-command", password=None))
+    page = client.get(reverse("scans:list")).content.decode()
+    assert "madoguchi scan run DIR --out OUT --record" in page
+    assert 'data-testid="scan-who-runs"' not in page

@@ -11,7 +11,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from django.core.management import call_command
-from django.urls import reverse
 
 from madoguchi.accounts.constants import Role
 from madoguchi.scan import engine, schema
@@ -19,6 +18,7 @@ from madoguchi.scan import run as scan_run
 from madoguchi.scans.models import ScanRun
 from tests import factories
 from tests.scan.test_files import _desk
+from tests.scan.test_scans_app import run_url
 
 
 def _orphaned(tmp_path):
@@ -66,10 +66,10 @@ def test_the_command_and_the_officials_page_say_links_were_not_scanned(client, d
     from madoguchi.accounts.models import User
 
     client.force_login(User.objects.create_superuser("root-unscanned", password=None))
-    page = client.get(reverse("scans:run", args=[run.pk])).content.decode()
+    page = client.get(run_url(run.pk)).content.decode()
     assert "紐付け 2 件は点検していません" in page
     client.force_login(factories.staff(Role.CITY_OFFICIAL))
-    page = client.get(reverse("scans:run", args=[run.pk])).content.decode()
+    page = client.get(run_url(run.pk)).content.decode()
     assert "点検していない紐付けがあります" in page
     assert "紐付け 2 件" not in page
 

@@ -136,6 +136,17 @@ def ask_reason(request: HttpRequest) -> HttpResponse | None:
             "reasons": list(READ_REASONS.items()),
             "param": REASON_PARAM,
             "resend": _resent_fields(request),
+            # A GET form replaces the address's query: the page's own (a list's filter, its
+            # page number) is sent again with the reason, so the official lands where they
+            # were going (a run's findings of one cause, not all of them).
+            "query": [
+                (name, value)
+                for name, values in request.GET.lists()
+                if name != REASON_PARAM
+                for value in values
+            ]
+            if request.method == "GET"
+            else [],
         },
     )
     response["Cache-Control"] = "no-store"

@@ -82,3 +82,26 @@ class FindingCase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.link_id} -> case {self.case_id}"
+
+
+class RunReport(models.Model):
+    """A run's report as one reader's scope sees it (``scope``: a city's municipality code, or
+    "*" for the operators' whole run), rendered once and served from here: a PDF took about
+    100 s to render on a loaded machine. ``stamp`` says which findings it was built from
+    (``scans.services.report_stamp``); a report whose stamp no longer matches is rendered
+    again."""
+
+    run = models.ForeignKey(ScanRun, on_delete=models.CASCADE, related_name="reports")
+    scope = models.CharField(_("scope"), max_length=20)
+    stamp = models.CharField(_("built from"), max_length=200)
+    html = models.TextField(_("report (HTML)"))
+    pdf = models.BinaryField(_("report (PDF)"), null=True)
+    made_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "scope"], name="scans_report_one_per_scope")
+        ]
+
+    def __str__(self) -> str:
+        return f"report of scan {self.run_id} ({self.scope})"

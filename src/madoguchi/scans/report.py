@@ -94,7 +94,8 @@ def _shown(found: list[Finding]) -> list[Finding]:
     return sorted(found, key=lambda f: (-f.score, f.link_id))[:TIMELINE_LIMIT]
 
 
-def pdf(run: ScanRun, user: Any) -> bytes:
+def to_pdf(document: str) -> bytes:
+    """The PDF of a report built by ``html``."""
     from madoguchi.scan import report
 
-    return report.to_pdf(html(run, user))
+    return report.to_pdf(document)

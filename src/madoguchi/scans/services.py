@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,12 +20,19 @@ from madoguchi.cases.models import LegacyLink
 from madoguchi.scan.labels import CAUSE_JA, MISLINK_CAUSES, PROGRAMME_JA, recorded_check
 
 from . import selectors
-from .models import Finding, FindingCase, ScanRun
+from .models import Finding, FindingCase, RunReport, ScanRun
 
 if TYPE_CHECKING:
     from madoguchi.scan.run import RunResult
 
-__all__ = ["CASE_PROGRAMME", "open_case", "open_cases", "record_run"]
+__all__ = [
+    "CASE_PROGRAMME",
+    "open_case",
+    "open_cases",
+    "record_run",
+    "report_stamp",
+    "stored_report",
+]
 
 CASE_PROGRAMME = {
     "mynapoint_2": Programme.POINTS,
@@ -247,3 +255,57 @@ def open_cases(
         opened += new
         existing += not new
     return opened, existing
+
+
+REPORT_FORMAT = 1
+"""The stored reports' format: raised when ``scans.report`` changes what a report shows, so
+the reports stored before are rendered again at their next request."""
+
+
+def report_scope(user: Any) -> str:
+    """Whose findings `user`'s report holds: "*" every municipality's (the superuser flag),
+    else their city's municipality code (the view gives none to a city without one)."""
+    return "*" if selectors.sees_every_municipality(user) else selectors.municipality_of(user)
+
+
+def report_stamp(run: ScanRun, user: Any) -> str:
+    """What `user`'s report of `run` is built from: the format, and the findings `user` sees
+    (how many, their largest id, the sum of their ids; one indexed aggregate). A recorded run's
+    findings are written once (``record_run``); a finding added, removed or moved to another
+    municipality changes the stamp, and the stored report is rendered again."""
+    agg = selectors.findings(run, user).aggregate(n=Count("pk"), top=Max("pk"), ids=Sum("pk"))
+    return f"v{REPORT_FORMAT}:{agg['n']}:{agg['top'] or 0}:{agg['ids'] or 0}"
+
+
+def stored_report(run: ScanRun, user: Any, kind: str) -> bytes:
+    """`user`'s report of `run` (``kind`` "html" or "pdf"), rendered at its first request for
+    the reader's scope (``report_scope``) and stored: later requests of any reader with that
+    scope are served the stored one while the run's findings are unchanged
+    (``report_stamp``). One request renders at a time per run: a second waits for the first
+    and is served what it stored."""
+    from . import report as scan_report
+
+    scope = report_scope(user)
+    stamp = report_stamp(run, user)
+    row = RunReport.objects.filter(run=run, scope=scope, stamp=stamp).first()
+    if row is not None and (kind == "html" or row.pdf is not None):
+        return _stored(row, kind)
+    with transaction.atomic():
+        ScanRun.objects.select_for_update().filter(pk=run.pk).exists()
+        row = RunReport.objects.filter(run=run, scope=scope).first()
+        if row is None or row.stamp != stamp:
+            row, _new = RunReport.objects.update_or_create(
+                run=run,
+                scope=scope,
+                defaults={"stamp": stamp, "html": scan_report.html(run, user), "pdf": None},
+            )
+        if kind == "pdf" and row.pdf is None:
+            row.pdf = scan_report.to_pdf(row.html)
+            row.save(update_fields=["pdf", "made_at"])
+    return _stored(row, kind)
+
+
+def _stored(row: RunReport, kind: str) -> bytes:
+    if kind == "html":
+        return row.html.encode()
+    return bytes(row.pdf or b"")  # stored by the caller

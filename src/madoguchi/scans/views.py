@@ -15,12 +15,11 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.constants import Role
 from madoguchi.cases.models import Case
 from madoguchi.cases.services import CaseRefused
-from madoguchi.identity.access import chosen_reason, reason_required, record_read
+from madoguchi.identity.access import ask_reason, chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import roles_required
 from madoguchi.plaintext import bad_character
 from madoguchi.scan.labels import CAUSES, MISLINK_CAUSES
 
-from . import report as scan_report
 from . import selectors, services
 from .models import FindingCase, ScanRun
 from .names import (
@@ -53,6 +52,16 @@ def _scope(request: HttpRequest) -> dict[str, Any]:
     return {"scope_code": selectors.municipality_of(request.user) or None, "operator_view": False}
 
 
+def _ask_reason(request: HttpRequest, run: ScanRun) -> HttpResponse | None:
+    """The page asking the official's reason, before a page or report that lists findings of
+    `run` (each names a resident and another resident by their ids, as a finding's page does):
+    None when a reason was given, or when the reader sees no finding of the run (a page of
+    counts only). The run list shows counts only and asks nothing."""
+    if not selectors.findings(run, request.user).exists():
+        return None
+    return ask_reason(request)
+
+
 @roles_required(Role.CITY_OFFICIAL)
 def run_list(request: HttpRequest) -> HttpResponse:
     scoped = _scope(request)
@@ -69,6 +78,10 @@ def run_list(request: HttpRequest) -> HttpResponse:
 @roles_required(Role.CITY_OFFICIAL)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(ScanRun, pk=pk)
+    asked = _ask_reason(request, run)
+    if asked is not None:
+        return asked
+    reason = chosen_reason(request)
     cause = request.GET.get("cause", "")
     municipality = request.GET.get("municipality", "")
     if bad_character(cause + municipality):  # a NUL in the filter was a server error
@@ -81,7 +94,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(found, 100).get_page(request.GET.get("page"))
     case_of = selectors.cases_for([f.link_id for f in page])
     if page.object_list:  # the rows name residents by their ids: the read is recorded
-        record_read(request, None, page="scans.run", subject=run)
+        record_read(request, None, page="scans.run", reason=reason, subject=run)
     rows = [
         (
             f,
@@ -109,6 +122,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # The filter's heading names the cause as the table does, not by its code.
             "cause_name": CAUSE_NAMES.get(cause, cause),
             "municipality": municipality,
+            # The finding pages and the report ask the same reason: their links carry it.
+            "read_reason": reason,
             **_scope(request),
         },
     )
@@ -128,29 +143,29 @@ def _run_report(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             ),
         )
         return redirect("scans:run", pk=pk)
-    # The report holds, for up to TIMELINE_LIMIT findings, what a finding's page shows (the
-    # residents' ids and the desk's events around the commit, other residents' among them):
-    # asked the reason first, as the finding page and a case's report are, and recorded with it.
+    # The report names residents by their ids, as the run's page does: the official says why
+    # first, and the read is recorded with it.
+    asked = _ask_reason(request, run)
+    if asked is not None:
+        return asked
     record_read(request, None, page="scans.report", reason=chosen_reason(request), subject=run)
-    if kind == "pdf":
-        response = HttpResponse(scan_report.pdf(run, request.user), content_type="application/pdf")
-    else:
-        response = HttpResponse(
-            scan_report.html(run, request.user), content_type="text/html; charset=utf-8"
-        )
+    # Rendered at the first request of the reader's scope and stored (a PDF took about 100 s
+    # on a loaded machine): served from the store while the run's findings are unchanged.
+    response = HttpResponse(
+        services.stored_report(run, request.user, kind),
+        content_type="application/pdf" if kind == "pdf" else "text/html; charset=utf-8",
+    )
     response["Content-Disposition"] = f'attachment; filename="scan-{run.pk}-report.{kind}"'
     response["Cache-Control"] = "no-store"
     return response
 
 
 @roles_required(Role.CITY_OFFICIAL)
-@reason_required
 def run_report_html(request: HttpRequest, pk: int) -> HttpResponse:
     return _run_report(request, pk, "html")
 
 
 @roles_required(Role.CITY_OFFICIAL)
-@reason_required
 def run_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     return _run_report(request, pk, "pdf")
 
