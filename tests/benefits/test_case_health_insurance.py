@@ -110,6 +110,11 @@ def test_the_case_suspends_the_registration_at_the_insurer_and_the_resident_regi
     assert 'data-state="suspending"' in page
     assert "利用停止の手続き中です。" in page
     assert records(reg.holder).registrations[0]["state"].startswith("利用停止の手続き中")
+    # Until the insurer answered, the desk still refuses, saying why.
+    start_visit(desk, c)
+    exc = refused("health_insurance_suspending", prepare, desk, kind="health_insurance_use", **HI)
+    assert "保険者で利用停止の手続き中です" in exc.message_ja
+    assert "being suspended at the insurer" in exc.message_en
     # The resident's letter says what was asked of the insurer, not that it was stopped.
     letter = " ".join(Notice.objects.get(entry=entry).body)
     assert "保険者へ利用停止を依頼しました。" in letter

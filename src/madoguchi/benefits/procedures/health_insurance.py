@@ -14,7 +14,7 @@ from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.outside import OutsideError, validation
 
 from .. import identifiers, insured, states
-from ..constants import LinkStatus, RegistrationState
+from ..constants import LinkStatus, RegistrationState, SuspensionState
 from ..models import HealthInsuranceRegistration
 from ..services import outbox
 from .common import INSURED_KANA, ProcedureBase, name_lines, resident_name_of
@@ -80,13 +80,26 @@ class HealthInsuranceUse(ProcedureBase):
     form_class = HealthInsuranceForm
 
     def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
-        if (
+        # A registration a case has suspended at the insurer no longer counts (docs/cases.md);
+        # one whose suspension the insurer has not answered yet still stands there, so here.
+        standing = list(
             HealthInsuranceRegistration.objects.filter(
                 holder=visit.holder, status=LinkStatus.EFFECTIVE
             )
             .exclude(state=RegistrationState.REFUSED)
-            .exists()
-        ):
+            .values_list("suspension", flat=True)
+        )
+        if SuspensionState.SUSPENDING in standing:
+            raise ProcedureInvalid(
+                "health_insurance_suspending",
+                _(
+                    "This resident's health-insurance use registration is being suspended at "
+                    "the insurer through a remediation case; register again once the insurer "
+                    "has suspended it (the case page says when)."
+                ),
+                field="insurer_number",
+            )
+        if standing:
             raise ProcedureInvalid(
                 "health_insurance_exists",
                 _(
