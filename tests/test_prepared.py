@@ -127,3 +127,121 @@ def test_converted_columns_are_converted_on_every_call_and_every_connection(monk
     thread.join()
     assert elsewhere == expected
     assert len(worked_out) == 3  # once more, for the other thread's connection
+
+
+def _incident(terminal, n):
+    from madoguchi.incidents.constants import IncidentKind, Severity
+    from madoguchi.incidents.models import Incident
+
+    return Incident(
+        kind=IncidentKind.CHECKLIST_UNTICKED,
+        reason_code=f"reason-{n}",
+        severity=Severity.choices[0][0],
+        summary=f"summary {n}",
+        terminal=terminal,
+        detail={"items": ["a", "b"], "n": n},
+    )
+
+
+def _columns(obj, skip=("id", "occurred_at")):
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields} | {
+        name: None for name in skip
+    }
+
+
+@pytest.mark.django_db
+def test_insert_writes_the_row_that_save_writes_and_returns_its_columns():
+    """`insert()` (issue 15, fifteenth round) saves a new instance as `save()` does: the same
+    values in the row, the primary key and the database's defaults set on the instance, the
+    instance no longer new; the second insert of a model compiles no INSERT."""
+    from django.db.models.sql.compiler import SQLInsertCompiler
+
+    from madoguchi.incidents.models import Incident
+    from madoguchi.prepared import insert
+    from tests import factories
+
+    terminal = factories.terminal()
+    saved = _incident(terminal, 1)
+    saved.save()
+    inserted = insert(_incident(terminal, 1))
+    assert inserted.pk is not None
+    assert inserted.pk != saved.pk
+    assert inserted._state.adding is False
+    assert inserted.occurred_at is not None  # auto_now_add, as save() sets it
+    assert _columns(Incident.objects.get(pk=inserted.pk)) == _columns(
+        Incident.objects.get(pk=saved.pk)
+    )
+    assert Incident.objects.get(pk=inserted.pk).occurred_at == inserted.occurred_at
+    compiled = []
+    real = SQLInsertCompiler.as_sql
+
+    def counting(self, *args, **kwargs):
+        compiled.append(self.query.model)
+        return real(self, *args, **kwargs)
+
+    SQLInsertCompiler.as_sql = counting
+    try:
+        again = insert(_incident(terminal, 2))
+    finally:
+        SQLInsertCompiler.as_sql = real
+    assert compiled == []
+    assert Incident.objects.get(pk=again.pk).detail == {"items": ["a", "b"], "n": 2}
+
+
+@pytest.mark.django_db
+def test_insert_sends_the_save_signals_and_leaves_expressions_to_the_orm():
+    from django.db.models import Value, signals
+
+    from madoguchi.incidents.models import Incident
+    from madoguchi.prepared import insert
+    from tests import factories
+
+    seen = []
+
+    def pre(sender, instance, **kwargs):
+        seen.append(("pre", instance.pk, kwargs["raw"]))
+
+    def post(sender, instance, created, **kwargs):
+        seen.append(("post", instance.pk, created))
+
+    signals.pre_save.connect(pre, sender=Incident)
+    signals.post_save.connect(post, sender=Incident)
+    try:
+        incident = insert(_incident(factories.terminal(), 3))
+    finally:
+        signals.pre_save.disconnect(pre, sender=Incident)
+        signals.post_save.disconnect(post, sender=Incident)
+    assert seen == [("pre", None, False), ("post", incident.pk, True)]
+    with_expression = _incident(incident.terminal, 4)
+    with_expression.summary = Value("from an expression")
+    insert(with_expression)
+    assert Incident.objects.get(pk=with_expression.pk).summary == "from an expression"
+
+    def expression(sender, instance, **kwargs):  # a receiver that puts an expression in
+        seen.append(("pre", instance.pk, kwargs["raw"]))
+        instance.summary = Value("from a receiver")
+
+    seen.clear()
+    signals.pre_save.connect(expression, sender=Incident)
+    try:
+        by_receiver = insert(_incident(incident.terminal, 5))
+    finally:
+        signals.pre_save.disconnect(expression, sender=Incident)
+    assert seen == [("pre", None, False)]  # sent once
+    assert by_receiver.pk is not None
+    assert Incident.objects.get(pk=by_receiver.pk).summary == "from a receiver"
+
+
+@pytest.mark.django_db
+def test_an_insert_that_fails_marks_the_transaction_for_rollback_as_save_does():
+    from django.db import IntegrityError
+
+    from madoguchi.prepared import insert
+    from tests import factories
+
+    bad = _incident(factories.terminal(), 5)
+    bad.summary = None  # NOT NULL: the database refuses the row
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert(bad)
+        assert transaction.get_rollback() is True

@@ -11,6 +11,9 @@ objects by Django's own `ModelIterable`, exactly as the queryset would have been
 A values_list queryset (its rows are tuples, not objects) runs with `rows()`: the same
 compiled SQL, the rows as the queryset's `ValuesListIterable` gives them.
 
+`insert(instance)` saves a new instance with the INSERT's SQL written once per process and
+database, as `save()` would save it (issue 15, fifteenth round).
+
 Only values that Django passes through to the database unchanged may vary: integers and
 strings compared for equality (ids, codes). Each stand-in must appear among the compiled
 parameters as given (checked when compiling); anything else in the query (constants, booleans,
@@ -134,3 +137,112 @@ class Prepared(Generic[M]):
         queryset._iterable_class = iterable_class
         queryset._fields = fields  # type: ignore[attr-defined]
         return queryset
+
+
+# --- inserts -------------------------------------------------------------------------------
+
+# Per (model, database alias): the INSERT's SQL, its fields and the fields it returns.
+_INSERTS: dict[tuple[type[Model], str], tuple[str, list[Any], list[Any]] | None] = {}
+
+
+def _insert_sql(model: type[Model], using: str) -> tuple[str, list[Any], list[Any]] | None:
+    """The INSERT Django's `save()` of a new `model` instance (no primary key set) sends, as
+    SQL text written once per process and database; None where Django's path is kept (a model
+    with its own `save()`, or a database that cannot return the new row's columns)."""
+    key = (model, using)
+    if key in _INSERTS:
+        return _INSERTS[key]
+    connection = connections[using]
+    meta = model._meta
+    entry: tuple[str, list[Any], list[Any]] | None = None
+    own_save = any(
+        "save" in vars(klass) or "save_base" in vars(klass)
+        for klass in model.__mro__
+        if klass is not Model and issubclass(klass, Model)
+    )
+    if not own_save and connection.features.can_return_columns_from_insert and not meta.parents:
+        fields = [
+            f
+            for f in meta.local_concrete_fields
+            if f is not meta.auto_field and not getattr(f, "generated", False)
+        ]
+        returning = list(meta.db_returning_fields)
+        quote = connection.ops.quote_name
+        # The model's table and column names (never user input); every value is a parameter.
+        sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
+            quote(meta.db_table),
+            ", ".join(quote(f.column) for f in fields),
+            ", ".join(["%s"] * len(fields)),
+        )
+        clause, _params = connection.ops.return_insert_columns(returning)
+        entry = (f"{sql} {clause}", fields, returning)
+    _INSERTS[key] = entry
+    return entry
+
+
+def _converted(value: Any, field: Any, connection: Any) -> Any:
+    for converter in field.get_db_converters(connection):
+        value = converter(value, field, connection)
+    return value
+
+
+def insert(instance: M, using: str = "default") -> M:
+    """Save a new instance as `instance.save()` would (the same INSERT, the same values, its
+    primary key and other returned columns set, `pre_save`/`post_save` sent), with the
+    statement's SQL written once per process instead of compiled by the ORM on every save
+    (issue 15, fifteenth round: an INSERT's compiling was the larger part of a `create()` on
+    the completion path). A value that is an expression, or a model this cannot serve, takes
+    Django's own `save()`."""
+    from django.db import transaction
+    from django.db.models import signals
+
+    model = type(instance)
+    entry = _insert_sql(model, using)
+    if (
+        entry is None
+        or instance.pk is not None
+        or any(hasattr(getattr(instance, f.attname), "resolve_expression") for f in entry[1])
+    ):  # e.g. F() or Now() as a value: compiled by the ORM
+        instance.save(using=using, force_insert=True)
+        return instance
+    sql, fields, returning = entry
+    connection = connections[using]
+    instance._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+    if signals.pre_save.has_listeners(model):
+        signals.pre_save.send(
+            sender=model, instance=instance, raw=False, using=using, update_fields=None
+        )
+    values: list[Any] | None = []
+    for field in fields:
+        value = field.pre_save(instance, True)
+        if hasattr(value, "resolve_expression"):  # put there by a pre_save receiver
+            values = None
+            break
+        values.append(field.get_db_prep_save(value, connection))  # type: ignore[union-attr]
+    with transaction.mark_for_rollback_on_error(using):
+        if values is None:  # the ORM's INSERT, compiled, as `save()` sends it
+            row = model._base_manager._insert(  # type: ignore[attr-defined]
+                [instance], fields=fields, returning_fields=returning, using=using
+            )[0]
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, values)
+                row = connection.ops.fetch_returned_insert_columns(cursor, returning)
+            row = [
+                _converted(value, field, connection)
+                for field, value in zip(returning, row, strict=True)
+            ]
+    for field, value in zip(returning, row, strict=True):
+        setattr(instance, field.attname, value)
+    instance._state.adding = False
+    instance._state.db = using
+    if signals.post_save.has_listeners(model):
+        signals.post_save.send(
+            sender=model,
+            instance=instance,
+            created=True,
+            update_fields=None,
+            raw=False,
+            using=using,
+        )
+    return instance

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.prepared import Prepared
+from madoguchi.prepared import Prepared, insert
 from madoguchi.refusals import ByLanguage, Refusal, Text
 from madoguchi.terminals.models import DeskSession
 
@@ -320,15 +320,17 @@ def nonce_issue(
 ) -> Nonce:
     now = timezone.now()
     with audit.inner_atomic():  # no savepoint inside a caller's transaction (issue 15)
-        nonce = Nonce.objects.create(
-            value=generate_nonce(),  # 256 bits, base64 (Web eID form)
-            purpose=purpose,
-            desk_session=desk_session,
-            terminal=desk_session.terminal,
-            visit_id=visit_id,
-            transaction_digest=transaction_digest,
-            issued_at=now,
-            expires_at=now + timedelta(seconds=settings.NONCE_LIFETIME_SECONDS),
+        nonce = insert(
+            Nonce(
+                value=generate_nonce(),  # 256 bits, base64 (Web eID form)
+                purpose=purpose,
+                desk_session=desk_session,
+                terminal=desk_session.terminal,
+                visit_id=visit_id,
+                transaction_digest=transaction_digest,
+                issued_at=now,
+                expires_at=now + timedelta(seconds=settings.NONCE_LIFETIME_SECONDS),
+            )
         )
         audit.record(
             NONCE_ISSUED,

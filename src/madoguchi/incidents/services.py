@@ -13,6 +13,7 @@ from django.db import transaction
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
 from madoguchi.locks import key_lock
+from madoguchi.prepared import insert
 from madoguchi.terminals.models import DeskSession, Terminal
 
 from .constants import IncidentKind, Severity, Source
@@ -40,18 +41,20 @@ def incident_record(
     if organisation is None:
         organisation = _recording_organisation(terminal, recorded_by, staff)
     with audit.inner_atomic():  # no savepoint inside a caller's transaction (issue 15)
-        incident = Incident.objects.create(
-            kind=kind,
-            reason_code=reason_code,
-            severity=severity,
-            summary=summary[:500],
-            visit=visit,
-            terminal=terminal,
-            staff=staff,
-            detail=detail or {},
-            source=source,
-            recorded_by=recorded_by,
-            organisation=organisation,
+        incident = insert(
+            Incident(
+                kind=kind,
+                reason_code=reason_code,
+                severity=severity,
+                summary=summary[:500],
+                visit=visit,
+                terminal=terminal,
+                staff=staff,
+                detail=detail or {},
+                source=source,
+                recorded_by=recorded_by,
+                organisation=organisation,
+            )
         )
         audit.record(
             INCIDENT_RECORDED,

@@ -18,7 +18,7 @@ from madoguchi.identity.tokens import ErrorCode, canonical_transaction_bytes
 from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
-from madoguchi.prepared import Prepared
+from madoguchi.prepared import Prepared, insert
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.models import DeskSession
 
@@ -279,16 +279,18 @@ def _write_completion(
     `pending`: the visit's pending procedures, read and locked with the visit; `tokens`: the
     visit's card's and, in a visit with a second card, that card's (else "")."""
     token, second_token = tokens
-    completion = Completion.objects.create(
-        visit=visit,
-        nonce=spent.nonce,
-        transaction_bytes=tx_bytes,
-        transaction_digest=hashlib.sha256(tx_bytes).hexdigest(),
-        token=token,
-        certificate=visit.certificate,
-        second_token=second_token,
-        second_certificate_id=visit.companion_certificate_id if second_token else None,
-        committed_at=timezone.now(),
+    completion = insert(
+        Completion(
+            visit=visit,
+            nonce=spent.nonce,
+            transaction_bytes=tx_bytes,
+            transaction_digest=hashlib.sha256(tx_bytes).hexdigest(),
+            token=token,
+            certificate=visit.certificate,
+            second_token=second_token,
+            second_certificate_id=visit.companion_certificate_id if second_token else None,
+            committed_at=timezone.now(),
+        )
     )
     for p in pending:
         handler = registry.get(p.kind)

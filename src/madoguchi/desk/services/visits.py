@@ -24,7 +24,7 @@ from madoguchi.identity.models import HolderCertificate, Nonce
 from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
-from madoguchi.prepared import Prepared
+from madoguchi.prepared import Prepared, insert
 from madoguchi.refusals import Refusal, Text
 from madoguchi.terminals.models import DeskSession, Terminal, TerminalCredential
 
@@ -483,15 +483,17 @@ def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
         previous = _open_visit_locked(session.terminal, now)
         if previous is not None:
             end_locked(previous, VisitEndReason.SUPERSEDED, actor=session.staff)
-        visit = Visit.objects.create(
-            terminal=session.terminal,
-            desk_session=session,
-            staff=session.staff,
-            holder_id=cert.holder_id,
-            certificate=cert,
-            started_at=now,
-            last_activity_at=now,
-            last_presence_at=now,
+        visit = insert(
+            Visit(
+                terminal=session.terminal,
+                desk_session=session,
+                staff=session.staff,
+                holder_id=cert.holder_id,
+                certificate=cert,
+                started_at=now,
+                last_activity_at=now,
+                last_presence_at=now,
+            )
         )
         audit.record(
             VISITS_STARTED,
@@ -796,7 +798,7 @@ def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str,
         if locked.pk != visit.pk:
             raise VisitRefused.of("no_open_visit")
         _refuse_beyond_pending_limit(locked)  # again under the visit's lock
-        procedure = Procedure.objects.create(visit=locked, kind=kind, fields=cleaned)
+        procedure = insert(Procedure(visit=locked, kind=kind, fields=cleaned))
         audit.record(
             VISITS_PROCEDURE_PREPARED,
             actor=desk_session.staff,
