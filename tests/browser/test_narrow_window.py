@@ -146,3 +146,67 @@ def test_scan_findings_keep_their_ids_on_one_line(narrow, tmp_path):
                 cell = rows.nth(i).locator("td").nth(index)
                 assert cell.evaluate(LINES) <= 1, (lang, cell.inner_text())
         assert overflow(page) <= 0, lang
+
+
+# Each chart's box, its figure's, and its key's entries (text, box, lines, font size).
+LEGEND_BOXES = """() => [...document.querySelectorAll('svg.chart')].map(svg => {
+  const box = svg.getBoundingClientRect();
+  const fig = svg.closest('figure').getBoundingClientRect();
+  const legend = [...svg.closest('figure').querySelectorAll('.chart-legend li')].map(li => {
+    const r = li.getBoundingClientRect();
+    const range = document.createRange();
+    range.selectNodeContents(li.lastChild);  // the name's text, not its swatch
+    const lines = new Set([...range.getClientRects()].filter(x => x.width > 0)
+      .map(x => Math.round(x.top))).size;
+    return {text: li.textContent, left: r.left, right: r.right, top: r.top, lines,
+      size: parseFloat(getComputedStyle(li).fontSize),
+      swatch: getComputedStyle(li.querySelector('.swatch')).backgroundColor};
+  });
+  return {left: box.left, right: box.right, bottom: box.bottom,
+    figLeft: fig.left, figRight: fig.right, legend};
+})"""
+
+
+@pytest.mark.parametrize("width", [1024, 1366])
+def test_the_dashboards_legends_are_whole_at_common_widths(official_page, width):  # noqa: F811
+    """The dashboard's chart legends were cut off: drawn in the SVG's right margin, they shrank
+    with the chart (two charts a row at 1366 px) and cut longer names with an ellipsis, so the
+    two desks below read the same. Each key now names every series whole (a desk's name on one
+    line) in readable text under its chart, inside its figure and the window, at 1024 and 1366 px, in
+    Japanese and English."""
+    from madoguchi.incidents.constants import IncidentKind, Severity
+
+    page, official, url = official_page
+    page.set_viewport_size({"width": width, "height": 900})
+    desks = [factories.terminal(name=f"本庁舎1階 総合窓口 第{n}番") for n in (1, 2)]
+    codes = ["certificate_mismatch", "visit_ended", "nothing_pending", "challenge_other_visit"]
+    for n, code in enumerate(codes * 2):
+        incidents.incident_record(
+            kind=IncidentKind.COMPLETION_REFUSED,
+            reason_code=code,
+            severity=Severity.LOW,
+            summary="窓口での手続きが確定されませんでした。",
+            terminal=desks[n % 2],
+        )
+    incidents.incident_complaint(
+        recorded_by=official, terminal=desks[0], summary="申出", reported_by="来庁者"
+    )
+    for lang in ("ja", "en"):
+        page.goto(f"{url}/reports/dashboard/?lang={lang}")
+        charts = page.evaluate(LEGEND_BOXES)
+        assert len(charts) >= 4
+        for chart in charts:
+            assert chart["figLeft"] - 1 <= chart["left"]
+            assert chart["right"] <= chart["figRight"] + 1
+            assert chart["right"] <= width, (lang, chart)
+            assert chart["legend"], chart
+            for entry in chart["legend"]:
+                assert "…" not in entry["text"], (lang, width, entry)
+                assert entry["size"] >= 12, (lang, width, entry)
+                assert entry["top"] >= chart["bottom"] - 0.5, (lang, width, entry, chart)
+                assert chart["figLeft"] - 0.5 <= entry["left"], (lang, width, entry, chart)
+                assert entry["right"] <= chart["figRight"] + 0.5, (lang, width, entry, chart)
+        named = [e for chart in charts for e in chart["legend"] if e["text"].startswith("本庁舎")]
+        assert {e["text"] for e in named} == {d.name for d in desks}  # each desk whole
+        assert all(e["lines"] == 1 for e in named), named
+        assert overflow(page) <= 0, (lang, width)

@@ -1,7 +1,9 @@
-"""The dashboard's SVG charts: every legend entry ends inside the chart."""
+"""The dashboard's SVG charts: every series named whole in the chart's key, under the chart."""
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
+from pathlib import Path
 
 from madoguchi.reports import charts
 
@@ -12,31 +14,32 @@ SENTENCE = (
 )
 
 
-def _legend(svg: str) -> list[tuple[str, str | None]]:
-    """(the text drawn, its tooltip) of each legend entry."""
-    root = ET.fromstring(svg)
-    out = []
-    for text in root.iter(f"{SVG}text"):
-        if float(text.get("x", 0)) < charts.W - charts.RIGHT:
-            continue  # an axis label
-        tip = text.find(f"{SVG}title")
-        drawn = (tip.tail if tip is not None else text.text) or ""
-        out.append((drawn, tip.text if tip is not None else None))
-    return out
-
-
-def test_a_sentence_in_the_legend_is_cut_to_fit_and_whole_in_its_tooltip():
-    series = {SENTENCE: [0] * 13 + [1], "desk-01": [1] * 14}
+def test_the_key_names_every_series_whole_under_the_chart():
+    """The key was drawn inside the SVG's right margin: it shrank with the chart, and a name
+    longer than the margin was cut with an ellipsis, so two desks named alike read the same.
+    Now it is a list under the chart, each name whole beside its series' colour."""
+    series = {
+        SENTENCE: [0] * 13 + [1],
+        "本庁舎1階 総合窓口 第1番": [1] * 14,
+        "本庁舎1階 総合窓口 第2番": [2] * 14,
+    }
     for chart in (charts.bar_chart, charts.line_chart):
-        (drawn, tip), (short, no_tip) = _legend(chart("拒否件数", DAYS, series))
-        assert drawn.endswith("…")
-        assert SENTENCE.startswith(drawn[:-1])
-        assert charts._text_width(drawn) <= charts.LEGEND_ROOM
-        assert tip == SENTENCE
-        # A name that fits is drawn whole, without a tooltip.
-        assert (short, no_tip) == ("desk-01", None)
+        drawn = str(chart("拒否件数", DAYS, series))
+        svg, key = drawn.split("</svg>")
+        root = ET.fromstring(svg + "</svg>")
+        texts = [t.text or "" for t in root.iter(f"{SVG}text")]
+        assert not any("…" in t or "第1番" in t for t in texts)  # axis labels only
+        items = re.findall(r'<li><span class="swatch swatch-(\d)"[^>]*></span>(.*?)</li>', key)
+        assert items == [(str(i), name) for i, name in enumerate(series)]
 
 
-def test_the_width_counts_japanese_characters_as_wide():
-    assert charts._text_width("あい") == 2 * charts.LEGEND_FONT
-    assert charts._text_width("ab") < charts._text_width("あい")
+def test_the_swatches_are_the_charts_colours_in_order():
+    css = (Path(charts.__file__).parents[1] / "incidents/static/madoguchi/oversight.css").read_text(
+        encoding="utf-8"
+    )
+    found = dict(re.findall(r"\.swatch-(\d) \{ background: (#[0-9a-f]{6}); \}", css))
+    assert [found[str(i)] for i in range(len(charts.PALETTE))] == charts.PALETTE
+
+
+def test_a_chart_without_series_has_no_key():
+    assert "chart-legend" not in str(charts.bar_chart("受付件数", DAYS, {}))

@@ -4,7 +4,6 @@ a Japanese page, 2026-11-30 on an English one)."""
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 from html import escape
 
@@ -14,7 +13,7 @@ from madoguchi.dates import local_day
 
 PALETTE = ["#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bc4c00", "#0969da", "#57606a"]
 W, H = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 44, 150, 16, 36
+LEFT, RIGHT, TOP, BOTTOM = 44, 16, 16, 36
 
 
 def _frame(title: str, days: list[date], top: int) -> list[str]:
@@ -42,42 +41,17 @@ def _frame(title: str, days: list[date], top: int) -> list[str]:
     return parts
 
 
-LEGEND_FONT = 11
-# The legend's text starts 28 units into the right margin and must end inside the chart.
-LEGEND_ROOM = RIGHT - 28 - 4
-
-
-def _text_width(text: str) -> float:
-    """About how wide `text` is drawn at the legend's size: a full-width (Japanese) character
-    takes the font size, any other about 0.6 of it."""
-    wide = sum(1 for c in text if unicodedata.east_asian_width(c) in "WF")
-    return LEGEND_FONT * (wide + 0.6 * (len(text) - wide))
-
-
-def _legend_label(name: str) -> str:
-    """The name as the legend shows it: whole when it fits, else cut with an ellipsis (the whole
-    name is the entry's tooltip). A refusal's reason is a whole sentence: drawn whole, it ran
-    past the chart's edge and was cut mid-word."""
-    if _text_width(name) <= LEGEND_ROOM:
-        return name
-    shown = name
-    while shown and _text_width(shown + "…") > LEGEND_ROOM:
-        shown = shown[:-1]
-    return shown + "…"
-
-
 def _legend(names: list[str]) -> list[str]:
-    out = []
-    for i, name in enumerate(names):
-        y = TOP + 6 + i * 18
-        label = _legend_label(name)
-        tip = f"<title>{escape(name)}</title>" if label != name else ""
-        out.append(
-            f'<rect x="{W - RIGHT + 12}" y="{y}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>'
-            f'<text x="{W - RIGHT + 28}" y="{y + 9}" font-size="{LEGEND_FONT}" fill="#24292f">'
-            f"{tip}{escape(label)}</text>"
-        )
-    return out
+    """The chart's key, under it in the page's own text: one swatch and the whole name per
+    series, wrapping as the window allows. Drawn inside the SVG beside the plot, it shrank with
+    the chart (to about 8 px at 1366 px, two charts a row) and names longer than its margin were
+    cut with an ellipsis, so two desks named alike (本庁舎1階 総合窓口 第1番, 第2番) read the same."""
+    items = "".join(
+        f'<li><span class="swatch swatch-{i % len(PALETTE)}" aria-hidden="true"></span>'
+        f"{escape(name)}</li>"
+        for i, name in enumerate(names)
+    )
+    return [f'<ul class="chart-legend">{items}</ul>'] if names else []
 
 
 def _top(values: list[int]) -> int:
@@ -119,8 +93,8 @@ def bar_chart(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{colour}">'
                 f"<title>{escape(name)} {escape(local_day(days[i]))}: {v}</title></rect>"
             )
-    parts += _legend(names)
     parts.append("</svg>")
+    parts += _legend(names)
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
 
 
@@ -146,6 +120,6 @@ def line_chart(title: str, days: list[date], series: dict[str, list[int]]) -> Sa
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}">'
                 f"<title>{escape(name)} {escape(local_day(d))}: {v}</title></circle>"
             )
-    parts += _legend(names)
     parts.append("</svg>")
+    parts += _legend(names)
     return mark_safe("".join(parts))  # noqa: S308
