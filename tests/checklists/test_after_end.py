@@ -127,7 +127,10 @@ def test_the_sweeper_records_them_once_the_desk_was_left_longer_than_a_sign_in(
     visit = card_taken_after_the_pin(trusted, desk)
     sweep()
     assert not unticked(visit).exists()
-    sweep(timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE + 60))
+    later = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE + 60)
+    # The desk's browser still making requests (else the idle limit closes it first, below).
+    type(desk).objects.filter(pk=desk.pk).update(last_seen_at=later)
+    sweep(later)
     assert unticked(visit).count() == 1
     with pytest.raises(Refusal) as exc:
         services.tick_after_end(desk_session=desk, codes=_after_codes(visit), staff=desk.staff)
@@ -177,3 +180,80 @@ def test_the_ended_pages_let_staff_tick_the_ended_visits_after_items(client, tru
     assert client.get(reverse("desk:ended")).status_code == 302
     refused = client.post(reverse("desk:ended_checklist"), {"item": ["receipt_handed"]})
     assert refused["Location"] == reverse("desk:ended")
+
+
+@pytest.fixture
+def no_visit_lapse(settings):
+    """Visit lapses beyond the staff idle limit: the desk session's close ends the visit."""
+    for name in ("VISIT_PRESENCE_TIMEOUT_SECONDS", "VISIT_INACTIVITY_SECONDS"):
+        setattr(settings, name, settings.STAFF_IDLE_SECONDS * 4)
+    settings.VISIT_ABSOLUTE_SECONDS = settings.STAFF_IDLE_SECONDS * 8
+
+
+def _idle_now(settings, seen=None):
+    return (seen or timezone.now()) + timedelta(seconds=settings.STAFF_IDLE_SECONDS + 60)
+
+
+def test_the_sweeper_closes_a_desk_whose_browser_never_came_back(
+    trusted, desk, settings, no_visit_lapse
+):
+    """A desk session whose browser never came back stayed open, with its visit and what it
+    held, until the next sign-in on the terminal: the sweeper closes it once idle beyond the
+    staff idle limit, audited, and its open visit ends with the incident of pending work."""
+    from madoguchi.audit.models import AuditEvent
+    from tests.lockorder import LockOrder
+
+    c = trusted.card("A")
+    visit = start(desk, c)
+    prepare(desk)
+    sweep(timezone.now() + timedelta(seconds=settings.STAFF_IDLE_SECONDS - 60))
+    desk.refresh_from_db()
+    assert desk.closed_at is None  # not idle long enough yet
+    with LockOrder() as order:
+        sweep(_idle_now(settings))
+    order.assert_rows_before_audit()
+    desk.refresh_from_db()
+    visit.refresh_from_db()
+    assert desk.close_reason == DeskSessionCloseReason.IDLE
+    assert visit.ended_at is not None
+    assert visit.end_reason == VisitEndReason.DESK_SESSION_CLOSED
+    pending = Incident.objects.get(kind=IncidentKind.VISIT_ENDED_WITH_PENDING, visit=visit)
+    assert pending.detail["pending"] == ["test_link"]
+    closed = AuditEvent.objects.get(event_name="terminals.desk_session_closed")
+    assert closed.payload["reason"] == "idle"
+    assert closed.payload["idle_seconds"] == settings.STAFF_IDLE_SECONDS
+    assert not closed.actor_id  # the sweeper
+
+
+def test_the_idle_desks_ended_visit_records_its_unticked_items(trusted, desk, settings):
+    visit = card_taken_after_the_pin(trusted, desk)
+    sweep(_idle_now(settings))
+    desk.refresh_from_db()
+    assert desk.close_reason == DeskSessionCloseReason.IDLE
+    assert set(unticked(visit).get().detail["items"]) == _after_codes(visit)
+
+
+def test_a_desk_whose_browser_keeps_asking_stays_open(trusted, desk, settings):
+    """The staff session's last request (written at most once a minute) is the desk's too."""
+    import time as wall
+
+    from madoguchi.accounts import services as accounts
+
+    # Signed in long ago: only the browser's requests since keep the desk open.
+    long_ago = timezone.now() - timedelta(seconds=settings.STAFF_IDLE_SECONDS * 2)
+    type(desk).objects.filter(pk=desk.pk).update(opened_at=long_ago)
+    now = wall.time()
+    session = {
+        accounts.SIGNED_IN_AT: now - 120,
+        accounts.SEEN_AT: now - 120,
+        "desk_session_id": desk.pk,
+    }
+    assert accounts.session_check(session, now) is None
+    desk.refresh_from_db()
+    assert desk.last_seen_at is not None
+    sweep(timezone.now() + timedelta(seconds=settings.STAFF_IDLE_SECONDS - 60))
+    desk.refresh_from_db()
+    assert desk.closed_at is None
+    sweep(_idle_now(settings, desk.last_seen_at))
+    desk.refresh_from_db()
+    assert desk.close_reason == DeskSessionCloseReason.IDLE

@@ -333,6 +333,9 @@ def session_check(session: Any, now: float) -> SessionLapsed | None:
         return SessionLapsed.lapse("session_idle")
     if now - seen >= SEEN_RESOLUTION_SECONDS:
         session[SEEN_AT] = now
+        # Its desk session (if any) is seen too: the sweeper closes one whose browser never
+        # comes back (`terminals.services.desk_session_close_idle`).
+        terminal_services.desk_session_seen(session.get("desk_session_id"))
     return None
 
 

@@ -8,7 +8,9 @@ each lapsed visit as the next touch would (same end time, same reason, same inci
 removes private fields (keys starting with "_") from every procedure that can no longer be
 committed. A desk session left open whose latest visit ended longer ago than a staff sign-in
 lasts (`SESSION_COOKIE_AGE`) moves on as a next visit would make it (`DESK_MOVES_ON_HOOKS`:
-the after-completion items that visit left unticked become their incident).
+the after-completion items that visit left unticked become their incident). A desk session
+whose browser made no request for STAFF_IDLE_SECONDS is closed (`close_idle_desks`), as its
+staff session's idle limit would close it at the browser's next request.
 """
 
 from __future__ import annotations
@@ -54,9 +56,20 @@ def sweep(now: datetime | None = None) -> SweepResult:
             list(visit.procedures.select_for_update().filter(status=ProcedureStatus.PENDING))
             end_locked(visit, lapsed[0], at=lapsed[1])
             ended += 1
+    close_idle_desks(now)
     settle_left_desks(now)
     throttle.flush(now=now)  # the repeat counts of unauthenticated events of finished minutes
     return SweepResult(ended=ended, purged=purge_private_fields())
+
+
+def close_idle_desks(now: datetime) -> int:
+    """Close the desk sessions whose browser made no request for STAFF_IDLE_SECONDS: one left
+    open (the browser closed, the machine switched off) stayed open, with its visit and the
+    ended visit's unticked items, until the next sign-in on the terminal. Each closes as the
+    staff session's idle limit closes it, in a transaction of its own. Returns how many."""
+    from madoguchi.terminals.services import desk_session_close_idle, idle_desk_sessions
+
+    return sum(desk_session_close_idle(pk, now) for pk in idle_desk_sessions(now))
 
 
 def settle_left_desks(now: datetime) -> int:

@@ -13,3 +13,5 @@ class DeskSessionCloseReason(models.TextChoices):
     SUPERSEDED = "superseded", _("Another sign-in on the terminal")
     EXPIRED = "expired", _("Expired")
     TERMINAL_REVOKED = "terminal_revoked", _("Terminal credential revoked")
+    # Its browser made no request for STAFF_IDLE_SECONDS (the sweeper closed it).
+    IDLE = "idle", _("No request from the desk's browser")

@@ -99,6 +99,10 @@ class DeskSession(models.Model):
     close_reason = models.CharField(
         max_length=20, choices=DeskSessionCloseReason.choices, blank=True
     )
+    # When its browser last made a request, at the staff session's resolution (written when
+    # `accounts.services.session_check` writes it, at most once a minute); None: not since it
+    # opened. The sweeper closes a desk session idle beyond STAFF_IDLE_SECONDS.
+    last_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("desk session")

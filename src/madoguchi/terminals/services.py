@@ -6,8 +6,10 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.dispatch import Signal
@@ -338,7 +340,56 @@ def desk_session_close(
     return session
 
 
-def _close(session: DeskSession, reason: DeskSessionCloseReason, actor: User | None) -> None:
+def desk_session_seen(desk_session_id: Any) -> None:
+    """Its browser made a request (`accounts.services.session_check`, at most once a minute)."""
+    if desk_session_id:
+        DeskSession.objects.filter(pk=desk_session_id, closed_at__isnull=True).update(
+            last_seen_at=timezone.now()
+        )
+
+
+def idle_desk_sessions(now: datetime) -> list[int]:
+    """Open desk sessions whose browser made no request for STAFF_IDLE_SECONDS."""
+    cutoff = now - timedelta(seconds=settings.STAFF_IDLE_SECONDS)
+    quiet = Q(last_seen_at__lt=cutoff) | Q(last_seen_at__isnull=True, opened_at__lt=cutoff)
+    return list(
+        DeskSession.objects.filter(quiet, closed_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def desk_session_close_idle(desk_session_id: int, now: datetime) -> bool:
+    """Close a desk session whose browser never came back (the sweeper), as the staff
+    session's idle limit would at its next request: its open visit ends (an incident when
+    procedures were pending), the after-completion items its last visit left unticked become
+    their incident, audited with reason `idle`. False if it was used or closed meanwhile."""
+    cutoff = now - timedelta(seconds=settings.STAFF_IDLE_SECONDS)
+    with transaction.atomic():
+        session = (
+            DeskSession.objects.select_for_update()
+            .select_related("terminal", "staff")
+            .filter(pk=desk_session_id, closed_at__isnull=True)
+            .first()
+        )
+        if session is None or (session.last_seen_at or session.opened_at) >= cutoff:
+            return False
+        # Its open visits locked now, before the first audit record (row locks first).
+        desk_sessions_closing.send(sender=DeskSession, sessions=[session])
+        seen = session.last_seen_at or session.opened_at
+        _close(
+            session,
+            DeskSessionCloseReason.IDLE,
+            None,
+            idle_seconds=settings.STAFF_IDLE_SECONDS,
+            last_seen=timezone.localtime(seen).isoformat(timespec="seconds"),
+        )
+    return True
+
+
+def _close(
+    session: DeskSession, reason: DeskSessionCloseReason, actor: User | None, **payload: Any
+) -> None:
     session.closed_at = timezone.now()
     session.close_reason = reason
     session.save(update_fields=["closed_at", "close_reason"])
@@ -348,5 +399,5 @@ def _close(session: DeskSession, reason: DeskSessionCloseReason, actor: User | N
         actor=actor,
         terminal=session.terminal,
         subject=session,
-        payload={"staff": session.staff.username, "reason": str(reason.value)},
+        payload={"staff": session.staff.username, "reason": str(reason.value), **payload},
     )
