@@ -189,12 +189,11 @@ def test_a_refusal_without_a_sentence_says_the_pages_own(desk):
     assert not Completion.objects.exists()
 
 
-def test_the_card_taken_right_after_the_pin_leaves_the_receipt_at_the_desk(desk):
-    """The resident takes the card back as soon as the PIN is typed: the visit ends on screen,
-    and the ended page says what was committed and opens that visit's receipt."""
+def signed_then_card_taken(desk, account, points):
+    """A test link signed with card A, then the card taken back: the ended page is shown."""
     page = desk.page
     visit = start_visit(desk, "A")
-    add_test_link(desk, "PAY-A-0007", "500")
+    add_test_link(desk, account, points)
     page.get_by_test_id("to-confirm").click()
     tick(desk, BEFORE)
     page.get_by_test_id("sign-completion").click()
@@ -203,6 +202,14 @@ def test_the_card_taken_right_after_the_pin_leaves_the_receipt_at_the_desk(desk)
     desk.remove()
     expect(ended_on_screen(page)).to_be_visible(timeout=30_000)
     page.wait_for_url(re.compile(r"/desk/ended/$"))
+    return visit
+
+
+def test_the_card_taken_right_after_the_pin_leaves_the_receipt_at_the_desk(desk):
+    """The resident takes the card back as soon as the PIN is typed: the visit ends on screen,
+    and the ended page says what was committed and opens that visit's receipt."""
+    page = desk.page
+    visit = signed_then_card_taken(desk, "PAY-A-0007", "500")
     expect(page.get_by_test_id("ended-committed")).to_contain_text(
         "1 件は、来庁者のカードで確定済み"
     )
@@ -303,3 +310,36 @@ def test_seed_incident_b_keyed_into_as_open_visit_commits_nothing(desk, browser)
         o.screenshot(path=str(ARTIFACTS / "10-officials-visit.png"), full_page=True)
     finally:
         ctx.close()
+
+
+def test_the_ended_visits_after_items_are_ticked_from_the_ended_page_and_its_receipt(desk):
+    """The resident took the card back right after the PIN: the after-completion items are
+    still ticked for that visit, one from the ended page and one from the ended visit's
+    receipt (each swapped back from the server as recorded), and nothing is left for the
+    incident of unticked items when the desk moves on."""
+    from madoguchi.terminals import services as terminal_services
+    from madoguchi.terminals.constants import DeskSessionCloseReason
+
+    page = desk.page
+    visit = signed_then_card_taken(desk, "PAY-A-0008", "700")
+    ended = page.get_by_test_id("ended-checklist")
+    expect(ended).to_contain_text("次の受付が始まるまで")
+    expect(page.locator("#ck-receipt_handed")).not_to_be_checked()
+    tick(desk, ["receipt_handed"])
+    desk.shot("desk-ended-checklist")
+    page.get_by_test_id("ended-receipt").click()
+    page.wait_for_url(re.compile(r"/desk/ended/receipt/$"))
+    expect(page.get_by_test_id("receipt")).to_contain_text("PAY-A-0008")
+    # What the ended page recorded shows on the receipt, ticked, with who and when.
+    expect(page.locator("#ck-receipt_handed")).to_be_checked()
+    expect(page.locator("#ck-receipt_handed ~ .tick-meta")).to_be_visible()
+    tick(desk, ["visit_ended"])
+    ticks = ChecklistTick.objects.filter(visit=visit, item__stage="after_completion")
+    assert set(ticks.values_list("item__code", flat=True)) == {"receipt_handed", "visit_ended"}
+    assert all(t.staff_id == desk.staff.pk for t in ticks)
+    page.reload()
+    expect(page.locator("#ck-visit_ended")).to_be_checked()
+    terminal_services.desk_session_close(
+        session=visit.desk_session, reason=DeskSessionCloseReason.SIGNED_OUT, actor=desk.staff
+    )
+    assert not Incident.objects.filter(visit=visit, kind="checklist_unticked").exists()
