@@ -343,3 +343,31 @@ def test_the_ended_visits_after_items_are_ticked_from_the_ended_page_and_its_rec
         session=visit.desk_session, reason=DeskSessionCloseReason.SIGNED_OUT, actor=desk.staff
     )
     assert not Incident.objects.filter(visit=visit, kind="checklist_unticked").exists()
+
+
+def test_the_desk_pages_give_the_work_the_width_of_a_narrow_window(desk):
+    """At 390 px the demo tray kept its 16rem beside the work, which was left about 60 px wide
+    and broke every sentence one character per line (the visit, confirmation and ended pages,
+    in both languages): the tray goes below the work in a narrow window."""
+    page = desk.page
+
+    def work_takes_the_width(testid):
+        for lang in ("ja", "en"):
+            page.goto(page.url.split("?")[0] + f"?lang={lang}")
+            page.set_viewport_size({"width": 390, "height": 844})
+            width = page.evaluate("document.documentElement.clientWidth")
+            box = page.locator(".desk-main").bounding_box()
+            assert box["width"] > width * 0.8, (testid, lang, box, width)
+            expect(page.get_by_test_id(testid)).to_be_visible()
+            page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(page.url.split("?")[0] + "?lang=ja")
+
+    start_visit(desk, "A")
+    add_test_link(desk, "PAY-A-0010", "900")
+    work_takes_the_width("procedures")
+    page.get_by_test_id("to-confirm").click()
+    work_takes_the_width("commit-lines")
+    desk.remove()
+    expect(ended_on_screen(page)).to_be_visible(timeout=30_000)
+    page.wait_for_url(re.compile(r"/desk/ended/$"))
+    work_takes_the_width("ended-page")
