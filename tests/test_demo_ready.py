@@ -79,6 +79,22 @@ def test_the_banner_names_commands_a_second_shell_can_run_as_printed():
     assert "MADOGUCHI_DEMO=1 .venv/bin/madoguchi demo_totp" in README.read_text()
 
 
+def test_the_banner_and_the_readme_name_a_sign_in_for_every_seeded_role():
+    """The demo seeds a contractor's supervisor, the only role that submits a desk's daily
+    report (docs/reports.md), but neither the banner nor the README named that sign-in, so a
+    reader could not try the submission."""
+    from madoguchi.core import demo
+
+    out = io.StringIO()
+    Command(stdout=out)._banner("http://127.0.0.1:8000")
+    banner = out.getvalue()
+    section = README.read_text().split("## Trying the demo", 1)[1].split("\n## ", 1)[0]
+    for role in {role for _, _, role, _ in demo.STAFF}:
+        names = [name for name, _, r, _ in demo.STAFF if r == role]
+        assert any(f"{name} / {demo.DEMO_PASSWORD}" in banner for name in names), role
+        assert any(f"`{name}`" in section for name in names), role
+
+
 def test_demo_totp_outside_demo_mode_says_how_to_run_it(settings):
     settings.DEMO = False
     with pytest.raises(CommandError, match=r"MADOGUCHI_DEMO=1 \.venv/bin/madoguchi demo_totp"):

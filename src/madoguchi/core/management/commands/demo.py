@@ -249,6 +249,9 @@ class Command(PlainErrors, BaseCommand):
         )
         w(f"               operator / {demo.DEMO_PASSWORD} + code: also the admin at {base}/admin/")
         w(
+            f"               supervisor / {demo.DEMO_PASSWORD}   (the contractor's: daily reports at {base}/reports/)"
+        )
+        w(
             f"  card tray:   residents {', '.join(r[0] for r in demo.RESIDENTS)}; PIN {demo.DEMO_PIN}"
         )
         w("               (the 'locked' card's PIN is already blocked)")
