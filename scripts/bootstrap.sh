@@ -15,8 +15,9 @@ cd "$(dirname "$0")/.."
 #   postgresql                a throwaway server when none is running
 #   gettext                   msgfmt: compiled translations are checked against the catalogues
 #   default-jre-headless      Java for Apache Spark (the forensic scan's cluster engine)
+#   python3-venv              a virtual environment for uv when it is not installed (below)
 APT_PACKAGES=(swig libpcsclite-dev pcscd vsmartcard-vpcd pcsc-tools chromium fonts-noto-cjk gettext
-  libpango-1.0-0 libpangoft2-1.0-0 postgresql default-jre-headless)
+  libpango-1.0-0 libpangoft2-1.0-0 postgresql default-jre-headless python3-venv)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -36,15 +37,23 @@ fi
 
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
+# Debian's Python refuses `pip install` outside a virtual environment (PEP 668: "externally
+# managed"), and has no pip unless python3-pip is installed: a uv that is not on the PATH is
+# installed into a virtual environment of its own, .uv, made with the standard library's venv.
+UV=uv
 if ! command -v uv >/dev/null; then
-  echo "bootstrap: installing uv"
-  "$PY" -m pip install -q uv
+  if [ ! -x .uv/bin/uv ]; then
+    echo "bootstrap: installing uv into .uv"
+    "$PY" -m venv .uv
+    .uv/bin/python -m pip install -q uv
+  fi
+  UV=.uv/bin/uv
 fi
 
 REQ=${REQUIREMENTS:-requirements/dev.txt}
 stamp=.venv/.synced
 if [ ! -x .venv/bin/python ]; then
-  uv venv -q .venv --python "$PY"
+  "$UV" venv -q .venv --python "$PY"
 fi
 # Bytecode is compiled once here: `make` runs Python with PYTHONDONTWRITEBYTECODE (no __pycache__
 # in the tree), so without it every process the tests start (commands, servers, workers) compiled
@@ -52,7 +61,7 @@ fi
 if [ ! -f "$stamp" ] || [ "$REQ" -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ] ||
   [ scripts/bootstrap.sh -nt "$stamp" ]; then
   echo "bootstrap: syncing .venv with $REQ"
-  uv pip sync -q --compile-bytecode --python .venv/bin/python "$REQ"
-  uv pip install -q --python .venv/bin/python --no-deps -e .
+  "$UV" pip sync -q --compile-bytecode --python .venv/bin/python "$REQ"
+  "$UV" pip install -q --python .venv/bin/python --no-deps -e .
   touch "$stamp"
 fi
