@@ -122,7 +122,9 @@ def test_a_visits_times_and_numbers_stay_on_one_line(narrow, trusted, settings):
 
 def test_scan_findings_keep_their_ids_on_one_line(narrow, tmp_path):
     """A recorded scan's findings at 1024 px broke the link and resident IDs in two
-    ("L00000 / 1405", "R0001200 / 6"), so the IDs an official copies into a case were misread."""
+    ("L00000 / 1405", "R0001200 / 6"), so the IDs an official copies into a case were misread;
+    the terminal's ID broke in three ("131016- / B0000- / T000"), and the run list's number
+    and engine ("実 / 行", "duckd / b")."""
     import io
 
     from django.core.management import call_command
@@ -142,9 +144,15 @@ def test_scan_findings_keep_their_ids_on_one_line(narrow, tmp_path):
         rows = page.locator("[data-testid=scan-findings] tr:has(td)")
         assert rows.count() >= 3
         for i in range(rows.count()):
-            for index in (0, 3, 4):  # link, resident, other resident
+            for index in (0, 3, 4, 7):  # link, resident, other resident, terminal
                 cell = rows.nth(i).locator("td").nth(index)
                 assert cell.evaluate(LINES) <= 1, (lang, cell.inner_text())
+        assert overflow(page) <= 0, lang
+        # The list of runs: the run's number and its engine ("duckd / b") whole too.
+        page.goto(f"{url}/scans/?lang={lang}")
+        cells = page.locator("[data-testid=scan-runs] tr:has(td)").first.locator("td")
+        for index in (0, 2):
+            assert cells.nth(index).evaluate(LINES) == 1, (lang, cells.nth(index).inner_text())
         assert overflow(page) <= 0, lang
 
 
