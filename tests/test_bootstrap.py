@@ -99,3 +99,37 @@ def test_bootstrap_installs_uv_into_a_virtual_environment_of_its_own(tmp_path):
     assert again.returncode == 0
     assert not any("venv" in c.split()[0] for c in log.read_text().splitlines() if c)
     assert os.access(project / ".uv" / "bin" / "uv", os.X_OK)
+
+
+def test_the_tests_server_is_not_one_that_asks_a_password(tmp_path):
+    """scripts/postgres.sh took any server answering on 127.0.0.1:5432 for the tests' own. On a
+    fresh Debian machine that is the cluster the postgresql package starts, which asks a
+    password over TCP: every database test failed to connect. It now starts its throwaway
+    server instead, saying why."""
+    project = tmp_path / "project"
+    (project / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "postgres.sh", project / "scripts" / "postgres.sh")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "log"
+    # A server answers on 5432 but refuses user postgres without a password; nothing answers
+    # on the throwaway port until pg_ctl has started it.
+    _stub(bin_dir, "pg_isready", '#!/bin/sh\ncase "$*" in *"-p 5432"*) exit 0;; esac\nexit 2\n')
+    _stub(bin_dir, "psql", '#!/bin/sh\necho "psql $*" >> "$LOG"\nexit 2\n')
+    _stub(bin_dir, "initdb", '#!/bin/sh\necho "initdb $*" >> "$LOG"\n')
+    _stub(bin_dir, "pg_ctl", '#!/bin/sh\necho "pg_ctl $*" >> "$LOG"\n')
+    _stub(bin_dir, "id", "#!/bin/sh\necho 1000\n")
+    for tool in ("bash", "dirname", "mkdir", "cat"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    result = subprocess.run(
+        ["bash", "scripts/postgres.sh"],
+        cwd=project,
+        env={"PATH": str(bin_dir), "LOG": str(log), "PG_BINDIR": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "postgres://postgres@127.0.0.1:55432/madoguchi"
+    assert "asks user postgres for a password" in result.stderr
+    assert any(line.startswith("pg_ctl ") for line in log.read_text().splitlines())
