@@ -64,7 +64,8 @@ def test_the_header_keeps_its_words_whole(narrow):
 
 def test_incident_codes_stay_on_one_line(narrow):
     """The severity, the visit reference, the terminal and the staff member's name were broken
-    into columns of two or three letters ("776 D5D FA", "des k-01") beside a long summary."""
+    into columns of two or three letters ("776 D5D FA", "des k-01") beside a long summary, and
+    the kind inside its word ("Comp / laint")."""
     page, official, url = narrow
     terminal = factories.terminal(name="desk-01")
     incidents.incident_complaint(
@@ -77,7 +78,7 @@ def test_incident_codes_stay_on_one_line(narrow):
         page.goto(f"{url}/officials/incidents/?lang={lang}")
         row = page.locator("[data-testid=incidents] tbody tr").first
         cells = row.locator("td")
-        for index in (2, 4):  # severity, terminal
+        for index in (1, 2, 4):  # kind (one word: 苦情, Complaint), severity, terminal
             assert cells.nth(index).evaluate(LINES) == 1, (lang, cells.nth(index).inner_text())
         assert overflow(page) <= 0, lang
 
