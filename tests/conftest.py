@@ -43,6 +43,58 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureR
         )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The test databases are thrown away: a commit need not wait for the disk. SQLite's commit
+    waited for an fsync of the database file (about 9 ms each on this machine), PostgreSQL's
+    for its WAL flush on a server other runs share; a transactional test commits dozens of
+    times. Nothing a test asserts depends on surviving a crash of the machine. Servers the tests
+    start as processes (gunicorn, `madoguchi serve`) keep their normal settings."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    options = database.setdefault("OPTIONS", {})
+    if database["ENGINE"].endswith("sqlite3"):
+        before = options.get("init_command")
+        options["init_command"] = (
+            f"{before}; PRAGMA synchronous=OFF" if before else ("PRAGMA synchronous=OFF")
+        )
+    elif database["ENGINE"].endswith("postgresql"):
+        options["options"] = f"{options.get('options', '')} -c synchronous_commit=off".strip()
+        _flush_by_delete()
+
+
+def _flush_by_delete() -> None:
+    """A transactional test ends with a flush of every table. On PostgreSQL Django's flush is
+    one TRUNCATE of the ~60 tables, which makes new files for each table and its indexes: about
+    1 s a test on this machine, more under load, for tables holding a few rows. The tests' flush
+    (never one that resets sequences) deletes the rows instead, as a superuser with triggers and
+    foreign-key checks off for that transaction (`session_replication_role = replica`: every
+    table is emptied, and the append-only audit and ledger triggers would refuse a DELETE).
+    Without superuser rights the TRUNCATE stays."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or not tables or not _superuser(self.connection):
+            return truncate(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        return ["SET LOCAL session_replication_role = replica;"] + [
+            f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(t))};"
+            for t in tables
+        ]
+
+    DatabaseOperations.sql_flush = sql_flush
+
+
+def _superuser(connection) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
 # The properties are about values, not speed: on a loaded 2-core machine generating an example
 # can take seconds, and neither Hypothesis's "generation too slow" check nor its 200 ms deadline
 # is something these tests assert. Example counts stay as each test sets them.
