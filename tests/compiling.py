@@ -1,25 +1,39 @@
 """The queries Django's ORM compiles meanwhile: a hot read that should run SQL compiled once per
-process (`madoguchi.prepared.Prepared`) compiles none once warm (issue 15)."""
+process (`madoguchi.prepared.Prepared`) compiles none once warm, nor does a hot write that
+should run SQL written once (`madoguchi.prepared.insert`, `insert_many`) (issue 15)."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db.models.sql.compiler import SQLCompiler
+from django.db.models.sql.compiler import SQLCompiler, SQLInsertCompiler
 
 
 @contextmanager
-def compiled_queries() -> Iterator[list[Any]]:
-    """The model of each SELECT compiled inside the block, in order."""
+def _compiled(compiler: type[SQLCompiler]) -> Iterator[list[Any]]:
     compiled: list[Any] = []
-    real = SQLCompiler.as_sql
+    real = compiler.as_sql
 
     def counting(self: SQLCompiler, *args: Any, **kwargs: Any) -> Any:
         compiled.append(self.query.model)
         return real(self, *args, **kwargs)
 
-    SQLCompiler.as_sql = counting  # type: ignore[method-assign]
+    compiler.as_sql = counting  # type: ignore[method-assign]
     try:
         yield compiled
     finally:
-        SQLCompiler.as_sql = real  # type: ignore[method-assign]
+        compiler.as_sql = real  # type: ignore[method-assign]
+
+
+@contextmanager
+def compiled_queries() -> Iterator[list[Any]]:
+    """The model of each SELECT compiled inside the block, in order."""
+    with _compiled(SQLCompiler) as compiled:
+        yield compiled
+
+
+@contextmanager
+def compiled_inserts() -> Iterator[list[Any]]:
+    """The model of each INSERT compiled inside the block, in order."""
+    with _compiled(SQLInsertCompiler) as compiled:
+        yield compiled

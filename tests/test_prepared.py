@@ -9,6 +9,7 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from madoguchi.prepared import Prepared
+from tests.compiling import compiled_inserts
 
 
 def _permissions(app_label, codename_prefix_free):
@@ -154,8 +155,6 @@ def test_insert_writes_the_row_that_save_writes_and_returns_its_columns():
     """`insert()` (issue 15, fifteenth round) saves a new instance as `save()` does: the same
     values in the row, the primary key and the database's defaults set on the instance, the
     instance no longer new; the second insert of a model compiles no INSERT."""
-    from django.db.models.sql.compiler import SQLInsertCompiler
-
     from madoguchi.incidents.models import Incident
     from madoguchi.prepared import insert
     from tests import factories
@@ -172,18 +171,8 @@ def test_insert_writes_the_row_that_save_writes_and_returns_its_columns():
         Incident.objects.get(pk=saved.pk)
     )
     assert Incident.objects.get(pk=inserted.pk).occurred_at == inserted.occurred_at
-    compiled = []
-    real = SQLInsertCompiler.as_sql
-
-    def counting(self, *args, **kwargs):
-        compiled.append(self.query.model)
-        return real(self, *args, **kwargs)
-
-    SQLInsertCompiler.as_sql = counting
-    try:
+    with compiled_inserts() as compiled:
         again = insert(_incident(terminal, 2))
-    finally:
-        SQLInsertCompiler.as_sql = real
     assert compiled == []
     assert Incident.objects.get(pk=again.pk).detail == {"items": ["a", "b"], "n": 2}
 
@@ -245,3 +234,39 @@ def test_an_insert_that_fails_marks_the_transaction_for_rollback_as_save_does():
         with pytest.raises(IntegrityError):
             insert(bad)
         assert transaction.get_rollback() is True
+
+
+@pytest.mark.django_db
+def test_insert_many_writes_the_rows_bulk_create_writes_in_order():
+    """`insert_many()` is `bulk_create()` with its SQL written once per row count: the same
+    rows, the primary keys set in order, nothing compiled once warm."""
+    from madoguchi.incidents.models import Incident
+    from madoguchi.prepared import insert_many
+    from tests import factories
+
+    terminal = factories.terminal()
+    made = Incident.objects.bulk_create([_incident(terminal, n) for n in (10, 11, 12)])
+    inserted = insert_many([_incident(terminal, n) for n in (10, 11, 12)])
+    assert [i.reason_code for i in inserted] == ["reason-10", "reason-11", "reason-12"]
+    for mine, theirs in zip(inserted, made, strict=True):
+        assert mine._state.adding is False
+        stored = Incident.objects.get(pk=mine.pk)
+        assert stored.reason_code == mine.reason_code
+        assert _columns(stored) == _columns(Incident.objects.get(pk=theirs.pk))
+    assert insert_many([]) == []
+    with compiled_inserts() as compiled:
+        again = insert_many([_incident(terminal, n) for n in (13, 14, 15)])
+    if connection.features.can_return_rows_from_bulk_insert:
+        assert compiled == []
+    assert [Incident.objects.get(pk=i.pk).detail["n"] for i in again] == [13, 14, 15]
+
+
+def test_insert_goes_around_no_save_of_a_models_own():
+    """A model with a `save()` of its own (the append-only ticks refuse a second save) is saved
+    by `insert` through that `save()`; `insert_many`, as `bulk_create`, never calls it."""
+    from madoguchi.checklists.models import ChecklistTick
+    from madoguchi.incidents.models import Incident
+    from madoguchi.prepared import _own_save
+
+    assert _own_save(ChecklistTick) is True
+    assert _own_save(Incident) is False

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.audit import services as audit
 from madoguchi.desk.constants import ProcedureStatus
 from madoguchi.desk.models import Procedure, Visit
-from madoguchi.prepared import Prepared
+from madoguchi.prepared import Prepared, insert_many
 from madoguchi.refusals import ByLanguage, Refusal
 
 from .constants import DEFAULT_ITEMS, DEFAULT_TEMPLATE_NAME, Stage
@@ -606,7 +606,7 @@ def _append_ticks(
             "visit_ended",
             _("The visit has ended; the tick was not recorded."),
         )
-    ChecklistTick.objects.bulk_create(rows)
+    insert_many(rows)  # SQL written once per row count (issue 15)
     for row in rows:
         _audit_tick(locked, row, staff)
     return rows
