@@ -24,7 +24,7 @@ if [ -z "$bindir" ]; then
   exit 1
 fi
 dir=$PWD/var/pg-test
-port=${PG_TEST_PORT:-55432}
+port=${PG_TEST_PORT:-25432}  # below the ephemeral range (32768-60999), where outgoing connections take ports
 run_as=()
 if [ "$(id -u)" = 0 ]; then run_as=(runuser -u postgres --); mkdir -p "$dir"; chown postgres "$dir"; fi
 if [ ! -f "$dir/PG_VERSION" ]; then

@@ -130,6 +130,6 @@ def test_the_tests_server_is_not_one_that_asks_a_password(tmp_path):
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "postgres://postgres@127.0.0.1:55432/madoguchi"
+    assert result.stdout.strip() == "postgres://postgres@127.0.0.1:25432/madoguchi"
     assert "asks user postgres for a password" in result.stderr
     assert any(line.startswith("pg_ctl ") for line in log.read_text().splitlines())
