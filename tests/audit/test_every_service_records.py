@@ -34,6 +34,12 @@ NOT_AUDITED = {
     # A worker's lease on a pending outbox call (attempts, next attempt); what the call's
     # answer changes is audited (registration registered / refused, reconcile actions).
     "benefits.services.outbox.claim": "a worker's lease on a call; its answer is audited",
+    # A scan run's report rendered once per reader's scope and kept (derived from the stored
+    # findings, rendered again when they change); every read of it is audited.
+    "scans.services.stored_report": "a rendered copy of recorded findings; reads are audited",
+    # When the desk's browser last asked anything (at most once a minute); closing the desk
+    # session for idleness, what it is kept for, is audited (terminals.session_closed).
+    "terminals.services.desk_session_seen": "a last-seen time; the idle close is audited",
 }
 
 
