@@ -74,34 +74,19 @@ def _union(tables: list[ir.Table]) -> ir.Table:
 
 
 def _checked(
-    f: ir.Table,
-    name: str,
-    holder: str,
-    namecheck: Callable[..., ir.Value],
-    keep: Keep,
-    seen: list[ir.Table],
+    f: ir.Table, name: str, holder: str, namecheck: Callable[..., ir.Value], keep: Keep
 ) -> tuple[ir.Table, list[ir.Table]]:
     """The rows and the kept tables they read (``_mismatched`` releases them once kept). ``f`` with ``own``: its holder against its reading, each distinct (reading, holder)
     pair checked once (names repeat across a country: far fewer UDF calls than rows). The
     checked pairs are kept apart: joined straight back to the rows they came from, DuckDB
     sees a join of ``f`` with its own distinct keys, drops it and calls the UDF on every
-    row. ``seen``: the pairs earlier partitions checked (``p_name``, ``p_holder``, ``own``;
-    no pair in two of them), looked up instead of checked again; this partition's new pairs
-    are appended to it. At 10M links in eight partitions the partitions held 239,823 pairs
-    between them, 64,390 of them distinct."""
+    row."""
     f = keep(f)
     fv = f.view()
     pairs = fv.select(p_name=fv[name], p_holder=fv[holder]).distinct()
-    if seen:
-        known = _union(seen)
-        pairs = pairs.anti_join(
-            known, [pairs.p_name == known.p_name, pairs.p_holder == known.p_holder]
-        )
     pairs = keep(pairs.mutate(own=namecheck(pairs.p_name, pairs.p_holder)))
-    seen.append(pairs)
-    lookup = _union(seen)
-    joined = f.left_join(lookup, [f[name] == lookup.p_name, f[holder] == lookup.p_holder])
-    return joined.select(f, lookup.own), [f]
+    joined = f.left_join(pairs, [f[name] == pairs.p_name, f[holder] == pairs.p_holder])
+    return joined.select(f, pairs.own), [f, pairs]
 
 
 def _split_by_filter(tables: list[tuple[ir.Table, str]], parts: int) -> list[list[ir.Table]]:
@@ -131,17 +116,15 @@ def _mismatched(
     namecheck: Callable[..., ir.Value],
     keep: Keep,
     release: Release,
-    seen: list[ir.Table],
     counted: list[ir.Table] | None = None,
 ) -> ir.Table:
     """The links ``ln`` (of one partition by resident) whose holder is not a match for their
     own resident (``a``, the residents of that partition), with that check (``b_link``,
     ``b_own``): every link's holder against its resident, each distinct (reading, holder) pair
-    checked once across all partitions (names repeat across a country: far fewer UDF calls;
-    ``seen``, see ``_checked``)."""
+    checked once (names repeat across a country: far fewer UDF calls)."""
     # A link without a resident gets no check (null): never a mismatch here, as before.
     f = ln.inner_join(a, ln.resident_id == a.a_id).select(ln.link_id, ln.holder, a.a_name)
-    j, read = _checked(f, "a_name", "holder", namecheck, keep, seen)
+    j, read = _checked(f, "a_name", "holder", namecheck, keep)
     if counted is not None:
         # How many links the join kept (read[0], already kept: a count of its rows costs
         # next to nothing): the links it dropped name no resident and are not scanned.
@@ -152,9 +135,8 @@ def _mismatched(
     # with every failing pair of the same reading before the links.
     bad = keep(j.filter((j.own != MATCH) | j.b_link.isnull()).select("b_link", b_own=j.own))
     # Every link of the partition with its resident's reading (at 100M links 12.5M rows a
-    # partition, 100M in all): read by nothing after this step; nor the partition's own links
-    # and residents (DuckDB's split files, removed once read). The checked pairs stay: later
-    # partitions and the second name checks look them up.
+    # partition, 100M in all), and the checked pairs: read by nothing after this step; nor the
+    # partition's own links and residents (DuckDB's split files, removed once read).
     release([*read, ln, a])
     return bad
 
@@ -325,10 +307,7 @@ def features(
     ln, a = _link_holders(t)
     link_parts, resident_parts = cut([(ln, "resident_id"), (a, "a_id")], parts)
     by_resident = zip(link_parts, resident_parts, strict=True)
-    seen: list[ir.Table] = []  # every pair checked so far (``_checked``)
-    bad = _union(
-        [_mismatched(lk, ak, namecheck, keep, free, seen, counted) for lk, ak in by_resident]
-    )
+    bad = _union([_mismatched(lk, ak, namecheck, keep, free, counted) for lk, ak in by_resident])
     (by_terminal,) = cut([(_window_rows(t["desk_events"]), "terminal_id")], parts)
     kept_ev = []
     for ek in by_terminal:
@@ -394,11 +373,8 @@ def features(
     # other, so an engine running kept steps at once (DuckDB's ``engine._Steps``) runs them
     # side by side.
     members = keep(_members(s, rs))
-    checked = keep(_second_checks(named, members, namecheck, seen))
-    known = [k.select(q_name=k.p_name, q_holder=k.p_holder, q_check=k.own) for k in seen]
-    result = keep(_second(s, named, members, _union([checked, *known])))
-    free(seen)  # the pairs step (1) checked: read by nothing after this
-    return result
+    checked = keep(_second_checks(named, members, namecheck))
+    return keep(_second(s, named, members, checked))
 
 
 def _named(s: ir.Table, rs: ir.Table) -> ir.Table:
@@ -434,15 +410,10 @@ def _members(s: ir.Table, rs: ir.Table) -> ir.Table:
 
 
 def _second_checks(
-    named: ir.Table,
-    members: ir.Table,
-    namecheck: Callable[..., ir.Value],
-    seen: list[ir.Table],
+    named: ir.Table, members: ir.Table, namecheck: Callable[..., ir.Value]
 ) -> ir.Table:
     """The holder against the card resident, the neighbours and the household members: each
-    distinct (reading, holder) pair once (many holders are empty, many readings repeat), and
-    none step (1) already checked (``seen``: looked up there instead; at 10M links 39,949 of
-    271,039 pairs)."""
+    distinct (reading, holder) pair once (many holders are empty, many readings repeat)."""
     n = named
     wanted = ibis.union(
         *(n.select(q_name=n[f"{p}_name"], q_holder=n.x_holder) for p in ("card", "prev", "next")),
@@ -450,19 +421,14 @@ def _second_checks(
         distinct=True,
     )
     wanted = wanted.filter(wanted.q_name.notnull())
-    if seen:
-        known = _union(seen)
-        wanted = wanted.anti_join(
-            known, [wanted.q_name == known.p_name, wanted.q_holder == known.p_holder]
-        )
     return wanted.mutate(q_check=namecheck(wanted.q_name, wanted.q_holder))
 
 
 def _second(s: ir.Table, n: ir.Table, fam: ir.Table, checked: ir.Table) -> ir.Table:
-    """The suspicious links ``s`` with their second name checks (``checked``: no pair twice)
-    looked up for the card resident and the neighbours (``n``, from ``_named``) and the
-    household members (``fam``, from ``_members``): worked out on the narrow rows, then
-    joined back to ``s`` once by link ID (which identifies a link)."""
+    """The suspicious links ``s`` with their second name checks (``checked``) looked up for
+    the card resident and the neighbours (``n``, from ``_named``) and the household members
+    (``fam``, from ``_members``): worked out on the narrow rows, then joined back to ``s``
+    once by link ID (which identifies a link)."""
 
     def check_of(n: ir.Table, name: str, out: str) -> ir.Table:
         q = checked.view()
