@@ -71,7 +71,7 @@ def test_the_swagger_page_names_no_outside_script(client):
     scripts = re.findall(r'<script[^>]*\bsrc="([^"]+)"', html)
     assert scripts
     assert all(src.startswith("/static/") for src in scripts), scripts
-    assert "cdn" not in html.lower()
+    assert "cdn." not in html.lower()  # a host name; a bare "cdn" can occur in a random nonce
     assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "madoguchi API"
 
 
