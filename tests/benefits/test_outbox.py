@@ -474,3 +474,25 @@ def test_status_shows_calls_waiting_to_be_retried_after_a_failure(trusted, desk,
         f"{due:%H:%M:%S} JST; the latest error: {call.last_error}"
     ) in out.getvalue()
     assert call.last_error
+
+
+@pytest.mark.django_db
+def test_status_aligns_its_columns_by_the_longest_call_kind():
+    """insurer.cancel_registration is 27 characters: a fixed 24-character column pushed its
+    state and count out of line with the other rows."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    due = timezone.now()
+    OutsideCall.objects.create(key="a", kind="insurer.register_use", next_attempt_at=due)
+    OutsideCall.objects.create(
+        key="b", kind="insurer.cancel_registration", state="done", next_attempt_at=due
+    )
+    out = StringIO()
+    call_command("outside", "status", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        "insurer.cancel_registration  done     1",
+        "insurer.register_use         pending  1",
+    ]

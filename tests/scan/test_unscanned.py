@@ -102,3 +102,26 @@ def test_zoned_timestamps_read_as_japans_wall_clock(tmp_path, zone):
     with engine.connect("duckdb", threads=2) as duck:
         files = duck.register_files(directory)
         assert files["desk_events"].to_pyarrow().column("at") == naive["desk_events"].column("at")
+
+
+def test_the_command_prints_the_whole_runs_time_with_the_pdf(tmp_path, monkeypatch):
+    """`scan run` printed the scan's time alone ("in 0.4 s") though the PDF written after it
+    can take longer than the scan: a run that took a minute said a second. A fake clock moves
+    100 s while the PDF is written; the scan itself takes none of the fake clock's time."""
+    from types import SimpleNamespace
+
+    from madoguchi.scan import report
+
+    clock = [0.0]
+    monkeypatch.setattr(scan_run, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+
+    def slow_pdf(html):
+        clock[0] += 100.0
+        return b"%PDF-1.7 fake"
+
+    monkeypatch.setattr(report, "to_pdf", slow_pdf)
+    stdout = io.StringIO()
+    args = [str(_desk().write(tmp_path / "in")), "--out", str(tmp_path / "out")]
+    call_command("scan", "run", *args, stdout=stdout, stderr=io.StringIO())
+    assert "findings (" in stdout.getvalue()
+    assert " in 100.0 s (scan 0.0 s, reports 100.0 s); wrote " in stdout.getvalue()

@@ -39,6 +39,9 @@ class RunResult:
     counts: dict[str, int]
     summary: report.Summary
     timelines: dict[str, list[dict[str, Any]]]
+    # From the start to the files written: the scan (``seconds``) plus the reports and the PDF,
+    # which can take longer than the scan; `scan run` prints this one.
+    total_seconds: float = 0.0
 
 
 RATE_SECONDS = 0.1
@@ -329,4 +332,5 @@ def run(
         counts=counts,
         summary=summary,
         timelines=tl,
+        total_seconds=time.perf_counter() - t0,
     )

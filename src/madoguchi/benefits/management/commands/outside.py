@@ -58,9 +58,17 @@ class Command(PlainErrors, BaseCommand):
         if action == "worker":
             self._worker(options["once"], options["every"], options["parent_pid"])
         elif action == "status":
-            rows = OutsideCall.objects.values("kind", "state").annotate(n=Count("pk"))
+            rows = list(
+                OutsideCall.objects.values("kind", "state")
+                .annotate(n=Count("pk"))
+                .order_by("kind", "state")
+            )
+            # Columns as wide as their longest value (insurer.cancel_registration is 27
+            # characters: a fixed 24 pushed its state out of line with the others).
+            kind_w = max((len(r["kind"]) for r in rows), default=0)
+            state_w = max((len(r["state"]) for r in rows), default=0)
             for row in rows:
-                self.stdout.write(f"{row['kind']:24} {row['state']:8} {row['n']}")
+                self.stdout.write(f"{row['kind']:{kind_w}}  {row['state']:{state_w}}  {row['n']}")
             self._retrying()
             if not rows:
                 # A silent command read as a broken one on a fresh demo.
