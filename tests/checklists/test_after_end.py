@@ -216,9 +216,22 @@ def test_the_sweeper_closes_a_desk_whose_browser_never_came_back(
     visit.refresh_from_db()
     assert desk.close_reason == DeskSessionCloseReason.IDLE
     assert visit.ended_at is not None
-    assert visit.end_reason == VisitEndReason.DESK_SESSION_CLOSED
+    # It said "staff signed out" though nobody signed out: the sign-in was closed for inactivity.
+    assert visit.end_reason == VisitEndReason.DESK_SESSION_IDLE
     pending = Incident.objects.get(kind=IncidentKind.VISIT_ENDED_WITH_PENDING, visit=visit)
     assert pending.detail["pending"] == ["test_link"]
+    from django.utils import translation
+
+    from madoguchi.incidents.text import incident_text
+
+    with translation.override("ja"):
+        said = incident_text(pending)
+    assert "一定時間操作がなかったため、職員のサインインを終了しました" in said
+    assert "サインアウトしました" not in said
+    with translation.override("en"):
+        said = incident_text(pending)
+    assert "the staff sign-in was closed for inactivity" in said
+    assert "signed out" not in said
     closed = AuditEvent.objects.get(event_name="terminals.desk_session_closed")
     assert closed.payload["reason"] == "idle"
     assert closed.payload["idle_seconds"] == settings.STAFF_IDLE_SECONDS

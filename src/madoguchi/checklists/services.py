@@ -353,11 +353,14 @@ def pre_completion_check(visit: Visit) -> None:
 
 
 # The ends after which what is unticked stays unticked: staff ended the visit with the
-# after-completion form (next resident), the next visit started over it, or staff signed out.
+# after-completion form (next resident), the next visit started over it, or staff signed out (or
+# the sweeper closed the desk session for inactivity).
 # After any other end (the resident took the card back right after the PIN, another card, a
 # lapse) the desk may still tick the visit's after-completion items from the ended page, as it
 # may still show its receipt: until the desk moves on (`settle_ended`).
-SETTLED_AT_END = frozenset({"next_resident", "superseded", "desk_session_closed"})
+SETTLED_AT_END = frozenset(
+    {"next_resident", "superseded", "desk_session_closed", "desk_session_idle"}
+)
 
 
 def visit_end_check(visit: Visit) -> None:

@@ -17,6 +17,8 @@ class VisitEndReason(models.TextChoices):
     ABSOLUTE_LIMIT = "absolute_limit", _("Time limit reached")
     COMPLETION_REFUSED = "completion_refused", _("Completion refused")
     DESK_SESSION_CLOSED = "desk_session_closed", _("Staff signed out")
+    # The sweeper closed the desk session: its browser made no request for STAFF_IDLE_SECONDS.
+    DESK_SESSION_IDLE = "desk_session_idle", _("The staff sign-in was closed for inactivity")
     SUPERSEDED = "superseded", _("A new card authentication on the terminal")
 
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from madoguchi.terminals.constants import DeskSessionCloseReason
 from madoguchi.terminals.services import desk_session_closed, desk_sessions_closing
 
 from .constants import VisitEndReason
@@ -17,10 +18,16 @@ def end_visit_on_desk_session_close(sender: Any, session: Any, reason: Any, **kw
     # A visit that ended before (the card taken back) is no longer shown at the desk either.
     for hook in DESK_MOVES_ON_HOOKS:
         hook(session)
+    # Closed by the sweeper for inactivity: the desk and the audit say so, not "signed out".
+    end = (
+        VisitEndReason.DESK_SESSION_IDLE
+        if reason == DeskSessionCloseReason.IDLE
+        else VisitEndReason.DESK_SESSION_CLOSED
+    )
     for visit in Visit.objects.select_for_update().filter(
         desk_session=session, ended_at__isnull=True
     ):
-        end_locked(visit, VisitEndReason.DESK_SESSION_CLOSED, actor=session.staff)
+        end_locked(visit, end, actor=session.staff)
 
 
 @receiver(desk_sessions_closing, dispatch_uid="madoguchi.desk.lock_visits_before_sign_out")
