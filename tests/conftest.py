@@ -1,10 +1,12 @@
 """Project-wide test configuration."""
 
+import os
+
 import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from tests import cardkit
+from tests import cardkit, leftovers
 
 # The marker `database` is put on every test that uses the database: it has the django_db mark,
 # or needs (directly or through its fixtures) pytest-django's database helper or `live_server`.
@@ -61,6 +63,20 @@ def pytest_configure(config: pytest.Config) -> None:
     elif database["ENGINE"].endswith("postgresql"):
         options["options"] = f"{options.get('options', '')} -c synchronous_commit=off".strip()
         _flush_by_delete()
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # once a run, in its controlling process
+        # Databases of killed runs (their process gone) stay on the server until dropped:
+        # drop them now, never a live run's (tests/leftovers.py).
+        config.stash[_LEFTOVERS] = leftovers.drop_leftovers(database)
+
+
+_LEFTOVERS = pytest.StashKey[list[str]]()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    dropped = config.stash.get(_LEFTOVERS, [])
+    if not dropped:
+        return None
+    return f"dropped the databases of {len(dropped)} killed test run(s): {', '.join(dropped)}"
 
 
 def _flush_by_delete() -> None:

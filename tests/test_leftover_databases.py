@@ -1,0 +1,159 @@
+"""A test run drops the databases that killed runs left behind, never a live run's
+(tests/leftovers.py, called by tests/conftest.py at the start of a run)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.conf import settings
+from psycopg import sql
+
+from tests import leftovers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _dead_pid() -> int:
+    """The id of a process that has just ended (not reused within the test's seconds)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not leftovers.pid_alive(child.pid)
+    return child.pid
+
+
+def test_only_names_of_dead_runs_are_chosen():
+    alive = {100, os.getppid()}
+    names = [
+        "test_mdg_w16_f1_100",  # live run
+        "test_mdg_w16_f1_200",  # dead run
+        "test_madoguchi_300_gw1",  # dead xdist worker
+        "madoguchi_bench_400",  # dead bench
+        f"test_madoguchi_{os.getpid()}",  # this run
+        "mdg_w16_f1",  # an engineer's own database
+        "madoguchi",
+        "test",
+        "test_500",  # not <name>_<pid>
+        "postgres",
+        "test_mdg_x_0",
+    ]
+    chosen = leftovers.dead_run_databases(names, alive=lambda pid: pid in alive)
+    assert chosen == ["test_mdg_w16_f1_200", "test_madoguchi_300_gw1", "madoguchi_bench_400"]
+
+
+def test_a_live_process_counts_as_alive():
+    assert leftovers.pid_alive(os.getpid())
+    assert leftovers.pid_alive(1)  # init: another user's process answers EPERM or 0, alive
+    assert not leftovers.pid_alive(_dead_pid())
+
+
+def test_sqlite_files_of_dead_runs_are_deleted_and_a_live_runs_kept(tmp_path):
+    dead, live = _dead_pid(), os.getppid()
+    database = tmp_path / "x.sqlite3"
+    keep = [
+        database,
+        tmp_path / f"x.sqlite3.test-{live}",
+        tmp_path / f"other.sqlite3.test-{dead}",
+        tmp_path / f"x.sqlite3.test-{dead}.bak",
+    ]
+    gone = [
+        tmp_path / f"x.sqlite3.test-{dead}",
+        tmp_path / f"x.sqlite3.test-{dead}-wal",
+        tmp_path / f"x.sqlite3.test-{dead}_gw2",
+    ]
+    for path in keep + gone:
+        path.write_text("")
+    removed = leftovers.drop_sqlite_leftovers(database)
+    assert sorted(removed) == sorted(gone)
+    assert all(p.exists() for p in keep)
+    assert not any(p.exists() for p in gone)
+
+
+def _server() -> dict:
+    database = settings.DATABASES["default"]
+    if not database["ENGINE"].endswith("postgresql"):
+        pytest.skip("the databases of a PostgreSQL server")
+    return database
+
+
+def _connect(database: dict) -> psycopg.Connection:
+    return psycopg.connect(
+        dbname="postgres",
+        user=database["USER"],
+        host=database["HOST"],
+        port=database["PORT"],
+        password=database.get("PASSWORD") or None,
+        autocommit=True,
+    )
+
+
+def _databases(conn: psycopg.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+
+
+def _create(conn: psycopg.Connection, name: str) -> None:
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _drop(conn: psycopg.Connection, name: str) -> None:
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.mark.postgres_only
+def test_a_test_run_drops_a_killed_runs_database_at_its_start_and_keeps_a_live_runs():
+    """A real run of pytest (collection only): at its start the database of a run whose process
+    is gone is dropped, even with a connection still open to it (a server the killed run had
+    started); the database of a live run (this one's parent process stands for it) stays."""
+    database = _server()
+    dead, live = _dead_pid(), os.getppid()
+    dead_name, live_name = f"test_mdg_leftover_{dead}", f"test_mdg_leftover_{live}"
+    with _connect(database) as conn:
+        _create(conn, dead_name)
+        _create(conn, live_name)
+        try:
+            orphan = psycopg.connect(
+                dbname=dead_name,
+                user=database["USER"],
+                host=database["HOST"],
+                port=database["PORT"],
+                password=database.get("PASSWORD") or None,
+                autocommit=True,
+            )
+            orphan.execute("SELECT 1")
+            env = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}
+            run = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "-p",
+                    "no:cacheprovider",
+                    "--collect-only",
+                    "tests/test_str_times.py",
+                ],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert run.returncode == 0, run.stdout + run.stderr
+            header = next(
+                line for line in run.stdout.splitlines() if line.startswith("dropped the databases")
+            )
+            assert dead_name in header.split(": ", 1)[1].split(", ")
+            assert live_name not in header
+            with pytest.raises(psycopg.OperationalError):
+                orphan.execute("SELECT 1")  # its database was dropped under it
+            orphan.close()
+            names = _databases(conn)
+            assert dead_name not in names
+            assert live_name in names
+        finally:
+            _drop(conn, dead_name)
+            _drop(conn, live_name)
