@@ -97,3 +97,35 @@ def test_refused_pages_are_japanese_and_the_api_gets_a_refusal_body(settings):
     assert "このページを開く権限がありません" in page
     assert "Forbidden" not in page
     assert "city officials" not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_dead_link_has_the_sites_layout_a_sentence_and_a_way_back(settings, language):
+    """The 404 page was bare HTML (no stylesheet, no header): a desk or a resident that mistyped
+    an address saw a white page with a line of text. It has the site's stylesheet, header and
+    card now, says what happened in the reader's language, and leads back; no internal code."""
+    from django.conf import settings as conf
+
+    settings.DEBUG = False
+    c = Client()
+    c.cookies[conf.LANGUAGE_COOKIE_NAME] = language
+    page = c.get("/no-such-page/").content.decode()
+    assert f'<html lang="{language}">' in page
+    assert 'href="/static/madoguchi/desk.css"' in page
+    assert 'class="topbar"' in page
+    assert 'data-testid="error-page"' in page
+    if language == "ja":
+        assert "<h1>ページが見つかりません</h1>" in page
+        assert ">最初の画面に戻る</a>" in page
+    else:
+        assert "<h1>Page not found</h1>" in page
+        assert "There is nothing at this address." in page
+        assert ">Back to the start</a>" in page
+    assert "not_found" not in page  # no internal code (the page has no token to match)
+    page = c.get("/me/no-such-record/").content.decode()
+    assert 'href="/static/residents/me.css"' in page
+    assert 'data-testid="back-to-records"' in page
+    body = c.get("/api/v1/no-such-endpoint").json()  # the API stays JSON, in English
+    assert body["code"] == "not_found"
+    assert body["message"].startswith("There is no API operation at this address.")

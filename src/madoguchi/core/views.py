@@ -57,12 +57,25 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     )
 
 
+# The refused page's heading by its status: what happened, in the reader's words.
+HEADINGS = {
+    400: gettext_lazy("The request could not be read"),
+    403: gettext_lazy("This page cannot be opened"),
+    404: gettext_lazy("Page not found"),
+    500: gettext_lazy("The request was not completed"),
+}
+
+
 def refusal_response(request: HttpRequest, refusal: Refusal) -> HttpResponse:
     """The refusal body for the API (and JSON clients), a page in the reader's language for
     people (rendered without the request: no context processor runs)."""
     if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
         return JsonResponse(refusal.as_body(), status=refusal.status)
-    context = {"message": refusal.text(), "resident": is_resident_page(request)}
+    context = {
+        "message": refusal.text(),
+        "heading": HEADINGS.get(refusal.status, HEADINGS[500]),
+        "resident": is_resident_page(request),
+    }
     page = render_to_string("core/server_error.html", context)
     return HttpResponse(page, status=refusal.status)
 
