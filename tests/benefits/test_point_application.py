@@ -121,6 +121,29 @@ def test_resident_kana_must_be_confirmed_on_screen(trusted, desk):
     refused("resident_kana_required", prepare, desk, **apply_fields(kana=""))
 
 
+def test_a_long_number_in_the_residents_kana_is_refused_not_signed_and_stored(trusted, desk):
+    """The kana typed at the desk is signed, stored with the link and printed on the receipt:
+    an individual number typed into it (12 digits, also full-width or grouped) is refused
+    before anything is stored. The name check alone let it through: digits are a script it
+    cannot compare, a close match the desk confirms with one tick."""
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    for kana in ("123456789012", "ヤマダ　１２３４ ５６７８ ９０１２", "ﾔﾏﾀﾞ 1234-5678-9012"):
+        err = refused(
+            "resident_kana_number",
+            prepare,
+            desk,
+            **apply_fields(kana=kana, confirm_close_match=True),
+        )
+        assert "番号" in err.message_ja
+        assert err.message_en.startswith("The kana name contains a long number")
+    assert not Procedure.objects.filter(visit=visit).exists()
+    assert not PaymentLink.objects.exists()
+    # A name with a short number in it is the name check's to judge, as before.
+    p = prepare(desk, **apply_fields(kana="ヤマダ タロウ2", confirm_close_match=True))
+    assert p.fields["resident_kana"] == "ヤマダ タロウ2"
+
+
 def test_certified_reading_is_used_when_configured(trusted, desk, settings):
     from tests import cardkit
 

@@ -92,6 +92,24 @@ def test_minor_with_representatives_own_card_links_the_representatives_account(
 
 
 @pytest.mark.usefixtures("providers", "systems", "support_keys")
+def test_a_long_number_in_the_representatives_kana_is_refused(trusted, desk, minor_card):
+    """The representative's kana is stored and named on the receipt like the resident's: an
+    individual number typed into it is refused, nothing recorded."""
+    start_visit(desk, minor_card)
+    err = refused(
+        "representative_kana_number",
+        _representative,
+        desk,
+        trusted.card("C"),
+        relationship="parent",
+        kana="１２３４５６７８９０１２",
+        kana_confirmed=True,
+    )
+    assert "番号" in err.message_ja
+    assert not VisitRepresentative.objects.exists()
+
+
+@pytest.mark.usefixtures("providers", "systems", "support_keys")
 def test_a_representative_matching_neither_is_recorded_as_a_sentence(trusted, desk, minor_card):
     """The representative's own no match keeps its sentence as the minor's no match does: its
     reason in words, in Japanese and English, never the `representative_<reason>` code."""

@@ -16,6 +16,7 @@ from madoguchi.incidents.services import incident_record
 from madoguchi.namecheck.check import NameCheckResult
 from madoguchi.namecheck.check import check as name_check
 from madoguchi.namecheck.reasons import Outcome, no_match_reason_text
+from madoguchi.plaintext import long_number
 from madoguchi.refusals import ByLanguage
 
 from ..constants import (
@@ -33,6 +34,17 @@ from .base import truthy
 # --- name check --------------------------------------------------------------------------------
 
 
+# A kana name typed at the desk is signed, stored with the link and shown on the receipt and
+# the officials' pages: a long number typed into it (the individual number read off the card,
+# an account number) would be kept and shown as the name. The name check does not stop it: a
+# name of digits is a script it cannot compare, a close match the desk confirms with one tick.
+KANA_NUMBER_MESSAGE = _(
+    "The kana name contains a long number (an individual number, an account number or a "
+    "payment service ID). Do not type numbers into the name: it is signed, stored and shown "
+    "on the receipt. Nothing was stored; type the name again in kana."
+)
+
+
 def resident_kana(visit: Visit, fields: dict[str, Any]) -> tuple[str, KanaSource]:
     """The resident's kana: the certified reading if an adapter has one, else their own entry,
     which they must have confirmed on screen."""
@@ -48,6 +60,8 @@ def resident_kana(visit: Visit, fields: dict[str, Any]) -> tuple[str, KanaSource
             _("The resident's kana name is required."),
             field="resident_kana",
         )
+    if long_number(entered):
+        raise ProcedureInvalid("resident_kana_number", KANA_NUMBER_MESSAGE, field="resident_kana")
     if not truthy(fields.get("resident_kana_confirmed")):
         raise ProcedureInvalid(
             "resident_kana_unconfirmed",

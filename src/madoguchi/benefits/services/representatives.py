@@ -13,6 +13,7 @@ from madoguchi.desk.services import visit_current
 from madoguchi.identity import services as identity
 from madoguchi.identity.constants import NoncePurpose
 from madoguchi.identity.models import Nonce
+from madoguchi.plaintext import long_number
 from madoguchi.terminals.models import DeskSession
 
 from ..constants import (
@@ -28,6 +29,7 @@ from ..models import (
 )
 from ..readings import certified_readings
 from .base import BenefitsRefused
+from .names import KANA_NUMBER_MESSAGE
 
 # --- the legal representative ------------------------------------------------------------------
 
@@ -79,6 +81,8 @@ def representative_authenticate(
                 "representative_kana_required",
                 _("The representative's kana name is required and must be confirmed."),
             )
+        if long_number(rep_kana):
+            raise BenefitsRefused("representative_kana_number", KANA_NUMBER_MESSAGE)
     with transaction.atomic():
         # The visit's second card from now on (locked; refuses a third card).
         visit = desk_services.visit_companion_set(desk_session=desk_session, certificate=cert)
