@@ -154,6 +154,10 @@ def test_scan_findings_keep_their_ids_on_one_line(narrow, tmp_path):
         cells = page.locator("[data-testid=scan-runs] tr:has(td)").first.locator("td")
         for index in (0, 2):
             assert cells.nth(index).evaluate(LINES) == 1, (lang, cells.nth(index).inner_text())
+        # Their headers too: "実行" broke in the middle of the word ("実 / 行") above the numbers.
+        heads = page.locator("[data-testid=scan-runs] th")
+        for index in (0, 1, 2):
+            assert heads.nth(index).evaluate(LINES) == 1, (lang, heads.nth(index).inner_text())
         assert overflow(page) <= 0, lang
 
 

@@ -43,3 +43,14 @@ def test_the_swatches_are_the_charts_colours_in_order():
 
 def test_a_chart_without_series_has_no_key():
     assert "chart-legend" not in str(charts.bar_chart("受付件数", DAYS, {}))
+
+
+def test_the_axes_labels_read_at_least_10_px_in_the_narrowest_column():
+    """The axes' numbers and days were drawn at 11 in a 720-wide drawing shown 520 px wide (the
+    dashboard's narrowest column, two charts a row): about 8 px on the page, too small to read at
+    a desk. Every label now reads at least 10 px there."""
+    svg = ET.fromstring(charts.bar_chart("t", DAYS, {"本庁舎": [3] * 14}).split("<ul")[0])
+    labels = svg.findall(f"{SVG}text")
+    assert len(labels) == 5 + 14  # the five values and the fourteen days
+    for label in labels:
+        assert float(label.get("font-size")) * 520 / charts.W >= 10, label.text

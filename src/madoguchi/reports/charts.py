@@ -13,7 +13,11 @@ from madoguchi.dates import local_day
 
 PALETTE = ["#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bc4c00", "#0969da", "#57606a"]
 W, H = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 44, 16, 16, 36
+LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 40
+# The axes' numbers and days, in the SVG's units: the chart is drawn 720 wide and shown as wide as
+# its column (520 px at the narrowest, two charts a row), so 11 read about 8 px on the page; 15
+# reads at least 10.8 px, and the days' labels (one per day of 14, "11/30") still fit apart.
+AXIS_FONT = 15
 
 
 def _frame(title: str, days: list[date], top: int) -> list[str]:
@@ -27,7 +31,7 @@ def _frame(title: str, days: list[date], top: int) -> list[str]:
         y = TOP + plot_h - plot_h * k / 4
         parts.append(
             f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d7de" stroke-width="1"/>'
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#57606a">{v:g}</text>'
+            f'<text x="{LEFT - 6}" y="{y + 5:.1f}" text-anchor="end" font-size="{AXIS_FONT}" fill="#57606a">{v:g}</text>'
         )
     step = (W - LEFT - RIGHT) / max(len(days), 1)
     every = max(1, len(days) // 10)
@@ -35,7 +39,8 @@ def _frame(title: str, days: list[date], top: int) -> list[str]:
         if i % every == 0:
             x = LEFT + step * (i + 0.5)
             parts.append(
-                f'<text x="{x:.1f}" y="{H - BOTTOM + 16}" text-anchor="middle" font-size="11" '
+                f'<text x="{x:.1f}" y="{H - BOTTOM + 20}" text-anchor="middle" '
+                f'font-size="{AXIS_FONT}" '
                 f'fill="#57606a">{d.month}/{d.day}</text>'
             )
     return parts
