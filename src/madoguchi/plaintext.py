@@ -81,6 +81,21 @@ def _plain(value: str) -> str:
 
 PlainText = Annotated[str, AfterValidator(_plain)]
 
+# A card certificate's SHA-256 fingerprint as the card agent reports it: 64 hexadecimal
+# digits, or 32 pairs separated by colons. Anything else is not a fingerprint: stored or
+# audited as sent, a client's text (12 digits, say, which the audit log refuses outright as an
+# individual number) would reach the records, or fail the request.
+_FINGERPRINT = re.compile(r"[0-9A-Fa-f]{64}|[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){31}")
+
+
+def _fingerprint(value: str) -> str:
+    if value and not _FINGERPRINT.fullmatch(value):
+        raise ValueError("is not a certificate fingerprint (64 hexadecimal digits)")
+    return value
+
+
+Fingerprint = Annotated[str, AfterValidator(_plain), AfterValidator(_fingerprint)]
+
 
 # A spreadsheet cell whose text starts with one of these is a formula (openpyxl even stores a
 # string starting with "=" as one; a CSV cell is read as one when the file is opened): a name,

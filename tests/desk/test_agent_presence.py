@@ -216,3 +216,38 @@ def test_a_removal_without_an_open_visit_or_seen_before_it_takes_the_path_it_too
         assert reported == ["removed", "removed"]
     finally:
         services.card_reported.disconnect(receiver)
+
+
+@pytest.mark.parametrize(
+    ("kind", "fingerprint"),
+    [("inserted", "123456789012"), ("presence", "not-a-fingerprint"), ("removed", "ab" * 33)],
+)
+def test_a_fingerprint_that_is_not_one_is_refused_naming_the_field(
+    trusted, desk, kind, fingerprint
+):
+    """Side doors round 8: the card agent's `cert_fingerprint` went into the audit event of a
+    card inserted or removed as sent, and twelve digits (which the audit log refuses as an
+    individual number) made the report a server error, rolling back the visit's end. Anything
+    but 64 hexadecimal digits (or 32 pairs with colons) is a 422 naming the field, and the
+    visit is left as it was; a real fingerprint, in either case, is taken."""
+    a, raw, visit = _open(trusted, desk)
+    r = Client().post(
+        URL,
+        {"kind": kind, "cert_fingerprint": fingerprint},
+        content_type="application/json",
+        headers={"authorization": f"Bearer {raw}"},
+    )
+    assert r.status_code == 422, r.content
+    assert r.json()["code"] == "malformed_request"
+    assert "cert_fingerprint" in r.json()["message"]
+    visit.refresh_from_db()
+    assert visit.ended_at is None
+    colons = ":".join(cardkit.fingerprint(a)[i : i + 2] for i in range(0, 64, 2))
+    assert _report(raw, a).status_code == 204
+    r = Client().post(
+        URL,
+        {"kind": "presence", "cert_fingerprint": colons},
+        content_type="application/json",
+        headers={"authorization": f"Bearer {raw}"},
+    )
+    assert r.status_code == 204, r.content

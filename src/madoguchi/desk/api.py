@@ -14,7 +14,7 @@ from ninja import Router, Schema, Status
 from pydantic import ValidationError
 
 from madoguchi.identity.services import expires_in
-from madoguchi.plaintext import PlainText
+from madoguchi.plaintext import Fingerprint, PlainText
 from madoguchi.refusals import REFUSAL_STATUSES as codes_4xx
 from madoguchi.refusals import ErrorOut as Error
 from madoguchi.refusals import MalformedRequest
@@ -106,7 +106,7 @@ class EndIn(Schema):
 
 class AgentEventIn(Schema):
     kind: AgentEventKind
-    cert_fingerprint: PlainText | None = None
+    cert_fingerprint: Fingerprint | None = None
     reader: PlainText = ""
     at: str | None = None
 
