@@ -244,3 +244,17 @@ def test_password_stdin_refuses_a_terminal_where_the_password_would_show(monkeyp
         os.close(master)
         os.close(replica)
     assert not User.objects.filter(username="k1").exists()
+
+
+def test_staff_add_refuses_a_user_name_holding_a_long_number(monkeypatch):
+    """A name of twelve digits (an employee number, say) cannot sign in: the sign-in refuses
+    any name holding a long number as an individual number typed into the box."""
+    _run("add", "Kita City", "--kind", "city")
+    _run("add", "Desk Co", "--kind", "contractor", "--city", "Kita City")
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-enough-password\n"))
+    with pytest.raises(CommandError, match=r"holds a long number .*Nobody was added"):
+        call_command(
+            "staff", "add", "123456789012", "--role", "desk_staff", "--organisation", "Desk Co",
+            "--password-stdin", stdout=io.StringIO(),
+        )  # fmt: skip
+    assert not User.objects.filter(username="123456789012").exists()

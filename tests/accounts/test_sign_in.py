@@ -190,3 +190,23 @@ def test_a_forged_forwarded_for_header_does_not_reset_the_address_limit(
         LOGIN, {"username": "nobody-9", "password": "guess"}, HTTP_X_FORWARDED_FOR="10.9.9.9"
     )
     assert r.status_code == 429
+
+
+@pytest.mark.parametrize(
+    "typed", ["123456789012", "１２３４ ５６７８ ９０１２", "id-1234-5678-9012"]
+)
+def test_a_long_number_typed_as_the_user_name_is_refused_and_kept_nowhere(bound_client, typed):
+    """Side doors round 8: an individual number typed into the sign-in's name box (twelve
+    digits) was a server error, since the refusal's audit line carried the name as typed and
+    the audit log refuses a 12-digit value; and the lockout's table (axes) kept it. It is now
+    refused as any unknown name (the one message), before the password check, the audit line
+    saying a long number was withheld, the lockout's table untouched."""
+    from axes.models import AccessAttempt
+
+    response = bound_client.post(LOGIN, {"username": typed, "password": "guess"})
+    assert response.status_code == 400
+    assert "パスワード" in response.content.decode()
+    refused = events("accounts.sign_in_failed").get(payload__reason="bad_credentials")
+    assert refused.payload["username"] == "(a long number, not recorded)"
+    assert not AccessAttempt.objects.exists()
+    assert "_auth_user_id" not in bound_client.session

@@ -22,6 +22,7 @@ from madoguchi.audit.events import (
     ACCOUNTS_TOTP_FAILED,
     EventType,
 )
+from madoguchi.plaintext import long_number
 from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.constants import DeskSessionCloseReason
@@ -105,6 +106,18 @@ class TerminalRequired(SignInRefused):
     )
 
 
+# What a refused sign-in's audit line keeps of the name typed, when the name holds a long number.
+NAME_WITHHELD = "(a long number, not recorded)"
+
+
+def typed_name(username: str) -> str:
+    """The name typed into the sign-in, as its audit line keeps it: the box is free text, and
+    an individual number typed into it must not be kept (the audit log refuses a 12-digit value
+    outright, which made the refusal a server error). No member's name holds one: `staff add`
+    refuses it."""
+    return NAME_WITHHELD if long_number(username) else username[:150]
+
+
 def _refuse(
     exc: SignInRefused,
     *,
@@ -124,7 +137,7 @@ def _refuse(
         actor=user,
         terminal=terminal,
         subject=user,
-        payload={"username": username[:150], "reason": exc.code},
+        payload={"username": typed_name(username), "reason": exc.code},
     )
     return exc
 
@@ -150,6 +163,10 @@ def staff_sign_in(
     )
     if failures >= settings.SIGN_IN_FAILURES_PER_MINUTE:
         raise _refuse(TooManyAttempts(), username=username, terminal=terminal, request=request)
+    if long_number(username):
+        # Nobody's name (`typed_name`): refused as an unknown name, before the password check,
+        # so that the lockout's own table (axes keeps each name tried) does not keep it either.
+        raise _refuse(BadCredentials(), username=username, terminal=terminal, request=request)
     user = authenticate(request, username=username, password=password)
     if user is None:
         if getattr(request, "axes_locked_out", False):

@@ -23,6 +23,7 @@ from madoguchi.accounts.models import Organisation, User
 from madoguchi.audit import services as audit
 from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED, EventType
 from madoguchi.cli import PlainErrors
+from madoguchi.plaintext import long_number
 
 
 class Command(PlainErrors, BaseCommand):
@@ -103,6 +104,12 @@ class Command(PlainErrors, BaseCommand):
         if User.objects.filter(username=opts["username"]).exists():
             raise CommandError(f"A user named {opts['username']!r} already exists.")
         username = str(opts["username"])
+        if long_number(username):
+            raise CommandError(
+                "The user name holds a long number (12 digits or more), which "
+                "the audit log and the sign-in refuse as an individual number; choose another "
+                "name. Nobody was added."
+            )
         if opts.get("password"):
             password = str(opts["password"])
             self.stderr.write(
