@@ -1,12 +1,12 @@
 """The queries Django's ORM compiles meanwhile: a hot read that should run SQL compiled once per
 process (`madoguchi.prepared.Prepared`) compiles none once warm, nor does a hot write that
-should run SQL written once (`madoguchi.prepared.insert`, `insert_many`) (issue 15)."""
+should run SQL written once (`madoguchi.prepared.insert`, `insert_many`, `update_fields`) (issue 15)."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db.models.sql.compiler import SQLCompiler, SQLInsertCompiler
+from django.db.models.sql.compiler import SQLCompiler, SQLInsertCompiler, SQLUpdateCompiler
 
 
 @contextmanager
@@ -36,4 +36,11 @@ def compiled_queries() -> Iterator[list[Any]]:
 def compiled_inserts() -> Iterator[list[Any]]:
     """The model of each INSERT compiled inside the block, in order."""
     with _compiled(SQLInsertCompiler) as compiled:
+        yield compiled
+
+
+@contextmanager
+def compiled_updates() -> Iterator[list[Any]]:
+    """The model of each UPDATE compiled inside the block, in order."""
+    with _compiled(SQLUpdateCompiler) as compiled:
         yield compiled

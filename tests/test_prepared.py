@@ -9,7 +9,7 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from madoguchi.prepared import Prepared
-from tests.compiling import compiled_inserts
+from tests.compiling import compiled_inserts, compiled_updates
 
 
 def _permissions(app_label, codename_prefix_free):
@@ -270,3 +270,143 @@ def test_insert_goes_around_no_save_of_a_models_own():
 
     assert _own_save(ChecklistTick) is True
     assert _own_save(Incident) is False
+
+
+def _saved_statement(instance, fields, save):
+    with CaptureQueriesContext(connection) as q:
+        save(instance, fields)
+    statements = [x["sql"] for x in q.captured_queries if x["sql"].startswith("UPDATE")]
+    assert len(statements) == 1, q.captured_queries
+    return statements[0]
+
+
+@pytest.mark.django_db
+def test_update_fields_sends_the_update_save_sends_and_compiles_none_once_warm():
+    """`update_fields()` (issue 15, sixteenth round) is `save(update_fields=...)` with the
+    UPDATE's SQL written once: the same statement with the same values (a JSON value, a
+    foreign key named by its field or its column), the row updated, nothing compiled once
+    warm."""
+    from madoguchi.incidents.models import Incident
+    from madoguchi.prepared import update_fields
+    from tests import factories
+
+    first, second = factories.terminal(), factories.terminal()
+    a, b = _incident(first, 1), _incident(first, 1)
+    a.save()
+    b.save()
+    for row in (a, b):
+        row.summary = "changed"
+        row.detail = {"items": ["c"], "n": 9}
+        row.terminal = second
+    names = ["summary", "detail", "terminal"]
+    by_save = _saved_statement(a, names, lambda i, f: i.save(update_fields=f))
+    by_us = _saved_statement(b, names, update_fields)
+    # The same statement and values; only the row's primary key, the last parameter, differs.
+    assert by_save.endswith(f" = {a.pk}")
+    assert by_us.endswith(f" = {b.pk}")
+    assert by_us.rsplit(" = ", 1)[0] == by_save.rsplit(" = ", 1)[0]
+    assert _columns(Incident.objects.get(pk=b.pk)) == _columns(Incident.objects.get(pk=a.pk))
+    assert Incident.objects.get(pk=b.pk).terminal_id == second.pk
+    b.summary, b.terminal_id = "again", first.pk
+    with compiled_updates() as compiled:
+        update_fields(b, ["summary", "terminal_id"])
+    assert compiled == []
+    stored = Incident.objects.get(pk=b.pk)
+    assert (stored.summary, stored.terminal_id, stored.detail) == ("again", first.pk, b.detail)
+
+
+@pytest.mark.django_db
+def test_update_fields_refuses_and_signals_as_save_does():
+    """The save signals are sent with the fields named; an update that finds no row is the
+    DatabaseError `save()` raises; a name that is no field is save()'s ValueError; no names
+    is no statement; an expression value goes to the ORM."""
+    from django.db import DatabaseError
+    from django.db.models import Value, signals
+
+    from madoguchi.incidents.models import Incident
+    from madoguchi.prepared import update_fields
+    from tests import factories
+
+    row = _incident(factories.terminal(), 2)
+    row.save()
+    seen = []
+
+    def pre(sender, instance, update_fields, **kwargs):
+        seen.append(("pre", instance.pk, update_fields, kwargs["raw"]))
+
+    def post(sender, instance, created, update_fields, **kwargs):
+        seen.append(("post", instance.pk, update_fields, created))
+
+    signals.pre_save.connect(pre, sender=Incident)
+    signals.post_save.connect(post, sender=Incident)
+    try:
+        row.summary = "signalled"
+        update_fields(row, ["summary"])
+    finally:
+        signals.pre_save.disconnect(pre, sender=Incident)
+        signals.post_save.disconnect(post, sender=Incident)
+    assert seen == [
+        ("pre", row.pk, frozenset({"summary"}), False),
+        ("post", row.pk, frozenset({"summary"}), False),
+    ]
+    with pytest.raises(ValueError, match="do not exist"):
+        update_fields(row, ["no_such_field"])
+    with CaptureQueriesContext(connection) as q:
+        update_fields(row, [])
+    assert q.captured_queries == []
+    row.summary = Value("from an expression")
+    update_fields(row, ["summary"])
+    assert Incident.objects.get(pk=row.pk).summary == "from an expression"
+    gone = Incident.objects.get(pk=row.pk)
+    Incident.objects.filter(pk=row.pk).delete()
+    gone.summary = "nothing to update"
+    with transaction.atomic():
+        with pytest.raises(DatabaseError, match="did not affect any rows"):
+            update_fields(gone, ["summary"])
+        assert transaction.get_rollback() is True
+
+
+@pytest.mark.django_db
+def test_raw_gives_the_instances_raw_querysets_give_and_works_out_columns_once(monkeypatch):
+    """`raw()` (issue 15, sixteenth round) gives what `Model.objects.raw` gives: the model's
+    columns as its fields (converted: a JSON value, a time), the other columns as attributes,
+    the fields not selected deferred; the columns' work is done once per model and columns."""
+    from django.core.exceptions import FieldDoesNotExist
+
+    from madoguchi import prepared
+    from madoguchi.incidents.models import Incident
+    from tests import factories
+
+    terminal = factories.terminal()
+    rows = [_incident(terminal, n) for n in (20, 21)]
+    for row in rows:
+        row.save()
+    table = connection.ops.quote_name(Incident._meta.db_table)
+    sql = (
+        f"SELECT id, detail, occurred_at, summary, id * 2 AS doubled FROM {table} "
+        "WHERE terminal_id = %s ORDER BY id"
+    )
+    theirs = list(Incident.objects.raw(sql, [terminal.pk]))
+    ours = prepared.raw(Incident, sql, [terminal.pk])
+
+    def seen(objs):
+        return [
+            (o.pk, o.detail, o.occurred_at, o.summary, o.doubled, o.get_deferred_fields())
+            for o in objs
+        ]
+
+    assert seen(ours) == seen(theirs)
+    assert ours[1].detail == {"items": ["a", "b"], "n": 21}
+    assert "kind" in ours[0].get_deferred_fields()
+    assert ours[0]._state.adding is False
+    worked = []
+    real = prepared._RAW.get
+    monkeypatch.setattr(prepared, "_RAW", type("Seen", (dict,), {})(prepared._RAW))
+    monkeypatch.setattr(prepared._RAW, "get", lambda key: worked.append(key) or real(key))
+    again = prepared.raw(Incident, sql, [terminal.pk])
+    assert seen(again) == seen(theirs)
+    assert len(worked) == 1
+    assert worked[0] in prepared._RAW  # found, not worked out again
+    assert prepared.raw(Incident, sql, [-1]) == []
+    with pytest.raises(FieldDoesNotExist, match="primary key"):
+        prepared.raw(Incident, f"SELECT summary FROM {table}", [])

@@ -14,6 +14,11 @@ compiled SQL, the rows as the queryset's `ValuesListIterable` gives them.
 `insert(instance)` saves a new instance with the INSERT's SQL written once per process and
 database, as `save()` would save it (issue 15, fifteenth round).
 
+`update_fields(instance, fields)` is `instance.save(update_fields=fields)` with the UPDATE's
+SQL written once per process, database and fields; `raw(model, sql, params)` is
+`list(model.objects.raw(sql, params))` with the work on the statement's columns (which is
+which field, their converters) done once (issue 15, sixteenth round).
+
 Only values that Django passes through to the database unchanged may vary: integers and
 strings compared for equality (ids, codes). Each stand-in must appear among the compiled
 parameters as given (checked when compiling); anything else in the query (constants, booleans,
@@ -193,6 +198,26 @@ def _own_save(model: type[Model]) -> bool:
     )
 
 
+def _saved(
+    instance: Model, using: str, *, created: bool, update_fields: frozenset[str] | None
+) -> None:
+    """What `save()` does after its statement: the instance saved on `using`, `post_save`."""
+    from django.db.models import signals
+
+    instance._state.adding = False
+    instance._state.db = using
+    model = type(instance)
+    if signals.post_save.has_listeners(model):
+        signals.post_save.send(
+            sender=model,
+            instance=instance,
+            created=created,
+            update_fields=update_fields,
+            raw=False,
+            using=using,
+        )
+
+
 def insert(instance: M, using: str = "default") -> M:
     """Save a new instance as `instance.save()` would (the same INSERT, the same values, its
     primary key and other returned columns set, `pre_save`/`post_save` sent), with the
@@ -242,17 +267,7 @@ def insert(instance: M, using: str = "default") -> M:
             ]
     for field, value in zip(returning, row, strict=True):
         setattr(instance, field.attname, value)
-    instance._state.adding = False
-    instance._state.db = using
-    if signals.post_save.has_listeners(model):
-        signals.post_save.send(
-            sender=model,
-            instance=instance,
-            created=True,
-            update_fields=None,
-            raw=False,
-            using=using,
-        )
+    _saved(instance, using, created=True, update_fields=None)
     return instance
 
 
@@ -308,3 +323,170 @@ def insert_many(instances: list[M], using: str = "default") -> list[M]:
         instance._state.adding = False
         instance._state.db = using
     return instances
+
+
+# --- updates -------------------------------------------------------------------------------
+
+# Per (model, database alias, the fields named): the UPDATE's SQL and its fields, or None
+# where `save()` is kept (a name `save()` would refuse, a field with its own placeholder).
+_UPDATES: dict[tuple[type[Model], str, tuple[str, ...]], tuple[str, list[Any]] | None] = {}
+
+
+def _update_sql(
+    model: type[Model], using: str, names: tuple[str, ...]
+) -> tuple[str, list[Any]] | None:
+    """The UPDATE `save(update_fields=names)` sends for `model` (the named fields, in the
+    model's order, by primary key), as SQL text written once per process, database and names."""
+    key = (model, using, names)
+    if key in _UPDATES:
+        return _UPDATES[key]
+    meta = model._meta
+    connection = connections[using]
+    fields = [
+        f
+        for f in meta.local_concrete_fields
+        if not f.primary_key
+        and not getattr(f, "generated", False)
+        and (f.name in names or f.attname in names)
+    ]
+    known = {f.name for f in fields} | {f.attname for f in fields}
+    entry: tuple[str, list[Any]] | None = None
+    if (
+        not meta.parents
+        and fields
+        and set(names) <= known
+        and not any(hasattr(f, "get_placeholder") for f in fields)
+    ):
+        quote = connection.ops.quote_name
+        table = quote(meta.db_table)
+        # The model's table and column names (never user input); every value is a parameter.
+        entry = (
+            "UPDATE {} SET {} WHERE {}.{} = %s".format(  # noqa: S608
+                table,
+                ", ".join(f"{quote(f.column)} = %s" for f in fields),
+                table,
+                quote(meta.pk.column),
+            ),
+            fields,
+        )
+    _UPDATES[key] = entry
+    return entry
+
+
+def update_fields(instance: Model, fields: list[str], using: str | None = None) -> None:
+    """`instance.save(update_fields=fields)` for a saved instance (the same UPDATE, the
+    same values, each field's `pre_save` (`auto_now`), `pre_save`/`post_save` sent, the
+    DatabaseError of an update that found no row), with the statement's SQL written once per
+    process instead of compiled by the ORM on every save (issue 15, sixteenth round). A model
+    with its own `save()`, a value that is an expression or a model instance, or a field this
+    cannot serve takes Django's own `save()`."""
+    from django.db import DatabaseError, router, transaction
+    from django.db.models import signals
+
+    model = type(instance)
+    using = using or router.db_for_write(model, instance=instance)
+    names = tuple(fields)
+    entry = _update_sql(model, using, names) if names else None
+    meta = model._meta
+    if (
+        entry is None
+        or _own_save(model)
+        or instance.pk is None
+        or meta.proxy
+        or meta.select_on_save
+    ):
+        instance.save(using=using, update_fields=fields)
+        return
+    sql, columns = entry
+    connection = connections[using]
+    instance._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
+    frozen = frozenset(names)
+    if signals.pre_save.has_listeners(model):
+        signals.pre_save.send(
+            sender=model, instance=instance, raw=False, using=using, update_fields=frozen
+        )
+    values: list[Any] = []
+    for field in columns:
+        value = field.pre_save(instance, False)
+        if hasattr(value, "resolve_expression") or hasattr(value, "prepare_database_save"):
+            # An expression or an instance put there after all: the ORM's own path.
+            instance.save(using=using, update_fields=fields)
+            return
+        values.append(field.get_db_prep_save(value, connection))
+    values.append(meta.pk.get_db_prep_value(instance.pk, connection, prepared=False))
+    with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        if cursor.rowcount == 0:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+    _saved(instance, using, created=False, update_fields=frozen)
+
+
+# --- raw SQL's rows as instances ------------------------------------------------------------
+
+# Per (model, database alias, the columns' names): the model's field names and their places
+# among the columns, the other columns (set on the instance as attributes), the columns'
+# fields (for their converters).
+_RAW: dict[tuple[type[Model], str, tuple[str, ...]], tuple[list[str], list[int], Any, Any]] = {}
+
+
+def _raw_columns(
+    model: type[Model], using: str, columns: tuple[str, ...]
+) -> tuple[list[str], list[int], Any, Any]:
+    """What `RawQuerySet` works out from a statement's columns on every run
+    (`resolve_model_init_order`, the fields' columns for their converters), once."""
+    key = (model, using, columns)
+    found = _RAW.get(key)
+    if found is not None:
+        return found
+    converter = connections[using].introspection.identifier_converter
+    model_fields = {converter(f.column): f for f in model._meta.fields}
+    init = [f for f in model._meta.fields if converter(f.column) in columns]
+    names = [f.attname for f in init]
+    positions = [columns.index(converter(f.column)) for f in init]
+    others = [(column, i) for i, column in enumerate(columns) if column not in model_fields]
+    fields = [model_fields.get(c) for c in columns]
+    if model._meta.pk.attname not in names:
+        from django.core.exceptions import FieldDoesNotExist
+
+        raise FieldDoesNotExist("Raw query must include the primary key")
+    found = _RAW[key] = (names, positions, others, fields)
+    return found
+
+
+def raw(model: type[M], sql: str, params: list[Any], using: str = "default") -> list[M]:
+    """`list(model.objects.raw(sql, params))`: the statement's rows as instances of `model`
+    (its fields' columns converted as the ORM converts them, any other column set as an
+    attribute), with what `RawQuerySet` works out from the columns on every run (which column
+    is which field, the fields' converters) done once per process, model and columns (issue 15,
+    sixteenth round: the visit's locked touch and the nonce's spend)."""
+    connection = connections[using]
+    adapt = connection.ops.adapt_unknown_value
+    converter = connection.introspection.identifier_converter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, tuple(adapt(value) for value in params))
+        columns = tuple(converter(c[0]) for c in cursor.description)
+        rows = cursor.fetchall()
+    names, positions, others, fields = _raw_columns(model, using, columns)
+    # The converters belong to the connection (each thread has its own): kept on it.
+    per_connection = connection.__dict__.setdefault("_madoguchi_raw_converters", {})
+    made = per_connection.get((model, columns))
+    if made is None:
+        from django.db.models.sql import Query
+
+        compiler = connection.ops.compiler("SQLCompiler")(Query(model), connection, using)
+        cols: list[Any] = [f.get_col(f.model._meta.db_table) if f else None for f in fields]
+        converted = compiler.get_converters(cols)
+        composite = cols if compiler.has_composite_fields(cols) else None
+        made = per_connection[(model, columns)] = (compiler, converted, composite)
+    compiler, converters, composite = made
+    if converters:
+        rows = list(compiler.apply_converters(rows, converters))
+    if composite is not None:
+        rows = list(compiler.composite_fields_to_tuples(rows, composite))
+    objects = []
+    for values in rows:
+        instance = model.from_db(using, names, [values[i] for i in positions])
+        for column, i in others:
+            setattr(instance, column, values[i])
+        objects.append(instance)
+    return objects

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from madoguchi.prepared import raw
 from madoguchi.terminals.models import DeskSession
 
 from .models import Visit
@@ -88,7 +89,9 @@ def visit_state(desk_session: DeskSession) -> VisitState | None:
     """The open visit's state for the poll, in one indexed query (the terminal's open visit);
     None when there is none for this desk session. A lapsed visit is ended as `visit_current`
     ends it (then None)."""
-    row = next(iter(Visit.objects.raw(_state_sql(), [desk_session.terminal_id])), None)
+    # The rows as `Visit.objects.raw` gives them, its column work done once (issue 15).
+    rows = raw(Visit, _state_sql(), [desk_session.terminal_id])
+    row = rows[0] if rows else None
     if row is None or row.desk_session_id != desk_session.pk:
         return None
     if lapse(row, timezone.now()) is not None:

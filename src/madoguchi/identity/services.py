@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.prepared import Prepared, insert
+from madoguchi.prepared import Prepared, insert, raw
 from madoguchi.refusals import ByLanguage, Refusal, Text
 from madoguchi.terminals.models import DeskSession
 
@@ -363,7 +363,7 @@ def nonce_spend(*, value: str, purpose: NoncePurpose, desk_session: DeskSession)
     # back at once. No row: unknown, or already used (then read as it is, and refused later).
     table = connection.ops.quote_name(Nonce._meta.db_table)  # the model's, not user input
     spend = f"UPDATE {table} SET used_at = %s WHERE value = %s AND used_at IS NULL RETURNING *"  # noqa: S608
-    spent = list(Nonce.objects.raw(spend, [connection.ops.adapt_datetimefield_value(now), value]))
+    spent = raw(Nonce, spend, [connection.ops.adapt_datetimefield_value(now), value])
     if spent:
         nonce = spent[0]
         record = NonceRecord(

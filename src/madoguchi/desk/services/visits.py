@@ -24,7 +24,7 @@ from madoguchi.identity.models import HolderCertificate, Nonce
 from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
-from madoguchi.prepared import Prepared, insert
+from madoguchi.prepared import Prepared, insert, raw, update_fields
 from madoguchi.refusals import Refusal, Text
 from madoguchi.terminals.models import DeskSession, Terminal, TerminalCredential
 
@@ -210,7 +210,8 @@ def end_locked(
     visit.ended_at = at or timezone.now()
     visit.end_reason = reason
     visit.card_birth_date, visit.card_sex = None, ""  # kept only while the visit is open
-    visit.save(update_fields=["ended_at", "end_reason", "card_birth_date", "card_sex"])
+    # The UPDATE's SQL written once per process (issue 15: `save()` compiled it on every end).
+    update_fields(visit, ["ended_at", "end_reason", "card_birth_date", "card_sex"])
     # Every procedure of the visit in one read (issue 15): the pending ones are discarded here,
     # the committed kinds are kept for the end hooks (the after-completion checklist check).
     procedures = _PROCEDURES(visit_id=visit.pk)
@@ -222,7 +223,7 @@ def end_locked(
     }
     for p in pending:
         p.status = ProcedureStatus.DISCARDED
-        p.save(update_fields=["status", "updated_at"])
+        update_fields(p, ["status", "updated_at"])
     audit.record(
         VISITS_ENDED,
         actor=actor,
@@ -398,7 +399,7 @@ def _touch_open(
     ]
     if visit_id is not None:
         params.append(visit_id)
-    rows = list(Visit.objects.raw(sql, params))
+    rows = raw(Visit, sql, params)  # its column work done once per process (issue 15)
     if not rows:
         return None
     visit = rows[0]
@@ -844,7 +845,7 @@ def procedure_discard(*, desk_session: DeskSession, procedure_id: int) -> None:
         if p is None:
             raise VisitRefused.of("procedure_not_pending")
         p.status = ProcedureStatus.DISCARDED
-        p.save(update_fields=["status", "updated_at"])
+        update_fields(p, ["status", "updated_at"])
         audit.record(
             VISITS_PROCEDURE_DISCARDED,
             actor=desk_session.staff,
