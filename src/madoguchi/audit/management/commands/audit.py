@@ -1,15 +1,17 @@
-"""`madoguchi audit verify | checkpoint | prove | tail | keygen | pubkey`."""
+"""`madoguchi audit verify | checkpoint | prove | check-proof | tail | keygen | pubkey`."""
 
 from __future__ import annotations
 
+import sys
 from argparse import ArgumentParser
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, router
 from django.utils import timezone
 
-from madoguchi.audit import conf, merkle, selectors, services
+from madoguchi.audit import conf, merkle, proofcheck, selectors, services
 from madoguchi.audit.models import AuditCheckpoint, AuditEvent
 from madoguchi.audit.verify import LogReport, verify_log
 from madoguchi.cli import PlainErrors
@@ -36,6 +38,15 @@ def _verify(verifier_key: str, *, skip_checkpoints: bool = False) -> LogReport:
         skip_checkpoints=skip_checkpoints,
         directory=conf.checkpoint_dir(),
     )
+
+
+def _read_note(path: str) -> str:
+    if not path:
+        return ""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"Cannot read the checkpoint: {exc.strerror}: {path}") from exc
 
 
 class Command(PlainErrors, BaseCommand):
@@ -72,6 +83,30 @@ class Command(PlainErrors, BaseCommand):
             help="Tree size (default: the newest signed checkpoint's, else the whole log).",
         )
         _verifier_key_option(prove)
+        check = sub.add_parser(
+            "check-proof",
+            help="Check a proof `prove` printed (a file, or - for standard input) with the RFC "
+            "9162 verifier, against a signed checkpoint or a root you trust; no database needed.",
+        )
+        check.add_argument("file", nargs="?", default="-", help="The proof (default: stdin).")
+        check.add_argument(
+            "--checkpoint", default="", help="Signed checkpoint file: its size and root."
+        )
+        check.add_argument(
+            "--old-checkpoint",
+            default="",
+            help="Signed checkpoint of the older tree (consistency): its size and root.",
+        )
+        _verifier_key_option(check)
+        check.add_argument("--root", default="", help="The tree's root (hex) you trust.")
+        check.add_argument("--old-root", default="", help="The older tree's root (hex).")
+        check.add_argument("--size", type=int, default=None, help="The tree's size.")
+        claim = check.add_mutually_exclusive_group()
+        claim.add_argument("--seq", type=int, default=None, help="The event (inclusion).")
+        claim.add_argument(
+            "--from", dest="old_size", type=int, default=None, help="The older size."
+        )
+        check.add_argument("--leaf", default="", help="The event's leaf hash (hex).")
         tail = sub.add_parser("tail", help="Print the last events with their display texts.")
         tail.add_argument("-n", type=int, default=20, help="How many events (default 20).")
         tail.add_argument("--lang", choices=["ja", "en"], default="ja")
@@ -79,7 +114,7 @@ class Command(PlainErrors, BaseCommand):
         sub.add_parser("pubkey", help="Print the checkpoint verifier key for auditors.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        action = options["action"]
+        action = options["action"].replace("-", "_")
         try:
             getattr(self, f"do_{action}")(**options)
         except services.AuditError as exc:
@@ -166,6 +201,33 @@ class Command(PlainErrors, BaseCommand):
         self.stdout.write(f"proof ({len(proof)} hashes, verified):")
         for node in proof:
             self.stdout.write(f"  {node.hex()}")
+
+    def do_check_proof(self, **options: Any) -> None:
+        try:
+            text = (
+                sys.stdin.read()
+                if options["file"] == "-"
+                else Path(options["file"]).read_text(encoding="utf-8")
+            )
+        except OSError as exc:
+            raise CommandError(f"Cannot read the proof: {exc.strerror}: {options['file']}") from exc
+        key_text = options["verifier_key"] or conf.verifier_key()
+        if not key_text and (options["checkpoint"] or options["old_checkpoint"]):
+            if not conf.key_file().exists():
+                raise CommandError("Give --verifier-key to open the checkpoint.")
+            key_text = services.checkpoint_verifier_key()
+        try:
+            result = proofcheck.check(
+                text,
+                checkpoint=_read_note(options["checkpoint"]),
+                old_checkpoint=_read_note(options["old_checkpoint"]),
+                verifier_key=key_text,
+                **{k: options[k] for k in ("root", "old_root", "size", "seq", "old_size", "leaf")},
+            )
+        except proofcheck.Refused as exc:
+            raise CommandError(f"Proof refused: {exc}", returncode=1) from exc
+        for line in result:
+            self.stdout.write(line)
 
     def do_tail(self, *, n: int, lang: str, **_: Any) -> None:
         if n < 1:
