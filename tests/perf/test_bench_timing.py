@@ -262,3 +262,14 @@ def test_a_poll_way_with_no_poll_answered_gives_no_figure_per_poll():
     assert "3280" not in text
     assert "summary / state" not in text
     assert "desk page poll (summary): 10 polls, server CPU 20.00 ms/poll" in text
+
+
+def test_the_audit_bench_reports_the_events_it_appended_not_those_asked():
+    """`bench audit --events 2000` with 32 threads appends 62 a thread, 1,984 in all: its first
+    line said "2000 events" over rates and a verify of 1,984."""
+    from madoguchi.core.bench.audit import AuditResult, report
+
+    first = report(AuditResult(events=1984, clients=32, asked=2000, append_per_s=1, insert_per_s=2))
+    assert first[0].startswith("audit log: 1,984 events (2,000 asked, 62 a thread) from 32 threads")
+    whole = report(AuditResult(events=2048, clients=32, asked=2048, append_per_s=1, insert_per_s=2))
+    assert whole[0].startswith("audit log: 2,048 events from 32 threads (one connection each)")

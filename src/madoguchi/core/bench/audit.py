@@ -55,6 +55,7 @@ class VerifyFigures:
 class AuditResult:
     events: int
     clients: int
+    asked: int = 0  # events asked for, when a whole number per thread made it fewer
     append_per_s: float = 0.0
     insert_per_s: float = 0.0
     verify: list[VerifyFigures] = field(default_factory=list)
@@ -214,6 +215,8 @@ def run(
                 )
 
         total = per_client * clients
+        # The rates and the verify below are over the events appended: say that number.
+        result.events, result.asked = total, events
         # Interleaved halves, so that other work on the machine weighs on both alike.
         t_insert = _threads(clients, per_client // 2, insert)
         t_append = _threads(clients, per_client // 2, append)
@@ -235,7 +238,13 @@ def run(
 def report(r: AuditResult) -> list[str]:
     before = ", ".join(f"{x:.2f}" for x in r.load_before)
     lines = [
-        f"audit log: {r.events} events from {r.clients} threads (one connection each), "
+        f"audit log: {r.events:,} events"
+        + (
+            f" ({r.asked:,} asked, {r.events // r.clients:,} a thread)"
+            if r.asked > r.events
+            else ""
+        )
+        + f" from {r.clients} threads (one connection each), "
         f"PostgreSQL; load average before the run {before}",
         f"  appends (record() in its own transaction): {r.append_per_s:,.0f}/s",
         f"  plain INSERT of the same columns:          {r.insert_per_s:,.0f}/s",
