@@ -3,7 +3,8 @@
     MADOGUCHI_DEMO=1 .venv/bin/python scripts/screenshots.py [--base http://127.0.0.1:8000] [--out docs/img]
 
 It walks the README's "Trying the demo" on terminal desk-01 (a fresh demo: resident A's point
-application can be committed once per demo data directory), the ended page after the card left
+application can be committed once per demo data directory), the agent's PIN pad of that
+completion (before its lines were read, and after a wrong PIN), the ended page after the card left
 and the receipt it opens of what that visit committed, and resident A's own page (step 6),
 then the officials' pages, a case with a legacy link recorded through the case page, the report
 pages and a small generated scan, recorded, with its report. Set MADOGUCHI_DATA_DIR
@@ -68,6 +69,35 @@ def sign_in(page: Page, base: str, user: str, code: str = "") -> None:
     page.wait_for_load_state()
 
 
+def pinpad(page: Page, out: Path) -> None:
+    """The agent's PIN pad of the point application's completion, on its own at the size the
+    desk frames it (docs/agent.md): the signed lines before they were read to the end
+    (pinpad-long.png), then read, after one wrong PIN (pinpad.png). The wrong PIN costs the
+    card one try; the right one typed next in the desk's frame restores the three."""
+    frame = page.get_by_test_id("pinpad-frame")
+    box = frame.bounding_box()
+    assert box, "the PIN pad frame is not shown"
+    # The frame's inside, without its 3 px border.
+    size = {"width": int(box["width"]) - 6, "height": int(box["height"]) - 6}
+    alone = page.context.new_page()
+    alone.set_viewport_size(size)
+    alone.goto(str(frame.get_attribute("src")))
+    lines = alone.get_by_test_id("signed-lines")
+    lines.wait_for(state="visible")
+    expect(alone.get_by_test_id("pin")).to_be_disabled()  # nine long lines: read them first
+    alone.screenshot(path=str(out / "pinpad-long.png"))
+    field = alone.get_by_test_id("pin")
+    for _ in range(60):
+        if field.is_enabled():
+            break
+        lines.press("ArrowDown")
+    field.press_sequentially("0000")
+    field.press("Enter")
+    expect(alone.locator(".notice.error")).to_contain_text("暗証番号が違います")
+    alone.screenshot(path=str(out / "pinpad.png"), full_page=True)
+    alone.close()
+
+
 def desk(page: Page, base: str, out: Path) -> None:
     page.goto(base + "/terminal/enrol/")
     page.get_by_role("button", name="desk-01", exact=True).click()
@@ -95,6 +125,7 @@ def desk(page: Page, base: str, out: Path) -> None:
     page.get_by_test_id("pinpad-frame").wait_for(state="visible")
     page.wait_for_timeout(1500)
     page.screenshot(path=str(out / "desk-pinpad.png"))
+    pinpad(page, out)
     type_pin(page)
     page.wait_for_url(re.compile(r"/desk/visit/receipt/$"))
     full(page, out / "desk-receipt.png")

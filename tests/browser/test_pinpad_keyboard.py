@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,8 +20,6 @@ from madoguchi.identity.tokens import canonical_transaction_bytes, generate_nonc
 from tests import cardkit
 
 pytestmark = pytest.mark.browser
-
-DOC_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 HOST_PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>desk</title>
 <style>.pinpad-frame{width:100%;max-width:560px;height:860px;border:3px solid #345}</style>
@@ -117,6 +113,19 @@ def _pinpad(browser, card_files, host: str, display: list[str], query: str = "")
             context.close()
 
 
+def _type_the_pin(page, frame, agent, host: str, pinpad_url: str) -> dict:
+    """Type the right PIN and Enter with the keyboard; the request is done: its answer."""
+    page.keyboard.type(cardkit.PIN)
+    page.keyboard.press("Enter")
+    frame.locator(".notice.ok").wait_for(state="visible", timeout=10_000)
+    request_id = pinpad_url.rsplit("/", 1)[1]
+    result = httpx.get(
+        f"{agent.base_url}/requests/{request_id}", headers={"Origin": host}, timeout=5
+    ).json()
+    assert result["status"] == "done"
+    return dict(result)
+
+
 @pytest.mark.parametrize("display", [LONG_LINES, LONG_LINES[:2]], ids=["12-long-lines", "2-lines"])
 def test_pin_by_keyboard_only_with_every_signed_line_readable(
     browser, card_files, host: str, display: list[str]
@@ -138,8 +147,6 @@ def test_pin_by_keyboard_only_with_every_signed_line_readable(
             # The list must be read first: it has the focus and the PIN field is closed.
             assert lines.evaluate("l => document.activeElement === l")
             assert pin.is_disabled()
-            if os.environ.get("MADOGUCHI_DOC_SCREENSHOTS"):
-                page.locator("#frame").screenshot(path=str(DOC_IMG / "pinpad-long.png"))
 
             def visible() -> set[str]:
                 return set(
@@ -164,14 +171,7 @@ def test_pin_by_keyboard_only_with_every_signed_line_readable(
             assert seen == set(display), "some signed lines were never fully visible"
         assert not pin.is_disabled()
         assert pin.evaluate("i => document.activeElement === i"), "focus is not on the PIN"
-        page.keyboard.type(cardkit.PIN)
-        page.keyboard.press("Enter")
-        frame.locator(".notice.ok").wait_for(state="visible", timeout=10_000)
-        request_id = pinpad_url.rsplit("/", 1)[1]
-        result = httpx.get(
-            f"{agent.base_url}/requests/{request_id}", headers={"Origin": host}, timeout=5
-        ).json()
-        assert result["status"] == "done"
+        result = _type_the_pin(page, frame, agent, host, pinpad_url)
         token = json.loads(result["result"]["token"])
         assert token["format"] == "madoguchi-completion:1.0"
 
@@ -224,3 +224,34 @@ def test_the_pin_field_opens_when_the_pad_grows_until_every_line_shows(
         assert fits, "the grown frame should show every line"
         expect(pin).to_be_enabled(timeout=30_000)
         expect(pin).to_be_focused()
+
+
+def test_after_a_wrong_pin_the_lines_read_once_are_not_read_again(
+    browser, card_files, host: str
+) -> None:
+    """The pad shows again after a wrong PIN (the form posts to the agent, which redirects
+    back): the twelve lines were read to their end before that PIN, so the PIN field is open
+    and has the focus at once. It was closed again, the list to be read from the top."""
+    from playwright.sync_api import expect
+
+    wrong = "0000" if cardkit.PIN != "0000" else "9999"
+    with _pinpad(browser, card_files, host, LONG_LINES) as (agent, page, pinpad_url):
+        frame = page.frame_locator("#frame")
+        pin = frame.get_by_test_id("pin")
+        lines = frame.get_by_test_id("signed-lines")
+        lines.wait_for(state="visible")
+        expect(pin).to_be_disabled()
+        for _ in range(60):
+            if pin.is_enabled():
+                break
+            page.keyboard.press("ArrowDown")
+        expect(pin).to_be_focused()
+        page.keyboard.type(wrong)
+        page.keyboard.press("Enter")
+        expect(frame.locator(".notice.error")).to_contain_text("暗証番号が違います")
+        # The same twelve lines, which still overflow their box, and yet the PIN is open.
+        assert lines.evaluate("l => l.scrollHeight > l.clientHeight + 2")
+        expect(frame.locator("#read-all")).to_be_hidden()
+        expect(pin).to_be_enabled()
+        expect(pin).to_be_focused()
+        _type_the_pin(page, frame, agent, host, pinpad_url)

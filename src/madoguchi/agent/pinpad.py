@@ -115,7 +115,8 @@ SCRIPT = """
  var f=document.getElementById('pinform');if(!f)return;var i=f.elements.pin;
  var list=document.getElementById('signed-lines');var hint=document.getElementById('read-all');
  var controls=f.querySelectorAll('input[type=password],button');
- function atEnd(){return !list||list.scrollTop+list.clientHeight>=list.scrollHeight-2;}
+ function atEnd(){return !list||list.hasAttribute('data-read')||
+  list.scrollTop+list.clientHeight>=list.scrollHeight-2;}
  function enable(on){controls.forEach(function(c){c.disabled=!on;});if(hint)hint.hidden=on;}
  function firstStep(){if(atEnd()){i.focus();}else{list.focus();}}
  function check(){if(atEnd()&&i.disabled){enable(true);i.focus();}}
@@ -167,11 +168,14 @@ def render(
     body.append(f"<p>{escape(t[intro])}</p>")
     if request.kind is Kind.SIGN_COMPLETION and request.display:
         lines = "".join(f"<li>{escape(line)}</li>" for line in request.display)
+        # A PIN was already sent for this request (the pad shows again after a wrong one):
+        # the lines were read to their end then, and are not to be read again before the next.
+        read = " data-read" if request.notice else ""
         body.append(
             f'<section class="display" aria-labelledby="signed-caption">'
             f'<strong id="signed-caption">{escape(t["display_caption"])}</strong>'
             f'<ul id="signed-lines" tabindex="0" aria-labelledby="signed-caption" '
-            f'data-testid="signed-lines">{lines}</ul>'
+            f'data-testid="signed-lines"{read}>{lines}</ul>'
             f'<p class="readall" id="read-all" role="status" hidden>{escape(t["read_all"])}</p>'
             "</section>"
         )
