@@ -76,3 +76,30 @@ def test_bank_unreachable(trusted, desk, systems, sims):
     assert Incident.objects.filter(
         kind="outside_failure", reason_code="outside_unavailable"
     ).exists()
+
+
+@pytest.mark.parametrize("typed", ["123456789012", "0990" + "9" * 5000])
+def test_a_bank_code_that_is_not_one_is_not_kept_in_the_incident(trusted, desk, systems, typed):
+    """Side doors round 8: a refused public-fund look-up's incident named the bank code as the
+    desk typed it, whatever it was (twelve digits, as an individual number would be, or 5,000
+    characters), and the officials' pages and the daily report show incidents. The incident
+    keeps a bank code only when it is one (4 digits)."""
+    start_visit(desk, trusted.card("C"))
+    fields = {
+        "kind": "public_fund_account",
+        "branch_code": "001",
+        "account_type": "ordinary",
+        "account_number": "1234567",
+        "resident_kana": "ヤマダ タロウ",
+        "resident_kana_confirmed": True,
+    }
+    refused("invalid_request", prepare, desk, bank_code=typed, **fields)
+    incident = Incident.objects.get(kind="outside_failure", reason_code="invalid_request")
+    assert incident.detail["bank"] == ""
+    assert typed not in str(incident.detail)
+    # A bank code of the right shape is still named (an unknown bank, refused by the bank).
+    sims_bank = "0991"
+    refused("account_not_found", prepare, desk, bank_code=sims_bank, **fields)
+    named = Incident.objects.get(kind="outside_failure", reason_code="account_not_found")
+    assert named.detail["bank"] == sims_bank
+    assert not PublicFundAccount.objects.exists()

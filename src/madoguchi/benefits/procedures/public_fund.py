@@ -34,6 +34,17 @@ ACCOUNT_TYPES = [
 ]
 
 
+def _bank_named(typed: str) -> str:
+    """The bank code an incident of this procedure names: the one typed when it is a bank code
+    (4 digits), else none. The incident is shown on the officials' pages and in the daily
+    report, so it does not keep what was typed in its place (an individual number, 5,000
+    characters)."""
+    try:
+        return validation.bank_code(typed)
+    except OutsideError:
+        return ""
+
+
 class PublicFundForm(NameCheckFields):
     field_order = ["bank_code", "branch_code", "account_type", "account_number"]
     bank_code = forms.CharField(label=_("Bank code"), max_length=4)
@@ -81,7 +92,7 @@ class PublicFundRegistration(ProcedureBase):
         kana, source = services.resident_kana(visit, fields)
         what = {
             "procedure": self.kind,
-            "bank": raw["bank_code"],
+            "bank": _bank_named(raw["bank_code"]),
             "account_last4": identifiers.last4(raw["account_number"]),
         }
         try:
