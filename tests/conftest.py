@@ -76,7 +76,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     dropped = config.stash.get(_LEFTOVERS, [])
     if not dropped:
         return None
-    return f"dropped the databases of {len(dropped)} killed test run(s): {', '.join(dropped)}"
+    return f"dropped {len(dropped)} leftover(s) of killed test runs: {', '.join(dropped)}"
 
 
 def _flush_by_delete() -> None:

@@ -144,7 +144,9 @@ def test_a_test_run_drops_a_killed_runs_database_at_its_start_and_keeps_a_live_r
             )
             assert run.returncode == 0, run.stdout + run.stderr
             header = next(
-                line for line in run.stdout.splitlines() if line.startswith("dropped the databases")
+                line
+                for line in run.stdout.splitlines()
+                if line.startswith("dropped ") and "leftover(s) of killed test runs" in line
             )
             assert dead_name in header.split(": ", 1)[1].split(", ")
             assert live_name not in header
@@ -157,3 +159,46 @@ def test_a_test_run_drops_a_killed_runs_database_at_its_start_and_keeps_a_live_r
         finally:
             _drop(conn, dead_name)
             _drop(conn, live_name)
+
+
+def test_a_killed_runs_fault_server_is_stopped_and_its_folder_deleted(tmp_path):
+    """A fault test's throwaway PostgreSQL server outlives a run killed with `kill -9`: the next
+    run stops it (here a stand-in process with a server's command line) and deletes its folder;
+    a live run's, one whose server died long ago (its id now another process's) and one without
+    an owner are handled as they should be."""
+    from tests.faults.throwaway_pg import FAULTS_PG_PREFIX, OWNER_FILE
+
+    def folder(name: str, owner: int | None) -> Path:
+        path = tmp_path / f"{FAULTS_PG_PREFIX}{name}"
+        (path / "data").mkdir(parents=True)
+        if owner is not None:
+            (path / OWNER_FILE).write_text(f"{owner}\n")
+        return path
+
+    dead, live = _dead_pid(), os.getppid()
+    killed_run = folder("killed", dead)
+    stand_in = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)", "postgres", "-D",
+         str(killed_run / "data")],
+    )  # fmt: skip
+    (killed_run / "data" / "postmaster.pid").write_text(f"{stand_in.pid}\n{killed_run}/data\n")
+    unrelated = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    long_dead = folder("long-dead", dead)
+    (long_dead / "data" / "postmaster.pid").write_text(f"{unrelated.pid}\n")
+    live_run = folder("live", live)
+    no_owner = folder("no-owner", None)
+    try:
+        removed = leftovers.stop_dead_fault_servers(tmp_path)
+        assert sorted(removed) == sorted([killed_run, long_dead])
+        assert stand_in.wait(timeout=30) != 0  # stopped by a signal
+        assert unrelated.poll() is None  # not the server: left running
+        assert [p.exists() for p in (live_run, no_owner, killed_run, long_dead)] == [
+            True,
+            True,
+            False,
+            False,
+        ]
+    finally:
+        for process in (stand_in, unrelated):
+            process.kill()
+            process.wait()

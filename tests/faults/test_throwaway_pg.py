@@ -58,3 +58,46 @@ def test_a_port_taken_before_the_first_start_and_during_a_restart(monkeypatch):
     finally:
         taken.close()
         pg.remove()
+
+
+def test_the_server_of_a_killed_run_is_stopped_and_removed_by_the_next_run():
+    """A run killed with `kill -9` in the middle of a fault test leaves its throwaway server
+    running (pg_ctl starts it apart from the test's process): the next run's start
+    (tests/leftovers.py) stops it and deletes its folder."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests import leftovers
+
+    if binaries() is None:
+        pytest.skip("no PostgreSQL binaries installed")
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from tests.faults.throwaway_pg import ThrowawayPostgres, binaries\n"
+            "pg = ThrowawayPostgres(binaries()); pg.init(); pg.start()\n"
+            "print(pg.dir, pg.port, flush=True); time.sleep(600)\n",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = run.stdout.readline() if run.stdout else ""
+        assert line, "the stand-in run did not start its server"
+        folder, port = Path(line.split()[0]), int(line.split()[1])
+        pg = ThrowawayPostgres.__new__(ThrowawayPostgres)
+        pg.port = port
+        assert _answers(pg)
+    finally:
+        run.kill()  # as kill -9: its server keeps running
+        run.wait()
+    assert folder.exists()
+    removed = leftovers.stop_dead_fault_servers(folder.parent)
+    assert folder in removed
+    assert not folder.exists()
+    with pytest.raises(ConnectionRefusedError):
+        _answers(pg)

@@ -16,6 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
+FAULTS_PG_PREFIX = "madoguchi-faults-pg-"
+OWNER_FILE = "owner.pid"
+
 
 def binaries() -> Path | None:
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: p.parts[-3])
@@ -35,7 +38,10 @@ class ThrowawayPostgres:
         self.bind_wait = 60.0  # seconds a restart waits for its port to be free again
         # Not under pytest's tmp_path: its parents are private to root, and the server runs as
         # the postgres user when we are root.
-        self.dir = Path(tempfile.mkdtemp(prefix="madoguchi-faults-pg-"))
+        self.dir = Path(tempfile.mkdtemp(prefix=FAULTS_PG_PREFIX))
+        # Whose server this is: a run killed before `remove` leaves it running, and the next
+        # test run stops it and deletes the folder once this process is gone (tests/leftovers.py).
+        (self.dir / OWNER_FILE).write_text(f"{os.getpid()}\n")
         self.data = self.dir / "data"
         self.run_as: list[str] = []
         if os.geteuid() == 0:
