@@ -144,6 +144,21 @@ def test_a_long_number_in_the_residents_kana_is_refused_not_signed_and_stored(tr
     assert p.fields["resident_kana"] == "ヤマダ タロウ2"
 
 
+def test_a_long_number_as_the_residents_name_is_refused_not_signed_and_stored(trusted, desk):
+    """The name read from the card comes from the desk's page (the API takes any): it is
+    signed and printed on the receipt as the resident's name, so twelve digits there are
+    refused as in the kana, nothing stored."""
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    err = refused(
+        "resident_name_number", prepare, desk, **apply_fields(resident_name="1234-5678-9012")
+    )
+    assert "番号" in err.message_ja
+    assert not Procedure.objects.filter(visit=visit).exists()
+    p = prepare(desk, **apply_fields(resident_name="山田　太郎"))
+    assert p.fields["resident_name"] == "山田　太郎"
+
+
 def test_certified_reading_is_used_when_configured(trusted, desk, settings):
     from tests import cardkit
 

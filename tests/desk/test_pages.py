@@ -363,6 +363,20 @@ def test_a_resident_name_that_cannot_be_shown_is_refused_and_the_page_still_open
     assert staff_client.get("/desk/visit/").status_code == 200
 
 
+def test_a_resident_name_holding_a_long_number_is_not_kept_for_the_banner(trusted, staff_client):
+    """Side doors round 8: the name the desk page sends fills every procedure's resident_name,
+    which is signed, stored and printed on the receipt; twelve digits (an individual number)
+    there is refused, and the banner does not show it."""
+    start(staff_client, trusted.card("A"))
+    body = json.dumps({"name": "１２３４ ５６７８ ９０１２"})
+    r = staff_client.post("/desk/visit/resident/", body, content_type="application/json")
+    assert r.status_code == 400
+    assert "リクエストを読み取れませんでした" in r.content.decode()
+    page = staff_client.get("/desk/visit/")
+    assert page.status_code == 200
+    assert "５６７８" not in page.content.decode()
+
+
 def test_a_visit_ended_right_after_its_completion_offers_its_receipt_until_the_next(
     trusted, staff_client
 ):

@@ -32,7 +32,7 @@ from madoguchi.accounts.selectors import load_roles_and_permissions
 from madoguchi.era import format_local_time
 from madoguchi.identity.access import record_read
 from madoguchi.incidents.constants import IncidentKind
-from madoguchi.plaintext import bad_character
+from madoguchi.plaintext import bad_character, long_number
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.binding import bound_desk_session
 from madoguchi.terminals.models import DeskSession
@@ -519,5 +519,7 @@ def resident(request: HttpRequest) -> HttpResponse:
         raise BadRequest("not a JSON object with a name") from None
     if bad_character(name):  # a lone surrogate made every later page of the visit a 500
         raise BadRequest("the name contains a character that cannot be shown")
+    if long_number(name):  # it fills the procedures' resident_name, which refuses one
+        raise BadRequest("the name contains a long number (an individual number?)")
     request.session[SESSION_RESIDENT] = {visit.reference: name}
     return HttpResponse(status=204)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.desk.models import Completion, Procedure
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.namecheck.reasons import Outcome, outcome_text
+from madoguchi.plaintext import long_number
 from madoguchi.refusals import ByLanguage
 
 from ..constants import RELATIONSHIP_JA, NameException
@@ -22,8 +23,20 @@ from ..models import (
 
 
 def resident_name_of(fields: dict[str, Any]) -> str:
-    """The name read from the card's basic four attributes (for the receipt), if any."""
-    return str(fields.get("resident_name", "") or "").strip()[:100]
+    """The name read from the card's basic four attributes (for the receipt), if any. It comes
+    from the desk's page and is signed, stored and printed on the receipt as the resident's
+    name: a long number there (an individual number) is refused, as in the kana."""
+    name = str(fields.get("resident_name", "") or "").strip()[:100]
+    if long_number(name):
+        raise ProcedureInvalid("resident_name_number", NAME_NUMBER_MESSAGE, field="resident_name")
+    return name
+
+
+NAME_NUMBER_MESSAGE = _(
+    "The resident's name contains a long number (an individual number, an account number or a "
+    "payment service ID). A name is signed, stored and printed on the receipt; it carries no "
+    "number. Nothing was stored; read the name from the card again."
+)
 
 
 def open_version(programme_code: str) -> tuple[Programme, ProgrammeVersion]:
