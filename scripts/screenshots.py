@@ -213,7 +213,7 @@ def case_reason(page: Page) -> None:
 
 def officials(page: Page, base: str, out: Path, code: str) -> None:
     sign_in(page, base, "official", code)
-    page.goto(base + "/officials/incidents/")
+    page.goto(base + "/officials/incidents/?reason=daily_check")  # the list asks why first
     full(page, out / "officials-incidents.png")
     # A case as in the seed document: intake, the legacy link from the old system, steps.
     page.goto(base + "/cases/new/")

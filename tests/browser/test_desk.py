@@ -289,7 +289,10 @@ def test_seed_incident_b_keyed_into_as_open_visit_commits_nothing(desk, browser)
         o.locator("main form button[type=submit]").click()
         o.wait_for_url(re.compile(r"/officials/$"))
         expect(o.get_by_test_id("visits")).to_contain_text(visit_a.reference)
+        # The list of residents' visits' incidents asks why first, as the visit does.
         o.goto(desk.url + "/officials/incidents/")
+        o.get_by_test_id("reason-form").get_by_label("窓口業務の日次確認").check()
+        o.get_by_test_id("reason-submit").click()
         row = o.get_by_test_id("incidents").locator("tr", has_text=visit_a.reference)
         # The sentence says why (the end reason in words); the code stays in the API.
         expect(row.first).to_contain_text("（カードが取り外されました）。何も確定していません。")

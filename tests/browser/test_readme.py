@@ -180,7 +180,7 @@ def test_readme_walkthrough_as_written(demo_desk: DemoDesk, browser):  # noqa: F
         o.locator("main form button[type=submit]").click()
         o.wait_for_url(re.compile(r"/officials/$"))
         expect(o.get_by_test_id("visits")).to_contain_text(visit_a.reference)
-        o.goto(demo_desk.url + "/officials/incidents/")
+        o.goto(demo_desk.url + "/officials/incidents/?reason=daily_check")
         expect(o.get_by_test_id("incidents")).to_contain_text(visit_a.reference)
         o.screenshot(path=str(ARTIFACTS / "readme-officials-incidents.png"))
         assert incident.pk

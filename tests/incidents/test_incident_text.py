@@ -92,9 +92,10 @@ def pages(recorded):
     terminal = recorded[0]
     day = timezone.localdate().isoformat()
     return {
-        "incidents:list": reverse("incidents:list"),
-        "officials:incidents": "/officials/incidents/",
-        "reports:daily": reverse("reports:daily", args=[terminal.pk, day]),
+        # A city official says why first (the supervisor is not asked; the reason is ignored).
+        "incidents:list": reverse("incidents:list") + "?reason=daily_check",
+        "officials:incidents": "/officials/incidents/?reason=daily_check",
+        "reports:daily": reverse("reports:daily", args=[terminal.pk, day]) + "?reason=daily_check",
     }
 
 
@@ -193,7 +194,9 @@ def recorded_more(trusted, desk, providers, systems):
 def test_insurer_incidents_are_read_in_the_pages_language(client, recorded_more, language):
     # (the officials' list: the reconciliation's incidents belong to no terminal)
     client.force_login(factories.staff(Role.CITY_OFFICIAL))
-    html = client.get("/officials/incidents/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    html = client.get(
+        "/officials/incidents/?reason=daily_check", HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
     for reason_code, (ja, en) in MORE.items():
         shown, hidden = (ja, en) if language == "ja" else (en, ja)
         assert shown in html, reason_code

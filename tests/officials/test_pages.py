@@ -76,7 +76,7 @@ def test_city_official_sees_every_desk_and_visit(client, two_visits):
     assert ours.reference in html
     assert theirs.reference in html
     assert "other-01" in html
-    incidents = client.get("/officials/incidents/").content.decode()
+    incidents = client.get("/officials/incidents/?reason=daily_check").content.decode()
     assert ours.reference in incidents
     assert theirs.reference in incidents
 
@@ -139,7 +139,7 @@ def test_supervisor_sees_only_their_contractor(client, two_visits):
     assert ours.reference in html
     assert theirs.reference not in html
     assert "other-01" not in html
-    incidents = client.get("/officials/incidents/").content.decode()
+    incidents = client.get("/officials/incidents/?reason=daily_check").content.decode()
     assert ours.reference in incidents
     assert theirs.reference not in incidents
     assert (
@@ -159,7 +159,7 @@ def test_an_official_of_another_city_sees_none_of_the_citys_desks_visits_or_inci
     stranger.save()
     client.force_login(stranger)
     html = client.get("/officials/").content.decode()
-    incidents = client.get("/officials/incidents/").content.decode()
+    incidents = client.get("/officials/incidents/?reason=daily_check").content.decode()
     for visit in (ours, theirs):
         assert visit.reference not in html
         assert visit.terminal.name not in html
@@ -191,7 +191,7 @@ def test_visit_detail_shows_audit_trail_and_incident(client, two_visits):
 def test_incidents_filter_by_kind(client, two_visits):
     ours, theirs = two_visits
     client.force_login(factories.staff(Role.CITY_OFFICIAL))
-    html = client.get("/officials/incidents/?kind=card_swapped").content.decode()
+    html = client.get("/officials/incidents/?kind=card_swapped&reason=daily_check").content.decode()
     assert theirs.reference in html
     assert ours.reference not in html
 
@@ -204,7 +204,7 @@ def test_day_filter(client, two_visits):
 
 @pytest.mark.parametrize(
     ("path", "bad"),
-    [("/officials/?date=", "2026-13-01"), ("/incidents/?day=", "yesterday")],
+    [("/officials/?date=", "2026-13-01"), ("/incidents/?reason=daily_check&day=", "yesterday")],
 )
 def test_a_day_that_is_not_a_date_is_said_so_and_today_is_shown(client, two_visits, path, bad):
     """A mistyped day is not taken silently for today: the page says what it could not read
@@ -254,7 +254,7 @@ def test_incident_pages_have_the_officials_layout_and_navigation(client, two_vis
     client.force_login(factories.staff(Role.CITY_OFFICIAL))
     pages = {}
     for url in ("/officials/", "/incidents/"):
-        html = client.get(url).content.decode()
+        html = client.get(url + "?reason=daily_check").content.decode()
         main = re.search(r'<main id="main"[^>]*class="([^"]*)"', html)
         assert main is not None
         pages[url] = (main.group(1), '<nav class="subnav"' in html)
@@ -346,14 +346,16 @@ def _pages(visit):
     return [
         "/officials/",
         f"/officials/visits/{visit.public_id}/?reason=incident",
-        "/officials/incidents/",
-        "/incidents/",
+        "/officials/incidents/?reason=daily_check",
+        "/incidents/?reason=daily_check",
         reverse("incidents:detail", args=[incident.pk]) + "?reason=incident",
     ]
 
 
 def _text(html):
-    """The page's text without its tags' attributes (dates in inputs and links stay ISO)."""
+    """The page's text without its tags' attributes (dates in inputs and links stay ISO), nor
+    the day field's hint, whose example shows the typed form beside the era's."""
+    html = re.sub(r'<span class="hint" id="(date|day)-hint">[^<]*</span>', "", html)
     html = re.sub(r"<(input|a|form|link|script)\b[^>]*>", "", html)
     return re.sub(r"<[^>]+>", " ", html)
 
@@ -379,3 +381,102 @@ def test_officials_pages_date_in_the_era_in_japanese_and_the_calendar_in_english
         assert "令和" not in text, url
     detail = _text(client.get(_pages(two_visits[0])[4] + "?lang=en").content.decode())
     assert EN_MOMENT.search(detail)
+
+
+def test_incident_lists_and_daily_reports_ask_a_city_official_why_as_an_incident_does(
+    client, two_visits
+):
+    """The incident lists and a desk's daily report (page, PDF, Excel) show incidents of
+    residents' visits (the visit, the masked account or insurer number, a resident's own words
+    when they said a record was not theirs), as one incident's page does; that page asked a city
+    official's reason first, the lists recorded the read with none. They now ask it the same
+    way, show nothing of the visits before, record the read with it and carry it to the
+    report's exports. The contractor's supervisor watching its own desks is not asked, as on an
+    incident's page."""
+    from django.utils import timezone
+
+    from madoguchi.audit.models import AuditEvent
+
+    ours, _theirs = two_visits
+    day = timezone.localdate().isoformat()
+    daily = f"/reports/{ours.terminal_id}/{day}/"
+    pages = ["/incidents/", "/officials/incidents/", daily, daily + "pdf", daily + "xlsx"]
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    for url in pages:
+        asked = client.get(url)
+        assert asked.status_code == 200, url
+        page = asked.content.decode()
+        assert 'name="reason"' in page, url
+        assert ours.reference not in page, url
+    reads = AuditEvent.objects.filter(event_name="identity.record_read")
+    assert not reads.exists()
+    for url in pages:
+        shown = client.get(url + "?reason=daily_check")
+        assert shown.status_code == 200, url
+        if not url.endswith(("pdf", "xlsx")):
+            assert ours.reference in shown.content.decode(), url
+    assert {e.payload["reason"] for e in reads} == {"daily_check"}
+    assert {e.payload["page"] for e in reads} >= {
+        "incidents.list",
+        "officials.incidents",
+        "reports.daily",
+        "reports.daily_pdf",
+        "reports.daily_xlsx",
+    }
+    # The report's exports (the same incidents) carry the reason given, remembered for the
+    # page; one incident or visit opened from a list asks its own, as it did.
+    assert f"{daily}pdf?reason=daily_check" in client.get(daily).content.decode()
+    assert "?reason=" not in client.get("/incidents/").content.decode()
+    # The supervisor of the desk's contractor is not asked.
+    supervisor = User.objects.create_user(
+        username="sv-lists", password=factories.PASSWORD, organisation=ours.terminal.contractor
+    )
+    supervisor.groups.add(Group.objects.get_or_create(name=Role.SUPERVISOR.value)[0])
+    client.force_login(supervisor)
+    for url in ("/incidents/", daily):
+        page = client.get(url).content.decode()
+        assert 'name="reason"' not in page, url
+        assert ours.reference in page, url
+
+
+@pytest.mark.parametrize(
+    "typed", ["2001-01-01", "2001/1/1", "平成13年1月1日", "２００１－０１－０１"]
+)
+def test_the_day_fields_are_text_that_reads_the_day_as_the_docs_write_it(client, db, typed):
+    """The day fields were type="date": Chromium showed them in the browser's own order
+    (mm/dd/yyyy in an English browser, whatever the page's language). They are text fields
+    showing 2001-01-01 and reading the forms the docs use, the era's too."""
+    from madoguchi.cases.forms import WhenForm
+
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    fields = {
+        "/officials/?date=": '<input type="text" id="date" name="date" value="2001-01-01"',
+        "/incidents/?day=": '<input type="text" name="day" value="2001-01-01"',
+    }
+    for path, field in fields.items():
+        html = client.get(path + typed).content.decode()
+        assert field in html, path
+        assert 'type="date"' not in html, path
+    form = WhenForm({"event_date": typed, "date_precision": "day"})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["event_date"].isoformat() == "2001-01-01"
+    assert 'type="text"' in str(form["event_date"])
+    shown = WhenForm(initial={"event_date": date_of(2001, 1, 1)})
+    assert 'value="2001-01-01"' in str(shown["event_date"])
+
+
+def test_a_case_day_that_cannot_be_read_says_how_to_write_it(db):
+    from madoguchi.cases.forms import WhenForm
+
+    with translation.override("ja"):
+        form = WhenForm({"event_date": "01/02/2001", "date_precision": "day"})
+        assert not form.is_valid()
+        assert form.errors["event_date"] == [
+            "日付は 2026-12-01 または 令和8年12月1日 のように書いてください。"
+        ]
+
+
+def date_of(y, m, d):
+    from datetime import date
+
+    return date(y, m, d)

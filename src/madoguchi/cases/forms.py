@@ -1,9 +1,12 @@
+from datetime import date, datetime
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.benefits.procedures.public_fund import ACCOUNT_TYPES
+from madoguchi.era import EraError, parse_date
 from madoguchi.plaintext import no_long_number
 
 from .constants import Channel, DatePrecision, Party, Programme
@@ -18,10 +21,34 @@ def _text(label: Any, max_length: int | None = None, rows: int = 0, **kwargs: An
     )
 
 
-class WhenForm(forms.Form):
-    event_date = forms.DateField(
-        label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+class DayField(forms.DateField):
+    """A day typed as text, shown and read the same whatever the browser's language: 2026-12-01,
+    2026/12/1 or 令和8年12月1日 (`era.parse_date`). A browser's date picker shows the day in the
+    browser's own order (12/01/2026 in an English Chromium), which a desk in Japan misreads."""
+
+    widget = forms.DateInput(
+        format="%Y-%m-%d",
+        attrs={"autocomplete": "off", "placeholder": "2026-12-01", "size": "14"},
     )
+    default_error_messages = {
+        "invalid": _("Write the day as 2026-12-01 or 令和8年12月1日."),
+    }
+
+    def to_python(self, value: Any) -> date | None:
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        try:
+            return parse_date(str(value))
+        except EraError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class WhenForm(forms.Form):
+    event_date = DayField(label=_("Date"), required=False)
     date_precision = forms.ChoiceField(
         label=_("Date precision"), choices=DatePrecision.choices, initial=DatePrecision.DAY
     )
@@ -122,9 +149,7 @@ class LegacyLinkForm(forms.Form):
         max_length=40,
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
-    linked_on = forms.DateField(
-        label=_("Linked on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    linked_on = DayField(label=_("Linked on"), required=False)
     linked_on_precision = forms.ChoiceField(
         label=_("Date precision"), choices=DatePrecision.choices, initial=DatePrecision.MONTH
     )

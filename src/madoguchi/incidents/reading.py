@@ -14,6 +14,18 @@ from .access import visible_incident
 from .models import Incident
 
 
+def ask_reason_for_residents(request: HttpRequest, residents_shown: bool) -> HttpResponse | None:
+    """The page asking a city official's reason before a list or export that shows incidents of
+    residents' visits (each names the visit, the resident's masked account or insurer number,
+    and a resident's own words when they reported a record was not theirs), as one such
+    incident's page does; None when a reason was given, the reader is not a city official
+    (the contractor's supervisor watching its own desks, as on the incident's page), or no
+    incident of a resident's visit is shown."""
+    if residents_shown and request.user.has_role(Role.CITY_OFFICIAL):  # type: ignore[union-attr]
+        return ask_reason(request)
+    return None
+
+
 def read_incident(request: HttpRequest, pk: int, *, page: str) -> Incident | HttpResponse:
     """The incident, or the page asking the official's reason first."""
     incident = get_object_or_404(

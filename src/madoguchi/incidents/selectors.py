@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from madoguchi.audit.models import AuditEvent
 from madoguchi.audit.selectors import events_for_subject
+from madoguchi.era import parse_date
 
 from .constants import IncidentKind
 from .models import Incident
@@ -25,13 +26,15 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def parse_day(value: str) -> date | None:
-    """A `YYYY-MM-DD` from a request, or None when it is not a date or a day whose local
-    bounds fall outside what the server can compute (0001-01-01, 9999-12-31)."""
+    """A day from a request (`YYYY-MM-DD`, as the pages write it, or as a person types it in the
+    day's text field: 2026/12/1, 令和8年12月1日; `era.parse_date`), or None when it is not a
+    date or a day whose local bounds fall outside what the server can compute (0001-01-01,
+    9999-12-31)."""
     try:
-        day = date.fromisoformat(value)
+        day = parse_date(value)
         for bound in day_bounds(day):
             bound.astimezone(UTC)  # as the database stores it
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError):  # EraError is a ValueError
         return None
     return day
 

@@ -17,7 +17,7 @@ from .access import roles_required, visible_incidents_q
 from .forms import ComplaintForm
 from .models import Incident
 from .params import day_from_query
-from .reading import read_incident
+from .reading import ask_reason_for_residents, read_incident
 
 VIEWERS = (Role.SUPERVISOR, Role.CITY_OFFICIAL)
 STAFF = (Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
@@ -36,6 +36,9 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         .order_by("-occurred_at")
     )
     rows = selectors.with_committed_counts(incidents)
+    asked = ask_reason_for_residents(request, any(i.visit is not None for i in rows))
+    if asked is not None:
+        return asked
     # The residents whose visits are listed see this read on their own page.
     record_reads(
         request,
@@ -43,7 +46,11 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         page="incidents.list",
         reason=chosen_reason(request),
     )
-    return render(request, "incidents/list.html", {"incidents": rows, "day": day})
+    return render(
+        request,
+        "incidents/list.html",
+        {"incidents": rows, "day": day, "reason": chosen_reason(request)},
+    )
 
 
 @roles_required(*VIEWERS)

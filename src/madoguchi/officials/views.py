@@ -22,6 +22,7 @@ from madoguchi.identity.access import chosen_reason, reason_required, record_rea
 from madoguchi.incidents.access import second_factor_check
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.params import day_from_query
+from madoguchi.incidents.reading import ask_reason_for_residents
 from madoguchi.incidents.selectors import with_committed_counts
 
 from . import selectors
@@ -118,6 +119,9 @@ def incidents(request: HttpRequest) -> HttpResponse:
     if severity in Severity.values:
         qs = qs.filter(severity=severity)
     rows = with_committed_counts(qs[:500])
+    asked = ask_reason_for_residents(request, any(i.visit is not None for i in rows))
+    if asked is not None:
+        return asked
     record_reads(
         request,
         (i.visit.holder_id for i in rows if i.visit is not None),
@@ -134,5 +138,6 @@ def incidents(request: HttpRequest) -> HttpResponse:
             "kind": kind,
             "severity": severity,
             "nav": "incidents",
+            "reason": chosen_reason(request),
         },
     )

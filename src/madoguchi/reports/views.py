@@ -18,6 +18,7 @@ from madoguchi.identity.access import chosen_reason, record_reads
 from madoguchi.incidents.access import roles_required, visible_terminal
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.models import Incident
+from madoguchi.incidents.reading import ask_reason_for_residents
 from madoguchi.incidents.selectors import parse_day
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.models import Terminal
@@ -55,15 +56,20 @@ def _load(
     return terminal, d, submitted, content
 
 
-def _record_reads(request: HttpRequest, content: dict[str, Any], page: str) -> None:
-    """A daily report lists incidents of residents' visits: each of them sees the read."""
+def _record_reads(request: HttpRequest, content: dict[str, Any], page: str) -> HttpResponse | None:
+    """A daily report lists incidents of residents' visits: a city official says why first (the
+    page asking it is returned), and each of the residents sees the read."""
     ids = [i["id"] for i in content.get("incidents", []) if i.get("visit")]
+    asked = ask_reason_for_residents(request, bool(ids))
+    if asked is not None:
+        return asked
     holders = (
         Incident.objects.filter(pk__in=ids).values_list("visit__holder_id", flat=True)
         if ids
         else []
     )
     record_reads(request, holders, page=page, reason=chosen_reason(request))
+    return None
 
 
 @roles_required(*VIEWERS)
@@ -93,7 +99,9 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
         else:
             messages.success(request, _("The report was submitted and frozen."))
         return redirect("reports:daily", terminal_id=terminal.pk, day=d.isoformat())
-    _record_reads(request, content, "reports.daily")
+    asked = _record_reads(request, content, "reports.daily")
+    if asked is not None:
+        return asked
     return render(
         request,
         "reports/daily.html",
@@ -107,6 +115,7 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
             "submitted": submitted,
             "verified": services.verify(submitted) if submitted else None,
             "can_submit": submitted is None and services.can_submit(request.user, terminal),
+            "reason": chosen_reason(request),
         },
     )
 
@@ -114,7 +123,9 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
 @roles_required(*VIEWERS)
 def daily_pdf(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
     terminal, d, submitted, content = _load(request, terminal_id, day)
-    _record_reads(request, content, "reports.daily_pdf")
+    asked = _record_reads(request, content, "reports.daily_pdf")
+    if asked is not None:
+        return asked
     response = HttpResponse(
         exports.to_pdf(content, submitted=submitted, language=get_language()),
         content_type="application/pdf",
@@ -128,7 +139,9 @@ def daily_pdf(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
 @roles_required(*VIEWERS)
 def daily_xlsx(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
     terminal, d, submitted, content = _load(request, terminal_id, day)
-    _record_reads(request, content, "reports.daily_xlsx")
+    asked = _record_reads(request, content, "reports.daily_xlsx")
+    if asked is not None:
+        return asked
     response = HttpResponse(
         exports.to_xlsx(content, submitted=submitted, language=get_language()),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
