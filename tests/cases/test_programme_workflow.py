@@ -301,3 +301,27 @@ def test_an_insurance_case_without_a_registration_at_the_insurer_asks_nothing_an
     assert OutsideCall.objects.count() == calls
     assert HealthInsuranceRegistration.objects.count() == registrations
     assert 'data-testid="insurer-suspension"' not in _page(client, case, "ja")
+
+
+def test_the_insurance_reenable_step_says_it_only_records_and_what_the_official_does(
+    client, insurance_case, official
+):
+    """The health-insurance case's re-enable step recorded itself and nothing else, and the page
+    did not say so: an official could take it for the step that frees the resident. It says
+    now that it only records (the insurer's suspension freed the resident), what to tell the
+    resident, and, when the insurer was asked nothing (a legacy link), to confirm the
+    cancellation with the insurer first; in both languages."""
+    case = insurance_case
+    _to_contacting(case, official)
+    services.case_correct(case, actor=official, summary="保険者が訂正", **D)
+    assert "reenable" in steps.allowed(case.status, case.programme)
+    client.force_login(official)
+    ja, en = _page(client, case, "ja"), _page(client, case, "en")
+    assert "この操作は、本人があらためて登録できることを記録するだけです。" in ja
+    assert "「連絡を記録する」で記録してください。" in ja
+    assert "誤った登録が取り消されたことを保険者に電話または文書で確かめ" in ja
+    assert "This step only records that the resident may register again" in en
+    assert "confirm with the insurer by phone or in writing" in en
+    # Once recorded, the step (and its note) is no longer offered.
+    services.case_reenable(case, actor=official, summary="再登録可能", **D)
+    assert "reenable-insurance-note" not in _page(client, case, "ja")
