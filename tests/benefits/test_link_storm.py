@@ -9,6 +9,10 @@ completion in a programme is refused too). Exactly one completion wins; every ot
 gets the clean refusal `account_already_linked` (English in the API, Japanese at the desk), and
 nothing else: no deadlock, no serialization failure, no other error, no partial procedure.
 
+The same race over real HTTP (`test_desks_linking_one_account_over_http_...`, fewer desks: each
+signs in through its browser first): one 200, every other answer the documented 409 with
+`account_already_linked`, never a 5xx.
+
 The lock order (docs/audit.md, "Lock order"): a transaction takes its row locks first and the
 audit log's head lock last, once, at COMMIT (ADR 1500). `test_one_completion_locks_rows_before
 _the_audit_head` checks a linking completion against that rule; the storm checks that the
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import Counter
 
 import pytest
 from django.conf import settings
@@ -48,6 +53,28 @@ POOL = 16
 ACCOUNT = {"psid": "7010000000000003", "code": "890", "kana": "スズキ イチロウ"}
 
 
+def _all_at_once(target, pool: int, go: threading.Event, hung: str) -> None:
+    """``pool`` threads run ``target``, released together by ``go``; each must end (bounded)."""
+    threads = [threading.Thread(target=target, daemon=True) for _ in range(pool)]
+    for t in threads:
+        t.start()
+    go.set()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), hung
+
+
+def _storm_setup(pki, settings) -> list[tuple[str, str]]:
+    """The trusted test CA, the providers and a city programme; which card applies in which
+    programme, attempt by attempt (A and B in one programme, C in another)."""
+    settings.MADOGUCHI_ORIGIN = ORIGIN
+    identity.trust_anchor_add(pem=pki.ca.certificates_pem())
+    identity.crl_import(data=pki.ca.crl_pem())
+    make_providers()
+    city = builders.programme()
+    return [("A", "mynapoint-2"), ("B", "mynapoint-2"), ("C", city.code)]
+
+
 def _deadlocks() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
@@ -65,12 +92,7 @@ def test_200_desks_linking_one_account_exactly_one_wins_the_rest_are_refused_cle
 ):
     if connection.vendor != "postgresql":
         pytest.skip("the storm is about PostgreSQL's row locks")
-    settings.MADOGUCHI_ORIGIN = ORIGIN
-    identity.trust_anchor_add(pem=pki.ca.certificates_pem())
-    identity.crl_import(data=pki.ca.crl_pem())
-    make_providers()
-    city = builders.programme()
-    plan = [("A", "mynapoint-2"), ("B", "mynapoint-2"), ("C", city.code)]
+    plan = _storm_setup(pki, settings)
     signed = []
     for i in range(ATTEMPTS):
         card_name, programme = plan[i % len(plan)]
@@ -116,13 +138,7 @@ def test_200_desks_linking_one_account_exactly_one_wins_the_rest_are_refused_cle
         finally:
             connection.close()  # also flushes this backend's statistics
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(POOL)]
-    for t in threads:
-        t.start()
-    go.set()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a commit hung"
+    _all_at_once(worker, POOL, go, "a commit hung")
 
     assert not other, [repr(e) for e in other[:5]]
     assert len(wins) == 1, wins
@@ -154,3 +170,98 @@ def test_one_completion_locks_rows_before_the_audit_head(trusted, desk):
     order.assert_rows_before_audit()
     assert any(label == "audit" for label, _ in order.events)
     assert PaymentLink.objects.count() == 1
+
+
+HTTP_ATTEMPTS = 24  # each desk signs in over HTTP first: the 200 stay in the test above
+HTTP_POOL = 12
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"], reason="PostgreSQL only"
+)
+@pytest.mark.django_db(transaction=True)
+def test_desks_linking_one_account_over_http_get_one_success_and_clean_refusals(
+    live_server, pki, systems, settings
+):
+    """The storm as desks meet it, over real HTTP: desks enrolled and signed in through their
+    browsers (the API's cookie, CSRF token and browser binding), the visits prepared and signed
+    as above, and every `POST /api/v1/visits/current/complete` sent at once by a pool of
+    clients. One answer is 200; every other is the documented 409 refusal with the code
+    `account_already_linked` and an English message; no 5xx, no other code."""
+    import httpx
+
+    from madoguchi.terminals.models import DeskSession
+    from tests import factories, httpdesk
+
+    plan = _storm_setup(pki, settings)
+    base = live_server.url
+    clients: list[httpx.Client] = []
+    signed = []
+    try:
+        for i in range(HTTP_ATTEMPTS):
+            terminal = factories.terminal()
+            staff = factories.staff()
+            http = httpx.Client(base_url=base, timeout=120, follow_redirects=False)
+            clients.append(http)
+            httpdesk.enrol_and_sign_in(http, base, terminal, staff)
+            desk = DeskSession.objects.get(staff=staff, terminal=terminal, closed_at__isnull=True)
+            card_name, programme = plan[i % len(plan)]
+            card = pki.card(card_name)
+            start_visit(desk, card)
+            prepare(desk, **apply_fields(**ACCOUNT, programme=programme))
+            ch, token = sign(desk, card)
+            signed.append((http, {"nonce": ch.nonce.value, "token": token}))
+        deadlocks_before = _deadlocks()
+        connection.close()
+
+        work: queue.Queue[tuple[httpx.Client, dict[str, str]]] = queue.Queue()
+        for item in signed:
+            work.put(item)
+        answers: list[httpx.Response] = []
+        failures: list[BaseException] = []
+        lock = threading.Lock()
+        go = threading.Event()
+
+        def client() -> None:
+            go.wait()
+            while True:
+                try:
+                    http, body = work.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    r = http.post(
+                        "/api/v1/visits/current/complete",
+                        json=body,
+                        headers={
+                            "X-CSRFToken": http.cookies.get("csrftoken") or "",
+                            "Origin": base,
+                            "Referer": base + "/",
+                        },
+                    )
+                except BaseException as exc:  # a dropped connection, a timeout
+                    with lock:
+                        failures.append(exc)
+                else:
+                    with lock:
+                        answers.append(r)
+
+        _all_at_once(client, HTTP_POOL, go, "a request hung")
+    finally:
+        for http in clients:
+            http.close()
+
+    assert not failures, [repr(e) for e in failures[:5]]
+    statuses = Counter(r.status_code for r in answers)
+    assert statuses == {200: 1, 409: HTTP_ATTEMPTS - 1}, (
+        statuses,
+        [r.text[:300] for r in answers if r.status_code not in (200, 409)][:3],
+    )
+    refusals = [r.json() for r in answers if r.status_code == 409]
+    assert {body["code"] for body in refusals} == {"account_already_linked"}
+    assert all(body["message"] and body["message"].isascii() for body in refusals)
+    assert _deadlocks() == deadlocks_before
+    assert Completion.objects.count() == 1
+    assert PaymentLink.objects.count() == 1
+    assert verify_chain().ok

@@ -18,9 +18,7 @@ from django.conf import settings as django_settings
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from madoguchi.core.bench.completion import _form_post
-from madoguchi.terminals import services as terminal_services
-from tests import factories
+from tests import factories, httpdesk
 
 EXAMPLES = 8
 # Domain rules refuse some schema-valid requests with a documented 4xx refusal (a procedure kind
@@ -41,17 +39,9 @@ def desk_http(live_server, transactional_db):
     """Request headers of an enrolled, signed-in desk browser and of its terminal's agent."""
     base = live_server.url
     terminal = factories.terminal()
-    raw = terminal_services.credential_issue(terminal=terminal, actor=None).raw
     staff = factories.staff()
     with httpx.Client(base_url=base, timeout=120) as http:
-        assert _form_post(http, base, "/terminal/enrol/", {"credential": raw}).status_code == 200
-        r = _form_post(
-            http,
-            base,
-            "/accounts/sign-in/",
-            {"username": staff.username, "password": factories.PASSWORD, "otp_token": ""},
-        )
-        assert r.status_code == 302, r.text[:300]
+        raw = httpdesk.enrol_and_sign_in(http, base, terminal, staff)
         cookies = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
         csrf = http.cookies.get("csrftoken") or ""
     return {
