@@ -96,6 +96,19 @@ def _fingerprint(value: str) -> str:
 
 Fingerprint = Annotated[str, AfterValidator(_plain), AfterValidator(_fingerprint)]
 
+# The card agent's request id (URL-safe base64 of 128 random bits): letters, digits, "-" and
+# "_", and no long number, which a record keeping the id would keep as sent.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def _request_id(value: str) -> str:
+    if not _REQUEST_ID.fullmatch(value) or long_number(value):
+        raise ValueError("is not a request id (letters, digits, '-' and '_', no long number)")
+    return value
+
+
+RequestId = Annotated[str, AfterValidator(_plain), AfterValidator(_request_id)]
+
 
 # A spreadsheet cell whose text starts with one of these is a formula (openpyxl even stores a
 # string starting with "=" as one; a CSV cell is read as one when the file is opened): a name,

@@ -179,9 +179,15 @@ def test_pin_blocked_with_broken_text_is_refused_naming_the_field(
     assert not Incident.objects.exists()
 
 
-@pytest.mark.parametrize(("field", "limit"), [("request_id", 64), ("cert_fingerprint", 128)])
+_COLONS = ":".join(["ab"] * 32)  # a fingerprint's longest form, 95 characters
+
+
+@pytest.mark.parametrize(
+    ("field", "limit", "longest"),
+    [("request_id", 64, "a" * 64), ("cert_fingerprint", 128, _COLONS)],
+)
 def test_pin_blocked_with_an_overlong_field_is_refused_and_records_nothing(
-    client, trusted, desk, field, limit
+    client, trusted, desk, field, limit, longest
 ):
     """A request id of 100 kB from a signed-in desk was stored in the incident as sent: a field
     longer than any real request id or fingerprint is a 422 naming the field; at the limit it
@@ -195,9 +201,7 @@ def test_pin_blocked_with_an_overlong_field_is_refused_and_records_nothing(
     assert r.json()["code"] == "malformed_request"
     assert field in r.json()["message"]
     assert not Incident.objects.exists()
-    r = client.post(
-        PIN_URL, {"applet": "auth", field: "a" * limit}, content_type="application/json"
-    )
+    r = client.post(PIN_URL, {"applet": "auth", field: longest}, content_type="application/json")
     assert r.status_code == 201, r.content
     assert Incident.objects.count() == 1
 
@@ -218,3 +222,28 @@ def test_two_pin_blocked_reports_at_once_record_one_incident(desk):
 
     assert sorted(at_once(services, "incident_record", report, report)) == [False, True]
     assert Incident.objects.filter(kind=IncidentKind.PIN_LOCKED).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("request_id", "123456789012"),
+        ("request_id", "<b>id</b>"),
+        ("cert_fingerprint", "123456789012"),
+        ("cert_fingerprint", "not a fingerprint"),
+    ],
+)
+def test_pin_blocked_keeps_only_a_request_id_and_a_fingerprint_as_the_agent_makes_them(
+    client, trusted, desk, field, value
+):
+    """Side doors round 8: the PIN-lock report stored its request id and fingerprint in the
+    incident as sent, twelve digits (an individual number's shape) or markup included. Only the
+    agent's shapes are taken (a request id of letters, digits, '-' and '_' with no long number;
+    a fingerprint of 64 hexadecimal digits); anything else is a 422 naming the field."""
+    start_visit(desk, trusted.card("A"))
+    login_at_desk(client, desk)
+    r = client.post(PIN_URL, {"applet": "auth", field: value}, content_type="application/json")
+    assert r.status_code == 422, r.content
+    assert r.json()["code"] == "malformed_request"
+    assert field in r.json()["message"]
+    assert not Incident.objects.exists()

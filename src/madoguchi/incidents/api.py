@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from madoguchi.plaintext import PlainText
+from madoguchi.plaintext import Fingerprint, RequestId
 from madoguchi.refusals import REFUSAL_STATUSES, ErrorOut
 from madoguchi.terminals.auth import DeskSessionAuth
 
@@ -22,8 +22,8 @@ class PinBlockedIn(Schema):
     # The agent's request id is 22 characters (128 random bits) and a certificate's SHA-256
     # fingerprint 64 hex digits (95 with colons): anything far longer is not one, and would be
     # stored in the incident as sent.
-    request_id: PlainText = Field(default="", max_length=64)
-    cert_fingerprint: PlainText = Field(default="", max_length=128)
+    request_id: RequestId = Field(default="", max_length=64)
+    cert_fingerprint: Fingerprint = Field(default="", max_length=128)
 
 
 class IncidentOut(Schema):
