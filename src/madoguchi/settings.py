@@ -138,7 +138,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_htmx",
-    "axes",
+    "madoguchi.accounts.axes_app.AxesConfig",  # django-axes, its name translated
     # django-ninja: its Swagger UI page (/api/v1/docs) from its own static files, not a CDN
     # that the pages' Content-Security-Policy (script-src 'self') would refuse.
     "ninja",

@@ -1,0 +1,69 @@
+"""The admin an operator uses reads in Japanese, django-axes' part of it too: the library ships no
+Japanese catalogue, and the admin's index read AXES, Access attempts, Access failures and Access
+logs, its lists IP Address, User Agent, Attempt Time … (a walk of the README's step 5)."""
+
+import re
+
+import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+from madoguchi.accounts.constants import Role
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _text(html: str) -> str:
+    """The page's words: no tags, scripts or styles, runs of white space as one."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+@pytest.fixture
+def admin_client(client, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    user = factories.staff(Role.OPERATOR)
+    user.is_staff = True
+    user.is_superuser = True  # sees every app's part of the admin
+    user.save()
+    factories.sign_in_with_code(client, user, factories.totp_device(user))
+    return client
+
+
+ENGLISH = (
+    "Axes",
+    "AXES",
+    "Access attempt",
+    "Access failure",
+    "Access log",
+    "IP Address",
+    "User Agent",
+    "Attempt Time",
+    "Path",
+    "Failed Logins",
+    "Username",
+    "Logout Time",
+)
+
+
+def test_the_sign_in_lockouts_part_of_the_admin_reads_in_japanese(admin_client):
+    common = {"ip_address": "192.0.2.9", "user_agent": "test-browser", "username": "desk9"}
+    AccessAttempt.objects.create(**common, path_info="/accounts/sign-in/", failures_since_start=2)
+    AccessFailureLog.objects.create(**common, path_info="/accounts/sign-in/")
+    AccessLog.objects.create(**common, path_info="/accounts/sign-in/")
+    index = _text(admin_client.get("/admin/").content.decode())
+    assert "サインインのロックアウト" in index
+    assert "サインインの試行" in index
+    assert "サインイン失敗の記録" in index
+    assert "サインインの記録" in index
+    pages = {"index": index}
+    for model in ("accessattempt", "accessfailurelog", "accesslog"):
+        listing = admin_client.get(f"/admin/axes/{model}/")
+        assert listing.status_code == 200
+        pages[model] = _text(listing.content.decode())
+        assert "IPアドレス" in pages[model]
+        assert "ユーザー名" in pages[model]
+    for name, page in pages.items():
+        # The rows' own values (desk9, test-browser, the path) are data, not the page's words.
+        shown = [w for w in ENGLISH if re.search(rf"(?<![\w/-]){w}(?![\w/-])", page)]
+        assert not shown, (name, shown)
