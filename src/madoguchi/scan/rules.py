@@ -74,19 +74,41 @@ def _union(tables: list[ir.Table]) -> ir.Table:
 
 
 def _checked(
-    f: ir.Table, name: str, holder: str, namecheck: Callable[..., ir.Value], keep: Keep
+    f: ir.Table,
+    name: str,
+    holder: str,
+    namecheck: Callable[..., ir.Value],
+    keep: Keep,
+    seen: list[ir.Table] | None,
 ) -> tuple[ir.Table, list[ir.Table]]:
     """The rows and the kept tables they read (``_mismatched`` releases them once kept). ``f`` with ``own``: its holder against its reading, each distinct (reading, holder)
     pair checked once (names repeat across a country: far fewer UDF calls than rows). The
     checked pairs are kept apart: joined straight back to the rows they came from, DuckDB
     sees a join of ``f`` with its own distinct keys, drops it and calls the UDF on every
-    row."""
+    row.
+
+    ``seen`` (only when each step is kept: ``features``): the kept pairs earlier partitions
+    checked (``p_name``, ``p_holder``, ``own``; no pair in two of them), looked up instead of
+    checked again; this partition's new pairs are kept once and appended to it, and every
+    later reference reads that kept table, never its expression. At 10M links in eight
+    partitions the partitions held 239,823 pairs between them, 64,390 of them distinct. With
+    ``seen`` None each partition checks its own pairs (and they are released with it)."""
     f = keep(f)
     fv = f.view()
     pairs = fv.select(p_name=fv[name], p_holder=fv[holder]).distinct()
+    if seen:
+        known = _union(seen)
+        pairs = pairs.anti_join(
+            known, [pairs.p_name == known.p_name, pairs.p_holder == known.p_holder]
+        )
     pairs = keep(pairs.mutate(own=namecheck(pairs.p_name, pairs.p_holder)))
-    joined = f.left_join(pairs, [f[name] == pairs.p_name, f[holder] == pairs.p_holder])
-    return joined.select(f, pairs.own), [f, pairs]
+    if seen is None:
+        joined = f.left_join(pairs, [f[name] == pairs.p_name, f[holder] == pairs.p_holder])
+        return joined.select(f, pairs.own), [f, pairs]
+    seen.append(pairs)
+    lookup = _union(seen)
+    joined = f.left_join(lookup, [f[name] == lookup.p_name, f[holder] == lookup.p_holder])
+    return joined.select(f, lookup.own), [f]
 
 
 def _split_by_filter(tables: list[tuple[ir.Table, str]], parts: int) -> list[list[ir.Table]]:
@@ -116,15 +138,17 @@ def _mismatched(
     namecheck: Callable[..., ir.Value],
     keep: Keep,
     release: Release,
+    seen: list[ir.Table] | None,
     counted: list[ir.Table] | None = None,
 ) -> ir.Table:
     """The links ``ln`` (of one partition by resident) whose holder is not a match for their
     own resident (``a``, the residents of that partition), with that check (``b_link``,
     ``b_own``): every link's holder against its resident, each distinct (reading, holder) pair
-    checked once (names repeat across a country: far fewer UDF calls)."""
+    checked once across all partitions (names repeat across a country: far fewer UDF calls;
+    ``seen``, see ``_checked``)."""
     # A link without a resident gets no check (null): never a mismatch here, as before.
     f = ln.inner_join(a, ln.resident_id == a.a_id).select(ln.link_id, ln.holder, a.a_name)
-    j, read = _checked(f, "a_name", "holder", namecheck, keep)
+    j, read = _checked(f, "a_name", "holder", namecheck, keep, seen)
     if counted is not None:
         # How many links the join kept (read[0], already kept: a count of its rows costs
         # next to nothing): the links it dropped name no resident and are not scanned.
@@ -135,8 +159,10 @@ def _mismatched(
     # with every failing pair of the same reading before the links.
     bad = keep(j.filter((j.own != MATCH) | j.b_link.isnull()).select("b_link", b_own=j.own))
     # Every link of the partition with its resident's reading (at 100M links 12.5M rows a
-    # partition, 100M in all), and the checked pairs: read by nothing after this step; nor the
-    # partition's own links and residents (DuckDB's split files, removed once read).
+    # partition, 100M in all): read by nothing after this step; nor the partition's own links
+    # and residents (DuckDB's split files, removed once read). The checked pairs (``read``'s
+    # second table when ``seen`` is None) go with them; kept in ``seen``, they stay: later
+    # partitions and the second name checks look them up.
     release([*read, ln, a])
     return bad
 
@@ -307,7 +333,16 @@ def features(
     ln, a = _link_holders(t)
     link_parts, resident_parts = cut([(ln, "resident_id"), (a, "a_id")], parts)
     by_resident = zip(link_parts, resident_parts, strict=True)
-    bad = _union([_mismatched(lk, ak, namecheck, keep, free, counted) for lk, ak in by_resident])
+    # Every pair checked so far (``_checked``), each partition's kept once: only when each
+    # step is kept. In one expression (``materialize`` None: ``Engine.explain``, the bench's
+    # unstaged warm-up) each later partition would nest every earlier one's pairs (an
+    # anti-join against their union), and the whole plan grew with the partitions compounded
+    # (the fifteenth session's bench tests ran for over 25 minutes of CPU): there each
+    # partition checks its own pairs, as before.
+    seen: list[ir.Table] | None = [] if materialize is not None else None
+    bad = _union(
+        [_mismatched(lk, ak, namecheck, keep, free, seen, counted) for lk, ak in by_resident]
+    )
     (by_terminal,) = cut([(_window_rows(t["desk_events"]), "terminal_id")], parts)
     kept_ev = []
     for ek in by_terminal:
@@ -373,8 +408,11 @@ def features(
     # other, so an engine running kept steps at once (DuckDB's ``engine._Steps``) runs them
     # side by side.
     members = keep(_members(s, rs))
-    checked = keep(_second_checks(named, members, namecheck))
-    return keep(_second(s, named, members, checked))
+    checked = keep(_second_checks(named, members, namecheck, seen or []))
+    known = [k.select(q_name=k.p_name, q_holder=k.p_holder, q_check=k.own) for k in seen or []]
+    result = keep(_second(s, named, members, _union([checked, *known])))
+    free(seen or [])  # the pairs step (1) checked: read by nothing after this
+    return result
 
 
 def _named(s: ir.Table, rs: ir.Table) -> ir.Table:
@@ -410,10 +448,15 @@ def _members(s: ir.Table, rs: ir.Table) -> ir.Table:
 
 
 def _second_checks(
-    named: ir.Table, members: ir.Table, namecheck: Callable[..., ir.Value]
+    named: ir.Table,
+    members: ir.Table,
+    namecheck: Callable[..., ir.Value],
+    seen: list[ir.Table],
 ) -> ir.Table:
     """The holder against the card resident, the neighbours and the household members: each
-    distinct (reading, holder) pair once (many holders are empty, many readings repeat)."""
+    distinct (reading, holder) pair once (many holders are empty, many readings repeat), and
+    none step (1) already checked (``seen``: looked up there instead; at 10M links 39,949 of
+    271,039 pairs)."""
     n = named
     wanted = ibis.union(
         *(n.select(q_name=n[f"{p}_name"], q_holder=n.x_holder) for p in ("card", "prev", "next")),
@@ -421,14 +464,19 @@ def _second_checks(
         distinct=True,
     )
     wanted = wanted.filter(wanted.q_name.notnull())
+    if seen:
+        known = _union(seen)
+        wanted = wanted.anti_join(
+            known, [wanted.q_name == known.p_name, wanted.q_holder == known.p_holder]
+        )
     return wanted.mutate(q_check=namecheck(wanted.q_name, wanted.q_holder))
 
 
 def _second(s: ir.Table, n: ir.Table, fam: ir.Table, checked: ir.Table) -> ir.Table:
-    """The suspicious links ``s`` with their second name checks (``checked``) looked up for
-    the card resident and the neighbours (``n``, from ``_named``) and the household members
-    (``fam``, from ``_members``): worked out on the narrow rows, then joined back to ``s``
-    once by link ID (which identifies a link)."""
+    """The suspicious links ``s`` with their second name checks (``checked``: no pair twice)
+    looked up for the card resident and the neighbours (``n``, from ``_named``) and the
+    household members (``fam``, from ``_members``): worked out on the narrow rows, then
+    joined back to ``s`` once by link ID (which identifies a link)."""
 
     def check_of(n: ir.Table, name: str, out: str) -> ir.Table:
         q = checked.view()
