@@ -378,3 +378,21 @@ def test_the_desk_pages_give_the_work_the_width_of_a_narrow_window(desk):
     expect(ended_on_screen(page)).to_be_visible(timeout=30_000)
     page.wait_for_url(re.compile(r"/desk/ended/$"))
     work_takes_the_width("ended-page")
+
+
+def test_a_procedures_check_boxes_keep_their_label_beside_them_on_a_phone(desk):
+    """At 390 px a check box whose label was longer than the line stood alone on its line, its
+    label under it (the public-fund form's three confirmations, in Japanese): the label now
+    wraps beside its box."""
+    page = desk.page
+    start_visit(desk, "A")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for lang in ("ja", "en"):
+        page.goto(desk.url + f"/desk/visit/procedures/public_fund_account/?lang={lang}")
+        checks = page.locator(".field-check")
+        assert checks.count() >= 3
+        for i in range(checks.count()):
+            box = checks.nth(i).locator("input[type=checkbox]").bounding_box()
+            label = checks.nth(i).locator("label").bounding_box()
+            assert label["x"] >= box["x"] + box["width"], (lang, i)
+            assert label["y"] < box["y"] + box["height"], (lang, i)

@@ -709,8 +709,11 @@ def test_incident_lists_and_report_exports_are_reads_the_resident_sees(trusted, 
     # Resident A sees each of them (and nothing recorded for B only).
     client = Client()
     sign_in(client, a)
-    history = client.get("/me/records/").context["history"]
+    records = client.get("/me/records/")
+    history = records.context["history"]
     assert len(history) == 6
+    # The column of reasons, mostly "—", is narrow: its heading broke in two (理 / 由).
+    assert '<th class="nowrap">理由</th>' in records.content.decode()
     assert str(history[0]["page"])
     assert str(history[-1]["reason"])
 
