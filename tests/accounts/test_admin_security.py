@@ -142,6 +142,21 @@ def test_every_admin_change_is_an_audit_event(client):
     assert event.payload["object"] == "監査テスト株式会社"
 
 
+def test_an_admin_change_named_by_a_long_number_is_audited_without_it(client):
+    """Side doors round 8: an operator's admin change whose record is named by twelve digits (a
+    provider or organisation so named) was a server error and rolled back: the audit event
+    carried the record's name, and the audit log refuses a 12-digit value. The change is made
+    and audited; the event's object name says a long number was withheld."""
+    _verified_admin(client)
+    r = client.post(
+        reverse("admin:accounts_organisation_add"), {"name": "123456789012", "kind": "contractor"}
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    event = AuditEvent.objects.get(event_name="accounts.admin_changed")
+    assert event.payload["object"] == "(a long number, not recorded)"
+    assert event.payload["action"] == "added"
+
+
 def test_staff_command_changes_roles_audited_naming_who():
     operator = factories.staff(Role.OPERATOR)
     user = factories.staff(Role.DESK_STAFF)

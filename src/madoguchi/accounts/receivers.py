@@ -16,6 +16,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from madoguchi.audit import services as audit
+from madoguchi.plaintext import long_number
 
 from .events import ADMIN_CHANGED
 
@@ -37,10 +38,18 @@ def admin_change_audited(sender: Any, instance: LogEntry, created: bool, **kwarg
             payload={
                 "action": _ACTIONS.get(instance.action_flag, str(instance.action_flag)),
                 "model": f"{app}.{model}",
-                "object": (instance.object_repr or "")[:200],
+                # A record named by a long number (the audit log refuses a 12-digit value,
+                # which rolled the change back as a server error) is not named here.
+                "object": _object_name(instance.object_repr or ""),
                 "change": instance.get_change_message()[:500],
             },
         )
+
+
+def _object_name(name: str) -> str:
+    from .services import NAME_WITHHELD
+
+    return NAME_WITHHELD if long_number(name) else name[:200]
 
 
 @receiver(user_logged_in, dispatch_uid="madoguchi.accounts.session_limits")
