@@ -68,3 +68,13 @@ def test_the_report_counts_every_finding_and_shows_the_highest_scored_first():
     assert "2 件まで示します" in html
     assert "件まで示します" not in _html(3)
     assert [h.split("：")[0] for h in _html(0).split("<h3>")[1:]] == []
+
+
+def test_the_report_names_no_internal_code_to_its_readers():
+    # Officials are served this report through the pages: the rule is given by its version
+    # (the cause beside it names it in Japanese), the engine by its product's name.
+    html = _html(5)
+    assert "logout_omission.v1" not in html
+    assert "（スコア 0.97、規則の版 v1）</h3>" in html
+    assert "<td>DuckDB</td>" in html
+    assert "<td>duckdb</td>" not in html

@@ -363,18 +363,20 @@ _TS_TEXT = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?$"
 _DATE_TEXT = r"^\d{4}-\d{2}-\d{2}$"
 
 
-def _problem(n: int, problem: str, value: str | None, row: int | None = None) -> str:
-    """``n`` rows with ``problem`` (the first, at ``row`` when known, holding ``value``), as
-    one sentence: one row as ``schema.batches`` says it (``row 7 has …``)."""
+def _problem(
+    n: int, problem: str, value: str | None, row: int | None = None, column: str = ""
+) -> str:
+    """``n`` rows of ``column`` with ``problem`` (the first, at ``row`` when known, holding
+    ``value``), as one sentence: one row as ``schema.batches`` says it (``row 7 has …``)."""
     first = "" if row is None else f"; the first is row {row}"
     if problem == "empty":
         if n == 1:
             return f"row {row} is empty (required)" if row else "1 row is empty (required)"
         return f"{n:,} rows are empty (required){first}"
     if n == 1:
-        said = problem.format(value=f"value {value!r}", unlike=schema.unlike(value))
+        said = problem.format(value=f"value {value!r}", unlike=schema.unlike(value, column))
         return f"{f'row {row}' if row else '1 row'} has {said}"
-    said = problem.format(value=f"values such as {value!r}", unlike=schema.unlike(value))
+    said = problem.format(value=f"values such as {value!r}", unlike=schema.unlike(value, column))
     return f"{n:,} rows have {said}{first}"
 
 
@@ -463,10 +465,12 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
         if n:
             found = _spark_first_bad(df, bad, value)
             if found is None:  # not met again (cannot happen with a file that did not change)
-                raise schema.InputError(location, column, _problem(n, problem, result[f"v{i}"]))
+                raise schema.InputError(
+                    location, column, _problem(n, problem, result[f"v{i}"], column=column)
+                )
             index, shown = found
             row = schema.row_number(location, index)
-            raise schema.InputError(location, column, _problem(n, problem, shown, row))
+            raise schema.InputError(location, column, _problem(n, problem, shown, row, column))
     for spec in schema.TABLES[table]:
         if spec.unique:
             key = F.col(f"`{spec.name}`").cast("string")

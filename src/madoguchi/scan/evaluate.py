@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from madoguchi.scan.rules import CAUSES, MISLINK_CAUSES
-from madoguchi.scan.schema import InputError
+from madoguchi.scan.schema import DATASET_KEY, InputError
 
 __all__ = ["CauseScore", "Evaluation", "evaluate", "evaluate_files"]
 
@@ -110,12 +110,39 @@ def evaluate(findings: pa.Table, truth: pa.Table) -> Evaluation:
 def _read(path: Path, columns: list[str]) -> pa.Table:
     if not path.exists():
         raise InputError(str(path), None, "missing")
-    names = pq.ParquetFile(path).schema_arrow.names
+    if path.is_dir() and (path / "findings.parquet").is_file():
+        path = path / "findings.parquet"  # a run's OUT directory: its findings
+    elif path.is_dir():
+        raise InputError(
+            str(path), None, "is a directory: give the file (OUT/findings.parquet, truth.parquet)"
+        )
+    try:
+        names = pq.ParquetFile(path).schema_arrow.names
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(str(path), None, f"cannot be read as Parquet ({exc})") from exc
     for col in columns:
         if col not in names:
             raise InputError(str(path), col, "missing column")
     return pq.read_table(path, columns=columns)  # only these: the truth of 100M links is small
 
 
+def _dataset(table: pa.Table) -> str | None:
+    value = (table.schema.metadata or {}).get(DATASET_KEY)
+    return value.decode() if value else None
+
+
 def evaluate_files(findings: Path, truth: Path) -> Evaluation:
-    return evaluate(_read(findings, ["link_id", "cause"]), _read(truth, ["link_id", "cause"]))
+    """Score ``findings`` against ``truth``; refused when both name the generated input they
+    belong to and it is not the same one (the same N gives the same link IDs, so scoring one
+    input's findings against another's truth would print figures of nothing)."""
+    found, real = _read(findings, ["link_id", "cause"]), _read(truth, ["link_id", "cause"])
+    of_findings, of_truth = _dataset(found), _dataset(real)
+    if of_findings and of_truth and of_findings != of_truth:
+        raise InputError(
+            str(findings),
+            None,
+            f"are the findings of another generated input than {truth}'s (input {of_findings}, "
+            f"truth of input {of_truth}): evaluate a run's findings with the truth.parquet "
+            "that scan generate wrote beside that run's input",
+        )
+    return evaluate(found, real)

@@ -16,6 +16,7 @@ writes the truth to ``truth.parquet`` (``link_id``, ``cause``) beside the three 
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -545,6 +546,15 @@ def _block(plan: _Plan, u: int, off: _Offsets) -> _Block:
     return _Block(residents, link_table, events, truth)
 
 
+def dataset_id(
+    links: int, seed: int, rate: float, family_rate: float, self_share: float, block_links: int
+) -> str:
+    """The generated input's identity: a digest of what decides its every byte (the same
+    arguments give byte-identical files, so the same identity)."""
+    made = f"{links}:{seed}:{rate!r}:{family_rate!r}:{self_share!r}:{block_links}"
+    return hashlib.sha256(made.encode()).hexdigest()[:16]
+
+
 def generate(
     directory: Path | str,
     *,
@@ -571,6 +581,7 @@ def generate(
     if block_links < 100:
         raise ValueError("block_links must be at least 100")
     plan = _plan(links, seed, rate, family_rate, self_share, block_links)
+    dataset = dataset_id(links, seed, rate, family_rate, self_share, block_links)
     names = [*schema.TABLES, "truth"]
     with schema.Writer(directory, names) as out:
         off = _Offsets()
@@ -581,7 +592,7 @@ def generate(
             out.write("residents", block.residents)
             out.write("links", block.links)
             out.write("desk_events", block.desk_events)
-            out.write("truth", block.truth)
+            out.write("truth", block.truth.replace_schema_metadata({schema.DATASET_KEY: dataset}))
             events += block.desk_events.num_rows
             for k, v in zip(
                 *np.unique(

@@ -217,6 +217,18 @@ def _input_row(summary: Summary) -> str:
     )
 
 
+ENGINE_NAMES = {"duckdb": "DuckDB", "spark": "Apache Spark"}
+"""The engines by their products' names: the report is read by officials, not by the
+command line that took ``--engine duckdb``."""
+
+
+def rule_version(rule: str) -> str:
+    """A finding's rule as the report shows it: its version (``logout_omission.v1`` → ``v1``),
+    as the finding's page does; the cause beside it already names the rule in Japanese, and
+    the rule's code is an internal name."""
+    return rule.rpartition(".")[2] or rule
+
+
 def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, Any]]]) -> str:
     by_cause = Counter(_counts(findings, "cause"))
     by_muni = Counter(_counts(findings, "municipality_code", "cause"))
@@ -230,7 +242,7 @@ def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, A
         "各件の根拠（端末の記録と口座名義の照合結果）を示します。最終的な判断は担当者が行ってください。</p>",
         "<table>",
         f"<tr><th>実行日時</th><td>{summary.started:%Y年%m月%d日 %H:%M}</td></tr>",
-        f"<tr><th>エンジン</th><td>{e(summary.engine)}</td></tr>",
+        f"<tr><th>エンジン</th><td>{e(ENGINE_NAMES.get(summary.engine, summary.engine))}</td></tr>",
         _input_row(summary),
         f"<tr><th>所要時間</th><td>{summary.seconds:.1f} 秒</td></tr>",
         "</table>",
@@ -268,7 +280,7 @@ def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, A
     for r in shown:
         h.append("<div class='finding'>")
         h.append(
-            f"<h3>{e(r['link_id'])}：{e(CAUSE_JA[r['cause']])}（スコア {r['score']:.2f}、規則 {e(r['rule'])}）</h3>"
+            f"<h3>{e(r['link_id'])}：{e(CAUSE_JA[r['cause']])}（スコア {r['score']:.2f}、規則の版 {e(rule_version(r['rule']))}）</h3>"
         )
         h.append(
             f"<p>{e(PROGRAMME_JA.get(r['programme'], r['programme']))}、{r['linked_at']:%Y年%m月%d日 %H:%M}、"

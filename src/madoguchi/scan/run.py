@@ -174,6 +174,31 @@ def _timeline_events(eng: engines.Engine, events: ir.Table, keys: pa.Table) -> p
     return eng.to_arrow(joined.select(*(events[c] for c in events.columns)).distinct())
 
 
+def _no_link_has_its_resident(
+    eng: engines.Engine, tables: dict[str, ir.Table], directory: Path | str
+) -> schema.InputError:
+    """The refusal of an input none of whose links names a resident of its residents table: the
+    two tables do not write the IDs the same way (one stored as numbers, a prefix or zeros
+    lost in a spreadsheet, or another register's residents). Scanned, it checked no name and
+    reported nothing, with exit status 0; refused, nothing is written."""
+
+    def first(table: ir.Table) -> str:
+        got = eng.to_arrow(table.select("resident_id").limit(1)).column("resident_id")
+        return str(got[0].as_py()) if len(got) else ""
+
+    where = schema.files(directory) if isinstance(directory, Path) else {}
+    links = str(where.get("links", f"{directory}/links"))
+    residents = Path(str(where.get("residents", f"{directory}/residents"))).name
+    return schema.InputError(
+        links,
+        "resident_id",
+        f"no link's resident_id is in {residents} (links have e.g. "
+        f"{first(tables['links'])!r}, residents e.g. {first(tables['residents'])!r}): the two "
+        "tables must write each resident's ID the same way (a column stored as numbers, or "
+        "a prefix or leading zeros lost in a spreadsheet, would differ); nothing was written",
+    )
+
+
 def _replace(files: dict[str, bytes | pa.Table], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     tmp: list[tuple[Path, Path]] = []
@@ -273,9 +298,16 @@ def run(
             steps=lambda: eng.steps_started,
         )
         unscanned, unscanned_ids = eng.unscanned(registered, rows["links"])
+        if unscanned and unscanned == rows["links"]:
+            raise _no_link_has_its_resident(eng, registered, directory)
         keys = report.timeline_keys(findings, timeline_limit, every_mislink=every_mislink)
         events = _timeline_events(eng, registered["desk_events"], keys)
     findings = findings.sort_by("link_id")
+    made_from = schema.dataset(directory)
+    if made_from:  # a generated input: scan evaluate checks its truth is this input's
+        findings = findings.replace_schema_metadata(
+            {**(findings.schema.metadata or {}), schema.DATASET_KEY: made_from}
+        )
     seconds = time.perf_counter() - t0
     counts = {c: 0 for c in report.CAUSE_JA}
     for c in findings.column("cause").to_pylist():

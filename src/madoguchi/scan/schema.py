@@ -75,11 +75,22 @@ MUNICIPALITY_CODE = r"^[0-9]{6}\z"
 RE2 and Java only: Python's own ``re`` reads ``\\z`` from 3.14, so never hand it to ``re``."""
 
 
-def unlike(value: object) -> str:
-    """Why ``value`` is not a municipality code, after "has VALUE"; for five digits, that
-    Excel probably dropped the leading 0 (it reads ``013013`` as the number 13013) and how to
-    keep it."""
+LAST4 = r"^.{0,4}\z"
+"""An account's last 4: at most four characters. The findings, the report and the officials'
+pages show it, so a longer value (the whole account number, given by mistake) is refused."""
+
+
+def unlike(value: object, column: str = "municipality_code") -> str:
+    """Why ``value`` does not match ``column``'s pattern, after "has VALUE": an account's last
+    4 that is longer; a municipality code that is not one, for five digits that Excel
+    probably dropped the leading 0 (it reads ``013013`` as the number 13013) and how to keep
+    it."""
     text = str(value)
+    if column == "account_last4":
+        return (
+            f", {len(text)} characters: give only the account's last 4 (the findings, the report "
+            "and the officials' pages show this column; the account itself is account_hash)"
+        )
     why = ", not a municipality code (全国地方公共団体コード: exactly 6 digits)"
     if re.fullmatch("[0-9]{5}", text):
         why += (
@@ -109,7 +120,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("programme", STR, values=PROGRAMMES),
         Column("resident_id", STR),
         Column("account_hash", STR),
-        Column("account_last4", STR, required=False),
+        Column("account_last4", STR, required=False, pattern=LAST4),
         Column("holder_kana", STR, required=False),
         Column("linked_at", TS),
         Column("channel", STR, values=CHANNELS),
@@ -173,6 +184,15 @@ def _not_utf8(path: Path) -> InputError:
     """A CSV that is not UTF-8: the first row holding a byte that is not, and whether that row
     reads as Shift_JIS, which a Japanese Excel's plain "CSV (コンマ区切り)" saves (read line
     by line, only once the file has been refused)."""
+    with path.open("rb") as head:
+        bom = head.read(2)
+    if bom in (b"\xff\xfe", b"\xfe\xff"):
+        return InputError(
+            str(path),
+            None,
+            'is UTF-16 text (Excel\'s "Unicode テキスト" saves it so, separated by tabs), not '
+            'UTF-8: save it as UTF-8, separated by commas (in Excel, "CSV UTF-8 (コンマ区切り)")',
+        )
     where, sjis = "", False
     with path.open("rb") as lines:
         for number, line in enumerate(lines, start=1):
@@ -336,6 +356,11 @@ def _date_hint(value: str, when: bool) -> str:
     column as it shows it (``2023/4/1 9:05``), and Japanese input gives full-width digits."""
     if re.search(r"[０-９]", value):
         return "; it has full-width digits (０-９): write them half-width (0-9)"
+    if when and re.search(r"\d(Z|[+-]\d{2}:?\d{2})$", value):
+        return (
+            "; it has a time zone: write the time on Japan's clock without one "
+            "(2022-10-01T10:52:16), as the other times of the input are"
+        )
     if re.match(r"\d{4}/\d{1,2}/\d{1,2}", value):
         shape = "yyyy-mm-dd hh:mm:ss" if when else "yyyy-mm-dd"
         return (
@@ -351,6 +376,15 @@ def _convert(path: Path, spec: Column, col: pa.Array, offset: int) -> pa.Array:
         return col
     if pa.types.is_null(src):  # a column with no value at all
         return col.cast(spec.type)
+    if pa.types.is_dictionary(src) and (
+        pa.types.is_string(src.value_type) or pa.types.is_large_string(src.value_type)
+    ):
+        # Text stored dictionary-encoded (pandas' "category" columns, written by to_parquet):
+        # the same text, read as text.
+        col = col.cast(src.value_type)
+        src = col.type
+        if spec.type == STR:
+            return col.cast(STR)
     is_text = pa.types.is_string(src) or pa.types.is_large_string(src)
     if spec.type == STR:
         if is_text:
@@ -457,7 +491,7 @@ def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.Re
                 raise InputError(
                     str(path),
                     spec.name,
-                    f"row {row_number(path, offset + row)} has value {value!r}{unlike(value)}",
+                    f"row {row_number(path, offset + row)} has value {value!r}{unlike(value, spec.name)}",
                 )
         arrays.append(col)
     return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(table))
@@ -745,6 +779,27 @@ def load(directory: Path | str) -> dict[str, pa.Table]:
             raise InputError(str(p), None, NO_ROWS)
         tables[t] = table
     return tables
+
+
+DATASET_KEY = b"madoguchi.scan.dataset"
+"""The key, in ``truth.parquet``'s and a run's ``findings.parquet``'s Parquet metadata, of the
+generated input they belong to (``generate.dataset_id``): ``scan evaluate`` refuses findings
+of one input scored against the truth of another (two inputs generated with the same N have
+the same link IDs, so the IDs alone cannot tell)."""
+
+
+def dataset(directory: Path | str) -> str | None:
+    """The generated input's identity, from its ``truth.parquet``'s metadata (the footer
+    only); None for an input that is not generated (no truth file, or one without it)."""
+    if is_uri(directory):
+        return None
+    path = Path(directory) / "truth.parquet"
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowInvalid):
+        return None
+    value = meta.get(DATASET_KEY)
+    return value.decode() if value else None
 
 
 class Writer:

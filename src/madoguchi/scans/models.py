@@ -29,6 +29,11 @@ class ScanRun(models.Model):
     def __str__(self) -> str:
         return f"scan {self.pk} ({timezone.localtime(self.started_at):%Y-%m-%d %H:%M %Z}, {self.engine})"
 
+    @property
+    def engine_name(self) -> str:
+        """The engine as the pages name it (the product, not ``--engine``'s code)."""
+        return {"duckdb": "DuckDB", "spark": "Apache Spark"}.get(self.engine, self.engine)
+
 
 class Finding(models.Model):
     """One flagged link of a run (findings.parquet's row), with its reasoning and timeline."""

@@ -257,7 +257,7 @@ def open_cases(
     return opened, existing
 
 
-REPORT_FORMAT = 1
+REPORT_FORMAT = 2
 """The stored reports' format: raised when ``scans.report`` changes what a report shows, so
 the reports stored before are rendered again at their next request."""
 

@@ -10,6 +10,7 @@ madoguchi scan open-cases --min-score X --as USER [--run N]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,86 @@ def _require_tables() -> None:
         raise CommandError(
             "The database has no scan tables yet: run `madoguchi migrate` first "
             "(nothing was run or written)."
+        )
+
+
+OUTPUT_SUFFIXES = (".parquet", ".csv", ".html", ".pdf", ".json")
+
+
+def _check_run_options(opts: dict[str, Any]) -> None:
+    """Refuse, before anything is read or written, options no run can use: an --out named
+    like a file (``--out out/findings.parquet`` made a directory of that name, and inside the
+    input directory one the next run refused as a stray table), a --memory-limit DuckDB
+    cannot read (it ended in DuckDB's traceback), a negative --threads or --timeline-limit."""
+    out = Path(opts["out"])
+    if out.suffix.lower() in OUTPUT_SUFFIXES and not out.is_dir():
+        raise CommandError(
+            f"--out {opts['out']}: --out names the directory the run writes findings.parquet, "
+            "report.html, report.pdf and summary.json into, not a file: give a directory "
+            "such as out/ (nothing was run or written)."
+        )
+    # The run writes at its end: a directory it cannot create or write would fail only after
+    # the whole scan (minutes at national scale), so its nearest existing parent is checked now.
+    parent = out.absolute()
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise CommandError(
+            f"--out {opts['out']}: cannot be written ({parent} is "
+            f"{'not a directory' if not parent.is_dir() else 'not writable'}): give a "
+            "directory you can write to (nothing was run or written)."
+        )
+    limit = opts.get("memory_limit")
+    if limit is not None:
+        import duckdb
+
+        try:
+            duckdb.connect(config={"memory_limit": limit}).close()
+        except duckdb.Error:
+            raise CommandError(
+                f"--memory-limit {limit!r} is not an amount of memory: give a number and a "
+                "unit, such as 4GB or 500MB (nothing was run or written)."
+            ) from None
+    if opts.get("threads") is not None and opts["threads"] < 1:
+        raise CommandError(
+            f"--threads {opts['threads']}: give 1 or more (leave it out to use every core; "
+            "nothing was run or written)."
+        )
+    if opts["timeline_limit"] < 0:
+        raise CommandError(
+            f"--timeline-limit {opts['timeline_limit']}: give 0 or more findings to show with "
+            "their desk timeline (nothing was run or written)."
+        )
+
+
+GENERATED = frozenset(
+    {"residents.parquet", "links.parquet", "desk_events.parquet", "truth.parquet"}
+)
+
+
+def _check_generate_directory(directory: Path) -> None:
+    """Refuse a path that is a file, or a directory holding anything but what ``scan generate``
+    writes (those it replaces, as its help says): generated tables beside someone's own
+    ``residents.csv`` would make an input the scan refuses (a table given both ways), and a
+    file there was overwritten without a word."""
+    if directory.exists() and not directory.is_dir():
+        raise CommandError(
+            f"{directory}: exists and is not a directory: give a new directory to generate "
+            "into (nothing was written)."
+        )
+    if not directory.is_dir():
+        return
+    held = sorted(
+        p.name
+        for p in directory.iterdir()
+        if p.name not in GENERATED | {"format.json"} and not p.name.startswith(".")
+    )
+    if held:
+        shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+        raise CommandError(
+            f"{directory}: holds {shown}, which scan generate did not write: give a new or "
+            "empty directory, or one an earlier scan generate wrote (its files are replaced); "
+            "nothing was written."
         )
 
 
@@ -74,8 +155,8 @@ class Command(PlainErrors, BaseCommand):
         )
         g.add_argument(
             "directory",
-            help="where to write residents, links, desk_events and truth.parquet "
-            "(files of those names there are replaced)",
+            help="a new or empty directory to write residents, links, desk_events and "
+            "truth.parquet into (or one an earlier scan generate wrote: its files are replaced)",
         )
         g.add_argument("--links", type=int, required=True, help="how many links to generate")
         generated: list[tuple[str, type, float, str]] = [
@@ -176,6 +257,11 @@ class Command(PlainErrors, BaseCommand):
             raise CommandError(str(exc)) from exc
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        except OSError as exc:  # a directory that cannot be created or written, a full disk
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise CommandError(
+                f"{where}cannot be written or read ({exc.strerror or exc}); nothing was written."
+            ) from exc
         except Exception as exc:
             if type(exc).__name__ != "OutOfMemoryException":  # duckdb's; imported lazily
                 raise
@@ -189,6 +275,7 @@ class Command(PlainErrors, BaseCommand):
     def _generate(self, opts: dict[str, Any]) -> None:
         from madoguchi.scan.generate import generate
 
+        _check_generate_directory(Path(opts["directory"]))
         result = generate(
             opts["directory"],
             links=opts["links"],
@@ -212,6 +299,7 @@ class Command(PlainErrors, BaseCommand):
                 "leave --master out to run on DuckDB (nothing was run or written)."
             )
         opts["master"] = opts["master"] or "local[2]"
+        _check_run_options(opts)
         if opts["explain"]:
             # The plans as a run would make them: the engine reading the validated files
             # (a URI validated by Spark itself; DuckDB refuses one).
