@@ -9,11 +9,18 @@ Each request of the statement-budget test's visit (`whole_visit`) is timed by it
 PostgreSQL's; the card's signing is outside the requests. Three warm-up visits first; the card
 agent's client is made once (it is one process). The test framework's template instrumentation
 is switched off (production renders without it). `PROFILE=file` writes a cProfile of the
-requests (by thread CPU); `PROBE_OUT=file` appends the figures."""
+requests (by thread CPU); `PROBE_OUT=file` appends the figures. `SAMPLE=file` writes where the
+requests' CPU went by sampling instead (sixteenth round): the process's CPU-time timer
+(`ITIMER_PROF`, every `SAMPLE_MS`, 0.5 by default) interrupts it and the stack of the request
+then running is counted, so code made of many small calls is not inflated as under cProfile.
+The file gives each function's share of the samples with its callees (inclusive) and alone
+(self)."""
 
 import cProfile
 import os
+import signal
 import time
+from collections import Counter
 
 import pytest
 from django.template.base import Template
@@ -38,19 +45,30 @@ def test_probe(client, trusted):
     visits = int(os.environ.get("VISITS", "30"))
     profile = cProfile.Profile(time.thread_time) if os.environ.get("PROFILE") else None
     cpu: dict[str, list[int]] = {}
+    sampler = _Sampler() if os.environ.get("SAMPLE") else None
 
     def measure(name, fn):
         if profile:
             profile.enable()
+        if sampler:
+            sampler.request = name
         started = time.thread_time_ns()
         response = fn()
         cpu.setdefault(name, []).append(time.thread_time_ns() - started)
+        if sampler:
+            sampler.request = None
         if profile:
             profile.disable()
         return response
 
-    for n in range(3, 3 + visits):
-        whole_visit(client, card, credential, {}, n, agent_client=agent_client, measure=measure)
+    if sampler:
+        sampler.start(float(os.environ.get("SAMPLE_MS", "0.5")) / 1000)
+    try:
+        for n in range(3, 3 + visits):
+            whole_visit(client, card, credential, {}, n, agent_client=agent_client, measure=measure)
+    finally:
+        if sampler:
+            sampler.stop(os.environ["SAMPLE"])
     if profile:
         profile.dump_stats(os.environ["PROFILE"])
     lines = [f"visits {visits}"]
@@ -65,3 +83,47 @@ def test_probe(client, trusted):
     if os.environ.get("PROBE_OUT"):
         with open(os.environ["PROBE_OUT"], "a") as out:
             out.write("\n".join(lines) + "\n")
+
+
+class _Sampler:
+    """Counts the stack of the request running each time the process has used `interval`
+    seconds of CPU (`SIGPROF`; the handler runs in the main thread, the one making the
+    requests). Samples that fall outside a request (the card's signing) are not counted."""
+
+    def __init__(self) -> None:
+        self.request: str | None = None
+        self.stacks: list[tuple[str, tuple[str, ...]]] = []
+
+    def _sample(self, signum, frame) -> None:
+        if self.request is None:
+            return
+        stack = []
+        while frame is not None:
+            code = frame.f_code
+            where = code.co_filename.rpartition("site-packages/")[2].rpartition("/src/")[2]
+            stack.append(f"{where}:{code.co_name}")
+            frame = frame.f_back
+        self.stacks.append((self.request, tuple(stack)))
+
+    def start(self, interval: float) -> None:
+        signal.signal(signal.SIGPROF, self._sample)
+        signal.setitimer(signal.ITIMER_PROF, interval, interval)
+
+    def stop(self, path: str) -> None:
+        signal.setitimer(signal.ITIMER_PROF, 0, 0)
+        signal.signal(signal.SIGPROF, signal.SIG_DFL)
+        total = len(self.stacks) or 1
+        by_request = Counter(name for name, _stack in self.stacks)
+        inclusive: Counter[str] = Counter()
+        alone: Counter[str] = Counter()
+        for _name, stack in self.stacks:
+            inclusive.update(set(stack))
+            alone[stack[0]] += 1
+        with open(path, "w") as out:
+            out.write(f"samples {len(self.stacks)}\n== by request\n")
+            for name, n in by_request.most_common():
+                out.write(f"{100 * n / total:6.2f} {name}\n")
+            for title, counts in (("inclusive", inclusive), ("self", alone)):
+                out.write(f"== {title}\n")
+                for where, n in counts.most_common(300):
+                    out.write(f"{100 * n / total:6.2f} {where}\n")
