@@ -519,3 +519,30 @@ def test_the_report_text_typed_before_the_reason_is_kept_through_the_reason_form
     assert [(e.payload["page"], e.payload["reason"]) for e in reads] == [
         ("cases.report", "case_work")
     ]
+
+
+def test_the_case_list_is_paged_newest_first_and_counts_every_case(client, official, monkeypatch):
+    """`scan open-cases` opens a case per mis-link found (thousands at a city's scale), and the
+    list showed every case on one page. It shows a page at a time, newest first, with the total
+    and links to the previous and next pages."""
+    from madoguchi.cases import views
+
+    monkeypatch.setattr(views, "CASES_PER_PAGE", 2)
+    cases = [open_case(official) for _ in range(3)]
+    client.force_login(official)
+    first = client.get(reverse("cases:list")).content.decode()
+    refs = re.findall(r">(CASE-\d+)<", first)
+    assert refs == [cases[2].reference, cases[1].reference]
+    assert "全 3 件" in first
+    assert ">1 / 2<" in first
+    assert 'href="?page=2"' in first
+    second = client.get(reverse("cases:list"), {"page": "2"}).content.decode()
+    assert re.findall(r">(CASE-\d+)<", second) == [cases[0].reference]
+    assert 'href="?page=1"' in second
+    # A page number past the end or not a number shows the last or the first page, never a 404.
+    assert re.findall(
+        r">(CASE-\d+)<", client.get(reverse("cases:list"), {"page": "9"}).content.decode()
+    ) == [cases[0].reference]
+    assert cases[2].reference in client.get(reverse("cases:list"), {"page": "x"}).content.decode()
+    english = client.get(reverse("cases:list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "3 in all" in english

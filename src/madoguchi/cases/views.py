@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -70,14 +71,23 @@ def _step(case: Case, name: str) -> tuple[type, Any]:
     return STEPS[name]
 
 
+CASES_PER_PAGE = 100  # cases on a page of the list
+
+
 @roles_required(Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
 def case_list(request: HttpRequest) -> HttpResponse:
     if services.can_run(request.user):
         qs = selectors.visible_cases(request.user).select_related("opened_by")
     else:  # desk staff and supervisors: the intakes they opened
         qs = Case.objects.select_related("opened_by").filter(opened_by_id=request.user.pk)
+    # `scan open-cases` opens a case per mis-link found: a page at a time, newest first.
+    page = Paginator(qs.order_by("-opened_at", "-pk"), CASES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(
-        request, "cases/list.html", {"cases": qs, "can_run": services.can_run(request.user)}
+        request,
+        "cases/list.html",
+        {"cases": page, "page": page, "can_run": services.can_run(request.user)},
     )
 
 
