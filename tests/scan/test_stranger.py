@@ -193,3 +193,21 @@ def test_a_csv_time_with_a_zone_says_to_write_it_on_japans_clock(good):
         schema.InputError, match=r"row 2 has '2022-08-01T09:01:00\+09:00'.*it has a time zone"
     ):
         schema.validate(good)
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ('{"format": "madoguchi-scan", "version": "1"}', r"has version '1' as text: write the"),
+        ('{"version": 1}', r'names no "format": a scan\'s format.json reads'),
+        ('{"format": "other", "version": 1}', r"has format 'other': a scan's format.json"),
+        ('{"format": "madoguchi-scan", "version": 2}', r"version 2 is not supported"),
+    ],
+)
+def test_a_format_json_says_what_it_should_read(good, tmp_path, content, said):
+    (good / "format.json").write_text(content)
+    out = tmp_path / "out"
+    with pytest.raises(CommandError, match=r"format.json: " + said) as got:
+        _run(good, out)
+    assert "column" not in str(got.value)  # format.json has keys, not columns
+    assert not out.exists()

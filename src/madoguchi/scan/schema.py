@@ -528,13 +528,22 @@ def check_format(path: str, text: str) -> None:
         meta = json.loads(text)
     except ValueError as exc:
         raise InputError(path, None, f"not valid JSON: {exc}") from exc
+    example = f'{{"format": "{FORMAT_NAME}", "version": {FORMAT_VERSION}}}'
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
-        raise InputError(path, "format", f"expected {FORMAT_NAME!r}")
-    if meta.get("version") != FORMAT_VERSION:
+        given = meta.get("format") if isinstance(meta, dict) else None
+        said = f"has format {given!r}" if given is not None else 'names no "format"'
+        raise InputError(path, None, f"{said}: a scan's format.json reads {example}")
+    version = meta.get("version")
+    if isinstance(version, str) and version.strip() == str(FORMAT_VERSION):
+        raise InputError(
+            path, None, f"has version {version!r} as text: write the number ({example})"
+        )
+    if version != FORMAT_VERSION or isinstance(version, bool):
         raise InputError(
             path,
-            "version",
-            f"version {meta.get('version')!r} is not supported (this is {FORMAT_VERSION})",
+            None,
+            f"version {version!r} is not supported (this madoguchi reads version "
+            f"{FORMAT_VERSION}: {example})",
         )
 
 
