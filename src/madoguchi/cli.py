@@ -23,16 +23,25 @@ def counted(n: int, thing: str) -> str:
     return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
+class OperatorRefusal(Exception):
+    """A refusal raised below the commands whose message is for the person at the shell as it
+    stands (the audit log refusing what a command would record): a command prints it in one
+    line, as a ``CommandError``, rather than as a traceback."""
+
+
 class PlainErrors:
     """Mix in before ``BaseCommand``: ``class Command(PlainErrors, BaseCommand)``."""
 
     def execute(self, *args: Any, **options: Any) -> Any:
         try:
             return super().execute(*args, **options)  # type: ignore[misc]
-        except CommandError as exc:
+        except (CommandError, OperatorRefusal) as exc:
             from_command_line = getattr(self, "_called_from_command_line", False)
             if not from_command_line or options.get("traceback"):
                 raise
+            if isinstance(exc, OperatorRefusal):
+                self.stderr.write(f"Refused: {exc} Nothing was changed.")  # type: ignore[attr-defined]
+                sys.exit(1)
             self.stderr.write(str(exc))  # type: ignore[attr-defined]
             sys.exit(exc.returncode)
 

@@ -258,3 +258,24 @@ def test_staff_add_refuses_a_user_name_holding_a_long_number(monkeypatch):
             "--password-stdin", stdout=io.StringIO(),
         )  # fmt: skip
     assert not User.objects.filter(username="123456789012").exists()
+
+
+def test_a_name_the_audit_log_refuses_is_one_line_at_the_shell(capsys):
+    """`organisation add 123456789012` stopped with a traceback ending in the audit log's
+    refusal (a 12-digit value looks like an individual number): the shell now prints the reason
+    in one line, exit 1, and nothing is created."""
+    from madoguchi.accounts.management.commands.organisation import Command
+
+    command = Command()
+    parser = command.create_parser("madoguchi", "organisation")
+    options = vars(parser.parse_args(["add", "123456789012", "--kind", "city"]))
+    command._called_from_command_line = True  # as run_from_argv sets it (which also closes
+    # the database connections, the test's too)
+    with pytest.raises(SystemExit) as exited:
+        command.execute(*options.pop("args", ()), **options)
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "Refused: payload.name is refused: a 12-digit value" in err
+    assert err.strip().endswith("Nothing was changed.")
+    assert not Organisation.objects.filter(name="123456789012").exists()

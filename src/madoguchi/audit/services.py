@@ -24,6 +24,8 @@ from django.db import connections, router, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from madoguchi.cli import OperatorRefusal
+
 from . import append_function, conf, events, merkle, note
 from .canonical import GENESIS, canonical_json, chain_hash, template, time_json
 from .merkle import leaf_hash
@@ -42,8 +44,9 @@ FORBIDDEN_KEY_RE = re.compile(
 TWELVE_DIGITS_RE = re.compile(r"^\d{12}$")
 
 
-class AuditError(Exception):
-    """Recording an audit event was refused; the message says why."""
+class AuditError(OperatorRefusal):
+    """Recording an audit event was refused; the message says why (a shell command prints it
+    in one line, `madoguchi.cli.PlainErrors`)."""
 
 
 class _HasPk(Protocol):
