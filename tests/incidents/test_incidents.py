@@ -247,3 +247,23 @@ def test_pin_blocked_keeps_only_a_request_id_and_a_fingerprint_as_the_agent_make
     assert r.json()["code"] == "malformed_request"
     assert field in r.json()["message"]
     assert not Incident.objects.exists()
+
+
+def test_a_recorded_complaint_opens_its_incident_for_those_who_may_read_it(client, desk):
+    """An official who recorded a complaint was sent back to an empty form, with the incident's
+    number in a message and no way to it but the day's list; the next step (a case from the
+    incident) is on the incident's page. Who may read incidents lands there; desk staff, who may
+    not, come back to the form."""
+    official = factories.staff(Role.CITY_OFFICIAL)
+    client.force_login(official)
+    body = {"reported_by": "住民 A 様", "severity": "medium", "summary": "覚えのない紐付け"}
+    response = client.post(reverse("incidents:complaint"), body, follow=True)
+    incident = Incident.objects.get(kind=IncidentKind.COMPLAINT)
+    assert response.redirect_chain[-1][0] == reverse("incidents:detail", args=[incident.pk])
+    page = response.content.decode()
+    assert f"苦情をインシデント {incident.pk} として記録しました。" in page
+    assert f'href="{reverse("cases:new")}?incident={incident.pk}"' in page
+    client.force_login(desk.staff)
+    body["terminal"] = desk.terminal.pk
+    response = client.post(reverse("incidents:complaint"), body)
+    assert response["Location"] == reverse("incidents:complaint")

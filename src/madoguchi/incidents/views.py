@@ -13,7 +13,7 @@ from madoguchi.identity.access import chosen_reason, record_reads
 from madoguchi.terminals.selectors import visible_terminals
 
 from . import selectors, services
-from .access import roles_required, visible_incidents_q
+from .access import has_any, roles_required, visible_incident, visible_incidents_q
 from .forms import ComplaintForm
 from .models import Incident
 from .params import day_from_query
@@ -81,5 +81,8 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
         messages.success(
             request, _("The complaint was recorded as incident %(id)s.") % {"id": incident.pk}
         )
+        # The next step (a case from this incident) is on its page: who may read it goes there.
+        if has_any(request.user, *VIEWERS) and visible_incident(request.user, incident):
+            return redirect("incidents:detail", incident.pk)
         return redirect("incidents:complaint")
     return render(request, "incidents/complaint.html", {"form": form})
