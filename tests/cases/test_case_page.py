@@ -546,3 +546,21 @@ def test_the_case_list_is_paged_newest_first_and_counts_every_case(client, offic
     assert cases[2].reference in client.get(reverse("cases:list"), {"page": "x"}).content.decode()
     english = client.get(reverse("cases:list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "3 in all" in english
+
+
+def test_a_case_from_a_complaint_names_who_complained_not_the_system(client, official):
+    """A complaint is a person's words: the intake from its incident named its reporter
+    「インシデント #n」 by the system channel, so the case's first entry read as if the system had
+    reported it. It names who complained, in person (the official changes the channel if the
+    complaint came by phone or letter)."""
+    from madoguchi.incidents.services import incident_complaint
+
+    incident = incident_complaint(
+        recorded_by=official, terminal=None, summary="覚えのない紐付け", reported_by="住民 A 様"
+    )
+    client.force_login(official)
+    form = client.get(f"{reverse('cases:new')}?incident={incident.pk}").content.decode()
+    assert 'value="住民 A 様"' in form
+    assert f'value="インシデント #{incident.pk}"' not in form
+    assert '<option value="in_person" selected>' in form
+    assert '<option value="system" selected>' not in form

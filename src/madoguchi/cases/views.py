@@ -20,6 +20,7 @@ from madoguchi.audit.selectors import display
 from madoguchi.dates import local_time
 from madoguchi.identity.access import chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import has_any, roles_required
+from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.reading import read_incident
 from madoguchi.incidents.text import incident_text
 from madoguchi.refusals import Refusal
@@ -134,12 +135,19 @@ def _case_from_incident(request: HttpRequest) -> HttpResponse:
     incident = read_incident(request, pk, page="cases.new_from_incident")
     if isinstance(incident, HttpResponse):
         return incident
+    reported_by = _("Incident #%(pk)s") % {"pk": incident.pk}
+    channel = Channel.SYSTEM
+    complained_by = (incident.detail or {}).get("reported_by", "")
+    if incident.kind == IncidentKind.COMPLAINT and complained_by:
+        # A complaint is a person's words: the case names them, as told in person (the
+        # official changes the channel if it came by phone or letter).
+        reported_by, channel = complained_by, Channel.IN_PERSON
     form = IntakeForm(
         initial={
             "event_date": timezone.localtime(incident.occurred_at).date(),
             "date_precision": DatePrecision.DAY,
-            "reported_by": _("Incident #%(pk)s") % {"pk": incident.pk},
-            "channel": Channel.SYSTEM,
+            "reported_by": reported_by,
+            "channel": channel,
             "summary": incident_text(incident),
             "desk_location": str(incident.terminal or ""),
             "title": incident.get_kind_display(),
