@@ -293,3 +293,14 @@ def test_the_workbook_gives_a_refusals_reason_in_words(desk, supervisor):
     wb = load_workbook(io.BytesIO(exports.to_xlsx(report.snapshot, submitted=report)))
     rows = list(wb["インシデント"].iter_rows(values_only=True))[1:]
     assert [r[3] for r in rows] == ["カードの有効期限が切れています"]
+
+
+def test_the_pdfs_incident_headings_are_not_broken_a_character_a_line(desk):
+    """The PDF's incident table squeezed its short headings to one character a line (種 / 別,
+    重 / 大 / 度, 受 / 付) and broke 日時（日本時間）, beside a wide text column: the headings keep
+    to one line, as on the page."""
+    long = "マイナポイントの申込をした覚えがないのに、別の人の口座に紐付いていると言われた。" * 2
+    terminal, day = yesterdays_incidents(desk.terminal, [long])
+    lines = check_pdf(exports.to_pdf(services.build_daily(terminal, day))).splitlines()
+    for heading in ("日時（日本時間）", "種別", "重大度", "受付", "スタッフ"):
+        assert heading in lines
