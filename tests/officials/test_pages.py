@@ -480,3 +480,26 @@ def date_of(y, m, d):
     from datetime import date
 
     return date(y, m, d)
+
+
+def test_the_officials_incident_list_is_paged_and_links_each_incident(db, client, monkeypatch):
+    """The list kept the newest 500 incidents and dropped the rest without a word, and a row led
+    nowhere: the incident's page (and its case button) was not linked. It shows a page at a
+    time with the number in all and the filter kept across pages, each row linked."""
+    from madoguchi.incidents.services import incident_complaint
+    from madoguchi.officials import views
+
+    monkeypatch.setattr(views, "INCIDENTS_PER_PAGE", 2)
+    official = factories.staff(Role.CITY_OFFICIAL)
+    made = [
+        incident_complaint(recorded_by=official, terminal=None, summary=f"苦情その{n}")
+        for n in range(3)
+    ]
+    client.force_login(official)
+    first = client.get("/officials/incidents/?kind=complaint").content.decode()
+    assert "苦情その2" in first and "苦情その1" in first and "苦情その0" not in first
+    assert "全 3 件" in first
+    assert f'href="{reverse("incidents:detail", args=[made[2].pk])}"' in first
+    assert 'href="?kind=complaint&amp;severity=&amp;page=2"' in first
+    second = client.get("/officials/incidents/?kind=complaint&page=2").content.decode()
+    assert "苦情その0" in second and "苦情その2" not in second

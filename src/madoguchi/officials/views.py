@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -109,6 +110,9 @@ def visit_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     )
 
 
+INCIDENTS_PER_PAGE = 100  # incidents on a page of the list
+
+
 @officials_page
 def incidents(request: HttpRequest) -> HttpResponse:
     qs = selectors.incidents_for(request.user)
@@ -118,7 +122,11 @@ def incidents(request: HttpRequest) -> HttpResponse:
     severity = request.GET.get("severity", "")
     if severity in Severity.values:
         qs = qs.filter(severity=severity)
-    rows = with_committed_counts(qs[:500])
+    # A page at a time, newest first (it kept the newest 500 and dropped the rest unsaid).
+    page = Paginator(qs.order_by("-occurred_at", "-pk"), INCIDENTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    rows = with_committed_counts(page.object_list)
     asked = ask_reason_for_residents(request, any(i.visit is not None for i in rows))
     if asked is not None:
         return asked
@@ -133,6 +141,7 @@ def incidents(request: HttpRequest) -> HttpResponse:
         "officials/incidents.html",
         {
             "incidents": rows,
+            "page": page,
             "kinds": IncidentKind.choices,
             "severities": Severity.choices,
             "kind": kind,
