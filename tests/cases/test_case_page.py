@@ -320,6 +320,102 @@ def test_an_incidents_page_opens_a_case_intake_filled_from_it(client, official):
     assert client.get(link).status_code == 403
 
 
+def _incident(name="desk-07"):
+    from madoguchi.incidents.constants import IncidentKind, Severity
+    from madoguchi.incidents.models import Incident
+
+    return Incident.objects.create(
+        kind=IncidentKind.OUTSIDE_FAILURE,
+        reason_code="outside_unavailable",
+        severity=Severity.LOW,
+        summary="SimPay could not be reached. Nothing was linked.",
+        terminal=factories.terminal(name),
+    )
+
+
+INTAKE = {
+    "resident_label": "A氏",
+    "reported_by": "インシデント",
+    "channel": "system",
+    "summary": "SimPay could not be reached. Nothing was linked.",
+    "date_precision": "unknown",
+}
+
+
+def test_an_incident_opens_one_case_and_then_links_to_it(client, official, supervisor):
+    """The incident's button opened a second case from the same incident without a word: the
+    case now keeps its incident, the incident's page links to the case instead of the button,
+    and a second intake (the form again, or the form sent twice) is refused saying why."""
+    incident = _incident()
+    client.force_login(official)
+    link = f"{reverse('cases:new')}?incident={incident.pk}"
+    assert client.post(link, INTAKE).status_code == 302
+    case = Case.objects.get()
+    assert case.incident == incident
+    page = client.get(reverse("incidents:detail", args=[incident.pk])).content.decode()
+    assert 'data-testid="incident-open-case"' not in page
+    case_url = reverse("cases:detail", args=[case.pk])
+    assert f'<a href="{case_url}">{case.reference}</a>' in page
+    assert "このインシデントからはケース <a" in page
+    # The intake again: no form, the refusal and the way to the case.
+    again = client.get(link).content.decode()
+    assert '<form method="post" class="card">' not in again
+    assert f"このインシデントにはすでにケース {case.reference} があります" in again
+    assert f'href="{case_url}"' in again
+    # The form sent a second time (an open tab): refused, nothing opened.
+    second = client.post(link, INTAKE)
+    assert second.status_code == 409
+    assert (
+        f"このインシデントにはすでにケース {case.reference} があります" in second.content.decode()
+    )
+    assert Case.objects.count() == 1
+    english = client.get(link + "&lang=en").content.decode()
+    assert f"This incident already has a case, {case.reference}" in english
+    # The contractor's supervisor reads the incident too: the case's reference, no link to an
+    # official's page.
+    client.force_login(supervisor)
+    page = client.get(reverse("incidents:detail", args=[incident.pk]) + "?lang=ja")
+    page = page.content.decode()
+    assert 'data-testid="incident-open-case"' not in page
+    assert f"このインシデントからはケース {case.reference} が開かれています。" in page
+    assert f'href="{case_url}"' not in page
+
+
+def test_a_second_case_of_an_incident_is_refused_in_english_for_the_api(official):
+    incident = _incident()
+    first = open_case(official, incident=incident)
+    with pytest.raises(services.CaseRefused) as refused:
+        open_case(official, incident=incident)
+    assert refused.value.code == "incident_has_case"
+    assert refused.value.status == 409
+    assert refused.value.message_en == (
+        f"This incident already has a case, {first.reference}: add what is new to that case "
+        "instead of opening a second one."
+    )
+    assert Case.objects.filter(incident=incident).count() == 1
+    # Another incident has its own case.
+    assert open_case(official, incident=_incident("desk-08")).incident is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_cases_opened_from_one_incident_at_once_make_one(official):
+    """Two clicks at the same moment both passed the check: the incident's case column is
+    unique, so the second is refused naming the first."""
+    from madoguchi.refusals import Refusal
+    from tests.racekit import at_once
+
+    incident = _incident()
+    results = at_once(
+        services,
+        "_new_case",
+        lambda: open_case(official, incident=incident),
+        lambda: open_case(official, incident=incident),
+    )
+    assert [r.code for r in results if isinstance(r, Refusal)] == ["incident_has_case"], results
+    assert sum(isinstance(r, Case) for r in results) == 1, results
+    assert Case.objects.filter(incident=incident).count() == 1
+
+
 def _other_city_official():
     """An official of a second city (with a contractor and a desk of its own)."""
     from madoguchi.accounts.constants import OrganisationKind

@@ -103,6 +103,16 @@ class Case(models.Model):
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # The incident it was opened from (its page's button): one case an incident, the second
+    # refused (`services.case_open`); the incident's page links to it.
+    incident = models.OneToOneField(
+        "incidents.Incident",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="case",
+        verbose_name=_("opened from incident"),
+    )
     opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
     # The report document's editable parts (the rest is generated).
     report_title = models.CharField(_("report title"), max_length=300, blank=True)

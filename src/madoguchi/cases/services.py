@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -76,6 +76,18 @@ def _require_can_open(actor: User) -> None:
                 "role is none of these."
             ),
         )
+
+
+def incident_has_case(case: Case) -> CaseRefused:
+    """The refusal of a second case from an incident, naming the first."""
+    return CaseRefused(
+        "incident_has_case",
+        _(
+            "This incident already has a case, %(ref)s: add what is new to that case instead "
+            "of opening a second one."
+        ),
+        params={"ref": case.reference},
+    )
 
 
 def can_run(user: Any) -> bool:
@@ -259,9 +271,12 @@ def case_open(
     legacy_link: LegacyLink | None = None,
     other_resident_label: str = "",
     programme: Programme | str = Programme.POINTS,
+    incident: Any = None,
 ) -> Case:
     """Open a case with its intake entry: who reported, what they said. ``programme``: what
-    the link was made for (the incident report's wording follows it)."""
+    the link was made for (the incident report's wording follows it). ``incident``: the
+    incident it is opened from; an incident has one case, a second is refused
+    (`incident_has_case`), two at once included (the unique column decides)."""
     _require_can_open(actor)
     if not summary.strip() or not reported_by.strip():
         raise CaseRefused(
@@ -270,18 +285,30 @@ def case_open(
         )
     event_date, precision = _check_date(event_date, date_precision)
     with transaction.atomic():
-        case = Case.objects.create(
-            title=title or INTAKE_TITLES[Programme(programme)],
-            resident_label=resident_label,
-            other_resident_label=other_resident_label,
-            desk_location=desk_location,
-            terminal=terminal,
-            holder=holder if holder is not None else getattr(payment_link, "holder", None),
-            payment_link=payment_link,
-            legacy_link=legacy_link,
-            programme=Programme(programme),
-            opened_by=actor,
-        )
+        if incident is not None:
+            earlier = Case.objects.filter(incident=incident).first()
+            if earlier is not None:
+                raise incident_has_case(earlier)
+        try:
+            case = _new_case(
+                title=title or INTAKE_TITLES[Programme(programme)],
+                resident_label=resident_label,
+                other_resident_label=other_resident_label,
+                desk_location=desk_location,
+                terminal=terminal,
+                holder=holder if holder is not None else getattr(payment_link, "holder", None),
+                payment_link=payment_link,
+                legacy_link=legacy_link,
+                programme=Programme(programme),
+                opened_by=actor,
+                incident=incident,
+            )
+        except IntegrityError:
+            if incident is None:
+                raise
+            # Opened at the same moment from the same incident (a second click, another
+            # official): the first one's case stands.
+            raise incident_has_case(Case.objects.get(incident=incident)) from None
         TimelineEntry.objects.create(
             case=case,
             seq=1,
@@ -298,6 +325,12 @@ def case_open(
         )
         audit.record(CASES_OPENED, actor=actor, subject=case, payload={"case": case.reference})
     return case
+
+
+def _new_case(**fields: Any) -> Case:
+    """The case row, in a savepoint of its own (a second case of one incident fails here)."""
+    with transaction.atomic():
+        return Case.objects.create(**fields)
 
 
 def case_report_added(

@@ -19,8 +19,9 @@ from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
 from madoguchi.dates import local_time
 from madoguchi.identity.access import chosen_reason, reason_required, record_read
-from madoguchi.incidents.access import has_any, roles_required
+from madoguchi.incidents.access import has_any, roles_required, visible_incident
 from madoguchi.incidents.constants import IncidentKind
+from madoguchi.incidents.models import Incident
 from madoguchi.incidents.reading import read_incident
 from madoguchi.incidents.text import incident_text
 from madoguchi.refusals import Refusal
@@ -94,8 +95,14 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 @roles_required(Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
 def case_new(request: HttpRequest) -> HttpResponse:
-    if request.method != "POST" and request.GET.get("incident"):
-        return _case_from_incident(request)
+    if request.GET.get("incident"):
+        if request.method != "POST":
+            return _case_from_incident(request)
+        incident = _incident_posted(request)
+        if isinstance(incident, HttpResponse):
+            return incident
+    else:
+        incident = None
     form = IntakeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -111,15 +118,51 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 channel=d["channel"],
                 desk_location=d["desk_location"],
                 other_resident_label=d["other_resident_label"],
+                incident=incident,
             )
         except Refusal as exc:
+            if incident is not None and exc.code == "incident_has_case":
+                return _incident_has_case(request, incident)
             messages.error(request, exc.text())
         else:
             messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
             if services.can_run(request.user):
                 return redirect("cases:detail", pk=case.pk)
             return redirect("cases:list")
-    return render(request, "cases/new.html", {"form": form})
+    return render(request, "cases/new.html", {"form": form, "incident": incident})
+
+
+def _incident_posted(request: HttpRequest) -> Any:
+    """The incident an intake filled from it is sent for (its address keeps ``?incident=``):
+    who may read it, as for the form; the read was recorded when the form was shown."""
+    try:
+        pk = int(request.GET["incident"])
+    except ValueError:
+        return redirect("cases:new")
+    if not has_any(request.user, Role.SUPERVISOR, Role.CITY_OFFICIAL):
+        raise PermissionDenied("Your role does not allow reading incidents.")
+    incident = get_object_or_404(Incident, pk=pk)
+    if not visible_incident(request.user, incident):
+        raise PermissionDenied("This incident belongs to another organisation.")
+    return incident
+
+
+def _incident_has_case(request: HttpRequest, incident: Any, status: int = 409) -> HttpResponse:
+    """The intake of an incident that has its case already: no form, the refusal saying why
+    and the way to that case (a city official's; others see its reference)."""
+    case = Case.objects.get(incident=incident)
+    return render(
+        request,
+        "cases/new.html",
+        {
+            "incident": incident,
+            "existing": case,
+            "refusal": services.incident_has_case(case).text(),
+            "existing_visible": selectors.visible_cases(request.user).filter(pk=case.pk).exists()
+            and services.can_run(request.user),
+        },
+        status=status,
+    )
 
 
 def _case_from_incident(request: HttpRequest) -> HttpResponse:
@@ -135,6 +178,8 @@ def _case_from_incident(request: HttpRequest) -> HttpResponse:
     incident = read_incident(request, pk, page="cases.new_from_incident")
     if isinstance(incident, HttpResponse):
         return incident
+    if Case.objects.filter(incident=incident).exists():
+        return _incident_has_case(request, incident, status=200)
     reported_by = _("Incident #%(pk)s") % {"pk": incident.pk}
     channel = Channel.SYSTEM
     complained_by = (incident.detail or {}).get("reported_by", "")

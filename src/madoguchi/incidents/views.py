@@ -59,10 +59,21 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if isinstance(incident, HttpResponse):
         return incident
     trail = [(e, display(e)) for e in selectors.audit_trail(incident)]
+    # The case opened from it (one an incident): its link replaces the button; the case's
+    # page is a city official's, others read its reference.
+    case = getattr(incident, "case", None)
+    user = request.user
     return render(
         request,
         "incidents/detail.html",
-        {"incident": incident, "trail": trail, "reason": chosen_reason(request)},
+        {
+            "incident": incident,
+            "trail": trail,
+            "reason": chosen_reason(request),
+            "case": case,
+            "case_link": case is not None
+            and (user.is_superuser or user.has_role(Role.CITY_OFFICIAL)),  # type: ignore[union-attr]
+        },
     )
 
 
