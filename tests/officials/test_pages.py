@@ -93,7 +93,30 @@ def test_each_staff_session_of_a_desk_is_its_own_line(client, two_visits):
     assert row, html
     entries = re.findall(r"<li>([^<]*)</li>", row.group(0))
     assert len(entries) == 3, row.group(0)
+    # Japanese brackets on the Japanese page, with nothing between the name and its times.
+    assert all(
+        re.fullmatch(r"\S+（\d\d:\d\d(–(\d\d:\d\d)?| から、[^）]+)）", e) for e in entries
+    ), entries
+    html = client.get("/officials/?lang=en").content.decode()
+    row = re.search(rf"<tr><td[^>]*>{terminal.name}</td>.*?</tr>", html, re.S)
+    entries = re.findall(r"<li>([^<]*)</li>", row.group(0))
     assert all(re.fullmatch(r"\S+ \(\d\d:\d\d–(\d\d:\d\d|[^)]+)?\)", e) for e in entries), entries
+
+
+def test_the_visit_count_is_written_in_japanese_on_the_japanese_page(client, two_visits):
+    """「受付 (2 件, 受付中 0 件)」 mixed an ASCII comma and brackets into the Japanese heading;
+    the English heading stays as it was. The visit's desk and its place likewise."""
+    ours, _ = two_visits
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    html = client.get("/officials/?lang=ja").content.decode()
+    assert '<span class="hint" data-testid="visit-count">2 件（受付中 0 件）</span>' in html
+    html = client.get("/officials/?lang=en").content.decode()
+    assert '<span class="hint" data-testid="visit-count">(2 visits, 0 open)</span>' in html
+    visit = f"/officials/visits/{ours.public_id}/?reason=incident"
+    html = client.get(visit + "&lang=ja").content.decode()
+    assert f"<dd>{ours.terminal.name}（{ours.terminal.location}）</dd>" in html
+    html = client.get(visit + "&lang=en").content.decode()
+    assert f"<dd>{ours.terminal.name} ({ours.terminal.location})</dd>" in html
 
 
 def test_signed_in_now_is_who_holds_a_live_sign_in_not_every_session_of_the_day(client, db):
