@@ -283,7 +283,31 @@ def test_incident_pages_have_the_officials_layout_and_navigation(client, two_vis
         pages[url] = (main.group(1), '<nav class="subnav"' in html)
     assert pages["/incidents/"] == pages["/officials/"] == ("container wide", True)
     # One link per name: the oversight's own incidents list, not the officials' one beside it.
-    assert html.count(">インシデント</a>") == 1
+    assert html.count(">日ごとのインシデント</a>") == 1
+    assert ">インシデント一覧（全日）</a>" not in html
+
+
+def test_the_two_incident_lists_have_names_that_tell_them_apart(client, two_visits):
+    """Both lists were called 「インシデント」: the officials' one (every day, filtered by kind
+    and severity) and the oversight's (one day): each now says which it is, in its link, its
+    title and its heading, in Japanese and in English."""
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    officials = client.get("/officials/?lang=ja").content.decode()
+    assert '<a href="/officials/incidents/" >インシデント一覧（全日）</a>' in officials
+    listed = client.get("/officials/incidents/?reason=daily_check&lang=ja").content.decode()
+    assert "<h1>インシデント一覧（全日）</h1>" in listed
+    assert '<a href="/incidents/">日ごとのインシデント</a> を開きます。' in listed
+    day = client.get("/incidents/?reason=daily_check&lang=ja").content.decode()
+    assert '<a href="/incidents/">日ごとのインシデント</a>' in day
+    assert re.search(r"<h1>令和\d+年\d+月\d+日のインシデント</h1>", day), day
+    assert "<title>日ごとのインシデント" in day
+    for html in (officials, listed, day):
+        assert ">インシデント</a>" not in html
+    english = client.get("/officials/incidents/?reason=daily_check&lang=en").content.decode()
+    assert "<h1>All incidents</h1>" in english
+    day = client.get("/incidents/?reason=daily_check&lang=en").content.decode()
+    assert '<a href="/incidents/">Incidents by day</a>' in day
+    assert re.search(r"<h1>Incidents on \d{4}-\d\d-\d\d</h1>", day), day
 
 
 def test_visit_trail_shows_what_the_visit_committed_and_its_payout(client, db):
@@ -337,7 +361,7 @@ def test_visit_trail_shows_what_the_visit_committed_and_its_payout(client, db):
 
 
 OVERSIGHT = {
-    "/incidents/": ">インシデント</a>",
+    "/incidents/": ">日ごとのインシデント</a>",
     "/incidents/complaint/": ">苦情を記録</a>",
     "/reports/": ">日次報告</a>",
     "/reports/city/": ">報告の受領状況（市）</a>",
