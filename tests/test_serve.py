@@ -97,6 +97,12 @@ _ENVIRONS = [
 ]
 
 
+def _masked(environ):
+    from madoguchi import logsafe
+
+    return {**environ, "RAW_URI": logsafe.safe_url(environ["RAW_URI"])}
+
+
 @pytest.mark.parametrize("environ", _ENVIRONS)
 @pytest.mark.parametrize("response", [_Response("200 OK", 1234), _Response(302, None)])
 def test_the_access_log_writes_gunicorns_lines(environ, response):
@@ -114,7 +120,10 @@ def test_the_access_log_writes_gunicorns_lines(environ, response):
         if fmt:
             cfg.set("access_log_format", fmt)
         logger = logger_class(cfg)
-        atoms = logger.atoms(response, _Request(), environ, timedelta(seconds=1, microseconds=5))
+        # Ours masks the query's values (docs/security.md, round 8): gunicorn's line is the same
+        # for the address so masked.
+        seen = environ if logger_class is AccessLogger else _masked(environ)
+        atoms = logger.atoms(response, _Request(), seen, timedelta(seconds=1, microseconds=5))
         return cfg.access_log_format % logger.atoms_wrapper_class(atoms)
 
     def same(fmt=None):
@@ -128,7 +137,7 @@ def test_the_access_log_writes_gunicorns_lines(environ, response):
     assert same()
     assert "[" in line(AccessLogger)
     assert "]" in line(AccessLogger)
-    assert '"POST /api/v1/visits/start?x=1 HTTP/1.1"' in line(AccessLogger) or (
+    assert '"POST /api/v1/visits/start?x=* HTTP/1.1"' in line(AccessLogger) or (
         environ["REQUEST_METHOD"] == "GET"
     )
     assert same('%(h)s %(m)s %(U)s %(q)s %(D)s %({host}i)s %({content-type}o)s "%(r)s" %(t)s')
@@ -175,7 +184,8 @@ def test_the_access_log_line_reaches_its_file_as_through_logging(environ, tmp_pa
         try:
             for _ in range(3):  # the time atom: both lines within one second
                 second = time.localtime()
-                logger.access(response, _Request(), environ, timedelta(seconds=1))
+                seen = environ if logger_class is AccessLogger else _masked(environ)
+                logger.access(response, _Request(), seen, timedelta(seconds=1))
                 if time.localtime() == second:
                     break
         finally:
@@ -196,7 +206,7 @@ def test_the_access_log_line_reaches_its_file_as_through_logging(environ, tmp_pa
         if time.localtime() == second:
             break
     assert ours == theirs
-    assert ours.split('"')[1] in ("POST /api/v1/visits/start?x=1 HTTP/1.1", "GET /healthz HTTP/1.0")
+    assert ours.split('"')[1] in ("POST /api/v1/visits/start?x=* HTTP/1.1", "GET /healthz HTTP/1.0")
 
     seen = []
     records.clear()

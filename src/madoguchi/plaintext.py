@@ -18,6 +18,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from pydantic import AfterValidator
 
+from madoguchi.logsafe import LONG_NUMBER
+
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
 
 
@@ -44,10 +46,9 @@ def bad_character(text: str) -> str | None:
     return None
 
 
-# Twelve digits or more, each perhaps after one space or hyphen: an individual number (12), a
-# payment service ID (16) or a bank, branch and account number written together (14). A
-# telephone number (10 or 11) is shorter.
-_LONG_NUMBER = re.compile(r"\d(?:[\s\-‐－ー−]?\d){11,}", re.ASCII)
+# Twelve digits or more, each perhaps after one space or hyphen (`madoguchi.logsafe`, which
+# keeps them out of the logs too).
+_LONG_NUMBER = LONG_NUMBER
 
 
 def long_number(text: str) -> bool:

@@ -317,8 +317,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # A refused request (4xx) is one line (who, what, why), not a traceback; a 5xx keeps its.
-    "filters": {"refusals": {"()": "madoguchi.core.logfilters.RefusalsOnOneLine"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["refusals"]}},
+    # No line holds a long number (an individual number): a 404's path, an exception's text
+    # (madoguchi.logsafe; docs/security.md, round 8). After the refusals' one line is made.
+    "filters": {
+        "refusals": {"()": "madoguchi.core.logfilters.RefusalsOnOneLine"},
+        "logsafe": {"()": "madoguchi.logsafe.Scrubbed"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["refusals", "logsafe"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # WeasyPrint's "Step N - …" progress lines and fontTools' subsetting notes are not for
     # the people reading a command's output or the server's log.

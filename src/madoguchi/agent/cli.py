@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from madoguchi import logsafe
 from madoguchi.agent.config import (
     CREDENTIAL_ENV,
     DEFAULT_LISTEN,
@@ -140,4 +141,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_arguments(parser)
     options = vars(parser.parse_args(argv))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logsafe.install()  # no line holds a long number (docs/security.md, round 8)
     return run(options)

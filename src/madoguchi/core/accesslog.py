@@ -11,6 +11,12 @@ formatter): ~2% of the server's CPU (seventh round). When the access log is exac
 gunicorn sets up (its own stream or file handler, the bare message format, no filter, not
 propagated), `AccessLogger` writes the same line to that handler's stream under its lock;
 anything else (syslog, a filter, another handler or format, logging disabled) takes logging.
+
+No line holds what the data rules keep out of logs (docs/security.md, round 8): the request's
+address and the Referer are written with their path scrubbed of long numbers and each query
+value masked (`?reason=*`: the reason asked before residents' data is shown is free text),
+every other atom (User-Agent, any header or environment value a custom format names) scrubbed
+of long numbers (`madoguchi.logsafe`); gunicorn's error log takes the same filter as Django's.
 """
 
 from __future__ import annotations
@@ -23,10 +29,40 @@ from typing import Any
 from gunicorn.config import AccessLogFormat
 from gunicorn.glogging import Logger
 
+from madoguchi import logsafe
+
 _DEFAULT_FORMAT = AccessLogFormat.default
 
 
 _PLAIN_HANDLERS = (logging.StreamHandler, logging.FileHandler)
+
+# Atoms that are addresses (their query values masked); gunicorn's `q` is the query alone.
+_ADDRESSES = frozenset({"f", "U", "{referer}i", "{raw_uri}e", "{http_referer}e", "{path_info}e"})
+_QUERIES = frozenset({"q", "{query_string}e"})
+
+
+def _request_line(environ: Any) -> str:
+    return (
+        f"{logsafe.scrub(environ['REQUEST_METHOD'])} {logsafe.safe_url(environ['RAW_URI'])} "
+        f"{environ['SERVER_PROTOCOL']}"
+    )
+
+
+def _safe_atoms(atoms: dict[str, Any], environ: Any) -> dict[str, Any]:
+    """gunicorn's atoms for any other format, without what the data rules keep out of logs."""
+    safe: dict[str, Any] = {}
+    for name, value in atoms.items():
+        if not isinstance(value, str):
+            safe[name] = value
+        elif name == "r":
+            safe[name] = _request_line(environ)
+        elif name in _ADDRESSES:
+            safe[name] = logsafe.safe_url(value)
+        elif name in _QUERIES:
+            safe[name] = logsafe.safe_url("/?" + value)[2:] if value else value
+        else:
+            safe[name] = logsafe.safe_header(value)
+    return safe
 
 
 class AccessLogger(Logger):
@@ -44,7 +80,7 @@ class AccessLogger(Logger):
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         if self.cfg.access_log_format != _DEFAULT_FORMAT:
-            return dict(super().atoms(resp, req, environ, request_time))
+            return _safe_atoms(dict(super().atoms(resp, req, environ, request_time)), environ)
         status = resp.status
         if isinstance(status, str):
             status = status.split(None, 1)[0]
@@ -52,14 +88,20 @@ class AccessLogger(Logger):
         return {
             "h": environ.get("REMOTE_ADDR", "-"),
             "l": "-",
-            "u": self._get_user(environ) or "-",
+            "u": logsafe.safe_header(self._get_user(environ) or "-"),
             "t": self.now(),
-            "r": f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}",
+            "r": _request_line(environ),
             "s": status,
             "b": (sent is not None and str(sent)) or "-",
-            "f": environ.get("HTTP_REFERER", "-"),
-            "a": environ.get("HTTP_USER_AGENT", "-"),
+            "f": logsafe.safe_url(environ.get("HTTP_REFERER", "-")),
+            "a": logsafe.safe_header(environ.get("HTTP_USER_AGENT", "-")),
         }
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        # gunicorn's error log (its own handlers, not propagated): an unreadable request's
+        # line, a worker's traceback, scrubbed of long numbers as Django's records are.
+        logsafe.install(self.error_log)
 
     def _direct_handler(self) -> Any:
         """gunicorn's own handler of the access log when nothing but it would see the line;

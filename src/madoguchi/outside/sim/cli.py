@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Protocol
 
+from madoguchi import logsafe
 from madoguchi.outside.sim.seed import load_seed, seed_table
 from madoguchi.outside.sim.server import Faults, SimKind
 
@@ -89,6 +90,7 @@ def serve(options: argparse.Namespace, out: Output = sys.stdout) -> int:
         hang_ms=options.hang_ms,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logsafe.install()  # no line holds a long number (docs/security.md, round 8)
     try:
         server = make_server(
             kind,

@@ -1,0 +1,142 @@
+"""What a log line may not carry: a long number, or the values a request's address holds.
+
+The data rules keep the individual number (12 digits) out of everything stored, logged or
+shown. A log line is built from what clients send: a request's path and query string (an
+official's filters, the reason asked before residents' data is shown, which is free text), its
+Referer and User-Agent, an exception's text. Every log madoguchi writes passes through this
+module (docs/security.md, round 8):
+
+- `scrub` replaces every run of twelve digits or more (full-width too, grouped with spaces or
+  hyphens: `LONG_NUMBER`, the rule `madoguchi.plaintext.long_number` applies to free text) with
+  `[number]`;
+- `safe_url` writes an address's path scrubbed and its query string with each value masked
+  (`?reason=*&day=*`): names stay, what was typed does not;
+- `Scrubbed` is the logging filter that scrubs a record's message, traceback and stack, on the
+  handlers of the server (settings.LOGGING, gunicorn's error log), the card agent and the
+  outside simulators (`install`).
+
+This module is a pure library: the card agent and the simulators use it without Django.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from urllib.parse import quote, unquote, urlsplit
+
+__all__ = ["LONG_NUMBER", "Scrubbed", "install", "safe_header", "safe_url", "scrub"]
+
+# Twelve digits or more, each perhaps after one space or hyphen: an individual number (12), a
+# payment service ID (16) or a bank, branch and account number written together (14). A
+# telephone number (10 or 11) is shorter. Matched on NFKC text (full-width digits are digits).
+LONG_NUMBER = re.compile(r"\d(?:[\s\-‐－ー−]?\d){11,}", re.ASCII)
+# The same on text as written: any decimal digit, any space (an ideographic one too).
+_WRITTEN = re.compile(r"\d(?:[\s\-‐－ー−]?\d){11,}")
+_DIGIT = re.compile(r"\d")
+
+MASK = "[number]"
+# What stands for a query value in a log line.
+VALUE_MASK = "*"
+# What an address keeps unencoded when written back (the mask's brackets included).
+_SAFE = "/:@!$&'()*,;=-._~[]"
+
+
+def scrub(text: str) -> str:
+    """`text` with every long number replaced by `[number]`."""
+    if text.isascii():
+        text = LONG_NUMBER.sub(MASK, text)
+        return _escaped(text) if "\\" in text else text
+    text = _WRITTEN.sub(MASK, text)
+    normal = unicodedata.normalize("NFKC", text)
+    if LONG_NUMBER.search(normal):  # digits only NFKC reads as such (circled, superscript)
+        return LONG_NUMBER.sub(MASK, normal)
+    return text
+
+
+def _escaped(text: str) -> str:
+    """ASCII text that may carry escapes (Django escapes a logged path's characters, `\\uff11`
+    for a full-width 1): scrubbed as read, and escaped again."""
+    try:
+        read = text.encode("ascii").decode("unicode_escape")
+    except UnicodeDecodeError:
+        return text
+    if read == text:
+        return text
+    clean = scrub(read)
+    return text if clean == read else clean.encode("unicode_escape").decode("ascii")
+
+
+def _recoded(text: str) -> str:
+    """A header value as written: WSGI servers decode header bytes as Latin-1, so UTF-8 text
+    (full-width digits) arrives as other characters; read back as UTF-8 when it is."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
+def safe_header(value: str) -> str:
+    """A request header's value (User-Agent, say) for a log line: scrubbed."""
+    if value.isascii() and not _DIGIT.search(value):
+        return value
+    return scrub(_recoded(value))
+
+
+def _safe_part(raw: str, plus_is_space: bool = False) -> str:
+    """A percent-encoded part of an address, scrubbed as read and written back encoded."""
+    text = unquote(raw.replace("+", " ") if plus_is_space else raw, errors="replace")
+    clean = scrub(text)
+    return raw if clean == text else quote(clean, safe=_SAFE)
+
+
+def _safe_query(query: str) -> str:
+    names = []
+    for pair in query.split("&"):
+        name, sep, value = pair.partition("=")
+        name = _safe_part(name, plus_is_space=True)
+        names.append(f"{name}={VALUE_MASK if value else ''}" if sep else name)
+    return "&".join(names)
+
+
+def safe_url(url: str) -> str:
+    """An address (a request's path and query, or a whole Referer) for a log line: the path
+    scrubbed of long numbers, each query value masked, any fragment dropped."""
+    if url in ("", "-"):
+        return url
+    url = _recoded(url)
+    if url.startswith("/") and not url.startswith("//"):
+        path, sep, query = url.partition("?")
+        path = path.partition("#")[0]
+        return _safe_part(path) + (sep + _safe_query(query.partition("#")[0]) if sep else "")
+    parts = urlsplit(url)
+    head = f"{parts.scheme}://{scrub(parts.netloc)}" if parts.scheme or parts.netloc else ""
+    query = f"?{_safe_query(parts.query)}" if parts.query else ""
+    return head + _safe_part(parts.path) + query
+
+
+class Scrubbed(logging.Filter):
+    """A handler's filter: the record's message, traceback and stack without long numbers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format is the formatter's to report
+            return True
+        clean = scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info)
+        return True
+
+
+def install(logger: logging.Logger | None = None) -> None:
+    """`Scrubbed` on every handler of `logger` (the root logger by default) not yet holding one."""
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(isinstance(f, Scrubbed) for f in handler.filters):
+            handler.addFilter(Scrubbed())
