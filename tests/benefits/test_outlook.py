@@ -24,7 +24,7 @@ def _display(visit):
 def test_point_application_alone_grants_nothing_now_and_lists_what_remains(trusted, desk):
     c = trusted.card("C")
     visit = start_visit(desk, c)
-    prepare(desk, **apply_fields(resident_name="山田　太郎"))
+    prepare(desk, **apply_fields())
     lines = _display(visit)
     assert f"{NOW}なし" in lines
     later = [line for line in lines if line.startswith(LATER)]

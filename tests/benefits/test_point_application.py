@@ -13,6 +13,7 @@ from madoguchi.benefits.models import Grant, PaymentLink, Provider
 from madoguchi.desk.models import Procedure
 from madoguchi.incidents.models import Incident
 from tests.benefits.conftest import apply_fields, commit, prepare, refused, start_visit
+from tests.visits import verify_basic_four
 
 pytestmark = pytest.mark.usefixtures("providers", "systems")
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("providers", "systems")
 def test_match_links_with_a_signed_completion(trusted, desk):
     c = trusted.card("C")
     visit = start_visit(desk, c)
-    p = prepare(desk, **apply_fields(resident_name="山田　太郎"))
+    p = prepare(desk, **apply_fields())
     assert p.fields["name_outcome"] == "match"
     completion = commit(desk, c)
     link = PaymentLink.objects.get()
@@ -144,12 +145,14 @@ def test_a_long_number_in_the_residents_kana_is_refused_not_signed_and_stored(tr
     assert p.fields["resident_kana"] == "ヤマダ タロウ2"
 
 
+@pytest.mark.usefixtures("support_keys")
 def test_a_long_number_as_the_residents_name_is_refused_not_signed_and_stored(trusted, desk):
-    """The name read from the card comes from the desk's page (the API takes any): it is
-    signed and printed on the receipt as the resident's name, so twelve digits there are
-    refused as in the kana, nothing stored."""
+    """A name a client sends is signed and printed on the receipt as the resident's name only
+    when it is the verified card's (tests/benefits/test_verified_name.py); twelve digits there
+    are refused as in the kana, with their own reason, nothing stored."""
     c = trusted.card("C")
     visit = start_visit(desk, c)
+    verify_basic_four(desk, c)
     err = refused(
         "resident_name_number", prepare, desk, **apply_fields(resident_name="1234-5678-9012")
     )

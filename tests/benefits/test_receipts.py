@@ -7,6 +7,7 @@ from madoguchi.benefits import receipts
 from madoguchi.benefits.models import PaymentLink
 from tests import factories
 from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
+from tests.visits import verify_basic_four
 
 pytestmark = pytest.mark.usefixtures("providers", "systems")
 
@@ -20,10 +21,12 @@ def _text(document):
     return "".join(parts)
 
 
+@pytest.mark.usefixtures("support_keys")
 def test_receipt_renders_what_was_linked(trusted, desk):
     c = trusted.card("C")
     visit = start_visit(desk, c)
-    prepare(desk, **apply_fields(resident_name="山田　太郎"))
+    verify_basic_four(desk, c)  # the name on the receipt is the verified card's
+    prepare(desk, **apply_fields())
     completion = commit(desk, c)
     document = receipts.receipt_document(completion)
     assert len(document.pages) >= 1

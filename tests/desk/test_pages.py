@@ -154,7 +154,7 @@ def test_the_desks_links_are_reversed_once_and_follow_the_script_prefix(
     monkeypatch.setattr(django.urls, "reverse", recording)
     html = staff_client.get("/desk/visit/confirm/").content.decode()
     assert [name for name in reversed_names if name.startswith("desk:")] == []
-    for name in ("checklist", "visit", "terminal", "ended", "receipt", "resident"):
+    for name in ("checklist", "visit", "terminal", "ended", "receipt"):
         assert f'"{real(f"desk:{name}")}"' in html
     # As Django's WSGI handler sets it from SCRIPT_NAME (the test client does not).
     django.urls.set_script_prefix("/city/")
@@ -251,21 +251,6 @@ def test_ended_page_says_why_a_completion_was_refused(trusted, staff_client):
     assert Visit.objects.get(pk=visit.pk).end_reason == VisitEndReason.COMPLETION_REFUSED
 
 
-def test_resident_name_is_kept_for_the_open_visit_only(trusted, staff_client):
-    visit = start(staff_client, trusted.card("A"))
-    r = staff_client.post(
-        "/desk/visit/resident/", json.dumps({"name": "堺　花子"}), content_type="application/json"
-    )
-    assert r.status_code == 204
-    assert "堺　花子" in staff_client.get("/desk/visit/").content.decode()
-    services.visit_end(visit=visit, reason=VisitEndReason.CARD_REMOVED)
-    assert "堺　花子" not in staff_client.get("/desk/ended/").content.decode()
-    r = staff_client.post(
-        "/desk/visit/resident/", json.dumps({"name": "x"}), content_type="application/json"
-    )
-    assert r.status_code == 404
-
-
 def test_agent_origin_per_terminal(staff_client, settings):
     name = staff_client.desk.terminal.name
     settings.CARD_AGENT_ORIGINS = {name: "http://127.0.0.1:47111"}
@@ -333,48 +318,11 @@ def test_procedure_forms_speak_the_pages_language(trusted, staff_client, kind, e
     assert "ご本人がフリガナを確認しました" in ja
 
 
-def test_a_resident_name_nested_too_deep_is_a_bad_request_not_a_server_error(trusted, staff_client):
-    start(staff_client, trusted.card("A"))
-    deep = b'{"name": ' * 2000 + b'"x"' + b"}" * 2000
-    r = staff_client.post("/desk/visit/resident/", deep, content_type="application/json")
-    assert r.status_code == 400
-    assert "リクエストを読み取れませんでした" in r.content.decode()  # not an empty answer
-
-
 def test_a_checklist_stage_that_does_not_exist_is_refused_with_a_reason(trusted, staff_client):
     start(staff_client, trusted.card("A"))
     r = staff_client.post("/desk/visit/checklist/", {"stage": "made-up", "item": "x"})
     assert r.status_code == 400
     assert "リクエストを読み取れませんでした" in r.content.decode()
-
-
-@pytest.mark.parametrize("name", ["\\ud800", "\\u202e田山"], ids=["surrogate", "bidi-override"])
-def test_a_resident_name_that_cannot_be_shown_is_refused_and_the_page_still_opens(
-    trusted, staff_client, name
-):
-    """A lone surrogate in the name the agent read was kept for the banner: every later page
-    of the visit was a 500 (it cannot be written as UTF-8). A bidirectional override would
-    show the name reordered."""
-    start(staff_client, trusted.card("A"))
-    body = '{"name": "' + name + '"}'  # JSON escapes as the agent would send them
-    r = staff_client.post("/desk/visit/resident/", body, content_type="application/json")
-    assert r.status_code == 400
-    assert "リクエストを読み取れませんでした" in r.content.decode()
-    assert staff_client.get("/desk/visit/").status_code == 200
-
-
-def test_a_resident_name_holding_a_long_number_is_not_kept_for_the_banner(trusted, staff_client):
-    """Side doors round 8: the name the desk page sends fills every procedure's resident_name,
-    which is signed, stored and printed on the receipt; twelve digits (an individual number)
-    there is refused, and the banner does not show it."""
-    start(staff_client, trusted.card("A"))
-    body = json.dumps({"name": "１２３４ ５６７８ ９０１２"})
-    r = staff_client.post("/desk/visit/resident/", body, content_type="application/json")
-    assert r.status_code == 400
-    assert "リクエストを読み取れませんでした" in r.content.decode()
-    page = staff_client.get("/desk/visit/")
-    assert page.status_code == 200
-    assert "５６７８" not in page.content.decode()
 
 
 def test_a_visit_ended_right_after_its_completion_offers_its_receipt_until_the_next(

@@ -50,6 +50,10 @@ class Visit(models.Model):
     # Its sex code ('1', '2', '9'; empty until read), compared as the birth date is: the same
     # verified read, kept and cleared with it.
     card_sex = models.CharField(_("sex (verified card read)"), max_length=1, blank=True)
+    # The name of that same verified read: the only name a procedure of this visit carries (its
+    # `resident_name`: the PIN pad's signed lines, the receipt). Never the desk's word; kept and
+    # cleared with the birth date (docs/desk.md "The resident's name").
+    card_name = models.CharField(_("name (verified card read)"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("visit")

@@ -15,5 +15,4 @@ urlpatterns = [
     path("visit/confirm/", views.confirm, name="confirm"),
     path("visit/receipt/", views.receipt, name="receipt"),
     path("visit/end/", views.end, name="end"),
-    path("visit/resident/", views.resident, name="resident"),
 ]

@@ -32,7 +32,6 @@ from madoguchi.accounts.selectors import load_roles_and_permissions
 from madoguchi.era import format_local_time
 from madoguchi.identity.access import record_read
 from madoguchi.incidents.constants import IncidentKind
-from madoguchi.plaintext import bad_character, long_number
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.binding import bound_desk_session
 from madoguchi.terminals.models import DeskSession
@@ -49,8 +48,6 @@ from .constants import (
 from .forms import FALLBACK_FORMS
 from .models import Visit
 from .selectors import shown_at_desk
-
-SESSION_RESIDENT = "desk_resident"  # {visit reference: resident's name read from the card}
 
 
 def desk_page(view):
@@ -107,7 +104,6 @@ _FIXED_URLS = (
     "ended_checklist",
     "ended_receipt",
     "receipt",
-    "resident",
     "terminal",
     "visit",
 )
@@ -140,7 +136,8 @@ def _context(request: HttpRequest, visit: Visit | None, **extra: Any) -> dict[st
         "urls": desk_urls(),
     }
     if visit is not None:
-        ctx["resident_name"] = request.session.get(SESSION_RESIDENT, {}).get(visit.reference)
+        # The name of the card read the server verified in this visit, never the desk's word.
+        ctx["resident_name"] = visit.card_name
         ctx["seconds_left"] = services.seconds_left(visit)
         ctx["card_fingerprint"] = visit.certificate.fingerprint
         ctx["handover"] = visit.handover_at is not None
@@ -194,7 +191,6 @@ def ended(request: HttpRequest) -> HttpResponse:
             if incident.reason_code == "checklist_incomplete":
                 refusal = _("Required checklist items were not ticked; nothing was committed.")
             refusal = refusal or _("The card's signature was not accepted; nothing was committed.")
-    request.session.pop(SESSION_RESIDENT, None)
     return render(
         request,
         "desk/ended.html",
@@ -289,17 +285,14 @@ def _form_class(handler: Any) -> Any:
     return getattr(handler, "form_class", None) or FALLBACK_FORMS.get(handler.kind)
 
 
-def _make_form(form_class: Any, data: Any, visit: Visit, resident_name: str | None) -> Any:
+def _make_form(form_class: Any, data: Any, visit: Visit) -> Any:
     params = inspect.signature(form_class.__init__).parameters
     kwargs: dict[str, Any] = {"visit": visit} if "visit" in params else {}
     form = form_class(data, **kwargs)
-    # The name read from the card (if it was) feeds the handler's name check.
-    if resident_name and "resident_name" in form.fields:
-        form.initial.setdefault("resident_name", resident_name)
-        if data is not None and not data.get("resident_name"):
-            data = data.copy()
-            data["resident_name"] = resident_name
-            form = form_class(data, **kwargs)
+    # The name of the verified card read (if any), as the page sends it back; the server fills
+    # it in itself and refuses a different one (benefits' `resident_name_of`).
+    if visit.card_name and "resident_name" in form.fields:
+        form.initial.setdefault("resident_name", visit.card_name)
     return form
 
 
@@ -312,8 +305,7 @@ def procedure(request: HttpRequest, kind: str) -> HttpResponse:
     form_class = _form_class(handler) if handler else None
     if handler is None or form_class is None:
         raise Http404("no such procedure")
-    resident_name = request.session.get(SESSION_RESIDENT, {}).get(found.reference)
-    form = _make_form(form_class, request.POST or None, found, resident_name)
+    form = _make_form(form_class, request.POST or None, found)
     error = None
     status = 200
     if request.method == "POST":
@@ -497,29 +489,4 @@ def end(request: HttpRequest) -> HttpResponse:
                 )
         services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT, actor=request.user)
         messages.success(request, _("The visit ended. Ready for the next resident."))
-    request.session.pop(SESSION_RESIDENT, None)
     return redirect("desk:terminal")
-
-
-@desk_page
-@require_POST
-def resident(request: HttpRequest) -> HttpResponse:
-    """Keep the resident's name read from the card (basic four attributes) for the banner.
-
-    Only the name, only in this staff session, only for the open visit; dropped at its end. The
-    birth date is not taken from here: the server verifies the card's own record
-    (`POST /api/v1/visits/current/basic-four`, docs/desk.md "The birth date")."""
-    visit = services.visit_current(desk_session=_desk(request))
-    if visit is None:
-        raise Http404("no open visit")  # handler404: the reason (JSON to a JSON client)
-    try:
-        body = json.loads(request.body)
-        name = str(body.get("name", ""))[:100]
-    except (ValueError, RecursionError, AttributeError):
-        raise BadRequest("not a JSON object with a name") from None
-    if bad_character(name):  # a lone surrogate made every later page of the visit a 500
-        raise BadRequest("the name contains a character that cannot be shown")
-    if long_number(name):  # it fills the procedures' resident_name, which refuses one
-        raise BadRequest("the name contains a long number (an individual number?)")
-    request.session[SESSION_RESIDENT] = {visit.reference: name}
-    return HttpResponse(status=204)

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.desk.models import Completion, Procedure
+from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.namecheck.reasons import Outcome, outcome_text
 from madoguchi.plaintext import long_number
@@ -22,20 +22,37 @@ from ..models import (
 )
 
 
-def resident_name_of(fields: dict[str, Any]) -> str:
-    """The name read from the card's basic four attributes (for the receipt), if any. It comes
-    from the desk's page and is signed, stored and printed on the receipt as the resident's
-    name: a long number there (an individual number) is refused, as in the kana."""
-    name = str(fields.get("resident_name", "") or "").strip()[:100]
-    if long_number(name):
+def resident_name_of(visit: Visit, fields: dict[str, Any]) -> str:
+    """The resident's name a procedure carries (signed on the PIN pad, stored, printed on the
+    receipt): only the name of the card's basic four the server verified in this visit
+    (`Visit.card_name`), never the desk's word. A client may send it back as it is or send none;
+    a different one is refused (nothing stored), as is any name before a verified read, when
+    the procedure carries none (docs/desk.md "The resident's name")."""
+    sent = str(fields.get("resident_name", "") or "").strip()
+    if long_number(sent):
         raise ProcedureInvalid("resident_name_number", NAME_NUMBER_MESSAGE, field="resident_name")
-    return name
+    verified = visit.card_name
+    if sent and not verified:
+        raise ProcedureInvalid("resident_name_unread", NAME_UNREAD_MESSAGE, field="resident_name")
+    if sent and sent != verified:
+        raise ProcedureInvalid("resident_name_differs", NAME_DIFFERS_MESSAGE, field="resident_name")
+    return verified
 
 
 NAME_NUMBER_MESSAGE = _(
     "The resident's name contains a long number (an individual number, an account number or a "
     "payment service ID). A name is signed, stored and printed on the receipt; it carries no "
     "number. Nothing was stored; read the name from the card again."
+)
+NAME_UNREAD_MESSAGE = _(
+    "A resident's name was sent, but no card was read in this visit. The name on the signed "
+    "lines and the receipt is taken only from the card the server verified (basic four, "
+    "input-support PIN). Nothing was stored; read the card, or send no name."
+)
+NAME_DIFFERS_MESSAGE = _(
+    "The resident's name sent differs from the name on the card read in this visit. The name "
+    "on the signed lines and the receipt is taken only from the card the server verified. "
+    "Nothing was stored; send the card's name or none (the server fills it in)."
 )
 
 

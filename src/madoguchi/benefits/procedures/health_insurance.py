@@ -80,6 +80,7 @@ class HealthInsuranceUse(ProcedureBase):
     form_class = HealthInsuranceForm
 
     def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
+        resident_name = resident_name_of(visit, fields)  # before any outside look-up
         # A registration a case has suspended at the insurer no longer counts (docs/cases.md);
         # one whose suspension the insurer has not answered yet still stands there, so here.
         standing = list(
@@ -135,7 +136,7 @@ class HealthInsuranceUse(ProcedureBase):
             # and removed from the stored fields once registered (see commit).
             "_insured": {"symbol": symbol, "number": number, "branch": branch},
             "certificate": visit.certificate.fingerprint,
-            "resident_name": resident_name_of(fields),
+            "resident_name": resident_name,
         }
 
     def transaction_entry(self, procedure: Procedure) -> dict[str, Any]:

@@ -57,6 +57,7 @@ class PointApplication(ProcedureBase):
     form_class = PointApplicationForm
 
     def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
+        resident_name = resident_name_of(visit, fields)  # before any outside look-up
         programme, version = open_version(str(fields.get("programme") or NATIONAL_PROGRAMME))
         provider = self._provider(str(fields.get("provider", "")))
         self._refuse_second_link(visit, programme)
@@ -93,7 +94,7 @@ class PointApplication(ProcedureBase):
             "account_last4": identifiers.last4(psid),
             "account_ref": account.account_ref,
             "points": [services.category_points_text(c) for c in version.categories],
-            "resident_name": resident_name_of(fields),
+            "resident_name": resident_name,
             **name,
         }
 

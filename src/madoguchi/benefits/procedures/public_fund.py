@@ -60,6 +60,7 @@ class PublicFundRegistration(ProcedureBase):
     form_class = PublicFundForm
 
     def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
+        resident_name = resident_name_of(visit, fields)  # before any outside look-up
         held = set(
             PublicFundAccount.objects.filter(
                 holder=visit.holder, status__in=[LinkStatus.EFFECTIVE, LinkStatus.SUSPENDED]
@@ -135,7 +136,7 @@ class PublicFundRegistration(ProcedureBase):
             "account": identifiers.masked(identifiers.last4(number)),
             "account_hash": account_hash,
             "account_last4": identifiers.last4(number),
-            "resident_name": resident_name_of(fields),
+            "resident_name": resident_name,
             **name,
         }
 

@@ -8,8 +8,8 @@
   ends the visit (card_swapped), as before (`visits.agent_event`).
 - The basic four (`visit_basic_four`): the agent read EF0002 with the input-support PIN and hands
   the page EF0002/EF0003/EF0004 as they are on the card; the server checks EF0003's J-LIS
-  signature itself (keys in `CARD_SUPPORT_KEYS`) and keeps the birth date on the visit until it
-  ends. What this does and does not prove: docs/desk.md ("The birth date").
+  signature itself (keys in `CARD_SUPPORT_KEYS`) and keeps the birth date, the sex and the name
+  on the visit until it ends. What this does and does not prove: docs/desk.md ("The birth date").
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from madoguchi.card.cvcert import KeyTable, load_key_table
 from madoguchi.card.errors import CardError
 from madoguchi.card.inputsupport import BasicFour, check_integrity, parse_basic_four
 from madoguchi.identity.models import HolderCertificate
+from madoguchi.plaintext import bad_character, long_number
 from madoguchi.refusals import Text
 from madoguchi.terminals.models import DeskSession
 
@@ -98,7 +99,8 @@ def visit_basic_four(
     *, desk_session: DeskSession, ef0002: bytes, ef0003: bytes, ef0004: bytes | None
 ) -> BasicFour:
     """Verify the basic four the agent read (EF0003's SHA-256 and J-LIS signature, EF0004's
-    certificate) and keep the birth date on the open visit. Never EF0001."""
+    certificate) and keep the birth date, the sex and the name on the open visit (the name is
+    then the only `resident_name` its procedures carry). Never EF0001."""
     trusted = support_trust()
     if trusted is None:
         raise CardsRefused.of("basic_four_unverifiable")
@@ -107,6 +109,11 @@ def visit_basic_four(
         four = parse_basic_four(ef0002)
     except (CardError, ValueError) as exc:
         raise CardsRefused.of("basic_four_invalid", str(exc)[:200]) from exc
+    # The name becomes every procedure's `resident_name` (signed, stored, printed): one that
+    # cannot be shown or carries a long number is not taken, even signed.
+    name = four.name.strip()[:100]
+    if bad_character(name) or long_number(name):
+        raise CardsRefused.of("basic_four_invalid", "the name cannot be shown or holds a number")
     with transaction.atomic():
         visit = _require_open(desk_session)
         # Before the handover only the resident's card can be on the reader (another card ends
@@ -114,7 +121,8 @@ def visit_basic_four(
         if visit.handover_at is not None:
             raise CardsRefused.of("basic_four_after_handover")
         visit.card_birth_date, visit.card_sex = four.birth_date, four.sex
-        visit.save(update_fields=["card_birth_date", "card_sex"])
+        visit.card_name = name
+        visit.save(update_fields=["card_birth_date", "card_sex", "card_name"])
         audit.record(
             VISITS_BASIC_FOUR_VERIFIED,
             actor=desk_session.staff,

@@ -209,9 +209,10 @@ def end_locked(
     """End a locked, open visit (inside the caller's transaction)."""
     visit.ended_at = at or timezone.now()
     visit.end_reason = reason
-    visit.card_birth_date, visit.card_sex = None, ""  # kept only while the visit is open
+    # The verified card read is kept only while the visit is open.
+    visit.card_birth_date, visit.card_sex, visit.card_name = None, "", ""
     # The UPDATE's SQL written once per process (issue 15: `save()` compiled it on every end).
-    update_fields(visit, ["ended_at", "end_reason", "card_birth_date", "card_sex"])
+    update_fields(visit, ["ended_at", "end_reason", "card_birth_date", "card_sex", "card_name"])
     # Every procedure of the visit in one read (issue 15): the pending ones are discarded here,
     # the committed kinds are kept for the end hooks (the after-completion checklist check).
     procedures = _PROCEDURES(visit_id=visit.pk)

@@ -231,25 +231,18 @@
 
   // --- read the resident's name (basic four attributes, input-support PIN) ---------------------
 
-  // The name is for the banner; the files as read (EF0002-4) go to the server, which checks
-  // EF0003's J-LIS signature itself and keeps the birth date (never taken from this script).
+  // The files as read (EF0002-4) go to the server, which checks EF0003's J-LIS signature itself
+  // and keeps the birth date, the sex and the name for the visit (none taken from this script):
+  // the banner shows the name the server verified, the one procedures carry.
   function readResident() {
     clearError();
     busy(true);
-    var attrs;
     cardOperation("/read-attributes", {}).then(function (result) {
-      attrs = result;
-      var el = $("[data-role=resident-name]");
-      if (el) el.textContent = attrs.name || "";
-      return fetch(cfg.residentUrl, {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": cfg.csrf },
-        body: JSON.stringify({ name: attrs.name || "" }),
-      });
-    }).then(function () {
-      return api("/current/basic-four", "POST", attrs.evidence || {});
+      return api("/current/basic-four", "POST", result.evidence || {});
     }).then(function (r) {
       if (r.status !== 200) throw refusal(r);
+      var el = $("[data-role=resident-name]");
+      if (el) el.textContent = r.body.name || "";
       status(msg("card-read"));
       // The handover may start now (the server has the birth date of the resident's card).
       var handover = $("[data-action=start-handover]");
