@@ -11,7 +11,8 @@ tests' bench runs make) is treated the same way, and so is the throwaway Postgre
 fault test starts (tests/faults/throwaway_pg.py), which outlives a killed run, still running.
 
 Process ids are only meaningful on this machine: on a server that is not on loopback (or a
-Unix socket) nothing is dropped.
+Unix socket) nothing is dropped. The databases' part is `madoguchi.core.leftovers`, which the
+benches use too.
 """
 
 from __future__ import annotations
@@ -22,96 +23,29 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# test_<anything>_<pid>[_gw<n>] and madoguchi_bench_<pid>: the names this project gives.
-_NAME = re.compile(r"^(?:test_.+|madoguchi_bench)_(?P<pid>[1-9][0-9]{0,9})(?:_gw[0-9]+)?$")
+from madoguchi.core.leftovers import (  # the databases' part, shared with the benches
+    dead_run_databases,
+    drop_postgres_leftovers,
+    leftover_pid,
+    pid_alive,
+)
+
+__all__ = [
+    "dead_run_databases",
+    "drop_leftovers",
+    "drop_postgres_leftovers",
+    "drop_sqlite_leftovers",
+    "leftover_pid",
+    "pid_alive",
+    "stop_dead_fault_servers",
+]
+
 _SQLITE_SUFFIX = re.compile(
     r"\.test-(?P<pid>[1-9][0-9]{0,9})(?:_gw[0-9]+)?(?:-wal|-shm|-journal)?$"
 )
-_LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this machine (whoever owns it)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
-def leftover_pid(name: str) -> int | None:
-    """The process id in a database name this project's test runs (or benches) give, or None
-    when the name is not one of theirs."""
-    match = _NAME.match(name)
-    return int(match["pid"]) if match else None
-
-
-def dead_run_databases(names: list[str], alive: Callable[[int], bool] = pid_alive) -> list[str]:
-    """The names among ``names`` that belong to test runs whose process is gone."""
-    own = os.getpid()
-    dead = []
-    for name in names:
-        pid = leftover_pid(name)
-        if pid is not None and pid != own and not alive(pid):
-            dead.append(name)
-    return dead
-
-
-def _local(host: str | None) -> bool:
-    return (host or "") in _LOCAL_HOSTS or (host or "").startswith("/")
-
-
-def drop_postgres_leftovers(settings_dict: dict[str, Any]) -> list[str]:
-    """Drop the PostgreSQL databases of dead test runs on the server of ``settings_dict``;
-    return their names. Connects to the maintenance database ``postgres``; a server that does
-    not answer, or a role that may not list or drop, leaves everything as it is."""
-    import psycopg
-    from psycopg import sql
-
-    if not _local(settings_dict.get("HOST")):
-        return []
-    params: dict[str, Any] = {
-        "dbname": "postgres",
-        "user": settings_dict.get("USER") or None,
-        "password": settings_dict.get("PASSWORD") or None,
-        "host": settings_dict.get("HOST") or None,
-        "port": settings_dict.get("PORT") or None,
-        "connect_timeout": 10,
-    }
-    dropped: list[str] = []
-    try:
-        with psycopg.connect(
-            **{k: v for k, v in params.items() if v is not None}, autocommit=True
-        ) as conn:
-            names = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY datname"
-                )
-            ]
-            for name in dead_run_databases(names):
-                try:
-                    # FORCE: a server the dead run started (and that outlived it) may still be
-                    # connected; its run is gone, so are its clients' reasons to stay.
-                    conn.execute(
-                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                            sql.Identifier(name)
-                        )
-                    )
-                except psycopg.Error:
-                    continue  # another run dropped it first, or this role may not
-                dropped.append(name)
-    except psycopg.Error:
-        return dropped
-    return dropped
 
 
 def drop_sqlite_leftovers(database: Path) -> list[Path]:

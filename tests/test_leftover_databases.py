@@ -202,3 +202,53 @@ def test_a_killed_runs_fault_server_is_stopped_and_its_folder_deleted(tmp_path):
         for process in (stand_in, unrelated):
             process.kill()
             process.wait()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_bench_drops_a_killed_benchs_database_at_its_start_and_keeps_a_live_ones(capsys):
+    """`madoguchi bench completion` and `bench audit` make their database through
+    `create_database`, which first drops the bench databases of dead processes (the tests'
+    logic, `madoguchi.core.leftovers`), not a live bench's nor a test run's."""
+    from django.db import connection
+
+    from madoguchi.core.bench.completion import create_database, drop_database
+
+    database = _server()
+    dead, live = _dead_pid(), os.getppid()
+    dead_name, live_name = f"madoguchi_bench_{dead}", f"madoguchi_bench_{live}"
+    dead_test = f"test_mdg_leftover_{dead}"
+    with _connect(database) as conn:
+        for name in (dead_name, live_name, dead_test):
+            _create(conn, name)
+        try:
+            name, original = create_database("completion")
+            try:
+                assert name == f"madoguchi_bench_{os.getpid()}"
+                assert connection.settings_dict["NAME"] == name
+            finally:
+                drop_database(name, original)
+            names = _databases(conn)
+            assert dead_name not in names
+            assert live_name in names
+            assert dead_test in names  # a test run's leftover is the test runs' to drop
+            assert name not in names
+            # Another run's start on the shared server may have dropped it first: what this
+            # bench says names no live one.
+            said = capsys.readouterr().err
+            assert live_name not in said
+            assert dead_test not in said
+        finally:
+            for leftover in (dead_name, live_name, dead_test):
+                _drop(conn, leftover)
+
+
+def test_a_bench_chooses_only_its_own_dead_databases():
+    alive = {100}
+    names = ["madoguchi_bench_100", "madoguchi_bench_200", "test_mdg_200", "madoguchi_200"]
+    chosen = leftovers.dead_run_databases(names, alive.__contains__, prefix="madoguchi_bench")
+    assert chosen == ["madoguchi_bench_200"]
+    assert leftovers.dead_run_databases(names, alive.__contains__) == [
+        "madoguchi_bench_200",
+        "test_mdg_200",
+    ]

@@ -48,6 +48,8 @@ from typing import Any
 
 import httpx
 
+from madoguchi.core import leftovers
+
 PIN = "1234"
 APP = "https://madoguchi.test/bench/1.0"
 PASSWORD = "bench-password-not-secret"
@@ -191,6 +193,10 @@ def _database_url(settings_dict: dict[str, Any], name: str) -> str:
     return f"postgres://{auth}@{host}:{port}/{name}"
 
 
+# A bench's own database is named after it and its process id.
+BENCH_DATABASE_PREFIX = "madoguchi_bench"
+
+
 def create_database(bench: str = "completion") -> tuple[str, dict[str, Any]]:
     """A fresh database on the configured PostgreSQL server; Django is switched over to it.
 
@@ -205,7 +211,14 @@ def create_database(bench: str = "completion") -> tuple[str, dict[str, Any]]:
             "set DATABASE_URL=postgres://USER@HOST:PORT/DATABASE; the bench creates and drops "
             "a database of its own on that server."
         )
-    name = f"madoguchi_bench_{os.getpid()}"
+    # The databases of benches killed before they could drop theirs (their process gone):
+    # dropped now, never a live bench's (madoguchi.core.leftovers, as the test runs do).
+    dropped = leftovers.drop_postgres_leftovers(connection.settings_dict, BENCH_DATABASE_PREFIX)
+    if dropped:
+        sys.stderr.write(
+            f"dropped {len(dropped)} leftover database(s) of killed benches: {', '.join(dropped)}\n"
+        )
+    name = f"{BENCH_DATABASE_PREFIX}_{os.getpid()}"
     with warnings.catch_warnings():
         # Django warns when the maintenance database 'postgres' cannot be reached and tries the
         # configured one; if neither answers, the OperationalError says why in one line.
