@@ -125,3 +125,66 @@ def test_the_exports_name_the_zone_their_times_are_in(desk, supervisor, settings
     text = check_pdf(exports.to_pdf(report.snapshot, submitted=report))
     assert "日時（UTC、UTC+00:00）" in re.sub(r"\s", "", text)  # its cell wraps
     assert "日本時間" not in re.sub(r"\s", "", text)
+
+
+def _table_cells(html, testid):
+    """The text of each row's cells of the table `testid` (tags dropped)."""
+    table = re.search(rf'<table[^>]*data-testid="{testid}"[^>]*>(.*?)</table>', html, re.S)
+    assert table, html
+    return [
+        [
+            re.sub(r"<[^>]+>", "", cell).strip()
+            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+        ]
+        for row in re.findall(r"<tr>(.*?)</tr>", table.group(1), re.S)
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("lang", "none"), [("ja", "なし"), ("en", "None")])
+def test_the_page_the_pdf_and_the_workbook_say_the_same_things_the_same_way(
+    client, desk, supervisor, lang, none
+):
+    """An empty visit cell was blank on the page, 「—」 in the PDF and empty in Excel; an empty
+    refusals table read 「—」 on the page and 「なし」 in the PDF; only the workbook had the 理由
+    and 記録 columns, and the incidents by kind. The three now show the same rows, columns and
+    words: "—" for an empty cell, なし / None for an empty table."""
+    incidents.incident_record(
+        kind=IncidentKind.OUTSIDE_FAILURE,
+        reason_code="timeout0",
+        severity=Severity.LOW,
+        summary="The provider did not answer.",
+        terminal=desk.terminal,
+    )  # no visit, no staff; no refusal that day
+    Incident.objects.update(occurred_at=F("occurred_at") - timedelta(days=1))
+    day = timezone.localdate() - timedelta(days=1)
+    client.force_login(supervisor)
+    args = [desk.terminal.pk, day.isoformat()]
+    page = client.get(reverse("reports:daily", args=args) + f"?lang={lang}").content.decode()
+    content = services.build_daily(desk.terminal, day)
+    document = exports.render_document(content, language=lang)
+    data = client.get(reverse("reports:daily_xlsx", args=args) + f"?lang={lang}").content
+    sheet = "インシデント" if lang == "ja" else "Incidents"
+    workbook = [[("" if v is None else str(v)) for v in row] for row in _sheet_rows(data, sheet)]
+    on_page = _table_cells(page, "report-incidents")
+    assert on_page == _table_cells(document, "report-incidents") == workbook
+    assert len(on_page[0]) == 9
+    visit, staff = on_page[1][5], on_page[1][6]
+    assert (visit, staff) == ("—", "—")
+    assert on_page[0][3] == ("理由" if lang == "ja" else "Reason")
+    assert on_page[0][7] == ("記録" if lang == "ja" else "Recorded")
+    # The empty refusals table, and the incidents by kind, alike in the three.
+    for html in (page, document):
+        refusals = re.search(
+            r"<table[^>]*><tr><th>[^<]*</th><th>[^<]*</th></tr>(.*?)</table>", html
+        )
+        assert refusals, html
+        assert re.sub(r"<[^>]+>", "", refusals.group(1)) == none
+        assert _table_cells(html, "report-kinds")[1][1] == "1"
+    summary = _sheet_rows(data, "概要" if lang == "ja" else "Summary")
+    reason_at = [r[0] for r in summary].index("理由" if lang == "ja" else "Reason")
+    assert summary[reason_at + 1][0] == none
+    pdf_text = check_pdf(
+        client.get(reverse("reports:daily_pdf", args=args) + f"?lang={lang}").content
+    )
+    assert ("記録" if lang == "ja" else "Recorded") in pdf_text

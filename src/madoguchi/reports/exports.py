@@ -45,6 +45,7 @@ WORDS: dict[str, dict[str, str]] = {
         "reason": "理由",
         "count": "件数",
         "kinds": "インシデント種別",
+        "by_kind": "インシデント（種別ごと）",
         "incidents_of_day": "インシデント（全 %(n)s 件）",
         "time": "日時（{zone}）",
         "kind": "種別",
@@ -78,6 +79,7 @@ WORDS: dict[str, dict[str, str]] = {
         "reason": "Reason",
         "count": "Count",
         "kinds": "Incident kind",
+        "by_kind": "Incidents by kind",
         "incidents_of_day": "Incidents (%(n)s in all)",
         "time": "Time ({zone})",
         "kind": "Kind",
@@ -90,6 +92,9 @@ WORDS: dict[str, dict[str, str]] = {
         "hash": "SHA-256 of the content",
     },
 }
+
+
+EMPTY = "—"  # an empty cell, the same in the page, the PDF and the Excel file
 
 
 def words(language: str) -> dict[str, str]:
@@ -108,9 +113,12 @@ def incident_rows(content: dict[str, Any]) -> list[dict[str, Any]]:
     """The report's incidents for people: the kind and the severity in words (低, not low) in
     the active language (the frozen `kind_label` is in the language of whoever generated the
     content), the time in the city's time as the language dates it (令和8年11月30日 21:58:42,
-    2026-11-30 21:58:42), the reason in words (`reason_words`). Display only: the content
-    stays as frozen."""
+    2026-11-30 21:58:42), the reason in words (`reason_words`), who recorded it (the system or
+    a person) in words, and an empty visit or staff as "—": the page, the PDF and the Excel
+    file all show these rows, so they say the same things the same way. Display only: the
+    content stays as frozen."""
     labels = dict(Severity.choices)
+    sources = dict(Source.choices)
     return [
         {
             **i,
@@ -118,6 +126,9 @@ def incident_rows(content: dict[str, Any]) -> list[dict[str, Any]]:
             "severity_label": str(labels.get(i["severity"], i["severity"])),
             "at_text": local_time(str(i["at"]), seconds=True),
             "reason_text": reason_words(i),
+            "source_label": str(sources.get(i.get("source"), i.get("source") or EMPTY)),
+            "visit_text": i.get("visit") or EMPTY,
+            "staff_text": i.get("staff") or EMPTY,
         }
         for i in content.get("incidents", [])
     ]
@@ -133,7 +144,7 @@ def reason_words(incident: dict[str, Any]) -> str:
         return said
     language = "ja" if (translation.get_language() or "ja").startswith("ja") else "en"
     known = known_message(str(incident.get("reason") or ""), language)
-    return known.rstrip("。.") if known else "—"
+    return known.rstrip("。.") if known else EMPTY
 
 
 def refusal_rows(content: dict[str, Any]) -> list[tuple[str, int]]:
@@ -167,7 +178,7 @@ def _kind_label(kind: str) -> str:
 def _refusal_label(key: str, separator: str) -> str:
     kind, _, code = key.partition(":")
     said = reason_words({"reason": code})
-    return _kind_label(kind) if said == "—" else f"{_kind_label(kind)}{separator}{said}"
+    return _kind_label(kind) if said == EMPTY else f"{_kind_label(kind)}{separator}{said}"
 
 
 def render_document(
@@ -188,6 +199,7 @@ def render_document(
                 % {"n": content["counts"]["incidents_total"]},
                 "incidents": incident_rows(content),
                 "refusals": refusal_rows(content),
+                "kinds": kind_rows(content),
                 "submitted": submitted,
             },
         )
@@ -228,10 +240,10 @@ def to_xlsx(
         rows.append((w["note"], content.get("note", "")))
         rows.append(())
         rows.append((w["reason"], w["count"]))
-        rows += refusal_rows(content)
+        rows += refusal_rows(content) or [(w["none"],)]
         rows.append(())
         rows.append((w["kinds"], w["count"]))
-        rows += kind_rows(content)
+        rows += kind_rows(content) or [(w["none"],)]
         for row in rows:
             ws.append([spreadsheet_cell(v) for v in row])
         ws2 = wb.create_sheet(w["incident_sheet"])
@@ -248,7 +260,6 @@ def to_xlsx(
                 w["text"],
             ]
         )
-        sources = dict(Source.choices)
         for i in incident_rows(content):
             cells = (
                 i["id"],
@@ -256,9 +267,9 @@ def to_xlsx(
                 i["kind_label"],
                 i["reason_text"],
                 i["severity_label"],
-                i["visit"],
-                i["staff"],
-                str(sources.get(i["source"], i["source"])),
+                i["visit_text"],
+                i["staff_text"],
+                i["source_label"],
                 incident_text(i),
             )
             ws2.append([spreadsheet_cell(v) for v in cells])

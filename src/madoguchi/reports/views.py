@@ -112,6 +112,10 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
             "r": content,
             "incidents": exports.incident_rows(content),
             "refusals": exports.refusal_rows(content),
+            "kinds": exports.kind_rows(content),
+            # The tables' words are the PDF's and the workbook's (the time column names its
+            # zone, an empty table says なし), so the three say the same things the same way.
+            "w": exports.words(exports.document_language(get_language())),
             "submitted": submitted,
             "verified": services.verify(submitted) if submitted else None,
             "can_submit": submitted is None and services.can_submit(request.user, terminal),
