@@ -33,7 +33,6 @@ __all__ = ["LONG_NUMBER", "Scrubbed", "install", "safe_header", "safe_url", "scr
 LONG_NUMBER = re.compile(r"\d(?:[\s\-‐－ー−]?\d){11,}", re.ASCII)
 # The same on text as written: any decimal digit, any space (an ideographic one too).
 _WRITTEN = re.compile(r"\d(?:[\s\-‐－ー−]?\d){11,}")
-_DIGIT = re.compile(r"\d")
 
 MASK = "[number]"
 # What stands for a query value in a log line.
@@ -78,13 +77,15 @@ def _recoded(text: str) -> str:
 
 def safe_header(value: str) -> str:
     """A request header's value (User-Agent, say) for a log line: scrubbed."""
-    if value.isascii() and not _DIGIT.search(value):
-        return value
+    if value.isascii():
+        return scrub(value)
     return scrub(_recoded(value))
 
 
 def _safe_part(raw: str, plus_is_space: bool = False) -> str:
     """A percent-encoded part of an address, scrubbed as read and written back encoded."""
+    if raw.isascii() and "%" not in raw and not (plus_is_space and "+" in raw):
+        return raw if LONG_NUMBER.search(raw) is None else LONG_NUMBER.sub(MASK, raw)
     text = unquote(raw.replace("+", " ") if plus_is_space else raw, errors="replace")
     clean = scrub(text)
     return raw if clean == text else quote(clean, safe=_SAFE)
@@ -104,7 +105,10 @@ def safe_url(url: str) -> str:
     scrubbed of long numbers, each query value masked, any fragment dropped."""
     if url in ("", "-"):
         return url
-    url = _recoded(url)
+    if url.isascii() and "?" not in url and "%" not in url:  # the common line: no values
+        return scrub(url.partition("#")[0])
+    if not url.isascii():
+        url = _recoded(url)
     if url.startswith("/") and not url.startswith("//"):
         path, sep, query = url.partition("?")
         path = path.partition("#")[0]
