@@ -91,6 +91,14 @@ def test_an_escaped_number_is_found():
     assert said == "Not Found: /a/[number]/\\n"
 
 
+def test_other_backslashes_are_kept_as_written(recwarn):
+    """A traceback's regular expression or a Windows path: no escape to read, no warning."""
+    text = r're.compile("\d+") at C:\x\new \u5c71'
+    assert logsafe.scrub(text) == text
+    assert logsafe.scrub(text + r" \uff11" * 12) == text + " [number]"
+    assert not recwarn.list
+
+
 def test_a_header_sent_as_utf8_is_read_as_such():
     """WSGI gives header values as Latin-1: a full-width number is still found."""
     sent = f"probe/1.x {_FULL_WIDTH}".encode().decode("latin-1")

@@ -53,17 +53,23 @@ def scrub(text: str) -> str:
     return text
 
 
+# The escapes a logged line may write a character as (Django's `unicode_escape` of a path).
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|x([0-9a-fA-F]{2}))")
+
+
+def _character(match: re.Match[str]) -> str:
+    code = int(match[1] or match[2] or match[3], 16)
+    return chr(code) if code <= 0x10FFFF else match[0]
+
+
 def _escaped(text: str) -> str:
     """ASCII text that may carry escapes (Django escapes a logged path's characters, `\\uff11`
-    for a full-width 1): scrubbed as read, and escaped again."""
-    try:
-        read = text.encode("ascii").decode("unicode_escape")
-    except UnicodeDecodeError:
-        return text
+    for a full-width 1): scrubbed as read, the other characters escaped again."""
+    read = _ESCAPE.sub(_character, text)
     if read == text:
         return text
     clean = scrub(read)
-    return text if clean == read else clean.encode("unicode_escape").decode("ascii")
+    return text if clean == read else clean.encode("ascii", "backslashreplace").decode("ascii")
 
 
 def _recoded(text: str) -> str:
