@@ -64,8 +64,8 @@ def test_the_header_keeps_its_words_whole(narrow):
 
 def test_incident_codes_stay_on_one_line(narrow):
     """The severity, the visit reference, the terminal and the staff member's name were broken
-    into columns of two or three letters ("776 D5D FA", "des k-01") beside a long summary, and
-    the kind inside its word ("Comp / laint")."""
+    into columns of two or three letters ("776 D5D FA", "des k-01") beside a long summary, the
+    kind inside its word ("Comp / laint"), and the time a character or two a line."""
     page, official, url = narrow
     terminal = factories.terminal(name="desk-01")
     incidents.incident_complaint(
@@ -80,6 +80,9 @@ def test_incident_codes_stay_on_one_line(narrow):
         cells = row.locator("td")
         for index in (1, 2, 4):  # kind (one word: 苦情, Complaint), severity, terminal
             assert cells.nth(index).evaluate(LINES) == 1, (lang, cells.nth(index).inner_text())
+        # The time, a link to the incident's page, stays whole (it broke a character or two a
+        # line: 「令和8年 / 12月2 / 日 / 05:59:0 / 7」).
+        assert cells.nth(0).evaluate(LINES) == 1, (lang, cells.nth(0).inner_text())
         assert overflow(page) <= 0, lang
 
 
@@ -148,11 +151,16 @@ def test_scan_findings_keep_their_ids_on_one_line(narrow, tmp_path):
             for index in (0, 3, 4, 7):  # link, resident, other resident, terminal
                 cell = rows.nth(i).locator("td").nth(index)
                 assert cell.evaluate(LINES) <= 1, (lang, cell.inner_text())
+        # The short headers over the score and the case stay whole ("スコ / ア", "ケー / ス").
+        heads = page.locator("[data-testid=scan-findings] th")
+        for index in (2, 8):
+            assert heads.nth(index).evaluate(LINES) == 1, (lang, heads.nth(index).inner_text())
         assert overflow(page) <= 0, lang
         # The list of runs: the run's number and its engine ("duckd / b") whole too.
         page.goto(f"{url}/scans/?lang={lang}")
         cells = page.locator("[data-testid=scan-runs] tr:has(td)").first.locator("td")
-        for index in (0, 2):
+        # and its start time, which broke inside the date (「令和8年12月2 / 日 06:07」).
+        for index in (0, 1, 2):
             assert cells.nth(index).evaluate(LINES) == 1, (lang, cells.nth(index).inner_text())
         # Their headers too: "実行" broke in the middle of the word ("実 / 行") above the numbers.
         heads = page.locator("[data-testid=scan-runs] th")
