@@ -6,8 +6,10 @@ It walks the README's "Trying the demo" on terminal desk-01 (a fresh demo: resid
 application can be committed once per demo data directory), the agent's PIN pad of that
 completion (before its lines were read, and after a wrong PIN), the ended page after the card left
 and the receipt it opens of what that visit committed, and resident A's own page (step 6),
-then the officials' pages, a case with a legacy link recorded through the case page, the report
-pages and a small generated scan, recorded, with its report. Set MADOGUCHI_DATA_DIR
+then `make scenario` (the seed's incident on desk-02), the officials' pages, a 404 page, a case
+with a legacy link recorded through the case page, the report pages (the dashboard at 1366 px)
+and a small generated scan, recorded, with its report, the scans list at 1024 px and the run's
+page. Set MADOGUCHI_DATA_DIR
 as for the demo (the TOTP code comes from `madoguchi demo_totp`).
 """
 
@@ -194,27 +196,59 @@ def scans(page: Page, base: str, out: Path) -> None:
         page.set_viewport_size({"width": 1280, "height": 1400})
         page.goto((Path(tmp) / "out" / "report.html").as_uri())
         page.screenshot(path=str(out / "scan-report.png"))
+    # The scans list as a city official sees it in a 1024 px window (docs/scan.md).
+    page.set_viewport_size({"width": 1024, "height": 800})
     page.goto(base + "/scans/")
+    page.screenshot(path=str(out / "scans-list.png"))
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.locator("[data-testid=scan-runs] a").first.click()
+    give_reason(page, "監査・点検")  # the run's findings name residents: it asks why first
     page.set_viewport_size({"width": 1280, "height": 1400})
     page.screenshot(path=str(out / "scans-run.png"))
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def case_reason(page: Page) -> None:
-    """A case page asks an official why they open a resident's case (the read is recorded)."""
-    page.wait_for_url(re.compile(r"/cases/\d+/(\?.*)?$"))
+def give_reason(page: Page, reason: str) -> None:
+    """A page of residents' records asks an official why they open it (the read is recorded)."""
+    page.wait_for_load_state()
     form = page.get_by_test_id("reason-form")
     if form.count():
-        form.get_by_label("ケースの対応").check()
+        form.get_by_label(reason).check()
         page.get_by_test_id("reason-submit").click()
+        page.wait_for_load_state()
+
+
+def case_reason(page: Page) -> None:
+    """A case page asks an official why they open a resident's case."""
+    page.wait_for_url(re.compile(r"/cases/\d+/(\?.*)?$"))
+    if page.get_by_test_id("reason-form").count():
+        give_reason(page, "ケースの対応")
         page.get_by_test_id("case-status").wait_for()
+
+
+def scenario() -> None:
+    """`make scenario`: the seed's incident replayed on desk-02, so the officials' incident list
+    and the dashboard show its refusals, each reason named (the README's step 4)."""
+    subprocess.run(
+        [sys.executable, "-m", "madoguchi", "scenario", "sakai"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DESK_TEST_PROCEDURE": "1"},
+    )
+
+
+def error_page(page: Page, base: str, out: Path) -> None:
+    """A refused page as a signed-in official meets it: an address with nothing at it."""
+    page.goto(base + "/officials/no-such-page/")
+    page.screenshot(path=str(out / "error-404.png"))
 
 
 def officials(page: Page, base: str, out: Path, code: str) -> None:
     sign_in(page, base, "official", code)
+    scenario()
     page.goto(base + "/officials/incidents/?reason=daily_check")  # the list asks why first
     full(page, out / "officials-incidents.png")
+    error_page(page, base, out)
     # A case as in the seed document: intake, the legacy link from the old system, steps.
     page.goto(base + "/cases/new/")
     page.locator("input[name=resident_label]").fill("A氏")
@@ -251,8 +285,12 @@ def officials(page: Page, base: str, out: Path, code: str) -> None:
     page.get_by_test_id("case-report-link").click()
     page.get_by_test_id("report-markdown").wait_for()
     full(page, out / "cases-report.png")
+    # The dashboard at 1366 px, a common office laptop's width, where each chart's key sits under
+    # it (docs/reports.md).
+    page.set_viewport_size({"width": 1366, "height": 900})
     page.goto(base + "/reports/dashboard/")
     full(page, out / "reports-dashboard.png")
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(base + "/reports/city/")
     full(page, out / "reports-city.png")
     scans(page, base, out)

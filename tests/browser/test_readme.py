@@ -180,7 +180,10 @@ def test_readme_walkthrough_as_written(demo_desk: DemoDesk, browser):  # noqa: F
         o.locator("main form button[type=submit]").click()
         o.wait_for_url(re.compile(r"/officials/$"))
         expect(o.get_by_test_id("visits")).to_contain_text(visit_a.reference)
-        o.goto(demo_desk.url + "/officials/incidents/?reason=daily_check")
+        # The incident list asks why first: the reason and the button the README names.
+        o.get_by_role("link", name=one(r"incident list \*\*([^*]+)\*\*", s5), exact=True).click()
+        o.get_by_test_id("reason-form").get_by_label(one(r"choose \*\*([^*]+)\*\*", s5)).check()
+        o.get_by_role("button", name=one(r"and press \*\*([^*]+)\*\*", s5)).click()
         expect(o.get_by_test_id("incidents")).to_contain_text(visit_a.reference)
         o.screenshot(path=str(ARTIFACTS / "readme-officials-incidents.png"))
         assert incident.pk
