@@ -322,11 +322,9 @@ def _append_in_database(
         if commit is None:
             cursor.execute(append_function.CALL_SQL, params)
         else:
-            # The COMMIT is queued behind the call (the backend's `_commit` in a pipeline);
-            # the pipeline's end syncs: both answers in one round trip.
-            with connection.wrap_database_errors, connection.connection.pipeline():
+            with connection.connection.pipeline():
                 cursor.execute(append_function.CALL_SQL, params)
-                commit()
+                commit()  # COMMIT, then the pipeline's sync: both answers in one round trip
         appended = cursor.fetchall()
     if len(appended) != len(rows):  # pragma: no cover (the function returns one per row)
         raise AuditError(f"The audit append returned {len(appended)} rows for {len(rows)} events.")

@@ -141,12 +141,7 @@ def _verify_stream(using: str, size: int, keep_leaves: bool) -> VerifyResult | N
     intact = True
     # Rows come in chunks of _PAGE from libpq 17 on; before, one by one (slower, as correct).
     chunk = _PAGE if psycopg.pq.version() >= 170000 else 1
-    # The raw connection: Django's cursor wrapper has no stream(). A transaction's BEGIN that
-    # waits on the connection (madoguchi.audit.backends.postgresql) is sent first.
-    from madoguchi.audit.backends.postgresql.base import flush_pending
-
-    connection.ensure_connection()
-    flush_pending(connection.connection)
+    # The raw connection: Django's cursor wrapper has no stream().
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         stream = cursor.stream(_STREAM_SQL, [size], binary=True, size=chunk)
         while rows := list(islice(stream, _PAGE)):

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import signals
+from django.db import transaction
 from django.utils import timezone
 
 from madoguchi.audit import services as audit
@@ -299,7 +298,7 @@ def _write_completion(
         handler.commit(p, completion)
         p.status = ProcedureStatus.COMMITTED
         p.completion = completion
-        _save_committed(p)
+        p.save(update_fields=["status", "completion", "updated_at"])
     audit.record(
         VISITS_COMPLETED,
         actor=desk_session.staff,
@@ -320,51 +319,6 @@ def _write_completion(
     )
     completion.committed_kinds = [p.kind for p in pending]  # type: ignore[attr-defined]
     return completion
-
-
-_COMMITTED_FIELDS = ("status", "completion", "updated_at")
-
-
-def _save_committed(procedure: Procedure) -> None:
-    """`procedure.save(update_fields=[status, completion, updated_at])`: the same UPDATE, values
-    and signals, but on PostgreSQL sent with the transaction's next statement or its COMMIT
-    (`defer`, madoguchi.audit.backends.postgresql), so it costs no round trip of its own (issue
-    15, sixteenth round). The server runs it where `save()` ran it, before anything sent after
-    it. `save()` would check that a row was updated: the procedure was read under this
-    transaction's row lock (`_PENDING_LOCKED`), so it is there; an error in the UPDATE fails
-    the transaction at the next statement or the COMMIT, as it would have here."""
-    defer = getattr(connection, "defer", None)
-    if defer is None:  # SQLite: no pipeline to send it in
-        procedure.save(update_fields=list(_COMMITTED_FIELDS))
-        return
-    model = type(procedure)
-    fields: list[Any] = [model._meta.get_field(name) for name in _COMMITTED_FIELDS]
-    if signals.pre_save.has_listeners(model):
-        signals.pre_save.send(
-            sender=model,
-            instance=procedure,
-            raw=False,
-            using=connection.alias,
-            update_fields=frozenset(_COMMITTED_FIELDS),
-        )
-    quote = connection.ops.quote_name
-    params = [f.get_db_prep_save(f.pre_save(procedure, False), connection) for f in fields]
-    # The model's table and column names (never user input); every value is a parameter.
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
-        quote(model._meta.db_table),
-        ", ".join(f"{quote(f.column)} = %s" for f in fields),
-        quote(str(model._meta.pk.column)),
-    )
-    defer(sql, [*params, procedure.pk])
-    if signals.post_save.has_listeners(model):
-        signals.post_save.send(
-            sender=model,
-            instance=procedure,
-            created=False,
-            update_fields=frozenset(_COMMITTED_FIELDS),
-            raw=False,
-            using=connection.alias,
-        )
 
 
 def _refuse_completion(desk_session: DeskSession, exc: Refusal, visit_id: int | None) -> Refusal:
