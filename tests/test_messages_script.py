@@ -94,5 +94,6 @@ def test_the_pure_libraries_skipped_are_the_ones_import_linter_keeps_free_of_dja
             "scan",
             "era",
             "pipes",
+            "logsafe",
         ]
     )
