@@ -11,14 +11,17 @@ import tempfile
 import zlib
 from pathlib import Path
 
-_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+# A stream's data may itself end in a carriage return (compressed bytes are any bytes), so the
+# end-of-line before `endstream` is not cut from it here: the decompressor stops at the end of
+# its own data and leaves what follows (a stray CR) unused.
+_STREAM = re.compile(rb"stream\r?\n(.*?)\nendstream", re.S)
 
 
 def _streams(data: bytes) -> list[bytes]:
     out = []
     for m in _STREAM.finditer(data):
         try:
-            out.append(zlib.decompress(m.group(1)))
+            out.append(zlib.decompressobj().decompress(m.group(1)))
         except zlib.error:
             out.append(m.group(1))
     return out
