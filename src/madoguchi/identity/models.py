@@ -66,6 +66,27 @@ class Holder(models.Model):
         return str(self.public_id)[:8]
 
 
+class HolderRecord(models.Model):
+    """A card's basic four (input-support EF0002), known by a keyed hash of the SHA-256 its
+    EF0003 records, bound to the holder whose authenticated card it was first verified with.
+
+    Nothing on the card binds the input-support record to the JPKI authentication certificate
+    (docs/security.md, round 9), so the server binds them itself: a record bound to one holder
+    is refused in another holder's visit (`desk.services.cards.visit_basic_four`). Only the
+    keyed hash is kept, never an attribute and nothing derived from the individual number."""
+
+    digest = models.CharField(_("keyed hash of the record"), max_length=64, unique=True)
+    holder = models.ForeignKey(Holder, on_delete=models.PROTECT, related_name="records")
+    first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("card record binding")
+        verbose_name_plural = _("card record bindings")
+
+    def __str__(self) -> str:
+        return self.digest[:16]
+
+
 class HolderCertificate(models.Model):
     """One user authentication certificate of a holder (renewal adds another)."""
 

@@ -38,6 +38,10 @@ CARD_AUTH_REFUSED = gettext_noop("Card authentication refused: %(reason)s")
 CARD_SWAPPED = gettext_noop(
     "Another card was placed on the reader during visit %(visit)s; the visit ended."
 )
+BASIC_FOUR_OTHER_CARD = gettext_noop(
+    "Visit %(visit)s: the card's basic four sent to the server had been verified earlier with "
+    "another resident's card, not the card authenticated in this visit; they were refused."
+)
 NAME_CHECK_NO_MATCH = gettext_noop("Name check: no match (%(reason)s); nothing was linked.")
 NAME_CHECK_REPRESENTATIVE_NO_MATCH = gettext_noop(
     "Name check: the account matches neither the minor nor the legal representative "
@@ -137,6 +141,7 @@ KNOWN = frozenset(
         VISIT_ENDED_WITH_PENDING_AFTER_COMMITTED,
         CARD_AUTH_REFUSED,
         CARD_SWAPPED,
+        BASIC_FOUR_OTHER_CARD,
         NAME_CHECK_NO_MATCH,
         NAME_CHECK_REPRESENTATIVE_NO_MATCH,
         COMPLETION_REFUSED,

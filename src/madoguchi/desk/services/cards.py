@@ -9,11 +9,15 @@
 - The basic four (`visit_basic_four`): the agent read EF0002 with the input-support PIN and hands
   the page EF0002/EF0003/EF0004 as they are on the card; the server checks EF0003's J-LIS
   signature itself (keys in `CARD_SUPPORT_KEYS`) and keeps the birth date, the sex and the name
-  on the visit until it ends. What this does and does not prove: docs/desk.md ("The birth date").
+  on the visit until it ends. The record is bound to the holder it was first verified with
+  (`HolderRecord`); another holder's is refused with an incident. What this does and does not
+  prove: docs/desk.md ("The birth date").
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from datetime import date
 from typing import ClassVar
@@ -27,7 +31,10 @@ from madoguchi.audit import services as audit
 from madoguchi.card.cvcert import KeyTable, load_key_table
 from madoguchi.card.errors import CardError
 from madoguchi.card.inputsupport import BasicFour, check_integrity, parse_basic_four
-from madoguchi.identity.models import HolderCertificate
+from madoguchi.identity.models import HolderCertificate, HolderRecord
+from madoguchi.incidents import text as incident_text
+from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.services import incident_record
 from madoguchi.plaintext import bad_character, long_number
 from madoguchi.refusals import Text
 from madoguchi.terminals.models import DeskSession
@@ -55,6 +62,15 @@ class CardsRefused(VisitRefused):
                 "signature); they were not accepted."
             ),
             400,
+        ),
+        "basic_four_other_card": (
+            _(
+                "These basic four were verified earlier with another resident's card, not the "
+                "card authenticated in this visit: they were not accepted, and an incident was "
+                "recorded. If the resident's card was reissued, continue without reading it "
+                "(the receipt names the resident by the kana) and tell the city's officials."
+            ),
+            409,
         ),
         "basic_four_after_handover": (
             _(
@@ -105,7 +121,7 @@ def visit_basic_four(
     if trusted is None:
         raise CardsRefused.of("basic_four_unverifiable")
     try:
-        check_integrity(ef0002, ef0003, ef0004, trusted)
+        record = check_integrity(ef0002, ef0003, ef0004, trusted)
         four = parse_basic_four(ef0002)
     except (CardError, ValueError) as exc:
         raise CardsRefused.of("basic_four_invalid", str(exc)[:200]) from exc
@@ -114,23 +130,56 @@ def visit_basic_four(
     name = four.name.strip()[:100]
     if bad_character(name) or long_number(name):
         raise CardsRefused.of("basic_four_invalid", "the name cannot be shown or holds a number")
+    digest = record_digest(record.attributes_hash)
     with transaction.atomic():
         visit = _require_open(desk_session)
         # Before the handover only the resident's card can be on the reader (another card ends
         # the visit, as the agent reports it); after it, the representative's may be.
         if visit.handover_at is not None:
             raise CardsRefused.of("basic_four_after_handover")
-        visit.card_birth_date, visit.card_sex = four.birth_date, four.sex
-        visit.card_name = name
-        visit.save(update_fields=["card_birth_date", "card_sex", "card_name"])
-        audit.record(
-            VISITS_BASIC_FOUR_VERIFIED,
-            actor=desk_session.staff,
-            terminal=visit.terminal,
-            subject=visit,
-            payload={"visit": visit.reference},  # no attribute itself: the log keeps none
+        # The record is bound to the holder it was first verified with (nothing on the card
+        # binds it to the authentication certificate): another holder's is a replay.
+        HolderRecord.objects.bulk_create(
+            [HolderRecord(digest=digest, holder_id=visit.holder_id)], ignore_conflicts=True
         )
+        bound = HolderRecord.objects.filter(digest=digest).values_list("holder_id", flat=True)
+        other_card = bound.get() != visit.holder_id
+        if not other_card:
+            visit.card_birth_date, visit.card_sex = four.birth_date, four.sex
+            visit.card_name = name
+            visit.save(update_fields=["card_birth_date", "card_sex", "card_name"])
+            audit.record(
+                VISITS_BASIC_FOUR_VERIFIED,
+                actor=desk_session.staff,
+                terminal=visit.terminal,
+                subject=visit,
+                payload={"visit": visit.reference},  # no attribute itself: the log keeps none
+            )
+    if other_card:
+        # Nothing of the visit was changed; the incident (and its audit event) stands alone.
+        summary, text = incident_text.sentence(
+            incident_text.BASIC_FOUR_OTHER_CARD, visit=visit.reference
+        )
+        incident_record(
+            kind=IncidentKind.CARD_SWAPPED,
+            reason_code="basic_four_other_card",
+            severity=Severity.HIGH,
+            summary=summary,
+            visit=visit,
+            terminal=visit.terminal,
+            staff=desk_session.staff,
+            detail={"visit": visit.reference, "text": text},  # no attribute, no hash
+        )
+        raise CardsRefused.of("basic_four_other_card")
     return four
+
+
+def record_digest(attributes_hash: bytes) -> str:
+    """The keyed hash a card's basic four are known by (`HolderRecord`): HMAC-SHA256 with the
+    identifiers' key over the SHA-256 of EF0002 that EF0003 records (never DF31, the
+    individual number's hash)."""
+    key = settings.IDENTIFIER_HASH_KEY.encode()
+    return hmac.new(key, b"basic-four\x00" + attributes_hash, hashlib.sha256).hexdigest()
 
 
 def visit_handover_start(*, desk_session: DeskSession) -> Visit:
