@@ -229,6 +229,71 @@ def test_reconcile_reports_a_registration_the_insurer_lost(trusted, desk, sims):
     assert Incident.objects.filter(reason_code="reconcile_missing_at_insurer").count() == 1
 
 
+@pytest.fixture
+def reconcile_exit(capsys, monkeypatch):
+    """`madoguchi outside reconcile` as the shell runs it (`run_from_argv`): its exit status,
+    stdout and stderr. Its closing of the database connections is left out: the test's
+    transaction is on one of them."""
+    from django.db import connections
+
+    from madoguchi.benefits.management.commands.outside import Command
+
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+
+    def run() -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            Command().run_from_argv(["madoguchi", "outside", "reconcile"])
+            code = 0  # returned: the shell's status 0
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@uses_sims
+def test_reconcile_exits_3_on_a_new_incident_then_4_while_it_stays_open(
+    trusted, desk, sims, reconcile_exit
+):
+    """An operator's cron must notice a disagreement reconcile could not repair (it exited 0)."""
+    _hi_completion(trusted, desk)
+    code, out, err = reconcile_exit()
+    assert (code, err) == (0, "")  # not sent: re-sent and registered, so repaired
+    assert out.startswith("not_sent")
+    assert reconcile_exit()[0] == 0  # in agreement
+    sims.insurer.control.set(reset_state=True)  # the insurer loses the registration
+    code, out, err = reconcile_exit()
+    assert code == 3, (out, err)
+    assert out.startswith("missing_at_insurer")
+    assert err.strip() == (
+        "reconcile: 1 finding left for people, 1 with an incident recorded by this run "
+        "(exit 3); the officials' incident list shows them."
+    )
+    code, out, err = reconcile_exit()
+    assert code == 4, (out, err)
+    assert "incident already recorded" in out
+    assert "0 with an incident recorded by this run (exit 4)" in err
+
+
+@uses_sims
+def test_reconcile_exits_4_while_a_resend_still_fails(
+    trusted, desk, sims, reconcile_exit, monkeypatch
+):
+    _hi_completion(trusted, desk)  # not sent yet; the insurer's list is read, the send fails
+    monkeypatch.setattr(
+        outbox,
+        "process",
+        lambda pk, now: outbox.Outcome(OutsideCall.objects.get(pk=pk).key, "retry", "x", 1),
+    )
+    code, out, err = reconcile_exit()
+    assert code == 4, (out, err)
+    assert out.startswith("not_sent")
+    assert "re-sent: retry" in out
+    assert OutsideCall.objects.get().state == "pending"
+
+
 @uses_sims
 def test_reconcile_reports_a_registration_unknown_to_us(trusted, desk, systems):
     systems.insurer.register_use(

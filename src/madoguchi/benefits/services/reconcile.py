@@ -25,6 +25,12 @@ matched by the insurer's registration reference:
 
 Running it again finds nothing new to do: incidents are recorded once per call key and
 finding. Every action is also an audit event.
+
+Each finding says what it leaves for people (`Finding.left`): nothing (agreement, or repaired
+here, or waiting for the worker's next attempt), `new` (an incident recorded by this run, by
+reconcile or by the outbox for a call it refused) or `open` (the disagreement stands, its
+incident recorded by an earlier run; a re-send the insurer still failed). `Report.exit_code`
+makes that the command's exit status, for a cron that only reads it (docs/outside.md).
 """
 
 from __future__ import annotations
@@ -57,11 +63,22 @@ INCIDENT_TEXT = {
 }
 
 
+# Exit statuses of `madoguchi outside reconcile` (1: the insurer could not be read, nothing
+# compared; 2: argparse's usage error).
+EXIT_AGREED = 0
+EXIT_NEW_INCIDENTS = 3
+EXIT_STILL_OPEN = 4
+
+NEW = "new"
+OPEN = "open"
+
+
 @dataclass
 class Finding:
     key: str
     finding: str
     action: str
+    left: str = ""  # "", NEW or OPEN: what the finding leaves for people
 
     def line(self) -> str:
         return f"{self.finding:24} {self.key}  -> {self.action}"
@@ -76,6 +93,18 @@ class Report:
     @property
     def disagreements(self) -> list[Finding]:
         return [f for f in self.findings if f.finding != "waiting"]
+
+    @property
+    def left(self) -> list[Finding]:
+        """The findings this run could not settle (an incident new or still open)."""
+        return [f for f in self.findings if f.left]
+
+    @property
+    def exit_code(self) -> int:
+        lefts = {f.left for f in self.findings}
+        if NEW in lefts:
+            return EXIT_NEW_INCIDENTS
+        return EXIT_STILL_OPEN if OPEN in lefts else EXIT_AGREED
 
 
 def reconcile(now: datetime | None = None) -> Report:
@@ -130,7 +159,7 @@ def _check_cancel(call: OutsideCall, record: InsurerRecord | None, now: datetime
             if done.outcome == "skipped":
                 return None
             action = f"sent: {done.outcome} {done.code}".strip()
-            return _audited(call.key, "suspension_not_sent", action)
+            return _audited(call.key, "suspension_not_sent", action, _left(done.outcome))
         return Finding(
             call.key,
             "waiting",
@@ -201,12 +230,15 @@ def _check(call: OutsideCall, record: InsurerRecord | None, now: datetime) -> Fi
             done = outbox.record(call, answer, now)
             if done.outcome == "skipped":  # a worker recorded it meanwhile
                 return None
-            return _audited(call.key, "answered_not_recorded", f"marked {done.outcome}")
+            return _audited(
+                call.key, "answered_not_recorded", f"marked {done.outcome}", _left(done.outcome)
+            )
         if call.next_attempt_at <= now:
             done = outbox.process(call.pk, now)
             if done.outcome == "skipped":
                 return None
-            return _audited(call.key, "not_sent", f"re-sent: {done.outcome} {done.code}".strip())
+            action = f"re-sent: {done.outcome} {done.code}".strip()
+            return _audited(call.key, "not_sent", action, _left(done.outcome))
         return Finding(
             call.key,
             "waiting",
@@ -222,14 +254,20 @@ def _check(call: OutsideCall, record: InsurerRecord | None, now: datetime) -> Fi
     return None
 
 
-def _audited(key: str, finding: str, action: str) -> Finding:
+def _left(outcome: str) -> str:
+    """What an outbox call's outcome leaves for people: a refused call's incident (the outbox
+    records it) is new; a call still to retry is open; a done one, nothing."""
+    return {"refused": NEW, "retry": OPEN}.get(outcome, "")
+
+
+def _audited(key: str, finding: str, action: str, left: str = "") -> Finding:
     with transaction.atomic():
         audit.record(
             BENEFITS_OUTSIDE_RECONCILED,
             subject=("benefits.outsidecall", key),
             payload={"key": key, "finding": finding, "action": action},
         )
-    return Finding(key, finding, action)
+    return Finding(key, finding, action, left)
 
 
 # The lock space of a call key's lock (the bytes "reco"), `madoguchi.locks.key_lock`.
@@ -247,7 +285,7 @@ def _incident(
         # by hand) record the incident once (side doors, round 5).
         key_lock(_KEY_LOCK_SPACE, key)
         if Incident.objects.filter(reason_code=f"reconcile_{finding}", detail__key=key).exists():
-            return Finding(key, finding, "incident already recorded")
+            return Finding(key, finding, "incident already recorded", OPEN)
         incident_record(
             kind=IncidentKind.OUTSIDE_FAILURE,
             reason_code=f"reconcile_{finding}",
@@ -268,4 +306,4 @@ def _incident(
             subject=("benefits.outsidecall", key),
             payload={"key": key, "finding": finding, "action": "incident recorded"},
         )
-    return Finding(key, finding, "incident recorded")
+    return Finding(key, finding, "incident recorded", NEW)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from madoguchi.benefits import outside
 from madoguchi.benefits.models import OutsideCall
 from madoguchi.benefits.services import outbox
-from madoguchi.benefits.services.reconcile import reconcile
+from madoguchi.benefits.services.reconcile import EXIT_AGREED, NEW, reconcile
 from madoguchi.cli import PlainErrors, counted, seconds
 from madoguchi.outside import (
     OutsideError,
@@ -50,7 +50,20 @@ class Command(PlainErrors, BaseCommand):
         sub.add_parser("status", help="Count the outbox's calls by state.")
         sub.add_parser(
             "reconcile",
-            help="Compare the insurer's records with ours; repair and report disagreement.",
+            help=(
+                "Compare the insurer's records with ours; repair and report disagreement. "
+                "Exit 0: in agreement (or repaired, or waiting for the worker); 1: the "
+                "insurer's records could not be read, nothing compared; 3: disagreement left "
+                "for people, with an incident recorded by this run; 4: disagreement still "
+                "open, its incidents recorded by an earlier run."
+            ),
+            description=(
+                "Exit status: 0 in agreement (or every disagreement repaired, or waiting for "
+                "the worker); 1 the insurer's records could not be read, nothing compared or "
+                "changed; 3 disagreement it could not repair, with an incident recorded by this "
+                "run; 4 disagreement still open, its incidents recorded by an earlier run (or "
+                "a re-send the insurer failed again)."
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -133,6 +146,16 @@ class Command(PlainErrors, BaseCommand):
             f"{counted(report.insurer_records, 'insurer record')}: "
             f"{counted(len(report.disagreements), 'disagreement')}."
         )
+        code = report.exit_code
+        if code != EXIT_AGREED:
+            # On standard error, with a status a cron or a monitor reads without parsing.
+            new = sum(f.left == NEW for f in report.findings)
+            raise CommandError(
+                f"reconcile: {counted(len(report.left), 'finding')} left for people, "
+                f"{new} with an incident recorded by this run (exit {code}); the officials' "
+                "incident list shows them.",
+                returncode=code,
+            )
 
 
 def _insurer_url() -> str:
