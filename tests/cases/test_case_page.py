@@ -660,3 +660,39 @@ def test_a_case_from_a_complaint_names_who_complained_not_the_system(client, off
     assert f'value="インシデント #{incident.pk}"' not in form
     assert '<option value="in_person" selected>' in form
     assert '<option value="system" selected>' not in form
+
+
+def test_the_case_page_names_the_incident_it_was_opened_from_or_says_why_none(client, official):
+    """The case page said nothing of an incident: a case opened from one now links to it, and a
+    case with none (opened elsewhere, or from an incident before cases kept theirs) says so."""
+    incident = _incident()
+    from_incident = open_case(official, incident=incident)
+    without = open_case(official)
+    client.force_login(official)
+    page = client.get(reverse("cases:detail", args=[from_incident.pk]) + "?reason=case_work")
+    page = page.content.decode()
+    incident_url = reverse("incidents:detail", args=[incident.pk])
+    assert (
+        f'このケースは インシデント <a href="{incident_url}?reason=case_work">#{incident.pk} '
+        in page
+    )
+    assert "結び付いたインシデントはありません" not in page
+    page = client.get(reverse("cases:detail", args=[without.pk]) + "?reason=case_work")
+    page = page.content.decode()
+    assert re.search(
+        r'data-testid="case-incident">このケースに結び付いたインシデントはありません。', page
+    )
+    assert f'href="{incident_url}' not in page
+    english = client.get(reverse("cases:detail", args=[without.pk]) + "?reason=case_work&lang=en")
+    assert "No incident is linked to this case" in english.content.decode()
+
+
+def test_the_day_fields_placeholder_reads_as_an_example_not_a_value(client, official):
+    """An empty day field showed 2026-12-01 in it, which read as a day already filled in."""
+    case = open_case(official)
+    client.force_login(official)
+    url = reverse("cases:detail", args=[case.pk]) + "?reason=case_work"
+    page = client.get(url).content.decode()
+    assert 'placeholder="例：2026-12-01"' in page
+    assert 'placeholder="2026-12-01"' not in page
+    assert 'placeholder="e.g. 2026-12-01"' in client.get(url + "&lang=en").content.decode()

@@ -66,7 +66,9 @@ class ProgrammeVersion(models.Model):
     "points" (fixed) or "rate_percent" and "cap" (rate)}.
     """
 
-    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="versions")
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="versions", verbose_name=_("programme")
+    )
     number = models.PositiveIntegerField(_("version"))
     name_ja = models.CharField(_("name (Japanese)"), max_length=200)
     name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
@@ -76,7 +78,12 @@ class ProgrammeVersion(models.Model):
     note = models.TextField(_("what changed"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
 
     class Meta:
@@ -155,7 +162,12 @@ class _NameCheckFields(models.Model):
         _("exception"), max_length=30, choices=NameException.choices, blank=True
     )
     representative = models.ForeignKey(
-        VisitRepresentative, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        VisitRepresentative,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("legal representative"),
     )
     representative_outcome = models.CharField(
         _("representative name check"), max_length=20, blank=True
@@ -167,10 +179,24 @@ class _NameCheckFields(models.Model):
 
 
 class _Committed(models.Model):
-    holder = models.ForeignKey("identity.Holder", on_delete=models.PROTECT, related_name="+")
-    visit = models.ForeignKey("desk.Visit", on_delete=models.PROTECT, related_name="+")
-    procedure = models.OneToOneField("desk.Procedure", on_delete=models.PROTECT, related_name="+")
-    completion = models.ForeignKey("desk.Completion", on_delete=models.PROTECT, related_name="+")
+    holder = models.ForeignKey(
+        "identity.Holder",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("resident (card holder)"),
+    )
+    visit = models.ForeignKey(
+        "desk.Visit", on_delete=models.PROTECT, related_name="+", verbose_name=_("visit")
+    )
+    procedure = models.OneToOneField(
+        "desk.Procedure", on_delete=models.PROTECT, related_name="+", verbose_name=_("procedure")
+    )
+    completion = models.ForeignKey(
+        "desk.Completion",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("signed completion"),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -180,22 +206,38 @@ class _Committed(models.Model):
 class PaymentLink(_Committed, _NameCheckFields):
     """A resident's payment service for a programme (the point application)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="links")
-    programme_version = models.ForeignKey(
-        ProgrammeVersion, on_delete=models.PROTECT, related_name="links"
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public ID")
     )
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="links")
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="links", verbose_name=_("programme")
+    )
+    programme_version = models.ForeignKey(
+        ProgrammeVersion,
+        on_delete=models.PROTECT,
+        related_name="links",
+        verbose_name=_("programme version"),
+    )
+    provider = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, related_name="links", verbose_name=_("provider")
+    )
     account_hash = models.CharField(_("payment service ID (keyed hash)"), max_length=64)
     account_last4 = models.CharField(_("payment service ID (last 4)"), max_length=4)
     account_ref = models.CharField(_("provider's account reference"), max_length=100)
     status = models.CharField(
         _("status"), max_length=20, choices=LinkStatus.choices, default=LinkStatus.EFFECTIVE
     )
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-    status_reason = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("status changed at")
+    )
+    status_reason = models.TextField(blank=True, verbose_name=_("reason for the status"))
     replaced_by = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaces"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaces",
+        verbose_name=_("replaced by"),
     )
 
     class Meta:
@@ -246,8 +288,10 @@ class PublicFundAccount(_Committed, _NameCheckFields):
     status = models.CharField(
         _("status"), max_length=20, choices=LinkStatus.choices, default=LinkStatus.EFFECTIVE
     )
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-    status_reason = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("status changed at")
+    )
+    status_reason = models.TextField(blank=True, verbose_name=_("reason for the status"))
 
     class Meta:
         verbose_name = _("public-fund receiving account")
@@ -302,8 +346,10 @@ class HealthInsuranceRegistration(_Committed):
     suspension = models.CharField(
         _("suspension"), max_length=20, choices=SuspensionState.choices, blank=True, default=""
     )
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-    status_reason = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("status changed at")
+    )
+    status_reason = models.TextField(blank=True, verbose_name=_("reason for the status"))
 
     class Meta:
         verbose_name = _("health-insurance use registration")
@@ -344,7 +390,12 @@ class OutsideCall(models.Model):
     last_error = models.CharField(_("last error"), max_length=200, blank=True)
     result = models.JSONField(_("answer"), default=dict, blank=True)
     procedure = models.OneToOneField(
-        "desk.Procedure", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        "desk.Procedure",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("procedure"),
     )
     registration = models.OneToOneField(
         HealthInsuranceRegistration,
@@ -352,6 +403,7 @@ class OutsideCall(models.Model):
         related_name="outside_call",
         null=True,
         blank=True,
+        verbose_name=_("registration"),
     )
     # An `insurer.cancel_registration` call: the registration it cancels (a case may ask again,
     # e.g. after reconcile found the insurer still holding it).
@@ -361,6 +413,7 @@ class OutsideCall(models.Model):
         related_name="cancel_calls",
         null=True,
         blank=True,
+        verbose_name=_("cancels"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
@@ -436,25 +489,50 @@ class Grant(models.Model):
     """A grant of a category's points to a resident. At most one effective per resident and
     category (database constraint); a returned grant stays, marked returned."""
 
-    holder = models.ForeignKey("identity.Holder", on_delete=models.PROTECT, related_name="+")
-    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="grants")
+    holder = models.ForeignKey(
+        "identity.Holder",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("resident (card holder)"),
+    )
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="grants", verbose_name=_("programme")
+    )
     programme_version = models.ForeignKey(
-        ProgrammeVersion, on_delete=models.PROTECT, related_name="grants"
+        ProgrammeVersion,
+        on_delete=models.PROTECT,
+        related_name="grants",
+        verbose_name=_("programme version"),
     )
     category = models.CharField(_("category"), max_length=50)
     points = models.PositiveIntegerField(_("points"))
     link = models.ForeignKey(
-        PaymentLink, on_delete=models.PROTECT, null=True, blank=True, related_name="grants"
+        PaymentLink,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="grants",
+        verbose_name=_("payment link"),
     )
     regrant_of = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="regranted_as"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="regranted_as",
+        verbose_name=_("re-grant of"),
     )
     status = models.CharField(
         _("status"), max_length=20, choices=GrantStatus.choices, default=GrantStatus.EFFECTIVE
     )
     source_ref = models.CharField(_("source"), max_length=200, blank=True)
     completion = models.ForeignKey(
-        "desk.Completion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "desk.Completion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("signed completion"),
     )
     created_at = models.DateTimeField(_("granted at"), auto_now_add=True)
 
@@ -476,14 +554,25 @@ class Grant(models.Model):
 class PayoutBatch(models.Model):
     """Points sent to one provider in one request; idempotent by `batch_id`."""
 
-    batch_id = models.CharField(max_length=64, unique=True)
-    idempotency_key = models.CharField(max_length=100, unique=True)
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="batches")
-    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(max_length=20, choices=BatchStatus.choices, default=BatchStatus.OPEN)
-    payout_ref = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    accepted_at = models.DateTimeField(null=True, blank=True)
+    batch_id = models.CharField(max_length=64, unique=True, verbose_name=_("batch ID"))
+    idempotency_key = models.CharField(
+        max_length=100, unique=True, verbose_name=_("idempotency key")
+    )
+    provider = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, related_name="batches", verbose_name=_("provider")
+    )
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="+", verbose_name=_("programme")
+    )
+    status = models.CharField(
+        max_length=20,
+        choices=BatchStatus.choices,
+        default=BatchStatus.OPEN,
+        verbose_name=_("status"),
+    )
+    payout_ref = models.CharField(max_length=100, blank=True, verbose_name=_("payout reference"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    accepted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("accepted at"))
 
     class Meta:
         verbose_name = _("payout batch")
@@ -513,26 +602,55 @@ class PayoutItem(models.Model):
 class LedgerTransfer(_Immutable):
     """One movement of points: two or more entries summing to zero. Never changed."""
 
-    kind = models.CharField(max_length=20, choices=TransferKind.choices)
-    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=TransferKind.choices, verbose_name=_("kind"))
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="+", verbose_name=_("programme")
+    )
     holder = models.ForeignKey(
-        "identity.Holder", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "identity.Holder",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resident (card holder)"),
     )
     grant = models.ForeignKey(
-        Grant, on_delete=models.PROTECT, null=True, blank=True, related_name="transfers"
+        Grant,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transfers",
+        verbose_name=_("grant"),
     )
     link = models.ForeignKey(
-        PaymentLink, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        PaymentLink,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("payment link"),
     )
     batch = models.ForeignKey(
-        PayoutBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        PayoutBatch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("payout batch"),
     )
-    idempotency_key = models.CharField(max_length=200, unique=True)
-    memo = models.CharField(max_length=500, blank=True)
+    idempotency_key = models.CharField(
+        max_length=200, unique=True, verbose_name=_("idempotency key")
+    )
+    memo = models.CharField(max_length=500, blank=True, verbose_name=_("memo"))
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("ledger transfer")

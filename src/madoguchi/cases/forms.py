@@ -26,9 +26,11 @@ class DayField(forms.DateField):
     2026/12/1 or 令和8年12月1日 (`era.parse_date`). A browser's date picker shows the day in the
     browser's own order (12/01/2026 in an English Chromium), which a desk in Japan misreads."""
 
+    # The placeholder is a hint, worded as one (例：…): a bare 2026-12-01 in the empty field read
+    # as a day already filled in.
     widget = forms.DateInput(
         format="%Y-%m-%d",
-        attrs={"autocomplete": "off", "placeholder": "2026-12-01", "size": "14"},
+        attrs={"autocomplete": "off", "placeholder": _("e.g. 2026-12-01"), "size": "14"},
     )
     default_error_messages = {
         "invalid": _("Write the day as 2026-12-01 or 令和8年12月1日."),

@@ -37,7 +37,12 @@ class LegacyLink(models.Model):
 
     resident_label = models.CharField(_("resident"), max_length=100)
     holder = models.ForeignKey(
-        "identity.Holder", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "identity.Holder",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resident (card holder)"),
     )
     provider_name = models.CharField(_("payment service"), max_length=200)
     account_hash = models.CharField(_("payment card number (keyed hash)"), max_length=64)
@@ -61,7 +66,7 @@ class LegacyLink(models.Model):
         blank=True,
     )
     source = models.CharField(_("imported from"), max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("legacy link (before signed completion)")
@@ -78,30 +83,55 @@ class LegacyLink(models.Model):
 class Case(models.Model):
     """A reported mis-link. Its status is its latest timeline entry's status."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("public ID")
+    )
     title = models.CharField(_("title"), max_length=300)
     resident_label = models.CharField(_("resident (as named in the report)"), max_length=100)
     other_resident_label = models.CharField(
         _("other resident (as named in the report)"), max_length=100, blank=True
     )
     holder = models.ForeignKey(
-        "identity.Holder", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "identity.Holder",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resident (card holder)"),
     )
     payment_link = models.ForeignKey(
-        "benefits.PaymentLink", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "benefits.PaymentLink",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("payment link"),
     )
     legacy_link = models.ForeignKey(
-        LegacyLink, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+        LegacyLink,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("legacy link"),
     )
     programme = models.CharField(
         _("programme"), max_length=20, choices=Programme.choices, default=Programme.POINTS
     )
     desk_location = models.CharField(_("desk"), max_length=200, blank=True)
     terminal = models.ForeignKey(
-        "terminals.Terminal", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "terminals.Terminal",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("terminal"),
     )
     opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("opened by"),
     )
     # The incident it was opened from (its page's button): one case an incident, the second
     # refused (`services.case_open`); the incident's page links to it.
@@ -187,7 +217,7 @@ class CityContact(models.Model):
     department = models.CharField(_("department (担当課)"), max_length=300)
     phone = models.CharField(_("phone"), max_length=50)
     fax = models.CharField(_("fax"), max_length=50, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("city contact block")

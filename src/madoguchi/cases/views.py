@@ -205,7 +205,9 @@ def _case_from_incident(request: HttpRequest) -> HttpResponse:
 @reason_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     visible = selectors.visible_cases(request.user)
-    case = get_object_or_404(visible.select_related("payment_link", "legacy_link"), pk=pk)
+    case = get_object_or_404(
+        visible.select_related("payment_link", "legacy_link", "incident"), pk=pk
+    )
     record_read(
         request, case.holder, page="cases.case", reason=chosen_reason(request), subject=case
     )

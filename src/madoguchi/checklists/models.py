@@ -24,7 +24,12 @@ class ChecklistTemplate(models.Model):
     note = models.CharField(_("what changed"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
 
     class Meta:
@@ -100,15 +105,28 @@ class ChecklistTick(models.Model):
     """One tick (or withdrawal) of one item in one visit, by whom and when. Append-only."""
 
     visit = models.ForeignKey(
-        "desk.Visit", on_delete=models.PROTECT, related_name="checklist_ticks"
+        "desk.Visit",
+        on_delete=models.PROTECT,
+        related_name="checklist_ticks",
+        verbose_name=_("visit"),
     )
-    item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="ticks")
+    item = models.ForeignKey(
+        ChecklistItem,
+        on_delete=models.PROTECT,
+        related_name="ticks",
+        verbose_name=_("checklist item"),
+    )
     ticked = models.BooleanField(_("ticked"), default=True)
-    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
     at = models.DateTimeField(_("at"), auto_now_add=True)
     # What the staff member saw, kept with the record (the item is frozen too; belt and braces).
-    label_ja = models.CharField(max_length=200)
-    template_version = models.PositiveIntegerField()
+    label_ja = models.CharField(max_length=200, verbose_name=_("item as shown (Japanese)"))
+    template_version = models.PositiveIntegerField(verbose_name=_("checklist version"))
 
     class Meta:
         verbose_name = _("checklist tick")

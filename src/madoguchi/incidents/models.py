@@ -13,10 +13,20 @@ class Incident(models.Model):
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
     summary = models.CharField(_("summary"), max_length=500)
     visit = models.ForeignKey(
-        "desk.Visit", on_delete=models.PROTECT, null=True, blank=True, related_name="incidents"
+        "desk.Visit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+        verbose_name=_("visit"),
     )
     terminal = models.ForeignKey(
-        "terminals.Terminal", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "terminals.Terminal",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("terminal"),
     )
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -24,6 +34,7 @@ class Incident(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("staff member"),
     )
     detail = models.JSONField(_("detail"), default=dict)
     source = models.CharField(

@@ -29,7 +29,10 @@ class DailyReport(models.Model):
     snapshot = models.JSONField(_("content as submitted"))
     sha256 = models.CharField(_("SHA-256 of the content"), max_length=64)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("submitted by"),
     )
     submitted_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
 

@@ -41,14 +41,20 @@ class TerminalCredential(models.Model):
     The raw credential is `mdt_<prefix>_<secret>`; it is shown once when issued.
     """
 
-    terminal = models.ForeignKey(Terminal, on_delete=models.PROTECT, related_name="credentials")
-    prefix = models.CharField(max_length=16, unique=True)
-    secret_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    terminal = models.ForeignKey(
+        Terminal, on_delete=models.PROTECT, related_name="credentials", verbose_name=_("terminal")
     )
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    prefix = models.CharField(max_length=16, unique=True, verbose_name=_("prefix"))
+    secret_hash = models.CharField(max_length=64, verbose_name=_("secret's hash"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
 
     class Meta:
         verbose_name = _("terminal credential")
@@ -90,19 +96,27 @@ class TerminalBinding(models.Model):
 class DeskSession(models.Model):
     """One staff member signed in on one terminal. At most one open per terminal."""
 
-    terminal = models.ForeignKey(Terminal, on_delete=models.PROTECT, related_name="desk_sessions")
-    staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="desk_sessions"
+    terminal = models.ForeignKey(
+        Terminal, on_delete=models.PROTECT, related_name="desk_sessions", verbose_name=_("terminal")
     )
-    opened_at = models.DateTimeField(auto_now_add=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="desk_sessions",
+        verbose_name=_("staff member"),
+    )
+    opened_at = models.DateTimeField(auto_now_add=True, verbose_name=_("started at"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
     close_reason = models.CharField(
-        max_length=20, choices=DeskSessionCloseReason.choices, blank=True
+        max_length=20,
+        choices=DeskSessionCloseReason.choices,
+        blank=True,
+        verbose_name=_("reason it closed"),
     )
     # When its browser last made a request, at the staff session's resolution (written when
     # `accounts.services.session_check` writes it, at most once a minute); None: not since it
     # opened. The sweeper closes a desk session idle beyond STAFF_IDLE_SECONDS.
-    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last seen at"))
 
     class Meta:
         verbose_name = _("desk session")
