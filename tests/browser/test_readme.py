@@ -79,7 +79,8 @@ def test_readme_walkthrough_as_written(demo_desk: DemoDesk, browser):  # noqa: F
 
     # 2. Sign in as desk staff.
     user, password = re.findall(r"`([^`]+)`", s2)[:2]
-    page.goto(demo_desk.url + "/accounts/sign-in/")
+    page.get_by_role("link", name=one(r"Press \*\*([^*]+)\*\*", s2)).click()
+    page.wait_for_url(re.compile(r"/accounts/sign-in/$"))
     page.fill("input[name=username]", user)
     page.fill("input[name=password]", password)
     page.locator("main form button[type=submit]").click()

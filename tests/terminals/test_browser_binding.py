@@ -82,3 +82,17 @@ def test_a_staff_session_cookie_copied_to_another_browser_is_refused_by_the_visi
     elsewhere = _enrolled(services.credential_issue(terminal=factories.terminal(), actor=None).raw)
     elsewhere.cookies["sessionid"] = desk.cookies["sessionid"].value
     assert elsewhere.post("/api/v1/visits/auth-challenge").status_code == 401
+
+
+def test_the_enrolled_page_leads_on_to_the_staff_sign_in():
+    """Enrolled, the page said so and stopped: a newcomer following the README's next step
+    (sign in as desk staff) had no way on from it but typing an address."""
+    raw = services.credential_issue(terminal=factories.terminal("desk-31"), actor=None).raw
+    page = Client().post(ENROL, {"credential": raw}).content.decode()
+    assert "このブラウザは端末 desk-31 として登録されました。" in page
+    assert (
+        f'<a class="btn btn-primary" data-testid="enrolled-sign-in" '
+        f'href="{reverse("accounts:login")}">職員のサインインへ進む</a>' in page
+    )
+    # Not offered before the browser is a terminal.
+    assert 'data-testid="enrolled-sign-in"' not in Client().get(ENROL).content.decode()
