@@ -346,6 +346,12 @@ def nonce_issue(
 _NONCE_SHAPE = re.compile(r"[A-Za-z0-9+/=_-]{1,128}")
 
 
+def nonce_shaped(value: str) -> bool:
+    """Whether `value` can be a challenge this server issued (the desk's or the resident
+    page's); anything else is unknown without a look-up (a NUL would fail in PostgreSQL)."""
+    return bool(_NONCE_SHAPE.fullmatch(value))
+
+
 @dataclass(frozen=True)
 class SpentNonce:
     nonce: Nonce
@@ -354,7 +360,7 @@ class SpentNonce:
 
 def nonce_spend(*, value: str, purpose: NoncePurpose, desk_session: DeskSession) -> SpentNonce:
     """Mark a challenge used (committed at once) and return its state before this attempt."""
-    if not _NONCE_SHAPE.fullmatch(value):
+    if not nonce_shaped(value):
         # Not a challenge this server issued; never sent to the database, where a NUL
         # character would be an error (a 500) rather than an unknown value.
         raise IdentityRefused("nonce_unknown")

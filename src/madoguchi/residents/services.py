@@ -28,7 +28,7 @@ from madoguchi.audit import services as audit
 from madoguchi.audit import throttle
 from madoguchi.era import format_era_time
 from madoguchi.identity.models import Holder, HolderCertificate
-from madoguchi.identity.services import IdentityRefused, build_validator
+from madoguchi.identity.services import IdentityRefused, build_validator, nonce_shaped
 from madoguchi.identity.tokens import NonceRecord, TokenValidationError, generate_nonce
 from madoguchi.plaintext import bad_character, long_number
 from madoguchi.refusals import Refusal, Text
@@ -203,6 +203,8 @@ def challenge_issue(*, session_key: str, source: str = "local") -> SignInChallen
 
 def _spend(value: str, session_key: str) -> NonceRecord:
     """Mark the challenge used (committed at once, whatever the token turns out to be)."""
+    if not nonce_shaped(value):  # not one of ours; a NUL would be a 500 in PostgreSQL
+        raise ResidentRefused.of("challenge_unknown")
     with transaction.atomic():
         challenge = SignInChallenge.objects.select_for_update().filter(value=value).first()
         if challenge is None:
