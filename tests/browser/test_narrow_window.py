@@ -188,13 +188,14 @@ LEGEND_BOXES = """() => [...document.querySelectorAll('svg.chart')].map(svg => {
 })"""
 
 
-@pytest.mark.parametrize("width", [1024, 1366])
+@pytest.mark.parametrize("width", [390, 1024, 1366])
 def test_the_dashboards_legends_are_whole_at_common_widths(official_page, width):  # noqa: F811
     """The dashboard's chart legends were cut off: drawn in the SVG's right margin, they shrank
     with the chart (two charts a row at 1366 px) and cut longer names with an ellipsis, so the
     two desks below read the same. Each key now names every series whole (a desk's name on one
     line) in readable text under its chart, inside its figure and the window, at 1024 and 1366 px, in
-    Japanese and English."""
+    Japanese and English; and on a phone (390 px), where each chart's 520 px minimum ran 160 px
+    past the screen."""
     from madoguchi.incidents.constants import IncidentKind, Severity
 
     page, official, url = official_page
