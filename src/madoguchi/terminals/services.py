@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -142,11 +143,22 @@ def credential_revoke(*, credential: TerminalCredential, actor: User | None) -> 
     return credential
 
 
-def _parse(raw: str) -> tuple[str, str] | None:
+# A credential's or binding's prefix as issued (`secrets.token_hex(6)`; the column holds 16):
+# anything else is not one, and is never sent to the database (a NUL would be a 500 there).
+_PREFIX = re.compile(r"[A-Za-z0-9-]{1,16}")
+
+
+def _split(raw: str, scheme: str) -> tuple[str, str] | None:
     parts = raw.strip().split("_", 2)
-    if len(parts) != 3 or parts[0] != CREDENTIAL_SCHEME or not parts[1] or not parts[2]:
+    if len(parts) != 3 or parts[0] != scheme or not parts[2]:
+        return None
+    if not _PREFIX.fullmatch(parts[1]):
         return None
     return parts[1], parts[2]
+
+
+def _parse(raw: str) -> tuple[str, str] | None:
+    return _split(raw, CREDENTIAL_SCHEME)
 
 
 def credential_key(raw: str) -> tuple[str, str] | None:
@@ -269,10 +281,7 @@ def _unbind(binding: TerminalBinding, actor: User | None, reason: str) -> None:
 
 def binding_parts(raw: str | None) -> tuple[str, str] | None:
     """(prefix, secret) of a browser's raw binding secret, or None when it is not one."""
-    parts = (raw or "").strip().split("_", 2)
-    if len(parts) != 3 or parts[0] != BINDING_SCHEME or not parts[1] or not parts[2]:
-        return None
-    return parts[1], parts[2]
+    return _split(raw or "", BINDING_SCHEME)
 
 
 def binding_secret_matches(secret_hash: str | None, secret: str) -> bool:
