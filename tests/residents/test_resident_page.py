@@ -231,6 +231,32 @@ def test_staff_and_official_reads_are_in_the_access_history(trusted, desk):
     assert str(history[0]["page"])
 
 
+def test_a_desk_read_names_the_visit_as_its_reason(trusted, desk):
+    """The desk's reads of the resident's records showed 理由 — on the resident's page, which read
+    as a read without a reason: the desk asks none, since the resident's own visit is the reason,
+    and the page now says so; an official's read keeps the reason chosen."""
+    from django.test import RequestFactory
+
+    from madoguchi.identity.access import record_read
+
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    request = RequestFactory().get("/desk/visit/")
+    request.user = desk.staff
+    record_read(request, completion.visit.holder, page="desk.receipt")
+    request.user = factories.staff(Role.CITY_OFFICIAL)
+    record_read(request, completion.visit.holder, page="officials.visit", reason="audit")
+    client = Client()
+    sign_in(client, a)
+    rows = {str(h["page"]): str(h["reason"]) for h in client.get("/me/records/").context["history"]}
+    assert (
+        rows["窓口：署名後の控え画面"] == "ご来庁時の窓口でのお手続き（窓口では理由を尋ねません）"
+    )
+    assert rows["市職員：受付の記録"] == "監査・点検"
+    english = client.get("/me/records/?lang=en").content.decode()
+    assert "Your visit to the desk (the desk asks no other reason)" in english
+
+
 def test_this_was_not_me_opens_an_incident_and_a_case_officials_see(trusted, desk):
     a = trusted.card("A")
     completion = desk_completion(desk, a)

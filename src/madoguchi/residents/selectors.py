@@ -254,6 +254,17 @@ def records(holder: Any, lang: str = "ja") -> Records:
     return out
 
 
+# The desk's pages ask no reason: the resident's own visit is why they show the records. The
+# resident's page says so instead of an empty cell (a dash read as "no reason given").
+_DESK_PAGES = ("desk.", "benefits.receipt_pdf")
+
+
+def _desk_read(payload: dict[str, Any]) -> Any:
+    if str(payload.get("page", "")).startswith(_DESK_PAGES):
+        return _("Your visit to the desk (the desk asks no other reason)")
+    return ""
+
+
 def access_history(holder: Any, limit: int = 200) -> list[dict[str, Any]]:
     """Who opened a page or export showing this holder's data (staff and officials)."""
     if holder is None:
@@ -272,7 +283,7 @@ def access_history(holder: Any, limit: int = 200) -> list[dict[str, Any]]:
                 "organisation": p.get("organisation") or "—",
                 "role": ", ".join(str(r) for r in roles) or "—",
                 "page": READ_PAGES.get(p.get("page", ""), p.get("page", "")),
-                "reason": READ_REASONS.get(p.get("reason", ""), ""),
+                "reason": READ_REASONS.get(p.get("reason", ""), "") or _desk_read(p),
                 "terminal": event.terminal_label,
             }
         )
