@@ -14,9 +14,13 @@ requests' CPU went by sampling instead (sixteenth round): the process's CPU-time
 (`ITIMER_PROF`, every `SAMPLE_MS`, 0.5 by default) interrupts it and the stack of the request
 then running is counted, so code made of many small calls is not inflated as under cProfile.
 The file gives each function's share of the samples with its callees (inclusive) and alone
-(self)."""
+(self). The figures include the garbage collector's passes during the requests (seventeenth
+round: its time and passes are printed apart); `GC_FREEZE=1` freezes the objects alive after
+the warm-up visits (`gc.freeze()`), as `madoguchi serve`'s workers do once the application is
+loaded (`madoguchi.core.gconf.post_worker_init`)."""
 
 import cProfile
+import gc
 import os
 import signal
 import time
@@ -43,6 +47,9 @@ def test_probe(client, trusted):
     for n in range(3):
         whole_visit(client, card, credential, {}, n, agent_client=agent_client)
     visits = int(os.environ.get("VISITS", "30"))
+    if os.environ.get("GC_FREEZE") == "1":
+        gc.freeze()
+    collector = _Collector()
     profile = cProfile.Profile(time.thread_time) if os.environ.get("PROFILE") else None
     cpu: dict[str, list[int]] = {}
     sampler = _Sampler() if os.environ.get("SAMPLE") else None
@@ -53,7 +60,9 @@ def test_probe(client, trusted):
         if sampler:
             sampler.request = name
         started = time.thread_time_ns()
+        collector.on = True
         response = fn()
+        collector.on = False
         cpu.setdefault(name, []).append(time.thread_time_ns() - started)
         if sampler:
             sampler.request = None
@@ -67,6 +76,7 @@ def test_probe(client, trusted):
         for n in range(3, 3 + visits):
             whole_visit(client, card, credential, {}, n, agent_client=agent_client, measure=measure)
     finally:
+        gc.callbacks.remove(collector.callback)
         if sampler:
             sampler.stop(os.environ["SAMPLE"])
     if profile:
@@ -79,10 +89,37 @@ def test_probe(client, trusted):
         total += mean
         lines.append(f"{name:22s} median {ms[len(ms) // 2]:7.2f} mean {mean:7.2f} ms")
     lines.append(f"{'server CPU a visit':22s} mean {total:7.2f} ms")
+    passes = " ".join(f"gen{g} {n / visits:.2f}" for g, n in sorted(collector.passes.items()))
+    lines.append(
+        f"{'of which GC a visit':22s} mean {collector.ns / 1e6 / visits:7.2f} ms "
+        f"(thread CPU; passes a visit: {passes or 'none'}; frozen objects {gc.get_freeze_count()})"
+    )
     print("\n" + "\n".join(lines))
     if os.environ.get("PROBE_OUT"):
         with open(os.environ["PROBE_OUT"], "a") as out:
             out.write("\n".join(lines) + "\n")
+
+
+class _Collector:
+    """The garbage collector's passes that start during a measured request: how many of each
+    generation, and their thread CPU time (`gc.callbacks`)."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.ns = 0
+        self.passes: Counter[int] = Counter()
+        self._started = 0
+        gc.callbacks.append(self.callback)
+
+    def callback(self, phase: str, info: dict) -> None:
+        if not self.on:
+            return
+        if phase == "start":
+            self._started = time.thread_time_ns()
+            self.passes[info["generation"]] += 1
+        elif self._started:
+            self.ns += time.thread_time_ns() - self._started
+            self._started = 0
 
 
 class _Sampler:

@@ -11,10 +11,17 @@ The master stops `madoguchi serve`'s sweeper as it exits (`on_exit`) and waits f
 server's process ends after its sweeper: `make demo` said "every process it started has
 ended" while the sweeper, which followed its parent only by looking every half second, still
 ran.
+
+Each worker freezes the objects alive once it has loaded the application (`post_worker_init`,
+`gc.freeze()`): Django's, the libraries' and madoguchi's modules, classes and settings, which
+live as long as the worker. The garbage collector's full passes then no longer walk them: a
+pass over the ~130,000 objects a loaded worker holds took a tenth of a second or more of the
+request that triggered it, about every 30 visits (docs/performance.md, seventeenth round).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import time
@@ -29,6 +36,12 @@ SWEEPER_STOP_SECONDS = 10.0
 def on_starting(server: Any) -> None:
     """gunicorn's hook, with its arbiter: SIGINT is handled as SIGTERM."""
     server.handle_int = server.handle_term
+
+
+def post_worker_init(worker: Any) -> None:
+    """gunicorn's hook, in each worker once the application is loaded: what is alive now lives
+    as long as the worker, so the garbage collector's passes stop walking it."""
+    gc.freeze()
 
 
 def on_exit(server: Any) -> None:
