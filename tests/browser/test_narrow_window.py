@@ -124,6 +124,39 @@ def test_a_visits_times_and_numbers_stay_on_one_line(narrow, trusted, settings):
         assert overflow(page) <= 0, lang
 
 
+@pytest.mark.parametrize("width", [390, 1024])
+def test_an_incidents_audit_trail_keeps_its_codes_whole_and_its_sentences_room(
+    official_page,  # noqa: F811
+    trusted,
+    settings,
+    width,
+):
+    """The audit trail of an incident's (and a case's) page broke each row's number and the
+    terminal (1 / 3, desk- / 01) and, on a phone, its event three or four characters a line
+    beside a terminal column given the sentence's room. Number, time and terminal are one line
+    each; the event keeps at least 14 characters' room."""
+    from madoguchi.incidents.models import Incident
+    from tests.officials.test_pages import ORIGIN, visit_on
+
+    settings.MADOGUCHI_ORIGIN = ORIGIN
+    page, _official, url = official_page
+    page.set_viewport_size({"width": width, "height": 800})
+    visit = visit_on(factories.terminal(name="desk-01"), trusted.card("A"), pending=True)
+    services.visit_end(visit=visit, reason=VisitEndReason.CARD_REMOVED)
+    incident = Incident.objects.filter(visit=visit).first()
+    assert incident is not None
+    for lang in ("ja", "en"):
+        page.goto(f"{url}/incidents/{incident.pk}/?reason=incident&lang={lang}")
+        rows = page.locator("[data-testid=audit-trail] tr:has(td)")
+        assert rows.count() >= 3
+        for i in range(rows.count()):
+            cells = rows.nth(i).locator("td")
+            for index in (0, 1, 4):  # the number, the time, the terminal
+                assert cells.nth(index).evaluate(LINES) == 1, (lang, cells.nth(index).inner_text())
+            assert cells.nth(2).bounding_box()["width"] >= 200, (lang, cells.nth(2).inner_text())
+        assert overflow(page) <= 0, lang
+
+
 def test_scan_findings_keep_their_ids_on_one_line(narrow, tmp_path):
     """A recorded scan's findings at 1024 px broke the link and resident IDs in two
     ("L00000 / 1405", "R0001200 / 6"), so the IDs an official copies into a case were misread;

@@ -63,7 +63,7 @@ def test_signed_link_case_through_benefits(client, link, desk, official):
     # a digit a line (1 / 3) and the terminal as desk- / 01 beside the long event column.
     assert re.search(
         r'<tr><td class="nowrap">\d+</td><td class="nowrap">令和\d+年\d+月\d+日 \d\d:\d\d:\d\d</td>'
-        r'<td>[^<]+</td><td class="nowrap">[^<]+</td></tr>',
+        r'<td class="sentence">[^<]+</td><td class="nowrap">[^<]+</td></tr>',
         page,
     )
     # Its table has a header row, as every data table does.
