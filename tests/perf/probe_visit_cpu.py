@@ -15,9 +15,11 @@ requests' CPU went by sampling instead (sixteenth round): the process's CPU-time
 then running is counted, so code made of many small calls is not inflated as under cProfile.
 The file gives each function's share of the samples with its callees (inclusive) and alone
 (self). The figures include the garbage collector's passes during the requests (seventeenth
-round: its time and passes are printed apart); `GC_FREEZE=1` freezes the objects alive after
-the warm-up visits (`gc.freeze()`), as `madoguchi serve`'s workers do once the application is
-loaded (`madoguchi.core.gconf.post_worker_init`)."""
+round: its time and passes are printed apart); `GC_FREEZE=early` freezes the objects alive
+before the sign-in and the warm-up visits (`gc.freeze()`), as `madoguchi serve`'s workers do
+once the application is loaded and before their first request
+(`madoguchi.core.gconf.post_worker_init`); `GC_FREEZE=1` after the warm-up visits, with what the
+first requests loaded (templates, lazily imported modules)."""
 
 import cProfile
 import gc
@@ -41,6 +43,8 @@ from tests.perf.test_statement_budget import (  # noqa: F401 (_origin: a fixture
 @pytest.mark.django_db(transaction=True)
 def test_probe(client, trusted):
     Template._render = _TestState.saved_data.template_render  # as production renders
+    if os.environ.get("GC_FREEZE") == "early":
+        gc.freeze()
     credential = desk_signed_in(client)
     card = trusted.card("A")
     agent_client = Client()
