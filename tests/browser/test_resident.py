@@ -18,6 +18,7 @@ from tests import cardkit, factories
 from .conftest import ARTIFACTS, resident_page_origin
 from .test_benefits import add, outside_systems  # noqa: F401 - fixture
 from .test_desk import BEFORE, start_visit, tick
+from .test_narrow_window import LINES
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -104,6 +105,10 @@ def test_resident_page_link_history_not_me_and_card_removal(desk, browser, setti
         expect(history).to_contain_text("窓口：署名後の控え画面")
         expect(history).to_contain_text("窓口スタッフ")
         me.screenshot(path=str(ARTIFACTS / "20-resident-records.png"), full_page=True)
+        # Each read's time on one line: at 1280 px the date broke inside itself (令和8年12月2 / 日)
+        # beside the reason's sentence.
+        when = me.locator("[data-testid=me-history-row] td").first
+        assert when.evaluate(LINES) == 1, when.inner_text()
         # On a phone (390 px), in both languages, nothing runs off the screen: a record's
         # labels and values side by side pushed the English values 40 px past the edge, and
         # the header's buttons broke one character per line.
