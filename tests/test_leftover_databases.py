@@ -6,14 +6,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from django.conf import settings
 from psycopg import sql
 
 from tests import leftovers
+from tests.faults import throwaway_pg
+from tests.faults.throwaway_pg import ThrowawayPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,21 +75,20 @@ def test_sqlite_files_of_dead_runs_are_deleted_and_a_live_runs_kept(tmp_path):
     assert not any(p.exists() for p in gone)
 
 
-def _server() -> dict:
-    database = settings.DATABASES["default"]
-    if not database["ENGINE"].endswith("postgresql"):
-        pytest.skip("the databases of a PostgreSQL server")
-    return database
+@pytest.fixture(scope="module")
+def private_server() -> Iterator[ThrowawayPostgres]:
+    """A PostgreSQL server of this module's own (tests/faults/throwaway_pg.py), on a free
+    loopback port no other run knows. On the shared server another run starting at the same
+    moment drops the "killed run's" database these tests make (its process is gone, for every
+    run) before the run under test can: the test saw nothing dropped and failed. Here only the
+    run or bench under test looks, and the other runs' databases are never in sight."""
+    with throwaway_pg.started() as pg:
+        yield pg
 
 
-def _connect(database: dict) -> psycopg.Connection:
+def _connect(pg: ThrowawayPostgres, dbname: str = "postgres") -> psycopg.Connection:
     return psycopg.connect(
-        dbname="postgres",
-        user=database["USER"],
-        host=database["HOST"],
-        port=database["PORT"],
-        password=database.get("PASSWORD") or None,
-        autocommit=True,
+        dbname=dbname, user="postgres", host="127.0.0.1", port=pg.port, autocommit=True
     )
 
 
@@ -104,28 +105,27 @@ def _drop(conn: psycopg.Connection, name: str) -> None:
     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-@pytest.mark.postgres_only
-def test_a_test_run_drops_a_killed_runs_database_at_its_start_and_keeps_a_live_runs():
+def _env(pg: ThrowawayPostgres) -> dict[str, str]:
+    """This run's environment, pointed at the private server."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}
+    env["DATABASE_URL"] = pg.url("madoguchi")
+    return env
+
+
+def test_a_test_run_drops_a_killed_runs_database_at_its_start_and_keeps_a_live_runs(
+    private_server,
+):
     """A real run of pytest (collection only): at its start the database of a run whose process
     is gone is dropped, even with a connection still open to it (a server the killed run had
     started); the database of a live run (this one's parent process stands for it) stays."""
-    database = _server()
     dead, live = _dead_pid(), os.getppid()
     dead_name, live_name = f"test_mdg_leftover_{dead}", f"test_mdg_leftover_{live}"
-    with _connect(database) as conn:
+    with _connect(private_server) as conn:
         _create(conn, dead_name)
         _create(conn, live_name)
         try:
-            orphan = psycopg.connect(
-                dbname=dead_name,
-                user=database["USER"],
-                host=database["HOST"],
-                port=database["PORT"],
-                password=database.get("PASSWORD") or None,
-                autocommit=True,
-            )
+            orphan = _connect(private_server, dead_name)
             orphan.execute("SELECT 1")
-            env = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}
             run = subprocess.run(
                 [
                     sys.executable,
@@ -137,19 +137,20 @@ def test_a_test_run_drops_a_killed_runs_database_at_its_start_and_keeps_a_live_r
                     "tests/test_str_times.py",
                 ],
                 cwd=ROOT,
-                env=env,
+                env=_env(private_server),
                 capture_output=True,
                 text=True,
                 timeout=300,
             )
             assert run.returncode == 0, run.stdout + run.stderr
-            header = next(
+            headers = [
                 line
                 for line in run.stdout.splitlines()
                 if line.startswith("dropped ") and "leftover(s) of killed test runs" in line
-            )
-            assert dead_name in header.split(": ", 1)[1].split(", ")
-            assert live_name not in header
+            ]
+            assert len(headers) == 1, run.stdout
+            assert dead_name in headers[0].split(": ", 1)[1].split(", ")
+            assert live_name not in headers[0]
             with pytest.raises(psycopg.OperationalError):
                 orphan.execute("SELECT 1")  # its database was dropped under it
             orphan.close()
@@ -204,40 +205,53 @@ def test_a_killed_runs_fault_server_is_stopped_and_its_folder_deleted(tmp_path):
             process.wait()
 
 
-@pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
-def test_a_bench_drops_a_killed_benchs_database_at_its_start_and_keeps_a_live_ones(capsys):
+_BENCH_RUN = """
+import django
+django.setup()
+from django.db import connection
+from madoguchi.core.bench.completion import create_database, drop_database
+name, original = create_database("completion")
+print("created", name, connection.settings_dict["NAME"])
+drop_database(name, original)
+"""
+
+
+def test_a_bench_drops_a_killed_benchs_database_at_its_start_and_keeps_a_live_ones(
+    private_server,
+):
     """`madoguchi bench completion` and `bench audit` make their database through
     `create_database`, which first drops the bench databases of dead processes (the tests'
-    logic, `madoguchi.core.leftovers`), not a live bench's nor a test run's."""
-    from django.db import connection
-
-    from madoguchi.core.bench.completion import create_database, drop_database
-
-    database = _server()
+    logic, `madoguchi.core.leftovers`), not a live bench's nor a test run's. The bench runs
+    in a process of its own, on the private server."""
     dead, live = _dead_pid(), os.getppid()
     dead_name, live_name = f"madoguchi_bench_{dead}", f"madoguchi_bench_{live}"
     dead_test = f"test_mdg_leftover_{dead}"
-    with _connect(database) as conn:
+    with _connect(private_server) as conn:
         for name in (dead_name, live_name, dead_test):
             _create(conn, name)
         try:
-            name, original = create_database("completion")
-            try:
-                assert name == f"madoguchi_bench_{os.getpid()}"
-                assert connection.settings_dict["NAME"] == name
-            finally:
-                drop_database(name, original)
+            env = _env(private_server) | {"DJANGO_SETTINGS_MODULE": "madoguchi.settings"}
+            env.setdefault("SECRET_KEY", "test-only-not-a-secret")
+            run = subprocess.run(
+                [sys.executable, "-c", _BENCH_RUN],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert run.returncode == 0, run.stdout + run.stderr
+            bench = run.stdout.split()
+            assert bench[0] == "created", run.stdout
+            name = f"madoguchi_bench_{int(bench[1].rsplit('_', 1)[1])}"
+            assert bench[1:] == [name, name]  # its own database, and Django switched to it
+            said = run.stderr.splitlines()
+            assert f"dropped 1 leftover database(s) of killed benches: {dead_name}" in said
             names = _databases(conn)
             assert dead_name not in names
             assert live_name in names
             assert dead_test in names  # a test run's leftover is the test runs' to drop
             assert name not in names
-            # Another run's start on the shared server may have dropped it first: what this
-            # bench says names no live one.
-            said = capsys.readouterr().err
-            assert live_name not in said
-            assert dead_test not in said
         finally:
             for leftover in (dead_name, live_name, dead_test):
                 _drop(conn, leftover)

@@ -57,7 +57,8 @@ from django.db import connection
 
 from madoguchi.core.bench import completion as bench
 from madoguchi.outside.sim import running
-from tests.faults.throwaway_pg import ThrowawayPostgres, binaries
+from tests.faults import throwaway_pg
+from tests.faults.throwaway_pg import ThrowawayPostgres
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -186,16 +187,8 @@ def _stop_server(server: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def postgres():
-    bindir = binaries()
-    if bindir is None:
-        pytest.skip("no PostgreSQL binaries installed")
-    pg = ThrowawayPostgres(bindir)
-    try:
-        pg.init()
-        pg.start()
+    with throwaway_pg.started() as pg:
         yield pg
-    finally:
-        pg.remove()
 
 
 class Insurer:

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 FAULTS_PG_PREFIX = "madoguchi-faults-pg-"
@@ -145,3 +146,21 @@ class ThrowawayPostgres:
             [str(self.bindir / "psql"), "-q", "-v", "ON_ERROR_STOP=1", self.url(name)],
             input=dump.stdout, check=True, capture_output=True, timeout=120,
         )  # fmt: skip
+
+
+@contextlib.contextmanager
+def started() -> Iterator[ThrowawayPostgres]:
+    """A fresh server, started; stopped and deleted afterwards. Inside pytest, skips the test
+    when no PostgreSQL binaries are installed."""
+    bindir = binaries()
+    if bindir is None:
+        import pytest
+
+        pytest.skip("no PostgreSQL binaries installed")
+    pg = ThrowawayPostgres(bindir)
+    try:
+        pg.init()
+        pg.start()
+        yield pg
+    finally:
+        pg.remove()
