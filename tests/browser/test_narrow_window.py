@@ -157,25 +157,30 @@ def test_an_incidents_audit_trail_keeps_its_codes_whole_and_its_sentences_room(
         assert overflow(page) <= 0, lang
 
 
-def test_scan_findings_keep_their_ids_on_one_line(narrow, tmp_path):
-    """A recorded scan's findings at 1024 px broke the link and resident IDs in two
-    ("L00000 / 1405", "R0001200 / 6"), so the IDs an official copies into a case were misread;
-    the terminal's ID broke in three ("131016- / B0000- / T000"), and the run list's number
-    and engine ("実 / 行", "duckd / b")."""
+def recorded_scan(tmp_path):
+    """A recorded scan run of 5,000 generated links (input tmp_path/d, output tmp_path/o)."""
     import io
 
     from django.core.management import call_command
 
     from madoguchi.scans.models import ScanRun
 
-    page, _official, url = narrow
     quiet = {"stdout": io.StringIO(), "stderr": io.StringIO()}
     call_command("scan", "generate", "--links", "5000", "--seed", "1", str(tmp_path / "d"), **quiet)
     call_command(
         "scan", "run", str(tmp_path / "d"), "--out", str(tmp_path / "o"), "--record", "--no-pdf",
         **quiet,
     )  # fmt: skip
-    run = ScanRun.objects.get()
+    return ScanRun.objects.get()
+
+
+def test_scan_findings_keep_their_ids_on_one_line(narrow, tmp_path):
+    """A recorded scan's findings at 1024 px broke the link and resident IDs in two
+    ("L00000 / 1405", "R0001200 / 6"), so the IDs an official copies into a case were misread;
+    the terminal's ID broke in three ("131016- / B0000- / T000"), and the run list's number
+    and engine ("実 / 行", "duckd / b")."""
+    page, _official, url = narrow
+    run = recorded_scan(tmp_path)
     for lang in ("ja", "en"):
         page.goto(f"{url}/scans/{run.pk}/?reason=case_work&lang={lang}")
         rows = page.locator("[data-testid=scan-findings] tr:has(td)")

@@ -404,3 +404,37 @@ def test_spark_counts_the_links_not_scanned_as_duckdb_does(tmp_path, spark_engin
     result = scan_run.run(directory, tmp_path / "out", engine="spark", pdf=False, progress=None)
     assert result.summary.unscanned == 2
     assert result.summary.unscanned_examples == ["LZ1", "LZ9"]
+
+
+def test_spark_refuses_a_row_breaking_a_row_rule_in_a_uri_as_schema_does(tmp_path, spark_engine):
+    """The rules between a row's columns (schema.ROW_RULES) checked by Spark over a URI: the
+    same file, column, row and link as schema's, and how many rows break it."""
+    from tests.scan.test_row_rules import _desk
+
+    d = _desk()
+    d.links[1]["staff_id"] = "S1"  # a self link with a staff member
+    d.link("L9", "C", "ﾀﾅｶ ﾊﾅｺ", channel="self")
+    d.links[-1]["staff_id"] = "S2"
+    directory = d.write(tmp_path / "in")
+    uri = f"file://{directory}"
+    with pytest.raises(schema.InputError) as local:
+        schema.validate(directory)
+    assert str(local.value).startswith(
+        f"{directory / 'links.parquet'}, column 'staff_id': row 2 (link_id 'L2') has channel "
+        "'self' and a staff_id 'S1': a self link is one"
+    )
+    with pytest.raises(schema.InputError) as by_spark:
+        spark_engine.validate(uri)
+    assert str(by_spark.value) == (
+        f"{uri}/links.parquet, column 'staff_id': 2 rows have channel 'self' and a staff_id; the "
+        f"first is row 2 (link_id 'L2', staff_id 'S1'): {schema.ROW_RULES['links'][2].why}"
+    )
+    d.links[1]["staff_id"] = d.links[-1]["staff_id"] = None
+    d.events[2]["link_id"] = None  # the commit of L1
+    d.write(tmp_path / "in")
+    with pytest.raises(schema.InputError) as by_spark:
+        spark_engine.validate(uri)
+    assert str(by_spark.value).startswith(
+        f"{uri}/desk_events.parquet, column 'link_id': row 3 (terminal_id 'T1' at "
+        "2022-08-01 09:02:00) has event 'commit' and no link_id: a commit is the desk evidence"
+    )

@@ -170,6 +170,8 @@ td.n { text-align: right; }
 .finding { page-break-inside: avoid; margin: 1em 0; }
 tr.hit td { font-weight: bold; background: #fff3cd; }
 .note { color: #555; }
+th, table.events td { white-space: nowrap; }
+@media screen and (max-width: 720px) { table { display: block; overflow-x: auto; max-width: 100%; } }
 .warn { color: #8a1c1c; font-weight: bold; }
 """
 
@@ -229,6 +231,15 @@ def rule_version(rule: str) -> str:
     return rule.rpartition(".")[2] or rule
 
 
+def _desk_ja(r: dict[str, Any]) -> str:
+    """Where the link was made, after its channel: the terminal and the staff member of a desk
+    link, the terminal alone of a self link made at a self-service kiosk (no staff member)."""
+    said = [f"端末 {escape(r['terminal_id'])}"] if r["terminal_id"] else []
+    if r["staff_id"]:
+        said.append(f"職員 {escape(r['staff_id'])}")
+    return f"（{'、'.join(said)}）" if said else ""
+
+
 def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, Any]]]) -> str:
     by_cause = Counter(_counts(findings, "cause"))
     by_muni = Counter(_counts(findings, "municipality_code", "cause"))
@@ -284,19 +295,13 @@ def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, A
         )
         h.append(
             f"<p>{e(PROGRAMME_JA.get(r['programme'], r['programme']))}、{r['linked_at']:%Y年%m月%d日 %H:%M}、"
-            f"{'窓口' if r['channel'] == 'desk' else 'ご本人による申請'}"
-            + (
-                f"（端末 {e(r['terminal_id'])}、職員 {e(r['staff_id'] or '')}）"
-                if r["terminal_id"]
-                else ""
-            )
-            + "</p>"
+            f"{'窓口' if r['channel'] == 'desk' else 'ご本人による申請'}" + _desk_ja(r) + "</p>"
         )
         h.append(f"<p>{e(explain_ja(r))}</p>")
         events = tl.get(r["link_id"])
         if events:
             h.append(
-                "<table><tr><th>時刻</th><th>記録</th><th>職員</th><th>住民</th><th>紐付け</th></tr>"
+                "<table class='events'><tr><th>時刻</th><th>記録</th><th>職員</th><th>住民</th><th>紐付け</th></tr>"
             )
             for ev in events:
                 hit = " class='hit'" if ev.get("link_id") == r["link_id"] else ""

@@ -174,6 +174,12 @@ def _timeline_events(eng: engines.Engine, events: ir.Table, keys: pa.Table) -> p
     return eng.to_arrow(joined.select(*(events[c] for c in events.columns)).distinct())
 
 
+def _file_of(directory: Path | str, table: str) -> str:
+    """The file of ``table`` as an error names it (under a URI, the table's name)."""
+    where = schema.files(directory) if isinstance(directory, Path) else {}
+    return str(where.get(table, f"{directory}/{table}"))
+
+
 def _no_link_has_its_resident(
     eng: engines.Engine, tables: dict[str, ir.Table], directory: Path | str
 ) -> schema.InputError:
@@ -186,9 +192,7 @@ def _no_link_has_its_resident(
         got = eng.to_arrow(table.select("resident_id").limit(1)).column("resident_id")
         return str(got[0].as_py()) if len(got) else ""
 
-    where = schema.files(directory) if isinstance(directory, Path) else {}
-    links = str(where.get("links", f"{directory}/links"))
-    residents = Path(str(where.get("residents", f"{directory}/residents"))).name
+    links, residents = _file_of(directory, "links"), Path(_file_of(directory, "residents")).name
     return schema.InputError(
         links,
         "resident_id",
@@ -196,6 +200,45 @@ def _no_link_has_its_resident(
         f"{first(tables['links'])!r}, residents e.g. {first(tables['residents'])!r}): the two "
         "tables must write each resident's ID the same way (a column stored as numbers, or "
         "a prefix or leading zeros lost in a spreadsheet, would differ); nothing was written",
+    )
+
+
+COMMIT_SAMPLE = 20
+"""The commits whose link IDs are first looked up in links (``_no_commit_names_a_link``)."""
+
+
+def _no_commit_names_a_link(
+    eng: engines.Engine, tables: dict[str, ir.Table], directory: Path | str
+) -> schema.InputError | None:
+    """The refusal of an input whose desk log has commits and desk links but no commit naming
+    a link of links: the two tables do not write the link IDs the same way (another system's
+    numbering, a prefix or zeros lost), and every desk rule would see no desk evidence at
+    all. Some commits naming links that links does not hold are accepted (a link corrected
+    since, deleted from the registry, leaves its commit in the log). The first
+    ``COMMIT_SAMPLE`` commits are looked up first (a filter over the link IDs); only when none
+    of them names a link, all of them (a semi-join)."""
+    events, links = tables["desk_events"], tables["links"]
+    commits = events.filter(events.event == "commit").select("link_id")
+    sample = eng.to_arrow(commits.limit(COMMIT_SAMPLE)).column("link_id").to_pylist()
+    if not sample:
+        return None
+    if not eng.to_arrow(links.filter(links.channel == "desk").select("link_id").limit(1)).num_rows:
+        return None  # no desk link: the desk log is evidence of none
+    ids = [i for i in dict.fromkeys(sample) if i is not None]
+    if eng.to_arrow(links.filter(links.link_id.isin(ids)).select("link_id").limit(1)).num_rows:
+        return None
+    named = commits.semi_join(links, commits.link_id == links.link_id)
+    if eng.to_arrow(named.limit(1)).num_rows:
+        return None
+    first = eng.to_arrow(links.select("link_id").limit(1)).column("link_id")[0].as_py()
+    log, named_links = _file_of(directory, "desk_events"), Path(_file_of(directory, "links")).name
+    return schema.InputError(
+        log,
+        "link_id",
+        f"no commit's link_id is in {named_links} (commits have e.g. {sample[0]!r}, links e.g. "
+        f"{first!r}): the desk log must name each link by the same ID as links (another "
+        "system's numbering, or a prefix or leading zeros lost in a spreadsheet, would "
+        "differ), else no desk evidence is found for any link; nothing was written",
     )
 
 
@@ -289,6 +332,9 @@ def run(
         if not early:
             rows = eng.validate(directory)
         registered = eng.register_files(directory)
+        unmatched = _no_commit_names_a_link(eng, registered, directory)
+        if unmatched is not None:
+            raise unmatched
         findings = _with_progress(
             f"scan ({engine})",
             rows["links"],

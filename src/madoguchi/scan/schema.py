@@ -31,9 +31,11 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "PROGRAMMES",
+    "ROW_RULES",
     "TABLES",
     "Column",
     "InputError",
+    "RowRule",
     "Writer",
     "arrow_schema",
     "batches",
@@ -137,6 +139,108 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("link_id", STR, required=False),
     ),
 }
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A column a row must fill (``filled``) or leave empty (not ``filled``) when another of
+    its columns (``when``, a column with ``values``) holds one of ``among``."""
+
+    column: str
+    when: str
+    among: tuple[str, ...]
+    filled: bool
+    why: str
+    """Why, and what to do, after the row is named (a clause of the refusal's sentence)."""
+
+
+ROW_RULES: dict[str, tuple[RowRule, ...]] = {
+    "links": (
+        RowRule(
+            "terminal_id",
+            "channel",
+            ("desk",),
+            True,
+            "a desk link names the terminal it was made at (the report's evidence timeline "
+            "and a case's desk are read from it); give it, or channel 'self' if the resident "
+            "made the link themself",
+        ),
+        RowRule(
+            "staff_id",
+            "channel",
+            ("desk",),
+            True,
+            "a desk link names the staff member who committed it (the report says whose name "
+            "it was committed under); give it, or channel 'self' if the resident made the "
+            "link themself",
+        ),
+        RowRule(
+            "staff_id",
+            "channel",
+            ("self",),
+            False,
+            "a self link is one the resident made themself, which no staff member commits; a "
+            "link a staff member made or helped make at a desk is channel 'desk' (with its "
+            "terminal_id), otherwise leave staff_id empty",
+        ),
+    ),
+    "desk_events": (
+        RowRule(
+            "link_id",
+            "event",
+            ("commit",),
+            True,
+            "a commit is the desk evidence of the link it made, found by its link_id; without "
+            "it that link is scanned as if no desk had committed it",
+        ),
+        RowRule(
+            "resident_id",
+            "event",
+            ("card_read",),
+            True,
+            "a card read names the resident whose card was read (the evidence of a logout "
+            "omission); give it",
+        ),
+        RowRule(
+            "staff_id",
+            "event",
+            ("login", "commit"),
+            True,
+            "a login names the staff member who signed in, a commit the one it was committed "
+            "under (a commit under no signed-in staff member is a lent terminal); give it",
+        ),
+    ),
+}
+"""The rules between a row's columns (docs/scan.md, input format), checked after each column's
+own: ``schema``, DuckDB (``engine.Engine.validate``) and Spark check the same ones."""
+
+
+def row_ident(table: str, row: dict[str, object]) -> str:
+    """A row as a person finds it in the file besides its number: a link by its ID, a desk
+    event by its terminal and time."""
+    if table == "links":
+        return f"link_id {row.get('link_id')!r}"
+    at = row.get("at")
+    shown = at.isoformat(sep=" ") if hasattr(at, "isoformat") else str(at)
+    return f"terminal_id {row.get('terminal_id')!r} at {shown}"
+
+
+def row_rule_problem(
+    rule: RowRule, row: int, ident: str, when: object, value: object, count: int = 1
+) -> str:
+    """The refusal of ``count`` rows breaking ``rule``, the first at ``row`` (as a person
+    numbers it) and named by ``ident``, holding ``when`` in ``rule.when`` and ``value``."""
+    if rule.filled:
+        has, held = f"no {rule.column}", ""
+    else:
+        has, held = f"a {rule.column}", f" {value!r}"
+    if count == 1:
+        return f"row {row} ({ident}) has {rule.when} {when!r} and {has}{held}: {rule.why}"
+    also = "" if rule.filled else f", {rule.column}{held}"
+    return (
+        f"{count:,} rows have {rule.when} {when!r} and {has}; the first is row {row} "
+        f"({ident}{also}): {rule.why}"
+    )
 
 
 class InputError(ValueError):
@@ -494,7 +598,32 @@ def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.Re
                     f"row {row_number(path, offset + row)} has value {value!r}{unlike(value, spec.name)}",
                 )
         arrays.append(col)
-    return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(table))
+    out = pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(table))
+    _check_row_rules(path, table, out, offset)
+    return out
+
+
+def _check_row_rules(path: Path, table: str, batch: pa.RecordBatch, offset: int) -> None:
+    """Refuse the first row of ``batch`` (validated: optional empty text is null) breaking one
+    of the table's ``ROW_RULES``."""
+    for rule in ROW_RULES.get(table, ()):
+        hit = pc.is_in(batch.column(rule.when), value_set=pa.array(rule.among)).fill_null(False)
+        empty = pc.is_null(batch.column(rule.column))
+        bad = pc.and_(hit, empty if rule.filled else pc.invert(empty))
+        if pc.any(bad).as_py():
+            index = _first_row(bad)
+            row = batch.slice(index, 1).to_pylist()[0]
+            raise InputError(
+                str(path),
+                rule.column,
+                row_rule_problem(
+                    rule,
+                    row_number(path, offset + index),
+                    row_ident(table, row),
+                    row[rule.when],
+                    row[rule.column],
+                ),
+            )
 
 
 def arrow_schema(table: str) -> pa.Schema:
