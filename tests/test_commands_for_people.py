@@ -315,6 +315,20 @@ def test_scan_run_with_a_spark_master_but_no_spark_engine_says_so(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_scan_run_with_a_master_spark_cannot_use_says_so_before_starting_java(tmp_path):
+    """A master URL Spark refuses ended in a Java exception and a Python traceback ("Java
+    gateway process exited before sending its port number")."""
+    assert run(tmp_path, "scan", "generate", "--links", "300", "data").returncode == 0
+    args = ("--out", "out", "--engine", "spark", "--master", "nonsense://x")
+    done = run(tmp_path, "scan", "run", "data", *args)
+    assert done.returncode == 1
+    assert done.stderr == (
+        "--master 'nonsense://x' is not a Spark master URL: give local[N] (N threads on this "
+        "machine), spark://HOST:PORT, yarn or k8s://HOST:PORT (nothing was run or written).\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
 def test_scan_evaluate_without_a_truth_file_says_where_one_comes_from(tmp_path):
     assert run(tmp_path, "scan", "generate", "--links", "300", "data").returncode == 0
     assert run(tmp_path, "scan", "run", "data", "--out", "out", "--no-pdf").returncode == 0

@@ -299,6 +299,15 @@ class Command(PlainErrors, BaseCommand):
                 "leave --master out to run on DuckDB (nothing was run or written)."
             )
         opts["master"] = opts["master"] or "local[2]"
+        master = opts["master"]
+        if not (master == "yarn" or master.startswith(("local", "spark://", "k8s://"))):
+            # Spark would say so only after starting Java, as a Java exception and a Python
+            # traceback ("Java gateway process exited").
+            raise CommandError(
+                f"--master {master!r} is not a Spark master URL: give local[N] (N threads on "
+                "this machine), spark://HOST:PORT, yarn or k8s://HOST:PORT (nothing was run "
+                "or written)."
+            )
         _check_run_options(opts)
         if opts["explain"]:
             # The plans as a run would make them: the engine reading the validated files
