@@ -341,6 +341,23 @@ def test_scan_evaluate_without_a_truth_file_says_where_one_comes_from(tmp_path):
     assert "give --truth FILE" in done.stderr
 
 
+def test_scan_evaluate_without_the_findings_or_with_another_file_says_what_it_reads(tmp_path):
+    """It said "out/findings.parquet: missing" and "column 'cause': missing column" alone."""
+    assert run(tmp_path, "scan", "generate", "--links", "300", "data").returncode == 0
+    done = run(tmp_path, "scan", "evaluate", "data", "--findings", "out/findings.parquet")
+    assert done.returncode == 1
+    assert done.stderr == (
+        "out/findings.parquet: missing: give --findings a run's findings (OUT/findings.parquet, "
+        "or the OUT directory itself, of `madoguchi scan run DIR --out OUT`)\n"
+    )
+    done = run(tmp_path, "scan", "evaluate", "data", "--findings", "data/links.parquet")
+    assert done.returncode == 1
+    assert done.stderr == (
+        "data/links.parquet, column 'cause': missing column: a run's findings.parquet and scan "
+        "generate's truth.parquet have link_id and cause; is this one of them?\n"
+    )
+
+
 def test_an_operators_line_counts_one_or_many_without_brackets():
     from madoguchi.cli import counted
 

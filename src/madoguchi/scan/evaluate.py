@@ -109,7 +109,12 @@ def evaluate(findings: pa.Table, truth: pa.Table) -> Evaluation:
 
 def _read(path: Path, columns: list[str]) -> pa.Table:
     if not path.exists():
-        raise InputError(str(path), None, "missing")
+        raise InputError(
+            str(path),
+            None,
+            "missing: give --findings a run's findings (OUT/findings.parquet, or the OUT "
+            "directory itself, of `madoguchi scan run DIR --out OUT`)",
+        )
     if path.is_dir() and (path / "findings.parquet").is_file():
         path = path / "findings.parquet"  # a run's OUT directory: its findings
     elif path.is_dir():
@@ -122,7 +127,12 @@ def _read(path: Path, columns: list[str]) -> pa.Table:
         raise InputError(str(path), None, f"cannot be read as Parquet ({exc})") from exc
     for col in columns:
         if col not in names:
-            raise InputError(str(path), col, "missing column")
+            raise InputError(
+                str(path),
+                col,
+                "missing column: a run's findings.parquet and scan generate's truth.parquet "
+                "have link_id and cause; is this one of them?",
+            )
     return pq.read_table(path, columns=columns)  # only these: the truth of 100M links is small
 
 
