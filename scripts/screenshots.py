@@ -253,7 +253,7 @@ def officials(page: Page, base: str, out: Path, code: str) -> None:
     page.goto(base + "/cases/new/")
     page.locator("input[name=resident_label]").fill("A氏")
     page.locator("input[name=other_resident_label]").fill("B氏")
-    page.locator("input[name=reported_by]").fill("A氏（来庁）")
+    page.locator("input[name=reported_by]").fill("A氏")
     page.locator("textarea[name=summary]").fill(
         "マイナポイントの申込をしようとしたところ、すでに申込済みと表示された。"
     )

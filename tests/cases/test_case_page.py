@@ -314,7 +314,7 @@ def test_an_incidents_page_opens_a_case_intake_filled_from_it(client, official):
     assert case.desk_location == "desk-07"
     # The intake's party is not a visitor: the system reported it.
     page = client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work")
-    assert f"その他 インシデント #{incident.pk} (システム)" in page.content.decode()
+    assert f"その他 インシデント #{incident.pk}（システム）" in page.content.decode()
     # Desk staff open intakes but do not read incidents: the incident fills nothing for them.
     client.force_login(factories.staff(Role.DESK_STAFF))
     assert client.get(link).status_code == 403
@@ -696,3 +696,13 @@ def test_the_day_fields_placeholder_reads_as_an_example_not_a_value(client, offi
     assert 'placeholder="例：2026-12-01"' in page
     assert 'placeholder="2026-12-01"' not in page
     assert 'placeholder="e.g. 2026-12-01"' in client.get(url + "&lang=en").content.decode()
+
+
+def test_the_timeline_names_who_reported_and_how_in_the_pages_brackets(client, official):
+    """The timeline wrote who told and how with ASCII brackets on a Japanese page (来庁者 A氏
+    (来庁)); the Japanese page uses full-width ones, the English page ASCII."""
+    case = open_case(official, reported_by="A氏", channel="in_person")
+    client.force_login(official)
+    url = reverse("cases:detail", args=[case.pk]) + "?reason=case_work"
+    assert "来庁者 A氏（来庁）" in client.get(url).content.decode()
+    assert "A氏 (In person)" in client.get(url + "&lang=en").content.decode()
