@@ -1500,3 +1500,26 @@ def test_the_demo_tray_on_the_residents_page_speaks_of_their_own_card(db, settin
     with translation.override("ja"):
         desk_tray = render_to_string("desk/_tray.html")
     assert "来庁者のカードを置く" in desk_tray
+
+
+def test_this_was_not_me_refuses_a_comment_over_500_characters_saying_why(trusted, desk):
+    """A comment over 500 characters sent by hand (the form's maxlength stops a browser) was cut
+    to 500 and kept so, half-written. It is refused saying why, and nothing is recorded; a
+    comment of exactly 500 characters, line breaks sent as CR LF counted as one, is kept whole."""
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    url = f"/me/not-me/completion/{completion.pk}/"
+    page = client.get(url).content.decode()
+    assert 'maxlength="500"' in page
+    r = client.post(url, {"reason": "not_at_desk", "comment": "あ" * 501})
+    assert r.status_code == 200
+    assert "コメントが500文字を超えています（501文字）" in r.content.decode()
+    assert not Case.objects.exists()
+    assert not NotMeReport.objects.exists()
+    assert not Incident.objects.filter(reason_code="resident_not_me").exists()
+    whole = "い" * 249 + "\r\n" + "う" * 250
+    r = client.post(url, {"reason": "not_at_desk", "comment": whole})
+    assert r.status_code == 302
+    assert NotMeReport.objects.get().comment == "い" * 249 + "\n" + "う" * 250

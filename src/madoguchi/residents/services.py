@@ -79,6 +79,13 @@ class ResidentRefused(Refusal):
             ),
             400,
         ),
+        "comment_too_long": (
+            _(
+                "The comment is longer than %(limit)s characters (it has %(count)s). Nothing "
+                "was sent; shorten it and send it again."
+            ),
+            400,
+        ),
         "comment_number": (
             _(
                 "The comment contains a long number (an individual number, an account number "
@@ -507,6 +514,11 @@ def first_report_of_case(report: NotMeReport) -> NotMeReport:
     return first or report
 
 
+# The longest comment a "this was not me" report keeps (NotMeReport.comment's max_length, the
+# form's maxlength): a longer one is refused, never cut.
+NOT_ME_COMMENT_MAX = 500
+
+
 def not_me_report(
     session: ResidentSession, *, kind: str, item_id: int, reason: str, comment: str = ""
 ) -> NotMeReport:
@@ -522,6 +534,13 @@ def not_me_report(
         raise ResidentRefused.of("reason_required")
     if bad_character(comment):  # a NUL was a server error (PostgreSQL cannot store it)
         raise ResidentRefused.of("comment_not_allowed")
+    # A browser counts a line break as one character against the form's maxlength and sends it
+    # as CR LF: counted (and kept) as one here too.
+    comment = comment.replace("\r\n", "\n")
+    if len(comment.strip()) > NOT_ME_COMMENT_MAX:  # kept whole or not at all, never cut
+        raise ResidentRefused.of(
+            "comment_too_long", limit=NOT_ME_COMMENT_MAX, count=len(comment.strip())
+        )
     if long_number(comment):  # the comment reaches the case, the incident and the report
         raise ResidentRefused.of("comment_number")
     holder = session.holder
@@ -556,7 +575,7 @@ def not_me_report(
         "item_kind": kind,
         "item_id": item.pk,
         "reason": reason,
-        "comment": comment.strip()[:500],
+        "comment": comment.strip(),
     }
     with transaction.atomic():
         # The holder's row serialises two presses at once (row locks before the audit log's).

@@ -289,6 +289,7 @@ def not_me(request: HttpRequest, session: ResidentSession, kind: str, item_id: i
             reasons=NotMeReason.choices,
             chosen=chosen,
             comment=comment,
+            comment_max=services.NOT_ME_COMMENT_MAX,
             error=error,
         ),
     )
