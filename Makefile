@@ -34,11 +34,13 @@ typecheck:
 migrations-check:
 	DEBUG=1 $(BIN)/madoguchi makemigrations --check --dry-run
 
-# Production-like settings: DEBUG off, a real-looking key, secure cookies (the defaults without DEBUG).
+# Production-like settings: DEBUG off, real-looking keys (SECRET_KEY and IDENTIFIER_HASH_KEY apart),
+# secure cookies (the defaults without DEBUG).
 # It runs against a freshly migrated throwaway database (the checks read the active checklist).
 deploy-check:
 	@D=$$(mktemp -d) && export DEBUG=0 MADOGUCHI_DATA_DIR=$$D DATABASE_URL=sqlite:///$$D/deploy.sqlite3 \
 	  SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	  IDENTIFIER_HASH_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	  ALLOWED_HOSTS=madoguchi.example.jp && $(BIN)/madoguchi migrate -v0 && \
 	  $(BIN)/madoguchi check --deploy --fail-level WARNING; rc=$$?; rm -rf $$D; exit $$rc
 

@@ -8,6 +8,8 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from . import checks  # noqa: F401 (registers the deploy checks)
+
         if settings.MADOGUCHI_BENCH:
             from .bench import server
 
