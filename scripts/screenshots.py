@@ -5,7 +5,8 @@
 It walks the README's "Trying the demo" on terminal desk-01 (a fresh demo: resident A's point
 application can be committed once per demo data directory), the agent's PIN pad of that
 completion (before its lines were read, and after a wrong PIN), the ended page after the card left
-and the receipt it opens of what that visit committed, and resident A's own page (step 6),
+(then with one after-completion item ticked there) and the receipt it opens of what that visit
+committed, and resident A's own page (step 6),
 then `make scenario` (the seed's incident on desk-02), the officials' pages, a 404 page, a case
 with a legacy link recorded through the case page, the report pages (the dashboard at 1366 px)
 and a small generated scan, recorded, with its report, the scans list at 1024 px and the run's
@@ -147,6 +148,12 @@ def desk(page: Page, base: str, out: Path) -> None:
     page.wait_for_timeout(500)
     expect(page.get_by_test_id("ended-receipt")).to_be_visible()
     full(page, out / "desk-card-removed.png")
+    # The ended visit's after-completion checklist: one item ticked on the ended page (htmx
+    # swaps the fieldset back with who and when), the other left for the receipt.
+    expect(page.get_by_test_id("ended-checklist")).to_be_visible()
+    page.locator("#ck-receipt_handed").check()
+    expect(page.locator("#ck-receipt_handed ~ .tick-meta")).to_be_visible()
+    full(page, out / "desk-ended-checklist.png")
     # A's point application was committed before the card left: the ended page opens its
     # receipt (until the next visit starts; B's card is only on the tray, no visit yet).
     page.get_by_test_id("ended-receipt").click()
