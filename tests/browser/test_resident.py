@@ -9,6 +9,7 @@ import re
 import httpx
 import pytest
 from django_otp.oath import totp
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from madoguchi.accounts.constants import Role
@@ -52,6 +53,19 @@ def assert_fits(page) -> None:
         }"""
     )
     assert found == {"scroll": 0, "over": [], "tall": []}, found
+
+
+def checked_while_open(me, status_url, *, times: int) -> None:
+    """Wait for the page's next `times` card checks; the resident session is still open after
+    them and the page still shows the records (not the start screen it closes to)."""
+    for _ in range(times):
+        try:
+            with me.expect_request(status_url, timeout=10_000):
+                pass
+        except PlaywrightTimeout:
+            break  # a closed page stops checking: the assertion below says why
+    ended = ResidentSession.objects.values_list("end_reason", flat=True).get()
+    assert (ended, me.get_by_test_id("me-start").count()) == ("", 0), me.url
 
 
 @pytest.mark.usefixtures("outside_systems")
@@ -121,7 +135,15 @@ def test_resident_page_link_history_not_me_and_card_removal(desk, browser, setti
         link = me.get_by_test_id("me-link").first
 
         # "This was not me" on the link: an incident and a case, reference and call centre shown.
+        # Meanwhile each of the page's card checks gets the agent's 200 with its body cut off,
+        # as a navigation leaves it when it cuts the answer short: that says nothing about the
+        # card. Read as "no card", it closed the page as card_removed on the resident's own
+        # click (a walk, 1 Dec 2026); made certain here rather than left to the timing.
+        status_url = re.compile(re.escape(desk.agent_url) + r"/status$")
+        me.route(status_url, lambda route: route.fulfill(status=200, body=""))
         link.get_by_role("link", name="これは自分ではない").click()
+        expect(me.get_by_test_id("not-me-form")).to_be_visible()
+        checked_while_open(me, status_url, times=2)  # the not-me page's own checks, cut off too
         # Each reason is a row a finger can press (the kiosk is used by touch).
         choices = me.locator("[data-testid=not-me-form] .choice")
         expect(choices).to_have_count(4)
@@ -135,6 +157,8 @@ def test_resident_page_link_history_not_me_and_card_removal(desk, browser, setti
         report = NotMeReport.objects.get()
         assert report.case.reference == ref
         me.screenshot(path=str(ARTIFACTS / "21-resident-reported.png"))
+        checked_while_open(me, status_url, times=1)
+        me.unroute(status_url)
 
         # Taking the card out closes the page by itself (no click). The page checks every
         # second or so; the bound is generous, since a loaded machine may take a while to

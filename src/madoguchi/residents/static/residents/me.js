@@ -151,7 +151,12 @@
     (function beat() {
       if (closed) return;
       agent("/status").then(function (r) {
-        if (r.status !== 200) return null;
+        // Only the agent's answer says where the card is: a 200 whose body could not be read
+        // (asJson gives {}) says nothing. A navigation (a link, the "not me" form, the
+        // language switch) can cut the answer off after its status line, and reading that as
+        // "no card" ended the session as card_removed on the resident's own click
+        // (docs/resident.md, "The session's end").
+        if (r.status !== 200 || typeof r.body.card_present !== "boolean") return null;
         var fp = r.body.card_present ? r.body.cert_fingerprint : null;
         if (fp !== FP) { closePage("card_removed"); return null; }
         return post(cfg.heartbeatUrl, { fingerprint: fp });
