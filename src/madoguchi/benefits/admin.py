@@ -8,6 +8,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, reason_text
 
 from . import services
 from .models import (
@@ -34,6 +38,71 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def _lang() -> str:
+    return "en" if (get_language() or "ja").startswith("en") else "ja"
+
+
+def name_outcome_words(code: str) -> str:
+    """A stored name-check outcome ("match") in words of the page's language; an empty one
+    empty, an unknown one as stored."""
+    if code not in Outcome.__members__.values():
+        return code
+    return outcome_text(Outcome(code), _lang())
+
+
+def name_reason_words(code: str) -> str:
+    """A stored name-check reason code ("EXACT_AFTER_NORMALISATION") as the desk's sentence in
+    the page's language; an empty one empty, an unknown one as stored."""
+    if code not in Reason.__members__.values():
+        return code
+    return reason_text(Reason(code), _lang())
+
+
+class NameCheckWords(admin.ModelAdmin):
+    """The name check's outcome and reason codes in words, on the list and on each row's page
+    (in the place of the stored codes, which the admin showed as they are)."""
+
+    WORDS = {
+        "name_outcome": "name_outcome_shown",
+        "name_reason": "name_reason_shown",
+        "representative_outcome": "representative_outcome_shown",
+        "representative_reason": "representative_reason_shown",
+    }
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return (*super().get_readonly_fields(request, obj), *self._shown_here())
+
+    def _shown_here(self) -> list[str]:
+        names = {f.name for f in self.model._meta.concrete_fields}
+        return [shown for field, shown in self.WORDS.items() if field in names]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        shown = self._shown_here()
+        fields = [f for f in super().get_fields(request, obj) if f not in shown]
+        words = {field: word for field, word in self.WORDS.items() if word in shown}
+        return [words.get(f, f) if isinstance(f, str) else f for f in fields]
+
+    @admin.display(description=_("name check"), ordering="name_outcome")
+    def name_outcome_shown(self, obj: Any) -> str:
+        return name_outcome_words(obj.name_outcome)
+
+    @admin.display(description=_("name check reason"))
+    def name_reason_shown(self, obj: Any) -> str:
+        return name_reason_words(obj.name_reason)
+
+    @admin.display(description=_("representative name check"))
+    def representative_outcome_shown(self, obj: Any) -> str:
+        return name_outcome_words(obj.representative_outcome)
+
+    @admin.display(description=_("representative reason"))
+    def representative_reason_shown(self, obj: Any) -> str:
+        return name_reason_words(obj.representative_reason)
+
+
+class NameCheckReadOnlyAdmin(NameCheckWords, ReadOnlyAdmin):
+    pass
 
 
 class VersionInline(admin.TabularInline):
@@ -98,15 +167,15 @@ class ProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentLink)
-class PaymentLinkAdmin(ReadOnlyAdmin):
+class PaymentLinkAdmin(NameCheckReadOnlyAdmin):
     list_display = (
         "created_at",
         "programme",
         "provider",
         "masked_account",
         "status",
-        "name_outcome",
-        "name_reason",
+        "name_outcome_shown",
+        "name_reason_shown",
         "name_exception",
     )
     list_filter = ("status", "provider", "name_outcome", "name_exception")
@@ -114,20 +183,20 @@ class PaymentLinkAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PublicFundAccount)
-class PublicFundAccountAdmin(ReadOnlyAdmin):
+class PublicFundAccountAdmin(NameCheckReadOnlyAdmin):
     list_display = (
         "created_at",
         "bank_code",
         "branch_code",
         "account_last4",
         "status",
-        "name_outcome",
+        "name_outcome_shown",
     )
     exclude = ("account_hash",)
 
 
 @admin.register(HealthInsuranceRegistration)
-class HealthInsuranceRegistrationAdmin(ReadOnlyAdmin):
+class HealthInsuranceRegistrationAdmin(NameCheckReadOnlyAdmin):
     list_display = (
         "created_at",
         "insurer_number",

@@ -430,7 +430,7 @@ class OutsideCall(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.key} ({self.state})"
+        return f"{self.kind} {self.key} ({self.get_state_display()})"
 
 
 # --- ledger ------------------------------------------------------------------------------
@@ -548,7 +548,7 @@ class Grant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.category} {self.points}pt ({self.status})"
+        return f"{self.category} {self.points}pt ({self.get_status_display()})"
 
 
 class PayoutBatch(models.Model):
@@ -657,7 +657,7 @@ class LedgerTransfer(_Immutable):
         verbose_name_plural = _("ledger transfers")
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.pk}"
+        return f"{self.get_kind_display()} #{self.pk}"
 
 
 class LedgerEntry(_Immutable):

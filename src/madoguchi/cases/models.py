@@ -198,7 +198,7 @@ class TimelineEntry(models.Model):
         constraints = [models.UniqueConstraint(fields=["case", "seq"], name="cases_entry_seq")]
 
     def __str__(self) -> str:
-        return f"{self.case_id}#{self.seq} {self.kind}"
+        return f"{self.case_id}#{self.seq} {self.get_kind_display()}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

@@ -98,7 +98,10 @@ class Procedure(models.Model):
         verbose_name_plural = _("procedures")
 
     def __str__(self) -> str:
-        return f"{self.kind} ({self.status})"
+        # In words (the admin names a link's or a call's procedure by it), not the stored codes.
+        from .procedures import label
+
+        return f"{label(self.kind)} ({self.get_status_display()})"
 
 
 class Completion(models.Model):

@@ -1,17 +1,25 @@
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from .models import Incident
+from .text import incident_text
 
 
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
-    list_display = ("occurred_at", "kind", "reason_code", "severity", "terminal", "staff")
+    # The incident's sentence in the page's language, where the list showed its reason code
+    # (resident_not_me, EXACT_AFTER_NORMALISATION …); the code stays on the incident's page.
+    list_display = ("occurred_at", "kind", "text", "severity", "terminal", "staff")
     list_filter = ("kind", "severity", "terminal")
-    readonly_fields = [f.name for f in Incident._meta.fields]
+    readonly_fields = ["text", *(f.name for f in Incident._meta.fields)]
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    @admin.display(description=_("description"))
+    def text(self, obj: Incident) -> str:
+        return incident_text(obj)
