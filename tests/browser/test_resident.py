@@ -134,6 +134,17 @@ def test_resident_page_link_history_not_me_and_card_removal(desk, browser, setti
         me.set_viewport_size({"width": 1280, "height": 1000})
         link = me.get_by_test_id("me-link").first
 
+        # A key pressed on the page is use of it, which the next heartbeat reports, so that
+        # writing a comment for two minutes is not idle to the server (one beat may have been
+        # on its way already).
+        me.keyboard.press("Tab")
+        reported_use = []
+        for _ in range(2):
+            with me.expect_request(re.compile(r"/me/heartbeat$")) as beat:
+                pass
+            reported_use.append(beat.value.post_data_json.get("active"))
+        assert True in reported_use, reported_use
+
         # "This was not me" on the link: an incident and a case, reference and call centre shown.
         # Meanwhile each of the page's card checks gets the agent's 200 with its body cut off,
         # as a navigation leaves it when it cuts the answer short: that says nothing about the

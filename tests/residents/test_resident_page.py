@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.db import connection
+from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -176,6 +177,42 @@ def test_session_ends_on_another_card_on_idle_and_on_silence(trusted, desk, sett
     assert client.get("/me/records/").status_code == 302
     s.refresh_from_db()
     assert s.end_reason == "presence_lost"
+
+
+def test_typing_on_the_page_keeps_the_session_past_the_idle_limit(trusted, desk, settings):
+    """Writing a "not me" comment loads no page: the heartbeat says the resident used the page
+    (`active`), and the idle limit starts again from it, as from a page view. Without it, a
+    comment written for two minutes ended the session as idle and was lost on sending."""
+    card = trusted.card("A")
+    completion = desk_completion(desk, card)
+    client = Client()
+    sign_in(client, card)
+    fp = cardkit.fingerprint(card)
+    s = ResidentSession.objects.get()
+    near = timezone.now() - timedelta(seconds=settings.RESIDENT_IDLE_SECONDS - 2)
+    ResidentSession.objects.filter(pk=s.pk).update(last_activity_at=near)
+    beat = {"fingerprint": fp, "active": True}
+    assert client.post("/me/heartbeat", beat, "application/json").json()["open"]
+
+    # Five seconds pass (every time of the session moves back): the idle limit counted from
+    # the last page view is over, not from the typing the heartbeat reported.
+    later = {
+        f: F(f) - timedelta(seconds=5) for f in ("started_at", "last_seen_at", "last_activity_at")
+    }
+    ResidentSession.objects.filter(pk=s.pk).update(**later)
+    url = f"/me/not-me/completion/{completion.pk}/"
+    r = client.post(url, {"reason": "not_my_account", "comment": "書いている間に"})
+    assert r.status_code == 302
+    assert "/me/reported/" in r["Location"], r["Location"]
+    assert NotMeReport.objects.get().comment == "書いている間に"
+
+    # A heartbeat that reports no use of the page does not count, and an idle session that
+    # has lapsed stays ended whatever a later heartbeat says.
+    ResidentSession.objects.filter(pk=s.pk).update(last_activity_at=near)
+    assert client.post("/me/heartbeat", {"fingerprint": fp}, "application/json").json()["open"]
+    ResidentSession.objects.filter(pk=s.pk).update(**later)
+    r = client.post("/me/heartbeat", beat, "application/json")
+    assert r.json() == {"open": False, "reason": "idle"}
 
 
 def test_a_session_kept_active_and_present_ends_at_its_time_limit(trusted, desk, settings):

@@ -351,9 +351,11 @@ def session_current(public_id: str | None, *, activity: bool = False) -> Residen
     return session
 
 
-def heartbeat(session: ResidentSession, *, fingerprint: str | None) -> bool:
+def heartbeat(session: ResidentSession, *, fingerprint: str | None, active: bool = False) -> bool:
     """The page reports what the card agent sees; another card or none ends the session.
-    Returns whether the session is still open."""
+    `active`: the resident clicked, typed, scrolled or touched the page since the last
+    heartbeat (writing a "not me" comment loads no page), which restarts the idle limit as a
+    page view does. Returns whether the session is still open."""
     now = timezone.now()
     with transaction.atomic():
         row = ResidentSession.objects.select_for_update().get(pk=session.pk)
@@ -367,7 +369,9 @@ def heartbeat(session: ResidentSession, *, fingerprint: str | None) -> bool:
             _end_locked(row, EndReason.CARD_REMOVED, now)
             return False
         row.last_seen_at = now
-        row.save(update_fields=["last_seen_at"])
+        if active:
+            row.last_activity_at = now
+        row.save(update_fields=["last_seen_at", "last_activity_at"] if active else ["last_seen_at"])
     return True
 
 

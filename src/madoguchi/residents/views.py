@@ -182,8 +182,13 @@ def sign_in(request: HttpRequest) -> JsonResponse:
 def heartbeat(request: HttpRequest) -> JsonResponse:
     session = _current(request)
     if session is not None:
-        fp = _json_body(request).get("fingerprint")
-        if services.heartbeat(session, fingerprint=fp if isinstance(fp, str) else None):
+        body = _json_body(request)
+        fp = body.get("fingerprint")
+        if services.heartbeat(
+            session,
+            fingerprint=fp if isinstance(fp, str) else None,
+            active=body.get("active") is True,
+        ):
             session.refresh_from_db(fields=["last_activity_at"])
             return JsonResponse({"open": True, "fingerprint": session.fingerprint})
     # Ended (by the server: the card agent's report, a time limit): the page says why.

@@ -136,6 +136,8 @@
     }, function () { window.location.replace(target); });
   }
 
+  var usedSinceBeat = false;
+
   function watchCard() {
     if (window.EventSource) {
       var es = new EventSource(AGENT + "/events");
@@ -159,7 +161,11 @@
         if (r.status !== 200 || typeof r.body.card_present !== "boolean") return null;
         var fp = r.body.card_present ? r.body.cert_fingerprint : null;
         if (fp !== FP) { closePage("card_removed"); return null; }
-        return post(cfg.heartbeatUrl, { fingerprint: fp });
+        // Whether the resident used the page since the last heartbeat: typing a comment
+        // loads no page, and the server's idle limit counts it only if told.
+        var active = usedSinceBeat;
+        usedSinceBeat = false;
+        return post(cfg.heartbeatUrl, { fingerprint: fp, active: active });
       }, function () { return null; }).then(function (r) {
         if (r && r.status === 401) closePage((r.body && r.body.reason) || "ended");
         setTimeout(beat, 1000);
@@ -168,7 +174,8 @@
     var idle = parseInt(cfg.idleSeconds, 10) || 120;
     var last = Date.now();
     ["click", "keydown", "scroll", "touchstart"].forEach(function (ev) {
-      document.addEventListener(ev, function () { last = Date.now(); }, { passive: true });
+      document.addEventListener(ev, function () { last = Date.now(); usedSinceBeat = true; },
+        { passive: true });
     });
     setInterval(function () {
       if (!closed && Date.now() - last > idle * 1000) closePage("idle");
