@@ -38,32 +38,12 @@ COLUMNS = [
 ]
 
 
-# Spark settings for inputs of a few rows, in the tests' session only (production keeps
-# Spark's): its fixed costs per query dominate here. Two shuffle partitions, not 8; no
-# adaptive execution (it replans each query stage by stage); no whole-stage code generation
-# (compiling the generated Java costs more than it saves on a few rows). Together they about
-# halve the module's time (docs/performance.md, seventeenth session).
-TINY_DATA = {
-    "spark.sql.shuffle.partitions": "2",
-    "spark.sql.adaptive.enabled": "false",
-    "spark.sql.codegen.wholeStage": "false",
-}
-
-
 @pytest.fixture(scope="session")
 def spark_engine():
-    """The run's one Spark session. Each scan the tests run through ``scan run`` asks for the
-    session again (``engine.spark_session``), which would set Spark's local settings back:
-    the tiny-data settings are added to every such call too."""
-    session = engine.spark_session
-
-    def tiny(master="local[2]", **conf):
-        return session(master, **{**conf, **TINY_DATA})
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(engine, "spark_session", tiny)
-        with engine.connect("spark", master="local[2]") as eng:
-            yield eng
+    with engine.connect(
+        "spark", master="local[2]", conf={"spark.sql.shuffle.partitions": "2"}
+    ) as eng:
+        yield eng
 
 
 def _found(eng, tables):
