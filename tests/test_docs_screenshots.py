@@ -16,8 +16,9 @@ def _taken_by_the_script() -> set[str]:
 def _shown_in_the_docs() -> set[str]:
     shown = set()
     for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
-        shown |= set(re.findall(r"\(img/([a-z0-9-]+\.png)\)", doc.read_text(encoding="utf-8")))
-        shown |= set(re.findall(r"\(docs/img/([a-z0-9-]+\.png)\)", doc.read_text(encoding="utf-8")))
+        shown |= set(
+            re.findall(r"\((?:docs/)?img/([a-z0-9-]+\.png)\)", doc.read_text(encoding="utf-8"))
+        )
     return shown
 
 

@@ -26,6 +26,15 @@ from madoguchi.outside import (
     OutsideUnavailable,
 )
 
+# `outside reconcile --help`: its exit statuses (Report.exit_code, docs/outside.md).
+RECONCILE_EXIT_WORDS = (
+    "Compare the insurer's records with ours; repair and report disagreement. Exit status: 0 "
+    "in agreement (or every disagreement repaired, or waiting for the worker); 1 the insurer's "
+    "records could not be read, nothing compared or changed; 3 disagreement it could not "
+    "repair, with an incident recorded by this run; 4 disagreement still open, its incidents "
+    "recorded by an earlier run (or a re-send the insurer failed again)."
+)
+
 
 class Command(PlainErrors, BaseCommand):
     help = "The outbox of outside calls: its worker, its state, reconciliation with the insurer."
@@ -50,20 +59,8 @@ class Command(PlainErrors, BaseCommand):
         sub.add_parser("status", help="Count the outbox's calls by state.")
         sub.add_parser(
             "reconcile",
-            help=(
-                "Compare the insurer's records with ours; repair and report disagreement. "
-                "Exit 0: in agreement (or repaired, or waiting for the worker); 1: the "
-                "insurer's records could not be read, nothing compared; 3: disagreement left "
-                "for people, with an incident recorded by this run; 4: disagreement still "
-                "open, its incidents recorded by an earlier run."
-            ),
-            description=(
-                "Exit status: 0 in agreement (or every disagreement repaired, or waiting for "
-                "the worker); 1 the insurer's records could not be read, nothing compared or "
-                "changed; 3 disagreement it could not repair, with an incident recorded by this "
-                "run; 4 disagreement still open, its incidents recorded by an earlier run (or "
-                "a re-send the insurer failed again)."
-            ),
+            help="Compare the insurer's records with ours; repair and report disagreement.",
+            description=RECONCILE_EXIT_WORDS,
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
