@@ -253,6 +253,35 @@ def test_card_removal_ends_the_visit_on_screen_and_back_shows_nothing(desk):
     assert not page.get_by_test_id("visit-banner").count()
 
 
+def test_a_cut_off_card_check_on_page_load_leaves_the_visit_on_screen(desk):
+    """The agent's 200 with its body cut off says nothing about the card. A navigation cuts the
+    page's card check off like this while the page being replaced still runs its script; read
+    as "no card", it blanked the visit and sent the page to the ended one. Made certain here:
+    every check the visit page makes on load gets such an answer."""
+    page = desk.page
+    visit = start_visit(desk, "C")
+    status_url = re.compile(re.escape(desk.agent_url) + r"/status$")
+    page.route(status_url, lambda route: route.fulfill(status=200, body=""))
+    for _ in range(2):  # two page loads, each with its card check answered cut off
+        with page.expect_request(status_url, timeout=10_000):
+            page.goto(desk.url + "/desk/visit/")
+        expect(page.get_by_test_id("visit-banner")).to_contain_text(visit.reference)
+    # The server's state poll runs a few times meanwhile; the visit stays on screen and open.
+    with page.expect_request(re.compile(r"/current/state$"), timeout=10_000):
+        pass
+    expect(page.get_by_test_id("add-test_link")).to_be_visible()
+    assert not ended_on_screen(page).count()
+    visit.refresh_from_db()
+    assert visit.ended_at is None
+    page.unroute(status_url)
+    # A real removal still ends it on screen.
+    desk.remove()
+    expect(ended_on_screen(page)).to_be_visible(timeout=30_000)
+    page.wait_for_url(re.compile(r"/desk/ended/$"))
+    visit.refresh_from_db()
+    assert visit.end_reason == VisitEndReason.CARD_REMOVED
+
+
 def test_seed_incident_b_keyed_into_as_open_visit_commits_nothing(desk, browser):
     """The seed's incident: A's visit left open, B arrives, B's application keyed into A's visit,
     B's card put on the reader. The visit ends at once, nothing is linked, the city sees it."""

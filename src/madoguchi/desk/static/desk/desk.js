@@ -344,6 +344,12 @@
     function allowed(f) { return f === fp || (handover && (!cfg.secondFingerprint || f === cfg.secondFingerprint)); }
     agent("/status").then(function (r) {
       if (r.status !== 200) return setCard("down");
+      // Only the agent's answer says where the card is: a 200 whose body could not be read
+      // (asJson gives {}) says nothing. Leaving a page (a link, a form, the language switch)
+      // can cut this answer off on the page being replaced, and reading that as "no card"
+      // blanked the page and ended the visit as card_removed (docs/desk.md); the SSE events
+      // and the server's state poll below still see a real removal.
+      if (typeof r.body.card_present !== "boolean") return;
       if (!r.body.card_present) { setCard("absent"); if (!handover) visitEnded(msg("card-absent")); }
       else setCard(allowed(r.body.cert_fingerprint) ? "present" : "other");
     }, function () { setCard("down"); });
@@ -414,7 +420,9 @@
     var el = $("[data-role=presence]");
     if (!el) return;
     function show(present) { el.textContent = msg(present ? "presence-yes" : "presence-no"); }
-    agent("/status").then(function (r) { if (r.status === 200) show(r.body.card_present); },
+    agent("/status").then(function (r) {
+      if (r.status === 200 && typeof r.body.card_present === "boolean") show(r.body.card_present);
+    },
       function () { el.textContent = msg("agent-unreachable"); });
     if (window.EventSource) {
       var es = new EventSource(AGENT + "/events");
