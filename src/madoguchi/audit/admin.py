@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from . import selectors
+from . import events, selectors
 from .models import AuditCheckpoint, AuditEvent
 
 
@@ -26,17 +28,42 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return {}
 
 
+def event_words(name: str) -> str:
+    """An event name ("accounts.signed_in") as what kind of event it is in the page's language,
+    its code beside (operators search the log and the docs by it); an unknown name as stored."""
+    try:
+        event_type = events.get(name)
+    except events.UnknownEventError:
+        return name
+    lang = "en" if (get_language() or "ja").startswith("en") else "ja"
+    return f"{event_type.title(lang)} ({name})"
+
+
+class EventNameFilter(admin.SimpleListFilter):
+    """The event names in words, each with its code, in the registry's order."""
+
+    title = _("event")
+    parameter_name = "event_name"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(e.name, event_words(e.name)) for e in events.all_events()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(event_name=value) if value else queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["seq", "time", "event_name", "text", "actor_label", "terminal_label"]
-    list_filter = ["event_name"]
+    list_display = ["seq", "time", "event", "text", "actor_label", "terminal_label"]
+    list_filter = [EventNameFilter]
     search_fields = ["event_name", "actor_label", "terminal_label", "subject_id"]
     date_hierarchy = "time"
     readonly_fields = [
         "seq",
         "time",
         "event_id",
-        "event_name",
+        "event",
         "text",
         "actor_id",
         "actor_label",
@@ -48,7 +75,14 @@ class AuditEventAdmin(ReadOnlyAdmin):
         "leaf_hash",
         "chain_hash",
     ]
+    fields = tuple(
+        readonly_fields
+    )  # the event's name in words (`event`), not its stored code alone
     show_full_result_count = False
+
+    @admin.display(description=_("event"), ordering="event_name")
+    def event(self, obj: AuditEvent) -> str:
+        return event_words(obj.event_name)
 
     @admin.display(description=_("description"))
     def text(self, obj: AuditEvent) -> str:

@@ -78,6 +78,11 @@ class EventType:
     def template(self, lang: str) -> str:
         return self.en if lang.lower().startswith("en") else self.ja
 
+    def title(self, lang: str = "ja") -> str:
+        """What kind of event this is, in words: its template with each value left out
+        ("… がサインインしました"), for lists where its code alone would show."""
+        return re.sub(r"\{[^{}]*\}", "…", self.template(lang))
+
     def render(self, context: Mapping[str, Any], lang: str = "ja") -> str:
         """The display text, with missing keys shown as ``?``."""
         describe = self.describe or _described.get(self.id)

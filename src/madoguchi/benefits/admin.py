@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, reason_text
 
 from . import services
+from .constants import CALL_WORDS, INSURER_ANSWER_WORDS
 from .models import (
     Grant,
     HealthInsuranceRegistration,
@@ -60,16 +62,11 @@ def name_reason_words(code: str) -> str:
     return reason_text(Reason(code), _lang())
 
 
-class NameCheckWords(admin.ModelAdmin):
-    """The name check's outcome and reason codes in words, on the list and on each row's page
-    (in the place of the stored codes, which the admin showed as they are)."""
+class CodesInWords(admin.ModelAdmin):
+    """Stored codes in words, on the list and on each row's page: `WORDS` maps a field to the
+    method that shows it, in its place."""
 
-    WORDS = {
-        "name_outcome": "name_outcome_shown",
-        "name_reason": "name_reason_shown",
-        "representative_outcome": "representative_outcome_shown",
-        "representative_reason": "representative_reason_shown",
-    }
+    WORDS: dict[str, str] = {}
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return (*super().get_readonly_fields(request, obj), *self._shown_here())
@@ -83,6 +80,24 @@ class NameCheckWords(admin.ModelAdmin):
         fields = [f for f in super().get_fields(request, obj) if f not in shown]
         words = {field: word for field, word in self.WORDS.items() if word in shown}
         return [words.get(f, f) if isinstance(f, str) else f for f in fields]
+
+
+def code_words(words: dict[str, Any], code: str) -> str:
+    """A stored code in words of the page's language with the code beside (operators find it so
+    in the logs and the docs); an empty one empty, an unknown one as stored."""
+    return f"{words[code]} ({code})" if code in words else code
+
+
+class NameCheckWords(CodesInWords):
+    """The name check's outcome and reason codes in words, on the list and on each row's page
+    (in the place of the stored codes, which the admin showed as they are)."""
+
+    WORDS = {
+        "name_outcome": "name_outcome_shown",
+        "name_reason": "name_reason_shown",
+        "representative_outcome": "representative_outcome_shown",
+        "representative_reason": "representative_reason_shown",
+    }
 
     @admin.display(description=_("name check"), ordering="name_outcome")
     def name_outcome_shown(self, obj: Any) -> str:
@@ -197,40 +212,90 @@ class PublicFundAccountAdmin(NameCheckReadOnlyAdmin):
 
 @admin.register(HealthInsuranceRegistration)
 class HealthInsuranceRegistrationAdmin(NameCheckReadOnlyAdmin):
+    WORDS = {**NameCheckWords.WORDS, "insurer_status": "insurer_status_shown"}
     list_display = (
         "created_at",
         "insurer_number",
         "insured_last4",
         "state",
-        "insurer_status",
+        "insurer_status_shown",
         "status",
     )
     list_filter = ("state",)
     exclude = ("insured_hash",)
 
+    @admin.display(description=_("insurer's answer"), ordering="insurer_status")
+    def insurer_status_shown(self, obj: HealthInsuranceRegistration) -> str:
+        return code_words(INSURER_ANSWER_WORDS, obj.insurer_status)
+
+
+class CallFilter(admin.SimpleListFilter):
+    title = _("call")
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(code, code_words(CALL_WORDS, code)) for code in CALL_WORDS]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(kind=value) if value else queryset
+
+
+class CategoryFilter(admin.SimpleListFilter):
+    """The categories granted so far, each by its name in the programme version of one of its
+    grants, its code beside."""
+
+    title = _("category")
+    parameter_name = "category"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        lang = _lang()
+        codes = Grant.objects.order_by("category").values_list("category", flat=True).distinct()
+        found = []
+        for code in codes:
+            grant = Grant.objects.select_related("programme", "programme_version")
+            text = grant.filter(category=code).latest("pk").category_text(lang)
+            found.append((code, code_words({code: text}, code)))
+        return found
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(category=value) if value else queryset
+
 
 @admin.register(OutsideCall)
-class OutsideCallAdmin(ReadOnlyAdmin):
+class OutsideCallAdmin(CodesInWords, ReadOnlyAdmin):
     """The outbox, for operators. The request is not shown: until the insurer answered it holds
     the insured numbers, which are never displayed."""
 
+    WORDS = {"kind": "kind_shown"}
     list_display = (
         "created_at",
-        "kind",
+        "kind_shown",
         "key",
         "state",
         "attempts",
         "next_attempt_at",
         "last_error",
     )
-    list_filter = ("kind", "state")
+    list_filter = (CallFilter, "state")
     exclude = ("payload",)
+
+    @admin.display(description=_("call"), ordering="kind")
+    def kind_shown(self, obj: OutsideCall) -> str:
+        return code_words(CALL_WORDS, obj.kind)
 
 
 @admin.register(Grant)
-class GrantAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "programme", "category", "points", "status", "link")
-    list_filter = ("programme", "category", "status")
+class GrantAdmin(CodesInWords, ReadOnlyAdmin):
+    WORDS = {"category": "category_shown"}
+    list_display = ("created_at", "programme", "category_shown", "points", "status", "link")
+    list_filter = ("programme", CategoryFilter, "status")
+    list_select_related = ("programme", "programme_version", "link")
+
+    @admin.display(description=_("category"), ordering="category")
+    def category_shown(self, obj: Grant) -> str:
+        return code_words({obj.category: obj.category_text(_lang())}, obj.category)
 
 
 class EntryInline(admin.TabularInline):

@@ -67,6 +67,21 @@ class CallState(models.TextChoices):
     REFUSED = "refused", _("Refused")
 
 
+# The outbox's calls (`OutsideCall.kind`, the names in services/outbox.py), stored as codes
+# that the worker, its log and docs/outside.md name; the admin shows them in words beside.
+CALL_WORDS = {
+    "insurer.register_use": _("Register the card for health-insurance use at the insurer"),
+    "insurer.cancel_registration": _("Suspend the card's health-insurance use at the insurer"),
+}
+
+# The insurer's answer to a registration (`HealthInsuranceRegistration.insurer_status`, the
+# outside adapter's RegistrationStatus), in words.
+INSURER_ANSWER_WORDS = {
+    "registered": _("Registered by this request"),
+    "already_registered": _("Already registered before (nothing changed)"),
+}
+
+
 class KanaSource(models.TextChoices):
     CERTIFIED = "certified", _("Certified reading")
     RESIDENT_ENTRY = "resident_entry", _("Entered by the resident, confirmed on screen")

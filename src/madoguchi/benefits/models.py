@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import identifiers
 from .constants import (
+    CATEGORY_NAMES_EN,
     AccountKind,
     BatchStatus,
     CallState,
@@ -549,6 +550,16 @@ class Grant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} {self.points}pt ({self.get_status_display()})"
+
+    def category_text(self, lang: str) -> str:
+        """The category as its programme version names it (`label_en` on an English page when
+        the version has one, else the national programme's English name), never its code."""
+        category = self.programme_version.category(self.category) or {}
+        japanese = str(category.get("label_ja") or self.category)
+        if lang == "ja":
+            return japanese
+        known = CATEGORY_NAMES_EN.get(self.programme.code, {}).get(self.category)
+        return str(category.get("label_en") or known or japanese)
 
 
 class PayoutBatch(models.Model):

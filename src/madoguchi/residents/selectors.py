@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit.models import AuditEvent
-from madoguchi.benefits.constants import CATEGORY_NAMES_EN, GrantStatus, LinkStatus
+from madoguchi.benefits.constants import GrantStatus, LinkStatus
 from madoguchi.benefits.identifiers import masked
 from madoguchi.benefits.models import (
     Grant,
@@ -122,17 +122,6 @@ def _in_language(row: Any, field: str, lang: str) -> str:
     return japanese if lang == "ja" else (getattr(row, f"{field}_en") or japanese)
 
 
-def category_text(grant: Grant, lang: str) -> str:
-    """The grant's category as its programme version names it (`label_en` on an English page
-    when the version has one, else the national programme's English name), never its code."""
-    category = grant.programme_version.category(grant.category) or {}
-    japanese = str(category.get("label_ja") or grant.category)
-    if lang == "ja":
-        return japanese
-    known = CATEGORY_NAMES_EN.get(grant.programme.code, {}).get(grant.category)
-    return str(category.get("label_en") or known or japanese)
-
-
 @dataclass
 class Records:
     links: list[dict[str, Any]] = field(default_factory=list)
@@ -221,7 +210,7 @@ def records(holder: Any, lang: str = "ja") -> Records:
             {
                 "row": grant,
                 "programme": _in_language(grant.programme_version, "name", lang),
-                "category": category_text(grant, lang),
+                "category": grant.category_text(lang),
                 "points": _("%(points)s points") % {"points": f"{grant.points:,}"},
                 "status": grant_status_text(grant),
             }
