@@ -37,7 +37,7 @@ def test_a_long_unbroken_text_wraps_inside_the_page(official_page):  # noqa: F81
     for path in (
         "/incidents/",
         "/officials/incidents/",
-        "/cases/",
+        "/cases/?reason=case_work",
         f"/incidents/{incident.pk}/?reason=incident",
         f"/cases/{case.pk}/?reason=case_work",
         f"/reports/{terminal.pk}/{incident.occurred_at.date().isoformat()}/",

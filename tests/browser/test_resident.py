@@ -198,7 +198,7 @@ def test_resident_page_link_history_not_me_and_card_removal(desk, browser, setti
         o.fill("input[name=otp_token]", f"{totp(device.bin_key):06d}")
         o.locator("main form button[type=submit]").click()
         o.wait_for_url(re.compile(r"/officials/$"))
-        o.goto(desk.url + "/cases/")
+        o.goto(desk.url + "/cases/?reason=resident_inquiry")
         row = o.get_by_test_id("case-list").locator("tr", has_text=ref)
         expect(row).to_contain_text("本人からの申し出")
     finally:

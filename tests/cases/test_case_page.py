@@ -20,6 +20,8 @@ from tests import factories
 from tests.cases.conftest import B_CARD, legacy, open_case, report_url
 
 D = {"event_date": date(2023, 7, 5), "date_precision": "day"}
+# The case list with a reason given (an official is asked one before any case is shown).
+CASE_LIST = "/cases/?reason=case_work"
 LOG = "2022-08-10 10:02, login, 職員X\n2022-08-10 10:05, card_read, A氏\n2022-08-10 10:20, card_read, B氏\n2022-08-10 10:25, committed, B氏"
 
 
@@ -446,13 +448,13 @@ def test_an_official_of_another_city_cannot_open_or_list_the_citys_cases(client,
         r = client.post(reverse("cases:step", args=[case.pk, "note"]), {"note-summary": "x"})
         assert r.status_code == 404
         assert case.timeline.count() == 1  # nothing recorded
-    listed = client.get(reverse("cases:list")).content.decode()
+    listed = client.get(CASE_LIST).content.decode()
     assert mine.reference not in listed
     assert at_desk.reference not in listed
     assert theirs.reference in listed
     # The city's own official still sees both, and not the other city's.
     client.force_login(official)
-    listed = client.get(reverse("cases:list")).content.decode()
+    listed = client.get(CASE_LIST).content.decode()
     assert mine.reference in listed
     assert at_desk.reference in listed
     assert theirs.reference not in listed
@@ -484,15 +486,15 @@ def test_the_case_list_says_where_cases_come_from_and_dates_them_in_the_era(clie
     """An empty list said only 「ケースはありません。」, and a case's opening read 2026-12-01 on
     the Japanese list while its page says 令和8年12月1日."""
     client.force_login(official)
-    empty = client.get(reverse("cases:list")).content.decode()
+    empty = client.get(CASE_LIST).content.decode()
     assert "ケースはまだありません。" in empty
     assert "「これは自分ではない」" in empty
     case = open_case(official)
-    page = client.get(reverse("cases:list")).content.decode()
+    page = client.get(CASE_LIST).content.decode()
     opened = timezone.localtime(case.opened_at)
     assert f"<td>令和{opened.year - 2018}年{opened.month}月{opened.day}日 {opened:%H:%M} " in page
     assert f"{opened:%Y-%m-%d}" not in page
-    english = client.get(reverse("cases:list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    english = client.get(CASE_LIST, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f"<td>{opened:%Y-%m-%d %H:%M} " in english
 
 
@@ -626,21 +628,27 @@ def test_the_case_list_is_paged_newest_first_and_counts_every_case(client, offic
     monkeypatch.setattr(views, "CASES_PER_PAGE", 2)
     cases = [open_case(official) for _ in range(3)]
     client.force_login(official)
-    first = client.get(reverse("cases:list")).content.decode()
+    first = client.get(CASE_LIST).content.decode()
     refs = re.findall(r">(CASE-\d+)<", first)
     assert refs == [cases[2].reference, cases[1].reference]
     assert "全 3 件" in first
     assert ">1 / 2<" in first
     assert 'href="?page=2"' in first
-    second = client.get(reverse("cases:list"), {"page": "2"}).content.decode()
+    second = client.get(
+        reverse("cases:list"), {"page": "2", "reason": "case_work"}
+    ).content.decode()
     assert re.findall(r">(CASE-\d+)<", second) == [cases[0].reference]
     assert 'href="?page=1"' in second
     # A page number past the end or not a number shows the last or the first page, never a 404.
     assert re.findall(
-        r">(CASE-\d+)<", client.get(reverse("cases:list"), {"page": "9"}).content.decode()
+        r">(CASE-\d+)<",
+        client.get(reverse("cases:list"), {"page": "9", "reason": "case_work"}).content.decode(),
     ) == [cases[0].reference]
-    assert cases[2].reference in client.get(reverse("cases:list"), {"page": "x"}).content.decode()
-    english = client.get(reverse("cases:list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert (
+        cases[2].reference
+        in client.get(reverse("cases:list"), {"page": "x", "reason": "case_work"}).content.decode()
+    )
+    english = client.get(CASE_LIST, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "3 in all" in english
 
 

@@ -319,7 +319,7 @@ def test_this_was_not_me_opens_an_incident_and_a_case_officials_see(trusted, des
     official = factories.staff(Role.CITY_OFFICIAL)
     o = Client()
     o.force_login(official)
-    assert report.case.reference.encode() in o.get("/cases/").content
+    assert report.case.reference.encode() in o.get("/cases/?reason=resident_inquiry").content
     stage = client.get("/me/records/").context["records"].cases[0]["stage"]
     assert str(stage)
 

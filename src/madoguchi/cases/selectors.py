@@ -150,3 +150,12 @@ def visible_cases(user: Any) -> QuerySet[Any]:
         | Q(opened_by__organisation__isnull=True)
     )
     return Case.objects.filter(Q(terminal__contractor__city_id=org_id) | deskless)
+
+
+def listed_cases(user: Any, *, official: bool) -> QuerySet[Any]:
+    """The cases `user`'s list shows, newest first: an official who runs cases those they may
+    open (`visible_cases`); desk staff and supervisors the intakes they opened themselves."""
+    from madoguchi.cases.models import Case
+
+    qs = visible_cases(user) if official else Case.objects.filter(opened_by_id=user.pk)
+    return qs.select_related("opened_by", "holder").order_by("-opened_at", "-pk")

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
 from madoguchi.dates import local_time
-from madoguchi.identity.access import chosen_reason, reason_required, record_read
+from madoguchi.identity.access import ask_reason, chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import has_any, roles_required, visible_incident
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.models import Incident
@@ -78,18 +78,26 @@ CASES_PER_PAGE = 100  # cases on a page of the list
 
 @roles_required(Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
 def case_list(request: HttpRequest) -> HttpResponse:
-    if services.can_run(request.user):
-        qs = selectors.visible_cases(request.user).select_related("opened_by")
-    else:  # desk staff and supervisors: the intakes they opened
-        qs = Case.objects.select_related("opened_by").filter(opened_by_id=request.user.pk)
+    can_run = services.can_run(request.user)
     # `scan open-cases` opens a case per mis-link found: a page at a time, newest first.
-    page = Paginator(qs.order_by("-opened_at", "-pk"), CASES_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(
+        selectors.listed_cases(request.user, official=can_run), CASES_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    if can_run and page.object_list:
+        # Each row names a resident as reported (a scan's case: the scan's resident id, which
+        # the finding's own page asks a reason for): the official says why first, as on a
+        # case's page, and each case shown is a read recorded with that reason.
+        asked = ask_reason(request)
+        if asked is not None:
+            return asked
+        for case in page.object_list:
+            record_read(
+                request, case.holder, page="cases.list", reason=chosen_reason(request), subject=case
+            )
     return render(
         request,
         "cases/list.html",
-        {"cases": page, "page": page, "can_run": services.can_run(request.user)},
+        {"cases": page, "page": page, "can_run": can_run},
     )
 
 

@@ -26,6 +26,7 @@ READ_PAGES: dict[str, Any] = {
     "benefits.receipt_pdf": _("Desk: receipt (PDF)"),
     "officials.visit": _("Officials: visit record"),
     "cases.case": _("Cases: case record"),
+    "cases.list": _("Cases: list of cases"),
     "cases.report": _("Cases: incident report"),
     "cases.notice": _("Cases: notice letter to the resident (PDF)"),
     "cases.new_from_incident": _("Cases: intake filled from an incident"),
