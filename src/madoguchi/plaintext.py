@@ -97,6 +97,16 @@ def _fingerprint(value: str) -> str:
 
 Fingerprint = Annotated[str, AfterValidator(_plain), AfterValidator(_fingerprint)]
 
+
+def fingerprint_hex(value: str) -> str | None:
+    """A fingerprint as typed or printed (`openssl x509 -fingerprint -sha256` gives capitals
+    with colons) as stored: 64 lower-case hexadecimal digits; None when it is not one."""
+    value = value.strip()
+    if not _FINGERPRINT.fullmatch(value):
+        return None
+    return value.replace(":", "").lower()
+
+
 # The card agent's request id (URL-safe base64 of 128 random bits): letters, digits, "-" and
 # "_", and no long number, which a record keeping the id would keep as sent.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_-]*")

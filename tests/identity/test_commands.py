@@ -170,3 +170,33 @@ def test_a_device_a_directory_or_a_missing_file_is_refused_with_the_reason(tmp_p
         call_command("identity", "import-crl", str(tmp_path))
     with pytest.raises(CommandError, match="no such certificate file"):
         call_command("identity", "link-renewal", "00" * 32, str(tmp_path / "absent.pem"))
+
+
+def test_renewal_link_takes_the_old_fingerprint_as_openssl_prints_it(trusted, tmp_path):
+    """Side doors round 10: `openssl x509 -fingerprint -sha256` prints the old certificate's
+    fingerprint in capitals with colons, which was "No holder has this certificate" for a
+    holder that has it."""
+    old = _holder_of(trusted, trusted.card("A").auth_certificate)
+    printed = ":".join(old.fingerprint[i : i + 2] for i in range(0, 64, 2)).upper()
+    pem = _pem(tmp_path, trusted.card("C").auth_certificate)
+    call_command("identity", "link-renewal", f" {printed} ", pem)
+    new = HolderCertificate.objects.get(fingerprint=fingerprint(trusted.card("C").auth_certificate))
+    assert new.holder_id == old.holder_id
+
+
+@pytest.mark.parametrize("typed", ["123456789012", "x" * 5000, "ab" * 31, "../../etc/passwd"])
+def test_renewal_link_refuses_an_old_fingerprint_that_is_not_one_and_audits_it(
+    trusted, tmp_path, typed
+):
+    """Side doors round 10: a typed value that is not a fingerprint was looked up as one; twelve
+    digits then failed in the refusal's own audit event ("payload.old is refused"), so the
+    refusal was not audited (rule 9) and the message named the audit log, not the input."""
+    from madoguchi.audit.models import AuditEvent
+
+    pem = _pem(tmp_path, trusted.card("C").auth_certificate)
+    with pytest.raises(CommandError, match="not a certificate's SHA-256 fingerprint"):
+        call_command("identity", "link-renewal", typed, pem)
+    refusal = AuditEvent.objects.get(event_name="identity.certificate_renewal_refused")
+    assert refusal.payload["code"] == "fingerprint_malformed"
+    assert typed not in str(refusal.payload)
+    assert not HolderCertificate.objects.exists()

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.plaintext import fingerprint_hex
 from madoguchi.prepared import Prepared, insert, raw
 from madoguchi.refusals import ByLanguage, Refusal, Text
 from madoguchi.terminals.models import DeskSession
@@ -71,6 +72,13 @@ class IdentityRefused(Refusal):
         "no_trust_anchor": (_("No trust anchor is configured."), 403),
         "crl_invalid": (_("The CRL cannot be parsed or is not signed by a trust anchor."), 403),
         "certificate_unknown": (_("No holder has this certificate."), 403),
+        "fingerprint_malformed": (
+            _(
+                "This is not a certificate's SHA-256 fingerprint (64 hexadecimal digits, with or "
+                "without colons); nothing was linked."
+            ),
+            400,
+        ),
         "anchor_invalid": (_("Not a CA certificate."), 403),
         "anchor_unreadable": (_("No certificate can be read from the file (PEM expected)."), 400),
         "renewal_unreadable": (_("The renewed certificate cannot be read (PEM expected)."), 400),
@@ -483,8 +491,13 @@ def certificate_renewal_link(
     The new certificate passes the same checks as a card's token (validity, key usage,
     policy, chain, revocation) and must belong to nobody else. Refusals are audited too.
     """
+    # The old fingerprint as typed is the operator's text: only one in a fingerprint's shape is
+    # looked up or audited (twelve digits, say, the audit log refuses as an individual number).
+    old_hex = fingerprint_hex(old_fingerprint)
     try:
-        return _renewal_link(old_fingerprint, new_certificate_pem, actor)
+        if old_hex is None:
+            raise IdentityRefused("fingerprint_malformed")
+        return _renewal_link(old_hex, new_certificate_pem, actor)
     except IdentityRefused as exc:
         with transaction.atomic():
             audit.record(
@@ -492,7 +505,7 @@ def certificate_renewal_link(
                 actor=actor,
                 terminal=None,
                 subject=None,
-                payload={"old": old_fingerprint[:64], "code": exc.code, "detail": exc.detail[:300]},
+                payload={"old": old_hex or "", "code": exc.code, "detail": exc.detail[:300]},
             )
         raise
 
