@@ -294,6 +294,34 @@ def test_a_desk_read_names_the_visit_as_its_reason(trusted, desk):
     assert "Your visit to the desk (the desk asks no other reason)" in english
 
 
+def test_a_visit_without_a_procedure_is_not_called_nothing_recorded(trusted, desk):
+    """A resident whose card started a visit and nothing more read 「このカードについて、窓口での
+    記録はありません。」 above the desk's reads of their records, on the same page (a walk of the
+    demo, 2 Dec 2026). The page now says what there is none of: a procedure done at a desk."""
+    a = trusted.card("A")
+    nonce = desk_services.auth_challenge(desk_session=desk).value
+    visit = desk_services.visit_start(
+        desk_session=desk, token=cardkit.auth_token(a, ORIGIN, nonce), nonce=nonce
+    )
+    desk_services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT)
+    from django.test import RequestFactory
+
+    from madoguchi.identity.access import record_read
+
+    request = RequestFactory().get("/desk/visit/")
+    request.user = desk.staff
+    record_read(request, visit.holder, page="desk.visit")
+    client = Client()
+    sign_in(client, a)
+    page = client.get("/me/records/")
+    assert len(page.context["history"]) == 1
+    text = page.content.decode()
+    assert "記録はありません" not in text
+    assert "このカードで窓口で行った手続きは、まだありません。" in text
+    english = client.get("/me/records/?lang=en").content.decode()
+    assert "No procedure has been done with this card at a desk yet." in english
+
+
 def test_this_was_not_me_opens_an_incident_and_a_case_officials_see(trusted, desk):
     a = trusted.card("A")
     completion = desk_completion(desk, a)
