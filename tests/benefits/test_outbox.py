@@ -541,6 +541,58 @@ def test_status_shows_calls_waiting_to_be_retried_after_a_failure(trusted, desk,
     assert call.last_error
 
 
+@uses_sims
+def test_status_says_what_a_retried_calls_error_means_and_what_to_do(trusted, desk, sims):
+    """The operator's walk (eighteenth session): the latest error was printed as its code alone,
+    `outside_unavailable`, with nothing to say what it meant or whether to act."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _hi_completion(trusted, desk)
+    sims.insurer.control.set(fail_next=10)
+    assert [o.outcome for o in drain().outcomes] == ["retry"]
+    out = StringIO()
+    call_command("outside", "status", stdout=out)
+    assert (
+        "the latest error: outside_unavailable (the insurer could not be reached or answered "
+        "with a server error). The worker retries by itself under the same keys (nothing is "
+        "registered twice); if the error stays, check the insurer and OUTSIDE_INSURER_URL."
+    ) in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_status_names_pending_calls_no_worker_has_taken():
+    """A completion's kick tries its call once; only a worker retries. With no worker running,
+    failed calls stayed pending for ever and `outside status` read as if all was well."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from madoguchi.benefits.management.commands.outside import OVERDUE_SECONDS
+
+    now = timezone.now()
+    kind = "insurer.register_use"
+    OutsideCall.objects.create(key="due-now", kind=kind, next_attempt_at=now)
+    out = StringIO()
+    call_command("outside", "status", stdout=out)
+    assert "without a worker" not in out.getvalue()
+    for key, ago in (("a", OVERDUE_SECONDS + 60), ("b", OVERDUE_SECONDS + 600)):
+        due = now - timedelta(seconds=ago)
+        OutsideCall.objects.create(key=key, kind=kind, next_attempt_at=due, last_error="x")
+    OutsideCall.objects.create(
+        key="c", kind=kind, state="done", next_attempt_at=now - timedelta(days=1)
+    )
+    out = StringIO()
+    call_command("outside", "status", stdout=out)
+    oldest = timezone.localtime(now - timedelta(seconds=OVERDUE_SECONDS + 600))
+    assert (
+        f"2 pending calls have been due since {oldest:%Y-%m-%d %H:%M:%S %Z} or later without a "
+        "worker taking them: check that `madoguchi outside worker` runs beside `madoguchi "
+        "serve`, with the same DATABASE_URL (docs/outside.md, The worker)."
+    ) in out.getvalue()
+
+
 @pytest.mark.django_db
 def test_status_aligns_its_columns_by_the_longest_call_kind():
     """insurer.cancel_registration is 27 characters: a fixed 24-character column pushed its

@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from argparse import ArgumentParser
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +35,16 @@ RECONCILE_EXIT_WORDS = (
     "repair, with an incident recorded by this run; 4 disagreement still open, its incidents "
     "recorded by an earlier run (or a re-send the insurer failed again)."
 )
+
+# A pending call's last error (the outside error's code), as `outside status` explains it.
+ERROR_WORDS = {
+    "outside_unavailable": "the insurer could not be reached or answered with a server error",
+    "outside_timeout": "the insurer did not answer in time",
+    "outside_protocol_error": "the insurer's answer was not understood",
+}
+# A call due this long ago and still not taken: no worker is draining the outbox (a worker polls
+# every second when idle, and its claim moves the call's due time past its lease).
+OVERDUE_SECONDS = 300
 
 
 class Command(PlainErrors, BaseCommand):
@@ -80,6 +91,7 @@ class Command(PlainErrors, BaseCommand):
             for row in rows:
                 self.stdout.write(f"{row['kind']:{kind_w}}  {row['state']:{state_w}}  {row['n']}")
             self._retrying()
+            self._overdue()
             if not rows:
                 # A silent command read as a broken one on a fresh demo.
                 self.stdout.write(
@@ -100,10 +112,31 @@ class Command(PlainErrors, BaseCommand):
         assert newest is not None
         due = timezone.localtime(first.next_attempt_at)
         n = failed.count()
+        error = newest.last_error
+        words = f" ({ERROR_WORDS[error]})" if error in ERROR_WORDS else ""
         self.stdout.write(
             f"{counted(n, 'pending call')} failed before and {'waits' if n == 1 else 'wait'} to be "
             "retried; the first "
-            f"next attempt at {due:%H:%M:%S %Z}; the latest error: {newest.last_error}"
+            f"next attempt at {due:%H:%M:%S %Z}; the latest error: {error}{words}. The worker "
+            "retries by itself under the same keys (nothing is registered twice); if the error "
+            "stays, check the insurer and OUTSIDE_INSURER_URL."
+        )
+
+    def _overdue(self) -> None:
+        """Pending calls due long ago: nobody is draining the outbox (the kick after a commit
+        tries a call once; only a worker retries it)."""
+        since = timezone.now() - timedelta(seconds=OVERDUE_SECONDS)
+        overdue = OutsideCall.objects.filter(state="pending", next_attempt_at__lt=since)
+        oldest = overdue.order_by("next_attempt_at").first()
+        if oldest is None:
+            return
+        n = overdue.count()
+        self.stdout.write(
+            f"{counted(n, 'pending call')} {'has' if n == 1 else 'have'} been due since "
+            f"{timezone.localtime(oldest.next_attempt_at):%Y-%m-%d %H:%M:%S %Z} or later without "
+            "a worker taking "
+            f"{'it' if n == 1 else 'them'}: check that `madoguchi outside worker` runs beside "
+            "`madoguchi serve`, with the same DATABASE_URL (docs/outside.md, The worker)."
         )
 
     def _worker(self, once: bool, every: float, parent_pid: int) -> None:
