@@ -562,9 +562,10 @@ def test_status_says_what_a_retried_calls_error_means_and_what_to_do(trusted, de
 
 
 @pytest.mark.django_db
-def test_status_names_pending_calls_no_worker_has_taken():
+def test_status_names_pending_calls_no_worker_has_taken_and_refused_calls():
     """A completion's kick tries its call once; only a worker retries. With no worker running,
-    failed calls stayed pending for ever and `outside status` read as if all was well."""
+    failed calls stayed pending for ever and `outside status` read as if all was well; a refused
+    call was a count with nothing to say what follows from it."""
     from io import StringIO
 
     from django.core.management import call_command
@@ -583,6 +584,9 @@ def test_status_names_pending_calls_no_worker_has_taken():
     OutsideCall.objects.create(
         key="c", kind=kind, state="done", next_attempt_at=now - timedelta(days=1)
     )
+    OutsideCall.objects.create(
+        key="d", kind=kind, state="refused", next_attempt_at=now - timedelta(days=1)
+    )
     out = StringIO()
     call_command("outside", "status", stdout=out)
     oldest = timezone.localtime(now - timedelta(seconds=OVERDUE_SECONDS + 600))
@@ -590,6 +594,11 @@ def test_status_names_pending_calls_no_worker_has_taken():
         f"2 pending calls have been due since {oldest:%Y-%m-%d %H:%M:%S %Z} or later without a "
         "worker taking them: check that `madoguchi outside worker` runs beside `madoguchi "
         "serve`, with the same DATABASE_URL (docs/outside.md, The worker)."
+    ) in out.getvalue()
+    assert (
+        "1 refused call: the insurer refused it after the resident signed (or after a case asked "
+        "for a suspension); each has a high incident on the officials' incident list, and "
+        "nothing is retried."
     ) in out.getvalue()
 
 

@@ -92,6 +92,14 @@ class Command(PlainErrors, BaseCommand):
                 self.stdout.write(f"{row['kind']:{kind_w}}  {row['state']:{state_w}}  {row['n']}")
             self._retrying()
             self._overdue()
+            refused = sum(r["n"] for r in rows if r["state"] == "refused")
+            if refused:
+                self.stdout.write(
+                    f"{counted(refused, 'refused call')}: the insurer refused "
+                    f"{'it' if refused == 1 else 'them'} after the resident signed (or after a "
+                    "case asked for a suspension); each has a high incident on the officials' "
+                    "incident list, and nothing is retried."
+                )
             if not rows:
                 # A silent command read as a broken one on a fresh demo.
                 self.stdout.write(
