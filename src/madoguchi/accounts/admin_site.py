@@ -8,19 +8,69 @@
   together, answers every refusal with one message and audits the true reason. Someone already
   signed in with a role the admin is not for gets the 403 page instead.
 - Every change made through the admin is an audit event (`accounts.receivers`).
+- A list filter the database cannot look up (a NUL, a year, month or day that is not one) is
+  refused with the reason on a page, before the list is read (it was a server error).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
+
+# A date drill-down's parts (`time__year=2026`): at most four digits each; a longer one is no
+# date, and the changelist would fail building it.
+_DATE_PARTS = ("__year", "__month", "__day")
+
+
+def unreadable_filter(query: QueryDict) -> bool:
+    """Whether a list's query holds a filter the database cannot look up: a NUL anywhere
+    (PostgreSQL's text cannot hold one), or a date part that is not one to four digits."""
+    for name, values in query.lists():
+        for value in values:
+            if "\x00" in name or "\x00" in value:
+                return True
+            if name.endswith(_DATE_PARTS) and not (
+                value.isascii() and value.isdigit() and len(value) <= 4
+            ):
+                return True
+    return False
 
 
 class MadoguchiAdminSite(OTPAdminSite):
+    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Callable[..., Any]:
+        """Every admin page, after the admin's own permission check: a list's filter that
+        cannot be looked up is refused saying why (Django's changelist let the database's or
+        the calendar's error through as a 500)."""
+
+        @wraps(view)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if request.method in ("GET", "HEAD") and unreadable_filter(request.GET):
+                return render(
+                    request,
+                    "core/server_error.html",
+                    {
+                        "heading": _("The request could not be read"),
+                        "message": _(
+                            "A filter of this list holds a character or a date the database "
+                            "cannot look up (a NUL character, or a year, month or day that is "
+                            "not one). Remove it from the address and open the list again."
+                        ),
+                    },
+                    status=400,
+                )
+            return view(request, *args, **kwargs)
+
+        return super().admin_view(checked, cacheable)
+
     def login(self, request: HttpRequest, extra_context: object = None) -> HttpResponse:
         user = request.user
         if user.is_authenticated and not (user.is_active and user.is_staff):
