@@ -236,3 +236,51 @@ def test_a_desk_log_naming_no_link_of_links_is_refused_and_nothing_written(tmp_p
         "--no-pdf",
         stdout=io.StringIO(),
     )
+
+
+def test_a_desk_link_whose_commit_is_logged_at_another_terminal_is_refused(tmp_path):
+    """The rules read a link's desk evidence at its commit's terminal, the report's timeline
+    and a case's desk at the link's own: a link whose commit the log records at another
+    terminal is refused, naming the file, the column, the row and both terminals; nothing is
+    written. In CSV the row counts the header."""
+    d = _desk()
+    d.link("L3", "B", "ｽｽﾞｷ ｲﾁﾛｳ", minute=20, term="T2")
+    d.links[-1]["terminal_id"] = "T9"
+    out = tmp_path / "out"
+    for fmt in ("parquet", "csv"):
+        directory = d.write(tmp_path / f"in-{fmt}")
+        if fmt == "csv":
+            links = directory / "links.parquet"
+            pacsv.write_csv(pq.read_table(links), directory / "links.csv")
+            links.unlink()
+        with pytest.raises(CommandError) as refused:
+            call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
+        row = 3 if fmt == "parquet" else 4
+        assert str(refused.value).startswith(
+            f"{directory / f'links.{fmt}'}, column 'terminal_id': row {row} (link_id 'L3') has "
+            "terminal_id 'T9', but desk_events.parquet records its commit at terminal 'T2' "
+            "(2022-08-01 09:20:00): a desk link's terminal is the one its commit was made at"
+        )
+        assert str(refused.value).endswith("nothing was written")
+        assert not out.exists()
+    # Two such links: counted, the lowest link_id named.
+    d.link("L0", "B", "ｽｽﾞｷ ｲﾁﾛｳ", minute=25, term="T2")
+    d.links[-1]["terminal_id"] = "T8"
+    directory = d.write(tmp_path / "in-two")
+    with pytest.raises(CommandError) as refused:
+        call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
+    assert "row 4 (link_id 'L0') has terminal_id 'T8'" in str(refused.value)
+    assert "(2 desk links do so; the lowest link_id is named)" in str(refused.value)
+
+
+def test_a_commit_at_the_links_own_terminal_or_of_a_self_link_is_accepted(tmp_path):
+    """The same link and commit at one terminal, a link at another terminal with no commit
+    in the log, and a kiosk's self link whose terminal is not a desk's: scanned."""
+    d = _desk()
+    d.link("L3", "B", "ｽｽﾞｷ ｲﾁﾛｳ", minute=20, term="T2")
+    d.link("L4", "B", "ｽｽﾞｷ ｲﾁﾛｳ", term="T7")  # no commit logged
+    d.link("L5", "B", "ｽｽﾞｷ ｲﾁﾛｳ", channel="self")
+    d.links[-1]["terminal_id"] = "KIOSK1"
+    d.event(26, "commit", term="T1", link="L5")
+    result = scan_run.run(d.write(tmp_path / "in"), tmp_path / "out", pdf=False, progress=None)
+    assert (result.out / "findings.parquet").exists()

@@ -1120,3 +1120,36 @@ def test_officials_are_told_who_runs_a_scan_not_the_operators_command(client, re
     page = client.get(reverse("scans:list")).content.decode()
     assert "madoguchi scan run DIR --out OUT --record" in page
     assert 'data-testid="scan-who-runs"' not in page
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_export_without_a_trust_anchor_refuses_in_a_sentence_when_there_is_a_completion(
+    trusted, tmp_path
+):
+    """Stored completions are re-verified before anything is written; with no trust anchor
+    to verify them against the export says so in one sentence (it ended in a traceback of
+    the identity service's refusal), and writes nothing. A database with no completion needs
+    no anchor (below)."""
+    from madoguchi.identity.models import TrustAnchor
+
+    _exported_link(trusted)
+    TrustAnchor.objects.update(is_active=False)
+    out = tmp_path / "out"
+    with pytest.raises(CommandError) as refused:
+        call_command("scan", "export", str(out))
+    assert str(refused.value).startswith(
+        "Nothing was exported: the stored completions' signatures are re-verified before "
+        "anything is written, and no trust anchor is configured"
+    )
+    assert "madoguchi identity add-anchor" in str(refused.value)
+    assert not (out / "links.parquet").exists()
+
+
+def test_export_of_a_database_without_completions_needs_no_trust_anchor(db, tmp_path):
+    from madoguchi.identity.models import TrustAnchor
+
+    assert not TrustAnchor.objects.exists()
+    assert not Completion.objects.exists()
+    out = tmp_path / "out"
+    call_command("scan", "export", str(out), stdout=io.StringIO())
+    assert (out / "links.parquet").exists()

@@ -438,3 +438,41 @@ def test_spark_refuses_a_row_breaking_a_row_rule_in_a_uri_as_schema_does(tmp_pat
         f"{uri}/desk_events.parquet, column 'link_id': row 3 (terminal_id 'T1' at "
         "2022-08-01 09:02:00) has event 'commit' and no link_id: a commit is the desk evidence"
     )
+
+
+def test_spark_refuses_a_link_whose_commit_is_at_another_terminal_as_duckdb_does(
+    tmp_path, spark_engine
+):
+    """The check of a desk link's terminal against its commit's is one expression the engine
+    runs: Spark refuses the same link with DuckDB's sentence (a local directory), and under
+    a URI names the link by its ID alone; nothing is written."""
+    from tests.scan.test_row_rules import _desk
+
+    d = _desk()
+    d.link("L3", "B", "ｽｽﾞｷ ｲﾁﾛｳ", minute=20, term="T2")
+    d.links[-1]["terminal_id"] = "T9"
+    directory = d.write(tmp_path / "in")
+    refusals = {}
+    for name, where in (
+        ("duckdb", directory),
+        ("spark", directory),
+        ("uri", f"file://{directory}"),
+    ):
+        out = tmp_path / f"out-{name}"
+        with pytest.raises(schema.InputError) as refused:
+            scan_run.run(
+                where,
+                out,
+                engine="spark" if name != "duckdb" else "duckdb",
+                pdf=False,
+                progress=None,
+            )
+        assert not out.exists()
+        refusals[name] = str(refused.value)
+    assert refusals["spark"] == refusals["duckdb"]
+    assert "row 3 (link_id 'L3') has terminal_id 'T9'" in refusals["duckdb"]
+    # Under a URI the files are Spark's to find: the tables are named without their suffix.
+    assert refusals["uri"].startswith(
+        f"file://{directory}/links, column 'terminal_id': link_id 'L3' has terminal_id 'T9', "
+        "but desk_events records its commit at terminal 'T2'"
+    )

@@ -242,6 +242,48 @@ def _no_commit_names_a_link(
     )
 
 
+def _commit_at_another_terminal(
+    eng: engines.Engine, tables: dict[str, ir.Table], directory: Path | str
+) -> schema.InputError | None:
+    """The refusal of an input holding a desk link whose commit the desk log records at
+    another terminal than the link's ``terminal_id``. The rules read a link's desk evidence
+    (session, card reads, neighbours) at its commit's terminal, but the report's timeline, the
+    finding's terminal and a case's desk are the link's: a finding would show one terminal's
+    log as the evidence of what happened at another. One expression over the engine's tables
+    (DuckDB and Spark alike): a join of the desk links with the commits naming them."""
+    events, links = tables["desk_events"], tables["links"]
+    commits = events.filter(events.event == "commit").select(
+        c_link=events.link_id, c_term=events.terminal_id, c_at=events.at
+    )
+    desk = links.filter(links.channel == "desk").select("link_id", "terminal_id")
+    j = desk.inner_join(commits, desk.link_id == commits.c_link)
+    j = j.filter(j.terminal_id != j.c_term)
+    first = eng.to_arrow(j.order_by(["link_id", "c_at"]).limit(1)).to_pylist()
+    if not first:
+        return None
+    hit = first[0]
+    count = eng.to_arrow(j.aggregate(n=j.link_id.nunique())).column("n")[0].as_py()
+    file = _file_of(directory, "links")
+    row = (
+        schema.row_of(Path(file), "links", "link_id", hit["link_id"])
+        if isinstance(directory, Path)
+        else None
+    )
+    where = f"row {row} (link_id {hit['link_id']!r})" if row else f"link_id {hit['link_id']!r}"
+    log = Path(_file_of(directory, "desk_events")).name
+    more = f" ({count:,} desk links do so; the lowest link_id is named)" if count > 1 else ""
+    at = hit["c_at"].isoformat(sep=" ") if hasattr(hit["c_at"], "isoformat") else hit["c_at"]
+    return schema.InputError(
+        file,
+        "terminal_id",
+        f"{where} has terminal_id {hit['terminal_id']!r}, but {log} records its commit at "
+        f"terminal {hit['c_term']!r} ({at}){more}: a desk link's terminal is the one its "
+        "commit was made at; the rules read the desk evidence at the commit's terminal and the "
+        "report's timeline and a case's desk at the link's, so a finding would show another "
+        "terminal's log; export both from the same record; nothing was written",
+    )
+
+
 def _replace(files: dict[str, bytes | pa.Table], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     tmp: list[tuple[Path, Path]] = []
@@ -335,6 +377,9 @@ def run(
         unmatched = _no_commit_names_a_link(eng, registered, directory)
         if unmatched is not None:
             raise unmatched
+        elsewhere = _commit_at_another_terminal(eng, registered, directory)
+        if elsewhere is not None:
+            raise elsewhere
         findings = _with_progress(
             f"scan ({engine})",
             rows["links"],

@@ -43,6 +43,7 @@ __all__ = [
     "is_uri",
     "load",
     "readers",
+    "row_of",
     "validate",
     "validate_table",
     "write",
@@ -825,6 +826,19 @@ def _key_column(path: Path, table: str, column: str) -> Iterator[pa.RecordBatch]
             [_convert(path, spec, raw.column(column), offset)], names=[column]
         )
         offset += raw.num_rows
+
+
+def row_of(path: Path, table: str, column: str, value: str) -> int | None:
+    """The row (as errors count rows: ``row_number``) of the first row of a validated file
+    whose ``column`` holds ``value``, or None; read once more, the column alone (only to name
+    a row in a refusal)."""
+    offset = 0
+    for batch in _key_column(path, table, column):
+        found = pc.index(batch.column(0), pa.scalar(value, pa.string())).as_py()
+        if found >= 0:
+            return row_number(path, offset + found)
+        offset += batch.num_rows
+    return None
 
 
 def _check_unique(

@@ -29,7 +29,7 @@ from django.utils import timezone
 from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.benefits.models import HealthInsuranceRegistration, PaymentLink, PublicFundAccount
 from madoguchi.desk.models import Completion
-from madoguchi.identity.services import build_validator
+from madoguchi.identity.services import IdentityRefused, build_validator
 from madoguchi.identity.tokens import TokenValidationError
 from madoguchi.identity.tokens.validate import NonceRecord
 from madoguchi.scan import schema
@@ -162,11 +162,27 @@ def _uncoded(terminal: Any) -> str:
     )
 
 
+def _validator() -> Any:
+    """The validator the stored completions are re-verified with; refused in one sentence
+    (ExportError, nothing written) when no trust anchor is configured: without one no
+    signature can be verified, and the export would else end in a traceback."""
+    try:
+        return build_validator()
+    except IdentityRefused as exc:
+        if exc.code != "no_trust_anchor":
+            raise
+        raise ExportError(
+            "Nothing was exported: the stored completions' signatures are re-verified before "
+            "anything is written, and no trust anchor is configured to verify them against; "
+            "add the CA certificates the cards chain to (`madoguchi identity add-anchor "
+            "FILE.pem`) and run the export again"
+        ) from exc
+
+
 def export(directory: Path) -> Exported:
     """Write the three tables to `directory`. Refused (ExportError, nothing written) when a
     link's desk serves no city with a municipality code: the scan input requires six digits,
     and a made-up code would put the link's findings before no official (or another city's)."""
-    validator = build_validator()
     links: list[dict[str, Any]] = []
     names: dict[str, str] = {}
     codes: dict[str, str] = {}  # resident -> the municipality of their latest link
@@ -222,9 +238,11 @@ def export(directory: Path) -> Exported:
         )
     # Every stored completion, not only those behind a link: each is signed evidence.
     verified = 0
-    for completion in Completion.objects.select_related(
+    completions = Completion.objects.select_related(
         "nonce", "certificate", "second_certificate"
-    ).order_by("pk"):
+    ).order_by("pk")
+    validator = _validator() if completions.exists() else None
+    for completion in completions:
         verify_completion(completion, validator)
         verified += 1
     events: list[dict[str, Any]] = []
