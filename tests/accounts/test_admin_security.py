@@ -233,3 +233,31 @@ def test_the_admin_shows_nobodys_authenticator_secret(client):
         assert r.status_code == 404, path
         assert device.key not in r.content.decode(), path
     assert "otp_totp" not in client.get("/admin/").content.decode()
+
+
+def test_the_admin_keeps_a_city_official_in_a_city(client):
+    """Side doors round 10: the admin moved a city official into a contractor (a desk company)
+    as any member, giving that company's member the city's case steps; `staff add` and
+    `staff grant` refuse the same. Refused with the reason, nothing changed."""
+    _verified_admin(client)
+    official = factories.staff(Role.CITY_OFFICIAL)
+    city = official.organisation
+    url = reverse("admin:accounts_user_change", args=[official.pk])
+    fields = {"username": official.username, "is_active": "on", "display_name": "x"}
+    page = client.post(url, {**fields, "organisation": factories.contractor().pk})
+    assert page.status_code == 200
+    assert "市職員は市に所属します" in page.content.decode()
+    official.refresh_from_db()
+    assert official.organisation == city
+    desk = factories.staff(Role.DESK_STAFF)
+    other = factories.contractor()
+    r = client.post(
+        reverse("admin:accounts_user_change", args=[desk.pk]),
+        {
+            "username": desk.username,
+            "is_active": "on",
+            "display_name": "y",
+            "organisation": other.pk,
+        },
+    )
+    assert r.status_code == 302  # other members move as before

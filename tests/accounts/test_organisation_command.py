@@ -279,3 +279,36 @@ def test_a_name_the_audit_log_refuses_is_one_line_at_the_shell(capsys):
     assert "Refused: payload.name is refused: a 12-digit value" in err
     assert err.strip().endswith("Nothing was changed.")
     assert not Organisation.objects.filter(name="123456789012").exists()
+
+
+def _staff_add(monkeypatch, username: str, role: str, organisation: str) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\n"))
+    call_command(
+        "staff", "add", username, "--role", role, "--organisation", organisation,
+        "--password-stdin", stdout=io.StringIO(),
+    )  # fmt: skip
+
+
+def test_a_city_official_belongs_to_a_city_not_to_its_contractor(monkeypatch):
+    """Side doors round 10: `staff add --role city_official --organisation <a contractor>` and
+    `staff grant USER city_official` for a contractor's member were taken, giving a desk
+    company's member the city's case steps (suspending a resident's link, comparing accounts,
+    closing) on the cases its own desk staff opened. Refused, naming the organisation's kind;
+    nobody added, nothing granted."""
+    from madoguchi.accounts.models import User
+    from madoguchi.audit.models import AuditEvent
+
+    _run("add", "Kita City", "--kind", "city")
+    _run("add", "Desk Co", "--kind", "contractor", "--city", "Kita City")
+    with pytest.raises(CommandError, match="city official belongs to a city"):
+        _staff_add(monkeypatch, "k1", "city_official", "Desk Co")
+    assert not User.objects.filter(username="k1").exists()
+    _staff_add(monkeypatch, "s1", "supervisor", "Desk Co")
+    _staff_add(monkeypatch, "op", "operator", "Kita City")
+    with pytest.raises(CommandError, match="city official belongs to a city"):
+        call_command("staff", "grant", "s1", "city_official", "--by", "op", stdout=io.StringIO())
+    assert "city_official" not in User.objects.get(username="s1").roles
+    assert not AuditEvent.objects.filter(event_name="accounts.privileges_changed").exists()
+    # The city's own member still can be one.
+    _staff_add(monkeypatch, "o1", "city_official", "Kita City")
+    assert "city_official" in User.objects.get(username="o1").roles

@@ -61,6 +61,9 @@ def test_a_role_that_needs_an_authenticator_is_not_read_with_a_session_signed_in
 ):
     operator = factories.staff(Role.OPERATOR)
     supervisor = factories.staff(Role.SUPERVISOR)  # signs in with a password only
+    # A member of the city (a city official belongs to a city, not to its desk contractor).
+    supervisor.organisation = factories.city()
+    supervisor.save(update_fields=["organisation"])
     with _browser(server) as http:
         assert _sign_in(http, server, supervisor).status_code == 302
         assert http.get("/officials/").status_code == 200

@@ -1,10 +1,15 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm as AuthUserChangeForm
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import Organisation, User
+from .services import official_outside_a_city
 
 
 @admin.register(Organisation)
@@ -13,8 +18,23 @@ class OrganisationAdmin(admin.ModelAdmin):
     list_filter = ("kind",)
 
 
+class UserChangeForm(AuthUserChangeForm):
+    def clean_organisation(self) -> Any:
+        organisation = self.cleaned_data.get("organisation")
+        roles = self.instance.roles if self.instance.pk else set()
+        if official_outside_a_city(roles, organisation):
+            raise forms.ValidationError(
+                _(
+                    "A city official belongs to a city: choose the city's organisation, or "
+                    "take the role away first (madoguchi staff revoke)."
+                )
+            )
+        return organisation
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    form = UserChangeForm
     list_display = ("username", "display_name", "organisation", "is_active")
     list_filter = ("organisation", "groups", "is_active")
     fieldsets = (

@@ -28,7 +28,7 @@ from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.constants import DeskSessionCloseReason
 from madoguchi.terminals.models import DeskSession, Terminal
 
-from .constants import Role
+from .constants import OrganisationKind, Role
 from .events import SESSION_LAPSED
 from .models import User
 
@@ -379,4 +379,14 @@ def staff_session_lapsed(*, request: HttpRequest, refusal: SessionLapsed) -> Non
     expired, which ends any open visit), recorded with the limit it passed."""
     _end_staff_session(
         request, DeskSessionCloseReason.EXPIRED, SESSION_LAPSED, {"limit": refusal.code}
+    )
+
+
+def official_outside_a_city(roles: set[str], organisation: Any) -> bool:
+    """A city official acts for a city (its cases, findings, desks). A member of a contractor
+    (a desk company), or of no organisation, with the role would run the city's case steps
+    (suspending a resident's link, comparing accounts, closing) on the cases the contractor's
+    own desk staff opened: `staff add`, `staff grant` and the admin's organisation refuse it."""
+    return Role.CITY_OFFICIAL.value in roles and (
+        organisation is None or organisation.kind != OrganisationKind.CITY
     )

@@ -20,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.events import PRIVILEGES_CHANGED, STAFF_ADDED, TOTP_DEVICE_REPLACED
 from madoguchi.accounts.models import Organisation, User
+from madoguchi.accounts.services import official_outside_a_city
 from madoguchi.audit import services as audit
 from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED, EventType
 from madoguchi.cli import PlainErrors
@@ -103,6 +104,7 @@ class Command(PlainErrors, BaseCommand):
             )
         if User.objects.filter(username=opts["username"]).exists():
             raise CommandError(f"A user named {opts['username']!r} already exists.")
+        _role_fits(str(opts["role"]), org, "Nobody was added.")
         username = str(opts["username"])
         if long_number(username):
             raise CommandError(
@@ -192,6 +194,8 @@ class Command(PlainErrors, BaseCommand):
             if group is None:
                 raise CommandError(f"No role {opts['role']!r} (run madoguchi migrate).")
             change = f"{action} {opts['role']}"
+            if action == "grant":
+                _role_fits(str(opts["role"]), user.organisation, "Nothing was granted.")
         with transaction.atomic():
             user = User.objects.select_for_update().get(pk=user.pk)
             if action == "flag":
@@ -222,6 +226,15 @@ class Command(PlainErrors, BaseCommand):
                 f"{user.username} now needs an authenticator to sign in: "
                 f"madoguchi staff totp {user.username}"
             )
+
+
+def _role_fits(role: str, org: Organisation | None, outcome: str) -> None:
+    if official_outside_a_city({role}, org):
+        where = f"{org.name!r} is a {org.kind}" if org else "they have no organisation"
+        raise CommandError(
+            f"A city official belongs to a city, and {where}; add the official to the city's "
+            f"organisation (madoguchi organisation list shows each one's kind). {outcome}"
+        )
 
 
 def _record_by_os_user(event: EventType, user: User, **more: str) -> None:
