@@ -19,7 +19,10 @@ round: its time and passes are printed apart); `GC_FREEZE=early` freezes the obj
 before the sign-in and the warm-up visits (`gc.freeze()`), as `madoguchi serve`'s workers do
 once the application is loaded and before their first request
 (`madoguchi.core.gconf.post_worker_init`); `GC_FREEZE=1` after the warm-up visits, with what the
-first requests loaded (templates, lazily imported modules)."""
+first requests loaded (templates, lazily imported modules); `GC_FREEZE=again` both, with a
+collection before the second, as the workers do since the eighteenth round (`gconf.post_request`).
+`TIMESTAMPS=django` reads `timestamptz` values through Django's own loader instead of psycopg's
+compiled one (`madoguchi.audit.backends.postgresql`, eighteenth round)."""
 
 import cProfile
 import gc
@@ -29,6 +32,7 @@ import time
 from collections import Counter
 
 import pytest
+from django.db import connection
 from django.template.base import Template
 from django.test import Client
 from django.test.utils import _TestState
@@ -43,7 +47,10 @@ from tests.perf.test_statement_budget import (  # noqa: F401 (_origin: a fixture
 @pytest.mark.django_db(transaction=True)
 def test_probe(client, trusted):
     Template._render = _TestState.saved_data.template_render  # as production renders
-    if os.environ.get("GC_FREEZE") == "early":
+    if os.environ.get("TIMESTAMPS") == "django":
+        connection.compiled_timestamps = False  # Django's loader from the next connection
+        connection.close()
+    if os.environ.get("GC_FREEZE") in ("early", "again"):
         gc.freeze()
     credential = desk_signed_in(client)
     card = trusted.card("A")
@@ -52,6 +59,9 @@ def test_probe(client, trusted):
         whole_visit(client, card, credential, {}, n, agent_client=agent_client)
     visits = int(os.environ.get("VISITS", "30"))
     if os.environ.get("GC_FREEZE") == "1":
+        gc.freeze()
+    if os.environ.get("GC_FREEZE") == "again":
+        gc.collect()
         gc.freeze()
     collector = _Collector()
     profile = cProfile.Profile(time.thread_time) if os.environ.get("PROFILE") else None

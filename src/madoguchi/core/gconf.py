@@ -17,11 +17,15 @@ Each worker freezes the objects alive once it has loaded the application (`post_
 live as long as the worker. The garbage collector's full passes then no longer walk them: a
 pass over the ~130,000 objects a loaded worker holds took a tenth of a second or more of the
 request that triggered it, about every 30 visits (docs/performance.md, seventeenth round).
+Once it has answered its first `FREEZE_AGAIN_AFTER` requests it collects once and freezes
+again (`post_request`): what those requests loaded for good (translation catalogues, compiled
+templates, URL and SQL caches) leaves the full passes too (eighteenth round).
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import signal
 import time
@@ -29,6 +33,11 @@ from typing import Any
 
 # The environment variable (`serve` sets it with gunicorn's --env) naming the sweeper's pid.
 SWEEPER_PID = "MADOGUCHI_SWEEPER_PID"
+# A worker's requests after which it freezes again what is alive (the first requests load
+# caches that live as long as the worker), and the count of its requests so far (one counter
+# per worker process; `next` on it is atomic under the GIL, so each number is seen once).
+FREEZE_AGAIN_AFTER = 200
+_requests = itertools.count(1)
 # How long the master waits for the sweeper to finish the sweep it is in before killing it.
 SWEEPER_STOP_SECONDS = 10.0
 
@@ -42,6 +51,15 @@ def post_worker_init(worker: Any) -> None:
     """gunicorn's hook, in each worker once the application is loaded: what is alive now lives
     as long as the worker, so the garbage collector's passes stop walking it."""
     gc.freeze()
+
+
+def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
+    """gunicorn's hook, in the worker's thread after each answer: after the worker's first
+    FREEZE_AGAIN_AFTER requests, the garbage is collected (what is frozen is never collected)
+    and what is alive then is frozen as well."""
+    if next(_requests) == FREEZE_AGAIN_AFTER:
+        gc.collect()
+        gc.freeze()
 
 
 def on_exit(server: Any) -> None:
