@@ -113,9 +113,10 @@ def test_renewal_link_refuses_a_certificate_of_another_holder(trusted, tmp_path)
     assert other.holder != old.holder
 
 
-def test_renewal_link_keeps_one_holder(trusted, tmp_path):
+def test_renewal_link_keeps_one_holder(trusted, tmp_path, capsys):
     from cryptography.hazmat.primitives import serialization
 
+    from madoguchi.audit.models import AuditEvent
     from madoguchi.identity.tokens import ValidatedToken
 
     pki = trusted
@@ -138,6 +139,13 @@ def test_renewal_link_keeps_one_holder(trusted, tmp_path):
     call_command("identity", "link-renewal", old.fingerprint, str(pem))
     new = HolderCertificate.objects.get(fingerprint=fingerprint(new_cert))
     assert new.holder == old.holder
+    assert capsys.readouterr().out.startswith("Linked ")
+    # The same command again (an operator unsure whether it ran) changes nothing, says so,
+    # and adds no second "renewal linked" to the audit log.
+    call_command("identity", "link-renewal", old.fingerprint, str(pem))
+    assert "is already linked to holder" in capsys.readouterr().out
+    linked = AuditEvent.objects.filter(event_name="identity.certificate_renewal_linked")
+    assert linked.count() == 1
 
 
 def test_each_anchor_gets_its_own_newest_crl_even_when_names_are_shared(pki, tmp_path):

@@ -485,11 +485,13 @@ def holder_certificate_for(validated: ValidatedToken) -> HolderCertificate:
 
 def certificate_renewal_link(
     *, old_fingerprint: str, new_certificate_pem: bytes, actor: object = None
-) -> HolderCertificate:
+) -> tuple[HolderCertificate, bool]:
     """Operator-imported renewal (J-LIS data): the new certificate joins the old one's holder.
 
     The new certificate passes the same checks as a card's token (validity, key usage,
     policy, chain, revocation) and must belong to nobody else. Refusals are audited too.
+    Returns the new certificate and whether this call linked it: one the old one's holder
+    already has changes nothing and is not audited again.
     """
     # The old fingerprint as typed is the operator's text: only one in a fingerprint's shape is
     # looked up or audited (twelve digits, say, the audit log refuses as an individual number).
@@ -510,7 +512,9 @@ def certificate_renewal_link(
         raise
 
 
-def _renewal_link(old_fingerprint: str, pem: bytes, actor: object) -> HolderCertificate:
+def _renewal_link(
+    old_fingerprint: str, pem: bytes, actor: object
+) -> tuple[HolderCertificate, bool]:
     old = HolderCertificate.objects.filter(fingerprint=old_fingerprint).first()
     if old is None:
         raise IdentityRefused("certificate_unknown", old_fingerprint[:16])
@@ -529,6 +533,8 @@ def _renewal_link(old_fingerprint: str, pem: bytes, actor: object) -> HolderCert
             raise IdentityRefused(
                 "renewal_conflict", f"{fp[:16]} belongs to holder {existing.holder_id}"
             )
+        if existing is not None:  # linked before (the same command again): nothing to do
+            return existing, False
         new, _ = HolderCertificate.objects.update_or_create(
             fingerprint=fp,
             defaults={
@@ -546,7 +552,7 @@ def _renewal_link(old_fingerprint: str, pem: bytes, actor: object) -> HolderCert
             subject=old.holder,
             payload={"old": old_fingerprint, "new": fp},
         )
-    return new
+    return new, True
 
 
 def _cn(cert: x509.Certificate) -> str:

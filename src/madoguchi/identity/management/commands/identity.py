@@ -56,7 +56,7 @@ class Command(PlainErrors, BaseCommand):
             elif action == "import-crl":
                 self._import_crl(str(opts["source"]), int(opts["every"]))  # type: ignore[call-overload]
             elif action == "link-renewal":
-                cert = services.certificate_renewal_link(
+                cert, linked = services.certificate_renewal_link(
                     old_fingerprint=str(opts["old_fingerprint"]),
                     new_certificate_pem=read_file(
                         str(opts["new_certificate"]),
@@ -64,7 +64,13 @@ class Command(PlainErrors, BaseCommand):
                         what="certificate file",
                     ),
                 )
-                self.stdout.write(f"Linked {cert.fingerprint[:16]}… to holder {cert.holder}.")
+                if linked:
+                    self.stdout.write(f"Linked {cert.fingerprint[:16]}… to holder {cert.holder}.")
+                else:
+                    self.stdout.write(
+                        f"{cert.fingerprint[:16]}… is already linked to holder {cert.holder}: "
+                        "nothing changed."
+                    )
             else:
                 if not TrustAnchor.objects.exists():
                     self.stdout.write(
