@@ -163,7 +163,14 @@ class MalformedRequest(Refusal):
 
 class Unauthenticated(Refusal):
     code = "unauthenticated"
-    message = _("Sign in on a registered terminal (or present a valid terminal credential).")
+    # Desk staff read it on a registered terminal whose sign-in ended (signed out in another tab,
+    # or the sweeper closed it as idle): "sign in on a registered terminal" alone read as if
+    # this terminal were not one.
+    message = _(
+        "You are not signed in at a desk in this browser: the sign-in ended (signed out, or "
+        "idle too long) or was never made here. Sign in again on a registered terminal, or "
+        "present a valid terminal credential."
+    )
     status = 401
 
 

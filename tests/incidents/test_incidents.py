@@ -43,6 +43,13 @@ def test_pin_blocked_needs_an_open_desk_session(client, desk):
     response = client.post(PIN_URL, {"applet": "auth"}, content_type="application/json")
     assert response.status_code == 401
     assert response.json()["code"] == "unauthenticated"
+    # Read on a registered terminal whose sign-in ended (the sweeper, another tab's sign-out),
+    # "sign in on a registered terminal" alone said this terminal was not one (a walk of the
+    # demo): the sentence says the sign-in ended and to sign in again.
+    assert response.json()["message_ja"].startswith(
+        "このブラウザでは窓口にサインインしていません（サインアウトしたか、"
+    )
+    assert "Sign in again on a registered terminal" in response.json()["message"]
     bad = client.post(PIN_URL, {"applet": "pin"}, content_type="application/json")
     assert bad.status_code in (401, 422)
     assert not Incident.objects.exists()
