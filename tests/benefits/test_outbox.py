@@ -491,6 +491,43 @@ def test_the_commit_kicks_the_call_at_once_without_the_worker(pki, sims, setting
     assert HealthInsuranceRegistration.objects.get().state == "registered"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_kicks_in_flight_are_bounded_and_the_rest_is_left_to_the_worker(
+    pki, sims, settings, monkeypatch
+):
+    """The operator's walk (eighteenth session): with the insurer answering in seconds, every
+    signed registration started a kick thread that held a database connection for the whole
+    call, without bound. Beyond KICK_LIMIT in flight the call is left to the worker."""
+    from madoguchi.benefits.services import outbox
+
+    settings.OUTSIDE_WORKER = {**settings.OUTSIDE_WORKER, "kick": True}
+    monkeypatch.setattr(outbox, "_kicks", threading.BoundedSemaphore(1))
+    identity.trust_anchor_add(pem=pki.ca.certificates_pem())
+    identity.crl_import(data=pki.ca.crl_pem())
+    make_providers()
+    sims.insurer.control.reset()
+    systems = sims.outside(FAST)
+    outbox._kicks.acquire()  # the one kick this process may run is in flight
+    d = new_desk()
+    try:
+        with outside.use(systems):
+            start_visit(d, pki.card("C"))
+            prepare(d, kind="health_insurance_use", **HI)
+            commit(d, pki.card("C"))
+            assert not [t for t in threading.enumerate() if t.name == "outbox-kick"]
+            assert OutsideCall.objects.get().state == "pending"
+            outbox._kicks.release()  # that kick ended: the next one runs
+            call = OutsideCall.objects.get()
+            outbox.kick(call.pk)
+            deadline = timezone.now() + timedelta(seconds=60)
+            while OutsideCall.objects.get().state == "pending" and timezone.now() < deadline:
+                threading.Event().wait(0.05)
+    finally:
+        systems.close()
+    assert OutsideCall.objects.get().state == "done"
+    assert outbox._kicks.acquire(blocking=False)  # released when the kick ended
+
+
 @uses_sims
 def test_reconcile_with_the_insurer_down_says_what_it_could_not_read_and_changed_nothing(
     trusted, desk, sims

@@ -155,9 +155,25 @@ def enqueue_cancellation(
     return call
 
 
+# Kicks in flight at once in one process. Each is a thread holding a database connection while
+# it waits for the insurer: a slow insurer (seconds an attempt, three attempts) made one per
+# registration signed meanwhile, without bound, beside the server's own threads and connections.
+# Beyond the limit the call is left to the worker, which sends it at its next poll.
+KICK_LIMIT = 4
+_kicks = threading.BoundedSemaphore(KICK_LIMIT)
+
+
 def kick(call_id: int) -> None:
-    """Process one call now, in a thread of its own (after the completion committed)."""
-    threading.Thread(target=_kicked, args=(call_id,), daemon=True, name="outbox-kick").start()
+    """Process one call now, in a thread of its own (after the completion committed), unless
+    KICK_LIMIT kicks are in flight in this process: then the worker sends it."""
+    if not _kicks.acquire(blocking=False):
+        log.info("outside call %s left to the worker: %d kicks in flight", call_id, KICK_LIMIT)
+        return
+    try:
+        threading.Thread(target=_kicked, args=(call_id,), daemon=True, name="outbox-kick").start()
+    except BaseException:
+        _kicks.release()
+        raise
 
 
 def _kicked(call_id: int) -> None:
@@ -167,6 +183,7 @@ def _kicked(call_id: int) -> None:
         log.exception("outbox kick of call %s failed; the worker will send it", call_id)
     finally:
         connection.close()
+        _kicks.release()
 
 
 # --- the worker ------------------------------------------------------------------------------
