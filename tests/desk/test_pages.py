@@ -14,6 +14,7 @@ from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.refusals import Refusal
 from madoguchi.terminals import services as terminal_services
+from madoguchi.terminals.constants import DeskSessionCloseReason
 from madoguchi.terminals.models import DeskSession
 from tests import cardkit, checklistkit, factories
 
@@ -64,6 +65,20 @@ def test_desk_needs_staff_on_a_terminal(client, db):
     r = client.get("/desk/")
     assert r.status_code == 302
     assert r["Location"] == reverse("accounts:login")
+
+
+def test_desk_staff_whose_desk_sign_in_ended_are_told_so_not_to_find_a_terminal(staff_client):
+    """The sweeper closed the desk session as idle (or another tab signed out): the desk page
+    sent its staff to the sign-in page of this registered terminal saying 「窓口の画面は、登録さ
+    れた端末でサインインして使ってください。」, as if it were not one (a walk of the demo)."""
+    terminal_services.desk_session_close(
+        session=staff_client.desk, reason=DeskSessionCloseReason.IDLE, actor=None
+    )
+    page = staff_client.get("/desk/", follow=True)
+    assert page.redirect_chain[-1][0] == reverse("accounts:login")
+    text = page.content.decode()
+    assert "この端末での窓口のサインインは終了しました" in text
+    assert "登録された端末でサインインして使ってください" not in text
 
 
 def test_home_sends_staff_to_the_desk_and_officials_to_their_pages(staff_client, client, db):

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from madoguchi.accounts.constants import Role
 from madoguchi.accounts.selectors import load_roles_and_permissions
 from madoguchi.era import format_local_time
 from madoguchi.identity.access import record_read
@@ -61,7 +62,19 @@ def desk_page(view):
         if desk is None:
             if not request.user.is_authenticated:  # as login_required answers
                 return redirect_to_login(request.get_full_path())
-            messages.error(request, _("Sign in on a registered terminal to use the desk."))
+            if request.user.has_role(Role.DESK_STAFF):
+                # Desk staff sign in only on a registered terminal: signed in here without a
+                # desk session, theirs ended (the sweeper's idle limit, a sign-out elsewhere).
+                # "Sign in on a registered terminal" read on this terminal as if it were not one.
+                messages.error(
+                    request,
+                    _(
+                        "Your sign-in at the desk on this terminal has ended (signed out, or "
+                        "idle too long). Sign in again."
+                    ),
+                )
+            else:
+                messages.error(request, _("Sign in on a registered terminal to use the desk."))
             return redirect("accounts:login")
         request.desk_session = desk  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
