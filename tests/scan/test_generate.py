@@ -3,6 +3,7 @@
 import io
 import json
 import re
+import unicodedata
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -238,3 +239,37 @@ def test_bench_scan_writes_nothing_beside_the_data(tmp_path, monkeypatch):
     assert "agrees: True" in text
     assert during
     assert all(names == before for names in during)
+
+
+def test_no_logout_omission_is_injected_between_namesakes(tmp_path):
+    """A logout omission puts B's account into A's procedure; when A and B have the same
+    reading the holder matches A's own name, and no scan by name can tell it from A's own
+    account (the issue defines the case by the holder matching B and not A). The sweep of
+    seeds found 2,000 links at rate 0.01 with seed 5 missing its target by one such pair: every
+    injected logout omission now has two readings, and that input meets the targets."""
+    from madoguchi.scan import run as scan_run
+
+    data = tmp_path / "data"
+    generate.generate(data, links=2000, seed=5, rate=0.01)
+    truth = pq.read_table(data / "truth.parquet").to_pylist()
+    omissions = {r["link_id"] for r in truth if r["cause"] == "logout_omission"}
+    readings = {
+        r["resident_id"]: r["name_kana"]
+        for r in pq.read_table(data / "residents.parquet").to_pylist()
+    }
+    own = [
+        readings[r["resident_id"]]
+        for r in pq.read_table(data / "links.parquet").to_pylist()
+        if r["link_id"] in omissions
+    ]
+    holders = [
+        r["holder_kana"]
+        for r in pq.read_table(data / "links.parquet").to_pylist()
+        if r["link_id"] in omissions
+    ]
+    assert len(omissions) == 14
+    same = [h for h, n in zip(holders, own, strict=True) if unicodedata.normalize("NFKC", h) == n]
+    assert same == []
+    result = scan_run.run(data, tmp_path / "out", pdf=False, progress=None)
+    ev = evaluate.evaluate_files(result.out / "findings.parquet", data / "truth.parquet")
+    assert ev.targets_met(), ev.lines()

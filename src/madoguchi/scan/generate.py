@@ -399,7 +399,13 @@ def _block(plan: _Plan, u: int, off: _Offsets) -> _Block:
     cands = rng.permutation(np.flatnonzero(has_prev))
     n_lo, n_wc, n_lt = counts["logout_omission"], counts["wrong_card"], counts["lent_terminal"]
     need = n_lo + n_wc
-    lo_v, rest = cands[:n_lo], cands[n_lo:]
+    # A logout omission needs two different readings: the rule (and the definition)
+    # needs the holder to match the other resident and not A, and a namesake B's account
+    # matches A's own name, which no scan by name can tell from A's own (a sweep of seeds and
+    # sizes found every missed logout omission was such a pair: docs/scan.md, Figures).
+    named_apart = name_ix[visit_res[cands]] != name_ix[visit_res[cands - 1]]
+    lo_v = cands[named_apart][:n_lo]
+    rest = cands[~np.isin(cands, lo_v)]
     # A wrong card needs two different family names: otherwise the holder (the other resident)
     # may match a member of the resident's household, and the case is a family account.
     wc_v = rest[fam[visit_res[rest]] != fam[visit_res[rest - 1]]][:n_wc]
