@@ -425,3 +425,19 @@ def test_a_procedures_check_boxes_keep_their_label_beside_them_on_a_phone(desk):
             label = checks.nth(i).locator("label").bounding_box()
             assert label["x"] >= box["x"] + box["width"], (lang, i)
             assert label["y"] < box["y"] + box["height"], (lang, i)
+
+
+def test_a_sign_out_in_another_tab_ends_the_visit_on_screen(desk, browser):
+    """Signing out in another tab closes the desk session and ends its open visit on the server;
+    the visit page's poll got 401 and kept showing the visit until the staff's next click. It
+    now ends on screen and goes to the sign-in page (the browser is signed out)."""
+    page = desk.page
+    visit = start_visit(desk, "C")
+    other = page.context.new_page()
+    other.goto(desk.url + "/desk/")
+    other.get_by_role("button", name="サインアウト").click()
+    other.wait_for_url(re.compile(r"/accounts/sign-in/"))
+    # The page polls every second or so; the bound only catches a page that never notices.
+    page.wait_for_url(re.compile(r"/accounts/sign-in/"), timeout=30_000)
+    visit.refresh_from_db()
+    assert visit.ended_at is not None

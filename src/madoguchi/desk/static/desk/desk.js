@@ -389,6 +389,12 @@
       }).then(function (r) {
         if (r.status === 304) { setTimeout(poll, 1000); return; }
         if (r.status === 404) { visitEnded(""); return; }
+        // The desk sign-in ended (a sign-out in another tab, the sweeper): the visit ended with
+        // it on the server; the page stopped showing it only at the staff's next click.
+        if (r.status === 401) {
+          r.json().then(function (b) { visitEnded(said(b)); }, function () { visitEnded(""); });
+          return;
+        }
         if (r.status !== 200) { setTimeout(poll, 2000); return; }
         etag = r.headers.get("ETag");
         return r.json().then(function (b) {
