@@ -1,7 +1,10 @@
 """`make demo` prints its banner only once every process answers HTTP."""
 
+import contextlib
 import io
+import os
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -212,10 +215,10 @@ def test_stopping_the_demo_ends_what_its_children_left_behind(tmp_path):
     # A child that leaves a grandchild deaf to SIGTERM, as a stuck worker is, and one that
     # exits at once (the demo then stops, as when any of its processes ends).
     lingering = subprocess.Popen(
-        ["sh", "-c", f"(trap '' TERM; exec sleep 60) & echo $! > {pid_file}; wait"],
+        ["sh", "-c", f"(trap '' TERM; exec sleep 600) & echo $! > {pid_file}; wait"],
         process_group=0,
     )
-    for _ in range(100):
+    for _ in range(1200):  # until the shell wrote it (bounded: a hang fails, not a slow start)
         if pid_file.exists() and pid_file.read_text().strip():
             break
         time.sleep(0.05)
@@ -232,11 +235,16 @@ def test_stopping_the_demo_ends_what_its_children_left_behind(tmp_path):
             return True
         return state == "Z"
 
-    for _ in range(50):
-        if gone():
-            break
-        time.sleep(0.1)
-    assert gone(), "the grandchild outlived the demo"
+    try:
+        for _ in range(600):  # a poll: returns as soon as it has gone (it sleeps far longer)
+            if gone():
+                break
+            time.sleep(0.1)
+        assert gone(), "the grandchild outlived the demo"
+    finally:  # never left behind, even when the demo failed to end it
+        if not gone():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(grandchild, signal.SIGKILL)
 
 
 def test_stopping_the_demo_says_when_everything_has_ended():

@@ -79,8 +79,11 @@ class StubServer:
     cond: threading.Condition = field(default_factory=threading.Condition)
 
     def wait_for(
-        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 30.0
     ) -> dict[str, Any]:
+        """The first event received that `predicate` holds for, as soon as there is one. The
+        bound only says how long a loaded machine may take (the agent's threads share this
+        process with the stub server and the test)."""
         deadline = time.monotonic() + timeout
         with self.cond:
             while True:

@@ -56,8 +56,7 @@ def _run(
                 stub_server.wait_for(
                     lambda e: (
                         e["body"]["kind"] == "inserted" and e["body"]["cert_fingerprint"] == fp
-                    ),
-                    timeout=10,
+                    )
                 )
                 nonce = generate_nonce()
                 r = client.post(
@@ -89,6 +88,6 @@ def _run(
                 assert validated.fingerprint_sha256 == fp
             finally:
                 bridge.remove()
-            removed = stub_server.wait_for(lambda e: e["body"]["kind"] == "removed", timeout=10)
+            removed = stub_server.wait_for(lambda e: e["body"]["kind"] == "removed")
             assert removed["body"]["reader"] == slot.name
             assert agent.status()["card_present"] is False

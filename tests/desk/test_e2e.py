@@ -15,6 +15,7 @@ from madoguchi.scenario.driver import DeskDriver, Refusal
 from madoguchi.scenario.sakai import A_ACCOUNT, B_PAYMENT_SERVICE_ID, SakaiConfig, run
 from madoguchi.terminals import services as terminal_services
 from tests import cardkit, factories
+from tests.visits import LIVE_PRESENCE_TIMEOUT_SECONDS
 
 # The live server answers in milliseconds, but on a loaded 2-core machine a first request can
 # wait seconds for the CPU: httpx's 5-second default is not a limit these tests assert.
@@ -24,6 +25,7 @@ HTTP_TIMEOUT = 30
 @pytest.fixture
 def desk_env(live_server, pki, settings, tmp_path):
     settings.MADOGUCHI_ORIGIN = live_server.url
+    settings.VISIT_PRESENCE_TIMEOUT_SECONDS = LIVE_PRESENCE_TIMEOUT_SECONDS
     template_install_default()  # the desk manual's checklist is in force, as in the demo
     identity.trust_anchor_add(pem=pki.ca.certificates_pem())
     identity.crl_import(data=pki.ca.crl_pem())

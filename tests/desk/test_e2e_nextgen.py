@@ -15,10 +15,12 @@ from madoguchi.scenario.driver import DeskDriver, Refusal
 from madoguchi.scenario.sakai import A_ACCOUNT
 from madoguchi.terminals import services as terminal_services
 from tests import cardkit, factories
+from tests.visits import LIVE_PRESENCE_TIMEOUT_SECONDS
 
 
 def test_visit_and_completion_with_a_provisional_ecdsa_card(live_server, pki, settings, tmp_path):
     settings.MADOGUCHI_ORIGIN = live_server.url
+    settings.VISIT_PRESENCE_TIMEOUT_SECONDS = LIVE_PRESENCE_TIMEOUT_SECONDS
     template_install_default()
     identity.trust_anchor_add(pem=pki.ca.certificates_pem())
     identity.crl_import(data=pki.ca.crl_pem())

@@ -16,6 +16,7 @@ from madoguchi.identity import services as identity
 from madoguchi.scenario.driver import DeskDriver, Refusal
 from madoguchi.terminals import services as terminal_services
 from tests import cardkit, factories
+from tests.visits import LIVE_PRESENCE_TIMEOUT_SECONDS
 
 pytestmark = pytest.mark.pcsc
 
@@ -31,6 +32,7 @@ def pcscd():
 
 def test_visit_and_signed_completion_through_pcscd(pcscd, live_server, pki, settings):
     settings.MADOGUCHI_ORIGIN = live_server.url
+    settings.VISIT_PRESENCE_TIMEOUT_SECONDS = LIVE_PRESENCE_TIMEOUT_SECONDS
     template_install_default()  # the desk manual's checklist is in force, as in the demo
     identity.trust_anchor_add(pem=pki.ca.certificates_pem())
     identity.crl_import(data=pki.ca.crl_pem())
@@ -65,7 +67,7 @@ def test_visit_and_signed_completion_through_pcscd(pcscd, live_server, pki, sett
             finally:
                 bridge.remove()
                 desk.close()
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 60  # a poll: returns once the removal ended it
             while time.monotonic() < deadline:
                 if Visit.objects.filter(ended_at__isnull=False).exists():
                     break
