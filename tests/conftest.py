@@ -127,6 +127,13 @@ def pki(tmp_path_factory):
 
 
 @pytest.fixture
+def desk_extra_cards() -> dict:
+    """More virtual cards for the live desk's agent (`tests.desk.test_e2e.desk_env`): file name
+    -> card state. None by default; a test module overrides this fixture to add some."""
+    return {}
+
+
+@pytest.fixture
 def trusted(db, pki):
     """The test CA configured as trust anchor, with a fresh CRL imported."""
     from madoguchi.identity import services as identity

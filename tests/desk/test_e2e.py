@@ -1,6 +1,7 @@
 """The desk over real HTTP: a live server, the card agent with virtual cards, and a scripted
 desk page (the same driver `madoguchi scenario sakai` uses)."""
 
+import json
 import shutil
 
 import pytest
@@ -23,7 +24,7 @@ HTTP_TIMEOUT = 30
 
 
 @pytest.fixture
-def desk_env(live_server, pki, settings, tmp_path):
+def desk_env(live_server, pki, settings, tmp_path, desk_extra_cards):
     settings.MADOGUCHI_ORIGIN = live_server.url
     settings.VISIT_PRESENCE_TIMEOUT_SECONDS = LIVE_PRESENCE_TIMEOUT_SECONDS
     template_install_default()  # the desk manual's checklist is in force, as in the demo
@@ -36,6 +37,8 @@ def desk_env(live_server, pki, settings, tmp_path):
     cards.mkdir()
     for key, name in (("A", "sakai-a"), ("B", "sakai-b")):
         shutil.copy(pki.card(key).path, cards / f"{name}.card")
+    for name, state in desk_extra_cards.items():
+        (cards / f"{name}.card").write_text(json.dumps(state))
     config = AgentConfig(
         server_url=live_server.url,
         credential=credential,

@@ -98,11 +98,13 @@ def test_renewal_link_refuses_a_certificate_no_trust_anchor_issued(trusted, tmp_
     assert AuditEvent.objects.filter(event_name="identity.certificate_renewal_refused").exists()
 
 
-def test_renewal_link_refuses_a_certificate_of_another_holder(trusted, tmp_path):
-    """Issue 11 item 9: a certificate that already belongs to someone else is not moved."""
-    old = _holder_of(trusted, trusted.card("A").auth_certificate)
-    other = _holder_of(trusted, trusted.card("B").auth_certificate)
-    with pytest.raises(CommandError, match="already belongs to another holder"):
+def _refused_b_to_a(trusted, tmp_path, match: str) -> None:
+    """Linking B's certificate as A's renewal is refused; B's stays B's holder's."""
+    old = HolderCertificate.objects.get(fingerprint=fingerprint(trusted.card("A").auth_certificate))
+    other = HolderCertificate.objects.get(
+        fingerprint=fingerprint(trusted.card("B").auth_certificate)
+    )
+    with pytest.raises(CommandError, match=match):
         call_command(
             "identity",
             "link-renewal",
@@ -111,6 +113,36 @@ def test_renewal_link_refuses_a_certificate_of_another_holder(trusted, tmp_path)
         )
     other.refresh_from_db()
     assert other.holder != old.holder
+
+
+def test_renewal_link_refuses_a_certificate_of_a_holder_with_a_link(trusted, tmp_path):
+    """Issue 11 item 9: a certificate whose holder holds a payment link is not moved (a holder
+    made only by a first sight, holding nothing, is merged: tests/identity/test_renewal_merge.py)."""
+    from tests.benefits import builders
+
+    _holder_of(trusted, trusted.card("A").auth_certificate)
+    other = _holder_of(trusted, trusted.card("B").auth_certificate)
+    builders.link(
+        other.holder,
+        programme=builders.programme(),
+        provider=builders.provider(),
+        account="70100001",
+    )
+    _refused_b_to_a(trusted, tmp_path, r"payment links \(1\).*open a case for the city")
+
+
+def test_renewal_link_refuses_a_certificate_of_a_holder_with_other_certificates(trusted, tmp_path):
+    """A holder with a renewal of its own is a resident's, not one first sight's: refused."""
+    _holder_of(trusted, trusted.card("A").auth_certificate)
+    other = _holder_of(trusted, trusted.card("B").auth_certificate)
+    call_command(
+        "identity",
+        "link-renewal",
+        other.fingerprint,
+        _pem(tmp_path, trusted.card("C").auth_certificate),
+    )
+    _refused_b_to_a(trusted, tmp_path, "already belongs to another holder")
+    assert HolderCertificate.objects.filter(holder=other.holder).count() == 2
 
 
 def test_renewal_link_keeps_one_holder(trusted, tmp_path, capsys):

@@ -29,6 +29,7 @@ from madoguchi.prepared import Prepared, insert, raw
 from madoguchi.refusals import ByLanguage, Refusal, Text
 from madoguchi.terminals.models import DeskSession
 
+from . import merge
 from .constants import NoncePurpose
 from .events import (
     CERTIFICATE_RENEWAL_LINKED,
@@ -83,15 +84,34 @@ class IdentityRefused(Refusal):
         "anchor_unreadable": (_("No certificate can be read from the file (PEM expected)."), 400),
         "renewal_unreadable": (_("The renewed certificate cannot be read (PEM expected)."), 400),
         "renewal_conflict": (
-            _("The renewed certificate already belongs to another holder; nothing was linked."),
+            _(
+                "The renewed certificate already belongs to another holder, who has other "
+                "certificates too; nothing was linked."
+            ),
+            409,
+        ),
+        "renewal_holder_holds": (
+            _(
+                "The renewed certificate became holder %(holder)s when the card was first used "
+                "at a desk, and that holder holds what a resident signed or was linked to: "
+                "%(holds)s. It is not merged into the old certificate's holder by this command; "
+                "open a case for the city to decide whose these are. Nothing was linked."
+            ),
+            409,
+        ),
+        "renewal_visit_open": (
+            _(
+                "The renewed certificate's card is in an open visit at a desk; link it once that "
+                "visit has ended. Nothing was linked."
+            ),
             409,
         ),
     }
 
-    def __init__(self, code: str, detail: str = "") -> None:
+    def __init__(self, code: str, detail: str = "", **params: object) -> None:
         if code in self.messages:
             message, status = self.messages[code]
-            super().__init__(code, message, status=status, detail=detail)
+            super().__init__(code, message, status=status, detail=detail, params=params)
             return
         ja = MESSAGES_JA.get(code)  # type: ignore[call-overload]
         en = MESSAGES_EN.get(code)  # type: ignore[call-overload]
@@ -483,15 +503,28 @@ def holder_certificate_for(validated: ValidatedToken) -> HolderCertificate:
         )
 
 
+@dataclass(frozen=True)
+class RenewalLinked:
+    """What `certificate_renewal_link` did: `linked` is False when the certificate was already
+    the old one's holder's; `merged` names the interim holder merged into it, if any."""
+
+    certificate: HolderCertificate
+    linked: bool
+    merged: str = ""
+
+
 def certificate_renewal_link(
     *, old_fingerprint: str, new_certificate_pem: bytes, actor: object = None
-) -> tuple[HolderCertificate, bool]:
+) -> RenewalLinked:
     """Operator-imported renewal (J-LIS data): the new certificate joins the old one's holder.
 
     The new certificate passes the same checks as a card's token (validity, key usage,
-    policy, chain, revocation) and must belong to nobody else. Refusals are audited too.
-    Returns the new certificate and whether this call linked it: one the old one's holder
-    already has changes nothing and is not audited again.
+    policy, chain, revocation) and must belong to nobody else, except the holder it became
+    when the renewed card was first used at a desk before this link: that holder is merged into
+    the old one's if it holds nothing signed or linked (`_merge_interim`), in the same
+    transaction. Refusals are audited too.
+    A certificate the old one's holder already has changes nothing and is not audited again
+    (`linked` False).
     """
     # The old fingerprint as typed is the operator's text: only one in a fingerprint's shape is
     # looked up or audited (twelve digits, say, the audit log refuses as an individual number).
@@ -512,9 +545,7 @@ def certificate_renewal_link(
         raise
 
 
-def _renewal_link(
-    old_fingerprint: str, pem: bytes, actor: object
-) -> tuple[HolderCertificate, bool]:
+def _renewal_link(old_fingerprint: str, pem: bytes, actor: object) -> RenewalLinked:
     old = HolderCertificate.objects.filter(fingerprint=old_fingerprint).first()
     if old is None:
         raise IdentityRefused("certificate_unknown", old_fingerprint[:16])
@@ -529,12 +560,11 @@ def _renewal_link(
     fp = fingerprint(cert)
     with transaction.atomic():
         existing = HolderCertificate.objects.select_for_update().filter(fingerprint=fp).first()
+        merged: dict[str, object] = {}
         if existing is not None and existing.holder_id != old.holder_id:
-            raise IdentityRefused(
-                "renewal_conflict", f"{fp[:16]} belongs to holder {existing.holder_id}"
-            )
-        if existing is not None:  # linked before (the same command again): nothing to do
-            return existing, False
+            merged = _merge_interim(existing.holder, old.holder)
+        elif existing is not None:  # linked before (the same command again): nothing to do
+            return RenewalLinked(existing, linked=False)
         new, _ = HolderCertificate.objects.update_or_create(
             fingerprint=fp,
             defaults={
@@ -550,9 +580,38 @@ def _renewal_link(
             actor=actor,
             terminal=None,
             subject=old.holder,
-            payload={"old": old_fingerprint, "new": fp},
+            payload={"old": old_fingerprint, "new": fp, **merged},
         )
-    return new, True
+    return RenewalLinked(new, linked=True, merged=str(merged.get("merged_holder_ref", ""))[:8])
+
+
+def _merge_interim(interim: Holder, into: Holder) -> dict[str, object]:
+    """The holder the renewed certificate became at first sight, merged into the old one's
+    holder (`identity.merge`): refused while its card is at a desk, or when it holds anything
+    signed or linked. Earlier audit events keep its id; the renewal's event names it."""
+    # Both rows locked (in one order): a visit started meanwhile waits, then meets the merge.
+    list(Holder.objects.select_for_update().filter(pk__in=[interim.pk, into.pk]).order_by("pk"))
+    if HolderCertificate.objects.filter(holder=interim).count() > 1:
+        # Not a holder made by one first sight: one with renewals of its own is a resident's.
+        raise IdentityRefused("renewal_conflict", f"holder {interim.pk} has other certificates")
+    if merge.open_visits(interim):
+        raise IdentityRefused("renewal_visit_open", f"holder {interim.pk} has an open visit")
+    held = merge.holdings(interim)
+    if held:
+        raise IdentityRefused(
+            "renewal_holder_holds",
+            f"holder {interim.pk} holds {', '.join(f'{k}={v}' for k, v in held.counts.items())}",
+            holder=str(interim),
+            holds=ByLanguage("、".join(held.names_ja), ", ".join(held.names_en)),
+        )
+    interim_id, interim_ref = interim.pk, str(interim.public_id)
+    moved = merge.move(interim, into)
+    return {
+        "merged_holder": str(interim_id),
+        "merged_holder_ref": interim_ref,
+        "moved": {k: v for k, v in moved.items() if k != "interim_deleted"},
+        "merged_holder_deleted": moved["interim_deleted"],
+    }
 
 
 def _cn(cert: x509.Certificate) -> str:

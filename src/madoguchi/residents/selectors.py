@@ -29,6 +29,7 @@ from madoguchi.desk.models import Completion
 from madoguchi.era import format_era_time
 from madoguchi.identity.access import READ_PAGES, READ_REASONS
 from madoguchi.identity.events import RECORD_READ
+from madoguchi.identity.selectors import holder_ids_merged_into
 from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, resident_reason_text
 
 from .constants import ItemKind
@@ -255,14 +256,16 @@ def _desk_read(payload: dict[str, Any]) -> Any:
 
 
 def access_history(holder: Any, limit: int = 200) -> list[dict[str, Any]]:
-    """Who opened a page or export showing this holder's data (staff and officials)."""
+    """Who opened a page or export showing this holder's data (staff and officials), with the
+    reads recorded under a holder merged into it (a renewed card used at a desk before its
+    renewal was linked)."""
     if holder is None:
         return []
     rows = []
     for event in AuditEvent.objects.filter(
         event_name=RECORD_READ.name,
         subject_type="identity.holder",
-        subject_id=str(holder.pk),
+        subject_id__in=[str(pk) for pk in holder_ids_merged_into(holder.pk)],
     ).order_by("-time", "-pk")[:limit]:
         p = event.payload or {}
         roles = [READER_ROLES.get(r, r) for r in str(p.get("role", "")).split(",") if r]

@@ -68,7 +68,8 @@ class CardsRefused(VisitRefused):
                 "These basic four were verified earlier with another resident's card, not the "
                 "card authenticated in this visit: they were not accepted, and an incident was "
                 "recorded. If the resident's card was reissued, continue without reading it "
-                "(the receipt names the resident by the kana) and tell the city's officials."
+                "(the receipt names the resident by the kana) and tell the city's officials: "
+                "once they link the card's renewal, its details are read at the next visit."
             ),
             409,
         ),

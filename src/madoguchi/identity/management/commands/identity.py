@@ -56,7 +56,7 @@ class Command(PlainErrors, BaseCommand):
             elif action == "import-crl":
                 self._import_crl(str(opts["source"]), int(opts["every"]))  # type: ignore[call-overload]
             elif action == "link-renewal":
-                cert, linked = services.certificate_renewal_link(
+                done = services.certificate_renewal_link(
                     old_fingerprint=str(opts["old_fingerprint"]),
                     new_certificate_pem=read_file(
                         str(opts["new_certificate"]),
@@ -64,7 +64,15 @@ class Command(PlainErrors, BaseCommand):
                         what="certificate file",
                     ),
                 )
-                if linked:
+                cert = done.certificate
+                if done.merged:
+                    self.stdout.write(
+                        f"Linked {cert.fingerprint[:16]}… to holder {cert.holder}. The card had "
+                        f"been used at a desk before: holder {done.merged}, which that visit "
+                        "created, held nothing signed or linked and was merged into it (its "
+                        "visits now show on the resident's own page)."
+                    )
+                elif done.linked:
                     self.stdout.write(f"Linked {cert.fingerprint[:16]}… to holder {cert.holder}.")
                 else:
                     self.stdout.write(
