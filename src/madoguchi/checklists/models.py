@@ -143,3 +143,11 @@ class ChecklistTick(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValidationError("checklist ticks are append-only")
+
+    @property
+    def label(self) -> str:
+        """The item in the reader's language: in Japanese as the staff member saw it, in English
+        the frozen item's English label (the same version's item, so the same words)."""
+        if (get_language() or "ja").startswith("en"):
+            return self.item.label_en
+        return self.label_ja
