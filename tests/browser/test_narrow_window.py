@@ -307,3 +307,41 @@ def test_on_a_phone_the_officials_tables_keep_their_headings_whole(official_page
         for i in range(heads.count()):
             assert heads.nth(i).evaluate(LINES) == 1, (lang, heads.nth(i).inner_text())
         assert overflow(page) <= 0, lang
+
+
+def test_on_a_phone_the_officials_sentences_keep_room_for_their_words(official_page):  # noqa: F811
+    """At 390 px the officials' incident list gave its summary about 100 px beside the columns
+    kept whole and broke it inside its words ("committe / d", "51C9BCD / 0"), and the case list
+    squeezed a case's title to a few characters a line beside its opening time. Each sentence
+    keeps at least 14 characters' room; the tables scroll in their own box."""
+    from datetime import date
+
+    from madoguchi.cases import services as cases
+
+    page, official, url = official_page
+    page.set_viewport_size({"width": 390, "height": 800})
+    incidents.incident_complaint(
+        recorded_by=official,
+        terminal=factories.terminal(name="desk-01"),
+        summary="受付の後、カードを返却しないまま次の方の手続きを始めたとの申出がありました。",
+        reported_by="来庁者",
+    )
+    cases.case_open(
+        actor=official,
+        title="支援窓口におけるマイナポイントの誤付与の申し出",
+        resident_label="A氏",
+        other_resident_label="B氏",
+        reported_by="A氏",
+        summary="マイナポイントの申込について心当たりがない。",
+        event_date=date(2022, 8, 1),
+        date_precision="month",
+    )
+    for lang in ("ja", "en"):
+        for path, sentence in (
+            ("/officials/incidents/?reason=daily_check", "[data-testid=incidents] td:last-child"),
+            ("/cases/?reason=case_work", "[data-testid=case-list] td:nth-child(2)"),
+        ):
+            page.goto(f"{url}{path}&lang={lang}")
+            cell = page.locator(sentence).first
+            assert cell.bounding_box()["width"] >= 200, (lang, path)
+            assert overflow(page) <= 0, (lang, path)

@@ -492,10 +492,13 @@ def test_the_case_list_says_where_cases_come_from_and_dates_them_in_the_era(clie
     case = open_case(official)
     page = client.get(CASE_LIST).content.decode()
     opened = timezone.localtime(case.opened_at)
-    assert f"<td>令和{opened.year - 2018}年{opened.month}月{opened.day}日 {opened:%H:%M} " in page
+    assert (
+        f'<td class="nowrap">令和{opened.year - 2018}年{opened.month}月{opened.day}日 {opened:%H:%M} '
+        in page
+    )
     assert f"{opened:%Y-%m-%d}" not in page
     english = client.get(CASE_LIST, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert f"<td>{opened:%Y-%m-%d %H:%M} " in english
+    assert f'<td class="nowrap">{opened:%Y-%m-%d %H:%M} ' in english
 
 
 def test_the_legacy_link_command_refuses_an_official_of_another_city(official, monkeypatch):
