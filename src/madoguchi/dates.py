@@ -15,15 +15,15 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
-from django.utils.translation import get_language
 
 from madoguchi.era import Precision, format_era, format_local_time
+from madoguchi.language import page_language
 
 register = template.Library()
 
 
 def japanese() -> bool:
-    return (get_language() or "ja").startswith("ja")
+    return page_language() == "ja"
 
 
 def _parsed(value: Any, parse: Callable[[str], Any]) -> Any:
@@ -71,7 +71,7 @@ def zone_words(language: str | None = None) -> str:
     offset (UTC、UTC+00:00), so no document says Japan time of times shown in another zone.
     `language`: the active one unless given."""
     zone = timezone.get_current_timezone()
-    ja = japanese() if language is None else language.startswith("ja")
+    ja = page_language(language) == "ja"
     name = str(getattr(zone, "key", None) or zone)
     if name in JAPAN_ZONES:
         return "日本時間" if ja else "Japan time"

@@ -24,6 +24,8 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Schema
 from ninja.responses import codes_4xx
 
+from madoguchi.language import english
+
 Text = str | Promise
 
 
@@ -35,7 +37,7 @@ class ByLanguage:
     en: str
 
     def text(self) -> str:
-        return self.ja if (translation.get_language() or "ja").startswith("ja") else self.en
+        return self.en if english() else self.ja
 
     def __str__(self) -> str:
         return self.text()

@@ -7,8 +7,9 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from madoguchi.language import page_language
 
 from . import events, selectors
 from .models import AuditCheckpoint, AuditEvent
@@ -35,8 +36,7 @@ def event_words(name: str) -> str:
         event_type = events.get(name)
     except events.UnknownEventError:
         return name
-    lang = "en" if (get_language() or "ja").startswith("en") else "ja"
-    return f"{event_type.title(lang)} ({name})"
+    return f"{event_type.title(page_language())} ({name})"
 
 
 class EventNameFilter(admin.SimpleListFilter):

@@ -32,6 +32,8 @@ from typing import Any
 
 from django.utils import translation
 
+from madoguchi.language import english
+
 # Blocks of 1000 ids, one per domain. The names are the domains' usual name prefixes.
 BLOCKS: dict[int, str] = {
     1000: "accounts",
@@ -76,7 +78,7 @@ class EventType:
         return self.id - self.id % 1000
 
     def template(self, lang: str) -> str:
-        return self.en if lang.lower().startswith("en") else self.ja
+        return self.en if english(lang) else self.ja
 
     def title(self, lang: str = "ja") -> str:
         """What kind of event this is, in words: its template with each value left out
@@ -169,7 +171,7 @@ def in_words(key: str, words: Mapping[str, tuple[str, str]]) -> Describe:
         said = words.get(code)
         if said is None:
             return {key: code}
-        return {key: said[1] if lang.lower().startswith("en") else said[0]}
+        return {key: said[1] if english(lang) else said[0]}
 
     return describe
 

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Model, QuerySet
-from django.utils.translation import get_language
+
+from madoguchi.language import page_language
 
 from .models import AuditEvent
 
@@ -56,7 +57,7 @@ SYSTEM_LABEL = {"ja": "システム", "en": "system"}
 
 def display(event: AuditEvent, lang: str | None = None) -> str:
     """The event's human-readable text in ``lang`` ("ja" or "en"; default: the active language)."""
-    lang = "en" if (lang or get_language() or "ja").lower().startswith("en") else "ja"
+    lang = page_language(lang or None)
     context: dict[str, Any] = dict(event.payload) if isinstance(event.payload, dict) else {}
     context.update(
         actor=event.actor_label or SYSTEM_LABEL[lang],

@@ -9,9 +9,9 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.language import page_language
 from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, reason_text
 
 from . import services
@@ -42,16 +42,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-def _lang() -> str:
-    return "en" if (get_language() or "ja").startswith("en") else "ja"
-
-
 def name_outcome_words(code: str) -> str:
     """A stored name-check outcome ("match") in words of the page's language; an empty one
     empty, an unknown one as stored."""
     if code not in Outcome.__members__.values():
         return code
-    return outcome_text(Outcome(code), _lang())
+    return outcome_text(Outcome(code), page_language())
 
 
 def name_reason_words(code: str) -> str:
@@ -59,7 +55,7 @@ def name_reason_words(code: str) -> str:
     the page's language; an empty one empty, an unknown one as stored."""
     if code not in Reason.__members__.values():
         return code
-    return reason_text(Reason(code), _lang())
+    return reason_text(Reason(code), page_language())
 
 
 class CodesInWords(admin.ModelAdmin):
@@ -249,7 +245,7 @@ class CategoryFilter(admin.SimpleListFilter):
     parameter_name = "category"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        lang = _lang()
+        lang = page_language()
         codes = Grant.objects.order_by("category").values_list("category", flat=True).distinct()
         found = []
         for code in codes:
@@ -295,7 +291,7 @@ class GrantAdmin(CodesInWords, ReadOnlyAdmin):
 
     @admin.display(description=_("category"), ordering="category")
     def category_shown(self, obj: Grant) -> str:
-        return code_words({obj.category: obj.category_text(_lang())}, obj.category)
+        return code_words({obj.category: obj.category_text(page_language())}, obj.category)
 
 
 class EntryInline(admin.TabularInline):

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from madoguchi.audit.events import EventType, register
+from madoguchi.language import english
 from madoguchi.outside.errors import ERRORS_BY_CODE, System
 
 
@@ -15,12 +16,12 @@ def describe_insurer_code(payload: Mapping[str, Any], lang: str) -> dict[str, st
     from .services.outbox import CHANGED  # the services import this module
 
     code = str(payload.get("code", "?"))
-    english = lang.lower().startswith("en")
+    in_english = english(lang)
     if code == CHANGED.code:
-        text = CHANGED.message_en if english else CHANGED.message_ja
+        text = CHANGED.message_en if in_english else CHANGED.message_ja
     elif code in ERRORS_BY_CODE:
         error = ERRORS_BY_CODE[code](system=System.INSURER)
-        text = error.message_en if english else error.message_ja
+        text = error.message_en if in_english else error.message_ja
     else:
         return {"code": code}
     text = re.sub(r"\s*[（(][）)]", "", text)  # a detail the audit line does not have
@@ -63,7 +64,7 @@ def describe_provider(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
     if names is None:
         return {"provider": code}
     name_ja, name_en = names
-    if lang.lower().startswith("en"):
+    if english(lang):
         return {"provider": name_en or name_ja}
     return {"provider": name_ja}
 

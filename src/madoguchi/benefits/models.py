@@ -16,8 +16,9 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from madoguchi.language import english
 
 from . import identifiers
 from .constants import (
@@ -124,7 +125,7 @@ class Provider(models.Model):
     @property
     def display_name(self) -> str:
         """The name in the page's language (English when it has one)."""
-        if (get_language() or "ja").startswith("ja"):
+        if not english():
             return self.display_name_ja
         return self.display_name_en or self.display_name_ja
 
@@ -556,7 +557,7 @@ class Grant(models.Model):
         the version has one, else the national programme's English name), never its code."""
         category = self.programme_version.category(self.category) or {}
         japanese = str(category.get("label_ja") or self.category)
-        if lang == "ja":
+        if not english(lang):
             return japanese
         known = CATEGORY_NAMES_EN.get(self.programme.code, {}).get(self.category)
         return str(category.get("label_en") or known or japanese)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from madoguchi.language import page_language
 from madoguchi.outside.errors import ERRORS_BY_CODE, System
 
 from .constants import RegistrationState, SuspensionState
@@ -66,6 +67,7 @@ def latest_cancellation(reg: HealthInsuranceRegistration) -> OutsideCall | None:
 
 def insurer_refusal(code: str, lang: str = "ja") -> str:
     """The insurer's refusal `code` as the sentence staff read (its message), in `lang`."""
+    lang = page_language(lang)
     cls = ERRORS_BY_CODE.get(code)
     if cls is None:
         return (
@@ -84,6 +86,7 @@ def refusal_code(reg: HealthInsuranceRegistration) -> str:
 
 def state_text(reg: HealthInsuranceRegistration, lang: str = "ja") -> str:
     """The registration's state as the resident reads it."""
+    lang = page_language(lang)
     if reg.suspension:
         state = SuspensionState(reg.suspension)
         if lang == "en":

@@ -11,7 +11,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -24,6 +23,7 @@ from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.models import Incident
 from madoguchi.incidents.reading import read_incident
 from madoguchi.incidents.text import incident_text
+from madoguchi.language import page_language
 from madoguchi.refusals import Refusal
 
 from . import document, findings, legacy, selectors, services, steps
@@ -236,9 +236,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "read_reason": chosen_reason(request),
             "trail": trail,
             "holder_kana": selectors.holder_kana(case),
-            "insurer_suspension": selectors.insurer_suspension(
-                case, "en" if (get_language() or "ja").startswith("en") else "ja"
-            ),
+            "insurer_suspension": selectors.insurer_suspension(case, page_language()),
             "steps": [
                 {
                     "name": name,

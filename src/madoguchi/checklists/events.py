@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from madoguchi.audit.events import EventType, register
+from madoguchi.language import english
 
 STATE_TEXTS = {
     "ticked": {"ja": "確認済みにしました", "en": "ticked"},
@@ -13,7 +14,7 @@ STATE_TEXTS = {
 
 def describe_tick(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
     """The item's label (recorded with the tick) and the state in words, for the audit line."""
-    en = lang.lower().startswith("en")
+    en = english(lang)
     label = payload.get("label_en" if en else "label_ja") or payload.get("item", "?")
     state = STATE_TEXTS.get(str(payload.get("state", "")), {})
     return {

@@ -9,8 +9,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from madoguchi.language import english
 
 from .constants import Stage
 
@@ -87,7 +88,7 @@ class ChecklistItem(models.Model):
 
     @property
     def label(self) -> str:
-        return self.label_en if (get_language() or "ja").startswith("en") else self.label_ja
+        return self.label_en if english() else self.label_ja
 
     def applies_to(self, kinds: set[str]) -> bool:
         return not self.procedures or bool(kinds & set(self.procedures))
@@ -148,6 +149,6 @@ class ChecklistTick(models.Model):
     def label(self) -> str:
         """The item in the reader's language: in Japanese as the staff member saw it, in English
         the frozen item's English label (the same version's item, so the same words)."""
-        if (get_language() or "ja").startswith("en"):
+        if english():
             return self.item.label_en
         return self.label_ja

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from django.conf import settings
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.language import english
 from madoguchi.refusals import Refusal, Text
 
 if TYPE_CHECKING:
@@ -180,9 +180,7 @@ def label(kind: str, lang: str | None = None) -> str:
     handler = _REGISTRY.get(kind)
     if handler is None:
         return kind
-    return (
-        handler.label_en if (lang or get_language() or "ja").startswith("en") else handler.label_ja
-    )
+    return handler.label_en if english(lang or None) else handler.label_ja
 
 
 def receipt_url(completion: Completion) -> str | None:

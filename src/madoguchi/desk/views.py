@@ -23,7 +23,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -33,6 +32,7 @@ from madoguchi.accounts.selectors import load_roles_and_permissions
 from madoguchi.era import format_local_time
 from madoguchi.identity.access import record_read
 from madoguchi.incidents.constants import IncidentKind
+from madoguchi.language import english, page_language
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.binding import bound_desk_session
 from madoguchi.terminals.models import DeskSession
@@ -137,7 +137,7 @@ def desk_urls() -> dict[str, str]:
 def _context(request: HttpRequest, visit: Visit | None, **extra: Any) -> dict[str, Any]:
     desk = _desk(request)
     load_roles_and_permissions(request.user)  # type: ignore[arg-type]  # for the template's perms
-    lang = (get_language() or "ja")[:2]
+    lang = page_language()
     ctx: dict[str, Any] = {
         "terminal": desk.terminal,
         "desk_session": desk,
@@ -161,7 +161,7 @@ def _context(request: HttpRequest, visit: Visit | None, **extra: Any) -> dict[st
 
 
 def lang_en() -> bool:
-    return (get_language() or "ja").startswith("en")
+    return english()
 
 
 def _label(handler: Any) -> str:
@@ -469,11 +469,11 @@ def _receipt_page(request: HttpRequest, found: Visit | None, completion: Any) ->
             receipt_visit=completion.visit,
             committed_at=format_local_time(
                 timezone.localtime(completion.committed_at),
-                japanese=(get_language() or "ja").startswith("ja"),
+                japanese=not english(),
                 seconds=True,
             ),
             lines=signed.get("display", []),
-            status_lines=registry.status_lines(completion, (get_language() or "ja")[:2]),
+            status_lines=registry.status_lines(completion, page_language()),
             pdf_url=registry.receipt_url(completion),
             **(
                 {

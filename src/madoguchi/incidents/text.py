@@ -22,6 +22,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext, gettext_noop, ngettext
 
+from madoguchi.language import page_language
 from madoguchi.namecheck.reasons import REASON_TEXTS, Reason, no_match_reason_text
 from madoguchi.refusals import known_message
 
@@ -186,7 +187,7 @@ def render(text: Any) -> str | None:
     params = text.get("params")
     if not isinstance(params, Mapping):
         return None
-    japanese = (translation.get_language() or "ja").startswith("ja")
+    japanese = page_language() == "ja"
     values: dict[str, str] = {}
     for name, value in params.items():
         if isinstance(value, Mapping):
@@ -336,7 +337,7 @@ def reason_text(text: Any) -> str | None:
     reason = params.get("reason") if isinstance(params, Mapping) else None
     if not isinstance(reason, Mapping):
         return None
-    japanese = (translation.get_language() or "ja").startswith("ja")
+    japanese = page_language() == "ja"
     value = reason.get("ja" if japanese else "en", reason.get("en"))
     if not value:
         return None

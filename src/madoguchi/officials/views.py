@@ -13,7 +13,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 
 from madoguchi.audit import selectors as audit_selectors
@@ -25,6 +24,7 @@ from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.params import day_from_query
 from madoguchi.incidents.reading import ask_reason_for_residents
 from madoguchi.incidents.selectors import with_committed_counts
+from madoguchi.language import page_language
 
 from . import selectors
 
@@ -85,7 +85,7 @@ def visit_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     record_read(
         request, visit.holder, page="officials.visit", reason=chosen_reason(request), subject=visit
     )
-    lang = get_language() or "ja"
+    lang = page_language()
     trail = [
         {"e": e, "text": audit_selectors.display(e, lang)} for e in selectors.audit_trail(visit)
     ]

@@ -18,6 +18,7 @@ from madoguchi import pdf
 from madoguchi.dates import local_day, local_time, zone_words
 from madoguchi.incidents.constants import IncidentKind, Severity, Source
 from madoguchi.incidents.text import incident_text, reason_text
+from madoguchi.language import english, page_language
 from madoguchi.plaintext import spreadsheet_cell
 from madoguchi.refusals import known_message
 
@@ -106,7 +107,7 @@ def words(language: str) -> dict[str, str]:
 
 def document_language(language: str | None) -> str:
     """The documents' language: English when asked in English, else Japanese."""
-    return "en" if (language or "ja").startswith("en") else "ja"
+    return page_language(language or "ja")
 
 
 def incident_rows(content: dict[str, Any]) -> list[dict[str, Any]]:
@@ -142,7 +143,7 @@ def reason_words(incident: dict[str, Any]) -> str:
     said = reason_text(incident.get("text"))
     if said:
         return said
-    language = "ja" if (translation.get_language() or "ja").startswith("ja") else "en"
+    language = page_language()
     known = known_message(str(incident.get("reason") or ""), language)
     return known.rstrip("。.") if known else EMPTY
 
@@ -153,7 +154,7 @@ def refusal_rows(content: dict[str, Any]) -> list[tuple[str, int]]:
     whose incidents carry no neutral sentence (old rows) reads as the sentence of its code
     when that is a known refusal, else as the kind alone (never the code)."""
     labels: dict[str, str] = {}
-    separator = "：" if (translation.get_language() or "ja").startswith("ja") else ": "
+    separator = ": " if english() else "："
     for i in content.get("incidents", []):
         key = f"{i.get('kind')}:{i.get('reason')}"
         said = reason_text(i.get("text"))

@@ -30,6 +30,7 @@ from madoguchi.era import format_era_time
 from madoguchi.identity.access import READ_PAGES, READ_REASONS
 from madoguchi.identity.events import RECORD_READ
 from madoguchi.identity.selectors import holder_ids_merged_into
+from madoguchi.language import english, page_language
 from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, resident_reason_text
 
 from .constants import ItemKind
@@ -93,7 +94,7 @@ def _desk(row: Any, lang: str = "ja", *, terminal_name: bool = False) -> str:
     terminal = row.visit.terminal
     if not terminal.location or not terminal_name:
         return terminal.place
-    if lang == "ja":
+    if not english(lang):
         return f"{terminal.location}（{terminal.name}）"
     return f"{terminal.location} ({terminal.name})"
 
@@ -120,7 +121,7 @@ def grant_status_text(grant: Grant) -> Any:
 def _in_language(row: Any, field: str, lang: str) -> str:
     """A name kept in both languages (`<field>_ja`, `<field>_en`): the page's, else Japanese."""
     japanese = str(getattr(row, f"{field}_ja"))
-    return japanese if lang == "ja" else (getattr(row, f"{field}_en") or japanese)
+    return (getattr(row, f"{field}_en") or japanese) if english(lang) else japanese
 
 
 @dataclass
@@ -142,6 +143,7 @@ class Records:
 
 
 def records(holder: Any, lang: str = "ja") -> Records:
+    lang = page_language(lang)
     out = Records()
     if holder is None:
         return out

@@ -19,7 +19,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -32,6 +31,7 @@ from madoguchi.desk.models import Completion
 from madoguchi.desk.selectors import shown_at_desk
 from madoguchi.identity.access import chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import roles_required
+from madoguchi.language import english, page_language
 from madoguchi.terminals.binding import bound_desk_session, current_terminal
 
 from . import notices, selectors, services
@@ -45,10 +45,6 @@ def validate_email_address(value: str) -> str:
     value = value.strip()
     validate_email(value)
     return value
-
-
-def _lang() -> str:
-    return (get_language() or "ja")[:2]
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
@@ -70,7 +66,7 @@ def _base_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "agent_origin": services.resident_agent_origin(),
         "demo": settings.DEMO,
         "kiosk": bool(request.session.get(KIOSK_KEY)),
-        "lang": _lang(),
+        "lang": page_language(),
         "idle_seconds": settings.RESIDENT_IDLE_SECONDS,
         "absolute_minutes": max(1, round(settings.RESIDENT_ABSOLUTE_SECONDS / 60)),
         "call_centre": settings.RESIDENT_CALL_CENTRE,
@@ -217,7 +213,7 @@ def end(request: HttpRequest) -> HttpResponse:
 
 
 def _records_context(request: HttpRequest, session: ResidentSession) -> dict[str, Any]:
-    lang = _lang()
+    lang = page_language()
     return _base_context(
         request,
         session=session,
@@ -290,7 +286,7 @@ def not_me(request: HttpRequest, session: ResidentSession, kind: str, item_id: i
             request,
             session=session,
             fingerprint=session.fingerprint,
-            item=capfirst(selectors.describe_item(kind, item, english=_lang() == "en")),
+            item=capfirst(selectors.describe_item(kind, item, english=english())),
             reasons=NotMeReason.choices,
             chosen=chosen,
             comment=comment,

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi import era
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
+from madoguchi.language import page_language
 from madoguchi.outside import OutsideError, validation
 
 from .. import identifiers, insured, states
@@ -153,6 +154,7 @@ class HealthInsuranceUse(ProcedureBase):
 
     def status_lines(self, completion: Completion, lang: str = "ja") -> list[str]:
         """Where the registration stands: 登録手続き中 until the insurer answered."""
+        lang = page_language(lang)
         label = self.label_en if lang == "en" else self.label_ja
         return [
             f"{label}: {states.state_text(reg, lang)}"

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
 from django.dispatch import Signal
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
@@ -24,6 +24,7 @@ from madoguchi.identity.models import HolderCertificate, Nonce
 from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
+from madoguchi.language import english
 from madoguchi.prepared import Prepared, insert, raw, update_fields
 from madoguchi.refusals import Refusal, Text
 from madoguchi.terminals.models import DeskSession, Terminal, TerminalCredential
@@ -138,7 +139,7 @@ class FieldsRefused(VisitRefused):
     def text_naming(self, labels: Mapping[str, Any]) -> str:
         """The message in the active language naming the fields by a page's `labels` (its
         form's field labels), not by their codes; a field without a label keeps its name."""
-        japanese = (translation.get_language() or "ja").startswith("ja")
+        japanese = not english()
         names = [str(labels.get(name) or name) for name in sorted(self.form_fields)]
         return str(self.message) % {"fields": ("、" if japanese else ", ").join(names)}
 

@@ -1,0 +1,33 @@
+"""Which of the two page languages a language tag means: "ja" or "en".
+
+The site speaks Japanese (the default) and English (settings.LANGUAGES). Code on the Django side
+that chooses between a Japanese and an English text asks `page_language()`: the active language
+by default, or a tag it was given (a parameter, a command's `--lang`). Any English tag is English
+whatever its region or case ("en", "EN", "en-us", "en_GB"); anything else, or nothing, is
+Japanese. The pure libraries (card, namecheck, outside, agent, scan...) import no Django and
+keep taking the language as an argument; their callers pass them what this returns.
+
+The lowest layer of the domain apps (docs/adr/1002): it imports none of them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.utils import translation
+
+PageLanguage = Literal["ja", "en"]
+
+
+def page_language(lang: str | None = None) -> PageLanguage:
+    """ "en" when `lang` (default: the active language) is English in any region or case,
+    else "ja" (Japanese, the site's default, also for an empty or unknown tag)."""
+    if lang is None:
+        lang = translation.get_language()
+    primary = (lang or "").strip().lower().replace("_", "-").split("-", 1)[0]
+    return "en" if primary == "en" else "ja"
+
+
+def english(lang: str | None = None) -> bool:
+    """Whether `lang` (default: the active language) is English: `page_language(lang) == "en"`."""
+    return page_language(lang) == "en"
