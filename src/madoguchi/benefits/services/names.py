@@ -133,14 +133,19 @@ def _checked_fields(
     }
 
 
-def _no_match(visit: Visit, result: NameCheckResult, what: dict[str, Any]) -> ProcedureInvalid:
-    """Record the NAME_CHECK incident of a plain no-match; the refusal to raise."""
-    summary, text = incident_text.sentence(
-        incident_text.NAME_CHECK_NO_MATCH, reason=incident_text.no_match_reason(result.reason)
-    )
+def _record_no_match(
+    visit: Visit,
+    reason_code: str,
+    result: NameCheckResult,
+    what: dict[str, Any],
+    summary: str,
+    text: dict[str, Any],
+) -> None:
+    """Record the NAME_CHECK incident of a name that matched no one: the resident's or the
+    representative's (`reason_code` says which), with what was checked and the result."""
     incident_record(
         kind=IncidentKind.NAME_CHECK,
-        reason_code=str(result.reason),
+        reason_code=reason_code,
         severity=Severity.MEDIUM,
         summary=summary,
         visit=visit,
@@ -154,6 +159,14 @@ def _no_match(visit: Visit, result: NameCheckResult, what: dict[str, Any]) -> Pr
             "text": text,
         },
     )
+
+
+def _no_match(visit: Visit, result: NameCheckResult, what: dict[str, Any]) -> ProcedureInvalid:
+    """Record the NAME_CHECK incident of a plain no-match; the refusal to raise."""
+    summary, text = incident_text.sentence(
+        incident_text.NAME_CHECK_NO_MATCH, reason=incident_text.no_match_reason(result.reason)
+    )
+    _record_no_match(visit, str(result.reason), result, what, summary, text)
     return ProcedureInvalid(
         "name_no_match",
         _(
@@ -242,21 +255,8 @@ def _representative_exception(
             incident_text.NAME_CHECK_REPRESENTATIVE_NO_MATCH,
             reason=incident_text.no_match_reason(checked.reason),
         )
-        incident_record(
-            kind=IncidentKind.NAME_CHECK,
-            reason_code=f"{incident_text.REPRESENTATIVE}{checked.reason}",
-            severity=Severity.MEDIUM,
-            summary=summary,
-            visit=visit,
-            terminal=visit.terminal,
-            staff=visit.staff,
-            detail={
-                **what,
-                "outcome": str(checked.outcome),
-                "reason": str(checked.reason),
-                "score": round(checked.score, 1),
-                "text": text,
-            },
+        _record_no_match(
+            visit, f"{incident_text.REPRESENTATIVE}{checked.reason}", checked, what, summary, text
         )
         raise ProcedureInvalid(
             "name_no_match",
