@@ -96,7 +96,36 @@ def _path_part(value: str) -> str:
     return quote(value, safe="")
 
 
-class HttpPaymentProvider:
+class _HttpSystem:
+    """An outside system over its simulator's JSON API: one `JsonClient` for `system`, closed
+    with `close()`. `system_name_ja`/`_en`: the name its refusals give it, when not the
+    system's own (a payment provider's display name)."""
+
+    system: System
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        system_name_ja: str | None = None,
+        system_name_en: str | None = None,
+        config: ClientConfig | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.client = JsonClient(
+            base_url,
+            system=self.system,
+            system_name_ja=system_name_ja,
+            system_name_en=system_name_en,
+            config=config,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class HttpPaymentProvider(_HttpSystem):
     """PaymentProvider over the simulator's provider API (`{base_url}/v1/...`)."""
 
     system = System.PAYMENT_PROVIDER
@@ -112,17 +141,13 @@ class HttpPaymentProvider:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.code = code
-        self.client = JsonClient(
+        super().__init__(
             base_url,
-            system=self.system,
             system_name_ja=display_name_ja,
             system_name_en=display_name_en,
             config=config,
             transport=transport,
         )
-
-    def close(self) -> None:
-        self.client.close()
 
     def _account(self, response: JsonResponse) -> ProviderAccount:
         f = _Fields(self.client, response.data)
@@ -212,22 +237,10 @@ def _check_batch(batch_id: str, items: Sequence[PayoutItem]) -> None:
         )
 
 
-class HttpBank:
+class HttpBank(_HttpSystem):
     """Bank over the simulator's bank API."""
 
     system = System.BANK
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        config: ClientConfig | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.client = JsonClient(base_url, system=self.system, config=config, transport=transport)
-
-    def close(self) -> None:
-        self.client.close()
 
     def lookup_account(
         self,
@@ -267,22 +280,10 @@ class HttpBank:
         )
 
 
-class HttpInsurer:
+class HttpInsurer(_HttpSystem):
     """Insurer over the simulator's insurer API."""
 
     system = System.INSURER
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        config: ClientConfig | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.client = JsonClient(base_url, system=self.system, config=config, transport=transport)
-
-    def close(self) -> None:
-        self.client.close()
 
     def register_use(
         self,
