@@ -1,14 +1,16 @@
-"""Reading one incident as a page does: the reader's organisation may see it, and an incident
+"""Reading one incident, or a list of them, as a page does: the reader's organisation may see it, and an incident
 of a resident's visit is that resident's record (officials say why; the read is recorded)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from madoguchi.accounts.constants import Role
-from madoguchi.identity.access import ask_reason, chosen_reason, record_read
+from madoguchi.identity.access import ask_reason, chosen_reason, record_read, record_reads
 
 from .access import visible_incident
 from .models import Incident
@@ -23,6 +25,25 @@ def ask_reason_for_residents(request: HttpRequest, residents_shown: bool) -> Htt
     incident of a resident's visit is shown."""
     if residents_shown and request.user.has_role(Role.CITY_OFFICIAL):  # type: ignore[union-attr]
         return ask_reason(request)
+    return None
+
+
+def read_incident_list(
+    request: HttpRequest, incidents: Iterable[Incident], *, page: str
+) -> HttpResponse | None:
+    """Reading a list of incidents as a page does: the page asking a city official's reason
+    when any of them is of a resident's visit (`ask_reason_for_residents`), else None with the
+    read recorded for each resident whose visit is listed (they see it on their own page)."""
+    incidents = list(incidents)
+    asked = ask_reason_for_residents(request, any(i.visit is not None for i in incidents))
+    if asked is not None:
+        return asked
+    record_reads(
+        request,
+        (i.visit.holder_id for i in incidents if i.visit is not None),
+        page=page,
+        reason=chosen_reason(request),
+    )
     return None
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
-from madoguchi.identity.access import chosen_reason, record_reads
+from madoguchi.identity.access import chosen_reason
 from madoguchi.terminals.selectors import visible_terminals
 
 from . import selectors, services
@@ -17,7 +17,7 @@ from .access import has_any, roles_required, visible_incident, visible_incidents
 from .forms import ComplaintForm
 from .models import Incident
 from .params import day_from_query
-from .reading import ask_reason_for_residents, read_incident
+from .reading import read_incident, read_incident_list
 
 VIEWERS = (Role.SUPERVISOR, Role.CITY_OFFICIAL)
 STAFF = (Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
@@ -36,16 +36,9 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         .order_by("-occurred_at")
     )
     rows = selectors.with_committed_counts(incidents)
-    asked = ask_reason_for_residents(request, any(i.visit is not None for i in rows))
+    asked = read_incident_list(request, rows, page="incidents.list")
     if asked is not None:
         return asked
-    # The residents whose visits are listed see this read on their own page.
-    record_reads(
-        request,
-        (i.visit.holder_id for i in rows if i.visit is not None),
-        page="incidents.list",
-        reason=chosen_reason(request),
-    )
     return render(
         request,
         "incidents/list.html",

@@ -18,11 +18,11 @@ from django.views.decorators.cache import never_cache
 from madoguchi.audit import selectors as audit_selectors
 from madoguchi.checklists import selectors as checklist_selectors
 from madoguchi.desk.procedures import label as procedure_label
-from madoguchi.identity.access import chosen_reason, reason_required, record_read, record_reads
+from madoguchi.identity.access import chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import second_factor_check
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.params import day_from_query
-from madoguchi.incidents.reading import ask_reason_for_residents
+from madoguchi.incidents.reading import read_incident_list
 from madoguchi.incidents.selectors import with_committed_counts
 from madoguchi.language import page_language
 
@@ -127,15 +127,9 @@ def incidents(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     rows = with_committed_counts(page.object_list)
-    asked = ask_reason_for_residents(request, any(i.visit is not None for i in rows))
+    asked = read_incident_list(request, rows, page="officials.incidents")
     if asked is not None:
         return asked
-    record_reads(
-        request,
-        (i.visit.holder_id for i in rows if i.visit is not None),
-        page="officials.incidents",
-        reason=chosen_reason(request),
-    )
     return render(
         request,
         "officials/incidents.html",
