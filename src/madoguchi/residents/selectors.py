@@ -76,7 +76,10 @@ def name_check_text(row: Any, lang: str) -> str:
     except ValueError:
         return str(_("No name check was recorded."))
     with contextlib.suppress(ValueError):
-        text += " " + resident_reason_text(Reason(row.name_reason), lang)
+        # The outcome is a word (一致, Match) and the reason a sentence: a colon between them,
+        # where a space ran them together ("Match The account's name was compared …").
+        colon = ": " if lang == "en" else "："
+        text += colon + resident_reason_text(Reason(row.name_reason), lang)
     if getattr(row, "close_confirmed", False):
         text += " " + str(_("You confirmed the account name at the desk."))
     return text
