@@ -433,6 +433,23 @@ def test_a_procedures_check_boxes_keep_their_label_beside_them_on_a_phone(desk):
             assert label["y"] < box["y"] + box["height"], (lang, i)
 
 
+def test_a_pending_procedures_status_and_remove_stay_whole_on_a_phone(desk):
+    """At 390 px the visit's procedures table broke a pending procedure's status and its remove
+    button a few characters a line ("Pendi / ng", "Re / m / ov / e", 送信待 / ち, 取り消 / す)
+    beside the procedure's name: they stay on one line and the name wraps instead."""
+    from .test_narrow_window import LINES
+
+    page = desk.page
+    start_visit(desk, "A")
+    add_test_link(desk, "PAY-A-0011", "900")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for lang in ("ja", "en"):
+        page.goto(desk.url + f"/desk/visit/?lang={lang}")
+        row = page.locator("[data-testid=procedures] tbody tr").first
+        for cell in (row.locator("td").nth(1), row.locator("td button")):
+            assert cell.evaluate(LINES) == 1, (lang, cell.inner_text())
+
+
 def test_a_sign_out_in_another_tab_ends_the_visit_on_screen(desk, browser):
     """Signing out in another tab closes the desk session and ends its open visit on the server;
     the visit page's poll got 401 and kept showing the visit until the staff's next click. It
