@@ -207,6 +207,28 @@ def test_scan_findings_keep_their_ids_on_one_line(narrow, tmp_path):
         assert overflow(page) <= 0, lang
 
 
+def test_on_a_phone_a_scans_causes_and_desk_events_keep_their_words(official_page, tmp_path):  # noqa: F811
+    """At 390 px a scan run's count per cause gave the count 14rem and its cause 57 px, a few
+    characters a line (ログアウ / ト漏れ, 家族名 / 義の口 / 座…), and a finding's desk events
+    broke the time and the staff member's ID a few characters a line (1310 / 16-B0 / 000-…)."""
+    page, _official, url = official_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    run = recorded_scan(tmp_path)
+    for lang in ("ja", "en"):
+        page.goto(f"{url}/scans/{run.pk}/?reason=case_work&lang={lang}")
+        for row in page.locator("[data-testid=scan-causes] tr:has(td)").all():
+            name, count = row.locator("td").nth(0), row.locator("td").nth(1)
+            assert name.bounding_box()["width"] > count.bounding_box()["width"], lang
+        page.locator("[data-testid=scan-findings] tr:has(td) a").first.click()
+        page.wait_for_load_state()
+        rows = page.locator("[data-testid=finding-timeline] tr:has(td)")
+        assert rows.count() >= 1
+        for index in (0, 2, 3):  # the time, the staff member's ID, the resident's ID
+            cell = rows.first.locator("td").nth(index)
+            assert cell.evaluate(LINES) == 1, (lang, cell.inner_text())
+        assert overflow(page) <= 0, lang
+
+
 # Each chart's box, its figure's, and its key's entries (text, box, lines, font size).
 LEGEND_BOXES = """() => [...document.querySelectorAll('svg.chart')].map(svg => {
   const box = svg.getBoundingClientRect();
