@@ -124,6 +124,36 @@ def test_a_visits_times_and_numbers_stay_on_one_line(narrow, trusted, settings):
         assert overflow(page) <= 0, lang
 
 
+def test_on_a_phone_a_visits_checklist_and_trail_keep_room_for_their_sentences(
+    official_page,  # noqa: F811
+    trusted,
+    settings,
+):
+    """At 390 px the officials' visit page gave a ticked checklist item 58 px, two or three
+    characters a line (カード / の顔写 / 真が…), and its audit trail's events 76 px: both are
+    sentences and keep 14rem, the tables scrolling in their own box."""
+    from madoguchi.checklists import services as checklists
+    from tests.officials.test_pages import ORIGIN, visit_on
+
+    settings.MADOGUCHI_ORIGIN = ORIGIN
+    page, _official, url = official_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    template = checklists.template_install_default()
+    visit = visit_on(factories.terminal(name="desk-01"), trusted.card("A"), pending=True)
+    checklists.tick(
+        visit=visit,
+        item=template.items.get(code="card_face_matches"),
+        staff=visit.desk_session.staff,
+    )
+    for lang in ("ja", "en"):
+        page.goto(f"{url}/officials/visits/{visit.public_id}/?reason=incident&lang={lang}")
+        item = page.locator("[data-testid=visit-checklist] tbody td").nth(1)
+        assert item.bounding_box()["width"] >= 200, (lang, item.inner_text())
+        event = page.locator("[data-testid=audit-trail] tbody td").nth(2)
+        assert event.bounding_box()["width"] >= 200, (lang, event.inner_text())
+        assert overflow(page) <= 0, lang
+
+
 @pytest.mark.parametrize("width", [390, 1024])
 def test_an_incidents_audit_trail_keeps_its_codes_whole_and_its_sentences_room(
     official_page,  # noqa: F811

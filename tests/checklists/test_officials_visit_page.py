@@ -18,7 +18,7 @@ def test_the_visit_checklist_is_in_the_readers_language(client, trusted, desk, c
     client.force_login(factories.staff(Role.CITY_OFFICIAL))
     url = f"/officials/visits/{visit.public_id}/?reason=incident"
     english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert f"<td>{face.label_en}</td>" in english
+    assert f'<td class="sentence">{face.label_en}</td>' in english
     assert face.label_ja not in english
     japanese = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
-    assert f"<td>{face.label_ja}</td>" in japanese
+    assert f'<td class="sentence">{face.label_ja}</td>' in japanese
