@@ -154,6 +154,34 @@ def test_on_a_phone_a_visits_checklist_and_trail_keep_room_for_their_sentences(
         assert overflow(page) <= 0, lang
 
 
+def test_on_a_phone_a_daily_reports_incidents_keep_their_codes_and_labels_whole(
+    official_page,  # noqa: F811
+):
+    """At 390 px a daily report's incidents broke the time, the kind and who recorded it two or
+    three characters a line beside the summary's 14rem (令和8 / 年12 / 月2日, 手続き / 未確定 /
+    のまま…): the codes stay on one line and each label keeps 8rem."""
+    from django.utils import timezone
+
+    page, official, url = official_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    terminal = factories.terminal(name="desk-01")
+    incidents.incident_complaint(
+        recorded_by=official,
+        terminal=terminal,
+        summary="受付の後、カードを返却しないまま次の方の手続きを始めたとの申出がありました。",
+        reported_by="来庁者",
+    )
+    day = timezone.localdate().isoformat()
+    for lang in ("ja", "en"):
+        page.goto(f"{url}/reports/{terminal.pk}/{day}/?reason=daily_check&lang={lang}")
+        cells = page.locator("[data-testid=report-incidents] tr:has(td)").first.locator("td")
+        for index in (0, 1, 4):  # the incident's number, its time, its severity
+            assert cells.nth(index).evaluate(LINES) == 1, (lang, cells.nth(index).inner_text())
+        for index in (2, 7):  # its kind, who recorded it
+            assert cells.nth(index).bounding_box()["width"] >= 120, (lang, index)
+        assert overflow(page) <= 0, lang
+
+
 @pytest.mark.parametrize("width", [390, 1024])
 def test_an_incidents_audit_trail_keeps_its_codes_whole_and_its_sentences_room(
     official_page,  # noqa: F811

@@ -169,8 +169,8 @@ def test_the_daily_report_says_severity_and_time_in_words(client, day_with_incid
     client.force_login(supervisor)
     page = client.get(reverse("reports:daily", args=[terminal.pk, day.isoformat()])).content
     html = page.decode()
-    assert html.count('<td class="sev-low">低</td>') == 3
-    assert not re.search(r"<td>\d{4}-\d\d-\d\dT", html)
+    assert html.count('<td class="sev-low nowrap">低</td>') == 3
+    assert not re.search(r"<td[^>]*>\d{4}-\d\d-\d\dT", html)
     assert 'data-testid="terminal-name"' not in html
     report = services.daily_report_submit(actor=supervisor, terminal=terminal, day=day)
     text = check_pdf(exports.to_pdf(report.snapshot, submitted=report))
