@@ -166,3 +166,29 @@ def test_a_public_fund_case_is_walked_without_a_points_step(
     expect(page.get_by_test_id("case-status")).to_have_text(status)
     expect(page.locator("form[data-step=reenable]")).to_have_count(1)
     page.screenshot(path=str(ARTIFACTS / f"case-public-fund-{locale}.png"), full_page=True)
+
+
+def test_on_a_phone_the_old_terminals_session_times_stay_whole(official_page):
+    """At 390 px the case page's table of the old terminal's session records gave its last
+    column (the resident, 職員X) the 14rem a sentence keeps and broke each time a few characters
+    a line (令和4 / 年8月 / 10日…): the time and the resident stay on one line."""
+    from madoguchi.cases.models import LegacyLink
+
+    from .test_narrow_window import LINES
+
+    page, official, url = official_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    case = _fund_case(official)
+    LegacyLink.objects.filter(pk=case.legacy_link_id).update(
+        session_log=[
+            {"at": "2022-08-10T10:02", "event": "login", "resident": "職員X"},
+            {"at": "2022-08-10T10:05", "event": "card_read", "resident": "A氏"},
+        ]
+    )
+    for lang in ("ja", "en"):
+        page.goto(f"{url}/cases/{case.pk}/?reason=case_work&lang={lang}")
+        rows = page.locator("[data-testid=session-log] tr:has(td)")
+        assert rows.count() == 2
+        for i in range(2):
+            time = rows.nth(i).locator("td").first
+            assert time.evaluate(LINES) == 1, (lang, time.inner_text())

@@ -105,13 +105,13 @@ def test_legacy_link_from_the_page_with_session_events_in_words(client, official
     assert ">card_read<" not in body
     # The old records' times in the era on a Japanese page, as the rest of the case's dates
     # (「2022-08-10 10:02」 was the one calendar date on it), not ISO 8601's 2022-08-10T10:02.
-    assert "<td>令和4年8月10日 10:02</td>" in body
+    assert '<td class="nowrap">令和4年8月10日 10:02</td>' in body
     assert "2022-08-10" not in body
     assert not re.search(r"<td>\d{4}-\d\d-\d\dT", body)
     english = client.get(
         reverse("cases:detail", args=[case.pk]) + "?reason=case_work&lang=en"
     ).content.decode()
-    assert "<td>2022-08-10 10:02</td>" in english
+    assert '<td class="nowrap">2022-08-10 10:02</td>' in english
     client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work&lang=ja")  # kept
     assert 'data-testid="legacy-link-form"' not in body
     assert "事業者" in body
