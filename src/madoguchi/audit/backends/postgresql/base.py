@@ -11,13 +11,14 @@ from typing import Any
 
 from django.db.backends.postgresql import base
 from django.utils.asyncio import async_unsafe
-from psycopg import _cmodule, adapt, pq
+from psycopg import adapt, pq
 from psycopg.types.datetime import TimestamptzLoader
 
 from madoguchi.audit.backends import AuditQueueMixin
 
-# Whether psycopg's compiled module is there (not only its pure-Python implementation).
-COMPILED = _cmodule._psycopg is not None
+# Whether psycopg runs its compiled implementation ("c" built locally, "binary" from the
+# psycopg-binary wheel) rather than its pure-Python one; the public name, not the private module.
+COMPILED = pq.__impl__ in ("c", "binary")
 
 
 @functools.cache
