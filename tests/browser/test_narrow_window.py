@@ -9,8 +9,22 @@ from madoguchi.desk import services
 from madoguchi.desk.constants import VisitEndReason
 from madoguchi.incidents import services as incidents
 from tests import factories
+from tests.cases.conftest import open_case
 
 from .test_case_page import official_page  # noqa: F401
+
+COMPLAINT = "受付の後、カードを返却しないまま次の方の手続きを始めたとの申出がありました。"
+
+
+def complaint(official, summary=COMPLAINT):
+    """A resident's complaint an official recorded at desk-01, as the incident pages list it."""
+    return incidents.incident_complaint(
+        recorded_by=official,
+        terminal=factories.terminal(name="desk-01"),
+        summary=summary,
+        reported_by="来庁者",
+    )
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -67,13 +81,7 @@ def test_incident_codes_stay_on_one_line(narrow):
     into columns of two or three letters ("776 D5D FA", "des k-01") beside a long summary, the
     kind inside its word ("Comp / laint"), and the time a character or two a line."""
     page, official, url = narrow
-    terminal = factories.terminal(name="desk-01")
-    incidents.incident_complaint(
-        recorded_by=official,
-        terminal=terminal,
-        summary="受付の後、カードを返却しないまま次の方の手続きを始めたとの申出がありました。" * 3,
-        reported_by="来庁者",
-    )
+    complaint(official, summary=COMPLAINT * 3)
     for lang in ("ja", "en"):
         page.goto(f"{url}/officials/incidents/?lang={lang}")
         row = page.locator("[data-testid=incidents] tbody tr").first
@@ -164,13 +172,7 @@ def test_on_a_phone_a_daily_reports_incidents_keep_their_codes_and_labels_whole(
 
     page, official, url = official_page
     page.set_viewport_size({"width": 390, "height": 844})
-    terminal = factories.terminal(name="desk-01")
-    incidents.incident_complaint(
-        recorded_by=official,
-        terminal=terminal,
-        summary="受付の後、カードを返却しないまま次の方の手続きを始めたとの申出がありました。",
-        reported_by="来庁者",
-    )
+    terminal = complaint(official).terminal
     day = timezone.localdate().isoformat()
     for lang in ("ja", "en"):
         page.goto(f"{url}/reports/{terminal.pk}/{day}/?reason=daily_check&lang={lang}")
@@ -358,13 +360,7 @@ def test_on_a_phone_the_incident_list_scrolls_its_table_not_the_page(official_pa
     own box now; the sentence keeps at least 14 characters' room."""
     page, official, url = official_page
     page.set_viewport_size({"width": 390, "height": 800})
-    terminal = factories.terminal(name="desk-01")
-    incidents.incident_complaint(
-        recorded_by=official,
-        terminal=terminal,
-        summary="受付の後、カードを返却しないまま次の方の手続きを始めたとの申出がありました。",
-        reported_by="来庁者",
-    )
+    complaint(official)
     for lang in ("ja", "en"):
         page.goto(f"{url}/incidents/?lang={lang}")
         assert overflow(page) <= 0, lang
@@ -394,27 +390,11 @@ def test_on_a_phone_the_officials_sentences_keep_room_for_their_words(official_p
     kept whole and broke it inside its words ("committe / d", "51C9BCD / 0"), and the case list
     squeezed a case's title to a few characters a line beside its opening time. Each sentence
     keeps at least 14 characters' room; the tables scroll in their own box."""
-    from datetime import date
-
-    from madoguchi.cases import services as cases
-
     page, official, url = official_page
     page.set_viewport_size({"width": 390, "height": 800})
-    incidents.incident_complaint(
-        recorded_by=official,
-        terminal=factories.terminal(name="desk-01"),
-        summary="受付の後、カードを返却しないまま次の方の手続きを始めたとの申出がありました。",
-        reported_by="来庁者",
-    )
-    cases.case_open(
-        actor=official,
-        title="支援窓口におけるマイナポイントの誤付与の申し出",
-        resident_label="A氏",
-        other_resident_label="B氏",
-        reported_by="A氏",
-        summary="マイナポイントの申込について心当たりがない。",
-        event_date=date(2022, 8, 1),
-        date_precision="month",
+    complaint(official)
+    open_case(
+        official, title="支援窓口におけるマイナポイントの誤付与の申し出", other_resident_label="B氏"
     )
     for lang in ("ja", "en"):
         for path, sentence in (
