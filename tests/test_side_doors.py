@@ -46,7 +46,7 @@ def test_a_page_asked_with_the_wrong_method_says_why_in_japanese(client, path):
     html = r.content.decode()
     assert "このアドレスは GET では使えません（使えるのは POST です）" in html
     en = client.get(path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "This address does not take a GET request (it takes POST)" in en
+    assert "This address does not take GET requests (it takes POST)" in en
 
 
 def test_the_api_asked_with_the_wrong_method_answers_its_refusal_body(client):
@@ -61,6 +61,20 @@ def test_the_api_asked_with_the_wrong_method_answers_its_refusal_body(client):
     assert "/api/v1/openapi.json" in body["message"]
     assert "buttons" not in body["message"]
     assert "この API の操作は PUT では使えません" in body["message_ja"]
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "PUT", "PATCH", "DELETE", "TRACE"])
+def test_the_wrong_method_sentence_reads_right_for_every_method(client, method):
+    """The sentence said "a %(method)s request": "a OPTIONS request" in English. It names the
+    method without an article now, in the API's refusal and on a page, in both languages."""
+    api = client.generic(method, "/api/v1/agent/events").json()
+    assert f"This API operation does not take {method} requests (it takes POST)" in api["message"]
+    assert f"この API の操作は {method} では使えません" in api["message_ja"]
+    page = client.generic(method, "/me/end", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"This address does not take {method} requests (it takes POST)" in page
+    page_ja = client.generic(method, "/me/end").content.decode()
+    assert f"このアドレスは {method} では使えません（使えるのは POST です）" in page_ja
+    assert " a OPTIONS" not in api["message"] + page
 
 
 def test_the_swagger_page_names_no_outside_script(client):

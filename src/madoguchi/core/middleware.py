@@ -43,12 +43,12 @@ class MethodNotAllowedMiddleware:
         allowed = response.get("Allow", "")
         if request.path.startswith("/api/"):
             message = _(
-                "This API operation does not take a %(method)s request (it takes %(allowed)s). "
+                "This API operation does not take %(method)s requests (it takes %(allowed)s). "
                 "The operations and their methods are listed in /api/v1/openapi.json."
             )
         else:
             message = _(
-                "This address does not take a %(method)s request (it takes %(allowed)s). "
+                "This address does not take %(method)s requests (it takes %(allowed)s). "
                 "Use the buttons on the page, or go back to the start."
             )
         refusal = Refusal(
