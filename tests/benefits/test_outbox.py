@@ -439,10 +439,13 @@ def test_the_commands_drain_report_and_reconcile(trusted, desk):
     _hi_completion(trusted, desk)
     out = StringIO()
     call_command("outside", "status", stdout=out)
-    assert "insurer.register_use" in out.getvalue()
-    assert "pending" in out.getvalue()
+    assert (
+        "health-insurance registration [insurer.register_use]  "
+        "waiting for the insurer [pending]  1 call\n"
+    ) in out.getvalue()
     out = StringIO()
     call_command("outside", "worker", "--once", stdout=out)
+    assert ": registered by the insurer [registered]\n" in out.getvalue()
     assert "Outbox: 1 registered, 0 refused, 0 to retry." in out.getvalue()
     out = StringIO()
     call_command("outside", "reconcile", stdout=out)
@@ -573,8 +576,9 @@ def test_status_shows_calls_waiting_to_be_retried_after_a_failure(trusted, desk,
     due = timezone.localtime(call.next_attempt_at)
     assert (
         "1 pending call failed before and waits to be retried; the first next attempt at "
-        f"{due:%H:%M:%S} JST; the latest error: {call.last_error}"
+        f"{due:%H:%M:%S} JST; the latest error: "
     ) in out.getvalue()
+    assert f"[{call.last_error}]. The worker retries" in out.getvalue()
     assert call.last_error
 
 
@@ -588,12 +592,17 @@ def test_status_says_what_a_retried_calls_error_means_and_what_to_do(trusted, de
 
     _hi_completion(trusted, desk)
     sims.insurer.control.set(fail_next=10)
-    assert [o.outcome for o in drain().outcomes] == ["retry"]
+    out = StringIO()
+    call_command("outside", "worker", "--once", stdout=out)
+    assert (
+        ": not answered; to be retried [retry]; the insurer could not be reached or answered "
+        "with a server error [outside_unavailable]\nOutbox: 0 registered, 0 refused, 1 to retry."
+    ) in out.getvalue()
     out = StringIO()
     call_command("outside", "status", stdout=out)
     assert (
-        "the latest error: outside_unavailable (the insurer could not be reached or answered "
-        "with a server error). The worker retries by itself under the same keys (nothing is "
+        "the latest error: the insurer could not be reached or answered with a server error "
+        "[outside_unavailable]. The worker retries by itself under the same keys (nothing is "
         "registered twice); if the error stays, check the insurer and OUTSIDE_INSURER_URL."
     ) in out.getvalue()
 
@@ -656,6 +665,8 @@ def test_status_aligns_its_columns_by_the_longest_call_kind():
     call_command("outside", "status", stdout=out)
     lines = out.getvalue().splitlines()
     assert lines == [
-        "insurer.cancel_registration  done     1",
-        "insurer.register_use         pending  1",
+        "health-insurance suspension (a case's) [insurer.cancel_registration]  "
+        "answered [done]                    1 call",
+        "health-insurance registration [insurer.register_use]                  "
+        "waiting for the insurer [pending]  1 call",
     ]

@@ -209,6 +209,7 @@ class Outcome:
     outcome: str  # "registered" | "cancelled" | "refused" | "retry" | "skipped"
     code: str = ""
     attempts: int = 0
+    message: str = ""  # a refusal's reason in English (what `outside worker --once` prints)
 
 
 @dataclass
@@ -316,7 +317,7 @@ def record(call: OutsideCall, answer: Answer, now: datetime | None = None) -> Ou
         # The insured numbers were needed for the call only: gone once it was answered.
         locked.payload = {k: v for k, v in locked.payload.items() if k not in SECRET}
         locked.save(update_fields=["state", "result", "answered_at", "last_error", "payload"])
-        return Outcome(locked.key, answer.outcome, answer.code, locked.attempts)
+        return Outcome(locked.key, answer.outcome, answer.code, locked.attempts, answer.message_en)
 
 
 def _record_registration(locked: OutsideCall, answer: Answer) -> None:

@@ -42,6 +42,24 @@ ERROR_WORDS = {
     "outside_timeout": "the insurer did not answer in time",
     "outside_protocol_error": "the insurer's answer was not understood",
 }
+# The outbox's call kinds and states, as `outside status` names them (the code beside, in
+# brackets, for grepping the logs and the table).
+KIND_WORDS = {
+    "insurer.register_use": "health-insurance registration",
+    "insurer.cancel_registration": "health-insurance suspension (a case's)",
+}
+STATE_WORDS = {
+    "pending": "waiting for the insurer",
+    "done": "answered",
+    "refused": "refused by the insurer",
+}
+# What `outside worker --once` did with each call it took.
+OUTCOME_WORDS = {
+    "registered": "registered by the insurer",
+    "cancelled": "suspended by the insurer",
+    "refused": "refused by the insurer",
+    "retry": "not answered; to be retried",
+}
 # A call due this long ago and still not taken: no worker is draining the outbox (a worker polls
 # every second when idle, and its claim moves the call's due time past its lease).
 OVERDUE_SECONDS = 300
@@ -84,12 +102,16 @@ class Command(PlainErrors, BaseCommand):
                 .annotate(n=Count("pk"))
                 .order_by("kind", "state")
             )
-            # Columns as wide as their longest value (insurer.cancel_registration is 27
-            # characters: a fixed 24 pushed its state out of line with the others).
-            kind_w = max((len(r["kind"]) for r in rows), default=0)
-            state_w = max((len(r["state"]) for r in rows), default=0)
-            for row in rows:
-                self.stdout.write(f"{row['kind']:{kind_w}}  {row['state']:{state_w}}  {row['n']}")
+            # Words first, the code beside in brackets; columns as wide as their longest value
+            # (a fixed width pushed a longer kind's state out of line with the others).
+            kinds = [_named(KIND_WORDS, r["kind"]) for r in rows]
+            states = [_named(STATE_WORDS, r["state"]) for r in rows]
+            kind_w = max(map(len, kinds), default=0)
+            state_w = max(map(len, states), default=0)
+            for row, kind, state in zip(rows, kinds, states, strict=True):
+                self.stdout.write(
+                    f"{kind:{kind_w}}  {state:{state_w}}  {counted(row['n'], 'call')}"
+                )
             self._retrying()
             self._overdue()
             refused = sum(r["n"] for r in rows if r["state"] == "refused")
@@ -120,12 +142,11 @@ class Command(PlainErrors, BaseCommand):
         assert newest is not None
         due = timezone.localtime(first.next_attempt_at)
         n = failed.count()
-        error = newest.last_error
-        words = f" ({ERROR_WORDS[error]})" if error in ERROR_WORDS else ""
+        error = _named(ERROR_WORDS, newest.last_error)
         self.stdout.write(
             f"{counted(n, 'pending call')} failed before and {'waits' if n == 1 else 'wait'} to be "
             "retried; the first "
-            f"next attempt at {due:%H:%M:%S %Z}; the latest error: {error}{words}. The worker "
+            f"next attempt at {due:%H:%M:%S %Z}; the latest error: {error}. The worker "
             "retries by itself under the same keys (nothing is registered twice); if the error "
             "stays, check the insurer and OUTSIDE_INSURER_URL."
         )
@@ -151,7 +172,11 @@ class Command(PlainErrors, BaseCommand):
         if once:
             result = outbox.drain()
             for o in result.outcomes:
-                self.stdout.write(f"{o.key}: {o.outcome} {o.code}".rstrip())
+                line = f"{o.key}: {_named(OUTCOME_WORDS, o.outcome)}"
+                if o.code:
+                    why = ERROR_WORDS.get(o.code) or o.message.rstrip(".")
+                    line += f"; {why} [{o.code}]" if why else f" [{o.code}]"
+                self.stdout.write(line)
             self.stdout.write(
                 f"Outbox: {result.count('registered')} registered, "
                 f"{result.count('refused')} refused, {result.count('retry')} to retry."
@@ -194,6 +219,11 @@ class Command(PlainErrors, BaseCommand):
                 "incident list shows them.",
                 returncode=code,
             )
+
+
+def _named(words: dict[str, str], code: str) -> str:
+    """A code in words, the code beside it in brackets; a code without words as it is."""
+    return f"{words[code]} [{code}]" if code in words else code
 
 
 def _insurer_url() -> str:
