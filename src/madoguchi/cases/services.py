@@ -415,6 +415,12 @@ def legacy_link_add(
     return legacy
 
 
+CASE_CLOSED_LEGACY_LINK = _(
+    "This case is closed, and a closed case is not changed: the legacy link was not recorded "
+    "or attached. Open a new case for what was found."
+)
+
+
 def case_attach_legacy_link(case: Case, *, actor: User, legacy_link: LegacyLink) -> Case:
     """Attach a pre-signature link record to a case that has no signed link (audited)."""
     require_official(actor)
@@ -423,6 +429,8 @@ def case_attach_legacy_link(case: Case, *, actor: User, legacy_link: LegacyLink)
         locked = Case.objects.select_for_update().get(pk=case.pk)
         if locked.payment_link_id is not None:
             raise CaseRefused("link_already_set", _("The case already has a link."))
+        if locked.status == CaseStatus.CLOSED:
+            raise CaseRefused("case_closed", CASE_CLOSED_LEGACY_LINK)
         locked.legacy_link = legacy_link
         locked.save(update_fields=["legacy_link"])
         audit.record(

@@ -27,7 +27,7 @@ from madoguchi.language import page_language
 from madoguchi.refusals import Refusal
 
 from . import document, findings, legacy, selectors, services, steps
-from .constants import Channel, DatePrecision, Programme
+from .constants import CaseStatus, Channel, DatePrecision, Programme
 from .forms import (
     COMPARE_FORMS,
     LEGACY_FORMS,
@@ -257,7 +257,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ],
             "legacy_form": (
                 LEGACY_FORMS[Programme(case.programme)](prefix="legacy")
-                if case.payment_link_id is None and case.legacy_link_id is None
+                if case.payment_link_id is None
+                and case.legacy_link_id is None
+                and case.status != CaseStatus.CLOSED
                 else None
             ),
         },
