@@ -464,3 +464,21 @@ def test_a_sign_out_in_another_tab_ends_the_visit_on_screen(desk, browser):
     page.wait_for_url(re.compile(r"/accounts/sign-in/"), timeout=30_000)
     visit.refresh_from_db()
     assert visit.ended_at is not None
+
+
+def test_staff_who_moved_to_another_desk_are_told_so_on_the_one_they_left(desk):
+    """Lunch: the staff member signs in on another desk without signing out here. This desk's
+    next page sent them to the sign-in saying their sign-in ended because they signed out or
+    were idle, neither of which they did; it names the desk they moved to."""
+    from madoguchi.terminals import services as terminal_services
+
+    other = factories.terminal()
+    terminal_services.desk_session_open(terminal=other, staff=desk.staff)
+    desk.go("/desk/")
+    expect(desk.page).to_have_url(re.compile(r"/accounts/sign-in/"))
+    notice = desk.page.locator("main")
+    expect(notice).to_contain_text(
+        f"別の端末（{other.name}）でサインインしたため、この端末での窓口のサインインは終了しました。"
+    )
+    expect(notice).not_to_contain_text("サインアウトしたか")
+    desk.shot("desk-sign-in-moved-elsewhere")

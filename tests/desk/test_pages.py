@@ -81,6 +81,39 @@ def test_desk_staff_whose_desk_sign_in_ended_are_told_so_not_to_find_a_terminal(
     assert "登録された端末でサインインして使ってください" not in text
 
 
+def test_a_colleague_signing_in_on_the_desk_is_the_reason_given(staff_client):
+    """A colleague takes over the desk at lunch (signs in on this terminal): the one who left
+    is told a colleague signed in here, not that they signed out or were idle."""
+    terminal_services.desk_session_open(
+        terminal=staff_client.desk.terminal, staff=factories.staff()
+    )
+    text = staff_client.get("/desk/", follow=True).content.decode()
+    assert "この端末で別の職員がサインインしたため" in text
+    assert "サインアウトしたか" not in text
+
+
+def test_a_sign_in_elsewhere_after_a_colleague_took_over_is_not_the_reason(staff_client):
+    """The colleague's sign-in here closed it; the staff member's own sign-in on another desk
+    came later and is not what ended it."""
+    terminal_services.desk_session_open(
+        terminal=staff_client.desk.terminal, staff=factories.staff()
+    )
+    terminal_services.desk_session_open(
+        terminal=factories.terminal(), staff=staff_client.desk.staff
+    )
+    text = staff_client.get("/desk/", follow=True).content.decode()
+    assert "この端末で別の職員がサインインしたため" in text
+    assert "別の端末（" not in text
+
+
+def test_an_idle_sign_in_says_it_was_idle(staff_client):
+    terminal_services.desk_session_close(
+        session=staff_client.desk, reason=DeskSessionCloseReason.IDLE, actor=None
+    )
+    text = staff_client.get("/desk/", follow=True).content.decode()
+    assert "操作のない時間が続いたため、この端末での窓口のサインインは終了しました" in text
+
+
 def test_home_sends_staff_to_the_desk_and_officials_to_their_pages(staff_client, client, db):
     assert staff_client.get("/")["Location"] == reverse("desk:terminal")
 

@@ -34,8 +34,10 @@ from madoguchi.identity.access import record_read
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.language import english, page_language
 from madoguchi.refusals import Refusal
-from madoguchi.terminals.binding import bound_desk_session
+from madoguchi.terminals.binding import bound_desk_session, current_terminal
+from madoguchi.terminals.constants import DeskSessionCloseReason
 from madoguchi.terminals.models import DeskSession
+from madoguchi.terminals.selectors import desk_sign_in_end
 
 from . import procedures as registry
 from . import services
@@ -66,13 +68,7 @@ def desk_page(view):
                 # Desk staff sign in only on a registered terminal: signed in here without a
                 # desk session, theirs ended (the sweeper's idle limit, a sign-out elsewhere).
                 # "Sign in on a registered terminal" read on this terminal as if it were not one.
-                messages.error(
-                    request,
-                    _(
-                        "Your sign-in at the desk on this terminal has ended (signed out, or "
-                        "idle too long). Sign in again."
-                    ),
-                )
+                messages.error(request, _sign_in_ended(request))
             else:
                 messages.error(request, _("Sign in on a registered terminal to use the desk."))
             return redirect("accounts:login")
@@ -80,6 +76,40 @@ def desk_page(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _sign_in_ended(request: HttpRequest) -> str:
+    """What the sign-in page tells desk staff whose desk sign-in on this terminal is gone: why
+    it ended, as its close recorded it. A colleague taking over a desk at lunch, or the staff
+    member's own sign-in on another desk, read "signed out, or idle too long" (a walk of the
+    desk day, 2026-12-02)."""
+    terminal = current_terminal(request)
+    end = None if terminal is None else desk_sign_in_end(terminal=terminal, staff=request.user)
+    reason = None if end is None else end.reason
+    if end is not None and end.elsewhere is not None:
+        return _(
+            "Your sign-in at the desk on this terminal has ended: you signed in on another "
+            "terminal (%(terminal)s). To serve residents here, sign in again on this terminal."
+        ) % {"terminal": end.elsewhere.name}
+    if reason == DeskSessionCloseReason.SUPERSEDED:
+        return _(
+            "Your sign-in at the desk on this terminal has ended: another staff member signed "
+            "in on it. Sign in again to use it."
+        )
+    if reason == DeskSessionCloseReason.IDLE:
+        return _(
+            "Your sign-in at the desk on this terminal has ended: this browser made no request "
+            "for too long. Sign in again."
+        )
+    if reason == DeskSessionCloseReason.EXPIRED:
+        return _(
+            "Your sign-in at the desk on this terminal has ended: its time limit passed. Sign "
+            "in again."
+        )
+    return _(
+        "Your sign-in at the desk on this terminal has ended (signed out, or idle too long). "
+        "Sign in again."
+    )
 
 
 def _desk(request: HttpRequest) -> DeskSession:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from .models import Terminal
+from .constants import DeskSessionCloseReason
+from .models import DeskSession, Terminal
 
 
 def visible_terminals(user: Any) -> QuerySet[Terminal]:
@@ -26,3 +28,46 @@ def visible_terminals(user: Any) -> QuerySet[Terminal]:
 
 def terminals_for(user: Any) -> list[Terminal]:
     return list(visible_terminals(user))
+
+
+@dataclass(frozen=True)
+class DeskSignInEnd:
+    """Why a staff member's last desk sign-in on a terminal closed: its close reason, and for
+    one superseded by the same staff member's sign-in on another terminal, that terminal."""
+
+    reason: str
+    elsewhere: Terminal | None = None
+
+
+def desk_sign_in_end(*, terminal: Terminal, staff: Any) -> DeskSignInEnd | None:
+    """The end of `staff`'s latest closed desk session on `terminal` (None when they have
+    none there): what the desk page says to them when their sign-in there is gone."""
+    last = (
+        DeskSession.objects.filter(terminal=terminal, staff=staff, closed_at__isnull=False)
+        .order_by("-closed_at", "-pk")
+        .only("close_reason", "closed_at")
+        .first()
+    )
+    if last is None:
+        return None
+    elsewhere = None
+    if last.close_reason == DeskSessionCloseReason.SUPERSEDED:
+        # The sign-in that closed it opened as it closed it, on another terminal or by another
+        # staff member on this one (terminals.services.desk_session_open).
+        successor = (
+            DeskSession.objects.filter(staff=staff, opened_at__gte=last.closed_at)
+            .exclude(terminal=terminal)
+            .select_related("terminal")
+            .order_by("opened_at", "pk")
+            .first()
+        )
+        # Another staff member's sign-in here, if it came first, is what closed it.
+        here = (
+            DeskSession.objects.filter(terminal=terminal, opened_at__gte=last.closed_at)
+            .order_by("opened_at", "pk")
+            .only("opened_at")
+            .first()
+        )
+        if successor is not None and (here is None or successor.opened_at <= here.opened_at):
+            elsewhere = successor.terminal
+    return DeskSignInEnd(reason=last.close_reason, elsewhere=elsewhere)
