@@ -129,3 +129,95 @@ def test_a_dead_link_has_the_sites_layout_a_sentence_and_a_way_back(settings, la
     body = c.get("/api/v1/no-such-endpoint").json()  # the API stays JSON, in English
     assert body["code"] == "not_found"
     assert body["message"].startswith("There is no API operation at this address.")
+
+
+def switch_link(page: str) -> str:
+    """The href of the page's language switch link (the refusal pages and the admin)."""
+    import html
+    import re
+
+    found = re.search(r'<a class="btn btn-link lang-switch" href="([^"]*)"', page)
+    assert found, "no language switch link"
+    return html.unescape(found.group(1))
+
+
+@pytest.mark.django_db
+def test_refused_pages_offer_the_language_switch_to_the_same_page_and_query(settings):
+    """The 400, 403 and 404 pages rendered in the chosen language but had no way to switch (the
+    header's switch is a form that needs the request's context): a link to the same page and
+    query with ?lang= now, which keeps the choice as the switch does."""
+    from madoguchi.accounts.constants import Role
+    from tests import factories
+
+    settings.DEBUG = False
+    c = Client()
+    page = japanese_page(c.get("/no-such-page/?a=1&lang=xx"), 404)
+    assert switch_link(page) == "/no-such-page/?a=1&lang=en"
+    assert ">English</a>" in page
+    page = c.get(switch_link(page)).content.decode()
+    assert '<html lang="en">' in page
+    assert "Page not found" in page
+    assert switch_link(page) == "/no-such-page/?a=1&lang=ja"
+    assert ">日本語</a>" in page
+    assert '<html lang="en">' in c.get("/no-such-page/").content.decode()  # the choice is kept
+    c.force_login(factories.staff(Role.DESK_STAFF))
+    page = c.get("/officials/?lang=ja").content.decode()
+    assert switch_link(page) == "/officials/?lang=en"
+    # A query too long to read is the 400's cause: the link is the page alone.
+    r = Client().get("/no-such-page/?" + "&".join(f"f{i}=1" for i in range(1200)))
+    assert r.status_code == 400
+    assert switch_link(r.content.decode()) == "/no-such-page/?lang=en"
+
+
+def test_a_server_error_page_offers_the_language_switch_without_the_database(client):
+    """The 503 page is rendered when the database cannot be reached: its switch is a link that
+    needs none (this test has no database; a query would fail it)."""
+    page = japanese_page(client.get("/desk/test-db-down?x=y"), 503)
+    assert switch_link(page) == "/desk/test-db-down?x=y&lang=en"
+    page = client.get("/desk/test-bug", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert switch_link(page) == "/desk/test-bug?lang=ja"
+
+
+@pytest.mark.django_db
+def test_the_csrf_refusal_offers_the_switch_as_a_link_not_a_form():
+    """The CSRF refusal's header had the switch's form, which the same check refuses when the
+    cookie is what is missing: the switch there is a link to the page in the other language."""
+    from tests import factories
+
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(factories.staff())
+    r = c.post("/accounts/sign-out/")
+    assert r.status_code == 403
+    page = r.content.decode()
+    assert 'action="/i18n/setlang/"' not in page
+    assert switch_link(page) == "/accounts/sign-out/?lang=en"
+
+
+@pytest.mark.django_db
+def test_the_admin_has_the_language_switch():
+    """The Django admin rendered in the chosen language with no way to change it: its header
+    has the switch, and so has its page refusing a filter it cannot look up."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from madoguchi.accounts.constants import Role
+    from tests import factories
+
+    user = factories.staff(Role.OPERATOR)
+    user.is_staff = user.is_superuser = True
+    user.save()
+    device = factories.totp_device(user)
+    c = Client()
+    c.force_login(user)
+    session = c.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    page = c.get("/admin/incidents/incident/?kind__exact=complaint").content.decode()
+    assert '<html lang="ja"' in page
+    link = switch_link(page)
+    assert link == "/admin/incidents/incident/?kind__exact=complaint&lang=en"
+    page = c.get(link).content.decode()
+    assert '<html lang="en"' in page
+    assert switch_link(page) == "/admin/incidents/incident/?kind__exact=complaint&lang=ja"
+    r = c.get("/admin/incidents/incident/", {"kind__exact": "\x00"})
+    assert r.status_code == 400
+    assert switch_link(r.content.decode()) == "/admin/incidents/incident/?kind__exact=%00&lang=ja"

@@ -12,8 +12,11 @@ The lowest layer of the domain apps (docs/adr/1002): it imports none of them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
+from django.core.exceptions import SuspiciousOperation
+from django.http import HttpRequest
 from django.utils import translation
 
 PageLanguage = Literal["ja", "en"]
@@ -31,3 +34,34 @@ def page_language(lang: str | None = None) -> PageLanguage:
 def english(lang: str | None = None) -> bool:
     """Whether `lang` (default: the active language) is English: `page_language(lang) == "en"`."""
     return page_language(lang) == "en"
+
+
+# The other language, as the language switch names it in that language.
+OTHER: dict[PageLanguage, tuple[PageLanguage, str]] = {
+    "ja": ("en", "English"),
+    "en": ("ja", "日本語"),
+}
+
+
+@dataclass(frozen=True)
+class Switch:
+    """The header's language switch as a link (``?lang=``, which the core's
+    LanguageFromQueryMiddleware reads and keeps in the language cookie): for the pages that
+    cannot post the switch's form, those rendered without the request (the refusal pages: no
+    context processor, no session, no database), the CSRF refusal and the Django admin."""
+
+    code: PageLanguage
+    label: str
+    href: str
+
+
+def switch(request: HttpRequest) -> Switch:
+    """The link to this page and query in the other language (``lang`` replaced). A query that
+    cannot be read (too many fields, a 400's cause) is left out: the link is the page alone."""
+    code, label = OTHER[page_language()]
+    try:
+        query = request.GET.copy()
+    except SuspiciousOperation:  # TooManyFieldsSent: the query that made this request fail
+        return Switch(code, label, f"{request.path}?lang={code}")
+    query["lang"] = code
+    return Switch(code, label, f"{request.path}?{query.urlencode()}")

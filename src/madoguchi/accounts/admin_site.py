@@ -26,6 +26,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminSite
 
+from madoguchi.language import switch
+
 # A date drill-down's parts (`time__year=2026`): at most four digits each; a longer one is no
 # date, and the changelist would fail building it.
 _DATE_PARTS = ("__year", "__month", "__day")
@@ -53,6 +55,12 @@ class MadoguchiAdminSite(OTPAdminSite):
 
         @wraps(view)
         def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if "lang" in request.GET:
+                # The language switch's ?lang= (LanguageFromQueryMiddleware has applied it) is
+                # no filter: a list took it for one and redirected to its "?e=1" error.
+                query = request.GET.copy()
+                del query["lang"]
+                request.GET = query  # type: ignore[assignment]
             if request.method in ("GET", "HEAD") and unreadable_filter(request.GET):
                 return render(
                     request,
@@ -64,6 +72,7 @@ class MadoguchiAdminSite(OTPAdminSite):
                             "cannot look up (a NUL character, or a year, month or day that is "
                             "not one). Remove it from the address and open the list again."
                         ),
+                        "switch": switch(request),
                     },
                     status=400,
                 )

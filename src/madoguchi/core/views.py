@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from madoguchi.accounts.constants import Role
+from madoguchi.language import switch
 from madoguchi.refusals import CsrfFailed, DatabaseUnavailable, Refusal, ServerFailed
 from madoguchi.terminals.binding import current_terminal
 from madoguchi.terminals.models import DeskSession
@@ -52,7 +53,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return render(
         request,
         "core/csrf_failure.html",
-        {"message": _("The page expired. Reload it and try again.")},
+        {"message": _("The page expired. Reload it and try again."), "switch": switch(request)},
         status=403,
     )
 
@@ -75,6 +76,7 @@ def refusal_response(request: HttpRequest, refusal: Refusal) -> HttpResponse:
         "message": refusal.text(),
         "heading": HEADINGS.get(refusal.status, HEADINGS[500]),
         "resident": is_resident_page(request),
+        "switch": switch(request),
     }
     page = render_to_string("core/server_error.html", context)
     return HttpResponse(page, status=refusal.status)
