@@ -270,6 +270,40 @@ def test_cli_takes_credential_from_environment(card_files: dict[str, Path]) -> N
         config_from_options(options, {})
 
 
+def test_cli_says_which_address_is_taken_and_which_file_is_missing(
+    card_files: dict[str, Path],
+) -> None:
+    """A second agent on a taken port (say beside `make demo`'s) and a card file that is not
+    there are each one sentence naming the address or the file, not an errno."""
+    import io
+    import socket
+
+    from madoguchi.agent.cli import run
+
+    environ = {"MADOGUCHI_TERMINAL_CREDENTIAL": CREDENTIAL}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        options = {
+            "server": "https://desk.example.jp",
+            "listen": listen,
+            "virtual": [card_files["alice"]],
+        }
+        err = io.StringIO()
+        assert run(options, out=io.StringIO(), err=err, environ=environ) == 2
+    said = err.getvalue()
+    assert said.startswith(f"error: {listen} is already in use"), said
+    assert "--listen 127.0.0.1:PORT" in said, said
+    assert "Errno" not in said, said
+
+    missing = card_files["alice"].with_name("nobody.card")
+    err = io.StringIO()
+    options = {"server": "https://desk.example.jp", "virtual": [missing]}
+    assert run(options, out=io.StringIO(), err=err, environ=environ) == 2
+    assert err.getvalue() == f"error: {missing}: No such file or directory\n"
+
+
 def test_test_pin_unavailable_without_the_flag(start_agent: Start) -> None:
     a = start_agent(allow_test_pins=False)
     a.insert("alice")

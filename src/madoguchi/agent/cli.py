@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
@@ -95,6 +96,21 @@ def config_from_options(options: Mapping[str, Any], environ: Mapping[str, str]) 
     ).validate()
 
 
+def os_error_sentence(exc: OSError, listen: str) -> str:
+    """What a person reads for a failure of the operating system's: the address taken, or the
+    file that could not be read, never `[Errno 98] Address already in use`."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"{listen} is already in use: another program listens there (another card agent? "
+            "`make demo` runs one for each demo terminal, on 47110 and 47111). Stop it, or "
+            "listen on another port with --listen 127.0.0.1:PORT and give the server that "
+            "address (CARD_AGENT_ORIGIN, or CARD_AGENT_ORIGINS for each terminal)"
+        )
+    if exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return exc.strerror or str(exc)
+
+
 def run(
     options: Mapping[str, Any],
     out: Writer = sys.stdout,
@@ -114,8 +130,12 @@ def run(
             )
         agent = Agent(config)
         base_url = agent.start()
-    except (ConfigError, CardError, OSError) as exc:
+    except (ConfigError, CardError) as exc:
         err.write(f"error: {exc}\n")
+        return 2
+    except OSError as exc:
+        listen = options.get("listen") or DEFAULT_LISTEN
+        err.write(f"error: {os_error_sentence(exc, listen)}\n")
         return 2
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
