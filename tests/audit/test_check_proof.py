@@ -15,6 +15,7 @@ from madoguchi.audit import conf, proofcheck
 from madoguchi.audit import services as audit
 from madoguchi.audit.models import AuditCheckpoint
 from tests.audit.test_merkle import CONSISTENCY, INCLUSION, LEAVES, ROOTS
+from tests.oddfiles import odd_files, written
 
 
 def _inclusion_text(index: int, size: int, proof: list[str]) -> str:
@@ -166,3 +167,25 @@ def test_an_auditor_checks_a_printed_proof_against_the_signed_checkpoint(tmp_pat
     other_key = audit.checkpoint_verifier_key(path=audit.create_checkpoint_key(path=other))
     with pytest.raises(CommandError, match="does not open with the verifier key"):
         _run("check-proof", str(inclusion), "--checkpoint", str(new), "--verifier-key", other_key)
+
+
+@odd_files("proof file")
+def test_an_odd_proof_or_checkpoint_file_is_one_line_saying_why(tmp_path, make, says):
+    """A binary or Shift_JIS file was a UnicodeDecodeError's traceback, /dev/zero was read until
+    memory ran out; as the other commands' files (round 3), each is now one line saying why."""
+    path = str(make(tmp_path))
+    with pytest.raises(CommandError, match=says):
+        _run("check-proof", path)
+    proof = written(tmp_path / "proof.txt", _inclusion_text(*INCLUSION[0]).encode())
+    with pytest.raises(CommandError, match=says.replace("proof file", "checkpoint file")):
+        _run("check-proof", str(proof), "--checkpoint", path, "--verifier-key", "k+1+a")
+
+
+def test_odd_bytes_on_standard_input_are_one_line_saying_why(monkeypatch):
+    for data, says in (
+        ("木の根".encode("shift_jis"), "not UTF-8 text"),
+        (b"a" * 1_000_001, "larger than 1,000,000 bytes"),
+    ):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+        with pytest.raises(CommandError, match=f"The proof on standard input is {says}"):
+            _run("check-proof")

@@ -18,6 +18,7 @@ from madoguchi.cases.constants import ALLOWED_TRANSITIONS, CaseStatus, EntryKind
 from madoguchi.cases.models import Case, LegacyLink
 from tests import factories
 from tests.cases.conftest import B_CARD, legacy, open_case, report_url
+from tests.oddfiles import odd_files
 
 D = {"event_date": date(2023, 7, 5), "date_precision": "day"}
 # The case list with a reason given (an official is asked one before any case is shown).
@@ -188,17 +189,7 @@ def test_legacy_link_command(official, tmp_path, monkeypatch):
         )  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("make", "says"),
-    [
-        (lambda d: d / "absent.txt", "no such session log file"),
-        (lambda d: d, "it is a directory"),
-        (lambda d: "/dev/zero", "not a regular file"),
-        (lambda d: _written(d / "latin1.txt", "時刻".encode("shift_jis")), "not UTF-8 text"),
-        (lambda d: _written(d / "huge.txt", b"a" * 1_000_001), "larger than 1,000,000 bytes"),
-    ],
-    ids=["missing", "directory", "device", "not-utf8", "huge"],
-)
+@odd_files("session log file")
 def test_a_hostile_session_log_is_a_plain_refusal_before_the_card_number(
     official, tmp_path, monkeypatch, make, says
 ):
@@ -215,11 +206,6 @@ def test_a_hostile_session_log_is_a_plain_refusal_before_the_card_number(
     assert stdin.tell() == 0
     case.refresh_from_db()
     assert case.legacy_link is None
-
-
-def _written(path, data):
-    path.write_bytes(data)
-    return path
 
 
 def test_legacy_return_records_the_provider_without_ledger(official):

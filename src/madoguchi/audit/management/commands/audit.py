@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from argparse import ArgumentParser
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -14,7 +13,7 @@ from django.utils import timezone
 from madoguchi.audit import conf, merkle, proofcheck, selectors, services
 from madoguchi.audit.models import AuditCheckpoint, AuditEvent
 from madoguchi.audit.verify import LogReport, verify_log
-from madoguchi.cli import PlainErrors
+from madoguchi.cli import PlainErrors, read_text_file
 
 
 def _verifier_key_option(parser: ArgumentParser) -> None:
@@ -40,13 +39,39 @@ def _verify(verifier_key: str, *, skip_checkpoints: bool = False) -> LogReport:
     )
 
 
+# A proof is a few dozen hashes and a checkpoint a few lines; an auditor handed something far
+# larger (or /dev/zero, or a binary file) is told so instead of a traceback or a read forever.
+PROOF_FILE_LIMIT = 1_000_000
+
+
 def _read_note(path: str) -> str:
     if not path:
         return ""
+    return read_text_file(path, limit=PROOF_FILE_LIMIT, what="checkpoint file")
+
+
+def _read_proof(path: str) -> str:
+    """The proof's text: a file, or standard input for `-`, each at most PROOF_FILE_LIMIT bytes
+    of UTF-8 (else a `CommandError` saying why)."""
+    if path != "-":
+        return read_text_file(path, limit=PROOF_FILE_LIMIT, what="proof file")
+    # The bytes when there are any (a pipe); a text stream given in their place (a test's) as is.
+    stream = getattr(sys.stdin, "buffer", sys.stdin)
+    data = stream.read(PROOF_FILE_LIMIT + 1)
+    if len(data) > PROOF_FILE_LIMIT:
+        raise CommandError(
+            f"The proof on standard input is larger than {PROOF_FILE_LIMIT:,} bytes; "
+            "give the proof `madoguchi audit prove` printed."
+        )
+    if isinstance(data, str):
+        return data
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CommandError(f"Cannot read the checkpoint: {exc.strerror}: {path}") from exc
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CommandError(
+            f"The proof on standard input is not UTF-8 text (byte {exc.start} cannot be read); "
+            "give the proof `madoguchi audit prove` printed."
+        ) from exc
 
 
 class Command(PlainErrors, BaseCommand):
@@ -203,14 +228,7 @@ class Command(PlainErrors, BaseCommand):
             self.stdout.write(f"  {node.hex()}")
 
     def do_check_proof(self, **options: Any) -> None:
-        try:
-            text = (
-                sys.stdin.read()
-                if options["file"] == "-"
-                else Path(options["file"]).read_text(encoding="utf-8")
-            )
-        except OSError as exc:
-            raise CommandError(f"Cannot read the proof: {exc.strerror}: {options['file']}") from exc
+        text = _read_proof(options["file"])
         key_text = options["verifier_key"] or conf.verifier_key()
         if not key_text and (options["checkpoint"] or options["old_checkpoint"]):
             if not conf.key_file().exists():
