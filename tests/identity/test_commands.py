@@ -41,7 +41,7 @@ def test_a_leaf_certificate_is_not_a_trust_anchor(pki, tmp_path):
         call_command("identity", "add-anchor", str(leaf))
 
 
-def test_the_shipped_bundle_before_jlis_certificates_are_added_says_it_holds_none(capsys):
+def test_the_shipped_bundle_before_jlis_certificates_are_added_says_it_holds_none(capsys, tmp_path):
     """The repository's J-LIS bundle ships empty (docs/tokens.md): adding it said "Not a CA
     certificate", and listing the anchors of a new deployment printed nothing at all."""
     from pathlib import Path
@@ -49,9 +49,18 @@ def test_the_shipped_bundle_before_jlis_certificates_are_added_says_it_holds_non
     import madoguchi.identity.tokens
 
     bundle = Path(madoguchi.identity.tokens.__file__).parent / "trust" / "jlis-jpki-auth.pem"
-    with pytest.raises(CommandError, match=r"No certificate can be read from the file \(PEM"):
+    with pytest.raises(CommandError, match=r"No certificate can be read from the file \(PEM") as no:
         call_command("identity", "add-anchor", str(bundle))
+    # Said in words, with where to read on: no link to cryptography's FAQ, no Rust error name.
+    assert "no '-----BEGIN CERTIFICATE-----' line" in str(no.value)
+    assert '"Updating the bundle"' in str(no.value)
     assert not TrustAnchor.objects.exists()
+    broken = tmp_path / "broken.pem"
+    broken.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    with pytest.raises(CommandError, match="not a valid PEM block") as bad:
+        call_command("identity", "add-anchor", str(broken))
+    assert "cryptography.io" not in str(bad.value)
+    assert "MalformedFraming" not in str(bad.value)
     call_command("identity", "anchors")
     assert "No trust anchors yet: no card can authenticate" in capsys.readouterr().out
 

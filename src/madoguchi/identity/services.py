@@ -132,10 +132,20 @@ def fingerprint(cert: x509.Certificate) -> str:
 
 def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
     """Add (or re-activate) each CA certificate in a PEM bundle; returns the last one."""
+    if b"-----BEGIN CERTIFICATE-----" not in pem:
+        raise IdentityRefused(
+            "anchor_unreadable",
+            "the file holds no certificate, no '-----BEGIN CERTIFICATE-----' line; the shipped "
+            "J-LIS bundle stays empty until J-LIS's certificates are added to it: "
+            'docs/tokens.md, "Updating the bundle"',
+        )
     try:
         certs = x509.load_pem_x509_certificates(pem)
     except ValueError as exc:
-        raise IdentityRefused("anchor_unreadable", str(exc)) from exc
+        # cryptography's words end in a link to its FAQ and a Rust error's name.
+        raise IdentityRefused(
+            "anchor_unreadable", "a certificate in it is not a valid PEM block"
+        ) from exc
     anchor = None
     added = []
     with transaction.atomic():
