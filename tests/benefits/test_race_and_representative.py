@@ -92,20 +92,33 @@ def test_minor_with_representatives_own_card_links_the_representatives_account(
 
 
 @pytest.mark.usefixtures("providers", "systems", "support_keys")
-def test_a_long_number_in_the_representatives_kana_is_refused(trusted, desk, minor_card):
-    """The representative's kana is stored and named on the receipt like the resident's: an
-    individual number typed into it is refused, nothing recorded."""
+@pytest.mark.parametrize(
+    ("kana", "code", "says"),
+    [
+        ("１２３４５６７８９０１２", "representative_kana_number", "番号"),
+        # A company's legal form: the name check would match a company's account of that name
+        # (tests/benefits/test_kana_legal_form.py).
+        ("カ)サトウ ハナコ", "representative_kana_legal_form", "法人の種類"),
+    ],
+    ids=["long-number", "legal-form"],
+)
+def test_a_long_number_or_a_legal_form_in_the_representatives_kana_is_refused(
+    trusted, desk, minor_card, kana, code, says
+):
+    """The representative's kana is stored and named on the receipt like the resident's, and
+    checked against the account: an individual number or a company's legal form typed into it
+    is refused, nothing recorded."""
     start_visit(desk, minor_card)
     err = refused(
-        "representative_kana_number",
+        code,
         _representative,
         desk,
         trusted.card("C"),
         relationship="parent",
-        kana="１２３４５６７８９０１２",
+        kana=kana,
         kana_confirmed=True,
     )
-    assert "番号" in err.message_ja
+    assert says in err.message_ja
     assert not VisitRepresentative.objects.exists()
 
 

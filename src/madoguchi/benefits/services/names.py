@@ -15,6 +15,7 @@ from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.namecheck.check import NameCheckResult
 from madoguchi.namecheck.check import check as name_check
+from madoguchi.namecheck.normalise import analyse
 from madoguchi.namecheck.reasons import Outcome, no_match_reason_text
 from madoguchi.plaintext import long_number
 from madoguchi.refusals import ByLanguage
@@ -45,6 +46,22 @@ KANA_NUMBER_MESSAGE = _(
 )
 
 
+# The name check takes a legal form (株式会社, (株), ｶ) …) off both names and matches a company's
+# account only with a name that carries one too (LEGAL_ENTITY otherwise). A resident and a
+# legal representative are people: with a legal form typed into their kana, a company's account
+# of the same name would pass the check as a match, where it is refused for their own name.
+KANA_LEGAL_FORM_MESSAGE = _(
+    "The kana name contains a company's legal form (such as 株式会社, (株) or ｶ)). A resident's "
+    "name is a person's: with a legal form in it, a company's account would pass the name "
+    "check. Nothing was stored; type the person's own name in kana."
+)
+
+
+def holds_legal_form(kana: str) -> bool:
+    """Whether a person's kana carries a legal form the name check reads as a company's."""
+    return analyse(kana).entity
+
+
 def resident_kana(visit: Visit, fields: dict[str, Any]) -> tuple[str, KanaSource]:
     """The resident's kana: the certified reading if an adapter has one, else their own entry,
     which they must have confirmed on screen."""
@@ -62,6 +79,10 @@ def resident_kana(visit: Visit, fields: dict[str, Any]) -> tuple[str, KanaSource
         )
     if long_number(entered):
         raise ProcedureInvalid("resident_kana_number", KANA_NUMBER_MESSAGE, field="resident_kana")
+    if holds_legal_form(entered):
+        raise ProcedureInvalid(
+            "resident_kana_legal_form", KANA_LEGAL_FORM_MESSAGE, field="resident_kana"
+        )
     if not truthy(fields.get("resident_kana_confirmed")):
         raise ProcedureInvalid(
             "resident_kana_unconfirmed",

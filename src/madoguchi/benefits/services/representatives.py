@@ -29,7 +29,7 @@ from ..models import (
 )
 from ..readings import certified_readings
 from .base import BenefitsRefused
-from .names import KANA_NUMBER_MESSAGE
+from .names import KANA_LEGAL_FORM_MESSAGE, KANA_NUMBER_MESSAGE, holds_legal_form
 
 # --- the legal representative ------------------------------------------------------------------
 
@@ -83,6 +83,8 @@ def representative_authenticate(
             )
         if long_number(rep_kana):
             raise BenefitsRefused("representative_kana_number", KANA_NUMBER_MESSAGE)
+        if holds_legal_form(rep_kana):
+            raise BenefitsRefused("representative_kana_legal_form", KANA_LEGAL_FORM_MESSAGE)
     with transaction.atomic():
         # The visit's second card from now on (locked; refuses a third card).
         visit = desk_services.visit_companion_set(desk_session=desk_session, certificate=cert)
