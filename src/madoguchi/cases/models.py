@@ -161,12 +161,21 @@ class Case(models.Model):
         return f"CASE-{self.pk:05d}" if self.pk else "CASE-?"
 
     def latest_entry(self) -> TimelineEntry | None:
+        # A list that prefetched the timelines (the incident list: one statement for all its
+        # cases) reads the latest entry from them, not one statement a case.
+        if "timeline" in getattr(self, "_prefetched_objects_cache", {}):
+            return max(self.timeline.all(), key=lambda entry: entry.seq, default=None)
         return self.timeline.order_by("-seq").first()
 
     @property
     def status(self) -> CaseStatus:
         entry = self.latest_entry()
         return CaseStatus(entry.status) if entry else CaseStatus.INTAKE
+
+    @property
+    def closed(self) -> bool:
+        """Whether the case is closed (every step is refused from then on)."""
+        return self.status == CaseStatus.CLOSED
 
 
 class TimelineEntry(models.Model):
