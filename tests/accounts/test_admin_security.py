@@ -261,3 +261,31 @@ def test_the_admin_keeps_a_city_official_in_a_city(client):
         },
     )
     assert r.status_code == 302  # other members move as before
+
+
+def test_the_admin_adds_no_record_it_shows_read_only(client):
+    """Side doors, round 11: a case, a legacy link and an incident were read-only in the admin
+    (no change, no delete) but could be added there, every field empty: the operator's Save
+    made a blank legacy link, incident or case outside the services that record them (their
+    own audit events, the case's intake, the incident's desk and organisation). Every model
+    the admin shows with all its fields read-only now offers no add; the add page is 403 and a
+    POST adds nothing."""
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    from madoguchi.cases.models import Case, LegacyLink
+    from madoguchi.incidents.models import Incident
+
+    user = _verified_admin(client, superuser=True)  # the demo's operator: every permission
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    for model, model_admin in admin.site._registry.items():
+        fields = {f.name for f in model._meta.fields}
+        if fields <= set(model_admin.get_readonly_fields(request)):
+            assert not model_admin.has_add_permission(request), model._meta.label
+    for model in (Case, LegacyLink, Incident):
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_add")
+        assert client.get(url).status_code == 403, url
+        assert client.post(url, {"_save": "Save"}).status_code == 403, url
+        assert not model.objects.exists()
+    assert not AuditEvent.objects.filter(event_name="accounts.admin_changed").exists()

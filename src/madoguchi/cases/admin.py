@@ -27,6 +27,9 @@ class CaseAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Case._meta.fields]
     inlines = [TimelineInline]
 
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # opened and recorded by the case services only (audited, checked)
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -38,6 +41,9 @@ class CaseAdmin(admin.ModelAdmin):
 class LegacyLinkAdmin(admin.ModelAdmin):
     list_display = ("resident_label", "provider_name", "account_last4", "linked_on")
     readonly_fields = [f.name for f in LegacyLink._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # opened and recorded by the case services only (audited, checked)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

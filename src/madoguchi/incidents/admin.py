@@ -14,6 +14,9 @@ class IncidentAdmin(admin.ModelAdmin):
     list_filter = ("kind", "severity", "terminal")
     readonly_fields = ["text", *(f.name for f in Incident._meta.fields)]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # recorded by incident_record only (kind, desk, organisation, audit)
+
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
