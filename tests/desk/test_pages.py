@@ -123,6 +123,20 @@ def test_home_sends_officials_to_their_pages(client, db):
     assert client.get("/")["Location"] == reverse("officials:today")
 
 
+def test_the_demo_trays_card_face_reads_as_one_sentence_in_either_language(staff_client, settings):
+    """The tray's line 'Printed on the card: 鈴木　一郎, born 1975-09-30, Male' took the form's
+    capitalised choice into the middle of its English sentence; it reads 'male' now."""
+    settings.DEMO = True
+    english = staff_client.get("/desk/?lang=en").content.decode()
+    assert "Printed on the card: {name}, born {birth}, {sex}" in english
+    assert '<template id="msg-tray-sex-1">male</template>' in english
+    assert '<template id="msg-tray-sex-2">female</template>' in english
+    assert '<template id="msg-tray-sex-9">not applicable</template>' in english
+    japanese = staff_client.get("/desk/?lang=ja").content.decode()
+    assert '<template id="msg-tray-sex-1">男性</template>' in japanese
+    assert '<template id="msg-tray-sex-2">女性</template>' in japanese
+
+
 def test_waiting_page_in_japanese_without_inline_script(staff_client, settings):
     settings.CARD_AGENT_ORIGIN = "http://127.0.0.1:47110"
     r = staff_client.get("/desk/")
