@@ -119,8 +119,10 @@ y AS (
     WHEN staff_anomaly THEN 'lent_terminal'
     WHEN own <> 0 AND card_other THEN 'logout_omission'
     WHEN NOT card_other AND own <> 0 AND COALESCE(
-        (prev_check = 0 AND prev_resident <> resident_id AND prev_household <> a_household)
-        OR (next_check = 0 AND next_resident <> resident_id AND next_household <> a_household),
+        (prev_check = 0 AND prev_resident <> resident_id AND prev_household <> a_household
+         AND next_resident = resident_id)
+        OR (next_check = 0 AND next_resident <> resident_id AND next_household <> a_household
+         AND prev_resident = resident_id),
         FALSE) THEN 'wrong_card'
     WHEN own = 2 THEN 'typed_wrong_id'
   END AS cause FROM x)
@@ -207,12 +209,13 @@ def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         fam.groupby("link_id")["m_id"].min().rename("family_member"), on="link_id", how="left"
     )
 
-    def near(p: str) -> pd.Series:
+    def near(p: str, other: str) -> pd.Series:
         return (
             (s[f"{p}_check"] == 0)
             & (s[f"{p}_resident"] != s["resident_id"])
             & (s[f"{p}_household"] != s["a_household"])
             & s[f"{p}_resident"].notna()
+            & (s[f"{other}_resident"] == s["resident_id"])
         )
 
     nomatch = s["own"].notna() & (s["own"] != 0)
@@ -220,7 +223,7 @@ def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         nomatch & s["family_member"].notna() & ~s["card_other"] & ~s["staff_anomaly"],
         s["staff_anomaly"],
         nomatch & s["card_other"],
-        ~s["card_other"] & nomatch & (near("prev") | near("next")),
+        ~s["card_other"] & nomatch & (near("prev", "next") | near("next", "prev")),
         s["own"] == 2,
     ]
     causes = ["family_account", "lent_terminal", "logout_omission", "wrong_card", "typed_wrong_id"]

@@ -537,15 +537,22 @@ def _explained_by(check: ir.IntegerValue) -> ir.BooleanValue:
 
 
 def _wrong_card(f: ir.Table) -> ir.BooleanValue:
+    """A's card read, the holder matching B at the visit beside the commit (another
+    household), and the other evidence the issue's definition asks for: A's card was read
+    at the visit on the other side too, so it was read again in B's turn (A's own visit, then
+    A's card again for B; or A's card for B, then A's own visit). The holder's name alone
+    pointing at a neighbour is a typed wrong ID whose stranger is the neighbour's namesake."""
     prev_b = (
         _explained_by(f.prev_check)
         & (f.prev_resident != f.resident_id)
         & (f.prev_household != f.a_household)
+        & (f.next_resident == f.resident_id)
     )
     next_b = (
         _explained_by(f.next_check)
         & (f.next_resident != f.resident_id)
         & (f.next_household != f.a_household)
+        & (f.prev_resident == f.resident_id)
     )
     return ~f.card_other.fill_null(False) & _nomatch(f) & (prev_b | next_b).fill_null(False)
 
