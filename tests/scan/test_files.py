@@ -352,6 +352,9 @@ def _breaks():
         "code with a line break": values("links", "municipality_code", last("131016\n")),
         "full-width code": values("residents", "municipality_code", last("１３１０１６")),
         "five-digit code": values("links", "municipality_code", last("13101")),
+        # At most four characters: DuckDB skips RE2 for four bytes without a line break.
+        "last 4 with a line break": values("links", "account_last4", last("12\n")),
+        "five wide last 4": values("links", "account_last4", last("１２３４５")),
         "duplicate key": values("links", "link_id", lambda xs: [*xs[:-1], xs[0]]),
         "duplicate resident": values("residents", "resident_id", lambda xs: [*xs[:-1], xs[0]]),
         "no rows": rewrite("desk_events", lambda t: t.slice(0, 0)),
@@ -409,3 +412,22 @@ def test_duckdb_validates_a_good_parquet_input_without_schemas_batches(duck, tmp
     monkeypatch.undo()
     monkeypatch.setattr(schema, "UNIQUE_HASH", "hash(length(key))")
     assert duck.validate(directory) == rows
+
+
+@pytest.mark.parametrize(
+    "value", ["1234", "", None, "12345", "１２３４", "１２３４５", "12\n", "1\n3", "12\r4", "\n"]
+)
+def test_the_last_4s_check_without_re2_flags_the_rows_re2_flags(value):
+    """The account's last 4 is checked by its bytes first and by RE2 only when they do not
+    settle it: the same rows either way, four wide characters (12 bytes) included."""
+    import duckdb
+
+    from madoguchi.scan.engine import _unmatched_sql
+
+    con = duckdb.connect()
+    fast, re2 = con.execute(
+        f"SELECT {_unmatched_sql('x', schema.LAST4)}, NOT regexp_matches(x, ?) "
+        "FROM (SELECT ?::VARCHAR AS x)",
+        [schema.LAST4, value],
+    ).fetchall()[0]
+    assert fast == re2

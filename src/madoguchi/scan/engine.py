@@ -112,14 +112,27 @@ _DIGITS_PATTERN = re.compile(r"\^\[0-9\]\{([1-9][0-9]?)\}\\z")
 """A pattern of exactly N ASCII digits (``^[0-9]{N}\\z``, the municipality code's)."""
 
 
+_AT_MOST_PATTERN = re.compile(r"\^\.\{0,([1-9][0-9]?)\}\\z")
+"""A pattern of at most N characters (``^.{0,N}\\z``, the account's last 4's)."""
+
+
 def _unmatched_sql(name: str, pattern: str) -> str:
     """Whether the text column ``name`` does not match ``pattern`` (RE2). Exactly N ASCII
     digits is checked by GLOB, N ``[0-9]`` in a row over the whole text: the same rows (no
-    line break after them, no full-width digit), at about a quarter of RE2's CPU."""
+    line break after them, no full-width digit), at about a quarter of RE2's CPU. At most N
+    characters: a text of at most N bytes and no line break (RE2's ``.`` matches any
+    character but a line break) matches without RE2, which sees only the others (a fifth of
+    its CPU: 0.07 against 0.37 s per 10M links)."""
     digits = _DIGITS_PATTERN.fullmatch(pattern)
     if digits is not None:
         return f"NOT ({name} GLOB '{'[0-9]' * int(digits.group(1))}')"
     quoted = "'" + pattern.replace("'", "''") + "'"
+    at_most = _AT_MOST_PATTERN.fullmatch(pattern)
+    if at_most is not None:
+        return (
+            f"CASE WHEN strlen({name}) <= {int(at_most.group(1))} AND NOT contains({name}, "
+            f"chr(10)) THEN false ELSE NOT regexp_matches({name}, {quoted}) END"
+        )
     return f"NOT regexp_matches({name}, {quoted})"
 
 
