@@ -77,7 +77,11 @@ def test_no_match_blocks_and_records_an_incident(trusted, desk):
     assert err.message_ja.count("一致しません") == 1, err.message_ja
     assert "別の方の口座の可能性があります。" in err.message_ja
     assert err.message_en.count("not match") == 1, err.message_en
-    assert err.message_en.endswith("The account may belong to someone else.")
+    assert "The account may belong to someone else. Only an account in" in err.message_en
+    # What the desk does next: ask for an account in the resident's own name.
+    assert err.message_ja.endswith(
+        "ご本人名義の口座をお持ちか、お尋ねください（未成年の方は、例外として法定代理人の口座を使えます）。"
+    )
     incident = Incident.objects.get(kind="name_check")
     assert incident.visit == visit
     assert incident.reason_code

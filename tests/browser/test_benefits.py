@@ -129,3 +129,32 @@ def test_benefits_procedures_happy_path(desk, outside_systems):
     assert PaymentLink.objects.get().completion == completion
     assert PublicFundAccount.objects.get().holder == visit.holder
     assert HealthInsuranceRegistration.objects.get().holder == visit.holder
+
+
+def test_a_family_members_account_is_refused_saying_what_to_ask_next(desk, outside_systems):
+    """A resident brings the bank book of a family member's account (山田 花子's for 山田 太郎):
+    the refusal said the names differ and nothing was linked, and stopped there; it now says
+    only an account in the resident's own name can be linked and what to ask. What was typed
+    stays in the form for the next try."""
+    page = desk.page
+    start_visit(desk, "C")  # 山田　太郎
+    page.get_by_test_id("add-public_fund_account").click()
+    fill(
+        page,
+        {
+            "bank_code": "0990",
+            "branch_code": "002",
+            "account_type": "ordinary",
+            "account_number": "4567890",  # ﾔﾏﾀﾞ ﾊﾅｺ
+            "resident_kana": "ヤマダ タロウ",
+            "resident_kana_confirmed": "on",
+        },
+    )
+    page.get_by_test_id("procedure-submit").click()
+    main = page.locator("main")
+    expect(main).to_contain_text("ご家族名義の口座の可能性があります）。")
+    expect(main).to_contain_text(
+        "紐付けできるのはご本人名義の口座だけです。ご本人名義の口座をお持ちか、お尋ねください"
+    )
+    expect(page.locator("[name=account_number]")).to_have_value("4567890")
+    desk.shot("benefits-family-account-refused")

@@ -112,5 +112,6 @@ def bind_to_person(
         account_kana=person.name_kana,
         fields=own,
         what=what,
+        account=False,
     )
     return {"insured_name": person.name or "", **name}

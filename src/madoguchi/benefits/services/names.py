@@ -113,8 +113,10 @@ def name_decide(
     account_kana: str | None,
     fields: dict[str, Any],
     what: dict[str, Any],
+    account: bool = True,
 ) -> dict[str, Any]:
     """Run the name check and apply the desk's rules. Returns the fields to sign and write.
+    `account`: the name checked is an account holder's (False: an insurer's record's).
 
     match: goes ahead; close / unavailable: needs `confirm_close_match: true` (the resident saw
     the account's name); no_match: refused (incident NAME_CHECK), except for a minor using a
@@ -126,7 +128,7 @@ def name_decide(
     checked = result
     if result.outcome is Outcome.NO_MATCH:
         if not truthy(fields.get("use_representative_exception")):
-            raise _no_match(visit, result, what)
+            raise _no_match(visit, result, what, account=account)
         checked = _representative_exception(visit, account_kana, fields, what, decided)
     if checked.outcome in (Outcome.CLOSE, Outcome.UNAVAILABLE):
         if not truthy(fields.get("confirm_close_match")):
@@ -182,18 +184,30 @@ def _record_no_match(
     )
 
 
-def _no_match(visit: Visit, result: NameCheckResult, what: dict[str, Any]) -> ProcedureInvalid:
-    """Record the NAME_CHECK incident of a plain no-match; the refusal to raise."""
+def _no_match(
+    visit: Visit, result: NameCheckResult, what: dict[str, Any], *, account: bool
+) -> ProcedureInvalid:
+    """Record the NAME_CHECK incident of a plain no-match; the refusal to raise. For an account
+    (a payment service's or a bank's) it ends with what the desk does next: a family member's
+    account read as a dead end (a walk of the desk day, 2026-12-02)."""
     summary, text = incident_text.sentence(
         incident_text.NAME_CHECK_NO_MATCH, reason=incident_text.no_match_reason(result.reason)
     )
     _record_no_match(visit, str(result.reason), result, what, summary, text)
-    return ProcedureInvalid(
-        "name_no_match",
-        _(
+    if account:
+        message = _(
+            "The account holder's name does not match the resident's; nothing was linked. "
+            "%(reason)s Only an account in the resident's own name can be linked: ask whether "
+            "they have one (a minor may use a legal representative's, by the exception)."
+        )
+    else:
+        message = _(
             "The account holder's name does not match the resident's; nothing was "
             "linked. %(reason)s"
-        ),
+        )
+    return ProcedureInvalid(
+        "name_no_match",
+        message,
         field="account",
         params={"reason": _no_match_reason(result)},
     )
