@@ -4,7 +4,9 @@ terminals (there was no command: `staff add` required an organisation nobody cou
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from madoguchi.accounts.models import Organisation, User
 
@@ -312,3 +314,32 @@ def test_a_city_official_belongs_to_a_city_not_to_its_contractor(monkeypatch):
     # The city's own member still can be one.
     _staff_add(monkeypatch, "o1", "city_official", "Kita City")
     assert "city_official" in User.objects.get(username="o1").roles
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["デモ市\u202e社会式株", "Kita\u2066 City", "Desk\nCo", "Desk\tCo", "Desk\x07Co"],
+    ids=["rlo", "isolate", "line-break", "tab", "bell"],
+)
+def test_an_organisation_or_display_name_is_one_line_of_plain_text(name):
+    """Side doors, round 11: an organisation's name with U+202E (shown as another name on every
+    page, report and receipt that names it), a line break or a tab (which broke `organisation
+    list`, one line a record) was added as given, by the command and the admin, and a staff
+    member's display name too. Each is refused saying why, nothing added or audited."""
+    from madoguchi.audit.models import AuditEvent
+
+    _run("add", "Kita City", "--kind", "city")
+    events = AuditEvent.objects.count()
+    with pytest.raises(CommandError, match="name: A name is one line of plain text"):
+        _run("add", name, "--kind", "contractor", "--city", "Kita City")
+    with pytest.raises(CommandError, match=r"display name: A name is one line.*Nobody was added"):
+        call_command(
+            "staff", "add", "k9", "--role", "city_official", "--organisation", "Kita City",
+            "--display-name", name, "--password-stdin", stdout=io.StringIO(),
+        )  # fmt: skip
+    assert not User.objects.filter(username="k9").exists()
+    assert Organisation.objects.count() == 1
+    assert AuditEvent.objects.count() == events
+    with translation.override("ja"), pytest.raises(ValidationError) as refused:
+        Organisation(name=name, kind="city").full_clean()  # the admin's form, in Japanese
+    assert "名前は1行の文字だけにしてください" in " ".join(refused.value.messages)

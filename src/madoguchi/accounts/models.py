@@ -4,13 +4,29 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.plaintext import bad_character
+
 from .constants import ROLES_REQUIRING_TOTP, OrganisationKind, Role
+
+
+def plain_name(value: str) -> None:
+    """A name shown on every page, report and receipt that names it: one line of plain text.
+    A line break or tab broke the commands' one-line-a-record lists, and a bidirectional
+    control (U+202E …) shows the name's letters in another order, as another name."""
+    if any(c in value for c in "\t\n\r") or bad_character(value):
+        raise ValidationError(
+            _(
+                "A name is one line of plain text: it may not hold a line break, a tab, another "
+                "control character or a bidirectional control (which shows it as another name)."
+            ),
+            code="name_not_plain",
+        )
 
 
 class Organisation(models.Model):
     """The city, or a contractor that runs desks for it."""
 
-    name = models.CharField(_("name"), max_length=200, unique=True)
+    name = models.CharField(_("name"), max_length=200, unique=True, validators=[plain_name])
     kind = models.CharField(_("kind"), max_length=20, choices=OrganisationKind.choices)
     city = models.ForeignKey(
         "self",
@@ -70,7 +86,9 @@ class Organisation(models.Model):
 class User(AbstractUser):
     """Staff member. Residents are never users: they are card holders (identity app)."""
 
-    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    display_name = models.CharField(
+        _("display name"), max_length=100, blank=True, validators=[plain_name]
+    )
     organisation = models.ForeignKey(
         Organisation,
         on_delete=models.PROTECT,

@@ -19,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.events import PRIVILEGES_CHANGED, STAFF_ADDED, TOTP_DEVICE_REPLACED
-from madoguchi.accounts.models import Organisation, User
+from madoguchi.accounts.models import Organisation, User, plain_name
 from madoguchi.accounts.services import official_outside_a_city
 from madoguchi.audit import services as audit
 from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED, EventType
@@ -112,6 +112,13 @@ class Command(PlainErrors, BaseCommand):
                 "the audit log and the sign-in refuse as an individual number; choose another "
                 "name. Nobody was added."
             )
+        with translation.override("en"):  # before the password is asked for
+            try:
+                plain_name(str(opts["display_name"]))
+            except ValidationError as exc:
+                raise CommandError(
+                    f"display name: {' '.join(exc.messages)} Nobody was added."
+                ) from None
         if opts.get("password"):
             password = str(opts["password"])
             self.stderr.write(
