@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 
+from madoguchi.era import format_era_time
 from madoguchi.scan import namematch
 from madoguchi.scan import run as scan_run
 
@@ -107,4 +108,7 @@ def test_summary_json_says_when_the_run_started_in_japan_time_with_its_zone(tmp_
     assert before <= started <= after
     assert result.summary.started.replace(microsecond=0) == started  # the recorded run's
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    assert f"{started:%Y年%m月%d日 %H:%M}" in html
+    # In the era, as the officials' pages and the letters date a day (2026年12月02日 before).
+    assert f"<th>実行日時</th><td>{format_era_time(started)}</td>" in html
+    assert "令和" in html.split("<h2>3 各件の根拠</h2>")[1]  # each finding's link date too
+    assert not re.search(r"\d{4}年\d{2}月", html)

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from madoguchi import pdf
+from madoguchi.era import format_era_time
 from madoguchi.scan.labels import (
     CAUSE_JA,
     CAUSES,
@@ -258,7 +259,7 @@ def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, A
         "<p>過去の紐付けデータと窓口端末の記録を規則で点検し、誤紐付けの可能性がある紐付けを抽出しました。"
         "各件の根拠（端末の記録と口座名義の照合結果）を示します。最終的な判断は担当者が行ってください。</p>",
         "<table>",
-        f"<tr><th>実行日時</th><td>{summary.started:%Y年%m月%d日 %H:%M}</td></tr>",
+        f"<tr><th>実行日時</th><td>{format_era_time(summary.started)}</td></tr>",
         f"<tr><th>エンジン</th><td>{e(ENGINE_NAMES.get(summary.engine, summary.engine))}</td></tr>",
         _input_row(summary),
         f"<tr><th>所要時間</th><td>{summary.seconds:.1f} 秒</td></tr>",
@@ -300,7 +301,7 @@ def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, A
             f"<h3>{e(r['link_id'])}：{e(CAUSE_JA[r['cause']])}（スコア {r['score']:.2f}、規則の版 {e(rule_version(r['rule']))}）</h3>"
         )
         h.append(
-            f"<p>{e(PROGRAMME_JA.get(r['programme'], r['programme']))}、{r['linked_at']:%Y年%m月%d日 %H:%M}、"
+            f"<p>{e(PROGRAMME_JA.get(r['programme'], r['programme']))}、{format_era_time(r['linked_at'])}、"
             f"{'窓口' if r['channel'] == 'desk' else 'ご本人による申請'}" + _desk_ja(r) + "</p>"
         )
         h.append(f"<p>{e(explain_ja(r))}</p>")

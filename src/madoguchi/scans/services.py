@@ -257,7 +257,7 @@ def open_cases(
     return opened, existing
 
 
-REPORT_FORMAT = 2
+REPORT_FORMAT = 3  # 3: dates in the era (令和8年12月2日 16:45), not 2026年12月02日
 """The stored reports' format: raised when ``scans.report`` changes what a report shows, so
 the reports stored before are rendered again at their next request."""
 
