@@ -72,6 +72,13 @@ class VisitRefused(Refusal):
             409,
         ),
         "desk_session_closed": (_("Sign in again."), 401),
+        "holder_changing": (
+            _(
+                "The card's holder was being changed (a renewed card linked to its old holder) "
+                "as the visit started; no visit was started. Start the visit again with the card."
+            ),
+            409,
+        ),
         "unknown_procedure": (_("This procedure is not available (%(kind)s)."), 400),
         "unknown_procedure_unnamed": (
             _(
@@ -473,6 +480,7 @@ def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
         raise
     now = timezone.now()
     with transaction.atomic():
+        _holder_locked(cert)
         found = _DESK_SESSION_LOCKED(pk=desk_session.pk)
         if not found:
             raise DeskSession.DoesNotExist
@@ -506,6 +514,35 @@ def visit_start(*, desk_session: DeskSession, token: str, nonce: str) -> Visit:
             payload={"visit": visit.reference, "certificate": cert.fingerprint},
         )
     return visit
+
+
+# The visit's certificate and its holder, locked in one statement, in the order a renewal merge
+# locks them (`identity.services._renewal_link`: the certificate, then the holders). NO KEY
+# UPDATE: a merge's FOR UPDATE waits for it (and it for a merge), while the rows that refer to
+# them (the visit, its completions) are still inserted beside it.
+_CERTIFICATE_LOCKED = Prepared(
+    lambda pk: (
+        HolderCertificate.objects.select_for_update(no_key=True, of=("self", "holder"))
+        .select_related("holder")
+        .filter(pk=pk)
+    ),
+    pk=-17,
+)
+
+
+def _holder_locked(cert: HolderCertificate) -> None:
+    """Lock the visit's certificate and holder first, as a renewal merge does before it moves
+    the certificate and deletes the interim holder (`identity.services._merge_interim`). The
+    card was read outside this transaction: a merge under way is waited for and `cert.holder_id`
+    is the holder the certificate has after it (the old card's holder, once an interim holder is
+    merged into it); a merge that comes second waits for this visit, finds it open and is
+    refused. A holder that changes again meanwhile refuses the start, saying why."""
+    for _attempt in range(2):
+        found = _CERTIFICATE_LOCKED(pk=cert.pk)
+        if found:
+            cert.holder_id = found[0].holder_id  # its cached holder is dropped if it changed
+            return
+    raise VisitRefused.of("holder_changing")
 
 
 # --- agent reports -------------------------------------------------------------------------
