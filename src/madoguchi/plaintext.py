@@ -135,3 +135,17 @@ def spreadsheet_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def plain_name(value: str) -> None:
+    """A name shown on every page, report and receipt that names it: one line of plain text.
+    A line break or tab broke the commands' one-line-a-record lists, and a bidirectional
+    control (U+202E …) shows the name's letters in another order, as another name."""
+    if any(c in value for c in "\t\n\r") or bad_character(value):
+        raise ValidationError(
+            _(
+                "A name is one line of plain text: it may not hold a line break, a tab, another "
+                "control character or a bidirectional control (which shows it as another name)."
+            ),
+            code="name_not_plain",
+        )

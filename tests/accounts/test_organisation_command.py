@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from madoguchi.accounts.models import Organisation, User
+from madoguchi.terminals.models import Terminal
 
 pytestmark = pytest.mark.django_db
 
@@ -325,7 +326,7 @@ def test_an_organisation_or_display_name_is_one_line_of_plain_text(name):
     """Side doors, round 11: an organisation's name with U+202E (shown as another name on every
     page, report and receipt that names it), a line break or a tab (which broke `organisation
     list`, one line a record) was added as given, by the command and the admin, and a staff
-    member's display name too. Each is refused saying why, nothing added or audited."""
+    member's display name and a terminal's name and location too. Each is refused saying why, nothing added or audited."""
     from madoguchi.audit.models import AuditEvent
 
     _run("add", "Kita City", "--kind", "city")
@@ -339,6 +340,20 @@ def test_an_organisation_or_display_name_is_one_line_of_plain_text(name):
         )  # fmt: skip
     assert not User.objects.filter(username="k9").exists()
     assert Organisation.objects.count() == 1
+    _run("add", "Desk Co", "--kind", "contractor", "--city", "Kita City")
+    events = AuditEvent.objects.count()
+    for args, field in (
+        ([name, "--location", "1F"], "name"),
+        (["k-01", "--location", name], "location"),
+    ):
+        with pytest.raises(
+            CommandError, match=f"^{field}: A name is one line.*Nothing was registered"
+        ):
+            call_command(
+                "terminal", "register", *args, "--contractor", "Desk Co", stdout=io.StringIO()
+            )
+    assert not Terminal.objects.exists()
+    assert Organisation.objects.count() == 2
     assert AuditEvent.objects.count() == events
     with translation.override("ja"), pytest.raises(ValidationError) as refused:
         Organisation(name=name, kind="city").full_clean()  # the admin's form, in Japanese

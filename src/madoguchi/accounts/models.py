@@ -4,23 +4,9 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.plaintext import bad_character
+from madoguchi.plaintext import plain_name  # migration 0003 names it as this module's
 
 from .constants import ROLES_REQUIRING_TOTP, OrganisationKind, Role
-
-
-def plain_name(value: str) -> None:
-    """A name shown on every page, report and receipt that names it: one line of plain text.
-    A line break or tab broke the commands' one-line-a-record lists, and a bidirectional
-    control (U+202E …) shows the name's letters in another order, as another name."""
-    if any(c in value for c in "\t\n\r") or bad_character(value):
-        raise ValidationError(
-            _(
-                "A name is one line of plain text: it may not hold a line break, a tab, another "
-                "control character or a bidirectional control (which shows it as another name)."
-            ),
-            code="name_not_plain",
-        )
 
 
 class Organisation(models.Model):

@@ -3,14 +3,16 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.plaintext import plain_name
+
 from .constants import DeskSessionCloseReason
 
 
 class Terminal(models.Model):
     """A registered desk terminal: a PC at a desk, with a card reader and a card agent."""
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
-    location = models.CharField(_("desk location"), max_length=200)
+    name = models.CharField(_("name"), max_length=100, unique=True, validators=[plain_name])
+    location = models.CharField(_("desk location"), max_length=200, validators=[plain_name])
     contractor = models.ForeignKey(
         "accounts.Organisation",
         on_delete=models.PROTECT,

@@ -19,12 +19,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.events import PRIVILEGES_CHANGED, STAFF_ADDED, TOTP_DEVICE_REPLACED
-from madoguchi.accounts.models import Organisation, User, plain_name
+from madoguchi.accounts.models import Organisation, User
 from madoguchi.accounts.services import official_outside_a_city
 from madoguchi.audit import services as audit
 from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED, EventType
 from madoguchi.cli import PlainErrors
-from madoguchi.plaintext import long_number
+from madoguchi.plaintext import long_number, plain_name
 
 
 class Command(PlainErrors, BaseCommand):

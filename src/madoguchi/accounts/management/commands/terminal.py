@@ -1,10 +1,13 @@
 """`madoguchi terminal register|credential|revoke|unbind|list`."""
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 
 from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.accounts.models import Organisation
 from madoguchi.cli import PlainErrors, counted
+from madoguchi.plaintext import plain_name
 from madoguchi.terminals import services
 from madoguchi.terminals.models import Terminal, TerminalCredential
 
@@ -45,6 +48,14 @@ class Command(PlainErrors, BaseCommand):
                 )
             if Terminal.objects.filter(name=opts["name"]).exists():
                 raise CommandError(f"A terminal named {opts['name']!r} already exists.")
+            with translation.override("en"):
+                for field in ("name", "location"):
+                    try:
+                        plain_name(str(opts[field]))
+                    except ValidationError as exc:
+                        raise CommandError(
+                            f"{field}: {' '.join(exc.messages)} Nothing was registered."
+                        ) from None
             t = services.terminal_register(
                 name=str(opts["name"]),
                 location=str(opts["location"]),
