@@ -158,3 +158,40 @@ def test_a_family_members_account_is_refused_saying_what_to_ask_next(desk, outsi
     )
     expect(page.locator("[name=account_number]")).to_have_value("4567890")
     desk.shot("benefits-family-account-refused")
+
+
+def test_each_pending_procedure_shows_its_masked_account(desk, outside_systems):
+    """The resident changes the payment service ID after the first was added: two point
+    applications are pending, and their rows read the same, so staff could not tell which one
+    to remove. Each row shows its masked account, and removing the first leaves the second."""
+    from madoguchi.benefits.models import Provider
+
+    Provider.objects.get_or_create(
+        code="sim-pay-noname", defaults={"display_name_ja": "シミュレーションペイ（名義非開示）"}
+    )
+    page = desk.page
+    start_visit(desk, "C")  # 山田　太郎
+    point = {
+        "provider": "sim-pay",
+        "resident_kana": "ヤマダ タロウ",
+        "resident_kana_confirmed": "on",
+    }
+    add(
+        desk,
+        "point_application",
+        {**point, "payment_service_id": "7010000000000001", "security_code": "123"},
+    )
+    add(
+        desk,
+        "point_application",
+        {**point, "provider": "sim-pay-noname", "payment_service_id": "7020000000000002",
+         "security_code": "654", "confirm_close_match": "on"},
+    )  # fmt: skip
+    accounts = page.get_by_test_id("procedure-account")
+    expect(accounts).to_have_text(["＊＊＊＊0001", "＊＊＊＊0002"])
+    page.get_by_test_id("procedures").get_by_role("button", name="取り消す").first.click()
+    page.wait_for_url(re.compile(r"/desk/visit/$"))
+    pending = page.get_by_test_id("procedures").locator("tr", has_text="送信待ち")
+    expect(pending).to_have_count(1)
+    expect(pending).to_contain_text("＊＊＊＊0002")
+    assert "7010000000000001" not in page.content()

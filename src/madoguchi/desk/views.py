@@ -293,6 +293,18 @@ def _latest_visit(request: HttpRequest) -> Visit | None:
 # --- the visit -----------------------------------------------------------------------------
 
 
+MASK = "＊＊＊＊"
+
+
+def _masked_account(procedure: Any) -> str:
+    """The masked account a procedure carries (＊＊＊＊0005), to tell its row from another of the
+    same kind: a resident who changed the number had two identical rows, and staff could not see
+    which to remove (a walk of the desk day, 2026-12-02). Only the masked form, never another
+    field."""
+    account = (procedure.fields or {}).get("account")
+    return account if isinstance(account, str) and account.startswith(MASK) else ""
+
+
 @desk_page
 def visit(request: HttpRequest) -> HttpResponse:
     found = _visit_or_redirect(request)
@@ -302,7 +314,9 @@ def visit(request: HttpRequest) -> HttpResponse:
     procs = list(found.procedures.order_by("pk"))
     available = [{"kind": h.kind, "label": _label(h)} for h in registry.available()]
     labels = {h.kind: _label(h) for h in registry.available()}
-    rows = [{"p": p, "label": labels.get(p.kind, p.kind)} for p in procs]
+    rows = [
+        {"p": p, "label": labels.get(p.kind, p.kind), "account": _masked_account(p)} for p in procs
+    ]
     return render(
         request,
         "desk/visit.html",
