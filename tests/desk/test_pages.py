@@ -163,6 +163,18 @@ def test_open_visit_page_shows_banner_and_is_not_cached(trusted, staff_client):
     assert "テスト用の紐付け" in html  # the procedure is offered
 
 
+def test_the_banners_seconds_keep_their_unit_on_the_same_line(trusted, staff_client):
+    """At 390 px the English banner broke 'confirmed by the server 0 / s ago' between the
+    number and its unit: the two are joined by a no-break space, in either language."""
+    start(staff_client, trusted.card("A"))
+    english = staff_client.get("/desk/visit/?lang=en").content.decode()
+    assert "confirmed by the server {n}\u00a0s ago</template>" in english
+    assert '<template id="msg-seconds">{n}\u00a0s</template>' in english
+    japanese = staff_client.get("/desk/visit/?lang=ja").content.decode()
+    assert "{n}\u00a0秒前にサーバーが確認</template>" in japanese
+    assert '<template id="msg-seconds">{n}\u00a0秒</template>' in japanese
+
+
 def test_procedure_form_prepares_a_pending_procedure(trusted, staff_client):
     visit = start(staff_client, trusted.card("A"))
     r = staff_client.post("/desk/visit/procedures/test_link/", {"account": "", "points": "9"})
