@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test scenario bootstrap lint typecheck migrations-check deploy-check test-postgres test-sqlite bench messages serve
+.PHONY: demo test scenario bootstrap lint typecheck migrations-check messages-check deploy-check test-postgres test-sqlite bench messages serve
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -20,7 +20,7 @@ demo: bootstrap
 	  RESIDENT_ORIGIN=http://localhost:$(DEMO_PORT) \
 	  $(BIN)/madoguchi demo
 
-test: bootstrap lint typecheck migrations-check deploy-check test-postgres test-sqlite
+test: bootstrap lint typecheck migrations-check messages-check deploy-check test-postgres test-sqlite
 	@echo "make test: all checks passed"
 
 lint:
@@ -65,6 +65,10 @@ bench: bootstrap
 # compiled (`make messages APPS="cases desk"` for some; "." is the shared one).
 messages:
 	$(BIN)/python scripts/messages.py $(APPS)
+
+# Every translatable string extracted and every catalogue compiled: writes nothing.
+messages-check:
+	$(BIN)/python scripts/messages.py --check
 
 # Replay the seed's incident against the running demo (start `make demo` first, in another shell).
 scenario:

@@ -16,6 +16,7 @@ would differ) is left byte for byte as it was, and only changed catalogues are c
 
     .venv/bin/python scripts/messages.py            # every catalogue
     .venv/bin/python scripts/messages.py cases desk # those apps' catalogues ("." the shared one)
+    .venv/bin/python scripts/messages.py --check    # write nothing; fail if any is not up to date
 """
 
 from __future__ import annotations
@@ -152,7 +153,13 @@ def extract(owner: Path, apps: list[Path]) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("apps", nargs="*", help="apps whose catalogues to extract ('.': shared)")
-    chosen = parser.parse_args().apps
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 naming each catalogue that is not up to date",
+    )
+    arguments = parser.parse_args()
+    chosen, check = arguments.apps, arguments.check
     everyone = owners()
     apps = everyone[1:]
     before = {owner: catalogue(owner).read_bytes() for owner in everyone}
@@ -164,26 +171,34 @@ def main() -> int:
         for owner in selected:
             po = catalogue(owner)
             pot = extract(owner, apps)
-            old = Path(tmp) / "old.po"
+            po.write_bytes(before[owner])  # makemessages rewrote it too; the merge below decides
+            old, merged = Path(tmp) / "old.po", Path(tmp) / "merged.po"
             old.write_bytes(before[owner])
-            merge = ["-q", "--no-fuzzy-matching", "-C", str(compendium), "-o", str(po)]
+            merge = ["-q", "--no-fuzzy-matching", "-C", str(compendium), "-o", str(merged)]
             run("msgmerge", *merge, str(old), str(pot))
             pot.unlink()
             # Strings no longer extracted here go (a moved one is in its new catalogue now).
-            run("msgattrib", "--no-obsolete", "-o", str(po), str(po))
+            run("msgattrib", "--no-obsolete", "-o", str(merged), str(merged))
             old_text = before[owner].decode()
-            text = minimal(old_text, po.read_text(encoding="utf-8"))
-            if text == old_text:
-                po.write_bytes(before[owner])  # nothing but locations and the date moved
-            else:
-                po.write_text(text, encoding="utf-8")
+            text = minimal(old_text, merged.read_text(encoding="utf-8"))
+            if text != old_text:  # more than locations and the date moved
+                merged.write_text(text, encoding="utf-8")
                 changed.append(po.relative_to(ROOT))
+                if not check:
+                    po.write_text(text, encoding="utf-8")
+            else:
+                merged.write_bytes(before[owner])
             # Compiled (also after a translation filled in by hand); written only if it differs.
             mo, fresh = po.with_suffix(".mo"), Path(tmp) / "fresh.mo"
-            run("msgfmt", "-o", str(fresh), str(po))
+            run("msgfmt", "-o", str(fresh), str(merged))
             if not mo.exists() or mo.read_bytes() != fresh.read_bytes():
-                mo.write_bytes(fresh.read_bytes())
                 changed.append(mo.relative_to(ROOT))
+                if not check:
+                    mo.write_bytes(fresh.read_bytes())
+    if check:
+        for path in changed:
+            print(f"not up to date: {path} (run `make messages`, then translate what it adds)")
+        return 1 if changed else 0
     for path in changed:
         print(f"updated {path}")
     if not changed:
