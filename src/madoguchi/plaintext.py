@@ -137,15 +137,36 @@ def spreadsheet_cell(value: Any) -> Any:
     return value
 
 
+def one_plain_line(value: str) -> bool:
+    """Whether text is one line with no control character (tab and line breaks included),
+    lone surrogate or bidirectional control."""
+    return not any(c in value for c in "\t\n\r") and bad_character(value) is None
+
+
 def plain_name(value: str) -> None:
     """A name shown on every page, report and receipt that names it: one line of plain text.
     A line break or tab broke the commands' one-line-a-record lists, and a bidirectional
     control (U+202E …) shows the name's letters in another order, as another name."""
-    if any(c in value for c in "\t\n\r") or bad_character(value):
+    if not one_plain_line(value):
         raise ValidationError(
             _(
                 "A name is one line of plain text: it may not hold a line break, a tab, another "
                 "control character or a bidirectional control (which shows it as another name)."
             ),
             code="name_not_plain",
+        )
+
+
+def plain_line(value: str) -> None:
+    """A line printed where readers act on it (the city's contact block: a department, a
+    telephone number): one line of plain text, as `plain_name`. U+202E before a telephone
+    number prints its digits in reverse order, another number to call."""
+    if not one_plain_line(value):
+        raise ValidationError(
+            _(
+                "This is one line of plain text: it may not hold a line break, a tab, another "
+                "control character or a bidirectional control (which shows other text than "
+                "was typed, a telephone number's digits reversed)."
+            ),
+            code="line_not_plain",
         )

@@ -289,3 +289,19 @@ def test_the_admin_adds_no_record_it_shows_read_only(client):
         assert client.post(url, {"_save": "Save"}).status_code == 403, url
         assert not model.objects.exists()
     assert not AuditEvent.objects.filter(event_name="accounts.admin_changed").exists()
+
+
+def test_the_city_contact_block_is_plain_text(client):
+    """Side doors, round 11: the incident report's contact block (問い合わせ先), kept in the
+    admin, took a telephone number behind U+202E, printed reversed in the city's published
+    report (another number for residents to call), and line breaks. Refused, saying why."""
+    from madoguchi.cases.models import CityContact
+
+    _verified_admin(client, superuser=True)
+    url = reverse("admin:cases_citycontact_add")
+    good = {"city_name": "北市", "department": "市民課", "phone": "06-1234-5678", "fax": ""}
+    for field, value in (("phone", "\u202e06-1234-5678"), ("department", "市民課\n窓口")):
+        page = client.post(url, {**good, field: value}).content.decode()
+        assert "1行の文字だけにしてください" in page, field
+    assert not CityContact.objects.exists()
+    assert client.post(url, good).status_code == 302

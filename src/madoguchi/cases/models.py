@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.plaintext import plain_line
+
 from .constants import (
     CaseStatus,
     Channel,
@@ -222,10 +224,10 @@ class CityContact(models.Model):
     """The contact block printed under the incident report (問い合わせ先). The latest row is
     used; without one, settings.CASES_CITY_CONTACT (or blanks)."""
 
-    city_name = models.CharField(_("city"), max_length=100, blank=True)
-    department = models.CharField(_("department (担当課)"), max_length=300)
-    phone = models.CharField(_("phone"), max_length=50)
-    fax = models.CharField(_("fax"), max_length=50, blank=True)
+    city_name = models.CharField(_("city"), max_length=100, blank=True, validators=[plain_line])
+    department = models.CharField(_("department (担当課)"), max_length=300, validators=[plain_line])
+    phone = models.CharField(_("phone"), max_length=50, validators=[plain_line])
+    fax = models.CharField(_("fax"), max_length=50, blank=True, validators=[plain_line])
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
