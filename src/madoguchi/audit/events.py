@@ -47,9 +47,6 @@ BLOCKS: dict[int, str] = {
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
-# Keys an event template may use that do not come from the payload.
-CONTEXT_KEYS = frozenset({"actor", "terminal", "subject"})
-
 
 class EventRegistryError(Exception):
     """An event type definition is invalid or clashes with one already registered."""

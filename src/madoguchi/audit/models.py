@@ -33,9 +33,6 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def delete(self) -> tuple[int, dict[str, int]]:
         _refuse("deleting audit events")
 
-    def in_order(self) -> AuditEventQuerySet:
-        return self.order_by("seq")
-
 
 class AuditEvent(models.Model):
     seq = models.PositiveBigIntegerField(_("sequence number"), primary_key=True)

@@ -326,14 +326,6 @@ def missing(visit: Visit, stage: str) -> list[ChecklistItem]:
     return _gaps(_required_with_state(visit, stage), kinds)
 
 
-def assert_complete(visit: Visit, stage: str = Stage.BEFORE_COMPLETION) -> None:
-    """Refuse (ChecklistIncomplete, ja/en messages) unless the required items of `stage` are
-    ticked for the visit's procedures."""
-    gaps = missing(visit, stage)
-    if gaps:
-        raise ChecklistIncomplete(gaps)
-
-
 def pre_completion_check(visit: Visit) -> None:
     """The desk's pre-completion hook (`desk.procedures.PRE_COMPLETION_CHECKS`): fails closed
     when no checklist is active, else refuses unless the required items are ticked. One query

@@ -3,7 +3,6 @@ server exactly as the page's script does (no Django import: it only speaks HTTP)
 
 from __future__ import annotations
 
-import base64
 import re
 import time
 from dataclasses import dataclass
@@ -219,7 +218,3 @@ class DeskDriver:
 
     def end_visit(self) -> None:
         self.api("POST", "/visits/current/end", {"reason": "next_resident"})
-
-
-def transaction_text(challenge: dict[str, Any]) -> str:
-    return base64.b64decode(challenge["transaction"]).decode()

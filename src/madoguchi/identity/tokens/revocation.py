@@ -108,16 +108,9 @@ class CRLRevocationChecker:
             _remember(self._listed, (i, serial), listed)
         return listed
 
-    def usable_crls(
-        self, issuer: x509.Certificate, now: datetime | None = None
-    ) -> list[x509.CertificateRevocationList]:
-        """The CRLs that are from ``issuer``, correctly signed by it and fresh at ``now``."""
-        return [crl for _, crl in self._usable(issuer, now)]
-
-    def _usable(
-        self, issuer: x509.Certificate, now: datetime | None = None
-    ) -> list[tuple[int, x509.CertificateRevocationList]]:
-        at = self._clock() if now is None else now
+    def _usable(self, issuer: x509.Certificate) -> list[tuple[int, x509.CertificateRevocationList]]:
+        """The CRLs from ``issuer``, correctly signed by it and fresh now (by index)."""
+        at = self._clock()
         usable = []
         for i, crl in enumerate(self._crls):
             if crl.issuer != issuer.subject:
