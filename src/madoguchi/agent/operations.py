@@ -127,6 +127,8 @@ def parse_transaction(value: object) -> Transaction:
         parsed = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise RequestError("bad_transaction", "the transaction is not UTF-8 JSON") from exc
+    except RecursionError as exc:  # nested deeper than the parser goes: no transaction is
+        raise RequestError("bad_transaction", "the transaction is nested too deeply") from exc
     if not isinstance(parsed, dict):
         raise RequestError("bad_transaction", "the transaction is not a JSON object")
     try:

@@ -387,7 +387,7 @@ class InsurerApp(SimApp):
             return error(422, "insurance_not_eligible", "the insured person is no longer eligible")
         fingerprint = values[4].lower()
         existing = record.get("registered_card_fingerprint")
-        if existing and not hmac.compare_digest(existing, fingerprint):
+        if existing and not hmac.compare_digest(existing.encode(), fingerprint.encode()):
             return error(409, "registered_to_another_card", "already registered with another card")
         status = "already_registered" if existing else "registered"
         if not existing:

@@ -337,7 +337,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         started = time.monotonic()
         path = urlsplit(self.path).path
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or "0", 10)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True  # where this request ends is unknown
+            self._send(*error(400, "invalid_request", "Content-Length is not a length in bytes"))
+            return
         if length > MAX_BODY:
             self._send(*error(413, "invalid_request", "request body too large"))
             return
@@ -348,6 +355,11 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         if not isinstance(body, dict):
             self._send(*error(400, "invalid_request", "the body must be a JSON object"))
+            return
+        try:  # a lone surrogate (\ud800) parses but is no text: it could be neither compared
+            json.dumps(body, ensure_ascii=False).encode("utf-8")  # nor echoed in the answer
+        except UnicodeEncodeError:
+            self._send(*error(400, "invalid_request", "the body's text is not valid Unicode"))
             return
         server = self.server
         if path == "/_health":
