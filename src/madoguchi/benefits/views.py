@@ -7,8 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from madoguchi.desk.models import Completion
-from madoguchi.desk.selectors import shown_at_desk
+from madoguchi.desk.selectors import desk_completion, shown_at_desk
 from madoguchi.identity.access import record_read
 from madoguchi.terminals.binding import bound_desk_session
 
@@ -17,15 +16,9 @@ from .receipts import receipt_pdf
 
 @login_required
 def receipt(request: HttpRequest, completion_id: int) -> HttpResponse:
-    completion = (
-        Completion.objects.select_related(
-            "visit", "visit__desk_session", "visit__terminal", "visit__staff"
-        )
-        .filter(pk=completion_id)
-        .first()
-    )
     session = bound_desk_session(request)
-    if completion is None or session is None or completion.visit.desk_session_id != session.pk:
+    completion = desk_completion(completion_id, session)
+    if completion is None or session is None:
         # Same answer whether it exists or not: nobody learns about other desks' completions.
         raise Http404("No such receipt for this desk session.")
     if not shown_at_desk(completion, session):

@@ -13,7 +13,7 @@ from madoguchi.accounts.constants import Role
 from madoguchi.language import switch
 from madoguchi.refusals import CsrfFailed, DatabaseUnavailable, Refusal, ServerFailed
 from madoguchi.terminals.binding import current_terminal
-from madoguchi.terminals.models import DeskSession
+from madoguchi.terminals.selectors import open_desk_session
 
 OFFICIAL_ROLES = {Role.CITY_OFFICIAL.value, Role.SUPERVISOR.value, Role.OPERATOR.value}
 
@@ -22,13 +22,7 @@ OFFICIAL_ROLES = {Role.CITY_OFFICIAL.value, Role.SUPERVISOR.value, Role.OPERATOR
 def home(request: HttpRequest) -> HttpResponse:
     """Desk staff on their terminal go to the desk; officials and supervisors to their pages."""
     desk_session_id = request.session.get("desk_session_id")
-    desk_session = (
-        DeskSession.objects.filter(
-            pk=desk_session_id, staff_id=request.user.pk, closed_at__isnull=True
-        ).first()
-        if desk_session_id
-        else None
-    )
+    desk_session = open_desk_session(desk_session_id, staff=request.user)
     terminal = current_terminal(request)
     if (
         desk_session is not None

@@ -15,7 +15,7 @@ from django.utils import timezone
 from madoguchi.prepared import raw
 from madoguchi.terminals.models import DeskSession
 
-from .models import Visit
+from .models import Completion, Visit
 from .services import lapse, seconds_left, visit_current
 
 
@@ -103,6 +103,26 @@ def visit_state(desk_session: DeskSession) -> VisitState | None:
     )
     return VisitState(
         reference=row.reference, ends_at=ends_at, card_confirmed_at=row.last_presence_at
+    )
+
+
+def latest_visit(desk_session: DeskSession) -> Visit | None:
+    """This desk session's latest visit: the current one, or the one just ended until the next
+    starts (the order `shown_at_desk` goes by)."""
+    return Visit.objects.filter(desk_session=desk_session).order_by("-started_at", "-pk").first()
+
+
+def desk_completion(completion_id: int, desk_session: DeskSession | None) -> Completion | None:
+    """A completion of one of this desk session's visits, with its visit, terminal and staff;
+    None for another desk's, so that nobody learns whether another desk's exists."""
+    if desk_session is None:
+        return None
+    return (
+        Completion.objects.select_related(
+            "visit", "visit__desk_session", "visit__terminal", "visit__staff"
+        )
+        .filter(pk=completion_id, visit__desk_session=desk_session)
+        .first()
     )
 
 

@@ -50,7 +50,7 @@ from .constants import (
 )
 from .forms import FALLBACK_FORMS
 from .models import Visit
-from .selectors import shown_at_desk
+from .selectors import latest_visit, shown_at_desk
 
 
 def desk_page(view):
@@ -287,7 +287,7 @@ def ended_checklist(request: HttpRequest) -> HttpResponse:
 
 def _latest_visit(request: HttpRequest) -> Visit | None:
     """This desk session's latest visit (as `selectors.shown_at_desk` orders them)."""
-    return Visit.objects.filter(desk_session=_desk(request)).order_by("-started_at", "-pk").first()
+    return latest_visit(_desk(request))
 
 
 # --- the visit -----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from madoguchi.benefits.models import (
 from madoguchi.benefits.states import state_text as registration_state_text
 from madoguchi.cases.constants import CaseStatus
 from madoguchi.cases.models import Case
+from madoguchi.cases.selectors import visible_cases
 from madoguchi.desk.models import Completion
 from madoguchi.era import format_era_time
 from madoguchi.identity.access import READ_PAGES, READ_REASONS
@@ -368,6 +369,27 @@ def own_notice(holder: Any, notice_id: int) -> Notice | None:
     if holder is None:
         return None
     return Notice.objects.select_related("case").filter(pk=notice_id, holder=holder).first()
+
+
+def own_report(holder: Any, public_id: str) -> NotMeReport | None:
+    """The resident's own "not me" report, with its case; None for anyone else's."""
+    if holder is None:
+        return None
+    return (
+        NotMeReport.objects.select_related("case")
+        .filter(public_id=public_id, holder=holder)
+        .first()
+    )
+
+
+def case_notice(user: Any, case_id: int, notice_id: int) -> Notice | None:
+    """A notice letter recorded on a case the official may see (`visible_cases`), with its case
+    and holder; None otherwise."""
+    return (
+        Notice.objects.select_related("case", "holder")
+        .filter(pk=notice_id, case_id=case_id, case__in=visible_cases(user))
+        .first()
+    )
 
 
 def end_reason(public_id: str | None) -> str:

@@ -26,9 +26,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.throttle import client_source
 from madoguchi.benefits.receipts import receipt_pdf
-from madoguchi.cases import selectors as case_selectors
-from madoguchi.desk.models import Completion
-from madoguchi.desk.selectors import shown_at_desk
+from madoguchi.desk.selectors import desk_completion, shown_at_desk
 from madoguchi.identity.access import chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import roles_required
 from madoguchi.language import english, page_language
@@ -36,7 +34,7 @@ from madoguchi.terminals.binding import bound_desk_session, current_terminal
 
 from . import notices, selectors, services
 from .constants import SESSION_KEY, EndReason, ItemKind, NotMeReason
-from .models import Notice, NotMeReport, ResidentSession
+from .models import ResidentSession
 
 KIOSK_KEY = "resident_kiosk"
 
@@ -298,13 +296,7 @@ def not_me(request: HttpRequest, session: ResidentSession, kind: str, item_id: i
 
 @signed_in
 def reported(request: HttpRequest, session: ResidentSession, public_id: str) -> HttpResponse:
-    report = (
-        NotMeReport.objects.select_related("case")
-        .filter(public_id=public_id, holder=session.holder)
-        .first()
-        if session.holder is not None
-        else None
-    )
+    report = selectors.own_report(session.holder, public_id)
     if report is None:
         raise Http404("No such report.")
     services.page_viewed(session, "reported", case=report.case.reference)
@@ -332,16 +324,10 @@ def desk_email(request: HttpRequest, completion_id: int) -> HttpResponse:
     member's open desk session in the browser bound to its terminal (`bound_desk_session`, the
     rule every desk page follows), and only for a completion of that desk session."""
     desk = bound_desk_session(request)
-    completion = (
-        Completion.objects.select_related("visit__terminal")
-        .filter(pk=completion_id, visit__desk_session=desk)
-        .first()
-        if desk is not None
-        else None
-    )
-    if completion is None:
+    completion = desk_completion(completion_id, desk)
+    if completion is None or desk is None:
         raise Http404("No such completion for this desk session.")
-    if not shown_at_desk(completion, desk):  # type: ignore[arg-type]
+    if not shown_at_desk(completion, desk):
         # An earlier resident's notice: sent only for the desk's current visit, or the one
         # just ended until the next starts, as its receipt is shown (side doors, round 5).
         messages.error(
@@ -375,11 +361,7 @@ def desk_email(request: HttpRequest, completion_id: int) -> HttpResponse:
 def case_notice(request: HttpRequest, pk: int, notice_id: int) -> HttpResponse:
     """A city official downloads a notice letter recorded on the case (as the resident got
     it); the read is recorded with the reason given for the case."""
-    row = (
-        Notice.objects.select_related("case", "holder")
-        .filter(pk=notice_id, case_id=pk, case__in=case_selectors.visible_cases(request.user))
-        .first()
-    )
+    row = selectors.case_notice(request.user, pk, notice_id)
     if row is None:
         raise Http404("No such notice on this case.")
     record_read(

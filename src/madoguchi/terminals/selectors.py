@@ -26,6 +26,15 @@ def visible_terminals(user: Any) -> QuerySet[Terminal]:
     return qs.filter(contractor=org)
 
 
+def open_desk_session(desk_session_id: int | None, *, staff: Any) -> DeskSession | None:
+    """The desk session this browser's session names, if it is still open and `staff`'s."""
+    if not desk_session_id:
+        return None
+    return DeskSession.objects.filter(
+        pk=desk_session_id, staff_id=staff.pk, closed_at__isnull=True
+    ).first()
+
+
 def terminals_for(user: Any) -> list[Terminal]:
     return list(visible_terminals(user))
 
