@@ -152,6 +152,13 @@ def visible_cases(user: Any) -> QuerySet[Any]:
     return Case.objects.filter(Q(terminal__contractor__city_id=org_id) | deskless)
 
 
+def case_of_incident(incident: Any) -> Any:
+    """The case opened from `incident` (one at most), or None."""
+    from madoguchi.cases.models import Case
+
+    return Case.objects.filter(incident=incident).first()
+
+
 def listed_cases(user: Any, *, official: bool) -> QuerySet[Any]:
     """The cases `user`'s list shows, newest first: an official who runs cases those they may
     open (`visible_cases`); desk staff and supervisors the intakes they opened themselves."""

@@ -20,8 +20,8 @@ from madoguchi.dates import local_time
 from madoguchi.identity.access import ask_reason, chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import has_any, roles_required, visible_incident
 from madoguchi.incidents.constants import IncidentKind
-from madoguchi.incidents.models import Incident
 from madoguchi.incidents.reading import read_incident
+from madoguchi.incidents.selectors import incident_by_pk
 from madoguchi.incidents.text import incident_text
 from madoguchi.language import page_language
 from madoguchi.refusals import Refusal
@@ -129,8 +129,9 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 incident=incident,
             )
         except Refusal as exc:
-            if incident is not None and exc.code == "incident_has_case":
-                return _incident_has_case(request, incident)
+            existing = selectors.case_of_incident(incident) if incident is not None else None
+            if existing is not None and exc.code == "incident_has_case":
+                return _incident_has_case(request, incident, existing)
             messages.error(request, exc.text())
         else:
             messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
@@ -149,16 +150,19 @@ def _incident_posted(request: HttpRequest) -> Any:
         return redirect("cases:new")
     if not has_any(request.user, Role.SUPERVISOR, Role.CITY_OFFICIAL):
         raise PermissionDenied("Your role does not allow reading incidents.")
-    incident = get_object_or_404(Incident, pk=pk)
+    incident = incident_by_pk(pk)
+    if incident is None:
+        raise Http404("No such incident.")
     if not visible_incident(request.user, incident):
         raise PermissionDenied("This incident belongs to another organisation.")
     return incident
 
 
-def _incident_has_case(request: HttpRequest, incident: Any, status: int = 409) -> HttpResponse:
+def _incident_has_case(
+    request: HttpRequest, incident: Any, case: Case, status: int = 409
+) -> HttpResponse:
     """The intake of an incident that has its case already: no form, the refusal saying why
     and the way to that case (a city official's; others see its reference)."""
-    case = Case.objects.get(incident=incident)
     return render(
         request,
         "cases/new.html",
@@ -186,8 +190,9 @@ def _case_from_incident(request: HttpRequest) -> HttpResponse:
     incident = read_incident(request, pk, page="cases.new_from_incident")
     if isinstance(incident, HttpResponse):
         return incident
-    if Case.objects.filter(incident=incident).exists():
-        return _incident_has_case(request, incident, status=200)
+    existing = selectors.case_of_incident(incident)
+    if existing is not None:
+        return _incident_has_case(request, incident, existing, status=200)
     reported_by = _("Incident #%(pk)s") % {"pk": incident.pk}
     channel = Channel.SYSTEM
     complained_by = (incident.detail or {}).get("reported_by", "")

@@ -12,7 +12,9 @@ from django.utils import timezone
 from madoguchi.audit.models import AuditEvent
 from madoguchi.audit.selectors import events_for_subject
 from madoguchi.era import parse_date
+from madoguchi.terminals.selectors import visible_terminals
 
+from .access import visible_incidents_q
 from .constants import IncidentKind
 from .models import Incident
 from .text import COMMITTED
@@ -48,6 +50,34 @@ def incidents_for_terminal_day(terminal: Any, day: date) -> QuerySet[Incident]:
         .select_related("staff", "visit", "terminal")
         .order_by("occurred_at", "pk")
         .distinct()
+    )
+
+
+def incident_by_pk(pk: int) -> Incident | None:
+    return Incident.objects.filter(pk=pk).first()
+
+
+def visit_holder_ids(incident_ids: list[int]) -> list[Any]:
+    """The holders of the visits of these incidents (whose residents see a read of them)."""
+    if not incident_ids:
+        return []
+    return list(
+        Incident.objects.filter(pk__in=incident_ids).values_list("visit__holder_id", flat=True)
+    )
+
+
+def incidents_of_day(user: Any, day: date) -> QuerySet[Incident]:
+    """The incidents of `day` that `user` may see (`visible_incidents_q`), newest first, each
+    with the case opened from it and that case's timeline (its state), for all rows in two
+    statements: the list says which incidents someone is handling."""
+    start, end = day_bounds(day)
+    return (
+        Incident.objects.filter(visible_incidents_q(user, visible_terminals(user)))
+        .filter(occurred_at__gte=start, occurred_at__lt=end)
+        .select_related("terminal", "staff", "visit", "case")
+        .prefetch_related("case__timeline")
+        .distinct()
+        .order_by("-occurred_at")
     )
 
 

@@ -15,9 +15,8 @@ from madoguchi.identity.access import chosen_reason
 from madoguchi.terminals.selectors import visible_terminals
 
 from . import selectors, services
-from .access import has_any, roles_required, visible_incident, visible_incidents_q
+from .access import has_any, roles_required, visible_incident
 from .forms import ComplaintForm
-from .models import Incident
 from .params import day_from_query
 from .reading import read_incident, read_incident_list
 
@@ -33,19 +32,7 @@ def may_read_cases(user: Any) -> bool:
 @roles_required(*VIEWERS)
 def incident_list(request: HttpRequest) -> HttpResponse:
     day = day_from_query(request, "day")
-    start, end = selectors.day_bounds(day)
-    terminals = visible_terminals(request.user)
-    incidents = (
-        Incident.objects.filter(visible_incidents_q(request.user, terminals))
-        .filter(occurred_at__gte=start, occurred_at__lt=end)
-        # The case opened from each incident and its timeline (its state), for all rows in two
-        # statements: the list says which incidents someone is handling.
-        .select_related("terminal", "staff", "visit", "case")
-        .prefetch_related("case__timeline")
-        .distinct()
-        .order_by("-occurred_at")
-    )
-    rows = selectors.with_committed_counts(incidents)
+    rows = selectors.with_committed_counts(selectors.incidents_of_day(request.user, day))
     asked = read_incident_list(request, rows, page="incidents.list")
     if asked is not None:
         return asked

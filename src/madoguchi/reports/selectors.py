@@ -25,6 +25,15 @@ def days_back(n: int, until: date | None = None) -> list[date]:
     return [end - timedelta(days=i) for i in range(n - 1, -1, -1)]
 
 
+def submitted_report(terminal: Terminal, day: date) -> DailyReport | None:
+    """The desk's report of `day` as submitted (frozen), or None while it is not."""
+    return (
+        DailyReport.objects.filter(terminal=terminal, day=day)
+        .select_related("submitted_by")
+        .first()
+    )
+
+
 def status_grid(terminals: list[Terminal], days: list[date]) -> list[dict[str, Any]]:
     """One row per desk: for each day, submitted (with the report) / missing / open (today)."""
     today = timezone.localdate()

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -17,12 +17,11 @@ from madoguchi.accounts.constants import Role
 from madoguchi.identity.access import chosen_reason, record_reads
 from madoguchi.incidents.access import roles_required, visible_terminal
 from madoguchi.incidents.constants import IncidentKind
-from madoguchi.incidents.models import Incident
 from madoguchi.incidents.reading import ask_reason_for_residents
-from madoguchi.incidents.selectors import parse_day
+from madoguchi.incidents.selectors import parse_day, visit_holder_ids
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.models import Terminal
-from madoguchi.terminals.selectors import terminals_for
+from madoguchi.terminals.selectors import terminal_with_contractor, terminals_for
 
 from . import charts, exports, selectors, services
 from .models import DailyReport
@@ -45,13 +44,13 @@ def _parse_day(value: str) -> date:
 def _load(
     request: HttpRequest, terminal_id: int, day: str
 ) -> tuple[Terminal, date, DailyReport | None, dict[str, Any]]:
-    terminal = get_object_or_404(Terminal.objects.select_related("contractor"), pk=terminal_id)
+    terminal = terminal_with_contractor(terminal_id)
+    if terminal is None:
+        raise Http404("No such desk.")
     if not visible_terminal(request.user, terminal):
         raise PermissionDenied("This desk belongs to another organisation.")
     d = _parse_day(day)
-    submitted = (
-        DailyReport.objects.filter(terminal=terminal, day=d).select_related("submitted_by").first()
-    )
+    submitted = selectors.submitted_report(terminal, d)
     content = submitted.snapshot if submitted else services.build_daily(terminal, d)
     return terminal, d, submitted, content
 
@@ -63,12 +62,7 @@ def _record_reads(request: HttpRequest, content: dict[str, Any], page: str) -> H
     asked = ask_reason_for_residents(request, bool(ids))
     if asked is not None:
         return asked
-    holders = (
-        Incident.objects.filter(pk__in=ids).values_list("visit__holder_id", flat=True)
-        if ids
-        else []
-    )
-    record_reads(request, holders, page=page, reason=chosen_reason(request))
+    record_reads(request, visit_holder_ids(ids), page=page, reason=chosen_reason(request))
     return None
 
 

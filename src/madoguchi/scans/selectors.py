@@ -99,5 +99,10 @@ def findings(
     return qs
 
 
+def case_of_finding(finding: Finding) -> FindingCase | None:
+    """The case opened from the finding's link, or None."""
+    return FindingCase.objects.filter(link_id=finding.link_id).first()
+
+
 def cases_for(links: list[str]) -> dict[str, int]:
     return dict(FindingCase.objects.filter(link_id__in=links).values_list("link_id", "case_id"))

@@ -21,7 +21,7 @@ from madoguchi.plaintext import bad_character
 from madoguchi.scan.labels import CAUSES, MISLINK_CAUSES
 
 from . import selectors, services
-from .models import FindingCase, ScanRun
+from .models import ScanRun
 from .names import (
     CAUSE_NAMES,
     CHECK_NAMES,
@@ -77,7 +77,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 @roles_required(Role.CITY_OFFICIAL)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(ScanRun, pk=pk)
+    run = get_object_or_404(selectors.runs(), pk=pk)
     asked = _ask_reason(request, run)
     if asked is not None:
         return asked
@@ -133,7 +133,7 @@ def _run_report(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """The run's report as `scan run` writes it, built for the reader: a city official's
     holds their own city's findings only, without the run's input on the server or its
     totals (the files the run wrote hold every municipality's)."""
-    run = get_object_or_404(ScanRun, pk=pk)
+    run = get_object_or_404(selectors.runs(), pk=pk)
     if _scope(request)["scope_code"] is None:
         messages.error(
             request,
@@ -179,7 +179,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     visible = selectors.visible_findings(request.user)
     finding = get_object_or_404(visible.select_related("run"), pk=pk)
     record_read(request, None, page="scans.finding", reason=chosen_reason(request), subject=finding)
-    opened = FindingCase.objects.filter(link_id=finding.link_id).first()
+    opened = selectors.case_of_finding(finding)
     timeline = [
         {
             **e,

@@ -26,6 +26,10 @@ def visible_terminals(user: Any) -> QuerySet[Terminal]:
     return qs.filter(contractor=org)
 
 
+def terminal_with_contractor(terminal_id: int) -> Terminal | None:
+    return Terminal.objects.select_related("contractor").filter(pk=terminal_id).first()
+
+
 def open_desk_session(desk_session_id: int | None, *, staff: Any) -> DeskSession | None:
     """The desk session this browser's session names, if it is still open and `staff`'s."""
     if not desk_session_id:
