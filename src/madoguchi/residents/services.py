@@ -48,7 +48,7 @@ from .models import NotMeReport, ResidentSession, SignInChallenge
 
 
 class ResidentRefused(Refusal):
-    """A refusal on the resident page (a token's own reason is carried from identity)."""
+    """A refusal of the resident page's own."""
 
     code = "resident_refused"
     message = _("The resident page refused this.")
@@ -96,24 +96,22 @@ class ResidentRefused(Refusal):
         ),
     }
 
-    @classmethod
-    def from_identity(cls, exc: IdentityRefused) -> ResidentRefused:
-        return cls(exc.code, exc.message, status=exc.status, detail=exc.detail, params=exc.params)
 
-    def for_resident(self) -> ResidentRefused:
-        """The same refusal (code, status) with the sentence a resident reads on the sign-in
-        page: the token library's and the server's own sentences speak of challenges, formats
-        and origins, which say nothing to a resident about what to do next."""
-        if self.code in self.messages and self.code not in SIGN_IN_TEXT_OF:
-            return self  # the page's own refusals already say it plainly (challenge_rate)
-        text = RESIDENT_SIGN_IN_TEXTS[SIGN_IN_TEXT_OF.get(self.code, "card_not_checked")]
-        return type(self)(
-            self.code,
-            text,
-            status=self.status,
-            detail=self.detail,
-            params={"call_centre": settings.RESIDENT_CALL_CENTRE},
-        )
+def in_resident_words(exc: Refusal) -> Refusal:
+    """A sign-in refusal (the page's own or identity's) with the same code and status and the
+    sentence a resident reads on the sign-in page: the token library's and the server's own
+    sentences speak of challenges, formats and origins, which say nothing to a resident about
+    what to do next."""
+    if exc.code in ResidentRefused.messages and exc.code not in SIGN_IN_TEXT_OF:
+        return exc  # the page's own refusals already say it plainly (challenge_rate)
+    text = RESIDENT_SIGN_IN_TEXTS[SIGN_IN_TEXT_OF.get(exc.code, "card_not_checked")]
+    return ResidentRefused(
+        exc.code,
+        text,
+        status=exc.status,
+        detail=exc.detail,
+        params={"call_centre": settings.RESIDENT_CALL_CENTRE},
+    )
 
 
 # What a resident reads when the sign-in is refused, by the refusal's code (the audit event
@@ -230,7 +228,7 @@ def _spend(value: str, session_key: str) -> NonceRecord:
     return record
 
 
-def _refused(exc: ResidentRefused) -> ResidentRefused:
+def _refused(exc: Refusal) -> Refusal:
     with transaction.atomic():
         audit.record(
             SIGN_IN_REFUSED,
@@ -246,7 +244,8 @@ def sign_in(
     *, token: str, nonce: str, session_key: str, kiosk: bool = False, terminal: Any = None
 ) -> ResidentSession:
     """Validate the card token over this page's challenge and origin; open a session bound to
-    the certificate. A certificate no desk has seen yet signs in to an empty page."""
+    the certificate. A certificate no desk has seen yet signs in to an empty page. Refused
+    (audited) with the page's own refusal or identity's, as raised."""
     try:
         record = _spend(nonce, session_key)
         validated = build_validator().validate_authentication(
@@ -258,11 +257,8 @@ def sign_in(
             alternative_origins=[settings.MADOGUCHI_ORIGIN],
         )
     except TokenValidationError as exc:
-        refused = ResidentRefused.from_identity(IdentityRefused(str(exc.code), exc.detail))
-        raise _refused(refused) from exc
-    except IdentityRefused as exc:
-        raise _refused(ResidentRefused.from_identity(exc)) from exc
-    except ResidentRefused as exc:
+        raise _refused(IdentityRefused(str(exc.code), exc.detail)) from exc
+    except (IdentityRefused, ResidentRefused) as exc:
         raise _refused(exc) from exc
     cert = HolderCertificate.objects.filter(fingerprint=validated.fingerprint_sha256).first()
     now = timezone.now()

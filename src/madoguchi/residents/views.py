@@ -30,6 +30,7 @@ from madoguchi.desk.selectors import desk_completion, shown_at_desk
 from madoguchi.identity.access import chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import roles_required
 from madoguchi.language import english, page_language
+from madoguchi.refusals import Refusal
 from madoguchi.terminals.binding import bound_desk_session, current_terminal
 
 from . import notices, selectors, services
@@ -53,9 +54,9 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _refusal(exc: services.ResidentRefused) -> JsonResponse:
+def _refusal(exc: Refusal) -> JsonResponse:
     """A sign-in refusal as the page shows it: in the resident's words (the code stays)."""
-    exc = exc.for_resident()
+    exc = services.in_resident_words(exc)
     return JsonResponse(exc.as_body(), status=exc.status)
 
 
@@ -160,7 +161,7 @@ def sign_in(request: HttpRequest) -> JsonResponse:
             kiosk=bool(request.session.get(KIOSK_KEY)),
             terminal=current_terminal(request),
         )
-    except services.ResidentRefused as exc:
+    except Refusal as exc:  # the page's own, or identity's (the token, the challenge)
         return _refusal(exc)
     if old is not None:
         services.session_end(old, EndReason.SUPERSEDED)
