@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from madoguchi.accounts.constants import Role
 from madoguchi.cases import services
 from tests import factories
+from tests.cases.conftest import open_case
 
 from .conftest import ARTIFACTS
 
@@ -192,3 +193,17 @@ def test_on_a_phone_the_old_terminals_session_times_stay_whole(official_page):
         for i in range(2):
             time = rows.nth(i).locator("td").first
             assert time.evaluate(LINES) == 1, (lang, time.inner_text())
+
+
+def test_a_case_opened_from_the_list_is_not_asked_its_reason_again(official_page):
+    """The official says why they open the case list (case work) and chooses a case: its page
+    asked the same question again before it showed. The list's link carries the reason given."""
+    page, official, url = official_page
+    case = open_case(official)
+    page.goto(f"{url}/cases/")
+    page.get_by_test_id("reason-form").get_by_label("ケースの対応").check()
+    page.get_by_test_id("reason-submit").click()
+    page.get_by_role("link", name=case.reference).click()
+    expect(page.get_by_test_id("case-status")).to_be_visible()
+    expect(page.get_by_test_id("reason-form")).to_have_count(0)
+    assert "reason=case_work" in page.url

@@ -97,7 +97,14 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cases/list.html",
-        {"cases": page, "page": page, "can_run": can_run},
+        {
+            "cases": page,
+            "page": page,
+            "can_run": can_run,
+            # A case opened from the list, and the list's other pages, read for the reason
+            # given here: the official was asked again on the case they had just chosen.
+            "read_reason": chosen_reason(request) if can_run and page.object_list else "",
+        },
     )
 
 
