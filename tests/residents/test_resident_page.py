@@ -1588,3 +1588,29 @@ def test_this_was_not_me_refuses_a_comment_over_500_characters_saying_why(truste
     r = client.post(url, {"reason": "not_at_desk", "comment": whole})
     assert r.status_code == 302
     assert NotMeReport.objects.get().comment == "い" * 249 + "\n" + "う" * 250
+
+
+def test_the_not_me_case_keeps_the_complaint_incident_recorded_for_it(trusted, desk):
+    """The case opened from "this was not me" said 「このケースに結び付いたインシデントはありません」
+    although the report's complaint incident was recorded with it, and that incident's page
+    offered to open a second case: the case now keeps its incident, as one opened from an
+    incident's page does, in the same transaction and audit event (cases.opened)."""
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    client.post(f"/me/not-me/completion/{completion.pk}/", {"reason": "not_at_desk"})
+    report = NotMeReport.objects.get()
+    assert report.case.incident == report.incident
+    official = factories.staff(Role.CITY_OFFICIAL)
+    o = Client()
+    o.force_login(official)
+    page = o.get(f"/cases/{report.case.pk}/?reason=resident_inquiry").content.decode()
+    assert "結び付いたインシデントはありません" not in page
+    assert f"#{report.incident.pk} " in page
+    incident_page = o.get(f"/incidents/{report.incident.pk}/?reason=resident_inquiry")
+    text = incident_page.content.decode()
+    assert report.case.reference in text
+    assert 'data-testid="incident-open-case"' not in text
+    opened = AuditEvent.objects.filter(event_name="cases.opened")
+    assert [e.payload["case"] for e in opened] == [report.case.reference]
