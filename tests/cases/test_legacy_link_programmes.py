@@ -145,3 +145,50 @@ def test_each_registration_is_compared_by_what_it_registered():
     assert remedy.registered_hash(HealthInsuranceRegistration(insured_hash="i")) == "i"
     assert not hasattr(HealthInsuranceRegistration(), "account_hash")
     assert remedy.registered_hash(None) == ""
+
+
+def test_a_case_with_a_link_is_refused_that_first_by_the_command_and_the_page(
+    official, client, monkeypatch
+):
+    """`madoguchi case legacy-link` on a public-fund case that already had a link answered
+    about the bank code first (the programme's parts), and the case page's POST of the same
+    form about its empty fields: both now say first that the case already has a link, the
+    more fundamental refusal, whatever was typed; a closed case likewise."""
+    case = open_case(official, programme=Programme.PUBLIC_FUND)
+    number, parts = _number_and_parts(Programme.PUBLIC_FUND)
+    _attach(case, official, number, parts)
+    # The number alone, without its bank, branch and type, and a session record unreadable.
+    monkeypatch.setattr("sys.stdin", io.StringIO("7654321\n"))
+    with pytest.raises(CommandError, match=r"^The case already has a link\.$"):
+        call_command(
+            "case", "legacy-link", case.reference, "--actor", official.username,
+            "--resident", "A氏", "--provider", "x", stdout=io.StringIO(),
+        )  # fmt: skip
+    with pytest.raises(services.CaseRefused) as refused:
+        legacy.attach_from_form(
+            case,
+            actor=official,
+            data={"resident_label": "A氏", "provider_name": "x", "account_number": "1",
+                  "session_log": "not a record"},
+        )  # fmt: skip
+    assert refused.value.code == "link_already_set"
+    client.force_login(official)
+    url = reverse("cases:legacy_link", args=[case.pk])
+    said = client.post(url, {"legacy-account_number": "7654321"}, follow=True)
+    assert [str(m) for m in said.context["messages"]] == [
+        "このケースにはすでに紐付けが設定されています。"
+    ]
+    english = client.post(url + "?lang=en", {}, follow=True)
+    assert [str(m) for m in english.context["messages"]] == ["The case already has a link."]
+    assert LegacyLink.objects.count() == 1
+    # A closed case without a link: that it is closed, before its missing bank details.
+    closed = open_case(official, programme=Programme.PUBLIC_FUND)
+    services.case_close(closed, actor=official, summary="誤紐付けではなかった", **D)
+    monkeypatch.setattr("sys.stdin", io.StringIO("7654321\n"))
+    with pytest.raises(CommandError, match="This case is closed"):
+        call_command(
+            "case", "legacy-link", closed.reference, "--actor", official.username,
+            "--resident", "A氏", "--provider", "x", stdout=io.StringIO(),
+        )  # fmt: skip
+    said = client.post(reverse("cases:legacy_link", args=[closed.pk]) + "?lang=ja", {}, follow=True)
+    assert [str(m)[:14] for m in said.context["messages"]] == ["このケースは終了しているため"]

@@ -72,6 +72,21 @@ _PARTS_REQUIRED = {
 }
 
 
+def refuse_unattachable(case: Case) -> None:
+    """The refusals that hold whatever was typed, said before anything about what was typed
+    (the programme's number, the session records): a case that already has a link
+    (`link_already_set`), then a closed case (`case_closed`). The case page's POST and
+    `madoguchi case legacy-link` both ask this first; `attach` asks it again under the case's
+    row lock."""
+    if case.legacy_link_id is not None or case.payment_link_id is not None:
+        raise services.CaseRefused("link_already_set", LINK_ALREADY_SET)
+    if case.closed:
+        raise services.CaseRefused("case_closed", services.CASE_CLOSED_LEGACY_LINK)
+
+
+LINK_ALREADY_SET = _("The case already has a link.")
+
+
 def attach(
     case: Case,
     *,
@@ -87,14 +102,14 @@ def attach(
     bank, branch and account type; insurer number, symbol and branch), hashed together as its
     registration hashed them. ``fields`` are ``services.legacy_link_add``'s (resident_label,
     provider_name, linked_on, …); the desk location defaults to the case's."""
+    refuse_unattachable(case)
     programme = Programme(case.programme)
     identifier = remedy.programme_identifier(programme, account_number, parts or {})
     if not account_number.strip() or identifier is None:
         raise services.CaseRefused("account_number_required", _PARTS_REQUIRED[programme])
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
-        if locked.legacy_link_id is not None or locked.payment_link_id is not None:
-            raise services.CaseRefused("link_already_set", _("The case already has a link."))
+        refuse_unattachable(locked)
         link = services.legacy_link_add(
             actor=actor,
             account_number=account_number,
@@ -108,6 +123,7 @@ def attach(
 
 
 def attach_from_form(case: Case, *, actor: Any, data: dict[str, Any]) -> LegacyLink:
+    refuse_unattachable(case)  # before the session records are read
     return attach(
         case,
         actor=actor,

@@ -293,6 +293,13 @@ def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a link made before signed completion (from the old system) and attach it."""
     case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
     form = LEGACY_FORMS[Programme(case.programme)](request.POST, prefix="legacy")
+    try:
+        # A case that has a link already, or is closed, is refused before the form's fields
+        # (the command's order: `legacy.refuse_unattachable`).
+        legacy.refuse_unattachable(case)
+    except services.CaseRefused as exc:
+        messages.error(request, exc.text())
+        return redirect("cases:detail", pk=case.pk)
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect("cases:detail", pk=case.pk)

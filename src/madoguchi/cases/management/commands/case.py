@@ -81,6 +81,12 @@ class Command(PlainErrors, BaseCommand):
                 f"{actor.username} cannot open {case.reference}: an official works only the "
                 "cases of their own city. Nothing was attached."
             )
+        try:
+            # A case with a link already, or closed, is refused before anything about the
+            # number or the session records is asked or read (the case page's order).
+            legacy.refuse_unattachable(case)
+        except services.CaseRefused as exc:
+            raise CommandError(exc.message_en) from exc
         log_text = ""
         if opts["session_log"]:  # before the card number is asked for
             log_text = read_text_file(
