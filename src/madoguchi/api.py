@@ -4,6 +4,8 @@ Every refusal is answered by one handler: a `Refusal` (or one of ninja's own err
 into one) becomes `{code, message (English), message_ja}` with the refusal's HTTP status.
 """
 
+from typing import Any
+
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -37,11 +39,23 @@ def refusal(request: HttpRequest, exc: Refusal) -> HttpResponse:
     return api.create_response(request, exc.as_body(), status=exc.status)
 
 
+# Where ninja says a value came from, before the field's own name (`body.body.kana`).
+_SOURCES = frozenset({"body", "query", "path", "header", "cookie", "form", "file"})
+
+
+def _problem(error: dict[str, Any]) -> str:
+    """One validation problem as a client reads it: `kana: contains the control character …`
+    (pydantic's `loc` without ninja's `body.body.` and its `msg` without `Value error, `)."""
+    loc = [str(p) for p in error.get("loc") or ()]
+    while loc and loc[0] in _SOURCES:
+        loc.pop(0)
+    msg = str(error.get("msg", "")).removeprefix("Value error, ").rstrip(".")
+    return f"{'.'.join(loc)}: {msg}" if loc else msg
+
+
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}" for e in exc.errors
-    )
+    problems = "; ".join(_problem(e) for e in exc.errors)
     return refusal(request, MalformedRequest(params={"problems": problems}))
 
 

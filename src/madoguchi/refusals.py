@@ -159,7 +159,7 @@ REFUSAL_STATUSES = frozenset(codes_4xx | {413, 415, 422})
 
 class MalformedRequest(Refusal):
     code = "malformed_request"
-    message = _("The request is not valid: %(problems)s")
+    message = _("The request is not valid: %(problems)s.")
     status = 422
 
 

@@ -121,3 +121,22 @@ def test_refused_field_names_are_sent_back_bounded_and_without_the_bad_character
     assert len(data["fields"]) == 21
     assert data["fields"]["…"] == "and 4981 more fields"
     assert "<b>?xxx" in " ".join(data["fields"])
+
+
+def test_a_body_that_does_not_fit_the_schema_is_refused_in_one_sentence_per_language(
+    trusted,
+    staff_client,  # noqa: F811
+):
+    """The refusal read "The request is not valid: body.body.kind: Field required" (no full
+    stop, ninja's `body.body.` and pydantic's "Value error, "): the fuzzing's check that every
+    refusal is a sentence found it. It names the field as the client wrote it."""
+    _start(staff_client, trusted.card("A"))
+    r = staff_client.post(
+        "/api/v1/visits/current/procedures",
+        json.dumps({"fields": {}}),
+        content_type="application/json",
+    )
+    assert r.status_code == 422
+    data = r.json()
+    assert data["message"] == "The request is not valid: kind: Field required."
+    assert data["message_ja"] == "リクエストの形式が正しくありません（kind: Field required）。"

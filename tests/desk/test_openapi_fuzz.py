@@ -11,6 +11,8 @@ few examples per operation and generation mode; run once, in the PostgreSQL pass
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 import schemathesis
@@ -19,8 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from tests import factories, httpdesk
+from tests.visits import LIVE_PRESENCE_TIMEOUT_SECONDS
 
 EXAMPLES = 8
+VISIT_EXAMPLES = 5
 # Domain rules refuse some schema-valid requests with a documented 4xx refusal (a procedure kind
 # that is not installed, an `at` that is no ISO 8601 time): not a failure of the contract.
 EXCLUDED = [schemathesis.checks.positive_data_acceptance]
@@ -53,17 +57,26 @@ def desk_http(live_server, transactional_db):
     }
 
 
-def _fuzz(operation, mode: GenerationMode, headers: dict[str, str]) -> None:
+def _fuzz(
+    operation,
+    mode: GenerationMode,
+    headers: dict[str, str],
+    *,
+    examples: int = EXAMPLES,
+    checks: list | None = None,
+) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         deadline=None,
         suppress_health_check=list(HealthCheck),
         derandomize=True,
         database=None,
     )
     def run(case):
-        case.call_and_validate(headers=headers, excluded_checks=EXCLUDED)
+        case.call_and_validate(
+            headers=headers, excluded_checks=EXCLUDED, additional_checks=checks or []
+        )
 
     run()
 
@@ -87,3 +100,86 @@ def test_the_api_answers_every_generated_request_as_documented(live_server, desk
                 failures[name] = str(exc)[:2000]
     assert operations >= 9
     assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
+
+
+# --- with a visit open, in both languages: every refusal says why --------------------------------
+
+JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
+# The operations that end the visit (or hand it over) run last, so that the others meet it open.
+LAST = ("/visits/current/complete", "/visits/current/handover", "/visits/current/end")
+
+
+def refusal_says_why(ctx, response, case) -> None:  # a schemathesis check
+    """A refusal's body: its code, an English sentence and a Japanese one, whatever language
+    the request asked for (the API answers both; the desk page picks one)."""
+    if response.status_code < 400:
+        return
+    body = response.json()
+    message, message_ja = body.get("message", ""), body.get("message_ja", "")
+    assert body.get("code"), body
+    assert message.strip() == message, body
+    assert len(message) >= 10, body
+    assert message[0].isupper() or message[0].isdigit() or message[0] in "'\"/", body
+    assert message.rstrip(")'\"").endswith((".", "?", "!")), body
+    assert not JAPANESE.search(message), body
+    assert JAPANESE.search(message_ja), body
+    assert message_ja.strip() == message_ja, body
+    assert message_ja.rstrip("）)」").endswith(("。", "？")), body
+
+
+def _order(operation) -> int:
+    return next((i + 1 for i, tail in enumerate(LAST) if operation.path.endswith(tail)), 0)
+
+
+def test_an_open_visit_answers_every_generated_request_with_a_reason_in_both_languages(
+    live_server, desk_http, trusted, settings
+):
+    """The first test meets no visit: most of the desk's operations stop at "no visit is open".
+    Here the resident's card has opened one before each operation (as the desk's page does), so
+    the generated procedures, challenges and completions reach the visit's own rules; the
+    requests alternate `Accept-Language: en` and `ja`, and every refusal must carry its code, an
+    English sentence in `message` and a Japanese one in `message_ja`."""
+    from madoguchi.desk import services
+    from madoguchi.terminals.models import DeskSession
+    from tests import cardkit
+
+    settings.VISIT_PRESENCE_TIMEOUT_SECONDS = LIVE_PRESENCE_TIMEOUT_SECONDS
+    desk_session = DeskSession.objects.get(closed_at__isnull=True)
+    card = trusted.card("A")
+
+    def open_visit() -> None:
+        if services.visit_current(desk_session=desk_session) is not None:
+            return
+        nonce = services.auth_challenge(desk_session=desk_session).value
+        token = cardkit.auth_token(card, settings.MADOGUCHI_ORIGIN, nonce)
+        services.visit_start(desk_session=desk_session, token=token, nonce=nonce)
+
+    answered: set[tuple[str, int]] = set()
+
+    def tally(ctx, response, case) -> None:
+        answered.add((case.operation.path, response.status_code))
+
+    schema = schemathesis.openapi.from_url(f"{live_server.url}/api/v1/openapi.json")
+    operations = sorted((r.ok() for r in schema.get_all_operations()), key=_order)
+    failures: dict[str, str] = {}
+    for operation in operations:
+        for mode, language in ((GenerationMode.POSITIVE, "ja"), (GenerationMode.NEGATIVE, "en")):
+            open_visit()
+            headers = {**desk_http, "Accept-Language": language}
+            if mode == GenerationMode.NEGATIVE:
+                headers = {k: headers[k] for k in ("Origin", "Referer", "Accept-Language")}
+            try:
+                _fuzz(
+                    operation,
+                    mode,
+                    headers,
+                    examples=VISIT_EXAMPLES,
+                    checks=[refusal_says_why, tally],
+                )
+            except (Exception, BaseExceptionGroup) as exc:
+                name = f"{operation.method.upper()} {operation.path} ({mode.value}, {language})"
+                failures[name] = str(exc)[:2000]
+    assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
+    # The visit was open: its state was read and generated procedures reached its rules.
+    assert ("/api/v1/visits/current", 200) in answered
+    assert {status for path, status in answered if path.endswith("/procedures")} - {422}
