@@ -23,11 +23,29 @@ def _uses_database(item: pytest.Item) -> bool:
     return bool(_DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())))
 
 
-@pytest.hookimpl(tryfirst=True)  # before `-m` selects
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--reverse",
+        action="store_true",
+        help="run the tests in reverse order, to find a test that passes only after another",
+    )
+
+
+@pytest.hookimpl(wrapper=True)  # before every other plugin's: `-m` selecting, pytest-django sorting
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
+    """Marks the tests that use the database (`database`, which `-m database` then selects).
+
+    `--reverse` runs the suite backwards, as Django's `test --reverse` does (Open Forms runs its
+    suite a second time so): the items are reversed before pytest-django orders them, so its
+    grouping (database tests, then transactional ones, then the rest) stays and each group runs
+    in reverse. A test that passes only because of what ran before it (a language left active,
+    a cache, a leftover row) then fails."""
     for item in items:
         if _uses_database(item):
             item.add_marker(pytest.mark.database)
+    if config.getoption("reverse"):
+        items.reverse()
+    return (yield)
 
 
 @pytest.hookimpl(tryfirst=True)
