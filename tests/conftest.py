@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from django.utils import translation
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -182,6 +183,17 @@ def _audit_files_apart(settings, tmp_path):
     the demo's key, made the demo's `audit verify` report its log as rewritten."""
     settings.AUDIT_CHECKPOINT_DIR = tmp_path / "checkpoints"
     settings.AUDIT_CHECKPOINT_KEY_FILE = tmp_path / "keys" / "checkpoint.pem"
+
+
+@pytest.fixture(autouse=True)
+def _language_of_a_fresh_thread():
+    """Each test starts in the language a new thread has (settings.LANGUAGE_CODE, Japanese), as
+    each request does (LocaleMiddleware activates its own): a test client request for an English
+    page leaves English active in the thread, and a later test in the same process read its
+    Japanese report or refusal in English (tests/test_language_between_tests.py)."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

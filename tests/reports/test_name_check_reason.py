@@ -22,15 +22,6 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _japanese():
-    """The daily report and the incidents read in Japanese unless a test says otherwise: a
-    test client request earlier in the same process (an English page) leaves its language
-    active in the thread, and this file then read its Japanese sentences in English."""
-    with translation.override("ja"):
-        yield
-
-
 SAID_ONCE_JA = "名義照合：一致しませんでした（別の方の口座の可能性があります）。"
 SAID_ONCE_EN = "Name check: no match (The account may belong to someone else); nothing was linked."
 
