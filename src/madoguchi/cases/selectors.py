@@ -12,6 +12,7 @@ from madoguchi.audit.models import AuditEvent
 
 from . import remedy
 from .constants import EntryKind, Programme
+from .models import Case
 
 
 def visit_trail(visit: Any) -> QuerySet[AuditEvent]:
@@ -137,8 +138,6 @@ def visible_cases(user: Any) -> QuerySet[Any]:
     the organisation that opened it (the city itself, or a contractor serving it); one opened
     by no organisation (the resident page's system account without a desk) to every city.
     Anyone else only with the superuser flag; others' cases are 404, as missing ones."""
-    from madoguchi.cases.models import Case
-
     if user.is_superuser:
         return Case.objects.all()
     org_id = getattr(user, "organisation_id", None)
@@ -152,17 +151,13 @@ def visible_cases(user: Any) -> QuerySet[Any]:
     return Case.objects.filter(Q(terminal__contractor__city_id=org_id) | deskless)
 
 
-def case_of_incident(incident: Any) -> Any:
+def case_of_incident(incident: Any) -> Case | None:
     """The case opened from `incident` (one at most), or None."""
-    from madoguchi.cases.models import Case
-
     return Case.objects.filter(incident=incident).first()
 
 
 def listed_cases(user: Any, *, official: bool) -> QuerySet[Any]:
     """The cases `user`'s list shows, newest first: an official who runs cases those they may
     open (`visible_cases`); desk staff and supervisors the intakes they opened themselves."""
-    from madoguchi.cases.models import Case
-
     qs = visible_cases(user) if official else Case.objects.filter(opened_by_id=user.pk)
     return qs.select_related("opened_by", "holder").order_by("-opened_at", "-pk")

@@ -11,6 +11,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from .constants import CaseStatus, EntryKind, Programme
+from .services import step_allowed
 
 # step name (URL) -> the timeline entry kind it appends
 KINDS: dict[str, EntryKind] = {
@@ -76,8 +77,6 @@ SESSION_EVENTS: dict[str, Promise] = {
 
 def allowed(status: CaseStatus | str, programme: Programme | str = Programme.POINTS) -> list[str]:
     """The step names a case of `programme` may record now, in the table's order."""
-    from .services import step_allowed
-
     current = CaseStatus(status)
     return [name for name, kind in KINDS.items() if step_allowed(kind, current, programme)]
 

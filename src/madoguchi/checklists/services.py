@@ -14,10 +14,15 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
-from madoguchi.desk.constants import ProcedureStatus
+from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Procedure, Visit
+from madoguchi.incidents import text as incident_text
+from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.models import Incident
+from madoguchi.incidents.services import incident_record
 from madoguchi.prepared import Prepared, insert_many
 from madoguchi.refusals import ByLanguage, Refusal
+from madoguchi.terminals.models import DeskSession
 
 from .constants import DEFAULT_ITEMS, DEFAULT_TEMPLATE_NAME, Stage
 from .events import CHECKLISTS_TICKED, CHECKLISTS_VERSION_ACTIVATED, CHECKLISTS_VERSION_CREATED
@@ -365,9 +370,6 @@ def visit_end_check(visit: Visit) -> None:
 
 
 def _latest_visit_locked_query(desk_session_id: int) -> QuerySet[Visit]:
-    from madoguchi.incidents.constants import IncidentKind
-    from madoguchi.incidents.models import Incident
-
     return (
         Visit.objects.select_for_update(of=("self",))
         # The terminal's contractor is the incident's organisation (`_record_unticked`).
@@ -400,8 +402,6 @@ def _latest_visit_locked(desk_session: Any) -> Visit | None:
 def _settled(visit: Visit) -> bool:
     """Whether the ended visit's after-completion items can no longer be ticked: its end
     settled them, or its incident of unticked items is recorded."""
-    from madoguchi.incidents.constants import IncidentKind
-
     if str(visit.end_reason) in SETTLED_AT_END:
         return True
     recorded = getattr(visit, "unticked_recorded", None)
@@ -437,8 +437,6 @@ def tick_after_end(*, desk_session: Any, codes: set[str], staff: Any) -> list[Ch
     resident took the card back right after the PIN): by the rule of its receipt, only while it
     is the desk session's latest visit (until the next visit starts) and its end has not settled
     them; appended and audited as any tick. Before-completion items are never ticked after."""
-    from madoguchi.terminals.models import DeskSession
-
     with transaction.atomic():
         # The desk session first (a visit starting locks it too), then its latest visit.
         session = DeskSession.objects.select_for_update().filter(pk=desk_session.pk).first()
@@ -466,11 +464,6 @@ def tick_after_end(*, desk_session: Any, codes: set[str], staff: Any) -> list[Ch
 
 def _record_unticked(visit: Visit) -> None:
     """The incident of the visit's after-completion items still unticked, if any are."""
-    from madoguchi.desk.constants import VisitEndReason
-    from madoguchi.incidents import text as incident_text
-    from madoguchi.incidents.constants import IncidentKind, Severity
-    from madoguchi.incidents.services import incident_record
-
     gaps = missing(visit, Stage.AFTER_COMPLETION)
     if not gaps:
         return

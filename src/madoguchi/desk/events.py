@@ -8,6 +8,8 @@ from django.utils import translation
 from madoguchi.audit.events import EventType, register
 from madoguchi.refusals import describe_code
 
+from .constants import VisitEndReason
+
 
 def describe_procedure(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
     """The procedure's name for its kind, for the audit line (officials read 「マイナポイントの
@@ -19,8 +21,6 @@ def describe_procedure(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
 
 def describe_end(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
     """Why the visit ended, in words (as the officials' visit page says it)."""
-    from .constants import VisitEndReason
-
     reason = str(payload.get("reason", "?"))
     if reason not in VisitEndReason.values:
         return {"reason": reason}

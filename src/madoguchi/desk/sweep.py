@@ -23,6 +23,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from madoguchi.audit import throttle
+from madoguchi.terminals.models import DeskSession
+from madoguchi.terminals.services import desk_session_close_idle, idle_desk_sessions
 
 from .constants import ProcedureStatus
 from .models import Procedure, Visit
@@ -67,8 +69,6 @@ def close_idle_desks(now: datetime) -> int:
     open (the browser closed, the machine switched off) stayed open, with its visit and the
     ended visit's unticked items, until the next sign-in on the terminal. Each closes as the
     staff session's idle limit closes it, in a transaction of its own. Returns how many."""
-    from madoguchi.terminals.services import desk_session_close_idle, idle_desk_sessions
-
     return sum(desk_session_close_idle(pk, now) for pk in idle_desk_sessions(now))
 
 
@@ -76,8 +76,6 @@ def settle_left_desks(now: datetime) -> int:
     """Desk sessions still open whose latest visit ended before a staff sign-in could still
     show it: each moves on (`DESK_MOVES_ON_HOOKS`), in a transaction of its own with the
     session locked first, as a visit start locks it. Returns how many were looked at."""
-    from madoguchi.terminals.models import DeskSession
-
     cutoff = now - timedelta(seconds=int(settings.SESSION_COOKIE_AGE))
     looked = 0
     sessions = DeskSession.objects.filter(closed_at__isnull=True, visits__ended_at__lt=cutoff)

@@ -18,6 +18,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.audit import services as audit
+from madoguchi.terminals.binding import current_terminal
+
 # Pages that show a resident's data (code -> label). The code is what the audit log keeps.
 READ_PAGES: dict[str, Any] = {
     "desk.visit": _("Desk: the open visit"),
@@ -65,9 +68,7 @@ def record_read(
         if subject is None:
             return
         holder = subject
-    from madoguchi.audit import services as audit  # lazy: audit is a lower layer's service
-    from madoguchi.terminals.binding import current_terminal
-
+    # Imported here to break the cycle with identity.events, which names READ_PAGES.
     from .events import RECORD_READ
 
     user = request.user

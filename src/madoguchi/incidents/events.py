@@ -7,12 +7,12 @@ from django.utils import translation
 
 from madoguchi.audit.events import EventType, register
 
+from .constants import IncidentKind
+
 
 def describe_recorded(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
     """The incident's kind in words (the audit line sits beside the incident's own sentence,
     which says why; the payload keeps the codes)."""
-    from .constants import IncidentKind
-
     kind = str(payload.get("kind", "?"))
     if kind not in IncidentKind.values:
         return {"kind": kind}

@@ -26,10 +26,16 @@ from madoguchi.accounts.models import User
 from madoguchi.audit import selectors as audit_selectors
 from madoguchi.audit import services as audit
 from madoguchi.audit import throttle
+from madoguchi.cases.constants import CaseStatus, Channel, Programme
+from madoguchi.cases.models import Case
+from madoguchi.cases.services import case_open, case_report_added
 from madoguchi.era import format_era_time
 from madoguchi.identity.models import Holder, HolderCertificate
 from madoguchi.identity.services import IdentityRefused, build_validator, nonce_shaped
 from madoguchi.identity.tokens import NonceRecord, TokenValidationError, generate_nonce
+from madoguchi.incidents import text as incident_text
+from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.services import incident_record
 from madoguchi.plaintext import bad_character, long_number
 from madoguchi.refusals import Refusal, Text
 
@@ -478,8 +484,6 @@ def _resident_page_user() -> User:
 def _open_not_me_report(holder: Any, kind: str, item_id: int) -> NotMeReport | None:
     """The holder's earlier report on this item whose case is not closed: reporting the same
     record again (a double press, a reload, many presses) opens no second case."""
-    from madoguchi.cases.constants import CaseStatus
-
     for report in NotMeReport.objects.select_related("case").filter(
         holder=holder, item_kind=kind, item_id=item_id
     ):
@@ -494,9 +498,6 @@ def _open_visit_report(holder: Any, visit: Any) -> NotMeReport | None:
     both belongs in one case (the second report is added to it). Each candidate's case row is
     locked before its status is read (and before the audit log's lock): a case an official
     closes meanwhile gets no addition."""
-    from madoguchi.cases.constants import CaseStatus
-    from madoguchi.cases.models import Case
-
     for report in (
         NotMeReport.objects.select_related("case", "incident")
         .filter(holder=holder, incident__visit=visit)
@@ -524,12 +525,6 @@ def not_me_report(
 ) -> NotMeReport:
     """Record an incident and open a case intake with the item attached; officials see the
     case at once. Only the signed-in holder's own items can be reported."""
-    from madoguchi.cases.constants import Channel, Programme
-    from madoguchi.cases.services import case_open
-    from madoguchi.incidents import text as incident_text
-    from madoguchi.incidents.constants import IncidentKind, Severity
-    from madoguchi.incidents.services import incident_record
-
     if reason not in NotMeReason.values:
         raise ResidentRefused.of("reason_required")
     if bad_character(comment):  # a NUL was a server error (PostgreSQL cannot store it)
@@ -624,8 +619,6 @@ def _add_to_report(
 ) -> NotMeReport:
     """Inside `not_me_report`'s transaction: the report of another record of a visit already
     reported, added to that report's case (a note on its timeline) and incident."""
-    from madoguchi.cases.services import case_report_added
-
     report = NotMeReport.objects.create(**fields, incident=earlier.incident, case=earlier.case)
     summary = (
         f"本人が同じ受付の別の記録についても「自分ではない」と申し出（この案件に追加）: "
