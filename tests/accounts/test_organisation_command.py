@@ -358,3 +358,28 @@ def test_an_organisation_or_display_name_is_one_line_of_plain_text(name):
     with translation.override("ja"), pytest.raises(ValidationError) as refused:
         Organisation(name=name, kind="city").full_clean()  # the admin's form, in Japanese
     assert "名前は1行の文字だけにしてください" in " ".join(refused.value.messages)
+
+
+def _lines(*args: str) -> list[str]:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue().splitlines()
+
+
+def test_the_list_commands_print_one_header_line_naming_the_columns():
+    """`organisation list`, `terminal list` and `staff list` printed bare rows, unlike
+    `madoguchi sim accounts`: each now starts with one header line naming its columns (tab
+    separated, as the rows), and the rows stay as they were."""
+    _run("add", "Kita City", "--kind", "city")
+    _run("add", "Desk Co", "--kind", "contractor", "--city", "Kita City")
+    lines = _lines("organisation", "list")
+    assert lines[0] == "name\tkind\tcity\tmunicipality_code"
+    assert "Desk Co\tcontractor\tKita City\t" in lines[1:]
+    _lines("staff", "add", "k1", "--role", "desk_staff", "--organisation", "Desk Co",
+           "--password-stdin")  # fmt: skip
+    assert _lines("staff", "list") == ["username\torganisation\troles", "k1\tDesk Co\tdesk_staff"]
+    _lines("terminal", "register", "desk-01", "--location", "Kita 1F", "--contractor", "Desk Co")
+    assert _lines("terminal", "list") == [
+        "name\tlocation\tcontractor\tcredentials",
+        "desk-01\tKita 1F\tDesk Co\tcredentials=0",
+    ]

@@ -91,6 +91,8 @@ class Command(PlainErrors, BaseCommand):
         elif action in ("grant", "revoke", "flag"):
             self._privileges(str(action), opts)
         else:
+            # One header line naming the columns, as `madoguchi sim accounts` prints it.
+            self.stdout.write("username\torganisation\troles")
             for user in User.objects.order_by("username").prefetch_related("groups"):
                 roles = ",".join(sorted(user.roles))
                 self.stdout.write(f"{user.username}\t{user.organisation}\t{roles}")

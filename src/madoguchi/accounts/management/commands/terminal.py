@@ -84,6 +84,8 @@ class Command(PlainErrors, BaseCommand):
                 f"Unbound {counted(count, 'browser')} of {terminal.name}; enrol it again."
             )
         else:
+            # One header line naming the columns, as `madoguchi sim accounts` prints it.
+            self.stdout.write("name\tlocation\tcontractor\tcredentials")
             for t in Terminal.objects.order_by("name"):
                 active = t.credentials.filter(revoked_at__isnull=True).count()
                 self.stdout.write(f"{t.name}\t{t.location}\t{t.contractor}\tcredentials={active}")

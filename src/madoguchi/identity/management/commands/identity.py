@@ -86,6 +86,8 @@ class Command(PlainErrors, BaseCommand):
                         "certificates with madoguchi identity add-anchor FILE, then their "
                         "CRLs with madoguchi identity import-crl (docs/tokens.md)."
                     )
+                else:  # one header line naming the columns, as `madoguchi sim accounts`
+                    self.stdout.write("name\tfingerprint\tactive\tcrl")
                 for a in TrustAnchor.objects.order_by("name"):
                     crl = RevocationList.objects.filter(issuer_dn=a.subject_dn).first()
                     state = (
