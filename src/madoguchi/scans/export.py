@@ -17,7 +17,7 @@ completions ``commit`` (one per link committed).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -179,14 +179,20 @@ def _validator() -> Any:
         ) from exc
 
 
-def export(directory: Path) -> Exported:
-    """Write the three tables to `directory`. Refused (ExportError, nothing written) when a
-    link's desk serves no city with a municipality code: the scan input requires six digits,
-    and a made-up code would put the link's findings before no official (or another city's)."""
-    links: list[dict[str, Any]] = []
-    names: dict[str, str] = {}
-    codes: dict[str, str] = {}  # resident -> the municipality of their latest link
-    uncoded: dict[int, str] = {}  # terminal -> why its links have no code
+@dataclass
+class _Links:
+    """The links table's rows, and what they say of each resident and each desk."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # resident -> the reading kept
+    codes: dict[str, str] = field(default_factory=dict)  # resident -> their latest link's city
+    uncoded: dict[int, str] = field(default_factory=dict)  # terminal -> why it has no code
+
+
+def _links() -> _Links:
+    """Every link of every programme, oldest commit first. A resident's reading is the one
+    recorded with their latest link that has one, and their city their latest link's."""
+    out = _Links()
     latest: dict[str, Any] = {}  # resident -> when the reading kept was committed
     latest_code: dict[str, Any] = {}  # resident -> when their latest link was committed
     for programme, model in PROGRAMMES:
@@ -202,21 +208,19 @@ def export(directory: Path) -> Exported:
             c = link.completion
             rid = str(link.holder.public_id)
             account_hash, last4, holder_kana, resident_kana = _registered(link)
-            # The reading recorded with the resident's latest link, of whichever programme.
             if resident_kana and (rid not in latest or c.committed_at >= latest[rid]):
-                names[rid] = resident_kana
+                out.names[rid] = resident_kana
                 latest[rid] = c.committed_at
-            names.setdefault(rid, resident_kana)
+            out.names.setdefault(rid, resident_kana)
             # The city the desk serves: its officials see the link's findings.
             code = selectors.city_code(link.visit.terminal.contractor)
             if not code:
                 terminal = link.visit.terminal
-                uncoded.setdefault(terminal.pk, _uncoded(terminal))
-            # The city of the resident's latest link, of whichever programme.
+                out.uncoded.setdefault(terminal.pk, _uncoded(terminal))
             if rid not in latest_code or c.committed_at >= latest_code[rid]:
-                codes[rid] = code
+                out.codes[rid] = code
                 latest_code[rid] = c.committed_at
-            links.append(
+            out.rows.append(
                 {
                     "link_id": f"{programme}-{link.pk}",
                     "programme": programme,
@@ -232,11 +236,12 @@ def export(directory: Path) -> Exported:
                     "_visit": link.visit,
                 }
             )
-    if uncoded:
-        raise ExportError(
-            "Nothing was exported: " + "; ".join(uncoded.values()) + ". Then run the export again."
-        )
-    # Every stored completion, not only those behind a link: each is signed evidence.
+    return out
+
+
+def _verify_completions() -> int:
+    """Re-verify every stored completion, not only those behind a link: each is signed
+    evidence. Returns how many."""
     verified = 0
     completions = Completion.objects.select_related(
         "nonce", "certificate", "second_certificate"
@@ -245,6 +250,12 @@ def export(directory: Path) -> Exported:
     for completion in completions:
         verify_completion(completion, validator)
         verified += 1
+    return verified
+
+
+def _desk_events(links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The desk_events rows: each linked visit's card_read and card_removed, each link's
+    commit, each desk session's login and logout."""
     events: list[dict[str, Any]] = []
     visits = {row["_visit"].pk: row["_visit"] for row in links}
     for visit in visits.values():
@@ -290,32 +301,53 @@ def export(directory: Path) -> Exported:
         events.append({**base, "at": _local(s.opened_at), "event": "login"})
         if s.closed_at is not None:
             events.append({**base, "at": _local(s.closed_at), "event": "logout"})
-    residents = [
+    return events
+
+
+def _residents(links: _Links) -> list[dict[str, Any]]:
+    """The residents table: each a household of their own (madoguchi keeps no households)."""
+    return [
         {
             "resident_id": rid,
             "name_kana": kana,
             "name_kanji": None,
             "birth_date": None,
             "household_id": f"holder-{rid}",
-            "municipality_code": codes[rid],
+            "municipality_code": links.codes[rid],
         }
-        for rid, kana in sorted(names.items())
+        for rid, kana in sorted(links.names.items())
     ]
 
-    def table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
-        cols = schema.TABLES[name]
-        return pa.table({c.name: pa.array([r[c.name] for r in rows], c.type) for c in cols})
 
+def _table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
+    cols = schema.TABLES[name]
+    return pa.table({c.name: pa.array([r[c.name] for r in rows], c.type) for c in cols})
+
+
+def export(directory: Path) -> Exported:
+    """Write the three tables to `directory`. Refused (ExportError, nothing written) when a
+    link's desk serves no city with a municipality code: the scan input requires six digits,
+    and a made-up code would put the link's findings before no official (or another city's)."""
+    links = _links()
+    if links.uncoded:
+        raise ExportError(
+            "Nothing was exported: "
+            + "; ".join(links.uncoded.values())
+            + ". Then run the export again."
+        )
+    verified = _verify_completions()
+    events = _desk_events(links.rows)
+    residents = _residents(links)
     schema.write(
         directory,
         {
-            "residents": table("residents", residents),
-            "links": table("links", links),
-            "desk_events": table(
+            "residents": _table("residents", residents),
+            "links": _table("links", links.rows),
+            "desk_events": _table(
                 "desk_events", sorted(events, key=lambda e: (e["terminal_id"], e["at"]))
             ),
         },
     )
     return Exported(
-        residents=len(residents), links=len(links), events=len(events), verified=verified
+        residents=len(residents), links=len(links.rows), events=len(events), verified=verified
     )
