@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from madoguchi.agent.operations import RequestError, check_challenge, parse_transaction
 from madoguchi.identity.tokens.formats import generate_nonce
+from tests.fuzzing import DERANDOMIZE, examples
 
 from .conftest import RunningAgent
 
@@ -44,7 +45,7 @@ def _b64(value: Any) -> str:
     ).decode()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None, derandomize=DERANDOMIZE, database=None)
 @given(
     st.one_of(
         scalars,
@@ -71,7 +72,7 @@ def test_a_transaction_is_parsed_or_refused_with_a_request_error(value: object) 
         assert str(refused)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None, derandomize=DERANDOMIZE, database=None)
 @given(st.dictionaries(st.sampled_from(["origin", "nonce", "other"]), json_values, max_size=3))
 @example({"origin": ORIGIN, "nonce": "\ud800" * 44})
 @example({"origin": ORIGIN, "nonce": "a" * 10_000})
@@ -146,10 +147,10 @@ def test_the_agent_answers_every_generated_request_with_a_reason(start_agent: St
     assert refused.json()["error"] == "bad_transaction"
 
     @settings(
-        max_examples=60,
+        max_examples=examples(60),
         deadline=None,
         suppress_health_check=list(HealthCheck),
-        derandomize=True,
+        derandomize=DERANDOMIZE,
         database=None,
     )
     @given(requests())

@@ -21,10 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from tests import factories, httpdesk
+from tests.fuzzing import DERANDOMIZE, examples
 from tests.visits import LIVE_PRESENCE_TIMEOUT_SECONDS
 
-EXAMPLES = 8
-VISIT_EXAMPLES = 5
+EXAMPLES = examples(8)
+VISIT_EXAMPLES = examples(5)
 # Domain rules refuse some schema-valid requests with a documented 4xx refusal (a procedure kind
 # that is not installed, an `at` that is no ISO 8601 time): not a failure of the contract.
 EXCLUDED = [schemathesis.checks.positive_data_acceptance]
@@ -62,15 +63,15 @@ def _fuzz(
     mode: GenerationMode,
     headers: dict[str, str],
     *,
-    examples: int = EXAMPLES,
+    count: int = EXAMPLES,
     checks: list | None = None,
 ) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=examples,
+        max_examples=count,
         deadline=None,
         suppress_health_check=list(HealthCheck),
-        derandomize=True,
+        derandomize=DERANDOMIZE,
         database=None,
     )
     def run(case):
@@ -173,7 +174,7 @@ def test_an_open_visit_answers_every_generated_request_with_a_reason_in_both_lan
                     operation,
                     mode,
                     headers,
-                    examples=VISIT_EXAMPLES,
+                    count=VISIT_EXAMPLES,
                     checks=[refusal_says_why, tally],
                 )
             except (Exception, BaseExceptionGroup) as exc:

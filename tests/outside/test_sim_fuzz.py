@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from madoguchi.outside.sim import RunningSim, SimKind, load_seed
 from madoguchi.outside.sim.handlers import APPS
 from madoguchi.outside.transport import shared_ssl_context
+from tests.fuzzing import DERANDOMIZE, examples
 
 SEED = load_seed()
 PROVIDERS = SEED["provider"]["providers"]
@@ -81,10 +82,10 @@ def _check(kind: SimKind, app: Any, request: tuple[str, list[str], dict[str, Any
 
 
 SIM_SETTINGS = settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
-    derandomize=True,
+    derandomize=DERANDOMIZE,
     database=None,
 )
 
@@ -174,7 +175,7 @@ def test_a_content_length_that_is_no_length_is_refused_with_a_reason(
     assert json.loads(body)["error"]["message"]
 
 
-@settings(max_examples=25, deadline=None, derandomize=True, database=None)
+@settings(max_examples=examples(25), deadline=None, derandomize=DERANDOMIZE, database=None)
 @given(st.binary(max_size=200) | bodies.map(lambda b: json.dumps(b).encode()))
 @example(b'{"bank_code": "\\ud800"}')
 def test_the_bank_answers_any_body_over_http(bank_sim_server: RunningSim, raw: bytes) -> None:

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from madoguchi.scan import schema
+from tests.fuzzing import DERANDOMIZE, examples
 
 TABLES = ("residents", "links", "desk_events")
 ODD = [
@@ -47,10 +48,10 @@ ODD = [
 ]
 cells = st.sampled_from(ODD) | st.text(max_size=30)
 SETTINGS = settings(
-    max_examples=12,
+    max_examples=examples(12),
     deadline=None,
     suppress_health_check=list(HealthCheck),
-    derandomize=True,
+    derandomize=DERANDOMIZE,
     database=None,
 )
 

@@ -91,7 +91,9 @@ def insurer_number(value: str) -> str:
 
 def insured_symbol(value: str) -> str:
     # Symbols may contain kana and kanji (国保 symbols often do): keep every character but spaces.
-    v = re.sub(r"\s", "", unicodedata.normalize("NFKC", value))
+    # Normalised again once the spaces are gone: a space before a combining mark (`U ̈`) kept
+    # the two apart, and the symbol sent became another one when normalised once more.
+    v = unicodedata.normalize("NFKC", re.sub(r"\s", "", unicodedata.normalize("NFKC", value)))
     if not 1 <= len(v) <= 20:
         raise _invalid(
             System.INSURER, "記号は1〜20文字です", "an insured symbol is 1 to 20 characters"
