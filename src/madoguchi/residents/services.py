@@ -520,13 +520,9 @@ def first_report_of_case(report: NotMeReport) -> NotMeReport:
 NOT_ME_COMMENT_MAX = 500
 
 
-def not_me_report(
-    session: ResidentSession, *, kind: str, item_id: int, reason: str, comment: str = ""
-) -> NotMeReport:
-    """Record an incident and open a case intake with the item attached; officials see the
-    case at once. Only the signed-in holder's own items can be reported."""
-    if reason not in NotMeReason.values:
-        raise ResidentRefused.of("reason_required")
+def _checked_comment(comment: str) -> str:
+    """The resident's comment as kept, or refused saying why (it reaches the case, the
+    incident and the report)."""
     if bad_character(comment):  # a NUL was a server error (PostgreSQL cannot store it)
         raise ResidentRefused.of("comment_not_allowed")
     # A browser counts a line break as one character against the form's maxlength and sends it
@@ -536,8 +532,19 @@ def not_me_report(
         raise ResidentRefused.of(
             "comment_too_long", limit=NOT_ME_COMMENT_MAX, count=len(comment.strip())
         )
-    if long_number(comment):  # the comment reaches the case, the incident and the report
+    if long_number(comment):
         raise ResidentRefused.of("comment_number")
+    return comment
+
+
+def not_me_report(
+    session: ResidentSession, *, kind: str, item_id: int, reason: str, comment: str = ""
+) -> NotMeReport:
+    """Record an incident and open a case intake with the item attached; officials see the
+    case at once. Only the signed-in holder's own items can be reported."""
+    if reason not in NotMeReason.values:
+        raise ResidentRefused.of("reason_required")
+    comment = _checked_comment(comment)
     holder = session.holder
     item = selectors.own_item(holder, kind, item_id) if holder is not None else None
     if holder is None or item is None:
