@@ -142,6 +142,19 @@ def _refuse(
     return exc
 
 
+def _second_factor(user: User, otp_token: str) -> Any:
+    """The authenticator this sign-in's code comes from; refused when no code was given, the
+    member has no confirmed authenticator, or the code is not one of theirs."""
+    if not otp_token:
+        raise SecondFactorRequired()
+    if not any(True for _d in _confirmed_devices(user)):
+        raise SecondFactorMissing()
+    device = match_token(user, otp_token.strip())
+    if device is None:
+        raise SecondFactorWrong()
+    return device
+
+
 def staff_sign_in(
     *,
     request: HttpRequest,
@@ -176,31 +189,12 @@ def staff_sign_in(
 
     device = None
     if user.requires_totp:
-        if not otp_token:
+        try:
+            device = _second_factor(user, otp_token)
+        except SignInRefused as exc:
             raise _refuse(
-                SecondFactorRequired(),
-                username=username,
-                terminal=terminal,
-                user=user,
-                request=request,
-            )
-        if not any(True for _d in _confirmed_devices(user)):
-            raise _refuse(
-                SecondFactorMissing(),
-                username=username,
-                terminal=terminal,
-                user=user,
-                request=request,
-            )
-        device = match_token(user, otp_token.strip())
-        if device is None:
-            raise _refuse(
-                SecondFactorWrong(),
-                username=username,
-                terminal=terminal,
-                user=user,
-                request=request,
-            )
+                exc, username=username, terminal=terminal, user=user, request=request
+            ) from None
 
     is_desk_staff = user.has_role(Role.DESK_STAFF)
     if is_desk_staff and terminal is None:
