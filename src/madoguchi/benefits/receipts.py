@@ -89,7 +89,11 @@ def receipt_data(completion: Completion) -> ReceiptData:
         data.items.append(
             {
                 "what": "健康保険証としての利用登録",
+                # No account: the insurance's numbers, and the insured person's name on the
+                # insurer's record that the name check compared.
+                "account_label": "保険者番号・被保険者番号",
                 "account": f"保険者番号 {hi.insurer_number} 被保険者番号 ＊＊＊＊{hi.insured_last4}",
+                "holder_label": "被保険者のお名前（フリガナ）",
                 "holder": hi.insured_name_kana or "—",
                 "state": states.state_text(hi),
             }

@@ -23,7 +23,13 @@ from django.utils import translation
 from django.utils.translation import gettext, gettext_noop, ngettext
 
 from madoguchi.language import page_language
-from madoguchi.namecheck.reasons import REASON_TEXTS, Reason, no_match_reason_text
+from madoguchi.namecheck.reasons import (
+    ACCOUNT,
+    INSURED,
+    REASON_TEXTS,
+    Reason,
+    no_match_reason_text,
+)
 from madoguchi.refusals import known_message
 
 VISIT_ENDED_WITH_PENDING = gettext_noop(
@@ -47,6 +53,12 @@ NAME_CHECK_NO_MATCH = gettext_noop("Name check: no match (%(reason)s); nothing w
 NAME_CHECK_REPRESENTATIVE_NO_MATCH = gettext_noop(
     "Name check: the account matches neither the minor nor the legal representative "
     "(%(reason)s); nothing was linked."
+)
+# A health insurance has no account: its name check compares the insured person's name on the
+# insurer's record, and a no match registers nothing.
+NAME_CHECK_INSURED_NO_MATCH = gettext_noop(
+    "Name check: the insured person's name on the insurer's record does not match the "
+    "resident's (%(reason)s); nothing was registered."
 )
 COMPLETION_REFUSED = gettext_noop("Completion refused: %(reason)s")
 PIN_LOCKED = gettext_noop(
@@ -145,6 +157,7 @@ KNOWN = frozenset(
         BASIC_FOUR_OTHER_CARD,
         NAME_CHECK_NO_MATCH,
         NAME_CHECK_REPRESENTATIVE_NO_MATCH,
+        NAME_CHECK_INSURED_NO_MATCH,
         COMPLETION_REFUSED,
         PIN_LOCKED,
         ACCOUNT_ALREADY_LINKED,
@@ -202,11 +215,12 @@ def render(text: Any) -> str | None:
         return None
 
 
-def no_match_reason(reason: Reason) -> dict[str, str]:
-    """A name check's no-match reason as a sentence's parameter, said once after "no match"."""
+def no_match_reason(reason: Reason, subject: str = ACCOUNT) -> dict[str, str]:
+    """A name check's no-match reason as a sentence's parameter, said once after "no match";
+    `subject` says what was compared (an account's holder, an insurer's record)."""
     return by_language(
-        ja=no_match_reason_text(reason, "ja").rstrip("。"),
-        en=no_match_reason_text(reason, "en").rstrip("."),
+        ja=no_match_reason_text(reason, "ja", subject).rstrip("。"),
+        en=no_match_reason_text(reason, "en", subject).rstrip("."),
     )
 
 
@@ -233,6 +247,9 @@ def _known_refusal(code: str) -> dict[str, str] | None:
 NAME_CHECK_BY_CODE = frozenset({"name_check"})
 # The reason code's prefix of a no match for the minor's legal representative too.
 REPRESENTATIVE = "representative_"
+# The reason code's prefix of a no match of a health insurance's insured person (the insurer's
+# record, not an account): its rows read, and the reports count them, apart from accounts'.
+INSURED_PREFIX = "insured_"
 
 
 def earlier_text(
@@ -256,6 +273,9 @@ def earlier_text(
         message_id, params = CARD_SWAPPED, {"visit": visit.reference}
     elif kind == "name_check" and code in REASON_TEXTS:
         message_id, params = NAME_CHECK_NO_MATCH, {"reason": no_match_reason(Reason(code))}
+    elif kind == "name_check" and code.removeprefix(INSURED_PREFIX) in REASON_TEXTS:
+        message_id = NAME_CHECK_INSURED_NO_MATCH
+        params = {"reason": no_match_reason(Reason(code.removeprefix(INSURED_PREFIX)), INSURED)}
     elif kind == "name_check" and code.removeprefix(REPRESENTATIVE) in REASON_TEXTS:
         # A minor's legal representative's own check gave no match too (its reason code is
         # the representative's reason, prefixed).
@@ -351,7 +371,10 @@ def reason_text(text: Any) -> str | None:
 REASON_FRAMES = {
     NAME_CHECK_REPRESENTATIVE_NO_MATCH: gettext_noop(
         "matches neither the minor nor the legal representative (%(reason)s)"
-    )
+    ),
+    NAME_CHECK_INSURED_NO_MATCH: gettext_noop(
+        "the insured person's name on the insurer's record does not match (%(reason)s)"
+    ),
 }
 
 

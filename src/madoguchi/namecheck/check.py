@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields, make_dataclass
 from rapidfuzz.fuzz import ratio
 
 from madoguchi.namecheck.normalise import KANA, KANJI, LATIN, Normalised, analyse
-from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, reason_text
+from madoguchi.namecheck.reasons import ACCOUNT, Outcome, Reason, outcome_text, reason_text
 
 __all__ = [
     "CLOSE_THRESHOLD",
@@ -58,8 +58,8 @@ class NameCheckResult:
     def outcome_text(self, lang: str = "ja") -> str:
         return outcome_text(self.outcome, lang)
 
-    def reason_text(self, lang: str = "ja") -> str:
-        return reason_text(self.reason, lang)
+    def reason_text(self, lang: str = "ja", subject: str = ACCOUNT) -> str:
+        return reason_text(self.reason, lang, subject)
 
 
 # A frozen dataclass sets each field through object.__setattr__, which costs three times as

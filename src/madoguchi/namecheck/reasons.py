@@ -108,6 +108,48 @@ REASON_TEXTS: dict[Reason, dict[str, str]] = {
 }
 
 
+# What was compared differs by programme: an account's holder (a payment service's or a bank's),
+# or (health insurance) the insured person's name on the insurer's record, which no account
+# holds. `INSURED` reasons replace those whose sentence speaks of an account.
+ACCOUNT = "account"
+INSURED = "insured"
+
+INSURED_REASON_TEXTS: dict[Reason, dict[str, str]] = {
+    Reason.SMALL_KANA_FOLDED: {
+        "ja": "小さい文字（ャュョッなど）を大きい文字として扱うと一致しました（保険者の記録は小文字を使わないことがあります）。",
+        "en": "The names are equal once small kana (ャュョッ…) are read as large kana; the insurer's record may not hold small kana.",
+    },
+    Reason.MINOR_TYPO: {
+        "ja": "お名前がわずかに異なります（入力誤りの可能性）。保険者の記録にある被保険者のお名前を本人に確認してください。",
+        "en": "The names differ slightly (possibly a typing error). Confirm the insured person's name on the insurer's record with the resident.",
+    },
+    Reason.GIVEN_NAME_DIFFERS: {
+        "ja": "姓は一致しますが、名が異なります（ご家族の保険の記録の可能性があります）。",
+        "en": "The family name matches but the given name differs (the insurer's record may be a family member's).",
+    },
+    Reason.FAMILY_NAME_DIFFERS: {
+        "ja": "名は一致しますが、姓が異なります（旧姓のままの保険の記録、または別人の可能性があります）。",
+        "en": "The given name matches but the family name differs (the insurer's record may be in a former name, or another person's).",
+    },
+    Reason.DIFFERENT: {
+        "ja": "お名前が一致しません。別の方の保険の記録の可能性があります。",
+        "en": "The names do not match; the insurer's record may be someone else's.",
+    },
+    Reason.SCRIPT_MISMATCH: {
+        "ja": "漢字（またはローマ字）とカナのため機械では照合できません。保険者の記録にある被保険者のお名前を目で確認してください。",
+        "en": "Kanji (or Latin) against kana cannot be compared by machine; check the insured person's name on the insurer's record by eye.",
+    },
+    Reason.LEGAL_ENTITY: {
+        "ja": "保険者の記録のお名前が法人名（株式会社など）で、個人のお名前と一致しません。",
+        "en": "The insurer's record names a legal entity (a company etc.), which cannot match a person's name.",
+    },
+    Reason.NAME_UNAVAILABLE: {
+        "ja": "保険者の記録から被保険者のお名前を取得できませんでした。被保険者のお名前を本人に確認してください。",
+        "en": "The insurer's record gave no insured person's name. Confirm the insured person's name with the resident.",
+    },
+}
+
+
 # What the resident's own page says where the desk's sentence is staff's (the normalisation's
 # terms, or an instruction to check with the resident): what was compared, in plain words.
 RESIDENT_REASON_TEXTS: dict[Reason, dict[str, str]] = {
@@ -150,9 +192,12 @@ def outcome_text(outcome: Outcome, lang: str = "ja") -> str:
     return texts.get(lang, texts["ja"])
 
 
-def reason_text(reason: Reason, lang: str = "ja") -> str:
-    """Display text of a reason code; Japanese unless ``lang`` is ``"en"``."""
-    texts = REASON_TEXTS[reason]
+def reason_text(reason: Reason, lang: str = "ja", subject: str = ACCOUNT) -> str:
+    """Display text of a reason code; Japanese unless ``lang`` is ``"en"``. `subject` says
+    what was compared: an account's holder (`ACCOUNT`) or an insurer's record (`INSURED`)."""
+    texts = (INSURED_REASON_TEXTS.get(reason) if subject == INSURED else None) or REASON_TEXTS[
+        reason
+    ]
     return texts.get(lang, texts["ja"])
 
 
@@ -165,16 +210,27 @@ def resident_reason_text(reason: Reason, lang: str = "ja") -> str:
 
 # What a no-match adds after saying the names do not match, where the reason's own sentence
 # opens by saying it again (plainly different names).
-_NO_MATCH_ADDS: dict[Reason, dict[str, str]] = {
-    Reason.DIFFERENT: {
-        "ja": "別の方の口座の可能性があります。",
-        "en": "The account may belong to someone else.",
+_NO_MATCH_ADDS: dict[str, dict[Reason, dict[str, str]]] = {
+    ACCOUNT: {
+        Reason.DIFFERENT: {
+            "ja": "別の方の口座の可能性があります。",
+            "en": "The account may belong to someone else.",
+        },
+    },
+    INSURED: {
+        Reason.DIFFERENT: {
+            "ja": "別の方の保険の記録の可能性があります。",
+            "en": "The insurer's record may be someone else's.",
+        },
     },
 }
 
 
-def no_match_reason_text(reason: Reason, lang: str = "ja") -> str:
+def no_match_reason_text(reason: Reason, lang: str = "ja", subject: str = ACCOUNT) -> str:
     """A no-match's reason as said after "the names do not match": the reason's own sentence,
-    or for plainly different names only what it adds (said once, not twice)."""
-    texts = _NO_MATCH_ADDS.get(reason) or REASON_TEXTS[reason]
+    or for plainly different names only what it adds (said once, not twice). `subject` as for
+    `reason_text`."""
+    texts = _NO_MATCH_ADDS[subject].get(reason)
+    if texts is None:
+        return reason_text(reason, lang, subject)
     return texts.get(lang, texts["ja"])

@@ -16,7 +16,7 @@ from madoguchi.incidents.services import incident_record
 from madoguchi.namecheck.check import NameCheckResult
 from madoguchi.namecheck.check import check as name_check
 from madoguchi.namecheck.normalise import analyse
-from madoguchi.namecheck.reasons import Outcome, no_match_reason_text
+from madoguchi.namecheck.reasons import ACCOUNT, INSURED, Outcome, no_match_reason_text
 from madoguchi.plaintext import long_number
 from madoguchi.refusals import ByLanguage
 
@@ -101,8 +101,10 @@ def _is_minor(visit: Visit) -> bool | None:
     return is_minor_on(born, timezone.localdate(), MINOR_AGE)
 
 
-def _show(name: str | None) -> str:
-    return name if name else "（口座名義を取得できません）"
+def _show(name: str | None, *, account: bool = True) -> str:
+    if name:
+        return name
+    return "（口座名義を取得できません）" if account else "（被保険者のお名前を取得できません）"
 
 
 def name_decide(
@@ -132,7 +134,7 @@ def name_decide(
         checked = _representative_exception(visit, account_kana, fields, what, decided)
     if checked.outcome in (Outcome.CLOSE, Outcome.UNAVAILABLE):
         if not truthy(fields.get("confirm_close_match")):
-            raise _close_unconfirmed(account_kana, checked)
+            raise _close_unconfirmed(account_kana, checked, account=account)
         decided["close_confirmed"] = True
     return decided
 
@@ -190,35 +192,49 @@ def _no_match(
     """Record the NAME_CHECK incident of a plain no-match; the refusal to raise. For an account
     (a payment service's or a bank's) it ends with what the desk does next: a family member's
     account read as a dead end (a walk of the desk day, 2026-12-02)."""
-    summary, text = incident_text.sentence(
-        incident_text.NAME_CHECK_NO_MATCH, reason=incident_text.no_match_reason(result.reason)
-    )
-    _record_no_match(visit, str(result.reason), result, what, summary, text)
     if account:
-        message = _(
-            "The account holder's name does not match the resident's; nothing was linked. "
-            "%(reason)s Only an account in the resident's own name can be linked: ask whether "
-            "they have one (a minor may use a legal representative's, by the exception)."
+        summary, text = incident_text.sentence(
+            incident_text.NAME_CHECK_NO_MATCH, reason=incident_text.no_match_reason(result.reason)
         )
-    else:
-        message = _(
-            "The account holder's name does not match the resident's; nothing was "
-            "linked. %(reason)s"
+        _record_no_match(visit, str(result.reason), result, what, summary, text)
+        return ProcedureInvalid(
+            "name_no_match",
+            _(
+                "The account holder's name does not match the resident's; nothing was linked. "
+                "%(reason)s Only an account in the resident's own name can be linked: ask "
+                "whether they have one (a minor may use a legal representative's, by the "
+                "exception)."
+            ),
+            field="account",
+            params={"reason": _no_match_reason(result, ACCOUNT)},
         )
+    # A health insurance has no account: what was compared is the insured person's name on
+    # the insurer's record, and its incident reads (and is counted) apart from accounts'.
+    summary, text = incident_text.sentence(
+        incident_text.NAME_CHECK_INSURED_NO_MATCH,
+        reason=incident_text.no_match_reason(result.reason, INSURED),
+    )
+    code = f"{incident_text.INSURED_PREFIX}{result.reason}"
+    _record_no_match(visit, code, result, what, summary, text)
     return ProcedureInvalid(
         "name_no_match",
-        message,
-        field="account",
-        params={"reason": _no_match_reason(result)},
+        _(
+            "The insured person's name on the insurer's record does not match the "
+            "resident's; nothing was registered. %(reason)s Check with the resident that the "
+            "insurance card is their own."
+        ),
+        field="insured_number",
+        params={"reason": _no_match_reason(result, INSURED)},
     )
 
 
-def _no_match_reason(result: NameCheckResult) -> ByLanguage:
+def _no_match_reason(result: NameCheckResult, subject: str) -> ByLanguage:
     """What the refusal adds after "the name does not match": the reason's own sentence, but
     for plainly different names (whose sentence opens with "the names do not match" again)
-    only what it adds."""
+    only what it adds; `subject` says what was compared."""
     return ByLanguage(
-        no_match_reason_text(result.reason, "ja"), no_match_reason_text(result.reason, "en")
+        no_match_reason_text(result.reason, "ja", subject),
+        no_match_reason_text(result.reason, "en", subject),
     )
 
 
@@ -301,8 +317,38 @@ def _representative_exception(
     return checked
 
 
-def _close_unconfirmed(account_kana: str | None, checked: NameCheckResult) -> ProcedureInvalid:
-    """A close (or unavailable) name the resident has not confirmed on screen."""
+def _close_unconfirmed(
+    account_kana: str | None, checked: NameCheckResult, *, account: bool = True
+) -> ProcedureInvalid:
+    """A close (or unavailable) name the resident has not confirmed on screen: an account
+    holder's, or (`account=False`) the insured person's on the insurer's record."""
+    subject = ACCOUNT if account else INSURED
+    params = {
+        "name": ByLanguage(
+            _show(account_kana, account=account),
+            account_kana
+            or (
+                "(the account's name is not available)"
+                if account
+                else "(the insurer's record gives no name)"
+            ),
+        ),
+        "outcome": ByLanguage(checked.outcome_text("ja"), checked.outcome_text("en")),
+        "reason": ByLanguage(
+            checked.reason_text("ja", subject), checked.reason_text("en", subject)
+        ),
+    }
+    if not account:
+        return ProcedureInvalid(
+            "name_close_unconfirmed",
+            _(
+                "The insured person's name on the insurer's record “%(name)s” does not fully "
+                "match the resident's (%(outcome)s). %(reason)s Ask the resident to confirm "
+                "that this is their own insurance."
+            ),
+            field="confirm_close_match",
+            params=params,
+        )
     return ProcedureInvalid(
         "name_close_unconfirmed",
         _(
@@ -311,13 +357,7 @@ def _close_unconfirmed(account_kana: str | None, checked: NameCheckResult) -> Pr
             "this is their own account."
         ),
         field="confirm_close_match",
-        params={
-            "name": ByLanguage(
-                _show(account_kana), account_kana or "(the account's name is not available)"
-            ),
-            "outcome": ByLanguage(checked.outcome_text("ja"), checked.outcome_text("en")),
-            "reason": ByLanguage(checked.reason_text("ja"), checked.reason_text("en")),
-        },
+        params=params,
     )
 
 
