@@ -19,6 +19,7 @@ from madoguchi.audit import services as audit
 from madoguchi.plaintext import long_number
 
 from .events import ADMIN_CHANGED
+from .services import NAME_WITHHELD, session_stamp
 
 _ACTIONS = {ADDITION: "added", CHANGE: "changed", DELETION: "deleted"}
 
@@ -47,8 +48,6 @@ def admin_change_audited(sender: Any, instance: LogEntry, created: bool, **kwarg
 
 
 def _object_name(name: str) -> str:
-    from .services import NAME_WITHHELD
-
     return NAME_WITHHELD if long_number(name) else name[:200]
 
 
@@ -56,8 +55,6 @@ def _object_name(name: str) -> str:
 def session_limits_start(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     """Every sign-in (the staff sign-in, and a test client's) starts the session's limits."""
     import time
-
-    from .services import session_stamp
 
     if request is not None and hasattr(request, "session"):
         session_stamp(request.session, time.time())

@@ -7,11 +7,11 @@ from typing import Any
 from django.core.checks import Error, register
 from django.db import DatabaseError
 
+from .services import template_active
+
 
 @register(deploy=True)
 def active_checklist(app_configs: Any = None, **kwargs: Any) -> list[Error]:
-    from .services import template_active
-
     try:
         active = template_active()
     except DatabaseError as exc:

@@ -96,6 +96,6 @@ def _shown(found: list[Finding]) -> list[Finding]:
 
 def to_pdf(document: str) -> bytes:
     """The PDF of a report built by ``html``."""
-    from madoguchi.scan import report
+    from madoguchi.scan import report  # imported here, as in `html`
 
     return report.to_pdf(document)

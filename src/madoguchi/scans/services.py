@@ -19,6 +19,7 @@ from madoguchi.cases.events import CASES_LEGACY_LINK_ADDED
 from madoguchi.cases.models import LegacyLink
 from madoguchi.scan.labels import CAUSE_JA, MISLINK_CAUSES, PROGRAMME_JA, recorded_check
 
+from . import report as scan_report
 from . import selectors
 from .models import Finding, FindingCase, RunReport, ScanRun
 
@@ -283,8 +284,6 @@ def stored_report(run: ScanRun, user: Any, kind: str) -> bytes:
     scope are served the stored one while the run's findings are unchanged
     (``report_stamp``). One request renders at a time per run: a second waits for the first
     and is served what it stored."""
-    from . import report as scan_report
-
     scope = report_scope(user)
     stamp = report_stamp(run, user)
     row = RunReport.objects.filter(run=run, scope=scope, stamp=stamp).first()

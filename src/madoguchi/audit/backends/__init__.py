@@ -34,6 +34,7 @@ class AuditQueueMixin:
 
     def commit(self) -> None:
         if self.audit_queue:
+            # Imported here: Django loads the database backend before the apps' models.
             from madoguchi.audit.services import flush_queue
 
             # PostgreSQL sends the append with the COMMIT (one round trip) and commits here.
@@ -67,6 +68,7 @@ class AuditQueueMixin:
         super().savepoint_commit(sid)  # type: ignore[misc]
         self._audit_marks.pop(sid, None)
         if self.audit_queue and self.audit_only_test_blocks():
+            # Imported here: Django loads the database backend before the apps' models.
             from madoguchi.audit.services import flush_queue
 
             flush_queue(self)
