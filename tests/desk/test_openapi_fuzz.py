@@ -25,7 +25,7 @@ from tests.fuzzing import DERANDOMIZE, examples
 from tests.visits import LIVE_PRESENCE_TIMEOUT_SECONDS
 
 EXAMPLES = examples(8)
-VISIT_EXAMPLES = examples(5)
+VISIT_EXAMPLES = examples(4)
 # Domain rules refuse some schema-valid requests with a documented 4xx refusal (a procedure kind
 # that is not installed, an `at` that is no ISO 8601 time): not a failure of the contract.
 EXCLUDED = [schemathesis.checks.positive_data_acceptance]

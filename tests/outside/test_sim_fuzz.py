@@ -82,7 +82,7 @@ def _check(kind: SimKind, app: Any, request: tuple[str, list[str], dict[str, Any
 
 
 SIM_SETTINGS = settings(
-    max_examples=examples(150),
+    max_examples=examples(100),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=DERANDOMIZE,

@@ -97,6 +97,7 @@ def test_a_csv_with_one_odd_cell_is_validated_or_refused_in_one_line(good, tmp_p
     @example(table="links", pick=(1, 0), cell="\x00", bom=True)
     @example(table="desk_events", pick=(0, 0), cell="\ufeffat", bom=False)
     @example(table="residents", pick=(1, 1), cell="x" * 200_000, bom=False)
+    @example(table="residents", pick=(0, 0), cell="x" * 200_000, bom=False)  # csv.Error
     def run(table: str, pick: tuple[int, int], cell: str, bom: bool) -> None:
         if work.exists():
             shutil.rmtree(work)
@@ -152,3 +153,19 @@ def test_a_parquet_column_of_another_type_is_validated_or_refused_in_one_line(go
         _validated_or_refused(work)
 
     run()
+
+
+def test_a_header_with_a_quote_left_open_is_refused_in_one_line(good, tmp_path):
+    """Python's csv reader raised `_csv.Error: field larger than field limit (131072)` (not an
+    InputError) reading the header when a quote opened there ran past 128 KiB of the file: a
+    longer run of this fuzzing found it."""
+    base = tmp_path / "csv"
+    _csv_copy(good, base)
+    (base / "residents.csv").write_text('"resident_id,' + "x" * 140_000 + "\n", encoding="utf-8")
+    try:
+        schema.validate(base)
+    except schema.InputError as exc:
+        refused = str(exc)
+    assert "residents.csv: cannot be read: its header row is not one line" in refused
+    assert "a quote left open?" in refused
+    assert "\n" not in refused

@@ -363,6 +363,13 @@ def _raw_batches(path: Path, table: str, only: str | None = None) -> Iterator[pa
                 )
     except UnicodeDecodeError as exc:
         raise _not_utf8(path) from exc
+    except csv.Error as exc:  # the header row: a quote left open ran it past the field limit
+        raise InputError(
+            str(path),
+            None,
+            f"cannot be read: its header row is not one line of column names ({exc}; a quote "
+            "left open?)",
+        ) from exc
     except (pa.ArrowInvalid, OSError) as exc:
         if path.suffix == ".csv" and "invalid UTF8" in str(exc):
             raise _not_utf8(path) from exc
