@@ -29,3 +29,15 @@ INCIDENT_RECORDED = register(
         describe=describe_recorded,
     )
 )
+
+
+# A locked PIN met again on the same card the same day: no new incident, this event on the
+# incident already open for it (its times seen are these events, plus the first).
+INCIDENT_PIN_LOCK_SEEN_AGAIN = register(
+    EventType(
+        5002,
+        "incidents.pin_lock_seen_again",
+        ja="同じカードのロックされた暗証番号に再び当たりました",
+        en="The same card's locked PIN was met again",
+    )
+)

@@ -16,6 +16,7 @@ from madoguchi.terminals.selectors import visible_terminals
 
 from .access import visible_incidents_q
 from .constants import IncidentKind
+from .events import INCIDENT_PIN_LOCK_SEEN_AGAIN
 from .models import Incident
 from .text import COMMITTED
 
@@ -101,6 +102,34 @@ def with_committed_counts(incidents: Iterable[Incident]) -> list[Incident]:
     )
     for incident in ended:
         setattr(incident.visit, COMMITTED, counts.get(incident.visit_id, 0))
+    return rows
+
+
+# The attribute `with_times_seen` sets on a PIN-lock incident met again: how many times the
+# card's locked PIN was met that day (the first try and each added to it).
+TIMES_SEEN = "times_seen"
+
+
+def with_times_seen(incidents: Iterable[Incident]) -> list[Incident]:
+    """The incidents as a list, each PIN-lock incident a card met again given its times seen
+    (`TIMES_SEEN`: the first try and each `incidents.pin_lock_seen_again` event on it), counted
+    for all of them in one statement."""
+    rows = list(incidents)
+    locks = {str(i.pk): i for i in rows if i.kind == IncidentKind.PIN_LOCKED}
+    if not locks:
+        return rows
+    again = (
+        AuditEvent.objects.filter(
+            event_name=INCIDENT_PIN_LOCK_SEEN_AGAIN.name,
+            subject_type=f"{Incident._meta.app_label}.{Incident._meta.model_name}",
+            subject_id__in=list(locks),
+        )
+        .values("subject_id")
+        .annotate(n=Count("seq"))
+        .values_list("subject_id", "n")
+    )
+    for subject_id, n in again:
+        setattr(locks[subject_id], TIMES_SEEN, 1 + n)
     return rows
 
 

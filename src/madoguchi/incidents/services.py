@@ -6,18 +6,22 @@ about a refusal must therefore be recorded after the refused work has rolled bac
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
+from madoguchi.audit.models import AuditEvent
 from madoguchi.locks import key_lock
+from madoguchi.plaintext import fingerprint_hex
 from madoguchi.prepared import insert
 from madoguchi.terminals.models import DeskSession, Terminal
 
 from .constants import IncidentKind, Severity, Source
-from .events import INCIDENT_RECORDED
+from .events import INCIDENT_PIN_LOCK_SEEN_AGAIN, INCIDENT_RECORDED
 from .models import Incident
 from .text import COMPLAINT, COMPLAINT_REPORTED_BY, PIN_LOCKED, by_language, sentence
 
@@ -115,12 +119,28 @@ def incident_pin_blocked(
                 kind=IncidentKind.PIN_LOCKED,
                 terminal=desk_session.terminal,
                 detail__request_id=request_id,
-            ).first()
+            ).first() or _seen_again_in(desk_session, request_id)
             if existing is not None:
                 return existing, False
         # The desk session's open visit, through the relation desk's Visit declares (incidents
         # sit below desk: they reference visits by relation, never by importing desk).
         visit = desk_session.visits.filter(ended_at__isnull=True).first()
+        certificate = _locked_certificate(cert_fingerprint, visit)
+        if certificate:
+            open_incident = _open_pin_lock(desk_session, reason, certificate)
+            if open_incident is not None:
+                audit.record(
+                    INCIDENT_PIN_LOCK_SEEN_AGAIN,
+                    actor=desk_session.staff,
+                    terminal=desk_session.terminal,
+                    subject=open_incident,
+                    payload={
+                        "request_id": request_id[:64],
+                        "applet": reason,
+                        "visit": visit.pk if visit is not None else None,
+                    },
+                )
+                return open_incident, False
         incident = incident_record(
             kind=IncidentKind.PIN_LOCKED,
             reason_code=reason,
@@ -132,11 +152,60 @@ def incident_pin_blocked(
             detail={
                 "request_id": request_id[:64],
                 "applet": reason,
-                "certificate": cert_fingerprint[:64],
+                "certificate": certificate,
                 "text": text,
             },
         )
     return incident, True
+
+
+def _locked_certificate(cert_fingerprint: str, visit: Any) -> str:
+    """The locked card's certificate fingerprint (64 lower-case hex digits): as the page sent
+    it (the agent's card in the reader), else the open visit's card; "" when neither says."""
+    sent = fingerprint_hex(cert_fingerprint) if cert_fingerprint else None
+    if sent:
+        return sent
+    certificate = getattr(visit, "certificate", None) if visit is not None else None
+    return str(getattr(certificate, "fingerprint", "") or "")[:64]
+
+
+def _open_pin_lock(desk_session: DeskSession, reason: str, certificate: str) -> Incident | None:
+    """The PIN-lock incident already open for this card's locked PIN: the same certificate
+    and PIN, recorded today (the city's day) by the same organisation. One resident trying
+    again (at this desk or another) is one incident, not one per try (a walk of the desk day,
+    2026-12-02). Looked up under the card's lock, so two tries at once record one."""
+    organisation = _recording_organisation(desk_session.terminal, None, desk_session.staff)
+    key_lock(_PIN_LOCK_SPACE, f"card:{reason}:{certificate}")
+    start = timezone.make_aware(
+        datetime.combine(timezone.localdate(), time.min), timezone.get_current_timezone()
+    )
+    return (
+        Incident.objects.filter(
+            kind=IncidentKind.PIN_LOCKED,
+            reason_code=reason,
+            organisation=organisation,
+            detail__certificate=certificate,
+            occurred_at__gte=start,
+        )
+        .order_by("occurred_at", "pk")
+        .first()
+    )
+
+
+def _seen_again_in(desk_session: DeskSession, request_id: str) -> Incident | None:
+    """The incident an agent request's repeat was added to (the page retried its report)."""
+    event = (
+        AuditEvent.objects.filter(
+            event_name=INCIDENT_PIN_LOCK_SEEN_AGAIN.name,
+            terminal_id=str(desk_session.terminal_id),
+            payload__request_id=request_id,
+        )
+        .only("subject_id")
+        .first()
+    )
+    if event is None:
+        return None
+    return Incident.objects.filter(pk=int(event.subject_id)).first()
 
 
 def incident_complaint(

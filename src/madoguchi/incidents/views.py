@@ -32,7 +32,9 @@ def may_read_cases(user: Any) -> bool:
 @roles_required(*VIEWERS)
 def incident_list(request: HttpRequest) -> HttpResponse:
     day = day_from_query(request, "day")
-    rows = selectors.with_committed_counts(selectors.incidents_of_day(request.user, day))
+    rows = selectors.with_times_seen(
+        selectors.with_committed_counts(selectors.incidents_of_day(request.user, day))
+    )
     asked = read_incident_list(request, rows, page="incidents.list")
     if asked is not None:
         return asked

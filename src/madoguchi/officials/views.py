@@ -23,7 +23,7 @@ from madoguchi.incidents.access import second_factor_check
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.params import day_from_query
 from madoguchi.incidents.reading import read_incident_list
-from madoguchi.incidents.selectors import with_committed_counts
+from madoguchi.incidents.selectors import with_committed_counts, with_times_seen
 from madoguchi.language import page_language
 
 from . import selectors
@@ -126,7 +126,7 @@ def incidents(request: HttpRequest) -> HttpResponse:
     page = Paginator(qs.order_by("-occurred_at", "-pk"), INCIDENTS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    rows = with_committed_counts(page.object_list)
+    rows = with_times_seen(with_committed_counts(page.object_list))
     asked = read_incident_list(request, rows, page="officials.incidents")
     if asked is not None:
         return asked

@@ -115,17 +115,24 @@
     });
   }
 
-  // A PIN blocked at the desk is an incident: the agent tells only this page, so tell the server.
+  // A PIN blocked at the desk is an incident: the agent tells only this page, so tell the server,
+  // naming the card in the reader (its certificate's fingerprint, which the agent reads without
+  // a PIN): the server keeps one incident per card's locked PIN a day, each try added to it.
   function reportPinBlocked(path, requestId) {
     var url = cfg.api.replace(/visits\/?$/, "incidents/pin-blocked");
-    fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": cfg.csrf },
-      body: JSON.stringify({
-        applet: path === "/read-attributes" ? "support" : "auth",
-        request_id: requestId || "",
-      }),
+    agent("/status").then(function (r) {
+      return (r.status === 200 && r.body.card_present && r.body.cert_fingerprint) || "";
+    }, function () { return ""; }).then(function (fp) {
+      fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": cfg.csrf },
+        body: JSON.stringify({
+          applet: path === "/read-attributes" ? "support" : "auth",
+          request_id: requestId || "",
+          cert_fingerprint: fp,
+        }),
+      });
     });
   }
 
