@@ -10,9 +10,24 @@ from __future__ import annotations
 
 import os
 
+from hypothesis import HealthCheck, settings
+
 SCALE = max(1, int(os.environ.get("MADOGUCHI_FUZZ_SCALE", "1") or "1"))
 DERANDOMIZE = SCALE == 1
 
 
 def examples(n: int) -> int:
     return n * SCALE
+
+
+def bounded(n: int) -> settings:
+    """The settings of a fuzz loop run inside a test (which holds fixtures): `examples(n)`, no
+    deadline or health checks (a live server or a database answers in its own time), no
+    example database."""
+    return settings(
+        max_examples=examples(n),
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=DERANDOMIZE,
+        database=None,
+    )

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from madoguchi.agent.operations import RequestError, check_challenge, parse_transaction
 from madoguchi.identity.tokens.formats import generate_nonce
-from tests.fuzzing import DERANDOMIZE, examples
+from tests.fuzzing import DERANDOMIZE, bounded, examples
 
 from .conftest import RunningAgent
 
@@ -146,13 +146,7 @@ def test_the_agent_answers_every_generated_request_with_a_reason(start_agent: St
     assert refused.status_code == 400
     assert refused.json()["error"] == "bad_transaction"
 
-    @settings(
-        max_examples=examples(60),
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        derandomize=DERANDOMIZE,
-        database=None,
-    )
+    @bounded(60)
     @given(requests())
     def run(request: tuple[str, str, dict[str, str], bytes]) -> None:
         _answers_with_a_reason(a, *request)

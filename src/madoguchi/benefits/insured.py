@@ -17,6 +17,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi import era
 from madoguchi.desk.models import Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.incidents import text as incident_text
@@ -71,14 +72,25 @@ def bind_to_person(
     visit: Visit, fields: dict[str, Any], keys: tuple[str, str, str, str], what: dict[str, Any]
 ) -> dict[str, Any]:
     """Compare the insurer's insured person with the card holder; the fields to sign."""
-    birth = str(fields.get("resident_birth_date", "")).strip()
+    typed = str(fields.get("resident_birth_date", "")).strip()
     sex = str(fields.get("resident_sex", "")).strip()
-    if not birth:
+    if not typed:
         raise ProcedureInvalid(
             "resident_birth_date_required",
             _("Enter the resident's birth date as on the card."),
             field="resident_birth_date",
         )
+    # Read as the desk page's form reads it (昭和50年9月30日, full-width digits, 1975/9/30): the
+    # API took only 1975-09-30, and compared any other writing of the same day as a different
+    # birth date, a mismatch incident in the city's report.
+    try:
+        birth = era.parse_date(typed).isoformat()
+    except era.EraError:
+        raise ProcedureInvalid(
+            "resident_birth_date_invalid",
+            _("Enter the birth date as printed on the card, e.g. 昭和50年9月30日 or 1975-09-30."),
+            field="resident_birth_date",
+        ) from None
     if sex not in {code for code, _label in SEXES}:
         raise ProcedureInvalid(
             "resident_sex_required",
