@@ -1614,3 +1614,35 @@ def test_the_not_me_case_keeps_the_complaint_incident_recorded_for_it(trusted, d
     assert 'data-testid="incident-open-case"' not in text
     opened = AuditEvent.objects.filter(event_name="cases.opened")
     assert [e.payload["case"] for e in opened] == [report.case.reference]
+
+
+def test_the_not_me_case_reads_in_english_on_the_english_pages(trusted, desk):
+    """On ?lang=en the case list and the case page showed 「本人からの申し出：身に覚えのない記録」,
+    申し出た本人, the reporter and the intake's summary in Japanese: the system wrote them from
+    the report, and now renders them in English from it. The stored record stays Japanese, and
+    so do the Japanese pages."""
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    client.post(
+        f"/me/not-me/completion/{completion.pk}/", {"reason": "not_at_desk", "comment": "出張中"}
+    )
+    case = NotMeReport.objects.get().case
+    assert case.title == "本人からの申し出：身に覚えのない記録"
+    assert case.timeline.get().summary.startswith("本人が住民用ページで「自分ではない」と申し出: ")
+    official = factories.staff(Role.CITY_OFFICIAL)
+    o = Client()
+    o.force_login(official)
+    listed = o.get("/cases/?reason=resident_inquiry&lang=en").content.decode()
+    assert "The resident&#x27;s report: a record they do not recognise" in listed
+    assert "The resident who reported" in listed
+    page = o.get(f"/cases/{case.pk}/?reason=resident_inquiry&lang=en").content.decode()
+    timeline = re.search(r'<ol class="timeline">(.*?)</ol>', page, re.S).group(1)
+    assert "identified by their card" in timeline
+    assert "reported on the resident&#x27;s page that this was not them" in timeline
+    assert "The resident&#x27;s comment: 出張中" in timeline  # their own words, as written
+    assert "申し出" not in timeline
+    ja = o.get(f"/cases/{case.pk}/?reason=resident_inquiry&lang=ja").content.decode()
+    assert "本人からの申し出：身に覚えのない記録" in ja
+    assert case.timeline.get().summary in ja

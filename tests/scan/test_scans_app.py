@@ -1153,3 +1153,26 @@ def test_export_of_a_database_without_completions_needs_no_trust_anchor(db, tmp_
     out = tmp_path / "out"
     call_command("scan", "export", str(out), stdout=io.StringIO())
     assert (out / "links.parquet").exists()
+
+
+def test_a_findings_case_reads_in_english_on_the_english_pages(client, recorded):
+    """The case list and the case page showed 「紐付け点検で見つかった誤紐付けの可能性：…」, the
+    reporter and the scan's Japanese reasoning on ?lang=en: they are rendered from the finding
+    (its cause, run and the scans app's English reasoning), the record staying Japanese."""
+    from madoguchi.scans import services
+
+    official = factories.staff(Role.CITY_OFFICIAL)
+    client.force_login(official)
+    finding = Finding.objects.get(link_id="L3")
+    link, _new = services.open_case(finding, actor=official)
+    case = link.case
+    assert case.title.startswith("紐付け点検で見つかった誤紐付けの可能性：")
+    listed = client.get("/cases/?reason=case_work&lang=en").content.decode()
+    assert "Possible mis-link found by the forensic scan: Sign-out omitted" in listed
+    page = client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work&lang=en")
+    timeline = re.search(r'<ol class="timeline">(.*?)</ol>', page.content.decode(), re.S).group(1)
+    assert f"Forensic scan {finding.run_id}" in timeline
+    assert "Committed as A&#x27;s procedure" in timeline
+    assert finding.explanation not in timeline
+    ja = client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work&lang=ja")
+    assert case.title in ja.content.decode()

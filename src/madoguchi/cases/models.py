@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.plaintext import plain_line
 
+from . import text
 from .constants import (
     CaseStatus,
     Channel,
@@ -146,6 +147,9 @@ class Case(models.Model):
         verbose_name=_("opened from incident"),
     )
     opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
+    # The language-neutral form of the title and the resident as named, where the system wrote
+    # them (cases.text); the stored Japanese stays the record.
+    texts = models.JSONField(_("system-made words, by language"), default=dict, blank=True)
     # The report document's editable parts (the rest is generated).
     report_title = models.CharField(_("report title"), max_length=300, blank=True)
     report_prevention = models.TextField(_("preventive measures"), blank=True)
@@ -168,6 +172,19 @@ class Case(models.Model):
         if "timeline" in getattr(self, "_prefetched_objects_cache", {}):
             return max(self.timeline.all(), key=lambda entry: entry.seq, default=None)
         return self.timeline.order_by("-seq").first()
+
+    @property
+    def shown_title(self) -> str:
+        """The title in the page's language where the system made it (cases.text)."""
+        return text.shown(self.texts, "title", self.title)
+
+    @property
+    def shown_resident_label(self) -> str:
+        return text.shown(self.texts, "resident_label", self.resident_label)
+
+    @property
+    def shown_opened_by(self) -> str:
+        return text.shown(self.texts, "opened_by", str(self.opened_by))
 
     @property
     def status(self) -> CaseStatus:
@@ -218,6 +235,19 @@ class TimelineEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise TimelineImmutableError("a timeline entry is never deleted; append a new one")
+
+    @property
+    def shown_summary(self) -> str:
+        """The summary in the page's language where the system made it (cases.text)."""
+        return text.shown(self.detail.get("text"), "summary", self.summary)
+
+    @property
+    def shown_party_label(self) -> str:
+        return text.shown(self.detail.get("text"), "party_label", self.party_label)
+
+    @property
+    def shown_actor(self) -> str:
+        return text.shown(self.detail.get("text"), "actor", str(self.actor))
 
 
 class CityContact(models.Model):

@@ -24,7 +24,7 @@ from madoguchi.locks import key_lock
 from madoguchi.namecheck import check as name_check
 from madoguchi.refusals import Refusal
 
-from . import findings, remedy, selectors
+from . import findings, remedy, selectors, text
 from .constants import (
     ALLOWED_TRANSITIONS,
     ENTRY_TARGETS,
@@ -53,6 +53,11 @@ INTAKE_TITLES = {
     Programme.POINTS: "支援窓口におけるマイナポイントの誤付与の申し出",
     Programme.PUBLIC_FUND: "支援窓口における公金受取口座の誤登録の申し出",
     Programme.HEALTH_INSURANCE: "支援窓口における健康保険証利用登録の誤りの申し出",
+}
+INTAKE_TITLE_TEXTS = {
+    Programme.POINTS: text.INTAKE_TITLE_POINTS,
+    Programme.PUBLIC_FUND: text.INTAKE_TITLE_PUBLIC_FUND,
+    Programme.HEALTH_INSURANCE: text.INTAKE_TITLE_HEALTH_INSURANCE,
 }
 
 
@@ -272,11 +277,15 @@ def case_open(
     other_resident_label: str = "",
     programme: Programme | str = Programme.POINTS,
     incident: Any = None,
+    texts: dict[str, Any] | None = None,
 ) -> Case:
     """Open a case with its intake entry: who reported, what they said. ``programme``: what
     the link was made for (the incident report's wording follows it). ``incident``: the
     incident it is opened from; an incident has one case, a second is refused
-    (`incident_has_case`), two at once included (the unique column decides)."""
+    (`incident_has_case`), two at once included (the unique column decides). ``texts``: the
+    language-neutral forms (`cases.text`) of what the system wrote from structured data, by
+    key (``title``, ``resident_label``, ``reported_by``, ``summary``, ``opened_by``), kept beside the stored
+    Japanese for pages in another language; a title left empty gets its programme's."""
     _require_can_open(actor)
     if not summary.strip() or not reported_by.strip():
         raise CaseRefused(
@@ -289,9 +298,13 @@ def case_open(
             earlier = Case.objects.filter(incident=incident).first()
             if earlier is not None:
                 raise incident_has_case(earlier)
+        texts = dict(texts or {})
+        if not title:
+            texts["title"] = text.neutral(INTAKE_TITLE_TEXTS[Programme(programme)])
         try:
             case = _new_case(
                 title=title or INTAKE_TITLES[Programme(programme)],
+                texts={k: texts[k] for k in ("title", "resident_label", "opened_by") if k in texts},
                 resident_label=resident_label,
                 other_resident_label=other_resident_label,
                 desk_location=desk_location,
@@ -321,10 +334,21 @@ def case_open(
             party_label=reported_by,
             channel=str(channel),
             summary=summary,
+            detail=_entry_text(
+                summary=texts.get("summary"),
+                party_label=texts.get("reported_by"),
+                actor=texts.get("opened_by"),
+            ),
             actor=actor,
         )
         audit.record(CASES_OPENED, actor=actor, subject=case, payload={"case": case.reference})
     return case
+
+
+def _entry_text(**forms: Any) -> dict[str, Any]:
+    """An entry's detail keeping the neutral forms given (`cases.text`), or none."""
+    kept = {key: form for key, form in forms.items() if form}
+    return {"text": kept} if kept else {}
 
 
 def _new_case(**fields: Any) -> Case:
@@ -334,7 +358,13 @@ def _new_case(**fields: Any) -> Case:
 
 
 def case_report_added(
-    case: Case, *, actor: User, reported_by: str, summary: str, detail: dict[str, Any]
+    case: Case,
+    *,
+    actor: User,
+    reported_by: str,
+    summary: str,
+    detail: dict[str, Any],
+    texts: dict[str, Any] | None = None,
 ) -> TimelineEntry:
     """A further report of the event a case is about (the resident's page: "this was not me"
     on another record of the same visit), appended to that case instead of opening a second
@@ -362,7 +392,14 @@ def case_report_added(
             party_label=reported_by,
             channel=Channel.SYSTEM,
             summary=summary,
-            detail=detail,
+            detail={
+                **detail,
+                **_entry_text(
+                    summary=(texts or {}).get("summary"),
+                    party_label=(texts or {}).get("reported_by"),
+                    actor=(texts or {}).get("opened_by"),
+                ),
+            },
             actor=actor,
         )
         _step_recorded(locked, entry, actor=actor, before=current)
@@ -593,12 +630,12 @@ def _compare(
             (False, False): "異なるものが登録されていました。",
         }[(programme == Programme.POINTS, same)]
         kana_text, kana_outcome = _compare_kana(case, programme, resident_kana, registration)
-        text = summary or f"{_COMPARED_JA[programme]}を照合したところ、{outcome}"
+        said = summary or f"{_COMPARED_JA[programme]}を照合したところ、{outcome}"
         return case_transition(
             case,
             actor=actor,
             kind=EntryKind.COMPARISON,
-            summary=f"{text}\n{kana_text}",
+            summary=f"{said}\n{kana_text}",
             comparison=result,
             detail={"holder_kana": kana_outcome},
             **when,

@@ -26,6 +26,7 @@ from madoguchi.accounts.models import User
 from madoguchi.audit import selectors as audit_selectors
 from madoguchi.audit import services as audit
 from madoguchi.audit import throttle
+from madoguchi.cases import text as case_text
 from madoguchi.cases.constants import CaseStatus, Channel, Programme
 from madoguchi.cases.models import Case
 from madoguchi.cases.services import case_open, case_report_added
@@ -587,7 +588,9 @@ def not_me_report(
             return open_report
         earlier = _open_visit_report(holder, visit) if visit is not None else None
         if earlier is not None:  # another record of the same visit: one event, one case
-            return _add_to_report(earlier, fields, described=described, reason_ja=reason_ja)
+            return _add_to_report(
+                earlier, fields, described=described, reason_ja=reason_ja, params=params
+            )
         incident = incident_record(
             kind=IncidentKind.COMPLAINT,
             reason_code="resident_not_me",
@@ -602,6 +605,19 @@ def not_me_report(
             resident_label="申し出た本人",
             reported_by=REPORTED_BY,
             summary=summary,
+            # The same words' neutral forms, for an official's page in English (cases.text).
+            texts={
+                "title": case_text.neutral(case_text.NOT_ME_TITLE),
+                "resident_label": case_text.neutral(case_text.NOT_ME_RESIDENT),
+                "opened_by": case_text.neutral(case_text.NOT_ME_ACTOR),
+                "reported_by": case_text.neutral(case_text.NOT_ME_REPORTED_BY),
+                "summary": case_text.neutral(
+                    case_text.NOT_ME_SUMMARY_COMMENT
+                    if "comment" in params
+                    else case_text.NOT_ME_SUMMARY,
+                    **params,
+                ),
+            },
             event_date=timezone.localdate(),
             channel=Channel.SYSTEM,
             # The report says where it happened as the public reads it (本庁 1階 支援窓口 1番),
@@ -622,7 +638,12 @@ def not_me_report(
 
 
 def _add_to_report(
-    earlier: NotMeReport, fields: dict[str, Any], *, described: str, reason_ja: str
+    earlier: NotMeReport,
+    fields: dict[str, Any],
+    *,
+    described: str,
+    reason_ja: str,
+    params: dict[str, Any],
 ) -> NotMeReport:
     """Inside `not_me_report`'s transaction: the report of another record of a visit already
     reported, added to that report's case (a note on its timeline) and incident."""
@@ -639,6 +660,16 @@ def _add_to_report(
         reported_by=REPORTED_BY,
         summary=summary,
         detail={k: fields[k] for k in ("item_kind", "item_id", "reason")},
+        texts={
+            "reported_by": case_text.neutral(case_text.NOT_ME_REPORTED_BY),
+            "opened_by": case_text.neutral(case_text.NOT_ME_ACTOR),
+            "summary": case_text.neutral(
+                case_text.NOT_ME_ADDED_COMMENT if fields["comment"] else case_text.NOT_ME_ADDED,
+                **{**params, "comment": fields["comment"][:400]}
+                if fields["comment"]
+                else {k: v for k, v in params.items() if k != "comment"},
+            ),
+        },
     )
     _not_me_recorded(report, added_to=str(earlier.public_id)[:8])
     return report

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
 from madoguchi.cases import services as cases
+from madoguchi.cases import text as case_text
 from madoguchi.cases.constants import Channel, DatePrecision, HolderKanaMissing, Programme
 from madoguchi.cases.events import CASES_LEGACY_LINK_ADDED
 from madoguchi.cases.models import LegacyLink
@@ -22,6 +23,7 @@ from madoguchi.scan.labels import CAUSE_JA, MISLINK_CAUSES, PROGRAMME_JA, record
 from . import report as scan_report
 from . import selectors
 from .models import Finding, FindingCase, RunReport, ScanRun
+from .names import CAUSE_NAMES, reasoning
 
 if TYPE_CHECKING:
     from madoguchi.scan.run import RunResult
@@ -144,6 +146,23 @@ def _holder(finding: Finding) -> dict[str, str]:
     return {"holder_kana": "", "holder_kana_missing": missing}
 
 
+def _case_texts(finding: Finding) -> dict[str, Any]:
+    with translation.override("en"):
+        cause_en = str(CAUSE_NAMES[finding.cause])
+        reasoning_en = reasoning(finding)
+    return {
+        "summary": case_text.neutral(
+            case_text.SCAN_SUMMARY,
+            reasoning=case_text.by_language(ja=finding.explanation, en=reasoning_en),
+        ),
+        "title": case_text.neutral(
+            case_text.SCAN_TITLE,
+            cause=case_text.by_language(ja=CAUSE_JA[finding.cause], en=cause_en),
+        ),
+        "reported_by": case_text.neutral(case_text.SCAN_REPORTED_BY, run=finding.run_id),
+    }
+
+
 def _open_one(finding: Finding, actor: User, account_hash: str, last4: str) -> FindingCase:
     linked_on = timezone.localtime(finding.linked_at).date()
     legacy = LegacyLink.objects.create(
@@ -172,6 +191,9 @@ def _open_one(finding: Finding, actor: User, account_hash: str, last4: str) -> F
         resident_label=finding.resident_id,
         reported_by=_("Forensic scan %(run)s") % {"run": finding.run_id},
         summary=finding.explanation,
+        # The title, who reported and the reasoning, for an official's page in English
+        # (cases.text); the stored Japanese stays the record.
+        texts=_case_texts(finding),
         event_date=linked_on,
         date_precision=DatePrecision.DAY,
         channel=Channel.SYSTEM,
