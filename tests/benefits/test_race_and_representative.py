@@ -205,11 +205,37 @@ def test_a_swapped_representative_card_or_changed_content_commits_nothing(
 
 
 @pytest.mark.usefixtures("providers", "systems", "support_keys")
-def test_exception_refused_for_an_adult(trusted, desk):
+def test_the_representative_route_is_refused_for_an_adult_before_any_pin(trusted, desk):
+    """An elderly parent with a guardian (成年後見人): the desk could start the handover and the
+    representative enter their PIN before the procedure refused (`exception_not_minor`; this
+    installation holds no guardianship records). The handover is refused at once, saying why
+    and what to do, and no representative's challenge is issued (a walk, 2026-12-02)."""
     a = trusted.card("A")
     start_visit(desk, a)
     verify_basic_four(desk, a)  # born 1980: read from the card, not typed
+    exc = refused("representative_not_for_adult", desk_services.visit_handover_start,
+                  desk_session=desk)  # fmt: skip
+    with translation.override("ja"):
+        said = exc.message_ja
+    assert "成年後見" in said, said
+    assert "未成年" in said, said
+    assert "市" in said, said  # what to do: the city's guardianship procedure
+    assert "guardianship" in exc.message_en
+    assert desk_services.visit_current(desk_session=desk).handover_at is None
+    refused("handover_not_started", services.representative_challenge, desk)
+    assert not VisitRepresentative.objects.exists()
+
+
+@pytest.mark.usefixtures("providers", "systems", "support_keys")
+def test_the_procedure_still_refuses_the_exception_for_an_adult(trusted, desk):
+    """The procedure's own check stands behind the handover's: a visit whose adult birth date
+    is known only after its representative authenticated (the handover started before the card
+    was read) is refused there, as before."""
+    a = trusted.card("A")
+    visit = start_visit(desk, a)
     _representative(desk, trusted.card("C"), kana="ヤマダ タロウ", kana_confirmed=True)
+    Visit.objects.filter(pk=visit.pk).update(card_birth_date="1980-05-01")
+    refused("representative_not_for_adult", services.representative_challenge, desk)
     refused(
         "exception_not_minor",
         prepare,

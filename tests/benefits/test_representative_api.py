@@ -135,3 +135,22 @@ def test_openapi_documents_the_two_card_flow(client, db):
         assert f"/api/v1/visits/current/{path}" in doc["paths"], path
     complete = json.dumps(doc["components"]["schemas"]["CompleteIn"])
     assert "second_token" in complete
+
+
+def test_the_handover_for_an_adult_is_refused_in_english_with_the_japanese_beside(
+    trusted,
+    staff_client,  # noqa: F811
+):
+    """The desk page's handover button on an adult's visit: refused before the representative's
+    card or PIN, the Japanese sentence (shown on the desk page) saying why and what to do."""
+    a = trusted.card("A")
+    start(staff_client, a)
+    assert _post(staff_client, "/current/basic-four", cardkit.basic_four_files(a))[0] == 200
+    status, body = _post(staff_client, "/current/handover")
+    assert status == 409, body
+    assert body["code"] == "representative_not_for_adult"
+    assert "adult guardianship" in body["message"]
+    assert "成年後見" in body["message_ja"]
+    assert _post(staff_client, "/current/representative/challenge")[1]["code"] == (
+        "handover_not_started"
+    )

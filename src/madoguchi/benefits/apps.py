@@ -25,10 +25,12 @@ class BenefitsConfig(AppConfig):
 
         from . import events, procedures, receivers  # noqa: F401  (registrations)
         from .constants import RELATIONSHIP_ROLES
-        from .services.representatives import representative_label
+        from .services.representatives import representative_label, representative_route_check
 
         if representative_label not in desk_procedures.SECOND_CARD_LABELS:
             desk_procedures.SECOND_CARD_LABELS.append(representative_label)
+        if representative_route_check not in desk_procedures.HANDOVER_CHECKS:
+            desk_procedures.HANDOVER_CHECKS.append(representative_route_check)
         if not desk_procedures.SECOND_CARD_ROLES:
             desk_procedures.SECOND_CARD_ROLES.extend(RELATIONSHIP_ROLES)
 

@@ -96,6 +96,12 @@ VISIT_END_HOOKS: list[Callable[[Visit], None]] = []
 # checklists app's items left unticked, `checklists.services.settle_ended`).
 DESK_MOVES_ON_HOOKS: list[Callable[[Any], None]] = []
 
+# Called by `services.visit_handover_start` with the open visit (locked) before a handover starts:
+# an app refuses (raises a Refusal) a handover whose second card could serve nothing in this
+# visit, so that no one places a card or enters a PIN for nothing (e.g. the benefits app: a
+# legal representative for a resident the card shows to be an adult).
+HANDOVER_CHECKS: list[Callable[[Visit], None]] = []
+
 # The second card of a visit as the visit page names it (e.g. the benefits app's "法定代理人
 # （親権者）"): called only for a visit with a second card; the first non-empty answer is shown.
 SECOND_CARD_LABELS: list[Callable[[Visit], str]] = []

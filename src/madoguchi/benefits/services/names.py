@@ -92,7 +92,7 @@ def resident_kana(visit: Visit, fields: dict[str, Any]) -> tuple[str, KanaSource
     return entered[:100], KanaSource.RESIDENT_ENTRY
 
 
-def _is_minor(visit: Visit) -> bool | None:
+def resident_is_minor(visit: Visit) -> bool | None:
     """Whether the resident is a minor, from the birth date of the basic four the server
     verified in this visit (desk.services.visit_basic_four); None if none was read."""
     born = visit.card_birth_date
@@ -250,7 +250,7 @@ def _representative_exception(
     Adds the exception to `decided`; refuses unless the resident is a minor, the representative
     authenticated in this visit, and the account's name is not a no-match for them too.
     """
-    minor = _is_minor(visit)
+    minor = resident_is_minor(visit)
     if minor is None:
         raise ProcedureInvalid(
             "resident_birth_date_unread",

@@ -29,9 +29,29 @@ from ..models import (
 )
 from ..readings import certified_readings
 from .base import BenefitsRefused
-from .names import KANA_LEGAL_FORM_MESSAGE, KANA_NUMBER_MESSAGE, holds_legal_form
+from .names import KANA_LEGAL_FORM_MESSAGE, KANA_NUMBER_MESSAGE, holds_legal_form, resident_is_minor
 
 # --- the legal representative ------------------------------------------------------------------
+
+
+ADULT_RESIDENT_MESSAGE = _(
+    "The resident is not a minor (birth date read from their card). An application by a legal "
+    "representative is for a minor here: this installation holds no record of an adult "
+    "guardianship (成年後見), so a guardian cannot apply for an adult at this desk. Nothing was "
+    "started and no PIN is needed. Refer the guardian to the city's adult guardianship "
+    "procedure; the resident may still apply themselves with their own account."
+)
+
+
+def representative_route_check(visit: Visit) -> None:
+    """Refuse the representative route for a resident the card shows to be an adult, before
+    the handover (and before any representative's PIN): the exception is for a minor, and an
+    adult ward's guardianship is recorded nowhere here, so the procedure would refuse it
+    (`exception_not_minor`) only after the representative's card and PIN (a walk of the desk
+    day, 2026-12-02). A resident whose card was not read yet is left to the procedure's check
+    (`resident_birth_date_unread`)."""
+    if resident_is_minor(visit) is False:
+        raise BenefitsRefused("representative_not_for_adult", ADULT_RESIDENT_MESSAGE)
 
 
 def representative_challenge(desk_session: DeskSession) -> Nonce:
@@ -41,6 +61,7 @@ def representative_challenge(desk_session: DeskSession) -> Nonce:
         raise desk_services.VisitRefused.of("no_open_visit")
     if visit.handover_at is None:
         raise desk_services.CardsRefused.of("handover_not_started")
+    representative_route_check(visit)
     return identity.nonce_issue(purpose=NoncePurpose.AUTHENTICATION, desk_session=desk_session)
 
 

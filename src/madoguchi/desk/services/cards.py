@@ -39,6 +39,7 @@ from madoguchi.plaintext import bad_character, long_number
 from madoguchi.refusals import Text
 from madoguchi.terminals.models import DeskSession
 
+from .. import procedures as registry
 from ..events import VISITS_BASIC_FOUR_VERIFIED, VISITS_HANDOVER_STARTED
 from ..models import Visit
 from .visits import VisitRefused, _require_open
@@ -189,6 +190,8 @@ def visit_handover_start(*, desk_session: DeskSession) -> Visit:
     with transaction.atomic():
         visit = _require_open(desk_session)
         if visit.handover_at is None:
+            for check in registry.HANDOVER_CHECKS:
+                check(visit)
             visit.handover_at = timezone.now()
             visit.last_presence_at = visit.handover_at
             visit.save(update_fields=["handover_at", "last_presence_at"])
