@@ -9,6 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from madoguchi.audit.models import AuditEvent
 from madoguchi.desk.models import Visit
 from madoguchi.incidents.models import Incident
 
@@ -37,3 +38,15 @@ def test_three_wrong_pins_block_the_card_and_record_an_incident(desk):
     assert incident.terminal == desk.terminal
     assert incident.staff == desk.staff
     assert not Visit.objects.exists()
+    # The page names the card in the reader (the agent's fingerprint): starting again with the
+    # locked card adds to that incident rather than recording another (a walk, 2026-12-02).
+    assert len(incident.detail["certificate"]) == 64
+    page.get_by_test_id("start-visit").click()
+    seen = AuditEvent.objects.filter(
+        event_name="incidents.pin_lock_seen_again", subject_id=str(incident.pk)
+    )
+    deadline = time.monotonic() + 60  # a poll: returns as soon as it is recorded
+    while time.monotonic() < deadline and not seen.exists():
+        time.sleep(0.1)
+    assert seen.count() == 1
+    assert Incident.objects.filter(kind="pin_locked").count() == 1
