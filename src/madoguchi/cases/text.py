@@ -7,7 +7,7 @@ language-neutral form beside them: `Case.texts` for the title and the resident, 
 `detail["text"]` for its summary, who reported (`party_label`) and who recorded it (`actor`, a
 system account such as the resident page's; `Case.texts["opened_by"]` the same for the list). Each form is the English
 message id and its parameters, a parameter differing by language kept as `{"ja": ..., "en": ...}`
-(the shape `incidents.text` keeps). A Japanese page shows the stored record; another language
+(the shape `incidents.text` keeps, rendered by its `render`). A Japanese page shows the stored record; another language
 renders the neutral form, and falls back to the stored words for a case opened before the forms
 were kept, an unknown id or a broken parameter. Words an official typed have no neutral form and
 show as typed."""
@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_noop
 
+from madoguchi.incidents import text as incident_text
+from madoguchi.incidents.text import by_language  # noqa: F401  (the same parameter shape)
 from madoguchi.language import page_language
 
 SCAN_TITLE = gettext_noop("Possible mis-link found by the forensic scan: %(cause)s")
@@ -80,26 +82,9 @@ def neutral(message_id: str, **params: Any) -> dict[str, Any]:
     return {"id": message_id, "params": params}
 
 
-def by_language(*, ja: str, en: str) -> dict[str, str]:
-    """A parameter with its own Japanese and English forms."""
-    return {"ja": ja, "en": en}
-
-
 def render(text: Any) -> str | None:
     """The neutral form in the active language; None when it cannot be rendered."""
-    if not isinstance(text, Mapping) or text.get("id") not in KNOWN:
-        return None
-    params = text.get("params", {})
-    if not isinstance(params, Mapping):
-        return None
-    values = {
-        str(name): str(value.get("en", "") if isinstance(value, Mapping) else value)
-        for name, value in params.items()
-    }
-    try:
-        return gettext(text["id"]) % values
-    except (KeyError, TypeError, ValueError):
-        return None
+    return incident_text.render(text, known=KNOWN)
 
 
 def shown(texts: Any, key: str, stored: str) -> str:
