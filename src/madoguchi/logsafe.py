@@ -7,8 +7,8 @@ Referer and User-Agent, an exception's text. Every log madoguchi writes passes t
 module (docs/security.md, round 8):
 
 - `scrub` replaces every run of twelve digits or more (full-width too, grouped with spaces or
-  hyphens: `LONG_NUMBER`, the rule `madoguchi.plaintext.long_number` applies to free text) with
-  `[number]`;
+  dashes, with invisible characters between: `LONG_NUMBER` on `as_read`, the rule
+  `madoguchi.plaintext.long_number` applies to free text) with `[number]`;
 - `safe_url` writes an address's path scrubbed and its query string with each value masked
   (`?reason=*&day=*`): names stay, what was typed does not;
 - `Scrubbed` is the logging filter that scrubs a record's message, traceback and stack, on the
@@ -25,14 +25,44 @@ import re
 import unicodedata
 from urllib.parse import quote, unquote, urlsplit
 
-__all__ = ["LONG_NUMBER", "Scrubbed", "install", "safe_header", "safe_url", "scrub"]
+__all__ = ["LONG_NUMBER", "Scrubbed", "as_read", "install", "safe_header", "safe_url", "scrub"]
 
-# Twelve digits or more, each perhaps after one space or hyphen: an individual number (12), a
-# payment service ID (16) or a bank, branch and account number written together (14). A
-# telephone number (10 or 11) is shorter. Matched on NFKC text (full-width digits are digits).
-LONG_NUMBER = re.compile(r"\d(?:[\s\-‐－ー−]?\d){11,}", re.ASCII)
+# Twelve digits or more, each perhaps after spaces or hyphens (up to three together, "1234 -
+# 5678"): an individual number (12), a payment service ID (16) or a bank, branch and account
+# number written together (14). A telephone number (10 or 11) is shorter. Matched on text as a
+# reader reads it (`as_read`: full-width and other scripts' digits are digits).
+LONG_NUMBER = re.compile(r"\d(?:[\s\-‐－ー−]{0,3}\d){11,}", re.ASCII)
 # The same on text as written: any decimal digit, any space (an ideographic one too).
-_WRITTEN = re.compile(r"\d(?:[\s\-‐－ー−]?\d){11,}")
+_WRITTEN = re.compile(r"\d(?:[\s\-‐－ー−]{0,3}\d){11,}")
+
+# Dashes read as a hyphen between a number's digits: every Unicode dash but the wave dashes
+# (「10〜20」 is a range), the minus sign and the katakana prolonged sound mark (typed for a
+# hyphen in Japanese).
+_NOT_HYPHENS = frozenset("\u301c\u3030")
+_HYPHENS = frozenset("\u2212\u30fc")
+
+
+def _read_char(char: str) -> str:
+    category = unicodedata.category(char)
+    if category in ("Cf", "Mn", "Me"):  # shows nothing: a zero-width space, a soft hyphen, marks
+        return ""
+    if category == "Nd":
+        return str(unicodedata.decimal(char))
+    if (category == "Pd" and char not in _NOT_HYPHENS) or char in _HYPHENS:
+        return "-"
+    return char
+
+
+def as_read(text: str) -> str:
+    """`text` as a reader reads the numbers in it: NFKC (full-width and circled digits are
+    digits), every decimal digit of any script an ASCII one, every dash a hyphen, and what
+    shows nothing between digits (a zero-width space, a soft hyphen, a word joiner, combining
+    marks) left out. A number written so only the rule would not see it is still one."""
+    normal = unicodedata.normalize("NFKC", text)
+    if normal.isascii():
+        return normal
+    return "".join(_read_char(char) for char in normal)
+
 
 MASK = "[number]"
 # What stands for a query value in a log line.
@@ -47,9 +77,9 @@ def scrub(text: str) -> str:
         text = LONG_NUMBER.sub(MASK, text)
         return _escaped(text) if "\\" in text else text
     text = _WRITTEN.sub(MASK, text)
-    normal = unicodedata.normalize("NFKC", text)
-    if LONG_NUMBER.search(normal):  # digits only NFKC reads as such (circled, superscript)
-        return LONG_NUMBER.sub(MASK, normal)
+    read = as_read(text)
+    if LONG_NUMBER.search(read):  # digits only a reader sees as one number (circled, or
+        return LONG_NUMBER.sub(MASK, read)  # with a zero-width space between)
     return text
 
 

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from pydantic import AfterValidator
 
-from madoguchi.logsafe import LONG_NUMBER
+from madoguchi.logsafe import LONG_NUMBER, as_read
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
 
@@ -53,8 +53,9 @@ _LONG_NUMBER = LONG_NUMBER
 
 def long_number(text: str) -> bool:
     """Whether free text carries a number an individual's records are keyed by (full-width
-    digits read as digits), which the data rules keep out of what is stored and shown."""
-    return _LONG_NUMBER.search(unicodedata.normalize("NFKC", text)) is not None
+    digits read as digits, invisible characters between them left out: `logsafe.as_read`),
+    which the data rules keep out of what is stored and shown."""
+    return _LONG_NUMBER.search(as_read(text)) is not None
 
 
 # What an official reads when their own free text (a case's summary or note, a complaint, a

@@ -14,7 +14,14 @@ from madoguchi.incidents.models import Incident
 from tests import factories
 from tests.cases.conftest import open_case, report_url
 
-NUMBERS = ["1234 5678 9012", "１２３４５６７８９０１２", "7010-0000-0000-0001", "0990 002 3456789"]
+NUMBERS = [
+    "1234 5678 9012",
+    "１２３４５６７８９０１２",
+    "7010-0000-0000-0001",
+    "0990 002 3456789",
+    "1234\u200b5678\u200b9012",  # zero-width spaces: shown as 123456789012 (round 12)
+    "1234 – 5678 – 9012",  # en dashes with spaces around them (round 12)
+]
 REASON = "ここには番号を書かないでください"
 PHONE = "090-1234-5678 に折り返し"
 
