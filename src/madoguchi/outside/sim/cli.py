@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Protocol
 
 from madoguchi import logsafe
 from madoguchi.outside.sim.seed import load_seed, seed_table
-from madoguchi.outside.sim.server import Faults, SimKind
+from madoguchi.outside.sim.server import Faults, SimKind, is_loopback
 
 
 class Output(Protocol):
@@ -61,21 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     accounts.add_argument("--seed", default=None)
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def serve(options: argparse.Namespace, out: Output = sys.stdout) -> int:
     from madoguchi.outside.sim.runner import make_server
     from madoguchi.outside.sim.server import StateFileError
 
     kind = SimKind(options.kind)
-    if not options.allow_remote and not _is_loopback(options.host):
+    if not options.allow_remote and not is_loopback(options.host):
         print(
             f"refusing to bind {options.host}: the simulator has no authentication; "
             "use a loopback address or pass --allow-remote",

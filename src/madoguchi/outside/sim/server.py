@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
 import json
 import logging
 import os
@@ -47,6 +48,46 @@ class SimKind(StrEnum):
 
 def error(status: int, code: str, message: str, **extra: Any) -> Answer:
     return status, {"error": {"code": code, "message": message, **extra}}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address, an IPv6 one perhaps in brackets) is this machine's
+    loopback: ``localhost`` or a loopback address."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(header: str) -> str:
+    """The name in a Host header, without its port."""
+    if header.startswith("["):
+        return header.partition("]")[0] + "]"
+    return header.rpartition(":")[0] if header.count(":") == 1 else header
+
+
+def browser_refusal(headers: Any, *, loopback: bool) -> Answer | None:
+    """The refusal of a request a web page made, or None. A simulator answers programs: a
+    browser page's request carries an Origin (every POST of a page does), and a page that
+    reached a loopback simulator through a name of its own resolving to 127.0.0.1 (DNS
+    rebinding) names that name in its Host."""
+    if loopback and not is_loopback(_host_name(headers.get("Host") or "")):
+        return error(
+            403,
+            "forbidden_host",
+            "the Host header must name the simulator's loopback address (localhost or "
+            "127.0.0.1); nothing was done",
+        )
+    if headers.get("Origin") is not None:
+        return error(
+            403,
+            "forbidden_origin",
+            "a simulator answers programs, not web pages: a request carrying an Origin header "
+            "is refused; nothing was done",
+        )
+    return None
 
 
 @dataclass
@@ -163,6 +204,9 @@ class SimServer(ThreadingHTTPServer):
         self.rng = random.Random(random_seed)  # noqa: S311 - fault injection, not security
         self.idempotency: dict[str, _Stored] = {}
         self._connections: set[socket.socket] = set()
+        # Bound to loopback (the default; `--allow-remote` binds another address): only the
+        # loopback names are answered (see `browser_refusal`).
+        self.loopback = is_loopback(address[0])
         if state_path is not None and state_path.exists():
             self._restore(state_path)
         super().__init__(address, _Handler)
@@ -337,6 +381,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         started = time.monotonic()
         path = urlsplit(self.path).path
+        refused = browser_refusal(self.headers, loopback=self.server.loopback)
+        if refused is not None:
+            self.close_connection = True  # its body, if any, is not read
+            self._send(*refused)
+            return
         try:
             length = int(self.headers.get("Content-Length") or "0", 10)
         except ValueError:
