@@ -1,6 +1,7 @@
 """Project-wide test configuration."""
 
 import os
+import random
 
 import pytest
 from django.utils import translation
@@ -30,6 +31,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="run the tests in reverse order, to find a test that passes only after another",
     )
+    parser.addoption(
+        "--shuffle",
+        type=int,
+        metavar="SEED",
+        help="run the tests in an order shuffled by SEED (the same seed, the same order), to find"
+        " a test that passes only in the order the tests happen to run",
+    )
 
 
 @pytest.hookimpl(wrapper=True)  # before every other plugin's: `-m` selecting, pytest-django sorting
@@ -46,7 +54,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.database)
     if config.getoption("reverse"):
         items.reverse()
+    seed = config.getoption("shuffle")
+    if seed is not None:
+        items[:] = _shuffled(items, random.Random(seed))
     return (yield)
+
+
+def _shuffled(items: list[pytest.Item], rng: random.Random) -> list[pytest.Item]:
+    """The items in an order drawn from `rng`, as pytest-randomly shuffles: the modules in a new
+    order, in each module its classes (and its own functions) in a new order, in each class its
+    tests. A module's tests stay together, so a module-scoped fixture (a live server, pcscd) is
+    still set up once a run; what one module leaves behind another then meets, and a test within
+    a module meets what its neighbours leave. pytest-django groups the result afterwards
+    (database tests, transactional ones, the rest), keeping this order within each group."""
+    modules: dict[str, dict[str, list[pytest.Item]]] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        parent = item.parent.nodeid if item.parent is not None else module
+        modules.setdefault(module, {}).setdefault(parent, []).append(item)
+    order: list[pytest.Item] = []
+    module_list = list(modules.values())
+    rng.shuffle(module_list)
+    for parents in module_list:
+        groups = list(parents.values())
+        rng.shuffle(groups)
+        for tests in groups:
+            rng.shuffle(tests)
+            order.extend(tests)
+    return order
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -91,11 +126,17 @@ def pytest_configure(config: pytest.Config) -> None:
 _LEFTOVERS = pytest.StashKey[list[str]]()
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = []
+    seed = config.getoption("shuffle")
+    if seed is not None:
+        lines.append(f"shuffled with --shuffle {seed} (the same seed runs the same order)")
     dropped = config.stash.get(_LEFTOVERS, [])
-    if not dropped:
-        return None
-    return f"dropped {len(dropped)} leftover(s) of killed test runs: {', '.join(dropped)}"
+    if dropped:
+        lines.append(
+            f"dropped {len(dropped)} leftover(s) of killed test runs: {', '.join(dropped)}"
+        )
+    return lines
 
 
 def _flush_by_delete() -> None:
