@@ -364,8 +364,9 @@ RESIDENT_CHALLENGES_PER_MINUTE = env.int("RESIDENT_CHALLENGES_PER_MINUTE", defau
 RESIDENT_CALL_CENTRE = env.str("RESIDENT_CALL_CENTRE", default="0120-95-0178")
 # How many times the desk may email one completion's notice (residents.completion_email).
 RESIDENT_EMAILS_PER_COMPLETION = env.int("RESIDENT_EMAILS_PER_COMPLETION", default=3)
-# How many comparisons with a different result one case may make (cases.services._compare):
-# without a limit, same/different answered without end would reveal the registered number.
+# How many comparisons with a different result the cases of one resident and programme may make
+# (cases.services.review): without a limit, same/different answered without end would reveal
+# the registered number.
 CASE_COMPARISONS_DIFFERENT_MAX = env.int("CASE_COMPARISONS_DIFFERENT_MAX", default=5)
 # Refuse a card when no fresh CRL can say whether it is revoked (fail closed).
 IDENTITY_REJECT_UNKNOWN_REVOCATION = env.bool("IDENTITY_REJECT_UNKNOWN_REVOCATION", default=True)

@@ -16,6 +16,7 @@ from madoguchi.benefits import identifiers
 from madoguchi.cases import document, services, steps
 from madoguchi.cases.constants import ALLOWED_TRANSITIONS, CaseStatus, EntryKind
 from madoguchi.cases.models import Case, LegacyLink
+from madoguchi.cases.services import intake
 from tests import factories
 from tests.cases.conftest import B_CARD, legacy, open_case, report_url
 from tests.oddfiles import odd_files
@@ -394,7 +395,7 @@ def test_two_cases_opened_from_one_incident_at_once_make_one(official):
 
     incident = _incident()
     results = at_once(
-        services,
+        intake,
         "_new_case",
         lambda: open_case(official, incident=incident),
         lambda: open_case(official, incident=incident),

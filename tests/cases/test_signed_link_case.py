@@ -11,6 +11,7 @@ from madoguchi.benefits.constants import LinkStatus
 from madoguchi.benefits.models import PaymentLink
 from madoguchi.cases import findings, services
 from madoguchi.cases.constants import CaseStatus
+from madoguchi.cases.models import Case
 from madoguchi.refusals import Refusal
 from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
 from tests.cases.conftest import open_case, report_url
@@ -119,7 +120,7 @@ def test_case_pages(client, link, desk, official):
         },
     )
     assert response.status_code == 302
-    case = services.Case.objects.get()
+    case = Case.objects.get()
     assert (
         client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work").status_code == 403
     )

@@ -9,6 +9,7 @@ from madoguchi.cases import services
 from madoguchi.cases.constants import ALLOWED_TRANSITIONS, CaseStatus, EntryKind
 from madoguchi.cases.events import CASES_LEGACY_LINK_ATTACHED
 from madoguchi.cases.models import TimelineEntry, TimelineImmutableError
+from madoguchi.cases.services import review
 from madoguchi.refusals import Refusal
 from tests.cases.conftest import A_CARD, B_CARD, legacy, open_case
 
@@ -372,7 +373,7 @@ def test_two_cases_compared_at_once_do_not_both_pass_the_limit(case, official):
         )
 
     # The recording step, after the count: each waits there until the other has counted.
-    results = at_once(services, "case_transition", compare(case, 1), compare(again, 2))
+    results = at_once(review, "case_transition", compare(case, 1), compare(again, 2))
     refusals = [r for r in results if isinstance(r, Refusal)]
     assert [r.code for r in refusals] == ["comparisons_exhausted"], results
     assert sum(isinstance(r, TimelineEntry) for r in results) == 1, results
