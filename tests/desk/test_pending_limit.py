@@ -75,7 +75,7 @@ def test_the_cap_counts_with_sql_compiled_once_per_process(trusted, staff_client
     visit = _start(staff_client, trusted.card("A"))
     first = _prepare(staff_client)  # warm: every read of a prepare compiled once
     with compiled_queries() as compiled:
-        services.visits._refuse_beyond_pending_limit(visit)
+        services.visits.procedures._refuse_beyond_pending_limit(visit)
     assert compiled == []
     settings.VISIT_PENDING_PROCEDURES_MAX = 2
     services.procedure_discard(desk_session=staff_client.desk, procedure_id=first.pk)

@@ -15,7 +15,7 @@ from django.db import connection
 from madoguchi.desk import services
 from madoguchi.desk.constants import VisitEndReason
 from madoguchi.desk.models import Visit
-from madoguchi.desk.services import visits
+from madoguchi.desk.services.visits import start
 from madoguchi.identity import services as identity
 from madoguchi.identity.models import Holder, HolderCertificate
 from madoguchi.terminals import services as terminal_services
@@ -75,7 +75,7 @@ def test_a_visit_started_as_the_merge_commits_waits_and_belongs_to_the_merged_ho
         thread.join()
         return cert
 
-    monkeypatch.setattr(visits.identity, "authenticate", read_then_merge)
+    monkeypatch.setattr(start.identity, "authenticate", read_then_merge)
     visit = start_visit(desk, pki.card("C"))
     assert merged[0].merged, merged  # the interim holder was merged
     assert not Holder.objects.filter(pk=interim.pk).exists()
@@ -92,7 +92,7 @@ def test_a_merge_that_comes_while_the_visit_starts_is_refused_for_its_open_visit
     """The visit holds its holder's lock when the merge starts (a second thread): the merge
     waits for the visit to commit, then finds it open and is refused; nothing is merged."""
     desk, _old, interim = renewed
-    real = visits.insert
+    real = start.insert
     merged: list[object] = []
     thread = threading.Thread(target=lambda: merged.append(_link_renewal(pki)))
 
@@ -104,7 +104,7 @@ def test_a_merge_that_comes_while_the_visit_starts_is_refused_for_its_open_visit
             _wait_for_a_lock_wait()
         return real(row, *args, **kwargs)
 
-    monkeypatch.setattr(visits, "insert", merge_meanwhile)
+    monkeypatch.setattr(start, "insert", merge_meanwhile)
     visit = start_visit(desk, pki.card("C"))
     thread.join()
     assert visit.holder_id == interim.pk
@@ -137,8 +137,8 @@ def test_a_holder_that_changes_again_refuses_the_start_saying_why(renewed, pki, 
     """The certificate's holder could not be locked twice in a row (merged again meanwhile):
     no visit, and a sentence saying why and what to do, in Japanese for the desk."""
     desk, _old, interim = renewed
-    monkeypatch.setattr(visits, "_CERTIFICATE_LOCKED", lambda **_: [])
-    with pytest.raises(visits.VisitRefused) as refused:
+    monkeypatch.setattr(start, "_CERTIFICATE_LOCKED", lambda **_: [])
+    with pytest.raises(start.VisitRefused) as refused:
         start_visit(desk, pki.card("C"))
     assert refused.value.code == "holder_changing"
     assert refused.value.message_ja.startswith("受付の開始と同時に、このカードの持ち主の記録が")

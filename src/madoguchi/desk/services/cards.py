@@ -42,7 +42,8 @@ from madoguchi.terminals.models import DeskSession
 from .. import procedures as registry
 from ..events import VISITS_BASIC_FOUR_VERIFIED, VISITS_HANDOVER_STARTED
 from ..models import Visit
-from .visits import VisitRefused, _require_open
+from .visits import VisitRefused
+from .visits.current import _require_open
 
 
 class CardsRefused(VisitRefused):

@@ -30,15 +30,8 @@ from ..events import (
     VISITS_COMPLETION_REFUSED,
 )
 from ..models import Completion, Procedure, Visit
-from .visits import (
-    VisitRefused,
-    _open_visit_locked,
-    _require_open,
-    _touch_open,
-    end_locked,
-    lapse,
-    unknown_procedure,
-)
+from .visits import VisitRefused, end_locked, lapse, unknown_procedure
+from .visits.current import _open_visit_locked, _require_open, _touch_open
 
 # --- completion ----------------------------------------------------------------------------
 
