@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
+import logging
+import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from madoguchi.agent import Agent, AgentConfig, ConfigError
+from madoguchi.agent.cli import config_from_options, run
 from madoguchi.agent.operations import fingerprint
 from madoguchi.card.inputsupport import check_integrity, parse_basic_four
 from madoguchi.card.testca import generate_rsa_key
@@ -249,8 +253,6 @@ def test_config_refuses_non_loopback_and_test_pins_with_a_reader(tmp_path: Path)
 
 
 def test_cli_takes_credential_from_environment(card_files: dict[str, Path]) -> None:
-    from madoguchi.agent.cli import config_from_options
-
     options = {
         "server": "https://desk.example.jp/",
         "listen": "127.0.0.1:47999",
@@ -275,11 +277,6 @@ def test_cli_says_which_address_is_taken_and_which_file_is_missing(
 ) -> None:
     """A second agent on a taken port (say beside `make demo`'s) and a card file that is not
     there are each one sentence naming the address or the file, not an errno."""
-    import io
-    import socket
-
-    from madoguchi.agent.cli import run
-
     environ = {"MADOGUCHI_TERMINAL_CREDENTIAL": CREDENTIAL}
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -302,6 +299,31 @@ def test_cli_says_which_address_is_taken_and_which_file_is_missing(
     options = {"server": "https://desk.example.jp", "virtual": [missing]}
     assert run(options, out=io.StringIO(), err=err, environ=environ) == 2
     assert err.getvalue() == f"error: {missing}: No such file or directory\n"
+
+
+def test_cli_says_once_where_it_listens(
+    card_files: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """`madoguchi agent` says where it listens in one line, on standard output, where a script
+    reads it; the agent's log (standard error, beside it in a terminal) said it a second time."""
+    caplog.set_level(logging.DEBUG, logger="madoguchi.agent")
+    out, stop = io.StringIO(), threading.Event()
+    stop.set()  # stop as soon as it has started
+    options = {
+        "server": "https://desk.example.jp",
+        "listen": "127.0.0.1:0",
+        "virtual": [card_files["alice"]],
+    }
+    environ = {"MADOGUCHI_TERMINAL_CREDENTIAL": CREDENTIAL}
+    # In a thread of its own: `run` takes SIGINT and SIGTERM only on the main thread.
+    agent = threading.Thread(
+        target=run, args=(options,), kwargs={"out": out, "environ": environ, "stop": stop}
+    )
+    agent.start()
+    agent.join(timeout=30)
+    said = out.getvalue()
+    assert said.startswith("madoguchi card agent listening on http://127.0.0.1:"), said
+    assert (said + caplog.text).count("listening on") == 1, (said, caplog.text)
 
 
 def test_test_pin_unavailable_without_the_flag(start_agent: Start) -> None:

@@ -40,13 +40,14 @@ def test_the_agent_logs_no_long_number_over_http(card_files: dict[str, Path], tm
                 client.get(f"{base}/status", params={"n": "123456789012"}, headers=headers),
                 client.get(f"{base}/requests/123456789012", headers=headers),
                 client.post(f"{base}/requests", json={"pin": "123456789012"}, headers=headers),
+                client.post(f"{base}/tray/insert", json={"card": "alice"}),  # logged
             ]
         assert all(r.status_code < 500 for r in statuses)
     finally:
         process.terminate()
         process.wait(timeout=30)
     text = log.read_text("utf-8")
-    assert "card agent listening on" in text  # the log was written
+    assert "card inserted" in text  # the log was written
     read = text.encode("ascii", "backslashreplace").decode("unicode_escape")
     assert not _RUN.findall(unicodedata.normalize("NFKC", text))
     assert not _RUN.findall(unicodedata.normalize("NFKC", read))

@@ -100,7 +100,6 @@ class Agent:
             daemon=True,
         )
         self._thread.start()
-        log.info("card agent listening on %s for %s", self.base_url, self.server_origin)
         return self.base_url
 
     def stop(self) -> None:
