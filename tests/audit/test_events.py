@@ -32,7 +32,6 @@ def test_pre_registered_events_have_their_blocks():
         "terminals.credential_rejected": 2000,
         "terminals.desk_session_opened": 2000,
         "terminals.desk_session_closed": 2000,
-        "terminals.desk_session_refused": 2000,
         "audit.checkpoint_written": 9000,
     }
     for name, block in expected.items():

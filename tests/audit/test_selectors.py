@@ -33,7 +33,7 @@ def logged():
     with transaction.atomic():
         audit.record("terminals.desk_session_opened", actor=user, terminal=desk1, subject=user)
         audit.record(
-            "terminals.desk_session_refused", terminal=desk2, payload={"reason": "証明書失効"}
+            "terminals.credential_rejected", terminal=desk2, payload={"reason": "証明書失効"}
         )
         audit.record(
             "terminals.desk_session_closed",
@@ -77,10 +77,7 @@ def test_display_in_both_languages(logged):
         == "鈴木 (suzuki) が端末 窓口1 で窓口セッションを開始しました"
     )
     assert selectors.display(first, "en") == "鈴木 (suzuki) opened a desk session on terminal 窓口1"
-    assert (
-        selectors.display(second, "ja")
-        == "端末 窓口2 での窓口セッション開始を拒否しました（理由: 証明書失効）"
-    )
+    assert selectors.display(second, "ja") == "端末の認証情報を拒否しました（理由: 証明書失効）"
     assert (
         selectors.display(third, "en")
         == "Desk session on terminal 窓口1 closed (reason: カード取り外し)"

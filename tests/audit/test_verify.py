@@ -42,7 +42,7 @@ def _constraints_restored():
 def _record_events(n: int) -> None:
     for i in range(n):
         with transaction.atomic():
-            audit.record("terminals.desk_session_refused", payload={"reason": f"test {i}", "i": i})
+            audit.record("terminals.credential_rejected", payload={"reason": f"test {i}", "i": i})
 
 
 def _verify() -> str:

@@ -13,7 +13,7 @@ from madoguchi.audit import services as audit
 def _record(n: int) -> None:
     for i in range(n):
         with transaction.atomic():
-            audit.record("terminals.desk_session_refused", payload={"reason": f"t{i}", "i": i})
+            audit.record("terminals.credential_rejected", payload={"reason": f"t{i}", "i": i})
 
 
 def _checkpoint_then_lose_the_key(audit_files) -> None:

@@ -299,14 +299,8 @@ TERMINALS_DESK_SESSION_CLOSED = register(
         en="Desk session on terminal {terminal} closed (reason: {reason})",
     )
 )
-TERMINALS_DESK_SESSION_REFUSED = register(
-    EventType(
-        2007,
-        "terminals.desk_session_refused",
-        ja="端末 {terminal} での窓口セッション開始を拒否しました（理由: {reason}）",
-        en="Desk session on terminal {terminal} refused (reason: {reason})",
-    )
-)
+# 2007 (terminals.desk_session_refused) was registered and never recorded: a refused desk
+# sign-in is `accounts.sign_in_failed`, with its reason. The id is not reused.
 
 # --- 3000: identity and visits ---------------------------------------------------------------------
 # --- 4000: benefits --------------------------------------------------------------------------------

@@ -65,14 +65,9 @@ TOKEN_REJECTED = register(
         describe=describe_code,
     )
 )
-HOLDER_AUTHENTICATED = register(
-    EventType(
-        3006,
-        "identity.holder_authenticated",
-        ja="カードで本人確認しました（証明書 {fingerprint_short}）",
-        en="Card holder authenticated (certificate {fingerprint_short})",
-    )
-)
+# 3006 (identity.holder_authenticated) was registered and never recorded: a card's
+# authentication is recorded with what it opened, `visits.started` or `residents.signed_in`
+# (a refused one is `identity.token_rejected`). The id is not reused.
 RECORD_READ = register(
     EventType(
         3007,
