@@ -191,7 +191,7 @@ def test_each_pending_procedure_shows_its_masked_account(desk, outside_systems):
     expect(accounts).to_have_text(["＊＊＊＊0001", "＊＊＊＊0002"])
     page.get_by_test_id("procedures").get_by_role("button", name="取り消す").first.click()
     page.wait_for_url(re.compile(r"/desk/visit/$"))
-    pending = page.get_by_test_id("procedures").locator("tr", has_text="送信待ち")
+    pending = page.get_by_test_id("procedures").locator("tr", has_text="確定待ち")
     expect(pending).to_have_count(1)
     expect(pending).to_contain_text("＊＊＊＊0002")
     assert "7010000000000001" not in page.content()

@@ -190,6 +190,18 @@ def test_procedure_form_prepares_a_pending_procedure(trusted, staff_client):
     assert staff_client.get("/desk/visit/procedures/nonexistent/").status_code == 404
 
 
+def test_a_prepared_procedure_waits_for_the_cards_confirmation_in_the_desks_words(
+    trusted, staff_client
+):
+    """The visit's table says a prepared procedure waits for the card's confirmation (確定待ち,
+    beside 確定済み once signed), not that it waits to be sent: nothing is sent before it."""
+    start(staff_client, trusted.card("A"))
+    prepare(staff_client)
+    html = staff_client.get("/desk/visit/").content.decode()
+    assert '<td class="status-pending nowrap">確定待ち</td>' in html
+    assert "送信待ち" not in html
+
+
 def test_confirmation_shows_exactly_the_transactions_display_lines(trusted, staff_client):
     visit = start(staff_client, trusted.card("A"))
     prepare(staff_client, "PAY-A-0042", 4200)

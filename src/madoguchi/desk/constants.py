@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # The two moments of a visit at which the desk's pages show the staff checklist (the checklists
 # app's `Stage` has these values; the desk reaches it through `procedures.checklist()`).
@@ -23,7 +24,9 @@ class VisitEndReason(models.TextChoices):
 
 
 class ProcedureStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    # Prepared, waiting for the resident's card (the shared catalogue's "Pending" is an outbox
+    # call waiting to be sent, and would win over this app's own).
+    PENDING = "pending", pgettext_lazy("procedure status", "Pending")
     COMMITTED = "committed", _("Committed")
     DISCARDED = "discarded", _("Discarded")
 
