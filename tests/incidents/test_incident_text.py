@@ -465,7 +465,7 @@ def test_an_end_with_pending_says_the_visits_completions_stand(client, trusted, 
         incidents.incident_record(summary=summary, detail=detail, **earlier)
     client.force_login(factories.staff(Role.SUPERVISOR))
     said = {
-        "ja": "（カードが取り外されました）。未確定の手続きは確定していません。"
+        "ja": "（カードが取り外されました）。未確定の手続きは登録されていません。"
         "この受付で住民のカードにより確定した手続き（1 件）はそのまま有効です。",
         "en": "with 1 procedure pending, which was not committed; the completions the "
         "resident's card committed in the visit (1) stand.",
