@@ -74,6 +74,21 @@ def no_long_number(value: str) -> None:
         raise ValidationError(LONG_NUMBER_MESSAGE, code="long_number")
 
 
+PLAIN_TEXT_MESSAGE = _(
+    "The text contains a character that cannot be used: a bidirectional control (which "
+    "shows the text in another order than it was typed, a number's digits reversed) or "
+    "another control character. Nothing was saved; write it again without it."
+)
+
+
+def plain_text(value: str) -> None:
+    """A form field's validator for free text others read (a case's intake and notes, a
+    report, a complaint): `bad_character` refused with `PLAIN_TEXT_MESSAGE`; tabs and line
+    breaks are ordinary."""
+    if bad_character(value):
+        raise ValidationError(PLAIN_TEXT_MESSAGE, code="not_plain")
+
+
 def _plain(value: str) -> str:
     reason = bad_character(value)
     if reason:

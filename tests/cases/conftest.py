@@ -53,6 +53,18 @@ def legacy(official, **kw):
     return services.legacy_link_add(**args)
 
 
+def legacy_form(**fields: str) -> dict[str, str]:
+    """The legacy-link form of a case page as posted (its fields carry the `legacy-` prefix)."""
+    form = {
+        "resident_label": "A氏",
+        "provider_name": "決済サービス",
+        "account_number": "4980-1111-2222-3333",  # typed hidden, kept as a keyed hash
+        "linked_on_precision": "unknown",
+        **fields,
+    }
+    return {f"legacy-{name}": value for name, value in form.items()}
+
+
 def report_url(case, name: str = "report", reason: str = "case_work") -> str:
     """The case report's page (`report`), Markdown (`report_md`) or PDF (`report_pdf`) with a
     reason given, as an official reaches it from the case page (the report asks one first)."""

@@ -12,7 +12,7 @@ from madoguchi.accounts.constants import Role
 from madoguchi.cases.models import Case, LegacyLink, TimelineEntry
 from madoguchi.incidents.models import Incident
 from tests import factories
-from tests.cases.conftest import open_case, report_url
+from tests.cases.conftest import legacy_form, open_case, report_url
 
 NUMBERS = [
     "1234 5678 9012",
@@ -62,13 +62,7 @@ def test_a_note_a_report_and_a_legacy_link_refuse_a_long_number(client, official
     assert REASON in r.content.decode()
     case.refresh_from_db()
     assert "7010000000000001" not in case.report_prevention
-    legacy = {
-        "legacy-resident_label": "A氏",
-        "legacy-provider_name": "決済サービス",
-        "legacy-account_number": "4980-1111-2222-3333",  # typed hidden, kept as a keyed hash
-        "legacy-linked_on_precision": "unknown",
-        "legacy-session_log": "2022-08-10 10:02, card_read, 123456789012",
-    }
+    legacy = legacy_form(session_log="2022-08-10 10:02, card_read, 123456789012")
     r = client.post(reverse("cases:legacy_link", args=[case.pk]), legacy)
     assert REASON in client.get(r["Location"]).content.decode()
     assert not LegacyLink.objects.exists()

@@ -7,17 +7,22 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.benefits.procedures.public_fund import ACCOUNT_TYPES
 from madoguchi.era import EraError, parse_date
-from madoguchi.plaintext import no_long_number
+from madoguchi.plaintext import no_long_number, plain_text
 
 from .constants import Channel, DatePrecision, Party, Programme
 
 
 def _text(label: Any, max_length: int | None = None, rows: int = 0, **kwargs: Any) -> Any:
     """Free text an official types, stored and shown (cases, reports): no long number in it
-    (`plaintext.long_number`, the rule the resident's comment follows)."""
+    (`plaintext.long_number`, the rule the resident's comment follows), no bidirectional or
+    other control character (`plaintext.plain_text`)."""
     widget = forms.Textarea(attrs={"rows": rows}) if rows else None
     return forms.CharField(
-        label=label, max_length=max_length, widget=widget, validators=[no_long_number], **kwargs
+        label=label,
+        max_length=max_length,
+        widget=widget,
+        validators=[plain_text, no_long_number],
+        **kwargs,
     )
 
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.plaintext import no_long_number
+from madoguchi.plaintext import no_long_number, plain_text
 from madoguchi.terminals.models import Terminal
 
 from .constants import Severity
@@ -10,7 +10,10 @@ from .constants import Severity
 class ComplaintForm(forms.Form):
     terminal = forms.ModelChoiceField(Terminal.objects.none(), label=_("Desk"), required=False)
     reported_by = forms.CharField(
-        label=_("Who complained"), max_length=200, required=False, validators=[no_long_number]
+        label=_("Who complained"),
+        max_length=200,
+        required=False,
+        validators=[plain_text, no_long_number],
     )
     severity = forms.ChoiceField(
         choices=Severity.choices, initial=Severity.MEDIUM, label=_("Severity")
@@ -19,7 +22,7 @@ class ComplaintForm(forms.Form):
         label=_("What they said"),
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=500,
-        validators=[no_long_number],
+        validators=[plain_text, no_long_number],
     )
 
     def __init__(self, *args: object, terminals: object = None, **kwargs: object) -> None:
