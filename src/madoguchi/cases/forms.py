@@ -11,6 +11,12 @@ from madoguchi.plaintext import no_long_number, plain_text
 
 from .constants import Channel, DatePrecision, Party, Programme
 
+# Free text's limits (characters): a case report's PDF lays out every character of the case's
+# summaries and notes and its measures; 200,000 took minutes and held a server worker.
+NOTE_MAX = 4000
+REPORT_MAX = 8000
+SESSION_LOG_MAX = 20000
+
 
 def _text(label: Any, max_length: int | None = None, rows: int = 0, **kwargs: Any) -> Any:
     """Free text an official types, stored and shown (cases, reports): no long number in it
@@ -72,13 +78,13 @@ class IntakeForm(WhenForm):
     channel = forms.ChoiceField(
         label=_("Channel"), choices=Channel.choices, initial=Channel.IN_PERSON
     )
-    summary = _text(_("What they said"), rows=4)
+    summary = _text(_("What they said"), NOTE_MAX, rows=4)
     desk_location = _text(_("Desk"), 200, required=False)
     title = _text(_("Title"), 300, required=False)
 
 
 class StepForm(WhenForm):
-    summary = _text(_("Summary"), rows=3)
+    summary = _text(_("Summary"), NOTE_MAX, rows=3)
 
 
 class ContactForm(StepForm):
@@ -143,7 +149,7 @@ COMPARE_FORMS: dict[Programme, type[WhenForm]] = {
 
 class ReportEditForm(forms.Form):
     title = _text(_("Title"), 300, required=False)
-    prevention = _text(_("Preventive measures (one per line)"), rows=6, required=False)
+    prevention = _text(_("Preventive measures (one per line)"), REPORT_MAX, rows=6, required=False)
 
 
 class LegacyLinkForm(forms.Form):
@@ -166,6 +172,7 @@ class LegacyLinkForm(forms.Form):
             "The old terminal's session records, one per line: time, event "
             "(login, card_read, card_removed, committed, logout), resident"
         ),
+        SESSION_LOG_MAX,
         rows=5,
         required=False,
     )
