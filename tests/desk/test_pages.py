@@ -305,6 +305,9 @@ def test_end_records_after_items_ends_the_visit_and_pages_forget_it(trusted, sta
     assert said + digest in r.content.decode()
     english = staff_client.get("/desk/visit/receipt/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Fingerprint of what the card signed (to match the audit log): <code>" in english
+    # The signed lines stay Japanese on the English receipt, as on the confirmation: it says so.
+    assert "The lines are in Japanese: the card signed them exactly as written." in english
+    assert 'data-testid="lines-in-japanese"' not in r.content.decode()
     r = staff_client.post("/desk/visit/end/", {"item": ["receipt_handed", "visit_ended"]})
     assert r["Location"] == reverse("desk:terminal")
     visit.refresh_from_db()
