@@ -31,6 +31,7 @@ def _standalone(args: list[str]) -> bool:
 def _known_without_settings(name: str) -> bool:
     """Whether `name` is a command, asked with the settings that need nothing (after the
     configured ones failed to load: the settings module is imported again)."""
+    # Django only on this path: the standalone commands (agent, card, sim) run without it.
     import django
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import get_commands
@@ -48,12 +49,13 @@ def main(argv: list[str] | None = None) -> None:
     if _standalone(args):
         os.environ.setdefault("MADOGUCHI_STANDALONE", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
+    # Django only after the environment above is set: the settings read it when they load.
+    from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
+    from django.db import OperationalError
 
     try:
-        from django.conf import settings
-
         settings.INSTALLED_APPS  # noqa: B018 (loads the settings, so errors surface here)
     except ImproperlyConfigured as exc:
         if args and not args[0].startswith("-") and not _known_without_settings(args[0]):
@@ -62,7 +64,6 @@ def main(argv: list[str] | None = None) -> None:
             execute_from_command_line(["madoguchi", *args])
         sys.stderr.write(f"madoguchi: configuration error: {exc}\n")
         raise SystemExit(2) from None
-    from django.db import OperationalError
 
     try:
         execute_from_command_line(["madoguchi", *args])

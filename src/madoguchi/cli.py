@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import stat
 import sys
+from argparse import ArgumentTypeError
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +97,6 @@ def read_text_file(path: str | Path, *, limit: int, what: str = "file") -> str:
 def seconds(*, zero: bool) -> Any:
     """An argparse type for an interval: a number of seconds, more than 0 (or 0 too when
     `zero`). A negative or zero poll interval made the loops poll the database without pause."""
-    from argparse import ArgumentTypeError
-
     least = "at least 0" if zero else "more than 0"
 
     def parse(text: str) -> float:

@@ -20,6 +20,7 @@ ALLOWED_SCHEMES = frozenset({"data"})
 
 def fetcher() -> Any:
     """WeasyPrint's fetcher, allowed only `data:` URLs and no redirects."""
+    # WeasyPrint (Pango and fonts, slow to import) only when a PDF is made.
     from weasyprint.urls import URLFetcher
 
     return URLFetcher(allowed_protocols=ALLOWED_SCHEMES, allow_redirects=False, timeout=2)
@@ -27,6 +28,7 @@ def fetcher() -> Any:
 
 def html_document(html: str) -> Any:
     """The WeasyPrint document of `html` (for callers that render it themselves)."""
+    # WeasyPrint (Pango and fonts, slow to import) only when a PDF is made.
     from weasyprint import HTML
 
     return HTML(string=html, url_fetcher=fetcher())

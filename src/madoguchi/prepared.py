@@ -33,8 +33,10 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, cast
 
-from django.db import connections
-from django.db.models import Model, QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db import DatabaseError, connections, router, transaction
+from django.db.models import Model, QuerySet, signals
+from django.db.models.sql import Query
 from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
@@ -202,8 +204,6 @@ def _saved(
     instance: Model, using: str, *, created: bool, update_fields: frozenset[str] | None
 ) -> None:
     """What `save()` does after its statement: the instance saved on `using`, `post_save`."""
-    from django.db.models import signals
-
     instance._state.adding = False
     instance._state.db = using
     model = type(instance)
@@ -225,9 +225,6 @@ def insert(instance: M, using: str = "default") -> M:
     (issue 15, fifteenth round: an INSERT's compiling was the larger part of a `create()` on
     the completion path). A value that is an expression, or a model this cannot serve, takes
     Django's own `save()`."""
-    from django.db import transaction
-    from django.db.models import signals
-
     model = type(instance)
     entry = _insert_sql(model, using)
     if (
@@ -283,7 +280,6 @@ def insert_many(instances: list[M], using: str = "default") -> list[M]:
     rows of a multi-row INSERT takes `bulk_create`."""
     if not instances:
         return instances
-    from django.db import transaction
 
     model = type(instances[0])
     entry = _insert_sql(model, using)
@@ -380,9 +376,6 @@ def update_fields(instance: Model, fields: list[str], using: str | None = None) 
     process instead of compiled by the ORM on every save (issue 15, sixteenth round). A model
     with its own `save()`, a value that is an expression or a model instance, or a field this
     cannot serve takes Django's own `save()`."""
-    from django.db import DatabaseError, router, transaction
-    from django.db.models import signals
-
     model = type(instance)
     using = using or router.db_for_write(model, instance=instance)
     names = tuple(fields)
@@ -446,8 +439,6 @@ def _raw_columns(
     others = [(column, i) for i, column in enumerate(columns) if column not in model_fields]
     fields = [model_fields.get(c) for c in columns]
     if model._meta.pk.attname not in names:
-        from django.core.exceptions import FieldDoesNotExist
-
         raise FieldDoesNotExist("Raw query must include the primary key")
     found = _RAW[key] = (names, positions, others, fields)
     return found
@@ -471,8 +462,6 @@ def raw(model: type[M], sql: str, params: list[Any], using: str = "default") -> 
     per_connection = connection.__dict__.setdefault("_madoguchi_raw_converters", {})
     made = per_connection.get((model, columns))
     if made is None:
-        from django.db.models.sql import Query
-
         compiler = connection.ops.compiler("SQLCompiler")(Query(model), connection, using)
         cols: list[Any] = [f.get_col(f.model._meta.db_table) if f else None for f in fields]
         converted = compiler.get_converters(cols)

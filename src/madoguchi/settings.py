@@ -6,6 +6,7 @@ required variables set, which is what `check --deploy` is run against.
 """
 
 import os
+import secrets
 from pathlib import Path
 
 import environ
@@ -46,8 +47,6 @@ STANDALONE = env.bool("MADOGUCHI_STANDALONE", default=False)
 
 def _local_secret_key() -> str:
     """A per-installation key for debug and demo runs, created once in DATA_DIR."""
-    import secrets
-
     path = DATA_DIR / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,8 +59,6 @@ if DEBUG or DEMO:
     SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key()
 elif STANDALONE:
     # Signs nothing that outlives the process; never written anywhere.
-    import secrets
-
     SECRET_KEY = env.str("SECRET_KEY", default="") or secrets.token_urlsafe(50)
 else:
     try:

@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -8,8 +8,7 @@ def _ensure_roles(app_config: AppConfig | None = None, **kwargs: object) -> None
     test-database flush). The roles need every app's permissions, which exist once the last
     app's signal is handled (Django's create_permissions, connected before this, runs first):
     set them then, once, not after each of the ~19 apps (most of a test flush's time)."""
-    from django.apps import apps
-
+    # Imported when the signal comes: roles reads the auth models, not loaded at app import.
     from .roles import ensure_roles
 
     with_models = [a for a in apps.get_app_configs() if a.models_module is not None]

@@ -7,6 +7,7 @@ one into an audit event, so the tamper-evident log has them too.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
@@ -54,7 +55,5 @@ def _object_name(name: str) -> str:
 @receiver(user_logged_in, dispatch_uid="madoguchi.accounts.session_limits")
 def session_limits_start(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     """Every sign-in (the staff sign-in, and a test client's) starts the session's limits."""
-    import time
-
     if request is not None and hasattr(request, "session"):
         session_stamp(request.session, time.time())

@@ -9,8 +9,8 @@ from django.contrib.auth import authenticate, login, logout
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
-from django_otp import match_token
 
 from madoguchi.audit import services as audit
 from madoguchi.audit import throttle
@@ -229,7 +229,6 @@ def staff_sign_in(
 
 
 def _confirmed_devices(user: User):  # type: ignore[no-untyped-def]
-    from django_otp import devices_for_user
 
     return devices_for_user(user, confirmed=True)
 

@@ -22,6 +22,7 @@ from madoguchi.agent.config import (
     ConfigError,
     parse_listen,
 )
+from madoguchi.agent.core import Agent
 from madoguchi.card.errors import CardError
 
 
@@ -119,8 +120,6 @@ def run(
     stop: threading.Event | None = None,
 ) -> int:
     """Start the agent and serve until SIGINT/SIGTERM (or `stop` is set). Returns an exit code."""
-    from madoguchi.agent.core import Agent
-
     env = os.environ if environ is None else environ
     try:
         config = config_from_options(options, env)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+from madoguchi.agent.operations import fingerprint
 from madoguchi.card.errors import CardError, CardTimeout, NoCard
 from madoguchi.card.inputsupport import BasicFour, parse_basic_four
 from madoguchi.card.transport import PcscContext, Transport, VirtualTransport
@@ -91,8 +92,6 @@ class VirtualTray:
         self.printed: dict[str, BasicFour] = {}
         for path in paths:
             card = VirtualCard.load(path)  # fail at start-up on an unreadable file
-            from madoguchi.agent.operations import fingerprint
-
             self.paths[path.stem] = Path(path)
             self.fingerprints[path.stem] = fingerprint(card.auth_certificate)
             self.printed[path.stem] = parse_basic_four(card.basic_four_bytes)

@@ -1,6 +1,7 @@
+from importlib import import_module
 from typing import Any
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.core.signals import request_finished, request_started
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
@@ -9,10 +10,6 @@ from django.utils.translation import gettext_lazy as _
 def _seed_national_programme(sender: Any, **kwargs: Any) -> None:
     """The national programme exists after every migrate and every test-database flush (as
     permissions do): the data migration seeds it once, this puts it back after a flush."""
-    from importlib import import_module
-
-    from django.apps import apps
-
     import_module("madoguchi.benefits.migrations.0002_national_programme").seed(apps, None)
 
 
@@ -21,6 +18,7 @@ class BenefitsConfig(AppConfig):
     verbose_name = _("Benefits")
 
     def ready(self) -> None:
+        # Imported in ready(): these modules use models, not loaded while the apps are.
         from madoguchi.desk import procedures as desk_procedures
 
         from . import events, procedures, receivers  # noqa: F401  (registrations)

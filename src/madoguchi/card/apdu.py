@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING
 
 from madoguchi.card.errors import (
     MalformedResponse,
+    PinBlocked,
     StatusWordError,
     TLVError,
     WrongLe,
+    WrongLength,
+    WrongPin,
     error_for_sw,
 )
 
@@ -85,8 +88,6 @@ class CommandAPDU:
 
 def parse_command(raw: bytes) -> CommandAPDU:
     """Decode a command APDU (cases 1-4, short and extended). Raises `WrongLength` on bad sizes."""
-    from madoguchi.card.errors import WrongLength
-
     if len(raw) < 4:
         raise WrongLength(0x6700, "command shorter than 4 bytes")
     cla, ins, p1, p2 = raw[0], raw[1], raw[2], raw[3]
@@ -210,8 +211,6 @@ class CardChannel:
         Raises `PinBlocked` when the PIN is blocked: a blocked card answers an empty VERIFY with
         6984 or, on some cards, with 63C0 (zero tries left), and both mean blocked.
         """
-        from madoguchi.card.errors import PinBlocked, WrongPin
-
         try:
             self.verify(None)
         except WrongPin as exc:

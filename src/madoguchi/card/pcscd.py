@@ -16,6 +16,7 @@ leases its own reader slot (`lease_slot`).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import fcntl
 import itertools
@@ -25,6 +26,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import IO
 
 from madoguchi.card.errors import CardError
+from madoguchi.card.transport import PcscContext
 
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
@@ -231,8 +234,6 @@ class PcscdHarness:
             raise
 
     def _wait_ready(self, timeout: float) -> None:
-        from madoguchi.card.transport import PcscContext
-
         wanted = {r.name for r in self.readers}
         deadline = time.monotonic() + timeout
         last = ""
@@ -400,9 +401,6 @@ def shared_pcscd(
 def main(argv: list[str] | None = None) -> int:
     """`python -m madoguchi.card.pcscd [--port P] [--dir DIR]`: run a private pcscd with a vpcd
     reader in the foreground until Ctrl-C (for trying virtual cards by hand)."""
-    import argparse
-    import sys
-
     parser = argparse.ArgumentParser(prog="python -m madoguchi.card.pcscd")
     parser.add_argument("--port", type=int, default=DEFAULT_BASE_PORT, help="vpcd slot 0 port")
     parser.add_argument("--dir", type=Path, default=SHARED_ROOT / "manual")

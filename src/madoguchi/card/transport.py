@@ -106,6 +106,7 @@ class VirtualTransport:
 
 def _scard() -> Any:
     try:
+        # pyscard (PC/SC, a native library) only when a real reader is used; virtual cards need none.
         from smartcard import scard
     except ImportError as exc:  # pragma: no cover - pyscard is a dependency
         raise PcscUnavailable("pyscard is not installed") from exc

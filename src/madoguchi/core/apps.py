@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class CoreConfig(AppConfig):
@@ -6,11 +7,10 @@ class CoreConfig(AppConfig):
     verbose_name = "madoguchi"
 
     def ready(self) -> None:
-        from django.conf import settings
-
         from . import checks  # noqa: F401 (registers the deploy checks)
 
         if settings.MADOGUCHI_BENCH:
+            # The bench's server views only in a bench run (Django app loading: ready()).
             from .bench import server
 
             server.install()

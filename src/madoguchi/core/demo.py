@@ -23,6 +23,7 @@ from madoguchi.card.jpki import JpkiClient
 from madoguchi.card.testca import SUPPORT_ROOT_KEY_ID, TestCA
 from madoguchi.card.transport import VirtualTransport
 from madoguchi.card.virtual import issue_card
+from madoguchi.cases.models import CityContact
 from madoguchi.checklists.services import template_install_default
 from madoguchi.identity import services as identity
 from madoguchi.terminals import services as terminal_services
@@ -99,8 +100,6 @@ def seed() -> DemoSeed:
                     )
 
         template_install_default()
-
-        from madoguchi.cases.models import CityContact
 
         if not CityContact.objects.exists():  # the report's 問い合わせ先 (admin-editable)
             CityContact.objects.create(**DEMO_CITY_CONTACT)

@@ -64,6 +64,7 @@ def drop_postgres_leftovers(settings_dict: dict[str, Any], prefix: str = "") -> 
     """Drop the PostgreSQL databases of dead test runs (those whose names start with
     ``prefix``) on the server of ``settings_dict``; return their names. Connects to the maintenance database ``postgres``; a server that does
     not answer, or a role that may not list or drop, leaves everything as it is."""
+    # psycopg only on PostgreSQL (SQLite runs have nothing to drop).
     import psycopg
     from psycopg import sql
 

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
+from django.urls import resolve, reverse
 
 from madoguchi.accounts.constants import OrganisationKind, Role
 from madoguchi.accounts.services import second_factor_lapse
@@ -94,7 +95,5 @@ def visible_incidents_q(user: Any, terminals: Any) -> Q:
 def may_open(user: Any, url_name: str) -> bool:
     """Whether `user`'s roles let them open the page named `url_name` (its `roles_required`);
     a page without that decorator is anyone's who is signed in."""
-    from django.urls import resolve, reverse
-
     roles = getattr(resolve(reverse(url_name)).func, "allowed_roles", None)
     return roles is None or has_any(user, *roles)

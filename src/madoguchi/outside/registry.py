@@ -143,6 +143,7 @@ def sim_registry(
     provider_url: str, *, seed: Mapping[str, Any] | None = None, config: ClientConfig | None = None
 ) -> ProviderRegistry:
     """The providers of a provider simulator at `provider_url`, as its seed declares them."""
+    # Imported here to break the cycle: the clients and the simulators import this registry.
     from madoguchi.outside.clients import http_provider
     from madoguchi.outside.sim.seed import load_seed
 
@@ -174,6 +175,7 @@ def sim_outside(
     config: ClientConfig | None = None,
 ) -> OutsideSystems:
     """Adapters for the three simulators."""
+    # Imported here to break the cycle: the clients import this registry.
     from madoguchi.outside.clients import HttpBank, HttpInsurer
 
     return OutsideSystems(

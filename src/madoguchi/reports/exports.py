@@ -213,6 +213,7 @@ def to_pdf(content: dict[str, Any], *, submitted: Any = None, language: str | No
 def to_xlsx(
     content: dict[str, Any], *, submitted: Any = None, language: str | None = "ja"
 ) -> bytes:
+    # openpyxl only when a spreadsheet is asked for (heavy; most exports are CSV).
     from openpyxl import Workbook
 
     language = document_language(language)

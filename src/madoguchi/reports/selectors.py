@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -66,8 +66,6 @@ def _by_day(qs: Any, field: str) -> dict[tuple[int, date], int]:
 
 
 def dashboard_series(terminals: list[Terminal], days: list[date]) -> dict[str, Any]:
-    from django.db.models import F
-
     start, _ = day_bounds(days[0])
     _, end = day_bounds(days[-1])
     ids = [t.pk for t in terminals]

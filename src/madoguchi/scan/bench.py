@@ -11,7 +11,14 @@ pays one-off costs: a warm-up run on a small slice comes first).
 from __future__ import annotations
 
 import gc
+import json
 import os
+import platform
+import resource
+import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,9 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from madoguchi.scan import engine as engines
 from madoguchi.scan import generate, namematch, schema
@@ -324,14 +334,10 @@ def _hwm_mib() -> float:
 
 
 def _rss_mib() -> float:
-    import resource
-
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _cpu() -> float:
-    import resource
-
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
 
@@ -352,8 +358,6 @@ class _Clock:
 def _slice(tables: dict[str, pa.Table], links: int) -> dict[str, pa.Table]:
     """The first ``links`` links with their residents and terminals' events (a smaller run of
     the same shape)."""
-    import pyarrow.compute as pc
-
     lk = tables["links"].slice(0, links)
     terms = pc.unique(pc.drop_null(lk.column("terminal_id")))
     ev = tables["desk_events"]
@@ -368,8 +372,6 @@ def _blocks(data: Path, links: int) -> dict[str, pa.Table]:
     """The first ``links`` links, read from the first generated blocks holding them (each block
     is one row group of each table and self-contained: its own residents, terminals and
     events), validated; falls back to :func:`_slice` for input not written block by block."""
-    import pyarrow.parquet as pq
-
     paths = schema.files(data)
     pfs = {t: pq.ParquetFile(p) for t, p in paths.items() if p.suffix == ".parquet"}
     groups = {pf.metadata.num_row_groups for pf in pfs.values()}
@@ -396,8 +398,6 @@ def _duckdb(
     files: in memory, or in a database file with a memory limit. The database file and
     DuckDB's spill go into ``scratch`` (the bench's temporary directory), never beside the
     data: the input may be read-only, or shared with other runs."""
-    import ibis
-
     paths = schema.files(data)
     db: Path | None = None
     if storage == "file":
@@ -428,7 +428,6 @@ def _duckdb(
     finally:
         eng.close()
         con.disconnect()
-        import shutil
 
         if db is not None:
             db.unlink(missing_ok=True)
@@ -468,8 +467,6 @@ def run(
     ``repeat``: runs of the ibis and SQL sides, in turn (ibis, SQL, ibis, ...); the figures
     are their medians.
     """
-    import platform
-
     with tempfile.TemporaryDirectory(prefix="madoguchi-bench-scan-") as tmp:
         data = directory or Path(tmp) / "data"
         result = BenchResult(
@@ -602,10 +599,6 @@ def spark_child(data: str, out: str, driver_memory: str) -> None:
     reads ``data`` itself, runs the rules, and writes ``OUT/findings.parquet`` (link id and
     cause) and ``OUT/figures.json`` (wall time of the scan; CPU of this driver and of the JVM
     with its Python workers; their peak memory), or ``{"error": ...}``."""
-    import json
-
-    import pyarrow.parquet as pq
-
     figures: dict[str, Any] = {}
     try:
         # Spark's scratch files inside the bench's temporary directory: removed with it
@@ -649,13 +642,6 @@ def _spark_side(result: BenchResult, data: Path, links: int, tmp: Path, timeout:
     """Spark local[2] on the first blocks of about ``links`` links, written as Parquet files
     that Spark reads itself, in a process of its own (a fresh JVM with a bounded heap, killed
     with its workers after ``timeout`` seconds); ibis on DuckDB over the same files beside it."""
-    import json
-    import signal
-    import subprocess
-    import sys
-
-    import pyarrow.parquet as pq
-
     sub = _blocks(data, links)
     size = sub["links"].num_rows
     result.sizes["spark_local2"] = size

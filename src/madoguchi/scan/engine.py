@@ -274,6 +274,7 @@ def _spark_columns(df: Any, table: str) -> list[Any]:
     ``createDataFrame(schema.load(...))`` gives them: text (blank optional text as null),
     dates, and timestamps as Spark's ``timestamp`` in the session's zone (UTC: the local
     clock times of the input unchanged)."""
+    # PySpark only for the Spark engine (an optional dependency that starts a JVM).
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
@@ -310,6 +311,7 @@ def _spark_raw(session: Any, location: Path | str) -> Any:
     dialect pyarrow reads). ``location``: a local file, or a URI read through Spark."""
     literal = spark_literal_path(location)
     if str(location).endswith(".csv"):
+        # PySpark only for the Spark engine (an optional dependency that starts a JVM).
         from pyspark.sql import types as T
 
         if isinstance(location, Path):
@@ -359,6 +361,7 @@ def _java_message(exc: BaseException) -> str:
 def _spark_files(session: Any, uri: str) -> dict[str, str]:
     """The three tables' files under ``uri`` (``format.json`` checked), looked up through
     Hadoop's file system for the URI's scheme; the same errors as ``schema.files``."""
+    # PySpark only for the Spark engine (an optional dependency that starts a JVM).
     from py4j.protocol import Py4JJavaError
 
     hpath = session._jvm.org.apache.hadoop.fs.Path
@@ -417,6 +420,7 @@ def _spark_first_bad(df: Any, bad: Any, value: Any) -> tuple[int, Any] | None:
     file) plus its place in its split (``monotonically_increasing_id`` counts on within a
     task). Only when a problem was found: two more passes, over the splits' counts and the
     bad rows."""
+    # PySpark only for the Spark engine (an optional dependency that starts a JVM).
     from pyspark.sql import functions as F
 
     tagged = df.select(
@@ -444,6 +448,7 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
     present, types, required values, allowed values, then the key's uniqueness; the row
     count. An error names the first failing row in the file's order (``_spark_first_bad``) and
     how many rows fail; a duplicated key its value and count."""
+    # PySpark only for the Spark engine (an optional dependency that starts a JVM).
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
@@ -547,6 +552,7 @@ def _spark_validate(session: Any, uri: str) -> dict[str, int]:
     """Validate the input under a URI with Spark (the driver cannot read it itself): the
     checks of ``schema.validate``, each problem one ``InputError`` naming the file and the
     column; the row count of each table."""
+    # PySpark only for the Spark engine (an optional dependency that starts a JVM).
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
 
@@ -564,6 +570,7 @@ def _spark_validate(session: Any, uri: str) -> dict[str, int]:
 def spark_session(master: str = "local[2]", **conf: str) -> Any:
     """A Spark session with quiet logs, no UI and UTC time (timestamps in the input are local
     clock times without a zone; UTC keeps Spark from shifting them)."""
+    # PySpark only for the Spark engine (an optional dependency that starts a JVM).
     from pyspark.sql import SparkSession
 
     # The Python workers run this interpreter (its environment has the name check).
@@ -858,6 +865,7 @@ class Engine:
         in a type ``schema`` converts, a file DuckDB cannot read): then ``schema`` validates
         it, naming the first bad row as always. Several times cheaper than ``schema``'s
         Arrow batches, which every valid file no longer goes through."""
+        # duckdb (a large native library) only when this check runs.
         import duckdb
 
         try:

@@ -64,6 +64,7 @@ def outcome_codes(
 
 
 def _pyarrow_udf() -> Any:
+    # ibis and pyarrow only when a UDF is built: rules and generate import this module for its constants.
     import ibis
     import ibis.expr.datatypes as dt
     import pyarrow as pa
@@ -78,6 +79,7 @@ def _pyarrow_udf() -> Any:
 
 
 def _pandas_udf() -> Any:
+    # ibis and pandas only when a UDF is built: rules and generate import this module for its constants.
     import ibis
     import ibis.expr.datatypes as dt
     import pandas as pd

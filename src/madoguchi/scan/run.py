@@ -71,6 +71,7 @@ def _with_progress(
     this process cannot count; the bar and the lines say so instead of showing 0."""
     if stream is None:
         return fn()
+    # rich only for a run shown in a terminal.
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -770,6 +770,7 @@ def _first_duplicate(
     ``UNIQUE_MEMORY_LIMIT``): no Python object per row. Only when some hash is seen twice are
     the keys read once more (``again``: the same key batches) and those with a repeated hash
     counted by their value, so two keys that merely share a hash are not a duplicate."""
+    # duckdb (a large native library) only when this check runs.
     import duckdb
 
     schema = pa.schema([("key", STR), ("row", pa.int64())])
@@ -878,6 +879,7 @@ def _check_unique(
         except Exception as exc:
             failed.append(exc)
 
+    # duckdb (a large native library) only when this check runs.
     import duckdb
 
     try:

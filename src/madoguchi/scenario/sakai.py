@@ -8,6 +8,7 @@ Every attempt must commit nothing; A's own procedure, signed by A's card, must c
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import shutil
@@ -16,6 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from madoguchi.card.jpki import JpkiClient
+from madoguchi.card.transport import VirtualTransport
+from madoguchi.card.virtual import VirtualCard
+from madoguchi.identity.tokens import build_completion_token, completion_signing_input
 
 from .driver import DeskDriver, DriverError, Refusal
 
@@ -225,13 +231,6 @@ def _sign_on_second_agent(desk: DeskDriver, config: SakaiConfig) -> dict[str, An
     """B's card signs A's completion challenge in a card reader the server knows nothing of
     (no agent, no reports: what a tampered or home-made client could do), and the token is
     submitted in A's visit. Only the server's own check of the signing certificate stands."""
-    import base64
-
-    from madoguchi.card.jpki import JpkiClient
-    from madoguchi.card.transport import VirtualTransport
-    from madoguchi.card.virtual import VirtualCard
-    from madoguchi.identity.tokens import build_completion_token, completion_signing_input
-
     assert config.card_dir is not None
     desk.tick_checklist()
     challenge = desk.completion_challenge()

@@ -19,10 +19,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
+from django.contrib.sessions.models import Session
 from django.core import signing
 from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from .constants import TERMINAL_COOKIE, TERMINAL_COOKIE_MAX_AGE
@@ -103,8 +106,6 @@ def _session_and_desk(request: HttpRequest, session: object) -> DeskSession | No
     store, and installed as the store's cache, so the request sees the same session. Returns
     the desk session (with its staff member, the staff member's organisation, its terminal and
     the binding's state) with the checks of `_bound_desk_session` still to do, or None."""
-    from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
-
     if type(session) is not DatabaseStore or hasattr(session, "_session_cache"):
         return None
     key = session.session_key
@@ -133,8 +134,6 @@ class _DeskQuery:
 
     @classmethod
     def prepare(cls) -> None:
-        from django.contrib.sessions.models import Session
-
         q = connection.ops.quote_name
         user = DeskSession._meta.get_field("staff").related_model
         organisation = user._meta.get_field("organisation").related_model  # type: ignore[union-attr]
@@ -181,8 +180,6 @@ def _desk_row(prefix: str, session_key: str) -> tuple[DeskSession, str | None] |
     """The open desk session of the terminal whose binding has `prefix` (one per terminal),
     loaded as `_with_binding` loads it, and the session row's data (None: no such session,
     or expired)."""
-    from django.utils import timezone
-
     if not _DeskQuery.sql:
         _DeskQuery.prepare()
     now = connection.ops.adapt_datetimefield_value(timezone.now())

@@ -1,3 +1,5 @@
+import json
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -37,8 +39,6 @@ def enrol(request: HttpRequest) -> HttpResponse:
 
 def _demo_credentials() -> dict[str, str]:
     """Demo only: the credentials `madoguchi demo` issued, so enrolment is one click."""
-    import json
-
     path = settings.DATA_DIR / "demo" / "terminals.json"
     if not path.exists():
         return {}

@@ -24,6 +24,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from django.core.management import call_command
+from django.db import connection, connections, transaction
+
+from madoguchi.audit import services as audit
+from madoguchi.audit.canonical import GENESIS, chain_hash
+from madoguchi.audit.models import AuditEvent
+from madoguchi.audit.verify import verify_chain
+from madoguchi.desk.events import VISITS_PROCEDURE_PREPARED
+
+from .completion import create_database, drop_database
+
 TARGET_VERIFY_RATIO = 0.5
 # Events per transaction when extending the log for the second verify figure (14 parameters
 # an event, one INSERT: under PostgreSQL's 65,535 parameters a statement).
@@ -63,8 +74,6 @@ class AuditResult:
 
 
 def _threads(clients: int, per_client: int, work: object) -> float:
-    from django.db import connections
-
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -103,11 +112,6 @@ def _median(values: list[float]) -> float:
 
 def _measure_verify(rounds: int) -> VerifyFigures:
     """`verify_chain` vs raw SHA-256 (leaf + chain) over the log as it is now, alternated."""
-    from django.db import connection
-
-    from madoguchi.audit.canonical import GENESIS, chain_hash
-    from madoguchi.audit.verify import verify_chain
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT canonical FROM audit_auditevent ORDER BY seq")
         blobs = [b"\x00" + bytes(stored) for (stored,) in cursor.fetchall()]
@@ -154,10 +158,6 @@ def _measure_verify(rounds: int) -> VerifyFigures:
 def _extend_log(total: int, append: object) -> float:
     """Append events with ``audit.record()`` until the log holds `total`, `SEED_BATCH` to a
     transaction; the wall time taken."""
-    from django.db import transaction
-
-    from madoguchi.audit.models import AuditEvent
-
     started = time.perf_counter()
     held = AuditEvent.objects.count()
     while held < total:
@@ -172,14 +172,6 @@ def _extend_log(total: int, append: object) -> float:
 def run(
     *, events: int = 5000, clients: int = 32, rounds: int = 5, verify_events: int = 200_000
 ) -> AuditResult:
-    from django.core.management import call_command
-    from django.db import connection, transaction
-
-    from madoguchi.audit import services as audit
-    from madoguchi.desk.events import VISITS_PROCEDURE_PREPARED
-
-    from .completion import create_database, drop_database
-
     name, original = create_database("audit")
     result = AuditResult(events=events, clients=clients, load_before=os.getloadavg())
     try:

@@ -24,10 +24,12 @@ transactions and audit-lock acquisitions per visit, server CPU per visit, and th
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
 import functools
 import hashlib
+import multiprocessing
 import os
 import re
 import shutil
@@ -39,16 +41,36 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import connection, connections
 
+from madoguchi.accounts.constants import OrganisationKind, Role
+from madoguchi.accounts.models import Organisation, User
+from madoguchi.card.jpki import JpkiClient
+from madoguchi.card.testca import TestCA
+from madoguchi.card.transport import VirtualTransport
+from madoguchi.card.virtual import VirtualCard, issue_card
+from madoguchi.checklists.services import template_install_default
 from madoguchi.core import leftovers
+from madoguchi.core.management.commands.serve import default_workers
+from madoguchi.identity import services as identity
+from madoguchi.identity.tokens import (
+    authentication_signing_input,
+    build_auth_token,
+    build_completion_token,
+    completion_signing_input,
+)
+from madoguchi.terminals import services as terminals
 
 PIN = "1234"
 APP = "https://madoguchi.test/bench/1.0"
@@ -201,10 +223,6 @@ def create_database(bench: str = "completion") -> tuple[str, dict[str, Any]]:
     """A fresh database on the configured PostgreSQL server; Django is switched over to it.
 
     `bench` names the benchmark in the refusal when DATABASE_URL is not PostgreSQL."""
-    import warnings
-
-    from django.db import connection
-
     if connection.vendor != "postgresql":
         raise BenchError(
             f"bench {bench} needs PostgreSQL (DATABASE_URL is {connection.vendor}): "
@@ -233,8 +251,6 @@ def create_database(bench: str = "completion") -> tuple[str, dict[str, Any]]:
 
 
 def drop_database(name: str, original: dict[str, Any]) -> None:
-    from django.db import connection
-
     connection.close()
     connection.settings_dict["NAME"] = original["NAME"]
     with connection._nodb_cursor() as cursor:
@@ -244,20 +260,6 @@ def drop_database(name: str, original: dict[str, Any]) -> None:
 def seed(desks: int, work: Path, insured: int = 0) -> list[Desk]:
     """The database's setup for `desks` desks; each desk also gets `insured` residents who will
     register health-insurance use (their cards; the insurer's records: `insurer_seed`)."""
-    from datetime import date
-
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
-    from django.db import connection
-
-    from madoguchi.accounts.constants import OrganisationKind, Role
-    from madoguchi.accounts.models import Organisation, User
-    from madoguchi.card.testca import TestCA
-    from madoguchi.card.virtual import issue_card
-    from madoguchi.checklists.services import template_install_default
-    from madoguchi.identity import services as identity
-    from madoguchi.terminals import services as terminals
-
     call_command("migrate", verbosity=0, interactive=False)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -456,8 +458,6 @@ def server_counts(base: str, workers: int, *, reset: bool = False) -> dict[str, 
 
 
 def database_transactions(database: str) -> int:
-    from django.db import connection
-
     time.sleep(1.2)  # cumulative statistics are flushed about once a second
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
@@ -533,10 +533,6 @@ def in_processes(parts: list[Callable[[], Any]]) -> list[Any]:
     exit, end) the parent's PostgreSQL sessions. A child leaves with `os._exit`, running no
     finaliser on what it inherited (the desks' sign-in connections stay the parent's). Its
     CPU is the parent's once joined (`_own_cpu` counts waited-for children)."""
-    import multiprocessing
-
-    from django.db import connections
-
     connections.close_all()
     context = multiprocessing.get_context("fork")
     running = []
@@ -578,8 +574,6 @@ def _child(part: Callable[[], Any], writer: Any) -> None:
 def _cpu_now(server_pid: int) -> dict[str, float]:
     """CPU seconds so far of this process, the server's tree, the bench database's PostgreSQL
     backends and the whole machine."""
-    from django.db import connection
-
     return {
         "client": _own_cpu(),
         "server": _process_tree_cpu(server_pid) if server_pid else 0.0,
@@ -634,9 +628,6 @@ def desk_sign_in(desk: Desk, base: str) -> None:
 
 
 def _sign(desk: Desk, message: bytes) -> tuple[bytes, bytes]:
-    from madoguchi.card.jpki import JpkiClient
-    from madoguchi.card.transport import VirtualTransport
-
     desk.card.power_on()
     result = JpkiClient(VirtualTransport(desk.card)).authenticate(PIN, message)
     desk.card.power_on()
@@ -704,10 +695,6 @@ def agent_event(agent: httpx.Client, desk: Desk, kind: str, fingerprint: str | N
 
 def _load_card(path: Path) -> tuple[Any, str]:
     """A virtual card and its authentication certificate's fingerprint."""
-    from madoguchi.card.jpki import JpkiClient
-    from madoguchi.card.transport import VirtualTransport
-    from madoguchi.card.virtual import VirtualCard
-
     card = VirtualCard.load(path)
     der = JpkiClient(VirtualTransport(card)).read_auth_certificate_der()
     return card, hashlib.sha256(der).hexdigest()
@@ -772,8 +759,6 @@ def abandoned_visit(desk: Desk, agent: httpx.Client, base: str, insured: Insured
 
 def _open(desk: Desk, base: str, account: str, insured: Insured | None) -> None:
     """Authenticate the card in the reader, start the visit, prepare its procedures."""
-    from madoguchi.identity.tokens import authentication_signing_input, build_auth_token
-
     ch = _expect(_api(desk, base, "POST", "/visits/auth-challenge"), "auth-challenge")
     cert, sig = _sign(desk, authentication_signing_input(ch["origin"], ch["nonce"]))
     token = build_auth_token(cert, sig, APP)
@@ -812,10 +797,6 @@ def _visit(
     on_complete: Callable[[Completed], None] | None = None,
     insured: Insured | None = None,
 ) -> Completed:
-    import base64
-
-    from madoguchi.identity.tokens import build_completion_token, completion_signing_input
-
     assert desk.http is not None
     account = f"B-{desk.index}-{n}"
     agent_event(agent, desk, "inserted", desk.fingerprint)
@@ -980,8 +961,6 @@ def polls_run(
     (all desks at once, one poll a desk at a time, as open desk pages do, without the wait),
     while each desk's agent reports the card every 2 s; server CPU (presence reports included,
     alike for both ways) and desk statements are counted for each way separately."""
-    from madoguchi.identity.tokens import authentication_signing_input, build_auth_token
-
     out: dict[str, dict[str, float]] = {}
     with http_client(base, 60) as agent:
         for desk in desks:
@@ -1085,10 +1064,6 @@ def run(
     polls: int = 20,
     client_processes: int = 4,
 ) -> Result:
-    from django.db import connection
-
-    from madoguchi.core.management.commands.serve import default_workers
-
     # A bad WEB_CONCURRENCY is refused before anything is created (the server would refuse it).
     workers = default_workers()
     result = Result(desks=desks, duration=seconds)

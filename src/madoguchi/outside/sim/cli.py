@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Protocol
 
 from madoguchi import logsafe
+from madoguchi.outside.sim import runner
 from madoguchi.outside.sim.seed import load_seed, seed_table
-from madoguchi.outside.sim.server import Faults, SimKind, is_loopback
+from madoguchi.outside.sim.server import Faults, SimKind, StateFileError, is_loopback
 
 
 class Output(Protocol):
@@ -61,9 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def serve(options: argparse.Namespace, out: Output = sys.stdout) -> int:
-    from madoguchi.outside.sim.runner import make_server
-    from madoguchi.outside.sim.server import StateFileError
-
     kind = SimKind(options.kind)
     if not options.allow_remote and not is_loopback(options.host):
         print(
@@ -82,7 +80,7 @@ def serve(options: argparse.Namespace, out: Output = sys.stdout) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logsafe.install()  # no line holds a long number (docs/security.md, round 8)
     try:
-        server = make_server(
+        server = runner.make_server(
             kind,
             options.seed,
             host=options.host,

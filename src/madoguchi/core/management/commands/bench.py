@@ -30,6 +30,7 @@ def register(name: str) -> Callable[[Bench], Bench]:
 
 @register("namecheck")
 def namecheck(opts: dict[str, Any]) -> list[str]:
+    # Each bench's module only when it runs (the scan's loads pyarrow and ibis).
     from madoguchi.namecheck import bench
 
     result = bench.run(n=opts["pairs"], repeat=opts["repeat"] or 5)
@@ -62,6 +63,7 @@ def namecheck(opts: dict[str, Any]) -> list[str]:
 
 @register("completion")
 def completion(opts: dict[str, Any]) -> list[str]:
+    # Each bench's module only when it runs (the scan's loads pyarrow and ibis).
     from madoguchi.core.bench import completion as bench
 
     result = bench.run(
@@ -77,6 +79,7 @@ def completion(opts: dict[str, Any]) -> list[str]:
 
 @register("audit")
 def audit_bench(opts: dict[str, Any]) -> list[str]:
+    # Each bench's module only when it runs (the scan's loads pyarrow and ibis).
     from madoguchi.core.bench import audit as bench
 
     return bench.report(
@@ -86,6 +89,7 @@ def audit_bench(opts: dict[str, Any]) -> list[str]:
 
 @register("scan")
 def scan(opts: dict[str, Any]) -> list[str]:
+    # Each bench's module only when it runs (the scan's loads pyarrow and ibis).
     from madoguchi.scan import bench as scan_bench
 
     data = opts["data"]
@@ -242,6 +246,7 @@ class Command(PlainErrors, BaseCommand):
     def handle(self, *args: object, **opts: Any) -> None:
         name = opts["name"]
         selected = sorted(BENCHES) if name == "all" else [name]
+        # The completion bench's module only once a bench runs.
         from madoguchi.core.bench.completion import BenchError
 
         if threading.current_thread() is threading.main_thread():

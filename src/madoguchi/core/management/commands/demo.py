@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -204,8 +205,6 @@ class Command(PlainErrors, BaseCommand):
     ) -> bool:
         """Wait until every process answers HTTP (any status); False if one exits first (then
         _supervise reports it and stops the rest). The banner is printed only after this."""
-        import httpx
-
         waiting = dict(endpoints)
         started = time.monotonic()
         next_note = started + READY_NOTE_SECONDS

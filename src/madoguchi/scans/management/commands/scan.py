@@ -15,19 +15,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+from django.db.utils import DatabaseError
 
+from madoguchi.accounts.models import User
 from madoguchi.cli import PlainErrors
+from madoguchi.refusals import Refusal
+from madoguchi.scan import schema
 from madoguchi.scan.schema import InputError
+from madoguchi.scans import services
+from madoguchi.scans.models import ScanRun
 
 
 def _require_tables() -> None:
     """Refuse before anything runs or is written when the database has no scan tables yet."""
-    from django.db import connection
-    from django.db.utils import DatabaseError
-
-    from madoguchi.scans.models import ScanRun
-
     try:
         tables = connection.introspection.table_names()
     except DatabaseError as exc:
@@ -67,6 +70,7 @@ def _check_run_options(opts: dict[str, Any]) -> None:
         )
     limit = opts.get("memory_limit")
     if limit is not None:
+        # duckdb (a large native library) only for a check of the local engine's options.
         import duckdb
 
         try:
@@ -273,6 +277,7 @@ class Command(PlainErrors, BaseCommand):
             ) from exc
 
     def _generate(self, opts: dict[str, Any]) -> None:
+        # Each step's modules only when it runs (the engine loads ibis, the export the apps' models).
         from madoguchi.scan.generate import generate
 
         _check_generate_directory(Path(opts["directory"]))
@@ -290,8 +295,8 @@ class Command(PlainErrors, BaseCommand):
         )
 
     def _run(self, opts: dict[str, Any]) -> None:
+        # Each step's modules only when it runs (the engine loads ibis, the export the apps' models).
         from madoguchi.scan import engine as engines
-        from madoguchi.scan import schema
 
         if opts["master"] is not None and opts["engine"] != "spark":
             raise CommandError(
@@ -322,6 +327,7 @@ class Command(PlainErrors, BaseCommand):
                 for name, plan in eng.explain(eng.register_files(directory)):
                     self.stdout.write(f"== {name}\n{plan}\n")
             return
+        # Each step's modules only when it runs (the engine loads ibis, the export the apps' models).
         from madoguchi.scan.run import run
 
         if opts["record"]:
@@ -354,12 +360,11 @@ class Command(PlainErrors, BaseCommand):
                 "or died too and run again (docs/scan.md)"
             )
         if opts["record"]:
-            from madoguchi.scans import services
-
             scan_run = services.record_run(result)
             self.stdout.write(f"recorded as scan run {scan_run.pk}")
 
     def _evaluate(self, opts: dict[str, Any]) -> None:
+        # Each step's modules only when it runs (the engine loads ibis, the export the apps' models).
         from madoguchi.scan.evaluate import evaluate_files
 
         truth = Path(opts["truth"] or Path(opts["directory"]) / "truth.parquet")
@@ -373,13 +378,6 @@ class Command(PlainErrors, BaseCommand):
             self.stdout.write(line)
 
     def _open_cases(self, opts: dict[str, Any]) -> None:
-        import pyarrow.parquet as pq
-
-        from madoguchi.accounts.models import User
-        from madoguchi.refusals import Refusal
-        from madoguchi.scans import services
-        from madoguchi.scans.models import ScanRun
-
         if not 0 <= opts["min_score"] <= 1:
             raise CommandError(
                 f"--min-score {opts['min_score']:g} is outside the scores' range: give a score "
@@ -424,6 +422,7 @@ class Command(PlainErrors, BaseCommand):
         )
 
     def _export(self, opts: dict[str, Any]) -> None:
+        # Each step's modules only when it runs (the engine loads ibis, the export the apps' models).
         from madoguchi.scans import export
 
         _require_tables()
