@@ -10,6 +10,7 @@ from madoguchi.era import EraError, parse_date
 from madoguchi.plaintext import no_long_number, plain_text
 
 from .constants import Channel, DatePrecision, Party, Programme
+from .once import new_key
 
 # Free text's limits (characters): a case report's PDF lays out every character of the case's
 # summaries and notes and its measures; 200,000 took minutes and held a server worker.
@@ -61,6 +62,8 @@ class DayField(forms.DateField):
 
 
 class WhenForm(forms.Form):
+    # The form's one-time key (`cases.once`): a new one each time the form is shown.
+    once = forms.CharField(widget=forms.HiddenInput, required=False, initial=new_key)
     event_date = DayField(label=_("Date"), required=False)
     date_precision = forms.ChoiceField(
         label=_("Date precision"), choices=DatePrecision.choices, initial=DatePrecision.DAY

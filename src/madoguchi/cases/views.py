@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.constants import Role
@@ -24,9 +25,10 @@ from madoguchi.incidents.reading import read_incident
 from madoguchi.incidents.selectors import incident_by_pk
 from madoguchi.incidents.text import incident_text
 from madoguchi.language import page_language
+from madoguchi.plaintext import long_number
 from madoguchi.refusals import Refusal
 
-from . import document, findings, legacy, selectors, services, steps
+from . import document, findings, legacy, once, selectors, services, steps
 from .constants import CaseStatus, Channel, DatePrecision, Programme
 from .forms import (
     COMPARE_FORMS,
@@ -75,6 +77,52 @@ def _step(case: Case, name: str) -> tuple[type, Any]:
 
 CASES_PER_PAGE = 100  # cases on a page of the list
 
+# What a step form sent and refused (a mistyped day, a step another official recorded first)
+# keeps for the case page it returns to, so the official's words are not lost: the words and
+# the day only. A number typed for a comparison (a payment service ID, an account) is never
+# kept, nor a value with a long number in it, which the form refuses anyway.
+DRAFT_FIELDS = (
+    "event_date",
+    "date_precision",
+    "summary",
+    "party",
+    "party_label",
+    "channel",
+    once.KEY_FIELD,  # nothing was recorded with it: the form sent again is still once
+)
+# A form sent a second time (`cases.once`): what the official sees instead of a second record.
+_SENT_TWICE_STEP = gettext_lazy(
+    "This form was sent twice: it was recorded once, and the second time recorded nothing."
+)
+_SENT_TWICE_INTAKE = gettext_lazy(
+    "This intake was sent twice: case %(ref)s was opened once, and the second time opened nothing."
+)
+_DRAFT_KEY = "case_step_draft"
+
+
+def _keep_draft(request: HttpRequest, case: Case, step: str) -> None:
+    data = {}
+    for name in DRAFT_FIELDS:
+        value = request.POST.get(f"{step}-{name}")
+        if value is not None and not long_number(value):
+            data[name] = value
+    request.session[_DRAFT_KEY] = {"case": case.pk, "step": step, "data": data}
+
+
+def _take_draft(request: HttpRequest, case: Case) -> dict[str, Any] | None:
+    """The refused step form kept for this case, once (a reload shows the empty forms)."""
+    draft = request.session.pop(_DRAFT_KEY, None)
+    if not isinstance(draft, dict) or draft.get("case") != case.pk:
+        return None
+    return draft
+
+
+def _step_form(case: Case, name: str, draft: dict[str, Any] | None) -> Any:
+    cls = _step(case, name)[0]
+    if draft is None or draft.get("step") != name:
+        return cls(prefix=name)
+    return cls({f"{name}-{k}": v for k, v in draft["data"].items()}, prefix=name)
+
 
 @roles_required(Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
 def case_list(request: HttpRequest) -> HttpResponse:
@@ -122,18 +170,21 @@ def case_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            case = services.case_open(
-                actor=request.user,  # type: ignore[arg-type]
-                title=d["title"],
-                resident_label=d["resident_label"],
-                reported_by=d["reported_by"],
-                summary=d["summary"],
-                event_date=d["event_date"],
-                date_precision=d["date_precision"],
-                channel=d["channel"],
-                desk_location=d["desk_location"],
-                other_resident_label=d["other_resident_label"],
-                incident=incident,
+            case, now = once.record_once(
+                d[once.KEY_FIELD],
+                lambda: services.case_open(
+                    actor=request.user,  # type: ignore[arg-type]
+                    title=d["title"],
+                    resident_label=d["resident_label"],
+                    reported_by=d["reported_by"],
+                    summary=d["summary"],
+                    event_date=d["event_date"],
+                    date_precision=d["date_precision"],
+                    channel=d["channel"],
+                    desk_location=d["desk_location"],
+                    other_resident_label=d["other_resident_label"],
+                    incident=incident,
+                ),
             )
         except Refusal as exc:
             existing = selectors.case_of_incident(incident) if incident is not None else None
@@ -141,7 +192,10 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 return _incident_has_case(request, incident, existing)
             messages.error(request, exc.text())
         else:
-            messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
+            if now:
+                messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
+            else:
+                messages.info(request, _SENT_TWICE_INTAKE % {"ref": case.reference})
             if services.can_run(request.user):
                 return redirect("cases:detail", pk=case.pk)
             return redirect("cases:list")
@@ -234,6 +288,8 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     trail: list[Any] = []
     if case.payment_link is not None:
         trail = [(e, display(e)) for e in selectors.visit_trail(case.payment_link.visit)]
+    allowed = steps.allowed(case.status, case.programme)
+    draft = _take_draft(request, case)
     return render(
         request,
         "cases/detail.html",
@@ -253,11 +309,14 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 {
                     "name": name,
                     "title": steps.title(name, case.programme, legacy=bool(case.legacy_link_id)),
-                    "form": _step(case, name)[0](prefix=name),
+                    "form": _step_form(case, name, draft),
                 }
-                for name in steps.allowed(case.status, case.programme)
+                for name in allowed
             ],
-            "step_names": steps.allowed(case.status, case.programme),
+            "step_names": allowed,
+            # A refused step no longer offered (recorded meanwhile from another page): what was
+            # typed is shown to copy, never sent again by itself.
+            "unsent": draft["data"] if draft and draft["step"] not in allowed else None,
             "session_log": [
                 {
                     **r,
@@ -322,14 +381,17 @@ def case_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     form = cls(request.POST, prefix=step)
     if not form.is_valid():
         messages.error(request, _form_errors(form))
+        _keep_draft(request, case, step)
         return redirect("cases:detail", pk=case.pk)
     d = dict(form.cleaned_data)
+    key = d.pop(once.KEY_FIELD)
     try:
-        fn(case, actor=request.user, **d)
+        now = once.record_once(key, lambda: fn(case, actor=request.user, **d).case)[1]
     except Refusal as exc:
         messages.error(request, exc.text())
+        _keep_draft(request, case, step)
     else:
-        messages.success(request, _("Recorded."))
+        messages.success(request, _("Recorded.") if now else _SENT_TWICE_STEP)
     return redirect("cases:detail", pk=case.pk)
 
 

@@ -1,0 +1,118 @@
+"""A case page's form is recorded once: sent twice (a double click, or the browser's back
+button and the button again) it made a second contact entry, a second note or a second case,
+and a timeline entry or an intake can never be taken back (the city's record and its incident
+report carried it twice)."""
+
+import re
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from madoguchi.cases import services
+from madoguchi.cases.models import Case, TimelineEntry
+from tests.cases.conftest import open_case
+
+
+def _page(client, case):
+    return client.get(
+        reverse("cases:detail", args=[case.pk]) + "?reason=case_work&lang=ja"
+    ).content.decode()
+
+
+def _key(page, step):
+    form = re.search(rf'<form [^>]*data-step="{step}">.*?</form>', page, re.S).group(0)
+    return re.search(r'name="(?:\w+-)?once" value="([^"]+)"', form).group(1)
+
+
+def test_a_step_form_sent_twice_is_recorded_once(client, official):
+    case = open_case(official)
+    services.case_investigate(case, actor=official)
+    client.force_login(official)
+    page = _page(client, case)
+    key = _key(page, "note")
+    assert key != _key(page, "close")  # each form its own key
+    before = TimelineEntry.objects.filter(case=case).count()
+    note = {
+        "note-once": key,
+        "note-summary": "事業者から回答あり",
+        "note-date_precision": "unknown",
+    }
+    url = reverse("cases:step", args=[case.pk, "note"]) + "?lang=ja"
+    client.post(url, note)
+    second = client.post(url, note, follow=True).content.decode()
+    assert TimelineEntry.objects.filter(case=case).count() == before + 1
+    assert "このフォームは2回送信されました" in second
+    # The page shown again has a new key: the next note is a new one.
+    client.post(url, {**note, "note-once": _key(second, "note")})
+    assert TimelineEntry.objects.filter(case=case).count() == before + 2
+
+
+def test_an_intake_sent_twice_opens_one_case(client, official):
+    client.force_login(official)
+    page = client.get(reverse("cases:new") + "?lang=ja").content.decode()
+    key = re.search(r'name="once" value="([^"]+)"', page).group(1)
+    intake = {
+        "once": key,
+        "resident_label": "A氏",
+        "reported_by": "A氏",
+        "channel": "phone",
+        "summary": "ポイントが届かない",
+        "date_precision": "unknown",
+    }
+    first = client.post(reverse("cases:new") + "?lang=ja", intake)
+    second = client.post(reverse("cases:new") + "?lang=ja", intake)
+    case = Case.objects.get()
+    assert second["Location"] == first["Location"] == reverse("cases:detail", args=[case.pk])
+    said = client.get(second["Location"] + "?reason=case_work&lang=ja").content.decode()
+    assert f"ケース {case.reference} は1回だけ開かれ" in said
+
+
+def test_a_form_refused_first_is_recorded_when_sent_again(client, official):
+    """A refused send records nothing, so its key does not stop the corrected form."""
+    case = open_case(official)
+    services.case_investigate(case, actor=official)
+    client.force_login(official)
+    key = _key(_page(client, case), "note")
+    url = reverse("cases:step", args=[case.pk, "note"])
+    before = TimelineEntry.objects.filter(case=case).count()
+    client.post(url, {"note-once": key, "note-summary": "", "note-date_precision": "unknown"})
+    assert _key(_page(client, case), "note") == key  # the refused form, kept with its key
+    client.post(
+        url, {"note-once": key, "note-summary": "回答あり", "note-date_precision": "unknown"}
+    )
+    assert TimelineEntry.objects.filter(case=case).count() == before + 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_step_form_sent_twice_at_once_is_recorded_once(official):
+    case = open_case(official)
+    services.case_investigate(case, actor=official)
+    key = _key(_page(_signed_in(official), case), "note")
+    before = TimelineEntry.objects.filter(case=case).count()
+    note = {"note-once": key, "note-summary": "同時送信", "note-date_precision": "unknown"}
+    url = reverse("cases:step", args=[case.pk, "note"])
+    start = threading.Barrier(2)
+
+    def send():
+        try:
+            start.wait()
+            _signed_in(official).post(url, note)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert TimelineEntry.objects.filter(case=case).count() == before + 1
+
+
+def _signed_in(user):
+    c = Client()
+    c.force_login(user)
+    return c
