@@ -705,3 +705,25 @@ def test_the_timeline_names_who_reported_and_how_in_the_pages_brackets(client, o
     url = reverse("cases:detail", args=[case.pk]) + "?reason=case_work"
     assert "来庁者 A氏（来庁）" in client.get(url).content.decode()
     assert "A氏 (In person)" in client.get(url + "&lang=en").content.decode()
+
+
+def test_the_officials_pages_call_a_case_by_one_word(client, official):
+    """A case is ケース on the officials' pages (the navigation, the list, the page's
+    headings), but the header, the link's status and a few sentences said 案件, as if it were
+    something else."""
+    from django.utils import translation
+
+    from madoguchi.benefits.constants import LinkStatus
+
+    case = open_case(official)
+    client.force_login(official)
+    page = client.get(
+        reverse("cases:detail", args=[case.pk]) + "?reason=case_work&lang=ja"
+    ).content.decode()
+    assert 'data-testid="no-notice-why"' in page
+    assert "インシデント・報告・ケース" in page
+    new = client.get(reverse("cases:new") + "?lang=ja").content.decode()
+    for shown in (page, new):
+        assert "案件" not in shown
+    with translation.override("ja"):
+        assert str(LinkStatus.REPLACED.label) == "ケースにより差し替え"

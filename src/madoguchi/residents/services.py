@@ -649,7 +649,7 @@ def _add_to_report(
     reported, added to that report's case (a note on its timeline) and incident."""
     report = NotMeReport.objects.create(**fields, incident=earlier.incident, case=earlier.case)
     summary = (
-        f"本人が同じ受付の別の記録についても「自分ではない」と申し出（この案件に追加）: "
+        f"本人が同じ受付の別の記録についても「自分ではない」と申し出（このケースに追加）: "
         f"{described}。理由: {reason_ja}"
     )
     if fields["comment"]:
