@@ -86,6 +86,18 @@ def test_a_form_refused_first_is_recorded_when_sent_again(client, official):
     assert TimelineEntry.objects.filter(case=case).count() == before + 1
 
 
+def test_a_key_longer_than_any_shown_is_read_not_refused_by_the_database(client, official):
+    case = open_case(official)
+    services.case_investigate(case, actor=official)
+    client.force_login(official)
+    url = reverse("cases:step", args=[case.pk, "note"])
+    note = {"note-once": "k" * 500, "note-summary": "回答あり", "note-date_precision": "unknown"}
+    before = TimelineEntry.objects.filter(case=case).count()
+    assert client.post(url, note).status_code == 302
+    assert client.post(url, note).status_code == 302
+    assert TimelineEntry.objects.filter(case=case).count() == before + 1
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_a_step_form_sent_twice_at_once_is_recorded_once(official):

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from .models import Case, SentForm
 
 KEY_FIELD = "once"
+KEY_LENGTH = 64  # SentForm.key's; `new_key` makes 32 characters
 
 
 def new_key() -> str:
@@ -28,7 +29,9 @@ def record_once(key: str, write: Callable[[], Case]) -> tuple[Case, bool]:
     """Run `write` (a step or an intake; it returns its case) unless a form with this key was
     recorded: (the case, True) when written now, (the earlier form's case, False) when not. Two
     sends at once: the key's unique row decides, and the second's writes are rolled back. An
-    empty key (a form shown before keys, or a script) is written as before."""
+    empty key (a form shown before keys, or a script) is written as before; a longer key than
+    any shown is read as its first `KEY_LENGTH` characters."""
+    key = key[:KEY_LENGTH]
     if key:
         earlier = SentForm.objects.filter(key=key).select_related("case").first()
         if earlier is not None:
