@@ -73,7 +73,8 @@ WORKERS = 2  # gunicorn's
 INSURED = 5  # residents per desk who register health-insurance use (every 2nd visit; 1 kept)
 # Each fault waits until a desk has completed a visit since the previous one (at most
 # PROGRESS_WAIT seconds), so that every fault lands on a working system however loaded the
-# machine is; after the last one desks must complete visits again. `kill_all_workers` kills
+# machine is; the first also waits until a registration has completed (`_load_with_faults`);
+# after the last one desks must complete visits again. `kill_all_workers` kills
 # the outbox worker too, wherever it is. Besides, the insurer kills the outbox worker once
 # itself, at its first registration: right after it registered the call and before the answer
 # is sent (a crash between the outside answer and our update). A new outbox worker is started
@@ -505,6 +506,16 @@ def _load_with_faults(
     load.start()
     killed = 0
     try:
+        # The faults start once a registration has completed. An insured visit (every second
+        # one) is the longest, and each fault strikes after the next completion of any kind: on
+        # a loaded machine every insured visit was cut by a fault, and during an outage a desk's
+        # failed visits used up its insured residents (each comes once) in seconds, so no
+        # registration ever completed and the run failed on what the machine's speed decided.
+        def registration_told() -> bool:
+            with lock:
+                return any(done.insured for done in told)
+
+        _wait_for(PROGRESS_WAIT, registration_told, every=0.2)
         mark = 0  # completions the desks were told of before the previous fault
         for fault in FAULTS:
             time.sleep(MIN_GAP)
