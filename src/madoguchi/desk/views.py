@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.selectors import load_roles_and_permissions
@@ -122,6 +123,27 @@ def _visit_or_redirect(request: HttpRequest) -> Visit | HttpResponse:
         messages.error(request, services.VisitRefused.of("no_open_visit").text())
         return redirect("desk:ended")
     return visit
+
+
+def _shown_for_another_visit(request: HttpRequest, visit: Visit) -> HttpResponse | None:
+    """The refusal of a form shown for another visit than the desk's current one (a tab left
+    open for the previous resident, a second tab), or None. Each form of the visit's pages
+    carries the visit it was shown for; acting on the current visit instead would prepare one
+    resident's account into the next resident's visit, tick their checklist or end it."""
+    sent = request.POST.get("visit")
+    if sent is None or sent == visit.reference:
+        return None
+    messages.error(
+        request,
+        _(
+            "This page was for an earlier visit; another visit is open at this desk now, so "
+            "nothing was recorded. Check the current visit on this page and enter it again "
+            "if it is this resident's."
+        ),
+    )
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponseClientRedirect(reverse("desk:visit"))
+    return redirect("desk:visit")
 
 
 def agent_origin(terminal_name: str) -> str:
@@ -362,6 +384,8 @@ def procedure(request: HttpRequest, kind: str) -> HttpResponse:
     form_class = _form_class(handler) if handler else None
     if handler is None or form_class is None:
         raise Http404("no such procedure")
+    if request.method == "POST" and (stale := _shown_for_another_visit(request, found)):
+        return stale
     form = _make_form(form_class, request.POST or None, found)
     error = None
     status = 200
@@ -418,6 +442,8 @@ def checklist(request: HttpRequest) -> HttpResponse:
     found = _visit_or_redirect(request)
     if isinstance(found, HttpResponse):
         return found
+    if stale := _shown_for_another_visit(request, found):
+        return stale
     stage = request.POST.get("stage", "")
     if stage not in CHECKLIST_STAGES:
         raise BadRequest("unknown checklist stage")  # handler400: the reason, on a page
@@ -536,6 +562,8 @@ def _receipt_page(request: HttpRequest, found: Visit | None, completion: Any) ->
 def end(request: HttpRequest) -> HttpResponse:
     """Next resident: record the after-completion checklist, end the visit, wait again."""
     visit = services.visit_current(desk_session=_desk(request))
+    if visit is not None and (stale := _shown_for_another_visit(request, visit)):
+        return stale
     if visit is not None:
         codes = set(request.POST.getlist("item"))
         if codes:
