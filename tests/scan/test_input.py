@@ -650,6 +650,7 @@ def test_a_municipality_code_not_six_digits_is_refused(good, tmp_path, fmt, tabl
     assert "\n" not in message
     assert ("Excel probably dropped its leading 0 (was it '013101'?)" in message) == excel
     assert ("(文字列)" in message) == excel
+    assert ("write them half-width (0-9)" in message) == ("６" in code)
     assert not out.exists()
 
 

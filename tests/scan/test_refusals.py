@@ -92,12 +92,14 @@ def test_a_header_in_japanese_is_named_in_the_error(good):
         schema.validate(good)
 
 
-def test_a_csv_in_shift_jis_is_refused_as_not_utf8(good):
-    """What a Japanese Excel's plain "CSV" gives: the row with the first byte that is not
-    UTF-8, that it reads as Shift_JIS, and how to save it instead."""
+def test_a_csv_in_shift_jis_after_a_start_in_utf8_is_refused_as_not_utf8(good, monkeypatch):
+    """A Shift_JIS file is read (tests/scan/test_exports.py), but one whose start is UTF-8
+    (here its ASCII header alone is read to tell) is read as UTF-8: the row with the first byte
+    that is not, that it reads as Shift_JIS, and how to save it instead."""
     path = _as_csv(good, "residents")
     text = path.read_text()
     path.write_bytes(text.encode("cp932"))
+    monkeypatch.setattr(schema, "SNIFF_BYTES", len(text.splitlines()[0]))
     row = next(i for i, line in enumerate(text.splitlines(), 1) if not line.isascii())
     with pytest.raises(schema.InputError) as refused:
         schema.validate(good)

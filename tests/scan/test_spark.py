@@ -476,3 +476,33 @@ def test_spark_refuses_a_link_whose_commit_is_at_another_terminal_as_duckdb_does
         f"file://{directory}/links, column 'terminal_id': link_id 'L3' has terminal_id 'T9', "
         "but desk_events records its commit at terminal 'T2'"
     )
+
+
+def test_spark_reads_a_shift_jis_export_with_empty_rows_below_as_duckdb_does(
+    tmp_path, spark_engine
+):
+    """The exports tests/scan/test_exports.py reads (Shift_JIS, rows of commas below the table,
+    a value holding a line break) give Spark the same tables and findings as DuckDB: the
+    Shift_JIS table staged, the UTF-8 ones read by Spark itself."""
+    from tests.scan.test_exports import _exported, excel_csv
+
+    _, exported = _exported(tmp_path, encoding="cp932", blank_rows=2)
+    events = schema.load(exported)["desk_events"]
+    (exported / "desk_events.csv").write_bytes(excel_csv(events, blank_rows=2))
+    residents = schema.load(exported)["residents"]
+    kanji = pa.array(["山田\n太郎"] + [None] * (residents.num_rows - 1), pa.string())
+    residents = residents.set_column(2, "name_kanji", kanji)
+    (exported / "residents.csv").write_bytes(excel_csv(residents, blank_rows=2, end="\n"))
+
+    validated = schema.load(exported)
+    files = spark_engine.register_files(exported)
+    for name, table in validated.items():
+        assert _sorted_rows(files[name].to_pyarrow(), name) == _sorted_rows(table, name), name
+    assert [p.name for p in spark_engine.scratch.iterdir()] == ["links.parquet"]
+    with engine.connect("duckdb", threads=2) as duck:
+        expected = _found(duck, duck.register(validated))
+    assert _found(spark_engine, files) == expected
+    assert {(r["link_id"], r["cause"]) for r in expected} == {
+        ("L3", "logout_omission"),
+        ("L4", "typed_wrong_id"),
+    }

@@ -7,8 +7,10 @@ connection and the name-check UDF's binding differ (see ``namematch``).
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import logging
+import operator
 import os
 import re
 import shutil
@@ -249,7 +251,8 @@ def _spark_readable(table: str, path: Path) -> bool:
     coarser. Otherwise (nanoseconds, which Spark cannot read; a column of nulls only; any
     other type ``schema.batches`` converts) the validated batches are staged as Parquet."""
     if path.suffix == ".csv":
-        return True
+        # Shift_JIS: read (transcoded) by schema.batches alone, the same text on both engines.
+        return schema.csv_encoding(path) != schema.SHIFT_JIS
     stored = pq.read_schema(path)
     for spec in schema.TABLES[table]:
         typ = stored.field(spec.name).type
@@ -329,6 +332,7 @@ def _spark_raw(session: Any, location: Path | str) -> Any:
             encoding="UTF-8",
             quote='"',
             escape='"',
+            multiLine=True,  # a quoted value may hold a line break, as schema.batches reads it
             mode="FAILFAST",
         )
     return session.read.parquet(literal)
@@ -347,7 +351,18 @@ def _spark_frame(session: Any, table: str, location: Path | str, staging: Path) 
             for batch in schema.batches(location, table):
                 out.write_batch(batch)
         location = staged
+    from pyspark.sql import functions as F
+
     df = _spark_raw(session, location)
+    if str(location).endswith(".csv"):
+        # The empty rows a spreadsheet leaves below the table, which schema.batches leaves
+        # out (validated: nothing but such rows follows them).
+        ws = _SPARK_WHITESPACE
+        filled = [
+            F.col(f"`{c.name}`").isNotNull() & ~F.col(f"`{c.name}`").rlike(f"^{ws}*$")
+            for c in schema.TABLES[table]
+        ]
+        df = df.filter(functools.reduce(operator.or_, filled))
     return df.select(*_spark_columns(df, table))
 
 

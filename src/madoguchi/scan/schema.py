@@ -11,6 +11,7 @@ anything is written.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import os
@@ -95,7 +96,9 @@ def unlike(value: object, column: str = "municipality_code") -> str:
             "and the officials' pages show this column; the account itself is account_hash)"
         )
     why = ", not a municipality code (全国地方公共団体コード: exactly 6 digits)"
-    if re.fullmatch("[0-9]{5}", text):
+    if re.search("[０-９]", text):
+        why += ": it has full-width digits (０-９): write them half-width (0-9)"
+    elif re.fullmatch("[0-9]{5}", text):
         why += (
             f": Excel probably dropped its leading 0 (was it '0{text}'?); format the column as "
             "text (文字列) before the codes are typed or imported, or open the CSV with "
@@ -259,6 +262,16 @@ class InputError(ValueError):
 
 def _find(directory: Path, table: str) -> Path:
     found = [p for p in (directory / f"{table}.parquet", directory / f"{table}.csv") if p.exists()]
+    parts = [p for p in (*found, directory / table) if p.is_dir()]
+    if parts:
+        raise InputError(
+            str(parts[0]),
+            None,
+            "is a directory (a table written in parts, as Spark or pandas write one), not one "
+            f"file: the scan reads each table from one file; write its parts into one "
+            f"{table}.parquet (e.g. in DuckDB: COPY (FROM '{parts[0].name}/*.parquet') TO "
+            f"'{table}-one.parquet'), then give that file as {table}.parquet",
+        )
     if not found:
         raise InputError(
             str(directory / f"{table}.parquet"),
@@ -285,6 +298,42 @@ def row_number(path: Path | str, index: int) -> int:
     return index + (2 if str(path).endswith(".csv") else 1)
 
 
+SNIFF_BYTES = 1 << 20
+"""Bytes of a CSV's start read to tell its encoding (``csv_encoding``)."""
+
+SHIFT_JIS = "cp932"
+"""Shift_JIS as Windows and a Japanese Excel write it (Microsoft's code page 932: NEC and IBM
+characters included; Python's ``shift_jis`` refuses them)."""
+
+
+def csv_encoding(path: Path) -> str:
+    """``"utf-8-sig"`` (UTF-8, a BOM or not) or ``SHIFT_JIS``: what the CSV's first
+    ``SNIFF_BYTES`` read as. Shift_JIS only when they are not UTF-8, are Shift_JIS, and are not
+    EUC-JP too (half-width kana alone can read as either: such a file is left to the UTF-8
+    reading, which refuses it naming its row). A file that is neither is read as UTF-8 and
+    refused so (``_not_utf8``)."""
+    head = _head(path)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-8-sig"
+    if _decodes(head, "utf-8") or not _decodes(head, SHIFT_JIS) or _decodes(head, "euc_jp"):
+        return "utf-8-sig"
+    return SHIFT_JIS
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(SNIFF_BYTES)
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    """Whether ``data`` (a file's start: its last character may be cut) reads as ``encoding``."""
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(data, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _not_utf8(path: Path) -> InputError:
     """A CSV that is not UTF-8: the first row holding a byte that is not, and whether that row
     reads as Shift_JIS, which a Japanese Excel's plain "CSV (コンマ区切り)" saves (read line
@@ -298,25 +347,33 @@ def _not_utf8(path: Path) -> InputError:
             'is UTF-16 text (Excel\'s "Unicode テキスト" saves it so, separated by tabs), not '
             'UTF-8: save it as UTF-8, separated by commas (in Excel, "CSV UTF-8 (コンマ区切り)")',
         )
+    read = csv_encoding(path)
     where, sjis = "", False
     with path.open("rb") as lines:
         for number, line in enumerate(lines, start=1):
             try:
-                line.decode("utf-8")
+                line.decode("utf-8" if read != SHIFT_JIS else SHIFT_JIS)
             except UnicodeDecodeError as exc:
                 where = f": row {number} holds the byte 0x{line[exc.start]:02x}"
-                try:
-                    line.decode("cp932")
-                    sjis = True
-                except UnicodeDecodeError:
-                    pass
+                sjis = _decodes(line, SHIFT_JIS)
                 break
-    how = ', as Shift_JIS does (Excel\'s "CSV (コンマ区切り)")' if sjis else ""
-    return InputError(
-        str(path),
-        None,
-        f'is not UTF-8 text{where}{how}: save it as UTF-8 (in Excel, "CSV UTF-8 (コンマ区切り)")',
-    )
+    save = 'save it as UTF-8 (in Excel, "CSV UTF-8 (コンマ区切り)")'
+    if read == SHIFT_JIS:
+        return InputError(
+            str(path),
+            None,
+            f"is read as Shift_JIS (its start is), but{where.removeprefix(':')} that is part "
+            f"of no Shift_JIS character: {save}",
+        )
+    start = _head(path)
+    if sjis and not _decodes(start, "utf-8") and _decodes(start, "euc_jp"):
+        how = (
+            ", and its start reads as Shift_JIS and as EUC-JP alike (half-width kana only?), "
+            "so which is not known"
+        )
+    else:
+        how = ', as Shift_JIS does (Excel\'s "CSV (コンマ区切り)")' if sjis else ""
+    return InputError(str(path), None, f"is not UTF-8 text{where}{how}: {save}")
 
 
 def _raw_batches(path: Path, table: str, only: str | None = None) -> Iterator[pa.RecordBatch]:
@@ -326,7 +383,8 @@ def _raw_batches(path: Path, table: str, only: str | None = None) -> Iterator[pa
     wanted = [only] if only else [c.name for c in TABLES[table]]
     try:
         if path.suffix == ".csv":
-            with path.open(encoding="utf-8-sig", newline="") as fh:
+            encoding = csv_encoding(path)
+            with path.open(encoding=encoding, newline="") as fh:
                 header = next(csv.reader(fh), None)
             if header is None:
                 raise InputError(
@@ -335,7 +393,13 @@ def _raw_batches(path: Path, table: str, only: str | None = None) -> Iterator[pa
             _require_columns(path, table, header)
             reader = pacsv.open_csv(
                 path,
-                read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                read_options=pacsv.ReadOptions(
+                    block_size=CSV_BLOCK_BYTES,
+                    encoding="utf8" if encoding != SHIFT_JIS else SHIFT_JIS,
+                ),
+                # A quoted value may hold a line break (a spreadsheet's cell of two lines):
+                # without this, one that falls on a block's boundary cut its row in two.
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(
                     column_types={h: pa.string() for h in header},
                     strings_can_be_null=False,
@@ -392,7 +456,7 @@ def _csv_problem(path: Path, message: str) -> str:
     start = quoted.strip().removesuffix(" ...")[:40]  # the row as the file has it
     row = None
     if start:
-        with path.open(encoding="utf-8-sig", errors="replace", newline="") as lines:
+        with path.open(encoding=csv_encoding(path), errors="replace", newline="") as lines:
             for number, line in enumerate(lines, start=1):
                 if line.startswith(start):
                     row = number
@@ -463,9 +527,36 @@ def _rolled_over(plain: pa.Array, parsed: pa.Array) -> pa.Array:
     return pc.or_kleene(wrong_day, wrong_second)
 
 
+ERAS = {"明治": 1868, "大正": 1912, "昭和": 1926, "平成": 1989, "令和": 2019}
+"""The first (Western) year of each Japanese era (元号) a register's dates are written in."""
+_ERA_DATE = re.compile(
+    r"(?P<era>明治|大正|昭和|平成|令和|[MTSHRmtshr])\s*(?P<y>元|\d{1,2})\s*(?:年|[./-])\s*"
+    r"(?P<m>\d{1,2})\s*(?:月|[./-])\s*(?P<d>\d{1,2})"
+)
+
+
+def _era_hint(value: str) -> str:
+    """For a date in a Japanese era (和暦: ``令和5年4月1日``, ``R5.4.1``), the same date as the
+    format writes it, to say what to write instead."""
+    found = _ERA_DATE.match(value)
+    if found is None:
+        return ""
+    era = found["era"]
+    start = ERAS.get(era) or dict(zip("MTSHR", ERAS.values(), strict=True))[era.upper()]
+    year = start + (1 if found["y"] == "元" else int(found["y"])) - 1
+    western = f"{year:04d}-{int(found['m']):02d}-{int(found['d']):02d}"
+    return (
+        f"; it is a date in a Japanese era (和暦): write it in the Western calendar "
+        f"({value!r} is {western})"
+    )
+
+
 def _date_hint(value: str, when: bool) -> str:
     """What a person can do about a date the way spreadsheets write them: Excel saves a date
-    column as it shows it (``2023/4/1 9:05``), and Japanese input gives full-width digits."""
+    column as it shows it (``2023/4/1 9:05``), Japanese input gives full-width digits and a
+    register dates in a Japanese era."""
+    if _era_hint(value):
+        return _era_hint(value)
     if re.search(r"[０-９]", value):
         return "; it has full-width digits (０-９): write them half-width (0-9)"
     if when and re.search(r"\d(Z|[+-]\d{2}:?\d{2})$", value):
@@ -577,10 +668,13 @@ def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.Re
         if spec.required:
             empty = _empty(col)
             if pc.any(empty).as_py():
+                row = _first_row(empty)
+                if _trailing_blank_rows(path, raw.slice(row, 1)):
+                    raise InputError(str(path), None, _blank_row_problem(path, offset + row))
                 raise InputError(
                     str(path),
                     spec.name,
-                    f"row {row_number(path, offset + _first_row(empty))} is empty (required)",
+                    f"row {row_number(path, offset + row)} is empty (required)",
                 )
         elif spec.type == STR and col.null_count < len(col):
             col = pc.if_else(_empty(col), pa.scalar(None, STR), col)
@@ -643,9 +737,39 @@ def batches(path: Path, table: str) -> Iterator[pa.RecordBatch]:
     """Validated batches of one table's file, in the format's types (bounded memory: one batch
     at a time). Raises :class:`InputError` at the first problem, naming file, column and row."""
     offset = 0
+    blank_from: int | None = None  # the first of the empty rows that ended the last batch
     for raw in _raw_batches(path, table):
-        yield _validate(path, table, raw, offset)
+        kept = raw.num_rows - _trailing_blank_rows(path, raw)
+        if blank_from is not None and kept:
+            raise InputError(str(path), None, _blank_row_problem(path, blank_from))
+        if kept:
+            yield _validate(path, table, raw.slice(0, kept), offset)
+        if kept < raw.num_rows and blank_from is None:
+            blank_from = offset + kept
         offset += raw.num_rows
+
+
+def _trailing_blank_rows(path: Path, raw: pa.RecordBatch) -> int:
+    """How many rows at the end of a CSV batch have every column of the format empty (the
+    rows of commas alone, ``,,,,,``, that a spreadsheet saves below a table whose cells were
+    once formatted): left out, if nothing but such rows follows them. Parquet: none."""
+    if not str(path).endswith(".csv") or not raw.num_rows:
+        return 0
+    blank = None
+    for col in raw.columns:
+        empty = _empty(col)
+        blank = empty if blank is None else pc.and_(blank, empty)
+    flags = np.asarray(blank)
+    filled = np.flatnonzero(~flags)
+    rows: int = raw.num_rows
+    return rows if not len(filled) else rows - 1 - int(filled[-1])
+
+
+def _blank_row_problem(path: Path, index: int) -> str:
+    return (
+        f"row {row_number(path, index)} is empty (every column) and rows with values follow "
+        "it: delete it (only empty rows at the end of the file are left out)"
+    )
 
 
 def _check_format(directory: Path) -> None:
