@@ -10,6 +10,10 @@ from hypothesis import settings as hypothesis_settings
 
 from tests import cardkit, leftovers
 
+# A hard bound on each test's time (tests/hang_bound.py): a hang ends the run with every thread's
+# stack instead of running CI past its limit.
+pytest_plugins = ["tests.hang_bound"]
+
 # The marker `database` is put on every test that uses the database: it has the django_db mark,
 # or needs (directly or through its fixtures) pytest-django's database helper or `live_server`.
 # `make test-sqlite` runs only those (`-m database`): the SQLite pass proves the embedded database
