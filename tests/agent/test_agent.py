@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from madoguchi.agent import Agent, AgentConfig, ConfigError
 from madoguchi.agent.cli import config_from_options, run
 from madoguchi.agent.operations import fingerprint
+from madoguchi.agent.sse import stream_events
 from madoguchi.card.inputsupport import check_integrity, parse_basic_four
 from madoguchi.card.testca import generate_rsa_key
 from madoguchi.card.virtual import VirtualCard
@@ -530,6 +531,42 @@ def test_tray_events_reach_sse_and_server(
     tray = a.get("/tray").json()
     assert tray["inserted"] is None
     assert {c["name"] for c in tray["cards"]} == {"alice", "bob"}
+
+
+class _StreamHandler:
+    """What `stream_events` uses of the agent's request handler, its body kept in memory."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.wfile = io.BytesIO()
+        self.close_connection = False
+
+    def send_response(self, status: int) -> None:
+        self.status = status
+
+    def common_headers(self) -> None:
+        pass
+
+    def send_header(self, name: str, value: str) -> None:
+        pass
+
+    def end_headers(self) -> None:
+        pass
+
+
+def test_an_event_stream_that_starts_as_the_agent_stops_ends_at_once(start_agent: Start) -> None:
+    """A stream request the agent's server accepted just before `stop()` subscribed after stop
+    had told the streams to end: it sent keep-alives for as long as the page held it open, with
+    the agent gone, its thread left behind in the process."""
+    a = start_agent()
+    a.agent.stop()
+    handler = _StreamHandler(a.agent)
+    streaming = threading.Thread(target=stream_events, args=(handler,), daemon=True)
+    streaming.start()
+    streaming.join(timeout=30)
+    assert not streaming.is_alive(), handler.wfile.getvalue()
+    assert handler.close_connection
+    assert b"event:" not in handler.wfile.getvalue()
 
 
 def test_the_tray_lists_what_each_card_prints(start_agent: Start) -> None:

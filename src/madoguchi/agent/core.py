@@ -71,6 +71,7 @@ class Agent:
         self.card_present = False
         self.cert_fingerprint: str | None = None
         self._subscribers: list[queue.Queue[CardEvent | None]] = []
+        self._stopped = False  # set by stop(): a stream subscribing later ends at once
         self.reporter = EventReporter(
             config.events_url,
             config.credential,
@@ -106,6 +107,7 @@ class Agent:
         self.source.stop()
         self.book.cancel_all()
         with self._state_lock:
+            self._stopped = True
             for subscriber in self._subscribers:
                 subscriber.put(None)
         if self._httpd is not None:
@@ -157,9 +159,16 @@ class Agent:
         self.reporter.push(event)
 
     def subscribe(self) -> queue.Queue[CardEvent | None]:
+        """A queue of the card events to come; `None` in it says the agent has stopped. A stream
+        that subscribes once `stop()` has told the streams to end (a request the server accepted
+        just before it stopped) is told at once: else it would send keep-alives to a page that
+        keeps it open for as long as the page stays, the agent long gone."""
         q: queue.Queue[CardEvent | None] = queue.Queue()
         with self._state_lock:
-            self._subscribers.append(q)
+            if self._stopped:
+                q.put(None)
+            else:
+                self._subscribers.append(q)
         return q
 
     def unsubscribe(self, q: queue.Queue[CardEvent | None]) -> None:
