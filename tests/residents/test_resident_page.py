@@ -268,6 +268,22 @@ def test_staff_and_official_reads_are_in_the_access_history(trusted, desk):
     assert str(history[0]["page"])
 
 
+def test_the_english_visit_page_says_its_signed_lines_are_japanese(trusted, desk):
+    """The officials' visit page on ?lang=en showed the completion's signed lines bare under an
+    English heading; the resident's page and the desk's receipt say they are in Japanese."""
+    completion = desk_completion(desk, trusted.card("A"))
+    official = Client()
+    official.force_login(factories.staff(Role.CITY_OFFICIAL))
+    url = f"/officials/visits/{completion.visit.public_id}/?reason=resident_inquiry"
+    english = official.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    japanese = official.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    note = "The lines are in Japanese: the card signed them exactly as written."
+    assert note in english
+    assert english.index(note) < english.index('<ol lang="ja">')
+    assert 'data-testid="lines-in-japanese"' not in japanese
+    assert '<ol lang="ja">' in japanese
+
+
 def test_a_desk_read_names_the_visit_as_its_reason(trusted, desk):
     """The desk's reads of the resident's records showed 理由 — on the resident's page, which read
     as a read without a reason: the desk asks none, since the resident's own visit is the reason,
@@ -1022,7 +1038,11 @@ def test_case_and_records_dates_and_provider_read_in_the_pages_language(trusted,
         assert "令和" in notices.group(1)
         assert "令和" in timeline.group(1)
         assert "シミュレーションペイ" in page
+        assert 'data-testid="notices-in-japanese"' not in page
     else:
+        # The letters keep their Japanese titles (they are sent in Japanese): the page says so.
+        assert "The letters are in Japanese, as they are sent to the resident" in page
+        assert '<span lang="ja">' in notices.group(1)
         for text in (notices.group(1), timeline.group(1)):
             assert "令和" not in text
             assert today.isoformat() in text
