@@ -215,6 +215,29 @@ def test_typing_on_the_page_keeps_the_session_past_the_idle_limit(trusted, desk,
     assert r.json() == {"open": False, "reason": "idle"}
 
 
+def test_a_report_sent_after_the_page_closed_says_nothing_was_sent(trusted, desk):
+    """A "not me" report sent after the page had closed (the card taken out, the time limit, a
+    second tab's "Finish") led to the start page's 「ページを閉じました」 alone: the resident could
+    take the report for made. It says nothing reached the city and what to do."""
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    url = f"/me/not-me/completion/{completion.pk}/"
+    assert client.get(url).status_code == 200
+    client.post("/me/end", {"reason": "signed_out"})
+    r = client.post(url, {"reason": "not_my_account", "comment": "閉じた後に"})
+    assert r.status_code == 302
+    assert not NotMeReport.objects.exists()
+    page = client.get(r["Location"], HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "送った内容は市に届いておらず、お申し出は受け付けられていません" in page
+    english = client.get(r["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "What you sent did not reach the city" in english
+    # A page opened after the page closed (no form sent) says only that it closed.
+    r = client.get("/me/records/")
+    assert 'data-testid="me-unsent"' not in client.get(r["Location"]).content.decode()
+
+
 def test_a_session_kept_active_and_present_ends_at_its_time_limit(trusted, desk, settings):
     """Where no terminal's agent reports the card (a resident's own computer), a heartbeat
     with the card's fingerprint is the page's word, and page views are activity: a session

@@ -103,7 +103,10 @@ def signed_in(view: Any) -> Any:
         session = _current(request, activity=True)
         if session is None:
             _forget(request)
-            return redirect(reverse("residents:start") + "?ended=1")
+            # A form sent after the page closed (a "not me" report): the start page says that
+            # nothing was sent, where it said only that the page was closed.
+            unsent = "&unsent=1" if request.method == "POST" else ""
+            return redirect(reverse("residents:start") + "?ended=1" + unsent)
         request.resident_session = session  # type: ignore[attr-defined]
         return view(request, session, *args, **kwargs)
 
@@ -124,6 +127,7 @@ def start(request: HttpRequest) -> HttpResponse:
             request,
             ended=request.GET.get("ended", "") in ("1", *EndReason.values),
             ended_reason=request.GET.get("ended", ""),
+            unsent=request.GET.get("unsent") == "1",
         ),
     )
 
