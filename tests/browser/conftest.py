@@ -249,6 +249,9 @@ def desk(live_server, trusted, settings, card_files, browser, tmp_path) -> Itera
     agent.start()
     _serve_insecure(settings, live_server.url, agent.base_url)
     settings.VISIT_PRESENCE_TIMEOUT_SECONDS = PRESENCE_TIMEOUT_SECONDS
+    # The resident page's session lapses by the same kind of window (its heartbeat's reports):
+    # the same reason holds, and its card removal is checked, not its lapse.
+    settings.RESIDENT_PRESENCE_TIMEOUT_SECONDS = PRESENCE_TIMEOUT_SECONDS
     settings.DEMO = True  # the tray UI
     settings.CARD_SUPPORT_KEYS = [cardkit.support_key_spec(trusted.ca, tmp_path)]
     context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
