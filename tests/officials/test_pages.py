@@ -553,3 +553,22 @@ def test_the_officials_incident_list_is_paged_and_links_each_incident(db, client
     second = client.get("/officials/incidents/?kind=complaint&page=2").content.decode()
     assert "苦情その0" in second
     assert "苦情その2" not in second
+
+
+@pytest.mark.parametrize(
+    ("role", "label"),
+    [
+        (Role.DESK_STAFF, None),
+        (Role.SUPERVISOR, "自社の窓口と受付"),
+        (Role.CITY_OFFICIAL, "市職員向け"),
+        (Role.OPERATOR, "市職員向け"),
+    ],
+)
+def test_the_header_links_the_desks_page_under_a_name_for_its_reader(client, db, role, label):
+    """The contractor's supervisor, who does not work for the city, was shown 市職員向け."""
+    client.force_login(factories.staff(role))
+    page = client.get("/officials/" if label else "/cases/")
+    assert page.status_code == 200
+    header = re.search(r'<header class="topbar">.*?</header>', page.content.decode(), re.S)
+    links = re.findall(r'<a href="/officials/"[^>]*>([^<]*)</a>', header.group(0))
+    assert links == ([label] if label else [])
