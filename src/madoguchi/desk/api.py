@@ -139,13 +139,18 @@ def current(request: HttpRequest) -> Any:
     return selectors.visit_summary(visit)
 
 
-@visits_router.get("/current/state", response={200: VisitStateOut, 304: None, codes_4xx: Error})
+@visits_router.get(
+    "/current/state", response={200: VisitStateOut, 204: None, 304: None, codes_4xx: Error}
+)
 def current_state(request: HttpRequest, response: HttpResponse) -> Any:
     """The desk page's poll (every second): the open visit's state in one query, and 304 Not
-    Modified while it has not changed (If-None-Match with the last ETag)."""
+    Modified while it has not changed (If-None-Match with the last ETag). No open visit is a
+    normal state at a desk (the resident took the card and left), not an error: 204 No Content,
+    where `GET /current` refuses with 404 no_open_visit."""
     state = selectors.visit_state(_desk(request))
     if state is None:
-        raise services.VisitRefused.of("no_open_visit")
+        response["Cache-Control"] = "no-store"
+        return Status(204, None)
     response["ETag"] = state.etag
     response["Cache-Control"] = "no-store"
     if request.headers.get("If-None-Match") == state.etag:

@@ -319,11 +319,12 @@
       $("[data-role=ended-reason]", notice).textContent = reason || "";
       notice.hidden = false;
     }
-    // Once the server agrees, go to the page that says why (nothing of the visit on it).
+    // Once the server agrees, go to the page that says why (nothing of the visit on it). The
+    // state poll answers 204 once no visit is open: no visit is a normal state, not an error.
     var tries = 0;
     (function confirmEnd() {
-      api("/current").then(function (r) {
-        if (r.status === 404 || r.body.reference !== visitRef || ++tries > 40) {
+      api("/current/state").then(function (r) {
+        if (r.status === 204 || r.status === 404 || r.body.reference !== visitRef || ++tries > 40) {
           window.location.replace(cfg.endedUrl);
         } else {
           setTimeout(confirmEnd, 250);
@@ -395,7 +396,7 @@
         credentials: "same-origin", cache: "no-store", headers: headers,
       }).then(function (r) {
         if (r.status === 304) { setTimeout(poll, 1000); return; }
-        if (r.status === 404) { visitEnded(""); return; }
+        if (r.status === 204 || r.status === 404) { visitEnded(""); return; }
         // The desk sign-in ended (a sign-out in another tab, the sweeper): the visit ended with
         // it on the server; the page stopped showing it only at the staff's next click.
         if (r.status === 401) {
