@@ -46,7 +46,7 @@ NOT_AUDITED = {
 def _service_modules() -> list[Path]:
     found = [
         *SRC.glob("*/services.py"),
-        *SRC.glob("*/services/*.py"),
+        *SRC.glob("*/services/**/*.py"),  # a services package's own packages too
         SRC / "benefits" / "ledger.py",
     ]
     return sorted(
