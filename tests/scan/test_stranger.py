@@ -1,7 +1,7 @@
 """What a stranger tries first, refused as one sentence before anything is written: options
 no run can use, an output that cannot be one, a CSV saved as UTF-16, two tables that do not
 write the resident IDs the same way, a directory that is not a generator's, and findings
-scored against the truth of another generated input."""
+scored against the truth of another generated input or a truth naming links not scanned."""
 
 import io
 
@@ -211,3 +211,41 @@ def test_a_format_json_says_what_it_should_read(good, tmp_path, content, said):
         _run(good, out)
     assert "column" not in str(got.value)  # format.json has keys, not columns
     assert not out.exists()
+
+
+def test_evaluate_refuses_a_truth_naming_links_that_were_not_scanned(tmp_path):
+    data, out = tmp_path / "data", tmp_path / "out"
+    generate(data, links=2_000, seed=1)
+    _run(data, out)
+    truth = pq.read_table(data / "truth.parquet")
+    links = pq.read_table(data / "links.parquet").column("link_id").to_pylist()
+    # Seven more rows name links the input does not hold (mistyped, or of a larger generated
+    # input); the file keeps the input's identity, so only its link IDs can tell.
+    typos = sorted(f"{i}x" for i in links[:7])
+    assert not set(typos) & set(links)
+    more = pa.table({"link_id": typos, "cause": ["logout_omission"] * 7}, schema=truth.schema)
+    edited = pa.concat_tables([truth, more])
+    assert edited.schema.metadata == truth.schema.metadata
+    wrong = tmp_path / "typed-truth.parquet"
+    pq.write_table(edited, wrong)
+    said = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command(
+            "scan",
+            "evaluate",
+            str(data),
+            "--findings",
+            str(out),
+            "--truth",
+            str(wrong),
+            stdout=said,
+        )
+    message = str(refused.value)
+    assert message.startswith(f"{wrong}: 7 of its {edited.num_rows:,} link IDs are not links of ")
+    assert ", ".join(repr(i) for i in typos[:5]) + ", …)" in message
+    assert typos[5] not in message
+    assert "\n" not in message
+    assert said.getvalue() == ""  # no figure printed
+    # The input's own truth is scored as before.
+    call_command("scan", "evaluate", str(data), "--findings", str(out), stdout=said)
+    assert "targets met" in said.getvalue()

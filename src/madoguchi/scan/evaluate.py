@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from madoguchi.scan import schema
 from madoguchi.scan.rules import CAUSES, MISLINK_CAUSES
 from madoguchi.scan.schema import DATASET_KEY, InputError
 
@@ -141,11 +143,44 @@ def _dataset(table: pa.Table) -> str | None:
     return value.decode() if value else None
 
 
-def evaluate_files(findings: Path, truth: Path) -> Evaluation:
+UNKNOWN_EXAMPLES = 5
+"""How many unknown link IDs a refusal names."""
+
+
+def unknown_links(truth: pa.Table, directory: Path) -> list[str]:
+    """The link IDs of ``truth`` (sorted, each once) that are not links of the input in
+    ``directory``: read its links table's ``link_id`` alone, one batch at a time (the truth is
+    small; the links may be 100M)."""
+    links = schema.files(directory)["links"]
+    left = pc.unique(truth.column("link_id").drop_null().combine_chunks())
+    for batch in schema.key_batches(links, "links", "link_id"):
+        if not len(left):
+            break
+        left = left.filter(pc.invert(pc.is_in(left, value_set=batch.column(0))))
+    return sorted(left.to_pylist())
+
+
+def evaluate_files(findings: Path, truth: Path, directory: Path | None = None) -> Evaluation:
     """Score ``findings`` against ``truth``; refused when both name the generated input they
     belong to and it is not the same one (the same N gives the same link IDs, so scoring one
-    input's findings against another's truth would print figures of nothing)."""
+    input's findings against another's truth would print figures of nothing), and, given the
+    input ``directory``, when a truth row names a link that is not one of its links (a truth
+    file of another input, or a mistyped ID: it would count as a mis-link the scan missed)."""
     found, real = _read(findings, ["link_id", "cause"]), _read(truth, ["link_id", "cause"])
+    if directory is not None:
+        unknown = unknown_links(real, directory)
+        if unknown:
+            shown = ", ".join(repr(i) for i in unknown[:UNKNOWN_EXAMPLES])
+            more = ", …" if len(unknown) > UNKNOWN_EXAMPLES else ""
+            raise InputError(
+                str(truth),
+                None,
+                f"{len(unknown):,} of its {real.num_rows:,} link IDs are not links of "
+                f"{directory} (e.g. {shown}{more}): it is the truth of another input, or they "
+                "are mistyped, and precision and recall against it would mean nothing; give "
+                "the truth.parquet that scan generate wrote beside the scanned input "
+                "(nothing was scored)",
+            )
     of_findings, of_truth = _dataset(found), _dataset(real)
     if of_findings and of_truth and of_findings != of_truth:
         raise InputError(

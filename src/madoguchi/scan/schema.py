@@ -949,6 +949,12 @@ def duplicate_error(
     )
 
 
+def key_batches(path: Path, table: str, column: str) -> Iterator[pa.RecordBatch]:
+    """One column of a table's file, read alone in the format's type, batch by batch (CSV in
+    either encoding, Parquet); not validated (empty rows at the end give nulls)."""
+    return _key_column(path, table, column)
+
+
 def _key_column(path: Path, table: str, column: str) -> Iterator[pa.RecordBatch]:
     """The key column of a file already validated, read again alone (in the format's type)."""
     spec = next(c for c in TABLES[table] if c.name == column)

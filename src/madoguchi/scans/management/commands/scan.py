@@ -374,7 +374,8 @@ class Command(PlainErrors, BaseCommand):
                 "`madoguchi scan generate` writes beside its tables (give --truth FILE for "
                 "another truth file keyed by link_id and cause)."
             )
-        for line in evaluate_files(Path(opts["findings"]), truth).lines():
+        directory = Path(opts["directory"])
+        for line in evaluate_files(Path(opts["findings"]), truth, directory).lines():
             self.stdout.write(line)
 
     def _open_cases(self, opts: dict[str, Any]) -> None:
