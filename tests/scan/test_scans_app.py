@@ -4,19 +4,22 @@
 import hashlib
 import io
 import re
+import threading
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 
 from madoguchi.accounts.constants import Role
 from madoguchi.benefits.models import PaymentLink
-from madoguchi.cases.models import Case
+from madoguchi.cases.models import Case, LegacyLink
 from madoguchi.desk.models import Completion
 from madoguchi.scan import schema
 from madoguchi.scan.labels import CAUSES
+from madoguchi.scans import services
 from madoguchi.scans.models import Finding, FindingCase, ScanRun
 from tests import factories
 from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
@@ -269,6 +272,50 @@ def test_open_cases_is_idempotent_and_skips_family_accounts(recorded):
     assert "opened 0 cases, 2 already had one" in again.getvalue()
     assert Case.objects.count() == 2
     assert not FindingCase.objects.filter(link_id="L5").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_open_cases_at_once_open_one_case_per_finding(tmp_path, monkeypatch):
+    """Two officials (or a cron job overlapping one) run open-cases at the same time: each
+    finding gets one case, and neither run fails. Both runs are held until each has found the
+    finding without a case and is about to open one, so both open it at once."""
+    _record(tmp_path)
+    factories.staff(Role.CITY_OFFICIAL, username="city-official")
+    factories.staff(Role.CITY_OFFICIAL, username="other-official")
+    both = threading.Barrier(2, timeout=60)
+    open_one = services._open_one
+
+    def held(*args, **kwargs):
+        both.wait()  # each run has looked for the link's case and found none
+        return open_one(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_open_one", held)
+    said, failed = {}, []
+
+    def run(username):
+        out = io.StringIO()
+        try:
+            call_command("scan", "open-cases", "--min-score", "0.8", "--as", username, stdout=out)
+        except BaseException as exc:
+            failed.append(exc)
+            both.abort()
+        finally:
+            said[username] = out.getvalue()
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(u,)) for u in ("city-official", "other-official")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failed == []
+    assert sorted(FindingCase.objects.values_list("link_id", flat=True)) == ["L3", "L4"]
+    assert Case.objects.count() == 2
+    assert LegacyLink.objects.count() == 2  # the run that lost the race kept none of its rows
+    counts = [re.search(r"opened (\d+) cases?, (\d+) already", s).groups() for s in said.values()]
+    assert sum(int(o) for o, _ in counts) == 2
+    assert sum(int(e) for _, e in counts) == 2
 
 
 def test_only_city_officials_open_cases(recorded):
