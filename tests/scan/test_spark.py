@@ -51,6 +51,18 @@ def _found(eng, tables):
     return eng.to_arrow(eng.findings(tables)).select(COLUMNS).sort_by("link_id").to_pylist()
 
 
+def _finds_the_hand_made_mislinks_as_duckdb(spark_engine, files, validated):
+    """Spark over ``files`` finds what DuckDB finds in the ``validated`` tables of the
+    hand-made input: its logout omission L3 and typed wrong ID L4."""
+    with engine.connect("duckdb", threads=2) as duck:
+        expected = _found(duck, duck.register(validated))
+    assert _found(spark_engine, files) == expected
+    assert {(r["link_id"], r["cause"]) for r in expected} == {
+        ("L3", "logout_omission"),
+        ("L4", "typed_wrong_id"),
+    }
+
+
 def test_duckdb_and_spark_reading_the_files_give_identical_findings(tmp_path, spark_engine):
     data = tmp_path / "data"
     generate.generate(data, links=2000, seed=11, rate=0.05, family_rate=0.01)
@@ -107,13 +119,7 @@ def test_spark_converts_csv_text_and_other_types_as_the_validation_does(tmp_path
         assert _sorted_rows(got, name) == _sorted_rows(table, name)
     assert spark_engine.scratch is not None
     assert [p.name for p in spark_engine.scratch.iterdir()] == ["residents.parquet"]
-    with engine.connect("duckdb", threads=2) as duck:
-        expected = _found(duck, duck.register(validated))
-    assert _found(spark_engine, files) == expected
-    assert {(r["link_id"], r["cause"]) for r in expected} == {
-        ("L3", "logout_omission"),
-        ("L4", "typed_wrong_id"),
-    }
+    _finds_the_hand_made_mislinks_as_duckdb(spark_engine, files, validated)
 
 
 def _session_members(sid: int) -> list[int]:
@@ -509,10 +515,49 @@ def test_spark_reads_a_shift_jis_export_with_empty_rows_below_as_duckdb_does(
     for name, table in validated.items():
         assert _sorted_rows(files[name].to_pyarrow(), name) == _sorted_rows(table, name), name
     assert [p.name for p in spark_engine.scratch.iterdir()] == ["links.parquet"]
-    with engine.connect("duckdb", threads=2) as duck:
-        expected = _found(duck, duck.register(validated))
-    assert _found(spark_engine, files) == expected
-    assert {(r["link_id"], r["cause"]) for r in expected} == {
-        ("L3", "logout_omission"),
-        ("L4", "typed_wrong_id"),
-    }
+    _finds_the_hand_made_mislinks_as_duckdb(spark_engine, files, validated)
+
+
+def test_spark_reads_a_shift_jis_export_given_as_a_uri_as_a_local_path(
+    tmp_path, spark_engine, monkeypatch
+):
+    """The same Shift_JIS export with rows of commas below its tables, given as a URI (which
+    Spark reads, the driver cannot): the same rows, tables and findings as DuckDB's; an empty
+    row with rows after it, and a byte of no Shift_JIS character, refused naming the same row
+    as the local validation. Spark read it as UTF-8 and refused the empty rows."""
+    from tests.scan.test_exports import _exported
+
+    _, exported = _exported(tmp_path, encoding="cp932", blank_rows=2)
+    uri = f"file://{exported}"
+    validated = schema.load(exported)
+    assert spark_engine.validate(uri) == schema.validate(exported)
+    files = spark_engine.register_files(uri)
+    for name, table in validated.items():
+        assert _sorted_rows(files[name].to_pyarrow(), name) == _sorted_rows(table, name), name
+    _finds_the_hand_made_mislinks_as_duckdb(spark_engine, files, validated)
+
+    def refusals():
+        with pytest.raises(schema.InputError) as local:
+            schema.validate(exported)
+        with pytest.raises(schema.InputError) as spark:
+            spark_engine.validate(uri)
+        assert spark.value.file == f"{uri}/{Path(local.value.file).name}"
+        return local.value.problem, spark.value.problem
+
+    residents = exported / "residents.csv"
+    good = residents.read_bytes()
+    rows = good.split(b"\r\n")
+    residents.write_bytes(b"\r\n".join([*rows[:3], rows[-2], *rows[3:]]))  # an empty row 4
+    local, spark = refusals()
+    assert local == spark == schema.blank_row_problem(residents, 2)
+
+    # A byte that starts a Shift_JIS character and no character after it, in row 5, past the
+    # start that tells the encoding (a MiB; the first four rows here).
+    kana = "タナカ".encode("cp932")
+    assert kana in rows[4]
+    rows[4] = rows[4].replace(kana, kana + b"\x81\x7f")
+    residents.write_bytes(b"\r\n".join(rows))
+    monkeypatch.setattr(schema, "SNIFF_BYTES", len(b"\r\n".join(rows[:4])))
+    local, spark = refusals()
+    assert local.startswith("is read as Shift_JIS (its start is), but row 5 holds the byte 0x81")
+    assert spark.startswith("is read as Shift_JIS (its start is), but row 5 holds a byte")

@@ -6,8 +6,10 @@ connection and the name-check UDF's binding differ (see ``namematch``).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
+import io
 import json
 import logging
 import operator
@@ -308,28 +310,76 @@ def _spark_columns(df: Any, table: str) -> list[Any]:
     return cols
 
 
+SPARK_SHIFT_JIS = "windows-31j"
+"""``schema.SHIFT_JIS`` (Microsoft's code page 932) as Java names it (also ``MS932``)."""
+
+
+def _spark_head(session: Any, uri: str) -> bytes:
+    """The first ``schema.SNIFF_BYTES`` of the file at ``uri``, read through Hadoop's file
+    system for its scheme (the driver cannot open a URI itself)."""
+    hpath = session._jvm.org.apache.hadoop.fs.Path(uri)
+    stream = hpath.getFileSystem(session._jsc.hadoopConfiguration()).open(hpath)
+    try:
+        return bytes(stream.readNBytes(schema.SNIFF_BYTES))
+    finally:
+        stream.close()
+
+
+def spark_csv_encoding(session: Any, uri: str) -> tuple[str, list[str]]:
+    """A CSV under a URI: its encoding as ``schema.csv_encoding`` tells it from the file's
+    start (``"utf-8-sig"`` or ``schema.SHIFT_JIS``), and its header row. A start that is UTF-16
+    or neither encoding is refused as ``schema.batches`` refuses it (without the row: the
+    driver reads only the start)."""
+    head = _spark_head(session, uri)
+    encoding = schema.encoding_of(head)
+    save = 'save it as UTF-8 (in Excel, "CSV UTF-8 (コンマ区切り)")'
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise schema.InputError(
+            uri,
+            None,
+            'is UTF-16 text (Excel\'s "Unicode テキスト" saves it so, separated by tabs), not '
+            'UTF-8: save it as UTF-8, separated by commas (in Excel, "CSV UTF-8 (コンマ区切り)")',
+        )
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        utf8 = False
+    else:
+        utf8 = True
+    if encoding != schema.SHIFT_JIS and not utf8:
+        raise schema.InputError(uri, None, f"is not UTF-8 text (its start is not): {save}")
+    text = head.decode(encoding, errors="replace")  # the last character may be cut
+    return encoding, next(csv.reader(io.StringIO(text, newline="")), [])
+
+
 def _spark_raw(session: Any, location: Path | str) -> Any:
     """The file as Spark reads it: Parquet as stored, CSV with every column of the header as
     text (the BOM stripped as ``schema.batches`` does; Spark's CSV options set to the RFC 4180
-    dialect pyarrow reads). ``location``: a local file, or a URI read through Spark."""
+    dialect pyarrow reads). ``location``: a local file, or a URI read through Spark; a CSV
+    under a URI in the encoding its start tells (``spark_csv_encoding``): UTF-8, or Shift_JIS
+    read by Spark as Java's code page 932."""
     literal = spark_literal_path(location)
     if str(location).endswith(".csv"):
         # PySpark only for the Spark engine (an optional dependency that starts a JVM).
         from pyspark.sql import types as T
 
+        encoding = "UTF-8"
         if isinstance(location, Path):
             with location.open(encoding="utf-8-sig", newline="") as fh:
                 header = next(csv.reader(fh), [])
         else:
-            first = session.read.text(literal).limit(1).collect()
-            line = first[0][0].removeprefix("\ufeff") if first else ""
-            header = next(csv.reader([line]), [])
+            sniffed, header = spark_csv_encoding(session, location)
+            if sniffed == schema.SHIFT_JIS:
+                encoding = SPARK_SHIFT_JIS
+                # Spark 4's CSV reader takes only Unicode and Latin-1 charsets unless told it
+                # may use the JDK's (which include code page 932); a session setting.
+                session.conf.set("spark.sql.legacy.javaCharsets", "true")
         text = T.StructType([T.StructField(h, T.StringType()) for h in header])
         return session.read.csv(
             literal,
             schema=text,
             header=True,
-            encoding="UTF-8",
+            encoding=encoding,
             quote='"',
             escape='"',
             multiLine=True,  # a quoted value may hold a line break, as schema.batches reads it
@@ -475,6 +525,41 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
                 location, spec.name, schema.missing_column(df.columns, spec.name)
             )
     ws = _SPARK_WHITESPACE
+    if location.endswith(".csv"):
+        # Rows of commas alone (every column empty) at the end are left out, as schema.batches
+        # leaves them out; one with rows of values after it is refused, naming it.
+        cells = [F.col(f"`{c.name}`") for c in schema.TABLES[table]]
+        blank_row = functools.reduce(
+            operator.and_, [c.isNull() | c.rlike(f"^{ws}*$") for c in cells]
+        )
+        # Java reads a byte that is part of no Shift_JIS character as U+FFFD, which no
+        # Shift_JIS character is: schema.batches refuses such a file naming its row.
+        shift_jis = spark_csv_encoding(session, location)[0] == schema.SHIFT_JIS
+        broken = functools.reduce(
+            operator.or_, [F.coalesce(c.contains("\ufffd"), F.lit(False)) for c in cells]
+        )
+        counts = df.agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.sum(F.when(blank_row, 1).otherwise(0)).alias("blank"),
+            F.sum(F.when(broken, 1).otherwise(0) if shift_jis else F.lit(0)).alias("broken"),
+        ).collect()[0]
+        blanks = int(counts["blank"] or 0)
+        if blanks:
+            found = _spark_first_bad(df, blank_row, F.lit(""))
+            if found is not None and found[0] < counts["rows"] - blanks:
+                raise schema.InputError(
+                    location, None, schema.blank_row_problem(location, found[0])
+                )
+            df = df.filter(~blank_row)  # all at the end: the others' rows keep their numbers
+        found = _spark_first_bad(df, broken, F.lit("")) if counts["broken"] else None
+        if found is not None:
+            raise schema.InputError(
+                location,
+                None,
+                f"is read as Shift_JIS (its start is), but row "
+                f"{schema.row_number(location, found[0])} holds a byte that is part of no "
+                'Shift_JIS character: save it as UTF-8 (in Excel, "CSV UTF-8 (コンマ区切り)")',
+            )
     checks: list[tuple[str, Any, Any, Any]] = []  # (column, problem, bad rows, a bad value)
     for spec in schema.TABLES[table]:
         col = F.col(f"`{spec.name}`")

@@ -312,7 +312,12 @@ def csv_encoding(path: Path) -> str:
     EUC-JP too (half-width kana alone can read as either: such a file is left to the UTF-8
     reading, which refuses it naming its row). A file that is neither is read as UTF-8 and
     refused so (``_not_utf8``)."""
-    head = _head(path)
+    return encoding_of(_head(path))
+
+
+def encoding_of(head: bytes) -> str:
+    """``csv_encoding`` of a CSV whose first ``SNIFF_BYTES`` are ``head`` (Spark's reading of a
+    URI sniffs its file's start so too)."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-8-sig"
     if _decodes(head, "utf-8") or not _decodes(head, SHIFT_JIS) or _decodes(head, "euc_jp"):
@@ -670,7 +675,7 @@ def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.Re
             if pc.any(empty).as_py():
                 row = _first_row(empty)
                 if _trailing_blank_rows(path, raw.slice(row, 1)):
-                    raise InputError(str(path), None, _blank_row_problem(path, offset + row))
+                    raise InputError(str(path), None, blank_row_problem(path, offset + row))
                 raise InputError(
                     str(path),
                     spec.name,
@@ -741,7 +746,7 @@ def batches(path: Path, table: str) -> Iterator[pa.RecordBatch]:
     for raw in _raw_batches(path, table):
         kept = raw.num_rows - _trailing_blank_rows(path, raw)
         if blank_from is not None and kept:
-            raise InputError(str(path), None, _blank_row_problem(path, blank_from))
+            raise InputError(str(path), None, blank_row_problem(path, blank_from))
         if kept:
             yield _validate(path, table, raw.slice(0, kept), offset)
         if kept < raw.num_rows and blank_from is None:
@@ -765,7 +770,7 @@ def _trailing_blank_rows(path: Path, raw: pa.RecordBatch) -> int:
     return rows if not len(filled) else rows - 1 - int(filled[-1])
 
 
-def _blank_row_problem(path: Path, index: int) -> str:
+def blank_row_problem(path: Path | str, index: int) -> str:
     return (
         f"row {row_number(path, index)} is empty (every column) and rows with values follow "
         "it: delete it (only empty rows at the end of the file are left out)"
