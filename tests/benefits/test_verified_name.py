@@ -105,7 +105,7 @@ def test_the_desk_page_shows_the_verified_name_and_refuses_a_tampered_one_in_jap
     staff_client,  # noqa: F811
 ):
     c = trusted.card("C")
-    start(staff_client, c)
+    visit = start(staff_client, c)
     page = staff_client.get("/desk/visit/").content.decode()
     assert "（カードから氏名を読み取っていません）" in page
     # The page's own POST of a name is gone: it no longer decides anything.
@@ -119,13 +119,14 @@ def test_the_desk_page_shows_the_verified_name_and_refuses_a_tampered_one_in_jap
     form = staff_client.get(url).content.decode()
     assert f'name="resident_name" value="{CARD_C}"' in form
     form_fields = apply_fields(programme="mynapoint-2")
-    r = staff_client.post(url, form_fields | {"resident_name": "鈴木 一郎"})
+    shown = {"visit": visit.reference, "resident_name": "鈴木 一郎"}
+    r = staff_client.post(url, form_fields | shown)
     assert r.status_code == 400
     assert "送られたご本人のお名前が、この来庁で読み取ったカードのお名前と違います" in (
         r.content.decode()
     )
     assert not Procedure.objects.exists()
-    r = staff_client.post(url, form_fields | {"resident_name": CARD_C})
+    r = staff_client.post(url, form_fields | shown | {"resident_name": CARD_C})
     assert r.status_code == 302, r.content.decode()[:2000]
     assert Procedure.objects.get().fields["resident_name"] == CARD_C
 

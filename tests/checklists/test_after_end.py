@@ -12,6 +12,7 @@ starts, the desk session closes, or the sweeper finds the desk left longer than 
 from datetime import timedelta
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
@@ -167,9 +168,14 @@ def test_the_ended_pages_let_staff_tick_the_ended_visits_after_items(client, tru
     assert 'data-testid="ended-checklist"' in html
     assert "控え（受付票）を来庁者に渡した" in html
     assert "次の受付が始まるまで" in html
+    assert f'name="visit" value="{visit.reference}"' in html
     response = client.post(
         reverse("desk:ended_checklist"),
-        {"item": sorted(_after_codes(visit)), **({"next": "receipt"} if "receipt" in page else {})},
+        {
+            "visit": visit.reference,
+            "item": sorted(_after_codes(visit)),
+            **({"next": "receipt"} if "receipt" in page else {}),
+        },
     )
     assert response.status_code == 302
     assert response["Location"] == reverse(page)
@@ -178,7 +184,9 @@ def test_the_ended_pages_let_staff_tick_the_ended_visits_after_items(client, tru
     assert not unticked(visit).exists()
     # The next visit started: its pages show no ended visit's checklist.
     assert client.get(reverse("desk:ended")).status_code == 302
-    refused = client.post(reverse("desk:ended_checklist"), {"item": ["receipt_handed"]})
+    refused = client.post(
+        reverse("desk:ended_checklist"), {"visit": visit.reference, "item": ["receipt_handed"]}
+    )
     assert refused["Location"] == reverse("desk:ended")
 
 
@@ -270,3 +278,26 @@ def test_a_desk_whose_browser_keeps_asking_stays_open(trusted, desk, settings):
     sweep(_idle_now(settings, desk.last_seen_at))
     desk.refresh_from_db()
     assert desk.close_reason == DeskSessionCloseReason.IDLE
+
+
+def test_a_tab_left_on_an_ended_visits_page_ticks_nothing_on_a_later_one(client, trusted, desk):
+    """The ended page lets staff tick the after-completion items of the visit that just ended,
+    until the next visit starts. Kept open in a tab while the next resident's visit started and
+    ended too, its form ticked the next visit's items: it acted on whichever visit had ended
+    last. It carries the ended visit it was shown for now (docs/security.md, round 13)."""
+    a = card_taken_after_the_pin(trusted, desk)
+    login_at_desk(client, desk)
+    page = client.get(reverse("desk:ended")).content.decode()
+    assert f'name="visit" value="{a.reference}"' in page
+    b = card_taken_after_the_pin(trusted, desk, card="B")
+    codes = sorted(_after_codes(b))
+
+    for sent in ({"visit": a.reference}, {}):
+        r = client.post(reverse("desk:ended_checklist"), {**sent, "item": codes})
+        assert r["Location"] == reverse("desk:ended")
+        said = " ".join(str(m) for m in get_messages(r.wsgi_request))
+        assert "この画面は前の来庁のものです" in said
+    assert services.missing(Visit.objects.get(pk=b.pk), Stage.AFTER_COMPLETION)
+
+    client.post(reverse("desk:ended_checklist"), {"visit": b.reference, "item": codes})
+    assert not services.missing(Visit.objects.get(pk=b.pk), Stage.AFTER_COMPLETION)

@@ -177,11 +177,12 @@ def test_the_banners_seconds_keep_their_unit_on_the_same_line(trusted, staff_cli
 
 def test_procedure_form_prepares_a_pending_procedure(trusted, staff_client):
     visit = start(staff_client, trusted.card("A"))
-    r = staff_client.post("/desk/visit/procedures/test_link/", {"account": "", "points": "9"})
+    shown = {"visit": visit.reference}
+    r = staff_client.post("/desk/visit/procedures/test_link/", {**shown, "points": "9"})
     assert r.status_code == 400
     assert not Procedure.objects.exists()
     r = staff_client.post(
-        "/desk/visit/procedures/test_link/", {"account": "PAY-A-7", "points": "300"}
+        "/desk/visit/procedures/test_link/", {**shown, "account": "PAY-A-7", "points": "300"}
     )
     assert r["Location"] == reverse("desk:visit")
     p = Procedure.objects.get(visit=visit)
@@ -264,7 +265,11 @@ def test_checklist_post_records_ticks_and_answers_htmx_with_the_fieldset(trusted
     prepare(staff_client)
     r = staff_client.post(
         "/desk/visit/checklist/",
-        {"stage": "before_completion", "item": ["card_face_matches", "pin_by_resident"]},
+        {
+            "visit": visit.reference,
+            "stage": "before_completion",
+            "item": ["card_face_matches", "pin_by_resident"],
+        },
         headers={"HX-Request": "true"},
     )
     assert r.status_code == 200
@@ -274,7 +279,8 @@ def test_checklist_post_records_ticks_and_answers_htmx_with_the_fieldset(trusted
     assert ticked == {"card_face_matches", "pin_by_resident"}
     # Unticking one appends a withdrawal; ticking again nothing changed appends nothing.
     staff_client.post(
-        "/desk/visit/checklist/", {"stage": "before_completion", "item": ["pin_by_resident"]}
+        "/desk/visit/checklist/",
+        {"visit": visit.reference, "stage": "before_completion", "item": ["pin_by_resident"]},
     )
     rows = ChecklistTick.objects.filter(visit=visit).order_by("pk")
     assert [(t.item.code, t.ticked) for t in rows] == [
@@ -282,7 +288,8 @@ def test_checklist_post_records_ticks_and_answers_htmx_with_the_fieldset(trusted
         ("pin_by_resident", True),
         ("card_face_matches", False),
     ]
-    assert staff_client.post("/desk/visit/checklist/", {"stage": "bogus"}).status_code == 400
+    bogus = {"visit": visit.reference, "stage": "bogus"}
+    assert staff_client.post("/desk/visit/checklist/", bogus).status_code == 400
 
 
 def test_end_records_after_items_ends_the_visit_and_pages_forget_it(trusted, staff_client):
@@ -308,7 +315,10 @@ def test_end_records_after_items_ends_the_visit_and_pages_forget_it(trusted, sta
     # The signed lines stay Japanese on the English receipt, as on the confirmation: it says so.
     assert "The lines are in Japanese: the card signed them exactly as written." in english
     assert 'data-testid="lines-in-japanese"' not in r.content.decode()
-    r = staff_client.post("/desk/visit/end/", {"item": ["receipt_handed", "visit_ended"]})
+    r = staff_client.post(
+        "/desk/visit/end/",
+        {"visit": visit.reference, "item": ["receipt_handed", "visit_ended"]},
+    )
     assert r["Location"] == reverse("desk:terminal")
     visit.refresh_from_db()
     assert visit.end_reason == VisitEndReason.NEXT_RESIDENT
@@ -414,8 +424,10 @@ def test_procedure_forms_speak_the_pages_language(trusted, staff_client, kind, e
 
 
 def test_a_checklist_stage_that_does_not_exist_is_refused_with_a_reason(trusted, staff_client):
-    start(staff_client, trusted.card("A"))
-    r = staff_client.post("/desk/visit/checklist/", {"stage": "made-up", "item": "x"})
+    visit = start(staff_client, trusted.card("A"))
+    r = staff_client.post(
+        "/desk/visit/checklist/", {"visit": visit.reference, "stage": "made-up", "item": "x"}
+    )
     assert r.status_code == 400
     assert "リクエストを読み取れませんでした" in r.content.decode()
 

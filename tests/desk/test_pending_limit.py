@@ -58,7 +58,8 @@ def test_the_api_refuses_a_procedure_beyond_the_limit_before_its_look_up(
 def test_the_page_says_why_in_japanese(full_visit, staff_client):
     visit, _ = full_visit
     r = staff_client.post(
-        "/desk/visit/procedures/test_link/", {"account": "PAY-A-1", "points": "5"}
+        "/desk/visit/procedures/test_link/",
+        {"visit": visit.reference, "account": "PAY-A-1", "points": "5"},
     )
     assert r.status_code == 400
     html = r.content.decode()

@@ -7,8 +7,12 @@ for; sent for another, it is refused, saying why, and nothing is recorded (docs/
 side doors round 12). The page's own script notices a changed visit within a second while it
 runs; a tab in the background is throttled, and a form can be sent before it notices."""
 
+import re
+
 from django.contrib.messages import get_messages
 
+from madoguchi.checklists import services as checklists
+from madoguchi.checklists.models import ChecklistTick
 from madoguchi.desk import services
 from madoguchi.desk.constants import VisitEndReason
 from madoguchi.desk.models import Procedure
@@ -52,3 +56,49 @@ def test_a_stale_tabs_forms_do_not_act_on_the_next_residents_visit(trusted, staf
     staff_client.post("/desk/visit/end/", {"visit": b.reference})
     b.refresh_from_db()
     assert b.ended_at is not None
+
+
+def test_a_form_that_names_no_visit_is_refused_as_a_stale_tabs(trusted, staff_client):
+    """Round 12 refused a form naming another visit, and took one naming none: a form sent
+    without its `visit` field (by hand, or a page kept from before forms carried it) acted on
+    whatever visit was current (docs/security.md, side doors round 13)."""
+    checklists.template_install_default()
+    a = _start(staff_client, trusted.card("A"))
+
+    r = staff_client.post(FORM, {"account": "PAY-A-1", "points": "5"})
+    assert r.status_code == 302
+    assert SAID in _said(r)
+    assert not Procedure.objects.filter(visit=a).exists()
+
+    r = staff_client.post(
+        "/desk/visit/checklist/",
+        {"stage": "before_completion", "item": ["card_face_matches"]},
+        headers={"HX-Request": "true"},
+    )
+    assert r["HX-Redirect"] == "/desk/visit/"
+    assert not ChecklistTick.objects.filter(visit=a).exists()
+
+    r = staff_client.post("/desk/visit/end/", {})
+    assert SAID in _said(r)
+    a.refresh_from_db()
+    assert a.ended_at is None
+
+    # English on an English page.
+    r = staff_client.post(FORM + "?lang=en", {"account": "PAY-A-1", "points": "5"})
+    assert "This page was for an earlier visit" in _said(r)
+
+    # What the desk's pages send: each of the visit's POST forms carries its visit.
+    staff_client.post(FORM, {"visit": a.reference, "account": "PAY-A-1", "points": "5"})
+    pages = [staff_client.get(p).content.decode() for p in ("/desk/visit/", FORM)]
+    pages.append(staff_client.get("/desk/visit/confirm/").content.decode())
+    forms = [
+        f
+        for page in pages
+        for f in re.findall(r"<form [^>]*method=\"post\".*?</form>", page, re.S)
+        # The visit's own forms (the sign-out is the desk's); a pending procedure's removal
+        # names the procedure itself, which only the open visit holds.
+        if not re.search(r'action="/(?!desk/)', f) and "/discard/" not in f
+    ]
+    assert len(forms) >= 3
+    for form in forms:
+        assert f'name="visit" value="{a.reference}"' in form, form[:200]

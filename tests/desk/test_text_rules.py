@@ -74,7 +74,8 @@ def test_api_refuses_control_characters_in_nested_fields(trusted, staff_client):
 def test_page_shows_a_field_error_in_japanese_for_a_control_character(trusted, staff_client):
     visit = _start(staff_client, trusted.card("A"))
     r = staff_client.post(
-        "/desk/visit/procedures/test_link/", {"account": "PAY\x01A", "points": "9"}
+        "/desk/visit/procedures/test_link/",
+        {"visit": visit.reference, "account": "PAY\x01A", "points": "9"},
     )
     assert r.status_code == 400
     html = r.content.decode()

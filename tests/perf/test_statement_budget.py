@@ -51,6 +51,7 @@ BUDGET = {"postgresql": 59, "sqlite": 68}
 TX_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 _CHECK_ITEM = re.compile(r'name="item" value="([^"]+)"')
 _CHECKLIST = re.compile(r'data-testid="checklist-before_completion">(.*?)</fieldset>', re.DOTALL)
+_VISIT_INPUT = re.compile(r'name="visit" value="([^"]+)"')
 
 
 @pytest.fixture(autouse=True)
@@ -126,10 +127,12 @@ def whole_visit(client, card, credential, steps, n, *, agent_client=None, measur
     assert r.status_code == 200, r.content
     page = step("confirm page", lambda: client.get("/desk/visit/confirm/"))
     items = _CHECK_ITEM.findall(_CHECKLIST.search(page.content.decode()).group(1))
+    shown_for = _VISIT_INPUT.search(page.content.decode()).group(1)
     r = step(
         "checklist ticks",
         lambda: client.post(
-            "/desk/visit/checklist/", {"stage": "before_completion", "item": items}
+            "/desk/visit/checklist/",
+            {"visit": shown_for, "stage": "before_completion", "item": items},
         ),
     )
     assert r.status_code in (200, 302)

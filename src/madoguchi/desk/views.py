@@ -125,13 +125,17 @@ def _visit_or_redirect(request: HttpRequest) -> Visit | HttpResponse:
     return visit
 
 
-def _shown_for_another_visit(request: HttpRequest, visit: Visit) -> HttpResponse | None:
-    """The refusal of a form shown for another visit than the desk's current one (a tab left
-    open for the previous resident, a second tab), or None. Each form of the visit's pages
-    carries the visit it was shown for; acting on the current visit instead would prepare one
-    resident's account into the next resident's visit, tick their checklist or end it."""
-    sent = request.POST.get("visit")
-    if sent is None or sent == visit.reference:
+def _shown_for_another_visit(
+    request: HttpRequest, visit: Visit, *, back: str = "desk:visit"
+) -> HttpResponse | None:
+    """The refusal of a form shown for another visit than `visit` (the desk's current one, or
+    the one that just ended for its after-completion checklist): a tab left open for the
+    previous resident, a second tab, or None. Each form of the visit's pages carries the visit
+    it was shown for; acting on the current visit instead would prepare one resident's account
+    into the next resident's visit, tick their checklist or end it. A form that names no visit
+    (sent by hand, or by a page from before forms carried one) is refused the same way: it
+    cannot show which visit it was meant for."""
+    if request.POST.get("visit") == visit.reference:
         return None
     messages.error(
         request,
@@ -142,8 +146,8 @@ def _shown_for_another_visit(request: HttpRequest, visit: Visit) -> HttpResponse
         ),
     )
     if request.htmx:  # type: ignore[attr-defined]
-        return HttpResponseClientRedirect(reverse("desk:visit"))
-    return redirect("desk:visit")
+        return HttpResponseClientRedirect(reverse(back))
+    return redirect(back)
 
 
 def agent_origin(terminal_name: str) -> str:
@@ -282,6 +286,7 @@ def _after_end_rows(request: HttpRequest) -> dict[str, Any]:
         "rows": registry.checklist().rows(ended_visit, CHECKLIST_AFTER_COMPLETION),
         "stage": CHECKLIST_AFTER_COMPLETION,
         "checklist_post": desk_urls()["ended_checklist"],
+        "ended_visit": ended_visit,
     }
 
 
@@ -290,7 +295,14 @@ def _after_end_rows(request: HttpRequest) -> dict[str, Any]:
 def ended_checklist(request: HttpRequest) -> HttpResponse:
     """Record the after-completion checklist of the visit that just ended (the resident took
     the card back right after the PIN, before the receipt was handed over): by the rule of its
-    receipt, until the next visit starts; audited as every tick (htmx: answers the fieldset)."""
+    receipt, until the next visit starts; audited as every tick (htmx: answers the fieldset).
+    The form carries the ended visit it was shown for: a tab left on one resident's ended page
+    ticks nothing on a later visit that ended since."""
+    ended_visit = registry.checklist().ended_open_to_ticks(_desk(request))
+    if ended_visit is not None and (
+        stale := _shown_for_another_visit(request, ended_visit, back="desk:ended")
+    ):
+        return stale
     try:
         registry.checklist().tick_after_end(
             desk_session=_desk(request), codes=set(request.POST.getlist("item")), staff=request.user

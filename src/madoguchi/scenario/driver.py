@@ -13,6 +13,8 @@ import httpx
 _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _CHECKLIST = re.compile(r'data-testid="checklist-before_completion">(.*?)</fieldset>', re.DOTALL)
 _CHECK_ITEM = re.compile(r'name="item" value="([^"]+)"')
+# The visit a desk page's form was shown for: the server refuses a form without it.
+_VISIT_INPUT = re.compile(r'name="visit" value="([^"]+)"')
 
 
 class DriverError(Exception):
@@ -164,9 +166,11 @@ class DeskDriver:
             return  # no open visit, or no checklist in force: the server will say so
         items = _CHECK_ITEM.findall(found.group(1))
         csrf = _CSRF_INPUT.search(page.text)
+        shown_for = _VISIT_INPUT.search(page.text)
         self.http.post(
             "/desk/visit/checklist/",
             data={
+                "visit": shown_for.group(1) if shown_for else "",
                 "stage": "before_completion",
                 "item": items,
                 "csrfmiddlewaretoken": csrf.group(1) if csrf else "",

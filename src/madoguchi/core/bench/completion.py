@@ -82,6 +82,8 @@ TARGET_LOCKS_PER_TX = 1.0
 _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _CHECKLIST = re.compile(r'data-testid="checklist-before_completion">(.*?)</fieldset>', re.DOTALL)
 _CHECK_ITEM = re.compile(r'name="item" value="([^"]+)"')
+# The visit a desk page's form was shown for: the server refuses a form without it.
+_VISIT_INPUT = re.compile(r'name="visit" value="([^"]+)"')
 _TPS = re.compile(r"tps = ([0-9.]+) \(without initial connection time\)")
 
 
@@ -806,11 +808,13 @@ def _visit(
         page = desk.http.get("/desk/visit/confirm/")
         found = _CHECKLIST.search(page.text)
         csrf = _CSRF_INPUT.search(page.text)
-        if page.status_code != 200 or found is None or csrf is None:
+        shown_for = _VISIT_INPUT.search(page.text)
+        if page.status_code != 200 or found is None or csrf is None or shown_for is None:
             raise VisitFailed(f"confirmation page: HTTP {page.status_code}")
         ticked = desk.http.post(
             "/desk/visit/checklist/",
             data={
+                "visit": shown_for.group(1),
                 "stage": "before_completion",
                 "item": _CHECK_ITEM.findall(found.group(1)),
                 "csrfmiddlewaretoken": csrf.group(1),
