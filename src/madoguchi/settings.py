@@ -142,6 +142,7 @@ INSTALLED_APPS = [
     "madoguchi.core",
     "madoguchi.accounts",
     "madoguchi.audit",
+    "madoguchi.once",
     "madoguchi.terminals",
     "madoguchi.identity",
     "madoguchi.incidents",

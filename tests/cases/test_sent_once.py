@@ -128,3 +128,30 @@ def _signed_in(user):
     c = Client()
     c.force_login(user)
     return c
+
+
+def test_a_report_edit_sent_twice_is_saved_once(client, official):
+    """The report's edit form had no key: sent again (the back button and Save once more) it
+    recorded a second `cases.report_edited`, and an edit kept in an old tab, sent after another
+    official's, wrote over it (docs/security.md, side doors round 13)."""
+    from madoguchi.audit.models import AuditEvent
+
+    case = open_case(official)
+    client.force_login(official)
+    url = reverse("cases:report", args=[case.pk]) + "?reason=case_work&lang=ja"
+    page = client.get(url).content.decode()
+    key = re.search(r'name="once" value="([^"]+)"', page).group(1)
+    assert "<label" not in page.split('name="once"')[0].rsplit("<form", 1)[1]  # hidden, bare
+    edits = AuditEvent.objects.filter(event_name="cases.report_edited")
+    sent = {"once": key, "title": "一回目の題", "prevention": "対策"}
+    client.post(url, sent)
+    assert edits.count() == 1
+    # Another official's edit from a new form, then the first form sent again.
+    new_key = re.search(r'name="once" value="([^"]+)"', client.get(url).content.decode()).group(1)
+    assert new_key != key
+    client.post(url, {"once": new_key, "title": "二回目の題", "prevention": "対策"})
+    again = client.post(url, sent, follow=True).content.decode()
+    assert "このフォームは2回送信されました" in again
+    case.refresh_from_db()
+    assert case.report_title == "二回目の題"
+    assert edits.count() == 2

@@ -7,10 +7,10 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.benefits.procedures.public_fund import ACCOUNT_TYPES
 from madoguchi.era import EraError, parse_date
+from madoguchi.once.forms import once_field
 from madoguchi.plaintext import no_long_number, plain_text
 
 from .constants import Channel, DatePrecision, Party, Programme
-from .once import new_key
 
 # Free text's limits (characters): a case report's PDF lays out every character of the case's
 # summaries and notes and its measures; 200,000 took minutes and held a server worker.
@@ -62,8 +62,8 @@ class DayField(forms.DateField):
 
 
 class WhenForm(forms.Form):
-    # The form's one-time key (`cases.once`): a new one each time the form is shown.
-    once = forms.CharField(widget=forms.HiddenInput, required=False, initial=new_key)
+    # The form's one-time key (`madoguchi.once`): a new one each time the form is shown.
+    once = once_field()
     event_date = DayField(label=_("Date"), required=False)
     date_precision = forms.ChoiceField(
         label=_("Date precision"), choices=DatePrecision.choices, initial=DatePrecision.DAY
@@ -151,6 +151,7 @@ COMPARE_FORMS: dict[Programme, type[WhenForm]] = {
 
 
 class ReportEditForm(forms.Form):
+    once = once_field()  # sent twice (back and send again), the report is edited once
     title = _text(_("Title"), 300, required=False)
     prevention = _text(_("Preventive measures (one per line)"), REPORT_MAX, rows=6, required=False)
 

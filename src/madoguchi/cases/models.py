@@ -266,16 +266,3 @@ class CityContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.department} {self.phone}"
-
-
-class SentForm(models.Model):
-    """A case page's form sent and recorded: the one-time key it was shown with (`cases.once`),
-    and the case it recorded on. The same form sent again (a double click, or the browser's
-    back button and the button once more) records nothing a second time."""
-
-    key = models.CharField(max_length=64, unique=True)
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
-    sent_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return f"{self.case_id} {self.sent_at:%Y-%m-%d %H:%M:%S}"

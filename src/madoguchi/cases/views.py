@@ -25,10 +25,11 @@ from madoguchi.incidents.reading import read_incident
 from madoguchi.incidents.selectors import incident_by_pk
 from madoguchi.incidents.text import incident_text
 from madoguchi.language import page_language
+from madoguchi.once import services as once
 from madoguchi.plaintext import long_number
 from madoguchi.refusals import Refusal
 
-from . import document, findings, legacy, once, selectors, services, steps
+from . import document, findings, legacy, selectors, services, steps
 from .constants import CaseStatus, Channel, DatePrecision, Programme
 from .forms import (
     COMPARE_FORMS,
@@ -90,7 +91,7 @@ DRAFT_FIELDS = (
     "channel",
     once.KEY_FIELD,  # nothing was recorded with it: the form sent again is still once
 )
-# A form sent a second time (`cases.once`): what the official sees instead of a second record.
+# A form sent a second time (`madoguchi.once`): what the official sees instead of a second record.
 _SENT_TWICE_STEP = gettext_lazy(
     "This form was sent twice: it was recorded once, and the second time recorded nothing."
 )
@@ -172,6 +173,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
         try:
             case, now = once.record_once(
                 d[once.KEY_FIELD],
+                Case,
                 lambda: services.case_open(
                     actor=request.user,  # type: ignore[arg-type]
                     title=d["title"],
@@ -386,7 +388,7 @@ def case_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     d = dict(form.cleaned_data)
     key = d.pop(once.KEY_FIELD)
     try:
-        now = once.record_once(key, lambda: fn(case, actor=request.user, **d).case)[1]
+        now = once.record_once(key, Case, lambda: fn(case, actor=request.user, **d).case)[1]
     except Refusal as exc:
         messages.error(request, exc.text())
         _keep_draft(request, case, step)
@@ -407,13 +409,18 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
     }
     form = ReportEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        services.case_report_edit(
-            case,
-            actor=request.user,  # type: ignore[arg-type]
-            title=form.cleaned_data["title"],
-            prevention=form.cleaned_data["prevention"],
-        )
-        messages.success(request, _("Saved."))
+        d = form.cleaned_data
+        now = once.record_once(
+            d[once.KEY_FIELD],
+            Case,
+            lambda: services.case_report_edit(
+                case,
+                actor=request.user,  # type: ignore[arg-type]
+                title=d["title"],
+                prevention=d["prevention"],
+            ),
+        )[1]
+        messages.success(request, _("Saved.") if now else _SENT_TWICE_STEP)
         return redirect("cases:report", pk=case.pk)
     doc = document.build(case)
     reason = chosen_reason(request)

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.once.forms import once_field
 from madoguchi.plaintext import no_long_number, plain_text
 from madoguchi.terminals.models import Terminal
 
@@ -8,6 +9,7 @@ from .constants import Severity
 
 
 class ComplaintForm(forms.Form):
+    once = once_field()  # sent twice (a double click, back and send again), recorded once
     terminal = forms.ModelChoiceField(Terminal.objects.none(), label=_("Desk"), required=False)
     reported_by = forms.CharField(
         label=_("Who complained"),

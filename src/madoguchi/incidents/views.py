@@ -12,11 +12,13 @@ from django.utils.translation import gettext as _
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
 from madoguchi.identity.access import chosen_reason
+from madoguchi.once import services as once
 from madoguchi.terminals.selectors import visible_terminals
 
 from . import selectors, services
 from .access import has_any, roles_required, visible_incident
 from .forms import ComplaintForm
+from .models import Incident
 from .params import day_from_query
 from .reading import read_incident, read_incident_list
 
@@ -77,16 +79,31 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
     terminals = visible_terminals(request.user)
     form = ComplaintForm(request.POST or None, terminals=terminals)
     if request.method == "POST" and form.is_valid():
-        incident = services.incident_complaint(
-            recorded_by=request.user,  # type: ignore[arg-type]
-            terminal=form.cleaned_data["terminal"],
-            summary=form.cleaned_data["summary"],
-            severity=form.cleaned_data["severity"],
-            reported_by=form.cleaned_data["reported_by"],
+        d = form.cleaned_data
+        incident, now = once.record_once(
+            d[once.KEY_FIELD],
+            Incident,
+            lambda: services.incident_complaint(
+                recorded_by=request.user,  # type: ignore[arg-type]
+                terminal=d["terminal"],
+                summary=d["summary"],
+                severity=d["severity"],
+                reported_by=d["reported_by"],
+            ),
         )
-        messages.success(
-            request, _("The complaint was recorded as incident %(id)s.") % {"id": incident.pk}
-        )
+        if now:
+            messages.success(
+                request, _("The complaint was recorded as incident %(id)s.") % {"id": incident.pk}
+            )
+        else:
+            messages.info(
+                request,
+                _(
+                    "This complaint was sent twice: it was recorded once, as incident %(id)s, "
+                    "and the second time recorded nothing."
+                )
+                % {"id": incident.pk},
+            )
         # The next step (a case from this incident) is on its page: who may read it goes there.
         if has_any(request.user, *VIEWERS) and visible_incident(request.user, incident):
             return redirect("incidents:detail", incident.pk)

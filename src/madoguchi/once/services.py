@@ -1,0 +1,69 @@
+"""Record a form once (see the package's docstring). `record_once` writes the key in the same
+transaction as the write it guards, which is an audited service of its caller's app: the key is
+bookkeeping of that write, never a change of its own (tests/audit/test_every_service_records.py
+names it)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+
+from .models import SentForm
+
+KEY_FIELD = "once"
+KEY_LENGTH = 64  # SentForm.key's; `new_key` makes 32 characters
+
+M = TypeVar("M", bound=Model)
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class _SentBefore(Exception):
+    pass
+
+
+def _earlier(label: str, key: str, model: type[M]) -> tuple[bool, M | None]:
+    """Whether a form of this model was recorded with this key, and its row (None if gone)."""
+    sent = SentForm.objects.filter(model=label, key=key).first()
+    if sent is None:
+        return False, None
+    return True, model._default_manager.filter(pk=sent.object_id).first()
+
+
+def record_once(key: str, model: type[M], write: Callable[[], M]) -> tuple[M, bool]:
+    """Run `write` (an audited service; it returns the row it recorded, of `model`) unless a
+    form of `model` with this key was recorded: (the row, True) when written now, (the earlier
+    form's row, False) when not. Two sends at once: the key's unique row decides, and the
+    second's writes are rolled back. An empty key (a form shown before keys, or a script) is
+    written as before; a longer key than any shown is read as its first `KEY_LENGTH`
+    characters. A key whose row is gone (deleted since) is taken as new, as the case's key was
+    when it went with its case."""
+    key = key[:KEY_LENGTH]
+    label = model._meta.label_lower
+    if key:
+        found, earlier = _earlier(label, key, model)
+        if earlier is not None:
+            return earlier, False
+        if found:
+            SentForm.objects.filter(model=label, key=key).delete()
+    try:
+        with transaction.atomic():
+            row = write()
+            if key:
+                try:
+                    with transaction.atomic():
+                        SentForm.objects.create(model=label, key=key, object_id=row.pk)
+                except IntegrityError:
+                    raise _SentBefore from None
+    except _SentBefore:
+        earlier = _earlier(label, key, model)[1]
+        if earlier is None:  # the other send's row, committed with its key, deleted since
+            raise
+        return earlier, False
+    return row, True
