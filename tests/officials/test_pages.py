@@ -572,3 +572,29 @@ def test_the_header_links_the_desks_page_under_a_name_for_its_reader(client, db,
     header = re.search(r'<header class="topbar">.*?</header>', page.content.decode(), re.S)
     links = re.findall(r'<a href="/officials/"[^>]*>([^<]*)</a>', header.group(0))
     assert links == ([label] if label else [])
+
+
+@pytest.mark.parametrize(
+    ("role", "label"),
+    [
+        (Role.SUPERVISOR, "委託事業者の責任者向け"),
+        (Role.CITY_OFFICIAL, "市職員向け"),
+        (Role.OPERATOR, "市職員向け"),
+    ],
+)
+def test_the_desks_pages_navigation_is_named_for_its_reader(client, db, role, label):
+    """The sub-navigation of the desks' pages was named 市職員向け for the contractor's
+    supervisor too, who is not a city official and sees its own desks' links only; a screen
+    reader announces it by this name, so it names who the links are for, as the header does."""
+    client.force_login(factories.staff(role))
+    pages = ["/officials/?lang=ja"]
+    if role != Role.OPERATOR:  # the oversight pages repeat it above their own links
+        pages.append("/incidents/?reason=daily_check&lang=ja")
+    for url in pages:
+        html = client.get(url).content.decode()
+        names = re.findall(r'<nav class="subnav" aria-label="([^"]*)"', html)
+        assert names == [label], (url, names)
+    english = client.get("/officials/?lang=en").content.decode()
+    names = re.findall(r'<nav class="subnav" aria-label="([^"]*)"', english)
+    expected = "For the contractor's supervisor" if role == Role.SUPERVISOR else "Officials"
+    assert names == [expected], names
