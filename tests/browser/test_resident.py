@@ -14,7 +14,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from madoguchi.accounts.constants import Role
 from madoguchi.residents.models import NotMeReport, ResidentSession
+from madoguchi.terminals import services as terminal_services
 from tests import cardkit, factories
+from tests.residents.test_resident_page import desk_completion
 
 from .conftest import ARTIFACTS, resident_page_origin
 from .test_benefits import add, outside_systems  # noqa: F401 - fixture
@@ -215,5 +217,106 @@ def test_resident_page_link_history_not_me_and_card_removal(desk, browser, setti
         o.goto(desk.url + "/cases/?reason=resident_inquiry")
         row = o.get_by_test_id("case-list").locator("tr", has_text=ref)
         expect(row).to_contain_text("本人からの申し出")
+    finally:
+        ctx.close()
+
+
+def assert_reachable(page, button) -> None:
+    """A button a resident can press: scrolled to, wholly inside the screen's width, tall
+    enough for a finger on the kiosk, and not covered by anything (the element at its centre is
+    the button or inside it)."""
+    button.scroll_into_view_if_needed()
+    box = button.bounding_box()
+    assert box is not None, button
+    width = page.viewport_size["width"]
+    assert box["x"] >= 0, box
+    assert box["x"] + box["width"] <= width, (box, width)
+    assert box["height"] >= 44, box
+    on_top = button.evaluate(
+        """b => {
+          const r = b.getBoundingClientRect();
+          const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+          return hit !== null && (hit === b || b.contains(hit));
+        }"""
+    )
+    assert on_top, button
+
+
+def completion_of(card, origin: str):
+    """A visit at another terminal's desk and one signed completion (the stand-in test link),
+    made through the services: what this walk checks is the resident's page, not the desk's."""
+    desk = terminal_services.desk_session_open(
+        terminal=factories.terminal(), staff=factories.staff()
+    )
+    return desk_completion(desk, card, "PAY-C-0003", origin=origin)
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_resident_walks_sign_in_records_and_a_report_on_a_phone_and_a_desktop(
+    desk, browser, settings, trusted, width
+):
+    """The resident's pages walked as a resident does, at a phone's width (390 px) and a
+    desktop's (1280 px): the start page, the card's sign-in, the records, "this was not me",
+    the page after it, and the records again. On each page nothing runs past the screen's
+    width and each button the resident presses next is on the screen, wide enough apart and
+    not covered. Back on the records the reported record says it was reported (and when),
+    no longer offering the button, and "your reports" links to it."""
+    completion = completion_of(trusted.card("C"), desk.url)
+    me_url = resident_page_origin(desk.url)
+    settings.RESIDENT_ORIGIN = me_url
+    ctx = browser.new_context(locale="ja-JP", viewport={"width": width, "height": 844})
+    ctx.set_default_timeout(15_000)
+    try:
+        me = ctx.new_page()
+        me.goto(me_url + "/me/?kiosk=1")
+        expect(me.get_by_test_id("me-start")).to_be_visible()
+        assert_fits(me)
+        assert_reachable(me, me.get_by_test_id("tray-insert-C"))
+        me.get_by_test_id("tray-insert-C").click()
+        expect(me.locator("[data-role=presence]")).to_contain_text("カードが置かれています")
+        assert_reachable(me, me.get_by_test_id("me-sign-in"))
+        me.get_by_test_id("me-sign-in").click()
+        me_pin(desk, me)
+        me.wait_for_url(re.compile(r"/me/records/$"))
+        expect(me.get_by_test_id("me-completion")).to_have_count(1)
+        assert_fits(me)
+        assert_reachable(me, me.get_by_test_id("sign-out"))
+        assert_reachable(me, me.get_by_test_id("me-receipt"))
+        not_me = me.get_by_test_id(f"not-me-completion-{completion.pk}")
+        assert_reachable(me, not_me)
+        not_me.click()
+
+        expect(me.get_by_test_id("not-me-form")).to_be_visible()
+        assert_fits(me)
+        me.locator("label[for=r-not_at_desk]").click()
+        me.fill("#comment", "その日は窓口に行っていません。")
+        assert_reachable(me, me.get_by_test_id("not-me-submit"))
+        me.get_by_test_id("not-me-submit").click()
+
+        reference = me.get_by_test_id("report-reference")
+        expect(reference).to_have_text(re.compile(r"CASE-\d+"))
+        ref = reference.inner_text()
+        assert_fits(me)
+        back = me.get_by_role("link", name="わたしの記録に戻る")
+        assert_reachable(me, back)
+        back.click()
+
+        me.wait_for_url(re.compile(r"/me/records/$"))
+        assert_fits(me)
+        record = me.get_by_test_id("me-completion")
+        expect(record.get_by_test_id("me-reported")).to_contain_text(ref)
+        expect(me.get_by_test_id(f"not-me-completion-{completion.pk}")).to_have_count(0)
+        report = me.get_by_test_id("me-report")
+        expect(report).to_contain_text("お申し出を受け付けました。市が確認します。")
+        to_record = report.get_by_role("link")
+        assert_reachable(me, to_record)
+        to_record.click()
+        expect(me).to_have_url(re.compile(rf"#completion-{completion.pk}$"))
+        expect(record).to_be_in_viewport()
+        me.screenshot(path=str(ARTIFACTS / f"22-resident-reported-records-{width}.png"))
+        me.goto(me_url + "/me/records/?lang=en")
+        expect(me.get_by_test_id("me-reported")).to_contain_text("You reported on")
+        assert_fits(me)
+        assert NotMeReport.objects.count() == 1
     finally:
         ctx.close()

@@ -66,18 +66,19 @@ def open_case(official, **kw):
     return cases.case_open(**args)
 
 
-def desk_completion(desk, card, account="PAY-A-0001"):
-    """A visit at the desk and one signed completion (the stand-in test link)."""
+def desk_completion(desk, card, account="PAY-A-0001", *, origin=ORIGIN):
+    """A visit at the desk and one signed completion (the stand-in test link), signed for the
+    desk's origin (a browser test's live server gives its own)."""
     nonce = desk_services.auth_challenge(desk_session=desk).value
     visit = desk_services.visit_start(
-        desk_session=desk, token=cardkit.auth_token(card, ORIGIN, nonce), nonce=nonce
+        desk_session=desk, token=cardkit.auth_token(card, origin, nonce), nonce=nonce
     )
     desk_services.procedure_prepare(
         desk_session=desk, kind="test_link", fields={"account": account, "points": 5000}
     )
     checklistkit.tick_before(desk)
     ch = desk_services.completion_challenge(desk_session=desk)
-    token = cardkit.completion_token(card, ORIGIN, ch.nonce.value, ch.transaction_bytes)
+    token = cardkit.completion_token(card, origin, ch.nonce.value, ch.transaction_bytes)
     completion = desk_services.completion_commit(
         desk_session=desk, token=token, nonce=ch.nonce.value
     )
@@ -1334,7 +1335,12 @@ def test_the_records_page_reads_as_a_resident_not_as_staff(trusted, desk):
     assert "敬称" not in page
     assert "法人略語" not in page
     assert "口座の名義とあなたのお名前（フリガナ）を比べ、一致しました。" in page
-    assert f"<strong>{case.reference}</strong>（健康保険証としての利用登録）" in page
+    # "Your reports" names the record reported (the link to it) and its reference, in
+    # Japanese brackets.
+    assert (
+        f'<a href="#health_insurance-{registration.pk}">健康保険証利用登録（保険者 06270015' in page
+    )
+    assert f"にお申し出（受付番号 {case.reference}）：" in page
     assert f"<strong>{case.reference}</strong>（令和" in page
     assert f"{case.reference} (" not in page
     assert f"{case.reference}</strong> (" not in page
@@ -1634,17 +1640,22 @@ def test_this_was_not_me_refuses_a_comment_over_500_characters_saying_why(truste
     assert NotMeReport.objects.get().comment == "い" * 249 + "\n" + "う" * 250
 
 
+def reported_completion(card, desk):
+    """A completion signed with `card`, whose holder signed in (the client) and reported it as
+    "not me"; and the report."""
+    completion = desk_completion(desk, card)
+    client = Client()
+    sign_in(client, card)
+    client.post(f"/me/not-me/completion/{completion.pk}/", {"reason": "not_at_desk"})
+    return client, completion, NotMeReport.objects.get()
+
+
 def test_the_not_me_case_keeps_the_complaint_incident_recorded_for_it(trusted, desk):
     """The case opened from "this was not me" said 「このケースに結び付いたインシデントはありません」
     although the report's complaint incident was recorded with it, and that incident's page
     offered to open a second case: the case now keeps its incident, as one opened from an
     incident's page does, in the same transaction and audit event (cases.opened)."""
-    a = trusted.card("A")
-    completion = desk_completion(desk, a)
-    client = Client()
-    sign_in(client, a)
-    client.post(f"/me/not-me/completion/{completion.pk}/", {"reason": "not_at_desk"})
-    report = NotMeReport.objects.get()
+    *_, report = reported_completion(trusted.card("A"), desk)
     assert report.case.incident == report.incident
     official = factories.staff(Role.CITY_OFFICIAL)
     o = Client()
@@ -1690,3 +1701,96 @@ def test_the_not_me_case_reads_in_english_on_the_english_pages(trusted, desk):
     ja = o.get(f"/cases/{case.pk}/?reason=resident_inquiry&lang=ja").content.decode()
     assert "本人からの申し出：身に覚えのない記録" in ja
     assert case.timeline.get().summary in ja
+
+
+def closed_by_the_city(report) -> None:
+    """An official closes the case of a "this was not me" report."""
+    cases.case_close(
+        report.case,
+        actor=factories.staff(Role.CITY_OFFICIAL),
+        summary="確認済み",
+        event_date=timezone.localdate(),
+    )
+
+
+def test_a_reported_record_says_when_it_was_reported_instead_of_offering_the_button(trusted, desk):
+    """A record already reported as "not me" still offered 「これは自分ではない」, as if nothing
+    had been sent: the page now says it was reported, when and under which reference, and the
+    button comes back only once the city has closed that case."""
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    button = f'data-testid="not-me-completion-{completion.pk}"'
+    assert button in client.get("/me/records/").content.decode()
+    url = f"/me/not-me/completion/{completion.pk}/"
+    reported = client.post(url, {"reason": "not_at_desk"})["Location"]
+    report = NotMeReport.objects.get()
+    page = client.get("/me/records/").content.decode()
+    assert button not in page
+    note = re.search(r'<p[^>]*data-testid="me-reported">(.*?)</p>', page, re.S)
+    assert note is not None, page
+    assert report.case.reference in note.group(1)
+    assert re.search(r"令和\d+年\d+月\d+日 \d+:\d+ に「これは自分ではない」", note.group(1))
+    assert "もう一度お申し出いただく必要はありません" in note.group(1)
+    english = client.get("/me/records/?lang=en").content.decode()
+    assert button not in english
+    assert re.search(r"You reported on \d{4}-\d\d-\d\d \d\d:\d\d that this was not you", english)
+    # The form itself, reached from a page still open in another tab, says it was reported.
+    again = client.get(url)
+    assert again["Location"] == reported + "?again=1"
+    # The service makes no second report either.
+    assert client.post(url, {"reason": "other"})["Location"] == reported + "?again=1"
+    assert NotMeReport.objects.count() == 1
+    # Once the city closes the case the record can be reported again, and the page says so.
+    closed_by_the_city(report)
+    page = client.get("/me/records/?lang=ja").content.decode()
+    assert button in page
+    assert "市はこの件の対応を終えています" in page
+    assert client.get(url).status_code == 200
+
+
+def test_your_reports_name_each_record_link_to_it_and_say_its_stage(trusted, desk):
+    """「あなたの申し出」 listed a date, a reference and a kind (「署名された手続」) only: which
+    record, and what happens next, were not said. Each report now links to its record on the
+    page and gives its case's stage in words."""
+    client, completion, report = reported_completion(trusted.card("A"), desk)
+    page = client.get("/me/records/?lang=ja").content.decode()
+    item = re.search(r'<li data-testid="me-report">(.*?)</li>', page, re.S)
+    assert item is not None, page
+    anchor = f"completion-{completion.pk}"
+    assert f'<a href="#{anchor}">カードで署名された手続（受付 {completion.visit.reference}' in (
+        item.group(1)
+    )
+    assert f'id="{anchor}"' in page  # the record it links to
+    assert f"（受付番号 {report.case.reference}）" in item.group(1)
+    assert "お申し出を受け付けました。市が確認します。" in item.group(1)
+    assert "受付番号を添えてお電話ください" in page
+    english = client.get("/me/records/?lang=en").content.decode()
+    item = re.search(r'<li data-testid="me-report">(.*?)</li>', english, re.S)
+    assert f'<a href="#{anchor}">Procedure signed by the card (visit' in item.group(1)
+    assert "Your report has been received; the city will look into it." in item.group(1)
+    closed_by_the_city(report)
+    page = client.get("/me/records/?lang=ja").content.decode()
+    item = re.search(r'<li data-testid="me-report">(.*?)</li>', page, re.S)
+    assert "この件の対応は完了しました。" in item.group(1)
+
+
+def test_an_empty_records_page_says_what_to_do_next(trusted, desk):
+    """A card no desk has seen signed in to a page that said only that no procedure was done:
+    not where to ask if the resident expected one (a procedure, or a renewed card whose earlier
+    card the city has not linked yet). It says so, in Japanese and English, and no longer asks
+    them to press a "This was not me" button the page does not have."""
+    client = Client()
+    assert sign_in(client, trusted.card("C")).status_code == 200
+    page = client.get("/me/records/?lang=ja").content.decode()
+    empty = re.search(r'<div[^>]*data-testid="me-empty">(.*?)</div>', page, re.S)
+    assert empty is not None, page
+    assert "このカードで窓口で行った手続きは、まだありません。" in empty.group(1)
+    assert "市の窓口でお尋ねいただくか、コールセンター（0120-95-0178）" in empty.group(1)
+    assert "カードを更新した場合" in empty.group(1)
+    assert "その横の「これは自分ではない」を押して" not in page
+    english = client.get("/me/records/?lang=en").content.decode()
+    empty = re.search(r'<div[^>]*data-testid="me-empty">(.*?)</div>', english, re.S)
+    assert "ask at the city's desk or call the call centre (0120-95-0178)" in empty.group(1)
+    assert 'press "This was not me" beside it' not in english

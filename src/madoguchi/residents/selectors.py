@@ -137,7 +137,8 @@ class Records:
     completions: list[dict[str, Any]] = field(default_factory=list)
     cases: list[dict[str, Any]] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
-    reports: list[NotMeReport] = field(default_factory=list)
+    # Each report as the page shows it: the row, the record it is about, its case's stage.
+    reports: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -246,8 +247,47 @@ def records(holder: Any, lang: str = "ja") -> Records:
     ):
         out.cases.append({"row": case, "stage": CASE_STAGE_TEXT.get(case.status, case.status)})
     out.notices = list(Notice.objects.filter(holder=holder).select_related("case"))
-    out.reports = list(NotMeReport.objects.filter(holder=holder).select_related("case"))
+    _with_reports(out, holder)
     return out
+
+
+def _with_reports(out: Records, holder: Any) -> None:
+    """The resident's "this was not me" reports, newest first, each with the record it is about
+    (an anchor on this page) and its case's stage in words; and on each record its latest
+    report: while that case is open the page says it was reported, and when, instead of
+    offering the button again (a second press adds nothing: `open_not_me_report`)."""
+    items = {
+        (entry["kind"], entry["row"].pk): entry
+        for entry in (*out.links, *out.accounts, *out.registrations, *out.completions)
+    }
+    for entry in items.values():
+        entry["anchor"] = f"{entry['kind']}-{entry['row'].pk}"
+    for report in (
+        NotMeReport.objects.filter(holder=holder)
+        .select_related("case")
+        .order_by("-created_at", "-pk")
+    ):
+        item = items.get((report.item_kind, report.item_id))
+        shown = {
+            "row": report,
+            "item": item,
+            "open": report.case.status != CaseStatus.CLOSED,
+            "stage": CASE_STAGE_TEXT.get(report.case.status, report.case.status),
+        }
+        out.reports.append(shown)
+        if item is not None and "report" not in item:  # the newest report of that record
+            item["report"] = shown
+
+
+def open_not_me_report(holder: Any, kind: str, item_id: int) -> NotMeReport | None:
+    """The holder's earlier report on this item whose case is not closed: reporting the same
+    record again (a double press, a reload, many presses) opens no second case."""
+    for report in NotMeReport.objects.select_related("case").filter(
+        holder=holder, item_kind=kind, item_id=item_id
+    ):
+        if report.case.status != CaseStatus.CLOSED:
+            return report
+    return None
 
 
 # The desk's pages ask no reason: the resident's own visit is why they show the records. The

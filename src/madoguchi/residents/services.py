@@ -482,17 +482,6 @@ def _resident_page_user() -> User:
     return user
 
 
-def _open_not_me_report(holder: Any, kind: str, item_id: int) -> NotMeReport | None:
-    """The holder's earlier report on this item whose case is not closed: reporting the same
-    record again (a double press, a reload, many presses) opens no second case."""
-    for report in NotMeReport.objects.select_related("case").filter(
-        holder=holder, item_kind=kind, item_id=item_id
-    ):
-        if report.case.status != CaseStatus.CLOSED:
-            return report
-    return None
-
-
 def _open_visit_report(holder: Any, visit: Any) -> NotMeReport | None:
     """The holder's first report on another record of the same visit whose case is not
     closed: a link and the completion that signed it are one event, so "this was not me" on
@@ -583,7 +572,7 @@ def not_me_report(
     with transaction.atomic():
         # The holder's row serialises two presses at once (row locks before the audit log's).
         Holder.objects.select_for_update().filter(pk=holder.pk).first()
-        open_report = _open_not_me_report(holder, kind, item.pk)
+        open_report = selectors.open_not_me_report(holder, kind, item.pk)
         if open_report is not None:  # a second press, or another tab: the case already open
             return open_report
         earlier = _open_visit_report(holder, visit) if visit is not None else None

@@ -261,6 +261,13 @@ def not_me(request: HttpRequest, session: ResidentSession, kind: str, item_id: i
     item = selectors.own_item(session.holder, kind, item_id)
     if item is None:
         raise Http404("No such item.")
+    if request.method != "POST":
+        # Already reported, its case open: the page says so (when, the reference, how to add
+        # anything) rather than offer the form for a report that would add nothing.
+        reported_before = selectors.open_not_me_report(session.holder, kind, item.pk)
+        if reported_before is not None:
+            target = reverse("residents:reported", kwargs={"public_id": reported_before.public_id})
+            return redirect(target + "?again=1")
     error = ""
     # After a refusal the form shows what the resident chose and wrote, to correct it (a comment
     # with characters that cannot be stored is not shown again).
