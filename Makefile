@@ -47,15 +47,26 @@ deploy-check:
 # Tests run with DEBUG off, as production does, but over plain http on loopback.
 TEST_ENV := SECRET_KEY=test-only-not-a-secret SECURE_COOKIES=0
 
+# The tests run in TEST_WORKERS pytest-xdist workers (default: one per core), each test file whole
+# in one worker, so that a module's live server, pcscd or Spark session starts once, as in a
+# serial run (docs/performance.md, "Test suite time: twenty-first session"). TEST_WORKERS=0 runs
+# them in one process, in order (to sit in a debugger, or to read one test's output as it runs).
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+ifeq ($(TEST_WORKERS),0)
+XDIST :=
+else
+XDIST := -n $(TEST_WORKERS) --dist loadfile
+endif
+
 test-postgres:
-	$(TEST_ENV) DATABASE_URL=$$(scripts/postgres.sh) $(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(TEST_ENV) DATABASE_URL=$$(scripts/postgres.sh) $(BIN)/pytest -p no:cacheprovider $(XDIST) $(PYTEST_ARGS)
 
 # The SQLite pass runs only the tests that use the database (marker `database`, put by
 # tests/conftest.py on every test that asks for it): the others (the pure libraries, the scan over
 # files, Spark, …) behave the same whatever the database and run once, in the PostgreSQL pass.
 test-sqlite:
 	mkdir -p var
-	$(TEST_ENV) DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(BIN)/pytest -p no:cacheprovider -m database $(PYTEST_ARGS)
+	$(TEST_ENV) DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(BIN)/pytest -p no:cacheprovider -m database $(XDIST) $(PYTEST_ARGS)
 
 bench: bootstrap
 	$(TEST_ENV) $(BIN)/madoguchi bench all

@@ -113,3 +113,21 @@ def test_the_unticked_items_incident_is_read_in_the_pages_language(client, trust
         assert "with after-completion checklist items unticked:" in html
         assert all(i.label_en in html for i in gaps)
         assert "完了後のチェック項目" not in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flushed_database_has_the_default_checklist_again_a_switched_off_one_stays_off():
+    """A flushed database is a fresh one: the migration's checklist is back (tests that run after
+    a transactional test's flush, in any order, see what migrations installed). A database where
+    an operator switched every version off keeps completions refused after a migrate."""
+    ChecklistTemplate.objects.update(is_active=False)
+    call_command("migrate", verbosity=0, stdout=io.StringIO())  # sends post_migrate
+    assert services.template_active() is None
+
+    call_command("flush", interactive=False, verbosity=0)
+    active = services.template_active()
+    assert active is not None
+    assert active_checklist() == []
+    assert {"card_face_matches", "receipt_handed", "visit_ended"} <= set(
+        active.items.values_list("code", flat=True)
+    )

@@ -1,7 +1,20 @@
+from importlib import import_module
 from typing import Any
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _install_after_flush(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    """The desk manual's checklist is back after a flush, as the migration installed it on a
+    fresh database: `flush` empties every table, and a flushed database is a fresh one. Only
+    when no `desk` checklist exists at all: an operator who switched every version off on
+    purpose keeps completions refused (fails closed), and a kept version is never changed."""
+    template = apps.get_model("checklists", "ChecklistTemplate")
+    if template.objects.using(using).filter(name="desk").exists():
+        return
+    import_module("madoguchi.checklists.migrations.0002_default_checklist").install(apps, None)
 
 
 class ChecklistsConfig(AppConfig):
@@ -21,6 +34,9 @@ class ChecklistsConfig(AppConfig):
         if services.settle_ended not in procedures.DESK_MOVES_ON_HOOKS:
             procedures.DESK_MOVES_ON_HOOKS.append(services.settle_ended)
         procedures.checklist_install(DeskChecklist(selectors.rows, services))
+        post_migrate.connect(
+            _install_after_flush, sender=self, dispatch_uid="madoguchi.checklists.after_flush"
+        )
 
 
 class DeskChecklist:
