@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from madoguchi.desk.api import Challenge
+from madoguchi.desk.api import FOR_THE_VISIT, Challenge
 from madoguchi.identity.services import expires_in
 from madoguchi.plaintext import PlainText
 from madoguchi.refusals import REFUSAL_STATUSES as codes_4xx
@@ -46,7 +46,9 @@ def _desk(request: HttpRequest) -> DeskSession:
     return request.desk_session  # type: ignore[attr-defined]
 
 
-@representative_router.post("/challenge", response={200: Challenge, codes_4xx: Error})
+@representative_router.post(
+    "/challenge", response={200: Challenge, codes_4xx: Error}, **FOR_THE_VISIT
+)
 def challenge(request: HttpRequest) -> Any:
     nonce = services.representative_challenge(_desk(request))
     return {
@@ -56,7 +58,9 @@ def challenge(request: HttpRequest) -> Any:
     }
 
 
-@representative_router.post("", response={200: RepresentativeOut, codes_4xx: Error})
+@representative_router.post(
+    "", response={200: RepresentativeOut, codes_4xx: Error}, **FOR_THE_VISIT
+)
 def authenticate(request: HttpRequest, body: RepresentativeIn) -> Any:
     rep = services.representative_authenticate(
         _desk(request),

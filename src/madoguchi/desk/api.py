@@ -28,6 +28,60 @@ from .constants import AgentEventKind, VisitEndReason
 visits_router = Router(auth=DeskSessionAuth(), tags=["visits"])
 agent_router = Router(auth=TerminalAuth(), tags=["agent"])
 
+# The visit a call was made for: the desk page's script sends the reference of the visit its
+# page shows (`data-visit-ref`) on every call. A writing call that names another visit than the
+# desk's open one, or any while none is open, is refused `visit_changed` (409) before its body
+# is read: a tab left on the previous resident's visit acts on nothing. Without the header a
+# call acts on the open visit, as it did before the header existed (API clients, the scenario
+# driver, the bench); clients should send it. docs/desk.md "The visit API".
+VISIT_HEADER = "X-Madoguchi-Visit"
+
+
+class ForTheVisitAuth(DeskSessionAuth):
+    """`DeskSessionAuth` (the session, its browser binding, CSRF), then the visit the call names
+    in `VISIT_HEADER`, if it names one: ninja runs authentication before it reads any parameter
+    or the body, so a refusal here comes before anything of the call is read or done."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        staff = super().authenticate(request, key)
+        if staff is not None:
+            _refuse_for_another_visit(request)
+        return staff
+
+
+def _refuse_for_another_visit(request: HttpRequest) -> None:
+    sent = request.headers.get(VISIT_HEADER)
+    if sent is None:
+        return
+    current = selectors.open_visit_reference(_desk(request))
+    if sent != current:
+        # As the desk pages' forms for another visit (desk.views._shown_for_another_visit):
+        # refused and said, neither audited nor an incident (staff's own tab, nothing done).
+        raise services.VisitRefused.of("visit_changed", detail=f"open: {current or 'none'}")
+
+
+# What a writing call of the open visit declares: the auth above and, in the OpenAPI schema,
+# its optional header.
+FOR_THE_VISIT: dict[str, Any] = {
+    "auth": ForTheVisitAuth(),
+    "openapi_extra": {
+        "parameters": [
+            {
+                "in": "header",
+                "name": VISIT_HEADER,
+                "required": False,
+                "description": (
+                    "The reference of the visit this call was made for (the desk page's "
+                    "visit). Another visit than the one open at the desk, or any while none "
+                    "is open: refused with 409 visit_changed before anything is read or "
+                    "recorded. Absent: the call acts on the open visit. Clients should send it."
+                ),
+                "schema": {"type": "string"},
+            }
+        ]
+    },
+}
+
 
 class Challenge(Schema):
     nonce: str
@@ -165,7 +219,7 @@ def current_state(request: HttpRequest, response: HttpResponse) -> Any:
     }
 
 
-@visits_router.post("/current/end", response={200: dict, codes_4xx: Error})
+@visits_router.post("/current/end", response={200: dict, codes_4xx: Error}, **FOR_THE_VISIT)
 def end(request: HttpRequest, body: EndIn) -> Any:
     visit = services.visit_current(desk_session=_desk(request))
     if visit is None:
@@ -174,7 +228,7 @@ def end(request: HttpRequest, body: EndIn) -> Any:
     return {"ended": visit.reference}
 
 
-@visits_router.post("/current/procedures", response={200: dict, codes_4xx: Error})
+@visits_router.post("/current/procedures", response={200: dict, codes_4xx: Error}, **FOR_THE_VISIT)
 def prepare(request: HttpRequest, body: ProcedureIn) -> Any:
     p = services.procedure_prepare(desk_session=_desk(request), kind=body.kind, fields=body.fields)
     return {
@@ -186,7 +240,9 @@ def prepare(request: HttpRequest, body: ProcedureIn) -> Any:
 
 
 @visits_router.post(
-    "/current/completion-challenge", response={200: CompletionChallengeOut, codes_4xx: Error}
+    "/current/completion-challenge",
+    response={200: CompletionChallengeOut, codes_4xx: Error},
+    **FOR_THE_VISIT,
 )
 def completion_challenge(request: HttpRequest) -> Any:
     ch = services.completion_challenge(desk_session=_desk(request))
@@ -199,7 +255,9 @@ def completion_challenge(request: HttpRequest) -> Any:
     }
 
 
-@visits_router.post("/current/complete", response={200: CompletionOut, codes_4xx: Error})
+@visits_router.post(
+    "/current/complete", response={200: CompletionOut, codes_4xx: Error}, **FOR_THE_VISIT
+)
 def complete(request: HttpRequest, body: CompleteIn) -> Any:
     c = services.completion_commit(
         desk_session=_desk(request),
@@ -215,7 +273,9 @@ def complete(request: HttpRequest, body: CompleteIn) -> Any:
     }
 
 
-@visits_router.post("/current/handover", response={200: HandoverOut, codes_4xx: Error})
+@visits_router.post(
+    "/current/handover", response={200: HandoverOut, codes_4xx: Error}, **FOR_THE_VISIT
+)
 def handover(request: HttpRequest) -> Any:
     """Start the card handover: the resident's card may leave the reader and the legal
     representative's own card be placed on it without ending the visit (audited)."""
@@ -231,7 +291,9 @@ def _b64(value: str, what: str) -> bytes:
         raise MalformedRequest(params={"problems": f"'{what}' is not base64"}) from None
 
 
-@visits_router.post("/current/basic-four", response={200: BasicFourOut, codes_4xx: Error})
+@visits_router.post(
+    "/current/basic-four", response={200: BasicFourOut, codes_4xx: Error}, **FOR_THE_VISIT
+)
 def basic_four(request: HttpRequest, body: BasicFourIn) -> Any:
     """The resident's basic four as read by the card agent; the server verifies EF0003 (SHA-256
     and J-LIS signature, with EF0004) and keeps the birth date for this visit only."""

@@ -106,6 +106,18 @@ def visit_state(desk_session: DeskSession) -> VisitState | None:
     )
 
 
+def open_visit_reference(desk_session: DeskSession) -> str | None:
+    """The reference of the visit open at this desk session's terminal, if it is this desk
+    session's: only read (the poll's one query), so that a call made for another visit is
+    refused before anything is written (`desk.api`). A lapsed visit is still named here: the
+    call it gets is refused by the service, which ends it."""
+    rows = raw(Visit, _state_sql(), [desk_session.terminal_id])
+    row = rows[0] if rows else None
+    if row is None or row.desk_session_id != desk_session.pk:
+        return None
+    return str(row.reference)
+
+
 def latest_visit(desk_session: DeskSession) -> Visit | None:
     """This desk session's latest visit: the current one, or the one just ended until the next
     starts (the order `shown_at_desk` goes by)."""

@@ -40,6 +40,17 @@ class VisitRefused(Refusal):
             409,
         ),
         "desk_session_closed": (_("Sign in again."), 401),
+        # A call of the visit API made for another visit than the desk's open one (the desk
+        # page's script names its visit in `X-Madoguchi-Visit`): a tab left on the previous
+        # resident's visit, refused before anything is read or recorded (desk.api).
+        "visit_changed": (
+            _(
+                "This page was for an earlier visit, which is not the visit open at this desk "
+                "now, so nothing was recorded. Check the current visit on the desk page and do "
+                "it again there if it is this resident's."
+            ),
+            409,
+        ),
         "holder_changing": (
             _(
                 "The card's holder was being changed (a renewed card linked to its old holder) "

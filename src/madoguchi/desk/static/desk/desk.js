@@ -18,13 +18,21 @@
   var $ = window.madoguchi.$;
   var msg = window.madoguchi.msg;
 
+  // Every call names the visit this page shows (X-Madoguchi-Visit): the server refuses one for
+  // another visit before doing anything (409 visit_changed), so a tab left in the background on
+  // the previous resident's visit, whose poll has not yet noticed the change, acts on nothing.
   function api(path, method, body) {
+    var headers = { "Content-Type": "application/json", "X-CSRFToken": cfg.csrf };
+    if (visitRef) headers["X-Madoguchi-Visit"] = visitRef;
     return fetch(cfg.api + path, {
       method: method || "GET",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": cfg.csrf },
+      headers: headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(window.madoguchi.asJson);
+    }).then(window.madoguchi.asJson).then(function (r) {
+      if (r.status === 409 && r.body && r.body.code === "visit_changed") visitEnded(said(r.body));
+      return r;
+    });
   }
 
   function agent(path, method, body) { return window.madoguchi.agent(AGENT, path, method, body); }
@@ -390,7 +398,7 @@
     }
     (function poll() {
       if (ended) return;
-      var headers = { "X-CSRFToken": cfg.csrf };
+      var headers = { "X-CSRFToken": cfg.csrf, "X-Madoguchi-Visit": visitRef };
       if (etag) headers["If-None-Match"] = etag;
       fetch(cfg.api + "/current/state", {
         credentials: "same-origin", cache: "no-store", headers: headers,
