@@ -494,3 +494,37 @@ def test_staff_who_moved_to_another_desk_are_told_so_on_the_one_they_left(desk):
     )
     expect(notice).not_to_contain_text("サインアウトしたか")
     desk.shot("desk-sign-in-moved-elsewhere")
+
+
+def test_a_background_tab_on_an_earlier_visit_reads_no_card_into_the_next(desk, trusted):
+    """A tab left on resident A's visit page, its once-a-second poll held back (a background tab
+    is throttled; here the poll's answers never arrive), while A's visit ends and the next one
+    starts. "Read the name from the card" in that tab sent the card's basic four into the new
+    visit: its resident's name and birth date were another's read. The page names its visit in
+    every call (`X-Madoguchi-Visit`): the server refuses it, nothing recorded, and the page
+    leaves the visit saying why, then shows the visit now open (docs/security.md, round 14)."""
+    from madoguchi.desk import services
+    from madoguchi.terminals.models import DeskSession
+    from tests import cardkit
+
+    page = desk.page
+    a = start_visit(desk, "C")
+    state = re.compile(r"/api/v1/visits/current/state$")
+    page.route(state, lambda route: route.abort())
+    services.visit_end(visit=a, reason=VisitEndReason.NEXT_RESIDENT, actor=desk.staff)
+    session = DeskSession.objects.get(staff=desk.staff, closed_at__isnull=True)
+    nonce = services.auth_challenge(desk_session=session).value
+    token = cardkit.auth_token(trusted.card("C"), desk.url, nonce)
+    b = services.visit_start(desk_session=session, token=token, nonce=nonce)
+
+    page.get_by_role("button", name="カードから氏名を読み取る").click()
+    desk.test_pin()
+    notice = page.get_by_test_id("ended-notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("この画面は前の来庁のものです")
+    b.refresh_from_db()
+    assert (b.ended_at, b.card_name, b.card_birth_date) == (None, "", None)
+    # Once the server's answers arrive again, the page goes on to the visit open now.
+    page.unroute(state)
+    page.wait_for_url(re.compile(r"/desk/visit/$"), timeout=30_000)
+    expect(page.get_by_test_id("visit-banner")).to_contain_text(b.reference)
