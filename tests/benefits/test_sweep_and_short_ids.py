@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from madoguchi.audit.models import AuditEvent
 from madoguchi.benefits import identifiers
 from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Procedure, Visit
@@ -70,8 +71,18 @@ def test_sweep_purges_private_fields_left_on_ended_visits(trusted, desk):
     Visit.objects.filter(pk=visit.pk).update(ended_at=timezone.now(), end_reason="inactivity")
     Procedure.objects.filter(pk=p.pk).update(status=ProcedureStatus.DISCARDED)
     assert "_insured" in Procedure.objects.get(pk=p.pk).fields
+    logged = AuditEvent.objects.filter(event_name="visits.private_fields_purged")
+    before = logged.count()
     assert sweep().purged == 1
     assert "_insured" not in Procedure.objects.get(pk=p.pk).fields
+    # The log says the stored fields changed, and how many, with no private value in it.
+    assert logged.count() == before + 1
+    event = logged.latest("seq")
+    assert event.payload == {"count": 1}
+    assert "88120045" not in str(event.payload)
+    # Nothing left to purge: nothing purged, nothing logged.
+    assert sweep().purged == 0
+    assert logged.count() == before + 1
 
 
 @pytest.mark.parametrize("short", ["1", "12", "0045", "ab-1"])

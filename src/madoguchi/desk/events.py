@@ -120,3 +120,11 @@ VISITS_BASIC_FOUR_VERIFIED = register(
         en="The card's basic four were verified (visit {visit}, J-LIS signature checked)",
     )
 )
+VISITS_PRIVATE_FIELDS_PURGED = register(
+    EventType(
+        3112,
+        "visits.private_fields_purged",
+        ja="終了した来庁の手続から、控えておいた非公開の項目を削除しました（{count} 件）",
+        en="Private fields kept for ended visits' procedures were removed ({count} procedures)",
+    )
+)

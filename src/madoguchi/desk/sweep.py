@@ -22,11 +22,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from madoguchi.audit import services as audit
 from madoguchi.audit import throttle
 from madoguchi.terminals.models import DeskSession
 from madoguchi.terminals.services import desk_session_close_idle, idle_desk_sessions
 
 from .constants import ProcedureStatus
+from .events import VISITS_PRIVATE_FIELDS_PURGED
 from .models import Procedure, Visit
 from .procedures import DESK_MOVES_ON_HOOKS
 from .services import end_locked, lapse
@@ -95,14 +97,19 @@ def settle_left_desks(now: datetime) -> int:
 
 
 def purge_private_fields() -> int:
-    """Remove keys starting with "_" from the fields of procedures that are no longer pending."""
-    purged = 0
+    """Remove keys starting with "_" from the fields of procedures that are no longer pending,
+    in one transaction with the audit event that says how many (`visits.private_fields_purged`):
+    a procedure's stored fields never change without the log saying so."""
     candidates = Procedure.objects.exclude(status=ProcedureStatus.PENDING).filter(
         visit__ended_at__isnull=False
     )
-    for pk, fields in candidates.values_list("pk", "fields").iterator(chunk_size=500):
-        if isinstance(fields, dict) and any(str(k).startswith("_") for k in fields):
-            clean = {k: v for k, v in fields.items() if not str(k).startswith("_")}
-            Procedure.objects.filter(pk=pk).update(fields=clean)
-            purged += 1
+    with transaction.atomic():
+        purged = 0
+        for pk, fields in candidates.values_list("pk", "fields").iterator(chunk_size=500):
+            if isinstance(fields, dict) and any(str(k).startswith("_") for k in fields):
+                clean = {k: v for k, v in fields.items() if not str(k).startswith("_")}
+                Procedure.objects.filter(pk=pk).update(fields=clean)
+                purged += 1
+        if purged:
+            audit.record(VISITS_PRIVATE_FIELDS_PURGED, payload={"count": purged})
     return purged
