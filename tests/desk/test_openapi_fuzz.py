@@ -12,6 +12,7 @@ few examples per operation and generation mode; run once, in the PostgreSQL pass
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from django.conf import settings as django_settings
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
+from madoguchi.desk.api import VISIT_HEADER
 from tests import factories, httpdesk
 from tests.fuzzing import DERANDOMIZE, examples
 from tests.visits import LIVE_PRESENCE_TIMEOUT_SECONDS
@@ -65,6 +67,7 @@ def _fuzz(
     *,
     count: int = EXAMPLES,
     checks: list | None = None,
+    visit: Callable[[], str | None] | None = None,
 ) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
@@ -75,6 +78,11 @@ def _fuzz(
         database=None,
     )
     def run(case):
+        if visit is not None and case.headers and VISIT_HEADER in case.headers:
+            # As the desk page's script: the visit it shows, the one open. A generated value
+            # names no visit, refused before the call reaches the visit's rules (the first
+            # test meets that refusal); a call without the header is generated too.
+            case.headers[VISIT_HEADER] = visit()
         case.call_and_validate(
             headers=headers, excluded_checks=EXCLUDED, additional_checks=checks or []
         )
@@ -155,10 +163,25 @@ def test_an_open_visit_answers_every_generated_request_with_a_reason_in_both_lan
         token = cardkit.auth_token(card, settings.MADOGUCHI_ORIGIN, nonce)
         services.visit_start(desk_session=desk_session, token=token, nonce=nonce)
 
+    def open_reference() -> str:
+        """The page's visit: the open one (opened again if a call before ended it)."""
+        open_visit()
+        visit = services.visit_current(desk_session=desk_session)
+        assert visit is not None
+        return visit.reference
+
     answered: set[tuple[str, int]] = set()
+    # The operations a call naming the open visit in `X-Madoguchi-Visit` (as the desk page's
+    # script does) reached, past the header's check: its own rules answered.
+    reached: set[str] = set()
 
     def tally(ctx, response, case) -> None:
         answered.add((case.operation.path, response.status_code))
+        code = response.json().get("code") if response.status_code >= 400 else None
+        named = response.request.headers.get(VISIT_HEADER)
+        signed_in = "X-CSRFToken" in response.request.headers  # a positive case
+        if signed_in and named and code not in ("visit_changed", "csrf_failed"):
+            reached.add(case.operation.path)
 
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/v1/openapi.json")
     operations = sorted((r.ok() for r in schema.get_all_operations()), key=_order)
@@ -176,6 +199,7 @@ def test_an_open_visit_answers_every_generated_request_with_a_reason_in_both_lan
                     headers,
                     count=VISIT_EXAMPLES,
                     checks=[refusal_says_why, tally],
+                    visit=open_reference if mode == GenerationMode.POSITIVE else None,
                 )
             except (Exception, BaseExceptionGroup) as exc:
                 name = f"{operation.method.upper()} {operation.path} ({mode.value}, {language})"
@@ -184,3 +208,14 @@ def test_an_open_visit_answers_every_generated_request_with_a_reason_in_both_lan
     # The visit was open: its state was read and generated procedures reached its rules.
     assert ("/api/v1/visits/current", 200) in answered
     assert {status for path, status in answered if path.endswith("/procedures")} - {422}
+    # Every writing call naming the open visit reached its rules: a generated value names no
+    # visit and is refused before them (the first test meets that refusal), so the cases that
+    # carry the header name the open one, as the desk page does.
+    writing = {
+        p
+        for p, o in schema.raw_schema["paths"].items()
+        for op in o.values()
+        if any(x.get("name") == VISIT_HEADER for x in op.get("parameters", []))
+    }
+    assert len(writing) >= 8, writing
+    assert writing - reached == set()
