@@ -10,6 +10,7 @@ string field (a 422 naming the field).
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
 from typing import Annotated, Any
@@ -50,12 +51,55 @@ def bad_character(text: str) -> str | None:
 # keeps them out of the logs too).
 _LONG_NUMBER = LONG_NUMBER
 
+# A date as case notes write it: a year of four digits, a month and a day of two, between
+# hyphens (any dash, as read) or slashes, the same twice, and no digit glued on either side.
+_DATE = re.compile(r"(?<!\d)(\d{4})([-/])(\d{2})\2(\d{2})(?!\d)", re.ASCII)
+_DATE_YEARS = range(1900, 2101)
+
+
+def _date_digits(read: str) -> set[int]:
+    """The positions in `read` of the digits of its real dates (1900-01-01 to 2100-12-31)."""
+    covered: set[int] = set()
+    for match in _DATE.finditer(read):
+        year, month, day = int(match[1]), int(match[3]), int(match[4])
+        if year not in _DATE_YEARS:
+            continue
+        try:
+            datetime.date(year, month, day)
+        except ValueError:
+            continue
+        covered.update(range(match.start(), match.end()))
+    return covered
+
+
+def _only_dates(match: re.Match[str], dates: set[int]) -> bool:
+    """Whether every digit of a long number's match is a digit of a real date: two dates or
+    more written as a range or a list (`2026-12-01 - 2026-12-02`, one a line)."""
+    return all(
+        index in dates
+        for index in range(match.start(), match.end())
+        if match.string[index].isdigit()
+    )
+
 
 def long_number(text: str) -> bool:
     """Whether free text carries a number an individual's records are keyed by (full-width
     digits read as digits, invisible characters between them left out: `logsafe.as_read`),
-    which the data rules keep out of what is stored and shown."""
-    return _LONG_NUMBER.search(as_read(text)) is not None
+    which the data rules keep out of what is stored and shown.
+
+    A run of digits that is only real dates, each written whole (`YYYY-MM-DD` or
+    `YYYY/MM/DD`, a year 1900–2100, a month and a day that exist) and separated by spaces or
+    a dash, is a date range, not a number: eight digits a date, so no twelve-digit number is
+    written so, and a single digit outside a date (`1234-2026-12-01`) makes the run a
+    number again."""
+    read = as_read(text)
+    dates: set[int] | None = None
+    for match in _LONG_NUMBER.finditer(read):
+        if dates is None:
+            dates = _date_digits(read)
+        if not _only_dates(match, dates):
+            return True
+    return False
 
 
 # What an official reads when their own free text (a case's summary or note, a complaint, a
