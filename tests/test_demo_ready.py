@@ -153,6 +153,37 @@ def test_the_demo_keeps_request_lines_in_a_file_the_banner_names(settings, tmp_p
     assert settings.STATIC_ROOT.is_dir()
 
 
+@pytest.mark.django_db
+def test_the_demo_s_crl_refresh_stops_with_the_demo(settings, tmp_path, monkeypatch):
+    """The demo's CRL refresh thread slept six hours at a time and kept running after the demo
+    stopped (in a test that starts the demo in-process, until the test process ended): it now
+    stops with the demo's processes, joined before `demo` returns."""
+    from types import SimpleNamespace
+
+    from madoguchi.core.management.commands import demo as demo_command
+
+    settings.DEMO = True
+    settings.DATA_DIR = tmp_path
+    settings.STATIC_ROOT = tmp_path / "static"
+    made: list[threading.Thread] = []
+
+    class _Recorded(threading.Thread):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            made.append(self)
+
+    monkeypatch.setattr(
+        demo_command, "threading", SimpleNamespace(Thread=_Recorded, Event=threading.Event)
+    )
+    monkeypatch.setattr(demo_command.subprocess, "Popen", lambda argv, env=None, **kw: _Exited())
+    monkeypatch.setattr(Command, "_wait_ready", lambda self, endpoints, children: True)
+    monkeypatch.setattr(Command, "_refuse_taken_ports", staticmethod(lambda endpoints: None))
+    call_command("demo", stdout=io.StringIO(), stderr=io.StringIO())
+    assert [t.name for t in made if "crl" in t.name]
+    assert not [t.name for t in made if t.is_alive()]
+    assert not [t.name for t in threading.enumerate() if "crl" in t.name]
+
+
 def test_serve_writes_request_lines_where_it_is_told(monkeypatch):
     from madoguchi.core.management.commands import serve
 

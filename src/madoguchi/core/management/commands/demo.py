@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from django import db
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -24,6 +25,7 @@ from madoguchi.core import demo
 
 AGENT_PORTS = {"desk-01": 47110, "desk-02": 47111}
 CRL_REFRESH_SECONDS = 6 * 3600
+CRL_REFRESH_THREAD = "demo-crl-refresh"
 READY_NOTE_SECONDS = 20.0
 # How long stopping waits for the processes to end (gunicorn lets its workers finish, then
 # stops its sweeper) before killing what is left.
@@ -147,11 +149,21 @@ class Command(PlainErrors, BaseCommand):
             name: subprocess.Popen(argv, env={**os.environ, **env}, process_group=0)  # noqa: S603
             for name, (argv, env) in processes.items()
         }
-        threading.Thread(target=self._refresh_crl, daemon=True, name="crl-refresh").start()
-        endpoints = self._endpoints(base)
-        if self._wait_ready(endpoints, children):
-            self._banner(base, access_log)
-        self._supervise(children)
+        # The CRL refresh runs as long as the demo's processes do, and stops with them: it
+        # outlived an in-process demo (tests) asleep for hours with a database connection.
+        crl_stop = threading.Event()
+        refresher = threading.Thread(
+            target=self._refresh_crl, args=(crl_stop,), daemon=True, name=CRL_REFRESH_THREAD
+        )
+        refresher.start()
+        try:
+            endpoints = self._endpoints(base)
+            if self._wait_ready(endpoints, children):
+                self._banner(base, access_log)
+            self._supervise(children)
+        finally:
+            crl_stop.set()
+            refresher.join(timeout=STOP_SECONDS)
 
     @staticmethod
     def _endpoints(base: str) -> dict[str, str]:
@@ -228,14 +240,18 @@ class Command(PlainErrors, BaseCommand):
                 time.sleep(0.3)
         return True
 
-    def _refresh_crl(self) -> None:
-        while True:
-            time.sleep(CRL_REFRESH_SECONDS)
-            try:
-                demo.refresh_crl()
-                demo.audit_checkpoint()
-            except Exception as exc:
-                self.stderr.write(f"demo: CRL refresh failed: {exc}")
+    def _refresh_crl(self, stop: threading.Event) -> None:
+        """Import a fresh demo CRL and sign a checkpoint every CRL_REFRESH_SECONDS until `stop`
+        is set (the demo stopping), then close this thread's database connection."""
+        try:
+            while not stop.wait(CRL_REFRESH_SECONDS):
+                try:
+                    demo.refresh_crl()
+                    demo.audit_checkpoint()
+                except Exception as exc:
+                    self.stderr.write(f"demo: CRL refresh failed: {exc}")
+        finally:
+            db.connections.close_all()
 
     def _banner(self, base: str, access_log: Path | None = None) -> None:
         w = self.stdout.write
