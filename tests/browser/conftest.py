@@ -7,12 +7,14 @@ are made once per session (tests/conftest.py) and copied per test so PIN counter
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -36,6 +38,10 @@ CHROMIUM_ARGS = [
 # Playwright's sync API keeps an event loop on the main thread; the ORM calls the tests make there
 # are ordinary blocking calls, which Django would otherwise refuse.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# How long a test's teardown waits for its browser context to close. Playwright's close has no
+# bound of its own (it waits for the browser without end); a close that takes longer fails the
+# teardown instead of holding the run until the hang bound (tests/hang_bound.py).
+CONTEXT_CLOSE_SECONDS = 60.0
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
 
@@ -73,6 +79,20 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield b
         b.close()
+
+
+def close_context_then_stop(
+    context: Any, agent: Any, seconds: float = CONTEXT_CLOSE_SECONDS
+) -> None:
+    """Close a test's browser context, waiting at most `seconds`, then stop its card agent, even
+    when the close failed or took too long (the close's error is raised after the stop).
+
+    The bound is asyncio's, around the context's own close on Playwright's event loop (its sync
+    API runs every call there, so a thread of ours could not wait for it instead)."""
+    try:
+        context._sync(asyncio.wait_for(context._impl_obj.close(reason=None), seconds))
+    finally:
+        agent.stop()
 
 
 def read_to_end_and_type(page, pin: str) -> None:
@@ -279,5 +299,4 @@ def desk(live_server, trusted, settings, card_files, browser, tmp_path) -> Itera
         csp = [e for e in errors if "Content Security Policy" in e]
         assert not csp, csp
     finally:
-        context.close()
-        agent.stop()
+        close_context_then_stop(context, agent)

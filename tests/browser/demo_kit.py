@@ -18,7 +18,13 @@ from madoguchi.card.virtual import issue_card
 from madoguchi.core import demo
 from tests import cardkit
 
-from .conftest import ARTIFACTS, PRESENCE_TIMEOUT_SECONDS, _serve_insecure, read_to_end_and_type
+from .conftest import (
+    ARTIFACTS,
+    PRESENCE_TIMEOUT_SECONDS,
+    _serve_insecure,
+    close_context_then_stop,
+    read_to_end_and_type,
+)
 
 # The demo residents the browser tests use (names, birth dates, addresses from core/demo.py).
 TRAY = ("resident-a", "resident-b", "parent", "minor")
@@ -117,5 +123,4 @@ def demo_desk(
         csp = [e for e in errors if "Content Security Policy" in e]
         assert not csp, csp
     finally:
-        context.close()
-        agent.stop()
+        close_context_then_stop(context, agent)
