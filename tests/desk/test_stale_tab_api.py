@@ -15,7 +15,7 @@ import pytest
 
 from madoguchi.audit.models import AuditEvent
 from madoguchi.benefits.models import VisitRepresentative
-from madoguchi.desk import services
+from madoguchi.desk import selectors, services
 from madoguchi.desk.api import VISIT_HEADER
 from madoguchi.desk.constants import VisitEndReason
 from madoguchi.desk.models import Completion, Procedure, Visit
@@ -186,3 +186,26 @@ def test_the_openapi_schema_declares_the_header_on_every_writing_call(client, db
     for path in ("/start", "/auth-challenge"):
         params = paths[API + path]["post"].get("parameters", [])
         assert VISIT_HEADER not in [p["name"] for p in params]
+
+
+@pytest.mark.parametrize("path", [p for p in WRITING_CALLS if p != "/current/complete"])
+def test_a_visit_that_changes_after_the_check_is_refused_by_the_service(
+    trusted, staff_client, support_keys, monkeypatch, path
+):
+    """The check before the body reads the open visit; the service then reads or locks it
+    again. B's visit starting between the two (the same few milliseconds) is played by the
+    check still seeing A's: the service finds B's and refuses, nothing recorded. (A completion
+    acts on the visit its challenge names, not on the open one: another's is an incident.)"""
+    a, b, a_card, signed = _a_then_b(staff_client, trusted)
+    monkeypatch.setattr(selectors, "open_visit_reference", lambda desk_session: a.reference)
+    before = _snapshot(b)
+
+    status, answer = _post(staff_client, path, _body(path, a_card, signed), visit=a.reference)
+
+    assert (status, answer["code"]) == (409, "visit_changed"), answer
+    assert SAID_JA in answer["message_ja"]
+    assert _snapshot(b) == before
+    # The page's own call, naming the visit the service finds, is taken as before.
+    monkeypatch.undo()
+    status, answer = _post(staff_client, "/current/handover", {}, visit=b.reference)
+    assert status == 200, answer

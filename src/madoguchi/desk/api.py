@@ -49,8 +49,15 @@ class ForTheVisitAuth(DeskSessionAuth):
         return staff
 
 
+def named_visit(request: HttpRequest) -> str | None:
+    """The visit the call names in `VISIT_HEADER`, if it names one. The handlers run their
+    service inside `services.for_the_visit(...)` with it: the open visit the service finds must
+    still be that one (a visit that changed after the check above is refused there)."""
+    return request.headers.get(VISIT_HEADER)
+
+
 def _refuse_for_another_visit(request: HttpRequest) -> None:
-    sent = request.headers.get(VISIT_HEADER)
+    sent = named_visit(request)
     if sent is None:
         return
     current = selectors.open_visit_reference(_desk(request))
@@ -221,7 +228,8 @@ def current_state(request: HttpRequest, response: HttpResponse) -> Any:
 
 @visits_router.post("/current/end", response={200: dict, codes_4xx: Error}, **FOR_THE_VISIT)
 def end(request: HttpRequest, body: EndIn) -> Any:
-    visit = services.visit_current(desk_session=_desk(request))
+    with services.for_the_visit(named_visit(request)):
+        visit = services.visit_current(desk_session=_desk(request))
     if visit is None:
         raise services.VisitRefused.of("no_open_visit")
     services.visit_end(visit=visit, reason=VisitEndReason(body.reason), actor=request.user)
@@ -230,7 +238,10 @@ def end(request: HttpRequest, body: EndIn) -> Any:
 
 @visits_router.post("/current/procedures", response={200: dict, codes_4xx: Error}, **FOR_THE_VISIT)
 def prepare(request: HttpRequest, body: ProcedureIn) -> Any:
-    p = services.procedure_prepare(desk_session=_desk(request), kind=body.kind, fields=body.fields)
+    with services.for_the_visit(named_visit(request)):
+        p = services.procedure_prepare(
+            desk_session=_desk(request), kind=body.kind, fields=body.fields
+        )
     return {
         "id": p.pk,
         "kind": p.kind,
@@ -245,7 +256,8 @@ def prepare(request: HttpRequest, body: ProcedureIn) -> Any:
     **FOR_THE_VISIT,
 )
 def completion_challenge(request: HttpRequest) -> Any:
-    ch = services.completion_challenge(desk_session=_desk(request))
+    with services.for_the_visit(named_visit(request)):
+        ch = services.completion_challenge(desk_session=_desk(request))
     return {
         "nonce": ch.nonce.value,
         "origin": settings.MADOGUCHI_ORIGIN,
@@ -259,6 +271,8 @@ def completion_challenge(request: HttpRequest) -> Any:
     "/current/complete", response={200: CompletionOut, codes_4xx: Error}, **FOR_THE_VISIT
 )
 def complete(request: HttpRequest, body: CompleteIn) -> Any:
+    # The completion acts on the visit its challenge was issued for (the nonce names it), not
+    # on the open one as such: another visit's challenge is refused there, as an incident.
     c = services.completion_commit(
         desk_session=_desk(request),
         token=body.token,
@@ -279,7 +293,8 @@ def complete(request: HttpRequest, body: CompleteIn) -> Any:
 def handover(request: HttpRequest) -> Any:
     """Start the card handover: the resident's card may leave the reader and the legal
     representative's own card be placed on it without ending the visit (audited)."""
-    visit = services.visit_handover_start(desk_session=_desk(request))
+    with services.for_the_visit(named_visit(request)):
+        visit = services.visit_handover_start(desk_session=_desk(request))
     assert visit.handover_at is not None
     return {"reference": visit.reference, "handover_at": visit.handover_at.isoformat()}
 
@@ -297,12 +312,13 @@ def _b64(value: str, what: str) -> bytes:
 def basic_four(request: HttpRequest, body: BasicFourIn) -> Any:
     """The resident's basic four as read by the card agent; the server verifies EF0003 (SHA-256
     and J-LIS signature, with EF0004) and keeps the birth date for this visit only."""
-    four = services.visit_basic_four(
-        desk_session=_desk(request),
-        ef0002=_b64(body.ef0002, "ef0002"),
-        ef0003=_b64(body.ef0003, "ef0003"),
-        ef0004=_b64(body.ef0004, "ef0004") if body.ef0004 else None,
-    )
+    with services.for_the_visit(named_visit(request)):
+        four = services.visit_basic_four(
+            desk_session=_desk(request),
+            ef0002=_b64(body.ef0002, "ef0002"),
+            ef0003=_b64(body.ef0003, "ef0003"),
+            ef0004=_b64(body.ef0004, "ef0004") if body.ef0004 else None,
+        )
     return {"name": four.name, "verified": True}
 
 

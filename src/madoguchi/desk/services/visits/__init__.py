@@ -7,7 +7,7 @@ one order (docs/audit.md): the visit row first, the audit log's head last. Calle
 here (or from `desk.services`)."""
 
 from .card_reports import agent_event, card_reported, presence_by_credential, removal_by_credential
-from .current import visit_current
+from .current import for_the_visit, visit_current
 from .end import end_locked, visit_end
 from .limits import lapse, seconds_left
 from .procedures import procedure_discard, procedure_prepare, unknown_procedure
@@ -22,6 +22,7 @@ __all__ = [
     "auth_challenge",
     "card_reported",
     "end_locked",
+    "for_the_visit",
     "lapse",
     "presence_by_credential",
     "procedure_discard",

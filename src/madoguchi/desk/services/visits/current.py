@@ -3,6 +3,9 @@ statement; a lapsed one is ended on the way."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +46,32 @@ _OPEN_VISIT_READ = Prepared(
 )
 
 
+# The visit a call of the visit API was made for (`X-Madoguchi-Visit`, desk.api), while its
+# handler runs. The API refuses a call naming another visit before its handler; this catches
+# the visit changing after that check (the next resident's visit started in the same few
+# milliseconds): the open visit the services find, read or locked, must be the one named.
+_FOR_VISIT: ContextVar[str | None] = ContextVar("madoguchi_for_visit", default=None)
+
+
+@contextmanager
+def for_the_visit(reference: str | None) -> Iterator[None]:
+    """Inside: the open visit `visit_current` and `_require_open` give must be `reference`
+    (refused `visit_changed` otherwise, before anything is written); None names no visit."""
+    token = _FOR_VISIT.set(reference)
+    try:
+        yield
+    finally:
+        _FOR_VISIT.reset(token)
+
+
+def _the_named(visit: Visit) -> Visit:
+    """`visit` if it is the visit the call names (or the call names none), else refused."""
+    named = _FOR_VISIT.get()
+    if named is not None and visit.reference != named:
+        raise VisitRefused.of("visit_changed", detail=f"open: {visit.reference}")
+    return visit
+
+
 def _open_visit_locked(terminal: Terminal, now: datetime) -> Visit | None:
     """The terminal's open visit, locked; a lapsed one is ended here and None returned."""
     found = _OPEN_VISIT_LOCKED(terminal_id=terminal.pk)
@@ -80,7 +109,7 @@ def visit_current(*, desk_session: DeskSession) -> Visit | None:
     visit = _open_visit_read(desk_session.terminal, timezone.now())
     if visit is None or visit.desk_session_id != desk_session.pk:
         return None
-    return visit
+    return _the_named(visit)
 
 
 def _visit_tables() -> tuple[str, str]:
@@ -147,10 +176,11 @@ def _require_open(desk_session: DeskSession, *, touch: bool = True) -> Visit:
     if touch:
         touched = _touch_open(desk_session, now)
         if touched is not None:
-            return touched
+            return _the_named(touched)  # its touch is undone with the refusal's rollback
     visit = _open_visit_locked(desk_session.terminal, now)
     if visit is None or visit.desk_session_id != desk_session.pk:
         raise VisitRefused.of("no_open_visit")
+    _the_named(visit)
     if touch:
         visit.last_activity_at = now
         visit.save(update_fields=["last_activity_at"])
