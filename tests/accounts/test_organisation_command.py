@@ -369,7 +369,9 @@ def _lines(*args: str) -> list[str]:
 def test_the_list_commands_print_one_header_line_naming_the_columns():
     """`organisation list`, `terminal list` and `staff list` printed bare rows, unlike
     `madoguchi sim accounts`: each now starts with one header line naming its columns (tab
-    separated, as the rows), and the rows stay as they were."""
+    separated, as the rows), and each row holds values only (`terminal list` printed
+    `credentials=0` under its header `credentials`: it prints the count of credentials not
+    revoked under `active_credentials`)."""
     _run("add", "Kita City", "--kind", "city")
     _run("add", "Desk Co", "--kind", "contractor", "--city", "Kita City")
     lines = _lines("organisation", "list")
@@ -379,7 +381,8 @@ def test_the_list_commands_print_one_header_line_naming_the_columns():
            "--password-stdin")  # fmt: skip
     assert _lines("staff", "list") == ["username\torganisation\troles", "k1\tDesk Co\tdesk_staff"]
     _lines("terminal", "register", "desk-01", "--location", "Kita 1F", "--contractor", "Desk Co")
+    _lines("terminal", "credential", "desk-01")
     assert _lines("terminal", "list") == [
-        "name\tlocation\tcontractor\tcredentials",
-        "desk-01\tKita 1F\tDesk Co\tcredentials=0",
+        "name\tlocation\tcontractor\tactive_credentials",
+        "desk-01\tKita 1F\tDesk Co\t1",
     ]

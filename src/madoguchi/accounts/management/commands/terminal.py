@@ -85,7 +85,7 @@ class Command(PlainErrors, BaseCommand):
             )
         else:
             # One header line naming the columns, as `madoguchi sim accounts` prints it.
-            self.stdout.write("name\tlocation\tcontractor\tcredentials")
+            self.stdout.write("name\tlocation\tcontractor\tactive_credentials")
             for t in Terminal.objects.order_by("name"):
                 active = t.credentials.filter(revoked_at__isnull=True).count()
-                self.stdout.write(f"{t.name}\t{t.location}\t{t.contractor}\tcredentials={active}")
+                self.stdout.write(f"{t.name}\t{t.location}\t{t.contractor}\t{active}")
