@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from madoguchi.accounts.constants import Role
@@ -1122,6 +1123,30 @@ def test_the_desk_emails_one_completions_notice_at_most_three_times(trusted, des
     assert len(mail.outbox) == 3
 
 
+def test_the_desk_email_form_sent_twice_sends_one_email(trusted, desk):
+    """Side doors round 14: the form had no one-time key, so a double click or the back button
+    and 送信 again sent the notice twice (two emails, two events, both counted against the
+    limit). The same form sent again now sends nothing and says so; a new form sends."""
+    completion = desk_completion(desk, trusted.card("A"))
+    staff = _staff_at_desk(desk)
+    receipt = staff.get(reverse("desk:ended_receipt")).content.decode()
+    assert 'name="once"' in receipt
+    url = f"/me/desk-email/{completion.pk}/"
+    form = {"address": "resident@example.jp", "once": "k" * 32}
+    assert staff.post(url, form).status_code == 302
+    page = staff.post(url, form, follow=True).content.decode()
+    assert "このメールのフォームは2回送信されました" in page
+    assert len(mail.outbox) == 1
+    emailed = AuditEvent.objects.filter(event_name="residents.completion_emailed")
+    assert emailed.count() == 1
+    # In English on an English page; and a form shown again (a new key) sends again.
+    page = staff.post(url, form, follow=True, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "This email form was sent twice" in page
+    assert staff.post(url, {**form, "once": "m" * 32}).status_code == 302
+    assert len(mail.outbox) == 2
+    assert emailed.count() == 2
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_desk_emails_at_once_do_not_pass_the_limit_together(trusted, desk, settings):
     """Side doors round 4: the limit counted the notices already sent, then sent, then recorded
@@ -1794,3 +1819,41 @@ def test_an_empty_records_page_says_what_to_do_next(trusted, desk):
     empty = re.search(r'<div[^>]*data-testid="me-empty">(.*?)</div>', english, re.S)
     assert "ask at the city's desk or call the call centre (0120-95-0178)" in empty.group(1)
     assert 'press "This was not me" beside it' not in english
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_email_form_sent_twice_at_once_sends_once(trusted, desk, settings):
+    """The form's key is checked once the completion's row is held, not before: two sends of
+    the same form at once (a double click) cannot both find no key and both send."""
+    import threading
+    from unittest import mock
+
+    from django.db import connection
+
+    completion = desk_completion(desk, trusted.card("A"))
+    both_ready = threading.Barrier(2, timeout=3)
+    real_send = services.EmailMessage.send
+    outcomes: list[bool] = []
+
+    def send_when_both_ready(message, *args, **kwargs):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_ready.wait()
+        return real_send(message, *args, **kwargs)
+
+    def request():
+        try:
+            outcomes.append(
+                services.completion_email(completion, "r@example.jp", once_key="k" * 32)
+            )
+        finally:
+            connection.close()
+
+    with mock.patch.object(services.EmailMessage, "send", send_when_both_ready):
+        threads = [threading.Thread(target=request) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(outcomes) == [False, True]
+    assert len(mail.outbox) == 1
+    assert AuditEvent.objects.filter(event_name="residents.completion_emailed").count() == 1

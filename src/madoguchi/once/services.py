@@ -67,3 +67,20 @@ def record_once(key: str, model: type[M], write: Callable[[], M]) -> tuple[M, bo
             raise
         return earlier, False
     return row, True
+
+
+def sent_before(key: str, model: type[Model]) -> bool:
+    """Whether a form of `model` was recorded with this key (`remember`). For a write with an
+    effect outside the database (an email sent): its caller checks this after taking the lock
+    that orders two sends of the same form, and `remember`s the key in that transaction, so the
+    second send finds the key before it sends anything. An empty key was never recorded."""
+    key = key[:KEY_LENGTH]
+    return bool(key) and SentForm.objects.filter(model=model._meta.label_lower, key=key).exists()
+
+
+def remember(key: str, model: type[Model], object_id: int) -> None:
+    """Keep the key of a form of `model` that acted on row `object_id` (see `sent_before`); an
+    empty key is not kept."""
+    key = key[:KEY_LENGTH]
+    if key:
+        SentForm.objects.create(model=model._meta.label_lower, key=key, object_id=object_id)

@@ -37,6 +37,7 @@ from madoguchi.identity.tokens import NonceRecord, TokenValidationError, generat
 from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
+from madoguchi.once import services as once
 from madoguchi.plaintext import bad_character, long_number
 from madoguchi.refusals import Refusal, Text
 
@@ -683,13 +684,19 @@ def _not_me_recorded(report: NotMeReport, **extra: Any) -> None:
 # --- a signed completion can tell the resident by email ---------------------------------------
 
 
-def completion_email(completion: Any, address: str, *, actor: Any = None) -> None:
+def completion_email(
+    completion: Any, address: str, *, actor: Any = None, once_key: str = ""
+) -> bool:
     """Tell the resident what their card signed (the exact lines), at an address they gave at
     the desk. The address is used once and not stored. Console backend in the demo.
 
     At most `RESIDENT_EMAILS_PER_COMPLETION` notices per completion (counted in the audit
     log): the address is free text, so without a limit a desk could send the same notice to
-    anyone any number of times."""
+    anyone any number of times.
+
+    `once_key` is the desk form's one-time key: the same form sent again (a double click, the
+    back button) sends nothing and returns False; checked once the completion's row is held, so
+    two sends at once cannot both pass it before either has sent. True when sent."""
     limit = settings.RESIDENT_EMAILS_PER_COMPLETION
     lines = selectors.signed_lines(completion)
     body = "\n".join(
@@ -708,6 +715,8 @@ def completion_email(completion: Any, address: str, *, actor: Any = None) -> Non
         # The completion's row is held from the count to the record: two requests at once (a
         # double click, a script's parallel posts) would otherwise both count below the limit.
         type(completion).objects.select_for_update().filter(pk=completion.pk).first()
+        if once.sent_before(once_key, type(completion)):
+            return False
         sent = (
             audit_selectors.events_for_subject(completion)
             .filter(event_id=COMPLETION_EMAILED.id)
@@ -728,3 +737,5 @@ def completion_email(completion: Any, address: str, *, actor: Any = None) -> Non
             subject=completion,
             payload={"visit": completion.visit.reference},
         )
+        once.remember(once_key, type(completion), completion.pk)
+    return True

@@ -30,6 +30,7 @@ from madoguchi.desk.selectors import desk_completion, shown_at_desk
 from madoguchi.identity.access import chosen_reason, reason_required, record_read
 from madoguchi.incidents.access import roles_required
 from madoguchi.language import english, page_language
+from madoguchi.once import services as once
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.binding import bound_desk_session, current_terminal
 
@@ -358,11 +359,25 @@ def desk_email(request: HttpRequest, completion_id: int) -> HttpResponse:
         messages.error(request, _("The email address is not valid; nothing was sent."))
     else:
         try:
-            services.completion_email(completion, address, actor=request.user)
+            sent = services.completion_email(
+                completion,
+                address,
+                actor=request.user,
+                once_key=request.POST.get(once.KEY_FIELD, ""),
+            )
         except services.ResidentRefused as exc:
             messages.error(request, exc.text())
         else:
-            messages.success(request, _("The resident was told by email."))
+            if sent:
+                messages.success(request, _("The resident was told by email."))
+            else:
+                messages.info(
+                    request,
+                    _(
+                        "This email form was sent twice. The notice was sent once; nothing "
+                        "was sent the second time."
+                    ),
+                )
     # The receipt page it came from: the open visit's, or the one of the visit just ended.
     return redirect("desk:receipt" if completion.visit.ended_at is None else "desk:ended_receipt")
 
