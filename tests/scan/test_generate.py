@@ -205,6 +205,17 @@ def test_bench_scan_prints_every_side_and_a_verdict_per_target():
     assert re.search(r"ibis, pandas' slice: .*; 500 links; the same links", text)
 
 
+def test_bench_scan_with_only_ibis_says_no_findings_were_compared():
+    """With SQL, pandas and Spark skipped the bench compared nothing, and said the target
+    "same findings everywhere" was met, with nothing in its brackets."""
+    text = bench_scan("--pandas-links", "0", "--skip-sql")
+    assert (
+        "same findings everywhere: not measured (nothing compared: SQL, pandas and Spark "
+        "skipped)" in text
+    )
+    assert "same findings everywhere: met" not in text
+
+
 def test_bench_scan_repeats_the_ibis_and_sql_sides_and_reports_medians(monkeypatch):
     from madoguchi.scan import bench
 

@@ -790,7 +790,12 @@ def lines(r: BenchResult) -> list[str]:
             ),
         ),
         "    same findings everywhere: {}".format(
-            _verdict(all(r.agree.values()), ", ".join(f"{k} {v}" for k, v in r.agree.items()))
+            # With every other side skipped nothing was compared: it read "met ()".
+            _verdict(
+                all(r.agree.values()) if r.agree else None,
+                ", ".join(f"{k} {v}" for k, v in r.agree.items())
+                or "nothing compared: SQL, pandas and Spark skipped",
+            )
         ),
         "    100M links < {:g} s:       {}".format(
             TARGET_SECONDS_100M,
