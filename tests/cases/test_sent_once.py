@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from madoguchi.cases import services
 from madoguchi.cases.models import Case, TimelineEntry
-from tests.cases.conftest import open_case
+from tests.cases.conftest import B_CARD, open_case
 
 
 def _page(client, case):
@@ -107,12 +107,25 @@ def test_a_step_form_sent_twice_at_once_is_recorded_once(official):
     before = TimelineEntry.objects.filter(case=case).count()
     note = {"note-once": key, "note-summary": "同時送信", "note-date_precision": "unknown"}
     url = reverse("cases:step", args=[case.pk, "note"])
+    _twice_at_once(official, url, note)
+    assert TimelineEntry.objects.filter(case=case).count() == before + 1
+
+
+def _signed_in(user):
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def _twice_at_once(user, url, sent) -> list[str]:
+    """Post `sent` to `url` from two browsers of `user` at once; the pages they end on."""
     start = threading.Barrier(2)
+    said: list[str] = []
 
     def send():
         try:
             start.wait()
-            _signed_in(official).post(url, note)
+            said.append(_signed_in(user).post(url, sent, follow=True).content.decode())
         finally:
             connection.close()
 
@@ -121,13 +134,7 @@ def test_a_step_form_sent_twice_at_once_is_recorded_once(official):
         t.start()
     for t in threads:
         t.join()
-    assert TimelineEntry.objects.filter(case=case).count() == before + 1
-
-
-def _signed_in(user):
-    c = Client()
-    c.force_login(user)
-    return c
+    return said
 
 
 def test_a_report_edit_sent_twice_is_saved_once(client, official):
@@ -155,3 +162,92 @@ def test_a_report_edit_sent_twice_is_saved_once(client, official):
     case.refresh_from_db()
     assert case.report_title == "二回目の題"
     assert edits.count() == 2
+
+
+def _legacy_form(page):
+    form = re.search(r'<details [^>]*data-testid="legacy-link-form".*?</form>', page, re.S)
+    return form.group(0)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_a_legacy_link_form_sent_twice_records_one_link(client, official, lang):
+    """The legacy-link form had no key: sent again (a double click, or back and the button once
+    more), the second send was answered "the case already has a link", as if the first had not
+    been recorded. It is now recorded once and says so, before any of the case's refusals
+    (docs/security.md, side doors round 14)."""
+    from madoguchi.audit.models import AuditEvent
+    from madoguchi.cases.models import LegacyLink
+
+    case = open_case(official)
+    client.force_login(official)
+    page = client.get(
+        reverse("cases:detail", args=[case.pk]) + f"?reason=case_work&lang={lang}"
+    ).content.decode()
+    form = _legacy_form(page)
+    key = re.search(r'name="legacy-once" value="([^"]+)"', form).group(1)
+    assert "<label" not in form.split('name="legacy-once"')[0].rsplit('class="field"', 1)[-1]
+    sent = {
+        "legacy-once": key,
+        "legacy-resident_label": "A氏",
+        "legacy-provider_name": "キャッシュレス決済サービス",
+        "legacy-account_number": B_CARD,
+        "legacy-linked_on_precision": "unknown",
+    }
+    url = reverse("cases:legacy_link", args=[case.pk]) + f"?lang={lang}"
+    client.post(url, sent)
+    case.refresh_from_db()
+    first = case.legacy_link
+    assert first is not None
+    second = client.post(url, sent, follow=True).content.decode()
+    case.refresh_from_db()
+    assert case.legacy_link == first
+    assert LegacyLink.objects.count() == 1
+    added = AuditEvent.objects.filter(event_name="cases.legacy_link_added")
+    attached = AuditEvent.objects.filter(event_name="cases.legacy_link_attached")
+    assert (added.count(), attached.count()) == (1, 1)
+    if lang == "ja":
+        assert "この紐付けのフォームは2回送信されました" in second
+    else:
+        assert "This legacy link form was sent twice" in second
+    assert "The case already has a link" not in second
+
+
+def test_a_legacy_link_form_with_a_new_key_on_a_linked_case_is_refused(client, official):
+    """A new form (a second tab) for a case linked meanwhile is still refused, as before."""
+    from madoguchi.cases.models import LegacyLink
+
+    case = open_case(official)
+    client.force_login(official)
+    url = reverse("cases:legacy_link", args=[case.pk]) + "?lang=en"
+    sent = {
+        "legacy-resident_label": "A氏",
+        "legacy-provider_name": "x",
+        "legacy-account_number": B_CARD,
+        "legacy-linked_on_precision": "unknown",
+    }
+    client.post(url, {**sent, "legacy-once": "first-tab"})
+    again = client.post(url, {**sent, "legacy-once": "second-tab"}, follow=True).content.decode()
+    assert "The case already has a link" in again
+    assert LegacyLink.objects.count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_legacy_link_form_sent_twice_at_once_says_so(official):
+    """Both sends at once: the second waits for the case's row lock, then finds the link the
+    first attached; it is told the form was sent twice, not that the case has a link."""
+    from madoguchi.cases.models import LegacyLink
+
+    case = open_case(official)
+    sent = {
+        "legacy-once": "one-key",
+        "legacy-resident_label": "A氏",
+        "legacy-provider_name": "x",
+        "legacy-account_number": B_CARD,
+        "legacy-linked_on_precision": "unknown",
+    }
+    url = reverse("cases:legacy_link", args=[case.pk]) + "?lang=en"
+    said = _twice_at_once(official, url, sent)
+    assert LegacyLink.objects.count() == 1
+    assert sorted("This legacy link form was sent twice" in s for s in said) == [False, True]
+    assert not any("The case already has a link" in s for s in said)

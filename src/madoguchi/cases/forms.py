@@ -159,6 +159,7 @@ class ReportEditForm(forms.Form):
 class LegacyLinkForm(forms.Form):
     """A link made before signed completion, from the old system's records."""
 
+    once = once_field()  # sent twice (a double click, back and send again), attached once
     resident_label = _text(_("Resident (as named in the report)"), 100)
     provider_name = _text(_("Payment service"), 200)
     account_number = forms.CharField(

@@ -40,7 +40,7 @@ from .forms import (
     ReportEditForm,
     StepForm,
 )
-from .models import Case
+from .models import Case, LegacyLink
 
 OFFICIAL = (Role.CITY_OFFICIAL,)
 
@@ -97,6 +97,10 @@ _SENT_TWICE_STEP = gettext_lazy(
 )
 _SENT_TWICE_INTAKE = gettext_lazy(
     "This intake was sent twice: case %(ref)s was opened once, and the second time opened nothing."
+)
+_SENT_TWICE_LEGACY = gettext_lazy(
+    "This legacy link form was sent twice: the link was recorded and attached once, and the "
+    "second time recorded nothing."
 )
 _DRAFT_KEY = "case_step_draft"
 
@@ -354,6 +358,12 @@ def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a link made before signed completion (from the old system) and attach it."""
     case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
     form = LEGACY_FORMS[Programme(case.programme)](request.POST, prefix="legacy")
+    key = request.POST.get(f"legacy-{once.KEY_FIELD}", "")
+    # The same form sent again (a double click, the back button) is told so first: the case
+    # has the link the first one attached, which `refuse_unattachable` would refuse.
+    if once.sent_before(key, LegacyLink):
+        messages.info(request, _SENT_TWICE_LEGACY)
+        return redirect("cases:detail", pk=case.pk)
     try:
         # A case that has a link already, or is closed, is refused before the form's fields
         # (the command's order: `legacy.refuse_unattachable`).
@@ -365,11 +375,23 @@ def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _form_errors(form))
         return redirect("cases:detail", pk=case.pk)
     try:
-        legacy.attach_from_form(case, actor=request.user, data=form.cleaned_data)
+        now = once.record_once(
+            key,
+            LegacyLink,
+            lambda: legacy.attach_from_form(case, actor=request.user, data=form.cleaned_data),
+        )[1]
     except services.CaseRefused as exc:
-        messages.error(request, exc.text())
+        # Both sends at once: the second waited for the case's row lock, then found the link
+        # the first attached (with its key, committed together).
+        if exc.code == "link_already_set" and once.sent_before(key, LegacyLink):
+            messages.info(request, _SENT_TWICE_LEGACY)
+        else:
+            messages.error(request, exc.text())
     else:
-        messages.success(request, _("The legacy link was recorded and attached to the case."))
+        if now:
+            messages.success(request, _("The legacy link was recorded and attached to the case."))
+        else:
+            messages.info(request, _SENT_TWICE_LEGACY)
     return redirect("cases:detail", pk=case.pk)
 
 
