@@ -102,3 +102,24 @@ def test_a_form_that_names_no_visit_is_refused_as_a_stale_tabs(trusted, staff_cl
     assert len(forms) >= 3
     for form in forms:
         assert f'name="visit" value="{a.reference}"' in form, form[:200]
+
+
+def test_a_visit_that_changes_after_the_forms_check_gets_nothing(
+    trusted, staff_client, monkeypatch
+):
+    """The procedure form is checked against the visit the page reads, then its service reads
+    the open visit again: B's visit starting between the two (the same few milliseconds) is
+    played by the page's read still giving A's visit. The service finds B's and refuses,
+    nothing recorded (docs/security.md, side doors round 14)."""
+    from madoguchi.desk import views
+
+    a = _start(staff_client, trusted.card("A"))
+    services.visit_end(visit=a, reason=VisitEndReason.NEXT_RESIDENT, actor=staff_client.desk.staff)
+    b = _start(staff_client, trusted.card("B"))
+    monkeypatch.setattr(views, "_visit_or_redirect", lambda request: a)
+
+    r = staff_client.post(FORM, {"visit": a.reference, "account": "PAY-A-1", "points": "5"})
+
+    assert r.status_code == 302
+    assert SAID in _said(r)
+    assert not Procedure.objects.filter(visit=b).exists()

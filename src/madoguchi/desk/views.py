@@ -137,6 +137,11 @@ def _shown_for_another_visit(
     cannot show which visit it was meant for."""
     if request.POST.get("visit") == visit.reference:
         return None
+    return _refused_as_stale(request, back=back)
+
+
+def _refused_as_stale(request: HttpRequest, *, back: str = "desk:visit") -> HttpResponse:
+    """Say a form was for an earlier visit (nothing recorded) and go `back`."""
     messages.error(
         request,
         _(
@@ -405,8 +410,15 @@ def procedure(request: HttpRequest, kind: str) -> HttpResponse:
         if form.is_valid():
             fields = json.loads(json.dumps(form.cleaned_data, cls=DjangoJSONEncoder))
             try:
-                services.procedure_prepare(desk_session=_desk(request), kind=kind, fields=fields)
+                # The visit the form was shown for (checked above) must still be the one the
+                # service finds: one started since the check is refused there too.
+                with services.for_the_visit(found.reference):
+                    services.procedure_prepare(
+                        desk_session=_desk(request), kind=kind, fields=fields
+                    )
             except Refusal as exc:
+                if exc.code == "visit_changed":
+                    return _refused_as_stale(request)
                 if exc.code == "no_open_visit":
                     messages.error(request, exc.text())
                     return redirect("desk:ended")
