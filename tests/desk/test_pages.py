@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from madoguchi.accounts.constants import Role
@@ -32,14 +33,7 @@ def _origin(settings):
 @pytest.fixture
 def staff_client(client, db):
     """A browser enrolled as a terminal, with desk staff signed in on it."""
-    terminal = factories.terminal()
-    raw = terminal_services.credential_issue(terminal=terminal, actor=None).raw
-    assert client.post("/terminal/enrol/", {"credential": raw}).status_code == 200
-    staff = factories.staff()
-    r = client.post(
-        reverse("accounts:login"), {"username": staff.username, "password": factories.PASSWORD}
-    )
-    assert r.status_code == 302, r.content.decode()
+    _terminal, _raw, staff = _enrolled_and_signed_in(client)
     client.desk = DeskSession.objects.get(staff=staff, closed_at__isnull=True)
     return client
 
@@ -506,3 +500,50 @@ def test_a_visit_ended_right_after_its_completion_offers_its_receipt_until_the_n
     )
     assert staff_client.get("/desk/ended/receipt/")["Location"] == reverse("desk:ended")
     assert "PAY-A-0001" not in staff_client.get("/desk/ended/").content.decode()
+
+
+def _enrolled_and_signed_in(client):
+    """Like `staff_client`, keeping the terminal's credential (another browser enrols with it)."""
+    terminal = factories.terminal()
+    raw = terminal_services.credential_issue(terminal=terminal, actor=None).raw
+    assert client.post("/terminal/enrol/", {"credential": raw}).status_code == 200
+    staff = factories.staff()
+    r = client.post(
+        reverse("accounts:login"), {"username": staff.username, "password": factories.PASSWORD}
+    )
+    assert r.status_code == 302, r.content.decode()
+    return terminal, raw, staff
+
+
+def test_a_browser_whose_terminal_was_enrolled_elsewhere_is_told_so(client, db):
+    """`make scenario` enrols a browser as desk-02: the desk-02 browser of a walk of the README
+    was sent to the sign-in page saying its staff had signed out or been idle, beside "this
+    browser is not a registered terminal". It is told that another browser became the
+    terminal, and that this one must be enrolled again."""
+    terminal, raw, staff = _enrolled_and_signed_in(client)
+    other = Client()
+    assert other.post("/terminal/enrol/", {"credential": raw}).status_code == 200
+    other.post(
+        reverse("accounts:login"), {"username": staff.username, "password": factories.PASSWORD}
+    )
+    text = client.get("/desk/", follow=True).content.decode()
+    assert f"このブラウザは端末 {terminal.name} ではなくなりました" in text
+    assert "別のブラウザがこの端末として登録されました" in text
+    assert "サインアウトしたか" not in text
+
+
+def test_a_browser_whose_terminal_credential_was_revoked_is_told_so(client, db):
+    terminal, _raw, _staff = _enrolled_and_signed_in(client)
+    credential = terminal.credentials.get()
+    terminal_services.credential_revoke(credential=credential, actor=None)
+    text = client.get("/desk/", follow=True).content.decode()
+    assert "端末の認証情報が失効しました" in text
+    assert "サインアウトしたか" not in text
+
+
+def test_a_browser_unbound_by_an_operator_is_told_so(client, db):
+    terminal, _raw, _staff = _enrolled_and_signed_in(client)
+    terminal_services.binding_revoke(terminal=terminal, actor=None)
+    text = client.get("/desk/", follow=True).content.decode()
+    assert "運用担当者が登録を取り消しました" in text
+    assert "サインアウトしたか" not in text

@@ -15,6 +15,8 @@ again) and terminal, and the browser's binding of that terminal, found by the co
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -30,7 +32,12 @@ from django.utils.crypto import constant_time_compare
 
 from .constants import TERMINAL_COOKIE, TERMINAL_COOKIE_MAX_AGE
 from .models import DeskSession, Terminal, TerminalBinding
-from .services import binding_authenticate, binding_parts, binding_secret_matches
+from .services import (
+    binding_authenticate,
+    binding_parts,
+    binding_presented,
+    binding_secret_matches,
+)
 
 _SALT = "madoguchi.terminal-binding.v2"
 
@@ -70,6 +77,42 @@ def current_terminal(request: HttpRequest) -> Terminal | None:
     terminal = binding_authenticate(raw=raw) if raw else None
     request._madoguchi_terminal = terminal  # type: ignore[attr-defined]
     return terminal
+
+
+@dataclass(frozen=True)
+class LostBinding:
+    """A browser that was a terminal and is no longer: the terminal, why (`rotated`: another
+    browser was enrolled as it; `credential_revoked`; `revoked` by an operator; `disabled`: the
+    terminal itself) and when."""
+
+    terminal: Terminal
+    reason: str
+    at: datetime | None
+
+
+def lost_binding(request: HttpRequest) -> LostBinding | None:
+    """Why this browser's binding no longer makes it a terminal, or None (it still does, or it
+    never was one). The desk's sign-in page said "signed out, or idle too long" to staff whose
+    browser had lost its terminal to another browser's enrolment (`make scenario` enrols one
+    as desk-02: a walk of the README, 2026-12-03). The cookie's signature is the server's, so
+    its binding is named only when its secret matches too."""
+    binding = binding_presented(_cookie(request))
+    if binding is None:
+        return None
+    if binding.revoked_at is not None:
+        rotated = TerminalBinding.objects.filter(
+            terminal=binding.terminal, pk__gt=binding.pk, created_at__lte=binding.revoked_at
+        ).exists()
+        if binding.credential.revoked_at is not None and not rotated:
+            return LostBinding(binding.terminal, "credential_revoked", binding.revoked_at)
+        return LostBinding(
+            binding.terminal, "rotated" if rotated else "revoked", binding.revoked_at
+        )
+    if binding.credential.revoked_at is not None:
+        return LostBinding(binding.terminal, "credential_revoked", binding.credential.revoked_at)
+    if not binding.terminal.is_active:
+        return LostBinding(binding.terminal, "disabled", None)
+    return None
 
 
 def bound_desk_session(request: HttpRequest) -> DeskSession | None:

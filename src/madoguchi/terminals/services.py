@@ -289,10 +289,9 @@ def binding_secret_matches(secret_hash: str | None, secret: str) -> bool:
     return secret_hash is not None and hmac.compare_digest(secret_hash, _hash_secret(secret))
 
 
-def binding_authenticate(*, raw: str) -> Terminal | None:
-    """The terminal a browser's binding secret belongs to; None when unknown, revoked, its
-    credential revoked or the terminal disabled. (Failures are not audited one by one: a
-    browser presents its cookie on every request.)"""
+def binding_presented(raw: str | None) -> TerminalBinding | None:
+    """The binding (with its terminal and credential) whose secret a browser presents, revoked
+    or not; None when there is no such binding or the secret is wrong."""
     parts = binding_parts(raw)
     if parts is None:
         return None
@@ -302,6 +301,16 @@ def binding_authenticate(*, raw: str) -> Terminal | None:
         .first()
     )
     if binding is None or not binding_secret_matches(binding.secret_hash, parts[1]):
+        return None
+    return binding
+
+
+def binding_authenticate(*, raw: str) -> Terminal | None:
+    """The terminal a browser's binding secret belongs to; None when unknown, revoked, its
+    credential revoked or the terminal disabled. (Failures are not audited one by one: a
+    browser presents its cookie on every request.)"""
+    binding = binding_presented(raw)
+    if binding is None:
         return None
     if binding.revoked_at is not None or binding.credential.revoked_at is not None:
         return None
