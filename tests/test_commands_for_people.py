@@ -116,6 +116,59 @@ def test_a_bench_without_postgresql_is_one_line_saying_what_to_set(tmp_path, ben
     assert done.stderr.startswith("madoguchi: database error: ")
 
 
+# A proof and the signed checkpoint of its tree, as `audit prove --seq 100` and `audit checkpoint`
+# wrote them on a demo's log, and that log's verifier key (`audit pubkey`): what an auditor holds.
+PROOF = """\
+tree size 247, root 8239e4a66801bed4026f139020c8c8bb8c340feb71189fe3c69e51862f22bda8
+signed checkpoint 2 for this size matches the root
+inclusion of event #100: leaf index 99, leaf be3b0217ac4db42f87791f88e6aa99f6d573a05a4a35020cc958f33f1ea55b9b
+proof (8 hashes, verified):
+  cf675bb052fe23a4ff17e0ed23fcbf01cc8fbe16597290ca52c93084465befe3
+  99d7a6237939f0850fe9cbad2fd12823a2710ec682cfc5fdf43f8571ee24dbdc
+  c243d798750f6859fc9be4bbdb328de6f244df20843f95d23af82f2c453d2665
+  dfe369942b48002f0617bbe1b42f34d379400fa81bd7ee2fff8f80dd25dbe809
+  c971d9dcfd2689fafbd13c6ea4a10f2b1e088afa05b3bcbd372a7c317c40a3e1
+  9ada6db9daa6085e0c5c3c2fd00bf604588fef69c096ae9abaf09fe985295c24
+  8c43af6e7134ab5b4920d6f12c022385f852d7498958a8ef9c2c02760fb9132e
+  4610d3a4f16f15b52503243ae309072890f408f305cbfade11d7fa18591cf5ee
+"""
+CHECKPOINT = """\
+madoguchi.local/audit
+247
+gjnkpmgBvtQCbxOQIMjIu4w0D+txGJ/jxp5Rhi8ivag=
+
+\u2014 madoguchi.local/audit /ekKGe43dXUXg6qSP8W+wcAo5ydcHSLBfzMYckEjmlFGClD5xyyionxtKlHnbVe4HW6XazXx37c730l7BjIDi1dlFQo=
+"""
+VERIFIER_KEY = "madoguchi.local/audit+fde90a19+AVli8UF/uIOlhC4PUKJfFVTYYmsixiLTVPNhlfYZa7KN"
+
+
+def test_an_auditor_checks_a_proof_with_no_configuration(tmp_path):
+    """`audit check-proof` is the auditor's side and needs no database (docs/audit.md), but the
+    script asked the auditor's machine for SECRET_KEY before it read the proof: it now runs
+    with no configuration, like the scan over files; the log's own commands still need it."""
+    (tmp_path / "proof.txt").write_text(PROOF)
+    (tmp_path / "checkpoint.txt").write_text(CHECKPOINT)
+    check = (
+        "audit",
+        "check-proof",
+        "--checkpoint",
+        "checkpoint.txt",
+        "--verifier-key",
+        VERIFIER_KEY,
+    )
+    done = run(tmp_path, *check, "proof.txt")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Inclusion proof verified: event #100"), done.stdout
+    assert not (tmp_path / "var").exists()  # nothing written: no key file, no database
+    (tmp_path / "tampered.txt").write_text(PROOF.replace("cf675bb0", "cf675bb1"))
+    done = run(tmp_path, *check, "tampered.txt")
+    assert done.returncode == 1
+    assert done.stderr.startswith("Proof refused:"), done.stderr
+    done = run(tmp_path, "audit", "verify")
+    assert done.returncode == 2
+    assert done.stderr.startswith("madoguchi: configuration error: Set SECRET_KEY")
+
+
 def test_the_scan_over_files_needs_no_configuration_and_prints_no_pdf_progress(tmp_path):
     """docs/scan.md's first commands, as a newcomer types them: generate, run (the PDF report
     included), evaluate. Only `--record` (which stores the run) needs the settings."""

@@ -12,8 +12,12 @@ from madoguchi.pipes import reader_gone
 # Commands for people that read no database and sign nothing lasting.
 STANDALONE = frozenset({"namecheck", "vcard", "card", "sim", "agent", "bench"})
 # Subcommands of the same kind: the forensic scan over files (`scan run --record`,
-# `open-cases` and `export` read or write the database and need the settings).
-STANDALONE_SUB = {"scan": frozenset({"generate", "run", "evaluate"})}
+# `open-cases` and `export` read or write the database and need the settings), and the
+# auditor's check of a proof `audit prove` printed, on the auditor's own machine.
+STANDALONE_SUB = {
+    "scan": frozenset({"generate", "run", "evaluate"}),
+    "audit": frozenset({"check-proof"}),
+}
 
 
 def _standalone(args: list[str]) -> bool:

@@ -41,7 +41,8 @@ DEBUG = env.bool("DEBUG", default=False)
 # Demo mode: the one-command demo desk (virtual card tray, seeded residents, printed sign-ins).
 DEMO = env.bool("MADOGUCHI_DEMO", default=False)
 # Set by the `madoguchi` script for commands that need no database and no secret (namecheck,
-# vcard, card, sim, agent, bench): they run with no configuration at all.
+# vcard, card, sim, agent, bench, the scan over files, audit check-proof): they run with no
+# configuration at all.
 STANDALONE = env.bool("MADOGUCHI_STANDALONE", default=False)
 
 
