@@ -4,7 +4,7 @@ reports: title, introduction, 1 内容, 2 原因, 3 経緯, 4 再発防止策, a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +33,26 @@ STANDING_MEASURES = [
 
 
 @dataclass
+class Step:
+    """One line of 3 経緯: the day as the report writes it, the entry's words, who recorded it."""
+
+    when: str
+    text: str
+    recorded_by: str
+
+    @property
+    def line(self) -> str:
+        return f"{self.when}、{self.text}"
+
+    @property
+    def first_line(self) -> str:
+        """The entry's first line, cut to `BRIEF_CHARS` characters (「…」 where cut)."""
+        first = self.text.splitlines()[0].strip() if self.text.strip() else ""
+        cut = len(first) > BRIEF_CHARS or first != self.text.strip()
+        return first[:BRIEF_CHARS] + ("…" if cut else "")
+
+
+@dataclass
 class ReportDocument:
     title: str
     introduction: list[str]
@@ -41,6 +61,45 @@ class ReportDocument:
     timeline: list[str]
     prevention: list[str]
     contact: dict[str, str]
+    steps: list[Step] = field(default_factory=list)
+    reference: str = ""
+
+
+# The PDF's 3 経緯 (`printed_timeline`): a case may hold hundreds of entries of up to 4,000
+# characters each (NOTE_MAX), which laid out in full made a PDF of hundreds of pages, a minute
+# or more of a worker's time. It prints the first entry (the intake) and the latest
+# `FULL_LATEST` in full, lists up to `BRIEF_MAX` of the ones between by day, recorder and first
+# line, and counts the older ones still; the case page, the report page and report.md hold
+# every entry in full (docs/cases.md, "The incident report document").
+FULL_LATEST = 10
+BRIEF_MAX = 200
+BRIEF_CHARS = 60
+
+
+@dataclass
+class PrintedTimeline:
+    first: list[Step]
+    brief: list[Step]
+    latest: list[Step]
+    not_listed: int  # entries older than the brief lines, only counted
+
+    @property
+    def abbreviated(self) -> int:
+        return len(self.brief) + self.not_listed
+
+
+def printed_timeline(doc: ReportDocument) -> PrintedTimeline:
+    steps = doc.steps
+    if len(steps) <= FULL_LATEST + 1:
+        return PrintedTimeline(first=[], brief=[], latest=steps, not_listed=0)
+    between = steps[1:-FULL_LATEST]
+    brief = between[-BRIEF_MAX:]
+    return PrintedTimeline(
+        first=steps[:1],
+        brief=brief,
+        latest=steps[-FULL_LATEST:],
+        not_listed=len(between) - len(brief),
+    )
 
 
 def contact_block() -> dict[str, str]:
@@ -99,7 +158,7 @@ def default_prevention(case: Case) -> list[str]:
 
 
 def build(case: Case) -> ReportDocument:
-    entries = list(case.timeline.order_by("seq"))
+    entries = list(case.timeline.select_related("actor").order_by("seq"))
     found = findings.findings_for(case)
     other = case.other_resident_label
     desk = case.desk_location or "市の支援窓口"
@@ -128,12 +187,12 @@ def build(case: Case) -> ReportDocument:
         cause = ["調査の結果、原因は特定できませんでした。"]
     else:
         cause = ["現時点で原因は断定できていません。調査を継続しています。"]
-    timeline = []
+    steps = []
     for e in entries:
         text = e.summary.strip()
         if e.kind == EntryKind.CONTACT and e.party_label and e.party_label not in text:
             text = f"{e.party_label}: {text}"
-        timeline.append(f"{format_era(e.event_date, e.date_precision)}、{text}")
+        steps.append(Step(format_era(e.event_date, e.date_precision), text, str(e.actor)))
     prevention = (
         [line.strip().lstrip("・") for line in case.report_prevention.splitlines() if line.strip()]
         if case.report_prevention.strip()
@@ -149,9 +208,11 @@ def build(case: Case) -> ReportDocument:
         introduction=intro,
         content=content,
         cause=cause,
-        timeline=timeline,
+        timeline=[step.line for step in steps],
         prevention=prevention,
         contact=contact_block(),
+        steps=steps,
+        reference=case.reference,
     )
 
 
@@ -192,7 +253,10 @@ def to_markdown(doc: ReportDocument) -> str:
 
 
 def to_html(doc: ReportDocument) -> str:
-    return render_to_string("cases/report_document.html", {"doc": doc})
+    """The PDF's HTML: 3 経緯 as `printed_timeline` bounds it."""
+    return render_to_string(
+        "cases/report_document.html", {"doc": doc, "timeline": printed_timeline(doc)}
+    )
 
 
 def to_pdf(doc: ReportDocument) -> bytes:
