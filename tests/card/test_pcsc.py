@@ -13,7 +13,7 @@ from madoguchi.card import cli, errors
 from madoguchi.card.inputsupport import InputSupportClient
 from madoguchi.card.jpki import JpkiClient, verify_rs256
 from madoguchi.card.pcscd import PcscdBusy, PcscdHarness, SharedPcscd, VirtualReader
-from madoguchi.card.transport import PcscContext, PcscTransport, list_readers
+from madoguchi.card.transport import PcscContext, PcscTransport
 from madoguchi.card.virtual import VirtualCard
 from madoguchi.card.vpcd import VpcdBridge
 
@@ -62,8 +62,8 @@ def connected(
 
 
 def test_reader_is_listed_and_empty(reader: str) -> None:
-    assert reader in list_readers()
     with PcscContext() as ctx:
+        assert reader in ctx.readers()
         assert not ctx.card_present(reader)
         with pytest.raises(errors.CardTimeout):
             ctx.wait_for_card(reader, 0.3)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Model, QuerySet
@@ -29,22 +28,6 @@ def events_for_terminal(terminal: Any) -> QuerySet[AuditEvent]:
     """``terminal`` is the object (anything with ``.pk``) or its id."""
     terminal_id = str(getattr(terminal, "pk", terminal))
     return AuditEvent.objects.filter(terminal_id=terminal_id).order_by("seq")
-
-
-def events_for_actor(actor: Any) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(actor_id=str(getattr(actor, "pk", actor))).order_by("seq")
-
-
-def events_between(
-    start: datetime | None = None, end: datetime | None = None
-) -> QuerySet[AuditEvent]:
-    """Events with start <= time < end (either bound may be omitted)."""
-    qs = AuditEvent.objects.all()
-    if start is not None:
-        qs = qs.filter(time__gte=start)
-    if end is not None:
-        qs = qs.filter(time__lt=end)
-    return qs.order_by("seq")
 
 
 def latest(n: int = 20) -> list[AuditEvent]:

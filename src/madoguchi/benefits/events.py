@@ -145,6 +145,8 @@ BENEFITS_PROGRAMME_VERSION_CREATED = register(
         en="Programme {programme} version {version} created",
     )
 )
+# Recorded by `receipts.receipt_email`, which nothing called and was removed (twenty-second
+# session): kept registered so that events already in a log still read, and its id is not reused.
 BENEFITS_RECEIPT_EMAILED = register(
     EventType(
         4010,

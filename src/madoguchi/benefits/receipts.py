@@ -6,13 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from madoguchi import pdf
-from madoguchi.audit import services as audit
 from madoguchi.dates import zone_words
 from madoguchi.desk.models import Completion
 from madoguchi.era import format_era_time
@@ -20,7 +17,6 @@ from madoguchi.outside import BankAccountType
 
 from . import states
 from .constants import RELATIONSHIP_JA, LinkStatus
-from .events import BENEFITS_RECEIPT_EMAILED
 from .models import Grant, HealthInsuranceRegistration, PaymentLink, PublicFundAccount
 
 
@@ -125,25 +121,3 @@ def receipt_pdf(completion: Completion) -> bytes:
     """The receipt as PDF bytes."""
     data: bytes = receipt_document(completion).write_pdf()
     return data
-
-
-def receipt_email(completion: Completion, address: str, *, actor: Any = None) -> None:
-    """Send the receipt to an address the resident gave (the address is not stored)."""
-    message = EmailMessage(
-        subject="【控え】窓口でのお手続き内容",
-        body="窓口でのお手続きの控えをお送りします。添付のPDFをご確認ください。",
-        from_email=getattr(settings, "DEFAULT_FROM_EMAIL", None),
-        to=[address],
-    )
-    message.attach(
-        f"receipt-{completion.visit.reference}.pdf", receipt_pdf(completion), "application/pdf"
-    )
-    message.send()
-    with transaction.atomic():
-        audit.record(
-            BENEFITS_RECEIPT_EMAILED,
-            actor=actor,
-            terminal=completion.visit.terminal,
-            subject=completion,
-            payload={"visit": completion.visit.reference},
-        )

@@ -350,9 +350,3 @@ class PcscTransport:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def list_readers() -> list[str]:
-    """Names of the PC/SC readers (raises `PcscUnavailable` when pcscd is not running)."""
-    with PcscContext() as ctx:
-        return ctx.readers()
