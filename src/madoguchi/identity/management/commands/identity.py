@@ -95,9 +95,10 @@ class Command(PlainErrors, BaseCommand):
                         if crl
                         else "no CRL"
                     )
-                    self.stdout.write(
-                        f"{a.name}\t{a.fingerprint[:16]}\tactive={a.is_active}\t{state}"
-                    )
+                    # Values only, under the header (it read active=True): yes or no, as
+                    # `sim accounts` prints its registered column.
+                    active = "yes" if a.is_active else "no"
+                    self.stdout.write(f"{a.name}\t{a.fingerprint[:16]}\t{active}\t{state}")
         except services.IdentityRefused as exc:
             # The operator reads the detail too (the parser's or the check's own words).
             said = f"{exc.message_en} ({exc.detail})" if exc.detail else exc.message_en
