@@ -386,3 +386,14 @@ def test_the_list_commands_print_one_header_line_naming_the_columns():
         "name\tlocation\tcontractor\tactive_credentials",
         "desk-01\tKita 1F\tDesk Co\t1",
     ]
+
+
+def test_unbinding_a_terminal_no_browser_is_enrolled_as_says_there_was_nothing_to_unbind():
+    """`terminal unbind` on a terminal no browser was enrolled as printed "Unbound 0 browsers
+    of desk-01; enrol it again.": it now says there was nothing to unbind."""
+    _run("add", "Kita City", "--kind", "city")
+    _run("add", "Desk Co", "--kind", "contractor", "--city", "Kita City")
+    _lines("terminal", "register", "desk-01", "--location", "Kita 1F", "--contractor", "Desk Co")
+    assert _lines("terminal", "unbind", "desk-01") == [
+        "No browser is enrolled as desk-01: nothing to unbind."
+    ]

@@ -80,9 +80,13 @@ class Command(PlainErrors, BaseCommand):
             if terminal is None:
                 raise CommandError(f"No terminal named {opts['name']!r}.")
             count = services.binding_revoke(terminal=terminal, actor=None)
-            self.stdout.write(
-                f"Unbound {counted(count, 'browser')} of {terminal.name}; enrol it again."
-            )
+            if not count:
+                # It said "Unbound 0 browsers of NAME; enrol it again." when none was enrolled.
+                self.stdout.write(f"No browser is enrolled as {terminal.name}: nothing to unbind.")
+            else:
+                self.stdout.write(
+                    f"Unbound {counted(count, 'browser')} of {terminal.name}; enrol it again."
+                )
         else:
             # One header line naming the columns, as `madoguchi sim accounts` prints it.
             self.stdout.write("name\tlocation\tcontractor\tactive_credentials")
