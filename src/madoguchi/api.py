@@ -21,6 +21,7 @@ from madoguchi.refusals import (
     Refusal,
     Unauthenticated,
 )
+from madoguchi.terminals.binding import lost_binding
 
 api = NinjaAPI(
     title="madoguchi API",
@@ -61,7 +62,11 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
 
 @api.exception_handler(AuthenticationError)
 def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return refusal(request, Unauthenticated())
+    """Not signed in at a desk. A browser that is no longer its terminal is told why (another
+    browser enrolled as it, a revoked credential or enrolment, a disabled terminal), as its
+    desk pages tell it, not "signed out, or idle too long"."""
+    lost = lost_binding(request)
+    return refusal(request, lost.refusal() if lost is not None else Unauthenticated())
 
 
 @api.exception_handler(HttpError)

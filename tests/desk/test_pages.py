@@ -547,3 +547,22 @@ def test_a_browser_unbound_by_an_operator_is_told_so(client, db):
     text = client.get("/desk/", follow=True).content.decode()
     assert "運用担当者が登録を取り消しました" in text
     assert "サインアウトしたか" not in text
+
+
+def test_the_api_tells_a_browser_whose_terminal_was_enrolled_elsewhere_why(client, db):
+    """The open visit's page polls the API: its 401 said "signed out, or idle too long" too,
+    and the page showed that sentence as the visit's end."""
+    terminal, raw, _staff = _enrolled_and_signed_in(client)
+    assert Client().post("/terminal/enrol/", {"credential": raw}).status_code == 200
+    r = client.get("/api/v1/visits/current/state")
+    assert r.status_code == 401
+    body = r.json()
+    assert body["code"] == "terminal_enrolled_elsewhere"
+    assert f"このブラウザは端末 {terminal.name} ではなくなりました" in body["message_ja"]
+    assert f"no longer terminal {terminal.name}: another browser was enrolled" in body["message"]
+
+
+def test_the_api_s_401_without_a_terminal_stays_as_it_was(client, db):
+    r = client.get("/api/v1/visits/current/state")
+    assert r.status_code == 401
+    assert r.json()["code"] == "unauthenticated"

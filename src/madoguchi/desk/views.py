@@ -36,7 +36,6 @@ from madoguchi.incidents.constants import IncidentKind
 from madoguchi.language import english, page_language
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.binding import (
-    LostBinding,
     bound_desk_session,
     current_terminal,
     lost_binding,
@@ -91,7 +90,7 @@ def _sign_in_ended(request: HttpRequest) -> str:
     desk day, 2026-12-02)."""
     terminal = current_terminal(request)
     if terminal is None and (lost := lost_binding(request)) is not None:
-        return _terminal_lost(lost)
+        return lost.refusal().text()
     end = None if terminal is None else desk_sign_in_end(terminal=terminal, staff=request.user)
     reason = None if end is None else end.reason
     if end is not None and end.elsewhere is not None:
@@ -118,39 +117,6 @@ def _sign_in_ended(request: HttpRequest) -> str:
         "Your sign-in at the desk on this terminal has ended (signed out, or idle too long). "
         "Sign in again."
     )
-
-
-def _local(moment: Any) -> str:
-    return (
-        ""
-        if moment is None
-        else format_local_time(timezone.localtime(moment), japanese=not english())
-    )
-
-
-def _terminal_lost(lost: LostBinding) -> str:
-    """Why this browser is no longer the terminal its staff signed in on, and what to do."""
-    name = lost.terminal.name
-    if lost.reason == "rotated":
-        return _(
-            "This browser is no longer terminal %(terminal)s: another browser was enrolled as "
-            "that terminal at %(time)s (a terminal is one browser). To use the desk here, enrol "
-            "this browser again on the terminal enrolment page, then sign in."
-        ) % {"terminal": name, "time": _local(lost.at)}
-    if lost.reason == "credential_revoked":
-        return _(
-            "This browser is no longer terminal %(terminal)s: the terminal's credential was "
-            "revoked. Ask an operator for a new credential and enrol this browser again."
-        ) % {"terminal": name}
-    if lost.reason == "disabled":
-        return _(
-            "Terminal %(terminal)s has been disabled by an operator: the desk cannot be used "
-            "on it. Ask an operator."
-        ) % {"terminal": name}
-    return _(
-        "This browser is no longer terminal %(terminal)s: an operator revoked its enrolment. "
-        "Ask an operator before enrolling it again."
-    ) % {"terminal": name}
 
 
 def _desk(request: HttpRequest) -> DeskSession:

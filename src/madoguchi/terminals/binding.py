@@ -30,9 +30,13 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from madoguchi.era import format_era_time
+from madoguchi.refusals import ByLanguage
+
 from .constants import TERMINAL_COOKIE, TERMINAL_COOKIE_MAX_AGE
 from .models import DeskSession, Terminal, TerminalBinding
 from .services import (
+    TerminalLost,
     binding_authenticate,
     binding_parts,
     binding_presented,
@@ -79,6 +83,15 @@ def current_terminal(request: HttpRequest) -> Terminal | None:
     return terminal
 
 
+# Why a browser is no longer its terminal -> the refusal's code (`services.TerminalLost`).
+_LOST = {
+    "rotated": "terminal_enrolled_elsewhere",
+    "credential_revoked": "terminal_credential_revoked",
+    "revoked": "terminal_unbound",
+    "disabled": "terminal_disabled",
+}
+
+
 @dataclass(frozen=True)
 class LostBinding:
     """A browser that was a terminal and is no longer: the terminal, why (`rotated`: another
@@ -88,6 +101,14 @@ class LostBinding:
     terminal: Terminal
     reason: str
     at: datetime | None
+
+    def refusal(self) -> TerminalLost:
+        """What the desk's pages and its API's 401 say to this browser."""
+        local = timezone.localtime(self.at) if self.at is not None else None
+        time = ByLanguage(
+            format_era_time(local) if local else "", f"{local:%Y-%m-%d %H:%M}" if local else ""
+        )
+        return TerminalLost.of(_LOST[self.reason], terminal=self.terminal.name, time=time)
 
 
 def lost_binding(request: HttpRequest) -> LostBinding | None:

@@ -67,6 +67,47 @@ class TerminalInactive(TerminalError):
     message = _("This terminal has been disabled by an operator.")
 
 
+class TerminalLost(TerminalError):
+    """This browser was a terminal and is no longer (`binding.lost_binding`): the desk pages
+    and the API's 401 say why and what to do. They said "signed out, or idle too long" beside
+    "this browser is not a registered terminal" after `make scenario` enrolled itself as the
+    terminal a browser of a walk of the README was (2026-12-03)."""
+
+    code = "terminal_lost"
+    status = 401
+    messages = {
+        "terminal_enrolled_elsewhere": (
+            _(
+                "This browser is no longer terminal %(terminal)s: another browser was enrolled "
+                "as that terminal at %(time)s (a terminal is one browser). To use the desk here, "
+                "enrol this browser again on the terminal enrolment page, then sign in."
+            ),
+            401,
+        ),
+        "terminal_credential_revoked": (
+            _(
+                "This browser is no longer terminal %(terminal)s: the terminal's credential was "
+                "revoked. Ask an operator for a new credential and enrol this browser again."
+            ),
+            401,
+        ),
+        "terminal_unbound": (
+            _(
+                "This browser is no longer terminal %(terminal)s: an operator revoked its "
+                "enrolment. Ask an operator before enrolling it again."
+            ),
+            401,
+        ),
+        "terminal_disabled": (
+            _(
+                "Terminal %(terminal)s has been disabled by an operator: the desk cannot be "
+                "used on it. Ask an operator."
+            ),
+            401,
+        ),
+    }
+
+
 @dataclass(frozen=True)
 class IssuedCredential:
     credential: TerminalCredential
