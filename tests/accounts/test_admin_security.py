@@ -179,6 +179,29 @@ def test_staff_command_changes_roles_audited_naming_who():
         call_command("staff", "revoke", user.username, "supervisor", "--by", "nobody")
 
 
+def test_staff_command_refuses_a_by_who_is_not_an_operator():
+    """`--by` names who changed the privileges in the audit event: a desk member's own name was
+    taken for their own new supervisor role, and an official's. Only an operator (or a
+    superuser) is taken now; the refusal says why and nothing changes."""
+    desk = factories.staff(Role.DESK_STAFF)
+    official = factories.staff(Role.CITY_OFFICIAL)
+    for by in (desk, official):
+        with pytest.raises(CommandError, match=f"--by: {by.username} is not an operator"):
+            call_command(
+                "staff", "grant", desk.username, "supervisor", "--by", by.username,
+                stdout=io.StringIO(),
+            )  # fmt: skip
+        with pytest.raises(CommandError, match="is not an operator"):
+            call_command(
+                "staff", "flag", desk.username, "superuser", "on", "--by", by.username,
+                stdout=io.StringIO(),
+            )  # fmt: skip
+    desk = User.objects.get(pk=desk.pk)
+    assert not desk.has_role(Role.SUPERVISOR)
+    assert not desk.is_superuser
+    assert not AuditEvent.objects.filter(event_name="accounts.privileges_changed").exists()
+
+
 def test_one_refusal_message_for_password_terminal_and_second_factor(client):
     """Wrong password, right password off-terminal, right password without / with a wrong
     code: the page says the same; the audit log keeps the true reasons."""

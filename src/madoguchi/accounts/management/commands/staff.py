@@ -73,14 +73,18 @@ class Command(PlainErrors, BaseCommand):
             p = sub.add_parser(name, help=f"{text} Audited, naming who did it.")
             p.add_argument("username")
             p.add_argument("role", choices=[r.value for r in Role])
-            p.add_argument("--by", required=True, help="User name of the operator doing this.")
+            p.add_argument(
+                "--by", required=True, help="User name of the operator doing this (refused else)."
+            )
         flag = sub.add_parser(
             "flag", help="Set admin access (staff) or superuser on or off. Audited."
         )
         flag.add_argument("username")
         flag.add_argument("flag", choices=["staff", "superuser"])
         flag.add_argument("state", choices=["on", "off"])
-        flag.add_argument("--by", required=True, help="User name of the operator doing this.")
+        flag.add_argument(
+            "--by", required=True, help="User name of the operator doing this (refused else)."
+        )
 
     def handle(self, *args: object, **opts: object) -> None:
         action = opts["action"]
@@ -195,6 +199,13 @@ class Command(PlainErrors, BaseCommand):
         by = User.objects.filter(username=opts["by"], is_active=True).first()
         if by is None:
             raise CommandError(f"--by: no active staff member named {opts['by']!r}.")
+        if not (by.is_superuser or by.has_role(Role.OPERATOR)):
+            # The audit event names --by as who changed the privileges: any member's name was
+            # taken, a desk member's own for their own new role too (a walk of the README).
+            raise CommandError(
+                f"--by: {by.username} is not an operator; roles and flags are changed by an "
+                "operator (madoguchi staff list shows who is). Nothing was changed."
+            )
         field = "is_staff" if opts.get("flag") == "staff" else "is_superuser"
         group = Group.objects.filter(name=opts.get("role")).first()
         if action == "flag":
