@@ -96,3 +96,14 @@ def test_the_enrolled_page_leads_on_to_the_staff_sign_in():
     )
     # Not offered before the browser is a terminal.
     assert 'data-testid="enrolled-sign-in"' not in Client().get(ENROL).content.decode()
+
+
+def test_an_enrolled_browser_back_on_the_enrolment_page_is_led_on_to_the_sign_in():
+    """A walk of the README came back to /terminal/enrol/ after enrolling: the page showed only
+    the credential form and the demo's buttons, nothing of the terminal it already was and no
+    way on to the sign-in (only the answer to the enrolment itself had one)."""
+    raw = services.credential_issue(terminal=factories.terminal("desk-32"), actor=None).raw
+    browser = _enrolled(raw)
+    page = browser.get(ENROL).content.decode()
+    assert "このブラウザはすでに端末 desk-32 として登録されています" in page
+    assert 'data-testid="enrolled-sign-in"' in page
