@@ -301,3 +301,22 @@ def test_a_tab_left_on_an_ended_visits_page_ticks_nothing_on_a_later_one(client,
 
     client.post(reverse("desk:ended_checklist"), {"visit": b.reference, "item": codes})
     assert not services.missing(Visit.objects.get(pk=b.pk), Stage.AFTER_COMPLETION)
+
+
+def test_the_ended_visit_a_form_was_shown_for_is_compared_under_the_lock(trusted, desk):
+    """The ended page's form for A, sent after B's visit started and ended in turn (between
+    the page's early check and the tick): refused under the lock, nothing ticked on B's."""
+    a = card_taken_after_the_pin(trusted, desk, "A")
+    b = card_taken_after_the_pin(trusted, desk, "B")
+    ticks = events_for_subject(b).filter(event_id=CHECKLISTS_TICKED.id)
+    before = ticks.count(), b.checklist_ticks.count()
+    with pytest.raises(Refusal) as exc:
+        services.tick_after_end(
+            desk_session=desk, codes=_after_codes(b), staff=desk.staff, expected_visit=a.reference
+        )
+    assert exc.value.code == "visit_changed"
+    assert (ticks.count(), b.checklist_ticks.count()) == before
+    rows = services.tick_after_end(
+        desk_session=desk, codes=_after_codes(b), staff=desk.staff, expected_visit=b.reference
+    )
+    assert {r.item.code for r in rows} == _after_codes(b) != set()

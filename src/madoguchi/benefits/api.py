@@ -13,8 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from madoguchi.desk import services as desk_services
-from madoguchi.desk.api import FOR_THE_VISIT, Challenge, named_visit
+from madoguchi.desk.api import FOR_THE_VISIT, Challenge, expected_visit
 from madoguchi.identity.services import expires_in
 from madoguchi.plaintext import PlainText
 from madoguchi.refusals import REFUSAL_STATUSES as codes_4xx
@@ -51,8 +50,9 @@ def _desk(request: HttpRequest) -> DeskSession:
     "/challenge", response={200: Challenge, codes_4xx: Error}, **FOR_THE_VISIT
 )
 def challenge(request: HttpRequest) -> Any:
-    with desk_services.for_the_visit(named_visit(request)):
-        nonce = services.representative_challenge(_desk(request))
+    nonce = services.representative_challenge(
+        _desk(request), expected_visit=expected_visit(request)
+    )
     return {
         "nonce": nonce.value,
         "origin": settings.MADOGUCHI_ORIGIN,
@@ -64,15 +64,15 @@ def challenge(request: HttpRequest) -> Any:
     "", response={200: RepresentativeOut, codes_4xx: Error}, **FOR_THE_VISIT
 )
 def authenticate(request: HttpRequest, body: RepresentativeIn) -> Any:
-    with desk_services.for_the_visit(named_visit(request)):
-        rep = services.representative_authenticate(
-            _desk(request),
-            body.token,
-            body.nonce,
-            relationship=body.relationship,
-            kana=body.kana,
-            kana_confirmed=body.kana_confirmed,
-        )
+    rep = services.representative_authenticate(
+        _desk(request),
+        body.token,
+        body.nonce,
+        relationship=body.relationship,
+        kana=body.kana,
+        kana_confirmed=body.kana_confirmed,
+        expected_visit=expected_visit(request),
+    )
     return {
         "relationship": rep.relationship,
         "relationship_ja": RELATIONSHIP_JA[Relationship(rep.relationship)],

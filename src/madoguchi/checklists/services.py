@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.desk import services as desk_services
 from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Procedure, Visit
 from madoguchi.incidents import text as incident_text
@@ -432,11 +433,15 @@ def ended_open_to_ticks(desk_session: Any) -> Visit | None:
     return latest
 
 
-def tick_after_end(*, desk_session: Any, codes: set[str], staff: Any) -> list[ChecklistTick]:
+def tick_after_end(
+    *, desk_session: Any, codes: set[str], staff: Any, expected_visit: str | None = None
+) -> list[ChecklistTick]:
     """Record the after-completion items of the desk session's visit that just ended (the
     resident took the card back right after the PIN): by the rule of its receipt, only while it
     is the desk session's latest visit (until the next visit starts) and its end has not settled
-    them; appended and audited as any tick. Before-completion items are never ticked after."""
+    them; appended and audited as any tick. Before-completion items are never ticked after.
+    `expected_visit`: the ended visit the form was shown for; another is refused under the
+    lock (`visit_changed`)."""
     with transaction.atomic():
         # The desk session first (a visit starting locks it too), then its latest visit.
         session = DeskSession.objects.select_for_update().filter(pk=desk_session.pk).first()
@@ -451,6 +456,7 @@ def tick_after_end(*, desk_session: Any, codes: set[str], staff: Any) -> list[Ch
                 "visit_open",
                 _("The visit is still open: tick its items on the visit's pages."),
             )
+        desk_services.refuse_unless_expected(latest, expected_visit)
         if _settled(latest):
             raise ChecklistRefused(
                 "visit_settled",

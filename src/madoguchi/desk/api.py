@@ -33,7 +33,9 @@ agent_router = Router(auth=TerminalAuth(), tags=["agent"])
 # desk's open one, or any while none is open, is refused `visit_changed` (409) before its body
 # is read: a tab left on the previous resident's visit acts on nothing. Without the header a
 # call acts on the open visit, as it did before the header existed (API clients, the scenario
-# driver, the bench); clients should send it. docs/desk.md "The visit API".
+# driver, the bench); clients should send it. docs/desk.md "The visit API". The service the
+# call acts through compares it again under the visit's lock (`expected_visit`), so a visit that
+# starts between this early check and the act is refused the same way.
 VISIT_HEADER = "X-Madoguchi-Visit"
 
 
@@ -49,15 +51,16 @@ class ForTheVisitAuth(DeskSessionAuth):
         return staff
 
 
-def named_visit(request: HttpRequest) -> str | None:
-    """The visit the call names in `VISIT_HEADER`, if it names one. The handlers run their
-    service inside `services.for_the_visit(...)` with it: the open visit the service finds must
-    still be that one (a visit that changed after the check above is refused there)."""
+def expected_visit(request: HttpRequest) -> str | None:
+    """The visit the call was made for (`VISIT_HEADER`), or None when it names none. The writing
+    services compare it again under the visit's row lock, in the transaction that acts
+    (`services.refuse_unless_expected`): a visit that starts between the check above and the
+    act is refused the same way (docs/security.md, side doors round 14)."""
     return request.headers.get(VISIT_HEADER)
 
 
 def _refuse_for_another_visit(request: HttpRequest) -> None:
-    sent = named_visit(request)
+    sent = expected_visit(request)
     if sent is None:
         return
     current = selectors.open_visit_reference(_desk(request))
@@ -228,20 +231,28 @@ def current_state(request: HttpRequest, response: HttpResponse) -> Any:
 
 @visits_router.post("/current/end", response={200: dict, codes_4xx: Error}, **FOR_THE_VISIT)
 def end(request: HttpRequest, body: EndIn) -> Any:
-    with services.for_the_visit(named_visit(request)):
-        visit = services.visit_current(desk_session=_desk(request))
+    visit = services.visit_current(desk_session=_desk(request))
+    expected = expected_visit(request)
+    services.refuse_unless_expected(visit, expected)
     if visit is None:
         raise services.VisitRefused.of("no_open_visit")
-    services.visit_end(visit=visit, reason=VisitEndReason(body.reason), actor=request.user)
+    services.visit_end(
+        visit=visit,
+        reason=VisitEndReason(body.reason),
+        actor=request.user,
+        expected_visit=expected,
+    )
     return {"ended": visit.reference}
 
 
 @visits_router.post("/current/procedures", response={200: dict, codes_4xx: Error}, **FOR_THE_VISIT)
 def prepare(request: HttpRequest, body: ProcedureIn) -> Any:
-    with services.for_the_visit(named_visit(request)):
-        p = services.procedure_prepare(
-            desk_session=_desk(request), kind=body.kind, fields=body.fields
-        )
+    p = services.procedure_prepare(
+        desk_session=_desk(request),
+        kind=body.kind,
+        fields=body.fields,
+        expected_visit=expected_visit(request),
+    )
     return {
         "id": p.pk,
         "kind": p.kind,
@@ -256,8 +267,9 @@ def prepare(request: HttpRequest, body: ProcedureIn) -> Any:
     **FOR_THE_VISIT,
 )
 def completion_challenge(request: HttpRequest) -> Any:
-    with services.for_the_visit(named_visit(request)):
-        ch = services.completion_challenge(desk_session=_desk(request))
+    ch = services.completion_challenge(
+        desk_session=_desk(request), expected_visit=expected_visit(request)
+    )
     return {
         "nonce": ch.nonce.value,
         "origin": settings.MADOGUCHI_ORIGIN,
@@ -271,13 +283,15 @@ def completion_challenge(request: HttpRequest) -> Any:
     "/current/complete", response={200: CompletionOut, codes_4xx: Error}, **FOR_THE_VISIT
 )
 def complete(request: HttpRequest, body: CompleteIn) -> Any:
-    # The completion acts on the visit its challenge was issued for (the nonce names it), not
-    # on the open one as such: another visit's challenge is refused there, as an incident.
+    # The completion acts on the visit its challenge was issued for (the nonce names it): named
+    # in the header, that visit must be the one the call was made for and still open (compared
+    # under its lock, `visit_changed` as the check above: nothing ended, no incident).
     c = services.completion_commit(
         desk_session=_desk(request),
         token=body.token,
         nonce=body.nonce,
         second_token=body.second_token,
+        expected_visit=expected_visit(request),
     )
     return {
         "reference": c.visit.reference,
@@ -293,8 +307,9 @@ def complete(request: HttpRequest, body: CompleteIn) -> Any:
 def handover(request: HttpRequest) -> Any:
     """Start the card handover: the resident's card may leave the reader and the legal
     representative's own card be placed on it without ending the visit (audited)."""
-    with services.for_the_visit(named_visit(request)):
-        visit = services.visit_handover_start(desk_session=_desk(request))
+    visit = services.visit_handover_start(
+        desk_session=_desk(request), expected_visit=expected_visit(request)
+    )
     assert visit.handover_at is not None
     return {"reference": visit.reference, "handover_at": visit.handover_at.isoformat()}
 
@@ -312,13 +327,13 @@ def _b64(value: str, what: str) -> bytes:
 def basic_four(request: HttpRequest, body: BasicFourIn) -> Any:
     """The resident's basic four as read by the card agent; the server verifies EF0003 (SHA-256
     and J-LIS signature, with EF0004) and keeps the birth date for this visit only."""
-    with services.for_the_visit(named_visit(request)):
-        four = services.visit_basic_four(
-            desk_session=_desk(request),
-            ef0002=_b64(body.ef0002, "ef0002"),
-            ef0003=_b64(body.ef0003, "ef0003"),
-            ef0004=_b64(body.ef0004, "ef0004") if body.ef0004 else None,
-        )
+    four = services.visit_basic_four(
+        desk_session=_desk(request),
+        ef0002=_b64(body.ef0002, "ef0002"),
+        ef0003=_b64(body.ef0003, "ef0003"),
+        ef0004=_b64(body.ef0004, "ef0004") if body.ef0004 else None,
+        expected_visit=expected_visit(request),
+    )
     return {"name": four.name, "verified": True}
 
 

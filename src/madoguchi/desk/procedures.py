@@ -131,9 +131,12 @@ class VisitChecklist(Protocol):
         """The desk session's visit that just ended, while its after-completion items may
         still be ticked (until the desk moves on); else None."""
 
-    def tick_after_end(self, *, desk_session: Any, codes: set[str], staff: Any) -> Any:
+    def tick_after_end(
+        self, *, desk_session: Any, codes: set[str], staff: Any, expected_visit: str | None = None
+    ) -> Any:
         """Record the after-completion form of the desk session's visit that just ended;
-        raises a Refusal when that is no longer allowed."""
+        raises a Refusal when that is no longer allowed, `visit_changed` when that visit is
+        not `expected_visit` (the one the form was shown for), compared under its lock."""
 
 
 class NoChecklist:
@@ -148,7 +151,9 @@ class NoChecklist:
     def ended_open_to_ticks(self, desk_session: Any) -> Visit | None:
         return None
 
-    def tick_after_end(self, *, desk_session: Any, codes: set[str], staff: Any) -> Any:
+    def tick_after_end(
+        self, *, desk_session: Any, codes: set[str], staff: Any, expected_visit: str | None = None
+    ) -> Any:
         return []
 
 

@@ -146,8 +146,16 @@ def _shown_for_another_visit(
     return _refused_as_stale(request, back=back)
 
 
+def _form_visit(request: HttpRequest) -> str:
+    """The visit a form was shown for, as the writing services compare it again under the
+    visit's lock (`services.refuse_unless_expected`); "" when it names none (refused)."""
+    return request.POST.get("visit", "")
+
+
 def _refused_as_stale(request: HttpRequest, *, back: str = "desk:visit") -> HttpResponse:
-    """Say a form was for an earlier visit (nothing recorded) and go `back`."""
+    """The page of a form shown for another visit: refused by the early check above, or by the
+    service under the visit's lock when that visit started between the check and the act
+    (`visit_changed`)."""
     messages.error(
         request,
         _(
@@ -316,9 +324,14 @@ def ended_checklist(request: HttpRequest) -> HttpResponse:
         return stale
     try:
         registry.checklist().tick_after_end(
-            desk_session=_desk(request), codes=set(request.POST.getlist("item")), staff=request.user
+            desk_session=_desk(request),
+            codes=set(request.POST.getlist("item")),
+            staff=request.user,
+            expected_visit=_form_visit(request),
         )
     except Refusal as exc:
+        if exc.code == "visit_changed":
+            return _refused_as_stale(request, back="desk:ended")
         messages.error(request, exc.text())
         return redirect("desk:ended")
     if request.htmx:  # type: ignore[attr-defined]
@@ -416,12 +429,12 @@ def procedure(request: HttpRequest, kind: str) -> HttpResponse:
         if form.is_valid():
             fields = json.loads(json.dumps(form.cleaned_data, cls=DjangoJSONEncoder))
             try:
-                # The visit the form was shown for (checked above) must still be the one the
-                # service finds: one started since the check is refused there too.
-                with services.for_the_visit(found.reference):
-                    services.procedure_prepare(
-                        desk_session=_desk(request), kind=kind, fields=fields
-                    )
+                services.procedure_prepare(
+                    desk_session=_desk(request),
+                    kind=kind,
+                    fields=fields,
+                    expected_visit=_form_visit(request),
+                )
             except Refusal as exc:
                 if exc.code == "visit_changed":
                     return _refused_as_stale(request)

@@ -54,9 +54,14 @@ def representative_route_check(visit: Visit) -> None:
         raise BenefitsRefused("representative_not_for_adult", ADULT_RESIDENT_MESSAGE)
 
 
-def representative_challenge(desk_session: DeskSession) -> Nonce:
-    """A fresh authentication nonce for the representative's own card (after the handover)."""
+def representative_challenge(
+    desk_session: DeskSession, *, expected_visit: str | None = None
+) -> Nonce:
+    """A fresh authentication nonce for the representative's own card (after the handover).
+    `expected_visit`: the visit the call was made for; another is refused. The nonce is the
+    desk session's, bound to no visit: the authentication compares again under the lock."""
     visit = visit_current(desk_session=desk_session)
+    desk_services.refuse_unless_expected(visit, expected_visit)
     if visit is None:
         raise desk_services.VisitRefused.of("no_open_visit")
     if visit.handover_at is None:
@@ -73,9 +78,13 @@ def representative_authenticate(
     relationship: str = Relationship.PARENT,
     kana: str = "",
     kana_confirmed: bool = False,
+    expected_visit: str | None = None,
 ) -> VisitRepresentative:
-    """The legal representative authenticates with their own card in the resident's visit."""
+    """The legal representative authenticates with their own card in the resident's visit.
+    `expected_visit`: the visit the call was made for; another is refused before the card's
+    nonce is spent and again under the visit's lock, where the second card is bound."""
     visit = visit_current(desk_session=desk_session)
+    desk_services.refuse_unless_expected(visit, expected_visit)
     if visit is None:
         raise BenefitsRefused(
             "no_open_visit",
@@ -108,7 +117,9 @@ def representative_authenticate(
             raise BenefitsRefused("representative_kana_legal_form", KANA_LEGAL_FORM_MESSAGE)
     with transaction.atomic():
         # The visit's second card from now on (locked; refuses a third card).
-        visit = desk_services.visit_companion_set(desk_session=desk_session, certificate=cert)
+        visit = desk_services.visit_companion_set(
+            desk_session=desk_session, certificate=cert, expected_visit=expected_visit
+        )
         rep = VisitRepresentative.objects.create(
             visit=visit,
             certificate=cert,

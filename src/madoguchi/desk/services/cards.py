@@ -115,11 +115,17 @@ def is_minor_on(born: date, today: date, minor_age: int) -> bool:
 
 
 def visit_basic_four(
-    *, desk_session: DeskSession, ef0002: bytes, ef0003: bytes, ef0004: bytes | None
+    *,
+    desk_session: DeskSession,
+    ef0002: bytes,
+    ef0003: bytes,
+    ef0004: bytes | None,
+    expected_visit: str | None = None,
 ) -> BasicFour:
     """Verify the basic four the agent read (EF0003's SHA-256 and J-LIS signature, EF0004's
     certificate) and keep the birth date, the sex and the name on the open visit (the name is
-    then the only `resident_name` its procedures carry). Never EF0001."""
+    then the only `resident_name` its procedures carry). Never EF0001. `expected_visit`: the
+    visit the call was made for; another is refused under the lock."""
     trusted = support_trust()
     if trusted is None:
         raise CardsRefused.of("basic_four_unverifiable")
@@ -135,7 +141,7 @@ def visit_basic_four(
         raise CardsRefused.of("basic_four_invalid", "the name cannot be shown or holds a number")
     digest = record_digest(record.attributes_hash)
     with transaction.atomic():
-        visit = _require_open(desk_session)
+        visit = _require_open(desk_session, expected_visit=expected_visit)
         # Before the handover only the resident's card can be on the reader (another card ends
         # the visit, as the agent reports it); after it, the representative's may be.
         if visit.handover_at is not None:
@@ -185,11 +191,12 @@ def record_digest(attributes_hash: bytes) -> str:
     return hmac.new(key, b"basic-four\x00" + attributes_hash, hashlib.sha256).hexdigest()
 
 
-def visit_handover_start(*, desk_session: DeskSession) -> Visit:
+def visit_handover_start(*, desk_session: DeskSession, expected_visit: str | None = None) -> Visit:
     """Staff start the card handover: the resident's card may leave the reader and one second
-    card (the representative's own) may be placed on it, without ending the visit."""
+    card (the representative's own) may be placed on it, without ending the visit.
+    `expected_visit`: the visit the call was made for; another is refused under the lock."""
     with transaction.atomic():
-        visit = _require_open(desk_session)
+        visit = _require_open(desk_session, expected_visit=expected_visit)
         if visit.handover_at is None:
             for check in registry.HANDOVER_CHECKS:
                 check(visit)
@@ -206,11 +213,16 @@ def visit_handover_start(*, desk_session: DeskSession) -> Visit:
     return visit
 
 
-def visit_companion_set(*, desk_session: DeskSession, certificate: HolderCertificate) -> Visit:
+def visit_companion_set(
+    *,
+    desk_session: DeskSession,
+    certificate: HolderCertificate,
+    expected_visit: str | None = None,
+) -> Visit:
     """Inside the caller's transaction: bind the second card (authenticated just now) to the
     desk session's open visit, locked. Refuses without a handover, the resident's own card and
-    a third card."""
-    visit = _require_open(desk_session)
+    a third card; with `expected_visit`, another visit than the one the call was made for."""
+    visit = _require_open(desk_session, expected_visit=expected_visit)
     if visit.handover_at is None:
         raise CardsRefused.of("handover_not_started")
     if certificate.holder_id == visit.holder_id:

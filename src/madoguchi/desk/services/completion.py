@@ -30,7 +30,7 @@ from ..events import (
     VISITS_COMPLETION_REFUSED,
 )
 from ..models import Completion, Procedure, Visit
-from .visits import VisitRefused, end_locked, lapse, unknown_procedure
+from .visits import VisitRefused, end_locked, lapse, refuse_unless_expected, unknown_procedure
 from .visits.current import _open_visit_locked, _require_open, _touch_open
 
 # --- completion ----------------------------------------------------------------------------
@@ -94,10 +94,13 @@ class CompletionChallenge:
     transaction_bytes: bytes
 
 
-def completion_challenge(*, desk_session: DeskSession) -> CompletionChallenge:
-    """Issue a completion nonce and the exact bytes the card is to sign."""
+def completion_challenge(
+    *, desk_session: DeskSession, expected_visit: str | None = None
+) -> CompletionChallenge:
+    """Issue a completion nonce and the exact bytes the card is to sign. `expected_visit`: the
+    visit the call was made for; another is refused under the lock."""
     with transaction.atomic():
-        visit = _require_open(desk_session)
+        visit = _require_open(desk_session, expected_visit=expected_visit)
         tx = build_transaction(visit)
         if not tx["procedures"]:
             raise VisitRefused.of("nothing_pending")
@@ -122,12 +125,21 @@ def completion_challenge(*, desk_session: DeskSession) -> CompletionChallenge:
 
 
 def completion_commit(
-    *, desk_session: DeskSession, token: str, nonce: str, second_token: str = ""
+    *,
+    desk_session: DeskSession,
+    token: str,
+    nonce: str,
+    second_token: str = "",
+    expected_visit: str | None = None,
 ) -> Completion:
     """Commit the pending procedures if, and only if, the visit's card signed exactly them (and,
     in a visit with a second card, that card too: `second_token`, same nonce, same bytes).
 
     On any refusal: nothing of the procedures is written, the visit ends, an incident records why.
+    Except `visit_changed` (`expected_visit`, the visit the call was made for, is not the
+    challenged visit, compared under its lock before any signature is checked): a tab's call
+    for another visit, refused as the early check refuses it, nothing ended or recorded (the
+    nonce stays spent).
     """
     try:
         spent = identity.nonce_spend(
@@ -142,7 +154,7 @@ def completion_commit(
     try:
         try:
             with transaction.atomic():
-                current = _challenged_visit_locked(desk_session, visit_id)
+                current = _challenged_visit_locked(desk_session, visit_id, expected_visit)
                 pending = _PENDING_LOCKED(visit_id=current.pk)
                 for p in pending:
                     p.visit = current  # as `current.procedures` gives them
@@ -170,6 +182,8 @@ def completion_commit(
                 _open_visit_locked(desk_session.terminal, timezone.now())
             raise VisitRefused.of("visit_ended", f"ended: {lapsed.reason}") from lapsed
     except Refusal as exc:
+        if exc.code == "visit_changed":
+            raise
         raise _refuse_completion(desk_session, exc, visit_id) from exc
 
 
@@ -181,20 +195,26 @@ class _Lapsed(Exception):
         self.reason = reason
 
 
-def _challenged_visit_locked(desk_session: DeskSession, visit_id: int) -> Visit:
-    """The visit the completion challenge was issued for, locked once and touched: still open,
-    not lapsed (else `_Lapsed`), and still this desk session's open visit (a terminal has at
-    most one open visit, so an open visit of this terminal is its open visit). The common case
-    in one statement (`_touch_open`); otherwise read under the lock to say why."""
+def _challenged_visit_locked(
+    desk_session: DeskSession, visit_id: int, expected_visit: str | None = None
+) -> Visit:
+    """The visit the completion challenge was issued for, locked once and touched: the visit
+    the call was made for (`expected_visit`, if named; else `visit_changed`), still open, not
+    lapsed (else `_Lapsed`), and still this desk session's open visit (a terminal has at most
+    one open visit, so an open visit of this terminal is its open visit). The common case in
+    one statement (`_touch_open`); otherwise read under the lock to say why."""
     now = timezone.now()
     touched = _touch_open(desk_session, now, visit_id)
     if touched is not None:
+        refuse_unless_expected(touched, expected_visit)  # rolled back with the touch
         return touched
     visit = (
         Visit.objects.select_for_update(of=("self",))
         .select_related("terminal", "staff", "certificate")
         .get(pk=visit_id)
     )
+    # Named, the call is for the open visit: an ended one is none (as the early check says).
+    refuse_unless_expected(visit if visit.ended_at is None else None, expected_visit)
     if visit.ended_at is not None:
         raise VisitRefused.of("visit_ended", f"ended: {visit.end_reason}")
     if visit.terminal_id != desk_session.terminal_id:

@@ -7,11 +7,11 @@ one order (docs/audit.md): the visit row first, the audit log's head last. Calle
 here (or from `desk.services`)."""
 
 from .card_reports import agent_event, card_reported, presence_by_credential, removal_by_credential
-from .current import for_the_visit, visit_current
+from .current import visit_current
 from .end import end_locked, visit_end
 from .limits import lapse, seconds_left
 from .procedures import procedure_discard, procedure_prepare, unknown_procedure
-from .refusals import FIELD_MESSAGE, FieldsRefused, VisitRefused
+from .refusals import FIELD_MESSAGE, FieldsRefused, VisitRefused, refuse_unless_expected
 from .start import auth_challenge, visit_start
 
 __all__ = [
@@ -22,11 +22,11 @@ __all__ = [
     "auth_challenge",
     "card_reported",
     "end_locked",
-    "for_the_visit",
     "lapse",
     "presence_by_credential",
     "procedure_discard",
     "procedure_prepare",
+    "refuse_unless_expected",
     "removal_by_credential",
     "seconds_left",
     "unknown_procedure",

@@ -3,9 +3,6 @@ statement; a lapsed one is ended on the way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +17,7 @@ from madoguchi.terminals.models import DeskSession, Terminal
 from ...models import Visit
 from .end import end_locked
 from .limits import lapse
-from .refusals import VisitRefused
+from .refusals import VisitRefused, refuse_unless_expected
 
 # The open visit's two reads, compiled once per process (issue 15: building and compiling
 # them was a tenth of the server's Python time on the completion path).
@@ -44,32 +41,6 @@ _OPEN_VISIT_READ = Prepared(
     ),
     terminal_id=-15,
 )
-
-
-# The visit a call of the visit API was made for (`X-Madoguchi-Visit`, desk.api), while its
-# handler runs. The API refuses a call naming another visit before its handler; this catches
-# the visit changing after that check (the next resident's visit started in the same few
-# milliseconds): the open visit the services find, read or locked, must be the one named.
-_FOR_VISIT: ContextVar[str | None] = ContextVar("madoguchi_for_visit", default=None)
-
-
-@contextmanager
-def for_the_visit(reference: str | None) -> Iterator[None]:
-    """Inside: the open visit `visit_current` and `_require_open` give must be `reference`
-    (refused `visit_changed` otherwise, before anything is written); None names no visit."""
-    token = _FOR_VISIT.set(reference)
-    try:
-        yield
-    finally:
-        _FOR_VISIT.reset(token)
-
-
-def _the_named(visit: Visit) -> Visit:
-    """`visit` if it is the visit the call names (or the call names none), else refused."""
-    named = _FOR_VISIT.get()
-    if named is not None and visit.reference != named:
-        raise VisitRefused.of("visit_changed", detail=f"open: {visit.reference}")
-    return visit
 
 
 def _open_visit_locked(terminal: Terminal, now: datetime) -> Visit | None:
@@ -109,7 +80,7 @@ def visit_current(*, desk_session: DeskSession) -> Visit | None:
     visit = _open_visit_read(desk_session.terminal, timezone.now())
     if visit is None or visit.desk_session_id != desk_session.pk:
         return None
-    return _the_named(visit)
+    return visit
 
 
 def _visit_tables() -> tuple[str, str]:
@@ -170,17 +141,22 @@ def _touch_open(
     return visit
 
 
-def _require_open(desk_session: DeskSession, *, touch: bool = True) -> Visit:
-    """Inside a transaction: the desk session's open visit, locked and touched, or refuse."""
+def _require_open(
+    desk_session: DeskSession, *, touch: bool = True, expected_visit: str | None = None
+) -> Visit:
+    """Inside a transaction: the desk session's open visit, locked and touched, or refuse; with
+    `expected_visit`, refuse another visit (`refuse_unless_expected`, under the lock)."""
     now = timezone.now()
     if touch:
         touched = _touch_open(desk_session, now)
         if touched is not None:
-            return _the_named(touched)  # its touch is undone with the refusal's rollback
+            refuse_unless_expected(touched, expected_visit)  # rolled back with the touch
+            return touched
     visit = _open_visit_locked(desk_session.terminal, now)
     if visit is None or visit.desk_session_id != desk_session.pk:
+        refuse_unless_expected(None, expected_visit)
         raise VisitRefused.of("no_open_visit")
-    _the_named(visit)
+    refuse_unless_expected(visit, expected_visit)
     if touch:
         visit.last_activity_at = now
         visit.save(update_fields=["last_activity_at"])

@@ -19,6 +19,7 @@ from ... import procedures as registry
 from ...constants import ProcedureStatus, VisitEndReason
 from ...events import VISITS_ENDED
 from ...models import Procedure, Visit
+from .refusals import refuse_unless_expected
 
 # A visit's procedures, compiled once per process (issue 15).
 _PROCEDURES = Prepared(
@@ -90,9 +91,14 @@ def end_locked(
         hook(visit)
 
 
-def visit_end(*, visit: Visit, reason: VisitEndReason, actor: Any = None) -> Visit:
+def visit_end(
+    *, visit: Visit, reason: VisitEndReason, actor: Any = None, expected_visit: str | None = None
+) -> Visit:
+    """End `visit` (locked; already ended: nothing). With `expected_visit`, the visit the call
+    was made for: another is refused under the lock (`refuse_unless_expected`)."""
     with transaction.atomic():
         locked = Visit.objects.select_for_update().get(pk=visit.pk)
+        refuse_unless_expected(locked, expected_visit)
         if locked.ended_at is None:
             end_locked(locked, reason, actor=actor)
     return locked

@@ -19,7 +19,7 @@ from ...constants import ProcedureStatus
 from ...events import VISITS_PROCEDURE_DISCARDED, VISITS_PROCEDURE_PREPARED
 from ...models import Procedure, Visit
 from .current import _require_open, visit_current
-from .refusals import FieldsRefused, VisitRefused
+from .refusals import FieldsRefused, VisitRefused, refuse_unless_expected
 
 _PROCEDURE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
@@ -35,16 +35,25 @@ def unknown_procedure(kind: str) -> VisitRefused:
     return refused
 
 
-def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str, Any]) -> Procedure:
+def procedure_prepare(
+    *,
+    desk_session: DeskSession,
+    kind: str,
+    fields: dict[str, Any],
+    expected_visit: str | None = None,
+) -> Procedure:
     """Validate a procedure's fields (handlers may call outside systems) and store it pending.
 
     Cleaning runs outside the visit's lock, since it may wait on an outside system; the visit
-    is checked again, locked, before the procedure is stored.
+    is checked again, locked, before the procedure is stored. `expected_visit`: the visit the
+    call was made for, compared before cleaning (no outside look-up for another visit) and
+    again under the lock (`refuse_unless_expected`).
     """
     handler = registry.get(kind)
     if handler is None:
         raise unknown_procedure(kind)
     visit = visit_current(desk_session=desk_session)
+    refuse_unless_expected(visit, expected_visit)
     if visit is None:
         raise VisitRefused.of("no_open_visit")
     bad = text_rules.bad_fields(fields)
@@ -53,7 +62,7 @@ def procedure_prepare(*, desk_session: DeskSession, kind: str, fields: dict[str,
     _refuse_beyond_pending_limit(visit)  # before the look-up the procedure may make
     cleaned = handler.clean(visit, fields)  # raises ProcedureInvalid (a Refusal) as it is
     with transaction.atomic():
-        locked = _require_open(desk_session)
+        locked = _require_open(desk_session, expected_visit=expected_visit)
         if locked.pk != visit.pk:
             raise VisitRefused.of("no_open_visit")
         _refuse_beyond_pending_limit(locked)  # again under the visit's lock

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.language import english
 from madoguchi.refusals import Refusal, Text
+
+if TYPE_CHECKING:
+    from ...models import Visit
 
 
 class VisitRefused(Refusal):
@@ -134,3 +137,18 @@ FIELD_MESSAGE = _(
     "This field contains a character that cannot be accepted (a control character or a "
     "broken character). Enter it again."
 )
+
+
+def refuse_unless_expected(visit: Visit | None, expected_visit: str | None) -> None:
+    """The one comparison of the visit a call was made for (`expected_visit`: the reference a
+    desk form or the visit API's `X-Madoguchi-Visit` names; None: the call names none and acts
+    on the open visit) with the visit it is about to act on (`visit`; None: none is open).
+    Called under that visit's row lock, in the transaction that acts, so a visit that starts
+    between a call's early check and its act is refused here: `visit_changed`, as the early
+    check refuses (desk.api `_refuse_for_another_visit`, desk.views `_shown_for_another_visit`).
+    """
+    if expected_visit is None:
+        return
+    if visit is None or visit.reference != expected_visit:
+        shown = visit.reference if visit is not None else "none"
+        raise VisitRefused.of("visit_changed", detail=f"open: {shown}")
