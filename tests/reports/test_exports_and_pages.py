@@ -104,6 +104,8 @@ def test_desk_staff_cannot_open_report_pages(client, desk):
 def test_city_grid_shows_submitted_and_missing(client, day_with_incidents, supervisor, official):
     terminal, day = day_with_incidents
     other = factories.terminal()
+    # Desks registered long before the days shown (a desk's days before it existed are not due).
+    Terminal.objects.update(created_at=timezone.now() - timedelta(days=30))
     services.daily_report_submit(actor=supervisor, terminal=terminal, day=day)
     client.force_login(official)
     page = client.get(reverse("reports:city") + "?days=3").content.decode()
@@ -117,6 +119,25 @@ def test_city_grid_shows_submitted_and_missing(client, day_with_incidents, super
     # Supervisors do not get the city's view.
     client.force_login(supervisor)
     assert client.get(reverse("reports:city")).status_code == 403
+
+
+def test_a_desk_registered_today_has_no_missing_reports_before_it(client, official):
+    """A desk registered today showed each earlier day of the grid as 未提出 (a report missing
+    for days it did not exist), and the city's missing count took them. Those days now say
+    登録前 and are not counted; a desk registered earlier still has its missing days."""
+    new = factories.terminal()
+    old = factories.terminal()
+    Terminal.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=30))
+    client.force_login(official)
+    response = client.get(reverse("reports:city") + "?days=5")
+    page = response.content.decode()
+    rows = {
+        row["terminal"].pk: [c["status"] for c in row["cells"]] for row in response.context["rows"]
+    }
+    assert rows[new.pk] == ["before"] * 4 + ["open"]
+    assert rows[old.pk] == ["missing"] * 4 + ["open"]
+    assert "登録前" in page
+    assert response.context["missing"] == 4  # the earlier desk's only
 
 
 @pytest.mark.parametrize("bad", ["abc", "0", "100", "-3", "１２"])

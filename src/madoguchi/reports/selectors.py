@@ -35,7 +35,8 @@ def submitted_report(terminal: Terminal, day: date) -> DailyReport | None:
 
 
 def status_grid(terminals: list[Terminal], days: list[date]) -> list[dict[str, Any]]:
-    """One row per desk: for each day, submitted (with the report) / missing / open (today)."""
+    """One row per desk: for each day, submitted (with the report) / missing / open (today) /
+    before (the desk was registered later: no report was due, so none is missing)."""
     today = timezone.localdate()
     reports = {
         (r.terminal_id, r.day): r
@@ -46,9 +47,17 @@ def status_grid(terminals: list[Terminal], days: list[date]) -> list[dict[str, A
     rows = []
     for t in terminals:
         cells = []
+        registered = timezone.localdate(t.created_at)
         for d in days:
             r = reports.get((t.pk, d))
-            status = "submitted" if r else ("open" if d >= today else "missing")
+            if r:
+                status = "submitted"
+            elif d >= today:
+                status = "open"
+            elif d < registered:
+                status = "before"
+            else:
+                status = "missing"
             cells.append({"day": d, "status": status, "report": r})
         rows.append({"terminal": t, "cells": cells})
     return rows
