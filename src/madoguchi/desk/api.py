@@ -33,9 +33,10 @@ agent_router = Router(auth=TerminalAuth(), tags=["agent"])
 # desk's open one, or any while none is open, is refused `visit_changed` (409) before its body
 # is read: a tab left on the previous resident's visit acts on nothing. Without the header a
 # call acts on the open visit, as it did before the header existed (API clients, the scenario
-# driver, the bench); clients should send it. docs/desk.md "A tab left on an earlier visit". The service the
-# call acts through compares it again under the visit's lock (`expected_visit`), so a visit that
-# starts between this early check and the act is refused the same way.
+# driver, the bench); clients should send it (docs/desk.md "A tab left on an earlier visit").
+# The service the call acts through compares it again under the visit's lock
+# (`expected_visit`), so a visit that starts between this early check and the act is refused
+# the same way.
 VISIT_HEADER = "X-Madoguchi-Visit"
 
 
