@@ -3,11 +3,15 @@ table and the daily reports' grid keep their words whole and stay within the win
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from madoguchi.desk import services
 from madoguchi.desk.constants import VisitEndReason
 from madoguchi.incidents import services as incidents
+from madoguchi.terminals.models import Terminal
 from tests import factories
 from tests.cases.conftest import open_case
 
@@ -96,15 +100,21 @@ def test_incident_codes_stay_on_one_line(narrow):
 
 def test_the_daily_reports_grid_keeps_its_words_and_the_page_its_width(narrow):
     """The grid of fourteen days at 1024 px broke "missing" into "missi / ng" and pushed the
-    page past the window; now each state is one line and the grid scrolls inside its box."""
+    page past the window; now each state is one line and the grid scrolls inside its box.
+    desk-01 was registered a month ago, so its fourteen days are links; desk-02 today, so its
+    earlier days are the unlinked "before registration" state, which must stay whole too."""
     page, _official, url = narrow
-    factories.terminal(name="desk-01")
+    older = factories.terminal(name="desk-01")
+    Terminal.objects.filter(pk=older.pk).update(created_at=timezone.now() - timedelta(days=30))
+    factories.terminal(name="desk-02")
     for lang in ("ja", "en"):
         page.goto(f"{url}/reports/?lang={lang}")
-        links = page.locator("[data-testid=report-grid] td a")
-        assert links.count() >= 14
-        for i in range(links.count()):
-            assert links.nth(i).evaluate(LINES) == 1, (lang, links.nth(i).inner_text())
+        grid = page.locator("[data-testid=report-grid]")
+        assert grid.locator("td a").count() >= 14
+        assert grid.locator("td > span").count() >= 13
+        cells = grid.locator("td > a, td > span")
+        for i in range(cells.count()):
+            assert cells.nth(i).evaluate(LINES) == 1, (lang, cells.nth(i).inner_text())
         assert overflow(page) <= 0, lang
 
 

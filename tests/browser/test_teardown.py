@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -24,7 +25,10 @@ class _Impl:
 
 class _Context:
     """Stands for Playwright's sync BrowserContext: `_sync` runs a coroutine to its end, as the
-    sync API does on its event loop, and `_impl_obj.close` is the close that may fail or hang."""
+    sync API does on its event loop, and `_impl_obj.close` is the close that may fail or hang.
+
+    The loop is a fresh one on a thread of its own: a worker that ran another browser file first
+    already has Playwright's loop set on this thread, where `asyncio.run` refuses to start."""
 
     def __init__(self, close) -> None:
         self._impl_obj = _Impl(close)
@@ -33,7 +37,8 @@ class _Context:
         async def run():
             return await awaitable
 
-        return asyncio.run(run())
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, run()).result()
 
 
 def test_the_agent_stops_when_the_context_s_close_fails():
