@@ -12,7 +12,7 @@ from madoguchi.audit.models import AuditEvent
 from madoguchi.benefits import identifiers
 from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Procedure, Visit
-from madoguchi.desk.sweep import sweep
+from madoguchi.desk.sweep import procedures_holding_private_fields, sweep
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.models import Incident
 from tests.benefits.conftest import prepare, start_visit
@@ -83,6 +83,39 @@ def test_sweep_purges_private_fields_left_on_ended_visits(trusted, desk):
     # Nothing left to purge: nothing purged, nothing logged.
     assert sweep().purged == 0
     assert logged.count() == before + 1
+
+
+def test_the_purge_asks_the_database_for_the_procedures_holding_a_private_key(trusted, desk):
+    """Every ended procedure is history; the sweep (every 30 s) read them all into Python to
+    look for a private key. The database now names the ones that hold one, any key starting
+    with "_", whatever else the fields hold."""
+    visit = start_visit(desk, trusted.card("C"))
+    p = prepare(desk, kind="health_insurance_use", **HI)
+    Visit.objects.filter(pk=visit.pk).update(ended_at=timezone.now(), end_reason="inactivity")
+    done = ProcedureStatus.DISCARDED
+    Procedure.objects.filter(pk=p.pk).update(status=done)
+    # Rows written past the save signal's scrub, as a queryset update or an older version left.
+    rows = Procedure.objects.bulk_create(
+        Procedure(visit=visit, kind="x", status=done, fields=fields)
+        for fields in (
+            {"a": 1, "_kept": "2"},
+            {},
+            {"a_b": 1, "c": "_d"},
+            {"a": {"_nested": 1}},
+            [1, 2],
+            "_text",
+        )
+    )
+    held = {"insured": p.pk, "other": rows[0].pk}
+    clean = [row.pk for row in rows[1:]]
+    pending = Procedure.objects.create(visit=visit, kind="x", fields={"_kept": 1})
+    found = set(procedures_holding_private_fields().values_list("pk", flat=True))
+    assert found == set(held.values())
+    assert sweep().purged == 2
+    assert not procedures_holding_private_fields().exists()
+    assert Procedure.objects.get(pk=held["other"]).fields == {"a": 1}
+    assert Procedure.objects.get(pk=pending.pk).fields == {"_kept": 1}
+    assert Procedure.objects.filter(pk__in=clean).count() == len(clean)
 
 
 @pytest.mark.parametrize("short", ["1", "12", "0045", "ab-1"])

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from madoguchi.audit import services as audit
@@ -96,16 +98,43 @@ def settle_left_desks(now: datetime) -> int:
     return looked
 
 
+# A procedure's fields hold a key starting with "_", asked of the database itself: the ended
+# procedures are the desk's whole history, and every sweep read them all into Python to look.
+_HAS_PRIVATE_KEY = {
+    "postgresql": (
+        "CASE WHEN jsonb_typeof({table}.fields) = 'object' THEN EXISTS ("
+        "SELECT 1 FROM jsonb_object_keys({table}.fields) AS k WHERE left(k, 1) = '_') "
+        "ELSE false END"
+    ),
+    "sqlite": (
+        "CASE WHEN json_type({table}.fields) = 'object' THEN EXISTS ("
+        "SELECT 1 FROM json_each({table}.fields) WHERE substr(json_each.key, 1, 1) = '_') "
+        "ELSE 0 END"
+    ),
+}
+
+
+def procedures_holding_private_fields() -> QuerySet[Procedure]:
+    """Procedures no longer pending, in an ended visit, whose fields still hold a private key."""
+    ended = Procedure.objects.exclude(status=ProcedureStatus.PENDING).filter(
+        visit__ended_at__isnull=False
+    )
+    sql = _HAS_PRIVATE_KEY.get(connections[ended.db].vendor)
+    if sql is None:  # another database: every ended procedure is a candidate, checked in Python
+        return ended
+    where = sql.format(table=connections[ended.db].ops.quote_name(Procedure._meta.db_table))
+    holds = RawSQL(where, (), output_field=BooleanField())  # noqa: S611 (no outside value in it)
+    return ended.alias(private=holds).filter(private=True)
+
+
 def purge_private_fields() -> int:
     """Remove keys starting with "_" from the fields of procedures that are no longer pending,
     in one transaction with the audit event that says how many (`visits.private_fields_purged`):
     a procedure's stored fields never change without the log saying so."""
-    candidates = Procedure.objects.exclude(status=ProcedureStatus.PENDING).filter(
-        visit__ended_at__isnull=False
-    )
     with transaction.atomic():
         purged = 0
-        for pk, fields in candidates.values_list("pk", "fields").iterator(chunk_size=500):
+        rows = procedures_holding_private_fields().values_list("pk", "fields")
+        for pk, fields in rows.iterator(chunk_size=500):
             if isinstance(fields, dict) and any(str(k).startswith("_") for k in fields):
                 clean = {k: v for k, v in fields.items() if not str(k).startswith("_")}
                 Procedure.objects.filter(pk=pk).update(fields=clean)
