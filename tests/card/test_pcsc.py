@@ -172,6 +172,26 @@ def test_second_pcscd_is_refused_clearly(pcscd: SharedPcscd, tmp_path: Path) -> 
     assert other.pid is None
 
 
+def test_the_busy_refusal_names_the_pid_on_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Debian's pcscd writes its pid file as "21488\\n\\0": the refusal printed the NUL and broke
+    its sentence over two lines. It now names the pid alone."""
+    from madoguchi.card import pcscd as module
+
+    pid_file = tmp_path / "pcscd.pid"
+    pid_file.write_bytes(b"21488\n\0")
+    monkeypatch.setattr(module, "PCSCD_PID_FILE", pid_file)
+    monkeypatch.setattr(module, "pcscd_socket_alive", lambda: True)
+    monkeypatch.setattr(module, "VPCD_DRIVER", pid_file)
+    monkeypatch.setattr(module.shutil, "which", lambda name: "/usr/sbin/pcscd")
+    with pytest.raises(PcscdBusy) as refused:
+        PcscdHarness(tmp_path / "other", base_port=29990).start()
+    assert "another pcscd (pid 21488) already serves" in str(refused.value)
+    assert "\0" not in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
 def test_a_taken_default_port_moves_the_readers_to_the_next_free_pair() -> None:
     """The CI of the fourteenth session failed because another process held port 35990 (inside
     Linux's ephemeral range). The shared harness takes the first pair of free ports instead."""

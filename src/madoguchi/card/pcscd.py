@@ -25,6 +25,7 @@ import os
 import shutil
 import signal
 import socket
+import string
 import subprocess
 import sys
 import tempfile
@@ -206,7 +207,7 @@ class PcscdHarness:
         if pcscd_socket_alive():
             holder = ""
             with contextlib.suppress(OSError):
-                holder = f" (pid {PCSCD_PID_FILE.read_text().strip()})"
+                holder = f" (pid {PCSCD_PID_FILE.read_text().strip(chr(0) + string.whitespace)})"
             raise PcscdBusy(
                 f"another pcscd{holder} already serves {PCSCD_SOCKET}. Debian's pcscd 1.9.9 "
                 "always uses that socket and ignores PCSCLITE_CSOCK_NAME, so a private pcscd "
