@@ -8,6 +8,7 @@ required variables set, which is what `check --deploy` is run against.
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -30,6 +31,107 @@ class _Env(environ.Env):
                 f"The environment variable {var} is not valid ({exc}); "
                 "see the README's configuration table."
             ) from None
+
+    # A switch is one of these words (any case); django-environ reads any other word as off, so
+    # SECURE_COOKIES=maybe or IDENTITY_REJECT_UNKNOWN_REVOCATION=ture turned a protection off
+    # without a word. Now such a value is refused, naming the variable.
+    SWITCH_ON = ("1", "on", "true", "yes", "y", "ok")
+    SWITCH_OFF = ("0", "off", "false", "no", "n", "")
+
+    def _refuse(self, var: str, raw: object, what: str) -> ImproperlyConfigured:
+        return ImproperlyConfigured(
+            f"The environment variable {var} is not valid ({raw!r}: {what}); "
+            "see the README's configuration table."
+        )
+
+    def bool(self, var: str, default: object = environ.Env.NOTSET) -> bool:
+        raw = self.ENVIRON.get(var)
+        if raw is None:
+            return bool(super().bool(var, default=default))
+        word = raw.strip().lower()
+        if word in self.SWITCH_ON:
+            return True
+        if word in self.SWITCH_OFF:
+            return False
+        raise self._refuse(var, raw, "give 1 or 0, on or off, true or false, yes or no")
+
+    def int(
+        self,
+        var: str,
+        default: object = environ.Env.NOTSET,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int:
+        value = int(super().int(var, default=default))
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            bound = f"of at least {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            raise self._refuse(var, self.ENVIRON.get(var, value), f"give a whole number {bound}")
+        return value
+
+    def float(
+        self, var: str, default: object = environ.Env.NOTSET, above: float | None = None
+    ) -> float:
+        value = float(super().float(var, default=default))
+        if above is not None and not value > above:
+            raise self._refuse(var, self.ENVIRON.get(var, value), f"give a number above {above:g}")
+        return value
+
+    def origin(self, var: str, default: str) -> str:
+        """An origin (scheme, host, optional port) as a browser writes it; "" stays "".
+
+        Card tokens are signed over the page's origin and compared with this one as text, so a
+        value without its scheme, or with a path, refused every card; a trailing slash is dropped.
+        """
+        raw = self.str(var, default=default)
+        return self._origin(var, raw, raw)
+
+    def _origin(self, var: str, raw: str, value: str) -> str:
+        if value == "":
+            return value
+        what = (
+            "give an origin: http:// or https://, a host and an optional port, with no path, "
+            "such as https://madoguchi.example.jp or http://127.0.0.1:8000"
+        )
+        try:
+            parts = urlsplit(value.strip())
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            raise self._refuse(var, raw, what) from None
+        if (
+            parts.scheme.lower() not in ("http", "https")
+            or not parts.hostname
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+            or "@" in parts.netloc
+        ):
+            raise self._refuse(var, raw, what)
+        return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+    def origins_by_name(self, var: str) -> dict[str, str]:
+        """NAME=ORIGIN pairs separated by commas, each origin as `origin` reads it."""
+        raw = self.str(var, default="")
+        pairs: dict[str, str] = {}
+        for entry in (item.strip() for item in raw.split(",")):
+            if not entry:
+                continue
+            name, sep, value = entry.partition("=")
+            if not sep or not name.strip():
+                raise self._refuse(
+                    var,
+                    raw,
+                    "give NAME=ORIGIN pairs separated by commas, such as "
+                    "desk-01=http://127.0.0.1:47110,desk-02=http://127.0.0.1:47111",
+                )
+            pairs[name.strip()] = self._origin(var, raw, value)
+        return pairs
+
+    def log_level(self, var: str, default: str) -> str:
+        raw = self.str(var, default=default)
+        level = raw.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise self._refuse(var, raw, "give DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
 
 
 env = _Env()
@@ -90,7 +192,7 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Persistent connections (one per worker thread), checked before each request's first use:
 # opening a connection per request cost more than the request's own queries (issue 15).
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300)
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # The same backends with the audit log appended at commit (madoguchi.audit.backends).
 _AUDIT_BACKENDS = {
@@ -122,7 +224,7 @@ if _ENGINE == "django.db.backends.postgresql" and env.bool("DATABASE_SERVER_BIND
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "server_side_binding": True,
-            "prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=2),
+            "prepare_threshold": env.int("DATABASE_PREPARE_THRESHOLD", default=2, minimum=0),
         }
     )
 
@@ -219,11 +321,11 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 
 # Brute-force protection on staff sign-in (django-axes).
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5, minimum=1)
 # Failed sign-ins from one client address in a minute, whatever the user names (a spray),
 # after which that address is refused for the rest of the minute without a password check.
-SIGN_IN_FAILURES_PER_MINUTE = env.int("SIGN_IN_FAILURES_PER_MINUTE", default=20)
-AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)  # hours
+SIGN_IN_FAILURES_PER_MINUTE = env.int("SIGN_IN_FAILURES_PER_MINUTE", default=20, minimum=1)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5, above=0)  # hours
 # Counted per user name, not per address: a city's desks share one network address, and
 # per-address counting would let one person's typing lock every desk (ADR 0003).
 AXES_LOCKOUT_PARAMETERS = ["username"]
@@ -256,11 +358,11 @@ WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Sessions: staff sessions are short and never outlive the browser.
-SESSION_COOKIE_AGE = env.int("STAFF_SESSION_SECONDS", default=8 * 3600)
+SESSION_COOKIE_AGE = env.int("STAFF_SESSION_SECONDS", default=8 * 3600, minimum=1)
 # A staff session ends this long after its sign-in, however often it is used or saved
 # (accounts.services.session_check), and after STAFF_IDLE_SECONDS without a request.
 STAFF_SESSION_SECONDS = SESSION_COOKIE_AGE
-STAFF_IDLE_SECONDS = env.int("STAFF_IDLE_SECONDS", default=30 * 60)
+STAFF_IDLE_SECONDS = env.int("STAFF_IDLE_SECONDS", default=30 * 60, minimum=1)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -277,7 +379,7 @@ LANGUAGE_COOKIE_SECURE = SECURE
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SECURE)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if SECURE else 0)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if SECURE else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
 SECURE_HSTS_PRELOAD = SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -287,13 +389,13 @@ X_FRAME_OPTIONS = "DENY"
 
 # Content-Security-Policy on every page (django-csp 4). The card agent's PIN pad is framed from
 # its own localhost origin, so frame-src names it.
-CARD_AGENT_ORIGIN = env.str("CARD_AGENT_ORIGIN", default="http://127.0.0.1:47110")
+CARD_AGENT_ORIGIN = env.origin("CARD_AGENT_ORIGIN", default="http://127.0.0.1:47110")
 # Several terminals on one machine (the demo): terminal name -> its agent's origin,
 # e.g. "desk-01=http://127.0.0.1:47110,desk-02=http://127.0.0.1:47111".
-CARD_AGENT_ORIGINS: dict[str, str] = env.dict("CARD_AGENT_ORIGINS", default={})
+CARD_AGENT_ORIGINS: dict[str, str] = env.origins_by_name("CARD_AGENT_ORIGINS")
 # The card agent the resident page (/me/) talks to (a kiosk's, or the resident's own computer's).
 # Empty: CARD_AGENT_ORIGIN.
-RESIDENT_AGENT_ORIGIN = env.str("RESIDENT_AGENT_ORIGIN", default="")
+RESIDENT_AGENT_ORIGIN = env.origin("RESIDENT_AGENT_ORIGIN", default="")
 _AGENT_ORIGINS = sorted(
     {CARD_AGENT_ORIGIN, *CARD_AGENT_ORIGINS.values()} | ({RESIDENT_AGENT_ORIGIN} - {""})
 )
@@ -323,7 +425,7 @@ LOGGING = {
         "logsafe": {"()": "madoguchi.logsafe.Scrubbed"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["refusals", "logsafe"]}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": env.log_level("LOG_LEVEL", default="INFO")},
     # WeasyPrint's "Step N - …" progress lines and fontTools' subsetting notes are not for
     # the people reading a command's output or the server's log.
     "loggers": {
@@ -348,37 +450,39 @@ AUDIT_CHECKPOINT_KEY_NAME = env.str("AUDIT_CHECKPOINT_KEY_NAME", default="")  # 
 AUDIT_CHECKPOINT_VERIFIER_KEY = env.str("AUDIT_CHECKPOINT_VERIFIER_KEY", default="")
 
 # The origin the desk pages are served from; card tokens are signed over it.
-MADOGUCHI_ORIGIN = env.str("MADOGUCHI_ORIGIN", default="http://127.0.0.1:8000")
-NONCE_LIFETIME_SECONDS = env.int("NONCE_LIFETIME_SECONDS", default=300)
+MADOGUCHI_ORIGIN = env.origin("MADOGUCHI_ORIGIN", default="http://127.0.0.1:8000")
+NONCE_LIFETIME_SECONDS = env.int("NONCE_LIFETIME_SECONDS", default=300, minimum=1)
 # The resident's own page (/me/): the origin its card tokens are signed over (its own, so a
 # desk token never signs in there), the card agent it talks to, its limits, the call centre.
 # Empty: MADOGUCHI_ORIGIN (the page is then told apart by its challenges alone).
-RESIDENT_ORIGIN = env.str("RESIDENT_ORIGIN", default="")
-RESIDENT_IDLE_SECONDS = env.int("RESIDENT_IDLE_SECONDS", default=120)
+RESIDENT_ORIGIN = env.origin("RESIDENT_ORIGIN", default="")
+RESIDENT_IDLE_SECONDS = env.int("RESIDENT_IDLE_SECONDS", default=120, minimum=1)
 # A resident's session ends this long after the card signed in, however active.
-RESIDENT_ABSOLUTE_SECONDS = env.int("RESIDENT_ABSOLUTE_SECONDS", default=30 * 60)
-RESIDENT_PRESENCE_TIMEOUT_SECONDS = env.int("RESIDENT_PRESENCE_TIMEOUT_SECONDS", default=6)
+RESIDENT_ABSOLUTE_SECONDS = env.int("RESIDENT_ABSOLUTE_SECONDS", default=30 * 60, minimum=1)
+RESIDENT_PRESENCE_TIMEOUT_SECONDS = env.int(
+    "RESIDENT_PRESENCE_TIMEOUT_SECONDS", default=6, minimum=1
+)
 # Sign-in challenges one client address may ask for in a minute (unauthenticated: each is a row).
-RESIDENT_CHALLENGES_PER_MINUTE = env.int("RESIDENT_CHALLENGES_PER_MINUTE", default=30)
+RESIDENT_CHALLENGES_PER_MINUTE = env.int("RESIDENT_CHALLENGES_PER_MINUTE", default=30, minimum=1)
 RESIDENT_CALL_CENTRE = env.str("RESIDENT_CALL_CENTRE", default="0120-95-0178")
 # How many times the desk may email one completion's notice (residents.completion_email).
-RESIDENT_EMAILS_PER_COMPLETION = env.int("RESIDENT_EMAILS_PER_COMPLETION", default=3)
+RESIDENT_EMAILS_PER_COMPLETION = env.int("RESIDENT_EMAILS_PER_COMPLETION", default=3, minimum=0)
 # How many comparisons with a different result the cases of one resident and programme may make
 # (cases.services.review): without a limit, same/different answered without end would reveal
 # the registered number.
-CASE_COMPARISONS_DIFFERENT_MAX = env.int("CASE_COMPARISONS_DIFFERENT_MAX", default=5)
+CASE_COMPARISONS_DIFFERENT_MAX = env.int("CASE_COMPARISONS_DIFFERENT_MAX", default=5, minimum=0)
 # Refuse a card when no fresh CRL can say whether it is revoked (fail closed).
 IDENTITY_REJECT_UNKNOWN_REVOCATION = env.bool("IDENTITY_REJECT_UNKNOWN_REVOCATION", default=True)
 # Visit limits (seconds): inactivity, absolute, and how long the agent may stay silent.
-VISIT_INACTIVITY_SECONDS = env.int("VISIT_INACTIVITY_SECONDS", default=300)
-VISIT_ABSOLUTE_SECONDS = env.int("VISIT_ABSOLUTE_SECONDS", default=1800)
-VISIT_PRESENCE_TIMEOUT_SECONDS = env.int("VISIT_PRESENCE_TIMEOUT_SECONDS", default=6)
+VISIT_INACTIVITY_SECONDS = env.int("VISIT_INACTIVITY_SECONDS", default=300, minimum=1)
+VISIT_ABSOLUTE_SECONDS = env.int("VISIT_ABSOLUTE_SECONDS", default=1800, minimum=1)
+VISIT_PRESENCE_TIMEOUT_SECONDS = env.int("VISIT_PRESENCE_TIMEOUT_SECONDS", default=6, minimum=1)
 # During an explicit card handover (the legal representative's card): how long no allowed card
 # may be on the reader before the visit ends as presence lost.
-VISIT_HANDOVER_SECONDS = env.int("VISIT_HANDOVER_SECONDS", default=120)
+VISIT_HANDOVER_SECONDS = env.int("VISIT_HANDOVER_SECONDS", default=120, minimum=1)
 # How many procedures one visit may hold pending at once (each prepare may be an outside
 # look-up); a desk never needs more, the next is refused saying why.
-VISIT_PENDING_PROCEDURES_MAX = env.int("VISIT_PENDING_PROCEDURES_MAX", default=10)
+VISIT_PENDING_PROCEDURES_MAX = env.int("VISIT_PENDING_PROCEDURES_MAX", default=10, minimum=1)
 # Trusted J-LIS input-support keys (`KEYID=PEM path`, comma-separated) with which the server
 # verifies the basic four a card agent read (EF0004 + EF0003's signature, docs/card.md). Empty:
 # no birth date from a card is accepted (in the demo: the demo CA's input-support root).
@@ -394,16 +498,16 @@ BENEFITS_OUTSIDE = {
     "provider_url": env.str("OUTSIDE_PROVIDER_URL", default="http://127.0.0.1:8701"),
     "bank_url": env.str("OUTSIDE_BANK_URL", default="http://127.0.0.1:8702"),
     "insurer_url": env.str("OUTSIDE_INSURER_URL", default="http://127.0.0.1:8703"),
-    "read_timeout": env.float("OUTSIDE_READ_TIMEOUT", default=5.0),
-    "attempts": env.int("OUTSIDE_ATTEMPTS", default=3),
+    "read_timeout": env.float("OUTSIDE_READ_TIMEOUT", default=5.0, above=0),
+    "attempts": env.int("OUTSIDE_ATTEMPTS", default=3, minimum=1),
 }
 # The outbox worker (`madoguchi outside worker`, docs/outside.md): how long a claimed call is
 # left to its worker, the retry backoff, and whether a completion's commit also processes its
 # call at once in a thread (the worker sends it anyway).
 OUTSIDE_WORKER = {
-    "lease_seconds": env.float("OUTSIDE_LEASE_SECONDS", default=120.0),
-    "backoff_initial": env.float("OUTSIDE_BACKOFF_INITIAL", default=2.0),
-    "backoff_max": env.float("OUTSIDE_BACKOFF_MAX", default=300.0),
+    "lease_seconds": env.float("OUTSIDE_LEASE_SECONDS", default=120.0, above=0),
+    "backoff_initial": env.float("OUTSIDE_BACKOFF_INITIAL", default=2.0, above=0),
+    "backoff_max": env.float("OUTSIDE_BACKOFF_MAX", default=300.0, above=0),
     "kick": env.bool("OUTSIDE_KICK", default=True),
 }
 BENEFITS_CERTIFIED_READING = env.str("BENEFITS_CERTIFIED_READING", default="")
@@ -423,7 +527,7 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
-EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_PORT = env.int("EMAIL_PORT", default=25, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
