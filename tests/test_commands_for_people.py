@@ -4,6 +4,7 @@ Each runs the installed `madoguchi` script in a subprocess with an empty environ
 PATH and a scratch HOME), as a newcomer following the README would.
 """
 
+import os
 import re
 import socket
 import subprocess
@@ -16,7 +17,9 @@ MADOGUCHI = str(Path(sys.executable).with_name("madoguchi"))
 
 
 def run(tmp_path, *args, **env):
-    clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env}
+    # PYTHONPATH passes on, for a checkout tried with another checkout's virtual environment.
+    paths = {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
+    clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **paths, **env}
     return subprocess.run(
         [MADOGUCHI, *args], env=clean, cwd=tmp_path, capture_output=True, text=True, timeout=120
     )

@@ -21,7 +21,7 @@ class BenefitsConfig(AppConfig):
         # Imported in ready(): these modules use models, not loaded while the apps are.
         from madoguchi.desk import procedures as desk_procedures
 
-        from . import events, procedures, receivers  # noqa: F401  (registrations)
+        from . import checks, events, procedures, receivers  # noqa: F401  (registrations)
         from .constants import RELATIONSHIP_ROLES
         from .services.representatives import representative_label, representative_route_check
 
