@@ -34,6 +34,16 @@ typecheck:
 migrations-check:
 	DEBUG=1 $(BIN)/madoguchi makemigrations --check --dry-run
 
+# deploy-check's stand-in for a J-LIS input-support key (a deployment sets CARD_SUPPORT_KEYS).
+define SUPPORT_KEY
+import sys
+from cryptography.hazmat.primitives import serialization as s
+from cryptography.hazmat.primitives.asymmetric import rsa
+key = rsa.generate_private_key(65537, 2048).public_key()
+open(sys.argv[1], "wb").write(key.public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo))
+endef
+export SUPPORT_KEY
+
 # Production-like settings: DEBUG off, real-looking keys (SECRET_KEY and IDENTIFIER_HASH_KEY apart),
 # secure cookies (the defaults without DEBUG).
 # It runs against a freshly migrated throwaway database (the checks read the active checklist).
@@ -41,7 +51,9 @@ deploy-check:
 	@D=$$(mktemp -d) && export DEBUG=0 MADOGUCHI_DATA_DIR=$$D DATABASE_URL=sqlite:///$$D/deploy.sqlite3 \
 	  SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	  IDENTIFIER_HASH_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
-	  ALLOWED_HOSTS=madoguchi.example.jp && $(BIN)/madoguchi migrate -v0 && \
+	  ALLOWED_HOSTS=madoguchi.example.jp \
+	  CARD_SUPPORT_KEYS=00000000000000000000000000000000=$$D/support.pem && \
+	  $(BIN)/python -c "$$SUPPORT_KEY" $$D/support.pem && $(BIN)/madoguchi migrate -v0 && \
 	  $(BIN)/madoguchi check --deploy --fail-level WARNING; rc=$$?; rm -rf $$D; exit $$rc
 
 # Tests run with DEBUG off, as production does, but over plain http on loopback.

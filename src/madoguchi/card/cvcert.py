@@ -148,7 +148,10 @@ def load_key_table(specs: Sequence[str]) -> KeyTable:
             key_id = b""
         if not sep or len(key_id) != KEY_ID_LENGTH:
             raise ValueError(f"a support key is KEYID=PEM with a {KEY_ID_LENGTH}-byte hex key ID")
-        key = load_pem_public_key(Path(path).read_bytes())
+        try:
+            key = load_pem_public_key(Path(path).read_bytes())
+        except ValueError:  # cryptography's sentence names a web page and its parser's state
+            raise ValueError(f"{path} does not hold a PEM public key") from None
         if not isinstance(key, rsa.RSAPublicKey):
             raise ValueError(f"{path} does not hold an RSA public key")
         table[key_id] = key

@@ -7,4 +7,4 @@ class DeskConfig(AppConfig):
     verbose_name = _("Desk visits")
 
     def ready(self) -> None:
-        from . import events, receivers  # noqa: F401
+        from . import checks, events, receivers  # noqa: F401
