@@ -111,6 +111,35 @@ def test_a_citys_municipality_code_is_set_checked_and_listed():
     assert Organisation.objects.count() == 2
 
 
+@pytest.mark.parametrize(
+    "code",
+    # Chiyoda, Sakai, Sakai-ku (check digit 1), Sapporo, Fukuoka, Kobe (check digit 0), Kawasaki.
+    ["131016", "271403", "271411", "011002", "401307", "281000", "141305"],
+)
+def test_a_real_municipality_code_is_taken(code):
+    _run("add", "Kita City", "--kind", "city", "--municipality-code", code)
+    assert Organisation.objects.get(name="Kita City").municipality_code == code
+
+
+@pytest.mark.parametrize(("code", "right"), [("271404", "271403"), ("131017", "131016")])
+def test_a_municipality_code_whose_check_digit_is_wrong_is_refused(code, right):
+    """A mistyped code (one digit off) showed the city's officials no scan finding at all."""
+    _run("add", "Kita City", "--kind", "city")
+    with pytest.raises(CommandError) as refused:
+        _run("set-code", "Kita City", code)
+    assert f"{code} is not a municipality code" in str(refused.value)
+    assert f"({right})" in str(refused.value)
+    with pytest.raises(CommandError, match="not a municipality code"):
+        _run("add", "Minami City", "--kind", "city", "--municipality-code", code)
+    assert Organisation.objects.get(name="Kita City").municipality_code == ""
+    assert not Organisation.objects.filter(name="Minami City").exists()
+    with translation.override("ja"), pytest.raises(ValidationError) as in_japanese:
+        Organisation(name="x", kind="city", municipality_code=code).full_clean()
+    said = in_japanese.value.message_dict["municipality_code"][0]
+    assert said.startswith(f"{code} は全国地方公共団体コードではありません。")
+    assert f"（{right}）" in said
+
+
 def _add_desk_staff(*args: str) -> str:
     _run("add", "Kita City", "--kind", "city")
     _run("add", "Desk Co", "--kind", "contractor", "--city", "Kita City")

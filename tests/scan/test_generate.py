@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from django.core.management import call_command
 
+from madoguchi.municipality import is_code
 from madoguchi.scan import engine, evaluate, generate, schema
 
 
@@ -365,3 +366,15 @@ def test_no_household_holds_two_members_of_one_name_and_every_family_account_is_
         r["link_id"]: r["cause"] for r in pq.read_table(result.out / "findings.parquet").to_pylist()
     }
     assert {found.get(link) for link in family_accounts} == {"family_account"}
+
+
+def test_every_generated_municipality_code_carries_its_check_digit():
+    """An operator gives a city one of the generated codes (`organisation set-code`), which
+    refuses a code whose check digit is wrong: the made-up ones past the eight real ones ended
+    in 0 whatever their digits."""
+    plan = generate._plan(
+        links=5_000_000, seed=1, rate=0.01, family_rate=0.002, self_share=0.3, block_links=500_000
+    )
+    assert len(plan.munis) == 200
+    assert len(set(plan.munis)) == 200
+    assert [code for code in plan.munis if not is_code(code)] == []

@@ -1,12 +1,34 @@
+import re
+
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.municipality import check_digit
 from madoguchi.plaintext import plain_name  # migration 0003 names it as this module's
 
 from .constants import ROLES_REQUIRING_TOTP, OrganisationKind, Role
+
+
+def municipality_code_check(value: str) -> None:
+    """A 全国地方公共団体コード: five digits and their check digit (madoguchi.municipality), so
+    a mistyped code, which would show the city's officials no scan finding, is refused."""
+    if not re.fullmatch(r"[0-9]{6}", value):
+        raise ValidationError(
+            _("A municipality code is six digits (全国地方公共団体コード, e.g. 131016)."),
+            code="invalid",
+        )
+    check = check_digit(value[:5])
+    if value[5] != check:
+        raise ValidationError(
+            _(
+                "%(code)s is not a municipality code: its last digit is a check digit, which "
+                "for %(first)s is %(check)s (%(first)s%(check)s). Check the code."
+            ),
+            code="check_digit",
+            params={"code": value, "first": value[:5], "check": check},
+        )
 
 
 class Organisation(models.Model):
@@ -30,12 +52,7 @@ class Organisation(models.Model):
         _("municipality code"),
         max_length=6,
         blank=True,
-        validators=[
-            RegexValidator(
-                r"^[0-9]{6}\Z",
-                _("A municipality code is six digits (全国地方公共団体コード, e.g. 131016)."),
-            )
-        ],
+        validators=[municipality_code_check],
         help_text=_(
             "The city's 全国地方公共団体コード (six digits). Its officials see the forensic "
             "scan's findings of this municipality only, and none while it is blank."

@@ -28,6 +28,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from madoguchi.municipality import check_digit
 from madoguchi.namecheck import check_batch
 from madoguchi.namecheck.bench import FAMILY, GIVEN
 from madoguchi.scan import namematch, schema
@@ -261,9 +262,9 @@ def _plan(
 ) -> _Plan:
     n_blocks = max(1, links // block_links)
     n_muni = max(2, min(200, links // 25_000))
-    munis = (_MUNICIPALITIES + [f"{20 + i // 900:02d}{100 + i % 900:03d}0" for i in range(n_muni)])[
-        :n_muni
-    ]
+    # Past the eight real ones, made-up codes that carry their check digit as real ones do.
+    made_up = [f"{20 + i // 900:02d}{100 + i % 900:03d}" for i in range(n_muni)]
+    munis = (_MUNICIPALITIES + [five + check_digit(five) for five in made_up])[:n_muni]
     a = int(links * 0.6180339887) | 1
     while np.gcd(a, links) != 1:
         a += 2
