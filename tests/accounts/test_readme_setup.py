@@ -43,6 +43,9 @@ def test_the_readmes_city_setup_runs_as_written(pki, tmp_path, settings, monkeyp
     monkeypatch.setattr(getpass, "getpass", lambda prompt="": "a-long-enough-password")
     files = {"JLIS-CA.pem": pki.ca.certificates_pem(), "JLIS-CA.crl": pki.ca.crl_pem()}
     monkeypatch.chdir(tmp_path)
+    # The browser tests' conftest (collected by every worker) sets this for Playwright's loop;
+    # a city's shell has no such variable, and check --deploy rightly refuses it (async.E001).
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
 
