@@ -268,3 +268,89 @@ def test_a_body_nested_deeper_than_the_parser_goes_is_a_bad_request(http: httpx.
         r = http.post(f"{sim.base_url}/v1/registrations", content=deep)
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "invalid_request"
+
+
+BAD_SEEDS = {
+    "not-json": ("{not json", "is not JSON"),
+    "not-an-object": ("[1, 2]", "a seed file holds one JSON object"),
+    "section-a-list": ('{"bank": [1]}', "section 'bank' must be an object"),
+    "provider-without-code": (
+        '{"provider": {"providers": [{"accounts": []}]}}',
+        "provider.providers[0] has no 'code' (text)",
+    ),
+    "account-without-ref": (
+        '{"provider": {"providers": [{"code": "p", "accounts": [{"payment_service_id": "1",'
+        ' "security_code": "1", "status": "active"}]}]}}',
+        "provider.providers[0].accounts[0] has no 'account_ref' (text)",
+    ),
+    "records-not-a-list": ('{"insurer": {"records": {}}}', "insurer.records must be a list"),
+    "unknown-status": (
+        '{"provider": {"providers": [{"code": "p", "accounts": [{"payment_service_id": "1",'
+        ' "security_code": "1", "account_ref": "r", "status": "weird"}]}]}}',
+        "has status 'weird', which is none of active, closed, suspended",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_SEEDS))
+@pytest.mark.parametrize("action", ["serve", "accounts"])
+def test_a_seed_file_not_in_the_seeds_format_is_refused_in_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, action: str
+) -> None:
+    """A seed cut short, missing a key the simulators index by or with an unknown status was a
+    traceback (JSONDecodeError, KeyError: 'code') from `sim serve` and `sim accounts`."""
+    content, reason = BAD_SEEDS[name]
+    seed = tmp_path / "seed.json"
+    seed.write_text(content, encoding="utf-8")
+    kind = "insurer" if "records" in name else "provider" if action == "serve" else "bank"
+    args = ["serve", kind, "--port", "0"] if action == "serve" else ["accounts"]
+    if action == "accounts" and name == "unknown-status":
+        args = ["serve", "provider", "--port", "0"]  # statuses are the simulator's to know
+    assert main([*args, "--seed", str(seed)]) == 2
+    err = capsys.readouterr().err
+    assert reason in err, err
+    assert "give a seed in the packaged seed's format" in err
+    assert "Traceback" not in err
+
+
+def test_a_seed_file_that_cannot_be_read_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere.json"
+    assert main(["accounts", "--seed", str(missing)]) == 2
+    assert f"the seed file {missing} cannot be read (No such file or directory)" in (
+        capsys.readouterr().err
+    )
+
+
+def test_serve_on_a_port_in_use_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """Another simulator (or anything) on the port was an OSError traceback."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "bank", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1 port {port}" in err
+    assert "give another --port" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--port", "99999"], "a port is a whole number from 0 to 65535, not '99999'"),
+        (["--port", "-1"], "a port is a whole number from 0 to 65535, not '-1'"),
+        (["--latency-ms", "-5"], "must be a whole number of milliseconds, not '-5'"),
+        (["--hang-ms", "soon"], "must be a whole number of milliseconds, not 'soon'"),
+    ],
+)
+def test_serve_refuses_numbers_out_of_range_before_it_starts(
+    capsys: pytest.CaptureFixture[str], args: list[str], reason: str
+) -> None:
+    """A port past 65535 was an OverflowError traceback; a negative latency was taken."""
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "bank", *args])
+    assert exited.value.code == 2
+    assert reason in capsys.readouterr().err

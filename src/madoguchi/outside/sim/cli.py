@@ -10,7 +10,7 @@ from typing import Protocol
 
 from madoguchi import logsafe
 from madoguchi.outside.sim import runner
-from madoguchi.outside.sim.seed import load_seed, seed_table
+from madoguchi.outside.sim.seed import SeedError, load_seed, seed_table
 from madoguchi.outside.sim.server import Faults, SimKind, StateFileError, is_loopback
 
 
@@ -29,6 +29,26 @@ def _rate(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 0 to 65535, not {text!r}")
+    return value
+
+
+def _milliseconds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of milliseconds, not {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the `serve` and `accounts` subcommands to `parser`."""
     sub = parser.add_subparsers(dest="action", required=True)
@@ -36,15 +56,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("kind", choices=[k.value for k in SimKind])
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (loopback by default)")
     serve.add_argument(
-        "--port", type=int, default=None, help="provider 8701, bank 8702, insurer 8703; 0 = any"
+        "--port", type=_port, default=None, help="provider 8701, bank 8702, insurer 8703; 0 = any"
     )
     serve.add_argument("--seed", default=None, help="seed JSON file (default: the packaged seed)")
-    serve.add_argument("--latency-ms", type=int, default=0, help="added to every request")
+    serve.add_argument("--latency-ms", type=_milliseconds, default=0, help="added to every request")
     serve.add_argument(
         "--fail-rate", type=_rate, default=0.0, help="share of requests answered 503"
     )
     serve.add_argument("--timeout-rate", type=_rate, default=0.0, help="share answered too late")
-    serve.add_argument("--hang-ms", type=int, default=10_000, help="how late a late answer is")
+    serve.add_argument(
+        "--hang-ms", type=_milliseconds, default=10_000, help="how late a late answer is"
+    )
     serve.add_argument("--random-seed", type=int, default=None, help="makes faults repeatable")
     serve.add_argument(
         "--state",
@@ -92,6 +114,19 @@ def serve(options: argparse.Namespace, out: Output = sys.stdout) -> int:
     except StateFileError as exc:
         print(f"{exc}; move it away to start from the seed", file=sys.stderr)
         return 2
+    except SeedError as exc:
+        print(
+            f"{exc}; give a seed in the packaged seed's format (docs/outside.md)", file=sys.stderr
+        )
+        return 2
+    except OSError as exc:  # the address: taken, not this machine's, or a name that is no host
+        reason = exc.strerror or str(exc)
+        print(
+            f"cannot listen on {options.host} port {port} ({reason}); "
+            "give another --port (0: any free one) or --host",
+            file=sys.stderr,
+        )
+        return 2
     out.write(f"simulated {kind} listening on {server.base_url} (Ctrl-C stops)\n")
     out.flush()
     try:
@@ -104,7 +139,13 @@ def serve(options: argparse.Namespace, out: Output = sys.stdout) -> int:
 
 
 def accounts(options: argparse.Namespace, out: Output = sys.stdout) -> int:
-    seed = load_seed(options.seed)
+    try:
+        seed = load_seed(options.seed)
+    except SeedError as exc:
+        print(
+            f"{exc}; give a seed in the packaged seed's format (docs/outside.md)", file=sys.stderr
+        )
+        return 2
     kinds = [SimKind(options.kind)] if options.kind else list(SimKind)
     for kind in kinds:
         out.write(f"# {kind}\n")

@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from madoguchi.outside.sim.seed import SeedError
 from madoguchi.outside.sim.server import Answer, SimApp, SimKind, error
 
 MAX_WRONG_CODES = 5
@@ -47,7 +48,11 @@ class ProviderApp(SimApp):
             self.providers[provider["code"]] = provider
             for account in provider.get("accounts", []):
                 if account["status"] not in ACCOUNT_STATUSES:
-                    raise ValueError(f"bad status in seed: {account['status']!r}")
+                    raise SeedError(
+                        f"the seed's account {account['account_ref']!r} of {provider['code']!r} "
+                        f"has status {account['status']!r}, which is none of "
+                        f"{', '.join(sorted(ACCOUNT_STATUSES))}"
+                    )
                 account.setdefault("points_balance", 0)
         self._index_accounts()
 

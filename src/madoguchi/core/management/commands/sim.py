@@ -22,4 +22,7 @@ class Command(PlainErrors, BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         code = cli.run(argparse.Namespace(**options), out=self.stdout)
         if code:
-            raise CommandError("the simulator did not start", returncode=code)
+            what = (
+                "the simulator did not start" if options["action"] == "serve" else "nothing printed"
+            )
+            raise CommandError(what, returncode=code)
