@@ -95,7 +95,7 @@ def test_a_wrong_size_an_event_outside_the_tree_and_another_root_are_refused():
     with pytest.raises(proofcheck.Refused, match="is not a SHA-256 hash"):
         proofcheck.check(text + "  abcd\n")
     with pytest.raises(proofcheck.Refused, match="No tree root"):
-        proofcheck.check("")
+        proofcheck.check("  " + "00" * 32 + "\n")
 
 
 def _log(n: int) -> None:
@@ -189,3 +189,21 @@ def test_odd_bytes_on_standard_input_are_one_line_saying_why(monkeypatch):
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
         with pytest.raises(CommandError, match=f"The proof on standard input is {says}"):
             _run("check-proof")
+
+
+@pytest.mark.parametrize(
+    ("text", "ending"),
+    [("", " (it is empty)."), ("\n\n", " (it is empty)."), ("a note to the auditor\n", ".")],
+    ids=["nothing", "blank-lines", "prose"],
+)
+def test_a_text_that_is_no_proof_is_said_to_be_none(monkeypatch, text, ending):
+    """Nothing on standard input (a pipe from a command that failed) or a text that is not
+    `prove`'s output was refused as a proof with no root, as if a --root were missing."""
+    with pytest.raises(CommandError) as refused:
+        _run("check-proof", stdin=text, monkeypatch=monkeypatch)
+    assert str(refused.value) == (
+        "Proof refused: This is not a proof `madoguchi audit prove` printed: none of its lines "
+        "reads `tree size N, root …`, an inclusion or consistency line, or a proof's hashes"
+        + ending
+    )
+    assert refused.value.returncode == 1

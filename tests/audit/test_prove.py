@@ -182,3 +182,24 @@ def test_prove_checks_the_checkpoints_as_verify_does(audit_files, settings):
     settings.AUDIT_CHECKPOINT_VERIFIER_KEY = ""
     refused, out = _refused("--seq", "1", "--size", "2")
     assert "no verifier key is configured" in str(refused)
+
+
+@pytest.mark.django_db
+def test_a_checkpoint_over_the_empty_log_sends_the_proof_to_a_new_checkpoint(tmp_path, settings):
+    """A city's first `audit checkpoint` before any event signs the empty tree; `prove --seq 1`
+    then asked for a --size nobody had given ("--size must be 1..1")."""
+    settings.AUDIT_CHECKPOINT_KEY_FILE = tmp_path / "audit.pem"
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "checkpoints"
+    call_command("audit", "keygen", stdout=io.StringIO())
+    call_command("audit", "checkpoint", stdout=io.StringIO())
+    assert AuditCheckpoint.objects.get().size == 0
+    held = AuditEvent.objects.count()
+    assert held >= 1  # the checkpoint's own event
+    refused, out = _refused("--seq", "1")
+    assert str(refused) == (
+        f"The newest signed checkpoint covers no event; the log holds {held}: run "
+        f"`madoguchi audit checkpoint` first, or give --size {held}."
+    )
+    assert out == ""
+    root, _proof = _prove("--seq", "1", "--size", str(held))
+    assert root

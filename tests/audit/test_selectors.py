@@ -106,3 +106,11 @@ def test_admin_is_read_only(logged, client):
         == 403
     )
     assert AuditEvent.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_tail_of_an_empty_log_says_it_is_empty():
+    """It printed nothing, which reads as a command that did not run."""
+    out = io.StringIO()
+    call_command("audit", "tail", stdout=out)
+    assert out.getvalue() == "The audit log is empty: no event has been recorded yet.\n"

@@ -66,6 +66,12 @@ def parse(text: str) -> Claim:
         elif match := _CONSISTENCY.match(line):
             claim.old_size = int(match[1])
             claim.old_root = _hash(match[2], "The older tree's root")
+    if claim.size is None and claim.seq is None and claim.old_size is None and not claim.proof:
+        raise Refused(
+            "This is not a proof `madoguchi audit prove` printed: none of its lines reads "
+            "`tree size N, root …`, an inclusion or consistency line, or a proof's hashes"
+            + (" (it is empty)." if not text.strip() else ".")
+        )
     return claim
 
 

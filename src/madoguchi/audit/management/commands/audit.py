@@ -196,6 +196,11 @@ class Command(PlainErrors, BaseCommand):
                     f"{len(leaves)}: run `madoguchi audit checkpoint` first, or give "
                     f"--size {len(leaves)})"
                 )
+        if size == 0 and beyond:  # the newest checkpoint was signed over the empty log
+            raise CommandError(
+                f"The newest signed checkpoint covers no event; the log holds {len(leaves)}: run "
+                f"`madoguchi audit checkpoint` first, or give --size {len(leaves)}."
+            )
         if not 1 <= size <= len(leaves):
             raise CommandError(f"--size must be 1..{len(leaves)} (the log holds {len(leaves)}).")
         # Every argument is checked before anything is printed.
@@ -250,7 +255,10 @@ class Command(PlainErrors, BaseCommand):
     def do_tail(self, *, n: int, lang: str, **_: Any) -> None:
         if n < 1:
             raise CommandError("-n must be at least 1.")
-        for event in selectors.latest(n):
+        events = selectors.latest(n)
+        if not events:
+            self.stdout.write("The audit log is empty: no event has been recorded yet.")
+        for event in events:
             when = timezone.localtime(event.time).isoformat(timespec="seconds")
             text = selectors.display(event, lang)
             self.stdout.write(f"#{event.seq} {when} {event.event_name}  {text}")
