@@ -109,3 +109,14 @@ def parse_date(text: str) -> date:
     except ValueError as exc:
         raise EraError(f"{text} is not a day of the calendar.") from exc
     raise EraError(f"{text} is not a date written as 昭和50年9月30日 or 1975-09-30.")
+
+
+def date_argument(text: str) -> date:
+    """`parse_date` as a command-line option's type: a day that is none is one line saying why
+    (argparse's own was "invalid fromisoformat value"), and an era date is taken too."""
+    import argparse
+
+    try:
+        return parse_date(text)
+    except EraError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

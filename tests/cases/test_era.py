@@ -118,3 +118,41 @@ def test_a_case_date_reads_as_its_page_reads_it(language, value, precision, expe
     page = Template("{% load dates %}{{ value|known_day:precision }}")
     with translation.override(language):
         assert page.render(Context({"value": value, "precision": precision})) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ["case", "legacy-link", "1", "--actor", "x", "--resident", "A氏", "--provider", "p",
+             "--linked-on", "2023-13-45"],
+            "argument --linked-on: 2023-13-45 is not a day of the calendar.",
+        ),
+        (
+            ["vcard", "issue", "--name", "鈴木　一郎", "--birth", "昭和65年1月1日", "--sex", "1",
+             "--address", "大阪府"],
+            "argument --birth: 昭和65年1月1日 is not a day of the 昭和 era.",
+        ),
+        (
+            ["vcard", "issue", "--name", "鈴木　一郎", "--birth", "last spring", "--sex", "1",
+             "--address", "大阪府"],
+            "argument --birth: last spring is not a date written as 昭和50年9月30日 or 1975-09-30.",
+        ),
+    ],
+    ids=["case-linked-on", "vcard-era", "vcard-words"],
+)  # fmt: skip
+def test_a_date_option_that_is_no_day_says_why(args, says):
+    """argparse's own refusal was "invalid fromisoformat value: '2023-13-45'"."""
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError) as refused:
+        call_command(*args)
+    assert str(refused.value) == f"Error: {says}"
+
+
+def test_a_date_option_takes_the_days_people_write():
+    from madoguchi.era import date_argument
+
+    assert date_argument("2023-06-01") == date(2023, 6, 1)
+    assert date_argument("令和5年6月1日") == date(2023, 6, 1)
+    assert date_argument("２０２３/６/１") == date(2023, 6, 1)

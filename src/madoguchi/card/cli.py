@@ -29,6 +29,7 @@ from madoguchi.card.testca import TestCA
 from madoguchi.card.transport import PcscContext, PcscTransport
 from madoguchi.card.virtual import BLOCKED_ANSWERS, VirtualCard, issue_card
 from madoguchi.card.vpcd import DEFAULT_VPCD_PORT, VpcdBridge
+from madoguchi.era import date_argument
 
 PROMPT = "\0prompt"  # sentinel: the flag was given without a value
 DEFAULT_CA_DIR = Path("var/testca")
@@ -55,7 +56,7 @@ def add_vcard_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
     issue = sub.add_parser("issue", help="issue a virtual card signed by the test CA")
     issue.add_argument("--name", required=True, help="family and given name separated by U+3000")
-    issue.add_argument("--birth", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    issue.add_argument("--birth", required=True, type=date_argument, help="YYYY-MM-DD")
     issue.add_argument("--sex", required=True, choices=["1", "2", "9"])
     issue.add_argument("--address", required=True)
     issue.add_argument("--pin", nargs="?", const=PROMPT, default=PROMPT, help="4-digit auth PIN")

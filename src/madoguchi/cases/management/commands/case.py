@@ -4,7 +4,6 @@ the old system's records) and attach it to a case; the same as the case page's f
 from __future__ import annotations
 
 import sys
-from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -13,6 +12,7 @@ from madoguchi.cases import legacy, remedy, selectors, services
 from madoguchi.cases.constants import DatePrecision
 from madoguchi.cases.models import Case
 from madoguchi.cli import PlainErrors, read_text_file
+from madoguchi.era import date_argument
 
 
 def _case(ref: str) -> Case:
@@ -46,7 +46,7 @@ class Command(PlainErrors, BaseCommand):
         link.add_argument("--resident", required=True, help="as named in the report, e.g. A氏")
         link.add_argument("--provider", required=True, help="the payment service's name")
         link.add_argument(
-            "--linked-on", type=date.fromisoformat, help="YYYY-MM-DD (the 1st for month only)"
+            "--linked-on", type=date_argument, help="YYYY-MM-DD (the 1st for month only)"
         )
         link.add_argument(
             "--precision", choices=DatePrecision.values, default=DatePrecision.UNKNOWN.value
