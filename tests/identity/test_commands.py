@@ -31,9 +31,73 @@ def test_add_anchor_and_import_crl_from_files(pki, tmp_path, capsys):
 def test_crl_not_signed_by_a_trust_anchor_is_refused(pki, tmp_path):
     crl = tmp_path / "ca.crl"
     crl.write_bytes(pki.ca.crl_pem())
-    with pytest.raises(CommandError, match="not signed by a trust anchor"):
+    with pytest.raises(CommandError) as refused:
         call_command("identity", "import-crl", str(crl))
+    issuer = pki.ca.crl().issuer.rfc4514_string()
+    assert str(refused.value).endswith(
+        f"(it is issued by {issuer}, which is no trust anchor: add that CA's certificate first "
+        "(madoguchi identity add-anchor))"
+    )
     assert not RevocationList.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b'{"not": "a crl"}', "the data is neither a PEM CRL (-----BEGIN X509 CRL-----) nor a DER one"),
+        (b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n", "the PEM block holds no CRL"),
+        (bytes(range(256)), "the data is neither a PEM CRL"),
+    ],
+    ids=["json", "pem-cut", "bytes"],
+)  # fmt: skip
+def test_a_file_that_is_no_crl_is_said_to_be_none(tmp_path, data, says):
+    """The refusal carried the ASN.1 parser's Rust words (ParseError { kind: ShortData … })."""
+    crl = tmp_path / "ca.crl"
+    crl.write_bytes(data)
+    with pytest.raises(CommandError) as refused:
+        call_command("identity", "import-crl", str(crl))
+    assert says in str(refused.value)
+    assert "ParseError" not in str(refused.value)
+    assert not RevocationList.objects.exists()
+
+
+def test_a_crl_source_that_is_neither_a_file_nor_http_is_named(tmp_path):
+    """ftp://host/x was read as the file ftp:/host/x ("no such CRL file")."""
+    with pytest.raises(CommandError) as refused:
+        call_command("identity", "import-crl", "ftp://example.invalid/ca.crl")
+    assert str(refused.value) == (
+        "Cannot fetch ftp://example.invalid/ca.crl: a CRL is read from a file or an http:// or "
+        "https:// URL."
+    )
+
+
+def test_a_crl_url_that_answers_an_error_says_the_status_alone(tmp_path):
+    """httpx's sentence ended with a web page about status codes."""
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0),
+        lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path)),
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/nowhere.crl"
+    try:
+        with pytest.raises(CommandError) as refused:
+            call_command("identity", "import-crl", url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(refused.value) == (
+        f"Could not fetch {url}: the server answered 404 File not found, not the CRL."
+    )
+
+
+def test_import_crl_every_refuses_a_negative_number_of_seconds():
+    with pytest.raises(
+        CommandError, match=r"a whole number of seconds \(0: import once\), not '-5'"
+    ):
+        call_command("identity", "import-crl", "x.crl", "--every", "-5")
 
 
 def test_a_leaf_certificate_is_not_a_trust_anchor(pki, tmp_path):
@@ -253,3 +317,24 @@ def test_renewal_link_refuses_an_old_fingerprint_that_is_not_one_and_audits_it(
     assert refusal.payload["code"] == "fingerprint_malformed"
     assert typed not in str(refusal.payload)
     assert not HolderCertificate.objects.exists()
+
+
+def test_a_crl_signed_by_another_key_of_an_anchors_name_says_so(tmp_path):
+    """The CA's next generation has the same name and a new key: its CRL, with only the first
+    generation trusted, is named as one whose signature does not verify."""
+    from madoguchi.card.testca import TestCA
+
+    ca = TestCA.load_or_create(tmp_path / "ca")
+    ca.rollover()
+    first = tmp_path / "first.pem"
+    first.write_bytes(ca.certificate_pem(1))
+    call_command("identity", "add-anchor", str(first))
+    crl = tmp_path / "second.crl"
+    crl.write_bytes(ca.crl_pem(generation=2))
+    with pytest.raises(CommandError) as refused:
+        call_command("identity", "import-crl", str(crl))
+    issuer = ca.crl(generation=2).issuer.rfc4514_string()
+    assert str(refused.value).endswith(
+        f"(its signature does not verify with the key of the trust anchor {issuer})"
+    )
+    assert not RevocationList.objects.exists()

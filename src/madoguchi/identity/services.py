@@ -229,10 +229,24 @@ def crl_import(*, data: bytes, source: str = "") -> RevocationList:
             else x509.load_der_x509_crl(data)
         )
     except ValueError as exc:
-        raise IdentityRefused("crl_invalid", str(exc)) from exc
+        # The parser's own words name Rust's ASN.1 errors (ParseError { kind: ShortData … }).
+        pem = data.lstrip().startswith(b"-----")
+        raise IdentityRefused(
+            "crl_invalid",
+            "the PEM block holds no CRL that can be read"
+            if pem
+            else "the data is neither a PEM CRL (-----BEGIN X509 CRL-----) nor a DER one",
+        ) from exc
     issuers = [c for c in _anchor_certificates() if c.subject == crl.issuer]
     if not any(crl.is_signature_valid(c.public_key()) for c in issuers):  # type: ignore[arg-type]
-        raise IdentityRefused("crl_invalid", "not signed by a trust anchor")
+        issuer = crl.issuer.rfc4514_string()
+        raise IdentityRefused(
+            "crl_invalid",
+            f"its signature does not verify with the key of the trust anchor {issuer}"
+            if issuers
+            else f"it is issued by {issuer}, which is no trust anchor: add that CA's "
+            "certificate first (madoguchi identity add-anchor)",
+        )
     with transaction.atomic():
         row = RevocationList.objects.create(
             issuer_dn=crl.issuer.rfc4514_string(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import httpx
@@ -18,6 +19,18 @@ CERTIFICATE_LIMIT = 1_000_000
 CRL_LIMIT = 512_000_000
 
 
+def _seconds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"a whole number of seconds (0: import once), not {text!r}"
+        )
+    return value
+
+
 class Command(PlainErrors, BaseCommand):
     help = "Trust anchors and revocation lists for card authentication."
 
@@ -30,7 +43,7 @@ class Command(PlainErrors, BaseCommand):
         crl.add_argument("source")
         crl.add_argument(
             "--every",
-            type=int,
+            type=_seconds,
             default=0,
             metavar="SECONDS",
             help="Keep running and import again every SECONDS (a scheduled refresh).",
@@ -110,10 +123,19 @@ class Command(PlainErrors, BaseCommand):
         if source.startswith(("http://", "https://")):
             try:
                 response = httpx.get(source, timeout=30, follow_redirects=True)
-                response.raise_for_status()
             except httpx.HTTPError as exc:
-                raise CommandError(f"Could not fetch {source}: {exc}") from exc
+                reason = str(exc) or exc.__class__.__name__
+                raise CommandError(f"Could not fetch {source}: {reason}") from exc
+            if response.status_code != 200:  # httpx's own sentence ends with a web page
+                raise CommandError(
+                    f"Could not fetch {source}: the server answered {response.status_code} "
+                    f"{response.reason_phrase}, not the CRL."
+                )
             return response.content
+        if "://" in source:
+            raise CommandError(
+                f"Cannot fetch {source}: a CRL is read from a file or an http:// or https:// URL."
+            )
         return read_file(source, limit=CRL_LIMIT, what="CRL file")
 
     def _import_crl(self, source: str, every: int) -> None:
