@@ -93,6 +93,13 @@ class Command(PlainErrors, BaseCommand):
                 + ", ".join("--" + m.replace("_", "-") for m in missing)
                 + " (start `make demo` first, or pass them)."
             )
+        for key in ("server", "agent"):
+            url = str(values[key])
+            if not url.startswith(("http://", "https://")):
+                raise CommandError(
+                    f"--{key} is {url!r}: give the {key}'s URL, starting http:// or https:// "
+                    "(`make demo` writes the demo's for this command)."
+                )
         benefits = opts["procedures"] == "benefits"
         config = SakaiConfig(
             server=str(values["server"]),
@@ -112,7 +119,8 @@ class Command(PlainErrors, BaseCommand):
             # An unreachable server or agent is one line, not httpx's traceback.
             where = getattr(getattr(exc, "request", None), "url", None)
             raise CommandError(
-                f"Could not reach {where or 'the server or the card agent'}: {exc}. "
+                f"Could not reach {where or 'the server or the card agent'}: "
+                f"{str(exc).rstrip('.')}. "
                 "Is the demo running (`make demo`), or are --server and --agent right?"
             ) from exc
         wrong = self._links_for_a_to_b_account(config) if benefits else None
