@@ -11,13 +11,15 @@ import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 
-# (first day, name), newest first.
-ERAS: tuple[tuple[date, str], ...] = (
-    (date(2019, 5, 1), "令和"),
-    (date(1989, 1, 8), "平成"),
-    (date(1926, 12, 25), "昭和"),
-    (date(1912, 7, 30), "大正"),
-    (date(1873, 1, 1), "明治"),  # the Gregorian calendar was adopted on 明治6年1月1日
+# (first day, name, the Gregorian year of the era's year 1), newest first. 明治 began in 1868,
+# but its days are dated here only from 明治6年1月1日, when Japan adopted the Gregorian calendar:
+# its year 1 is 1868 all the same (1910 is 明治43年, not 明治38年).
+ERAS: tuple[tuple[date, str, int], ...] = (
+    (date(2019, 5, 1), "令和", 2019),
+    (date(1989, 1, 8), "平成", 1989),
+    (date(1926, 12, 25), "昭和", 1926),
+    (date(1912, 7, 30), "大正", 1912),
+    (date(1873, 1, 1), "明治", 1868),
 )
 WEEKDAYS = "月火水木金土日"
 UNKNOWN_DAY = "日付は不明"
@@ -35,9 +37,9 @@ class EraError(ValueError):
 
 def era_year(d: date) -> tuple[str, int]:
     """The era name and year of the era for a day."""
-    for start, name in ERAS:
+    for start, name, first_year in ERAS:
         if d >= start:
-            return name, d.year - start.year + 1
+            return name, d.year - first_year + 1
     raise EraError(f"{d.isoformat()} is before the Gregorian calendar was adopted in Japan.")
 
 
@@ -96,8 +98,8 @@ def parse_date(text: str) -> date:
         if m := _ERA_DATE.fullmatch(compact):
             name, year_text, month, day = m.groups()
             year = 1 if year_text == "元" else int(year_text)
-            starts = {era: start for start, era in ERAS}
-            d = date(starts[name].year + year - 1, int(month), int(day))
+            first_years = {era: first_year for _, era, first_year in ERAS}
+            d = date(first_years[name] + year - 1, int(month), int(day))
             if year < 1 or era_year(d) != (name, year):
                 raise EraError(f"{text} is not a day of the {name} era.")
             return d

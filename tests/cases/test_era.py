@@ -22,6 +22,11 @@ from madoguchi.era import EraError, era_year, format_era, format_month
         (date(1989, 1, 7), "昭和64年1月7日（土）"),
         (date(1926, 12, 25), "昭和元年12月25日（土）"),
         (date(1912, 7, 30), "大正元年7月30日（火）"),
+        # 明治 counts its years from 1868, though days are dated only from 明治6年, the
+        # Gregorian calendar's first day in Japan (they were 5 years short: 明治38年 for 1910).
+        (date(1912, 7, 29), "明治45年7月29日（月）"),
+        (date(1911, 5, 28), "明治44年5月28日（日）"),
+        (date(1873, 1, 1), "明治6年1月1日（水）"),
     ],
 )
 def test_day_precision(d, expected):
@@ -76,13 +81,51 @@ def test_a_birth_date_is_read_as_the_card_and_people_write_it(typed):
 
 
 @pytest.mark.parametrize(
-    "typed", ["昭和65年1月8日", "平成元年1月7日", "令和0年5月1日", "1975/13/1", "昭和"]
+    "typed",
+    [
+        "昭和65年1月8日",
+        "平成元年1月7日",
+        "令和0年5月1日",
+        "1975/13/1",
+        "昭和",
+        "明治46年1月1日",
+        "明治5年12月1日",
+    ],
 )
 def test_a_date_outside_its_era_or_the_calendar_is_refused(typed):
+    """(明治5年 was a year of the old calendar, before the Gregorian one was adopted.)"""
     from madoguchi.era import EraError, parse_date
 
     with pytest.raises(EraError):
         parse_date(typed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "day"),
+    [("明治44年5月28日", date(1911, 5, 28)), ("明治45年7月29日", date(1912, 7, 29)),
+     ("明治６年１月１日生", date(1873, 1, 1)), ("大正元年7月30日", date(1912, 7, 30))],
+)  # fmt: skip
+def test_a_meiji_birth_date_is_the_day_it_names(typed, day):
+    """A resident born in 明治44年 (there are some) was refused: 明治44年 was read as 1916,
+    a 大正 year, and so as no day of the 明治 era."""
+    from madoguchi.era import parse_date
+
+    assert parse_date(typed) == day
+
+
+@pytest.mark.parametrize("year", [1873, 1911, 1912, 1926, 1975, 1989, 2019, 2026])
+def test_every_day_reads_back_as_it_is_written(year):
+    """What `format_era` writes, `parse_date` reads as the same day, across every era's
+    boundary year."""
+    from datetime import timedelta
+
+    from madoguchi.era import parse_date
+
+    day = date(year, 1, 1)
+    while day.year == year:
+        assert parse_date(format_era(day, weekday=False)) == day
+        assert parse_date(format_era(day)[: -len("（水）")]) == day
+        day += timedelta(days=1)
 
 
 def test_the_health_insurance_form_takes_the_birth_date_as_printed_on_the_card():
