@@ -73,6 +73,16 @@ CASES = [
     ("ヤマダ タロウ", "\u3000", U, Reason.NAME_UNAVAILABLE),
     # no resident name
     ("", "ﾔﾏﾀﾞ ﾀﾛｳ", N, Reason.RESIDENT_NAME_EMPTY),
+    # ヴ written as ブ by a bank that cannot hold ヴ (ヴァン as ﾊﾞﾝ): shown and confirmed, where
+    # the part that changed length scored as two kana changed, and ヴァン アン was blocked
+    ("ヴァン アン", "ﾊﾞﾝ ｱﾝ", C, Reason.V_SPELLING),
+    ("グエン ヴァン", "ｸﾞｴﾝ ﾊﾞﾝ", C, Reason.V_SPELLING),
+    ("ヴー タオ", "ﾌﾞｰ ﾀｵ", C, Reason.V_SPELLING),
+    ("アン ヴァン", "ﾊﾞﾝ ｱﾝ", C, Reason.V_SPELLING),
+    ("ヴィエット", "ﾋﾞｴﾂﾄ", C, Reason.V_SPELLING),
+    ("バン アン", "ｳﾞｧﾝ ｱﾝ", C, Reason.V_SPELLING),
+    ("ヴァン アン", "ｳﾞｱﾝ ｱﾝ", M, Reason.SMALL_KANA_FOLDED),
+    ("ヴァン アン", "ﾊﾞﾝ ﾐﾝ", N, Reason.DIFFERENT),
 ]
 
 

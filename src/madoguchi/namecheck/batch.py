@@ -303,6 +303,8 @@ class _Attributes:
         self.length: Ids = np.fromiter(map(len, column("key")), np.int64, m)
         self.parts: Ids = np.fromiter(map(len, column("tokens")), np.int64, m)
         self.entity: Flags = np.fromiter(column("entity"), np.bool_, m)
+        self.v: Flags = np.fromiter(("ヴ" in k for k in column("key")), np.bool_, m)
+        """Written with ヴ (`V_SPELLING` is decided by _decide itself)."""
         self.plain: Flags = (self.key != string_id.get("", -1)) & ~self.entity
         """Not empty and not a legal entity: the first three steps of _decide do not apply."""
 
@@ -451,8 +453,8 @@ class _Decisions:
 
 def _unusual(pairs: _DistinctPairs, at: _Attributes) -> Flags:
     """Pairs that take _decide's steps from the start: not ordinary names (no account name,
-    an empty resident name, a company), a possible rotation, variant kanji, or one part
-    against two."""
+    an empty resident name, a company), a possible rotation, variant kanji, ヴ on either side,
+    or one part against two."""
     a, b = pairs.a, pairs.b
     pa, pb = at.parts[a], at.parts[b]
     return (  # type: ignore[no-any-return]
@@ -463,6 +465,9 @@ def _unusual(pairs: _DistinctPairs, at: _Attributes) -> Flags:
         | ((pa == 1) & (pb == 1) & (at.length[a] == at.length[b]) & (at.length[a] >= 4))
         # variant kanji
         | ((at.script[a] & KANJI) != 0)
+        # ヴ written as ブ
+        | at.v[a]
+        | at.v[b]
         # a part found at the start or end of an unspaced name
         | ((pa == 1) & (pb == 2))
         | ((pa == 2) & (pb == 1))

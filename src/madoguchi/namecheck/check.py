@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, make_dataclass
 
@@ -126,6 +127,26 @@ def _variants_only(a: str, b: str) -> bool:
     return differs
 
 
+# ヴ and the sounds written with it, as a bank or an insurer that cannot hold ヴ writes them
+# (after small kana are made large: ヴァ is ヴア here).
+_V_SPELLING = re.compile("ヴ[アイエオ]?")
+_AS_B = {"ヴ": "ブ", "ヴア": "バ", "ヴイ": "ビ", "ヴエ": "ベ", "ヴオ": "ボ"}
+
+
+def _as_b(key: str) -> str:
+    return _V_SPELLING.sub(lambda m: _AS_B[m.group()], key) if "ヴ" in key else key
+
+
+def _v_spelling_only(na: Normalised, nb: Normalised) -> bool:
+    """The names are equal, in either word order, once ヴ is written as ブ (ヴァン as バン) on
+    both sides: a spelling a bank's character set may force, which changes the name's length
+    and so would score as two kana changed."""
+    if "ヴ" not in na.key and "ヴ" not in nb.key:
+        return False
+    b = _as_b(nb.key)
+    return _as_b(na.key) == b or _as_b(na.rkey) == b
+
+
 def _is_rotation(a: str, b: str) -> bool:
     """b is a with its parts swapped, each part at least two characters (no spaces on either)."""
     if len(a) != len(b) or len(a) < 4:
@@ -201,6 +222,8 @@ def _decide(
         score = max(ratio(na.key, nb.key), ratio(na.rkey, nb.key), ratio(na.key, nb.rkey))
     else:
         score = best_score
+    if _v_spelling_only(na, nb):
+        return Outcome.CLOSE, Reason.V_SPELLING, score
     if na.script & KANJI and _variants_only(na.key, nb.key):
         return Outcome.CLOSE, Reason.VARIANT_KANJI, score
     family_equal, given_equal = _parts_equal(na.tokens, nb.tokens)

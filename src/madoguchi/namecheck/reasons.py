@@ -39,6 +39,8 @@ class Reason(StrEnum):
     LEGAL_ENTITY = "LEGAL_ENTITY"
     NAME_UNAVAILABLE = "NAME_UNAVAILABLE"
     RESIDENT_NAME_EMPTY = "RESIDENT_NAME_EMPTY"
+    # Last, so that the codes of the others (their positions, `REASON_CODES`) stay as they were.
+    V_SPELLING = "V_SPELLING"
 
 
 OUTCOME_TEXTS: dict[Outcome, dict[str, str]] = {
@@ -105,6 +107,12 @@ REASON_TEXTS: dict[Reason, dict[str, str]] = {
         "ja": "来庁者のフリガナが入力されていないため照合できません。",
         "en": "The resident's kana name is empty, so nothing can be compared.",
     },
+    Reason.V_SPELLING: {
+        "ja": "「ヴ」と「ブ」の書き分け（ヴァンとバン、ヴィとビなど）だけが異なります。"
+        "口座名義を本人に確認してください（ヴを使えない口座名義があります）。",
+        "en": "Only ヴ written as ブ (ヴァン/バン, ヴィ/ビ …) differs; some bank names cannot hold ヴ. "
+        "Confirm the account name with the resident.",
+    },
 }
 
 
@@ -147,6 +155,12 @@ INSURED_REASON_TEXTS: dict[Reason, dict[str, str]] = {
         "ja": "保険者の記録から被保険者のお名前を取得できませんでした。被保険者のお名前を本人に確認してください。",
         "en": "The insurer's record gave no insured person's name. Confirm the insured person's name with the resident.",
     },
+    Reason.V_SPELLING: {
+        "ja": "「ヴ」と「ブ」の書き分け（ヴァンとバン、ヴィとビなど）だけが異なります。"
+        "保険者の記録にある被保険者のお名前を本人に確認してください。",
+        "en": "Only ヴ written as ブ (ヴァン/バン, ヴィ/ビ …) differs. Confirm the insured person's "
+        "name on the insurer's record with the resident.",
+    },
 }
 
 
@@ -182,6 +196,12 @@ RESIDENT_REASON_TEXTS: dict[Reason, dict[str, str]] = {
     Reason.RESIDENT_NAME_EMPTY: {
         "ja": "お名前のフリガナが入力されていなかったため、口座の名義と比べられませんでした。",
         "en": "Your name in kana was not entered, so the account's name was not compared with it.",
+    },
+    Reason.V_SPELLING: {
+        "ja": "口座の名義とあなたのお名前（フリガナ）は、「ヴ」と「ブ」の書き分け（ヴァンとバンなど）"
+        "だけが異なりました。",
+        "en": "The account's name and your name in kana differ only in ヴ written as ブ "
+        "(ヴァン/バン …).",
     },
 }
 
