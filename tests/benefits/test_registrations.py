@@ -51,6 +51,29 @@ def test_public_fund_registration_end_to_end(trusted, desk):
     assert row.account_hash in signed
 
 
+def test_a_japan_post_bank_account_is_registered_from_its_passbook(trusted, desk):
+    """ゆうちょ銀行's passbook gives 記号 10230 and 番号 87654321, not the branch (028) and
+    account number (8765432) a transfer uses: the desk took neither (3 and 7 digits at most)."""
+    c = trusted.card("C")
+    start_visit(desk, c)
+    fields = public_fund(bank_code="9900", branch_code="10230", account_number="87654321")
+    p = prepare(desk, kind="public_fund_account", **fields)
+    assert p.fields["branch_code"] == "028"
+    assert p.fields["account_last4"] == "5432"
+    commit(desk, c)
+    row = PublicFundAccount.objects.get()
+    assert (row.bank_code, row.branch_code, row.account_last4) == ("9900", "028", "5432")
+    assert row.name_outcome == "match"
+
+
+def test_a_japan_post_bank_number_that_cannot_be_one_is_refused_saying_why(trusted, desk):
+    start_visit(desk, trusted.card("C"))
+    fields = public_fund(bank_code="9900", branch_code="10230", account_number="87654320")
+    exc = refused("invalid_request", prepare, desk, kind="public_fund_account", **fields)
+    assert "末尾が1の数字8桁以内" in exc.message_ja
+    assert not PublicFundAccount.objects.exists()
+
+
 def test_public_fund_no_match_is_blocked(trusted, desk):
     start_visit(desk, trusted.card("B"))
     refused(

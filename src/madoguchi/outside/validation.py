@@ -78,6 +78,71 @@ def account_number(value: str) -> str:
     )
 
 
+JAPAN_POST_BANK = "9900"
+"""ゆうちょ銀行's bank code. Its passbooks give the account as 記号 (5 digits) and 番号, not
+as a branch and an account number."""
+
+
+def japan_post_bank_account(
+    bank: str, branch: str, account_type: str, number: str
+) -> tuple[str, str]:
+    """The branch code and account number a transfer uses for an account of ゆうちょ銀行
+    typed as its passbook shows it, 記号 and 番号; any other account (and one of ゆうちょ
+    typed with its 3-digit branch already) as typed.
+
+    ゆうちょ銀行's published rule: an ordinary account (通常貯金, 記号 1xxxx, 番号 of up to 8
+    digits ending in 1) is branch 記号's 2nd and 3rd digits + 8, account number 番号 without its
+    last digit; a transfer account (振替口座, 記号 0xxxx, 番号 of up to 6 digits) is branch
+    記号's 2nd and 3rd digits + 9, current (当座), account number 番号. 12340-12345671 is
+    branch 238, ordinary, 1234567."""
+    symbol = _compact(branch)
+    if _compact(bank) != JAPAN_POST_BANK or not (symbol.isascii() and len(symbol) == 5):
+        return branch, number
+    serial = _compact(number)
+    if not symbol.isdigit() or symbol[0] not in "01":
+        raise _invalid(
+            System.BANK,
+            "ゆうちょ銀行の記号は、0か1で始まる数字5桁です（通帳の記号をそのまま入力してください）",
+            "a ゆうちょ銀行 記号 is 5 digits starting with 0 or 1 (as on the passbook)",
+        )
+    if not (serial.isascii() and serial.isdigit()):
+        raise _invalid(
+            System.BANK,
+            "ゆうちょ銀行の番号は数字です（通帳の番号をそのまま入力してください）",
+            "a ゆうちょ銀行 番号 is digits (as on the passbook)",
+        )
+    if symbol[0] == "1":
+        if account_type != "ordinary":
+            raise _invalid(
+                System.BANK,
+                "記号が1で始まるゆうちょ銀行の口座（通常貯金）は、預金種目が普通です",
+                "a ゆうちょ銀行 account whose 記号 starts with 1 (通常貯金) is an ordinary account",
+            )
+        if not (2 <= len(serial) <= 8 and serial.endswith("1")):
+            raise _invalid(
+                System.BANK,
+                "記号が1で始まるゆうちょ銀行の口座の番号は、末尾が1の数字8桁以内です"
+                "（通帳の番号をそのまま入力してください）",
+                "the 番号 of a ゆうちょ銀行 account whose 記号 starts with 1 is up to 8 digits "
+                "ending in 1 (as on the passbook)",
+            )
+        return symbol[1:3] + "8", serial[:-1].zfill(7)
+    if account_type != "current":
+        raise _invalid(
+            System.BANK,
+            "記号が0で始まるゆうちょ銀行の口座（振替口座）は、預金種目が当座です",
+            "a ゆうちょ銀行 account whose 記号 starts with 0 (振替口座) is a current account",
+        )
+    if not 1 <= len(serial) <= 6:
+        raise _invalid(
+            System.BANK,
+            "記号が0で始まるゆうちょ銀行の口座（振替口座）の番号は、数字6桁以内です",
+            "the 番号 of a ゆうちょ銀行 account whose 記号 starts with 0 (振替口座) is up to 6 "
+            "digits",
+        )
+    return symbol[1:3] + "9", serial.zfill(7)
+
+
 def insurer_number(value: str) -> str:
     return _digits(
         value,

@@ -48,9 +48,21 @@ def _bank_named(typed: str) -> str:
 class PublicFundForm(NameCheckFields):
     field_order = ["bank_code", "branch_code", "account_type", "account_number"]
     bank_code = forms.CharField(label=_("Bank code"), max_length=4)
-    branch_code = forms.CharField(label=_("Branch code"), max_length=3)
+    # ゆうちょ銀行 (9900): the passbook's 記号 (5 digits) and 番号 (up to 8) are taken too and
+    # turned into the branch and account number (`validation.japan_post_bank_account`).
+    branch_code = forms.CharField(
+        label=_("Branch code"),
+        max_length=5,
+        help_text=_("Japan Post Bank (9900): the passbook's 記号 (5 digits) may be typed here."),
+    )
     account_type = forms.ChoiceField(label=_("Account type"), choices=ACCOUNT_TYPES)
-    account_number = forms.CharField(label=_("Account number"), max_length=7)
+    account_number = forms.CharField(
+        label=_("Account number"),
+        max_length=8,
+        help_text=_(
+            "Japan Post Bank (9900): the passbook's 番号 (up to 8 digits) may be typed here."
+        ),
+    )
 
 
 class PublicFundRegistration(ProcedureBase):
@@ -97,11 +109,14 @@ class PublicFundRegistration(ProcedureBase):
             "account_last4": identifiers.last4(raw["account_number"]),
         }
         try:
-            bank = outside.systems().bank.lookup_account(
+            branch, typed_number = validation.japan_post_bank_account(
                 raw["bank_code"], raw["branch_code"], raw["account_type"], raw["account_number"]
             )
+            bank = outside.systems().bank.lookup_account(
+                raw["bank_code"], branch, raw["account_type"], typed_number
+            )
             bank.ensure_active()
-            number = validation.account_number(raw["account_number"])
+            number = validation.account_number(typed_number)
         except OutsideError as exc:
             raise services.outside_failure(visit, exc, what, "account_number") from exc
         ident = identifiers.bank_account_identifier(
