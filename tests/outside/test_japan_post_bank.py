@@ -44,3 +44,41 @@ def test_a_symbol_or_number_that_cannot_be_one_says_why(typed, says):
         validation.japan_post_bank_account(*typed)
     assert says in refused.value.message_ja
     assert "ゆうちょ銀行" in refused.value.message_en
+
+
+@pytest.mark.parametrize("form_name", ["AccountCompareForm", "PublicFundLegacyLinkForm"])
+def test_a_case_takes_a_japan_post_bank_passbook_as_the_desk_does(form_name, settings):
+    """A public-fund case's comparison and legacy link took the transfer's branch (3 digits)
+    and number (7) only, where the resident presents a passbook with 記号 and 番号: the
+    official converted by hand, or the comparison said "different" for the same account."""
+    from django.utils import translation
+
+    from madoguchi.cases import forms
+
+    form_class = getattr(forms, form_name)
+    prefix = "legacy" if form_name.startswith("PublicFund") else None
+    extra = {
+        "resident_label": "A氏",
+        "provider_name": "ゆうちょ銀行",
+        "linked_on_precision": "month",
+    }
+
+    def data(branch, number, bank="9900"):
+        values = {"bank_code": bank, "branch_code": branch, "account_type": "ordinary",
+                  "account_number": number, "date_precision": "unknown", **extra}  # fmt: skip
+        return {f"{prefix}-{k}" if prefix else k: v for k, v in values.items()}
+
+    form = form_class(data("10230", "87654321"), prefix=prefix)
+    assert form.is_valid(), form.errors
+    assert (form.cleaned_data["branch_code"], form.cleaned_data["account_number"]) == (
+        "028",
+        "8765432",
+    )
+    with translation.override("ja"):
+        wrong = form_class(data("10230", "87654320"), prefix=prefix)
+        assert not wrong.is_valid()
+        assert "末尾が1の数字8桁以内" in str(wrong.errors["branch_code"])
+    # Another bank's account is taken as typed.
+    other = form_class(data("001", "1234567", bank="0990"), prefix=prefix)
+    assert other.is_valid(), other.errors
+    assert other.cleaned_data["branch_code"] == "001"

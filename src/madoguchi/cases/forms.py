@@ -7,7 +7,10 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.benefits.procedures.public_fund import ACCOUNT_TYPES
 from madoguchi.era import EraError, parse_date
+from madoguchi.language import english
 from madoguchi.once.forms import once_field
+from madoguchi.outside.errors import InvalidRequest
+from madoguchi.outside.validation import japan_post_bank_account
 from madoguchi.plaintext import no_long_number, plain_text
 
 from .constants import Channel, DatePrecision, Party, Programme
@@ -105,6 +108,34 @@ def _not_stored(label: Any, max_length: int) -> forms.CharField:
     )
 
 
+class JapanPostBankAccount(forms.Form):
+    """A bank account's branch and number, or for ゆうちょ銀行 (9900) the passbook's 記号 and 番号
+    in their places, turned into the branch and number a transfer uses (and the registration
+    hashed) by `outside.validation.japan_post_bank_account`, as the desk's form does."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or self.cleaned_data
+        parts = [
+            data.get(k) for k in ("bank_code", "branch_code", "account_type", "account_number")
+        ]
+        if all(isinstance(p, str) for p in parts):
+            try:
+                branch, number = japan_post_bank_account(*parts)  # type: ignore[arg-type]
+            except InvalidRequest as exc:
+                self.add_error("branch_code", exc.detail_en if english() else exc.detail_ja)
+            else:
+                data["branch_code"], data["account_number"] = branch, number
+        return data
+
+
+def _branch_code() -> forms.CharField:
+    return forms.CharField(
+        label=_("Branch code"),
+        max_length=5,
+        help_text=_("Japan Post Bank (9900): the passbook's 記号 (5 digits) may be typed here."),
+    )
+
+
 class _CompareForm(WhenForm):
     """Every comparison also compares the account holder's kana, where it is known."""
 
@@ -122,13 +153,13 @@ class CompareForm(_CompareForm):
     presented = _not_stored(_("Payment card number the resident presents (not stored)"), 40)
 
 
-class AccountCompareForm(_CompareForm):
+class AccountCompareForm(JapanPostBankAccount, _CompareForm):
     """A public-fund case: the bank account the resident presents (passbook or cash card)."""
 
     bank_code = forms.CharField(label=_("Bank code"), max_length=4)
-    branch_code = forms.CharField(label=_("Branch code"), max_length=3)
+    branch_code = _branch_code()
     account_type = forms.ChoiceField(label=_("Account type"), choices=ACCOUNT_TYPES)
-    account_number = _not_stored(_("Account number the resident presents (not stored)"), 7)
+    account_number = _not_stored(_("Account number the resident presents (not stored)"), 8)
 
 
 class InsuredCompareForm(_CompareForm):
@@ -184,17 +215,17 @@ class LegacyLinkForm(forms.Form):
     source = _text(_("Imported from"), 200, required=False)
 
 
-class PublicFundLegacyLinkForm(LegacyLinkForm):
+class PublicFundLegacyLinkForm(JapanPostBankAccount, LegacyLinkForm):
     """A public-fund case's legacy link: the registered bank account, all four parts (the
     registration hashed them together)."""
 
     provider_name = _text(_("Bank"), 200)
     bank_code = forms.CharField(label=_("Bank code"), max_length=4)
-    branch_code = forms.CharField(label=_("Branch code"), max_length=3)
+    branch_code = _branch_code()
     account_type = forms.ChoiceField(label=_("Account type"), choices=ACCOUNT_TYPES)
     account_number = forms.CharField(
         label=_("Account number (kept only as a keyed hash and its last 4)"),
-        max_length=7,
+        max_length=8,
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
     field_order = ["resident_label", "provider_name", "bank_code", "branch_code", "account_type"]
