@@ -18,13 +18,13 @@ CARD_C = {
     "resident_kana": "ヤマダ タロウ",
     "resident_kana_confirmed": True,
 }
-HIS = {"insurer_number": "06139999", "insured_symbol": "SYM-7731", "insured_number": "88120045",
+HIS = {"insurer_number": "06139992", "insured_symbol": "SYM-7731", "insured_number": "88120045",
        "branch": "01"}  # fmt: skip
 # Resident A's insurance: another 山田 太郎 (born 1980): same name, another person.
-NAMESAKE = {"insurer_number": "06139999", "insured_symbol": "1234", "insured_number": "5678",
+NAMESAKE = {"insurer_number": "06139992", "insured_symbol": "1234", "insured_number": "5678",
             "branch": "00"}  # fmt: skip
 # 鈴木 一郎's insurance (resident B).
-SUZUKI = {"insurer_number": "139999", "insured_symbol": "市国12", "insured_number": "3456",
+SUZUKI = {"insurer_number": "139998", "insured_symbol": "市国12", "insured_number": "3456",
           "branch": "00"}  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from tests.benefits.conftest import commit, drain, prepare, start_visit
 pytestmark = pytest.mark.usefixtures("providers", "systems")
 
 HI = {
-    "insurer_number": "06139999",
+    "insurer_number": "06139992",
     "insured_symbol": "SYM-7731",
     "insured_number": "88120045",
     "branch": "01",

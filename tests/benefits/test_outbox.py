@@ -297,7 +297,7 @@ def test_reconcile_exits_4_while_a_resend_still_fails(
 @uses_sims
 def test_reconcile_reports_a_registration_unknown_to_us(trusted, desk, systems):
     systems.insurer.register_use(
-        "06139999", "1234", "5678", "00", "ab" * 32, request_ref="madoguchi-hi:stray"
+        "06139992", "1234", "5678", "00", "ab" * 32, request_ref="madoguchi-hi:stray"
     )
     assert _findings(reconcile()) == [("unknown_to_us", "incident recorded")]
     assert Incident.objects.filter(
@@ -332,7 +332,7 @@ def test_two_reconciles_at_once_record_one_incident_per_finding():
     record = InsurerRecord(
         registration_ref="R-1",
         request_ref="madoguchi-hi:stray",
-        insurer_number="06139999",
+        insurer_number="06139992",
         insured_last4="5678",
         card_cert_fingerprint="ab" * 32,
         insured_name_kana=None,

@@ -24,7 +24,7 @@ def public_fund(number="1234567", kana="ヤマダ タロウ", **extra):
 
 
 HI = {
-    "insurer_number": "06139999",
+    "insurer_number": "06139992",
     "insured_symbol": "SYM-7731",
     "insured_number": "88120045",
     "branch": "01",

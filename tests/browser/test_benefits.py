@@ -89,7 +89,7 @@ def test_benefits_procedures_happy_path(desk, outside_systems):
         desk,
         "health_insurance_use",
         {
-            "insurer_number": "06139999",
+            "insurer_number": "06139992",
             "insured_symbol": "SYM-7731",
             "insured_number": "88120045",
             "branch": "01",

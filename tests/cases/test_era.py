@@ -131,7 +131,7 @@ def test_every_day_reads_back_as_it_is_written(year):
 def test_the_health_insurance_form_takes_the_birth_date_as_printed_on_the_card():
     from madoguchi.benefits.procedures.health_insurance import HealthInsuranceForm
 
-    base = {"insurer_number": "139999", "insured_symbol": "市国12", "insured_number": "3456",
+    base = {"insurer_number": "139998", "insured_symbol": "市国12", "insured_number": "3456",
             "branch": "00", "resident_sex": "1"}  # fmt: skip
     form = HealthInsuranceForm({**base, "resident_birth_date": "昭和50年9月30日"})
     assert form.is_valid(), form.errors

@@ -197,7 +197,7 @@ def test_sakai_scenario_commits_nothing_for_the_wrong_person(desk_env, outside_s
             a_procedure=(
                 "health_insurance_use",
                 {
-                    "insurer_number": "139999",
+                    "insurer_number": "139998",
                     "insured_symbol": "市国12",
                     "insured_number": "3458",
                     "branch": "00",

@@ -16,7 +16,7 @@ from madoguchi.outside import (
 )
 from madoguchi.outside.sim import RunningSim
 
-YAMADA = ("06139999", "1234", "5678", "00")
+YAMADA = ("06139992", "1234", "5678", "00")
 CARD_A = "a1" * 32
 CARD_B = "b2" * 32
 
@@ -26,7 +26,7 @@ def test_register_returns_a_reference_and_the_insurers_kana_name(insurer: HttpIn
     assert registration.status is RegistrationStatus.REGISTERED
     assert registration.registration_ref.startswith("ins-reg-")
     assert registration.insured_name_kana == "ﾔﾏﾀﾞ ﾀﾛｳ"
-    assert registration.insurer_number == "06139999"
+    assert registration.insurer_number == "06139992"
 
 
 def test_the_same_card_again_is_already_registered(insurer: HttpInsurer) -> None:
@@ -49,28 +49,28 @@ def test_another_card_for_a_registered_person_is_refused(insurer: HttpInsurer) -
 
 def test_seeded_registration_with_another_card(insurer: HttpInsurer) -> None:
     with pytest.raises(RegisteredToAnotherCard):
-        insurer.register_use("06139999", "2345", "200", "00", CARD_A)
+        insurer.register_use("06139992", "2345", "200", "00", CARD_A)
 
 
 def test_national_health_insurance_with_a_kanji_symbol(insurer: HttpInsurer) -> None:
-    registration = insurer.register_use("139999", "市国１２", "3456", "0", CARD_B)
+    registration = insurer.register_use("139998", "市国１２", "3456", "0", CARD_B)
     assert registration.insured_name_kana == "ｽｽﾞｷ ｲﾁﾛｳ"
 
 
 def test_insurer_without_a_kana_name(insurer: HttpInsurer) -> None:
-    registration = insurer.register_use("139999", "市国12", "3457", "00", CARD_B)
+    registration = insurer.register_use("139998", "市国12", "3457", "00", CARD_B)
     assert registration.insured_name_kana is None
     assert registration.status is RegistrationStatus.REGISTERED
 
 
 def test_lost_eligibility_is_refused(insurer: HttpInsurer) -> None:
     with pytest.raises(InsuranceNotEligible):
-        insurer.register_use("06139999", "9999", "1", "00", CARD_A)
+        insurer.register_use("06139992", "9999", "1", "00", CARD_A)
 
 
 def test_unknown_insured_person(insurer: HttpInsurer) -> None:
     with pytest.raises(InsuredPersonNotFound) as exc:
-        insurer.register_use("06139999", "1234", "9999", "00", CARD_A)
+        insurer.register_use("06139992", "1234", "9999", "00", CARD_A)
     assert "被保険者" in exc.value.message_ja
 
 
@@ -78,11 +78,11 @@ def test_unknown_insured_person(insurer: HttpInsurer) -> None:
     "args",
     [
         ("0613999", "1234", "5678", "00", CARD_A),
-        ("06139999", "", "5678", "00", CARD_A),
-        ("06139999", "1234", "56/78", "00", CARD_A),
-        ("06139999", "1234", "5678", "000", CARD_A),
-        ("06139999", "1234", "5678", "00", "zz" * 32),
-        ("06139999", "1234", "5678", "00", CARD_A[:-2]),
+        ("06139992", "", "5678", "00", CARD_A),
+        ("06139992", "1234", "56/78", "00", CARD_A),
+        ("06139992", "1234", "5678", "000", CARD_A),
+        ("06139992", "1234", "5678", "00", "zz" * 32),
+        ("06139992", "1234", "5678", "00", CARD_A[:-2]),
     ],
 )
 def test_malformed_input_is_refused_before_sending(
@@ -111,7 +111,7 @@ def test_lookup_returns_the_insured_persons_attributes_and_registers_nothing(
     )
     assert insurer.register_use(*YAMADA, CARD_A).status is RegistrationStatus.REGISTERED
     with pytest.raises(InsuredPersonNotFound):
-        insurer.lookup_insured("06139999", "1234", "0000", "00")
+        insurer.lookup_insured("06139992", "1234", "0000", "00")
 
 
 def test_the_registrations_list_carries_the_request_reference(insurer: HttpInsurer) -> None:

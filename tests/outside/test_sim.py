@@ -136,7 +136,7 @@ def test_running_all_wires_every_adapter() -> None:
                 outside.bank.lookup_account("0991", "101", "ordinary", "5678901").holder_name_kana
                 == "ｺﾊﾞﾔｼ ｼﾖｳｺ"
             )
-            registration = outside.insurer.register_use("06139999", "2345", "100", "00", "c3" * 32)
+            registration = outside.insurer.register_use("06139992", "2345", "100", "00", "c3" * 32)
             assert registration.insured_name_kana == "ｻﾄｳ ﾊﾅｺ"
         finally:
             outside.close()
@@ -207,7 +207,7 @@ def test_a_simulator_with_a_state_file_remembers_across_a_restart(
     provider its suspensions and payouts. With --state they come back as they were."""
     state = tmp_path / "sim-insurer.json"
     registration = {
-        "insurer_number": "06139999",
+        "insurer_number": "06139992",
         "insured_symbol": "1234",
         "insured_number": "5678",
         "branch": "00",

@@ -29,7 +29,7 @@ from madoguchi.outside.transport import JsonClient
 from .conftest import FAST, IMPATIENT, LATE_MS
 
 TARO = ("7010000000000001", "123")
-YAMADA_INSURANCE = ("06139999", "1234", "5678", "00")
+YAMADA_INSURANCE = ("06139992", "1234", "5678", "00")
 CARD_A = "a1" * 32
 CARD_B = "b2" * 32
 
@@ -218,7 +218,7 @@ def test_same_key_with_different_parameters_is_a_conflict(
     insurer.register_use(*YAMADA_INSURANCE, CARD_A, idempotency_key="visit-2-insurance")
     with pytest.raises(IdempotencyConflict) as exc:
         insurer.register_use(
-            "06139999", "2345", "100", "00", CARD_B, idempotency_key="visit-2-insurance"
+            "06139992", "2345", "100", "00", CARD_B, idempotency_key="visit-2-insurance"
         )
     assert exc.value.status == 409
     stats = insurer_sim.control.stats()

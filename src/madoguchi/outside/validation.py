@@ -143,8 +143,21 @@ def japan_post_bank_account(
     return symbol[1:3] + "9", serial.zfill(7)
 
 
+def insurer_check_digit(first: str) -> str:
+    """The check digit (検証番号) of an insurer number whose other digits are `first`: from the
+    rightmost, digits weighted 2, 1, 2, 1 …, the digits of the products summed, and the check
+    digit what brings the sum to a multiple of 10 (01130012, 協会けんぽ's 東京支部: 2)."""
+    total = 0
+    for i, ch in enumerate(reversed(first)):
+        product = int(ch) * (2 if i % 2 == 0 else 1)
+        total += product // 10 + product % 10
+    return str(-total % 10)
+
+
 def insurer_number(value: str) -> str:
-    return _digits(
+    """An insurer number (保険者番号): 6 digits (国民健康保険) or 8, the last its check digit,
+    so that one digit mistyped from the card is caught before the insurer is asked."""
+    v = _digits(
         value,
         (6, 8),
         None,
@@ -152,6 +165,14 @@ def insurer_number(value: str) -> str:
         "保険者番号は数字6桁または8桁です",
         "an insurer number is 6 or 8 digits",
     )
+    if insurer_check_digit(v[:-1]) != v[-1]:
+        raise _invalid(
+            System.INSURER,
+            "保険者番号の最後の1桁（検証番号）が他の桁と合いません。保険証の保険者番号を確かめてください",
+            "the insurer number's last digit (its check digit) does not agree with the others: "
+            "check it against the insurance card",
+        )
+    return v
 
 
 def insured_symbol(value: str) -> str:

@@ -32,7 +32,7 @@ B_PAYMENT_SERVICE_ID = "7010000000000005"
 BENEFITS_A = (
     "health_insurance_use",
     {
-        "insurer_number": "139999",
+        "insurer_number": "139998",
         "insured_symbol": "市国12",
         "insured_number": "3457",
         "branch": "00",

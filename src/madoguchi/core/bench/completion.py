@@ -115,7 +115,7 @@ class Insured:
     fingerprint: str = ""
 
 
-INSURER = "06139999"
+INSURER = "06139992"
 INSURED_SYMBOL = "BENCH"
 INSURED_NAME = ("窓口 花子", "ﾏﾄﾞｸﾞﾁ ﾊﾅｺ", "マドグチ ハナコ")  # insurer's name and kana; as typed
 INSURED_BIRTH = "1980-01-01"
