@@ -84,19 +84,30 @@ def format_local_time(moment: datetime, *, japanese: bool, seconds: bool = False
     return f"{moment:%Y-%m-%d %H:%M:%S}" if seconds else f"{moment:%Y-%m-%d %H:%M}"
 
 
-_ERA_DATE = re.compile(r"(明治|大正|昭和|平成|令和)(元|\d{1,2})年(\d{1,2})月(\d{1,2})日")
-_WESTERN_DATE = re.compile(r"(\d{4})(?:[-/.](\d{1,2})[-/.](\d{1,2})|年(\d{1,2})月(\d{1,2})日)")
+# 昭和50年9月30日, or as forms and registers abbreviate it: S50.9.30, 昭和50/9/30 (an era's
+# initial, M T S H R, for its name).
+_ERA_DATE = re.compile(
+    r"(明治|大正|昭和|平成|令和|[MTSHR])(元|\d{1,2})"
+    r"(?:年(\d{1,2})月(\d{1,2})日|([-/.])(\d{1,2})\5(\d{1,2}))"
+)
+_ERA_OF_INITIAL = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
+_WESTERN_DATE = re.compile(
+    r"(\d{4})(?:([-/.])(\d{1,2})\2(\d{1,2})|年(\d{1,2})月(\d{1,2})日|(\d{2})(\d{2}))"
+)
 
 
 def parse_date(text: str) -> date:
     """A day as the card prints it or a person writes it: 昭和50年9月30日 (元年 for year 1, a
-    trailing 生 as on the card), 1975年9月30日, 1975-09-30, 1975/9/30, 1975.9.30; full-width
-    digits and spaces are accepted. An era date must fall within its era (昭和65年 does not
+    trailing 生 as on the card), as forms abbreviate it (S50.9.30, 昭和50/9/30: the era's
+    initial M T S H R for its name), 1975年9月30日, 1975-09-30, 1975/9/30, 1975.9.30,
+    19750930; full-width digits and spaces are accepted. An era date must fall within its era (昭和65年 does not
     exist); EraError says so, as for any day that does not exist."""
-    compact = "".join(unicodedata.normalize("NFKC", text).split()).removesuffix("生")
+    compact = "".join(unicodedata.normalize("NFKC", text).split()).removesuffix("生").upper()
     try:
         if m := _ERA_DATE.fullmatch(compact):
-            name, year_text, month, day = m.groups()
+            era, year_text, month1, day1, _, month2, day2 = m.groups()
+            name = _ERA_OF_INITIAL.get(era, era)
+            month, day = month1 or month2, day1 or day2
             year = 1 if year_text == "元" else int(year_text)
             first_years = {era: first_year for _, era, first_year in ERAS}
             d = date(first_years[name] + year - 1, int(month), int(day))
@@ -104,8 +115,8 @@ def parse_date(text: str) -> date:
                 raise EraError(f"{text} is not a day of the {name} era.")
             return d
         if m := _WESTERN_DATE.fullmatch(compact):
-            y, mo, dd, mo2, dd2 = m.groups()
-            return date(int(y), int(mo or mo2), int(dd or dd2))
+            y, _, mo, dd, mo2, dd2, mo3, dd3 = m.groups()
+            return date(int(y), int(mo or mo2 or mo3), int(dd or dd2 or dd3))
     except EraError:
         raise
     except ValueError as exc:

@@ -70,6 +70,14 @@ def test_without_weekday_and_era_year():
         "1975年9月30日",
         "1975-09-30",
         "1975.09.30",
+        # as forms and registers abbreviate it (the era's initial for its name), and as a
+        # date field without separators (they were refused as no date)
+        "S50.9.30",
+        "s50/9/30",
+        "Ｓ５０．９．３０",
+        "昭和50.9.30",
+        "S 50-9-30",
+        "19750930",
     ],
 )
 def test_a_birth_date_is_read_as_the_card_and_people_write_it(typed):
@@ -90,6 +98,11 @@ def test_a_birth_date_is_read_as_the_card_and_people_write_it(typed):
         "昭和",
         "明治46年1月1日",
         "明治5年12月1日",
+        "S65.1.8",
+        "H31.5.1",
+        "X50.9.30",
+        "S50.9/30",
+        "19751330",
     ],
 )
 def test_a_date_outside_its_era_or_the_calendar_is_refused(typed):
@@ -199,3 +212,5 @@ def test_a_date_option_takes_the_days_people_write():
     assert date_argument("2023-06-01") == date(2023, 6, 1)
     assert date_argument("令和5年6月1日") == date(2023, 6, 1)
     assert date_argument("２０２３/６/１") == date(2023, 6, 1)
+    assert date_argument("R5.6.1") == date(2023, 6, 1)
+    assert date_argument("R元.5.1") == date(2019, 5, 1)
