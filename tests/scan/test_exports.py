@@ -157,6 +157,9 @@ def test_a_value_holding_a_line_break_is_one_value_wherever_the_file_is_cut(tmp_
         ("R5.4.1", "2023-04-01"),
         ("平成元年1月8日", "1989-01-08"),
         ("S50.12.31", "1975-12-31"),
+        # read by the one reading of era dates the desk uses (`era.parse_date`)
+        ("明治44年5月28日", "1911-05-28"),
+        ("M44.5.28", "1911-05-28"),
     ],
 )
 def test_a_date_in_a_japanese_era_says_the_same_date_in_the_western_calendar(
@@ -173,6 +176,22 @@ def test_a_date_in_a_japanese_era_says_the_same_date_in_the_western_calendar(
         f"{exported / 'residents.csv'}, column 'birth_date': row 3 has {written!r}, not a date "
         "(YYYY-MM-DD); it is a date in a Japanese era (和暦): write it in the Western calendar "
         f"({written!r} is {western})"
+    )
+
+
+@pytest.mark.parametrize("written", ["S65.1.8", "平成31年5月1日", "R元.4.30"])
+def test_a_japanese_era_date_that_is_no_day_of_its_era_says_so(tmp_path, written):
+    """昭和 ended on 64年1月7日: S65.1.8 was said to be 1990-01-08, which is 平成2年."""
+    parquet, exported = _exported(tmp_path)
+    residents = schema.load(parquet)["residents"]
+    born = pa.array([None, written] + [None] * (residents.num_rows - 2), pa.string())
+    residents = residents.set_column(3, "birth_date", born)
+    (exported / "residents.csv").write_bytes(excel_csv(residents))
+    with pytest.raises(schema.InputError) as refused:
+        schema.validate(exported)
+    assert str(refused.value).endswith(
+        f"it is written as a date in a Japanese era (和暦), but {written!r} is no day of that "
+        "era: write the date in the Western calendar"
     )
 
 

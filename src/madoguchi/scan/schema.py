@@ -28,6 +28,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from madoguchi.era import EraError, parse_date
+
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
@@ -532,27 +534,30 @@ def _rolled_over(plain: pa.Array, parsed: pa.Array) -> pa.Array:
     return pc.or_kleene(wrong_day, wrong_second)
 
 
-ERAS = {"明治": 1868, "大正": 1912, "昭和": 1926, "平成": 1989, "令和": 2019}
-"""The first (Western) year of each Japanese era (元号) a register's dates are written in."""
+# A date in a Japanese era (和暦) at the start of a value: 令和5年4月1日, R5.4.1 (a time may follow).
 _ERA_DATE = re.compile(
     r"(?P<era>明治|大正|昭和|平成|令和|[MTSHRmtshr])\s*(?P<y>元|\d{1,2})\s*(?:年|[./-])\s*"
-    r"(?P<m>\d{1,2})\s*(?:月|[./-])\s*(?P<d>\d{1,2})"
+    r"(?P<m>\d{1,2})\s*(?:月|[./-])\s*(?P<d>\d{1,2})日?"
 )
 
 
 def _era_hint(value: str) -> str:
     """For a date in a Japanese era (和暦: ``令和5年4月1日``, ``R5.4.1``), the same date as the
-    format writes it, to say what to write instead."""
+    format writes it, to say what to write instead (`era.parse_date`, the one reading of era
+    dates); for one that is no day of its era (``S65.1.8``), that it is none."""
     found = _ERA_DATE.match(value)
     if found is None:
         return ""
-    era = found["era"]
-    start = ERAS.get(era) or dict(zip("MTSHR", ERAS.values(), strict=True))[era.upper()]
-    year = start + (1 if found["y"] == "元" else int(found["y"])) - 1
-    western = f"{year:04d}-{int(found['m']):02d}-{int(found['d']):02d}"
+    try:
+        day = parse_date(f"{found['era']}{found['y']}.{found['m']}.{found['d']}")
+    except EraError:
+        return (
+            f"; it is written as a date in a Japanese era (和暦), but {found.group(0)!r} is no "
+            "day of that era: write the date in the Western calendar"
+        )
     return (
         f"; it is a date in a Japanese era (和暦): write it in the Western calendar "
-        f"({value!r} is {western})"
+        f"({value!r} is {day.isoformat()})"
     )
 
 
