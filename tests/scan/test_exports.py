@@ -150,6 +150,18 @@ def test_a_value_holding_a_line_break_is_one_value_wherever_the_file_is_cut(tmp_
     assert got.to_pylist() == residents.to_pylist()
 
 
+def _refused_birth_date(tmp_path, written):
+    """The refusal of an export whose third resident row was born on `written`."""
+    parquet, exported = _exported(tmp_path)
+    residents = schema.load(parquet)["residents"]
+    born = pa.array([None, written] + [None] * (residents.num_rows - 2), pa.string())
+    residents = residents.set_column(3, "birth_date", born)
+    (exported / "residents.csv").write_bytes(excel_csv(residents))
+    with pytest.raises(schema.InputError) as refused:
+        schema.validate(exported)
+    return str(refused.value), exported
+
+
 @pytest.mark.parametrize(
     ("written", "western"),
     [
@@ -165,14 +177,8 @@ def test_a_value_holding_a_line_break_is_one_value_wherever_the_file_is_cut(tmp_
 def test_a_date_in_a_japanese_era_says_the_same_date_in_the_western_calendar(
     tmp_path, written, western
 ):
-    parquet, exported = _exported(tmp_path)
-    residents = schema.load(parquet)["residents"]
-    born = pa.array([None, written] + [None] * (residents.num_rows - 2), pa.string())
-    residents = residents.set_column(3, "birth_date", born)
-    (exported / "residents.csv").write_bytes(excel_csv(residents))
-    with pytest.raises(schema.InputError) as refused:
-        schema.validate(exported)
-    assert str(refused.value) == (
+    refused, exported = _refused_birth_date(tmp_path, written)
+    assert refused == (
         f"{exported / 'residents.csv'}, column 'birth_date': row 3 has {written!r}, not a date "
         "(YYYY-MM-DD); it is a date in a Japanese era (和暦): write it in the Western calendar "
         f"({written!r} is {western})"
@@ -182,14 +188,8 @@ def test_a_date_in_a_japanese_era_says_the_same_date_in_the_western_calendar(
 @pytest.mark.parametrize("written", ["S65.1.8", "平成31年5月1日", "R元.4.30"])
 def test_a_japanese_era_date_that_is_no_day_of_its_era_says_so(tmp_path, written):
     """昭和 ended on 64年1月7日: S65.1.8 was said to be 1990-01-08, which is 平成2年."""
-    parquet, exported = _exported(tmp_path)
-    residents = schema.load(parquet)["residents"]
-    born = pa.array([None, written] + [None] * (residents.num_rows - 2), pa.string())
-    residents = residents.set_column(3, "birth_date", born)
-    (exported / "residents.csv").write_bytes(excel_csv(residents))
-    with pytest.raises(schema.InputError) as refused:
-        schema.validate(exported)
-    assert str(refused.value).endswith(
+    refused, _ = _refused_birth_date(tmp_path, written)
+    assert refused.endswith(
         f"it is written as a date in a Japanese era (和暦), but {written!r} is no day of that "
         "era: write the date in the Western calendar"
     )
