@@ -99,8 +99,10 @@ def test_minor_with_representatives_own_card_links_the_representatives_account(
         # A company's legal form: the name check would match a company's account of that name
         # (tests/benefits/test_kana_legal_form.py).
         ("カ)サトウ ハナコ", "representative_kana_legal_form", "法人の種類"),
+        # Kanji: every account a close match (tests/benefits/test_kana_kanji.py).
+        ("山田 太郎", "representative_kana_kanji", "フリガナに漢字"),
     ],
-    ids=["long-number", "legal-form"],
+    ids=["long-number", "legal-form", "kanji"],
 )
 def test_a_long_number_or_a_legal_form_in_the_representatives_kana_is_refused(
     trusted, desk, minor_card, kana, code, says

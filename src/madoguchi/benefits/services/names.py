@@ -15,7 +15,7 @@ from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.namecheck.check import NameCheckResult
 from madoguchi.namecheck.check import check as name_check
-from madoguchi.namecheck.normalise import analyse
+from madoguchi.namecheck.normalise import KANJI, analyse
 from madoguchi.namecheck.reasons import ACCOUNT, INSURED, Outcome, no_match_reason_text
 from madoguchi.plaintext import long_number
 from madoguchi.refusals import ByLanguage
@@ -57,6 +57,21 @@ KANA_LEGAL_FORM_MESSAGE = _(
 )
 
 
+# The kana is the reading the name check compares with the account's kana. Kanji typed into it
+# (the card's name copied across) cannot be compared: every account's name would come out a
+# close match (SCRIPT_MISMATCH), confirmed with one tick, B's account for A as for anyone.
+KANA_KANJI_MESSAGE = _(
+    "The kana name contains kanji. Type the name's reading in katakana (or hiragana; Latin "
+    "letters for a name written so): kanji cannot be compared with the account's name, so "
+    "every account would pass as a close match. Nothing was stored."
+)
+
+
+def holds_kanji(kana: str) -> bool:
+    """Whether a name typed as kana carries kanji (after normalisation: 々 and 〆 too)."""
+    return bool(analyse(kana).script & KANJI)
+
+
 def holds_legal_form(kana: str) -> bool:
     """Whether a person's kana carries a legal form the name check reads as a company's."""
     return analyse(kana).entity
@@ -79,6 +94,8 @@ def resident_kana(visit: Visit, fields: dict[str, Any]) -> tuple[str, KanaSource
         )
     if long_number(entered):
         raise ProcedureInvalid("resident_kana_number", KANA_NUMBER_MESSAGE, field="resident_kana")
+    if holds_kanji(entered):
+        raise ProcedureInvalid("resident_kana_kanji", KANA_KANJI_MESSAGE, field="resident_kana")
     if holds_legal_form(entered):
         raise ProcedureInvalid(
             "resident_kana_legal_form", KANA_LEGAL_FORM_MESSAGE, field="resident_kana"

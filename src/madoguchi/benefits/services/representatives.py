@@ -29,7 +29,14 @@ from ..models import (
 )
 from ..readings import certified_readings
 from .base import BenefitsRefused
-from .names import KANA_LEGAL_FORM_MESSAGE, KANA_NUMBER_MESSAGE, holds_legal_form, resident_is_minor
+from .names import (
+    KANA_KANJI_MESSAGE,
+    KANA_LEGAL_FORM_MESSAGE,
+    KANA_NUMBER_MESSAGE,
+    holds_kanji,
+    holds_legal_form,
+    resident_is_minor,
+)
 
 # --- the legal representative ------------------------------------------------------------------
 
@@ -113,6 +120,8 @@ def representative_authenticate(
             )
         if long_number(rep_kana):
             raise BenefitsRefused("representative_kana_number", KANA_NUMBER_MESSAGE)
+        if holds_kanji(rep_kana):
+            raise BenefitsRefused("representative_kana_kanji", KANA_KANJI_MESSAGE)
         if holds_legal_form(rep_kana):
             raise BenefitsRefused("representative_kana_legal_form", KANA_LEGAL_FORM_MESSAGE)
     with transaction.atomic():
