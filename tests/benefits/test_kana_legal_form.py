@@ -3,7 +3,8 @@ takes a legal form off both names and matches a company's account only with a na
 carries one too, so a resident's kana typed as 「カ)ヤマダ タロウ」 matched the account of
 ヤマダタロウ株式会社, where their own name is refused against it (LEGAL_ENTITY): a company's
 account could be linked to a resident's points or public fund (side doors, round 11). The
-representative's kana: tests/benefits/test_race_and_representative.py."""
+representative's kana: tests/benefits/test_race_and_representative.py. Kanji in the kana are
+refused by the same test (tests/benefits/test_kana_kanji.py says why)."""
 
 import pytest
 
@@ -28,15 +29,32 @@ def test_the_name_check_matches_a_company_only_with_a_legal_form():
         assert check(kana, COMPANY_ACCOUNT).outcome == Outcome.MATCH, kana
 
 
+# Kanji in the kana (tests/benefits/test_kana_kanji.py): 夕 is the kanji, not タ.
+KANJI_KANA = ("山田 太郎", "ヤマダ 太郎", "佐々木 ハナコ", "夕ロウ ヤマダ")
+
+
 @pytest.mark.usefixtures("providers", "systems")
-def test_a_legal_form_in_the_residents_kana_is_refused_before_any_look_up(trusted, desk):
+@pytest.mark.parametrize(
+    ("typed", "code", "ja", "en"),
+    [
+        (LEGAL_FORMS, "resident_kana_legal_form", "法人の種類", "a company's legal form"),
+        (KANJI_KANA, "resident_kana_kanji", "フリガナに漢字", "kanji"),
+    ],
+    ids=["legal-form", "kanji"],
+)
+def test_a_kana_the_name_check_would_misread_is_refused_before_any_look_up(
+    trusted, desk, typed, code, ja, en
+):
     visit = start_visit(desk, trusted.card("C"))
-    for kana in LEGAL_FORMS:
-        err = refused("resident_kana_legal_form", prepare, desk, **apply_fields(kana=kana))
-        assert "法人の種類" in err.message_ja
-        assert err.message_en.startswith("The kana name contains a company's legal form")
+    for kana in typed:
+        err = refused(code, prepare, desk, **apply_fields(kana=kana))
+        assert ja in err.message_ja
+        assert err.message_en.startswith(f"The kana name contains {en}")
     assert not Procedure.objects.filter(visit=visit).exists()
     assert not PaymentLink.objects.exists()
-    # A person's name that only sounds like one (カ, ダイガク, ノウ) is the name check's, as before.
-    p = prepare(desk, **apply_fields(kana="ヤマダ タロウ"))
-    assert p.fields["name_outcome"] == "match"
+    # A person's name that only sounds like a legal form (カ, ダイガク, ノウ), in katakana,
+    # hiragana or half-width kana, is the name check's, as before.
+    for kana in ("ヤマダ タロウ", "やまだ たろう", "ﾔﾏﾀﾞ ﾀﾛｳ"):
+        p = prepare(desk, **apply_fields(kana=kana))
+        assert p.fields["name_outcome"] == "match", kana
+        p.delete()
