@@ -192,3 +192,38 @@ def test_a_case_with_a_link_is_refused_that_first_by_the_command_and_the_page(
         )  # fmt: skip
     said = client.post(reverse("cases:legacy_link", args=[closed.pk]) + "?lang=ja", {}, follow=True)
     assert [str(m)[:14] for m in said.context["messages"]] == ["このケースは終了しているため"]
+
+
+def test_a_japan_post_bank_passbook_is_recorded_and_compared_as_its_transfer_details(
+    client, official
+):
+    """The case page's forms say a ゆうちょ銀行 passbook's 記号 and 番号 may be typed as they
+    read, and a legacy link recorded so compares "the same" with the account typed as the
+    transfer's branch and number (as the desk registers it)."""
+    case = open_case(official, programme=Programme.PUBLIC_FUND)
+    client.force_login(official)
+    url = reverse("cases:detail", args=[case.pk]) + "?reason=case_work"
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    form = page[page.index('data-testid="legacy-link-form"') :]
+    assert "ゆうちょ銀行（9900）は、通帳の記号（5桁）をそのまま入力できます。" in form
+    client.post(
+        reverse("cases:legacy_link", args=[case.pk]),
+        {
+            "legacy-resident_label": "A氏",
+            "legacy-provider_name": "ゆうちょ銀行",
+            "legacy-bank_code": "9900",
+            "legacy-branch_code": "10230",
+            "legacy-account_type": "ordinary",
+            "legacy-account_number": "87654321",
+            "legacy-linked_on_precision": "unknown",
+        },
+    )
+    case.refresh_from_db()
+    assert case.legacy_link is not None
+    transfer = {"bank_code": "9900", "branch_code": "028", "account_type": "ordinary"}
+    assert _compare(case, official, {**transfer, "account_number": "8765432"}) == (
+        ComparisonResult.SAME
+    )
+    assert _compare(case, official, {**transfer, "account_number": "8765433"}) == (
+        ComparisonResult.DIFFERENT
+    )
