@@ -97,28 +97,37 @@ def test_a_number_without_its_programmes_other_parts_is_refused_saying_why(
     assert case.legacy_link_id is None
 
 
-def test_the_case_pages_legacy_form_asks_for_the_bank_account_and_records_it(client, official):
+def _public_fund_legacy_form(client, official):
+    """A public-fund case, and its page's legacy-link form (Japanese) as an official sees it."""
     case = open_case(official, programme=Programme.PUBLIC_FUND)
     client.force_login(official)
     url = reverse("cases:detail", args=[case.pk]) + "?reason=case_work"
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
-    form = page[page.index('data-testid="legacy-link-form"') :]
-    for name in ("legacy-bank_code", "legacy-branch_code", "legacy-account_type"):
-        assert f'name="{name}"' in form
-    assert "金融機関コード" in form
+    return case, page[page.index('data-testid="legacy-link-form"') :]
+
+
+def _post_legacy(client, case, provider, bank, branch, number):
     client.post(
         reverse("cases:legacy_link", args=[case.pk]),
         {
             "legacy-resident_label": "A氏",
-            "legacy-provider_name": "さくら銀行",
-            "legacy-bank_code": "0001",
-            "legacy-branch_code": "123",
+            "legacy-provider_name": provider,
+            "legacy-bank_code": bank,
+            "legacy-branch_code": branch,
             "legacy-account_type": "ordinary",
-            "legacy-account_number": "7654321",
+            "legacy-account_number": number,
             "legacy-linked_on_precision": "unknown",
         },
     )
     case.refresh_from_db()
+
+
+def test_the_case_pages_legacy_form_asks_for_the_bank_account_and_records_it(client, official):
+    case, form = _public_fund_legacy_form(client, official)
+    for name in ("legacy-bank_code", "legacy-branch_code", "legacy-account_type"):
+        assert f'name="{name}"' in form
+    assert "金融機関コード" in form
+    _post_legacy(client, case, "さくら銀行", "0001", "123", "7654321")
     assert case.legacy_link is not None
     assert _compare(case, official, REGISTERED[Programme.PUBLIC_FUND]) == ComparisonResult.SAME
 
@@ -200,25 +209,9 @@ def test_a_japan_post_bank_passbook_is_recorded_and_compared_as_its_transfer_det
     """The case page's forms say a ゆうちょ銀行 passbook's 記号 and 番号 may be typed as they
     read, and a legacy link recorded so compares "the same" with the account typed as the
     transfer's branch and number (as the desk registers it)."""
-    case = open_case(official, programme=Programme.PUBLIC_FUND)
-    client.force_login(official)
-    url = reverse("cases:detail", args=[case.pk]) + "?reason=case_work"
-    page = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
-    form = page[page.index('data-testid="legacy-link-form"') :]
+    case, form = _public_fund_legacy_form(client, official)
     assert "ゆうちょ銀行（9900）は、通帳の記号（5桁）をそのまま入力できます。" in form
-    client.post(
-        reverse("cases:legacy_link", args=[case.pk]),
-        {
-            "legacy-resident_label": "A氏",
-            "legacy-provider_name": "ゆうちょ銀行",
-            "legacy-bank_code": "9900",
-            "legacy-branch_code": "10230",
-            "legacy-account_type": "ordinary",
-            "legacy-account_number": "87654321",
-            "legacy-linked_on_precision": "unknown",
-        },
-    )
-    case.refresh_from_db()
+    _post_legacy(client, case, "ゆうちょ銀行", "9900", "10230", "87654321")
     assert case.legacy_link is not None
     transfer = {"bank_code": "9900", "branch_code": "028", "account_type": "ordinary"}
     assert _compare(case, official, {**transfer, "account_number": "8765432"}) == (
