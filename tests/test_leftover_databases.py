@@ -266,3 +266,25 @@ def test_a_bench_chooses_only_its_own_dead_databases():
         "madoguchi_bench_200",
         "test_mdg_200",
     ]
+
+
+@pytest.mark.django_db
+def test_the_sessions_left_open_on_the_test_database_are_ended_before_it_is_dropped():
+    """A session left connected to the test database (a thread's persistent connection, a
+    child process not yet gone) made pytest-django's drop at the end of the run fail ("is being
+    accessed by other users"): the run ends such sessions first."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL: SQLite has no sessions")
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    left_open = psycopg.connect(**params)
+    left_open.execute("SELECT 1")
+    assert leftovers.end_other_sessions(connection) >= 1
+    with pytest.raises(psycopg.OperationalError):
+        left_open.execute("SELECT 1")
+    left_open.close()
+    assert leftovers.end_other_sessions(connection) == 0
