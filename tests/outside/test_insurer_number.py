@@ -11,7 +11,12 @@ from madoguchi.outside.errors import InvalidRequest
     "number",
     # 協会けんぽ 東京支部 and 大阪支部, a 国民健康保険 (千代田区), the simulated insurers,
     # full-width and with a hyphen as people copy them
-    ["01130012", "01270016", "131011", "06139992", "139998", "０１１３００１２", "0113-0012"],
+    [
+        *("01130012", "01270016", "131011", "06139992", "139998", "０１１３００１２", "0113-0012"),
+        # the dashes a document or a web page gives when the number is copied from it: en and
+        # em dash, horizontal bar, non-breaking hyphen (refused as no digits before)
+        *("0113\u20130012", "0113\u20140012", "0113\u20150012", "0113\u20110012"),
+    ],
 )
 def test_an_insurer_number_with_its_check_digit_is_taken(number):
     assert validation.insurer_number(number) == validation._compact(number)

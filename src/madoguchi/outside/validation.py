@@ -11,7 +11,11 @@ import unicodedata
 
 from madoguchi.outside.errors import InvalidRequest, System
 
-_SEPARATORS = re.compile(r"[\s\-‐－ー−]")
+# Hyphens and dashes as they are typed or pasted between groups of digits (0113-0012): ASCII,
+# the hyphen and non-breaking hyphen, figure, en and em dashes, the horizontal bar, the minus
+# sign, full-width hyphen-minus and the long-vowel mark an IME gives for "-" (NFKC has already
+# made half-width ｰ full-width).
+_SEPARATORS = re.compile("[\\s\\-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0dー]")
 
 
 def _compact(value: str) -> str:
