@@ -160,6 +160,30 @@ def test_a_family_members_account_is_refused_saying_what_to_ask_next(desk, outsi
     desk.shot("benefits-family-account-refused")
 
 
+def test_a_japan_post_bank_account_is_typed_as_its_passbook_reads(desk, outside_systems):
+    """ゆうちょ銀行's passbook gives 記号 and 番号, not a branch and an account number: the form
+    says they may be typed as they read, and the account is added as the transfer's number
+    (8765432, shown ＊＊＊＊5432; the fields took 3 and 7 digits at most before)."""
+    page = desk.page
+    start_visit(desk, "C")  # 山田　太郎
+    page.get_by_test_id("add-public_fund_account").click()
+    expect(page.locator("main")).to_contain_text("通帳の記号（5桁）をそのまま入力できます。")
+    fill(
+        page,
+        {
+            "bank_code": "9900",
+            "branch_code": "10230",
+            "account_type": "ordinary",
+            "account_number": "87654321",
+            "resident_kana": "ヤマダ タロウ",
+            "resident_kana_confirmed": "on",
+        },
+    )
+    page.get_by_test_id("procedure-submit").click()
+    page.wait_for_url(re.compile(r"/desk/visit/$"))
+    expect(page.locator("main")).to_contain_text("公金受取口座の登録 ＊＊＊＊5432")
+
+
 def test_each_pending_procedure_shows_its_masked_account(desk, outside_systems):
     """The resident changes the payment service ID after the first was added: two point
     applications are pending, and their rows read the same, so staff could not tell which one
