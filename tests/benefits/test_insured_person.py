@@ -38,6 +38,19 @@ def test_another_persons_insurance_is_refused_at_prepare_with_an_incident(truste
     assert not HealthInsuranceRegistration.objects.exists()
 
 
+@pytest.mark.parametrize("typed", ["2090-01-15", "令和90年1月15日"])
+def test_a_birth_date_after_today_is_refused_as_a_slip_without_an_incident(trusted, desk, typed):
+    """2090 typed for 1990 (or 令和 for 平成) was compared with the insurer's record: a mismatch,
+    recorded as a high-severity incident in the city's report, for a slip of the keys."""
+    start_visit(desk, trusted.card("C"))
+    err = refused("resident_birth_date_future", prepare, desk, kind="health_insurance_use",
+                  **HIS, **{**CARD_C, "resident_birth_date": typed})  # fmt: skip
+    assert "今日より後の日付" in err.message_ja
+    assert "after today" in err.message_en
+    assert not Incident.objects.exists()
+    assert not HealthInsuranceRegistration.objects.exists()
+
+
 def test_kana_no_match_is_refused_at_prepare_and_close_needs_confirmation(trusted, desk):
     start_visit(desk, trusted.card("C"))
     refused("name_no_match", prepare, desk, kind="health_insurance_use",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi import era
@@ -84,13 +85,25 @@ def bind_to_person(
     # API took only 1975-09-30, and compared any other writing of the same day as a different
     # birth date, a mismatch incident in the city's report.
     try:
-        birth = era.parse_date(typed).isoformat()
+        born = era.parse_date(typed)
     except era.EraError:
         raise ProcedureInvalid(
             "resident_birth_date_invalid",
             _("Enter the birth date as printed on the card, e.g. 昭和50年9月30日 or 1975-09-30."),
             field="resident_birth_date",
         ) from None
+    # A day after today is a slip of the keys (2075 for 1975, 令和 for 昭和): said so here, where
+    # the insurer's record would only differ from it, a mismatch incident in the city's report.
+    if born > timezone.localdate():
+        raise ProcedureInvalid(
+            "resident_birth_date_future",
+            _(
+                "The birth date entered is after today; nothing was registered. Check it against "
+                "the card (the era and the year)."
+            ),
+            field="resident_birth_date",
+        )
+    birth = born.isoformat()
     if sex not in {code for code, _label in SEXES}:
         raise ProcedureInvalid(
             "resident_sex_required",
