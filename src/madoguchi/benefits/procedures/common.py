@@ -127,12 +127,22 @@ class ProcedureBase:
         return reverse("benefits:receipt", args=[completion.pk])
 
 
+# What the kana field takes (`services.names.resident_kana` refuses kanji in it).
+KANA_HINT = _(
+    "The reading, as the resident confirms it: katakana or hiragana (Latin letters for a name "
+    "written so), never kanji."
+)
+
+
 class NameCheckFields(forms.Form):
     """The fields of the desk's name check, shared by every form that links an account; they
     follow the form's own fields (`field_order` lists those)."""
 
     resident_kana = forms.CharField(
-        label=_("Resident's name (kana)"), max_length=100, required=False
+        label=_("Resident's name (kana)"),
+        max_length=100,
+        required=False,
+        help_text=KANA_HINT,
     )
     resident_kana_confirmed = forms.BooleanField(
         label=_("The resident confirmed the kana"), required=False

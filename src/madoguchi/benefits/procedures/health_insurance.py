@@ -18,7 +18,7 @@ from .. import identifiers, insured, states
 from ..constants import LinkStatus, RegistrationState, SuspensionState
 from ..models import HealthInsuranceRegistration
 from ..services import outbox
-from .common import INSURED_KANA, ProcedureBase, name_lines, resident_name_of
+from .common import INSURED_KANA, KANA_HINT, ProcedureBase, name_lines, resident_name_of
 
 # --- health-insurance use registration ---------------------------------------------------------
 
@@ -59,7 +59,10 @@ class HealthInsuranceForm(forms.Form):
     )
     resident_sex = forms.ChoiceField(label=_("Resident's sex (as on the card)"), choices=SEXES)
     resident_kana = forms.CharField(
-        label=_("Resident's name (kana)"), max_length=100, required=False
+        label=_("Resident's name (kana)"),
+        max_length=100,
+        required=False,
+        help_text=KANA_HINT,
     )
     resident_kana_confirmed = forms.BooleanField(
         label=_("The resident confirmed the kana"), required=False
