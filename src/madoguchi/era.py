@@ -100,8 +100,8 @@ def parse_date(text: str) -> date:
     """A day as the card prints it or a person writes it: 昭和50年9月30日 (元年 for year 1, a
     trailing 生 as on the card), as forms abbreviate it (S50.9.30, 昭和50/9/30: the era's
     initial M T S H R for its name), 1975年9月30日, 1975-09-30, 1975/9/30, 1975.9.30,
-    19750930; full-width digits and spaces are accepted. An era date must fall within its era (昭和65年 does not
-    exist); EraError says so, as for any day that does not exist."""
+    19750930; full-width digits and spaces are accepted. An era date must fall within its era
+    (昭和65年 does not exist); EraError says so, as for any day that does not exist."""
     compact = "".join(unicodedata.normalize("NFKC", text).split()).removesuffix("生").upper()
     try:
         if m := _ERA_DATE.fullmatch(compact):
