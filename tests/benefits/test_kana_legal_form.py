@@ -30,6 +30,8 @@ def test_the_name_check_matches_a_company_only_with_a_legal_form():
 
 
 # Kanji in the kana (tests/benefits/test_kana_kanji.py): 夕 is the kanji, not タ.
+# Letters no account's name holds: compared as nothing, every account was close, as for kanji.
+OTHER_KANA = ("김철수", "ИВАНОВ ИВАН", "MÜLLER ANNA", "ヤマダ ★")
 KANJI_KANA = ("山田 太郎", "ヤマダ 太郎", "佐々木 ハナコ", "夕ロウ ヤマダ")
 
 
@@ -39,8 +41,9 @@ KANJI_KANA = ("山田 太郎", "ヤマダ 太郎", "佐々木 ハナコ", "夕�
     [
         (LEGAL_FORMS, "resident_kana_legal_form", "法人の種類", "a company's legal form"),
         (KANJI_KANA, "resident_kana_kanji", "フリガナに漢字", "kanji"),
+        (OTHER_KANA, "resident_kana_characters", "口座の名義に使えない文字", "characters"),
     ],
-    ids=["legal-form", "kanji"],
+    ids=["legal-form", "kanji", "other-letters"],
 )
 def test_a_kana_the_name_check_would_misread_is_refused_before_any_look_up(
     trusted, desk, typed, code, ja, en

@@ -101,8 +101,9 @@ def test_minor_with_representatives_own_card_links_the_representatives_account(
         ("カ)サトウ ハナコ", "representative_kana_legal_form", "法人の種類"),
         # Kanji: every account a close match (tests/benefits/test_kana_kanji.py).
         ("山田 太郎", "representative_kana_kanji", "フリガナに漢字"),
+        ("김철수", "representative_kana_characters", "口座の名義に使えない文字"),
     ],
-    ids=["long-number", "legal-form", "kanji"],
+    ids=["long-number", "legal-form", "kanji", "other-letters"],
 )
 def test_a_long_number_or_a_legal_form_in_the_representatives_kana_is_refused(
     trusted, desk, minor_card, kana, code, says

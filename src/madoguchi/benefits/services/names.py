@@ -15,7 +15,7 @@ from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.namecheck.check import NameCheckResult
 from madoguchi.namecheck.check import check as name_check
-from madoguchi.namecheck.normalise import KANJI, analyse
+from madoguchi.namecheck.normalise import KANJI, OTHER, analyse
 from madoguchi.namecheck.reasons import ACCOUNT, INSURED, Outcome, no_match_reason_text
 from madoguchi.plaintext import long_number
 from madoguchi.refusals import ByLanguage
@@ -67,9 +67,25 @@ KANA_KANJI_MESSAGE = _(
 )
 
 
+# Letters no account's name can hold (Zengin: kana, A-Z, digits and a few marks): symbols,
+# Hangul, Cyrillic, accented letters. Against a kana or Latin account they compare as nothing
+# (SCRIPT_MISMATCH), so, as with kanji, every account came out a close match.
+KANA_CHARACTERS_MESSAGE = _(
+    "The kana name contains characters no account's name can hold (symbols, or letters of "
+    "another alphabet such as Hangul or Cyrillic). Type the name's reading in katakana (or "
+    "hiragana; Latin letters for a name written so). Nothing was stored."
+)
+
+
 def holds_kanji(kana: str) -> bool:
     """Whether a name typed as kana carries kanji (after normalisation: 々 and 〆 too)."""
     return bool(analyse(kana).script & KANJI)
+
+
+def holds_other_letters(kana: str) -> bool:
+    """Whether a name typed as kana carries characters that are neither kana, kanji nor Latin
+    letters and digits once normalised (the name check's `OTHER` script)."""
+    return bool(analyse(kana).script & OTHER)
 
 
 def holds_legal_form(kana: str) -> bool:
@@ -96,6 +112,10 @@ def resident_kana(visit: Visit, fields: dict[str, Any]) -> tuple[str, KanaSource
         raise ProcedureInvalid("resident_kana_number", KANA_NUMBER_MESSAGE, field="resident_kana")
     if holds_kanji(entered):
         raise ProcedureInvalid("resident_kana_kanji", KANA_KANJI_MESSAGE, field="resident_kana")
+    if holds_other_letters(entered):
+        raise ProcedureInvalid(
+            "resident_kana_characters", KANA_CHARACTERS_MESSAGE, field="resident_kana"
+        )
     if holds_legal_form(entered):
         raise ProcedureInvalid(
             "resident_kana_legal_form", KANA_LEGAL_FORM_MESSAGE, field="resident_kana"

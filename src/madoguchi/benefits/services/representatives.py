@@ -30,11 +30,13 @@ from ..models import (
 from ..readings import certified_readings
 from .base import BenefitsRefused
 from .names import (
+    KANA_CHARACTERS_MESSAGE,
     KANA_KANJI_MESSAGE,
     KANA_LEGAL_FORM_MESSAGE,
     KANA_NUMBER_MESSAGE,
     holds_kanji,
     holds_legal_form,
+    holds_other_letters,
     resident_is_minor,
 )
 
@@ -122,6 +124,8 @@ def representative_authenticate(
             raise BenefitsRefused("representative_kana_number", KANA_NUMBER_MESSAGE)
         if holds_kanji(rep_kana):
             raise BenefitsRefused("representative_kana_kanji", KANA_KANJI_MESSAGE)
+        if holds_other_letters(rep_kana):
+            raise BenefitsRefused("representative_kana_characters", KANA_CHARACTERS_MESSAGE)
         if holds_legal_form(rep_kana):
             raise BenefitsRefused("representative_kana_legal_form", KANA_LEGAL_FORM_MESSAGE)
     with transaction.atomic():
