@@ -21,6 +21,7 @@ ERAS: tuple[tuple[date, str, int], ...] = (
     (date(1912, 7, 30), "大正", 1912),
     (date(1873, 1, 1), "明治", 1868),
 )
+_FIRST_YEAR = {name: first_year for _, name, first_year in ERAS}
 WEEKDAYS = "月火水木金土日"
 UNKNOWN_DAY = "日付は不明"
 
@@ -109,8 +110,7 @@ def parse_date(text: str) -> date:
             name = _ERA_OF_INITIAL.get(era, era)
             month, day = month1 or month2, day1 or day2
             year = 1 if year_text == "元" else int(year_text)
-            first_years = {era: first_year for _, era, first_year in ERAS}
-            d = date(first_years[name] + year - 1, int(month), int(day))
+            d = date(_FIRST_YEAR[name] + year - 1, int(month), int(day))
             if year < 1 or era_year(d) != (name, year):
                 raise EraError(f"{text} is not a day of the {name} era.")
             return d

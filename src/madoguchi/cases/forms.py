@@ -5,7 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.benefits.procedures.public_fund import ACCOUNT_TYPES
+from madoguchi.benefits.procedures.public_fund import ACCOUNT_TYPES, branch_code_field
 from madoguchi.era import EraError, parse_date
 from madoguchi.language import english
 from madoguchi.once.forms import once_field
@@ -128,14 +128,6 @@ class JapanPostBankAccount(forms.Form):
         return data
 
 
-def _branch_code() -> forms.CharField:
-    return forms.CharField(
-        label=_("Branch code"),
-        max_length=5,
-        help_text=_("Japan Post Bank (9900): the passbook's 記号 (5 digits) may be typed here."),
-    )
-
-
 class _CompareForm(WhenForm):
     """Every comparison also compares the account holder's kana, where it is known."""
 
@@ -157,7 +149,7 @@ class AccountCompareForm(JapanPostBankAccount, _CompareForm):
     """A public-fund case: the bank account the resident presents (passbook or cash card)."""
 
     bank_code = forms.CharField(label=_("Bank code"), max_length=4)
-    branch_code = _branch_code()
+    branch_code = branch_code_field()
     account_type = forms.ChoiceField(label=_("Account type"), choices=ACCOUNT_TYPES)
     account_number = _not_stored(_("Account number the resident presents (not stored)"), 8)
 
@@ -221,7 +213,7 @@ class PublicFundLegacyLinkForm(JapanPostBankAccount, LegacyLinkForm):
 
     provider_name = _text(_("Bank"), 200)
     bank_code = forms.CharField(label=_("Bank code"), max_length=4)
-    branch_code = _branch_code()
+    branch_code = branch_code_field()
     account_type = forms.ChoiceField(label=_("Account type"), choices=ACCOUNT_TYPES)
     account_number = forms.CharField(
         label=_("Account number (kept only as a keyed hash and its last 4)"),

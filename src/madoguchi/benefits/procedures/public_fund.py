@@ -45,16 +45,22 @@ def _bank_named(typed: str) -> str:
         return ""
 
 
+def branch_code_field() -> forms.CharField:
+    """A bank account's branch code, or ゆうちょ銀行's 記号 in its place (this form's, and a
+    public-fund case's forms')."""
+    return forms.CharField(
+        label=_("Branch code"),
+        max_length=5,
+        help_text=_("Japan Post Bank (9900): the passbook's 記号 (5 digits) may be typed here."),
+    )
+
+
 class PublicFundForm(NameCheckFields):
     field_order = ["bank_code", "branch_code", "account_type", "account_number"]
     bank_code = forms.CharField(label=_("Bank code"), max_length=4)
     # ゆうちょ銀行 (9900): the passbook's 記号 (5 digits) and 番号 (up to 8) are taken too and
     # turned into the branch and account number (`validation.japan_post_bank_account`).
-    branch_code = forms.CharField(
-        label=_("Branch code"),
-        max_length=5,
-        help_text=_("Japan Post Bank (9900): the passbook's 記号 (5 digits) may be typed here."),
-    )
+    branch_code = branch_code_field()
     account_type = forms.ChoiceField(label=_("Account type"), choices=ACCOUNT_TYPES)
     account_number = forms.CharField(
         label=_("Account number"),

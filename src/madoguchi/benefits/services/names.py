@@ -77,20 +77,20 @@ KANA_CHARACTERS_MESSAGE = _(
 )
 
 
-def holds_kanji(kana: str) -> bool:
-    """Whether a name typed as kana carries kanji (after normalisation: 々 and 〆 too)."""
-    return bool(analyse(kana).script & KANJI)
-
-
-def holds_other_letters(kana: str) -> bool:
-    """Whether a name typed as kana carries characters that are neither kana, kanji nor Latin
-    letters and digits once normalised (the name check's `OTHER` script)."""
-    return bool(analyse(kana).script & OTHER)
-
-
-def holds_legal_form(kana: str) -> bool:
-    """Whether a person's kana carries a legal form the name check reads as a company's."""
-    return analyse(kana).entity
+def kana_refusal(kana: str) -> tuple[str, Any] | None:
+    """Why a person's kana typed at the desk cannot be taken (the end of its refusal's code,
+    `resident_kana_<…>` or `representative_kana_<…>`, and its message), or None: a long number,
+    kanji, letters no account's name holds (the name check's `OTHER` script), a legal form."""
+    if long_number(kana):
+        return "number", KANA_NUMBER_MESSAGE
+    read = analyse(kana)
+    if read.script & KANJI:  # 々 and 〆 too
+        return "kanji", KANA_KANJI_MESSAGE
+    if read.script & OTHER:
+        return "characters", KANA_CHARACTERS_MESSAGE
+    if read.entity:
+        return "legal_form", KANA_LEGAL_FORM_MESSAGE
+    return None
 
 
 def resident_kana(visit: Visit, fields: dict[str, Any]) -> tuple[str, KanaSource]:
@@ -108,18 +108,9 @@ def resident_kana(visit: Visit, fields: dict[str, Any]) -> tuple[str, KanaSource
             _("The resident's kana name is required."),
             field="resident_kana",
         )
-    if long_number(entered):
-        raise ProcedureInvalid("resident_kana_number", KANA_NUMBER_MESSAGE, field="resident_kana")
-    if holds_kanji(entered):
-        raise ProcedureInvalid("resident_kana_kanji", KANA_KANJI_MESSAGE, field="resident_kana")
-    if holds_other_letters(entered):
-        raise ProcedureInvalid(
-            "resident_kana_characters", KANA_CHARACTERS_MESSAGE, field="resident_kana"
-        )
-    if holds_legal_form(entered):
-        raise ProcedureInvalid(
-            "resident_kana_legal_form", KANA_LEGAL_FORM_MESSAGE, field="resident_kana"
-        )
+    refused = kana_refusal(entered)
+    if refused is not None:
+        raise ProcedureInvalid(f"resident_kana_{refused[0]}", refused[1], field="resident_kana")
     if not truthy(fields.get("resident_kana_confirmed")):
         raise ProcedureInvalid(
             "resident_kana_unconfirmed",

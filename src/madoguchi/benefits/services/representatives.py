@@ -13,7 +13,6 @@ from madoguchi.desk.services import visit_current
 from madoguchi.identity import services as identity
 from madoguchi.identity.constants import NoncePurpose
 from madoguchi.identity.models import Nonce
-from madoguchi.plaintext import long_number
 from madoguchi.terminals.models import DeskSession
 
 from ..constants import (
@@ -29,16 +28,7 @@ from ..models import (
 )
 from ..readings import certified_readings
 from .base import BenefitsRefused
-from .names import (
-    KANA_CHARACTERS_MESSAGE,
-    KANA_KANJI_MESSAGE,
-    KANA_LEGAL_FORM_MESSAGE,
-    KANA_NUMBER_MESSAGE,
-    holds_kanji,
-    holds_legal_form,
-    holds_other_letters,
-    resident_is_minor,
-)
+from .names import kana_refusal, resident_is_minor
 
 # --- the legal representative ------------------------------------------------------------------
 
@@ -120,14 +110,9 @@ def representative_authenticate(
                 "representative_kana_required",
                 _("The representative's kana name is required and must be confirmed."),
             )
-        if long_number(rep_kana):
-            raise BenefitsRefused("representative_kana_number", KANA_NUMBER_MESSAGE)
-        if holds_kanji(rep_kana):
-            raise BenefitsRefused("representative_kana_kanji", KANA_KANJI_MESSAGE)
-        if holds_other_letters(rep_kana):
-            raise BenefitsRefused("representative_kana_characters", KANA_CHARACTERS_MESSAGE)
-        if holds_legal_form(rep_kana):
-            raise BenefitsRefused("representative_kana_legal_form", KANA_LEGAL_FORM_MESSAGE)
+        refused = kana_refusal(rep_kana)
+        if refused is not None:
+            raise BenefitsRefused(f"representative_kana_{refused[0]}", refused[1])
     with transaction.atomic():
         # The visit's second card from now on (locked; refuses a third card).
         visit = desk_services.visit_companion_set(
