@@ -71,7 +71,19 @@ def test_a_japan_post_bank_number_that_cannot_be_one_is_refused_saying_why(trust
     fields = public_fund(bank_code="9900", branch_code="10230", account_number="87654320")
     exc = refused("invalid_request", prepare, desk, kind="public_fund_account", **fields)
     assert "末尾が1の数字8桁以内" in exc.message_ja
+    # A slip of the keys, beside the 記号's field: not an outside system's failure.
+    assert exc.field == "branch_code"
+    assert not Incident.objects.exists()
     assert not PublicFundAccount.objects.exists()
+
+
+def test_a_mistyped_insurer_number_is_refused_beside_its_own_field(trusted, desk):
+    """The check digit's refusal was shown beside the insured person's number."""
+    start_visit(desk, trusted.card("C"))
+    exc = refused("invalid_request", prepare, desk, kind="health_insurance_use",
+                  **{**HI, "insurer_number": "06139993"})  # fmt: skip
+    assert "検証番号" in exc.message_ja
+    assert exc.field == "insurer_number"
 
 
 def test_public_fund_no_match_is_blocked(trusted, desk):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any, ClassVar
 
@@ -40,6 +41,16 @@ class CardDateField(forms.DateField):
 
 # The codes of `insured.SEXES` in the page's language (男性, 女性, その他).
 SEXES = [("1", _("Male")), ("2", _("Female")), ("9", _("Other"))]
+
+
+def _typed(fields: dict[str, Any], name: str, check: Callable[[str], str]) -> str:
+    """A typed field as `check` normalises it; refused (`ProcedureInvalid`) on that field."""
+    try:
+        return check(str(fields.get(name, "")))
+    except OutsideError as exc:
+        raise ProcedureInvalid.carrying(
+            exc.code, ja=exc.message_ja, en=exc.message_en, field=name
+        ) from exc
 
 
 class HealthInsuranceForm(forms.Form):
@@ -114,15 +125,17 @@ class HealthInsuranceUse(ProcedureBase):
                 ),
                 field="insurer_number",
             )
-        try:
-            insurer = validation.insurer_number(str(fields.get("insurer_number", "")))
-            symbol = validation.insured_symbol(str(fields.get("insured_symbol", "")))
-            number = validation.insured_number(str(fields.get("insured_number", "")))
-            branch = validation.insured_branch(str(fields.get("branch", "")))
-        except OutsideError as exc:
-            raise ProcedureInvalid.carrying(
-                exc.code, ja=exc.message_ja, en=exc.message_en, field="insured_number"
-            ) from exc
+        # Each refusal beside the field it is about (an insurer number's check digit was shown
+        # beside the insured person's number).
+        insurer, symbol, number, branch = [
+            _typed(fields, name, check)
+            for name, check in (
+                ("insurer_number", validation.insurer_number),
+                ("insured_symbol", validation.insured_symbol),
+                ("insured_number", validation.insured_number),
+                ("branch", validation.insured_branch),
+            )
+        ]
         what = {
             "procedure": self.kind,
             "insurer": insurer,

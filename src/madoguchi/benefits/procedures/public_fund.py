@@ -115,9 +115,16 @@ class PublicFundRegistration(ProcedureBase):
             "account_last4": identifiers.last4(raw["account_number"]),
         }
         try:
+            # A ゆうちょ passbook's 記号 and 番号 that cannot be one: a slip of the keys, said
+            # beside the field, not an outside system's failure (no incident).
             branch, typed_number = validation.japan_post_bank_account(
                 raw["bank_code"], raw["branch_code"], raw["account_type"], raw["account_number"]
             )
+        except OutsideError as exc:
+            raise ProcedureInvalid.carrying(
+                exc.code, ja=exc.message_ja, en=exc.message_en, field="branch_code"
+            ) from exc
+        try:
             bank = outside.systems().bank.lookup_account(
                 raw["bank_code"], branch, raw["account_type"], typed_number
             )
