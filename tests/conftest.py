@@ -185,19 +185,6 @@ hypothesis_settings.load_profile("madoguchi")
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """pytest-django's test databases, and before it drops them at the end of the run, every
-    other session still connected to them ended (`leftovers.end_other_sessions`): one left open
-    made the drop fail, with a warning, and the database stayed on the server."""
-    yield
-    from django.db import connections
-
-    with django_db_blocker.unblock():
-        for alias in connections:
-            leftovers.end_other_sessions(connections[alias])
-
-
-@pytest.fixture(scope="session")
 def pki(tmp_path_factory):
     """A JPKI-TEST CA and residents A, B, C's virtual cards (made once per session)."""
     return cardkit.make_pki(tmp_path_factory.mktemp("pki"))

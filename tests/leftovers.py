@@ -142,30 +142,3 @@ def drop_leftovers(settings_dict: dict[str, Any]) -> list[str]:
     elif engine.endswith("sqlite3") and settings_dict.get("NAME"):
         dropped += [str(p) for p in drop_sqlite_leftovers(Path(settings_dict["NAME"]))]
     return dropped
-
-
-def end_other_sessions(connection: Any) -> int:
-    """End every other session connected to `connection`'s PostgreSQL database; how many.
-
-    The test process drops its database at its end, and PostgreSQL refuses while another
-    session is connected to it ("is being accessed by other users"): pytest-django then only
-    warns, and the database stayed on the server until the next run's cleanup. Such a session is
-    an idle one the run left open, a thread's (persistent connections, `CONN_MAX_AGE`) or a
-    child process's that has not exited yet; at the end of the run nothing uses it any more.
-    Nothing is done on another database engine."""
-    if connection.vendor != "postgresql":
-        return 0
-    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM (SELECT pg_terminate_backend(pid) {others}) AS e")
-        (ended,) = cursor.fetchone()
-        # Ending is asynchronous: wait (a few seconds at most) until the sessions are gone. A
-        # transaction reads the activity as it was at its first read, unless told to read again.
-        deadline = time.monotonic() + 5
-        while ended and time.monotonic() < deadline:
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(f"SELECT count(*) {others}")
-            if cursor.fetchone()[0] == 0:
-                break
-            time.sleep(0.05)
-    return int(ended)

@@ -269,22 +269,31 @@ def test_a_bench_chooses_only_its_own_dead_databases():
 
 
 @pytest.mark.django_db
-def test_the_sessions_left_open_on_the_test_database_are_ended_before_it_is_dropped():
+def test_a_test_database_with_a_session_left_open_on_it_is_dropped():
     """A session left connected to the test database (a thread's persistent connection, a
-    child process not yet gone) made pytest-django's drop at the end of the run fail ("is being
-    accessed by other users"): the run ends such sessions first."""
+    child process not yet gone) made the drop at the end of the run fail ("is being accessed by
+    other users"), and pytest-django only warned: the drop is forced, ending such sessions."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL: SQLite has no sessions")
 
+    scratch = f"test_dropforce_{os.getpid()}"
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
     params.pop("context", None)
-    left_open = psycopg.connect(**params)
-    left_open.execute("SELECT 1")
-    assert leftovers.end_other_sessions(connection) >= 1
-    with pytest.raises(psycopg.OperationalError):
+    with connection.creation._nodb_cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{scratch}"')
+    left_open = psycopg.connect(**{**params, "dbname": scratch})
+    try:
         left_open.execute("SELECT 1")
-    left_open.close()
-    assert leftovers.end_other_sessions(connection) == 0
+        connection.creation._destroy_test_db(scratch, verbosity=0)
+        with connection.creation._nodb_cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [scratch])
+            assert cursor.fetchone() == (0,)
+        with pytest.raises(psycopg.OperationalError):
+            left_open.execute("SELECT 1")
+    finally:
+        left_open.close()
+        with connection.creation._nodb_cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')

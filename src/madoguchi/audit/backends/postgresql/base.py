@@ -15,6 +15,7 @@ from psycopg import adapt, pq
 from psycopg.types.datetime import TimestamptzLoader
 
 from madoguchi.audit.backends import AuditQueueMixin
+from madoguchi.audit.backends.postgresql.creation import DatabaseCreation
 
 # Whether psycopg runs its compiled implementation ("c" built locally, "binary" from the
 # psycopg-binary wheel) rather than its pure-Python one; the public name, not the private module.
@@ -38,6 +39,8 @@ def _compiled_timestamps(django_context: adapt.AdaptersMap) -> adapt.AdaptersMap
 
 
 class DatabaseWrapper(AuditQueueMixin, base.DatabaseWrapper):
+    creation_class = DatabaseCreation
+
     @functools.cached_property
     def compiled_timestamps(self) -> bool:
         """Whether this connection reads `timestamptz` with psycopg's compiled loader: the
