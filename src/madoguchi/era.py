@@ -85,25 +85,46 @@ def format_local_time(moment: datetime, *, japanese: bool, seconds: bool = False
     return f"{moment:%Y-%m-%d %H:%M:%S}" if seconds else f"{moment:%Y-%m-%d %H:%M}"
 
 
-# 昭和50年9月30日, or as forms and registers abbreviate it: S50.9.30, 昭和50/9/30 (an era's
-# initial, M T S H R, for its name).
+# 昭和50年9月30日, or as forms and registers abbreviate it: S50.9.30, 昭50.9.30, 昭和50/9/30 (an
+# era's initial, M T S H R, or its first kanji, 明 大 昭 平 令, for its name).
 _ERA_DATE = re.compile(
-    r"(明治|大正|昭和|平成|令和|[MTSHR])(元|\d{1,2})"
+    r"(明治|大正|昭和|平成|令和|[MTSHR明大昭平令])(元|\d{1,2})"
     r"(?:年(\d{1,2})月(\d{1,2})日|([-/.])(\d{1,2})\5(\d{1,2}))"
 )
-_ERA_OF_INITIAL = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
+_ERA_OF_INITIAL = {
+    "M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和",
+    "明": "明治", "大": "大正", "昭": "昭和", "平": "平成", "令": "令和",
+}  # fmt: skip
 _WESTERN_DATE = re.compile(
     r"(\d{4})(?:([-/.])(\d{1,2})\2(\d{1,2})|年(\d{1,2})月(\d{1,2})日|(\d{2})(\d{2}))"
 )
+# Numbers in kanji, as a family register (戸籍) and vertical writing date things: 五十五, 十二,
+# 三十一, and a year digit by digit, 一九七五 or 二〇二三.
+_KANJI_DIGITS = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")}
+_KANJI_NUMBER = re.compile(r"[〇一二三四五六七八九十]+")
+
+
+def _kanji_number(match: re.Match[str]) -> str:
+    """A run of kanji numerals as digits: 五十五 → 55, 十二 → 12, 三十 → 30, 一九七五 → 1975;
+    a run that is no number (十十, 五十十) is left as it is, for the date check to refuse."""
+    run = match.group()
+    if "十" not in run:
+        return "".join(_KANJI_DIGITS[c] for c in run)
+    tens, _, units = run.partition("十")
+    if len(tens) > 1 or len(units) > 1 or "十" in units or "〇" in tens + units:
+        return run
+    return str(int(_KANJI_DIGITS.get(tens, "1")) * 10 + int(_KANJI_DIGITS.get(units, "0")))
 
 
 def parse_date(text: str) -> date:
     """A day as the card prints it or a person writes it: 昭和50年9月30日 (元年 for year 1, a
-    trailing 生 as on the card), as forms abbreviate it (S50.9.30, 昭和50/9/30: the era's
-    initial M T S H R for its name), 1975年9月30日, 1975-09-30, 1975/9/30, 1975.9.30,
+    trailing 生 as on the card), as forms abbreviate it (S50.9.30, 昭50.9.30, 昭和50/9/30: the
+    era's initial M T S H R or its first kanji for its name), in kanji numerals as a family
+    register writes it (昭和五十年九月三十日), 1975年9月30日, 1975-09-30, 1975/9/30, 1975.9.30,
     19750930; full-width digits and spaces are accepted. An era date must fall within its era
     (昭和65年 does not exist); EraError says so, as for any day that does not exist."""
     compact = "".join(unicodedata.normalize("NFKC", text).split()).removesuffix("生").upper()
+    compact = _KANJI_NUMBER.sub(_kanji_number, compact)
     try:
         if m := _ERA_DATE.fullmatch(compact):
             era, year_text, month1, day1, _, month2, day2 = m.groups()

@@ -78,6 +78,12 @@ def test_without_weekday_and_era_year():
         "昭和50.9.30",
         "S 50-9-30",
         "19750930",
+        # the era's first kanji for its name, and kanji numerals as a family register writes
+        # them (each was refused as no date)
+        "昭50.9.30",
+        "昭和五十年九月三十日",
+        "昭和五十年九月三十日生",
+        "一九七五年九月三十日",
     ],
 )
 def test_a_birth_date_is_read_as_the_card_and_people_write_it(typed):
@@ -103,6 +109,10 @@ def test_a_birth_date_is_read_as_the_card_and_people_write_it(typed):
         "X50.9.30",
         "S50.9/30",
         "19751330",
+        "昭和六十五年一月八日",
+        "昭65.1.8",
+        "昭和五十十年九月三十日",
+        "昭和〇年九月三十日",
     ],
 )
 def test_a_date_outside_its_era_or_the_calendar_is_refused(typed):
@@ -116,7 +126,8 @@ def test_a_date_outside_its_era_or_the_calendar_is_refused(typed):
 @pytest.mark.parametrize(
     ("typed", "day"),
     [("明治44年5月28日", date(1911, 5, 28)), ("明治45年7月29日", date(1912, 7, 29)),
-     ("明治６年１月１日生", date(1873, 1, 1)), ("大正元年7月30日", date(1912, 7, 30))],
+     ("明治６年１月１日生", date(1873, 1, 1)), ("大正元年7月30日", date(1912, 7, 30)),
+     ("明四十四年五月二十八日", date(1911, 5, 28)), ("大元.7.30", date(1912, 7, 30))],
 )  # fmt: skip
 def test_a_meiji_birth_date_is_the_day_it_names(typed, day):
     """A resident born in 明治44年 (there are some) was refused: 明治44年 was read as 1916,
