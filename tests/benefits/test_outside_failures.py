@@ -78,28 +78,80 @@ def test_bank_unreachable(trusted, desk, systems, sims):
     ).exists()
 
 
+PUBLIC_FUND = {
+    "kind": "public_fund_account",
+    "bank_code": "0990",
+    "branch_code": "001",
+    "account_type": "ordinary",
+    "account_number": "1234567",
+    "resident_kana": "ヤマダ タロウ",
+    "resident_kana_confirmed": True,
+}
+
+
 @pytest.mark.parametrize("typed", ["123456789012", "0990" + "9" * 5000])
-def test_a_bank_code_that_is_not_one_is_not_kept_in_the_incident(trusted, desk, systems, typed):
+def test_a_bank_code_that_is_not_one_is_not_kept_in_an_incident(trusted, desk, systems, typed):
     """Side doors round 8: a refused public-fund look-up's incident named the bank code as the
     desk typed it, whatever it was (twelve digits, as an individual number would be, or 5,000
-    characters), and the officials' pages and the daily report show incidents. The incident
+    characters), and the officials' pages and the daily report show incidents. A bank code
+    that is none is now refused before the bank is asked, with no incident at all; an incident
     keeps a bank code only when it is one (4 digits)."""
     start_visit(desk, trusted.card("C"))
-    fields = {
-        "kind": "public_fund_account",
-        "branch_code": "001",
-        "account_type": "ordinary",
-        "account_number": "1234567",
-        "resident_kana": "ヤマダ タロウ",
-        "resident_kana_confirmed": True,
-    }
-    refused("invalid_request", prepare, desk, bank_code=typed, **fields)
-    incident = Incident.objects.get(kind="outside_failure", reason_code="invalid_request")
-    assert incident.detail["bank"] == ""
-    assert typed not in str(incident.detail)
+    err = refused("invalid_request", prepare, desk, **{**PUBLIC_FUND, "bank_code": typed})
+    assert err.field == "bank_code"
+    assert not Incident.objects.exists()
     # A bank code of the right shape is still named (an unknown bank, refused by the bank).
     sims_bank = "0991"
-    refused("account_not_found", prepare, desk, bank_code=sims_bank, **fields)
+    refused("account_not_found", prepare, desk, **{**PUBLIC_FUND, "bank_code": sims_bank})
     named = Incident.objects.get(kind="outside_failure", reason_code="account_not_found")
     assert named.detail["bank"] == sims_bank
     assert not PublicFundAccount.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "text"),
+    [
+        ("bank_code", "099", "金融機関コードは数字4桁です"),
+        ("branch_code", "0011", "支店コードは数字3桁です"),
+        ("account_number", "12345678", "口座番号は数字7桁以内です"),
+        ("account_type", "fixed", "預金種目は普通・当座・貯蓄のいずれかです"),
+    ],
+)
+def test_a_bank_account_that_cannot_be_one_is_refused_beside_its_field(
+    trusted, desk, systems, field, typed, text
+):
+    """A 4-digit branch code typed at the desk was refused by the bank client's own check, an
+    OUTSIDE_FAILURE incident in the city's report for a slip of the keys, shown beside the
+    account number whichever field it was."""
+    start_visit(desk, trusted.card("C"))
+    err = refused("invalid_request", prepare, desk, **{**PUBLIC_FUND, field: typed})
+    assert text in err.message_ja
+    assert err.field == field
+    assert not Incident.objects.exists()
+    assert not PublicFundAccount.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "text"),
+    [
+        ("payment_service_id", "70100", "決済サービスIDは英数字8〜32文字です"),
+        ("security_code", "12", "セキュリティコードは数字3〜4桁です"),
+    ],
+)
+def test_a_payment_service_id_or_code_that_cannot_be_one_is_refused_beside_its_field(
+    trusted, desk, systems, field, typed, text
+):
+    start_visit(desk, trusted.card("C"))
+    fields = apply_fields()
+    err = refused("invalid_request", prepare, desk, **{**fields, field: typed})
+    assert text in err.message_ja
+    assert err.field == field
+    assert not Incident.objects.exists()
+    assert not PaymentLink.objects.exists()
+
+
+def test_an_account_the_bank_does_not_hold_is_still_the_banks_refusal(trusted, desk, systems):
+    """A well-formed account the bank does not know is the bank's answer: an incident."""
+    start_visit(desk, trusted.card("C"))
+    refused("account_not_found", prepare, desk, **{**PUBLIC_FUND, "account_number": "7654321"})
+    assert Incident.objects.filter(kind="outside_failure", reason_code="account_not_found").exists()

@@ -249,14 +249,7 @@ class HttpBank(_HttpSystem):
         account_type: BankAccountType | str,
         account_number: str,
     ) -> BankAccount:
-        try:
-            kind = BankAccountType(account_type)
-        except ValueError:
-            raise InvalidRequest(
-                system=self.system,
-                detail_ja="預金種目は普通・当座・貯蓄のいずれかです",
-                detail_en="an account type is ordinary, current or savings",
-            ) from None
+        kind = BankAccountType(validation.account_type(account_type))
         number = validation.account_number(account_number)
         body = {
             "bank_code": validation.bank_code(bank_code),

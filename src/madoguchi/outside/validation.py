@@ -10,6 +10,7 @@ import re
 import unicodedata
 
 from madoguchi.outside.errors import InvalidRequest, System
+from madoguchi.outside.interfaces import BankAccountType
 
 # Hyphens and dashes as they are typed or pasted between groups of digits (0113-0012): ASCII,
 # the hyphen and non-breaking hyphen, figure, en and em dashes, the horizontal bar, the minus
@@ -80,6 +81,18 @@ def account_number(value: str) -> str:
         "口座番号は数字7桁以内です",
         "an account number is up to 7 digits",
     )
+
+
+def account_type(value: str) -> str:
+    """A deposit type, `BankAccountType`'s value: ordinary (普通), current (当座), savings (貯蓄)."""
+    try:
+        return BankAccountType(str(value).strip()).value
+    except ValueError:
+        raise _invalid(
+            System.BANK,
+            "預金種目は普通・当座・貯蓄のいずれかです",
+            "an account type is ordinary, current or savings",
+        ) from None
 
 
 JAPAN_POST_BANK = "9900"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django import forms
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.namecheck.reasons import Outcome, outcome_text
+from madoguchi.outside import OutsideError
 from madoguchi.plaintext import long_number
 from madoguchi.refusals import ByLanguage
 
@@ -20,6 +22,20 @@ from ..models import (
     Programme,
     ProgrammeVersion,
 )
+
+
+def typed_field(name: str, typed: object, check: Callable[[str], str]) -> str:
+    """What was typed in the field `name`, as `check` (an `outside.validation` function)
+    normalises it. What cannot be what the field asks for (a 4-digit branch code, a 2-digit
+    security code) is a slip of the keys: refused (`ProcedureInvalid`) beside that field before
+    any outside system is asked, with no incident, where the outside client's own check made it
+    an OUTSIDE_FAILURE incident in the city's report."""
+    try:
+        return check(str(typed if typed is not None else ""))
+    except OutsideError as exc:
+        raise ProcedureInvalid.carrying(
+            exc.code, ja=exc.message_ja, en=exc.message_en, field=name
+        ) from exc
 
 
 def resident_name_of(visit: Visit, fields: dict[str, Any]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any, ClassVar
 
@@ -13,13 +12,20 @@ from madoguchi import era
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.language import page_language
-from madoguchi.outside import OutsideError, validation
+from madoguchi.outside import validation
 
 from .. import identifiers, insured, states
 from ..constants import LinkStatus, RegistrationState, SuspensionState
 from ..models import HealthInsuranceRegistration
 from ..services import outbox
-from .common import INSURED_KANA, KANA_HINT, ProcedureBase, name_lines, resident_name_of
+from .common import (
+    INSURED_KANA,
+    KANA_HINT,
+    ProcedureBase,
+    name_lines,
+    resident_name_of,
+    typed_field,
+)
 
 # --- health-insurance use registration ---------------------------------------------------------
 
@@ -41,16 +47,6 @@ class CardDateField(forms.DateField):
 
 # The codes of `insured.SEXES` in the page's language (男性, 女性, その他).
 SEXES = [("1", _("Male")), ("2", _("Female")), ("9", _("Other"))]
-
-
-def _typed(fields: dict[str, Any], name: str, check: Callable[[str], str]) -> str:
-    """A typed field as `check` normalises it; refused (`ProcedureInvalid`) on that field."""
-    try:
-        return check(str(fields.get(name, "")))
-    except OutsideError as exc:
-        raise ProcedureInvalid.carrying(
-            exc.code, ja=exc.message_ja, en=exc.message_en, field=name
-        ) from exc
 
 
 class HealthInsuranceForm(forms.Form):
@@ -128,7 +124,7 @@ class HealthInsuranceUse(ProcedureBase):
         # Each refusal beside the field it is about (an insurer number's check digit was shown
         # beside the insured person's number).
         insurer, symbol, number, branch = [
-            _typed(fields, name, check)
+            typed_field(name, fields.get(name, ""), check)
             for name, check in (
                 ("insurer_number", validation.insurer_number),
                 ("insured_symbol", validation.insured_symbol),

@@ -28,7 +28,14 @@ from ..models import (
     ProgrammeVersion,
     Provider,
 )
-from .common import NameCheckFields, ProcedureBase, name_lines, open_version, resident_name_of
+from .common import (
+    NameCheckFields,
+    ProcedureBase,
+    name_lines,
+    open_version,
+    resident_name_of,
+    typed_field,
+)
 
 # --- point application -------------------------------------------------------------------------
 
@@ -152,7 +159,8 @@ class PointApplication(ProcedureBase):
 
     @staticmethod
     def _entered_account(fields: dict[str, Any]) -> tuple[str, str]:
-        """The payment service ID and security code as entered (both required)."""
+        """The payment service ID and security code as entered (both required), normalised;
+        one that cannot be either is refused beside its field before the provider is asked."""
         psid = str(fields.get("payment_service_id", ""))
         sec = str(fields.get("security_code", ""))
         if not psid.strip():
@@ -161,7 +169,10 @@ class PointApplication(ProcedureBase):
             )
         if not sec.strip():
             raise ProcedureInvalid(message=_("Enter the security code."), field="security_code")
-        return psid, sec
+        return (
+            typed_field("payment_service_id", psid, validation.payment_service_id),
+            typed_field("security_code", sec, validation.security_code),
+        )
 
     @staticmethod
     def _refuse_linked_account(

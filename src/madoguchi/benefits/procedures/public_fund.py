@@ -21,7 +21,7 @@ from ..events import (
 from ..models import (
     PublicFundAccount,
 )
-from .common import NameCheckFields, ProcedureBase, name_lines, resident_name_of
+from .common import NameCheckFields, ProcedureBase, name_lines, resident_name_of, typed_field
 
 # --- public-fund receiving account -------------------------------------------------------------
 
@@ -43,6 +43,29 @@ def _bank_named(typed: str) -> str:
         return validation.bank_code(typed)
     except OutsideError:
         return ""
+
+
+def _typed_account(raw: dict[str, str]) -> tuple[str, str, str, str]:
+    """The bank code, branch code, deposit type and account number typed, as a transfer uses
+    them (a ゆうちょ passbook's 記号 and 番号 converted). What cannot be a bank account (a
+    4-digit branch code, an 8-digit number, a 記号 and 番号 that cannot be one) is a slip of
+    the keys, refused beside its field before the bank is asked (`typed_field`): no incident."""
+    bank = typed_field("bank_code", raw["bank_code"], validation.bank_code)
+    kind = typed_field("account_type", raw["account_type"], validation.account_type)
+    try:
+        branch, number = validation.japan_post_bank_account(
+            bank, raw["branch_code"], kind, raw["account_number"]
+        )
+    except OutsideError as exc:
+        raise ProcedureInvalid.carrying(
+            exc.code, ja=exc.message_ja, en=exc.message_en, field="branch_code"
+        ) from exc
+    return (
+        bank,
+        typed_field("branch_code", branch, validation.branch_code),
+        kind,
+        typed_field("account_number", number, validation.account_number),
+    )
 
 
 def branch_code_field() -> forms.CharField:
@@ -114,22 +137,10 @@ class PublicFundRegistration(ProcedureBase):
             "bank": _bank_named(raw["bank_code"]),
             "account_last4": identifiers.last4(raw["account_number"]),
         }
+        bank_code, branch, account_type, number = _typed_account(raw)
         try:
-            # A ゆうちょ passbook's 記号 and 番号 that cannot be one: a slip of the keys, said
-            # beside the field, not an outside system's failure (no incident).
-            branch, typed_number = validation.japan_post_bank_account(
-                raw["bank_code"], raw["branch_code"], raw["account_type"], raw["account_number"]
-            )
-        except OutsideError as exc:
-            raise ProcedureInvalid.carrying(
-                exc.code, ja=exc.message_ja, en=exc.message_en, field="branch_code"
-            ) from exc
-        try:
-            bank = outside.systems().bank.lookup_account(
-                raw["bank_code"], branch, raw["account_type"], typed_number
-            )
+            bank = outside.systems().bank.lookup_account(bank_code, branch, account_type, number)
             bank.ensure_active()
-            number = validation.account_number(typed_number)
         except OutsideError as exc:
             raise services.outside_failure(visit, exc, what, "account_number") from exc
         ident = identifiers.bank_account_identifier(
