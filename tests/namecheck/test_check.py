@@ -83,6 +83,15 @@ CASES = [
     ("バン アン", "ｳﾞｧﾝ ｱﾝ", C, Reason.V_SPELLING),
     ("ヴァン アン", "ｳﾞｱﾝ ｱﾝ", M, Reason.SMALL_KANA_FOLDED),
     ("ヴァン アン", "ﾊﾞﾝ ﾐﾝ", N, Reason.DIFFERENT),
+    # a long name held shortened, its middle words left out: shown and confirmed, where the
+    # words' length scored it as another person's and SMITH JOHN MICHAEL was blocked
+    ("SMITH JOHN MICHAEL", "SMITH JOHN", C, Reason.NAME_PART_OMITTED),
+    ("グエン ティ トゥ フオン", "ｸﾞｴﾝ ﾌｵﾝ", C, Reason.NAME_PART_OMITTED),
+    ("グエン フオン", "ｸﾞｴﾝ ﾃｲ ﾄｳ ﾌｵﾝ", C, Reason.NAME_PART_OMITTED),
+    ("ウィリアムズ アレクサンダー ジョナサン", "ｳｲﾘｱﾑｽﾞ ｱﾚｸｻﾝﾀﾞｰ", C, Reason.NAME_PART_OMITTED),
+    # not when the first word (the family name) differs, or the words are out of order
+    ("SMITH JOHN MICHAEL", "BROWN JOHN", N, Reason.DIFFERENT),
+    ("グエン ティ トゥ フオン", "ｸﾞｴﾝ ﾌｵﾝ ﾃｲ", N, Reason.DIFFERENT),
 ]
 
 

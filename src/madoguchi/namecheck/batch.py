@@ -454,7 +454,7 @@ class _Decisions:
 def _unusual(pairs: _DistinctPairs, at: _Attributes) -> Flags:
     """Pairs that take _decide's steps from the start: not ordinary names (no account name,
     an empty resident name, a company), a possible rotation, variant kanji, ヴ on either side,
-    or one part against two."""
+    one part against two, or names of two parts or more with different numbers of parts."""
     a, b = pairs.a, pairs.b
     pa, pb = at.parts[a], at.parts[b]
     return (  # type: ignore[no-any-return]
@@ -471,6 +471,8 @@ def _unusual(pairs: _DistinctPairs, at: _Attributes) -> Flags:
         # a part found at the start or end of an unspaced name
         | ((pa == 1) & (pb == 2))
         | ((pa == 2) & (pb == 1))
+        # words left out of a longer name (NAME_PART_OMITTED)
+        | ((pa >= 2) & (pb >= 2) & (pa != pb))
     )
 
 

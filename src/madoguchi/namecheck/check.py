@@ -147,6 +147,18 @@ def _v_spelling_only(na: Normalised, nb: Normalised) -> bool:
     return _as_b(na.key) == b or _as_b(na.rkey) == b
 
 
+def _part_omitted(a: Sequence[str], b: Sequence[str]) -> bool:
+    """One name is the other with words left out after its first, as a bank's or an insurer's
+    record may hold a long name (SMITH JOHN MICHAEL as SMITH JOHN; グエン ティ トゥ フオン as
+    ｸﾞｴﾝ ﾌｵﾝ): two words at least on the shorter side, the same first word (the family name),
+    and the shorter's other words in the longer's, in their order."""
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    if len(short) < 2 or len(short) == len(long_) or short[0] != long_[0]:
+        return False
+    rest = iter(long_[1:])
+    return all(word in rest for word in short[1:])  # `in` consumes `rest`: in order
+
+
 def _is_rotation(a: str, b: str) -> bool:
     """b is a with its parts swapped, each part at least two characters (no spaces on either)."""
     if len(a) != len(b) or len(a) < 4:
@@ -226,6 +238,8 @@ def _decide(
         return Outcome.CLOSE, Reason.V_SPELLING, score
     if na.script & KANJI and _variants_only(na.key, nb.key):
         return Outcome.CLOSE, Reason.VARIANT_KANJI, score
+    if _part_omitted(na.tokens, nb.tokens):
+        return Outcome.CLOSE, Reason.NAME_PART_OMITTED, score
     family_equal, given_equal = _parts_equal(na.tokens, nb.tokens)
     if family_equal or given_equal:
         # One whole part differs: never a match, whatever the score (brothers タロウ/ジロウ).

@@ -41,6 +41,7 @@ class Reason(StrEnum):
     RESIDENT_NAME_EMPTY = "RESIDENT_NAME_EMPTY"
     # Last, so that the codes of the others (their positions, `REASON_CODES`) stay as they were.
     V_SPELLING = "V_SPELLING"
+    NAME_PART_OMITTED = "NAME_PART_OMITTED"
 
 
 OUTCOME_TEXTS: dict[Outcome, dict[str, str]] = {
@@ -113,6 +114,12 @@ REASON_TEXTS: dict[Reason, dict[str, str]] = {
         "en": "Only ヴ written as ブ (ヴァン/バン, ヴィ/ビ …) differs; some bank names cannot hold ヴ. "
         "Confirm the account name with the resident.",
     },
+    Reason.NAME_PART_OMITTED: {
+        "ja": "一方のお名前の一部（ミドルネームなど）が、もう一方にありません（長いお名前を省略した口座名義の可能性があります）。"
+        "口座名義を本人に確認してください。",
+        "en": "Part of one name (a middle name, say) is missing from the other (the account may "
+        "hold a long name shortened). Confirm the account name with the resident.",
+    },
 }
 
 
@@ -161,6 +168,13 @@ INSURED_REASON_TEXTS: dict[Reason, dict[str, str]] = {
         "en": "Only ヴ written as ブ (ヴァン/バン, ヴィ/ビ …) differs. Confirm the insured person's "
         "name on the insurer's record with the resident.",
     },
+    Reason.NAME_PART_OMITTED: {
+        "ja": "一方のお名前の一部（ミドルネームなど）が、もう一方にありません（保険者の記録が長いお名前を省略している可能性があります）。"
+        "保険者の記録にある被保険者のお名前を本人に確認してください。",
+        "en": "Part of one name (a middle name, say) is missing from the other (the insurer's "
+        "record may hold a long name shortened). Confirm the insured person's name on the "
+        "insurer's record with the resident.",
+    },
 }
 
 
@@ -202,6 +216,12 @@ RESIDENT_REASON_TEXTS: dict[Reason, dict[str, str]] = {
         "だけが異なりました。",
         "en": "The account's name and your name in kana differ only in ヴ written as ブ "
         "(ヴァン/バン …).",
+    },
+    Reason.NAME_PART_OMITTED: {
+        "ja": "口座の名義とあなたのお名前（フリガナ）は、一方にお名前の一部（ミドルネームなど）がない"
+        "ことだけが異なりました。",
+        "en": "The account's name and your name in kana differ only in part of the name (a "
+        "middle name, say) missing from one of them.",
     },
 }
 
