@@ -89,9 +89,29 @@ CASES = [
     ("グエン ティ トゥ フオン", "ｸﾞｴﾝ ﾌｵﾝ", C, Reason.NAME_PART_OMITTED),
     ("グエン フオン", "ｸﾞｴﾝ ﾃｲ ﾄｳ ﾌｵﾝ", C, Reason.NAME_PART_OMITTED),
     ("ウィリアムズ アレクサンダー ジョナサン", "ｳｲﾘｱﾑｽﾞ ｱﾚｸｻﾝﾀﾞｰ", C, Reason.NAME_PART_OMITTED),
+    # cut short at a field's length (30 characters here)
+    (
+        "MONTGOMERY ALEXANDRA ELIZABETH CATHERINE",
+        "MONTGOMERY ALEXANDRA ELIZABETH",
+        C,
+        Reason.NAME_PART_OMITTED,
+    ),
+    (
+        "MONTGOMERY-SMITH ALEXANDRA ELIZABETH CATHERINE",
+        "MONTGOMERY-SMITH ALEXANDRA ELI",
+        C,
+        Reason.NAME_PART_OMITTED,
+    ),
+    (
+        "ウィリアムズ アレクサンダー ジョナサン クリストファー",
+        "ｳｲﾘｱﾑｽﾞ ｱﾚｸｻﾝﾀﾞｰ ｼﾞﾖ",
+        C,
+        Reason.NAME_PART_OMITTED,
+    ),
     # not when the first word (the family name) differs, or the words are out of order
     ("SMITH JOHN MICHAEL", "BROWN JOHN", N, Reason.DIFFERENT),
     ("グエン ティ トゥ フオン", "ｸﾞｴﾝ ﾌｵﾝ ﾃｲ", N, Reason.DIFFERENT),
+    ("MONTGOMERY ALEXANDRA ELIZABETH CATHERINE", "MONTGOMERY BETH", N, Reason.DIFFERENT),
 ]
 
 

@@ -148,15 +148,19 @@ def _v_spelling_only(na: Normalised, nb: Normalised) -> bool:
 
 
 def _part_omitted(a: Sequence[str], b: Sequence[str]) -> bool:
-    """One name is the other with words left out after its first, as a bank's or an insurer's
-    record may hold a long name (SMITH JOHN MICHAEL as SMITH JOHN; グエン ティ トゥ フオン as
-    ｸﾞｴﾝ ﾌｵﾝ): two words at least on the shorter side, the same first word (the family name),
-    and the shorter's other words in the longer's, in their order."""
+    """One name is the other with words left out after its first, or cut short, as a bank's or
+    an insurer's record may hold a long name (SMITH JOHN MICHAEL as SMITH JOHN; グエン ティ トゥ
+    フオン as ｸﾞｴﾝ ﾌｵﾝ; MONTGOMERY ALEXANDRA ELIZABETH as MONTGOMERY ALEXANDRA ELI, cut at a
+    field's length): two words at least on the shorter side and fewer than on the longer, the
+    same first word (the family name), and the shorter's other words in the longer's in their
+    order, its last one perhaps only the start of one."""
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
     if len(short) < 2 or len(short) == len(long_) or short[0] != long_[0]:
         return False
     rest = iter(long_[1:])
-    return all(word in rest for word in short[1:])  # `in` consumes `rest`: in order
+    if not all(word in rest for word in short[1:-1]):  # `in` consumes `rest`: in order
+        return False
+    return any(word.startswith(short[-1]) for word in rest)
 
 
 def _is_rotation(a: str, b: str) -> bool:
