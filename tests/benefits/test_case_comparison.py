@@ -180,3 +180,40 @@ def test_a_case_whose_resident_registered_only_after_it_was_opened_says_so(trust
     assert "after the case was opened" in english
     assert "ケースの受付より後" in japanese
     assert "no registration of this programme" not in english
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("鈴木 一郎", "kanji"), ("★★", "characters"), ("ｶ)ﾔﾏﾀﾞ", "legal_form")],
+)
+def test_a_comparison_refuses_a_kana_the_desk_would_refuse(trusted, desk, client, typed, code):
+    """Kanji typed as the resident's kana (the card's name copied across) came out a close
+    match against the account holder's kana, whoever's account it was, and the comparison
+    counted against the case's limit: refused as the desk refuses it, nothing recorded."""
+    from django.utils.html import escape
+
+    from madoguchi.benefits.services.names import kana_refusal
+    from madoguchi.cases.models import TimelineEntry
+
+    official, case, account = _public_fund_case(trusted, desk)
+    before = TimelineEntry.objects.filter(case=case).count()
+    with pytest.raises(Refusal) as exc:
+        cases.case_compare_account(
+            case,
+            actor=official,
+            account_number="1234567",
+            date_precision="unknown",
+            resident_kana=typed,
+            **account,
+        )
+    assert exc.value.code == f"resident_kana_{code}"
+    assert TimelineEntry.objects.filter(case=case).count() == before
+    # The case page's form says so beside the field, in the page's language.
+    client.force_login(official)
+    fields = {"date_precision": "unknown", "account_number": "1234567", **account}
+    sent = {f"compare-{k}": v for k, v in {**fields, "resident_kana": typed}.items()}
+    page = client.post(f"/cases/{case.pk}/step/compare/", sent, follow=True)
+    with translation.override("ja"):
+        said = escape(str(kana_refusal(typed)[1]))
+    assert said in page.content.decode()
+    assert TimelineEntry.objects.filter(case=case).count() == before

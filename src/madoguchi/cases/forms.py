@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.benefits.procedures.public_fund import ACCOUNT_TYPES, branch_code_field
+from madoguchi.benefits.services.names import kana_refusal
 from madoguchi.era import EraError, parse_date
 from madoguchi.language import english
 from madoguchi.once.forms import once_field
@@ -139,6 +140,15 @@ class _CompareForm(WhenForm):
         max_length=100,
         required=False,
     )
+
+    def clean_resident_kana(self) -> str:
+        """Kanji (the card's name copied across), a long number, letters no account holds or
+        a legal form: refused beside the field, as the comparison itself refuses them."""
+        kana = str(self.cleaned_data.get("resident_kana") or "")
+        refused = kana_refusal(kana.strip()) if kana.strip() else None
+        if refused is not None:
+            raise forms.ValidationError(refused[1])
+        return kana
 
 
 class CompareForm(_CompareForm):

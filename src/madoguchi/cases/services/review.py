@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import User
+from madoguchi.benefits.services.names import kana_refusal
 from madoguchi.locks import key_lock
 from madoguchi.namecheck import check as name_check
 
@@ -115,6 +116,16 @@ _KANA_MISSING_JA = {
 }
 
 
+def refuse_resident_kana(kana: str) -> None:
+    """The resident's kana a comparison is given, refused as the desk refuses it (kanji, a long
+    number, letters no account's name holds, a legal form: `benefits.services.names`): kanji
+    compared with the account holder's kana came out a close match, whoever's account it was,
+    and the comparison counted against the case's limit."""
+    refused = kana_refusal(kana.strip()) if kana.strip() else None
+    if refused is not None:
+        raise CaseRefused(f"resident_kana_{refused[0]}", refused[1], status=400)
+
+
 def _compare_kana(
     case: Case, programme: Programme, resident_kana: str, registration: Any
 ) -> tuple[str, str]:
@@ -149,6 +160,7 @@ def _compare(
     storing either: only same/different is recorded; and the account holder's kana with the
     resident's, where it is known (only the outcome is recorded)."""
     require_official(actor)
+    refuse_resident_kana(resident_kana)
     if Programme(case.programme) != programme:
         raise CaseRefused(
             "comparison_not_for_programme", _WRONG_COMPARISON[Programme(case.programme)]
