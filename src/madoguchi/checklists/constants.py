@@ -32,8 +32,11 @@ DEFAULT_ITEMS: list[tuple[str, str, str, Stage, bool, list[str]]] = [
     ),
     (
         "payment_card_in_name",
-        "提示された決済カード・通帳・保険証が来庁者本人の名義である",
-        "The payment card, bank book or health insurance card shown is in the resident's name",
+        "提示された決済カード・通帳・保険証が来庁者本人の名義である"
+        "（未成年者が法定代理人の口座を使う例外では、その法定代理人本人の名義である）",
+        "The payment card, bank book or health insurance card shown is in the resident's name "
+        "(in the exception of a minor using a legal representative's account: in that "
+        "representative's own name)",
         Stage.BEFORE_COMPLETION,
         True,
         ["point_application", "public_fund_account", "health_insurance_use", "test_link"],
