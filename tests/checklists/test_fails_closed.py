@@ -10,7 +10,7 @@ from django.utils import timezone
 from madoguchi.accounts.constants import Role
 from madoguchi.checklists import services
 from madoguchi.checklists.checks import active_checklist
-from madoguchi.checklists.constants import Stage
+from madoguchi.checklists.constants import DEFAULT_ITEMS, Stage
 from madoguchi.checklists.models import ChecklistTemplate
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.constants import VisitEndReason
@@ -130,4 +130,10 @@ def test_a_flushed_database_has_the_default_checklist_again_a_switched_off_one_s
     assert active_checklist() == []
     assert {"card_face_matches", "receipt_handed", "visit_ended"} <= set(
         active.items.values_list("code", flat=True)
+    )
+    # As every data migration left it (0004 rewords the own-name item): a test run after a
+    # flush saw 0002's wording.
+    installed = {code: ja for code, ja, *_ in DEFAULT_ITEMS}
+    assert (
+        active.items.get(code="payment_card_in_name").label_ja == installed["payment_card_in_name"]
     )
