@@ -113,6 +113,10 @@ def test_a_comparison_compares_the_account_holders_kana_where_it_is_known(truste
     kana = page.split('data-testid="holder-kana">', 1)[1].split("</p>", 1)[0]
     assert "口座名義（カナ）" in kana
     assert "ﾔﾏﾀﾞ ﾀﾛｳ" in kana
+    # The form asks for the reading from the resident, not from the card, which has none (it
+    # said 「カードまたは本人確認書類のとおり」).
+    assert "マイナンバーカードにフリガナはありません" in page
+    assert "カードまたは本人確認書類のとおり" not in page
 
 
 def test_a_legacy_links_case_says_the_kana_is_not_known(trusted, desk, client):

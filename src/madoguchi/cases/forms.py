@@ -134,8 +134,8 @@ class _CompareForm(WhenForm):
 
     resident_kana = forms.CharField(
         label=_(
-            "The resident's name in kana, as on their card or ID (optional: without it, the "
-            "kana entered when the link was made)"
+            "The resident's name in kana, as the resident reads it (the My Number card has no "
+            "kana; optional: without it, the kana entered when the link was made)"
         ),
         max_length=100,
         required=False,
