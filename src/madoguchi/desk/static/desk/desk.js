@@ -315,8 +315,16 @@
 
   // --- the open visit: banner, card presence, and its end --------------------------------------
 
+  // A form this page sends itself (the next-resident button ends the visit) is a navigation
+  // of its own: once it is on its way, the visit's end the poll or the card events see is that
+  // form's doing, and going to the ended page would cut the form's answer off (the staff saw
+  // "the visit ended" instead of the waiting page). A form htmx sends (its default prevented)
+  // leaves the page where it is.
+  var leaving = false;
+  document.addEventListener("submit", function (e) { if (!e.defaultPrevented) leaving = true; });
+
   function visitEnded(reason) {
-    if (ended) return;
+    if (ended || leaving) return;
     ended = true;
     var content = $("[data-role=visit-content]");
     if (content) content.replaceChildren();  // nothing of the visit stays on screen
@@ -397,7 +405,7 @@
       if (c && confirmedAgo !== null) c.textContent = msg("confirmed", { n: confirmedAgo });
     }
     (function poll() {
-      if (ended) return;
+      if (ended || leaving) return;
       var headers = { "X-CSRFToken": cfg.csrf, "X-Madoguchi-Visit": visitRef };
       if (etag) headers["If-None-Match"] = etag;
       fetch(cfg.api + "/current/state", {
