@@ -145,7 +145,7 @@ class _CompareForm(WhenForm):
         """Kanji (the card's name copied across), a long number, letters no account holds or
         a legal form: refused beside the field, as the comparison itself refuses them."""
         kana = str(self.cleaned_data.get("resident_kana") or "")
-        refused = kana_refusal(kana.strip()) if kana.strip() else None
+        refused = kana_refusal(kana)
         if refused is not None:
             raise forms.ValidationError(refused[1])
         return kana

@@ -14,12 +14,11 @@ def _install_after_flush(sender: Any, using: str = "default", **kwargs: Any) -> 
     template = apps.get_model("checklists", "ChecklistTemplate")
     if template.objects.using(using).filter(name="desk").exists():
         return
-    # The data migrations that install and reword it, in their order (0004: the own-name item).
-    for migration, step in (
-        ("0002_default_checklist", "install"),
-        ("0004_own_name_minor_exception", "reword"),
-    ):
-        getattr(import_module(f"madoguchi.checklists.migrations.{migration}"), step)(apps, None)
+    # As the data migrations leave it: 0002 installs it, 0004 rewords its own-name item.
+    import_module("madoguchi.checklists.migrations.0002_default_checklist").install(apps, None)
+    import_module("madoguchi.checklists.migrations.0004_own_name_minor_exception").reword(
+        apps, None
+    )
 
 
 class ChecklistsConfig(AppConfig):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from django import forms
 from django.urls import reverse
@@ -23,8 +23,10 @@ from ..models import (
     ProgrammeVersion,
 )
 
+T = TypeVar("T")
 
-def typed_field(name: str, typed: object, check: Callable[[str], str]) -> str:
+
+def typed_field(name: str, typed: object, check: Callable[[str], T]) -> T:
     """What was typed in the field `name`, as `check` (an `outside.validation` function)
     normalises it. What cannot be what the field asks for (a 4-digit branch code, a 2-digit
     security code) is a slip of the keys: refused (`ProcedureInvalid`) beside that field before

@@ -52,14 +52,13 @@ def _typed_account(raw: dict[str, str]) -> tuple[str, str, str, str]:
     the keys, refused beside its field before the bank is asked (`typed_field`): no incident."""
     bank = typed_field("bank_code", raw["bank_code"], validation.bank_code)
     kind = typed_field("account_type", raw["account_type"], validation.account_type)
-    try:
-        branch, number = validation.japan_post_bank_account(
-            bank, raw["branch_code"], kind, raw["account_number"]
-        )
-    except OutsideError as exc:
-        raise ProcedureInvalid.carrying(
-            exc.code, ja=exc.message_ja, en=exc.message_en, field="branch_code"
-        ) from exc
+    branch, number = typed_field(
+        "branch_code",
+        raw["branch_code"],
+        lambda symbol: validation.japan_post_bank_account(
+            bank, symbol, kind, raw["account_number"]
+        ),
+    )
     return (
         bank,
         typed_field("branch_code", branch, validation.branch_code),

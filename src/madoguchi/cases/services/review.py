@@ -121,7 +121,7 @@ def refuse_resident_kana(kana: str) -> None:
     number, letters no account's name holds, a legal form: `benefits.services.names`): kanji
     compared with the account holder's kana came out a close match, whoever's account it was,
     and the comparison counted against the case's limit."""
-    refused = kana_refusal(kana.strip()) if kana.strip() else None
+    refused = kana_refusal(kana)
     if refused is not None:
         raise CaseRefused(f"resident_kana_{refused[0]}", refused[1], status=400)
 
