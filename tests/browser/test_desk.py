@@ -159,7 +159,9 @@ def test_next_resident_reaches_the_waiting_page_when_its_answer_is_slow(desk):
     page.route("**/desk/visit/end/", slow)
     page.get_by_test_id("next-resident").click()
     page.wait_for_url(re.compile(r"/desk/$"), timeout=20_000)
-    assert page.get_by_test_id("presence").is_visible()
+    # The waiting page writes its card line once its script has run: wait for it, not a glance.
+    expect(page.get_by_test_id("presence")).to_contain_text("カード")
+    assert re.search(r"/desk/$", page.url)
 
 
 def test_unticked_checklist_item_blocks_completion(desk):
