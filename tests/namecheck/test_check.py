@@ -83,6 +83,21 @@ CASES = [
     ("バン アン", "ｳﾞｧﾝ ｱﾝ", C, Reason.V_SPELLING),
     ("ヴァン アン", "ｳﾞｱﾝ ｱﾝ", M, Reason.SMALL_KANA_FOLDED),
     ("ヴァン アン", "ﾊﾞﾝ ﾐﾝ", N, Reason.DIFFERENT),
+    # one sound spelled two ways in kana (a long vowel as ー or as its vowel, ヂ/ジ, ヅ/ズ): shown
+    # and confirmed, where a spelling in both words scored as another person's and was blocked
+    ("オオノ ユウ", "ｵｰﾉ ﾕｰ", C, Reason.KANA_SPELLING),
+    ("サトウ ユウコ", "ｻﾄｰ ﾕｰｺ", C, Reason.KANA_SPELLING),
+    ("トウキョウ タロウ", "ﾄｰｷﾖｰ ﾀﾛｰ", C, Reason.KANA_SPELLING),
+    ("コウノ ケイコ", "ｺｰﾉ ｹｰｺ", C, Reason.KANA_SPELLING),
+    ("ツヅキ ミヅホ", "ﾂｽﾞｷ ﾐｽﾞﾎ", C, Reason.KANA_SPELLING),
+    ("チヂワ ヨウコ", "ﾁｼﾞﾜ ﾖｰｺ", C, Reason.KANA_SPELLING),
+    ("ユウ オオノ", "ｵｰﾉ ﾕｰ", C, Reason.KANA_SPELLING),
+    ("サトウ ユウコ", "ｻﾄｰ ﾕｳｺ", C, Reason.KANA_SPELLING),
+    ("オオノユウ", "ｵｰﾉ ﾕｰ", C, Reason.KANA_SPELLING),
+    # a vowel that is no long vowel's spelling is a different name still
+    ("サトウ ユウコ", "ｻﾄｲ ﾕｲｺ", N, Reason.DIFFERENT),
+    ("オオノ ユウ", "ｵｵﾉ ﾕｳｺ", C, Reason.GIVEN_NAME_DIFFERS),
+    ("アイ ウエ", "ｲｱ ｴｳ", N, Reason.DIFFERENT),
     # a long name held shortened, its middle words left out: shown and confirmed, where the
     # words' length scored it as another person's and SMITH JOHN MICHAEL was blocked
     ("SMITH JOHN MICHAEL", "SMITH JOHN", C, Reason.NAME_PART_OMITTED),

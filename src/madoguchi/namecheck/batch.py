@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import count
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from typing import Any, Final
 
 import numpy as np
@@ -32,6 +32,7 @@ from rapidfuzz.fuzz import ratio
 from rapidfuzz.process import cpdist
 
 from madoguchi.namecheck.check import (
+    _SOUNDS_ONLY,
     CLOSE_THRESHOLD,
     MATCH_THRESHOLD,
     NameCheckResult,
@@ -305,6 +306,11 @@ class _Attributes:
         self.entity: Flags = np.fromiter(column("entity"), np.bool_, m)
         self.v: Flags = np.fromiter(("ヴ" in k for k in column("key")), np.bool_, m)
         """Written with ヴ (`V_SPELLING` is decided by _decide itself)."""
+        self.sounds = ids(map(methodcaller("translate", _SOUNDS_ONLY), column("key")))
+        self.rsounds = ids(map(methodcaller("translate", _SOUNDS_ONLY), column("rkey")))
+        """The key (and the reversed key) with its vowels and long-vowel marks left out and ヂ,
+        ヅ written ジ, ズ: names of one length with equal ones may differ only in the kana
+        spelling of one sound (`KANA_SPELLING`, decided by _decide itself)."""
         self.plain: Flags = (self.key != string_id.get("", -1)) & ~self.entity
         """Not empty and not a legal entity: the first three steps of _decide do not apply."""
 
@@ -454,6 +460,7 @@ class _Decisions:
 def _unusual(pairs: _DistinctPairs, at: _Attributes) -> Flags:
     """Pairs that take _decide's steps from the start: not ordinary names (no account name,
     an empty resident name, a company), a possible rotation, variant kanji, ヴ on either side,
+    names that may differ only in the kana spelling of one sound,
     one part against two, or names of two parts or more with different numbers of parts."""
     a, b = pairs.a, pairs.b
     pa, pb = at.parts[a], at.parts[b]
@@ -468,6 +475,11 @@ def _unusual(pairs: _DistinctPairs, at: _Attributes) -> Flags:
         # ヴ written as ブ
         | at.v[a]
         | at.v[b]
+        # the kana spelling of one sound (KANA_SPELLING): a superset, _decide tells
+        | (
+            (at.length[a] == at.length[b])
+            & ((at.sounds[a] == at.sounds[b]) | (at.rsounds[a] == at.sounds[b]))
+        )
         # a part found at the start or end of an unspaced name
         | ((pa == 1) & (pb == 2))
         | ((pa == 2) & (pb == 1))

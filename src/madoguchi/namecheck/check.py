@@ -147,6 +147,39 @@ def _v_spelling_only(na: Normalised, nb: Normalised) -> bool:
     return _as_b(na.key) == b or _as_b(na.rkey) == b
 
 
+# One sound in two kana spellings, as a family register's reading, a resident and a bank or an
+# insurer may each write it: ヂ/ジ, ヅ/ズ, ヲ/オ, and a long vowel as ー or as its vowel's kana
+# (オオノ/オーノ, ユウ/ユー, ケイコ/ケーコ; after small kana are made large, so キュウ is キユウ).
+# Every fold keeps a name's length (batch's shortcut relies on it).
+_SAME_SOUND = str.maketrans("ヂヅヲ", "ジズオ")
+_LONG_VOWEL = re.compile(
+    "(?<=[アカサタナハマヤラワガザダバパ])ア"
+    "|(?<=[イキシチニヒミリギジビピ])イ"
+    "|(?<=[ウクスツヌフムユルグズブプヴ])ウ"
+    "|(?<=[エケセテネヘメレゲゼデベペ])[イエ]"
+    "|(?<=[オコソトノホモヨロゴゾドボポ])[ウオ]"
+)
+
+# What the folds leave of a name whatever its spelling, less (its vowels left out): names of one
+# length equal once folded are equal in this too.
+_SOUNDS_ONLY = str.maketrans("ヂヅ", "ジズ", "アイウエオヲー")
+
+
+def _spelling_folded(tokens: Sequence[str]) -> list[str]:
+    """Each word with the spellings of one sound written one way (a long vowel as ー)."""
+    return [_LONG_VOWEL.sub("ー", word.translate(_SAME_SOUND)) for word in tokens]
+
+
+def _kana_spelling_only(na: Normalised, nb: Normalised) -> bool:
+    """The names are equal, in either word order, once the kana spellings of one sound are
+    written one way (オオノ ユウ and ｵｰﾉ ﾕｰ; ツヅキ and ﾂｽﾞｷ): a resident's reading and a bank's
+    or an insurer's record may spell a long vowel or ヂ/ヅ differently, and where both words
+    did, the two kana changed scored as another person's name."""
+    a = _spelling_folded(na.tokens)
+    b = "".join(_spelling_folded(nb.tokens))
+    return "".join(a) == b or "".join(reversed(a)) == b
+
+
 def _part_omitted(a: Sequence[str], b: Sequence[str]) -> bool:
     """One name is the other with words left out after its first, or cut short, as a bank's or
     an insurer's record may hold a long name (SMITH JOHN MICHAEL as SMITH JOHN; グエン ティ トゥ
@@ -240,6 +273,8 @@ def _decide(
         score = best_score
     if _v_spelling_only(na, nb):
         return Outcome.CLOSE, Reason.V_SPELLING, score
+    if _kana_spelling_only(na, nb):
+        return Outcome.CLOSE, Reason.KANA_SPELLING, score
     if na.script & KANJI and _variants_only(na.key, nb.key):
         return Outcome.CLOSE, Reason.VARIANT_KANJI, score
     if _part_omitted(na.tokens, nb.tokens):

@@ -42,6 +42,7 @@ class Reason(StrEnum):
     # Last, so that the codes of the others (their positions, `REASON_CODES`) stay as they were.
     V_SPELLING = "V_SPELLING"
     NAME_PART_OMITTED = "NAME_PART_OMITTED"
+    KANA_SPELLING = "KANA_SPELLING"
 
 
 OUTCOME_TEXTS: dict[Outcome, dict[str, str]] = {
@@ -120,6 +121,12 @@ REASON_TEXTS: dict[Reason, dict[str, str]] = {
         "en": "Part of one name (a middle name, say) is missing from the other (the account may "
         "hold a long name shortened). Confirm the account name with the resident.",
     },
+    Reason.KANA_SPELLING: {
+        "ja": "同じ読みのカナの書き方（長音の「ー」と「ウ」「オ」など（オオノとオーノ、ユウとユー）、"
+        "「ヂ」と「ジ」、「ヅ」と「ズ」）だけが異なります。口座名義を本人に確認してください。",
+        "en": "Only the kana spelling of one sound differs (a long vowel as ー or as its vowel: "
+        "オオノ/オーノ, ユウ/ユー; ヂ/ジ, ヅ/ズ). Confirm the account name with the resident.",
+    },
 }
 
 
@@ -175,6 +182,14 @@ INSURED_REASON_TEXTS: dict[Reason, dict[str, str]] = {
         "record may hold a long name shortened). Confirm the insured person's name on the "
         "insurer's record with the resident.",
     },
+    Reason.KANA_SPELLING: {
+        "ja": "同じ読みのカナの書き方（長音の「ー」と「ウ」「オ」など（オオノとオーノ、ユウとユー）、"
+        "「ヂ」と「ジ」、「ヅ」と「ズ」）だけが異なります。"
+        "保険者の記録にある被保険者のお名前を本人に確認してください。",
+        "en": "Only the kana spelling of one sound differs (a long vowel as ー or as its vowel: "
+        "オオノ/オーノ, ユウ/ユー; ヂ/ジ, ヅ/ズ). Confirm the insured person's name on the "
+        "insurer's record with the resident.",
+    },
 }
 
 
@@ -222,6 +237,12 @@ RESIDENT_REASON_TEXTS: dict[Reason, dict[str, str]] = {
         "ことだけが異なりました。",
         "en": "The account's name and your name in kana differ only in part of the name (a "
         "middle name, say) missing from one of them.",
+    },
+    Reason.KANA_SPELLING: {
+        "ja": "口座の名義とあなたのお名前（フリガナ）は、同じ読みのカナの書き方（オオノとオーノ、"
+        "ユウとユー、ヂとジなど）だけが異なりました。",
+        "en": "The account's name and your name in kana differ only in how one sound is "
+        "spelled in kana (オオノ/オーノ, ユウ/ユー, ヂ/ジ …).",
     },
 }
 
