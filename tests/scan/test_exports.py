@@ -172,6 +172,10 @@ def _refused_birth_date(tmp_path, written):
         # read by the one reading of era dates the desk uses (`era.parse_date`)
         ("明治44年5月28日", "1911-05-28"),
         ("M44.5.28", "1911-05-28"),
+        # the era's first kanji, and kanji numerals as a family register writes a date
+        ("昭55.4.1", "1980-04-01"),
+        ("令元.5.1", "2019-05-01"),
+        ("昭和五十年九月三十日", "1975-09-30"),
     ],
 )
 def test_a_date_in_a_japanese_era_says_the_same_date_in_the_western_calendar(
@@ -185,7 +189,9 @@ def test_a_date_in_a_japanese_era_says_the_same_date_in_the_western_calendar(
     )
 
 
-@pytest.mark.parametrize("written", ["S65.1.8", "平成31年5月1日", "R元.4.30"])
+@pytest.mark.parametrize(
+    "written", ["S65.1.8", "平成31年5月1日", "R元.4.30", "昭和六十五年一月八日"]
+)
 def test_a_japanese_era_date_that_is_no_day_of_its_era_says_so(tmp_path, written):
     """昭和 ended on 64年1月7日: S65.1.8 was said to be 1990-01-08, which is 平成2年."""
     refused, _ = _refused_birth_date(tmp_path, written)

@@ -534,10 +534,13 @@ def _rolled_over(plain: pa.Array, parsed: pa.Array) -> pa.Array:
     return pc.or_kleene(wrong_day, wrong_second)
 
 
-# A date in a Japanese era (和暦) at the start of a value: 令和5年4月1日, R5.4.1 (a time may follow).
+# A date in a Japanese era (和暦) at the start of a value: 令和5年4月1日, R5.4.1, 昭50.9.30 (the
+# era's first kanji), 昭和五十年九月三十日 (kanji numerals, as a family register writes them); a time
+# may follow.
+_ERA_NUMBER = r"(?:\d{1,2}|[〇一二三四五六七八九十]{1,3})"
 _ERA_DATE = re.compile(
-    r"(?P<era>明治|大正|昭和|平成|令和|[MTSHRmtshr])\s*(?P<y>元|\d{1,2})\s*(?:年|[./-])\s*"
-    r"(?P<m>\d{1,2})\s*(?:月|[./-])\s*(?P<d>\d{1,2})日?"
+    rf"(?P<era>明治|大正|昭和|平成|令和|[MTSHRmtshr明大昭平令])\s*(?P<y>元|{_ERA_NUMBER})\s*(?:年|[./-])\s*"
+    rf"(?P<m>{_ERA_NUMBER})\s*(?:月|[./-])\s*(?P<d>{_ERA_NUMBER})日?"
 )
 
 
