@@ -654,6 +654,43 @@ def test_a_municipality_code_not_six_digits_is_refused(good, tmp_path, fmt, tabl
     assert not out.exists()
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    ("table", "code", "right"), [("links", "131017", "6"), ("residents", "271400", "3")]
+)
+def test_a_municipality_code_with_a_wrong_check_digit_is_refused(
+    good, tmp_path, fmt, table, code, right
+):
+    """Six digits whose last is not the check digit of the five before (a slip copying 131016,
+    Chiyoda's) match no city's code either, every city's being checked so: its findings would
+    reach no official. Refused naming the file, column, row and value and the check digit it
+    should have, on the DuckDB scan's way in, from a Parquet file as from a CSV; nothing
+    written."""
+    tables = schema.load(good)
+    codes = tables[table].column("municipality_code").to_pylist()
+    codes[-1] = code
+    index = tables[table].schema.get_field_index("municipality_code")
+    tables[table] = tables[table].set_column(index, "municipality_code", pa.array(codes))
+    directory = tmp_path / fmt
+    directory.mkdir()
+    for name, t in tables.items():
+        if fmt == "csv":
+            pacsv.write_csv(t, directory / f"{name}.csv")
+        else:
+            pq.write_table(t, directory / f"{name}.parquet")
+    out = tmp_path / "out"
+    with pytest.raises(CommandError) as refused:
+        call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
+    assert str(refused.value) == (
+        f"{directory / f'{table}.{fmt}'}, column 'municipality_code': row "
+        f"{len(codes) + (1 if fmt == 'csv' else 0)} has value {code!r}, not a municipality code "
+        "(全国地方公共団体コード: its last digit is the check digit of the five before, and the "
+        f"check digit of {code[:5]} is {right}, not {code[5]}): check that the code was copied "
+        "right"
+    )
+    assert not out.exists()
+
+
 def test_a_municipality_code_stored_as_a_number_in_parquet_is_refused(good):
     """An export that typed the column as an integer loses the leading 0 the same way."""
     _rewrite(

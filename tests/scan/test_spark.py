@@ -327,6 +327,18 @@ def test_spark_validation_of_a_uri_gives_one_error_naming_file_and_column(tmp_pa
         r"municipality code \(全国地方公共団体コード: exactly 6 digits\): Excel probably dropped "
         r"its leading 0 \(was it '013101'\?\)",
     )
+    codes[-2] = "131017"  # 13101's check digit is 6
+    pq.write_table(
+        links.set_column(index, "municipality_code", pa.array(codes)),
+        directory / "links.parquet",
+        row_group_size=1,
+    )
+    refused(
+        "links.parquet",
+        rf"column 'municipality_code': row {links.num_rows - 1} has value '131017', not a "
+        r"municipality code \(全国地方公共団体コード: its last digit is the check digit of the five "
+        r"before, and the check digit of 13101 is 6, not 7\)",
+    )
     pq.write_table(links.drop_columns(["channel"]), directory / "links.parquet")
     refused("links.parquet", r"column 'channel': missing column \(the file has 'link_id',")
     pq.write_table(links.slice(0, 0), directory / "links.parquet")

@@ -589,7 +589,12 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
             bad = ~blank & ~col.isin(*spec.values)
             checks.append((spec.name, f"unknown {{value}} (allowed: {allowed})", bad, col))
         if spec.pattern:
-            checks.append((spec.name, "{value}{unlike}", ~blank & ~col.rlike(spec.pattern), col))
+            bad = ~col.rlike(spec.pattern)
+            if spec.check_digit:
+                # After the pattern's rows, as schema names them (a null: not six digits).
+                wrong = F.expr(schema.check_digit_wrong_sql(f"`{spec.name}`"))
+                bad = bad | F.coalesce(wrong, F.lit(False))
+            checks.append((spec.name, "{value}{unlike}", ~blank & bad, col))
     # The rules between a row's columns (schema.ROW_RULES), in the same pass: the first
     # breaking row's columns as JSON (its identity, the deciding value and its own).
     ident = ["link_id"] if table == "links" else ["terminal_id", "at"]
@@ -993,6 +998,8 @@ class Engine:
                 checks.append(f"count(*) FILTER (WHERE {name} NOT IN ({allowed}))")
             if spec.pattern:
                 checks.append(f"count(*) FILTER (WHERE {_unmatched_sql(name, spec.pattern)})")
+            if spec.check_digit:
+                checks.append(f"count(*) FILTER (WHERE {schema.check_digit_wrong_sql(name)})")
             if spec.unique and not _increasing(path, spec.name):
                 unique.append(name)
         for rule in schema.ROW_RULES.get(table, ()):

@@ -29,6 +29,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from madoguchi.era import EraError, parse_date
+from madoguchi.municipality import check_digit, is_code
 
 __all__ = [
     "FORMAT_NAME",
@@ -73,12 +74,25 @@ class Column:
     pattern: str = ""
     """When set, a regular expression every value matches (RE2 and Java alike: pyarrow, DuckDB
     and Spark check the same one); ``unlike`` says what a value that does not is missing."""
+    check_digit: bool = False
+    """True: a value matching ``pattern`` ends in the 全国地方公共団体コード's check digit of the
+    digits before it (``madoguchi.municipality``; DuckDB and Spark: ``check_digit_wrong_sql``)."""
 
 
 STR = pa.string()
 MUNICIPALITY_CODE = r"^[0-9]{6}\z"
 """A 全国地方公共団体コード: exactly six ASCII digits (``\\z``: no line break after them). For
 RE2 and Java only: Python's own ``re`` reads ``\\z`` from 3.14, so never hand it to ``re``."""
+
+
+def check_digit_wrong_sql(name: str) -> str:
+    """SQL that DuckDB and Spark read alike: true where the six digits in column ``name``
+    (quoted for the engine) do not end in the check digit of the five before (weights 6 to 2,
+    modulo 11, ``madoguchi.municipality``); null for a value that is not six digits, which
+    ``MUNICIPALITY_CODE`` refuses first."""
+    digit = [f"TRY_CAST(substring({name}, {i}, 1) AS INT)" for i in range(1, 7)]
+    weighted = " + ".join(f"{w} * {d}" for w, d in zip((6, 5, 4, 3, 2), digit[:5], strict=True))
+    return f"(length({name}) = 6 AND (11 - ({weighted}) % 11) % 10 <> {digit[5]})"
 
 
 LAST4 = r"^.{0,4}\z"
@@ -96,6 +110,12 @@ def unlike(value: object, column: str = "municipality_code") -> str:
         return (
             f", {len(text)} characters: give only the account's last 4 (the findings, the report "
             "and the officials' pages show this column; the account itself is account_hash)"
+        )
+    if re.fullmatch("[0-9]{6}", text) and not is_code(text):
+        return (
+            ", not a municipality code (全国地方公共団体コード: its last digit is the check digit "
+            f"of the five before, and the check digit of {text[:5]} is {check_digit(text[:5])}, "
+            f"not {text[5]}): check that the code was copied right"
         )
     why = ", not a municipality code (全国地方公共団体コード: exactly 6 digits)"
     if re.search("[０-９]", text):
@@ -121,7 +141,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("name_kanji", STR, required=False),
         Column("birth_date", pa.date32(), required=False),
         Column("household_id", STR),
-        Column("municipality_code", STR, pattern=MUNICIPALITY_CODE),
+        Column("municipality_code", STR, pattern=MUNICIPALITY_CODE, check_digit=True),
     ),
     "links": (
         Column("link_id", STR, unique=True),
@@ -132,7 +152,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("holder_kana", STR, required=False),
         Column("linked_at", TS),
         Column("channel", STR, values=CHANNELS),
-        Column("municipality_code", STR, pattern=MUNICIPALITY_CODE),
+        Column("municipality_code", STR, pattern=MUNICIPALITY_CODE, check_digit=True),
         Column("terminal_id", STR, required=False),
         Column("staff_id", STR, required=False),
     ),
@@ -704,6 +724,10 @@ def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.Re
                 )
         if spec.pattern:
             bad = pc.invert(pc.match_substring_regex(col, spec.pattern)).fill_null(False)
+            if spec.check_digit:
+                # The codes are few (a country has about 1,700): each distinct one checked once.
+                wrong = [c for c in pc.unique(col).to_pylist() if c is not None and not is_code(c)]
+                bad = pc.or_(bad, pc.is_in(col, value_set=pa.array(wrong, STR)).fill_null(False))
             if pc.any(bad).as_py():
                 row = _first_row(bad)
                 value = col[row].as_py()
