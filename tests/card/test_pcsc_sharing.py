@@ -9,6 +9,8 @@ import base64
 import json
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -56,6 +58,8 @@ while stdin_open.is_alive():
         continue
     if hr == scard.SCARD_S_SUCCESS and resp[-2:] == [0x90, 0x00]:
         ok += 1
+        if ok == 1:
+            print("got the card", flush=True)
 print(ok, flush=True)
 scard.SCardDisconnect(h, scard.SCARD_LEAVE_CARD)
 """
@@ -126,21 +130,43 @@ def test_another_program_never_interleaves_between_verify_and_sign(
 ) -> None:
     insert(card)
     other = other_program(slot.name, "select")
-    try:
+    assert other.stdout is not None
+    assert other.stdin is not None
+    lines: list[str] = []
+    got_card = threading.Event()
+
+    def read_other() -> None:
         assert other.stdout is not None
+        for line in other.stdout:
+            lines.append(line.strip())
+            if lines[-1] == "got the card":
+                got_card.set()
+
+    reader = threading.Thread(target=read_other, daemon=True)
+    try:
         assert other.stdout.readline().strip() == "ready"
+        reader.start()
         with PcscContext() as ctx, ctx.connect(slot.name) as transport:
-            for _ in range(6):
+            # Six authentications at least, and on until the other program has had the card
+            # between two of ours: on a loaded machine it may get none of six short gaps (it
+            # did so once), so a pause between ours leaves it room, and the test does not end
+            # having raced nobody.
+            authentications, deadline = 0, time.monotonic() + 60
+            while authentications < 6 or not got_card.is_set():
+                assert time.monotonic() < deadline, "the other program never got the card"
                 nonce = generate_nonce()
                 token = operations.authenticate(transport, PIN, ORIGIN, nonce)["token"]
                 assert token_verifies(token, nonce, card)
-            # The other program selects until told to stop, so it runs through all six
-            # authentications whatever the machine's load (it used to run a fixed 8 s, which
-            # both cost 8 s and could end before our six on a loaded machine).
+                authentications += 1
+                got_card.wait(0.02)
+            # The other program selects until told to stop, so it ran through all of ours.
             assert other.poll() is None, "the other program ended before we did"
     finally:
-        out, _ = other.communicate(input="", timeout=30)
-    assert int(out.strip().splitlines()[-1]) > 0  # it did get the card between our transactions
+        other.stdin.close()
+        other.wait(timeout=30)
+        if reader.is_alive():  # not started when the other program never got ready
+            reader.join(timeout=30)
+    assert int(lines[-1]) > 0  # it did get the card between our transactions
 
 
 def test_after_another_program_resets_the_card_we_verify_again_before_signing(
