@@ -92,7 +92,8 @@ CASES = [
     ("ツヅキ ミヅホ", "ﾂｽﾞｷ ﾐｽﾞﾎ", C, Reason.KANA_SPELLING),
     ("チヂワ ヨウコ", "ﾁｼﾞﾜ ﾖｰｺ", C, Reason.KANA_SPELLING),
     ("ユウ オオノ", "ｵｰﾉ ﾕｰ", C, Reason.KANA_SPELLING),
-    ("サトウ ユウコ", "ｻﾄｰ ﾕｳｺ", C, Reason.KANA_SPELLING),
+    # a name close already keeps its reason (the spelling step is for names otherwise blocked)
+    ("サトウ ユウコ", "ｻﾄｰ ﾕｳｺ", C, Reason.FAMILY_NAME_DIFFERS),
     ("オオノユウ", "ｵｰﾉ ﾕｰ", C, Reason.KANA_SPELLING),
     # a vowel that is no long vowel's spelling is a different name still
     ("サトウ ユウコ", "ｻﾄｲ ﾕｲｺ", N, Reason.DIFFERENT),

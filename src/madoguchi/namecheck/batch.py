@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import count
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from typing import Any, Final
 
 import numpy as np
@@ -32,12 +32,12 @@ from rapidfuzz.fuzz import ratio
 from rapidfuzz.process import cpdist
 
 from madoguchi.namecheck.check import (
-    _SOUNDS_ONLY,
     CLOSE_THRESHOLD,
     MATCH_THRESHOLD,
     NameCheckResult,
     _decide,
     _display,
+    _kana_spelling_only,
     _make,
 )
 from madoguchi.namecheck.normalise import (
@@ -306,11 +306,6 @@ class _Attributes:
         self.entity: Flags = np.fromiter(column("entity"), np.bool_, m)
         self.v: Flags = np.fromiter(("ヴ" in k for k in column("key")), np.bool_, m)
         """Written with ヴ (`V_SPELLING` is decided by _decide itself)."""
-        self.sounds = ids(map(methodcaller("translate", _SOUNDS_ONLY), column("key")))
-        self.rsounds = ids(map(methodcaller("translate", _SOUNDS_ONLY), column("rkey")))
-        """The key (and the reversed key) with its vowels and long-vowel marks left out and ヂ,
-        ヅ written ジ, ズ: names of one length with equal ones may differ only in the kana
-        spelling of one sound (`KANA_SPELLING`, decided by _decide itself)."""
         self.plain: Flags = (self.key != string_id.get("", -1)) & ~self.entity
         """Not empty and not a legal entity: the first three steps of _decide do not apply."""
 
@@ -363,7 +358,18 @@ def _decide_rest(
     decisions.decide(given_equal, by_score, _R[Reason.FAMILY_NAME_DIFFERS], best)
     decisions.decide(best >= MATCH_THRESHOLD, _O[Outcome.MATCH], _R[Reason.MINOR_TYPO], best)
     decisions.decide(close_enough, _O[Outcome.CLOSE], _R[Reason.MINOR_TYPO], best)
-    # What is left keeps no_match / DIFFERENT / best score.
+    # What is left keeps no_match / DIFFERENT / best score, unless, as _decide's last step, the
+    # names differ only in the kana spelling of one sound: a spelling keeps a name's length, so
+    # only blocked pairs of one length are looked at (few: most names match).
+    blocked = ~unusual & (decisions.outcome == _O[Outcome.NO_MATCH])
+    blocked &= at.length[pairs.a] == at.length[pairs.b]
+    candidates = np.flatnonzero(blocked)
+    alike = _sounds_alike(forms, pairs.a[candidates], pairs.b[candidates], at.length)
+    for pair in candidates[alike].tolist():
+        if _kana_spelling_only(forms[pairs.a_list[pair]], forms[pairs.b_list[pair]]):
+            decisions.set_one(
+                pair, Outcome.CLOSE, Reason.KANA_SPELLING, float(decisions.score[pair])
+            )
     for pair, k_score, b_score in zip(
         by_python.tolist(), key_score[by_python].tolist(), best[by_python].tolist(), strict=True
     ):
@@ -378,6 +384,37 @@ def _decide_rest(
     outcome[rest] = decisions.outcome[pairs.inverse]
     reason[rest] = decisions.reason[pairs.inverse]
     scores[rest] = decisions.score[pairs.inverse]
+
+
+# Blanked out by _sounds_alike: the kana a spelling of one sound may write differently.
+_VOWELS = np.array([ord(c) for c in "アイウエオヲー"], dtype=np.uint32)
+
+
+def _sounds_alike(forms: list[Normalised], a: Ids, b: Ids, length: Ids) -> Flags:
+    """For pairs of forms whose keys have one length: whether the keys (or a's reversed key and
+    b's key) are equal with their vowels and long-vowel marks blanked out and ヂ ヅ written ジ
+    ズ, as any two spellings of one sound are (``check._kana_spelling_only`` decides the few
+    that are). In arrays of code points, one per length (so one long name costs its own
+    length only)."""
+    alike = np.zeros(len(a), dtype=np.bool_)
+    lengths = length[a]
+    for n in np.unique(lengths).tolist():
+        these = np.flatnonzero(lengths == n)
+        used, inverse = np.unique(np.concatenate((a[these], b[these])), return_inverse=True)
+        keys = _blanked([forms[i].key for i in used.tolist()], n)
+        rkeys = _blanked([forms[i].rkey for i in used.tolist()], n)
+        ia, ib = inverse[: len(these)], inverse[len(these) :]
+        alike[these] = (keys[ia] == keys[ib]).all(axis=1) | (rkeys[ia] == keys[ib]).all(axis=1)
+    return alike
+
+
+def _blanked(strings: list[str], n: int) -> npt.NDArray[np.uint32]:
+    """The code points of strings of length ``n``, one row each, blanked as _sounds_alike says."""
+    codes = np.array(strings, dtype=f"<U{n}").view(np.uint32).reshape(len(strings), n).copy()
+    codes[np.isin(codes, _VOWELS)] = 0
+    codes[codes == ord("ヂ")] = ord("ジ")
+    codes[codes == ord("ヅ")] = ord("ズ")
+    return codes
 
 
 @dataclass
@@ -460,7 +497,6 @@ class _Decisions:
 def _unusual(pairs: _DistinctPairs, at: _Attributes) -> Flags:
     """Pairs that take _decide's steps from the start: not ordinary names (no account name,
     an empty resident name, a company), a possible rotation, variant kanji, ヴ on either side,
-    names that may differ only in the kana spelling of one sound,
     one part against two, or names of two parts or more with different numbers of parts."""
     a, b = pairs.a, pairs.b
     pa, pb = at.parts[a], at.parts[b]
@@ -475,11 +511,6 @@ def _unusual(pairs: _DistinctPairs, at: _Attributes) -> Flags:
         # ヴ written as ブ
         | at.v[a]
         | at.v[b]
-        # the kana spelling of one sound (KANA_SPELLING): a superset, _decide tells
-        | (
-            (at.length[a] == at.length[b])
-            & ((at.sounds[a] == at.sounds[b]) | (at.rsounds[a] == at.sounds[b]))
-        )
         # a part found at the start or end of an unspaced name
         | ((pa == 1) & (pb == 2))
         | ((pa == 2) & (pb == 1))

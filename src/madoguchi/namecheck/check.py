@@ -150,7 +150,7 @@ def _v_spelling_only(na: Normalised, nb: Normalised) -> bool:
 # One sound in two kana spellings, as a family register's reading, a resident and a bank or an
 # insurer may each write it: ヂ/ジ, ヅ/ズ, ヲ/オ, and a long vowel as ー or as its vowel's kana
 # (オオノ/オーノ, ユウ/ユー, ケイコ/ケーコ; after small kana are made large, so キュウ is キユウ).
-# Every fold keeps a name's length (batch's shortcut relies on it).
+# Every fold keeps a name's length (check_batch relies on it).
 _SAME_SOUND = str.maketrans("ヂヅヲ", "ジズオ")
 _LONG_VOWEL = re.compile(
     "(?<=[アカサタナハマヤラワガザダバパ])ア"
@@ -159,10 +159,6 @@ _LONG_VOWEL = re.compile(
     "|(?<=[エケセテネヘメレゲゼデベペ])[イエ]"
     "|(?<=[オコソトノホモヨロゴゾドボポ])[ウオ]"
 )
-
-# What the folds leave of a name whatever its spelling, less (its vowels left out): names of one
-# length equal once folded are equal in this too.
-_SOUNDS_ONLY = str.maketrans("ヂヅ", "ジズ", "アイウエオヲー")
 
 
 def _spelling_folded(tokens: Sequence[str]) -> list[str]:
@@ -273,8 +269,6 @@ def _decide(
         score = best_score
     if _v_spelling_only(na, nb):
         return Outcome.CLOSE, Reason.V_SPELLING, score
-    if _kana_spelling_only(na, nb):
-        return Outcome.CLOSE, Reason.KANA_SPELLING, score
     if na.script & KANJI and _variants_only(na.key, nb.key):
         return Outcome.CLOSE, Reason.VARIANT_KANJI, score
     if _part_omitted(na.tokens, nb.tokens):
@@ -284,12 +278,17 @@ def _decide(
         # One whole part differs: never a match, whatever the score (brothers タロウ/ジロウ).
         reason = Reason.GIVEN_NAME_DIFFERS if family_equal else Reason.FAMILY_NAME_DIFFERS
         outcome = Outcome.CLOSE if score >= CLOSE_THRESHOLD else Outcome.NO_MATCH
-        return outcome, reason, score
-    if score >= MATCH_THRESHOLD:
-        return Outcome.MATCH, Reason.MINOR_TYPO, score
-    if score >= CLOSE_THRESHOLD:
-        return Outcome.CLOSE, Reason.MINOR_TYPO, score
-    return Outcome.NO_MATCH, Reason.DIFFERENT, score
+    elif score >= MATCH_THRESHOLD:
+        outcome, reason = Outcome.MATCH, Reason.MINOR_TYPO
+    elif score >= CLOSE_THRESHOLD:
+        outcome, reason = Outcome.CLOSE, Reason.MINOR_TYPO
+    else:
+        outcome, reason = Outcome.NO_MATCH, Reason.DIFFERENT
+    if outcome is Outcome.NO_MATCH and _kana_spelling_only(na, nb):
+        # Last, for a name the score would block: one that is close or a match already keeps
+        # its reason (and check_batch looks at its few blocked pairs only).
+        return Outcome.CLOSE, Reason.KANA_SPELLING, score
+    return outcome, reason, score
 
 
 def _display(outcome: Outcome, account: str | None) -> str | None:
