@@ -6,17 +6,20 @@ signs on a card that has forgotten the PIN. Also: any known ATR works the same (
 from __future__ import annotations
 
 import base64
+import io
 import json
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from madoguchi.agent import operations
+from madoguchi.card import cli
 from madoguchi.card.jpki import JpkiClient, verify_rs256
 from madoguchi.card.pcscd import SharedPcscd, VirtualReader
 from madoguchi.card.profiles import KNOWN_ATRS
@@ -208,3 +211,41 @@ def test_every_known_atr_reads_and_signs_alike(
         nonce = generate_nonce()
         token = operations.authenticate(transport, PIN, ORIGIN, nonce)["token"]
     assert token_verifies(token, nonce, card)
+
+
+def test_a_card_plugged_into_a_reader_holding_another_waits_and_says_so(
+    card: VirtualCard,
+    make_card: Callable[..., VirtualCard],
+    insert: Callable[[VirtualCard], VpcdBridge],
+    slot: VirtualReader,
+    tmp_path: Path,
+) -> None:
+    """`vcard plug` said "inserted" for a second card in a reader that held one: vpcd's slot
+    takes one card, the second's connection only waited in its queue. It says the card waits,
+    and "inserted" once the first card is removed and the reader takes it."""
+    first = insert(card)
+    second = tmp_path / "second.card"
+    make_card().save(second)
+    out = io.StringIO()
+    plugged = threading.Thread(
+        target=cli.vcard_plug,
+        args=(second,),
+        kwargs={"port": slot.port, "remove_after": 8, "out": out, "taken_wait": 1.0},
+    )
+    plugged.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "is waiting" not in out.getvalue():
+            assert time.monotonic() < deadline, out.getvalue()
+            time.sleep(0.1)
+        time.sleep(1.0)  # the reader keeps the first card: no "inserted" meanwhile
+        assert "inserted" not in out.getvalue()
+        first.remove()
+        while "inserted into vpcd" not in out.getvalue():
+            assert time.monotonic() < deadline + 10, out.getvalue()
+            time.sleep(0.1)
+        with PcscContext() as ctx:
+            ctx.wait_for_card(slot.name, 10)
+    finally:
+        plugged.join(timeout=40)
+    assert out.getvalue().splitlines()[-1] == "card removed"

@@ -227,24 +227,40 @@ def vcard_plug(
     host: str = "127.0.0.1",
     remove_after: float | None = None,
     out: Writer = sys.stdout,
+    taken_wait: float = 5.0,
 ) -> int:
     card = VirtualCard.load(card_path)
     bridge = VpcdBridge(card, port, host)
     bridge.connect()
-    _line(out, f"card {card_path} inserted into vpcd {host}:{port}; Ctrl-C removes it")
-    if hasattr(out, "flush"):
-        out.flush()
+
+    def say(text: str) -> None:
+        _line(out, text)
+        if hasattr(out, "flush"):
+            out.flush()
+
+    # vpcd's slot takes one card: a second one's connection waits in its queue, unanswered,
+    # until the first leaves. "Inserted" only once the reader has spoken to this card.
+    if not bridge.taken.wait(taken_wait):
+        say(
+            f"card {card_path} is waiting: the reader of vpcd {host}:{port} has not taken it, "
+            "as when another card is in it (one card per reader); it goes in when that card "
+            "is removed. Ctrl-C gives up"
+        )
     deadline = None if remove_after is None else time.monotonic() + remove_after
+    inserted = False
     try:
         while deadline is None or time.monotonic() < deadline:
+            if not inserted and bridge.taken.is_set():
+                inserted = True
+                say(f"card {card_path} inserted into vpcd {host}:{port}; Ctrl-C removes it")
             if bridge.wait(0.2):
-                _line(out, "vpcd closed the connection")
+                say("vpcd closed the connection")
                 break
     except KeyboardInterrupt:
         pass
     finally:
         bridge.remove()
-    _line(out, "card removed")
+    _line(out, "card removed" if inserted else "card not inserted")
     return 0
 
 

@@ -34,6 +34,10 @@ class VpcdBridge:
         self._stop = threading.Event()
         self.error: BaseException | None = None
         self.apdu_count = 0
+        self.taken = threading.Event()
+        """Set when vpcd first speaks to the card (power on, its ATR): the reader holds it. A
+        connection to a slot that holds another card waits unanswered in vpcd's queue until
+        that card leaves."""
 
     def connect(self, timeout: float = 10.0) -> None:
         """Connect to vpcd (retrying while pcscd starts) and start serving the card."""
@@ -89,6 +93,7 @@ class VpcdBridge:
                 payload = self._recv_exact(int.from_bytes(head, "big"))
                 if payload is None:
                     break
+                self.taken.set()
                 if len(payload) == 1:
                     ctrl = payload[0]
                     if ctrl == CTRL_OFF:
