@@ -28,7 +28,9 @@ from madoguchi.outside import InsuredPerson, OutsideError
 
 from . import outside, services
 
-SEXES = (("1", "男性"), ("2", "女性"), ("9", "その他"))
+# The card's codes (ISO/IEC 5218, docs/jpki-card.md): 9 is "not applicable", as the card tray
+# says it, not "other".
+SEXES = (("1", "男性"), ("2", "女性"), ("9", "適用なし"))
 # The attributes compared with the card holder's, by their English names in the incident.
 FIELDS_JA = {"birth date": "生年月日", "sex": "性別"}
 

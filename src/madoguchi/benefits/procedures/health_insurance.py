@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from madoguchi import era
 from madoguchi.desk.models import Completion, Procedure, Visit
@@ -45,8 +46,8 @@ class CardDateField(forms.DateField):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
-# The codes of `insured.SEXES` in the page's language (男性, 女性, その他).
-SEXES = [("1", _("Male")), ("2", _("Female")), ("9", _("Other"))]
+# The codes of `insured.SEXES` in the page's language (男性, 女性, 適用なし).
+SEXES = [("1", _("Male")), ("2", _("Female")), ("9", pgettext_lazy("sex", "Not applicable"))]
 
 
 class HealthInsuranceForm(forms.Form):
