@@ -24,8 +24,8 @@ test: bootstrap lint typecheck migrations-check messages-check deploy-check test
 	@echo "make test: all checks passed"
 
 lint:
-	$(BIN)/ruff format --check src tests
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
 typecheck:
