@@ -6,6 +6,7 @@ authenticates, the point application links the parent's account, and both cards 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -113,3 +114,30 @@ def test_the_tray_says_why_it_does_not_take_a_second_card(demo_desk: DemoDesk): 
     expect(page.get_by_test_id("tray-insert-resident-a")).to_contain_text("置かれています")
     _swap_to(page, "resident-b")
     expect(error).to_be_hidden()
+
+
+def test_a_card_inserted_right_after_a_removal_goes_in(demo_desk: DemoDesk):  # noqa: F811
+    """ "Remove" and then at once another card's "insert" were sent together: when the removal
+    was slow to reach the agent, the insert got there first and was refused as a second card
+    (a loaded machine did it). The tray sends a press once the one before is done. The removal
+    is held here for 2 s, as the load held it."""
+    page = demo_desk.page
+    _sign_in(demo_desk)
+    page.get_by_test_id("tray-insert-resident-a").click()
+    expect(page.get_by_test_id("tray-insert-resident-a")).to_contain_text("置かれています")
+
+    def slow(route):
+        time.sleep(2)  # the insert, not held, would reach the agent meanwhile
+        route.continue_()
+
+    page.route("**/tray/remove", slow)
+    # Both presses in one go, as fast hands or a slow machine make them.
+    page.evaluate(
+        """() => {
+            document.querySelector("[data-testid=tray-remove]").click();
+            document.querySelector("[data-testid=tray-insert-resident-b]").click();
+        }"""
+    )
+    expect(page.get_by_test_id("tray-insert-resident-b")).to_contain_text("置かれています")
+    expect(page.get_by_test_id("tray-insert-resident-a")).to_have_attribute("aria-pressed", "false")
+    expect(page.get_by_test_id("tray").locator("[data-role=tray-error]")).to_be_hidden()

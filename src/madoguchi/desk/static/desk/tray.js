@@ -50,27 +50,35 @@
         list.appendChild(li);
       });
     }
-    // `note`: why the last press did nothing (shown until the next press).
+    // `note`: why the last press did nothing (shown until the next press). The promise ends
+    // once the tray shows the agent's state.
     function refresh(note) {
-      agent("/tray").then(function (r) {
+      return agent("/tray").then(function (r) {
         if (r.status !== 200) throw r;
         err.textContent = typeof note === "string" ? note : "";
         err.hidden = !err.textContent;
         render(r.body);
       }).catch(function () { err.textContent = msg("tray-unavailable"); err.hidden = false; });
     }
+    // Presses reach the agent one after another, each once the tray shows the one before:
+    // "remove" then at once another card's "insert" sent both at a time, and the insert could
+    // reach the agent first and be refused as a second card (on a loaded machine).
+    var pressed = Promise.resolve();
     root.addEventListener("click", function (e) {
       var b = e.target.closest("button");
       if (!b) return;
-      var inserted = $("button[data-card].btn-primary", list);
-      var done = b.dataset.card
-        ? agent("/tray/insert", "POST", { card: b.dataset.card })
-        : agent("/tray/remove", "POST", {});
-      // A reader holds one card: the agent refuses a second one (409 tray_busy); say so.
-      done.then(function (r) {
-        var busy = r.status === 409 && inserted && inserted !== b;
-        refresh(busy ? msg("tray-busy", { name: inserted.dataset.card }) : "");
-      }, function () { refresh(); });
+      var card = b.dataset.card;
+      pressed = pressed.then(function () {
+        var inserted = $("button[data-card].btn-primary", list);
+        var done = card
+          ? agent("/tray/insert", "POST", { card: card })
+          : agent("/tray/remove", "POST", {});
+        // A reader holds one card: the agent refuses a second one (409 tray_busy); say so.
+        return done.then(function (r) {
+          var busy = r.status === 409 && inserted && inserted.dataset.card !== card;
+          return refresh(busy ? msg("tray-busy", { name: inserted.dataset.card }) : "");
+        }, function () { return refresh(); });
+      });
     });
     refresh();
     if (window.EventSource) {
