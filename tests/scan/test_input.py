@@ -611,60 +611,9 @@ def test_a_csv_separated_by_tabs_or_semicolons_says_to_use_commas(good, tmp_path
         schema.load(csv_dir)
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-@pytest.mark.parametrize(
-    ("table", "code", "excel"),
-    [
-        ("residents", "13101", True),  # Excel read 013101 as a number
-        ("links", "1310160", False),
-        ("links", "13101６", False),  # a full-width digit
-        ("residents", "131016 ", False),
-    ],
-)
-def test_a_municipality_code_not_six_digits_is_refused(good, tmp_path, fmt, table, code, excel):
-    """A code that is not 6 ASCII digits matches no city's code, so its findings would reach
-    no official: refused naming file, column, row and value, on the DuckDB scan's way in;
-    five digits say that Excel dropped the leading 0 and how to keep it. Nothing written."""
-    tables = schema.load(good)
-    codes = tables[table].column("municipality_code").to_pylist()
-    codes[-1] = code
-    index = tables[table].schema.get_field_index("municipality_code")
-    tables[table] = tables[table].set_column(index, "municipality_code", pa.array(codes))
-    directory = tmp_path / fmt
-    directory.mkdir()
-    for name, t in tables.items():
-        if fmt == "csv":
-            pacsv.write_csv(t, directory / f"{name}.csv")
-        else:
-            pq.write_table(t, directory / f"{name}.parquet")
-    path = directory / f"{table}.{fmt}"
-    row = len(codes) + (1 if fmt == "csv" else 0)
-    out = tmp_path / "out"
-    with pytest.raises(CommandError) as refused:
-        call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
-    message = str(refused.value)
-    assert message.startswith(
-        f"{path}, column 'municipality_code': row {row} has value {code!r}, not a municipality "
-        "code (全国地方公共団体コード: exactly 6 digits)"
-    )
-    assert "\n" not in message
-    assert ("Excel probably dropped its leading 0 (was it '013101'?)" in message) == excel
-    assert ("(文字列)" in message) == excel
-    assert ("write them half-width (0-9)" in message) == ("６" in code)
-    assert not out.exists()
-
-
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-@pytest.mark.parametrize(
-    ("table", "code", "right"), [("links", "131017", "6"), ("residents", "271400", "3")]
-)
-def test_a_municipality_code_with_a_wrong_check_digit_is_refused(
-    good, tmp_path, fmt, table, code, right
-):
-    """Six digits whose last is not the check digit of the five before (a slip copying 131016,
-    Chiyoda's) match no city's code either, every city's being checked so: its findings would
-    reach no official. Refused naming the file, column, row and value and the check digit it
-    should have, on the DuckDB scan's way in, from a Parquet file as from a CSV; nothing
+def _refused_code(good, tmp_path, fmt, table, code):
+    """`scan run`'s refusal of the input `good` as `fmt` files, `table`'s last row's
+    municipality code `code`: (the message, the file and the row it should name). Nothing is
     written."""
     tables = schema.load(good)
     codes = tables[table].column("municipality_code").to_pylist()
@@ -681,14 +630,54 @@ def test_a_municipality_code_with_a_wrong_check_digit_is_refused(
     out = tmp_path / "out"
     with pytest.raises(CommandError) as refused:
         call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
-    assert str(refused.value) == (
-        f"{directory / f'{table}.{fmt}'}, column 'municipality_code': row "
-        f"{len(codes) + (1 if fmt == 'csv' else 0)} has value {code!r}, not a municipality code "
+    assert not out.exists()
+    return str(refused.value), directory / f"{table}.{fmt}", len(codes) + (fmt == "csv")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    ("table", "code", "excel"),
+    [
+        ("residents", "13101", True),  # Excel read 013101 as a number
+        ("links", "1310160", False),
+        ("links", "13101６", False),  # a full-width digit
+        ("residents", "131016 ", False),
+    ],
+)
+def test_a_municipality_code_not_six_digits_is_refused(good, tmp_path, fmt, table, code, excel):
+    """A code that is not 6 ASCII digits matches no city's code, so its findings would reach
+    no official: refused naming file, column, row and value, on the DuckDB scan's way in;
+    five digits say that Excel dropped the leading 0 and how to keep it. Nothing written."""
+    message, path, row = _refused_code(good, tmp_path, fmt, table, code)
+    assert message.startswith(
+        f"{path}, column 'municipality_code': row {row} has value {code!r}, not a municipality "
+        "code (全国地方公共団体コード: exactly 6 digits)"
+    )
+    assert "\n" not in message
+    assert ("Excel probably dropped its leading 0 (was it '013101'?)" in message) == excel
+    assert ("(文字列)" in message) == excel
+    assert ("write them half-width (0-9)" in message) == ("６" in code)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    ("table", "code", "right"), [("links", "131017", "6"), ("residents", "271400", "3")]
+)
+def test_a_municipality_code_with_a_wrong_check_digit_is_refused(
+    good, tmp_path, fmt, table, code, right
+):
+    """Six digits whose last is not the check digit of the five before (a slip copying 131016,
+    Chiyoda's) match no city's code either, every city's being checked so: its findings would
+    reach no official. Refused naming the file, column, row and value and the check digit it
+    should have, on the DuckDB scan's way in, from a Parquet file as from a CSV; nothing
+    written."""
+    message, path, row = _refused_code(good, tmp_path, fmt, table, code)
+    assert message == (
+        f"{path}, column 'municipality_code': row {row} has value {code!r}, not a municipality code "
         "(全国地方公共団体コード: its last digit is the check digit of the five before, and the "
         f"check digit of {code[:5]} is {right}, not {code[5]}): check that the code was copied "
         "right"
     )
-    assert not out.exists()
 
 
 def test_a_municipality_code_stored_as_a_number_in_parquet_is_refused(good):

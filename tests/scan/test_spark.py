@@ -313,26 +313,25 @@ def test_spark_validation_of_a_uri_gives_one_error_naming_file_and_column(tmp_pa
         rf"column 'programme': row {links.num_rows - 1} has unknown value 'mynapoint_3' "
         r"\(allowed: mynapoint_2,",
     )
-    codes = links.column("municipality_code").to_pylist()
-    codes[-2] = "13101"
-    index = links.schema.get_field_index("municipality_code")
-    pq.write_table(
-        links.set_column(index, "municipality_code", pa.array(codes)),
-        directory / "links.parquet",
-        row_group_size=1,
-    )
+
+    def second_last_code(code):
+        codes = links.column("municipality_code").to_pylist()
+        codes[-2] = code
+        index = links.schema.get_field_index("municipality_code")
+        pq.write_table(
+            links.set_column(index, "municipality_code", pa.array(codes)),
+            directory / "links.parquet",
+            row_group_size=1,
+        )
+
+    second_last_code("13101")
     refused(
         "links.parquet",
         rf"column 'municipality_code': row {links.num_rows - 1} has value '13101', not a "
         r"municipality code \(全国地方公共団体コード: exactly 6 digits\): Excel probably dropped "
         r"its leading 0 \(was it '013101'\?\)",
     )
-    codes[-2] = "131017"  # 13101's check digit is 6
-    pq.write_table(
-        links.set_column(index, "municipality_code", pa.array(codes)),
-        directory / "links.parquet",
-        row_group_size=1,
-    )
+    second_last_code("131017")  # 13101's check digit is 6
     refused(
         "links.parquet",
         rf"column 'municipality_code': row {links.num_rows - 1} has value '131017', not a "

@@ -591,7 +591,8 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
         if spec.pattern:
             bad = ~col.rlike(spec.pattern)
             if spec.check_digit:
-                # After the pattern's rows, as schema names them (a null: not six digits).
+                # The first row breaking either, as schema names it (the check is null for a
+                # value that is not six digits: the pattern's to refuse).
                 wrong = F.expr(schema.check_digit_wrong_sql(f"`{spec.name}`"))
                 bad = bad | F.coalesce(wrong, F.lit(False))
             checks.append((spec.name, "{value}{unlike}", ~blank & bad, col))
