@@ -173,7 +173,7 @@ def test_the_insurer_refusing_is_an_incident_and_the_page_says_why(
     call = OutsideCall.objects.get(kind=outbox.CANCEL_REGISTRATION)
     assert (call.state, call.result) == ("refused", {"code": "registration_not_found"})
     incident = Incident.objects.get(reason_code="insurer_refused_suspension")
-    assert incident.severity == "high"
+    assert (incident.kind, incident.severity) == ("outside_refused", "high")
     assert incident.detail["case"] == case.reference
     assert incident.detail["key"] == call.key
     assert AuditEvent.objects.filter(

@@ -161,7 +161,7 @@ def test_a_refusal_after_the_signature_is_an_incident_and_the_receipt_says_so(tr
     reg = HealthInsuranceRegistration.objects.get()
     assert reg.state == "refused"
     incident = Incident.objects.get(reason_code="insurer_refused_after_signature")
-    assert incident.severity == "high"
+    assert (incident.kind, incident.severity) == ("outside_refused", "high")
     assert incident.visit_id == reg.visit_id
     assert AuditEvent.objects.filter(event_name="benefits.health_insurance_refused").exists()
     html = receipts.receipt_html(completion)

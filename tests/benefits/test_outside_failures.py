@@ -1,5 +1,6 @@
-"""Provider faults over real HTTP: staff get a Japanese message, nothing is linked, an
-OUTSIDE_FAILURE incident records it."""
+"""Provider faults and refusals over real HTTP: staff get a Japanese message, nothing is
+linked, an incident records it: OUTSIDE_REFUSED where the system answered no (a wrong security
+code, a closed account), OUTSIDE_FAILURE where it could not be reached or did not answer."""
 
 import pytest
 
@@ -10,9 +11,9 @@ from tests.benefits.conftest import apply_fields, prepare, refused, start_visit
 pytestmark = pytest.mark.usefixtures("providers")
 
 
-def _assert_failure(code):
-    incident = Incident.objects.get(kind="outside_failure")
-    assert incident.reason_code == code
+def _assert_failure(code, kind="outside_failure"):
+    incident = Incident.objects.get()
+    assert (incident.kind, incident.reason_code) == (kind, code)
     assert not PaymentLink.objects.exists()
 
 
@@ -30,7 +31,8 @@ def test_provider_refusals(trusted, desk, systems, psid, sec, code, text):
     err = refused(code, prepare, desk, **apply_fields(psid=psid, code=sec))
     assert text in err.message_ja
     assert "何も登録していません" in err.message_ja
-    _assert_failure(code)
+    # The provider worked and said no: its refusal, not its failure.
+    _assert_failure(code, kind="outside_refused")
 
 
 def test_provider_5xx_after_retries(trusted, desk, systems, sims):
@@ -103,7 +105,7 @@ def test_a_bank_code_that_is_not_one_is_not_kept_in_an_incident(trusted, desk, s
     # A bank code of the right shape is still named (an unknown bank, refused by the bank).
     sims_bank = "0991"
     refused("account_not_found", prepare, desk, **{**PUBLIC_FUND, "bank_code": sims_bank})
-    named = Incident.objects.get(kind="outside_failure", reason_code="account_not_found")
+    named = Incident.objects.get(kind="outside_refused", reason_code="account_not_found")
     assert named.detail["bank"] == sims_bank
     assert not PublicFundAccount.objects.exists()
 
@@ -154,4 +156,34 @@ def test_an_account_the_bank_does_not_hold_is_still_the_banks_refusal(trusted, d
     """A well-formed account the bank does not know is the bank's answer: an incident."""
     start_visit(desk, trusted.card("C"))
     refused("account_not_found", prepare, desk, **{**PUBLIC_FUND, "account_number": "7654321"})
-    assert Incident.objects.filter(kind="outside_failure", reason_code="account_not_found").exists()
+    assert Incident.objects.filter(kind="outside_refused", reason_code="account_not_found").exists()
+
+
+def test_the_officials_read_a_refusal_apart_from_an_outage(trusted, desk, systems, sims, client):
+    """A day's incidents name a wrong security code 「外部システムでの不受理」 and an unreachable
+    provider 「外部システムの障害」: both were 「外部システムの障害」, so a day of residents' typos
+    read as a day of outages, and the daily report counted them as one kind."""
+    from django.utils import timezone
+
+    from madoguchi.accounts.constants import Role
+    from madoguchi.reports.services import build_daily
+    from tests import factories
+
+    visit = start_visit(desk, trusted.card("C"))
+    refused("security_code_wrong", prepare, desk, **apply_fields(code="999"))
+    sims.provider.control.set(fail_next=5)
+    refused("outside_unavailable", prepare, desk, **apply_fields())
+    content = build_daily(visit.terminal, timezone.localdate())
+    assert content["counts"]["incidents"] == {"outside_refused": 1, "outside_failure": 1}
+    # Among the day's refusals by reason (as a name check's no match is), not the outage.
+    assert content["counts"]["refusals"] == {"outside_refused:security_code_wrong": 1}
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    page = client.get(f"/officials/visits/{visit.public_id}/?reason=incident")
+    html = page.content.decode()
+    assert html.count("外部システムでの不受理") == 1, html
+    assert html.count("外部システムの障害") == 1, html
+    client.force_login(factories.staff(Role.SUPERVISOR))
+    day = timezone.localdate().isoformat()
+    report = client.get(f"/reports/{visit.terminal_id}/{day}/").content.decode()
+    assert "外部システムでの不受理：セキュリティコードが一致しません" in report, report
+    assert "security_code_wrong" not in report

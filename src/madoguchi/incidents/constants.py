@@ -21,6 +21,11 @@ class IncidentKind(models.TextChoices):
     EXCEPTION_USED = "exception_used", _("Name check exception used")
     NAME_CLOSE_CONFIRMED = "name_close_confirmed", _("Close name match confirmed")
     CHECKLIST_UNTICKED = "checklist_unticked", _("Checklist items left unticked")
+    # The outside system answered and said no (no such account, a wrong security code, a
+    # suspended account, an insurer's refusal): apart from OUTSIDE_FAILURE, where it could not
+    # be reached or did not answer as it should, so a day's report does not count a resident's
+    # closed account as an outage.
+    OUTSIDE_REFUSED = "outside_refused", _("Refused by an outside system")
 
 
 class Source(models.TextChoices):

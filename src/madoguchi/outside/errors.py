@@ -43,6 +43,10 @@ class OutsideError(Exception):
 
     code: ClassVar[str] = "outside_error"
     retryable: ClassVar[bool] = False
+    # The system worked and said no to what was asked (an account it does not hold, a wrong
+    # security code, a suspended account, a lost insurance): its answer, not its failure. An
+    # incident records the two apart (`IncidentKind.OUTSIDE_REFUSED` / `OUTSIDE_FAILURE`).
+    refusal: ClassVar[bool] = False
     template_ja: ClassVar[str] = "{system}との通信で問題が発生しました。何も登録していません。"
     template_en: ClassVar[str] = "Something went wrong talking to {system}. Nothing was linked."
 
@@ -139,6 +143,7 @@ class AccountNotFound(OutsideError):
     """No account with that payment service ID or bank account number."""
 
     code = "account_not_found"
+    refusal = True
     template_ja = (
         "{system}に該当する口座が見つかりません。何も登録していません。"
         "入力した番号を、ご本人と一緒に確認してください。"
@@ -153,6 +158,7 @@ class SecurityCodeWrong(OutsideError):
     """The security code does not match the payment service ID."""
 
     code = "security_code_wrong"
+    refusal = True
     template_ja = (
         "セキュリティコードが一致しません。何も登録していません。"
         "ご本人に決済サービスの表示を確認していただき、入力し直してください。{detail}"
@@ -189,6 +195,7 @@ class VerificationLocked(OutsideError):
     """Too many wrong security codes: the provider has stopped answering for this ID."""
 
     code = "verification_locked"
+    refusal = True
     template_ja = (
         "セキュリティコードの誤りが続いたため、この決済サービスIDの照会は停止されています。"
         "何も登録していません。ご本人から{system}へお問い合わせいただいてください。"
@@ -203,6 +210,7 @@ class AccountSuspended(OutsideError):
     """The account exists but is suspended (利用停止 / 凍結)."""
 
     code = "account_suspended"
+    refusal = True
     template_ja = (
         "この口座は利用停止中のため、紐付けできません。何も登録していません。"
         "ご本人から{system}へお問い合わせいただいてください。"
@@ -217,6 +225,7 @@ class AccountClosed(OutsideError):
     """The account has been closed (解約)."""
 
     code = "account_closed"
+    refusal = True
     template_ja = (
         "この口座は解約済みのため、紐付けできません。何も登録していません。"
         "ご本人と別の口座を確認してください。"
@@ -231,6 +240,7 @@ class InsuredPersonNotFound(OutsideError):
     """No insured person with that insurer number, symbol, number and branch."""
 
     code = "insured_person_not_found"
+    refusal = True
     template_ja = (
         "{system}に該当する被保険者が見つかりません。何も登録していません。"
         "保険者番号・記号・番号・枝番を保険証の記載と照らして確認してください。"
@@ -245,6 +255,7 @@ class InsuranceNotEligible(OutsideError):
     """The insured person has lost eligibility (資格喪失)."""
 
     code = "insurance_not_eligible"
+    refusal = True
     template_ja = (
         "この被保険者は資格を喪失しているため、登録できません。何も登録していません。"
         "ご本人が現在加入している保険者を確認してください。"
@@ -259,6 +270,7 @@ class RegisteredToAnotherCard(OutsideError):
     """The insured person is already registered with a different card: a possible mis-link."""
 
     code = "registered_to_another_card"
+    refusal = True
     template_ja = (
         "この被保険者は別のマイナンバーカードで既に利用登録されています。何も登録していません。"
         "誤登録の可能性があるため、責任者に報告してください。"
@@ -273,6 +285,7 @@ class RegistrationNotFound(OutsideError):
     """The insurer holds no registration with that reference (nothing to cancel)."""
 
     code = "registration_not_found"
+    refusal = True
     template_ja = (
         "{system}に、この利用登録の記録がありません。何も登録していません（利用停止もしていません）。"
         "保険者に登録の状態を問い合わせてください。"

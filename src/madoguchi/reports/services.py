@@ -38,6 +38,7 @@ REFUSAL_KINDS = (
     IncidentKind.COMPLETION_REFUSED,
     IncidentKind.VISIT_START_REFUSED,
     IncidentKind.NAME_CHECK,
+    IncidentKind.OUTSIDE_REFUSED,
 )
 FORMAT_VERSION = 1
 

@@ -27,12 +27,14 @@ def truthy(value: Any) -> bool:
 def outside_failure(
     visit: Visit, exc: OutsideError, what: dict[str, Any], field: str
 ) -> ProcedureInvalid:
-    """Record an OUTSIDE_FAILURE incident; the ProcedureInvalid to raise (staff's message)."""
+    """Record the incident of an outside system's answer: OUTSIDE_REFUSED where it said no
+    (`exc.refusal`: no such account, a wrong security code, …), OUTSIDE_FAILURE where it could
+    not be reached or answered wrongly; the ProcedureInvalid to raise (staff's message)."""
     summary, text = incident_text.sentence(
         incident_text.OUTSIDE_FAILED, reason=incident_text.refusal(exc)
     )
     incident_record(
-        kind=IncidentKind.OUTSIDE_FAILURE,
+        kind=IncidentKind.OUTSIDE_REFUSED if exc.refusal else IncidentKind.OUTSIDE_FAILURE,
         reason_code=exc.code,
         severity=Severity.LOW,
         summary=summary,

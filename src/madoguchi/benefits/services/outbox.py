@@ -372,7 +372,7 @@ def _record_cancel(call: OutsideCall, answer: Answer, now: datetime) -> None:
         reason=incident_text.refusal(answer),
     )
     incident_record(
-        kind=IncidentKind.OUTSIDE_FAILURE,
+        kind=IncidentKind.OUTSIDE_REFUSED,
         reason_code="insurer_refused_suspension",
         severity=Severity.HIGH,
         summary=summary,
@@ -425,7 +425,7 @@ def _refused(call: OutsideCall, reg: HealthInsuranceRegistration, answer: Answer
         incident_text.INSURER_REFUSED, code=answer.code, reason=incident_text.refusal(answer)
     )
     incident_record(
-        kind=IncidentKind.OUTSIDE_FAILURE,
+        kind=IncidentKind.OUTSIDE_REFUSED,
         reason_code="insurer_refused_after_signature",
         severity=Severity.HIGH,
         summary=summary,

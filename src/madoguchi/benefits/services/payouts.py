@@ -95,7 +95,7 @@ def payout_batch_send(batch: PayoutBatch, *, actor: Any = None) -> PayoutBatch:
             reason=incident_text.refusal(exc),
         )
         incident_record(
-            kind=IncidentKind.OUTSIDE_FAILURE,
+            kind=IncidentKind.OUTSIDE_REFUSED if exc.refusal else IncidentKind.OUTSIDE_FAILURE,
             reason_code=exc.code,
             severity=Severity.MEDIUM,
             summary=summary,
