@@ -5,12 +5,13 @@ import re
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from madoguchi.accounts.constants import OrganisationKind, Role
 from madoguchi.accounts.models import Organisation, User
 from madoguchi.desk import services
 from madoguchi.desk.constants import AgentEventKind, VisitEndReason
+from madoguchi.era import format_era
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.models import Incident
 from madoguchi.terminals import services as terminal_services
@@ -110,6 +111,10 @@ def test_the_visit_count_is_written_in_japanese_on_the_japanese_page(client, two
     client.force_login(factories.staff(Role.CITY_OFFICIAL))
     html = client.get("/officials/?lang=ja").content.decode()
     assert '<span class="hint" data-testid="visit-count">2 件（受付中 0 件）</span>' in html
+    # The heading's day runs into its particle, as the incidents' 「令和8年12月1日のインシデント」
+    # does (it read 「令和8年12月4日 の窓口と受付」).
+    day = format_era(timezone.localdate(), weekday=False)
+    assert f"<h1>{day}の窓口と受付</h1>" in html, html
     html = client.get("/officials/?lang=en").content.decode()
     assert '<span class="hint" data-testid="visit-count">(2 visits, 0 open)</span>' in html
     visit = f"/officials/visits/{ours.public_id}/?reason=incident"
