@@ -1857,3 +1857,32 @@ def test_one_email_form_sent_twice_at_once_sends_once(trusted, desk, settings):
     assert sorted(outcomes) == [False, True]
     assert len(mail.outbox) == 1
     assert AuditEvent.objects.filter(event_name="residents.completion_emailed").count() == 1
+
+
+def test_a_case_is_about_the_registration_the_resident_reported_not_their_latest(trusted, desk):
+    """A resident's "this was not me" on an older insurance registration (suspended since)
+    opened a case that took their latest registration, their own correct one, as its subject:
+    the case page showed no registration at all (「No link attached yet.」), and its suspension
+    step would have asked the insurer to cancel the registration the resident never reported."""
+    from madoguchi.benefits.constants import LinkStatus
+    from madoguchi.cases import selectors as case_selectors
+
+    a = trusted.card("A")
+    reported = _insurance_registration(desk_completion(desk, a, "PAY-A-0001"))
+    type(reported).objects.filter(pk=reported.pk).update(
+        status=LinkStatus.SUSPENDED, insurer_number="39131001"
+    )
+    latest = _insurance_registration(desk_completion(desk, a, "PAY-A-0002"))
+    client = Client()
+    sign_in(client, a)
+    client.post(f"/me/not-me/health_insurance/{reported.pk}/", {"reason": "never_applied"})
+    case = NotMeReport.objects.get().case
+    assert case_selectors.case_registration(case) == reported
+    official = Client()
+    official.force_login(factories.staff(Role.CITY_OFFICIAL))
+    page = official.get(f"/cases/{case.pk}/?reason=case_work", HTTP_ACCEPT_LANGUAGE="ja")
+    html = page.content.decode()
+    assert "健康保険証としての利用登録：保険者番号 39131001、被保険者番号 ＊＊＊＊0011" in html
+    assert latest.insurer_number not in html
+    # The visit it was made in, as a point link's case shows its visit's trail.
+    assert reported.visit.reference in html

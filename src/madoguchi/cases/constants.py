@@ -27,6 +27,15 @@ class Programme(models.TextChoices):
     HEALTH_INSURANCE = "health_insurance", _("Health-insurance use registration")
 
 
+# The key of a timeline entry's detail naming the public-fund account or insurance registration
+# it concerns (a suspension step's, the one it acted on; an intake's, the one a resident
+# reported), by programme.
+REGISTRATION_KEY = {
+    Programme.PUBLIC_FUND: "public_fund_account",
+    Programme.HEALTH_INSURANCE: "health_insurance_registration",
+}
+
+
 class EntryKind(models.TextChoices):
     INTAKE = "intake", _("Intake")
     INVESTIGATION = "investigation", _("Investigation started")

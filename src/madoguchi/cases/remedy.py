@@ -95,6 +95,13 @@ def registration(
     return _before(rows, opened_at)
 
 
+def is_registration_of(row: Any, programme: str) -> bool:
+    """Whether `row` is a registration of that programme (a public-fund account, an insurance
+    registration)."""
+    model: Any = {"public_fund": PublicFundAccount, "health_insurance": HealthInsuranceRegistration}
+    return isinstance(row, model.get(programme, type(None)))
+
+
 def registered_only_after(programme: str, holder: Any, opened_at: Any) -> bool:
     """Whether the resident's registrations of a public-fund or insurance programme were all
     made after the case was opened (`opened_at`): there are some, and `registration` finds

@@ -11,7 +11,7 @@ from django.utils import timezone
 from madoguchi.audit.models import AuditEvent
 
 from . import remedy
-from .constants import EntryKind, Programme
+from .constants import REGISTRATION_KEY, EntryKind, Programme
 from .models import Case
 
 
@@ -91,28 +91,24 @@ def case_registration(case: Any) -> Any:
     )
 
 
-# The key of a suspension entry's detail naming the registration it acted on, by programme.
-_ACTED_ON = {
-    Programme.PUBLIC_FUND: "public_fund_account",
-    Programme.HEALTH_INSURANCE: "health_insurance_registration",
-}
-
-
 def _acted_on(case: Any) -> Any:
     """The pk of the registration the case's latest suspension step acted on (its entry's
-    detail: suspended, or asked of the insurer), None if none."""
-    name = _ACTED_ON.get(Programme(case.programme)) if case.programme else None
+    detail: suspended, or asked of the insurer), else of the one its intake names (a
+    resident's report of that registration), None if none."""
+    name = REGISTRATION_KEY.get(Programme(case.programme)) if case.programme else None
     if name is None or case.pk is None:
         return None
-    for detail in (
-        case.timeline.filter(kind=EntryKind.SUSPENSION)
-        .order_by("-seq")
-        .values_list("detail", flat=True)
-    ):
-        pk = (detail or {}).get(name)
-        if pk is not None:
-            return pk
-    return None
+    entries = case.timeline.filter(kind__in=(EntryKind.SUSPENSION, EntryKind.INTAKE))
+    named = {
+        kind: pk
+        for kind, pk in (
+            (kind, (detail or {}).get(name))
+            # The earliest first, so the latest suspension naming one is the one kept.
+            for kind, detail in entries.order_by("seq").values_list("kind", "detail")
+        )
+        if pk is not None
+    }
+    return named.get(EntryKind.SUSPENSION, named.get(EntryKind.INTAKE))
 
 
 def holder_kana(case: Any, registration: Any = None) -> HolderKana:

@@ -291,9 +291,13 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record_read(
         request, case.holder, page="cases.case", reason=chosen_reason(request), subject=case
     )
+    # A public-fund or insurance case's registration (the one the resident reported, or the
+    # one its suspension acted on), shown with its visit's trail as a point link is.
+    registration = selectors.case_registration(case) if case.programme != Programme.POINTS else None
     trail: list[Any] = []
-    if case.payment_link is not None:
-        trail = [(e, display(e)) for e in selectors.visit_trail(case.payment_link.visit)]
+    made_in = case.payment_link or registration
+    if made_in is not None and case.legacy_link_id is None:
+        trail = [(e, display(e)) for e in selectors.visit_trail(made_in.visit)]
     allowed = steps.allowed(case.status, case.programme)
     draft = _take_draft(request, case)
     return render(
@@ -309,7 +313,8 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "notices": list(case.notices.order_by("pk")) if hasattr(case, "notices") else [],
             "read_reason": chosen_reason(request),
             "trail": trail,
-            "holder_kana": selectors.holder_kana(case),
+            "holder_kana": selectors.holder_kana(case, registration),
+            "registration": registration,
             "insurer_suspension": selectors.insurer_suspension(case, page_language()),
             "steps": [
                 {

@@ -618,6 +618,8 @@ def not_me_report(
             payment_link=item if kind == ItemKind.LINK else None,
             # A public-fund account or an insurance registration (the same codes), else points.
             programme=kind if kind in Programme.values else Programme.POINTS,
+            # The one reported: the case shows it and its steps act on it.
+            registration=item if kind in Programme.values else None,
             # The complaint incident recorded for this report, kept by the case as an
             # incident's page keeps it (its page links to the case and offers no second one).
             incident=incident,

@@ -12,8 +12,16 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
 
-from .. import text
-from ..constants import CaseStatus, Channel, DatePrecision, EntryKind, Party, Programme
+from .. import remedy, text
+from ..constants import (
+    REGISTRATION_KEY,
+    CaseStatus,
+    Channel,
+    DatePrecision,
+    EntryKind,
+    Party,
+    Programme,
+)
 from ..events import CASES_OPENED
 from ..models import Case, LegacyLink, TimelineEntry
 from .access import CaseRefused, _require_can_open, incident_has_case
@@ -49,11 +57,15 @@ def case_open(
     legacy_link: LegacyLink | None = None,
     other_resident_label: str = "",
     programme: Programme | str = Programme.POINTS,
+    registration: Any = None,
     incident: Any = None,
     texts: dict[str, Any] | None = None,
 ) -> Case:
     """Open a case with its intake entry: who reported, what they said. ``programme``: what
-    the link was made for (the incident report's wording follows it). ``incident``: the
+    the link was made for (the incident report's wording follows it). ``registration``: the
+    public-fund account or insurance registration of ``holder`` the case is about, when the
+    report names one (a resident's "this was not me" on it): kept in the intake entry, so the
+    case shows it and its steps act on it, not on the resident's latest. ``incident``: the
     incident it is opened from; an incident has one case, a second is refused
     (`incident_has_case`), two at once included (the unique column decides). ``texts``: the
     language-neutral forms (`cases.text`) of what the system wrote from structured data, by
@@ -107,15 +119,31 @@ def case_open(
             party_label=reported_by,
             channel=str(channel),
             summary=summary,
-            detail=_entry_text(
-                summary=texts.get("summary"),
-                party_label=texts.get("reported_by"),
-                actor=texts.get("opened_by"),
-            ),
+            detail={
+                **_entry_text(
+                    summary=texts.get("summary"),
+                    party_label=texts.get("reported_by"),
+                    actor=texts.get("opened_by"),
+                ),
+                **_registration_named(case, registration),
+            },
             actor=actor,
         )
         audit.record(CASES_OPENED, actor=actor, subject=case, payload={"case": case.reference})
     return case
+
+
+def _registration_named(case: Case, registration: Any) -> dict[str, Any]:
+    """The intake detail naming the registration the case is about, for a public-fund or
+    insurance case of that registration's resident ({} when none is named)."""
+    key = REGISTRATION_KEY.get(Programme(case.programme))
+    if registration is None or key is None:
+        return {}
+    if registration.holder_id != case.holder_id or not remedy.is_registration_of(
+        registration, str(case.programme)
+    ):
+        raise ValueError("the registration named is not of the case's programme and resident")
+    return {key: registration.pk}
 
 
 def _entry_text(**forms: Any) -> dict[str, Any]:
