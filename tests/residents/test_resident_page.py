@@ -1882,7 +1882,8 @@ def test_a_case_is_about_the_registration_the_resident_reported_not_their_latest
     official.force_login(factories.staff(Role.CITY_OFFICIAL))
     page = official.get(f"/cases/{case.pk}/?reason=case_work", HTTP_ACCEPT_LANGUAGE="ja")
     html = page.content.decode()
-    assert "健康保険証としての利用登録：保険者番号 39131001、被保険者番号 ＊＊＊＊0011" in html
+    # Its state in Japanese brackets on the Japanese page (not 「(登録済み, 停止中)」).
+    assert "保険者番号 39131001、被保険者番号 ＊＊＊＊0011（登録済み・" in html
     assert latest.insurer_number not in html
     # The visit it was made in, as a point link's case shows its visit's trail.
     assert reported.visit.reference in html
