@@ -203,3 +203,18 @@ def test_points_follow_the_case_return_and_regrant(trusted, desk, official):
     assert entry.detail["regranted"] == [regrant.pk]
     balances = ledger.holder_balances(right.holder, right.programme)
     assert sum(balances.values()) >= grant.points
+
+
+def test_the_incident_report_dates_a_signed_link_on_the_citys_day(link, desk):
+    """A link made at 08:30 in the city (23:30 the day before in UTC) was dated the day before
+    in the incident report: the stored time's UTC day."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from madoguchi.cases import document
+
+    made = datetime(2026, 6, 1, 8, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
+    PaymentLink.objects.filter(pk=link.pk).update(created_at=made)
+    link.refresh_from_db()
+    case = open_case(desk.staff, payment_link=link)
+    assert document.build(case).content[0].startswith("令和8年6月1日（月）、")

@@ -1864,13 +1864,20 @@ def test_a_case_is_about_the_registration_the_resident_reported_not_their_latest
     opened a case that took their latest registration, their own correct one, as its subject:
     the case page showed no registration at all (「No link attached yet.」), and its suspension
     step would have asked the insurer to cancel the registration the resident never reported."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
     from madoguchi.benefits.constants import LinkStatus
+    from madoguchi.cases import document
     from madoguchi.cases import selectors as case_selectors
+    from madoguchi.cases.models import LegacyLink
 
     a = trusted.card("A")
     reported = _insurance_registration(desk_completion(desk, a, "PAY-A-0001"))
+    # Made months ago at 08:30 in the city (the day before in UTC), suspended since.
+    made = datetime(2026, 6, 1, 8, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
     type(reported).objects.filter(pk=reported.pk).update(
-        status=LinkStatus.SUSPENDED, insurer_number="39131001"
+        status=LinkStatus.SUSPENDED, insurer_number="39131001", created_at=made
     )
     latest = _insurance_registration(desk_completion(desk, a, "PAY-A-0002"))
     client = Client()
@@ -1887,3 +1894,18 @@ def test_a_case_is_about_the_registration_the_resident_reported_not_their_latest
     assert latest.insurer_number not in html
     # The visit it was made in, as a point link's case shows its visit's trail.
     assert reported.visit.reference in html
+    # Its subject is known and signed: no legacy link (from before signed completion) is
+    # offered to take its place, and one sent anyway is refused, nothing recorded.
+    assert 'data-testid="legacy-link-form"' not in html
+    refused = official.post(
+        f"/cases/{case.pk}/legacy-link/",
+        {"legacy-resident_label": "A氏", "legacy-account_number": "1234"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="ja",
+    )
+    assert "ご本人が申し出た、カードの署名で確定した登録" in refused.content.decode()
+    assert not LegacyLink.objects.exists()
+    assert case_selectors.case_registration(case) == reported
+    # The incident report dates what went wrong on the day the registration was made, not on
+    # the day the resident reported it (nor on its UTC day).
+    assert document.build(case).content[0].startswith("令和8年6月1日（月）、本庁 1階")

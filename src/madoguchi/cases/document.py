@@ -9,11 +9,12 @@ from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from madoguchi import pdf
 from madoguchi.era import format_era, format_month
 
-from . import findings
+from . import findings, remedy, selectors
 from .constants import CaseStatus, DatePrecision, EntryKind, Programme
 from .models import Case, CityContact
 
@@ -157,6 +158,17 @@ def default_prevention(case: Case) -> list[str]:
     return seen + STANDING_MEASURES
 
 
+def _reported(case: Case) -> Any:
+    """The registration the resident reported on their own page (the case's intake names it),
+    None if none."""
+    pk = selectors.reported_registration(case)
+    if pk is None:
+        return None
+    if case.programme == Programme.PUBLIC_FUND:
+        return remedy.public_fund_by_pk(pk)
+    return remedy.insurance_by_pk(pk)
+
+
 def build(case: Case) -> ReportDocument:
     entries = list(case.timeline.select_related("actor").order_by("seq"))
     found = findings.findings_for(case)
@@ -166,8 +178,11 @@ def build(case: Case) -> ReportDocument:
         when = _when(
             case.legacy_link.linked_on, case.legacy_link.linked_on_precision, in_content=True
         )
-    elif case.payment_link is not None:
-        when = format_era(case.payment_link.created_at.date())
+    elif (made := case.payment_link or _reported(case)) is not None:
+        # The day the city's desk made it (a link made at 08:30 was dated the day before: the
+        # stored time's UTC day), or the registration the resident reported (it was dated the
+        # day they reported it).
+        when = format_era(timezone.localdate(made.created_at))
     else:
         first = entries[0] if entries else None
         when = (

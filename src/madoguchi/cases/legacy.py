@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import User
 
-from . import remedy, services
+from . import remedy, selectors, services
 from .constants import DatePrecision, Programme
 from .models import Case, LegacyLink
 from .steps import SESSION_EVENTS
@@ -80,11 +80,20 @@ def refuse_unattachable(case: Case) -> None:
     row lock."""
     if case.legacy_link_id is not None or case.payment_link_id is not None:
         raise services.CaseRefused("link_already_set", LINK_ALREADY_SET)
+    if selectors.reported_registration(case) is not None:
+        # The case is about the signed registration the resident reported (its page shows
+        # it): a legacy link attached would take its place as the case's subject.
+        raise services.CaseRefused("link_already_set", REGISTRATION_REPORTED)
     if case.closed:
         raise services.CaseRefused("case_closed", services.CASE_CLOSED_LEGACY_LINK)
 
 
 LINK_ALREADY_SET = _("The case already has a link.")
+REGISTRATION_REPORTED = _(
+    "The case is about the registration the resident reported, made with their card's "
+    "signature (shown under the link under investigation): no legacy link is attached to it. "
+    "Open a new case for a link from before signed completion."
+)
 
 
 def attach(

@@ -111,6 +111,16 @@ def _acted_on(case: Any) -> Any:
     return named.get(EntryKind.SUSPENSION, named.get(EntryKind.INTAKE))
 
 
+def reported_registration(case: Any) -> Any:
+    """The pk of the registration the case's intake names (a resident reported it on their own
+    page: a signed registration, the case's subject), None if none."""
+    name = REGISTRATION_KEY.get(Programme(case.programme)) if case.programme else None
+    if name is None or case.pk is None:
+        return None
+    intake = case.timeline.filter(kind=EntryKind.INTAKE).values_list("detail", flat=True).first()
+    return (intake or {}).get(name)
+
+
 def holder_kana(case: Any, registration: Any = None) -> HolderKana:
     """The kana the case's registration recorded; `registration` when the caller has read it
     already (`case_registration`), else it is read here."""

@@ -341,6 +341,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 LEGACY_FORMS[Programme(case.programme)](prefix="legacy")
                 if case.payment_link_id is None
                 and case.legacy_link_id is None
+                and selectors.reported_registration(case) is None
                 and case.status != CaseStatus.CLOSED
                 else None
             ),
