@@ -162,11 +162,7 @@ def _reported(case: Case) -> Any:
     """The registration the resident reported on their own page (the case's intake names it),
     None if none."""
     pk = selectors.reported_registration(case)
-    if pk is None:
-        return None
-    if case.programme == Programme.PUBLIC_FUND:
-        return remedy.public_fund_by_pk(pk)
-    return remedy.insurance_by_pk(pk)
+    return None if pk is None else remedy.registration_by_pk(str(case.programme), pk)
 
 
 def build(case: Case) -> ReportDocument:

@@ -68,6 +68,13 @@ def _before(rows: Any, opened_at: Any) -> Any:
     return rows.order_by("-pk").first()
 
 
+# A public-fund or insurance case's registrations, by programme.
+_REGISTRATIONS: dict[str, Any] = {
+    "public_fund": PublicFundAccount,
+    "health_insurance": HealthInsuranceRegistration,
+}
+
+
 def registration(
     programme: str,
     payment_link: Any,
@@ -86,8 +93,7 @@ def registration(
         return payment_link
     if holder is None:
         return None
-    model: Any = PublicFundAccount if programme == "public_fund" else HealthInsuranceRegistration
-    rows = model.objects.filter(holder=holder)
+    rows = _REGISTRATIONS[programme].objects.filter(holder=holder)
     if acted_on is not None:
         row = rows.filter(pk=acted_on).first()
         if row is not None:
@@ -98,8 +104,12 @@ def registration(
 def is_registration_of(row: Any, programme: str) -> bool:
     """Whether `row` is a registration of that programme (a public-fund account, an insurance
     registration)."""
-    model: Any = {"public_fund": PublicFundAccount, "health_insurance": HealthInsuranceRegistration}
-    return isinstance(row, model.get(programme, type(None)))
+    return programme in _REGISTRATIONS and isinstance(row, _REGISTRATIONS[programme])
+
+
+def registration_by_pk(programme: str, pk: Any) -> Any:
+    """That programme's registration with this pk, None if none."""
+    return _REGISTRATIONS[programme].objects.filter(pk=pk).first()
 
 
 def registered_only_after(programme: str, holder: Any, opened_at: Any) -> bool:
@@ -108,8 +118,8 @@ def registered_only_after(programme: str, holder: Any, opened_at: Any) -> bool:
     none, since a case is never about one made after it was opened."""
     if programme == "points" or holder is None or opened_at is None:
         return False
-    model: Any = PublicFundAccount if programme == "public_fund" else HealthInsuranceRegistration
-    return bool(model.objects.filter(holder=holder, created_at__gt=opened_at).exists())
+    rows = _REGISTRATIONS[programme].objects.filter(holder=holder, created_at__gt=opened_at)
+    return bool(rows.exists())
 
 
 def registered_hash(row: Any) -> str:

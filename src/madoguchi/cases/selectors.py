@@ -91,31 +91,37 @@ def case_registration(case: Any) -> Any:
     )
 
 
+def _registration_key(case: Any) -> str | None:
+    """The timeline detail key naming a registration of the case's programme, None for a
+    point case or a case not saved yet."""
+    if not case.programme or case.pk is None:
+        return None
+    return REGISTRATION_KEY.get(Programme(case.programme))
+
+
 def _acted_on(case: Any) -> Any:
     """The pk of the registration the case's latest suspension step acted on (its entry's
     detail: suspended, or asked of the insurer), else of the one its intake names (a
     resident's report of that registration), None if none."""
-    name = REGISTRATION_KEY.get(Programme(case.programme)) if case.programme else None
-    if name is None or case.pk is None:
+    name = _registration_key(case)
+    if name is None:
         return None
-    entries = case.timeline.filter(kind__in=(EntryKind.SUSPENSION, EntryKind.INTAKE))
-    named = {
-        kind: pk
-        for kind, pk in (
-            (kind, (detail or {}).get(name))
-            # The earliest first, so the latest suspension naming one is the one kept.
-            for kind, detail in entries.order_by("seq").values_list("kind", "detail")
-        )
-        if pk is not None
-    }
-    return named.get(EntryKind.SUSPENSION, named.get(EntryKind.INTAKE))
+    for detail in (
+        case.timeline.filter(kind=EntryKind.SUSPENSION)
+        .order_by("-seq")
+        .values_list("detail", flat=True)
+    ):
+        pk = (detail or {}).get(name)
+        if pk is not None:
+            return pk
+    return reported_registration(case)
 
 
 def reported_registration(case: Any) -> Any:
     """The pk of the registration the case's intake names (a resident reported it on their own
     page: a signed registration, the case's subject), None if none."""
-    name = REGISTRATION_KEY.get(Programme(case.programme)) if case.programme else None
-    if name is None or case.pk is None:
+    name = _registration_key(case)
+    if name is None:
         return None
     intake = case.timeline.filter(kind=EntryKind.INTAKE).values_list("detail", flat=True).first()
     return (intake or {}).get(name)
