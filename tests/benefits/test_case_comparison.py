@@ -61,7 +61,8 @@ def test_a_public_fund_case_compares_with_the_residents_registered_account(trust
     assert exc.value.code == "no_link"
 
 
-def test_an_insurance_case_compares_with_the_residents_registration(trusted, desk):
+def _insurance_case(trusted, desk):
+    """C registers for health insurance (the insurer confirms it); a case on C."""
     c = trusted.card("C")
     visit = start_visit(desk, c)
     prepare(desk, kind="health_insurance_use", **HI)
@@ -69,7 +70,11 @@ def test_an_insurance_case_compares_with_the_residents_registration(trusted, des
     drain()
     official = factories.staff(Role.CITY_OFFICIAL)
     case = _case(official, visit.holder, Programme.HEALTH_INSURANCE)
-    ident = {k: HI[k] for k in ("insurer_number", "insured_symbol", "branch")}
+    return official, case, {k: HI[k] for k in ("insurer_number", "insured_symbol", "branch")}
+
+
+def test_an_insurance_case_compares_with_the_residents_registration(trusted, desk):
+    official, case, ident = _insurance_case(trusted, desk)
     same = cases.case_compare_insured(
         case, actor=official, insured_number=HI["insured_number"], date_precision="unknown", **ident
     )
@@ -221,3 +226,45 @@ def test_a_comparison_refuses_a_kana_the_desk_would_refuse(trusted, desk, client
         said = escape(str(kana_refusal(typed)[1]))
     assert said in page.content.decode()
     assert TimelineEntry.objects.filter(case=case).count() == before
+
+
+@pytest.mark.parametrize("programme", [Programme.PUBLIC_FUND, Programme.HEALTH_INSURANCE])
+def test_a_registration_cases_findings_are_read_off_the_registration(
+    trusted, desk, client, programme
+):
+    """A case about a resident's own signed public-fund account or insurance registration (the
+    one its page shows) had no automatic findings: that what the resident presented differs
+    from it was recorded, yet the page said 「No finding yet.」 and the city's incident report
+    that the cause could not be determined. A point link's case read its findings off its link;
+    a registration's case reads them off its registration and the visit that made it."""
+    from madoguchi.cases import document, findings
+    from madoguchi.cases import selectors as case_selectors
+
+    if programme == Programme.PUBLIC_FUND:
+        official, case, account = _public_fund_case(trusted, desk)
+        cases.case_compare_account(
+            case, actor=official, account_number="7654321", date_precision="unknown", **account
+        )
+        code, said = "account_differs", "登録されている公金受取口座が異なります"
+    else:
+        official, case, ident = _insurance_case(trusted, desk)
+        cases.case_compare_insured(
+            case, actor=official, insured_number="88120046", date_precision="unknown", **ident
+        )
+        code, said = "insured_differs", "利用登録されている資格情報が異なります"
+    registration = case_selectors.case_registration(case)
+    assert findings.signed_subject(case) == registration
+    ev = findings.gather(case)
+    # Signed by the resident's own card, in the visit that made it: no legacy finding.
+    assert ev.signed
+    assert ev.signer_is_holder
+    assert ev.visit_started_at == registration.visit.started_at
+    assert [f.code for f in findings.findings_for(case)] == [code]
+    client.force_login(official)
+    page = client.get(f"/cases/{case.pk}/?reason=case_work", HTTP_ACCEPT_LANGUAGE="ja")
+    html = page.content.decode()
+    assert f'data-code="{code}"' in html
+    assert said in html
+    cause = document.build(case).cause
+    assert said in cause[0]
+    assert "原因である可能性が高い" in cause[1]

@@ -3,7 +3,9 @@
 `derive(evidence)` is pure: it turns what was gathered (the link, its completion, the audit
 events of the visit that made it, the name check, the card number comparison, an old
 terminal's session records) into findings, most likely cause first. `gather(case)` collects
-that evidence from the database."""
+that evidence from the database: for a case without a legacy link, from the signed link or
+registration it is about (its point link, else the public-fund account or insurance
+registration its page shows, `selectors.case_registration`)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from madoguchi.desk.events import VISITS_CARD_REMOVED
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.models import Incident
 
-from .selectors import visit_trail
+from .constants import Programme
+from .selectors import case_registration, visit_trail
 
 
 @dataclass(frozen=True)
@@ -272,8 +275,22 @@ def _comparison_findings(ev: Evidence) -> list[Finding]:
     return out
 
 
-def gather(case: Any) -> Evidence:
-    """The evidence for a case's link (a signed PaymentLink or a LegacyLink)."""
+def signed_subject(case: Any) -> Any:
+    """What a case without a legacy link is about, committed by a signed completion: its point
+    link, else the public-fund account or insurance registration it is about (the one its page
+    shows); None when there is none, or when the case has a legacy link instead."""
+    if case.legacy_link_id is not None:
+        return None
+    if case.payment_link_id is not None:
+        return case.payment_link
+    if str(case.programme) in (Programme.PUBLIC_FUND, Programme.HEALTH_INSURANCE):
+        return case_registration(case)
+    return None
+
+
+def gather(case: Any, made: Any = None) -> Evidence:
+    """The evidence for a case's link: `made`, the signed link or registration it is about
+    (`signed_subject`, read by the caller; else read here), or its LegacyLink."""
     comparison = (
         case.timeline.exclude(comparison="")
         .order_by("-seq")
@@ -281,7 +298,7 @@ def gather(case: Any) -> Evidence:
         .first()
         or ""
     )
-    link = case.payment_link
+    link = made if made is not None else signed_subject(case)
     if link is not None:
         completion = link.completion
         visit = link.visit
@@ -303,10 +320,11 @@ def gather(case: Any) -> Evidence:
             card_swapped=Incident.objects.filter(
                 visit=visit, kind=IncidentKind.CARD_SWAPPED
             ).exists(),
-            name_outcome=link.name_outcome,
-            name_reason=link.name_reason,
-            close_confirmed=link.close_confirmed,
-            name_exception=link.name_exception,
+            # An insurance registration keeps no name check of an account holder (blank).
+            name_outcome=getattr(link, "name_outcome", ""),
+            name_reason=getattr(link, "name_reason", ""),
+            close_confirmed=getattr(link, "close_confirmed", False),
+            name_exception=getattr(link, "name_exception", ""),
             comparison=comparison,
             programme=str(case.programme),
             audit_seqs=seqs,
@@ -321,6 +339,8 @@ def gather(case: Any) -> Evidence:
 
 
 def findings_for(case: Any) -> list[Finding]:
-    if case.payment_link_id is None and case.legacy_link_id is None:
+    """The case's findings, likeliest cause first; none while it is about no link yet."""
+    made = signed_subject(case)
+    if made is None and case.legacy_link_id is None:
         return []
-    return derive(gather(case))
+    return derive(gather(case, made))
