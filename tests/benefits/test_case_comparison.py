@@ -268,3 +268,37 @@ def test_a_registration_cases_findings_are_read_off_the_registration(
     cause = document.build(case).cause
     assert said in cause[0]
     assert "原因である可能性が高い" in cause[1]
+
+
+@pytest.mark.parametrize("programme", [Programme.PUBLIC_FUND, Programme.HEALTH_INSURANCE])
+def test_a_registration_cases_letters_name_the_registration(trusted, desk, programme):
+    """A point case's letter names the payment service and its masked account; a public-fund or
+    insurance case's letter said only 「公金受取口座の登録」 or 「健康保険証としての利用登録」,
+    not which: it names the registration the case is about, as the case page shows it (and calls
+    a wrong public-fund registration a wrong registration, not a wrong link)."""
+    from django.utils import timezone
+
+    from madoguchi.cases import selectors as case_selectors
+    from madoguchi.residents.models import Notice
+
+    if programme == Programme.PUBLIC_FUND:
+        official, case, _ = _public_fund_case(trusted, desk)
+    else:
+        official, case, _ = _insurance_case(trusted, desk)
+    row = case_selectors.case_registration(case)
+    today = timezone.localdate()
+    cases.case_investigate(case, actor=official, summary="調査", event_date=today)
+    cases.case_suspend(case, actor=official, summary="停止", event_date=today)
+    letter = Notice.objects.get(case=case, entry__kind="suspension").body[0]
+    if programme == Programme.PUBLIC_FUND:
+        named = (
+            f"公金受取口座の登録（{row.bank_name} {row.branch_name} ＊＊＊＊{row.account_last4}）"
+        )
+        assert row.bank_name
+    else:
+        named = (
+            "健康保険証としての利用登録"
+            f"（保険者番号 {row.insurer_number}、被保険者番号 ＊＊＊＊{row.insured_last4}）"
+        )
+    assert named in letter
+    assert "誤った登録の可能性" in letter

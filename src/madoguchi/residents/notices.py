@@ -12,8 +12,10 @@ from django.utils import timezone
 
 from madoguchi import pdf
 from madoguchi.audit import services as audit
+from madoguchi.benefits.identifiers import masked
 from madoguchi.cases.constants import EntryKind, Programme
 from madoguchi.cases.document import contact_block
+from madoguchi.cases.findings import signed_subject
 from madoguchi.era import format_era
 
 from .events import NOTICE_ISSUED
@@ -59,19 +61,37 @@ _INSURER_CHECKED = (
 )
 
 
+def _registration(case: Any) -> str:
+    """The public-fund account or insurance registration the case is about, as the resident
+    can tell it from their others (masked numbers only): 「（ゆうちょ銀行 〇一八店 ＊＊＊＊4567）」,
+    「（保険者番号 39131001、被保険者番号 ＊＊＊＊0011）」, as the case page shows it; "" when the
+    case holds none or is about a legacy link."""
+    row = signed_subject(case)
+    if row is None:
+        return ""
+    if case.programme == Programme.HEALTH_INSURANCE:
+        return f"（保険者番号 {row.insurer_number}、被保険者番号 {masked(row.insured_last4)}）"
+    bank = row.bank_name or row.bank_code
+    branch = row.branch_name or row.branch_code
+    return f"（{bank} {branch} {masked(row.account_last4)}）"
+
+
 def _body(kind: str, case: Any, when: str, detail: Any = None) -> list[str]:
     link = case.payment_link
     thing = _THING.get(case.programme)
     if link is not None:
         what = f"決済サービス「{link.provider.display_name_ja}」（{link.masked_account}）との紐付け"
+    elif thing:  # which of the resident's registrations, as a point link names its account
+        what = thing[0] + _registration(case)
     else:
-        what = thing[0] if thing else "マイナポイントの紐付け"
+        what = "マイナポイントの紐付け"
     if kind == EntryKind.SUSPENSION and case.programme == Programme.HEALTH_INSURANCE:
         asked = bool((detail or {}).get("outside_call"))
         main = (_INSURER_ASKED if asked else _INSURER_CHECKED).format(when=when, what=what)
     elif kind == EntryKind.SUSPENSION:
+        wrong = "誤った登録" if thing and link is None else "誤った紐付け"  # as the insurer's
         main = (
-            f"{when}、あなたに関する{what}について、誤った紐付けの可能性があるため、"
+            f"{when}、あなたに関する{what}について、{wrong}の可能性があるため、"
             "調査が終わるまで利用を停止しました。"
         )
     elif kind == EntryKind.POINT_RETURN:
