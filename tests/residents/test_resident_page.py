@@ -1087,6 +1087,10 @@ def test_the_not_me_cases_report_names_the_desks_location_not_the_terminal(trust
     sign_in(client, a)
     client.post(f"/me/not-me/completion/{completion.pk}/", {"reason": "not_at_desk"})
     case = NotMeReport.objects.get().case
+    # The completion committed nothing linking the resident to money (the stand-in procedure):
+    # a point case about no link.
+    assert case.programme == "points"
+    assert case.payment_link is None
     assert case.desk_location == "本庁 1階"
     content = document.build(case).content[0]
     assert "本庁 1階において" in content
@@ -1909,3 +1913,34 @@ def test_a_case_is_about_the_registration_the_resident_reported_not_their_latest
     # The incident report dates what went wrong on the day the registration was made, not on
     # the day the resident reported it (nor on its UTC day).
     assert document.build(case).content[0].startswith("令和8年6月1日（月）、本庁 1階")
+
+
+def test_a_report_of_a_whole_completion_opens_a_case_about_what_it_committed(trusted, desk):
+    """A resident's "this was not me" on a signed completion (their records page lists each one
+    with its signed lines) opened a point case about nothing: its page said no link was
+    attached, offered to attach a link from before signed completion in its place and read no
+    finding, and a later report of the registration the completion committed, added to that
+    case as a note, left it about nothing. The case is about what the completion committed."""
+    from madoguchi.cases import findings
+
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    registration = _insurance_registration(completion)
+    client = Client()
+    sign_in(client, a)
+    client.post(f"/me/not-me/completion/{completion.pk}/", {"reason": "not_at_desk"})
+    case = NotMeReport.objects.get().case
+    assert case.programme == "health_insurance"
+    assert findings.signed_subject(case) == registration
+    official = Client()
+    official.force_login(factories.staff(Role.CITY_OFFICIAL))
+    html = official.get(
+        f"/cases/{case.pk}/?reason=case_work", HTTP_ACCEPT_LANGUAGE="ja"
+    ).content.decode()
+    assert "保険者番号 06270015、被保険者番号 ＊＊＊＊0011" in html
+    assert completion.visit.reference in html  # the visit's audit trail
+    assert 'data-testid="legacy-link-form"' not in html
+    # The registration itself reported afterwards joins the same case, which stays about it.
+    client.post(f"/me/not-me/health_insurance/{registration.pk}/", {"reason": "not_at_desk"})
+    assert NotMeReport.objects.count() == 2
+    assert findings.signed_subject(Case.objects.get()) == registration

@@ -563,6 +563,11 @@ def not_me_report(
         **params,
     )
     visit = getattr(item, "visit", None)
+    # What the case is about: the record reported, or for a whole signed completion the link
+    # or registration it committed (its page, findings and steps act on it), if any.
+    subject_kind, subject = kind, item
+    if kind == ItemKind.COMPLETION:
+        subject_kind, subject = selectors.committed_by(item) or (kind, None)
     fields = {
         "holder": holder,
         "item_kind": kind,
@@ -615,11 +620,11 @@ def not_me_report(
             desk_location=visit.terminal.place if visit else "",
             terminal=visit.terminal if visit is not None else None,
             holder=holder,
-            payment_link=item if kind == ItemKind.LINK else None,
+            payment_link=subject if subject_kind == ItemKind.LINK else None,
             # A public-fund account or an insurance registration (the same codes), else points.
-            programme=kind if kind in Programme.values else Programme.POINTS,
+            programme=subject_kind if subject_kind in Programme.values else Programme.POINTS,
             # The one reported: the case shows it and its steps act on it.
-            registration=item if kind in Programme.values else None,
+            registration=subject if subject_kind in Programme.values else None,
             # The complaint incident recorded for this report, kept by the case as an
             # incident's page keeps it (its page links to the case and offers no second one).
             incident=incident,
