@@ -439,21 +439,29 @@ def test_case_steps_concerning_a_resident_record_notice_letters(trusted, desk):
 
 
 @pytest.mark.parametrize(
-    ("programme", "title", "reenable"),
+    ("programme", "title", "reenable", "stage"),
     [
-        ("public_fund", "公金受取口座の登録の利用停止について", "公金受取口座の登録ができる"),
+        (
+            "public_fund",
+            "公金受取口座の登録の利用停止について",
+            "公金受取口座の登録ができる",
+            "調査の間、問題の登録の利用を停止しています。",
+        ),
         (
             "health_insurance",
             "健康保険証としての利用登録の利用停止",
             "健康保険証としての利用登録ができる",
+            "調査の間、問題の登録の利用停止を市から保険者に求めています。",
         ),
     ],
 )
 def test_a_cases_notice_letters_name_what_the_case_is_about(
-    trusted, desk, programme, title, reenable
+    trusted, desk, programme, title, reenable, stage
 ):
     """A case about a public-fund account (or an insurance registration) had letters about
-    suspending a Mynapoint link and applying for Mynapoint again."""
+    suspending a Mynapoint link and applying for Mynapoint again; and while it was suspended,
+    the resident's page said the link in question was stopped (「問題の紐付け」), which for an
+    insurance registration is the insurer's to stop, at the city's request."""
     completion = desk_completion(desk, trusted.card("A"))
     official = factories.staff(Role.CITY_OFFICIAL)
     case = open_case(
@@ -462,6 +470,13 @@ def test_a_cases_notice_letters_name_what_the_case_is_about(
     today = timezone.localdate()
     cases.case_investigate(case, actor=official, summary="調査", event_date=today)
     cases.case_suspend(case, actor=official, summary="停止", event_date=today)
+    client = Client()
+    sign_in(client, trusted.card("A"))
+    page = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert stage in page
+    assert "問題の紐付け" not in page
+    english = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "registration in question" in english
     cases.case_contact(
         case, actor=official, party="resident", channel="phone", summary="連絡", event_date=today
     )

@@ -23,7 +23,7 @@ from madoguchi.benefits.models import (
     PublicFundAccount,
 )
 from madoguchi.benefits.states import state_text as registration_state_text
-from madoguchi.cases.constants import CaseStatus
+from madoguchi.cases.constants import CaseStatus, Programme
 from madoguchi.cases.models import Case
 from madoguchi.cases.selectors import visible_cases
 from madoguchi.desk.models import Completion
@@ -48,6 +48,30 @@ CASE_STAGE_TEXT: dict[str, Any] = {
     CaseStatus.NOTIFIED: _("The city has told you the outcome."),
     CaseStatus.CLOSED: _("This case is closed."),
 }
+
+# A public-fund or insurance case's stages where the point words would mislead: what is stopped
+# is a registration, and an insurance registration is stopped by its insurer, at the city's
+# request (docs/cases.md).
+_REGISTRATION_STAGE_TEXT: dict[str, dict[str, Any]] = {
+    Programme.PUBLIC_FUND: {
+        CaseStatus.SUSPENDED: _(
+            "The registration in question has been stopped while the city investigates."
+        ),
+    },
+    Programme.HEALTH_INSURANCE: {
+        CaseStatus.SUSPENDED: _(
+            "The city is asking the insurer to stop the registration in question while it "
+            "investigates."
+        ),
+    },
+}
+
+
+def case_stage(case: Any) -> Any:
+    """The case's stage in the resident's words, by what the case is about."""
+    by_programme = _REGISTRATION_STAGE_TEXT.get(case.programme, {})
+    return by_programme.get(case.status) or CASE_STAGE_TEXT.get(case.status, case.status)
+
 
 LINK_STATUS_TEXT: dict[str, Any] = {
     LinkStatus.EFFECTIVE: _("In use"),
@@ -245,7 +269,7 @@ def records(holder: Any, lang: str = "ja") -> Records:
         .distinct()
         .order_by("-opened_at")
     ):
-        out.cases.append({"row": case, "stage": CASE_STAGE_TEXT.get(case.status, case.status)})
+        out.cases.append({"row": case, "stage": case_stage(case)})
     out.notices = list(Notice.objects.filter(holder=holder).select_related("case"))
     _with_reports(out, holder)
     return out
@@ -272,7 +296,7 @@ def _with_reports(out: Records, holder: Any) -> None:
             "row": report,
             "item": item,
             "open": report.case.status != CaseStatus.CLOSED,
-            "stage": CASE_STAGE_TEXT.get(report.case.status, report.case.status),
+            "stage": case_stage(report.case),
         }
         out.reports.append(shown)
         if item is not None and "report" not in item:  # the newest report of that record
