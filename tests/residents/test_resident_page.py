@@ -293,6 +293,57 @@ def test_staff_and_official_reads_are_in_the_access_history(trusted, desk):
     assert str(history[0]["page"])
 
 
+def test_a_persons_run_of_reads_of_one_page_is_one_row(trusted, desk):
+    """An official working a case reads its page after every step: the resident's page listed
+    each read, a dozen rows a minute apart saying the same, and its 200 newest reads pushed the
+    desk's out of sight. A person's reads of one page for one reason in a run, each within 30
+    minutes of the next and nobody else's between, are one row with how many and since when."""
+    from datetime import timedelta
+    from unittest import mock
+
+    from django.test import RequestFactory
+
+    from madoguchi.identity.access import record_read
+
+    a = trusted.card("A")
+    holder = desk_completion(desk, a).visit.holder
+    desk_reads = AuditEvent.objects.filter(event_name="identity.record_read").count()
+    official = factories.staff(Role.CITY_OFFICIAL)
+    colleague = factories.staff(Role.CITY_OFFICIAL)
+    request = RequestFactory().get("/cases/1/")
+    start = timezone.now()
+
+    def read(who, minutes, seconds=0, reason="case_work"):
+        """A read of the case page `minutes` after the start (the audit log's clock)."""
+        request.user = who
+        when = start + timedelta(minutes=minutes, seconds=seconds)
+        with mock.patch("django.utils.timezone.now", return_value=when):
+            record_read(request, holder, page="cases.case", reason=reason)
+
+    for second in range(3):
+        read(official, 1, second)
+    for second in range(5):  # 100 minutes later: a run of its own
+        read(official, 101, second)
+    read(official, 151)  # 50 minutes later: another run, of two
+    read(official, 161)
+    read(colleague, 171)
+    read(official, 181)  # after the colleague's read: a row of its own
+    read(official, 191, reason="resident_inquiry")
+    client = Client()
+    sign_in(client, a)
+    history = client.get("/me/records/").context["history"]
+    assert [h["count"] for h in history[:6]] == [1, 1, 1, 2, 5, 3]
+    assert sum(h["count"] for h in history) == desk_reads + 3 + 5 + 2 + 3
+    assert history[0]["reason"] != history[1]["reason"]
+    run = history[4]
+    assert run["time"] - run["first"] == timedelta(seconds=4)
+    assert history[3]["time"] - history[3]["first"] == timedelta(minutes=10)
+    page = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "計5回（最初は" in page
+    english = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "5 times, the first at" in english
+
+
 def test_the_english_visit_page_says_its_signed_lines_are_japanese(trusted, desk):
     """The officials' visit page on ?lang=en showed the completion's signed lines bare under an
     English heading; the resident's page and the desk's receipt say they are in Japanese."""
