@@ -32,14 +32,25 @@ def _case(official, holder, programme):
 ACCOUNT = {"bank_code": "0990", "branch_code": "001", "account_type": "ordinary"}
 
 
-def _public_fund_case(trusted, desk):
-    """C registers Yamada Taro's account (the bank reports its holder's kana); a case on C."""
+def _registered(trusted, desk, programme):
+    """C registers Yamada Taro's account (the bank reports its holder's kana), or for health
+    insurance (the insurer confirms it); C's holder."""
     c = trusted.card("C")
     visit = start_visit(desk, c)
-    prepare(desk, kind="public_fund_account", **public_fund())
+    if programme == Programme.PUBLIC_FUND:
+        prepare(desk, kind="public_fund_account", **public_fund())
+    else:
+        prepare(desk, kind="health_insurance_use", **HI)
     commit(desk, c)
+    drain()
+    return visit.holder
+
+
+def _public_fund_case(trusted, desk):
+    """C's public-fund account registered; a case on C."""
+    holder = _registered(trusted, desk, Programme.PUBLIC_FUND)
     official = factories.staff(Role.CITY_OFFICIAL)
-    return official, _case(official, visit.holder, Programme.PUBLIC_FUND), ACCOUNT
+    return official, _case(official, holder, Programme.PUBLIC_FUND), ACCOUNT
 
 
 def test_a_public_fund_case_compares_with_the_residents_registered_account(trusted, desk):
@@ -62,14 +73,10 @@ def test_a_public_fund_case_compares_with_the_residents_registered_account(trust
 
 
 def _insurance_case(trusted, desk):
-    """C registers for health insurance (the insurer confirms it); a case on C."""
-    c = trusted.card("C")
-    visit = start_visit(desk, c)
-    prepare(desk, kind="health_insurance_use", **HI)
-    commit(desk, c)
-    drain()
+    """C registered for health insurance; a case on C."""
+    holder = _registered(trusted, desk, Programme.HEALTH_INSURANCE)
     official = factories.staff(Role.CITY_OFFICIAL)
-    case = _case(official, visit.holder, Programme.HEALTH_INSURANCE)
+    case = _case(official, holder, Programme.HEALTH_INSURANCE)
     return official, case, {k: HI[k] for k in ("insurer_number", "insured_symbol", "branch")}
 
 
@@ -302,3 +309,67 @@ def test_a_registration_cases_letters_name_the_registration(trusted, desk, progr
         )
     assert named in letter
     assert "誤った登録の可能性" in letter
+
+
+@pytest.mark.parametrize("named", [True, False])
+@pytest.mark.parametrize("programme", [Programme.PUBLIC_FUND, Programme.HEALTH_INSURANCE])
+def test_a_case_opened_from_an_incident_of_a_visit_is_about_what_the_visit_committed(
+    trusted, desk, client, programme, named
+):
+    """A case opened from an incident of a resident's visit (a close name match confirmed, the
+    insurer refusing a signed registration, a complaint about the visit) was about nothing: no
+    resident, no link, a point case whatever the visit did; its suspension stopped nothing, and
+    only a legacy link could be attached to it. It is about the record the incident names, else
+    the first one the visit committed, and that record's resident."""
+    from django.urls import reverse
+
+    from madoguchi.benefits.models import OutsideCall
+    from madoguchi.cases import findings, remedy
+    from madoguchi.cases.models import Case
+    from madoguchi.incidents.constants import IncidentKind, Severity
+    from madoguchi.incidents.models import Incident
+
+    holder = _registered(trusted, desk, programme)
+    official = factories.staff(Role.CITY_OFFICIAL)
+    row = remedy.registration(str(programme), None, holder)
+    detail: dict = {}
+    if named and programme == Programme.PUBLIC_FUND:
+        detail = {"what": "public_fund_account", "object": row.pk}
+    elif named:
+        detail = {"key": OutsideCall.objects.get(registration=row).key}
+    incident = Incident.objects.create(
+        kind=IncidentKind.COMPLAINT,
+        reason_code="complaint",
+        severity=Severity.HIGH,
+        summary="A resident complained about the visit.",
+        visit=row.visit if not named else None,
+        terminal=row.visit.terminal,
+        detail=detail,
+    )
+    client.force_login(official)
+    intake = {
+        "resident_label": "A氏",
+        "reported_by": "インシデント",
+        "channel": "system",
+        "summary": "窓口での手続きについて",
+        "date_precision": "unknown",
+    }
+    assert client.post(f"{reverse('cases:new')}?incident={incident.pk}", intake).status_code == 302
+    case = Case.objects.get()
+    assert case.programme == programme
+    assert case.holder == row.holder
+    assert findings.signed_subject(case) == row
+    page = client.get(f"/cases/{case.pk}/?reason=case_work").content.decode()
+    assert 'data-testid="case-registration"' in page
+    assert 'data-testid="legacy-link-form"' not in page
+    # Its suspension acts on that record: stopped, or asked of the insurer.
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    cases.case_investigate(case, actor=official, summary="調査", event_date=today)
+    cases.case_suspend(case, actor=official, summary="停止", event_date=today)
+    row.refresh_from_db()
+    if programme == Programme.PUBLIC_FUND:
+        assert row.status == "suspended"
+    else:
+        assert row.suspension in ("suspending", "suspended")

@@ -8,7 +8,13 @@ from typing import Any
 from madoguchi.benefits import identifiers, states
 from madoguchi.benefits import services as benefits
 from madoguchi.benefits.constants import GrantStatus, LinkStatus, RegistrationState
-from madoguchi.benefits.models import Grant, HealthInsuranceRegistration, PublicFundAccount
+from madoguchi.benefits.models import (
+    Grant,
+    HealthInsuranceRegistration,
+    OutsideCall,
+    PaymentLink,
+    PublicFundAccount,
+)
 
 
 def identifier_matches(presented: str, stored_hash: str) -> bool:
@@ -99,6 +105,57 @@ def registration(
         if row is not None:
             return row
     return _before(rows, opened_at)
+
+
+# What a signed completion can commit that links a resident to money, by the case programme
+# it is about, in the order a case takes it when a completion committed several.
+_COMMITTED: tuple[tuple[str, Any], ...] = (
+    ("points", PaymentLink),
+    ("public_fund", PublicFundAccount),
+    ("health_insurance", HealthInsuranceRegistration),
+)
+# An incident's detail naming the record it is about (incidents.receivers): what, and its pk.
+_NAMED: dict[str, tuple[str, Any]] = {
+    "payment_link": ("points", PaymentLink),
+    "public_fund_account": ("public_fund", PublicFundAccount),
+}
+
+
+def committed_by(completion: Any) -> tuple[str, Any] | None:
+    """The programme and row of the first record linking the resident to money that a signed
+    completion committed (a payment service link, else a public-fund account, else an insurance
+    registration), None when it committed none."""
+    for programme, model in _COMMITTED:
+        row = model.objects.filter(completion=completion).order_by("pk").first()
+        if row is not None:
+            return programme, row
+    return None
+
+
+def incident_subject(incident: Any) -> tuple[str, Any] | None:
+    """What an incident of a resident's visit is about, as a case takes it: the record its
+    detail names (a link or account made after a close match or under an exception; the
+    insurance registration of the insurer's call), else the first one the visit committed;
+    None for an incident of no visit, or of a visit that committed none."""
+    detail = incident.detail or {}
+    named = _NAMED.get(str(detail.get("what", "")))
+    if named is not None and detail.get("object") is not None:
+        row = named[1].objects.filter(pk=detail["object"]).first()
+        if row is not None:
+            return named[0], row
+    if detail.get("key"):
+        call = OutsideCall.objects.filter(key=str(detail["key"])).first()
+        # The registration the call made, or the one it was to cancel (a case's suspension).
+        registration = call and (call.registration or call.cancels)
+        if registration is not None:
+            return "health_insurance", registration
+    if incident.visit_id is None:
+        return None
+    for programme, model in _COMMITTED:
+        row = model.objects.filter(visit_id=incident.visit_id).order_by("pk").first()
+        if row is not None:
+            return programme, row
+    return None
 
 
 def is_registration_of(row: Any, programme: str) -> bool:

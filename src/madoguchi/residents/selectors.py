@@ -378,17 +378,6 @@ _ITEM_MODELS: dict[str, Any] = {
 }
 
 
-def committed_by(completion: Any) -> tuple[str, Any] | None:
-    """The kind and row of the first record linking the resident to money that a signed
-    completion committed (a payment service link, else a public-fund account, else an insurance
-    registration), None when it committed none."""
-    for kind, model in _ITEM_MODELS.items():
-        row = model.objects.filter(completion=completion).order_by("pk").first()
-        if row is not None:
-            return kind, row
-    return None
-
-
 def own_item(holder: Any, kind: str, item_id: int) -> Any:
     """The holder's own item of this kind, or None (another's and a missing one look alike)."""
     if holder is None:

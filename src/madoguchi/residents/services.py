@@ -26,6 +26,7 @@ from madoguchi.accounts.models import User
 from madoguchi.audit import selectors as audit_selectors
 from madoguchi.audit import services as audit
 from madoguchi.audit import throttle
+from madoguchi.cases import remedy
 from madoguchi.cases import text as case_text
 from madoguchi.cases.constants import CaseStatus, Channel, Programme
 from madoguchi.cases.models import Case
@@ -567,7 +568,8 @@ def not_me_report(
     # or registration it committed (its page, findings and steps act on it), if any.
     subject_kind, subject = kind, item
     if kind == ItemKind.COMPLETION:
-        subject_kind, subject = selectors.committed_by(item) or (kind, None)
+        programme, subject = remedy.committed_by(item) or (kind, None)
+        subject_kind = ItemKind.LINK if programme == Programme.POINTS else programme
     fields = {
         "holder": holder,
         "item_kind": kind,

@@ -72,6 +72,17 @@ def case_open(
     key (``title``, ``resident_label``, ``reported_by``, ``summary``, ``opened_by``), kept beside the stored
     Japanese for pages in another language; a title left empty gets its programme's."""
     _require_can_open(actor)
+    if incident is not None and not any((holder, payment_link, legacy_link, registration)):
+        # Opened from an incident of a resident's visit: the case is about what that visit
+        # committed (the record the incident names, else its first), and its resident's.
+        subject = remedy.incident_subject(incident)
+        if subject is not None:
+            programme, row = subject
+            holder = row.holder
+            if programme == Programme.POINTS:
+                payment_link = row
+            else:
+                registration = row
     if not summary.strip() or not reported_by.strip():
         raise CaseRefused(
             "intake_incomplete",
