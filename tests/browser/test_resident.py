@@ -23,6 +23,23 @@ from .test_benefits import add, outside_systems  # noqa: F401 - fixture
 from .test_desk import BEFORE, start_visit, tick
 from .test_narrow_window import LINES
 
+# The words (runs without a space) of the given elements that a line break splits: a word whose
+# parts lie on two lines.
+BROKEN_WORDS = r"""cells => cells.flatMap(cell => {
+    const broken = [];
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (const m of node.data.matchAll(/\S+/g)) {
+            const range = document.createRange();
+            range.setStart(node, m.index);
+            range.setEnd(node, m.index + m[0].length);
+            const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+            if (tops.size > 1) broken.push(m[0]);
+        }
+    }
+    return broken;
+})"""
+
 HEARTBEAT = re.compile(r"/me/heartbeat$")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -127,6 +144,22 @@ def test_resident_page_link_history_not_me_and_card_removal(desk, browser, setti
         # beside the reason's sentence.
         when = me.locator("[data-testid=me-history-row] td").first
         assert when.evaluate(LINES) == 1, when.inner_text()
+        # In English, a reader's role and the page break between words, never inside one: they
+        # read "Contract|or supervis|or" and "confirmatio|n before signing" beside the tray,
+        # once the contractor's supervisor had read the desk's daily report.
+        from django.test import RequestFactory
+
+        from madoguchi.identity.access import record_read
+
+        request = RequestFactory().get("/reports/")
+        request.user = factories.staff(Role.SUPERVISOR)
+        holder = ResidentSession.objects.order_by("-pk").first().holder
+        record_read(request, holder, page="reports.daily")
+        me.goto(me_url + "/me/records/?lang=en")
+        cells = me.locator("[data-testid=me-history-row] td.keep-words")
+        expect(cells.first).to_be_visible()
+        assert cells.evaluate_all(BROKEN_WORDS) == [], cells.all_inner_texts()
+        me.goto(me_url + "/me/records/?lang=ja")
         # On a phone (390 px), in both languages, nothing runs off the screen: a record's
         # labels and values side by side pushed the English values 40 px past the edge, and
         # the header's buttons broke one character per line.

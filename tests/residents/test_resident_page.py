@@ -375,6 +375,10 @@ def test_a_desk_read_names_the_visit_as_its_reason(trusted, desk):
     record_read(request, completion.visit.holder, page="desk.receipt")
     request.user = factories.staff(Role.CITY_OFFICIAL)
     record_read(request, completion.visit.holder, page="officials.visit", reason="audit")
+    # The contractor's supervisor reading a desk's daily report is asked no reason either: the
+    # page said —, as if one had been left out.
+    request.user = factories.staff(Role.SUPERVISOR)
+    record_read(request, completion.visit.holder, page="reports.daily")
     client = Client()
     sign_in(client, a)
     rows = {str(h["page"]): str(h["reason"]) for h in client.get("/me/records/").context["history"]}
@@ -382,8 +386,12 @@ def test_a_desk_read_names_the_visit_as_its_reason(trusted, desk):
         rows["窓口：署名後の控え画面"] == "ご来庁時の窓口でのお手続き（窓口では理由を尋ねません）"
     )
     assert rows["市職員：受付の記録"] == "監査・点検"
+    assert (
+        rows["窓口の日次報告"] == "委託事業者による自社の窓口の確認（責任者には理由を尋ねません）"
+    )
     english = client.get("/me/records/?lang=en").content.decode()
     assert "Your visit to the desk (the desk asks no other reason)" in english
+    assert "The contractor checking its own desks" in english
 
 
 def test_a_visit_without_a_procedure_is_not_called_nothing_recorded(trusted, desk):

@@ -323,6 +323,10 @@ _DESK_PAGES = ("desk.", "benefits.receipt_pdf")
 def _desk_read(payload: dict[str, Any]) -> Any:
     if str(payload.get("page", "")).startswith(_DESK_PAGES):
         return _("Your visit to the desk (the desk asks no other reason)")
+    # The contractor's supervisor watching its own desks (their daily reports, incidents) is
+    # asked no reason, as a city official is (docs/resident.md): said, not a dash.
+    if "supervisor" in str(payload.get("role", "")).split(","):
+        return _("The contractor checking its own desks (its supervisor is asked no other reason)")
     return ""
 
 
