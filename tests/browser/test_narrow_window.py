@@ -42,6 +42,26 @@ LINES = """e => {
   return tops.size;
 }"""
 
+# The words of the given elements that a line break splits, each with the text around it: a word
+# whose parts lie on two lines. A word is a run of Latin letters and digits, with a code's
+# number after a hyphen (CASE-00001, 2026-12-04); a break after a hyphen in prose
+# ("after-|completion") or between Japanese characters is not a broken word.
+BROKEN_WORDS = r"""cells => cells.flatMap(cell => {
+    const broken = [];
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (const m of node.data.matchAll(/[A-Za-z0-9]+(?:-[0-9]+)*/g)) {
+            const range = document.createRange();
+            range.setStart(node, m.index);
+            range.setEnd(node, m.index + m[0].length);
+            const tops = new Set([...range.getClientRects()].filter(r => r.width > 0)
+                .map(r => Math.round(r.top)));
+            if (tops.size > 1) broken.push(m[0] + " in " + cell.innerText.slice(0, 60));
+        }
+    }
+    return broken;
+})"""
+
 
 def overflow(page) -> int:
     return page.evaluate(

@@ -21,24 +21,7 @@ from tests.residents.test_resident_page import desk_completion
 from .conftest import ARTIFACTS, resident_page_origin
 from .test_benefits import add, outside_systems  # noqa: F401 - fixture
 from .test_desk import BEFORE, start_visit, tick
-from .test_narrow_window import LINES
-
-# The words (runs without a space) of the given elements that a line break splits: a word whose
-# parts lie on two lines.
-BROKEN_WORDS = r"""cells => cells.flatMap(cell => {
-    const broken = [];
-    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-        for (const m of node.data.matchAll(/\S+/g)) {
-            const range = document.createRange();
-            range.setStart(node, m.index);
-            range.setEnd(node, m.index + m[0].length);
-            const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
-            if (tops.size > 1) broken.push(m[0]);
-        }
-    }
-    return broken;
-})"""
+from .test_narrow_window import BROKEN_WORDS, LINES
 
 HEARTBEAT = re.compile(r"/me/heartbeat$")
 
