@@ -24,7 +24,10 @@ D = {"event_date": date(2026, 11, 30), "date_precision": "day"}
 def states(html: str) -> list[str]:
     import re
 
-    found = re.findall(r'<span data-testid="incident-case-state">(.*?)</span>', html)
+    found = re.findall(
+        r'<span data-testid="incident-case-state">((?:<span class="nowrap">[^<]*</span>|.)*?)</span>',
+        html,
+    )
     return [re.sub(r"<[^>]+>", "", s) for s in found]
 
 
@@ -45,6 +48,9 @@ def test_the_incident_list_and_page_show_the_case_state_or_no_case_yet(client):
         f"{handled_ref}: case open (Intake)",
     ]
     assert f'href="{reverse("cases:detail", args=[done.pk])}"' in html  # the official's link
+    # The reference stays on one line in a narrow column (it broke CASE- / 00001).
+    ref = case_of[closed.pk].reference
+    assert f'<a class="nowrap" href="{reverse("cases:detail", args=[done.pk])}">{ref}</a>' in html
     assert html.count('data-testid="incident-list-open-case"') == 1
     assert f'href="{reverse("cases:new")}?incident={waiting.pk}"' in html
     ja = client.get(LIST + "?lang=ja").content.decode()
@@ -64,6 +70,7 @@ def test_the_incident_list_and_page_show_the_case_state_or_no_case_yet(client):
     html = client.get(LIST + "?lang=en").content.decode()
     assert f"{handled_ref}: case open (Intake)" in states(html)
     assert reverse("cases:detail", args=[done.pk]) not in html
+    assert f'<span class="nowrap">{handled_ref}</span>' in html
 
 
 def test_the_case_states_are_read_in_statements_constant_in_the_rows(client):
