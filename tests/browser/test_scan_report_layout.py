@@ -8,12 +8,12 @@ from __future__ import annotations
 import pytest
 
 from .test_case_page import official_page  # noqa: F401
-from .test_narrow_window import LINES, overflow, recorded_scan
+from .test_narrow_window import BROKEN_WORDS, LINES, overflow, recorded_scan
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", [1280, 1024, 390])
 def test_the_findings_tables_keep_their_headings_whole(official_page, tmp_path, width):  # noqa: F811
     """At 1280 px the run page's findings table broke its headings in the middle of a word
     ("関係する別の住 / 民", "名義照 / 合"); at 390 px the report's desk log broke its events and
@@ -36,6 +36,9 @@ def test_the_findings_tables_keep_their_headings_whole(official_page, tmp_path, 
             if width == 1280:  # the cause wraps between words only, in two lines at most
                 cause = rows.nth(i).locator("td").nth(1)
                 assert cause.evaluate(LINES) <= 2, (lang, cause.inner_text())
+        if width >= 1024:  # no word or date broken inside itself ("2022-07- / 01 15:19")
+            cells = page.locator("[data-testid=scan-findings] td")
+            assert cells.evaluate_all(BROKEN_WORDS) == [], lang
         assert overflow(page) <= 0, (lang, width)
     page.goto(f"file://{tmp_path / 'o' / 'report.html'}")
     page.screenshot(path=str(tmp_path / f"report-{width}.png"), full_page=True)
