@@ -142,6 +142,15 @@ def test_resident_page_link_history_not_me_and_card_removal(desk, browser, setti
         cells = me.locator("[data-testid=me-history-row] td.keep-words")
         expect(cells.first).to_be_visible()
         assert cells.evaluate_all(BROKEN_WORDS) == [], cells.all_inner_texts()
+        # At 1024 px the card beside the tray is narrower than the five columns need: each read
+        # is a block of names and values, nothing past the card's edge (the reasons ran into a
+        # sideways scroll) and no word broken.
+        me.set_viewport_size({"width": 1024, "height": 1000})
+        card = me.get_by_test_id("me-history")
+        assert card.evaluate("e => e.scrollWidth - e.clientWidth") <= 0
+        cells = me.locator("[data-testid=me-history-row] td")
+        assert cells.evaluate_all(BROKEN_WORDS) == [], cells.all_inner_texts()
+        me.set_viewport_size({"width": 1280, "height": 1000})
         me.goto(me_url + "/me/records/?lang=ja")
         # On a phone (390 px), in both languages, nothing runs off the screen: a record's
         # labels and values side by side pushed the English values 40 px past the edge, and
