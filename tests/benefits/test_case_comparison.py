@@ -29,6 +29,20 @@ def _case(official, holder, programme):
     )
 
 
+def _open_from(client, incident):
+    """An official sends the intake filled from the incident's page."""
+    from django.urls import reverse
+
+    intake = {
+        "resident_label": "A氏",
+        "reported_by": "インシデント",
+        "channel": "system",
+        "summary": "窓口での手続きについて",
+        "date_precision": "unknown",
+    }
+    assert client.post(f"{reverse('cases:new')}?incident={incident.pk}", intake).status_code == 302
+
+
 ACCOUNT = {"bank_code": "0990", "branch_code": "001", "account_type": "ordinary"}
 
 
@@ -321,7 +335,6 @@ def test_a_case_opened_from_an_incident_of_a_visit_is_about_what_the_visit_commi
     resident, no link, a point case whatever the visit did; its suspension stopped nothing, and
     only a legacy link could be attached to it. It is about the record the incident names, else
     the first one the visit committed, and that record's resident."""
-    from django.urls import reverse
 
     from madoguchi.benefits.models import OutsideCall
     from madoguchi.cases import findings, remedy
@@ -347,14 +360,7 @@ def test_a_case_opened_from_an_incident_of_a_visit_is_about_what_the_visit_commi
         detail=detail,
     )
     client.force_login(official)
-    intake = {
-        "resident_label": "A氏",
-        "reported_by": "インシデント",
-        "channel": "system",
-        "summary": "窓口での手続きについて",
-        "date_precision": "unknown",
-    }
-    assert client.post(f"{reverse('cases:new')}?incident={incident.pk}", intake).status_code == 302
+    _open_from(client, incident)
     case = Case.objects.get()
     assert case.programme == programme
     assert case.holder == row.holder
@@ -373,3 +379,33 @@ def test_a_case_opened_from_an_incident_of_a_visit_is_about_what_the_visit_commi
         assert row.status == "suspended"
     else:
         assert row.suspension in ("suspending", "suspended")
+
+
+@pytest.mark.parametrize("kind", ["outside_failure", "completion_refused", "pin_locked"])
+def test_a_case_from_a_refusal_or_outage_is_not_about_what_the_visit_committed_before(
+    trusted, desk, client, kind
+):
+    """An outage, a refused completion or a PIN lock in a visit that had committed a
+    registration before is about a procedure that committed nothing: a case opened from it is
+    about no record and no resident, as before (what the official attaches, if anything)."""
+
+    from madoguchi.cases import remedy
+    from madoguchi.cases.models import Case
+    from madoguchi.incidents.models import Incident
+
+    holder = _registered(trusted, desk, Programme.PUBLIC_FUND)
+    row = remedy.registration(str(Programme.PUBLIC_FUND), None, holder)
+    incident = Incident.objects.create(
+        kind=kind,
+        reason_code="x",
+        severity="low",
+        summary="The bank could not be reached.",
+        visit=row.visit,
+        terminal=row.visit.terminal,
+    )
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    _open_from(client, incident)
+    case = Case.objects.get()
+    assert case.holder is None
+    assert case.programme == Programme.POINTS
+    assert case.payment_link is None

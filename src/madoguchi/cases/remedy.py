@@ -15,6 +15,7 @@ from madoguchi.benefits.models import (
     PaymentLink,
     PublicFundAccount,
 )
+from madoguchi.incidents.constants import IncidentKind
 
 
 def identifier_matches(presented: str, stored_hash: str) -> bool:
@@ -132,11 +133,20 @@ def committed_by(completion: Any) -> tuple[str, Any] | None:
     return None
 
 
+# The incidents about a visit as a whole, whose case is about what the visit committed: a
+# complaint about it, another card placed during it, its after-completion checklist left
+# unticked. Not a refusal or an outage (a procedure that committed nothing, whatever the visit
+# committed before it), nor a PIN lock.
+_ABOUT_THE_VISIT = frozenset(
+    {IncidentKind.COMPLAINT, IncidentKind.CARD_SWAPPED, IncidentKind.CHECKLIST_UNTICKED}
+)
+
+
 def incident_subject(incident: Any) -> tuple[str, Any] | None:
     """What an incident of a resident's visit is about, as a case takes it: the record its
     detail names (a link or account made after a close match or under an exception; the
-    insurance registration of the insurer's call), else the first one the visit committed;
-    None for an incident of no visit, or of a visit that committed none."""
+    insurance registration of the insurer's call), else, for an incident about the visit as a
+    whole (`_ABOUT_THE_VISIT`), the first one the visit committed; None otherwise."""
     detail = incident.detail or {}
     named = _NAMED.get(str(detail.get("what", "")))
     if named is not None and detail.get("object") is not None:
@@ -149,7 +159,7 @@ def incident_subject(incident: Any) -> tuple[str, Any] | None:
         registration = call and (call.registration or call.cancels)
         if registration is not None:
             return "health_insurance", registration
-    if incident.visit_id is None:
+    if incident.visit_id is None or incident.kind not in _ABOUT_THE_VISIT:
         return None
     for programme, model in _COMMITTED:
         row = model.objects.filter(visit_id=incident.visit_id).order_by("pk").first()
