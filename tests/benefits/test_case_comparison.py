@@ -29,10 +29,19 @@ def _case(official, holder, programme):
     )
 
 
-def _open_from(client, incident):
-    """An official sends the intake filled from the incident's page."""
+def _open_from(client, incident, subject=None):
+    """An official reads the intake filled from the incident's page, which says what the case
+    will be about (`subject`, the record's masked text; None: nothing said), and sends it."""
     from django.urls import reverse
 
+    page = client.get(f"{reverse('cases:new')}?incident={incident.pk}&reason=case_work")
+    html = page.content.decode()
+    if subject is None:
+        assert 'data-testid="intake-subject"' not in html
+    else:
+        said = html.split('data-testid="intake-subject">', 1)[1].split("</p>", 1)[0]
+        assert "このケースは、このインシデントの受付で確定された次の記録とその方" in said
+        assert subject in said
     intake = {
         "resident_label": "A氏",
         "reported_by": "インシデント",
@@ -360,7 +369,8 @@ def test_a_case_opened_from_an_incident_of_a_visit_is_about_what_the_visit_commi
         detail=detail,
     )
     client.force_login(official)
-    _open_from(client, incident)
+    # The intake says so before the case is opened: 公金受取口座 0990-001 ＊＊＊＊4567.
+    _open_from(client, incident, subject=str(row))
     case = Case.objects.get()
     assert case.programme == programme
     assert case.holder == row.holder

@@ -173,3 +173,14 @@ def listed_cases(user: Any, *, official: bool) -> QuerySet[Any]:
     open (`visible_cases`); desk staff and supervisors the intakes they opened themselves."""
     qs = visible_cases(user) if official else Case.objects.filter(opened_by_id=user.pk)
     return qs.select_related("opened_by", "holder").order_by("-opened_at", "-pk")
+
+
+def intake_subject(incident: Any) -> dict[str, Any] | None:
+    """What a case opened from this incident will be about (`remedy.incident_subject`), for the
+    intake page to say before it is opened: the programme's name and the record in masked
+    numbers; None when it will be about no record."""
+    found = remedy.incident_subject(incident) if incident is not None else None
+    if found is None:
+        return None
+    programme, row = found
+    return {"programme": Programme(programme).label, "what": str(row)}

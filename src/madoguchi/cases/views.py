@@ -205,7 +205,11 @@ def case_new(request: HttpRequest) -> HttpResponse:
             if services.can_run(request.user):
                 return redirect("cases:detail", pk=case.pk)
             return redirect("cases:list")
-    return render(request, "cases/new.html", {"form": form, "incident": incident})
+    return render(
+        request,
+        "cases/new.html",
+        {"form": form, "incident": incident, "subject": selectors.intake_subject(incident)},
+    )
 
 
 def _incident_posted(request: HttpRequest) -> Any:
@@ -278,7 +282,11 @@ def _case_from_incident(request: HttpRequest) -> HttpResponse:
             "title": incident.get_kind_display(),
         }
     )
-    return render(request, "cases/new.html", {"form": form, "incident": incident})
+    return render(
+        request,
+        "cases/new.html",
+        {"form": form, "incident": incident, "subject": selectors.intake_subject(incident)},
+    )
 
 
 @roles_required(*OFFICIAL)
