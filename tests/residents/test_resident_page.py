@@ -2018,3 +2018,27 @@ def test_a_report_of_a_whole_completion_opens_a_case_about_what_it_committed(tru
     client.post(f"/me/not-me/health_insurance/{registration.pk}/", {"reason": "not_at_desk"})
     assert NotMeReport.objects.count() == 2
     assert findings.signed_subject(Case.objects.get()) == registration
+
+
+def test_a_residents_report_names_the_staff_who_served_the_visit(trusted, desk):
+    """The incident of a resident's "this was not me" named no staff member: the daily report to
+    the city read — in its staff column for the visit it was about. It names the staff member
+    who served the visit; the audit log says the resident's page recorded it, not they."""
+    from madoguchi.reports import services as reports
+
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    client.post(f"/me/not-me/completion/{completion.pk}/", {"reason": "not_at_desk"})
+    incident = Incident.objects.get(reason_code="resident_not_me")
+    served_by = completion.visit.staff
+    assert incident.staff == served_by
+    recorded = AuditEvent.objects.get(event_name="incidents.recorded", subject_id=str(incident.pk))
+    assert recorded.actor_id != str(served_by.pk)
+    assert "住民用ページ" in recorded.actor_label
+    day = reports.build_daily(
+        completion.visit.terminal, timezone.localdate(completion.visit.started_at)
+    )
+    (row,) = [i for i in day["incidents"] if i["id"] == incident.pk]
+    assert row["staff"] == str(served_by)

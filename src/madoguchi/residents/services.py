@@ -594,6 +594,10 @@ def not_me_report(
             severity=Severity.HIGH,
             summary=incident_summary,
             visit=visit,
+            # The staff member who served the visit (the daily report's staff column, which read
+            # —); recorded by the resident's page, not by them.
+            staff=getattr(visit, "staff", None),
+            recorded_by=_resident_page_user(),
             detail={"item": kind, "item_id": item.pk, "reason": reason, "text": text},
         )
         case = case_open(
