@@ -139,7 +139,7 @@ def test_resident_page_link_history_not_me_and_card_removal(desk, browser, setti
         holder = ResidentSession.objects.order_by("-pk").first().holder
         record_read(request, holder, page="reports.daily")
         me.goto(me_url + "/me/records/?lang=en")
-        cells = me.locator("[data-testid=me-history-row] td.keep-words")
+        cells = me.locator("[data-testid=me-history-row] td.label")
         expect(cells.first).to_be_visible()
         assert cells.evaluate_all(BROKEN_WORDS) == [], cells.all_inner_texts()
         # At 1024 px the card beside the tray is narrower than the five columns need: each read

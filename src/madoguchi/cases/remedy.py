@@ -110,11 +110,7 @@ def registration(
 
 # What a signed completion can commit that links a resident to money, by the case programme
 # it is about, in the order a case takes it when a completion committed several.
-_COMMITTED: tuple[tuple[str, Any], ...] = (
-    ("points", PaymentLink),
-    ("public_fund", PublicFundAccount),
-    ("health_insurance", HealthInsuranceRegistration),
-)
+_COMMITTED: tuple[tuple[str, Any], ...] = (("points", PaymentLink), *_REGISTRATIONS.items())
 # An incident's detail naming the record it is about (incidents.receivers): what, and its pk.
 _NAMED: dict[str, tuple[str, Any]] = {
     "payment_link": ("points", PaymentLink),
@@ -126,8 +122,13 @@ def committed_by(completion: Any) -> tuple[str, Any] | None:
     """The programme and row of the first record linking the resident to money that a signed
     completion committed (a payment service link, else a public-fund account, else an insurance
     registration), None when it committed none."""
+    return _first_committed(completion=completion)
+
+
+def _first_committed(**where: Any) -> tuple[str, Any] | None:
+    """The programme and row of the first record of `_COMMITTED` matching `where`, None if none."""
     for programme, model in _COMMITTED:
-        row = model.objects.filter(completion=completion).order_by("pk").first()
+        row = model.objects.filter(**where).order_by("pk").first()
         if row is not None:
             return programme, row
     return None
@@ -161,11 +162,7 @@ def incident_subject(incident: Any) -> tuple[str, Any] | None:
             return "health_insurance", registration
     if incident.visit_id is None or incident.kind not in _ABOUT_THE_VISIT:
         return None
-    for programme, model in _COMMITTED:
-        row = model.objects.filter(visit_id=incident.visit_id).order_by("pk").first()
-        if row is not None:
-            return programme, row
-    return None
+    return _first_committed(visit_id=incident.visit_id)
 
 
 def is_registration_of(row: Any, programme: str) -> bool:

@@ -20,6 +20,7 @@ from madoguchi.era import format_era
 
 from .events import NOTICE_ISSUED
 from .models import Notice
+from .selectors import bank_and_branch
 
 TITLES = {
     EntryKind.SUSPENSION: "マイナポイントの紐付けの利用停止について（お知らせ）",
@@ -71,9 +72,7 @@ def _registration(case: Any) -> str:
         return ""
     if case.programme == Programme.HEALTH_INSURANCE:
         return f"（保険者番号 {row.insurer_number}、被保険者番号 {masked(row.insured_last4)}）"
-    bank = row.bank_name or row.bank_code
-    branch = row.branch_name or row.branch_code
-    return f"（{bank} {branch} {masked(row.account_last4)}）"
+    return f"（{bank_and_branch(row)} {masked(row.account_last4)}）"
 
 
 def _body(kind: str, case: Any, when: str, detail: Any = None) -> list[str]:

@@ -111,7 +111,7 @@ def name_check_text(row: Any, lang: str) -> str:
     return text
 
 
-def _bank(account: Any) -> str:
+def bank_and_branch(account: Any) -> str:
     """A public-fund account's bank and branch by name (their codes only when unnamed)."""
     return f"{account.bank_name or account.bank_code} {account.branch_name or account.branch_code}"
 
@@ -209,7 +209,7 @@ def records(holder: Any, lang: str = "ja") -> Records:
                 # What the page's "This was not me" names for a screen reader (every button
                 # reads the same otherwise).
                 "label": describe_item(ItemKind.PUBLIC_FUND, acc, english=lang == "en"),
-                "bank": _bank(acc),
+                "bank": bank_and_branch(acc),
                 "account": masked(acc.account_last4),
                 "name_check": name_check_text(acc, lang),
                 "status": LINK_STATUS_TEXT.get(acc.status, acc.status),
@@ -437,7 +437,7 @@ def describe_item(
             provider = item.provider.display_name_en or item.provider.code
         what = f"{provider} {item.masked_account}"
     elif kind == ItemKind.PUBLIC_FUND:
-        what = f"{_bank(item)} {masked(item.account_last4)}"
+        what = f"{bank_and_branch(item)} {masked(item.account_last4)}"
     elif kind == ItemKind.HEALTH_INSURANCE:
         what = item.insurer_number
     else:
