@@ -419,3 +419,19 @@ def test_a_case_from_a_refusal_or_outage_is_not_about_what_the_visit_committed_b
     assert case.holder is None
     assert case.programme == Programme.POINTS
     assert case.payment_link is None
+
+
+def test_the_report_of_a_registration_in_the_residents_own_name_says_no_other_name(trusted, desk):
+    """The city's report of a public-fund case said the account registered was 「申請者とは異なる
+    名義」, though the desk's name check found it in the resident's own name (the bank reported
+    the holder's kana and it matched): it says a wrong account was registered."""
+    from madoguchi.cases import document, findings
+
+    official, case, account = _public_fund_case(trusted, desk)
+    assert findings.signed_subject(case).name_outcome == "match"
+    doc = document.build(case)
+    assert "異なる名義" not in "".join(doc.introduction + doc.content)
+    assert "誤った預貯金口座を公金受取口座として登録する事案" in doc.introduction[0]
+    assert (
+        "申し出た本人の公金受取口座として、誤った預貯金口座が登録されたものです。" in doc.content[0]
+    )

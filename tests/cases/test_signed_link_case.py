@@ -218,3 +218,23 @@ def test_the_incident_report_dates_a_signed_link_on_the_citys_day(link, desk):
     link.refresh_from_db()
     case = open_case(desk.staff, payment_link=link)
     assert document.build(case).content[0].startswith("令和8年6月1日（月）、")
+
+
+def test_the_report_of_a_signed_link_in_a_close_name_says_no_other_name(link, desk):
+    """The city's report said 「申請者とは異なる名義のキャッシュレス決済サービス」 of every point case
+    with nobody else named, though the desk checked this link's holder name and found it close
+    to the resident's (a signed link in another person's name is refused at the desk): it says
+    the account was the wrong one, and names another person's name only when one is known."""
+    from madoguchi.cases import document
+
+    assert link.name_outcome == "close"
+    doc = document.build(open_case(desk.staff, payment_link=link))
+    text = "".join(doc.introduction + doc.content)
+    assert "異なる名義" not in text
+    assert "誤ったキャッシュレス決済サービスを紐付けし" in doc.introduction[0]
+    assert "マイナポイントが、誤ったキャッシュレス決済口座に付与されたものです。" in doc.content[0]
+    named = open_case(desk.staff, payment_link=link, other_resident_label="B氏")
+    assert (
+        "別人であるB氏のキャッシュレス決済口座に付与されたものです。"
+        in (document.build(named).content[0])
+    )

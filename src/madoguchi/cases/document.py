@@ -130,11 +130,33 @@ INTRODUCTIONS = {
     Programme.HEALTH_INSURANCE: "市が設置している支援窓口において、マイナンバーカードの健康保険証としての"
     "利用登録を、申請者とは異なる方の手続きとして行う事案が 1 件発生したことが判明しました。",
 }
+# When the desk's name check found the account in the resident's own name (or could not tell):
+# the report does not say the account was in another person's name.
+NEUTRAL_INTRODUCTIONS = {
+    Programme.POINTS: "市が設置している支援窓口において、誤ったキャッシュレス決済サービスを紐付けし、"
+    "マイナポイントが誤って付与される事案が 1 件発生したことが判明しました。",
+    Programme.PUBLIC_FUND: "市が設置している支援窓口において、誤った預貯金口座を公金受取口座として"
+    "登録する事案が 1 件発生したことが判明しました。",
+}
+NAME_NOT_DIFFERENT = frozenset({"match", "close", "unavailable"})
+"""Name check outcomes that do not show the account to be in another person's name."""
 
 
-def _content(programme: Programme, when: str, desk: str, resident: str, other: str) -> str:
+def _neutral(programme: Programme, other: str, name_outcome: str) -> bool:
+    """Whether the report must not say the account was in another person's name: no other
+    person is named, and the desk's name check of the record found the holder's name to be
+    the resident's, or close to it, or could not read it."""
+    return not other and programme in NEUTRAL_INTRODUCTIONS and name_outcome in NAME_NOT_DIFFERENT
+
+
+def _content(
+    programme: Programme, when: str, desk: str, resident: str, other: str, name_outcome: str = ""
+) -> str:
     """1 内容: what went wrong, in the words of the programme the link was made for."""
+    neutral = _neutral(programme, other, name_outcome)
     if programme == Programme.PUBLIC_FUND:
+        if neutral:
+            return f"{when}、{desk}において、{resident}の公金受取口座として、誤った預貯金口座が登録されたものです。"
         holder = f"別人である{other}の名義" if other else "申請者とは異なる名義"
         return f"{when}、{desk}において、{resident}の公金受取口座として、{holder}の預貯金口座が登録されたものです。"
     if programme == Programme.HEALTH_INSURANCE:
@@ -143,10 +165,13 @@ def _content(programme: Programme, when: str, desk: str, resident: str, other: s
             f"{when}、{desk}において、{resident}のマイナンバーカードの健康保険証としての利用登録が、"
             f"{whose}の手続きとして行われたものです。"
         )
-    target = f"別人である{other}" if other else "申請者とは異なる名義"
+    if other:
+        target = f"別人である{other}の"
+    else:
+        target = "誤った" if neutral else "申請者とは異なる名義の"
     return (
         f"{when}、{desk}において、{resident}のキャッシュレス決済口座に付与されるべき"
-        f"マイナポイントが、{target}のキャッシュレス決済口座に付与されたものです。"
+        f"マイナポイントが、{target}キャッシュレス決済口座に付与されたものです。"
     )
 
 
@@ -186,7 +211,10 @@ def build(case: Case) -> ReportDocument:
             if first
             else "日付は不明"
         )
-    content = [_content(Programme(case.programme), when, desk, case.resident_label, other)]
+    programme = Programme(case.programme)
+    subject = findings.signed_subject(case)
+    name_outcome = str(getattr(subject, "name_outcome", "") or "")
+    content = [_content(programme, when, desk, case.resident_label, other, name_outcome)]
     if found:
         top = found[0]
         cause = [
@@ -210,7 +238,11 @@ def build(case: Case) -> ReportDocument:
         else default_prevention(case)
     )
     intro = [
-        INTRODUCTIONS[Programme(case.programme)],
+        (
+            NEUTRAL_INTRODUCTIONS[programme]
+            if _neutral(programme, other, name_outcome)
+            else INTRODUCTIONS[programme]
+        ),
         "対象となる市民の皆様にはご迷惑をお掛けすることとなり、深くお詫びいたします。",
         "今後、このような事態が発生しないよう、再発防止策を徹底してまいります。",
     ]
