@@ -427,7 +427,7 @@ def test_the_report_of_a_registration_in_the_residents_own_name_says_no_other_na
     the holder's kana and it matched): it says a wrong account was registered."""
     from madoguchi.cases import document, findings
 
-    official, case, account = _public_fund_case(trusted, desk)
+    case = _public_fund_case(trusted, desk)[1]
     assert findings.signed_subject(case).name_outcome == "match"
     doc = document.build(case)
     assert "異なる名義" not in "".join(doc.introduction + doc.content)

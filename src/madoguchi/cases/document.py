@@ -167,8 +167,10 @@ def _content(
         )
     if other:
         target = f"別人である{other}の"
+    elif neutral:
+        target = "誤った"
     else:
-        target = "誤った" if neutral else "申請者とは異なる名義の"
+        target = "申請者とは異なる名義の"
     return (
         f"{when}、{desk}において、{resident}のキャッシュレス決済口座に付与されるべき"
         f"マイナポイントが、{target}キャッシュレス決済口座に付与されたものです。"
