@@ -220,3 +220,50 @@ def test_a_japan_post_bank_passbook_is_recorded_and_compared_as_its_transfer_det
     assert _compare(case, official, {**transfer, "account_number": "8765433"}) == (
         ComparisonResult.DIFFERENT
     )
+
+
+@pytest.mark.parametrize(
+    ("programme", "provider", "named"),
+    [
+        (Programme.POINTS, "旧システム", "決済サービス「旧システム」（＊＊＊＊7777）との紐付け"),
+        (Programme.PUBLIC_FUND, "旧システム", "公金受取口座の登録（旧システム ＊＊＊＊4321）"),
+        (
+            Programme.HEALTH_INSURANCE,
+            "旧システム",
+            "健康保険証としての利用登録（旧システム 被保険者番号 ＊＊＊＊5678）",
+        ),
+        # A number of four digits keeps no last 4: only the insurer is named.
+        (Programme.HEALTH_INSURANCE, "旧システム", "健康保険証としての利用登録（旧システム）"),
+        # A case the scan opened recorded the programme's name as the provider: not repeated.
+        (Programme.POINTS, "マイナポイント第2弾", "マイナポイントの紐付け（＊＊＊＊7777）"),
+        (Programme.PUBLIC_FUND, "公金受取口座", "公金受取口座の登録（＊＊＊＊4321）"),
+    ],
+)
+def test_a_legacy_links_letters_name_the_link(official, programme, provider, named):
+    """A case about a legacy link wrote its letters to the resident of 「マイナポイントの紐付け」 or
+    「公金受取口座の登録」 alone, where a signed link's or registration's letter names its
+    service, bank or insurer and its masked number: a resident with more than one could not
+    tell which was stopped. It names the legacy link as its case page does."""
+    from django.utils import timezone
+
+    from madoguchi.identity.models import Holder
+    from madoguchi.residents.models import Notice
+
+    case = open_case(official, programme=programme, holder=Holder.objects.create())
+    number, parts = _number_and_parts(programme)
+    if "5678" in named:
+        number = "12345678"
+    legacy.attach(
+        case,
+        actor=official,
+        resident_label="A氏",
+        provider_name=provider,
+        account_number=number,
+        parts=parts,
+    )
+    case.refresh_from_db()
+    today = timezone.localdate()
+    services.case_investigate(case, actor=official, summary="調査", event_date=today)
+    services.case_suspend(case, actor=official, summary="停止", event_date=today)
+    letter = Notice.objects.get(case=case, entry__kind="suspension").body[0]
+    assert named in letter, letter

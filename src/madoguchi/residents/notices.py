@@ -17,6 +17,7 @@ from madoguchi.cases.constants import EntryKind, Programme
 from madoguchi.cases.document import contact_block
 from madoguchi.cases.findings import signed_subject
 from madoguchi.era import format_era
+from madoguchi.scan.labels import PROGRAMME_JA
 
 from .events import NOTICE_ISSUED
 from .models import Notice
@@ -75,11 +76,31 @@ def _registration(case: Any) -> str:
     return f"（{bank_and_branch(row)} {masked(row.account_last4)}）"
 
 
+def _legacy(case: Any, thing: Any) -> str:
+    """What a case about a legacy link is about, as its page names it: the payment service,
+    bank or insurer the official recorded and the masked number (a case opened from the scan
+    recorded the programme's name as its provider, which is not repeated)."""
+    legacy = case.legacy_link
+    provider = legacy.provider_name.strip()
+    if provider in PROGRAMME_JA.values():
+        provider = ""
+    # A number of four digits or fewer keeps no last 4 (they would be the whole number).
+    number = legacy.masked_account if legacy.account_last4 else ""
+    if number and case.programme == Programme.HEALTH_INSURANCE:
+        number = f"被保険者番号 {number}"
+    if thing is None and provider:
+        return f"決済サービス「{provider}」" + (f"（{number}）" if number else "") + "との紐付け"
+    named = " ".join(part for part in (provider, number) if part)
+    return (thing[0] if thing else "マイナポイントの紐付け") + (f"（{named}）" if named else "")
+
+
 def _body(kind: str, case: Any, when: str, detail: Any = None) -> list[str]:
     link = case.payment_link
     thing = _THING.get(case.programme)
     if link is not None:
         what = f"決済サービス「{link.provider.display_name_ja}」（{link.masked_account}）との紐付け"
+    elif case.legacy_link_id is not None:
+        what = _legacy(case, thing)
     elif thing:  # which of the resident's registrations, as a point link names its account
         what = thing[0] + _registration(case)
     else:
