@@ -301,7 +301,11 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
             ],
             # Django's i18n library with constant `translate`s remembered (issue 15).
-            "libraries": {"i18n": "madoguchi.template_i18n", "dates": "madoguchi.dates"},
+            "libraries": {
+                "i18n": "madoguchi.template_i18n",
+                "dates": "madoguchi.dates",
+                "markup": "madoguchi.markup",
+            },
         },
     }
 ]

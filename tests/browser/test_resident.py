@@ -343,5 +343,11 @@ def test_a_resident_walks_sign_in_records_and_a_report_on_a_phone_and_a_desktop(
         expect(me.get_by_test_id("me-reported")).to_contain_text("You reported on")
         assert_fits(me)
         assert NotMeReport.objects.count() == 1
+        # The reference stays whole where a sentence's line ends: "Your reports" read
+        # "CASE-" on one line and "00001" on the next at 1024 px in English.
+        said = me.locator("[data-testid=me-report], [data-testid=me-reported]")
+        for at in (width, 1024):
+            me.set_viewport_size({"width": at, "height": 844})
+            assert said.evaluate_all(BROKEN_WORDS) == [], (at, said.all_inner_texts())
     finally:
         ctx.close()

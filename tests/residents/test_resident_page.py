@@ -1443,15 +1443,16 @@ def test_the_records_page_reads_as_a_resident_not_as_staff(trusted, desk):
     assert (
         f'<a href="#health_insurance-{registration.pk}">健康保険証利用登録（保険者 06270015' in page
     )
-    assert f"にお申し出（受付番号 {case.reference}）：" in page
-    assert f"<strong>{case.reference}</strong>（令和" in page
-    assert f"{case.reference} (" not in page
-    assert f"{case.reference}</strong> (" not in page
+    ref = f'<span class="nowrap">{case.reference}</span>'  # kept on one line
+    assert f"にお申し出（受付番号 {ref}）：" in page
+    assert f"<strong>{ref}</strong>（令和" in page
+    assert f"{ref} (" not in page
+    assert f"{ref}</strong> (" not in page
     english = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert name not in english
     assert "honorifics" not in english
     assert "Small differences in writing" in english
-    assert f"<strong>{case.reference}</strong> (" in english
+    assert f"<strong>{ref}</strong> (" in english
     assert "（" not in english
 
 
@@ -1866,7 +1867,7 @@ def test_your_reports_name_each_record_link_to_it_and_say_its_stage(trusted, des
         item.group(1)
     )
     assert f'id="{anchor}"' in page  # the record it links to
-    assert f"（受付番号 {report.case.reference}）" in item.group(1)
+    assert f'（受付番号 <span class="nowrap">{report.case.reference}</span>）' in item.group(1)
     assert "お申し出を受け付けました。市が確認します。" in item.group(1)
     assert "受付番号を添えてお電話ください" in page
     english = client.get("/me/records/?lang=en").content.decode()

@@ -1,0 +1,24 @@
+"""`{% load markup %}`: a value kept on one line, escaped as any value is, also where a
+translated sentence takes it as a variable."""
+
+from django.template import engines
+from django.utils import translation
+
+
+def render(source: str, **context: object) -> str:
+    return engines["django"].from_string(source).render(context)
+
+
+def test_unbroken_keeps_a_value_on_one_line_and_escapes_it():
+    out = render("{% load markup %}{{ v|unbroken }}", v="CASE-<b>1</b>")
+    assert out == '<span class="nowrap">CASE-&lt;b&gt;1&lt;/b&gt;</span>'
+
+
+def test_a_translated_sentence_keeps_the_unbroken_value_as_it_is():
+    source = (
+        "{% load i18n markup %}{% blocktranslate with reference=v|unbroken %}"
+        "Reported on {{ when }}, reference number {{ reference }}:{% endblocktranslate %}"
+    )
+    with translation.override("en"):
+        out = render(source, v="CASE-00001&")
+    assert '<span class="nowrap">CASE-00001&amp;</span>' in out
