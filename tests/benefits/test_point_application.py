@@ -297,3 +297,42 @@ def test_the_payment_service_choices_read_in_the_pages_language(language, shown)
     with translation.override(language):
         choices = dict(PointApplicationForm().fields["provider"].choices)
     assert choices["sim-pay"] == shown
+
+
+@pytest.mark.usefixtures("support_keys")
+@pytest.mark.parametrize("card_read", [False, True])
+def test_the_signed_lines_say_whose_reading_the_account_was_compared_with(trusted, desk, card_read):
+    """Resident B's card, and the reading of A typed and ticked as B's: A's account matched
+    that reading, and the lines B reads on the PIN pad and signs said only 「口座名義: ﾔﾏﾀﾞ ﾀﾛｳ」
+    and 「名義照合: 一致」, nothing that was not B's. They now say the reading the account was
+    compared with, as B's, beside the name the card gave when it was read, so B reads a name
+    that is not theirs before signing."""
+    from madoguchi.desk.services import build_transaction
+
+    b = trusted.card("B")  # 鈴木　一郎
+    visit = start_visit(desk, b)
+    if card_read:
+        verify_basic_four(desk, b)
+    prepare(desk, **apply_fields(kana="ヤマダ タロウ"))  # A's account, A's reading
+    visit.refresh_from_db()
+    display = build_transaction(visit)["display"]
+    whose = (
+        "ご本人のお名前: 鈴木　一郎（フリガナ: ヤマダ タロウ）"
+        if card_read
+        else "ご本人のお名前（フリガナ）: ヤマダ タロウ"
+    )
+    at = display.index("口座名義: ﾔﾏﾀﾞ ﾀﾛｳ")
+    assert display[at - 1] == whose
+    assert display[at + 1] == "名義照合: 一致"
+
+
+def test_a_public_fund_accounts_lines_say_whose_reading_too(trusted, desk):
+    from madoguchi.desk.services import build_transaction
+    from tests.benefits.test_registrations import public_fund
+
+    visit = start_visit(desk, trusted.card("C"))
+    prepare(desk, kind="public_fund_account", **public_fund())
+    visit.refresh_from_db()
+    display = build_transaction(visit)["display"]
+    at = display.index("口座名義: ﾔﾏﾀﾞ ﾀﾛｳ")
+    assert display[at - 1] == "ご本人のお名前（フリガナ）: ヤマダ タロウ"

@@ -100,10 +100,25 @@ INSURED_KANA = "被保険者のお名前（フリガナ）"
 HOLDER_CONFIRMED = {INSURED_KANA: "被保険者のお名前"}
 
 
+def resident_name_line(f: dict[str, Any]) -> list[str]:
+    """Whose name the account's was compared with: the resident's kana (their confirmed entry,
+    or the certified reading), after the card's name when the card was read. The lines said
+    only 「口座名義: ﾔﾏﾀﾞ ﾀﾛｳ」 and 「名義照合: 一致」, so a resident whose card signed another
+    person's account under that person's typed reading read "matched" and nothing that was not
+    theirs; now the reading they are said to have is on the lines they sign."""
+    kana = str(f.get("resident_kana") or "")
+    if not kana:  # a procedure prepared before the line existed
+        return []
+    name = str(f.get("resident_name") or "")
+    if name:
+        return [f"ご本人のお名前: {name}（フリガナ: {kana}）"]
+    return [f"ご本人のお名前（フリガナ）: {kana}"]
+
+
 def name_lines(f: dict[str, Any], holder: str = "口座名義") -> list[str]:
-    """The compared name and the check's outcome. `holder` names what was compared: an
-    account's holder, or (health insurance) the insured person's name in kana."""
-    lines = []
+    """Whose name was compared, the compared name and the check's outcome. `holder` names what
+    was compared: an account's holder, or (health insurance) the insured person's name in kana."""
+    lines = resident_name_line(f)
     if f.get("account_holder_kana"):
         lines.append(f"{holder}: {f['account_holder_kana']}")
     else:
