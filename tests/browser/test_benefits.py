@@ -213,6 +213,22 @@ def test_each_pending_procedure_shows_its_masked_account(desk, outside_systems):
     )  # fmt: skip
     accounts = page.get_by_test_id("procedure-account")
     expect(accounts).to_have_text(["＊＊＊＊0001", "＊＊＊＊0002"])
+    # On a phone each row is a block: the name and account on a line, the status and the
+    # remove button under it, all within the card (the three columns ran 34 px past it in
+    # English: "Point application (payment service link) ＊＊＊＊0001", Pending, Remove).
+    from .test_narrow_window import LINES, overflow
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    for lang in ("en", "ja"):
+        page.goto(desk.url + f"/desk/visit/?lang={lang}")
+        card = page.locator("section[data-page=visit]")
+        assert card.evaluate("e => e.scrollWidth - e.clientWidth") <= 0, lang
+        assert overflow(page) <= 0, lang
+        row = page.get_by_test_id("procedures").locator("tbody tr").first
+        for cell in (row.locator("td").nth(1), row.locator("td button")):
+            assert cell.evaluate(LINES) == 1, (lang, cell.inner_text())
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(desk.url + "/desk/visit/?lang=ja")
     page.get_by_test_id("procedures").get_by_role("button", name="取り消す").first.click()
     page.wait_for_url(re.compile(r"/desk/visit/$"))
     pending = page.get_by_test_id("procedures").locator("tr", has_text="確定待ち")
