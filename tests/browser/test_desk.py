@@ -560,3 +560,29 @@ def test_a_background_tab_on_an_earlier_visit_reads_no_card_into_the_next(desk, 
     page.unroute(state)
     page.wait_for_url(re.compile(r"/desk/visit/$"), timeout=30_000)
     expect(page.get_by_test_id("visit-banner")).to_contain_text(b.reference)
+
+
+def test_a_ticked_checklist_keeps_to_a_phones_width(desk):
+    """A fieldset is as wide as its widest line: at 390 px in English the ticked checklist, each
+    tick's time and staff name kept whole beside its label, ran 17 px past the page. It keeps
+    to the page, and each tick's time and name go under its label."""
+    from .test_narrow_window import overflow
+
+    page = desk.page
+    start_visit(desk, "A")
+    add_test_link(desk, "PAY-A-0012", "900")
+    page.get_by_test_id("to-confirm").click()
+    tick(desk, BEFORE)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for lang in ("en", "ja"):
+        page.goto(desk.url + f"/desk/visit/confirm/?lang={lang}")
+        expect(page.locator(".tick-meta")).to_have_count(len(BEFORE))
+        assert overflow(page) <= 0, lang
+        fieldset = page.get_by_test_id("checklist-before_completion")
+        assert fieldset.evaluate("e => e.getBoundingClientRect().right") <= 390, lang
+        for code in BEFORE:
+            label, meta = page.locator(f"#ck-{code} ~ label, #ck-{code} ~ .tick-meta").evaluate_all(
+                "es => es.map(e => e.getBoundingClientRect()).map(r => ({top: r.top, bottom: r.bottom}))"
+            )
+            assert meta["top"] >= label["bottom"] - 1, (lang, code)
+    page.set_viewport_size({"width": 1280, "height": 900})
