@@ -46,7 +46,9 @@ class PointApplicationForm(NameCheckFields):
     provider = forms.ChoiceField(label=_("Payment service"), choices=())
     payment_service_id = forms.CharField(label=_("Payment service ID"), max_length=40)
     security_code = forms.CharField(
-        label=_("Security code"), max_length=8, widget=forms.PasswordInput
+        label=_("Security code"),
+        max_length=8,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
