@@ -66,6 +66,34 @@ def test_a_japan_post_bank_account_is_registered_from_its_passbook(trusted, desk
     assert row.name_outcome == "match"
 
 
+def test_a_japan_post_bank_account_reads_on_the_signed_lines_as_its_passbook_does(trusted, desk):
+    """The lines the resident signs showed the account a transfer uses, ＊＊＊＊5432, beside a
+    passbook that reads 記号 10230 番号 87654321: a last 4 the resident could not find on it.
+    They show the passbook's 記号 and the 番号's last 4 beside it; an account typed with its
+    branch and number, ゆうちょ銀行's too, reads as before."""
+    import json
+
+    from madoguchi.desk.services import build_transaction
+
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    fields = public_fund(bank_code="9900", branch_code="10230", account_number="87654321")
+    prepare(desk, kind="public_fund_account", **fields)
+    visit.refresh_from_db()
+    account = next(line for line in build_transaction(visit)["display"] if line.startswith("口座"))
+    assert account.endswith("普通 ＊＊＊＊5432（通帳の記号 10230・番号 ＊＊＊＊4321）"), account
+    completion = commit(desk, c)
+    signed = json.loads(bytes(completion.transaction_bytes))
+    assert signed["procedures"][0]["passbook_symbol"] == "10230"
+    assert signed["procedures"][0]["passbook_last4"] == "4321"
+    assert "87654321" not in bytes(completion.transaction_bytes).decode()
+    from madoguchi.benefits.procedures.public_fund import _passbook
+
+    # Typed with its branch and transfer number, or another bank's: nothing of a passbook.
+    assert _passbook({"branch_code": "028", "account_number": "8765432"}, "9900") == {}
+    assert _passbook({"branch_code": "10230", "account_number": "87654321"}, "0990") == {}
+
+
 def test_a_japan_post_bank_number_that_cannot_be_one_is_refused_saying_why(trusted, desk):
     start_visit(desk, trusted.card("C"))
     fields = public_fund(bank_code="9900", branch_code="10230", account_number="87654320")

@@ -67,6 +67,17 @@ def _typed_account(raw: dict[str, str]) -> tuple[str, str, str, str]:
     )
 
 
+def _passbook(raw: dict[str, str], bank_code: str) -> dict[str, str]:
+    """A ゆうちょ銀行 account typed as its passbook reads (記号 and 番号): the 記号 and the
+    番号's last 4, so that the lines the resident signs show the account as their passbook
+    does, beside the branch and number a transfer uses (＊＊＊＊5432 for the 番号 87654321:
+    the resident read a last 4 their passbook does not show). Nothing for any other account."""
+    symbol = identifiers.normalise(raw["branch_code"])
+    if bank_code != validation.JAPAN_POST_BANK or len(symbol) != 5 or not symbol.isdigit():
+        return {}
+    return {"passbook_symbol": symbol, "passbook_last4": identifiers.last4(raw["account_number"])}
+
+
 def branch_code_field() -> forms.CharField:
     """A bank account's branch code, or ゆうちょ銀行's 記号 in its place (this form's, and a
     public-fund case's forms')."""
@@ -174,6 +185,7 @@ class PublicFundRegistration(ProcedureBase):
             "account": identifiers.masked(identifiers.last4(number)),
             "account_hash": account_hash,
             "account_last4": identifiers.last4(number),
+            **_passbook(raw, bank_code),
             "resident_name": resident_name,
             **name,
         }
@@ -181,11 +193,13 @@ class PublicFundRegistration(ProcedureBase):
     def display_lines(self, procedure: Procedure) -> list[str]:
         f = procedure.fields
         type_ja = BankAccountType(f["account_type"]).label_ja
-        return [
-            "公金受取口座の登録",
-            f"口座: {f['bank_name']} {f['branch_name']} {type_ja} {f['account']}",
-            *name_lines(f),
-        ]
+        account = f"口座: {f['bank_name']} {f['branch_name']} {type_ja} {f['account']}"
+        if f.get("passbook_symbol"):
+            account += (
+                f"（通帳の記号 {f['passbook_symbol']}・番号 "
+                f"{identifiers.masked(f.get('passbook_last4', ''))}）"
+            )
+        return ["公金受取口座の登録", account, *name_lines(f)]
 
     def commit(self, procedure: Procedure, completion: Completion) -> None:
         f = procedure.fields
