@@ -126,3 +126,31 @@ def test_export_gives_a_resident_the_municipality_of_their_latest_link_of_any_pr
     assert links["mynapoint_2"]["municipality_code"] == "271403"
     residents = schema.load(tmp_path / "mine")["residents"].to_pylist()
     assert [r["municipality_code"] for r in residents] == ["271403"]
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_export_prefers_the_certified_reading_to_one_typed_at_the_desk(trusted, tmp_path, settings):
+    """A resident's reading was the one recorded with their latest link, certified or typed:
+    a reading typed at the desk is the resident's confirmed entry and may be another person's
+    (the reading of the resident before, typed again), and the scan compares account holders
+    with it. A certified reading is kept over any typed, whenever it was recorded."""
+    from tests import cardkit
+
+    desk = terminal_services.desk_session_open(
+        terminal=factories.terminal(), staff=factories.staff()
+    )
+    c = trusted.card("C")
+    settings.BENEFITS_CERTIFIED_READING = "madoguchi.benefits.readings:SimulatedCertifiedReadings"
+    settings.BENEFITS_SIM_CERTIFIED_READINGS = {cardkit.fingerprint(c): "ヤマダ タロウ"}
+    start_visit(desk, c)
+    prepare(desk, **apply_fields(kana="", resident_kana_confirmed=False))
+    commit(desk, c)
+    assert PaymentLink.objects.get().kana_source == "certified"
+    settings.BENEFITS_CERTIFIED_READING = ""
+    start_visit(desk, c)
+    prepare(desk, kind="public_fund_account", **public_fund(kana="やまだ たろう"))
+    commit(desk, c)
+    assert PublicFundAccount.objects.get().resident_kana == "やまだ たろう"
+    call_command("scan", "export", str(tmp_path / "mine"), stdout=io.StringIO())
+    residents = schema.load(tmp_path / "mine")["residents"].to_pylist()
+    assert [r["name_kana"] for r in residents] == ["ヤマダ タロウ"]

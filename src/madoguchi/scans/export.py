@@ -7,7 +7,8 @@ and a legal representative's second signature the same way) before writing anyth
 longer verifies is refused with its reference, since it is evidence of tampering in itself.
 
 Mapping: holders are residents (each in a household of their own: madoguchi keeps no
-households; ``name_kana`` is the certified reading recorded with their latest link); point
+households; ``name_kana`` is the reading recorded with their latest link, a certified one
+over any typed at the desk); point
 links (`PaymentLink`) are ``mynapoint_2``, public-fund accounts ``public_fund``, insurance
 registrations ``health_insurance`` (account_hash the insured person's keyed hash); desk
 sessions give ``login`` / ``logout``, visits ``card_read`` (start) and ``card_removed`` (end),
@@ -27,6 +28,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from madoguchi.accounts.constants import OrganisationKind
+from madoguchi.benefits.constants import KanaSource
 from madoguchi.benefits.models import HealthInsuranceRegistration, PaymentLink, PublicFundAccount
 from madoguchi.desk.models import Completion
 from madoguchi.identity.services import IdentityRefused, build_validator
@@ -138,6 +140,16 @@ def _registered(link: Any) -> tuple[str, str, str, str]:
     return link.account_hash, link.account_last4, link.account_holder_kana, link.resident_kana
 
 
+def _certified(link: Any) -> bool:
+    """Whether the resident's kana recorded with `link` is the certified reading (an insurance
+    registration keeps its source in the signed procedure's fields)."""
+    if isinstance(link, HealthInsuranceRegistration):
+        source = (link.procedure.fields or {}).get("kana_source")
+    else:
+        source = link.kana_source
+    return str(source or "") == KanaSource.CERTIFIED
+
+
 def _uncoded(terminal: Any) -> str:
     """Why a link made at `terminal` has no municipality code to be written under, with how
     to set one; "" when its desk's city carries a code."""
@@ -193,7 +205,7 @@ def _links() -> _Links:
     """Every link of every programme, oldest commit first. A resident's reading is the one
     recorded with their latest link that has one, and their city their latest link's."""
     out = _Links()
-    latest: dict[str, Any] = {}  # resident -> when the reading kept was committed
+    latest: dict[str, Any] = {}  # resident -> (certified, committed) of the reading kept
     latest_code: dict[str, Any] = {}  # resident -> when their latest link was committed
     for programme, model in PROGRAMMES:
         qs = model.objects.select_related(
@@ -208,9 +220,12 @@ def _links() -> _Links:
             c = link.completion
             rid = str(link.holder.public_id)
             account_hash, last4, holder_kana, resident_kana = _registered(link)
-            if resident_kana and (rid not in latest or c.committed_at >= latest[rid]):
+            # A certified reading over any the desk typed, then the latest: a reading typed at
+            # the desk is the resident's confirmed entry, and may be another person's.
+            kept = (_certified(link), c.committed_at)
+            if resident_kana and (rid not in latest or kept >= latest[rid]):
                 out.names[rid] = resident_kana
-                latest[rid] = c.committed_at
+                latest[rid] = kept
             out.names.setdefault(rid, resident_kana)
             # The city the desk serves: its officials see the link's findings.
             code = selectors.city_code(link.visit.terminal.contractor)
