@@ -1402,26 +1402,33 @@ def _insurance_registration(completion, reason="EXACT_AFTER_NORMALISATION"):
     )
 
 
-def test_the_records_page_reads_as_a_resident_not_as_staff(trusted, desk):
-    """A resident walking the demo read the terminal's internal name beside the desk
-    (「本庁 1階（desk-07）」), the name check in staff's terms (「…敬称、法人略語」), the insured
-    number with three stars where every other page shows four, and a half-width bracket in
-    「CASE-00001 (健康保険証利用登録)」 on the Japanese page."""
+def _point_link(holder, desk, **fields):
+    """A point link of `holder` made at `desk`, its name check equal once normalised (and
+    `fields` as given)."""
     from madoguchi.benefits.models import PaymentLink
     from tests.benefits import builders
 
-    a = trusted.card("A")
-    registration = _insurance_registration(desk_completion(desk, a))
     link = builders.link(
-        registration.holder,
+        holder,
         programme=builders.programme(),
         provider=builders.provider(),
         account="7010",
         session=desk,
     )
     PaymentLink.objects.filter(pk=link.pk).update(
-        name_outcome="match", name_reason="EXACT_AFTER_NORMALISATION"
+        name_outcome="match", name_reason="EXACT_AFTER_NORMALISATION", **fields
     )
+    return link
+
+
+def test_the_records_page_reads_as_a_resident_not_as_staff(trusted, desk):
+    """A resident walking the demo read the terminal's internal name beside the desk
+    (「本庁 1階（desk-07）」), the name check in staff's terms (「…敬称、法人略語」), the insured
+    number with three stars where every other page shows four, and a half-width bracket in
+    「CASE-00001 (健康保険証利用登録)」 on the Japanese page."""
+    a = trusted.card("A")
+    registration = _insurance_registration(desk_completion(desk, a))
+    _point_link(registration.holder, desk)
     client = Client()
     sign_in(client, a)
     name = desk.terminal.name
@@ -2043,3 +2050,35 @@ def test_a_residents_report_names_the_staff_who_served_the_visit(trusted, desk):
     )
     (row,) = [i for i in day["incidents"] if i["id"] == incident.pk]
     assert row["staff"] == str(served_by)
+
+
+def test_the_records_show_the_names_each_check_compared(trusted, desk):
+    """After 2023 residents were asked to check their own records. A resident whose card had
+    signed another person's account, under that person's reading typed at the desk, read on
+    their page a masked number and 「一致」: nothing that was not theirs. The page shows the two
+    names each check compared, the account holder's as the provider reported it and the reading
+    of the resident's name it was compared with, and an insurance registration's insured name
+    as the insurer registered it."""
+    from madoguchi.benefits.models import HealthInsuranceRegistration
+
+    b = trusted.card("B")  # 鈴木　一郎
+    registration = _insurance_registration(desk_completion(desk, b))
+    _point_link(
+        registration.holder, desk, account_holder_kana="ﾔﾏﾀﾞ ﾀﾛｳ", resident_kana="ヤマダ タロウ"
+    )
+    client = Client()
+    sign_in(client, b)
+    page = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    item = page[page.index('data-testid="me-link"') :]
+    assert "口座の名義（事業者・金融機関からの報告）</dt>" in item
+    assert '<dd lang="ja" data-testid="holder-kana">ﾔﾏﾀﾞ ﾀﾛｳ</dd>' in item
+    assert "照合に使ったあなたのお名前（フリガナ）</dt>" in item
+    assert '<dd lang="ja" data-testid="compared-kana">ヤマダ タロウ</dd>' in item
+    # The insurer has not answered yet, then has.
+    assert '<dd lang="ja" data-testid="insured-kana">まだ報告されていません</dd>' in page
+    HealthInsuranceRegistration.objects.filter(pk=registration.pk).update(
+        insured_name_kana="ｽｽﾞｷ ｲﾁﾛｳ"
+    )
+    page = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "name, as the provider or bank reported it</dt>" in page
+    assert '<dd lang="ja" data-testid="insured-kana">ｽｽﾞｷ ｲﾁﾛｳ</dd>' in page
