@@ -26,7 +26,7 @@ def test_a_translated_sentence_keeps_the_unbroken_value_as_it_is():
 
 def test_a_signed_lines_masked_numbers_stay_whole_and_the_line_is_escaped():
     """The confirmation page broke 「＊」 / 「＊＊＊0001」 at a line's end."""
-    from madoguchi.agent.pinpad import _masked_unbroken
+    from madoguchi.agent import pinpad
     from madoguchi.markup import masked_unbroken
 
     line = "決済サービス: <b>ペイ</b> ＊＊＊＊0001・番号 ＊＊＊＊"
@@ -35,4 +35,4 @@ def test_a_signed_lines_masked_numbers_stay_whole_and_the_line_is_escaped():
         '・番号 <span class="{c}">＊＊＊＊</span>'
     )
     assert str(masked_unbroken(line)) == want.format(c="nowrap")
-    assert _masked_unbroken(line) == want.format(c="nw")  # the agent's PIN pad
+    assert pinpad.masked_unbroken(line) == want.format(c="nowrap")  # the agent's PIN pad

@@ -96,7 +96,7 @@ h1{font-size:28px;margin:0 0 12px;padding-right:96px}
 .display{border:2px solid #345;border-radius:8px;padding:8px 16px;margin:12px 0;font-size:22px}
 .display ul{margin:4px 0;padding-left:1.6em;max-height:45vh;overflow-y:auto;overflow-x:hidden}
 .display li{overflow-wrap:anywhere;word-break:normal}
-.display .nw{white-space:nowrap}
+.display .nowrap{white-space:nowrap}
 .display ul:focus-visible{outline:4px solid #0b57d0;outline-offset:2px}
 .readall{font-size:18px;font-weight:bold;color:#7a4b00;margin:4px 0}
 input:disabled,button:disabled{opacity:.45}
@@ -146,10 +146,11 @@ SCRIPT = """
 _MASKED = re.compile(r"＊{4}[0-9A-Za-z]{0,4}")
 
 
-def _masked_unbroken(line: str) -> str:
-    """A signed line, escaped, its masked numbers (＊＊＊＊0001) each kept on one line: it broke
-    「＊」 / 「＊＊＊0001」 at the end of a line (as the desk's pages do, `madoguchi.markup`)."""
-    return _MASKED.sub(lambda m: f'<span class="nw">{m.group(0)}</span>', escape(line))
+def masked_unbroken(line: str) -> str:
+    """A signed line as HTML, escaped, its masked numbers (＊＊＊＊0001) each in a `nowrap` span:
+    it broke 「＊」 / 「＊＊＊0001」 at the end of a line. The desk's pages set the same lines so
+    (`madoguchi.markup.masked_unbroken`)."""
+    return _MASKED.sub(lambda m: f'<span class="nowrap">{m.group(0)}</span>', escape(line))
 
 
 def pick_lang(value: str | None) -> str:
@@ -178,7 +179,7 @@ def render(
         intro = "intro.authenticate-records"
     body.append(f"<p>{escape(t[intro])}</p>")
     if request.kind is Kind.SIGN_COMPLETION and request.display:
-        lines = "".join(f"<li>{_masked_unbroken(line)}</li>" for line in request.display)
+        lines = "".join(f"<li>{masked_unbroken(line)}</li>" for line in request.display)
         # A PIN was already sent for this request (the pad shows again after a wrong one):
         # the lines were read to their end then, and are not to be read again before the next.
         read = " data-read" if request.notice else ""

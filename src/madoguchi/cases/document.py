@@ -150,10 +150,10 @@ def _neutral(programme: Programme, other: str, name_outcome: str) -> bool:
 
 
 def _content(
-    programme: Programme, when: str, desk: str, resident: str, other: str, name_outcome: str = ""
+    programme: Programme, when: str, desk: str, resident: str, other: str, neutral: bool = False
 ) -> str:
-    """1 内容: what went wrong, in the words of the programme the link was made for."""
-    neutral = _neutral(programme, other, name_outcome)
+    """1 内容: what went wrong, in the words of the programme the link was made for; `neutral`:
+    without saying the account was in another person's name (`_neutral`)."""
     if programme == Programme.PUBLIC_FUND:
         if neutral:
             return f"{when}、{desk}において、{resident}の公金受取口座として、誤った預貯金口座が登録されたものです。"
@@ -215,8 +215,8 @@ def build(case: Case) -> ReportDocument:
         )
     programme = Programme(case.programme)
     subject = findings.signed_subject(case)
-    name_outcome = str(getattr(subject, "name_outcome", "") or "")
-    content = [_content(programme, when, desk, case.resident_label, other, name_outcome)]
+    neutral = _neutral(programme, other, str(getattr(subject, "name_outcome", "") or ""))
+    content = [_content(programme, when, desk, case.resident_label, other, neutral)]
     if found:
         top = found[0]
         cause = [
@@ -240,11 +240,7 @@ def build(case: Case) -> ReportDocument:
         else default_prevention(case)
     )
     intro = [
-        (
-            NEUTRAL_INTRODUCTIONS[programme]
-            if _neutral(programme, other, name_outcome)
-            else INTRODUCTIONS[programme]
-        ),
+        NEUTRAL_INTRODUCTIONS[programme] if neutral else INTRODUCTIONS[programme],
         "対象となる市民の皆様にはご迷惑をお掛けすることとなり、深くお詫びいたします。",
         "今後、このような事態が発生しないよう、再発防止策を徹底してまいります。",
     ]
