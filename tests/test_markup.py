@@ -36,3 +36,15 @@ def test_a_signed_lines_masked_numbers_stay_whole_and_the_line_is_escaped():
     )
     assert str(masked_unbroken(line)) == want.format(c="nowrap")
     assert pinpad.masked_unbroken(line) == want.format(c="nowrap")  # the agent's PIN pad
+
+
+def test_a_sentence_already_escaped_is_not_escaped_again():
+    """A case page's sentence rendered by `blocktranslate ... asvar` is safe already: its masked
+    number is kept whole and its escaped characters stay as they are."""
+    from django.template import Context, Template
+
+    out = Template(
+        "{% load i18n markup %}{% blocktranslate with bank=bank asvar said %}"
+        "口座 {{ bank }} ＊＊＊＊0001{% endblocktranslate %}{{ said|masked_unbroken }}"
+    ).render(Context({"bank": "<b>&</b>"}))
+    assert out == '口座 &lt;b&gt;&amp;&lt;/b&gt; <span class="nowrap">＊＊＊＊0001</span>'

@@ -4,8 +4,10 @@
 its hyphen at the end of a sentence's line or in a narrow column. The value is escaped as any
 value is; the result may be given to `blocktranslate ... with`, which keeps it as it is.
 
-`masked_unbroken`: a line of text (a signed line) with each masked number in it (＊＊＊＊0001)
-kept on one line: the confirmation page broke it 「＊」 / 「＊＊＊0001」. Escaped as any value is.
+`masked_unbroken`: a line of text (a signed line, a letter's paragraph) with each masked number
+in it (＊＊＊＊0001) kept on one line: the confirmation page broke it 「＊」 / 「＊＊＊0001」, and
+WeasyPrint the letters' and reports' paragraphs. Escaped as any value is; a value already safe
+(`blocktranslate ... asvar`) is not escaped again.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from django import template
 from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeData, SafeString, mark_safe
 
 from madoguchi.agent import pinpad
 
@@ -29,4 +31,6 @@ def unbroken(value: Any) -> SafeString:
 @register.filter
 def masked_unbroken(line: Any) -> SafeString:
     # As the agent's PIN pad sets the same lines: escaped, then only the spans added.
+    if isinstance(line, SafeData):
+        return mark_safe(pinpad.masked_kept_whole(str(line)))  # noqa: S308
     return mark_safe(pinpad.masked_unbroken(str(line)))  # noqa: S308

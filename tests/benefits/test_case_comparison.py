@@ -377,6 +377,8 @@ def test_a_case_opened_from_an_incident_of_a_visit_is_about_what_the_visit_commi
     assert findings.signed_subject(case) == row
     page = client.get(f"/cases/{case.pk}/?reason=case_work").content.decode()
     assert 'data-testid="case-registration"' in page
+    last4 = row.account_last4 if programme == Programme.PUBLIC_FUND else row.insured_last4
+    assert f'<span class="nowrap">＊＊＊＊{last4}</span>' in page  # kept on one line
     assert 'data-testid="legacy-link-form"' not in page
     # Its suspension acts on that record: stopped, or asked of the insurer.
     from django.utils import timezone

@@ -46,6 +46,8 @@ def test_receipt_renders_what_was_linked(trusted, desk):
         assert expected in text, expected
     pdf = receipts.receipt_pdf(completion)
     assert pdf.startswith(b"%PDF-")
+    html = receipts.receipt_html(completion)
+    assert f'<span class="nowrap">{link.masked_account}</span>' in html  # kept on one line
 
 
 def test_receipt_dates_the_completion_as_the_letters_do(trusted, desk):

@@ -55,7 +55,7 @@ def test_signed_link_case_through_benefits(client, link, desk, official):
         reverse("cases:detail", args=[case.pk]) + "?reason=case_work"
     ).content.decode()
     # The link's status in Japanese brackets on the Japanese page (it read 「＊＊＊＊0001 (有効)」).
-    assert f"{link.masked_account}（有効）" in page
+    assert f'<span class="nowrap">{link.masked_account}</span>（有効）' in page
     # The audit trail of the visit that made the link, and the finding.
     assert "受付を開始しました" in page
     assert "カードの署名で確定しました" in page

@@ -354,7 +354,10 @@ def test_visit_trail_shows_what_the_visit_committed_and_its_payout(client, db):
         html = client.get(
             f"/officials/visits/{link.visit.public_id}/?reason=incident"
         ).content.decode()
-    assert f"決済サービスを紐付けました（シミュレーションペイ {link.masked_account}）" in html
+    assert f"決済サービスを紐付けました（シミュレーションペイ {link.masked_account}）" in (
+        html.replace('<span class="nowrap">', "").replace("</span>", "")
+    )
+    assert f'<span class="nowrap">{link.masked_account}</span>' in html  # kept on one line
     assert other.masked_account not in html  # another visit's link is not this visit's
     assert "ポイントの記帳" in html
     assert (

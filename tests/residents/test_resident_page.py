@@ -1976,7 +1976,10 @@ def test_a_case_is_about_the_registration_the_resident_reported_not_their_latest
     page = official.get(f"/cases/{case.pk}/?reason=case_work", HTTP_ACCEPT_LANGUAGE="ja")
     html = page.content.decode()
     # Its state in Japanese brackets on the Japanese page (not 「(登録済み, 停止中)」).
-    assert "保険者番号 39131001、被保険者番号 ＊＊＊＊0011（登録済み・" in html
+    assert (
+        '保険者番号 39131001、被保険者番号 <span class="nowrap">＊＊＊＊0011</span>（登録済み・'
+        in html
+    )
     assert latest.insurer_number not in html
     # The visit it was made in, as a point link's case shows its visit's trail.
     assert reported.visit.reference in html
@@ -2019,7 +2022,7 @@ def test_a_report_of_a_whole_completion_opens_a_case_about_what_it_committed(tru
     html = official.get(
         f"/cases/{case.pk}/?reason=case_work", HTTP_ACCEPT_LANGUAGE="ja"
     ).content.decode()
-    assert "保険者番号 06270015、被保険者番号 ＊＊＊＊0011" in html
+    assert '保険者番号 06270015、被保険者番号 <span class="nowrap">＊＊＊＊0011</span>' in html
     assert completion.visit.reference in html  # the visit's audit trail
     assert 'data-testid="legacy-link-form"' not in html
     # The registration itself reported afterwards joins the same case, which stays about it.

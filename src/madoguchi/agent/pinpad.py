@@ -150,7 +150,13 @@ def masked_unbroken(line: str) -> str:
     """A signed line as HTML, escaped, its masked numbers (＊＊＊＊0001) each in a `nowrap` span:
     it broke 「＊」 / 「＊＊＊0001」 at the end of a line. The desk's pages set the same lines so
     (`madoguchi.markup.masked_unbroken`)."""
-    return _MASKED.sub(lambda m: f'<span class="nowrap">{m.group(0)}</span>', escape(line))
+    return masked_kept_whole(escape(line))
+
+
+def masked_kept_whole(html: str) -> str:
+    """`html` (already escaped) with each masked number in it in a `nowrap` span. A browser and
+    WeasyPrint may break a line between any two full-width characters, so between the stars."""
+    return _MASKED.sub(lambda m: f'<span class="nowrap">{m.group(0)}</span>', html)
 
 
 def pick_lang(value: str | None) -> str:
