@@ -498,6 +498,70 @@ def test_case_steps_concerning_a_resident_record_notice_letters(trusted, desk):
 
 
 @pytest.mark.parametrize(
+    ("reported_by", "channel", "themselves"),
+    [
+        ("A氏", "in_person", True),  # the intake's resident, as the official named them
+        ("本人", "phone", True),
+        ("本人（住民用ページ、カードで本人確認済み）", "system", True),  # their own page
+        ("B氏（口座の名義人）", "phone", False),  # the account's owner found the points
+        ("コールセンター", "phone", False),
+        ("インシデント（挙動の記録）", "system", False),  # opened from an incident
+    ],
+)
+def test_the_closing_letter_thanks_for_a_report_only_a_resident_made(
+    trusted, desk, reported_by, channel, themselves
+):
+    """The closing letter read 「お申し出いただいた件の対応完了について」 to every resident, one who
+    never reported anything included: a case opened from what the account's owner or the call
+    centre reported, or from an incident. It says so only when the resident reported it."""
+    completion = desk_completion(desk, trusted.card("A"))
+    official = factories.staff(Role.CITY_OFFICIAL)
+    case = open_case(
+        official,
+        summary="ポイントが届かない",
+        reported_by=reported_by,
+        channel=channel,
+        holder=completion.visit.holder,
+    )
+    today = timezone.localdate()
+    cases.case_investigate(case, actor=official, summary="調査", event_date=today)
+    cases.case_close(case, actor=official, summary="完了", event_date=today)
+    notice = Notice.objects.get(case=case, entry__kind="close")
+    if themselves:
+        assert notice.title == "お申し出いただいた件の対応完了について（お知らせ）"
+        assert (
+            f"お申し出いただいた件（{case.reference}）の対応をすべて完了しました。"
+            in notice.body[0]
+        )
+    else:
+        assert notice.title == "マイナポイントの紐付けに関する対応の完了について（お知らせ）"
+        assert "申し出" not in notice.title + "".join(notice.body)
+        assert notice.body[0].endswith(
+            "あなたに関するマイナポイントの紐付けの件"
+            f"（{case.reference}）について、対応をすべて完了しました。"
+        )
+
+
+def test_a_further_report_from_the_residents_own_page_counts_as_theirs(trusted, desk):
+    """A case another person reported, to which the resident then added their own report from
+    their page: the closing letter answers their report."""
+    from madoguchi.cases.services import case_report_added
+    from madoguchi.residents.constants import REPORTED_BY
+
+    completion = desk_completion(desk, trusted.card("A"))
+    official = factories.staff(Role.CITY_OFFICIAL)
+    case = open_case(official, reported_by="コールセンター", holder=completion.visit.holder)
+    case_report_added(
+        case, actor=official, reported_by=REPORTED_BY, summary="身に覚えがない", detail={}
+    )
+    today = timezone.localdate()
+    cases.case_investigate(case, actor=official, summary="調査", event_date=today)
+    cases.case_close(case, actor=official, summary="完了", event_date=today)
+    notice = Notice.objects.get(case=case, entry__kind="close")
+    assert notice.title == "お申し出いただいた件の対応完了について（お知らせ）"
+
+
+@pytest.mark.parametrize(
     ("programme", "title", "reenable", "stage"),
     [
         (

@@ -1,6 +1,9 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# Who reported, on a case the resident opened or added to from their own page.
+REPORTED_BY = "本人（住民用ページ、カードで本人確認済み）"
+
 
 class EndReason(models.TextChoices):
     CARD_REMOVED = "card_removed", _("The card was removed")

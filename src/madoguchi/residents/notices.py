@@ -19,6 +19,7 @@ from madoguchi.cases.findings import signed_subject
 from madoguchi.era import format_era
 from madoguchi.scan.labels import PROGRAMME_JA
 
+from .constants import REPORTED_BY
 from .events import NOTICE_ISSUED
 from .models import Notice
 from .selectors import bank_and_branch
@@ -41,7 +42,36 @@ _THING = {
 }
 
 
+# Who reported, as an official records the resident themselves reporting (besides the resident
+# label they gave the case) or as the resident's own page records it.
+_THEMSELVES = frozenset({REPORTED_BY, "本人", "ご本人"})
+
+
+def holder_reported(case: Any) -> bool:
+    """Whether the resident the letters go to reported the case themselves: from their own page
+    (the intake or a further report), or at an intake whose "who reported" is the case's resident.
+    A case opened from an incident, or from what another person reported (the account's owner,
+    the call centre, the payment service), was not: its closing letter does not thank them for
+    a report they never made."""
+    resident = case.resident_label.strip()
+    for kind, label in case.timeline.filter(
+        kind__in=(EntryKind.INTAKE, EntryKind.NOTE)
+    ).values_list("kind", "party_label"):
+        label = label.strip()
+        if label in _THEMSELVES or (kind == EntryKind.INTAKE and label and label == resident):
+            return True
+    return False
+
+
+def _subject(case: Any) -> str:
+    """What a closing letter's title says the case was about."""
+    thing = _THING.get(case.programme)
+    return thing[1] if thing else "マイナポイントの紐付け"
+
+
 def _title(kind: str, case: Any) -> str:
+    if kind == EntryKind.CLOSE and not holder_reported(case):
+        return f"{_subject(case)}に関する対応の完了について（お知らせ）"
     thing = _THING.get(case.programme)
     if thing is None or kind not in (EntryKind.SUSPENSION, EntryKind.REENABLE):
         return TITLES[EntryKind(kind)]
@@ -121,8 +151,10 @@ def _body(kind: str, case: Any, when: str, detail: Any = None) -> list[str]:
             f"{when}、あなたご本人による{thing[1] if thing else 'マイナポイントの申込み'}"
             "ができるようにしました。お近くの支援窓口で、ご本人のマイナンバーカードでお申し込みください。"
         )
-    else:
+    elif holder_reported(case):
         main = f"{when}、お申し出いただいた件（{case.reference}）の対応をすべて完了しました。"
+    else:
+        main = f"{when}、あなたに関する{what}の件（{case.reference}）について、対応をすべて完了しました。"
     return [
         main,
         "このたびはご迷惑をおかけし、誠に申し訳ございません。",

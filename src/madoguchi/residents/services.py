@@ -43,7 +43,7 @@ from madoguchi.plaintext import bad_character, long_number
 from madoguchi.refusals import Refusal, Text
 
 from . import selectors
-from .constants import EndReason, ItemKind, NotMeReason
+from .constants import REPORTED_BY, EndReason, ItemKind, NotMeReason
 from .events import (
     CHALLENGE_ISSUED,
     COMPLETION_EMAILED,
@@ -466,8 +466,6 @@ def page_viewed(session: ResidentSession, page: str, **payload: Any) -> None:
 # --- "this was not me" ----------------------------------------------------------------------
 
 RESIDENT_PAGE_USERNAME = "resident-page"
-# Who reported, as the case's timeline names the resident's own page.
-REPORTED_BY = "本人（住民用ページ、カードで本人確認済み）"
 
 
 def _resident_page_user() -> User:
