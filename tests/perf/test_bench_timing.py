@@ -273,3 +273,40 @@ def test_the_audit_bench_reports_the_events_it_appended_not_those_asked():
     assert first[0].startswith("audit log: 1,984 events (2,000 asked, 62 a thread) from 32 threads")
     whole = report(AuditResult(events=2048, clients=32, asked=2048, append_per_s=1, insert_per_s=2))
     assert whole[0].startswith("audit log: 2,048 events from 32 threads (one connection each)")
+
+
+def test_a_bench_stopped_right_after_creating_its_database_drops_it(tmp_path):
+    """A SIGTERM that came just after CREATE DATABASE, before the bench's own try (the test
+    above sends it as soon as the database appears), ended the process through SystemExit with
+    its database left on the server (`madoguchi_bench_<pid>` seen after a 143 exit). The
+    command drops a database its bench made and did not drop, on the way out."""
+    import os
+    import subprocess
+    import sys
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        pytest.skip("the benches run on PostgreSQL")
+    # The bench stopped where the SIGTERM came: its result, made just after the database.
+    code = (
+        "import django\n"
+        "django.setup()\n"
+        "from madoguchi.core.bench import audit\n"
+        "def stopped(*args, **kwargs):\n"
+        "    raise SystemExit(143)\n"
+        "audit.AuditResult = stopped\n"
+        "from django.core.management import call_command\n"
+        "call_command('bench', 'audit', '--events', '10', '--desks', '1')\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "madoguchi.settings"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+    )
+    name = f"madoguchi_bench_{proc.pid}"
+    _, err = proc.communicate(timeout=120)
+    with psycopg.connect(url, dbname="postgres", autocommit=True) as server:
+        left = server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if left:
+            server.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    assert proc.returncode == 143, err
+    assert left is None

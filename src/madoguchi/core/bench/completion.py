@@ -52,7 +52,7 @@ from typing import Any
 import httpx
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections
 
 from madoguchi.accounts.constants import OrganisationKind, Role
 from madoguchi.accounts.models import Organisation, User
@@ -219,6 +219,11 @@ def _database_url(settings_dict: dict[str, Any], name: str) -> str:
 
 # A bench's own database is named after it and its process id.
 BENCH_DATABASE_PREFIX = "madoguchi_bench"
+# The database a bench of this process created and has not dropped yet, with the name of the
+# configured one, for the command's last cleanup (`drop_undropped`): a SIGTERM that came between
+# CREATE DATABASE and the bench's own try (creating it, switching over, the lines before the try)
+# left it on the server.
+_undropped: tuple[str, str] | None = None
 
 
 def create_database(bench: str = "completion") -> tuple[str, dict[str, Any]]:
@@ -238,6 +243,7 @@ def create_database(bench: str = "completion") -> tuple[str, dict[str, Any]]:
         sys.stderr.write(
             f"dropped {len(dropped)} leftover database(s) of killed benches: {', '.join(dropped)}\n"
         )
+    global _undropped
     name = f"{BENCH_DATABASE_PREFIX}_{os.getpid()}"
     with warnings.catch_warnings():
         # Django warns when the maintenance database 'postgres' cannot be reached and tries the
@@ -245,6 +251,7 @@ def create_database(bench: str = "completion") -> tuple[str, dict[str, Any]]:
         warnings.simplefilter("ignore", RuntimeWarning)
         with connection._nodb_cursor() as cursor:  # the server's maintenance database
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            _undropped = (name, connection.settings_dict["NAME"])  # before: it may be made
             cursor.execute(f'CREATE DATABASE "{name}"')
     original = dict(connection.settings_dict)
     connection.close()
@@ -253,10 +260,24 @@ def create_database(bench: str = "completion") -> tuple[str, dict[str, Any]]:
 
 
 def drop_database(name: str, original: dict[str, Any]) -> None:
+    global _undropped
     connection.close()
     connection.settings_dict["NAME"] = original["NAME"]
     with connection._nodb_cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _undropped = None
+
+
+def drop_undropped() -> None:
+    """Drop the database a bench of this process created and has not dropped (its own cleanup
+    never ran: it was stopped before its try), and switch back to the configured one."""
+    if _undropped is None:
+        return
+    name, configured = _undropped
+    try:
+        drop_database(name, {"NAME": configured})
+    except DatabaseError as exc:  # the server gone too: say so, as the leftovers' drop will
+        sys.stderr.write(f"bench: its database {name} could not be dropped: {exc}\n")
 
 
 def seed(desks: int, work: Path, insured: int = 0) -> list[Desk]:

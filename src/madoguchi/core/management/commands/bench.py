@@ -247,16 +247,28 @@ class Command(PlainErrors, BaseCommand):
         name = opts["name"]
         selected = sorted(BENCHES) if name == "all" else [name]
         # The completion bench's module only once a bench runs.
-        from madoguchi.core.bench.completion import BenchError
+        from madoguchi.core.bench.completion import BenchError, drop_undropped
 
-        if threading.current_thread() is threading.main_thread():
+        main = threading.current_thread() is threading.main_thread()
+        if main:
             # Stopped by SIGTERM (`timeout`, a CI job cancelled): leave as Ctrl-C does, through
             # each bench's cleanup (its server stopped, its database dropped), not at once.
             signal.signal(signal.SIGTERM, _stopped)
-        for bench_name in selected:
+        try:
+            for bench_name in selected:
+                try:
+                    lines = BENCHES[bench_name](opts)
+                except BenchError as exc:  # no PostgreSQL, a server that did not start
+                    raise CommandError(str(exc)) from exc
+                for line in lines:
+                    self.stdout.write(line)
+        finally:
+            # A database a bench made but never reached its own cleanup for (stopped just
+            # after CREATE DATABASE) is dropped on the way out; a second SIGTERM waits for it.
+            if main:
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
             try:
-                lines = BENCHES[bench_name](opts)
-            except BenchError as exc:  # no PostgreSQL, a server that did not start: one line
-                raise CommandError(str(exc)) from exc
-            for line in lines:
-                self.stdout.write(line)
+                drop_undropped()
+            finally:
+                if main:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
