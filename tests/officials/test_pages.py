@@ -359,7 +359,7 @@ def test_visit_trail_shows_what_the_visit_committed_and_its_payout(client, db):
     )
     assert f'<span class="nowrap">{link.masked_account}</span>' in html  # kept on one line
     assert other.masked_account not in html  # another visit's link is not this visit's
-    assert "ポイントの記帳" in html
+    assert "ポイントの記帳: 付与 " in html  # the transfer's kind in words, not "grant"
     assert (
         f"ポイントを付与依頼しました（シミュレーションペイ、バッチ {batch.batch_id}、350 ポイント）"
         in html

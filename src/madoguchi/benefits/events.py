@@ -69,6 +69,85 @@ def describe_provider(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
     return {"provider": name_ja}
 
 
+# A ledger transfer's kind as a person reads it (the audit line read 「ポイントの記帳: grant 7500
+# ポイント」 on an official's visit page); an unknown kind stays as it is.
+TRANSFER_KIND_WORDS = {
+    "grant": ("付与", "grant"),
+    "suspension": ("停止", "suspension"),
+    "return": ("返還", "return"),
+    "regrant": ("再付与", "re-grant"),
+    "payout": ("支払い", "payout"),
+}
+
+
+def describe_transfer_kind(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
+    kind = str(payload.get("kind", "?"))
+    words = TRANSFER_KIND_WORDS.get(kind)
+    if words is None:
+        return {"kind": kind}
+    return {"kind": words[1] if english(lang) else words[0]}
+
+
+# What reconciliation with the insurer found and did, as a person reads it (the line read
+# 「外部システムとの突合: missing_at_insurer（incident recorded）」); unknown words stay as they are.
+RECONCILE_FINDING_WORDS = {
+    "not_sent": (
+        "保険者へまだ送っていない登録の依頼",
+        "a registration not yet sent to the insurer",
+    ),
+    "answered_not_recorded": (
+        "保険者が回答し、こちらに記録されていない登録の依頼",
+        "a registration the insurer answered that was not recorded here",
+    ),
+    "missing_at_insurer": ("保険者にない登録", "a registration the insurer does not hold"),
+    "refused_but_registered": (
+        "保険者が断ったのに保険者にある登録",
+        "a registration the insurer refused yet holds",
+    ),
+    "unknown_to_us": ("こちらに記録のない保険者の登録", "an insurer's registration unknown here"),
+    "suspended_but_registered": (
+        "停止したのに保険者に残る登録",
+        "a suspended registration the insurer still holds",
+    ),
+    "suspension_not_sent": ("保険者へまだ送っていない停止の依頼", "a suspension not yet sent"),
+    "suspension_answered_not_recorded": (
+        "保険者が回答し、こちらに記録されていない停止の依頼",
+        "a suspension the insurer answered that was not recorded here",
+    ),
+    "cancelled_but_not_suspended": (
+        "保険者が取り消し、こちらで停止されていない登録",
+        "a registration the insurer cancelled that was not suspended here",
+    ),
+}
+RECONCILE_OUTCOME_WORDS = {
+    "done": ("完了", "done"),
+    "refused": ("断られた", "refused"),
+    "retry": ("再試行を待つ", "to be retried"),
+    "suspended": ("停止", "suspended"),
+}
+_MARKED = re.compile(r"marked (\w+)")
+_RESENT = re.compile(r"re-sent: (\w+)(?: (\S+))?")
+
+
+def describe_reconciled(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
+    at = 1 if english(lang) else 0
+    finding = str(payload.get("finding", "?"))
+    action = str(payload.get("action", ""))
+    words = RECONCILE_FINDING_WORDS.get(finding)
+    out = {"finding": words[at] if words else finding, "action": action}
+    outcome = _MARKED.fullmatch(action) or _RESENT.fullmatch(action)
+    if action == "incident recorded":
+        out["action"] = ("インシデントを記録しました", "incident recorded")[at]
+    elif outcome is not None and outcome.group(1) in RECONCILE_OUTCOME_WORDS:
+        said = RECONCILE_OUTCOME_WORDS[outcome.group(1)][at]
+        if outcome.re is _MARKED:
+            out["action"] = (f"{said}として記録しました", f"recorded as {said}")[at]
+        else:
+            code = f" {outcome.group(2)}" if outcome.group(2) else ""
+            out["action"] = (f"送り直しました: {said}{code}", f"sent again: {said}{code}")[at]
+    return out
+
+
 BENEFITS_LINK_CREATED = register(
     EventType(
         4001,
@@ -126,6 +205,7 @@ BENEFITS_LEDGER_TRANSFER = register(
         "benefits.ledger_transfer",
         ja="ポイントの記帳: {kind} {points} ポイント",
         en="Points posted: {kind} {points} points",
+        describe=describe_transfer_kind,
     )
 )
 BENEFITS_PAYOUT_SENT = register(
@@ -178,6 +258,7 @@ BENEFITS_OUTSIDE_RECONCILED = register(
         "benefits.outside_reconciled",
         ja="外部システムとの突合: {finding}（{action}）",
         en="Reconciled with the outside system: {finding} ({action})",
+        describe=describe_reconciled,
     )
 )
 BENEFITS_PUBLIC_FUND_SUSPENDED = register(
