@@ -1,6 +1,27 @@
 """Audit event types of cases (block 6000)."""
 
-from madoguchi.audit.events import EventType, register
+from collections.abc import Mapping
+from typing import Any
+
+from madoguchi.audit.events import EventType, in_labels, register
+
+from .constants import CaseStatus, EntryKind
+
+_STEP_WORDS = (
+    in_labels("kind", EntryKind),
+    in_labels("from_status", CaseStatus),
+    in_labels("to_status", CaseStatus),
+)
+
+
+def describe_step(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
+    """A step's kind and the two statuses as their labels (the line read 「ケース CASE-00001:
+    suspension（investigation → suspended）」); an unknown code stays as it is."""
+    out: dict[str, str] = {}
+    for describe in _STEP_WORDS:
+        out.update(describe(payload, lang))
+    return out
+
 
 CASES_OPENED = register(
     EventType(
@@ -16,6 +37,7 @@ CASES_STEP = register(
         "cases.step",
         ja="ケース {case}: {kind}（{from_status} → {to_status}）",
         en="Case {case}: {kind} ({from_status} -> {to_status})",
+        describe=describe_step,
     )
 )
 CASES_REPORT_EDITED = register(

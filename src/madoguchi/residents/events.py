@@ -1,6 +1,7 @@
 """Audit event types of the resident page (identity block, 3501-3599)."""
 
 from madoguchi.audit.events import EventType, in_labels, in_words, register
+from madoguchi.cases.constants import EntryKind
 from madoguchi.refusals import describe_code
 
 from .constants import EndReason, ItemKind
@@ -64,6 +65,7 @@ NOTICE_ISSUED = register(
         "residents.notice_issued",
         ja="ケース {case} の通知書（{kind}）を作成しました",
         en="Notice letter for case {case} issued ({kind})",
+        describe=in_labels("kind", EntryKind),
     )
 )
 COMPLETION_EMAILED = register(
