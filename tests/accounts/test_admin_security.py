@@ -140,6 +140,15 @@ def test_every_admin_change_is_an_audit_event(client):
     assert event.actor_id == str(user.pk)
     assert event.payload["action"] == "added"
     assert event.payload["object"] == "監査テスト株式会社"
+    # Read in words: it read 「管理画面で accounts.organisation 「…」をaddedしました」.
+    from madoguchi.audit import selectors
+
+    assert selectors.display(event, "ja").endswith(
+        "が管理画面で 組織 「監査テスト株式会社」を追加しました"
+    )
+    assert selectors.display(event, "en").endswith(
+        " added organisation '監査テスト株式会社' in the admin"
+    )
 
 
 def test_an_admin_change_named_by_a_long_number_is_audited_without_it(client):
@@ -173,6 +182,12 @@ def test_staff_command_changes_roles_audited_naming_who():
     assert user.is_superuser
     events = AuditEvent.objects.filter(event_name="accounts.privileges_changed").order_by("seq")
     assert [e.payload["change"] for e in events] == ["grant supervisor", "superuser on"]
+    from madoguchi.audit import selectors
+
+    assert [selectors.display(e, "ja").split(": ", 1)[1] for e in events] == [
+        "役割「委託事業者 責任者」を付与",
+        "すべての権限（スーパーユーザー）を有効に",
+    ]
     assert all(e.payload["by"] == operator.username for e in events)
     assert all(e.actor_id == str(operator.pk) for e in events)
     with pytest.raises(CommandError, match="--by"):

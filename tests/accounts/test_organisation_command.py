@@ -235,6 +235,15 @@ def test_adding_organisations_and_staff_from_the_shell_is_audited_without_the_pa
         "added (contractor, serving Kita City)",
         "municipality code 271403",
     ]
+    # Read in words on Japanese pages (they read 「変更しました: added (city)」 and 「desk_staff」).
+    from madoguchi.audit import selectors
+
+    assert [selectors.display(e, "ja").split(": ", 1)[1] for e in events[:3]] == [
+        "追加（市）",
+        "追加（委託事業者、Kita Cityを担当）",
+        "市区町村コード 271403",
+    ]
+    assert "（支援窓口スタッフ、Desk Co）を追加しました" in selectors.display(events[3], "ja")
     added = events[3].payload
     assert added == {
         "username": "k1",
