@@ -52,6 +52,21 @@ def test_each_source_and_reason_gets_its_own_first_event():
         payload={"username": "x", "reason": "totp_wrong"}, now=now,
     )  # fmt: skip
     assert AuditEvent.objects.filter(event_name="accounts.sign_in_failed").count() == 3
+    # The repeats' line says what was repeated and why in words: it read
+    # 「「accounts.sign_in_failed」（bad_credentials）が 2 回繰り返されました」.
+    from madoguchi.audit import selectors
+
+    throttle.flush(now=now + timedelta(minutes=2))
+    repeats = AuditEvent.objects.filter(event_name="audit.unauthenticated_repeats")
+    lines = {selectors.display(e, "ja") for e in repeats}
+    assert {line.split("の1分間に", 1)[1] for line in lines} == {
+        "「ユーザー名 … のサインインに失敗しました（理由: ユーザー名またはパスワードが違います）」"
+        "が 2 回繰り返されました"
+    }
+    english = {selectors.display(e, "en") for e in repeats}
+    assert {line.split(" from ", 1)[0] for line in english} == {
+        "2 repeats of \u201cSign-in failed for user name … (reason: wrong user name or password)\u201d"
+    }
 
 
 def test_failed_sign_ins_are_rate_limited_per_client(client, clock_held):

@@ -82,12 +82,18 @@ class EventType:
         ("… がサインインしました"), for lists where its code alone would show."""
         return re.sub(r"\{[^{}]*\}", "…", self.template(lang))
 
+    def words(self, context: Mapping[str, Any], lang: str = "ja") -> dict[str, Any]:
+        """`context` with the values its `describe` says in words, in `lang`."""
+        describe = self.describe or _described.get(self.id)
+        if describe is None:
+            return dict(context)
+        return {**context, **describe(context, lang)}
+
     def render(self, context: Mapping[str, Any], lang: str = "ja") -> str:
         """The display text, with missing keys shown as ``?``."""
-        describe = self.describe or _described.get(self.id)
-        if describe is not None:
-            context = {**context, **describe(context, lang)}
-        return string.Formatter().vformat(self.template(lang), (), _Lenient(context))
+        return string.Formatter().vformat(
+            self.template(lang), (), _Lenient(self.words(context, lang))
+        )
 
 
 class _Lenient(dict[str, Any]):

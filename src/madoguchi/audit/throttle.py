@@ -9,6 +9,7 @@ many repeats there were (`flush`, run by the sweeper and at the first event of a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,17 +19,41 @@ from django.db.models import F, Q, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 
+from madoguchi.language import english
+
 from . import services
-from .events import EventType, register
+from .events import EventType, UnknownEventError, register
 from .events import get as get_event
 from .models import UnauthenticatedTally
+
+
+def describe_repeats(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
+    """The repeated event as what it is (its title: 「ユーザー名 … のサインインに失敗しました」,
+    not accounts.sign_in_failed) and its reason as that event says it; unknown ones stay."""
+    name, reason = str(payload.get("event", "?")), str(payload.get("reason", ""))
+    try:
+        repeated = get_event(name)
+    except UnknownEventError:
+        return {"event": f"{name}:{reason}" if reason else name}
+    # The repeated event's line with its reason (its `reason` or its `code`, as its own line
+    # names it) said in words, its other values left out (…).
+    template = repeated.template(lang)
+    key = "reason" if "{reason}" in template else "code"
+    said = str(repeated.words({key: reason}, lang).get(key, reason))
+    parts = [re.sub(r"\{[^{}]*\}", "…", part) for part in template.split("{" + key + "}")]
+    text = said.join(parts)
+    if len(parts) == 1 and reason:
+        text += f"（{said}）" if not english(lang) else f" ({said})"
+    return {"event": text}
+
 
 REPEATS = register(
     EventType(
         9091,
         "audit.unauthenticated_repeats",
-        ja="{source} から {minute} の1分間に「{event}」（{reason}）が {count} 回繰り返されました",
-        en="{count} repeats of {event} ({reason}) from {source} in the minute {minute}",
+        ja="{source} から {minute} の1分間に「{event}」が {count} 回繰り返されました",
+        en="{count} repeats of \u201c{event}\u201d from {source} in the minute {minute}",
+        describe=describe_repeats,
     )
 )
 
