@@ -211,6 +211,42 @@ def test_a_bench_stopped_by_sigterm_drops_its_database(tmp_path):
     assert not exists()
 
 
+def test_a_kept_database_is_left_by_the_commands_last_cleanup(tmp_path):
+    """`bench completion --keep` keeps its database on purpose, even when the run stops early:
+    the command's last cleanup (which drops a database its bench made and did not drop) leaves
+    a kept one where it is."""
+    import os
+    import subprocess
+    import sys
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        pytest.skip("the benches run on PostgreSQL")
+    # The run stopped right after its database was made: seeding it fails.
+    code = (
+        "import django\n"
+        "django.setup()\n"
+        "from madoguchi.core.bench import completion\n"
+        "def seed(*args, **kwargs):\n"
+        "    raise completion.BenchError('stopped while seeding')\n"
+        "completion.seed = seed\n"
+        "from django.core.management import call_command\n"
+        "call_command('bench', 'completion', '--keep', '--desks', '1', '--seconds', '1')\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "madoguchi.settings"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+    )
+    name = f"madoguchi_bench_{proc.pid}"
+    _, err = proc.communicate(timeout=120)
+    with psycopg.connect(url, dbname="postgres", autocommit=True) as server:
+        kept = server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if kept:
+            server.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    assert "stopped while seeding" in err
+    assert kept is not None
+
+
 def test_a_kept_run_says_what_it_kept_and_where():
     """`bench completion --keep` kept its database and files without naming them."""
     result = bench.Result(desks=1, duration=1.0, visits=1, visit_elapsed=1.0, complete_ms=[1.0])

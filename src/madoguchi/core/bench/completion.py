@@ -268,6 +268,12 @@ def drop_database(name: str, original: dict[str, Any]) -> None:
     _undropped = None
 
 
+def keep_database() -> None:
+    """The bench's database is kept on purpose (`--keep`): the command's cleanup leaves it."""
+    global _undropped
+    _undropped = None
+
+
 def drop_undropped() -> None:
     """Drop the database a bench of this process created and has not dropped (its own cleanup
     never ran: it was stopped before its try), and switch back to the configured one."""
@@ -1160,6 +1166,8 @@ def run(
         if not keep:
             drop_database(name, original)
             shutil.rmtree(work, ignore_errors=True)
+        else:
+            keep_database()
     if keep:
         result.kept = f"database {name} on the same server, files (the server's log) in {work}"
     result.load_after = os.getloadavg()
