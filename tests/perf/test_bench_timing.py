@@ -211,10 +211,10 @@ def test_a_bench_stopped_by_sigterm_drops_its_database(tmp_path):
     assert not exists()
 
 
-def test_a_kept_database_is_left_by_the_commands_last_cleanup(tmp_path):
-    """`bench completion --keep` keeps its database on purpose, even when the run stops early:
-    the command's last cleanup (which drops a database its bench made and did not drop) leaves
-    a kept one where it is."""
+def _bench_in_a_process(tmp_path, stop: str, *args: str) -> tuple[int, str, bool]:
+    """`madoguchi bench ARGS` in a process of its own, `stop` (Python run after Django's setup)
+    stopping it somewhere: its exit status, its stderr, and whether its database
+    `madoguchi_bench_<pid>` was left on the server (dropped here if so)."""
     import os
     import subprocess
     import sys
@@ -222,16 +222,9 @@ def test_a_kept_database_is_left_by_the_commands_last_cleanup(tmp_path):
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         pytest.skip("the benches run on PostgreSQL")
-    # The run stopped right after its database was made: seeding it fails.
     code = (
-        "import django\n"
-        "django.setup()\n"
-        "from madoguchi.core.bench import completion\n"
-        "def seed(*args, **kwargs):\n"
-        "    raise completion.BenchError('stopped while seeding')\n"
-        "completion.seed = seed\n"
-        "from django.core.management import call_command\n"
-        "call_command('bench', 'completion', '--keep', '--desks', '1', '--seconds', '1')\n"
+        f"import django\ndjango.setup()\n{stop}\n"
+        f"from django.core.management import call_command\ncall_command('bench', *{args!r})\n"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "madoguchi.settings"}
     proc = subprocess.Popen(
@@ -240,11 +233,28 @@ def test_a_kept_database_is_left_by_the_commands_last_cleanup(tmp_path):
     name = f"madoguchi_bench_{proc.pid}"
     _, err = proc.communicate(timeout=120)
     with psycopg.connect(url, dbname="postgres", autocommit=True) as server:
-        kept = server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if kept:
+        left = server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if left:
             server.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    return proc.returncode, err, left is not None
+
+
+def test_a_kept_database_is_left_by_the_commands_last_cleanup(tmp_path):
+    """`bench completion --keep` keeps its database on purpose, even when the run stops early:
+    the command's last cleanup (which drops a database its bench made and did not drop) leaves
+    a kept one where it is."""
+    # The run stopped right after its database was made: seeding it fails.
+    stop = (
+        "from madoguchi.core.bench import completion\n"
+        "def seed(*args, **kwargs):\n"
+        "    raise completion.BenchError('stopped while seeding')\n"
+        "completion.seed = seed"
+    )
+    _, err, left = _bench_in_a_process(
+        tmp_path, stop, "completion", "--keep", "--desks", "1", "--seconds", "1"
+    )
     assert "stopped while seeding" in err
-    assert kept is not None
+    assert left
 
 
 def test_a_kept_run_says_what_it_kept_and_where():
@@ -312,37 +322,19 @@ def test_the_audit_bench_reports_the_events_it_appended_not_those_asked():
 
 
 def test_a_bench_stopped_right_after_creating_its_database_drops_it(tmp_path):
-    """A SIGTERM that came just after CREATE DATABASE, before the bench's own try (the test
-    above sends it as soon as the database appears), ended the process through SystemExit with
+    """A SIGTERM that came just after CREATE DATABASE, before the bench's own try
+    (`test_a_bench_stopped_by_sigterm_drops_its_database` sends it as the database appears), ended the process through SystemExit with
     its database left on the server (`madoguchi_bench_<pid>` seen after a 143 exit). The
     command drops a database its bench made and did not drop, on the way out."""
-    import os
-    import subprocess
-    import sys
-
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        pytest.skip("the benches run on PostgreSQL")
     # The bench stopped where the SIGTERM came: its result, made just after the database.
-    code = (
-        "import django\n"
-        "django.setup()\n"
+    stop = (
         "from madoguchi.core.bench import audit\n"
         "def stopped(*args, **kwargs):\n"
         "    raise SystemExit(143)\n"
-        "audit.AuditResult = stopped\n"
-        "from django.core.management import call_command\n"
-        "call_command('bench', 'audit', '--events', '10', '--desks', '1')\n"
+        "audit.AuditResult = stopped"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "madoguchi.settings"}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+    status, err, left = _bench_in_a_process(
+        tmp_path, stop, "audit", "--events", "10", "--desks", "1"
     )
-    name = f"madoguchi_bench_{proc.pid}"
-    _, err = proc.communicate(timeout=120)
-    with psycopg.connect(url, dbname="postgres", autocommit=True) as server:
-        left = server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if left:
-            server.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    assert proc.returncode == 143, err
-    assert left is None
+    assert status == 143, err
+    assert not left
