@@ -54,11 +54,7 @@ _FLAGS = {
 }
 
 
-def _role(code: str, lang: str) -> str:
-    if code not in Role.values:
-        return code
-    with translation.override(lang):
-        return str(Role(code).label)
+_ROLE = in_labels("role", Role)
 
 
 def describe_privileges(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
@@ -69,7 +65,7 @@ def describe_privileges(payload: Mapping[str, Any], lang: str) -> dict[str, str]
     action, what = words
     en = english(lang)
     if action in ("grant", "revoke"):
-        role = _role(what, lang)
+        role = _ROLE({"role": what}, lang)["role"]
         if en:
             return {"change": f"{'granted' if action == 'grant' else 'revoked'} the role {role}"}
         return {"change": f"役割「{role}」を{'付与' if action == 'grant' else '取り消し'}"}
@@ -137,7 +133,7 @@ STAFF_ADDED = register(
         "accounts.staff_added",
         ja="{os_user} が職員 {username}（{role}、{organisation}）を追加しました",
         en="{os_user} added staff member {username} ({role}, {organisation})",
-        describe=in_labels("role", Role),
+        describe=_ROLE,
     )
 )
 ORGANISATION_CHANGED = register(

@@ -5,7 +5,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from madoguchi.audit.events import EventType, register
+from madoguchi.audit.events import EventType, in_words, register
 from madoguchi.language import english
 from madoguchi.outside.errors import ERRORS_BY_CODE, System
 
@@ -78,14 +78,6 @@ TRANSFER_KIND_WORDS = {
     "regrant": ("再付与", "re-grant"),
     "payout": ("支払い", "payout"),
 }
-
-
-def describe_transfer_kind(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
-    kind = str(payload.get("kind", "?"))
-    words = TRANSFER_KIND_WORDS.get(kind)
-    if words is None:
-        return {"kind": kind}
-    return {"kind": words[1] if english(lang) else words[0]}
 
 
 # What reconciliation with the insurer found and did, as a person reads it (the line read
@@ -205,7 +197,7 @@ BENEFITS_LEDGER_TRANSFER = register(
         "benefits.ledger_transfer",
         ja="ポイントの記帳: {kind} {points} ポイント",
         en="Points posted: {kind} {points} points",
-        describe=describe_transfer_kind,
+        describe=in_words("kind", TRANSFER_KIND_WORDS),
     )
 )
 BENEFITS_PAYOUT_SENT = register(
