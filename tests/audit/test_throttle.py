@@ -1,7 +1,7 @@
 """Issue 11 item 8: unauthenticated requests are rate-limited in the audit log: one event per
 kind, source and minute, and the repeats as one event with their count."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db.models import Sum
@@ -67,6 +67,29 @@ def test_each_source_and_reason_gets_its_own_first_event():
     assert {line.split(" from ", 1)[0] for line in english} == {
         "2 repeats of \u201cSign-in failed for user name … (reason: wrong user name or password)\u201d"
     }
+
+
+def test_the_repeats_line_names_its_minute_in_the_citys_time():
+    """It read 「192.0.2.1 から 2026-12-03T21:05:00+00:00 の1分間に…」: the stored UTC form.
+    Now the minute as the pages date things, in Japan's time (a UTC evening is the next
+    morning there)."""
+    from madoguchi.audit import selectors
+
+    moment = datetime(2026, 12, 3, 21, 5, 30, tzinfo=UTC)
+    for _ in range(3):
+        throttle.record_unauthenticated(
+            "accounts.sign_in_failed", source="192.0.2.1", reason="bad_credentials",
+            payload={"username": "x", "reason": "bad_credentials"}, now=moment,
+        )  # fmt: skip
+    throttle.flush(now=moment + timedelta(minutes=2))
+    [repeats] = AuditEvent.objects.filter(event_name="audit.unauthenticated_repeats")
+    assert repeats.payload["minute"] == "2026-12-03T21:05:00+00:00"  # stored (hashed) as it was
+    assert selectors.display(repeats, "ja").startswith(
+        "192.0.2.1 から 令和8年12月4日 06:05 の1分間に「"
+    )
+    assert selectors.display(repeats, "en").endswith(
+        " from 192.0.2.1 in the minute 2026-12-04 06:05"
+    )
 
 
 def test_failed_sign_ins_are_rate_limited_per_client(client, clock_held):

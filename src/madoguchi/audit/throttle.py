@@ -19,6 +19,7 @@ from django.db.models import F, Q, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 
+from madoguchi.era import format_local_time
 from madoguchi.language import english
 
 from . import services
@@ -29,12 +30,15 @@ from .models import UnauthenticatedTally
 
 def describe_repeats(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
     """The repeated event as what it is (its title: 「ユーザー名 … のサインインに失敗しました」,
-    not accounts.sign_in_failed) and its reason as that event says it; unknown ones stay."""
+    not accounts.sign_in_failed) and its reason as that event says it; unknown ones stay. The
+    minute in the city's time as the pages date things (令和8年12月4日 06:05), not the stored
+    UTC form (2026-12-03T21:05:00+00:00)."""
     name, reason = str(payload.get("event", "?")), str(payload.get("reason", ""))
+    said_minute = _minute_in_words(payload.get("minute"), lang)
     try:
         repeated = get_event(name)
     except UnknownEventError:
-        return {"event": f"{name}:{reason}" if reason else name}
+        return {"event": f"{name}:{reason}" if reason else name, **said_minute}
     # The repeated event's line with its reason (its `reason` or its `code`, as its own line
     # names it) said in words, its other values left out (…).
     template = repeated.template(lang)
@@ -44,7 +48,18 @@ def describe_repeats(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
     text = said.join(parts)
     if len(parts) == 1 and reason:
         text += f"（{said}）" if not english(lang) else f" ({said})"
-    return {"event": text}
+    return {"event": text, **said_minute}
+
+
+def _minute_in_words(value: Any, lang: str) -> dict[str, str]:
+    """{"minute": …} in the city's time, or nothing when the stored value is not a moment."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return {}
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return {"minute": format_local_time(moment, japanese=not english(lang))}
 
 
 REPEATS = register(
