@@ -96,3 +96,37 @@ def test_an_accounts_no_match_keeps_its_words(trusted, desk):
     refusal = refused("name_no_match", prepare, desk, **apply_fields(kana="スズキ イチロウ"))
     assert "口座名義" in refusal.message_ja
     assert "account holder's name" in refusal.message_en
+
+
+def test_the_residents_page_shows_the_insured_name_check_they_signed(trusted, desk, settings):
+    """A resident's own page showed an insurance registration's insurer, number, state and the
+    insured name the insurer registered, but not the reading of their name it was checked
+    against nor the check's outcome (the page's payment links and accounts show both): a
+    registration under someone else's reading, confirmed as close at the desk, read as theirs.
+    It shows both now, from what the resident signed."""
+    from django.test import Client
+
+    from tests.residents.test_resident_page import ME_ORIGIN, sign_in
+
+    settings.RESIDENT_ORIGIN = ME_ORIGIN
+    c = trusted.card("C")
+    start_visit(desk, c)
+    typed = {**CARD_C, "resident_kana": "ヤマダ タロー", "confirm_close_match": True}
+    prepare(desk, kind="health_insurance_use", **HIS, **typed)
+    commit(desk, c)
+    client = Client()
+    sign_in(client, c)
+    page = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    hi = page[page.index('id="h-hi"') : page.index('id="h-grants"')]
+    assert "照合に使ったあなたのお名前（フリガナ）</dt>" in hi
+    assert '<dd lang="ja" data-testid="compared-kana">ヤマダ タロー</dd>' in hi
+    check = hi.split('data-testid="insured-name-check">', 1)[1].split("</dd>", 1)[0]
+    assert check == "類似（要確認） 窓口で被保険者のお名前をご本人が確認しました。"
+    assert "口座" not in hi
+    page = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    hi = page[page.index('id="h-hi"') : page.index('id="h-grants"')]
+    check = hi.split('data-testid="insured-name-check">', 1)[1].split("</dd>", 1)[0]
+    assert (
+        check == "Close match (confirm) You confirmed the insured person&#x27;s name at the desk."
+    )
+    assert "Insured person's name check</dt>" in hi

@@ -111,6 +111,19 @@ def name_check_text(row: Any, lang: str) -> str:
     return text
 
 
+def insured_name_check_text(fields: dict[str, Any], lang: str) -> str:
+    """An insurance registration's name check in words, from what the resident signed: the
+    outcome, and that the resident confirmed a close name at the desk. (The reasons' resident
+    sentences speak of an account's name, which an insurer's record is not.)"""
+    try:
+        text = outcome_text(Outcome(str(fields.get("name_outcome", ""))), lang)
+    except ValueError:
+        return str(_("No name check was recorded."))
+    if fields.get("close_confirmed"):
+        text += " " + str(_("You confirmed the insured person's name at the desk."))
+    return text
+
+
 def bank_and_branch(account: Any) -> str:
     """A public-fund account's bank and branch by name (their codes only when unnamed)."""
     return f"{account.bank_name or account.bank_code} {account.branch_name or account.branch_code}"
@@ -218,9 +231,12 @@ def records(holder: Any, lang: str = "ja") -> Records:
         )
     for reg in (
         HealthInsuranceRegistration.objects.filter(holder=holder)
-        .select_related("visit__terminal", "outside_call")
+        .select_related("visit__terminal", "outside_call", "procedure")
         .order_by("-created_at")
     ):
+        # The name check of a registration is in what the resident signed (the row keeps no
+        # reading of the resident's name): the reading compared and the outcome.
+        signed = reg.procedure.fields if isinstance(reg.procedure.fields, dict) else {}
         out.registrations.append(
             {
                 "row": reg,
@@ -230,6 +246,8 @@ def records(holder: Any, lang: str = "ja") -> Records:
                 "label": describe_item(ItemKind.HEALTH_INSURANCE, reg, english=lang == "en"),
                 "insurer": reg.insurer_number,
                 "insured": masked(reg.insured_last4),
+                "compared_kana": str(signed.get("resident_kana") or ""),
+                "name_check": insured_name_check_text(signed, lang),
                 "state": registration_state_text(reg, lang),
                 "desk": _desk(reg, lang),
             }
