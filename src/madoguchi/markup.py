@@ -8,6 +8,10 @@ value is; the result may be given to `blocktranslate ... with`, which keeps it a
 in it (＊＊＊＊0001) kept on one line: the confirmation page broke it 「＊」 / 「＊＊＊0001」, and
 WeasyPrint the letters' and reports' paragraphs. Escaped as any value is; a value already safe
 (`blocktranslate ... asvar`) is not escaped again.
+
+`signed_line`: a line a resident signs (the confirmation page, the receipt page, the resident's
+and the officials' pages), its masked numbers and the words of its names (鈴木, 一郎, ｽｽﾞｷ) each
+kept on one line, as the PIN pad sets it.
 """
 
 from __future__ import annotations
@@ -34,3 +38,10 @@ def masked_unbroken(line: Any) -> SafeString:
     if isinstance(line, SafeData):
         return mark_safe(pinpad.masked_kept_whole(str(line)))  # noqa: S308
     return mark_safe(pinpad.masked_unbroken(str(line)))  # noqa: S308
+
+
+@register.filter
+def signed_line(line: Any) -> SafeString:
+    # A signed line as the agent's PIN pad sets it: its masked numbers and its names' words
+    # kept whole, escaped first.
+    return mark_safe(pinpad.signed_line(str(line)))  # noqa: S308

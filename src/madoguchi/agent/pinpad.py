@@ -159,6 +159,25 @@ def masked_kept_whole(html: str) -> str:
     return _MASKED.sub(lambda m: f'<span class="nowrap">{m.group(0)}</span>', html)
 
 
+# A name's word in a signed line (鈴木, 一郎, ｽｽﾞｷ, イチロウ): kana, half-width kana or kanji,
+# begun after the line's label (「…: 」), a space or 「（」 and ended by a space, 「（」, 「）」
+# or the line's end; 2 to 10 characters (a longer run is a phrase, which may break).
+_NAME_WORD = re.compile(
+    r"(?<=[:：\s\u3000（])"
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f々〆〇ヵヶ]{2,10}"
+    r"(?=[\s\u3000（）]|$)"
+)
+
+
+def signed_line(line: str) -> str:
+    """A signed line as HTML, escaped, its masked numbers and the words of its names each in a
+    `nowrap` span: a browser breaks a line between any two Japanese characters, and at 390 px
+    the lines read 「鈴木 一」 / 「郎」 and 「ｽｽﾞｷ ｲﾁ」 / 「ﾛｳ」. The desk's pages, the resident's
+    and the officials' set the same lines so (`madoguchi.markup.signed_line`)."""
+    html = _NAME_WORD.sub(lambda m: f'<span class="nowrap">{m.group(0)}</span>', escape(line))
+    return masked_kept_whole(html)
+
+
 def pick_lang(value: str | None) -> str:
     return value if value in LANGS else "ja"
 
@@ -185,7 +204,7 @@ def render(
         intro = "intro.authenticate-records"
     body.append(f"<p>{escape(t[intro])}</p>")
     if request.kind is Kind.SIGN_COMPLETION and request.display:
-        lines = "".join(f"<li>{masked_unbroken(line)}</li>" for line in request.display)
+        lines = "".join(f"<li>{signed_line(line)}</li>" for line in request.display)
         # A PIN was already sent for this request (the pad shows again after a wrong one):
         # the lines were read to their end then, and are not to be read again before the next.
         read = " data-read" if request.notice else ""
