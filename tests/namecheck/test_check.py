@@ -92,8 +92,15 @@ CASES = [
     ("ツヅキ ミヅホ", "ﾂｽﾞｷ ﾐｽﾞﾎ", C, Reason.KANA_SPELLING),
     ("チヂワ ヨウコ", "ﾁｼﾞﾜ ﾖｰｺ", C, Reason.KANA_SPELLING),
     ("ユウ オオノ", "ｵｰﾉ ﾕｰ", C, Reason.KANA_SPELLING),
-    # a name close already keeps its reason (the spelling step is for names otherwise blocked)
-    ("サトウ ユウコ", "ｻﾄｰ ﾕｳｺ", C, Reason.FAMILY_NAME_DIFFERS),
+    # a name close because one part "differs" only in a spelling says so: it read "the family
+    # name differs" (サトウ and ｻﾄｰ) and "the given name differs (a family member's account?)"
+    ("サトウ ユウコ", "ｻﾄｰ ﾕｳｺ", C, Reason.KANA_SPELLING),
+    ("ヤマダ タロウ", "ﾔﾏﾀﾞ ﾀﾛｰ", C, Reason.KANA_SPELLING),
+    ("ヤマダ ユウコ", "ﾔﾏﾀﾞ ﾕｰｺ", C, Reason.KANA_SPELLING),
+    ("オオタ ハナコ", "ｵｰﾀ ﾊﾅｺ", C, Reason.KANA_SPELLING),
+    # a part that differs beyond a spelling keeps its reason
+    ("ヤマダ タロウ", "ﾔﾏﾀﾞ ｼﾞﾛｳ", C, Reason.GIVEN_NAME_DIFFERS),
+    ("ヤマダ ユウコ", "ﾔﾏﾀﾞ ﾕｰｷ", N, Reason.GIVEN_NAME_DIFFERS),
     ("オオノユウ", "ｵｰﾉ ﾕｰ", C, Reason.KANA_SPELLING),
     # a vowel that is no long vowel's spelling is a different name still
     ("サトウ ユウコ", "ｻﾄｲ ﾕｲｺ", N, Reason.DIFFERENT),

@@ -359,11 +359,12 @@ def _decide_rest(
     decisions.decide(best >= MATCH_THRESHOLD, _O[Outcome.MATCH], _R[Reason.MINOR_TYPO], best)
     decisions.decide(close_enough, _O[Outcome.CLOSE], _R[Reason.MINOR_TYPO], best)
     # What is left keeps no_match / DIFFERENT / best score, unless, as _decide's last step, the
-    # names differ only in the kana spelling of one sound: a spelling keeps a name's length, so
-    # only blocked pairs of one length are looked at (few: most names match).
-    blocked = ~unusual & (decisions.outcome == _O[Outcome.NO_MATCH])
-    blocked &= at.length[pairs.a] == at.length[pairs.b]
-    candidates = np.flatnonzero(blocked)
+    # names differ only in the kana spelling of one sound (close, KANA_SPELLING, for a pair
+    # blocked or close by the steps above): a spelling keeps a name's length, so only pairs
+    # not matched of one length are looked at (few: most names match).
+    unmatched = ~unusual & (decisions.outcome != _O[Outcome.MATCH])
+    unmatched &= at.length[pairs.a] == at.length[pairs.b]
+    candidates = np.flatnonzero(unmatched)
     alike = _sounds_alike(forms, pairs.a[candidates], pairs.b[candidates], at.length)
     for pair in candidates[alike].tolist():
         if _kana_spelling_only(forms[pairs.a_list[pair]], forms[pairs.b_list[pair]]):

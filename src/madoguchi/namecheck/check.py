@@ -284,9 +284,11 @@ def _decide(
         outcome, reason = Outcome.CLOSE, Reason.MINOR_TYPO
     else:
         outcome, reason = Outcome.NO_MATCH, Reason.DIFFERENT
-    if outcome is Outcome.NO_MATCH and _kana_spelling_only(na, nb):
-        # Last, for a name the score would block: one that is close or a match already keeps
-        # its reason (and check_batch looks at its few blocked pairs only).
+    if outcome is not Outcome.MATCH and _kana_spelling_only(na, nb):
+        # Last, for a name not matched: one the score would block is close, and one close
+        # because "a part differs" says what differs, the spelling of a sound only (ヤマダ
+        # タロウ against ﾔﾏﾀﾞ ﾀﾛｰ said "the given name differs (a family member's account?)").
+        # A match keeps its reason (and check_batch looks at its few other pairs only).
         return Outcome.CLOSE, Reason.KANA_SPELLING, score
     return outcome, reason, score
 
