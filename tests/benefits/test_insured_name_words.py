@@ -121,12 +121,13 @@ def test_the_residents_page_shows_the_insured_name_check_they_signed(trusted, de
     assert "照合に使ったあなたのお名前（フリガナ）</dt>" in hi
     assert '<dd lang="ja" data-testid="compared-kana">ヤマダ タロー</dd>' in hi
     check = hi.split('data-testid="insured-name-check">', 1)[1].split("</dd>", 1)[0]
-    assert check == "類似（要確認） 窓口で被保険者のお名前をご本人が確認しました。"
+    # In the resident's words: the desk's 「類似（要確認）」 read as something still asked of them.
+    assert check == "類似（完全には一致しません） 窓口で被保険者のお名前をご本人が確認しました。"
     assert "口座" not in hi
     page = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     hi = page[page.index('id="h-hi"') : page.index('id="h-grants"')]
     check = hi.split('data-testid="insured-name-check">', 1)[1].split("</dd>", 1)[0]
     assert (
-        check == "Close match (confirm) You confirmed the insured person&#x27;s name at the desk."
+        check == "Close (not identical) You confirmed the insured person&#x27;s name at the desk."
     )
     assert "Insured person's name check</dt>" in hi

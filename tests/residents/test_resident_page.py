@@ -2149,3 +2149,36 @@ def test_the_records_show_the_names_each_check_compared(trusted, desk):
     page = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "name, as the provider or bank reported it</dt>" in page
     assert '<dd lang="ja" data-testid="insured-kana">ｽｽﾞｷ ｲﾁﾛｳ</dd>' in page
+
+
+@pytest.mark.parametrize(
+    ("outcome", "reason", "confirmed", "ja", "en"),
+    [
+        ("close", "MINOR_TYPO", True, "類似（完全には一致しません）：", "Close (not identical): "),
+        ("unavailable", "NAME_UNAVAILABLE", True, "照合できませんでした：", "Not compared: "),
+        ("match", "EXACT_AFTER_NORMALISATION", False, "一致：", "Match: "),
+    ],
+)
+def test_a_name_checks_outcome_is_said_in_the_residents_words(
+    trusted, desk, outcome, reason, confirmed, ja, en
+):
+    """The records said a close name 「類似（要確認）」 and one the provider did not report
+    「照合不可（要確認）」, the desk's words telling staff to confirm: read by a resident who had
+    confirmed the name at the desk long before, as something still asked of them."""
+    b = trusted.card("B")
+    completion = desk_completion(desk, b)
+    _point_link(completion.visit.holder, desk)
+    from madoguchi.benefits.models import PaymentLink
+
+    PaymentLink.objects.update(name_outcome=outcome, name_reason=reason, close_confirmed=confirmed)
+    client = Client()
+    sign_in(client, b)
+    for lang, label, words in (
+        ("ja", "口座名義の照合結果", ja),
+        ("en", "Account holder name check", en),
+    ):
+        page = client.get("/me/records/", HTTP_ACCEPT_LANGUAGE=lang).content.decode()
+        check = re.search(f"<dt>{label}</dt><dd>([^<]*)</dd>", page).group(1)
+        assert check.startswith(words), check
+        assert "要確認" not in check
+        assert "(confirm)" not in check

@@ -262,6 +262,23 @@ def reason_text(reason: Reason, lang: str = "ja", subject: str = ACCOUNT) -> str
     return texts.get(lang, texts["ja"])
 
 
+# What the resident's own page says of an outcome: the desk's words tell staff what to do
+# (類似（要確認）, 照合不可（要確認）), and a resident who confirmed the name at the desk long ago
+# read 「類似（要確認）」 as something still asked of them.
+RESIDENT_OUTCOME_TEXTS: dict[Outcome, dict[str, str]] = {
+    Outcome.MATCH: {"ja": "一致", "en": "Match"},
+    Outcome.CLOSE: {"ja": "類似（完全には一致しません）", "en": "Close (not identical)"},
+    Outcome.NO_MATCH: {"ja": "不一致", "en": "No match"},
+    Outcome.UNAVAILABLE: {"ja": "照合できませんでした", "en": "Not compared"},
+}
+
+
+def resident_outcome_text(outcome: Outcome, lang: str = "ja") -> str:
+    """What the resident's own page says of an outcome; Japanese unless ``lang`` is ``"en"``."""
+    texts = RESIDENT_OUTCOME_TEXTS[outcome]
+    return texts.get(lang, texts["ja"])
+
+
 def resident_reason_text(reason: Reason, lang: str = "ja") -> str:
     """What the resident's own page says of a reason code (the desk's sentence where it is
     already plain); Japanese unless ``lang`` is ``"en"``."""

@@ -33,7 +33,12 @@ from madoguchi.identity.access import READ_PAGES, READ_REASONS
 from madoguchi.identity.events import RECORD_READ
 from madoguchi.identity.selectors import holder_ids_merged_into
 from madoguchi.language import english, page_language
-from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, resident_reason_text
+from madoguchi.namecheck.reasons import (
+    Outcome,
+    Reason,
+    resident_outcome_text,
+    resident_reason_text,
+)
 
 from .constants import ItemKind
 from .models import Notice, NotMeReport, ResidentSession
@@ -98,7 +103,7 @@ READER_ROLES: dict[str, Any] = {
 def name_check_text(row: Any, lang: str) -> str:
     """The holder-name check result in words (never a code)."""
     try:
-        text = outcome_text(Outcome(row.name_outcome), lang)
+        text = resident_outcome_text(Outcome(row.name_outcome), lang)
     except ValueError:
         return str(_("No name check was recorded."))
     with contextlib.suppress(ValueError):
@@ -116,7 +121,7 @@ def insured_name_check_text(fields: dict[str, Any], lang: str) -> str:
     outcome, and that the resident confirmed a close name at the desk. (The reasons' resident
     sentences speak of an account's name, which an insurer's record is not.)"""
     try:
-        text = outcome_text(Outcome(str(fields.get("name_outcome", ""))), lang)
+        text = resident_outcome_text(Outcome(str(fields.get("name_outcome", ""))), lang)
     except ValueError:
         return str(_("No name check was recorded."))
     if fields.get("close_confirmed"):
