@@ -222,6 +222,29 @@ def test_a_confirmed_close_match_is_read_in_the_pages_language(client, trusted, 
     assert "payment_link" not in ja + en  # the linked object in words, not its code
 
 
+@pytest.mark.usefixtures("providers", "systems")
+def test_a_confirmed_name_the_provider_did_not_report_is_said_in_words(client, trusted, desk):
+    """An account whose holder's name the provider does not report is confirmed at the desk as
+    a close name is; its incident read 「名義照合の結果（unavailable）をご本人が確認したうえで…」
+    and "…confirmed a unavailable name check": the outcome's code."""
+    from tests.benefits.conftest import commit
+
+    card = trusted.card("C")
+    start_visit(desk, card)
+    fields = apply_fields(psid="7010000000000006", code="2468", confirm_close_match=True)
+    prepare(desk, **fields)
+    commit(desk, card)
+    client.force_login(factories.staff(Role.SUPERVISOR))
+    ja = client.get(reverse("incidents:list")).content.decode()
+    en = client.get(reverse("incidents:list"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "名義照合の結果（照合不可）をご本人が確認したうえで、受取口座を登録しました。" in ja
+    assert (
+        "A payment account linked after the resident confirmed a name-not-reported name check."
+        in en
+    )
+    assert "unavailable" not in ja + en
+
+
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_a_complaint_is_framed_in_the_pages_language(db, client, language):
     """A complaint keeps what staff typed as its summary (the API); the pages frame it in

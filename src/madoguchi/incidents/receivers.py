@@ -17,14 +17,26 @@ from .text import LINKED_AFTER_CLOSE_MATCH, LINKED_UNDER_EXCEPTION, by_language,
 # The linked object, the exception and the name check's outcome, by their codes in the summary.
 WHAT_JA = {"payment_link": "受取口座", "public_fund_account": "公金受取口座"}
 EXCEPTION_JA = {"minor_representative": "未成年者の法定代理人名義の口座"}
-OUTCOME_JA = {"match": "一致", "close": "近似", "no_match": "不一致"}
+# A name the provider or bank did not report (unavailable) is confirmed as a close one is: its
+# incident said 「名義照合の結果（unavailable）」, the code.
+OUTCOME_JA = {
+    "match": "一致",
+    "close": "近似",
+    "no_match": "不一致",
+    "unavailable": "照合不可",
+}
 
 
 # ... and in English: a page read in English shows words, not the codes (an unknown code
 # stays as it is).
 WHAT_EN = {"payment_link": "A payment account", "public_fund_account": "A public-funds account"}
 EXCEPTION_EN = {"minor_representative": "account of a minor's legal representative"}
-OUTCOME_EN = {"match": "match", "close": "close", "no_match": "no match"}
+OUTCOME_EN = {
+    "match": "match",
+    "close": "close",
+    "no_match": "no match",
+    "unavailable": "name-not-reported",
+}
 
 
 def _in_words(names: dict[str, str], english: dict[str, str], code: Any) -> dict[str, str]:
