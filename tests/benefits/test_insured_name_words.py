@@ -80,6 +80,9 @@ def test_the_insured_persons_close_match_says_what_was_compared(
     refusal = refused("name_close_unconfirmed", prepare, desk, kind="health_insurance_use",
                       **HIS, **{**CARD_C, "resident_kana": kana})  # fmt: skip
     _says_no_account(refusal)
+    if record == "":  # no name on the record: none is said not to match
+        assert "一致しません" not in refusal.message_ja
+        assert refusal.message_ja.startswith("保険者の記録に被保険者のお名前がないため")
 
 
 def test_the_receipt_names_the_insurance_not_an_account(trusted, desk):

@@ -105,12 +105,21 @@ def test_close_match_needs_the_residents_confirmation(trusted, desk):
 def test_unavailable_name_is_treated_as_close(trusted, desk):
     c = trusted.card("C")
     start_visit(desk, c)
-    refused(
+    err = refused(
         "name_close_unconfirmed",
         prepare,
         desk,
         **apply_fields(psid="7010000000000006", code="2468"),
     )
+    # No name is said not to match: it read 「口座名義「（口座名義を取得できません）」がご本人の
+    # お名前と完全には一致しません」.
+    assert err.message_ja.startswith(
+        "決済事業者・金融機関から口座名義を取得できなかったため、ご本人のお名前と照合できません"
+        "でした（照合不可（要確認））。"
+    )
+    assert "一致しません" not in err.message_ja
+    assert err.message_en.startswith("The account holder's name could not be obtained")
+    assert "does not fully match" not in err.message_en
     p = prepare(
         desk, **apply_fields(psid="7010000000000006", code="2468", confirm_close_match=True)
     )

@@ -366,6 +366,27 @@ def _close_unconfirmed(
             checked.reason_text("ja", subject), checked.reason_text("en", subject)
         ),
     }
+    if checked.outcome is Outcome.UNAVAILABLE:
+        # No name to show: it read 「口座名義「（口座名義を取得できません）」がご本人のお名前と
+        # 完全には一致しません」, a name that is not one said not to match.
+        return ProcedureInvalid(
+            "name_close_unconfirmed",
+            _(
+                "The account holder's name could not be obtained from the provider or bank, "
+                "so it was not compared with the resident's (%(outcome)s). Confirm the account "
+                "holder's name with the resident, and ask the resident to confirm that this is "
+                "their own account."
+            )
+            if account
+            else _(
+                "The insurer's record gives no name for the insured person, so it was not "
+                "compared with the resident's (%(outcome)s). Confirm the insured person's name "
+                "with the resident, and ask the resident to confirm that this is their own "
+                "insurance."
+            ),
+            field="confirm_close_match",
+            params=params,
+        )
     if not account:
         return ProcedureInvalid(
             "name_close_unconfirmed",
