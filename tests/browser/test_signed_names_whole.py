@@ -80,3 +80,15 @@ def test_a_signed_line_keeps_names_and_masked_numbers_whole_and_escapes_the_rest
     assert pinpad.signed_line("<b>: 山田 太郎") == (
         '&lt;b&gt;: <span class="nowrap">山田</span> <span class="nowrap">太郎</span>'
     )
+
+
+def test_the_signed_lines_are_marked_japanese_on_an_english_pin_pad():
+    """The lines a resident signs are Japanese whatever the pad's language; on the English pad
+    they sat in `<html lang="en">` unmarked, so a screen reader read them in an English voice."""
+    request = CardRequest(
+        id="r1", kind=Kind.SIGN_COMPLETION, created=0.0, expires=1e12, display=LINES
+    )
+    for lang in ("en", "ja"):
+        page = pinpad.render(request, lang, "n0nce")
+        assert f'<html lang="{lang}">' in page
+        assert '<ul id="signed-lines" lang="ja" ' in page

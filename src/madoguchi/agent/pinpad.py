@@ -211,7 +211,9 @@ def render(
         body.append(
             f'<section class="display" aria-labelledby="signed-caption">'
             f'<strong id="signed-caption">{escape(t["display_caption"])}</strong>'
-            f'<ul id="signed-lines" tabindex="0" aria-labelledby="signed-caption" '
+            # The lines are Japanese whatever the pad's language (lang: a screen reader reads
+            # them in a Japanese voice, and the browser breaks them as Japanese).
+            f'<ul id="signed-lines" lang="ja" tabindex="0" aria-labelledby="signed-caption" '
             f'data-testid="signed-lines"{read}>{lines}</ul>'
             f'<p class="readall" id="read-all" role="status" hidden>{escape(t["read_all"])}</p>'
             "</section>"
