@@ -243,6 +243,9 @@ def test_a_confirmed_name_the_provider_did_not_report_is_said_in_words(client, t
         in en
     )
     assert "unavailable" not in ja + en
+    # Its kind says both (it read 「名義の近似一致を確認して紐付け」 for a name never reported).
+    assert "名義の近似一致・照合不可を確認して紐付け" in ja
+    assert "Close or unreported name confirmed" in en
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])

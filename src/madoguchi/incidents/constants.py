@@ -19,7 +19,7 @@ class IncidentKind(models.TextChoices):
     OUTSIDE_FAILURE = "outside_failure", _("Outside system failure")
     COMPLAINT = "complaint", _("Complaint")
     EXCEPTION_USED = "exception_used", _("Name check exception used")
-    NAME_CLOSE_CONFIRMED = "name_close_confirmed", _("Close name match confirmed")
+    NAME_CLOSE_CONFIRMED = "name_close_confirmed", _("Close or unreported name confirmed")
     CHECKLIST_UNTICKED = "checklist_unticked", _("Checklist items left unticked")
     # The outside system answered and said no (no such account, a wrong security code, a
     # suspended account, an insurer's refusal): apart from OUTSIDE_FAILURE, where it could not
