@@ -89,9 +89,16 @@ def test_the_receipt_names_the_insurance_not_an_account(trusted, desk):
     c = trusted.card("C")
     start_visit(desk, c)
     prepare(desk, kind="health_insurance_use", **HIS, **CARD_C)
-    html = receipts.receipt_html(commit(desk, c))
+    completion = commit(desk, c)
+    html = receipts.receipt_html(completion)
     assert "口座" not in html
     assert "被保険者のお名前（フリガナ）" in html
+    english = receipts.receipt_html(completion, "en")
+    assert "Health-insurance use registration" in english
+    assert "Insurer number, insured number" in english
+    assert "Insured person&#x27;s name (kana)" in english
+    assert "Registering" in english  # the insurer has not answered yet
+    assert "account" not in english.lower()
 
 
 def test_an_accounts_no_match_keeps_its_words(trusted, desk):

@@ -205,3 +205,64 @@ def test_the_receipt_names_the_zone_its_time_is_in(trusted, desk, settings):
     data = receipts.receipt_data(completion)
     assert data.committed_at.endswith("（UTC、UTC+00:00）")
     assert "日本時間" not in data.committed_at
+
+
+JAPANESE_LABELS = ("お手続きの控え", "確定日時", "受付番号", "お手続き", "名義", "付与", "窓口まで")
+
+
+@pytest.mark.usefixtures("support_keys")
+def test_an_english_receipt_says_in_english_what_was_linked(trusted, desk):
+    """The receipt was Japanese only: a resident served in English, or reading their own page in
+    it, downloaded a receipt they could not read. In English it says the same things; the
+    names, the place and the banks keep their own script."""
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    verify_basic_four(desk, c)
+    prepare(desk, **apply_fields())
+    completion = commit(desk, c)
+    text = _text(receipts.receipt_document(completion, "en"))
+    flat = text.replace(" ", "")  # a line's end takes the space it broke at
+    link = PaymentLink.objects.get()
+    for expected in (
+        "Receipt of your application",
+        "山田　太郎",
+        "application (payment service link)",
+        link.masked_account,
+        "ﾔﾏﾀﾞ ﾀﾛｳ",
+        visit.reference,
+        visit.terminal.place,
+        "Japan time",
+        "Points granted by this application",
+        "points",
+        "This was confirmed by the signature of the resident's My Number card.",
+        "This was not me",
+    ):
+        assert expected.replace(" ", "") in flat, expected
+    for label in JAPANESE_LABELS:
+        assert label not in text, label
+    assert 'lang="en"' in receipts.receipt_html(completion, "en")
+    # Japanese stays the default.
+    assert "お手続きの控え" in _text(receipts.receipt_document(completion))
+
+
+def test_the_receipt_is_in_the_language_of_the_page_it_is_opened_from(
+    trusted, desk, client, monkeypatch
+):
+    from madoguchi.benefits import views
+
+    asked = []
+    real = views.receipt_pdf
+
+    def spy(completion, lang="ja"):
+        asked.append(lang)
+        return real(completion, lang)
+
+    monkeypatch.setattr(views, "receipt_pdf", spy)
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    url = reverse("benefits:receipt", args=[commit(desk, c).pk])
+    _login(client, desk)
+    assert client.get(url, secure=True, HTTP_ACCEPT_LANGUAGE="en").status_code == 200
+    assert client.get(url, secure=True, HTTP_ACCEPT_LANGUAGE="ja").status_code == 200
+    assert asked == ["en", "ja"]

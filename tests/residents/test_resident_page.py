@@ -2182,3 +2182,25 @@ def test_a_name_checks_outcome_is_said_in_the_residents_words(
         assert check.startswith(words), check
         assert "要確認" not in check
         assert "(confirm)" not in check
+
+
+def test_the_residents_receipt_is_in_the_language_of_their_page(trusted, desk, monkeypatch):
+    """A resident reading their own page in English downloaded a Japanese receipt."""
+    from madoguchi.residents import views
+
+    asked = []
+    real = views.receipt_pdf
+
+    def spy(completion, lang="ja"):
+        asked.append(lang)
+        return real(completion, lang)
+
+    monkeypatch.setattr(views, "receipt_pdf", spy)
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    for lang in ("en", "ja"):
+        r = client.get(f"/me/receipts/{completion.pk}.pdf", HTTP_ACCEPT_LANGUAGE=lang)
+        assert r["Content-Type"] == "application/pdf"
+    assert asked == ["en", "ja"]

@@ -15,8 +15,9 @@ from typing import Any
 from madoguchi.desk.constants import ProcedureStatus
 from madoguchi.desk.models import Procedure
 from madoguchi.identity.models import Holder
+from madoguchi.language import english
 
-from .constants import CategoryKind, LinkStatus, RegistrationState, Trigger
+from .constants import CATEGORY_NAMES_EN, CategoryKind, LinkStatus, RegistrationState, Trigger
 from .models import (
     Grant,
     HealthInsuranceRegistration,
@@ -39,6 +40,16 @@ NEXT_STEP_JA = {
     Trigger.PROVIDER_REPORT: "決済サービスでのチャージやお買い物の後、決済サービスからの報告で付与されます",
 }
 
+# ... and in English (the receipt opened from an English page).
+NEXT_STEP_EN = {
+    Trigger.HEALTH_INSURANCE: "granted once the My Number card is registered for use as a "
+    "health-insurance card",
+    Trigger.PUBLIC_FUND: "granted once a public-fund receiving account is registered",
+    Trigger.APPLICATION: "granted once you apply for the points",
+    Trigger.PROVIDER_REPORT: "granted after a top-up or purchase with the payment service, "
+    "when the service reports it",
+}
+
 
 @dataclass
 class Outlook:
@@ -46,10 +57,14 @@ class Outlook:
     later: list[str] = field(default_factory=list)
 
 
-def _points(category: dict[str, Any]) -> str:
+def _points(category: dict[str, Any], en: bool = False) -> str:
     if category["kind"] == CategoryKind.RATE:
+        if en:
+            return (
+                f"{category['rate_percent']}% of the amount paid (up to {category['cap']:,} points)"
+            )
         return f"決済額の{category['rate_percent']}%（上限{category['cap']:,}ポイント）"
-    return f"{category['points']:,}ポイント"
+    return f"{category['points']:,} points" if en else f"{category['points']:,}ポイント"
 
 
 def _registered(holder: Holder, trigger: str) -> bool:
@@ -73,6 +88,7 @@ def outlook(
     version: ProgrammeVersion,
     *,
     committing: set[str] | frozenset[str] = frozenset(),
+    lang: str = "ja",
 ) -> Outlook:
     """The programme's categories for `holder`, split into what a completion committing the
     procedure kinds `committing` grants now and what needs a later step. Categories already
@@ -81,14 +97,22 @@ def outlook(
         Grant.objects.filter(holder=holder, programme=programme).values_list("category", flat=True)
     )
     applied = "point_application" in committing or _registered(holder, Trigger.APPLICATION)
+    en = english(lang)
     result = Outlook()
     for cat in version.categories:
         if cat["code"] in granted:
             continue
-        text = f"{cat['label_ja']}: {_points(cat)}"
+        label = (
+            cat.get("label_en")
+            or CATEGORY_NAMES_EN.get(programme.code, {}).get(cat["code"])
+            or cat["label_ja"]
+            if en
+            else cat["label_ja"]
+        )
+        text = f"{label}: {_points(cat, en)}"
         trigger = cat.get("trigger", Trigger.APPLICATION)
         if cat["kind"] == CategoryKind.RATE:
-            result.later.append(f"{text}（{NEXT_STEP_JA[Trigger.PROVIDER_REPORT]}）")
+            result.later.append(_then(text, Trigger.PROVIDER_REPORT, en))
             continue
         met = trigger == Trigger.APPLICATION or (
             TRIGGER_KINDS.get(trigger) in committing or _registered(holder, trigger)
@@ -96,10 +120,17 @@ def outlook(
         if met and applied:
             result.now.append(text)
         elif not met:
-            result.later.append(f"{text}（{NEXT_STEP_JA.get(trigger, '')}）")
+            result.later.append(_then(text, trigger, en))
         else:
-            result.later.append(f"{text}（{NEXT_STEP_JA[Trigger.APPLICATION]}）")
+            result.later.append(_then(text, Trigger.APPLICATION, en))
     return result
+
+
+def _then(text: str, trigger: Trigger, en: bool) -> str:
+    """A category still to come, with the step that grants it."""
+    if en:
+        return f"{text} ({NEXT_STEP_EN.get(trigger, '')})"
+    return f"{text}（{NEXT_STEP_JA.get(trigger, '')}）"
 
 
 def outlook_lines(o: Outlook) -> list[str]:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from madoguchi.desk.selectors import desk_completion, shown_at_desk
 from madoguchi.identity.access import record_read
+from madoguchi.language import page_language
 from madoguchi.terminals.binding import bound_desk_session
 
 from .receipts import receipt_pdf
@@ -26,7 +27,9 @@ def receipt(request: HttpRequest, completion_id: int) -> HttpResponse:
         # the next starts (a reprint), is the only one the person at the desk may be shown.
         return _earlier_visit()
     record_read(request, completion.visit.holder, page="benefits.receipt_pdf", subject=completion)
-    response = HttpResponse(receipt_pdf(completion), content_type="application/pdf")
+    response = HttpResponse(
+        receipt_pdf(completion, page_language()), content_type="application/pdf"
+    )
     response["Content-Disposition"] = f'inline; filename="receipt-{completion.visit.reference}.pdf"'
     response["Cache-Control"] = "no-store"
     return response

@@ -38,6 +38,10 @@ class BankAccountType(StrEnum):
         return {"ordinary": "普通", "current": "当座", "savings": "貯蓄"}[self.value]
 
     @property
+    def label_en(self) -> str:
+        return {"ordinary": "Ordinary", "current": "Current", "savings": "Savings"}[self.value]
+
+    @property
     def zengin_code(self) -> str:
         return {"ordinary": "1", "current": "2", "savings": "4"}[self.value]
 

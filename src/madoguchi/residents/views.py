@@ -239,7 +239,9 @@ def receipt(request: HttpRequest, session: ResidentSession, completion_id: int) 
     if completion is None:
         raise Http404("No such receipt.")
     services.page_viewed(session, "receipt", completion=completion.pk)
-    response = HttpResponse(receipt_pdf(completion), content_type="application/pdf")
+    response = HttpResponse(
+        receipt_pdf(completion, page_language()), content_type="application/pdf"
+    )
     response["Content-Disposition"] = f'inline; filename="receipt-{completion.visit.reference}.pdf"'
     return response
 
