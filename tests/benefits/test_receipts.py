@@ -249,15 +249,9 @@ def test_the_receipt_is_in_the_language_of_the_page_it_is_opened_from(
     trusted, desk, client, monkeypatch
 ):
     from madoguchi.benefits import views
+    from tests.receiptkit import languages_asked
 
-    asked = []
-    real = views.receipt_pdf
-
-    def spy(completion, lang="ja"):
-        asked.append(lang)
-        return real(completion, lang)
-
-    monkeypatch.setattr(views, "receipt_pdf", spy)
+    asked = languages_asked(monkeypatch, views)
     c = trusted.card("C")
     start_visit(desk, c)
     prepare(desk, **apply_fields())

@@ -2187,15 +2187,9 @@ def test_a_name_checks_outcome_is_said_in_the_residents_words(
 def test_the_residents_receipt_is_in_the_language_of_their_page(trusted, desk, monkeypatch):
     """A resident reading their own page in English downloaded a Japanese receipt."""
     from madoguchi.residents import views
+    from tests.receiptkit import languages_asked
 
-    asked = []
-    real = views.receipt_pdf
-
-    def spy(completion, lang="ja"):
-        asked.append(lang)
-        return real(completion, lang)
-
-    monkeypatch.setattr(views, "receipt_pdf", spy)
+    asked = languages_asked(monkeypatch, views)
     a = trusted.card("A")
     completion = desk_completion(desk, a)
     client = Client()
