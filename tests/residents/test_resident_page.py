@@ -24,7 +24,7 @@ from madoguchi.cases.models import Case
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.constants import VisitEndReason
 from madoguchi.incidents.models import Incident
-from madoguchi.residents import services
+from madoguchi.residents import selectors, services
 from madoguchi.residents.constants import SESSION_KEY
 from madoguchi.residents.models import Notice, NotMeReport, ResidentSession
 from madoguchi.terminals import services as terminal_services
@@ -620,6 +620,29 @@ def test_completion_email_sends_the_signed_lines(trusted, desk):
     assert len(mail.outbox) == 1
     assert "PAY-A-0001" in mail.outbox[0].body
     assert AuditEvent.objects.filter(event_name="residents.completion_emailed").exists()
+
+
+def test_the_desk_emails_the_notice_in_the_language_of_its_page(trusted, desk):
+    """The desk's page in English sent a Japanese notice only: a resident served in English got
+    an e-mail they could not read. The lines the card signed stay as signed (Japanese)."""
+    completion = desk_completion(desk, trusted.card("A"))
+    staff = _staff_at_desk(desk)
+    url = f"/me/desk-email/{completion.pk}/"
+    assert (
+        staff.post(url, {"address": "a@example.jp"}, HTTP_ACCEPT_LANGUAGE="en").status_code == 302
+    )
+    staff.post(url, {"address": "b@example.jp"}, HTTP_ACCEPT_LANGUAGE="ja")
+    english, japanese = mail.outbox
+    assert english.subject == "[Notice] Your application at the desk has been confirmed"
+    assert "What your card signed (in Japanese, as signed):" in english.body
+    assert "(Japan time)" in english.body
+    assert "This was not me" in english.body
+    assert "確定しました" not in english.body
+    assert japanese.subject == "【お知らせ】窓口での手続が確定しました"
+    assert "署名された内容:" in japanese.body
+    for line in selectors.signed_lines(completion):
+        assert f"  {line}" in english.body
+        assert f"  {line}" in japanese.body
 
 
 def test_nothing_on_the_page_without_a_session(db):

@@ -31,13 +31,15 @@ from madoguchi.cases import text as case_text
 from madoguchi.cases.constants import CaseStatus, Channel, Programme
 from madoguchi.cases.models import Case
 from madoguchi.cases.services import case_open, case_report_added
-from madoguchi.era import format_era_time
+from madoguchi.dates import zone_words
+from madoguchi.era import format_era_time, format_local_time
 from madoguchi.identity.models import Holder, HolderCertificate
 from madoguchi.identity.services import IdentityRefused, build_validator, nonce_shaped
 from madoguchi.identity.tokens import NonceRecord, TokenValidationError, generate_nonce
 from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
+from madoguchi.language import english
 from madoguchi.once import services as once
 from madoguchi.plaintext import bad_character, long_number
 from madoguchi.refusals import Refusal, Text
@@ -695,8 +697,41 @@ def _not_me_recorded(report: NotMeReport, **extra: Any) -> None:
 # --- a signed completion can tell the resident by email ---------------------------------------
 
 
+def _completion_notice(completion: Any, lang: str) -> tuple[str, str]:
+    """The notice e-mail's subject and body, in Japanese or (`lang="en"`) English."""
+    lines = [f"  {line}" for line in selectors.signed_lines(completion)]
+    committed = timezone.localtime(completion.committed_at)
+    if english(lang):
+        return "[Notice] Your application at the desk has been confirmed", "\n".join(
+            [
+                "An application signed with your My Number card has been confirmed.",
+                "",
+                "What your card signed (in Japanese, as signed):",
+                *lines,
+                "",
+                f"Confirmed at: {format_local_time(committed, japanese=False)} "
+                f"({zone_words('en')})",
+                "If you did not do this, report it from \u201cThis was not me\u201d on your own "
+                "page (My records).",
+                f"Call centre: {settings.RESIDENT_CALL_CENTRE}",
+            ]
+        )
+    return "【お知らせ】窓口での手続が確定しました", "\n".join(
+        [
+            "マイナンバーカードで署名された手続が確定しました。",
+            "",
+            "署名された内容:",
+            *lines,
+            "",
+            f"確定日時: {format_era_time(committed)}",
+            "心当たりがない場合は、住民用ページの「これは自分ではない」からお申し出ください。",
+            f"問い合わせ先（コールセンター）: {settings.RESIDENT_CALL_CENTRE}",
+        ]
+    )
+
+
 def completion_email(
-    completion: Any, address: str, *, actor: Any = None, once_key: str = ""
+    completion: Any, address: str, *, actor: Any = None, once_key: str = "", lang: str = "ja"
 ) -> bool:
     """Tell the resident what their card signed (the exact lines), at an address they gave at
     the desk. The address is used once and not stored. Console backend in the demo.
@@ -707,21 +742,12 @@ def completion_email(
 
     `once_key` is the desk form's one-time key: the same form sent again (a double click, the
     back button) sends nothing and returns False; checked once the completion's row is held, so
-    two sends at once cannot both pass it before either has sent. True when sent."""
+    two sends at once cannot both pass it before either has sent. True when sent.
+
+    `lang`: the language of the desk's page ("en": the notice in English around the signed
+    lines, which stay Japanese as signed)."""
     limit = settings.RESIDENT_EMAILS_PER_COMPLETION
-    lines = selectors.signed_lines(completion)
-    body = "\n".join(
-        [
-            "マイナンバーカードで署名された手続が確定しました。",
-            "",
-            "署名された内容:",
-            *[f"  {line}" for line in lines],
-            "",
-            f"確定日時: {format_era_time(timezone.localtime(completion.committed_at))}",
-            "心当たりがない場合は、住民用ページの「これは自分ではない」からお申し出ください。",
-            f"問い合わせ先（コールセンター）: {settings.RESIDENT_CALL_CENTRE}",
-        ]
-    )
+    subject, body = _completion_notice(completion, lang)
     with transaction.atomic():
         # The completion's row is held from the count to the record: two requests at once (a
         # double click, a script's parallel posts) would otherwise both count below the limit.
@@ -736,7 +762,7 @@ def completion_email(
         if sent >= limit:
             raise ResidentRefused.of("email_limit", detail=f"{sent} sent", count=sent)
         EmailMessage(
-            subject="【お知らせ】窓口での手続が確定しました",
+            subject=subject,
             body=body,
             from_email=getattr(settings, "DEFAULT_FROM_EMAIL", None),
             to=[address],

@@ -366,6 +366,7 @@ def desk_email(request: HttpRequest, completion_id: int) -> HttpResponse:
                 address,
                 actor=request.user,
                 once_key=request.POST.get(once.KEY_FIELD, ""),
+                lang=page_language(),
             )
         except services.ResidentRefused as exc:
             messages.error(request, exc.text())
