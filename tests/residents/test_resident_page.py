@@ -640,6 +640,7 @@ def test_the_desk_emails_the_notice_in_the_language_of_its_page(trusted, desk):
     assert "確定しました" not in english.body
     assert japanese.subject == "【お知らせ】窓口での手続が確定しました"
     assert "署名された内容:" in japanese.body
+    assert "（日本時間）" in japanese.body  # as the receipt names the time's zone
     for line in selectors.signed_lines(completion):
         assert f"  {line}" in english.body
         assert f"  {line}" in japanese.body

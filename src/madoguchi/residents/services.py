@@ -723,7 +723,7 @@ def _completion_notice(completion: Any, lang: str) -> tuple[str, str]:
             "署名された内容:",
             *lines,
             "",
-            f"確定日時: {format_era_time(committed)}",
+            f"確定日時: {format_era_time(committed)}（{zone_words('ja')}）",
             "心当たりがない場合は、住民用ページの「これは自分ではない」からお申し出ください。",
             f"問い合わせ先（コールセンター）: {settings.RESIDENT_CALL_CENTRE}",
         ]
