@@ -109,6 +109,15 @@ def test_minor_and_parent_through_the_api(trusted, staff_client, minor_card):  #
     html = receipt_html(Completion.objects.get())
     assert "法定代理人（親権者）の名義の口座を使う申請です" in html
     assert "ご本人と法定代理人（親権者）のマイナンバーカードによる署名で確定しました" in html
+    english = receipt_html(Completion.objects.get(), "en")
+    assert (
+        "using the account of their legal representative (Parent (person with parental "
+        "authority))." in english
+    )
+    assert (
+        "confirmed by the signature of the My Number cards of the resident and of their legal "
+        "representative." in english
+    )
 
 
 def test_the_residents_token_alone_commits_nothing(trusted, staff_client, minor_card):  # noqa: F811

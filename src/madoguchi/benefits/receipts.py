@@ -156,8 +156,7 @@ def receipt_data(completion: Completion, lang: str = "ja") -> ReceiptData:
                     "against the legal representative's name."
                 )
                 data.signed_by = (
-                    f"the My Number cards of the resident and their legal representative "
-                    f"({relationship})"
+                    "the My Number cards of the resident and of their legal representative"
                 )
             else:
                 relationship = RELATIONSHIP_JA.get(code, "法定代理人")
