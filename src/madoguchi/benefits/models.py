@@ -556,11 +556,18 @@ class Grant(models.Model):
         """The category as its programme version names it (`label_en` on an English page when
         the version has one, else the national programme's English name), never its code."""
         category = self.programme_version.category(self.category) or {}
-        japanese = str(category.get("label_ja") or self.category)
-        if not english(lang):
-            return japanese
-        known = CATEGORY_NAMES_EN.get(self.programme.code, {}).get(self.category)
-        return str(category.get("label_en") or known or japanese)
+        return category_words(self.programme.code, self.category, category, lang)
+
+
+def category_words(programme_code: str, code: str, category: dict[str, Any], lang: str) -> str:
+    """A category of a programme version (its dict in `ProgrammeVersion.categories`) in words:
+    its `label_ja`, or on an English page its `label_en`, else the national programme's English
+    name; never its code unless it has no name at all."""
+    japanese = str(category.get("label_ja") or code)
+    if not english(lang):
+        return japanese
+    known = CATEGORY_NAMES_EN.get(programme_code, {}).get(code)
+    return str(category.get("label_en") or known or japanese)
 
 
 class PayoutBatch(models.Model):

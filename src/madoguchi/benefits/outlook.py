@@ -17,7 +17,7 @@ from madoguchi.desk.models import Procedure
 from madoguchi.identity.models import Holder
 from madoguchi.language import english
 
-from .constants import CATEGORY_NAMES_EN, CategoryKind, LinkStatus, RegistrationState, Trigger
+from .constants import CategoryKind, LinkStatus, RegistrationState, Trigger
 from .models import (
     Grant,
     HealthInsuranceRegistration,
@@ -25,6 +25,7 @@ from .models import (
     Programme,
     ProgrammeVersion,
     PublicFundAccount,
+    category_words,
 )
 
 # The desk procedure kinds whose commit meets a trigger.
@@ -102,14 +103,7 @@ def outlook(
     for cat in version.categories:
         if cat["code"] in granted:
             continue
-        label = (
-            cat.get("label_en")
-            or CATEGORY_NAMES_EN.get(programme.code, {}).get(cat["code"])
-            or cat["label_ja"]
-            if en
-            else cat["label_ja"]
-        )
-        text = f"{label}: {_points(cat, en)}"
+        text = f"{category_words(programme.code, cat['code'], cat, lang)}: {_points(cat, en)}"
         trigger = cat.get("trigger", Trigger.APPLICATION)
         if cat["kind"] == CategoryKind.RATE:
             result.later.append(_then(text, Trigger.PROVIDER_REPORT, en))
