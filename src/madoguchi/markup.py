@@ -4,6 +4,9 @@
 its hyphen at the end of a sentence's line or in a narrow column. The value is escaped as any
 value is; the result may be given to `blocktranslate ... with`, which keeps it as it is.
 
+`words`: a value of several words, such as a desk's place (本庁 1階 支援窓口 1番), which breaks only
+between its words: a phone's line broke it 「支」 / 「援窓口」. A word wider than the line still breaks.
+
 `masked_unbroken`: a line of text (a signed line, a letter's paragraph) with each masked number
 in it (＊＊＊＊0001) kept on one line: the confirmation page broke it 「＊」 / 「＊＊＊0001」, and
 WeasyPrint the letters' and reports' paragraphs. Escaped as any value is; a value already safe
@@ -30,6 +33,11 @@ register = template.Library()
 @register.filter
 def unbroken(value: Any) -> SafeString:
     return format_html('<span class="nowrap">{}</span>', value)
+
+
+@register.filter
+def words(value: Any) -> SafeString:
+    return format_html('<span class="words">{}</span>', value)
 
 
 @register.filter
