@@ -52,3 +52,33 @@ def test_procedures_and_insurer_sentences_agree_on_a_regional_english_tag():
         assert insurer_refusal("no-such-code", tag) == "The insurer did not accept the request."
     assert label(kind, "ja-JP") == HealthInsuranceUse.label_ja
     assert insurer_refusal("no-such-code", "ja-JP") == "保険者が依頼を受け付けませんでした。"
+
+
+def test_a_forms_labels_end_with_a_japanese_colon_on_a_japanese_page():
+    """Django's forms end a label with its catalogue's ":", which its Japanese catalogue keeps
+    Latin: the case page's forms read 「日付:」 and 「概要:」 beside the desk's Japanese. A label that
+    already ends with a question mark gets none."""
+    from django import forms
+
+    class Step(forms.Form):
+        summary = forms.CharField(label="概要")
+        asked = forms.CharField(label="ご本人に確認しましたか？")
+        english = forms.CharField(label="Summary")
+
+    with translation.override("ja"):
+        form = Step()
+        assert form["summary"].label_tag().endswith(">概要：</label>")
+        assert form["asked"].label_tag().endswith(">ご本人に確認しましたか？</label>")
+    with translation.override("en"):
+        assert Step()["english"].label_tag().endswith(">Summary:</label>")
+
+
+def test_the_case_pages_kana_field_is_a_label_with_its_explanation_beside_it():
+    """The comparison's kana field had its whole explanation in its label, and the label's own
+    colon after it (「…照合します）:」)."""
+    from madoguchi.cases.forms import CompareForm
+
+    with translation.override("ja"):
+        field = CompareForm(prefix="compare")["resident_kana"]
+        assert field.label_tag().endswith(">ご本人のお名前（フリガナ）：</label>")
+        assert str(field.help_text).startswith("ご本人に読み方を確かめて入力します")

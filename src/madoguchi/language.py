@@ -21,6 +21,13 @@ from django.utils import translation
 
 PageLanguage = Literal["ja", "en"]
 
+# Django's forms end each label with gettext(":"), the label suffix, unless the label already
+# ends with one of gettext(":?.!"). Django's own Japanese catalogue keeps the Latin colon after
+# Japanese words (「日付:」, 「概要:」 on the case page); the project's says 「：」, and adds it after no
+# Japanese mark either (「…ですか？」). Marked here so that `make messages` keeps them.
+translation.gettext_noop(":")
+translation.gettext_noop(":?.!")
+
 
 def page_language(lang: str | None = None) -> PageLanguage:
     """ "en" when `lang` (default: the active language) is English in any region or case,

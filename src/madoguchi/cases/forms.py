@@ -133,9 +133,10 @@ class _CompareForm(WhenForm):
     """Every comparison also compares the account holder's kana, where it is known."""
 
     resident_kana = forms.CharField(
-        label=_(
-            "The resident's name in kana, as the resident reads it (the My Number card has no "
-            "kana; optional: without it, the kana entered when the link was made)"
+        label=_("The resident's name (kana)"),
+        help_text=_(
+            "Ask the resident how their name is read: the My Number card has no kana. Optional: "
+            "without it, the kana entered when the link was made is compared."
         ),
         max_length=100,
         required=False,
