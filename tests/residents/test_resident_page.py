@@ -452,6 +452,25 @@ def test_this_was_not_me_opens_an_incident_and_a_case_officials_see(trusted, des
     assert str(stage)
 
 
+def test_a_case_opened_by_a_residents_report_names_the_resident_as_who_reported(trusted, desk):
+    """The case's first entry said the report came from 「その他」 (other), beside the resident's
+    own words (本人（住民用ページ、カードで本人確認済み）), as a scan's or an incident's case says;
+    a further report from the same page already named the resident (来庁者)."""
+    a = trusted.card("A")
+    completion = desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    client.post(f"/me/not-me/completion/{completion.pk}/", {"reason": "not_at_desk"})
+    intake = NotMeReport.objects.get().case.timeline.get(seq=1)
+    assert (intake.party, intake.channel) == ("resident", "system")
+    official = factories.staff(Role.CITY_OFFICIAL)
+    o = Client()
+    o.force_login(official)
+    page = o.get(f"/cases/{intake.case.pk}/?reason=resident_inquiry").content.decode()
+    assert "来庁者 本人（住民用ページ" in page  # the party (the resident), then their words
+    assert "その他" not in page
+
+
 def test_this_was_not_me_names_the_visit_in_the_citys_local_time(trusted, desk):
     """The page, the incident and the case name the visit as the records page does: in local
     time (Asia/Tokyo), never in UTC (03:30 UTC was shown to the resident as 03:30, not 12:30)."""

@@ -28,7 +28,7 @@ from madoguchi.audit import services as audit
 from madoguchi.audit import throttle
 from madoguchi.cases import remedy
 from madoguchi.cases import text as case_text
-from madoguchi.cases.constants import CaseStatus, Channel, Programme
+from madoguchi.cases.constants import CaseStatus, Channel, Party, Programme
 from madoguchi.cases.models import Case
 from madoguchi.cases.services import case_open, case_report_added
 from madoguchi.dates import zone_words
@@ -621,6 +621,7 @@ def not_me_report(
             },
             event_date=timezone.localdate(),
             channel=Channel.SYSTEM,
+            party=Party.RESIDENT,  # the resident, through the page (a system channel)
             # The report says where it happened as the public reads it (本庁 1階 支援窓口 1番),
             # not the terminal's name.
             desk_location=visit.terminal.place if visit else "",

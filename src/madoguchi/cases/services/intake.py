@@ -60,6 +60,7 @@ def case_open(
     registration: Any = None,
     incident: Any = None,
     texts: dict[str, Any] | None = None,
+    party: Party | str | None = None,
 ) -> Case:
     """Open a case with its intake entry: who reported, what they said. ``programme``: what
     the link was made for (the incident report's wording follows it). ``registration``: the
@@ -70,7 +71,9 @@ def case_open(
     (`incident_has_case`), two at once included (the unique column decides). ``texts``: the
     language-neutral forms (`cases.text`) of what the system wrote from structured data, by
     key (``title``, ``resident_label``, ``reported_by``, ``summary``, ``opened_by``), kept beside the stored
-    Japanese for pages in another language; a title left empty gets its programme's."""
+    Japanese for pages in another language; a title left empty gets its programme's. ``party``:
+    who reported, by default the resident, or "other" for a system's report (an incident, the
+    forensic scan); the resident's own page, a system channel too, says the resident."""
     _require_can_open(actor)
     if incident is not None and not any((holder, payment_link, legacy_link, registration)):
         # Opened from an incident of a resident's visit: the case is about what that visit
@@ -126,7 +129,9 @@ def case_open(
             event_date=event_date,
             date_precision=precision,
             # A system's report (an incident, the forensic scan) is not a resident's.
-            party=Party.OTHER if str(channel) == Channel.SYSTEM else Party.RESIDENT,
+            party=party
+            if party is not None
+            else (Party.OTHER if str(channel) == Channel.SYSTEM else Party.RESIDENT),
             party_label=reported_by,
             channel=str(channel),
             summary=summary,
