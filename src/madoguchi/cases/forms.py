@@ -3,6 +3,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.benefits.procedures.public_fund import ACCOUNT_TYPES, branch_code_field
@@ -66,6 +67,12 @@ class DayField(forms.DateField):
 
 
 class WhenForm(forms.Form):
+    """When it happened. A step is mostly recorded on the day it happens: its form shows today,
+    to change when the step happened earlier (an empty day was refused after the summary was
+    written). A case's intake (`today_by_default = False`) keeps the day empty: a report is often
+    of something long before."""
+
+    today_by_default = True
     # The form's one-time key (`madoguchi.once`): a new one each time the form is shown.
     once = once_field()
     event_date = DayField(label=_("Date"), required=False)
@@ -73,8 +80,14 @@ class WhenForm(forms.Form):
         label=_("Date precision"), choices=DatePrecision.choices, initial=DatePrecision.DAY
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.today_by_default:
+            self.fields["event_date"].initial = timezone.localdate  # the day it is shown
+
 
 class IntakeForm(WhenForm):
+    today_by_default = False
     resident_label = _text(_("Resident (as named in the report, e.g. A氏)"), 100)
     other_resident_label = _text(
         _("The other resident, if known (as named in the report, e.g. 別人であるB氏 → B氏)"),
