@@ -67,6 +67,7 @@ def test_closed_case_offers_no_step_forms(official_page):
     # Close it from the page, as an official does.
     close = page.locator("form[data-step=close]")
     close.get_by_label("日付の精度").select_option("unknown")
+    close.get_by_label("確認の結果").select_option("no_error")
     close.locator("textarea").fill("誤った紐付けではなかったため終了。")
     close.get_by_role("button").click()
     expect(page.get_by_test_id("case-status")).to_have_text("完了")

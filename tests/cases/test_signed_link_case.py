@@ -139,7 +139,7 @@ def test_case_pages(client, link, desk, official):
     # A refused step shows why and appends nothing.
     response = client.post(
         reverse("cases:step", args=[case.pk, "close"]),
-        {"close-summary": "x", "close-date_precision": "day"},
+        {"close-summary": "x", "close-date_precision": "day", "close-outcome": "no_error"},
         follow=True,
     )
     assert "日付を入力" in response.content.decode()

@@ -66,7 +66,7 @@ def test_a_step_recorded_meanwhile_keeps_the_words_to_copy(client, official):
     entries = TimelineEntry.objects.filter(case=case).count()
     client.post(
         reverse("cases:step", args=[case.pk, "close"]) + "?lang=ja",
-        {"close-summary": SUMMARY, "close-date_precision": "unknown"},
+        {"close-summary": SUMMARY, "close-date_precision": "unknown", "close-outcome": "other"},
     )
     assert TimelineEntry.objects.filter(case=case).count() == entries
     page = _page(client, case)

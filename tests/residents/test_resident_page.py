@@ -468,7 +468,7 @@ def test_a_case_opened_by_a_residents_report_names_the_resident_as_who_reported(
     o.force_login(official)
     page = o.get(f"/cases/{intake.case.pk}/?reason=resident_inquiry").content.decode()
     assert "来庁者 本人（住民用ページ" in page  # the party (the resident), then their words
-    assert "その他" not in page
+    assert "その他 本人（住民用ページ" not in page
 
 
 def test_this_was_not_me_names_the_visit_in_the_citys_local_time(trusted, desk):

@@ -52,6 +52,15 @@ class EntryKind(models.TextChoices):
     CLOSE = "close", _("Closed")
 
 
+class CloseOutcome(models.TextChoices):
+    """What closing a case found, as the closing letter tells the resident: an apology only
+    where something was wrong. Chosen by the official on the close step."""
+
+    CORRECTED = "corrected", _("An error was found and put right")
+    NO_ERROR = "no_error", _("No error was found")
+    OTHER = "other", _("Other (the city explains it to the resident)")
+
+
 class DatePrecision(models.TextChoices):
     DAY = "day", _("Day")
     MONTH = "month", _("Month only (day unknown)")

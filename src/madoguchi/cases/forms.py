@@ -15,7 +15,7 @@ from madoguchi.outside.errors import InvalidRequest
 from madoguchi.outside.validation import japan_post_bank_account
 from madoguchi.plaintext import no_long_number, plain_text
 
-from .constants import Channel, DatePrecision, Party, Programme
+from .constants import Channel, CloseOutcome, DatePrecision, Party, Programme
 
 # Free text's limits (characters): a case report's PDF lays out every character of the case's
 # summaries and notes and its measures; 200,000 took minutes and held a server worker.
@@ -105,6 +105,20 @@ class IntakeForm(WhenForm):
 
 class StepForm(WhenForm):
     summary = _text(_("Summary"), NOTE_MAX, rows=3)
+
+
+class CloseForm(StepForm):
+    """Closing says what was found: the resident's letter apologises only for an error."""
+
+    outcome = forms.ChoiceField(
+        label=_("What was found"),
+        choices=[("", _("Choose one")), *CloseOutcome.choices],
+        help_text=_(
+            "The resident's closing letter says it: an apology where an error was put right, "
+            "that none was found, or that the city explains it."
+        ),
+    )
+    field_order = ["once", "event_date", "date_precision", "outcome", "summary"]
 
 
 class ContactForm(StepForm):

@@ -15,6 +15,7 @@ from . import text
 from .constants import (
     CaseStatus,
     Channel,
+    CloseOutcome,
     ComparisonResult,
     DatePrecision,
     EntryKind,
@@ -240,6 +241,12 @@ class TimelineEntry(models.Model):
     def shown_summary(self) -> str:
         """The summary in the page's language where the system made it (cases.text)."""
         return text.shown(self.detail.get("text"), "summary", self.summary)
+
+    @property
+    def outcome_label(self) -> Any:
+        """What a closing found (`CloseOutcome`), in the page's language; "" when not stated."""
+        outcome = self.detail.get("outcome") if isinstance(self.detail, dict) else None
+        return CloseOutcome(outcome).label if outcome in CloseOutcome.values else ""
 
     @property
     def shown_party_label(self) -> str:

@@ -24,7 +24,7 @@ from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.reading import read_incident
 from madoguchi.incidents.selectors import incident_by_pk
 from madoguchi.incidents.text import incident_text
-from madoguchi.language import page_language
+from madoguchi.language import english, page_language
 from madoguchi.once import services as once
 from madoguchi.plaintext import long_number
 from madoguchi.refusals import Refusal
@@ -34,6 +34,7 @@ from .constants import CaseStatus, Channel, DatePrecision, Programme
 from .forms import (
     COMPARE_FORMS,
     LEGACY_FORMS,
+    CloseForm,
     CompareForm,
     ContactForm,
     IntakeForm,
@@ -54,7 +55,7 @@ STEPS: dict[str, tuple[type, Any]] = {
     "correct": (StepForm, services.case_correct),
     "reenable": (StepForm, services.case_reenable),
     "notify": (StepForm, services.case_notify),
-    "close": (StepForm, services.case_close),
+    "close": (CloseForm, services.case_close),
 }
 
 
@@ -89,6 +90,7 @@ DRAFT_FIELDS = (
     "party",
     "party_label",
     "channel",
+    "outcome",
     once.KEY_FIELD,  # nothing was recorded with it: the form sent again is still once
 )
 # A form sent a second time (`madoguchi.once`): what the official sees instead of a second record.
@@ -359,9 +361,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _form_errors(form: Any) -> str:
     """A form's errors as the page says them: each field by its label, in the page's language
-    (not its code: event_date, date_precision)."""
-    return "; ".join(
-        (f"{form.fields[k].label}: " if k in form.fields else "") + " ".join(str(e) for e in v)
+    (not its code: event_date, date_precision), with the language's own colon."""
+    colon, sep = (": ", "; ") if english() else ("：", "　")
+    return sep.join(
+        (f"{form.fields[k].label}{colon}" if k in form.fields else "") + " ".join(str(e) for e in v)
         for k, v in form.errors.items()
     )
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from madoguchi import pdf
 from madoguchi.audit import services as audit
 from madoguchi.benefits.identifiers import masked
-from madoguchi.cases.constants import EntryKind, Programme
+from madoguchi.cases.constants import CloseOutcome, EntryKind, Programme
 from madoguchi.cases.document import contact_block
 from madoguchi.cases.findings import signed_subject
 from madoguchi.era import format_era
@@ -157,10 +157,28 @@ def _body(kind: str, case: Any, when: str, detail: Any = None) -> list[str]:
         main = f"{when}、あなたに関する{what}の件（{case.reference}）について、対応をすべて完了しました。"
     return [
         main,
-        "このたびはご迷惑をおかけし、誠に申し訳ございません。",
+        *_found(kind, case, what, (detail or {}).get("outcome")),
         f"ケース番号：{case.reference}",
         "経過は、マイナンバーカードで本人確認のうえ、住民用ページでいつでもご確認いただけます。",
     ]
+
+
+def _found(kind: str, case: Any, what: str, outcome: Any) -> list[str]:
+    """What the letter says after its first sentence. A closing says what the official found
+    (`CloseOutcome`): an apology only where an error was put right; where none was found, that,
+    and thanks to a resident who reported it; otherwise that the city explains it. Every other
+    step's letter, and a closing that stated nothing, apologises as before."""
+    if kind != EntryKind.CLOSE or outcome not in (CloseOutcome.NO_ERROR, CloseOutcome.OTHER):
+        return ["このたびはご迷惑をおかけし、誠に申し訳ございません。"]
+    if outcome == CloseOutcome.OTHER:
+        return [
+            "対応の内容については、担当課からご説明いたします。"
+            "ご不明な点は、下記の問い合わせ先までお問い合わせください。"
+        ]
+    found = [f"確認の結果、あなたに関する{what}に誤りは見つかりませんでした。"]
+    if holder_reported(case):
+        found.append("お申し出いただき、ありがとうございました。")
+    return found
 
 
 def notice_issue(entry: Any) -> Notice | None:

@@ -24,7 +24,7 @@ from madoguchi.benefits.models import (
     PublicFundAccount,
 )
 from madoguchi.benefits.states import state_text as registration_state_text
-from madoguchi.cases.constants import CaseStatus, Programme
+from madoguchi.cases.constants import CaseStatus, CloseOutcome, EntryKind, Programme
 from madoguchi.cases.models import Case
 from madoguchi.cases.selectors import visible_cases
 from madoguchi.desk.models import Completion
@@ -73,8 +73,22 @@ _REGISTRATION_STAGE_TEXT: dict[str, dict[str, Any]] = {
 }
 
 
+# A closed case, by what its closing found (as its letter says it).
+CLOSED_STAGE_TEXT: dict[str, Any] = {
+    CloseOutcome.CORRECTED: _("This case is closed: the error found has been put right."),
+    CloseOutcome.NO_ERROR: _("This case is closed: the city found no error."),
+}
+
+
 def case_stage(case: Any) -> Any:
-    """The case's stage in the resident's words, by what the case is about."""
+    """The case's stage in the resident's words, by what the case is about (a closed one by
+    what its closing found)."""
+    if case.status == CaseStatus.CLOSED:
+        close = case.timeline.filter(kind=EntryKind.CLOSE).order_by("-seq").first()
+        outcome = str((close.detail or {}).get("outcome", "")) if close else ""
+        found = CLOSED_STAGE_TEXT.get(outcome)
+        if found is not None:
+            return found
     by_programme = _REGISTRATION_STAGE_TEXT.get(case.programme, {})
     return by_programme.get(case.status) or CASE_STAGE_TEXT.get(case.status, case.status)
 
