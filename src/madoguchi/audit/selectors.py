@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
+from django.utils import timezone
 
 from madoguchi.language import page_language
 
@@ -28,6 +29,23 @@ def events_for_terminal(terminal: Any) -> QuerySet[AuditEvent]:
     """``terminal`` is the object (anything with ``.pk``) or its id."""
     terminal_id = str(getattr(terminal, "pk", terminal))
     return AuditEvent.objects.filter(terminal_id=terminal_id).order_by("seq")
+
+
+def visit_events(visit: Any) -> QuerySet[AuditEvent]:
+    """The audit trail of a desk visit (any object with the visit's fields): events about the
+    visit, its procedures or its completions, and everything recorded at its terminal while it
+    was open (card insertions and removals, what its completion committed). The case page and
+    the incident page show it; the incident page showed only the events about the visit itself,
+    without the completion the resident signed."""
+    completions = [str(pk) for pk in visit.completions.values_list("pk", flat=True)]
+    procedures = [str(pk) for pk in visit.procedures.values_list("pk", flat=True)]
+    end = visit.ended_at or timezone.now()
+    return AuditEvent.objects.filter(
+        Q(subject_type="desk.visit", subject_id=str(visit.pk))
+        | Q(subject_type="desk.completion", subject_id__in=completions)
+        | Q(subject_type="desk.procedure", subject_id__in=procedures)
+        | Q(terminal_id=str(visit.terminal_id), time__gte=visit.started_at, time__lte=end)
+    ).order_by("seq")
 
 
 def latest(n: int = 20) -> list[AuditEvent]:

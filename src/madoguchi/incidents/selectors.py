@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from madoguchi.audit.models import AuditEvent
-from madoguchi.audit.selectors import events_for_subject
+from madoguchi.audit.selectors import events_for_subject, visit_events
 from madoguchi.era import parse_date
 from madoguchi.terminals.selectors import visible_terminals
 
@@ -134,8 +134,10 @@ def with_times_seen(incidents: Iterable[Incident]) -> list[Incident]:
 
 
 def audit_trail(incident: Incident) -> list[AuditEvent]:
-    """The incident's own audit event, then the events of its visit (if any)."""
+    """The incident's own audit events and its visit's trail (if any), as the case page shows
+    it (`audit.selectors.visit_events`): the completion the resident signed and what it
+    committed included."""
     events = list(events_for_subject(incident))
-    if incident.visit_id is not None:
-        events += list(events_for_subject(("desk.visit", str(incident.visit_id))))
+    if incident.visit is not None:
+        events += list(visit_events(incident.visit))
     return sorted({e.seq: e for e in events}.values(), key=lambda e: e.seq)
