@@ -7,6 +7,10 @@ value is; the result may be given to `blocktranslate ... with`, which keeps it a
 `words`: a value of several words, such as a desk's place (本庁 1階 支援窓口 1番), which breaks only
 between its words: a phone's line broke it 「支」 / 「援窓口」. A word wider than the line still breaks.
 
+`words_between`: a one-line description of several parts (what was done, where and when:
+「公金受取口座の登録（… ＊＊＊＊6789、令和8年12月5日 09:38、本庁 1階 支援窓口 1番）」), each part between
+its spaces, commas and brackets set as `words` does, so the line breaks between them.
+
 `masked_unbroken`: a line of text (a signed line, a letter's paragraph) with each masked number
 in it (＊＊＊＊0001) kept on one line: the confirmation page broke it 「＊」 / 「＊＊＊0001」, and
 WeasyPrint the letters' and reports' paragraphs. Escaped as any value is; a value already safe
@@ -19,10 +23,11 @@ kept on one line, as the PIN pad sets it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeData, SafeString, mark_safe
 
 from madoguchi.agent import pinpad
@@ -38,6 +43,23 @@ def unbroken(value: Any) -> SafeString:
 @register.filter
 def words(value: Any) -> SafeString:
     return format_html('<span class="words">{}</span>', value)
+
+
+# What separates the parts of a description: spaces, commas and brackets, Japanese or not.
+_BETWEEN = re.compile(r"([\s、,（）()]+)")
+
+
+@register.filter
+def words_between(value: Any) -> SafeString:
+    parts = _BETWEEN.split(str(value))
+    return mark_safe(  # noqa: S308 - each part escaped
+        "".join(
+            conditional_escape(part)
+            if i % 2
+            else (format_html('<span class="words">{}</span>', part) if part else "")
+            for i, part in enumerate(parts)
+        )
+    )
 
 
 @register.filter

@@ -32,7 +32,8 @@ OVER = """selector => [...document.querySelectorAll(selector)].flatMap(block =>
     return [...e.getClientRects()].some(r => r.right > right + 1);
   }).map(e => e.textContent))"""
 
-# Each word's rectangles in the given elements: a word laid out on two lines has two tops.
+# Each word's rectangles in the given elements: a word laid out on two lines has two tops (one
+# wider than its element's line is not counted: it must break).
 BROKEN = """([selector, words]) => {
   const broken = [];
   let lines = 0;
@@ -41,15 +42,19 @@ BROKEN = """([selector, words]) => {
     range.selectNodeContents(e);
     lines = Math.max(lines, new Set([...range.getClientRects()].filter(r => r.width > 0)
       .map(r => Math.round(r.top))).size);
+    const block = getComputedStyle(e).display === 'inline' ? e.parentElement : e;
+    const line = block.clientWidth;
     const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       for (const word of words) {
         for (let at = node.data.indexOf(word); at >= 0; at = node.data.indexOf(word, at + 1)) {
           range.setStart(node, at);
           range.setEnd(node, at + word.length);
-          const tops = new Set([...range.getClientRects()].filter(r => r.width > 0)
-            .map(r => Math.round(r.top)));
-          if (tops.size > 1) broken.push(e.textContent.trim().slice(0, 40) + ' / ' + word);
+          const rects = [...range.getClientRects()].filter(r => r.width > 0);
+          const tops = new Set(rects.map(r => Math.round(r.top)));
+          // A word wider than its line breaks where it must.
+          const wide = rects.reduce((sum, r) => sum + r.width, 0) > line;
+          if (tops.size > 1 && !wide) broken.push(e.textContent.trim().slice(0, 40) + ' / ' + word);
         }
       }
     }
@@ -59,9 +64,9 @@ BROKEN = """([selector, words]) => {
 
 
 @pytest.fixture
-def records_page(trusted, settings) -> str:
-    """The resident's records page, as served, after a completion at a desk whose place is
-    several words."""
+def signed_in(trusted, settings):
+    """A resident signed in on their own page after a completion at a desk whose place is
+    several words: the client and the completion."""
     settings.MADOGUCHI_ORIGIN = ORIGIN
     settings.RESIDENT_ORIGIN = ME_ORIGIN
     settings.SECURE_SSL_REDIRECT = False
@@ -71,25 +76,40 @@ def records_page(trusted, settings) -> str:
     )
     desk = terminal_services.desk_session_open(terminal=terminal, staff=factories.staff())
     card = trusted.card("A")
-    desk_completion(desk, card)
+    completion = desk_completion(desk, card)
     client = Client()
     assert sign_in(client, card).status_code == 200
-    page = client.get("/me/records/")
+    return client, completion
+
+
+def _served(client, path: str) -> str:
+    page = client.get(path)
     assert page.status_code == 200
-    html = page.content.decode()
+    return page.content.decode()
+
+
+@pytest.fixture
+def records_page(signed_in) -> str:
+    """The resident's records page, as served."""
+    html = _served(signed_in[0], "/me/records/")
     assert PLACE in html
     return html
 
 
-def test_the_desks_place_breaks_only_between_its_words(browser, records_page):
-    # The page as served, its style sheets in it and its scripts out (no card agent here).
-    html = re.sub(r"<script\b.*?</script>", "", records_page, flags=re.S)
+def _open(browser, html: str):
+    """The page as served, its style sheets in it and its scripts out (no card agent here)."""
+    html = re.sub(r"<script\b.*?</script>", "", html, flags=re.S)
     html = re.sub(r'<link rel="stylesheet"[^>]*>', "", html)
     styles = "".join(f"<style>{style.read_text()}</style>" for style in STYLES)
     context = browser.new_context()
+    page = context.new_page()
+    page.set_content(html.replace("</head>", styles + "</head>", 1))
+    return context, page
+
+
+def test_the_desks_place_breaks_only_between_its_words(browser, records_page):
+    context, page = _open(browser, records_page)
     try:
-        page = context.new_page()
-        page.set_content(html.replace("</head>", styles + "</head>", 1))
         # The place's words, and the day of the completion's time (令和8年12月5日 / 09:30).
         words = [*WORDS, *re.findall(r"令和\d+年\d+月\d+日", records_page)[:1]]
         assert len(words) == len(WORDS) + 1
@@ -104,5 +124,29 @@ def test_the_desks_place_breaks_only_between_its_words(browser, records_page):
         # A word no line can hold still breaks: it does not run past its box.
         page.set_viewport_size({"width": 120, "height": 900})
         assert page.evaluate(OVER, SELECTOR) == []
+    finally:
+        context.close()
+
+
+def test_the_reported_records_description_breaks_between_its_parts(browser, signed_in):
+    """ "This was not me": the record reported, named by what, when and where, broke
+    「令和8年12」 / 「月5日」 and 「支援」 / 「窓口」 at a phone's width. Its parts (between its spaces,
+    commas and brackets) now stay whole."""
+    client, completion = signed_in
+    html = _served(client, f"/me/not-me/completion/{completion.pk}/")
+    item = re.search(r'data-testid="not-me-item">(.*?)</strong>', html, re.S).group(1)
+    assert "本庁" in item
+    words = [w for w in re.split(r"[\s、,（）()]+", re.sub(r"<[^>]+>", "", item)) if len(w) > 1]
+    assert {"支援窓口", "カードで署名された手続"} <= set(words), words
+    context, page = _open(browser, html)
+    try:
+        broken, wrapped = [], 0
+        for width in range(300, 441, 4):
+            page.set_viewport_size({"width": width, "height": 900})
+            found = page.evaluate(BROKEN, ["[data-testid=not-me-item]", words])
+            broken += [f"{width}: {b}" for b in found["broken"]]
+            wrapped = max(wrapped, found["lines"])
+        assert wrapped > 1
+        assert broken == []
     finally:
         context.close()
