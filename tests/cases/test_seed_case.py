@@ -235,3 +235,16 @@ def test_a_closed_case_without_a_found_cause_does_not_say_the_investigation_cont
     ]
     services.case_close(case, actor=official, summary="誤紐付けではなかった", **day(2022, 9, 1))
     assert document.build(case).cause == ["調査の結果、原因は特定できませんでした。"]
+
+
+def test_a_case_closed_finding_no_error_says_so_in_the_report(official):
+    """Closed with "no error was found" (the close step's choice), the report said the cause
+    could not be identified, as if an error had been found without its cause; its timeline did
+    not say what the closing found."""
+    case = open_case(official)
+    services.case_close(
+        case, actor=official, summary="ご本人の口座だった", outcome="no_error", **day(2022, 9, 1)
+    )
+    doc = document.build(case)
+    assert doc.cause == ["調査の結果、誤りは見つかりませんでした。"]
+    assert "（確認の結果：誤りは見つからなかった）ご本人の口座だった" in doc.timeline[-1]

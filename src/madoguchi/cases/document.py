@@ -9,13 +9,13 @@ from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from madoguchi import pdf
 from madoguchi.era import format_era, format_month
 
 from . import findings, remedy, selectors
-from .constants import CaseStatus, DatePrecision, EntryKind, Programme
+from .constants import CaseStatus, CloseOutcome, DatePrecision, EntryKind, Programme
 from .models import Case, CityContact
 
 DEFAULT_TITLE = "支援窓口におけるマイナポイントの誤付与について"
@@ -192,6 +192,12 @@ def _reported(case: Case) -> Any:
     return None if pk is None else remedy.registration_by_pk(str(case.programme), pk)
 
 
+def _closed_finding(entries: list[Any]) -> str:
+    """What the case's last closing found (`CloseOutcome`), "" when it stated nothing."""
+    closes = [e for e in entries if e.kind == EntryKind.CLOSE]
+    return str((closes[-1].detail or {}).get("outcome", "")) if closes else ""
+
+
 def build(case: Case) -> ReportDocument:
     entries = list(case.timeline.select_related("actor").order_by("seq"))
     found = findings.findings_for(case)
@@ -224,6 +230,8 @@ def build(case: Case) -> ReportDocument:
             f"これらから、{findings.CAUSE_JA.get(top.code, top.ja.rstrip('。'))}ことが原因である"
             "可能性が高いものと推定されます。",
         ]
+    elif case.status == CaseStatus.CLOSED and _closed_finding(entries) == CloseOutcome.NO_ERROR:
+        cause = ["調査の結果、誤りは見つかりませんでした。"]
     elif case.status == CaseStatus.CLOSED:  # a closed case's investigation is over
         cause = ["調査の結果、原因は特定できませんでした。"]
     else:
@@ -233,6 +241,9 @@ def build(case: Case) -> ReportDocument:
         text = e.summary.strip()
         if e.kind == EntryKind.CONTACT and e.party_label and e.party_label not in text:
             text = f"{e.party_label}: {text}"
+        if e.outcome_label:  # what a closing found, as the official chose it
+            with translation.override("ja"):
+                text = f"（確認の結果：{e.outcome_label}）{text}"
         steps.append(Step(format_era(e.event_date, e.date_precision), text, str(e.actor)))
     prevention = (
         [line.strip().lstrip("・") for line in case.report_prevention.splitlines() if line.strip()]
