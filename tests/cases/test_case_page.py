@@ -671,10 +671,12 @@ def test_the_case_page_names_the_incident_it_was_opened_from_or_says_why_none(cl
     page = client.get(reverse("cases:detail", args=[from_incident.pk]) + "?reason=case_work")
     page = page.content.decode()
     incident_url = reverse("incidents:detail", args=[incident.pk])
+    # A Japanese sentence, without the spaces an English one puts around the link's words.
     assert (
-        f'このケースは インシデント <a href="{incident_url}?reason=case_work">#{incident.pk} '
+        f'このケースは、インシデント<a href="{incident_url}?reason=case_work">#{incident.pk}（'
         in page
     )
+    assert re.search(r"#\d+（[^<]+）</a>から開かれました。", page)
     assert "結び付いたインシデントはありません" not in page
     page = client.get(reverse("cases:detail", args=[without.pk]) + "?reason=case_work")
     page = page.content.decode()

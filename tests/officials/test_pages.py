@@ -301,7 +301,7 @@ def test_the_two_incident_lists_have_names_that_tell_them_apart(client, two_visi
     assert '<a href="/officials/incidents/" >インシデント一覧（全日）</a>' in officials
     listed = client.get("/officials/incidents/?reason=daily_check&lang=ja").content.decode()
     assert "<h1>インシデント一覧（全日）</h1>" in listed
-    assert '<a href="/incidents/">日ごとのインシデント</a> を開きます。' in listed
+    assert '「<a href="/incidents/">日ごとのインシデント</a>」を開きます。' in listed
     day = client.get("/incidents/?reason=daily_check&lang=ja").content.decode()
     assert '<a href="/incidents/">日ごとのインシデント</a>' in day
     assert re.search(r"<h1>令和\d+年\d+月\d+日のインシデント</h1>", day), day
