@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from madoguchi.accounts.constants import Role
 from madoguchi.terminals import services as terminal_services
 from tests import factories
 from tests.residents.test_resident_page import ME_ORIGIN, ORIGIN, desk_completion, sign_in
@@ -96,6 +97,19 @@ def records_page(signed_in) -> str:
     return html
 
 
+def _broken_at_widths(page, selector: str, words: list[str]) -> list[str]:
+    """The words broken inside at widths from 300 to 440 px, so that each meets a line's end;
+    asserts the text did wrap at some width."""
+    broken, wrapped = [], 0
+    for width in range(300, 441, 4):
+        page.set_viewport_size({"width": width, "height": 900})
+        found = page.evaluate(BROKEN, [selector, words])
+        broken += [f"{width}: {b}" for b in found["broken"]]
+        wrapped = max(wrapped, found["lines"])
+    assert wrapped > 1  # the lines did wrap at these widths
+    return broken
+
+
 def _open(browser, html: str):
     """The page as served, its style sheets in it and its scripts out (no card agent here)."""
     html = re.sub(r"<script\b.*?</script>", "", html, flags=re.S)
@@ -113,14 +127,7 @@ def test_the_desks_place_breaks_only_between_its_words(browser, records_page):
         # The place's words, and the day of the completion's time (令和8年12月5日 / 09:30).
         words = [*WORDS, *re.findall(r"令和\d+年\d+月\d+日", records_page)[:1]]
         assert len(words) == len(WORDS) + 1
-        broken, wrapped = [], 0
-        for width in range(300, 441, 4):  # so that each word meets a line's end at some width
-            page.set_viewport_size({"width": width, "height": 900})
-            found = page.evaluate(BROKEN, [SELECTOR, words])
-            broken += found["broken"]
-            wrapped = max(wrapped, found["lines"])
-        assert wrapped > 1  # the lines did wrap at these widths
-        assert broken == []
+        assert _broken_at_widths(page, SELECTOR, words) == []
         # A word no line can hold still breaks: it does not run past its box.
         page.set_viewport_size({"width": 120, "height": 900})
         assert page.evaluate(OVER, SELECTOR) == []
@@ -140,13 +147,20 @@ def test_the_reported_records_description_breaks_between_its_parts(browser, sign
     assert {"支援窓口", "カードで署名された手続"} <= set(words), words
     context, page = _open(browser, html)
     try:
-        broken, wrapped = [], 0
-        for width in range(300, 441, 4):
-            page.set_viewport_size({"width": width, "height": 900})
-            found = page.evaluate(BROKEN, ["[data-testid=not-me-item]", words])
-            broken += [f"{width}: {b}" for b in found["broken"]]
-            wrapped = max(wrapped, found["lines"])
-        assert wrapped > 1
-        assert broken == []
+        assert _broken_at_widths(page, "[data-testid=not-me-item]", words) == []
+    finally:
+        context.close()
+
+
+def test_the_officials_visit_page_keeps_the_places_words_whole(browser, signed_in):
+    """The officials' visit page names its terminal with the place (desk-07 (本庁 1階 支援窓口
+    1番)): on a phone it broke inside 支援窓口 too."""
+    _, completion = signed_in
+    official = Client()
+    official.force_login(factories.staff(Role.CITY_OFFICIAL))
+    html = _served(official, f"/officials/visits/{completion.visit.public_id}/?reason=incident")
+    context, page = _open(browser, html)
+    try:
+        assert _broken_at_widths(page, "dd", [*WORDS, "desk-07"]) == []
     finally:
         context.close()
