@@ -239,6 +239,42 @@ def _bench_in_a_process(tmp_path, stop: str, *args: str) -> tuple[int, str, bool
     return proc.returncode, err, left is not None
 
 
+def test_a_stop_inside_the_drivers_commit_leaves_with_the_stops_code(monkeypatch):
+    """SIGTERM arriving inside a transaction's commit: the transaction, unable to end, raised
+    its own error on the way out ("can't change 'autocommit' now: connection in transaction
+    status INTRANS") and the bench left with 1, not the stop's 143 (a fresh clone's CI run,
+    5 Dec 2026). What a bench raises after the stop is the stop's."""
+    import signal
+
+    from django.core.management import call_command
+    from django.db import ProgrammingError
+
+    from madoguchi.core.management.commands import bench as command
+
+    def stopped_in_commit(opts):
+        try:
+            command._stopped(signal.SIGTERM, None)  # the handler, as the signal runs it
+        except SystemExit:
+            raise ProgrammingError("can't change 'autocommit' now") from None
+        return []
+
+    # The command installs its SIGTERM handler in this process: put the test run's back.
+    previous = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(signal, "signal", lambda *args: previous)
+    monkeypatch.setitem(command.BENCHES, "audit", stopped_in_commit)
+    monkeypatch.setattr(command, "_signalled", [])
+    with pytest.raises(SystemExit) as stop:
+        call_command("bench", "audit")
+    assert stop.value.code == 128 + signal.SIGTERM
+    # Without a stop, a bench's error is its own.
+    monkeypatch.setattr(command, "_signalled", [])
+    monkeypatch.setitem(
+        command.BENCHES, "audit", lambda opts: (_ for _ in ()).throw(ProgrammingError("x"))
+    )
+    with pytest.raises(ProgrammingError):
+        call_command("bench", "audit")
+
+
 def test_a_kept_database_is_left_by_the_commands_last_cleanup(tmp_path):
     """`bench completion --keep` keeps its database on purpose, even when the run stops early:
     the command's last cleanup (which drops a database its bench made and did not drop) leaves

@@ -1885,7 +1885,7 @@ def test_the_not_me_case_keeps_the_complaint_incident_recorded_for_it(trusted, d
     o.force_login(official)
     page = o.get(f"/cases/{report.case.pk}/?reason=resident_inquiry").content.decode()
     assert "結び付いたインシデントはありません" not in page
-    assert f"#{report.incident.pk} " in page
+    assert f"#{report.incident.pk}（" in page
     incident_page = o.get(f"/incidents/{report.incident.pk}/?reason=resident_inquiry")
     text = incident_page.content.decode()
     assert report.case.reference in text

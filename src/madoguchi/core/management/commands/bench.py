@@ -131,7 +131,12 @@ def more_than_zero(text: str) -> float:
 more_than_zero.__name__ = "number"
 
 
+# The signals that stopped the bench (`_stopped`): what the bench raises after one is the stop's.
+_signalled: list[int] = []
+
+
 def _stopped(signum: int, frame: object) -> None:
+    _signalled.append(signum)
     sys.stderr.write("bench: stopped by SIGTERM; cleaning up\n")
     raise SystemExit(128 + signum)
 
@@ -262,6 +267,13 @@ class Command(PlainErrors, BaseCommand):
                     raise CommandError(str(exc)) from exc
                 for line in lines:
                     self.stdout.write(line)
+        except Exception as exc:
+            # The stop can arrive inside the database driver's commit: what the transaction
+            # raises on its way out (it could not end: "can't change 'autocommit' now") is the
+            # stop's, and the bench leaves with its code, as from anywhere else.
+            if _signalled:
+                raise SystemExit(128 + _signalled[-1]) from exc
+            raise
         finally:
             # A database a bench made but never reached its own cleanup for (stopped just
             # after CREATE DATABASE) is dropped on the way out; a second SIGTERM waits for it.
