@@ -6,16 +6,13 @@ subject."""
 
 from __future__ import annotations
 
-from django.test import Client
-
 from madoguchi.cases import selectors as case_selectors
 from madoguchi.incidents import selectors
 from madoguchi.incidents.models import Incident
 from tests.residents.test_resident_page import (  # noqa: F401 - fixtures
     _origins,
     desk,
-    desk_completion,
-    sign_in,
+    report_not_me,
 )
 
 
@@ -23,11 +20,7 @@ def test_a_not_me_incidents_trail_has_the_signed_completion_as_the_cases_has(
     trusted,
     desk,  # noqa: F811
 ):
-    card = trusted.card("A")
-    completion = desk_completion(desk, card)
-    client = Client()
-    sign_in(client, card)
-    client.post(f"/me/not-me/completion/{completion.pk}/", {"reason": "not_at_desk"})
+    report_not_me(trusted, desk)
     incident = Incident.objects.get(reason_code="resident_not_me")
     names = [e.event_name for e in selectors.audit_trail(incident)]
     assert "visits.procedure_prepared" in names

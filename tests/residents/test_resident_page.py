@@ -87,6 +87,17 @@ def desk_completion(desk, card, account="PAY-A-0001", *, origin=ORIGIN):
     return completion
 
 
+def report_not_me(trusted, desk, reason: str = "not_at_desk"):
+    """Resident A's completion at the desk, reported on their own page as not them: the
+    resident's signed-in client and the completion."""
+    card = trusted.card("A")
+    completion = desk_completion(desk, card)
+    client = Client()
+    sign_in(client, card)
+    client.post(f"/me/not-me/completion/{completion.pk}/", {"reason": reason})
+    return client, completion
+
+
 def plain(html: str) -> str:
     """A page's text without its tags (a description's parts are set each in its own span)."""
     return re.sub(r"<[^>]+>", "", html)
@@ -461,11 +472,7 @@ def test_a_case_opened_by_a_residents_report_names_the_resident_as_who_reported(
     """The case's first entry said the report came from 「その他」 (other), beside the resident's
     own words (本人（住民用ページ、カードで本人確認済み）), as a scan's or an incident's case says;
     a further report from the same page already named the resident (来庁者)."""
-    a = trusted.card("A")
-    completion = desk_completion(desk, a)
-    client = Client()
-    sign_in(client, a)
-    client.post(f"/me/not-me/completion/{completion.pk}/", {"reason": "not_at_desk"})
+    report_not_me(trusted, desk)
     intake = NotMeReport.objects.get().case.timeline.get(seq=1)
     assert (intake.party, intake.channel) == ("resident", "system")
     official = factories.staff(Role.CITY_OFFICIAL)
@@ -2149,11 +2156,7 @@ def test_a_residents_report_names_the_staff_who_served_the_visit(trusted, desk):
     who served the visit; the audit log says the resident's page recorded it, not they."""
     from madoguchi.reports import services as reports
 
-    a = trusted.card("A")
-    completion = desk_completion(desk, a)
-    client = Client()
-    sign_in(client, a)
-    client.post(f"/me/not-me/completion/{completion.pk}/", {"reason": "not_at_desk"})
+    _, completion = report_not_me(trusted, desk)
     incident = Incident.objects.get(reason_code="resident_not_me")
     served_by = completion.visit.staff
     assert incident.staff == served_by

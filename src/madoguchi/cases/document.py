@@ -195,7 +195,7 @@ def _reported(case: Case) -> Any:
 def _closed_finding(entries: list[Any]) -> str:
     """What the case's last closing found (`CloseOutcome`), "" when it stated nothing."""
     closes = [e for e in entries if e.kind == EntryKind.CLOSE]
-    return str((closes[-1].detail or {}).get("outcome", "")) if closes else ""
+    return closes[-1].outcome if closes else ""
 
 
 def build(case: Case) -> ReportDocument:

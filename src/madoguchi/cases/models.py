@@ -243,10 +243,15 @@ class TimelineEntry(models.Model):
         return text.shown(self.detail.get("text"), "summary", self.summary)
 
     @property
-    def outcome_label(self) -> Any:
-        """What a closing found (`CloseOutcome`), in the page's language; "" when not stated."""
+    def outcome(self) -> str:
+        """What a closing found (a `CloseOutcome` value); "" when not stated."""
         outcome = self.detail.get("outcome") if isinstance(self.detail, dict) else None
-        return CloseOutcome(outcome).label if outcome in CloseOutcome.values else ""
+        return outcome if outcome in CloseOutcome.values else ""
+
+    @property
+    def outcome_label(self) -> Any:
+        """What a closing found, in the page's language; "" when not stated."""
+        return CloseOutcome(self.outcome).label if self.outcome else ""
 
     @property
     def shown_party_label(self) -> str:

@@ -85,8 +85,7 @@ def case_stage(case: Any) -> Any:
     what its closing found)."""
     if case.status == CaseStatus.CLOSED:
         close = case.timeline.filter(kind=EntryKind.CLOSE).order_by("-seq").first()
-        outcome = str((close.detail or {}).get("outcome", "")) if close else ""
-        found = CLOSED_STAGE_TEXT.get(outcome)
+        found = CLOSED_STAGE_TEXT.get(close.outcome) if close else None
         if found is not None:
             return found
     by_programme = _REGISTRATION_STAGE_TEXT.get(case.programme, {})
