@@ -226,7 +226,8 @@ def _context(request: HttpRequest, visit: Visit | None, **extra: Any) -> dict[st
     if visit is not None:
         # The name of the card read the server verified in this visit, never the desk's word.
         ctx["resident_name"] = visit.card_name
-        ctx["seconds_left"] = services.seconds_left(visit)
+        ctx["seconds_left"] = left = services.seconds_left(visit)
+        ctx["time_left"] = f"{left // 60}:{left % 60:02d}"
         ctx["card_fingerprint"] = visit.certificate.fingerprint
         ctx["handover"] = visit.handover_at is not None
         if visit.companion_certificate_id is not None:  # the representative's card (2nd signer)

@@ -65,7 +65,13 @@ class HealthInsuranceForm(forms.Form):
             )
         },
     )
-    resident_sex = forms.ChoiceField(label=_("Resident's sex (as on the card)"), choices=SEXES)
+    # No sex is chosen until the staff choose one: a form that opened on 男性 registered a
+    # woman's insurance as a man's when the field was passed over, a mismatch at the insurer.
+    resident_sex = forms.ChoiceField(
+        label=_("Resident's sex (as on the card)"),
+        choices=[("", _("Choose as printed on the card")), *SEXES],
+        error_messages={"required": _("Enter the resident's sex as on the card.")},
+    )
     resident_kana = forms.CharField(
         label=_("Resident's name (kana)"),
         max_length=100,
