@@ -450,6 +450,30 @@ def test_a_checklist_stage_that_does_not_exist_is_refused_with_a_reason(trusted,
     assert "リクエストを読み取れませんでした" in r.content.decode()
 
 
+def test_the_receipt_is_headed_with_what_the_card_did_not_a_state_it_may_not_have(
+    trusted, staff_client
+):
+    """The receipt page was headed 登録済み (registered) whatever its procedures' states: above a
+    health-insurance registration still waiting for the insurer (登録手続き中) or refused by it
+    (登録できませんでした), the heading said the opposite of the line below it. It says what the
+    card did, true of every receipt, and leaves each procedure's state to its own line."""
+    a = trusted.card("A")
+    start(staff_client, a)
+    prepare(staff_client)
+    checklistkit.tick_before(staff_client.desk)
+    ch = services.completion_challenge(desk_session=staff_client.desk)
+    token = cardkit.completion_token(a, ORIGIN, ch.nonce.value, ch.transaction_bytes)
+    services.completion_commit(desk_session=staff_client.desk, token=token, nonce=ch.nonce.value)
+    for lang, heading in (
+        ("ja", "ご本人のカードで確定しました"),
+        ("en", "Confirmed with the resident's card"),
+    ):
+        html = staff_client.get(f"/desk/visit/receipt/?lang={lang}").content.decode()
+        shown = re.search(r'data-testid="receipt-heading">([^<]*)<', html)
+        assert shown, html
+        assert shown.group(1) == heading
+
+
 def test_a_visit_ended_right_after_its_completion_offers_its_receipt_until_the_next(
     trusted, staff_client
 ):
