@@ -134,10 +134,32 @@ def test_a_desk_registered_today_has_no_missing_reports_before_it(client, offici
     rows = {
         row["terminal"].pk: [c["status"] for c in row["cells"]] for row in response.context["rows"]
     }
-    assert rows[new.pk] == ["before"] * 4 + ["open"]
-    assert rows[old.pk] == ["missing"] * 4 + ["open"]
+    assert rows[new.pk] == ["open"] + ["before"] * 4  # today first
+    assert rows[old.pk] == ["open"] + ["missing"] * 4
     assert "登録前" in page
     assert response.context["missing"] == 4  # the earlier desk's only
+
+
+def test_the_grids_start_with_today(client, supervisor, official):
+    """The grids listed their days oldest first: today's column, the report a supervisor opens
+    most, was the last of fourteen (of up to 62 on the city's), beyond the page's right edge.
+    Both grids start with today and go back a day a column; each cell's link is its column's
+    day."""
+    terminal = factories.terminal()  # the contractor of every test desk, the supervisor's
+    Terminal.objects.update(created_at=timezone.now() - timedelta(days=30))
+    today = timezone.localdate()
+    for user, url, n in (
+        (supervisor, reverse("reports:index"), 14),
+        (official, reverse("reports:city") + "?days=20", 20),
+    ):
+        client.force_login(user)
+        page = client.get(url).content.decode()
+        header = re.findall(r"<th>(\d+/\d+)</th>", page)
+        assert header == [
+            f"{d.month}/{d.day}" for d in (today - timedelta(days=i) for i in range(n))
+        ]
+        links = re.findall(rf"/reports/{terminal.pk}/(\d{{4}}-\d\d-\d\d)/", page)
+        assert links == [(today - timedelta(days=i)).isoformat() for i in range(n)]
 
 
 @pytest.mark.parametrize("bad", ["abc", "0", "100", "-3", "１２"])

@@ -66,10 +66,16 @@ def _record_reads(request: HttpRequest, content: dict[str, Any], page: str) -> H
     return None
 
 
+def grid_days(n: int) -> list[date]:
+    """The grid's days, today first: oldest first, today's column (the report a supervisor
+    opens most) was the last of fourteen, or of 62, beyond the right edge of the page."""
+    return selectors.days_back(n)[::-1]
+
+
 @roles_required(*VIEWERS)
 def index(request: HttpRequest) -> HttpResponse:
     terminals = terminals_for(request.user)
-    days = selectors.days_back(14)
+    days = grid_days(14)
     return render(
         request,
         "reports/index.html",
@@ -170,7 +176,7 @@ def _days_shown(request: HttpRequest) -> int:
 @roles_required(Role.CITY_OFFICIAL)
 def city(request: HttpRequest) -> HttpResponse:
     terminals = terminals_for(request.user)
-    days = selectors.days_back(_days_shown(request))
+    days = grid_days(_days_shown(request))
     rows = selectors.status_grid(terminals, days)
     missing = sum(1 for row in rows for c in row["cells"] if c["status"] == "missing")
     return render(
