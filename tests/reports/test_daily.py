@@ -162,3 +162,29 @@ def test_today_cannot_be_submitted(desk, supervisor):
             actor=supervisor, terminal=desk.terminal, day=timezone.localdate()
         )
     assert exc.value.code == "day_not_over"
+
+
+def test_todays_page_says_when_it_can_be_submitted_instead_of_offering_the_form(
+    client, desk, supervisor
+):
+    """Today's report offered the note and "submit to the city"; the submission was refused
+    (the day is not over) and the note typed into it was lost. Today's page says from when it
+    can be submitted and offers no form; yesterday's offers it."""
+    from django.urls import reverse
+    from django.utils import timezone
+
+    client.force_login(supervisor)
+    today = timezone.localdate()
+    for day, lang, said in (
+        (today, "ja", "この日はまだ終わっていません"),
+        (today, "en", "This day is not over yet"),
+    ):
+        url = reverse("reports:daily", args=[desk.terminal.pk, day.isoformat()])
+        page = client.get(f"{url}?reason=daily_check&lang={lang}").content.decode()
+        assert 'data-testid="day-not-over"' in page
+        assert said in page
+        assert 'name="note"' not in page
+    url = reverse("reports:daily", args=[desk.terminal.pk, (today - timedelta(days=1)).isoformat()])
+    page = client.get(f"{url}?reason=daily_check").content.decode()
+    assert 'name="note"' in page
+    assert 'data-testid="day-not-over"' not in page

@@ -116,6 +116,11 @@ def can_submit(user: Any, terminal: Terminal) -> bool:
     )
 
 
+def day_over(day: date) -> bool:
+    """Whether `day` has ended in the city's time: its report may be submitted."""
+    return day < timezone.localdate()
+
+
 def daily_report_submit(
     *, actor: User, terminal: Terminal, day: date, note: str = ""
 ) -> DailyReport:
@@ -126,7 +131,7 @@ def daily_report_submit(
             "not_contractor_supervisor",
             _("Only a supervisor of the desk's contractor can submit its daily report."),
         )
-    if day >= timezone.localdate():
+    if not day_over(day):
         raise ReportRefused(
             "day_not_over",
             _("A day's report can be submitted once the day is over."),

@@ -102,6 +102,7 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
     asked = _record_reads(request, content, "reports.daily")
     if asked is not None:
         return asked
+    may_submit = submitted is None and services.can_submit(request.user, terminal)
     return render(
         request,
         "reports/daily.html",
@@ -118,7 +119,9 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
             "w": exports.words(exports.document_language(get_language())),
             "submitted": submitted,
             "verified": services.verify(submitted) if submitted else None,
-            "can_submit": submitted is None and services.can_submit(request.user, terminal),
+            # A day not over offered the form, whose note the refusal then lost: it says when.
+            "can_submit": may_submit and services.day_over(d),
+            "day_not_over": may_submit and not services.day_over(d),
             "reason": chosen_reason(request),
         },
     )
