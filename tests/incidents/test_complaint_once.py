@@ -56,3 +56,18 @@ def test_desk_staff_sending_a_complaint_twice_are_told_in_english(client, desk):
     assert second["Location"] == reverse("incidents:complaint")
     assert "This complaint was sent twice" in _said(second)
     assert Incident.objects.filter(kind=IncidentKind.COMPLAINT).count() == 1
+
+
+def test_the_desk_choice_says_what_choosing_none_means(client, desk):
+    """The desk list opened on Django's "---------": a complaint need not be about one desk,
+    and the empty choice says so, in the page's language; sent so, the complaint is recorded
+    with no desk."""
+    supervisor = factories.staff(Role.SUPERVISOR)
+    client.force_login(supervisor)
+    for lang, words in (("ja", "特定の窓口についてではない"), ("en", "Not about one desk")):
+        page = client.get(reverse("incidents:complaint") + f"?lang={lang}").content.decode()
+        assert re.search(rf'<option value="" selected>{words}</option>', page), page
+        assert "---------" not in page
+    sent = {**_complaint(client, desk), "terminal": ""}
+    client.post(reverse("incidents:complaint") + "?lang=ja", sent)
+    assert Incident.objects.get(kind=IncidentKind.COMPLAINT).terminal is None

@@ -10,7 +10,13 @@ from .constants import Severity
 
 class ComplaintForm(forms.Form):
     once = once_field()  # sent twice (a double click, back and send again), recorded once
-    terminal = forms.ModelChoiceField(Terminal.objects.none(), label=_("Desk"), required=False)
+    # Not "---------", Django's empty label: the complaint need not be about one desk.
+    terminal = forms.ModelChoiceField(
+        Terminal.objects.none(),
+        label=_("Desk"),
+        required=False,
+        empty_label=_("Not about one desk"),
+    )
     reported_by = forms.CharField(
         label=_("Who complained"),
         max_length=200,
