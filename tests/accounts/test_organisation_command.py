@@ -435,3 +435,13 @@ def test_unbinding_a_terminal_no_browser_is_enrolled_as_says_there_was_nothing_t
     assert _lines("terminal", "unbind", "desk-01") == [
         "No browser is enrolled as desk-01: nothing to unbind."
     ]
+
+
+def test_staff_list_prints_an_account_of_no_organisation_with_an_empty_column():
+    """`staff list` printed Python's "None" in the organisation column of an account that has
+    none (the demo's resident-page account): the column is empty, as `organisation list`
+    leaves a contractor's municipality code."""
+    from madoguchi.accounts.models import User
+
+    User.objects.create_user("no-org")
+    assert _lines("staff", "list") == ["username\torganisation\troles", "no-org\t\t"]

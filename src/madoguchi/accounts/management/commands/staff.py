@@ -97,9 +97,12 @@ class Command(PlainErrors, BaseCommand):
         else:
             # One header line naming the columns, as `madoguchi sim accounts` prints it.
             self.stdout.write("username\torganisation\troles")
-            for user in User.objects.order_by("username").prefetch_related("groups"):
+            users = User.objects.order_by("username").select_related("organisation")
+            for user in users.prefetch_related("groups"):
                 roles = ",".join(sorted(user.roles))
-                self.stdout.write(f"{user.username}\t{user.organisation}\t{roles}")
+                # An account of no organisation (the resident page's) printed "None".
+                organisation = user.organisation.name if user.organisation else ""
+                self.stdout.write(f"{user.username}\t{organisation}\t{roles}")
 
     def _add(self, opts: dict[str, object]) -> None:
         org = Organisation.objects.filter(name=opts["organisation"]).first()
