@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from madoguchi.accounts.constants import Role
 from madoguchi.benefits import identifiers
@@ -729,3 +729,20 @@ def test_the_officials_pages_call_a_case_by_one_word(client, official):
         assert "案件" not in shown
     with translation.override("ja"):
         assert str(LinkStatus.REPLACED.label) == "ケースにより差し替え"
+
+
+def test_a_timeline_entry_names_the_status_it_led_to_only_when_that_says_more(client, official):
+    """Each timeline entry read "kind → status": a case's first read 「受付 → 受付」 (Intake →
+    Intake), a suspension 「利用停止 → 利用停止」, a closing 「終了 → 終了」. The status follows
+    the step only where it says something the step's name does not."""
+    case = open_case(official)
+    services.case_investigate(case, actor=official)
+    client.force_login(official)
+    url = reverse("cases:detail", args=[case.pk]) + "?reason=case_work"
+    for lang in ("ja", "en"):
+        page = client.get(f"{url}&lang={lang}").content.decode()
+        steps_shown = re.findall(r'data-testid="entry-step">([^<]*)<', page)
+        with translation.override(lang):
+            intake = str(EntryKind.INTAKE.label)
+            started = f"{EntryKind.INVESTIGATION.label} → {CaseStatus.INVESTIGATION.label}"
+        assert sorted(steps_shown) == sorted([intake, started]), steps_shown
