@@ -67,3 +67,18 @@ def test_the_sign_in_lockouts_part_of_the_admin_reads_in_japanese(admin_client):
         # The rows' own values (desk9, test-browser, the path) are data, not the page's words.
         shown = [w for w in ENGLISH if re.search(rf"(?<![\w/-]){w}(?![\w/-])", page)]
         assert not shown, (name, shown)
+
+
+def test_the_admin_is_headed_with_the_products_name_not_djangos(admin_client):
+    """Every admin page was headed 「Django 管理サイト」 and titled "| Django サイト管理": the
+    operator's admin carries madoguchi's name, in either language."""
+    for lang, header, index in (
+        ("ja", "madoguchi 管理画面", "記録と設定"),
+        ("en", "madoguchi administration", "Records and settings"),
+    ):
+        page = admin_client.get(f"/admin/?lang={lang}").content.decode()
+        title = re.search(r"<title>([^<]*)</title>", page).group(1)
+        assert "Django" not in title, title
+        assert title == f"{index} | {header}", title
+        assert f'<a href="/admin/">{header}</a>' in page
+        assert "Django" not in _text(page)

@@ -48,6 +48,11 @@ def unreadable_filter(query: QueryDict) -> bool:
 
 
 class MadoguchiAdminSite(OTPAdminSite):
+    # The product's name, not Django's: every admin page was headed 「Django 管理サイト」.
+    site_header = _("madoguchi administration")
+    site_title = _("madoguchi administration")
+    index_title = _("Records and settings")
+
     def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Callable[..., Any]:
         """Every admin page, after the admin's own permission check: a list's filter that
         cannot be looked up is refused saying why (Django's changelist let the database's or
