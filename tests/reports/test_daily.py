@@ -188,3 +188,25 @@ def test_todays_page_says_when_it_can_be_submitted_instead_of_offering_the_form(
     page = client.get(f"{url}?reason=daily_check").content.decode()
     assert 'name="note"' in page
     assert 'data-testid="day-not-over"' not in page
+
+
+def test_a_refused_note_stays_in_its_field_to_be_put_right(client, desk, supervisor, yesterday):
+    """A note the submission refused (a long number in it, a control character) was lost: the
+    page came back with the refusal and an empty field, and the supervisor wrote it again from
+    memory. The page comes back with the refusal and the note as written; nothing is
+    submitted until it is put right."""
+    from django.urls import reverse
+
+    client.force_login(supervisor)
+    url = reverse("reports:daily", args=[desk.terminal.pk, yesterday.isoformat()])
+    url += "?reason=daily_check"
+    note = "窓口で受付番号 1234 5678 9012 を確認しました。\n待ち時間が長かった。"
+    refused = client.post(url, {"note": note})
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "ここには番号を書かないでください" in page
+    assert f'<textarea id="note" name="note" rows="3">\n{note}</textarea>' in page
+    assert not DailyReport.objects.exists()
+    sent = client.post(url, {"note": "待ち時間が長かった。"})
+    assert sent.status_code == 302
+    assert DailyReport.objects.get().note == "待ち時間が長かった。"

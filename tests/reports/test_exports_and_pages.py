@@ -228,8 +228,9 @@ def test_a_nul_in_the_daily_reports_note_says_why_and_submits_nothing(
     terminal, day = day_with_incidents
     client.force_login(supervisor)
     url = reverse("reports:daily", args=[terminal.pk, day.isoformat()])
-    r = client.post(url, {"note": "確認\x00済み"}, follow=True)
-    assert r.status_code == 200
+    r = client.post(url + "?reason=daily_check", {"note": "確認\x00済み"})
+    assert r.status_code == 400  # the page again, the note in its field without the NUL
+    assert '<textarea id="note" name="note" rows="3">\n確認済み</textarea>' in r.content.decode()
     assert "所見に使えない文字（制御文字または壊れた文字）が含まれています" in r.content.decode()
     assert not DailyReport.objects.exists()
 

@@ -86,19 +86,26 @@ def index(request: HttpRequest) -> HttpResponse:
 @roles_required(*VIEWERS)
 def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
     terminal, d, submitted, content = _load(request, terminal_id, day)
+    kept_note, status = "", 200
     if request.method == "POST":
+        note = request.POST.get("note", "")
         try:
             services.daily_report_submit(
                 actor=request.user,  # type: ignore[arg-type]
                 terminal=terminal,
                 day=d,
-                note=request.POST.get("note", ""),
+                note=note,
             )
         except Refusal as exc:
+            # The page again, the note as written in its field: the redirect lost it, and the
+            # supervisor typed it again from memory (a number to take out, a character).
             messages.error(request, exc.text())
+            if selectors.submitted_report(terminal, d) is not None:  # submitted meanwhile
+                return redirect("reports:daily", terminal_id=terminal.pk, day=d.isoformat())
+            kept_note, status = note.replace("\x00", ""), 400
         else:
             messages.success(request, _("The report was submitted and frozen."))
-        return redirect("reports:daily", terminal_id=terminal.pk, day=d.isoformat())
+            return redirect("reports:daily", terminal_id=terminal.pk, day=d.isoformat())
     asked = _record_reads(request, content, "reports.daily")
     if asked is not None:
         return asked
@@ -123,7 +130,9 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
             "can_submit": may_submit and services.day_over(d),
             "day_not_over": may_submit and not services.day_over(d),
             "reason": chosen_reason(request),
+            "note": kept_note,
         },
+        status=status,
     )
 
 
