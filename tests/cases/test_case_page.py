@@ -18,7 +18,7 @@ from madoguchi.cases.constants import ALLOWED_TRANSITIONS, CaseStatus, EntryKind
 from madoguchi.cases.models import Case, LegacyLink
 from madoguchi.cases.services import intake
 from tests import factories
-from tests.cases.conftest import B_CARD, legacy, open_case, report_url
+from tests.cases.conftest import B_CARD, legacy, legacy_form, open_case, report_url
 from tests.oddfiles import odd_files
 
 D = {"event_date": date(2023, 7, 5), "date_precision": "day"}
@@ -152,6 +152,42 @@ def test_bad_session_log_is_refused_and_nothing_is_written(client, official):
     assert not LegacyLink.objects.exists()
     case.refresh_from_db()
     assert case.legacy_link is None
+
+
+def test_a_refused_legacy_link_form_comes_back_as_typed_but_the_card_number(client, official):
+    """One unreadable line of the old terminal's session records refused the legacy link form,
+    and the case page came back with the message and an empty form: every pasted record, the
+    resident, the service and the date had to be typed again. They come back as typed, once;
+    the card number (a hidden field, kept only as a keyed hash) is typed again."""
+    case = open_case(official)
+    client.force_login(official)
+    log = (
+        "2022-08-01 10:00, card_read, A氏\n2022-08-01 10:05, committed, A氏\nyesterday, swiped, B氏"
+    )
+    client.post(
+        reverse("cases:legacy_link", args=[case.pk]),
+        legacy_form(
+            provider_name="キャッシュレス決済サービス",
+            session_log=log,
+            desk_location="本庁 1階",
+            linked_on="2022-08-01",
+            linked_on_precision="day",
+        ),
+    )
+    assert not LegacyLink.objects.exists()
+    url = reverse("cases:detail", args=[case.pk]) + "?reason=case_work"
+    page = client.get(url).content.decode()
+    assert "3行目が読めません" in page
+    form = re.search(r"<form[^>]*legacy[^>]*>.*?</form>", page, re.S).group(0)
+    assert f">\n{log}</textarea>" in form
+    assert 'value="キャッシュレス決済サービス"' in form
+    assert 'value="本庁 1階"' in form
+    assert 'value="2022-08-01"' in form
+    assert "4980-1111-2222-3333" not in page  # legacy_form's card number
+    assert 'data-testid="unsent-step"' not in page
+    # Once: a reload shows the empty form.
+    again = client.get(url).content.decode()
+    assert "キャッシュレス決済サービス" not in again
 
 
 def test_legacy_link_command(official, tmp_path, monkeypatch):

@@ -107,9 +107,31 @@ _SENT_TWICE_LEGACY = gettext_lazy(
 _DRAFT_KEY = "case_step_draft"
 
 
-def _keep_draft(request: HttpRequest, case: Case, step: str) -> None:
+# The legacy link form's fields kept when it is refused (its old session records, pasted a line
+# per record, were lost with one bad line); never the card or account number (hidden input).
+LEGACY_DRAFT_FIELDS = (
+    "resident_label",
+    "provider_name",
+    "linked_on",
+    "linked_on_precision",
+    "desk_location",
+    "session_log",
+    "source",
+    "bank_code",
+    "branch_code",
+    "account_type",
+    "insurer_number",
+    "insured_symbol",
+    "branch",
+)
+LEGACY = "legacy"
+
+
+def _keep_draft(
+    request: HttpRequest, case: Case, step: str, fields: tuple[str, ...] = DRAFT_FIELDS
+) -> None:
     data = {}
-    for name in DRAFT_FIELDS:
+    for name in fields:
         value = request.POST.get(f"{step}-{name}")
         if value is not None and not long_number(value):
             data[name] = value
@@ -337,7 +359,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "step_names": allowed,
             # A refused step no longer offered (recorded meanwhile from another page): what was
             # typed is shown to copy, never sent again by itself.
-            "unsent": draft["data"] if draft and draft["step"] not in allowed else None,
+            "unsent": (
+                draft["data"] if draft and draft["step"] not in (*allowed, LEGACY) else None
+            ),
             "session_log": [
                 {
                     **r,
@@ -348,7 +372,12 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 if isinstance(r, dict)
             ],
             "legacy_form": (
-                LEGACY_FORMS[Programme(case.programme)](prefix="legacy")
+                LEGACY_FORMS[Programme(case.programme)](
+                    prefix=LEGACY,
+                    # A refused form's fields as typed (the message above says why), to put
+                    # right; the card or account number is typed again.
+                    initial=draft["data"] if draft and draft["step"] == LEGACY else None,
+                )
                 if case.payment_link_id is None
                 and case.legacy_link_id is None
                 and selectors.reported_registration(case) is None
@@ -390,6 +419,7 @@ def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("cases:detail", pk=case.pk)
     if not form.is_valid():
         messages.error(request, _form_errors(form))
+        _keep_draft(request, case, LEGACY, LEGACY_DRAFT_FIELDS)
         return redirect("cases:detail", pk=case.pk)
     try:
         now = once.record_once(
@@ -404,6 +434,7 @@ def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
             messages.info(request, _SENT_TWICE_LEGACY)
         else:
             messages.error(request, exc.text())
+            _keep_draft(request, case, LEGACY, LEGACY_DRAFT_FIELDS)
     else:
         if now:
             messages.success(request, _("The legacy link was recorded and attached to the case."))
