@@ -91,3 +91,24 @@ def test_the_pdf_is_laid_out_without_warnings_and_the_narrow_rule_stays_for_scre
         pdf = report.to_pdf(html)
     assert pdf.startswith(b"%PDF")
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
+
+
+def test_a_run_that_found_nothing_says_so():
+    """A scan that found nothing (the outcome a city hopes for) printed zeros, a municipality
+    table with no rows and an empty evidence section: the report says nothing was found."""
+    none = _findings().slice(0, 0)
+    summary = report.Summary(
+        engine="duckdb",
+        input_dir="in",
+        rows={"links": 10},
+        started=datetime(2026, 12, 1, 4, 0),
+        seconds=1.0,
+        findings=0,
+        timeline_limit=50,
+    )
+    html = report.to_html(none, summary, {})
+    evidence = html[html.index("<h2>3 各件の根拠</h2>") :]
+    assert "見つかりませんでした" in evidence
+    municipalities = html[html.index("<h2>2 市区町村別の件数</h2>") : html.index("<h2>3")]
+    assert "<td colspan='6'>なし</td>" in municipalities
+    assert "見つかりませんでした" not in _html(5)

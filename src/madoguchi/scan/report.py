@@ -282,8 +282,15 @@ def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, A
         h.append(f"<tr><td>{e(m)}</td>")
         h.extend(f"<td class='n'>{by_muni.get((m, c), 0):,}</td>" for c in CAUSES)
         h.append("</tr>")
+    if not munis:  # a run that found nothing said so only by zeros and empty sections
+        h.append(f"<tr><td colspan='{len(CAUSES) + 1}'>なし</td></tr>")
     h.append("</table>")
     h.append("<h2>3 各件の根拠</h2>")
+    if findings.num_rows == 0:
+        h.append(
+            "<p class='none'>この点検では、誤紐付けの可能性がある紐付けも、家族名義の口座への紐付けも"
+            "見つかりませんでした。</p>"
+        )
     # Only the rows shown become Python rows: by score, highest first, then link ID.
     limit = max(summary.timeline_limit, 0)
     order = pc.sort_indices(findings, [("score", "descending"), ("link_id", "ascending")])
