@@ -40,18 +40,21 @@ def _findings() -> pa.Table:
     )
 
 
-def _html(limit: int) -> str:
-    f = _findings()
-    summary = report.Summary(
+def _summary(findings: pa.Table, limit: int) -> report.Summary:
+    return report.Summary(
         engine="duckdb",
         input_dir="in",
         rows={"links": 10},
         started=datetime(2026, 12, 1, 4, 0),
         seconds=1.0,
-        findings=f.num_rows,
+        findings=findings.num_rows,
         timeline_limit=limit,
     )
-    return report.to_html(f, summary, {})
+
+
+def _html(limit: int) -> str:
+    f = _findings()
+    return report.to_html(f, _summary(f, limit), {})
 
 
 def test_the_report_counts_every_finding_and_shows_the_highest_scored_first():
@@ -97,16 +100,7 @@ def test_a_run_that_found_nothing_says_so():
     """A scan that found nothing (the outcome a city hopes for) printed zeros, a municipality
     table with no rows and an empty evidence section: the report says nothing was found."""
     none = _findings().slice(0, 0)
-    summary = report.Summary(
-        engine="duckdb",
-        input_dir="in",
-        rows={"links": 10},
-        started=datetime(2026, 12, 1, 4, 0),
-        seconds=1.0,
-        findings=0,
-        timeline_limit=50,
-    )
-    html = report.to_html(none, summary, {})
+    html = report.to_html(none, _summary(none, 50), {})
     evidence = html[html.index("<h2>3 各件の根拠</h2>") :]
     assert "見つかりませんでした" in evidence
     municipalities = html[html.index("<h2>2 市区町村別の件数</h2>") : html.index("<h2>3")]
