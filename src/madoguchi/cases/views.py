@@ -105,26 +105,10 @@ _SENT_TWICE_LEGACY = gettext_lazy(
     "second time recorded nothing."
 )
 _DRAFT_KEY = "case_step_draft"
-
-
-# The legacy link form's fields kept when it is refused (its old session records, pasted a line
-# per record, were lost with one bad line); never the card or account number (hidden input).
-LEGACY_DRAFT_FIELDS = (
-    "resident_label",
-    "provider_name",
-    "linked_on",
-    "linked_on_precision",
-    "desk_location",
-    "session_log",
-    "source",
-    "bank_code",
-    "branch_code",
-    "account_type",
-    "insurer_number",
-    "insured_symbol",
-    "branch",
-)
 LEGACY = "legacy"
+# Never kept when a legacy link form is refused: its one-time key, and the card or account
+# number (a hidden input, kept only as a keyed hash), which is typed again.
+LEGACY_NOT_KEPT = ("once", "account_number")
 
 
 def _keep_draft(
@@ -136,6 +120,13 @@ def _keep_draft(
         if value is not None and not long_number(value):
             data[name] = value
     request.session[_DRAFT_KEY] = {"case": case.pk, "step": step, "data": data}
+
+
+def _keep_legacy_draft(request: HttpRequest, case: Case, form: Any) -> None:
+    """The refused legacy link form's fields as typed (its pasted session records were lost
+    with one bad line), but those in `LEGACY_NOT_KEPT`."""
+    fields = tuple(name for name in form.fields if name not in LEGACY_NOT_KEPT)
+    _keep_draft(request, case, LEGACY, fields)
 
 
 def _take_draft(request: HttpRequest, case: Case) -> dict[str, Any] | None:
@@ -419,7 +410,7 @@ def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("cases:detail", pk=case.pk)
     if not form.is_valid():
         messages.error(request, _form_errors(form))
-        _keep_draft(request, case, LEGACY, LEGACY_DRAFT_FIELDS)
+        _keep_legacy_draft(request, case, form)
         return redirect("cases:detail", pk=case.pk)
     try:
         now = once.record_once(
@@ -434,7 +425,7 @@ def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
             messages.info(request, _SENT_TWICE_LEGACY)
         else:
             messages.error(request, exc.text())
-            _keep_draft(request, case, LEGACY, LEGACY_DRAFT_FIELDS)
+            _keep_legacy_draft(request, case, form)
     else:
         if now:
             messages.success(request, _("The legacy link was recorded and attached to the case."))

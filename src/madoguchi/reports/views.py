@@ -110,6 +110,7 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
     if asked is not None:
         return asked
     may_submit = submitted is None and services.can_submit(request.user, terminal)
+    over = services.day_over(d)
     return render(
         request,
         "reports/daily.html",
@@ -127,8 +128,8 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
             "submitted": submitted,
             "verified": services.verify(submitted) if submitted else None,
             # A day not over offered the form, whose note the refusal then lost: it says when.
-            "can_submit": may_submit and services.day_over(d),
-            "day_not_over": may_submit and not services.day_over(d),
+            "can_submit": may_submit and over,
+            "day_not_over": may_submit and not over,
             "reason": chosen_reason(request),
             "note": kept_note,
         },
