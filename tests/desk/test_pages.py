@@ -157,6 +157,20 @@ def test_open_visit_page_shows_banner_and_is_not_cached(trusted, staff_client):
     assert "テスト用の紐付け" in html  # the procedure is offered
 
 
+def test_the_stand_in_procedure_is_offered_after_the_residents_real_ones(
+    trusted, staff_client, settings
+):
+    """The demo desk (the stand-in enabled for its incident scenario) offered 「テスト用の紐付け」
+    as its first button, above the point application a new user came to make."""
+    settings.DESK_TEST_PROCEDURE = True
+    start(staff_client, trusted.card("A"))
+    html = staff_client.get("/desk/visit/").content.decode()
+    offered = re.findall(r'data-testid="add-([a-z_]+)"', html)
+    assert offered[-1] == "test_link", offered
+    assert offered[0] == "point_application", offered
+    assert len(offered) == len(set(offered)) >= 2
+
+
 def test_the_banners_seconds_keep_their_unit_on_the_same_line(trusted, staff_client):
     """At 390 px the English banner broke 'confirmed by the server 0 / s ago' between the
     number and its unit: the two are joined by a no-break space, in either language."""

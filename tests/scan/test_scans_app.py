@@ -611,6 +611,30 @@ def test_a_case_without_a_resident_in_madoguchi_says_why_it_has_no_notice_letter
     assert "Record a contact" in re.search(r'data-testid="no-notice-why">([^<]*)<', en).group(1)
 
 
+def test_a_findings_case_names_the_finding_it_was_opened_from(client, recorded):
+    """A case opened from a finding said no incident was linked because it was opened "from an
+    intake, a resident's report or a scan finding": it names its finding, linked."""
+    official = factories.staff(Role.CITY_OFFICIAL)
+    client.force_login(official)
+    finding = Finding.objects.get(link_id="L3")
+    link, _new = services.open_case(finding, actor=official)
+    url = reverse("cases:detail", args=[link.case_id]) + "?reason=case_work"
+    ja = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    said = re.search(r'data-testid="case-incident">(.*?)</p>', ja).group(1)
+    assert f'<a href="{finding_url(finding.pk)}">' in said
+    assert "L3" in said
+    assert f"#{recorded.pk}" in said
+    assert "点検" in said
+    assert "本人からの申し出" not in said
+    assert "受付" not in said
+    en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    said = re.search(r'data-testid="case-incident">(.*?)</p>', en).group(1)
+    assert "forensic scan" in said
+    assert "an intake" not in said
+    # The finding's page, from the link, opens with the reason the case page was read for.
+    assert client.get(finding_url(finding.pk)).status_code == 200
+
+
 def test_a_cases_automatic_findings_are_english_on_the_english_page(client, recorded):
     """The case page's automatic findings were their Japanese sentences on the English page."""
     from madoguchi.scans import services

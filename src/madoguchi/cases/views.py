@@ -309,7 +309,7 @@ def _case_from_incident(request: HttpRequest) -> HttpResponse:
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     visible = selectors.visible_cases(request.user)
     case = get_object_or_404(
-        visible.select_related("payment_link", "legacy_link", "incident"), pk=pk
+        visible.select_related("payment_link", "legacy_link", "incident", "scan_origin"), pk=pk
     )
     record_read(
         request, case.holder, page="cases.case", reason=chosen_reason(request), subject=case
@@ -329,6 +329,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "case": case,
             "status": case.status,
+            # The forensic scan's finding a case was opened from (the scans app's record of it),
+            # named where an incident's case names its incident.
+            "scan_origin": getattr(case, "scan_origin", None),
             "timeline": case.timeline.select_related("actor").order_by("seq"),
             "findings": findings.findings_for(case),
             # The notice letters recorded on the case (by the residents app, if installed);
