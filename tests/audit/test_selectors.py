@@ -3,7 +3,7 @@
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.urls import reverse
 
@@ -114,3 +114,12 @@ def test_tail_of_an_empty_log_says_it_is_empty():
     out = io.StringIO()
     call_command("audit", "tail", stdout=out)
     assert out.getvalue() == "The audit log is empty: no event has been recorded yet.\n"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("n", ["0", "-3", "1000000001", "99999999999999999999"])
+def test_tail_refuses_a_count_out_of_range_in_a_sentence(n):
+    """A count past 64 bits reached the database, which answered with a traceback
+    (SQLite: "datatype mismatch")."""
+    with pytest.raises(CommandError, match=f"-n must be from 1 to 1,000,000,000, not {n}"):
+        call_command("audit", "tail", "-n", n, stdout=io.StringIO())

@@ -42,6 +42,22 @@ def test_pin_prompt_when_flag_has_no_value() -> None:
     assert asked == ["auth PIN: ", "auth PIN: "]
 
 
+def test_no_pin_and_nothing_to_ask_it_of_is_refused_in_a_sentence(monkeypatch) -> None:
+    """`madoguchi card auth < /dev/null` (a script, no terminal): getpass's EOFError was a
+    traceback. The command says what is missing and how to give it, and exits 1."""
+
+    def nothing(label: str) -> str:
+        raise EOFError
+
+    with pytest.raises(ValueError, match="no auth PIN was given: run the command in a terminal"):
+        cli.resolve_pin(None, "auth PIN", nothing)
+    monkeypatch.setattr(cli.getpass, "getpass", nothing)
+    err = io.StringIO()
+    assert cli.run_card({"action": "auth", "pin": None}, io.StringIO(), err) == 1
+    assert err.getvalue().startswith("error: no auth PIN was given")
+    assert "nothing was sent to the card" in err.getvalue()
+
+
 def test_vcard_issue_command(tmp_path: Path) -> None:
     out = io.StringIO()
     call_command(

@@ -178,6 +178,14 @@ def test_a_failed_generation_leaves_nothing(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("links", [1_000_000_001, 10**20])
+def test_more_links_than_the_generator_makes_are_refused_and_nothing_written(tmp_path, links):
+    """`scan generate --links 99999999999999999999` stopped with numpy's OverflowError."""
+    with pytest.raises(ValueError, match="is too many: give at most 1,000,000,000"):
+        generate.generate(tmp_path / "x", links=links, seed=1)
+    assert not (tmp_path / "x").exists()
+
+
 def bench_scan(*args: str) -> str:
     """``madoguchi bench scan`` on 2,000 generated links without Spark; its output."""
     out = io.StringIO()

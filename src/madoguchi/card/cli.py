@@ -43,9 +43,17 @@ def _line(out: Writer, text: str = "") -> None:
     out.write(text + "\n")
 
 
-def resolve_pin(value: str | None, label: str, ask: Callable[[str], str] = getpass.getpass) -> str:
+def resolve_pin(value: str | None, label: str, ask: Callable[[str], str] | None = None) -> str:
     if value is None or value == PROMPT:
-        return ask(f"{label}: ")
+        try:
+            return (ask or getpass.getpass)(f"{label}: ")
+        except EOFError:
+            # No terminal and nothing on standard input (a script, `< /dev/null`): getpass's
+            # EOFError was a traceback.
+            raise ValueError(
+                f"no {label} was given: run the command in a terminal to be asked for it, or "
+                "pipe it on standard input (nothing was sent to the card)."
+            ) from None
     return value
 
 

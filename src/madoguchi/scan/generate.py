@@ -610,6 +610,9 @@ def dataset_id(
     return hashlib.sha256(made.encode()).hexdigest()[:16]
 
 
+MAX_LINKS = 1_000_000_000
+
+
 def generate(
     directory: Path | str,
     *,
@@ -626,6 +629,12 @@ def generate(
         raise ValueError(
             f"--links {links} is too few: give at least 100 (fewer links leave too few desk "
             "visits for the mix of mis-links). Nothing was written."
+        )
+    if links > MAX_LINKS:
+        # A number past 64 bits stopped the generator with numpy's OverflowError traceback.
+        raise ValueError(
+            f"--links {links} is too many: give at most {MAX_LINKS:,} (ten times the national "
+            "scale the scan is measured at). Nothing was written."
         )
     if not 0 <= rate <= 0.2 or not 0 <= family_rate <= 0.05:
         raise ValueError(

@@ -42,6 +42,7 @@ def _verify(verifier_key: str, *, skip_checkpoints: bool = False) -> LogReport:
 # A proof is a few dozen hashes and a checkpoint a few lines; an auditor handed something far
 # larger (or /dev/zero, or a binary file) is told so instead of a traceback or a read forever.
 PROOF_FILE_LIMIT = 1_000_000
+TAIL_MOST = 1_000_000_000  # `audit tail -n`: any log's whole length, well inside 64 bits
 
 
 def _read_note(path: str) -> str:
@@ -253,8 +254,9 @@ class Command(PlainErrors, BaseCommand):
             self.stdout.write(line)
 
     def do_tail(self, *, n: int, lang: str, **_: Any) -> None:
-        if n < 1:
-            raise CommandError("-n must be at least 1.")
+        if not 1 <= n <= TAIL_MOST:
+            # A number past 64 bits reached the database, which answered with a traceback.
+            raise CommandError(f"-n must be from 1 to {TAIL_MOST:,}, not {n}.")
         events = selectors.latest(n)
         if not events:
             self.stdout.write("The audit log is empty: no event has been recorded yet.")
