@@ -166,6 +166,28 @@ def test_bench_options_out_of_range_are_refused_before_anything_runs(args, sente
     assert str(refused.value).startswith(f"Error: argument {sentence}")
 
 
+@pytest.mark.parametrize(
+    ("bench", "option", "value", "bound"),
+    [
+        ("namecheck", "--pairs", "99999999999999999999", "at most 1,000,000,000"),
+        ("scan", "--links", "1000000001", "at most 1,000,000,000"),
+        ("scan", "--seed", "4294967296", "at most 4,294,967,295"),
+        ("scan", "--seed", "-1", "at least 0"),
+        ("scan", "--spark-links", "-1", "at least 0"),
+        ("scan", "--pandas-links", "-5", "at least 0"),
+        ("scan", "--spark-timeout", "0", "more than 0"),
+    ],
+)
+def test_bench_numbers_past_what_the_bench_takes_are_refused(bench, option, value, bound):
+    """Past 64 bits `--pairs`, `--links` and `--seed` were numpy's or the generator's
+    OverflowError traceback; a negative `--spark-links` or `--pandas-links` was taken."""
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError) as refused:
+        call_command("bench", bench, option, value)
+    assert str(refused.value) == f"Error: argument {option}: must be {bound} (it was {value})."
+
+
 def test_a_bench_stopped_by_sigterm_drops_its_database(tmp_path):
     """`timeout 600 madoguchi bench audit` (or a cancelled job) sent SIGTERM, which ended the
     process at once and left its database `madoguchi_bench_<pid>` on the server; it now leaves

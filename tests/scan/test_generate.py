@@ -186,6 +186,17 @@ def test_more_links_than_the_generator_makes_are_refused_and_nothing_written(tmp
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("seed", [-1, 2**32, 10**20])
+def test_a_seed_the_generator_cannot_take_is_refused_and_nothing_written(tmp_path, seed):
+    """A seed of 2**32 or more stopped the generator with an OverflowError traceback (it fills
+    the top 32 bits of a 64-bit account number); -1 was numpy's own "expected non-negative
+    integer"."""
+    with pytest.raises(ValueError, match="give a whole number from 0 to 4,294,967,295"):
+        generate.generate(tmp_path / "x", links=1000, seed=seed)
+    assert not (tmp_path / "x").exists()
+    assert generate.generate(tmp_path / "y", links=1000, seed=2**32 - 1).links == 1000
+
+
 def bench_scan(*args: str) -> str:
     """``madoguchi bench scan`` on 2,000 generated links without Spark; its output."""
     out = io.StringIO()

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from madoguchi.municipality import check_digit
 from madoguchi.namecheck import check_batch
 from madoguchi.namecheck.bench import FAMILY, GIVEN
-from madoguchi.scan import namematch, schema
+from madoguchi.scan import MAX_LINKS, SEED_MOST, namematch, schema
 
 __all__ = ["CAUSE_MIX", "Generated", "generate", "mix"]
 
@@ -610,9 +610,6 @@ def dataset_id(
     return hashlib.sha256(made.encode()).hexdigest()[:16]
 
 
-MAX_LINKS = 1_000_000_000
-
-
 def generate(
     directory: Path | str,
     *,
@@ -635,6 +632,11 @@ def generate(
         raise ValueError(
             f"--links {links} is too many: give at most {MAX_LINKS:,} (ten times the national "
             "scale the scan is measured at). Nothing was written."
+        )
+    if not 0 <= seed <= SEED_MOST:
+        # A seed of 2**32 or more stopped the generator with an OverflowError traceback.
+        raise ValueError(
+            f"--seed {seed}: give a whole number from 0 to {SEED_MOST:,}. Nothing was written."
         )
     if not 0 <= rate <= 0.2 or not 0 <= family_rate <= 0.05:
         raise ValueError(

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.cli import PlainErrors
+from madoguchi.scan import MAX_LINKS, SEED_MOST
 
 Bench = Callable[[dict[str, Any]], list[str]]
 BENCHES: dict[str, Bench] = {}
@@ -107,13 +108,21 @@ def scan(opts: dict[str, Any]) -> list[str]:
     return scan_bench.lines(result)
 
 
-def at_least(least: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of at least `least` (said as "must be at least N")."""
+# The largest whole number an option takes: a number past 64 bits reached numpy or the
+# generator as an OverflowError traceback (`--pairs`, `--links`).
+MOST = 1_000_000_000
+
+
+def at_least(least: int, most: int = MOST) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `least` (said as "must be at least N") and at
+    most `most` ("must be at most N")."""
 
     def whole(text: str) -> int:
         value = int(text)
         if value < least:
             raise argparse.ArgumentTypeError(f"must be at least {least} (it was {value}).")
+        if value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most:,} (it was {value}).")
         return value
 
     whole.__name__ = "whole number"  # argparse names the type in its own refusal
@@ -208,24 +217,27 @@ class Command(PlainErrors, BaseCommand):
             help="keep the benchmark database and files, and print where (completion)",
         )
         parser.add_argument(
-            "--links", type=at_least(100), default=10_000_000, help="links to generate (scan)"
+            "--links",
+            type=at_least(100, MAX_LINKS),
+            default=10_000_000,
+            help="links to generate (scan)",
         )
         parser.add_argument(
             "--spark-links",
-            type=int,
+            type=at_least(0),
             default=200_000,
             help="links for the Spark local[2] figure: the first generated blocks of about "
             "this many, beside DuckDB on the same (scan; 0: skip Spark)",
         )
         parser.add_argument(
             "--spark-timeout",
-            type=float,
+            type=more_than_zero,
             default=1800.0,
             help="seconds the Spark side may take before it is stopped and reported so (scan)",
         )
         parser.add_argument(
             "--pandas-links",
-            type=int,
+            type=at_least(0),
             default=2_000_000,
             help="links for the pandas baseline: the first generated blocks of about this "
             "many, beside DuckDB on the same (scan; 0: skip pandas)",
@@ -242,7 +254,9 @@ class Command(PlainErrors, BaseCommand):
             help="where DuckDB holds the tables (scan; auto: in memory up to 20M links, "
             "else a database file in its own temporary directory with a 6 GB memory limit)",
         )
-        parser.add_argument("--seed", type=int, default=1, help="generator seed (scan)")
+        parser.add_argument(
+            "--seed", type=at_least(0, SEED_MOST), default=1, help="generator seed (scan)"
+        )
         parser.add_argument(
             "--data",
             help="generated data to use (or write) instead of a temporary directory (scan)",
