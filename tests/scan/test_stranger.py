@@ -26,6 +26,16 @@ def _run(inp, out, *extra):
         (("--memory-limit", "lots"), r"--memory-limit 'lots' is not an amount of memory"),
         (("--threads", "-1"), r"--threads -1: give 1 or more"),
         (("--timeline-limit", "-1"), r"--timeline-limit -1: give 0 or more"),
+        # Past 64 bits these were DuckDB's and Arrow's tracebacks.
+        (
+            ("--threads", "99999999999999999999"),
+            r"--threads 99999999999999999999: give at most 1,024",
+        ),
+        (("--threads", "1025"), r"--threads 1025: give at most 1,024"),
+        (
+            ("--timeline-limit", "99999999999999999999"),
+            r"--timeline-limit 99999999999999999999: give at most 1,000,000,000 findings",
+        ),
     ],
 )
 def test_options_no_run_can_use_are_refused_before_anything_runs(good, tmp_path, extra, said):

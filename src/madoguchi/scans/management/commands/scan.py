@@ -23,7 +23,7 @@ from django.db.utils import DatabaseError
 from madoguchi.accounts.models import User
 from madoguchi.cli import PlainErrors
 from madoguchi.refusals import Refusal
-from madoguchi.scan import schema
+from madoguchi.scan import MAX_LINKS, schema
 from madoguchi.scan.schema import InputError
 from madoguchi.scans import services
 from madoguchi.scans.models import ScanRun
@@ -45,11 +45,15 @@ def _require_tables() -> None:
 OUTPUT_SUFFIXES = (".parquet", ".csv", ".html", ".pdf", ".json")
 
 
+THREADS_MOST = 1024  # DuckDB's threads: far above any machine's cores
+
+
 def _check_run_options(opts: dict[str, Any]) -> None:
     """Refuse, before anything is read or written, options no run can use: an --out named
     like a file (``--out out/findings.parquet`` made a directory of that name, and inside the
     input directory one the next run refused as a stray table), a --memory-limit DuckDB
-    cannot read (it ended in DuckDB's traceback), a negative --threads or --timeline-limit."""
+    cannot read (it ended in DuckDB's traceback), a --threads or --timeline-limit below 1 and 0 or
+    past what a run takes."""
     out = Path(opts["out"])
     if out.suffix.lower() in OUTPUT_SUFFIXES and not out.is_dir():
         raise CommandError(
@@ -89,6 +93,17 @@ def _check_run_options(opts: dict[str, Any]) -> None:
         raise CommandError(
             f"--timeline-limit {opts['timeline_limit']}: give 0 or more findings to show with "
             "their desk timeline (nothing was run or written)."
+        )
+    # Past 64 bits these reached DuckDB or Arrow and ended in their tracebacks.
+    if opts.get("threads") is not None and opts["threads"] > THREADS_MOST:
+        raise CommandError(
+            f"--threads {opts['threads']}: give at most {THREADS_MOST:,} (leave it out to use "
+            "every core; nothing was run or written)."
+        )
+    if opts["timeline_limit"] > MAX_LINKS:
+        raise CommandError(
+            f"--timeline-limit {opts['timeline_limit']}: give at most {MAX_LINKS:,} findings "
+            "to show with their desk timeline (nothing was run or written)."
         )
 
 
