@@ -16,7 +16,21 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-__all__ = ["PlainErrors", "counted", "read_text_file", "regular_file", "seconds"]
+__all__ = [
+    "PlainErrors",
+    "counted",
+    "field_rules",
+    "read_text_file",
+    "regular_file",
+    "seconds",
+]
+
+
+def field_rules(model: Any, name: str, value: str) -> None:
+    """Run a model field's own validators (its length, its characters) on a value a command was
+    given, as the admin's form does: raises Django's ``ValidationError``. A command that creates
+    rows without a form passed values the database then refused with a traceback."""
+    model._meta.get_field(name).run_validators(value)
 
 
 def counted(n: int, thing: str) -> str:

@@ -445,3 +445,36 @@ def test_staff_list_prints_an_account_of_no_organisation_with_an_empty_column():
 
     User.objects.create_user("no-org")
     assert _lines("staff", "list") == ["username\torganisation\troles", "no-org\t\t"]
+
+
+def test_a_staff_member_or_terminal_past_its_fields_rules_is_refused_not_the_databases_error():
+    """`staff add` and `terminal register` checked a name's characters but not the field's own
+    rules: a user name of 151 characters, a display name of 101 or a terminal's name of 101
+    were added on SQLite and ended in PostgreSQL's "value too long" traceback; a user name with
+    a space (which the admin refuses) was added. Each is refused saying why, nothing added."""
+    from madoguchi.audit.models import AuditEvent
+
+    _run("add", "Kita City", "--kind", "city")
+    _run("add", "Desk Co", "--kind", "contractor", "--city", "Kita City")
+    events = AuditEvent.objects.count()
+    for username, display, says in (
+        ("k" * 151, "", r"^user name: Ensure this value has at most 150 characters \(it has 151\)"),
+        ("k 1", "", r"^user name: Enter a valid username\."),
+        ("k2", "y" * 101, r"^display name: Ensure this value has at most 100 characters"),
+    ):
+        with pytest.raises(CommandError, match=says + r".* Nobody was added\.$"):
+            call_command(
+                "staff", "add", username, "--role", "desk_staff", "--organisation", "Desk Co",
+                "--display-name", display, "--password-stdin", stdout=io.StringIO(),
+            )  # fmt: skip
+    assert not User.objects.exists()
+    for args, field in (
+        (["t" * 101, "--location", "1F"], "name"),
+        (["t1", "--location", "l" * 201], "location"),
+    ):
+        with pytest.raises(CommandError, match=f"^{field}: Ensure this value has at most"):
+            call_command(
+                "terminal", "register", *args, "--contractor", "Desk Co", stdout=io.StringIO()
+            )
+    assert not Terminal.objects.exists()
+    assert AuditEvent.objects.count() == events

@@ -23,8 +23,8 @@ from madoguchi.accounts.models import Organisation, User
 from madoguchi.accounts.services import official_outside_a_city
 from madoguchi.audit import services as audit
 from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED, EventType
-from madoguchi.cli import PlainErrors
-from madoguchi.plaintext import long_number, plain_name
+from madoguchi.cli import PlainErrors, field_rules
+from madoguchi.plaintext import long_number
 
 
 class Command(PlainErrors, BaseCommand):
@@ -122,12 +122,19 @@ class Command(PlainErrors, BaseCommand):
                 "name. Nobody was added."
             )
         with translation.override("en"):  # before the password is asked for
-            try:
-                plain_name(str(opts["display_name"]))
-            except ValidationError as exc:
-                raise CommandError(
-                    f"display name: {' '.join(exc.messages)} Nobody was added."
-                ) from None
+            # The fields' own rules (the admin's; the display name's `plain_name` among them):
+            # a user name of 151 characters, or with a space, was created on SQLite, and on
+            # PostgreSQL a long one ended in the database's traceback.
+            for words, field, value in (
+                ("user name", "username", username),
+                ("display name", "display_name", str(opts["display_name"])),
+            ):
+                try:
+                    field_rules(User, field, value)
+                except ValidationError as exc:
+                    raise CommandError(
+                        f"{words}: {' '.join(exc.messages)} Nobody was added."
+                    ) from None
         if opts.get("password"):
             password = str(opts["password"])
             self.stderr.write(

@@ -6,8 +6,7 @@ from django.utils import translation
 
 from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.accounts.models import Organisation
-from madoguchi.cli import PlainErrors, counted
-from madoguchi.plaintext import plain_name
+from madoguchi.cli import PlainErrors, counted, field_rules
 from madoguchi.terminals import services
 from madoguchi.terminals.models import Terminal, TerminalCredential
 
@@ -51,7 +50,10 @@ class Command(PlainErrors, BaseCommand):
             with translation.override("en"):
                 for field in ("name", "location"):
                     try:
-                        plain_name(str(opts[field]))
+                        # The field's own rules, `plain_name` and its length among them: a
+                        # name of 500 characters was registered on SQLite, and on PostgreSQL
+                        # ended in the database's traceback.
+                        field_rules(Terminal, field, str(opts[field]))
                     except ValidationError as exc:
                         raise CommandError(
                             f"{field}: {' '.join(exc.messages)} Nothing was registered."
