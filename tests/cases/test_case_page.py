@@ -782,3 +782,39 @@ def test_a_timeline_entry_names_the_status_it_led_to_only_when_that_says_more(cl
             intake = str(EntryKind.INTAKE.label)
             started = f"{EntryKind.INVESTIGATION.label} → {CaseStatus.INVESTIGATION.label}"
         assert sorted(steps_shown) == sorted([intake, started]), steps_shown
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--resident", "住民 123456789012", r"--resident: .*long number"),
+        ("--resident", "A" * 101, r"--resident: Ensure this value has at most 100 characters"),
+        ("--provider", "P" * 201, r"--provider: Ensure this value has at most 200 characters"),
+        ("--desk", "本庁\u202e1階", r"--desk: "),
+        ("--source", "S" * 201, r"--source: Ensure this value has at most 200 characters"),
+        ("--session-log", None, r"--session-log: Ensure this value has at most 20000 characters"),
+    ],
+)
+def test_the_legacy_link_command_takes_its_text_as_the_case_pages_form_does(
+    official, tmp_path, monkeypatch, option, value, says
+):
+    """Run with hostile arguments (thirty-sixth session), the command stored a 12-digit number
+    in the resident's label (the page's form refuses it as a possible individual number) and a
+    bidirectional control in the desk, and a label past its column's length was PostgreSQL's
+    "value too long" traceback. Each is refused naming the option, before the number is read."""
+    case = open_case(official)
+    if value is None:
+        value = str(tmp_path / "log.txt")
+        (tmp_path / "log.txt").write_text(LOG * (20001 // len(LOG) + 1), encoding="utf-8")
+    stdin = io.StringIO(B_CARD + "\n")
+    monkeypatch.setattr("sys.stdin", stdin)
+    args = {"--resident": "A氏", "--provider": "P", option: value}
+    with pytest.raises(CommandError, match=says + r".*Nothing was attached\.$"):
+        call_command(
+            "case", "legacy-link", case.reference, "--actor", official.username,
+            *[x for pair in args.items() for x in pair], stdout=io.StringIO(),
+        )  # fmt: skip
+    assert stdin.tell() == 0  # the number was not asked for
+    case.refresh_from_db()
+    assert case.legacy_link is None
+    assert not LegacyLink.objects.exists()

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import sys
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 
 from madoguchi.accounts.models import User
 from madoguchi.cases import legacy, remedy, selectors, services
 from madoguchi.cases.constants import DatePrecision
+from madoguchi.cases.forms import LegacyLinkForm
 from madoguchi.cases.models import Case
 from madoguchi.cli import PlainErrors, read_text_file
 from madoguchi.era import date_argument
@@ -25,6 +28,27 @@ def _case(ref: str) -> Case:
 
 # The old terminal's records of one case: lines of "time, event, resident", a few kB at most.
 SESSION_LOG_LIMIT = 1_000_000
+
+
+# The command's free-text options and the case page's form fields they fill.
+_TEXT_OPTIONS = (
+    ("--resident", "resident", "resident_label"),
+    ("--provider", "provider", "provider_name"),
+    ("--desk", "desk", "desk_location"),
+    ("--source", "source", "source"),
+)
+
+
+def _check_text(flag: str, field: str, value: str) -> None:
+    """A free-text option as the case page's form field takes it (its length, no control
+    character, no long number): the command stored a 12-digit number in the resident's label,
+    which the page refuses as a possible individual number, and a label past the column's
+    length was PostgreSQL's "value too long" traceback."""
+    with translation.override("en"):
+        try:
+            LegacyLinkForm.base_fields[field].clean(value)
+        except ValidationError as exc:
+            raise CommandError(f"{flag}: {' '.join(exc.messages)} Nothing was attached.") from None
 
 
 # The number each programme's legacy link asks for on standard input.
@@ -87,11 +111,14 @@ class Command(PlainErrors, BaseCommand):
             legacy.refuse_unattachable(case)
         except services.CaseRefused as exc:
             raise CommandError(exc.message_en) from exc
+        for flag, key, field in _TEXT_OPTIONS:
+            _check_text(flag, field, str(opts[key]))
         log_text = ""
         if opts["session_log"]:  # before the card number is asked for
             log_text = read_text_file(
                 str(opts["session_log"]), limit=SESSION_LOG_LIMIT, what="session log file"
             )
+            _check_text("--session-log", "session_log", log_text)
         # The card number is read from standard input, never from the command line (it would
         # stay in the shell history and the process list).
         if sys.stdin.isatty():
