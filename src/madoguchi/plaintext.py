@@ -206,7 +206,10 @@ def one_plain_line(value: str) -> bool:
 def plain_name(value: str) -> None:
     """A name shown on every page, report and receipt that names it: one line of plain text.
     A line break or tab broke the commands' one-line-a-record lists, and a bidirectional
-    control (U+202E …) shows the name's letters in another order, as another name."""
+    control (U+202E …) shows the name's letters in another order, as another name. No long
+    number either (`no_long_number`, as every other text typed is kept): an organisation, a
+    staff member's display name or a desk named with 12 digits was stored and printed on
+    every receipt and report naming it."""
     if not one_plain_line(value):
         raise ValidationError(
             _(
@@ -215,6 +218,7 @@ def plain_name(value: str) -> None:
             ),
             code="name_not_plain",
         )
+    no_long_number(value)
 
 
 def plain_line(value: str) -> None:

@@ -304,7 +304,8 @@ def test_staff_add_refuses_a_user_name_holding_a_long_number(monkeypatch):
 def test_a_name_the_audit_log_refuses_is_one_line_at_the_shell(capsys):
     """`organisation add 123456789012` stopped with a traceback ending in the audit log's
     refusal (a 12-digit value looks like an individual number): the shell now prints the reason
-    in one line, exit 1, and nothing is created."""
+    in one line, exit 1, and nothing is created. (Since the thirty-sixth session the name's own
+    rule refuses the number, before the audit log is reached.)"""
     from madoguchi.accounts.management.commands.organisation import Command
 
     command = Command()
@@ -317,8 +318,8 @@ def test_a_name_the_audit_log_refuses_is_one_line_at_the_shell(capsys):
     assert exited.value.code == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    assert "Refused: payload.name is refused: a 12-digit value" in err
-    assert err.strip().endswith("Nothing was changed.")
+    assert err.startswith("name: The text contains a long number")
+    assert err.count("\n") == 1
     assert not Organisation.objects.filter(name="123456789012").exists()
 
 
@@ -478,3 +479,38 @@ def test_a_staff_member_or_terminal_past_its_fields_rules_is_refused_not_the_dat
             )
     assert not Terminal.objects.exists()
     assert AuditEvent.objects.count() == events
+
+
+def test_a_name_holding_a_long_number_is_refused_as_every_other_typed_text_is():
+    """An organisation, a staff member's display name, a terminal's name and its location were
+    stored with a 12-digit number (a possible individual number) and printed on every page,
+    receipt and report naming them; every other text typed (case notes, the resident's
+    comment) refuses one. Each is refused naming the field; nothing added or audited."""
+    from madoguchi.audit.models import AuditEvent
+
+    number = "１２３４ 5678 9012"  # full-width digits and spaces read as one number
+    with pytest.raises(CommandError, match=r"^name: The text contains a long number"):
+        _run("add", f"北市{number}", "--kind", "city")
+    _run("add", "Kita City", "--kind", "city")
+    _run("add", "Desk Co", "--kind", "contractor", "--city", "Kita City")
+    events = AuditEvent.objects.count()
+    with pytest.raises(CommandError, match=r"^display name: The text contains a long number"):
+        call_command(
+            "staff", "add", "k1", "--role", "desk_staff", "--organisation", "Desk Co",
+            "--display-name", f"山田 {number}", "--password-stdin", stdout=io.StringIO(),
+        )  # fmt: skip
+    for args, field in (
+        ([f"t{number}", "--location", "1F"], "name"),
+        (["t1", "--location", number], "location"),
+    ):
+        with pytest.raises(CommandError, match=f"^{field}: The text contains a long number"):
+            call_command(
+                "terminal", "register", *args, "--contractor", "Desk Co", stdout=io.StringIO()
+            )
+    assert not User.objects.exists()
+    assert not Terminal.objects.exists()
+    assert Organisation.objects.count() == 2
+    assert AuditEvent.objects.count() == events
+    with translation.override("ja"), pytest.raises(ValidationError) as refused:
+        Terminal(name="t2", location=f"ロビー {number}").full_clean(exclude=["contractor"])
+    assert "長い番号" in " ".join(refused.value.messages)
