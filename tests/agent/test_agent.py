@@ -305,6 +305,32 @@ def test_cli_says_which_address_is_taken_and_which_file_is_missing(
     assert err.getvalue() == f"error: {missing}: No such file or directory\n"
 
 
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"desk-01\n", "JSONDecodeError"),
+        (b'{"format": "madoguchi-vcard/1"}', "KeyError"),
+        (b"\x7fELF\xd0\x00", "UnicodeDecodeError"),
+    ],
+    ids=["text", "cut-short", "binary"],
+)
+def test_cli_says_which_file_is_not_a_virtual_card(
+    card_files: dict[str, Path], tmp_path: Path, content: bytes, says: str
+) -> None:
+    """`agent --virtual /etc/hostname` (a file that is not a card) ended in json's
+    traceback; it is one sentence naming the file, exit 2, as a missing file is."""
+    bad = tmp_path / "bad.card"
+    bad.write_bytes(content)
+    err = io.StringIO()
+    options = {"server": "https://desk.example.jp", "virtual": [card_files["alice"], bad]}
+    environ = {"MADOGUCHI_TERMINAL_CREDENTIAL": CREDENTIAL}
+    assert run(options, out=io.StringIO(), err=err, environ=environ) == 2
+    said = err.getvalue()
+    assert said.startswith(f"error: {bad}: not a virtual card file (madoguchi vcard issue"), said
+    assert says in said
+    assert said.count("\n") == 1
+
+
 def test_cli_says_once_where_it_listens(
     card_files: dict[str, Path], caplog: pytest.LogCaptureFixture
 ) -> None:

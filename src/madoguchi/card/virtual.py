@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from madoguchi.card import nextgen
 from madoguchi.card.apdu import CommandAPDU, ResponseAPDU, parse_command
-from madoguchi.card.errors import SW, StatusWordError
+from madoguchi.card.errors import SW, CardError, StatusWordError
 from madoguchi.card.inputsupport import INPUT_SUPPORT_AID, build_basic_four, build_integrity
 from madoguchi.card.jpki import JPKI_AID, SHA256_DIGEST_INFO_PREFIX
 from madoguchi.card.profiles import JPKI_RSA_2048, PROFILES, KeyType, profile_for_key
@@ -148,8 +148,18 @@ class VirtualCard:
 
     @classmethod
     def load(cls, path: Path | str) -> VirtualCard:
+        """The card a file written by `madoguchi vcard issue` holds. Any other file (a
+        certificate, a text file, a card file cut short) is refused naming it, as a
+        `CardError`: `agent --virtual /etc/hostname` ended in json's traceback."""
         p = Path(path)
-        return cls(json.loads(p.read_text()), p)
+        try:
+            return cls(json.loads(p.read_text(encoding="utf-8")), p)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # json's and base64's errors are ValueErrors; a missing or mistyped key the rest.
+            raise CardError(
+                f"{p}: not a virtual card file (madoguchi vcard issue writes them): "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
 
     def save(self, path: Path | str | None = None) -> None:
         if path is not None:
