@@ -338,3 +338,24 @@ def test_a_crl_signed_by_another_key_of_an_anchors_name_says_so(tmp_path):
         f"(its signature does not verify with the key of the trust anchor {issuer})"
     )
     assert not RevocationList.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("J" * 201, r"--name: Ensure this value has at most 200 characters \(it has 201\)"),
+        ("JPKI\u202eTEST", r"--name: A name is one line of plain text"),
+        ("JPKI\nTEST", r"--name: A name is one line of plain text"),
+    ],
+    ids=["long", "bidi", "line-break"],
+)
+def test_an_anchor_name_past_its_rules_is_refused_before_anything_is_trusted(
+    pki, tmp_path, name, says
+):
+    """`identity add-anchor FILE --name <201 characters>` was PostgreSQL's "value too long"
+    traceback, and a name with a line break split `identity anchors` (a line an anchor)."""
+    anchors = tmp_path / "anchors.pem"
+    anchors.write_bytes(pki.ca.certificates_pem())
+    with pytest.raises(CommandError, match=says + r".*Nothing was trusted\.$"):
+        call_command("identity", "add-anchor", str(anchors), "--name", name)
+    assert not TrustAnchor.objects.exists()

@@ -6,12 +6,14 @@ import argparse
 import time
 
 import httpx
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from madoguchi.cli import PlainErrors, read_file
+from madoguchi.cli import PlainErrors, field_rules, read_file
 from madoguchi.identity import services
 from madoguchi.identity.models import RevocationList, TrustAnchor
+from madoguchi.plaintext import plain_name
 
 # A certificate (PEM or DER) is a few kB; a CRL may list many revocations (the JPKI CAs'
 # run to tens of MB). Larger files, devices and pipes are refused with the reason.
@@ -59,6 +61,16 @@ class Command(PlainErrors, BaseCommand):
         action = opts["action"]
         try:
             if action == "add-anchor":
+                # The column's length and one plain line (it is listed a line an anchor): a
+                # name of 201 characters was PostgreSQL's "value too long" traceback.
+                with translation.override("en"):  # the command's other sentences are English
+                    try:
+                        field_rules(TrustAnchor, "name", str(opts["name"]))
+                        plain_name(str(opts["name"]))
+                    except ValidationError as exc:
+                        raise CommandError(
+                            f"--name: {' '.join(exc.messages)} Nothing was trusted."
+                        ) from None
                 anchor = services.trust_anchor_add(
                     pem=read_file(
                         str(opts["file"]), limit=CERTIFICATE_LIMIT, what="certificate file"
