@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test scenario bootstrap lint typecheck migrations-check messages-check deploy-check test-postgres test-sqlite bench messages serve
+.PHONY: demo demo-port test scenario bootstrap lint typecheck migrations-check messages-check deploy-check test-postgres test-sqlite bench messages serve
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -13,7 +13,17 @@ bootstrap:
 # pages' origin and the resident page's follow it).
 DEMO_PORT ?= 8000
 
-demo: bootstrap
+# A port the demo can serve on, checked before anything is installed or started: `DEMO_PORT=abc`
+# was refused as "MADOGUCHI_ORIGIN is not valid", a variable the newcomer never set, and
+# `DEMO_PORT=0` started the simulators before the card agents refused the origin.
+demo-port:
+	@case '$(DEMO_PORT)' in ''|*[!0-9]*) ok= ;; *) [ '$(DEMO_PORT)' -ge 1 ] 2>/dev/null && [ '$(DEMO_PORT)' -le 65535 ] 2>/dev/null && ok=1 ;; esac; \
+	if [ -z "$$ok" ]; then \
+	  echo "make demo: DEMO_PORT is the port the demo serves on, a number from 1 to 65535 (make demo DEMO_PORT=8010, say), not '$(DEMO_PORT)'. Nothing was installed or started." >&2; \
+	  exit 2; \
+	fi
+
+demo: demo-port bootstrap
 	@MADOGUCHI_DEMO=1 SECURE_COOKIES=0 DESK_TEST_PROCEDURE=1 \
 	  CARD_AGENT_ORIGINS=desk-01=http://127.0.0.1:47110,desk-02=http://127.0.0.1:47111 \
 	  MADOGUCHI_PORT=$(DEMO_PORT) MADOGUCHI_ORIGIN=http://127.0.0.1:$(DEMO_PORT) \

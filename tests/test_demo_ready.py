@@ -434,3 +434,25 @@ def test_make_demo_moves_every_origin_with_demo_port():
         "RESIDENT_ORIGIN=http://localhost:8010",
     ):
         assert setting in line, out
+
+
+@pytest.mark.parametrize("port", ["abc", "0", "65536", "99999999999999999999", ""])
+def test_make_demo_refuses_a_port_it_cannot_serve_on_before_anything_runs(port):
+    """`make demo DEMO_PORT=abc` was refused as "The environment variable MADOGUCHI_ORIGIN is
+    not valid", a variable the newcomer never set; `DEMO_PORT=0` started the simulators before
+    the card agents refused the origin. The Makefile says what DEMO_PORT takes, before the
+    bootstrap installs anything or a process starts."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        ["make", "-C", str(root), "demo", f"DEMO_PORT={port}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done
+    assert (
+        "make demo: DEMO_PORT is the port the demo serves on, a number from 1 to 65535 "
+        f"(make demo DEMO_PORT=8010, say), not '{port}'. Nothing was installed or started."
+    ) in done.stderr
+    assert "bootstrap" not in done.stdout + done.stderr
+    assert "MADOGUCHI_ORIGIN" not in done.stderr
