@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo demo-port test scenario bootstrap lint typecheck migrations-check messages-check deploy-check test-postgres test-sqlite bench messages serve
+.PHONY: demo demo-port test test-workers scenario bootstrap lint typecheck migrations-check messages-check deploy-check test-postgres test-sqlite bench messages serve
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -30,7 +30,7 @@ demo: demo-port bootstrap
 	  RESIDENT_ORIGIN=http://localhost:$(DEMO_PORT) \
 	  $(BIN)/madoguchi demo
 
-test: bootstrap lint typecheck migrations-check messages-check deploy-check test-postgres test-sqlite
+test: test-workers bootstrap lint typecheck migrations-check messages-check deploy-check test-postgres test-sqlite
 	@echo "make test: all checks passed"
 
 lint:
@@ -80,13 +80,23 @@ else
 XDIST := -n $(TEST_WORKERS) --dist loadfile
 endif
 
-test-postgres:
+# A number of workers pytest-xdist can start, checked before anything runs: TEST_WORKERS=abc was
+# pytest's usage error after the lint and type checks, and a number past 64 bits xdist's
+# OverflowError traceback.
+test-workers:
+	@case '$(TEST_WORKERS)' in ''|*[!0-9]*) ok= ;; *) [ '$(TEST_WORKERS)' -le 64 ] 2>/dev/null && ok=1 ;; esac; \
+	if [ -z "$$ok" ]; then \
+	  echo "make: TEST_WORKERS is how many pytest-xdist workers run the tests, a whole number from 0 (one process, in order) to 64, not '$(TEST_WORKERS)'. No test was run." >&2; \
+	  exit 2; \
+	fi
+
+test-postgres: test-workers
 	$(TEST_ENV) DATABASE_URL=$$(scripts/postgres.sh) $(BIN)/pytest -p no:cacheprovider $(XDIST) $(PYTEST_ARGS)
 
 # The SQLite pass runs only the tests that use the database (marker `database`, put by
 # tests/conftest.py on every test that asks for it): the others (the pure libraries, the scan over
 # files, Spark, …) behave the same whatever the database and run once, in the PostgreSQL pass.
-test-sqlite:
+test-sqlite: test-workers
 	mkdir -p var
 	$(TEST_ENV) DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(BIN)/pytest -p no:cacheprovider -m database $(XDIST) $(PYTEST_ARGS)
 

@@ -436,19 +436,22 @@ def test_make_demo_moves_every_origin_with_demo_port():
         assert setting in line, out
 
 
+def _make(*args: str) -> subprocess.CompletedProcess[str]:
+    """`make -C <the project> ARGS`, its output kept (bounded: a check that let it through
+    would start the demo or the suite)."""
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run(
+        ["make", "-C", str(root), *args], capture_output=True, text=True, timeout=60
+    )
+
+
 @pytest.mark.parametrize("port", ["abc", "0", "65536", "99999999999999999999", ""])
 def test_make_demo_refuses_a_port_it_cannot_serve_on_before_anything_runs(port):
     """`make demo DEMO_PORT=abc` was refused as "The environment variable MADOGUCHI_ORIGIN is
     not valid", a variable the newcomer never set; `DEMO_PORT=0` started the simulators before
     the card agents refused the origin. The Makefile says what DEMO_PORT takes, before the
     bootstrap installs anything or a process starts."""
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run(
-        ["make", "-C", str(root), "demo", f"DEMO_PORT={port}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _make("demo", f"DEMO_PORT={port}")
     assert done.returncode == 2, done
     assert (
         "make demo: DEMO_PORT is the port the demo serves on, a number from 1 to 65535 "
@@ -456,3 +459,18 @@ def test_make_demo_refuses_a_port_it_cannot_serve_on_before_anything_runs(port):
     ) in done.stderr
     assert "bootstrap" not in done.stdout + done.stderr
     assert "MADOGUCHI_ORIGIN" not in done.stderr
+
+
+@pytest.mark.parametrize("workers", ["abc", "65", "99999999999999999999", ""])
+def test_make_test_refuses_a_number_of_workers_before_anything_runs(workers):
+    """`TEST_WORKERS=abc make test` ran the lint and type checks, then stopped on pytest's
+    usage error; a number past 64 bits was xdist's OverflowError traceback."""
+    for target in ("test", "test-postgres", "test-sqlite"):
+        done = _make(target, f"TEST_WORKERS={workers}")
+        assert done.returncode == 2, done
+        assert (
+            "make: TEST_WORKERS is how many pytest-xdist workers run the tests, a whole number "
+            f"from 0 (one process, in order) to 64, not '{workers}'. No test was run."
+        ) in done.stderr
+        assert "pytest" not in done.stdout
+        assert "bootstrap" not in done.stdout + done.stderr
