@@ -289,6 +289,15 @@ def test_request_limits_are_explicit_and_can_be_set(monkeypatch):
         ((), {"MADOGUCHI_THREADS": "-2"}, "(when not given, MADOGUCHI_THREADS sets it)"),
         (("--keep-alive", "-1"), {}, "--keep-alive: must be a whole number of at least 0"),
         (("--limit-request-line", "x"), {}, "--limit-request-line: must be a whole number"),
+        # gunicorn forked workers for `--workers 99999999999999999999` until the machine stood
+        # still (a probe of the commands, thirty-sixth session).
+        (
+            ("--workers", "99999999999999999999"),
+            {},
+            "--workers: must be a whole number of at most 64, not '99999999999999999999'",
+        ),
+        ((), {"WEB_CONCURRENCY": "65"}, "--workers: must be a whole number of at most 64"),
+        (("--threads", "1025"), {}, "--threads: must be a whole number of at most 1024"),
     ],
 )
 def test_worker_counts_and_limits_out_of_range_are_refused_naming_where_they_came_from(
@@ -317,7 +326,7 @@ def test_a_sweep_interval_that_leaves_no_sweeper_is_refused(monkeypatch, setting
         _argv(monkeypatch)
 
 
-@pytest.mark.parametrize("value", ["four", "0", "-2", "2.5"])
+@pytest.mark.parametrize("value", ["four", "0", "-2", "2.5", "65"])
 def test_a_bad_web_concurrency_is_one_line_for_serve_and_the_bench(monkeypatch, value):
     """`default_workers()` (the bench's count of workers) refuses what `serve` refuses, as one
     line naming the variable; the bench says it before creating its database."""

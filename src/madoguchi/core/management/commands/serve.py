@@ -32,6 +32,11 @@ def default_workers() -> int:
             f"WEB_CONCURRENCY must be a whole number of at least 1, not {text!r} "
             "(gunicorn's worker processes; unset it for one per core and one more)."
         )
+    if workers > MOST_WORKERS:
+        raise CommandError(
+            f"WEB_CONCURRENCY must be a whole number of at most {MOST_WORKERS}, not {text!r} "
+            "(gunicorn's worker processes; unset it for one per core and one more)."
+        )
     return workers
 
 
@@ -44,9 +49,16 @@ def _workers_text() -> str:
 REQUEST_LIMITS = DEFAULT_LIMITS
 
 
-def _whole(least: int, env: str) -> Callable[[str], int]:
-    """An argparse type: a whole number of at least `least`. Defaults come from the environment
-    as text, so a bad `env` value is refused as one line naming it, like a bad option."""
+# The most worker processes and threads a worker `serve` starts: `--workers
+# 99999999999999999999` went to gunicorn, which forked workers until the machine stood still.
+MOST_WORKERS = 64
+MOST_THREADS = 1024
+
+
+def _whole(least: int, env: str, most: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `least` (and at most `most`, when given).
+    Defaults come from the environment as text, so a bad `env` value is refused as one line
+    naming it, like a bad option."""
 
     def parse(text: str) -> int:
         try:
@@ -56,6 +68,11 @@ def _whole(least: int, env: str) -> Callable[[str], int]:
         if value is None or value < least:
             raise ArgumentTypeError(
                 f"must be a whole number of at least {least}, not {text!r} "
+                f"(when not given, {env} sets it)"
+            )
+        if most is not None and value > most:
+            raise ArgumentTypeError(
+                f"must be a whole number of at most {most}, not {text!r} "
                 f"(when not given, {env} sets it)"
             )
         return value
@@ -74,13 +91,13 @@ class Command(PlainErrors, BaseCommand):
         )
         parser.add_argument(
             "--workers",
-            type=_whole(1, "WEB_CONCURRENCY"),
+            type=_whole(1, "WEB_CONCURRENCY", MOST_WORKERS),
             default=_workers_text(),
             help="Worker processes (WEB_CONCURRENCY; default: cores + 1).",
         )
         parser.add_argument(
             "--threads",
-            type=_whole(1, "MADOGUCHI_THREADS"),
+            type=_whole(1, "MADOGUCHI_THREADS", MOST_THREADS),
             default=os.environ.get("MADOGUCHI_THREADS", "8"),
             help="Threads per worker, each one request at a time (MADOGUCHI_THREADS; default 8).",
         )
