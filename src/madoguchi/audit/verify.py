@@ -452,7 +452,9 @@ def verify_log(
         # The chain's own line said "Audit log intact", above the line saying the log was cut
         # or rewritten: an operator reading the first line read a verdict. It says what it
         # checked, and that the checkpoints below disagree.
-        lines[0] = lines[0].replace("Audit log intact: ", "The hash chain is intact: ", 1)
-        lines[0] = lines[0].removesuffix(".") + ", but the signed checkpoints do not match it:"
+        lines[0] = (
+            f"The hash chain is intact: {result.size} events, chain head {result.head.hex()}, "
+            "but the signed checkpoints do not match it:"
+        )
     lines.append(report.message)
     return LogReport(report.ok, lines, result.leaves)

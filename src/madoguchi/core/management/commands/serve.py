@@ -13,6 +13,11 @@ from madoguchi.cli import PlainErrors
 from madoguchi.core import gconf
 from madoguchi.core.gworker import DEFAULT_LIMITS
 
+# The most worker processes and threads a worker `serve` starts: `--workers
+# 99999999999999999999` went to gunicorn, which forked workers until the machine stood still.
+MOST_WORKERS = 64
+MOST_THREADS = 1024
+
 
 def default_workers() -> int:
     """gunicorn worker processes unless WEB_CONCURRENCY says otherwise: one per core and one
@@ -47,12 +52,6 @@ def _workers_text() -> str:
 
 # gunicorn's request limits, set explicitly (docs/security.md "Request limits").
 REQUEST_LIMITS = DEFAULT_LIMITS
-
-
-# The most worker processes and threads a worker `serve` starts: `--workers
-# 99999999999999999999` went to gunicorn, which forked workers until the machine stood still.
-MOST_WORKERS = 64
-MOST_THREADS = 1024
 
 
 def _whole(least: int, env: str, most: int | None = None) -> Callable[[str], int]:
