@@ -25,6 +25,18 @@ TITLES = {
     Programme.HEALTH_INSURANCE: "支援窓口における健康保険証利用登録の誤りについて",
 }
 """The report's title by what the link was made for (a case's own title replaces it)."""
+CHECKED_TITLES = {
+    Programme.POINTS: "支援窓口におけるマイナポイントの申込みに関する確認の結果について",
+    Programme.PUBLIC_FUND: "支援窓口における公金受取口座の登録に関する確認の結果について",
+    Programme.HEALTH_INSURANCE: "支援窓口における健康保険証利用登録に関する確認の結果について",
+}
+"""The title of a case closed with no error found: it reports a check, not an incident."""
+CHECKED_SUBJECTS = {
+    Programme.POINTS: "マイナポイントの申込み（キャッシュレス決済サービスの紐付け）",
+    Programme.PUBLIC_FUND: "公金受取口座の登録",
+    Programme.HEALTH_INSURANCE: "マイナンバーカードの健康保険証としての利用登録",
+}
+"""What was checked, by programme, in a case closed with no error found."""
 STANDING_MEASURES = [
     "国のマニュアルに基づく手続き支援を徹底するため、システムが強制するチェックリストに基づいた"
     "手続き支援を実施。",
@@ -198,6 +210,49 @@ def _closed_finding(entries: list[Any]) -> str:
     return closes[-1].outcome if closes else ""
 
 
+def _checked(case: Case, entries: list[Any]) -> bool:
+    """Whether the case was closed with no error found: its report is then of a check, not of
+    an incident, and neither says that something went wrong nor apologises for it."""
+    return case.status == CaseStatus.CLOSED and _closed_finding(entries) == CloseOutcome.NO_ERROR
+
+
+def _default_title(programme: Programme, checked: bool) -> str:
+    return (CHECKED_TITLES if checked else TITLES)[programme]
+
+
+def default_title(case: Case) -> str:
+    """The title the report takes while the case has none of its own: by its programme, and a
+    check's when it was closed with no error found."""
+    entries = list(case.timeline.order_by("seq"))
+    return _default_title(Programme(case.programme), _checked(case, entries))
+
+
+def _checked_content(programme: Programme, when: str, desk: str, resident: str) -> str:
+    """1 内容 of a case closed with no error found: what was checked, not what went wrong."""
+    return (
+        f"{when}、{desk}において行われた{resident}の{CHECKED_SUBJECTS[programme]}について、"
+        "誤りの可能性があるとして確認したものです。"
+    )
+
+
+def _cause(case: Case, found: list[Any], checked: bool) -> list[str]:
+    """2 原因: the facts the records show and what they point to; a case closed with no error
+    found says so after the facts, never a likely cause of an error it did not find."""
+    facts = ["記録から、次の事実が確認されました。" + "".join(f.ja for f in found)] if found else []
+    if checked:
+        return [*facts, "調査の結果、誤りは見つかりませんでした。"]
+    if found:
+        top = found[0]
+        return [
+            *facts,
+            f"これらから、{findings.CAUSE_JA.get(top.code, top.ja.rstrip('。'))}ことが原因である"
+            "可能性が高いものと推定されます。",
+        ]
+    if case.status == CaseStatus.CLOSED:  # a closed case's investigation is over
+        return ["調査の結果、原因は特定できませんでした。"]
+    return ["現時点で原因は断定できていません。調査を継続しています。"]
+
+
 def build(case: Case) -> ReportDocument:
     entries = list(case.timeline.select_related("actor").order_by("seq"))
     found = findings.findings_for(case)
@@ -222,20 +277,12 @@ def build(case: Case) -> ReportDocument:
     programme = Programme(case.programme)
     subject = findings.signed_subject(case)
     neutral = _neutral(programme, other, str(getattr(subject, "name_outcome", "") or ""))
-    content = [_content(programme, when, desk, case.resident_label, other, neutral)]
-    if found:
-        top = found[0]
-        cause = [
-            "記録から、次の事実が確認されました。" + "".join(f.ja for f in found),
-            f"これらから、{findings.CAUSE_JA.get(top.code, top.ja.rstrip('。'))}ことが原因である"
-            "可能性が高いものと推定されます。",
-        ]
-    elif case.status == CaseStatus.CLOSED and _closed_finding(entries) == CloseOutcome.NO_ERROR:
-        cause = ["調査の結果、誤りは見つかりませんでした。"]
-    elif case.status == CaseStatus.CLOSED:  # a closed case's investigation is over
-        cause = ["調査の結果、原因は特定できませんでした。"]
+    checked = _checked(case, entries)
+    if checked:
+        content = [_checked_content(programme, when, desk, case.resident_label)]
     else:
-        cause = ["現時点で原因は断定できていません。調査を継続しています。"]
+        content = [_content(programme, when, desk, case.resident_label, other, neutral)]
+    cause = _cause(case, found, checked)
     steps = []
     for e in entries:
         text = e.summary.strip()
@@ -250,13 +297,22 @@ def build(case: Case) -> ReportDocument:
         if case.report_prevention.strip()
         else default_prevention(case)
     )
-    intro = [
-        NEUTRAL_INTRODUCTIONS[programme] if neutral else INTRODUCTIONS[programme],
-        "対象となる市民の皆様にはご迷惑をお掛けすることとなり、深くお詫びいたします。",
-        "今後、このような事態が発生しないよう、再発防止策を徹底してまいります。",
-    ]
+    if checked:
+        intro = [
+            f"市が設置している支援窓口において行われた{CHECKED_SUBJECTS[programme]}について、"
+            "誤りの可能性があるとして確認を行った結果、誤りは見つかりませんでした。",
+            "引き続き、適正な手続き支援に努めてまいります。",
+        ]
+        title = case.report_title or _default_title(programme, checked)
+    else:
+        intro = [
+            NEUTRAL_INTRODUCTIONS[programme] if neutral else INTRODUCTIONS[programme],
+            "対象となる市民の皆様にはご迷惑をお掛けすることとなり、深くお詫びいたします。",
+            "今後、このような事態が発生しないよう、再発防止策を徹底してまいります。",
+        ]
+        title = case.report_title or _default_title(programme, checked)
     return ReportDocument(
-        title=case.report_title or TITLES[Programme(case.programme)],
+        title=title,
         introduction=intro,
         content=content,
         cause=cause,

@@ -461,15 +461,25 @@ def case_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     return redirect("cases:detail", pk=case.pk)
 
 
+def _lines(text: str) -> list[str]:
+    """A text's non-empty lines, stripped: a textarea sends CRLF and may add a last newline."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 @roles_required(*OFFICIAL)
 @reason_required
 def case_report(request: HttpRequest, pk: int) -> HttpResponse:
     """The report page (edit, preview). It carries the resident's comment and labels, so an
     official says why first, as on the case page; its Markdown and PDF links carry that reason."""
     case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
+    # What the official leaves as it was offered is saved empty, so the report keeps following
+    # the case (its programme's title, a check's once it is closed with no error found; the
+    # findings' measures).
+    title = document.default_title(case)
+    prevention = "\n".join(document.default_prevention(case))
     initial = {
-        "title": case.report_title or document.DEFAULT_TITLE,
-        "prevention": case.report_prevention or "\n".join(document.default_prevention(case)),
+        "title": case.report_title or title,
+        "prevention": case.report_prevention or prevention,
     }
     form = ReportEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -480,8 +490,8 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
             lambda: services.case_report_edit(
                 case,
                 actor=request.user,  # type: ignore[arg-type]
-                title=d["title"],
-                prevention=d["prevention"],
+                title="" if d["title"].strip() == title else d["title"],
+                prevention="" if _lines(d["prevention"]) == _lines(prevention) else d["prevention"],
             ),
         )[1]
         messages.success(request, _("Saved.") if now else _SENT_TWICE_STEP)
