@@ -89,6 +89,16 @@ def test_the_swagger_page_names_no_outside_script(client):
     assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "madoguchi API"
 
 
+def test_the_swagger_page_says_its_language(client):
+    """django-ninja's own page had no `lang` (a screen reader guessed the language) and no
+    main landmark; the API and its page speak English (Swagger UI writes the one h1)."""
+    html = client.get("/api/v1/docs").content.decode()
+    assert re.search(r'<html lang="en">', html)
+    assert re.search(r'<main>\s*<script type="application/json" id="swagger-settings">', html)
+    assert '<div id="swagger-ui"></div>\n  </main>' in html
+    assert 'id="swagger-settings"' in html and "/api/v1/openapi.json" in html
+
+
 def test_the_api_description_is_the_public_contract_only(client):
     """/api/v1/openapi.json is public by decision (docs/security.md "The API's description is
     public"): every operation it describes needs a credential and refuses an anonymous call,

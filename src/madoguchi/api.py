@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from madoguchi.benefits.api import representative_router
@@ -23,8 +23,17 @@ from madoguchi.refusals import (
 )
 from madoguchi.terminals.binding import lost_binding
 
+
+class ApiDocs(Swagger):
+    """/api/v1/docs: Swagger UI in a page of our own (`core/api_docs.html`): ninja's page had
+    no `lang` and no main landmark."""
+
+    template = "core/api_docs.html"
+
+
 api = NinjaAPI(
     title="madoguchi API",
+    docs=ApiDocs(),
     version="1",
     urls_namespace="api-v1",
     description="Desk page and card agent API. Errors: {code, message (English), message_ja}.",

@@ -26,6 +26,9 @@ def test_swagger_page_renders_the_api_under_the_csp(live_server, browser):
     try:
         page.goto(live_server.url + "/api/v1/docs")
         expect(page.locator(".swagger-ui .info .title")).to_contain_text("madoguchi API")
+        expect(page.locator("main h1")).to_contain_text("madoguchi API")  # the page's one h1
+        assert page.locator("h1").count() == 1
+        assert page.locator("html").get_attribute("lang") == "en"
         # An operation of the schema, e.g. the agent's card events.
         expect(page.locator(".opblock-summary-path").first).to_be_visible()
         assert page.locator(".opblock").count() > 5
