@@ -96,7 +96,8 @@ def test_the_swagger_page_says_its_language(client):
     assert re.search(r'<html lang="en">', html)
     assert re.search(r'<main>\s*<script type="application/json" id="swagger-settings">', html)
     assert '<div id="swagger-ui"></div>\n  </main>' in html
-    assert 'id="swagger-settings"' in html and "/api/v1/openapi.json" in html
+    assert 'id="swagger-settings"' in html
+    assert "/api/v1/openapi.json" in html
 
 
 def test_the_api_description_is_the_public_contract_only(client):
