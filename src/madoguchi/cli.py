@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import stat
 import sys
-from argparse import ArgumentTypeError
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError
+
+from madoguchi.argtypes import seconds
 
 __all__ = [
     "PlainErrors",
@@ -106,20 +107,3 @@ def read_text_file(path: str | Path, *, limit: int, what: str = "file") -> str:
         raise CommandError(
             f"{p} is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8."
         ) from exc
-
-
-def seconds(*, zero: bool) -> Any:
-    """An argparse type for an interval: a number of seconds, more than 0 (or 0 too when
-    `zero`). A negative or zero poll interval made the loops poll the database without pause."""
-    least = "at least 0" if zero else "more than 0"
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = float("nan")
-        if not (value >= 0 if zero else value > 0) or value == float("inf"):
-            raise ArgumentTypeError(f"must be a number of seconds {least}, not {text!r}")
-        return value
-
-    return parse

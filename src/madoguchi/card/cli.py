@@ -11,6 +11,7 @@ import getpass
 import secrets
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from madoguchi.argtypes import port, seconds
 from madoguchi.card.cvcert import load_key_table
 from madoguchi.card.errors import CardError, PinBlocked, WrongPin, tries_left_text
 from madoguchi.card.inputsupport import InputSupportClient
@@ -59,20 +61,57 @@ def resolve_pin(value: str | None, label: str, ask: Callable[[str], str] | None 
 
 # --- argument definitions (shared by the Django commands) -------------------------------------------
 
+NAME_MOST = 100
+ADDRESS_MOST = 200
+NAME_HELP = "family and given name separated by U+3000 (at most 100 characters)"
+
+
+def birth_date(text: str) -> date:
+    """A card holder's birth date: a date (`era.date_argument`), not after today."""
+    born = date_argument(text)
+    if born > date.today():
+        raise argparse.ArgumentTypeError(
+            f"the birth date {born.isoformat()} is after today: no card is issued to it"
+        )
+    return born
+
+
+def card_text(what: str, most: int) -> Callable[[str], str]:
+    """A text the card holds (its basic four's name or address): not empty, at most `most`
+    characters, no control character. A 25,000-character name was an OverflowError's traceback
+    (EF0002's offsets are two bytes), and an empty one made a card no desk could name."""
+
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"the card's {what} must not be empty")
+        if len(text) > most:
+            raise argparse.ArgumentTypeError(
+                f"the card's {what} is {len(text)} characters; at most {most}"
+            )
+        if any(unicodedata.category(c) in ("Cc", "Cf") for c in text):
+            raise argparse.ArgumentTypeError(
+                f"the card's {what} holds a control or format character (a line break, U+202E …)"
+            )
+        return text
+
+    return parse
+
 
 def add_vcard_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
     issue = sub.add_parser("issue", help="issue a virtual card signed by the test CA")
-    issue.add_argument("--name", required=True, help="family and given name separated by U+3000")
-    issue.add_argument("--birth", required=True, type=date_argument, help="YYYY-MM-DD")
+    issue.add_argument("--name", required=True, type=card_text("name", NAME_MOST), help=NAME_HELP)
+    issue.add_argument("--birth", required=True, type=birth_date, help="YYYY-MM-DD")
     issue.add_argument("--sex", required=True, choices=["1", "2", "9"])
-    issue.add_argument("--address", required=True)
+    issue.add_argument("--address", required=True, type=card_text("address", ADDRESS_MOST))
     issue.add_argument("--pin", nargs="?", const=PROMPT, default=PROMPT, help="4-digit auth PIN")
     issue.add_argument(
         "--support-pin", nargs="?", const=PROMPT, default=None, help="input-support PIN"
     )
     issue.add_argument("--ca-dir", type=Path, default=DEFAULT_CA_DIR)
-    issue.add_argument("--latency", type=float, default=0.0, help="simulated signing seconds")
+    issue.add_argument(
+        "--latency", type=seconds(zero=True), default=0.0, help="simulated signing seconds"
+    )
     issue.add_argument(
         "--profile",
         choices=sorted(PROFILES),
@@ -88,9 +127,9 @@ def add_vcard_arguments(parser: argparse.ArgumentParser) -> None:
     issue.add_argument("--out", type=Path, required=True)
     plug_p = sub.add_parser("plug", help="insert a virtual card into the vpcd reader")
     plug_p.add_argument("card", type=Path)
-    plug_p.add_argument("--port", type=int, default=DEFAULT_VPCD_PORT)
+    plug_p.add_argument("--port", type=port, default=DEFAULT_VPCD_PORT)
     plug_p.add_argument("--host", default="127.0.0.1")
-    plug_p.add_argument("--remove-after", type=float, default=None, help="seconds")
+    plug_p.add_argument("--remove-after", type=seconds(zero=False), default=None, help="seconds")
 
 
 def add_card_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,7 +152,9 @@ def add_card_arguments(parser: argparse.ArgumentParser) -> None:
     auth.add_argument("--reader", default=None)
     auth.add_argument("--pin", nargs="?", const=PROMPT, default=PROMPT, help="auth PIN")
     for p in (show, auth):
-        p.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a card")
+        p.add_argument(
+            "--wait", type=seconds(zero=True), default=0.0, help="seconds to wait for a card"
+        )
 
 
 def run_vcard(options: dict[str, Any], out: Writer = sys.stdout, err: Writer = sys.stderr) -> int:
@@ -201,6 +242,10 @@ def vcard_issue(
     profile: str = JPKI_RSA_2048.name,
     out: Writer = sys.stdout,
 ) -> int:
+    if birth > date.today():
+        raise ValueError(
+            f"the birth date {birth.isoformat()} is after today: no card is issued to it"
+        )
     ca = TestCA.load_or_create(ca_dir)
     # docs/agent.md's `--out var/cards/hanako.card`: the folder is made, as the CA's is.
     out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -45,6 +45,7 @@ TAG_NAME = 0xDF22
 TAG_ADDRESS = 0xDF23
 TAG_BIRTH = 0xDF24
 TAG_SEX = 0xDF25
+EF0002_MOST = 0xFFFF - 16  # its DF21 offsets are two bytes (room for the header)
 TAG_INTEGRITY = 0xFF30
 TAG_HASH_NUMBER = 0xDF31
 TAG_HASH_ATTRIBUTES = 0xDF32
@@ -93,6 +94,10 @@ def build_basic_four(name: str, address: str, birth: date, sex: str, *, filler: 
     """Encode EF0002 (`FF 20 len`, DF21 offset table, DF22..DF25), followed by filler bytes."""
     if sex not in SEXES:
         raise ValueError("sex must be '1', '2' or '9'")
+    text = len(name.encode()) + len(address.encode())
+    if text > EF0002_MOST - 64:
+        # Its offsets are two bytes: a longer file was an OverflowError.
+        raise ValueError(f"the name and address take {text} bytes; EF0002 holds {EF0002_MOST}")
     fields = [
         encode_tlv(TAG_NAME, name.encode()),
         encode_tlv(TAG_ADDRESS, address.encode()),

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from madoguchi.argtypes import port as port_number
 from madoguchi.card.errors import CardError
 from madoguchi.card.transport import PcscContext
 
@@ -403,7 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m madoguchi.card.pcscd [--port P] [--dir DIR]`: run a private pcscd with a vpcd
     reader in the foreground until Ctrl-C (for trying virtual cards by hand)."""
     parser = argparse.ArgumentParser(prog="python -m madoguchi.card.pcscd")
-    parser.add_argument("--port", type=int, default=DEFAULT_BASE_PORT, help="vpcd slot 0 port")
+    parser.add_argument(
+        "--port", type=port_number, default=DEFAULT_BASE_PORT, help="vpcd slot 0 port"
+    )
     parser.add_argument("--dir", type=Path, default=SHARED_ROOT / "manual")
     args = parser.parse_args(argv)
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from argparse import ArgumentTypeError
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from madoguchi.argtypes import port as port_number
 from madoguchi.cli import PlainErrors
 from madoguchi.core import demo
 
@@ -51,7 +53,9 @@ class Command(PlainErrors, BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=int(os.environ.get("MADOGUCHI_PORT", 8000)))
+        parser.add_argument(
+            "--port", type=port_number, default=None, help="default: MADOGUCHI_PORT, else 8000"
+        )
         parser.add_argument(
             "--seed-only", action="store_true", help="Migrate and seed, then exit (no servers)."
         )
@@ -59,6 +63,12 @@ class Command(PlainErrors, BaseCommand):
     def handle(self, *args: object, **opts: object) -> None:
         if not settings.DEMO:
             raise CommandError("Set MADOGUCHI_DEMO=1 (the Makefile's `make demo` does).")
+        if opts["port"] is None:
+            # MADOGUCHI_PORT=abc was int()'s traceback as the parser was built, before any word.
+            try:
+                opts["port"] = port_number(os.environ.get("MADOGUCHI_PORT") or "8000")
+            except ArgumentTypeError as exc:
+                raise CommandError(f"MADOGUCHI_PORT: {exc}") from None
         base = f"http://{opts['host']}:{opts['port']}"
         if base != settings.MADOGUCHI_ORIGIN:
             raise CommandError(
