@@ -109,6 +109,11 @@ def pytest_configure(config: pytest.Config) -> None:
     for its WAL flush on a server other runs share; a transactional test commits dozens of
     times. Nothing a test asserts depends on surviving a crash of the machine. Servers the tests
     start as processes (gunicorn, `madoguchi serve`) keep their normal settings."""
+    if config.getoption("reverse") and config.getoption("shuffle") is not None:
+        # Both were taken without a word, the shuffle undoing the reversal.
+        raise pytest.UsageError(
+            "--reverse and --shuffle are two orders of the tests: give one of them."
+        )
     from django.conf import settings
 
     database = settings.DATABASES["default"]

@@ -58,3 +58,19 @@ def test_a_seed_draws_one_order_of_the_same_tests_in_the_groups_order():
         assert sorted(order[: len(database)]) == sorted(database)
         assert sorted(_modules_in_turn(order)) == sorted(_modules_in_turn(forward))
     assert len({tuple(order) for order in orders.values()} | {tuple(forward)}) > 1
+
+
+def test_reverse_and_shuffle_together_are_refused_naming_both():
+    """Both were taken without a word: the shuffle drew its order from the reversed one."""
+    pytest = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--collect-only")
+    done = subprocess.run(
+        [*pytest, "--reverse", "--shuffle", "3", PLAIN_FILE],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 4  # pytest's usage error
+    assert "--reverse and --shuffle are two orders of the tests: give one of them." in done.stderr
+    assert "::" not in done.stdout  # nothing collected
