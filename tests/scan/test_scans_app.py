@@ -1247,3 +1247,22 @@ def test_a_findings_case_reads_in_english_on_the_english_pages(client, recorded)
     assert finding.explanation not in timeline
     ja = client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work&lang=ja")
     assert case.title in ja.content.decode()
+
+
+@pytest.mark.django_db
+def test_export_into_a_file_or_an_unwritable_place_names_the_place_given(tmp_path):
+    """`scan export /etc/hostname` said "File exists"; `scan export /proc` named the temporary
+    file pyarrow could not open, not the directory the command was given."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("kept")
+    with pytest.raises(CommandError) as refused:
+        call_command("scan", "export", str(a_file))
+    assert str(refused.value) == (
+        f"{a_file}: exists and is not a directory: give a directory to export the tables into "
+        "(nothing was written)."
+    )
+    assert a_file.read_text() == "kept"
+    with pytest.raises(CommandError) as refused:
+        call_command("scan", "export", "/proc")  # a directory no file can be made in
+    assert str(refused.value).startswith("/proc: cannot be written or read (")
+    assert str(refused.value).endswith("nothing was written.")

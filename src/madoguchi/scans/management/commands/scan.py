@@ -277,7 +277,10 @@ class Command(PlainErrors, BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         except OSError as exc:  # a directory that cannot be created or written, a full disk
-            where = f"{exc.filename}: " if exc.filename else ""
+            # pyarrow's errors name no file, only the temporary one in their text: name the
+            # directory the command was given.
+            target = exc.filename or opts.get("out") or opts.get("directory")
+            where = f"{target}: " if target else ""
             raise CommandError(
                 f"{where}cannot be written or read ({exc.strerror or exc}); nothing was written."
             ) from exc
@@ -442,7 +445,13 @@ class Command(PlainErrors, BaseCommand):
         from madoguchi.scans import export
 
         _require_tables()
-        result = export.export(Path(opts["directory"]))
+        directory = Path(opts["directory"])
+        if directory.exists() and not directory.is_dir():
+            raise CommandError(
+                f"{directory}: exists and is not a directory: give a directory to export the "
+                "tables into (nothing was written)."
+            )
+        result = export.export(directory)
         self.stdout.write(
             f"exported {result.links:,} links, {result.residents:,} residents, "
             f"{result.events:,} desk events to {opts['directory']} "
