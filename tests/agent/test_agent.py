@@ -276,6 +276,21 @@ def test_cli_takes_credential_from_environment(card_files: dict[str, Path]) -> N
         config_from_options(options, {})
 
 
+@pytest.mark.parametrize("interval", [0.0, -1.0, 61.0, float("nan")])
+def test_cli_refuses_a_presence_interval_out_of_range_naming_it(card_files, interval) -> None:
+    """`--presence-interval 0` became the default (1 s) without a word."""
+    options = {
+        "server": "https://desk.example.jp",
+        "virtual": [card_files["alice"]],
+        "presence_interval": interval,
+    }
+    with pytest.raises(ConfigError, match=r"between 0\.05 and 60 seconds, not "):
+        config_from_options(options, {"MADOGUCHI_TERMINAL_CREDENTIAL": CREDENTIAL})
+    options["presence_interval"] = 0.05
+    config = config_from_options(options, {"MADOGUCHI_TERMINAL_CREDENTIAL": CREDENTIAL})
+    assert config.presence_interval == 0.05
+
+
 def test_cli_says_which_address_is_taken_and_which_file_is_missing(
     card_files: dict[str, Path],
 ) -> None:

@@ -82,6 +82,7 @@ def config_from_options(options: Mapping[str, Any], environ: Mapping[str, str]) 
     credential = options.get("terminal_credential") or environ.get(CREDENTIAL_ENV, "")
     host, port = parse_listen(options.get("listen") or DEFAULT_LISTEN)
     virtual = options.get("virtual") or ()
+    presence = options.get("presence_interval")
     return AgentConfig(
         server_url=options["server"],
         credential=credential,
@@ -90,7 +91,8 @@ def config_from_options(options: Mapping[str, Any], environ: Mapping[str, str]) 
         reader=options.get("reader"),
         virtual_cards=tuple(Path(p) for p in virtual),
         allow_test_pins=bool(options.get("allow_test_pins")),
-        presence_interval=float(options.get("presence_interval") or DEFAULT_PRESENCE_INTERVAL),
+        # 0 is refused by `validate`, not taken as the default (`or` made it 1 s without a word).
+        presence_interval=float(DEFAULT_PRESENCE_INTERVAL if presence is None else presence),
         terminal_name=options.get("terminal_name"),
         page_origins=tuple(options.get("page_origin") or ()),
         support_keys=tuple(options.get("support_key") or ()),

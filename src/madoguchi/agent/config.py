@@ -159,7 +159,10 @@ class AgentConfig:
         if len(set(names)) != len(names):
             raise ConfigError("two virtual card files have the same name (file stem)")
         if not 0.05 <= self.presence_interval <= 60:
-            raise ConfigError("--presence-interval must be between 0.05 and 60 seconds")
+            raise ConfigError(
+                "--presence-interval must be between 0.05 and 60 seconds, not "
+                f"{self.presence_interval:g}"
+            )
         if self.request_timeout <= 0 or self.report_timeout <= 0:
             raise ConfigError("timeouts must be positive")
         try:
