@@ -1,5 +1,5 @@
-"""argparse types the commands share, pure (the card's and the simulators' commands use them
-too): a refusal names what the value must be and the value given, in one line, before the
+"""argparse types the commands share, pure (the card's commands use them, as the Django ones
+do): a refusal names what the value must be and the value given, in one line, before the
 command does anything."""
 
 from __future__ import annotations
