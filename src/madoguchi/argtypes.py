@@ -1,6 +1,6 @@
-"""argparse types the commands share, pure (the card's commands use them, as the Django ones
-do): a refusal names what the value must be and the value given, in one line, before the
-command does anything."""
+"""argparse types the commands share, pure (the card's commands and the simulators use them,
+as the Django ones do): a refusal names what the value must be and the value given, in one
+line, before the command does anything."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 from argparse import ArgumentTypeError
 from collections.abc import Callable
 
-__all__ = ["port", "seconds"]
+__all__ = ["any_port", "port", "seconds"]
 
 LAST_PORT = 65535
 
@@ -17,12 +17,23 @@ def port(text: str) -> int:
     """A TCP port to connect to or listen on, 1–65535. `--port 99999` was tried for ten
     seconds and then refused as "connection refused"; the demo took it and blamed
     MADOGUCHI_ORIGIN."""
+    return _port_from(text, 1)
+
+
+def any_port(text: str) -> int:
+    """A port to listen on, 0–65535: 0 lets the system choose a free one."""
+    return _port_from(text, 0)
+
+
+def _port_from(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         value = -1
-    if not 1 <= value <= LAST_PORT:
-        raise ArgumentTypeError(f"a port is a whole number from 1 to {LAST_PORT}, not {text!r}")
+    if not least <= value <= LAST_PORT:
+        raise ArgumentTypeError(
+            f"a port is a whole number from {least} to {LAST_PORT}, not {text!r}"
+        )
     return value
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from madoguchi import logsafe
+from madoguchi.argtypes import any_port
 from madoguchi.outside.sim import runner
 from madoguchi.outside.sim.seed import SeedError, load_seed, seed_table
 from madoguchi.outside.sim.server import Faults, SimKind, StateFileError, is_loopback
@@ -29,16 +30,6 @@ def _rate(text: str) -> float:
     return value
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is a whole number from 0 to 65535, not {text!r}")
-    return value
-
-
 def _milliseconds(text: str) -> int:
     try:
         value = int(text)
@@ -56,7 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("kind", choices=[k.value for k in SimKind])
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (loopback by default)")
     serve.add_argument(
-        "--port", type=_port, default=None, help="provider 8701, bank 8702, insurer 8703; 0 = any"
+        "--port",
+        type=any_port,
+        default=None,
+        help="provider 8701, bank 8702, insurer 8703; 0 = any",
     )
     serve.add_argument("--seed", default=None, help="seed JSON file (default: the packaged seed)")
     serve.add_argument("--latency-ms", type=_milliseconds, default=0, help="added to every request")
