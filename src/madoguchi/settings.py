@@ -230,6 +230,9 @@ if _ENGINE == "django.db.backends.postgresql" and env.bool("DATABASE_SERVER_BIND
 
 INSTALLED_APPS = [
     "madoguchi.accounts.admin_apps.MadoguchiAdminConfig",  # django.contrib.admin, with TOTP
+    # Before django.contrib.auth: its management commands take the place of auth's
+    # (createsuperuser and changepassword, which would change accounts without an audit event).
+    "madoguchi.accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -243,7 +246,6 @@ INSTALLED_APPS = [
     # that the pages' Content-Security-Policy (script-src 'self') would refuse.
     "ninja",
     "madoguchi.core",
-    "madoguchi.accounts",
     "madoguchi.audit",
     "madoguchi.once",
     "madoguchi.terminals",

@@ -71,6 +71,11 @@ def test_the_readmes_city_setup_runs_as_written(pki, tmp_path, settings, monkeyp
     assert Organisation.objects.get(name="Desk Co").city == city
     assert User.objects.get(username="official1").check_password("a-long-enough-password")
     assert User.objects.get(username="desk1").organisation.name == "Desk Co"
+    operator = User.objects.get(username="operator1")  # the admin's: providers, contact block
+    assert operator.is_staff
+    assert not operator.is_superuser
+    assert operator.has_perm("cases.change_citycontact")
+    assert operator.has_perm("benefits.change_provider")
     assert Terminal.objects.get(name="sakai-01").credentials.count() == 1
     assert TrustAnchor.objects.filter(is_active=True).exists()
     assert RevocationList.objects.exists()

@@ -4,9 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm as AuthUserChangeForm
-from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import Organisation, User
 from .services import official_outside_a_city
@@ -51,14 +49,3 @@ class UserAdmin(BaseUserAdmin):
         "last_login",
         "date_joined",
     )
-
-
-# Group permissions are the roles (accounts.roles); they are not edited in the admin either.
-if admin.site.is_registered(Group):
-    admin.site.unregister(Group)
-
-# Nor are authenticators: django-otp's admin showed every device's key, otpauth URI and QR code
-# (a GET, so no audit event) and added devices to anyone, so an operator could take a city
-# official's second factor. `madoguchi staff totp USER` enrols one, audited.
-if admin.site.is_registered(TOTPDevice):
-    admin.site.unregister(TOTPDevice)

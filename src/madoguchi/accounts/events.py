@@ -173,3 +173,11 @@ describe_with(
         },
     ),
 )
+PASSWORD_SET = register(
+    EventType(
+        1011,
+        "accounts.password_set",
+        ja="{by} が {username} のパスワードを設定しました",
+        en="{by} set a new password for {username}",
+    )
+)

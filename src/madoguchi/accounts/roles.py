@@ -65,6 +65,11 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "benefits.change_programmeversion",
         "benefits.add_provider",
         "benefits.change_provider",
+        # The incident report's contact block (問い合わせ先), kept in the admin by the operator
+        # (README, Setting up a city): only a superuser could open it.
+        "cases.view_citycontact",
+        "cases.add_citycontact",
+        "cases.change_citycontact",
         "checklists.view_checklisttemplate",
         "checklists.add_checklisttemplate",
         "checklists.change_checklisttemplate",

@@ -1,14 +1,18 @@
-"""`madoguchi staff add|totp|list|grant|revoke|flag`: manage staff accounts from the shell.
+"""`madoguchi staff add|totp|list|grant|revoke|flag|password`: manage staff accounts from the
+shell.
 
 Roles and the admin/superuser flags change only here (the admin shows them read-only); each
-change is an audit event naming who made it (`--by`, a staff user name) and the OS user; adding
-a member and enrolling an authenticator are audit events naming the OS user (never the password).
+change is an audit event naming who made it (`--by`, a staff user name) and the OS user, as is
+a password an operator sets (`password`, never the password itself); adding a member and
+enrolling an authenticator are audit events naming the OS user. Django's own `createsuperuser`
+and `changepassword`, which audit nothing, are refused from the shell (the commands beside this).
 """
 
 import getpass
 import sys
 from typing import TextIO
 
+from axes.utils import reset as axes_reset
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -18,7 +22,12 @@ from django.utils import translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.accounts.constants import Role
-from madoguchi.accounts.events import PRIVILEGES_CHANGED, STAFF_ADDED, TOTP_DEVICE_REPLACED
+from madoguchi.accounts.events import (
+    PASSWORD_SET,
+    PRIVILEGES_CHANGED,
+    STAFF_ADDED,
+    TOTP_DEVICE_REPLACED,
+)
 from madoguchi.accounts.models import Organisation, User
 from madoguchi.accounts.services import official_outside_a_city
 from madoguchi.audit import services as audit
@@ -30,7 +39,7 @@ from madoguchi.plaintext import long_number
 class Command(PlainErrors, BaseCommand):
     help = (
         "Manage staff accounts: add, totp (enrol an authenticator), list, grant and revoke "
-        "a role, flag (admin access or superuser)."
+        "a role, flag (admin access or superuser), password (set a member's password)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -86,10 +95,29 @@ class Command(PlainErrors, BaseCommand):
             "--by", required=True, help="User name of the operator doing this (refused else)."
         )
 
+        password = sub.add_parser(
+            "password",
+            help="Set a member's password (forgotten, or after a sign-in lockout): asked for "
+            "twice, or --password-stdin. Audited, naming who did it (never the password); the "
+            "member's open sign-ins end and their sign-in lockout is lifted.",
+        )
+        password.add_argument("username")
+        password.add_argument(
+            "--by", required=True, help="User name of the operator doing this (refused else)."
+        )
+        password.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="Read the password from standard input, its first line (for scripts). Without "
+            "it the password is asked for twice.",
+        )
+
     def handle(self, *args: object, **opts: object) -> None:
         action = opts["action"]
         if action == "add":
             self._add(opts)
+        elif action == "password":
+            self._password(opts)
         elif action == "totp":
             self._totp(str(opts["username"]), replace=bool(opts.get("replace")))
         elif action in ("grant", "revoke", "flag"):
@@ -169,6 +197,54 @@ class Command(PlainErrors, BaseCommand):
             )
         self.stdout.write(f"Created {user.username} ({opts['role']}).")
 
+    def _password(self, opts: dict[str, object]) -> None:
+        """An operator sets a member's password: checked by the admin's rules, audited with
+        who did it (never the password). The member's sessions end with it (Django's sessions
+        hold a hash of the password) and a sign-in lockout on their name is lifted, which is
+        what the member asked for."""
+        user = User.objects.filter(username=opts["username"]).first()
+        if user is None:
+            raise CommandError(f"No user named {opts['username']!r}; nothing was changed.")
+        by = _operator_by(str(opts["by"]), "passwords are set")
+        if not user.is_active:
+            raise CommandError(
+                f"{user.username} is not active and cannot sign in with any password; nothing "
+                "was changed."
+            )
+        outcome = "nothing was changed"
+        if opts.get("password_stdin"):
+            password = _read_password(sys.stdin, outcome=outcome, command="staff password")
+        else:
+            password = _ask_password(outcome=outcome)
+        with translation.override("en"):  # the command's other sentences are English
+            try:
+                validate_password(password, user)
+            except ValidationError as exc:
+                said = " ".join(str(m) for m in exc.messages)
+                raise CommandError(f"Password refused, nothing was changed: {said}") from None
+        with transaction.atomic():
+            user = User.objects.select_for_update().get(pk=user.pk)
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            lifted = int(axes_reset(username=user.username) or 0)
+            audit.record(
+                PASSWORD_SET,
+                actor=by,
+                terminal=None,
+                subject=user,
+                payload={
+                    "username": user.username,
+                    "by": by.username,
+                    "os_user": getpass.getuser(),
+                    "lockout_cleared": lifted,
+                },
+            )
+        self.stdout.write(
+            f"{user.username}: password set (by {by.username}, audited); their open sign-ins "
+            "end at their next request"
+            + (", and the lockout after failed sign-ins is lifted." if lifted else ".")
+        )
+
     def _totp(self, username: str, *, replace: bool) -> None:
         """One authenticator per member: a second one beside the first would leave a lost
         phone able to sign in, so an earlier one is replaced (removed, audited) or the
@@ -206,16 +282,7 @@ class Command(PlainErrors, BaseCommand):
         user = User.objects.filter(username=opts["username"]).first()
         if user is None:
             raise CommandError(f"No user named {opts['username']!r}.")
-        by = User.objects.filter(username=opts["by"], is_active=True).first()
-        if by is None:
-            raise CommandError(f"--by: no active staff member named {opts['by']!r}.")
-        if not (by.is_superuser or by.has_role(Role.OPERATOR)):
-            # The audit event names --by as who changed the privileges: any member's name was
-            # taken, a desk member's own for their own new role too (a walk of the README).
-            raise CommandError(
-                f"--by: {by.username} is not an operator; roles and flags are changed by an "
-                "operator (madoguchi staff list shows who is). Nothing was changed."
-            )
+        by = _operator_by(str(opts["by"]), "roles and flags are changed")
         field = "is_staff" if opts.get("flag") == "staff" else "is_superuser"
         group = Group.objects.filter(name=opts.get("role")).first()
         if action == "flag":
@@ -267,6 +334,21 @@ def _role_fits(role: str, org: Organisation | None, outcome: str) -> None:
         )
 
 
+def _operator_by(name: str, what: str) -> User:
+    """The operator a change is made by (`--by`): the audit event names them as who made it,
+    so any other member's name is refused (a desk member's own, for their own new role, was
+    taken: a walk of the README)."""
+    by = User.objects.filter(username=name, is_active=True).first()
+    if by is None:
+        raise CommandError(f"--by: no active staff member named {name!r}.")
+    if not (by.is_superuser or by.has_role(Role.OPERATOR)):
+        raise CommandError(
+            f"--by: {by.username} is not an operator; {what} by an operator "
+            "(madoguchi staff list shows who is). Nothing was changed."
+        )
+    return by
+
+
 def _record_by_os_user(event: EventType, user: User, **more: str) -> None:
     """An audit event about `user` made from the shell: no staff actor, the OS user named."""
     audit.record(
@@ -282,44 +364,46 @@ def _record_by_os_user(event: EventType, user: User, **more: str) -> None:
 PASSWORD_STDIN_LIMIT = 4096
 
 
-def _read_password(stream: TextIO) -> str:
+def _read_password(
+    stream: TextIO, *, outcome: str = "nobody was added", command: str = "staff add"
+) -> str:
     """The password on the first line of `stream` (its line ending removed, nothing else);
-    a refusal says why."""
+    a refusal says why, and `outcome`."""
     if stream.isatty():
         # Typed at a terminal, the line would show on the screen as it is typed (and stay in
         # its scrollback): --password-stdin is for a pipe; the prompt hides what is typed.
         raise CommandError(
             "--password-stdin reads a password piped in, and standard input here is the "
-            "terminal, where the password would show as it is typed; nobody was added. Leave "
+            f"terminal, where the password would show as it is typed; {outcome}. Leave "
             "--password-stdin out to be asked for it without it showing."
         )
     line = stream.readline(PASSWORD_STDIN_LIMIT + 1)
     if len(line) > PASSWORD_STDIN_LIMIT:
         raise CommandError(
             f"The password on standard input is longer than {PASSWORD_STDIN_LIMIT} "
-            "characters, nobody was added; give the password alone, on one line."
+            f"characters, {outcome}; give the password alone, on one line."
         )
     password = line.removesuffix("\n").removesuffix("\r")
     if not password:
         raise CommandError(
-            "No password on standard input, nobody was added: --password-stdin reads it "
-            "from the first line (printf '%s\\n' \"$PASSWORD\" | madoguchi staff add ...)."
+            f"No password on standard input, {outcome}: --password-stdin reads it "
+            f"from the first line (printf '%s\\n' \"$PASSWORD\" | madoguchi {command} ...)."
         )
     return password
 
 
-def _ask_password() -> str:
-    """The new member's password, typed twice (two lines when piped); a refusal says why."""
+def _ask_password(*, outcome: str = "nobody was added") -> str:
+    """The password, typed twice (two lines when piped); a refusal says why, and `outcome`."""
     try:
         first = getpass.getpass("Password: ")
         second = getpass.getpass("Password (again): ")
     except EOFError:
         raise CommandError(
-            "No password given, nobody was added: type it when asked (twice), or pipe it in "
+            f"No password given, {outcome}: type it when asked (twice), or pipe it in "
             "with --password-stdin."
         ) from None
     if first != second:
-        raise CommandError("The two passwords differ, nobody was added; run it again.")
+        raise CommandError(f"The two passwords differ, {outcome}; run it again.")
     if not first:
-        raise CommandError("The password is empty, nobody was added.")
+        raise CommandError(f"The password is empty, {outcome}.")
     return first

@@ -1,0 +1,37 @@
+"""Django's `createsuperuser`, refused from the shell: madoguchi's accounts are made by
+`madoguchi staff`, audited.
+
+Django's command made a superuser that belonged to no organisation, had no role and left no
+audit event: the one account that may do everything, made without a trace, by the command a
+Django operator reaches for first. Called from code (`call_command`, Django's own tests) it is
+Django's command unchanged.
+"""
+
+from typing import Any
+
+from django.contrib.auth.management.commands.createsuperuser import (
+    Command as DjangoCreateSuperuser,
+)
+from django.core.management.base import CommandError
+
+from madoguchi.cli import PlainErrors
+
+REFUSAL = (
+    "madoguchi makes no account with createsuperuser: it would belong to no organisation, "
+    "hold no role and leave no audit event. Nothing was created. Add an operator instead, "
+    "each step audited: madoguchi staff add NAME --role operator --organisation ORG (the "
+    "password is asked for), madoguchi staff totp NAME (the admin's second factor), "
+    "madoguchi staff flag NAME staff on --by NAME (admin access); a superuser only if one "
+    "must be: madoguchi staff flag NAME superuser on --by OPERATOR. (README, Setting up a city.)"
+)
+
+
+class Command(PlainErrors, DjangoCreateSuperuser):
+    help = "Refused from the shell: use madoguchi staff add (audited). " + REFUSAL
+
+    def handle(self, *args: Any, **options: Any) -> Any:
+        # Before Django's command reads the environment or asks anything (`--noinput` with
+        # DJANGO_SUPERUSER_PASSWORD created the account at once).
+        if getattr(self, "_called_from_command_line", False):
+            raise CommandError(REFUSAL)
+        return super().handle(*args, **options)

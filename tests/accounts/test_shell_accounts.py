@@ -1,0 +1,207 @@
+"""The shell's doors to staff accounts: Django's `createsuperuser` and `changepassword` are
+refused from the command line (they changed accounts with no audit event), `madoguchi staff
+password` sets a member's password, audited, and an operator made as the README makes one keeps
+the admin's contact block without being a superuser."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from axes.models import AccessAttempt
+from django.core.management import CommandError, call_command, get_commands, load_command_class
+from django.urls import reverse
+from django_otp.oath import totp
+
+from madoguchi.accounts.constants import Role
+from madoguchi.accounts.models import User
+from madoguchi.audit.models import AuditEvent
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+LOGIN = "/accounts/sign-in/"
+NEW = "a-brand-new-passphrase-9"
+
+
+@pytest.fixture(autouse=True)
+def _no_throttle(settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+
+
+def run_cli(name: str, *args: str) -> tuple[int, str]:
+    """The command `madoguchi NAME` finds, run as at a shell (`_called_from_command_line`;
+    `run_from_argv` itself would also close the test's database connection)."""
+    command = load_command_class(get_commands()[name], name)
+    command._called_from_command_line = True
+    err = io.StringIO()
+    try:
+        call_command(command, *args, stdout=io.StringIO(), stderr=err)
+    except SystemExit as exc:
+        return int(exc.code or 0), err.getvalue()
+    return 0, err.getvalue()
+
+
+def test_createsuperuser_at_the_shell_makes_nobody_and_names_the_audited_way(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "Xyzzy-12345-long")
+    before = AuditEvent.objects.count()
+    code, err = run_cli("createsuperuser", "--noinput", "--username", "root9", "--email", "r@x.jp")
+    assert code == 1
+    assert not User.objects.filter(username="root9").exists()
+    assert "Nothing was created" in err
+    assert "madoguchi staff add NAME --role operator" in err
+    assert "Traceback" not in err
+    assert AuditEvent.objects.count() == before
+
+
+def test_changepassword_at_the_shell_changes_nothing_and_names_staff_password():
+    user = factories.staff()
+    code, err = run_cli("changepassword", user.username)
+    assert code == 1
+    user.refresh_from_db()
+    assert user.check_password(factories.PASSWORD)
+    assert "madoguchi staff password NAME --by OPERATOR" in err
+    assert "Traceback" not in err
+
+
+def test_the_commands_called_from_code_are_djangos():
+    """Only the shell is refused: code (a library, Django's own tooling) calls Django's."""
+    call_command("createsuperuser", "--noinput", "--username", "root8", "--email", "r@x.jp")
+    assert User.objects.get(username="root8").is_superuser
+
+
+def _operator() -> User:
+    return factories.staff(Role.OPERATOR)
+
+
+def _set(username: str, *extra: str, stdin: str = NEW + "\n", monkeypatch=None) -> str:
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    call_command(
+        "staff", "password", username, *extra, "--password-stdin", stdout=out, stderr=io.StringIO()
+    )
+    return out.getvalue()
+
+
+def test_staff_password_sets_it_audited_with_who_never_the_password(monkeypatch):
+    member = factories.staff()
+    operator = _operator()
+    said = _set(member.username, "--by", operator.username, monkeypatch=monkeypatch)
+    member.refresh_from_db()
+    assert member.check_password(NEW)
+    assert not member.check_password(factories.PASSWORD)
+    assert f"{member.username}: password set (by {operator.username}, audited)" in said
+    event = AuditEvent.objects.get(event_name="accounts.password_set")
+    assert event.actor_id == str(operator.pk)
+    assert event.payload["username"] == member.username
+    assert event.payload["by"] == operator.username
+    assert event.payload["os_user"]
+    assert NEW not in str(event.payload)
+    assert member.password not in str(event.payload)
+
+
+def test_staff_password_asked_twice_at_the_prompt(monkeypatch):
+    import getpass
+
+    member = factories.staff()
+    answers = iter([NEW, NEW])
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(answers))
+    call_command(
+        "staff", "password", member.username, "--by", _operator().username, stdout=io.StringIO()
+    )
+    member.refresh_from_db()
+    assert member.check_password(NEW)
+
+
+@pytest.mark.parametrize(
+    ("case", "said"),
+    [
+        ("by a desk member", "is not an operator"),
+        ("by nobody", "no active staff member"),
+        ("an inactive member", "is not active"),
+        ("a short password", "Password refused, nothing was changed"),
+        ("no password", "No password on standard input, nothing was changed"),
+        ("no such member", "No user named"),
+    ],
+)
+def test_staff_password_refusals_change_nothing_and_record_nothing(case, said, monkeypatch):
+    member = factories.staff()
+    by = _operator().username
+    name = member.username
+    stdin = NEW + "\n"
+    if case == "by a desk member":
+        by = factories.staff().username
+    elif case == "by nobody":
+        by = "nobody-here"
+    elif case == "an inactive member":
+        member.is_active = False
+        member.save()
+    elif case == "a short password":
+        stdin = "short\n"
+    elif case == "no password":
+        stdin = ""
+    elif case == "no such member":
+        name = "nobody-here"
+    with pytest.raises(CommandError, match=said):
+        _set(name, "--by", by, stdin=stdin, monkeypatch=monkeypatch)
+    member.refresh_from_db()
+    assert member.check_password(factories.PASSWORD)
+    assert not AuditEvent.objects.filter(event_name="accounts.password_set").exists()
+
+
+def test_the_members_open_sign_in_ends_with_the_new_password(client, monkeypatch):
+    member = factories.staff(Role.SUPERVISOR)
+    client.force_login(member)
+    assert client.get(reverse("reports:index")).status_code == 200
+    _set(member.username, "--by", _operator().username, monkeypatch=monkeypatch)
+    r = client.get(reverse("reports:index"))
+    assert r.status_code == 302
+    assert r["Location"].startswith(LOGIN)
+
+
+def test_staff_password_lifts_the_lockout_of_the_member_who_asked(client, settings, monkeypatch):
+    """The reason a member asks for a new password is mostly a lockout after failed tries:
+    the new password signs in at once, not after the cool-off."""
+    member = factories.staff(Role.CITY_OFFICIAL)
+    device = factories.totp_device(member)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(LOGIN, {"username": member.username, "password": "wrong"})
+    creds = {"username": member.username, "otp_token": f"{totp(device.bin_key):06d}"}
+    assert client.post(LOGIN, {**creds, "password": factories.PASSWORD}).status_code == 403
+    said = _set(member.username, "--by", _operator().username, monkeypatch=monkeypatch)
+    assert "lockout after failed sign-ins is lifted" in said
+    assert not AccessAttempt.objects.filter(username=member.username).exists()
+    event = AuditEvent.objects.get(event_name="accounts.password_set")
+    assert event.payload["lockout_cleared"] >= 1
+    assert client.post(LOGIN, {**creds, "password": NEW}).status_code == 302
+
+
+def test_an_operator_made_as_the_readme_makes_one_keeps_the_contact_block(client):
+    """README, Setting up a city: the operator (role, authenticator, admin access; no
+    superuser) keeps the payment providers and the report's contact block in the admin. The
+    role had no permission on the contact block: only a superuser could open it."""
+    operator = _operator()
+    device = factories.totp_device(operator)
+    call_command(
+        "staff",
+        "flag",
+        operator.username,
+        "staff",
+        "on",
+        "--by",
+        operator.username,
+        stdout=io.StringIO(),
+    )
+    operator.refresh_from_db()
+    assert not operator.is_superuser
+    factories.sign_in_with_code(client, operator, device)
+    for path in ("/admin/cases/citycontact/", "/admin/cases/citycontact/add/"):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/admin/benefits/provider/").status_code == 200
+    r = client.post(
+        "/admin/cases/citycontact/add/",
+        {"city_name": "テスト市", "department": "市民課", "phone": "072-000-0000", "fax": ""},
+    )
+    assert r.status_code == 302
+    from madoguchi.cases.models import CityContact
+
+    assert CityContact.objects.filter(department="市民課").exists()
