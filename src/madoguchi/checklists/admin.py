@@ -57,9 +57,23 @@ class ChecklistTemplateAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Make this version the active one"))
     def activate(self, request: HttpRequest, queryset: QuerySet[ChecklistTemplate]) -> None:
-        for t in queryset:
-            services.template_activate(template=t, actor=request.user)
-            self.message_user(request, _("%(t)s is now active.") % {"t": t}, messages.SUCCESS)
+        # One version is active: with several chosen each was made active in turn, and the
+        # page said of each that it was now active, the last one alone being so.
+        chosen = list(queryset)
+        if len(chosen) != 1:
+            self.message_user(
+                request,
+                _("Choose one version to make active (%(n)d were chosen); nothing was changed.")
+                % {"n": len(chosen)},
+                messages.ERROR,
+            )
+            return
+        try:
+            services.template_activate(template=chosen[0], actor=request.user)
+        except services.ChecklistRefused as exc:
+            self.message_user(request, exc.text(), messages.ERROR)
+            return
+        self.message_user(request, _("%(t)s is now active.") % {"t": chosen[0]}, messages.SUCCESS)
 
 
 @admin.register(ChecklistTick)

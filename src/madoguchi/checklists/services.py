@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.desk import procedures as desk_procedures
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
 from madoguchi.desk.models import Procedure, Visit
@@ -147,8 +148,47 @@ def template_new_version(
     return copy
 
 
+def _unchecked_kinds(template: ChecklistTemplate) -> list[str]:
+    """The procedures the desk offers that no required before-completion item of `template`
+    applies to: with it active, their completions would commit with nothing ticked."""
+    required = list(template.items.filter(required=True, stage=Stage.BEFORE_COMPLETION))
+    return [
+        h.kind
+        for h in desk_procedures.available()
+        if not any(i.applies_to({h.kind}) for i in required)
+    ]
+
+
 def template_activate(*, template: ChecklistTemplate, actor: Any = None) -> ChecklistTemplate:
-    """Make `template` the version new visits use. Visits already ticking keep theirs."""
+    """Make `template` the version new visits use. Visits already ticking keep theirs.
+    Refused, nothing changed, for a checklist the desk does not use (another name) and for a
+    version under which some procedure's completion would need no tick at all."""
+    if template.name != DEFAULT_TEMPLATE_NAME:
+        raise ChecklistRefused(
+            "template_not_used",
+            _(
+                "The desk uses the checklist named “%(desk)s”; “%(name)s” would be used by no "
+                "desk. Nothing was changed: copy a version of “%(desk)s” and edit it instead."
+            ),
+            params={"desk": DEFAULT_TEMPLATE_NAME, "name": template.name},
+        )
+    unchecked = _unchecked_kinds(template)
+    if unchecked:
+        raise ChecklistRefused(
+            "template_checks_nothing",
+            _(
+                "%(template)s has no required item to tick before the completion of: "
+                "%(kinds)s. Their completions would commit with nothing checked. Nothing was "
+                "changed: add a required before-completion item for them first."
+            ),
+            params={
+                "template": str(template),
+                "kinds": ByLanguage(
+                    "、".join(desk_procedures.label(k, "ja") for k in unchecked),
+                    ", ".join(desk_procedures.label(k, "en") for k in unchecked),
+                ),
+            },
+        )
     with transaction.atomic():
         ChecklistTemplate.objects.select_for_update().filter(name=template.name).exclude(
             pk=template.pk

@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -67,8 +67,25 @@ class TerminalCredentialAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[TerminalCredential]) -> None:
+        # The page said nothing either way; a credential revoked before stays as it was.
         for credential in queryset:
+            if credential.revoked_at is not None:
+                self.message_user(
+                    request,
+                    _("%(c)s was already revoked; nothing was changed.") % {"c": credential},
+                    messages.WARNING,
+                )
+                continue
             services.credential_revoke(credential=credential, actor=request.user)  # type: ignore[arg-type]
+            self.message_user(
+                request,
+                _(
+                    "%(c)s is revoked: the terminal's open desk sessions are closed and its "
+                    "browser must be enrolled again with a new credential."
+                )
+                % {"c": credential},
+                messages.SUCCESS,
+            )
 
 
 @admin.register(DeskSession)

@@ -1,0 +1,147 @@
+"""The operator's checklist and credential actions in the admin: one version made active at a
+time, never one the desk does not use or one under which a procedure's completion needs no
+tick, and a revocation that says what it did."""
+
+from __future__ import annotations
+
+import pytest
+
+from madoguchi.accounts.constants import Role
+from madoguchi.audit.models import AuditEvent
+from madoguchi.checklists import services
+from madoguchi.checklists.constants import Stage
+from madoguchi.checklists.models import ChecklistItem, ChecklistTemplate
+from madoguchi.terminals import services as terminal_services
+from madoguchi.terminals.models import TerminalCredential
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+TEMPLATES = "/admin/checklists/checklisttemplate/"
+CREDENTIALS = "/admin/terminals/terminalcredential/"
+
+
+@pytest.fixture
+def operator(client, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    user = factories.staff(Role.OPERATOR)
+    user.is_staff = True
+    user.is_superuser = True
+    user.save()
+    factories.sign_in_with_code(client, user, factories.totp_device(user))
+    return client
+
+
+def said(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def active() -> list[tuple[str, int]]:
+    return list(ChecklistTemplate.objects.filter(is_active=True).values_list("name", "version"))
+
+
+def test_activating_two_versions_at_once_is_refused(operator, checklist):
+    """Both were made active in turn and the page said of each that it was now active."""
+    v2 = services.template_new_version(template=checklist)
+    r = operator.post(
+        TEMPLATES,
+        {"action": "activate", "_selected_action": [v2.pk, checklist.pk]},
+        follow=True,
+    )
+    assert r.status_code == 200
+    assert said(r) == [
+        "有効にする版を一つだけ選んでください（2 件が選ばれていました）。何も変更していません。"
+    ]
+    assert active() == [("desk", 1)]
+    assert not AuditEvent.objects.filter(event_name="checklists.version_activated").exists()
+
+
+def test_one_version_is_made_active(operator, checklist):
+    v2 = services.template_new_version(template=checklist)
+    r = operator.post(TEMPLATES, {"action": "activate", "_selected_action": [v2.pk]}, follow=True)
+    assert said(r) == ["desk v2 を有効にしました。"]
+    assert active() == [("desk", 2)]
+
+
+def test_a_version_that_checks_nothing_before_the_completion_is_not_made_active(
+    operator, checklist
+):
+    """A copy whose required before-completion items were all removed (or made optional) let
+    every completion commit with nothing ticked, once made active: the enforced checklist
+    gone with one action."""
+    v2 = services.template_new_version(template=checklist)
+    v2.items.filter(stage=Stage.BEFORE_COMPLETION).update(required=False)
+    r = operator.post(TEMPLATES, {"action": "activate", "_selected_action": [v2.pk]}, follow=True)
+    (message,) = said(r)
+    assert message.startswith("desk v2 には、次の手続きの確定前に確認が必須の項目がありません: ")
+    assert "マイナポイント" in message
+    assert "何も変更していません" in message
+    assert active() == [("desk", 1)]
+    with pytest.raises(services.ChecklistRefused) as refused:
+        services.template_activate(template=v2)
+    assert refused.value.code == "template_checks_nothing"
+    assert "Nothing was changed" in refused.value.text("en")
+
+
+def test_a_version_that_leaves_one_procedure_unchecked_is_not_made_active(checklist):
+    v2 = services.template_new_version(template=checklist)
+    for item in v2.items.filter(stage=Stage.BEFORE_COMPLETION, required=True):
+        item.procedures = ["public_fund_account"]
+        item.save()
+    with pytest.raises(services.ChecklistRefused) as refused:
+        services.template_activate(template=v2)
+    english = refused.value.text("en")
+    assert "public" not in english.split("completion of:")[1].lower()
+    assert active() == [("desk", 1)]
+    # One required item for every procedure is enough.
+    ChecklistItem.objects.create(
+        template=v2,
+        code="asked",
+        label_ja="確認した",
+        label_en="Checked",
+        stage=Stage.BEFORE_COMPLETION,
+        required=True,
+        procedures=[],
+        order=99,
+    )
+    services.template_activate(template=v2)
+    assert active() == [("desk", 2)]
+
+
+def test_a_checklist_the_desk_does_not_use_is_not_made_active(operator, checklist):
+    other = ChecklistTemplate.objects.create(name="desk-2027", version=1)
+    for item in checklist.items.all():
+        item.pk = None
+        item.template = other
+        item.save()
+    r = operator.post(
+        TEMPLATES, {"action": "activate", "_selected_action": [other.pk]}, follow=True
+    )
+    assert said(r) == [
+        "窓口が使うチェックリストは「desk」です。「desk-2027」はどの窓口でも使われません。"
+        "何も変更していません。「desk」の版をコピーして編集してください。"
+    ]
+    assert active() == [("desk", 1)]
+
+
+def test_revoking_a_credential_says_so_and_a_second_time_says_it_was_already(operator):
+    terminal = factories.terminal()
+    issued = terminal_services.credential_issue(terminal=terminal, actor=None)
+    credential = TerminalCredential.objects.get(terminal=terminal)
+    r = operator.post(
+        CREDENTIALS, {"action": "revoke", "_selected_action": [credential.pk]}, follow=True
+    )
+    assert said(r) == [
+        f"{credential} を失効させました。この端末の開いている窓口セッションは終了し、"
+        "ブラウザーは新しい認証情報で登録し直す必要があります。"
+    ]
+    credential.refresh_from_db()
+    revoked_at = credential.revoked_at
+    assert revoked_at is not None
+    assert issued.raw not in r.content.decode()
+    r = operator.post(
+        CREDENTIALS, {"action": "revoke", "_selected_action": [credential.pk]}, follow=True
+    )
+    assert said(r) == [f"{credential} はすでに失効しています。何も変更していません。"]
+    credential.refresh_from_db()
+    assert credential.revoked_at == revoked_at
+    assert AuditEvent.objects.filter(event_name="terminals.credential_revoked").count() == 1
