@@ -227,18 +227,7 @@ class Command(PlainErrors, BaseCommand):
             user.set_password(password)
             user.save(update_fields=["password"])
             lifted = int(axes_reset(username=user.username) or 0)
-            audit.record(
-                PASSWORD_SET,
-                actor=by,
-                terminal=None,
-                subject=user,
-                payload={
-                    "username": user.username,
-                    "by": by.username,
-                    "os_user": getpass.getuser(),
-                    "lockout_cleared": lifted,
-                },
-            )
+            _record_by_operator(PASSWORD_SET, by, user, lockout_cleared=lifted)
         self.stdout.write(
             f"{user.username}: password set (by {by.username}, audited); their open sign-ins "
             "end at their next request"
@@ -302,20 +291,14 @@ class Command(PlainErrors, BaseCommand):
                 user.groups.add(group)
             elif group is not None:
                 user.groups.remove(group)
-            audit.record(
+            _record_by_operator(
                 PRIVILEGES_CHANGED,
-                actor=by,
-                terminal=None,
-                subject=user,
-                payload={
-                    "username": user.username,
-                    "by": by.username,
-                    "os_user": getpass.getuser(),
-                    "change": change,
-                    "roles": sorted(user.roles),
-                    "staff": user.is_staff,
-                    "superuser": user.is_superuser,
-                },
+                by,
+                user,
+                change=change,
+                roles=sorted(user.roles),
+                staff=user.is_staff,
+                superuser=user.is_superuser,
             )
         self.stdout.write(f"{user.username}: {change} (by {by.username}, audited).")
         if user.requires_totp and not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
@@ -347,6 +330,23 @@ def _operator_by(name: str, what: str) -> User:
             "(madoguchi staff list shows who is). Nothing was changed."
         )
     return by
+
+
+def _record_by_operator(event: EventType, by: User, user: User, **more: object) -> None:
+    """An audit event about `user` made from the shell by the operator `by` (`--by`): the
+    operator is its actor, and the OS user who ran the command is named too."""
+    audit.record(
+        event,
+        actor=by,
+        terminal=None,
+        subject=user,
+        payload={
+            "username": user.username,
+            "by": by.username,
+            "os_user": getpass.getuser(),
+            **more,
+        },
+    )
 
 
 def _record_by_os_user(event: EventType, user: User, **more: str) -> None:
