@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.identity.admin_reads import ResidentReadsRecorded
 from madoguchi.language import page_language
 from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, reason_text
 
@@ -178,7 +179,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentLink)
-class PaymentLinkAdmin(NameCheckReadOnlyAdmin):
+class PaymentLinkAdmin(ResidentReadsRecorded, NameCheckReadOnlyAdmin):
     list_display = (
         "created_at",
         "programme",
@@ -194,7 +195,7 @@ class PaymentLinkAdmin(NameCheckReadOnlyAdmin):
 
 
 @admin.register(PublicFundAccount)
-class PublicFundAccountAdmin(NameCheckReadOnlyAdmin):
+class PublicFundAccountAdmin(ResidentReadsRecorded, NameCheckReadOnlyAdmin):
     list_display = (
         "created_at",
         "bank_code",
@@ -207,7 +208,7 @@ class PublicFundAccountAdmin(NameCheckReadOnlyAdmin):
 
 
 @admin.register(HealthInsuranceRegistration)
-class HealthInsuranceRegistrationAdmin(NameCheckReadOnlyAdmin):
+class HealthInsuranceRegistrationAdmin(ResidentReadsRecorded, NameCheckReadOnlyAdmin):
     WORDS = {**NameCheckWords.WORDS, "insurer_status": "insurer_status_shown"}
     list_display = (
         "created_at",
@@ -283,7 +284,7 @@ class OutsideCallAdmin(CodesInWords, ReadOnlyAdmin):
 
 
 @admin.register(Grant)
-class GrantAdmin(CodesInWords, ReadOnlyAdmin):
+class GrantAdmin(ResidentReadsRecorded, CodesInWords, ReadOnlyAdmin):
     WORDS = {"category": "category_shown"}
     list_display = ("created_at", "programme", "category_shown", "points", "status", "link")
     list_filter = ("programme", CategoryFilter, "status")
@@ -305,7 +306,7 @@ class EntryInline(admin.TabularInline):
 
 
 @admin.register(LedgerTransfer)
-class LedgerTransferAdmin(ReadOnlyAdmin):
+class LedgerTransferAdmin(ResidentReadsRecorded, ReadOnlyAdmin):
     list_display = ("created_at", "kind", "programme", "idempotency_key", "memo")
     list_filter = ("kind", "programme")
     inlines = [EntryInline]

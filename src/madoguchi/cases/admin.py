@@ -3,6 +3,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from madoguchi.identity.admin_reads import ResidentReadsRecorded
+
 from .models import Case, CityContact, LegacyLink, TimelineEntry
 
 
@@ -22,7 +24,7 @@ class TimelineInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(ResidentReadsRecorded, admin.ModelAdmin):
     list_display = ("reference", "title", "resident_label", "opened_at")
     readonly_fields = [f.name for f in Case._meta.fields]
     inlines = [TimelineInline]
@@ -38,7 +40,7 @@ class CaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(LegacyLink)
-class LegacyLinkAdmin(admin.ModelAdmin):
+class LegacyLinkAdmin(ResidentReadsRecorded, admin.ModelAdmin):
     list_display = ("resident_label", "provider_name", "account_last4", "linked_on")
     readonly_fields = [f.name for f in LegacyLink._meta.fields]
 

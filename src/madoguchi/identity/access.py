@@ -42,6 +42,15 @@ READ_PAGES: dict[str, Any] = {
     "reports.daily": _("Daily report of a desk"),
     "reports.daily_pdf": _("Daily report of a desk (PDF)"),
     "reports.daily_xlsx": _("Daily report of a desk (Excel)"),
+    # The operators' admin (`identity.admin_reads`): a list of records or one record.
+    "admin.benefits.paymentlink": _("Admin: payment service links"),
+    "admin.benefits.publicfundaccount": _("Admin: public-fund receiving accounts"),
+    "admin.benefits.healthinsuranceregistration": _("Admin: health-insurance registrations"),
+    "admin.benefits.grant": _("Admin: points granted"),
+    "admin.benefits.ledgertransfer": _("Admin: the points ledger"),
+    "admin.cases.case": _("Admin: cases"),
+    "admin.cases.legacylink": _("Admin: links made before signed completion"),
+    "admin.incidents.incident": _("Admin: incidents"),
 }
 
 # Why an official opens a resident's case or visit (a short choice list).

@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.identity.admin_reads import ResidentReadsRecorded
+
 from .models import Incident
 from .text import incident_text
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(ResidentReadsRecorded, admin.ModelAdmin):
+    holder_path = "visit__holder_id"  # an incident names its visit, whose holder it is
     # The incident's sentence in the page's language, where the list showed its reason code
     # (resident_not_me, EXACT_AFTER_NORMALISATION …); the code stays on the incident's page.
     list_display = ("occurred_at", "kind", "text", "severity", "terminal", "staff")

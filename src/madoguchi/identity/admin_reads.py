@@ -1,0 +1,62 @@
+"""Reads of residents' records in the Django admin, recorded as the officials' pages record
+theirs (`access.record_read`), so the resident sees them under "who looked at my records".
+
+The operator's admin lists and shows payment links, accounts, registrations, grants, the
+ledger, cases, legacy links and incidents: before this, opening them left no trace (an admin
+GET is no change, so no audit event), while the officials' pages that show the same records
+ask why and record each read. A list records one read per resident on the page shown; one
+record's page, one read naming that record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.admin.utils import unquote
+from django.http import HttpRequest, HttpResponse
+
+from .access import record_read, record_reads
+
+
+def admin_page(model: Any) -> str:
+    """The page code a read in the admin is recorded with (`access.READ_PAGES`)."""
+    return f"admin.{model._meta.label_lower}"
+
+
+class ResidentReadsRecorded:
+    """Mix in before `admin.ModelAdmin`. `holder_path`: the lookup from the model to its card
+    holder's id (`holder_id`, `visit__holder_id`)."""
+
+    holder_path = "holder_id"
+
+    def _holder_ids(self, pks: list[Any]) -> list[int | None]:
+        model: Any = self.model  # type: ignore[attr-defined]
+        return list(
+            model._default_manager.filter(pk__in=pks).values_list(self.holder_path, flat=True)
+        )
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if request.method == "GET" and response.status_code == 200 and changelist is not None:
+            shown = [obj.pk for obj in changelist.result_list]
+            record_reads(request, self._holder_ids(shown), page=admin_page(self.model))  # type: ignore[attr-defined]
+        return response
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        if request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+            if obj is not None:
+                (holder,) = self._holder_ids([obj.pk]) or [None]
+                shown = ("identity.holder", str(holder)) if holder is not None else None
+                record_read(request, shown, page=admin_page(self.model), subject=obj)  # type: ignore[attr-defined]
+        return response

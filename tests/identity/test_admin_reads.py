@@ -1,0 +1,118 @@
+"""Residents' records opened in the Django admin are reads the resident sees under "who
+looked at my records" (`identity.admin_reads`): the operator's lists and record pages of links,
+accounts, registrations, grants, the ledger, cases, legacy links and incidents left no trace,
+where the officials' pages showing the same records ask why and record each read."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from madoguchi.accounts.constants import Role
+from madoguchi.audit.models import AuditEvent
+from madoguchi.cases import services as cases
+from madoguchi.residents.selectors import access_history
+from tests import factories
+from tests.benefits import builders
+
+pytestmark = pytest.mark.django_db
+LINKS = "/admin/benefits/paymentlink/"
+
+
+@pytest.fixture
+def operator(settings) -> Client:
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    user = factories.staff(Role.OPERATOR)
+    user.is_staff = True
+    user.is_superuser = True
+    user.save()
+    client = Client()
+    factories.sign_in_with_code(client, user, factories.totp_device(user))
+    client.user = user
+    return client
+
+
+def reads(holder=None):
+    found = AuditEvent.objects.filter(event_name="identity.record_read")
+    if holder is not None:
+        found = found.filter(subject_type="identity.holder", subject_id=str(holder.pk))
+    return found
+
+
+def two_links():
+    programme, provider = builders.programme(), builders.provider()
+    a, b = builders.holder(), builders.holder()
+    link_a = builders.link(a, programme=programme, provider=provider, account="7010000000000001")
+    builders.link(b, programme=programme, provider=provider, account="7010000000000002")
+    return a, b, link_a
+
+
+def test_the_admins_list_of_links_is_a_read_of_each_resident_on_it(operator):
+    a, b, _link = two_links()
+    assert operator.get(LINKS).status_code == 200
+    for holder in (a, b):
+        (read,) = reads(holder)
+        assert read.payload["page"] == "admin.benefits.paymentlink"
+        assert read.actor_id == str(operator.user.pk)
+        assert "operator" in read.payload["role"]
+
+
+def test_one_link_opened_in_the_admin_is_a_read_the_resident_sees_on_their_page(operator):
+    a, b, link = two_links()
+    assert operator.get(f"{LINKS}{link.pk}/change/").status_code == 200
+    (read,) = reads(a)
+    assert read.payload["object"] == f"benefits.paymentlink:{link.pk}"
+    assert not reads(b).exists()
+    from django.utils import translation
+
+    with translation.override("ja"):
+        (row,) = access_history(a)
+        assert str(row["page"]) == "管理画面：決済サービスとの紐付け"
+        assert str(row["reason"]) == "運用担当者が管理するシステムの管理画面（理由は尋ねません）"
+    with translation.override("en"):
+        (row,) = access_history(a)
+        assert str(row["page"]) == "Admin: payment service links"
+
+
+def test_an_empty_list_or_another_page_records_nothing(operator):
+    assert operator.get(LINKS).status_code == 200
+    assert operator.get("/admin/benefits/provider/").status_code == 200
+    assert not reads().exists()
+
+
+def test_cases_and_incidents_opened_in_the_admin_are_reads_of_their_resident(operator):
+    """The case page of the officials asks a reason and records the read; the admin's page of
+    the same case (its summary, its whole timeline) did neither."""
+    holder = builders.holder()
+    official = factories.staff(Role.CITY_OFFICIAL)
+    case = cases.case_open(
+        actor=official,
+        title="t",
+        resident_label="A氏",
+        reported_by="A氏",
+        summary="確認",
+        event_date=timezone.localdate(),
+        holder=holder,
+    )
+    assert operator.get(f"/admin/cases/case/{case.pk}/change/").status_code == 200
+    assert operator.get("/admin/cases/case/").status_code == 200
+    assert [r.payload["page"] for r in reads(holder).order_by("seq")] == [
+        "admin.cases.case",
+        "admin.cases.case",
+    ]
+    from madoguchi.incidents.constants import IncidentKind, Severity
+    from madoguchi.incidents.services import incident_record
+
+    _a, _b, link = two_links()
+    incident = incident_record(
+        kind=IncidentKind.COMPLAINT,
+        reason_code="resident_not_me",
+        severity=Severity.HIGH,
+        summary="本人からの申し出",
+        visit=link.visit,
+    )
+    assert operator.get(f"/admin/incidents/incident/{incident.pk}/change/").status_code == 200
+    (read,) = reads(link.holder)
+    assert read.payload["page"] == "admin.incidents.incident"
+    assert read.payload["object"] == f"incidents.incident:{incident.pk}"
