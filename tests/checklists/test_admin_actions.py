@@ -4,6 +4,8 @@ tick, and a revocation that says what it did."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from madoguchi.accounts.constants import Role
@@ -145,3 +147,66 @@ def test_revoking_a_credential_says_so_and_a_second_time_says_it_was_already(ope
     credential.refresh_from_db()
     assert credential.revoked_at == revoked_at
     assert AuditEvent.objects.filter(event_name="terminals.credential_revoked").count() == 1
+
+
+def _change_form(template, *, required=lambda item: item.required):
+    """The admin's change form of `template` as sent back, every item as it is but for
+    `required`."""
+    items = list(template.items.order_by("order"))
+    data = {
+        "name": template.name,
+        "version": template.version,
+        "note": template.note,
+        "items-TOTAL_FORMS": str(len(items)),
+        "items-INITIAL_FORMS": str(len(items)),
+        "items-MIN_NUM_FORMS": "0",
+        "items-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+    }
+    for n, item in enumerate(items):
+        data |= {
+            f"items-{n}-id": str(item.pk),
+            f"items-{n}-template": str(template.pk),
+            f"items-{n}-order": str(item.order),
+            f"items-{n}-code": item.code,
+            f"items-{n}-label_ja": item.label_ja,
+            f"items-{n}-label_en": item.label_en,
+            f"items-{n}-stage": item.stage,
+            f"items-{n}-procedures": json.dumps(item.procedures),
+        }
+        if required(item):
+            data[f"items-{n}-required"] = "on"
+    return data
+
+
+def test_the_active_version_is_not_edited_into_one_that_checks_nothing(operator, checklist):
+    """Before its first tick the active version can be edited in the admin: unticking 必須 on
+    its before-completion items did there what making such a version active is refused for."""
+    url = f"{TEMPLATES}{checklist.pk}/change/"
+    required_before = set(
+        checklist.items.filter(required=True, stage=Stage.BEFORE_COMPLETION).values_list(
+            "code", flat=True
+        )
+    )
+    r = operator.post(url, _change_form(checklist, required=lambda item: False))
+    assert r.status_code == 200
+    assert "次の手続きの確定前に確認が必須の項目がありません" in r.content.decode()
+    assert (
+        set(
+            checklist.items.filter(required=True, stage=Stage.BEFORE_COMPLETION).values_list(
+                "code", flat=True
+            )
+        )
+        == required_before
+    )
+    # Unticking one of them, with others left required, is an edit like any other.
+    first = sorted(required_before)[0]
+    r = operator.post(
+        url, _change_form(checklist, required=lambda i: i.required and i.code != first)
+    )
+    assert r.status_code == 302
+    assert not checklist.items.get(code=first).required
+    # A version not active is edited freely; making it active is where it is checked.
+    v2 = services.template_new_version(template=checklist)
+    r = operator.post(f"{TEMPLATES}{v2.pk}/change/", _change_form(v2, required=lambda i: False))
+    assert r.status_code == 302

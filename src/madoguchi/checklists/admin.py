@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -7,8 +9,30 @@ from . import services
 from .models import ChecklistItem, ChecklistTemplate, ChecklistTick
 
 
+class ItemFormSet(BaseInlineFormSet):
+    """The items of the active version, as they would be saved: refused when some procedure
+    would have no required before-completion item (the active version edited in the admin
+    before its first tick, where making such a version active is refused)."""
+
+    def clean(self) -> None:
+        super().clean()
+        template = self.instance
+        if template is None or template.pk is None or not template.is_active:
+            return
+        kept = [
+            form.instance
+            for form in self.forms
+            if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")
+        ]
+        try:
+            services.refuse_unchecked(template, kept)
+        except services.ChecklistRefused as exc:
+            raise ValidationError(exc.text()) from None
+
+
 class ItemInline(admin.TabularInline):
     model = ChecklistItem
+    formset = ItemFormSet
     fields = ("order", "code", "label_ja", "label_en", "stage", "required", "procedures")
     extra = 0
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -148,31 +149,16 @@ def template_new_version(
     return copy
 
 
-def _unchecked_kinds(template: ChecklistTemplate) -> list[str]:
-    """The procedures the desk offers that no required before-completion item of `template`
-    applies to: with it active, their completions would commit with nothing ticked."""
-    required = list(template.items.filter(required=True, stage=Stage.BEFORE_COMPLETION))
-    return [
+def refuse_unchecked(template: ChecklistTemplate, items: Iterable[ChecklistItem]) -> None:
+    """Refuse `items` as `template`'s (the version active, or to be made so) when a procedure
+    the desk offers has no required before-completion item among them: its completions would
+    commit with nothing ticked."""
+    required = [i for i in items if i.required and i.stage == Stage.BEFORE_COMPLETION]
+    unchecked = [
         h.kind
         for h in desk_procedures.available()
         if not any(i.applies_to({h.kind}) for i in required)
     ]
-
-
-def template_activate(*, template: ChecklistTemplate, actor: Any = None) -> ChecklistTemplate:
-    """Make `template` the version new visits use. Visits already ticking keep theirs.
-    Refused, nothing changed, for a checklist the desk does not use (another name) and for a
-    version under which some procedure's completion would need no tick at all."""
-    if template.name != DEFAULT_TEMPLATE_NAME:
-        raise ChecklistRefused(
-            "template_not_used",
-            _(
-                "The desk uses the checklist named “%(desk)s”; “%(name)s” would be used by no "
-                "desk. Nothing was changed: copy a version of “%(desk)s” and edit it instead."
-            ),
-            params={"desk": DEFAULT_TEMPLATE_NAME, "name": template.name},
-        )
-    unchecked = _unchecked_kinds(template)
     if unchecked:
         raise ChecklistRefused(
             "template_checks_nothing",
@@ -189,6 +175,22 @@ def template_activate(*, template: ChecklistTemplate, actor: Any = None) -> Chec
                 ),
             },
         )
+
+
+def template_activate(*, template: ChecklistTemplate, actor: Any = None) -> ChecklistTemplate:
+    """Make `template` the version new visits use. Visits already ticking keep theirs.
+    Refused, nothing changed, for a checklist the desk does not use (another name) and for a
+    version under which some procedure's completion would need no tick at all."""
+    if template.name != DEFAULT_TEMPLATE_NAME:
+        raise ChecklistRefused(
+            "template_not_used",
+            _(
+                "The desk uses the checklist named “%(desk)s”; “%(name)s” would be used by no "
+                "desk. Nothing was changed: copy a version of “%(desk)s” and edit it instead."
+            ),
+            params={"desk": DEFAULT_TEMPLATE_NAME, "name": template.name},
+        )
+    refuse_unchecked(template, template.items.all())
     with transaction.atomic():
         ChecklistTemplate.objects.select_for_update().filter(name=template.name).exclude(
             pk=template.pk
