@@ -205,3 +205,64 @@ def test_an_operator_made_as_the_readme_makes_one_keeps_the_contact_block(client
     from madoguchi.cases.models import CityContact
 
     assert CityContact.objects.filter(department="市民課").exists()
+
+
+def _locked_out(client, settings, role=Role.CITY_OFFICIAL):
+    member = factories.staff(role)
+    device = factories.totp_device(member)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(LOGIN, {"username": member.username, "password": "wrong"})
+    creds = {
+        "username": member.username,
+        "password": factories.PASSWORD,
+        "otp_token": f"{totp(device.bin_key):06d}",
+    }
+    assert client.post(LOGIN, creds).status_code == 403
+    return member, creds
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("axes_reset", []),
+        ("axes_reset_username", ["USER"]),
+        ("axes_reset_ip", ["127.0.0.1"]),
+        ("axes_reset_ip_username", ["127.0.0.1", "USER"]),
+    ],
+)
+def test_axes_lockout_resets_at_the_shell_lift_nothing_and_name_staff_unlock(
+    client, settings, name, args
+):
+    member, creds = _locked_out(client, settings)
+    code, err = run_cli(name, *[member.username if a == "USER" else a for a in args])
+    assert code == 1
+    assert "madoguchi staff unlock NAME --by OPERATOR" in err
+    assert AccessAttempt.objects.filter(username=member.username).exists()
+    assert client.post(LOGIN, creds).status_code == 403
+
+
+def test_staff_unlock_lifts_the_lockout_audited(client, settings):
+    member, creds = _locked_out(client, settings)
+    operator = _operator()
+    out = io.StringIO()
+    call_command("staff", "unlock", member.username, "--by", operator.username, stdout=out)
+    assert "the lockout after failed sign-ins is lifted" in out.getvalue()
+    event = AuditEvent.objects.get(event_name="accounts.lockout_lifted")
+    assert event.actor_id == str(operator.pk)
+    assert event.payload["username"] == member.username
+    assert event.payload["attempts"] >= 1
+    assert event.payload["os_user"]
+    assert client.post(LOGIN, creds).status_code == 302
+    # Nothing to lift: said, and nothing recorded.
+    out = io.StringIO()
+    call_command("staff", "unlock", member.username, "--by", operator.username, stdout=out)
+    assert "has no failed sign-ins on record; nothing was changed" in out.getvalue()
+    assert AuditEvent.objects.filter(event_name="accounts.lockout_lifted").count() == 1
+
+
+def test_staff_unlock_by_a_member_who_is_not_an_operator_is_refused(client, settings):
+    member, creds = _locked_out(client, settings)
+    with pytest.raises(CommandError, match="is not an operator"):
+        call_command("staff", "unlock", member.username, "--by", factories.staff().username)
+    assert client.post(LOGIN, creds).status_code == 403
+    assert not AuditEvent.objects.filter(event_name="accounts.lockout_lifted").exists()

@@ -181,3 +181,11 @@ PASSWORD_SET = register(
         en="{by} set a new password for {username}",
     )
 )
+LOCKOUT_LIFTED = register(
+    EventType(
+        1012,
+        "accounts.lockout_lifted",
+        ja="{by} が {username} のサインインのロックを解除しました",
+        en="{by} lifted the sign-in lockout of {username}",
+    )
+)

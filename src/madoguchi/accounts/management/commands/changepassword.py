@@ -6,14 +6,11 @@ sessions ended, with nothing saying why) and, given the password on a pipe, ende
 traceback. Called from code (`call_command`) it is Django's command unchanged.
 """
 
-from typing import Any
-
 from django.contrib.auth.management.commands.changepassword import (
     Command as DjangoChangePassword,
 )
-from django.core.management.base import CommandError
 
-from madoguchi.cli import PlainErrors
+from madoguchi.accounts.management.refused import refused_at_the_shell
 
 REFUSAL = (
     "madoguchi changes no password with changepassword: it would leave no audit event. "
@@ -21,11 +18,4 @@ REFUSAL = (
     "password NAME --by OPERATOR (asked for twice; --password-stdin reads it from a pipe)."
 )
 
-
-class Command(PlainErrors, DjangoChangePassword):
-    help = "Refused from the shell: use madoguchi staff password (audited). " + REFUSAL
-
-    def handle(self, *args: Any, **options: Any) -> Any:
-        if getattr(self, "_called_from_command_line", False):
-            raise CommandError(REFUSAL)
-        return super().handle(*args, **options)
+Command = refused_at_the_shell(DjangoChangePassword, REFUSAL)

@@ -7,14 +7,11 @@ Django operator reaches for first. Called from code (`call_command`, Django's ow
 Django's command unchanged.
 """
 
-from typing import Any
-
 from django.contrib.auth.management.commands.createsuperuser import (
     Command as DjangoCreateSuperuser,
 )
-from django.core.management.base import CommandError
 
-from madoguchi.cli import PlainErrors
+from madoguchi.accounts.management.refused import refused_at_the_shell
 
 REFUSAL = (
     "madoguchi makes no account with createsuperuser: it would belong to no organisation, "
@@ -25,13 +22,4 @@ REFUSAL = (
     "must be: madoguchi staff flag NAME superuser on --by OPERATOR. (README, Setting up a city.)"
 )
 
-
-class Command(PlainErrors, DjangoCreateSuperuser):
-    help = "Refused from the shell: use madoguchi staff add (audited). " + REFUSAL
-
-    def handle(self, *args: Any, **options: Any) -> Any:
-        # Before Django's command reads the environment or asks anything (`--noinput` with
-        # DJANGO_SUPERUSER_PASSWORD created the account at once).
-        if getattr(self, "_called_from_command_line", False):
-            raise CommandError(REFUSAL)
-        return super().handle(*args, **options)
+Command = refused_at_the_shell(DjangoCreateSuperuser, REFUSAL)

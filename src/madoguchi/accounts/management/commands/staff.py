@@ -1,11 +1,12 @@
-"""`madoguchi staff add|totp|list|grant|revoke|flag|password`: manage staff accounts from the
+"""`madoguchi staff add|totp|list|grant|revoke|flag|password|unlock`: manage staff accounts from the
 shell.
 
 Roles and the admin/superuser flags change only here (the admin shows them read-only); each
 change is an audit event naming who made it (`--by`, a staff user name) and the OS user, as is
 a password an operator sets (`password`, never the password itself); adding a member and
 enrolling an authenticator are audit events naming the OS user. Django's own `createsuperuser`
-and `changepassword`, which audit nothing, are refused from the shell (the commands beside this).
+and `changepassword`, and django-axes's lockout resets, which audit nothing, are refused from the
+shell (the commands beside this).
 """
 
 import getpass
@@ -23,6 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.events import (
+    LOCKOUT_LIFTED,
     PASSWORD_SET,
     PRIVILEGES_CHANGED,
     STAFF_ADDED,
@@ -39,7 +41,8 @@ from madoguchi.plaintext import long_number
 class Command(PlainErrors, BaseCommand):
     help = (
         "Manage staff accounts: add, totp (enrol an authenticator), list, grant and revoke "
-        "a role, flag (admin access or superuser), password (set a member's password)."
+        "a role, flag (admin access or superuser), password (set a member's password), unlock "
+        "(lift a sign-in lockout)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -112,12 +115,24 @@ class Command(PlainErrors, BaseCommand):
             "it the password is asked for twice.",
         )
 
+        unlock = sub.add_parser(
+            "unlock",
+            help="Lift the sign-in lockout a member's name is under after failed sign-ins "
+            "(before its cool-off ends). Audited, naming who did it.",
+        )
+        unlock.add_argument("username")
+        unlock.add_argument(
+            "--by", required=True, help="User name of the operator doing this (refused else)."
+        )
+
     def handle(self, *args: object, **opts: object) -> None:
         action = opts["action"]
         if action == "add":
             self._add(opts)
         elif action == "password":
             self._password(opts)
+        elif action == "unlock":
+            self._unlock(opts)
         elif action == "totp":
             self._totp(str(opts["username"]), replace=bool(opts.get("replace")))
         elif action in ("grant", "revoke", "flag"):
@@ -232,6 +247,27 @@ class Command(PlainErrors, BaseCommand):
             f"{user.username}: password set (by {by.username}, audited); their open sign-ins "
             "end at their next request"
             + (", and the lockout after failed sign-ins is lifted." if lifted else ".")
+        )
+
+    def _unlock(self, opts: dict[str, object]) -> None:
+        """The lockout after failed sign-ins lifted before its cool-off, audited (Django-axes's
+        own `axes_reset*` commands, which audit nothing, are refused at the shell)."""
+        user = User.objects.filter(username=opts["username"]).first()
+        if user is None:
+            raise CommandError(f"No user named {opts['username']!r}; nothing was changed.")
+        by = _operator_by(str(opts["by"]), "lockouts are lifted")
+        with transaction.atomic():
+            lifted = int(axes_reset(username=user.username) or 0)
+            if lifted:
+                _record_by_operator(LOCKOUT_LIFTED, by, user, attempts=lifted)
+        if not lifted:
+            self.stdout.write(
+                f"{user.username} has no failed sign-ins on record; nothing was changed."
+            )
+            return
+        self.stdout.write(
+            f"{user.username}: the lockout after failed sign-ins is lifted (by {by.username}, "
+            "audited); they can sign in again at once."
         )
 
     def _totp(self, username: str, *, replace: bool) -> None:
