@@ -96,3 +96,12 @@ def sign_in_over_http(http, user: User, code: str = ""):
         },
         headers={"Referer": origin + "/accounts/sign-in/", "Origin": origin},
     )
+
+
+def reasons_given(client, *paths: str, reason: str = "audit") -> None:
+    """A reason to open residents' records already chosen in this sign-in for `paths`, as the
+    reason page leaves it (`identity.access.chosen_reason`): the officials' pages and the
+    admin's pages of residents' records ask it first."""
+    session = client.session
+    session["read_reasons"] = {**session.get("read_reasons", {}), **dict.fromkeys(paths, reason)}
+    session.save()

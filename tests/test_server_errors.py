@@ -211,6 +211,7 @@ def test_the_admin_has_the_language_switch():
     session = c.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+    factories.reasons_given(c, "/admin/incidents/incident/")
     page = c.get("/admin/incidents/incident/?kind__exact=complaint").content.decode()
     assert '<html lang="ja"' in page
     link = switch_link(page)

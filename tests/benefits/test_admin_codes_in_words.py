@@ -66,6 +66,11 @@ CODES = ("EXACT_AFTER_NORMALISATION", "point_application", "(committed)")
 )
 def test_a_payment_links_name_check_and_procedure_read_in_words(admin_client, link, lang, words):
     admin_client.get(f"/admin/?lang={lang}")  # the page's language, kept for the next pages
+    factories.reasons_given(
+        admin_client,
+        "/admin/benefits/paymentlink/",
+        f"/admin/benefits/paymentlink/{link.pk}/change/",
+    )
     pages = {
         "list": admin_client.get("/admin/benefits/paymentlink/"),
         "row": admin_client.get(f"/admin/benefits/paymentlink/{link.pk}/change/"),
@@ -89,6 +94,7 @@ def test_the_incident_list_shows_the_sentence_not_the_reason_code(admin_client):
         severity=Severity.HIGH,
         summary="本人が住民用ページで「自分ではない」と申し出",
     )
+    factories.reasons_given(admin_client, "/admin/incidents/incident/")
     text = _text(admin_client.get("/admin/incidents/incident/").content.decode())
     assert "resident_not_me" not in text
     assert "本人が住民用ページで「自分ではない」と申し出" in text
@@ -155,6 +161,7 @@ def test_a_grants_category_reads_as_its_programme_names_it(admin_client):
         account="7010000000000001",
     )
     services.grants_evaluate(holder)
+    factories.reasons_given(admin_client, "/admin/benefits/grant/")
     listing = _text(
         admin_client.get("/admin/benefits/grant/?lang=ja", follow=True).content.decode()
     )
@@ -163,6 +170,7 @@ def test_a_grants_category_reads_as_its_programme_names_it(admin_client):
     from madoguchi.benefits.models import Grant
 
     grant = Grant.objects.get(category="c1")
+    factories.reasons_given(admin_client, f"/admin/benefits/grant/{grant.pk}/change/")
     row = _text(admin_client.get(f"/admin/benefits/grant/{grant.pk}/change/").content.decode())
     assert "申込 (c1)" in row
     filtered = _text(admin_client.get("/admin/benefits/grant/?category=c2").content.decode())

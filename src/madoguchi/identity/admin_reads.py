@@ -4,8 +4,9 @@ theirs (`access.record_read`), so the resident sees them under "who looked at my
 The operator's admin lists and shows payment links, accounts, registrations, grants, the
 ledger, cases, legacy links and incidents: before this, opening them left no trace (an admin
 GET is no change, so no audit event), while the officials' pages that show the same records
-ask why and record each read. A list records one read per resident on the page shown; one
-record's page, one read naming that record.
+ask why and record each read. Now the admin asks why as they do, first (`access.ask_reason`:
+once for a list, kept for its filters and pages; for each record's page), and a list records
+one read per resident on the page shown; one record's page, one read naming that record.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.admin.utils import unquote
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from .access import record_read, record_reads
+from .access import REASON_PARAM, ask_reason, chosen_reason, record_read, record_reads
 
 
 def admin_page(model: Any) -> str:
@@ -35,14 +36,36 @@ class ResidentReadsRecorded:
             model._default_manager.filter(pk__in=pks).values_list(self.holder_path, flat=True)
         )
 
+    def _reason_first(self, request: HttpRequest) -> HttpResponse | None:
+        """For a GET: the page asking why, or, once a reason was just given, the same address
+        without it (the admin's list reads every parameter of its address as a filter, and
+        an unknown one sends it to its error page; the reason is kept for the address in the
+        sign-in's session, as on the officials' pages); None when a reason is known."""
+        if request.method != "GET":
+            return None
+        asked = ask_reason(request)
+        if asked is not None or REASON_PARAM not in request.GET:
+            return asked
+        query = request.GET.copy()
+        query.pop(REASON_PARAM)
+        return HttpResponseRedirect(request.path + (f"?{query.urlencode()}" if query else ""))
+
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
+        first = self._reason_first(request)
+        if first is not None:
+            return first
         response = super().changelist_view(request, extra_context)  # type: ignore[misc]
         changelist = (getattr(response, "context_data", None) or {}).get("cl")
         if request.method == "GET" and response.status_code == 200 and changelist is not None:
             shown = [obj.pk for obj in changelist.result_list]
-            record_reads(request, self._holder_ids(shown), page=admin_page(self.model))  # type: ignore[attr-defined]
+            record_reads(
+                request,
+                self._holder_ids(shown),
+                page=admin_page(self.model),  # type: ignore[attr-defined]
+                reason=chosen_reason(request),
+            )
         return response
 
     def change_view(
@@ -52,11 +75,20 @@ class ResidentReadsRecorded:
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
+        first = self._reason_first(request)
+        if first is not None:
+            return first
         response = super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
         if request.method == "GET" and response.status_code == 200:
             obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
             if obj is not None:
                 (holder,) = self._holder_ids([obj.pk]) or [None]
                 shown = ("identity.holder", str(holder)) if holder is not None else None
-                record_read(request, shown, page=admin_page(self.model), subject=obj)  # type: ignore[attr-defined]
+                record_read(
+                    request,
+                    shown,
+                    page=admin_page(self.model),  # type: ignore[attr-defined]
+                    reason=chosen_reason(request),
+                    subject=obj,
+                )
         return response

@@ -363,8 +363,6 @@ def _desk_read(payload: dict[str, Any]) -> Any:
     # asked no reason, as a city official is (docs/resident.md): said, not a dash.
     if "supervisor" in str(payload.get("role", "")).split(","):
         return _("The contractor checking its own desks (its supervisor is asked no other reason)")
-    if str(payload.get("page", "")).startswith("admin."):
-        return _("The system's administration screen, kept by its operators (it asks no reason)")
     return ""
 
 
