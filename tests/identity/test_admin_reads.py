@@ -146,3 +146,37 @@ def test_cases_and_incidents_opened_in_the_admin_are_reads_of_their_resident(ope
     (read,) = reads(link.holder)
     assert read.payload["page"] == "admin.incidents.incident"
     assert read.payload["object"] == f"incidents.incident:{incident.pk}"
+
+
+def test_a_submitted_daily_reports_page_in_the_admin_is_a_read_of_its_residents(operator):
+    """A submitted report's admin page shows its content as submitted, the day's incidents of
+    residents' visits among it; the officials' page of the same report asks why and records
+    the reads. Its list (day, desk, who submitted) shows no resident and asks nothing."""
+    from madoguchi.incidents.constants import IncidentKind, Severity
+    from madoguchi.incidents.services import incident_record
+    from madoguchi.reports.models import DailyReport
+
+    a, b, link = two_links()
+    incident = incident_record(
+        kind=IncidentKind.COMPLAINT,
+        reason_code="resident_not_me",
+        severity=Severity.HIGH,
+        summary="本人からの申し出",
+        visit=link.visit,
+    )
+    terminal = link.visit.terminal
+    report = DailyReport.objects.create(
+        contractor=terminal.contractor,
+        terminal=terminal,
+        day=timezone.localdate(),
+        snapshot={"incidents": [{"id": incident.pk, "visit": str(link.visit.public_id)}]},
+        sha256="0" * 64,
+        submitted_by=factories.staff(Role.SUPERVISOR),
+    )
+    assert operator.get("/admin/reports/dailyreport/").status_code == 200
+    assert not reads().exists()
+    opened(operator, f"/admin/reports/dailyreport/{report.pk}/change/", reason="daily_check")
+    (read,) = reads(a)
+    assert read.payload["page"] == "admin.reports.dailyreport"
+    assert read.payload["reason"] == "daily_check"
+    assert not reads(b).exists()

@@ -51,6 +51,7 @@ READ_PAGES: dict[str, Any] = {
     "admin.cases.case": _("Admin: cases"),
     "admin.cases.legacylink": _("Admin: links made before signed completion"),
     "admin.incidents.incident": _("Admin: incidents"),
+    "admin.reports.dailyreport": _("Admin: a desk's daily report as submitted"),
 }
 
 # Why an official opens a resident's case or visit (a short choice list).

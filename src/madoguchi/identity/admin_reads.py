@@ -26,11 +26,15 @@ def admin_page(model: Any) -> str:
 
 class ResidentReadsRecorded:
     """Mix in before `admin.ModelAdmin`. `holder_path`: the lookup from the model to its card
-    holder's id (`holder_id`, `visit__holder_id`)."""
+    holder's id (`holder_id`, `visit__holder_id`); a record of several residents overrides
+    `holder_ids` instead. `list_shows_residents`: False where the list shows none of them (a
+    daily report's list: its day and desk), so only a record's page asks and records."""
 
     holder_path = "holder_id"
+    list_shows_residents = True
 
-    def _holder_ids(self, pks: list[Any]) -> list[int | None]:
+    def holder_ids(self, pks: list[Any]) -> list[int | None]:
+        """The card holders whose data the records `pks` show."""
         model: Any = self.model  # type: ignore[attr-defined]
         return list(
             model._default_manager.filter(pk__in=pks).values_list(self.holder_path, flat=True)
@@ -53,6 +57,8 @@ class ResidentReadsRecorded:
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
+        if not self.list_shows_residents:
+            return super().changelist_view(request, extra_context)  # type: ignore[misc]
         first = self._reason_first(request)
         if first is not None:
             return first
@@ -62,7 +68,7 @@ class ResidentReadsRecorded:
             shown = [obj.pk for obj in changelist.result_list]
             record_reads(
                 request,
-                self._holder_ids(shown),
+                self.holder_ids(shown),
                 page=admin_page(self.model),  # type: ignore[attr-defined]
                 reason=chosen_reason(request),
             )
@@ -82,13 +88,18 @@ class ResidentReadsRecorded:
         if request.method == "GET" and response.status_code == 200:
             obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
             if obj is not None:
-                (holder,) = self._holder_ids([obj.pk]) or [None]
-                shown = ("identity.holder", str(holder)) if holder is not None else None
-                record_read(
-                    request,
-                    shown,
-                    page=admin_page(self.model),  # type: ignore[attr-defined]
-                    reason=chosen_reason(request),
-                    subject=obj,
-                )
+                self._record(request, obj)
         return response
+
+    def _record(self, request: HttpRequest, obj: Any) -> None:
+        """The read of one record's page: of its resident, naming the record; of each of its
+        residents for a record of several (a daily report's incidents)."""
+        page = admin_page(self.model)  # type: ignore[attr-defined]
+        reason = chosen_reason(request)
+        holders = self.holder_ids([obj.pk])
+        if self.holder_path:
+            (holder,) = holders or [None]
+            shown = ("identity.holder", str(holder)) if holder is not None else None
+            record_read(request, shown, page=page, reason=reason, subject=obj)
+        else:
+            record_reads(request, holders, page=page, reason=reason)
