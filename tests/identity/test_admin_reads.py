@@ -13,6 +13,8 @@ from django.utils import timezone
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.models import AuditEvent
 from madoguchi.cases import services as cases
+from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.services import incident_record
 from madoguchi.residents.selectors import access_history
 from tests import factories
 from tests.benefits import builders
@@ -62,6 +64,17 @@ def two_links():
     link_a = builders.link(a, programme=programme, provider=provider, account="7010000000000001")
     builders.link(b, programme=programme, provider=provider, account="7010000000000002")
     return a, b, link_a
+
+
+def complaint(visit):
+    """A resident's complaint about `visit`, recorded as the resident's page records one."""
+    return incident_record(
+        kind=IncidentKind.COMPLAINT,
+        reason_code="resident_not_me",
+        severity=Severity.HIGH,
+        summary="本人からの申し出",
+        visit=visit,
+    )
 
 
 def test_the_admins_list_of_links_is_a_read_of_each_resident_on_it(operator):
@@ -131,17 +144,8 @@ def test_cases_and_incidents_opened_in_the_admin_are_reads_of_their_resident(ope
         "admin.cases.case",
         "admin.cases.case",
     ]
-    from madoguchi.incidents.constants import IncidentKind, Severity
-    from madoguchi.incidents.services import incident_record
-
     _a, _b, link = two_links()
-    incident = incident_record(
-        kind=IncidentKind.COMPLAINT,
-        reason_code="resident_not_me",
-        severity=Severity.HIGH,
-        summary="本人からの申し出",
-        visit=link.visit,
-    )
+    incident = complaint(link.visit)
     opened(operator, f"/admin/incidents/incident/{incident.pk}/change/", reason="incident")
     (read,) = reads(link.holder)
     assert read.payload["page"] == "admin.incidents.incident"
@@ -152,18 +156,10 @@ def test_a_submitted_daily_reports_page_in_the_admin_is_a_read_of_its_residents(
     """A submitted report's admin page shows its content as submitted, the day's incidents of
     residents' visits among it; the officials' page of the same report asks why and records
     the reads. Its list (day, desk, who submitted) shows no resident and asks nothing."""
-    from madoguchi.incidents.constants import IncidentKind, Severity
-    from madoguchi.incidents.services import incident_record
     from madoguchi.reports.models import DailyReport
 
     a, b, link = two_links()
-    incident = incident_record(
-        kind=IncidentKind.COMPLAINT,
-        reason_code="resident_not_me",
-        severity=Severity.HIGH,
-        summary="本人からの申し出",
-        visit=link.visit,
-    )
+    incident = complaint(link.visit)
     terminal = link.visit.terminal
     report = DailyReport.objects.create(
         contractor=terminal.contractor,
