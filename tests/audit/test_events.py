@@ -58,7 +58,7 @@ def test_register_and_look_up():
             EventType(free_id(1000), "accounts.signed_in", ja="a", en="a"),
             "already registered with id",
         ),
-        (EventType(7001, "nowhere.thing", ja="a", en="a"), "not inside a domain block"),
+        (EventType(8001, "nowhere.thing", ja="a", en="a"), "not inside a domain block"),
         (EventType(4000, "benefits.block_base", ja="a", en="a"), "not inside a domain block"),
         (EventType(-5, "benefits.negative", ja="a", en="a"), "positive integer"),
         (EventType(4002, "Benefits Thing", ja="a", en="a"), "dotted lower-case"),

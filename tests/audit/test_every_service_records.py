@@ -23,9 +23,6 @@ WRITES = {"save", "create", "update", "delete", "bulk_create", "get_or_create", 
 # Services that write without an audit event of their own, and why.
 NOT_AUDITED = {
     "benefits.ledger.account": "a ledger account is opened inside an audited transfer",
-    # Issue 13's forensic scan stores its run's findings (read-only results of a scan over
-    # exported records); opening cases from them is audited (cases.opened, legacy_link_added).
-    "scans.services.record_run": "stores a scan's findings; acting on them is audited",
     # identity.services.nonce_spend (challenge bookkeeping; the attempt it serves is audited)
     # spends in one raw UPDATE … RETURNING, which this walk does not see as a write.
     "identity.services.holder_certificate_for": "a holder seen first inside an audited sign-in",

@@ -42,6 +42,7 @@ BLOCKS: dict[int, str] = {
     4000: "benefits",
     5000: "incidents",
     6000: "cases",
+    7000: "the forensic scan",
     9000: "audit",
 }
 

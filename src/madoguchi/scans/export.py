@@ -25,9 +25,11 @@ from typing import Any
 
 import pyarrow as pa
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from madoguchi.accounts.constants import OrganisationKind
+from madoguchi.audit import services as audit
 from madoguchi.benefits.constants import KanaSource
 from madoguchi.benefits.models import HealthInsuranceRegistration, PaymentLink, PublicFundAccount
 from madoguchi.desk.models import Completion
@@ -38,6 +40,7 @@ from madoguchi.scan import schema
 from madoguchi.terminals.models import DeskSession
 
 from . import selectors
+from .events import SCANS_EXPORTED
 
 __all__ = ["ExportError", "Exported", "export", "verify_completion"]
 
@@ -339,10 +342,12 @@ def _table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
     return pa.table({c.name: pa.array([r[c.name] for r in rows], c.type) for c in cols})
 
 
-def export(directory: Path) -> Exported:
+def export(directory: Path, *, os_user: str = "") -> Exported:
     """Write the three tables to `directory`. Refused (ExportError, nothing written) when a
     link's desk serves no city with a municipality code: the scan input requires six digits,
-    and a made-up code would put the link's findings before no official (or another city's)."""
+    and a made-up code would put the link's findings before no official (or another city's).
+    Once written, an audit event says who (`os_user`, the shell's user) exported how many of
+    whose records where: every resident's reading and links leave the database in them."""
     links = _links()
     if links.uncoded:
         raise ExportError(
@@ -363,6 +368,21 @@ def export(directory: Path) -> Exported:
             ),
         },
     )
-    return Exported(
+    exported = Exported(
         residents=len(residents), links=len(links.rows), events=len(events), verified=verified
     )
+    with transaction.atomic():
+        audit.record(
+            SCANS_EXPORTED,
+            actor=None,
+            terminal=None,
+            payload={
+                "directory": str(directory.resolve()),
+                "residents": exported.residents,
+                "links": exported.links,
+                "events": exported.events,
+                "verified": exported.verified,
+                "os_user": os_user,
+            },
+        )
+    return exported

@@ -22,6 +22,7 @@ from madoguchi.scan.labels import CAUSE_JA, MISLINK_CAUSES, PROGRAMME_JA, record
 
 from . import report as scan_report
 from . import selectors
+from .events import SCANS_RUN_RECORDED
 from .models import Finding, FindingCase, RunReport, ScanRun
 from .names import CAUSE_NAMES, reasoning
 
@@ -63,8 +64,9 @@ def _aware(value: datetime) -> datetime:
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
-def record_run(result: RunResult) -> ScanRun:
-    """Store a run and all its findings (one transaction)."""
+def record_run(result: RunResult, *, os_user: str = "") -> ScanRun:
+    """Store a run and all its findings (one transaction), an audit event naming who ran it
+    (`os_user`, the shell's user): the run's findings go before the officials."""
     # Here, not at the top: the officials' pages import this module, and the report module
     # loads PyArrow (the scan's engines stay out of the server processes: ``scan.labels``).
     from madoguchi.scan.report import explain_ja
@@ -114,6 +116,19 @@ def record_run(result: RunResult) -> ScanRun:
                 for r in rows
             ),
             batch_size=2000,
+        )
+        audit.record(
+            SCANS_RUN_RECORDED,
+            actor=None,
+            terminal=None,
+            subject=run,
+            payload={
+                "run": run.pk,
+                "findings": len(rows),
+                "input_dir": s.input_dir,
+                "engine": s.engine,
+                "os_user": os_user,
+            },
         )
     return run
 

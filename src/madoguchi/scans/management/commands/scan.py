@@ -10,6 +10,7 @@ madoguchi scan open-cases --min-score X --as USER [--run N]
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 from pathlib import Path
@@ -378,7 +379,7 @@ class Command(PlainErrors, BaseCommand):
                 "or died too and run again (docs/scan.md)"
             )
         if opts["record"]:
-            scan_run = services.record_run(result)
+            scan_run = services.record_run(result, os_user=getpass.getuser())
             self.stdout.write(f"recorded as scan run {scan_run.pk}")
 
     def _evaluate(self, opts: dict[str, Any]) -> None:
@@ -451,7 +452,7 @@ class Command(PlainErrors, BaseCommand):
                 f"{directory}: exists and is not a directory: give a directory to export the "
                 "tables into (nothing was written)."
             )
-        result = export.export(directory)
+        result = export.export(directory, os_user=getpass.getuser())
         self.stdout.write(
             f"exported {result.links:,} links, {result.residents:,} residents, "
             f"{result.events:,} desk events to {opts['directory']} "

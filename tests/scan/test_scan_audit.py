@@ -1,0 +1,54 @@
+"""What leaves the database as scan input (`scan export`) and what a run puts before the
+officials (`scan run --record`) are audit events: both left no trace, though the export writes
+every resident's reading, links and desk records to files."""
+
+from __future__ import annotations
+
+import getpass
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from madoguchi.accounts.constants import OrganisationKind
+from madoguchi.accounts.models import Organisation
+from madoguchi.audit.models import AuditEvent
+from madoguchi.audit.selectors import display
+from tests.incidents.conftest import _origin, providers, sims, systems  # noqa: F401
+from tests.scan.test_scans_app import _exported_link, _record
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_an_export_is_an_audit_event_naming_who_what_and_where(trusted, tmp_path):
+    _exported_link(trusted)
+    out = tmp_path / "mine"
+    call_command("scan", "export", str(out), stdout=io.StringIO())
+    event = AuditEvent.objects.get(event_name="scans.exported")
+    assert event.payload["directory"] == str(out.resolve())
+    assert event.payload["links"] == 1
+    assert event.payload["residents"] == 1
+    assert event.payload["verified"] == 1
+    assert event.payload["events"] >= 2
+    assert event.payload["os_user"] == getpass.getuser()
+    line = display(event, "ja")
+    assert "紐付け点検の入力として記録を書き出しました（住民 1 件、紐付け 1 件" in line
+    assert str(out.resolve()) in line
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_a_refused_export_writes_nothing_and_records_nothing(trusted, tmp_path):
+    _exported_link(trusted)
+    Organisation.objects.filter(kind=OrganisationKind.CITY).update(municipality_code="")
+    with pytest.raises(CommandError):
+        call_command("scan", "export", str(tmp_path / "out"))
+    assert not AuditEvent.objects.filter(event_name="scans.exported").exists()
+
+
+def test_a_recorded_run_is_an_audit_event(db, tmp_path):
+    run = _record(tmp_path)
+    event = AuditEvent.objects.get(event_name="scans.run_recorded")
+    assert event.payload["run"] == run.pk
+    assert event.payload["findings"] == run.findings.count()
+    assert event.payload["os_user"] == getpass.getuser()
+    assert event.subject_id == str(run.pk)
+    assert f"recorded scan run #{run.pk}" in display(event, "en")
