@@ -266,3 +266,29 @@ def test_staff_unlock_by_a_member_who_is_not_an_operator_is_refused(client, sett
         call_command("staff", "unlock", member.username, "--by", factories.staff().username)
     assert client.post(LOGIN, creds).status_code == 403
     assert not AuditEvent.objects.filter(event_name="accounts.lockout_lifted").exists()
+
+
+def test_a_members_own_password_changed_in_the_admin_is_audited(client, settings):
+    """The admin's 「パスワードの変更」 changed the signed-in operator's own password with no
+    audit event (its form for another member's password was audited, as an admin change)."""
+    operator = _operator()
+    operator.is_staff = True
+    operator.save()
+    factories.sign_in_with_code(client, operator, factories.totp_device(operator))
+    r = client.post(
+        "/admin/password_change/",
+        {"old_password": factories.PASSWORD, "new_password1": NEW, "new_password2": NEW},
+    )
+    assert r.status_code == 302
+    operator.refresh_from_db()
+    assert operator.check_password(NEW)
+    event = AuditEvent.objects.get(event_name="accounts.password_set")
+    assert event.actor_id == str(operator.pk)
+    assert event.payload == {"username": operator.username, "by": operator.username, "own": True}
+    # A refused change (the old password wrong) changes nothing and records nothing.
+    r = client.post(
+        "/admin/password_change/",
+        {"old_password": "wrong", "new_password1": NEW + "x", "new_password2": NEW + "x"},
+    )
+    assert r.status_code == 200
+    assert AuditEvent.objects.filter(event_name="accounts.password_set").count() == 1

@@ -85,6 +85,28 @@ class MadoguchiAdminSite(OTPAdminSite):
 
         return super().admin_view(checked, cacheable)
 
+    def password_change(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The admin's 「パスワードの変更」 (the signed-in member's own password): audited as
+        `staff password` is (an operator changed theirs here with no audit event; the admin's
+        form for another member's password is an admin change, audited by its log entry)."""
+        response = super().password_change(request, extra_context)
+        if request.method == "POST" and response.status_code == 302:
+            from madoguchi.audit import services as audit
+
+            from .events import PASSWORD_SET
+
+            user: Any = request.user  # signed in: the admin let the form through
+            audit.record(
+                PASSWORD_SET,
+                actor=user,
+                terminal=None,
+                subject=user,
+                payload={"username": user.get_username(), "by": user.get_username(), "own": True},
+            )
+        return response
+
     def login(self, request: HttpRequest, extra_context: object = None) -> HttpResponse:
         user = request.user
         if user.is_authenticated and not (user.is_active and user.is_staff):
