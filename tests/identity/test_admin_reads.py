@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.models import AuditEvent
-from madoguchi.cases import services as cases
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.residents.selectors import access_history
 from tests import factories
 from tests.benefits import builders
+from tests.residents.test_resident_page import open_case
 
 pytestmark = pytest.mark.django_db
 LINKS = "/admin/benefits/paymentlink/"
@@ -129,15 +129,7 @@ def test_cases_and_incidents_opened_in_the_admin_are_reads_of_their_resident(ope
     the same case (its summary, its whole timeline) did neither."""
     holder = builders.holder()
     official = factories.staff(Role.CITY_OFFICIAL)
-    case = cases.case_open(
-        actor=official,
-        title="t",
-        resident_label="A氏",
-        reported_by="A氏",
-        summary="確認",
-        event_date=timezone.localdate(),
-        holder=holder,
-    )
+    case = open_case(official, holder=holder)
     opened(operator, f"/admin/cases/case/{case.pk}/change/", reason="case_work")
     opened(operator, "/admin/cases/case/", reason="case_work")
     assert [r.payload["page"] for r in reads(holder).order_by("seq")] == [

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.admin.utils import unquote
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from .access import REASON_PARAM, ask_reason, chosen_reason, record_read, record_reads
@@ -85,10 +84,10 @@ class ResidentReadsRecorded:
         if first is not None:
             return first
         response = super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
-        if request.method == "GET" and response.status_code == 200:
-            obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
-            if obj is not None:
-                self._record(request, obj)
+        # The record the page shows, as the admin's change form found it (no second read).
+        obj = (getattr(response, "context_data", None) or {}).get("original")
+        if request.method == "GET" and response.status_code == 200 and obj is not None:
+            self._record(request, obj)
         return response
 
     def _record(self, request: HttpRequest, obj: Any) -> None:

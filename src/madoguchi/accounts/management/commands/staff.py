@@ -189,12 +189,7 @@ class Command(PlainErrors, BaseCommand):
         else:
             password = _ask_password()
         candidate = User(username=username, display_name=str(opts["display_name"]))
-        with translation.override("en"):  # the command's other sentences are English
-            try:
-                validate_password(password, candidate)
-            except ValidationError as exc:
-                said = " ".join(str(m) for m in exc.messages)
-                raise CommandError(f"Password refused, nobody was added: {said}") from None
+        _check_password(password, candidate, "nobody was added")
         with transaction.atomic():
             user = User.objects.create_user(
                 username=username,
@@ -217,9 +212,7 @@ class Command(PlainErrors, BaseCommand):
         who did it (never the password). The member's sessions end with it (Django's sessions
         hold a hash of the password) and a sign-in lockout on their name is lifted, which is
         what the member asked for."""
-        user = User.objects.filter(username=opts["username"]).first()
-        if user is None:
-            raise CommandError(f"No user named {opts['username']!r}; nothing was changed.")
+        user = _member(str(opts["username"]))
         by = _operator_by(str(opts["by"]), "passwords are set")
         if not user.is_active:
             raise CommandError(
@@ -231,12 +224,7 @@ class Command(PlainErrors, BaseCommand):
             password = _read_password(sys.stdin, outcome=outcome, command="staff password")
         else:
             password = _ask_password(outcome=outcome)
-        with translation.override("en"):  # the command's other sentences are English
-            try:
-                validate_password(password, user)
-            except ValidationError as exc:
-                said = " ".join(str(m) for m in exc.messages)
-                raise CommandError(f"Password refused, nothing was changed: {said}") from None
+        _check_password(password, user, outcome)
         with transaction.atomic():
             user = User.objects.select_for_update().get(pk=user.pk)
             user.set_password(password)
@@ -252,9 +240,7 @@ class Command(PlainErrors, BaseCommand):
     def _unlock(self, opts: dict[str, object]) -> None:
         """The lockout after failed sign-ins lifted before its cool-off, audited (Django-axes's
         own `axes_reset*` commands, which audit nothing, are refused at the shell)."""
-        user = User.objects.filter(username=opts["username"]).first()
-        if user is None:
-            raise CommandError(f"No user named {opts['username']!r}; nothing was changed.")
+        user = _member(str(opts["username"]))
         by = _operator_by(str(opts["by"]), "lockouts are lifted")
         with transaction.atomic():
             lifted = int(axes_reset(username=user.username) or 0)
@@ -351,6 +337,25 @@ def _role_fits(role: str, org: Organisation | None, outcome: str) -> None:
             f"A city official belongs to a city, and {where}; add the official to the city's "
             f"organisation (madoguchi organisation list shows each one's kind). {outcome}"
         )
+
+
+def _member(name: str) -> User:
+    """The staff member named `name`; refused, nothing changed, when there is none."""
+    user = User.objects.filter(username=name).first()
+    if user is None:
+        raise CommandError(f"No user named {name!r}; nothing was changed.")
+    return user
+
+
+def _check_password(password: str, user: User, outcome: str) -> None:
+    """Refuse `password` for `user` by the rules the admin's forms check, saying why and
+    `outcome`, in English as the command's other sentences are."""
+    with translation.override("en"):
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            said = " ".join(str(m) for m in exc.messages)
+            raise CommandError(f"Password refused, {outcome}: {said}") from None
 
 
 def _operator_by(name: str, what: str) -> User:
