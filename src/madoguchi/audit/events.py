@@ -323,3 +323,14 @@ AUDIT_CHECKPOINT_WRITTEN = register(
         en="Audit log checkpoint written ({size} events, root {root})",
     )
 )
+AUDIT_MIGRATIONS_UNAPPLIED = register(
+    EventType(
+        9002,
+        "audit.migrations_unapplied",
+        ja="データベースのマイグレーション {count} 件を取り消しました（{migrations}、OS ユーザー {os_user}）",
+        en="{count} database migrations unapplied ({migrations}; OS user {os_user})",
+        describe=lambda payload, lang: {
+            "migrations": (", " if english(lang) else "、").join(payload.get("migrations") or ())
+        },
+    )
+)
