@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 
 from madoguchi.argtypes import seconds
 
@@ -22,6 +22,7 @@ __all__ = [
     "counted",
     "field_rules",
     "read_text_file",
+    "refused_at_the_shell",
     "regular_file",
     "seconds",
 ]
@@ -60,6 +61,24 @@ class PlainErrors:
                 sys.exit(1)
             self.stderr.write(str(exc))  # type: ignore[attr-defined]
             sys.exit(exc.returncode)
+
+
+def refused_at_the_shell(library_command: type[BaseCommand], refusal: str) -> type[BaseCommand]:
+    """`library_command` (Django's or a library's) with the same arguments, refused with
+    `refusal` when run from the command line, before it reads its input or asks anything; called
+    from code (`call_command`) it runs as its library wrote it. The refused command is a module
+    of an app's `commands/` (an app's command takes the place of Django's own of that name; for
+    another app's, this app must come first in INSTALLED_APPS)."""
+
+    class Command(PlainErrors, library_command):  # type: ignore[valid-type,misc]
+        help = f"Refused from the shell. {refusal}"
+
+        def handle(self, *args: Any, **options: Any) -> Any:
+            if getattr(self, "_called_from_command_line", False):
+                raise CommandError(refusal)
+            return super().handle(*args, **options)
+
+    return Command
 
 
 def regular_file(path: str | Path, what: str = "file") -> Path:

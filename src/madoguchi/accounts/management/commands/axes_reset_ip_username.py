@@ -3,6 +3,7 @@ event. `madoguchi staff unlock NAME --by OPERATOR` lifts one, audited."""
 
 from axes.management.commands.axes_reset_ip_username import Command as AxesCommand
 
-from madoguchi.accounts.management.refused import AXES_REFUSAL, refused_at_the_shell
+from madoguchi.accounts.management.refused import AXES_REFUSAL
+from madoguchi.cli import refused_at_the_shell
 
 Command = refused_at_the_shell(AxesCommand, AXES_REFUSAL)

@@ -10,7 +10,7 @@ from django.contrib.auth.management.commands.changepassword import (
     Command as DjangoChangePassword,
 )
 
-from madoguchi.accounts.management.refused import refused_at_the_shell
+from madoguchi.cli import refused_at_the_shell
 
 REFUSAL = (
     "madoguchi changes no password with changepassword: it would leave no audit event. "

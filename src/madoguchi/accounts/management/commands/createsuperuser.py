@@ -11,7 +11,7 @@ from django.contrib.auth.management.commands.createsuperuser import (
     Command as DjangoCreateSuperuser,
 )
 
-from madoguchi.accounts.management.refused import refused_at_the_shell
+from madoguchi.cli import refused_at_the_shell
 
 REFUSAL = (
     "madoguchi makes no account with createsuperuser: it would belong to no organisation, "
