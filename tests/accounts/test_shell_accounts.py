@@ -10,6 +10,7 @@ import io
 import pytest
 from axes.models import AccessAttempt
 from django.core.management import CommandError, call_command, get_commands, load_command_class
+from django.test import Client
 from django.urls import reverse
 from django_otp.oath import totp
 
@@ -292,3 +293,36 @@ def test_a_members_own_password_changed_in_the_admin_is_audited(client, settings
     )
     assert r.status_code == 200
     assert AuditEvent.objects.filter(event_name="accounts.password_set").count() == 1
+
+
+def test_a_password_set_in_the_admin_lifts_the_members_lockout(client, settings):
+    """The admin's form for another member's password (an admin change, audited) left the
+    lockout on their name: the new password was refused until the cool-off, where
+    `staff password` lifts it."""
+    member, creds = _locked_out(client, settings)
+    operator = _operator()
+    operator.is_staff = True
+    operator.save()
+    admin = Client()
+    factories.sign_in_with_code(admin, operator, factories.totp_device(operator))
+    r = admin.post(
+        f"/admin/accounts/user/{member.pk}/password/",
+        {"password1": NEW, "password2": NEW, "usable_password": "true"},
+        follow=True,
+    )
+    assert r.status_code == 200
+    assert "サインインに失敗した後のロックも解除しました" in r.content.decode()
+    assert not AccessAttempt.objects.filter(username=member.username).exists()
+    event = AuditEvent.objects.get(event_name="accounts.lockout_lifted")
+    assert event.actor_id == str(operator.pk)
+    assert event.payload["username"] == member.username
+    assert event.payload["attempts"] >= 1
+    assert client.post(LOGIN, {**creds, "password": NEW}).status_code == 302
+    # No lockout to lift: the password is set, nothing more recorded or said.
+    r = admin.post(
+        f"/admin/accounts/user/{member.pk}/password/",
+        {"password1": NEW + "2", "password2": NEW + "2", "usable_password": "true"},
+        follow=True,
+    )
+    assert "ロックも解除" not in r.content.decode()
+    assert AuditEvent.objects.filter(event_name="accounts.lockout_lifted").count() == 1

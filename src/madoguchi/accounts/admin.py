@@ -1,11 +1,18 @@
 from typing import Any
 
+from axes.utils import reset as axes_reset
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm as AuthUserChangeForm
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.audit import services as audit
+
+from .events import LOCKOUT_LIFTED
 from .models import Organisation, User
 from .services import official_outside_a_city
 
@@ -49,3 +56,40 @@ class UserAdmin(BaseUserAdmin):
         "last_login",
         "date_joined",
     )
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        """The form for another member's password (an admin change, audited by its log entry)
+        lifts a sign-in lockout on their name too, as `madoguchi staff password` does: the
+        member who asked for a new password after failed tries signs in with it at once,
+        not after the cool-off. A lockout lifted is `accounts.lockout_lifted`."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method != "POST" or response.status_code != 302:
+            return response
+        member = self.get_object(request, unquote(id))
+        operator: Any = request.user
+        if member is None:
+            return response
+        with transaction.atomic():
+            lifted = int(axes_reset(username=member.username) or 0)
+            if lifted:
+                audit.record(
+                    LOCKOUT_LIFTED,
+                    actor=operator,
+                    terminal=None,
+                    subject=member,
+                    payload={
+                        "username": member.username,
+                        "by": operator.get_username(),
+                        "attempts": lifted,
+                        "with_password": True,
+                    },
+                )
+        if lifted:
+            messages.info(
+                request,
+                _("The lockout after failed sign-ins on %(name)s is lifted too.")
+                % {"name": member.username},
+            )
+        return response
