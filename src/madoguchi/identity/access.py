@@ -52,7 +52,13 @@ READ_PAGES: dict[str, Any] = {
     "admin.cases.legacylink": _("Admin: links made before signed completion"),
     "admin.incidents.incident": _("Admin: incidents"),
     "admin.reports.dailyreport": _("Admin: a desk's daily report as submitted"),
+    # Commands at the server (`record_reads_at_the_shell`).
+    "scans.export": _("The forensic scan: your links and desk records written out as its input"),
 }
+
+# Who read, for a read made by a command at the server rather than a signed-in member (the
+# payload's `role`; the resident's page names it in words).
+SHELL_READER = "server_command"
 
 # Why an official opens a resident's case or visit (a short choice list).
 READ_REASONS: dict[str, Any] = {
@@ -114,6 +120,34 @@ def record_reads(
     with transaction.atomic():
         for pk in ids:
             record_read(request, ("identity.holder", str(pk)), page=page, reason=reason)
+    return len(ids)
+
+
+def record_reads_at_the_shell(
+    holder_ids: Iterable[int | None], *, page: str, reason: str, os_user: str
+) -> int:
+    """`record_reads` for a command run at the server's shell (`scan export`): no member is
+    signed in, so the event has no actor and names the OS user who ran it; the resident's page
+    shows it as read by the operator with a command at the server. Returns how many."""
+    from .events import RECORD_READ
+
+    ids = sorted({int(pk) for pk in holder_ids if pk is not None})
+    with transaction.atomic():
+        for pk in ids:
+            audit.record(
+                RECORD_READ,
+                actor=None,
+                terminal=None,
+                subject=("identity.holder", str(pk)),
+                payload={
+                    "page": page,
+                    "reason": reason,
+                    "organisation": "",
+                    "role": SHELL_READER,
+                    "object": "",
+                    "os_user": os_user,
+                },
+            )
     return len(ids)
 
 

@@ -29,7 +29,7 @@ from madoguchi.cases.models import Case
 from madoguchi.cases.selectors import visible_cases
 from madoguchi.desk.models import Completion
 from madoguchi.era import format_era_time
-from madoguchi.identity.access import READ_PAGES, READ_REASONS
+from madoguchi.identity.access import READ_PAGES, READ_REASONS, SHELL_READER
 from madoguchi.identity.events import RECORD_READ
 from madoguchi.identity.selectors import holder_ids_merged_into
 from madoguchi.language import english, page_language
@@ -110,6 +110,7 @@ READER_ROLES: dict[str, Any] = {
     "supervisor": _("Contractor supervisor"),
     "city_official": _("City official"),
     "operator": _("Operator"),
+    SHELL_READER: _("Operator, with a command at the server"),
 }
 
 

@@ -33,6 +33,7 @@ from madoguchi.audit import services as audit
 from madoguchi.benefits.constants import KanaSource
 from madoguchi.benefits.models import HealthInsuranceRegistration, PaymentLink, PublicFundAccount
 from madoguchi.desk.models import Completion
+from madoguchi.identity.access import record_reads_at_the_shell
 from madoguchi.identity.services import IdentityRefused, build_validator
 from madoguchi.identity.tokens import TokenValidationError
 from madoguchi.identity.tokens.validate import NonceRecord
@@ -199,6 +200,7 @@ class _Links:
     """The links table's rows, and what they say of each resident and each desk."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
+    holders: set[int] = field(default_factory=set)  # the card holders whose records are in
     names: dict[str, str] = field(default_factory=dict)  # resident -> the reading kept
     codes: dict[str, str] = field(default_factory=dict)  # resident -> their latest link's city
     uncoded: dict[int, str] = field(default_factory=dict)  # terminal -> why it has no code
@@ -222,6 +224,7 @@ def _links() -> _Links:
         for link in qs:
             c = link.completion
             rid = str(link.holder.public_id)
+            out.holders.add(link.holder.pk)
             account_hash, last4, holder_kana, resident_kana = _registered(link)
             # A certified reading over any the desk typed, then the latest: a reading typed at
             # the desk is the resident's confirmed entry, and may be another person's.
@@ -347,7 +350,8 @@ def export(directory: Path, *, os_user: str = "") -> Exported:
     link's desk serves no city with a municipality code: the scan input requires six digits,
     and a made-up code would put the link's findings before no official (or another city's).
     Once written, an audit event says who (`os_user`, the shell's user) exported how many of
-    whose records where: every resident's reading and links leave the database in them."""
+    whose records where: every resident's reading and links leave the database in them; and
+    each resident exported has a read recorded, which they see on their own page."""
     links = _links()
     if links.uncoded:
         raise ExportError(
@@ -384,5 +388,10 @@ def export(directory: Path, *, os_user: str = "") -> Exported:
                 "verified": exported.verified,
                 "os_user": os_user,
             },
+        )
+        # Each resident whose records left sees it on their own page, as for any list or
+        # export of several residents' records (docs/resident.md).
+        record_reads_at_the_shell(
+            links.holders, page="scans.export", reason="audit", os_user=os_user
         )
     return exported
