@@ -53,3 +53,16 @@ def test_timeouts_are_a_kind_of_unavailability_and_retryable() -> None:
 def test_security_code_message_without_a_count() -> None:
     assert "残り" not in SecurityCodeWrong().message_ja
     assert "残り2回" in SecurityCodeWrong(attempts_left=2).message_ja
+
+
+def test_the_attempts_left_are_a_sentence_of_their_own() -> None:
+    """Every refusal is sentences: the count was a bracket after the last one ("… enter it
+    again. (4 attempts left)"), found by the procedures' fuzz test at a larger scale."""
+    assert SecurityCodeWrong(attempts_left=2).message_ja.endswith(
+        "入力し直してください。残り2回です。"
+    )
+    assert SecurityCodeWrong(attempts_left=4).message_en.endswith(
+        "enter it again. 4 attempts are left."
+    )
+    assert SecurityCodeWrong(attempts_left=1).message_en.endswith(" 1 attempt is left.")
+    assert SecurityCodeWrong().message_en.endswith("enter it again.")

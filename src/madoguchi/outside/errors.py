@@ -184,8 +184,17 @@ class SecurityCodeWrong(OutsideError):
             system=system,
             system_name_ja=system_name_ja,
             system_name_en=system_name_en,
-            detail_ja=f"（残り{attempts_left}回）" if has_left else "",
-            detail_en=f" ({attempts_left} attempts left)" if has_left else "",
+            # A sentence of its own, as the card's PIN says it (「暗証番号が違います。残り2回です。」).
+            detail_ja=f"残り{attempts_left}回です。" if has_left else "",
+            detail_en=(
+                (
+                    " 1 attempt is left."
+                    if attempts_left == 1
+                    else f" {attempts_left} attempts are left."
+                )
+                if has_left
+                else ""
+            ),
             status=status,
             attempts=attempts,
         )
