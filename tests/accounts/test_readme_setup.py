@@ -47,7 +47,13 @@ def test_the_readmes_city_setup_runs_as_written(pki, tmp_path, settings, monkeyp
     # Playwright's loop, which a worker that ran a browser file keeps running on this thread (the
     # ORM then needs the variable). A city's shell has no such variable, and check --deploy
     # rightly refuses it (async.E001): only that check is silenced here.
-    settings.SILENCED_SYSTEM_CHECKS = [*settings.SILENCED_SYSTEM_CHECKS, "async.E001"]
+    # The walk trusts the tests' CA (O=JPKI-TEST) in J-LIS's place, which check --deploy rightly
+    # names (madoguchi.E105, tests/identity/test_anchor_trust.py): silenced here too.
+    settings.SILENCED_SYSTEM_CHECKS = [
+        *settings.SILENCED_SYSTEM_CHECKS,
+        "async.E001",
+        "madoguchi.E105",
+    ]
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
 

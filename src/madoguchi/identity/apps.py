@@ -7,4 +7,4 @@ class IdentityConfig(AppConfig):
     verbose_name = _("Card identity")
 
     def ready(self) -> None:
-        from . import events  # noqa: F401  (registers the audit event types)
+        from . import checks, events  # noqa: F401  (register the checks and audit event types)

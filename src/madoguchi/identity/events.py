@@ -77,6 +77,14 @@ RECORD_READ = register(
         describe=_page_in_words,
     )
 )
+TRUST_ANCHOR_DEACTIVATED = register(
+    EventType(
+        3008,
+        "identity.trust_anchor_deactivated",
+        ja="信頼する認証局 {subject_dn} を無効にしました",
+        en="Trust anchor {subject_dn} deactivated",
+    )
+)
 RENEWAL_REFUSED = register(
     EventType(
         3091,

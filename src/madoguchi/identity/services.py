@@ -38,6 +38,7 @@ from .events import (
     RENEWAL_REFUSED,
     TOKEN_REJECTED,
     TRUST_ANCHOR_ADDED,
+    TRUST_ANCHOR_DEACTIVATED,
 )
 from .models import Holder, HolderCertificate, Nonce, RevocationList, TrustAnchor
 from .tokens import (
@@ -82,6 +83,7 @@ class IdentityRefused(Refusal):
         ),
         "anchor_invalid": (_("Not a CA certificate."), 403),
         "anchor_unreadable": (_("No certificate can be read from the file (PEM expected)."), 400),
+        "anchor_unknown": (_("No such trust anchor; nothing was changed."), 404),
         "renewal_unreadable": (_("The renewed certificate cannot be read (PEM expected)."), 400),
         "renewal_conflict": (
             _(
@@ -154,6 +156,7 @@ def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
             if bc is None or not bc.ca:
                 raise IdentityRefused("anchor_invalid", "basicConstraints CA is not set")
             fp = fingerprint(cert)
+            was_inactive = TrustAnchor.objects.filter(fingerprint=fp, is_active=False).exists()
             anchor, created = TrustAnchor.objects.update_or_create(
                 fingerprint=fp,
                 defaults={
@@ -164,19 +167,62 @@ def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
                     "is_active": True,
                 },
             )
-            if created:
-                added.append(anchor)
+            if created or was_inactive:  # a deactivated anchor trusted again is audited too
+                added.append((anchor, was_inactive))
         # Row locks first (update_or_create locks each known anchor), audit events last.
-        for row in added:
+        for row, reactivated in added:
             audit.record(
                 TRUST_ANCHOR_ADDED,
                 actor=None,
                 terminal=None,
                 subject=row,
-                payload={"subject_dn": row.subject_dn, "fingerprint": row.fingerprint},
+                payload={
+                    "subject_dn": row.subject_dn,
+                    "fingerprint": row.fingerprint,
+                    **({"reactivated": True} if reactivated else {}),
+                },
             )
     if anchor is None:
         raise IdentityRefused("anchor_unreadable", "no certificate in the file")
+    return anchor
+
+
+def trust_anchor_deactivate(*, fingerprint_prefix: str) -> TrustAnchor:
+    """Stop trusting the active anchor whose SHA-256 fingerprint starts with
+    `fingerprint_prefix` (at least 16 hex digits, as `identity anchors` lists it): no card it
+    issued authenticates from the next validation on, in every process. Audited. The row stays
+    (completions signed under it are still verified by the scan's export against it)."""
+    prefix = fingerprint_prefix.strip().lower()
+    if len(prefix) < 16 or any(c not in "0123456789abcdef" for c in prefix):
+        raise IdentityRefused(
+            "anchor_unknown",
+            "give the anchor's fingerprint, at least its first 16 hex digits as `madoguchi "
+            "identity anchors` lists them",
+        )
+    with transaction.atomic():
+        matches = list(
+            TrustAnchor.objects.select_for_update().filter(
+                fingerprint__startswith=prefix, is_active=True
+            )[:2]
+        )
+        if not matches:
+            raise IdentityRefused(
+                "anchor_unknown", f"no active trust anchor's fingerprint starts with {prefix}"
+            )
+        if len(matches) > 1:
+            raise IdentityRefused(
+                "anchor_unknown", f"more than one trust anchor's fingerprint starts with {prefix}"
+            )
+        anchor = matches[0]
+        anchor.is_active = False
+        anchor.save(update_fields=["is_active"])
+        audit.record(
+            TRUST_ANCHOR_DEACTIVATED,
+            actor=None,
+            terminal=None,
+            subject=anchor,
+            payload={"subject_dn": anchor.subject_dn, "fingerprint": anchor.fingerprint},
+        )
     return anchor
 
 

@@ -56,6 +56,13 @@ class Command(PlainErrors, BaseCommand):
         link.add_argument("old_fingerprint")
         link.add_argument("new_certificate")
         sub.add_parser("anchors", help="List trust anchors and their newest CRL.")
+        off = sub.add_parser(
+            "deactivate-anchor",
+            help="Stop trusting a CA: no card it issued authenticates any more (audited).",
+        )
+        off.add_argument(
+            "fingerprint", help="the anchor's fingerprint, or its first 16 hex digits as listed"
+        )
 
     def handle(self, *args: object, **opts: object) -> None:
         action = opts["action"]
@@ -78,6 +85,14 @@ class Command(PlainErrors, BaseCommand):
                     name=str(opts["name"]),
                 )
                 self.stdout.write(f"Trusted {anchor.subject_dn} ({anchor.fingerprint[:16]}…).")
+            elif action == "deactivate-anchor":
+                anchor = services.trust_anchor_deactivate(
+                    fingerprint_prefix=str(opts["fingerprint"])
+                )
+                self.stdout.write(
+                    f"No longer trusted: {anchor.name} ({anchor.fingerprint[:16]}…). No card it "
+                    "issued authenticates from now on (audited)."
+                )
             elif action == "import-crl":
                 self._import_crl(str(opts["source"]), int(opts["every"]))  # type: ignore[call-overload]
             elif action == "link-renewal":

@@ -1,0 +1,53 @@
+"""`check --deploy`: every trusted CA is J-LIS's user-authentication CA.
+
+A trust anchor is whom the desk believes about a card: every card a trusted CA issued is taken
+as a resident's My Number card. `identity add-anchor` trusts any CA certificate it is given,
+so the demo's test CA (O=JPKI-TEST, whose virtual cards anyone makes with `madoguchi vcard
+issue`) or any other, added by mistake, let made-up cards sign completions on a deployment with
+nothing said. The demo (`MADOGUCHI_DEMO`) trusts its test CA on purpose and is not asked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography import x509
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+from django.db import DatabaseError
+
+from .models import TrustAnchor
+from .tokens.anchors import JLIS_AUTH_CA_SUBJECT
+
+
+@register(deploy=True)
+def trust_anchors_are_jlis(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if settings.DEMO:
+        return []
+    try:
+        anchors = list(
+            TrustAnchor.objects.filter(is_active=True)
+            .order_by("name")
+            .values_list("name", "fingerprint", "certificate_pem")
+        )
+    except DatabaseError:
+        return []  # the checklist's check already says the database cannot be read
+    found: list[CheckMessage] = []
+    for name, fingerprint, pem in anchors:
+        subject = x509.load_pem_x509_certificate(pem.encode()).subject
+        if subject == JLIS_AUTH_CA_SUBJECT:
+            continue
+        dn = subject.rfc4514_string()
+        named = dn if name == dn else f"{name!r} ({dn})"  # added without --name: its subject
+        found.append(
+            Error(
+                f"The trust anchor {named} is not J-LIS's "
+                "user-authentication CA: every card it issued would be taken as a resident's "
+                "My Number card and could sign completions.",
+                hint=f"Stop trusting it: madoguchi identity deactivate-anchor {fingerprint[:16]} "
+                "(audited). Trust only J-LIS's CA certificates (docs/tokens.md, \"Production "
+                'trust anchors").',
+                id="madoguchi.E105",
+            )
+        )
+    return found
