@@ -81,3 +81,21 @@ def test_the_demo_is_not_warned(settings):
     settings.CARD_SUPPORT_KEYS = []
     settings.DEMO = True
     assert _deploy_messages() == []
+
+
+def test_the_test_cas_key_on_a_deployment_is_an_error(settings, rsa_pem):
+    """The demo's CARD_SUPPORT_KEYS line (the test CA's key ID, JPKI-TEST-ROOT01) copied to a
+    deployment: virtual cards' basic four would pass as J-LIS-certified, and nothing said so."""
+    from madoguchi.card.testca import SUPPORT_ROOT_KEY_ID
+
+    settings.DEMO = False
+    settings.CARD_SUPPORT_KEYS = [
+        f"{KEY_ID}={rsa_pem}",
+        f"{SUPPORT_ROOT_KEY_ID.hex().upper()}={rsa_pem}",
+    ]
+    [error] = _deploy_messages()
+    assert error.id == "madoguchi.E106"
+    assert "the test CA's input-support key" in error.msg
+    assert "JPKI-TEST-ROOT01" in error.msg
+    settings.DEMO = True
+    assert _deploy_messages() == []

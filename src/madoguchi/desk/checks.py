@@ -1,5 +1,5 @@
 """`check` (run by `serve` before it starts): the J-LIS input-support keys load; `check
---deploy`: a deployment has some.
+--deploy`: a deployment has some, and not the test CA's.
 
 The keys (`CARD_SUPPORT_KEYS`) were loaded first when a desk read a card's basic four, so a
 mistyped key ID or path was a server error at that desk, and none at all refused every read
@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
 from madoguchi.card.cvcert import KEY_ID_LENGTH, load_key_table
+from madoguchi.card.testca import SUPPORT_ROOT_KEY_ID
 
 _HINT = (
     f"Give KEYID=PEM pairs separated by commas: the key's {KEY_ID_LENGTH}-byte ID in "
@@ -46,7 +47,21 @@ def card_support_keys_load(app_configs: Any = None, **kwargs: Any) -> list[Check
 
 @register(deploy=True)
 def card_support_keys_set(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    if _specs() or settings.DEMO:
+    if settings.DEMO:
+        return []
+    test_key = SUPPORT_ROOT_KEY_ID.hex()
+    if any(spec.partition("=")[0].strip().lower() == test_key for spec in _specs()):
+        # The demo server's own setting (`core.demo.support_key_spec`) carried to a deployment.
+        return [
+            Error(
+                f"CARD_SUPPORT_KEYS holds the test CA's input-support key ({test_key}, "
+                f"{SUPPORT_ROOT_KEY_ID.decode()}): the basic four of virtual cards, which "
+                "anyone makes with madoguchi vcard issue, would be taken as J-LIS-certified.",
+                hint="Remove it; give J-LIS's input-support keys only. " + _HINT,
+                id="madoguchi.E106",
+            )
+        ]
+    if _specs():
         return []
     return [
         Warning(
