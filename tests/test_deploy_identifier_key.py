@@ -28,3 +28,17 @@ def test_an_empty_identifier_key_is_warned_about():
 @override_settings(SECRET_KEY="k" * 50, IDENTIFIER_HASH_KEY="i" * 50)
 def test_an_identifier_key_of_its_own_passes():
     assert identifier_hash_key_apart() == []
+
+
+def test_the_demo_is_not_a_deployment(settings):
+    """With the demo's environment (MADOGUCHI_DEMO=1) the test CA's checks stand aside and
+    nothing said so: check --deploy now does."""
+    from madoguchi.core.checks import not_the_demo
+
+    assert not_the_demo in registry.deployment_checks
+    settings.DEMO = True
+    [error] = not_the_demo()
+    assert error.id == "madoguchi.E107"
+    assert error.msg.startswith("MADOGUCHI_DEMO is on: this is the demo")
+    settings.DEMO = False
+    assert not_the_demo() == []
