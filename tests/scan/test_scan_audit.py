@@ -62,6 +62,11 @@ def test_each_resident_exported_sees_the_read_on_their_own_page(trusted, tmp_pat
     assert all(e.actor_id in (None, "") for e in new)
     assert {e.payload["page"] for e in new} == {"scans.export"}
     assert {e.payload["os_user"] for e in new} == {getpass.getuser()}
+    # In the audit log, the reader is the OS user (it read 「システム」).
+    assert display(new[0], "ja").startswith(
+        f"OS ユーザー {getpass.getuser()} が住民の記録を閲覧しました（誤った紐付けの点検："
+    )
+    assert display(new[0], "en").startswith(f"OS user {getpass.getuser()} viewed a resident's")
     with translation.override("ja"):
         row = access_history(exported)[0]
         assert (

@@ -6,21 +6,27 @@ from typing import Any
 from django.utils import translation
 
 from madoguchi.audit.events import EventType, in_labels, register
+from madoguchi.language import english
 from madoguchi.refusals import describe_code
 
-from .access import READ_PAGES
+from .access import READ_PAGES, SHELL_READER
 from .constants import NoncePurpose
 
 
 def _page_in_words(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
     """The page a record was read on, as the resident's page names it (an unknown code as it
-    is)."""
+    is); a read by a command at the server names its OS user as the reader (it has no
+    member, and read as 「システム」)."""
     code = str(payload.get("page", "?"))
     label = READ_PAGES.get(code)
-    if label is None:
-        return {"page": code}
-    with translation.override(lang):
-        return {"page": str(label)}
+    words: dict[str, str] = {"page": code}
+    if label is not None:
+        with translation.override(lang):
+            words["page"] = str(label)
+    if payload.get("role") == SHELL_READER:
+        user = str(payload.get("os_user") or "?")
+        words["actor"] = f"OS user {user}" if english(lang) else f"OS ユーザー {user}"
+    return words
 
 
 TRUST_ANCHOR_ADDED = register(
