@@ -96,3 +96,20 @@ def test_a_recorded_run_is_an_audit_event(db, tmp_path):
     assert event.payload["os_user"] == getpass.getuser()
     assert event.subject_id == str(run.pk)
     assert f"recorded scan run #{run.pk}" in display(event, "en")
+
+
+@pytest.mark.usefixtures("providers", "systems")
+def test_an_anchor_no_longer_trusted_still_verifies_what_it_signed_then(trusted, tmp_path):
+    """A completion is re-verified as of its commit: a CA deactivated since (a J-LIS
+    generation retired) signed it while it was trusted; the export refused every such
+    completion as not verifying, and with it the whole export."""
+    from madoguchi.identity.models import TrustAnchor
+
+    _exported_link(trusted)
+    anchor = TrustAnchor.objects.get(name="JPKI-TEST")
+    call_command("identity", "deactivate-anchor", anchor.fingerprint, stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("scan", "export", str(tmp_path / "out"), stdout=out)
+    event = AuditEvent.objects.get(event_name="scans.exported")
+    assert event.payload["verified"] == 1
+    assert event.payload["links"] == 1

@@ -339,9 +339,17 @@ def _trust_state() -> _TrustState:
         return tuple(sorted((str(a), str(b), str(c)) for a, b, c in cursor.fetchall()))
 
 
-def build_validator() -> TokenValidator:
-    """The validator for the current configuration (trust anchors and their newest CRLs)."""
+def build_validator(*, every_anchor: bool = False) -> TokenValidator:
+    """The validator for the current configuration (trust anchors and their newest CRLs).
+
+    `every_anchor`: every anchor ever trusted, deactivated ones too, for signatures checked as
+    of when they were made (the scan's export re-verifies stored completions): a CA no longer
+    trusted (a J-LIS generation retired, `identity deactivate-anchor`) signed them while it
+    was."""
     state = _trust_state()
+    if every_anchor:
+        known = TrustAnchor.objects.order_by("fingerprint").values_list("fingerprint", flat=True)
+        state = tuple(sorted([x for x in state if x[0] != "a"] + [("a", f, "None") for f in known]))
     inputs = _TRUST_INPUTS.get(state)
     if inputs is None:
         # Exactly the rows the state names, so that what is kept for a state is what it says.
