@@ -118,3 +118,23 @@ def test_deactivating_an_unknown_anchor_changes_nothing(trusted, given, says):
         call_command("identity", "deactivate-anchor", given)
     assert TrustAnchor.objects.get(name="JPKI-TEST").is_active
     assert not AuditEvent.objects.filter(event_name="identity.trust_anchor_deactivated").exists()
+
+
+def test_add_anchor_says_at_once_that_a_ca_is_not_j_lis_s(pki, tmp_path, settings):
+    settings.DEMO = False
+    test_ca = tmp_path / "ca.pem"
+    test_ca.write_bytes(pki.ca.certificates_pem())
+    jlis = tmp_path / "jlis.pem"
+    jlis.write_bytes(_jlis_named_ca_pem())
+    err = io.StringIO()
+    call_command("identity", "add-anchor", str(test_ca), stdout=io.StringIO(), stderr=err)
+    anchor = TrustAnchor.objects.get()
+    assert err.getvalue().startswith("Warning: this is not J-LIS's user-authentication CA")
+    assert f"deactivate-anchor {anchor.fingerprint[:16]}" in err.getvalue()
+    err = io.StringIO()
+    call_command("identity", "add-anchor", str(jlis), stdout=io.StringIO(), stderr=err)
+    assert err.getvalue() == ""
+    settings.DEMO = True
+    err = io.StringIO()
+    call_command("identity", "add-anchor", str(test_ca), stdout=io.StringIO(), stderr=err)
+    assert err.getvalue() == ""

@@ -20,6 +20,15 @@ from .models import TrustAnchor
 from .tokens.anchors import JLIS_AUTH_CA_SUBJECT
 
 
+def is_jlis_auth_ca(anchor: TrustAnchor) -> bool:
+    """Whether the anchor's certificate is under J-LIS's user-authentication CA's name."""
+    return _subject(anchor.certificate_pem) == JLIS_AUTH_CA_SUBJECT
+
+
+def _subject(pem: str) -> x509.Name:
+    return x509.load_pem_x509_certificate(pem.encode()).subject
+
+
 @register(deploy=True)
 def trust_anchors_are_jlis(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     if settings.DEMO:
@@ -34,7 +43,7 @@ def trust_anchors_are_jlis(app_configs: Any = None, **kwargs: Any) -> list[Check
         return []  # the checklist's check already says the database cannot be read
     found: list[CheckMessage] = []
     for name, fingerprint, pem in anchors:
-        subject = x509.load_pem_x509_certificate(pem.encode()).subject
+        subject = _subject(pem)
         if subject == JLIS_AUTH_CA_SUBJECT:
             continue
         dn = subject.rfc4514_string()

@@ -6,12 +6,14 @@ import argparse
 import time
 
 import httpx
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone, translation
 
 from madoguchi.cli import PlainErrors, field_rules, read_file
 from madoguchi.identity import services
+from madoguchi.identity.checks import is_jlis_auth_ca
 from madoguchi.identity.models import RevocationList, TrustAnchor
 from madoguchi.plaintext import plain_name
 
@@ -85,6 +87,14 @@ class Command(PlainErrors, BaseCommand):
                     name=str(opts["name"]),
                 )
                 self.stdout.write(f"Trusted {anchor.subject_dn} ({anchor.fingerprint[:16]}…).")
+                if not settings.DEMO and not is_jlis_auth_ca(anchor):
+                    # Said at once, as check --deploy will refuse it (madoguchi.E105).
+                    self.stderr.write(
+                        "Warning: this is not J-LIS's user-authentication CA: every card it "
+                        "issued will be taken as a resident's My Number card. On a deployment, "
+                        "stop trusting it: madoguchi identity deactivate-anchor "
+                        f"{anchor.fingerprint[:16]} (check --deploy refuses it, madoguchi.E105)."
+                    )
             elif action == "deactivate-anchor":
                 anchor = services.trust_anchor_deactivate(
                     fingerprint_prefix=str(opts["fingerprint"])
