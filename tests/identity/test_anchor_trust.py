@@ -138,3 +138,28 @@ def test_add_anchor_says_at_once_that_a_ca_is_not_j_lis_s(pki, tmp_path, setting
     err = io.StringIO()
     call_command("identity", "add-anchor", str(test_ca), stdout=io.StringIO(), stderr=err)
     assert err.getvalue() == ""
+
+
+def test_check_deploy_warns_of_a_trusted_ca_without_a_fresh_crl(pki, settings):
+    """Every card of a CA with no fresh CRL is refused at the desk (fail closed): said before
+    the first resident, not at their card."""
+    from datetime import timedelta as days
+
+    from django.utils import timezone
+
+    from madoguchi.identity.checks import trust_anchors_have_fresh_crls
+    from madoguchi.identity.models import RevocationList
+
+    assert trust_anchors_have_fresh_crls in registry.deployment_checks
+    settings.DEMO = False
+    identity.trust_anchor_add(pem=pki.ca.certificates_pem(), name="JPKI-TEST")
+    [warning] = trust_anchors_have_fresh_crls()
+    assert warning.id == "madoguchi.W108"
+    assert warning.msg.startswith("The trust anchor 'JPKI-TEST' (OU=")
+    assert "no fresh revocation list" in warning.msg
+    identity.crl_import(data=pki.ca.crl_pem(), source="test")
+    assert trust_anchors_have_fresh_crls() == []
+    RevocationList.objects.update(next_update=timezone.now() - days(minutes=1))
+    assert [w.id for w in trust_anchors_have_fresh_crls()] == ["madoguchi.W108"]
+    settings.IDENTITY_REJECT_UNKNOWN_REVOCATION = False  # unknown revocation let through
+    assert trust_anchors_have_fresh_crls() == []

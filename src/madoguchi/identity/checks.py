@@ -1,4 +1,4 @@
-"""`check --deploy`: every trusted CA is J-LIS's user-authentication CA.
+"""`check --deploy`: every trusted CA is J-LIS's user-authentication CA, with a fresh CRL.
 
 A trust anchor is whom the desk believes about a card: every card a trusted CA issued is taken
 as a resident's My Number card. `identity add-anchor` trusts any CA certificate it is given,
@@ -13,10 +13,11 @@ from typing import Any
 
 from cryptography import x509
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.db import DatabaseError
+from django.utils import timezone
 
-from .models import TrustAnchor
+from .models import RevocationList, TrustAnchor
 from .tokens.anchors import JLIS_AUTH_CA_SUBJECT
 
 
@@ -60,3 +61,37 @@ def trust_anchors_are_jlis(app_configs: Any = None, **kwargs: Any) -> list[Check
             )
         )
     return found
+
+
+@register(deploy=True)
+def trust_anchors_have_fresh_crls(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A trusted CA with no fresh CRL: every card it issued is refused at the desk
+    (`revocation_unknown`, fail closed), which the server's start and the README's checks said
+    nothing of until the first resident's card."""
+    if settings.DEMO or not settings.IDENTITY_REJECT_UNKNOWN_REVOCATION:
+        return []
+    try:
+        anchors = list(
+            TrustAnchor.objects.filter(is_active=True)
+            .order_by("name")
+            .values_list("name", "subject_dn")
+        )
+        fresh = set(
+            RevocationList.objects.filter(next_update__gt=timezone.now()).values_list(
+                "issuer_dn", flat=True
+            )
+        )
+    except DatabaseError:
+        return []
+    return [
+        Warning(
+            f"The trust anchor {name if name == dn else f'{name!r} ({dn})'} has no fresh "
+            "revocation list: every card it issued is refused at the desk (revocation "
+            "unknown) until one is imported.",
+            hint="Import its CRL and keep it fresh: madoguchi identity import-crl FILE-OR-URL "
+            "(--every SECONDS for a scheduled refresh; docs/tokens.md).",
+            id="madoguchi.W108",
+        )
+        for name, dn in anchors
+        if dn not in fresh
+    ]
