@@ -86,7 +86,9 @@ def test_deactivating_an_anchor_refuses_its_cards_and_is_audited(trusted, settin
     settings.DEMO = False
     anchor = TrustAnchor.objects.get(name="JPKI-TEST")
     out = io.StringIO()
-    call_command("identity", "deactivate-anchor", anchor.fingerprint[:16], stdout=out)
+    # As openssl prints it: upper case, colons between the bytes.
+    openssl = ":".join(anchor.fingerprint[i : i + 2] for i in range(0, 64, 2)).upper()
+    call_command("identity", "deactivate-anchor", openssl, stdout=out)
     assert f"No longer trusted: JPKI-TEST ({anchor.fingerprint[:16]}…)" in out.getvalue()
     anchor.refresh_from_db()
     assert not anchor.is_active

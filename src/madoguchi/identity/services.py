@@ -189,10 +189,12 @@ def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
 
 def trust_anchor_deactivate(*, fingerprint_prefix: str) -> TrustAnchor:
     """Stop trusting the active anchor whose SHA-256 fingerprint starts with
-    `fingerprint_prefix` (at least 16 hex digits, as `identity anchors` lists it): no card it
+    `fingerprint_prefix` (at least 16 hex digits, as `identity anchors` lists it, or with
+    openssl's colons): no card it
     issued authenticates from the next validation on, in every process. Audited. The row stays
     (completions signed under it are still verified by the scan's export against it)."""
-    prefix = fingerprint_prefix.strip().lower()
+    # As `identity anchors` lists it, or as openssl prints it (AB:CD:…, upper case).
+    prefix = "".join(fingerprint_prefix.split()).replace(":", "").lower()
     if len(prefix) < 16 or any(c not in "0123456789abcdef" for c in prefix):
         raise IdentityRefused(
             "anchor_unknown",
