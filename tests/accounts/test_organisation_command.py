@@ -418,7 +418,10 @@ def test_the_list_commands_print_one_header_line_naming_the_columns():
     assert "Desk Co\tcontractor\tKita City\t" in lines[1:]
     _lines("staff", "add", "k1", "--role", "desk_staff", "--organisation", "Desk Co",
            "--password-stdin")  # fmt: skip
-    assert _lines("staff", "list") == ["username\torganisation\troles", "k1\tDesk Co\tdesk_staff"]
+    assert _lines("staff", "list") == [
+        "username\torganisation\troles\tactive",
+        "k1\tDesk Co\tdesk_staff\tyes",
+    ]
     _lines("terminal", "register", "desk-01", "--location", "Kita 1F", "--contractor", "Desk Co")
     _lines("terminal", "credential", "desk-01")
     assert _lines("terminal", "list") == [
@@ -445,7 +448,7 @@ def test_staff_list_prints_an_account_of_no_organisation_with_an_empty_column():
     from madoguchi.accounts.models import User
 
     User.objects.create_user("no-org")
-    assert _lines("staff", "list") == ["username\torganisation\troles", "no-org\t\t"]
+    assert _lines("staff", "list") == ["username\torganisation\troles\tactive", "no-org\t\t\tyes"]
 
 
 def test_a_staff_member_or_terminal_past_its_fields_rules_is_refused_not_the_databases_error():

@@ -326,3 +326,49 @@ def test_a_password_set_in_the_admin_lifts_the_members_lockout(client, settings)
     )
     assert "ロックも解除" not in r.content.decode()
     assert AuditEvent.objects.filter(event_name="accounts.lockout_lifted").count() == 1
+
+
+def test_a_member_who_left_is_closed_at_the_shell_audited(client):
+    """The shell could add members but not close the account of one who left (only the admin
+    could): `staff flag NAME active off --by OPERATOR` does, audited, and their sign-ins end."""
+    member = factories.staff(Role.CITY_OFFICIAL)
+    device = factories.totp_device(member)
+    factories.sign_in_with_code(client, member, device)
+    assert client.get(reverse("reports:index")).status_code == 200
+    operator = _operator()
+    out = io.StringIO()
+    call_command(
+        "staff", "flag", member.username, "active", "off", "--by", operator.username, stdout=out
+    )
+    assert "can no longer sign in" in out.getvalue()
+    member.refresh_from_db()
+    assert not member.is_active
+    r = client.get(reverse("reports:index"))
+    assert r.status_code == 302
+    assert r["Location"].startswith(LOGIN)
+    creds = {"username": member.username, "password": factories.PASSWORD}
+    assert (
+        client.post(LOGIN, {**creds, "otp_token": f"{totp(device.bin_key):06d}"}).status_code != 302
+    )
+    event = AuditEvent.objects.filter(event_name="accounts.privileges_changed").latest("seq")
+    assert event.payload["change"] == "active off"
+    assert event.payload["active"] is False
+    assert event.actor_id == str(operator.pk)
+    from madoguchi.audit.selectors import display
+
+    assert "アカウントを無効に" in display(event, "ja")
+    out = io.StringIO()
+    call_command("staff", "list", stdout=out)
+    listed = {line.split("\t")[0]: line for line in out.getvalue().splitlines()}
+    assert listed[member.username].endswith("\tno")
+    # An operator does not close their own account; another reopens one.
+    with pytest.raises(CommandError, match="cannot close their own account"):
+        call_command("staff", "flag", operator.username, "active", "off", "--by", operator.username)
+    operator.refresh_from_db()
+    assert operator.is_active
+    call_command(
+        "staff", "flag", member.username, "active", "on", "--by", operator.username,
+        stdout=io.StringIO(),
+    )  # fmt: skip
+    member.refresh_from_db()
+    assert member.is_active

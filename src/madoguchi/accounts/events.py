@@ -51,6 +51,7 @@ _ADMIN_ACTIONS = {"added": "追加", "changed": "変更", "deleted": "削除"}
 _FLAGS = {
     "staff": ("管理画面の利用", "admin access"),
     "superuser": ("すべての権限（スーパーユーザー）", "all permissions (superuser)"),
+    "active": ("アカウント", "the account"),
 }
 
 

@@ -89,10 +89,12 @@ class Command(PlainErrors, BaseCommand):
                 "--by", required=True, help="User name of the operator doing this (refused else)."
             )
         flag = sub.add_parser(
-            "flag", help="Set admin access (staff) or superuser on or off. Audited."
+            "flag",
+            help="Set admin access (staff), superuser or the account itself (active: off for a "
+            "member who left; their sign-ins and desk sessions end at once) on or off. Audited.",
         )
         flag.add_argument("username")
-        flag.add_argument("flag", choices=["staff", "superuser"])
+        flag.add_argument("flag", choices=list(FLAG_FIELDS))
         flag.add_argument("state", choices=["on", "off"])
         flag.add_argument(
             "--by", required=True, help="User name of the operator doing this (refused else)."
@@ -139,13 +141,14 @@ class Command(PlainErrors, BaseCommand):
             self._privileges(str(action), opts)
         else:
             # One header line naming the columns, as `madoguchi sim accounts` prints it.
-            self.stdout.write("username\torganisation\troles")
+            self.stdout.write("username\torganisation\troles\tactive")
             users = User.objects.order_by("username").select_related("organisation")
             for user in users.prefetch_related("groups"):
                 roles = ",".join(sorted(user.roles))
                 # An account of no organisation (the resident page's) printed "None".
                 organisation = user.organisation.name if user.organisation else ""
-                self.stdout.write(f"{user.username}\t{organisation}\t{roles}")
+                active = "yes" if user.is_active else "no"
+                self.stdout.write(f"{user.username}\t{organisation}\t{roles}\t{active}")
 
     def _add(self, opts: dict[str, object]) -> None:
         org = Organisation.objects.filter(name=opts["organisation"]).first()
@@ -294,7 +297,12 @@ class Command(PlainErrors, BaseCommand):
         if user is None:
             raise CommandError(f"No user named {opts['username']!r}.")
         by = _operator_by(str(opts["by"]), "roles and flags are changed")
-        field = "is_staff" if opts.get("flag") == "staff" else "is_superuser"
+        field = FLAG_FIELDS.get(str(opts.get("flag")), "")
+        if action == "flag" and field == "is_active" and opts["state"] == "off" and by == user:
+            raise CommandError(
+                f"{user.username} cannot close their own account: another operator does it "
+                "(--by THEIR NAME). Nothing was changed."
+            )
         group = Group.objects.filter(name=opts.get("role")).first()
         if action == "flag":
             change = f"{opts['flag']} {opts['state']}"
@@ -321,13 +329,26 @@ class Command(PlainErrors, BaseCommand):
                 roles=sorted(user.roles),
                 staff=user.is_staff,
                 superuser=user.is_superuser,
+                active=user.is_active,
             )
         self.stdout.write(f"{user.username}: {change} (by {by.username}, audited).")
+        if field == "is_active" and action == "flag":
+            self.stdout.write(
+                f"{user.username} can no longer sign in; their open sign-ins and desk sessions "
+                "end at their next request."
+                if not user.is_active
+                else f"{user.username} can sign in again."
+            )
+            return
         if user.requires_totp and not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
             self.stdout.write(
                 f"{user.username} now needs an authenticator to sign in: "
                 f"madoguchi staff totp {user.username}"
             )
+
+
+# `staff flag NAME FLAG on|off`: the account field each flag sets.
+FLAG_FIELDS = {"staff": "is_staff", "superuser": "is_superuser", "active": "is_active"}
 
 
 def _role_fits(role: str, org: Organisation | None, outcome: str) -> None:
