@@ -61,7 +61,7 @@ deploy-check:
 	@D=$$(mktemp -d) && export DEBUG=0 MADOGUCHI_DATA_DIR=$$D DATABASE_URL=sqlite:///$$D/deploy.sqlite3 \
 	  SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	  IDENTIFIER_HASH_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
-	  ALLOWED_HOSTS=madoguchi.example.jp \
+	  ALLOWED_HOSTS=madoguchi.example.jp MADOGUCHI_ORIGIN=https://madoguchi.example.jp \
 	  CARD_SUPPORT_KEYS=00000000000000000000000000000000=$$D/support.pem && \
 	  $(BIN)/python -c "$$SUPPORT_KEY" $$D/support.pem && $(BIN)/madoguchi migrate -v0 && \
 	  $(BIN)/madoguchi check --deploy --fail-level WARNING; rc=$$?; rm -rf $$D; exit $$rc

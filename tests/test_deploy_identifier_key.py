@@ -2,6 +2,7 @@
 SECRET_KEY silently, so rotating SECRET_KEY unbound every card record (identity.HolderRecord)
 and every keyed hash of a payment ID, account or insured number."""
 
+import pytest
 from django.core.checks.registry import registry
 from django.test import override_settings
 
@@ -42,3 +43,43 @@ def test_the_demo_is_not_a_deployment(settings):
     assert error.msg.startswith("MADOGUCHI_DEMO is on: this is the demo")
     settings.DEMO = False
     assert not_the_demo() == []
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed", "said"),
+    [
+        ("http://127.0.0.1:8000", ["madoguchi.example.jp"], ["a loopback address (the default)"]),
+        ("http://localhost:8000", ["localhost"], ["a loopback address"]),
+        ("http://madoguchi.example.jp", ["madoguchi.example.jp"], ["plain http"]),
+        ("https://desk.example.jp", ["madoguchi.example.jp"], ["not in ALLOWED_HOSTS"]),
+        ("http://desk.example.jp", [".example.org"], ["plain http", "not in ALLOWED_HOSTS"]),
+        ("https://madoguchi.example.jp", ["madoguchi.example.jp"], []),
+        ("https://madoguchi.example.jp:8443", [".example.jp"], []),
+        ("https://madoguchi.example.jp", ["*"], []),
+    ],
+)
+def test_cards_sign_over_the_deployments_own_https_origin(settings, origin, allowed, said):
+    """A deployment that left MADOGUCHI_ORIGIN at its default started and refused every card at
+    the desk (origin_mismatch) with nothing said; one on plain http let cards sign over a page
+    anyone on the way could stand in for."""
+    from madoguchi.core.checks import card_origins_served
+
+    assert card_origins_served in registry.deployment_checks
+    settings.DEMO = False
+    settings.MADOGUCHI_ORIGIN = origin
+    settings.RESIDENT_ORIGIN = ""
+    settings.ALLOWED_HOSTS = allowed
+    warned = card_origins_served()
+    assert [w.id for w in warned] == ["madoguchi.W109"] * len(said)
+    for warning, words in zip(warned, said, strict=True):
+        assert warning.msg.startswith(f"MADOGUCHI_ORIGIN is {origin}, ")
+        assert words in warning.msg
+    # The resident page's origin, when set, is held to the same.
+    settings.MADOGUCHI_ORIGIN = "https://madoguchi.example.jp"
+    settings.ALLOWED_HOSTS = ["madoguchi.example.jp"]
+    settings.RESIDENT_ORIGIN = "http://me.example.jp"
+    assert [w.msg.split(",")[0] for w in card_origins_served()] == [
+        "RESIDENT_ORIGIN is http://me.example.jp"
+    ] * 2
+    settings.DEMO = True
+    assert card_origins_served() == []

@@ -1,12 +1,16 @@
-"""`check --deploy`: the identifiers' key is a setting of its own in production, and the demo
-is not a deployment."""
+"""`check --deploy`: the identifiers' key is a setting of its own in production, the demo is
+not a deployment, and cards sign over the deployment's own https origin."""
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
+from django.http.request import validate_host
 
 
 @checks.register(deploy=True)
@@ -48,4 +52,54 @@ def not_the_demo(app_configs: Any = None, **kwargs: Any) -> list[checks.Error]:
             hint="Unset MADOGUCHI_DEMO on a deployment (README, Configuration).",
             id="madoguchi.E107",
         )
+    ]
+
+
+def _origin_problems(name: str, origin: str) -> list[str]:
+    """What is wrong, on a deployment, with the origin card tokens are signed over."""
+    parts = urlsplit(origin)
+    host = (parts.hostname or "").lower()
+    loopback = host == "localhost" or host.endswith(".localhost")
+    with contextlib.suppress(ValueError):
+        loopback = loopback or ipaddress.ip_address(host).is_loopback
+    if loopback:
+        return [
+            f"{name} is {origin}, a loopback address (the default): every card a desk's browser "
+            "signs at the deployment's own address names that address, and is refused "
+            "(origin_mismatch)."
+        ]
+    found = []
+    if parts.scheme != "https":
+        found.append(
+            f"{name} is {origin}, plain http: the origin a card signs names a page anyone on the "
+            "way can stand in for, and the sign-in cookies travel in the clear."
+        )
+    if not any(validate_host(host, [allowed]) for allowed in settings.ALLOWED_HOSTS):
+        found.append(
+            f"{name} is {origin}, whose host is not in ALLOWED_HOSTS: its pages would be "
+            "refused (400) where its cards sign."
+        )
+    return found
+
+
+@checks.register(deploy=True)
+def card_origins_served(app_configs: Any = None, **kwargs: Any) -> list[checks.Warning]:
+    """The origins card tokens are signed over (`MADOGUCHI_ORIGIN`, and `RESIDENT_ORIGIN` when
+    set) are the deployment's own https addresses. A deployment that left the default
+    (http://127.0.0.1:8000) started, and refused every card at the desk, with nothing said."""
+    if settings.DEMO:
+        return []
+    origins = [("MADOGUCHI_ORIGIN", settings.MADOGUCHI_ORIGIN)]
+    if settings.RESIDENT_ORIGIN:
+        origins.append(("RESIDENT_ORIGIN", settings.RESIDENT_ORIGIN))
+    return [
+        checks.Warning(
+            problem,
+            hint=f"Set {name} to the https origin the pages are served at (scheme and host as "
+            "the browser's address bar shows them, such as https://madoguchi.example.jp), its "
+            "host in ALLOWED_HOSTS (README, Configuration).",
+            id="madoguchi.W109",
+        )
+        for name, origin in origins
+        for problem in _origin_problems(name, origin)
     ]
