@@ -64,6 +64,7 @@ deploy-check:
 	  ALLOWED_HOSTS=madoguchi.example.jp MADOGUCHI_ORIGIN=https://madoguchi.example.jp \
 	  CARD_SUPPORT_KEYS=00000000000000000000000000000000=$$D/support.pem && \
 	  $(BIN)/python -c "$$SUPPORT_KEY" $$D/support.pem && $(BIN)/madoguchi migrate -v0 && \
+	  $(BIN)/madoguchi audit keygen >/dev/null && \
 	  $(BIN)/madoguchi check --deploy --fail-level WARNING; rc=$$?; rm -rf $$D; exit $$rc
 
 # Tests run with DEBUG off, as production does, but over plain http on loopback.

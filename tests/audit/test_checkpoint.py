@@ -124,3 +124,23 @@ def test_checkpoint_command_prints_the_note(audit_files):
     call_command("audit", "checkpoint", stdout=out)
     assert "Checkpoint written for 1 events" in out.getvalue()
     assert out.getvalue().endswith(AuditCheckpoint.objects.get().note)
+
+
+def test_check_deploy_warns_when_checkpoints_cannot_be_signed(settings, tmp_path):
+    """Without the key every scheduled `audit checkpoint` failed, and nothing said so before."""
+    from django.core.checks.registry import registry
+
+    from madoguchi.audit import services as audit_services
+    from madoguchi.audit.checks import checkpoint_key_usable
+
+    assert checkpoint_key_usable in registry.deployment_checks
+    settings.AUDIT_CHECKPOINT_KEY_FILE = tmp_path / "keys" / "audit.pem"
+    [warning] = checkpoint_key_usable()
+    assert warning.id == "madoguchi.W110"
+    assert warning.msg.startswith("The audit log's checkpoints cannot be signed: No checkpoint")
+    assert "madoguchi audit keygen" in warning.hint
+    audit_services.create_checkpoint_key()
+    assert checkpoint_key_usable() == []
+    settings.AUDIT_CHECKPOINT_KEY_FILE.write_bytes(b"not a key")
+    [warning] = checkpoint_key_usable()
+    assert "cannot be used" in warning.msg

@@ -382,7 +382,7 @@ def _append_here(connection: Any, rows: list[AuditEvent]) -> None:
         cursor.execute(_INSERT + ", ".join([_VALUES] * len(rows)), params)
 
 
-def _load_signing_key(path: Path) -> Ed25519PrivateKey:
+def load_signing_key(path: Path) -> Ed25519PrivateKey:
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:
@@ -412,7 +412,7 @@ def create_checkpoint_key(*, path: Path | None = None) -> Path:
 
 def checkpoint_verifier_key(*, path: Path | None = None) -> str:
     """The public verifier key (note format) for the signing key, to give to auditors."""
-    key = _load_signing_key(path or conf.key_file())
+    key = load_signing_key(path or conf.key_file())
     return note.verifier_key(conf.key_name(), key.public_key())
 
 
@@ -433,7 +433,7 @@ def write_checkpoint(
 
     Refuses if the chain does not verify: a signature must never vouch for a tampered log.
     """
-    key = _load_signing_key(key_path or conf.key_file())
+    key = load_signing_key(key_path or conf.key_file())
     using = router.db_for_write(AuditEvent)
     with transaction.atomic(using=using):
         _lock_head(using)
