@@ -165,3 +165,16 @@ def test_check_deploy_warns_of_a_trusted_ca_without_a_fresh_crl(pki, settings):
     assert [w.id for w in trust_anchors_have_fresh_crls()] == ["madoguchi.W108"]
     settings.IDENTITY_REJECT_UNKNOWN_REVOCATION = False  # unknown revocation let through
     assert trust_anchors_have_fresh_crls() == []
+
+
+def test_check_deploy_warns_when_unknown_revocation_is_let_through(settings):
+    from madoguchi.identity.checks import unknown_revocation_refused
+
+    assert unknown_revocation_refused in registry.deployment_checks
+    settings.DEMO = False
+    settings.IDENTITY_REJECT_UNKNOWN_REVOCATION = True
+    assert unknown_revocation_refused() == []
+    settings.IDENTITY_REJECT_UNKNOWN_REVOCATION = False
+    [warning] = unknown_revocation_refused()
+    assert warning.id == "madoguchi.W111"
+    assert "a lost or stolen card" in warning.msg

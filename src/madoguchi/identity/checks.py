@@ -1,4 +1,5 @@
-"""`check --deploy`: every trusted CA is J-LIS's user-authentication CA, with a fresh CRL.
+"""`check --deploy`: every trusted CA is J-LIS's user-authentication CA, with a fresh CRL, and
+a card whose revocation cannot be told is refused.
 
 A trust anchor is whom the desk believes about a card: every card a trusted CA issued is taken
 as a resident's My Number card. `identity add-anchor` trusts any CA certificate it is given,
@@ -94,4 +95,23 @@ def trust_anchors_have_fresh_crls(app_configs: Any = None, **kwargs: Any) -> lis
         )
         for name, dn in anchors
         if dn not in fresh
+    ]
+
+
+@register(deploy=True)
+def unknown_revocation_refused(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """`IDENTITY_REJECT_UNKNOWN_REVOCATION` off lets a card through when no fresh CRL can say
+    whether it was revoked: a lost or stolen card, revoked by its holder, signs completions
+    while the CRL import is late, and nothing said so."""
+    if settings.DEMO or settings.IDENTITY_REJECT_UNKNOWN_REVOCATION:
+        return []
+    return [
+        Warning(
+            "IDENTITY_REJECT_UNKNOWN_REVOCATION is off: a card is accepted when no fresh "
+            "revocation list can say whether it was revoked, so a lost or stolen card its "
+            "holder had revoked signs completions while the CRL import is late.",
+            hint="Leave it on (the default) and keep the CRLs fresh: madoguchi identity "
+            "import-crl --every SECONDS (docs/tokens.md).",
+            id="madoguchi.W111",
+        )
     ]
