@@ -83,3 +83,29 @@ def test_cards_sign_over_the_deployments_own_https_origin(settings, origin, allo
     ] * 2
     settings.DEMO = True
     assert card_origins_served() == []
+
+
+@pytest.mark.parametrize(
+    ("switch", "check_id", "said"),
+    [
+        ("MADOGUCHI_BENCH", "madoguchi.E112", "/bench/floor"),
+        ("DESK_TEST_PROCEDURE", "madoguchi.E113", "test_link"),
+    ],
+)
+def test_the_benchmarks_and_tests_switches_are_off_on_a_deployment(
+    settings, switch, check_id, said
+):
+    """MADOGUCHI_BENCH mounted a view anyone could write rows through; DESK_TEST_PROCEDURE
+    offered a procedure that commits made-up links. Neither was named by check --deploy."""
+    from madoguchi.core.checks import no_test_switches
+
+    assert no_test_switches in registry.deployment_checks
+    settings.DEMO = False
+    settings.MADOGUCHI_BENCH = False
+    settings.DESK_TEST_PROCEDURE = False
+    assert no_test_switches() == []
+    setattr(settings, switch, True)
+    [error] = no_test_switches()
+    assert error.id == check_id
+    assert error.msg.startswith(f"{switch} is on: ")
+    assert said in error.msg

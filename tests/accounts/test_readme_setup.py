@@ -40,6 +40,7 @@ def test_the_readmes_city_setup_runs_as_written(pki, tmp_path, settings, monkeyp
     import getpass
 
     settings.AUDIT_CHECKPOINT_KEY_FILE = tmp_path / "keys" / "audit.pem"
+    settings.DESK_TEST_PROCEDURE = False  # a city's deployment (the tests' fixture turns it on)
     monkeypatch.setattr(getpass, "getpass", lambda prompt="": "a-long-enough-password")
     files = {"JLIS-CA.pem": pki.ca.certificates_pem(), "JLIS-CA.crl": pki.ca.crl_pem()}
     monkeypatch.chdir(tmp_path)

@@ -103,3 +103,35 @@ def card_origins_served(app_configs: Any = None, **kwargs: Any) -> list[checks.W
         for name, origin in origins
         for problem in _origin_problems(name, origin)
     ]
+
+
+# Switches for the benchmarks and the tests, each with what it opens on a deployment.
+TEST_SWITCHES = {
+    "MADOGUCHI_BENCH": (
+        "the benchmark's floor view (/bench/floor: anyone may write rows there, no sign-in, "
+        "no CSRF check) and its SQL counters are mounted",
+        "madoguchi.E112",
+    ),
+    "DESK_TEST_PROCEDURE": (
+        "the desks offer the stand-in procedure test_link, which commits a made-up link that "
+        "no real programme knows",
+        "madoguchi.E113",
+    ),
+}
+
+
+@checks.register(deploy=True)
+def no_test_switches(app_configs: Any = None, **kwargs: Any) -> list[checks.Error]:
+    """The benchmark's and the tests' switches are off on a deployment (`E107` names the demo,
+    which sets the second for its incident scenario)."""
+    if settings.DEMO:
+        return []
+    return [
+        checks.Error(
+            f"{name} is on: {opens}.",
+            hint=f"Unset {name}: it is for madoguchi's own benchmarks and tests only.",
+            id=check_id,
+        )
+        for name, (opens, check_id) in TEST_SWITCHES.items()
+        if getattr(settings, name, False)
+    ]
