@@ -372,3 +372,24 @@ def test_a_member_who_left_is_closed_at_the_shell_audited(client):
     )  # fmt: skip
     member.refresh_from_db()
     assert member.is_active
+
+
+def test_closing_a_desk_members_account_signs_out_their_open_desk_session():
+    """Their desk session was refused from its next request but stayed open (the terminal
+    held, its visit open) until the sweeper's idle close."""
+    from madoguchi.terminals import services as terminal_services
+    from madoguchi.terminals.models import DeskSession
+
+    member = factories.staff()
+    desk = terminal_services.desk_session_open(terminal=factories.terminal(), staff=member)
+    out = io.StringIO()
+    call_command(
+        "staff", "flag", member.username, "active", "off", "--by", _operator().username,
+        stdout=out,
+    )  # fmt: skip
+    assert "1 open desk session is signed out (audited)" in out.getvalue()
+    desk = DeskSession.objects.get(pk=desk.pk)
+    assert desk.closed_at is not None
+    assert desk.close_reason == "signed_out"
+    closed = AuditEvent.objects.filter(event_name="terminals.desk_session_closed").latest("seq")
+    assert closed.subject_id == str(desk.pk)

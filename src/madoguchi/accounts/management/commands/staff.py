@@ -34,7 +34,7 @@ from madoguchi.accounts.models import Organisation, User
 from madoguchi.accounts.services import official_outside_a_city
 from madoguchi.audit import services as audit
 from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED, EventType
-from madoguchi.cli import PlainErrors, field_rules
+from madoguchi.cli import PlainErrors, counted, field_rules
 from madoguchi.plaintext import long_number
 
 
@@ -333,11 +333,21 @@ class Command(PlainErrors, BaseCommand):
             )
         self.stdout.write(f"{user.username}: {change} (by {by.username}, audited).")
         if field == "is_active" and action == "flag":
+            if user.is_active:
+                self.stdout.write(f"{user.username} can sign in again.")
+                return
+            # After the account's own change (its row lock released): each open desk session
+            # signed out, audited, its open visit ended, the terminal free for the next member.
+            closed = _close_desk_sessions(user, by)
             self.stdout.write(
-                f"{user.username} can no longer sign in; their open sign-ins and desk sessions "
-                "end at their next request."
-                if not user.is_active
-                else f"{user.username} can sign in again."
+                f"{user.username} can no longer sign in; their open sign-ins end at their next "
+                f"request"
+                + (
+                    f", and {counted(closed, 'open desk session')} "
+                    f"{'is' if closed == 1 else 'are'} signed out (audited)."
+                    if closed
+                    else "."
+                )
             )
             return
         if user.requires_totp and not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
@@ -345,6 +355,18 @@ class Command(PlainErrors, BaseCommand):
                 f"{user.username} now needs an authenticator to sign in: "
                 f"madoguchi staff totp {user.username}"
             )
+
+
+def _close_desk_sessions(user: User, by: User) -> int:
+    """Sign out the member's open desk sessions (a member whose account was closed)."""
+    from madoguchi.terminals.constants import DeskSessionCloseReason
+    from madoguchi.terminals.models import DeskSession
+    from madoguchi.terminals.services import desk_session_close
+
+    sessions = list(DeskSession.objects.filter(staff=user, closed_at__isnull=True))
+    for session in sessions:
+        desk_session_close(session=session, reason=DeskSessionCloseReason.SIGNED_OUT, actor=by)
+    return len(sessions)
 
 
 # `staff flag NAME FLAG on|off`: the account field each flag sets.
