@@ -23,9 +23,11 @@ def test_add_anchor_and_import_crl_from_files(pki, tmp_path, capsys):
     assert f"revoked, next update {next_update:%Y-%m-%d %H:%M} JST." in out
     assert f"CRL next update {next_update:%Y-%m-%d %H:%M} JST" in out
     # The list starts with one header line naming its columns, as `madoguchi sim accounts`.
-    assert out.splitlines()[-2:][0] == "name\tfingerprint\tactive\tcrl"
+    assert out.splitlines()[-2:][0] == "name\tfingerprint\tactive\tcrl\tj-lis"
     # Each row holds the values alone under it (the active column read `active=True`).
     assert out.splitlines()[-1].split("\t")[2] == "yes"
+    # The tests' CA is not J-LIS's (check --deploy refuses it on a deployment: E105).
+    assert out.splitlines()[-1].split("\t")[4] == "no"
 
 
 def test_crl_not_signed_by_a_trust_anchor_is_refused(pki, tmp_path):

@@ -137,7 +137,7 @@ class Command(PlainErrors, BaseCommand):
                         "CRLs with madoguchi identity import-crl (docs/tokens.md)."
                     )
                 else:  # one header line naming the columns, as `madoguchi sim accounts`
-                    self.stdout.write("name\tfingerprint\tactive\tcrl")
+                    self.stdout.write("name\tfingerprint\tactive\tcrl\tj-lis")
                 for a in TrustAnchor.objects.order_by("name"):
                     crl = RevocationList.objects.filter(issuer_dn=a.subject_dn).first()
                     state = (
@@ -148,7 +148,9 @@ class Command(PlainErrors, BaseCommand):
                     # Values only, under the header (it read active=True): yes or no, as
                     # `sim accounts` prints its registered column.
                     active = "yes" if a.is_active else "no"
-                    self.stdout.write(f"{a.name}\t{a.fingerprint[:16]}\t{active}\t{state}")
+                    # Whether it is J-LIS's user-authentication CA (check --deploy's E105).
+                    jlis = "yes" if is_jlis_auth_ca(a) else "no"
+                    self.stdout.write(f"{a.name}\t{a.fingerprint[:16]}\t{active}\t{state}\t{jlis}")
         except services.IdentityRefused as exc:
             # The operator reads the detail too (the parser's or the check's own words).
             said = f"{exc.message_en} ({exc.detail})" if exc.detail else exc.message_en
