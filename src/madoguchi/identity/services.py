@@ -328,12 +328,14 @@ _TRUST_INPUTS: dict[
 _VALIDATORS: dict[tuple[_TrustState, bool], TokenValidator] = {}
 
 
-def _trust_state() -> _TrustState:
+def _trust_state(*, every_anchor: bool = False) -> _TrustState:
+    """The anchors (the active ones, or `every_anchor` ever trusted) and the fresh CRLs."""
     anchors = connection.ops.quote_name(TrustAnchor._meta.db_table)
     crls = connection.ops.quote_name(RevocationList._meta.db_table)
+    which = "" if every_anchor else " WHERE is_active"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 'a', fingerprint, NULL FROM {anchors} WHERE is_active "  # noqa: S608
+            f"SELECT 'a', fingerprint, NULL FROM {anchors}{which} "  # noqa: S608
             f"UNION ALL SELECT 'c', CAST(id AS VARCHAR(20)), imported_at FROM {crls} "
             "WHERE next_update > %s",
             [connection.ops.adapt_datetimefield_value(timezone.now())],
@@ -348,10 +350,7 @@ def build_validator(*, every_anchor: bool = False) -> TokenValidator:
     of when they were made (the scan's export re-verifies stored completions): a CA no longer
     trusted (a J-LIS generation retired, `identity deactivate-anchor`) signed them while it
     was."""
-    state = _trust_state()
-    if every_anchor:
-        known = TrustAnchor.objects.order_by("fingerprint").values_list("fingerprint", flat=True)
-        state = tuple(sorted([x for x in state if x[0] != "a"] + [("a", f, "None") for f in known]))
+    state = _trust_state(every_anchor=every_anchor)
     inputs = _TRUST_INPUTS.get(state)
     if inputs is None:
         # Exactly the rows the state names, so that what is kept for a state is what it says.

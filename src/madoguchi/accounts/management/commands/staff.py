@@ -36,6 +36,9 @@ from madoguchi.audit import services as audit
 from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED, EventType
 from madoguchi.cli import PlainErrors, counted, field_rules
 from madoguchi.plaintext import long_number
+from madoguchi.terminals.constants import DeskSessionCloseReason
+from madoguchi.terminals.models import DeskSession
+from madoguchi.terminals.services import desk_session_close
 
 
 class Command(PlainErrors, BaseCommand):
@@ -359,10 +362,6 @@ class Command(PlainErrors, BaseCommand):
 
 def _close_desk_sessions(user: User, by: User) -> int:
     """Sign out the member's open desk sessions (a member whose account was closed)."""
-    from madoguchi.terminals.constants import DeskSessionCloseReason
-    from madoguchi.terminals.models import DeskSession
-    from madoguchi.terminals.services import desk_session_close
-
     sessions = list(DeskSession.objects.filter(staff=user, closed_at__isnull=True))
     for session in sessions:
         desk_session_close(session=session, reason=DeskSessionCloseReason.SIGNED_OUT, actor=by)

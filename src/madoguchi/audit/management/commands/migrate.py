@@ -19,6 +19,7 @@ Applying migrations (`madoguchi migrate`, `migrate APP`), `--plan`, `--check` an
 from __future__ import annotations
 
 import getpass
+from collections import Counter
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -145,9 +146,6 @@ def _listed(labels: list[str]) -> str:
     """`1 migration (benefits.0010_…)`, or by app and count when there are many."""
     if len(labels) <= NAMED:
         return f"{counted(len(labels), 'migration')} ({', '.join(labels)})"
-    by_app: dict[str, int] = {}
-    for label in labels:
-        app = label.split(".", 1)[0]
-        by_app[app] = by_app.get(app, 0) + 1
+    by_app = Counter(label.split(".", 1)[0] for label in labels)
     apps = ", ".join(f"{app}: {n}" for app, n in by_app.items())
     return f"{counted(len(labels), 'migration')} ({apps})"
