@@ -4,17 +4,20 @@ Every refusal is answered by one handler: a `Refusal` (or one of ninja's own err
 into one) becomes `{code, message (English), message_ja}` with the refusal's HTTP status.
 """
 
-from typing import Any
+import json
+from typing import Any, cast
 
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 from madoguchi.benefits.api import representative_router
 from madoguchi.desk.api import agent_router, visits_router
 from madoguchi.incidents.api import incidents_router
 from madoguchi.refusals import (
+    BodyUnreadable,
     CsrfFailed,
     HttpRefused,
     MalformedRequest,
@@ -31,7 +34,35 @@ class ApiDocs(Swagger):
     template = "core/api_docs.html"
 
 
+# Where BodyParser leaves why a body could not be read: ninja turns any exception of the parser
+# into its own HttpError("Cannot parse request body"), which `http_error` answers with this.
+_BODY_REFUSAL = "_madoguchi_body_refusal"
+
+
+class BodyParser(Parser):
+    """ninja's JSON parser, keeping why a body could not be read (not UTF-8, not JSON at a
+    line and column, nested too deeply) for the refusal."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        try:
+            return cast(dict[str, Any], json.loads(request.body))
+        except UnicodeDecodeError:
+            setattr(request, _BODY_REFUSAL, BodyUnreadable.of("not_text"))
+            raise
+        except json.JSONDecodeError as exc:
+            setattr(
+                request,
+                _BODY_REFUSAL,
+                BodyUnreadable.of("not_json", line=exc.lineno, column=exc.colno),
+            )
+            raise
+        except RecursionError:
+            setattr(request, _BODY_REFUSAL, BodyUnreadable.of("too_deep"))
+            raise
+
+
 api = NinjaAPI(
+    parser=BodyParser(),
     title="madoguchi API",
     docs=ApiDocs(),
     version="1",
@@ -82,6 +113,9 @@ def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 403 and "CSRF" in str(exc):
         return refusal(request, CsrfFailed())
+    unreadable = getattr(request, _BODY_REFUSAL, None)
+    if exc.status_code == 400 and isinstance(unreadable, BodyUnreadable):
+        return refusal(request, unreadable)
     return refusal(request, HttpRefused(params={"problem": str(exc)}, status=exc.status_code))
 
 

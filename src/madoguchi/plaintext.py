@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from pydantic import AfterValidator
 
-from madoguchi.logsafe import LONG_NUMBER, as_read
+from madoguchi.logsafe import as_read
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
 
@@ -47,13 +47,15 @@ def bad_character(text: str) -> str | None:
     return None
 
 
-# Twelve digits or more, each perhaps after one space or hyphen (`madoguchi.logsafe`, which
-# keeps them out of the logs too).
-_LONG_NUMBER = LONG_NUMBER
+# Twelve digits or more, each perhaps after up to three spaces or hyphens (`madoguchi.logsafe`,
+# which keeps them out of the logs too) or, in free text, the marks a Japanese writer puts
+# between a number's groups: 、 ， . ・ / (「1234、5678、9012」 passed the rule and reached the
+# case, the incident and the city's report). As read (`as_read`): full-width ，．／ are , . /.
+_LONG_NUMBER = re.compile(r"\d(?:[\s\-‐－ー−,、.・/]{0,3}\d){11,}", re.ASCII)
 
 # A date as case notes write it: a year of four digits, a month and a day of two, between
-# hyphens (any dash, as read) or slashes, the same twice, and no digit glued on either side.
-_DATE = re.compile(r"(?<!\d)(\d{4})([-/])(\d{2})\2(\d{2})(?!\d)", re.ASCII)
+# hyphens (any dash, as read) slashes or dots, the same twice, and no digit glued on either side.
+_DATE = re.compile(r"(?<!\d)(\d{4})([-/.])(\d{2})\2(\d{2})(?!\d)", re.ASCII)
 _DATE_YEARS = range(1900, 2101)
 
 

@@ -208,6 +208,43 @@ class CsrfFailed(Refusal):
     status = 403
 
 
+class BodyUnreadable(Refusal):
+    """An API body that is not JSON (`madoguchi.api.BodyParser`): said in each language,
+    ninja's own "Cannot parse request body" was English inside the Japanese sentence."""
+
+    code = "bad_request"
+    status = 400
+    messages: ClassVar[Mapping[str, tuple[Text, int]]] = {
+        "not_text": (
+            _(
+                "The request body is not UTF-8 text: send the request as JSON in UTF-8. "
+                "Nothing was stored."
+            ),
+            400,
+        ),
+        "not_json": (
+            _(
+                "The request body is not valid JSON (line %(line)s, column %(column)s): send "
+                "one JSON object. Nothing was stored."
+            ),
+            400,
+        ),
+        "too_deep": (
+            _(
+                "The request body's JSON is nested too deeply to read: send one JSON object "
+                "as the operation's schema describes it. Nothing was stored."
+            ),
+            400,
+        ),
+    }
+
+    @classmethod
+    def of(cls, code: str, detail: str = "", **params: object) -> Self:
+        refusal = super().of(code, detail, **params)
+        refusal.code = cls.code  # one code for the client; which problem is in the message
+        return refusal
+
+
 class HttpRefused(Refusal):
     code = "http_error"
     message = _("The request could not be carried out: %(problem)s")

@@ -54,6 +54,56 @@ def test_desk_staff_cannot_sign_in_off_terminal(client):
     assert events("accounts.sign_in_failed").filter(payload__reason="terminal_required").exists()
 
 
+@pytest.mark.parametrize("organisation", ["another contractor", "the city", "none"])
+def test_desk_staff_sign_in_only_on_their_own_organisations_terminals(bound_client, organisation):
+    """A terminal is registered to the organisation that runs its desk (its supervisor sees the
+    desk, its daily report carries the desk's visits): a desk member of another city's contractor
+    (or of the city, or of none) signing in on it would serve its residents unseen by their own
+    supervisor. Refused, with the reason, no desk session opened."""
+    from madoguchi.accounts.constants import OrganisationKind
+    from madoguchi.accounts.models import Organisation
+
+    north = Organisation.objects.create(name="北市", kind=OrganisationKind.CITY)
+    orgs = {
+        "another contractor": Organisation.objects.create(
+            name="北窓口株式会社", kind=OrganisationKind.CONTRACTOR, city=north
+        ),
+        "the city": factories.city(),
+        "none": None,
+    }
+    member = factories.staff(Role.DESK_STAFF)
+    member.organisation = orgs[organisation]
+    member.save(update_fields=["organisation"])
+
+    response = bound_client.post(
+        LOGIN, {"username": member.username, "password": factories.PASSWORD}
+    )
+    assert response.status_code == 400
+    assert "自分の所属する事業者の端末でのみ" in response.content.decode()
+    assert not DeskSession.objects.exists()
+    assert "_auth_user_id" not in bound_client.session
+    assert (
+        events("accounts.sign_in_failed")
+        .filter(
+            payload__reason="terminal_of_another_organisation",
+            terminal_id=str(bound_client.terminal.pk),
+        )
+        .exists()
+    )
+    # The same member on a terminal of their own organisation signs in.
+    if orgs[organisation] is not None:
+        own = terminal_services.terminal_register(
+            name="kita-01", location="北市役所", contractor=orgs[organisation], actor=None
+        )
+        raw = terminal_services.credential_issue(terminal=own, actor=None).raw
+        bound_client.post(reverse("terminals:enrol"), {"credential": raw})
+        response = bound_client.post(
+            LOGIN, {"username": member.username, "password": factories.PASSWORD}
+        )
+        assert response.status_code == 302
+        assert DeskSession.objects.get(staff=member, closed_at__isnull=True).terminal == own
+
+
 def test_wrong_password_is_refused_with_a_reason_and_audited(bound_client):
     user = factories.staff()
     response = bound_client.post(LOGIN, {"username": user.username, "password": "wrong"})

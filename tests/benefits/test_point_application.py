@@ -244,7 +244,8 @@ def test_municipal_add_on_is_a_separate_application_with_its_own_grant(trusted, 
     from madoguchi.benefits.models import Programme
     from madoguchi.benefits.services import programme_version_create
 
-    city = Programme.objects.create(code="sakai-bonus", scope="municipal", municipality="デモ市")
+    # The desk's city (tests.factories.city), as the add-on names it.
+    city = Programme.objects.create(code="sakai-bonus", scope="municipal", municipality="テスト市")
     programme_version_create(
         city,
         name_ja="デモ市ポイント上乗せ",
@@ -268,6 +269,57 @@ def test_municipal_add_on_is_a_separate_application_with_its_own_grant(trusted, 
     assert PaymentLink.objects.filter(holder=visit.holder).count() == 2
     grant = Grant.objects.get()
     assert (grant.programme, grant.category, grant.points) == (city, "city_bonus", 2000)
+
+
+@pytest.mark.parametrize("named_by", ["name", "municipality code"])
+def test_another_citys_add_on_is_refused_at_this_citys_desk(trusted, desk, named_by):
+    """A municipality's add-on is applied for at its own desks: a desk of テスト市 took 北市's,
+    and 北市's points were granted at it. Refused beside the programme, nothing prepared; the
+    same add-on named by this city's name or code is taken."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from madoguchi.accounts.constants import OrganisationKind
+    from madoguchi.accounts.models import Organisation
+    from madoguchi.benefits.models import Programme
+    from madoguchi.benefits.services import programme_version_create
+    from tests import factories
+
+    Organisation.objects.create(name="北市", kind=OrganisationKind.CITY, municipality_code="271004")
+    names = {"name": ("北市", "テスト市"), "municipality code": ("271004", "131016")}[named_by]
+    for code, municipality in zip(("kita-bonus", "own-bonus"), names, strict=True):
+        programme = Programme.objects.create(
+            code=code, scope="municipal", municipality=municipality
+        )
+        programme_version_create(
+            programme,
+            name_ja=f"{municipality}ポイント上乗せ",
+            opens_at=timezone.now() - timedelta(days=1),
+            closes_at=timezone.now() + timedelta(days=1),
+            categories=[
+                {
+                    "code": "city_bonus",
+                    "label_ja": "上乗せ",
+                    "kind": "fixed",
+                    "points": 2000,
+                    "trigger": "application",
+                }
+            ],
+        )
+    assert factories.city().municipality_code == "131016"
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    refusal = refused(
+        "programme_of_another_city", prepare, desk, **apply_fields(programme="kita-bonus")
+    )
+    assert refusal.field == "programme"
+    assert "テスト市" in refusal.message_ja
+    assert names[0] in refusal.message_ja
+    assert not Procedure.objects.filter(visit=visit).exists()
+    prepare(desk, **apply_fields(programme="own-bonus"))
+    commit(desk, c)
+    assert [g.programme.code for g in Grant.objects.all()] == ["own-bonus"]
 
 
 def test_closed_programme_refuses_applications(trusted, desk):

@@ -23,6 +23,14 @@ NUMBERS = [
     "0990 002 3456789",
     "1234\u200b5678\u200b9012",  # zero-width spaces: shown as 123456789012 (round 12)
     "1234 – 5678 – 9012",  # en dashes with spaces around them (round 12)
+    # The marks a Japanese writer puts between a number's groups (round 18).
+    "1234、5678、9012",
+    "1234，5678，9012",
+    "1234,5678,9012",
+    "1234.5678.9012",
+    "1234・5678・9012",
+    "1234/5678/9012",
+    "1234 / 5678 / 9012",
 ]
 REASON = "ここには番号を書かないでください"
 PHONE = "090-1234-5678 に折り返し"
@@ -93,6 +101,8 @@ DATE_RANGES = [
     "２０２６－１２－０１　－　２０２６－１２－０２",  # full-width, ideographic spaces
     "2026-12-01 2026-12-02 2026-12-03",
     "2026-12-01\n2026-12-02",  # one a line
+    "2026-12-01、2026-12-02",  # a list, as Japanese writes one (round 18)
+    "2026.12.01 ・ 2026.12.02",
     "2024-02-29 - 2100-12-31",
 ]
 # Twelve digits or more that merely look date-ish: still a number the rule refuses.

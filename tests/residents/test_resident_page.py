@@ -1179,6 +1179,8 @@ def test_this_was_not_me_with_a_nul_in_the_comment_says_why(trusted, desk):
         "7010-0000-0000-0001",  # a payment service ID
         "0990 002 3456789",  # bank, branch and account number
         "1234\u00ad5678\u00ad9012",  # soft hyphens between: shown as 123456789012 (round 12)
+        "1234、5678、9012",  # Japanese commas between the groups (round 18)
+        "1234.5678.9012",
     ],
 )
 def test_this_was_not_me_refuses_a_long_number_in_the_comment(trusted, desk, number):

@@ -106,6 +106,16 @@ class TerminalRequired(SignInRefused):
     )
 
 
+class TerminalOfAnotherOrganisation(SignInRefused):
+    code = "terminal_of_another_organisation"
+    message = _(
+        "This terminal is registered to another organisation's desks: desk staff sign in only "
+        "on their own organisation's terminals. Ask an operator."
+    )
+    # Said only once the password (and any code) was right: it names nothing an attacker lacks.
+    says_why = True
+
+
 # What a refused sign-in's audit line keeps of the name typed, when the name holds a long number.
 NAME_WITHHELD = "(a long number, not recorded)"
 
@@ -200,6 +210,19 @@ def staff_sign_in(
     if is_desk_staff and terminal is None:
         raise _refuse(
             TerminalRequired(), username=username, terminal=None, user=user, request=request
+        )
+
+    if is_desk_staff and terminal is not None and terminal.contractor_id != user.organisation_id:
+        # A desk runs under the organisation the terminal is registered to: its supervisor sees
+        # the desk, its daily report carries the desk's visits. A member of another contractor
+        # (another city's, say) would serve this city's residents under a company that is not
+        # theirs, unseen by their own supervisor.
+        raise _refuse(
+            TerminalOfAnotherOrganisation(),
+            username=username,
+            terminal=terminal,
+            user=user,
+            request=request,
         )
 
     with transaction.atomic():

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from madoguchi.desk.selectors import desk_completion, shown_at_desk
 from madoguchi.identity.access import record_read
@@ -16,6 +17,7 @@ from .receipts import receipt_pdf
 
 
 @login_required
+@require_GET
 def receipt(request: HttpRequest, completion_id: int) -> HttpResponse:
     session = bound_desk_session(request)
     completion = desk_completion(completion_id, session)

@@ -71,6 +71,24 @@ def insurer_suspension(case: Any, lang: str = "ja") -> InsurerSuspension | None:
     )
 
 
+def open_case_about(holder: Any, programme: str, subject: Any) -> Any:
+    """The oldest case not closed about `subject` of `holder`: a payment link (the case's
+    link) or a public-fund account or insurance registration (the one the case is about,
+    `case_registration`); None when there is none."""
+    if subject is None:
+        return None
+    if programme == Programme.POINTS:
+        cases = Case.objects.filter(payment_link=subject)
+    else:
+        cases = Case.objects.filter(holder=holder, programme=programme)
+    for case in cases.select_related("payment_link", "holder", "incident").order_by("pk"):
+        if case.closed:
+            continue
+        if programme == Programme.POINTS or case_registration(case) == subject:
+            return case
+    return None
+
+
 def case_registration(case: Any) -> Any:
     """The registration the case is about (`remedy.registration`), read once by its caller:
     for a public-fund or insurance case the one its suspension step acted on, else the

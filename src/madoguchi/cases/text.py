@@ -48,6 +48,14 @@ NOT_ME_ADDED_COMMENT = gettext_noop(
     "The resident also reported another record of the same visit as not them (added to this "
     "case): %(item)s. Reason: %(reason)s. The resident's comment: %(comment)s"
 )
+NOT_ME_ON_CASE = gettext_noop(
+    "The resident reported on the resident's page that a record of this case was not them "
+    "(added to this case): %(item)s. Reason: %(reason)s"
+)
+NOT_ME_ON_CASE_COMMENT = gettext_noop(
+    "The resident reported on the resident's page that a record of this case was not them "
+    "(added to this case): %(item)s. Reason: %(reason)s. The resident's comment: %(comment)s"
+)
 INTAKE_TITLE_POINTS = gettext_noop("A reported mis-grant of Mynapoint at a support desk")
 INTAKE_TITLE_PUBLIC_FUND = gettext_noop(
     "A reported wrong public-fund account registration at a support desk"
@@ -70,6 +78,8 @@ KNOWN = frozenset(
         NOT_ME_SUMMARY_COMMENT,
         NOT_ME_ADDED,
         NOT_ME_ADDED_COMMENT,
+        NOT_ME_ON_CASE,
+        NOT_ME_ON_CASE_COMMENT,
         INTAKE_TITLE_POINTS,
         INTAKE_TITLE_PUBLIC_FUND,
         INTAKE_TITLE_HEALTH_INSURANCE,

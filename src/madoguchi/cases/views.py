@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
@@ -145,6 +145,7 @@ def _step_form(case: Case, name: str, draft: dict[str, Any] | None) -> Any:
 
 
 @roles_required(Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
+@require_GET
 def case_list(request: HttpRequest) -> HttpResponse:
     can_run = services.can_run(request.user)
     # `scan open-cases` opens a case per mis-link found: a page at a time, newest first.
@@ -177,6 +178,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(Role.DESK_STAFF, Role.SUPERVISOR, Role.CITY_OFFICIAL)
+@require_http_methods(["GET", "POST"])
 def case_new(request: HttpRequest) -> HttpResponse:
     if request.GET.get("incident"):
         if request.method != "POST":
@@ -305,6 +307,7 @@ def _case_from_incident(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(*OFFICIAL)
+@require_GET
 @reason_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     visible = selectors.visible_cases(request.user)
@@ -467,6 +470,7 @@ def _lines(text: str) -> list[str]:
 
 
 @roles_required(*OFFICIAL)
+@require_http_methods(["GET", "POST"])
 @reason_required
 def case_report(request: HttpRequest, pk: int) -> HttpResponse:
     """The report page (edit, preview). It carries the resident's comment and labels, so an
@@ -512,6 +516,7 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @roles_required(*OFFICIAL)
+@require_GET
 @reason_required
 def case_report_md(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
@@ -526,6 +531,7 @@ def case_report_md(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @roles_required(*OFFICIAL)
+@require_GET
 @reason_required
 def case_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)

@@ -8,6 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_safe
 
 from madoguchi.accounts.constants import Role
 from madoguchi.language import switch
@@ -19,6 +20,7 @@ OFFICIAL_ROLES = {Role.CITY_OFFICIAL.value, Role.SUPERVISOR.value, Role.OPERATOR
 
 
 @login_required
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """Desk staff on their terminal go to the desk; officials and supervisors to their pages."""
     desk_session_id = request.session.get("desk_session_id")
@@ -35,6 +37,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/home.html", {"terminal": terminal, "desk_session": desk_session})
 
 
+@require_safe
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import ValidationError
 
+from madoguchi.identity.access import record_read
 from madoguchi.identity.services import expires_in
 from madoguchi.plaintext import Fingerprint, PlainText
 from madoguchi.refusals import REFUSAL_STATUSES as codes_4xx
@@ -201,7 +202,11 @@ def current(request: HttpRequest) -> Any:
     visit = services.visit_current(desk_session=_desk(request))
     if visit is None:
         raise services.VisitRefused.of("no_open_visit")
-    return selectors.visit_summary(visit)
+    summary = selectors.visit_summary(visit)
+    # The summary carries what the desk page shows (names, kana, masked accounts): a read the
+    # resident sees on their page, as the page's is (the desk page polls `/current/state`).
+    record_read(request, visit.holder, page="desk.api.visit", subject=visit)
+    return summary
 
 
 @visits_router.get(

@@ -25,7 +25,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from madoguchi.accounts.constants import Role
@@ -248,6 +248,7 @@ def _label(handler: Any) -> str:
 
 
 @desk_page
+@require_GET
 def terminal(request: HttpRequest) -> HttpResponse:
     """Waiting for the next resident: insert the card, then start the card authentication."""
     if services.visit_current(desk_session=_desk(request)) is not None:
@@ -256,6 +257,7 @@ def terminal(request: HttpRequest) -> HttpResponse:
 
 
 @desk_page
+@require_GET
 def ended(request: HttpRequest) -> HttpResponse:
     """Where a page goes when its visit ended: why, and that nothing more can be done in it."""
     if services.visit_current(desk_session=_desk(request)) is not None:
@@ -365,6 +367,7 @@ def _masked_account(procedure: Any) -> str:
 
 
 @desk_page
+@require_GET
 def visit(request: HttpRequest) -> HttpResponse:
     found = _visit_or_redirect(request)
     if isinstance(found, HttpResponse):
@@ -413,6 +416,7 @@ def _make_form(form_class: Any, data: Any, visit: Visit) -> Any:
 
 
 @desk_page
+@require_http_methods(["GET", "POST"])
 def procedure(request: HttpRequest, kind: str) -> HttpResponse:
     found = _visit_or_redirect(request)
     if isinstance(found, HttpResponse):
@@ -513,6 +517,7 @@ def checklist(request: HttpRequest) -> HttpResponse:
 
 
 @desk_page
+@require_http_methods(["GET", "POST"])
 def confirm(request: HttpRequest) -> HttpResponse:
     """Exactly what the card will sign (the transaction's display lines), and the checklist."""
     found = _visit_or_redirect(request)
@@ -542,6 +547,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
 
 
 @desk_page
+@require_GET
 def receipt(request: HttpRequest) -> HttpResponse:
     found = _visit_or_redirect(request)
     if isinstance(found, HttpResponse):
@@ -553,6 +559,7 @@ def receipt(request: HttpRequest) -> HttpResponse:
 
 
 @desk_page
+@require_GET
 def ended_receipt(request: HttpRequest) -> HttpResponse:
     """The receipt of the visit that just ended (the card was taken right after the PIN), by
     the rule of the receipt PDF and the notice email (`shown_at_desk`): this desk session's

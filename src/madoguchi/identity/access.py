@@ -26,6 +26,7 @@ READ_PAGES: dict[str, Any] = {
     "desk.visit": _("Desk: the open visit"),
     "desk.confirm": _("Desk: confirmation before signing"),
     "desk.receipt": _("Desk: receipt after signing"),
+    "desk.api.visit": _("Desk: the open visit, read through the API"),
     "benefits.receipt_pdf": _("Desk: receipt (PDF)"),
     "officials.visit": _("Officials: visit record"),
     "cases.case": _("Cases: case record"),

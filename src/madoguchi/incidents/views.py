@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
 
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.selectors import display
@@ -32,6 +33,7 @@ def may_read_cases(user: Any) -> bool:
 
 
 @roles_required(*VIEWERS)
+@require_GET
 def incident_list(request: HttpRequest) -> HttpResponse:
     day = day_from_query(request, "day")
     rows = selectors.with_times_seen(
@@ -53,6 +55,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(*VIEWERS)
+@require_GET
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = read_incident(request, pk, page="incidents.incident")
     if isinstance(incident, HttpResponse):
@@ -75,6 +78,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @roles_required(*STAFF)
+@require_http_methods(["GET", "POST"])
 def complaint_new(request: HttpRequest) -> HttpResponse:
     terminals = visible_terminals(request.user)
     form = ComplaintForm(request.POST or None, terminals=terminals)

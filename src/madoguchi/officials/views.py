@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from madoguchi.audit import selectors as audit_selectors
 from madoguchi.checklists import selectors as checklist_selectors
@@ -47,6 +48,7 @@ def _day(request: HttpRequest) -> date:
 
 
 @officials_page
+@require_GET
 def today(request: HttpRequest) -> HttpResponse:
     day = _day(request)
     visits = list(selectors.visits_for(request.user, day))
@@ -77,6 +79,7 @@ def today(request: HttpRequest) -> HttpResponse:
 
 
 @officials_page
+@require_GET
 @reason_required
 def visit_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     visit = selectors.visits_for(request.user).filter(public_id=public_id).first()
@@ -114,6 +117,7 @@ INCIDENTS_PER_PAGE = 100  # incidents on a page of the list
 
 
 @officials_page
+@require_GET
 def incidents(request: HttpRequest) -> HttpResponse:
     qs = selectors.incidents_for(request.user)
     kind = request.GET.get("kind", "")

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
 
 from madoguchi.accounts.constants import Role
 from madoguchi.identity.access import chosen_reason, record_reads
@@ -73,6 +74,7 @@ def grid_days(n: int) -> list[date]:
 
 
 @roles_required(*VIEWERS)
+@require_GET
 def index(request: HttpRequest) -> HttpResponse:
     terminals = terminals_for(request.user)
     days = grid_days(14)
@@ -84,6 +86,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(*VIEWERS)
+@require_http_methods(["GET", "POST"])
 def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
     terminal, d, submitted, content = _load(request, terminal_id, day)
     kept_note, status = "", 200
@@ -138,6 +141,7 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
 
 
 @roles_required(*VIEWERS)
+@require_GET
 def daily_pdf(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
     terminal, d, submitted, content = _load(request, terminal_id, day)
     asked = _record_reads(request, content, "reports.daily_pdf")
@@ -154,6 +158,7 @@ def daily_pdf(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
 
 
 @roles_required(*VIEWERS)
+@require_GET
 def daily_xlsx(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
     terminal, d, submitted, content = _load(request, terminal_id, day)
     asked = _record_reads(request, content, "reports.daily_xlsx")
@@ -187,6 +192,7 @@ def _days_shown(request: HttpRequest) -> int:
 
 
 @roles_required(Role.CITY_OFFICIAL)
+@require_GET
 def city(request: HttpRequest) -> HttpResponse:
     terminals = terminals_for(request.user)
     days = grid_days(_days_shown(request))
@@ -206,6 +212,7 @@ def city(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(*VIEWERS)
+@require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     terminals = terminals_for(request.user)
     days = selectors.days_back(14)

@@ -374,27 +374,53 @@ def _desk_read(payload: dict[str, Any]) -> Any:
 READ_GROUP_GAP = timedelta(minutes=30)
 
 
-def access_history(holder: Any, limit: int = 1000) -> list[dict[str, Any]]:
+class ReadHistory(list[dict[str, Any]]):
+    """`access_history`'s rows, and how many older reads were left out of them (0: none), the
+    page saying so: the history read the newest 1,000 reads and showed no sign of the rest, so
+    an official's read vanished behind a thousand of a list's."""
+
+    left_out: int = 0
+
+
+# How many rows the resident's page shows at most, and how many reads it groups into them.
+HISTORY_ROWS = 500
+HISTORY_READS = 100_000
+
+
+def access_history(
+    holder: Any, rows_at_most: int | None = None, reads_at_most: int | None = None
+) -> ReadHistory:
     """Who opened a page or export showing this holder's data (staff and officials), newest
     first, with the reads recorded under a holder merged into it (a renewed card used at a
     desk before its renewal was linked). A person's reads of one page for one reason in a run
     (`READ_GROUP_GAP` apart at most, nobody else's read between) are one row: `time` the
-    latest, `first` the earliest, `count` how many. The newest `limit` reads are grouped."""
+    latest, `first` the earliest, `count` how many. At most `rows_at_most` rows, grouped from
+    at most `reads_at_most` reads (`HISTORY_ROWS`, `HISTORY_READS` unless given); `left_out`
+    counts the older reads not in them."""
+    rows_at_most = HISTORY_ROWS if rows_at_most is None else rows_at_most
+    reads_at_most = HISTORY_READS if reads_at_most is None else reads_at_most
+    rows = ReadHistory()
     if holder is None:
-        return []
-    rows: list[dict[str, Any]] = []
-    for event in AuditEvent.objects.filter(
+        return rows
+    reads = AuditEvent.objects.filter(
         event_name=RECORD_READ.name,
         subject_type="identity.holder",
         subject_id__in=[str(pk) for pk in holder_ids_merged_into(holder.pk)],
-    ).order_by("-time", "-pk")[:limit]:
+    )
+    grouped = 0
+    for event in reads.order_by("-time", "-pk").iterator(chunk_size=2000):
         p = event.payload or {}
         key = (event.actor_id, event.terminal_id, p.get("page", ""), p.get("reason", ""))
         last = rows[-1] if rows else None
         if last is not None and last["key"] == key and last["first"] - event.time <= READ_GROUP_GAP:
             last["first"] = event.time
             last["count"] += 1
+            grouped += 1
+            if grouped >= reads_at_most:
+                break
             continue
+        if len(rows) >= rows_at_most or grouped >= reads_at_most:
+            break
         roles = [READER_ROLES.get(r, r) for r in str(p.get("role", "")).split(",") if r]
         rows.append(
             {
@@ -409,6 +435,10 @@ def access_history(holder: Any, limit: int = 1000) -> list[dict[str, Any]]:
                 "terminal": event.terminal_label,
             }
         )
+        grouped += 1
+    else:
+        return rows
+    rows.left_out = reads.count() - grouped
     return rows
 
 
@@ -469,9 +499,11 @@ def describe_item(
     when = f"{started:%Y-%m-%d %H:%M}" if english else format_era_time(started)
     desk = _desk(item, "en" if english else "ja", terminal_name=terminal_name)
     if kind == ItemKind.LINK:
+        # A provider with no English name is named in Japanese, as its receipt names it (its
+        # code, `sim-pay`, read as nothing a resident knows).
         provider = item.provider.display_name_ja
         if english:
-            provider = item.provider.display_name_en or item.provider.code
+            provider = item.provider.display_name_en or item.provider.display_name_ja
         what = f"{provider} {item.masked_account}"
     elif kind == ItemKind.PUBLIC_FUND:
         what = f"{bank_and_branch(item)} {masked(item.account_last4)}"

@@ -27,6 +27,7 @@ from madoguchi.audit import selectors as audit_selectors
 from madoguchi.audit import services as audit
 from madoguchi.audit import throttle
 from madoguchi.cases import remedy
+from madoguchi.cases import selectors as case_selectors
 from madoguchi.cases import text as case_text
 from madoguchi.cases.constants import CaseStatus, Channel, Party, Programme
 from madoguchi.cases.models import Case
@@ -586,7 +587,29 @@ def not_me_report(
         earlier = _open_visit_report(holder, visit) if visit is not None else None
         if earlier is not None:  # another record of the same visit: one event, one case
             return _add_to_report(
-                earlier, fields, described=described, reason_ja=reason_ja, params=params
+                earlier.case,
+                earlier.incident,
+                fields,
+                described=described,
+                reason_ja=reason_ja,
+                params=params,
+                added_to=str(earlier.public_id)[:8],
+                same_visit=True,
+            )
+        programme = subject_kind if subject_kind in Programme.values else Programme.POINTS
+        city_case = case_selectors.open_case_about(holder, programme, subject)
+        if city_case is not None and city_case.incident is not None:
+            # The city already works a case about this record (opened from a call, a scan's
+            # finding, an incident): the report joins it, not a second case and incident.
+            return _add_to_report(
+                city_case,
+                city_case.incident,
+                fields,
+                described=described,
+                reason_ja=reason_ja,
+                params=params,
+                added_to=city_case.reference,
+                same_visit=False,
             )
         incident = incident_record(
             kind=IncidentKind.COMPLAINT,
@@ -600,6 +623,19 @@ def not_me_report(
             recorded_by=_resident_page_user(),
             detail={"item": kind, "item_id": item.pk, "reason": reason, "text": text},
         )
+        if city_case is not None:
+            # A case without an incident of its own (opened from a call, a scan's finding):
+            # the complaint is recorded for the contractor's report, the report joins the case.
+            return _add_to_report(
+                city_case,
+                incident,
+                fields,
+                described=described,
+                reason_ja=reason_ja,
+                params=params,
+                added_to=city_case.reference,
+                same_visit=False,
+            )
         case = case_open(
             actor=_resident_page_user(),
             title="本人からの申し出：身に覚えのない記録",
@@ -642,24 +678,36 @@ def not_me_report(
 
 
 def _add_to_report(
-    earlier: NotMeReport,
+    case: Case,
+    incident: Any,
     fields: dict[str, Any],
     *,
     described: str,
     reason_ja: str,
     params: dict[str, Any],
+    added_to: str,
+    same_visit: bool,
 ) -> NotMeReport:
-    """Inside `not_me_report`'s transaction: the report of another record of a visit already
-    reported, added to that report's case (a note on its timeline) and incident."""
-    report = NotMeReport.objects.create(**fields, incident=earlier.incident, case=earlier.case)
-    summary = (
-        f"本人が同じ受付の別の記録についても「自分ではない」と申し出（このケースに追加）: "
-        f"{described}。理由: {reason_ja}"
-    )
+    """Inside `not_me_report`'s transaction: the report of a record already under a case (a
+    record of a visit already reported, or one the city works a case about), added to that
+    case (a note on its timeline) with `incident`."""
+    report = NotMeReport.objects.create(**fields, incident=incident, case=case)
+    if same_visit:
+        summary = (
+            f"本人が同じ受付の別の記録についても「自分ではない」と申し出（このケースに追加）: "
+            f"{described}。理由: {reason_ja}"
+        )
+        said, said_comment = case_text.NOT_ME_ADDED, case_text.NOT_ME_ADDED_COMMENT
+    else:
+        summary = (
+            f"本人が住民用ページで、このケースの記録について「自分ではない」と申し出"
+            f"（このケースに追加）: {described}。理由: {reason_ja}"
+        )
+        said, said_comment = case_text.NOT_ME_ON_CASE, case_text.NOT_ME_ON_CASE_COMMENT
     if fields["comment"]:
         summary += f"。本人のコメント: {fields['comment'][:400]}"
     case_report_added(
-        earlier.case,
+        case,
         actor=_resident_page_user(),
         reported_by=REPORTED_BY,
         summary=summary,
@@ -668,14 +716,14 @@ def _add_to_report(
             "reported_by": case_text.neutral(case_text.NOT_ME_REPORTED_BY),
             "opened_by": case_text.neutral(case_text.NOT_ME_ACTOR),
             "summary": case_text.neutral(
-                case_text.NOT_ME_ADDED_COMMENT if fields["comment"] else case_text.NOT_ME_ADDED,
+                said_comment if fields["comment"] else said,
                 **{**params, "comment": fields["comment"][:400]}
                 if fields["comment"]
                 else {k: v for k, v in params.items() if k != "comment"},
             ),
         },
     )
-    _not_me_recorded(report, added_to=str(earlier.public_id)[:8])
+    _not_me_recorded(report, added_to=added_to)
     return report
 
 

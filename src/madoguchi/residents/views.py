@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from madoguchi.accounts.constants import Role
 from madoguchi.audit.throttle import client_source
@@ -114,6 +114,7 @@ def signed_in(view: Any) -> Any:
     return wrapper
 
 
+@require_GET
 @never_cache
 def start(request: HttpRequest) -> HttpResponse:
     if "kiosk" in request.GET:
@@ -228,12 +229,14 @@ def _records_context(request: HttpRequest, session: ResidentSession) -> dict[str
 
 
 @signed_in
+@require_GET
 def records(request: HttpRequest, session: ResidentSession) -> HttpResponse:
     services.page_viewed(session, "records")
     return render(request, "residents/records.html", _records_context(request, session))
 
 
 @signed_in
+@require_GET
 def receipt(request: HttpRequest, session: ResidentSession, completion_id: int) -> HttpResponse:
     completion = selectors.own_completion(session.holder, completion_id)
     if completion is None:
@@ -247,6 +250,7 @@ def receipt(request: HttpRequest, session: ResidentSession, completion_id: int) 
 
 
 @signed_in
+@require_GET
 def notice(request: HttpRequest, session: ResidentSession, notice_id: int) -> HttpResponse:
     row = selectors.own_notice(session.holder, notice_id)
     if row is None:
@@ -258,6 +262,7 @@ def notice(request: HttpRequest, session: ResidentSession, notice_id: int) -> Ht
 
 
 @signed_in
+@require_http_methods(["GET", "POST"])
 def not_me(request: HttpRequest, session: ResidentSession, kind: str, item_id: int) -> HttpResponse:
     if kind not in ItemKind.values:
         raise Http404("No such item.")
@@ -310,6 +315,7 @@ def not_me(request: HttpRequest, session: ResidentSession, kind: str, item_id: i
 
 
 @signed_in
+@require_GET
 def reported(request: HttpRequest, session: ResidentSession, public_id: str) -> HttpResponse:
     report = selectors.own_report(session.holder, public_id)
     if report is None:
@@ -386,6 +392,7 @@ def desk_email(request: HttpRequest, completion_id: int) -> HttpResponse:
 
 
 @roles_required(Role.CITY_OFFICIAL)
+@require_GET
 @never_cache
 @reason_required
 def case_notice(request: HttpRequest, pk: int, notice_id: int) -> HttpResponse:

@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from madoguchi.accounts.constants import Role
 from madoguchi.cases.models import Case
@@ -63,6 +63,7 @@ def _ask_reason(request: HttpRequest, run: ScanRun) -> HttpResponse | None:
 
 
 @roles_required(Role.CITY_OFFICIAL)
+@require_GET
 def run_list(request: HttpRequest) -> HttpResponse:
     scoped = _scope(request)
     recorded = list(selectors.runs()[:100]) if scoped["scope_code"] is not None else []
@@ -76,6 +77,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(Role.CITY_OFFICIAL)
+@require_GET
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(selectors.runs(), pk=pk)
     asked = _ask_reason(request, run)
@@ -161,16 +163,19 @@ def _run_report(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
 
 
 @roles_required(Role.CITY_OFFICIAL)
+@require_GET
 def run_report_html(request: HttpRequest, pk: int) -> HttpResponse:
     return _run_report(request, pk, "html")
 
 
 @roles_required(Role.CITY_OFFICIAL)
+@require_GET
 def run_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     return _run_report(request, pk, "pdf")
 
 
 @roles_required(Role.CITY_OFFICIAL)
+@require_GET
 @reason_required
 def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One finding: the resident's and the other resident's ids, the account's holder name and

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.namecheck.reasons import Outcome, outcome_text
@@ -17,7 +18,7 @@ from madoguchi.outside import OutsideError
 from madoguchi.plaintext import long_number
 from madoguchi.refusals import ByLanguage
 
-from ..constants import RELATIONSHIP_JA, NameException
+from ..constants import RELATIONSHIP_JA, NameException, ProgrammeScope
 from ..models import (
     Programme,
     ProgrammeVersion,
@@ -93,6 +94,36 @@ def open_version(programme_code: str) -> tuple[Programme, ProgrammeVersion]:
             params={"programme": ByLanguage(version.name_ja, version.name_en or version.name_ja)},
         )
     return programme, version
+
+
+def refuse_another_citys_programme(visit: Visit, programme: Programme) -> None:
+    """A municipality's add-on is applied for at that municipality's desks: its `municipality`
+    names the city (as its organisation is named, or by its municipality code). Another city's
+    desk, whose staff act for their own city, is refused; so is a desk that serves no city.
+    A municipal programme that names no municipality, and the national programme, are taken at
+    every desk."""
+    wanted = str(programme.municipality or "").strip()
+    if programme.scope != ProgrammeScope.MUNICIPAL or not wanted:
+        return
+    organisation = visit.terminal.contractor
+    city = organisation if organisation.kind == OrganisationKind.CITY else organisation.city
+    if city is not None and wanted in {city.name, city.municipality_code}:
+        return
+    current = programme.current_version()
+    name = ByLanguage(current.name_ja, current.name_en or current.name_ja) if current else wanted
+    raise ProcedureInvalid(
+        "programme_of_another_city",
+        _(
+            "%(programme)s is %(municipality)s's own programme: it is applied for at "
+            "%(municipality)s's desks, and this desk serves %(city)s."
+        ),
+        field="programme",
+        params={
+            "programme": name,
+            "municipality": wanted,
+            "city": city.name if city is not None else "-",
+        },
+    )
 
 
 INSURED_KANA = "被保険者のお名前（フリガナ）"

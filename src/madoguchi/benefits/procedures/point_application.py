@@ -33,6 +33,7 @@ from .common import (
     ProcedureBase,
     name_lines,
     open_version,
+    refuse_another_citys_programme,
     resident_name_of,
     typed_field,
 )
@@ -68,6 +69,7 @@ class PointApplication(ProcedureBase):
     def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
         resident_name = resident_name_of(visit, fields)  # before any outside look-up
         programme, version = open_version(str(fields.get("programme") or NATIONAL_PROGRAMME))
+        refuse_another_citys_programme(visit, programme)
         provider = self._provider(str(fields.get("provider", "")))
         self._refuse_second_link(visit, programme)
         psid, sec = self._entered_account(fields)
