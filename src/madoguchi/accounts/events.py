@@ -41,6 +41,11 @@ SIGN_IN_REASONS = {
         "窓口職員は登録済みの端末でしかサインインできません",
         "desk staff can sign in only on a registered terminal",
     ),
+    "terminal_of_another_organisation": (
+        "この端末は別の事業者の窓口の端末です（窓口職員は自分の事業者の端末でのみサインインできます）",
+        "the terminal is another organisation's desk (desk staff sign in only on their own "
+        "organisation's terminals)",
+    ),
 }
 describe_with(ACCOUNTS_SIGN_IN_FAILED, in_words("reason", SIGN_IN_REASONS))
 
