@@ -168,3 +168,15 @@ def test_a_submitted_daily_reports_page_in_the_admin_is_a_read_of_its_residents(
     assert read.payload["page"] == "admin.reports.dailyreport"
     assert read.payload["reason"] == "daily_check"
     assert not reads(b).exists()
+
+
+def test_the_admins_list_of_links_names_its_filter_and_columns_in_japanese(operator):
+    """The name check's filter listed the stored codes (全て / match) and the account's column
+    was headed MASKED ACCOUNT on the Japanese page."""
+    two_links()
+    page = opened(operator, LINKS).content.decode()
+    filters = page[page.index('id="changelist-filter"') :]
+    assert ">match<" not in filters
+    assert "一致" in filters
+    assert "MASKED ACCOUNT" not in page.upper()
+    assert "口座（下4桁）" in page

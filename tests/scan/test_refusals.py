@@ -2,10 +2,12 @@
 the file (and column), before anything runs, nothing written."""
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -44,11 +46,14 @@ def test_an_output_directory_holding_files_is_refused_before_anything_runs(good,
     with pytest.raises(CommandError, match=r"out: already holds findings.parquet, report.html"):
         call_command("scan", "run", str(good), "--out", str(out), "--no-pdf")
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
-    # --replace replaces a scan's own files, and nothing else.
+    # --replace replaces a scan's own files, and nothing else; an earlier run's report.pdf that
+    # this run does not write (--no-pdf) is removed, not left beside the new findings as theirs.
+    (out / "report.pdf").write_bytes(b"%PDF- an earlier run's")
     call_command(
         "scan", "run", str(good), "--out", str(out), "--no-pdf", "--replace", stdout=io.StringIO()
     )
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} != before
+    assert not (out / "report.pdf").exists()
     (out / "notes.txt").write_text("mine")
     with pytest.raises(CommandError, match=r"out: holds files no scan wrote \(findings.parquet"):
         call_command("scan", "run", str(good), "--out", str(out), "--replace")
@@ -133,3 +138,43 @@ def test_an_input_that_does_not_exist_or_is_a_file_says_which(tmp_path):
     (tmp_path / "a-file").write_text("x")
     with pytest.raises(schema.InputError, match=r"a-file: is a file, not a directory"):
         schema.validate(tmp_path / "a-file")
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_a_column_named_twice_is_refused_naming_it(good, tmp_path, fmt):
+    """A second `link_id` (or a corrected `name_kana` pasted beside the first): a Parquet file
+    ended in a KeyError, a CSV's first column was read without a word."""
+    t = pq.read_table(good / "links.parquet")
+    doubled = pa.Table.from_arrays(
+        [*t.columns, t.column("link_id")], names=[*t.column_names, "link_id"]
+    )
+    (good / "links.parquet").unlink()
+    if fmt == "parquet":
+        pq.write_table(doubled, good / "links.parquet")
+    else:
+        pacsv.write_csv(doubled, good / "links.csv")
+    column = len(t.column_names) + 1
+    said = (
+        f"links.{fmt}, column 'link_id': is named 2 times in the header (columns 1, {column}): "
+        "a table names each column once"
+    )
+    with pytest.raises(schema.InputError, match=re.escape(said)):
+        schema.validate(good)
+    out = tmp_path / "out"
+    with pytest.raises(CommandError, match=re.escape(said)):
+        call_command("scan", "run", str(good), "--out", str(out), "--no-pdf")
+    assert not out.exists()
+
+
+def test_a_table_saved_as_a_workbook_is_named_with_how_to_save_it(good, tmp_path):
+    """links.xlsx beside the others: refused as if the table were missing, with no word of the
+    workbook right there."""
+    (good / "links.parquet").unlink()
+    (good / "links.xlsx").write_bytes(b"PK\x03\x04 a workbook")
+    with pytest.raises(schema.InputError) as refused:
+        schema.validate(good)
+    assert str(refused.value) == (
+        f"{good / 'links.parquet'}: missing: give links.parquet or links.csv; links.xlsx is a "
+        "spreadsheet's own file, which the scan does not read: save it as links.csv (in Excel, "
+        '"CSV UTF-8 (コンマ区切り)")'
+    )

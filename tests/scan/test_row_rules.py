@@ -7,6 +7,7 @@ is accepted: a self link at a kiosk's terminal, a commit without its resident, a
 link the links table no longer holds."""
 
 import io
+from datetime import timedelta
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -201,7 +202,7 @@ def test_a_desk_log_naming_no_link_of_links_is_refused_and_nothing_written(tmp_p
     numbering): the desk rules would find no evidence for any link, so the run is refused;
     also when the first commits looked up are not the ones that match, it looks at all."""
     d = _desk()
-    d.event(40, "commit", link="0001")
+    d.event(2, "commit", link="0001")  # at L1's own linked_at, as its commit would be
     for e in d.events:
         if e["event"] == "commit":
             e["link_id"] = "DESK-" + e["link_id"]
@@ -271,6 +272,75 @@ def test_a_desk_link_whose_commit_is_logged_at_another_terminal_is_refused(tmp_p
         call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
     assert "row 4 (link_id 'L0') has terminal_id 'T8'" in str(refused.value)
     assert "(2 desk links do so; the lowest link_id is named)" in str(refused.value)
+
+
+def test_a_link_the_desk_log_commits_twice_is_refused(tmp_path):
+    """A desk log holding a commit row twice (exported over overlapping dates, or a row pasted
+    again) made the link a finding twice: findings.parquet held several rows for one link, and
+    `--record` failed on the database's one finding a link after the files were written.
+    Refused, naming the log, the column, the link and its commits' times; nothing written."""
+    d = _desk()
+    commit = next(e for e in d.events if e["event"] == "commit")
+    d.events.append(dict(commit))
+    out = tmp_path / "out"
+    directory = d.write(tmp_path / "in")
+    with pytest.raises(CommandError) as refused:
+        call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
+    assert str(refused.value).startswith(
+        f"{directory / 'desk_events.parquet'}, column 'link_id': link 'L1' has 2 commit rows "
+        "(the first at 2022-08-01 09:02:00): a link is committed once"
+    )
+    assert str(refused.value).endswith("nothing was written")
+    assert not out.exists()
+    # The whole log pasted twice: counted, the lowest link_id named.
+    d.link("L0", "B", "ｽｽﾞｷ ｲﾁﾛｳ", minute=20)
+    d.events.extend([dict(e) for e in d.events])
+    directory = d.write(tmp_path / "in-twice")
+    with pytest.raises(CommandError) as refused:
+        call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
+    assert "link 'L0' has 2 commit rows" in str(refused.value)
+    assert "(2 links are committed more than once; the lowest link_id is named)" in str(
+        refused.value
+    )
+
+
+def test_a_desk_link_whose_commit_disagrees_on_its_staff_or_time_is_refused(tmp_path):
+    """The rules read the commit's staff member and time, the finding's sentence, the report's
+    timeline and a case's session records the link's: a commit logged under another staff
+    member made a lent-terminal finding say "committed in the name of S1 while S1 was signed
+    in"; a link two hours off its commit (or a log in UTC, 9 hours off) showed another
+    session's residents and no commit. Refused, naming the file, column, row and both."""
+    out = tmp_path / "out"
+    d = _desk()
+    commit = next(e for e in d.events if e["event"] == "commit")
+    commit["staff_id"] = "S9"
+    directory = d.write(tmp_path / "in-staff")
+    with pytest.raises(CommandError) as refused:
+        call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
+    assert str(refused.value).startswith(
+        f"{directory / 'links.parquet'}, column 'staff_id': row 1 (link_id 'L1') has staff_id "
+        "'S1', but desk_events.parquet records its commit under 'S9' (2022-08-01 09:02:00): a "
+        "desk link's staff member is the one its commit was made under"
+    )
+    assert str(refused.value).endswith("nothing was written")
+    assert not out.exists()
+    d = _desk()
+    for e in d.events:  # the desk log written in UTC
+        e["at"] -= timedelta(hours=9)
+    directory = d.write(tmp_path / "in-utc")
+    with pytest.raises(CommandError) as refused:
+        call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
+    assert str(refused.value).startswith(
+        f"{directory / 'links.parquet'}, column 'linked_at': row 1 (link_id 'L1') has linked_at "
+        "2022-08-01 09:02:00, but desk_events.parquet records its commit at 2022-08-01 00:02:00 "
+        "(9 hours apart: is one of them in another time zone, UTC say?"
+    )
+    assert not out.exists()
+    # Within the slack (a provider's clock a minute behind): scanned.
+    d = _desk()
+    d.links[0]["linked_at"] += timedelta(minutes=1)
+    result = scan_run.run(d.write(tmp_path / "in-ok"), out, pdf=False, progress=None)
+    assert (result.out / "findings.parquet").exists()
 
 
 def test_a_commit_at_the_links_own_terminal_or_of_a_self_link_is_accepted(tmp_path):

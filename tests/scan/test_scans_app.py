@@ -490,6 +490,34 @@ def test_a_findings_reasoning_is_english_on_the_english_page(client, recorded):
     assert finding.explanation in ja  # Japanese: the scan's own sentence, as stored
 
 
+@pytest.mark.parametrize("check", [0, 1, 2, 3, None])
+@pytest.mark.parametrize("cause", ["logout_omission", "lent_terminal"])
+def test_the_holder_against_the_resident_is_a_sentence_of_its_own(cause, check):
+    """Every name check in the scan's sentence and the page's alike; the holder unknown said
+    as such (「…は R-1 と名義不明です。」 read as "is holder-unknown with R-1")."""
+    from django.utils import translation
+
+    from madoguchi.scan.report import explain_ja
+    from madoguchi.scans.names import reasoning
+
+    row = {
+        "resident_id": "R-1",
+        "other_resident_id": "R-2",
+        "holder_check": check,
+        "score": 0.97,
+        "cause": cause,
+        "staff_id": "S2",
+        "session_staff": None,
+        "programme": "mynapoint_2",
+        "channel": "desk",
+    }
+    with translation.override("ja"):
+        assert reasoning(Finding(**row)) == explain_ja(row)
+    assert "名義不明です" not in explain_ja(row)
+    if check in (3, None):
+        assert "お名前と照合できませんでした" in explain_ja(row)
+
+
 @pytest.mark.parametrize("programme", ["mynapoint_2", "public_fund", "health_insurance"])
 @pytest.mark.parametrize("channel", ["desk", "self"])
 @pytest.mark.parametrize(

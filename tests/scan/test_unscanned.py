@@ -125,3 +125,21 @@ def test_the_command_prints_the_whole_runs_time_with_the_pdf(tmp_path, monkeypat
     call_command("scan", "run", *args, stdout=stdout, stderr=io.StringIO())
     assert "findings (" in stdout.getvalue()
     assert " in 100.0 s (scan 0.0 s, reports 100.0 s); wrote " in stdout.getvalue()
+
+
+def test_a_finding_whose_resident_is_not_in_residents_says_its_holder_could_not_be_checked(
+    tmp_path,
+):
+    """Only the desk rule flags such a link (a commit with nobody signed in): findings.parquet
+    held a null `holder_check` where the output's columns say 3, unavailable (the database
+    kept 3), and the report said 「…は GONE2 と名義不明です。」."""
+    directory = _orphaned(tmp_path)
+    scan_run.run(directory, tmp_path / "out", pdf=False, progress=None)
+    found = pq.read_table(tmp_path / "out" / "findings.parquet").to_pylist()
+    row = next(r for r in found if r["link_id"] == "LZ1")
+    assert row["cause"] == "lent_terminal"
+    assert row["holder_check"] == 3
+    assert all(r["holder_check"] is not None for r in found)
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "を住民 GONE2 のお名前と照合できませんでした。" in html
+    assert "と名義不明です" not in html

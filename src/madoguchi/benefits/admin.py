@@ -178,20 +178,40 @@ class ProviderAdmin(admin.ModelAdmin):
     list_display = ("code", "display_name_ja", "is_active")
 
 
+class NameOutcomeFilter(admin.SimpleListFilter):
+    """The name check's outcomes by the desk's words (the field's own filter listed the stored
+    codes, `match`, on the Japanese page)."""
+
+    title = _("name check")
+    parameter_name = "name_outcome"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(o.value, name_outcome_words(o.value)) for o in Outcome]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(name_outcome=value) if value else queryset
+
+
 @admin.register(PaymentLink)
 class PaymentLinkAdmin(ResidentReadsRecorded, NameCheckReadOnlyAdmin):
     list_display = (
         "created_at",
         "programme",
         "provider",
-        "masked_account",
+        "masked_account_shown",
         "status",
         "name_outcome_shown",
         "name_reason_shown",
         "name_exception",
     )
-    list_filter = ("status", "provider", "name_outcome", "name_exception")
+    list_filter = ("status", "provider", NameOutcomeFilter, "name_exception")
     exclude = ("account_hash",)
+
+    # The property's own header read MASKED ACCOUNT on the Japanese page.
+    @admin.display(description=_("account (last 4)"))
+    def masked_account_shown(self, obj: PaymentLink) -> str:
+        return obj.masked_account
 
 
 @admin.register(PublicFundAccount)

@@ -680,9 +680,16 @@ class LedgerTransfer(_Immutable):
 
 
 class LedgerEntry(_Immutable):
-    transfer = models.ForeignKey(LedgerTransfer, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
-    amount = models.BigIntegerField()  # credit positive, debit negative
+    transfer = models.ForeignKey(
+        LedgerTransfer,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        verbose_name=_("transfer"),
+    )
+    account = models.ForeignKey(
+        LedgerAccount, on_delete=models.PROTECT, related_name="entries", verbose_name=_("account")
+    )
+    amount = models.BigIntegerField(_("points"))  # credit positive, debit negative
 
     class Meta:
         verbose_name = _("ledger entry")

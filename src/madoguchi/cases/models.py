@@ -201,8 +201,10 @@ class Case(models.Model):
 class TimelineEntry(models.Model):
     """One step of a case. Appended, never changed."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="timeline")
-    seq = models.PositiveIntegerField()
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, related_name="timeline", verbose_name=_("case")
+    )
+    seq = models.PositiveIntegerField(_("step number"))
     kind = models.CharField(_("step"), max_length=20, choices=EntryKind.choices)
     status = models.CharField(_("status after"), max_length=20, choices=CaseStatus.choices)
     event_date = models.DateField(_("date"), null=True, blank=True)
@@ -217,7 +219,12 @@ class TimelineEntry(models.Model):
         _("comparison"), max_length=20, choices=ComparisonResult.choices, blank=True
     )
     detail = models.JSONField(_("detail"), default=dict, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:

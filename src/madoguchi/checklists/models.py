@@ -54,7 +54,12 @@ class ChecklistTemplate(models.Model):
 
 
 class ChecklistItem(models.Model):
-    template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="items")
+    template = models.ForeignKey(
+        ChecklistTemplate,
+        on_delete=models.PROTECT,
+        related_name="items",
+        verbose_name=_("checklist version"),
+    )
     code = models.SlugField(_("code"), max_length=40)
     label_ja = models.CharField(_("label (Japanese)"), max_length=200)
     label_en = models.CharField(_("label (English)"), max_length=200)

@@ -203,7 +203,7 @@ def _parquet_columns(table: str, path: Path) -> list[str] | None:
     stored = pq.read_schema(path)
     cols = []
     for spec in schema.TABLES[table]:
-        if spec.name not in stored.names:
+        if stored.names.count(spec.name) != 1:  # missing, or named twice: schema.load says so
             return None
         typ = stored.field(spec.name).type
         name = '"' + spec.name.replace('"', '""') + '"'

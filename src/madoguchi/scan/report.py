@@ -58,20 +58,37 @@ _OTHER_JA: dict[int | None, str] = {
 }
 
 
+# The holder's name against the resident's, as a sentence of its own: 「…は R と名義不明です」
+# read as "is holder-unknown with R" where the holder's name is not known (or the resident is not
+# in the input's residents, so there is no name to check). The finding page's sentences
+# (`madoguchi.scans.names.CHECK_SENTENCES` in Japanese), word for word.
+_COMPARED_JA = {
+    0: "{holder}は、住民 {res} のお名前と一致しています。",
+    1: "{holder}は、住民 {res} のお名前に近いものの、同じではありません（近似一致）。",
+    2: "{holder}は、住民 {res} のお名前と一致しません。",
+    3: (
+        "{holder}を住民 {res} のお名前と照合できませんでした。スキャンの入力に名義がないか、"
+        "その住民が入力の住民データ（residents）にいません。"
+    ),
+}
+
+
 def explain_ja(f: dict[str, Any]) -> str:
     """The finding's reasoning in one or two Japanese sentences, from its evidence columns, in
     the words of its programme (an insurance registration's holder is the insured person) and
     channel (a self-service link had no desk, so no residents served before or after it)."""
     res, other = f["resident_id"], f.get("other_resident_id")
-    check = CHECK_JA.get(recorded_check(f.get("holder_check")), "不明")
+    checked = recorded_check(f.get("holder_check"))
+    check = CHECK_JA.get(checked, "不明")
     programme = f.get("programme") or "mynapoint_2"
     holder = HOLDER_JA.get(programme, HOLDER_JA["mynapoint_2"])
+    compared = _COMPARED_JA.get(checked, _COMPARED_JA[3]).format(holder=holder, res=res)
     linked = LINKED_JA.get(programme, LINKED_JA["mynapoint_2"])
     cause = f["cause"]
     if cause == "logout_omission":
         return (
             f"{res} の手続きとして確定されましたが、直前に端末で読み取られたカードは {other} のもので、"
-            f"その後ログアウトも {res} のカードの読み取りもありません。{holder}は {res} と{check}です。"
+            f"その後ログアウトも {res} のカードの読み取りもありません。{compared}"
             + _OTHER_JA.get(logout_other_check(f.get("score")), "").format(
                 holder=holder, linked=linked, other=other, res=res
             )
@@ -88,7 +105,7 @@ def explain_ja(f: dict[str, Any]) -> str:
             if who
             else "そのときこの端末にはだれもサインインしていませんでした。"
         )
-        return f"職員 {f.get('staff_id')} の名義で確定されましたが、{signed_in}{holder}は {res} と{check}です。"
+        return f"職員 {f.get('staff_id')} の名義で確定されましたが、{signed_in}{compared}"
     if cause == "family_account":
         return (
             f"{holder}が同じ世帯の {other} と一致します。家族の{linked}で、誤紐付けではありません。"

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from madoguchi.scan import engine as engines
@@ -243,27 +244,96 @@ def _no_commit_names_a_link(
     )
 
 
-def _commit_at_another_terminal(
+# How far a desk link's `linked_at` may be from its commit in the desk log: the report's
+# timeline runs from 20 minutes before the link to 10 after, so a commit further off is not in
+# it (a log written in UTC beside links in Japan's time is 9 hours off).
+LINKED_AT_SLACK_S = 300
+
+
+def _t(value: object) -> object:
+    return value.isoformat(sep=" ") if hasattr(value, "isoformat") else value
+
+
+def _links_against_commits(
     eng: engines.Engine, tables: dict[str, ir.Table], directory: Path | str
 ) -> schema.InputError | None:
-    """The refusal of an input holding a desk link whose commit the desk log records at
-    another terminal than the link's ``terminal_id``. The rules read a link's desk evidence
-    (session, card reads, neighbours) at its commit's terminal, but the report's timeline, the
-    finding's terminal and a case's desk are the link's: a finding would show one terminal's
-    log as the evidence of what happened at another. One expression over the engine's tables
-    (DuckDB and Spark alike): a join of the desk links with the commits naming them."""
+    """The refusal of an input whose links and desk log disagree about a commit; None when
+    they agree. The rules read a link's desk evidence (session, card reads, neighbours, the
+    staff member) at its commit, while the finding's sentence and terminal, the report's
+    timeline and an opened case's desk and session records are the link's: such a finding would
+    be argued from one record and shown with another's. In order:
+
+    - a link committed more than once (a log exported over overlapping dates, a row pasted
+      again): it became a finding once for each commit (several rows for one link in
+      findings.parquet; `--record` then failed on the database's one finding a link);
+    - a desk link whose commit is at another terminal;
+    - a desk link whose commit is under another staff member (a lent-terminal finding said
+      "committed in the name of S1 while S1 was signed in");
+    - a desk link whose `linked_at` is more than `LINKED_AT_SLACK_S` from its commit (the
+      timeline showed another session's residents and no commit; a log in UTC is 9 hours off).
+
+    One join of the links with the commits naming them, run by the engine (DuckDB and Spark
+    alike), once when they agree; a self link (a kiosk's terminal) is checked for repeated
+    commits only, a desk link with no commit in the log not at all."""
     events, links = tables["desk_events"], tables["links"]
     commits = events.filter(events.event == "commit").select(
-        c_link=events.link_id, c_term=events.terminal_id, c_at=events.at
+        c_link=events.link_id, c_term=events.terminal_id, c_staff=events.staff_id, c_at=events.at
     )
-    desk = links.filter(links.channel == "desk").select("link_id", "terminal_id")
-    j = desk.inner_join(commits, desk.link_id == commits.c_link)
-    j = j.filter(j.terminal_id != j.c_term)
-    first = eng.to_arrow(j.order_by(["link_id", "c_at"]).limit(1)).to_pylist()
-    if not first:
+    linked = links.select("link_id", "channel", "terminal_id", "staff_id", "linked_at")
+    j = linked.inner_join(commits, linked.link_id == commits.c_link)
+    desk = j.channel == "desk"
+    j = j.mutate(
+        term_differs=desk & (j.terminal_id != j.c_term),
+        staff_differs=desk & (j.staff_id != j.c_staff),
+        apart=(j.linked_at.epoch_seconds() - j.c_at.epoch_seconds()).abs(),
+    )
+    j = j.mutate(time_differs=desk & (j.apart > LINKED_AT_SLACK_S))
+    flags = ("term_differs", "staff_differs", "time_differs")
+    # One pass when they agree: as many joined rows as links joined, and no flag set.
+    seen = eng.to_arrow(
+        j.aggregate(
+            rows=j.count(),
+            links=j.link_id.nunique(),
+            **{f: j[f].cast("int64").sum() for f in flags},
+        )
+    ).to_pylist()[0]
+    if seen["rows"] == seen["links"] and not any(seen[f] for f in flags):
         return None
-    hit = first[0]
-    count = eng.to_arrow(j.aggregate(n=j.link_id.nunique())).column("n")[0].as_py()
+    if seen["rows"] != seen["links"]:
+        counted = j.group_by("link_id").aggregate(commits=j.count(), c_at=j.c_at.min())
+        which = counted.filter(counted.commits > 1)
+        first = eng.to_arrow(which.order_by("link_id").limit(1)).to_pylist()[0]
+        count = eng.to_arrow(which.aggregate(n=which.count())).column("n")[0].as_py()
+        return _disagreement("commits", first, count, directory)
+    for kind in flags:
+        which = j.filter(j[kind])
+        first = eng.to_arrow(which.order_by(["link_id", "c_at"]).limit(1)).to_pylist()
+        if first:
+            count = eng.to_arrow(which.aggregate(n=which.link_id.nunique())).column("n")
+            return _disagreement(kind, first[0], count[0].as_py(), directory)
+    return None  # pragma: no cover - `bad` held a row of one of the kinds
+
+
+def _disagreement(
+    kind: str, hit: dict[str, Any], count: int, directory: Path | str
+) -> schema.InputError:
+    """`_links_against_commits`'s refusal of one kind, naming the first link (its row where
+    the file is read here) and how many links disagree so."""
+    log = _file_of(directory, "desk_events")
+    if kind == "commits":
+        more = (
+            f" ({count:,} links are committed more than once; the lowest link_id is named)"
+            if count > 1
+            else ""
+        )
+        return schema.InputError(
+            log,
+            "link_id",
+            f"link {hit['link_id']!r} has {hit['commits']} commit rows (the first at "
+            f"{_t(hit['c_at'])}){more}: a link is committed once, so the log holds a row twice "
+            "(exported over overlapping dates, or pasted again?); remove the repeated rows; "
+            "nothing was written",
+        )
     file = _file_of(directory, "links")
     row = (
         schema.row_of(Path(file), "links", "link_id", hit["link_id"])
@@ -271,17 +341,45 @@ def _commit_at_another_terminal(
         else None
     )
     where = f"row {row} (link_id {hit['link_id']!r})" if row else f"link_id {hit['link_id']!r}"
-    log = Path(_file_of(directory, "desk_events")).name
-    more = f" ({count:,} desk links do so; the lowest link_id is named)" if count > 1 else ""
-    at = hit["c_at"].isoformat(sep=" ") if hasattr(hit["c_at"], "isoformat") else hit["c_at"]
+    log = Path(log).name
+    if kind == "term_differs":
+        more = f" ({count:,} desk links do so; the lowest link_id is named)" if count > 1 else ""
+        return schema.InputError(
+            file,
+            "terminal_id",
+            f"{where} has terminal_id {hit['terminal_id']!r}, but {log} records its commit at "
+            f"terminal {hit['c_term']!r} ({_t(hit['c_at'])}){more}: a desk link's terminal is "
+            "the one its commit was made at; the rules read the desk evidence at the commit's "
+            "terminal and the report's timeline and a case's desk at the link's, so a finding "
+            "would show another terminal's log; export both from the same record; nothing was "
+            "written",
+        )
+    more = f" ({count:,} desk links disagree so; the lowest link_id is named)" if count > 1 else ""
+    if kind == "staff_differs":
+        return schema.InputError(
+            file,
+            "staff_id",
+            f"{where} has staff_id {hit['staff_id']!r}, but {log} records its commit under "
+            f"{hit['c_staff']!r} ({_t(hit['c_at'])}){more}: a desk link's staff member is the "
+            "one its commit was made under; the rules read the commit's and the finding's "
+            "sentence the link's, so a finding would contradict itself; export both from the "
+            "same record; nothing was written",
+        )
+    hours = hit["apart"] / 3600
+    zone = (
+        f" ({hours:.0f} hours apart: is one of them in another time zone, UTC say? both are "
+        "written in Japan's time, without a zone)"
+        if hit["apart"] >= 3600 and abs(hours - round(hours)) < 0.02
+        else ""
+    )
     return schema.InputError(
         file,
-        "terminal_id",
-        f"{where} has terminal_id {hit['terminal_id']!r}, but {log} records its commit at "
-        f"terminal {hit['c_term']!r} ({at}){more}: a desk link's terminal is the one its "
-        "commit was made at; the rules read the desk evidence at the commit's terminal and the "
-        "report's timeline and a case's desk at the link's, so a finding would show another "
-        "terminal's log; export both from the same record; nothing was written",
+        "linked_at",
+        f"{where} has linked_at {_t(hit['linked_at'])}, but {log} records its commit at "
+        f"{_t(hit['c_at'])}{zone}{more}: a desk link is made when it is committed (within "
+        f"{LINKED_AT_SLACK_S // 60} minutes); the rules read the commit's time and the "
+        "report's timeline and a case's session records the link's, so they would show another "
+        "visit; export both from the same record; nothing was written",
     )
 
 
@@ -302,6 +400,11 @@ def _replace(files: dict[str, bytes | pa.Table], out: Path) -> None:
         raise
     for part, final in tmp:
         os.replace(part, final)
+    # An earlier run's own output this run did not write (its report.pdf, under --no-pdf) would
+    # be read beside this run's findings as theirs: removed once this run's are in place.
+    for name in OUTPUTS:
+        if name not in files:
+            (out / name).unlink(missing_ok=True)
 
 
 OUTPUTS = ("findings.parquet", "report.html", "report.pdf", "summary.json")
@@ -378,9 +481,9 @@ def run(
         unmatched = _no_commit_names_a_link(eng, registered, directory)
         if unmatched is not None:
             raise unmatched
-        elsewhere = _commit_at_another_terminal(eng, registered, directory)
-        if elsewhere is not None:
-            raise elsewhere
+        disagrees = _links_against_commits(eng, registered, directory)
+        if disagrees is not None:
+            raise disagrees
         findings = _with_progress(
             f"scan ({engine})",
             rows["links"],
@@ -395,6 +498,17 @@ def run(
         keys = report.timeline_keys(findings, timeline_limit, every_mislink=every_mislink)
         events = _timeline_events(eng, registered["desk_events"], keys)
     findings = findings.sort_by("link_id")
+    # A finding whose holder could not be checked (its resident is not in residents: only the
+    # desk rule flags it) has no check from the rules; the file says 3, unavailable, as the
+    # output's columns list it and a recorded run keeps it (`labels.recorded_check`).
+    checks = findings.schema.get_field_index("holder_check")
+    if checks >= 0 and findings.column(checks).null_count:
+        column = findings.column(checks)
+        findings = findings.set_column(
+            checks,
+            findings.schema.field(checks),
+            pc.fill_null(column, pa.scalar(3, column.type)),
+        )
     made_from = schema.dataset(directory)
     if made_from:  # a generated input: scan evaluate checks its truth is this input's
         findings = findings.replace_schema_metadata(

@@ -282,6 +282,10 @@ class InputError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
+# A spreadsheet's own files, which the scan does not read (`_find` says to save it as CSV).
+_WORKBOOKS = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".numbers"})
+
+
 def _find(directory: Path, table: str) -> Path:
     found = [p for p in (directory / f"{table}.parquet", directory / f"{table}.csv") if p.exists()]
     parts = [p for p in (*found, directory / table) if p.is_dir()]
@@ -295,10 +299,21 @@ def _find(directory: Path, table: str) -> Path:
             f"'{table}-one.parquet'), then give that file as {table}.parquet",
         )
     if not found:
+        # A workbook saved as it is (links.xlsx): the scan reads no Excel file; say how to
+        # give it, rather than that the table is missing when its file is right there.
+        sheets = sorted(
+            p.name for p in directory.glob(f"{table}.*") if p.suffix.lower() in _WORKBOOKS
+        )
+        saved = (
+            f"; {sheets[0]} is a spreadsheet's own file, which the scan does not read: save "
+            f'it as {table}.csv (in Excel, "CSV UTF-8 (コンマ区切り)")'
+            if sheets
+            else ""
+        )
         raise InputError(
             str(directory / f"{table}.parquet"),
             None,
-            f"missing: give {table}.parquet or {table}.csv",
+            f"missing: give {table}.parquet or {table}.csv{saved}",
         )
     if len(found) > 1:
         raise InputError(
@@ -497,6 +512,19 @@ def _csv_problem(path: Path, message: str) -> str:
 
 def _require_columns(path: Path | str, table: str, names: list[str]) -> None:
     present = set(names)
+    for spec in TABLES[table]:
+        # A column named twice (a corrected copy pasted beside the original): which one the
+        # rules read is not for the reader to guess (a CSV's first was read without a word, a
+        # Parquet file's ended in a KeyError).
+        places = [i + 1 for i, name in enumerate(names) if name == spec.name]
+        if len(places) > 1:
+            raise InputError(
+                str(path),
+                spec.name,
+                f"is named {len(places)} times in the header (columns "
+                f"{', '.join(str(p) for p in places)}): a table names each column once; remove "
+                "or rename the extra ones; nothing was written",
+            )
     for spec in TABLES[table]:
         if spec.name not in present:
             problem = missing_column(names, spec.name)

@@ -55,9 +55,10 @@ def reasoning(finding: Any) -> str:
     (`madoguchi.scan.report.explain_ja`, which the run stored and its cases' intake keeps); the
     English page no longer shows that stored Japanese text."""
     res, other = finding.resident_id, finding.other_resident_id
-    check = CHECK_NAMES.get(int(finding.holder_check or 0), "")
+    check = CHECK_NAMES.get(3 if finding.holder_check is None else int(finding.holder_check), "")
     programme = finding.programme if finding.programme in HOLDER_NAMES else "mynapoint_2"
     holder = str(HOLDER_NAMES[programme])
+    checked = 3 if finding.holder_check is None else int(finding.holder_check)
     words = {
         "resident": res,
         "other": other,
@@ -67,13 +68,16 @@ def reasoning(finding: Any) -> str:
         "linked": LINKED_NAMES[programme],
         "typed": TYPED_NAMES[programme],
     }
+    # The holder against the resident as a sentence of its own (「…と名義不明です」 read as
+    # "is holder-unknown with"): the finding page's own sentences.
+    words["compared"] = str(CHECK_SENTENCES.get(checked, CHECK_SENTENCES[3])) % words
     cause = finding.cause
     if cause == "logout_omission":
         said = (
             gettext(
                 "Committed as %(resident)s's procedure, but the card read last at the terminal "
                 "was %(other)s's, with neither a sign-out nor a reading of %(resident)s's card "
-                "after it. %(Holder)s against %(resident)s: %(check)s."
+                "after it. %(compared)s"
             )
             % words
         )
@@ -107,11 +111,11 @@ def reasoning(finding: Any) -> str:
         if not finding.session_staff:
             return gettext(
                 "Committed in the name of staff %(staff)s, but nobody was signed in at this "
-                "terminal then. %(Holder)s against %(resident)s: %(check)s."
+                "terminal then. %(compared)s"
             ) % {**words, "staff": finding.staff_id}
         return gettext(
             "Committed in the name of staff %(staff)s, but %(who)s was signed in at this "
-            "terminal then. %(Holder)s against %(resident)s: %(check)s."
+            "terminal then. %(compared)s"
         ) % {**words, "staff": finding.staff_id, "who": finding.session_staff}
     if cause == "family_account":
         return (
@@ -156,7 +160,8 @@ def check_sentence(finding: Any) -> str:
     """The finding's name check (`holder_check`) said as a sentence, in its programme's words
     (an insurance registration's holder is the insured person)."""
     programme = finding.programme if finding.programme in HOLDER_NAMES else "mynapoint_2"
-    said = CHECK_SENTENCES.get(int(finding.holder_check or 0), CHECK_SENTENCES[3])
+    checked = 3 if finding.holder_check is None else int(finding.holder_check)
+    said = CHECK_SENTENCES.get(checked, CHECK_SENTENCES[3])
     return str(said) % {
         "Holder": capfirst(str(HOLDER_NAMES[programme])),
         "resident": finding.resident_id,
