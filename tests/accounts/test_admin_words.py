@@ -82,3 +82,20 @@ def test_the_admin_is_headed_with_the_products_name_not_djangos(admin_client):
         assert title == f"{index} | {header}", title
         assert f'<a href="/admin/">{header}</a>' in page
         assert "Django" not in _text(page)
+
+
+def test_the_staff_list_and_a_members_page_name_roles_in_words(admin_client):
+    """The staff list's filter offered the groups by their names, the roles' codes
+    (desk_staff, city_official), and a member's page listed them so."""
+    from madoguchi.accounts.constants import Role
+    from tests import factories
+
+    member = factories.staff(Role.DESK_STAFF, username="yamada")
+    listing = _text(admin_client.get("/admin/accounts/user/").content.decode())
+    page = _text(admin_client.get(f"/admin/accounts/user/{member.pk}/change/").content.decode())
+    for text in (listing, page):
+        assert "desk_staff" not in text
+        assert "city_official" not in text
+        assert "支援窓口スタッフ" in text
+    filtered = admin_client.get("/admin/accounts/user/", {"role": "desk_staff"}).content.decode()
+    assert member.username in filtered

@@ -100,6 +100,34 @@ def test_the_incident_list_shows_the_sentence_not_the_reason_code(admin_client):
     assert "本人が住民用ページで「自分ではない」と申し出" in text
 
 
+def test_an_incidents_page_shows_its_sentence_not_the_english_it_was_recorded_with(admin_client):
+    """The change page showed the stored summary (English) under 内容, beside the sentence in
+    Japanese."""
+    from madoguchi.incidents.services import incident_record
+    from madoguchi.incidents.text import COMPLETION_REFUSED, by_language, sentence
+
+    summary, text = sentence(
+        COMPLETION_REFUSED,
+        reason=by_language(
+            ja="署名したカードが受付のカードではありません",
+            en="the card that signed is not the card of the visit",
+        ),
+    )
+    incident = incident_record(
+        kind=IncidentKind.COMPLETION_REFUSED,
+        reason_code="signer_mismatch",
+        severity=Severity.HIGH,
+        summary=summary,
+        detail={"text": text},
+    )
+    url = f"/admin/incidents/incident/{incident.pk}/change/"
+    factories.reasons_given(admin_client, url)
+    page = _text(admin_client.get(url).content.decode())
+    assert summary == "Completion refused: the card that signed is not the card of the visit"
+    assert summary not in page
+    assert "署名したカードが受付のカードではありません" in page
+
+
 # The codes the admin still showed as stored: the outbox's call names, the insurer's answer, a
 # grant's category and the audit log's event names. Each reads in words now, its code beside
 # (operators find it so in the worker's log, the docs and the log's search).

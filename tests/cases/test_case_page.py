@@ -103,7 +103,10 @@ def test_legacy_link_from_the_page_with_session_events_in_words(client, official
     # Session events in Japanese words, not codes; the return step says what it records.
     assert "カードの読み取り" in body
     assert "申込の確定" in body
-    assert 'data-testid="session-log"><tr><th>時刻</th><th>出来事</th><th>来庁者</th></tr>' in body
+    assert (
+        'data-testid="session-log"><tr><th>時刻</th><th>出来事</th><th>職員</th><th>来庁者</th></tr>'
+        in body
+    )
     assert ">card_read<" not in body
     # The old records' times in the era on a Japanese page, as the rest of the case's dates
     # (「2022-08-10 10:02」 was the one calendar date on it), not ISO 8601's 2022-08-10T10:02.

@@ -133,3 +133,27 @@ def test_not_me_on_a_record_the_city_works_a_case_about_joins_that_case(
     client.post(f"/me/not-me/link/{link.pk}/", {"reason": "not_my_account"})
     assert NotMeReport.objects.count() == 1
     assert Case.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("idle", "said"), [(120, "2分間操作がなかった"), (600, "10分間操作がなかった")]
+)
+def test_a_page_opened_after_the_idle_limit_says_why_it_closed(trusted, desk, settings, idle, said):
+    """A page opened after the session lapsed went to the start page's generic 「ページを閉じ
+    ました」, though the session ended for the idle limit; and that limit's sentence said 2
+    minutes whatever RESIDENT_IDLE_SECONDS was."""
+    from datetime import timedelta
+
+    from madoguchi.residents.models import ResidentSession
+
+    settings.RESIDENT_IDLE_SECONDS = idle
+    a = trusted.card("A")
+    desk_completion(desk, a)
+    client = Client()
+    sign_in(client, a)
+    ResidentSession.objects.filter(ended_at__isnull=True).update(
+        last_activity_at=timezone.now() - timedelta(seconds=idle + 1)
+    )
+    response = client.get("/me/records/")
+    assert response["Location"].endswith("/me/?ended=idle")
+    assert said in client.get(response["Location"]).content.decode()

@@ -99,10 +99,20 @@ def test_every_recorded_mislink_keeps_its_timeline_and_account_beyond_the_report
     call_command(
         "scan", "open-cases", "--min-score", "0.8", "--as", "city-official", stdout=io.StringIO()
     )
-    legacy = FindingCase.objects.get(link_id="L3").case.legacy_link
+    case = FindingCase.objects.get(link_id="L3").case
+    legacy = case.legacy_link
     assert legacy.account_hash == "hash-L3"
     assert legacy.account_last4 == "1234"
     assert "committed" in [e["event"] for e in legacy.session_log]
+    # The case's page shows who was signed in at each step (a lent terminal's whole evidence),
+    # where it showed the time, the event and the resident only.
+    staff = {e["staff"] for e in legacy.session_log if e.get("staff")}
+    assert staff
+    body = client.get(
+        reverse("cases:detail", args=[case.pk]) + "?reason=case_work"
+    ).content.decode()
+    shown = re.findall(r'data-testid="session-log-staff">([^<]*)<', body)
+    assert staff <= set(shown)
 
 
 def test_a_recorded_run_keeps_every_finding_with_its_reasoning_and_timeline(recorded):

@@ -7,11 +7,13 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm as AuthUserChangeForm
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
 
+from .constants import Role
 from .events import LOCKOUT_LIFTED
 from .models import Organisation, User
 from .services import official_outside_a_city
@@ -37,18 +39,51 @@ class UserChangeForm(AuthUserChangeForm):
         return organisation
 
 
+class RoleFilter(admin.SimpleListFilter):
+    """Members by role, named in words: the groups' own filter listed their names, which are
+    the roles' codes (desk_staff, city_official)."""
+
+    title = _("role")
+    parameter_name = "role"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(Role.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(groups__name=value) if value else queryset
+
+
+def _roles_in_words(fieldsets: Any) -> list[Any]:
+    """Django's user fieldsets with the groups (named by the roles' codes) read as the roles in
+    words (`UserAdmin.roles_shown`)."""
+    return [
+        (
+            name,
+            {
+                **opts,
+                "fields": tuple("roles_shown" if f == "groups" else f for f in opts["fields"]),
+            },
+        )
+        for name, opts in fieldsets
+    ]
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     form = UserChangeForm
-    list_display = ("username", "display_name", "organisation", "is_active")
-    list_filter = ("organisation", "groups", "is_active")
+    list_display = ("username", "display_name", "organisation", "roles_shown", "is_active")
+    list_filter = ("organisation", RoleFilter, "is_active")
+    # The roles in words where Django's page listed the groups by their names (the roles'
+    # codes, desk_staff).
     fieldsets = (
-        *(BaseUserAdmin.fieldsets or ()),
+        *_roles_in_words(BaseUserAdmin.fieldsets or ()),
         (_("Desk"), {"fields": ("display_name", "organisation")}),
     )
     # Roles, groups, permissions and the admin and superuser flags are never changed here:
     # `madoguchi staff grant|revoke|flag --by NAME` does it, audited with who did it.
     readonly_fields = (
+        "roles_shown",
         "is_staff",
         "is_superuser",
         "groups",
@@ -56,6 +91,13 @@ class UserAdmin(BaseUserAdmin):
         "last_login",
         "date_joined",
     )
+
+    @admin.display(description=_("roles"))
+    def roles_shown(self, obj: User) -> str:
+        """The member's roles in words (their groups are named by the roles' codes)."""
+        labels = dict(Role.choices)
+        names = obj.groups.values_list("name", flat=True)
+        return "、".join(str(labels.get(name, name)) for name in sorted(names)) or "—"
 
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""

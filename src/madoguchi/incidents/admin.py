@@ -15,7 +15,10 @@ class IncidentAdmin(ResidentReadsRecorded, admin.ModelAdmin):
     # (resident_not_me, EXACT_AFTER_NORMALISATION …); the code stays on the incident's page.
     list_display = ("occurred_at", "kind", "text", "severity", "terminal", "staff")
     list_filter = ("kind", "severity", "terminal")
-    readonly_fields = ["text", *(f.name for f in Incident._meta.fields)]
+    # The stored summary is the English the incident was recorded with: a Japanese page showed
+    # it under 内容 beside the same sentence in Japanese (`text`, which falls back to it).
+    exclude = ("summary",)
+    readonly_fields = ["text", *(f.name for f in Incident._meta.fields if f.name != "summary")]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # recorded by incident_record only (kind, desk, organisation, audit)

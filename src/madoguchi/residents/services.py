@@ -359,6 +359,20 @@ def session_current(public_id: str | None, *, activity: bool = False) -> Residen
     return session
 
 
+def session_end_reason(public_id: str | None) -> str:
+    """Why this browser's session ended (`EndReason`), "" when there is no such ended
+    session: the start page says it ("closed after N minutes without any action"), where a
+    page opened after the end said only that the page was closed."""
+    if not public_id:
+        return ""
+    found = (
+        ResidentSession.objects.filter(public_id=public_id, ended_at__isnull=False)
+        .values_list("end_reason", flat=True)
+        .first()
+    )
+    return str(found or "")
+
+
 def heartbeat(session: ResidentSession, *, fingerprint: str | None, active: bool = False) -> bool:
     """The page reports what the card agent sees; another card or none ends the session.
     `active`: the resident clicked, typed, scrolled or touched the page since the last
@@ -597,21 +611,12 @@ def not_me_report(
                 same_visit=True,
             )
         programme = subject_kind if subject_kind in Programme.values else Programme.POINTS
+        # The city already works a case about this record (opened from a call, a scan's
+        # finding, an incident): the report joins it and its incident, not a second case; a
+        # case without an incident of its own gets the complaint's, for the contractor's report.
         city_case = case_selectors.open_case_about(holder, programme, subject)
-        if city_case is not None and city_case.incident is not None:
-            # The city already works a case about this record (opened from a call, a scan's
-            # finding, an incident): the report joins it, not a second case and incident.
-            return _add_to_report(
-                city_case,
-                city_case.incident,
-                fields,
-                described=described,
-                reason_ja=reason_ja,
-                params=params,
-                added_to=city_case.reference,
-                same_visit=False,
-            )
-        incident = incident_record(
+        incident = city_case.incident if city_case is not None else None
+        incident = incident or incident_record(
             kind=IncidentKind.COMPLAINT,
             reason_code="resident_not_me",
             severity=Severity.HIGH,
@@ -624,8 +629,6 @@ def not_me_report(
             detail={"item": kind, "item_id": item.pk, "reason": reason, "text": text},
         )
         if city_case is not None:
-            # A case without an incident of its own (opened from a call, a scan's finding):
-            # the complaint is recorded for the contractor's report, the report joins the case.
             return _add_to_report(
                 city_case,
                 incident,

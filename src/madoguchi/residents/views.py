@@ -68,6 +68,10 @@ def _base_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "kiosk": bool(request.session.get(KIOSK_KEY)),
         "lang": page_language(),
         "idle_seconds": settings.RESIDENT_IDLE_SECONDS,
+        # The idle limit in whole minutes for the start page's sentence, 0 when it is not.
+        "idle_minutes": (
+            settings.RESIDENT_IDLE_SECONDS // 60 if settings.RESIDENT_IDLE_SECONDS % 60 == 0 else 0
+        ),
         "absolute_minutes": max(1, round(settings.RESIDENT_ABSOLUTE_SECONDS / 60)),
         "call_centre": settings.RESIDENT_CALL_CENTRE,
     }
@@ -103,11 +107,18 @@ def signed_in(view: Any) -> Any:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         session = _current(request, activity=True)
         if session is None:
+            # Why it ended (the idle limit, the card taken out, …), as the heartbeat's end says
+            # it; a session of another browser (a kiosk's cookie copied) is not told.
+            why = (
+                ""
+                if getattr(request, "_resident_elsewhere", False)
+                else services.session_end_reason(request.session.get(SESSION_KEY))
+            )
             _forget(request)
             # A form sent after the page closed (a "not me" report): the start page says that
             # nothing was sent, where it said only that the page was closed.
             unsent = "&unsent=1" if request.method == "POST" else ""
-            return redirect(reverse("residents:start") + "?ended=1" + unsent)
+            return redirect(reverse("residents:start") + f"?ended={why or 1}" + unsent)
         request.resident_session = session  # type: ignore[attr-defined]
         return view(request, session, *args, **kwargs)
 
