@@ -178,3 +178,10 @@ def test_a_table_saved_as_a_workbook_is_named_with_how_to_save_it(good, tmp_path
         "spreadsheet's own file, which the scan does not read: save it as links.csv (in Excel, "
         '"CSV UTF-8 (コンマ区切り)")'
     )
+
+
+def test_an_output_under_a_place_nothing_can_be_made_in_is_refused_before_the_run(good):
+    """`--out /proc/xx` passed the check (root's access() says /proc is writable): the whole
+    scan ran, then failed at its end."""
+    with pytest.raises(CommandError, match=r"--out /proc/madoguchi-out: cannot be written"):
+        call_command("scan", "run", str(good), "--out", "/proc/madoguchi-out", "--no-pdf")

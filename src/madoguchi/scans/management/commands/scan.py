@@ -13,6 +13,7 @@ import argparse
 import getpass
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,15 @@ def _check_run_options(opts: dict[str, Any]) -> None:
             f"{'not a directory' if not parent.is_dir() else 'not writable'}): give a "
             "directory you can write to (nothing was run or written)."
         )
+    # Permission bits are not the whole answer (under /proc, on a read-only mount, past a
+    # quota, root's access() says yes): a directory made and removed at once is.
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".scan-out-check-", dir=parent))
+    except OSError as exc:
+        raise CommandError(
+            f"--out {opts['out']}: cannot be written ({parent}: {exc.strerror or exc}): give a "
+            "directory you can write to (nothing was run or written)."
+        ) from exc
     limit = opts.get("memory_limit")
     if limit is not None:
         # duckdb (a large native library) only for a check of the local engine's options.
