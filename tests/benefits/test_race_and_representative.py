@@ -191,7 +191,10 @@ def test_a_swapped_representative_card_or_changed_content_commits_nothing(
         prepare(d, **apply_fields(kana=MINOR_KANA, **EXCEPTION))
         ch, token = sign(d, minor_card)
         if change:  # content changes between the resident's and the representative's signature
-            prepare(d, **apply_fields(psid="7010000000000003", code="890", kana="スズキ イチロウ"))
+            # (another procedure added: a second point application is refused at prepare)
+            desk_services.procedure_prepare(
+                desk_session=d, kind="test_link", fields={"account": "PAY-X-1", "points": 1}
+            )
             ch2 = desk_services.completion_challenge(desk_session=d)
             second = cardkit.completion_token(signer, ORIGIN, ch.nonce.value, ch2.transaction_bytes)
         else:  # another card than the representative's signs the second time

@@ -232,3 +232,31 @@ def test_registration_points_application_first(trusted, desk):
     from madoguchi.benefits.services import grants_evaluate
 
     assert grants_evaluate(visit.holder) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "first", "second"),
+    [
+        ("health_insurance_use", HI, HI),
+        # The same account typed again, another way (the desk's second try at it).
+        ("public_fund_account", public_fund(), public_fund("123-4567")),
+        ("point_application", apply_fields(), apply_fields(kana="やまだ たろう")),
+    ],
+)
+def test_a_second_registration_of_one_kind_in_a_visit_is_refused_at_prepare(
+    trusted, desk, kind, first, second
+):
+    """Two health-insurance registrations in one visit were both taken, and the completion
+    failed after the resident's PIN with a server error; two public-fund accounts (or two
+    applications to one programme) with "registered at another desk first", the visit ended,
+    a high-severity incident recorded. The second is refused at prepare, saying why; the
+    first stays and commits."""
+    c = trusted.card("C")
+    visit = start_visit(desk, c)
+    prepare(desk, kind=kind, **first)
+    refusal = refused("already_pending", prepare, desk, kind=kind, **second)
+    assert "お一人につき一つ" in refusal.message_ja
+    assert "Nothing was stored" in refusal.message_en
+    assert Procedure.objects.filter(visit=visit).count() == 1
+    commit(desk, c)
+    assert not Incident.objects.filter(kind="completion_refused").exists()

@@ -8,6 +8,7 @@ case's measures saved 「…マイナポイントの誤付与について」 as 
 
 from datetime import date
 
+import pytest
 from django.urls import reverse
 
 from madoguchi.cases import document, services
@@ -51,11 +52,41 @@ def test_each_programme_has_its_own_words_for_a_check(official):
 
 
 def test_a_case_put_right_or_closed_otherwise_keeps_the_incident_report(official):
+    from madoguchi.cases.constants import CaseStatus
+    from tests.cases.test_workflow import walk_to
+
     for outcome in ("corrected", "other"):
-        doc = close(open_case(official), official, outcome)
+        case = open_case(official)
+        if outcome == "corrected":  # put right: after the repair, the resident notified
+            walk_to(case, official, CaseStatus.NOTIFIED)
+        doc = close(case, official, outcome)
         assert doc.title == document.TITLES[Programme.POINTS]
         assert "事案が 1 件発生したことが判明しました" in doc.introduction[0]
         assert "深くお詫びいたします" in doc.introduction[1]
+
+
+def test_a_case_is_closed_as_put_right_only_after_its_repair(official):
+    """A case closed at intake as "an error was found and put right": the city's report then
+    apologised for a mis-link and its correction, with no repair on the case. Refused in
+    Japanese, nothing recorded; "no error" after a repair is refused the same way."""
+    from madoguchi.cases.constants import CaseStatus
+    from madoguchi.cases.services import CaseRefused
+    from tests.cases.test_workflow import walk_to
+
+    case = open_case(official)
+    for status in (CaseStatus.INTAKE, CaseStatus.INVESTIGATION):
+        walk_to(case, official, status)
+        with pytest.raises(CaseRefused) as refused:
+            close(case, official, "corrected")
+        assert refused.value.code == "outcome_not_reached"
+        assert "修復" in refused.value.message_ja
+        assert case.status == status
+    walk_to(case, official, CaseStatus.NOTIFIED)
+    with pytest.raises(CaseRefused):
+        close(case, official, "no_error")
+    assert case.status == CaseStatus.NOTIFIED
+    close(case, official, "corrected")
+    assert case.status == CaseStatus.CLOSED
 
 
 def test_an_open_case_and_a_title_of_its_own_are_unchanged(official):

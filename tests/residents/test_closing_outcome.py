@@ -93,6 +93,11 @@ def test_an_error_put_right_is_apologised_for_and_other_is_explained(
     not_said,
 ):
     case, _, client = _case(trusted, desk, reported_by="コールセンター")
+    if outcome == "corrected":  # put right: after the repair, the resident notified
+        from madoguchi.cases.constants import CaseStatus
+        from tests.cases.test_workflow import walk_to
+
+        walk_to(case, case.opened_by, CaseStatus.NOTIFIED)
     _close(client, case, outcome)
     body = "".join(Notice.objects.get(case=case, entry__kind="close").body)
     assert says in body

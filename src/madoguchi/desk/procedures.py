@@ -70,6 +70,12 @@ class ProcedureHandler(Protocol):
         the app that provides the procedure makes one; else None."""
 
 
+# A handler may also define ``one_per_visit(fields) -> str``: what the procedure registers once
+# per resident (a health-insurance registration, a programme's link), as a key of its cleaned
+# fields; a second pending procedure of the kind with the same key in the visit is refused at
+# prepare (`already_pending`). Two such procedures were both taken, and the completion failed
+# only after the resident's PIN: a server error, or "registered at another desk first".
+
 # A handler may also define ``recheck(procedure) -> None``: called inside a completion whose
 # signed transaction no longer matches what is pending (another desk committed something that
 # changes it), it raises the refusal that says why (e.g. ``account_already_linked``), so the desk

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any, ClassVar
 
 from django import forms
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -15,7 +16,7 @@ from madoguchi.desk.procedures import ProcedureInvalid
 from madoguchi.language import page_language
 from madoguchi.outside import validation
 
-from .. import identifiers, insured, states
+from .. import identifiers, insured, services, states
 from ..constants import LinkStatus, RegistrationState, SuspensionState
 from ..models import HealthInsuranceRegistration
 from ..services import outbox
@@ -96,6 +97,12 @@ class HealthInsuranceUse(ProcedureBase):
     label_ja: ClassVar[str] = "健康保険証としての利用登録"
     label_en: ClassVar[str] = "Health-insurance use registration"
     form_class = HealthInsuranceForm
+
+    @staticmethod
+    def one_per_visit(fields: dict[str, Any]) -> str:
+        """One registration per resident (`desk.procedures`): a second in one visit is refused
+        at prepare, not after the resident's PIN."""
+        return "health_insurance"
 
     def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
         resident_name = resident_name_of(visit, fields)  # before any outside look-up
@@ -188,18 +195,31 @@ class HealthInsuranceUse(ProcedureBase):
         inside it."""
         f = procedure.fields
         visit = procedure.visit
-        row = HealthInsuranceRegistration.objects.create(
-            holder=visit.holder,
-            visit=visit,
-            procedure=procedure,
-            completion=completion,
-            insurer_number=f["insurer_number"],
-            insured_hash=f["insured_hash"],
-            insured_last4=f["insured_last4"],
-            registration_ref="",
-            insurer_status="",
-            state=RegistrationState.REGISTERING,
-        )
+        try:
+            # A savepoint: the completion's transaction goes on to its refusal, as a public-fund
+            # account's does (a registration committed at another desk meanwhile was a server
+            # error after the resident's PIN).
+            with transaction.atomic():
+                row = HealthInsuranceRegistration.objects.create(
+                    holder=visit.holder,
+                    visit=visit,
+                    procedure=procedure,
+                    completion=completion,
+                    insurer_number=f["insurer_number"],
+                    insured_hash=f["insured_hash"],
+                    insured_last4=f["insured_last4"],
+                    registration_ref="",
+                    insurer_status="",
+                    state=RegistrationState.REGISTERING,
+                )
+        except IntegrityError as exc:
+            raise services.BenefitsRefused(
+                "health_insurance_exists",
+                _(
+                    "The resident's card was registered for health-insurance use at another "
+                    "desk first; nothing was committed."
+                ),
+            ) from exc
         outbox.enqueue_registration(row, procedure, f.get("_insured") or {}, f)
         # The insured numbers now live in the outbox row until the insurer answered; the
         # procedure (and the signed bytes, which never had them) keep only hash and last 4.

@@ -66,6 +66,13 @@ class PointApplication(ProcedureBase):
     label_en: ClassVar[str] = "Point application (payment service link)"
     form_class = PointApplicationForm
 
+    @staticmethod
+    def one_per_visit(fields: dict[str, Any]) -> str:
+        """One link per resident and programme (`desk.procedures`): a second application to
+        the same programme in one visit is refused at prepare; another programme's (a city's
+        add-on) is not."""
+        return str(fields.get("programme") or NATIONAL_PROGRAMME)
+
     def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
         resident_name = resident_name_of(visit, fields)  # before any outside look-up
         programme, version = open_version(str(fields.get("programme") or NATIONAL_PROGRAMME))

@@ -110,6 +110,12 @@ class PublicFundRegistration(ProcedureBase):
     label_en: ClassVar[str] = "Public-fund receiving account registration"
     form_class = PublicFundForm
 
+    @staticmethod
+    def one_per_visit(fields: dict[str, Any]) -> str:
+        """One registration per resident (`desk.procedures`): a second in one visit is refused
+        at prepare, not after the resident's PIN."""
+        return "public_fund"
+
     def clean(self, visit: Visit, fields: dict[str, Any]) -> dict[str, Any]:
         resident_name = resident_name_of(visit, fields)  # before any outside look-up
         held = set(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from madoguchi.accounts.models import User
 
-from ..constants import Channel, CloseOutcome, EntryKind, Party
+from ..constants import CaseStatus, Channel, CloseOutcome, EntryKind, Party
 from ..models import Case, TimelineEntry
+from .access import CaseRefused
 from .transitions import case_transition
 
 
@@ -44,8 +47,34 @@ def case_close(
     letter says; kept in the entry's detail ("" when not stated, as a closing before it was
     asked)."""
     detail = {"outcome": CloseOutcome(outcome).value} if outcome else None
+
+    def fits(current: CaseStatus) -> None:
+        # The outcome the resident's letter and the city's report state must be the path the
+        # case took: "put right" only after the repair (closed once the resident was
+        # notified), "no error" only before anything was suspended. A case closed at intake as
+        # put right made the report apologise for a correction never made.
+        repaired = current == CaseStatus.NOTIFIED
+        if outcome == CloseOutcome.CORRECTED and not repaired:
+            raise CaseRefused(
+                "outcome_not_reached",
+                _(
+                    'The case cannot be closed as "an error was found and put right": no '
+                    "repair is recorded (the link suspended, put right, re-enabled and the "
+                    'resident notified). Close it as "no error was found" or "other", or '
+                    "record the repair first."
+                ),
+            )
+        if outcome == CloseOutcome.NO_ERROR and repaired:
+            raise CaseRefused(
+                "outcome_not_reached",
+                _(
+                    'The case cannot be closed as "no error was found": a repair is recorded '
+                    'on it. Close it as "an error was found and put right" or "other".'
+                ),
+            )
+
     return case_transition(
-        case, actor=actor, kind=EntryKind.CLOSE, summary=summary, detail=detail, **when
+        case, actor=actor, kind=EntryKind.CLOSE, summary=summary, detail=detail, fits=fits, **when
     )
 
 

@@ -3,6 +3,7 @@ table allows it, with its audit event in the same transaction; the checks every 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -136,8 +137,11 @@ def case_transition(
     channel: Channel | str = "",
     comparison: ComparisonResult | str = "",
     detail: dict[str, Any] | None = None,
+    fits: Callable[[CaseStatus], None] | None = None,
 ) -> TimelineEntry:
-    """Append one timeline entry if the transition table allows it. The only place that does."""
+    """Append one timeline entry if the transition table allows it. The only place that does.
+    ``fits``: a further check of the step against the case's status (under the case's lock),
+    which raises `CaseRefused` when the step does not fit it."""
     require_official(actor)
     kind = EntryKind(kind)
     if not summary.strip():
@@ -145,6 +149,8 @@ def case_transition(
     event_date, precision = _check_date(event_date, date_precision)
     with transaction.atomic():
         locked, last, current, target = _lock_for_step(case, kind, to)
+        if fits is not None:
+            fits(current)
         entry = TimelineEntry.objects.create(
             case=locked,
             seq=(last.seq + 1) if last else 1,

@@ -8,9 +8,11 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
 from madoguchi.prepared import Prepared, insert, update_fields
+from madoguchi.refusals import ByLanguage
 from madoguchi.terminals.models import DeskSession
 
 from ... import procedures as registry
@@ -18,6 +20,7 @@ from ... import text as text_rules
 from ...constants import ProcedureStatus
 from ...events import VISITS_PROCEDURE_DISCARDED, VISITS_PROCEDURE_PREPARED
 from ...models import Procedure, Visit
+from ...procedures import ProcedureInvalid
 from .current import _require_open, visit_current
 from .refusals import FieldsRefused, VisitRefused, refuse_unless_expected
 
@@ -66,6 +69,7 @@ def procedure_prepare(
         if locked.pk != visit.pk:
             raise VisitRefused.of("no_open_visit")
         _refuse_beyond_pending_limit(locked)  # again under the visit's lock
+        _refuse_second_of_one(handler, locked, cleaned)
         procedure = insert(Procedure(visit=locked, kind=kind, fields=cleaned))
         audit.record(
             VISITS_PROCEDURE_PREPARED,
@@ -75,6 +79,28 @@ def procedure_prepare(
             payload={"visit": locked.reference, "kind": kind},
         )
     return procedure
+
+
+def _refuse_second_of_one(handler: Any, visit: Visit, cleaned: dict[str, Any]) -> None:
+    """Refuse a procedure that registers what the resident has once (`one_per_visit`) when the
+    visit already holds one pending with the same key: its completion could only fail after
+    the resident's PIN. Under the visit's lock (two tabs preparing at once take turns)."""
+    key_of = getattr(handler, "one_per_visit", None)
+    if key_of is None:
+        return
+    key = key_of(cleaned)
+    pending = Procedure.objects.filter(
+        visit=visit, kind=handler.kind, status=ProcedureStatus.PENDING
+    ).values_list("fields", flat=True)
+    if any(key_of(fields) == key for fields in pending):
+        raise ProcedureInvalid(
+            "already_pending",
+            _(
+                "This visit already holds %(procedure)s for the resident, and one is registered "
+                "per resident: discard that one first to enter it again. Nothing was stored."
+            ),
+            params={"procedure": ByLanguage(handler.label_ja, handler.label_en)},
+        )
 
 
 # How many procedures a visit holds pending, compiled once per process (issue 15, thirteenth
