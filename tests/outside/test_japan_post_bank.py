@@ -37,6 +37,10 @@ def test_a_passbook_symbol_and_number_become_the_branch_and_account(typed, zengi
         (("9900", "12340", "current", "12345671"), "預金種目が普通"),
         (("9900", "00120", "ordinary", "123456"), "預金種目が当座"),
         (("9900", "00120", "current", "1234567"), "数字6桁以内"),
+        # A 記号 typed a digit short (or long): both ways to type the branch are named, where
+        # "a branch code is 3 digits" stood beside the hint that a 5-digit 記号 may be typed.
+        (("9900", "1023", "ordinary", "87654321"), "通帳の記号（数字5桁）"),
+        (("9900", "102300", "ordinary", "87654321"), "支店コード（数字3桁）"),
     ],
 )
 def test_a_symbol_or_number_that_cannot_be_one_says_why(typed, says):

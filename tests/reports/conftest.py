@@ -7,6 +7,7 @@ from madoguchi.accounts.constants import OrganisationKind, Role
 from madoguchi.accounts.models import Organisation
 from madoguchi.desk import services as desk_services
 from madoguchi.terminals import services as terminal_services
+from madoguchi.terminals.models import Terminal
 from tests import cardkit, checklistkit, factories
 from tests.visits import start_visit  # noqa: F401 (this package's tests import it here)
 
@@ -39,9 +40,12 @@ def local(day, hour, minute=0):
 
 @pytest.fixture
 def desk(db):
-    return terminal_services.desk_session_open(
-        terminal=factories.terminal(), staff=factories.staff()
-    )
+    """A desk session on a terminal registered a month ago: a day's report is due only from
+    the day its desk was registered (`services.before_registration`)."""
+    terminal = factories.terminal()
+    Terminal.objects.filter(pk=terminal.pk).update(created_at=timezone.now() - timedelta(days=30))
+    terminal.refresh_from_db()
+    return terminal_services.desk_session_open(terminal=terminal, staff=factories.staff())
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The daily report: every incident of the desk's day, counts, submission and freezing."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.db.models import F
@@ -207,3 +207,29 @@ def test_a_refused_note_stays_in_its_field_to_be_put_right(client, desk, supervi
     sent = client.post(url, {"note": "待ち時間が長かった。"})
     assert sent.status_code == 302
     assert DailyReport.objects.get().note == "待ち時間が長かった。"
+
+
+def test_a_day_before_the_desk_was_registered_has_no_report_to_submit(client, desk, supervisor):
+    """A supervisor submitted, and froze for good, a report of 1900-01-01 for a desk registered
+    in 2026; the city's grid marks such a day 登録前, no report due. Its page says so and
+    offers no form; a submission is refused, nothing stored."""
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from madoguchi.reports.models import DailyReport
+
+    registered = timezone.localdate(desk.terminal.created_at)
+    for day in (registered - timedelta(days=1), date(1900, 1, 1)):
+        with pytest.raises(services.ReportRefused) as exc:
+            services.daily_report_submit(actor=supervisor, terminal=desk.terminal, day=day)
+        assert exc.value.code == "before_registration"
+        assert "まだ登録されていない" in exc.value.message_ja
+        client.force_login(supervisor)
+        url = reverse("reports:daily", args=[desk.terminal.pk, day.isoformat()])
+        page = client.get(f"{url}?reason=daily_check").content.decode()
+        assert 'data-testid="before-registration"' in page
+        assert 'name="note"' not in page
+        assert client.post(f"{url}?reason=daily_check", {"note": "x"}).status_code == 400
+    assert not DailyReport.objects.exists()
+    services.daily_report_submit(actor=supervisor, terminal=desk.terminal, day=registered)
+    assert DailyReport.objects.count() == 1

@@ -113,7 +113,17 @@ def japan_post_bank_account(
     記号's 2nd and 3rd digits + 9, current (当座), account number 番号. 12340-12345671 is
     branch 238, ordinary, 1234567."""
     symbol = _compact(branch)
-    if _compact(bank) != JAPAN_POST_BANK or not (symbol.isascii() and len(symbol) == 5):
+    if _compact(bank) != JAPAN_POST_BANK:
+        return branch, number
+    if symbol.isascii() and symbol.isdigit() and len(symbol) not in (3, 5):
+        # A 記号 typed a digit short (1023) was refused as "a branch code is 3 digits", beside
+        # the field's hint that a 5-digit 記号 may be typed: both ways are named.
+        raise _invalid(
+            System.BANK,
+            "ゆうちょ銀行は、支店コード（数字3桁）か、通帳の記号（数字5桁）を入力してください",
+            "for ゆうちょ銀行, give the branch code (3 digits) or the passbook's 記号 (5 digits)",
+        )
+    if not (symbol.isascii() and len(symbol) == 5):
         return branch, number
     serial = _compact(number)
     if not symbol.isdigit() or symbol[0] not in "01":

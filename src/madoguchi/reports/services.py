@@ -121,6 +121,11 @@ def day_over(day: date) -> bool:
     return day < timezone.localdate()
 
 
+def before_registration(terminal: Terminal, day: date) -> bool:
+    """Whether `day` is before the desk's terminal was registered (the city's grid: 登録前)."""
+    return day < timezone.localdate(terminal.created_at)
+
+
 def daily_report_submit(
     *, actor: User, terminal: Terminal, day: date, note: str = ""
 ) -> DailyReport:
@@ -135,6 +140,16 @@ def daily_report_submit(
         raise ReportRefused(
             "day_not_over",
             _("A day's report can be submitted once the day is over."),
+        )
+    if before_registration(terminal, day):
+        # The city's grid marks such a day 登録前, no report due; one submitted (1900-01-01)
+        # was frozen for good.
+        raise ReportRefused(
+            "before_registration",
+            _(
+                "The desk was not registered yet on this day, so no report is due for it. "
+                "Nothing was submitted."
+            ),
         )
     if bad_character(note):  # a NUL was a server error (PostgreSQL cannot store it)
         raise ReportRefused(

@@ -112,7 +112,8 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
     asked = _record_reads(request, content, "reports.daily")
     if asked is not None:
         return asked
-    may_submit = submitted is None and services.can_submit(request.user, terminal)
+    before = services.before_registration(terminal, d)
+    may_submit = submitted is None and services.can_submit(request.user, terminal) and not before
     over = services.day_over(d)
     return render(
         request,
@@ -133,6 +134,7 @@ def daily(request: HttpRequest, terminal_id: int, day: str) -> HttpResponse:
             # A day not over offered the form, whose note the refusal then lost: it says when.
             "can_submit": may_submit and over,
             "day_not_over": may_submit and not over,
+            "before_registration": before and submitted is None,
             "reason": chosen_reason(request),
             "note": kept_note,
         },
