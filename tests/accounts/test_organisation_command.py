@@ -424,10 +424,29 @@ def test_the_list_commands_print_one_header_line_naming_the_columns():
     ]
     _lines("terminal", "register", "desk-01", "--location", "Kita 1F", "--contractor", "Desk Co")
     _lines("terminal", "credential", "desk-01")
-    assert _lines("terminal", "list") == [
-        "name\tlocation\tcontractor\tactive_credentials",
-        "desk-01\tKita 1F\tDesk Co\t1",
-    ]
+    printed = _lines("terminal", "credential", "desk-01")[0]
+    prefix = printed.split("_")[1]
+    listed = _lines("terminal", "list")
+    assert listed[0] == "name\tlocation\tcontractor\tactive_credentials\tprefixes"
+    assert listed[1].startswith("desk-01\tKita 1F\tDesk Co\t2\t")
+    assert prefix in listed[1].split("\t")[4].split(",")
+
+
+def test_a_credential_is_revoked_by_its_prefix_as_listed_or_as_it_was_printed():
+    """`terminal revoke` took only the bare middle of `mdt_<prefix>_<secret>`, which nothing
+    printed on its own: the credential as printed, or its `mdt_<prefix>` head, was refused as
+    "no credential with prefix"; `terminal list` now prints the prefixes too. And --city is
+    trimmed as the organisation's own name is."""
+    _run("add", " Kita City ", "--kind", "city")
+    _run("add", "Desk Co", "--kind", "contractor", "--city", "Kita City ")
+    _lines("terminal", "register", "desk-01", "--location", "Kita 1F", "--contractor", "Desk Co")
+    printed = [_lines("terminal", "credential", "desk-01")[0] for _ in range(3)]
+    heads = [printed[0], "_".join(printed[1].split("_")[:2]), printed[2].split("_")[1]]
+    for given in heads:
+        assert _lines("terminal", "revoke", given)[0].startswith("Revoked ")
+    assert _lines("terminal", "list")[1].split("\t")[3:] == ["0", ""]
+    with pytest.raises(CommandError, match="terminal list` prints each terminal's credential"):
+        call_command("terminal", "revoke", "nothing")
 
 
 def test_unbinding_a_terminal_no_browser_is_enrolled_as_says_there_was_nothing_to_unbind():

@@ -393,3 +393,28 @@ def test_closing_a_desk_members_account_signs_out_their_open_desk_session():
     assert desk.close_reason == "signed_out"
     closed = AuditEvent.objects.filter(event_name="terminals.desk_session_closed").latest("seq")
     assert closed.subject_id == str(desk.pk)
+
+
+def test_a_change_that_changes_nothing_says_so_and_an_operator_keeps_their_own_role(db):
+    """`staff grant` of a role held, `revoke` of one not held and a flag set twice printed
+    "(audited)" and recorded a change that did not happen; an operator could take away their
+    own operator role (the only one: nobody left to run the --by commands), where closing
+    their own account is refused."""
+    from madoguchi.audit.models import AuditEvent
+
+    operator = factories.staff(Role.OPERATOR)
+    member = factories.staff(Role.DESK_STAFF)
+    before = AuditEvent.objects.filter(event_name="accounts.privileges_changed").count()
+    for args in (
+        ("grant", member.username, "desk_staff"),
+        ("revoke", member.username, "city_official"),
+        ("flag", member.username, "active", "on"),
+    ):
+        out = io.StringIO()
+        call_command("staff", *args, "--by", operator.username, stdout=out)
+        assert "nothing was changed" in out.getvalue()
+    assert AuditEvent.objects.filter(event_name="accounts.privileges_changed").count() == before
+    with pytest.raises(CommandError, match="cannot take away their own operator role"):
+        call_command("staff", "revoke", operator.username, "operator", "--by", operator.username)
+    operator.refresh_from_db()
+    assert Role.OPERATOR.value in operator.roles

@@ -57,3 +57,48 @@ def test_a_loop_interval_that_would_poll_without_pause_is_refused(args, said):
 
     with pytest.raises(CommandError, match=re.escape(said)):
         call_command(*args)
+
+
+def test_ctrl_c_stops_the_sweep_loop_without_a_traceback(monkeypatch):
+    """Ctrl-C on `madoguchi sweep --every N`, started by an operator at their terminal, ended
+    in a KeyboardInterrupt traceback; it ends the loop after the sweep in progress, as SIGTERM
+    does."""
+    import os
+    import signal
+
+    rounds = []
+
+    def sweep():
+        rounds.append(1)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while a sweep runs
+        return SweepResult(ended=0, purged=0)
+
+    monkeypatch.setattr(command, "sweep", sweep)
+    monkeypatch.setattr(command, "close_old_connections", lambda: None)
+    call_command("sweep", every=30)  # would wait 30 s before its next round
+    assert len(rounds) == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_between_crl_imports_stops_without_a_traceback(monkeypatch, capsys):
+    """The same for `identity import-crl FILE --every N`, Ctrl-C while it waits."""
+    import time
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from madoguchi.identity import services as identity_services
+    from madoguchi.identity.management.commands import identity as identity_command
+
+    imported = SimpleNamespace(issuer_dn="CN=Test CA", entries=0, next_update=timezone.now())
+    monkeypatch.setattr(identity_services, "crl_import", lambda **kw: imported)
+    monkeypatch.setattr(identity_command.Command, "_fetch", lambda self, source: b"")
+
+    def interrupted(seconds):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", interrupted)
+    call_command("identity", "import-crl", "x.crl", "--every", "3600")
+    out = capsys.readouterr().out
+    assert "Imported CRL of CN=Test CA" in out
+    assert "Stopped; the last import stands." in out

@@ -178,3 +178,29 @@ def test_check_deploy_warns_when_unknown_revocation_is_let_through(settings):
     [warning] = unknown_revocation_refused()
     assert warning.id == "madoguchi.W111"
     assert "a lost or stolen card" in warning.msg
+
+
+def test_a_trusted_ca_added_again_keeps_its_name_and_a_new_name_is_audited(pki, tmp_path):
+    """add-anchor on a CA already trusted renamed it, to its subject or to the name given,
+    with no audit event (deactivate-anchor then printed the unaudited name)."""
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(pki.ca.certificates_pem())
+    out = io.StringIO()
+    call_command("identity", "add-anchor", str(ca), "--name", "Probe Root", stdout=out)
+
+    def events():
+        return list(
+            AuditEvent.objects.filter(event_name__startswith="identity.trust_anchor").values_list(
+                "event_name", flat=True
+            )
+        )
+
+    assert events() == ["identity.trust_anchor_added"]
+    call_command("identity", "add-anchor", str(ca), stdout=out)
+    assert TrustAnchor.objects.get().name == "Probe Root"
+    assert events() == ["identity.trust_anchor_added"]
+    call_command("identity", "add-anchor", str(ca), "--name", "Renamed Root", stdout=out)
+    assert TrustAnchor.objects.get().name == "Renamed Root"
+    assert events() == ["identity.trust_anchor_added", "identity.trust_anchor_renamed"]
+    renamed = AuditEvent.objects.get(event_name="identity.trust_anchor_renamed")
+    assert (renamed.payload["old_name"], renamed.payload["name"]) == ("Probe Root", "Renamed Root")

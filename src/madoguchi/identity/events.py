@@ -91,6 +91,14 @@ TRUST_ANCHOR_DEACTIVATED = register(
         en="Trust anchor {subject_dn} deactivated",
     )
 )
+TRUST_ANCHOR_RENAMED = register(
+    EventType(
+        3009,
+        "identity.trust_anchor_renamed",
+        ja="信頼する認証局 {subject_dn} の名前を「{old_name}」から「{name}」に変更しました",
+        en='Trust anchor {subject_dn} renamed from "{old_name}" to "{name}"',
+    )
+)
 RENEWAL_REFUSED = register(
     EventType(
         3091,

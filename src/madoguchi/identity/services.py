@@ -39,6 +39,7 @@ from .events import (
     TOKEN_REJECTED,
     TRUST_ANCHOR_ADDED,
     TRUST_ANCHOR_DEACTIVATED,
+    TRUST_ANCHOR_RENAMED,
 )
 from .models import Holder, HolderCertificate, Nonce, RevocationList, TrustAnchor
 from .tokens import (
@@ -150,17 +151,25 @@ def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
         ) from exc
     anchor = None
     added = []
+    renamed: list[tuple[TrustAnchor, str, str]] = []
     with transaction.atomic():
         for cert in certs:
             bc = _basic_constraints(cert)
             if bc is None or not bc.ca:
                 raise IdentityRefused("anchor_invalid", "basicConstraints CA is not set")
             fp = fingerprint(cert)
-            was_inactive = TrustAnchor.objects.filter(fingerprint=fp, is_active=False).exists()
+            known = TrustAnchor.objects.select_for_update().filter(fingerprint=fp).first()
+            was_inactive = known is not None and not known.is_active
+            # A CA trusted again keeps its name unless another is given (a re-add renamed it to
+            # its subject, silently); a new name is audited.
+            kept = known.name if known is not None else ""
+            new_name = name or kept or cert.subject.rfc4514_string()
+            if known is not None and new_name != kept:
+                renamed.append((known, kept, new_name))
             anchor, created = TrustAnchor.objects.update_or_create(
                 fingerprint=fp,
                 defaults={
-                    "name": name or cert.subject.rfc4514_string(),
+                    "name": new_name,
                     "subject_dn": cert.subject.rfc4514_string(),
                     "certificate_pem": cert.public_bytes(serialization.Encoding.PEM).decode(),
                     "not_after": cert.not_valid_after_utc,
@@ -180,6 +189,19 @@ def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
                     "subject_dn": row.subject_dn,
                     "fingerprint": row.fingerprint,
                     **({"reactivated": True} if reactivated else {}),
+                },
+            )
+        for row, old_name, new_name in renamed:
+            audit.record(
+                TRUST_ANCHOR_RENAMED,
+                actor=None,
+                terminal=None,
+                subject=row,
+                payload={
+                    "subject_dn": row.subject_dn,
+                    "fingerprint": row.fingerprint,
+                    "old_name": old_name,
+                    "name": new_name,
                 },
             )
     if anchor is None:

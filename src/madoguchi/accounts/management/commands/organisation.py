@@ -74,6 +74,9 @@ class Command(PlainErrors, BaseCommand):
             raise CommandError("The organisation's name is empty; give the name staff will see.")
         kind = str(opts["kind"])
         city = None
+        # Trimmed as the organisation's own name is (' Sakai City ' was added as 'Sakai City',
+        # then --city 'Sakai City ' found no such city).
+        opts["city"] = str(opts["city"] or "").strip() or None
         if kind == OrganisationKind.CONTRACTOR:
             if not opts["city"]:
                 raise CommandError(

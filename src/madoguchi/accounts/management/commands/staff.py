@@ -11,7 +11,7 @@ shell (the commands beside this).
 
 import getpass
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from axes.utils import reset as axes_reset
 from django.contrib.auth.models import Group
@@ -306,6 +306,13 @@ class Command(PlainErrors, BaseCommand):
                 f"{user.username} cannot close their own account: another operator does it "
                 "(--by THEIR NAME). Nothing was changed."
             )
+        if action == "revoke" and opts.get("role") == Role.OPERATOR and by == user:
+            # As closing their own account: an operator who took their own role away left no
+            # one to run the --by commands when they were the only one.
+            raise CommandError(
+                f"{user.username} cannot take away their own operator role: another operator "
+                "does it (--by THEIR NAME). Nothing was changed."
+            )
         group = Group.objects.filter(name=opts.get("role")).first()
         if action == "flag":
             change = f"{opts['flag']} {opts['state']}"
@@ -317,6 +324,10 @@ class Command(PlainErrors, BaseCommand):
                 _role_fits(str(opts["role"]), user.organisation, "Nothing was granted.")
         with transaction.atomic():
             user = User.objects.select_for_update().get(pk=user.pk)
+            if _already(user, action, field, opts, group):
+                # A change that changes nothing is said so, and no event claims one.
+                self.stdout.write(f"{user.username}: already {change}; nothing was changed.")
+                return
             if action == "flag":
                 setattr(user, field, opts["state"] == "on")
                 user.save(update_fields=[field])
@@ -358,6 +369,15 @@ class Command(PlainErrors, BaseCommand):
                 f"{user.username} now needs an authenticator to sign in: "
                 f"madoguchi staff totp {user.username}"
             )
+
+
+def _already(user: User, action: str, field: str, opts: dict[str, object], group: Any) -> bool:
+    """Whether the grant, revoke or flag asked for is already so (a role held or not held, a
+    flag already on or off)."""
+    if action == "flag":
+        return bool(getattr(user, field)) == (opts["state"] == "on")
+    held = user.groups.filter(pk=group.pk).exists() if group is not None else False
+    return held if action == "grant" else not held
 
 
 def _close_desk_sessions(user: User, by: User) -> int:

@@ -8,6 +8,7 @@ from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.accounts.models import Organisation
 from madoguchi.cli import PlainErrors, counted, field_rules
 from madoguchi.terminals import services
+from madoguchi.terminals.constants import CREDENTIAL_SCHEME
 from madoguchi.terminals.models import Terminal, TerminalCredential
 
 
@@ -25,7 +26,11 @@ class Command(PlainErrors, BaseCommand):
         reg.add_argument("--contractor", required=True, help="Contractor organisation name.")
         cred = sub.add_parser("credential", help="Issue a credential (printed once).")
         cred.add_argument("name")
-        rev = sub.add_parser("revoke", help="Revoke a credential by its prefix.")
+        rev = sub.add_parser(
+            "revoke",
+            help="Revoke a credential by its prefix (terminal list prints them; the whole "
+            "credential as printed is taken too).",
+        )
         rev.add_argument("prefix")
         unbind = sub.add_parser("unbind", help="Unbind the terminal's enrolled browser.")
         unbind.add_argument("name")
@@ -72,9 +77,19 @@ class Command(PlainErrors, BaseCommand):
             issued = services.credential_issue(terminal=terminal, actor=None)
             self.stdout.write(issued.raw)
         elif action == "revoke":
-            credential = TerminalCredential.objects.filter(prefix=opts["prefix"]).first()
+            # The prefix as `terminal list` prints it, or the credential as `terminal
+            # credential` printed it (`mdt_<prefix>_<secret>`) or its head: only the bare middle
+            # part was taken, which nothing printed on its own.
+            given = str(opts["prefix"]).strip()
+            parts = given.split("_")
+            prefix = parts[1] if parts[0] == CREDENTIAL_SCHEME and len(parts) > 1 else given
+            credential = TerminalCredential.objects.filter(prefix=prefix).first()
             if credential is None:
-                raise CommandError(f"No credential with prefix {opts['prefix']!r}.")
+                raise CommandError(
+                    f"No credential with prefix {prefix!r}: `madoguchi terminal list` prints each "
+                    "terminal's credential prefixes (the part after mdt_ of what `terminal "
+                    "credential` printed)."
+                )
             services.credential_revoke(credential=credential, actor=None)
             self.stdout.write(f"Revoked {credential.prefix}.")
         elif action == "unbind":
@@ -91,7 +106,14 @@ class Command(PlainErrors, BaseCommand):
                 )
         else:
             # One header line naming the columns, as `madoguchi sim accounts` prints it.
-            self.stdout.write("name\tlocation\tcontractor\tactive_credentials")
+            # The last column, the active credentials' prefixes: what `terminal revoke` takes.
+            self.stdout.write("name\tlocation\tcontractor\tactive_credentials\tprefixes")
             for t in Terminal.objects.order_by("name"):
-                active = t.credentials.filter(revoked_at__isnull=True).count()
-                self.stdout.write(f"{t.name}\t{t.location}\t{t.contractor}\t{active}")
+                prefixes = list(
+                    t.credentials.filter(revoked_at__isnull=True)
+                    .order_by("created_at")
+                    .values_list("prefix", flat=True)
+                )
+                self.stdout.write(
+                    f"{t.name}\t{t.location}\t{t.contractor}\t{len(prefixes)}\t{','.join(prefixes)}"
+                )

@@ -36,13 +36,18 @@ class Command(PlainErrors, BaseCommand):
         if not every:
             self._loop(every, parent_pid)
             return
-        # SIGTERM (from `serve`'s master as it exits): end after the sweep in progress.
+        # SIGTERM (from `serve`'s master as it exits), or Ctrl-C at the operator's terminal
+        # (which printed a KeyboardInterrupt traceback): end after the sweep in progress.
         _STOPPING.clear()
-        previous = signal.signal(signal.SIGTERM, lambda signum, frame: _STOPPING.set())
+        previous = {
+            sig: signal.signal(sig, lambda signum, frame: _STOPPING.set())
+            for sig in (signal.SIGTERM, signal.SIGINT)
+        }
         try:
             self._loop(every, parent_pid)
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def _loop(self, every: float, parent_pid: int) -> None:
         while True:

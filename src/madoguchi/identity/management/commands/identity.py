@@ -187,4 +187,10 @@ class Command(PlainErrors, BaseCommand):
             )
             if every <= 0:
                 return
-            time.sleep(every)
+            try:
+                time.sleep(every)
+            except KeyboardInterrupt:
+                # Ctrl-C between imports (the loop's usual state) printed a traceback: the
+                # operator stopped it on purpose, and the last import stands.
+                self.stdout.write("Stopped; the last import stands.")
+                return
