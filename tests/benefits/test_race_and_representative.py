@@ -296,3 +296,49 @@ def test_a_tampered_basic_four_is_refused(trusted, desk, minor_card, settings):
     settings.CARD_SUPPORT_KEYS = []
     refused("basic_four_unverifiable", desk_services.visit_basic_four, desk_session=desk, **files)
     assert Visit.objects.get().card_birth_date is None
+
+
+@pytest.mark.usefixtures("providers", "systems", "support_keys")
+def test_a_public_fund_account_under_the_exception_names_the_representative_on_its_receipt(
+    trusted, desk, minor_card
+):
+    """The lines signed named the legal representative and both cards; the receipt of a
+    public-fund account so registered named neither (only a payment link's did)."""
+    import re
+
+    from madoguchi.benefits import receipts
+
+    c = trusted.card("C")
+    start_visit(desk, minor_card)
+    verify_basic_four(desk, minor_card)
+    _representative(desk, c, relationship="parent", kana="ヤマダ タロウ", kana_confirmed=True)
+    prepare(
+        desk,
+        kind="public_fund_account",
+        bank_code="0990",
+        branch_code="001",
+        account_type="ordinary",
+        account_number="1234567",
+        resident_kana=MINOR_KANA,
+        resident_kana_confirmed=True,
+        **EXCEPTION,
+    )
+    completion = commit_two_cards(desk, minor_card, c)
+    for language, said in (
+        (
+            "ja",
+            [
+                "法定代理人（親権者）の名義の口座",
+                "ご本人と法定代理人（親権者）のマイナンバーカード",
+            ],
+        ),
+        (
+            "en",
+            ["legal representative (Parent", "of the resident and of their legal representative"],
+        ),
+    ):
+        page = " ".join(
+            re.sub(r"<[^>]+>", " ", receipts.receipt_html(completion, language)).split()
+        )
+        for words in said:
+            assert words in page, (language, words)

@@ -1,5 +1,7 @@
 """Public-fund account and health-insurance use registration, and the grants they bring."""
 
+import re
+
 import pytest
 
 from madoguchi.benefits.constants import GrantStatus
@@ -60,10 +62,20 @@ def test_a_japan_post_bank_account_is_registered_from_its_passbook(trusted, desk
     p = prepare(desk, kind="public_fund_account", **fields)
     assert p.fields["branch_code"] == "028"
     assert p.fields["account_last4"] == "5432"
-    commit(desk, c)
+    completion = commit(desk, c)
     row = PublicFundAccount.objects.get()
     assert (row.bank_code, row.branch_code, row.account_last4) == ("9900", "028", "5432")
     assert row.name_outcome == "match"
+    # The receipt reads as the signed lines do: the passbook's 記号 and the 番号's last 4
+    # beside the transfer's last 4 (it showed ＊＊＊＊5432 alone, which the passbook does not).
+    from madoguchi.benefits import receipts
+
+    for language, said in (
+        ("ja", "（通帳の記号 10230・番号 ＊＊＊＊4321）"),
+        ("en", "(passbook 記号 10230, 番号 ＊＊＊＊4321)"),
+    ):
+        page = re.sub(r"<[^>]+>", "", receipts.receipt_html(completion, language))
+        assert said in page
 
 
 def test_a_japan_post_bank_account_reads_on_the_signed_lines_as_its_passbook_does(trusted, desk):

@@ -185,14 +185,10 @@ def test_a_japan_post_bank_account_is_typed_as_its_passbook_reads(desk, outside_
 
 
 def test_each_pending_procedure_shows_its_masked_account(desk, outside_systems):
-    """The resident changes the payment service ID after the first was added: two point
-    applications are pending, and their rows read the same, so staff could not tell which one
-    to remove. Each row shows its masked account, and removing the first leaves the second."""
-    from madoguchi.benefits.models import Provider
-
-    Provider.objects.get_or_create(
-        code="sim-pay-noname", defaults={"display_name_ja": "シミュレーションペイ（名義非開示）"}
-    )
+    """Two procedures pending, a point application and a public-fund account: their rows
+    read alike (two point applications once could, before a second application to one
+    programme was refused at prepare), so staff could not tell which one to remove. Each row
+    shows its masked account, and removing the first leaves the second."""
     page = desk.page
     start_visit(desk, "C")  # 山田　太郎
     point = {
@@ -207,12 +203,13 @@ def test_each_pending_procedure_shows_its_masked_account(desk, outside_systems):
     )
     add(
         desk,
-        "point_application",
-        {**point, "provider": "sim-pay-noname", "payment_service_id": "7020000000000002",
-         "security_code": "654", "confirm_close_match": "on"},
+        "public_fund_account",
+        {"bank_code": "0990", "branch_code": "001", "account_type": "ordinary",
+         "account_number": "1234567", "resident_kana": "ヤマダ タロウ",
+         "resident_kana_confirmed": "on"},
     )  # fmt: skip
     accounts = page.get_by_test_id("procedure-account")
-    expect(accounts).to_have_text(["＊＊＊＊0001", "＊＊＊＊0002"])
+    expect(accounts).to_have_text(["＊＊＊＊0001", "＊＊＊＊4567"])
     # On a phone each row is a block: the name and account on a line, the status and the
     # remove button under it, all within the card (the three columns ran 34 px past it in
     # English: "Point application (payment service link) ＊＊＊＊0001", Pending, Remove).
@@ -233,5 +230,5 @@ def test_each_pending_procedure_shows_its_masked_account(desk, outside_systems):
     page.wait_for_url(re.compile(r"/desk/visit/$"))
     pending = page.get_by_test_id("procedures").locator("tr", has_text="確定待ち")
     expect(pending).to_have_count(1)
-    expect(pending).to_contain_text("＊＊＊＊0002")
+    expect(pending).to_contain_text("＊＊＊＊4567")
     assert "7010000000000001" not in page.content()

@@ -17,7 +17,7 @@ from madoguchi.era import format_era_time, format_local_time
 from madoguchi.language import english
 from madoguchi.outside import BankAccountType
 
-from . import states
+from . import identifiers, states
 from .constants import RELATIONSHIP_EN, RELATIONSHIP_JA, LinkStatus
 from .models import Grant, HealthInsuranceRegistration, PaymentLink, PublicFundAccount
 
@@ -98,6 +98,30 @@ class ReceiptData:
         return self.t["not_me"].format(call_centre=self.call_centre)
 
 
+def _representative(item: dict[str, Any], row: Any, data: Any, en: bool) -> None:
+    """A link's or a public-fund account's legal representative (the minor exception), as the
+    lines signed it: the receipt of a public-fund account so registered named neither the
+    representative nor their card."""
+    if row.representative is None:
+        return
+    code = row.representative.relationship
+    if en:
+        relationship = RELATIONSHIP_EN.get(code, "legal representative")
+        item["representative"] = (
+            "An application for a minor using the account of their legal "
+            f"representative ({relationship}). The account holder's name was checked "
+            "against the legal representative's name."
+        )
+        data.signed_by = "the My Number cards of the resident and of their legal representative"
+    else:
+        relationship = RELATIONSHIP_JA.get(code, "法定代理人")
+        item["representative"] = (
+            f"未成年のご本人に代わり、法定代理人（{relationship}）の名義の口座を使う申請です。"
+            "口座名義は法定代理人のお名前と照合しました。"
+        )
+        data.signed_by = f"ご本人と法定代理人（{relationship}）のマイナンバーカード"
+
+
 def receipt_data(completion: Completion, lang: str = "ja") -> ReceiptData:
     """What the receipt says, in Japanese (the default, the city's record) or in English (a
     resident served in English, or reading their own page in it)."""
@@ -146,38 +170,33 @@ def receipt_data(completion: Completion, lang: str = "ja") -> ReceiptData:
             ),
             "holder": link.account_holder_kana or not_available,
         }
-        if link.representative is not None:
-            code = link.representative.relationship
-            if en:
-                relationship = RELATIONSHIP_EN.get(code, "legal representative")
-                item["representative"] = (
-                    "An application for a minor using the account of their legal "
-                    f"representative ({relationship}). The account holder's name was checked "
-                    "against the legal representative's name."
-                )
-                data.signed_by = (
-                    "the My Number cards of the resident and of their legal representative"
-                )
-            else:
-                relationship = RELATIONSHIP_JA.get(code, "法定代理人")
-                item["representative"] = (
-                    f"未成年のご本人に代わり、法定代理人（{relationship}）の名義の口座を使う申請です。"
-                    "口座名義は法定代理人のお名前と照合しました。"
-                )
-                data.signed_by = f"ご本人と法定代理人（{relationship}）のマイナンバーカード"
+        _representative(item, link, data, en)
         data.items.append(item)
-    for pf in PublicFundAccount.objects.filter(completion=completion):
+    for pf in PublicFundAccount.objects.filter(completion=completion).select_related(
+        "procedure", "representative"
+    ):
         kind = BankAccountType(pf.account_type)
-        data.items.append(
-            {
-                "what": (
-                    "Public-fund receiving account registration" if en else "公金受取口座の登録"
-                ),
-                "account": f"{pf.bank_name} {pf.branch_name} "
-                f"{kind.label_en if en else kind.label_ja} ＊＊＊＊{pf.account_last4}",
-                "holder": pf.account_holder_kana or not_available,
-            }
+        account = (
+            f"{pf.bank_name} {pf.branch_name} "
+            f"{kind.label_en if en else kind.label_ja} ＊＊＊＊{pf.account_last4}"
         )
+        # A ゆうちょ account typed from its passbook: its 記号 and 番号's last 4 as the lines
+        # signed them (the branch's last 4 alone is a number the passbook does not show).
+        f = pf.procedure.fields if pf.procedure_id else {}
+        if f.get("passbook_symbol"):
+            passbook = identifiers.masked(f.get("passbook_last4", ""))
+            account += (
+                f" (passbook 記号 {f['passbook_symbol']}, 番号 {passbook})"
+                if en
+                else f"（通帳の記号 {f['passbook_symbol']}・番号 {passbook}）"
+            )
+        item = {
+            "what": ("Public-fund receiving account registration" if en else "公金受取口座の登録"),
+            "account": account,
+            "holder": pf.account_holder_kana or not_available,
+        }
+        _representative(item, pf, data, en)
+        data.items.append(item)
     for hi in HealthInsuranceRegistration.objects.filter(completion=completion).select_related(
         "outside_call"
     ):
