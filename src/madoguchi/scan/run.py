@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from madoguchi.scan import engine as engines
-from madoguchi.scan import namematch, report, schema
+from madoguchi.scan import labels, namematch, report, schema
 
 __all__ = ["RunResult", "run"]
 
@@ -311,7 +311,7 @@ def _links_against_commits(
         if first:
             count = eng.to_arrow(which.aggregate(n=which.link_id.nunique())).column("n")
             return _disagreement(kind, first[0], count[0].as_py(), directory)
-    return None  # pragma: no cover - `bad` held a row of one of the kinds
+    return None  # not reached: the aggregate counted a row of one of the kinds
 
 
 def _disagreement(
@@ -507,7 +507,7 @@ def run(
         findings = findings.set_column(
             checks,
             findings.schema.field(checks),
-            pc.fill_null(column, pa.scalar(3, column.type)),
+            pc.fill_null(column, pa.scalar(labels.recorded_check(None), column.type)),
         )
     made_from = schema.dataset(directory)
     if made_from:  # a generated input: scan evaluate checks its truth is this input's

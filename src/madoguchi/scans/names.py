@@ -8,7 +8,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.scan.labels import logout_other_check
+from madoguchi.scan.labels import logout_other_check, recorded_check
 
 CAUSE_NAMES = {
     "logout_omission": _("Sign-out omitted"),
@@ -55,10 +55,10 @@ def reasoning(finding: Any) -> str:
     (`madoguchi.scan.report.explain_ja`, which the run stored and its cases' intake keeps); the
     English page no longer shows that stored Japanese text."""
     res, other = finding.resident_id, finding.other_resident_id
-    check = CHECK_NAMES.get(3 if finding.holder_check is None else int(finding.holder_check), "")
+    checked = recorded_check(finding.holder_check)
+    check = CHECK_NAMES.get(checked, "")
     programme = finding.programme if finding.programme in HOLDER_NAMES else "mynapoint_2"
     holder = str(HOLDER_NAMES[programme])
-    checked = 3 if finding.holder_check is None else int(finding.holder_check)
     words = {
         "resident": res,
         "other": other,
@@ -160,7 +160,7 @@ def check_sentence(finding: Any) -> str:
     """The finding's name check (`holder_check`) said as a sentence, in its programme's words
     (an insurance registration's holder is the insured person)."""
     programme = finding.programme if finding.programme in HOLDER_NAMES else "mynapoint_2"
-    checked = 3 if finding.holder_check is None else int(finding.holder_check)
+    checked = recorded_check(finding.holder_check)
     said = CHECK_SENTENCES.get(checked, CHECK_SENTENCES[3])
     return str(said) % {
         "Holder": capfirst(str(HOLDER_NAMES[programme])),
