@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_safe
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
@@ -18,6 +19,7 @@ from madoguchi.desk.api import agent_router, visits_router
 from madoguchi.incidents.api import incidents_router
 from madoguchi.refusals import (
     BodyUnreadable,
+    ByLanguage,
     CsrfFailed,
     HttpRefused,
     MalformedRequest,
@@ -65,6 +67,9 @@ api = NinjaAPI(
     parser=BodyParser(),
     title="madoguchi API",
     docs=ApiDocs(),
+    # The description and its page answer GET and HEAD; any other method is a 405 with Allow
+    # and the reason (they answered every method with the document).
+    docs_decorator=require_safe,
     version="1",
     urls_namespace="api-v1",
     description="Desk page and card agent API. Errors: {code, message (English), message_ja}.",
@@ -84,19 +89,55 @@ def refusal(request: HttpRequest, exc: Refusal) -> HttpResponse:
 _SOURCES = frozenset({"body", "query", "path", "header", "cookie", "form", "file"})
 
 
-def _problem(error: dict[str, Any]) -> str:
-    """One validation problem as a client reads it: `kana: contains the control character …`
-    (pydantic's `loc` without ninja's `body.body.` and its `msg` without `Value error, `)."""
+# Each problem's kind in Japanese (pydantic's sentences are English): a Japanese page that
+# shows the refusal reads no English inside it. A kind not named here is said generally.
+_KINDS_JA = {
+    "missing": "ありません（必須です）",
+    "not_plain": "使えない文字（文字の向きを変える制御文字などの制御文字）が含まれています",
+    "not_fingerprint": "証明書のフィンガープリント（16進数64桁）ではありません",
+    "string_too_long": "長すぎます",
+    "string_too_short": "短すぎます",
+    "string_type": "文字列ではありません",
+    "int_type": "整数ではありません",
+    "int_parsing": "整数ではありません",
+    "bool_type": "真偽値ではありません",
+    "bool_parsing": "真偽値ではありません",
+    "dict_type": "JSON のオブジェクトではありません",
+    "model_type": "JSON のオブジェクトではありません",
+    "model_attributes_type": "JSON のオブジェクトではありません",
+    "list_type": "配列ではありません",
+    "literal_error": "使える値ではありません",
+    "enum": "使える値ではありません",
+}
+# The fields a desk page sends as staff typed them, by their labels on the page.
+_FIELDS_JA = {"kana": "フリガナ", "relationship": "続柄"}
+
+
+def _problem(error: dict[str, Any]) -> tuple[str, str]:
+    """One validation problem as a client reads it, in English and Japanese: `kana: contains
+    the control character …` (pydantic's `loc` without ninja's `body.body.` and its `msg`
+    without `Value error, `); a body missing as a whole is said so."""
     loc = [str(p) for p in error.get("loc") or ()]
     while loc and loc[0] in _SOURCES:
         loc.pop(0)
+    kind = str(error.get("type", ""))
+    if not loc and kind == "missing":
+        return (
+            "the body is missing: send one JSON object as the operation's schema describes it",
+            "本文（JSON）がありません",
+        )
     msg = str(error.get("msg", "")).removeprefix("Value error, ").rstrip(".")
-    return f"{'.'.join(loc)}: {msg}" if loc else msg
+    ja = _KINDS_JA.get(kind, "値が正しくありません")
+    field = ".".join(loc)
+    if not loc:
+        return msg, ja
+    return f"{field}: {msg}", f"{_FIELDS_JA.get(field, f'項目 {field}')}：{ja}"
 
 
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    problems = "; ".join(_problem(e) for e in exc.errors)
+    said = [_problem(e) for e in exc.errors]
+    problems = ByLanguage(ja="、".join(ja for _, ja in said), en="; ".join(en for en, _ in said))
     return refusal(request, MalformedRequest(params={"problems": problems}))
 
 

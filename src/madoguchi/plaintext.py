@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
 from madoguchi.logsafe import as_read
 
@@ -138,7 +139,8 @@ def plain_text(value: str) -> None:
 def _plain(value: str) -> str:
     reason = bad_character(value)
     if reason:
-        raise ValueError(f"contains {reason}")
+        # Its own error type, which the API's refusal says in Japanese too (madoguchi.api).
+        raise PydanticCustomError("not_plain", "contains {reason}", {"reason": reason})
     return value
 
 
@@ -153,7 +155,9 @@ _FINGERPRINT = re.compile(r"[0-9A-Fa-f]{64}|[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){31
 
 def _fingerprint(value: str) -> str:
     if value and not _FINGERPRINT.fullmatch(value):
-        raise ValueError("is not a certificate fingerprint (64 hexadecimal digits)")
+        raise PydanticCustomError(
+            "not_fingerprint", "is not a certificate fingerprint (64 hexadecimal digits)"
+        )
     return value
 
 

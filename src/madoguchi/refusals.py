@@ -188,6 +188,54 @@ class DatabaseUnavailable(Refusal):
     status = 503
 
 
+class DatabaseConflict(Refusal):
+    """Two transactions at once waited for each other's rows (PostgreSQL's deadlock detector
+    stopped one, or a serialization failure): this one was rolled back. Not an unreachable
+    database: answered 503 with a short Retry-After, in its own words."""
+
+    code = "database_conflict"
+    message = _(
+        "Another request changed the same records at the same moment, and this one was "
+        "stopped; nothing was saved. Try again."
+    )
+    status = 503
+
+
+class BodyTooLarge(Refusal):
+    """A body larger than Django reads into memory (``DATA_UPLOAD_MAX_MEMORY_SIZE``), or a
+    form of more fields than it parses (``DATA_UPLOAD_MAX_NUMBER_FIELDS``)."""
+
+    code = "too_large"
+    status = 413
+    messages: ClassVar[Mapping[str, tuple[Text, int]]] = {
+        "too_large": (
+            _(
+                "The request is larger than the server accepts (at most %(limit)s bytes); "
+                "nothing was saved. Send less text."
+            ),
+            413,
+        ),
+        "too_many_fields": (
+            _(
+                "The form has more fields than the server accepts (at most %(limit)s); "
+                "nothing was saved."
+            ),
+            400,
+        ),
+    }
+
+
+class LengthRequired(Refusal):
+    """An API write sent in chunks: Django reads a body by its Content-Length, and read none."""
+
+    code = "length_required"
+    message = _(
+        "Send the request body with a Content-Length header: the server does not read a body "
+        "sent in chunks (Transfer-Encoding: chunked). Nothing was done."
+    )
+    status = 411
+
+
 class ServerFailed(Refusal):
     """An unexpected error (a bug): 500; the details are in the server's log, not the answer."""
 

@@ -677,6 +677,28 @@ def test_no_signature_before_the_server_has_every_card_event(
     assert a.test_pin(r.json()["request_id"], PIN)["status"] == "done"
 
 
+def test_no_read_of_the_name_before_the_server_has_every_card_event(
+    start_agent: Start, stub_server: StubServer
+) -> None:
+    """The basic four read after a removal the server has not heard of would be taken for the
+    visit's card: a read waits for the card events as a signature does (the probe's swap)."""
+    a = start_agent(delivery_timeout=0.5)
+    with stub_server.cond:
+        stub_server.fail_next = 10**6
+    a.insert("alice")
+    r = a.post("/read-attributes", {})
+    assert r.status_code == 200, r.text
+    answer = a.test_pin(r.json()["request_id"], SUPPORT_PIN)
+    assert answer["status"] == "failed"
+    assert answer["error"] == "events_undelivered"
+    assert "result" not in answer
+    with stub_server.cond:
+        stub_server.fail_next = 0
+    stub_server.wait_for(lambda e: e["body"]["kind"] == "inserted")
+    r = a.post("/read-attributes", {})
+    assert a.test_pin(r.json()["request_id"], SUPPORT_PIN)["status"] == "done"
+
+
 def test_router_answers_405_for_the_wrong_method_and_404_for_unknown_paths(
     start_agent: Start,
 ) -> None:

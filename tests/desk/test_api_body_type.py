@@ -2,6 +2,7 @@
 `application/json` body, and a refusal never echoes the client's arbitrary bytes."""
 
 import json
+import re
 
 import pytest
 
@@ -139,4 +140,48 @@ def test_a_body_that_does_not_fit_the_schema_is_refused_in_one_sentence_per_lang
     assert r.status_code == 422
     data = r.json()
     assert data["message"] == "The request is not valid: kind: Field required."
-    assert data["message_ja"] == "リクエストの形式が正しくありません（kind: Field required）。"
+    # Japanese through and through: pydantic's English was inside the Japanese sentence.
+    assert (
+        data["message_ja"]
+        == "リクエストの形式が正しくありません（項目 kind：ありません（必須です））。"
+    )
+
+
+def test_a_representatives_name_with_a_control_character_is_refused_in_japanese(
+    trusted,
+    staff_client,  # noqa: F811
+):
+    """A kana pasted with an invisible right-to-left mark: the desk page shows message_ja,
+    which carried "kana: contains the bidirectional control U+200F at position 3"."""
+    _start(staff_client, trusted.card("A"))
+    r = staff_client.post(
+        "/api/v1/visits/current/representative",
+        json.dumps(
+            {
+                "token": "t",
+                "nonce": "n",
+                "relationship": "parent",
+                "kana": "サトウ\u200fハナコ",
+                "kana_confirmed": True,
+            }
+        ),
+        content_type="application/json",
+    )
+    assert r.status_code == 422
+    data = r.json()
+    assert "kana: contains the bidirectional control U+200F" in data["message"]
+    assert data["message_ja"].startswith(
+        "リクエストの形式が正しくありません（フリガナ：使えない文字"
+    )
+    assert not re.search("[A-Za-z]", data["message_ja"])
+
+
+def test_an_empty_body_is_said_to_be_missing(
+    trusted,
+    staff_client,  # noqa: F811
+):
+    _start(staff_client, trusted.card("A"))
+    r = staff_client.post("/api/v1/visits/current/procedures", b"", content_type="application/json")
+    assert r.status_code == 422
+    assert "the body is missing" in r.json()["message"]
+    assert "本文（JSON）がありません" in r.json()["message_ja"]

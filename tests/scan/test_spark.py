@@ -572,3 +572,17 @@ def test_spark_reads_a_shift_jis_export_given_as_a_uri_as_a_local_path(
     local, spark = refusals()
     assert local.startswith("is read as Shift_JIS (its start is), but row 5 holds the byte 0x81")
     assert spark.startswith("is read as Shift_JIS (its start is), but row 5 holds a byte")
+
+
+def test_spark_refuses_an_account_number_given_for_its_hash_as_duckdb_does(tmp_path, spark_engine):
+    d = _desk()
+    d.links[0]["account_hash"] = "9001234567890123"
+    directory = d.write(tmp_path / "in")
+    with pytest.raises(schema.InputError) as local:
+        schema.validate(directory)
+    with pytest.raises(schema.InputError) as by_spark:
+        spark_engine.validate(f"file://{directory}")
+    for refused in (local, by_spark):
+        said = str(refused.value)
+        assert "column 'account_hash': row 1 has a value of 16 digits and separators" in said
+        assert "9001234567890123" not in said

@@ -259,3 +259,52 @@ def test_evaluate_refuses_a_truth_naming_links_that_were_not_scanned(tmp_path):
     # The input's own truth is scored as before.
     call_command("scan", "evaluate", str(data), "--findings", str(out), stdout=said)
     assert "targets met" in said.getvalue()
+
+
+@pytest.mark.parametrize("as_csv", [False, True])
+@pytest.mark.parametrize("number", ["9001234567890123", "0001-123-1-1234567", "９００１２３４５"])
+def test_an_account_number_given_for_its_hash_is_refused_and_never_echoed(
+    good, tmp_path, as_csv, number
+):
+    """A city exports the account itself into account_hash: the data rules keep an account only
+    as its keyed hash and last 4, so the scan refuses it before writing anything, and the
+    refusal does not repeat the number (it used to be stored in findings.parquet, the
+    database's findings and the cases opened from them)."""
+    t = pq.read_table(good / "links.parquet")
+    hashes = t.column("account_hash").to_pylist()
+    hashes[0] = number
+    t = t.set_column(t.schema.get_field_index("account_hash"), "account_hash", pa.array(hashes))
+    (good / "links.parquet").unlink()
+    if as_csv:
+        import pyarrow.csv as pacsv
+
+        pacsv.write_csv(t, good / "links.csv")
+    else:
+        pq.write_table(t, good / "links.parquet")
+    said = r"column 'account_hash': row \d has a value of \d+ digits and separators \(not shown\)"
+    with pytest.raises(schema.InputError, match=said) as refused:
+        schema.validate(good)
+    assert number not in str(refused.value)
+    assert "an account number itself, not its keyed hash" in str(refused.value)
+    # DuckDB's own check of a Parquet file (scan run's default) refuses it too.
+    with engine.connect("duckdb", threads=1) as eng, pytest.raises(schema.InputError) as by_duck:
+        eng.validate(good)
+    assert str(by_duck.value) == str(refused.value)
+    out = tmp_path / "out"
+    with pytest.raises(CommandError) as refused:
+        _run(good, out)
+    assert number not in str(refused.value)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_keyed_hash_and_the_generators_hashes_pass(good, tmp_path):
+    from madoguchi.benefits import identifiers
+
+    t = pq.read_table(good / "links.parquet")
+    hashes = t.column("account_hash").to_pylist()
+    hashes[0] = identifiers.identifier_hash("9001234567890123")
+    t = t.set_column(t.schema.get_field_index("account_hash"), "account_hash", pa.array(hashes))
+    pq.write_table(t, good / "links.parquet")
+    assert schema.validate(good)["links"] == t.num_rows
+    generate(tmp_path / "gen", links=20_000, seed=3)
+    assert schema.validate(tmp_path / "gen")["links"] >= 20_000

@@ -227,9 +227,9 @@ class Agent:
                 raise ApiError(409, "busy", "a PIN for this request is being checked")
             request.busy = True
         try:
-            if request.kind is not Kind.READ_ATTRIBUTES and not self.reporter.wait_delivered(
-                self.config.delivery_timeout
-            ):
+            # A read of the name as much as a signature: a name read after an undelivered
+            # removal would be taken for the visit's card on the server.
+            if not self.reporter.wait_delivered(self.config.delivery_timeout):
                 self.book.finish(
                     request, FAILED, error="events_undelivered", message=MSG_UNDELIVERED
                 )

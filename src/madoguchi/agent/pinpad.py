@@ -48,6 +48,8 @@ TEXT: dict[str, dict[str, str]] = {
         "cancelled": "この操作は取り消されました。",
         "failed": "カードを読み取れませんでした。カードを置き直して、もう一度お試しください。",
         "unknown": "この操作は見つかりません（期限切れの可能性があります）。",
+        "events_undelivered": "この端末がサーバーと通信できないため、カードを使えませんでした。職員にお知らせください。",
+        "superseded": "この端末で新しい操作が始まったため、この操作は取り消されました。",
         "display_caption": "署名する内容",
         "read_all": "署名する内容を最後までご確認ください（スクロール、または↓キー・Endキー）。確認すると暗証番号を入力できます。",
     },
@@ -76,6 +78,8 @@ TEXT: dict[str, dict[str, str]] = {
         "cancelled": "This request was cancelled.",
         "failed": "The card could not be read. Place it again and retry.",
         "unknown": "This request does not exist (it may have expired).",
+        "events_undelivered": "This terminal cannot reach the server, so the card was not used. Please tell a member of staff.",
+        "superseded": "A newer request on this terminal replaced this one.",
         "display_caption": "What the card signs",
         "read_all": "Please read what the card signs to the end (scroll, or press the Down or End key). The PIN field opens when you reach the end.",
     },
@@ -221,11 +225,12 @@ def render(
     if request.status == DONE:
         body.append(f'<p class="notice ok" role="status">{escape(t["done"])}</p>')
     elif request.status == CANCELLED:
-        body.append(f'<p class="notice warn" role="alert">{escape(t["cancelled"])}</p>')
+        said = t["superseded" if request.error == "superseded" else "cancelled"]
+        body.append(f'<p class="notice warn" role="alert">{escape(said)}</p>')
     elif request.status == FAILED:
         key = (
             request.error
-            if request.error in ("pin_blocked", "card_removed", "timeout")
+            if request.error in ("pin_blocked", "card_removed", "timeout", "events_undelivered")
             else "failed"
         )
         body.append(f'<p class="notice error" role="alert">{escape(t[key or "failed"])}</p>')

@@ -202,21 +202,32 @@ def pinpad_page(handler: Handler, m: re.Match[str], query: Query) -> None:
 
 
 def pinpad_post(handler: Handler, m: re.Match[str], query: Query) -> None:
+    """The PIN pad's form. It is shown in the desk's frame, where a JSON answer may not be
+    framed: whatever becomes of the PIN, the answer sends the frame back to the pad, which
+    says it in the resident's words (an unknown request, a PIN being checked already)."""
     request = handler.agent.book.get(m.group("id"))
-    if request is None:
-        raise ApiError(404, "not_found", "no such request (unknown or expired)")
     ctype = handler.headers.get("Content-Type", "").split(";")[0].strip()
     if ctype != "application/x-www-form-urlencoded":
         raise ApiError(415, "bad_request", "the PIN pad posts a form")
-    form = parse_qs(handler.read_body().decode("utf-8", "replace"), max_num_fields=4)
+    try:
+        form = parse_qs(handler.read_body().decode("utf-8", "replace"), max_num_fields=4)
+    except ValueError as exc:  # more fields than the pad's form has
+        raise ApiError(400, "bad_request", "the PIN pad's form has a pin and a lang") from exc
     lang = pinpad.pick_lang((form.get("lang") or ["ja"])[0])
     pin = (form.get("pin") or [""])[0]
     form.clear()
-    handler.agent.submit_pin(request, pin)
+    if request is not None:
+        try:
+            handler.agent.submit_pin(request, pin)
+        except ApiError as exc:
+            if exc.code != "busy":
+                raise
+            # A second press while the first PIN is checked: the pad shows the outcome
+            # of the first.
     del pin
     handler.send_response(303)
     handler.common_headers()
-    handler.send_header("Location", f"/pinpad/{request.id}?lang={lang}")
+    handler.send_header("Location", f"/pinpad/{m.group('id')}?lang={lang}")
     handler.send_header("Content-Length", "0")
     handler.end_headers()
 

@@ -17,7 +17,7 @@ from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts import services as accounts
-from madoguchi.refusals import Refusal
+from madoguchi.refusals import LengthRequired, Refusal
 from madoguchi.terminals.binding import bound_desk_session
 from madoguchi.terminals.constants import TERMINAL_COOKIE
 
@@ -144,6 +144,10 @@ class JsonBodyOnlyMiddleware:
         json_view = match is not None and match.view_name in JSON_BODY_VIEWS
         if not (json_view or request.path.startswith("/api/")):
             return None
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # Django reads a body by its length: a chunked one (which a proxy in front would
+            # have sent with its length) was read as empty, and refused as missing its fields.
+            return refusal_response(request, LengthRequired())
         if request.content_type == "application/json" or not _has_body(request):
             return None
         refusal = Refusal(

@@ -1,6 +1,8 @@
 import sys
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -12,7 +14,14 @@ from django.views.decorators.http import require_safe
 
 from madoguchi.accounts.constants import Role
 from madoguchi.language import switch
-from madoguchi.refusals import CsrfFailed, DatabaseUnavailable, Refusal, ServerFailed
+from madoguchi.refusals import (
+    BodyTooLarge,
+    CsrfFailed,
+    DatabaseConflict,
+    DatabaseUnavailable,
+    Refusal,
+    ServerFailed,
+)
 from madoguchi.terminals.binding import current_terminal
 from madoguchi.terminals.selectors import open_desk_session
 
@@ -116,7 +125,14 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """``handler400``."""
+    """``handler400``. A body too large to read, or a form of too many fields, says so (a
+    413 with the limit), where it said to go back to the start."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,}"
+        return refusal_response(request, BodyTooLarge.of("too_large", limit=limit))
+    if isinstance(exception, TooManyFieldsSent):
+        limit = f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,}"
+        return refusal_response(request, BodyTooLarge.of("too_many_fields", limit=limit))
     message = gettext_lazy("The request could not be read. Go back to the start and try again.")
     return refusal_response(request, Refusal("bad_request", message, status=400))
 
@@ -129,8 +145,19 @@ def server_error(request: HttpRequest) -> HttpResponse:
     request (no context processor may touch the database that just failed)."""
     exc = sys.exc_info()[1]
     unavailable = isinstance(exc, OperationalError | InterfaceError)
-    refusal = DatabaseUnavailable() if unavailable else ServerFailed()
+    conflict = unavailable and _conflict(exc)
+    refusal = (
+        DatabaseConflict() if conflict else DatabaseUnavailable() if unavailable else ServerFailed()
+    )
     response = refusal_response(request, refusal)
     if unavailable:
-        response["Retry-After"] = "5"
+        response["Retry-After"] = "1" if conflict else "5"
     return response
+
+
+def _conflict(exc: BaseException | None) -> bool:
+    """A deadlock or a serialization failure (SQLSTATE class 40): the database is there, this
+    transaction lost to another one at the same moment."""
+    cause = getattr(exc, "__cause__", None)
+    state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None) or ""
+    return str(state).startswith("40")

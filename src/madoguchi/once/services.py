@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Model
 
 from .models import SentForm
@@ -43,7 +43,8 @@ def record_once(key: str, model: type[M], write: Callable[[], M]) -> tuple[M, bo
     second's writes are rolled back. An empty key (a form shown before keys, or a script) is
     written as before; a longer key than any shown is read as its first `KEY_LENGTH`
     characters. A key whose row is gone (deleted since) is taken as new, as the case's key was
-    when it went with its case."""
+    when it went with its case. A send refused after the first of two at once recorded its key
+    (the lock it waited for, then the state the first left) is the second send too."""
     key = key[:KEY_LENGTH]
     label = model._meta.label_lower
     if key:
@@ -64,6 +65,16 @@ def record_once(key: str, model: type[M], write: Callable[[], M]) -> tuple[M, bo
     except _SentBefore:
         earlier = _earlier(label, key, model)[1]
         if earlier is None:  # the other send's row, committed with its key, deleted since
+            raise
+        return earlier, False
+    except DatabaseError:
+        raise
+    except Exception:
+        # The second of two sends at once waited for the lock the first held, and was then
+        # refused by what the first did (a case step that may not repeat: the first closed the
+        # case). The first's key is there now: the form was sent twice, not refused.
+        earlier = _earlier(label, key, model)[1] if key else None
+        if earlier is None:
             raise
         return earlier, False
     return row, True

@@ -130,6 +130,8 @@ def _unmatched_sql(name: str, pattern: str) -> str:
     digits = _DIGITS_PATTERN.fullmatch(pattern)
     if digits is not None:
         return f"NOT ({name} GLOB '{'[0-9]' * int(digits.group(1))}')"
+    if pattern == schema.ACCOUNT_HASH:  # a character other than these: GLOB, not RE2
+        return f"NOT ({name} GLOB '*[!0-9０-９ 　－-]*')"
     quoted = "'" + pattern.replace("'", "''") + "'"
     at_most = _AT_MOST_PATTERN.fullmatch(pattern)
     if at_most is not None:
@@ -472,9 +474,13 @@ def _problem(
             return f"row {row} is empty (required)" if row else "1 row is empty (required)"
         return f"{n:,} rows are empty (required){first}"
     if n == 1:
-        said = problem.format(value=f"value {value!r}", unlike=schema.unlike(value, column))
+        said = problem.format(
+            value=schema.shown(value, column), unlike=schema.unlike(value, column)
+        )
         return f"{f'row {row}' if row else '1 row'} has {said}"
-    said = problem.format(value=f"values such as {value!r}", unlike=schema.unlike(value, column))
+    said = problem.format(
+        value=schema.shown(value, column, many=True), unlike=schema.unlike(value, column)
+    )
     return f"{n:,} rows have {said}{first}"
 
 

@@ -140,8 +140,11 @@ def _ids(prefix: str, numbers: Ints, width: int) -> pa.Array:
 
 
 def _hex(values: npt.NDArray[np.uint64]) -> pa.Array:
+    """Each value as 16 hexadecimal digits, the first a letter (a-f): a hash of digits alone
+    is refused as an account number given for its hash (``schema.ACCOUNT_HASH``)."""
     shifts = np.arange(60, -4, -4, dtype=np.uint64)
     nibbles = ((values[:, None] >> shifts) & np.uint64(0xF)).astype(np.uint8)
+    nibbles[:, 0] = 10 + nibbles[:, 0] % 6
     chars = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)[nibbles]
     return pa.array(np.ascontiguousarray(chars).view("S16").ravel()).cast(pa.string())
 

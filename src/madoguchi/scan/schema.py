@@ -95,9 +95,24 @@ def check_digit_wrong_sql(name: str) -> str:
     return f"(length({name}) = 6 AND (11 - ({weighted}) % 11) % 10 <> {digit[5]})"
 
 
+ACCOUNT_HASH = r"[^-0-9０-９ 　－]"
+"""An account's keyed hash holds a character other than a digit, a space or a hyphen: one of
+digits alone is the account number itself, given by mistake (the data rules keep an account
+only as its keyed hash and last 4). Refused, and never echoed (``shown``)."""
+
 LAST4 = r"^.{0,4}\z"
 """An account's last 4: at most four characters. The findings, the report and the officials'
 pages show it, so a longer value (the whole account number, given by mistake) is refused."""
+
+
+def shown(value: object, column: str, *, many: bool = False) -> str:
+    """``value`` (the first of ``many``) as a refusal quotes it: an account number given for
+    its hash is not quoted (nor written anywhere: nothing is written when the input is
+    refused)."""
+    if column == "account_hash":
+        one = f"{len(str(value))} digits and separators (not shown)"
+        return f"values such as one of {one}" if many else f"a value of {one}"
+    return f"values such as {value!r}" if many else f"value {value!r}"
 
 
 def unlike(value: object, column: str = "municipality_code") -> str:
@@ -106,6 +121,11 @@ def unlike(value: object, column: str = "municipality_code") -> str:
     probably dropped the leading 0 (it reads ``013013`` as the number 13013) and how to keep
     it."""
     text = str(value)
+    if column == "account_hash":
+        return (
+            ": an account number itself, not its keyed hash; give the keyed hash, as "
+            "madoguchi's registrations hash it (docs/scan.md), never the number"
+        )
     if column == "account_last4":
         return (
             f", {len(text)} characters: give only the account's last 4 (the findings, the report "
@@ -147,7 +167,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("link_id", STR, unique=True),
         Column("programme", STR, values=PROGRAMMES),
         Column("resident_id", STR),
-        Column("account_hash", STR),
+        Column("account_hash", STR, pattern=ACCOUNT_HASH),
         Column("account_last4", STR, required=False, pattern=LAST4),
         Column("holder_kana", STR, required=False),
         Column("linked_at", TS),
@@ -762,7 +782,8 @@ def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.Re
                 raise InputError(
                     str(path),
                     spec.name,
-                    f"row {row_number(path, offset + row)} has value {value!r}{unlike(value, spec.name)}",
+                    f"row {row_number(path, offset + row)} has {shown(value, spec.name)}"
+                    f"{unlike(value, spec.name)}",
                 )
         arrays.append(col)
     out = pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(table))

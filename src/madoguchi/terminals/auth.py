@@ -22,6 +22,14 @@ class DeskSessionAuth(SessionAuth):
     """A signed-in staff member with an open desk session, on the browser bound to its terminal
     (CSRF checked by SessionAuth)."""
 
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # No session cookie: nobody is signed in, and the answer is 401 `unauthenticated`
+        # (docs/security.md), not the CSRF check's 403, which ninja makes first and which
+        # told an anonymous client of the API that its page was out of date.
+        if not request.COOKIES.get(self.param_name):
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         # The same rule as the desk pages: only on the browser bound to the session's terminal.
         # One query; the staff member it finds becomes request.user (not loaded a second time).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -75,10 +76,22 @@ NAME_DIFFERS_MESSAGE = _(
 )
 
 
+_PROGRAMME_CODE = re.compile(r"[-a-zA-Z0-9_]{1,50}")
+"""A programme's code (a slug of at most 50, ``Programme.code``)."""
+
+
 def open_version(programme_code: str) -> tuple[Programme, ProgrammeVersion]:
     programme = Programme.objects.filter(code=programme_code, is_active=True).first()
     version = programme.current_version() if programme else None
     if programme is None or version is None:
+        if not _PROGRAMME_CODE.fullmatch(programme_code):
+            # Not a programme's code at all: the client's own bytes (markup, a megabyte) are
+            # not echoed back, as an unknown procedure's kind is not.
+            raise ProcedureInvalid(
+                "programme_unknown",
+                _("No programme has the code given; nothing was prepared."),
+                field="programme",
+            )
         raise ProcedureInvalid(
             "programme_unknown",
             _("This programme (%(programme)s) is not taking applications."),

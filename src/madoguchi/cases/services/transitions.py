@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
+from madoguchi.identity.models import Holder
 
 from ..constants import (
     ALLOWED_TRANSITIONS,
@@ -94,7 +95,15 @@ def _lock_for_step(
     case: Case, kind: EntryKind, to: CaseStatus | None = None
 ) -> tuple[Case, TimelineEntry | None, CaseStatus, CaseStatus]:
     """Inside a transaction: lock the case and check that the step is allowed now; return the
-    locked case, its last entry, its status and the status the step leads to."""
+    locked case, its last entry, its status and the status the step leads to.
+
+    The case's resident is locked first: a step's letter to them (``residents.notices``) checks
+    its key to their row at commit, after the case's lock, while "this was not me" locks the
+    resident's row, then the case it joins. In the two orders the two deadlocked; holder before
+    case is the one order."""
+    holder_id = Case.objects.filter(pk=case.pk).values_list("holder_id", flat=True).first()
+    if holder_id is not None:
+        Holder.objects.select_for_update(no_key=True).filter(pk=holder_id).first()
     locked = Case.objects.select_for_update().get(pk=case.pk)
     last = locked.timeline.order_by("-seq").first()
     current = CaseStatus(last.status) if last else CaseStatus.INTAKE

@@ -148,7 +148,7 @@
     if (err && err.serverMessage) return fail(err.serverMessage);
     var code = (err && err.code) || "generic";
     var known = ["no-card", "agent-unreachable", "pin_blocked", "card_removed", "timeout",
-      "cancelled", "card_error", "changed"];
+      "cancelled", "card_error", "events_undelivered", "superseded", "origin_mismatch", "changed"];
     fail(msg(known.indexOf(code) >= 0 ? code : "generic"));
   }
 

@@ -103,7 +103,7 @@
       if (e && e.serverMessage) return fail(e.serverMessage);
       var code = (e && e.code) || "generic";
       var known = ["no-card", "agent-unreachable", "pin_blocked", "card_removed", "timeout",
-        "cancelled", "card_error"];
+        "cancelled", "card_error", "events_undelivered", "superseded", "origin_mismatch"];
       fail(msg(known.indexOf(code) >= 0 ? code : "generic"));
     });
   }
