@@ -37,3 +37,18 @@ def test_the_language_cookie_is_no_scripts_and_pages_vary_on_it(client, settings
     assert page.status_code == 404
     assert '<html lang="en">' in page.content.decode()
     assert "Cookie" in page["Vary"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["/accounts/sign-in/", "/me/"])
+def test_the_headers_switch_works_on_a_page_opened_with_lang(client, page):
+    """The switch posted `next` as the page's whole address, `?lang=en` with it: the redirect
+    chose English again, and 日本語 did nothing until the reader removed `lang` by hand."""
+    import re
+
+    html = client.get(f"{page}?lang=en&x=1").content.decode()
+    sent = re.search(r'name="next" value="([^"]*)"', html).group(1).replace("&amp;", "&")
+    assert "lang=" not in sent
+    assert sent == f"{page}?x=1"
+    back = client.post("/i18n/setlang/", {"language": "ja", "next": sent}, follow=True)
+    assert '<html lang="ja">' in back.content.decode()

@@ -82,3 +82,23 @@ def test_a_csrf_refusal_is_one_line_naming_who_from_where_and_why(db, server_log
         f"Forbidden (CSRF): /accounts/sign-out/ (POST by {user.username} from 192.0.2.9): "
         "CSRF cookie not set."
     )
+
+
+def test_an_api_refusal_is_one_line_naming_who_from_where_and_its_code(client, db, server_log):
+    """ninja answers its refusals rather than raising them: Django logged them bare,
+    "Unauthorized: /api/v1/visits/current", without who, from where or why (round 19)."""
+    assert client.get("/api/v1/visits/current", REMOTE_ADDR="192.0.2.8").status_code == 401
+    r = client.post(
+        "/api/v1/agent/events",
+        "{}",
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Bearer forged",
+        REMOTE_ADDR="192.0.2.9",
+    )
+    assert r.status_code == 401
+    lines = server_log.getvalue().splitlines()
+    assert lines[0] == (
+        "Unauthorized: /api/v1/visits/current (GET by anonymous from 192.0.2.8): unauthenticated"
+    )
+    assert lines[-1].startswith("Unauthorized: /api/v1/agent/events (POST by anonymous from ")
+    assert "192.0.2.9" in lines[-1]

@@ -25,6 +25,7 @@ from madoguchi.refusals import (
     MalformedRequest,
     Refusal,
     Unauthenticated,
+    note_refused,
 )
 from madoguchi.terminals.binding import lost_binding
 
@@ -82,6 +83,7 @@ api.add_router("/incidents", incidents_router)
 
 @api.exception_handler(Refusal)
 def refusal(request: HttpRequest, exc: Refusal) -> HttpResponse:
+    note_refused(request, exc.code)
     return api.create_response(request, exc.as_body(), status=exc.status)
 
 

@@ -72,3 +72,15 @@ def switch(request: HttpRequest) -> Switch:
         return Switch(code, label, f"{request.path}?lang={code}")
     query["lang"] = code
     return Switch(code, label, f"{request.path}?{query.urlencode()}")
+
+
+def here_without_lang(request: HttpRequest) -> str:
+    """This page's address with its query but without ``lang``: where the header's language
+    switch returns to. With ``lang`` kept, the address chose the old language again, and the
+    switch did nothing on a page opened with ``?lang=``."""
+    try:
+        query = request.GET.copy()
+    except SuspiciousOperation:
+        return request.path
+    query.pop("lang", None)
+    return f"{request.path}?{query.urlencode()}" if query else request.path

@@ -15,6 +15,7 @@ This module is the lowest layer of the domain apps (docs/adr/1002): it imports n
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -110,6 +111,16 @@ class Refusal(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message_en}"
+
+
+REFUSED_ON = "_madoguchi_refused"
+"""Where a refused request keeps its refusal's code, for the server log's line
+(``core.logfilters``): an API refusal is logged by Django with its status and path only."""
+
+
+def note_refused(request: object, code: str) -> None:
+    with suppress(AttributeError):  # not a request (a test's stand-in)
+        setattr(request, REFUSED_ON, code)
 
 
 def known_message(code: str, language: str) -> str | None:

@@ -19,6 +19,8 @@ from django.template.base import Parser, Token
 from django.templatetags import i18n as django_i18n
 from django.utils.translation import trans_real
 
+from madoguchi.language import here_without_lang
+
 register = Library()
 register.tags.update(django_i18n.register.tags)
 register.filters.update(django_i18n.register.filters)
@@ -59,3 +61,9 @@ def _constant(node: django_i18n.TranslateNode) -> bool:
 def do_translate(parser: Parser, token: Token) -> django_i18n.TranslateNode:
     node = django_i18n.do_translate(parser, token)
     return RememberedTranslateNode(node) if _constant(node) else node
+
+
+@register.filter
+def without_lang(request: Any) -> str:
+    """``{{ request|without_lang }}``: ``language.here_without_lang``."""
+    return here_without_lang(request)

@@ -89,3 +89,19 @@ def test_the_sign_in_page_names_only_a_known_limit(client):
     page = client.get(f"{LOGIN}?lapsed=<script>").content.decode()
     assert "<script>" not in page
     assert 'data-testid="sign-in-notice"' not in page
+
+
+@pytest.mark.parametrize(
+    ("seconds", "en", "ja"),
+    [
+        (20, "no request for 20 seconds.", "20秒間操作がなかった"),
+        (60, "no request for 1 minute.", "1分間操作がなかった"),
+        (1800, "no request for 30 minutes.", "30分間操作がなかった"),
+    ],
+)
+def test_the_idle_sentence_says_the_limit_as_set(settings, seconds, en, ja):
+    """A 20-second limit read "no request for 1 minutes" (round 19)."""
+    settings.STAFF_IDLE_SECONDS = seconds
+    refused = services.SessionLapsed.lapse("session_idle")
+    assert en in refused.message_en
+    assert ja in refused.message_ja

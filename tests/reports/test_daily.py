@@ -1,8 +1,10 @@
 """The daily report: every incident of the desk's day, counts, submission and freezing."""
 
+import json
 from datetime import date, timedelta
 
 import pytest
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 
 from madoguchi.audit.models import AuditEvent
@@ -15,6 +17,7 @@ from madoguchi.refusals import Refusal
 from madoguchi.reports import services
 from madoguchi.reports.models import DailyReport, ReportFrozenError
 from tests import cardkit, checklistkit, factories
+from tests.appendonlykit import owner_without_triggers
 from tests.reports.conftest import ORIGIN, commit_test_link, start_visit
 
 
@@ -138,8 +141,21 @@ def test_supervisor_submits_and_the_report_is_frozen(busy_day, yesterday, superv
     with pytest.raises(services.ReportRefused) as exc:
         services.daily_report_submit(actor=supervisor, terminal=busy_day, day=yesterday)
     assert exc.value.code == "already_submitted"
-    # Tampering with the stored snapshot is detectable.
-    DailyReport.objects.filter(pk=report.pk).update(snapshot={**report.snapshot, "incidents": []})
+    # Nor through a queryset (round 19: its update and delete went around save and delete).
+    with pytest.raises(ReportFrozenError):
+        DailyReport.objects.filter(pk=report.pk).update(note="changed")
+    with pytest.raises(ReportFrozenError):
+        DailyReport.objects.filter(pk=report.pk).delete()
+    # Nor by the application's SQL: the database's trigger refuses it.
+    for sql in ("UPDATE reports_dailyreport SET note = 'x'", "DELETE FROM reports_dailyreport"):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql)
+    # Tampering with the stored snapshot by the tables' owner, triggers lifted, is detectable.
+    with owner_without_triggers() as cursor:
+        cursor.execute(
+            "UPDATE reports_dailyreport SET snapshot = %s WHERE id = %s",
+            [json.dumps({**report.snapshot, "incidents": []}), report.pk],
+        )
     report.refresh_from_db()
     assert not services.verify(report)
 

@@ -1,6 +1,9 @@
 """django.contrib.admin with madoguchi's admin site (second factor, staff sign-in)."""
 
+from typing import Any
+
 from django.contrib.admin.apps import AdminConfig
+from django.utils.translation import pgettext_lazy
 
 
 class MadoguchiAdminConfig(AdminConfig):
@@ -22,3 +25,30 @@ class MadoguchiAdminConfig(AdminConfig):
         for model in (Group, TOTPDevice):
             if admin.site.is_registered(model):
                 admin.site.unregister(model)
+        _axes_titles()
+
+
+_AXES_WORDS = {
+    "AccessLog": pgettext_lazy("sign-in record", "Sign-in"),
+    "AccessFailureLog": pgettext_lazy("sign-in record", "Failed sign-in"),
+    "AccessAttempt": pgettext_lazy("sign-in record", "Sign-in attempts"),
+}
+
+
+def _axes_titles() -> None:
+    """django-axes' records title their admin pages in English with a UTC time to the
+    microsecond (「Access Log for desk_staff2 @ 2026-12-06 02:41:25.543610+00:00」 on a Japanese
+    page): titled in the page's language and Japan's local time instead."""
+    from axes import models as axes_models
+    from django.utils import formats, timezone
+
+    def titled(word: Any) -> Any:
+        def __str__(self: Any) -> str:
+            at = self.attempt_time
+            when = formats.date_format(timezone.localtime(at), "DATETIME_FORMAT") if at else ""
+            return f"{word}: {self.username or '—'} {when}".strip()
+
+        return __str__
+
+    for name, word in _AXES_WORDS.items():
+        getattr(axes_models, name).__str__ = titled(word)

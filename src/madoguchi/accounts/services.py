@@ -23,7 +23,7 @@ from madoguchi.audit.events import (
     EventType,
 )
 from madoguchi.plaintext import long_number
-from madoguchi.refusals import Refusal
+from madoguchi.refusals import ByLanguage, Refusal
 from madoguchi.terminals import services as terminal_services
 from madoguchi.terminals.constants import DeskSessionCloseReason
 from madoguchi.terminals.models import DeskSession, Terminal
@@ -315,7 +315,7 @@ class SessionLapsed(Refusal):
         "session_idle": (
             _(
                 "You were signed out because this browser made no request for "
-                "%(minutes)s minutes. Sign in again."
+                "%(idle)s. Sign in again."
             ),
             401,
         ),
@@ -342,9 +342,18 @@ class SessionLapsed(Refusal):
         hours = settings.STAFF_SESSION_SECONDS / 3600
         return cls.of(
             code,
-            minutes=max(1, round(settings.STAFF_IDLE_SECONDS / 60)),
+            idle=_idle_limit(settings.STAFF_IDLE_SECONDS),
             hours=f"{hours:g}" if hours >= 1 else f"{hours:.2g}",
         )
+
+
+def _idle_limit(seconds: int) -> ByLanguage:
+    """The idle limit as said: minutes, one of them singular; under a minute, seconds (a
+    20-second limit read "1 minutes")."""
+    if seconds < 60:
+        return ByLanguage(f"{seconds}秒", f"{seconds} second{'' if seconds == 1 else 's'}")
+    minutes = round(seconds / 60)
+    return ByLanguage(f"{minutes}分", f"{minutes} minute{'' if minutes == 1 else 's'}")
 
 
 def session_stamp(session: Any, now: float) -> None:

@@ -18,6 +18,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.appendonly import AppendOnlyQuerySet
 from madoguchi.language import english
 
 from . import identifiers
@@ -438,16 +439,14 @@ class OutsideCall(models.Model):
 # --- ledger ------------------------------------------------------------------------------
 
 
-class ImmutableQuerySet(models.QuerySet[Any]):
-    def update(self, **kwargs: Any) -> int:
-        raise ImmutableError("ledger rows are never updated; post a new transfer")
-
-    def delete(self) -> Any:
-        raise ImmutableError("ledger rows are never deleted; post a reversing transfer")
-
-
 class ImmutableError(Exception):
     pass
+
+
+class ImmutableQuerySet(AppendOnlyQuerySet):
+    error = ImmutableError
+    changed = "ledger rows are never updated; post a new transfer"
+    deleted = "ledger rows are never deleted; post a reversing transfer"
 
 
 class _Immutable(models.Model):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.appendonly import AppendOnlyQuerySet
 from madoguchi.plaintext import plain_line
 
 from . import text
@@ -198,6 +199,15 @@ class Case(models.Model):
         return self.status == CaseStatus.CLOSED
 
 
+class TimelineEntries(AppendOnlyQuerySet):
+    """A queryset's update, delete or upsert refused as save() and delete() are; the
+    database's trigger refuses raw SQL (migration 0013)."""
+
+    error = TimelineImmutableError
+    changed = "a timeline entry is never changed; append a new one"
+    deleted = "a timeline entry is never deleted; append a new one"
+
+
 class TimelineEntry(models.Model):
     """One step of a case. Appended, never changed."""
 
@@ -226,6 +236,8 @@ class TimelineEntry(models.Model):
         verbose_name=_("recorded by"),
     )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    objects = TimelineEntries.as_manager()
 
     class Meta:
         verbose_name = _("timeline entry")

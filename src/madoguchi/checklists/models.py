@@ -140,7 +140,8 @@ class ChecklistTick(models.Model):
         ordering = ["pk"]
 
     def __str__(self) -> str:
-        return f"{self.item.code} {'✓' if self.ticked else '✗'}"
+        # The item in the page's words (the admin's title of a tick read its code).
+        return f"{self.item.label} {'✓' if self.ticked else '✗'}"
 
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:

@@ -5,7 +5,8 @@ unreadable body: 400) at warning or error level with the exception attached, so 
 a whole traceback for each refusal, as if something had broken. Through this filter (on the
 console handler, settings.LOGGING) such a record becomes one line: Django's own message (status
 and path), the method, who asked (the signed-in user name, else anonymous) and from where, and
-why (the exception's text). A CSRF refusal, which Django logs without an exception and without
+why (the exception's text). A refusal answered rather than raised (the API's, with its code
+as why) and a CSRF refusal, which Django logs without an exception and without
 who or from where, takes the same shape. A 5xx record keeps its traceback: that is a fault to
 look into.
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+
+from madoguchi.refusals import REFUSED_ON
 
 __all__ = ["RefusalsOnOneLine"]
 
@@ -39,9 +42,10 @@ class RefusalsOnOneLine(logging.Filter):
         if not isinstance(status, int) or status >= 500:
             return True
         csrf = record.name == _CSRF_LOGGER and isinstance(record.args, tuple)
-        if not record.exc_info and not csrf:
-            return True
         request = getattr(record, "request", None)
+        code = getattr(request, REFUSED_ON, None)
+        if not record.exc_info and not csrf and not code:
+            return True
         meta = getattr(request, "META", {}) or {}
         method = _plain(str(getattr(request, "method", "") or "?"))
         address = _plain(str(meta.get("REMOTE_ADDR") or "?"))
@@ -49,6 +53,11 @@ class RefusalsOnOneLine(logging.Filter):
             exc = record.exc_info[1]
             why = _plain(str(exc)) if exc is not None and str(exc) else type(exc).__name__
             said = record.getMessage()
+        elif not csrf:
+            # A refusal answered, not raised (the API's, a page's refusal): Django's line,
+            # "Unauthorized: /api/v1/agent/events", said neither who, from where nor why.
+            said = record.getMessage()
+            why = _plain(str(code))
         else:
             # The CSRF check refuses without an exception: its line, "Forbidden (<reason>):
             # <path>", said neither who nor from where. It takes the others' shape, the

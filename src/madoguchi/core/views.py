@@ -21,6 +21,7 @@ from madoguchi.refusals import (
     DatabaseUnavailable,
     Refusal,
     ServerFailed,
+    note_refused,
 )
 from madoguchi.terminals.binding import current_terminal
 from madoguchi.terminals.selectors import open_desk_session
@@ -76,6 +77,7 @@ HEADINGS = {
 def refusal_response(request: HttpRequest, refusal: Refusal) -> HttpResponse:
     """The refusal body for the API (and JSON clients), a page in the reader's language for
     people (rendered without the request: no context processor runs)."""
+    note_refused(request, refusal.code)
     if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
         return JsonResponse(refusal.as_body(), status=refusal.status)
     context = {

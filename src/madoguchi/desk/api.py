@@ -10,6 +10,7 @@ from typing import Any, Literal
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.http import parse_etags
 from ninja import Router, Schema, Status
 from pydantic import ValidationError
 
@@ -223,7 +224,7 @@ def current_state(request: HttpRequest, response: HttpResponse) -> Any:
         return Status(204, None)
     response["ETag"] = state.etag
     response["Cache-Control"] = "no-store"
-    if request.headers.get("If-None-Match") == state.etag:
+    if _none_match(request.headers.get("If-None-Match", ""), state.etag):
         return Status(304, None)
     now = timezone.now()
     return {
@@ -233,6 +234,17 @@ def current_state(request: HttpRequest, response: HttpResponse) -> Any:
         "card_confirmed_at": state.card_confirmed_at.isoformat(),
         "card_confirmed_seconds_ago": max(0, int((now - state.card_confirmed_at).total_seconds())),
     }
+
+
+def _none_match(header: str, etag: str) -> bool:
+    """If-None-Match as RFC 9110 compares it (weak comparison): a list of tags, a weak tag
+    (`W/"…"`, what a compressing proxy makes of a strong one) and `*` match too; an exact
+    string only matched before round 19, so such a client got the whole state each second."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return etag.removeprefix("W/") in {t.removeprefix("W/") for t in parse_etags(header)}
 
 
 @visits_router.post("/current/end", response={200: dict, codes_4xx: Error}, **FOR_THE_VISIT)

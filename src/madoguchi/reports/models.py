@@ -9,9 +9,20 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.appendonly import AppendOnlyQuerySet
+
 
 class ReportFrozenError(Exception):
     pass
+
+
+class FrozenReports(AppendOnlyQuerySet):
+    """A queryset's update, delete or upsert refused as save() and delete() are; the
+    database's trigger refuses raw SQL (migration 0003)."""
+
+    error = ReportFrozenError
+    changed = "a submitted report is frozen"
+    deleted = "a submitted report is never deleted"
 
 
 class DailyReport(models.Model):
@@ -35,6 +46,8 @@ class DailyReport(models.Model):
         verbose_name=_("submitted by"),
     )
     submitted_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
+
+    objects = FrozenReports.as_manager()
 
     class Meta:
         verbose_name = _("daily report")
