@@ -10,6 +10,7 @@ import io
 import pytest
 from axes.models import AccessAttempt
 from django.core.management import CommandError, call_command, get_commands, load_command_class
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import totp
@@ -418,3 +419,38 @@ def test_a_change_that_changes_nothing_says_so_and_an_operator_keeps_their_own_r
         call_command("staff", "revoke", operator.username, "operator", "--by", operator.username)
     operator.refresh_from_db()
     assert Role.OPERATOR.value in operator.roles
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "change", [("revoke", "{who}", "operator"), ("flag", "{who}", "active", "off")]
+)
+def test_two_operators_taking_each_others_role_at_once_leave_one(change):
+    """Each command locked only the member it changed: both passed the check that their --by
+    was an operator, and none was left to run the --by commands (round 19)."""
+    from madoguchi.accounts.management.commands import staff as staff_command
+    from tests.racekit import at_once
+
+    a, b = _operator(), _operator()
+
+    def by(me, other):
+        def run():
+            args = [part.format(who=other.username) for part in change]
+            call_command("staff", *args, "--by", me.username, stdout=io.StringIO())
+            return "done"
+
+        return run
+
+    results = at_once(staff_command, "_already", by(a, b), by(b, a))
+    assert "done" in results, results
+    refused = [r for r in results if isinstance(r, CommandError)]
+    assert len(refused) == 1, results
+    assert "is no longer an active operator" in str(refused[0])
+    operators = [u for u in (a, b) if _still_operator(u)]
+    assert len(operators) == 1
+
+
+def _still_operator(user: User) -> bool:
+    user.refresh_from_db()
+    return user.is_active and user.has_role(Role.OPERATOR)

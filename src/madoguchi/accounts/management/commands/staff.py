@@ -323,7 +323,22 @@ class Command(PlainErrors, BaseCommand):
             if action == "grant":
                 _role_fits(str(opts["role"]), user.organisation, "Nothing was granted.")
         with transaction.atomic():
-            user = User.objects.select_for_update().get(pk=user.pk)
+            # The member changed and the operator changing them, locked in one order: two
+            # operators taking each other's role (or closing each other's account) at the same
+            # moment each passed the check above, and left no operator. The second, waiting
+            # for the first, finds it is no longer one.
+            locked = {
+                u.pk: u
+                for u in User.objects.select_for_update()
+                .filter(pk__in={user.pk, by.pk})
+                .order_by("pk")
+            }
+            user, by = locked[user.pk], locked[by.pk]
+            if not (by.is_active and (by.is_superuser or by.has_role(Role.OPERATOR))):
+                raise CommandError(
+                    f"--by: {by.username} is no longer an active operator (changed at the same "
+                    "moment by another command). Nothing was changed."
+                )
             if _already(user, action, field, opts, group):
                 # A change that changes nothing is said so, and no event claims one.
                 self.stdout.write(f"{user.username}: already {change}; nothing was changed.")
