@@ -55,6 +55,27 @@ def root(leaves: Sequence[bytes]) -> bytes:
     return h
 
 
+def prefix_roots(leaves: Sequence[bytes], sizes: set[int]) -> dict[int, bytes]:
+    """MTH of each prefix ``leaves[:size]`` for the sizes asked (0..len(leaves)), in one pass
+    over the leaves: O(n + k log n) for k sizes, where ``root`` of each would be O(k n)."""
+    roots = {size: EMPTY_ROOT for size in sizes if size == 0}
+    stack: list[tuple[int, bytes]] = []
+    for count, leaf in enumerate(leaves, start=1):
+        height, h = 0, leaf
+        while stack and stack[-1][0] == height:
+            _, left = stack.pop()
+            h = node_hash(left, h)
+            height += 1
+        stack.append((height, h))
+        if count in sizes:
+            # The prefix's root: its complete subtrees folded right to left, as in `root`.
+            folded = stack[-1][1]
+            for _, left in reversed(stack[:-1]):
+                folded = node_hash(left, folded)
+            roots[count] = folded
+    return roots
+
+
 def _subtree(leaves: Sequence[bytes], start: int, end: int) -> bytes:
     return root(leaves[start:end])
 

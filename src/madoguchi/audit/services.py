@@ -30,7 +30,7 @@ from . import append_function, conf, events, merkle, note
 from .canonical import GENESIS, canonical_json, chain_hash, template, time_json
 from .merkle import leaf_hash
 from .models import AuditCheckpoint, AuditEvent
-from .verify import verify_chain
+from .verify import verify_log
 
 # Arbitrary fixed key for pg_advisory_xact_lock: the bytes "mado" "audt".
 ADVISORY_LOCK_KEY = 0x6D61646F61756474
@@ -417,11 +417,36 @@ def checkpoint_verifier_key(*, path: Path | None = None) -> str:
 
 
 def _write_checkpoint_file(directory: Path, size: int, text: str) -> Path:
+    """Write ``checkpoint-<size>.txt`` whole (a temporary file, then a hard link to the name)
+    and never over another file: a checkpoint file already there with other content is a
+    refusal naming it (it may be the copy that shows the log was cut); the same content (the
+    same size and root signed again, e.g. after a failed run) is left as it is."""
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"checkpoint-{size:012d}.txt"
     temporary = directory / f".{target.name}.{os.getpid()}.tmp"
     temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, target)
+    try:
+        try:
+            os.link(temporary, target)  # fails if the name is taken: never replaces
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: create the name exclusively
+            try:
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(text)
+    finally:
+        temporary.unlink(missing_ok=True)
+    existing = target.read_text(encoding="utf-8", errors="replace")
+    if existing != text:
+        raise AuditError(
+            f"A different signed checkpoint for {size} events is already at {target}; refusing "
+            "to replace it (it may be the copy that shows the log was changed): run "
+            "`madoguchi audit verify`, and keep that file."
+        )
     return target
 
 
@@ -431,20 +456,30 @@ def write_checkpoint(
     """Sign a checkpoint (RFC 9162 tree head) over the whole log; store it in the table and as a
     file outside the database, and record ``audit.checkpoint_written``.
 
-    Refuses if the chain does not verify: a signature must never vouch for a tampered log.
+    Refuses unless the log passes `audit verify`'s own rule (`verify_log`: the chain, then every
+    signed checkpoint in the table and the directory): a signature must never vouch for a log
+    that was changed, cut or rewritten, nor a new file take the place of one that shows it.
     """
     key = load_signing_key(key_path or conf.key_file())
+    folder = directory or conf.checkpoint_dir()
     using = router.db_for_write(AuditEvent)
+    verifier = conf.verifier_key() or note.verifier_key(conf.key_name(), key.public_key())
     with transaction.atomic(using=using):
         _lock_head(using)
-        result = verify_chain(using, keep_leaves=True)
-        if not result.ok:
-            raise AuditError(f"Refusing to sign a checkpoint over a broken log. {result.message}")
-        root = merkle.root(result.leaves)
+        report = verify_log(
+            using=using, verifier_key=verifier, skip_checkpoints=False, directory=folder
+        )
+        if not report.ok:
+            raise AuditError(
+                "Refusing to sign a checkpoint over a log that does not verify (as `madoguchi "
+                f"audit verify` says): {report.lines[-1]}"
+            )
+        size = len(report.leaves)
+        root = merkle.root(report.leaves)
         name = conf.key_name()
-        text = note.sign(note.Checkpoint(conf.origin(), result.size, root), name, key)
+        text = note.sign(note.Checkpoint(conf.origin(), size, root), name, key)
         checkpoint = AuditCheckpoint(
-            size=result.size,
+            size=size,
             root_hash=root.hex(),
             origin=conf.origin(),
             key_name=name,
@@ -453,10 +488,10 @@ def write_checkpoint(
             created_at=timezone.now(),
         )
         checkpoint.save(using=using)
-        path = _write_checkpoint_file(directory or conf.checkpoint_dir(), result.size, text)
+        path = _write_checkpoint_file(folder, size, text)
         record(
             events.AUDIT_CHECKPOINT_WRITTEN,
             subject=checkpoint,
-            payload={"size": result.size, "root": root.hex(), "file": path.name},
+            payload={"size": size, "root": root.hex(), "file": path.name},
         )
     return checkpoint
