@@ -5,6 +5,7 @@ there was no way to but the database."""
 
 from __future__ import annotations
 
+import getpass
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -93,7 +94,11 @@ def test_deactivating_an_anchor_refuses_its_cards_and_is_audited(trusted, settin
     anchor.refresh_from_db()
     assert not anchor.is_active
     event = AuditEvent.objects.get(event_name="identity.trust_anchor_deactivated")
-    assert event.payload == {"subject_dn": anchor.subject_dn, "fingerprint": anchor.fingerprint}
+    assert event.payload == {
+        "subject_dn": anchor.subject_dn,
+        "fingerprint": anchor.fingerprint,
+        "os_user": getpass.getuser(),  # the shell's change names who ran it
+    }
     assert _e105() == []
     desk = terminal_services.desk_session_open(
         terminal=factories.terminal(), staff=factories.staff()

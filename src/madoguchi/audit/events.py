@@ -80,8 +80,9 @@ class EventType:
 
     def title(self, lang: str = "ja") -> str:
         """What kind of event this is, in words: its template with each value left out
-        ("… がサインインしました"), for lists where its code alone would show."""
-        return re.sub(r"\{[^{}]*\}", "…", self.template(lang))
+        ("… がサインインしました"), for lists where its code alone would show; ``{by}`` (the
+        OS user, said only when there is one, `by_os_user`) is left out."""
+        return re.sub(r"\{[^{}]*\}", "…", self.template(lang).replace("{by}", ""))
 
     def words(self, context: Mapping[str, Any], lang: str = "ja") -> dict[str, Any]:
         """`context` with the values its `describe` says in words, in `lang`."""
@@ -194,6 +195,28 @@ def in_labels(key: str, choices: Any) -> Describe:
     return describe
 
 
+def by_os_user(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
+    """A display helper for an event a shell command may record (no staff actor): ``{by}`` says
+    the OS user who ran it, as the payload's `os_user` names them, and is empty otherwise (the
+    same event made on a page names its member as the actor)."""
+    user = payload.get("os_user")
+    if not user:
+        return {"by": ""}
+    return {"by": f" (OS user {user})" if english(lang) else f"（OS ユーザー {user}）"}
+
+
+def together(*describes: Describe) -> Describe:
+    """One display helper made of several (each adds its own values)."""
+
+    def describe(payload: Mapping[str, Any], lang: str) -> dict[str, Any]:
+        said: dict[str, Any] = {}
+        for each in describes:
+            said.update(each(payload, lang))
+        return said
+
+    return describe
+
+
 def get(key: str | int | EventType) -> EventType:
     """Look an event type up by name, id, or check that an EventType is the registered one."""
     if isinstance(key, EventType):
@@ -262,24 +285,27 @@ TERMINALS_REGISTERED = register(
     EventType(
         2001,
         "terminals.registered",
-        ja="端末 {terminal} を登録しました",
-        en="Terminal {terminal} registered",
+        ja="端末 {terminal} を登録しました{by}",
+        en="Terminal {terminal} registered{by}",
+        describe=by_os_user,
     )
 )
 TERMINALS_CREDENTIAL_ISSUED = register(
     EventType(
         2002,
         "terminals.credential_issued",
-        ja="端末 {terminal} の認証情報を発行しました",
-        en="Credential issued for terminal {terminal}",
+        ja="端末 {terminal} の認証情報を発行しました{by}",
+        en="Credential issued for terminal {terminal}{by}",
+        describe=by_os_user,
     )
 )
 TERMINALS_CREDENTIAL_REVOKED = register(
     EventType(
         2003,
         "terminals.credential_revoked",
-        ja="端末 {terminal} の認証情報を失効させました",
-        en="Credential revoked for terminal {terminal}",
+        ja="端末 {terminal} の認証情報を失効させました{by}",
+        en="Credential revoked for terminal {terminal}{by}",
+        describe=by_os_user,
     )
 )
 TERMINALS_CREDENTIAL_REJECTED = register(
@@ -302,8 +328,8 @@ TERMINALS_DESK_SESSION_CLOSED = register(
     EventType(
         2006,
         "terminals.desk_session_closed",
-        ja="端末 {terminal} の窓口セッションを終了しました（理由: {reason}）",
-        en="Desk session on terminal {terminal} closed (reason: {reason})",
+        ja="端末 {terminal} の窓口セッションを終了しました（理由: {reason}）{by}",
+        en="Desk session on terminal {terminal} closed (reason: {reason}){by}",
     )
 )
 # 2007 (terminals.desk_session_refused) was registered and never recorded: a refused desk

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.utils import translation
 
-from madoguchi.audit.events import EventType, in_labels, register
+from madoguchi.audit.events import EventType, by_os_user, in_labels, register, together
 from madoguchi.language import english
 from madoguchi.refusals import describe_code
 
@@ -33,24 +33,27 @@ TRUST_ANCHOR_ADDED = register(
     EventType(
         3001,
         "identity.trust_anchor_added",
-        ja="信頼する認証局 {subject_dn} を追加しました",
-        en="Trust anchor {subject_dn} added",
+        ja="信頼する認証局 {subject_dn} を追加しました{by}",
+        en="Trust anchor {subject_dn} added{by}",
+        describe=by_os_user,
     )
 )
 CRL_IMPORTED = register(
     EventType(
         3002,
         "identity.crl_imported",
-        ja="失効リスト（{issuer}、{count} 件）を取り込みました",
-        en="Revocation list of {issuer} imported ({count} entries)",
+        ja="失効リスト（{issuer}、{count} 件）を取り込みました{by}",
+        en="Revocation list of {issuer} imported ({count} entries){by}",
+        describe=by_os_user,
     )
 )
 CERTIFICATE_RENEWAL_LINKED = register(
     EventType(
         3003,
         "identity.certificate_renewal_linked",
-        ja="証明書の更新を同一の利用者として関連付けました",
-        en="Renewed certificate linked to the same holder",
+        ja="証明書の更新を同一の利用者として関連付けました{by}",
+        en="Renewed certificate linked to the same holder{by}",
+        describe=by_os_user,
     )
 )
 NONCE_ISSUED = register(
@@ -87,24 +90,26 @@ TRUST_ANCHOR_DEACTIVATED = register(
     EventType(
         3008,
         "identity.trust_anchor_deactivated",
-        ja="信頼する認証局 {subject_dn} を無効にしました",
-        en="Trust anchor {subject_dn} deactivated",
+        ja="信頼する認証局 {subject_dn} を無効にしました{by}",
+        en="Trust anchor {subject_dn} deactivated{by}",
+        describe=by_os_user,
     )
 )
 TRUST_ANCHOR_RENAMED = register(
     EventType(
         3009,
         "identity.trust_anchor_renamed",
-        ja="信頼する認証局 {subject_dn} の名前を「{old_name}」から「{name}」に変更しました",
-        en='Trust anchor {subject_dn} renamed from "{old_name}" to "{name}"',
+        ja="信頼する認証局 {subject_dn} の名前を「{old_name}」から「{name}」に変更しました{by}",
+        en='Trust anchor {subject_dn} renamed from "{old_name}" to "{name}"{by}',
+        describe=by_os_user,
     )
 )
 RENEWAL_REFUSED = register(
     EventType(
         3091,
         "identity.certificate_renewal_refused",
-        ja="証明書の更新の紐付けを拒否しました（理由: {code}）",
-        en="Certificate renewal link refused ({code})",
-        describe=describe_code,
+        ja="証明書の更新の紐付けを拒否しました（理由: {code}）{by}",
+        en="Certificate renewal link refused ({code}){by}",
+        describe=together(describe_code, by_os_user),
     )
 )

@@ -133,8 +133,14 @@ def fingerprint(cert: x509.Certificate) -> str:
 # --- configuration: trust anchors and CRLs --------------------------------------------------
 
 
-def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
-    """Add (or re-activate) each CA certificate in a PEM bundle; returns the last one."""
+def _run_by(os_user: str) -> dict[str, str]:
+    """The payload's `os_user` for a change a shell command makes (none from code)."""
+    return {"os_user": os_user} if os_user else {}
+
+
+def trust_anchor_add(*, pem: bytes, name: str = "", os_user: str = "") -> TrustAnchor:
+    """Add (or re-activate) each CA certificate in a PEM bundle; returns the last one.
+    `os_user`: the OS user who ran the shell command, named in its audit events."""
     if b"-----BEGIN CERTIFICATE-----" not in pem:
         raise IdentityRefused(
             "anchor_unreadable",
@@ -189,6 +195,7 @@ def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
                     "subject_dn": row.subject_dn,
                     "fingerprint": row.fingerprint,
                     **({"reactivated": True} if reactivated else {}),
+                    **_run_by(os_user),
                 },
             )
         for row, old_name, new_name in renamed:
@@ -202,6 +209,7 @@ def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
                     "fingerprint": row.fingerprint,
                     "old_name": old_name,
                     "name": new_name,
+                    **_run_by(os_user),
                 },
             )
     if anchor is None:
@@ -209,7 +217,7 @@ def trust_anchor_add(*, pem: bytes, name: str = "") -> TrustAnchor:
     return anchor
 
 
-def trust_anchor_deactivate(*, fingerprint_prefix: str) -> TrustAnchor:
+def trust_anchor_deactivate(*, fingerprint_prefix: str, os_user: str = "") -> TrustAnchor:
     """Stop trusting the active anchor whose SHA-256 fingerprint starts with
     `fingerprint_prefix` (at least 16 hex digits, as `identity anchors` lists it, or with
     openssl's colons): no card it
@@ -245,7 +253,11 @@ def trust_anchor_deactivate(*, fingerprint_prefix: str) -> TrustAnchor:
             actor=None,
             terminal=None,
             subject=anchor,
-            payload={"subject_dn": anchor.subject_dn, "fingerprint": anchor.fingerprint},
+            payload={
+                "subject_dn": anchor.subject_dn,
+                "fingerprint": anchor.fingerprint,
+                **_run_by(os_user),
+            },
         )
     return anchor
 
@@ -290,7 +302,7 @@ def _anchor_certificates(fingerprints: list[str] | None = None) -> list[x509.Cer
     return certificates
 
 
-def crl_import(*, data: bytes, source: str = "") -> RevocationList:
+def crl_import(*, data: bytes, source: str = "", os_user: str = "") -> RevocationList:
     """Store a CRL (PEM or DER) after checking that a trust anchor signed it."""
     try:
         crl = (
@@ -331,7 +343,12 @@ def crl_import(*, data: bytes, source: str = "") -> RevocationList:
             actor=None,
             terminal=None,
             subject=row,
-            payload={"issuer": row.issuer_dn, "count": row.entries, "source": source[:200]},
+            payload={
+                "issuer": row.issuer_dn,
+                "count": row.entries,
+                "source": source[:200],
+                **_run_by(os_user),
+            },
         )
     return row
 
@@ -615,7 +632,7 @@ class RenewalLinked:
 
 
 def certificate_renewal_link(
-    *, old_fingerprint: str, new_certificate_pem: bytes, actor: object = None
+    *, old_fingerprint: str, new_certificate_pem: bytes, actor: object = None, os_user: str = ""
 ) -> RenewalLinked:
     """Operator-imported renewal (J-LIS data): the new certificate joins the old one's holder.
 
@@ -633,7 +650,7 @@ def certificate_renewal_link(
     try:
         if old_hex is None:
             raise IdentityRefused("fingerprint_malformed")
-        return _renewal_link(old_hex, new_certificate_pem, actor)
+        return _renewal_link(old_hex, new_certificate_pem, actor, os_user)
     except IdentityRefused as exc:
         with transaction.atomic():
             audit.record(
@@ -641,12 +658,19 @@ def certificate_renewal_link(
                 actor=actor,
                 terminal=None,
                 subject=None,
-                payload={"old": old_hex or "", "code": exc.code, "detail": exc.detail[:300]},
+                payload={
+                    "old": old_hex or "",
+                    "code": exc.code,
+                    "detail": exc.detail[:300],
+                    **_run_by(os_user),
+                },
             )
         raise
 
 
-def _renewal_link(old_fingerprint: str, pem: bytes, actor: object) -> RenewalLinked:
+def _renewal_link(
+    old_fingerprint: str, pem: bytes, actor: object, os_user: str = ""
+) -> RenewalLinked:
     old = HolderCertificate.objects.filter(fingerprint=old_fingerprint).first()
     if old is None:
         raise IdentityRefused("certificate_unknown", old_fingerprint[:16])
@@ -681,7 +705,7 @@ def _renewal_link(old_fingerprint: str, pem: bytes, actor: object) -> RenewalLin
             actor=actor,
             terminal=None,
             subject=old.holder,
-            payload={"old": old_fingerprint, "new": fp, **merged},
+            payload={"old": old_fingerprint, "new": fp, **merged, **_run_by(os_user)},
         )
     return RenewalLinked(new, linked=True, merged=str(merged.get("merged_holder_ref", ""))[:8])
 

@@ -4,10 +4,12 @@ from madoguchi.audit.events import (
     TERMINALS_CREDENTIAL_REJECTED,
     TERMINALS_DESK_SESSION_CLOSED,
     EventType,
+    by_os_user,
     describe_with,
     in_labels,
     in_words,
     register,
+    together,
 )
 
 from .constants import DeskSessionCloseReason
@@ -27,7 +29,11 @@ UNBOUND_REASONS = {
     "revoked": ("運用担当者による取り消し", "revoked by an operator"),
 }
 describe_with(TERMINALS_CREDENTIAL_REJECTED, in_words("reason", CREDENTIAL_REJECTED_REASONS))
-describe_with(TERMINALS_DESK_SESSION_CLOSED, in_labels("reason", DeskSessionCloseReason))
+# A session closed by `terminal revoke` names the OS user who ran it.
+describe_with(
+    TERMINALS_DESK_SESSION_CLOSED,
+    together(in_labels("reason", DeskSessionCloseReason), by_os_user),
+)
 
 BROWSER_BOUND = register(
     EventType(
@@ -41,8 +47,8 @@ BROWSER_UNBOUND = register(
     EventType(
         2092,
         "terminals.browser_unbound",
-        ja="端末 {terminal} のブラウザー登録 {prefix} を取り消しました（理由: {reason}）",
-        en="Browser binding {prefix} of terminal {terminal} revoked ({reason})",
-        describe=in_words("reason", UNBOUND_REASONS),
+        ja="端末 {terminal} のブラウザー登録 {prefix} を取り消しました（理由: {reason}）{by}",
+        en="Browser binding {prefix} of terminal {terminal} revoked ({reason}){by}",
+        describe=together(in_words("reason", UNBOUND_REASONS), by_os_user),
     )
 )

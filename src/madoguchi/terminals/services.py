@@ -119,8 +119,13 @@ def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _run_by(os_user: str) -> dict[str, str]:
+    """The payload's `os_user` for a change a shell command makes (none from a page)."""
+    return {"os_user": os_user} if os_user else {}
+
+
 def terminal_register(
-    *, name: str, location: str, contractor: Organisation, actor: User | None
+    *, name: str, location: str, contractor: Organisation, actor: User | None, os_user: str = ""
 ) -> Terminal:
     with transaction.atomic():
         terminal = Terminal.objects.create(name=name, location=location, contractor=contractor)
@@ -129,12 +134,19 @@ def terminal_register(
             actor=actor,
             terminal=terminal,
             subject=terminal,
-            payload={"name": name, "location": location, "contractor": contractor.name},
+            payload={
+                "name": name,
+                "location": location,
+                "contractor": contractor.name,
+                **_run_by(os_user),
+            },
         )
     return terminal
 
 
-def credential_issue(*, terminal: Terminal, actor: User | None) -> IssuedCredential:
+def credential_issue(
+    *, terminal: Terminal, actor: User | None, os_user: str = ""
+) -> IssuedCredential:
     prefix = secrets.token_hex(6)
     while prefix.isdigit():  # 12 digits would read as an individual number (audit refuses it)
         prefix = secrets.token_hex(6)
@@ -148,12 +160,14 @@ def credential_issue(*, terminal: Terminal, actor: User | None) -> IssuedCredent
             actor=actor,
             terminal=terminal,
             subject=credential,
-            payload={"prefix": prefix},
+            payload={"prefix": prefix, **_run_by(os_user)},
         )
     return IssuedCredential(credential=credential, raw=f"{CREDENTIAL_SCHEME}_{prefix}_{secret}")
 
 
-def credential_revoke(*, credential: TerminalCredential, actor: User | None) -> TerminalCredential:
+def credential_revoke(
+    *, credential: TerminalCredential, actor: User | None, os_user: str = ""
+) -> TerminalCredential:
     with transaction.atomic():
         credential = TerminalCredential.objects.select_for_update().get(pk=credential.pk)
         if credential.revoked_at is None:
@@ -171,15 +185,15 @@ def credential_revoke(*, credential: TerminalCredential, actor: User | None) -> 
                 )
             )
             for session in sessions:
-                _close(session, DeskSessionCloseReason.TERMINAL_REVOKED, actor)
+                _close(session, DeskSessionCloseReason.TERMINAL_REVOKED, actor, **_run_by(os_user))
             for bound in bindings:
-                _unbind(bound, actor, "credential_revoked")
+                _unbind(bound, actor, "credential_revoked", os_user=os_user)
             audit.record(
                 TERMINALS_CREDENTIAL_REVOKED,
                 actor=actor,
                 terminal=credential.terminal,
                 subject=credential,
-                payload={"prefix": credential.prefix},
+                payload={"prefix": credential.prefix, **_run_by(os_user)},
             )
     return credential
 
@@ -295,7 +309,7 @@ def binding_issue(
     return IssuedBinding(binding=binding, raw=f"{BINDING_SCHEME}_{prefix}_{secret}")
 
 
-def binding_revoke(*, terminal: Terminal, actor: User | None) -> int:
+def binding_revoke(*, terminal: Terminal, actor: User | None, os_user: str = "") -> int:
     """Unbind every browser of a terminal (they must be enrolled again). Returns how many."""
     with transaction.atomic():
         bindings = list(
@@ -304,11 +318,13 @@ def binding_revoke(*, terminal: Terminal, actor: User | None) -> int:
             )
         )
         for bound in bindings:
-            _unbind(bound, actor, "revoked")
+            _unbind(bound, actor, "revoked", os_user=os_user)
     return len(bindings)
 
 
-def _unbind(binding: TerminalBinding, actor: User | None, reason: str) -> None:
+def _unbind(
+    binding: TerminalBinding, actor: User | None, reason: str, *, os_user: str = ""
+) -> None:
     binding.revoked_at = timezone.now()
     binding.save(update_fields=["revoked_at"])
     audit.record(
@@ -316,7 +332,7 @@ def _unbind(binding: TerminalBinding, actor: User | None, reason: str) -> None:
         actor=actor,
         terminal=binding.terminal,
         subject=binding,
-        payload={"prefix": binding.prefix, "reason": reason},
+        payload={"prefix": binding.prefix, "reason": reason, **_run_by(os_user)},
     )
 
 

@@ -1,4 +1,8 @@
-"""`madoguchi terminal register|credential|revoke|unbind|list`."""
+"""`madoguchi terminal register|credential|revoke|unbind|list`.
+
+Each change is an audit event naming the OS user who ran the command (`os_user`)."""
+
+import getpass
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -68,13 +72,16 @@ class Command(PlainErrors, BaseCommand):
                 location=str(opts["location"]),
                 contractor=contractor,
                 actor=None,
+                os_user=getpass.getuser(),
             )
             self.stdout.write(f"Registered terminal {t.name}.")
         elif action == "credential":
             terminal = Terminal.objects.filter(name=opts["name"]).first()
             if terminal is None:
                 raise CommandError(f"No terminal named {opts['name']!r}.")
-            issued = services.credential_issue(terminal=terminal, actor=None)
+            issued = services.credential_issue(
+                terminal=terminal, actor=None, os_user=getpass.getuser()
+            )
             self.stdout.write(issued.raw)
         elif action == "revoke":
             # The prefix as `terminal list` prints it, or the credential as `terminal
@@ -90,13 +97,15 @@ class Command(PlainErrors, BaseCommand):
                     "terminal's credential prefixes (the part after mdt_ of what `terminal "
                     "credential` printed)."
                 )
-            services.credential_revoke(credential=credential, actor=None)
+            services.credential_revoke(credential=credential, actor=None, os_user=getpass.getuser())
             self.stdout.write(f"Revoked {credential.prefix}.")
         elif action == "unbind":
             terminal = Terminal.objects.filter(name=opts["name"]).first()
             if terminal is None:
                 raise CommandError(f"No terminal named {opts['name']!r}.")
-            count = services.binding_revoke(terminal=terminal, actor=None)
+            count = services.binding_revoke(
+                terminal=terminal, actor=None, os_user=getpass.getuser()
+            )
             if not count:
                 # It said "Unbound 0 browsers of NAME; enrol it again." when none was enrolled.
                 self.stdout.write(f"No browser is enrolled as {terminal.name}: nothing to unbind.")

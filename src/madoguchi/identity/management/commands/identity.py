@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import time
 
 import httpx
@@ -85,6 +86,7 @@ class Command(PlainErrors, BaseCommand):
                         str(opts["file"]), limit=CERTIFICATE_LIMIT, what="certificate file"
                     ),
                     name=str(opts["name"]),
+                    os_user=getpass.getuser(),
                 )
                 self.stdout.write(f"Trusted {anchor.subject_dn} ({anchor.fingerprint[:16]}…).")
                 if not settings.DEMO and not is_jlis_auth_ca(anchor):
@@ -97,7 +99,7 @@ class Command(PlainErrors, BaseCommand):
                     )
             elif action == "deactivate-anchor":
                 anchor = services.trust_anchor_deactivate(
-                    fingerprint_prefix=str(opts["fingerprint"])
+                    fingerprint_prefix=str(opts["fingerprint"]), os_user=getpass.getuser()
                 )
                 self.stdout.write(
                     f"No longer trusted: {anchor.name} ({anchor.fingerprint[:16]}…). No card it "
@@ -113,6 +115,7 @@ class Command(PlainErrors, BaseCommand):
                         limit=CERTIFICATE_LIMIT,
                         what="certificate file",
                     ),
+                    os_user=getpass.getuser(),
                 )
                 cert = done.certificate
                 if done.merged:
@@ -179,7 +182,9 @@ class Command(PlainErrors, BaseCommand):
 
     def _import_crl(self, source: str, every: int) -> None:
         while True:
-            row = services.crl_import(data=self._fetch(source), source=source)
+            row = services.crl_import(
+                data=self._fetch(source), source=source, os_user=getpass.getuser()
+            )
             next_update = timezone.localtime(row.next_update)
             self.stdout.write(
                 f"Imported CRL of {row.issuer_dn}: {row.entries} revoked,"
