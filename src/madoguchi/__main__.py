@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> None:
         # traceback; --traceback keeps it.
         if "--traceback" in args:
             raise
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        from madoguchi.cli import database_words
+
+        first = database_words(exc)
         sys.stderr.write(
             f"madoguchi: database error: {first} (check that the database in DATABASE_URL "
             "is running and reachable)\n"

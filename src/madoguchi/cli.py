@@ -18,8 +18,10 @@ from django.core.management.base import BaseCommand, CommandError
 from madoguchi.argtypes import seconds
 
 __all__ = [
+    "Backoff",
     "PlainErrors",
     "counted",
+    "database_words",
     "field_rules",
     "read_text_file",
     "refused_at_the_shell",
@@ -33,6 +35,32 @@ def field_rules(model: Any, name: str, value: str) -> None:
     given, as the admin's form does: raises Django's ``ValidationError``. A command that creates
     rows without a form passed values the database then refused with a traceback."""
     model._meta.get_field(name).run_validators(value)
+
+
+def database_words(exc: BaseException) -> str:
+    """A database error's first line, for an operator's one line (the driver's own words run
+    to several: the host tried, then "Is the server running …")."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+class Backoff:
+    """The waits of a long-running loop after failures: `first` seconds after the first, twice
+    the last after each further one, at most `most`; `succeeded` starts again from `first`. A
+    database that does not answer is then told about once a minute, not every second."""
+
+    def __init__(self, first: float, most: float = 60.0) -> None:
+        self.first = first
+        self.most = max(most, first)
+        self.next = first
+
+    def failed(self) -> float:
+        """The wait after this failure (the next one's will be longer)."""
+        wait = self.next
+        self.next = min(max(self.next * 2, 1.0), self.most)
+        return wait
+
+    def succeeded(self) -> None:
+        self.next = self.first
 
 
 def counted(n: int, thing: str) -> str:

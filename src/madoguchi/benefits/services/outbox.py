@@ -29,11 +29,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from madoguchi.audit import services as audit
+from madoguchi.cli import Backoff, database_words
 from madoguchi.desk.models import Procedure
 from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
@@ -459,16 +460,36 @@ def drain(now: datetime | None = None, limit: int = 100) -> DrainResult:
     return result
 
 
+# The longest wait between two tries while the database does not answer (or drain fails).
+RETRY_AT_MOST = 60.0
+
+
 def run(*, every: float = 1.0, stop: threading.Event | None = None) -> None:
-    """The worker's loop: drain, then wait `every` seconds when there was nothing to do."""
+    """The worker's loop: drain, then wait `every` seconds when there was nothing to do.
+
+    A database that does not answer is one line a try, `outbox worker: database error: …;
+    retrying in N s`, the waits doubling from `every` to RETRY_AT_MOST and starting again once
+    a drain succeeds (it printed an 80-line traceback every second); any other failure keeps
+    its traceback, with the same waits."""
     stop = stop or threading.Event()
+    backoff = Backoff(every, RETRY_AT_MOST)
     while not stop.is_set():
-        close_old_connections()  # a long-running loop: never keep a broken connection
         try:
+            close_old_connections()  # a long-running loop: never keep a broken connection
             result = drain()
+        except DatabaseError as exc:
+            wait = backoff.failed()
+            log.error(
+                "outbox worker: database error: %s; retrying in %g s", database_words(exc), wait
+            )
+            stop.wait(wait)
+            continue
         except Exception:
-            log.exception("outbox drain failed; retrying")
-            result = DrainResult()
+            wait = backoff.failed()
+            log.exception("outbox drain failed; retrying in %g s", wait)
+            stop.wait(wait)
+            continue
+        backoff.succeeded()
         for o in result.outcomes:
             log.info("outside call %s: %s %s (attempt %d)", o.key, o.outcome, o.code, o.attempts)
         if not result.outcomes:

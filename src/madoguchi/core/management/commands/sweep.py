@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections
 
-from madoguchi.cli import PlainErrors, counted, seconds
+from madoguchi.cli import Backoff, PlainErrors, counted, database_words, seconds
 from madoguchi.desk.sweep import SweepResult, sweep
 
 log = logging.getLogger("madoguchi.sweep")
@@ -50,17 +50,24 @@ class Command(PlainErrors, BaseCommand):
                 signal.signal(sig, handler)
 
     def _loop(self, every: float, parent_pid: int) -> None:
+        backoff = Backoff(every, max(every, RETRY_AT_MOST))
         while True:
-            if every:
-                close_old_connections()  # a long-running loop: do not keep a stale connection
+            wait = every
             try:
+                if every:
+                    close_old_connections()  # a long-running loop: no stale connection
                 result = sweep()
-            except DatabaseError:
+            except DatabaseError as exc:
                 if not every:
                     raise
-                # A long-running loop outlives a database restart: the next round retries.
-                log.exception("sweep failed; retrying in %s s", every)
+                # A long-running loop outlives a database restart: one line a try (it was an
+                # 80-line traceback every round), the waits doubling up to a minute (or
+                # `every`, if longer) until a sweep succeeds.
+                wait = backoff.failed()
+                log.error("sweep: database error: %s; retrying in %g s", database_words(exc), wait)
                 result = SweepResult(ended=0, purged=0)
+            else:
+                backoff.succeeded()
             if result.ended or result.purged or not every:
                 self.stdout.write(
                     f"Swept: {counted(result.ended, 'lapsed visit')} ended, "
@@ -68,10 +75,13 @@ class Command(PlainErrors, BaseCommand):
                 )
             if not every or _STOPPING.is_set():
                 return
-            if not _wait(every, parent_pid):
+            if not _wait(wait, parent_pid):
                 return
 
 
+# The longest wait between two tries while the database does not answer (unless `every` is
+# longer).
+RETRY_AT_MOST = 60.0
 # How often a waiting sweeper looks for its parent: Ctrl-C on `madoguchi serve` (or the demo)
 # leaves no sweeper behind for the rest of its interval (30 s by default).
 PARENT_CHECK_SECONDS = 0.5
