@@ -4,11 +4,13 @@ line, before the command does anything."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import re
 from argparse import ArgumentTypeError
 from collections.abc import Callable
 
-__all__ = ["any_port", "port", "seconds"]
+__all__ = ["any_port", "bind_address", "port", "seconds"]
 
 LAST_PORT = 65535
 
@@ -18,6 +20,36 @@ def port(text: str) -> int:
     seconds and then refused as "connection refused"; the demo took it and blamed
     MADOGUCHI_ORIGIN."""
     return _port_from(text, 1)
+
+
+# A host name or IPv4 address: labels of letters, digits and hyphens, separated by dots.
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*")
+BIND_FORM = (
+    "HOST:PORT, a port from 1 to 65535 (127.0.0.1:8000; an IPv6 address in brackets, "
+    "[::1]:8000), unix:PATH or fd://N"
+)
+
+
+def bind_address(text: str) -> str:
+    """Where a server listens, as gunicorn's --bind takes it: HOST:PORT (an IPv6 address in
+    brackets), unix:PATH, or fd://N (a socket already listening, as the bench passes). `127.0.0.1:99999` reached gunicorn, whose OverflowError was a
+    traceback; `nonsense` (no port) was taken as port 8000 without a word."""
+    if text.startswith("unix:") and len(text) > len("unix:"):
+        return text
+    if re.fullmatch(r"fd://[0-9]+", text):  # a socket already listening (the bench's)
+        return text
+    host, sep, number = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            good_host = isinstance(ipaddress.ip_address(host[1:-1]), ipaddress.IPv6Address)
+        except ValueError:
+            good_host = False
+    else:
+        good_host = _HOST.fullmatch(host) is not None
+    good_port = number.isascii() and number.isdigit() and 1 <= int(number) <= LAST_PORT
+    if not (sep and good_host and good_port):
+        raise ArgumentTypeError(f"must be {BIND_FORM}, not {text!r}")
+    return text
 
 
 def any_port(text: str) -> int:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import os
+from argparse import ArgumentTypeError
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
 from django.http.request import validate_host
+
+from madoguchi.argtypes import bind_address
 
 
 @checks.register(deploy=True)
@@ -135,3 +139,25 @@ def no_test_switches(app_configs: Any = None, **kwargs: Any) -> list[checks.Erro
         for name, (opens, check_id) in TEST_SWITCHES.items()
         if getattr(settings, name, False)
     ]
+
+
+@checks.register()
+def bind_address_usable(app_configs: Any = None, **kwargs: Any) -> list[checks.Error]:
+    """MADOGUCHI_BIND, where `madoguchi serve` listens, is an address gunicorn can take: a port
+    past 65535 was gunicorn's traceback, and one without a port was port 8000 without a word.
+    `serve` refuses it in one line; `check` (which a deployment runs first) names it too."""
+    text = os.environ.get("MADOGUCHI_BIND") or ""
+    if not text:
+        return []
+    try:
+        bind_address(text)
+    except ArgumentTypeError as exc:
+        return [
+            checks.Error(
+                f"MADOGUCHI_BIND {exc}: `madoguchi serve` would refuse to start.",
+                hint="Set MADOGUCHI_BIND to HOST:PORT, e.g. 127.0.0.1:8000, or unset it "
+                "(README, Configuration).",
+                id="madoguchi.E114",
+            )
+        ]
+    return []

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from madoguchi.argtypes import bind_address
 from madoguchi.cli import PlainErrors
 from madoguchi.core import gconf
 from madoguchi.core.gworker import DEFAULT_LIMITS
@@ -79,14 +80,29 @@ def _whole(least: int, env: str, most: int | None = None) -> Callable[[str], int
     return parse
 
 
+def bind_text() -> str:
+    """MADOGUCHI_BIND as set (an empty one is unset), else 127.0.0.1:8000."""
+    return os.environ.get("MADOGUCHI_BIND") or "127.0.0.1:8000"
+
+
+def _bind(text: str) -> str:
+    """`bind_address`, its refusal naming the variable that sets it when not given."""
+    try:
+        return bind_address(text)
+    except ArgumentTypeError as exc:
+        raise ArgumentTypeError(f"{exc} (when not given, MADOGUCHI_BIND sets it)") from None
+
+
 class Command(PlainErrors, BaseCommand):
     help = "Run the production HTTP server (gunicorn)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--bind",
-            default=os.environ.get("MADOGUCHI_BIND", "127.0.0.1:8000"),
-            help="Address to listen on, HOST:PORT (MADOGUCHI_BIND; default 127.0.0.1:8000).",
+            type=_bind,
+            default=bind_text(),
+            help="Address to listen on, HOST:PORT ([::1]:8000 for IPv6), unix:PATH or fd://N "
+            "(MADOGUCHI_BIND; default 127.0.0.1:8000).",
         )
         parser.add_argument(
             "--workers",
