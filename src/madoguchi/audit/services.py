@@ -382,12 +382,22 @@ def _append_here(connection: Any, rows: list[AuditEvent]) -> None:
         cursor.execute(_INSERT + ", ".join([_VALUES] * len(rows)), params)
 
 
+def _reason(exc: OSError) -> str:
+    """An OSError's reason without its path (the sentence names the path itself)."""
+    return exc.strerror or str(exc)
+
+
 def load_signing_key(path: Path) -> Ed25519PrivateKey:
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:
         raise AuditError(
             f"No checkpoint signing key at {path}; create one with `madoguchi audit keygen`."
+        ) from exc
+    except OSError as exc:  # a directory, a path through a file, no permission
+        raise AuditError(
+            f"The checkpoint signing key at {path} (AUDIT_CHECKPOINT_KEY_FILE) cannot be read: "
+            f"{_reason(exc)}."
         ) from exc
     try:
         return note.load_private_key_pem(data)
@@ -398,15 +408,33 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
 def create_checkpoint_key(*, path: Path | None = None) -> Path:
     """Write a new Ed25519 signing key (mode 0600); refuse to replace an existing one."""
     target = path or conf.key_file()
+    if target.is_dir():
+        raise AuditError(
+            f"The checkpoint signing key cannot be written to {target} "
+            "(AUDIT_CHECKPOINT_KEY_FILE): it is a directory; name a file in it."
+        )
     if target.exists():
         raise AuditError(
             f"A checkpoint signing key already exists at {target}; refusing to replace it "
             "(checkpoints signed with it could no longer be verified)."
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(note.generate_private_key_pem())
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:  # a folder that cannot be made (a path through a file, /sys, …)
+        raise AuditError(
+            f"The checkpoint signing key cannot be written to {target} "
+            f"(AUDIT_CHECKPOINT_KEY_FILE): {_reason(exc)}."
+        ) from exc
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(note.generate_private_key_pem())
+    except OSError as exc:  # a full disk: no half-written key is left behind
+        target.unlink(missing_ok=True)
+        raise AuditError(
+            f"The checkpoint signing key cannot be written to {target} "
+            f"(AUDIT_CHECKPOINT_KEY_FILE): {_reason(exc)}."
+        ) from exc
     return target
 
 
@@ -420,27 +448,28 @@ def _write_checkpoint_file(directory: Path, size: int, text: str) -> Path:
     """Write ``checkpoint-<size>.txt`` whole (a temporary file, then a hard link to the name)
     and never over another file: a checkpoint file already there with other content is a
     refusal naming it (it may be the copy that shows the log was cut); the same content (the
-    same size and root signed again, e.g. after a failed run) is left as it is."""
-    directory.mkdir(parents=True, exist_ok=True)
+    same size and root signed again, e.g. after a failed run) is left as it is. A directory
+    that cannot be made or written is a refusal naming it and its setting."""
     target = directory / f"checkpoint-{size:012d}.txt"
     temporary = directory / f".{target.name}.{os.getpid()}.tmp"
-    temporary.write_text(text, encoding="utf-8")
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         try:
-            os.link(temporary, target)  # fails if the name is taken: never replaces
-        except FileExistsError:
-            pass
-        except OSError:  # a file system without hard links: create the name exclusively
+            temporary.write_text(text, encoding="utf-8")
             try:
-                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                os.link(temporary, target)  # fails if the name is taken: never replaces
             except FileExistsError:
                 pass
-            else:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    out.write(text)
-    finally:
-        temporary.unlink(missing_ok=True)
-    existing = target.read_text(encoding="utf-8", errors="replace")
+            except OSError:  # a file system without hard links: create the name exclusively
+                _create_exclusively(target, text)
+        finally:
+            temporary.unlink(missing_ok=True)
+        existing = target.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise AuditError(
+            f"The checkpoint cannot be written to {directory} (AUDIT_CHECKPOINT_DIR): "
+            f"{_reason(exc)}."
+        ) from exc
     if existing != text:
         raise AuditError(
             f"A different signed checkpoint for {size} events is already at {target}; refusing "
@@ -448,6 +477,20 @@ def _write_checkpoint_file(directory: Path, size: int, text: str) -> Path:
             "`madoguchi audit verify`, and keep that file."
         )
     return target
+
+
+def _create_exclusively(target: Path, text: str) -> None:
+    """Create `target` with `text` unless the name is taken (then leave it as it is)."""
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError:
+        target.unlink(missing_ok=True)  # never a half-written checkpoint under its name
+        raise
 
 
 def write_checkpoint(

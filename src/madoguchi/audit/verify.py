@@ -304,17 +304,22 @@ class CheckpointReport:
     message: str
 
 
-def _sources(using: str, directory: Path | None) -> list[tuple[str, str]]:
-    """(where, note text) for every checkpoint in the table and in the directory."""
-    found = [
+def _sources(using: str, directory: Path | None) -> list[tuple[str, str | note.NoteError]]:
+    """(where, note text) for every checkpoint in the table and in the directory; a file that
+    cannot be read (no permission, not UTF-8) is there with why, as a note that does not open."""
+    found: list[tuple[str, str | note.NoteError]] = [
         (f"checkpoint row {cp.pk} (size {cp.size})", cp.note)
         for cp in AuditCheckpoint.objects.using(using).order_by("size", "pk")
     ]
     if directory is not None and directory.is_dir():
-        found += [
-            (f"checkpoint file {path}", path.read_text(encoding="utf-8"))
-            for path in sorted(directory.glob("checkpoint-*.txt"))
-        ]
+        for path in sorted(directory.glob("checkpoint-*.txt")):
+            try:
+                found.append((f"checkpoint file {path}", path.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+                found.append(
+                    (f"checkpoint file {path}", note.NoteError(f"it cannot be read ({reason})."))
+                )
     return found
 
 
@@ -339,6 +344,9 @@ def verify_checkpoints(
     rows = sum(1 for where, _ in sources if where.startswith("checkpoint row"))
     opened: list[tuple[str, note.Checkpoint | note.NoteError]] = []
     for where, text in sources:
+        if isinstance(text, note.NoteError):
+            opened.append((where, text))
+            continue
         try:
             opened.append((where, note.open_note(text, key_name, public_key)))
         except note.NoteError as exc:
