@@ -6,7 +6,7 @@ import getpass
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import translation
+from django.utils import timezone, translation
 
 from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.accounts.models import Organisation
@@ -97,6 +97,14 @@ class Command(PlainErrors, BaseCommand):
                     "terminal's credential prefixes (the part after mdt_ of what `terminal "
                     "credential` printed)."
                 )
+            if credential.revoked_at is not None:
+                # It printed "Revoked …" again, with nothing recorded: as `staff flag` says it.
+                when = timezone.localtime(credential.revoked_at)
+                self.stdout.write(
+                    f"{credential.prefix} (terminal {credential.terminal.name}) was already "
+                    f"revoked on {when:%Y-%m-%d %H:%M %Z}; nothing was changed."
+                )
+                return
             services.credential_revoke(credential=credential, actor=None, os_user=getpass.getuser())
             self.stdout.write(f"Revoked {credential.prefix}.")
         elif action == "unbind":
