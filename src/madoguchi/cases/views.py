@@ -388,7 +388,8 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _form_errors(form: Any) -> str:
     """A form's errors as the page says them: each field by its label, in the page's language
     (not its code: event_date, date_precision), with the language's own colon."""
-    colon, sep = (": ", "; ") if english() else ("：", "　")
+    # English sentences end in a full stop: joined by a space, not "; " (「….; …」).
+    colon, sep = (": ", " ") if english() else ("：", "　")
     return sep.join(
         (f"{form.fields[k].label}{colon}" if k in form.fields else "") + " ".join(str(e) for e in v)
         for k, v in form.errors.items()
