@@ -33,7 +33,14 @@ class Precision(StrEnum):
 
 
 class EraError(ValueError):
-    pass
+    """Why a text is not a day. `kind`: "era" (the day is not in the era named, `era`),
+    "calendar" (no such day: 2月30日) or "unread" (not written as a date at all), for a form to
+    say it in its own words."""
+
+    def __init__(self, message: str, kind: str = "unread", era: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.era = era
 
 
 def era_year(d: date) -> tuple[str, int]:
@@ -133,7 +140,7 @@ def parse_date(text: str) -> date:
             year = 1 if year_text == "元" else int(year_text)
             d = date(_FIRST_YEAR[name] + year - 1, int(month), int(day))
             if year < 1 or era_year(d) != (name, year):
-                raise EraError(f"{text} is not a day of the {name} era.")
+                raise EraError(f"{text} is not a day of the {name} era.", "era", name)
             return d
         if m := _WESTERN_DATE.fullmatch(compact):
             y, _, mo, dd, mo2, dd2, mo3, dd3 = m.groups()
@@ -141,7 +148,7 @@ def parse_date(text: str) -> date:
     except EraError:
         raise
     except ValueError as exc:
-        raise EraError(f"{text} is not a day of the calendar.") from exc
+        raise EraError(f"{text} is not a day of the calendar.", "calendar") from exc
     raise EraError(f"{text} is not a date written as 昭和50年9月30日 or 1975-09-30.")
 
 

@@ -397,3 +397,34 @@ def test_a_public_fund_accounts_lines_say_whose_reading_too(trusted, desk):
     display = build_transaction(visit)["display"]
     at = display.index("口座名義: ﾔﾏﾀﾞ ﾀﾛｳ")
     assert display[at - 1] == "ご本人のお名前（フリガナ）: ヤマダ タロウ"
+
+
+def test_an_application_signed_after_the_programme_closed_is_not_linked(trusted, desk, monkeypatch):
+    """The window was checked only at prepare: a resident signing at 23:59:59 of the last day,
+    in a visit open up to half an hour, was linked after the programme closed (round 19)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from madoguchi.benefits.models import Programme
+    from madoguchi.benefits.services import programme_version_create
+
+    national = Programme.objects.get(code="mynapoint-2")
+    v1 = national.current_version()
+    closes = timezone.now() + timedelta(seconds=30)
+    programme_version_create(
+        national,
+        name_ja=v1.name_ja,
+        opens_at=v1.opens_at,
+        closes_at=closes,
+        categories=v1.categories,
+    )
+    c = trusted.card("C")
+    start_visit(desk, c)
+    prepare(desk, **apply_fields())
+    later = closes + timedelta(seconds=5)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    said = refused("programme_closed", commit, desk, c)
+    assert "申込期間外です" in said.message_ja
+    assert not PaymentLink.objects.exists()
+    assert not Grant.objects.exists()

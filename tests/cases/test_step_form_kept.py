@@ -46,7 +46,7 @@ def test_a_mistyped_day_keeps_the_words_typed_in_the_step_form(client, official)
     # The words and the day as typed, and what is wrong beside the field.
     assert "コールセンターから、A氏へ電話で経緯を説明した" in note
     assert 'value="令和8年13月1日"' in note
-    assert "日付は 2026-12-01 または 令和8年12月1日 のように書いてください。" in note
+    assert "令和8年13月1日 という日はありません。月と日を確かめてください。" in note
     # The other forms are empty, and a reload shows them all empty again.
     assert "コールセンターから" not in _form(page, "close")
     assert "コールセンターから" not in _page(client, case)

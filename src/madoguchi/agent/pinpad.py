@@ -218,6 +218,7 @@ def render(
             # The lines are Japanese whatever the pad's language (lang: a screen reader reads
             # them in a Japanese voice, and the browser breaks them as Japanese).
             f'<ul id="signed-lines" lang="ja" tabindex="0" aria-labelledby="signed-caption" '
+            'aria-describedby="read-all" '
             f'data-testid="signed-lines"{read}>{lines}</ul>'
             f'<p class="readall" id="read-all" role="status" hidden>{escape(t["read_all"])}</p>'
             "</section>"

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
+
 from madoguchi.audit.models import AuditEvent
 from madoguchi.desk.events import VISITS_CARD_REMOVED
 from madoguchi.incidents.constants import IncidentKind
@@ -80,13 +82,23 @@ _PREVENT_NAME = (
 _PREVENT_CARD = "カードが取り外された時点で受付を終了し、確定できないようにする。"
 
 
+def wall_clock(at: datetime) -> datetime:
+    """``at`` on Japan's clock, without a zone, as the records' other lines are: a line with
+    a zone (``2022-08-10T01:25:00Z``, an export in UTC) was kept with it, and the case's page
+    and reports then failed comparing it with the others (round 19)."""
+    if at.tzinfo is None:
+        return at
+    return timezone.localtime(at).replace(tzinfo=None)
+
+
 def _parse(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
+    """A record's time on Japan's clock, without a zone (records stored with one before round
+    19 are read so too)."""
     try:
-        return datetime.fromisoformat(str(value))
+        at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     except (TypeError, ValueError):
         return None
+    return wall_clock(at)
 
 
 def _session_findings(log: list[dict[str, Any]]) -> list[Finding]:

@@ -1,3 +1,4 @@
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -38,6 +39,9 @@ def _text(label: Any, max_length: int | None = None, rows: int = 0, **kwargs: An
     )
 
 
+_WEEKDAY = re.compile(r"\s*[（(][月火水木金土日][）)]$")
+
+
 class DayField(forms.DateField):
     """A day typed as text, shown and read the same whatever the browser's language: 2026-12-01,
     2026/12/1 or 令和8年12月1日 (`era.parse_date`). A browser's date picker shows the day in the
@@ -51,6 +55,11 @@ class DayField(forms.DateField):
     )
     default_error_messages = {
         "invalid": _("Write the day as 2026-12-01 or 令和8年12月1日."),
+        "calendar": _("%(typed)s is not a day of the calendar: check the month and the day."),
+        "era": _(
+            "%(typed)s is not a day of the %(era)s era: check the era and the year "
+            "(平成31年5月1日 is 令和元年5月1日)."
+        ),
     }
 
     def to_python(self, value: Any) -> date | None:
@@ -60,10 +69,16 @@ class DayField(forms.DateField):
             return value.date()
         if isinstance(value, date):
             return value
+        # A day copied from a page with its weekday, 令和8年12月1日（火）, is that day.
+        typed = _WEEKDAY.sub("", str(value).strip())
         try:
-            return parse_date(str(value))
-        except EraError:
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+            return parse_date(typed)
+        except EraError as exc:
+            # Why, where the day is written right but does not exist (2月30日, 平成31年5月1日).
+            code = exc.kind if exc.kind in ("calendar", "era") else "invalid"
+            raise ValidationError(
+                self.error_messages[code], code=code, params={"typed": typed, "era": exc.era}
+            ) from None
 
 
 class WhenForm(forms.Form):

@@ -16,6 +16,7 @@ from madoguchi.accounts.models import User
 
 from . import remedy, selectors, services
 from .constants import DatePrecision, Programme
+from .findings import wall_clock
 from .models import Case, LegacyLink
 from .steps import SESSION_EVENTS
 
@@ -23,8 +24,8 @@ _SPLIT = re.compile(r"\s*[,、，\t]\s*")
 
 
 def parse_session_log(text: str) -> list[dict[str, Any]]:
-    """One record per line: `time, event, resident` (time ISO 8601, e.g. 2022-08-10 10:02;
-    event one of login, card_read, card_removed, committed, logout). Blank lines are skipped."""
+    """One record per line: `time, event, resident` (time ISO 8601, e.g. 2022-08-10 10:02, on
+    Japan's clock; one with a zone is read as Japan's time of that instant; event one of login, card_read, card_removed, committed, logout). Blank lines are skipped."""
     records: list[dict[str, Any]] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -34,7 +35,7 @@ def parse_session_log(text: str) -> list[dict[str, Any]]:
         at = None
         if len(parts) >= 2:
             try:
-                at = datetime.fromisoformat(parts[0].replace(" ", "T", 1))
+                at = wall_clock(datetime.fromisoformat(parts[0].replace(" ", "T", 1)))
             except ValueError:
                 at = None
         if len(parts) < 2 or at is None or parts[1] not in SESSION_EVENTS:

@@ -186,7 +186,10 @@ def notice_issue(entry: Any) -> Notice | None:
     case = entry.case
     if entry.kind not in TITLES or case.holder_id is None:
         return None
-    day = entry.event_date or timezone.localdate()
+    # Dated the day it is issued: the step's day (said in the body) may be known to the month
+    # only, or typed wrong; a letter dated 「令和8年11月1日」 for 「11月（日付は不明）」 carried a
+    # day nobody recorded.
+    day = timezone.localdate()
     dated = format_era(day, weekday=False)
     step_day = format_era(entry.event_date, entry.date_precision, weekday=False)
     notice = Notice.objects.create(

@@ -98,6 +98,14 @@ def open_version(programme_code: str) -> tuple[Programme, ProgrammeVersion]:
             field="programme",
             params={"programme": programme_code},
         )
+    refuse_outside_window(version)
+    return programme, version
+
+
+def refuse_outside_window(version: Any) -> None:
+    """A programme version takes applications from `opens_at` until `closes_at`: checked when
+    the application is prepared and again when it is committed (a visit stays open up to half
+    an hour, and a resident signing at 23:59 of the last day was linked minutes late)."""
     now = timezone.now()
     if not version.opens_at <= now < version.closes_at:
         raise ProcedureInvalid(
@@ -106,7 +114,6 @@ def open_version(programme_code: str) -> tuple[Programme, ProgrammeVersion]:
             field="programme",
             params={"programme": ByLanguage(version.name_ja, version.name_en or version.name_ja)},
         )
-    return programme, version
 
 
 def refuse_another_citys_programme(visit: Visit, programme: Programme) -> None:

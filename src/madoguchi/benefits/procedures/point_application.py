@@ -34,6 +34,7 @@ from .common import (
     name_lines,
     open_version,
     refuse_another_citys_programme,
+    refuse_outside_window,
     resident_name_of,
     typed_field,
 )
@@ -263,6 +264,7 @@ class PointApplication(ProcedureBase):
         visit = procedure.visit
         programme = Programme.objects.get(code=f["programme"])
         version = ProgrammeVersion.objects.get(programme=programme, number=f["programme_version"])
+        refuse_outside_window(version)  # as signed: the window may have closed since prepare
         provider = Provider.objects.get(code=f["provider"])
         try:
             with transaction.atomic():

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import User
@@ -40,6 +41,13 @@ def _check_date(event_date: date | None, precision: DatePrecision | str) -> tupl
         raise CaseRefused(
             "date_required",
             _("Give a date, or choose 'date unknown'."),
+        )
+    if event_date > timezone.localdate():
+        # A slip of the keys (令和9年 for 令和8年): a step records what happened, and its
+        # letter to the resident would say it happened on a day still to come.
+        raise CaseRefused(
+            "date_in_future",
+            _("The date is after today: a case records what has happened. Check the year."),
         )
     if precision == DatePrecision.MONTH:
         event_date = event_date.replace(day=1)

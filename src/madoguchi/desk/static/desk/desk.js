@@ -441,6 +441,17 @@
         el.textContent = m + ":" + (s < 10 ? "0" : "") + s;
         el.classList.toggle("warn", secondsLeft <= 60);
       }
+      var warning = $("[data-role=time-warning]");
+      if (warning) {
+        // Said once as it starts (an alert's text set again is announced again).
+        if (secondsLeft <= 60 && warning.hidden) {
+          warning.hidden = false;
+          warning.textContent = msg("time-warning");
+        } else if (secondsLeft > 60 && !warning.hidden) {
+          warning.hidden = true;
+          warning.textContent = "";
+        }
+      }
     }, 1000);
   }
 
