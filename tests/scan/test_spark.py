@@ -586,3 +586,39 @@ def test_spark_refuses_an_account_number_given_for_its_hash_as_duckdb_does(tmp_p
         said = str(refused.value)
         assert "column 'account_hash': row 1 has a value of 16 digits and separators" in said
         assert "9001234567890123" not in said
+
+
+def test_spark_reads_times_as_excel_and_sql_server_write_them_as_duckdb_does(
+    tmp_path, spark_engine
+):
+    """Excel's `yyyy-m-d h:mm:ss` (one-digit month and hour) and SQL Server's datetime2(7)
+    (7 digits of fraction) in CSV: Spark, reading the local files or the same as a URI, gives
+    the tables and findings DuckDB does (the fraction beyond the microsecond dropped on both);
+    a time that is still none is refused naming the same row on both. Before, DuckDB's
+    validation ended in Arrow's bare ArrowInvalid and Spark's URI validation refused them."""
+    from tests.scan.test_export_times import written
+
+    parquet, exported = written(tmp_path, "excel")
+    _, seven = written(tmp_path, "datetime2")
+    (exported / "desk_events.csv").write_bytes((seven / "desk_events.csv").read_bytes())
+    validated = schema.load(exported)
+    want = schema.load(parquet)
+    for name, table in want.items():
+        assert validated[name].to_pylist() == table.to_pylist(), name
+    for location in (exported, f"file://{exported}"):
+        assert spark_engine.validate(location) == schema.validate(exported)
+        files = spark_engine.register_files(location)
+        for name, table in validated.items():
+            assert _sorted_rows(files[name].to_pyarrow(), name) == _sorted_rows(table, name)
+        _finds_the_hand_made_mislinks_as_duckdb(spark_engine, files, validated)
+
+    (tmp_path / "bad").mkdir()
+    _, bad = written(tmp_path / "bad", "excel", first="2022-08-01T 9:00:00")
+    with pytest.raises(schema.InputError) as local:
+        schema.validate(bad)
+    with pytest.raises(schema.InputError) as by_spark:
+        spark_engine.validate(f"file://{bad}")
+    for refused in (local, by_spark):
+        assert refused.value.column == "linked_at"
+        assert "row 2 has " in refused.value.problem
+        assert "'2022-08-01T 9:00:00', not a date and time" in refused.value.problem

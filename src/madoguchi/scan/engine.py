@@ -298,7 +298,9 @@ def _spark_columns(df: Any, table: str) -> list[Any]:
         if spec.type == schema.STR:
             col = col if isinstance(typ, T.StringType) else col.cast("string")
         elif spec.type == schema.TS:
-            # Text: validated YYYY-MM-DD[T ]HH:MM:SS[.fff]; Spark's cast reads exactly that.
+            # Text: validated as schema.TIME_TEXT (one digit or two for each field after the
+            # year, up to 9 digits of fraction); Spark's cast reads exactly that, the digits
+            # beyond the microsecond dropped as schema drops them.
             # A Parquet timestamp without zone is a timestamp_ntz: cast in the UTC session.
             # A zoned Parquet timestamp is a timestamp (an instant): shown on Japan's clock,
             # as schema.load reads it (on the session's UTC it came out 9 hours early).
@@ -459,10 +461,6 @@ def _spark_files(session: Any, uri: str) -> dict[str, str]:
     return found
 
 
-_TS_TEXT = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?$"
-_DATE_TEXT = r"^\d{4}-\d{2}-\d{2}$"
-
-
 def _problem(
     n: int, problem: str, value: str | None, row: int | None = None, column: str = ""
 ) -> str:
@@ -586,9 +584,12 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
             checks.append((spec.name, "empty", blank, F.lit("")))
         if text and spec.type != schema.STR:
             when = spec.type == schema.TS
-            pattern, cast = (_TS_TEXT, "timestamp") if when else (_DATE_TEXT, "date")
+            shape = schema.TIME_TEXT if when else schema.DATE_TEXT
+            cast = "timestamp" if when else "date"
             kind = "date and time (YYYY-MM-DDTHH:MM:SS)" if when else "date (YYYY-MM-DD)"
-            good = col.rlike(pattern) & col.cast(cast).isNotNull()
+            # The shape schema reads, then a day and second that exist (a cast that fails:
+            # try_cast, so ANSI mode gives null rather than an error).
+            good = col.rlike(shape) & col.try_cast(cast).isNotNull()
             checks.append((spec.name, f"{{value}}, not a {kind}", ~blank & ~good, col))
         if spec.values:
             allowed = ", ".join(spec.values)

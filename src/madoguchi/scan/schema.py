@@ -150,6 +150,14 @@ def unlike(value: object, column: str = "municipality_code") -> str:
 
 
 TS = pa.timestamp("us")
+TIME_TEXT = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}[T ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]{1,9})?\z"
+"""A date and time as text (CSV, or Parquet text): ``YYYY-MM-DDTHH:MM:SS``, a space for the
+``T``, one digit or two for each field after the year (Excel's ``yyyy-m-d h:mm:ss`` writes
+``2022-8-01 9:00:00``) and up to 9 digits of fraction (SQL Server's ``datetime2(7)`` writes 7),
+read to the microsecond (digits beyond the sixth dropped, as Spark's cast drops them). RE2 and
+Java alike: ``schema``, DuckDB (through ``schema.batches``) and Spark accept the same values."""
+DATE_TEXT = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}\z"
+"""A date as text: ``YYYY-MM-DD``, one digit or two for the month and the day."""
 JAPAN = "Asia/Tokyo"
 """The zone of the input's times: naive ones are Japan's wall clock; a zoned one is read as
 the wall-clock time in Japan of its instant."""
@@ -654,6 +662,19 @@ def _date_hint(value: str, when: bool) -> str:
     return ""
 
 
+def _with_fraction(text: pa.Array, parsed: pa.Array) -> pa.Array:
+    """The times ``parsed`` (to the second, from ``text`` without its fraction) with the
+    fraction of a second ``text`` gives, to the microsecond: its first six digits (``.5`` is
+    500,000 µs; ``.1234567`` is 123,456 µs, the seventh digit dropped as Spark's cast drops
+    it)."""
+    if not pc.any(pc.match_substring(text, ".")).as_py():
+        return parsed
+    digits = pc.struct_field(pc.extract_regex(text, r"\.(?P<f>[0-9]{1,9})$"), "f")
+    micros = pc.utf8_rpad(pc.utf8_slice_codeunits(digits, 0, 6), 6, "0")
+    micros = pc.cast(micros, pa.int64()).fill_null(0).cast(pa.duration("us"))
+    return pc.add(parsed, micros)
+
+
 def _convert(path: Path, spec: Column, col: pa.Array, offset: int) -> pa.Array:
     src = col.type
     if spec.type == src:
@@ -680,12 +701,16 @@ def _convert(path: Path, spec: Column, col: pa.Array, offset: int) -> pa.Array:
         text = pc.if_else(_empty(col), pa.scalar(None, STR), col.cast(STR))
         when = spec.type == TS
         fmt = "%Y-%m-%dT%H:%M:%S" if when else "%Y-%m-%d"
+        # The shape first (strptime alone also takes a space before a one-digit field and
+        # more than four digits of year, which Spark reads otherwise or not at all).
+        shaped = pc.match_substring_regex(text, TIME_TEXT if when else DATE_TEXT)
         if when:  # accept a space between date and time, and fractions of a second
             text = pc.replace_substring(text, " ", "T", max_replacements=1)
-        plain = pc.replace_substring_regex(text, r"\.\d{1,9}$", "") if when else text
+        plain = pc.replace_substring_regex(text, r"\.[0-9]{1,9}$", "") if when else text
         parsed = pc.strptime(plain, fmt, "us", error_is_null=True)
         rolled = _rolled_over(plain, parsed).fill_null(False)
-        bad = pc.or_(pc.and_(pc.is_null(parsed), pc.invert(pc.is_null(text))), rolled)
+        unread = pc.or_kleene(pc.invert(shaped), pc.is_null(parsed))
+        bad = pc.or_(pc.and_(unread, pc.invert(pc.is_null(text))).fill_null(False), rolled)
         if pc.any(bad).as_py():
             row = _first_row(bad)
             kind = "date and time (YYYY-MM-DDTHH:MM:SS)" if when else "date (YYYY-MM-DD)"
@@ -698,7 +723,7 @@ def _convert(path: Path, spec: Column, col: pa.Array, offset: int) -> pa.Array:
                 + _date_hint(value, when),
             )
         if when:
-            return pc.cast(text, TS)
+            return _with_fraction(text, parsed)
         return parsed.cast(pa.date32())
     if pa.types.is_timestamp(src) and spec.type == TS:
         if src.tz is None:
