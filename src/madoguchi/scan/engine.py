@@ -85,6 +85,29 @@ def _kept_sql(name: str) -> str:
     )
 
 
+_WORD_STARTS = sorted(
+    {ord(w[0].lower()) for w in schema.NULL_WORDS} | {ord(w[0].upper()) for w in schema.NULL_WORDS}
+)
+"""The first characters of ``schema.NULL_WORDS`` in either case (all ASCII): an optional text
+value starting with one of them is tested in full (``_blank_sql(..., words=True)``)."""
+
+
+def _plain_sql(name: str) -> str:
+    """``_kept_sql`` for an optional text column, where ``schema.NULL_WORDS`` are blank too:
+    also not starting with one of their first characters (``_WORD_STARTS``). Plain comparisons
+    still: kana and kanji are settled by the first, IDs and digits by one range more."""
+    bounds = [ord("!")]
+    for c in _WORD_STARTS:
+        bounds += [c, c + 1]
+    bounds.append(_FIRST_WIDE_SPACE)
+    ranges = [
+        f"({name} >= chr({lo}) AND {name} < chr({hi}))"
+        for lo, hi in zip(bounds[::2], bounds[1::2], strict=True)
+        if lo < hi
+    ]
+    return f"({name} >= chr({_AFTER_LAST_SPACE}) OR {' OR '.join(ranges)})"
+
+
 def _increasing(path: Path, column: str) -> bool:
     """Whether the text column of a Parquet file holds no null and each value is greater, byte
     by byte, than the one before it in the file: then no two are equal, and the key needs no
@@ -166,10 +189,14 @@ def _hashes_distinct(con: Any, source: str, column: str, rows: int) -> bool:
     return not bool(np.any(hashes[1:] == hashes[:-1]))
 
 
-def _blank_sql(name: str) -> str:
+def _blank_sql(name: str, *, words: bool = False) -> str:
     """Whether the (non-null) text column ``name`` is empty or made of white space, as
-    ``schema`` reads it."""
-    return f"{name} = '' OR trim({name}, {_WHITESPACE}) = ''"
+    ``schema`` reads it; with ``words`` (an optional column) also one of
+    ``schema.NULL_WORDS`` between white space, in any case."""
+    if not words:
+        return f"{name} = '' OR trim({name}, {_WHITESPACE}) = ''"
+    listed = ", ".join("'" + w.replace("'", "''") + "'" for w in ("", *schema.NULL_WORDS))
+    return f"{name} = '' OR lower(trim({name}, {_WHITESPACE})) IN ({listed})"
 
 
 def _row_rule_sql(rule: schema.RowRule) -> str:
@@ -181,10 +208,11 @@ def _row_rule_sql(rule: schema.RowRule) -> str:
     when = '"' + rule.when.replace('"', '""') + '"'
     among = ", ".join("'" + v.replace("'", "''") + "'" for v in rule.among)
     blank, filled = ("true", "false") if rule.filled else ("false", "true")
+    # A row rule's column is optional: schema.NULL_WORDS are blank in it.
     return (
         f"CASE WHEN {when} IS NULL OR {when} NOT IN ({among}) THEN false "
-        f"WHEN {name} IS NULL THEN {blank} WHEN {_kept_sql(name)} THEN {filled} "
-        f"WHEN {_blank_sql(name)} THEN {blank} ELSE {filled} END"
+        f"WHEN {name} IS NULL THEN {blank} WHEN {_plain_sql(name)} THEN {filled} "
+        f"WHEN {_blank_sql(name, words=True)} THEN {blank} ELSE {filled} END"
     )
 
 
@@ -215,10 +243,11 @@ def _parquet_columns(table: str, path: Path) -> list[str] | None:
             if spec.required:
                 cols.append(name)
             else:
-                # Blank only if empty or made of white space (the cheap test first).
+                # Blank if empty, made of white space or one of schema.NULL_WORDS (the cheap
+                # test first).
                 cols.append(
-                    f"CASE WHEN {_kept_sql(name)} THEN {name} WHEN {_blank_sql(name)} THEN NULL "
-                    f"ELSE {name} END AS {name}"
+                    f"CASE WHEN {_plain_sql(name)} THEN {name} "
+                    f"WHEN {_blank_sql(name, words=True)} THEN NULL ELSE {name} END AS {name}"
                 )
         elif typ == spec.type:
             cols.append(name)
@@ -246,6 +275,18 @@ def spark_literal_path(path: Path | str) -> str:
 
 _SPARK_WHITESPACE = r"\p{IsWhite_Space}"
 """Unicode White_Space in Java's regular expressions: the same set as ``_WHITESPACE``."""
+
+_SPARK_BLANK = (
+    f"^{_SPARK_WHITESPACE}*(?:(?i:"
+    + "|".join(re.escape(w) for w in schema.NULL_WORDS)
+    + f"){_SPARK_WHITESPACE}*)?$"
+)
+"""A blank optional text value in Java's regular expressions: empty, white space, or one of
+``schema.NULL_WORDS`` (ASCII, any case) between white space."""
+_SPARK_BLANK_START = (
+    f"^(?:{_SPARK_WHITESPACE}|[" + "".join(re.escape(chr(c)) for c in _WORD_STARTS) + "])"
+)
+"""The first character of such a value (the cheap test before ``_SPARK_BLANK``)."""
 
 
 def _spark_readable(table: str, path: Path) -> bool:
@@ -286,14 +327,15 @@ def _spark_columns(df: Any, table: str) -> list[Any]:
     from pyspark.sql import types as T
 
     stored = {f.name: f.dataType for f in df.schema.fields}
-    ws = _SPARK_WHITESPACE
     cols = []
     for spec in schema.TABLES[table]:
         col = F.col(f"`{spec.name}`")
         typ = stored[spec.name]
         if isinstance(typ, T.StringType) and not spec.required:
-            # Blank only if it starts with white space: the cheap test first.
-            blank = (col == "") | (F.substring(col, 1, 1).rlike(f"^{ws}$") & col.rlike(f"^{ws}+$"))
+            # Blank (schema.NULL_WORDS too) only if it starts with white space or a word's
+            # first character: the cheap test first.
+            start = F.substring(col, 1, 1).rlike(_SPARK_BLANK_START)
+            blank = (col == "") | (start & col.rlike(_SPARK_BLANK))
             col = F.when(blank, F.lit(None)).otherwise(col)
         if spec.type == schema.STR:
             col = col if isinstance(typ, T.StringType) else col.cast("string")
@@ -579,7 +621,8 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
             raise schema.InputError(
                 location, spec.name, schema.wrong_type(spec.type, typ.simpleString())
             )
-        blank = (col.isNull() | col.rlike(f"^{ws}*$")) if text else col.isNull()
+        empty = _SPARK_BLANK if not spec.required else f"^{ws}*$"  # schema.NULL_WORDS too
+        blank = (col.isNull() | col.rlike(empty)) if text else col.isNull()
         if spec.required:
             checks.append((spec.name, "empty", blank, F.lit("")))
         if text and spec.type != schema.STR:
@@ -609,7 +652,7 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
     rule_checks = []
     for rule in schema.ROW_RULES.get(table, ()):
         col = F.col(f"`{rule.column}`")
-        blank = col.isNull() | col.cast("string").rlike(f"^{ws}*$")
+        blank = col.isNull() | col.cast("string").rlike(_SPARK_BLANK)  # an optional column
         hit = F.coalesce(F.col(f"`{rule.when}`").isin(*rule.among), F.lit(False))
         shown = [*ident, rule.when, rule.column]
         value = F.to_json(F.struct(*(F.col(f"`{c}`").cast("string").alias(c) for c in shown)))

@@ -591,6 +591,22 @@ def _empty(col: pa.Array) -> pa.Array:
     return pc.is_null(col)
 
 
+NULL_WORDS = ("null", "\\n", "nan", "none", "<na>", "n/a", "#n/a")
+"""What tools write for a missing value (SQL exports ``NULL``, MySQL's ``\\N``; pandas'
+``astype(str)`` ``nan``, ``None`` and ``<NA>``; ``N/A`` and Excel's ``#N/A``): an optional text
+column holding one of these, in any case and between white space, is empty, as ``""`` is (a
+holder's name ``NULL`` was read as a name in Latin letters, close to every resident's). Read so
+by ``schema``, DuckDB's view (``engine._blank_sql``) and Spark (``engine._SPARK_BLANK``)."""
+
+_NULL_WORDS = pa.array(NULL_WORDS, STR)
+
+
+def _blank(col: pa.Array) -> pa.Array:
+    """An optional text column's empty values: ``_empty``, or one of ``NULL_WORDS``."""
+    words = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(col)), value_set=_NULL_WORDS)
+    return pc.or_(_empty(col), words.fill_null(True))
+
+
 def _first_row(mask: pa.Array) -> int:
     return int(pc.index(mask, True).as_py())
 
@@ -783,7 +799,7 @@ def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.Re
                     f"row {row_number(path, offset + row)} is empty (required)",
                 )
         elif spec.type == STR and col.null_count < len(col):
-            col = pc.if_else(_empty(col), pa.scalar(None, STR), col)
+            col = pc.if_else(_blank(col), pa.scalar(None, STR), col)
         if spec.values:
             bad = pc.invert(pc.is_in(col, value_set=pa.array(spec.values))).fill_null(False)
             bad = pc.and_(bad, pc.invert(pc.is_null(col)))
