@@ -657,3 +657,20 @@ def test_spark_reads_a_null_word_in_an_optional_column_as_empty_as_duckdb_does(
         spark_engine.validate(f"file://{refused}")
     for said in (local.value.problem, by_spark.value.problem):
         assert said.startswith("row 2 (link_id 'L2') has channel 'desk' and no staff_id")
+
+
+def test_spark_refuses_text_after_a_closing_quote_as_duckdb_does(tmp_path, spark_engine):
+    """`"ｽｽﾞｷ ｲﾁﾛｳ" ` and `"ｽｽﾞ"ｷ ｲﾁﾛｳ` read as different holders on the two engines (Arrow kept
+    the space and dropped the quotes; Spark dropped the space and kept the quotes), so the
+    findings differed: both engines refuse the file, in the same words, before reading it."""
+    from tests.scan.test_export_quotes import broken
+
+    exported, path = broken(tmp_path, '"ｽｽﾞ"ｷ ｲﾁﾛｳ')
+    said = []
+    for name in ("duckdb", "spark"):
+        with pytest.raises(schema.InputError) as refused:
+            scan_run.run(exported, tmp_path / name, engine=name, pdf=False, progress=io.StringIO())
+        assert not (tmp_path / name).exists()
+        said.append(str(refused.value))
+    assert said[0] == said[1]
+    assert said[0].startswith(f"{path}, column 'holder_kana': row 4 has a quoted value with text")

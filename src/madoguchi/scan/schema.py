@@ -1173,7 +1173,80 @@ def validate_table(path: Path, table: str) -> int:
     rows = _check_unique(path, table, batches(path, table))
     if not rows:
         raise InputError(str(path), None, NO_ROWS)
+    _check_quoting(path)
     return rows
+
+
+def _check_quoting(path: Path) -> None:
+    """Refuse a CSV with a quoted value that has text after its closing quote (``"ｲﾄｳ ﾘﾝ" ``,
+    a space after it; ``"ﾀｶ"ﾊｼ ｻﾔｶ``): Arrow reads it as the quoted text with what follows
+    (``ﾀｶﾊｼ ｻﾔｶ``), Spark's reader otherwise (``"ﾀｶ"ﾊｼ ｻﾔｶ`` as written, the space dropped), so
+    the engines would scan different values; which was meant is not for the reader to guess.
+    Read once more by Python's csv module, strictly, only when the file holds a quote at all
+    (about 1 s per million rows of eleven quoted values)."""
+    if path.suffix != ".csv" or not _holds_quote(path):
+        return
+    encoding = csv_encoding(path)
+    with path.open(encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh, strict=True)
+        rows, first = 0, 1  # rows as Arrow counts them (empty lines left out), a row's line
+        try:
+            for row in reader:
+                rows += 1 if row else 0
+                first = reader.line_num + 1
+        except csv.Error as exc:
+            if "expected after" not in str(exc):
+                return  # another limit of Python's reader (a value past 128 KiB): Arrow read it
+            last = reader.line_num
+        else:
+            return
+    with path.open(encoding=encoding, newline="") as fh:
+        text = "".join(line for n, line in enumerate(fh, start=1) if first <= n <= last)
+    with path.open(encoding=encoding, newline="") as fh:
+        header = next(csv.reader(fh), [])
+    index, value = _after_quote(text.removeprefix("\ufeff"))
+    column = header[index] if 0 <= index < len(header) else None
+    raise InputError(
+        str(path),
+        column,
+        f"row {rows + 1} has a quoted value with text after its closing quote ({value!r}): "
+        "a value in quotes ends at its closing quote, then a comma or the end of the row; "
+        'put the whole value in the quotes (a quote inside it written twice, "") or remove '
+        "what follows them; nothing was written",
+    )
+
+
+def _holds_quote(path: Path) -> bool:
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            if b'"' in chunk:
+                return True
+    return False
+
+
+def _after_quote(row: str) -> tuple[int, str]:
+    """The field (0-based) of ``row`` (one CSV row's text) whose closing quote has text after
+    it, and the field as written up to the next comma or line end; (-1, row) if none."""
+    field, start, i, quoted = 0, 0, 0, False
+    while i < len(row):
+        c = row[i]
+        if quoted:
+            if c == '"' and row[i + 1 : i + 2] == '"':
+                i += 1
+            elif c == '"':
+                quoted = False
+                nxt = row[i + 1 : i + 2]
+                if nxt not in ("", ",", "\r", "\n"):
+                    end = min(
+                        (row.find(e, i) for e in ",\r\n" if row.find(e, i) >= 0), default=len(row)
+                    )
+                    return field, row[start:end]
+        elif c == '"' and i == start:
+            quoted = True
+        elif c == ",":
+            field, start = field + 1, i + 1
+        i += 1
+    return -1, row
 
 
 def readers(directory: Path | str) -> dict[str, pa.RecordBatchReader]:
@@ -1195,6 +1268,7 @@ def load(directory: Path | str) -> dict[str, pa.Table]:
         _check_unique(p, t, table.to_batches(), table.to_batches)
         if not table.num_rows:
             raise InputError(str(p), None, NO_ROWS)
+        _check_quoting(p)
         tables[t] = table
     return tables
 
