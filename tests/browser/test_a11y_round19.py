@@ -183,3 +183,36 @@ def test_the_read_to_the_end_instruction_is_the_lists_description(
             "hintText: (document.getElementById('read-all')||{}).textContent})"
         )
         assert info["describedby"] == "read-all", info
+
+
+def test_the_resident_page_warns_before_it_closes_and_can_be_kept_open(desk, browser, settings):
+    """A resident listening with a screen reader makes no keystroke the page sees: the page
+    closed on its idle limit with no warning (WCAG 2.2.1). It now warns, as an alert, and a
+    button keeps it open."""
+    from .conftest import resident_page_origin
+    from .test_resident import me_pin
+
+    settings.RESIDENT_IDLE_SECONDS = 12
+    me_url = resident_page_origin(desk.url)
+    settings.RESIDENT_ORIGIN = me_url
+    ctx = browser.new_context(locale="ja-JP")
+    ctx.set_default_timeout(15_000)
+    try:
+        me = ctx.new_page()
+        me.goto(me_url + "/me/?kiosk=1")
+        me.get_by_test_id("tray-insert-C").click()
+        expect(me.locator("[data-role=presence]")).to_contain_text("カードが置かれています")
+        me.get_by_test_id("me-sign-in").click()
+        me_pin(desk, me)
+        me.wait_for_url(re.compile(r"/me/records/$"))
+        warning = me.get_by_test_id("me-idle-warning")
+        expect(warning).to_be_hidden()
+        expect(warning).to_be_visible(timeout=12_000)
+        assert warning.get_attribute("role") == "alert"
+        expect(warning).to_contain_text("このページはあと")
+        me.get_by_test_id("me-stay").click()
+        expect(warning).to_be_hidden()
+        me.wait_for_timeout(5_000)  # past the limit counted from before the press
+        assert re.search(r"/me/records/$", me.url), me.url
+    finally:
+        ctx.close()

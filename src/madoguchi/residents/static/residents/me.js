@@ -177,8 +177,20 @@
       document.addEventListener(ev, function () { last = Date.now(); usedSinceBeat = true; },
         { passive: true });
     });
+    // The warning: a third of the limit before it, at most 20 seconds.
+    var warnAt = Math.min(20, Math.floor(idle / 3));
+    var warning = $("[data-role=idle-warning]");
     setInterval(function () {
-      if (!closed && Date.now() - last > idle * 1000) closePage("idle");
+      if (closed) return;
+      var left = idle - Math.floor((Date.now() - last) / 1000);
+      if (left <= 0) { closePage("idle"); return; }
+      if (!warning) return;
+      if (left <= warnAt && warning.hidden) {
+        $("[data-role=idle-warning-text]").textContent = msg("idle-warning").replace("{n}", left);
+        warning.hidden = false;
+      } else if (left > warnAt && !warning.hidden) {
+        warning.hidden = true;
+      }
     }, 1000);
   }
 
