@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import models
+from django.db import migrations, models
 
 
 class AppendOnlyQuerySet(models.QuerySet[Any]):
@@ -70,3 +70,18 @@ def drop_sql(vendor: str, table: str) -> list[str]:
     if vendor == "sqlite":
         return [f"DROP TRIGGER IF EXISTS {table}_no_{op};" for op in ("update", "delete")]
     return []
+
+
+def migration(table: str, said: str) -> Any:
+    """The migration operation installing ``table``'s triggers on the database migrated
+    (``trigger_sql``), and dropping them when it is reversed."""
+
+    def install(apps: Any, schema_editor: Any) -> None:
+        for sql in trigger_sql(schema_editor.connection.vendor, table, said):
+            schema_editor.execute(sql, params=None)
+
+    def uninstall(apps: Any, schema_editor: Any) -> None:
+        for sql in drop_sql(schema_editor.connection.vendor, table):
+            schema_editor.execute(sql, params=None)
+
+    return migrations.RunPython(install, uninstall, elidable=False)

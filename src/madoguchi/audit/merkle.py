@@ -35,24 +35,9 @@ def _split(n: int) -> int:
 
 
 def root(leaves: Sequence[bytes]) -> bytes:
-    """MTH over leaf hashes, iteratively (O(n) time, O(log n) memory)."""
-    if not leaves:
-        return EMPTY_ROOT
-    # A stack of (height, hash) of complete subtrees, as a compact range from the left.
-    stack: list[tuple[int, bytes]] = []
-    for leaf in leaves:
-        height, h = 0, leaf
-        while stack and stack[-1][0] == height:
-            _, left = stack.pop()
-            h = node_hash(left, h)
-            height += 1
-        stack.append((height, h))
-    # Fold the remaining complete subtrees right to left: the RFC's split does the same.
-    _, h = stack.pop()
-    while stack:
-        _, left = stack.pop()
-        h = node_hash(left, h)
-    return h
+    """MTH over leaf hashes, iteratively (O(n) time, O(log n) memory): the one prefix that is
+    the whole log (``prefix_roots``)."""
+    return prefix_roots(leaves, {len(leaves)})[len(leaves)]
 
 
 def prefix_roots(leaves: Sequence[bytes], sizes: set[int]) -> dict[int, bytes]:
