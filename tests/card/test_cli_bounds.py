@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import io
 from contextlib import redirect_stderr
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -59,13 +60,14 @@ def test_vcard_issue_refuses_what_no_card_holds(fields, said):
 def test_vcard_issue_takes_the_longest_and_today(tmp_path: Path):
     parser = argparse.ArgumentParser()
     cli.add_vcard_arguments(parser)
-    today = date.today().isoformat()
+    japan = datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    today = japan.isoformat()
     args = parser.parse_args(issue(name="山" * 100, address="東" * 200, birth=today))
-    assert (len(args.name), len(args.address), args.birth) == (100, 200, date.today())
+    assert (len(args.name), len(args.address), args.birth) == (100, 200, japan)
     err = io.StringIO()
     options = {**vars(args), "ca_dir": tmp_path / "ca", "out": tmp_path / "x.card"}
     assert cli.run_vcard(options, io.StringIO(), err) == 0, err.getvalue()
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (japan + timedelta(days=1)).isoformat()
     assert "is after today" in refusal(issue(birth=tomorrow))
 
 
@@ -116,3 +118,25 @@ def test_demo_refuses_a_port_out_of_range_before_anything_runs(settings, monkeyp
     with pytest.raises(CommandError, match=r"^MADOGUCHI_PORT: a port is a whole number from 1 to"):
         call_command("demo")
     assert list(tmp_path.iterdir()) == []  # nothing seeded, nothing written
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT+12", "Etc/GMT-14"])
+def test_vcard_issue_reads_today_on_japans_calendar(monkeypatch, zone):
+    """On a machine whose clock is in UTC-12 or UTC+14, Japan's today is accepted and Japan's
+    tomorrow refused: at every hour one of the two zones is on another day than Japan (before,
+    the machine's date decided: a card for a child born today in Japan was refused on one,
+    tomorrow's accepted on the other)."""
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        today = datetime.now(ZoneInfo("Asia/Tokyo")).date()
+        parser = argparse.ArgumentParser()
+        cli.add_vcard_arguments(parser)
+        assert parser.parse_args(issue(birth=today.isoformat())).birth == today
+        tomorrow = (today + timedelta(days=1)).isoformat()
+        assert "is after today" in refusal(issue(birth=tomorrow))
+    finally:
+        monkeypatch.undo()
+        time.tzset()

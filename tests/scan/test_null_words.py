@@ -118,11 +118,32 @@ def test_a_null_word_where_a_row_rule_wants_a_value_is_refused_as_an_empty_one(t
     found(directory, tmp_path / "out-self")
 
 
-def test_a_required_column_keeps_such_a_value_as_it_is(tmp_path):
-    """Only optional columns read them as empty: a required one holds a value."""
+@pytest.mark.parametrize("table", ["parquet", "csv"])
+@pytest.mark.parametrize("word", ["NULL", " nan ", "#N/A"])
+def test_a_null_word_in_a_required_column_is_refused_and_nothing_written(tmp_path, table, word):
+    """A required column holding such a word is refused, naming the row and the word, by
+    DuckDB's query over the Parquet file and by schema alike, and nothing is written. Before,
+    it was a value: every resident with household `NULL` was one household, so a logout
+    omission to another such resident was reported as a family account, not a mis-link."""
     d = omission(A_OWN)
-    d.residents[0]["household_id"] = "NULL"
+    d.residents[1]["household_id"] = word
     directory = d.write(tmp_path / "in")
-    residents = schema.load(directory)["residents"]
-    assert "NULL" in residents.column("household_id").to_pylist()
+    if table == "csv":
+        directory = as_csv(directory)
+    out = tmp_path / "out"
+    with pytest.raises(CommandError) as refused:
+        call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
+    row = 3 if table == "csv" else 2
+    said = str(refused.value)
+    assert f"residents.{table}, column 'household_id': row {row} has value {word!r}, a word" in said
+    assert "where the column is required" in said
+    assert not out.exists()
+
+
+def test_a_word_inside_a_required_value_is_the_value(tmp_path):
+    d = omission(A_OWN)
+    d.residents[0]["household_id"] = "NULL-1"
+    d.residents[1]["household_id"] = "nancy"
+    residents = schema.load(d.write(tmp_path / "in"))["residents"]
+    assert {"NULL-1", "nancy"} <= set(residents.column("household_id").to_pylist())
     assert pa.types.is_string(residents.schema.field("household_id").type)

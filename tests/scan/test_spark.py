@@ -659,6 +659,24 @@ def test_spark_reads_a_null_word_in_an_optional_column_as_empty_as_duckdb_does(
         assert said.startswith("row 2 (link_id 'L2') has channel 'desk' and no staff_id")
 
 
+def test_spark_refuses_a_null_word_in_a_required_column_as_schema_does(tmp_path, spark_engine):
+    """A household_id `NULL` is refused on Spark over a URI in schema's words (before, both
+    read it as a household that every such resident shared)."""
+    from tests.scan.test_null_words import A_OWN, as_csv, omission
+
+    d = omission(A_OWN)
+    d.residents[1]["household_id"] = "NULL"
+    parquet = d.write(tmp_path / "in")
+    for directory in (parquet, as_csv(parquet)):
+        with pytest.raises(schema.InputError) as local:
+            schema.validate(directory)
+        with pytest.raises(schema.InputError) as by_spark:
+            spark_engine.validate(f"file://{directory}")
+        assert local.value.column == by_spark.value.column == "household_id"
+        assert local.value.problem == by_spark.value.problem
+        assert "has value 'NULL', a word a tool writes for a missing value" in local.value.problem
+
+
 def test_spark_refuses_text_after_a_closing_quote_as_duckdb_does(tmp_path, spark_engine):
     """`"ｽｽﾞｷ ｲﾁﾛｳ" ` and `"ｽｽﾞ"ｷ ｲﾁﾛｳ` read as different holders on the two engines (Arrow kept
     the space and dropped the quotes; Spark dropped the space and kept the quotes), so the

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -61,15 +62,18 @@ def resolve_pin(value: str | None, label: str, ask: Callable[[str], str] | None 
 
 # --- argument definitions (shared by the Django commands) -------------------------------------------
 
+JAPAN = ZoneInfo("Asia/Tokyo")
+
 NAME_MOST = 100
 ADDRESS_MOST = 200
 NAME_HELP = "family and given name separated by U+3000 (at most 100 characters)"
 
 
 def birth_date(text: str) -> date:
-    """A card holder's birth date: a date (`era.date_argument`), not after today."""
+    """A card holder's birth date: a date (`era.date_argument`), not after today in Japan,
+    where cards are issued (the server's own zone may be UTC or another)."""
     born = date_argument(text)
-    if born > date.today():
+    if born > datetime.now(JAPAN).date():
         raise argparse.ArgumentTypeError(
             f"the birth date {born.isoformat()} is after today: no card is issued to it"
         )

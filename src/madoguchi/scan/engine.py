@@ -625,6 +625,9 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
         blank = (col.isNull() | col.rlike(empty)) if text else col.isNull()
         if spec.required:
             checks.append((spec.name, "empty", blank, F.lit("")))
+            if text and spec.type == schema.STR:
+                word = ~blank & col.rlike(_SPARK_BLANK)
+                checks.append((spec.name, schema.NULL_WORD_PROBLEM, word, col))
         if text and spec.type != schema.STR:
             when = spec.type == schema.TS
             shape = schema.TIME_TEXT if when else schema.DATE_TEXT
@@ -1037,9 +1040,10 @@ class Engine:
             if spec.required and spec.type == schema.STR:
                 # A CASE, so that trim runs only on the rows the cheap test leaves (in a
                 # FILTER, "NOT kept AND blank" trimmed every row: 8 s of CPU per 10M).
+                # schema.NULL_WORDS too: refused in a required column (schema says so).
                 empty = (
-                    f"CASE WHEN {_kept_sql(name)} THEN false WHEN {name} IS NULL THEN true "
-                    f"ELSE {_blank_sql(name)} END"
+                    f"CASE WHEN {_plain_sql(name)} THEN false WHEN {name} IS NULL THEN true "
+                    f"ELSE {_blank_sql(name, words=True)} END"
                 )
                 checks.append(f"count(*) FILTER (WHERE {empty})")
             elif spec.required:

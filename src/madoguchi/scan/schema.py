@@ -601,10 +601,26 @@ by ``schema``, DuckDB's view (``engine._blank_sql``) and Spark (``engine._SPARK_
 _NULL_WORDS = pa.array(NULL_WORDS, STR)
 
 
+NULL_WORD_PROBLEM = (
+    "{value}, a word a tool writes for a missing value, where the column is required: give "
+    "the value (a resident's household, an ID), or leave the row out"
+)
+"""A required text column holding one of ``NULL_WORDS``, after "row N has" (``shown``'s value):
+refused, not read as a value (every resident with household ``NULL`` was one household, so a
+mis-link to another was reported as a family account). Checked so by ``schema``, DuckDB's
+fast validation (``engine._valid_rows``) and Spark's (``engine._spark_validate_table``)."""
+
+
+def _null_words(col: pa.Array) -> pa.Array:
+    """Where a text column holds one of ``NULL_WORDS`` (any case, between white space)."""
+    return pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(col)), value_set=_NULL_WORDS).fill_null(
+        False
+    )
+
+
 def _blank(col: pa.Array) -> pa.Array:
     """An optional text column's empty values: ``_empty``, or one of ``NULL_WORDS``."""
-    words = pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(col)), value_set=_NULL_WORDS)
-    return pc.or_(_empty(col), words.fill_null(True))
+    return pc.or_(_empty(col), _null_words(col))
 
 
 def _first_row(mask: pa.Array) -> int:
@@ -798,6 +814,16 @@ def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.Re
                     spec.name,
                     f"row {row_number(path, offset + row)} is empty (required)",
                 )
+            if spec.type == STR:
+                words = _null_words(col)
+                if pc.any(words).as_py():
+                    row = _first_row(words)
+                    raise InputError(
+                        str(path),
+                        spec.name,
+                        f"row {row_number(path, offset + row)} has "
+                        + NULL_WORD_PROBLEM.format(value=shown(col[row].as_py(), spec.name)),
+                    )
         elif spec.type == STR and col.null_count < len(col):
             col = pc.if_else(_blank(col), pa.scalar(None, STR), col)
         if spec.values:
