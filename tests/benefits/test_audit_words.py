@@ -61,6 +61,22 @@ def test_every_transfer_kind_has_words():
             "(sent again: to be retried timeout)",
         ),
         (
+            "answered_not_recorded",
+            "marked registered registered_person_differs",
+            "外部システムとの突合: 保険者が回答し、こちらに記録されていない登録の依頼"
+            "（登録済み（保険者の被保険者情報が署名と異なる）として記録しました）",
+            "Reconciled with the outside system: a registration the insurer answered that was "
+            "not recorded here (recorded as registered (the insurer's record of the person "
+            "differs from what was signed))",
+        ),
+        (
+            "registered_twice",
+            "incident recorded",
+            "外部システムとの突合: 一つの依頼で保険者に二重にある登録（インシデントを記録しました）",
+            "Reconciled with the outside system: a request the insurer registered twice "
+            "(incident recorded)",
+        ),
+        (
             "cancelled_but_not_suspended",
             "marked suspended",
             "外部システムとの突合: 保険者が取り消し、こちらで停止されていない登録（停止として記録しました）",

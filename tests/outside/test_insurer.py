@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from madoguchi.outside import (
@@ -10,6 +11,7 @@ from madoguchi.outside import (
     InsuredPersonNotFound,
     Insurer,
     InvalidRequest,
+    OutsideProtocolError,
     RegisteredToAnotherCard,
     RegistrationNotFound,
     RegistrationStatus,
@@ -179,3 +181,43 @@ def test_cancelling_needs_an_idempotency_key_on_the_wire(insurer_sim: RunningSim
 
     r = httpx.post(f"{insurer_sim.base_url}/v1/registrations/ins-reg-000001/cancel", json={})
     assert r.status_code == 400
+
+
+REGISTERED = {
+    "registration_ref": "ins-reg-000001",
+    "status": "registered",
+    "insured_name_kana": "ﾔﾏﾀﾞ ﾀﾛｳ",
+    "registered_at": "2026-12-01T10:00:00+09:00",
+}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {**REGISTERED, "registration_ref": "ins-reg-" + "x" * 100},  # longer than we keep
+        {**REGISTERED, "registration_ref": "ins-reg\x00-1"},  # PostgreSQL refuses NUL
+        {**REGISTERED, "insured_name_kana": "ﾔﾏﾀﾞ\x00ﾀﾛｳ"},
+        {**REGISTERED, "insured_name_kana": "ﾔ" * 101},
+    ],
+    ids=["long-ref", "nul-ref", "nul-kana", "long-kana"],
+)
+def test_an_answer_we_could_not_keep_is_a_protocol_error(answer: dict[str, str]) -> None:
+    """The client checked only the type of a text field: a registration reference of 101+
+    characters (or with a NUL) passed, and the outbox's worker crashed on the database
+    (DataError) recording it. Now it is an answer not understood, as a missing field is."""
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, json=answer))
+    insurer = HttpInsurer("http://sim.invalid", transport=transport)
+    with pytest.raises(OutsideProtocolError):
+        insurer.register_use(*YAMADA, CARD_A, idempotency_key="k")
+    listed = {**answer, "request_ref": None, "insurer_number": "06139992"}
+    listed |= {"insured_last4": "5678", "card_cert_fingerprint": CARD_A}
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, json={"registrations": [listed]}))
+    with pytest.raises(OutsideProtocolError):
+        HttpInsurer("http://sim.invalid", transport=transport).registrations()
+
+
+def test_an_answer_of_exactly_the_longest_reference_is_kept() -> None:
+    answer = {**REGISTERED, "registration_ref": "r" * 100}
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, json=answer))
+    insurer = HttpInsurer("http://sim.invalid", transport=transport)
+    assert insurer.register_use(*YAMADA, CARD_A, idempotency_key="k").registration_ref == "r" * 100

@@ -15,6 +15,7 @@ from madoguchi.outside import (
     HttpInsurer,
     IdempotencyConflict,
     InvalidRequest,
+    OutsideAccessDenied,
     OutsideProtocolError,
     OutsideTimeout,
     OutsideUnavailable,
@@ -284,3 +285,60 @@ def test_a_misconfigured_url_is_a_clear_error_not_a_crash() -> None:
     with pytest.raises(OutsideProtocolError) as exc:
         client.post("/x", {})
     assert exc.value.attempts == 1
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(401, json={"error": {"code": "unauthorized", "message": "bad key"}}),
+        httpx.Response(403, json={"error": {"code": "forbidden_host", "message": "no"}}),
+        httpx.Response(401, text="<html>401 Authorization Required</html>"),
+        httpx.Response(403, text="Forbidden"),
+    ],
+)
+def test_credentials_or_permission_refused_are_said_so_and_not_retried(
+    response: httpx.Response,
+) -> None:
+    """A 401/403 read as "an unexpected answer", and an outbox call was retried for ever under
+    that name: an operator could not tell that the insurer refused our key or certificate."""
+    seen: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(1)
+        return response
+
+    client = JsonClient(
+        "http://sim.invalid",
+        system=System.INSURER,
+        config=FAST,
+        transport=httpx.MockTransport(handler),
+    )
+    with pytest.raises(OutsideAccessDenied) as exc:
+        client.post("/x", {})
+    assert len(seen) == 1  # final at once, as any other 4xx
+    assert exc.value.code == "outside_access_denied"
+    assert exc.value.status == response.status_code
+    assert "認証情報または権限" in exc.value.message_ja
+    assert "credentials or permission" in exc.value.message_en
+    assert isinstance(exc.value, OutsideProtocolError)  # the outbox goes on retrying it
+
+
+@pytest.mark.parametrize("status", [501, 505, 507])
+def test_a_server_error_retrying_cannot_help_is_final(status: int) -> None:
+    """docs/outside.md said every 5xx was retried; only 500/502/503/504 (and 429) are."""
+    seen: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(1)
+        return httpx.Response(status, json={"error": {"code": "x"}})
+
+    client = JsonClient(
+        "http://sim.invalid",
+        system=System.INSURER,
+        config=FAST,
+        transport=httpx.MockTransport(handler),
+    )
+    with pytest.raises(OutsideProtocolError) as exc:
+        client.get("/x")
+    assert len(seen) == 1
+    assert not isinstance(exc.value, OutsideUnavailable)

@@ -97,6 +97,10 @@ RECONCILE_FINDING_WORDS = {
         "a registration the insurer refused yet holds",
     ),
     "unknown_to_us": ("こちらに記録のない保険者の登録", "an insurer's registration unknown here"),
+    "registered_twice": (
+        "一つの依頼で保険者に二重にある登録",
+        "a request the insurer registered twice",
+    ),
     "suspended_but_registered": (
         "停止したのに保険者に残る登録",
         "a suspended registration the insurer still holds",
@@ -113,11 +117,19 @@ RECONCILE_FINDING_WORDS = {
 }
 RECONCILE_OUTCOME_WORDS = {
     "done": ("完了", "done"),
+    "registered": ("登録済み", "registered"),
     "refused": ("断られた", "refused"),
     "retry": ("再試行を待つ", "to be retried"),
     "suspended": ("停止", "suspended"),
 }
-_MARKED = re.compile(r"marked (\w+)")
+# A registration marked registered with a flag for an official (outbox.PERSON_DIFFERS).
+RECONCILE_CODE_WORDS = {
+    "registered_person_differs": (
+        "保険者の被保険者情報が署名と異なる",
+        "the insurer's record of the person differs from what was signed",
+    ),
+}
+_MARKED = re.compile(r"marked (\w+)(?: (\S+))?")
 _RESENT = re.compile(r"re-sent: (\w+)(?: (\S+))?")
 
 
@@ -132,10 +144,13 @@ def describe_reconciled(payload: Mapping[str, Any], lang: str) -> dict[str, str]
         out["action"] = ("インシデントを記録しました", "incident recorded")[at]
     elif outcome is not None and outcome.group(1) in RECONCILE_OUTCOME_WORDS:
         said = RECONCILE_OUTCOME_WORDS[outcome.group(1)][at]
+        code = f" {outcome.group(2)}" if outcome.group(2) else ""
+        if outcome.group(2) in RECONCILE_CODE_WORDS:
+            said_code = RECONCILE_CODE_WORDS[outcome.group(2)][at]
+            code = (f"（{said_code}）", f" ({said_code})")[at]
         if outcome.re is _MARKED:
-            out["action"] = (f"{said}として記録しました", f"recorded as {said}")[at]
+            out["action"] = (f"{said}{code}として記録しました", f"recorded as {said}{code}")[at]
         else:
-            code = f" {outcome.group(2)}" if outcome.group(2) else ""
             out["action"] = (f"送り直しました: {said}{code}", f"sent again: {said}{code}")[at]
     return out
 

@@ -14,6 +14,7 @@ REGISTERING_JA = (
     "完了まで、医療機関でマイナンバーカードを保険証として利用できない場合があります。）"
 )
 REGISTERED_JA = "登録済み"
+PERSON_DIFFERS_CODE = "registered_person_differs"  # outbox.PERSON_DIFFERS.code
 REFUSED_JA = (
     "登録できませんでした（{reason}ご署名いただいた内容は保険者に登録されていません。"
     "この件は記録され、窓口からご連絡します。お手数ですが、保険証をお持ちのうえ窓口へお越しください。）"
@@ -25,14 +26,38 @@ REFUSAL_REASONS_JA = {
     "insured_person_changed": "保険者の被保険者情報が、ご署名いただいた内容と異なっていました。",
 }
 REFUSED_DEFAULT_JA = "保険者が登録を受け付けませんでした。"
+# The same reasons in English (the English page said only "the insurer refused it").
+REFUSAL_REASONS_EN = {
+    "registered_to_another_card": "This insured person was already registered with another "
+    "My Number card.",
+    "insurance_not_eligible": "According to the insurer, eligibility for this insurance could "
+    "not be confirmed.",
+    "insured_person_not_found": "The insurer found no such insured person.",
+    "insured_person_changed": "The insurer's record of the insured person differed from what "
+    "you signed.",
+}
+REFUSED_DEFAULT_EN = "The insurer did not accept the registration."
+REFUSED_EN = (
+    "Could not be registered ({reason} What you signed is not registered at the insurer. This "
+    "has been recorded and the office will contact you; please bring your insurance card to "
+    "the desk.)"
+)
+# Registered at the insurer, but its record of the insured person differed from what the
+# resident signed (`outbox.PERSON_DIFFERS`): the registration stands; an official checks it.
+REGISTERED_CHECKING_JA = (
+    "登録済み（保険者に登録されましたが、保険者の被保険者情報が、ご署名いただいた内容と異なって"
+    "いました。市の担当職員が保険者と確認し、窓口からご連絡します。）"
+)
+REGISTERED_CHECKING_EN = (
+    "Registered (the insurer registered it, but its record of the insured person differed "
+    "from what you signed. A city official is checking it with the insurer and the office "
+    "will contact you.)"
+)
 EN = {
     RegistrationState.REGISTERING: "Registering (the insurer has been asked; the registration "
     "is complete once it answers. Until then the card may not work as a health-insurance card "
     "at hospitals.)",
     RegistrationState.REGISTERED: "Registered",
-    RegistrationState.REFUSED: "Could not be registered: the insurer refused it, so what you "
-    "signed is not registered there. This has been recorded and the office will contact you; "
-    "please bring your insurance card to the desk.",
 }
 
 
@@ -95,11 +120,15 @@ def state_text(reg: HealthInsuranceRegistration, lang: str = "ja") -> str:
             SuspensionState.SUSPENDING: SUSPENDING_JA,
             SuspensionState.SUSPENDED: SUSPENDED_JA,
         }.get(state, SUSPENSION_REFUSED_JA)
-    if lang == "en":
-        return EN.get(RegistrationState(reg.state), EN[RegistrationState.REGISTERED])
+    en = lang == "en"
     if reg.state == RegistrationState.REGISTERING:
-        return REGISTERING_JA
+        return EN[RegistrationState.REGISTERING] if en else REGISTERING_JA
     if reg.state == RegistrationState.REFUSED:
+        if en:
+            reason = REFUSAL_REASONS_EN.get(refusal_code(reg), REFUSED_DEFAULT_EN)
+            return REFUSED_EN.format(reason=reason)
         reason = REFUSAL_REASONS_JA.get(refusal_code(reg), REFUSED_DEFAULT_JA)
         return REFUSED_JA.format(reason=reason)
-    return REGISTERED_JA
+    if refusal_code(reg) == PERSON_DIFFERS_CODE:
+        return REGISTERED_CHECKING_EN if en else REGISTERED_CHECKING_JA
+    return EN[RegistrationState.REGISTERED] if en else REGISTERED_JA

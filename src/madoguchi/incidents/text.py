@@ -91,6 +91,15 @@ RECONCILE_REFUSED_BUT_REGISTERED = gettext_noop(
 RECONCILE_UNKNOWN_TO_US = gettext_noop(
     "The insurer holds a registration madoguchi requested but has no record of."
 )
+RECONCILE_REGISTERED_TWICE = gettext_noop(
+    "The insurer holds more than one registration for one request of madoguchi; ask it to "
+    "cancel the extra one."
+)
+INSURER_REGISTERED_PERSON_DIFFERS = gettext_noop(
+    "The insurer registered a health-insurance use registration the resident had signed, but "
+    "its record of the insured person differs from what the resident signed; check it with "
+    "the insurer and, if it is wrong, ask for its suspension through a case."
+)
 INSURED_PERSON_MISMATCH = gettext_noop(
     "Health-insurance registration: the insured person's %(fields)s differ from the card "
     "holder's; nothing was registered."
@@ -169,6 +178,8 @@ KNOWN = frozenset(
         RECONCILE_MISSING_AT_INSURER,
         RECONCILE_REFUSED_BUT_REGISTERED,
         RECONCILE_UNKNOWN_TO_US,
+        RECONCILE_REGISTERED_TWICE,
+        INSURER_REGISTERED_PERSON_DIFFERS,
         INSURED_PERSON_MISMATCH,
         LINKED_UNDER_EXCEPTION,
         LINKED_AFTER_CLOSE_MATCH,

@@ -42,8 +42,17 @@ _BATCH_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 E = TypeVar("E", bound=StrEnum)
 
 
+# The longest text an answer may give for one field: every reference, name and time an
+# outside system answers is kept in a column of at most 100 characters. Longer, or carrying a
+# control character (PostgreSQL refuses NUL), it is an answer not understood, never a
+# database error after the outside call succeeded.
+MAX_TEXT = 100
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 class _Fields:
-    """Reads a JSON answer; anything missing or mistyped is a protocol error, not a crash."""
+    """Reads a JSON answer; anything missing, mistyped, over-long or carrying a control
+    character is a protocol error, not a crash."""
 
     def __init__(self, client: JsonClient, data: dict[str, Any]) -> None:
         self._client = client
@@ -60,7 +69,7 @@ class _Fields:
         value = self._data.get(key)
         if not isinstance(value, str) or not value:
             raise self.fail()
-        return value
+        return self._fits(value)
 
     def opt_text(self, key: str) -> str | None:
         value = self._data.get(key)
@@ -68,7 +77,12 @@ class _Fields:
             return None
         if not isinstance(value, str):
             raise self.fail()
-        return value or None
+        return self._fits(value) or None
+
+    def _fits(self, value: str) -> str:
+        if len(value) > MAX_TEXT or _CONTROL.search(value):
+            raise self.fail()
+        return value
 
     def integer(self, key: str) -> int:
         value = self._data.get(key)

@@ -131,6 +131,23 @@ class OutsideProtocolError(OutsideError):
     )
 
 
+class OutsideAccessDenied(OutsideProtocolError):
+    """401 or 403: the system refused our credentials or our permission (an API key, a client
+    certificate, an address it does not accept). Not the resident's doing; a kind of answer
+    not understood (an outbox call goes on being retried), named so that an operator reads
+    what to fix instead of "an unexpected answer"."""
+
+    code = "outside_access_denied"
+    template_ja = (
+        "{system}が、この窓口のシステムの認証情報または権限を受け付けませんでした。"
+        "何も登録していません。システム管理者に連絡してください。"
+    )
+    template_en = (
+        "{system} refused this system's credentials or permission. Nothing was linked. "
+        "Contact the system administrator."
+    )
+
+
 class InvalidRequest(OutsideError):
     """The input is malformed (checked before sending, or refused by the system)."""
 
@@ -335,6 +352,7 @@ ERRORS_BY_CODE: dict[str, type[OutsideError]] = {
         OutsideUnavailable,
         OutsideTimeout,
         OutsideProtocolError,
+        OutsideAccessDenied,
         InvalidRequest,
         AccountNotFound,
         SecurityCodeWrong,

@@ -2,8 +2,9 @@
 
 Rules (docs/outside.md, "Retries and idempotency"):
 - connect and read timeouts are separate and always set;
-- connect errors, timeouts, dropped connections, 429 and 5xx are retried, at most
-  `attempts` times in all, with exponential backoff and jitter; 4xx answers are final;
+- connect errors, timeouts, dropped connections, 429 and 500/502/503/504 are retried, at
+  most `attempts` times in all, with exponential backoff and jitter; any other 4xx or 5xx
+  answer (501, 505, 507 ...: retrying cannot help) is final;
 - every POST carries an `Idempotency-Key`, the same one on every attempt, so a retry of a
   request whose answer was lost is replayed by the other side instead of done twice.
 """
@@ -26,6 +27,7 @@ from madoguchi.outside.errors import (
     ERRORS_BY_CODE,
     IdempotencyConflict,
     InvalidRequest,
+    OutsideAccessDenied,
     OutsideError,
     OutsideProtocolError,
     OutsideTimeout,
@@ -39,6 +41,7 @@ logger = logging.getLogger("madoguchi.outside")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+ACCESS_DENIED_STATUSES = frozenset({401, 403})
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,10 @@ class JsonClient:
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise self._error(OutsideProtocolError, status=response.status_code, attempts=attempt)
+            # A gateway's 401/403 page is seldom JSON: it still says whose fault it is.
+            denied = response.status_code in ACCESS_DENIED_STATUSES
+            cls = OutsideAccessDenied if denied else OutsideProtocolError
+            raise self._error(cls, status=response.status_code, attempts=attempt)
         if response.status_code < 300:
             replayed = response.headers.get(REPLAYED_HEADER, "").lower() == "true"
             return JsonResponse(response.status_code, data, replayed, attempt)
@@ -248,7 +254,12 @@ class JsonClient:
                 attempts=attempt,
             )
         if cls is None:
-            cls = {400: InvalidRequest, 409: IdempotencyConflict}.get(status, OutsideProtocolError)
+            cls = {
+                400: InvalidRequest,
+                401: OutsideAccessDenied,
+                403: OutsideAccessDenied,
+                409: IdempotencyConflict,
+            }.get(status, OutsideProtocolError)
         if cls is InvalidRequest:
             return self._error(
                 cls, status=status, attempts=attempt, detail_ja=message, detail_en=message

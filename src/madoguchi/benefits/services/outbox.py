@@ -20,6 +20,7 @@ the desk sees the answer in a second; nothing depends on it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
@@ -52,6 +53,7 @@ from ..events import (
     BENEFITS_HEALTH_INSURANCE_SUSPENSION_REQUESTED,
 )
 from ..models import HealthInsuranceRegistration, OutsideCall
+from ..states import PERSON_DIFFERS_CODE
 from .grants import grants_evaluate
 
 log = logging.getLogger("madoguchi.outside.worker")
@@ -123,22 +125,31 @@ def enqueue_registration(
 
 
 def enqueue_cancellation(
-    registration: HealthInsuranceRegistration, *, actor: Any, case_ref: str, reason: str
+    registration: HealthInsuranceRegistration,
+    *,
+    actor: Any,
+    case_ref: str,
+    reason: str,
+    again_of: str = "",
 ) -> OutsideCall:
     """Commit the insurer's cancellation of a registration with the caller's transaction (a
     remediation case's suspension step): the registration becomes `suspending`; the worker
     calls the insurer after the commit, never inside it. The registration must be locked by
-    the caller and registered at the insurer (it has the insurer's reference)."""
+    the caller and registered at the insurer (it has the insurer's reference). `again_of`:
+    the key of the cancellation this one asks again (reconcile's, once)."""
+    payload = {
+        "registration_ref": registration.registration_ref,
+        "insurer_number": registration.insurer_number,
+        "insured_last4": registration.insured_last4,
+        "case": case_ref,
+        "reason": reason,
+    }
+    if again_of:
+        payload["again_of"] = again_of
     call = OutsideCall.objects.create(
         key=f"{CANCEL_KEY_PREFIX}{uuid.uuid4().hex}",
         kind=CANCEL_REGISTRATION,
-        payload={
-            "registration_ref": registration.registration_ref,
-            "insurer_number": registration.insurer_number,
-            "insured_last4": registration.insured_last4,
-            "case": case_ref,
-            "reason": reason,
-        },
+        payload=payload,
         next_attempt_at=timezone.now(),
         cancels=registration,
     )
@@ -243,7 +254,12 @@ def claim(call_id: int, now: datetime | None = None) -> OutsideCall | None:
 
 def send(call: OutsideCall) -> Answer:
     """Call the insurer (never inside a transaction): the person must still be the one the
-    resident signed for, then register with the call's key; or cancel a registration."""
+    resident signed for, then register with the call's key; or cancel a registration.
+
+    A retry whose look-up no longer agrees with the signature first asks the insurer whether an
+    earlier attempt was registered under the call's key (its answer lost): if so, that attempt
+    passed its own look-up, and the insurer replays its answer under the same key; the
+    resident is never told "not registered" of a registration the insurer holds."""
     if call.kind == CANCEL_REGISTRATION:
         return _send_cancel(call)
     p = call.payload
@@ -251,8 +267,9 @@ def send(call: OutsideCall) -> Answer:
     insurer = outside.systems().insurer
     try:
         person = insurer.lookup_insured(*keys)
-        if (person.name or "") != p.get("signed_name", "") or (person.name_kana or "") != p.get(
-            "signed_kana", ""
+        signed = (p.get("signed_name", ""), p.get("signed_kana", ""))
+        if (person.name or "", person.name_kana or "") != signed and not (
+            call.attempts > 1 and _held_under(insurer.registrations(), call.key)
         ):
             return CHANGED
         reg = insurer.register_use(
@@ -264,14 +281,34 @@ def send(call: OutsideCall) -> Answer:
         return Answer(
             "refused", code=exc.code, message_ja=exc.message_ja, message_en=exc.message_en
         )
-    if (reg.insured_name_kana or "") != p.get("signed_kana", ""):
-        return CHANGED
-    return Answer(
-        "registered",
-        ref=reg.registration_ref,
-        status=str(reg.status),
-        kana=reg.insured_name_kana or "",
-    )
+    return registered(call, reg.registration_ref, str(reg.status), reg.insured_name_kana)
+
+
+def _held_under(records: Any, key: str) -> bool:
+    return any(r.request_ref == key for r in records)
+
+
+# The column the insurer's registration reference is kept in (HealthInsuranceRegistration).
+REF_LENGTH = 100
+
+
+def registered(call: OutsideCall, ref: str, status: str, kana: str | None) -> Answer:
+    """The insurer holds the registration (its answer, or its record found by reconcile). A
+    reference we cannot keep is an answer not understood (retried, never a crash); a record of
+    the insured person other than the resident signed is registered all the same (the insurer
+    holds it) and flagged for an official (`PERSON_DIFFERS`)."""
+    kana = kana or ""
+    if not ref or len(ref) > REF_LENGTH or len(kana) > REF_LENGTH or "\x00" in ref + kana:
+        return Answer("retry", code=OutsideProtocolError.code)
+    answer = Answer("registered", ref=ref, status=status, kana=kana)
+    if kana != call.payload.get("signed_kana", ""):
+        return dataclasses.replace(
+            answer,
+            code=PERSON_DIFFERS.code,
+            message_ja=PERSON_DIFFERS.message_ja,
+            message_en=PERSON_DIFFERS.message_en,
+        )
+    return answer
 
 
 def _send_cancel(call: OutsideCall) -> Answer:
@@ -294,6 +331,21 @@ CHANGED = Answer(
     code="insured_person_changed",
     message_ja="保険者の被保険者情報が、ご本人が署名した内容と異なっていました。",
     message_en="The insurer's record of the insured person differs from what the resident signed.",
+)
+# Registered at the insurer, but its answer names the insured person otherwise than the
+# resident signed: the registration stands (the insurer holds it), an official checks it.
+PERSON_DIFFERS = Answer(
+    "registered",
+    code=PERSON_DIFFERS_CODE,
+    message_ja=(
+        "保険者に登録されましたが、保険者の被保険者情報が、ご本人が署名した内容と異なっていました。"
+        "保険者に確認し、誤りであれば事案で利用停止を依頼してください。"
+    ),
+    message_en=(
+        "Registered at the insurer, but the insurer's record of the insured person differs from "
+        "what the resident signed. Check it with the insurer and, if it is wrong, ask for its "
+        "suspension through a case."
+    ),
 )
 
 
@@ -395,6 +447,8 @@ def _registered(call: OutsideCall, reg: HealthInsuranceRegistration, answer: Ans
     reg.save(update_fields=["state", "registration_ref", "insurer_status", "insured_name_kana"])
     call.state = CallState.DONE
     call.result = {"registration_ref": answer.ref, "status": answer.status}
+    if answer.code:
+        call.result["code"] = answer.code
     audit.record(
         BENEFITS_HEALTH_INSURANCE_REGISTERED,
         actor=None,
@@ -406,7 +460,32 @@ def _registered(call: OutsideCall, reg: HealthInsuranceRegistration, answer: Ans
             "status": answer.status,
         },
     )
+    if answer.code:
+        _person_differs(call, reg, answer)
     grants_evaluate(reg.holder, actor=None, completion=reg.completion)
+
+
+def _person_differs(call: OutsideCall, reg: HealthInsuranceRegistration, answer: Answer) -> None:
+    """A HIGH incident for an official: the insurer registered it, naming the insured person
+    otherwise than the resident signed."""
+    visit = reg.visit
+    summary, text = incident_text.sentence(incident_text.INSURER_REGISTERED_PERSON_DIFFERS)
+    incident_record(
+        kind=IncidentKind.OUTSIDE_REFUSED,
+        reason_code="insurer_registered_person_differs",
+        severity=Severity.HIGH,
+        summary=summary,
+        visit=visit,
+        terminal=visit.terminal,
+        staff=visit.staff,
+        detail={
+            "key": call.key,
+            "code": answer.code,
+            "insurer": reg.insurer_number,
+            "registration_ref": answer.ref,
+            "text": text,
+        },
+    )
 
 
 def _refused(call: OutsideCall, reg: HealthInsuranceRegistration, answer: Answer) -> None:

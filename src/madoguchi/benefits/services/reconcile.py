@@ -2,16 +2,19 @@
 
 The insurer's list of registrations (`GET /v1/registrations`, over HTTP, outside any
 transaction) is compared with the outbox's insurer calls, matched by the request reference
-each registration carries (the call's idempotency key):
+each registration carries (the call's idempotency key), or by the registration reference the
+insurer answered the call with (`already_registered`: the card registered elsewhere first,
+under no key of ours):
 
 | ours | the insurer's | finding | action |
 |---|---|---|---|
-| pending | registered | `answered_not_recorded` (e.g. a worker died between the answer and the update) | marked registered from the insurer's record |
+| pending | registered | `answered_not_recorded` (e.g. a worker died between the answer and the update) | marked registered from the insurer's record (flagged, with an incident, if it names the person otherwise than signed) |
 | pending, due | none | `not_sent` (never sent, or the send failed) | re-sent now with its key |
 | pending, not due | none | `waiting` (in flight, or waiting for its next attempt) | none |
 | done | none | `missing_at_insurer` | incident |
 | refused | registered | `refused_but_registered` | incident |
 | none | registered under our prefix | `unknown_to_us` | incident |
+| any | two or more under one call's key | `registered_twice` | incident |
 
 A case's suspension (`insurer.cancel_registration` calls, the latest per registration),
 matched by the insurer's registration reference:
@@ -20,7 +23,7 @@ matched by the insurer's registration reference:
 |---|---|---|---|
 | pending | not held | `suspension_answered_not_recorded` | marked suspended |
 | pending, due | still held | `suspension_not_sent` | sent now with its key |
-| done (our row suspended) | still held | `suspended_but_registered` | asked again under a new key, incident |
+| done (our row suspended) | still held | `suspended_but_registered` | asked again once under a new key, incident; then left open |
 | refused | not held | `cancelled_but_not_suspended` | marked suspended |
 
 Running it again finds nothing new to do: incidents are recorded once per call key and
@@ -60,6 +63,7 @@ INCIDENT_TEXT = {
     "refused_but_registered": incident_text.RECONCILE_REFUSED_BUT_REGISTERED,
     "unknown_to_us": incident_text.RECONCILE_UNKNOWN_TO_US,
     "suspended_but_registered": incident_text.RECONCILE_SUSPENDED_BUT_REGISTERED,
+    "registered_twice": incident_text.RECONCILE_REGISTERED_TWICE,
 }
 
 
@@ -110,29 +114,59 @@ class Report:
 def reconcile(now: datetime | None = None) -> Report:
     now = now or timezone.now()
     records = outside.systems().insurer.registrations()
-    ours = {
-        r.request_ref: r
-        for r in records
-        if r.request_ref and r.request_ref.startswith(outbox.KEY_PREFIX)
-    }
-    report = Report(insurer_records=len(ours))
+    # The insurer's registrations by the request reference we sent (the call's key): a list,
+    # for an insurer that registered one call twice must be noticed, not collapsed.
+    ours: dict[str, list[InsurerRecord]] = {}
+    for r in records:
+        if r.request_ref and r.request_ref.startswith(outbox.KEY_PREFIX):
+            ours.setdefault(r.request_ref, []).append(r)
+    held = {r.registration_ref: r for r in records}
+    report = Report()
+    compared = {r.registration_ref for rows in ours.values() for r in rows}
     known: set[str] = set()
     for call in OutsideCall.objects.filter(kind=outbox.REGISTER_USE).order_by("pk"):
         report.calls += 1
         known.add(call.key)
-        record = ours.get(call.key)
+        under_key = ours.get(call.key, [])
+        record = _record_of(call, under_key, held)
+        if record is not None:
+            compared.add(record.registration_ref)  # also one matched by its answered reference
         finding = _check(call, record, now)
         if finding is not None:
             report.findings.append(finding)
+        if len(under_key) > 1:
+            report.findings.append(_twice(call, under_key))
     for key in sorted(set(ours) - known):
-        report.findings.append(_incident(key, "unknown_to_us", None, ours[key]))
-    held = {r.registration_ref: r for r in records}
+        report.findings.append(_incident(key, "unknown_to_us", None, ours[key][0]))
     for call in _latest_cancellations():
         report.calls += 1
         finding = _check_cancel(call, held.get(call.payload.get("registration_ref", "")), now)
         if finding is not None:
             report.findings.append(finding)
+    report.insurer_records = len(compared)
     return report
+
+
+def _record_of(
+    call: OutsideCall, under_key: list[InsurerRecord], held: dict[str, InsurerRecord]
+) -> InsurerRecord | None:
+    """The insurer's registration of `call`: the one carrying its key as request reference, or
+    the one whose reference the insurer answered (`already_registered`: the resident had
+    registered the card elsewhere first, under no key of ours)."""
+    answered = str((call.result or {}).get("registration_ref") or "")
+    for record in under_key:
+        if record.registration_ref == answered:
+            return record
+    if under_key:
+        return under_key[0]
+    return held.get(answered) if answered else None
+
+
+def _twice(call: OutsideCall, under_key: list[InsurerRecord]) -> Finding:
+    """The insurer holds more than one registration for our one request (it did not honour the
+    idempotency key): people ask it to cancel the extra one."""
+    refs = sorted(r.registration_ref for r in under_key)
+    return _incident(call.key, "registered_twice", call, under_key[0], refs=refs)
 
 
 def _latest_cancellations() -> list[OutsideCall]:
@@ -159,7 +193,7 @@ def _check_cancel(call: OutsideCall, record: InsurerRecord | None, now: datetime
             if done.outcome == "skipped":
                 return None
             action = f"sent: {done.outcome} {done.code}".strip()
-            return _audited(call.key, "suspension_not_sent", action, _left(done.outcome))
+            return _audited(call.key, "suspension_not_sent", action, _left(done))
         return Finding(
             call.key,
             "waiting",
@@ -178,18 +212,29 @@ def _cancelled(call: OutsideCall) -> int:
     return call.cancels_id
 
 
-def _ask_again(call: OutsideCall, record: InsurerRecord, now: datetime) -> Finding:
-    """Our row is suspended, the insurer still holds the registration: ask again under a new
-    key (the old key would only replay the first answer), and record an incident once."""
+def _ask_again(call: OutsideCall, record: InsurerRecord, now: datetime) -> Finding | None:
+    """Our row is suspended, the insurer still holds the registration: ask again once, under a
+    new key (the old key would only replay the first answer), with an incident. If the insurer
+    goes on holding it after that second request too, the finding stays open for people (the
+    incident recorded once): a new request each run only piled up calls and incidents."""
+    first = str(call.payload.get("again_of") or "")
+    if first:  # reconcile's own second request: asked twice already, people settle it
+        return _incident(first, "suspended_but_registered", None, record)
     with transaction.atomic():
         reg = HealthInsuranceRegistration.objects.select_for_update().get(pk=_cancelled(call))
+        latest = reg.cancel_calls.order_by("-pk").first()
+        if latest is None or latest.pk != call.pk:
+            return None  # another run asked again meanwhile
+        finding = _incident(call.key, "suspended_but_registered", None, record)
+        if finding.left != NEW:
+            return finding
         again = outbox.enqueue_cancellation(
             reg,
             actor=None,
             case_ref=str(call.payload.get("case", "")),
             reason=str(call.payload.get("reason", "")),
+            again_of=call.key,
         )
-    finding = _incident(call.key, "suspended_but_registered", None, record)
     done = outbox.process(again.pk, max(now, timezone.now()))
     finding.action = f"{finding.action}; asked again ({again.key}): {done.outcome} {done.code}"
     finding.action = finding.action.strip()
@@ -219,26 +264,23 @@ def _mark_suspended(call: OutsideCall, now: datetime) -> Finding | None:
 def _check(call: OutsideCall, record: InsurerRecord | None, now: datetime) -> Finding | None:
     if call.state == CallState.PENDING:
         if record is not None:
-            answer = outbox.Answer(
-                "registered",
-                ref=record.registration_ref,
-                status="registered",
-                kana=record.insured_name_kana or "",
+            # The insurer holds it under our key: our row follows the insurer, registered (a
+            # record of another person than signed is flagged for an official, never told to
+            # the resident as not registered).
+            answer = outbox.registered(
+                call, record.registration_ref, "registered", record.insured_name_kana
             )
-            if (record.insured_name_kana or "") != call.payload.get("signed_kana", ""):
-                answer = outbox.CHANGED
             done = outbox.record(call, answer, now)
             if done.outcome == "skipped":  # a worker recorded it meanwhile
                 return None
-            return _audited(
-                call.key, "answered_not_recorded", f"marked {done.outcome}", _left(done.outcome)
-            )
+            action = f"marked {done.outcome} {done.code}".strip()
+            return _audited(call.key, "answered_not_recorded", action, _left(done))
         if call.next_attempt_at <= now:
             done = outbox.process(call.pk, now)
             if done.outcome == "skipped":
                 return None
             action = f"re-sent: {done.outcome} {done.code}".strip()
-            return _audited(call.key, "not_sent", action, _left(done.outcome))
+            return _audited(call.key, "not_sent", action, _left(done))
         return Finding(
             call.key,
             "waiting",
@@ -254,10 +296,14 @@ def _check(call: OutsideCall, record: InsurerRecord | None, now: datetime) -> Fi
     return None
 
 
-def _left(outcome: str) -> str:
+def _left(done: outbox.Outcome) -> str:
     """What an outbox call's outcome leaves for people: a refused call's incident (the outbox
-    records it) is new; a call still to retry is open; a done one, nothing."""
-    return {"refused": NEW, "retry": OPEN}.get(outcome, "")
+    records it) is new, and so is a registered one's flagged for an official (the insurer's
+    record of another person than signed); a call still to retry is open; a done one,
+    nothing."""
+    if done.outcome == "registered" and done.code:
+        return NEW
+    return {"refused": NEW, "retry": OPEN}.get(done.outcome, "")
 
 
 def _audited(key: str, finding: str, action: str, left: str = "") -> Finding:
@@ -275,7 +321,12 @@ _KEY_LOCK_SPACE = 0x7265636F
 
 
 def _incident(
-    key: str, finding: str, call: OutsideCall | None, record: InsurerRecord | None
+    key: str,
+    finding: str,
+    call: OutsideCall | None,
+    record: InsurerRecord | None,
+    *,
+    refs: list[str] | None = None,
 ) -> Finding:
     reg = call.registration if call is not None else None
     visit = reg.visit if reg is not None else None
@@ -298,6 +349,7 @@ def _incident(
                 "finding": finding,
                 "registration_ref": record.registration_ref if record else None,
                 "insurer": record.insurer_number if record else None,
+                **({"registration_refs": refs} if refs else {}),
                 "text": text,
             },
         )

@@ -21,6 +21,7 @@ from madoguchi.benefits.services import outbox
 from madoguchi.benefits.services.reconcile import EXIT_AGREED, NEW, reconcile
 from madoguchi.cli import PlainErrors, counted, seconds
 from madoguchi.outside import (
+    OutsideAccessDenied,
     OutsideError,
     OutsideProtocolError,
     OutsideTimeout,
@@ -41,6 +42,10 @@ ERROR_WORDS = {
     "outside_unavailable": "the insurer could not be reached or answered with a server error",
     "outside_timeout": "the insurer did not answer in time",
     "outside_protocol_error": "the insurer's answer was not understood",
+    "outside_access_denied": (
+        "the insurer refused our credentials or permission (HTTP 401/403): check the API key or "
+        "client certificate the insurer's adapter sends, and OUTSIDE_INSURER_URL"
+    ),
 }
 # The outbox's call kinds and states, as `outside status` names them (the code beside, in
 # brackets, for grepping the logs and the table).
@@ -237,6 +242,8 @@ def _why(exc: OutsideError) -> str:
     if isinstance(exc, OutsideUnavailable):
         status = f"HTTP {exc.status}" if exc.status else "no connection"
         return f"it could not be reached: {status}, {counted(exc.attempts, 'attempt')}"
+    if isinstance(exc, OutsideAccessDenied):
+        return f"it refused our credentials or permission: HTTP {exc.status}"
     if isinstance(exc, OutsideProtocolError):
         return "its answer was not understood, or the URL is not usable"
     return exc.code
