@@ -22,6 +22,8 @@ ERAS: tuple[tuple[date, str, int], ...] = (
     (date(1873, 1, 1), "明治", 1868),
 )
 _FIRST_YEAR = {name: first_year for _, name, first_year in ERAS}
+# The first day dated here, 明治6年1月1日: a day before it has no date in an era.
+FIRST_DAY = ERAS[-1][0]
 WEEKDAYS = "月火水木金土日"
 UNKNOWN_DAY = "日付は不明"
 
@@ -34,8 +36,9 @@ class Precision(StrEnum):
 
 class EraError(ValueError):
     """Why a text is not a day. `kind`: "era" (the day is not in the era named, `era`),
-    "calendar" (no such day: 2月30日) or "unread" (not written as a date at all), for a form to
-    say it in its own words."""
+    "calendar" (no such day: 2月30日), "before" (a day before `FIRST_DAY`, which no era dates:
+    1872-12-31, 0002-01-01) or "unread" (not written as a date at all), for a form to say it
+    in its own words."""
 
     def __init__(self, message: str, kind: str = "unread", era: str = "") -> None:
         super().__init__(message)
@@ -48,7 +51,9 @@ def era_year(d: date) -> tuple[str, int]:
     for start, name, first_year in ERAS:
         if d >= start:
             return name, d.year - first_year + 1
-    raise EraError(f"{d.isoformat()} is before the Gregorian calendar was adopted in Japan.")
+    raise EraError(
+        f"{d.isoformat()} is before the Gregorian calendar was adopted in Japan.", "before"
+    )
 
 
 def _year_text(n: int) -> str:
@@ -129,7 +134,9 @@ def parse_date(text: str) -> date:
     era's initial M T S H R or its first kanji for its name), in kanji numerals as a family
     register writes it (昭和五十年九月三十日), 1975年9月30日, 1975-09-30, 1975/9/30, 1975.9.30,
     19750930; full-width digits and spaces are accepted. An era date must fall within its era
-    (昭和65年 does not exist); EraError says so, as for any day that does not exist."""
+    (昭和65年 does not exist); EraError says so, as for any day that does not exist. A day
+    before `FIRST_DAY` (1872-12-31, 0002-01-01) is refused too (kind "before"): no page or
+    letter could date it in the era, and each that tried was a server error."""
     compact = "".join(unicodedata.normalize("NFKC", text).split()).removesuffix("生").upper()
     compact = _KANJI_NUMBER.sub(_kanji_number, compact)
     try:
@@ -144,7 +151,14 @@ def parse_date(text: str) -> date:
             return d
         if m := _WESTERN_DATE.fullmatch(compact):
             y, _, mo, dd, mo2, dd2, mo3, dd3 = m.groups()
-            return date(int(y), int(mo or mo2 or mo3), int(dd or dd2 or dd3))
+            d = date(int(y), int(mo or mo2 or mo3), int(dd or dd2 or dd3))
+            if d < FIRST_DAY:
+                raise EraError(
+                    f"{text} is before {FIRST_DAY.isoformat()}, when Japan adopted the "
+                    "Gregorian calendar: no day before it is dated here.",
+                    "before",
+                )
+            return d
     except EraError:
         raise
     except ValueError as exc:

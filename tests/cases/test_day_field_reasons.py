@@ -41,3 +41,13 @@ def test_a_day_with_its_weekday_is_read():
 
 def test_text_that_is_no_date_still_says_how_to_write_one():
     assert "のように書いてください" in _said("きのう")
+
+
+@pytest.mark.parametrize("typed", ["1872-12-31", "0002-01-01", "明治5年12月31日"])
+def test_a_day_before_1873_is_refused_saying_why(typed):
+    """Probe F: a case's day before Japan's Gregorian calendar (明治6年1月1日) was taken, and
+    every Japanese page, letter and report dating the case then a server error."""
+    said = _said(typed)
+    assert "明治6年1月1日" in said
+    assert "年を確かめてください" in said
+    assert "before 1 January 1873" in _said(typed, "en")

@@ -340,6 +340,30 @@ def test_a_day_at_the_edge_of_the_calendar_is_not_a_server_error(client, recorde
     assert today in client.get(f"/incidents/?day={day}").content.decode()
 
 
+@pytest.mark.parametrize("day", ["1872-12-31", "0002-01-01", "明治5年12月31日"])
+def test_a_day_before_1873_is_not_a_server_error(client, desk, day):
+    """A day before Japan adopted the Gregorian calendar (明治6年1月1日) has no date in an era:
+    every Japanese page and document dating it was a 500 (`era.EraError`). The report pages,
+    its form among them, answer 404; the lists show today and say why."""
+    terminal = desk.terminal
+    client.raise_request_exception = False
+    client.force_login(factories.staff(Role.SUPERVISOR))
+    for suffix in ("", "pdf", "xlsx"):
+        url = reverse("reports:daily", args=[terminal.pk, day]) + suffix
+        assert client.get(url, HTTP_ACCEPT_LANGUAGE="ja").status_code == 404, url
+    url = reverse("reports:daily", args=[terminal.pk, day])
+    assert client.post(url, {"note": "x"}, HTTP_ACCEPT_LANGUAGE="ja").status_code == 404
+    for url in (f"/incidents/?day={day}", f"/officials/?date={day}"):
+        official = factories.staff(Role.CITY_OFFICIAL) if "officials" in url else None
+        if official is not None:
+            client.force_login(official)
+        r = client.get(url, HTTP_ACCEPT_LANGUAGE="ja")
+        assert r.status_code == 200, url
+        page = r.content.decode()
+        assert "1873年1月1日（明治6年1月1日）より前の日" in page, url
+        assert f"今日（{timezone.localdate().isoformat()}）の記録を表示しています" in page, url
+
+
 @pytest.mark.parametrize(
     ("count", "english", "japanese"),
     [

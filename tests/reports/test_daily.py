@@ -203,6 +203,22 @@ def test_todays_page_says_when_it_can_be_submitted_instead_of_offering_the_form(
     assert 'data-testid="day-not-over"' not in page
 
 
+def test_a_future_days_page_says_its_report_is_due_from_the_day_after_it(client, desk, supervisor):
+    """Probe F: the English page of a day still to come (next week's) said its report could be
+    submitted "from tomorrow"; it can be from the day after that day (翌日から in Japanese)."""
+    from django.urls import reverse
+    from django.utils import timezone
+
+    client.force_login(supervisor)
+    future = timezone.localdate() + timedelta(days=7)
+    url = reverse("reports:daily", args=[desk.terminal.pk, future.isoformat()])
+    english = client.get(f"{url}?reason=daily_check&lang=en").content.decode()
+    assert "can be submitted from the day after it" in english
+    assert "tomorrow" not in english
+    japanese = client.get(f"{url}?reason=daily_check&lang=ja").content.decode()
+    assert "翌日から提出できます" in japanese
+
+
 def test_a_refused_note_stays_in_its_field_to_be_put_right(client, desk, supervisor, yesterday):
     """A note the submission refused (a long number in it, a control character) was lost: the
     page came back with the refusal and an empty field, and the supervisor wrote it again from

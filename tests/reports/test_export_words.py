@@ -84,6 +84,26 @@ def test_the_workbook_dates_in_the_era_with_the_zone_named(desk, supervisor):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "refusals", "by_kind"),
+    [
+        ("ja", "拒否（理由別）", "インシデント（種別ごと）"),
+        ("en", "Refusals by reason", "Incidents by kind"),
+    ],
+)
+def test_the_workbooks_two_tables_have_their_titles(desk, supervisor, language, refusals, by_kind):
+    """Probe F: the summary sheet's two tables stood without the titles the page and the PDF
+    give them: each now has its title on the row above its header."""
+    day = _yesterday(desk.terminal)
+    report = services.daily_report_submit(actor=supervisor, terminal=desk.terminal, day=day)
+    data = exports.to_xlsx(report.snapshot, submitted=report, language=language)
+    firsts = [r[0] for r in _sheet_rows(data, "概要" if language == "ja" else "Summary")]
+    w = exports.WORDS[language]
+    assert firsts[firsts.index(refusals) + 1] == w["reason"]
+    assert firsts[firsts.index(by_kind) + 1] == w["kinds"]
+
+
+@pytest.mark.django_db
 def test_an_export_asked_in_english_is_in_english(client, desk, supervisor):
     """The exports were Japanese whatever the reader's language: asked from an English page
     (`?lang=en`) the workbook and the PDF are in English, reasons in words, dates in the

@@ -60,6 +60,10 @@ class DayField(forms.DateField):
             "%(typed)s is not a day of the %(era)s era: check the era and the year "
             "(平成31年5月1日 is 令和元年5月1日)."
         ),
+        "before": _(
+            "%(typed)s is before 1 January 1873 (明治6年1月1日), when Japan adopted the "
+            "Gregorian calendar: check the year."
+        ),
     }
 
     def to_python(self, value: Any) -> date | None:
@@ -75,7 +79,7 @@ class DayField(forms.DateField):
             return parse_date(typed)
         except EraError as exc:
             # Why, where the day is written right but does not exist (2月30日, 平成31年5月1日).
-            code = exc.kind if exc.kind in ("calendar", "era") else "invalid"
+            code = exc.kind if exc.kind in ("calendar", "era", "before") else "invalid"
             raise ValidationError(
                 self.error_messages[code], code=code, params={"typed": typed, "era": exc.era}
             ) from None

@@ -511,7 +511,9 @@ def tick_after_end(
 
 
 def _record_unticked(visit: Visit) -> None:
-    """The incident of the visit's after-completion items still unticked, if any are."""
+    """The incident of the visit's after-completion items still unticked, if any are, dated at
+    the visit's end (when they were left): the report of the visit's day lists it, though the
+    desk moved on (or the sweeper found it) after midnight."""
     gaps = missing(visit, Stage.AFTER_COMPLETION)
     if not gaps:
         return
@@ -536,6 +538,7 @@ def _record_unticked(visit: Visit) -> None:
         terminal=visit.terminal,
         staff=visit.staff,
         detail={"items": [i.code for i in gaps], "end_reason": end_reason, "text": text},
+        occurred_at=visit.ended_at,
     )
 
 

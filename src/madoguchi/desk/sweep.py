@@ -10,13 +10,15 @@ committed. A desk session left open whose latest visit ended longer ago than a s
 lasts (`SESSION_COOKIE_AGE`) moves on as a next visit would make it (`DESK_MOVES_ON_HOOKS`:
 the after-completion items that visit left unticked become their incident). A desk session
 whose browser made no request for STAFF_IDLE_SECONDS is closed (`close_idle_desks`), as its
-staff session's idle limit would close it at the browser's next request.
+staff session's idle limit would close it at the browser's next request. A day's report runs
+the first two for its desk before it is frozen (`settle_desk_day`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -46,26 +48,53 @@ def sweep(now: datetime | None = None) -> SweepResult:
     now = now or timezone.now()
     ended = 0
     for visit_id in list(Visit.objects.filter(ended_at__isnull=True).values_list("pk", flat=True)):
-        with transaction.atomic():
-            visit = (
-                Visit.objects.select_for_update()
-                .select_related("terminal", "staff", "certificate")
-                .filter(pk=visit_id, ended_at__isnull=True)
-                .first()
-            )
-            if visit is None:
-                continue
-            lapsed = lapse(visit, now)
-            if lapsed is None:
-                continue
-            # Lock order: the visit row (and, inside end_locked, its procedures) before audit.
-            list(visit.procedures.select_for_update().filter(status=ProcedureStatus.PENDING))
-            end_locked(visit, lapsed[0], at=lapsed[1])
-            ended += 1
+        ended += _end_if_lapsed(visit_id, now)
     close_idle_desks(now)
     settle_left_desks(now)
     throttle.flush(now=now)  # the repeat counts of unauthenticated events of finished minutes
     return SweepResult(ended=ended, purged=purge_private_fields())
+
+
+def _end_if_lapsed(visit_id: int, now: datetime) -> bool:
+    """End the visit, in a transaction of its own, if it is open and has lapsed by `now`: at
+    the time of its lapse, its incident dated so. Whether it ended it."""
+    with transaction.atomic():
+        visit = (
+            Visit.objects.select_for_update()
+            .select_related("terminal", "staff", "certificate")
+            .filter(pk=visit_id, ended_at__isnull=True)
+            .first()
+        )
+        if visit is None:
+            return False
+        lapsed = lapse(visit, now)
+        if lapsed is None:
+            return False
+        # Lock order: the visit row (and, inside end_locked, its procedures) before audit.
+        list(visit.procedures.select_for_update().filter(status=ProcedureStatus.PENDING))
+        end_locked(visit, lapsed[0], at=lapsed[1])
+        return True
+
+
+def settle_desk_day(terminal: Any, day_end: datetime, now: datetime | None = None) -> Visit | None:
+    """What the sweeper would do for one desk, before the report of the day ending at `day_end`
+    is frozen (`reports.services.daily_report_submit`): its open visit ended if it has lapsed
+    (its incident dated at the lapse), and each of its open desk sessions whose latest visit
+    ended before `day_end` moved on (the after-completion items that visit left unticked become
+    their incident, dated at its end). Else the sweeper's next round, after the report was
+    frozen, would record an incident of that day that no report ever lists. Returns the desk's
+    visit that started before `day_end` and is still open (the day's report waits for its
+    end), else None."""
+    now = now or timezone.now()
+    open_visits = Visit.objects.filter(terminal=terminal, ended_at__isnull=True)
+    for visit_id in list(open_visits.values_list("pk", flat=True)):
+        _end_if_lapsed(visit_id, now)
+    sessions = DeskSession.objects.filter(
+        terminal=terminal, closed_at__isnull=True, visits__ended_at__lt=day_end
+    )
+    for session_id in list(sessions.values_list("pk", flat=True).distinct()):
+        _move_on_if_left(session_id, day_end)
+    return open_visits.filter(started_at__lt=day_end).order_by("pk").first()
 
 
 def close_idle_desks(now: datetime) -> int:
@@ -81,21 +110,28 @@ def settle_left_desks(now: datetime) -> int:
     show it: each moves on (`DESK_MOVES_ON_HOOKS`), in a transaction of its own with the
     session locked first, as a visit start locks it. Returns how many were looked at."""
     cutoff = now - timedelta(seconds=int(settings.SESSION_COOKIE_AGE))
-    looked = 0
     sessions = DeskSession.objects.filter(closed_at__isnull=True, visits__ended_at__lt=cutoff)
-    for session_id in list(sessions.values_list("pk", flat=True).distinct()):
-        with transaction.atomic():
-            session = DeskSession.objects.select_for_update().filter(pk=session_id).first()
-            if session is None or session.closed_at is not None:
-                continue
-            latest = Visit.objects.filter(desk_session=session).order_by("-started_at", "-pk")
-            last = latest.values_list("ended_at", flat=True).first()
-            if last is None or last >= cutoff:
-                continue
-            for hook in DESK_MOVES_ON_HOOKS:
-                hook(session)
-            looked += 1
-    return looked
+    return sum(
+        _move_on_if_left(session_id, cutoff)
+        for session_id in list(sessions.values_list("pk", flat=True).distinct())
+    )
+
+
+def _move_on_if_left(session_id: int, cutoff: datetime) -> bool:
+    """The desk session, still open, moves on (`DESK_MOVES_ON_HOOKS`) if its latest visit ended
+    before `cutoff`: in a transaction of its own, the session locked first, as a visit start
+    locks it. Whether it was looked at."""
+    with transaction.atomic():
+        session = DeskSession.objects.select_for_update().filter(pk=session_id).first()
+        if session is None or session.closed_at is not None:
+            return False
+        latest = Visit.objects.filter(desk_session=session).order_by("-started_at", "-pk")
+        last = latest.values_list("ended_at", flat=True).first()
+        if last is None or last >= cutoff:
+            return False
+        for hook in DESK_MOVES_ON_HOOKS:
+            hook(session)
+        return True
 
 
 # A procedure's fields hold a key starting with "_", asked of the database itself: the ended

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .constants import IncidentKind, Severity, Source
@@ -58,7 +59,10 @@ class Incident(models.Model):
         related_name="+",
         verbose_name=_("recorded by organisation"),
     )
-    occurred_at = models.DateTimeField(_("occurred at"), auto_now_add=True)
+    # When the anomaly happened: by default when it is recorded; a lapse the sweeper applies
+    # later (after midnight) is the time of the lapse (`incident_record(occurred_at=...)`), so
+    # the incident is in the report of the day it happened.
+    occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("incident")

@@ -31,8 +31,9 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 def parse_day(value: str) -> date | None:
     """A day from a request (`YYYY-MM-DD`, as the pages write it, or as a person types it in the
     day's text field: 2026/12/1, 令和8年12月1日; `era.parse_date`), or None when it is not a
-    date or a day whose local bounds fall outside what the server can compute (0001-01-01,
-    9999-12-31)."""
+    date, a day before 1873-01-01 (`era.FIRST_DAY`: no Japanese page could date it; 1872-12-31
+    was a server error on each) or a day whose local bounds fall outside what the server can
+    compute (9999-12-31)."""
     try:
         day = parse_date(value)
         for bound in day_bounds(day):

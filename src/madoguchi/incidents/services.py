@@ -39,7 +39,11 @@ def incident_record(
     source: Source = Source.AUTOMATIC,
     recorded_by: User | None = None,
     organisation: Any = None,
+    occurred_at: datetime | None = None,
 ) -> Incident:
+    """Record an incident (and its audit event). `occurred_at`: when the anomaly happened, if
+    not now (a visit's lapse applied after it, dated at the visit's end: the report of that
+    day lists it)."""
     if terminal is None and visit is not None:
         terminal = visit.terminal
     if organisation is None:
@@ -58,6 +62,7 @@ def incident_record(
                 source=source,
                 recorded_by=recorded_by,
                 organisation=organisation,
+                occurred_at=occurred_at or timezone.now(),
             )
         )
         audit.record(

@@ -240,10 +240,13 @@ def to_xlsx(
                 ("SHA-256", submitted.sha256),
             ]
         rows.append((w["note"], content.get("note", "")))
+        # Each table under its title, as the page and the PDF show it.
         rows.append(())
+        rows.append((w["refusals"],))
         rows.append((w["reason"], w["count"]))
         rows += refusal_rows(content) or [(w["none"],)]
         rows.append(())
+        rows.append((w["by_kind"],))
         rows.append((w["kinds"], w["count"]))
         rows += kind_rows(content) or [(w["none"],)]
         for row in rows:

@@ -20,6 +20,7 @@ from madoguchi.accounts.constants import Role
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
 from madoguchi.desk.models import Completion, Visit
+from madoguchi.desk.sweep import settle_desk_day
 from madoguchi.incidents.constants import IncidentKind
 from madoguchi.incidents.selectors import (
     day_bounds,
@@ -161,6 +162,20 @@ def daily_report_submit(
         )
     if long_number(note):  # the note is frozen into the report officials read
         raise ReportRefused("note_number", LONG_NUMBER_MESSAGE)
+    # What the sweeper has still to record of the day, recorded first (a visit that lapsed at
+    # 23:50, its incident dated then; the items the desk's last visit left unticked): the
+    # frozen report would miss it, and the day after's does not list it.
+    still_open = settle_desk_day(terminal, day_bounds(day)[1])
+    if still_open is not None:
+        raise ReportRefused(
+            "visit_open",
+            _(
+                "A visit that started on this day is still open at the desk (%(visit)s): the "
+                "report can be submitted once it has ended, so that what it leaves is in it. "
+                "Nothing was submitted."
+            ),
+            params={"visit": still_open.reference},
+        )
     content = build_daily(terminal, day)
     content["note"] = note
     digest = content_hash(content)

@@ -293,4 +293,5 @@ def _end_swapped(visit: Visit, cert_fingerprint: str | None, now: datetime) -> N
             "reported_certificate": cert_fingerprint,
             "text": text,
         },
+        occurred_at=visit.ended_at,
     )

@@ -76,7 +76,8 @@ def end_locked(
             )
         else:
             summary, text = incident_text.sentence(incident_text.VISIT_ENDED_WITH_PENDING, **params)
-        # In the same transaction as the end it describes.
+        # In the same transaction as the end it describes, dated at the end: a lapse the
+        # sweeper applies after midnight (the visit ended at 23:50) is the earlier day's.
         incident_record(
             kind=IncidentKind.VISIT_ENDED_WITH_PENDING,
             reason_code=str(reason.value),
@@ -86,6 +87,7 @@ def end_locked(
             terminal=visit.terminal,
             staff=visit.staff,
             detail={"pending": [p.kind for p in pending], "text": text},
+            occurred_at=visit.ended_at,
         )
     for hook in registry.VISIT_END_HOOKS:
         hook(visit)
