@@ -16,6 +16,10 @@ in it (＊＊＊＊0001) kept on one line: the confirmation page broke it 「＊
 WeasyPrint the letters' and reports' paragraphs. Escaped as any value is; a value already safe
 (`blocktranslate ... asvar`) is not escaped again.
 
+`phone`: a phone number (the call centre's 0120-95-0178), which breaks only after one of its
+hyphens, never inside a group of digits: kept on one line it ran past a phone's screen at 200%
+zoom, and left to the browser it breaks nowhere (no break between a hyphen and a digit).
+
 `signed_line`: a line a resident signs (the confirmation page, the receipt page, the resident's
 and the officials' pages), its masked numbers and the words of its names (鈴木, 一郎, ｽｽﾞｷ) each
 kept on one line, as the PIN pad sets it.
@@ -59,6 +63,21 @@ def words_between(value: Any) -> SafeString:
             else (format_html('<span class="words">{}</span>', part) if part else "")
             for i, part in enumerate(parts)
         )
+    )
+
+
+# A hyphen, ASCII or full-width (or a dash typed for one): a place to break after.
+_HYPHENS = re.compile(r"(?<=[-‐‑–—－])")
+
+
+@register.filter
+def phone(value: Any) -> SafeString:
+    parts = [part for part in _HYPHENS.split(str(value)) if part]
+    return format_html(
+        '<span class="phone">{}</span>',
+        mark_safe(  # noqa: S308 - each part escaped
+            "<wbr>".join(format_html('<span class="nowrap">{}</span>', part) for part in parts)
+        ),
     )
 
 

@@ -12,7 +12,9 @@ class Incident(models.Model):
     kind = models.CharField(_("kind"), max_length=40, choices=IncidentKind.choices)
     reason_code = models.CharField(_("reason"), max_length=60)
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
-    summary = models.CharField(_("summary"), max_length=500)
+    # Not bounded: a resident's "this was not me" comment (up to 500 characters) reaches it
+    # whole after the sentence naming the record (docs/resident.md); it was cut at 500.
+    summary = models.TextField(_("summary"))
     visit = models.ForeignKey(
         "desk.Visit",
         on_delete=models.PROTECT,

@@ -54,7 +54,7 @@ def incident_record(
                 kind=kind,
                 reason_code=reason_code,
                 severity=severity,
-                summary=summary[:500],
+                summary=summary,
                 visit=visit,
                 terminal=terminal,
                 staff=staff,

@@ -570,8 +570,9 @@ def not_me_report(
         "reason": incident_text.by_language(ja=reason_ja, en=reason_en),
     }
     if comment.strip():
-        summary += f"。本人のコメント: {comment.strip()[:400]}"
-        params["comment"] = comment.strip()[:400]
+        # Whole: `_checked_comment` already refused one over NOT_ME_COMMENT_MAX.
+        summary += f"。本人のコメント: {comment.strip()}"
+        params["comment"] = comment.strip()
     incident_summary, text = incident_text.sentence(
         incident_text.RESIDENT_NOT_ME_COMMENT
         if "comment" in params
@@ -708,7 +709,7 @@ def _add_to_report(
         )
         said, said_comment = case_text.NOT_ME_ON_CASE, case_text.NOT_ME_ON_CASE_COMMENT
     if fields["comment"]:
-        summary += f"。本人のコメント: {fields['comment'][:400]}"
+        summary += f"。本人のコメント: {fields['comment']}"
     case_report_added(
         case,
         actor=_resident_page_user(),
@@ -720,7 +721,7 @@ def _add_to_report(
             "opened_by": case_text.neutral(case_text.NOT_ME_ACTOR),
             "summary": case_text.neutral(
                 said_comment if fields["comment"] else said,
-                **{**params, "comment": fields["comment"][:400]}
+                **{**params, "comment": fields["comment"]}
                 if fields["comment"]
                 else {k: v for k, v in params.items() if k != "comment"},
             ),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from functools import wraps
-from typing import Any
+from typing import Any, Literal, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -39,6 +39,8 @@ from .constants import SESSION_KEY, EndReason, ItemKind, NotMeReason
 from .models import ResidentSession
 
 KIOSK_KEY = "resident_kiosk"
+
+_SameSite = Literal["Lax", "Strict", "None", False] | None
 
 
 def validate_email_address(value: str) -> str:
@@ -92,11 +94,26 @@ def _current(request: HttpRequest, *, activity: bool = False) -> ResidentSession
     return session
 
 
-def _forget(request: HttpRequest) -> None:
+def _forget(request: HttpRequest) -> bool:
     """Drop the ended session from this browser's session (not a kiosk's session seen from
-    another browser: that would sign the kiosk out)."""
-    if not getattr(request, "_resident_elsewhere", False):
-        request.session.pop(SESSION_KEY, None)
+    another browser: that would sign the kiosk out). True when there was one to drop."""
+    if getattr(request, "_resident_elsewhere", False):
+        return False
+    return request.session.pop(SESSION_KEY, None) is not None
+
+
+def _kiosk_language_reset(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """On a kiosk, a session's end forgets the language its resident chose (the language
+    cookie): the next resident gets the kiosk's own, Japanese or its browser's preference.
+    Kept, A's English was B's start page and records. A resident's own browser keeps it."""
+    if request.session.get(KIOSK_KEY):
+        response.delete_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            samesite=cast(_SameSite, settings.LANGUAGE_COOKIE_SAMESITE),
+        )
+    return response
 
 
 def signed_in(view: Any) -> Any:
@@ -114,11 +131,12 @@ def signed_in(view: Any) -> Any:
                 if getattr(request, "_resident_elsewhere", False)
                 else services.session_end_reason(request.session.get(SESSION_KEY))
             )
-            _forget(request)
+            ended = _forget(request)
             # A form sent after the page closed (a "not me" report): the start page says that
             # nothing was sent, where it said only that the page was closed.
             unsent = "&unsent=1" if request.method == "POST" else ""
-            return redirect(reverse("residents:start") + f"?ended={why or 1}" + unsent)
+            response = redirect(reverse("residents:start") + f"?ended={why or 1}" + unsent)
+            return _kiosk_language_reset(request, response) if ended else response
         request.resident_session = session  # type: ignore[attr-defined]
         return view(request, session, *args, **kwargs)
 
@@ -132,7 +150,8 @@ def start(request: HttpRequest) -> HttpResponse:
         request.session[KIOSK_KEY] = request.GET.get("kiosk") == "1"
     if _current(request) is not None:
         return redirect("residents:records")
-    _forget(request)
+    if _forget(request):  # ended on the server (the card agent's report, a limit): a new start
+        return _kiosk_language_reset(request, redirect(request.get_full_path()))
     return render(
         request,
         "residents/start.html",
@@ -223,9 +242,12 @@ def end(request: HttpRequest) -> HttpResponse:
         services.session_end(session, EndReason(reason))
     _forget(request)
     target = reverse("residents:start") + f"?ended={reason}"
-    if request.content_type == "application/json":
-        return JsonResponse({"next": target})
-    return redirect(target)
+    response: HttpResponse = (
+        JsonResponse({"next": target})
+        if request.content_type == "application/json"
+        else redirect(target)
+    )
+    return _kiosk_language_reset(request, response)
 
 
 def _records_context(request: HttpRequest, session: ResidentSession) -> dict[str, Any]:
@@ -236,6 +258,7 @@ def _records_context(request: HttpRequest, session: ResidentSession) -> dict[str
         records=selectors.records(session.holder, lang),
         history=selectors.access_history(session.holder),
         fingerprint=session.fingerprint,
+        pdf_in_page=session.kiosk,
     )
 
 
@@ -243,7 +266,36 @@ def _records_context(request: HttpRequest, session: ResidentSession) -> dict[str
 @require_GET
 def records(request: HttpRequest, session: ResidentSession) -> HttpResponse:
     services.page_viewed(session, "records")
-    return render(request, "residents/records.html", _records_context(request, session))
+    response = render(request, "residents/records.html", _records_context(request, session))
+    if session.kiosk:  # its receipts and letters are shown in a frame of this origin (`_pdf`)
+        setattr(response, "_csp_update", {"frame-src": ["'self'"]})  # noqa: B010
+    return response
+
+
+def _pdf_alone(request: HttpRequest, session: ResidentSession, anchor: str) -> HttpResponse | None:
+    """A kiosk's receipt or letter loaded as a page of its own (`Sec-Fetch-Dest: document`: a
+    new tab, a link followed without the page's script): the records page at its record, which
+    closes with the card; nothing is rendered or shown. Served as a page, chromium's PDF viewer
+    took the page's place with no script watching the card, and the first resident's receipt
+    stayed on the screen for the next one (docs/resident.md, "Receipts and letters on a
+    kiosk")."""
+    if session.kiosk and request.headers.get("Sec-Fetch-Dest") == "document":
+        return redirect(reverse("residents:records") + f"#{anchor}")
+    return None
+
+
+def _pdf(session: ResidentSession, content: bytes, filename: str) -> HttpResponse:
+    """A receipt or a letter as the resident's device should have it: on a kiosk shown inside
+    the records page (a frame of this origin, which the page's script removes with the card),
+    on the resident's own device downloaded (the records page stays, still watching the card)."""
+    response = HttpResponse(content, content_type="application/pdf")
+    if session.kiosk:
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+        response["X-Frame-Options"] = "SAMEORIGIN"
+        setattr(response, "_csp_replace", {"frame-ancestors": ["'self'"]})  # noqa: B010
+    else:
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @signed_in
@@ -252,12 +304,15 @@ def receipt(request: HttpRequest, session: ResidentSession, completion_id: int) 
     completion = selectors.own_completion(session.holder, completion_id)
     if completion is None:
         raise Http404("No such receipt.")
+    alone = _pdf_alone(request, session, f"{ItemKind.COMPLETION}-{completion.pk}")
+    if alone is not None:
+        return alone
     services.page_viewed(session, "receipt", completion=completion.pk)
-    response = HttpResponse(
-        receipt_pdf(completion, page_language()), content_type="application/pdf"
+    return _pdf(
+        session,
+        receipt_pdf(completion, page_language()),
+        f"receipt-{completion.visit.reference}.pdf",
     )
-    response["Content-Disposition"] = f'inline; filename="receipt-{completion.visit.reference}.pdf"'
-    return response
 
 
 @signed_in
@@ -266,10 +321,11 @@ def notice(request: HttpRequest, session: ResidentSession, notice_id: int) -> Ht
     row = selectors.own_notice(session.holder, notice_id)
     if row is None:
         raise Http404("No such notice.")
+    alone = _pdf_alone(request, session, "h-cases")
+    if alone is not None:
+        return alone
     services.page_viewed(session, "notice", notice=row.pk)
-    response = HttpResponse(notices.notice_pdf(row), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="notice-{row.case.reference}-{row.pk}.pdf"'
-    return response
+    return _pdf(session, notices.notice_pdf(row), f"notice-{row.case.reference}-{row.pk}.pdf")
 
 
 @signed_in

@@ -118,7 +118,50 @@
       var b = $("[data-action=me-sign-in]");
       if (b) b.disabled = false;
     } else if (t.dataset.action === "sign-out") closePage("signed_out");
+    else if (t.dataset.action === "show-pdf") { e.preventDefault(); showPdf(t); }
+    else if (t.dataset.action === "close-pdf") closePdf(true);
   });
+
+  // --- a kiosk's receipts and letters: inside the page, gone with it ------------------------------
+  // Opened in the tab by a plain link, a PDF took the page's place: chromium's viewer has no
+  // script watching the card, and the first resident's receipt stayed on the kiosk's screen
+  // for the next one. Shown in a frame inside the records (the server frames it for this origin
+  // only), it goes when the page empties itself on the card's removal (closePage).
+
+  var pdfOpener = null;
+
+  function closePdf(refocus) {
+    var open = $("[data-role=pdf-viewer]");
+    if (open) open.remove();
+    if (refocus && pdfOpener && pdfOpener.isConnected) pdfOpener.focus();
+    pdfOpener = null;
+  }
+
+  function showPdf(link) {
+    closePdf(false);
+    var name = link.textContent.replace(/\s+/g, " ").trim();
+    var box = document.createElement("section");
+    box.className = "me-pdf";
+    box.setAttribute("data-role", "pdf-viewer");
+    box.setAttribute("data-testid", "me-pdf-viewer");
+    box.setAttribute("aria-label", name);
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn btn-primary";
+    close.setAttribute("data-action", "close-pdf");
+    close.setAttribute("data-testid", "me-pdf-close");
+    close.textContent = msg("pdf-close");
+    var frame = document.createElement("iframe");
+    frame.title = name;
+    // Without chromium's toolbar: its download button would leave the file on the kiosk,
+    // in its downloads for the next resident to open.
+    frame.src = link.href + "#toolbar=0";
+    box.append(close, frame);
+    link.insertAdjacentElement("afterend", box);
+    pdfOpener = link;
+    box.scrollIntoView({ block: "start" });
+    close.focus({ preventScroll: true });
+  }
 
   // --- signed in: the page ends with the card ----------------------------------------------------
 
