@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0007_name_close_confirmed_label'),
+        ('incidents', '0008_occurred_at_of_the_anomaly'),
     ]
 
     operations = [
