@@ -24,7 +24,8 @@ CASES = [
     ("やまだ たろう", "ﾔﾏﾀﾞ ﾀﾛｳ", M, Reason.EXACT_AFTER_NORMALISATION),
     ("サカイ ハナコ", "ｻｶｲ ﾊﾅｺ", M, Reason.EXACT_AFTER_NORMALISATION),
     ("やまだ　たろう", "ヤマダ タロウ", M, Reason.EXACT_AFTER_NORMALISATION),
-    ("ヤマダ タロウ", "ﾔﾏﾀﾞ ﾀﾛｳ ｻﾏ", M, Reason.EXACT_AFTER_NORMALISATION),
+    ("ヤマダ タロウ", "ﾔﾏﾀﾞ ﾀﾛｳ 様", M, Reason.EXACT_AFTER_NORMALISATION),
+    ("SMITH JOHN", "SMITH JOHN ｻﾏ", M, Reason.EXACT_AFTER_NORMALISATION),
     ("ジョージ スミス", "ｼﾞﾖ-ｼﾞ ｽﾐｽ", M, Reason.SMALL_KANA_FOLDED),
     ("ジョージ スミス", "ｼﾞﾖｰｼﾞ ｽﾐｽ", M, Reason.SMALL_KANA_FOLDED),
     ("すずき きょうこ", "ｽｽﾞｷ ｷﾖｳｺ", M, Reason.SMALL_KANA_FOLDED),
@@ -35,6 +36,20 @@ CASES = [
     ("タロウ ヤマダ", "ﾔﾏﾀﾞﾀﾛｳ", M, Reason.ORDER_SWAPPED),
     ("タロウヤマダ", "ﾔﾏﾀﾞﾀﾛｳ", M, Reason.ORDER_SWAPPED),
     ("JOHN SMITH", "smith john", M, Reason.ORDER_SWAPPED),
+    # a foreign resident's three words given-first, the account's family-first: the family name
+    # moves to the other end (the word list reversed, SMITH MICHAEL JOHN, is no order of it);
+    # the reversed list was tried instead, and the resident's own account was blocked
+    ("ジョン マイケル スミス", "ｽﾐｽ ｼﾞﾖﾝ ﾏｲｹﾙ", M, Reason.ORDER_SWAPPED),
+    ("ジョン・マイケル・スミス", "ｽﾐｽ ｼﾞﾖﾝ ﾏｲｹﾙ", M, Reason.ORDER_SWAPPED),
+    ("JOHN MICHAEL SMITH", "SMITH JOHN MICHAEL", M, Reason.ORDER_SWAPPED),
+    ("マリア アナ ガルシア", "ｶﾞﾙｼｱ ﾏﾘｱ ｱﾅ", M, Reason.ORDER_SWAPPED),
+    ("ジョン マイケル スミス", "ｽﾐｽ ﾏｲｹﾙ ｼﾞﾖﾝ", N, Reason.DIFFERENT),
+    ("ユウ ケン オオノ", "ｵｰﾉ ﾕｰ ｹﾝ", C, Reason.KANA_SPELLING),
+    ("ヴァン アン グエン", "ｸﾞｴﾝ ﾊﾞﾝ ｱﾝ", C, Reason.V_SPELLING),
+    # the other middle dots and double hyphens separate a foreign name's words as ・ and ＝ do
+    ("ジョン·スミス", "ｽﾐｽ ｼﾞﾖﾝ", M, Reason.ORDER_SWAPPED),
+    ("ジョン•スミス", "ｽﾐｽ ｼﾞﾖﾝ", M, Reason.ORDER_SWAPPED),
+    ("ジョン゠スミス", "ｽﾐｽ ｼﾞﾖﾝ", M, Reason.ORDER_SWAPPED),
     ("Smith John", "SMITH JOHN", M, Reason.EXACT_AFTER_NORMALISATION),
     # one letter off in the given name: shown and confirmed
     ("ヤマダ タロウ", "ﾔﾏﾀﾞ ﾀﾛ", C, Reason.GIVEN_NAME_DIFFERS),
@@ -60,6 +75,12 @@ CASES = [
     ("髙橋 一郎", "高橋 一郎", C, Reason.VARIANT_KANJI),
     ("山﨑 花子", "山崎 花子", C, Reason.VARIANT_KANJI),
     ("齋藤 花子", "斉藤 花子", C, Reason.VARIANT_KANJI),
+    # so do the CJK compatibility ideographs, which NFKC folded into the unified ones (a match)
+    ("塚本 太郎", "\ufa10本 太郎", C, Reason.VARIANT_KANJI),
+    ("神田 太郎", "\ufa19田 太郎", C, Reason.VARIANT_KANJI),
+    ("京都 花子", "京\ufa26 花子", C, Reason.VARIANT_KANJI),
+    ("\ufa10本 太郎", "\ufa7c本 太郎", C, Reason.VARIANT_KANJI),
+    ("\ufa10本 太郎", "\ufa10本 太郎", M, Reason.EXACT),
     ("高橋 一郎", "高橋 一郎", M, Reason.EXACT),
     # a company's account for a person
     ("ヤマダ タロウ", "ｶ)ﾔﾏﾀﾞｼﾖｳｼﾞ", N, Reason.LEGAL_ENTITY),
@@ -91,6 +112,10 @@ CASES = [
     ("コウノ ケイコ", "ｺｰﾉ ｹｰｺ", C, Reason.KANA_SPELLING),
     ("ツヅキ ミヅホ", "ﾂｽﾞｷ ﾐｽﾞﾎ", C, Reason.KANA_SPELLING),
     ("チヂワ ヨウコ", "ﾁｼﾞﾜ ﾖｰｺ", C, Reason.KANA_SPELLING),
+    # ヰ ヱ, which half-width kana cannot hold, as the bank holds them (ｲ ｴ), as ヲ as ｵ
+    ("ヤマダ ヱミ", "ﾔﾏﾀﾞ ｴﾐ", C, Reason.KANA_SPELLING),
+    ("ヰダ ヱミ", "ｲﾀﾞ ｴﾐ", C, Reason.KANA_SPELLING),
+    ("ヰダ ヱミ", "ｲﾀﾞ ｴﾐｺ", N, Reason.DIFFERENT),
     ("ユウ オオノ", "ｵｰﾉ ﾕｰ", C, Reason.KANA_SPELLING),
     # a name close because one part "differs" only in a spelling says so: it read "the family
     # name differs" (サトウ and ｻﾄｰ) and "the given name differs (a family member's account?)"
@@ -112,6 +137,10 @@ CASES = [
     ("グエン ティ トゥ フオン", "ｸﾞｴﾝ ﾌｵﾝ", C, Reason.NAME_PART_OMITTED),
     ("グエン フオン", "ｸﾞｴﾝ ﾃｲ ﾄｳ ﾌｵﾝ", C, Reason.NAME_PART_OMITTED),
     ("ウィリアムズ アレクサンダー ジョナサン", "ｳｲﾘｱﾑｽﾞ ｱﾚｸｻﾝﾀﾞｰ", C, Reason.NAME_PART_OMITTED),
+    # a last word サン or サマ of a kana name is a word of it (Sang, 燦; Samah), not an honorific
+    # dropped: グエン ヴァン サン matched the account of ｸﾞｴﾝ ｳﾞｧﾝ, no name shown
+    ("グエン ヴァン サン", "ｸﾞｴﾝ ｳﾞｧﾝ", C, Reason.NAME_PART_OMITTED),
+    ("ヤマダ タロウ", "ﾔﾏﾀﾞ ﾀﾛｳ ｻﾏ", C, Reason.NAME_PART_OMITTED),
     # cut short at a field's length (30 characters here)
     (
         "MONTGOMERY ALEXANDRA ELIZABETH CATHERINE",

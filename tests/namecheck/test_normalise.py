@@ -52,12 +52,28 @@ from madoguchi.namecheck.normalise import analyse
         ("ﾔﾏﾀﾞ.ﾀﾛｳ", "ヤマダ タロウ"),
         # honorifics
         ("ヤマダ タロウ 様", "ヤマダ タロウ"),
-        ("ﾔﾏﾀﾞ ﾀﾛｳ ｻﾏ", "ヤマダ タロウ"),
-        ("やまだ たろう さん", "ヤマダ タロウ"),
-        ("山田太郎様", "山田太郎"),
+        ("ﾔﾏﾀﾞ ﾀﾛｳ様", "ヤマダ タロウ"),
+        ("SMITH JOHN ｻﾏ", "SMITH JOHN"),
+        ("SMITH JOHN さん", "SMITH JOHN"),
         ("山田 太郎 殿", "山田 太郎"),
-        # ... but a two-part name ending in サン is a name (李 燦)
+        ("ヤマダ タロウ ドノ", "ヤマダ タロウ"),
+        # ... but サン, サマ and 様 only where they cannot be a word of the name: after kana
+        # サン and サマ are (Sang, 燦; Samah), in a kanji name 様 may be
         ("リ サン", "リ サン"),
+        ("グエン ヴァン サン", "グエン ヴアン サン"),
+        ("ﾔﾏﾀﾞ ﾀﾛｳ ｻﾏ", "ヤマダ タロウ サマ"),
+        ("やまだ たろう さん", "ヤマダ タロウ サン"),
+        ("山田太郎様", "山田太郎様"),
+        # the middle dots and double hyphens between a foreign name's words
+        ("ジョン·スミス", "ジヨン スミス"),
+        ("ジョン•スミス", "ジヨン スミス"),
+        ("ジョン‧スミス", "ジヨン スミス"),
+        ("ジョン゠スミス", "ジヨン スミス"),
+        ("ジョン＝スミス", "ジヨン スミス"),
+        ("ｼﾞﾖﾝ･ｽﾐｽ", "ジヨン スミス"),
+        # CJK compatibility ideographs stay as they are (NFKC made U+FA10 the unified 塚)
+        ("\ufa10本 太郎", "\ufa10本 太郎"),
+        ("\U0002f8a6", "\U0002f8a6"),
         # ASCII case
         ("Smith John", "SMITH JOHN"),
     ],
@@ -110,6 +126,13 @@ def test_variant_kanji_are_not_folded(a, b):
     assert normalise(a) == a
     assert normalise(b) == b
     assert normalise(a) != normalise(b)
+
+
+def test_the_other_word_order_moves_the_family_name_to_the_other_end():
+    """Three words given-first (JOHN MICHAEL SMITH) are SMITH JOHN MICHAEL family-first: the
+    other order moves a word from one end to the other, never reverses the words."""
+    assert analyse("SMITH JOHN MICHAEL").rkey == "JOHNMICHAELSMITH"
+    assert analyse("ｽﾐｽ ｼﾞﾖﾝ ﾏｲｹﾙ").rkey == analyse("ジョン マイケル スミス").key
 
 
 def test_forms_used_by_the_comparison():

@@ -14,6 +14,8 @@ KANA_ALPHABET = (
     + list("ー-‐−〜～ ・.()\u3000゛゜\u3099\u309aゝゞヽヾ一")
     + list("様殿さんサマ株式会社有限")
     + list("ABCxyz髙高﨑崎齋斎斉")
+    # CJK compatibility ideographs (kept, variants of 塚 神), other separators of words
+    + list("\ufa10\ufa7c\ufa19塚神·•゠＝")
 )
 names = st.text(alphabet=KANA_ALPHABET, max_size=16)
 SETTINGS = settings(max_examples=300, deadline=None)

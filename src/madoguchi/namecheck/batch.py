@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import gc
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import count
@@ -48,6 +47,7 @@ from madoguchi.namecheck.normalise import (
     LATIN,
     Normalised,
     _analyse_translated,
+    _nfkc,
 )
 from madoguchi.namecheck.reasons import Outcome, Reason
 
@@ -162,7 +162,8 @@ def _analyse_names(names: Iterable[str | None]) -> Iterator[Normalised]:
 
     Exact because both steps work across a space unchanged: the translation is character
     by character, and NFKC neither reorders nor composes across U+0020 (a starter that no
-    canonical composition has as either part); U+3000 becomes U+0020 under NFKC.
+    canonical composition has as either part); U+3000 becomes U+0020 under NFKC. (``_nfkc``
+    is NFKC keeping the CJK compatibility ideographs, exact across them for the same reason.)
     """
     words: dict[str, str] = {}
     for raw in names:
@@ -173,7 +174,7 @@ def _analyse_names(names: Iterable[str | None]) -> Iterator[Normalised]:
         for word in s.replace("\u3000", " ").split(" "):
             done = words.get(word)
             if done is None:
-                done = words[word] = unicodedata.normalize("NFKC", word).translate(_MAIN)
+                done = words[word] = _nfkc(word).translate(_MAIN)
             out.append(done)
         yield _analyse_translated(" ".join(out))
 
@@ -388,15 +389,15 @@ def _decide_rest(
 
 
 # Blanked out by _sounds_alike: the kana a spelling of one sound may write differently.
-_VOWELS = np.array([ord(c) for c in "アイウエオヲー"], dtype=np.uint32)
+_VOWELS = np.array([ord(c) for c in "アイウエオヲヰヱー"], dtype=np.uint32)
 
 
 def _sounds_alike(forms: list[Normalised], a: Ids, b: Ids, length: Ids) -> Flags:
-    """For pairs of forms whose keys have one length: whether the keys (or a's reversed key and
-    b's key) are equal with their vowels and long-vowel marks blanked out and ヂ ヅ written ジ
-    ズ, as any two spellings of one sound are (``check._kana_spelling_only`` decides the few
-    that are). In arrays of code points, one per length (so one long name costs its own
-    length only)."""
+    """For pairs of forms whose keys have one length: whether the keys (or one's key and the
+    other's in the other word order) are equal with their vowels and long-vowel marks blanked
+    out and ヂ ヅ written ジ ズ, as any two spellings of one sound are
+    (``check._kana_spelling_only`` decides the few that are). In arrays of code points, one
+    per length (so one long name costs its own length only)."""
     alike = np.zeros(len(a), dtype=np.bool_)
     lengths = length[a]
     for n in np.unique(lengths).tolist():
@@ -405,7 +406,11 @@ def _sounds_alike(forms: list[Normalised], a: Ids, b: Ids, length: Ids) -> Flags
         keys = _blanked([forms[i].key for i in used.tolist()], n)
         rkeys = _blanked([forms[i].rkey for i in used.tolist()], n)
         ia, ib = inverse[: len(these)], inverse[len(these) :]
-        alike[these] = (keys[ia] == keys[ib]).all(axis=1) | (rkeys[ia] == keys[ib]).all(axis=1)
+        alike[these] = (
+            (keys[ia] == keys[ib]).all(axis=1)
+            | (rkeys[ia] == keys[ib]).all(axis=1)
+            | (keys[ia] == rkeys[ib]).all(axis=1)
+        )
     return alike
 
 

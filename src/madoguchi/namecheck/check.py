@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, make_dataclass
 
@@ -82,7 +83,10 @@ def _make(
     return draft  # type: ignore[no-any-return]
 
 
-# Variant kanji are never folded; knowing the pairs only changes the reason code shown.
+# Variant kanji are never folded; knowing the pairs only changes the reason code shown. Every
+# CJK compatibility ideograph is also a variant of the unified ideograph NFC would make it
+# (U+FA10 and U+FA7C of 塚 U+585A, U+FA19 of 神 U+795E: normalise keeps them), added below; 角's
+# variants are written with variation selectors, not code points of their own.
 _VARIANT_GROUPS = (
     "高髙",
     "崎﨑埼嵜",
@@ -102,16 +106,31 @@ _VARIANT_GROUPS = (
     "竜龍",
     "瀬瀨",
     "富冨",
-    "塚塚",
+    "塚\ufa10\ufa7c",
     "黒黑",
     "吉𠮷",
-    "角角",
     "関關",
     "籠篭",
     "条條",
     "藤籐",
 )
-_VARIANT_OF: dict[str, int] = {ch: i for i, group in enumerate(_VARIANT_GROUPS) for ch in group}
+
+
+def _variant_of() -> dict[str, int]:
+    group_of = {ch: i for i, group in enumerate(_VARIANT_GROUPS) for ch in group}
+    groups = len(_VARIANT_GROUPS)
+    for cp in (*range(0xF900, 0xFB00), *range(0x2F800, 0x2FA20)):
+        compatibility = chr(cp)
+        unified = unicodedata.normalize("NFC", compatibility)
+        if unified != compatibility and len(unified) == 1:
+            if unified not in group_of:
+                group_of[unified] = groups
+                groups += 1
+            group_of[compatibility] = group_of[unified]
+    return group_of
+
+
+_VARIANT_OF: dict[str, int] = _variant_of()
 
 
 def _variants_only(a: str, b: str) -> bool:
@@ -143,15 +162,16 @@ def _v_spelling_only(na: Normalised, nb: Normalised) -> bool:
     and so would score as two kana changed."""
     if "ヴ" not in na.key and "ヴ" not in nb.key:
         return False
-    b = _as_b(nb.key)
-    return _as_b(na.key) == b or _as_b(na.rkey) == b
+    a, b = _as_b(na.key), _as_b(nb.key)
+    return a == b or _as_b(na.rkey) == b or a == _as_b(nb.rkey)
 
 
 # One sound in two kana spellings, as a family register's reading, a resident and a bank or an
-# insurer may each write it: ヂ/ジ, ヅ/ズ, ヲ/オ, and a long vowel as ー or as its vowel's kana
-# (オオノ/オーノ, ユウ/ユー, ケイコ/ケーコ; after small kana are made large, so キュウ is キユウ).
+# insurer may each write it: ヂ/ジ, ヅ/ズ, ヲ/オ, ヰ/イ, ヱ/エ (half-width kana has no ヰ ヱ: a
+# bank holds ヱミ as ｴﾐ), and a long vowel as ー or as its vowel's kana (オオノ/オーノ, ユウ/ユー,
+# ケイコ/ケーコ; after small kana are made large, so キュウ is キユウ).
 # Every fold keeps a name's length (check_batch relies on it).
-_SAME_SOUND = str.maketrans("ヂヅヲ", "ジズオ")
+_SAME_SOUND = str.maketrans("ヂヅヲヰヱ", "ジズオイエ")
 _LONG_VOWEL = re.compile(
     "(?<=[アカサタナハマヤラワガザダバパ])ア"
     "|(?<=[イキシチニヒミリギジビピ])イ"
@@ -170,10 +190,17 @@ def _kana_spelling_only(na: Normalised, nb: Normalised) -> bool:
     """The names are equal, in either word order, once the kana spellings of one sound are
     written one way (オオノ ユウ and ｵｰﾉ ﾕｰ; ツヅキ and ﾂｽﾞｷ): a resident's reading and a bank's
     or an insurer's record may spell a long vowel or ヂ/ヅ differently, and where both words
-    did, the two kana changed scored as another person's name."""
+    did, the two kana changed scored as another person's name. The other word order is the
+    first word moved to the end of either name, as ``Normalised.rkey``."""
     a = _spelling_folded(na.tokens)
-    b = "".join(_spelling_folded(nb.tokens))
-    return "".join(a) == b or "".join(reversed(a)) == b
+    b = _spelling_folded(nb.tokens)
+    key_a, key_b = "".join(a), "".join(b)
+    return key_a == key_b or _other_order(a) == key_b or key_a == _other_order(b)
+
+
+def _other_order(words: Sequence[str]) -> str:
+    """The words without spaces, the first moved to the end (as ``Normalised.rkey``)."""
+    return "".join(words[1:]) + words[0] if words else ""
 
 
 def _part_omitted(a: Sequence[str], b: Sequence[str]) -> bool:

@@ -3,7 +3,9 @@
 The canonical form is full-width katakana (plus A-Z, 0-9 and kanji, which are kept), with
 large kana only, one long-vowel mark (ー), single ASCII spaces between name parts, and no
 honorifics or legal-form abbreviations. Variant kanji (髙/高, 﨑/崎, 齋/斎/斉) are deliberately
-NOT folded: they are different characters in the family register.
+NOT folded: they are different characters in the family register. Nor are the CJK
+compatibility ideographs (U+FA10, U+FA19 …), which NFKC would fold into their unified
+forms (塚 U+585A, 神 U+795E): ``_nfkc`` keeps them.
 """
 
 from __future__ import annotations
@@ -58,8 +60,12 @@ def _build_main_table() -> dict[int, str | None]:
     for cp in range(ord("a"), ord("z") + 1):
         table[cp] = chr(cp - 32)
     # Punctuation separates words in bank and card names (Zengin allows ( ) . / , and 「」);
-    # parentheses are kept until the legal forms have been found.
-    for ch in "[]{}「」『』【】・.,/\\'\"`_、。:;!?*&+=#@|<>":
+    # parentheses are kept until the legal forms have been found. The middle dots and double
+    # hyphens a foreign name's parts are written with (ジョン・スミス, ジョン＝スミス) in every
+    # form an IME or a copied text gives them: ・ ･ (NFKC makes it ・), · ‧ ∙ ⋅ ⸱ •, ＝ and ゠.
+    for (
+        ch
+    ) in "[]{}「」『』【】・.,/\\'\"`_、。:;!?*&+=#@|<>\u00b7\u2022\u2027\u2219\u22c5\u2e31\u30a0":
         table[ord(ch)] = " "
     # Control characters become spaces (tabs, newlines) so they separate words.
     for cp in range(0x00, 0x20):
@@ -187,6 +193,14 @@ _LEGAL_RE = re.compile(
 
 _HONORIFIC_TOKENS = frozenset({"様", "殿", "御中", "サマ", "サン", "ドノ", "ゴチユウ"})
 _HONORIFIC_SUFFIXES = ("様", "殿", "御中")
+# Honorifics that are also words of names: サン (Sang, San, 燦), サマ (Samah, Sama), and 様,
+# a kanji a kanji name may hold. Each is dropped only where it cannot be the name's word, in a
+# script the rest of the name is not written in: サマ/サン after a name in Latin letters
+# (SMITH JOHN ｻﾏ), 様 after a name in kana or Latin letters (ﾔﾏﾀﾞ ﾀﾛｳ 様, ヤマダタロウ様).
+# In a kana name サン and サマ stay words: グエン ヴァン サン (Nguyen Van Sang) lost his サン
+# and matched the account of ｸﾞｴﾝ ｳﾞｧﾝ; now the names differ by a word (NAME_PART_OMITTED).
+_NAME_WORD_SCRIPT = {"サン": "kana", "サマ": "kana", "様": "kanji"}
+_KANA_CHAR = re.compile(f"[{_KATA}]")
 
 
 class Normalised(NamedTuple):
@@ -197,7 +211,10 @@ class Normalised(NamedTuple):
     key: str
     """Canonical form without spaces."""
     rkey: str
-    """Name parts in reverse order, without spaces (given-family ↔ family-given)."""
+    """The name in the other word order, without spaces: its first word (the family name,
+    family-first) moved to the end (given-family ↔ family-given; JOHN MICHAEL SMITH for SMITH
+    JOHN MICHAEL, whose other order moves the last word to the front: the comparison tries
+    both names' ``rkey``)."""
     tokens: tuple[str, ...]
     unfolded: str
     """Like ``key`` but with small kana kept (tells SMALL_KANA_FOLDED apart)."""
@@ -240,6 +257,17 @@ def _script(key: str) -> int:
     return flags
 
 
+def _not_a_name_word(honorific: str, rest: list[str]) -> bool:
+    """Whether `honorific` at the end of the words `rest` cannot be a word of the name: サン,
+    サマ and 様 are names' words too, unless the rest of the name is written in a script they
+    are not (a kana word after Latin letters, a kanji after kana or Latin letters)."""
+    script = _NAME_WORD_SCRIPT.get(honorific)
+    if script is None:
+        return True
+    found = _KANA_CHAR if script == "kana" else _KANJI_RE
+    return not any(found.search(word) for word in rest)
+
+
 def _tokens_without_honorifics(text: str) -> list[str]:
     tokens = text.split()
     if "ー" in text:
@@ -251,25 +279,48 @@ def _tokens_without_honorifics(text: str) -> list[str]:
     while changed and tokens:
         changed = False
         # A trailing honorific word is dropped only when a full name (two parts) remains:
-        # "リ サン" (李 燦) is a name, "ヤマダ タロウ サマ" is a name plus an honorific.
-        if len(tokens) > 2 and tokens[-1] in _HONORIFIC_TOKENS:
+        # "リ サン" (李 燦) is a name, "ヤマダ タロウ ドノ" is a name plus an honorific; and
+        # サン, サマ, 様 only where they cannot be the name's word (_NAME_WORD_SCRIPT).
+        last = tokens[-1]
+        if len(tokens) > 2 and last in _HONORIFIC_TOKENS and _not_a_name_word(last, tokens[:-1]):
             tokens.pop()
             changed = True
             continue
-        last = tokens[-1]
         for suffix in _HONORIFIC_SUFFIXES:
-            if last.endswith(suffix) and len(last) > len(suffix):
+            if (
+                last.endswith(suffix)
+                and len(last) > len(suffix)
+                and _not_a_name_word(suffix, [*tokens[:-1], last[: -len(suffix)]])
+            ):
                 tokens[-1] = last[: -len(suffix)]
                 changed = True
                 break
     return tokens
 
 
+# CJK compatibility ideographs (U+FA10, U+FA19, U+FA26 …): NFKC (and NFC) maps each to its
+# unified ideograph (塚 U+585A, 神 U+795E, 都 U+90FD), another character in the family register.
+_COMPATIBILITY = "\uf900-\ufaff\U0002f800-\U0002fa1f"
+_HAS_COMPATIBILITY = re.compile(f"[{_COMPATIBILITY}]")
+_COMPATIBILITY_SPLIT = re.compile(f"([{_COMPATIBILITY}])")
+
+
+def _nfkc(s: str) -> str:
+    """NFKC, but with the CJK compatibility ideographs kept as they are (variant kanji, never
+    folded). Exact: such an ideograph composes with nothing on either side, so NFKC of the text
+    between them is NFKC of the whole."""
+    if _HAS_COMPATIBILITY.search(s) is None:
+        return unicodedata.normalize("NFKC", s)
+    parts = _COMPATIBILITY_SPLIT.split(s)
+    parts[::2] = [unicodedata.normalize("NFKC", part) for part in parts[::2]]
+    return "".join(parts)
+
+
 def _analyse(raw: str) -> Normalised:
     s = raw if isinstance(raw, str) else ""
     if "\u309b" in s or "\u309c" in s:
         s = s.translate(_PRE_NFKC)
-    return _analyse_translated(unicodedata.normalize("NFKC", s).translate(_MAIN))
+    return _analyse_translated(_nfkc(s).translate(_MAIN))
 
 
 _SMALL_KANA = "ァィゥェォッャュョヮヵヶ"
@@ -282,8 +333,9 @@ def _plain(s: str) -> Normalised | None:
     with one space and no legal form (ヤマダ タロウ), computed directly; None for any other.
 
     Nothing in the full pipeline changes such a name: no iteration or voiced marks, dashes,
-    一, small kana, parentheses, legal-form words or honorifics (a trailing サマ/サン is
-    dropped only after two words). tests/namecheck holds this equal to ``_full``.
+    一, small kana, parentheses, legal-form words or honorifics (a trailing word is dropped
+    only after two words, and サマ/サン never after kana). tests/namecheck holds this equal to
+    ``_full``.
     """
     if not _PLAIN_NAME.fullmatch(s) or _MAY_BE_LEGAL.search(s):
         return None
@@ -330,7 +382,7 @@ def _full(s: str) -> Normalised:
         (
             " ".join(tokens),
             key,
-            "".join(reversed(tokens)) if len(tokens) > 1 else key,
+            "".join(tokens[1:]) + tokens[0] if len(tokens) > 1 else key,
             tuple(tokens),
             unfolded,
             entity,

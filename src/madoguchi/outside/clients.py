@@ -15,7 +15,12 @@ from urllib.parse import quote
 import httpx
 
 from madoguchi.outside import validation
-from madoguchi.outside.errors import InvalidRequest, OutsideProtocolError, System
+from madoguchi.outside.errors import (
+    InvalidRequest,
+    OutsideProtocolError,
+    OutsideValueUnusable,
+    System,
+)
 from madoguchi.outside.interfaces import (
     AccountStatus,
     BankAccount,
@@ -37,6 +42,24 @@ if TYPE_CHECKING:
     from madoguchi.outside.registry import ProviderInfo
 
 _BATCH_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+
+KEPT_LENGTH = 100
+"""The most characters of a name or reference from an outside system that our records hold
+(the columns of `benefits.models`: account_holder_kana, bank_name, insured_name_kana,
+account_ref, registration_ref … are 100 long)."""
+# C0 and C1 control characters (NUL, line breaks, DEL) and lone surrogates (JSON's "\ud800"):
+# PostgreSQL holds no NUL in text or jsonb, UTF-8 no surrogate, a name neither.
+_UNKEEPABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# What each kept value is, in the refusal's words.
+_KEPT_LABELS = {
+    "holder_name_kana": ("口座名義", "an account holder's name"),
+    "insured_name_kana": ("被保険者のお名前（カナ）", "an insured person's kana name"),
+    "insured_name": ("被保険者のお名前", "an insured person's name"),
+    "bank_name": ("金融機関名", "a bank name"),
+    "branch_name": ("支店名", "a branch name"),
+    "account_ref": ("口座の参照番号", "an account reference"),
+    "registration_ref": ("利用登録の参照番号", "a registration reference"),
+}
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -66,23 +89,59 @@ class _Fields:
         )
 
     def text(self, key: str) -> str:
+        return self._fits(self._str(key))
+
+    def opt_text(self, key: str) -> str | None:
+        value = self._opt_str(key)
+        return None if value is None else self._fits(value) or None
+
+    def _str(self, key: str) -> str:
         value = self._data.get(key)
         if not isinstance(value, str) or not value:
             raise self.fail()
-        return self._fits(value)
+        return value
 
-    def opt_text(self, key: str) -> str | None:
+    def _opt_str(self, key: str) -> str | None:
         value = self._data.get(key)
         if value is None:
             return None
         if not isinstance(value, str):
             raise self.fail()
-        return self._fits(value) or None
+        return value
 
     def _fits(self, value: str) -> str:
         if len(value) > MAX_TEXT or _CONTROL.search(value):
             raise self.fail()
         return value
+
+    def kept(self, key: str) -> str:
+        """`text`, for a value our records keep (a reference): refused as unusable when it
+        holds a control character or is longer than our column."""
+        return self._keepable(key, self._str(key))
+
+    def opt_kept(self, key: str) -> str | None:
+        """`opt_text`, for a value our records keep (a name): compared, signed and stored
+        only when it can be, else refused as unusable, saying which value and why."""
+        value = self._opt_str(key)
+        return None if not value else self._keepable(key, value)
+
+    def _keepable(self, key: str, value: str) -> str:
+        label_ja, label_en = _KEPT_LABELS[key]
+        if _UNKEEPABLE.search(value):
+            detail_ja = f"{label_ja}に制御文字（NUL・改行など）が含まれている"
+            detail_en = f"{label_en} containing a control character (NUL, a line break …)"
+        elif len(value) > KEPT_LENGTH:
+            detail_ja = f"{label_ja}が{len(value)}文字あり、{KEPT_LENGTH}文字を超えている"
+            detail_en = f"{label_en} of {len(value)} characters (at most {KEPT_LENGTH} are held)"
+        else:
+            return value
+        raise OutsideValueUnusable(
+            system=self._client.system,
+            system_name_ja=self._client.system_name_ja,
+            system_name_en=self._client.system_name_en,
+            detail_ja=detail_ja,
+            detail_en=detail_en,
+        )
 
     def integer(self, key: str) -> int:
         value = self._data.get(key)
@@ -166,8 +225,8 @@ class HttpPaymentProvider(_HttpSystem):
     def _account(self, response: JsonResponse) -> ProviderAccount:
         f = _Fields(self.client, response.data)
         return ProviderAccount(
-            account_ref=f.text("account_ref"),
-            holder_name_kana=f.opt_text("holder_name_kana"),
+            account_ref=f.kept("account_ref"),
+            holder_name_kana=f.opt_kept("holder_name_kana"),
             status=f.choice("status", AccountStatus),
             provider_code=self.code,
         )
@@ -280,10 +339,10 @@ class HttpBank(_HttpSystem):
             branch_code=body["branch_code"],
             account_type=kind,
             account_number_last4=number[-4:],
-            holder_name_kana=f.opt_text("holder_name_kana"),
+            holder_name_kana=f.opt_kept("holder_name_kana"),
             status=f.choice("status", AccountStatus),
-            bank_name=f.opt_text("bank_name") or "",
-            branch_name=f.opt_text("branch_name") or "",
+            bank_name=f.opt_kept("bank_name") or "",
+            branch_name=f.opt_kept("branch_name") or "",
         )
 
 
@@ -314,6 +373,9 @@ class HttpInsurer(_HttpSystem):
             body["request_ref"] = request_ref
         response = self.client.post("/v1/registrations", body, idempotency_key=idempotency_key)
         f = _Fields(self.client, response.data)
+        # The outbox's call, after the resident signed: an answer that cannot be kept is one
+        # not understood (`text`), retried with its last error, never a refusal (the insurer
+        # may hold the registration: outbox.py).
         return InsuranceRegistration(
             registration_ref=f.text("registration_ref"),
             status=f.choice("status", RegistrationStatus),
@@ -357,6 +419,8 @@ class HttpInsurer(_HttpSystem):
                     insurer_number=f.text("insurer_number"),
                     insured_last4=f.text("insured_last4"),
                     card_cert_fingerprint=f.text("card_cert_fingerprint"),
+                    # Only compared with the kana the resident signed (odd, it differs):
+                    # one odd record does not stop the reconciliation of the others.
                     insured_name_kana=f.opt_text("insured_name_kana"),
                     registered_at=f.text("registered_at"),
                 )
@@ -376,8 +440,8 @@ class HttpInsurer(_HttpSystem):
         response = self.client.post("/v1/insured-persons/lookup", body)
         f = _Fields(self.client, response.data)
         return InsuredPerson(
-            name=f.opt_text("insured_name"),
-            name_kana=f.opt_text("insured_name_kana"),
+            name=f.opt_kept("insured_name"),
+            name_kana=f.opt_kept("insured_name_kana"),
             birth_date=f.opt_text("birth_date"),
             sex=f.opt_text("sex"),
             status=f.text("status"),

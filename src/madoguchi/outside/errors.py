@@ -145,6 +145,23 @@ class OutsideAccessDenied(OutsideProtocolError):
     template_en = (
         "{system} refused this system's credentials or permission. Nothing was linked. "
         "Contact the system administrator."
+
+class OutsideValueUnusable(OutsideError):
+    """The system answered, but a name or reference in its answer cannot be kept: a control
+    character (NUL, a line break) or more characters than our records hold. The answer is
+    refused where it is read, before anything is compared, signed or stored (a NUL made the
+    stored fields unwritable, a 101st character the completion's row, after the resident
+    signed). Not retried: the same answer would come again; `detail` says which value and why.
+    """
+
+    code = "outside_value_unusable"
+    template_ja = (
+        "{system}から届いた{detail}ため、この窓口では扱えません。何も登録していません。"
+        "{system}の記録の確認を、システム管理者に依頼してください。"
+    )
+    template_en = (
+        "{system} sent {detail}, which cannot be kept here. Nothing was linked. Ask the system "
+        "administrator to have {system}'s record checked."
     )
 
 

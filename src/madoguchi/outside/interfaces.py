@@ -193,7 +193,8 @@ class PaymentProvider(Protocol):
         """Check the ID and security code; return the account (whatever its status).
 
         Raises AccountNotFound, SecurityCodeWrong, VerificationLocked, InvalidRequest,
-        OutsideUnavailable, OutsideTimeout.
+        OutsideUnavailable, OutsideTimeout; OutsideValueUnusable when the holder's name or the
+        account reference holds a control character or more than 100 characters.
         """
         ...
 
@@ -226,7 +227,9 @@ class Bank(Protocol):
         account_type: BankAccountType | str,
         account_number: str,
     ) -> BankAccount:
-        """Raises AccountNotFound, InvalidRequest, OutsideUnavailable, OutsideTimeout."""
+        """Raises AccountNotFound, InvalidRequest, OutsideUnavailable, OutsideTimeout;
+        OutsideValueUnusable when the holder's, bank's or branch's name holds a control
+        character or more than 100 characters."""
         ...
 
 
@@ -246,7 +249,9 @@ class Insurer(Protocol):
         request_ref: str | None = None,
     ) -> InsuranceRegistration:
         """Raises InsuredPersonNotFound, InsuranceNotEligible, RegisteredToAnotherCard,
-        IdempotencyConflict, InvalidRequest, OutsideUnavailable, OutsideTimeout.
+        IdempotencyConflict, InvalidRequest, OutsideUnavailable, OutsideTimeout,
+        OutsideProtocolError (also an answer whose kana name or reference cannot be kept: the
+        outbox retries it, the insurer may hold the registration).
         `request_ref` is kept with the registration and listed by `registrations()`."""
         ...
 
@@ -269,5 +274,6 @@ class Insurer(Protocol):
         self, insurer_number: str, insured_symbol: str, insured_number: str, branch: str
     ) -> InsuredPerson:
         """Read-only: the insured person's attributes. Raises InsuredPersonNotFound,
-        InvalidRequest, OutsideUnavailable, OutsideTimeout."""
+        InvalidRequest, OutsideUnavailable, OutsideTimeout; OutsideValueUnusable when the name
+        or its kana holds a control character or more than 100 characters."""
         ...

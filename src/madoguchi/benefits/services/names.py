@@ -77,13 +77,36 @@ KANA_CHARACTERS_MESSAGE = _(
 )
 
 
+# A kana of marks only (ー, ・, （）, －, ゛, a zero-width space) is no name: the name check
+# drops every mark and compares nothing (RESIDENT_NAME_EMPTY), which read as a no-match of the
+# account's name, with a NAME_CHECK incident, for a kana the desk should have asked again for.
+KANA_NO_LETTERS_MESSAGE = _(
+    "The kana name has no letters, only marks (such as ー, ・ or brackets). Type the name's "
+    "reading in katakana (or hiragana; Latin letters for a name written so). Nothing was stored."
+)
+
+KANA_LENGTH = 100
+"""The most characters of a kana name typed at the desk (the form's limit, and the column's
+that keeps it)."""
+
+
+def no_letters(kana: str) -> bool:
+    """Whether `kana` (stripped) is empty once the name check's normalisation drops its marks:
+    blank, or marks only (ー, ・, （）, ゛, a zero-width space)."""
+    return not analyse(kana).key
+
+
 def kana_refusal(kana: str) -> tuple[str, Any] | None:
     """Why a person's kana typed at the desk cannot be taken (the end of its refusal's code,
     `resident_kana_<…>` or `representative_kana_<…>`, and its message), or None: a long number,
-    kanji, letters no account's name holds (the name check's `OTHER` script), a legal form."""
+    kanji, letters no account's name holds (the name check's `OTHER` script), a legal form,
+    marks and no letter. An empty kana is for the caller (the desk requires one; a case's
+    comparison then takes the registered one)."""
     if long_number(kana):
         return "number", KANA_NUMBER_MESSAGE
     read = analyse(kana)
+    if kana.strip() and not read.key:
+        return "no_letters", KANA_NO_LETTERS_MESSAGE
     if read.script & KANJI:  # 々 and 〆 too
         return "kanji", KANA_KANJI_MESSAGE
     if read.script & OTHER:
@@ -102,7 +125,22 @@ def resident_kana(visit: Visit, fields: dict[str, Any]) -> tuple[str, KanaSource
         if reading:
             return reading, KanaSource.CERTIFIED
     entered = str(fields.get("resident_kana", "")).strip()
-    if not entered:
+    if len(entered) > KANA_LENGTH:
+        # The form refuses it; the API cut it to 100 characters and checked, signed and
+        # stored the cut name, another name than the one the resident confirmed.
+        raise ProcedureInvalid(
+            "resident_kana_too_long",
+            _(
+                "The resident's kana name has %(length)s characters; at most %(limit)s are "
+                "taken, and a name cut short would be checked and signed as another name. "
+                "Nothing was stored; type the name again."
+            ),
+            field="resident_kana",
+            params={"limit": KANA_LENGTH, "length": len(entered)},
+        )
+    if no_letters(entered):
+        # Marks only (ー, ・, （）) are no kana either: refused as none, before any outside
+        # system is asked; it went to the name check as a no-match, with an incident.
         raise ProcedureInvalid(
             "resident_kana_required",
             _("The resident's kana name is required."),
@@ -117,7 +155,7 @@ def resident_kana(visit: Visit, fields: dict[str, Any]) -> tuple[str, KanaSource
             _("The resident must confirm the kana name on screen."),
             field="resident_kana_confirmed",
         )
-    return entered[:100], KanaSource.RESIDENT_ENTRY
+    return entered, KanaSource.RESIDENT_ENTRY
 
 
 def resident_is_minor(visit: Visit) -> bool | None:

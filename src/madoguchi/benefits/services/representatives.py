@@ -28,7 +28,7 @@ from ..models import (
 )
 from ..readings import certified_readings
 from .base import BenefitsRefused
-from .names import kana_refusal, resident_is_minor
+from .names import KANA_LENGTH, kana_refusal, no_letters, resident_is_minor
 
 # --- the legal representative ------------------------------------------------------------------
 
@@ -105,10 +105,22 @@ def representative_authenticate(
         rep_kana, source = reading, KanaSource.CERTIFIED
     else:
         rep_kana, source = kana.strip(), KanaSource.RESIDENT_ENTRY
-        if not rep_kana or not kana_confirmed:
+        # Marks only (ー, ・, （）) are no kana either (`names.no_letters`).
+        if no_letters(rep_kana) or not kana_confirmed:
             raise BenefitsRefused(
                 "representative_kana_required",
                 _("The representative's kana name is required and must be confirmed."),
+            )
+        if len(rep_kana) > KANA_LENGTH:
+            # It was cut to 100 characters, and the cut name checked against the account.
+            raise BenefitsRefused(
+                "representative_kana_too_long",
+                _(
+                    "The representative's kana name has %(length)s characters; at most "
+                    "%(limit)s are taken, and a name cut short would be checked as another "
+                    "name. Nothing was stored; type the name again."
+                ),
+                params={"limit": KANA_LENGTH, "length": len(rep_kana)},
             )
         refused = kana_refusal(rep_kana)
         if refused is not None:
@@ -122,7 +134,7 @@ def representative_authenticate(
             visit=visit,
             certificate=cert,
             relationship=relationship,
-            kana=rep_kana[:100],
+            kana=rep_kana,
             kana_source=source,
             authenticated_at=timezone.now(),
         )

@@ -46,6 +46,7 @@ ERROR_WORDS = {
         "the insurer refused our credentials or permission (HTTP 401/403): check the API key or "
         "client certificate the insurer's adapter sends, and OUTSIDE_INSURER_URL"
     ),
+    "outside_value_unusable": "the insurer's answer held a name or reference that cannot be kept",
 }
 # The outbox's call kinds and states, as `outside status` names them (the code beside, in
 # brackets, for grepping the logs and the table).
