@@ -51,13 +51,14 @@ def _nothing_stored():
 
 @pytest.mark.parametrize("odd", ODD, ids=list(ODD))
 def test_an_odd_holder_name_is_refused_at_prepare_through_the_api(
+    monkeypatch,
     trusted,
     staff_client,  # noqa: F811
     sims,
     odd,
 ):
     holder, _ja, en = ODD[odd]
-    sims.provider.server.app.by_id[PSID]["holder_name_kana"] = holder
+    monkeypatch.setitem(sims.provider.server.app.by_id[PSID], "holder_name_kana", holder)
     start(staff_client, trusted.card("C"))
     fields = apply_fields(confirm_close_match=True)
     status, body = _post(
@@ -72,9 +73,11 @@ def test_an_odd_holder_name_is_refused_at_prepare_through_the_api(
 
 
 @pytest.mark.parametrize("odd", ODD, ids=list(ODD))
-def test_an_odd_holder_name_is_refused_at_the_desk_in_japanese(trusted, desk, sims, odd):
+def test_an_odd_holder_name_is_refused_at_the_desk_in_japanese(
+    monkeypatch, trusted, desk, sims, odd
+):
     holder, ja, _en = ODD[odd]
-    sims.provider.server.app.by_id[PSID]["holder_name_kana"] = holder
+    monkeypatch.setitem(sims.provider.server.app.by_id[PSID], "holder_name_kana", holder)
     start_visit(desk, trusted.card("C"))
     err = refused("outside_value_unusable", prepare, desk, **apply_fields(confirm_close_match=True))
     assert err.message_ja.startswith("シミュレーションペイから届いた口座名義")
@@ -83,11 +86,11 @@ def test_an_odd_holder_name_is_refused_at_the_desk_in_japanese(trusted, desk, si
     _nothing_stored()
 
 
-def test_a_holder_name_of_100_characters_is_linked(trusted, staff_client, sims):  # noqa: F811
+def test_a_holder_name_of_100_characters_is_linked(monkeypatch, trusted, staff_client, sims):  # noqa: F811
     """The limit is the column's: a name of 100 characters is checked, signed and stored."""
     holder = "ﾔﾏﾀﾞ ﾀﾛｳ" + " " * 90 + "ｻﾏ"
     assert len(holder) == 100
-    sims.provider.server.app.by_id[PSID]["holder_name_kana"] = holder
+    monkeypatch.setitem(sims.provider.server.app.by_id[PSID], "holder_name_kana", holder)
     card = trusted.card("C")
     start(staff_client, card)
     fields = apply_fields(confirm_close_match=True)
@@ -119,9 +122,9 @@ def test_a_holder_name_of_100_characters_is_linked(trusted, staff_client, sims):
     ids=["nul", "102-characters"],
 )
 def test_an_odd_name_from_the_bank_is_refused_at_prepare(
-    trusted, desk, sims, field, value, says_ja, says_en
+    monkeypatch, trusted, desk, sims, field, value, says_ja, says_en
 ):
-    sims.bank.server.app.accounts[BANK_ACCOUNT][field] = value
+    monkeypatch.setitem(sims.bank.server.app.accounts[BANK_ACCOUNT], field, value)
     start_visit(desk, trusted.card("C"))
     err = refused(
         "outside_value_unusable",
@@ -142,8 +145,10 @@ def test_an_odd_name_from_the_bank_is_refused_at_prepare(
     _nothing_stored()
 
 
-def test_a_bank_name_the_records_cannot_keep_is_refused_at_prepare(trusted, desk, sims):
-    sims.bank.server.app.banks["0990"]["name"] = "シミュレーション銀行" * 11
+def test_a_bank_name_the_records_cannot_keep_is_refused_at_prepare(
+    monkeypatch, trusted, desk, sims
+):
+    monkeypatch.setitem(sims.bank.server.app.banks["0990"], "name", "シミュレーション銀行" * 11)
     start_visit(desk, trusted.card("C"))
     err = refused(
         "outside_value_unusable",
@@ -171,9 +176,9 @@ def test_a_bank_name_the_records_cannot_keep_is_refused_at_prepare(trusted, desk
     ids=["kana-nul", "kana-107-characters", "name-line-break"],
 )
 def test_an_odd_name_from_the_insurer_is_refused_at_prepare(
-    trusted, desk, sims, field, value, says_ja
+    monkeypatch, trusted, desk, sims, field, value, says_ja
 ):
-    sims.insurer.server.app.records[INSURANCE][field] = value
+    monkeypatch.setitem(sims.insurer.server.app.records[INSURANCE], field, value)
     start_visit(desk, trusted.card("C"))
     keys = dict(
         zip(

@@ -145,6 +145,8 @@ class OutsideAccessDenied(OutsideProtocolError):
     template_en = (
         "{system} refused this system's credentials or permission. Nothing was linked. "
         "Contact the system administrator."
+    )
+
 
 class OutsideValueUnusable(OutsideError):
     """The system answered, but a name or reference in its answer cannot be kept: a control
