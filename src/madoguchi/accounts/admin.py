@@ -12,17 +12,54 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.terminals.admin_scope import CityScoped, organisation_q, server_wide
 
 from .constants import Role
 from .events import LOCKOUT_LIFTED
 from .models import Organisation, User
 from .services import official_outside_a_city
 
+# Why an organisation's kind and city are not changed once it has desks (the form's hint).
+CITY_FIXED = _(
+    "Fixed once the organisation has terminals: its desks' visits, incidents, cases and "
+    "daily reports belong to the city it serves, and another city (or kind) here would take "
+    "them all to that city's officials. A contractor that starts serving another city is "
+    "added as a new organisation (madoguchi organisation add)."
+)
+
+
+class OrganisationForm(forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = ("name", "kind", "city", "municipality_code")
+        help_texts = {"city": CITY_FIXED, "kind": CITY_FIXED}
+
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(CityScoped, admin.ModelAdmin):
+    form = OrganisationForm
     list_display = ("name", "kind", "city", "municipality_code")
     list_filter = ("kind",)
+
+    def city_q(self, user: Any) -> Any:
+        return organisation_q(user)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Every page reads a desk's city from its contractor's `city` (a city runs its own
+        # desks by `kind`): changed here, the desks' whole history moved to another city
+        # (side doors, round 20).
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.terminals.exists():
+            return (*fields, "kind", "city")
+        return fields
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "city" and not server_wide(request.user):
+            # A contractor added by a city's operator serves that city.
+            kwargs["queryset"] = Organisation.objects.filter(
+                organisation_q(request.user), kind="city"
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class UserChangeForm(AuthUserChangeForm):
@@ -70,14 +107,21 @@ def _roles_in_words(fieldsets: Any) -> list[Any]:
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(CityScoped, BaseUserAdmin):
     form = UserChangeForm
     list_display = ("username", "display_name", "organisation", "roles_shown", "is_active")
-    list_filter = ("organisation", RoleFilter, "is_active")
+    # The organisations of the members listed (every organisation was offered).
+    list_filter = (("organisation", admin.RelatedOnlyFieldListFilter), RoleFilter, "is_active")
     # The roles in words where Django's page listed the groups by their names (the roles'
     # codes, desk_staff).
     fieldsets = (
         *_roles_in_words(BaseUserAdmin.fieldsets or ()),
+        (_("Desk"), {"fields": ("display_name", "organisation")}),
+    )
+    # A member added here is put in an organisation at once (the reader's city's: a member of
+    # none would be the superuser flag's alone to see).
+    add_fieldsets = (
+        *(BaseUserAdmin.add_fieldsets or ()),
         (_("Desk"), {"fields": ("display_name", "organisation")}),
     )
     # Roles, groups, permissions and the admin and superuser flags are never changed here:
@@ -91,6 +135,18 @@ class UserAdmin(BaseUserAdmin):
         "last_login",
         "date_joined",
     )
+
+    def city_q(self, user: Any) -> Any:
+        # The city's members and its contractors' (a member of no organisation, as the resident
+        # page's system account, is the superuser flag's to see).
+        return organisation_q(user, "organisation__")
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "organisation" and not server_wide(request.user):
+            # A member is put in the reader's own city or its contractors only.
+            kwargs["queryset"] = Organisation.objects.filter(organisation_q(request.user))
+            kwargs["required"] = True
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description=_("roles"))
     def roles_shown(self, obj: User) -> str:

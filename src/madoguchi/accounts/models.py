@@ -73,6 +73,12 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def served_city(self) -> "Organisation | None":
+        """The city this organisation is or serves: itself when a city, else the city it runs
+        desks for (None when it serves none)."""
+        return self if self.kind == OrganisationKind.CITY else self.city
+
     def clean(self) -> None:
         super().clean()
         if self.municipality_code and self.kind != OrganisationKind.CITY:

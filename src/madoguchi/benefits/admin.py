@@ -7,16 +7,17 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.identity.admin_reads import ResidentReadsRecorded
 from madoguchi.language import page_language
 from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, reason_text
+from madoguchi.terminals.admin_scope import CityScoped, desks_of
 
 from . import services
-from .constants import CALL_WORDS, INSURER_ANSWER_WORDS
+from .constants import CALL_WORDS, INSURER_ANSWER_WORDS, ProgrammeScope
 from .models import (
     Grant,
     HealthInsuranceRegistration,
@@ -117,6 +118,31 @@ class NameCheckReadOnlyAdmin(NameCheckWords, ReadOnlyAdmin):
     pass
 
 
+def programmes_q(user: Any, prefix: str = "") -> Q:
+    """The programmes `user`'s city takes (`prefix`: the lookup to the programme): the
+    national programme and a municipal add-on naming no city, every city's; an add-on naming
+    a city (by its organisation's name or its municipality code, as the desks' rule reads it,
+    `procedures.common.refuse_another_citys_programme`), that city's only."""
+    org = getattr(user, "organisation", None)
+    city = org.served_city if org is not None else None
+    names = [n for n in (city.name, city.municipality_code) if n] if city is not None else []
+    return (
+        ~Q(**{f"{prefix}scope": ProgrammeScope.MUNICIPAL})
+        | Q(**{f"{prefix}municipality": ""})
+        | Q(**{f"{prefix}municipality__in": names})
+    )
+
+
+def committed_in_city(user: Any, *paths: str) -> Q:
+    """The records committed at a desk of `user`'s city, by any of the lookups `paths` to a
+    signed completion's visit (a grant by its completion or its link)."""
+    desks = desks_of(user)
+    q = Q(pk__in=[])
+    for path in paths:
+        q |= Q(**{f"{path}__terminal__in": desks})
+    return q
+
+
 class VersionInline(admin.TabularInline):
     model = ProgrammeVersion
     extra = 0
@@ -129,9 +155,12 @@ class VersionInline(admin.TabularInline):
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(admin.ModelAdmin):
+class ProgrammeAdmin(CityScoped, admin.ModelAdmin):
     list_display = ("code", "__str__", "scope", "municipality", "is_active")
     inlines = [VersionInline]
+
+    def city_q(self, user: Any) -> Q:
+        return programmes_q(user)
 
 
 class ProgrammeVersionForm(forms.ModelForm):
@@ -148,12 +177,20 @@ class ProgrammeVersionForm(forms.ModelForm):
 
 
 @admin.register(ProgrammeVersion)
-class ProgrammeVersionAdmin(admin.ModelAdmin):
+class ProgrammeVersionAdmin(CityScoped, admin.ModelAdmin):
     """Saving an existing version saves a new version with the edited terms."""
 
     form = ProgrammeVersionForm
     list_display = ("programme", "number", "name_ja", "opens_at", "closes_at", "created_at")
-    list_filter = ("programme",)
+    list_filter = (("programme", admin.RelatedOnlyFieldListFilter),)
+
+    def city_q(self, user: Any) -> Q:
+        return programmes_q(user, "programme__")
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "programme" and not request.user.is_superuser:
+            kwargs["queryset"] = Programme.objects.filter(programmes_q(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -194,7 +231,8 @@ class NameOutcomeFilter(admin.SimpleListFilter):
 
 
 @admin.register(PaymentLink)
-class PaymentLinkAdmin(ResidentReadsRecorded, NameCheckReadOnlyAdmin):
+class PaymentLinkAdmin(ResidentReadsRecorded, CityScoped, NameCheckReadOnlyAdmin):
+    desk_path = "visit__terminal"
     list_display = (
         "created_at",
         "programme",
@@ -215,7 +253,8 @@ class PaymentLinkAdmin(ResidentReadsRecorded, NameCheckReadOnlyAdmin):
 
 
 @admin.register(PublicFundAccount)
-class PublicFundAccountAdmin(ResidentReadsRecorded, NameCheckReadOnlyAdmin):
+class PublicFundAccountAdmin(ResidentReadsRecorded, CityScoped, NameCheckReadOnlyAdmin):
+    desk_path = "visit__terminal"
     list_display = (
         "created_at",
         "bank_code",
@@ -228,7 +267,8 @@ class PublicFundAccountAdmin(ResidentReadsRecorded, NameCheckReadOnlyAdmin):
 
 
 @admin.register(HealthInsuranceRegistration)
-class HealthInsuranceRegistrationAdmin(ResidentReadsRecorded, NameCheckReadOnlyAdmin):
+class HealthInsuranceRegistrationAdmin(ResidentReadsRecorded, CityScoped, NameCheckReadOnlyAdmin):
+    desk_path = "visit__terminal"
     WORDS = {**NameCheckWords.WORDS, "insurer_status": "insurer_status_shown"}
     list_display = (
         "created_at",
@@ -281,7 +321,7 @@ class CategoryFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutsideCall)
-class OutsideCallAdmin(CodesInWords, ReadOnlyAdmin):
+class OutsideCallAdmin(CityScoped, CodesInWords, ReadOnlyAdmin):
     """The outbox, for operators. The request is not shown: until the insurer answered it holds
     the insured numbers, which are never displayed."""
 
@@ -298,17 +338,25 @@ class OutsideCallAdmin(CodesInWords, ReadOnlyAdmin):
     list_filter = (CallFilter, "state")
     exclude = ("payload",)
 
+    def city_q(self, user: Any) -> Q:
+        # A desk procedure's or registration's call, or a case's suspension of one, of a
+        # desk of the city.
+        return committed_in_city(user, "registration__visit", "cancels__visit", "procedure__visit")
+
     @admin.display(description=_("call"), ordering="kind")
     def kind_shown(self, obj: OutsideCall) -> str:
         return code_words(CALL_WORDS, obj.kind)
 
 
 @admin.register(Grant)
-class GrantAdmin(ResidentReadsRecorded, CodesInWords, ReadOnlyAdmin):
+class GrantAdmin(ResidentReadsRecorded, CityScoped, CodesInWords, ReadOnlyAdmin):
     WORDS = {"category": "category_shown"}
     list_display = ("created_at", "programme", "category_shown", "points", "status", "link")
-    list_filter = ("programme", CategoryFilter, "status")
+    list_filter = (("programme", admin.RelatedOnlyFieldListFilter), CategoryFilter, "status")
     list_select_related = ("programme", "programme_version", "link")
+
+    def city_q(self, user: Any) -> Q:
+        return committed_in_city(user, "completion__visit", "link__visit")
 
     @admin.display(description=_("category"), ordering="category")
     def category_shown(self, obj: Grant) -> str:
@@ -326,10 +374,16 @@ class EntryInline(admin.TabularInline):
 
 
 @admin.register(LedgerTransfer)
-class LedgerTransferAdmin(ResidentReadsRecorded, ReadOnlyAdmin):
+class LedgerTransferAdmin(ResidentReadsRecorded, CityScoped, ReadOnlyAdmin):
     list_display = ("created_at", "kind", "programme", "idempotency_key", "memo")
-    list_filter = ("kind", "programme")
+    list_filter = ("kind", ("programme", admin.RelatedOnlyFieldListFilter))
     inlines = [EntryInline]
+
+    def city_q(self, user: Any) -> Q:
+        # A resident's points move by their link or grant, committed at a desk of the city.
+        return committed_in_city(
+            user, "link__visit", "grant__completion__visit", "grant__link__visit"
+        )
 
 
 @admin.register(PayoutBatch)

@@ -138,6 +138,18 @@ class Case(models.Model):
         related_name="+",
         verbose_name=_("opened by"),
     )
+    # The opener's organisation when the case was opened (None: the opener had none, as the
+    # resident page's system account). A case without a desk belongs to this organisation's
+    # city (`selectors.visible_cases`), fixed at opening: the opener moved to another
+    # organisation later does not take the case with them.
+    organisation = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("opened by organisation"),
+    )
     # The incident it was opened from (its page's button): one case an incident, the second
     # refused (`services.case_open`); the incident's page links to it.
     incident = models.OneToOneField(

@@ -157,21 +157,23 @@ def holder_kana(case: Any, registration: Any = None) -> HolderKana:
 
 def visible_cases(user: Any) -> QuerySet[Any]:
     """The cases `user` may open: a city official those of their own city. A case belongs to
-    the city of its desk (the terminal's contractor's city); one without a desk to the city of
-    the organisation that opened it (the city itself, or a contractor serving it); one opened
-    by no organisation (the resident page's system account without a desk) to every city.
-    Anyone else only with the superuser flag; others' cases are 404, as missing ones."""
+    the city of its desk, as the desk's visits and incidents do (`visible_terminals`: a desk
+    of one of the city's contractors, or a desk the city runs itself, its own organisation the
+    terminal's contractor); one without a desk to the city of the organisation that opened it
+    as it was when the case was opened (`Case.organisation`: the city itself, or a contractor
+    serving it; the opener moved to another organisation later takes nothing with them); one
+    opened by no organisation (the resident page's system account without a desk) to every
+    city. Anyone else only with the superuser flag; others' cases are 404, as missing ones."""
     if user.is_superuser:
         return Case.objects.all()
     org_id = getattr(user, "organisation_id", None)
     if org_id is None:
         return Case.objects.none()
+    desk = Q(terminal__contractor__city_id=org_id) | Q(terminal__contractor_id=org_id)
     deskless = Q(terminal__isnull=True) & (
-        Q(opened_by__organisation_id=org_id)
-        | Q(opened_by__organisation__city_id=org_id)
-        | Q(opened_by__organisation__isnull=True)
+        Q(organisation_id=org_id) | Q(organisation__city_id=org_id) | Q(organisation__isnull=True)
     )
-    return Case.objects.filter(Q(terminal__contractor__city_id=org_id) | deskless)
+    return Case.objects.filter(desk | deskless)
 
 
 def case_of_incident(incident: Any) -> Case | None:

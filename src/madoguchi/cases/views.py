@@ -206,6 +206,9 @@ def case_new(request: HttpRequest) -> HttpResponse:
                     channel=d["channel"],
                     desk_location=d["desk_location"],
                     other_resident_label=d["other_resident_label"],
+                    # A desk's incident makes its case that desk's, whoever opens it: the
+                    # case belongs to the desk's city, not the opener's organisation.
+                    terminal=_incident_desk(incident),
                     incident=incident,
                 ),
             )
@@ -229,6 +232,15 @@ def case_new(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _incident_desk(incident: Any) -> Any:
+    """The desk of the incident a case is opened from (its own, else its visit's), or None."""
+    if incident is None:
+        return None
+    if incident.terminal_id is not None:
+        return incident.terminal
+    return incident.visit.terminal if incident.visit_id is not None else None
+
+
 def _incident_posted(request: HttpRequest) -> Any:
     """The incident an intake filled from it is sent for (its address keeps ``?incident=``):
     who may read it, as for the form; the read was recorded when the form was shown."""
@@ -242,7 +254,7 @@ def _incident_posted(request: HttpRequest) -> Any:
     if incident is None:
         raise Http404("No such incident.")
     if not visible_incident(request.user, incident):
-        raise PermissionDenied("This incident belongs to another organisation.")
+        raise Http404("No such incident.")  # another organisation's, as a missing one
     return incident
 
 

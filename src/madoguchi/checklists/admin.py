@@ -5,6 +5,8 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.terminals.admin_scope import CityScoped
+
 from . import services
 from .models import ChecklistItem, ChecklistTemplate, ChecklistTick
 
@@ -101,7 +103,8 @@ class ChecklistTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChecklistTick)
-class ChecklistTickAdmin(admin.ModelAdmin):
+class ChecklistTickAdmin(CityScoped, admin.ModelAdmin):
+    desk_path = "visit__terminal"  # a tick of a visit at a desk of the reader's city
     list_display = ("at", "visit", "item", "ticked", "staff", "template_version")
     list_filter = ("ticked", "template_version")
     readonly_fields = [f.name for f in ChecklistTick._meta.fields]

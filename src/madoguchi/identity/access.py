@@ -53,6 +53,7 @@ READ_PAGES: dict[str, Any] = {
     "admin.cases.legacylink": _("Admin: links made before signed completion"),
     "admin.incidents.incident": _("Admin: incidents"),
     "admin.reports.dailyreport": _("Admin: a desk's daily report as submitted"),
+    "admin.audit.auditevent": _("Admin: an audit log event about your records"),
     # Commands at the server (`record_reads_at_the_shell`).
     "scans.export": _("The forensic scan: your links and desk records written out as its input"),
 }

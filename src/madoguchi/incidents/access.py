@@ -60,9 +60,12 @@ def visible_terminal(user: Any, terminal: Any) -> bool:
 
 def visible_incident(user: Any, incident: Any) -> bool:
     """The one rule for reading an incident: one with a desk follows the desk
-    (`visible_terminal`); one without (complaints, payout failures) is visible to the
-    organisation that recorded it and to the city it serves (a city's own incidents, and those
-    recorded by no organisation, to the city only)."""
+    (`visible_terminal`); one without (complaints, a case's suspension the insurer refused,
+    payout failures) is visible to the organisation that recorded it and to the city it
+    serves (a city's own incidents to that city only). One recorded by no organisation names
+    no resident and no city (a payout batch's failure, a registration at the insurer this
+    server never asked for): every city's officials read it. An incident about a resident's
+    record is always recorded with its desk or its city (`incident_record`'s callers)."""
     terminal = incident.terminal or (incident.visit.terminal if incident.visit_id else None)
     if terminal is not None:
         return visible_terminal(user, terminal)

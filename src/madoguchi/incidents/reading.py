@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from madoguchi.accounts.constants import Role
@@ -64,7 +63,9 @@ def read_incident(request: HttpRequest, pk: int, *, page: str) -> Incident | Htt
         Incident.objects.select_related("terminal", "visit", "staff"), pk=pk
     )
     if not visible_incident(request.user, incident):
-        raise PermissionDenied("This incident belongs to another organisation.")
+        # Another organisation's incident answers as a missing one (docs/security.md,
+        # "another city"): a 403 told its reader that the number exists.
+        raise Http404("No such incident.")
     holder_id = incident.visit.holder_id if incident.visit is not None else None
     if holder_id is not None and reads_for_the_city(request.user):
         asked = ask_reason(request)

@@ -5,12 +5,14 @@ from django.http import HttpRequest
 
 from madoguchi.identity.admin_reads import ResidentReadsRecorded
 from madoguchi.incidents.selectors import visit_holder_ids
+from madoguchi.terminals.admin_scope import CityScoped
 
 from .models import DailyReport
 
 
 @admin.register(DailyReport)
-class DailyReportAdmin(ResidentReadsRecorded, admin.ModelAdmin):
+class DailyReportAdmin(ResidentReadsRecorded, CityScoped, admin.ModelAdmin):
+    desk_path = "terminal"
     list_display = ("day", "terminal", "contractor", "submitted_by", "submitted_at")
     readonly_fields = [f.name for f in DailyReport._meta.fields]
     # A submitted report's page shows its content as submitted: the day's incidents, with the

@@ -7,7 +7,6 @@ from datetime import date
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
@@ -49,7 +48,9 @@ def _load(
     if terminal is None:
         raise Http404("No such desk.")
     if not visible_terminal(request.user, terminal):
-        raise PermissionDenied("This desk belongs to another organisation.")
+        # Another organisation's desk answers as a missing one (docs/security.md, "another
+        # city"): a 403 told its reader that the desk exists.
+        raise Http404("No such desk.")
     d = _parse_day(day)
     submitted = selectors.submitted_report(terminal, d)
     content = submitted.snapshot if submitted else services.build_daily(terminal, d)

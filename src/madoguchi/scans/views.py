@@ -16,6 +16,7 @@ from madoguchi.accounts.constants import Role
 from madoguchi.cases.models import Case
 from madoguchi.cases.services import CaseRefused
 from madoguchi.identity.access import ask_reason, chosen_reason, reason_required, record_read
+from madoguchi.identity.selectors import holder_ids_by_public_id
 from madoguchi.incidents.access import roles_required
 from madoguchi.plaintext import bad_character
 from madoguchi.scan.labels import CAUSES, MISLINK_CAUSES
@@ -35,6 +36,27 @@ from .names import (
 def _case(pk: int | None) -> Case | None:
     """The case a finding opened, as the page names it (CASE-00003, not its row number)."""
     return Case(pk=pk) if pk is not None else None
+
+
+def _record_finding_reads(
+    request: HttpRequest, findings: list[Any], *, page: str, subject: Any
+) -> None:
+    """The read of findings, as the resident's own page shows it: a finding names a resident
+    and perhaps another by their ids, and an id `scan export` wrote is a card holder's public
+    id here (`identity.selectors.holder_ids_by_public_id`): each such resident sees the read
+    under "who looked at my records", naming what was read (`subject`). A finding naming no
+    holder here (another system's export) is recorded with what was read as its subject, in
+    the audit log only (docs/resident.md)."""
+    reason = chosen_reason(request)
+    named = [(f.resident_id, f.other_resident_id) for f in findings]
+    holders = holder_ids_by_public_id(i for pair in named for i in pair if i)
+    if not holders:
+        record_read(request, None, page=page, reason=reason, subject=subject)
+        return
+    for holder in holders:
+        record_read(
+            request, ("identity.holder", str(holder)), page=page, reason=reason, subject=subject
+        )
 
 
 def _cause_rows(counts: dict[str, int]) -> list[tuple[str, Any, int]]:
@@ -96,7 +118,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(found, 100).get_page(request.GET.get("page"))
     case_of = selectors.cases_for([f.link_id for f in page])
     if page.object_list:  # the rows name residents by their ids: the read is recorded
-        record_read(request, None, page="scans.run", reason=reason, subject=run)
+        _record_finding_reads(request, list(page.object_list), page="scans.run", subject=run)
     rows = [
         (
             f,
@@ -183,7 +205,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     read recorded with it."""
     visible = selectors.visible_findings(request.user)
     finding = get_object_or_404(visible.select_related("run"), pk=pk)
-    record_read(request, None, page="scans.finding", reason=chosen_reason(request), subject=finding)
+    _record_finding_reads(request, [finding], page="scans.finding", subject=finding)
     opened = selectors.case_of_finding(finding)
     timeline = [
         {

@@ -1,11 +1,31 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from . import services
+from .admin_scope import CityScoped, desks_of, organisation_q, server_wide
 from .models import DeskSession, Terminal, TerminalCredential
+
+# Why a terminal's contractor is not changed once registered (the form's hint, and the page's
+# words beside the contractor it shows).
+CONTRACTOR_FIXED = _(
+    "Fixed once the terminal is registered: its desk sessions, visits, incidents and daily "
+    "reports belong to its contractor's city, and a new contractor would take them all to "
+    "another organisation (or city). A terminal handed to another contractor is registered "
+    "again under a new name (madoguchi terminal register) and this one made inactive."
+)
+
+
+class TerminalForm(forms.ModelForm):
+    class Meta:
+        model = Terminal
+        fields = ("name", "location", "contractor", "is_active")
+        help_texts = {"contractor": CONTRACTOR_FIXED}
 
 
 class CredentialInline(admin.TabularInline):
@@ -20,11 +40,31 @@ class CredentialInline(admin.TabularInline):
 
 
 @admin.register(Terminal)
-class TerminalAdmin(admin.ModelAdmin):
+class TerminalAdmin(CityScoped, admin.ModelAdmin):
+    form = TerminalForm
     list_display = ("name", "location", "contractor", "is_active", "created_at")
-    list_filter = ("contractor", "is_active")
+    # The contractors of the desks listed (every organisation was offered, another city's too).
+    list_filter = (("contractor", admin.RelatedOnlyFieldListFilter), "is_active")
     inlines = [CredentialInline]
     actions = ["issue_credential"]
+
+    def city_q(self, user: Any) -> Q:
+        return Q(pk__in=desks_of(user))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Every page reads a visit's, incident's, case's and report's city from its desk's
+        # contractor: changed here, a desk's whole history moved to another city's officials
+        # (side doors, round 20).
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return (*fields, "contractor") if obj is not None else fields
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "contractor" and not server_wide(request.user):
+            # A new desk is registered to the reader's own city or its contractors.
+            kwargs["queryset"] = db_field.remote_field.model._default_manager.filter(
+                organisation_q(request.user)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -53,7 +93,8 @@ class TerminalAdmin(admin.ModelAdmin):
 
 
 @admin.register(TerminalCredential)
-class TerminalCredentialAdmin(admin.ModelAdmin):
+class TerminalCredentialAdmin(CityScoped, admin.ModelAdmin):
+    desk_path = "terminal"
     list_display = ("terminal", "prefix", "created_at", "revoked_at")
     readonly_fields = ("terminal", "prefix", "created_at", "created_by", "revoked_at")
     exclude = ("secret_hash",)
@@ -89,9 +130,10 @@ class TerminalCredentialAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeskSession)
-class DeskSessionAdmin(admin.ModelAdmin):
+class DeskSessionAdmin(CityScoped, admin.ModelAdmin):
+    desk_path = "terminal"
     list_display = ("terminal", "staff", "opened_at", "closed_at", "close_reason")
-    list_filter = ("terminal", "close_reason")
+    list_filter = (("terminal", admin.RelatedOnlyFieldListFilter), "close_reason")
     readonly_fields = ("terminal", "staff", "opened_at", "closed_at", "close_reason")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -429,6 +429,7 @@ def _record_cancel(call: OutsideCall, answer: Answer, now: datetime) -> None:
         reason_code="insurer_refused_suspension",
         severity=Severity.HIGH,
         summary=summary,
+        organisation=suspension_organisation(reg),
         detail={
             "key": call.key,
             "code": answer.code,
@@ -437,6 +438,16 @@ def _record_cancel(call: OutsideCall, answer: Answer, now: datetime) -> None:
             "text": text,
         },
     )
+
+
+def suspension_organisation(reg: HealthInsuranceRegistration) -> Any:
+    """Whose incident a case's suspension at the insurer makes (refused, or the insurer still
+    holding it): the city whose desk registered it, the city the case suspending it belongs
+    to, with no desk (it is no desk's work, and not the contractor's daily report); the desk's
+    contractor where it serves no city. Recorded with nothing to scope it, it was every
+    city's officials' to read (side doors, round 20)."""
+    contractor = reg.visit.terminal.contractor
+    return contractor.served_city or contractor
 
 
 def _registered(call: OutsideCall, reg: HealthInsuranceRegistration, answer: Answer) -> None:

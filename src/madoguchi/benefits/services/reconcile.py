@@ -219,13 +219,14 @@ def _ask_again(call: OutsideCall, record: InsurerRecord, now: datetime) -> Findi
     incident recorded once): a new request each run only piled up calls and incidents."""
     first = str(call.payload.get("again_of") or "")
     if first:  # reconcile's own second request: asked twice already, people settle it
-        return _incident(first, "suspended_but_registered", None, record)
+        suspended = HealthInsuranceRegistration.objects.get(pk=_cancelled(call))
+        return _incident(first, "suspended_but_registered", None, record, suspended=suspended)
     with transaction.atomic():
         reg = HealthInsuranceRegistration.objects.select_for_update().get(pk=_cancelled(call))
         latest = reg.cancel_calls.order_by("-pk").first()
         if latest is None or latest.pk != call.pk:
             return None  # another run asked again meanwhile
-        finding = _incident(call.key, "suspended_but_registered", None, record)
+        finding = _incident(call.key, "suspended_but_registered", None, record, suspended=reg)
         if finding.left != NEW:
             return finding
         again = outbox.enqueue_cancellation(
@@ -327,9 +328,16 @@ def _incident(
     record: InsurerRecord | None,
     *,
     refs: list[str] | None = None,
+    suspended: HealthInsuranceRegistration | None = None,
 ) -> Finding:
+    """Record the finding's incident once per call key. A registration call's incident is its
+    desk's (the visit that registered it); a case's suspension's (`suspended`) is the city's,
+    as the outbox records the insurer's refusal of it (`outbox.suspension_organisation`); one
+    with neither (a registration at the insurer this server never asked for) names no
+    resident and no city."""
     reg = call.registration if call is not None else None
     visit = reg.visit if reg is not None else None
+    organisation = outbox.suspension_organisation(suspended) if suspended is not None else None
     summary, text = incident_text.sentence(INCIDENT_TEXT[finding])
     with transaction.atomic():
         # The check and the record as one step: two runs at once (an overlapping timer, a run
@@ -344,6 +352,7 @@ def _incident(
             summary=summary,
             visit=visit,
             staff=visit.staff if visit is not None else None,
+            organisation=organisation,
             detail={
                 "key": key,
                 "finding": finding,

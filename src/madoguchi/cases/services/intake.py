@@ -113,6 +113,8 @@ def case_open(
                 legacy_link=legacy_link,
                 programme=Programme(programme),
                 opened_by=actor,
+                # The city of a case without a desk, fixed now (`selectors.visible_cases`).
+                organisation=actor.organisation,
                 incident=incident,
             )
         except IntegrityError:
