@@ -19,7 +19,7 @@ from madoguchi.cli import counted
 
 pytestmark = pytest.mark.django_db
 
-RESIDENTS_LAST = "0004_end_reason_absolute_limit"
+RESIDENTS_LAST = "0005_notice_contact"
 
 
 def _from_shell(*args: str) -> tuple[int | None, str, str]:
@@ -65,7 +65,7 @@ def test_unapplying_the_audit_log_from_a_shell_is_refused_while_it_holds_events(
 
 def test_unapplying_records_from_a_shell_is_refused_naming_the_migrations(held):
     applied = _applied()
-    code, _out, err = _from_shell("residents", "0003", "--noinput")
+    code, _out, err = _from_shell("residents", "0004", "--noinput")
     assert code == 1
     assert err.startswith(f"migrate would unapply 1 migration (residents.{RESIDENTS_LAST}), ")
     assert f"audit log holds {counted(held, 'event')}" in err
@@ -85,7 +85,7 @@ def test_a_plan_that_unapplies_many_is_summed_up_by_app(held):
 def test_unapplying_on_purpose_is_done_and_recorded(held):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite's schema editor cannot work inside the test's transaction")
-    code, out, err = _from_shell("residents", "0003", "--noinput", "--unapply")
+    code, out, err = _from_shell("residents", "0004", "--noinput", "--unapply")
     assert (code, err) == (0, "")
     assert f"Unapplying residents.{RESIDENTS_LAST}... OK" in out
     assert ("residents", RESIDENTS_LAST) not in _applied()

@@ -283,26 +283,36 @@ def test_intake_names_the_other_resident_for_the_report(client, official):
 
 
 def test_demo_seeds_the_reports_contact_block(db, settings, tmp_path):
+    from django.contrib.auth.models import Group
+
+    from madoguchi.accounts.constants import Role
+    from madoguchi.accounts.models import User
     from madoguchi.core import demo
 
     settings.DATA_DIR = tmp_path
     demo.seed()
     demo.seed()  # idempotent
-    block = document.contact_block()
+    # The demo's row names no city: the contact of every case whose city has none of its own
+    # (here one opened by no organisation).
+    official = User.objects.create_user(username="official-of-none")
+    official.groups.add(Group.objects.get_or_create(name=Role.CITY_OFFICIAL.value)[0])
+    block = document.contact_block(open_case(official))
     assert block["department"] == demo.DEMO_CITY_CONTACT["department"]
     assert block["phone"] == demo.DEMO_CITY_CONTACT["phone"]
 
 
-def test_contact_block_from_settings_without_a_row(db, settings):
+def test_contact_block_from_settings_without_a_row(official, settings):
     settings.CASES_CITY_CONTACT = {"department": "市民課", "phone": "000-111-2222"}
-    block = document.contact_block()
+    block = document.contact_block(open_case(official))
     assert block["department"] == "市民課"
     assert block["phone"] == "000-111-2222"
 
 
 def test_an_incidents_page_opens_a_case_intake_filled_from_it(client, official):
     """The incident's button leads to the intake with when, where and what the system
-    recorded, in the reader's language; the official adds the resident and opens the case."""
+    recorded, in Japanese (the city's record, whatever the page's language:
+    `test_intake_from_incident_language.py`); the official adds the resident and opens the
+    case."""
     from madoguchi.incidents.constants import IncidentKind, Severity
     from madoguchi.incidents.models import Incident
     from tests import factories

@@ -222,9 +222,10 @@ def test_edited_prevention_replaces_the_defaults(seed_case, official):
 
 def test_contact_block_falls_back_to_settings(official, settings):
     settings.CASES_CITY_CONTACT = {"department": "市民課", "phone": "000-000-0000"}
-    assert document.contact_block()["department"] == "市民課"
+    case = open_case(official)
+    assert document.contact_block(case)["department"] == "市民課"
     CityContact.objects.create(department="新しい担当", phone="111")
-    assert document.contact_block()["department"] == "新しい担当"
+    assert document.contact_block(case)["department"] == "新しい担当"
 
 
 def test_a_closed_case_without_a_found_cause_does_not_say_the_investigation_continues(official):

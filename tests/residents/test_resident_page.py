@@ -1455,10 +1455,10 @@ def test_a_letter_greets_the_resident_not_the_reports_label_and_always_gives_a_n
     completion = desk_completion(desk, trusted.card("A"))
     official = factories.staff(Role.CITY_OFFICIAL)
     case = open_case(official, holder=completion.visit.holder)
-    cases.case_close(case, actor=official, summary="完了", event_date=timezone.localdate())
-    notice = Notice.objects.get(case=case)
     settings.RESIDENT_CALL_CENTRE = "0120-00-0000"
     settings.CASES_CITY_CONTACT = {}
+    cases.case_close(case, actor=official, summary="完了", event_date=timezone.localdate())
+    notice = Notice.objects.get(case=case)
     html = notices.notice_html(notice)
     assert "ご本人様" in html
     assert "A氏" not in html
@@ -1467,6 +1467,10 @@ def test_a_letter_greets_the_resident_not_the_reports_label_and_always_gives_a_n
     text = check_pdf(notices.notice_pdf(notice))
     assert "A氏" not in text
     settings.CASES_CITY_CONTACT = {"department": "市民課", "phone": "000-000-0000"}
+    # The letter names the contact it was issued with (`Notice.contact`); one issued before
+    # letters kept it names the case's city's current one.
+    assert "コールセンター：0120-00-0000" in notices.notice_html(notice)
+    notice.contact = {}
     html = notices.notice_html(notice)
     assert "電話：000-000-0000" in html
     assert "コールセンター" not in html

@@ -13,7 +13,8 @@ from .selectors import visible_cases
 
 @admin.register(CityContact)
 class CityContactAdmin(admin.ModelAdmin):
-    list_display = ("department", "phone", "fax", "created_at")
+    list_display = ("city", "department", "phone", "fax", "created_at")
+    list_filter = ("city",)
 
 
 class TimelineInline(admin.TabularInline):

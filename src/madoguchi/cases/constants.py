@@ -1,9 +1,28 @@
 """Case statuses, timeline entry kinds, and the one transition table (enforced only by
 services.case_transition)."""
 
+from datetime import date
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from madoguchi.era import ERAS
+
+# The earliest day a case records: the first day the era dates write (明治6年1月1日, when Japan
+# adopted the Gregorian calendar; `era.ERAS`). A day before it (1026-12-01, a slip of the keys
+# for 2026-12-01) was recorded, and every page, report and letter dating it failed for good.
+EARLIEST_DAY = ERAS[-1][0]
+# A day before it, refused beside the day field and by the services, as a day after today is.
+BEFORE_EARLIEST = _(
+    "The date is before 1873-01-01 (明治6年1月1日), the earliest day a case records. Check the "
+    "year."
+)
+
+
+def too_early(day: date | None) -> bool:
+    """Whether `day` is before `EARLIEST_DAY` (the day fields and the services alike)."""
+    return day is not None and day < EARLIEST_DAY
 
 
 class CaseStatus(models.TextChoices):

@@ -115,8 +115,16 @@ def printed_timeline(doc: ReportDocument) -> PrintedTimeline:
     )
 
 
-def contact_block() -> dict[str, str]:
-    row = CityContact.objects.order_by("-created_at", "-pk").first()
+def contact_block(case: Case) -> dict[str, str]:
+    """The 問い合わせ先 of `case`'s report and letters: its city's latest `CityContact`
+    (`selectors.case_city`), else the latest naming no city (the deployment's default), else
+    settings.CASES_CITY_CONTACT. It was the latest row of any city: in a deployment of two,
+    one city's report named the other's department."""
+    rows = CityContact.objects.order_by("-created_at", "-pk")
+    city = selectors.case_city(case)
+    row = rows.filter(city=city).first() if city is not None else None
+    if row is None:
+        row = rows.filter(city__isnull=True).first()
     if row is not None:
         return {
             "city": row.city_name,
@@ -318,7 +326,7 @@ def build(case: Case) -> ReportDocument:
         cause=cause,
         timeline=[step.line for step in steps],
         prevention=prevention,
-        contact=contact_block(),
+        contact=contact_block(case),
         steps=steps,
         reference=case.reference,
     )

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -14,9 +15,18 @@ from madoguchi.language import english
 from madoguchi.once.forms import once_field
 from madoguchi.outside.errors import InvalidRequest
 from madoguchi.outside.validation import japan_post_bank_account
-from madoguchi.plaintext import no_long_number, plain_text
+from madoguchi.plaintext import PLAIN_TEXT_MESSAGE, no_long_number, plain_text
 
-from .constants import Channel, CloseOutcome, DatePrecision, Party, Programme
+from .constants import (
+    BEFORE_EARLIEST,
+    Channel,
+    CloseOutcome,
+    DatePrecision,
+    Party,
+    Programme,
+    too_early,
+)
+from .text import blank
 
 # Free text's limits (characters): a case report's PDF lays out every character of the case's
 # summaries and notes and its measures; 200,000 took minutes and held a server worker.
@@ -25,18 +35,54 @@ REPORT_MAX = 8000
 SESSION_LOG_MAX = 20000
 
 
+class TextField(forms.CharField):
+    """Free text an official types (`_text`). A text of only characters that show nothing
+    (U+200B, U+2060 U+FEFF, a lone combining mark: `text.blank`) is empty, refused where the
+    field is required as an empty one is. A NUL is refused by `plaintext.plain_text` alone: the
+    check Django adds to every text field said 「何か文字を入力してください。」 after it (Django's
+    Japanese for "Null characters are not allowed."), which is not why."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
+
+    def to_python(self, value: Any) -> str:
+        text = str(super().to_python(value) or "")
+        return "" if blank(text) else text
+
+
 def _text(label: Any, max_length: int | None = None, rows: int = 0, **kwargs: Any) -> Any:
     """Free text an official types, stored and shown (cases, reports): no long number in it
     (`plaintext.long_number`, the rule the resident's comment follows), no bidirectional or
-    other control character (`plaintext.plain_text`)."""
+    other control character (`plaintext.plain_text`), and not only characters that show
+    nothing (`TextField`)."""
     widget = forms.Textarea(attrs={"rows": rows}) if rows else None
-    return forms.CharField(
+    return TextField(
         label=label,
         max_length=max_length,
         widget=widget,
         validators=[plain_text, no_long_number],
         **kwargs,
     )
+
+
+class _NulSaid:
+    """A form whose other text fields (numbers, codes, kana) refuse a NUL in the project's
+    words (`plaintext.PLAIN_TEXT_MESSAGE`), not Django's 「何か文字を入力してください。」."""
+
+    fields: dict[str, Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for f in self.fields.values():
+            f.validators = [
+                ProhibitNullCharactersValidator(message=PLAIN_TEXT_MESSAGE)
+                if isinstance(v, ProhibitNullCharactersValidator)
+                else v
+                for v in f.validators
+            ]
 
 
 _WEEKDAY = re.compile(r"\s*[（(][月火水木金土日][）)]$")
@@ -64,6 +110,7 @@ class DayField(forms.DateField):
             "%(typed)s is before 1 January 1873 (明治6年1月1日), when Japan adopted the "
             "Gregorian calendar: check the year."
         ),
+        "too_early": BEFORE_EARLIEST,
     }
 
     def to_python(self, value: Any) -> date | None:
@@ -84,8 +131,15 @@ class DayField(forms.DateField):
                 self.error_messages[code], code=code, params={"typed": typed, "era": exc.era}
             ) from None
 
+    def validate(self, value: Any) -> None:
+        """A day before 明治6年1月1日 (1026-12-01 for 2026-12-01) is refused here, beside the
+        field: no page, report or letter can date it."""
+        super().validate(value)
+        if too_early(value):
+            raise ValidationError(self.error_messages["too_early"], code="too_early")
 
-class WhenForm(forms.Form):
+
+class WhenForm(_NulSaid, forms.Form):
     """When it happened. A step is mostly recorded on the day it happens: its form shows today,
     to change when the step happened earlier (an empty day was refused after the summary was
     written). A case's intake (`today_by_default = False`) keeps the day empty: a report is often
@@ -155,7 +209,7 @@ def _not_stored(label: Any, max_length: int) -> forms.CharField:
     )
 
 
-class JapanPostBankAccount(forms.Form):
+class JapanPostBankAccount(_NulSaid, forms.Form):
     """A bank account's branch and number, or for ゆうちょ銀行 (9900) the passbook's 記号 and 番号
     in their places, turned into the branch and number a transfer uses (and the registration
     hashed) by `outside.validation.japan_post_bank_account`, as the desk's form does."""
@@ -230,13 +284,16 @@ COMPARE_FORMS: dict[Programme, type[WhenForm]] = {
 }
 
 
-class ReportEditForm(forms.Form):
+class ReportEditForm(_NulSaid, forms.Form):
     once = once_field()  # sent twice (back and send again), the report is edited once
+    # The edit's revision the page was shown with (`Case.report_revision`): a save from a page
+    # shown before another official saved is refused, not written over theirs.
+    revision = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
     title = _text(_("Title"), 300, required=False)
     prevention = _text(_("Preventive measures (one per line)"), REPORT_MAX, rows=6, required=False)
 
 
-class LegacyLinkForm(forms.Form):
+class LegacyLinkForm(_NulSaid, forms.Form):
     """A link made before signed completion, from the old system's records."""
 
     once = once_field()  # sent twice (a double click, back and send again), attached once

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.accounts.models import User
 
 from . import remedy, selectors, services
-from .constants import DatePrecision, Programme
+from .constants import DatePrecision, Programme, too_early
 from .findings import wall_clock
 from .models import Case, LegacyLink
 from .steps import SESSION_EVENTS
@@ -25,7 +25,8 @@ _SPLIT = re.compile(r"\s*[,、，\t]\s*")
 
 def parse_session_log(text: str) -> list[dict[str, Any]]:
     """One record per line: `time, event, resident` (time ISO 8601, e.g. 2022-08-10 10:02, on
-    Japan's clock; one with a zone is read as Japan's time of that instant; event one of login, card_read, card_removed, committed, logout). Blank lines are skipped."""
+    Japan's clock; one with a zone is read as Japan's time of that instant; event one of login, card_read, card_removed, committed, logout). Blank lines are skipped. A line dated before
+    明治6年1月1日 is refused, naming it."""
     records: list[dict[str, Any]] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -46,6 +47,17 @@ def parse_session_log(text: str) -> list[dict[str, Any]]:
                     "resident', the event one of %(events)s."
                 ),
                 params={"line": number, "events": ", ".join(SESSION_EVENTS)},
+            )
+        if too_early(at.date()):
+            # Taken before, the case's page, its report and the PDF failed for good: the era
+            # dates begin there, and a case takes one legacy link.
+            raise services.CaseRefused(
+                "session_log_too_early",
+                _(
+                    "Line %(line)s of the session records is dated before 1873-01-01 "
+                    "(明治6年1月1日), the earliest day a case records. Check the year."
+                ),
+                params={"line": number},
             )
         records.append(
             {

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.appendonly import AppendOnlyQuerySet
 from madoguchi.plaintext import plain_line
 
@@ -167,6 +168,10 @@ class Case(models.Model):
     # The report document's editable parts (the rest is generated).
     report_title = models.CharField(_("report title"), max_length=300, blank=True)
     report_prevention = models.TextField(_("preventive measures"), blank=True)
+    # How many times the report's edit was saved: the edit form carries the one it was shown
+    # with, and a save from a page shown before another official's save is refused
+    # (`services.case_report_edit`), where it wrote over theirs.
+    report_revision = models.PositiveIntegerField(_("report edit revision"), default=0)
 
     class Meta:
         verbose_name = _("case")
@@ -294,9 +299,24 @@ class TimelineEntry(models.Model):
 
 
 class CityContact(models.Model):
-    """The contact block printed under the incident report (問い合わせ先). The latest row is
-    used; without one, settings.CASES_CITY_CONTACT (or blanks)."""
+    """The contact block printed under the incident report and the resident's letters
+    (問い合わせ先). A case's is the latest row of its city (`selectors.case_city`); without one,
+    the latest row naming no city (the deployment's default: rows saved before a contact named
+    its city are such rows); without that, settings.CASES_CITY_CONTACT (or blanks)."""
 
+    city = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": OrganisationKind.CITY},
+        verbose_name=_("city (organisation)"),
+        help_text=_(
+            "The city whose cases' reports and letters print this contact. Left empty, it is "
+            "the contact of every case whose city has none of its own."
+        ),
+    )
     city_name = models.CharField(_("city"), max_length=100, blank=True, validators=[plain_line])
     department = models.CharField(_("department (担当課)"), max_length=300, validators=[plain_line])
     phone = models.CharField(_("phone"), max_length=50, validators=[plain_line])

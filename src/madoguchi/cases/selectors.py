@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.audit.models import AuditEvent
 from madoguchi.audit.selectors import visit_events
 
@@ -174,6 +175,21 @@ def visible_cases(user: Any) -> QuerySet[Any]:
         Q(organisation_id=org_id) | Q(organisation__city_id=org_id) | Q(organisation__isnull=True)
     )
     return Case.objects.filter(desk | deskless)
+
+
+def case_city(case: Case) -> Any:
+    """The city a case belongs to, by `visible_cases`'s rule: its desk's (the terminal's
+    contractor's city); without a desk, the organisation that opened it (the city itself, or
+    the city a contractor serves); None for a case opened by no organisation (the resident
+    page's system account without a desk)."""
+    terminal = case.terminal
+    if terminal is not None and terminal.contractor is not None:
+        contractor = terminal.contractor
+        return contractor if contractor.kind == OrganisationKind.CITY else contractor.city
+    organisation = case.opened_by.organisation
+    if organisation is None:
+        return None
+    return organisation if organisation.kind == OrganisationKind.CITY else organisation.city
 
 
 def case_of_incident(incident: Any) -> Case | None:

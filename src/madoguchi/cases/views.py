@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -293,7 +293,13 @@ def _case_from_incident(request: HttpRequest) -> HttpResponse:
     existing = selectors.case_of_incident(incident)
     if existing is not None:
         return _incident_has_case(request, incident, existing, status=200)
-    reported_by = _("Incident #%(pk)s") % {"pk": incident.pk}
+    # What the system fills in is the city's record, in Japanese whatever the page's language
+    # (as the scan's cases are): filled in English on the English page, the case and its
+    # Japanese report carried "Incident #3" and the incident's English sentence.
+    with translation.override("ja"):
+        reported_by = _("Incident #%(pk)s") % {"pk": incident.pk}
+        summary = incident_text(incident)
+        title = str(incident.get_kind_display())
     channel = Channel.SYSTEM
     complained_by = (incident.detail or {}).get("reported_by", "")
     if incident.kind == IncidentKind.COMPLAINT and complained_by:
@@ -306,9 +312,9 @@ def _case_from_incident(request: HttpRequest) -> HttpResponse:
             "date_precision": DatePrecision.DAY,
             "reported_by": reported_by,
             "channel": channel,
-            "summary": incident_text(incident),
+            "summary": summary,
             "desk_location": str(incident.terminal or ""),
-            "title": incident.get_kind_display(),
+            "title": title,
         }
     )
     return render(
@@ -497,22 +503,38 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {
         "title": case.report_title or title,
         "prevention": case.report_prevention or prevention,
+        "revision": case.report_revision,
     }
     form = ReportEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        now = once.record_once(
-            d[once.KEY_FIELD],
-            Case,
-            lambda: services.case_report_edit(
-                case,
-                actor=request.user,  # type: ignore[arg-type]
-                title="" if d["title"].strip() == title else d["title"],
-                prevention="" if _lines(d["prevention"]) == _lines(prevention) else d["prevention"],
-            ),
-        )[1]
-        messages.success(request, _("Saved.") if now else _SENT_TWICE_STEP)
-        return redirect("cases:report", pk=case.pk)
+        try:
+            now = once.record_once(
+                d[once.KEY_FIELD],
+                Case,
+                lambda: services.case_report_edit(
+                    case,
+                    actor=request.user,  # type: ignore[arg-type]
+                    title="" if d["title"].strip() == title else d["title"],
+                    prevention=""
+                    if _lines(d["prevention"]) == _lines(prevention)
+                    else d["prevention"],
+                    # A form without its revision (a script's) saves as before, as one without
+                    # its one-time key does.
+                    revision=d["revision"],
+                ),
+            )[1]
+        except Refusal as exc:
+            # Another official saved meanwhile: the page shows theirs, and keeps this draft in
+            # the form with the revision now saved, so that sending it again saves it.
+            messages.error(request, exc.text())
+            case.refresh_from_db()
+            data = request.POST.copy()
+            data["revision"] = str(case.report_revision)
+            form = ReportEditForm(data, initial=initial)
+        else:
+            messages.success(request, _("Saved.") if now else _SENT_TWICE_STEP)
+            return redirect("cases:report", pk=case.pk)
     doc = document.build(case)
     reason = chosen_reason(request)
     record_read(request, case.holder, page="cases.report", reason=reason, subject=case)

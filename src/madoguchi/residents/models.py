@@ -93,6 +93,10 @@ class Notice(models.Model):
     issued_on_ja = models.CharField(_("dated (era)"), max_length=40)
     title = models.CharField(_("title"), max_length=200)
     body = models.JSONField(_("letter"), default=list)
+    # The 問い合わせ先 as issued (`cases.document.contact_block`: the case's city's): a letter
+    # downloaded again names the contact it was sent with, not one saved since. Empty on the
+    # letters issued before it was kept (they show the case's city's current one).
+    contact = models.JSONField(_("contact block as issued"), default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

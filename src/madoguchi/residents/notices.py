@@ -200,6 +200,7 @@ def notice_issue(entry: Any) -> Notice | None:
         issued_on_ja=dated,
         title=_title(entry.kind, case),
         body=_body(entry.kind, case, step_day, entry.detail),
+        contact=contact_block(case),
     )
     audit.record(
         NOTICE_ISSUED,
@@ -215,12 +216,14 @@ def notice_html(notice: Notice) -> str:
     """The letter. It is addressed to ご本人様, never by the case's resident label: that is the
     name the incident report uses (A氏), and 「A氏　様」 is nobody's name. Without a city phone
     number (no contact block saved), the contact line gives the call centre the resident's page
-    gives, rather than an empty 電話：."""
+    gives, rather than an empty 電話：. The contact is the one the letter was issued with (its
+    case's city's, `Notice.contact`); a letter issued before it was kept shows its case's city's
+    current one."""
     return render_to_string(
         "residents/notice_document.html",
         {
             "n": notice,
-            "contact": contact_block(),
+            "contact": notice.contact or contact_block(notice.case),
             "call_centre": settings.RESIDENT_CALL_CENTRE,
         },
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
@@ -15,9 +16,17 @@ from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
 from madoguchi.cases import services as cases
 from madoguchi.cases import text as case_text
-from madoguchi.cases.constants import Channel, DatePrecision, HolderKanaMissing, Programme
+from madoguchi.cases.constants import (
+    Channel,
+    DatePrecision,
+    HolderKanaMissing,
+    Programme,
+    too_early,
+)
 from madoguchi.cases.events import CASES_LEGACY_LINK_ADDED
 from madoguchi.cases.models import LegacyLink
+from madoguchi.logsafe import as_read
+from madoguchi.plaintext import long_number
 from madoguchi.scan.labels import CAUSE_JA, MISLINK_CAUSES, PROGRAMME_JA, recorded_check
 
 from . import report as scan_report
@@ -31,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CASE_PROGRAMME",
+    "Opened",
     "open_case",
     "open_cases",
     "record_run",
@@ -161,14 +171,50 @@ def _holder(finding: Finding) -> dict[str, str]:
     return {"holder_kana": "", "holder_kana_missing": missing}
 
 
+def _masked(value: str) -> str:
+    """An id of the scan's input as a case names it: as it is, unless it is a long number (a
+    city's 宛名番号 of 15 digits as its resident id), which every official form refuses in what
+    the case and the city's report carry (`plaintext.long_number`): then its last 4 digits only,
+    ＊＊＊＊2345, as an account is masked. The finding's own page, which asks why, shows it
+    whole."""
+    if not long_number(value):
+        return value
+    digits = "".join(char for char in as_read(value) if char.isdigit())
+    return "＊＊＊＊" + digits[-4:]
+
+
+def _ids(finding: Finding) -> list[str]:
+    """The finding's ids that its case's words may carry, longest first (one that holds another
+    is masked whole)."""
+    values = {
+        finding.resident_id,
+        finding.other_resident_id,
+        finding.staff_id,
+        finding.session_staff,
+        finding.terminal_id,
+        finding.link_id,
+    }
+    return sorted((v for v in values if v and long_number(v)), key=len, reverse=True)
+
+
+def _without_long_ids(text: str, finding: Finding) -> str:
+    """`text` (the finding's reasoning, the legacy link's source) with each of the finding's
+    ids that is a long number masked (`_masked`)."""
+    for value in _ids(finding):
+        text = text.replace(value, _masked(value))
+    return text
+
+
 def _case_texts(finding: Finding) -> dict[str, Any]:
     with translation.override("en"):
         cause_en = str(CAUSE_NAMES[finding.cause])
-        reasoning_en = reasoning(finding)
+        reasoning_en = _without_long_ids(reasoning(finding), finding)
     return {
         "summary": case_text.neutral(
             case_text.SCAN_SUMMARY,
-            reasoning=case_text.by_language(ja=finding.explanation, en=reasoning_en),
+            reasoning=case_text.by_language(
+                ja=_without_long_ids(finding.explanation, finding), en=reasoning_en
+            ),
         ),
         "title": case_text.neutral(
             case_text.SCAN_TITLE,
@@ -178,43 +224,90 @@ def _case_texts(finding: Finding) -> dict[str, Any]:
     }
 
 
+def linked_on(finding: Finding) -> date:
+    """The finding's link date, the day its case's intake and legacy link are dated: the
+    link's day in the city's time."""
+    return timezone.localtime(finding.linked_at).date()
+
+
+def _refuse_its_date(finding: Finding) -> None:
+    """Refuse a finding whose link date no case can carry: after today (the intake's
+    `date_in_future`, meant for a day an official typed, stopped `open-cases` at it), or
+    before 明治6年1月1日 (the case's pages, report and PDF then failed for good). The scan's
+    input dated the link so; the refusal says which link and why."""
+    day = linked_on(finding)
+    params = {"link": finding.link_id, "day": day.isoformat()}
+    if day > timezone.localdate():
+        raise cases.CaseRefused(
+            "finding_dated_after_today",
+            gettext_lazy(
+                "Link %(link)s is dated %(day)s, after today, in the scan's input: a case records "
+                "what has happened, so none was opened for it. Check the link's linked_at in the "
+                "input's links table."
+            ),
+            params=params,
+        )
+    if too_early(day) or any(
+        too_early(_day_of(event.get("at"))) for event in finding.timeline or []
+    ):
+        raise cases.CaseRefused(
+            "finding_dated_too_early",
+            gettext_lazy(
+                "Link %(link)s (or a desk event beside it) is dated before 1873-01-01 "
+                "(明治6年1月1日), the earliest day a case records, in the scan's input: no case "
+                "was opened for it. Check the link's linked_at in the input's links table."
+            ),
+            params=params,
+        )
+
+
+def _day_of(at: Any) -> date | None:
+    """A timeline event's day as stored (ISO), None when it cannot be read."""
+    try:
+        return datetime.fromisoformat(str(at)).date()
+    except ValueError:
+        return None
+
+
 def _open_one(finding: Finding, actor: User, account_hash: str, last4: str) -> FindingCase:
-    linked_on = timezone.localtime(finding.linked_at).date()
+    day = linked_on(finding)
+    resident = _masked(finding.resident_id)
     legacy = LegacyLink.objects.create(
-        resident_label=finding.resident_id,
+        resident_label=resident,
         provider_name=PROGRAMME_JA.get(finding.programme, finding.programme),
         account_hash=account_hash[:64],
         account_last4=last4[-4:],
-        linked_on=linked_on,
+        linked_on=day,
         linked_on_precision=DatePrecision.DAY,
-        desk_location=finding.terminal_id,
+        desk_location=_masked(finding.terminal_id),
         session_log=_session_log(finding),
         **_holder(finding),
         source=_("Forensic scan %(run)s, rule %(rule)s, link %(link)s")
-        % {"run": finding.run_id, "rule": finding.rule, "link": finding.link_id},
+        % {"run": finding.run_id, "rule": finding.rule, "link": _masked(finding.link_id)},
     )
     audit.record(
         CASES_LEGACY_LINK_ADDED,
         actor=actor,
         subject=legacy,
-        payload={"resident": finding.resident_id},
+        payload={"resident": resident},
     )
     case = cases.case_open(
         actor=actor,
         title=_("Possible mis-link found by the forensic scan: %(cause)s")
         % {"cause": CAUSE_JA[finding.cause]},
-        resident_label=finding.resident_id,
+        # The resident's ids as the official forms take them: a long number masked (`_masked`).
+        resident_label=resident,
         reported_by=_("Forensic scan %(run)s") % {"run": finding.run_id},
-        summary=finding.explanation,
+        summary=_without_long_ids(finding.explanation, finding),
         # The title, who reported and the reasoning, for an official's page in English
         # (cases.text); the stored Japanese stays the record.
         texts=_case_texts(finding),
-        event_date=linked_on,
+        event_date=day,
         date_precision=DatePrecision.DAY,
         channel=Channel.SYSTEM,
-        desk_location=finding.terminal_id,
+        desk_location=_masked(finding.terminal_id),
         legacy_link=legacy,
-        other_resident_label=finding.other_resident_id,
+        other_resident_label=_masked(finding.other_resident_id),
         programme=CASE_PROGRAMME.get(finding.programme, Programme.POINTS),
     )
     return FindingCase.objects.create(
@@ -247,6 +340,7 @@ def _case_for(
     existing = FindingCase.objects.filter(link_id=finding.link_id).first()
     if existing:
         return existing, False
+    _refuse_its_date(finding)
     try:
         # The case is the city's record in Japanese (its title, who reported, the legacy
         # link's source), whichever language the official who opened it reads.
@@ -256,20 +350,32 @@ def _case_for(
         return FindingCase.objects.get(link_id=finding.link_id), False
 
 
+@dataclass
+class Opened:
+    """What `open_cases` did: cases opened now, links that had one, and the findings set aside
+    (refused one by one: the link id and the refusal, which says why)."""
+
+    opened: int = 0
+    existing: int = 0
+    set_aside: list[tuple[str, cases.CaseRefused]] = field(default_factory=list)
+
+
 def open_cases(
     run: ScanRun,
     *,
     actor: User,
     min_score: float,
     accounts: dict[str, tuple[str, str]] | None = None,
-) -> tuple[int, int]:
+) -> Opened:
     """Open a case for each mis-link finding of ``run`` scoring at least ``min_score``, unless
     its link already has one (from this run or an earlier one). Family accounts are not
     mis-links and get none. The account comes from the stored finding; ``accounts``
     (link_id -> (account_hash, last 4), from the run's findings.parquet) only for findings
     recorded before they kept it. Only the findings of ``actor``'s city's municipality code
-    (the superuser flag too: `selectors.own_findings`); refused when their city has none.
-    Returns (opened, already open)."""
+    (the superuser flag too: `selectors.own_findings`); refused when their city has none. A
+    finding refused on its own (its link dated after today, or before 明治6年1月1日, in the
+    input) is set aside with its refusal, and the others are opened: one such finding stopped
+    every later one's case."""
     cases.require_official(actor)
     if not selectors.municipality_of(actor):
         raise cases.CaseRefused(
@@ -283,16 +389,20 @@ def open_cases(
     # Only the findings of the official's own city (another city's are not theirs to open,
     # with the superuser flag neither: the case would be the opener's city's record).
     mine = selectors.own_findings(actor).filter(run=run)
-    opened = existing = 0
+    done = Opened()
     wanted = mine.filter(score__gte=min_score, cause__in=MISLINK_CAUSES).select_related("run")
     for finding in wanted.order_by("link_id"):
         account_hash, last4 = finding.account_hash, finding.account_last4
         if not account_hash:  # a run recorded before findings kept their account
             account_hash, last4 = (accounts or {}).get(finding.link_id, ("", ""))
-        _, new = _case_for(finding, actor, account_hash, last4)
-        opened += new
-        existing += not new
-    return opened, existing
+        try:
+            _, new = _case_for(finding, actor, account_hash, last4)
+        except cases.CaseRefused as exc:
+            done.set_aside.append((finding.link_id, exc))
+            continue
+        done.opened += new
+        done.existing += not new
+    return done
 
 
 REPORT_FORMAT = 3  # 3: dates in the era (令和8年12月2日 16:45), not 2026年12月02日

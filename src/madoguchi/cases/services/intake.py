@@ -86,7 +86,7 @@ def case_open(
                 payment_link = row
             else:
                 registration = row
-    if not summary.strip() or not reported_by.strip():
+    if text.blank(summary) or text.blank(reported_by):
         raise CaseRefused(
             "intake_incomplete",
             _("Say who reported and what they said."),

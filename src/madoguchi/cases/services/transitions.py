@@ -17,6 +17,7 @@ from madoguchi.identity.models import Holder
 
 from ..constants import (
     ALLOWED_TRANSITIONS,
+    BEFORE_EARLIEST,
     ENTRY_TARGETS,
     REPAIR_STEP,
     STAGE_OPENERS,
@@ -27,9 +28,11 @@ from ..constants import (
     EntryKind,
     Party,
     Programme,
+    too_early,
 )
 from ..events import CASES_STEP
 from ..models import Case, TimelineEntry
+from ..text import blank
 from .access import CaseRefused, require_official
 
 
@@ -42,6 +45,8 @@ def _check_date(event_date: date | None, precision: DatePrecision | str) -> tupl
             "date_required",
             _("Give a date, or choose 'date unknown'."),
         )
+    if too_early(event_date):
+        raise CaseRefused("date_too_early", BEFORE_EARLIEST)
     if event_date > timezone.localdate():
         # A slip of the keys (令和9年 for 令和8年): a step records what happened, and its
         # letter to the resident would say it happened on a day still to come.
@@ -161,7 +166,7 @@ def case_transition(
     which raises `CaseRefused` when the step does not fit it."""
     require_official(actor)
     kind = EntryKind(kind)
-    if not summary.strip():
+    if blank(summary):  # white space, or characters that show nothing (U+200B)
         raise CaseRefused("summary_required", _("A summary is required."))
     event_date, precision = _check_date(event_date, date_precision)
     with transaction.atomic():

@@ -441,15 +441,25 @@ class Command(PlainErrors, BaseCommand):
             for row in t.to_pylist():
                 accounts[row["link_id"]] = (row["account_hash"] or "", row["account_last4"] or "")
         try:
-            opened, existing = services.open_cases(
+            done = services.open_cases(
                 run, actor=actor, min_score=opts["min_score"], accounts=accounts
             )
         except Refusal as exc:
             raise CommandError(f"{exc.message_en} (no case was opened)") from exc
+        # A finding refused on its own (its link dated after today in the input) is set aside,
+        # one line each saying why; the others' cases are opened, and the command fails after.
+        for link_id, refusal in done.set_aside:
+            self.stderr.write(f"link {link_id}: set aside, no case opened: {refusal.message_en}")
+        aside = f", {len(done.set_aside)} set aside (above)" if done.set_aside else ""
         self.stdout.write(
-            f"scan run {run.pk}: opened {opened} cases, {existing} already had one "
-            f"(findings scoring at least {opts['min_score']}; family accounts get none)"
+            f"scan run {run.pk}: opened {done.opened} cases, {done.existing} already had one"
+            f"{aside} (findings scoring at least {opts['min_score']}; family accounts get none)"
         )
+        if done.set_aside:
+            raise CommandError(
+                f"{len(done.set_aside)} findings were set aside (each said above); the others' "
+                "cases were opened."
+            )
 
     def _export(self, opts: dict[str, Any]) -> None:
         # Each step's modules only when it runs (the engine loads ibis, the export the apps' models).
