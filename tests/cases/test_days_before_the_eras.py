@@ -17,7 +17,17 @@ from madoguchi.cases import services
 from madoguchi.cases.models import Case, LegacyLink, TimelineEntry
 from tests.cases.conftest import legacy_form, open_case
 
-EARLIEST = "明治6年1月1日（1873-01-01）より前"
+EARLIEST = "1873年1月1日（明治6年1月1日）より前"
+"""What the day field says of a day before the eras (the date reader refuses it first)."""
+
+
+def typed_too_early(typed: str) -> str:
+    return (
+        f"{typed} は、日本が太陽暦（グレゴリオ暦）を採用した1873年1月1日（明治6年1月1日）より前の"
+        "日です。年を確かめてください。"
+    )
+
+
 REFUSED = (
     "日付が明治6年1月1日（1873-01-01）より前になっています。ケースに記録できるのは"
     "明治6年1月1日以降の日です。年を確かめてください。"
@@ -65,7 +75,7 @@ def test_a_step_dated_before_the_eras_is_refused_beside_the_day_and_the_case_sta
     r = post_step(client, case, "investigate", summary="調査開始", event_date="1026-12-01")
     said = _said(r)
     assert TimelineEntry.objects.filter(case=case).count() == 1, said
-    assert said == [f"日付：{REFUSED}"], said
+    assert said == [f"日付：{typed_too_early('1026-12-01')}"], said
     # The page it returns to shows the day kept, its refusal under it.
     page = client.get(
         reverse("cases:detail", args=[case.pk]) + "?reason=case_work&lang=ja"
@@ -122,7 +132,7 @@ def test_a_legacy_link_dated_before_the_eras_is_refused(client, official):
     )
     said = _said(r)
     assert not LegacyLink.objects.exists()
-    assert said == [f"紐付けた日：{REFUSED}"], said
+    assert said == [f"紐付けた日：{typed_too_early('1026-08-10')}"], said
     assert set(_pages(client, case).values()) == {200}
 
 
@@ -175,6 +185,6 @@ def test_a_letter_step_dated_before_the_eras_on_a_residents_case_is_refused_not_
     )
     said = _said(r)
     assert r.status_code == 302
-    assert said == [f"日付：{REFUSED}"], said
+    assert said == [f"日付：{typed_too_early('1026-12-01')}"], said
     assert not Notice.objects.filter(case=case).exists()
     assert set(_pages(client, case).values()) == {200}

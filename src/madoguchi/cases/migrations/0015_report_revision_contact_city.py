@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0004_municipality_code_check_digit'),
-        ('cases', '0013_timeline_entries_append_only'),
+        ('cases', '0014_case_organisation'),
     ]
 
     operations = [
