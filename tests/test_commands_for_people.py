@@ -83,9 +83,12 @@ def test_a_malformed_setting_is_one_line_naming_it(tmp_path):
     assert "VISIT_ABSOLUTE_SECONDS is not valid" in done.stderr
 
 
-@pytest.mark.parametrize("url", ["bogus://x", "postgres://x", "mysql://u@h/db"])
+@pytest.mark.parametrize(
+    "url", ["bogus://x", "postgres://x", "mysql://u@h/db", "nonsense", "pgsql"]
+)
 def test_a_malformed_database_url_is_one_line_naming_it(tmp_path, url):
-    """It was Django's traceback from loading a database backend."""
+    """It was Django's traceback from loading a database backend; with no scheme at all
+    (`nonsense`, `pgsql`), KeyError's for 'ENGINE' after django-environ's warning."""
     done = run(tmp_path, "migrate", SECRET_KEY="x" * 50, DATABASE_URL=url)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1, done.stderr

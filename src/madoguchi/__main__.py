@@ -48,8 +48,46 @@ def _known_without_settings(name: str) -> bool:
     return name in get_commands()
 
 
+def not_utf8(args: list[str]) -> str | None:
+    """The line refusing an argument that is not UTF-8 text, or None. A name typed in a
+    terminal set to Shift_JIS reaches Python as bytes it cannot read (kept as surrogates), and
+    the first command to write or print it ended in a UnicodeEncodeError traceback."""
+    for place, arg in enumerate(args, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = arg.encode("utf-8", "surrogateescape")
+            shown = repr(raw)[2:-1]
+            shown = shown if len(shown) <= 40 else shown[:40] + "…"
+            return (
+                f"madoguchi: argument {place} is not UTF-8 text (its bytes: {shown}): set the "
+                "terminal to UTF-8 (LANG=ja_JP.UTF-8, say) and type it again. Nothing was run."
+            )
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    refused = not_utf8(args)
+    if refused:
+        sys.stderr.write(refused + "\n")
+        raise SystemExit(2)
+    try:
+        _main(args)
+    except KeyboardInterrupt as exc:
+        # Ctrl-C at a prompt or mid-way: one line saying so (and what it left, when the command
+        # knows: `Interrupted`), the shell's 130, not a traceback; --traceback keeps it.
+        if "--traceback" in args:
+            raise
+        said = str(exc)
+        sys.stderr.write(
+            ("\n" if sys.stderr.isatty() else "")
+            + f"madoguchi: interrupted{': ' + said if said else ''}.\n"
+        )
+        raise SystemExit(130) from None
+
+
+def _main(args: list[str]) -> None:
     if _standalone(args):
         os.environ.setdefault("MADOGUCHI_STANDALONE", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
@@ -57,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
-    from django.db import OperationalError
+    from django.db import DatabaseError, OperationalError
 
     try:
         settings.INSTALLED_APPS  # noqa: B018 (loads the settings, so errors surface here)
@@ -74,18 +112,31 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()  # a short output is still in the buffer: its write fails here
     except BrokenPipeError:
         reader_gone()  # `madoguchi audit tail -n 500 | head`: quietly, no traceback
-    except OperationalError as exc:
-        # No database server where DATABASE_URL points (or it refused us): one line, not a
-        # traceback; --traceback keeps it.
+    except DatabaseError as exc:
         if "--traceback" in args:
             raise
-        from madoguchi.cli import database_words
+        from madoguchi.cli import NOT_MIGRATED, database_words, not_migrated
 
-        first = database_words(exc)
-        sys.stderr.write(
-            f"madoguchi: database error: {first} (check that the database in DATABASE_URL "
-            "is running and reachable)\n"
-        )
+        if not_migrated(exc):
+            # A database made but never migrated (or left behind by a new release): a
+            # ProgrammingError traceback on PostgreSQL, a line blaming the server on SQLite.
+            sys.stderr.write(f"madoguchi: {NOT_MIGRATED}.\n")
+        elif isinstance(exc, OperationalError):
+            # No database server where DATABASE_URL points (or it refused us): one line, not a
+            # traceback; --traceback keeps it.
+            sys.stderr.write(
+                f"madoguchi: database error: {database_words(exc)} (check that the database "
+                "in DATABASE_URL is running and reachable)\n"
+            )
+        elif type(exc) is DatabaseError:
+            # SQLite's "file is not a database": DATABASE_URL names a file that is something
+            # else (or a damaged database).
+            sys.stderr.write(
+                f"madoguchi: database error: {database_words(exc)} (check that DATABASE_URL "
+                "names madoguchi's database)\n"
+            )
+        else:
+            raise  # another database error is a fault of the command's: its traceback
         raise SystemExit(1) from None
 
 

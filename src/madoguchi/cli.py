@@ -18,11 +18,15 @@ from django.core.management.base import BaseCommand, CommandError
 from madoguchi.argtypes import seconds
 
 __all__ = [
+    "NOT_MIGRATED",
     "Backoff",
+    "Interrupted",
     "PlainErrors",
     "counted",
     "database_words",
     "field_rules",
+    "migrations_pending",
+    "not_migrated",
     "read_text_file",
     "refused_at_the_shell",
     "regular_file",
@@ -41,6 +45,53 @@ def database_words(exc: BaseException) -> str:
     """A database error's first line, for an operator's one line (the driver's own words run
     to several: the host tried, then "Is the server running …")."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+# What a command on a database without madoguchi's tables (or without a release's newer ones)
+# says, in one line: it was a ProgrammingError traceback on PostgreSQL, and on SQLite a line
+# sending the operator to check that the database server runs.
+NOT_MIGRATED = (
+    "the database is not migrated: run `madoguchi migrate` (it creates madoguchi's tables, or "
+    "adds what this release needs)"
+)
+
+
+def migrations_pending(using: str = "default") -> bool | None:
+    """Whether the database lacks migrations this code has (never migrated, or migrated by an
+    earlier release); None when it cannot be read. On the connection as it is: a caller after
+    a failed query closes it first (a PostgreSQL transaction that failed answers nothing)."""
+    from django.db import DatabaseError, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    try:
+        executor = MigrationExecutor(connections[using])
+        return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    except DatabaseError:
+        return None
+
+
+# SQLite's words for a table or column that is not there (PostgreSQL's are ProgrammingErrors).
+_SQLITE_MISSING = ("no such table", "no such column", "has no column named")
+
+
+def not_migrated(exc: BaseException, using: str = "default") -> bool:
+    """Whether `exc`, a database error, is a table or column missing from a database whose
+    migrations are not all applied (asked of the database again, on a new connection). A
+    missing table on a database migrated to the end is not this: it stays the error it is."""
+    from django.db import OperationalError, ProgrammingError, connections
+
+    missing = isinstance(exc, ProgrammingError) or (
+        isinstance(exc, OperationalError) and any(w in str(exc) for w in _SQLITE_MISSING)
+    )
+    if not missing:
+        return False
+    connections[using].close()
+    return migrations_pending(using) is True
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with what it left as it stands ("nothing was changed"): the `madoguchi`
+    script prints it in one line (`madoguchi: interrupted: …`) and exits 130, no traceback."""
 
 
 class Backoff:

@@ -7,6 +7,7 @@ required variables set, which is what `check --deploy` is run against.
 
 import os
 import secrets
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -186,9 +187,13 @@ IDENTIFIER_HASH_KEY = env.str("IDENTIFIER_HASH_KEY", default=SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}")
-}
+with warnings.catch_warnings():
+    # django-environ warns "Engine not recognized from url" for a URL with no scheme
+    # (`nonsense`): refused below, in one line, with no warning before it.
+    warnings.filterwarnings("ignore", "Engine not recognized", UserWarning)
+    DATABASES = {
+        "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}")
+    }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Persistent connections (one per worker thread), checked before each request's first use:
 # opening a connection per request cost more than the request's own queries (issue 15).
@@ -199,7 +204,8 @@ _AUDIT_BACKENDS = {
     "django.db.backends.postgresql": "madoguchi.audit.backends.postgresql",
     "django.db.backends.sqlite3": "madoguchi.audit.backends.sqlite3",
 }
-_ENGINE = DATABASES["default"]["ENGINE"]
+# No ENGINE at all for a URL without a scheme (`nonsense`, `pgsql`): it was KeyError's traceback.
+_ENGINE = DATABASES["default"].get("ENGINE", "")
 if _ENGINE not in _AUDIT_BACKENDS or not DATABASES["default"].get("NAME"):
     # One line saying what to set, not Django's traceback from loading a backend.
     raise ImproperlyConfigured(

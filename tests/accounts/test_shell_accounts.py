@@ -421,6 +421,50 @@ def test_a_change_that_changes_nothing_says_so_and_an_operator_keeps_their_own_r
     assert Role.OPERATOR.value in operator.roles
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("grant", "{m}", "desk_staff"), "{m} already holds the role desk_staff"),
+        (("revoke", "{m}", "operator"), "{m} does not hold the role operator"),
+        (("flag", "{m}", "active", "on"), "{m}'s active flag is already on"),
+        (("flag", "{m}", "superuser", "off"), "{m}'s superuser flag is already off"),
+    ],
+)
+def test_a_change_that_changes_nothing_says_what_is_so_in_a_sentence(db, args, said):
+    """It read `desk1: already revoke operator; nothing was changed.`"""
+    operator = factories.staff(Role.OPERATOR)
+    member = factories.staff(Role.DESK_STAFF)
+    out = io.StringIO()
+    filled = [a.format(m=member.username) for a in args]
+    call_command("staff", *filled, "--by", operator.username, stdout=out)
+    assert out.getvalue() == said.format(m=member.username) + "; nothing was changed.\n"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two connections at once")
+@pytest.mark.django_db(transaction=True)
+def test_two_staff_add_of_one_name_at_once_say_the_name_is_taken():
+    """Both passed the check that the name was free; the second's INSERT ended in the
+    database's IntegrityError traceback."""
+    from django.contrib.auth.models import Group
+
+    from madoguchi.accounts.management.commands import staff as staff_command
+    from tests.racekit import at_once
+
+    city = factories.city()
+    Group.objects.get_or_create(name="desk_staff")  # a transactional test's database is flushed
+
+    def add():
+        call_command(
+            "staff", "add", "r2", "--role", "desk_staff", "--organisation", city.name,
+            "--password", NEW, stdout=io.StringIO(), stderr=io.StringIO(),
+        )  # fmt: skip
+        return "added"
+
+    results = at_once(staff_command, "_check_password", add, add)
+    assert sorted(map(str, results)) == ["A user named 'r2' already exists.", "added"], results
+    assert User.objects.filter(username="r2").count() == 1
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(

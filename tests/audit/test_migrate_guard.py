@@ -125,3 +125,59 @@ def test_the_options_are_offered_in_the_help():
     text = Command().create_parser("madoguchi", "migrate").format_help()
     assert "--unapply" in text
     assert "--erase-audit-log" in text
+
+
+@pytest.mark.django_db(transaction=True)  # committed or not, as another connection sees it
+def test_an_unapply_is_recorded_before_the_first_drop_and_ctrl_c_records_what_was_done(
+    monkeypatch,
+):
+    """The record was written only after Django's migrate returned: Ctrl-C or kill -9 mid-way
+    dropped tables with no event. The intent is now committed first (what another connection
+    reads as the first table goes), and Ctrl-C records what was unapplied before it."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    with transaction.atomic():
+        audit.record("accounts.sign_in_failed", payload={"n": 1})
+    seen: list[tuple[str, str]] = []
+    real = MigrationExecutor.unapply_migration
+
+    def unapply(self, state, migration, fake=False):
+        other = connection.copy()  # a connection of its own: sees only what is committed
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT event_name FROM audit_auditevent ORDER BY seq DESC LIMIT 1")
+                seen.append((migration.name, cursor.fetchone()[0]))
+        finally:
+            other.close()
+        if len(seen) == 2:
+            raise KeyboardInterrupt  # Ctrl-C as the second migration starts
+        return real(self, state, migration, fake=fake)
+
+    monkeypatch.setattr(MigrationExecutor, "unapply_migration", unapply)
+    try:
+        with pytest.raises(KeyboardInterrupt) as interrupted:  # the script's one line says it
+            _from_shell("residents", "0002", "--noinput", "--unapply")
+    finally:
+        monkeypatch.undo()
+        call_command("migrate", "residents", verbosity=0)
+    assert str(interrupted.value) == (
+        "the migrations unapplied before it stay unapplied; `madoguchi migrate --plan` shows "
+        "what is left; the audit log records which were unapplied"
+    )
+    plan = [f"residents.{RESIDENTS_LAST}", "residents.0003_case_programme"]
+    assert seen == [
+        (RESIDENTS_LAST, "audit.migrations_unapplying"),
+        ("0003_case_programme", "audit.migrations_unapplying"),
+    ]
+    outcome, intent = AuditEvent.objects.order_by("-seq")[:2]  # applying again recorded none
+    assert intent.event_name == "audit.migrations_unapplying"
+    assert (intent.payload["count"], intent.payload["migrations"]) == (2, plan)
+    assert (
+        events.get(intent.event_name)
+        .render(intent.payload, "ja")
+        .startswith(
+            f"データベースのマイグレーション 2 件を取り消します（residents.{RESIDENTS_LAST}、"
+        )
+    )
+    assert outcome.event_name == "audit.migrations_unapplied"
+    assert outcome.payload["migrations"] == plan[:1]  # the one done before Ctrl-C

@@ -170,3 +170,48 @@ def test_the_pin_pads_english_says_one_try_in_the_singular() -> None:
     assert "Wrong PIN. 2 tries left." in page("en", 2)
     assert "暗証番号が違います。残り1回です。" in page("ja", 1)
     assert "残り1回" in page("ja", 1)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\x7fELF\xd0\x00binary", "it is not text (a card file is JSON text)"),
+        (b"desk-01\n", "it is not JSON text (a card file is)"),
+        (b"[1, 2]", "it does not say it is a card (madoguchi-vcard/1)"),
+        (
+            b'{"format": "madoguchi-vcard/1"}',
+            "its part 'pins' is missing (a file cut short or edited?)",
+        ),
+    ],
+    ids=["binary", "text", "json", "cut-short"],
+)
+def test_vcard_plug_of_a_file_that_is_no_card_says_why_in_words(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    """It named the exception: `UnicodeDecodeError: 'utf-8' codec can't decode byte 0xd0 …`,
+    `AttributeError: 'list' object has no attribute 'get'`."""
+    bad = tmp_path / "bin.dat"
+    bad.write_bytes(content)
+    err = io.StringIO()
+    assert cli.run_vcard({"action": "plug", "card": bad, "port": 1}, err=err) == 1
+    assert err.getvalue() == (
+        f"error: {bad}: not a virtual card file (madoguchi vcard issue writes them): {reason}.\n"
+    )
+
+
+@pytest.mark.parametrize("name", ["nonexistent.card", "."], ids=["missing", "directory"])
+def test_vcard_plug_of_a_file_it_cannot_read_names_it_without_an_errno(
+    tmp_path: Path, name: str
+) -> None:
+    """It was `error: [Errno 2] No such file or directory: '/nonexistent'`."""
+    path = tmp_path / name
+    err = io.StringIO()
+    assert cli.run_vcard({"action": "plug", "card": path, "port": 1}, err=err) == 1
+    words = "No such file or directory" if name != "." else "Is a directory"
+    assert err.getvalue() == f"error: {path}: {words}\n"
+
+
+def test_a_device_is_not_read_forever_as_a_card(tmp_path: Path) -> None:
+    err = io.StringIO()
+    assert cli.run_vcard({"action": "plug", "card": Path("/dev/zero"), "port": 1}, err=err) == 1
+    assert "it is larger than 1,000,000 bytes, which no card file is." in err.getvalue()

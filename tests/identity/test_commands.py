@@ -95,6 +95,26 @@ def test_a_crl_url_that_answers_an_error_says_the_status_alone(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://[::1", "Invalid port: ':1'"),
+        ("http://[zz]/ca.crl", "Invalid IPv6 address: '[zz]'"),
+        ("http://" + "a" * 70 + ".example/ca.crl", "its host name: label empty or too long"),
+    ],
+    ids=["bracket-open", "not-an-address", "label-too-long"],
+)
+def test_a_crl_url_that_is_not_one_is_refused_saying_so(url, why):
+    """httpx's InvalidURL (and the idna codec's UnicodeError) were tracebacks."""
+    with pytest.raises(CommandError) as refused:
+        call_command("identity", "import-crl", url)
+    assert str(refused.value) == (
+        f"Cannot fetch {url}: it is not a valid URL ({why}); give the CRL's http:// or "
+        "https:// address, or a file."
+    )
+    assert not RevocationList.objects.exists()
+
+
 def test_import_crl_every_refuses_a_negative_number_of_seconds():
     with pytest.raises(
         CommandError, match=r"a whole number of seconds \(0: import once\), not '-5'"

@@ -349,6 +349,19 @@ AUDIT_CHECKPOINT_WRITTEN = register(
         en="Audit log checkpoint written ({size} events, root {root})",
     )
 )
+# Recorded and committed before a `madoguchi migrate --unapply` drops anything: the record of an
+# unapply no longer depends on the command running to its end (Ctrl-C, kill -9).
+AUDIT_MIGRATIONS_UNAPPLYING = register(
+    EventType(
+        9003,
+        "audit.migrations_unapplying",
+        ja="データベースのマイグレーション {count} 件を取り消します（{migrations}、OS ユーザー {os_user}）",
+        en="About to unapply {count} database migrations ({migrations}; OS user {os_user})",
+        describe=lambda payload, lang: {
+            "migrations": (", " if english(lang) else "、").join(payload.get("migrations") or ())
+        },
+    )
+)
 AUDIT_MIGRATIONS_UNAPPLIED = register(
     EventType(
         9002,

@@ -189,9 +189,19 @@ def run_vcard(options: dict[str, Any], out: Writer = sys.stdout, err: Writer = s
             remove_after=options.get("remove_after"),
             out=out,
         )
-    except (CardError, ValueError, OSError) as exc:
+    except (CardError, ValueError) as exc:
         _line(err, f"error: {exc}")
         return 1
+    except OSError as exc:
+        _line(err, f"error: {os_error_words(exc)}")
+        return 1
+
+
+def os_error_words(exc: OSError) -> str:
+    """An operating system's refusal as a person reads it, naming the file: `/x.card: No such
+    file or directory`, not `[Errno 2] No such file or directory: '/x.card'`."""
+    words = exc.strerror or str(exc)
+    return f"{exc.filename}: {words}" if exc.filename else words
 
 
 def run_card(options: dict[str, Any], out: Writer = sys.stdout, err: Writer = sys.stderr) -> int:

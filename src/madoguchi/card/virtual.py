@@ -35,6 +35,8 @@ from madoguchi.card.testca import TestCA, generate_rsa_key
 
 ATR = bytes.fromhex("3BE000FF8131FE4514")
 CARD_FORMAT = "madoguchi-vcard/1"
+# The largest card file read: an issued one is about 10 kB.
+CARD_FILE_MOST = 1_000_000
 #: How the card answers an empty VERIFY for a blocked PIN (both are seen on real cards).
 BLOCKED_ANSWERS = ("6984", "63C0")
 
@@ -149,17 +151,35 @@ class VirtualCard:
     @classmethod
     def load(cls, path: Path | str) -> VirtualCard:
         """The card a file written by `madoguchi vcard issue` holds. Any other file (a
-        certificate, a text file, a card file cut short) is refused naming it, as a
-        `CardError`: `agent --virtual /etc/hostname` ended in json's traceback."""
+        certificate, a text file, a card file cut short) is refused naming it and saying in
+        plain words what is wrong, as a `CardError` (`agent --virtual /etc/hostname` ended in
+        json's traceback, then in the exception's name: `UnicodeDecodeError: 'utf-8' codec…`).
+        A file that cannot be read at all is the `OSError` it is (it names the file)."""
         p = Path(path)
+        with p.open("rb") as fh:  # a directory: IsADirectoryError, naming it
+            data = fh.read(CARD_FILE_MOST + 1)  # not forever from /dev/zero
+        reason = ""
         try:
-            return cls(json.loads(p.read_text(encoding="utf-8")), p)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            # json's and base64's errors are ValueErrors; a missing or mistyped key the rest.
-            raise CardError(
-                f"{p}: not a virtual card file (madoguchi vcard issue writes them): "
-                f"{type(exc).__name__}: {exc}"
-            ) from None
+            if len(data) > CARD_FILE_MOST:
+                reason = f"it is larger than {CARD_FILE_MOST:,} bytes, which no card file is"
+            else:
+                state = json.loads(data.decode("utf-8"))
+                if not isinstance(state, dict) or state.get("format") != CARD_FORMAT:
+                    reason = f"it does not say it is a card ({CARD_FORMAT})"
+                else:
+                    return cls(state, p)
+        except UnicodeDecodeError:
+            reason = "it is not text (a card file is JSON text)"
+        except json.JSONDecodeError:
+            reason = "it is not JSON text (a card file is)"
+        except KeyError as exc:
+            reason = f"its part {exc.args[0]!r} is missing (a file cut short or edited?)"
+        except (ValueError, TypeError, AttributeError):
+            # base64's and the key loader's errors, a value of the wrong kind.
+            reason = "part of it is damaged (a file edited by hand?)"
+        raise CardError(
+            f"{p}: not a virtual card file (madoguchi vcard issue writes them): {reason}."
+        )
 
     def save(self, path: Path | str | None = None) -> None:
         if path is not None:

@@ -53,9 +53,12 @@ class Command(PlainErrors, BaseCommand):
         if opts["action"] == "set-code":
             self._set_code(str(opts["name"]), str(opts["municipality_code"]).strip())
             return
+        # Read whole before the header is printed (a database that cannot answer printed the
+        # header alone above the error).
+        orgs = list(Organisation.objects.select_related("city").order_by("kind", "name"))
         # One header line naming the columns, as `madoguchi sim accounts` prints it.
         self.stdout.write("name\tkind\tcity\tmunicipality_code")
-        for org in Organisation.objects.select_related("city").order_by("kind", "name"):
+        for org in orgs:
             city = org.city.name if org.city else ""
             self.stdout.write(f"{org.name}\t{org.kind}\t{city}\t{org.municipality_code}")
 

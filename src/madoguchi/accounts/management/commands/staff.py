@@ -18,7 +18,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -34,7 +34,7 @@ from madoguchi.accounts.models import Organisation, User
 from madoguchi.accounts.services import official_outside_a_city
 from madoguchi.audit import services as audit
 from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED, EventType
-from madoguchi.cli import PlainErrors, counted, field_rules
+from madoguchi.cli import Interrupted, PlainErrors, counted, field_rules
 from madoguchi.plaintext import long_number
 from madoguchi.terminals.constants import DeskSessionCloseReason
 from madoguchi.terminals.models import DeskSession
@@ -143,15 +143,20 @@ class Command(PlainErrors, BaseCommand):
         elif action in ("grant", "revoke", "flag"):
             self._privileges(str(action), opts)
         else:
-            # One header line naming the columns, as `madoguchi sim accounts` prints it.
-            self.stdout.write("username\torganisation\troles\tactive")
             users = User.objects.order_by("username").select_related("organisation")
+            # Read whole before the header is printed (a database that cannot answer printed
+            # the header alone above the error).
+            rows = []
             for user in users.prefetch_related("groups"):
                 roles = ",".join(sorted(user.roles))
                 # An account of no organisation (the resident page's) printed "None".
                 organisation = user.organisation.name if user.organisation else ""
                 active = "yes" if user.is_active else "no"
-                self.stdout.write(f"{user.username}\t{organisation}\t{roles}\t{active}")
+                rows.append(f"{user.username}\t{organisation}\t{roles}\t{active}")
+            # One header line naming the columns, as `madoguchi sim accounts` prints it.
+            self.stdout.write("username\torganisation\troles\tactive")
+            for row in rows:
+                self.stdout.write(row)
 
     def _add(self, opts: dict[str, object]) -> None:
         org = Organisation.objects.filter(name=opts["organisation"]).first()
@@ -196,21 +201,28 @@ class Command(PlainErrors, BaseCommand):
             password = _ask_password()
         candidate = User(username=username, display_name=str(opts["display_name"]))
         _check_password(password, candidate, "nobody was added")
-        with transaction.atomic():
-            user = User.objects.create_user(
-                username=username,
-                password=password,
-                display_name=str(opts["display_name"]),
-                organisation=org,
-            )
-            user.groups.add(Group.objects.get(name=opts["role"]))
-            _record_by_os_user(  # who was added, with which role; never the password
-                STAFF_ADDED,
-                user,
-                display_name=user.display_name,
-                role=str(opts["role"]),
-                organisation=org.name,
-            )
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    username=username,
+                    password=password,
+                    display_name=str(opts["display_name"]),
+                    organisation=org,
+                )
+                user.groups.add(Group.objects.get(name=opts["role"]))
+                _record_by_os_user(  # who was added, with which role; never the password
+                    STAFF_ADDED,
+                    user,
+                    display_name=user.display_name,
+                    role=str(opts["role"]),
+                    organisation=org.name,
+                )
+        except IntegrityError:
+            # Added by another command between the check above and this one (two `staff add`
+            # of one name at once): the same sentence, not the database's traceback.
+            if User.objects.filter(username=username).exists():
+                raise CommandError(f"A user named {username!r} already exists.") from None
+            raise
         self.stdout.write(f"Created {user.username} ({opts['role']}).")
 
     def _password(self, opts: dict[str, object]) -> None:
@@ -341,7 +353,7 @@ class Command(PlainErrors, BaseCommand):
                 )
             if _already(user, action, field, opts, group):
                 # A change that changes nothing is said so, and no event claims one.
-                self.stdout.write(f"{user.username}: already {change}; nothing was changed.")
+                self.stdout.write(f"{_as_it_stands(user, action, opts)}; nothing was changed.")
                 return
             if action == "flag":
                 setattr(user, field, opts["state"] == "on")
@@ -393,6 +405,16 @@ def _already(user: User, action: str, field: str, opts: dict[str, object], group
         return bool(getattr(user, field)) == (opts["state"] == "on")
     held = user.groups.filter(pk=group.pk).exists() if group is not None else False
     return held if action == "grant" else not held
+
+
+def _as_it_stands(user: User, action: str, opts: dict[str, object]) -> str:
+    """What is already so, for a grant, revoke or flag that changes nothing, as a sentence
+    (it read "desk1: already revoke operator")."""
+    if action == "grant":
+        return f"{user.username} already holds the role {opts['role']}"
+    if action == "revoke":
+        return f"{user.username} does not hold the role {opts['role']}"
+    return f"{user.username}'s {opts['flag']} flag is already {opts['state']}"
 
 
 def _close_desk_sessions(user: User, by: User) -> int:
@@ -495,7 +517,10 @@ def _read_password(
             f"terminal, where the password would show as it is typed; {outcome}. Leave "
             "--password-stdin out to be asked for it without it showing."
         )
-    line = stream.readline(PASSWORD_STDIN_LIMIT + 1)
+    try:
+        line = stream.readline(PASSWORD_STDIN_LIMIT + 1)
+    except KeyboardInterrupt:  # waiting for a pipe that never wrote
+        raise Interrupted(outcome) from None
     if len(line) > PASSWORD_STDIN_LIMIT:
         raise CommandError(
             f"The password on standard input is longer than {PASSWORD_STDIN_LIMIT} "
@@ -520,6 +545,8 @@ def _ask_password(*, outcome: str = "nobody was added") -> str:
             f"No password given, {outcome}: type it when asked (twice), or pipe it in "
             "with --password-stdin."
         ) from None
+    except KeyboardInterrupt:
+        raise Interrupted(outcome) from None
     if first != second:
         raise CommandError(f"The two passwords differ, {outcome}; run it again.")
     if not first:

@@ -124,13 +124,18 @@ class Command(PlainErrors, BaseCommand):
         else:
             # One header line naming the columns, as `madoguchi sim accounts` prints it.
             # The last column, the active credentials' prefixes: what `terminal revoke` takes.
-            self.stdout.write("name\tlocation\tcontractor\tactive_credentials\tprefixes")
+            # Read whole before the header is printed (a database that cannot answer printed
+            # the header alone above the error).
+            rows = []
             for t in Terminal.objects.order_by("name"):
                 prefixes = list(
                     t.credentials.filter(revoked_at__isnull=True)
                     .order_by("created_at")
                     .values_list("prefix", flat=True)
                 )
-                self.stdout.write(
+                rows.append(
                     f"{t.name}\t{t.location}\t{t.contractor}\t{len(prefixes)}\t{','.join(prefixes)}"
                 )
+            self.stdout.write("name\tlocation\tcontractor\tactive_credentials\tprefixes")
+            for row in rows:
+                self.stdout.write(row)

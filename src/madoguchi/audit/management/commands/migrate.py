@@ -7,32 +7,45 @@ zero` dropped every link, account and the ledger the same way. Unapplying a migr
 what it made: the tables and columns it created go, with the records in them. From a shell, on
 a database whose audit log holds events, a plan that unapplies anything is refused, naming what
 it would unapply, unless `--unapply` is given (a release rolled back on purpose), after which
-the audit log records it (`audit.migrations_unapplied`: which migrations, the OS user); a plan
-that unapplies the audit log's own migrations needs `--erase-audit-log`, as `flush` does, and
-can record nothing (the log is gone; the checkpoints outside the database show it).
+the audit log records it: first what it is about to unapply (`audit.migrations_unapplying`,
+which migrations and the OS user, committed before anything is dropped, so that a Ctrl-C or a
+kill -9 mid-way cannot leave the drop unrecorded), then what it did unapply
+(`audit.migrations_unapplied`, also after an interruption it outlives). A plan that unapplies
+the audit log's own migrations needs `--erase-audit-log`, as `flush` does, and can record
+nothing (the log is gone; the checkpoints outside the database show it).
 
 Applying migrations (`madoguchi migrate`, `migrate APP`), `--plan`, `--check` and `--fake`
 (which changes only Django's record of what is applied) are not asked; nor is code
 (`call_command`, the tests' own databases).
+
+Two `madoguchi migrate` at once on one database (two deploy scripts, an operator and a
+service's start) take turns: the second waits for the first and then finds less or nothing to
+do. The loser of the race ended in an IntegrityError traceback (PostgreSQL) or "table already
+exists" (SQLite).
 """
 
 from __future__ import annotations
 
+import fcntl
 import getpass
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.core.management.commands.migrate import Command as DjangoMigrateCommand
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.exceptions import AmbiguityError
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.recorder import MigrationRecorder
 
 from madoguchi.audit import events
 from madoguchi.audit import services as audit
 from madoguchi.audit.models import AuditEvent
-from madoguchi.cli import PlainErrors, counted
+from madoguchi.cli import Interrupted, PlainErrors, counted
 
 # Listed in a refusal by name up to this many; beyond, by app and count.
 NAMED = 6
@@ -64,26 +77,41 @@ class Command(PlainErrors, DjangoMigrateCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        unapplied: list[str] = []
+        database = options["database"]
+        if options["plan"] or options["check_unapplied"]:
+            super().handle(*args, **options)  # reads only: no turn to wait for
+            return
+        with _one_migrate_at_a_time(connections[database], self.stderr):
+            self._migrate(*args, **options)
+
+    def _migrate(self, *args: Any, **options: Any) -> None:
+        database = options["database"]
+        unapplying: list[str] = []
         if (
             getattr(self, "_called_from_command_line", False)
             and options["app_label"]
             and options["migration_name"]
-            and not (options["plan"] or options["check_unapplied"] or options["fake"])
+            and not options["fake"]
         ):
-            unapplied = self._unapplied_if_told(options)
-        super().handle(*args, **options)
-        if unapplied:
-            database = options["database"]
-            with transaction.atomic(using=database):
-                audit.record(
-                    events.AUDIT_MIGRATIONS_UNAPPLIED,
-                    payload={
-                        "count": len(unapplied),
-                        "migrations": unapplied,
-                        "os_user": getpass.getuser(),
-                    },
-                )
+            unapplying = self._unapplied_if_told(options)
+        if unapplying:
+            # Recorded and committed before the first table is dropped: the record of an
+            # unapply was written only after it, and Ctrl-C or kill -9 mid-way left none.
+            _record(events.AUDIT_MIGRATIONS_UNAPPLYING, unapplying, database)
+        failed = True
+        try:
+            super().handle(*args, **options)
+            failed = False
+        except KeyboardInterrupt:
+            done = "unapplied" if unapplying else "applied"
+            raise Interrupted(
+                f"the migrations {done} before it stay {done}; `madoguchi migrate --plan` shows "
+                "what is left"
+                + ("; the audit log records which were unapplied" if unapplying else "")
+            ) from None
+        finally:
+            if unapplying:
+                _record_unapplied(unapplying, database, failed=failed)
 
     def _unapplied_if_told(self, options: dict[str, Any]) -> list[str]:
         """The migrations the plan unapplies, to record once done; a `CommandError` saying what
@@ -133,6 +161,81 @@ class Command(PlainErrors, DjangoMigrateCommand):
                 "records what was unapplied and by which OS user."
             )
         return backwards
+
+
+def _record(event: events.EventType, migrations: list[str], database: str) -> None:
+    with transaction.atomic(using=database):
+        audit.record(
+            event,
+            payload={
+                "count": len(migrations),
+                "migrations": migrations,
+                "os_user": getpass.getuser(),
+            },
+        )
+
+
+def _record_unapplied(planned: list[str], database: str, *, failed: bool) -> None:
+    """Record the migrations of `planned` that are no longer applied (all of them, or those
+    done before an interruption or a failure). A failure to record is raised unless the
+    migrate itself `failed` (its exception then stays the one reported; the intent recorded
+    before names the plan)."""
+    connection = connections[database]
+    try:
+        if failed and not connection.in_atomic_block:
+            connection.close()  # a failed statement may have left the connection unusable
+        applied = MigrationRecorder(connection).applied_migrations()
+        done = [label for label in planned if tuple(label.split(".", 1)) not in applied]
+        if done:
+            _record(events.AUDIT_MIGRATIONS_UNAPPLIED, done, database)
+    except DatabaseError:
+        if not failed:
+            raise
+
+
+# pg_advisory_lock's key for `madoguchi migrate` (per database): "madomigr" in ASCII.
+MIGRATE_LOCK_KEY = 0x6D61646F6D696772
+_WAITING = (
+    "Another `madoguchi migrate` is running on this database: waiting for it to finish, then "
+    "doing what is left."
+)
+
+
+@contextmanager
+def _one_migrate_at_a_time(connection: BaseDatabaseWrapper, err: Any) -> Iterator[None]:
+    """Hold the database's migrate turn: a PostgreSQL advisory lock (session-level, let go
+    at the end or with the connection), on SQLite an flock on the database file (beside
+    SQLite's own locks, which it does not touch). Says so when another migrate holds it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [MIGRATE_LOCK_KEY])
+            if not cursor.fetchone()[0]:
+                err.write(_WAITING)
+                cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATE_LOCK_KEY])
+        try:
+            yield
+        finally:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATE_LOCK_KEY])
+            except DatabaseError:
+                pass  # the connection is gone, and its lock with it
+        return
+    name = str(connection.settings_dict.get("NAME") or "")
+    if connection.vendor != "sqlite" or not name or name.startswith(":memory:"):
+        yield
+        return
+    connection.ensure_connection()  # SQLite creates the file
+    if not Path(name).is_file():  # an in-memory database ("file:…?mode=memory")
+        yield
+        return
+    with Path(name).open("rb") as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            err.write(_WAITING)
+            fcntl.flock(held, fcntl.LOCK_EX)
+        yield  # the lock goes with the file's closing
 
 
 def _events_held(connection: BaseDatabaseWrapper) -> int:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from madoguchi.argtypes import bind_address
-from madoguchi.cli import PlainErrors
+from madoguchi.cli import PlainErrors, migrations_pending
 from madoguchi.core import gconf
 from madoguchi.core.gworker import DEFAULT_LIMITS
 
@@ -146,6 +146,14 @@ class Command(PlainErrors, BaseCommand):
         )
 
     def handle(self, *args: object, **opts: object) -> None:
+        # On a database not migrated every page was a server error and the sweeper logged a
+        # database error every minute; started, the server looked up and running.
+        from_shell = getattr(self, "_called_from_command_line", False)
+        if from_shell and not opts.get("skip_checks") and migrations_pending() is True:
+            raise CommandError(
+                "The database is not migrated: run `madoguchi migrate` first (it creates "
+                "madoguchi's tables, or adds what this release needs). The server was not started."
+            )
         argv = [
             sys.executable,
             "-m",

@@ -12,7 +12,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections
 
-from madoguchi.cli import Backoff, PlainErrors, counted, database_words, seconds
+from madoguchi.cli import (
+    NOT_MIGRATED,
+    Backoff,
+    PlainErrors,
+    counted,
+    database_words,
+    not_migrated,
+    seconds,
+)
 from madoguchi.desk.sweep import SweepResult, sweep
 
 log = logging.getLogger("madoguchi.sweep")
@@ -64,7 +72,11 @@ class Command(PlainErrors, BaseCommand):
                 # 80-line traceback every round), the waits doubling up to a minute (or
                 # `every`, if longer) until a sweep succeeds.
                 wait = backoff.failed()
-                log.error("sweep: database error: %s; retrying in %g s", database_words(exc), wait)
+                if not_migrated(exc):
+                    log.error("sweep: %s; retrying in %g s", NOT_MIGRATED, wait)
+                else:
+                    said = database_words(exc)
+                    log.error("sweep: database error: %s; retrying in %g s", said, wait)
                 result = SweepResult(ended=0, purged=0)
             else:
                 backoff.succeeded()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import re
 import time
 
 import httpx
@@ -165,8 +166,15 @@ class Command(PlainErrors, BaseCommand):
         if source.startswith(("http://", "https://")):
             try:
                 response = httpx.get(source, timeout=30, follow_redirects=True)
+            except (httpx.InvalidURL, UnicodeError) as exc:
+                # `http://[::1` (a bracket left open), a host name too long: httpx's
+                # InvalidURL or the idna codec's UnicodeError, each a traceback.
+                raise CommandError(
+                    f"Cannot fetch {source}: it is not a valid URL ({_plain(exc)}); give the "
+                    "CRL's http:// or https:// address, or a file."
+                ) from exc
             except httpx.HTTPError as exc:
-                reason = str(exc) or exc.__class__.__name__
+                reason = _plain(exc) or exc.__class__.__name__
                 raise CommandError(f"Could not fetch {source}: {reason}") from exc
             if response.status_code != 200:  # httpx's own sentence ends with a web page
                 raise CommandError(
@@ -199,3 +207,11 @@ class Command(PlainErrors, BaseCommand):
                 # operator stopped it on purpose, and the last import stands.
                 self.stdout.write("Stopped; the last import stands.")
                 return
+
+
+def _plain(exc: BaseException) -> str:
+    """An error's words without the errno in front (`[Errno -2] Name or service not known`) or
+    the idna codec's name in front of its reason: what a person reads."""
+    said = re.sub(r"^\[Errno -?\d+\] ", "", str(exc))
+    idna = re.fullmatch(r"encoding with 'idna' codec failed \(UnicodeError: (.*)\)", said)
+    return f"its host name: {idna.group(1)}" if idna else said
