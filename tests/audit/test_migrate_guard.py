@@ -156,7 +156,7 @@ def test_an_unapply_is_recorded_before_the_first_drop_and_ctrl_c_records_what_wa
     monkeypatch.setattr(MigrationExecutor, "unapply_migration", unapply)
     try:
         with pytest.raises(KeyboardInterrupt) as interrupted:  # the script's one line says it
-            _from_shell("residents", "0002", "--noinput", "--unapply")
+            _from_shell("residents", "0003", "--noinput", "--unapply")
     finally:
         monkeypatch.undo()
         call_command("migrate", "residents", verbosity=0)
@@ -164,10 +164,10 @@ def test_an_unapply_is_recorded_before_the_first_drop_and_ctrl_c_records_what_wa
         "the migrations unapplied before it stay unapplied; `madoguchi migrate --plan` shows "
         "what is left; the audit log records which were unapplied"
     )
-    plan = [f"residents.{RESIDENTS_LAST}", "residents.0003_case_programme"]
+    plan = [f"residents.{RESIDENTS_LAST}", "residents.0004_end_reason_absolute_limit"]
     assert seen == [
         (RESIDENTS_LAST, "audit.migrations_unapplying"),
-        ("0003_case_programme", "audit.migrations_unapplying"),
+        ("0004_end_reason_absolute_limit", "audit.migrations_unapplying"),
     ]
     outcome, intent = AuditEvent.objects.order_by("-seq")[:2]  # applying again recorded none
     assert intent.event_name == "audit.migrations_unapplying"
