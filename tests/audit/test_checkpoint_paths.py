@@ -55,7 +55,7 @@ def test_keygen_given_a_directory_says_so(settings, tmp_path):
         call_command("audit", "pubkey", stdout=io.StringIO())
     assert str(refused.value) == (
         f"The checkpoint signing key at {tmp_path} (AUDIT_CHECKPOINT_KEY_FILE) cannot be read: "
-        "Is a directory."
+        "it is a directory."
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -83,8 +84,26 @@ def sign(checkpoint: Checkpoint, name: str, private_key: Ed25519PrivateKey) -> s
     return f"{body}\n{DASH} {name} {blob}\n"
 
 
+# A tree size: decimal, no leading zero, at most 20 digits (a 64-bit count has 20 at most; int()
+# of a longer one could take long, and of more than 4,300 digits refuses).
+_SIZE_RE = re.compile(r"0|[1-9][0-9]{0,19}")
+
+
 def open_note(text: str, name: str, public_key: Ed25519PublicKey) -> Checkpoint:
-    """Parse a signed checkpoint and return it if a signature by (name, key) verifies."""
+    """Parse a signed checkpoint and return it if a signature by (name, key) verifies.
+
+    A note whose every line ends CRLF (as a mail program or a Windows editor may save it) is
+    read with LF line ends: the signature covers the text with LF line ends, and it is over
+    those bytes that the signature is checked, so nothing unsigned is accepted. A note with
+    a carriage return anywhere else is refused as such."""
+    if "\r" in text:
+        crlf = text.replace("\r\n", "\n")
+        if "\r" in crlf or text.count("\n") != text.count("\r\n"):
+            raise NoteError(
+                "The note mixes CRLF and LF line ends (or holds a carriage return inside a "
+                "line); give the checkpoint file as it was written, with LF line ends."
+            )
+        text = crlf
     body, sep, signatures = text.partition("\n\n")
     if not sep:
         raise NoteError("The note has no blank line between text and signatures.")
@@ -93,8 +112,15 @@ def open_note(text: str, name: str, public_key: Ed25519PublicKey) -> Checkpoint:
     if len(lines) < 3:
         raise NoteError("The checkpoint needs origin, size and root hash lines.")
     origin, size_text, root_text = lines[:3]
-    if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
-        raise NoteError(f"The checkpoint size {size_text!r} is not a decimal number.")
+    if not _SIZE_RE.fullmatch(size_text):
+        shown = (
+            size_text
+            if len(size_text) <= 40
+            else f"{size_text[:20]}… ({len(size_text):,} characters)"
+        )
+        raise NoteError(
+            f"The checkpoint size {shown!r} is not a decimal number of at most 20 digits."
+        )
     try:
         root = base64.b64decode(root_text, validate=True)
     except binascii.Error as exc:

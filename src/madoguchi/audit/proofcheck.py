@@ -45,6 +45,20 @@ def _hash(text: str, what: str) -> bytes:
     return value
 
 
+# A count of events has at most 20 digits (64 bits); int() of a longer one is slow, and of more
+# than 4,300 digits a ValueError (a traceback, not a refusal).
+_MOST_DIGITS = 20
+
+
+def _number(text: str, what: str) -> int:
+    if len(text) > _MOST_DIGITS:
+        raise Refused(
+            f"{what} has {len(text):,} digits; no log holds that many events (a number of at "
+            f"most {_MOST_DIGITS} digits)."
+        )
+    return int(text)
+
+
 def parse(text: str) -> Claim:
     """The claim and the proof's hashes in `audit prove`'s output."""
     claim = Claim()
@@ -53,18 +67,18 @@ def parse(text: str) -> Claim:
         if raw.startswith("  ") and line:
             claim.proof.append(_hash(line, f"Proof line {number}"))
         elif match := _TREE.match(line):
-            claim.size = int(match[1])
+            claim.size = _number(match[1], "The tree size")
             claim.root = _hash(match[2], "The tree's root")
         elif match := _INCLUSION.match(line):
-            claim.seq = int(match[1])
-            if int(match[2]) != claim.seq - 1:
+            claim.seq = _number(match[1], "The event number")
+            if _number(match[2], "The leaf index") != claim.seq - 1:
                 raise Refused(
                     f"Leaf index {match[2]} is not event #{claim.seq}'s (events are numbered "
                     "from 1, leaf indexes from 0)."
                 )
             claim.leaf = _hash(match[3], "The event's leaf hash")
         elif match := _CONSISTENCY.match(line):
-            claim.old_size = int(match[1])
+            claim.old_size = _number(match[1], "The older tree size")
             claim.old_root = _hash(match[2], "The older tree's root")
     if claim.size is None and claim.seq is None and claim.old_size is None and not claim.proof:
         raise Refused(
@@ -99,6 +113,7 @@ def check(
     """Check the proof in ``text``; return the lines saying what it proved, or raise Refused."""
     claim = parse(text)
     trusted = []
+    old_root_from = "the proof"  # where the older root came from: the proof, the auditor, a note
     root_bytes: bytes | None
     old_root_bytes: bytes | None
     for given, what in ((checkpoint, "The checkpoint"), (old_checkpoint, "The older checkpoint")):
@@ -120,8 +135,11 @@ def check(
             )
         old_size, old_root_bytes = signed.size, signed.root
         trusted.append(f"the signed checkpoint of {signed.size} events")
+        old_root_from = "a signed checkpoint"
     else:
         old_root_bytes = _hash(old_root, "The older root you gave") if old_root else None
+        if old_root:
+            old_root_from = "you"
     if root_bytes is None:
         if claim.root is None:
             raise Refused("No tree root: neither in the proof nor given (--root, --checkpoint).")
@@ -182,11 +200,22 @@ def check(
             f"Consistency proof verified: the tree of {size} events (root {root_bytes.hex()}) "
             f"extends the tree of {old_size} events (root {old_root_bytes.hex()})."
         ]
-    if trusted:
+    if checkpoint:
         lines.append("Against " + " and ".join(trusted) + ".")
     else:
+        # A signed older checkpoint alone vouches for the older tree, not this one.
         lines.append(
             "Against the root as given, not a signed checkpoint: compare it with one "
             "(--checkpoint) to know the log's operator signed that tree."
+            + (f" The older tree: against {trusted[0]}." if trusted else "")
+        )
+    if not inclusion and old_root_from != "a signed checkpoint":
+        # What the proof (the log's operator) claims, or a root the auditor gave: proven only
+        # to be extended by the tree above, not to be a tree the operator signed.
+        given = "as the proof claims it" if old_root_from == "the proof" else "as given"
+        lines.append(
+            f"The older tree's root was only {given}, not a signed checkpoint: compare it "
+            "with the older checkpoint (--old-checkpoint) to know the log's operator signed "
+            "that tree."
         )
     return lines

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,10 +23,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import connections, router, transaction
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from madoguchi.cli import OperatorRefusal
 
-from . import append_function, conf, events, merkle, note
+from . import append_function, conf, events, files, merkle, note, rules
 from .canonical import GENESIS, canonical_json, chain_hash, template, time_json
 from .merkle import leaf_hash
 from .models import AuditCheckpoint, AuditEvent
@@ -34,14 +35,6 @@ from .verify import verify_log
 
 # Arbitrary fixed key for pg_advisory_xact_lock: the bytes "mado" "audt".
 ADVISORY_LOCK_KEY = 0x6D61646F61756474
-
-# Payload keys that must never reach the log (PINs, the individual number).
-FORBIDDEN_KEY_RE = re.compile(
-    r"(^|_)(pin|pins|passcode|individual_number|my_?number|kojin_?bango|mynumber)($|_)",
-    re.IGNORECASE,
-)
-# An individual number is exactly 12 digits; no payload value may look like one.
-TWELVE_DIGITS_RE = re.compile(r"^\d{12}$")
 
 
 class AuditError(OperatorRefusal):
@@ -100,24 +93,12 @@ def _subject_fields(subject: Model | tuple[str, str] | None) -> tuple[str, str]:
     )
 
 
-def _check_payload(value: Any, path: str = "payload") -> None:
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise AuditError(f"{path} has a non-string key {key!r}; JSON keys are strings.")
-            if FORBIDDEN_KEY_RE.search(key):
-                raise AuditError(
-                    f"{path}.{key} is refused: PINs and individual numbers never go in the audit log."
-                )
-            _check_payload(item, f"{path}.{key}")
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            _check_payload(item, f"{path}[{i}]")
-    elif isinstance(value, str) and TWELVE_DIGITS_RE.fullmatch(value.strip()):
-        raise AuditError(
-            f"{path} is refused: a 12-digit value looks like an individual number, "
-            "which never goes in the audit log."
-        )
+def _check_payload(value: Any) -> None:
+    """Refuse a payload that breaks the log's rules (`rules.payload_problem`, which `verify`
+    checks every stored event against too)."""
+    problem = rules.payload_problem(value)
+    if problem is not None:
+        raise AuditError(problem)
 
 
 def _lock_head(using: str, *, constraints_first: bool = False) -> None:
@@ -256,17 +237,27 @@ _INSERT = 'INSERT INTO "audit_auditevent" ({}) VALUES '.format(  # noqa: S608 (c
 _VALUES = "({})".format(", ".join(["%s"] * len(_COLUMNS)))
 
 
-def _lock_and_read_head(using: str) -> tuple[int, str] | None:
-    """`_lock_head(constraints_first=True)`, then the head (seq, chain hash) read after the lock
-    is held (the append's path other than PostgreSQL's, which is one statement:
+def _lock_and_read_head(using: str) -> tuple[int, str, datetime] | None:
+    """`_lock_head(constraints_first=True)`, then the head (seq, chain hash, time) read after
+    the lock is held (the append's path other than PostgreSQL's, which is one statement:
     `_append_in_database`)."""
     _lock_head(using, constraints_first=True)
     with connections[using].cursor() as cursor:
         cursor.execute(
-            'SELECT "seq", "chain_hash" FROM "audit_auditevent" ORDER BY "seq" DESC LIMIT 1'
+            'SELECT "seq", "chain_hash", "time" FROM "audit_auditevent" ORDER BY "seq" DESC LIMIT 1'
         )
         row = cursor.fetchone()
-    return (int(row[0]), str(row[1])) if row is not None else None
+    if row is None:
+        return None
+    when = row[2]
+    if isinstance(when, str):  # SQLite's text
+        parsed = parse_datetime(when)
+        if parsed is None:  # pragma: no cover (written by the append below)
+            raise AuditError(f"The newest audit event's time cannot be read: {when!r}.")
+        when = parsed
+    if when.tzinfo is None:  # SQLite keeps UTC without an offset
+        when = when.replace(tzinfo=UTC)
+    return int(row[0]), str(row[1]), when
 
 
 def _append(
@@ -350,6 +341,8 @@ def _append_here(connection: Any, rows: list[AuditEvent]) -> None:
     head = _lock_and_read_head(connection.alias)
     seq, previous = (head[0] + 1, bytes.fromhex(head[1])) if head else (1, GENESIS)
     now = timezone.now()
+    if head is not None and head[2] > now:  # never earlier than the head: time never decreases
+        now = head[2]
     when = time_json(now)
     now_db = _TIME.get_db_prep_save(now, connection)
     params: list[Any] = []
@@ -389,15 +382,17 @@ def _reason(exc: OSError) -> str:
 
 def load_signing_key(path: Path) -> Ed25519PrivateKey:
     try:
-        data = path.read_bytes()
+        # A regular file of at most KEY_FILE_LIMIT bytes: a FIFO or /dev/zero under the key's
+        # name is refused at once (a plain read of it never ended).
+        data = files.read_small_file(path, files.KEY_FILE_LIMIT)
     except FileNotFoundError as exc:
         raise AuditError(
             f"No checkpoint signing key at {path}; create one with `madoguchi audit keygen`."
         ) from exc
-    except OSError as exc:  # a directory, a path through a file, no permission
+    except files.Unreadable as exc:  # a directory, a device, a path through a file, no permission
         raise AuditError(
             f"The checkpoint signing key at {path} (AUDIT_CHECKPOINT_KEY_FILE) cannot be read: "
-            f"{_reason(exc)}."
+            f"{exc}."
         ) from exc
     try:
         return note.load_private_key_pem(data)
@@ -445,7 +440,7 @@ def checkpoint_verifier_key(*, path: Path | None = None) -> str:
 
 
 def _write_checkpoint_file(directory: Path, size: int, text: str) -> Path:
-    """Write ``checkpoint-<size>.txt`` whole (a temporary file, then a hard link to the name)
+    """Write ``checkpoint-<size, 12 digits>.txt`` whole (a temporary file, then a hard link to the name)
     and never over another file: a checkpoint file already there with other content is a
     refusal naming it (it may be the copy that shows the log was cut); the same content (the
     same size and root signed again, e.g. after a failed run) is left as it is. A directory
@@ -455,7 +450,10 @@ def _write_checkpoint_file(directory: Path, size: int, text: str) -> Path:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         try:
-            temporary.write_text(text, encoding="utf-8")
+            temporary.unlink(missing_ok=True)  # a run of the same process id left it (or a FIFO)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
             try:
                 os.link(temporary, target)  # fails if the name is taken: never replaces
             except FileExistsError:
@@ -464,13 +462,21 @@ def _write_checkpoint_file(directory: Path, size: int, text: str) -> Path:
                 _create_exclusively(target, text)
         finally:
             temporary.unlink(missing_ok=True)
-        existing = target.read_text(encoding="utf-8", errors="replace")
+        # What is under the name now, read as `verify` reads it (a FIFO is not waited on).
+        existing = files.read_small_file(target, files.CHECKPOINT_FILE_LIMIT)
+    except files.Unreadable as exc:
+        raise AuditError(
+            f"Something other than a signed checkpoint is already at {target} ({exc}); refusing "
+            "to replace it: run `madoguchi audit verify`, and keep what is there."
+        ) from exc
     except OSError as exc:
+        if exc.errno is None:  # not the file system's (a signal handler's): not a refusal
+            raise
         raise AuditError(
             f"The checkpoint cannot be written to {directory} (AUDIT_CHECKPOINT_DIR): "
             f"{_reason(exc)}."
         ) from exc
-    if existing != text:
+    if existing != text.encode():
         raise AuditError(
             f"A different signed checkpoint for {size} events is already at {target}; refusing "
             "to replace it (it may be the copy that shows the log was changed): run "
@@ -507,20 +513,25 @@ def write_checkpoint(
     folder = directory or conf.checkpoint_dir()
     using = router.db_for_write(AuditEvent)
     verifier = conf.verifier_key() or note.verifier_key(conf.key_name(), key.public_key())
-    with transaction.atomic(using=using):
-        _lock_head(using)
-        report = verify_log(
-            using=using, verifier_key=verifier, skip_checkpoints=False, directory=folder
+    # Verified first, holding nothing of the log: the walk and the checkpoint files take what
+    # they take, and every desk goes on recording meanwhile (it held the head lock until the
+    # forty-second session, so a file that could not be read stopped every audited write).
+    report = verify_log(
+        using=using, verifier_key=verifier, skip_checkpoints=False, directory=folder
+    )
+    if not report.ok:
+        raise AuditError(
+            "Refusing to sign a checkpoint over a log that does not verify (as `madoguchi "
+            f"audit verify` says): {report.lines[-1]}"
         )
-        if not report.ok:
-            raise AuditError(
-                "Refusing to sign a checkpoint over a log that does not verify (as `madoguchi "
-                f"audit verify` says): {report.lines[-1]}"
-            )
-        size = len(report.leaves)
-        root = merkle.root(report.leaves)
-        name = conf.key_name()
-        text = note.sign(note.Checkpoint(conf.origin(), size, root), name, key)
+    size = len(report.leaves)
+    root = merkle.root(report.leaves)
+    name = conf.key_name()
+    text = note.sign(note.Checkpoint(conf.origin(), size, root), name, key)
+    with transaction.atomic(using=using):
+        # What is signed is the first `size` events as verified; events appended since are
+        # after them. The verified head must still be event #size's.
+        _require_verified_head(using, size, report.head)
         checkpoint = AuditCheckpoint(
             size=size,
             root_hash=root.hex(),
@@ -538,3 +549,19 @@ def write_checkpoint(
             payload={"size": size, "root": root.hex(), "file": path.name},
         )
     return checkpoint
+
+
+def _require_verified_head(using: str, size: int, head: bytes) -> None:
+    """Refuse unless event #`size` still has the chain hash `head` the verification ended on
+    (the log was not cut or rewritten while it was verified without a lock)."""
+    if size == 0:
+        return
+    with connections[using].cursor() as cursor:
+        cursor.execute('SELECT "chain_hash" FROM "audit_auditevent" WHERE "seq" = %s', [size])
+        row = cursor.fetchone()
+    if row is None or row[0] != head.hex():
+        raise AuditError(
+            f"Refusing to sign a checkpoint: event #{size}, the last one verified, changed or "
+            "went while the log was verified (it was cut or rewritten meanwhile): run "
+            "`madoguchi audit verify`."
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
@@ -11,8 +12,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import DatabaseError, connections, transaction
 
-from . import conf, constraint, merkle, note
-from .canonical import GENESIS, CanonicalError, chain_hash, event_leaf_hash
+from . import conf, constraint, files, merkle, note, rules
+from .canonical import GENESIS, CanonicalError, chain_hash, event_leaf_hash, format_time
 from .models import AuditCheckpoint, AuditEvent
 
 
@@ -27,7 +28,10 @@ class VerifyResult:
 
 
 def verify_chain(using: str = "default", *, keep_leaves: bool = False) -> VerifyResult:
-    """Walk the log in seq order; stop at the first row whose seq, leaf or chain is wrong.
+    """Walk the log in seq order; stop at the first row whose seq, leaf or chain is wrong, or
+    that breaks a rule `record()` enforces (`madoguchi.audit.rules`: its time earlier than the
+    previous event's, its event not registered with its id, its payload refused), which only
+    an event appended by other means (a plain INSERT that computed the hashes) can do.
 
     Either way each row's leaf hash must be SHA-256 of the canonical form of its columns. On
     PostgreSQL that is checked on the stored canonical bytes: the database guarantees that the
@@ -75,20 +79,41 @@ WHERE canonical IS NOT NULL
 _BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
 _STATE_SQL = (
     "SELECT (SELECT min(seq) FROM audit_auditevent), (SELECT max(seq) FROM audit_auditevent), "  # noqa: S608 (constants only)
-    f"{constraint.CATALOG_COLUMNS}, current_setting('enable_sort') "
-    f"FROM (SELECT 1) AS one {constraint.CATALOG_JOIN}; "
+    f"{constraint.CATALOG_COLUMNS}, {rules.CATALOG_COLUMNS}, current_setting('enable_sort') "
+    f"FROM (SELECT 1) AS one {constraint.CATALOG_JOIN} {rules.CATALOG_JOIN}; "
     "SET LOCAL enable_sort = off"
 )
 _CHUNK = 20_000
 # The fast path: the stored bytes and the row's two hashes, nothing else, in seq order, as one
 # query whose rows the server streams (in chunks of _PAGE rows) while they are hashed. The
 # hashes only if each is 64 bytes long (null otherwise: the walk then leaves the fast path), so
-# that a chunk's hashes, compared in one piece, cannot shift from one column or row to the next.
+# that a chunk's hashes, compared in one piece, cannot shift from one column or row to the next;
+# and only if the row keeps the log's rules (its time not before the previous row's, its event
+# registered with its id, and its payload the rules' unless the database guarantees that: see
+# `_rules_sql`): a row that breaks one leaves the fast path too, and the walk names it.
 _STREAM_SQL = (
     "SELECT canonical, CASE WHEN octet_length(leaf_hash) = 64 AND octet_length(chain_hash) = 64"
+    " AND time >= coalesce(lag(time) OVER (ORDER BY seq), time) AND {rules}"
     " THEN leaf_hash || chain_hash END FROM audit_auditevent "
     "WHERE seq BETWEEN 1 AND %s ORDER BY seq"
 )
+# The row-by-row walk's page: the row's time and whether it keeps the rules, with its hashes.
+_KEYSET_SQL = (
+    "SELECT seq, canonical, leaf_hash, chain_hash, time, {rules} "
+    "FROM audit_auditevent WHERE seq >= %s ORDER BY seq LIMIT %s"
+)
+
+
+def _rules_sql(payloads_guaranteed: bool) -> str:
+    """The rules a row is checked against in SQL (`rules.event_params()` is its parameter): the
+    event's always (a hashed lookup, at no cost the walk can measure); the payload's only while
+    the CHECK constraint that makes a payload breaking them impossible is not in place
+    (`rules.judge`): some microseconds a row, which would make the walk several times slower."""
+    if payloads_guaranteed:
+        return f"({rules.EVENT_OK})"
+    return f"({rules.EVENT_OK} AND {rules.PAYLOAD_OK})"
+
+
 _PAGE = 1_000
 
 
@@ -99,14 +124,17 @@ def _verify_stored(using: str, keep_leaves: bool, *, own_transaction: bool) -> V
         cursor.execute((_BEGIN if own_transaction else "") + _STATE_SQL)
         while cursor.description is None and cursor.nextset():  # to the SELECT's result
             pass
-        low, high, validated, definition, enable_sort = cursor.fetchone()
+        low, high, validated, definition, rules_validated, rules_definition, enable_sort = (
+            cursor.fetchone()
+        )
         guaranteed, _ = constraint.judge(validated, definition)
+        payloads_guaranteed, _ = rules.judge(rules_validated, rules_definition)
     result = None
     if guaranteed and low is None:
         result = _intact(0, GENESIS, [])
     elif guaranteed and low == 1:
         # seq is unique: if the rows from 1 to max(seq) number max(seq), they are 1, ..., max(seq).
-        result = _verify_stream(using, high, keep_leaves)
+        result = _verify_stream(using, high, keep_leaves, payloads_guaranteed)
     with connection.cursor() as cursor:
         if not own_transaction and enable_sort in ("on", "off"):  # the caller's transaction
             cursor.execute(f"SET LOCAL enable_sort = {enable_sort}")
@@ -116,10 +144,13 @@ def _verify_stored(using: str, keep_leaves: bool, *, own_transaction: bool) -> V
         if not guaranteed:
             cursor.execute(_SUSPECTS_SQL)
             suspects = {seq for (seq,) in cursor.fetchall()}
-    return _verify_keyset(using, 1 if low is None else min(low, 1), suspects, keep_leaves)
+    start = 1 if low is None else min(low, 1)
+    return _verify_keyset(using, start, suspects, keep_leaves, payloads_guaranteed)
 
 
-def _verify_stream(using: str, size: int, keep_leaves: bool) -> VerifyResult | None:
+def _verify_stream(
+    using: str, size: int, keep_leaves: bool, payloads_guaranteed: bool
+) -> VerifyResult | None:
     """The fast path: rows 1..size as (stored bytes, leaf hash || chain hash), streamed.
 
     Per row: SHA-256 of 0x00 || the stored bytes (the leaf), SHA-256 of the previous chain hash
@@ -143,7 +174,8 @@ def _verify_stream(using: str, size: int, keep_leaves: bool) -> VerifyResult | N
     chunk = _PAGE if psycopg.pq.version() >= 170000 else 1
     # The raw connection: Django's cursor wrapper has no stream().
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        stream = cursor.stream(_STREAM_SQL, [size], binary=True, size=chunk)
+        sql = _STREAM_SQL.format(rules=_rules_sql(payloads_guaranteed))
+        stream = cursor.stream(sql, [*rules.event_params(), size], binary=True, size=chunk)
         while rows := list(islice(stream, _PAGE)):
             if not intact:
                 continue
@@ -171,30 +203,32 @@ def _verify_stream(using: str, size: int, keep_leaves: bool) -> VerifyResult | N
     return _intact(size, previous, leaves)
 
 
-def _verify_keyset(using: str, start: int, suspects: set[int], keep_leaves: bool) -> VerifyResult:
+def _verify_keyset(
+    using: str, start: int, suspects: set[int], keep_leaves: bool, payloads_guaranteed: bool
+) -> VerifyResult:
     """`verify_chain` over stored canonical bytes, row by row with each row's seq: for a log
     with gaps (named as missing rows), or while the columns are not guaranteed to agree with
     the bytes (`suspects`: rows whose columns do not, verified from the columns)."""
     connection = connections[using]
     sha256 = hashlib.sha256
     previous = GENESIS
+    previous_time: datetime | None = None
     expected_seq = 1
     leaves: list[bytes] = []
+    sql = _KEYSET_SQL.format(rules=_rules_sql(payloads_guaranteed))
+    params = rules.event_params()
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT seq, canonical, leaf_hash, chain_hash FROM audit_auditevent "
-                "WHERE seq >= %s ORDER BY seq LIMIT %s",
-                [start, _CHUNK],
-            )
+            cursor.execute(sql, [*params, start, _CHUNK])
             rows = cursor.fetchall()
         if not rows:
             break
         start = rows[-1][0] + 1
-        for seq, stored, leaf_hex, chain_hex in rows:
+        for seq, stored, leaf_hex, chain_hex, time, rules_ok in rows:
             if seq != expected_seq:
                 return _missing(expected_seq, seq, previous, leaves)
             leaf = sha256(b"\x00" + stored).digest() if stored is not None else b""
+            row = None
             if stored is None or seq in suspects or leaf.hex() != leaf_hex:
                 # From the columns, exactly as `_verify_rows` does (and with its messages).
                 row = AuditEvent.objects.using(using).get(seq=seq)
@@ -204,9 +238,16 @@ def _verify_keyset(using: str, start: int, suspects: set[int], keep_leaves: bool
             chained = sha256(previous + leaf).digest()
             if chained.hex() != chain_hex:
                 return _chain_broken(seq, previous, leaves)
+            problem = _time_problem(time, previous_time)
+            if problem is None and not rules_ok:  # SQL's verdict; the words are Python's
+                row = row or AuditEvent.objects.using(using).get(seq=seq)
+                problem = rules.stored_problem(row.event_id, row.event_name, row.payload)
+            if problem is not None:
+                return _rule_broken(seq, problem, previous, leaves)
             if keep_leaves:
                 leaves.append(leaf)
             previous = chained
+            previous_time = time
             expected_seq += 1
     return _intact(expected_seq - 1, previous, leaves)
 
@@ -264,6 +305,29 @@ def _chain_broken(seq: int, previous: bytes, leaves: list[bytes]) -> VerifyResul
     )
 
 
+def _time_problem(time: datetime, previous_time: datetime | None) -> str | None:
+    if previous_time is None or time >= previous_time:
+        return None
+    return (
+        f"its time {format_time(time)} is earlier than the previous event's, "
+        f"{format_time(previous_time)} (events are appended in time order)"
+    )
+
+
+def _rule_broken(seq: int, problem: str, previous: bytes, leaves: list[bytes]) -> VerifyResult:
+    """A row whose hashes are right but that `record()` would never have appended."""
+    return VerifyResult(
+        False,
+        seq - 1,
+        f"Audit log broken at sequence number {seq}: {problem.rstrip('.')}; `audit.record()` "
+        "appends no such event, so it was added by other means (an INSERT by a role that may "
+        "insert into the log, with its hashes computed to match).",
+        seq,
+        previous,
+        leaves,
+    )
+
+
 def _intact(size: int, previous: bytes, leaves: list[bytes]) -> VerifyResult:
     return VerifyResult(
         True,
@@ -278,6 +342,7 @@ def _intact(size: int, previous: bytes, leaves: list[bytes]) -> VerifyResult:
 def _verify_rows(using: str, keep_leaves: bool) -> VerifyResult:
     """`verify_chain` from every row's columns (any database)."""
     previous = GENESIS
+    previous_time: datetime | None = None
     expected_seq = 1
     leaves: list[bytes] = []
     rows = AuditEvent.objects.using(using).order_by("seq").iterator(chunk_size=2000)
@@ -290,9 +355,15 @@ def _verify_rows(using: str, keep_leaves: bool) -> VerifyResult:
         chained = chain_hash(previous, leaf)
         if chained.hex() != row.chain_hash:
             return _chain_broken(row.seq, previous, leaves)
+        problem = _time_problem(row.time, previous_time) or rules.stored_problem(
+            row.event_id, row.event_name, row.payload
+        )
+        if problem is not None:
+            return _rule_broken(row.seq, problem, previous, leaves)
         if keep_leaves:
             leaves.append(leaf)
         previous = chained
+        previous_time = row.time
         expected_seq += 1
     return _intact(expected_seq - 1, previous, leaves)
 
@@ -302,25 +373,67 @@ class CheckpointReport:
     ok: bool
     checked: int
     message: str
+    # The table's checkpoints whose signed notes opened, with their columns equal to them
+    # (row id, what the note signs): what `prove` may say is signed.
+    signed_rows: list[tuple[int, note.Checkpoint]] = field(default_factory=list)
 
 
-def _sources(using: str, directory: Path | None) -> list[tuple[str, str | note.NoteError]]:
-    """(where, note text) for every checkpoint in the table and in the directory; a file that
-    cannot be read (no permission, not UTF-8) is there with why, as a note that does not open."""
-    found: list[tuple[str, str | note.NoteError]] = [
-        (f"checkpoint row {cp.pk} (size {cp.size})", cp.note)
+@dataclass
+class _Source:
+    where: str
+    text: str | note.NoteError
+    row: AuditCheckpoint | None = None
+
+
+def _read_checkpoint_file(path: Path) -> str | note.NoteError:
+    """A checkpoint file's text, or why it cannot be read, as a note that does not open:
+    only a regular file of at most `files.CHECKPOINT_FILE_LIMIT` bytes of UTF-8 is read (a
+    FIFO, a link to /dev/zero or a huge file under a checkpoint's name was read forever)."""
+    try:
+        data = files.read_small_file(path, files.CHECKPOINT_FILE_LIMIT)
+    except files.Unreadable as exc:
+        return note.NoteError(f"it cannot be read ({exc}).")
+    except FileNotFoundError as exc:  # a link to nothing, or gone since the folder was listed
+        return note.NoteError(f"it cannot be read ({exc.strerror}).")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return note.NoteError("it cannot be read (it is not UTF-8 text).")
+
+
+def _sources(using: str, directory: Path | None) -> list[_Source]:
+    """Every checkpoint in the table and in the directory; a file that cannot be read (no
+    permission, not UTF-8, not a regular file, too large) is there with why, as a note that
+    does not open."""
+    found = [
+        _Source(f"checkpoint row {cp.pk} (size {cp.size})", cp.note, cp)
         for cp in AuditCheckpoint.objects.using(using).order_by("size", "pk")
     ]
     if directory is not None and directory.is_dir():
         for path in sorted(directory.glob("checkpoint-*.txt")):
-            try:
-                found.append((f"checkpoint file {path}", path.read_text(encoding="utf-8")))
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-                found.append(
-                    (f"checkpoint file {path}", note.NoteError(f"it cannot be read ({reason})."))
-                )
+            found.append(_Source(f"checkpoint file {path}", _read_checkpoint_file(path)))
     return found
+
+
+def _columns_problem(row: AuditCheckpoint, signed: note.Checkpoint, key_id: str) -> str | None:
+    """Why a checkpoint row's columns are not what its signed note says, or None: `prove`
+    and the admin read the columns, and only the note is signed."""
+    differ = [
+        f"{column} {stored!r} where the note says {said!r}"
+        for column, stored, said in (
+            ("size", row.size, signed.size),
+            ("root_hash", row.root_hash, signed.root.hex()),
+            ("origin", row.origin, signed.origin),
+            ("key_id", row.key_id, key_id),
+        )
+        if stored != said
+    ]
+    if not differ:
+        return None
+    return (
+        f"its columns are not what its signed note says ({'; '.join(differ)}): the row was "
+        "changed after it was signed."
+    )
 
 
 def verify_checkpoints(
@@ -341,16 +454,26 @@ def verify_checkpoints(
     last_good = 0
     failures: list[tuple[int, str]] = []
     sources = _sources(using, directory)
-    rows = sum(1 for where, _ in sources if where.startswith("checkpoint row"))
+    rows = sum(1 for source in sources if source.row is not None)
+    key_id = note.key_hash(key_name, public_key).hex()
     opened: list[tuple[str, note.Checkpoint | note.NoteError]] = []
-    for where, text in sources:
-        if isinstance(text, note.NoteError):
-            opened.append((where, text))
+    signed_rows: list[tuple[int, note.Checkpoint]] = []
+    for source in sources:
+        if isinstance(source.text, note.NoteError):
+            opened.append((source.where, source.text))
             continue
         try:
-            opened.append((where, note.open_note(text, key_name, public_key)))
+            signed = note.open_note(source.text, key_name, public_key)
         except note.NoteError as exc:
-            opened.append((where, exc))
+            opened.append((source.where, exc))
+            continue
+        if source.row is not None:
+            problem = _columns_problem(source.row, signed, key_id)
+            if problem is not None:
+                failures.append((0, f"{source.where}: {problem}"))
+            else:
+                signed_rows.append((source.row.pk, signed))
+        opened.append((source.where, signed))
     # Every signed size's root in one pass over the leaves (an hourly checkpoint makes
     # thousands of them a year; a root of its own each would be thousands of passes).
     sizes = {c.size for _, c in opened if isinstance(c, note.Checkpoint) and c.size <= len(leaves)}
@@ -387,12 +510,13 @@ def verify_checkpoints(
         hint = ""
         if size and last_good < size:
             hint = f" The change lies between sequence numbers {last_good + 1} and {size}."
-        return CheckpointReport(False, checked, message + hint)
+        return CheckpointReport(False, checked, message + hint, signed_rows)
     return CheckpointReport(
         True,
         checked,
         f"Signed checkpoints match the log: {rows} in the database, {checked - rows} in files"
         + (f" ({directory})." if directory is not None else "."),
+        signed_rows,
     )
 
 
@@ -411,6 +535,11 @@ class LogReport:
     ok: bool
     lines: list[str]
     leaves: list[bytes] = field(default_factory=list, repr=False)
+    # The chain hash of the last event verified (`audit checkpoint` checks it is still there).
+    head: bytes = GENESIS
+    # The table's checkpoints that were opened and whose columns are their notes' (row id,
+    # what the note signs): the only ones `prove` may name.
+    signed_rows: list[tuple[int, note.Checkpoint]] = field(default_factory=list)
 
 
 def verify_log(
@@ -430,6 +559,10 @@ def verify_log(
     if not result.ok:
         return LogReport(False, [result.message])
     lines = [result.message]
+    # When the checkpoints cannot be checked or do not match, the chain's own line, "Audit log
+    # intact", stood above the line saying so: an operator reading the first line read a
+    # verdict. It says what it checked, and that the checkpoints below fail.
+    chain_only = f"The hash chain is intact: {result.size} events, chain head {result.head.hex()}"
     if skip_checkpoints:
         lines.append(
             "Signed checkpoints NOT checked (skipped on request): a rewritten log with a "
@@ -439,6 +572,7 @@ def verify_log(
     present = checkpoints_exist(using, directory)
     if not verifier_key:
         if present:
+            lines[0] = f"{chain_only}, but the signed checkpoints cannot be checked:"
             lines.append(
                 "Verification FAILED: signed checkpoints exist but no verifier key is configured "
                 "(AUDIT_CHECKPOINT_VERIFIER_KEY, --verifier-key or the signing key file), so "
@@ -447,10 +581,11 @@ def verify_log(
             )
             return LogReport(False, lines)
         lines.append("No signed checkpoints on record yet (run `madoguchi audit checkpoint`).")
-        return LogReport(True, lines, result.leaves)
+        return LogReport(True, lines, result.leaves, result.head)
     try:
         name, public_key = note.parse_verifier_key(verifier_key)
     except note.NoteError as exc:
+        lines[0] = f"{chain_only}, but the signed checkpoints cannot be checked:"
         lines.append(f"Verification FAILED: the verifier key is not usable: {exc}")
         return LogReport(False, lines)
     report = verify_checkpoints(
@@ -462,12 +597,6 @@ def verify_log(
         directory=directory,
     )
     if not report.ok:
-        # The chain's own line said "Audit log intact", above the line saying the log was cut
-        # or rewritten: an operator reading the first line read a verdict. It says what it
-        # checked, and that the checkpoints below disagree.
-        lines[0] = (
-            f"The hash chain is intact: {result.size} events, chain head {result.head.hex()}, "
-            "but the signed checkpoints do not match it:"
-        )
+        lines[0] = f"{chain_only}, but the signed checkpoints do not match it:"
     lines.append(report.message)
-    return LogReport(report.ok, lines, result.leaves)
+    return LogReport(report.ok, lines, result.leaves, result.head, report.signed_rows)

@@ -11,7 +11,7 @@ from django.db import DEFAULT_DB_ALIAS, router
 from django.utils import timezone
 
 from madoguchi.audit import conf, merkle, proofcheck, selectors, services
-from madoguchi.audit.models import AuditCheckpoint, AuditEvent
+from madoguchi.audit.models import AuditEvent
 from madoguchi.audit.verify import LogReport, verify_log
 from madoguchi.cli import PlainErrors, read_text_file
 
@@ -183,14 +183,15 @@ class Command(PlainErrors, BaseCommand):
         leaves = report.leaves
         if not leaves:
             raise CommandError("The audit log is empty: there is no event to prove yet.")
-        using = router.db_for_read(AuditEvent) or DEFAULT_DB_ALIAS
-        checkpoints = AuditCheckpoint.objects.using(using)
-        newest = checkpoints.order_by("-size", "-pk").first()
+        # The table's checkpoints as their signed notes say (verify opened each and refused a
+        # row whose size or root columns are not its note's): the columns are not signed.
+        signed_rows = report.signed_rows
+        newest = max((signed.size for _, signed in signed_rows), default=None)
         # When no --size is given, the proof is over the newest signed checkpoint; a request
         # beyond it but within the log is refused with the two ways forward.
         beyond = ""
         if size is None:
-            size = newest.size if newest is not None else len(leaves)
+            size = newest if newest is not None else len(leaves)
             if size < len(leaves):
                 beyond = (
                     f" (the newest signed checkpoint covers events 1..{size}; the log holds "
@@ -212,10 +213,10 @@ class Command(PlainErrors, BaseCommand):
             hint = beyond if old_size is not None and size < old_size <= len(leaves) else ""
             raise CommandError(f"--from must be 1..{size}{hint}.")
         root = merkle.root(leaves[:size])
-        signed = checkpoints.filter(size=size).first()
+        matching = [pk for pk, signed in signed_rows if (signed.size, signed.root) == (size, root)]
         self.stdout.write(f"tree size {size}, root {root.hex()}")
-        if signed is not None:
-            self.stdout.write(f"signed checkpoint {signed.pk} for this size matches the root")
+        if matching:
+            self.stdout.write(f"signed checkpoint {matching[0]} for this size matches the root")
         if seq is not None:
             index = seq - 1
             proof = merkle.inclusion_proof(leaves[:size], index)
