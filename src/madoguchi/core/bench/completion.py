@@ -43,7 +43,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -372,9 +372,14 @@ def insurer_seed(desks: list[Desk]) -> dict[str, Any]:
 
 
 def start_server(
-    database_url: str, port: int, work: Path, env: dict[str, str] | None = None
+    database_url: str,
+    port: int,
+    work: Path,
+    env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
-    """`madoguchi serve` on `port`; `env` adds to (or overrides) the bench's environment."""
+    """`madoguchi serve` on `port`; `env` adds to (or overrides) the bench's environment, `args`
+    to `serve`'s arguments."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -395,7 +400,7 @@ def start_server(
     # (`fd://`): a port found free (`_free_port`) and bound only when gunicorn has started,
     # seconds later, could be taken in between by another process on a loaded machine.
     listener = _listen(port)
-    argv = [str(script), "serve", "--bind", f"fd://{listener.fileno()}"]
+    argv = [str(script), "serve", "--bind", f"fd://{listener.fileno()}", *args]
     with listener, (work / "server.log").open("wb") as log:  # the child keeps its own copies
         process = subprocess.Popen(  # noqa: S603  (our own console script)
             argv,
