@@ -144,6 +144,9 @@ def test_readme_walkthrough_as_written(demo_desk: DemoDesk, browser):  # noqa: F
         page.locator("[data-testid=ended-notice]:visible, [data-testid=ended-page]").first
     ).to_be_visible(timeout=30_000)
     page.wait_for_url(re.compile(r"/desk/ended/$"), timeout=20_000)
+    expect(
+        page.get_by_role("heading", name=one(r"the page turns to \*\*([^*]+)\*\*", s4))
+    ).to_be_visible()
     expect(page.get_by_test_id("ended-discarded")).to_be_visible()
     demo_desk.shot("readme-incident-ended")
     card_b = one(r"insert `([\w-]+)` — and try to confirm", s4)
@@ -155,6 +158,7 @@ def test_readme_walkthrough_as_written(demo_desk: DemoDesk, browser):  # noqa: F
     era_b = format_era(date.fromisoformat(birth_b), weekday=False)
     expect(page.get_by_test_id(f"tray-printed-{card_b}")).to_contain_text(f"{era_b}生、男性")
     expect(page.get_by_test_id(f"tray-printed-{card_b}")).not_to_contain_text(birth_b)
+    assert "/desk/visit/confirm/" in one(r"the confirmation page, (\S+)/?, says", s4)
     page.goto(demo_desk.url + "/desk/visit/confirm/")
     page.wait_for_url(re.compile(r"/desk/ended/$"))
     expect(page.get_by_test_id("messages")).to_contain_text("受付が開始されていません")

@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from madoguchi.terminals.binding import current_terminal
+from madoguchi.terminals.binding import current_terminal, lost_binding
 
 from . import services
 from .forms import SignInForm
@@ -46,10 +46,20 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         if lapsed in services.SessionLapsed.messages and error is None
         else None
     )
+    # A browser that was a terminal and is no more (another browser enrolled as it, its
+    # credential revoked): why, where it reads "not a registered terminal" otherwise. A desk
+    # browser whose staff sign-in had already ended was told only the general line.
+    lost = lost_binding(request) if terminal is None else None
     return render(
         request,
         "accounts/sign_in.html",
-        {"form": form, "error": error, "terminal": terminal, "notice": notice},
+        {
+            "form": form,
+            "error": error,
+            "terminal": terminal,
+            "notice": notice,
+            "lost_terminal": lost.refusal().text() if lost is not None else "",
+        },
         status=status,
     )
 
