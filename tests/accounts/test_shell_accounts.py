@@ -201,7 +201,13 @@ def test_an_operator_made_as_the_readme_makes_one_keeps_the_contact_block(client
     assert client.get("/admin/benefits/provider/").status_code == 200
     r = client.post(
         "/admin/cases/citycontact/add/",
-        {"city_name": "テスト市", "department": "市民課", "phone": "072-000-0000", "fax": ""},
+        {
+            "city": operator.organisation.pk,  # their own city's (side doors, round 20)
+            "city_name": "テスト市",
+            "department": "市民課",
+            "phone": "072-000-0000",
+            "fax": "",
+        },
     )
     assert r.status_code == 302
     from madoguchi.cases.models import CityContact

@@ -7,25 +7,35 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm as AuthUserChangeForm
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
 from madoguchi.terminals.admin_scope import CityScoped, organisation_q, server_wide
+from madoguchi.terminals.models import Terminal
 
 from .constants import Role
 from .events import LOCKOUT_LIFTED
 from .models import Organisation, User
 from .services import official_outside_a_city
 
-# Why an organisation's kind and city are not changed once it has desks (the form's hint).
+# Why an organisation's kind and city are not changed once it (or a contractor serving it) has
+# desks (the form's hint).
 CITY_FIXED = _(
-    "Fixed once the organisation has terminals: its desks' visits, incidents, cases and "
+    "Fixed once the organisation, or a contractor serving it, has terminals: its desks' visits, incidents, cases and "
     "daily reports belong to the city it serves, and another city (or kind) here would take "
     "them all to that city's officials. A contractor that starts serving another city is "
     "added as a new organisation (madoguchi organisation add)."
 )
+
+
+def has_desks(organisation: Organisation) -> bool:
+    """Whether any terminal's history is read through `organisation`'s kind or city: its own
+    terminals, or those of a contractor serving it."""
+    return Terminal.objects.filter(
+        Q(contractor=organisation) | Q(contractor__city=organisation)
+    ).exists()
 
 
 class OrganisationForm(forms.ModelForm):
@@ -47,9 +57,11 @@ class OrganisationAdmin(CityScoped, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # Every page reads a desk's city from its contractor's `city` (a city runs its own
         # desks by `kind`): changed here, the desks' whole history moved to another city
-        # (side doors, round 20).
+        # (side doors, round 20). A city's own desks are usually its contractors': made a
+        # contractor (or another city's), its officials lost them all, so the desks of the
+        # contractors serving it count too.
         fields = tuple(super().get_readonly_fields(request, obj))
-        if obj is not None and obj.terminals.exists():
+        if obj is not None and has_desks(obj):
             return (*fields, "kind", "city")
         return fields
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.identity.admin_reads import ResidentReadsRecorded
 from madoguchi.language import page_language
 from madoguchi.namecheck.reasons import Outcome, Reason, outcome_text, reason_text
-from madoguchi.terminals.admin_scope import CityScoped, desks_of
+from madoguchi.terminals.admin_scope import CityScoped, desks_of, server_wide
 
 from . import services
 from .constants import CALL_WORDS, INSURER_ANSWER_WORDS, ProgrammeScope
@@ -118,14 +118,20 @@ class NameCheckReadOnlyAdmin(NameCheckWords, ReadOnlyAdmin):
     pass
 
 
+def city_names(user: Any) -> list[str]:
+    """The words a programme's `municipality` names `user`'s city by (its organisation's name,
+    its municipality code): none for a member of no city."""
+    org = getattr(user, "organisation", None)
+    city = org.served_city if org is not None else None
+    return [n for n in (city.name, city.municipality_code) if n] if city is not None else []
+
+
 def programmes_q(user: Any, prefix: str = "") -> Q:
     """The programmes `user`'s city takes (`prefix`: the lookup to the programme): the
     national programme and a municipal add-on naming no city, every city's; an add-on naming
     a city (by its organisation's name or its municipality code, as the desks' rule reads it,
     `procedures.common.refuse_another_citys_programme`), that city's only."""
-    org = getattr(user, "organisation", None)
-    city = org.served_city if org is not None else None
-    names = [n for n in (city.name, city.municipality_code) if n] if city is not None else []
+    names = city_names(user)
     return (
         ~Q(**{f"{prefix}scope": ProgrammeScope.MUNICIPAL})
         | Q(**{f"{prefix}municipality": ""})
@@ -154,13 +160,70 @@ class VersionInline(admin.TabularInline):
         return False
 
 
+def one_citys(scope: str, municipality: str) -> bool:
+    """Whether a programme of `scope` naming `municipality` is one city's own (else every
+    city's desks take it, `procedures.common.refuse_another_citys_programme`)."""
+    return scope == ProgrammeScope.MUNICIPAL and bool(municipality.strip())
+
+
+class ProgrammeForm(forms.ModelForm):
+    """An operator's programme names their own city or none: the list hid another city's
+    add-ons, but the form made (or re-pointed) one (side doors, round 20). `reader` is set by
+    `ProgrammeAdmin.get_form` (None: the superuser flag, unrestricted)."""
+
+    reader: Any = None
+
+    class Meta:
+        model = Programme
+        fields = ("code", "scope", "municipality", "is_active")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.reader is None:
+            return cleaned
+        scope = str(cleaned.get("scope") or "")
+        municipality = str(cleaned.get("municipality") or "").strip()
+        if not one_citys(scope, municipality):
+            return cleaned
+        names = city_names(self.reader)
+        if municipality not in names:
+            self.add_error(
+                "municipality",
+                _(
+                    "A municipal programme added or changed here names your own city "
+                    "(%(names)s) or no city. Another city's programme is that city's "
+                    "operator's to add."
+                )
+                % {"names": "、".join(names) or "—"},
+            )
+        elif self.instance.pk and not one_citys(
+            self.instance.scope, self.instance.municipality or ""
+        ):
+            self.add_error(
+                "municipality",
+                _(
+                    "Every city's desks take this programme: it is not made one city's own "
+                    "here. Add a municipal programme of your city's instead."
+                ),
+            )
+        return cleaned
+
+
 @admin.register(Programme)
 class ProgrammeAdmin(CityScoped, admin.ModelAdmin):
+    form = ProgrammeForm
     list_display = ("code", "__str__", "scope", "municipality", "is_active")
     inlines = [VersionInline]
 
     def city_q(self, user: Any) -> Q:
         return programmes_q(user)
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        reader = None if server_wide(request.user) else request.user
+        return type(form.__name__, (form,), {"reader": reader})
 
 
 class ProgrammeVersionForm(forms.ModelForm):

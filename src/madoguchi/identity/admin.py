@@ -34,8 +34,9 @@ class ResidentAuditEventAdmin(ResidentReadsRecorded, CityScoped, AuditEventAdmin
     records the read, naming the event, on the resident's page (`admin.audit.auditevent`).
     The list shows each event's sentence and is not counted (it would ask why of every look
     at the log); an event's own page is. A reader without the superuser flag sees the events
-    of their city: at its desks, or by its members (the organisations of `organisation_q`);
-    the system's and the shell's events are the superuser flag's."""
+    of their city: at its desks (whoever made them), or at no desk by its members now (the
+    organisations of `organisation_q`); the system's and the shell's events are the superuser
+    flag's."""
 
     holder_path = "subject"  # one resident an event (`holder_ids`)
     list_shows_residents = False
@@ -50,7 +51,11 @@ class ResidentAuditEventAdmin(ResidentReadsRecorded, CityScoped, AuditEventAdmin
             .annotate(key=Cast("pk", CharField()))
             .values("key")
         )
-        return Q(terminal_id__in=desks) | Q(actor_id__in=members)
+        # An event at a desk is that desk's city's, whoever made it; one at no desk (a sign-in,
+        # an official's or an operator's change) is the city of its actor's organisation now.
+        # By the actor alone, a member moved to another city took every event they had made at
+        # their old city's desks to the new city's operator (side doors, round 20).
+        return Q(terminal_id__in=desks) | (Q(terminal_id="") & Q(actor_id__in=members))
 
     def change_view(
         self,
