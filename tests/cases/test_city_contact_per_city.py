@@ -11,12 +11,12 @@ from django.utils import timezone
 
 from madoguchi.accounts.constants import OrganisationKind, Role
 from madoguchi.accounts.models import Organisation, User
-from madoguchi.cases import document
+from madoguchi.cases import document, selectors
 from madoguchi.cases.models import CityContact
 from madoguchi.cases.services import case_close
 from madoguchi.residents import notices
 from madoguchi.residents.models import Notice
-from tests import factories
+from tests import cities, factories
 from tests.cases.conftest import open_case
 
 
@@ -91,3 +91,20 @@ def test_a_letter_downloaded_again_names_the_contact_it_was_issued_with(
     html = notices.notice_html(Notice.objects.get(pk=notice.pk))
     assert "テスト市 総務課" in html
     assert "テスト市 市民課" not in html
+
+
+def test_a_deskless_cases_contact_stays_its_citys_after_its_opener_moves_city(official):
+    """A deskless case's city is the one it was opened in (Case.organisation, cases 0014): its
+    report and letters keep naming that city's contact after the admin moves the opener to
+    another city."""
+    kita = cities.kita()
+    CityContact.objects.create(city=factories.city(), department="テスト市 総務課", phone="03-1")
+    CityContact.objects.create(city=kita.city, department="北市 市民課", phone="06-0")
+    case = open_case(official)
+    assert document.build(case).contact["department"] == "テスト市 総務課"
+    official.organisation = kita.city
+    official.save()
+    case.refresh_from_db()
+    assert case.organisation.name == factories.city().name
+    assert document.build(case).contact["department"] == "テスト市 総務課"
+    assert selectors.case_city(case) == case.organisation

@@ -8,9 +8,10 @@ report submitted before the sweeper's round was frozen without them, for good.""
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
+from madoguchi.checklists import services as checklists
+from madoguchi.checklists.constants import Stage
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.constants import AgentEventKind, VisitEndReason
 from madoguchi.desk.models import Completion, Visit
@@ -100,33 +101,90 @@ def test_submitting_a_day_first_records_what_the_sweeper_has_not_yet(trusted, de
 
 
 def test_submitting_a_day_settles_its_last_visits_unticked_items(trusted, desk, supervisor, at):
-    """The desk page still open the next morning (its last visit's items could be ticked):
-    submitting the day records them as the desk moving on would, in the frozen report."""
+    """The desk page still open the next morning, a staff sign-in's lifetime after its last
+    visit's end (the sweeper would move it on now): submitting the day records its unticked
+    items as the desk moving on would, in the frozen report."""
     today = timezone.localdate()
     day = today - timedelta(days=1)
     _left_unticked_at_17_00(trusted, desk, day, today)
-    at(local(today, 1, 0))  # before the sweeper would move the desk on (8 hours)
+    at(local(today, 1, 30))
     report = services.daily_report_submit(actor=supervisor, terminal=desk.terminal, day=day)
     assert _kinds(report.snapshot) == {"checklist_unticked": 1}
 
 
-def test_a_day_is_not_submitted_while_a_visit_of_it_is_still_open(trusted, desk, supervisor, at):
-    """A visit from 23:58 still going at 00:01: what it leaves (an incident dated at its end)
-    may not be known yet; the report waits, saying why."""
+def test_submitting_a_day_does_not_cut_off_a_desk_still_ticking_its_2358_visit(
+    trusted, desk, supervisor, at
+):
+    """The desk's last visit ended at 23:58; at 00:01 the supervisor submits the day from
+    another office while its staff are about to tick the after-completion items: the
+    submission settles only what the sweeper would now, so the tick at 00:02 is taken and no
+    checklist_unticked incident is recorded."""
+    today = timezone.localdate()
+    day = today - timedelta(days=1)
+    a = trusted.card("A")
+    visit = start_visit(desk, a)
+    commit_test_link(desk, a)
+    desk_services.agent_event(
+        terminal=desk.terminal, kind=AgentEventKind.REMOVED, cert_fingerprint=None
+    )
+    Visit.objects.filter(pk=visit.pk).update(
+        started_at=local(day, 23, 50),
+        last_activity_at=local(day, 23, 55),
+        ended_at=local(day, 23, 58),
+    )
+    Completion.objects.update(committed_at=local(day, 23, 55))
+    DeskSession.objects.filter(pk=desk.pk).update(
+        opened_at=local(day, 9), last_seen_at=local(today, 0, 1)
+    )
+    at(local(today, 0, 1))
+    report = services.daily_report_submit(actor=supervisor, terminal=desk.terminal, day=day)
+    assert _kinds(report.snapshot) == {}
+    at(local(today, 0, 2))
+    codes = {i.code for i in checklists.items_for(visit, Stage.AFTER_COMPLETION)}
+    checklists.tick_after_end(desk_session=desk, codes=codes, staff=desk.staff)
+    assert not Incident.objects.filter(kind="checklist_unticked").exists()
+
+
+def test_an_incident_recorded_later_for_a_visit_before_midnight_is_dated_at_its_end(
+    trusted, desk, supervisor, at
+):
+    """The day submitted at 00:30, its desk's last visit (17:00) not yet past the sweeper's
+    limit: the sweeper's later round records the unticked items dated at the visit's end, the
+    submitted day, though its report was frozen without them."""
+    today = timezone.localdate()
+    day = today - timedelta(days=1)
+    visit = _left_unticked_at_17_00(trusted, desk, day, today)
+    at(local(today, 0, 30))
+    report = services.daily_report_submit(actor=supervisor, terminal=desk.terminal, day=day)
+    assert _kinds(report.snapshot) == {}
+    at(local(today, 1, 30))
+    sweep()
+    incident = Incident.objects.get(kind="checklist_unticked")
+    visit.refresh_from_db()
+    assert incident.occurred_at == visit.ended_at
+    assert timezone.localdate(incident.occurred_at) == day
+
+
+def test_a_visit_across_midnight_does_not_hold_back_the_days_report(trusted, desk, supervisor, at):
+    """A visit from 23:58 still going at 00:01 has not lapsed, so it ends after midnight and
+    what it leaves is dated then, in the next day's report: the day's report is submitted
+    without waiting for it, and its end changes nothing in it."""
     today = timezone.localdate()
     day = today - timedelta(days=1)
     visit = start_visit(desk, trusted.card("A"))
+    desk_services.procedure_prepare(
+        desk_session=desk, kind="test_link", fields={"account": "PAY-A-0001", "points": 100}
+    )
     Visit.objects.filter(pk=visit.pk).update(
         started_at=local(day, 23, 58),
         last_activity_at=local(today, 0, 1),
         last_presence_at=local(today, 0, 1),
     )
     at(local(today, 0, 1))
-    with pytest.raises(services.ReportRefused) as exc:
-        services.daily_report_submit(actor=supervisor, terminal=desk.terminal, day=day)
-    assert exc.value.code == "visit_open"
-    assert visit.reference in exc.value.text("ja")
-    assert "窓口でまだ終わっていません" in exc.value.text("ja")
-    desk_services.visit_end(visit=visit, reason=VisitEndReason.CARD_REMOVED)
     report = services.daily_report_submit(actor=supervisor, terminal=desk.terminal, day=day)
     assert report.snapshot["counts"]["visits"] == 1
+    before = services.build_daily(desk.terminal, day)
+    at(local(today, 0, 10))
+    desk_services.visit_end(visit=visit, reason=VisitEndReason.CARD_REMOVED)
+    assert services.build_daily(desk.terminal, day) == before
+    assert _kinds(services.build_daily(desk.terminal, today)) == {"visit_ended_with_pending": 1}

@@ -8,6 +8,8 @@ whole."""
 import io
 
 from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
 
 from madoguchi.accounts.constants import Role
 from madoguchi.cases import document
@@ -75,3 +77,25 @@ def test_a_short_resident_id_is_named_as_it_is(db, tmp_path):
         "scan", "open-cases", "--min-score", "0", "--as", "city-official", stdout=io.StringIO()
     )
     assert FindingCase.objects.get(link_id="L3").case.resident_label == "R0001"
+
+
+def test_a_scan_cases_session_records_carry_no_long_resident_id(db, tmp_path):
+    """The legacy link's session records (the finding's timeline, shown on the case's page)
+    name a long resident id by its last 4 digits, as the case's labels and summary do."""
+    _logout_omission(tmp_path)
+    official = factories.staff(Role.CITY_OFFICIAL, username="city-official")
+    call_command(
+        "scan", "open-cases", "--min-score", "0", "--as", "city-official", stdout=io.StringIO()
+    )
+    case = FindingCase.objects.get(link_id="L3").case
+    log = case.legacy_link.session_log
+    assert A_ID not in str(log)
+    assert B_ID not in str(log)
+    assert any(line["resident"] == "＊＊＊＊2345" for line in log)
+    client = Client()
+    client.force_login(official)
+    page = client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert A_ID not in html
+    assert B_ID not in html

@@ -289,6 +289,11 @@ class ReportEditForm(_NulSaid, forms.Form):
     # The edit's revision the page was shown with (`Case.report_revision`): a save from a page
     # shown before another official saved is refused, not written over theirs.
     revision = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    # Digests of the title and measures the page was shown with (`views.shown_digest`): when a
+    # save is refused as stale, a field the official left as shown takes the newly saved value,
+    # so that sending the kept draft again keeps the other save's text there.
+    title_shown = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    prevention_shown = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
     title = _text(_("Title"), 300, required=False)
     prevention = _text(_("Preventive measures (one per line)"), REPORT_MAX, rows=6, required=False)
 

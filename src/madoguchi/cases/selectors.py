@@ -179,14 +179,15 @@ def visible_cases(user: Any) -> QuerySet[Any]:
 
 def case_city(case: Case) -> Any:
     """The city a case belongs to, by `visible_cases`'s rule: its desk's (the terminal's
-    contractor's city); without a desk, the organisation that opened it (the city itself, or
-    the city a contractor serves); None for a case opened by no organisation (the resident
-    page's system account without a desk)."""
+    contractor's city); without a desk, the organisation that opened it as at opening
+    (`Case.organisation`, cases 0014: the city itself, or the city a contractor serves), not
+    the opener's organisation now, which an admin may have changed since; None for a case
+    opened by no organisation (the resident page's system account without a desk)."""
     terminal = case.terminal
     if terminal is not None and terminal.contractor is not None:
         contractor = terminal.contractor
         return contractor if contractor.kind == OrganisationKind.CITY else contractor.city
-    organisation = case.opened_by.organisation
+    organisation = case.organisation
     if organisation is None:
         return None
     return organisation if organisation.kind == OrganisationKind.CITY else organisation.city

@@ -3,6 +3,7 @@ step forms (city officials), the incident report document."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.contrib import messages
@@ -488,6 +489,13 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def shown_digest(text: str) -> str:
+    """A digest of a report field's text as the edit compares it (its non-empty lines,
+    stripped), carried by the form to tell, after a stale save's refusal, which fields the
+    official left as their page showed them."""
+    return hashlib.sha256("\n".join(_lines(text)).encode()).hexdigest()
+
+
 @roles_required(*OFFICIAL)
 @require_http_methods(["GET", "POST"])
 @reason_required
@@ -505,6 +513,8 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
         "prevention": case.report_prevention or prevention,
         "revision": case.report_revision,
     }
+    initial["title_shown"] = shown_digest(initial["title"])
+    initial["prevention_shown"] = shown_digest(initial["prevention"])
     form = ReportEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -525,11 +535,21 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
                 ),
             )[1]
         except Refusal as exc:
-            # Another official saved meanwhile: the page shows theirs, and keeps this draft in
-            # the form with the revision now saved, so that sending it again saves it.
+            # Someone saved meanwhile: the page shows their save, and keeps this official's
+            # edits in the form with the revision now saved, so that sending it again saves
+            # them. A field the official left as their page showed it takes the value now
+            # saved, so that sending the form again does not write over the other save.
             messages.error(request, exc.text())
             case.refresh_from_db()
+            saved = {
+                "title": case.report_title or title,
+                "prevention": case.report_prevention or prevention,
+            }
             data = request.POST.copy()
+            for name, value in saved.items():
+                if d[f"{name}_shown"] and shown_digest(d[name]) == d[f"{name}_shown"]:
+                    data[name] = value
+                data[f"{name}_shown"] = shown_digest(value)
             data["revision"] = str(case.report_revision)
             form = ReportEditForm(data, initial=initial)
         else:

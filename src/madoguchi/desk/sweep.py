@@ -76,25 +76,35 @@ def _end_if_lapsed(visit_id: int, now: datetime) -> bool:
         return True
 
 
-def settle_desk_day(terminal: Any, day_end: datetime, now: datetime | None = None) -> Visit | None:
-    """What the sweeper would do for one desk, before the report of the day ending at `day_end`
-    is frozen (`reports.services.daily_report_submit`): its open visit ended if it has lapsed
-    (its incident dated at the lapse), and each of its open desk sessions whose latest visit
-    ended before `day_end` moved on (the after-completion items that visit left unticked become
-    their incident, dated at its end). Else the sweeper's next round, after the report was
-    frozen, would record an incident of that day that no report ever lists. Returns the desk's
-    visit that started before `day_end` and is still open (the day's report waits for its
-    end), else None."""
+def settle_desk_day(terminal: Any, day_end: datetime, now: datetime | None = None) -> None:
+    """What the sweeper would do for one desk at this moment, before the report of the day
+    ending at `day_end` is frozen (`reports.services.daily_report_submit`), by its own rules
+    and limits and nothing earlier: its open visit ended if it has lapsed by now (its incident
+    dated at the lapse), its desk sessions idle for STAFF_IDLE_SECONDS closed, and each of its
+    open desk sessions whose latest visit ended before the day's end and before the sweeper's
+    cutoff (SESSION_COOKIE_AGE ago, `settle_left_desks`) moved on (the after-completion items
+    that visit left unticked become their incident, dated at its end). A desk whose staff may
+    still tick its last visit's items is not cut off: what the sweeper records for it later is
+    dated at that visit's end, listed on the officials' incidents page for that day even once
+    its report was submitted (docs/reports.md)."""
     now = now or timezone.now()
     open_visits = Visit.objects.filter(terminal=terminal, ended_at__isnull=True)
     for visit_id in list(open_visits.values_list("pk", flat=True)):
         _end_if_lapsed(visit_id, now)
+    mine = set(
+        DeskSession.objects.filter(terminal=terminal, closed_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    for session_id in idle_desk_sessions(now):
+        if session_id in mine:
+            desk_session_close_idle(session_id, now)
+    cutoff = min(day_end, now - timedelta(seconds=int(settings.SESSION_COOKIE_AGE)))
     sessions = DeskSession.objects.filter(
-        terminal=terminal, closed_at__isnull=True, visits__ended_at__lt=day_end
+        terminal=terminal, closed_at__isnull=True, visits__ended_at__lt=cutoff
     )
     for session_id in list(sessions.values_list("pk", flat=True).distinct()):
-        _move_on_if_left(session_id, day_end)
-    return open_visits.filter(started_at__lt=day_end).order_by("pk").first()
+        _move_on_if_left(session_id, cutoff)
 
 
 def close_idle_desks(now: datetime) -> int:

@@ -162,20 +162,13 @@ def daily_report_submit(
         )
     if long_number(note):  # the note is frozen into the report officials read
         raise ReportRefused("note_number", LONG_NUMBER_MESSAGE)
-    # What the sweeper has still to record of the day, recorded first (a visit that lapsed at
-    # 23:50, its incident dated then; the items the desk's last visit left unticked): the
-    # frozen report would miss it, and the day after's does not list it.
-    still_open = settle_desk_day(terminal, day_bounds(day)[1])
-    if still_open is not None:
-        raise ReportRefused(
-            "visit_open",
-            _(
-                "A visit that started on this day is still open at the desk (%(visit)s): the "
-                "report can be submitted once it has ended, so that what it leaves is in it. "
-                "Nothing was submitted."
-            ),
-            params={"visit": still_open.reference},
-        )
+    # What the sweeper would record of the day at this moment, recorded first (a visit that
+    # lapsed at 23:50, its incident dated then): the frozen report would miss it. Only by the
+    # sweeper's own rules and limits: a desk whose staff may still tick its last visit's items
+    # is not cut off. A visit still open after this ends after the day's end (it has not
+    # lapsed by now), so what it leaves is dated then, in a later day's report: it does not
+    # hold this one back.
+    settle_desk_day(terminal, day_bounds(day)[1])
     content = build_daily(terminal, day)
     content["note"] = note
     digest = content_hash(content)

@@ -147,13 +147,14 @@ def _session_log(finding: Finding) -> list[dict[str, Any]]:
     """The finding's timeline (before and after the flagged commit, as its page shows it) in
     the shape of LegacyLink.session_log, other links' commits left out: the case's own findings
     read the records up to the commit, and the official reads the evidence the reasoning names
-    (a wrong card's other resident is often served just after the commit)."""
+    (a wrong card's other resident is often served just after the commit). Resident and staff
+    ids that are long numbers are masked (`_masked`), as in the case's labels and summary."""
     return [
         {
             "at": e["at"],
             "event": _SESSION_EVENT[e["event"]],
-            "resident": e.get("resident_id") or "",
-            "staff": e.get("staff_id") or "",
+            "resident": _masked(e.get("resident_id") or ""),
+            "staff": _masked(e.get("staff_id") or ""),
         }
         for e in finding.timeline
         if e["event"] != "commit" or e.get("link_id") == finding.link_id

@@ -15,9 +15,10 @@ from .access import CaseRefused, require_official
 
 # A save from the edit page shown before another official saved: nothing is written over theirs.
 REPORT_SAVED_MEANWHILE = _(
-    "Another official saved this report's edit after you opened it: yours was not saved, so as "
-    "not to write over theirs. The report below is theirs; your text is kept in the form. Check "
-    "it against theirs and save again."
+    "Someone saved this report's edit after you opened it (another official, or you in another "
+    "tab): yours was not saved, so as not to write over it. The report below is the one now "
+    "saved; the fields you changed keep your text in the form, the others show the saved text. "
+    "Check them and save again."
 )
 
 
