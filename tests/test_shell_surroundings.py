@@ -227,9 +227,33 @@ def test_an_argument_that_is_not_utf8_is_one_line(tmp_path, migrated_copy, args)
     assert "Traceback" not in done.stderr, done.stderr[-500:]
     assert done.returncode == 2
     assert done.stderr == (
-        "madoguchi: argument 3 is not UTF-8 text (its bytes: \\x82\\xa0\\x82\\xa2): set the "
-        "terminal to UTF-8 (LANG=ja_JP.UTF-8, say) and type it again. Nothing was run.\n"
+        "madoguchi: argument 3 is not UTF-8 text (its bytes: \\x82\\xa0\\x82\\xa2; the first "
+        "not UTF-8 is byte 1): set the terminal to UTF-8 (LANG=ja_JP.UTF-8, say) and type it "
+        "again. Nothing was run.\n"
     )
+
+
+def test_a_long_argument_that_is_not_utf8_shows_the_bytes_that_are_not(tmp_path, migrated_copy):
+    """The bytes were shown cut at 40 characters: in a long name the wrong ones were cut off."""
+    name = "/tmp/まだない/フォルダ/".encode() + SJIS + b"/ca.pem"
+    done = madoguchi(tmp_path, migrated_copy, "identity", "add-anchor", name, "--name", "X")
+    assert done.returncode == 2
+    assert done.stderr.startswith("madoguchi: argument 3 is not UTF-8 text (its bytes: …"), (
+        done.stderr
+    )
+    assert "\\x82\\xa0\\x82\\xa2/ca.pem; the first not UTF-8 is byte 32)" in done.stderr
+
+
+def test_a_file_name_that_is_not_utf8_is_read(pki, tmp_path, migrated_copy):
+    """A file's name from a Windows share may be Shift_JIS: Linux opens it by its bytes, and
+    `identity add-anchor` read it before every argument not UTF-8 was refused ("set the
+    terminal to UTF-8", which cannot rename the file)."""
+    name = os.fsencode(tmp_path) + b"/" + "テスト.pem".encode("shift_jis")
+    with open(name, "wb") as out:
+        out.write(pki.ca.certificates_pem())
+    done = madoguchi(tmp_path, migrated_copy, "identity", "add-anchor", name, "--name", "Test")
+    assert "not UTF-8 text" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.parametrize(

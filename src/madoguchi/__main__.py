@@ -51,19 +51,41 @@ def _known_without_settings(name: str) -> bool:
 def not_utf8(args: list[str]) -> str | None:
     """The line refusing an argument that is not UTF-8 text, or None. A name typed in a
     terminal set to Shift_JIS reaches Python as bytes it cannot read (kept as surrogates), and
-    the first command to write or print it ended in a UnicodeEncodeError traceback."""
+    the first command to write or print it ended in a UnicodeEncodeError traceback.
+
+    An argument naming a path that exists is not refused: a file's name from a Windows share
+    may be Shift_JIS, and the terminal's setting cannot change it (Python opens it by its
+    bytes). The refusal shows the bytes around the first that are not UTF-8 (a prefix cut at
+    40 characters hid them in a long path)."""
     for place, arg in enumerate(args, 1):
         try:
             arg.encode("utf-8")
-        except UnicodeEncodeError:
+        except UnicodeEncodeError as exc:
+            if _names_a_path(arg):
+                continue
             raw = arg.encode("utf-8", "surrogateescape")
-            shown = repr(raw)[2:-1]
-            shown = shown if len(shown) <= 40 else shown[:40] + "…"
+            bad = len(arg[: exc.start].encode("utf-8", "surrogateescape"))
+            start, end = max(0, bad - 12), min(len(raw), bad + 12)
+            shown = ("…" if start else "") + repr(raw[start:end])[2:-1]
+            shown += "…" if end < len(raw) else ""
             return (
-                f"madoguchi: argument {place} is not UTF-8 text (its bytes: {shown}): set the "
-                "terminal to UTF-8 (LANG=ja_JP.UTF-8, say) and type it again. Nothing was run."
+                f"madoguchi: argument {place} is not UTF-8 text (its bytes: {shown}; the first "
+                f"not UTF-8 is byte {bad + 1}): set the terminal to UTF-8 (LANG=ja_JP.UTF-8, "
+                "say) and type it again. Nothing was run."
             )
     return None
+
+
+def _names_a_path(arg: str) -> bool:
+    """Whether `arg` (surrogate-escaped bytes) names a file or directory that exists, alone or
+    as an option's value (`--file=NAME`)."""
+    candidates = [arg]
+    if arg.startswith("-") and "=" in arg:
+        candidates.append(arg.split("=", 1)[1])
+    try:
+        return any(os.path.exists(candidate) for candidate in candidates)
+    except (OSError, ValueError):
+        return False
 
 
 def main(argv: list[str] | None = None) -> None:

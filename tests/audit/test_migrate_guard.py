@@ -181,3 +181,23 @@ def test_an_unapply_is_recorded_before_the_first_drop_and_ctrl_c_records_what_wa
     )
     assert outcome.event_name == "audit.migrations_unapplied"
     assert outcome.payload["migrations"] == plan[:1]  # the one done before Ctrl-C
+
+
+@pytest.mark.postgres_only  # a migration unapplied inside the test's transaction (DDL in it)
+def test_unapplying_an_audit_migration_that_drops_no_table_needs_only_unapply(held):
+    """audit.0008 adds a CHECK constraint (nothing on SQLite): unapplying it was refused as
+    dropping "the audit log's tables with its N events", and only --erase-audit-log, which
+    records nothing, got through. It is asked and recorded as any app's unapply."""
+    code, _out, err = _from_shell("audit", "0007", "--noinput")
+    assert code == 1
+    assert "its tables would be dropped" not in err
+    assert "give --unapply" in err
+    if connection.vendor != "postgresql":
+        return  # SQLite's schema editor cannot work inside the test's transaction
+    code, _out, err = _from_shell("audit", "0007", "--noinput", "--unapply")
+    assert code == 0, err
+    assert ("audit", "0008_payload_rules") not in _applied()
+    names = list(AuditEvent.objects.order_by("seq").values_list("event_name", flat=True))
+    assert names[-2:] == ["audit.migrations_unapplying", "audit.migrations_unapplied"]
+    code, _out, err = _from_shell("audit", "--noinput")  # applied again for the next tests
+    assert code == 0, err

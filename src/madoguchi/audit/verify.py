@@ -25,6 +25,8 @@ class VerifyResult:
     first_bad_seq: int | None = None
     head: bytes = GENESIS
     leaves: list[bytes] = field(default_factory=list, repr=False)
+    # What the walk found and passed (SQLite: an event's time earlier than the previous one's).
+    warnings: list[str] = field(default_factory=list)
 
 
 def verify_chain(using: str = "default", *, keep_leaves: bool = False) -> VerifyResult:
@@ -49,7 +51,7 @@ def verify_chain(using: str = "default", *, keep_leaves: bool = False) -> Verify
             return _verify_in_own_transaction(using, keep_leaves)
         except DatabaseError:  # stored bytes or hashes SQL cannot read: verify from the columns
             pass
-    return _verify_rows(using, keep_leaves)
+    return _verify_rows(using, keep_leaves, time_back_warns=connection.vendor != "postgresql")
 
 
 def _verify_in_own_transaction(using: str, keep_leaves: bool) -> VerifyResult:
@@ -339,8 +341,20 @@ def _intact(size: int, previous: bytes, leaves: list[bytes]) -> VerifyResult:
     )
 
 
-def _verify_rows(using: str, keep_leaves: bool) -> VerifyResult:
-    """`verify_chain` from every row's columns (any database)."""
+def _time_back_warning(seq: int, time: datetime, previous_time: datetime) -> str:
+    return (
+        f"Warning: event #{seq}'s time {format_time(time)} is earlier than the previous "
+        f"event's, {format_time(previous_time)}. On SQLite, until the forty-second session, "
+        "the append took the clock's time without reading the previous event's, so a clock "
+        "set back (NTP) wrote such an event; its hashes and its other rules are checked."
+    )
+
+
+def _verify_rows(using: str, keep_leaves: bool, *, time_back_warns: bool = False) -> VerifyResult:
+    """`verify_chain` from every row's columns (any database). `time_back_warns` (SQLite): a
+    time going back is a warning, not a failure: SQLite's append let it until the forty-second
+    session, and the log, append-only, keeps such an event for good."""
+    warnings: list[str] = []
     previous = GENESIS
     previous_time: datetime | None = None
     expected_seq = 1
@@ -355,9 +369,11 @@ def _verify_rows(using: str, keep_leaves: bool) -> VerifyResult:
         chained = chain_hash(previous, leaf)
         if chained.hex() != row.chain_hash:
             return _chain_broken(row.seq, previous, leaves)
-        problem = _time_problem(row.time, previous_time) or rules.stored_problem(
-            row.event_id, row.event_name, row.payload
-        )
+        problem = _time_problem(row.time, previous_time)
+        if problem is not None and time_back_warns and previous_time is not None:
+            warnings.append(_time_back_warning(row.seq, row.time, previous_time))
+            problem = None
+        problem = problem or rules.stored_problem(row.event_id, row.event_name, row.payload)
         if problem is not None:
             return _rule_broken(row.seq, problem, previous, leaves)
         if keep_leaves:
@@ -365,7 +381,9 @@ def _verify_rows(using: str, keep_leaves: bool) -> VerifyResult:
         previous = chained
         previous_time = row.time
         expected_seq += 1
-    return _intact(expected_seq - 1, previous, leaves)
+    result = _intact(expected_seq - 1, previous, leaves)
+    result.warnings = warnings
+    return result
 
 
 @dataclass
@@ -401,18 +419,31 @@ def _read_checkpoint_file(path: Path) -> str | note.NoteError:
         return note.NoteError("it cannot be read (it is not UTF-8 text).")
 
 
-def _sources(using: str, directory: Path | None) -> list[_Source]:
-    """Every checkpoint in the table and in the directory; a file that cannot be read (no
-    permission, not UTF-8, not a regular file, too large) is there with why, as a note that
-    does not open."""
-    found = [
-        _Source(f"checkpoint row {cp.pk} (size {cp.size})", cp.note, cp)
-        for cp in AuditCheckpoint.objects.using(using).order_by("size", "pk")
-    ]
+def _sources(
+    using: str, directory: Path | None, rows: list[AuditCheckpoint] | None = None
+) -> list[_Source]:
+    """Every checkpoint in the table (`rows` if given: those read in the walk's snapshot) and
+    in the directory; a file that cannot be read (no permission, not UTF-8, not a regular file,
+    too large) is there with why, as a note that does not open."""
+    if rows is None:
+        rows = list(AuditCheckpoint.objects.using(using).order_by("size", "pk"))
+    found = [_Source(f"checkpoint row {cp.pk} (size {cp.size})", cp.note, cp) for cp in rows]
     if directory is not None and directory.is_dir():
         for path in sorted(directory.glob("checkpoint-*.txt")):
             found.append(_Source(f"checkpoint file {path}", _read_checkpoint_file(path)))
     return found
+
+
+def _signed_since(using: str, signed: note.Checkpoint, key_id: str) -> bool:
+    """Whether a checkpoint file signing more events than the walk saw was signed since: read
+    now, the table has its row (the same note's columns) and the log holds that many events."""
+    if signed.size > 0 and not AuditEvent.objects.using(using).filter(seq=signed.size).exists():
+        return False
+    return (
+        AuditCheckpoint.objects.using(using)
+        .filter(size=signed.size, root_hash=signed.root.hex(), origin=signed.origin, key_id=key_id)
+        .exists()
+    )
 
 
 def _columns_problem(row: AuditCheckpoint, signed: note.Checkpoint, key_id: str) -> str | None:
@@ -444,20 +475,27 @@ def verify_checkpoints(
     public_key: Ed25519PublicKey,
     using: str = "default",
     directory: Path | None = None,
+    rows: list[AuditCheckpoint] | None = None,
 ) -> CheckpointReport:
     """Check every signed checkpoint against the log's first ``size`` leaves.
 
     A log whose chain was recomputed after tampering still verifies on its own; it cannot match
     a checkpoint signed before the tampering, and the files outside the database keep those.
+
+    `rows`: the table's checkpoints as read with the leaves (`verify_log`). The files are read
+    later: a file signing more events than `leaves` is taken as signed since the walk (and not
+    checked) only if, read now, its row is in the table and the log holds that many events;
+    otherwise it vouches for removed events, as before.
     """
     checked = 0
     last_good = 0
     failures: list[tuple[int, str]] = []
-    sources = _sources(using, directory)
-    rows = sum(1 for source in sources if source.row is not None)
+    sources = _sources(using, directory, rows)
+    in_table = sum(1 for source in sources if source.row is not None)
     key_id = note.key_hash(key_name, public_key).hex()
     opened: list[tuple[str, note.Checkpoint | note.NoteError]] = []
     signed_rows: list[tuple[int, note.Checkpoint]] = []
+    newer = 0
     for source in sources:
         if isinstance(source.text, note.NoteError):
             opened.append((source.where, source.text))
@@ -473,6 +511,9 @@ def verify_checkpoints(
                 failures.append((0, f"{source.where}: {problem}"))
             else:
                 signed_rows.append((source.row.pk, signed))
+        elif signed.size > len(leaves) and _signed_since(using, signed, key_id):
+            newer += 1  # a checkpoint signed after the walk's snapshot: not one to check
+            continue
         opened.append((source.where, signed))
     # Every signed size's root in one pass over the leaves (an hourly checkpoint makes
     # thousands of them a year; a root of its own each would be thousands of passes).
@@ -514,8 +555,10 @@ def verify_checkpoints(
     return CheckpointReport(
         True,
         checked,
-        f"Signed checkpoints match the log: {rows} in the database, {checked - rows} in files"
-        + (f" ({directory})." if directory is not None else "."),
+        f"Signed checkpoints match the log: {in_table} in the database, "
+        f"{checked - in_table} in files"
+        + (f" ({directory})" if directory is not None else "")
+        + (f"; {newer} signed since the log was read, not checked." if newer else "."),
         signed_rows,
     )
 
@@ -525,6 +568,34 @@ def checkpoints_exist(using: str = "default", directory: Path | None = None) -> 
     if AuditCheckpoint.objects.using(using).exists():
         return True
     return directory is not None and directory.is_dir() and any(directory.glob("checkpoint-*.txt"))
+
+
+def _checkpoint_rows(using: str) -> list[AuditCheckpoint]:
+    return list(AuditCheckpoint.objects.using(using).order_by("size", "pk"))
+
+
+def _chain_and_checkpoint_rows(using: str) -> tuple[VerifyResult, list[AuditCheckpoint]]:
+    """The chain (with its leaves) and the checkpoint rows, read so that no row can vouch for
+    more events than the walk saw unless events were removed: a checkpoint committed by
+    another process after the walk's snapshot (two `audit checkpoint` at once) was read
+    afterwards and looked like one vouching for removed events.
+
+    On PostgreSQL, outside a transaction, both in one REPEATABLE READ transaction (one
+    snapshot). Elsewhere (SQLite, whose transactions here take the write lock at BEGIN, or
+    within the caller's transaction) the rows are read before the walk: a checkpoint is
+    committed after the events it signs, so every row read first signs events the walk, later,
+    finds, unless they were removed."""
+    connection = connections[using]
+    if connection.vendor == "postgresql" and not (
+        connection.in_atomic_block or not connection.get_autocommit()
+    ):
+        with transaction.atomic(using=using):
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            rows = _checkpoint_rows(using)
+            return verify_chain(using, keep_leaves=True), rows
+    rows = _checkpoint_rows(using)
+    return verify_chain(using, keep_leaves=True), rows
 
 
 @dataclass
@@ -555,10 +626,14 @@ def verify_log(
     silent pass (a rewritten log recomputes a valid chain; only the checkpoints show it).
     Skipping them is the caller's explicit choice, and the result says so.
     """
-    result = verify_chain(using, keep_leaves=not skip_checkpoints)
+    if skip_checkpoints:
+        result = verify_chain(using, keep_leaves=False)
+        snapshot_rows: list[AuditCheckpoint] | None = None
+    else:
+        result, snapshot_rows = _chain_and_checkpoint_rows(using)
     if not result.ok:
         return LogReport(False, [result.message])
-    lines = [result.message]
+    lines = [result.message, *result.warnings]
     # When the checkpoints cannot be checked or do not match, the chain's own line, "Audit log
     # intact", stood above the line saying so: an operator reading the first line read a
     # verdict. It says what it checked, and that the checkpoints below fail.
@@ -595,6 +670,7 @@ def verify_log(
         public_key=public_key,
         using=using,
         directory=directory,
+        rows=snapshot_rows,
     )
     if not report.ok:
         lines[0] = f"{chain_only}, but the signed checkpoints do not match it:"

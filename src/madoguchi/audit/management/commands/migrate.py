@@ -38,6 +38,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.core.management.commands.migrate import Command as DjangoMigrateCommand
 from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.migrations import CreateModel, Migration
 from django.db.migrations.exceptions import AmbiguityError
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
@@ -132,16 +133,15 @@ class Command(PlainErrors, DjangoMigrateCommand):
                 target = (app_label, executor.loader.get_migration_by_prefix(app_label, name).name)
             except (AmbiguityError, KeyError):
                 return []  # Django's handle says so, in its words
-        backwards = [
-            f"{migration.app_label}.{migration.name}"
-            for migration, back in executor.migration_plan([target])
-            if back
-        ]
+        plan = [migration for migration, back in executor.migration_plan([target]) if back]
+        backwards = [f"{migration.app_label}.{migration.name}" for migration in plan]
         if not backwards:
             return []
         events_held = counted(held, "event")
         what = _listed(backwards)
-        if any(label.startswith("audit.") for label in backwards):
+        # Only the audit migration that creates the log's table drops it with its events; the
+        # others (triggers, functions, a CHECK constraint) are unapplied as any app's are.
+        if any(_creates_the_log(migration) for migration in plan):
             if not options["erase_audit_log"]:
                 raise CommandError(
                     f"migrate would unapply {what}, among them the audit log's own: its tables "
@@ -161,6 +161,14 @@ class Command(PlainErrors, DjangoMigrateCommand):
                 "records what was unapplied and by which OS user."
             )
         return backwards
+
+
+def _creates_the_log(migration: Migration) -> bool:
+    """Whether `migration` is the audit app's that creates AuditEvent's table."""
+    return migration.app_label == "audit" and any(
+        isinstance(operation, CreateModel) and operation.name_lower == "auditevent"
+        for operation in migration.operations
+    )
 
 
 def _record(event: events.EventType, migrations: list[str], database: str) -> None:
