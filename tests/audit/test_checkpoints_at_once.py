@@ -91,3 +91,26 @@ def test_a_checkpoint_file_for_more_events_without_its_row_is_still_events_remov
     assert (
         "vouches for 9 events but the log holds only 3: events were removed." in (report.lines[-1])
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verify_outside_a_transaction_reads_the_rows_in_the_walks_snapshot(audit_files):
+    """Outside a transaction (as the command runs), PostgreSQL's walk and the checkpoint rows
+    are one REPEATABLE READ transaction, ended after them."""
+    from django.db import connection
+
+    from madoguchi.audit import conf
+
+    audit.create_checkpoint_key()
+    _record(3)
+    audit.write_checkpoint()
+    _record(1)
+    report = verify.verify_log(
+        verifier_key=audit.checkpoint_verifier_key(),
+        skip_checkpoints=False,
+        directory=conf.checkpoint_dir(),
+    )
+    assert report.ok, report.lines
+    assert report.lines[-1].startswith("Signed checkpoints match the log: 1 in the database, ")
+    assert not connection.in_atomic_block
+    assert connection.get_autocommit()
