@@ -201,3 +201,13 @@ def test_unapplying_an_audit_migration_that_drops_no_table_needs_only_unapply(he
     assert names[-2:] == ["audit.migrations_unapplying", "audit.migrations_unapplied"]
     code, _out, err = _from_shell("audit", "--noinput")  # applied again for the next tests
     assert code == 0, err
+
+
+def test_unapplying_the_append_function_still_needs_erase_audit_log(held):
+    """Only a migration that keeps the log's rows, its triggers and its append function as they
+    are goes through with --unapply alone (audit.0008): unapplying the append function (0006)
+    would leave the unapply's own record, and every later event, with no way to be appended."""
+    code, _out, err = _from_shell("audit", "0005", "--noinput", "--unapply")
+    assert code == 1
+    assert "--erase-audit-log" in err
+    assert ("audit", "0006_append_function") in _applied()

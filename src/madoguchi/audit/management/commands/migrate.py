@@ -38,7 +38,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.core.management.commands.migrate import Command as DjangoMigrateCommand
 from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.migrations import CreateModel, Migration
+from django.db.migrations import Migration
 from django.db.migrations.exceptions import AmbiguityError
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
@@ -139,9 +139,11 @@ class Command(PlainErrors, DjangoMigrateCommand):
             return []
         events_held = counted(held, "event")
         what = _listed(backwards)
-        # Only the audit migration that creates the log's table drops it with its events; the
-        # others (triggers, functions, a CHECK constraint) are unapplied as any app's are.
-        if any(_creates_the_log(migration) for migration in plan):
+        # An audit migration that keeps the log's rows and its append as they are (a CHECK
+        # constraint) is unapplied as any app's is; every other one (the table, the append-only
+        # triggers, the append function, which the record of the unapply itself needs) only
+        # with --erase-audit-log.
+        if any(_keeps_the_log_short(migration) for migration in plan):
             if not options["erase_audit_log"]:
                 raise CommandError(
                     f"migrate would unapply {what}, among them the audit log's own: its tables "
@@ -163,12 +165,15 @@ class Command(PlainErrors, DjangoMigrateCommand):
         return backwards
 
 
-def _creates_the_log(migration: Migration) -> bool:
-    """Whether `migration` is the audit app's that creates AuditEvent's table."""
-    return migration.app_label == "audit" and any(
-        isinstance(operation, CreateModel) and operation.name_lower == "auditevent"
-        for operation in migration.operations
-    )
+UNAPPLIED_AS_ANY_APP = frozenset({"0008_payload_rules"})
+"""The audit app's migrations whose unapply leaves the log's rows, its append-only triggers and
+its append function as they are (0008: a CHECK constraint on payloads, nothing on SQLite)."""
+
+
+def _keeps_the_log_short(migration: Migration) -> bool:
+    """Whether unapplying `migration` takes the log, or what keeps and appends it, away: any
+    audit migration but `UNAPPLIED_AS_ANY_APP`."""
+    return migration.app_label == "audit" and migration.name not in UNAPPLIED_AS_ANY_APP
 
 
 def _record(event: events.EventType, migrations: list[str], database: str) -> None:
