@@ -17,6 +17,7 @@ row by row, as before (docs/adr/1503-audit-columns-checked-by-the-database.md).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 NAME = "audit_columns_match_canonical"
@@ -95,15 +96,25 @@ CATALOG_JOIN = (
 CATALOG_COLUMNS = "c.convalidated, pg_get_constraintdef(c.oid)"
 
 
+def judge_catalog(
+    name: str, validated: bool | None, definition: str | None, expected: Callable[[str], bool]
+) -> tuple[bool, str]:
+    """Whether the CHECK constraint `name` holds for every row, from its catalog row's
+    `convalidated` and `pg_get_constraintdef` (null when it is missing): (True, "") or (False,
+    why not). `expected` tells the expression the verifier trusts."""
+    if validated is None or definition is None:
+        return False, f"the constraint {name} is missing"
+    if not validated:
+        return False, f"the constraint {name} is not validated (added NOT VALID)"
+    if not expected(definition):
+        return False, f"the constraint {name} is not the expected expression"
+    return True, ""
+
+
 def judge(validated: bool | None, definition: str | None) -> tuple[bool, str]:
     """`in_place` from the catalog columns (`CATALOG_COLUMNS`) of the constraint's row."""
-    if validated is None or definition is None:
-        return False, f"the constraint {NAME} is missing"
-    if not validated:
-        return False, f"the constraint {NAME} is not validated (added NOT VALID)"
-    if _collapse(definition) not in {_collapse(d) for d in EXPECTED_DEFINITIONS}:
-        return False, f"the constraint {NAME} is not the expected expression"
-    return True, ""
+    wanted = {_collapse(d) for d in EXPECTED_DEFINITIONS}
+    return judge_catalog(NAME, validated, definition, lambda d: _collapse(d) in wanted)
 
 
 def in_place(cursor: Any) -> tuple[bool, str]:

@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from . import events
+from . import constraint, events
 
 # The words a payload key must not hold (as a word between underscores, in any case).
 _FORBIDDEN_WORDS = (
@@ -228,12 +228,8 @@ CATALOG_COLUMNS = "r.convalidated, pg_get_constraintdef(r.oid)"
 def judge(validated: bool | None, definition: str | None) -> tuple[bool, str]:
     """Whether the constraint holds for every row, from its catalog columns (`CATALOG_COLUMNS`):
     (True, "") or (False, why not)."""
-    if validated is None or definition is None:
-        return False, f"the constraint {CONSTRAINT} is missing"
-    if not validated:
-        return False, f"the constraint {CONSTRAINT} is not validated (added NOT VALID)"
     # Compared exactly: the regular expressions hold white space of their own, and a bracket
     # of fewer spaces must not pass for this one.
-    if definition not in EXPECTED_DEFINITIONS:
-        return False, f"the constraint {CONSTRAINT} is not the expected expression"
-    return True, ""
+    return constraint.judge_catalog(
+        CONSTRAINT, validated, definition, lambda d: d in EXPECTED_DEFINITIONS
+    )

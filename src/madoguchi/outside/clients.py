@@ -43,13 +43,6 @@ if TYPE_CHECKING:
 
 _BATCH_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 
-KEPT_LENGTH = 100
-"""The most characters of a name or reference from an outside system that our records hold
-(the columns of `benefits.models`: account_holder_kana, bank_name, insured_name_kana,
-account_ref, registration_ref … are 100 long)."""
-# C0 and C1 control characters (NUL, line breaks, DEL) and lone surrogates (JSON's "\ud800"):
-# PostgreSQL holds no NUL in text or jsonb, UTF-8 no surrogate, a name neither.
-_UNKEEPABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # What each kept value is, in the refusal's words.
 _KEPT_LABELS = {
     "holder_name_kana": ("口座名義", "an account holder's name"),
@@ -65,12 +58,11 @@ _KEPT_LABELS = {
 E = TypeVar("E", bound=StrEnum)
 
 
-# The longest text an answer may give for one field: every reference, name and time an
-# outside system answers is kept in a column of at most 100 characters. Longer, or carrying a
-# control character (PostgreSQL refuses NUL), it is an answer not understood, never a
-# database error after the outside call succeeded.
-MAX_TEXT = 100
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Every reference, name and time an outside system answers is kept in a column of at most
+# `validation.KEPT_LENGTH` characters: a text longer, or carrying a control character
+# (PostgreSQL refuses NUL), is an answer not understood (`_Fields.text`), or one refused as
+# unusable, naming it (`_Fields.kept`), never a database error after the outside call
+# succeeded.
 
 
 class _Fields:
@@ -110,7 +102,7 @@ class _Fields:
         return value
 
     def _fits(self, value: str) -> str:
-        if len(value) > MAX_TEXT or _CONTROL.search(value):
+        if validation.unkeepable(value) is not None:
             raise self.fail()
         return value
 
@@ -127,14 +119,16 @@ class _Fields:
 
     def _keepable(self, key: str, value: str) -> str:
         label_ja, label_en = _KEPT_LABELS[key]
-        if _UNKEEPABLE.search(value):
+        why = validation.unkeepable(value)
+        if why is None:
+            return value
+        most = validation.KEPT_LENGTH
+        if why == "control":
             detail_ja = f"{label_ja}に制御文字（NUL・改行など）が含まれている"
             detail_en = f"{label_en} containing a control character (NUL, a line break …)"
-        elif len(value) > KEPT_LENGTH:
-            detail_ja = f"{label_ja}が{len(value)}文字あり、{KEPT_LENGTH}文字を超えている"
-            detail_en = f"{label_en} of {len(value)} characters (at most {KEPT_LENGTH} are held)"
         else:
-            return value
+            detail_ja = f"{label_ja}が{len(value)}文字あり、{most}文字を超えている"
+            detail_en = f"{label_en} of {len(value)} characters (at most {most} are held)"
         raise OutsideValueUnusable(
             system=self._client.system,
             system_name_ja=self._client.system_name_ja,

@@ -19,6 +19,26 @@ from madoguchi.outside.interfaces import BankAccountType
 _SEPARATORS = re.compile("[\\s\\-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0dー]")
 
 
+KEPT_LENGTH = 100
+"""The most characters of a name or reference from an outside system that our records hold
+(the columns of `benefits.models`: account_holder_kana, bank_name, insured_name_kana,
+account_ref, registration_ref … are 100 long)."""
+# C0 and C1 control characters (NUL, line breaks, DEL) and lone surrogates (JSON's "\ud800"):
+# PostgreSQL holds no NUL in text or jsonb, UTF-8 no surrogate, a name neither.
+_UNKEEPABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def unkeepable(value: str) -> str | None:
+    """Why our records cannot keep `value`, a text an outside system answered: "control" (a
+    control character or a lone surrogate), "length" (over `KEPT_LENGTH`), or None. The one
+    rule of the HTTP clients (`clients._Fields`) and of the outbox, for any adapter."""
+    if _UNKEEPABLE.search(value):
+        return "control"
+    if len(value) > KEPT_LENGTH:
+        return "length"
+    return None
+
+
 def _compact(value: str) -> str:
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", value))
 

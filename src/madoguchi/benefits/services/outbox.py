@@ -41,6 +41,7 @@ from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.outside import OutsideError, OutsideProtocolError
+from madoguchi.outside.validation import unkeepable
 
 from .. import outside
 from ..constants import CallState, LinkStatus, RegistrationState, SuspensionState
@@ -288,17 +289,13 @@ def _held_under(records: Any, key: str) -> bool:
     return any(r.request_ref == key for r in records)
 
 
-# The column the insurer's registration reference is kept in (HealthInsuranceRegistration).
-REF_LENGTH = 100
-
-
 def registered(call: OutsideCall, ref: str, status: str, kana: str | None) -> Answer:
     """The insurer holds the registration (its answer, or its record found by reconcile). A
     reference we cannot keep is an answer not understood (retried, never a crash); a record of
     the insured person other than the resident signed is registered all the same (the insurer
     holds it) and flagged for an official (`PERSON_DIFFERS`)."""
     kana = kana or ""
-    if not ref or len(ref) > REF_LENGTH or len(kana) > REF_LENGTH or "\x00" in ref + kana:
+    if not ref or unkeepable(ref) or unkeepable(kana):
         return Answer("retry", code=OutsideProtocolError.code)
     answer = Answer("registered", ref=ref, status=status, kana=kana)
     if kana != call.payload.get("signed_kana", ""):
@@ -479,23 +476,13 @@ def _registered(call: OutsideCall, reg: HealthInsuranceRegistration, answer: Ans
 def _person_differs(call: OutsideCall, reg: HealthInsuranceRegistration, answer: Answer) -> None:
     """A HIGH incident for an official: the insurer registered it, naming the insured person
     otherwise than the resident signed."""
-    visit = reg.visit
-    summary, text = incident_text.sentence(incident_text.INSURER_REGISTERED_PERSON_DIFFERS)
-    incident_record(
-        kind=IncidentKind.OUTSIDE_REFUSED,
-        reason_code="insurer_registered_person_differs",
-        severity=Severity.HIGH,
-        summary=summary,
-        visit=visit,
-        terminal=visit.terminal,
-        staff=visit.staff,
-        detail={
-            "key": call.key,
-            "code": answer.code,
-            "insurer": reg.insurer_number,
-            "registration_ref": answer.ref,
-            "text": text,
-        },
+    _insurer_incident(
+        call,
+        reg,
+        answer,
+        "insurer_registered_person_differs",
+        incident_text.sentence(incident_text.INSURER_REGISTERED_PERSON_DIFFERS),
+        registration_ref=answer.ref,
     )
 
 
@@ -512,12 +499,32 @@ def _refused(call: OutsideCall, reg: HealthInsuranceRegistration, answer: Answer
         subject=reg,
         payload={"insurer": reg.insurer_number, "visit": visit.reference, "code": answer.code},
     )
-    summary, text = incident_text.sentence(
-        incident_text.INSURER_REFUSED, code=answer.code, reason=incident_text.refusal(answer)
+    _insurer_incident(
+        call,
+        reg,
+        answer,
+        "insurer_refused_after_signature",
+        incident_text.sentence(
+            incident_text.INSURER_REFUSED, code=answer.code, reason=incident_text.refusal(answer)
+        ),
     )
+
+
+def _insurer_incident(
+    call: OutsideCall,
+    reg: HealthInsuranceRegistration,
+    answer: Answer,
+    reason_code: str,
+    sentence: tuple[str, dict[str, Any]],
+    **detail: Any,
+) -> None:
+    """A HIGH incident of the registration's visit about the insurer's answer to `call`
+    (`sentence`: the summary and the text, `incident_text.sentence`)."""
+    summary, text = sentence
+    visit = reg.visit
     incident_record(
         kind=IncidentKind.OUTSIDE_REFUSED,
-        reason_code="insurer_refused_after_signature",
+        reason_code=reason_code,
         severity=Severity.HIGH,
         summary=summary,
         visit=visit,
@@ -527,6 +534,7 @@ def _refused(call: OutsideCall, reg: HealthInsuranceRegistration, answer: Answer
             "key": call.key,
             "code": answer.code,
             "insurer": reg.insurer_number,
+            **detail,
             "text": text,
         },
     )
