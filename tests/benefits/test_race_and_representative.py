@@ -342,3 +342,27 @@ def test_a_public_fund_account_under_the_exception_names_the_representative_on_i
         )
         for words in said:
             assert words in page, (language, words)
+
+
+@pytest.mark.usefixtures("providers", "systems", "support_keys")
+def test_both_cards_sign_the_reading_the_representatives_check_used(trusted, desk, minor_card):
+    """The account is compared with the representative's reading, typed by staff. The lines
+    both cards signed said only 「口座名義は法定代理人のお名前と照合: 一致」: staff typed the account
+    holder's own reading (a stranger's account, ｽｽﾞｷ ｲﾁﾛｳ, against representative C) and
+    nothing signed said whose reading that was. The reading is now a signed line, before the
+    outcome, and in the signed procedure entry, as the resident's is."""
+    c = trusted.card("C")
+    start_visit(desk, minor_card)
+    verify_basic_four(desk, minor_card)
+    typed = "すずき いちろう"  # hiragana: the name check matches it with the account's ｽｽﾞｷ ｲﾁﾛｳ
+    _representative(desk, c, relationship="parent", kana=typed, kana_confirmed=True)
+    prepare(desk, **apply_fields(psid="7010000000000003", code="890", kana=MINOR_KANA, **EXCEPTION))
+    completion = commit_two_cards(desk, minor_card, c)
+    signed = json.loads(bytes(completion.transaction_bytes))
+    entry = signed["procedures"][0]
+    assert entry["representative_outcome"] == "match"
+    assert entry["representative_kana"] == typed
+    assert entry["representative_kana_source"] == "resident_entry"
+    display = signed["display"]
+    at = display.index(f"法定代理人（親権者）のお名前（フリガナ）: {typed}")
+    assert display[at + 1] == "口座名義は法定代理人のお名前と照合: 一致"

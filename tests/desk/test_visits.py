@@ -448,3 +448,21 @@ def test_a_late_presence_report_never_moves_the_presence_time_backwards(trusted,
     visit.refresh_from_db()
     assert visit.ended_at is None
     assert visit.last_presence_at == newer
+
+
+def test_a_challenge_posted_from_another_desk_is_not_spent(trusted, desk, other_desk):
+    """Another desk session posting desk X's challenge is refused and recorded, and spends
+    nothing: it was marked used before the session was checked, so X's genuine completion was
+    then refused as a replay (`nonce_used`), ending X's visit with an incident blaming X."""
+    a = trusted.card("A")
+    start_visit(desk, a)
+    start_visit(other_desk, trusted.card("C"))
+    prepare(desk)
+    ch, token = sign_completion(desk, a)
+    refused(other_desk, token, ch.nonce.value, "nonce_other_session")
+    assert Incident.objects.filter(
+        reason_code="nonce_other_session", terminal=other_desk.terminal
+    ).exists()
+    completion = services.completion_commit(desk_session=desk, token=token, nonce=ch.nonce.value)
+    assert completion.visit.terminal == desk.terminal
+    assert Completion.objects.count() == 1

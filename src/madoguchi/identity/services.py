@@ -505,17 +505,35 @@ class SpentNonce:
 
 
 def nonce_spend(*, value: str, purpose: NoncePurpose, desk_session: DeskSession) -> SpentNonce:
-    """Mark a challenge used (committed at once) and return its state before this attempt."""
+    """Mark a challenge used (committed at once) and return its state before this attempt.
+
+    Only the desk session and terminal that asked for it can spend it: another's attempt is
+    refused (`nonce_other_session`) and spends nothing. It was marked used before that check,
+    so a challenge posted from another desk was burnt, and its own desk's genuine completion
+    was then refused as a replay (`nonce_used`), ending that visit with an incident against it."""
     if not nonce_shaped(value):
         # Not a challenge this server issued; never sent to the database, where a NUL
         # character would be an error (a 500) rather than an unknown value.
         raise IdentityRefused("nonce_unknown")
     now = timezone.now()
-    # The common case in one statement (issue 15): an unused challenge is marked used and read
-    # back at once. No row: unknown, or already used (then read as it is, and refused later).
+    # The common case in one statement (issue 15): an unused challenge of this desk session and
+    # terminal is marked used and read back at once. No row: unknown, already used (then read
+    # as it is, and refused later) or another session's (refused below, left unspent).
     table = connection.ops.quote_name(Nonce._meta.db_table)  # the model's, not user input
-    spend = f"UPDATE {table} SET used_at = %s WHERE value = %s AND used_at IS NULL RETURNING *"  # noqa: S608
-    spent = raw(Nonce, spend, [connection.ops.adapt_datetimefield_value(now), value])
+    spend = (
+        f"UPDATE {table} SET used_at = %s WHERE value = %s AND used_at IS NULL"  # noqa: S608
+        " AND desk_session_id = %s AND terminal_id = %s RETURNING *"
+    )
+    spent = raw(
+        Nonce,
+        spend,
+        [
+            connection.ops.adapt_datetimefield_value(now),
+            value,
+            desk_session.pk,
+            desk_session.terminal_id,
+        ],
+    )
     if spent:
         nonce = spent[0]
         record = NonceRecord(

@@ -185,11 +185,17 @@ def name_lines(f: dict[str, Any], holder: str = "口座名義") -> list[str]:
 
 
 def representative_lines(f: dict[str, Any]) -> list[str]:
-    """The exception in sentences: who the representative is to the resident, whose name the
-    account is checked against, and that both cards sign."""
+    """The exception in sentences: who the representative is to the resident, the reading the
+    account's name was compared with, the outcome, and that both cards sign. The lines said only
+    「口座名義は法定代理人のお名前と照合: 一致」: with the account holder's own reading typed as
+    the representative's, a stranger's account matched, and neither card signed a line saying
+    whose reading that was (the resident's has been named since `resident_name_line`)."""
     relationship = RELATIONSHIP_JA.get(f.get("representative_relationship", ""), "法定代理人")
-    lines = [
-        f"法定代理人による申請: {relationship}の口座を使用します（未成年者の例外）",
+    lines = [f"法定代理人による申請: {relationship}の口座を使用します（未成年者の例外）"]
+    kana = str(f.get("representative_kana") or "")
+    if kana:  # a procedure prepared before the line existed has none
+        lines.append(f"法定代理人（{relationship}）のお名前（フリガナ）: {kana}")
+    lines += [
         "口座名義は法定代理人のお名前と照合: "
         + outcome_text(Outcome(f.get("representative_outcome") or "no_match"), "ja"),
         f"法定代理人（{relationship}）はご自身のカードで認証済みで、ご本人と法定代理人の"

@@ -364,6 +364,9 @@ def _representative_exception(
         representative=rep.pk,
         representative_fingerprint=rep.certificate.fingerprint,
         representative_relationship=str(rep.relationship),
+        # The reading compared, signed and shown (`procedures.common.representative_lines`).
+        representative_kana=rep.kana,
+        representative_kana_source=str(rep.kana_source),
         representative_outcome=str(checked.outcome),
         representative_reason=str(checked.reason),
     )
