@@ -257,32 +257,52 @@ def send(call: OutsideCall) -> Answer:
     """Call the insurer (never inside a transaction): the person must still be the one the
     resident signed for, then register with the call's key; or cancel a registration.
 
-    A retry whose look-up no longer agrees with the signature first asks the insurer whether an
-    earlier attempt was registered under the call's key (its answer lost): if so, that attempt
-    passed its own look-up, and the insurer replays its answer under the same key; the
-    resident is never told "not registered" of a registration the insurer holds."""
+    A retry whose look-up no longer agrees with the signature, or is refused outright (the
+    person renumbered, a record we cannot keep), first asks the insurer whether an earlier
+    attempt was registered under the call's key (its answer lost): if so, that attempt passed
+    its own look-up, and the insurer replays its answer under the same key; the resident is
+    never told "not registered" of a registration the insurer holds."""
     if call.kind == CANCEL_REGISTRATION:
         return _send_cancel(call)
     p = call.payload
     keys = (p["insurer_number"], p["insured_symbol"], p["insured_number"], p["branch"])
     insurer = outside.systems().insurer
     try:
-        person = insurer.lookup_insured(*keys)
-        signed = (p.get("signed_name", ""), p.get("signed_kana", ""))
-        if (person.name or "", person.name_kana or "") != signed and not (
-            call.attempts > 1 and _held_under(insurer.registrations(), call.key)
-        ):
-            return CHANGED
+        refusal = _lookup_refusal(call, keys, insurer)
+        if refusal is not None and (refusal.outcome == "retry" or not _held_earlier(call, insurer)):
+            return refusal
         reg = insurer.register_use(
             *keys, p["certificate"], idempotency_key=call.key, request_ref=call.key
         )
     except OutsideError as exc:
-        if exc.retryable or isinstance(exc, OutsideProtocolError):
-            return Answer("retry", code=exc.code)
-        return Answer(
-            "refused", code=exc.code, message_ja=exc.message_ja, message_en=exc.message_en
-        )
+        return _answer_of(exc)
     return registered(call, reg.registration_ref, str(reg.status), reg.insured_name_kana)
+
+
+def _lookup_refusal(call: OutsideCall, keys: tuple[str, ...], insurer: Any) -> Answer | None:
+    """Why the insurer's record of the insured person stops the call: its look-up failed (to
+    retry, or refused) or names another person than the resident signed (`CHANGED`); None
+    when it agrees."""
+    try:
+        person = insurer.lookup_insured(*keys)
+    except OutsideError as exc:
+        return _answer_of(exc)
+    signed = (call.payload.get("signed_name", ""), call.payload.get("signed_kana", ""))
+    return CHANGED if (person.name or "", person.name_kana or "") != signed else None
+
+
+def _held_earlier(call: OutsideCall, insurer: Any) -> bool:
+    """Whether an earlier attempt of the call was registered at the insurer under its key (its
+    answer lost). Asked on a retry only: a first attempt has no earlier one."""
+    return call.attempts > 1 and _held_under(insurer.registrations(), call.key)
+
+
+def _answer_of(exc: OutsideError) -> Answer:
+    """An outside error as an answer: to retry (transient, or an answer not understood) or a
+    refusal."""
+    if exc.retryable or isinstance(exc, OutsideProtocolError):
+        return Answer("retry", code=exc.code)
+    return Answer("refused", code=exc.code, message_ja=exc.message_ja, message_en=exc.message_en)
 
 
 def _held_under(records: Any, key: str) -> bool:
@@ -315,11 +335,7 @@ def _send_cancel(call: OutsideCall) -> Answer:
             p["registration_ref"], reason=p.get("case", ""), idempotency_key=call.key
         )
     except OutsideError as exc:
-        if exc.retryable or isinstance(exc, OutsideProtocolError):
-            return Answer("retry", code=exc.code)
-        return Answer(
-            "refused", code=exc.code, message_ja=exc.message_ja, message_en=exc.message_en
-        )
+        return _answer_of(exc)
     return Answer("cancelled", ref=done.registration_ref, status=done.status)
 
 

@@ -1,7 +1,8 @@
 """`madoguchi outside reconcile`: the insurer's records against ours, and what to do about it.
 
 The insurer's list of registrations (`GET /v1/registrations`, over HTTP, outside any
-transaction) is compared with the outbox's insurer calls, matched by the request reference
+transaction) is compared with the outbox's insurer calls, read before it (a call answered while
+the list is read is judged as it was, pending), matched by the request reference
 each registration carries (the call's idempotency key), or by the registration reference the
 insurer answered the call with (`already_registered`: the card registered elsewhere first,
 under no key of ours):
@@ -41,7 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from madoguchi.audit import services as audit
@@ -68,7 +69,7 @@ INCIDENT_TEXT = {
 
 
 # Exit statuses of `madoguchi outside reconcile` (1: the insurer could not be read, nothing
-# compared; 2: argparse's usage error).
+# compared, or the database failed during the run, `Interrupted`; 2: argparse's usage error).
 EXIT_AGREED = 0
 EXIT_NEW_INCIDENTS = 3
 EXIT_STILL_OPEN = 4
@@ -93,6 +94,7 @@ class Report:
     calls: int = 0
     insurer_records: int = 0
     findings: list[Finding] = field(default_factory=list)
+    checking: str = ""  # the key of the call being checked (and perhaps re-sent) just now
 
     @property
     def disagreements(self) -> list[Finding]:
@@ -111,8 +113,38 @@ class Report:
         return EXIT_STILL_OPEN if OPEN in lefts else EXIT_AGREED
 
 
+class Interrupted(Exception):
+    """The database failed during a run that had begun to act: `report` holds what it did
+    before (its findings, each acted on) and the call it was checking then (`report.checking`),
+    which it may have re-sent to the insurer without recording the answer."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(report.checking)
+        self.report = report
+
+
 def reconcile(now: datetime | None = None) -> Report:
+    """Compare, repair, report (the module's tables). A database error once the run has begun
+    to act is `Interrupted`, carrying what was done; before that, the error as it is (nothing
+    was changed)."""
     now = now or timezone.now()
+    report = Report()
+    try:
+        _reconcile(report, now)
+    except DatabaseError as exc:
+        if report.findings or report.checking:
+            raise Interrupted(report) from exc
+        raise
+    return report
+
+
+def _reconcile(report: Report, now: datetime) -> None:
+    # Our rows before the insurer's list: a call the worker answers while the list is read is
+    # judged as it was before (pending), and the outbox then leaves it alone as answered. Read
+    # after the list, it looked done and missing at the insurer (a false HIGH incident), or a
+    # cancellation done and still held (asked again under a new key).
+    calls = list(OutsideCall.objects.filter(kind=outbox.REGISTER_USE).order_by("pk"))
+    cancellations = _latest_cancellations()
     records = outside.systems().insurer.registrations()
     # The insurer's registrations by the request reference we sent (the call's key): a list,
     # for an insurer that registered one call twice must be noticed, not collapsed.
@@ -121,30 +153,49 @@ def reconcile(now: datetime | None = None) -> Report:
         if r.request_ref and r.request_ref.startswith(outbox.KEY_PREFIX):
             ours.setdefault(r.request_ref, []).append(r)
     held = {r.registration_ref: r for r in records}
-    report = Report()
     compared = {r.registration_ref for rows in ours.values() for r in rows}
     known: set[str] = set()
-    for call in OutsideCall.objects.filter(kind=outbox.REGISTER_USE).order_by("pk"):
+    for call in calls:
         report.calls += 1
         known.add(call.key)
         under_key = ours.get(call.key, [])
         record = _record_of(call, under_key, held)
         if record is not None:
             compared.add(record.registration_ref)  # also one matched by its answered reference
-        finding = _check(call, record, now)
-        if finding is not None:
-            report.findings.append(finding)
+        report.checking = call.key
+        _noted(report, _check(call, record, now))
         if len(under_key) > 1:
             report.findings.append(_twice(call, under_key))
-    for key in sorted(set(ours) - known):
+    for key in _unknown(set(ours) - known):
         report.findings.append(_incident(key, "unknown_to_us", None, ours[key][0]))
-    for call in _latest_cancellations():
+    for call in cancellations:
         report.calls += 1
-        finding = _check_cancel(call, held.get(call.payload.get("registration_ref", "")), now)
-        if finding is not None:
-            report.findings.append(finding)
+        record = held.get(call.payload.get("registration_ref", ""))
+        report.checking = call.key
+        _noted(report, _check_cancel(call, record, now))
     report.insurer_records = len(compared)
-    return report
+
+
+def _noted(report: Report, finding: Finding | None) -> None:
+    """The checked call's finding, if any; `report.checking` (set while it was checked: it may
+    have been re-sent) cleared."""
+    if finding is not None:
+        report.findings.append(finding)
+    report.checking = ""
+
+
+def _unknown(keys: set[str]) -> list[str]:
+    """The keys under our prefix the insurer holds and we have no call for, even now: a call
+    committed and sent after our rows were read is ours."""
+    ours = set(OutsideCall.objects.filter(key__in=keys).values_list("key", flat=True))
+    return sorted(keys - ours)
+
+
+def _at(now: datetime) -> datetime:
+    """The time to claim and record a call with: the current time (a run may have lasted
+    longer than a lease since it began), or the run's `now` if later (a run judged as of a
+    later time)."""
+    return max(now, timezone.now())
 
 
 def _record_of(
@@ -184,12 +235,12 @@ def _check_cancel(call: OutsideCall, record: InsurerRecord | None, now: datetime
             answer = outbox.Answer(
                 "cancelled", ref=str(call.payload.get("registration_ref", "")), status="cancelled"
             )
-            done = outbox.record(call, answer, now)
+            done = outbox.record(call, answer, _at(now))
             if done.outcome == "skipped":
                 return None
             return _audited(call.key, "suspension_answered_not_recorded", "marked suspended")
         if call.next_attempt_at <= now:
-            done = outbox.process(call.pk, now)
+            done = outbox.process(call.pk, _at(now))
             if done.outcome == "skipped":
                 return None
             action = f"sent: {done.outcome} {done.code}".strip()
@@ -202,7 +253,7 @@ def _check_cancel(call: OutsideCall, record: InsurerRecord | None, now: datetime
     if call.state == CallState.DONE and record is not None:
         return _ask_again(call, record, now)
     if call.state == CallState.REFUSED and record is None:
-        return _mark_suspended(call, now)
+        return _mark_suspended(call, _at(now))
     return None
 
 
@@ -236,7 +287,7 @@ def _ask_again(call: OutsideCall, record: InsurerRecord, now: datetime) -> Findi
             reason=str(call.payload.get("reason", "")),
             again_of=call.key,
         )
-    done = outbox.process(again.pk, max(now, timezone.now()))
+    done = outbox.process(again.pk, _at(now))
     finding.action = f"{finding.action}; asked again ({again.key}): {done.outcome} {done.code}"
     finding.action = finding.action.strip()
     return finding
@@ -271,13 +322,13 @@ def _check(call: OutsideCall, record: InsurerRecord | None, now: datetime) -> Fi
             answer = outbox.registered(
                 call, record.registration_ref, "registered", record.insured_name_kana
             )
-            done = outbox.record(call, answer, now)
+            done = outbox.record(call, answer, _at(now))
             if done.outcome == "skipped":  # a worker recorded it meanwhile
                 return None
             action = f"marked {done.outcome} {done.code}".strip()
             return _audited(call.key, "answered_not_recorded", action, _left(done))
         if call.next_attempt_at <= now:
-            done = outbox.process(call.pk, now)
+            done = outbox.process(call.pk, _at(now))
             if done.outcome == "skipped":
                 return None
             action = f"re-sent: {done.outcome} {done.code}".strip()

@@ -18,8 +18,8 @@ from django.utils import timezone
 from madoguchi.benefits import outside
 from madoguchi.benefits.models import OutsideCall
 from madoguchi.benefits.services import outbox
-from madoguchi.benefits.services.reconcile import EXIT_AGREED, NEW, reconcile
-from madoguchi.cli import PlainErrors, counted, seconds
+from madoguchi.benefits.services.reconcile import EXIT_AGREED, NEW, Interrupted, reconcile
+from madoguchi.cli import PlainErrors, counted, database_words, seconds
 from madoguchi.outside import (
     OutsideAccessDenied,
     OutsideError,
@@ -32,7 +32,8 @@ from madoguchi.outside import (
 RECONCILE_EXIT_WORDS = (
     "Compare the insurer's records with ours; repair and report disagreement. Exit status: 0 "
     "in agreement (or every disagreement repaired, or waiting for the worker); 1 the insurer's "
-    "records could not be read, nothing compared or changed; 3 disagreement it could not "
+    "records could not be read, nothing compared or changed, or the database failed during "
+    "the run, what was done before printed; 3 disagreement it could not "
     "repair, with an incident recorded by this run; 4 disagreement still open, its incidents "
     "recorded by an earlier run (or a re-send the insurer failed again)."
 )
@@ -208,6 +209,10 @@ class Command(PlainErrors, BaseCommand):
                 "answers (OUTSIDE_INSURER_URL names it).",
                 returncode=1,
             ) from exc
+        except Interrupted as stopped:
+            for finding in stopped.report.findings:
+                self.stdout.write(finding.line())
+            raise CommandError(_interrupted(stopped), returncode=1) from stopped
         for finding in report.findings:
             self.stdout.write(finding.line())
         self.stdout.write(
@@ -225,6 +230,28 @@ class Command(PlainErrors, BaseCommand):
                 "incident list shows them.",
                 returncode=code,
             )
+
+
+def _interrupted(stopped: Interrupted) -> str:
+    """A run the database stopped after it began to act: what it did, and the call it may have
+    re-sent unrecorded (it said "nothing was changed" of a run that had re-sent calls)."""
+    report = stopped.report
+    done = (
+        f"{counted(len(report.findings), 'finding')} printed above, each acted on"
+        if report.findings
+        else "no finding before"
+    )
+    line = (
+        f"reconcile: database error: {database_words(stopped.__cause__ or stopped)}. "
+        f"Stopped after {done}"
+    )
+    if report.checking:
+        line += (
+            f"; while checking {report.checking}, which may have been sent to the insurer "
+            "without its answer recorded (under the same key: the worker or the next run "
+            "records it, nothing is registered twice)"
+        )
+    return f"{line}. Run it again once the database answers."
 
 
 def _named(words: dict[str, str], code: str) -> str:
