@@ -451,4 +451,4 @@ class LedgerTransferAdmin(ResidentReadsRecorded, CityScoped, ReadOnlyAdmin):
 
 @admin.register(PayoutBatch)
 class PayoutBatchAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "provider", "batch_id", "status", "payout_ref")
+    list_display = ("created_at", "provider", "batch_id", "status", "sent_at", "payout_ref")

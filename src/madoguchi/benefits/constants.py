@@ -137,6 +137,16 @@ class AccountKind(models.TextChoices):
 class BatchStatus(models.TextChoices):
     OPEN = "open", _("Created, not yet accepted")
     ACCEPTED = "accepted", _("Accepted by the provider")
+    WITHDRAWN = "withdrawn", _("Withdrawn before sending: nothing left to pay")
+
+
+# A payout item's `result` when it was taken out of its batch before the batch was first sent
+# (its `reason` says why: one of WITHDRAWN_REASONS); the provider's answers are paid / rejected.
+ITEM_WITHDRAWN = "withdrawn"
+WITHDRAWN_LINK_SUSPENDED = "link_suspended"
+WITHDRAWN_LINK_NOT_EFFECTIVE = "link_not_effective"
+WITHDRAWN_POINTS_RETURNED = "points_returned"
+WITHDRAWN_POINTS_NOT_DUE = "points_not_due"
 
 
 NATIONAL_PROGRAMME = "mynapoint-2"

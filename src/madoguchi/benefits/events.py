@@ -5,7 +5,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from madoguchi.audit.events import EventType, in_words, register
+from madoguchi.audit.events import EventType, in_words, register, together
 from madoguchi.language import english
 from madoguchi.outside.errors import ERRORS_BY_CODE, System
 
@@ -311,5 +311,24 @@ BENEFITS_HEALTH_INSURANCE_SUSPENSION_REFUSED = register(
         en="The insurer refused to suspend the health-insurance use registration "
         "(insurer {insurer}, case {case}: {code})",
         describe=describe_insurer_code,
+    )
+)
+
+# Why a payout item was taken out of its batch before the batch was sent (constants.WITHDRAWN_*).
+WITHDRAWN_REASON_WORDS = {
+    "link_suspended": ("紐付けの利用停止", "the link was suspended"),
+    "link_not_effective": ("紐付けが有効でない", "the link is no longer effective"),
+    "points_returned": ("ポイントの返還", "the points were returned"),
+    "points_not_due": ("未払いのポイントがない", "the points are no longer due"),
+}
+BENEFITS_PAYOUT_ITEM_WITHDRAWN = register(
+    EventType(
+        4019,
+        "benefits.payout_item_withdrawn",
+        ja="送信前の支払いバッチから除きました（{provider} {account}、バッチ {batch}、"
+        "{points} ポイント、理由: {reason}）",
+        en="Withdrawn from a payout batch before sending ({provider} {account}, batch {batch}, "
+        "{points} points: {reason})",
+        describe=together(describe_provider, in_words("reason", WITHDRAWN_REASON_WORDS)),
     )
 )

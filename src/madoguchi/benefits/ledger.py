@@ -6,7 +6,8 @@ through that provider). Transfers:
 
 - grant / regrant: funding → due
 - suspension: due → suspended
-- payout: due (or suspended, if the link was suspended after the batch was made) → paid
+- payout: due (or suspended, if the link was suspended after the batch was sent) → paid; never
+  more than the account holds
 - return: paid / suspended / due → funding (the reversal of what the grants put there)
 
 Every transfer's entries sum to zero; nothing is ever updated or deleted; each transfer has a
@@ -191,11 +192,26 @@ def post_payout(
     actor: Any = None,
 ) -> LedgerTransfer:
     """Points the provider paid into the link's account: due → paid (from suspended if the
-    link was suspended after the batch was made). Once per batch item."""
+    link was suspended after the batch was sent). Once per batch item. Refused
+    `payout_exceeds_balance` when neither holds the points: no account but funding is ever
+    driven below zero (a case's return waits for a sent batch's answer, and a batch not yet
+    sent leaves out what was suspended or returned: `services.payouts`)."""
+    existing = LedgerTransfer.objects.filter(idempotency_key=f"payout:{batch_id}:{item_id}").first()
+    if existing is not None:
+        return existing
     programme = link.programme
     source = account(AccountKind.DUE, programme, holder=link.holder)
     if balance(source) < points:
         source = account(AccountKind.SUSPENDED, programme, holder=link.holder)
+    if balance(source) < points:
+        raise LedgerError(
+            "payout_exceeds_balance",
+            _(
+                "The points paid out are no longer due to the resident nor suspended "
+                "(%(points)s points); nothing was posted."
+            ),
+            params={"points": points},
+        )
     return post(
         TransferKind.PAYOUT,
         programme,
@@ -261,9 +277,14 @@ def return_link_points(
         ).aggregate(s=Sum("amount"))["s"]
         or 0
     )
-    already_returned = int(
+    # What earlier returns took back from the paid account (not their funding line, which
+    # also counts what they took from suspended and due).
+    already_returned = -int(
         LedgerEntry.objects.filter(
-            transfer__link=link, transfer__kind=TransferKind.RETURN, amount__gt=0
+            transfer__link=link,
+            transfer__kind=TransferKind.RETURN,
+            account__kind=AccountKind.PAID,
+            amount__lt=0,
         ).aggregate(s=Sum("amount"))["s"]
         or 0
     )

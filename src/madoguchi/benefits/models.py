@@ -590,6 +590,10 @@ class PayoutBatch(models.Model):
     )
     payout_ref = models.CharField(max_length=100, blank=True, verbose_name=_("payout reference"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    # When the batch was first handed to the provider (None: never). From then on its items
+    # are fixed (the provider refuses the same batch id with other items) and its answer is in
+    # doubt until accepted; before, an item whose points the ledger no longer holds is withdrawn.
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first sent at"))
     accepted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("accepted at"))
 
     class Meta:
@@ -605,7 +609,7 @@ class PayoutItem(models.Model):
     item_id = models.CharField(max_length=64)
     link = models.ForeignKey(PaymentLink, on_delete=models.PROTECT, related_name="+")
     points = models.PositiveIntegerField()
-    result = models.CharField(max_length=20, blank=True)  # paid / rejected
+    result = models.CharField(max_length=20, blank=True)  # paid / rejected / withdrawn
     reason = models.CharField(max_length=50, blank=True)
 
     class Meta:

@@ -12,16 +12,22 @@ from madoguchi.audit import services as audit
 from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
+from madoguchi.locks import key_lock
 from madoguchi.outside import OutsideError
 from madoguchi.outside import PayoutItem as OutsidePayoutItem
 
 from .. import ledger, outside
 from ..constants import (
+    ITEM_WITHDRAWN,
+    WITHDRAWN_LINK_NOT_EFFECTIVE,
+    WITHDRAWN_LINK_SUSPENDED,
+    WITHDRAWN_POINTS_NOT_DUE,
     AccountKind,
     BatchStatus,
     LinkStatus,
 )
 from ..events import (
+    BENEFITS_PAYOUT_ITEM_WITHDRAWN,
     BENEFITS_PAYOUT_SENT,
 )
 from ..models import (
@@ -35,15 +41,21 @@ from .base import BenefitsRefused
 
 # --- payouts -----------------------------------------------------------------------------------
 
+# The lock space of a provider and programme's batch run (the bytes "payo"), `locks.key_lock`.
+_CREATE_LOCK_SPACE = int.from_bytes(b"payo", "big")
+
 
 def payout_batch_create(provider: Provider, programme: Programme) -> PayoutBatch | None:
     """A batch of what is due to the residents linked to this provider (None if nothing is).
-    Links already in an unaccepted batch are left out, so nothing is sent twice."""
+    Links already in an unaccepted batch are left out, so nothing is sent twice; two runs at
+    once (two schedulers, an operator beside the timer) run one after the other, so the second
+    sees the first's items."""
     with transaction.atomic():
+        key_lock(_CREATE_LOCK_SPACE, f"{provider.pk}:{programme.pk}")
         pending_links = set(
-            PayoutItem.objects.filter(batch__status=BatchStatus.OPEN).values_list(
-                "link_id", flat=True
-            )
+            PayoutItem.objects.filter(batch__status=BatchStatus.OPEN)
+            .exclude(result=ITEM_WITHDRAWN)
+            .values_list("link_id", flat=True)
         )
         items = []
         for link in PaymentLink.objects.filter(
@@ -72,10 +84,101 @@ def payout_batch_create(provider: Provider, programme: Programme) -> PayoutBatch
     return batch
 
 
+def _withdraw(batch: PayoutBatch, item: PayoutItem, reason: str, actor: Any) -> None:
+    """Take an item out of a locked batch not yet sent, saying why, in the audit log too."""
+    PayoutItem.objects.filter(pk=item.pk).update(result=ITEM_WITHDRAWN, reason=reason)
+    audit.record(
+        BENEFITS_PAYOUT_ITEM_WITHDRAWN,
+        actor=actor,
+        subject=item.link,
+        payload={
+            "provider": batch.provider.code,
+            "account": item.link.masked_account,
+            "batch": batch.batch_id,
+            "item": item.item_id,
+            "points": item.points,
+            "reason": reason,
+        },
+    )
+
+
+def _why_not_payable(item: PayoutItem) -> str | None:
+    """Why the ledger no longer holds an item's points for its link (None: it does)."""
+    link = item.link
+    if link.status == LinkStatus.SUSPENDED:
+        return WITHDRAWN_LINK_SUSPENDED
+    if link.status != LinkStatus.EFFECTIVE:
+        return WITHDRAWN_LINK_NOT_EFFECTIVE
+    due = ledger.balance(ledger.account(AccountKind.DUE, link.programme, holder=link.holder))
+    if due < item.points:
+        return WITHDRAWN_POINTS_NOT_DUE
+    return None
+
+
+def link_items_withdraw(link: PaymentLink, *, reason: str, actor: Any) -> list[PayoutItem]:
+    """Inside the caller's transaction, with the link locked: withdraw the link's items from
+    the open batches not yet sent (locked), and return its items in batches sent and not yet
+    accepted (whether the provider paid them is not known yet)."""
+    open_batches = PayoutItem.objects.filter(link=link, batch__status=BatchStatus.OPEN).exclude(
+        result=ITEM_WITHDRAWN
+    )
+    batches = (
+        PayoutBatch.objects.select_for_update()
+        .select_related("provider")
+        .filter(pk__in=open_batches.values("batch_id"))
+        .order_by("pk")
+    )
+    in_doubt: list[PayoutItem] = []
+    for batch in batches:
+        items = batch.items.filter(link=link).exclude(result=ITEM_WITHDRAWN).select_related("link")
+        if batch.status != BatchStatus.OPEN:
+            continue
+        if batch.sent_at is not None:
+            in_doubt.extend(items)
+            continue
+        for item in items:
+            _withdraw(batch, item, reason, actor)
+    return in_doubt
+
+
+def _fix_items(batch: PayoutBatch, actor: Any) -> tuple[PayoutBatch, list[PayoutItem]]:
+    """The batch (locked, then committed) and the items to send. Before its first send, an
+    item whose points the ledger no longer holds for the link (suspended, returned) is
+    withdrawn and the batch marked sent; a batch with nothing left is withdrawn. A batch sent
+    before is sent again with the same items: the provider refuses a batch id with others."""
+    with transaction.atomic():
+        locked = PayoutBatch.objects.select_for_update().select_related("provider").get(pk=batch.pk)
+        items = list(
+            locked.items.exclude(result=ITEM_WITHDRAWN)
+            .select_related("link", "link__holder", "link__programme")
+            .order_by("item_id")
+        )
+        if locked.status != BatchStatus.OPEN or locked.sent_at is not None:
+            return locked, items
+        kept = []
+        for item in items:
+            reason = _why_not_payable(item)
+            if reason is None:
+                kept.append(item)
+            else:
+                _withdraw(locked, item, reason, actor)
+        if kept:
+            locked.sent_at = timezone.now()
+            locked.save(update_fields=["sent_at"])
+        else:
+            locked.status = BatchStatus.WITHDRAWN
+            locked.save(update_fields=["status"])
+    return locked, kept
+
+
 def payout_batch_send(batch: PayoutBatch, *, actor: Any = None) -> PayoutBatch:
     """Send a batch (again, if need be: the provider answers a repeat with its first answer)
-    and post a payout transfer for each paid item, once."""
-    items = list(batch.items.select_related("link", "link__holder").order_by("item_id"))
+    and post a payout transfer for each paid item, once. Before the first send, the items
+    whose points a case suspended or returned meanwhile are withdrawn (`_fix_items`); a batch
+    left with none is not sent."""
+    fixed, items = _fix_items(batch, actor)
+    if fixed.status == BatchStatus.WITHDRAWN:
+        return fixed
     adapter = outside.systems().providers.get(batch.provider.code)
     try:
         result = adapter.payout(

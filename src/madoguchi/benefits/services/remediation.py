@@ -12,6 +12,8 @@ from madoguchi.audit import services as audit
 
 from .. import ledger
 from ..constants import (
+    WITHDRAWN_LINK_SUSPENDED,
+    WITHDRAWN_POINTS_RETURNED,
     GrantStatus,
     LinkStatus,
     RegistrationState,
@@ -29,6 +31,7 @@ from ..models import (
     PaymentLink,
     PublicFundAccount,
 )
+from . import payouts
 from .base import BenefitsRefused
 
 # --- remediation (called by cases) -------------------------------------------------------------
@@ -59,7 +62,8 @@ def _release(row: PaymentLink | PublicFundAccount, reason: str, refusal: str) ->
 
 
 def link_suspend(link: PaymentLink, *, actor: Any, reason: str) -> PaymentLink:
-    """Suspend a link (利用停止) and its unpaid points. Suspending twice changes nothing."""
+    """Suspend a link (利用停止) and its unpaid points; its items in payout batches not yet
+    sent are withdrawn from them. Suspending twice changes nothing."""
     with transaction.atomic():
         locked = (
             PaymentLink.objects.select_for_update()
@@ -68,6 +72,7 @@ def link_suspend(link: PaymentLink, *, actor: Any, reason: str) -> PaymentLink:
         )
         if locked.status == LinkStatus.EFFECTIVE:
             _set_status(locked, LinkStatus.SUSPENDED, reason)
+            payouts.link_items_withdraw(locked, reason=WITHDRAWN_LINK_SUSPENDED, actor=actor)
             ledger.suspend_link_points(locked, actor=actor, reason=reason)
             audit.record(
                 BENEFITS_LINK_SUSPENDED,
@@ -82,11 +87,24 @@ def link_suspend(link: PaymentLink, *, actor: Any, reason: str) -> PaymentLink:
     return locked
 
 
+_PAYOUT_IN_DOUBT = _(
+    "Some of these points are in a payout batch sent to the payment service whose answer is "
+    "not recorded yet, so it is not known whether they were paid into the account. Send the "
+    "batch again (the service repeats its first answer), then return the points."
+)
+
+
 def ledger_return(link: PaymentLink, *, actor: Any, reason: str) -> Any:
     """Return the points granted through a (wrong) link: reversal entries from the account
-    that received them; the grants become returned and can be re-granted."""
+    that received them; the grants become returned and can be re-granted. The link's items in
+    payout batches not yet sent are withdrawn; refused `payout_in_doubt` while one is in a
+    batch sent and not yet answered (it may have been paid: its answer decides from where the
+    points come back)."""
     with transaction.atomic():
-        return ledger.return_link_points(link, actor=actor, reason=reason)
+        locked = PaymentLink.objects.select_for_update().get(pk=link.pk)
+        if payouts.link_items_withdraw(locked, reason=WITHDRAWN_POINTS_RETURNED, actor=actor):
+            raise BenefitsRefused("payout_in_doubt", _PAYOUT_IN_DOUBT)
+        return ledger.return_link_points(locked, actor=actor, reason=reason)
 
 
 def link_replace_via_case(
