@@ -34,7 +34,13 @@ CASES = [
     ("やまだたろう", "ﾔﾏﾀﾞ ﾀﾛｳ", M, Reason.SEPARATOR_DIFFERS),
     ("タロウ ヤマダ", "ﾔﾏﾀﾞ ﾀﾛｳ", M, Reason.ORDER_SWAPPED),
     ("タロウ ヤマダ", "ﾔﾏﾀﾞﾀﾛｳ", M, Reason.ORDER_SWAPPED),
-    ("タロウヤマダ", "ﾔﾏﾀﾞﾀﾛｳ", M, Reason.ORDER_SWAPPED),
+    # the same kana as other words (森 貴子 against 森田 佳子), or turned with no space on
+    # either side to say where a word ends: shown, never a match (it was SEPARATOR_DIFFERS or
+    # ORDER_SWAPPED, a match)
+    ("モリ タカコ", "ﾓﾘﾀ ｶｺ", C, Reason.SPLIT_DIFFERS),
+    ("タカコ モリ", "ﾓﾘﾀ ｶｺ", C, Reason.SPLIT_DIFFERS),
+    ("タロウヤマダ", "ﾔﾏﾀﾞﾀﾛｳ", C, Reason.SPLIT_DIFFERS),
+    ("ヤマダタロウ", "ﾛｳﾔﾏﾀﾞﾀ", C, Reason.SPLIT_DIFFERS),
     ("JOHN SMITH", "smith john", M, Reason.ORDER_SWAPPED),
     # a foreign resident's three words given-first, the account's family-first: the family name
     # moves to the other end (the word list reversed, SMITH MICHAEL JOHN, is no order of it);
@@ -88,6 +94,9 @@ CASES = [
     # two companies compare by name once the legal forms are removed
     ("カブシキガイシャ ヤマダショウジ", "ｶ)ﾔﾏﾀﾞｼﾖｳｼﾞ", M, Reason.SMALL_KANA_FOLDED),
     ("株式会社山田商事", "山田商事(株)", M, Reason.EXACT_AFTER_NORMALISATION),
+    # of one legal form: 株式会社ヤマダ and 有限会社ヤマダ are two companies
+    ("カブシキガイシャ ヤマダ", "ﾕ)ﾔﾏﾀﾞ", C, Reason.LEGAL_FORM_DIFFERS),
+    ("株式会社山田商事", "山田商事(有)", C, Reason.LEGAL_FORM_DIFFERS),
     # no name from the provider
     ("ヤマダ タロウ", None, U, Reason.NAME_UNAVAILABLE),
     ("ヤマダ タロウ", "", U, Reason.NAME_UNAVAILABLE),

@@ -242,6 +242,13 @@ def _check_batch(residents: Sequence[str], accounts: Sequence[str | None]) -> Ba
     oa, ob = fa[others], fb[others]
     ordinary = at.plain[oa] & at.plain[ob]
     equal = ordinary & (at.key[oa] == at.key[ob])
+    # The same kana as other words, both names spaced (モリ タカコ, ﾓﾘﾀ ｶｺ): _split_elsewhere.
+    split = equal & (at.parts[oa] > 1) & (at.parts[ob] > 1) & (at.text[oa] != at.text[ob])
+    idx = others[split]
+    outcome[idx] = _O[Outcome.CLOSE]
+    reason[idx] = _R[Reason.SPLIT_DIFFERS]
+    scores[idx] = 100.0
+    equal &= ~split
     idx = others[equal]
     outcome[idx] = _O[Outcome.MATCH]
     scores[idx] = 100.0
@@ -255,9 +262,18 @@ def _check_batch(residents: Sequence[str], accounts: Sequence[str | None]) -> Ba
             _R[Reason.SEPARATOR_DIFFERS],
         ),
     )
-    ordinary &= ~equal
+    ordinary &= ~(equal | split)
     mismatch = ordinary & _cannot_compare(at.script[oa], at.script[ob])
-    swapped = ordinary & ~mismatch & ((at.rkey[oa] == at.key[ob]) | (at.rkey[ob] == at.key[oa]))
+    # _word_swap: the words in the other order (a match), or the same kana in the other order
+    # but not as the same words (close, SPLIT_DIFFERS; a rotation of one unspaced word against
+    # another goes to _decide, marked by _unusual).
+    turned_a = at.rkey[oa] == at.key[ob]
+    turned_b = at.rkey[ob] == at.key[oa]
+    words_a = turned_a & ((at.parts[ob] == 1) | (at.rtext[oa] == at.text[ob]))
+    words_b = turned_b & ((at.parts[oa] == 1) | (at.rtext[ob] == at.text[oa]))
+    turned = ordinary & ~mismatch & (turned_a | turned_b)
+    swapped = turned & (words_a | words_b)
+    misturned = turned & ~swapped
     idx = others[mismatch]
     outcome[idx] = _O[Outcome.CLOSE]
     reason[idx] = _R[Reason.SCRIPT_MISMATCH]
@@ -265,7 +281,11 @@ def _check_batch(residents: Sequence[str], accounts: Sequence[str | None]) -> Ba
     outcome[idx] = _O[Outcome.MATCH]
     reason[idx] = _R[Reason.ORDER_SWAPPED]
     scores[idx] = 100.0
-    rest = others[~(equal | mismatch | swapped)]
+    idx = others[misturned]
+    outcome[idx] = _O[Outcome.CLOSE]
+    reason[idx] = _R[Reason.SPLIT_DIFFERS]
+    scores[idx] = 100.0
+    rest = others[~(equal | split | mismatch | turned)]
     if len(rest):
         _decide_rest(rest, fa, fb, same_raw, forms, at, outcome, reason, scores)
     return BatchResult(
@@ -301,6 +321,8 @@ class _Attributes:
         self.rkey = ids(column("rkey"))
         self.unfolded = ids(column("unfolded"))
         self.text = ids(column("text"))
+        self.rtext = ids(" ".join((*t[1:], t[0])) if t else "" for t in column("tokens"))
+        """The words in the other order (the first moved to the end), spaced as ``text``."""
         self.script: Ids = np.fromiter(column("script"), np.int64, m)
         self.length: Ids = np.fromiter(map(len, column("key")), np.int64, m)
         self.parts: Ids = np.fromiter(map(len, column("tokens")), np.int64, m)

@@ -226,6 +226,35 @@ def _is_rotation(a: str, b: str) -> bool:
     return any(a[i:] + a[:i] == b for i in range(2, len(a) - 1))
 
 
+def _split_elsewhere(na: Normalised, nb: Normalised) -> bool:
+    """Both names have spaces, and for the same kana (equal keys) not the same words: モリ タカコ
+    (森 貴子) and ﾓﾘﾀ ｶｺ (森田 佳子) name two people, where a name with no space at all against
+    ﾔﾏﾀﾞ ﾀﾛｳ only lacks the space."""
+    return len(na.tokens) > 1 and len(nb.tokens) > 1 and na.text != nb.text
+
+
+def _turned(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The words in the other order, the first moved to the end (as ``Normalised.rkey``)."""
+    return (*words[1:], words[0])
+
+
+def _word_swap(na: Normalised, nb: Normalised) -> bool | None:
+    """For names whose keys differ: True if one is the other with its words in the other order
+    (the first word moved to the end of either, the words the same words, or the other name
+    one word with no space); False if the kana are the same in another order but not as the
+    same words (タカコ モリ against ﾓﾘﾀ ｶｺ; ﾛｳﾔﾏﾀﾞﾀ, a rotation of ヤマダタロウ with no space on
+    either side to say where a word ends); None if neither."""
+    a_turned = na.rkey == nb.key
+    b_turned = nb.rkey == na.key
+    if a_turned or b_turned:
+        return (a_turned and (len(nb.tokens) == 1 or _turned(na.tokens) == nb.tokens)) or (
+            b_turned and (len(na.tokens) == 1 or _turned(nb.tokens) == na.tokens)
+        )
+    if len(na.tokens) == 1 and len(nb.tokens) == 1 and _is_rotation(na.key, nb.key):
+        return False
+    return None
+
+
 def _parts_equal(a: Sequence[str], b: Sequence[str]) -> tuple[bool, bool]:
     """(family name equal, given name equal) under the better word order; (False, False) if
     the names have no recognisable family/given structure."""
@@ -265,6 +294,22 @@ def _decide(
     orders) may be given when they were computed in bulk; otherwise they are computed here,
     only when a step needs them.
     """
+    outcome, reason, score = _decide_names(na, nb, same_raw, key_score, best_score)
+    if outcome is Outcome.MATCH and na.legal_form != nb.legal_form:
+        # Two companies of one name and another legal form (株式会社ヤマダ, 有限会社ヤマダ) are
+        # two companies: shown, never matched.
+        return Outcome.CLOSE, Reason.LEGAL_FORM_DIFFERS, score
+    return outcome, reason, score
+
+
+def _decide_names(
+    na: Normalised,
+    nb: Normalised,
+    same_raw: bool,
+    key_score: float | None,
+    best_score: float | None,
+) -> tuple[Outcome, Reason, float]:
+    """The steps of ``_decide`` up to the names' outcome, before the legal forms are compared."""
     if not nb.key and not nb.entity:
         return Outcome.UNAVAILABLE, Reason.NAME_UNAVAILABLE, 0.0
     if not na.key:
@@ -273,6 +318,8 @@ def _decide(
         score = ratio(na.key, nb.key) if key_score is None else key_score
         return Outcome.NO_MATCH, Reason.LEGAL_ENTITY, score
     if na.key == nb.key:
+        if _split_elsewhere(na, nb):
+            return Outcome.CLOSE, Reason.SPLIT_DIFFERS, 100.0
         if same_raw:
             reason = Reason.EXACT
         elif na.unfolded != nb.unfolded:
@@ -284,16 +331,15 @@ def _decide(
         return Outcome.MATCH, reason, 100.0
     if _scripts_incomparable(na.script, nb.script):
         return Outcome.CLOSE, Reason.SCRIPT_MISMATCH, 0.0
-    if (
-        na.rkey == nb.key
-        or nb.rkey == na.key
-        or (len(na.tokens) == 1 and len(nb.tokens) == 1 and _is_rotation(na.key, nb.key))
-    ):
+    swap = _word_swap(na, nb)
+    if swap:
         return Outcome.MATCH, Reason.ORDER_SWAPPED, 100.0
     if best_score is None:
         score = max(ratio(na.key, nb.key), ratio(na.rkey, nb.key), ratio(na.key, nb.rkey))
     else:
         score = best_score
+    if swap is False:
+        return Outcome.CLOSE, Reason.SPLIT_DIFFERS, score
     if _v_spelling_only(na, nb):
         return Outcome.CLOSE, Reason.V_SPELLING, score
     if na.script & KANJI and _variants_only(na.key, nb.key):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -94,102 +95,120 @@ _HAS_SMALL = re.compile("[ァィゥェォッャュョヮヵヶ\u31f0-\u31ff]")
 # Cheap test before the legal-form regex: every legal form has parentheses or one of these.
 _MAY_BE_LEGAL = re.compile("[()]|会社|法人|ガイシヤ|カイシヤ|ホウジン")
 
-# Zengin legal-form abbreviations (after small-kana folding: シャ is held as シヤ).
-_LEGAL_ABBREVIATIONS = (
-    "カ",  # 株式会社
-    "ユ",  # 有限会社
-    "メ",  # 合名会社
-    "シ",  # 合資会社
-    "ド",  # 合同会社
-    "ソ",  # 相互会社
-    "イ",  # 医療法人
-    "ザイ",  # 財団法人
-    "シヤ",  # 社団法人
-    "シユウ",  # 宗教法人
-    "ガク",  # 学校法人
-    "フク",  # 社会福祉法人
-    "ホゴ",  # 更生保護法人
-    "トクヒ",  # 特定非営利活動法人
-    "ドク",  # 独立行政法人
-    "ベン",  # 弁護士法人
-    "チユウ",  # 中間法人
-    "ギヨウ",  # 行政書士法人
-    "シホウ",  # 司法書士法人
-    "ゼイ",  # 税理士法人
-    "ダイ",  # 国立・公立大学法人
-    "ノウ",  # 農事組合法人
-    "カンリ",  # 管理組合法人
-    "ロウム",  # 社会保険労務士法人
-    "カンサ",  # 監査法人
-    "セイキヨウ",  # 生活協同組合
-    "キヨウクミ",  # 協同組合
-    "レン",  # 連合会
-)
-_LEGAL_WORDS = (
-    "株式会社",
-    "有限会社",
-    "合名会社",
-    "合資会社",
-    "合同会社",
-    "相互会社",
-    "医療法人社団",
-    "医療法人財団",
-    "医療法人",
-    "一般財団法人",
-    "公益財団法人",
-    "財団法人",
-    "一般社団法人",
-    "公益社団法人",
-    "社団法人",
-    "宗教法人",
-    "学校法人",
-    "社会福祉法人",
-    "特定非営利活動法人",
-    "独立行政法人",
-    "弁護士法人",
-    "税理士法人",
-    "監査法人",
-    "カブシキガイシヤ",
-    "カブシキカイシヤ",
-    "ユウゲンガイシヤ",
-    "ユウゲンカイシヤ",
-    "ゴウドウガイシヤ",
-    "ゴウドウカイシヤ",
-    "ゴウシガイシヤ",
-    "ゴウメイガイシヤ",
-    "イリヨウホウジン",
-    "ザイダンホウジン",
-    "シヤダンホウジン",
-    "NPOホウジン",
-    "NPO法人",
-)
-_LEGAL_KANJI_SHORT = (
-    "株",
-    "有",
-    "合",
-    "同",
-    "資",
-    "名",
-    "医",
-    "財",
-    "社",
-    "学",
-    "福",
-    "特非",
-    "独",
-)
+# The legal forms, each under the one name of its kind: 株式会社 as ｶ), (株), 株式会社 or
+# カブシキガイシャ is one kind, 有限会社 another (株式会社ヤマダ and 有限会社ヤマダ are two companies).
+# Zengin abbreviations (after small-kana folding: シャ is held as シヤ).
+_LEGAL_ABBREVIATIONS = {
+    "カ": "株式会社",
+    "ユ": "有限会社",
+    "メ": "合名会社",
+    "シ": "合資会社",
+    "ド": "合同会社",
+    "ソ": "相互会社",
+    "イ": "医療法人",
+    "ザイ": "財団法人",
+    "シヤ": "社団法人",
+    "シユウ": "宗教法人",
+    "ガク": "学校法人",
+    "フク": "社会福祉法人",
+    "ホゴ": "更生保護法人",
+    "トクヒ": "特定非営利活動法人",
+    "ドク": "独立行政法人",
+    "ベン": "弁護士法人",
+    "チユウ": "中間法人",
+    "ギヨウ": "行政書士法人",
+    "シホウ": "司法書士法人",
+    "ゼイ": "税理士法人",
+    "ダイ": "大学法人",  # 国立・公立大学法人
+    "ノウ": "農事組合法人",
+    "カンリ": "管理組合法人",
+    "ロウム": "社会保険労務士法人",
+    "カンサ": "監査法人",
+    "セイキヨウ": "生活協同組合",
+    "キヨウクミ": "協同組合",
+    "レン": "連合会",
+}
+_LEGAL_WORDS = {
+    "株式会社": "株式会社",
+    "有限会社": "有限会社",
+    "合名会社": "合名会社",
+    "合資会社": "合資会社",
+    "合同会社": "合同会社",
+    "相互会社": "相互会社",
+    # Zengin writes every 医療法人 ｲ), 社団 or 財団, and every 財団法人 ｻﾞｲ), 一般 or 公益.
+    "医療法人社団": "医療法人",
+    "医療法人財団": "医療法人",
+    "医療法人": "医療法人",
+    "一般財団法人": "財団法人",
+    "公益財団法人": "財団法人",
+    "財団法人": "財団法人",
+    "一般社団法人": "社団法人",
+    "公益社団法人": "社団法人",
+    "社団法人": "社団法人",
+    "宗教法人": "宗教法人",
+    "学校法人": "学校法人",
+    "社会福祉法人": "社会福祉法人",
+    "特定非営利活動法人": "特定非営利活動法人",
+    "独立行政法人": "独立行政法人",
+    "弁護士法人": "弁護士法人",
+    "税理士法人": "税理士法人",
+    "監査法人": "監査法人",
+    "カブシキガイシヤ": "株式会社",
+    "カブシキカイシヤ": "株式会社",
+    "ユウゲンガイシヤ": "有限会社",
+    "ユウゲンカイシヤ": "有限会社",
+    "ゴウドウガイシヤ": "合同会社",
+    "ゴウドウカイシヤ": "合同会社",
+    "ゴウシガイシヤ": "合資会社",
+    "ゴウメイガイシヤ": "合名会社",
+    "イリヨウホウジン": "医療法人",
+    "ザイダンホウジン": "財団法人",
+    "シヤダンホウジン": "社団法人",
+    "NPOホウジン": "特定非営利活動法人",
+    "NPO法人": "特定非営利活動法人",
+}
+_LEGAL_KANJI_SHORT = {
+    "株": "株式会社",
+    "有": "有限会社",
+    "合": "合同会社",  # (合) is 合同会社's; a 合名 or 合資 written so is shown (close), not matched
+    "同": "合同会社",
+    "資": "合資会社",
+    "名": "合名会社",
+    "医": "医療法人",
+    "財": "財団法人",
+    "社": "社団法人",
+    "学": "学校法人",
+    "福": "社会福祉法人",
+    "特非": "特定非営利活動法人",
+    "独": "独立行政法人",
+}
 
 
-def _alternation(words: tuple[str, ...]) -> str:
+def _alternation(words: Iterable[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 _ABBR = _alternation(_LEGAL_ABBREVIATIONS)
+# Each alternative captures the form it found in its own group, which names its table.
 _LEGAL_RE = re.compile(
     # prefix form ｶ)ﾔﾏﾀﾞ or (ｶ)ﾔﾏﾀﾞ, suffix form ﾔﾏﾀﾞ(ｶ or ﾔﾏﾀﾞ(ｶ), middle form (ｶ)
-    f"^\\s*\\(?(?:{_ABBR})\\)|\\((?:{_ABBR})\\)?(?=\\s*$)|\\((?:{_ABBR})\\)"
-    f"|\\((?:{_alternation(_LEGAL_KANJI_SHORT)})\\)|{_alternation(_LEGAL_WORDS)}"
+    f"^\\s*\\(?({_ABBR})\\)|\\(({_ABBR})\\)?(?=\\s*$)|\\(({_ABBR})\\)"
+    f"|\\(({_alternation(_LEGAL_KANJI_SHORT)})\\)|({_alternation(_LEGAL_WORDS)})"
 )
+_LEGAL_GROUP_TABLES = (
+    _LEGAL_ABBREVIATIONS,
+    _LEGAL_ABBREVIATIONS,
+    _LEGAL_ABBREVIATIONS,
+    _LEGAL_KANJI_SHORT,
+    _LEGAL_WORDS,
+)
+
+
+def _legal_form(match: re.Match[str]) -> str:
+    """The kind (株式会社, 有限会社 …) of the legal form `match` found, however it was written."""
+    group = match.lastindex or 0
+    return _LEGAL_GROUP_TABLES[group - 1][match.group(group)]
+
 
 _HONORIFIC_TOKENS = frozenset({"様", "殿", "御中", "サマ", "サン", "ドノ", "ゴチユウ"})
 _HONORIFIC_SUFFIXES = ("様", "殿", "御中")
@@ -222,6 +241,9 @@ class Normalised(NamedTuple):
     """A legal-form word or abbreviation was found (the name is a company's, not a person's)."""
     script: int
     """Bit flags KANA | LATIN | KANJI | OTHER of the characters in ``key``."""
+    legal_form: str
+    """The kinds of the legal forms found, each by one name however written (株式会社 for ｶ),
+    (株), カブシキガイシャ), in sorted order with a space between; empty for a person's name."""
 
 
 _new_normalised = tuple.__new__
@@ -342,7 +364,7 @@ def _plain(s: str) -> Normalised | None:
     tokens = tuple(s.split(" "))
     key = "".join(tokens)
     rkey = tokens[1] + tokens[0] if len(tokens) == 2 else key
-    return _new_normalised(Normalised, (s, key, rkey, tokens, key, False, KANA))
+    return _new_normalised(Normalised, (s, key, rkey, tokens, key, False, KANA, ""))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -364,14 +386,17 @@ def _full(s: str) -> Normalised:
         s = _DASH_AFTER_KANA.sub("ー", s).replace(_DASH, " ")
     folded = s.translate(_SMALL_TO_LARGE) if _HAS_SMALL.search(s) else s
     entity = False
+    legal_form = ""
     if _MAY_BE_LEGAL.search(folded):
         # Folding is one character for one character, so spans found in the folded text cut
         # the unfolded text at the same places.
-        spans = [m.span() for m in _LEGAL_RE.finditer(folded)]
-        for start, end in reversed(spans):
+        found = list(_LEGAL_RE.finditer(folded))
+        for match in reversed(found):
+            start, end = match.span()
             folded = folded[:start] + " " + folded[end:]
             s = s[:start] + " " + s[end:]
-        entity = bool(spans)
+        entity = bool(found)
+        legal_form = " ".join(sorted({_legal_form(match) for match in found}))
         folded = folded.replace("(", " ").replace(")", " ")
         s = s.replace("(", " ").replace(")", " ")
     tokens = _tokens_without_honorifics(folded)
@@ -387,6 +412,7 @@ def _full(s: str) -> Normalised:
             unfolded,
             entity,
             KANA if _KANA_ONLY.fullmatch(key) else _script(key),
+            legal_form,
         ),
     )
 

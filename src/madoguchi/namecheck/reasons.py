@@ -43,6 +43,8 @@ class Reason(StrEnum):
     V_SPELLING = "V_SPELLING"
     NAME_PART_OMITTED = "NAME_PART_OMITTED"
     KANA_SPELLING = "KANA_SPELLING"
+    SPLIT_DIFFERS = "SPLIT_DIFFERS"
+    LEGAL_FORM_DIFFERS = "LEGAL_FORM_DIFFERS"
 
 
 OUTCOME_TEXTS: dict[Outcome, dict[str, str]] = {
@@ -127,6 +129,19 @@ REASON_TEXTS: dict[Reason, dict[str, str]] = {
         "en": "Only the kana spelling of one sound differs (a long vowel as ー or as its vowel: "
         "オオノ/オーノ, ユウ/ユー; ヂ/ジ, ヅ/ズ). Confirm the account name with the resident.",
     },
+    Reason.SPLIT_DIFFERS: {
+        "ja": "同じカナですが、姓と名の区切り（空白）の位置が異なるか、区切りのないまま順序が入れ替わっています。"
+        "別の方のお名前の可能性があります（モリ タカコとモリタ カコなど）。口座名義を本人に確認してください。",
+        "en": "The same kana, but split into family and given name at another place, or in "
+        "another order with no space to say where the names part; they may be two people's "
+        "(モリ タカコ / モリタ カコ). Confirm the account name with the resident.",
+    },
+    Reason.LEGAL_FORM_DIFFERS: {
+        "ja": "法人の種類（株式会社と有限会社など）が異なります。別の法人の口座の可能性があります。"
+        "口座名義を本人に確認してください。",
+        "en": "The legal form differs (株式会社 / 有限会社 …): the account may be another "
+        "company's. Confirm the account name with the resident.",
+    },
 }
 
 
@@ -190,6 +205,21 @@ INSURED_REASON_TEXTS: dict[Reason, dict[str, str]] = {
         "オオノ/オーノ, ユウ/ユー; ヂ/ジ, ヅ/ズ). Confirm the insured person's name on the "
         "insurer's record with the resident.",
     },
+    Reason.SPLIT_DIFFERS: {
+        "ja": "同じカナですが、姓と名の区切り（空白）の位置が異なるか、区切りのないまま順序が入れ替わっています。"
+        "別の方のお名前の可能性があります（モリ タカコとモリタ カコなど）。"
+        "保険者の記録にある被保険者のお名前を本人に確認してください。",
+        "en": "The same kana, but split into family and given name at another place, or in "
+        "another order with no space to say where the names part; they may be two people's "
+        "(モリ タカコ / モリタ カコ). Confirm the insured person's name on the insurer's record "
+        "with the resident.",
+    },
+    Reason.LEGAL_FORM_DIFFERS: {
+        "ja": "法人の種類（株式会社と有限会社など）が異なります。別の法人の記録の可能性があります。"
+        "保険者の記録にあるお名前を本人に確認してください。",
+        "en": "The legal form differs (株式会社 / 有限会社 …): the insurer's record may be another "
+        "company's. Confirm the name on the insurer's record with the resident.",
+    },
 }
 
 
@@ -243,6 +273,18 @@ RESIDENT_REASON_TEXTS: dict[Reason, dict[str, str]] = {
         "ユウとユー、ヂとジなど）だけが異なりました。",
         "en": "The account's name and your name in kana differ only in how one sound is "
         "spelled in kana (オオノ/オーノ, ユウ/ユー, ヂ/ジ …).",
+    },
+    Reason.SPLIT_DIFFERS: {
+        "ja": "口座の名義とあなたのお名前（フリガナ）は同じカナですが、姓と名の分かれ目（空白の位置）や"
+        "順序が異なりました（モリ タカコとモリタ カコは別の方のお名前です）。",
+        "en": "The account's name and your name in kana are the same kana, but split into family "
+        "and given name at another place or in another order (モリ タカコ and モリタ カコ are two "
+        "people's names).",
+    },
+    Reason.LEGAL_FORM_DIFFERS: {
+        "ja": "口座の名義とお名前は、法人の種類（株式会社と有限会社など）が異なりました。",
+        "en": "The account's name and the name compared differ in the legal form (株式会社 / "
+        "有限会社 …).",
     },
 }
 
