@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from madoguchi.card import errors
-from madoguchi.card.apdu import CardChannel, parse_command
+from madoguchi.card.apdu import CardChannel, CommandAPDU, parse_command
 from madoguchi.card.inputsupport import (
     EF_INDIVIDUAL_NUMBER,
     BasicFour,
@@ -228,3 +228,58 @@ def test_channel_timeout_is_passed_on(card: VirtualCard) -> None:
     assert seen
     assert set(seen) == {3.5}
     assert CardChannel(Spy(card)).timeout > 0
+
+
+class _UncountedT0(VirtualTransport):
+    """A T=0 card that does not say how many bytes wait: a case-4 command goes without its Le
+    (as T=0 sends it), the answer waiting is announced as 61 00 whatever its length, and a GET
+    RESPONSE asking for more than waits is answered 6Cxx with the exact count (ISO 7816-3,
+    T=0 case 2), nothing taken."""
+
+    def transmit(self, apdu: bytes, timeout: float) -> bytes:
+        command = parse_command(apdu)
+        if command.ins == 0xC0:
+            waiting = len(self.card.pending)
+            if command.le is not None and waiting and command.le > waiting:
+                self.sent.append(bytes(apdu))
+                return bytes((0x6C, waiting % 256))
+        elif command.data and command.le is not None:
+            c = command
+            apdu = CommandAPDU(c.cla, c.ins, c.p1, c.p2, c.data).to_bytes()
+        response = super().transmit(apdu, timeout)
+        if response[-2] == 0x61:
+            return response[:-1] + b"\x00"
+        return response
+
+
+def test_a_6cxx_answer_to_get_response_resends_it_with_that_le(
+    make_card: Callable[..., VirtualCard],
+) -> None:
+    """A 6Cxx answer to GET RESPONSE itself surfaced as `WrongLe`; GET RESPONSE is a command
+    like any other: sent again once with the Le the card names (docs/jpki-card.md: handle 6Cxx)."""
+    from madoguchi.card.jpki import verify_card_signature
+    from madoguchi.card.profiles import PROVISIONAL_ECDSA_P384
+
+    card = make_card(profile=PROVISIONAL_ECDSA_P384.name, key=None)
+    transport = _UncountedT0(card)
+    result = JpkiClient(transport).authenticate(PIN, b"challenge")
+    assert verify_card_signature(result.certificate, b"challenge", result.signature)
+    gets = [parse_command(a) for a in transport.sent if a[1] == 0xC0]
+    assert [g.le for g in gets] == [256, PROVISIONAL_ECDSA_P384.signature_length]
+
+
+def test_get_response_answered_6cxx_twice_is_an_error_not_a_loop() -> None:
+    answers = [b"\x61\x00", b"\x6c\x10", b"\x6c\x08"]
+    sent: list[bytes] = []
+
+    class Scripted:
+        def transmit(self, apdu: bytes, timeout: float) -> bytes:
+            sent.append(apdu)
+            return answers.pop(0)
+
+        def reset(self) -> None:
+            pass
+
+    with pytest.raises(errors.WrongLe):
+        CardChannel(Scripted()).send(parse_command(bytes.fromhex("00B0000000")))
+    assert len(sent) == 3

@@ -80,7 +80,9 @@ class _TrayTransport:
 
 class VirtualTray:
     """Virtual card files, at most one inserted. A card is loaded from its file when inserted,
-    and the card saves PIN counters back to the file, so a blocked card stays blocked."""
+    and the card saves PIN counters back to the file, so a blocked card stays blocked. Each
+    VERIFY reads the counter from the file under its lock (`VirtualCard`), so another agent's
+    tray holding the same card file (the demo's terminals) keeps the same counter."""
 
     virtual = True
 

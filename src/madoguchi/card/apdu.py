@@ -187,6 +187,13 @@ class CardChannel:
                 raise MalformedResponse("too many 61xx GET RESPONSE rounds")
             get = CommandAPDU(command.cla & 0x03, 0xC0, 0, 0, le=response.sw2 or 256)
             response = self._raw(get.to_bytes())
+            if response.sw1 == 0x6C:
+                # GET RESPONSE is a case-2 command like any other: a card (T=0) answers an Le
+                # larger than what it holds with 6Cxx, and the command is sent again once with
+                # Le xx (ISO 7816-3, T=0 case 2; docs/jpki-card.md: handle 6Cxx).
+                response = self._raw(get.with_le(response.sw2 or 256).to_bytes())
+                if response.sw1 == 0x6C:
+                    raise WrongLe(response.sw, "card asked twice for a different Le")
             data += response.data
         return ResponseAPDU(data, response.sw)
 

@@ -66,6 +66,7 @@ class SW(IntEnum):
     OK = 0x9000
     BYTES_REMAINING = 0x6100  # 61xx: xx more bytes for GET RESPONSE
     VERIFY_FAILED = 0x63C0  # 63Cx: x tries left
+    MEMORY_FAILURE = 0x6581  # the card cannot read or write its memory (a virtual card: its file)
     WRONG_LENGTH = 0x6700
     INCOMPATIBLE_FILE_STRUCTURE = 0x6981
     SECURITY_STATUS_NOT_SATISFIED = 0x6982
@@ -106,6 +107,13 @@ class PinBlocked(StatusWordError):
     """6984: the PIN is blocked; it can only be reset at a municipal office."""
 
     default_message = "PIN blocked"
+
+
+class MemoryFailure(StatusWordError):
+    """6581: the card could not read or write its memory; a virtual card, its card file (its PIN
+    counters live there)."""
+
+    default_message = "card memory failure"
 
 
 class SecurityStatusNotSatisfied(StatusWordError):
@@ -187,6 +195,7 @@ class UnknownStatus(StatusWordError):
 
 
 _BY_SW: dict[int, type[StatusWordError]] = {
+    SW.MEMORY_FAILURE: MemoryFailure,
     SW.SECURITY_STATUS_NOT_SATISFIED: SecurityStatusNotSatisfied,
     SW.AUTHENTICATION_METHOD_BLOCKED: AuthenticationMethodBlocked,
     SW.PIN_BLOCKED: PinBlocked,

@@ -311,7 +311,21 @@ class PcscTransport:
 
         hresult, response = _run_with_timeout(do, timeout, "transmit")
         self._check(hresult, "transmit")
+        if len(response) < 2:
+            # Every answer ends in SW1 SW2: none at all is a card that left mid-command (vpcd
+            # reports a closed link as an empty answer), never an answer to parse.
+            raise self._no_answer()
         return bytes(response)
+
+    def _no_answer(self) -> TransportError:
+        scard = self._scard
+        try:
+            hresult = scard.SCardStatus(self._hcard)[0]
+        except Exception:  # pyscard's own failure: nothing more is known
+            hresult = scard.SCARD_S_SUCCESS
+        if hresult in (scard.SCARD_W_REMOVED_CARD, scard.SCARD_E_NO_SMARTCARD):
+            return NoCard("transmit: the card was removed before it answered")
+        return TransportError("transmit: the card gave no answer (was it removed?)")
 
     def reset(self, timeout: float = 10.0) -> None:
         scard = self._scard

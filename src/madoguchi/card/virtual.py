@@ -1,20 +1,26 @@
 """A virtual My Number card that answers APDUs the way docs/jpki-card.md describes.
 
 State (keys, certificates, attributes, PIN counters) lives in a JSON `*.card` file, saved when a
-counter changes, so a locked card stays locked across runs. The card never holds an individual
-number: input-support EF0001 does not exist (SELECT answers 6A82); only the SHA-256 value that
-EF0003 records is stored, computed from random bytes at issue.
+counter changes, so a locked card stays locked across runs. One file, one counter: every VERIFY
+reads the counters from the file and writes them back under a lock on the file (a sidecar
+`*.card.lock`), so two processes holding the same card (two agents given the same card files,
+`vcard plug` run twice) agree; a card blocked in one is blocked in the other. The card never
+holds an individual number: input-support EF0001 does not exist (SELECT answers 6A82); only the
+SHA-256 value that EF0003 records is stored, computed from random bytes at issue.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
 import os
 import secrets
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -63,6 +69,10 @@ _DATA_EFS: dict[tuple[str, int], str | None] = {
     (SUPPORT, 0x0003): "support_pin",
     (SUPPORT, 0x0004): None,
 }
+
+
+class _CardFileError(Exception):
+    """The card file cannot be read or written (or holds another card) during a VERIFY."""
 
 
 class _SW(Exception):
@@ -182,8 +192,34 @@ class VirtualCard:
         )
 
     def save(self, path: Path | str | None = None) -> None:
+        """Write the card to its file (or to `path`, which becomes its file), under the file's
+        lock, atomically (a temporary file renamed over it)."""
         if path is not None:
             self.path = Path(path)
+        with self._file_held():
+            self._write()
+
+    def _lock_path(self) -> Path:
+        assert self.path is not None
+        return self.path.with_name(self.path.name + ".lock")
+
+    @contextlib.contextmanager
+    def _file_held(self) -> Iterator[None]:
+        """Hold the card file's lock, shared by every process that opens the card. The lock is
+        on a sidecar file: each save renames a new file over the card file, so a lock on the
+        card file itself would guard a file that is no longer there."""
+        if self.path is None:
+            yield
+            return
+        fd = os.open(self._lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _write(self) -> None:
+        """Write the state to the file (the caller holds the file's lock)."""
         if self.path is None:
             return
         self.state["pins"] = {name: vars(pin).copy() for name, pin in self.pins.items()}
@@ -191,7 +227,29 @@ class VirtualCard:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(self.state, fh, indent=1, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
         tmp.replace(self.path)
+
+    def _reload_pins(self) -> None:
+        """Take the PIN counters from the file (the caller holds the file's lock): another
+        process holding the same card may have spent or reset them since this one loaded it."""
+        if self.path is None:
+            return
+        try:
+            with self.path.open("rb") as fh:
+                data = fh.read(CARD_FILE_MOST + 1)
+            state = json.loads(data.decode("utf-8"))
+            if not isinstance(state, dict) or state.get("auth_cert_der") != self.state.get(
+                "auth_cert_der"
+            ):
+                raise _CardFileError(f"{self.path} holds another card now")
+            pins = {name: PinState(**value) for name, value in state["pins"].items()}
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise _CardFileError(f"{self.path}: {exc}") from exc
+        if pins.keys() != self.pins.keys():
+            raise _CardFileError(f"{self.path}: its PINs are not this card's")
+        self.pins = pins
 
     # --- convenience views (tests, CLI) ------------------------------------------------------------
 
@@ -205,7 +263,11 @@ class VirtualCard:
         return self._files[(SUPPORT, 0x0002)]
 
     def tries_left(self, pin: str = "auth_pin") -> int:
-        return self.pins[pin].tries
+        """The PIN's counter as the card file holds it (in memory for a card without a file)."""
+        with self._lock, self._file_held():
+            with contextlib.suppress(_CardFileError):
+                self._reload_pins()
+            return self.pins[pin].tries
 
     # --- power ----------------------------------------------------------------------------------
 
@@ -327,8 +389,20 @@ class VirtualCard:
         name = _PIN_EFS.get((self.app, fid))
         if name is None:
             raise _SW(SW.COMMAND_NOT_ALLOWED)
+        try:
+            with self._file_held():
+                self._reload_pins()
+                return self._check_pin(name, c.data)
+        except (_CardFileError, OSError) as exc:
+            # A card that cannot read or write its counter answers nothing but an error: it
+            # never checks a PIN against a counter another process may have spent.
+            self.verified.discard(name)
+            raise _SW(SW.MEMORY_FAILURE) from exc
+
+    def _check_pin(self, name: str, given: bytes) -> bytes:
+        """VERIFY against the counter just read from the file (the caller holds its lock)."""
         pin = self.pins[name]
-        if not c.data:
+        if not given:
             if name in self.verified:
                 return b""
             if pin.tries == 0:
@@ -336,16 +410,17 @@ class VirtualCard:
                 raise _SW(SW.VERIFY_FAILED if self.blocked_answer == "63C0" else SW.PIN_BLOCKED)
             raise _SW(SW.VERIFY_FAILED | pin.tries)
         if pin.tries == 0:
+            self.verified.discard(name)
             raise _SW(SW.PIN_BLOCKED)
-        if pin.matches(c.data):
+        if pin.matches(given):
             if pin.tries != pin.max_tries:
                 pin.tries = pin.max_tries
-                self.save()
+                self._write()
             self.verified.add(name)
             return b""
         pin.tries -= 1
         self.verified.discard(name)
-        self.save()
+        self._write()
         raise _SW(SW.VERIFY_FAILED | pin.tries)
 
     def _read_binary(self, c: CommandAPDU) -> bytes:

@@ -2,7 +2,8 @@
 
 Framing both ways: 2-byte big-endian length, then the payload. A 1-byte payload from vpcd is a
 control byte: 00 power off, 01 power on, 02 reset, 04 get ATR (answered with the ATR). Anything
-else is a command APDU, answered with the response APDU. Closing the socket removes the card.
+else is a command APDU, answered with the response APDU. Closing the socket removes the card;
+a card removed while it works on a command (`sign_latency`) never answers it.
 """
 
 from __future__ import annotations
@@ -103,10 +104,15 @@ class VpcdBridge:
                     elif ctrl == CTRL_ATR:
                         self._send(self.card.atr)
                     continue
-                delay = self.card.latency_for(payload)
-                if delay:
-                    time.sleep(delay)
-                self._send(self.card.process(payload))
+                # The card works for `delay` (a signature); pulled out meanwhile (`remove`), it
+                # answers nothing: the link closes and the reader reports the card gone, as a
+                # real card pulled mid-operation does.
+                if self._stop.wait(self.card.latency_for(payload)):
+                    break
+                response = self.card.process(payload)
+                if self._stop.is_set():
+                    break
+                self._send(response)
                 self.apdu_count += 1
         except OSError as exc:
             if not self._stop.is_set():
@@ -126,7 +132,8 @@ class VpcdBridge:
         return self._thread is not None and self._thread.is_alive()
 
     def remove(self, timeout: float = 5.0) -> None:
-        """Remove the card: close the socket and stop the thread."""
+        """Remove the card: close the socket and stop the thread. A command the card is working
+        on (a signature's latency) gets no answer: the reader sees the card leave instead."""
         self._stop.set()
         thread = self._thread
         if thread is not None:
