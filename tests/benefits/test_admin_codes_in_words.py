@@ -146,7 +146,10 @@ def test_the_outbox_shows_its_call_in_words_with_its_code(admin_client):
     words = "保険者へのカードの健康保険証利用登録 (insurer.register_use)"
     assert listing.count(words) == 2  # the row, and the filter's choice
     assert "保険者でのカードの健康保険証利用の停止 (insurer.cancel_registration)" in listing
-    row = admin_client.get(f"/admin/benefits/outsidecall/{call.pk}/change/")
+    # A call's page is a read of its registration's resident: a reason first (admin_reads).
+    row = admin_client.get(
+        f"/admin/benefits/outsidecall/{call.pk}/change/?reason=audit", follow=True
+    )
     assert words in _text(row.content.decode())
     english = admin_client.get("/admin/benefits/outsidecall/?lang=en", follow=True).content.decode()
     assert "Register the card for health-insurance use at the insurer" in _text(english)

@@ -384,9 +384,14 @@ class CategoryFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutsideCall)
-class OutsideCallAdmin(CityScoped, CodesInWords, ReadOnlyAdmin):
+class OutsideCallAdmin(ResidentReadsRecorded, CityScoped, CodesInWords, ReadOnlyAdmin):
     """The outbox, for operators. The request is not shown: until the insurer answered it holds
-    the insured numbers, which are never displayed."""
+    the insured numbers, which are never displayed. A call's page shows the registration it
+    carries or cancels (insurer number, masked insured number) and the insurer's answer (its
+    reference): a read of that resident's, asked why first as the registration's own page is.
+    The list (kind, key, state, attempts) shows no resident and asks nothing."""
+
+    list_shows_residents = False
 
     WORDS = {"kind": "kind_shown"}
     list_display = (
@@ -405,6 +410,14 @@ class OutsideCallAdmin(CityScoped, CodesInWords, ReadOnlyAdmin):
         # A desk procedure's or registration's call, or a case's suspension of one, of a
         # desk of the city.
         return committed_in_city(user, "registration__visit", "cancels__visit", "procedure__visit")
+
+    def holder_ids(self, pks: list[Any]) -> list[int | None]:
+        """The resident of the registration a call carries, or cancels, or of its procedure's
+        visit (the same resident)."""
+        rows = OutsideCall.objects.filter(pk__in=pks).values_list(
+            "registration__holder_id", "cancels__holder_id", "procedure__visit__holder_id"
+        )
+        return [next((pk for pk in row if pk is not None), None) for row in rows]
 
     @admin.display(description=_("call"), ordering="kind")
     def kind_shown(self, obj: OutsideCall) -> str:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from madoguchi.desk.selectors import desk_completion, shown_at_desk
-from madoguchi.identity.access import record_read
+from madoguchi.identity.access import record_read, representative_holder_ids
 from madoguchi.language import page_language
 from madoguchi.terminals.binding import bound_desk_session
 
@@ -28,7 +28,13 @@ def receipt(request: HttpRequest, completion_id: int) -> HttpResponse:
         # An earlier resident's receipt: the desk's current visit, or the one just ended until
         # the next starts (a reprint), is the only one the person at the desk may be shown.
         return _earlier_visit()
-    record_read(request, completion.visit.holder, page="benefits.receipt_pdf", subject=completion)
+    record_read(
+        request,
+        completion.visit.holder,
+        page="benefits.receipt_pdf",
+        subject=completion,
+        others=representative_holder_ids(completion.visit),
+    )
     response = HttpResponse(
         receipt_pdf(completion, page_language()), content_type="application/pdf"
     )

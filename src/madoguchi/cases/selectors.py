@@ -10,10 +10,28 @@ from django.db.models import Q, QuerySet
 from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.audit.models import AuditEvent
 from madoguchi.audit.selectors import visit_events
+from madoguchi.identity.access import representative_holder_ids
 
 from . import remedy
 from .constants import REGISTRATION_KEY, EntryKind, Programme
 from .models import Case
+
+_NOT_READ = object()
+
+
+def residents_shown(case: Any, registration: Any = _NOT_READ) -> list[int]:
+    """Besides the case's own resident, the card holders its pages show: the holder of the
+    link or registration it is about (a legal representative's report of a link made for a
+    minor is the minor's link) and the legal representative of the visit that made it or of
+    its incident (their name and account are in it). `registration`: `case_registration`,
+    when the caller read it already."""
+    if registration is _NOT_READ:
+        registration = case_registration(case) if case.programme != Programme.POINTS else None
+    rows = [row for row in (case.payment_link, registration) if row is not None]
+    visits = [row.visit for row in rows]
+    if case.incident_id is not None and case.incident.visit_id is not None:
+        visits.append(case.incident.visit)
+    return [*(row.holder_id for row in rows), *representative_holder_ids(*visits)]
 
 
 def visit_trail(visit: Any) -> QuerySet[AuditEvent]:

@@ -333,12 +333,17 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(
         visible.select_related("payment_link", "legacy_link", "incident", "scan_origin"), pk=pk
     )
-    record_read(
-        request, case.holder, page="cases.case", reason=chosen_reason(request), subject=case
-    )
     # A public-fund or insurance case's registration (the one the resident reported, or the
     # one its suspension acted on), shown with its visit's trail as a point link is.
     registration = selectors.case_registration(case) if case.programme != Programme.POINTS else None
+    record_read(
+        request,
+        case.holder,
+        page="cases.case",
+        reason=chosen_reason(request),
+        subject=case,
+        others=selectors.residents_shown(case, registration),
+    )
     trail: list[Any] = []
     made_in = case.payment_link or registration
     if made_in is not None and case.legacy_link_id is None:
@@ -557,7 +562,14 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("cases:report", pk=case.pk)
     doc = document.build(case)
     reason = chosen_reason(request)
-    record_read(request, case.holder, page="cases.report", reason=reason, subject=case)
+    record_read(
+        request,
+        case.holder,
+        page="cases.report",
+        reason=reason,
+        subject=case,
+        others=selectors.residents_shown(case),
+    )
     return render(
         request,
         "cases/report.html",
@@ -576,7 +588,12 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
 def case_report_md(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
     record_read(
-        request, case.holder, page="cases.report", reason=chosen_reason(request), subject=case
+        request,
+        case.holder,
+        page="cases.report",
+        reason=chosen_reason(request),
+        subject=case,
+        others=selectors.residents_shown(case),
     )
     response = HttpResponse(
         document.to_markdown(document.build(case)), content_type="text/markdown; charset=utf-8"
@@ -591,7 +608,12 @@ def case_report_md(request: HttpRequest, pk: int) -> HttpResponse:
 def case_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
     record_read(
-        request, case.holder, page="cases.report", reason=chosen_reason(request), subject=case
+        request,
+        case.holder,
+        page="cases.report",
+        reason=chosen_reason(request),
+        subject=case,
+        others=selectors.residents_shown(case),
     )
     response = HttpResponse(document.to_pdf(document.build(case)), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{case.reference}.pdf"'

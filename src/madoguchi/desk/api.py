@@ -14,7 +14,7 @@ from django.utils.http import parse_etags
 from ninja import Router, Schema, Status
 from pydantic import ValidationError
 
-from madoguchi.identity.access import record_read
+from madoguchi.identity.access import record_read, representative_holder_ids
 from madoguchi.identity.services import expires_in
 from madoguchi.plaintext import Fingerprint, PlainText
 from madoguchi.refusals import REFUSAL_STATUSES as codes_4xx
@@ -206,7 +206,13 @@ def current(request: HttpRequest) -> Any:
     summary = selectors.visit_summary(visit)
     # The summary carries what the desk page shows (names, kana, masked accounts): a read the
     # resident sees on their page, as the page's is (the desk page polls `/current/state`).
-    record_read(request, visit.holder, page="desk.api.visit", subject=visit)
+    record_read(
+        request,
+        visit.holder,
+        page="desk.api.visit",
+        subject=visit,
+        others=representative_holder_ids(visit),
+    )
     return summary
 
 

@@ -21,6 +21,8 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.audit import services as audit
 from madoguchi.terminals.binding import current_terminal
 
+from .models import HolderCertificate
+
 # Pages that show a resident's data (code -> label). The code is what the audit log keeps.
 READ_PAGES: dict[str, Any] = {
     "desk.visit": _("Desk: the open visit"),
@@ -49,6 +51,7 @@ READ_PAGES: dict[str, Any] = {
     "admin.benefits.healthinsuranceregistration": _("Admin: health-insurance registrations"),
     "admin.benefits.grant": _("Admin: points granted"),
     "admin.benefits.ledgertransfer": _("Admin: the points ledger"),
+    "admin.benefits.outsidecall": _("Admin: a request to the insurer about your registration"),
     "admin.cases.case": _("Admin: cases"),
     "admin.cases.legacylink": _("Admin: links made before signed completion"),
     "admin.incidents.incident": _("Admin: incidents"),
@@ -75,39 +78,85 @@ REASON_PARAM = "reason"
 
 
 def record_read(
-    request: HttpRequest, holder: Any, *, page: str, reason: str = "", subject: Any = None
+    request: HttpRequest,
+    holder: Any,
+    *,
+    page: str,
+    reason: str = "",
+    subject: Any = None,
+    others: Iterable[int | None] = (),
 ) -> None:
     """Record that the signed-in user viewed `holder`'s data on `page` (an audit event).
 
     A record about a resident the system has no card holder for (a case opened from a scan's
     finding or a legacy link, a finding itself: the resident is the scan's id) is recorded with
-    the record read as its subject; only a read of neither is not recorded."""
-    if holder is None:
-        if subject is None:
-            return
-        holder = subject
+    the record read as its subject; only a read of neither is not recorded. `others`: the ids
+    of the other card holders the same page shows (a visit's legal representative, whose name
+    and account its lines carry: `representative_holder_ids`), each recorded with the same
+    read, so each of them sees it on their own page."""
+    shown: list[Any] = []
+    if holder is not None:
+        shown.append(holder)
+    elif subject is not None:
+        shown.append(subject)
+    first = _holder_key(holder)
+    shown += [
+        ("identity.holder", str(pk))
+        for pk in sorted({int(pk) for pk in others if pk is not None})
+        if str(pk) != first
+    ]
+    if not shown:
+        return
     # Imported here to break the cycle with identity.events, which names READ_PAGES.
     from .events import RECORD_READ
 
     user = request.user
     organisation = getattr(user, "organisation", None)
     roles = sorted(getattr(user, "roles", set()) or [])
+    payload = {
+        "page": page,
+        "reason": reason,
+        "organisation": str(organisation) if organisation is not None else "",
+        "role": ",".join(roles),
+        "object": f"{subject._meta.label_lower}:{subject.pk}" if subject is not None else "",
+    }
     with transaction.atomic():
-        audit.record(
-            RECORD_READ,
-            actor=user,
-            terminal=current_terminal(request),
-            subject=holder,
-            payload={
-                "page": page,
-                "reason": reason,
-                "organisation": str(organisation) if organisation is not None else "",
-                "role": ",".join(roles),
-                "object": f"{subject._meta.label_lower}:{subject.pk}"
-                if subject is not None
-                else "",
-            },
+        for who in shown:
+            audit.record(
+                RECORD_READ,
+                actor=user,
+                terminal=current_terminal(request),
+                subject=who,
+                payload=dict(payload),
+            )
+
+
+def _holder_key(holder: Any) -> str | None:
+    """The id of `holder` (a Holder or an ("identity.holder", id) pair) as the log keeps it."""
+    if isinstance(holder, tuple):
+        return str(holder[1])
+    pk = getattr(holder, "pk", None)
+    return str(pk) if pk is not None else None
+
+
+def representative_holder_ids(*visits: Any) -> list[int]:
+    """The card holders of these visits' second cards (a legal representative's own card,
+    docs/desk.md "Two cards in one visit"): a page of such a visit shows their name, their
+    kana and their account as well as the resident's, so their page lists the read too."""
+    certificates = {
+        v.companion_certificate_id
+        for v in visits
+        if v is not None and getattr(v, "companion_certificate_id", None) is not None
+    }
+    if not certificates:
+        return []
+    return sorted(
+        set(
+            HolderCertificate.objects.filter(pk__in=certificates).values_list(
+                "holder_id", flat=True
+            )
         )
+    )
 
 
 def record_reads(

@@ -10,7 +10,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from madoguchi.accounts.constants import Role
-from madoguchi.identity.access import ask_reason, chosen_reason, record_read, record_reads
+from madoguchi.identity.access import (
+    ask_reason,
+    chosen_reason,
+    record_read,
+    record_reads,
+    representative_holder_ids,
+)
 
 from .access import visible_incident
 from .models import Incident
@@ -48,9 +54,10 @@ def read_incident_list(
     asked = ask_reason_for_residents(request, any(i.visit is not None for i in incidents))
     if asked is not None:
         return asked
+    visits = [i.visit for i in incidents if i.visit is not None]
     record_reads(
         request,
-        (i.visit.holder_id for i in incidents if i.visit is not None),
+        [*(v.holder_id for v in visits), *representative_holder_ids(*visits)],
         page=page,
         reason=chosen_reason(request),
     )
@@ -77,5 +84,6 @@ def read_incident(request: HttpRequest, pk: int, *, page: str) -> Incident | Htt
         page=page,
         reason=chosen_reason(request),
         subject=incident,
+        others=representative_holder_ids(incident.visit),
     )
     return incident

@@ -60,12 +60,14 @@ def incident_by_pk(pk: int) -> Incident | None:
 
 
 def visit_holder_ids(incident_ids: list[int]) -> list[Any]:
-    """The holders of the visits of these incidents (whose residents see a read of them)."""
+    """The holders of the visits of these incidents (whose residents see a read of them), and
+    of those visits' second cards (a legal representative's, whose account they show)."""
     if not incident_ids:
         return []
-    return list(
-        Incident.objects.filter(pk__in=incident_ids).values_list("visit__holder_id", flat=True)
+    pairs = Incident.objects.filter(pk__in=incident_ids).values_list(
+        "visit__holder_id", "visit__companion_certificate__holder_id"
     )
+    return [pk for pair in pairs for pk in pair if pk is not None]
 
 
 def incidents_of_day(user: Any, day: date) -> QuerySet[Incident]:

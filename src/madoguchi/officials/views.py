@@ -19,7 +19,12 @@ from django.views.decorators.http import require_GET
 from madoguchi.audit import selectors as audit_selectors
 from madoguchi.checklists import selectors as checklist_selectors
 from madoguchi.desk.procedures import label as procedure_label
-from madoguchi.identity.access import chosen_reason, reason_required, record_read
+from madoguchi.identity.access import (
+    chosen_reason,
+    reason_required,
+    record_read,
+    representative_holder_ids,
+)
 from madoguchi.incidents.access import second_factor_check
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.params import day_from_query
@@ -86,7 +91,12 @@ def visit_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     if visit is None:
         raise Http404("no such visit")
     record_read(
-        request, visit.holder, page="officials.visit", reason=chosen_reason(request), subject=visit
+        request,
+        visit.holder,
+        page="officials.visit",
+        reason=chosen_reason(request),
+        subject=visit,
+        others=representative_holder_ids(visit),
     )
     lang = page_language()
     trail = [

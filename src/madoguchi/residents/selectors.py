@@ -204,13 +204,26 @@ class Records:
         )
 
 
+def _own_or_represented(holder: Any) -> Q:
+    """A link or public-fund account of the holder's, or one made into the holder's own
+    account for another resident they were the legal representative of (their own card
+    authenticated in that visit, `representative`): both are records of the holder's."""
+    return Q(holder=holder) | Q(representative__certificate__holder=holder)
+
+
+def _signed_by(holder: Any) -> Q:
+    """A completion the holder's card signed: as the visit's resident, or as the second signer,
+    another resident's legal representative (`Completion.second_certificate`)."""
+    return Q(visit__holder=holder) | Q(second_certificate__holder=holder)
+
+
 def records(holder: Any, lang: str = "ja") -> Records:
     lang = page_language(lang)
     out = Records()
     if holder is None:
         return out
     for link in (
-        PaymentLink.objects.filter(holder=holder)
+        PaymentLink.objects.filter(_own_or_represented(holder))
         .select_related("programme", "programme_version", "provider", "visit__terminal")
         .order_by("-created_at")
     ):
@@ -227,10 +240,11 @@ def records(holder: Any, lang: str = "ja") -> Records:
                 "name_check": name_check_text(link, lang),
                 "status": LINK_STATUS_TEXT.get(link.status, link.status),
                 "desk": _desk(link, lang),
+                "as_representative": link.holder_id != holder.pk,
             }
         )
     for acc in (
-        PublicFundAccount.objects.filter(holder=holder)
+        PublicFundAccount.objects.filter(_own_or_represented(holder))
         .select_related("visit__terminal")
         .order_by("-created_at")
     ):
@@ -246,6 +260,7 @@ def records(holder: Any, lang: str = "ja") -> Records:
                 "name_check": name_check_text(acc, lang),
                 "status": LINK_STATUS_TEXT.get(acc.status, acc.status),
                 "desk": _desk(acc, lang),
+                "as_representative": acc.holder_id != holder.pk,
             }
         )
     for reg in (
@@ -286,7 +301,7 @@ def records(holder: Any, lang: str = "ja") -> Records:
             }
         )
     for completion in (
-        Completion.objects.filter(visit__holder=holder)
+        Completion.objects.filter(_signed_by(holder))
         .select_related("visit__terminal")
         .order_by("-committed_at")
     ):
@@ -300,6 +315,9 @@ def records(holder: Any, lang: str = "ja") -> Records:
                 "lines": signed_lines(completion),
                 "desk": _desk(completion, lang),
                 "reference": completion.visit.reference,
+                # Signed as another resident's legal representative, the second card: the
+                # lines their card signed, nothing more of that resident (no receipt).
+                "as_representative": completion.visit.holder_id != holder.pk,
             }
         )
     for case in (
@@ -450,19 +468,24 @@ _ITEM_MODELS: dict[str, Any] = {
 
 
 def own_item(holder: Any, kind: str, item_id: int) -> Any:
-    """The holder's own item of this kind, or None (another's and a missing one look alike)."""
+    """The holder's own item of this kind, or None (another's and a missing one look alike):
+    as the records page shows it, one their card signed or made into their account as another
+    resident's legal representative included."""
     if holder is None:
         return None
     if kind == ItemKind.COMPLETION:
         return (
             Completion.objects.select_related("visit__terminal")
-            .filter(pk=item_id, visit__holder=holder)
+            .filter(_signed_by(holder), pk=item_id)
             .first()
         )
     model = _ITEM_MODELS.get(kind)
     if model is None:
         return None
-    return model.objects.select_related("visit__terminal").filter(pk=item_id, holder=holder).first()
+    # A link or account made into the holder's account as another resident's legal
+    # representative is theirs to report too; an insurance registration has no representative.
+    mine = _own_or_represented(holder) if kind != ItemKind.HEALTH_INSURANCE else Q(holder=holder)
+    return model.objects.select_related("visit__terminal").filter(mine, pk=item_id).first()
 
 
 # kind -> (Japanese, English) pattern of the one-line description; {what} is the item's own part.
