@@ -187,6 +187,46 @@ def test_unticked_checklist_item_blocks_completion(desk):
     assert Completion.objects.get(visit=visit).procedures.count() == 1
 
 
+def test_a_changed_summary_and_a_second_completion_are_ticked_again(desk):
+    """A second account added after the resident confirmed the summary: the page shows the
+    summary's items unticked, saying why; once signed, the same resident's next procedure (the
+    receipt's 受付の画面に戻る) starts from an empty checklist, its receipt's items too."""
+    page = desk.page
+    visit = start_visit(desk, "A")
+    add_test_link(desk, "PAY-A-0001", "100")
+    page.get_by_test_id("to-confirm").click()
+    tick(desk, BEFORE)
+    desk.go("/desk/visit/")
+    add_test_link(desk, "PAY-A-0002", "200")
+    page.get_by_test_id("to-confirm").click()
+    for code in ("summary_confirmed", "payment_card_in_name"):
+        expect(page.locator(f"#ck-{code}")).not_to_be_checked()
+        expect(page.get_by_test_id(f"withdrawn-{code}")).to_contain_text(
+            "チェックの後に確定内容が変わりました"
+        )
+    expect(page.locator("#ck-card_face_matches")).to_be_checked()
+    for code in ("summary_confirmed", "payment_card_in_name"):
+        page.locator(f"#ck-{code}").check()
+        expect(page.get_by_test_id(f"withdrawn-{code}")).to_have_count(0)
+    page.get_by_test_id("sign-completion").click()
+    desk.test_pin()
+    desk.wait_for_receipt()
+    tick(desk, ["receipt_handed"])
+    page.get_by_test_id("back-to-visit").click()
+    add_test_link(desk, "PAY-A-0003", "300")
+    page.get_by_test_id("to-confirm").click()
+    for code in BEFORE:
+        expect(page.locator(f"#ck-{code}")).not_to_be_checked()
+    tick(desk, BEFORE)
+    page.get_by_test_id("sign-completion").click()
+    desk.test_pin()
+    desk.wait_for_receipt()
+    expect(page.get_by_test_id("receipt")).to_contain_text("PAY-A-0003")
+    for code in ("receipt_handed", "visit_ended"):
+        expect(page.locator(f"#ck-{code}")).not_to_be_checked()
+    assert Completion.objects.filter(visit=visit).count() == 2
+
+
 def test_a_refusal_on_an_english_desk_page_is_in_english(desk):
     """The server's refusal shows in the page's language: English on a page read in English
     (it showed the Japanese beside it on every desk page)."""

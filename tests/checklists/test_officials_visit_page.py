@@ -22,3 +22,20 @@ def test_the_visit_checklist_is_in_the_readers_language(client, trusted, desk, c
     assert face.label_ja not in english
     japanese = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert f'<td class="sentence">{face.label_ja}</td>' in japanese
+
+
+def test_the_systems_withdrawal_is_the_systems_on_the_visit_page(client, trusted, desk, checklist):
+    """A withdrawal because the summary changed has no staff member: the page says the system
+    withdrew it, and why (it read "None" in the staff column)."""
+    visit = start_visit(desk, trusted.card("A"))
+    prepare(desk)
+    summary = checklist.items.get(code="summary_confirmed")
+    checklists.tick(visit=visit, item=summary, staff=desk.staff)
+    prepare(desk)  # a second procedure: the summary changed
+    client.force_login(factories.staff(Role.CITY_OFFICIAL))
+    url = f"/officials/visits/{visit.public_id}/?reason=incident"
+    japanese = client.get(url, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    table = japanese.split('data-testid="visit-checklist"')[1].split("</table>")[0]
+    assert "None" not in table
+    assert "システム" in table
+    assert "署名する確定内容が変わった" in table

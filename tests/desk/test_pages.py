@@ -301,10 +301,17 @@ def test_checklist_post_records_ticks_and_answers_htmx_with_the_fieldset(trusted
     assert b"<html" not in r.content
     ticked = set(ChecklistTick.objects.filter(visit=visit).values_list("item__code", flat=True))
     assert ticked == {"card_face_matches", "pin_by_resident"}
-    # Unticking one appends a withdrawal; ticking again nothing changed appends nothing.
+    # Unticking one appends a withdrawal (the form shows what it showed ticked); ticking again
+    # nothing changed appends nothing.
+    assert r.content.count(b'name="shown"') == 2
     staff_client.post(
         "/desk/visit/checklist/",
-        {"visit": visit.reference, "stage": "before_completion", "item": ["pin_by_resident"]},
+        {
+            "visit": visit.reference,
+            "stage": "before_completion",
+            "item": ["pin_by_resident"],
+            "shown": ["card_face_matches", "pin_by_resident"],
+        },
     )
     rows = ChecklistTick.objects.filter(visit=visit).order_by("pk")
     assert [(t.item.code, t.ticked) for t in rows] == [

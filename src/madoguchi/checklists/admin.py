@@ -105,8 +105,17 @@ class ChecklistTemplateAdmin(admin.ModelAdmin):
 @admin.register(ChecklistTick)
 class ChecklistTickAdmin(CityScoped, admin.ModelAdmin):
     desk_path = "visit__terminal"  # a tick of a visit at a desk of the reader's city
-    list_display = ("at", "visit", "item", "ticked", "staff", "template_version")
-    list_filter = ("ticked", "template_version")
+    list_display = (
+        "at",
+        "visit",
+        "item",
+        "ticked",
+        "staff",
+        "reason",
+        "completion_round",
+        "template_version",
+    )
+    list_filter = ("ticked", "reason", "template_version")
     readonly_fields = [f.name for f in ChecklistTick._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

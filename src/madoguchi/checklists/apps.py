@@ -37,6 +37,8 @@ class ChecklistsConfig(AppConfig):
             procedures.VISIT_END_HOOKS.append(services.visit_end_check)
         if services.settle_ended not in procedures.DESK_MOVES_ON_HOOKS:
             procedures.DESK_MOVES_ON_HOOKS.append(services.settle_ended)
+        if services.summary_changed not in procedures.SUMMARY_CHANGE_HOOKS:
+            procedures.SUMMARY_CHANGE_HOOKS.append(services.summary_changed)
         procedures.checklist_install(DeskChecklist(selectors.rows, services))
         post_migrate.connect(
             _install_after_flush, sender=self, dispatch_uid="madoguchi.checklists.after_flush"

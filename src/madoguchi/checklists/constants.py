@@ -11,6 +11,19 @@ class Stage(models.TextChoices):
     AFTER_COMPLETION = CHECKLIST_AFTER_COMPLETION, _("After completion")
 
 
+class Withdrawal(models.TextChoices):
+    """Why the system (no staff member) withdrew a tick: the row's `reason`."""
+
+    SUMMARY_CHANGED = "summary_changed", _("The summary to be signed changed")
+
+
+# The items that confirm what the card will sign, or the account in it: a procedure prepared or
+# discarded changes the summary, and their ticks are withdrawn (`services.summary_changed`), to
+# be ticked again for the summary the resident now sees. The other items (the card's face, the
+# PIN) are about the person, not the summary.
+SUMMARY_ITEMS = frozenset({"summary_confirmed", "payment_card_in_name"})
+
+
 # The desk manual's points: code, Japanese, English, stage, required, procedure kinds (empty: all).
 DEFAULT_TEMPLATE_NAME = "desk"
 DEFAULT_ITEMS: list[tuple[str, str, str, Stage, bool, list[str]]] = [

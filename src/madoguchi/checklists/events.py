@@ -48,3 +48,14 @@ CHECKLISTS_VERSION_CREATED = register(
         en="Checklist {name} version {version} created (not active)",
     )
 )
+# The system's withdrawal (no actor): a procedure prepared or discarded changed the summary the
+# card will sign, so the item that confirmed the old one is to be ticked again.
+CHECKLISTS_SUMMARY_CHANGED = register(
+    EventType(
+        3904,
+        "checklists.summary_changed",
+        ja="確定内容が変わったため、チェック項目「{item_label}」を未確認に戻しました（受付 {visit}）",
+        en="The summary changed: checklist item \u201c{item_label}\u201d withdrawn (visit {visit})",
+        describe=describe_tick,
+    )
+)

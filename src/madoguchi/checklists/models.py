@@ -2,7 +2,9 @@
 
 A template version is frozen once any tick refers to it: a change is a new version, so a record
 made under an old version keeps meaning what it meant. Ticks are appended, never edited; the
-latest row per item is its state (a tick can be withdrawn by appending an unticked row).
+latest row per item in the visit's current completion round is its state (a tick can be
+withdrawn by appending an unticked row; a completion starts a new round, so the next completion
+in the same visit needs ticks of its own).
 """
 
 from django.conf import settings
@@ -13,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.language import english
 
-from .constants import Stage
+from .constants import Stage, Withdrawal
 
 
 class ChecklistTemplate(models.Model):
@@ -108,7 +110,12 @@ class ChecklistItem(models.Model):
 
 
 class ChecklistTick(models.Model):
-    """One tick (or withdrawal) of one item in one visit, by whom and when. Append-only."""
+    """One tick (or withdrawal) of one item in one visit, by whom and when. Append-only.
+
+    `completion_round`: how many completions the visit had committed when the row was
+    appended. A before-completion row is for the next completion, an after-completion row for
+    the one just made; only the rows of the visit's current round (its number of completions)
+    count. `staff` empty and `reason` set: the system withdrew the tick (`Withdrawal`)."""
 
     visit = models.ForeignKey(
         "desk.Visit",
@@ -126,10 +133,24 @@ class ChecklistTick(models.Model):
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("staff member"),
+        help_text=_("Empty: the system withdrew the tick (see why)."),
     )
     at = models.DateTimeField(_("at"), auto_now_add=True)
+    completion_round = models.PositiveIntegerField(
+        _("completion round"),
+        default=0,
+        help_text=_(
+            "Completions the visit had committed when this was recorded: before-completion "
+            "items are for the next completion, after-completion items for the one just made."
+        ),
+    )
+    reason = models.CharField(
+        _("withdrawn because"), max_length=30, choices=Withdrawal.choices, blank=True
+    )
     # What the staff member saw, kept with the record (the item is frozen too; belt and braces).
     label_ja = models.CharField(max_length=200, verbose_name=_("item as shown (Japanese)"))
     template_version = models.PositiveIntegerField(verbose_name=_("checklist version"))
@@ -138,6 +159,14 @@ class ChecklistTick(models.Model):
         verbose_name = _("checklist tick")
         verbose_name_plural = _("checklist ticks")
         ordering = ["pk"]
+        constraints = [
+            # A staff member's tick or withdrawal, or the system's withdrawal saying why.
+            models.CheckConstraint(
+                condition=Q(staff__isnull=False, reason="")
+                | (Q(staff__isnull=True, ticked=False) & ~Q(reason="")),
+                name="checklist_tick_by_staff_or_withdrawn_by_system",
+            ),
+        ]
 
     def __str__(self) -> str:
         # The item in the page's words (the admin's title of a tick read its code).
@@ -150,6 +179,10 @@ class ChecklistTick(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValidationError("checklist ticks are append-only")
+
+    @property
+    def by_system(self) -> bool:
+        return self.staff_id is None
 
     @property
     def label(self) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from madoguchi.desk.models import Visit
 
 from . import services
+from .constants import Withdrawal
 from .models import ChecklistItem, ChecklistTick
 
 
@@ -18,6 +19,11 @@ class Row:
     @property
     def ticked(self) -> bool:
         return self.tick is not None and self.tick.ticked
+
+    @property
+    def withdrawn_by_summary(self) -> bool:
+        """Withdrawn by the system because the summary changed (the page says so)."""
+        return self.tick is not None and self.tick.reason == Withdrawal.SUMMARY_CHANGED
 
 
 def rows(visit: Visit, stage: str) -> list[Row]:

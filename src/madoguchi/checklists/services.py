@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import BigIntegerField, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import BigIntegerField, Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -18,7 +18,7 @@ from madoguchi.audit import services as audit
 from madoguchi.desk import procedures as desk_procedures
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.constants import ProcedureStatus, VisitEndReason
-from madoguchi.desk.models import Procedure, Visit
+from madoguchi.desk.models import Completion, Procedure, Visit
 from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.models import Incident
@@ -27,8 +27,13 @@ from madoguchi.prepared import Prepared, insert_many
 from madoguchi.refusals import ByLanguage, Refusal
 from madoguchi.terminals.models import DeskSession
 
-from .constants import DEFAULT_ITEMS, DEFAULT_TEMPLATE_NAME, Stage
-from .events import CHECKLISTS_TICKED, CHECKLISTS_VERSION_ACTIVATED, CHECKLISTS_VERSION_CREATED
+from .constants import DEFAULT_ITEMS, DEFAULT_TEMPLATE_NAME, SUMMARY_ITEMS, Stage, Withdrawal
+from .events import (
+    CHECKLISTS_SUMMARY_CHANGED,
+    CHECKLISTS_TICKED,
+    CHECKLISTS_VERSION_ACTIVATED,
+    CHECKLISTS_VERSION_CREATED,
+)
 from .models import ChecklistItem, ChecklistTemplate, ChecklistTick
 
 
@@ -268,19 +273,40 @@ _ITEMS_OF = Prepared(
 )
 
 
+def _round(visit_id: int) -> Coalesce:
+    """The visit's current completion round: how many completions it has committed. Only the
+    ticks of this round count (`ChecklistTick.completion_round`)."""
+    done = (
+        Completion.objects.filter(visit_id=visit_id)
+        .order_by()
+        .values("visit_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(done[:1]), 0, output_field=BigIntegerField())
+
+
+def current_round(visit: Visit) -> int:
+    return Completion.objects.filter(visit_id=visit.pk).count()
+
+
 def ticked_state(visit: Visit) -> dict[int, ChecklistTick]:
-    """Item id -> the latest row for it in this visit (ticked or withdrawn)."""
+    """Item id -> the latest row for it in this visit's current completion round (ticked or
+    withdrawn)."""
     state: dict[int, ChecklistTick] = {}
-    for row in ChecklistTick.objects.filter(visit=visit).select_related("staff").order_by("pk"):
+    rows = ChecklistTick.objects.filter(visit=visit, completion_round=current_round(visit))
+    for row in rows.select_related("staff").order_by("pk"):
         state[row.item_id] = row
     return state
 
 
 def _template_and_state(visit: Visit) -> tuple[int | None, dict[int, ChecklistTick]]:
-    """The visit's checklist version (its first tick's, else the active one) and its ticks."""
+    """The visit's checklist version (its first tick's, else the active one) and its ticks of
+    the current completion round."""
     ticks = list(ChecklistTick.objects.filter(visit=visit).select_related("item").order_by("pk"))
     if ticks:
-        return ticks[0].item.template_id, {t.item_id: t for t in ticks}
+        now = current_round(visit)
+        return ticks[0].item.template_id, {t.item_id: t for t in ticks if t.completion_round == now}
     active = template_active()
     return (active.pk if active is not None else None), {}
 
@@ -297,8 +323,8 @@ def _missing(
 
 def _items_with_latest_query(visit_id: int, stage: str) -> QuerySet[ChecklistItem]:
     """The items of `stage` in the visit's version (its first tick's, else the active one), each
-    with `latest_ticked`: the state of the visit's latest row for it (True, False, None when
-    never ticked)."""
+    with `latest_ticked`: the state of the visit's latest row for it in its current completion
+    round (True, False, None when not ticked in this round), and that round (`current_round`)."""
     ticks = ChecklistTick.objects.filter(visit_id=visit_id)
     active = ChecklistTemplate.objects.filter(name=DEFAULT_TEMPLATE_NAME, is_active=True)
     version = Coalesce(
@@ -306,16 +332,22 @@ def _items_with_latest_query(visit_id: int, stage: str) -> QuerySet[ChecklistIte
         Subquery(active.values("pk")[:1]),
         output_field=BigIntegerField(),
     )
-    latest = ticks.filter(item=OuterRef("pk")).order_by("-pk").values("ticked")[:1]
+    latest = (
+        ticks.filter(item=OuterRef("pk"), completion_round=_round(visit_id))
+        .order_by("-pk")
+        .values("ticked")[:1]
+    )
     return ChecklistItem.objects.filter(template_id=version, stage=stage).annotate(
-        latest_ticked=Subquery(latest)
+        latest_ticked=Subquery(latest), current_round=_round(visit_id)
     )
 
 
 def _with_tick_ids(visit_id: int, stage: str) -> QuerySet[ChecklistItem]:
     """`_items_with_latest_query`, each item with its version (`template`) and the pk of the
-    visit's latest row for it (`latest_tick_id`)."""
-    latest = ChecklistTick.objects.filter(visit_id=visit_id, item=OuterRef("pk")).order_by("-pk")
+    visit's latest row for it in the current round (`latest_tick_id`)."""
+    latest = ChecklistTick.objects.filter(
+        visit_id=visit_id, item=OuterRef("pk"), completion_round=_round(visit_id)
+    ).order_by("-pk")
     return (
         _items_with_latest_query(visit_id, stage)
         .annotate(latest_tick_id=Subquery(latest.values("pk")[:1]))
@@ -476,14 +508,19 @@ def ended_open_to_ticks(desk_session: Any) -> Visit | None:
 
 
 def tick_after_end(
-    *, desk_session: Any, codes: set[str], staff: Any, expected_visit: str | None = None
+    *,
+    desk_session: Any,
+    codes: set[str],
+    staff: Any,
+    expected_visit: str | None = None,
+    shown: set[str] | None = None,
 ) -> list[ChecklistTick]:
     """Record the after-completion items of the desk session's visit that just ended (the
     resident took the card back right after the PIN): by the rule of its receipt, only while it
     is the desk session's latest visit (until the next visit starts) and its end has not settled
     them; appended and audited as any tick. Before-completion items are never ticked after.
     `expected_visit`: the ended visit the form was shown for; another is refused under the
-    lock (`visit_changed`)."""
+    lock (`visit_changed`). `shown`: as `tick_many`'s."""
     with transaction.atomic():
         # The desk session first (a visit starting locks it too), then its latest visit.
         session = DeskSession.objects.select_for_update().filter(pk=desk_session.pk).first()
@@ -507,7 +544,7 @@ def tick_after_end(
                     "were; the tick was not recorded."
                 ),
             )
-        return _append_ticks(latest, Stage.AFTER_COMPLETION, codes, staff)
+        return _append_ticks(latest, Stage.AFTER_COMPLETION, codes, staff, shown=shown)
 
 
 def _record_unticked(visit: Visit) -> None:
@@ -564,16 +601,18 @@ def tick(*, visit: Visit, item: ChecklistItem, staff: Any, ticked: bool = True) 
             staff=staff,
             label_ja=item.label_ja,
             template_version=template.version,
+            completion_round=current_round(locked),
         )
         _audit_tick(locked, row, staff)
     return row
 
 
 def _audit_tick(visit: Visit, row: ChecklistTick, staff: Any) -> None:
-    """The `checklists.ticked` event of one appended row (a tick or its withdrawal)."""
+    """The `checklists.ticked` event of one appended row (a tick or its withdrawal); the
+    system's withdrawal (`row.reason`) is `checklists.summary_changed`, with no actor."""
     audit.record(
-        CHECKLISTS_TICKED,
-        actor=staff,
+        CHECKLISTS_SUMMARY_CHANGED if row.reason else CHECKLISTS_TICKED,
+        actor=None if row.reason else staff,
         terminal=visit.terminal,
         subject=visit,
         payload={
@@ -583,6 +622,8 @@ def _audit_tick(visit: Visit, row: ChecklistTick, staff: Any) -> None:
             "label_en": row.item.label_en,
             "state": "ticked" if row.ticked else "withdrawn",
             "version": row.template_version,
+            "round": row.completion_round,
+            **({"reason": row.reason} if row.reason else {}),
         },
     )
 
@@ -596,9 +637,15 @@ _VISIT_LOCKED = Prepared(
 )
 
 
-def tick_many(*, visit: Visit, stage: str, codes: set[str], staff: Any) -> list[ChecklistTick]:
+def tick_many(
+    *, visit: Visit, stage: str, codes: set[str], staff: Any, shown: set[str] | None = None
+) -> list[ChecklistTick]:
     """Record the form's state for one stage: append rows only for items whose state changes.
 
+    `shown`: the items the form showed ticked; only the items whose box changed from that
+    (ticked in `codes` and not shown ticked, or shown ticked and not in `codes`) are changed, so
+    a second tab showing an older state withdraws nothing it did not touch. None: `codes` is the
+    whole state (a caller that read the current state itself).
     One transaction for the whole form (one lock of the visit, one audit append at commit),
     with one ``checklists.ticked`` event per changed item.
     """
@@ -606,19 +653,26 @@ def tick_many(*, visit: Visit, stage: str, codes: set[str], staff: Any) -> list[
         found = _VISIT_LOCKED(visit_id=visit.pk)
         if not found:
             raise Visit.DoesNotExist("Visit matching query does not exist.")
-        return _append_ticks(found[0], stage, codes, staff, open_only=True)
+        return _append_ticks(found[0], stage, codes, staff, shown=shown, open_only=True)
 
 
 def _append_ticks(
-    locked: Visit, stage: str, codes: set[str], staff: Any, *, open_only: bool = False
+    locked: Visit,
+    stage: str,
+    codes: set[str],
+    staff: Any,
+    *,
+    shown: set[str] | None = None,
+    open_only: bool = False,
 ) -> list[ChecklistTick]:
     """`tick_many`'s rows for the visit locked by the caller; `open_only`: refused once the
     visit has ended (`tick_after_end` checks its own rule instead)."""
     kinds = _kinds(locked, stage)
     if not kinds:
         return []
-    # The version's items with the visit's latest state of each, in one query (issue 15:
-    # was the ticks, the active version, the items).
+    # The version's items with the visit's latest state of each in its current completion
+    # round, and that round, in one query (issue 15: was the ticks, the active version, the
+    # items).
     items = _items_with_latest(locked, stage)
     if not items:  # no checklist version
         return []
@@ -628,6 +682,8 @@ def _append_ticks(
         if not item.applies_to(kinds):
             continue
         want = item.code in codes
+        if shown is not None and want == (item.code in shown):
+            continue  # a box the form did not change: whatever another tab did stands
         have = bool(item.latest_ticked)  # type: ignore[attr-defined]
         if want != have:
             rows.append(
@@ -638,6 +694,7 @@ def _append_ticks(
                     staff=staff,
                     label_ja=item.label_ja,
                     template_version=template.version,
+                    completion_round=item.current_round,  # type: ignore[attr-defined]
                 )
             )
     if rows and open_only and locked.ended_at is not None:
@@ -648,4 +705,35 @@ def _append_ticks(
     insert_many(rows)  # SQL written once per row count (issue 15)
     for row in rows:
         _audit_tick(locked, row, staff)
+    return rows
+
+
+def summary_changed(visit: Visit) -> list[ChecklistTick]:
+    """The desk's hook for a procedure prepared or discarded in the open visit (locked by the
+    caller; `desk.procedures.SUMMARY_CHANGE_HOOKS`): the summary the card will sign is no longer
+    the one the resident confirmed, so the ticks of `SUMMARY_ITEMS` in the current round are
+    withdrawn, by the system (no staff member: `reason`, the audit's
+    `checklists.summary_changed`), to be ticked again for the summary now shown. One query
+    when nothing of them is ticked (issue 15: a prepare's statements)."""
+    items = [
+        i
+        for i in _items_with_latest(visit, Stage.BEFORE_COMPLETION)
+        if i.code in SUMMARY_ITEMS and i.latest_ticked  # type: ignore[attr-defined]
+    ]
+    rows = [
+        ChecklistTick(
+            visit=visit,
+            item=item,
+            ticked=False,
+            staff=None,
+            reason=Withdrawal.SUMMARY_CHANGED,
+            label_ja=item.label_ja,
+            template_version=item.template.version,
+            completion_round=item.current_round,  # type: ignore[attr-defined]
+        )
+        for item in items
+    ]
+    insert_many(rows)
+    for row in rows:
+        _audit_tick(visit, row, None)
     return rows

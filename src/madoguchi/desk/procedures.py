@@ -95,6 +95,13 @@ PRE_COMPLETION_CHECKS: list[Callable[[Visit], None]] = []
 # the visit (ended_at and end_reason set) and must not lock rows (the audit head is held).
 VISIT_END_HOOKS: list[Callable[[Visit], None]] = []
 
+# Called by `services.procedure_prepare` and `services.procedure_discard` with the open visit
+# (locked), inside their transaction, after the procedure is stored or discarded: the summary
+# the card will sign changed, and what confirmed the old one no longer stands (e.g. the
+# checklists app withdraws "the resident confirmed the summary", `checklists.services.
+# summary_changed`). Receivers must not lock rows.
+SUMMARY_CHANGE_HOOKS: list[Callable[[Visit], Any]] = []
+
 # Called with a desk session (locked) whose latest visit stops being its latest: the next visit
 # starts (`services.visit_start`), the desk session closes (`receivers`), or the sweeper finds
 # it ended longer ago than a staff sign-in lasts. Until then the desk may still show the ended
@@ -130,19 +137,36 @@ class VisitChecklist(Protocol):
     def rows(self, visit: Visit, stage: str) -> list[Any]:
         """The items of one stage (`desk.constants.CHECKLIST_STAGES`) and their ticks."""
 
-    def tick_many(self, *, visit: Visit, stage: str, codes: set[str], staff: Any) -> Any:
-        """Record the form's state for one stage; raises a Refusal if the visit has ended."""
+    def tick_many(
+        self,
+        *,
+        visit: Visit,
+        stage: str,
+        codes: set[str],
+        staff: Any,
+        shown: set[str] | None = None,
+    ) -> Any:
+        """Record the form's state for one stage: the boxes ticked (`codes`) where they differ
+        from what the form showed ticked (`shown`; None: `codes` is the whole state); raises a
+        Refusal if the visit has ended."""
 
     def ended_open_to_ticks(self, desk_session: Any) -> Visit | None:
         """The desk session's visit that just ended, while its after-completion items may
         still be ticked (until the desk moves on); else None."""
 
     def tick_after_end(
-        self, *, desk_session: Any, codes: set[str], staff: Any, expected_visit: str | None = None
+        self,
+        *,
+        desk_session: Any,
+        codes: set[str],
+        staff: Any,
+        expected_visit: str | None = None,
+        shown: set[str] | None = None,
     ) -> Any:
         """Record the after-completion form of the desk session's visit that just ended;
         raises a Refusal when that is no longer allowed, `visit_changed` when that visit is
-        not `expected_visit` (the one the form was shown for), compared under its lock."""
+        not `expected_visit` (the one the form was shown for), compared under its lock;
+        `shown` as `tick_many`'s."""
 
 
 class NoChecklist:
@@ -151,14 +175,28 @@ class NoChecklist:
     def rows(self, visit: Visit, stage: str) -> list[Any]:
         return []
 
-    def tick_many(self, *, visit: Visit, stage: str, codes: set[str], staff: Any) -> Any:
+    def tick_many(
+        self,
+        *,
+        visit: Visit,
+        stage: str,
+        codes: set[str],
+        staff: Any,
+        shown: set[str] | None = None,
+    ) -> Any:
         return []
 
     def ended_open_to_ticks(self, desk_session: Any) -> Visit | None:
         return None
 
     def tick_after_end(
-        self, *, desk_session: Any, codes: set[str], staff: Any, expected_visit: str | None = None
+        self,
+        *,
+        desk_session: Any,
+        codes: set[str],
+        staff: Any,
+        expected_visit: str | None = None,
+        shown: set[str] | None = None,
     ) -> Any:
         return []
 

@@ -339,6 +339,7 @@ def ended_checklist(request: HttpRequest) -> HttpResponse:
             codes=set(request.POST.getlist("item")),
             staff=request.user,
             expected_visit=_form_visit(request),
+            shown=_shown(request),
         )
     except Refusal as exc:
         if exc.code == "visit_changed":
@@ -491,6 +492,14 @@ def discard(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("desk:visit")
 
 
+def _shown(request: HttpRequest) -> set[str]:
+    """The items the checklist form showed ticked (`shown`, one per ticked box): the form
+    changes only the boxes that differ from it, so a second tab, or a page shown before another
+    tab's tick, withdraws nothing it did not touch. A form without them (an older page) only
+    ticks: it cannot say which box was unticked."""
+    return set(request.POST.getlist("shown"))
+
+
 @desk_page
 @require_POST
 def checklist(request: HttpRequest) -> HttpResponse:
@@ -505,7 +514,11 @@ def checklist(request: HttpRequest) -> HttpResponse:
         raise BadRequest("unknown checklist stage")  # handler400: the reason, on a page
     try:
         registry.checklist().tick_many(
-            visit=found, stage=stage, codes=set(request.POST.getlist("item")), staff=request.user
+            visit=found,
+            stage=stage,
+            codes=set(request.POST.getlist("item")),
+            staff=request.user,
+            shown=_shown(request),
         )
     except Refusal as exc:
         messages.error(request, exc.text())
@@ -625,11 +638,16 @@ def end(request: HttpRequest) -> HttpResponse:
         return stale
     if visit is not None:
         codes = set(request.POST.getlist("item"))
-        if codes:
+        shown = _shown(request)
+        if codes != shown:
             # Ended meanwhile (card removed): ending is what was asked anyway.
             with contextlib.suppress(Refusal):
                 registry.checklist().tick_many(
-                    visit=visit, stage=CHECKLIST_AFTER_COMPLETION, codes=codes, staff=request.user
+                    visit=visit,
+                    stage=CHECKLIST_AFTER_COMPLETION,
+                    codes=codes,
+                    staff=request.user,
+                    shown=shown,
                 )
         services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT, actor=request.user)
         messages.success(request, _("The visit ended. Ready for the next resident."))

@@ -78,6 +78,8 @@ def procedure_prepare(
             subject=procedure,
             payload={"visit": locked.reference, "kind": kind},
         )
+        for hook in registry.SUMMARY_CHANGE_HOOKS:
+            hook(locked)
     return procedure
 
 
@@ -146,3 +148,5 @@ def procedure_discard(*, desk_session: DeskSession, procedure_id: int) -> None:
             subject=p,
             payload={"visit": visit.reference, "kind": p.kind},
         )
+        for hook in registry.SUMMARY_CHANGE_HOOKS:
+            hook(visit)
