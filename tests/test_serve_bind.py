@@ -4,9 +4,11 @@ nothing. An address is HOST:PORT (a port from 1 to 65535; IPv6 in brackets), uni
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from argparse import ArgumentTypeError
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -100,3 +102,47 @@ def test_serve_at_the_shell_is_one_line_of_error_and_no_traceback(tmp_path):
         "(127.0.0.1:8000; an IPv6 address in brackets, [::1]:8000), unix:PATH or fd://N, not "
         "'127.0.0.1:99999' (when not given, MADOGUCHI_BIND sets it)"
     )
+
+
+def _started_by(pid: int) -> list[str]:
+    """The command lines of processes running with `--parent-pid PID` (the sweeper `serve`
+    started), read from /proc."""
+    lines = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue  # ended while we looked
+        if "--parent-pid" in words and str(pid) in words:
+            lines.append(" ".join(words))
+    return lines
+
+
+@pytest.mark.parametrize("where", ["--bind", "MADOGUCHI_BIND"])
+def test_serve_on_an_address_in_use_is_one_line_naming_how_to_pick_another(tmp_path, where):
+    """gunicorn printed `[ERROR] Connection in use` ten times over five seconds, then exited 1,
+    after `serve` had started its sweeper."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 18150))
+        other.listen()
+        env = {**os.environ, "MADOGUCHI_DATA_DIR": str(tmp_path)}
+        args = [sys.executable, "-m", "madoguchi", "serve", "--skip-checks"]
+        if where == "--bind":
+            args += ["--bind", "127.0.0.1:18150"]
+        else:
+            env["MADOGUCHI_BIND"] = "127.0.0.1:18150"
+        server = subprocess.Popen(
+            args, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            out, err = server.communicate(timeout=60)
+        finally:
+            server.kill()
+    assert server.returncode == 2, err
+    assert err == (
+        "The address 127.0.0.1:18150 is in use (another server, or a `madoguchi serve` already "
+        "running): give another with --bind HOST:PORT or MADOGUCHI_BIND (such as "
+        "127.0.0.1:8010). The server was not started.\n"
+    )
+    assert out == ""
+    assert _started_by(server.pid) == []  # no sweeper left behind

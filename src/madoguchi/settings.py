@@ -187,13 +187,48 @@ IDENTIFIER_HASH_KEY = env.str("IDENTIFIER_HASH_KEY", default=SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+_DATABASE_URL_WANTED = (
+    "give postgres://USER@HOST:PORT/DATABASE or sqlite:///ABSOLUTE/PATH "
+    "(unset, it is sqlite:///var/madoguchi.sqlite3)."
+)
+
+
+def _database_url_refused(what: str = "") -> ImproperlyConfigured:
+    """The one line for a DATABASE_URL that cannot be a database; `what` never quotes the URL,
+    which may hold a password."""
+    return ImproperlyConfigured(
+        f"DATABASE_URL is not valid{f' ({what})' if what else ''}: {_DATABASE_URL_WANTED}"
+    )
+
+
+def _malformed_host(url: str) -> str:
+    """What is wrong in a URL urllib could not split (a port, or an IPv6 host's bracket)."""
+    host = url.partition("://")[2].split("/", 1)[0].rpartition("@")[2]
+    if host.count("[") != host.count("]"):
+        return "an IPv6 host's [ is not closed by ], as in [::1]:5432"
+    return "the port after HOST: is not a whole number from 0 to 65535"
+
+
 with warnings.catch_warnings():
     # django-environ warns "Engine not recognized from url" for a URL with no scheme
     # (`nonsense`): refused below, in one line, with no warning before it.
     warnings.filterwarnings("ignore", "Engine not recognized", UserWarning)
-    DATABASES = {
-        "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}")
-    }
+    try:
+        DATABASES = {
+            "default": env.db_url(
+                "DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}"
+            )
+        }
+    except ValueError:
+        # urllib's "Port could not be cast to integer value" or "Port out of range", raised
+        # while django-environ splits the URL: it was a traceback from the settings.
+        raise _database_url_refused(_malformed_host(env.str("DATABASE_URL"))) from None
+if DATABASES["default"].get("NAME") == ":memory:":
+    # `sqlite://` (no path, or :memory:) is SQLite in memory: `migrate` migrated a database
+    # gone when it exited, and every later command said "not migrated: run madoguchi migrate".
+    raise _database_url_refused(
+        "a SQLite URL with no file is a database in memory, gone when the command ends"
+    )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Persistent connections (one per worker thread), checked before each request's first use:
 # opening a connection per request cost more than the request's own queries (issue 15).
@@ -208,10 +243,7 @@ _AUDIT_BACKENDS = {
 _ENGINE = DATABASES["default"].get("ENGINE", "")
 if _ENGINE not in _AUDIT_BACKENDS or not DATABASES["default"].get("NAME"):
     # One line saying what to set, not Django's traceback from loading a backend.
-    raise ImproperlyConfigured(
-        "DATABASE_URL is not valid: give postgres://USER@HOST:PORT/DATABASE or "
-        "sqlite:///ABSOLUTE/PATH (unset, it is sqlite:///var/madoguchi.sqlite3)."
-    )
+    raise _database_url_refused()
 DATABASES["default"]["ENGINE"] = _AUDIT_BACKENDS.get(_ENGINE, _ENGINE)
 if _ENGINE == "django.db.backends.sqlite3":
     # Serialise writers instead of failing fast on a busy database.

@@ -748,6 +748,24 @@ def test_the_day_fields_placeholder_reads_as_an_example_not_a_value(client, offi
     assert 'placeholder="e.g. 2026-12-01"' in client.get(url + "&lang=en").content.decode()
 
 
+def test_the_intakes_day_field_says_an_eras_day_is_taken_as_the_others_do(client, official):
+    """The intake's 日付 showed only its example (例：2026-12-01), while the incidents' and the
+    officials' day fields say that 令和8年12月1日 is taken too: now every case day field says
+    it, under the field and read with it (aria-describedby)."""
+    client.force_login(official)
+    said = "日付は 2026-12-01 または 令和8年12月1日 のように書いてください。"
+    new = client.get(reverse("cases:new") + "?lang=ja").content.decode()
+    assert f'<p class="hint" id="id_event_date_helptext">{said}</p>' in new
+    assert re.search(
+        r'<input[^>]*name="event_date"[^>]*aria-describedby="id_event_date_helptext"', new
+    )
+    case = open_case(official)
+    page = client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work&lang=ja")
+    assert said in page.content.decode()
+    english = client.get(reverse("cases:new") + "?lang=en").content.decode()
+    assert "Write the day as 2026-12-01 or 令和8年12月1日." in english
+
+
 def test_the_timeline_names_who_reported_and_how_in_the_pages_brackets(client, official):
     """The timeline wrote who told and how with ASCII brackets on a Japanese page (来庁者 A氏
     (来庁)); the Japanese page uses full-width ones, the English page ASCII."""

@@ -88,6 +88,11 @@ class _NulSaid:
 _WEEKDAY = re.compile(r"\s*[（(][月火水木金土日][）)]$")
 
 
+# Said under every day field, as the incidents' and the officials' day fields say it: the
+# placeholder alone (例：2026-12-01) did not say that an era's day is taken too.
+DAY_HINT = _("Write the day as 2026-12-01 or 令和8年12月1日.")
+
+
 class DayField(forms.DateField):
     """A day typed as text, shown and read the same whatever the browser's language: 2026-12-01,
     2026/12/1 or 令和8年12月1日 (`era.parse_date`). A browser's date picker shows the day in the
@@ -100,7 +105,7 @@ class DayField(forms.DateField):
         attrs={"autocomplete": "off", "placeholder": _("e.g. 2026-12-01"), "size": "14"},
     )
     default_error_messages = {
-        "invalid": _("Write the day as 2026-12-01 or 令和8年12月1日."),
+        "invalid": DAY_HINT,
         "calendar": _("%(typed)s is not a day of the calendar: check the month and the day."),
         "era": _(
             "%(typed)s is not a day of the %(era)s era: check the era and the year "
@@ -112,6 +117,10 @@ class DayField(forms.DateField):
         ),
         "too_early": BEFORE_EARLIEST,
     }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", DAY_HINT)
+        super().__init__(**kwargs)
 
     def to_python(self, value: Any) -> date | None:
         if value in self.empty_values:

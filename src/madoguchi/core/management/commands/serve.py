@@ -1,6 +1,8 @@
 """`madoguchi serve`: the production server (gunicorn, threaded workers)."""
 
+import errno
 import os
+import socket
 import subprocess
 import sys
 from argparse import ArgumentTypeError
@@ -93,6 +95,33 @@ def _bind(text: str) -> str:
         raise ArgumentTypeError(f"{exc} (when not given, MADOGUCHI_BIND sets it)") from None
 
 
+def refuse_taken_address(bind: str) -> None:
+    """A CommandError (exit 2) when `bind` (HOST:PORT) cannot be listened on, said once.
+
+    gunicorn tried five times a second apart, printing `[ERROR] Connection in use` twice each
+    time, then exited 1. The address is tried and let go at once: gunicorn binds it again (with
+    SO_REUSEADDR, as here), so another program taking it in between is still gunicorn's error.
+    unix:PATH and fd://N are gunicorn's to open."""
+    if bind.startswith(("unix:", "fd://")):
+        return
+    host, _, port = bind.rpartition(":")
+    family = socket.AF_INET6 if host.startswith("[") else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host.strip("[]"), int(port)))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            said = "is in use (another server, or a `madoguchi serve` already running)"
+        else:
+            said = f"cannot be listened on ({exc.strerror or exc})"
+        raise CommandError(
+            f"The address {bind} {said}: give another with --bind HOST:PORT or MADOGUCHI_BIND "
+            "(such as 127.0.0.1:8010). The server was not started.",
+            returncode=2,
+        ) from None
+
+
 class Command(PlainErrors, BaseCommand):
     help = "Run the production HTTP server (gunicorn)."
 
@@ -154,6 +183,9 @@ class Command(PlainErrors, BaseCommand):
                 "The database is not migrated: run `madoguchi migrate` first (it creates "
                 "madoguchi's tables, or adds what this release needs). The server was not started."
             )
+        if from_shell:
+            # Before the sweeper starts: refused here, nothing is left running.
+            refuse_taken_address(str(opts["bind"]))
         argv = [
             sys.executable,
             "-m",
