@@ -357,7 +357,10 @@ def _breaks():
         "five wide last 4": values("links", "account_last4", last("１２３４５")),
         "duplicate key": values("links", "link_id", lambda xs: [*xs[:-1], xs[0]]),
         "duplicate resident": values("residents", "resident_id", lambda xs: [*xs[:-1], xs[0]]),
-        "no rows": rewrite("desk_events", lambda t: t.slice(0, 0)),
+        "no rows": rewrite("links", lambda t: t.slice(0, 0)),
+        # Over schema.ID_LENGTH characters (DuckDB counts the bytes first, then characters).
+        "long id": values("desk_events", "staff_id", last("S" * 101)),
+        "long kana id": values("links", "resident_id", last("リ" * 101)),
         "missing column": rewrite("links", lambda t: t.drop_columns(["channel"])),
         "text time": rewrite(
             "links",

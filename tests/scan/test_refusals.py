@@ -67,16 +67,21 @@ def test_an_output_directory_holding_files_is_refused_before_anything_runs(good,
 
 
 def test_an_empty_csv_and_a_csv_with_only_its_header_are_refused(good, tmp_path):
+    """A file of 0 bytes has no header: refused for every table. A header alone is refused for
+    links and residents; desk_events may be empty (tests/scan/test_empty_desk_log.py)."""
     path = _as_csv(good, "desk_events")
-    header = path.read_text().splitlines()[0]
+    kept = path.read_bytes()
     path.write_bytes(b"")
     with pytest.raises(schema.InputError, match=r"desk_events.csv: is empty: a CSV table needs"):
         schema.validate(good)
+    path.write_bytes(kept)
+    path = _as_csv(good, "links")
+    header = path.read_text().splitlines()[0]
     path.write_text(header + "\n")
-    with pytest.raises(schema.InputError, match=r"desk_events.csv: has no rows"):
+    with pytest.raises(schema.InputError, match=r"links.csv: has no rows: residents and links"):
         schema.validate(good)
     out = tmp_path / "out"
-    with pytest.raises(CommandError, match=r"desk_events.csv: has no rows"):
+    with pytest.raises(CommandError, match=r"links.csv: has no rows"):
         call_command("scan", "run", str(good), "--out", str(out))
     assert not out.exists()
     (good / "residents.parquet").write_bytes(b"")

@@ -23,6 +23,7 @@ from django.core.management import CommandError, call_command
 
 from madoguchi.scan import bench, engine, generate, schema
 from madoguchi.scan import run as scan_run
+from tests.scan.builders import Desk, family
 from tests.scan.test_files import _desk
 
 pytestmark = pytest.mark.spark
@@ -692,3 +693,27 @@ def test_spark_refuses_text_after_a_closing_quote_as_duckdb_does(tmp_path, spark
         said.append(str(refused.value))
     assert said[0] == said[1]
     assert said[0].startswith(f"{path}, column 'holder_kana': row 4 has a quoted value with text")
+
+
+def test_spark_orders_ties_and_reads_another_residents_commit_as_duckdb_does(spark_engine):
+    """The tie order (a shift change in one second) and a logout omission whose evidence is
+    another resident's commit: the same findings on both engines (one ibis definition)."""
+    d = Desk()
+    family(d)
+    d.event(0, "login", staff="S1")
+    d.visit(1, "A", [("L1", "ﾔﾏﾀﾞ ﾀﾛｳ")], staff="S1")
+    d.event(30, "logout", staff="S1")
+    d.event(30, "login", staff="S2")
+    d.visit(31, "C", [("L4", "ﾀﾅｶ ﾊﾅｺ")], staff="S2")
+    d.event(60, "logout", staff="S2")
+    d.event(0, "login", term="T2")
+    d.event(1, "card_read", term="T2", resident="A")
+    d.link("L2", "B", "ｽｽﾞｷ ｲﾁﾛｳ", minute=2, term="T2")
+    d.link("L3", "A", "ｽｽﾞｷ ｲﾁﾛｳ", minute=4, term="T2")
+    d.event(60, "logout", term="T2")
+    with engine.connect("duckdb", threads=2) as duck:
+        expected = _found(duck, duck.register(d.tables()))
+    assert [(r["link_id"], r["rule"], r["other_resident_id"]) for r in expected] == [
+        ("L3", "logout_omission_by_commit.v1", "B")
+    ]
+    assert _found(spark_engine, spark_engine.register(d.tables())) == expected

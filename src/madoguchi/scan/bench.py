@@ -48,8 +48,8 @@ WITH e AS (
     CASE WHEN event IN ('login', 'commit') THEN staff_id END AS staff_id,
     CASE WHEN event IN ('login', 'card_read') THEN resident_id END AS resident_id,
     CASE WHEN event = 'commit' THEN link_id END AS link_id,
-    CASE event WHEN 'login' THEN 0 WHEN 'card_read' THEN 1 WHEN 'commit' THEN 2
-               WHEN 'logout' THEN 4 ELSE 9 END AS rk,
+    CASE event WHEN 'commit' THEN 0 WHEN 'logout' THEN 2 WHEN 'login' THEN 3
+               WHEN 'card_read' THEN 4 ELSE 9 END AS rk,
     CAST(CASE WHEN event IN ('login', 'logout') THEN 268435456.0
               WHEN event = 'card_read' THEN 1.0 ELSE 0.0 END AS DOUBLE) AS step
   FROM desk_events WHERE event IN ('login', 'logout', 'card_read', 'commit')),
@@ -62,8 +62,8 @@ e2 AS (
   SELECT *, CAST(floor(both_counts / 268435456.0) AS BIGINT) AS seg,
     CAST(both_counts - floor(both_counts / 268435456.0) * 268435456.0 AS BIGINT) AS visit
   FROM e1),
-sessions AS (SELECT terminal_id, seg, staff_id AS session_staff FROM e2 WHERE rk = 0),
-visits AS (SELECT terminal_id, visit, seg, resident_id FROM e2 WHERE rk = 1),
+sessions AS (SELECT terminal_id, seg, staff_id AS session_staff FROM e2 WHERE rk = 3),
+visits AS (SELECT terminal_id, visit, seg, resident_id FROM e2 WHERE rk = 4),
 c AS (
   SELECT e2.link_id AS c_link, e2."at" AS c_at, e2.staff_id AS commit_staff, s.session_staff,
          v0.resident_id AS card_resident, vp.resident_id AS prev_resident,
@@ -73,7 +73,7 @@ c AS (
   LEFT JOIN visits v0 ON v0.terminal_id = e2.terminal_id AND v0.visit = e2.visit AND v0.seg = e2.seg
   LEFT JOIN visits vp ON vp.terminal_id = e2.terminal_id AND vp.visit = e2.visit - 1 AND vp.seg = e2.seg
   LEFT JOIN visits vn ON vn.terminal_id = e2.terminal_id AND vn.visit = e2.visit + 1 AND vn.seg = e2.seg
-  WHERE e2.rk = 2),
+  WHERE e2.rk = 0),
 f0 AS (
   SELECT l.link_id, l.resident_id, COALESCE(l.holder_kana, '') AS holder,
          r.name_kana AS a_name, r.household_id AS a_household
@@ -156,7 +156,7 @@ def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     e = t["desk_events"]
     e = e[e["event"].isin(["login", "logout", "card_read", "commit"])]
     e = e.assign(
-        rk=e["event"].map({"login": 0, "card_read": 1, "commit": 2, "logout": 4}),
+        rk=e["event"].map({"commit": 0, "logout": 2, "login": 3, "card_read": 4}),  # rules._RANK
         r_=e["resident_id"].fillna(""),
     ).sort_values(["terminal_id", "at", "rk", "r_"])
     e["seg"] = e["event"].isin(["login", "logout"]).groupby(e["terminal_id"]).cumsum()

@@ -649,6 +649,9 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
                 wrong = F.expr(schema.check_digit_wrong_sql(f"`{spec.name}`"))
                 bad = bad | F.coalesce(wrong, F.lit(False))
             checks.append((spec.name, "{value}{unlike}", ~blank & bad, col))
+        if spec.max_length:
+            long = ~blank & (F.length(col) > spec.max_length)
+            checks.append((spec.name, "{value}: " + schema.TOO_LONG, long, col))
     # The rules between a row's columns (schema.ROW_RULES), in the same pass: the first
     # breaking row's columns as JSON (its identity, the deciding value and its own).
     ident = ["link_id"] if table == "links" else ["terminal_id", "at"]
@@ -702,7 +705,7 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
             dup = df.groupBy(key.alias("key")).count().filter("count > 1").limit(1).collect()
             if dup:
                 raise schema.duplicate_error(location, spec.name, dup[0]["key"], dup[0]["count"])
-    if not result["rows"]:
+    if not schema.has_rows(table, int(result["rows"] or 0)):
         raise schema.InputError(location, None, schema.NO_ROWS)
     return int(result["rows"])
 
@@ -1055,6 +1058,11 @@ class Engine:
                 checks.append(f"count(*) FILTER (WHERE {_unmatched_sql(name, spec.pattern)})")
             if spec.check_digit:
                 checks.append(f"count(*) FILTER (WHERE {schema.check_digit_wrong_sql(name)})")
+            if spec.max_length:  # the bytes first (stored with the text), characters only then
+                n = spec.max_length
+                checks.append(
+                    f"count(*) FILTER (WHERE strlen({name}) > {n} AND length({name}) > {n})"
+                )
             if spec.unique and not _increasing(path, spec.name):
                 unique.append(name)
         for rule in schema.ROW_RULES.get(table, ()):
@@ -1065,7 +1073,7 @@ class Engine:
             # fetchall, not fetchone: the result drained, so the connection takes the next.
             result = self.con.con.execute(query).fetchall()
             found = result[0] if result else None
-            if found is None or not found[0] or any(found[1:]):
+            if found is None or not schema.has_rows(table, found[0]) or any(found[1:]):
                 return None
             # The key's 64-bit hashes all distinct: the keys are. A repeated hash is left to
             # schema, which confirms it on the keys and names the rows.

@@ -11,6 +11,7 @@ __all__ = [
     "EVENT_JA",
     "HOLDER_JA",
     "LINKED_JA",
+    "LOGOUT_OMISSION_BY_COMMIT",
     "MISLINK_CAUSES",
     "PROGRAMME_JA",
     "TYPED_JA",
@@ -40,6 +41,12 @@ LOGOUT_OMISSION_OTHER = {0.97: 0, 0.85: 1, 0.6: 2}
 """What a logout omission's score says of the account holder against the other resident (the
 one whose card was read last): `logout_omission.v1` scores 0.97 when the holder matches them,
 0.85 when close, 0.6 when neither, and 0.75 when the holder is unknown (rules.py)."""
+
+
+LOGOUT_OMISSION_BY_COMMIT = "logout_omission_by_commit.v1"
+"""The logout omission whose evidence is another resident's commit since the last card read
+(issue 13: "after another resident's card was read or their commit happened"), scored as
+``logout_omission.v1``; its reasoning names that commit, not a card read."""
 
 
 def logout_other_check(score: float | None) -> int | None:

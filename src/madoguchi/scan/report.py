@@ -22,6 +22,7 @@ from madoguchi.scan.labels import (
     EVENT_JA,
     HOLDER_JA,
     LINKED_JA,
+    LOGOUT_OMISSION_BY_COMMIT,
     MISLINK_CAUSES,
     PROGRAMME_JA,
     TYPED_JA,
@@ -86,13 +87,15 @@ def explain_ja(f: dict[str, Any]) -> str:
     linked = LINKED_JA.get(programme, LINKED_JA["mynapoint_2"])
     cause = f["cause"]
     if cause == "logout_omission":
-        return (
-            f"{res} の手続きとして確定されましたが、直前に端末で読み取られたカードは {other} のもので、"
-            f"その後ログアウトも {res} のカードの読み取りもありません。{compared}"
-            + _OTHER_JA.get(logout_other_check(f.get("score")), "").format(
-                holder=holder, linked=linked, other=other, res=res
-            )
+        evidence = (
+            f"その前にこの端末で {other} の手続きが確定されており、その間にログアウトもカードの読み取りもありません。"
+            if f.get("rule") == LOGOUT_OMISSION_BY_COMMIT
+            else f"直前に端末で読み取られたカードは {other} のもので、"
+            f"その後ログアウトも {res} のカードの読み取りもありません。"
         )
+        return f"{res} の手続きとして確定されましたが、{evidence}{compared}" + _OTHER_JA.get(
+            logout_other_check(f.get("score")), ""
+        ).format(holder=holder, linked=linked, other=other, res=res)
     if cause == "wrong_card":
         return (
             f"{res} のカードを読み取って確定されましたが、{holder}は前後に対応した別世帯の {other} と"

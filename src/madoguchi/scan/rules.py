@@ -18,7 +18,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
-from madoguchi.scan.labels import CAUSES, MISLINK_CAUSES
+from madoguchi.scan.labels import CAUSES, LOGOUT_OMISSION_BY_COMMIT, MISLINK_CAUSES
 from madoguchi.scan.namematch import CLOSE, MATCH, NO_MATCH, UNAVAILABLE
 
 __all__ = [
@@ -33,7 +33,14 @@ __all__ = [
 ]
 
 
-_RANK = {"login": 0, "card_read": 1, "commit": 2, "card_removed": 3, "logout": 4}
+_RANK = {"commit": 0, "card_removed": 1, "logout": 2, "login": 3, "card_read": 4}
+"""The order of a terminal's events at the same instant (a desk log at the second's resolution):
+what ends before what begins, the inner before the outer among endings and the outer before
+the inner among beginnings. A commit ends its procedure, then the card is removed, then the
+session ends (logout); then a session begins (login), then a visit (card read). So a shift
+change logged in one second (S1's logout, S2's login) leaves S2's session S2's, a commit
+logged with its session's logout stays in that session, and one logged with the next
+resident's card read stays in the visit before it (docs/scan.md, The rules)."""
 
 _SEGMENT_UNIT = float(2**28)
 """The desk window's one running sum counts each card read as 1 and each login or logout as
@@ -291,6 +298,19 @@ def _evidence(e: ir.Table, bad: ir.Table) -> ir.Table:
     c = visit_at(c, 0, "card_resident")
     c = visit_at(c, -1, "prev_resident")
     c = visit_at(c, 1, "next_resident")
+    # The commits before each in its visit (its session, no card read between: the evidence
+    # of another resident's commit, whose resident the links give in step (3)): one row per
+    # such commit (o_link, o_at), or one with none. A commit at the same instant is not before
+    # it (their order is not known).
+    # Read from the window's rows as ``commits`` is, not from ``commits``: a second reader of
+    # it made DuckDB keep every commit once more.
+    o = e.filter(e._rank == commit).select(
+        o_link=e.link_id, o_term=e.terminal_id, o_seg=e.segment, o_visit=e.visit, o_at=e.at
+    )
+    c = c.left_join(
+        o,
+        [c.c_term == o.o_term, c.c_seg == o.o_seg, c.c_visit == o.o_visit, o.o_at < c.c_at],
+    ).select(c, o.o_link, o.o_at)
     return c.drop("c_term", "c_seg", "c_visit")
 
 
@@ -348,13 +368,21 @@ def features(
     for ek in by_terminal:
         kept_ev.append(keep(_evidence(ek, bad)))
         free([ek])  # the partition's desk events: read by this step only
-    ev = _union(kept_ev)
+    ev_rows = _union(kept_ev)
+    ev = ev_rows.drop("o_link", "o_at").distinct()  # one row per commit
 
     # (3) The suspicious links with their own columns (the link ID identifies a link), their
-    # resident and household, the name check and the evidence.
-    ids = ibis.union(bad.select(i_link=bad.b_link), ev.select(i_link=ev.c_link), distinct=True)
+    # resident and household, the name check and the evidence; and the links committed before
+    # them in their visit, read in the same pass for their residents (kept: read twice).
+    ids = ibis.union(
+        bad.select(i_link=bad.b_link),
+        ev.select(i_link=ev.c_link),
+        ev_rows.filter(ev_rows.o_link.notnull()).select(i_link=ev_rows.o_link),
+        distinct=True,
+    )
     sl = links.filter(links.link_id.isin(ids.i_link))
-    sl = sl.mutate(holder_kana=sl.holder_kana.fill_null(""))
+    sl = keep(sl.mutate(holder_kana=sl.holder_kana.fill_null("")))
+    earlier = _earlier_other(ev_rows, sl)
     ra = res.filter(res.resident_id.isin(sl.resident_id))
     ra = ra.select(a_id=ra.resident_id, a_name=ra.name_kana, a_household=ra.household_id)
     f = sl.left_join(ra, sl.resident_id == ra.a_id).select(sl, ra.a_name, ra.a_household)
@@ -378,6 +406,7 @@ def features(
         ev.prev_resident,
         ev.next_resident,
     )
+    f = f.left_join(earlier, f.link_id == earlier.e_link).select(f, earlier.commit_resident)
     f = f.mutate(
         desk_logged=f.c_at.notnull(),
         staff_anomaly=f.c_at.notnull()
@@ -391,7 +420,7 @@ def features(
     # and every member of the resident's household (a semi-join, so the joins below build on
     # a few rows, not on every resident).
     named_ids = ibis.union(
-        *(s.select(n_id=s[col]) for col in ("card_resident", "prev_resident", "next_resident")),
+        *(s.select(n_id=s[col]) for col in _NAMED),
         distinct=True,
     )
     rs = res.filter(
@@ -415,6 +444,27 @@ def features(
     return result
 
 
+def _earlier_other(ev_rows: ir.Table, sl: ir.Table) -> ir.Table:
+    """Per commit of ``ev_rows`` (``_evidence``'s rows, one per commit before it in its
+    visit), the resident of the latest of those commits whose link is another resident's
+    (``commit_resident``; the lowest ID of several at that instant): issue 13's other evidence
+    of a logout omission besides the card read. The links' residents are ``sl``'s (the links
+    not in ``links`` give none)."""
+    p = ev_rows.filter(ev_rows.o_link.notnull()).select("c_link", "o_link", "o_at")
+    mine = sl.select(m_link=sl.link_id, m_res=sl.resident_id)
+    theirs = sl.select(t_link=sl.link_id, t_res=sl.resident_id)
+    p = p.inner_join(mine, p.c_link == mine.m_link).select(p, mine.m_res)
+    p = p.inner_join(theirs, p.o_link == theirs.t_link).select(p, theirs.t_res)
+    p = p.filter(p.t_res != p.m_res)
+    latest = p.group_by(l_link=p.c_link).aggregate(l_at=p.o_at.max())
+    p = p.inner_join(latest, [p.c_link == latest.l_link, p.o_at == latest.l_at])
+    return p.group_by(e_link=p.c_link).aggregate(commit_resident=p.t_res.min())
+
+
+_NAMED = ("card_resident", "prev_resident", "next_resident", "commit_resident")
+"""The residents the desk evidence names, each checked against the holder (``_named``)."""
+
+
 def _named(s: ir.Table, rs: ir.Table) -> ir.Table:
     """Narrow rows of the suspicious links ``s`` (the link ID, the resident, the household,
     the holder) with the name and household of the card resident and of the neighbours
@@ -427,8 +477,14 @@ def _named(s: ir.Table, rs: ir.Table) -> ir.Table:
         x_card=s.card_resident,
         x_prev=s.prev_resident,
         x_next=s.next_resident,
+        x_commit=s.commit_resident,
     )
-    for col, prefix in (("x_card", "card"), ("x_prev", "prev"), ("x_next", "next")):
+    for col, prefix in (
+        ("x_card", "card"),
+        ("x_prev", "prev"),
+        ("x_next", "next"),
+        ("x_commit", "commit"),
+    ):
         r = rs.view()
         j = n.left_join(r, n[col] == r.resident_id)
         n = j.select(n, **{f"{prefix}_name": r.name_kana, f"{prefix}_household": r.household_id})
@@ -459,7 +515,10 @@ def _second_checks(
     271,039 pairs)."""
     n = named
     wanted = ibis.union(
-        *(n.select(q_name=n[f"{p}_name"], q_holder=n.x_holder) for p in ("card", "prev", "next")),
+        *(
+            n.select(q_name=n[f"{p}_name"], q_holder=n.x_holder)
+            for p in ("card", "prev", "next", "commit")
+        ),
         members.select(q_name=members.m_name, q_holder=members.x_holder),
         distinct=True,
     )
@@ -486,6 +545,7 @@ def _second(s: ir.Table, n: ir.Table, fam: ir.Table, checked: ir.Table) -> ir.Ta
     n = check_of(n, "card_name", "card_check")
     n = check_of(n, "prev_name", "prev_check")
     n = check_of(n, "next_name", "next_check")
+    n = check_of(n, "commit_name", "commit_check")
     q = checked.view()
     fam = fam.inner_join(q, [fam.m_name == q.q_name, fam.x_holder == q.q_holder]).select(
         fam.x_link, fam.m_id, m_check=q.q_check
@@ -507,6 +567,7 @@ def _second(s: ir.Table, n: ir.Table, fam: ir.Table, checked: ir.Table) -> ir.Ta
         n.card_check,
         n.prev_check,
         n.next_check,
+        n.commit_check,
         n.family_member,
     )
 
@@ -534,6 +595,30 @@ def _nomatch(f: ir.Table) -> ir.BooleanValue:
 
 def _explained_by(check: ir.IntegerValue) -> ir.BooleanValue:
     return check.notnull() & (check == MATCH)
+
+
+def _other_in_order(f: ir.Table) -> ir.BooleanValue:
+    """Desk evidence of another resident before the commit, in its session: their card read
+    last (``card_other``), or their link committed since that read (``commit_resident``)."""
+    return f.card_other.fill_null(False) | f.commit_resident.notnull()
+
+
+def _commit_decides(f: ir.Table) -> ir.BooleanValue:
+    """Whether a logout omission rests on the other resident's commit rather than the card
+    read: there is such a commit, and no other resident's card was read last, or the holder
+    matches the commit's resident better than the card's (0 match, 1 close, 2 no match)."""
+    unchecked = ibis.literal(UNAVAILABLE, type="int8")
+    better = f.commit_check.fill_null(unchecked) < f.card_check.fill_null(unchecked)
+    return f.commit_resident.notnull() & (~f.card_other.fill_null(False) | better)
+
+
+def _logout_score(check: ir.IntegerValue, f: ir.Table) -> ir.FloatingValue:
+    return ibis.cases(
+        (check == MATCH, _s(0.97)),
+        (check == CLOSE, _s(0.85)),
+        (f.own == UNAVAILABLE, _s(0.75)),
+        else_=_s(0.6),
+    )
 
 
 def _wrong_card(f: ir.Table) -> ir.BooleanValue:
@@ -568,10 +653,7 @@ RULES: tuple[Rule, ...] = (
         name="family_account.v1",
         cause="family_account",
         condition=lambda f: (
-            _nomatch(f)
-            & f.family_member.notnull()
-            & ~f.card_other.fill_null(False)
-            & ~f.staff_anomaly
+            _nomatch(f) & f.family_member.notnull() & ~_other_in_order(f) & ~f.staff_anomaly
         ),
         score=lambda f: _s(0.9),
         other=lambda f: f.family_member,
@@ -588,14 +670,16 @@ RULES: tuple[Rule, ...] = (
     Rule(
         name="logout_omission.v1",
         cause="logout_omission",
-        condition=lambda f: _nomatch(f) & f.card_other.fill_null(False),
-        score=lambda f: ibis.cases(
-            (f.card_check == MATCH, _s(0.97)),
-            (f.card_check == CLOSE, _s(0.85)),
-            (f.own == UNAVAILABLE, _s(0.75)),
-            else_=_s(0.6),
-        ),
+        condition=lambda f: _nomatch(f) & f.card_other.fill_null(False) & ~_commit_decides(f),
+        score=lambda f: _logout_score(f.card_check, f),
         other=lambda f: f.card_resident,
+    ),
+    Rule(
+        name=LOGOUT_OMISSION_BY_COMMIT,
+        cause="logout_omission",
+        condition=lambda f: _nomatch(f) & _commit_decides(f),
+        score=lambda f: _logout_score(f.commit_check, f),
+        other=lambda f: f.commit_resident,
     ),
     Rule(
         name="wrong_card.v1",

@@ -78,6 +78,27 @@ class Column:
     """True: a value matching ``pattern`` ends in the 全国地方公共団体コード's check digit of the
     digits before it (``madoguchi.municipality``; DuckDB and Spark: ``check_digit_wrong_sql``)."""
 
+    @property
+    def max_length(self) -> int:
+        """The most characters a value may have (0: any): ``ID_LENGTH`` for every ID."""
+        return ID_LENGTH if self.name.endswith("_id") else 0
+
+
+ID_LENGTH = 100
+"""An ID's most characters (every ``…_id`` column: residents, households, links, terminals,
+staff): a recorded run keeps them in columns of this length (``scans.models``), and ended in
+the database's error after its files were written; refused in validation instead."""
+
+TOO_LONG = (
+    f"an ID is at most {ID_LENGTH} characters (a recorded run keeps each in a column of that "
+    "length): give the register's own ID, not a description or several joined"
+)
+
+
+def too_long(value: object) -> str:
+    """Why an ID longer than ``ID_LENGTH`` is refused, after "row N has"."""
+    return f"value {value!r}, {len(str(value))} characters: {TOO_LONG}"
+
 
 STR = pa.string()
 MUNICIPALITY_CODE = r"^[0-9]{6}\z"
@@ -794,7 +815,19 @@ def wrong_type(expected: pa.DataType, found: pa.DataType | str) -> str:
     return f"holds {words} ({found}) where the format has {want} (see docs/scan.md)"
 
 
-NO_ROWS = "has no rows: every table of a scan needs at least one (nothing to scan)"
+NO_ROWS = (
+    "has no rows: residents and links need at least one each (nothing to scan); desk_events "
+    "alone may be empty (its header only), as for a city whose links are all self-service"
+)
+
+MAY_BE_EMPTY = frozenset({"desk_events"})
+"""The tables that may have no rows: a city whose links are all ``self`` has no desk log, and
+the rules that need none (a typed wrong ID, a family account) still apply to its links."""
+
+
+def has_rows(table: str, rows: int) -> bool:
+    """Whether a table of ``rows`` rows has the rows the format asks of it (``NO_ROWS``)."""
+    return bool(rows) or table in MAY_BE_EMPTY
 
 
 def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.RecordBatch:
@@ -851,6 +884,15 @@ def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.Re
                     spec.name,
                     f"row {row_number(path, offset + row)} has {shown(value, spec.name)}"
                     f"{unlike(value, spec.name)}",
+                )
+        if spec.max_length:
+            bad = pc.greater(pc.utf8_length(col), spec.max_length).fill_null(False)
+            if pc.any(bad).as_py():
+                row = _first_row(bad)
+                raise InputError(
+                    str(path),
+                    spec.name,
+                    f"row {row_number(path, offset + row)} has {too_long(col[row].as_py())}",
                 )
         arrays.append(col)
     out = pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(table))
@@ -1197,7 +1239,7 @@ def validate(directory: Path | str) -> dict[str, int]:
 def validate_table(path: Path, table: str) -> int:
     """Check one table's file as :func:`validate` does; its row count."""
     rows = _check_unique(path, table, batches(path, table))
-    if not rows:
+    if not has_rows(table, rows):
         raise InputError(str(path), None, NO_ROWS)
     _check_quoting(path)
     return rows
@@ -1292,7 +1334,7 @@ def load(directory: Path | str) -> dict[str, pa.Table]:
     for t, p in files(directory).items():
         table = pa.Table.from_batches(list(batches(p, t)), schema=arrow_schema(t))
         _check_unique(p, t, table.to_batches(), table.to_batches)
-        if not table.num_rows:
+        if not has_rows(t, table.num_rows):
             raise InputError(str(p), None, NO_ROWS)
         _check_quoting(p)
         tables[t] = table

@@ -4,7 +4,9 @@ Every link madoguchi made was committed with a completion signed by the resident
 export re-verifies every stored completion over its stored bytes (the digest, the token
 against the trust anchors as of the commit and its signer against the stored certificate,
 and a legal representative's second signature the same way) before writing anything: a completion that no
-longer verifies is refused with its reference, since it is evidence of tampering in itself.
+longer verifies is refused with its reference, since it is evidence of tampering in itself. So
+is a link whose stored account or readings are not those its completion signed
+(``_unsigned``): the scan would read an account the card never signed as the desk's evidence.
 
 Mapping: holders are residents (each in a household of their own: madoguchi keeps no
 households; ``name_kana`` is the reading recorded with their latest link, a certified one
@@ -18,6 +20,7 @@ completions ``commit`` (one per link committed).
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -144,6 +147,34 @@ def _registered(link: Any) -> tuple[str, str, str, str]:
     return link.account_hash, link.account_last4, link.account_holder_kana, link.resident_kana
 
 
+# What the export writes of a link (`_registered`'s order) against the key its signed procedure
+# holds it under: an insurance registration's holder is the insurer's answer, which no card signs.
+_SIGNED_AS = ("account_hash", "account_last4", "account_holder_kana", "resident_kana")
+_SIGNED_AS_INSURED = ("insured_hash", "insured_last4", None, "resident_kana")
+_WRITTEN_AS = ("account_hash", "account_last4", "holder_kana", "resident's name_kana")
+
+
+def _unsigned(link: Any, link_id: str, written: tuple[str, str, str, str]) -> str:
+    """Why `link` cannot be exported as `written` (`_registered`'s values): "" when each is what
+    its completion's signed bytes hold for its procedure. The refusal names the link and the
+    column, never the value (an account's hash and last 4 are account details)."""
+    signed = json.loads(bytes(link.completion.transaction_bytes))
+    entry = next(
+        (p for p in signed.get("procedures", []) if p.get("id") == link.procedure_id), None
+    )
+    where = f"{link_id} (completion {link.completion.pk})"
+    if entry is None:
+        return f"link {where}: its completion's signed procedures do not include it"
+    keys = _SIGNED_AS_INSURED if isinstance(link, HealthInsuranceRegistration) else _SIGNED_AS
+    for value, key, column in zip(written, keys, _WRITTEN_AS, strict=True):
+        if key is not None and str(value or "") != str(entry.get(key) or ""):
+            return (
+                f"link {where}: its stored {column} is not the one the card signed (the "
+                f"signed procedure's {key})"
+            )
+    return ""
+
+
 def _certified(link: Any) -> bool:
     """Whether the resident's kana recorded with `link` is the certified reading (an insurance
     registration keeps its source in the signed procedure's fields)."""
@@ -204,6 +235,7 @@ class _Links:
     names: dict[str, str] = field(default_factory=dict)  # resident -> the reading kept
     codes: dict[str, str] = field(default_factory=dict)  # resident -> their latest link's city
     uncoded: dict[int, str] = field(default_factory=dict)  # terminal -> why it has no code
+    unsigned: list[str] = field(default_factory=list)  # links not as their card signed them
 
 
 def _links() -> _Links:
@@ -225,7 +257,10 @@ def _links() -> _Links:
             c = link.completion
             rid = str(link.holder.public_id)
             out.holders.add(link.holder.pk)
-            account_hash, last4, holder_kana, resident_kana = _registered(link)
+            written = _registered(link)
+            account_hash, last4, holder_kana, resident_kana = written
+            if why := _unsigned(link, f"{programme}-{link.pk}", written):
+                out.unsigned.append(why)
             # A certified reading over any the desk typed, then the latest: a reading typed at
             # the desk is the resident's confirmed entry, and may be another person's.
             kept = (_certified(link), c.committed_at)
@@ -348,7 +383,9 @@ def _table(name: str, rows: list[dict[str, Any]]) -> pa.Table:
 def export(directory: Path, *, os_user: str = "") -> Exported:
     """Write the three tables to `directory`. Refused (ExportError, nothing written) when a
     link's desk serves no city with a municipality code: the scan input requires six digits,
-    and a made-up code would put the link's findings before no official (or another city's).
+    and a made-up code would put the link's findings before no official (or another city's);
+    when a completion no longer verifies; and when a link's stored account or readings are not
+    those its completion signed (``_unsigned``).
     Once written, an audit event says who (`os_user`, the shell's user) exported how many of
     whose records where: every resident's reading and links leave the database in them; and
     each resident exported has a read recorded, which they see on their own page."""
@@ -360,6 +397,13 @@ def export(directory: Path, *, os_user: str = "") -> Exported:
             + ". Then run the export again."
         )
     verified = _verify_completions()
+    if links.unsigned:
+        raise ExportError(
+            f"Nothing was exported: {'; '.join(links.unsigned[:5])}"
+            + (f" (and {len(links.unsigned) - 5} more links)" if len(links.unsigned) > 5 else "")
+            + ". A link is exported as its resident's card signed it; one that differs was "
+            "changed after its commit, evidence of tampering to look into before any scan"
+        )
     events = _desk_events(links.rows)
     residents = _residents(links)
     schema.write(

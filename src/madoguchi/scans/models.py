@@ -11,8 +11,10 @@ class ScanRun(models.Model):
 
     started_at = models.DateTimeField(_("started at"))
     engine = models.CharField(_("engine"), max_length=20)
-    input_dir = models.CharField(_("input"), max_length=500)
-    out_dir = models.CharField(_("output"), max_length=500)
+    # Text: a path has no length a run could be refused for (500 characters ended a recorded
+    # run in the database's error after its files were written).
+    input_dir = models.TextField(_("input"))
+    out_dir = models.TextField(_("output"))
     rows = models.JSONField(_("input rows"), default=dict)
     counts = models.JSONField(_("findings per cause"), default=dict)
     seconds = models.FloatField(_("duration (s)"))

@@ -8,7 +8,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.scan.labels import logout_other_check, recorded_check
+from madoguchi.scan.labels import LOGOUT_OMISSION_BY_COMMIT, logout_other_check, recorded_check
 
 CAUSE_NAMES = {
     "logout_omission": _("Sign-out omitted"),
@@ -73,14 +73,24 @@ def reasoning(finding: Any) -> str:
     words["compared"] = str(CHECK_SENTENCES.get(checked, CHECK_SENTENCES[3])) % words
     cause = finding.cause
     if cause == "logout_omission":
-        said = (
-            gettext(
-                "Committed as %(resident)s's procedure, but the card read last at the terminal "
-                "was %(other)s's, with neither a sign-out nor a reading of %(resident)s's card "
-                "after it. %(compared)s"
+        if finding.rule == LOGOUT_OMISSION_BY_COMMIT:
+            said = (
+                gettext(
+                    "Committed as %(resident)s's procedure, but a procedure of %(other)s's was "
+                    "committed before it at the terminal, with neither a sign-out nor a card "
+                    "reading between. %(compared)s"
+                )
+                % words
             )
-            % words
-        )
+        else:
+            said = (
+                gettext(
+                    "Committed as %(resident)s's procedure, but the card read last at the "
+                    "terminal was %(other)s's, with neither a sign-out nor a reading of "
+                    "%(resident)s's card after it. %(compared)s"
+                )
+                % words
+            )
         against_other = logout_other_check(finding.score)
         if against_other == 0:
             more = (
