@@ -335,3 +335,17 @@ def test_reconcile_follows_the_insurer_that_cancelled_after_refusing(
     assert (reg.suspension, reg.status) == ("suspended", LinkStatus.SUSPENDED)
     assert AuditEvent.objects.filter(event_name="benefits.outside_reconciled").exists()
     assert reconcile().disagreements == []
+
+
+def test_the_insurers_suspension_letter_of_a_step_whose_day_is_unknown_leaves_the_day_out(
+    trusted, desk, sims, systems
+):
+    """Round 22: 「日付は不明、あなたに関する…保険者へ利用停止を依頼しました。」 told the resident the
+    city did not know when it asked; the letter leaves the unknown day out."""
+    _, reg = _registered(trusted, desk)
+    official, case = _case(reg)
+    entry = cases.case_suspend(case, actor=official, summary="利用停止", date_precision="unknown")
+    first = Notice.objects.get(entry=entry).body[0]
+    assert first.startswith("あなたに関するマイナンバーカードの健康保険証としての利用登録"), first
+    assert "日付は不明" not in first
+    assert "保険者へ利用停止を依頼しました。" in first

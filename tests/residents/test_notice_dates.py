@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from madoguchi.accounts.constants import Role
 from madoguchi.cases import services as cases
-from madoguchi.era import format_era
+from madoguchi.era import format_era, format_month
 from madoguchi.residents.models import Notice
 from tests import factories
 from tests.residents.test_resident_page import (  # noqa: F401 -- fixtures
@@ -45,7 +45,8 @@ def test_a_letter_for_a_step_known_to_the_month_is_dated_the_day_it_is_issued(
     notice = Notice.objects.get(case=case, entry__kind="close")
     assert notice.issued_on == timezone.localdate()
     assert notice.issued_on_ja == format_era(timezone.localdate(), weekday=False)
-    assert "（日付は不明）" in notice.body[0]
+    # The step's month, as a sentence says it (round 22: not 「…月（日付は不明）、」).
+    assert notice.body[0].startswith(f"{format_month(month_ago)}に、")
 
 
 def test_a_step_dated_after_today_is_refused_saying_why(

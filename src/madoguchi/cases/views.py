@@ -212,6 +212,8 @@ def case_new(request: HttpRequest) -> HttpResponse:
                     terminal=_incident_desk(incident),
                     incident=incident,
                 ),
+                # An intake's key is its own form's (of its incident, if it has one).
+                target="intake" if incident is None else f"intake of incident {incident.pk}",
             )
         except Refusal as exc:
             existing = selectors.case_of_incident(incident) if incident is not None else None
@@ -427,9 +429,10 @@ def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(selectors.visible_cases(request.user), pk=pk)
     form = LEGACY_FORMS[Programme(case.programme)](request.POST, prefix="legacy")
     key = request.POST.get(f"legacy-{once.KEY_FIELD}", "")
+    target = f"case {case.pk} legacy link"  # the key is this case's form's
     # The same form sent again (a double click, the back button) is told so first: the case
     # has the link the first one attached, which `refuse_unattachable` would refuse.
-    if once.sent_before(key, LegacyLink):
+    if once.sent_before(key, LegacyLink, target=target):
         messages.info(request, _SENT_TWICE_LEGACY)
         return redirect("cases:detail", pk=case.pk)
     try:
@@ -448,11 +451,12 @@ def case_legacy_link(request: HttpRequest, pk: int) -> HttpResponse:
             key,
             LegacyLink,
             lambda: legacy.attach_from_form(case, actor=request.user, data=form.cleaned_data),
+            target=target,
         )[1]
     except services.CaseRefused as exc:
         # Both sends at once: the second waited for the case's row lock, then found the link
         # the first attached (with its key, committed together).
-        if exc.code == "link_already_set" and once.sent_before(key, LegacyLink):
+        if exc.code == "link_already_set" and once.sent_before(key, LegacyLink, target=target):
             messages.info(request, _SENT_TWICE_LEGACY)
         else:
             messages.error(request, exc.text())
@@ -480,7 +484,14 @@ def case_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     d = dict(form.cleaned_data)
     key = d.pop(once.KEY_FIELD)
     try:
-        now = once.record_once(key, Case, lambda: fn(case, actor=request.user, **d).case)[1]
+        # The key is this case's step's: sent with another case's or step's form, it is that
+        # form's first send (docs/cases.md, "Recorded once").
+        now = once.record_once(
+            key,
+            Case,
+            lambda: fn(case, actor=request.user, **d).case,
+            target=f"case {case.pk} step {step}",
+        )[1]
     except Refusal as exc:
         messages.error(request, exc.text())
         _keep_draft(request, case, step)
@@ -538,6 +549,7 @@ def case_report(request: HttpRequest, pk: int) -> HttpResponse:
                     # its one-time key does.
                     revision=d["revision"],
                 ),
+                target=f"case {case.pk} report",
             )[1]
         except Refusal as exc:
             # Someone saved meanwhile: the page shows their save, and keeps this official's

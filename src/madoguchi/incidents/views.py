@@ -94,6 +94,7 @@ def complaint_new(request: HttpRequest) -> HttpResponse:
                 severity=d["severity"],
                 reported_by=d["reported_by"],
             ),
+            target="complaint",
         )
         if now:
             messages.success(

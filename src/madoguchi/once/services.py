@@ -28,42 +28,50 @@ class _SentBefore(Exception):
     pass
 
 
-def _earlier(label: str, key: str, model: type[M]) -> tuple[bool, M | None]:
-    """Whether a form of this model was recorded with this key, and its row (None if gone)."""
-    sent = SentForm.objects.filter(model=label, key=key).first()
+def _earlier(label: str, key: str, target: str, model: type[M]) -> tuple[bool, M | None]:
+    """Whether this form (of this model, for this target) was recorded with this key, and its
+    row (None if gone)."""
+    sent = SentForm.objects.filter(model=label, key=key, target=target).first()
     if sent is None:
         return False, None
     return True, model._default_manager.filter(pk=sent.object_id).first()
 
 
-def record_once(key: str, model: type[M], write: Callable[[], M]) -> tuple[M, bool]:
-    """Run `write` (an audited service; it returns the row it recorded, of `model`) unless a
-    form of `model` with this key was recorded: (the row, True) when written now, (the earlier
-    form's row, False) when not. Two sends at once: the key's unique row decides, and the
-    second's writes are rolled back. An empty key (a form shown before keys, or a script) is
-    written as before; a longer key than any shown is read as its first `KEY_LENGTH`
-    characters. A key whose row is gone (deleted since) is taken as new, as the case's key was
-    when it went with its case. A send refused after the first of two at once recorded its key
-    (the lock it waited for, then the state the first left) is the second send too."""
+def record_once(key: str, model: type[M], write: Callable[[], M], *, target: str) -> tuple[M, bool]:
+    """Run `write` (an audited service; it returns the row it recorded, of `model`) unless this
+    form was recorded with this key: (the row, True) when written now, (the earlier form's row,
+    False) when not. `target` names the form the key was shown with, as its caller knows it
+    from the address it was sent to ("case 12 step investigate", "intake"): a key counts as
+    sent before only for its own form. Sent with another (another case's step, another step
+    of the case, the intake), it is that form's first send and is written: a key looked up by
+    its model alone told the official "sent twice, recorded once" for a case that had nothing
+    recorded. Two sends at once: the key's unique row decides, and the second's writes are
+    rolled back. An empty key (a form shown before keys, or a script) is written as before; a
+    longer key than any shown is read as its first `KEY_LENGTH` characters. A key whose row is
+    gone (deleted since) is taken as new, as the case's key was when it went with its case. A
+    send refused after the first of two at once recorded its key (the lock it waited for, then
+    the state the first left) is the second send too."""
     key = key[:KEY_LENGTH]
     label = model._meta.label_lower
     if key:
-        found, earlier = _earlier(label, key, model)
+        found, earlier = _earlier(label, key, target, model)
         if earlier is not None:
             return earlier, False
         if found:
-            SentForm.objects.filter(model=label, key=key).delete()
+            SentForm.objects.filter(model=label, key=key, target=target).delete()
     try:
         with transaction.atomic():
             row = write()
             if key:
                 try:
                     with transaction.atomic():
-                        SentForm.objects.create(model=label, key=key, object_id=row.pk)
+                        SentForm.objects.create(
+                            model=label, key=key, target=target, object_id=row.pk
+                        )
                 except IntegrityError:
                     raise _SentBefore from None
     except _SentBefore:
-        earlier = _earlier(label, key, model)[1]
+        earlier = _earlier(label, key, target, model)[1]
         if earlier is None:  # the other send's row, committed with its key, deleted since
             raise
         return earlier, False
@@ -73,25 +81,31 @@ def record_once(key: str, model: type[M], write: Callable[[], M]) -> tuple[M, bo
         # The second of two sends at once waited for the lock the first held, and was then
         # refused by what the first did (a case step that may not repeat: the first closed the
         # case). The first's key is there now: the form was sent twice, not refused.
-        earlier = _earlier(label, key, model)[1] if key else None
+        earlier = _earlier(label, key, target, model)[1] if key else None
         if earlier is None:
             raise
         return earlier, False
     return row, True
 
 
-def sent_before(key: str, model: type[Model]) -> bool:
-    """Whether a form of `model` was recorded with this key (`remember`). For a write with an
-    effect outside the database (an email sent): its caller checks this after taking the lock
-    that orders two sends of the same form, and `remember`s the key in that transaction, so the
-    second send finds the key before it sends anything. An empty key was never recorded."""
+def sent_before(key: str, model: type[Model], *, target: str) -> bool:
+    """Whether this form (of `model`, for `target`, as `record_once`) was recorded with this key
+    (`remember`). For a write with an effect outside the database (an email sent): its caller
+    checks this after taking the lock that orders two sends of the same form, and `remember`s
+    the key in that transaction, so the second send finds the key before it sends anything. An
+    empty key was never recorded; a key recorded with another form is not this one's."""
     key = key[:KEY_LENGTH]
-    return bool(key) and SentForm.objects.filter(model=model._meta.label_lower, key=key).exists()
+    return (
+        bool(key)
+        and SentForm.objects.filter(model=model._meta.label_lower, key=key, target=target).exists()
+    )
 
 
-def remember(key: str, model: type[Model], object_id: int) -> None:
-    """Keep the key of a form of `model` that acted on row `object_id` (see `sent_before`); an
-    empty key is not kept."""
+def remember(key: str, model: type[Model], object_id: int, *, target: str) -> None:
+    """Keep the key of the form for `target` that acted on row `object_id` of `model` (see
+    `sent_before`); an empty key is not kept."""
     key = key[:KEY_LENGTH]
     if key:
-        SentForm.objects.create(model=model._meta.label_lower, key=key, object_id=object_id)
+        SentForm.objects.create(
+            model=model._meta.label_lower, key=key, target=target, object_id=object_id
+        )

@@ -13,10 +13,10 @@ from django.utils import timezone
 from madoguchi import pdf
 from madoguchi.audit import services as audit
 from madoguchi.benefits.identifiers import masked
-from madoguchi.cases.constants import CloseOutcome, EntryKind, Programme
+from madoguchi.cases.constants import CloseOutcome, DatePrecision, EntryKind, Programme
 from madoguchi.cases.document import contact_block
 from madoguchi.cases.findings import signed_subject
-from madoguchi.era import format_era
+from madoguchi.era import format_era, format_month
 from madoguchi.scan.labels import PROGRAMME_JA
 
 from .constants import REPORTED_BY
@@ -83,12 +83,12 @@ def _title(kind: str, case: Any) -> str:
 # A health-insurance case's suspension is asked of the insurer (docs/cases.md): the letter says
 # what was asked, not that it was stopped; when nothing could be asked, that the city checks it.
 _INSURER_ASKED = (
-    "{when}、あなたに関する{what}について、誤った登録の可能性があるため、保険者へ利用停止を"
+    "{when}あなたに関する{what}について、誤った登録の可能性があるため、保険者へ利用停止を"
     "依頼しました。保険者が停止した後は、お近くの支援窓口で、ご本人のマイナンバーカードにより"
     "正しい保険証の利用登録をあらためて行えます。停止の状況は住民用ページでご確認いただけます。"
 )
 _INSURER_CHECKED = (
-    "{when}、あなたに関する{what}について、誤った登録の可能性があるため、調査しています。"
+    "{when}あなたに関する{what}について、誤った登録の可能性があるため、調査しています。"
     "登録の停止については、市から保険者へ確認しています。"
 )
 
@@ -124,7 +124,21 @@ def _legacy(case: Any, thing: Any) -> str:
     return (thing[0] if thing else "マイナポイントの紐付け") + (f"（{named}）" if named else "")
 
 
+def _when(entry: Any) -> str:
+    """How a letter's first sentence opens with its step's day: 「令和8年12月1日、」; a step
+    known to the month, 「令和8年12月に、」; a step whose day is unknown, nothing. The report
+    says 日付は不明; a letter opening 「日付は不明、あなたに関する…」 told the resident the city did
+    not know when it acted."""
+    precision = DatePrecision(entry.date_precision)
+    if precision == DatePrecision.UNKNOWN or entry.event_date is None:
+        return ""
+    if precision == DatePrecision.MONTH:
+        return f"{format_month(entry.event_date)}に、"
+    return f"{format_era(entry.event_date, weekday=False)}、"
+
+
 def _body(kind: str, case: Any, when: str, detail: Any = None) -> list[str]:
+    """The letter's lines; `when` opens its first sentence (`_when`)."""
     link = case.payment_link
     thing = _THING.get(case.programme)
     if link is not None:
@@ -141,20 +155,20 @@ def _body(kind: str, case: Any, when: str, detail: Any = None) -> list[str]:
     elif kind == EntryKind.SUSPENSION:
         wrong = "誤った登録" if thing and link is None else "誤った紐付け"  # as the insurer's
         main = (
-            f"{when}、あなたに関する{what}について、{wrong}の可能性があるため、"
+            f"{when}あなたに関する{what}について、{wrong}の可能性があるため、"
             "調査が終わるまで利用を停止しました。"
         )
     elif kind == EntryKind.POINT_RETURN:
-        main = f"{when}、{what}に関して誤って付与されていたポイントの返還手続を行いました。"
+        main = f"{when}{what}に関して誤って付与されていたポイントの返還手続を行いました。"
     elif kind == EntryKind.REENABLE:
         main = (
-            f"{when}、あなたご本人による{thing[1] if thing else 'マイナポイントの申込み'}"
+            f"{when}あなたご本人による{thing[1] if thing else 'マイナポイントの申込み'}"
             "ができるようにしました。お近くの支援窓口で、ご本人のマイナンバーカードでお申し込みください。"
         )
     elif holder_reported(case):
-        main = f"{when}、お申し出いただいた件（{case.reference}）の対応をすべて完了しました。"
+        main = f"{when}お申し出いただいた件（{case.reference}）の対応をすべて完了しました。"
     else:
-        main = f"{when}、あなたに関する{what}の件（{case.reference}）について、対応をすべて完了しました。"
+        main = f"{when}あなたに関する{what}の件（{case.reference}）について、対応をすべて完了しました。"
     return [
         main,
         *_found(kind, case, what, (detail or {}).get("outcome")),
@@ -191,7 +205,6 @@ def notice_issue(entry: Any) -> Notice | None:
     # day nobody recorded.
     day = timezone.localdate()
     dated = format_era(day, weekday=False)
-    step_day = format_era(entry.event_date, entry.date_precision, weekday=False)
     notice = Notice.objects.create(
         case=case,
         entry=entry,
@@ -199,7 +212,7 @@ def notice_issue(entry: Any) -> Notice | None:
         issued_on=day,
         issued_on_ja=dated,
         title=_title(entry.kind, case),
-        body=_body(entry.kind, case, step_day, entry.detail),
+        body=_body(entry.kind, case, _when(entry), entry.detail),
         contact=contact_block(case),
     )
     audit.record(

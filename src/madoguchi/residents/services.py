@@ -805,7 +805,10 @@ def completion_email(
         # The completion's row is held from the count to the record: two requests at once (a
         # double click, a script's parallel posts) would otherwise both count below the limit.
         type(completion).objects.select_for_update().filter(pk=completion.pk).first()
-        if once.sent_before(once_key, type(completion)):
+        # The key is this completion's form's: sent with another completion's form, it is
+        # that form's first send.
+        target = f"completion {completion.pk} email"
+        if once.sent_before(once_key, type(completion), target=target):
             return False
         sent = (
             audit_selectors.events_for_subject(completion)
@@ -827,5 +830,5 @@ def completion_email(
             subject=completion,
             payload={"visit": completion.visit.reference},
         )
-        once.remember(once_key, type(completion), completion.pk)
+        once.remember(once_key, type(completion), completion.pk, target=target)
     return True
