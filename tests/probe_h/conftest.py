@@ -1,1 +1,1 @@
-from tests.benefits.conftest import *  # noqa: F401,F403  (the benefits fixtures: sims, systems, desk, providers)
+from tests.benefits.conftest import *  # noqa: F403  (the benefits fixtures: sims, systems, desk, providers)
