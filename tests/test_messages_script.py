@@ -96,6 +96,7 @@ def test_the_pure_libraries_skipped_are_the_ones_import_linter_keeps_free_of_dja
             "pipes",
             "logsafe",
             "municipality",
+            "individualnumber",
             "argtypes",
         ]
     )

@@ -318,6 +318,13 @@ def test_comparing_stops_after_five_different_results(case, official, client):
         **D,
     )
     assert "5 times" in exc.message_en
+    # What to note is which documents were seen, never their numbers: a note is kept for good
+    # in the timeline, and a 7- or 8-digit account or insured number passes its long-number
+    # check.
+    assert "which documents the resident presented" in exc.message_en
+    assert "never their numbers" in exc.message_en
+    assert "書類の種類" in exc.message_ja
+    assert "番号は記録しないでください" in exc.message_ja
     client.force_login(official)
     page = client.post(
         reverse("cases:step", args=[case.pk, "compare"]),
@@ -330,6 +337,7 @@ def test_comparing_stops_after_five_different_results(case, official, client):
         HTTP_ACCEPT_LANGUAGE="ja",
     ).content.decode()
     assert "これ以上は照合しません" in page
+    assert "番号は記録しないでください" in page
     assert case.timeline.count() == before
     assert not case.timeline.filter(comparison="same").exists()
 

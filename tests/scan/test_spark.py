@@ -589,6 +589,27 @@ def test_spark_refuses_an_account_number_given_for_its_hash_as_duckdb_does(tmp_p
         assert "9001234567890123" not in said
 
 
+def test_spark_refuses_an_individual_number_as_an_id_as_duckdb_does(tmp_path, spark_engine):
+    """An id column holding an individual number (12 digits ending in its check digit) is
+    refused by Spark over a URI in schema's words, from text and from whole numbers, and the
+    number is not echoed (tests/scan/test_individual_number_ids.py)."""
+    from tests.scan.test_individual_number_ids import A_NUMBER, _with
+
+    for table, column, integers in (
+        ("desk_events", "resident_id", False),
+        ("links", "resident_id", True),
+    ):
+        directory = _with(tmp_path / column / table, table, column, 2, A_NUMBER, integers=integers)
+        with pytest.raises(schema.InputError) as local:
+            schema.validate(directory)
+        with pytest.raises(schema.InputError) as by_spark:
+            spark_engine.validate(f"file://{directory}")
+        assert local.value.column == by_spark.value.column == column
+        assert local.value.problem == by_spark.value.problem
+        assert local.value.problem == f"row 3 has {schema.INDIVIDUAL_NUMBER_PROBLEM}"
+        assert A_NUMBER not in str(by_spark.value)
+
+
 def test_spark_reads_times_as_excel_and_sql_server_write_them_as_duckdb_does(
     tmp_path, spark_engine
 ):

@@ -628,6 +628,10 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
             if text and spec.type == schema.STR:
                 word = ~blank & col.rlike(_SPARK_BLANK)
                 checks.append((spec.name, schema.NULL_WORD_PROBLEM, word, col))
+        if spec.identifier:
+            # Read as text (an id stored as whole numbers too); the value is never collected.
+            number = schema.individual_number_sql(f"CAST(`{spec.name}` AS STRING)", spark=True)
+            checks.append((spec.name, schema.INDIVIDUAL_NUMBER_PROBLEM, F.expr(number), F.lit("")))
         if text and spec.type != schema.STR:
             when = spec.type == schema.TS
             shape = schema.TIME_TEXT if when else schema.DATE_TEXT
@@ -1051,6 +1055,8 @@ class Engine:
                 checks.append(f"count(*) FILTER (WHERE {empty})")
             elif spec.required:
                 checks.append(f"count(*) FILTER (WHERE {name} IS NULL)")
+            if spec.identifier:
+                checks.append(f"count(*) FILTER (WHERE {schema.individual_number_sql(name)})")
             if spec.values:
                 allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in spec.values)
                 checks.append(f"count(*) FILTER (WHERE {name} NOT IN ({allowed}))")

@@ -235,8 +235,9 @@ def _refuse_beyond_comparisons(scope: Q) -> None:
                 "What this case compares has already been compared %(n)s times with a "
                 "different result (on this case or another case of the same resident), so it "
                 "is compared no more: comparing must not become a way to guess the registered "
-                "number. Record what the resident presented in a note, and ask the provider, "
-                "bank or insurer to confirm the registration."
+                "number. Record in a note which documents the resident presented (a "
+                "passbook, an insurance card), never their numbers, and ask the provider, bank "
+                "or insurer to confirm the registration."
             ),
             params={"n": different},
         )

@@ -1,0 +1,30 @@
+"""The shape of an individual number (個人番号, マイナンバー): eleven digits and a check digit.
+
+Only the shape, so that a value can be refused wherever it would be kept (the forensic scan's
+input ids): the data rules never read, store, log or show an individual number. The check
+digit (番号法施行令 第8条) is 11 minus the remainder, modulo 11, of the eleven digits weighted
+6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2 from the left, or 0 where that remainder is 0 or 1
+(12345678901 → 8). A pure library: no Django.
+"""
+
+from __future__ import annotations
+
+WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+"""The weights of the first eleven digits, left to right."""
+
+
+def check_digit(first_eleven: str) -> str:
+    """The check digit that follows eleven digits."""
+    weighted = sum(int(d) * w for d, w in zip(first_eleven, WEIGHTS, strict=True))
+    return str((11 - weighted % 11) % 11 % 10)
+
+
+def is_individual_number(value: str) -> bool:
+    """Twelve ASCII digits whose last is the check digit of the eleven before: an individual
+    number, or (one in ten twelve-digit values) another number that cannot be told from one."""
+    return (
+        len(value) == 12
+        and value.isascii()
+        and value.isdigit()
+        and value[11] == check_digit(value[:11])
+    )
