@@ -55,13 +55,14 @@ endef
 export SUPPORT_KEY
 
 # Production-like settings: DEBUG off, real-looking keys (SECRET_KEY and IDENTIFIER_HASH_KEY apart),
-# secure cookies (the defaults without DEBUG).
+# secure cookies (the defaults without DEBUG), the reports' contact (madoguchi.W115).
 # It runs against a freshly migrated throwaway database (the checks read the active checklist).
 deploy-check:
 	@D=$$(mktemp -d) && export DEBUG=0 MADOGUCHI_DATA_DIR=$$D DATABASE_URL=sqlite:///$$D/deploy.sqlite3 \
 	  SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	  IDENTIFIER_HASH_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	  ALLOWED_HOSTS=madoguchi.example.jp MADOGUCHI_ORIGIN=https://madoguchi.example.jp \
+	  CASES_CITY_DEPARTMENT=Citizens-Division CASES_CITY_PHONE=000-000-0000 \
 	  CARD_SUPPORT_KEYS=00000000000000000000000000000000=$$D/support.pem && \
 	  $(BIN)/python -c "$$SUPPORT_KEY" $$D/support.pem && $(BIN)/madoguchi migrate -v0 && \
 	  $(BIN)/madoguchi audit keygen >/dev/null && \

@@ -331,7 +331,7 @@ def test_an_incidents_page_opens_a_case_intake_filled_from_it(client, official):
     assert f'href="{link}"' in page
     form = client.get(link).content.decode()
     assert f'value="インシデント #{incident.pk}"' in form
-    assert 'value="desk-07"' in form
+    assert 'value="本庁 1階"' in form  # the desk's place, not its id (the report prints it)
     assert "SimPay could not be reached. Nothing was linked." in form
     assert '<option value="system" selected>' in form
     assert f'value="{incident.get_kind_display()}"' in form
@@ -344,12 +344,12 @@ def test_an_incidents_page_opens_a_case_intake_filled_from_it(client, official):
             "summary": "SimPay could not be reached. Nothing was linked.",
             "date_precision": "day",
             "event_date": timezone.localdate().isoformat(),
-            "desk_location": "desk-07",
+            "desk_location": "本庁 1階",
         },
     )
     case = Case.objects.get()
     assert response.status_code == 302
-    assert case.desk_location == "desk-07"
+    assert case.desk_location == "本庁 1階"
     # The intake's party is not a visitor: the system reported it.
     page = client.get(reverse("cases:detail", args=[case.pk]) + "?reason=case_work")
     assert f"その他 インシデント #{incident.pk}（システム）" in page.content.decode()

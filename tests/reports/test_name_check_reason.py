@@ -63,8 +63,11 @@ def test_a_no_match_reads_its_reason_once_and_groups_by_its_code(desk):
     content = services.build_daily(terminal, timezone.localdate())
     assert exports.refusal_rows(content) == [("名義照合：別の方の口座の可能性があります", 3)]
     series = selectors.dashboard_series([terminal], [timezone.localdate()])
-    assert series["refusals"] == {"別の方の口座の可能性があります": [3]}
-    assert series["refusals_by_desk"][terminal.name] == {"別の方の口座の可能性があります": [3]}
+    # The dashboard names it as the report does (its kind and reason: `exports.refusal_label`).
+    assert series["refusals"] == {"名義照合：別の方の口座の可能性があります": [3]}
+    assert series["refusals_by_desk"][terminal.name] == {
+        "名義照合：別の方の口座の可能性があります": [3]
+    }
 
 
 REPRESENTATIVE_JA = (
@@ -132,8 +135,8 @@ def test_a_representatives_no_match_reads_as_a_sentence_and_groups_by_its_code(
         assert "representative_" not in document
         series = selectors.dashboard_series([terminal], [day])
         assert series["refusals"] == {
-            REPRESENTATIVE_REFUSAL.removeprefix("名義照合："): [2],
-            "別の方の口座の可能性があります": [1],
+            REPRESENTATIVE_REFUSAL: [2],
+            "名義照合：別の方の口座の可能性があります": [1],
         }
     else:
         assert rows == {

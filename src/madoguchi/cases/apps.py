@@ -7,4 +7,4 @@ class CasesConfig(AppConfig):
     verbose_name = _("Remediation cases")
 
     def ready(self) -> None:
-        from . import events  # noqa: F401
+        from . import checks, events  # noqa: F401

@@ -77,6 +77,20 @@ class ReportDocument:
     steps: list[Step] = field(default_factory=list)
     reference: str = ""
 
+    @property
+    def contact_lines(self) -> list[str]:
+        """The 問い合わせ先's labelled parts that have a value (担当課：…, 電話：…, ファックス：…):
+        a label with nothing after it is left out, and with none set the report prints no
+        問い合わせ先 at all (`check --deploy` warns of it, madoguchi.W115)."""
+        return [
+            f"{label}：{self.contact[key]}"
+            for key, label in CONTACT_LABELS
+            if self.contact.get(key)
+        ]
+
+
+CONTACT_LABELS = (("department", "担当課"), ("phone", "電話"), ("fax", "ファックス"))
+
 
 # The PDF's 3 経緯 (`printed_timeline`): a case may hold hundreds of entries of up to 4,000
 # characters each (NOTE_MAX), which laid out in full made a PDF of hundreds of pages, a minute
@@ -348,10 +362,8 @@ def to_markdown(doc: ReportDocument) -> str:
     def items(lines: list[str]) -> str:
         return "\n".join(f"- ・{md(line)}" for line in lines)
 
-    c = doc.contact
-    contact = f"問い合わせ先\t担当課：{md(c['department'])} 電話：{md(c['phone'])}"
-    if c.get("fax"):
-        contact += f" ファックス：{md(c['fax'])}"
+    lines = doc.contact_lines
+    contact = [f"問い合わせ先\t{' '.join(md(line) for line in lines)}"] if lines else []
     parts = [
         f"## {md(doc.title)}",
         "\n\n".join(md(p) for p in doc.introduction),
@@ -363,7 +375,7 @@ def to_markdown(doc: ReportDocument) -> str:
         items(doc.timeline),
         "### 4 再発防止策",
         items(doc.prevention),
-        contact,
+        *contact,
     ]
     return "\n\n".join(parts) + "\n"
 

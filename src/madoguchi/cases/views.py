@@ -244,6 +244,13 @@ def _incident_desk(incident: Any) -> Any:
     return incident.visit.terminal if incident.visit_id is not None else None
 
 
+def _desk_place(terminal: Any) -> str:
+    """Where the incident's desk is, as the city's report names it: the terminal's location.
+    Never its name (desk-07), an id staff use: a terminal without a location leaves the field
+    to the official (the report then reads 「市の支援窓口」)."""
+    return str(terminal.location) if terminal is not None else ""
+
+
 def _incident_posted(request: HttpRequest) -> Any:
     """The incident an intake filled from it is sent for (its address keeps ``?incident=``):
     who may read it, as for the form; the read was recorded when the form was shown."""
@@ -316,7 +323,7 @@ def _case_from_incident(request: HttpRequest) -> HttpResponse:
             "reported_by": reported_by,
             "channel": channel,
             "summary": summary,
-            "desk_location": str(incident.terminal or ""),
+            "desk_location": _desk_place(_incident_desk(incident)),
             "title": title,
         }
     )

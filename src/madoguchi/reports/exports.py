@@ -149,22 +149,34 @@ def reason_words(incident: dict[str, Any]) -> str:
 
 
 def refusal_rows(content: dict[str, Any]) -> list[tuple[str, int]]:
-    """The report's refusals by reason for people, in the active language: the kind and the
-    refusal's own message (taken from the day's incidents), not `kind:reason` codes. A reason
-    whose incidents carry no neutral sentence (old rows) reads as the sentence of its code
-    when that is a known refusal, else as the kind alone (never the code)."""
-    labels: dict[str, str] = {}
-    separator = ": " if english() else "："
+    """The report's refusals by reason for people, in the active language (`refusal_label`):
+    the kind and the refusal's own message (taken from the day's incidents), not
+    `kind:reason` codes."""
+    said: dict[str, str] = {}
     for i in content.get("incidents", []):
         key = f"{i.get('kind')}:{i.get('reason')}"
-        said = reason_text(i.get("text"))
-        if key not in labels and said:
-            labels[key] = f"{_kind_label(str(i.get('kind')))}{separator}{said}"
+        if not said.get(key):
+            said[key] = reason_text(i.get("text")) or ""
     counted: dict[str, int] = {}
     for key, count in content["counts"]["refusals"].items():
-        label = labels.get(key) or _refusal_label(key, separator)
+        kind, _, code = key.partition(":")
+        label = refusal_label(kind, code, said.get(key, ""))
         counted[label] = counted.get(label, 0) + count
     return list(counted.items())
+
+
+def refusal_label(kind: str, code: str, said: str = "") -> str:
+    """A refusal's name for people, in the active language, the same in the daily report and
+    the dashboard's charts: its kind and its own message (`said`, from its incidents' neutral
+    sentence); for a reason whose incidents carry none (old rows), the sentence of its code
+    when that is a known refusal, else the kind alone (never the code). Two kinds refused for
+    one reason (a card's certificate revoked at the visit's start and at the completion) are
+    two refusals."""
+    separator = ": " if english() else "："
+    if not said:
+        known = reason_words({"reason": code})
+        said = "" if known == EMPTY else known
+    return f"{_kind_label(kind)}{separator}{said}" if said else _kind_label(kind)
 
 
 def kind_rows(content: dict[str, Any]) -> list[tuple[str, int]]:
@@ -174,12 +186,6 @@ def kind_rows(content: dict[str, Any]) -> list[tuple[str, int]]:
 
 def _kind_label(kind: str) -> str:
     return str(IncidentKind(kind).label) if kind in IncidentKind.values else kind
-
-
-def _refusal_label(key: str, separator: str) -> str:
-    kind, _, code = key.partition(":")
-    said = reason_words({"reason": code})
-    return _kind_label(kind) if said == EMPTY else f"{_kind_label(kind)}{separator}{said}"
 
 
 def render_document(

@@ -16,6 +16,7 @@ from madoguchi.incidents.selectors import day_bounds
 from madoguchi.incidents.text import neutral_text, reason_text
 from madoguchi.terminals.models import Terminal
 
+from .exports import refusal_label
 from .models import DailyReport
 from .services import REFUSAL_KINDS
 
@@ -36,7 +37,8 @@ def submitted_report(terminal: Terminal, day: date) -> DailyReport | None:
 
 def status_grid(terminals: list[Terminal], days: list[date]) -> list[dict[str, Any]]:
     """One row per desk: for each day, submitted (with the report) / missing / open (today) /
-    before (the desk was registered later: no report was due, so none is missing)."""
+    before (the desk was registered later: no report was due, so none is missing) / inactive
+    (the desk is set inactive and had no visit that day: nothing to report, so none is due)."""
     today = timezone.localdate()
     reports = {
         (r.terminal_id, r.day): r
@@ -44,6 +46,7 @@ def status_grid(terminals: list[Terminal], days: list[date]) -> list[dict[str, A
             "submitted_by"
         )
     }
+    served = _days_served([t for t in terminals if not t.is_active], days)
     rows = []
     for t in terminals:
         cells = []
@@ -52,15 +55,33 @@ def status_grid(terminals: list[Terminal], days: list[date]) -> list[dict[str, A
             r = reports.get((t.pk, d))
             if r:
                 status = "submitted"
-            elif d >= today:
-                status = "open"
             elif d < registered:
                 status = "before"
+            elif not t.is_active and (t.pk, d) not in served:
+                status = "inactive"
+            elif d >= today:
+                status = "open"
             else:
                 status = "missing"
             cells.append({"day": d, "status": status, "report": r})
         rows.append({"terminal": t, "cells": cells})
     return rows
+
+
+def _days_served(terminals: list[Terminal], days: list[date]) -> set[tuple[int, date]]:
+    """(terminal, day) for each of `days` on which one of `terminals` started a visit."""
+    if not terminals or not days:
+        return set()
+    start, _ = day_bounds(min(days))
+    _, end = day_bounds(max(days))
+    return set(
+        _by_day(
+            Visit.objects.filter(
+                terminal__in=terminals, started_at__gte=start, started_at__lt=end
+            ).annotate(terminal_key=F("terminal_id")),
+            "started_at",
+        )
+    )
 
 
 def _by_day(qs: Any, field: str) -> dict[tuple[int, date], int]:
@@ -105,24 +126,29 @@ def dashboard_series(terminals: list[Terminal], days: list[date]) -> dict[str, A
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
     index = {d: i for i, d in enumerate(days)}
     refusal_kinds = {k.value for k in REFUSAL_KINDS}
-    # A refusal's reason in words: its own message in the page's language (from any of its
-    # incidents with a neutral sentence); else (old rows only) its code.
-    labels: dict[str, str] = {}
+    # A refusal in words, as the daily report names it (`exports.refusal_label`): its kind and
+    # its own message in the page's language (from any of its incidents with a neutral
+    # sentence). Keyed by kind and reason: a card refused at the visit's start and a completion
+    # refused for the same reason are two refusals.
+    said: dict[tuple[str, str], str] = {}
     for i in incidents:
-        said = reason_text(neutral_text(i["kind"], i["reason_code"], i["detail"] or {}))
-        if said and i["kind"] in refusal_kinds:
-            labels.setdefault(i["reason_code"], said)
+        key = (i["kind"], i["reason_code"])
+        if i["kind"] in refusal_kinds and not said.get(key):
+            said[key] = (
+                reason_text(neutral_text(i["kind"], i["reason_code"], i["detail"] or {})) or ""
+            )
     for i in incidents:
         d = timezone.localtime(i["occurred_at"]).date()
         if d not in index:
             continue
         by_kind[i["kind"]][index[d]] += 1
         if i["kind"] in refusal_kinds:
-            reason = labels.get(i["reason_code"], i["reason_code"])
-            refusals[reason][index[d]] += 1
+            key = (i["kind"], i["reason_code"])
+            label = refusal_label(i["kind"], i["reason_code"], said.get(key, ""))
+            refusals[label][index[d]] += 1
             desk = names.get(i["terminal_id"] or i["visit__terminal_id"])
             if desk is not None:
-                row = by_desk[desk].setdefault(reason, [0] * len(days))
+                row = by_desk[desk].setdefault(label, [0] * len(days))
                 row[index[d]] += 1
     return {
         "days": days,
