@@ -5,10 +5,9 @@ on the code as it is."""
 import base64
 import json
 
-import pytest
 from django.db import OperationalError
 
-from madoguchi.desk.models import Completion, Visit
+from madoguchi.desk.models import Completion
 from madoguchi.incidents.models import Incident
 from madoguchi.terminals import services as terminal_services
 from tests import cardkit, checklistkit, factories
@@ -117,7 +116,8 @@ def test_the_openapi_description_documents_the_503_the_api_answers(
     monkeypatch.setattr(desk_api.services, "visit_current", stopped)
     staff_client.raise_request_exception = False
     r = staff_client.get("/api/v1/visits/current")
-    assert r.status_code == 503 and r.json()["code"] == "database_conflict"
+    assert r.status_code == 503
+    assert r.json()["code"] == "database_conflict"
 
     schema = staff_client.get("/api/v1/openapi.json").json()
     missing = [
