@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.parser import Parser
 
 from madoguchi.benefits.api import representative_router
@@ -21,12 +22,15 @@ from madoguchi.refusals import (
     BodyUnreadable,
     ByLanguage,
     CsrfFailed,
+    DatabaseConflict,
+    DatabaseUnavailable,
     HttpRefused,
     MalformedRequest,
     Refusal,
     Unauthenticated,
     note_refused,
 )
+from madoguchi.terminals.auth import challenge
 from madoguchi.terminals.binding import lost_binding
 
 
@@ -64,7 +68,38 @@ class BodyParser(Parser):
             raise
 
 
-api = NinjaAPI(
+# Every operation can be stopped by the database (`core.views.server_error`, Django's handler500,
+# outside ninja): 503 with Retry-After and the refusal's body, the answer a client retries on.
+UNAVAILABLE = {
+    "description": (
+        f"The database stopped this request and nothing was saved: `{DatabaseConflict.code}` "
+        "(it met another request changing the same records at the same moment; Retry-After: "
+        f"1) or `{DatabaseUnavailable.code}` (the database cannot be reached; Retry-After: 5). "
+        "Send the same request again after Retry-After seconds."
+    ),
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before sending the request again.",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0},
+        }
+    },
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+}
+
+
+class Api(NinjaAPI):
+    """ninja's API, whose description also documents the 503 every operation may answer."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                operation.get("responses", {}).setdefault(503, UNAVAILABLE)
+        return schema
+
+
+api = Api(
     parser=BodyParser(),
     title="madoguchi API",
     docs=ApiDocs(),
@@ -84,7 +119,12 @@ api.add_router("/incidents", incidents_router)
 @api.exception_handler(Refusal)
 def refusal(request: HttpRequest, exc: Refusal) -> HttpResponse:
     note_refused(request, exc.code)
-    return api.create_response(request, exc.as_body(), status=exc.status)
+    response = api.create_response(request, exc.as_body(), status=exc.status)
+    said = challenge(request)
+    if exc.status == 401 and said is not None:
+        # RFC 9110 15.5.2: a 401 carries the challenge of the operation's scheme.
+        response["WWW-Authenticate"] = said
+    return response
 
 
 # Where ninja says a value came from, before the field's own name (`body.body.kana`).

@@ -153,7 +153,8 @@ def describe_code(payload: Mapping[str, Any], lang: str) -> dict[str, str]:
 
 
 class ErrorOut(Schema):
-    """The body of every refusal the API answers (OpenAPI: documented for every 4xx status)."""
+    """The body of every refusal the API answers (OpenAPI: documented for every 4xx status, and
+    for the 503 every operation may answer, `madoguchi.api.Api`)."""
 
     code: str
     message: str

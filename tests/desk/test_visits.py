@@ -147,12 +147,20 @@ def test_procedure_added_after_signing_commits_nothing(trusted, desk):
 
 
 def test_replayed_token_is_refused(trusted, desk):
+    """The same request again gets its completion back (a client's retry after a lost answer,
+    tests/desk/test_completion_retry.py); the token with another challenge's second token is
+    a replay of a used challenge."""
     a = trusted.card("A")
     start_visit(desk, a)
     prepare(desk)
     ch, token = sign_completion(desk, a)
-    services.completion_commit(desk_session=desk, token=token, nonce=ch.nonce.value)
-    refused(desk, token, ch.nonce.value, "nonce_used")
+    first = services.completion_commit(desk_session=desk, token=token, nonce=ch.nonce.value)
+    assert services.completion_commit(desk_session=desk, token=token, nonce=ch.nonce.value) == first
+    with pytest.raises(Refusal) as exc:
+        services.completion_commit(
+            desk_session=desk, token=token, nonce=ch.nonce.value, second_token=token
+        )
+    assert exc.value.code == "nonce_used"
     assert Completion.objects.count() == 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,6 +136,10 @@ def completion_commit(
     """Commit the pending procedures if, and only if, the visit's card signed exactly them (and,
     in a visit with a second card, that card too: `second_token`, same nonce, same bytes).
 
+    The same request again (the same nonce and, byte for byte, the same signed tokens) for a
+    completion already committed, a client retrying after it lost the answer, gets that
+    completion back: nothing written, ended or recorded (`_committed_by_the_same_request`).
+
     On any refusal: nothing of the procedures is written, the visit ends, an incident records why.
     Except `visit_changed` (`expected_visit`, the visit the call was made for, is not the
     challenged visit, compared under its lock before any signature is checked): a tab's call
@@ -151,6 +156,12 @@ def completion_commit(
     visit_id = spent.nonce.visit_id
     if visit_id is None:
         raise _refuse_completion(desk_session, VisitRefused.of("challenge_other_visit"), None)
+    if spent.record.used:
+        again = _committed_by_the_same_request(
+            visit_id, spent, (token, second_token), expected_visit
+        )
+        if again is not None:
+            return again
     try:
         try:
             with transaction.atomic():
@@ -180,11 +191,65 @@ def completion_commit(
             # Nothing was written; the visit ends as lapsed (its own transaction), then refused.
             with transaction.atomic():
                 _open_visit_locked(desk_session.terminal, timezone.now())
-            raise VisitRefused.of("visit_ended", f"ended: {lapsed.reason}") from lapsed
+            raise _visit_ended(visit_id, f"ended: {lapsed.reason}") from lapsed
     except Refusal as exc:
         if exc.code == "visit_changed":
             raise
         raise _refuse_completion(desk_session, exc, visit_id) from exc
+
+
+def _committed_by_the_same_request(
+    visit_id: int,
+    spent: identity.SpentNonce,
+    tokens: tuple[str, str],
+    expected_visit: str | None,
+) -> Completion | None:
+    """The completion this very request committed before, if this is the same request again:
+    its challenge (`spent`, already used, issued for the visit `visit_id`), and byte for byte
+    its token and its second token (`tokens`). A first request still committing it holds the
+    visit's lock: wait for it (the lock), then read. Anything else (another token over a used
+    challenge, a challenge whose use was refused) is None: refused as before, as a replay.
+    Named (`expected_visit`), the call must be for the completion's visit."""
+    with transaction.atomic():
+        list(
+            Visit.objects.select_for_update(of=("self",))
+            .filter(pk=visit_id)
+            .values_list("pk", flat=True)
+        )
+        completion = (
+            Completion.objects.select_related("visit").filter(nonce_id=spent.nonce.pk).first()
+        )
+    if completion is None:
+        return None
+    token, second_token = tokens
+    same = hmac.compare_digest(completion.token.encode(), token.encode()) and (
+        hmac.compare_digest(completion.second_token.encode(), second_token.encode())
+    )
+    if not same:
+        return None
+    if expected_visit is not None and expected_visit != completion.visit.reference:
+        return None
+    return completion
+
+
+def _visit_ended(visit_id: int, detail: str) -> VisitRefused:
+    """`visit_ended`, saying truthfully what the ended visit holds: nothing more can be committed
+    in it, and a completion it had was committed (its time), never "nothing was committed"."""
+    last = (
+        Completion.objects.filter(visit_id=visit_id)
+        .order_by("-committed_at")
+        .values_list("committed_at", flat=True)
+        .first()
+    )
+    if last is None:
+        return VisitRefused.of("visit_ended", detail)
+    refusal = VisitRefused.of(
+        "visit_ended_after_completion",
+        detail,
+        time=f"{timezone.localtime(last):%H:%M}",
+    )
+    refusal.code = "visit_ended"  # one code for the client; the sentence says the rest
+    return refusal
 
 
 class _Lapsed(Exception):
@@ -216,7 +281,7 @@ def _challenged_visit_locked(
     # Named, the call is for the open visit: an ended one is none (as the early check says).
     refuse_unless_expected(visit if visit.ended_at is None else None, expected_visit)
     if visit.ended_at is not None:
-        raise VisitRefused.of("visit_ended", f"ended: {visit.end_reason}")
+        raise _visit_ended(visit.pk, f"ended: {visit.end_reason}")
     if visit.terminal_id != desk_session.terminal_id:
         raise VisitRefused.of("challenge_other_visit")
     lapsed = lapse(visit, now)

@@ -24,8 +24,18 @@ class VisitRefused(Refusal):
             _("There is no open visit on this terminal."),
             404,
         ),
+        # Said of the visit, not of the request: a visit that ended after its completion holds
+        # that completion ("nothing was committed" sent a client to key it in again).
         "visit_ended": (
-            _("The visit has ended; nothing was committed."),
+            _("The visit has ended; nothing more can be committed in it."),
+            409,
+        ),
+        # `visit_ended` (its code) of a visit that had a completion.
+        "visit_ended_after_completion": (
+            _(
+                "The visit has ended; nothing more can be committed in it. Its completion "
+                "committed at %(time)s stands: see its receipt, do not enter it again."
+            ),
             409,
         ),
         "certificate_mismatch": (
