@@ -12,6 +12,11 @@ only rows not locked before count::
     with LockOrder() as order:
         service(...)
     order.assert_rows_before_audit()
+
+Row locks among themselves follow one order too (docs/benefits.md, "Payouts": a batch's links
+before the batch), checked with `order.assert_locked_in_order("benefits.PaymentLink",
+"benefits.PayoutBatch")`: every row of the first model locked before any of the next, and the
+rows of one model by ascending pk.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ AUDIT = ("audit", frozenset())
 class LockOrder:
     def __init__(self) -> None:
         self.events: list[tuple[str, frozenset[Any]]] = []
+        # Each locked row in the order the database returned (and, on PostgreSQL, locked) it.
+        self.rows: list[tuple[str, Any]] = []
 
     def __enter__(self) -> LockOrder:
         self._fetch_all = QuerySet._fetch_all
@@ -42,6 +49,9 @@ class LockOrder:
                 rows = qs._result_cache or []
                 pks = frozenset(r.pk for r in rows if isinstance(r, Model))
                 order.events.append((qs.model._meta.label, pks))
+                order.rows.extend(
+                    (qs.model._meta.label, r.pk) for r in rows if isinstance(r, Model)
+                )
 
         def lock_head(using: str, **kwargs: Any) -> None:
             order.events.append(AUDIT)
@@ -81,3 +91,13 @@ class LockOrder:
     def assert_rows_before_audit(self) -> None:
         late = self.row_locks_after_audit()
         assert not late, f"rows locked after the audit log's head lock: {late} ({self.events})"
+
+    def rows_locked(self) -> list[tuple[str, Any]]:
+        """The rows the block locked, each once, in the order it first locked them."""
+        return list(dict.fromkeys(self.rows))
+
+    def assert_locked_in_order(self, *labels: str) -> None:
+        """The rows of `labels`' models were locked model by model in that order (every row of
+        one before any of the next), and within a model by ascending pk."""
+        rows = [(labels.index(label), pk) for label, pk in self.rows_locked() if label in labels]
+        assert rows == sorted(rows), f"rows not locked in the order {labels}: {self.events}"

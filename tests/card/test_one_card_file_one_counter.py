@@ -157,3 +157,26 @@ def test_a_card_whose_file_is_gone_checks_no_pin(card: VirtualCard) -> None:
     with pytest.raises(errors.MemoryFailure):
         JpkiClient(VirtualTransport(here)).verify_auth_pin(PIN)
     assert "auth_pin" not in here.verified
+
+
+def test_a_card_whose_lock_file_cannot_be_made_is_a_memory_failure(
+    card: VirtualCard, tmp_path: Path
+) -> None:
+    """`tries_left()` let the lock file's OSError escape (a card file in a folder the agent
+    may read but not write to, say): it is the card's memory failure, naming the file, as a
+    VERIFY answers 6581; so is a card file gone since the card was loaded (its counter was
+    the one this copy loaded)."""
+    assert card.path is not None
+    lock = card.path.with_name(card.path.name + ".lock")
+    lock.unlink(missing_ok=True)
+    lock.mkdir()  # os.open(…, O_RDWR) of a directory fails, as root too
+    try:
+        with pytest.raises(errors.MemoryFailure) as exc:
+            card.tries_left()
+        assert str(lock) in str(exc.value)
+        assert exc.value.sw == errors.SW.MEMORY_FAILURE
+    finally:
+        lock.rmdir()
+    card.path.unlink()
+    with pytest.raises(errors.MemoryFailure, match=str(card.path)):
+        card.tries_left("support_pin")

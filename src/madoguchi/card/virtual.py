@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from madoguchi.card import nextgen
 from madoguchi.card.apdu import CommandAPDU, ResponseAPDU, parse_command
-from madoguchi.card.errors import SW, CardError, StatusWordError
+from madoguchi.card.errors import SW, CardError, MemoryFailure, StatusWordError
 from madoguchi.card.inputsupport import INPUT_SUPPORT_AID, build_basic_four, build_integrity
 from madoguchi.card.jpki import JPKI_AID, SHA256_DIGEST_INFO_PREFIX
 from madoguchi.card.profiles import JPKI_RSA_2048, PROFILES, KeyType, profile_for_key
@@ -263,11 +263,17 @@ class VirtualCard:
         return self._files[(SUPPORT, 0x0002)]
 
     def tries_left(self, pin: str = "auth_pin") -> int:
-        """The PIN's counter as the card file holds it (in memory for a card without a file)."""
-        with self._lock, self._file_held():
-            with contextlib.suppress(_CardFileError):
-                self._reload_pins()
-            return self.pins[pin].tries
+        """The PIN's counter as the card file holds it (in memory for a card without a file).
+        A card file or lock file that cannot be read or made (or a file that holds another
+        card now) is `MemoryFailure` naming it, as a VERIFY answers 6581: an `OSError` from the
+        lock file escaped, and an unreadable file gave the counter this copy loaded."""
+        with self._lock:
+            try:
+                with self._file_held():
+                    self._reload_pins()
+                    return self.pins[pin].tries
+            except (_CardFileError, OSError) as exc:
+                raise MemoryFailure(SW.MEMORY_FAILURE, f"card memory failure: {exc}") from exc
 
     # --- power ----------------------------------------------------------------------------------
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
 from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.locks import key_lock
-from madoguchi.outside import OutsideError
+from madoguchi.outside import OutsideError, UnknownProvider
 from madoguchi.outside import PayoutItem as OutsidePayoutItem
 
 from .. import ledger, outside
@@ -141,13 +142,29 @@ def link_items_withdraw(link: PaymentLink, *, reason: str, actor: Any) -> list[P
     return in_doubt
 
 
+def _lock_batch(batch: PayoutBatch) -> PayoutBatch:
+    """Inside a transaction: lock the links of the batch's items, by pk, and then the batch.
+
+    A case's step locks its link and then the link's batches (`link_items_withdraw`), and
+    posting a paid item's transfer names the link (PostgreSQL takes a key-share lock on it):
+    a send that locked the batch first and a suspension or return of one of its links waited
+    for each other ("deadlock detected"). One order, the links before their batch, as the case
+    steps take them; by pk, so two sends sharing a link wait rather than deadlock."""
+    links = PaymentLink.objects.filter(
+        pk__in=PayoutItem.objects.filter(batch_id=batch.pk).values("link_id")
+    )
+    list(links.select_for_update().only("pk").order_by("pk"))
+    batches = PayoutBatch.objects.select_for_update(of=("self",)).select_related("provider")
+    return batches.get(pk=batch.pk)
+
+
 def _fix_items(batch: PayoutBatch, actor: Any) -> tuple[PayoutBatch, list[PayoutItem]]:
     """The batch (locked, then committed) and the items to send. Before its first send, an
     item whose points the ledger no longer holds for the link (suspended, returned) is
     withdrawn and the batch marked sent; a batch with nothing left is withdrawn. A batch sent
     before is sent again with the same items: the provider refuses a batch id with others."""
     with transaction.atomic():
-        locked = PayoutBatch.objects.select_for_update().select_related("provider").get(pk=batch.pk)
+        locked = _lock_batch(batch)
         items = list(
             locked.items.exclude(result=ITEM_WITHDRAWN)
             .select_related("link", "link__holder", "link__programme")
@@ -176,10 +193,22 @@ def payout_batch_send(batch: PayoutBatch, *, actor: Any = None) -> PayoutBatch:
     and post a payout transfer for each paid item, once. Before the first send, the items
     whose points a case suspended or returned meanwhile are withdrawn (`_fix_items`); a batch
     left with none is not sent."""
+    try:
+        # Before the batch is marked sent: a batch no adapter can send was marked sent (its
+        # answer in doubt) and never handed to anyone.
+        adapter = outside.systems().providers.get(batch.provider.code)
+    except UnknownProvider as exc:
+        raise BenefitsRefused(
+            "unknown_provider",
+            _(
+                "No adapter is configured for the payment service %(provider)s; the payout "
+                "batch was not sent."
+            ),
+            params={"provider": batch.provider.code},
+        ) from exc
     fixed, items = _fix_items(batch, actor)
     if fixed.status == BatchStatus.WITHDRAWN:
         return fixed
-    adapter = outside.systems().providers.get(batch.provider.code)
     try:
         result = adapter.payout(
             batch.batch_id,
@@ -214,7 +243,7 @@ def payout_batch_send(batch: PayoutBatch, *, actor: Any = None) -> PayoutBatch:
         ) from exc
     by_id = {r.item_id: r for r in result.items}
     with transaction.atomic():
-        locked = PayoutBatch.objects.select_for_update().get(pk=batch.pk)
+        locked = _lock_batch(batch)
         paid_total = 0
         for item in items:
             r = by_id.get(item.item_id)

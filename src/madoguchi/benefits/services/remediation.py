@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.refusals import ByLanguage
 
 from .. import ledger
 from ..constants import (
@@ -88,22 +89,43 @@ def link_suspend(link: PaymentLink, *, actor: Any, reason: str) -> PaymentLink:
 
 
 _PAYOUT_IN_DOUBT = _(
-    "Some of these points are in a payout batch sent to the payment service whose answer is "
-    "not recorded yet, so it is not known whether they were paid into the account. Send the "
-    "batch again (the service repeats its first answer), then return the points."
+    "Some of these points are in payout batch %(batch)s to %(provider)s, sent to the payment "
+    "service with its answer not recorded yet, so it is not known whether they were paid into "
+    "the account. Send the batch again (`madoguchi payouts send %(batch)s`; the service "
+    "repeats its first answer), then return the points."
 )
+
+
+def _in_doubt(items: list[Any]) -> BenefitsRefused:
+    """`payout_in_doubt`, naming the batches (and their provider) to send again."""
+    batches = {item.batch.batch_id: item.batch for item in items}
+    first = next(iter(batches.values()))
+    provider = first.provider
+    return BenefitsRefused(
+        "payout_in_doubt",
+        _PAYOUT_IN_DOUBT,
+        params={
+            "batch": ", ".join(sorted(batches)),
+            "provider": ByLanguage(
+                provider.display_name_ja, provider.display_name_en or provider.display_name_ja
+            ),
+        },
+    )
 
 
 def ledger_return(link: PaymentLink, *, actor: Any, reason: str) -> Any:
     """Return the points granted through a (wrong) link: reversal entries from the account
     that received them; the grants become returned and can be re-granted. The link's items in
-    payout batches not yet sent are withdrawn; refused `payout_in_doubt` while one is in a
-    batch sent and not yet answered (it may have been paid: its answer decides from where the
-    points come back)."""
+    payout batches not yet sent are withdrawn; refused `payout_in_doubt`, naming the batch,
+    while one is in a batch sent and not yet answered (it may have been paid: its answer
+    decides from where the points come back)."""
     with transaction.atomic():
         locked = PaymentLink.objects.select_for_update().get(pk=link.pk)
-        if payouts.link_items_withdraw(locked, reason=WITHDRAWN_POINTS_RETURNED, actor=actor):
-            raise BenefitsRefused("payout_in_doubt", _PAYOUT_IN_DOUBT)
+        in_doubt = payouts.link_items_withdraw(
+            locked, reason=WITHDRAWN_POINTS_RETURNED, actor=actor
+        )
+        if in_doubt:
+            raise _in_doubt(in_doubt)
         return ledger.return_link_points(locked, actor=actor, reason=reason)
 
 
