@@ -32,6 +32,10 @@ from .models import (
     PublicFundAccount,
 )
 
+# The card holder of a link's or account's legal representative (made for a minor into their
+# own account, under the minor-representative exception): its page shows their account too.
+REPRESENTATIVE_HOLDER = "representative__certificate__holder_id"
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -296,6 +300,9 @@ class NameOutcomeFilter(admin.SimpleListFilter):
 @admin.register(PaymentLink)
 class PaymentLinkAdmin(ResidentReadsRecorded, CityScoped, NameCheckReadOnlyAdmin):
     desk_path = "visit__terminal"
+    # A link made under the minor-representative exception is into the representative's own
+    # account (its last 4, and them as its representative): their read too.
+    other_holder_paths = (REPRESENTATIVE_HOLDER,)
     list_display = (
         "created_at",
         "programme",
@@ -318,6 +325,7 @@ class PaymentLinkAdmin(ResidentReadsRecorded, CityScoped, NameCheckReadOnlyAdmin
 @admin.register(PublicFundAccount)
 class PublicFundAccountAdmin(ResidentReadsRecorded, CityScoped, NameCheckReadOnlyAdmin):
     desk_path = "visit__terminal"
+    other_holder_paths = (REPRESENTATIVE_HOLDER,)  # as a link's
     list_display = (
         "created_at",
         "bank_code",
@@ -430,6 +438,9 @@ class GrantAdmin(ResidentReadsRecorded, CityScoped, CodesInWords, ReadOnlyAdmin)
     list_display = ("created_at", "programme", "category_shown", "points", "status", "link")
     list_filter = (("programme", admin.RelatedOnlyFieldListFilter), CategoryFilter, "status")
     list_select_related = ("programme", "programme_version", "link")
+    # The grant's link is shown by its account's last 4: a representative's own, for a link
+    # made for a minor under the exception.
+    other_holder_paths = (f"link__{REPRESENTATIVE_HOLDER}",)
 
     def city_q(self, user: Any) -> Q:
         return committed_in_city(user, "completion__visit", "link__visit")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
+
 from madoguchi.benefits import identifiers, states
 from madoguchi.benefits import services as benefits
 from madoguchi.benefits.constants import GrantStatus, LinkStatus, RegistrationState
@@ -102,10 +104,32 @@ def registration(
         return None
     rows = _REGISTRATIONS[programme].objects.filter(holder=holder)
     if acted_on is not None:
-        row = rows.filter(pk=acted_on).first()
+        # The one named may also be an account made into the resident's own account for a
+        # minor they were the legal representative of (their own "this was not me" on it).
+        named = _REGISTRATIONS[programme].objects.filter(_of_or_for(programme, holder))
+        row = named.filter(pk=acted_on).first()
         if row is not None:
             return row
     return _before(rows, opened_at)
+
+
+def _of_or_for(programme: str, holder: Any) -> Q:
+    """A registration of `holder`'s, or a public-fund account made into `holder`'s own account
+    for another resident they were the legal representative of (`representative`, their own
+    card in that visit); an insurance registration has no representative."""
+    if programme == "public_fund":
+        return Q(holder=holder) | Q(representative__certificate__holder=holder)
+    return Q(holder=holder)
+
+
+def reported_by_them(row: Any, holder_id: Any) -> bool:
+    """Whether `row` (a registration) is one a case of the holder `holder_id` can be about: the
+    holder's own, or one made into their own account as another resident's legal
+    representative (a public-fund account under the minor-representative exception)."""
+    if row.holder_id == holder_id:
+        return True
+    representative = getattr(row, "representative", None)
+    return representative is not None and representative.certificate.holder_id == holder_id
 
 
 # What a signed completion can commit that links a resident to money, by the case programme

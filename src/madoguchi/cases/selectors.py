@@ -93,13 +93,19 @@ def insurer_suspension(case: Any, lang: str = "ja") -> InsurerSuspension | None:
 def open_case_about(holder: Any, programme: str, subject: Any) -> Any:
     """The oldest case not closed about `subject` of `holder`: a payment link (the case's
     link) or a public-fund account or insurance registration (the one the case is about,
-    `case_registration`); None when there is none."""
+    `case_registration`); None when there is none. One record, one case: a case about it
+    whose resident is `holder`, the record's own or its legal representative's (a minor's
+    account made into the representative's own: either may have reported it first)."""
     if subject is None:
         return None
     if programme == Programme.POINTS:
         cases = Case.objects.filter(payment_link=subject)
     else:
-        cases = Case.objects.filter(holder=holder, programme=programme)
+        holders = {getattr(holder, "pk", holder), subject.holder_id}
+        representative = getattr(subject, "representative", None)
+        if representative is not None:
+            holders.add(representative.certificate.holder_id)
+        cases = Case.objects.filter(holder__in=holders, programme=programme)
     for case in cases.select_related("payment_link", "holder", "incident").order_by("pk"):
         if case.closed:
             continue

@@ -6,7 +6,9 @@ ledger, cases, legacy links and incidents: before this, opening them left no tra
 GET is no change, so no audit event), while the officials' pages that show the same records
 ask why and record each read. Now the admin asks why as they do, first (`access.ask_reason`:
 once for a list, kept for its filters and pages; for each record's page), and a list records
-one read per resident on the page shown; one record's page, one read naming that record.
+one read per resident on the page shown; one record's page, one read naming that record. A
+record that shows another card holder's data too (a link made for a minor into their legal
+representative's own account) is recorded for that holder as well (`other_holder_paths`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ class ResidentReadsRecorded:
 
     holder_path = "holder_id"
     list_shows_residents = True
+    # Lookups from the model to other card holders its records show besides their resident: a
+    # legal representative whose own account a link or public-fund account made for a minor
+    # is (`representative__certificate__holder_id`). Each read is recorded for them too.
+    other_holder_paths: tuple[str, ...] = ()
 
     def holder_ids(self, pks: list[Any]) -> list[int | None]:
         """The card holders whose data the records `pks` show."""
@@ -38,6 +44,14 @@ class ResidentReadsRecorded:
         return list(
             model._default_manager.filter(pk__in=pks).values_list(self.holder_path, flat=True)
         )
+
+    def other_holder_ids(self, pks: list[Any]) -> list[int | None]:
+        """The other card holders the records `pks` show (`other_holder_paths`)."""
+        if not self.other_holder_paths:
+            return []
+        model: Any = self.model  # type: ignore[attr-defined]
+        rows = model._default_manager.filter(pk__in=pks).values_list(*self.other_holder_paths)
+        return [pk for row in rows for pk in row]
 
     def _reason_first(self, request: HttpRequest) -> HttpResponse | None:
         """For a GET: the page asking why, or, once a reason was just given, the same address
@@ -67,7 +81,7 @@ class ResidentReadsRecorded:
             shown = [obj.pk for obj in changelist.result_list]
             record_reads(
                 request,
-                self.holder_ids(shown),
+                [*self.holder_ids(shown), *self.other_holder_ids(shown)],
                 page=admin_page(self.model),  # type: ignore[attr-defined]
                 reason=chosen_reason(request),
             )
@@ -96,9 +110,10 @@ class ResidentReadsRecorded:
         page = admin_page(self.model)  # type: ignore[attr-defined]
         reason = chosen_reason(request)
         holders = self.holder_ids([obj.pk])
+        others = self.other_holder_ids([obj.pk])
         if self.holder_path:
             (holder,) = holders or [None]
             shown = ("identity.holder", str(holder)) if holder is not None else None
-            record_read(request, shown, page=page, reason=reason, subject=obj)
+            record_read(request, shown, page=page, reason=reason, subject=obj, others=others)
         else:
-            record_reads(request, holders, page=page, reason=reason)
+            record_reads(request, [*holders, *others], page=page, reason=reason)

@@ -320,8 +320,11 @@ def records(holder: Any, lang: str = "ja") -> Records:
                 "as_representative": completion.visit.holder_id != holder.pk,
             }
         )
+    # A case their own "this was not me" joined is theirs to follow too (a legal
+    # representative's report of a minor's link joins the minor's case): its stage only.
+    reported = NotMeReport.objects.filter(holder=holder).values("case_id")
     for case in (
-        Case.objects.filter(Q(holder=holder) | Q(payment_link__holder=holder))
+        Case.objects.filter(Q(holder=holder) | Q(payment_link__holder=holder) | Q(pk__in=reported))
         .distinct()
         .order_by("-opened_at")
     ):

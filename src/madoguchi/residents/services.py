@@ -517,8 +517,15 @@ def _open_visit_report(holder: Any, visit: Any) -> NotMeReport | None:
 
 
 def first_report_of_case(report: NotMeReport) -> NotMeReport:
-    """The report that opened `report`'s case (itself, unless it was added to an earlier one)."""
-    first = NotMeReport.objects.filter(case_id=report.case_id).order_by("pk").first()
+    """The first of the same resident's reports in `report`'s case (itself, unless it was
+    added to an earlier one of theirs). Never another resident's: a legal representative's
+    report of a minor's link joins the minor's case, and neither is told of the other's
+    report (that they made one, nor when)."""
+    first = (
+        NotMeReport.objects.filter(case_id=report.case_id, holder_id=report.holder_id)
+        .order_by("pk")
+        .first()
+    )
     return first or report
 
 

@@ -153,11 +153,13 @@ def case_open(
 
 def _registration_named(case: Case, registration: Any) -> dict[str, Any]:
     """The intake detail naming the registration the case is about, for a public-fund or
-    insurance case of that registration's resident ({} when none is named)."""
+    insurance case of that registration's resident, or of the legal representative it was
+    made into the own account of for a minor (their own "this was not me" on it: the case is
+    theirs, about the minor's account; `remedy.reported_by_them`) ({} when none is named)."""
     key = REGISTRATION_KEY.get(Programme(case.programme))
     if registration is None or key is None:
         return {}
-    if registration.holder_id != case.holder_id or not remedy.is_registration_of(
+    if not remedy.reported_by_them(registration, case.holder_id) or not remedy.is_registration_of(
         registration, str(case.programme)
     ):
         raise ValueError("the registration named is not of the case's programme and resident")

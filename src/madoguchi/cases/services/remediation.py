@@ -97,6 +97,10 @@ def _public_fund_suspend(
         if about is None:
             return f"{summary}\n{_NO_REGISTRATION_JA}", {"public_fund_account": None}
         legacy_hash = remedy.registered_hash(about)
+        # Its own resident's: a legal representative's report of a minor's account made into
+        # their own is about the minor's registration, never the representative's own of the
+        # same account.
+        holder = about.holder
     account = remedy.public_fund_registration(holder, legacy_hash)
     if account is None:
         return f"{summary}\n{_NO_REGISTRATION_JA}", {"public_fund_account": None}
