@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from madoguchi.audit.models import AuditEvent
@@ -16,7 +16,7 @@ from madoguchi.terminals.selectors import visible_terminals
 
 from .access import visible_incidents_q
 from .constants import IncidentKind
-from .events import INCIDENT_PIN_LOCK_SEEN_AGAIN
+from .events import INCIDENT_COMPLETION_REFUSED_AGAIN, INCIDENT_PIN_LOCK_SEEN_AGAIN
 from .models import Incident
 from .text import COMMITTED
 
@@ -108,31 +108,41 @@ def with_committed_counts(incidents: Iterable[Incident]) -> list[Incident]:
     return rows
 
 
-# The attribute `with_times_seen` sets on a PIN-lock incident met again: how many times the
-# card's locked PIN was met that day (the first try and each added to it).
+# The attributes `with_times_seen` sets on an incident met again: how many times (the first and
+# each added to it), and when last. A PIN-lock incident: the card's locked PIN met again that
+# day (`incidents.pin_lock_seen_again`); a completion-refused incident: the ended visit's
+# completion refused again for the same reason that day (`incidents.completion_refused_again`).
 TIMES_SEEN = "times_seen"
+LAST_SEEN = "last_seen_at"
+_SEEN_AGAIN = {
+    IncidentKind.PIN_LOCKED: INCIDENT_PIN_LOCK_SEEN_AGAIN.name,
+    IncidentKind.COMPLETION_REFUSED: INCIDENT_COMPLETION_REFUSED_AGAIN.name,
+}
 
 
 def with_times_seen(incidents: Iterable[Incident]) -> list[Incident]:
-    """The incidents as a list, each PIN-lock incident a card met again given its times seen
-    (`TIMES_SEEN`: the first try and each `incidents.pin_lock_seen_again` event on it), counted
-    for all of them in one statement."""
+    """The incidents as a list, each met again given its times seen (`TIMES_SEEN`: the first
+    and each event of `_SEEN_AGAIN` on it) and the last time (`LAST_SEEN`), counted for all of
+    them in one statement."""
     rows = list(incidents)
-    locks = {str(i.pk): i for i in rows if i.kind == IncidentKind.PIN_LOCKED}
-    if not locks:
+    repeatable = {str(i.pk): i for i in rows if i.kind in _SEEN_AGAIN}
+    if not repeatable:
         return rows
     again = (
         AuditEvent.objects.filter(
-            event_name=INCIDENT_PIN_LOCK_SEEN_AGAIN.name,
+            event_name__in=sorted(_SEEN_AGAIN.values()),
             subject_type=f"{Incident._meta.app_label}.{Incident._meta.model_name}",
-            subject_id__in=list(locks),
+            subject_id__in=list(repeatable),
         )
-        .values("subject_id")
-        .annotate(n=Count("seq"))
-        .values_list("subject_id", "n")
+        .values("subject_id", "event_name")
+        .annotate(n=Count("seq"), last=Max("time"))
+        .values_list("subject_id", "event_name", "n", "last")
     )
-    for subject_id, n in again:
-        setattr(locks[subject_id], TIMES_SEEN, 1 + n)
+    for subject_id, event_name, n, last in again:
+        incident = repeatable[subject_id]
+        if _SEEN_AGAIN[IncidentKind(incident.kind)] == event_name:
+            setattr(incident, TIMES_SEEN, 1 + n)
+            setattr(incident, LAST_SEEN, last)
     return rows
 
 

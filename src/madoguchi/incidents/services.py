@@ -21,7 +21,11 @@ from madoguchi.prepared import insert
 from madoguchi.terminals.models import DeskSession, Terminal
 
 from .constants import IncidentKind, Severity, Source
-from .events import INCIDENT_PIN_LOCK_SEEN_AGAIN, INCIDENT_RECORDED
+from .events import (
+    INCIDENT_COMPLETION_REFUSED_AGAIN,
+    INCIDENT_PIN_LOCK_SEEN_AGAIN,
+    INCIDENT_RECORDED,
+)
 from .models import Incident
 from .text import COMPLAINT, COMPLAINT_REPORTED_BY, PIN_LOCKED, by_language, sentence
 
@@ -92,6 +96,46 @@ def _recording_organisation(
         if user is not None and user.organisation_id is not None:
             return user.organisation
     return None
+
+
+def completion_refused_again(
+    *,
+    visit: Any,
+    reason_code: str,
+    terminal: Terminal | None,
+    staff: User | None,
+    payload: dict[str, Any],
+) -> Incident | None:
+    """The completion-refused incident already recorded today (the city's day) for `visit`, an
+    ended visit, with this reason, the refusal just made added to it (an
+    `incidents.completion_refused_again` event with `payload`); None when there is none (the
+    caller records the incident). A client retrying with a stale token, or someone posting
+    copied bodies, after the visit ended was a new HIGH incident each time, flooding the
+    daily report and the officials' lists (side doors, round 22). The caller holds the
+    visit's lock: two refusals at once add to one incident, or record it once."""
+    start = timezone.make_aware(
+        datetime.combine(timezone.localdate(), time.min), timezone.get_current_timezone()
+    )
+    first = (
+        Incident.objects.filter(
+            visit=visit,
+            kind=IncidentKind.COMPLETION_REFUSED,
+            reason_code=reason_code,
+            occurred_at__gte=start,
+        )
+        .order_by("occurred_at", "pk")
+        .only("pk")
+        .first()
+    )
+    if first is not None:
+        audit.record(
+            INCIDENT_COMPLETION_REFUSED_AGAIN,
+            actor=staff,
+            terminal=terminal,
+            subject=first,
+            payload=payload,
+        )
+    return first
 
 
 PIN_APPLETS = {"auth": "jpki_auth", "support": "input_support"}

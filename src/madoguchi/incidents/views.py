@@ -60,6 +60,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = read_incident(request, pk, page="incidents.incident")
     if isinstance(incident, HttpResponse):
         return incident
+    selectors.with_times_seen([incident])  # met again: how many times, the last when
     trail = [(e, display(e)) for e in selectors.audit_trail(incident)]
     # The case opened from it (one an incident): its link replaces the button; the case's
     # page is a city official's, others read its reference.

@@ -18,7 +18,7 @@ from madoguchi.identity.models import Nonce
 from madoguchi.identity.tokens import ErrorCode, canonical_transaction_bytes
 from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
-from madoguchi.incidents.services import incident_record
+from madoguchi.incidents.services import completion_refused_again, incident_record
 from madoguchi.prepared import Prepared, insert
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.models import DeskSession
@@ -400,37 +400,55 @@ def _write_completion(
 
 
 def _refuse_completion(desk_session: DeskSession, exc: Refusal, visit_id: int | None) -> Refusal:
-    """After a refused completion (its transaction rolled back): end the visit, record why."""
+    """After a refused completion (its transaction rolled back): end the visit, record why.
+
+    Every refusal is a `visits.completion_refused` audit event. The one that ends the visit, or
+    the first of its reason for a visit already ended, is a HIGH `completion_refused`
+    incident; the same reason again that day for the ended visit (a client retrying with a
+    stale token, copied bodies posted again) is added to that incident instead
+    (`incidents.services.completion_refused_again`): the lists say how many times and when
+    last, the daily report counts one. A different reason is an incident of its own. Looked
+    up and recorded under the visit's lock, so refusals at once record one."""
+    summary, text = incident_text.sentence(
+        incident_text.COMPLETION_REFUSED, reason=incident_text.refusal(exc)
+    )
     with transaction.atomic():
         visit = None
         if visit_id is not None:
             visit = Visit.objects.select_for_update().filter(pk=visit_id).first()
         if visit is None:
             visit = _open_visit_locked(desk_session.terminal, timezone.now())
+        ended_before = visit is not None and visit.ended_at is not None
         if visit is not None and visit.ended_at is None:
             end_locked(visit, VisitEndReason.COMPLETION_REFUSED, actor=desk_session.staff)
+        refused = {
+            "visit": visit.reference if visit else None,
+            "code": exc.code,
+            "detail": exc.detail[:300],
+        }
         audit.record(
             VISITS_COMPLETION_REFUSED,
             actor=desk_session.staff,
             terminal=desk_session.terminal,
             subject=visit,
-            payload={
-                "visit": visit.reference if visit else None,
-                "code": exc.code,
-                "detail": exc.detail[:300],
-            },
+            payload=refused,
         )
-    summary, text = incident_text.sentence(
-        incident_text.COMPLETION_REFUSED, reason=incident_text.refusal(exc)
-    )
-    incident_record(
-        kind=IncidentKind.COMPLETION_REFUSED,
-        reason_code=exc.code,
-        severity=Severity.HIGH,
-        summary=summary,
-        visit=visit,
-        terminal=desk_session.terminal,
-        staff=desk_session.staff,
-        detail={"code": exc.code, "detail": exc.detail[:300], "text": text},
-    )
+        if ended_before and completion_refused_again(
+            visit=visit,
+            reason_code=exc.code,
+            terminal=desk_session.terminal,
+            staff=desk_session.staff,
+            payload={"visit": refused["visit"], "code": exc.code},
+        ):
+            return exc
+        incident_record(
+            kind=IncidentKind.COMPLETION_REFUSED,
+            reason_code=exc.code,
+            severity=Severity.HIGH,
+            summary=summary,
+            visit=visit,
+            terminal=desk_session.terminal,
+            staff=desk_session.staff,
+            detail={"code": exc.code, "detail": exc.detail[:300], "text": text},
+        )
     return exc
