@@ -5,7 +5,7 @@ the officials' incident lists, hiding the incidents that matter. The refusal tha
 and the first of each reason after it, is an incident as before; the same reason again that day
 is an `incidents.completion_refused_again` event on that incident (the lists say how many times
 and when last, the daily report counts one), and every attempt is still a
-`visits.completion_refused` audit event (side doors, round 22)."""
+`visits.completion_refused` audit event (side doors, round 21)."""
 
 import base64
 import json

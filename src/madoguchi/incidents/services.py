@@ -111,7 +111,7 @@ def completion_refused_again(
     `incidents.completion_refused_again` event with `payload`); None when there is none (the
     caller records the incident). A client retrying with a stale token, or someone posting
     copied bodies, after the visit ended was a new HIGH incident each time, flooding the
-    daily report and the officials' lists (side doors, round 22). The caller holds the
+    daily report and the officials' lists (side doors, round 21). The caller holds the
     visit's lock: two refusals at once add to one incident, or record it once."""
     start = timezone.make_aware(
         datetime.combine(timezone.localdate(), time.min), timezone.get_current_timezone()
