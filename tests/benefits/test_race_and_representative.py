@@ -27,6 +27,7 @@ from tests.benefits.conftest import (
     sign,
     start_visit,
 )
+from tests.checklistkit import tick_before
 from tests.visits import commit_at_once, commit_two_cards, verify_basic_four
 
 
@@ -195,6 +196,7 @@ def test_a_swapped_representative_card_or_changed_content_commits_nothing(
             desk_services.procedure_prepare(
                 desk_session=d, kind="test_link", fields={"account": "PAY-X-1", "points": 1}
             )
+            tick_before(d)  # the changed summary is confirmed again (its ticks were withdrawn)
             ch2 = desk_services.completion_challenge(desk_session=d)
             second = cardkit.completion_token(signer, ORIGIN, ch.nonce.value, ch2.transaction_bytes)
         else:  # another card than the representative's signs the second time

@@ -1,5 +1,5 @@
 """Names split at another place, rotations of an unspaced name, and companies of another legal
-form are never a match (round 22 probe F)."""
+form are never a match (round 21, probe F)."""
 
 import pytest
 from hypothesis import given, settings

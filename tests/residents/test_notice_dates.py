@@ -45,7 +45,7 @@ def test_a_letter_for_a_step_known_to_the_month_is_dated_the_day_it_is_issued(
     notice = Notice.objects.get(case=case, entry__kind="close")
     assert notice.issued_on == timezone.localdate()
     assert notice.issued_on_ja == format_era(timezone.localdate(), weekday=False)
-    # The step's month, as a sentence says it (round 22: not 「…月（日付は不明）、」).
+    # The step's month, as a sentence says it (round 21: not 「…月（日付は不明）、」).
     assert notice.body[0].startswith(f"{format_month(month_ago)}に、")
 
 
