@@ -227,6 +227,33 @@ def test_a_changed_summary_and_a_second_completion_are_ticked_again(desk):
     assert Completion.objects.filter(visit=visit).count() == 2
 
 
+def test_a_confirmation_tab_left_on_an_earlier_summary_confirms_nothing(desk):
+    """Tab 1 shows the confirmation page for one account; tab 2 adds a second account. Tab 1's
+    box 「確定内容を来庁者本人が画面で確認した」 (its page still showing one account) ticks nothing:
+    the page reloads with the second account and says to confirm it with the resident."""
+    page = desk.page
+    visit = start_visit(desk, "A")
+    add_test_link(desk, "PAY-A-0001", "100")
+    page.get_by_test_id("to-confirm").click()
+    other = page.context.new_page()
+    other.goto(desk.url + "/desk/visit/")
+    other.get_by_test_id("add-test_link").click()
+    other.fill("input[name=account]", "PAY-A-0002")
+    other.fill("input[name=points]", "200")
+    other.get_by_test_id("procedure-submit").click()
+    other.wait_for_url(re.compile(r"/desk/visit/$"))
+    other.close()
+    expect(page.get_by_test_id("commit-lines")).not_to_contain_text("PAY-A-0002")
+    page.locator("#ck-summary_confirmed").check()
+    # htmx follows the server's HX-Redirect: the page as it is now, saying why.
+    expect(page.get_by_test_id("commit-lines")).to_contain_text("PAY-A-0002")
+    expect(page.locator("body")).to_contain_text("前の確定内容か前の確定のときのものなので")
+    expect(page.locator("#ck-summary_confirmed")).not_to_be_checked()
+    assert not ChecklistTick.objects.filter(visit=visit).exists()
+    tick(desk, BEFORE)
+    assert {t.item.code for t in ChecklistTick.objects.filter(visit=visit)} == set(BEFORE)
+
+
 def test_a_refusal_on_an_english_desk_page_is_in_english(desk):
     """The server's refusal shows in the page's language: English on a page read in English
     (it showed the Japanese beside it on every desk page)."""

@@ -185,7 +185,9 @@ def test_on_a_phone_a_visits_checklist_and_trail_keep_room_for_their_sentences(
     )
     for lang in ("ja", "en"):
         page.goto(f"{url}/officials/visits/{visit.public_id}/?reason=incident&lang={lang}")
-        item = page.locator("[data-testid=visit-checklist] tbody td").nth(1)
+        item = page.locator("[data-testid=visit-checklist] tbody td").nth(
+            2
+        )  # after the time and the completion
         assert item.bounding_box()["width"] >= 200, (lang, item.inner_text())
         event = page.locator("[data-testid=audit-trail] tbody td").nth(2)
         assert event.bounding_box()["width"] >= 200, (lang, event.inner_text())

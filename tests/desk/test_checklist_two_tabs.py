@@ -9,7 +9,7 @@ form showed.
 from madoguchi.checklists import services as checklists
 from madoguchi.checklists.models import ChecklistTick
 
-from .test_pages import _origin, prepare, staff_client, start  # noqa: F401
+from .test_pages import _origin, prepare, shown_form, staff_client, start  # noqa: F401
 
 HTMX = {"HX-Request": "true"}
 
@@ -28,7 +28,7 @@ def test_a_tick_in_a_second_tab_does_not_withdraw_the_first_tabs_tick(trusted, s
     checklists.template_install_default()
     visit = start(staff_client, trusted.card("A"))
     prepare(staff_client)
-    form = {"visit": visit.reference, "stage": "before_completion"}
+    form = shown_form(staff_client.get("/desk/visit/confirm/").content.decode())
     staff_client.post(
         "/desk/visit/checklist/", {**form, "item": ["card_face_matches"]}, headers=HTMX
     )
@@ -41,7 +41,7 @@ def test_the_forms_as_shown_change_only_their_own_box(trusted, staff_client):  #
     checklists.template_install_default()
     visit = start(staff_client, trusted.card("A"))
     prepare(staff_client)
-    form = {"visit": visit.reference, "stage": "before_completion"}
+    form = shown_form(staff_client.get("/desk/visit/confirm/").content.decode())
     # Both tabs load the page with nothing ticked.
     page = staff_client.get("/desk/visit/confirm/").content.decode()
     assert 'name="shown"' not in page

@@ -30,6 +30,18 @@ def _origin(settings):
     settings.CSRF_COOKIE_SECURE = False
 
 
+_HIDDEN = re.compile(r'<input type="hidden" name="(visit|stage|round|summary)" value="([^"]*)"')
+
+
+def shown_form(page: str) -> dict[str, str]:
+    """The hidden fields of the page's (first) checklist form as the browser sends them back:
+    the visit, the stage, the completion round and (before completion) the summary shown."""
+    fields: dict[str, str] = {}
+    for name, value in _HIDDEN.findall(page):
+        fields.setdefault(name, value)
+    return fields
+
+
 @pytest.fixture
 def staff_client(client, db):
     """A browser enrolled as a terminal, with desk staff signed in on it."""
@@ -287,13 +299,11 @@ def test_checklist_post_records_ticks_and_answers_htmx_with_the_fieldset(trusted
     checklists.template_install_default()
     visit = start(staff_client, trusted.card("A"))
     prepare(staff_client)
+    form = shown_form(staff_client.get("/desk/visit/confirm/").content.decode())
+    assert form["visit"] == visit.reference
     r = staff_client.post(
         "/desk/visit/checklist/",
-        {
-            "visit": visit.reference,
-            "stage": "before_completion",
-            "item": ["card_face_matches", "pin_by_resident"],
-        },
+        {**form, "item": ["card_face_matches", "pin_by_resident"]},
         headers={"HX-Request": "true"},
     )
     assert r.status_code == 200
@@ -306,12 +316,7 @@ def test_checklist_post_records_ticks_and_answers_htmx_with_the_fieldset(trusted
     assert r.content.count(b'name="shown"') == 2
     staff_client.post(
         "/desk/visit/checklist/",
-        {
-            "visit": visit.reference,
-            "stage": "before_completion",
-            "item": ["pin_by_resident"],
-            "shown": ["card_face_matches", "pin_by_resident"],
-        },
+        {**form, "item": ["pin_by_resident"], "shown": ["card_face_matches", "pin_by_resident"]},
     )
     rows = ChecklistTick.objects.filter(visit=visit).order_by("pk")
     assert [(t.item.code, t.ticked) for t in rows] == [
@@ -348,7 +353,7 @@ def test_end_records_after_items_ends_the_visit_and_pages_forget_it(trusted, sta
     assert 'data-testid="lines-in-japanese"' not in r.content.decode()
     r = staff_client.post(
         "/desk/visit/end/",
-        {"visit": visit.reference, "item": ["receipt_handed", "visit_ended"]},
+        {**shown_form(r.content.decode()), "item": ["receipt_handed", "visit_ended"]},
     )
     assert r["Location"] == reverse("desk:terminal")
     visit.refresh_from_db()

@@ -55,6 +55,7 @@ TX_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 _CHECK_ITEM = re.compile(r'name="item" value="([^"]+)"')
 _CHECKLIST = re.compile(r'data-testid="checklist-before_completion">(.*?)</fieldset>', re.DOTALL)
 _VISIT_INPUT = re.compile(r'name="visit" value="([^"]+)"')
+_SHOWN_FOR = re.compile(r'name="(summary|round)" value="([^"]*)"')
 
 
 @pytest.fixture(autouse=True)
@@ -135,7 +136,12 @@ def whole_visit(client, card, credential, steps, n, *, agent_client=None, measur
         "checklist ticks",
         lambda: client.post(
             "/desk/visit/checklist/",
-            {"visit": shown_for, "stage": "before_completion", "item": items},
+            {
+                "visit": shown_for,
+                "stage": "before_completion",
+                "item": items,
+                **dict(_SHOWN_FOR.findall(page.content.decode())),
+            },
         ),
     )
     assert r.status_code in (200, 302)

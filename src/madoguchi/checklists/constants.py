@@ -23,6 +23,12 @@ class Withdrawal(models.TextChoices):
 # PIN) are about the person, not the summary.
 SUMMARY_ITEMS = frozenset({"summary_confirmed", "payment_card_in_name"})
 
+# The after-completion items done once a visit, at its end (the card returned, the visit
+# ended): only the last completion's count. Every other after-completion item is each
+# completion's own (each has its receipt to hand over), and the visit's end names an earlier
+# completion's left unticked too (`services._record_unticked`).
+ONCE_PER_VISIT_ITEMS = frozenset({"visit_ended"})
+
 
 # The desk manual's points: code, Japanese, English, stage, required, procedure kinds (empty: all).
 DEFAULT_TEMPLATE_NAME = "desk"

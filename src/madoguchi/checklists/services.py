@@ -10,7 +10,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import BigIntegerField, Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    Exists,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -27,7 +35,14 @@ from madoguchi.prepared import Prepared, insert_many
 from madoguchi.refusals import ByLanguage, Refusal
 from madoguchi.terminals.models import DeskSession
 
-from .constants import DEFAULT_ITEMS, DEFAULT_TEMPLATE_NAME, SUMMARY_ITEMS, Stage, Withdrawal
+from .constants import (
+    DEFAULT_ITEMS,
+    DEFAULT_TEMPLATE_NAME,
+    ONCE_PER_VISIT_ITEMS,
+    SUMMARY_ITEMS,
+    Stage,
+    Withdrawal,
+)
 from .events import (
     CHECKLISTS_SUMMARY_CHANGED,
     CHECKLISTS_TICKED,
@@ -60,6 +75,31 @@ class ChecklistIncomplete(ChecklistRefused):
                     "; ".join(i.label_en for i in missing),
                 )
             },
+        )
+
+
+class ChecklistStale(ChecklistRefused):
+    """A checklist form shown for an earlier summary or an earlier completion of the visit:
+    a tab left open while another tab prepared, discarded or committed. Nothing is recorded;
+    the page is to be reloaded, and the summary now shown confirmed again."""
+
+    code = "checklist_stale"
+    message = _(
+        "This page showed an earlier summary or an earlier completion of this visit, so "
+        "nothing was ticked. Reload the page, have the resident confirm the summary shown now, "
+        "then tick again."
+    )
+
+    @classmethod
+    def of_stage(cls, stage: str) -> ChecklistStale:
+        if stage == Stage.BEFORE_COMPLETION:
+            return cls()
+        return cls(
+            message=_(
+                "This page was shown for another completion of this visit, so nothing was "
+                "ticked. Reload the page to see the receipt of the latest completion, and tick "
+                "again."
+            )
         )
 
 
@@ -243,6 +283,18 @@ def _procedure_kinds(visit_id: int, status: str) -> QuerySet[Any]:
     return Procedure.objects.filter(visit_id=visit_id, status=status).values_list("kind", flat=True)
 
 
+def _pending_ids_and_kinds(visit_id: int) -> QuerySet[Any]:
+    return Procedure.objects.filter(visit_id=visit_id, status=ProcedureStatus.PENDING).values_list(
+        "pk", "kind"
+    )
+
+
+# The visit's pending procedures' ids and kinds: what the confirmation page's summary was made
+# of (`desk.procedures.summary_stamp`), read instead of their kinds alone when a form says which
+# summary it showed (no statement more), compiled once per process (issue 15).
+_PENDING_IDS_AND_KINDS = Prepared(_pending_ids_and_kinds, visit_id=-15)
+
+
 # The kinds of a visit's procedures in one status, compiled once per process (issue 15, ninth
 # round: the checklist ticks built and compiled this query on every form).
 _PROCEDURE_KINDS = Prepared(_procedure_kinds, visit_id=-15, status="-status-")
@@ -321,10 +373,14 @@ def _missing(
     return [i for i in items if i.applies_to(kinds) and not (i.pk in state and state[i.pk].ticked)]
 
 
-def _items_with_latest_query(visit_id: int, stage: str) -> QuerySet[ChecklistItem]:
+def _items_with_latest_query(
+    visit_id: int, stage: str, completion_round: int | None = None
+) -> QuerySet[ChecklistItem]:
     """The items of `stage` in the visit's version (its first tick's, else the active one), each
     with `latest_ticked`: the state of the visit's latest row for it in its current completion
-    round (True, False, None when not ticked in this round), and that round (`current_round`)."""
+    round (True, False, None when not ticked in this round), and that round (`current_round`).
+    `completion_round`: that round instead of the current one (an earlier completion's receipt
+    left open in a tab)."""
     ticks = ChecklistTick.objects.filter(visit_id=visit_id)
     active = ChecklistTemplate.objects.filter(name=DEFAULT_TEMPLATE_NAME, is_active=True)
     version = Coalesce(
@@ -333,23 +389,33 @@ def _items_with_latest_query(visit_id: int, stage: str) -> QuerySet[ChecklistIte
         output_field=BigIntegerField(),
     )
     latest = (
-        ticks.filter(item=OuterRef("pk"), completion_round=_round(visit_id))
+        ticks.filter(item=OuterRef("pk"), completion_round=_shown_round(visit_id, completion_round))
         .order_by("-pk")
         .values("ticked")[:1]
     )
     return ChecklistItem.objects.filter(template_id=version, stage=stage).annotate(
-        latest_ticked=Subquery(latest), current_round=_round(visit_id)
+        latest_ticked=Subquery(latest), current_round=_shown_round(visit_id, completion_round)
     )
 
 
-def _with_tick_ids(visit_id: int, stage: str) -> QuerySet[ChecklistItem]:
+def _shown_round(visit_id: int, completion_round: int | None) -> Any:
+    if completion_round is None:
+        return _round(visit_id)
+    return Value(completion_round, output_field=BigIntegerField())
+
+
+def _with_tick_ids(
+    visit_id: int, stage: str, completion_round: int | None = None
+) -> QuerySet[ChecklistItem]:
     """`_items_with_latest_query`, each item with its version (`template`) and the pk of the
-    visit's latest row for it in the current round (`latest_tick_id`)."""
+    visit's latest row for it in the current round, or `completion_round` (`latest_tick_id`)."""
     latest = ChecklistTick.objects.filter(
-        visit_id=visit_id, item=OuterRef("pk"), completion_round=_round(visit_id)
+        visit_id=visit_id,
+        item=OuterRef("pk"),
+        completion_round=_shown_round(visit_id, completion_round),
     ).order_by("-pk")
     return (
-        _items_with_latest_query(visit_id, stage)
+        _items_with_latest_query(visit_id, stage, completion_round)
         .annotate(latest_tick_id=Subquery(latest.values("pk")[:1]))
         .select_related("template")
     )
@@ -378,19 +444,37 @@ def _items_with_latest(visit: Visit, stage: str) -> list[ChecklistItem]:
     return _ITEMS_WITH_LATEST(visit_id=visit.pk, stage=str(stage))
 
 
-def items_with_ticks(visit: Visit, stage: str) -> list[tuple[ChecklistItem, ChecklistTick | None]]:
+def items_with_ticks(
+    visit: Visit, stage: str, completion_round: int | None = None
+) -> list[tuple[ChecklistItem, ChecklistTick | None]]:
     """The items of `stage` that apply to the visit's procedures, in order, each with the
     visit's latest row for it (ticked or withdrawn) or None, as `items_for` and `ticked_state`
     give them; in one query while nothing is ticked (issue 15: was three: the ticks, the active
-    version, the items), two once something is."""
+    version, the items), two once something is. Each item's `current_round` is the round shown:
+    the visit's current one, or the earlier `completion_round` of an after-completion form
+    (one query more)."""
     kinds = _kinds(visit, stage)
     if not kinds:
         return []
-    items = [i for i in _items_with_latest(visit, stage) if i.applies_to(kinds)]
+    found = _items_with_latest(visit, stage)
+    now = found[0].current_round if found else 0  # type: ignore[attr-defined]
+    if _earlier_receipt(stage, completion_round, now):
+        found = list(_with_tick_ids(visit.pk, str(stage), completion_round))
+    items = [i for i in found if i.applies_to(kinds)]
     ids = [i.latest_tick_id for i in items if i.latest_tick_id is not None]  # type: ignore[attr-defined]
     ticks = ChecklistTick.objects.filter(pk__in=ids).select_related("staff") if ids else []
     by_item = {t.item_id: t for t in ticks}
     return [(i, by_item.get(i.pk)) for i in items]
+
+
+def _earlier_receipt(stage: str, completion_round: int | None, now: int) -> bool:
+    """Whether a form shown for `completion_round` is an earlier completion's receipt (its
+    after-completion items), the visit having committed `now` completions since."""
+    return (
+        stage == Stage.AFTER_COMPLETION
+        and completion_round is not None
+        and 1 <= completion_round < now
+    )
 
 
 def _gaps(items: list[ChecklistItem], kinds: set[str]) -> list[ChecklistItem]:
@@ -547,13 +631,65 @@ def tick_after_end(
         return _append_ticks(latest, Stage.AFTER_COMPLETION, codes, staff, shown=shown)
 
 
+def unticked_by_completion(visit: Visit) -> tuple[int, dict[int, list[ChecklistItem]]]:
+    """How many completions the visit committed, and the required after-completion items each
+    left unticked, by its number (its completion round): the last completion's every item, an
+    earlier one's those that are each completion's own (not `ONCE_PER_VISIT_ITEMS`: the card
+    returned and the visit ended once, at its end). One query, and one more when the visit
+    committed more than one completion."""
+    kinds = _kinds(visit, Stage.AFTER_COMPLETION)
+    if not kinds:
+        return 0, {}
+    items = _required_with_state(visit, Stage.AFTER_COMPLETION)
+    if not items:
+        return 0, {}
+    now = int(items[0].current_round)  # type: ignore[attr-defined]
+    gaps: dict[int, list[ChecklistItem]] = {}
+    each = [i for i in items if i.applies_to(kinds) and i.code not in ONCE_PER_VISIT_ITEMS]
+    if now > 1 and each:
+        state: dict[tuple[int, int], bool] = {}
+        rows = ChecklistTick.objects.filter(
+            visit_id=visit.pk, item__in=each, completion_round__gte=1, completion_round__lt=now
+        ).order_by("pk")
+        for completion_round, item_id, ticked in rows.values_list(
+            "completion_round", "item_id", "ticked"
+        ):
+            state[(completion_round, item_id)] = ticked
+        for number in range(1, now):
+            left = [i for i in each if not state.get((number, i.pk))]
+            if left:
+                gaps[number] = left
+    last = _gaps(items, kinds)
+    if last:
+        gaps[now] = last
+    return now, gaps
+
+
 def _record_unticked(visit: Visit) -> None:
     """The incident of the visit's after-completion items still unticked, if any are, dated at
     the visit's end (when they were left): the report of the visit's day lists it, though the
-    desk moved on (or the sweeper found it) after midnight."""
-    gaps = missing(visit, Stage.AFTER_COMPLETION)
-    if not gaps:
+    desk moved on (or the sweeper found it) after midnight. A visit of more than one completion
+    names which completion left which (「1件目の確定: …」), an earlier one's own items too."""
+    made, by_completion = unticked_by_completion(visit)
+    if not by_completion:
         return
+    gaps = list({i.pk: i for left in by_completion.values() for i in left}.values())
+    several = made > 1
+    if several:
+        items_text = incident_text.by_language(
+            ja="／".join(
+                f"{n}件目の確定: " + "、".join(i.label_ja for i in left)
+                for n, left in by_completion.items()
+            ),
+            en=" / ".join(
+                f"completion {n}: " + "; ".join(i.label_en for i in left)
+                for n, left in by_completion.items()
+            ),
+        )
+    else:
+        items_text = incident_text.by_language(
+            ja="、".join(i.label_ja for i in gaps), en="; ".join(i.label_en for i in gaps)
+        )
     end_reason = str(visit.end_reason)
     known = end_reason in VisitEndReason.values
     summary, text = incident_text.sentence(
@@ -562,9 +698,7 @@ def _record_unticked(visit: Visit) -> None:
         reason=incident_text.end_reason(VisitEndReason(end_reason).label)
         if known
         else incident_text.by_language(ja=end_reason, en=end_reason),
-        items=incident_text.by_language(
-            ja="、".join(i.label_ja for i in gaps), en="; ".join(i.label_en for i in gaps)
-        ),
+        items=items_text,
     )
     incident_record(
         kind=IncidentKind.CHECKLIST_UNTICKED,
@@ -574,7 +708,20 @@ def _record_unticked(visit: Visit) -> None:
         visit=visit,
         terminal=visit.terminal,
         staff=visit.staff,
-        detail={"items": [i.code for i in gaps], "end_reason": end_reason, "text": text},
+        detail={
+            "items": [i.code for i in gaps],
+            **(
+                {
+                    "completions": {
+                        str(n): [i.code for i in left] for n, left in by_completion.items()
+                    }
+                }
+                if several
+                else {}
+            ),
+            "end_reason": end_reason,
+            "text": text,
+        },
         occurred_at=visit.ended_at,
     )
 
@@ -638,7 +785,14 @@ _VISIT_LOCKED = Prepared(
 
 
 def tick_many(
-    *, visit: Visit, stage: str, codes: set[str], staff: Any, shown: set[str] | None = None
+    *,
+    visit: Visit,
+    stage: str,
+    codes: set[str],
+    staff: Any,
+    shown: set[str] | None = None,
+    completion_round: int | None = None,
+    summary: str | None = None,
 ) -> list[ChecklistTick]:
     """Record the form's state for one stage: append rows only for items whose state changes.
 
@@ -646,6 +800,13 @@ def tick_many(
     (ticked in `codes` and not shown ticked, or shown ticked and not in `codes`) are changed, so
     a second tab showing an older state withdraws nothing it did not touch. None: `codes` is the
     whole state (a caller that read the current state itself).
+    `completion_round` and `summary`: the completion round the form showed (its rows' `round`)
+    and, before completion, the summary it showed (`desk.procedures.summary_stamp`), compared
+    under the visit's lock. A before-completion form of another summary or round is refused
+    (`ChecklistStale`): a tab left on an earlier summary confirms nothing it did not show. An
+    after-completion form of an earlier completion (its receipt left open in a tab) ticks that
+    completion's items, never the later one's; of a round the visit does not have, refused.
+    None: not compared (a caller that read the visit itself).
     One transaction for the whole form (one lock of the visit, one audit append at commit),
     with one ``checklists.ticked`` event per changed item.
     """
@@ -653,7 +814,16 @@ def tick_many(
         found = _VISIT_LOCKED(visit_id=visit.pk)
         if not found:
             raise Visit.DoesNotExist("Visit matching query does not exist.")
-        return _append_ticks(found[0], stage, codes, staff, shown=shown, open_only=True)
+        return _append_ticks(
+            found[0],
+            stage,
+            codes,
+            staff,
+            shown=shown,
+            open_only=True,
+            completion_round=completion_round,
+            summary=summary,
+        )
 
 
 def _append_ticks(
@@ -664,10 +834,21 @@ def _append_ticks(
     *,
     shown: set[str] | None = None,
     open_only: bool = False,
+    completion_round: int | None = None,
+    summary: str | None = None,
 ) -> list[ChecklistTick]:
     """`tick_many`'s rows for the visit locked by the caller; `open_only`: refused once the
     visit has ended (`tick_after_end` checks its own rule instead)."""
-    kinds = _kinds(locked, stage)
+    # An ended visit's form is refused as ended (below), whatever it showed.
+    compare = not (open_only and locked.ended_at is not None)
+    if compare and summary is not None and stage == Stage.BEFORE_COMPLETION:
+        # The pending procedures' ids with their kinds: the same one query as the kinds alone.
+        pending = _PENDING_IDS_AND_KINDS.rows(visit_id=locked.pk)
+        if summary != desk_procedures.summary_stamp(locked, (pk for pk, _kind in pending)):
+            raise ChecklistStale.of_stage(stage)
+        kinds = {kind for _pk, kind in pending}
+    else:
+        kinds = _kinds(locked, stage)
     if not kinds:
         return []
     # The version's items with the visit's latest state of each in its current completion
@@ -676,6 +857,12 @@ def _append_ticks(
     items = _items_with_latest(locked, stage)
     if not items:  # no checklist version
         return []
+    now = items[0].current_round  # type: ignore[attr-defined]
+    if compare and completion_round is not None and completion_round != now:
+        if not _earlier_receipt(stage, completion_round, now):
+            raise ChecklistStale.of_stage(stage)
+        # An earlier completion's receipt: its own items, in its own round (one query more).
+        items = list(_with_tick_ids(locked.pk, str(stage), completion_round))
     template = items[0].template
     rows = []
     for item in items:

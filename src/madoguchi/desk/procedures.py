@@ -8,7 +8,8 @@ real procedures; `TestProcedure` exercises the mechanism in tests and the incide
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from django.conf import settings
@@ -102,6 +103,18 @@ VISIT_END_HOOKS: list[Callable[[Visit], None]] = []
 # summary_changed`). Receivers must not lock rows.
 SUMMARY_CHANGE_HOOKS: list[Callable[[Visit], Any]] = []
 
+
+def summary_stamp(visit: Visit, procedure_ids: Iterable[int]) -> str:
+    """What names the summary a confirmation page shows: the visit's pending procedures (a
+    pending procedure is never edited, only prepared or discarded) and its second card. The
+    page's checklist form carries it, and a tick of a form whose summary is no longer the
+    visit's is refused (`checklists.services.tick_many`): a tab left on an earlier summary
+    confirms nothing it did not show."""
+    ids = ",".join(str(i) for i in sorted(procedure_ids))
+    shown = f"{visit.pk}|{visit.companion_certificate_id or ''}|{ids}"
+    return hashlib.sha256(shown.encode()).hexdigest()[:16]
+
+
 # Called with a desk session (locked) whose latest visit stops being its latest: the next visit
 # starts (`services.visit_start`), the desk session closes (`receivers`), or the sweeper finds
 # it ended longer ago than a staff sign-in lasts. Until then the desk may still show the ended
@@ -134,8 +147,10 @@ def second_card_label(visit: Visit) -> str:
 class VisitChecklist(Protocol):
     """What the desk's pages need of the staff checklist (the checklists app provides it)."""
 
-    def rows(self, visit: Visit, stage: str) -> list[Any]:
-        """The items of one stage (`desk.constants.CHECKLIST_STAGES`) and their ticks."""
+    def rows(self, visit: Visit, stage: str, completion_round: int | None = None) -> list[Any]:
+        """The items of one stage (`desk.constants.CHECKLIST_STAGES`) and their ticks, in the
+        visit's current completion round or (after completion) `completion_round`; each row's
+        `round` is the one shown, which the form sends back."""
 
     def tick_many(
         self,
@@ -145,10 +160,15 @@ class VisitChecklist(Protocol):
         codes: set[str],
         staff: Any,
         shown: set[str] | None = None,
+        completion_round: int | None = None,
+        summary: str | None = None,
     ) -> Any:
         """Record the form's state for one stage: the boxes ticked (`codes`) where they differ
         from what the form showed ticked (`shown`; None: `codes` is the whole state); raises a
-        Refusal if the visit has ended."""
+        Refusal if the visit has ended. `completion_round` and `summary`: the round and the
+        summary (`summary_stamp`) the form was shown for; a form shown for another is refused
+        as stale (`checklist_stale`), except that an after-completion form of an earlier
+        completion ticks that completion's items (None: not compared)."""
 
     def ended_open_to_ticks(self, desk_session: Any) -> Visit | None:
         """The desk session's visit that just ended, while its after-completion items may
@@ -172,7 +192,7 @@ class VisitChecklist(Protocol):
 class NoChecklist:
     """No checklist app installed: no items, nothing to record."""
 
-    def rows(self, visit: Visit, stage: str) -> list[Any]:
+    def rows(self, visit: Visit, stage: str, completion_round: int | None = None) -> list[Any]:
         return []
 
     def tick_many(
@@ -183,6 +203,8 @@ class NoChecklist:
         codes: set[str],
         staff: Any,
         shown: set[str] | None = None,
+        completion_round: int | None = None,
+        summary: str | None = None,
     ) -> Any:
         return []
 

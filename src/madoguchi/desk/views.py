@@ -8,7 +8,6 @@ the JSON API; these views only render and record what staff do.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
 from functools import cache, wraps
@@ -500,10 +499,37 @@ def _shown(request: HttpRequest) -> set[str]:
     return set(request.POST.getlist("shown"))
 
 
+def _form_round(request: HttpRequest) -> int:
+    """The completion round the checklist form was shown for (`round`, its rows'); -1, which no
+    visit has, when it names none or not a number (refused as stale: a page from before forms
+    carried it cannot show which completion its boxes were for)."""
+    value = request.POST.get("round", "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else -1
+
+
+def _form_summary(request: HttpRequest, stage: str) -> str | None:
+    """The summary a before-completion form was shown for (`summary`, the confirmation page's
+    `summary_stamp`); "" when it names none (refused as stale)."""
+    return request.POST.get("summary", "") if stage == CHECKLIST_BEFORE_COMPLETION else None
+
+
+def _stale_checklist(request: HttpRequest, exc: Refusal, stage: str) -> HttpResponse:
+    """The page of a checklist form shown for an earlier summary or completion: nothing was
+    recorded; the page is shown again as it is now, with why."""
+    messages.error(request, exc.text())
+    back = "desk:confirm" if stage == CHECKLIST_BEFORE_COMPLETION else "desk:receipt"
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponseClientRedirect(reverse(back))
+    return redirect(back)
+
+
 @desk_page
 @require_POST
 def checklist(request: HttpRequest) -> HttpResponse:
-    """Record the checklist form of one stage (htmx: answers the fieldset; else redirects)."""
+    """Record the checklist form of one stage (htmx: answers the fieldset; else redirects).
+    The form carries the completion round and (before completion) the summary it showed: a form
+    of an earlier summary or completion is refused as stale, except an earlier completion's
+    receipt, whose boxes tick that completion's items."""
     found = _visit_or_redirect(request)
     if isinstance(found, HttpResponse):
         return found
@@ -512,6 +538,7 @@ def checklist(request: HttpRequest) -> HttpResponse:
     stage = request.POST.get("stage", "")
     if stage not in CHECKLIST_STAGES:
         raise BadRequest("unknown checklist stage")  # handler400: the reason, on a page
+    shown_round = _form_round(request)
     try:
         registry.checklist().tick_many(
             visit=found,
@@ -519,16 +546,22 @@ def checklist(request: HttpRequest) -> HttpResponse:
             codes=set(request.POST.getlist("item")),
             staff=request.user,
             shown=_shown(request),
+            completion_round=shown_round,
+            summary=_form_summary(request, stage),
         )
     except Refusal as exc:
+        if exc.code == "checklist_stale":
+            return _stale_checklist(request, exc, stage)
         messages.error(request, exc.text())
         return redirect("desk:ended")
     if request.htmx:  # type: ignore[attr-defined]
+        after = stage == CHECKLIST_AFTER_COMPLETION
         return render(
             request,
             "desk/_checklist.html",
             {
-                "rows": registry.checklist().rows(found, stage),
+                # An earlier completion's receipt keeps showing that completion's boxes.
+                "rows": registry.checklist().rows(found, stage, shown_round if after else None),
                 "stage": stage,
                 "saved": True,
                 "urls": desk_urls(),
@@ -559,6 +592,8 @@ def confirm(request: HttpRequest) -> HttpResponse:
         _context(
             request,
             found,
+            # The summary shown, which the checklist form sends back (`summary_stamp`).
+            summary=registry.summary_stamp(found, (p["id"] for p in tx["procedures"])),
             lines=tx["display"],
             lines_json=json.dumps(tx["display"], ensure_ascii=False),
             rows=registry.checklist().rows(found, CHECKLIST_BEFORE_COMPLETION),
@@ -632,7 +667,10 @@ def _receipt_page(request: HttpRequest, found: Visit | None, completion: Any) ->
 @desk_page
 @require_POST
 def end(request: HttpRequest) -> HttpResponse:
-    """Next resident: record the after-completion checklist, end the visit, wait again."""
+    """Next resident: record the after-completion checklist, end the visit, wait again. The
+    boxes of an earlier completion's receipt (a tab left on it) tick that completion's items;
+    what the last completion left unticked is named at the end. A form whose boxes changed and
+    that names no completion is refused, the visit left open."""
     visit = services.visit_current(desk_session=_desk(request))
     if visit is not None and (stale := _shown_for_another_visit(request, visit)):
         return stale
@@ -640,15 +678,19 @@ def end(request: HttpRequest) -> HttpResponse:
         codes = set(request.POST.getlist("item"))
         shown = _shown(request)
         if codes != shown:
-            # Ended meanwhile (card removed): ending is what was asked anyway.
-            with contextlib.suppress(Refusal):
+            try:
                 registry.checklist().tick_many(
                     visit=visit,
                     stage=CHECKLIST_AFTER_COMPLETION,
                     codes=codes,
                     staff=request.user,
                     shown=shown,
+                    completion_round=_form_round(request),
                 )
+            except Refusal as exc:
+                if exc.code == "checklist_stale":
+                    return _stale_checklist(request, exc, CHECKLIST_AFTER_COMPLETION)
+                # Ended meanwhile (card removed): ending is what was asked anyway.
         services.visit_end(visit=visit, reason=VisitEndReason.NEXT_RESIDENT, actor=request.user)
         messages.success(request, _("The visit ended. Ready for the next resident."))
     return redirect("desk:terminal")

@@ -15,6 +15,9 @@ _CHECKLIST = re.compile(r'data-testid="checklist-before_completion">(.*?)</field
 _CHECK_ITEM = re.compile(r'name="item" value="([^"]+)"')
 # The visit a desk page's form was shown for: the server refuses a form without it.
 _VISIT_INPUT = re.compile(r'name="visit" value="([^"]+)"')
+# The summary and the completion round the confirmation page's checklist form was shown for.
+_SUMMARY_INPUT = re.compile(r'name="summary" value="([^"]*)"')
+_ROUND_INPUT = re.compile(r'name="round" value="([^"]*)"')
 
 
 class DriverError(Exception):
@@ -167,11 +170,15 @@ class DeskDriver:
         items = _CHECK_ITEM.findall(found.group(1))
         csrf = _CSRF_INPUT.search(page.text)
         shown_for = _VISIT_INPUT.search(page.text)
+        summary = _SUMMARY_INPUT.search(page.text)
+        shown_round = _ROUND_INPUT.search(page.text)
         self.http.post(
             "/desk/visit/checklist/",
             data={
                 "visit": shown_for.group(1) if shown_for else "",
                 "stage": "before_completion",
+                "summary": summary.group(1) if summary else "",
+                "round": shown_round.group(1) if shown_round else "",
                 "item": items,
                 "csrfmiddlewaretoken": csrf.group(1) if csrf else "",
             },

@@ -84,6 +84,7 @@ _CHECKLIST = re.compile(r'data-testid="checklist-before_completion">(.*?)</field
 _CHECK_ITEM = re.compile(r'name="item" value="([^"]+)"')
 # The visit a desk page's form was shown for: the server refuses a form without it.
 _VISIT_INPUT = re.compile(r'name="visit" value="([^"]+)"')
+_SHOWN_FOR = re.compile(r'name="(summary|round)" value="([^"]*)"')
 _TPS = re.compile(r"tps = ([0-9.]+) \(without initial connection time\)")
 
 
@@ -848,6 +849,7 @@ def _visit(
             data={
                 "visit": shown_for.group(1),
                 "stage": "before_completion",
+                **dict(_SHOWN_FOR.findall(page.text)),  # the summary and round it showed
                 "item": _CHECK_ITEM.findall(found.group(1)),
                 "csrfmiddlewaretoken": csrf.group(1),
             },
