@@ -221,8 +221,8 @@ def test_visit_ended_of_a_visit_with_no_completion_says_nothing_more_can_be_comm
 def test_a_retry_arriving_while_the_first_still_commits_waits_and_gets_its_completion(
     pki, settings, monkeypatch
 ):
-    """The retry comes while the first request holds the visit's lock, its challenge already
-    spent (committed at once): it waits for the lock, then finds the completion."""
+    """The retry comes while the first request holds the visit's lock, its challenge spent in
+    that request's transaction: it waits for the challenge's row, then finds the completion."""
     settings.MADOGUCHI_ORIGIN = ORIGIN
     identity.trust_anchor_add(pem=pki.ca.certificates_pem())
     identity.crl_import(data=pki.ca.crl_pem())
@@ -280,4 +280,4 @@ def _wait_for_a_lock_wait() -> None:
             if cursor.fetchone()[0]:
                 return
             time.sleep(0.05)
-    raise AssertionError("the retry never waited for the visit's lock")
+    raise AssertionError("the retry never waited for a lock")

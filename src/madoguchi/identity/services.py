@@ -505,7 +505,9 @@ class SpentNonce:
 
 
 def nonce_spend(*, value: str, purpose: NoncePurpose, desk_session: DeskSession) -> SpentNonce:
-    """Mark a challenge used (committed at once) and return its state before this attempt.
+    """Mark a challenge used and return its state before this attempt: committed at once
+    outside a transaction; inside one (the desk's completion: its commit's own transaction), the
+    challenge's row stays locked until that transaction ends, and a rollback leaves it unspent.
 
     Only the desk session and terminal that asked for it can spend it: another's attempt is
     refused (`nonce_other_session`) and spends nothing. It was marked used before that check,
@@ -599,7 +601,7 @@ def verify_completion(
 ) -> ValidatedToken:
     """Check a completion token against the transaction bytes the server is about to write.
 
-    The caller spends the nonce first (`nonce_spend`), so that the spend survives a refusal.
+    The caller spends the nonce first (`nonce_spend`), and keeps it spent after a refusal.
     """
     try:
         return build_validator().validate_completion(

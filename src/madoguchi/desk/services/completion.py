@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -146,56 +147,80 @@ def completion_commit(
     for another visit, refused as the early check refuses it, nothing ended or recorded (the
     nonce stays spent).
     """
-    try:
-        spent = identity.nonce_spend(
-            value=nonce, purpose=NoncePurpose.COMPLETION, desk_session=desk_session
-        )
-    except identity.IdentityRefused as exc:
-        raise _refuse_completion(desk_session, exc, None) from exc
-
-    visit_id = spent.nonce.visit_id
-    if visit_id is None:
-        raise _refuse_completion(desk_session, VisitRefused.of("challenge_other_visit"), None)
-    if spent.record.used:
-        again = _committed_by_the_same_request(
-            visit_id, spent, (token, second_token), expected_visit
-        )
-        if again is not None:
-            return again
+    spent: identity.SpentNonce | None = None
+    visit_id: int | None = None
+    tokens = (token, second_token)
     try:
         try:
+            # The challenge is spent in the commit's own transaction (its row locked until the
+            # commit or the rollback): a commit that did not happen (a 503, a deadlock) leaves
+            # it unspent for the same request again, and the same request sent at once waits on
+            # that row, then finds the completion (`_committed_by_the_same_request`).
             with transaction.atomic():
-                current = _challenged_visit_locked(desk_session, visit_id, expected_visit)
-                pending = _PENDING_LOCKED(visit_id=current.pk)
-                for p in pending:
-                    p.visit = current  # as `current.procedures` gives them
-                tx = build_transaction(current, pending)
-                tx_bytes = canonical_transaction_bytes(tx)
-                try:
-                    _check_signature(desk_session, current, spent, token, tx_bytes)
-                except Refusal as exc:
-                    if exc.code == ErrorCode.TRANSACTION_CHANGED:
-                        _explain_change(pending)
-                    raise
-                second = _check_second_signature(
-                    desk_session, current, spent, second_token, tx_bytes
+                spent = identity.nonce_spend(
+                    value=nonce, purpose=NoncePurpose.COMPLETION, desk_session=desk_session
                 )
-                if not tx["procedures"]:
-                    raise VisitRefused.of("nothing_pending")
-                for check in registry.PRE_COMPLETION_CHECKS:
-                    check(current)
-                return _write_completion(
-                    desk_session, current, spent, (token, second), tx_bytes, pending
-                )
+                visit_id = spent.nonce.visit_id
+                if visit_id is None:
+                    raise VisitRefused.of("challenge_other_visit")
+                if not spent.record.used:
+                    return _commit_locked(desk_session, visit_id, spent, tokens, expected_visit)
+            again = _committed_by_the_same_request(visit_id, spent, tokens, expected_visit)
+            if again is not None:
+                return again
+            with transaction.atomic():  # refused as a replay (`nonce_used`), as before
+                return _commit_locked(desk_session, visit_id, spent, tokens, expected_visit)
         except _Lapsed as lapsed:
             # Nothing was written; the visit ends as lapsed (its own transaction), then refused.
             with transaction.atomic():
                 _open_visit_locked(desk_session.terminal, timezone.now())
+            assert visit_id is not None  # lapsed: the challenged visit was read
             raise _visit_ended(visit_id, f"ended: {lapsed.reason}") from lapsed
     except Refusal as exc:
+        if spent is None or not spent.record.used:
+            _spend_after_refusal(desk_session, nonce)
         if exc.code == "visit_changed":
             raise
         raise _refuse_completion(desk_session, exc, visit_id) from exc
+
+
+def _spend_after_refusal(desk_session: DeskSession, nonce: str) -> None:
+    """A refused completion's challenge stays spent (its own statement, the commit's transaction
+    rolled back): no second try with it. Another session's or an unknown one spends nothing."""
+    with contextlib.suppress(identity.IdentityRefused):
+        identity.nonce_spend(
+            value=nonce, purpose=NoncePurpose.COMPLETION, desk_session=desk_session
+        )
+
+
+def _commit_locked(
+    desk_session: DeskSession,
+    visit_id: int,
+    spent: identity.SpentNonce,
+    tokens: tuple[str, str],
+    expected_visit: str | None,
+) -> Completion:
+    """In the caller's transaction: lock the challenged visit and its pending procedures, check
+    the signatures over the bytes rebuilt from them, and write the completion."""
+    token, second_token = tokens
+    current = _challenged_visit_locked(desk_session, visit_id, expected_visit)
+    pending = _PENDING_LOCKED(visit_id=current.pk)
+    for p in pending:
+        p.visit = current  # as `current.procedures` gives them
+    tx = build_transaction(current, pending)
+    tx_bytes = canonical_transaction_bytes(tx)
+    try:
+        _check_signature(desk_session, current, spent, token, tx_bytes)
+    except Refusal as exc:
+        if exc.code == ErrorCode.TRANSACTION_CHANGED:
+            _explain_change(pending)
+        raise
+    second = _check_second_signature(desk_session, current, spent, second_token, tx_bytes)
+    if not tx["procedures"]:
+        raise VisitRefused.of("nothing_pending")
+    for check in registry.PRE_COMPLETION_CHECKS:
+        check(current)
+    return _write_completion(desk_session, current, spent, (token, second), tx_bytes, pending)
 
 
 def _committed_by_the_same_request(
@@ -205,20 +230,21 @@ def _committed_by_the_same_request(
     expected_visit: str | None,
 ) -> Completion | None:
     """The completion this very request committed before, if this is the same request again:
-    its challenge (`spent`, already used, issued for the visit `visit_id`), and byte for byte
-    its token and its second token (`tokens`). A first request still committing it holds the
-    visit's lock: wait for it (the lock), then read. Anything else (another token over a used
-    challenge, a challenge whose use was refused) is None: refused as before, as a replay.
-    Named (`expected_visit`), the call must be for the completion's visit."""
-    with transaction.atomic():
-        list(
-            Visit.objects.select_for_update(of=("self",))
-            .filter(pk=visit_id)
-            .values_list("pk", flat=True)
-        )
-        completion = (
-            Completion.objects.select_related("visit").filter(nonce_id=spent.nonce.pk).first()
-        )
+    its challenge (`spent`, already used, issued for the visit `visit_id`), still valid (not
+    past its expiry, as for its first use), and byte for byte its token and its second token
+    (`tokens`). The challenge is spent in its completion's transaction, so a used one's
+    completion is committed and read here: a first request still committing held the
+    challenge's row, and this one waited for it in `nonce_spend`. Anything else (another token
+    over a used challenge, a challenge whose use was refused, an expired one) is None: refused
+    as before, as a replay. Named (`expected_visit`), the call must be for the completion's
+    visit."""
+    if timezone.now() >= spent.record.expires_at:
+        return None
+    completion = (
+        Completion.objects.select_related("visit")
+        .filter(nonce_id=spent.nonce.pk, visit_id=visit_id)
+        .first()
+    )
     if completion is None:
         return None
     token, second_token = tokens
