@@ -4,7 +4,7 @@ hand-written in DuckDB SQL and in pandas, in the same run (Spark local[2] beside
 All sides read the same tables (already loaded and validated; loading is not timed), run every
 rule including the name check of every link whose holder is known (the same UDF on both DuckDB
 sides, ``check_batch`` over whole columns in pandas), and must flag the same links with the same
-causes. Figures are wall-clock seconds of one run each (the first DuckDB query of a process
+rule, cause, score and other resident (``COMPARED``). Figures are wall-clock seconds of one run each (the first DuckDB query of a process
 pays one-off costs: a warm-up run on a small slice comes first).
 """
 
@@ -29,6 +29,7 @@ from typing import Any
 
 import ibis
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,11 +37,16 @@ import pyarrow.parquet as pq
 
 from madoguchi.scan import engine as engines
 from madoguchi.scan import generate, namematch, schema
+from madoguchi.scan.labels import LOGOUT_OMISSION_BY_COMMIT
 
-__all__ = ["HAND_SQL", "BenchResult", "pandas_findings", "run"]
+__all__ = ["COMPARED", "HAND_SQL", "BenchResult", "hand_sql", "pandas_findings", "run"]
 
 TARGET_VS_SQL = 1.2
 TARGET_VS_PANDAS = 10.0
+
+COMPARED = ("link_id", "cause", "rule", "score", "other_resident_id")
+"""What every side must give alike for each flagged link: the rule that decided it (the first
+of ``rules.RULES`` that holds), its cause, score and the other resident it points to."""
 
 HAND_SQL = """
 WITH e AS (
@@ -67,7 +73,8 @@ visits AS (SELECT terminal_id, visit, seg, resident_id FROM e2 WHERE rk = 4),
 c AS (
   SELECT e2.link_id AS c_link, e2."at" AS c_at, e2.staff_id AS commit_staff, s.session_staff,
          v0.resident_id AS card_resident, vp.resident_id AS prev_resident,
-         vn.resident_id AS next_resident
+         vn.resident_id AS next_resident,
+         e2.terminal_id AS c_term, e2.seg AS c_seg, e2.visit AS c_visit
   FROM e2
   LEFT JOIN sessions s ON s.terminal_id = e2.terminal_id AND s.seg = e2.seg
   LEFT JOIN visits v0 ON v0.terminal_id = e2.terminal_id AND v0.visit = e2.visit AND v0.seg = e2.seg
@@ -91,15 +98,28 @@ f2 AS (
          c_at IS NOT NULL AND (session_staff IS NULL OR session_staff <> commit_staff) AS staff_anomaly,
          COALESCE(card_resident IS NOT NULL AND card_resident <> resident_id, FALSE) AS card_other
   FROM f),
+s0 AS MATERIALIZED (SELECT * FROM f2 WHERE own <> 0 OR staff_anomaly),
+earlier_commits AS (
+  SELECT s0.link_id AS e_link, lo.resident_id AS t_res, e2."at" AS o_at,
+         MAX(e2."at") OVER (PARTITION BY s0.link_id) AS l_at
+  FROM s0
+  JOIN e2 ON e2.rk = 0 AND e2.terminal_id = s0.c_term AND e2.seg = s0.c_seg
+         AND e2.visit = s0.c_visit AND e2."at" < s0.c_at
+  JOIN links lo ON lo.link_id = e2.link_id
+  WHERE lo.resident_id <> s0.resident_id),
+earlier AS (
+  SELECT e_link, MIN(t_res) AS commit_resident FROM earlier_commits
+  WHERE o_at = l_at GROUP BY e_link),
 s AS MATERIALIZED (
-  SELECT f2.*, rc.name_kana AS card_name, rp.name_kana AS prev_name,
+  SELECT s0.*, earlier.commit_resident, rc.name_kana AS card_name, rp.name_kana AS prev_name,
          rp.household_id AS prev_household, rn.name_kana AS next_name,
-         rn.household_id AS next_household
-  FROM f2
-  LEFT JOIN residents rc ON rc.resident_id = f2.card_resident
-  LEFT JOIN residents rp ON rp.resident_id = f2.prev_resident
-  LEFT JOIN residents rn ON rn.resident_id = f2.next_resident
-  WHERE own <> 0 OR staff_anomaly),
+         rn.household_id AS next_household, rm.name_kana AS commit_name
+  FROM s0
+  LEFT JOIN earlier ON earlier.e_link = s0.link_id
+  LEFT JOIN residents rc ON rc.resident_id = s0.card_resident
+  LEFT JOIN residents rp ON rp.resident_id = s0.prev_resident
+  LEFT JOIN residents rn ON rn.resident_id = s0.next_resident
+  LEFT JOIN residents rm ON rm.resident_id = earlier.commit_resident),
 members AS (
   SELECT s.link_id, m.resident_id AS m_id, m.name_kana AS m_name, s.holder
   FROM s JOIN residents m ON m.household_id = s.a_household AND m.resident_id <> s.resident_id),
@@ -108,6 +128,7 @@ checked AS MATERIALIZED (
     SELECT card_name AS q_name, holder AS q_holder FROM s WHERE card_name IS NOT NULL
     UNION SELECT prev_name, holder FROM s WHERE prev_name IS NOT NULL
     UNION SELECT next_name, holder FROM s WHERE next_name IS NOT NULL
+    UNION SELECT commit_name, holder FROM s WHERE commit_name IS NOT NULL
     UNION SELECT m_name, holder FROM members)),
 fam AS (
   SELECT members.link_id AS fl_link, MIN(members.m_id) AS family_member
@@ -116,27 +137,55 @@ fam AS (
   GROUP BY members.link_id),
 x AS (
   SELECT s.*, qc.q_check AS card_check, qp.q_check AS prev_check, qn.q_check AS next_check,
-         fam.family_member
+         qm.q_check AS commit_check, fam.family_member
   FROM s
   LEFT JOIN checked qc ON qc.q_name = s.card_name AND qc.q_holder = s.holder
   LEFT JOIN checked qp ON qp.q_name = s.prev_name AND qp.q_holder = s.holder
   LEFT JOIN checked qn ON qn.q_name = s.next_name AND qn.q_holder = s.holder
+  LEFT JOIN checked qm ON qm.q_name = s.commit_name AND qm.q_holder = s.holder
   LEFT JOIN fam ON fam.fl_link = s.link_id),
+x2 AS (
+  SELECT *, commit_resident IS NOT NULL AND (NOT card_other
+           OR COALESCE(commit_check, 3) < COALESCE(card_check, 3)) AS commit_decides
+  FROM x),
 y AS (
   SELECT *, CASE
-    WHEN own <> 0 AND family_member IS NOT NULL AND NOT card_other AND NOT staff_anomaly
-      THEN 'family_account'
-    WHEN staff_anomaly THEN 'lent_terminal'
-    WHEN own <> 0 AND card_other THEN 'logout_omission'
+    WHEN own <> 0 AND family_member IS NOT NULL AND NOT card_other
+         AND commit_resident IS NULL AND NOT staff_anomaly THEN 'family_account.v1'
+    WHEN staff_anomaly THEN 'lent_terminal.v1'
+    WHEN own <> 0 AND card_other AND NOT commit_decides THEN 'logout_omission.v1'
+    WHEN own <> 0 AND commit_decides THEN 'logout_omission_by_commit.v1'
     WHEN NOT card_other AND own <> 0 AND COALESCE(
         (prev_check = 0 AND prev_resident <> resident_id AND prev_household <> a_household
          AND next_resident = resident_id)
         OR (next_check = 0 AND next_resident <> resident_id AND next_household <> a_household
          AND prev_resident = resident_id),
-        FALSE) THEN 'wrong_card'
-    WHEN own = 2 THEN 'typed_wrong_id'
-  END AS cause FROM x)
-SELECT link_id, cause FROM y WHERE cause IS NOT NULL ORDER BY link_id
+        FALSE) THEN 'wrong_card.v1'
+    WHEN own = 2 THEN 'typed_wrong_id.v1'
+  END AS rule FROM x2),
+z AS (
+  SELECT *, CASE WHEN rule = 'logout_omission_by_commit.v1' THEN commit_check
+                 ELSE card_check END AS lo_check
+  FROM y WHERE rule IS NOT NULL)
+SELECT link_id,
+  CASE rule WHEN 'logout_omission_by_commit.v1' THEN 'logout_omission'
+            ELSE split_part(rule, '.', 1) END AS cause,
+  rule,
+  ROUND(CAST(CASE rule
+    WHEN 'family_account.v1' THEN 0.9
+    WHEN 'lent_terminal.v1' THEN CASE WHEN own = 2 THEN 0.95 WHEN own = 0 THEN 0.6 ELSE 0.85 END
+    WHEN 'wrong_card.v1' THEN 0.9
+    WHEN 'typed_wrong_id.v1' THEN CASE WHEN desk_logged THEN 0.85 ELSE 0.8 END
+    ELSE CASE WHEN lo_check = 0 THEN 0.97 WHEN lo_check = 1 THEN 0.85 WHEN own = 3 THEN 0.75
+              ELSE 0.6 END
+  END AS DOUBLE), 4) AS score,
+  CASE rule
+    WHEN 'family_account.v1' THEN family_member
+    WHEN 'logout_omission.v1' THEN card_resident
+    WHEN 'logout_omission_by_commit.v1' THEN commit_resident
+    WHEN 'wrong_card.v1' THEN CASE WHEN prev_check = 0 THEN prev_resident ELSE next_resident END
+  END AS other_resident_id
+FROM z ORDER BY link_id
 """
 
 
@@ -151,7 +200,8 @@ def _checked(pairs: pd.DataFrame) -> pd.DataFrame:
 
 def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The same rules in pandas, the same way (the benchmark's baseline; docs/scan.md): sort and
-    running counts per terminal, merges, each distinct (name, holder) pair checked once."""
+    running counts per terminal, merges, each distinct (name, holder) pair checked once.
+    Columns ``COMPARED``: each flagged link's cause, rule, score and other resident."""
     res, links = t["residents"], t["links"]
     e = t["desk_events"]
     e = e[e["event"].isin(["login", "logout", "card_read", "commit"])]
@@ -165,8 +215,10 @@ def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         columns={"staff_id": "session_staff"}
     )
     visits = e.loc[e["event"] == "card_read", ["terminal_id", "visit", "seg", "resident_id"]]
-    c = e.loc[e["event"] == "commit", ["terminal_id", "at", "staff_id", "link_id", "seg", "visit"]]
-    c = c.rename(columns={"staff_id": "commit_staff", "at": "c_at"})
+    commits = e.loc[
+        e["event"] == "commit", ["terminal_id", "at", "staff_id", "link_id", "seg", "visit"]
+    ]
+    c = commits.rename(columns={"staff_id": "commit_staff", "at": "c_at"})
     c = c.merge(sessions, on=["terminal_id", "seg"], how="left")
     for offset, name in ((0, "card_resident"), (-1, "prev_resident"), (1, "next_resident")):
         v = visits.rename(columns={"resident_id": name}).assign(visit=visits["visit"] - offset)
@@ -180,7 +232,8 @@ def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     f = f.merge(
         own.rename(columns={"name": "a_name", "check": "own"}), on=["a_name", "holder"], how="left"
     )
-    f = f.merge(c.drop(columns=["terminal_id", "seg", "visit"]), on="link_id", how="left")
+    c = c.rename(columns={"terminal_id": "c_term", "seg": "c_seg", "visit": "c_visit"})
+    f = f.merge(c, on="link_id", how="left")
     f["desk_logged"] = f["c_at"].notna()
     f["staff_anomaly"] = f["desk_logged"] & (
         f["session_staff"].isna() | (f["session_staff"] != f["commit_staff"])
@@ -188,8 +241,22 @@ def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     f["card_other"] = f["card_resident"].notna() & (f["card_resident"] != f["resident_id"])
     nomatch = f["own"].notna() & (f["own"] != 0)  # no such resident: null, as in SQL
     s = f[nomatch | f["staff_anomaly"]].copy()
+    # logout_omission_by_commit.v1's evidence: the latest commit before each one in its visit
+    # (same terminal, session and card read; strictly earlier) of a link of another resident,
+    # the lowest resident ID of several at that instant.
+    o = commits[["terminal_id", "seg", "visit", "at", "link_id"]].set_axis(
+        ["c_term", "c_seg", "c_visit", "o_at", "o_link"], axis=1
+    )
+    p = s.loc[s["desk_logged"], ["link_id", "resident_id", "c_term", "c_seg", "c_visit", "c_at"]]
+    p = p.merge(o, on=["c_term", "c_seg", "c_visit"])
+    p = p[p["o_at"] < p["c_at"]]
+    theirs = links[["link_id", "resident_id"]].set_axis(["o_link", "t_res"], axis=1)
+    p = p.merge(theirs, on="o_link")
+    p = p[p["t_res"].notna() & p["resident_id"].notna() & (p["t_res"] != p["resident_id"])]
+    p = p[p["o_at"] == p.groupby("link_id")["o_at"].transform("max")]
+    s["commit_resident"] = s["link_id"].map(p.groupby("link_id")["t_res"].min())
     names = res.set_index("resident_id")
-    for prefix in ("card", "prev", "next"):
+    for prefix in ("card", "prev", "next", "commit"):
         s[f"{prefix}_name"] = s[f"{prefix}_resident"].map(names["name_kana"])
         s[f"{prefix}_household"] = s[f"{prefix}_resident"].map(names["household_id"])
     members = res[["resident_id", "household_id", "name_kana"]].rename(
@@ -201,13 +268,13 @@ def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         pd.concat(
             [
                 s[[f"{p}_name", "holder"]].set_axis(["name", "holder"], axis=1)
-                for p in ("card", "prev", "next")
+                for p in ("card", "prev", "next", "commit")
             ]
             + [fam[["m_name", "holder"]].set_axis(["name", "holder"], axis=1)],
             ignore_index=True,
         )
     )
-    for prefix in ("card", "prev", "next"):
+    for prefix in ("card", "prev", "next", "commit"):
         s = s.merge(
             checked.rename(columns={"name": f"{prefix}_name", "check": f"{prefix}_check"}),
             on=[f"{prefix}_name", "holder"],
@@ -229,16 +296,60 @@ def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         )
 
     nomatch = s["own"].notna() & (s["own"] != 0)
+    by_commit = s["commit_resident"].notna()
+    # rules._commit_decides: no other card read last, or the holder matches the commit's
+    # resident better than the card's (no check counts as unavailable, 3).
+    commit_decides = by_commit & (
+        ~s["card_other"] | (s["commit_check"].fillna(3) < s["card_check"].fillna(3))
+    )
     conds = [
-        nomatch & s["family_member"].notna() & ~s["card_other"] & ~s["staff_anomaly"],
+        nomatch & s["family_member"].notna() & ~s["card_other"] & ~by_commit & ~s["staff_anomaly"],
         s["staff_anomaly"],
-        nomatch & s["card_other"],
+        nomatch & s["card_other"] & ~commit_decides,
+        nomatch & commit_decides,
         ~s["card_other"] & nomatch & (near("prev", "next") | near("next", "prev")),
         s["own"] == 2,
     ]
-    causes = ["family_account", "lent_terminal", "logout_omission", "wrong_card", "typed_wrong_id"]
-    s["cause"] = np.select(conds, causes, default="")
-    out = s.loc[s["cause"] != "", ["link_id", "cause"]]
+
+    def logout(check: pd.Series) -> npt.NDArray[np.float64]:
+        return np.select([check == 0, check == 1, s["own"] == 3], [0.97, 0.85, 0.75], default=0.6)
+
+    def const(score: float) -> npt.NDArray[np.float64]:
+        return np.full(len(s), score)
+
+    # In rules.RULES' order: (rule, cause, score, the other resident it names).
+    rules: list[tuple[str, str, npt.NDArray[np.float64], pd.Series | None]] = [
+        ("family_account.v1", "family_account", const(0.9), s["family_member"]),
+        (
+            "lent_terminal.v1",
+            "lent_terminal",
+            np.select([s["own"] == 2, s["own"] == 0], [0.95, 0.6], default=0.85),
+            None,
+        ),
+        ("logout_omission.v1", "logout_omission", logout(s["card_check"]), s["card_resident"]),
+        (
+            LOGOUT_OMISSION_BY_COMMIT,
+            "logout_omission",
+            logout(s["commit_check"]),
+            s["commit_resident"],
+        ),
+        (
+            "wrong_card.v1",
+            "wrong_card",
+            const(0.9),
+            s["prev_resident"].where(s["prev_check"] == 0, s["next_resident"]),
+        ),
+        ("typed_wrong_id.v1", "typed_wrong_id", np.where(s["desk_logged"], 0.85, 0.8), None),
+    ]
+    s["rule"] = np.select(conds, [r[0] for r in rules], default="")
+    s["cause"] = np.select(conds, [r[1] for r in rules], default="")
+    s["score"] = np.select(conds, [r[2] for r in rules], default=0.0)
+    other = pd.Series(None, index=s.index, dtype=object)
+    for name, _, _, who in rules:
+        if who is not None:
+            other = other.mask(s["rule"] == name, who)
+    s["other_resident_id"] = other.astype(object).where(other.notna(), None)
+    out = s.loc[s["cause"] != "", list(COMPARED)]
     return out.sort_values("link_id").reset_index(drop=True)
 
 
@@ -442,7 +553,8 @@ def _drop_stages(eng: engines.Engine) -> None:
 
 
 def _pairs(t: pa.Table) -> list[dict[str, Any]]:
-    pairs: list[dict[str, Any]] = t.select(["link_id", "cause"]).sort_by("link_id").to_pylist()
+    """The compared columns (``COMPARED``) of a side's findings, by link."""
+    pairs: list[dict[str, Any]] = t.select(list(COMPARED)).sort_by("link_id").to_pylist()
     return pairs
 
 
@@ -503,10 +615,7 @@ def _run_sides(
     _hwm_reset()
     with _duckdb(data, result.storage, result, scratch) as (eng, registered):
         raw = eng.con.con
-        raw.create_function(
-            "madoguchi_namecheck_sql", _sql_udf, ["VARCHAR", "VARCHAR"], "TINYINT", type="arrow"
-        )
-        sql = HAND_SQL.replace("madoguchi_namecheck(", "madoguchi_namecheck_sql(")
+        sql = hand_sql(raw)
         for name in ("residents", "links", "desk_events"):
             raw.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM scan_{name}")  # noqa: S608
         # Warm-up: compile and register once (unstaged: the staged form would run its first
@@ -596,8 +705,8 @@ def _status_mib(pid: int, key: str) -> float:
 
 def spark_child(data: str, out: str, driver_memory: str) -> None:
     """The Spark side, in a process of its own (``_spark_side`` starts it): Spark local[2]
-    reads ``data`` itself, runs the rules, and writes ``OUT/findings.parquet`` (link id and
-    cause) and ``OUT/figures.json`` (wall time of the scan; CPU of this driver and of the JVM
+    reads ``data`` itself, runs the rules, and writes ``OUT/findings.parquet`` (the compared
+    columns, ``COMPARED``) and ``OUT/figures.json`` (wall time of the scan; CPU of this driver and of the JVM
     with its Python workers; their peak memory), or ``{"error": ...}``."""
     figures: dict[str, Any] = {}
     try:
@@ -617,7 +726,7 @@ def spark_child(data: str, out: str, driver_memory: str) -> None:
                 "jvm_peak_mib": _status_mib(jvm, "VmHWM"),
                 "driver_peak_mib": _hwm_mib(),
             }
-            pq.write_table(found.select(["link_id", "cause"]), Path(out) / "findings.parquet")
+            pq.write_table(found.select(list(COMPARED)), Path(out) / "findings.parquet")
             spark.con._session.stop()
     except Exception as exc:  # reported by the parent as one line
         figures = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
@@ -702,6 +811,16 @@ def _spark_side(result: BenchResult, data: Path, links: int, tmp: Path, timeout:
     )
     found = pq.read_table(out / "findings.parquet")
     result.agree["spark_local2"] = _pairs(found) == base
+
+
+def hand_sql(raw: Any) -> str:
+    """``HAND_SQL`` ready to run on the DuckDB connection ``raw`` (which gives it the tables
+    ``residents``, ``links`` and ``desk_events``): the name check registered there as an Arrow
+    UDF of its own (not the ibis side's), and the query calling it."""
+    raw.create_function(
+        "madoguchi_namecheck_sql", _sql_udf, ["VARCHAR", "VARCHAR"], "TINYINT", type="arrow"
+    )
+    return HAND_SQL.replace("madoguchi_namecheck(", "madoguchi_namecheck_sql(")
 
 
 def _sql_udf(resident: pa.Array, holder: pa.Array) -> pa.Array:
