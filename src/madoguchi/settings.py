@@ -189,7 +189,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 _DATABASE_URL_WANTED = (
     "give postgres://USER@HOST:PORT/DATABASE or sqlite:///ABSOLUTE/PATH "
-    "(unset, it is sqlite:///var/madoguchi.sqlite3)."
+    "(unset, it is madoguchi.sqlite3 in MADOGUCHI_DATA_DIR, by default var in the current "
+    "folder)."
 )
 
 
@@ -209,14 +210,36 @@ def _malformed_host(url: str) -> str:
     return "the port after HOST: is not a whole number from 0 to 65535"
 
 
+def _sqlite_host(url: str) -> bool:
+    """Whether a SQLite URL has a host part (`sqlite://relative.db`, `sqlite://localhost/x`):
+    django-environ drops it with a warning, reading the first as a database in memory and the
+    second as a relative path."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() == "sqlite" and parts.netloc not in ("", ":memory:")
+
+
+_SQLITE_ABSOLUTE = "as in sqlite:////srv/madoguchi/madoguchi.sqlite3"
+
 with warnings.catch_warnings():
     # django-environ warns "Engine not recognized from url" for a URL with no scheme
-    # (`nonsense`): refused below, in one line, with no warning before it.
+    # (`nonsense`), and "SQLite URL contains host component" (twice, with the source line) for
+    # `sqlite://relative.db`: each refused in one line, with no warning before it.
     warnings.filterwarnings("ignore", "Engine not recognized", UserWarning)
+    warnings.filterwarnings("ignore", "SQLite URL contains host component", UserWarning)
+    if _sqlite_host(env.str("DATABASE_URL", default="")):
+        raise _database_url_refused(
+            "a SQLite URL with a host component: the file's absolute path follows sqlite:// "
+            f"with no host, {_SQLITE_ABSOLUTE}"
+        )
     try:
         DATABASES = {
             "default": env.db_url(
-                "DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}"
+                "DATABASE_URL",
+                # absolute(): a relative MADOGUCHI_DATA_DIR is not a relative DATABASE_URL.
+                default=f"sqlite:///{(DATA_DIR / 'madoguchi.sqlite3').absolute()}",
             )
         }
     except ValueError:
@@ -228,6 +251,15 @@ if DATABASES["default"].get("NAME") == ":memory:":
     # gone when it exited, and every later command said "not migrated: run madoguchi migrate".
     raise _database_url_refused(
         "a SQLite URL with no file is a database in memory, gone when the command ends"
+    )
+if DATABASES["default"].get("ENGINE") == "django.db.backends.sqlite3" and not os.path.isabs(
+    DATABASES["default"].get("NAME") or "/"
+):
+    # `sqlite:///relative.db` named relative.db in whatever folder a command ran in: `migrate`
+    # in one, then `serve` in another said "not migrated" and left an empty file there.
+    raise _database_url_refused(
+        f"a SQLite file's path must be absolute, {_SQLITE_ABSOLUTE}: a relative one names "
+        "another file in each folder a command runs in"
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Persistent connections (one per worker thread), checked before each request's first use:
@@ -502,11 +534,14 @@ NONCE_LIFETIME_SECONDS = env.int("NONCE_LIFETIME_SECONDS", default=300, minimum=
 # desk token never signs in there), the card agent it talks to, its limits, the call centre.
 # Empty: MADOGUCHI_ORIGIN (the page is then told apart by its challenges alone).
 RESIDENT_ORIGIN = env.origin("RESIDENT_ORIGIN", default="")
-RESIDENT_IDLE_SECONDS = env.int("RESIDENT_IDLE_SECONDS", default=120, minimum=1)
+# The idle and presence limits are bounded as the desk's visit (at most 5 minutes of inactivity
+# after authentication; a card's absence noticed within a minute): an hour kept a page open an
+# hour after the resident left it, or after their card was taken away.
+RESIDENT_IDLE_SECONDS = env.int("RESIDENT_IDLE_SECONDS", default=120, minimum=1, maximum=300)
 # A resident's session ends this long after the card signed in, however active.
 RESIDENT_ABSOLUTE_SECONDS = env.int("RESIDENT_ABSOLUTE_SECONDS", default=30 * 60, minimum=1)
 RESIDENT_PRESENCE_TIMEOUT_SECONDS = env.int(
-    "RESIDENT_PRESENCE_TIMEOUT_SECONDS", default=6, minimum=1
+    "RESIDENT_PRESENCE_TIMEOUT_SECONDS", default=6, minimum=1, maximum=60
 )
 # Sign-in challenges one client address may ask for in a minute (unauthenticated: each is a row).
 RESIDENT_CHALLENGES_PER_MINUTE = env.int("RESIDENT_CHALLENGES_PER_MINUTE", default=30, minimum=1)
@@ -520,7 +555,9 @@ CASE_COMPARISONS_DIFFERENT_MAX = env.int("CASE_COMPARISONS_DIFFERENT_MAX", defau
 # Refuse a card when no fresh CRL can say whether it is revoked (fail closed).
 IDENTITY_REJECT_UNKNOWN_REVOCATION = env.bool("IDENTITY_REJECT_UNKNOWN_REVOCATION", default=True)
 # Visit limits (seconds): inactivity, absolute, and how long the agent may stay silent.
-VISIT_INACTIVITY_SECONDS = env.int("VISIT_INACTIVITY_SECONDS", default=300, minimum=1)
+# Inactivity: the reference's "at most 5 minutes of inactivity after authentication"; a longer
+# one kept a visit signed in that long after the desk was left.
+VISIT_INACTIVITY_SECONDS = env.int("VISIT_INACTIVITY_SECONDS", default=300, minimum=1, maximum=300)
 VISIT_ABSOLUTE_SECONDS = env.int("VISIT_ABSOLUTE_SECONDS", default=1800, minimum=1)
 # Issue 4 wants a card's absence noticed within a few seconds: at most a minute, as a longer
 # window kept a visit open that long after its card was taken away unheard.

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 
 from .models import SentForm
 
@@ -28,10 +28,19 @@ class _SentBefore(Exception):
     pass
 
 
+def _sent(label: str, key: str, target: str) -> QuerySet[SentForm]:
+    """The keys recorded for this form: its own target's, and a key kept before migration once
+    0002 (target ""), which counted for every form of its model then and still counts: the same
+    form sent again after the upgrade was recorded a second time. This form's own first."""
+    return SentForm.objects.filter(model=label, key=key, target__in=[target, ""]).order_by(
+        "-target"
+    )
+
+
 def _earlier(label: str, key: str, target: str, model: type[M]) -> tuple[bool, M | None]:
     """Whether this form (of this model, for this target) was recorded with this key, and its
     row (None if gone)."""
-    sent = SentForm.objects.filter(model=label, key=key, target=target).first()
+    sent = _sent(label, key, target).first()
     if sent is None:
         return False, None
     return True, model._default_manager.filter(pk=sent.object_id).first()
@@ -49,6 +58,8 @@ def record_once(key: str, model: type[M], write: Callable[[], M], *, target: str
     rolled back. An empty key (a form shown before keys, or a script) is written as before; a
     longer key than any shown is read as its first `KEY_LENGTH` characters. A key whose row is
     gone (deleted since) is taken as new, as the case's key was when it went with its case. A
+    key kept before migration once 0002 (target "") counts for every form of its model, as it
+    did then. A
     send refused after the first of two at once recorded its key (the lock it waited for, then
     the state the first left) is the second send too."""
     key = key[:KEY_LENGTH]
@@ -58,7 +69,7 @@ def record_once(key: str, model: type[M], write: Callable[[], M], *, target: str
         if earlier is not None:
             return earlier, False
         if found:
-            SentForm.objects.filter(model=label, key=key, target=target).delete()
+            _sent(label, key, target).delete()
     try:
         with transaction.atomic():
             row = write()
@@ -93,12 +104,10 @@ def sent_before(key: str, model: type[Model], *, target: str) -> bool:
     (`remember`). For a write with an effect outside the database (an email sent): its caller
     checks this after taking the lock that orders two sends of the same form, and `remember`s
     the key in that transaction, so the second send finds the key before it sends anything. An
-    empty key was never recorded; a key recorded with another form is not this one's."""
+    empty key was never recorded; a key recorded with another form is not this one's (a key
+    kept before migration once 0002, with no form, still counts as sent)."""
     key = key[:KEY_LENGTH]
-    return (
-        bool(key)
-        and SentForm.objects.filter(model=model._meta.label_lower, key=key, target=target).exists()
-    )
+    return bool(key) and _sent(model._meta.label_lower, key, target).exists()
 
 
 def remember(key: str, model: type[Model], object_id: int, *, target: str) -> None:

@@ -38,7 +38,8 @@ def submitted_report(terminal: Terminal, day: date) -> DailyReport | None:
 def status_grid(terminals: list[Terminal], days: list[date]) -> list[dict[str, Any]]:
     """One row per desk: for each day, submitted (with the report) / missing / open (today) /
     before (the desk was registered later: no report was due, so none is missing) / inactive
-    (the desk is set inactive and had no visit that day: nothing to report, so none is due)."""
+    (the desk is set inactive and had nothing to report that day, no visit, completion or
+    incident: none is due)."""
     today = timezone.localdate()
     reports = {
         (r.terminal_id, r.day): r
@@ -69,12 +70,16 @@ def status_grid(terminals: list[Terminal], days: list[date]) -> list[dict[str, A
 
 
 def _days_served(terminals: list[Terminal], days: list[date]) -> set[tuple[int, date]]:
-    """(terminal, day) for each of `days` on which one of `terminals` started a visit."""
+    """(terminal, day) for each of `days` on which one of `terminals` has something to report,
+    as the daily report counts it (`services.build_daily`): a visit started, a completion
+    committed, an incident recorded at the desk or in one of its visits. Read from visits alone,
+    a day whose only record was a refused visit start (an incident, no visit) read 停止中 once
+    the desk was set inactive, and its report, listing that incident, was never asked for."""
     if not terminals or not days:
         return set()
     start, _ = day_bounds(min(days))
     _, end = day_bounds(max(days))
-    return set(
+    served = set(
         _by_day(
             Visit.objects.filter(
                 terminal__in=terminals, started_at__gte=start, started_at__lt=end
@@ -82,6 +87,24 @@ def _days_served(terminals: list[Terminal], days: list[date]) -> set[tuple[int, 
             "started_at",
         )
     )
+    served.update(
+        _by_day(
+            Completion.objects.filter(
+                visit__terminal__in=terminals, committed_at__gte=start, committed_at__lt=end
+            ).annotate(terminal_key=F("visit__terminal_id")),
+            "committed_at",
+        )
+    )
+    for via in ("terminal", "visit__terminal"):
+        served.update(
+            _by_day(
+                Incident.objects.filter(
+                    **{f"{via}__in": terminals}, occurred_at__gte=start, occurred_at__lt=end
+                ).annotate(terminal_key=F(f"{via}_id")),
+                "occurred_at",
+            )
+        )
+    return served
 
 
 def _by_day(qs: Any, field: str) -> dict[tuple[int, date], int]:
