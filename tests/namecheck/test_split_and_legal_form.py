@@ -42,9 +42,16 @@ def test_a_rotation_of_an_unspaced_name_is_no_word_swap():
         ("ジョン マイケル スミス", "ｽﾐｽ ｼﾞﾖﾝ ﾏｲｹﾙ", Outcome.MATCH, Reason.ORDER_SWAPPED),
         ("ヤマダ タロウ", "ﾔﾏﾀﾞﾀﾛｳ", Outcome.MATCH, Reason.SEPARATOR_DIFFERS),
         ("やまだたろう", "ﾔﾏﾀﾞ ﾀﾛｳ", Outcome.MATCH, Reason.SEPARATOR_DIFFERS),
-        # both sides spaced, the words not the same words: shown
-        ("ジョン マイケル スミス", "ｼﾞﾖﾝﾏｲｹﾙ ｽﾐｽ", Outcome.CLOSE, Reason.SPLIT_DIFFERS),
-        ("ジョン マイケル スミス", "ｽﾐｽ ｼﾞﾖﾝﾏｲｹﾙ", Outcome.CLOSE, Reason.SPLIT_DIFFERS),
+        # both sides spaced, one splitting the kana only where the other does too (given and
+        # middle name written as one word): no boundary contradicts the other's, a match as a
+        # name with no space is (until round 22's probe S these were close, SPLIT_DIFFERS)
+        ("ジョン マイケル スミス", "ｼﾞﾖﾝﾏｲｹﾙ ｽﾐｽ", Outcome.MATCH, Reason.SMALL_KANA_FOLDED),
+        ("マリア アナ ガルシア", "ﾏﾘｱｱﾅ ｶﾞﾙｼｱ", Outcome.MATCH, Reason.SEPARATOR_DIFFERS),
+        ("ジョン マイケル スミス", "ｽﾐｽ ｼﾞﾖﾝﾏｲｹﾙ", Outcome.MATCH, Reason.ORDER_SWAPPED),
+        ("マリア アナ ガルシア", "ｶﾞﾙｼｱ ﾏﾘｱｱﾅ", Outcome.MATCH, Reason.ORDER_SWAPPED),
+        # each side with a boundary the other lacks: shown
+        ("マリア アナ ガルシア", "ﾏﾘ ｱｱﾅ ｶﾞﾙｼｱ", Outcome.CLOSE, Reason.SPLIT_DIFFERS),
+        ("マリア アナ ガルシア", "ｶﾞﾙｼｱ ﾏﾘ ｱｱﾅ", Outcome.CLOSE, Reason.SPLIT_DIFFERS),
     ],
 )
 def test_word_swaps_and_a_missing_space_still_match(resident, account, outcome, reason):
@@ -79,6 +86,8 @@ def test_the_batch_check_gives_the_same_verdicts():
         ("タロウ ヤマダ", "ﾔﾏﾀﾞ ﾀﾛｳ"),
         ("ジョン マイケル スミス", "ｼﾞﾖﾝﾏｲｹﾙ ｽﾐｽ"),
         ("ジョン マイケル スミス", "ｽﾐｽ ｼﾞﾖﾝﾏｲｹﾙ"),
+        ("マリア アナ ガルシア", "ﾏﾘ ｱｱﾅ ｶﾞﾙｼｱ"),
+        ("マリア アナ ガルシア", "ｶﾞﾙｼｱ ﾏﾘ ｱｱﾅ"),
         ("カブシキガイシャ ヤマダ", "ﾕ)ﾔﾏﾀﾞ"),
         ("カブシキガイシャ ヤマダ", "ｶ)ﾔﾏﾀﾞ"),
     ]
@@ -99,6 +108,9 @@ def test_one_kana_split_at_two_places_is_never_a_match(kana, data):
     j = data.draw(st.integers(1, len(kana) - 1).filter(lambda j: j != i))
     resident = f"{kana[:i]} {kana[i:]}"
     pairs = [(resident, f"{kana[:j]} {kana[j:]}"), (resident, f"{kana[j:]} {kana[:j]}")]
+    # A kana repeating itself (アアア) cut at two places may give the same words turned: those
+    # are the same name (ア アア against ア アア), not another cut.
+    pairs = [(r, a) for r, a in pairs if a != resident]
     for resident, account in pairs:
         assert check(resident, account).outcome is not Outcome.MATCH, (resident, account)
     batch = check_batch([r for r, _ in pairs], [a for _, a in pairs])

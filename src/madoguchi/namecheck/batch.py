@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from operator import itemgetter
@@ -38,6 +38,8 @@ from madoguchi.namecheck.check import (
     _display,
     _kana_spelling_only,
     _make,
+    _nested,
+    _word_swap,
 )
 from madoguchi.namecheck.normalise import (
     _MAIN,
@@ -242,8 +244,11 @@ def _check_batch(residents: Sequence[str], accounts: Sequence[str | None]) -> Ba
     oa, ob = fa[others], fb[others]
     ordinary = at.plain[oa] & at.plain[ob]
     equal = ordinary & (at.key[oa] == at.key[ob])
-    # The same kana as other words, both names spaced (モリ タカコ, ﾓﾘﾀ ｶｺ): _split_elsewhere.
+    # The same kana as other words, both names spaced, each with a word boundary the other
+    # lacks (モリ タカコ, ﾓﾘﾀ ｶｺ; not スミス ジヨーンズ アンナ, スミスジヨーンズ アンナ):
+    # _split_elsewhere, its boundaries compared in Python for the few pairs of other words.
     split = equal & (at.parts[oa] > 1) & (at.parts[ob] > 1) & (at.text[oa] != at.text[ob])
+    split[split] = _pairwise(forms, oa[split], ob[split], _not_nested)
     idx = others[split]
     outcome[idx] = _O[Outcome.CLOSE]
     reason[idx] = _R[Reason.SPLIT_DIFFERS]
@@ -273,6 +278,10 @@ def _check_batch(residents: Sequence[str], accounts: Sequence[str | None]) -> Ba
     words_b = turned_b & ((at.parts[oa] == 1) | (at.rtext[ob] == at.text[oa]))
     turned = ordinary & ~mismatch & (turned_a | turned_b)
     swapped = turned & (words_a | words_b)
+    # Not the same words: a swap still if the boundaries of the one turned and of the other
+    # are nested (some words joined on one side), decided by _word_swap for these few pairs.
+    other_words = turned & ~swapped
+    swapped[other_words] = _pairwise(forms, oa[other_words], ob[other_words], _word_swap)
     misturned = turned & ~swapped
     idx = others[mismatch]
     outcome[idx] = _O[Outcome.CLOSE]
@@ -299,6 +308,24 @@ def _check_batch(residents: Sequence[str], accounts: Sequence[str | None]) -> Ba
         forms=forms,
         raw_ids=ids,
     )
+
+
+def _not_nested(a: Normalised, b: Normalised) -> bool:
+    return not _nested(a.tokens, b.tokens)
+
+
+def _pairwise(
+    forms: Sequence[Normalised], a: Ids, b: Ids, test: Callable[[Normalised, Normalised], Any]
+) -> Flags:
+    """``bool(test(forms[a[i]], forms[b[i]]))`` for each i, once per distinct pair of forms."""
+    done: dict[tuple[int, int], bool] = {}
+    out = np.empty(len(a), dtype=np.bool_)
+    for i, pair in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+        answer = done.get(pair)
+        if answer is None:
+            answer = done[pair] = bool(test(forms[pair[0]], forms[pair[1]]))
+        out[i] = answer
+    return out
 
 
 class _Attributes:
@@ -329,6 +356,10 @@ class _Attributes:
         self.entity: Flags = np.fromiter(column("entity"), np.bool_, m)
         self.v: Flags = np.fromiter(("ヴ" in k for k in column("key")), np.bool_, m)
         """Written with ヴ (`V_SPELLING` is decided by _decide itself)."""
+        self.hyphen: Flags = np.fromiter(
+            (h is not None for h in column("hyphens_as_spaces")), np.bool_, m
+        )
+        """With a hyphen between two kana (read as a space by _decide where it may be one)."""
         self.plain: Flags = (self.key != string_id.get("", -1)) & ~self.entity
         """Not empty and not a legal entity: the first three steps of _decide do not apply."""
 
@@ -524,8 +555,9 @@ class _Decisions:
 
 def _unusual(pairs: _DistinctPairs, at: _Attributes) -> Flags:
     """Pairs that take _decide's steps from the start: not ordinary names (no account name,
-    an empty resident name, a company), a possible rotation, variant kanji, ヴ on either side,
-    one part against two, or names of two parts or more with different numbers of parts."""
+    an empty resident name, a company), a possible rotation, variant kanji, ヴ or a hyphen
+    between two kana on either side, one part against two, or names of two parts or more with
+    different numbers of parts."""
     a, b = pairs.a, pairs.b
     pa, pb = at.parts[a], at.parts[b]
     return (  # type: ignore[no-any-return]
@@ -539,6 +571,9 @@ def _unusual(pairs: _DistinctPairs, at: _Attributes) -> Flags:
         # ヴ written as ブ
         | at.v[a]
         | at.v[b]
+        # a hyphen between two kana that may be a separator
+        | at.hyphen[a]
+        | at.hyphen[b]
         # a part found at the start or end of an unspaced name
         | ((pa == 1) & (pb == 2))
         | ((pa == 2) & (pb == 1))

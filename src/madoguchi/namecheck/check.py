@@ -226,11 +226,34 @@ def _is_rotation(a: str, b: str) -> bool:
     return any(a[i:] + a[:i] == b for i in range(2, len(a) - 1))
 
 
+def _boundaries(words: Sequence[str]) -> frozenset[int]:
+    """Where the words end in the name written without spaces (its last word's end left out):
+    ヤマダ タロウ {3}, スミス ジヨーンズ アンナ {3, 8}, ヤマダタロウ {}."""
+    ends: set[int] = set()
+    at = 0
+    for word in words[:-1]:
+        at += len(word)
+        ends.add(at)
+    return frozenset(ends)
+
+
+def _nested(a: Sequence[str], b: Sequence[str]) -> bool:
+    """The word boundaries of one name are all boundaries of the other (one name splits the
+    same kana as the other does, only in fewer places): nothing in either says a word ends
+    where the other says it goes on. スミス＝ジョーンズ アンナ (スミス ジヨーンズ アンナ) and ｽﾐｽｼﾞﾖｰﾝｽﾞ
+    ｱﾝﾅ end the family name at the same place; ヤマダタロウ says nothing against ﾔﾏﾀﾞ ﾀﾛｳ."""
+    x, y = _boundaries(a), _boundaries(b)
+    return x <= y or y <= x
+
+
 def _split_elsewhere(na: Normalised, nb: Normalised) -> bool:
-    """Both names have spaces, and for the same kana (equal keys) not the same words: モリ タカコ
-    (森 貴子) and ﾓﾘﾀ ｶｺ (森田 佳子) name two people, where a name with no space at all against
-    ﾔﾏﾀﾞ ﾀﾛｳ only lacks the space."""
-    return len(na.tokens) > 1 and len(nb.tokens) > 1 and na.text != nb.text
+    """For the same kana (equal keys), each name has a word boundary the other lacks: モリ
+    タカコ (森 貴子) and ﾓﾘﾀ ｶｺ (森田 佳子) name two people, where a name with fewer spaces
+    (ﾔﾏﾀﾞﾀﾛｳ against ﾔﾏﾀﾞ ﾀﾛｳ; ｽﾐｽｼﾞﾖｰﾝｽﾞ ｱﾝﾅ against スミス＝ジョーンズ アンナ) only lacks a
+    separator. A company's name has no family and given name: its spacing is never a split."""
+    if na.entity:
+        return False
+    return len(na.tokens) > 1 and len(nb.tokens) > 1 and not _nested(na.tokens, nb.tokens)
 
 
 def _turned(words: tuple[str, ...]) -> tuple[str, ...]:
@@ -240,18 +263,76 @@ def _turned(words: tuple[str, ...]) -> tuple[str, ...]:
 
 def _word_swap(na: Normalised, nb: Normalised) -> bool | None:
     """For names whose keys differ: True if one is the other with its words in the other order
-    (the first word moved to the end of either, the words the same words, or the other name
-    one word with no space); False if the kana are the same in another order but not as the
-    same words (タカコ モリ against ﾓﾘﾀ ｶｺ; ﾛｳﾔﾏﾀﾞﾀ, a rotation of ヤマダタロウ with no space on
-    either side to say where a word ends); None if neither."""
+    (the first word moved to the end of either, and the word boundaries of the one turned and
+    of the other nested, as `_nested`: the same words, or the other name one word with no
+    space, or some of the words joined); False if the kana are the same in another order but
+    each side has a boundary the other lacks (タカコ モリ against ﾓﾘﾀ ｶｺ; ﾛｳﾔﾏﾀﾞﾀ, a rotation
+    of ヤマダタロウ with no space on either side to say where a word ends); None if neither."""
     a_turned = na.rkey == nb.key
     b_turned = nb.rkey == na.key
     if a_turned or b_turned:
-        return (a_turned and (len(nb.tokens) == 1 or _turned(na.tokens) == nb.tokens)) or (
-            b_turned and (len(na.tokens) == 1 or _turned(nb.tokens) == na.tokens)
+        return (a_turned and _nested(_turned(na.tokens), nb.tokens)) or (
+            b_turned and _nested(_turned(nb.tokens), na.tokens)
         )
     if len(na.tokens) == 1 and len(nb.tokens) == 1 and _is_rotation(na.key, nb.key):
         return False
+    return None
+
+
+def _hyphen_cuts(one: Normalised, spaced: Normalised) -> frozenset[int] | None:
+    """Where, in ``spaced.key``, the words of ``spaced`` (``one`` with its hyphens between kana
+    read as spaces) were joined by a hyphen in ``one`` (read there as ー); None if ``one`` is not
+    ``spaced``'s words joined by spaces and ー."""
+    text, pos, at = one.text, 0, 0
+    cuts: set[int] = set()
+    for word in spaced.tokens[:-1]:
+        if not text.startswith(word, pos):
+            return None
+        pos += len(word)
+        at += len(word)
+        joiner = text[pos : pos + 1]
+        if joiner == "ー":
+            cuts.add(at)
+        elif joiner != " ":
+            return None
+        pos += 1
+    return frozenset(cuts) if cuts and text[pos:] == spaced.tokens[-1] else None
+
+
+def _cuts(words: Sequence[str], length: int, shift: int) -> frozenset[int]:
+    """The start and the word boundaries of a name of ``length`` kana, moved back by ``shift``
+    around the name (a name turned, its first word of ``shift`` kana moved to the end)."""
+    return frozenset((p - shift) % length for p in (0, *_boundaries(words)))
+
+
+def _hyphens_as_spaces(na: Normalised, nb: Normalised) -> tuple[Outcome, Reason, float] | None:
+    """The match of the names with one side's hyphens between two kana (ﾔﾏﾀﾞ-ﾀﾛｳ, read as
+    ヤマダータロウ) read as spaces, if each such hyphen is where the other name has a word
+    boundary (in the word order compared) and the names so read match; None otherwise. In
+    Zengin data a hyphen is the long vowel (ｼﾞﾖ-ｼﾞ, ｽ-ﾊﾟ-) as often as a separator, so it
+    separates only where the other name says a word ends."""
+    for one, other in ((na, nb), (nb, na)):
+        spaced = one.hyphens_as_spaces
+        if spaced is None:
+            continue
+        hyphens = _hyphen_cuts(one, spaced)
+        if hyphens is None:
+            continue
+        length = len(other.key)
+        if spaced.key == other.key:
+            ends = _cuts(other.tokens, length, 0)
+        elif spaced.rkey == other.key:  # spaced turned: its kana at p are the other's at p - f
+            ends = _cuts(other.tokens, length, -len(spaced.tokens[0]))
+        elif spaced.key == other.rkey:
+            ends = _cuts(other.tokens, length, len(other.tokens[0]))
+        else:
+            continue
+        if not hyphens <= ends:
+            continue
+        a, b = (spaced, other) if one is na else (other, spaced)
+        outcome, reason, score = _decide_names(a, b, False, None, None)
+        if outcome is Outcome.MATCH:
+            return outcome, reason, score
     return None
 
 
@@ -324,7 +405,8 @@ def _decide_names(
             reason = Reason.EXACT
         elif na.unfolded != nb.unfolded:
             reason = Reason.SMALL_KANA_FOLDED
-        elif na.text == nb.text:
+        elif na.text == nb.text or na.entity:
+            # A company's words are no family and given name: its spacing is writing.
             reason = Reason.EXACT_AFTER_NORMALISATION
         else:
             reason = Reason.SEPARATOR_DIFFERS
@@ -340,6 +422,10 @@ def _decide_names(
         score = best_score
     if swap is False:
         return Outcome.CLOSE, Reason.SPLIT_DIFFERS, score
+    if na.hyphens_as_spaces is not None or nb.hyphens_as_spaces is not None:
+        hyphens = _hyphens_as_spaces(na, nb)
+        if hyphens is not None:
+            return hyphens
     if _v_spelling_only(na, nb):
         return Outcome.CLOSE, Reason.V_SPELLING, score
     if na.script & KANJI and _variants_only(na.key, nb.key):

@@ -25,6 +25,12 @@ KANJI = 4
 OTHER = 8
 
 _DASH = "\x00"  # placeholder for every dash/long-vowel variant until its context is known
+# The ASCII hyphen-minus (and ＝'s full-width twin －, which NFKC makes it): in Zengin data the
+# long vowel (ｼﾞﾖ-ｼﾞ, ｽ-ﾊﾟ-) and, between two words, a separator (ﾔﾏﾀﾞ-ﾀﾛｳ). Read as the other
+# dashes are; a name with one between two kana also keeps the reading with it as a space
+# (``Normalised.hyphens_as_spaces``), which the comparison uses only where the other name has
+# a word boundary there.
+_HYPHEN = "\x01"
 
 # Before NFKC: the standalone voiced marks ゛゜ decompose under NFKC into a space plus the
 # combining mark, which would split カ゛ into two tokens. Turn them into the combining marks.
@@ -52,6 +58,7 @@ def _build_main_table() -> dict[int, str | None]:
     table[0x30FA] = "ヴォ"
     for ch in _DASHES:
         table[ord(ch)] = _DASH
+    table[ord("-")] = _HYPHEN
     # Combining voiced marks left over after NFKC sit on a letter that has no voiced form.
     table[0x3099] = None
     table[0x309A] = None
@@ -68,7 +75,8 @@ def _build_main_table() -> dict[int, str | None]:
         ch
     ) in "[]{}「」『』【】・.,/\\'\"`_、。:;!?*&+=#@|<>\u00b7\u2022\u2027\u2219\u22c5\u2e31\u30a0":
         table[ord(ch)] = " "
-    # Control characters become spaces (tabs, newlines) so they separate words.
+    # Control characters become spaces (tabs, newlines) so they separate words (the
+    # placeholders above are never read from the input).
     for cp in range(0x00, 0x20):
         table[cp] = " "
     table[0x7F] = " "
@@ -86,6 +94,7 @@ _SMALL_TO_LARGE = str.maketrans(
 _KATA = "\u30a1-\u30fa\u30fc"
 _IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005\u3006\U00020000-\U0003134f"
 _DASH_AFTER_KANA = re.compile(f"(?<=[{_KATA}])\x00+")
+_HYPHEN_BETWEEN_KANA = re.compile(f"(?<=[{_KATA}])\x01(?=[{_KATA}])")
 # 一 (the kanji "one") typed by an IME in place of ー, between katakana.
 _ONE_AS_DASH = re.compile(f"(?<=[{_KATA}])一(?![{_IDEOGRAPH}])")
 _ITERATION = re.compile("(.)([\u30fd\u30fe]+)")
@@ -114,8 +123,10 @@ _LEGAL_ABBREVIATIONS = {
     "ホゴ": "更生保護法人",
     "トクヒ": "特定非営利活動法人",
     "ドク": "独立行政法人",
+    "チドク": "地方独立行政法人",
     "ベン": "弁護士法人",
     "チユウ": "中間法人",
+    "ギヨ": "行政書士法人",  # the Zengin table's spelling
     "ギヨウ": "行政書士法人",
     "シホウ": "司法書士法人",
     "ゼイ": "税理士法人",
@@ -135,9 +146,11 @@ _LEGAL_WORDS = {
     "合資会社": "合資会社",
     "合同会社": "合同会社",
     "相互会社": "相互会社",
-    # Zengin writes every 医療法人 ｲ), 社団 or 財団, and every 財団法人 ｻﾞｲ), 一般 or 公益.
+    # Zengin writes every 医療法人 ｲ) (社団, 財団, 社会医療法人), every 財団法人 ｻﾞｲ) and
+    # every 社団法人 ｼﾔ) (一般 or 公益): each is one kind here, however it is written.
     "医療法人社団": "医療法人",
     "医療法人財団": "医療法人",
+    "社会医療法人": "医療法人",
     "医療法人": "医療法人",
     "一般財団法人": "財団法人",
     "公益財団法人": "財団法人",
@@ -150,6 +163,17 @@ _LEGAL_WORDS = {
     "社会福祉法人": "社会福祉法人",
     "特定非営利活動法人": "特定非営利活動法人",
     "独立行政法人": "独立行政法人",
+    "地方独立行政法人": "地方独立行政法人",
+    "更生保護法人": "更生保護法人",
+    "行政書士法人": "行政書士法人",
+    "司法書士法人": "司法書士法人",
+    "国立大学法人": "大学法人",
+    "公立大学法人": "大学法人",
+    "農事組合法人": "農事組合法人",
+    "管理組合法人": "管理組合法人",
+    "社会保険労務士法人": "社会保険労務士法人",
+    "有限責任中間法人": "中間法人",
+    "無限責任中間法人": "中間法人",
     "弁護士法人": "弁護士法人",
     "税理士法人": "税理士法人",
     "監査法人": "監査法人",
@@ -161,9 +185,33 @@ _LEGAL_WORDS = {
     "ゴウドウカイシヤ": "合同会社",
     "ゴウシガイシヤ": "合資会社",
     "ゴウメイガイシヤ": "合名会社",
+    "ソウゴガイシヤ": "相互会社",
+    "ソウゴカイシヤ": "相互会社",
+    "ゴウシカイシヤ": "合資会社",
+    "ゴウメイカイシヤ": "合名会社",
+    # In kana as the kanji are read, after small-kana folding (イリョウ as イリヨウ, イッパン
+    # as イツパン, ガッコウ as ガツコウ): the whole form, or its tail is left as a word
+    # (イリョウホウジンシャダン left シヤダン).
+    "イリヨウホウジンシヤダン": "医療法人",
+    "イリヨウホウジンザイダン": "医療法人",
+    "シヤカイイリヨウホウジン": "医療法人",
     "イリヨウホウジン": "医療法人",
+    "イツパンザイダンホウジン": "財団法人",
+    "コウエキザイダンホウジン": "財団法人",
     "ザイダンホウジン": "財団法人",
+    "イツパンシヤダンホウジン": "社団法人",
+    "コウエキシヤダンホウジン": "社団法人",
     "シヤダンホウジン": "社団法人",
+    "シユウキヨウホウジン": "宗教法人",
+    "ガツコウホウジン": "学校法人",
+    "シヤカイフクシホウジン": "社会福祉法人",
+    "コウセイホゴホウジン": "更生保護法人",
+    "トクテイヒエイリカツドウホウジン": "特定非営利活動法人",
+    "チホウドクリツギヨウセイホウジン": "地方独立行政法人",
+    "ドクリツギヨウセイホウジン": "独立行政法人",
+    "ベンゴシホウジン": "弁護士法人",
+    "ゼイリシホウジン": "税理士法人",
+    "カンサホウジン": "監査法人",
     "NPOホウジン": "特定非営利活動法人",
     "NPO法人": "特定非営利活動法人",
 }
@@ -181,6 +229,12 @@ _LEGAL_KANJI_SHORT = {
     "福": "社会福祉法人",
     "特非": "特定非営利活動法人",
     "独": "独立行政法人",
+    "地独": "地方独立行政法人",
+    "宗": "宗教法人",
+    "一社": "社団法人",
+    "公社": "社団法人",
+    "一財": "財団法人",
+    "公財": "財団法人",
 }
 
 
@@ -244,6 +298,9 @@ class Normalised(NamedTuple):
     legal_form: str
     """The kinds of the legal forms found, each by one name however written (株式会社 for ｶ),
     (株), カブシキガイシャ), in sorted order with a space between; empty for a person's name."""
+    hyphens_as_spaces: Normalised | None
+    """For a name with a hyphen-minus between two kana (ﾔﾏﾀﾞ-ﾀﾛｳ, read as ヤマダータロウ), the
+    name read with each such hyphen as a space (ヤマダ タロウ); None for any other name."""
 
 
 _new_normalised = tuple.__new__
@@ -364,7 +421,7 @@ def _plain(s: str) -> Normalised | None:
     tokens = tuple(s.split(" "))
     key = "".join(tokens)
     rkey = tokens[1] + tokens[0] if len(tokens) == 2 else key
-    return _new_normalised(Normalised, (s, key, rkey, tokens, key, False, KANA, ""))
+    return _new_normalised(Normalised, (s, key, rkey, tokens, key, False, KANA, "", None))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -382,6 +439,12 @@ def _full(s: str) -> Normalised:
         s = s.replace("\u30fd", "").replace("\u30fe", "")
     if "一" in s:
         s = _ONE_AS_DASH.sub(_DASH, s)
+    hyphens_as_spaces = None
+    if _HYPHEN in s:
+        spaced = _HYPHEN_BETWEEN_KANA.sub(" ", s)
+        s = s.replace(_HYPHEN, _DASH)
+        if spaced.count(" ") > s.count(" "):
+            hyphens_as_spaces = _full(spaced.replace(_HYPHEN, _DASH))
     if _DASH in s:
         s = _DASH_AFTER_KANA.sub("ー", s).replace(_DASH, " ")
     folded = s.translate(_SMALL_TO_LARGE) if _HAS_SMALL.search(s) else s
@@ -413,6 +476,7 @@ def _full(s: str) -> Normalised:
             entity,
             KANA if _KANA_ONLY.fullmatch(key) else _script(key),
             legal_form,
+            hyphens_as_spaces,
         ),
     )
 

@@ -68,8 +68,9 @@ REASON_TEXTS: dict[Reason, dict[str, str]] = {
         "en": "The names are equal once small kana (ャュョッ…) are read as large kana; bank names cannot hold small kana.",
     },
     Reason.SEPARATOR_DIFFERS: {
-        "ja": "姓と名の区切り（空白）の有無だけが異なり、一致しました。",
-        "en": "Only the space between family and given name differs; the names match.",
+        "ja": "お名前の区切り（空白や「・」「＝」）の有無だけが異なり、一致しました。",
+        "en": "Only a separator between the name's words (a space, ・ or ＝) is missing from "
+        "one name where the other has it; the names match.",
     },
     Reason.ORDER_SWAPPED: {
         "ja": "姓と名の順序を入れ替えると一致しました。",
