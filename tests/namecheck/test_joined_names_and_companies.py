@@ -1,6 +1,6 @@
 """A name written with fewer separators is the same split (joined family names, given and middle
 names run together); a company's spacing is no family/given split; legal forms written out in
-kana; a hyphen between two kana words (round 22, probe S)."""
+kana; a hyphen between two kana words (round 21, probe S)."""
 
 import pytest
 from hypothesis import assume, given, settings

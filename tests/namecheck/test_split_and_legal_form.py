@@ -44,7 +44,7 @@ def test_a_rotation_of_an_unspaced_name_is_no_word_swap():
         ("やまだたろう", "ﾔﾏﾀﾞ ﾀﾛｳ", Outcome.MATCH, Reason.SEPARATOR_DIFFERS),
         # both sides spaced, one splitting the kana only where the other does too (given and
         # middle name written as one word): no boundary contradicts the other's, a match as a
-        # name with no space is (until round 22's probe S these were close, SPLIT_DIFFERS)
+        # name with no space is (until round 21's probe S these were close, SPLIT_DIFFERS)
         ("ジョン マイケル スミス", "ｼﾞﾖﾝﾏｲｹﾙ ｽﾐｽ", Outcome.MATCH, Reason.SMALL_KANA_FOLDED),
         ("マリア アナ ガルシア", "ﾏﾘｱｱﾅ ｶﾞﾙｼｱ", Outcome.MATCH, Reason.SEPARATOR_DIFFERS),
         ("ジョン マイケル スミス", "ｽﾐｽ ｼﾞﾖﾝﾏｲｹﾙ", Outcome.MATCH, Reason.ORDER_SWAPPED),
