@@ -503,12 +503,22 @@ def _spark_files(session: Any, uri: str) -> dict[str, str]:
     return found
 
 
+_TOO_LONG = "too_long"
+"""Spark's check of an ID over ``schema.ID_LENGTH`` characters: said by ``_problem`` from the
+value's length alone (``schema.too_long``)."""
+
+
 def _problem(
     n: int, problem: str, value: str | None, row: int | None = None, column: str = ""
 ) -> str:
     """``n`` rows of ``column`` with ``problem`` (the first, at ``row`` when known, holding
     ``value``), as one sentence: one row as ``schema.batches`` says it (``row 7 has …``)."""
     first = "" if row is None else f"; the first is row {row}"
+    if problem == _TOO_LONG:  # the value never shown: its length
+        length = int(value or 0)
+        if n == 1:
+            return f"{f'row {row}' if row else '1 row'} has {schema.too_long(length)}"
+        return f"{n:,} rows have {schema.too_long(length, many=True)}{first}"
     if problem == "empty":
         if n == 1:
             return f"row {row} is empty (required)" if row else "1 row is empty (required)"
@@ -655,7 +665,8 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
             checks.append((spec.name, "{value}{unlike}", ~blank & bad, col))
         if spec.max_length:
             long = ~blank & (F.length(col) > spec.max_length)
-            checks.append((spec.name, "{value}: " + schema.TOO_LONG, long, col))
+            # Its length, never the value (``schema.too_long``).
+            checks.append((spec.name, _TOO_LONG, long, F.length(col)))
     # The rules between a row's columns (schema.ROW_RULES), in the same pass: the first
     # breaking row's columns as JSON (its identity, the deciding value and its own).
     ident = ["link_id"] if table == "links" else ["terminal_id", "at"]

@@ -29,6 +29,7 @@ from madoguchi.scan.labels import (
     logout_other_check,
     recorded_check,
 )
+from madoguchi.scan.rules import _RANK  # the one order of events at one instant
 
 __all__ = ["CAUSE_JA", "Summary", "explain_ja", "timelines", "to_html", "to_pdf"]
 
@@ -129,7 +130,6 @@ BEFORE_S = 1200
 """A timeline starts this many seconds before the commit …"""
 AFTER_S = 600
 """… and ends this many seconds after it."""
-_EVENT_ORDER = {"login": 0, "card_read": 1, "commit": 2, "card_removed": 3, "logout": 4}
 
 
 def timeline_keys(findings: pa.Table, limit: int, *, every_mislink: bool = False) -> pa.Table:
@@ -157,8 +157,8 @@ def timeline_keys(findings: pa.Table, limit: int, *, every_mislink: bool = False
 
 def timelines(keys: pa.Table, events: pa.Table) -> dict[str, list[dict[str, Any]]]:
     """The desk events at each key's terminal within its window (``timeline_keys``), ordered
-    by time (ties as the rules order them: login, card read, commit, card removal, logout;
-    then resident and link). ``events``: at least those events (the engine's windowed join)."""
+    by time (ties as the rules order them, ``rules._RANK``: commit, card removal, logout,
+    login, card read; then resident and link). ``events``: at least those events (the engine's windowed join)."""
     if keys.num_rows == 0:
         return {}
     by_term: dict[str, list[dict[str, Any]]] = {}
@@ -168,7 +168,7 @@ def timelines(keys: pa.Table, events: pa.Table) -> dict[str, list[dict[str, Any]
         rows.sort(
             key=lambda e: (
                 e["at"],
-                _EVENT_ORDER.get(e["event"], 9),
+                _RANK.get(e["event"], 9),
                 e["resident_id"] or "",
                 e["link_id"] or "",
             )

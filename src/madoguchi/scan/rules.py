@@ -406,7 +406,6 @@ def features(
         ev.prev_resident,
         ev.next_resident,
     )
-    f = f.left_join(earlier, f.link_id == earlier.e_link).select(f, earlier.commit_resident)
     f = f.mutate(
         desk_logged=f.c_at.notnull(),
         staff_anomaly=f.c_at.notnull()
@@ -419,8 +418,12 @@ def features(
     # (4) Only the residents the suspicious links name: the card resident, the neighbours
     # and every member of the resident's household (a semi-join, so the joins below build on
     # a few rows, not on every resident).
+    # The other residents' commits before each suspicious link in its visit (``earlier``:
+    # one row per such resident), each a candidate for the commit evidence.
+    commits = keep(earlier.semi_join(s, earlier.e_link == s.link_id))
     named_ids = ibis.union(
         *(s.select(n_id=s[col]) for col in _NAMED),
+        commits.select(n_id=commits.e_res),
         distinct=True,
     )
     rs = res.filter(
@@ -433,35 +436,35 @@ def features(
     # percent of all, and split eight ways each partition joined the named residents three
     # times again (at 100M links 46 s of CPU against 23 s at once, in the same memory).
     named = keep(_named(s, rs))
-    # Read from the suspicious links, not from ``named``: the two steps read nothing of each
+    # Read from the suspicious links, not from ``named``: the steps read nothing of each
     # other, so an engine running kept steps at once (DuckDB's ``engine._Steps``) runs them
     # side by side.
     members = keep(_members(s, rs))
-    checked = keep(_second_checks(named, members, namecheck, seen or []))
+    others = keep(_commit_residents(s, commits, rs))
+    checked = keep(_second_checks(named, members, others, namecheck, seen or []))
     known = [k.select(q_name=k.p_name, q_holder=k.p_holder, q_check=k.own) for k in seen or []]
-    result = keep(_second(s, named, members, _union([checked, *known])))
+    result = keep(_second(s, named, members, others, _union([checked, *known])))
     free(seen or [])  # the pairs step (1) checked: read by nothing after this
     return result
 
 
 def _earlier_other(ev_rows: ir.Table, sl: ir.Table) -> ir.Table:
     """Per commit of ``ev_rows`` (``_evidence``'s rows, one per commit before it in its
-    visit), the resident of the latest of those commits whose link is another resident's
-    (``commit_resident``; the lowest ID of several at that instant): issue 13's other evidence
-    of a logout omission besides the card read. The links' residents are ``sl``'s (the links
-    not in ``links`` give none)."""
+    visit), the other residents whose links were committed before it in its visit, each once
+    with its latest such commit (``e_link``, ``e_res``, ``e_at``): issue 13's other evidence
+    of a logout omission besides the card read. Which of them is the evidence is decided by
+    the holder's name (``_second``). The links' residents are ``sl``'s (the links not in
+    ``links`` give none)."""
     p = ev_rows.filter(ev_rows.o_link.notnull()).select("c_link", "o_link", "o_at")
     mine = sl.select(m_link=sl.link_id, m_res=sl.resident_id)
     theirs = sl.select(t_link=sl.link_id, t_res=sl.resident_id)
     p = p.inner_join(mine, p.c_link == mine.m_link).select(p, mine.m_res)
     p = p.inner_join(theirs, p.o_link == theirs.t_link).select(p, theirs.t_res)
     p = p.filter(p.t_res != p.m_res)
-    latest = p.group_by(l_link=p.c_link).aggregate(l_at=p.o_at.max())
-    p = p.inner_join(latest, [p.c_link == latest.l_link, p.o_at == latest.l_at])
-    return p.group_by(e_link=p.c_link).aggregate(commit_resident=p.t_res.min())
+    return p.group_by(e_link=p.c_link, e_res=p.t_res).aggregate(e_at=p.o_at.max())
 
 
-_NAMED = ("card_resident", "prev_resident", "next_resident", "commit_resident")
+_NAMED = ("card_resident", "prev_resident", "next_resident")
 """The residents the desk evidence names, each checked against the holder (``_named``)."""
 
 
@@ -477,14 +480,8 @@ def _named(s: ir.Table, rs: ir.Table) -> ir.Table:
         x_card=s.card_resident,
         x_prev=s.prev_resident,
         x_next=s.next_resident,
-        x_commit=s.commit_resident,
     )
-    for col, prefix in (
-        ("x_card", "card"),
-        ("x_prev", "prev"),
-        ("x_next", "next"),
-        ("x_commit", "commit"),
-    ):
+    for col, prefix in (("x_card", "card"), ("x_prev", "prev"), ("x_next", "next")):
         r = rs.view()
         j = n.left_join(r, n[col] == r.resident_id)
         n = j.select(n, **{f"{prefix}_name": r.name_kana, f"{prefix}_household": r.household_id})
@@ -503,9 +500,24 @@ def _members(s: ir.Table, rs: ir.Table) -> ir.Table:
     )
 
 
+def _commit_residents(s: ir.Table, commits: ir.Table, rs: ir.Table) -> ir.Table:
+    """The other residents whose links were committed before each suspicious link (of ``s``)
+    in its visit (``commits``, from ``_earlier_other``), by name and household, beside its
+    holder."""
+    r = rs.select(r_id=rs.resident_id, r_name=rs.name_kana, r_household=rs.household_id)
+    x = s.select(x_link=s.link_id, x_holder=s.holder_kana)
+    j = commits.inner_join(x, commits.e_link == x.x_link).select(
+        x.x_link, x.x_holder, commits.e_res, commits.e_at
+    )
+    return j.left_join(r, j.e_res == r.r_id).select(
+        j, commit_name=r.r_name, commit_household=r.r_household
+    )
+
+
 def _second_checks(
     named: ir.Table,
     members: ir.Table,
+    others: ir.Table,
     namecheck: Callable[..., ir.Value],
     seen: list[ir.Table],
 ) -> ir.Table:
@@ -515,11 +527,9 @@ def _second_checks(
     271,039 pairs)."""
     n = named
     wanted = ibis.union(
-        *(
-            n.select(q_name=n[f"{p}_name"], q_holder=n.x_holder)
-            for p in ("card", "prev", "next", "commit")
-        ),
+        *(n.select(q_name=n[f"{p}_name"], q_holder=n.x_holder) for p in ("card", "prev", "next")),
         members.select(q_name=members.m_name, q_holder=members.x_holder),
+        others.select(q_name=others.commit_name, q_holder=others.x_holder),
         distinct=True,
     )
     wanted = wanted.filter(wanted.q_name.notnull())
@@ -531,11 +541,19 @@ def _second_checks(
     return wanted.mutate(q_check=namecheck(wanted.q_name, wanted.q_holder))
 
 
-def _second(s: ir.Table, n: ir.Table, fam: ir.Table, checked: ir.Table) -> ir.Table:
+def _second(
+    s: ir.Table, n: ir.Table, fam: ir.Table, others: ir.Table, checked: ir.Table
+) -> ir.Table:
     """The suspicious links ``s`` with their second name checks (``checked``: no pair twice)
-    looked up for the card resident and the neighbours (``n``, from ``_named``) and the
-    household members (``fam``, from ``_members``): worked out on the narrow rows, then
-    joined back to ``s`` once by link ID (which identifies a link)."""
+    looked up for the card resident and the neighbours (``n``, from ``_named``), the
+    household members (``fam``, from ``_members``) and the other residents committed before
+    the link in its visit (``others``, from ``_commit_residents``): worked out on the narrow
+    rows, then joined back to ``s`` once by link ID (which identifies a link).
+
+    Of those other residents the commit evidence (``commit_resident``, ``commit_check``,
+    ``commit_household``) is the one the holder matches best (match, close, no match, then
+    unchecked), of equals the latest committed, of those the lowest ID: the resident a
+    logout omission would have let the link's account come from."""
 
     def check_of(n: ir.Table, name: str, out: str) -> ir.Table:
         q = checked.view()
@@ -545,7 +563,22 @@ def _second(s: ir.Table, n: ir.Table, fam: ir.Table, checked: ir.Table) -> ir.Ta
     n = check_of(n, "card_name", "card_check")
     n = check_of(n, "prev_name", "prev_check")
     n = check_of(n, "next_name", "next_check")
-    n = check_of(n, "commit_name", "commit_check")
+    o = check_of(others, "commit_name", "commit_check")
+    unchecked = ibis.literal(UNAVAILABLE, type="int8")
+    best = ibis.window(
+        group_by=o.x_link,
+        order_by=[o.commit_check.fill_null(unchecked), ibis.desc(o.e_at), o.e_res],
+    )
+    o = o.mutate(_n=ibis.row_number().over(best))
+    o = o.filter(o._n == 0).select(
+        c_x_link=o.x_link,
+        commit_resident=o.e_res,
+        commit_check=o.commit_check,
+        commit_household=o.commit_household,
+    )
+    n = n.left_join(o, n.x_link == o.c_x_link).select(
+        n, o.commit_resident, o.commit_check, o.commit_household
+    )
     q = checked.view()
     fam = fam.inner_join(q, [fam.m_name == q.q_name, fam.x_holder == q.q_holder]).select(
         fam.x_link, fam.m_id, m_check=q.q_check
@@ -567,7 +600,9 @@ def _second(s: ir.Table, n: ir.Table, fam: ir.Table, checked: ir.Table) -> ir.Ta
         n.card_check,
         n.prev_check,
         n.next_check,
+        n.commit_resident,
         n.commit_check,
+        n.commit_household,
         n.family_member,
     )
 
@@ -599,8 +634,14 @@ def _explained_by(check: ir.IntegerValue) -> ir.BooleanValue:
 
 def _other_in_order(f: ir.Table) -> ir.BooleanValue:
     """Desk evidence of another resident before the commit, in its session: their card read
-    last (``card_other``), or their link committed since that read (``commit_resident``)."""
-    return f.card_other.fill_null(False) | f.commit_resident.notnull()
+    last (``card_other``), or the link of a resident of another household committed since that
+    read (``commit_resident``). A household member's commit there is the family served
+    together (a parent's procedure committed late after the child's card was read, or both
+    cards read in one second): issue 13's family account, never a mis-link."""
+    other_household = f.commit_resident.notnull() & (
+        f.commit_household.isnull() | f.a_household.isnull() | (f.commit_household != f.a_household)
+    )
+    return f.card_other.fill_null(False) | other_household
 
 
 def _commit_decides(f: ir.Table) -> ir.BooleanValue:

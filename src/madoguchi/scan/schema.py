@@ -99,9 +99,13 @@ TOO_LONG = (
 )
 
 
-def too_long(value: object) -> str:
-    """Why an ID longer than ``ID_LENGTH`` is refused, after "row N has"."""
-    return f"value {value!r}, {len(str(value))} characters: {TOO_LONG}"
+def too_long(length: int, *, many: bool = False) -> str:
+    """Why an ID of ``length`` characters (over ``ID_LENGTH``) is refused, after "row N has"
+    (``many``: after "N rows have", the first's length). The value itself is never echoed: an
+    ID is refused by its file, column, row and length only (what was joined in it may be
+    individual numbers, which the individual-number check reads only as whole ids)."""
+    one = f"{length} characters (not shown)"
+    return f"{'values such as one of' if many else 'a value of'} {one}: {TOO_LONG}"
 
 
 STR = pa.string()
@@ -950,7 +954,7 @@ def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.Re
                 raise InputError(
                     str(path),
                     spec.name,
-                    f"row {row_number(path, offset + row)} has {too_long(col[row].as_py())}",
+                    f"row {row_number(path, offset + row)} has {too_long(len(col[row].as_py()))}",
                 )
         arrays.append(col)
     out = pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(table))
