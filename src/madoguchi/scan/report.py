@@ -252,8 +252,9 @@ command line that took ``--engine duckdb``."""
 
 def rule_version(rule: str) -> str:
     """A finding's rule as the report shows it: its version (``logout_omission.v1`` → ``v1``),
-    as the finding's page does; the cause beside it already names the rule in Japanese, and
-    the rule's code is an internal name."""
+    as the finding's page does; the cause beside it names it in Japanese and the reasoning
+    says which evidence its rule read (``logout_omission_by_commit.v1``: another resident's
+    commit), and the rule's code is an internal name."""
     return rule.rpartition(".")[2] or rule
 
 

@@ -233,8 +233,10 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # The superuser flag reads every city's findings; only their own city's cases open,
             # and only their own city's officials read the holder's name (as on the case page).
             "own": own,
-            # The rule's id is the cause's code and a version (logout_omission.v1): the page
-            # names the cause in its heading, so only the version is shown here.
+            # The rule's id is its name and a version (logout_omission.v1; a cause may have
+            # several rules: logout_omission_by_commit.v1): the page names the cause in its
+            # heading and its reasoning says which evidence the rule read (a card read or
+            # another resident's commit), so only the version is shown here.
             "rule_version": finding.rule.rpartition(".")[2] or finding.rule,
         },
     )
