@@ -103,7 +103,7 @@ def test_a_null_word_where_a_row_rule_wants_a_value_is_refused_as_an_empty_one(t
     with pytest.raises(CommandError) as refused:
         call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
     row = 3 if table == "csv" else 2  # CSV counts its header as row 1
-    said = f"links.{table}, column 'staff_id': row {row} (link_id 'L2') has channel 'desk' and no "
+    said = f"links.{table}, column 'staff_id': row {row} has channel 'desk' and no "
     assert said in str(refused.value)
     assert not out.exists()
 

@@ -42,28 +42,28 @@ BROKEN = {
         0,
         {"terminal_id": None},
         "terminal_id",
-        f"row 1 (link_id 'L1') has channel 'desk' and no terminal_id: {DESK_LINK} terminal",
+        f"row 1 has channel 'desk' and no terminal_id: {DESK_LINK} terminal",
     ),
     "desk link with a blank staff member": (
         "links",
         0,
         {"staff_id": " \u3000"},
         "staff_id",
-        f"row 1 (link_id 'L1') has channel 'desk' and no staff_id: {DESK_LINK} staff member",
+        f"row 1 has channel 'desk' and no staff_id: {DESK_LINK} staff member",
     ),
     "self link with a staff member": (
         "links",
         1,
         {"staff_id": "S1"},
         "staff_id",
-        f"row 2 (link_id 'L2') has channel 'self' and a staff_id 'S1': {SELF_LINK}",
+        f"row 2 has channel 'self' and a staff_id: {SELF_LINK}",
     ),
     "commit without its link": (
         "desk_events",
         2,
         {"link_id": ""},
         "link_id",
-        "row 3 (terminal_id 'T1' at 2022-08-01 09:02:00) has event 'commit' and no link_id: "
+        "row 3 (at 2022-08-01 09:02:00) has event 'commit' and no link_id: "
         "a commit is the desk evidence of the link it made",
     ),
     "card read without its resident": (
@@ -71,7 +71,7 @@ BROKEN = {
         1,
         {"resident_id": None},
         "resident_id",
-        "row 2 (terminal_id 'T1' at 2022-08-01 09:01:00) has event 'card_read' and no "
+        "row 2 (at 2022-08-01 09:01:00) has event 'card_read' and no "
         "resident_id: a card read names the resident whose card was read",
     ),
     "login without its staff member": (
@@ -79,7 +79,7 @@ BROKEN = {
         0,
         {"staff_id": None},
         "staff_id",
-        "row 1 (terminal_id 'T1' at 2022-08-01 09:00:00) has event 'login' and no staff_id: "
+        "row 1 (at 2022-08-01 09:00:00) has event 'login' and no staff_id: "
         "a login names the staff member who signed in",
     ),
     "commit without its staff member": (
@@ -87,7 +87,7 @@ BROKEN = {
         2,
         {"staff_id": ""},
         "staff_id",
-        "row 3 (terminal_id 'T1' at 2022-08-01 09:02:00) has event 'commit' and no staff_id",
+        "row 3 (at 2022-08-01 09:02:00) has event 'commit' and no staff_id",
     ),
 }
 
@@ -129,8 +129,8 @@ def test_in_csv_the_row_is_numbered_as_a_spreadsheet_shows_it(tmp_path):
     with pytest.raises(schema.InputError) as exc:
         schema.validate(directory)
     assert str(exc.value).startswith(
-        f"{directory / 'links.csv'}, column 'staff_id': row 3 (link_id 'L2') has channel "
-        "'self' and a staff_id 'S1'"
+        f"{directory / 'links.csv'}, column 'staff_id': row 3 has channel "
+        "'self' and a staff_id: a self link"
     )
 
 
@@ -139,7 +139,7 @@ def test_the_row_is_found_in_a_later_batch(tmp_path, monkeypatch):
     _table, _column, _said, directory = _broken("commit without its link", tmp_path / "in")
     t = pq.read_table(directory / "desk_events.parquet")
     pq.write_table(t, directory / "desk_events.parquet", row_group_size=2)
-    with pytest.raises(schema.InputError, match=r"column 'link_id': row 3 \(terminal_id 'T1'"):
+    with pytest.raises(schema.InputError, match=r"column 'link_id': row 3 \(at 2022"):
         schema.validate(directory)
 
 
@@ -258,8 +258,8 @@ def test_a_desk_link_whose_commit_is_logged_at_another_terminal_is_refused(tmp_p
             call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
         row = 3 if fmt == "parquet" else 4
         assert str(refused.value).startswith(
-            f"{directory / f'links.{fmt}'}, column 'terminal_id': row {row} (link_id 'L3') has "
-            "terminal_id 'T9', but desk_events.parquet records its commit at terminal 'T2' "
+            f"{directory / f'links.{fmt}'}, column 'terminal_id': row {row} has a terminal_id "
+            "other than the one desk_events.parquet records its commit at "
             "(2022-08-01 09:20:00): a desk link's terminal is the one its commit was made at"
         )
         assert str(refused.value).endswith("nothing was written")
@@ -270,8 +270,8 @@ def test_a_desk_link_whose_commit_is_logged_at_another_terminal_is_refused(tmp_p
     directory = d.write(tmp_path / "in-two")
     with pytest.raises(CommandError) as refused:
         call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
-    assert "row 4 (link_id 'L0') has terminal_id 'T8'" in str(refused.value)
-    assert "(2 desk links do so; the lowest link_id is named)" in str(refused.value)
+    assert "row 4 has a terminal_id other than" in str(refused.value)
+    assert "(2 desk links do so; the one with the lowest link_id is named)" in str(refused.value)
 
 
 def test_a_link_the_desk_log_commits_twice_is_refused(tmp_path):
@@ -287,7 +287,7 @@ def test_a_link_the_desk_log_commits_twice_is_refused(tmp_path):
     with pytest.raises(CommandError) as refused:
         call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
     assert str(refused.value).startswith(
-        f"{directory / 'desk_events.parquet'}, column 'link_id': link 'L1' has 2 commit rows "
+        f"{directory / 'desk_events.parquet'}, column 'link_id': a link has 2 commit rows "
         "(the first at 2022-08-01 09:02:00): a link is committed once"
     )
     assert str(refused.value).endswith("nothing was written")
@@ -298,9 +298,10 @@ def test_a_link_the_desk_log_commits_twice_is_refused(tmp_path):
     directory = d.write(tmp_path / "in-twice")
     with pytest.raises(CommandError) as refused:
         call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
-    assert "link 'L0' has 2 commit rows" in str(refused.value)
-    assert "(2 links are committed more than once; the lowest link_id is named)" in str(
-        refused.value
+    assert "a link has 2 commit rows (the first at 2022-08-01 09:20:00)" in str(refused.value)
+    assert (
+        "(2 links are committed more than once; the one with the lowest link_id is named)"
+        in str(refused.value)
     )
 
 
@@ -318,8 +319,8 @@ def test_a_desk_link_whose_commit_disagrees_on_its_staff_or_time_is_refused(tmp_
     with pytest.raises(CommandError) as refused:
         call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
     assert str(refused.value).startswith(
-        f"{directory / 'links.parquet'}, column 'staff_id': row 1 (link_id 'L1') has staff_id "
-        "'S1', but desk_events.parquet records its commit under 'S9' (2022-08-01 09:02:00): a "
+        f"{directory / 'links.parquet'}, column 'staff_id': row 1 has a staff_id other "
+        "than the one desk_events.parquet records its commit under (2022-08-01 09:02:00): a "
         "desk link's staff member is the one its commit was made under"
     )
     assert str(refused.value).endswith("nothing was written")
@@ -331,7 +332,7 @@ def test_a_desk_link_whose_commit_disagrees_on_its_staff_or_time_is_refused(tmp_
     with pytest.raises(CommandError) as refused:
         call_command("scan", "run", str(directory), "--out", str(out), "--no-pdf")
     assert str(refused.value).startswith(
-        f"{directory / 'links.parquet'}, column 'linked_at': row 1 (link_id 'L1') has linked_at "
+        f"{directory / 'links.parquet'}, column 'linked_at': row 1 has linked_at "
         "2022-08-01 09:02:00, but desk_events.parquet records its commit at 2022-08-01 00:02:00 "
         "(9 hours apart: is one of them in another time zone, UTC say?"
     )

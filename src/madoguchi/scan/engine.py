@@ -719,7 +719,12 @@ def _spark_validate_table(session: Any, table: str, location: str) -> int:
             key = F.col(f"`{spec.name}`").cast("string")
             dup = df.groupBy(key.alias("key")).count().filter("count > 1").limit(1).collect()
             if dup:
-                raise schema.duplicate_error(location, spec.name, dup[0]["key"], dup[0]["count"])
+                # The value is never shown: the row of its first holder instead.
+                first = _spark_first_bad(df, key == F.lit(dup[0]["key"]), F.lit(""))
+                rows = None if first is None else (first[0], None)
+                raise schema.duplicate_error(
+                    location, spec.name, dup[0]["key"], dup[0]["count"], rows
+                )
     if not schema.has_rows(table, int(result["rows"] or 0)):
         raise schema.InputError(location, None, schema.NO_ROWS)
     return int(result["rows"])

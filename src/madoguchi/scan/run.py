@@ -318,18 +318,19 @@ def _disagreement(
     kind: str, hit: dict[str, Any], count: int, directory: Path | str
 ) -> schema.InputError:
     """`_links_against_commits`'s refusal of one kind, naming the first link (its row where
-    the file is read here) and how many links disagree so."""
+    the file is read here) and how many links disagree so. No ID is shown (``schema.too_long``):
+    the link by its row, the commit by its time."""
     log = _file_of(directory, "desk_events")
     if kind == "commits":
         more = (
-            f" ({count:,} links are committed more than once; the lowest link_id is named)"
+            f" ({count:,} links are committed more than once; the one with the lowest link_id is named)"
             if count > 1
             else ""
         )
         return schema.InputError(
             log,
             "link_id",
-            f"link {hit['link_id']!r} has {hit['commits']} commit rows (the first at "
+            f"a link has {hit['commits']} commit rows (the first at "
             f"{_t(hit['c_at'])}){more}: a link is committed once, so the log holds a row twice "
             "(exported over overlapping dates, or pasted again?); remove the repeated rows; "
             "nothing was written",
@@ -340,27 +341,35 @@ def _disagreement(
         if isinstance(directory, Path)
         else None
     )
-    where = f"row {row} (link_id {hit['link_id']!r})" if row else f"link_id {hit['link_id']!r}"
+    where = f"row {row}" if row else f"a link (its link_id of {len(hit['link_id'])} characters)"
     log = Path(log).name
     if kind == "term_differs":
-        more = f" ({count:,} desk links do so; the lowest link_id is named)" if count > 1 else ""
+        more = (
+            f" ({count:,} desk links do so; the one with the lowest link_id is named)"
+            if count > 1
+            else ""
+        )
         return schema.InputError(
             file,
             "terminal_id",
-            f"{where} has terminal_id {hit['terminal_id']!r}, but {log} records its commit at "
-            f"terminal {hit['c_term']!r} ({_t(hit['c_at'])}){more}: a desk link's terminal is "
+            f"{where} has a terminal_id other than the one {log} records its commit at "
+            f"({_t(hit['c_at'])}){more}: a desk link's terminal is "
             "the one its commit was made at; the rules read the desk evidence at the commit's "
             "terminal and the report's timeline and a case's desk at the link's, so a finding "
             "would show another terminal's log; export both from the same record; nothing was "
             "written",
         )
-    more = f" ({count:,} desk links disagree so; the lowest link_id is named)" if count > 1 else ""
+    more = (
+        f" ({count:,} desk links disagree so; the one with the lowest link_id is named)"
+        if count > 1
+        else ""
+    )
     if kind == "staff_differs":
         return schema.InputError(
             file,
             "staff_id",
-            f"{where} has staff_id {hit['staff_id']!r}, but {log} records its commit under "
-            f"{hit['c_staff']!r} ({_t(hit['c_at'])}){more}: a desk link's staff member is the "
+            f"{where} has a staff_id other than the one {log} records its commit under "
+            f"({_t(hit['c_at'])}){more}: a desk link's staff member is the "
             "one its commit was made under; the rules read the commit's and the finding's "
             "sentence the link's, so a finding would contradict itself; export both from the "
             "same record; nothing was written",

@@ -345,30 +345,37 @@ own: ``schema``, DuckDB (``engine.Engine.validate``) and Spark check the same on
 
 
 def row_ident(table: str, row: dict[str, object]) -> str:
-    """A row as a person finds it in the file besides its number: a link by its ID, a desk
-    event by its terminal and time."""
+    """A row as a person finds it in the file besides its number, never by an ID (a refusal
+    echoes no ID: ``too_long``): a desk event by its time, a link by its number alone ("")."""
     if table == "links":
-        return f"link_id {row.get('link_id')!r}"
+        return ""
     at = row.get("at")
     shown = at.isoformat(sep=" ") if hasattr(at, "isoformat") else str(at)
-    return f"terminal_id {row.get('terminal_id')!r} at {shown}"
+    return f"at {shown}"
 
 
 def row_rule_problem(
     rule: RowRule, row: int, ident: str, when: object, value: object, count: int = 1
 ) -> str:
     """The refusal of ``count`` rows breaking ``rule``, the first at ``row`` (as a person
-    numbers it) and named by ``ident``, holding ``when`` in ``rule.when`` and ``value``."""
+    numbers it) and named by ``ident`` (``row_ident``; "" for none), holding ``when`` in
+    ``rule.when`` and ``value``. An ID's value is never shown, only its column."""
+    named = f" ({ident})" if ident else ""
     if rule.filled:
         has, held = f"no {rule.column}", ""
+    elif rule.column.endswith("_id"):
+        has, held = f"a {rule.column}", ""
     else:
         has, held = f"a {rule.column}", f" {value!r}"
     if count == 1:
-        return f"row {row} ({ident}) has {rule.when} {when!r} and {has}{held}: {rule.why}"
-    also = "" if rule.filled else f", {rule.column}{held}"
+        return f"row {row}{named} has {rule.when} {when!r} and {has}{held}: {rule.why}"
+    also = [ident] if ident else []
+    if held:
+        also.append(f"{rule.column}{held}")
+    said = f" ({', '.join(also)})" if also else ""
     return (
-        f"{count:,} rows have {rule.when} {when!r} and {has}; the first is row {row} "
-        f"({ident}{also}): {rule.why}"
+        f"{count:,} rows have {rule.when} {when!r} and {has}; the first is row {row}"
+        f"{said}: {rule.why}"
     )
 
 
@@ -1191,18 +1198,26 @@ def _first_duplicate(
 
 
 def duplicate_error(
-    path: Path | str, column: str, value: str, count: int, rows: tuple[int, int] | None = None
+    path: Path | str,
+    column: str,
+    value: str,
+    count: int,
+    rows: tuple[int, int | None] | None = None,
 ) -> InputError:
-    """``rows``: the first and last row holding ``value`` (0-based), when known."""
+    """``rows``: the first and last row holding ``value`` (0-based), when known (the last
+    None: only the first). The value, an ID, is never shown (``too_long``): its length and
+    rows are."""
     where = ""
-    if rows is not None:
-        first, last = (row_number(path, r) for r in rows)
+    if rows is not None and rows[1] is not None:
+        first, last = row_number(path, rows[0]), row_number(path, rows[1])
         where = f" (rows {first} and {last}{' and others' if count > 2 else ''})"
+    elif rows is not None:
+        where = f" (the first is row {row_number(path, rows[0])})"
     return InputError(
         str(path),
         column,
-        f"value {value!r} is not unique: {count} rows have it{where}; "
-        f"each {column} must appear once",
+        f"a value of {len(str(value))} characters (not shown) is not unique: {count} rows "
+        f"have it{where}; each {column} must appear once",
     )
 
 
