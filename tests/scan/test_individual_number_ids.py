@@ -81,10 +81,21 @@ def test_the_individual_number_check_digit_is_the_ordinances():
         NOT_A_NUMBER,
         "12345678901",
         "1234567890180",
-        "１２３４５６７８９０１８",
+        "１２３４５６７８９０１０",  # full-width, the wrong check digit
+        "1234 5678 9010",  # grouped, the wrong check digit
+        "12345 678 9018",  # not the card's 4-4-4 grouping
+        "1234_5678_9018",
         "R2345678901",
     ):
         assert not individualnumber.is_individual_number(other)
+    # As the card prints it, as forms write it, in full-width digits: the same number.
+    for written in (
+        "1234 5678 9018",
+        "1234-5678-9018",
+        "1234 5678-9018",
+        "１２３４５６７８９０１８",
+    ):
+        assert individualnumber.is_individual_number(written), written
 
 
 def test_the_scan_does_not_keep_an_individual_number_given_as_a_resident_id(db, tmp_path):
@@ -195,10 +206,19 @@ EDGES = [
     A_NUMBER,
     B_NUMBER,
     "000000000000",
+    "1234 5678 9018",
+    "1234-5678-9018",
+    "１２３４５６７８９０１８",
     NOT_A_NUMBER,
     "12345678901",
     "1234567890180",
-    "１２３４５６７８９０１８",
+    "１２３４５６７８９０１０",
+    "1234 5678 9010",
+    "12345 678 9018",
+    "1234_5678_9018",
+    "1234　5678　9018",  # full-width spaces: 18 bytes, not read
+    "１２３４５６７８９０1８",  # 34 bytes
+    "12345678901234",
     "12345678901８",
     " 23456789018",
     "+23456789018",
@@ -217,6 +237,8 @@ def test_duckdb_and_the_bounded_validation_read_the_same_values_as_individual_nu
     values = EDGES + [f"{rng.randrange(10**12):012d}" for _ in range(3000)]
     expected = [v is not None and individualnumber.is_individual_number(v) for v in values]
     assert sum(expected) > 200  # about one in ten of the random ones
+    assert expected[:6] == [True] * 6  # grouped and full-width too
+    assert not any(expected[6 : len(EDGES)])
     with engine.connect("duckdb", threads=1) as eng:
         con = eng.con.con
         con.register("edge_values", pa.table({"v": pa.array(values, pa.string())}))
@@ -224,7 +246,7 @@ def test_duckdb_and_the_bounded_validation_read_the_same_values_as_individual_nu
     assert [bool(r[0]) for r in got] == expected
     first = schema._individual_numbers(pa.array(values, pa.string()))
     assert first == expected.index(True)
-    assert schema._individual_numbers(pa.array(EDGES[3:], pa.string())) is None
+    assert schema._individual_numbers(pa.array(EDGES[6:], pa.string())) is None
 
 
 def test_a_refused_run_leaves_no_output_behind(tmp_path):

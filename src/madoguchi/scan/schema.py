@@ -125,42 +125,58 @@ def check_digit_wrong_sql(name: str) -> str:
 
 
 INDIVIDUAL_NUMBER_PROBLEM = (
-    "a value of 12 digits (not shown) whose last is the check digit of an individual number "
-    "(個人番号): the scan never reads, stores or shows an individual number, so an export "
+    "a value of 12 digits (not shown; perhaps in groups of four or in full-width digits) whose "
+    "last is the check digit of an individual number (個人番号): the scan never reads, stores or shows an individual number, so an export "
     "keyed by it is refused; give the city's own ids instead (the 宛名番号, staff and terminal "
     "numbers). If these ids are not individual numbers (one 12-digit id in ten ends in that "
     "digit by chance), write every id of the input with a letter before it, the same way in "
     "every table (R123456789012); nothing was written"
 )
-"""An id column (``Column.identifier``) holding twelve ASCII digits that end in the individual
-number's check digit (``madoguchi.individualnumber``), after "row N has": refused, and never
+"""An id column (``Column.identifier``) holding twelve digits that end in the individual
+number's check digit (``madoguchi.individualnumber``: ASCII digits, alone or in the card's
+groups of four with a space or hyphen between, or full-width digits), after "row N has":
+refused, and never
 echoed (the ids were written whole into findings.parquet, the report, the officials' findings
 and their pages). Checked so by ``schema``, DuckDB's fast validation and Spark's."""
 
 
 def individual_number_sql(name: str, *, spark: bool = False) -> str:
-    """SQL true where the text column ``name`` (quoted for the engine) holds twelve ASCII
-    digits whose last is the individual number's check digit (``madoguchi.individualnumber``),
-    false otherwise. A CASE, so that a value that is not 12 bytes long costs one length test
-    (DuckDB's ``strlen``, Spark's ``octet_length``: bytes, not characters to count) and one of
-    12 bytes one digit test more (DuckDB's GLOB, a fifth of RE2's CPU; Spark's ``rlike``);
-    only twelve ASCII digits are weighed."""
+    """SQL true where the text column ``name`` (quoted for the engine) holds twelve digits
+    whose last is the individual number's check digit (``madoguchi.individualnumber``), false
+    otherwise: twelve ASCII digits (12 bytes), the same in the card's groups of four with a
+    space or hyphen between (14 bytes), or twelve full-width digits (36 bytes), as
+    ``individualnumber.written_as_digits`` reads them. A CASE, so that a value of none of
+    those byte lengths costs one length test (DuckDB's ``strlen``, Spark's ``octet_length``:
+    bytes, not characters to count), and one of them a digit test more (DuckDB's GLOB, a
+    fifth of RE2's CPU; Spark's ``rlike``) on its digits; only twelve ASCII digits are
+    weighed."""
     length = "octet_length" if spark else "strlen"
-    digits = f"{name} RLIKE '^[0-9]{{12}}$'" if spark else f"{name} GLOB '{'[0-9]' * 12}'"
-    digit = [f"(ascii(substring({name}, {i}, 1)) - 48)" for i in range(1, 13)]
+    seps = ", ".join(f"'{c}'" for c in individualnumber.SEPARATORS)
+    grouped = (
+        f"CASE WHEN substring({name}, 5, 1) IN ({seps}) AND substring({name}, 10, 1) IN "
+        f"({seps}) THEN substring({name}, 1, 4) || substring({name}, 6, 4) || "
+        f"substring({name}, 11, 4) END"
+    )
+    wide = f"translate({name}, '{individualnumber.FULL_WIDTH}', '0123456789')"
+    n = f"(CASE {length}({name}) WHEN 12 THEN {name} WHEN 14 THEN {grouped} ELSE {wide} END)"
+    digits = f"{n} RLIKE '^[0-9]{{12}}$'" if spark else f"{n} GLOB '{'[0-9]' * 12}'"
+    digit = [f"(ascii(substring({n}, {i}, 1)) - 48)" for i in range(1, 13)]
     weighted = " + ".join(
         f"{w} * {d}" for w, d in zip(individualnumber.WEIGHTS, digit[:11], strict=True)
     )
     return (
-        f"(CASE WHEN {length}({name}) <> 12 THEN false WHEN {digits} "
-        f"THEN (11 - ({weighted}) % 11) % 11 % 10 = {digit[11]} ELSE false END)"
+        f"(CASE WHEN {length}({name}) NOT IN (12, 14, 36) THEN false WHEN "
+        f"coalesce({digits}, false) THEN (11 - ({weighted}) % 11) % 11 % 10 = {digit[11]} "
+        "ELSE false END)"
     )
 
 
 def _individual_numbers(col: pa.Array) -> int | None:
     """The first index of ``col`` (text) holding an individual number's shape, or None. Only
-    values of 12 bytes are read in Python: other ids cost one length test."""
-    twelve = pc.equal(pc.binary_length(col), 12).fill_null(False)
+    values of 12, 14 or 36 bytes (``individual_number_sql``) are read in Python: other ids
+    cost one length test."""
+    lengths = pa.array([12, 14, 36], pa.int32())
+    twelve = pc.is_in(pc.binary_length(col), value_set=lengths).fill_null(False)
     if not pc.any(twelve).as_py():
         return None
     places = np.flatnonzero(twelve.to_numpy(zero_copy_only=False))
