@@ -735,9 +735,27 @@ def test_spark_orders_ties_and_reads_another_residents_commit_as_duckdb_does(spa
     d.link("L2", "B", "ｽｽﾞｷ ｲﾁﾛｳ", minute=2, term="T2")
     d.link("L3", "A", "ｽｽﾞｷ ｲﾁﾛｳ", minute=4, term="T2")
     d.event(60, "logout", term="T2")
+    # Two other residents' commits in A's visit: the one the holder matches (B), not the latest.
+    d.event(0, "login", term="T3")
+    d.event(1, "card_read", term="T3", resident="A")
+    d.link("L5", "B", "ｽｽﾞｷ ｲﾁﾛｳ", minute=2, term="T3")
+    d.link("L6", "C", "ﾀﾅｶ ﾊﾅｺ", minute=3, term="T3")
+    d.link("L7", "A", "ｽｽﾞｷ ｲﾁﾛｳ", minute=4, term="T3")
+    d.event(60, "logout", term="T3")
+    # A father's procedure committed late in his son's visit: the son's link into the
+    # father's account stays a family account.
+    d.event(0, "login", term="T4")
+    d.event(1, "card_read", term="T4", resident="A")
+    d.link("L8", "A", "ﾔﾏﾀﾞ ﾀﾛｳ", minute=2, term="T4")
+    d.event(3, "card_read", term="T4", resident="A2")
+    d.link("L9", "A", "ﾔﾏﾀﾞ ﾀﾛｳ", minute=4, term="T4", programme="public_fund")
+    d.link("L10", "A2", "ﾔﾏﾀﾞ ﾀﾛｳ", minute=5, term="T4")
+    d.event(60, "logout", term="T4")
     with engine.connect("duckdb", threads=2) as duck:
         expected = _found(duck, duck.register(d.tables()))
-    assert [(r["link_id"], r["rule"], r["other_resident_id"]) for r in expected] == [
-        ("L3", "logout_omission_by_commit.v1", "B")
+    assert sorted((r["link_id"], r["rule"], r["other_resident_id"]) for r in expected) == [
+        ("L10", "family_account.v1", "A"),
+        ("L3", "logout_omission_by_commit.v1", "B"),
+        ("L7", "logout_omission_by_commit.v1", "B"),
     ]
     assert _found(spark_engine, spark_engine.register(d.tables())) == expected
