@@ -99,31 +99,32 @@ f2 AS (
          COALESCE(card_resident IS NOT NULL AND card_resident <> resident_id, FALSE) AS card_other
   FROM f),
 s0 AS MATERIALIZED (SELECT * FROM f2 WHERE own <> 0 OR staff_anomaly),
--- logout_omission_by_commit.v1's evidence: the commits before each suspicious one in its visit
--- (its terminal, session and card read; strictly earlier) of another resident's link; the
--- latest, the lowest resident ID of several at that instant. Read from the kept commits (c):
--- read from the window's rows (e2) again, the query took 0.3-0.6 s more CPU at 1M links.
-earlier_commits AS (
-  SELECT s0.link_id AS e_link, lo.resident_id AS t_res, o.c_at AS o_at,
-         MAX(o.c_at) OVER (PARTITION BY s0.link_id) AS l_at
+-- logout_omission_by_commit.v1's evidence: the other residents whose links were committed
+-- before each suspicious one in its visit (its terminal, session and card read; strictly
+-- earlier), each once with its latest such commit; of them the one the holder matches best
+-- (match, close, no match, unchecked), of equals the latest, of those the lowest ID. Read from
+-- the kept commits (c): read from the window's rows (e2) again, the query took 0.3-0.6 s more
+-- CPU at 1M links.
+cands AS (
+  SELECT s0.link_id AS e_link, s0.holder AS e_holder, lo.resident_id AS e_res,
+         MAX(o.c_at) AS e_at
   FROM s0
   JOIN c o ON o.c_term = s0.c_term AND o.c_seg = s0.c_seg
          AND o.c_visit = s0.c_visit AND o.c_at < s0.c_at
   JOIN links lo ON lo.link_id = o.c_link
-  WHERE lo.resident_id <> s0.resident_id),
-earlier AS (
-  SELECT e_link, MIN(t_res) AS commit_resident FROM earlier_commits
-  WHERE o_at = l_at GROUP BY e_link),
+  WHERE lo.resident_id <> s0.resident_id
+  GROUP BY s0.link_id, s0.holder, lo.resident_id),
+cands2 AS (
+  SELECT cands.*, re.name_kana AS e_name, re.household_id AS e_household
+  FROM cands LEFT JOIN residents re ON re.resident_id = cands.e_res),
 s AS MATERIALIZED (
-  SELECT s0.*, earlier.commit_resident, rc.name_kana AS card_name, rp.name_kana AS prev_name,
+  SELECT s0.*, rc.name_kana AS card_name, rp.name_kana AS prev_name,
          rp.household_id AS prev_household, rn.name_kana AS next_name,
-         rn.household_id AS next_household, rm.name_kana AS commit_name
+         rn.household_id AS next_household
   FROM s0
-  LEFT JOIN earlier ON earlier.e_link = s0.link_id
   LEFT JOIN residents rc ON rc.resident_id = s0.card_resident
   LEFT JOIN residents rp ON rp.resident_id = s0.prev_resident
-  LEFT JOIN residents rn ON rn.resident_id = s0.next_resident
-  LEFT JOIN residents rm ON rm.resident_id = earlier.commit_resident),
+  LEFT JOIN residents rn ON rn.resident_id = s0.next_resident),
 members AS (
   SELECT s.link_id, m.resident_id AS m_id, m.name_kana AS m_name, s.holder
   FROM s JOIN residents m ON m.household_id = s.a_household AND m.resident_id <> s.resident_id),
@@ -132,8 +133,14 @@ checked AS MATERIALIZED (
     SELECT card_name AS q_name, holder AS q_holder FROM s WHERE card_name IS NOT NULL
     UNION SELECT prev_name, holder FROM s WHERE prev_name IS NOT NULL
     UNION SELECT next_name, holder FROM s WHERE next_name IS NOT NULL
-    UNION SELECT commit_name, holder FROM s WHERE commit_name IS NOT NULL
+    UNION SELECT e_name, e_holder FROM cands2 WHERE e_name IS NOT NULL
     UNION SELECT m_name, holder FROM members)),
+best AS (
+  SELECT e_link, e_res AS commit_resident, qe.q_check AS commit_check,
+         e_household AS commit_household,
+         ROW_NUMBER() OVER (PARTITION BY e_link
+                            ORDER BY COALESCE(qe.q_check, 3), e_at DESC, e_res) AS e_rank
+  FROM cands2 LEFT JOIN checked qe ON qe.q_name = cands2.e_name AND qe.q_holder = cands2.e_holder),
 fam AS (
   SELECT members.link_id AS fl_link, MIN(members.m_id) AS family_member
   FROM members JOIN checked q ON q.q_name = members.m_name AND q.q_holder = members.holder
@@ -141,12 +148,12 @@ fam AS (
   GROUP BY members.link_id),
 x AS (
   SELECT s.*, qc.q_check AS card_check, qp.q_check AS prev_check, qn.q_check AS next_check,
-         qm.q_check AS commit_check, fam.family_member
+         b.commit_resident, b.commit_check, b.commit_household, fam.family_member
   FROM s
   LEFT JOIN checked qc ON qc.q_name = s.card_name AND qc.q_holder = s.holder
   LEFT JOIN checked qp ON qp.q_name = s.prev_name AND qp.q_holder = s.holder
   LEFT JOIN checked qn ON qn.q_name = s.next_name AND qn.q_holder = s.holder
-  LEFT JOIN checked qm ON qm.q_name = s.commit_name AND qm.q_holder = s.holder
+  LEFT JOIN best b ON b.e_link = s.link_id AND b.e_rank = 1
   LEFT JOIN fam ON fam.fl_link = s.link_id),
 x2 AS (
   SELECT *, commit_resident IS NOT NULL AND (NOT card_other
@@ -155,7 +162,9 @@ x2 AS (
 y AS (
   SELECT *, CASE
     WHEN own <> 0 AND family_member IS NOT NULL AND NOT card_other
-         AND commit_resident IS NULL AND NOT staff_anomaly THEN 'family_account.v1'
+         AND NOT (commit_resident IS NOT NULL AND (commit_household IS NULL OR a_household IS NULL
+                  OR commit_household <> a_household))
+         AND NOT staff_anomaly THEN 'family_account.v1'
     WHEN staff_anomaly THEN 'lent_terminal.v1'
     WHEN own <> 0 AND card_other AND NOT commit_decides THEN 'logout_omission.v1'
     WHEN own <> 0 AND commit_decides THEN 'logout_omission_by_commit.v1'
@@ -245,22 +254,25 @@ def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     f["card_other"] = f["card_resident"].notna() & (f["card_resident"] != f["resident_id"])
     nomatch = f["own"].notna() & (f["own"] != 0)  # no such resident: null, as in SQL
     s = f[nomatch | f["staff_anomaly"]].copy()
-    # logout_omission_by_commit.v1's evidence: the latest commit before each one in its visit
-    # (same terminal, session and card read; strictly earlier) of a link of another resident,
-    # the lowest resident ID of several at that instant.
+    # logout_omission_by_commit.v1's evidence: the other residents whose links were committed
+    # before each one in its visit (same terminal, session and card read; strictly earlier),
+    # each with its latest such commit; of them the one the holder matches best (match, close,
+    # no match, unchecked), of equals the latest, of those the lowest ID.
     o = commits[["terminal_id", "seg", "visit", "at", "link_id"]].set_axis(
         ["c_term", "c_seg", "c_visit", "o_at", "o_link"], axis=1
     )
-    p = s.loc[s["desk_logged"], ["link_id", "resident_id", "c_term", "c_seg", "c_visit", "c_at"]]
+    cols = ["link_id", "resident_id", "holder", "c_term", "c_seg", "c_visit", "c_at"]
+    p = s.loc[s["desk_logged"], cols]
     p = p.merge(o, on=["c_term", "c_seg", "c_visit"])
     p = p[p["o_at"] < p["c_at"]]
     theirs = links[["link_id", "resident_id"]].set_axis(["o_link", "t_res"], axis=1)
     p = p.merge(theirs, on="o_link")
     p = p[p["t_res"].notna() & p["resident_id"].notna() & (p["t_res"] != p["resident_id"])]
-    p = p[p["o_at"] == p.groupby("link_id")["o_at"].transform("max")]
-    s["commit_resident"] = s["link_id"].map(p.groupby("link_id")["t_res"].min())
+    p = p.groupby(["link_id", "holder", "t_res"], as_index=False)["o_at"].max()
     names = res.set_index("resident_id")
-    for prefix in ("card", "prev", "next", "commit"):
+    p["commit_name"] = p["t_res"].map(names["name_kana"])
+    p["commit_household"] = p["t_res"].map(names["household_id"])
+    for prefix in ("card", "prev", "next"):
         s[f"{prefix}_name"] = s[f"{prefix}_resident"].map(names["name_kana"])
         s[f"{prefix}_household"] = s[f"{prefix}_resident"].map(names["household_id"])
     members = res[["resident_id", "household_id", "name_kana"]].rename(
@@ -271,19 +283,32 @@ def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     checked = _checked(
         pd.concat(
             [
-                s[[f"{p}_name", "holder"]].set_axis(["name", "holder"], axis=1)
-                for p in ("card", "prev", "next", "commit")
+                s[[f"{x}_name", "holder"]].set_axis(["name", "holder"], axis=1)
+                for x in ("card", "prev", "next")
             ]
+            + [p[["commit_name", "holder"]].set_axis(["name", "holder"], axis=1)]
             + [fam[["m_name", "holder"]].set_axis(["name", "holder"], axis=1)],
             ignore_index=True,
         )
     )
-    for prefix in ("card", "prev", "next", "commit"):
+    for prefix in ("card", "prev", "next"):
         s = s.merge(
             checked.rename(columns={"name": f"{prefix}_name", "check": f"{prefix}_check"}),
             on=[f"{prefix}_name", "holder"],
             how="left",
         )
+    p = p.merge(
+        checked.rename(columns={"name": "commit_name", "check": "commit_check"}),
+        on=["commit_name", "holder"],
+        how="left",
+    )
+    p["_rank"] = p["commit_check"].fillna(3)
+    p = p.sort_values(["link_id", "_rank", "o_at", "t_res"], ascending=[True, True, False, True])
+    p = p.drop_duplicates("link_id")
+    best = p.set_index("link_id")
+    s["commit_resident"] = s["link_id"].map(best["t_res"])
+    s["commit_check"] = s["link_id"].map(best["commit_check"])
+    s["commit_household"] = s["link_id"].map(best["commit_household"])
     fam = fam.merge(checked.rename(columns={"name": "m_name"}), on=["m_name", "holder"])
     fam = fam[fam["check"] == 0]
     s = s.merge(
@@ -301,13 +326,24 @@ def pandas_findings(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
     nomatch = s["own"].notna() & (s["own"] != 0)
     by_commit = s["commit_resident"].notna()
+    # rules._other_in_order: a commit of another household's resident (a household member's
+    # commit is the family served together).
+    other_household = by_commit & (
+        s["commit_household"].isna()
+        | s["a_household"].isna()
+        | (s["commit_household"] != s["a_household"])
+    )
     # rules._commit_decides: no other card read last, or the holder matches the commit's
     # resident better than the card's (no check counts as unavailable, 3).
     commit_decides = by_commit & (
         ~s["card_other"] | (s["commit_check"].fillna(3) < s["card_check"].fillna(3))
     )
     conds = [
-        nomatch & s["family_member"].notna() & ~s["card_other"] & ~by_commit & ~s["staff_anomaly"],
+        nomatch
+        & s["family_member"].notna()
+        & ~s["card_other"]
+        & ~other_household
+        & ~s["staff_anomaly"],
         s["staff_anomaly"],
         nomatch & s["card_other"] & ~commit_decides,
         nomatch & commit_decides,
