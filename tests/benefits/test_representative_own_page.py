@@ -48,6 +48,15 @@ def _sign_in(client: Client, card):
 
 
 def _representative_completion(desk, minor_card, parent_card):
+    """A point application under the minor-representative exception, committed with both
+    cards: the minor's points paid into the parent's own account."""
+    _representative_authenticated(desk, minor_card, parent_card)
+    prepare(desk, **apply_fields(kana=MINOR_KANA, use_representative_exception=True))
+    return commit_two_cards(desk, minor_card, parent_card)
+
+
+def _representative_authenticated(desk, minor_card, parent_card):
+    """A minor's visit, handed over to the parent (`parent_card`) authenticated as 親権者."""
     start_visit(desk, minor_card)
     verify_basic_four(desk, minor_card)
     desk_services.visit_handover_start(desk_session=desk)
@@ -60,8 +69,6 @@ def _representative_completion(desk, minor_card, parent_card):
         kana="ヤマダ タロウ",
         kana_confirmed=True,
     )
-    prepare(desk, **apply_fields(kana=MINOR_KANA, use_representative_exception=True))
-    return commit_two_cards(desk, minor_card, parent_card)
 
 
 def _holder(card):

@@ -6,7 +6,6 @@ the representative's too (docs/resident.md, "A legal representative's records").
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pytest
@@ -15,52 +14,22 @@ from django.test import Client
 from madoguchi.benefits import services
 from madoguchi.benefits.models import PublicFundAccount
 from madoguchi.cases import selectors as case_selectors
-from madoguchi.desk import services as desk_services
-from madoguchi.identity.models import HolderCertificate
 from madoguchi.residents.models import NotMeReport
-from tests import cardkit
-from tests.benefits.conftest import ORIGIN, prepare, start_visit
+from tests.benefits.conftest import prepare
 from tests.benefits.test_registrations import public_fund
-from tests.visits import commit_two_cards, verify_basic_four
-
-ME_ORIGIN = "http://localhost:8000"
-MINOR_KANA = "サトウ ショウタ"
-
-
-@pytest.fixture(autouse=True)
-def _me_origin(settings):
-    settings.RESIDENT_ORIGIN = ME_ORIGIN
-    settings.SECURE_SSL_REDIRECT = False
-    settings.RESIDENT_PRESENCE_TIMEOUT_SECONDS = 120
-
-
-def _sign_in(client: Client, card):
-    nonce = client.post("/me/challenge").json()["nonce"]
-    r = client.post(
-        "/me/sign-in",
-        data=json.dumps({"token": cardkit.auth_token(card, ME_ORIGIN, nonce), "nonce": nonce}),
-        content_type="application/json",
-    )
-    assert r.status_code == 200, r.content
-
-
-def _holder(card):
-    return HolderCertificate.objects.get(fingerprint=cardkit.fingerprint(card)).holder
+from tests.benefits.test_representative_own_page import (  # noqa: F401 (the autouse fixture)
+    MINOR_KANA,
+    _holder,
+    _me_origin,
+    _representative_authenticated,
+    _representative_completion,
+    _sign_in,
+)
+from tests.visits import commit_two_cards
 
 
 def _representative_public_fund(desk, minor_card, parent_card):
-    start_visit(desk, minor_card)
-    verify_basic_four(desk, minor_card)
-    desk_services.visit_handover_start(desk_session=desk)
-    nonce = services.representative_challenge(desk).value
-    services.representative_authenticate(
-        desk,
-        cardkit.auth_token(parent_card, ORIGIN, nonce),
-        nonce,
-        relationship="parent",
-        kana="ヤマダ タロウ",
-        kana_confirmed=True,
-    )
+    _representative_authenticated(desk, minor_card, parent_card)
     prepare(
         desk,
         kind="public_fund_account",
@@ -95,25 +64,6 @@ def test_representatives_not_me_on_a_public_fund_account_is_a_case_about_that_ac
     assert case_selectors.case_registration(report.case) == account
 
 
-def _representative_link(desk, minor_card, parent_card):
-    from tests.benefits.conftest import apply_fields
-
-    start_visit(desk, minor_card)
-    verify_basic_four(desk, minor_card)
-    desk_services.visit_handover_start(desk_session=desk)
-    nonce = services.representative_challenge(desk).value
-    services.representative_authenticate(
-        desk,
-        cardkit.auth_token(parent_card, ORIGIN, nonce),
-        nonce,
-        relationship="parent",
-        kana="ヤマダ タロウ",
-        kana_confirmed=True,
-    )
-    prepare(desk, **apply_fields(kana=MINOR_KANA, use_representative_exception=True))
-    return commit_two_cards(desk, minor_card, parent_card)
-
-
 @pytest.mark.usefixtures("providers", "systems", "support_keys")
 def test_representatives_report_is_not_told_it_joined_a_report_they_never_made(
     trusted, desk, minor_card
@@ -125,7 +75,7 @@ def test_representatives_report_is_not_told_it_joined_a_report_they_never_made(
     from madoguchi.benefits.models import PaymentLink
 
     parent = trusted.card("C")
-    completion = _representative_link(desk, minor_card, parent)
+    completion = _representative_completion(desk, minor_card, parent)
     link = PaymentLink.objects.get(completion=completion)
     child = Client()
     _sign_in(child, minor_card)
@@ -150,7 +100,7 @@ def test_representatives_report_joined_to_the_childs_case_can_be_followed_on_the
     from madoguchi.benefits.models import PaymentLink
 
     parent = trusted.card("C")
-    completion = _representative_link(desk, minor_card, parent)
+    completion = _representative_completion(desk, minor_card, parent)
     link = PaymentLink.objects.get(completion=completion)
     child = Client()
     _sign_in(child, minor_card)
@@ -177,7 +127,7 @@ def test_an_admins_read_of_a_link_into_the_representatives_account_is_theirs_too
     from tests.identity.test_admin_reads import operator as make_operator
 
     parent = trusted.card("C")
-    completion = _representative_link(desk, minor_card, parent)
+    completion = _representative_completion(desk, minor_card, parent)
     link = PaymentLink.objects.get(completion=completion)
     client = make_operator.__wrapped__(settings)
     page = opened(client, f"/admin/benefits/paymentlink/{link.pk}/change/", reason="audit")
@@ -262,7 +212,7 @@ def test_a_second_record_of_the_same_visit_still_says_it_joined_the_residents_ow
     from madoguchi.benefits.models import PaymentLink
 
     parent = trusted.card("C")
-    completion = _representative_link(desk, minor_card, parent)
+    completion = _representative_completion(desk, minor_card, parent)
     link = PaymentLink.objects.get(completion=completion)
     me = Client()
     _sign_in(me, parent)
@@ -287,7 +237,7 @@ def test_an_admins_read_of_an_account_or_grant_into_the_representatives_account_
 
     parent = trusted.card("C")
     if page == "grant":
-        completion = _representative_link(desk, minor_card, parent)
+        completion = _representative_completion(desk, minor_card, parent)
         link = PaymentLink.objects.get(completion=completion)
         services.card_acquisition_grant(link, charged_yen=20000, source_ref="t")
         assert Grant.objects.filter(link=link).exists()
