@@ -35,7 +35,9 @@ def _sign_in(demo_desk: DemoDesk) -> None:  # noqa: F811
 def _swap_to(page, card: str) -> None:
     """In the tray: take the card out, put `card` in (a reader holds one card)."""
     page.get_by_test_id("tray-remove").click()
-    expect(page.get_by_test_id(f"tray-insert-{card}")).to_have_attribute("aria-pressed", "false")
+    # The reader is empty once no card shows as in it (the card's own button, not `card`'s,
+    # which was never pressed).
+    expect(page.locator("[data-testid=tray] button[aria-pressed=true]")).to_have_count(0)
     page.get_by_test_id(f"tray-insert-{card}").click()
     expect(page.get_by_test_id(f"tray-insert-{card}")).to_contain_text("置かれています")
 
@@ -141,3 +143,21 @@ def test_a_card_inserted_right_after_a_removal_goes_in(demo_desk: DemoDesk):  # 
     expect(page.get_by_test_id("tray-insert-resident-b")).to_contain_text("置かれています")
     expect(page.get_by_test_id("tray-insert-resident-a")).to_have_attribute("aria-pressed", "false")
     expect(page.get_by_test_id("tray").locator("[data-role=tray-error]")).to_be_hidden()
+
+
+def test_tray_buttons_survive_a_refresh(demo_desk: DemoDesk):  # noqa: F811
+    """Each card event and each press refreshes the tray. It rebuilt every button, so a refresh
+    landing between a press's mouse-down and mouse-up swapped the button under the pointer and
+    the press was lost (CI's two-card walk once waited 30 s for a parent card that never went
+    in). The buttons now stay the same elements; only what they say changes."""
+    page = demo_desk.page
+    _sign_in(demo_desk)
+    button = page.get_by_test_id("tray-insert-resident-a")
+    expect(button).to_have_attribute("aria-pressed", "false")
+    button.evaluate("b => { b.dataset.marked = 'yes'; }")
+    button.click()
+    expect(button).to_contain_text("置かれています")
+    page.get_by_test_id("tray-remove").click()
+    expect(button).to_have_attribute("aria-pressed", "false")
+    # The same element after two presses and their card events, not a new one.
+    expect(page.locator("[data-testid=tray-insert-resident-a][data-marked=yes]")).to_have_count(1)

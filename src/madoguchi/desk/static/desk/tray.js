@@ -20,17 +20,32 @@
     if (!root) return;
     var list = $("[data-role=tray-cards]", root);
     var err = $("[data-role=tray-error]", root);
+    function show(b, card) {
+      b.className = "btn " + (card.inserted ? "btn-primary" : "btn-secondary");
+      b.setAttribute("aria-pressed", card.inserted ? "true" : "false");
+      b.textContent = msg(card.inserted ? "tray-inserted" : "tray-insert", { name: card.name });
+    }
     function render(state) {
+      // The same cards as shown: update the buttons in place. Rebuilding them on every refresh
+      // (each press and each card event) could swap a button between a press's mouse-down and
+      // mouse-up, and the press was lost.
+      var shown = Array.prototype.map.call(
+        list.querySelectorAll("button[data-card]"), function (b) { return b.dataset.card; });
+      var names = state.cards.map(function (card) { return card.name; });
+      if (shown.join("\n") === names.join("\n")) {
+        state.cards.forEach(function (card, i) {
+          show(list.querySelectorAll("button[data-card]")[i], card);
+        });
+        return;
+      }
       list.replaceChildren();
       state.cards.forEach(function (card) {
         var li = document.createElement("li");
         var b = document.createElement("button");
         b.type = "button";
-        b.className = "btn " + (card.inserted ? "btn-primary" : "btn-secondary");
         b.dataset.card = card.name;
         b.dataset.testid = "tray-insert-" + card.name;
-        b.setAttribute("aria-pressed", card.inserted ? "true" : "false");
-        b.textContent = msg(card.inserted ? "tray-inserted" : "tray-insert", { name: card.name });
+        show(b, card);
         li.appendChild(b);
         if (card.printed) {
           // What the card's face prints (the insurance form asks the birth date and sex).
