@@ -257,7 +257,9 @@ def _bench_in_a_process(tmp_path, stop: str, *args: str) -> tuple[int, str, bool
     with psycopg.connect(url, dbname="postgres", autocommit=True) as server:
         left = server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if left:
-            server.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            # IF EXISTS: another test run's start on the same server drops a bench database
+            # whose process has ended (tests/test_leftover_databases.py), and this one's has.
+            server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return proc.returncode, err, left is not None
 
 
