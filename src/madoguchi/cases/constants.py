@@ -67,6 +67,9 @@ class EntryKind(models.TextChoices):
     POINT_RETURN = "point_return", _("Points returned from the wrong account")
     CORRECTION = "correction", _("Wrong registration corrected")
     REENABLE = "reenable", _("Application re-enabled")
+    # The points returned from the wrong link granted again to the resident's own new link
+    # (a point case, once re-enabled and the resident linked their own payment service).
+    REGRANT = "regrant", _("Returned points granted again")
     NOTIFICATION = "notification", _("Resident notified")
     CLOSE = "close", _("Closed")
 
@@ -146,6 +149,8 @@ ENTRY_TARGETS: dict[EntryKind, frozenset[CaseStatus]] = {
     K.POINT_RETURN: frozenset({S.POINTS_RETURNED}),
     K.CORRECTION: frozenset({S.CORRECTED}),
     K.REENABLE: frozenset({S.REENABLED}),
+    # Keeps the stage: after re-enabling, before or after the resident is notified.
+    K.REGRANT: frozenset({S.REENABLED, S.NOTIFIED}),
     K.NOTIFICATION: frozenset({S.NOTIFIED}),
     K.CLOSE: frozenset({S.CLOSED}),
 }
@@ -166,4 +171,10 @@ REPAIR_STEP: dict[Programme, EntryKind] = {
     Programme.POINTS: K.POINT_RETURN,
     Programme.PUBLIC_FUND: K.CORRECTION,
     Programme.HEALTH_INSURANCE: K.CORRECTION,
+}
+
+# Steps only some programmes' cases take (every other step: every programme's). Only a point
+# programme's case has ledger points to grant again.
+PROGRAMME_STEPS: dict[EntryKind, frozenset[Programme]] = {
+    K.REGRANT: frozenset({Programme.POINTS}),
 }

@@ -203,6 +203,28 @@ class CloseForm(StepForm):
     field_order = ["once", "event_date", "date_precision", "outcome", "summary"]
 
 
+class RegrantForm(WhenForm):
+    """The re-grant of a point case's returned points: the page names the points and the
+    resident's link they go to, and the official confirms it (`confirm`, not passed on to the
+    service). What they type is added to the entry under the system's sentence."""
+
+    confirm = forms.BooleanField(
+        label=_(
+            "I have checked that this payment service is the resident's own (applied for at a "
+            "desk with their own My Number card), and grant the points to it"
+        ),
+        error_messages={
+            "required": _(
+                "Check that the payment service shown is the resident's own, and tick this "
+                "box: the points are granted to it."
+            )
+        },
+    )
+    summary = _text(_("Note (optional)"), NOTE_MAX, rows=2, required=False)
+    # Checked by the form, not passed on to the step's service.
+    confirmation_fields = ("confirm",)
+
+
 class ContactForm(StepForm):
     party = forms.ChoiceField(label=_("Party"), choices=Party.choices)
     party_label = _text(_("Who"), 200, required=False)

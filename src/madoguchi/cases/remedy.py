@@ -288,8 +288,33 @@ def reenable(link: Any, *, actor: Any, case_ref: str, reason: str) -> Any:
 
 
 def returned_grants(link: Any) -> list[Any]:
+    """The grants returned from `link` that wait to be granted again (none re-granted yet)."""
     return list(
         Grant.objects.filter(link=link, status=GrantStatus.RETURNED, regranted_as__isnull=True)
+        .select_related("programme")
+        .order_by("pk")
+    )
+
+
+def regranted_grants(link: Any) -> list[Any]:
+    """The grants made again from the grants returned from `link` (`ledger_regrant`)."""
+    return list(
+        Grant.objects.filter(regrant_of__link=link).select_related("link__provider").order_by("pk")
+    )
+
+
+def own_link(link: Any) -> PaymentLink | None:
+    """The effective payment link the holder of `link` has in its programme now, other than
+    `link` itself (at most one: a resident holds one link per programme), or None: after a case
+    re-enabled the wrong one, the link the resident made at a desk with their own card."""
+    return (
+        PaymentLink.objects.filter(
+            holder_id=link.holder_id, programme_id=link.programme_id, status=LinkStatus.EFFECTIVE
+        )
+        .exclude(pk=link.pk)
+        .select_related("provider")
+        .order_by("-pk")
+        .first()
     )
 
 

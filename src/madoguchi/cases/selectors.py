@@ -238,3 +238,40 @@ def intake_subject(incident: Any) -> dict[str, Any] | None:
         return None
     programme, row = found
     return {"programme": Programme(programme).label, "what": str(row)}
+
+
+@dataclass(frozen=True)
+class Regrant:
+    """Where the re-grant of a point case's returned points stands (`regrant_state`):
+    `waiting`, the grants returned from the case's link not granted again yet; `regranted`, the
+    grants already made again from them; `target`, the resident's own effective link in the
+    programme (the one a re-grant goes to), None while they have not linked again."""
+
+    link: Any
+    waiting: list[Any]
+    regranted: list[Any]
+    target: Any
+
+    @property
+    def points(self) -> int:
+        """The points waiting to be granted again."""
+        return sum(int(g.points) for g in self.waiting)
+
+    @property
+    def regranted_points(self) -> int:
+        return sum(int(g.points) for g in self.regranted)
+
+
+def regrant_state(case: Any) -> Regrant | None:
+    """The re-grant of a point case's returned points (`Regrant`); None for a case with no
+    points in madoguchi's ledger: another programme's, a legacy link's (its points were granted
+    outside the ledger), or one about no link."""
+    link = case.payment_link
+    if Programme(case.programme) != Programme.POINTS or link is None:
+        return None
+    return Regrant(
+        link=link,
+        waiting=remedy.returned_grants(link),
+        regranted=remedy.regranted_grants(link),
+        target=remedy.own_link(link),
+    )

@@ -23,6 +23,7 @@ KINDS: dict[str, EntryKind] = {
     "return_points": EntryKind.POINT_RETURN,
     "correct": EntryKind.CORRECTION,
     "reenable": EntryKind.REENABLE,
+    "regrant": EntryKind.REGRANT,
     "notify": EntryKind.NOTIFICATION,
     "close": EntryKind.CLOSE,
 }
@@ -36,6 +37,7 @@ TITLES: dict[str, Promise] = {
     "return_points": _("Return the points from the wrong account"),
     "correct": _("Record the correction of the wrong registration"),
     "reenable": _("Re-enable the resident's application"),
+    "regrant": _("Grant the returned points again to the resident"),
     "notify": _("Notify the resident"),
     "close": _("Close the case"),
 }

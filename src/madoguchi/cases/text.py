@@ -64,6 +64,11 @@ INTAKE_TITLE_PUBLIC_FUND = gettext_noop(
 INTAKE_TITLE_HEALTH_INSURANCE = gettext_noop(
     "A reported wrong health-insurance use registration at a support desk"
 )
+# A point case's re-grant step, as the system records it (the typed summary follows it).
+REGRANT_SUMMARY = gettext_noop(
+    "The %(points)s points returned from the wrong link were granted again to the resident's "
+    "own payment service (%(link)s)."
+)
 
 # Only these ids are rendered; anything else shows the stored words.
 KNOWN = frozenset(
@@ -84,6 +89,7 @@ KNOWN = frozenset(
         INTAKE_TITLE_POINTS,
         INTAKE_TITLE_PUBLIC_FUND,
         INTAKE_TITLE_HEALTH_INSURANCE,
+        REGRANT_SUMMARY,
     }
 )
 

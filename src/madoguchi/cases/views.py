@@ -39,6 +39,7 @@ from .forms import (
     CompareForm,
     ContactForm,
     IntakeForm,
+    RegrantForm,
     ReportEditForm,
     StepForm,
 )
@@ -55,6 +56,7 @@ STEPS: dict[str, tuple[type, Any]] = {
     "return_points": (StepForm, services.case_return_points),
     "correct": (StepForm, services.case_correct),
     "reenable": (StepForm, services.case_reenable),
+    "regrant": (RegrantForm, services.case_regrant),
     "notify": (StepForm, services.case_notify),
     "close": (CloseForm, services.case_close),
 }
@@ -92,6 +94,7 @@ DRAFT_FIELDS = (
     "party_label",
     "channel",
     "outcome",
+    "confirm",  # a re-grant's confirmation, as ticked
     once.KEY_FIELD,  # nothing was recorded with it: the form sent again is still once
 )
 # A form sent a second time (`madoguchi.once`): what the official sees instead of a second record.
@@ -358,6 +361,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if made_in is not None and case.legacy_link_id is None:
         trail = [(e, display(e)) for e in selectors.visit_trail(made_in.visit)]
     allowed = steps.allowed(case.status, case.programme)
+    regrant = _regrant_offer(case) if "regrant" in allowed else None
+    if regrant is None or regrant["why"]:
+        allowed = [name for name in allowed if name != "regrant"]
     draft = _take_draft(request, case)
     return render(
         request,
@@ -387,6 +393,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for name in allowed
             ],
             "step_names": allowed,
+            # The re-grant of a point case's returned points: what it grants and to which of
+            # the resident's links, or why it cannot now (its form then not offered).
+            "regrant": regrant,
             # A refused step no longer offered (recorded meanwhile from another page): what was
             # typed is shown to copy, never sent again by itself.
             "unsent": (
@@ -416,6 +425,25 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
         },
     )
+
+
+# The re-grant's refusals the case page says in the step's place (no form): the resident has
+# not linked again yet, or the points were granted again already. A case with no returned
+# points, or none in madoguchi's ledger, has no re-grant to speak of.
+_REGRANT_SAID = frozenset({"regrant_no_link", "already_regranted"})
+
+
+def _regrant_offer(case: Case) -> dict[str, Any] | None:
+    """The re-grant step as the case page shows it, while the table allows it: the points
+    waiting and the link they go to (`link`, in the page's language), or `why` not now (the
+    step's own refusal, and no form); None when the page says nothing of it."""
+    state = selectors.regrant_state(case)
+    refused = services.regrant_refusal(state)
+    if state is None or (refused is not None and refused.code not in _REGRANT_SAID):
+        return None
+    if refused is not None:
+        return {"why": refused.text()}
+    return {"why": "", "points": state.points, "link": str(services.link_words(state.target))}
 
 
 def _form_errors(form: Any) -> str:
@@ -490,6 +518,8 @@ def case_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
         return redirect("cases:detail", pk=case.pk)
     d = dict(form.cleaned_data)
     key = d.pop(once.KEY_FIELD)
+    for name in getattr(form, "confirmation_fields", ()):
+        d.pop(name)  # the form's own check (a re-grant's confirmation)
     try:
         # The key is this case's step's: sent with another case's or step's form, it is that
         # form's first send (docs/cases.md, "Recorded once").

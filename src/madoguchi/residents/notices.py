@@ -28,6 +28,7 @@ TITLES = {
     EntryKind.SUSPENSION: "マイナポイントの紐付けの利用停止について（お知らせ）",
     EntryKind.POINT_RETURN: "誤って付与されたポイントの返還について（お知らせ）",
     EntryKind.REENABLE: "マイナポイントの再申込みについて（お知らせ）",
+    EntryKind.REGRANT: "返還されたポイントの再付与について（お知らせ）",
     EntryKind.CLOSE: "お申し出いただいた件の対応完了について（お知らせ）",
 }
 # What a case about a public-fund account or an insurance registration is called in its letters
@@ -164,6 +165,14 @@ def _body(kind: str, case: Any, when: str, detail: Any = None) -> list[str]:
         main = (
             f"{when}あなたご本人による{thing[1] if thing else 'マイナポイントの申込み'}"
             "ができるようにしました。お近くの支援窓口で、ご本人のマイナンバーカードでお申し込みください。"
+        )
+    elif kind == EntryKind.REGRANT:
+        regranted = detail or {}
+        label = regranted.get("link_label") or {}
+        to = f"（{label['ja']}）" if isinstance(label, dict) and label.get("ja") else ""
+        main = (
+            f"{when}{what}に関して返還されていたポイント（{regranted.get('points', '')} ポイント）を、"
+            f"あなたご本人が申し込まれた決済サービス{to}に、あらためて付与しました。"
         )
     elif holder_reported(case):
         main = f"{when}お申し出いただいた件（{case.reference}）の対応をすべて完了しました。"

@@ -184,26 +184,39 @@ def public_fund_release_via_case(
 
 
 def ledger_regrant(grant: Grant, *, to_link: PaymentLink, actor: Any, reason: str) -> Grant:
-    """Grant a returned grant's points again, to the right resident through their own link."""
-    if grant.status != GrantStatus.RETURNED:
-        raise BenefitsRefused(
-            "grant_not_returned",
-            _("Only a returned grant can be re-granted."),
-        )
-    if to_link.status != LinkStatus.EFFECTIVE or to_link.programme_id != grant.programme_id:
-        raise BenefitsRefused(
-            "link_not_effective",
-            _("The target link is not effective for this programme."),
-        )
+    """Grant a returned grant's points again, to the right resident through their own link.
+    Once per returned grant: under the grant's row lock, a grant already granted again is
+    refused `grant_already_regranted` (two re-grants at once: the second waits, then is
+    refused), never granted twice."""
     with transaction.atomic():
+        locked = (
+            Grant.objects.select_for_update()
+            .select_related("programme", "programme_version")
+            .get(pk=grant.pk)
+        )
+        if locked.status != GrantStatus.RETURNED:
+            raise BenefitsRefused(
+                "grant_not_returned",
+                _("Only a returned grant can be re-granted."),
+            )
+        if Grant.objects.filter(regrant_of=locked).exists():
+            raise BenefitsRefused(
+                "grant_already_regranted",
+                _("These returned points have already been granted again."),
+            )
+        if to_link.status != LinkStatus.EFFECTIVE or to_link.programme_id != locked.programme_id:
+            raise BenefitsRefused(
+                "link_not_effective",
+                _("The target link is not effective for this programme."),
+            )
         return ledger.grant(
             holder=to_link.holder,
-            programme=grant.programme,
-            version=grant.programme_version,
-            category=grant.category,
-            points=grant.points,
+            programme=locked.programme,
+            version=locked.programme_version,
+            category=locked.category,
+            points=locked.points,
             link=to_link,
-            regrant_of=grant,
+            regrant_of=locked,
             source_ref=reason,
             actor=actor,
         )

@@ -26,6 +26,9 @@ from .remediation import (
     case_regrant,
     case_return_points,
     case_suspend,
+    link_words,
+    regrant_ready,
+    regrant_refusal,
 )
 from .reports import case_report_edit
 from .review import (
@@ -64,6 +67,9 @@ __all__ = [
     "case_transition",
     "incident_has_case",
     "legacy_link_add",
+    "link_words",
+    "regrant_ready",
+    "regrant_refusal",
     "require_official",
     "step_allowed",
 ]

@@ -8,9 +8,11 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import User
 
+from .. import selectors
 from ..constants import CaseStatus, Channel, CloseOutcome, EntryKind, Party
 from ..models import Case, TimelineEntry
 from .access import CaseRefused
+from .remediation import link_words
 from .transitions import case_transition
 
 
@@ -64,6 +66,8 @@ def case_close(
                     "record the repair first."
                 ),
             )
+        if outcome == CloseOutcome.CORRECTED:
+            _refuse_while_regrant_waits(case)
         if outcome == CloseOutcome.NO_ERROR and repaired:
             raise CaseRefused(
                 "outcome_not_reached",
@@ -75,6 +79,29 @@ def case_close(
 
     return case_transition(
         case, actor=actor, kind=EntryKind.CLOSE, summary=summary, detail=detail, fits=fits, **when
+    )
+
+
+_REGRANT_WAITS = _(
+    'The case cannot be closed as "an error was found and put right": the %(points)s points '
+    "returned from the wrong link have not been granted again to the resident, who has linked "
+    "their own payment service (%(link)s). Record “Grant the returned points again to the "
+    "resident” first, then close the case."
+)
+
+
+def _refuse_while_regrant_waits(case: Case) -> None:
+    """A point case is not put right while the points returned from its wrong link wait for
+    their re-grant and the resident holds a link of their own to receive them (under the case's
+    lock, as the re-grant step reads them): closed so, the resident's letter and the city's
+    report said the error was put right with the points returned to funding for good."""
+    state = selectors.regrant_state(case)
+    if state is None or not state.waiting or state.target is None:
+        return
+    raise CaseRefused(
+        "regrant_pending",
+        _REGRANT_WAITS,
+        params={"points": state.points, "link": link_words(state.target)},
     )
 
 

@@ -10,12 +10,14 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import User
+from madoguchi.refusals import ByLanguage
 
 from .. import remedy, selectors
+from .. import text as case_text
 from ..constants import CaseStatus, EntryKind, Programme
 from ..models import Case, TimelineEntry
 from .access import CaseRefused, require_official
-from .transitions import _lock_for_step, case_transition
+from .transitions import _lock_for_step, case_transition, step_allowed
 
 
 def case_suspend(case: Case, *, actor: User, summary: str, **when: Any) -> TimelineEntry:
@@ -167,36 +169,134 @@ def case_reenable(case: Case, *, actor: User, summary: str, **when: Any) -> Time
     return entry
 
 
+# Why the returned points cannot be granted again now (`regrant_refusal`), the case page saying
+# it in the step's place and the step refusing with it.
+_REGRANT_NOT_FOR_CASE = _(
+    "This case has no points in madoguchi's ledger to grant again: it is not about a payment "
+    "service link made in madoguchi. A legacy link's points are granted again by the payment "
+    "provider: record what it did as a note."
+)
+_REGRANT_NOT_NOW = _(
+    "The returned points can be granted again only once the resident's application has been "
+    "re-enabled, and before the case is closed."
+)
+_NOTHING_RETURNED = _("No points were returned from this link, so there is nothing to grant again.")
+_ALREADY_REGRANTED = _(
+    "The points returned from this link have already been granted again to the resident "
+    "(%(points)s points): there is nothing left to grant again."
+)
+_NO_OWN_LINK = _(
+    "The resident has not linked their own payment service in this programme yet (they have no "
+    "effective link). Once they have applied at a desk with their own My Number card, grant the "
+    "points again here."
+)
+
+
+def link_words(link: Any) -> ByLanguage:
+    """A payment link as the page and the refusals name it: the service and the masked
+    account, in each language."""
+    ja = link.provider.display_name_ja
+    en = link.provider.display_name_en or ja
+    return ByLanguage(f"{ja} {link.masked_account}", f"{en} {link.masked_account}")
+
+
+def regrant_refusal(state: selectors.Regrant | None) -> CaseRefused | None:
+    """Why the returned points cannot be granted again (the case's `regrant_state`), or None
+    when they can: the case has no ledger points, none were returned, they were granted again
+    already, or the resident has no effective link of their own yet."""
+    if state is None:
+        return CaseRefused("regrant_not_for_case", _REGRANT_NOT_FOR_CASE)
+    if not state.waiting and state.regranted:
+        return CaseRefused(
+            "already_regranted", _ALREADY_REGRANTED, params={"points": state.regranted_points}
+        )
+    if not state.waiting:
+        return CaseRefused("regrant_nothing_returned", _NOTHING_RETURNED)
+    if state.target is None:
+        return CaseRefused("regrant_no_link", _NO_OWN_LINK)
+    return None
+
+
+def regrant_ready(case: Case) -> selectors.Regrant:
+    """What the re-grant step would grant now, and to which link (`selectors.Regrant`), or its
+    refusal (`regrant_not_for_case`, `transition_not_allowed`, `already_regranted`,
+    `regrant_nothing_returned`, `regrant_no_link`): `madoguchi case regrant` shows it before the
+    official confirms; the step itself checks it again under the case's lock."""
+    if Programme(case.programme) != Programme.POINTS or case.payment_link is None:
+        raise CaseRefused("regrant_not_for_case", _REGRANT_NOT_FOR_CASE)
+    if not step_allowed(EntryKind.REGRANT, CaseStatus(case.status), case.programme):
+        raise CaseRefused("transition_not_allowed", _REGRANT_NOT_NOW)
+    state = selectors.regrant_state(case)
+    refused = regrant_refusal(state)
+    if refused is not None:
+        raise refused
+    assert state is not None  # refused above otherwise
+    return state
+
+
 def case_regrant(
-    case: Case, *, actor: User, to_link: Any, summary: str = "", **when: Any
+    case: Case, *, actor: User, to_link: Any = None, summary: str = "", **when: Any
 ) -> TimelineEntry:
-    """Grant the returned points again to the right resident's own new link (made at a desk
-    with their card after re-enabling). Recorded as a note in the re-enabled stage or later."""
+    """Grant the points returned from the case's wrong link again to the resident's own link
+    (made at a desk with their card after re-enabling; `to_link`, else the resident's effective
+    link in the programme). A step of its own (`EntryKind.REGRANT`) in the re-enabled or
+    notified stage; the page and `madoguchi case regrant` ask the official to confirm it. Each
+    returned grant is granted again once: a second re-grant is refused `already_regranted`
+    (the case's lock, then each grant's, `benefits.ledger_regrant`)."""
     require_official(actor)
     wrong = case.payment_link
-    if wrong is None or to_link.holder_id != wrong.holder_id or to_link.pk == wrong.pk:
+    if to_link is not None and (
+        wrong is None or to_link.holder_id != wrong.holder_id or to_link.pk == wrong.pk
+    ):
         raise CaseRefused(
             "regrant_target_invalid",
             _("Re-grant only to the resident's own new link."),
         )
-    if case.status not in (CaseStatus.REENABLED, CaseStatus.NOTIFIED):
-        raise CaseRefused(
-            "transition_not_allowed",
-            _("Re-grant after the application was re-enabled."),
-        )
+    if Programme(case.programme) != Programme.POINTS or wrong is None:
+        raise CaseRefused("regrant_not_for_case", _REGRANT_NOT_FOR_CASE)
     with transaction.atomic():
         # Row locks first (the case, then benefits' rows), audit events last.
-        _lock_for_step(case, EntryKind.NOTE)
-        grants = remedy.returned_grants(wrong)
+        try:
+            locked = _lock_for_step(case, EntryKind.REGRANT)[0]
+        except CaseRefused as exc:
+            if exc.code != "transition_not_allowed":
+                raise
+            raise CaseRefused("transition_not_allowed", _REGRANT_NOT_NOW) from exc
+        # Read under the case's lock: a second official's re-grant sent at the same moment
+        # waits for it, then finds the grants re-granted (`already_regranted`).
+        state = selectors.regrant_state(locked)
+        refused = regrant_refusal(state)
+        if refused is not None:
+            raise refused
+        assert state is not None  # refused above otherwise
+        target = to_link if to_link is not None else state.target
         done = [
-            remedy.regrant(g, to_link=to_link, actor=actor, reason=case.reference) for g in grants
+            remedy.regrant(g, to_link=target, actor=actor, reason=case.reference)
+            for g in state.waiting
         ]
+        points = sum(g.points for g in done)
+        words = link_words(target)
+        text = case_text.neutral(
+            case_text.REGRANT_SUMMARY,
+            points=points,
+            link=case_text.by_language(ja=words.ja, en=words.en),
+        )
+        default = (
+            f"誤った紐付けから返還された {points} ポイントを、ご本人の決済サービス"
+            f"（{words.ja}）に再付与しました。"
+        )
+        detail: dict[str, Any] = {
+            "regranted": [g.pk for g in done],
+            "to_link": str(target.public_id),
+            "points": points,
+            # The link as the resident's letter names it (residents.notices).
+            "link_label": case_text.by_language(ja=words.ja, en=words.en),
+        }
+        if case_text.blank(summary):
+            summary = default
+            detail["text"] = {"summary": text}
+        else:
+            summary = f"{default}\n{summary}"
         return case_transition(
-            case,
-            actor=actor,
-            kind=EntryKind.NOTE,
-            summary=summary
-            or f"返還されたポイント（{sum(g.points for g in done)} ポイント）をご本人の決済サービスに再付与しました。",
-            detail={"regranted": [g.pk for g in done], "to_link": str(to_link.public_id)},
-            **when,
+            case, actor=actor, kind=EntryKind.REGRANT, summary=summary, detail=detail, **when
         )

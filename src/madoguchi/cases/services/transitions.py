@@ -19,6 +19,7 @@ from ..constants import (
     ALLOWED_TRANSITIONS,
     BEFORE_EARLIEST,
     ENTRY_TARGETS,
+    PROGRAMME_STEPS,
     REPAIR_STEP,
     STAGE_OPENERS,
     CaseStatus,
@@ -78,6 +79,12 @@ def _wrong_repair(kind: EntryKind, programme: Programme | str) -> bool:
     return kind in REPAIR_STEP.values() and kind != REPAIR_STEP[Programme(programme)]
 
 
+def _not_for_programme(kind: EntryKind, programme: Programme | str) -> bool:
+    """Whether `kind` is a step only other programmes' cases take (`PROGRAMME_STEPS`: the
+    re-grant of returned points, a point case's)."""
+    return kind in PROGRAMME_STEPS and Programme(programme) not in PROGRAMME_STEPS[kind]
+
+
 def step_allowed(
     kind: EntryKind, current: CaseStatus, programme: Programme | str = Programme.POINTS
 ) -> bool:
@@ -89,6 +96,7 @@ def step_allowed(
         and target in ENTRY_TARGETS[kind]
         and STAGE_OPENERS.get(kind) != current
         and not _wrong_repair(kind, programme)
+        and not _not_for_programme(kind, programme)
     )
 
 
@@ -131,6 +139,12 @@ def _lock_for_step(
                     "is for public-fund and health-insurance cases."
                 ),
             ),
+        )
+    if _not_for_programme(kind, locked.programme):
+        raise CaseRefused(
+            "step_not_for_programme",
+            _("“%(step)s” is not a step of a %(programme)s case."),
+            params={"step": kind.label, "programme": Programme(locked.programme).label},
         )
     if (
         target not in ALLOWED_TRANSITIONS[current]

@@ -1,5 +1,9 @@
 """`madoguchi case legacy-link CASE-00001 …`: record a link made before signed completion (from
-the old system's records) and attach it to a case; the same as the case page's form."""
+the old system's records) and attach it to a case; the same as the case page's form.
+
+`madoguchi case regrant CASE-00001 --actor official [--confirm]`: grant the points returned from
+a point case's wrong link again to the resident's own new link, the case page's step of the same
+name. Without `--confirm` it says what it would grant and to which link, and grants nothing."""
 
 from __future__ import annotations
 
@@ -7,15 +11,16 @@ import sys
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import translation
+from django.utils import timezone, translation
 
 from madoguchi.accounts.models import User
 from madoguchi.cases import legacy, remedy, selectors, services
 from madoguchi.cases.constants import DatePrecision
-from madoguchi.cases.forms import LegacyLinkForm
+from madoguchi.cases.forms import LegacyLinkForm, RegrantForm
 from madoguchi.cases.models import Case
 from madoguchi.cli import PlainErrors, read_text_file
 from madoguchi.era import date_argument
+from madoguchi.refusals import Refusal
 
 
 def _case(ref: str) -> Case:
@@ -60,7 +65,10 @@ _NUMBER_PROMPT = {
 
 
 class Command(PlainErrors, BaseCommand):
-    help = "Cases: legacy-link (record a link made before signed completion and attach it)."
+    help = (
+        "Cases: legacy-link (record a link made before signed completion and attach it); "
+        "regrant (grant a point case's returned points again to the resident's own new link)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -94,17 +102,44 @@ class Command(PlainErrors, BaseCommand):
         ):
             link.add_argument("--" + part.replace("_", "-"), dest=part, default="", help=what)
 
+        regrant = sub.add_parser(
+            "regrant",
+            help="grant a point case's returned points again to the resident's own new link",
+        )
+        regrant.add_argument("case", help="CASE-00001 or 1")
+        regrant.add_argument("--actor", required=True, help="the city official's user name")
+        regrant.add_argument(
+            "--on", default="", help="the day it was done, YYYY-MM-DD or 令和8年12月1日 (today)"
+        )
+        regrant.add_argument(
+            "--precision", choices=DatePrecision.values, default=DatePrecision.DAY.value
+        )
+        regrant.add_argument(
+            "--summary", default="", help="a note added under the system's sentence"
+        )
+        regrant.add_argument(
+            "--confirm",
+            action="store_true",
+            help="you checked with the resident that the link shown is their own: grant",
+        )
+
     def handle(self, *args: object, **opts: object) -> None:
         case = _case(str(opts["case"]))
         actor = User.objects.filter(username=opts["actor"]).first()
         if actor is None:
             raise CommandError(f"No user {opts['actor']!r}.")
+        nothing = (
+            "Nothing was re-granted." if opts["action"] == "regrant" else "Nothing was attached."
+        )
         if not selectors.visible_cases(actor).filter(pk=case.pk).exists():
             # As the case page answers them (404): another city's case is not theirs to work.
             raise CommandError(
                 f"{actor.username} cannot open {case.reference}: an official works only the "
-                "cases of their own city. Nothing was attached."
+                f"cases of their own city. {nothing}"
             )
+        if opts["action"] == "regrant":
+            self._regrant(case, actor, opts)
+            return
         try:
             # A case with a link already, or closed, is refused before anything about the
             # number or the session records is asked or read (the case page's order).
@@ -143,3 +178,45 @@ class Command(PlainErrors, BaseCommand):
         except services.CaseRefused as exc:
             raise CommandError(exc.message_en) from exc
         self.stdout.write(f"{case.reference}: legacy link {link} attached.")
+
+    def _regrant(self, case: Case, actor: User, opts: dict[str, object]) -> None:
+        """The case page's re-grant step: what it grants, to which of the resident's links;
+        granted only with `--confirm` (the page's tick box)."""
+        summary = str(opts["summary"])
+        with translation.override("en"):
+            try:
+                # As the page's form takes the note (its length, no control character, no long
+                # number) and the day (not after today, not before 明治6年).
+                RegrantForm.base_fields["summary"].clean(summary)
+                day = RegrantForm.base_fields["event_date"].clean(
+                    str(opts["on"]) or timezone.localdate().isoformat()
+                )
+            except ValidationError as exc:
+                raise CommandError(f"{' '.join(exc.messages)} Nothing was re-granted.") from None
+        try:
+            state = services.regrant_ready(case)
+        except services.CaseRefused as exc:
+            raise CommandError(f"{exc.message_en} Nothing was re-granted.") from exc
+        words = services.link_words(state.target).en
+        if not opts["confirm"]:
+            self.stdout.write(
+                f"{case.reference}: the {state.points} points returned from the wrong link "
+                f"would be granted again to the resident's own payment service, {words}. "
+                "Nothing was re-granted: check with the resident that this payment service is "
+                "theirs, then run the command again with --confirm."
+            )
+            return
+        try:
+            entry = services.case_regrant(
+                case,
+                actor=actor,
+                summary=summary,
+                event_date=day,
+                date_precision=str(opts["precision"]),
+            )
+        except Refusal as exc:  # the case's, or benefits' (a link no longer effective)
+            raise CommandError(f"{exc.message_en} Nothing was re-granted.") from exc
+        self.stdout.write(
+            f"{case.reference}: {entry.detail['points']} points granted again to {words} "
+            f"(timeline entry {entry.seq})."
+        )
