@@ -25,7 +25,16 @@ import re
 import unicodedata
 from urllib.parse import quote, unquote, urlsplit
 
-__all__ = ["LONG_NUMBER", "Scrubbed", "as_read", "install", "safe_header", "safe_url", "scrub"]
+__all__ = [
+    "LONG_NUMBER",
+    "Scrubbed",
+    "as_read",
+    "install",
+    "safe_header",
+    "safe_url",
+    "scrub",
+    "shows_nothing",
+]
 
 # Twelve digits or more, each perhaps after spaces or hyphens (up to three together, "1234 -
 # 5678"): an individual number (12), a payment service ID (16) or a bank, branch and account
@@ -42,12 +51,89 @@ _NOT_HYPHENS = frozenset("\u301c\u3030")
 _HYPHENS = frozenset("\u2212\u30fc")
 
 
+# Unicode's Default_Ignorable_Code_Point: what a renderer shows as nothing when it has no
+# glyph for it (zero-width spaces and joiners, U+FEFF, bidirectional controls, variation
+# selectors, tags, the Hangul fillers U+115F U+1160 U+3164 U+FFA0). Python's `unicodedata`
+# has the general category but not this derived property, so here are its ranges as
+# DerivedCoreProperties.txt lists them (Unicode 14.0, the version of Python 3.11's
+# `unicodedata`; the same in 15.0 and 15.1). It is the property's definition: every Cf but the
+# ones that show (the prepended concatenation marks U+0600..U+0605 U+06DD U+070F U+0890
+# U+0891 U+08E2 U+110BD U+110CD, U+FFF9..U+FFFB, the Egyptian hieroglyph format controls),
+# the variation selectors and Other_Default_Ignorable_Code_Point
+# (tests/test_shows_nothing.py compares it with fontTools' copy, code point by code point).
+DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD),  # SOFT HYPHEN
+    (0x034F, 0x034F),  # COMBINING GRAPHEME JOINER
+    (0x061C, 0x061C),  # ARABIC LETTER MARK
+    (0x115F, 0x1160),  # HANGUL CHOSEONG FILLER, HANGUL JUNGSEONG FILLER
+    (0x17B4, 0x17B5),  # KHMER VOWEL INHERENT AQ, AA
+    (0x180B, 0x180F),  # MONGOLIAN FREE VARIATION SELECTORS, VOWEL SEPARATOR
+    (0x200B, 0x200F),  # ZERO WIDTH SPACE .. RIGHT-TO-LEFT MARK
+    (0x202A, 0x202E),  # bidirectional embeddings and overrides
+    (0x2060, 0x206F),  # WORD JOINER .. NOMINAL DIGIT SHAPES (bidirectional isolates among them)
+    (0x3164, 0x3164),  # HANGUL FILLER
+    (0xFE00, 0xFE0F),  # VARIATION SELECTOR-1 .. 16
+    (0xFEFF, 0xFEFF),  # ZERO WIDTH NO-BREAK SPACE
+    (0xFFA0, 0xFFA0),  # HALFWIDTH HANGUL FILLER
+    (0xFFF0, 0xFFF8),  # reserved
+    (0x1BCA0, 0x1BCA3),  # SHORTHAND FORMAT controls
+    (0x1D173, 0x1D17A),  # MUSICAL SYMBOL BEGIN BEAM .. END PHRASE
+    (0xE0000, 0xE0FFF),  # tags, VARIATION SELECTOR-17 .. 256, reserved
+)
+
+# Characters outside the property that show nothing in the fonts desks and officials have: the
+# blank Braille pattern (a space-wide empty cell) and the musical null notehead. Both are
+# typed or pasted for a "blank" that a required field takes.
+BLANK_LOOKING = frozenset("\u2800\U0001d159")
+
+
+def default_ignorable(char: str) -> bool:
+    """Whether `char` has Unicode's Default_Ignorable_Code_Point property."""
+    code = ord(char)
+    return any(low <= code <= high for low, high in DEFAULT_IGNORABLE)
+
+
+def shows_nothing(char: str) -> bool:
+    """Whether a character shows nothing on a page, a receipt or a report: a default-ignorable
+    one (`DEFAULT_IGNORABLE`), a combining mark (nothing of its own: it marks the character
+    before it, and alone it marks nothing) or a blank-looking one (`BLANK_LOOKING`). White
+    space is not here: it shows as space (between a number's digits, `LONG_NUMBER` reads it)."""
+    return (
+        unicodedata.category(char) in ("Mn", "Me")
+        or char in BLANK_LOOKING
+        or default_ignorable(char)
+    )
+
+
+# Digits written in kanji one character a digit, as a number is read out or written
+# vertically (一二三四 五六七八 九〇一二): read as digits. Not 十 百 千 万, which make a quantity
+# (千二百三十四), not the formal 壱 弐 参 of amounts, and not ○ (U+25CB), which masks digits
+# (○○○○ ○○○○ ○○○○ stands for a number not written).
+_KANJI_DIGITS = {
+    "〇": "0",
+    "零": "0",
+    "一": "1",
+    "二": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "七": "7",
+    "八": "8",
+    "九": "9",
+}
+
+
 def _read_char(char: str) -> str:
     category = unicodedata.category(char)
-    if category in ("Cf", "Mn", "Me"):  # shows nothing: a zero-width space, a soft hyphen, marks
+    # Shows nothing: a zero-width space, a soft hyphen, marks, a Hangul filler, blank Braille
+    # (and every other format character, which a reader does not read as one of the digits).
+    if category == "Cf" or shows_nothing(char):
         return ""
     if category == "Nd":
         return str(unicodedata.decimal(char))
+    if char in _KANJI_DIGITS:
+        return _KANJI_DIGITS[char]
     if (category == "Pd" and char not in _NOT_HYPHENS) or char in _HYPHENS:
         return "-"
     return char
@@ -55,9 +141,11 @@ def _read_char(char: str) -> str:
 
 def as_read(text: str) -> str:
     """`text` as a reader reads the numbers in it: NFKC (full-width and circled digits are
-    digits), every decimal digit of any script an ASCII one, every dash a hyphen, and what
-    shows nothing between digits (a zero-width space, a soft hyphen, a word joiner, combining
-    marks) left out. A number written so only the rule would not see it is still one."""
+    digits), every decimal digit of any script an ASCII one, a kanji digit (一二三 … 〇) one
+    too, every dash a hyphen, and what shows nothing between digits (a zero-width space, a
+    soft hyphen, a word joiner, combining marks, a Hangul filler, blank Braille:
+    `shows_nothing`) left out. A number written so only
+    the rule would not see it is still one."""
     normal = unicodedata.normalize("NFKC", text)
     if normal.isascii():
         return normal

@@ -6,6 +6,10 @@ control characters and bidirectional controls shown on a page, PIN pad or receip
 reorder what is there. Tabs and line breaks are ordinary in free text. `desk.text` applies
 the rule to procedure fields (with field errors); `PlainText` applies it to an API schema's
 string field (a 422 naming the field).
+
+Free text a person types and others read is also not empty in disguise: `blank` is the one
+check of a text that shows nothing (white space, a zero-width space, a Hangul filler), which
+`TextField` (`free_text`) takes for an empty one and the services test before they record.
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ import re
 import unicodedata
 from typing import Annotated, Any
 
+from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import gettext_lazy as _
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
-from madoguchi.logsafe import as_read
+from madoguchi.logsafe import as_read, shows_nothing
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
 
@@ -46,6 +52,17 @@ def bad_character(text: str) -> str | None:
         if char in _BIDI_CONTROLS:
             return f"the bidirectional control U+{ord(char):04X} at position {index}"
     return None
+
+
+def blank(text: str) -> bool:
+    """Whether `text` shows nothing: empty, white space, or only characters that show nothing
+    (`logsafe.shows_nothing`: a zero-width space, a word joiner, U+FEFF, a combining mark with
+    nothing to mark, a Hangul filler, blank Braille). The one check of every text a person
+    types that is recorded or shown (a case's intake and steps, a complaint, a report's note,
+    the resident's comment, a legacy link, a name): such a text is empty, refused where one is
+    required and kept as nothing where it is not. A text with one character that shows is
+    words (「調査\u200b開始」, "e\u0301")."""
+    return all(char.isspace() or shows_nothing(char) for char in text)
 
 
 # Twelve digits or more, each perhaps after up to three spaces or hyphens (`madoguchi.logsafe`,
@@ -136,6 +153,40 @@ def plain_text(value: str) -> None:
         raise ValidationError(PLAIN_TEXT_MESSAGE, code="not_plain")
 
 
+class TextField(forms.CharField):
+    """Free text a person types, recorded or shown. A text of only characters that show
+    nothing (`blank`) is empty, refused where the field is required as an empty one is
+    (「このフィールドは必須です。」), kept as nothing where it is not. A NUL is refused by
+    `plain_text` alone: the check Django adds to every text field said 「何か文字を入力して
+    ください。」 after it (Django's Japanese for "Null characters are not allowed."), which is not
+    why."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
+
+    def to_python(self, value: Any) -> str:
+        text = str(super().to_python(value) or "")
+        return "" if blank(text) else text
+
+
+def free_text(label: Any, max_length: int | None = None, rows: int = 0, **kwargs: Any) -> Any:
+    """A form's field of free text a person types, stored and shown (cases, reports,
+    complaints): no long number in it (`long_number`, the rule the resident's comment
+    follows), no bidirectional or other control character (`plain_text`), and not only
+    characters that show nothing (`TextField`). ``rows``: a text area of that many rows."""
+    widget = forms.Textarea(attrs={"rows": rows}) if rows else None
+    return TextField(
+        label=label,
+        max_length=max_length,
+        widget=widget,
+        validators=[plain_text, no_long_number],
+        **kwargs,
+    )
+
+
 def _plain(value: str) -> str:
     reason = bad_character(value)
     if reason:
@@ -209,13 +260,27 @@ def one_plain_line(value: str) -> bool:
     return not any(c in value for c in "\t\n\r") and bad_character(value) is None
 
 
+SHOWS_NOTHING_MESSAGE = _(
+    "This shows nothing: it is only spaces or characters that show nothing (a zero-width "
+    "space, a Hangul filler, blank Braille). Type what is to be shown."
+)
+
+
+def _shows_something(value: str) -> None:
+    """A model field's text that is not empty but shows nothing (`blank`), refused: a model's
+    own check of a required field takes only an empty one for empty."""
+    if value and blank(value):
+        raise ValidationError(SHOWS_NOTHING_MESSAGE, code="shows_nothing")
+
+
 def plain_name(value: str) -> None:
     """A name shown on every page, report and receipt that names it: one line of plain text.
     A line break or tab broke the commands' one-line-a-record lists, and a bidirectional
     control (U+202E …) shows the name's letters in another order, as another name. No long
     number either (`no_long_number`, as every other text typed is kept): an organisation, a
     staff member's display name or a desk named with 12 digits was stored and printed on
-    every receipt and report naming it."""
+    every receipt and report naming it. Nor only characters that show nothing (`blank`): a
+    desk or a display name of a Hangul filler was printed as a name of nothing."""
     if not one_plain_line(value):
         raise ValidationError(
             _(
@@ -224,13 +289,15 @@ def plain_name(value: str) -> None:
             ),
             code="name_not_plain",
         )
+    _shows_something(value)
     no_long_number(value)
 
 
 def plain_line(value: str) -> None:
     """A line printed where readers act on it (the city's contact block: a department, a
     telephone number): one line of plain text, as `plain_name`. U+202E before a telephone
-    number prints its digits in reverse order, another number to call."""
+    number prints its digits in reverse order, another number to call. Nor only characters
+    that show nothing (`blank`)."""
     if not one_plain_line(value):
         raise ValidationError(
             _(
@@ -240,3 +307,4 @@ def plain_line(value: str) -> None:
             ),
             code="line_not_plain",
         )
+    _shows_something(value)

@@ -536,3 +536,33 @@ def test_a_name_holding_a_long_number_is_refused_as_every_other_typed_text_is():
     with translation.override("ja"), pytest.raises(ValidationError) as refused:
         Terminal(name="t2", location=f"ロビー {number}").full_clean(exclude=["contractor"])
     assert "長い番号" in " ".join(refused.value.messages)
+
+
+@pytest.mark.parametrize("name", ["\u3164", "\u200b", "\u2800 \uffa0"])
+def test_an_organisation_desk_or_display_name_that_shows_nothing_is_refused(name):
+    """Side doors, round 22: an organisation, a desk (its name and location) or a staff
+    member's display name of a Hangul filler, a zero-width space or blank Braille was added:
+    every page, receipt and report naming it named nothing. Each is refused saying why
+    (`plaintext.blank`), nothing added."""
+    _run("add", "Kita City", "--kind", "city")
+    with pytest.raises(CommandError, match="name: This shows nothing"):
+        _run("add", name, "--kind", "contractor", "--city", "Kita City")
+    with pytest.raises(CommandError, match=r"display name: This shows nothing.*Nobody was added"):
+        call_command(
+            "staff", "add", "k9", "--role", "city_official", "--organisation", "Kita City",
+            "--display-name", name, "--password-stdin", stdout=io.StringIO(),
+        )  # fmt: skip
+    assert not User.objects.filter(username="k9").exists()
+    _run("add", "Desk Co", "--kind", "contractor", "--city", "Kita City")
+    for args, field in (
+        ([name, "--location", "1F"], "name"),
+        (["k-01", "--location", name], "location"),
+    ):
+        with pytest.raises(CommandError, match=f"^{field}: This shows nothing.*Nothing was"):
+            call_command(
+                "terminal", "register", *args, "--contractor", "Desk Co", stdout=io.StringIO()
+            )
+    assert not Terminal.objects.exists()
+    with translation.override("ja"), pytest.raises(ValidationError) as refused:
+        Organisation(name=name, kind="city").full_clean()  # the admin's form, in Japanese
+    assert "表示する文字を入力してください" in " ".join(refused.value.messages)

@@ -41,7 +41,7 @@ def test_a_summary_that_shows_nothing_is_refused_as_an_empty_one(client, officia
 
 @pytest.mark.parametrize("summary", NOTHING)
 def test_the_services_refuse_a_summary_that_shows_nothing(official, summary):
-    from madoguchi.cases.text import blank
+    from madoguchi.plaintext import blank
 
     assert blank(summary)
     case = open_case(official)
@@ -55,7 +55,7 @@ def test_the_services_refuse_a_summary_that_shows_nothing(official, summary):
 
 
 def test_words_with_an_invisible_character_in_them_are_words():
-    from madoguchi.cases.text import blank
+    from madoguchi.plaintext import blank
 
     assert not blank("調査\u200b開始")
     assert not blank("e\u0301")

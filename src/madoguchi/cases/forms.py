@@ -15,7 +15,7 @@ from madoguchi.language import english
 from madoguchi.once.forms import once_field
 from madoguchi.outside.errors import InvalidRequest
 from madoguchi.outside.validation import japan_post_bank_account
-from madoguchi.plaintext import PLAIN_TEXT_MESSAGE, no_long_number, plain_text
+from madoguchi.plaintext import PLAIN_TEXT_MESSAGE, free_text
 
 from .constants import (
     BEFORE_EARLIEST,
@@ -26,7 +26,6 @@ from .constants import (
     Programme,
     too_early,
 )
-from .text import blank
 
 # Free text's limits (characters): a case report's PDF lays out every character of the case's
 # summaries and notes and its measures; 200,000 took minutes and held a server worker.
@@ -35,37 +34,9 @@ REPORT_MAX = 8000
 SESSION_LOG_MAX = 20000
 
 
-class TextField(forms.CharField):
-    """Free text an official types (`_text`). A text of only characters that show nothing
-    (U+200B, U+2060 U+FEFF, a lone combining mark: `text.blank`) is empty, refused where the
-    field is required as an empty one is. A NUL is refused by `plaintext.plain_text` alone: the
-    check Django adds to every text field said 「何か文字を入力してください。」 after it (Django's
-    Japanese for "Null characters are not allowed."), which is not why."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.validators = [
-            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
-        ]
-
-    def to_python(self, value: Any) -> str:
-        text = str(super().to_python(value) or "")
-        return "" if blank(text) else text
-
-
-def _text(label: Any, max_length: int | None = None, rows: int = 0, **kwargs: Any) -> Any:
-    """Free text an official types, stored and shown (cases, reports): no long number in it
-    (`plaintext.long_number`, the rule the resident's comment follows), no bidirectional or
-    other control character (`plaintext.plain_text`), and not only characters that show
-    nothing (`TextField`)."""
-    widget = forms.Textarea(attrs={"rows": rows}) if rows else None
-    return TextField(
-        label=label,
-        max_length=max_length,
-        widget=widget,
-        validators=[plain_text, no_long_number],
-        **kwargs,
-    )
+# Free text an official types, stored and shown (cases, reports): the fields every form of
+# free text uses (`plaintext.free_text`).
+_text = free_text
 
 
 class _NulSaid:

@@ -22,7 +22,6 @@ from django.utils.translation import gettext_noop
 from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.text import by_language  # noqa: F401  (the same parameter shape)
 from madoguchi.language import page_language
-from madoguchi.logsafe import as_read
 
 SCAN_TITLE = gettext_noop("Possible mis-link found by the forensic scan: %(cause)s")
 SCAN_REPORTED_BY = gettext_noop("Forensic scan %(run)s")
@@ -110,11 +109,3 @@ def shown(texts: Any, key: str, stored: str) -> str:
     if page_language() == "ja" or not isinstance(texts, Mapping):
         return stored
     return render(texts.get(key)) or stored
-
-
-def blank(words: str) -> bool:
-    """Whether `words` show nothing: empty, white space, or only characters that show nothing
-    (a zero-width space U+200B, a word joiner U+2060, U+FEFF, a combining mark with nothing to
-    mark, as `logsafe.as_read` leaves them out). Such a summary was recorded as written, an
-    entry that says nothing in the timeline and the city's report."""
-    return not as_read(words).strip()

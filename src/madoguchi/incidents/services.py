@@ -16,7 +16,7 @@ from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
 from madoguchi.audit.models import AuditEvent
 from madoguchi.locks import key_lock
-from madoguchi.plaintext import fingerprint_hex
+from madoguchi.plaintext import blank, fingerprint_hex
 from madoguchi.prepared import insert
 from madoguchi.terminals.models import DeskSession, Terminal
 
@@ -266,12 +266,16 @@ def incident_complaint(
     visit: Any = None,
     reported_by: str = "",
 ) -> Incident:
-    """A complaint entered by staff (manual incident)."""
-    if not summary.strip():
+    """A complaint entered by staff (manual incident). A summary that shows nothing
+    (`plaintext.blank`: white space, U+200B, a Hangul filler) is none; who complained, when it
+    shows nothing, is not said."""
+    if blank(summary):
         raise ValueError("A complaint needs a summary.")
+    if blank(reported_by):
+        reported_by = ""
     # The summary is what staff typed (kept as typed for the API); the page frames it in its
     # own language.
-    if reported_by.strip():
+    if reported_by:
         _english, text = sentence(
             COMPLAINT_REPORTED_BY, reported_by=reported_by.strip()[:200], text=summary
         )

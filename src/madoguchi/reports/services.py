@@ -28,7 +28,7 @@ from madoguchi.incidents.selectors import (
     with_committed_counts,
 )
 from madoguchi.incidents.text import stored_text
-from madoguchi.plaintext import LONG_NUMBER_MESSAGE, bad_character, long_number
+from madoguchi.plaintext import LONG_NUMBER_MESSAGE, bad_character, blank, long_number
 from madoguchi.refusals import Refusal
 from madoguchi.terminals.models import Terminal
 
@@ -162,6 +162,8 @@ def daily_report_submit(
         )
     if long_number(note):  # the note is frozen into the report officials read
         raise ReportRefused("note_number", LONG_NUMBER_MESSAGE)
+    if blank(note):  # white space, U+200B, a Hangul filler: no note, not a note of nothing
+        note = ""
     # What the sweeper would record of the day at this moment, recorded first (a visit that
     # lapsed at 23:50, its incident dated then): the frozen report would miss it. Only by the
     # sweeper's own rules and limits: a desk whose staff may still tick its last visit's items

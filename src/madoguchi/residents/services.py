@@ -42,7 +42,7 @@ from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
 from madoguchi.language import english
 from madoguchi.once import services as once
-from madoguchi.plaintext import bad_character, long_number
+from madoguchi.plaintext import bad_character, blank, long_number
 from madoguchi.refusals import Refusal, Text
 
 from . import selectors
@@ -548,7 +548,9 @@ def _checked_comment(comment: str) -> str:
         )
     if long_number(comment):
         raise ResidentRefused.of("comment_number")
-    return comment
+    # A comment that shows nothing (white space, U+200B, a Hangul filler) is no comment: the
+    # case and the incident said 「本人のコメント: 」 and nothing after it.
+    return "" if blank(comment) else comment
 
 
 def not_me_report(

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
+from madoguchi.plaintext import blank
 
 from .. import remedy, text
 from ..constants import (
@@ -86,7 +87,7 @@ def case_open(
                 payment_link = row
             else:
                 registration = row
-    if text.blank(summary) or text.blank(reported_by):
+    if blank(summary) or blank(reported_by):
         raise CaseRefused(
             "intake_incomplete",
             _("Say who reported and what they said."),

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
+from madoguchi.plaintext import blank
 
 from ..events import CASES_REPORT_EDITED
 from ..models import Case
@@ -27,8 +28,11 @@ def case_report_edit(
 ) -> Case:
     """Save the report's title and measures. ``revision``: the edit's revision the form was
     shown with (`Case.report_revision`); when another save came since, refused
-    (`report_saved_meanwhile`), nothing written. None saves whatever came before (a script)."""
+    (`report_saved_meanwhile`), nothing written. None saves whatever came before (a script).
+    A title or measures that show nothing (`plaintext.blank`) are none: the report's own."""
     require_official(actor)
+    title = "" if blank(title) else title
+    prevention = "" if blank(prevention) else prevention
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
         if revision is not None and revision != locked.report_revision:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.accounts.models import User
 from madoguchi.audit import services as audit
 from madoguchi.identity.models import Holder
+from madoguchi.plaintext import blank
 
 from ..constants import (
     ALLOWED_TRANSITIONS,
@@ -33,7 +34,6 @@ from ..constants import (
 )
 from ..events import CASES_STEP
 from ..models import Case, TimelineEntry
-from ..text import blank
 from .access import CaseRefused, require_official
 
 
