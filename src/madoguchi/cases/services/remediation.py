@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import User
+from madoguchi.plaintext import blank
 from madoguchi.refusals import ByLanguage
 
 from .. import remedy, selectors
@@ -292,7 +293,7 @@ def case_regrant(
             # The link as the resident's letter names it (residents.notices).
             "link_label": case_text.by_language(ja=words.ja, en=words.en),
         }
-        if case_text.blank(summary):
+        if blank(summary):
             summary = default
             detail["text"] = {"summary": text}
         else:
