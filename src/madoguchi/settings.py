@@ -334,6 +334,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside every middleware and view that can redirect: an htmx request's redirect is sent
+    # as HX-Redirect (docs/desk.md "A redirect answering a tick").
+    "madoguchi.core.middleware.HtmxRedirectMiddleware",
     "madoguchi.core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

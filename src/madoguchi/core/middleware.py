@@ -161,6 +161,34 @@ class JsonBodyOnlyMiddleware:
         return refusal_response(request, refusal)
 
 
+class HtmxRedirectMiddleware:
+    """A redirect that answers an htmx request (`HX-Request: true`: the checklist's ticks)
+    is sent as htmx's own `HX-Redirect` (200, no `Location`), so the page goes there. A plain
+    redirect is followed by the browser itself, and htmx swapped the page it led to into the
+    element the request was for: a tick after the visit ended unseen put the whole ended page
+    (header, skip link, its own main) inside the confirmation page's checklist, the lines and
+    the card's button still around it; a tick after the desk sign-in ended put the sign-in page
+    there (side doors, round 22). One rule for every view and middleware that can redirect
+    (the desk's refusals, the desk sign-in's end, the session limits), not each view's own:
+    outside them all, it changes the response in place and keeps the cookies set on it (the
+    message saying why rides in the session or its cookie)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.headers.get("HX-Request") != "true":
+            return response
+        if not 300 <= response.status_code < 400 or not response.has_header("Location"):
+            return response
+        location = response["Location"]
+        del response["Location"]
+        response.status_code = 200
+        response["HX-Redirect"] = location
+        return response
+
+
 class NoStoreMiddleware:
     """Every response the application makes is `Cache-Control: no-store, private` unless its
     view said otherwise (the visit state's ETag answer does): officials' lists, reports and

@@ -25,7 +25,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from madoguchi.accounts.constants import Role
 from madoguchi.accounts.selectors import load_roles_and_permissions
@@ -67,7 +66,12 @@ def desk_page(view):
         desk = bound_desk_session(request)
         if desk is None:
             if not request.user.is_authenticated:  # as login_required answers
-                return redirect_to_login(request.get_full_path())
+                # Back to this page after signing in; a form's or a tick's address takes no
+                # GET (a 405 page after the sign-in): the desk's waiting page instead.
+                get = request.method == "GET"
+                return redirect_to_login(
+                    request.get_full_path() if get else desk_urls()["terminal"]
+                )
             if request.user.has_role(Role.DESK_STAFF):
                 # Desk staff sign in only on a registered terminal: signed in here without a
                 # desk session, theirs ended (the sweeper's idle limit, a sign-out elsewhere).
@@ -163,9 +167,7 @@ def _refused_as_stale(request: HttpRequest, *, back: str = "desk:visit") -> Http
             "if it is this resident's."
         ),
     )
-    if request.htmx:  # type: ignore[attr-defined]
-        return HttpResponseClientRedirect(reverse(back))
-    return redirect(back)
+    return redirect(back)  # an htmx tick's: HX-Redirect (core.middleware.HtmxRedirectMiddleware)
 
 
 def agent_origin(terminal_name: str) -> str:
@@ -484,9 +486,21 @@ def procedure(request: HttpRequest, kind: str) -> HttpResponse:
 @desk_page
 @require_POST
 def discard(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove a pending procedure (取り消す). The form carries the visit it was shown for, as
+    every form of a visit's pages: a tab left on the previous resident's visit is told so,
+    not that the procedure is not pending (side doors, round 22)."""
+    found = _visit_or_redirect(request)
+    if isinstance(found, HttpResponse):
+        return found
+    if stale := _shown_for_another_visit(request, found):
+        return stale
     try:
-        services.procedure_discard(desk_session=_desk(request), procedure_id=pk)
+        services.procedure_discard(
+            desk_session=_desk(request), procedure_id=pk, expected_visit=_form_visit(request)
+        )
     except Refusal as exc:
+        if exc.code == "visit_changed":
+            return _refused_as_stale(request)
         messages.error(request, exc.text())
     return redirect("desk:visit")
 
@@ -518,9 +532,7 @@ def _stale_checklist(request: HttpRequest, exc: Refusal, stage: str) -> HttpResp
     recorded; the page is shown again as it is now, with why."""
     messages.error(request, exc.text())
     back = "desk:confirm" if stage == CHECKLIST_BEFORE_COMPLETION else "desk:receipt"
-    if request.htmx:  # type: ignore[attr-defined]
-        return HttpResponseClientRedirect(reverse(back))
-    return redirect(back)
+    return redirect(back)  # an htmx tick's: HX-Redirect (core.middleware.HtmxRedirectMiddleware)
 
 
 @desk_page

@@ -35,5 +35,21 @@
     }).then(asJson);
   }
 
-  window.madoguchi = { $: $, msg: msg, asJson: asJson, agent: agent };
+  // The page's sentence for a card operation that failed, by its code: the agent's error
+  // (`pin_blocked`, `not_found`…) or the page script's own (`no-card`, `agent-unreachable`…),
+  // each a <template id="msg-CODE"> of the page; any other code, the page's generic sentence.
+  // The agent stopping (its service restarted, or it crashed) ends its pending request as
+  // `agent_stopped`: said as the agent not answering, which it then does not, and what to do.
+  var CARD_CODES = ["no-card", "agent-unreachable", "pin_blocked", "card_removed", "timeout",
+    "cancelled", "card_error", "events_undelivered", "superseded", "origin_mismatch", "changed",
+    "not_found", "forbidden_origin", "place-resident-card-timeout", "place-second-card-timeout"];
+  var CARD_SAID_AS = { agent_stopped: "agent-unreachable" };
+
+  function cardMessage(code) {
+    var id = CARD_SAID_AS[code] || code;
+    var known = CARD_CODES.indexOf(id) >= 0 && document.getElementById("msg-" + id);
+    return msg(known ? id : "generic");
+  }
+
+  window.madoguchi = { $: $, msg: msg, asJson: asJson, agent: agent, cardMessage: cardMessage };
 })();

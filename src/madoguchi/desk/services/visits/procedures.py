@@ -129,9 +129,14 @@ def _refuse_beyond_pending_limit(visit: Visit) -> None:
         raise VisitRefused.of("too_many_pending", detail=f"{pending} pending", limit=limit)
 
 
-def procedure_discard(*, desk_session: DeskSession, procedure_id: int) -> None:
+def procedure_discard(
+    *, desk_session: DeskSession, procedure_id: int, expected_visit: str | None = None
+) -> None:
+    """Discard a pending procedure of the open visit. `expected_visit`: the visit the form was
+    shown for, compared under the visit's lock (`refuse_unless_expected`): a tab left on an
+    earlier visit's page is refused as stale, not told the procedure is not pending."""
     with transaction.atomic():
-        visit = _require_open(desk_session)
+        visit = _require_open(desk_session, expected_visit=expected_visit)
         p = (
             visit.procedures.select_for_update()
             .filter(pk=procedure_id, status=ProcedureStatus.PENDING)

@@ -74,6 +74,15 @@
   // --- PIN pad (the agent's page in an iframe) and request polling -----------------------------
 
   var currentRequest = null;
+  var waitingForCard = null;  // the wait for a card to be placed: {stop}
+  var cancelPressed = false;  // since the flow began (`begin`)
+
+  // A flow begins: no error shown, its buttons disabled, no Cancel of an earlier flow pending.
+  function begin() {
+    clearError();
+    busy(true);
+    cancelPressed = false;
+  }
 
   function showPinpad(url) {
     var panel = $("[data-role=pinpad-panel]");
@@ -109,8 +118,13 @@
       if (r.status !== 200) throw { code: r.body.error || "card_error", message: r.body.message };
       requestId = r.body.request_id;
       currentRequest = r.body.request_id;
-      showPinpad(r.body.pinpad_url);
-      status(msg("waiting-pin"));
+      // Cancel pressed while this request was on its way: cancelled before the PIN pad shows.
+      if (cancelPressed) {
+        agent("/requests/" + requestId + "/cancel", "POST", {});
+      } else {
+        showPinpad(r.body.pinpad_url);
+        status(msg("waiting-pin"));
+      }
       return waitFor(r.body.request_id);
     }, function () { throw { code: "agent-unreachable" }; }).then(function (result) {
       currentRequest = null;
@@ -146,16 +160,18 @@
 
   function cardError(err) {
     if (err && err.serverMessage) return fail(err.serverMessage);
-    var code = (err && err.code) || "generic";
-    var known = ["no-card", "agent-unreachable", "pin_blocked", "card_removed", "timeout",
-      "cancelled", "card_error", "events_undelivered", "superseded", "origin_mismatch", "changed"];
-    fail(msg(known.indexOf(code) >= 0 ? code : "generic"));
+    fail(window.madoguchi.cardMessage((err && err.code) || "generic"));
   }
 
+  // Cancel (under the PIN pad, or beside the request to place a card) stops the flow: the
+  // agent's pending request is cancelled (its answer then says so), a wait for a card ends at
+  // once, and a request the agent answers after the press is cancelled as it comes.
   document.addEventListener("click", function (e) {
     var t = e.target.closest && e.target.closest("[data-action=cancel-card]");
     if (!t) return;
+    cancelPressed = true;
     if (currentRequest) agent("/requests/" + currentRequest + "/cancel", "POST", {});
+    if (waitingForCard) waitingForCard.stop();
     hidePinpad();
     busy(false);
   });
@@ -163,8 +179,7 @@
   // --- start a visit: card authentication ------------------------------------------------------
 
   function startVisit() {
-    clearError();
-    busy(true);
+    begin();
     var nonce;
     api("/auth-challenge", "POST", {}).then(function (r) {
       if (r.status !== 200) throw refusal(r);
@@ -186,19 +201,37 @@
     try { return JSON.parse(el.dataset.lines); } catch (e) { return null; }
   }
 
-  // Resolves once the agent reports the card `fp` on the reader (asking for it meanwhile).
+  // Resolves once the agent reports the card `fp` on the reader, asking for it meanwhile
+  // (`msgId`) with a Cancel beside (the PIN pad and its own Cancel are not shown while a card
+  // is awaited); rejects when Cancel is pressed ("cancelled") or after two minutes without
+  // the card (`msgId`-timeout: which card did not come, and what to do).
+  var CARD_WAIT_MS = 120000;
   function waitForCard(fp, msgId) {
-    var deadline = Date.now() + 120000;
+    var deadline = Date.now() + CARD_WAIT_MS;
+    var cancel = $("[data-role=card-wait-cancel]");
     return new Promise(function (resolve, reject) {
+      var over = false, timer = null;
+      function finish(settle, value) {
+        if (over) return;
+        over = true;
+        clearTimeout(timer);
+        waitingForCard = null;
+        if (cancel) cancel.hidden = true;
+        settle(value);
+      }
+      if (cancelPressed) return finish(reject, { code: "cancelled" });
+      waitingForCard = { stop: function () { finish(reject, { code: "cancelled" }); } };
       (function check() {
         agent("/status").then(function (r) {
+          if (over) return;
           if (r.status === 200 && r.body.card_present && r.body.cert_fingerprint === fp) {
-            return resolve();
+            return finish(resolve);
           }
           status(msg(msgId));
-          if (Date.now() > deadline) return reject({ code: "timeout" });
-          setTimeout(check, 500);
-        }, function () { reject({ code: "agent-unreachable" }); });
+          if (cancel) cancel.hidden = false;
+          if (Date.now() > deadline) return finish(reject, { code: msgId + "-timeout" });
+          timer = setTimeout(check, 500);
+        }, function () { finish(reject, { code: "agent-unreachable" }); });
       })();
     });
   }
@@ -206,8 +239,7 @@
   // In a visit with a second card (the legal representative's) both cards sign the same bytes
   // with the same nonce: the resident's card first, then the representative's; one commit.
   function signCompletion() {
-    clearError();
-    busy(true);
+    begin();
     var nonce, origin, transaction, first;
     var second = cfg.secondFingerprint || "";
     api("/current/completion-challenge", "POST", {}).then(function (r) {
@@ -250,8 +282,7 @@
   // and keeps the birth date, the sex and the name for the visit (none taken from this script):
   // the banner shows the name the server verified, the one procedures carry.
   function readResident() {
-    clearError();
-    busy(true);
+    begin();
     cardOperation("/read-attributes", {}).then(function (result) {
       return api("/current/basic-four", "POST", result.evidence || {});
     }).then(function (r) {
@@ -271,8 +302,7 @@
   // --- the legal representative: the explicit card handover, then their own card --------------
 
   function startHandover() {
-    clearError();
-    busy(true);
+    begin();
     api("/current/handover", "POST", {}).then(function (r) {
       if (r.status !== 200) throw refusal(r);
       window.location.reload();
@@ -280,8 +310,7 @@
   }
 
   function authenticateRepresentative() {
-    clearError();
-    busy(true);
+    begin();
     var nonce;
     var body = {
       relationship: ($("[data-role=rep-relationship]") || {}).value || "parent",
@@ -337,15 +366,26 @@
     }
     // Once the server agrees, go to the page that says why (nothing of the visit on it). The
     // state poll answers 204 once no visit is open: no visit is a normal state, not an error.
+    // A check the server does not answer (no network, a proxy's 502) counts as one too: after
+    // some 10 s the notice says the server does not answer and what to do, and the page keeps
+    // asking, more slowly, to go on by itself once it answers (it stayed without a word).
     var tries = 0;
     (function confirmEnd() {
+      tries += 1;
+      function unanswered() {
+        if (tries < 20) return setTimeout(confirmEnd, 500);
+        var said = notice && $("[data-role=ended-unreachable]", notice);
+        if (said) said.hidden = false;
+        setTimeout(confirmEnd, 5000);
+      }
       api("/current/state").then(function (r) {
-        if (r.status === 204 || r.status === 404 || r.body.reference !== visitRef || ++tries > 40) {
+        if (r.status >= 500) return unanswered();
+        if (r.status === 204 || r.status === 404 || r.body.reference !== visitRef || tries > 40) {
           window.location.replace(cfg.endedUrl);
         } else {
           setTimeout(confirmEnd, 250);
         }
-      }, function () { setTimeout(confirmEnd, 500); });
+      }, unanswered);
     })();
   }
 
@@ -374,7 +414,7 @@
       // blanked the page and ended the visit as card_removed (docs/desk.md); the SSE events
       // and the server's state poll below still see a real removal.
       if (typeof r.body.card_present !== "boolean") return;
-      if (!r.body.card_present) { setCard("absent"); if (!handover) visitEnded(msg("card-absent")); }
+      if (!r.body.card_present) { setCard("absent"); if (!handover) visitEnded(msg("ended-card-removed")); }
       else setCard(allowed(r.body.cert_fingerprint) ? "present" : "other");
     }, function () { setCard("down"); });
 
@@ -383,10 +423,10 @@
       es.addEventListener("card", function (ev) {
         var data = {};
         try { data = JSON.parse(ev.data); } catch (e) { return; }
-        if (data.kind === "removed") { setCard("absent"); if (!handover) visitEnded(msg("card-absent")); }
+        if (data.kind === "removed") { setCard("absent"); if (!handover) visitEnded(msg("ended-card-removed")); }
         else if (data.kind === "inserted" && allowed(data.cert_fingerprint)) setCard("present");
         else if (data.kind === "inserted") {
-          setCard("other"); if (!handover) visitEnded(msg("card-other"));
+          setCard("other"); if (!handover) visitEnded(msg("ended-card-other"));
         }
       });
       es.onerror = function () { if (!ended) setCard("down"); };

@@ -101,10 +101,7 @@
     }).catch(function (e) {
       currentRequest = null;
       if (e && e.serverMessage) return fail(e.serverMessage);
-      var code = (e && e.code) || "generic";
-      var known = ["no-card", "agent-unreachable", "pin_blocked", "card_removed", "timeout",
-        "cancelled", "card_error", "events_undelivered", "superseded", "origin_mismatch"];
-      fail(msg(known.indexOf(code) >= 0 ? code : "generic"));
+      fail(window.madoguchi.cardMessage((e && e.code) || "generic"));
     });
   }
 
