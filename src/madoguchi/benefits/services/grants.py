@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.desk.models import Visit
 from madoguchi.identity.models import Holder
 
 from .. import ledger
@@ -39,10 +40,39 @@ def _trigger_met(holder: Holder, trigger: str) -> bool:
     return False
 
 
+def grants_lock(holder_id: int) -> None:
+    """Inside a transaction that evaluates a resident's fixed grants away from their desk (the
+    outbox worker recording the insurer's answer), before any other row lock of it: lock the
+    resident (their `Holder` row) and then their open visits, by pk.
+
+    A desk's completion evaluates the grants under its visit's lock (the touch that begins it)
+    and commits after; each side read what the other had not committed yet (READ COMMITTED),
+    so a registration recorded `registered` while the same resident's point application
+    committed was granted by neither (side doors, round 22). Now a completion under way holds
+    its visit, and the worker waits for it to commit before it evaluates; a completion that
+    comes later waits at its visit for the worker's commit, then evaluates with the
+    registration as recorded. No visit opens meanwhile: a visit's start locks the holder
+    first. The order is the visit start's (the holder, then a visit) and a case's (the
+    holder, then the case and benefits' rows): holder first, then visits, then the outbox call
+    and the registration (docs/benefits.md, "Ledger"). NO KEY UPDATE, as the visit start and
+    a case's step take the holder: the rows inserted beside it that refer to it (a
+    completion's) are not held up."""
+    Holder.objects.select_for_update(no_key=True).filter(pk=holder_id).first()
+    list(
+        Visit.objects.select_for_update(no_key=True, of=("self",))
+        .filter(holder_id=holder_id, ended_at__isnull=True)
+        .order_by("pk")
+        .only("pk")
+    )
+
+
 def grants_evaluate(holder: Holder, *, actor: Any = None, completion: Any = None) -> list[Grant]:
     """Grant every fixed category whose registration exists and whose programme the resident
     applied to (an effective link), in whichever order they came. Each category is granted
-    once: a returned grant comes back only through ledger_regrant."""
+    once: a returned grant comes back only through ledger_regrant.
+
+    Called by a completion (under its visit's lock) or, away from the desk, after
+    `grants_lock` (the outbox worker): the two never both miss what the other commits."""
     made = []
     links = PaymentLink.objects.filter(holder=holder, status=LinkStatus.EFFECTIVE).select_related(
         "programme", "programme_version"

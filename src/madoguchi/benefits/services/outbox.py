@@ -37,6 +37,7 @@ from django.utils import timezone
 from madoguchi.audit import services as audit
 from madoguchi.cli import Backoff, database_words
 from madoguchi.desk.models import Procedure
+from madoguchi.identity.models import Holder
 from madoguchi.incidents import text as incident_text
 from madoguchi.incidents.constants import IncidentKind, Severity
 from madoguchi.incidents.services import incident_record
@@ -55,7 +56,7 @@ from ..events import (
 )
 from ..models import HealthInsuranceRegistration, OutsideCall
 from ..states import PERSON_DIFFERS_CODE
-from .grants import grants_evaluate
+from .grants import grants_evaluate, grants_lock
 
 log = logging.getLogger("madoguchi.outside.worker")
 
@@ -366,6 +367,8 @@ def record(call: OutsideCall, answer: Answer, now: datetime | None = None) -> Ou
     """Write the answer in one short transaction; a call already answered is left alone."""
     now = now or timezone.now()
     with transaction.atomic():
+        if answer.outcome != "retry":
+            _holder_locked(call, answer)
         locked = OutsideCall.objects.select_for_update().get(pk=call.pk)
         if locked.state != CallState.PENDING:
             return Outcome(locked.key, "skipped", attempts=locked.attempts)
@@ -386,11 +389,33 @@ def record(call: OutsideCall, answer: Answer, now: datetime | None = None) -> Ou
         return Outcome(locked.key, answer.outcome, answer.code, locked.attempts, answer.message_en)
 
 
+def _holder_locked(call: OutsideCall, answer: Answer) -> None:
+    """Before the call's row: the resident whose registration the answer is about, and, for a
+    registration answered `registered` (its grants evaluated), their open visits too
+    (`grants_lock`, in the lock order of docs/benefits.md "Ledger": the holder, the visits,
+    then the call and the registration). Before, the registration's lock took the holder
+    (FOR UPDATE, joined) after the call, and nothing waited for a completion under way."""
+    reg_id = call.registration_id if call.kind == REGISTER_USE else call.cancels_id
+    if reg_id is None:  # refused below, as before (no registration)
+        return
+    holder_id = (
+        HealthInsuranceRegistration.objects.filter(pk=reg_id)
+        .values_list("holder_id", flat=True)
+        .first()
+    )
+    if holder_id is None:
+        return
+    if call.kind == REGISTER_USE and answer.outcome == "registered":
+        grants_lock(holder_id)
+    else:
+        Holder.objects.select_for_update(no_key=True).filter(pk=holder_id).first()
+
+
 def _record_registration(locked: OutsideCall, answer: Answer) -> None:
     if locked.registration_id is None:  # every insurer.register_use call has its row
         raise ValueError(f"outside call {locked.key} has no registration")
     reg = (
-        HealthInsuranceRegistration.objects.select_for_update()
+        HealthInsuranceRegistration.objects.select_for_update(of=("self",))
         .select_related("visit__terminal", "visit__staff", "holder")
         .get(pk=locked.registration_id)
     )
@@ -406,7 +431,7 @@ def _record_cancel(call: OutsideCall, answer: Answer, now: datetime) -> None:
     if call.cancels_id is None:  # every cancellation call names its registration
         raise ValueError(f"outside call {call.key} has no registration")
     reg = (
-        HealthInsuranceRegistration.objects.select_for_update()
+        HealthInsuranceRegistration.objects.select_for_update(of=("self",))
         .select_related("visit__terminal", "visit__staff", "holder")
         .get(pk=call.cancels_id)
     )
