@@ -101,6 +101,10 @@ RECONCILE_FINDING_WORDS = {
         "一つの依頼で保険者に二重にある登録",
         "a request the insurer registered twice",
     ),
+    "registration_ref_differs": (
+        "保険者の参照番号がこちらの記録と異なる登録",
+        "a registration the insurer holds under another reference than ours",
+    ),
     "suspended_but_registered": (
         "停止したのに保険者に残る登録",
         "a suspended registration the insurer still holds",

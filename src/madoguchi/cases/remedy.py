@@ -256,6 +256,12 @@ def insurance_suspendable(row: Any) -> bool:
     )
 
 
+def insurance_ref_disputed(row: Any) -> bool:
+    """Whether reconcile found the insurer holding the registration under another reference
+    than ours: nothing is asked of the insurer by ours (it may name another person's)."""
+    return benefits.health_insurance_ref_disputed(row)
+
+
 def insurance_suspend(row: Any, *, actor: Any, case_ref: str, reason: str) -> Any:
     """The insurer's cancellation of the registration, queued in the outbox (its call)."""
     return benefits.health_insurance_suspend_via_case(

@@ -95,6 +95,12 @@ RECONCILE_REGISTERED_TWICE = gettext_noop(
     "The insurer holds more than one registration for one request of madoguchi; ask it to "
     "cancel the extra one."
 )
+RECONCILE_REGISTRATION_REF_DIFFERS = gettext_noop(
+    "Registered in madoguchi under the insurer's reference %(ours)s, but the insurer holds "
+    "madoguchi's request as %(theirs)s. Check with the insurer which registration is the "
+    "resident's: a case's suspension asks the insurer nothing meanwhile, so as not to cancel "
+    "another person's registration."
+)
 INSURER_REGISTERED_PERSON_DIFFERS = gettext_noop(
     "The insurer registered a health-insurance use registration the resident had signed, but "
     "its record of the insured person differs from what the resident signed; check it with "
@@ -179,6 +185,7 @@ KNOWN = frozenset(
         RECONCILE_REFUSED_BUT_REGISTERED,
         RECONCILE_UNKNOWN_TO_US,
         RECONCILE_REGISTERED_TWICE,
+        RECONCILE_REGISTRATION_REF_DIFFERS,
         INSURER_REGISTERED_PERSON_DIFFERS,
         INSURED_PERSON_MISMATCH,
         LINKED_UNDER_EXCEPTION,

@@ -8,7 +8,7 @@ Public entry points (the desk pages and the cases engineer call these):
 - link_suspend(link, *, actor, reason) / link_replace_via_case(link, *, actor, case_ref, reason)
 - public_fund_suspend(account, *, actor, reason) / public_fund_release_via_case(account, *, actor, case_ref, reason)
 - health_insurance_suspend_via_case(registration, *, actor, case_ref, reason): the insurer's
-  cancellation, through the outbox
+  cancellation, through the outbox (refused while `health_insurance_ref_disputed`)
 - ledger_return(link, *, actor, reason)
 - ledger_regrant(grant, *, to_link, actor, reason)
 - card_acquisition_grant(link, *, charged_yen, source_ref, actor)
@@ -27,6 +27,7 @@ from .programmes import (
     validate_categories,
 )
 from .remediation import (
+    health_insurance_ref_disputed,
     health_insurance_suspend_via_case,
     ledger_regrant,
     ledger_return,
@@ -42,6 +43,7 @@ __all__ = [
     "card_acquisition_grant",
     "category_points_text",
     "grants_evaluate",
+    "health_insurance_ref_disputed",
     "health_insurance_suspend_via_case",
     "ledger_regrant",
     "ledger_return",

@@ -13,6 +13,7 @@ under no key of ours):
 | pending, due | none | `not_sent` (never sent, or the send failed) | re-sent now with its key |
 | pending, not due | none | `waiting` (in flight, or waiting for its next attempt) | none |
 | done | none | `missing_at_insurer` | incident |
+| done | registered under its key, another reference than ours | `registration_ref_differs` | incident; a case's suspension asks the insurer nothing |
 | refused | registered | `refused_but_registered` | incident |
 | none | registered under our prefix | `unknown_to_us` | incident |
 | any | two or more under one call's key | `registered_twice` | incident |
@@ -65,7 +66,12 @@ INCIDENT_TEXT = {
     "unknown_to_us": incident_text.RECONCILE_UNKNOWN_TO_US,
     "suspended_but_registered": incident_text.RECONCILE_SUSPENDED_BUT_REGISTERED,
     "registered_twice": incident_text.RECONCILE_REGISTERED_TWICE,
+    "registration_ref_differs": incident_text.RECONCILE_REGISTRATION_REF_DIFFERS,
 }
+# The finding of a done call whose registration reference (ours, which a case's suspension
+# names to the insurer) is not the one the insurer holds under the call's key; its incident
+# stops a case's suspension (`remediation.health_insurance_ref_disputed`).
+REF_DIFFERS = "registration_ref_differs"
 
 
 # Exit statuses of `madoguchi outside reconcile` (1: the insurer could not be read, nothing
@@ -143,7 +149,11 @@ def _reconcile(report: Report, now: datetime) -> None:
     # judged as it was before (pending), and the outbox then leaves it alone as answered. Read
     # after the list, it looked done and missing at the insurer (a false HIGH incident), or a
     # cancellation done and still held (asked again under a new key).
-    calls = list(OutsideCall.objects.filter(kind=outbox.REGISTER_USE).order_by("pk"))
+    calls = list(
+        OutsideCall.objects.filter(kind=outbox.REGISTER_USE)
+        .select_related("registration")
+        .order_by("pk")
+    )
     cancellations = _latest_cancellations()
     records = outside.systems().insurer.registrations()
     # The insurer's registrations by the request reference we sent (the call's key): a list,
@@ -343,9 +353,37 @@ def _check(call: OutsideCall, record: InsurerRecord | None, now: datetime) -> Fi
         if reg is not None and (reg.status != LinkStatus.EFFECTIVE or reg.suspension):
             return None  # a case asked the insurer to cancel it: checked with that call below
         return _incident(call.key, "missing_at_insurer", call, None)
+    if call.state == CallState.DONE and record is not None:
+        ours = held_reference(call)
+        if ours and ours != record.registration_ref:
+            return _ref_differs(call, record, ours)
     if call.state == CallState.REFUSED and record is not None:
         return _incident(call.key, "refused_but_registered", call, record)
     return None
+
+
+def held_reference(call: OutsideCall) -> str:
+    """The insurer's registration reference we hold for a done call: its registration's (the
+    one a case's suspension asks the insurer to cancel), else the call's answer."""
+    reg = call.registration
+    if reg is not None and reg.registration_ref:
+        return reg.registration_ref
+    return str((call.result or {}).get("registration_ref") or "")
+
+
+def _ref_differs(call: OutsideCall, record: InsurerRecord, ours: str) -> Finding:
+    """The insurer holds our request (its key) as another registration than the reference we
+    recorded from its answer (a garbled answer, a gateway's mix-up). Matched by the key alone,
+    it was agreement, exit 0, and a case's suspension then asked the insurer to cancel the
+    registration our reference names, perhaps another person's (side doors, round 22)."""
+    finding = _incident(call.key, REF_DIFFERS, call, record, ours=ours)
+    said = (
+        f"madoguchi holds the insurer's reference {ours}, the insurer holds this request as "
+        f"{record.registration_ref}; a case's suspension asks the insurer nothing until it is "
+        "settled with the insurer"
+    )
+    finding.action = f"{finding.action}: {said}"
+    return finding
 
 
 def _left(done: outbox.Outcome) -> str:
@@ -380,6 +418,7 @@ def _incident(
     *,
     refs: list[str] | None = None,
     suspended: HealthInsuranceRegistration | None = None,
+    ours: str = "",
 ) -> Finding:
     """Record the finding's incident once per call key. A registration call's incident is its
     desk's (the visit that registered it); a case's suspension's (`suspended`) is the city's,
@@ -389,7 +428,8 @@ def _incident(
     reg = call.registration if call is not None else None
     visit = reg.visit if reg is not None else None
     organisation = outbox.suspension_organisation(suspended) if suspended is not None else None
-    summary, text = incident_text.sentence(INCIDENT_TEXT[finding])
+    params = {"ours": ours, "theirs": record.registration_ref if record else ""} if ours else {}
+    summary, text = incident_text.sentence(INCIDENT_TEXT[finding], **params)
     with transaction.atomic():
         # The check and the record as one step: two runs at once (an overlapping timer, a run
         # by hand) record the incident once (side doors, round 5).
@@ -410,6 +450,7 @@ def _incident(
                 "registration_ref": record.registration_ref if record else None,
                 "insurer": record.insurer_number if record else None,
                 **({"registration_refs": refs} if refs else {}),
+                **({"ours": ours} if ours else {}),
                 "text": text,
             },
         )

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit import services as audit
+from madoguchi.incidents.models import Incident
 from madoguchi.refusals import ByLanguage
 
 from .. import ledger
@@ -29,6 +30,7 @@ from ..events import (
 from ..models import (
     Grant,
     HealthInsuranceRegistration,
+    OutsideCall,
     PaymentLink,
     PublicFundAccount,
 )
@@ -222,6 +224,24 @@ def ledger_regrant(grant: Grant, *, to_link: PaymentLink, actor: Any, reason: st
         )
 
 
+# `outside reconcile`'s incident for a registration whose reference the insurer does not hold
+# under our request's key (`reconcile.REF_DIFFERS`).
+REF_DIFFERS_INCIDENT = "reconcile_registration_ref_differs"
+
+
+def health_insurance_ref_disputed(registration: HealthInsuranceRegistration) -> bool:
+    """Whether `outside reconcile` found that the insurer holds this registration's request
+    under another registration than the reference we hold (`registration_ref_differs`):
+    asking the insurer to cancel by our reference could cancel another person's registration.
+    It stands while the reference is the one reconcile found wrong."""
+    key = OutsideCall.objects.filter(registration=registration).values_list("key", flat=True)
+    return Incident.objects.filter(
+        reason_code=REF_DIFFERS_INCIDENT,
+        detail__key__in=list(key),
+        detail__ours=registration.registration_ref,
+    ).exists()
+
+
 def health_insurance_suspend_via_case(
     registration: HealthInsuranceRegistration, *, actor: Any, case_ref: str, reason: str
 ) -> Any:
@@ -253,6 +273,16 @@ def health_insurance_suspend_via_case(
                     "This health-insurance registration is not registered at the insurer "
                     "(still being registered, refused, or already suspended): there is nothing "
                     "for the insurer to suspend."
+                ),
+            )
+        if health_insurance_ref_disputed(locked):
+            raise BenefitsRefused(
+                "registration_ref_differs",
+                _(
+                    "The insurer holds this registration under another reference than the one "
+                    "recorded here (outside reconcile found it): asking the insurer to cancel "
+                    "it by this reference could cancel another person's registration. Settle "
+                    "it with the insurer by telephone or in writing."
                 ),
             )
         return outbox.enqueue_cancellation(locked, actor=actor, case_ref=case_ref, reason=reason)

@@ -55,6 +55,13 @@ _NO_INSURANCE_REGISTRATION_JA = (
     "メモとして記録してください）。"
 )
 
+_INSURER_REF_DIFFERS_JA = (
+    "保険者は、この利用登録の依頼を本システムが記録した参照番号とは別の参照番号で保持しています"
+    "（外部システムとの突合で見つかりました）。本システムの参照番号で利用停止を依頼すると別の方の"
+    "登録を取り消すおそれがあるため、保険者へ利用停止を依頼していません（保険者へ電話または文書で"
+    "確認のうえ停止を依頼し、その内容をメモとして記録してください）。"
+)
+
 
 def _insurance_suspend(
     case: Case, *, actor: User, summary: str, reason: str
@@ -67,6 +74,8 @@ def _insurance_suspend(
         return f"{summary}\n{_NO_INSURANCE_REGISTRATION_JA}", {
             "health_insurance_registration": None
         }
+    if remedy.insurance_ref_disputed(about):  # reconcile's `registration_ref_differs`
+        return f"{summary}\n{_INSURER_REF_DIFFERS_JA}", {"health_insurance_registration": None}
     call = remedy.insurance_suspend(about, actor=actor, case_ref=case.reference, reason=reason)
     return f"{summary}\n{_INSURER_ASKED_JA}", {
         "health_insurance_registration": about.pk,
