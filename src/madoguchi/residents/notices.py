@@ -19,10 +19,9 @@ from madoguchi.cases.findings import signed_subject
 from madoguchi.era import format_era, format_month
 from madoguchi.scan.labels import PROGRAMME_JA
 
-from .constants import REPORTED_BY
 from .events import NOTICE_ISSUED
 from .models import Notice
-from .selectors import bank_and_branch
+from .selectors import bank_and_branch, holder_reported
 
 TITLES = {
     EntryKind.SUSPENSION: "マイナポイントの紐付けの利用停止について（お知らせ）",
@@ -41,27 +40,6 @@ _THING = {
         "健康保険証としての利用登録",
     ),
 }
-
-
-# Who reported, as an official records the resident themselves reporting (besides the resident
-# label they gave the case) or as the resident's own page records it.
-_THEMSELVES = frozenset({REPORTED_BY, "本人", "ご本人"})
-
-
-def holder_reported(case: Any) -> bool:
-    """Whether the resident the letters go to reported the case themselves: from their own page
-    (the intake or a further report), or at an intake whose "who reported" is the case's resident.
-    A case opened from an incident, or from what another person reported (the account's owner,
-    the call centre, the payment service), was not: its closing letter does not thank them for
-    a report they never made."""
-    resident = case.resident_label.strip()
-    for kind, label in case.timeline.filter(
-        kind__in=(EntryKind.INTAKE, EntryKind.NOTE)
-    ).values_list("kind", "party_label"):
-        label = label.strip()
-        if label in _THEMSELVES or (kind == EntryKind.INTAKE and label and label == resident):
-            return True
-    return False
 
 
 def _subject(case: Any) -> str:

@@ -6,16 +6,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.audit.models import AuditEvent
-from madoguchi.benefits.constants import GrantStatus, LinkStatus
+from madoguchi.benefits.constants import (
+    RELATIONSHIP_EN,
+    RELATIONSHIP_JA,
+    GrantStatus,
+    LinkStatus,
+    NameException,
+)
 from madoguchi.benefits.identifiers import masked
 from madoguchi.benefits.models import (
     Grant,
@@ -40,7 +48,7 @@ from madoguchi.namecheck.reasons import (
     resident_reason_text,
 )
 
-from .constants import ItemKind
+from .constants import REPORTED_BY, ItemKind
 from .models import Notice, NotMeReport, ResidentSession
 
 CASE_STAGE_TEXT: dict[str, Any] = {
@@ -80,9 +88,41 @@ CLOSED_STAGE_TEXT: dict[str, Any] = {
 }
 
 
-def case_stage(case: Any) -> Any:
+# The intake's stage for a resident who did not report the case: it was opened from what the
+# account's owner, the call centre or a payment service told the city, from an incident, or from
+# a legal representative's "this was not me" about a minor's record. Until round 22 every case
+# read 「お申し出を受け付けました。」 to its resident, thanked for a report they never made.
+INTAKE_NOT_REPORTED_TEXT = _("The city has started looking into this matter.")
+
+
+# Who reported, as an official records the resident themselves reporting (besides the resident
+# label they gave the case) or as the resident's own page records it.
+_THEMSELVES = frozenset({REPORTED_BY, "本人", "ご本人"})
+
+
+def holder_reported(case: Any) -> bool:
+    """Whether the case's resident reported the case themselves: from their own page (the
+    intake or a further report), or at an intake whose "who reported" is the case's resident.
+    A case opened from an incident, or from what another person reported (the account's owner,
+    the call centre, the payment service), was not: its closing letter does not thank them for
+    a report they never made, and their page does not call it their report."""
+    resident = case.resident_label.strip()
+    for kind, label in case.timeline.filter(
+        kind__in=(EntryKind.INTAKE, EntryKind.NOTE)
+    ).values_list("kind", "party_label"):
+        label = label.strip()
+        if label in _THEMSELVES or (kind == EntryKind.INTAKE and label and label == resident):
+            return True
+    return False
+
+
+def case_stage(case: Any, *, reported: bool = True) -> Any:
     """The case's stage in the resident's words, by what the case is about (a closed one by
-    what its closing found)."""
+    what its closing found). `reported`: whether the resident reading it reported the case
+    (their own "this was not me" joined it, or they are its resident and `holder_reported`);
+    an intake they did not report is not called their report."""
+    if case.status == CaseStatus.INTAKE and not reported:
+        return INTAKE_NOT_REPORTED_TEXT
     if case.status == CaseStatus.CLOSED:
         close = case.timeline.filter(kind=EntryKind.CLOSE).order_by("-seq").first()
         found = CLOSED_STAGE_TEXT.get(close.outcome) if close else None
@@ -128,6 +168,36 @@ def name_check_text(row: Any, lang: str) -> str:
     if getattr(row, "close_confirmed", False):
         text += " " + str(_("You confirmed the account name at the desk."))
     return text
+
+
+def representative_exception(row: Any, lang: str) -> dict[str, Any] | None:
+    """A link or public-fund account made for the resident (a minor) into their legal
+    representative's own account under the minor-representative exception, as the minor's page
+    says it: the relationship, the representative's reading the account's name was checked
+    against (what the resident's card signed) and that check's outcome
+    (`representative_outcome`). None for any other row. The minor's own reading was compared
+    too and does not match (the account is not theirs), and the page read 「不一致：名義が一致
+    しません。別の方の口座の可能性があります。」 with no word of the exception until round 22."""
+    if row.name_exception != NameException.MINOR_REPRESENTATIVE or row.representative is None:
+        return None
+    rep = row.representative
+    names = RELATIONSHIP_EN if english(lang) else RELATIONSHIP_JA
+    try:
+        check = resident_outcome_text(Outcome(row.representative_outcome), lang)
+    except ValueError:
+        check = str(_("No name check was recorded."))
+    else:
+        colon = ": " if english(lang) else "："
+        check += colon + str(
+            _("the account's name was compared with your legal representative's name (kana).")
+        )
+        if row.close_confirmed:
+            check += " " + str(_("The account name was confirmed at the desk."))
+    return {
+        "relationship": names.get(rep.relationship, names.get("parent", "")),
+        "kana": rep.kana,
+        "name_check": check,
+    }
 
 
 def insured_name_check_text(fields: dict[str, Any], lang: str) -> str:
@@ -224,7 +294,9 @@ def records(holder: Any, lang: str = "ja") -> Records:
         return out
     for link in (
         PaymentLink.objects.filter(_own_or_represented(holder))
-        .select_related("programme", "programme_version", "provider", "visit__terminal")
+        .select_related(
+            "programme", "programme_version", "provider", "visit__terminal", "representative"
+        )
         .order_by("-created_at")
     ):
         out.links.append(
@@ -241,11 +313,13 @@ def records(holder: Any, lang: str = "ja") -> Records:
                 "status": LINK_STATUS_TEXT.get(link.status, link.status),
                 "desk": _desk(link, lang),
                 "as_representative": link.holder_id != holder.pk,
+                # Made for them into their legal representative's account (they are a minor).
+                "exception": representative_exception(link, lang),
             }
         )
     for acc in (
         PublicFundAccount.objects.filter(_own_or_represented(holder))
-        .select_related("visit__terminal")
+        .select_related("visit__terminal", "representative")
         .order_by("-created_at")
     ):
         out.accounts.append(
@@ -261,6 +335,8 @@ def records(holder: Any, lang: str = "ja") -> Records:
                 "status": LINK_STATUS_TEXT.get(acc.status, acc.status),
                 "desk": _desk(acc, lang),
                 "as_representative": acc.holder_id != holder.pk,
+                # Made for them into their legal representative's account (they are a minor).
+                "exception": representative_exception(acc, lang),
             }
         )
     for reg in (
@@ -322,13 +398,16 @@ def records(holder: Any, lang: str = "ja") -> Records:
         )
     # A case their own "this was not me" joined is theirs to follow too (a legal
     # representative's report of a minor's link joins the minor's case): its stage only.
-    reported = NotMeReport.objects.filter(holder=holder).values("case_id")
+    reported = set(NotMeReport.objects.filter(holder=holder).values_list("case_id", flat=True))
     for case in (
         Case.objects.filter(Q(holder=holder) | Q(payment_link__holder=holder) | Q(pk__in=reported))
         .distinct()
         .order_by("-opened_at")
     ):
-        out.cases.append({"row": case, "stage": case_stage(case)})
+        # Called their report only when it was theirs: a case about their link opened from
+        # what someone else told the city (or their representative's report) is not.
+        theirs = case.pk in reported or (case.holder_id == holder.pk and holder_reported(case))
+        out.cases.append({"row": case, "stage": case_stage(case, reported=theirs)})
     out.notices = list(Notice.objects.filter(holder=holder).select_related("case"))
     _with_reports(out, holder)
     return out
@@ -580,3 +659,11 @@ def end_reason(public_id: str | None) -> str:
         return ""
     row = ResidentSession.objects.filter(public_id=public_id).values_list("end_reason").first()
     return str(row[0]) if row else ""
+
+
+def presence_left(session: ResidentSession) -> int:
+    """Whole seconds left of the presence limit (`RESIDENT_PRESENCE_TIMEOUT_SECONDS` since the
+    last heartbeat) before the server counts the session ended as `presence_lost`: what the
+    page counts down from when its card agent says nothing (me.js, `untold`)."""
+    seen = session.last_seen_at + timedelta(seconds=settings.RESIDENT_PRESENCE_TIMEOUT_SECONDS)
+    return max(0, math.ceil((seen - timezone.now()).total_seconds()))

@@ -49,6 +49,16 @@ def validate_email_address(value: str) -> str:
     return value
 
 
+def _kiosk(request: HttpRequest) -> bool:
+    """Whether this browser is a kiosk: one enrolled as a terminal (`/terminal/enrol/`, a
+    durable binding kept by its own cookie) is, whatever its address says; an unenrolled one
+    (the demo's second browser) when it asked with `?kiosk=1`, for its browser session. Until
+    round 22 only the session's flag counted: `/me/?kiosk=0`, typed by anyone at the kiosk,
+    turned it off for the next resident, and so did the browser session's expiry overnight;
+    their receipt was then downloaded into the kiosk's downloads and their language kept."""
+    return current_terminal(request) is not None or bool(request.session.get(KIOSK_KEY))
+
+
 def _json_body(request: HttpRequest) -> dict[str, Any]:
     try:
         body = json.loads(request.body or b"{}")
@@ -67,9 +77,10 @@ def _base_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     ctx: dict[str, Any] = {
         "agent_origin": services.resident_agent_origin(),
         "demo": settings.DEMO,
-        "kiosk": bool(request.session.get(KIOSK_KEY)),
+        "kiosk": _kiosk(request),
         "lang": page_language(),
         "idle_seconds": settings.RESIDENT_IDLE_SECONDS,
+        "presence_seconds": settings.RESIDENT_PRESENCE_TIMEOUT_SECONDS,
         # The idle limit in whole minutes for the start page's sentence, 0 when it is not.
         "idle_minutes": (
             settings.RESIDENT_IDLE_SECONDS // 60 if settings.RESIDENT_IDLE_SECONDS % 60 == 0 else 0
@@ -78,6 +89,10 @@ def _base_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "call_centre": settings.RESIDENT_CALL_CENTRE,
     }
     ctx.update(extra)
+    session = extra.get("session")
+    if session is not None:
+        # The page closes when this runs out with no heartbeat since (its card agent silent).
+        ctx["presence_left"] = selectors.presence_left(session)
     return ctx
 
 
@@ -106,7 +121,7 @@ def _kiosk_language_reset(request: HttpRequest, response: HttpResponse) -> HttpR
     """On a kiosk, a session's end forgets the language its resident chose (the language
     cookie): the next resident gets the kiosk's own, Japanese or its browser's preference.
     Kept, A's English was B's start page and records. A resident's own browser keeps it."""
-    if request.session.get(KIOSK_KEY):
+    if _kiosk(request):
         response.delete_cookie(
             settings.LANGUAGE_COOKIE_NAME,
             path=settings.LANGUAGE_COOKIE_PATH,
@@ -194,7 +209,7 @@ def sign_in(request: HttpRequest) -> JsonResponse:
             token=str(body.get("token", "")),
             nonce=str(body.get("nonce", "")),
             session_key=request.session.session_key or "",
-            kiosk=bool(request.session.get(KIOSK_KEY)),
+            kiosk=_kiosk(request),
             terminal=current_terminal(request),
         )
     except Refusal as exc:  # the page's own, or identity's (the token, the challenge)
@@ -235,7 +250,15 @@ def heartbeat(request: HttpRequest) -> JsonResponse:
 @require_POST
 def end(request: HttpRequest) -> HttpResponse:
     reason = _json_body(request).get("reason") or request.POST.get("reason") or "signed_out"
-    if reason not in (EndReason.CARD_REMOVED, EndReason.SIGNED_OUT, EndReason.IDLE):
+    # The page's own reasons: the card gone, Finish, its idle timer, and its agent silent for
+    # the presence limit (the server counts that ended too).
+    page_reasons = (
+        EndReason.CARD_REMOVED,
+        EndReason.SIGNED_OUT,
+        EndReason.IDLE,
+        EndReason.PRESENCE_LOST,
+    )
+    if reason not in page_reasons:
         reason = EndReason.SIGNED_OUT
     session = _current(request)
     if session is not None:

@@ -190,6 +190,20 @@
       });
       window.addEventListener("pagehide", function () { es.close(); });
     }
+    // The server counts the session ended when no heartbeat came for its presence limit
+    // (presence_lost), and a heartbeat goes only after the agent said where the card is: a
+    // page whose agent stopped answering (crashed, restarting, the PC/SC service gone) kept
+    // the records on the screen, the card perhaps long gone, until the idle limit, which the
+    // next person's scrolling restarted. It closes when the server's limit is reached since
+    // the agent last told it where the card is (`presenceLeft`: what remained of the limit
+    // when the page was served; each heartbeat the server accepted restarts it).
+    var presence = (parseInt(cfg.presenceSeconds, 10) || 6) * 1000;
+    var presenceLeft = parseInt(cfg.presenceLeft, 10);
+    var toldUntil = Date.now() + (isNaN(presenceLeft) ? presence : presenceLeft * 1000);
+    function untold() {
+      if (!closed && Date.now() >= toldUntil) closePage("presence_lost");
+      return null;
+    }
     (function beat() {
       if (closed) return;
       agent("/status").then(function (r) {
@@ -197,19 +211,25 @@
         // (asJson gives {}) says nothing. A navigation (a link, the "not me" form, the
         // language switch) can cut the answer off after its status line, and reading that as
         // "no card" ended the session as card_removed on the resident's own click
-        // (docs/resident.md, "The session's end").
-        if (r.status !== 200 || typeof r.body.card_present !== "boolean") return null;
+        // (docs/resident.md, "The session's end"). Saying nothing for the presence limit
+        // closes the page all the same (untold).
+        if (r.status !== 200 || typeof r.body.card_present !== "boolean") return untold();
         var fp = r.body.card_present ? r.body.cert_fingerprint : null;
         if (fp !== FP) { closePage("card_removed"); return null; }
         // Whether the resident used the page since the last heartbeat: typing a comment
         // loads no page, and the server's idle limit counts it only if told.
         var active = usedSinceBeat;
         usedSinceBeat = false;
-        return post(cfg.heartbeatUrl, { fingerprint: fp, active: active });
-      }, function () { return null; }).then(function (r) {
+        var asked = Date.now();
+        return post(cfg.heartbeatUrl, { fingerprint: fp, active: active }).then(function (h) {
+          if (h.status === 200) toldUntil = asked + presence;
+          return h;
+        });
+      }, untold).then(function (r) {
         if (r && r.status === 401) closePage((r.body && r.body.reason) || "ended");
+        untold();
         setTimeout(beat, 1000);
-      }, function () { setTimeout(beat, 1000); });
+      }, function () { untold(); setTimeout(beat, 1000); });
     })();
     var idle = parseInt(cfg.idleSeconds, 10) || 120;
     var last = Date.now();
@@ -221,6 +241,8 @@
     var warnAt = Math.min(20, Math.floor(idle / 3));
     var warning = $("[data-role=idle-warning]");
     setInterval(function () {
+      if (closed) return;
+      untold();  // also when the agent's /status never answers (the beat waits on it)
       if (closed) return;
       var left = idle - Math.floor((Date.now() - last) / 1000);
       if (left <= 0) { closePage("idle"); return; }
