@@ -588,6 +588,8 @@ BENEFITS_OUTSIDE = {
     "provider_url": env.str("OUTSIDE_PROVIDER_URL", default="http://127.0.0.1:8701"),
     "bank_url": env.str("OUTSIDE_BANK_URL", default="http://127.0.0.1:8702"),
     "insurer_url": env.str("OUTSIDE_INSURER_URL", default="http://127.0.0.1:8703"),
+    "connect_timeout": env.float("OUTSIDE_CONNECT_TIMEOUT", default=2.0, above=0),
+    # The whole answer: an attempt ends within connect + read timeout (docs/outside.md).
     "read_timeout": env.float("OUTSIDE_READ_TIMEOUT", default=5.0, above=0),
     "attempts": env.int("OUTSIDE_ATTEMPTS", default=3, minimum=1),
 }
@@ -600,6 +602,37 @@ OUTSIDE_WORKER = {
     "backoff_max": env.float("OUTSIDE_BACKOFF_MAX", default=300.0, above=0),
     "kick": env.bool("OUTSIDE_KICK", default=True),
 }
+# Requests one claim of the outbox worker may make: the look-up, the insurer's registrations
+# (on a retry whose look-up disagrees), the registration (docs/outside.md, "The worker").
+OUTSIDE_REQUESTS_PER_CLAIM = 3
+
+
+def outside_claim_seconds(connect: float, read: float, attempts: int) -> float:
+    """The longest one claim can hold a call: OUTSIDE_REQUESTS_PER_CLAIM requests, each
+    `ClientConfig.call_seconds()` (madoguchi.outside.transport; not imported here, it brings
+    httpx into every command): every attempt to its deadline (connect + read timeout) and the
+    longest backoff before each retry (0.2 s doubling, at most 2 s)."""
+    backoff = sum(min(2.0, 0.2 * 2.0 ** (retry - 1)) for retry in range(1, attempts))
+    return OUTSIDE_REQUESTS_PER_CLAIM * (attempts * (connect + read) + backoff)
+
+
+# A lease that runs out while its worker still waits for the insurer lets a second worker send
+# the same call at once: refused at start, in one line (side doors, round 22).
+_claim_seconds = outside_claim_seconds(
+    BENEFITS_OUTSIDE["connect_timeout"],
+    BENEFITS_OUTSIDE["read_timeout"],
+    BENEFITS_OUTSIDE["attempts"],
+)
+if not OUTSIDE_WORKER["lease_seconds"] > _claim_seconds:
+    raise env._refuse(
+        "OUTSIDE_LEASE_SECONDS",
+        env.ENVIRON.get("OUTSIDE_LEASE_SECONDS", OUTSIDE_WORKER["lease_seconds"]),
+        f"give more than {_claim_seconds:g} seconds, the longest the outbox worker can hold one "
+        f"call with OUTSIDE_CONNECT_TIMEOUT {BENEFITS_OUTSIDE['connect_timeout']:g}, "
+        f"OUTSIDE_READ_TIMEOUT {BENEFITS_OUTSIDE['read_timeout']:g} and OUTSIDE_ATTEMPTS "
+        f"{BENEFITS_OUTSIDE['attempts']} ({OUTSIDE_REQUESTS_PER_CLAIM} requests, each every "
+        "attempt's connect + read timeout and the backoff between them), or lower those",
+    )
 BENEFITS_CERTIFIED_READING = env.str("BENEFITS_CERTIFIED_READING", default="")
 # The incident report's contact block (問い合わせ先) when no CityContact row exists (admin).
 CASES_CITY_CONTACT = {

@@ -95,13 +95,14 @@ SWEEP_SECONDS = 2  # the sweeper's interval under `madoguchi serve`
 # visit's end time is its lapse's, whenever the sweeper ran); that it happened is.
 LAPSE_WAIT = 120.0
 # The outbox in this test: a killed worker's claim runs out in LEASE seconds (longer than one
-# call's whole retry budget with these timeouts: 2 requests x 2 attempts x 1 s, + backoff),
-# retries back off from 0.5 s up to 2 s. No kick after the commit: every insurer call is the
-# worker's, so killing it matters.
+# claim can take with these timeouts, which the settings check: 3 requests x 2 attempts x
+# (0.5 + 1 s), + backoff = 9.6 s), retries back off from 0.5 s up to 2 s. No kick after the
+# commit: every insurer call is the worker's, so killing it matters.
 OUTSIDE_ENV = {
-    "OUTSIDE_LEASE_SECONDS": "5",
+    "OUTSIDE_LEASE_SECONDS": "10",
     "OUTSIDE_BACKOFF_INITIAL": "0.5",
     "OUTSIDE_BACKOFF_MAX": "2",
+    "OUTSIDE_CONNECT_TIMEOUT": "0.5",
     "OUTSIDE_READ_TIMEOUT": "1",
     "OUTSIDE_ATTEMPTS": "2",
     "OUTSIDE_KICK": "0",

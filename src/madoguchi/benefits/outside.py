@@ -1,6 +1,7 @@
 """The outside systems benefits talk to, built once from settings.
 
-`BENEFITS_OUTSIDE` = {"provider_url", "bank_url", "insurer_url", "read_timeout", "attempts"}
+`BENEFITS_OUTSIDE` = {"provider_url", "bank_url", "insurer_url", "connect_timeout",
+"read_timeout", "attempts"}
 (defaults: the simulators' default ports on 127.0.0.1). Tests swap them with `use(...)`.
 """
 
@@ -21,6 +22,7 @@ _systems: OutsideSystems | None = None
 def _from_settings() -> OutsideSystems:
     conf = getattr(settings, "BENEFITS_OUTSIDE", {})
     config = ClientConfig(
+        connect_timeout=float(conf.get("connect_timeout", 2.0)),
         read_timeout=float(conf.get("read_timeout", 5.0)),
         attempts=int(conf.get("attempts", 3)),
     )

@@ -355,6 +355,24 @@ class IdempotencyConflict(OutsideError):
     )
 
 
+class IdempotencyInProgress(OutsideUnavailable):
+    """409 "key in use": the system is still processing an earlier request under the same
+    idempotency key (another worker's, whose lease ran out; Stripe's `idempotency_key_in_use`,
+    the IETF Idempotency-Key draft's 409). Nothing is decided yet: retried later under the same
+    key, which then receives the first request's answer. Never a refusal."""
+
+    code = "idempotency_in_progress"
+    template_ja = (
+        "{system}は、同じ処理番号の依頼をまだ処理しています。この窓口では何も登録していません。"
+        "しばらく待ってから、もう一度お試しください。同じ操作を繰り返しても二重には処理されません。"
+    )
+    template_en = (
+        "{system} is still processing an earlier request under the same key. Nothing was linked "
+        "here. Wait a moment and try again; repeating the same operation will not process it "
+        "twice."
+    )
+
+
 class UnknownProvider(OutsideError):
     """No payment provider with that code is registered."""
 
@@ -383,8 +401,10 @@ ERRORS_BY_CODE: dict[str, type[OutsideError]] = {
         RegisteredToAnotherCard,
         RegistrationNotFound,
         IdempotencyConflict,
+        IdempotencyInProgress,
         UnknownProvider,
     )
 }
 ERRORS_BY_CODE["batch_conflict"] = IdempotencyConflict
-ERRORS_BY_CODE["idempotency_in_progress"] = IdempotencyConflict
+# Stripe's name for a key whose first request is still being processed (409).
+ERRORS_BY_CODE["idempotency_key_in_use"] = IdempotencyInProgress

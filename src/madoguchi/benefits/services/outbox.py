@@ -73,8 +73,9 @@ def _conf(name: str, default: float) -> float:
 
 
 def lease() -> timedelta:
-    """How long a claimed call is left to its worker: longer than one call's whole retry budget
-    (two requests, each up to `attempts` × (connect + read timeout) plus backoff)."""
+    """How long a claimed call is left to its worker: longer than what one claim can take
+    (`settings.OUTSIDE_REQUESTS_PER_CLAIM` requests, each up to `attempts` × (connect + read
+    timeout) plus backoff: the settings refuse a shorter lease at start)."""
     return timedelta(seconds=_conf("lease_seconds", 120))
 
 

@@ -2,7 +2,9 @@
 
 It adds what a real outside system does to every request: latency, transient 5xx failures,
 answers that arrive too late, and Stripe-style idempotency (the first answer to a key is
-stored and replayed; the same key with a different request is a 409). A `/_control` endpoint
+stored and replayed; the same key with a different request is a 409 `idempotency_conflict`;
+the same key while its first request is still being processed, a 409
+`idempotency_in_progress`, not stored: retry later). A `/_control` endpoint
 lets tests and the demo change the faults while the server runs. Requests are logged without
 security codes, and with identifiers masked. With a state file (`madoguchi sim serve --state`,
 as `madoguchi demo` runs them) what the system holds — accounts, registrations, stored answers
@@ -124,6 +126,7 @@ class Stats:
     failed: int = 0
     hung: int = 0
     conflicts: int = 0
+    in_progress: int = 0  # a key's request arrived while its first was still being processed
 
 
 @dataclass
@@ -203,6 +206,7 @@ class SimServer(ThreadingHTTPServer):
         self.random_seed = random_seed
         self.rng = random.Random(random_seed)  # noqa: S311 - fault injection, not security
         self.idempotency: dict[str, _Stored] = {}
+        self._in_flight: set[str] = set()  # keys whose first request is being processed
         self._connections: set[socket.socket] = set()
         # Bound to loopback (the default; `--allow-remote` binds another address): only the
         # loopback names are answered (see `browser_refusal`).
@@ -312,8 +316,34 @@ class SimServer(ThreadingHTTPServer):
     ) -> tuple[int, dict[str, Any], bool, bool]:
         """Returns (status, body, replayed, hang)."""
         parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
+        tracked = key if method == "POST" else None
         with self.lock:
             self.stats.requests += 1
+            if tracked is not None:
+                if tracked in self._in_flight:
+                    self.stats.in_progress += 1
+                    return (
+                        *error(
+                            409,
+                            "idempotency_in_progress",
+                            "a request with this Idempotency-Key is still being processed; "
+                            "retry later",
+                        ),
+                        False,
+                        False,
+                    )
+                self._in_flight.add(tracked)
+        try:
+            return self._process(method, path, parts, body, key)
+        finally:
+            if tracked is not None:
+                with self.lock:
+                    self._in_flight.discard(tracked)
+
+    def _process(
+        self, method: str, path: str, parts: list[str], body: dict[str, Any], key: str | None
+    ) -> tuple[int, dict[str, Any], bool, bool]:
+        with self.lock:
             latency = self.faults.latency_ms / 1000
             fail = self._draw("fail_next", self.faults.fail_rate)
             hang = not fail and self._draw("hang_next", self.faults.timeout_rate)

@@ -48,6 +48,10 @@ ERROR_WORDS = {
         "client certificate the insurer's adapter sends, and OUTSIDE_INSURER_URL"
     ),
     "outside_value_unusable": "the insurer's answer held a name or reference that cannot be kept",
+    "idempotency_in_progress": (
+        "the insurer was still processing an earlier send of this call under its key (HTTP 409, "
+        "another worker's): the retry receives that send's answer"
+    ),
 }
 # The outbox's call kinds and states, as `outside status` names them (the code beside, in
 # brackets, for grepping the logs and the table).
