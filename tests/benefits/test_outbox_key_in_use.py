@@ -44,9 +44,12 @@ def test_a_call_whose_key_is_still_in_progress_at_the_insurer_is_retried_not_ref
             )
         )
     )
+    requests = sims.insurer.control.stats()["requests"]
     sending.start()
     try:
-        time.sleep(0.3)
+        until = time.monotonic() + 5  # until that request is at the insurer, its key in flight
+        while sims.insurer.control.stats()["requests"] == requests and time.monotonic() < until:
+            time.sleep(0.02)
         sims.insurer.control.set(latency_ms=0)  # this worker's requests are answered at once
         outcomes = drain(timezone.now() + timedelta(hours=1)).outcomes
     finally:

@@ -211,7 +211,7 @@ def test_the_simulator_answers_a_key_in_use_while_its_first_request_is_processed
     insurer: HttpInsurer, insurer_sim: RunningSim
 ) -> None:
     """Two workers sending one call at once: the second is told to retry, then replayed."""
-    insurer_sim.control.set(latency_ms=600)
+    insurer_sim.control.set(latency_ms=1000)
     done: list[object] = []
 
     def first() -> None:
@@ -223,7 +223,10 @@ def test_the_simulator_answers_a_key_in_use_while_its_first_request_is_processed
 
     thread = threading.Thread(target=first)
     thread.start()
-    time.sleep(0.2)  # the first request is waiting in its latency, its key in flight
+    # Until the first request is at the simulator, waiting out its latency with its key in flight.
+    until = time.monotonic() + 5
+    while insurer_sim.control.stats()["requests"] < 1 and time.monotonic() < until:
+        time.sleep(0.02)
     raw = httpx.post(
         f"{insurer_sim.base_url}/v1/registrations",
         json={
