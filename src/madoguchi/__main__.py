@@ -48,6 +48,30 @@ def _known_without_settings(name: str) -> bool:
     return name in get_commands()
 
 
+def _usage_if_malformed(args: list[str]) -> None:
+    """The command's usage line and exit 2 when its arguments are incomplete or wrong (`madoguchi
+    staff`, with no action), asked with the settings that need nothing, as a mistyped command
+    is: "configuration error: Set SECRET_KEY" was said instead, and once it was set the usage
+    line came next. Arguments that parse return (the configuration error is then the line)."""
+    from django.apps import apps
+    from django.core.management import BaseCommand, get_commands, load_command_class
+
+    if not apps.ready:
+        return  # the settings that need nothing failed too: the first error is reported
+    app = get_commands().get(args[0])
+    if app is None:
+        return
+    command = app if isinstance(app, BaseCommand) else load_command_class(app, args[0])
+    # As `run_from_argv` sets it: argparse prints the usage and the error, and exits 2.
+    command._called_from_command_line = True  # type: ignore[attr-defined]
+    try:
+        command.create_parser("madoguchi", args[0]).parse_args(args[1:])
+    except SystemExit:
+        raise
+    except Exception:  # a parser that needs the settings: the configuration line
+        return
+
+
 def not_utf8(args: list[str]) -> str | None:
     """The line refusing an argument that is not UTF-8 text, or None. A name typed in a
     terminal set to Shift_JIS reaches Python as bytes it cannot read (kept as surrogates), and
@@ -122,10 +146,12 @@ def _main(args: list[str]) -> None:
     try:
         settings.INSTALLED_APPS  # noqa: B018 (loads the settings, so errors surface here)
     except ImproperlyConfigured as exc:
-        if args and not args[0].startswith("-") and not _known_without_settings(args[0]):
-            # A mistyped command: Django's "Unknown command" (with the settings needing
-            # nothing), not a setting that would not have helped.
-            execute_from_command_line(["madoguchi", *args])
+        if args and not args[0].startswith("-"):
+            if not _known_without_settings(args[0]):
+                # A mistyped command: Django's "Unknown command" (with the settings needing
+                # nothing), not a setting that would not have helped.
+                execute_from_command_line(["madoguchi", *args])
+            _usage_if_malformed(args)
         sys.stderr.write(f"madoguchi: configuration error: {exc}\n")
         raise SystemExit(2) from None
 
@@ -137,9 +163,20 @@ def _main(args: list[str]) -> None:
     except DatabaseError as exc:
         if "--traceback" in args:
             raise
-        from madoguchi.cli import NOT_MIGRATED, database_words, not_migrated
+        from madoguchi.cli import (
+            NOT_MIGRATED,
+            database_folder,
+            database_folder_words,
+            database_words,
+            not_migrated,
+        )
 
-        if not_migrated(exc):
+        missing = database_folder() if isinstance(exc, OperationalError) else None
+        if missing is not None:
+            # SQLite's "unable to open database file" for a folder that is not there: the line
+            # sent the operator to check a database server that there is none of.
+            sys.stderr.write(f"madoguchi: database error: {database_folder_words(*missing)}.\n")
+        elif not_migrated(exc):
             # A database made but never migrated (or left behind by a new release): a
             # ProgrammingError traceback on PostgreSQL, a line blaming the server on SQLite.
             sys.stderr.write(f"madoguchi: {NOT_MIGRATED}.\n")

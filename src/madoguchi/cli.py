@@ -8,6 +8,8 @@ it still raises, so tests and callers see the exception.
 
 from __future__ import annotations
 
+import os
+import shlex
 import stat
 import sys
 from pathlib import Path
@@ -23,6 +25,8 @@ __all__ = [
     "Interrupted",
     "PlainErrors",
     "counted",
+    "database_folder",
+    "database_folder_words",
     "database_words",
     "field_rules",
     "migrations_pending",
@@ -45,6 +49,50 @@ def database_words(exc: BaseException) -> str:
     """A database error's first line, for an operator's one line (the driver's own words run
     to several: the host tried, then "Is the server running …")."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def database_folder(using: str = "default") -> tuple[Path, bool] | None:
+    """The folder of a SQLite database file when it is not a folder (not there yet, or a
+    file), and whether that file is madoguchi's default (`madoguchi.sqlite3` in
+    MADOGUCHI_DATA_DIR, DATABASE_URL unset); None for PostgreSQL or a folder that is there.
+    SQLite cannot make a file in a folder that is not there, and said only "unable to open
+    database file", which the operator's one line sent to a database server to check."""
+    from django.conf import settings
+    from django.db import connections
+
+    database = connections[using].settings_dict
+    name = str(database.get("NAME") or "")
+    if connections[using].vendor != "sqlite" or not os.path.isabs(name):
+        return None
+    folder = Path(name).parent
+    if folder.is_dir():
+        return None
+    default = Path(name) == Path(settings.DATA_DIR).absolute() / "madoguchi.sqlite3"
+    return folder, default
+
+
+def database_folder_words(folder: Path, default: bool) -> str:
+    """What to do about a SQLite database's folder that is not a folder, in one line."""
+    if default and folder.exists():
+        return (
+            f"the database is madoguchi.sqlite3 in MADOGUCHI_DATA_DIR (DATABASE_URL is unset), "
+            f"and {folder} is not a folder: set MADOGUCHI_DATA_DIR to a folder"
+        )
+    if default:
+        return (
+            f"the database is madoguchi.sqlite3 in MADOGUCHI_DATA_DIR (DATABASE_URL is unset), "
+            f"and the folder {folder} does not exist yet: `madoguchi migrate` makes it and the "
+            "database"
+        )
+    if folder.exists():
+        return (
+            f"DATABASE_URL names a SQLite file in {folder}, which is not a folder: correct "
+            "DATABASE_URL"
+        )
+    return (
+        f"DATABASE_URL names a SQLite file in the folder {folder}, which does not exist: create "
+        f"it (mkdir -p {shlex.quote(str(folder))}), or correct DATABASE_URL"
+    )
 
 
 # What a command on a database without madoguchi's tables (or without a release's newer ones)

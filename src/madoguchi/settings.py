@@ -150,13 +150,26 @@ STANDALONE = env.bool("MADOGUCHI_STANDALONE", default=False)
 
 
 def _local_secret_key() -> str:
-    """A per-installation key for debug and demo runs, created once in DATA_DIR."""
+    """A per-installation key for debug and demo runs, created once in DATA_DIR. A data folder
+    that cannot hold it (a file of that name, a folder this user cannot write) is one line
+    naming MADOGUCHI_DATA_DIR: it was a FileExistsError or PermissionError traceback from
+    these settings, before any command ran."""
     path = DATA_DIR / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(50))
+            path.chmod(0o600)
+        return path.read_text().strip()
+    except OSError as exc:
+        if DATA_DIR.exists() and not DATA_DIR.is_dir():
+            why = "it is a file, not a folder"
+        else:
+            why = f"{exc.strerror or type(exc).__name__}: {exc.filename or path}"
+        raise ImproperlyConfigured(
+            f"MADOGUCHI_DATA_DIR ({DATA_DIR.absolute()}) cannot hold the development key "
+            f"({why}): set MADOGUCHI_DATA_DIR to a folder this user can write, or SECRET_KEY."
+        ) from None
 
 
 if DEBUG or DEMO:

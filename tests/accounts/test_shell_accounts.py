@@ -467,7 +467,10 @@ def test_two_staff_add_of_one_name_at_once_say_the_name_is_taken():
         return "added"
 
     results = at_once(staff_command, "_check_password", add, add)
-    assert sorted(map(str, results)) == ["A user named 'r2' already exists.", "added"], results
+    assert sorted(map(str, results)) == [
+        "A user named 'r2' already exists. Nobody was added.",
+        "added",
+    ], results
     assert User.objects.filter(username="r2").count() == 1
 
 

@@ -117,8 +117,14 @@ def test_arguments_that_name_nothing_are_refused_in_one_line(world, args, senten
     assert "\n" not in str(exc.value)
 
 
+NO_BATCH_YET = "No payout batch yet (`madoguchi payouts create` makes one).\n"
+
+
 def test_no_batch_yet(db):
-    assert payouts("list", "--all") == "No payout batch yet.\n"
+    """`payouts list` on a database with no batch said "No open payout batch: every batch was
+    accepted or withdrawn", of batches never made (side doors round 22)."""
+    assert payouts("list", "--all") == NO_BATCH_YET
+    assert payouts("list") == NO_BATCH_YET
 
 
 def test_a_provider_without_an_adapter_is_refused_and_the_batch_not_marked_sent(db):

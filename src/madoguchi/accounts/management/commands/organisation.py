@@ -51,7 +51,8 @@ class Command(PlainErrors, BaseCommand):
             self._add(opts)
             return
         if opts["action"] == "set-code":
-            self._set_code(str(opts["name"]), str(opts["municipality_code"]).strip())
+            # The name trimmed as `add` trims it (' Sakai City' found no such organisation).
+            self._set_code(str(opts["name"]).strip(), str(opts["municipality_code"]).strip())
             return
         # Read whole before the header is printed (a database that cannot answer printed the
         # header alone above the error).
@@ -66,6 +67,12 @@ class Command(PlainErrors, BaseCommand):
         org = Organisation.objects.filter(name=name).first()
         if org is None:
             raise CommandError(f"No organisation named {name!r} (madoguchi organisation list).")
+        if org.municipality_code == code:
+            # Run again (a setup script): it said "… set to 011002." and recorded a second
+            # change nobody made. As `staff flag` says a flag already on.
+            said = f"is already {code}" if code else "is already blank"
+            self.stdout.write(f"{org.name}'s municipality code {said}; nothing was changed.")
+            return
         org.municipality_code = code
         _save(org, change=f"municipality code {code or 'cleared'}")
         said = f"set to {code}" if code else "cleared: its officials see no scan findings"
@@ -95,8 +102,12 @@ class Command(PlainErrors, BaseCommand):
                 raise CommandError(f"{city.name!r} is a {city.kind}, not a city.")
         elif opts["city"]:
             raise CommandError("--city is for a contractor; a city serves itself.")
-        if Organisation.objects.filter(name=name).exists():
-            raise CommandError(f"An organisation named {name!r} already exists.")
+        # Told apart by more than capital letters ('sakai city' beside 'Sakai City' was added:
+        # two organisations read alike in every list, report and staff member's line).
+        same = Organisation.objects.filter(name__iexact=name).first()
+        if same is not None:
+            alike = "" if same.name == name else " (names differing only in capitals are one name)"
+            raise CommandError(f"An organisation named {same.name!r} already exists{alike}.")
         code = str(opts["municipality_code"] or "").strip()
         org = Organisation(name=name, kind=kind, city=city, municipality_code=code)
         _save(org, change=f"added ({kind}{f', serving {city.name}' if city else ''})")

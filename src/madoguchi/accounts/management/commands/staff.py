@@ -165,10 +165,20 @@ class Command(PlainErrors, BaseCommand):
                 f"No organisation named {opts['organisation']!r}; list them with "
                 "madoguchi organisation list, add one with madoguchi organisation add."
             )
-        if User.objects.filter(username=opts["username"]).exists():
-            raise CommandError(f"A user named {opts['username']!r} already exists.")
-        _role_fits(str(opts["role"]), org, "Nobody was added.")
         username = str(opts["username"])
+        if not username:
+            # The field's rules pass an empty value (they leave it to the form): it was Django's
+            # "The given username must be set" traceback, after the password had been read.
+            raise CommandError(
+                "The user name is empty; give the name the member signs in with. Nobody was added."
+            )
+        # Told apart by more than capital letters, as the admin's add form refuses it
+        # (`UserCreationForm.clean_username`): `Desk1` beside `desk1` was created, two members
+        # read alike in `staff list`, the audit log and the reports.
+        same = User.objects.filter(username__iexact=username).first()
+        if same is not None:
+            raise CommandError(_exists(same.username, username))
+        _role_fits(str(opts["role"]), org, "Nobody was added.")
         if long_number(username):
             raise CommandError(
                 "The user name holds a long number (12 digits or more), which "
@@ -220,8 +230,9 @@ class Command(PlainErrors, BaseCommand):
         except IntegrityError:
             # Added by another command between the check above and this one (two `staff add`
             # of one name at once): the same sentence, not the database's traceback.
-            if User.objects.filter(username=username).exists():
-                raise CommandError(f"A user named {username!r} already exists.") from None
+            same = User.objects.filter(username__iexact=username).first()
+            if same is not None:
+                raise CommandError(_exists(same.username, username)) from None
             raise
         self.stdout.write(f"Created {user.username} ({opts['role']}).")
 
@@ -396,6 +407,12 @@ class Command(PlainErrors, BaseCommand):
                 f"{user.username} now needs an authenticator to sign in: "
                 f"madoguchi staff totp {user.username}"
             )
+
+
+def _exists(existing: str, given: str) -> str:
+    """The refusal of a user name taken, or taken but for its capitals."""
+    alike = "" if existing == given else " (names differing only in capitals are one name)"
+    return f"A user named {existing!r} already exists{alike}. Nobody was added."
 
 
 def _already(user: User, action: str, field: str, opts: dict[str, object], group: Any) -> bool:

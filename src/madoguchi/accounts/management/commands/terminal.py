@@ -45,6 +45,17 @@ class Command(PlainErrors, BaseCommand):
     def handle(self, *args: object, **opts: object) -> None:
         action = opts["action"]
         if action == "register":
+            # Trimmed as `organisation add` trims a name: 'kita-01 ' (a pasted line) beside
+            # kita-01 was a second terminal printed like the first everywhere it is named.
+            name, location = str(opts["name"]).strip(), str(opts["location"]).strip()
+            for words, value in (("name", name), ("location", location)):
+                if not value:
+                    # The fields' own rules pass an empty value (they leave it to the form):
+                    # a terminal with no name was registered, a blank row and a blank button.
+                    raise CommandError(
+                        f"The terminal's {words} is empty; give the {words} staff will see. "
+                        "Nothing was registered."
+                    )
             contractor = Organisation.objects.filter(
                 name=opts["contractor"], kind=OrganisationKind.CONTRACTOR
             ).first()
@@ -54,22 +65,29 @@ class Command(PlainErrors, BaseCommand):
                     "organisation list, add one with madoguchi organisation add NAME "
                     "--kind contractor --city CITY."
                 )
-            if Terminal.objects.filter(name=opts["name"]).exists():
-                raise CommandError(f"A terminal named {opts['name']!r} already exists.")
+            # Told apart by more than capital letters, as staff members' names are.
+            same = Terminal.objects.filter(name__iexact=name).first()
+            if same is not None:
+                alike = (
+                    "" if same.name == name else " (names differing only in capitals are one name)"
+                )
+                raise CommandError(
+                    f"A terminal named {same.name!r} already exists{alike}. Nothing was registered."
+                )
             with translation.override("en"):
-                for field in ("name", "location"):
+                for field, value in (("name", name), ("location", location)):
                     try:
                         # The field's own rules, `plain_name` and its length among them: a
                         # name of 500 characters was registered on SQLite, and on PostgreSQL
                         # ended in the database's traceback.
-                        field_rules(Terminal, field, str(opts[field]))
+                        field_rules(Terminal, field, value)
                     except ValidationError as exc:
                         raise CommandError(
                             f"{field}: {' '.join(exc.messages)} Nothing was registered."
                         ) from None
             t = services.terminal_register(
-                name=str(opts["name"]),
-                location=str(opts["location"]),
+                name=name,
+                location=location,
                 contractor=contractor,
                 actor=None,
                 os_user=getpass.getuser(),

@@ -46,7 +46,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from madoguchi.audit import events
 from madoguchi.audit import services as audit
 from madoguchi.audit.models import AuditEvent
-from madoguchi.cli import Interrupted, PlainErrors, counted
+from madoguchi.cli import Interrupted, PlainErrors, counted, database_folder
 
 # Listed in a refusal by name up to this many; beyond, by app and count.
 NAMED = 6
@@ -77,13 +77,52 @@ class Command(PlainErrors, DjangoMigrateCommand):
             "demo database only, never a deployment's).",
         )
 
+    def get_check_kwargs(self, options: dict[str, Any]) -> Any:
+        # The system checks, before `handle`, open the database (a JSON field's asks SQLite
+        # what it supports): its folder is made first.
+        self._make_data_folder(options)
+        return super().get_check_kwargs(options)
+
     def handle(self, *args: Any, **options: Any) -> None:
         database = options["database"]
         if options["plan"] or options["check_unapplied"]:
             super().handle(*args, **options)  # reads only: no turn to wait for
             return
+        self._make_data_folder(options)  # --skip-checks
         with _one_migrate_at_a_time(connections[database], self.stderr):
             self._migrate(*args, **options)
+
+    def _make_data_folder(self, options: dict[str, Any]) -> None:
+        """The data folder (MADOGUCHI_DATA_DIR, `./var` by default) made for the default SQLite
+        database when it is not there yet: the first `madoguchi migrate` in a fresh folder
+        ended in "unable to open database file (check that the database in DATABASE_URL is
+        running and reachable)" (with DEBUG=1 it worked: the development key made the folder
+        first). Only its last part is made, and only for the default database: a folder a
+        DATABASE_URL names (a typing mistake, a volume not mounted) is the operator's to make,
+        and the `madoguchi` script's line names it."""
+        if options["plan"] or options["check_unapplied"]:
+            return  # reads only: the `madoguchi` script's line says what to do
+        missing = database_folder(options["database"])
+        if missing is None or not missing[1] or missing[0].exists():
+            return
+        folder = missing[0]
+        try:
+            folder.mkdir()
+        except FileNotFoundError:
+            raise CommandError(
+                f"The data folder {folder} (MADOGUCHI_DATA_DIR) cannot be made: {folder.parent} "
+                "does not exist. Create it, or set MADOGUCHI_DATA_DIR to a folder. Nothing was "
+                "migrated."
+            ) from None
+        except OSError as exc:
+            raise CommandError(
+                f"The data folder {folder} (MADOGUCHI_DATA_DIR) cannot be made: "
+                f"{exc.strerror or exc}. Nothing was migrated."
+            ) from None
+        if options["verbosity"]:
+            self.stdout.write(
+                f"Made the data folder {folder} (MADOGUCHI_DATA_DIR) for the database."
+            )
 
     def _migrate(self, *args: Any, **options: Any) -> None:
         database = options["database"]

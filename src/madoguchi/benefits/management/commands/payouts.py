@@ -126,11 +126,13 @@ class Command(PlainErrors, BaseCommand):
             for b in batches
         ]
         if not rows:
+            # On a database with no batch at all it said "every batch was accepted or
+            # withdrawn", of batches that never were.
             self.stdout.write(
-                "No payout batch yet."
-                if everything
-                else "No open payout batch: every batch "
-                "was accepted or withdrawn (`payouts list --all` shows them)."
+                "No open payout batch: every batch was accepted or withdrawn (`payouts list "
+                "--all` shows them)."
+                if not everything and PayoutBatch.objects.exists()
+                else "No payout batch yet (`madoguchi payouts create` makes one)."
             )
             return
         self.stdout.write("batch\tprovider\tprogramme\titems\tpoints\tcreated\tstate")
