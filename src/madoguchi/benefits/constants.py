@@ -147,6 +147,10 @@ WITHDRAWN_LINK_SUSPENDED = "link_suspended"
 WITHDRAWN_LINK_NOT_EFFECTIVE = "link_not_effective"
 WITHDRAWN_POINTS_RETURNED = "points_returned"
 WITHDRAWN_POINTS_NOT_DUE = "points_not_due"
+# The provider's answers of an item: paid, or rejected (its `reason` the provider's code:
+# account_suspended, account_closed, account_not_found).
+ITEM_PAID = "paid"
+ITEM_REJECTED = "rejected"
 
 
 NATIONAL_PROGRAMME = "mynapoint-2"

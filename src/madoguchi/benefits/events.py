@@ -336,3 +336,42 @@ BENEFITS_PAYOUT_ITEM_WITHDRAWN = register(
         describe=together(describe_provider, in_words("reason", WITHDRAWN_REASON_WORDS)),
     )
 )
+
+# Why the provider refused a payout item (its answer's reason code); an unknown one stays.
+REFUSED_REASON_WORDS = {
+    "account_suspended": (
+        "決済サービスでアカウントが利用停止中",
+        "the account is suspended at the payment service",
+    ),
+    "account_closed": (
+        "決済サービスでアカウントが解約済み",
+        "the account is closed at the payment service",
+    ),
+    "account_not_found": (
+        "決済サービスにアカウントがない",
+        "the payment service has no such account",
+    ),
+}
+BENEFITS_PAYOUT_ITEM_REFUSED = register(
+    EventType(
+        4020,
+        "benefits.payout_item_refused",
+        ja="決済サービスがポイントの支払いを受け付けませんでした（{provider} {account}、バッチ "
+        "{batch}、{points} ポイント、理由: {reason}）。市の職員が保留を解除するまで、次の支払い"
+        "バッチに入りません",
+        en="The payment service refused a payout ({provider} {account}, batch {batch}, "
+        "{points} points: {reason}); held from later batches until a city official releases it",
+        describe=together(describe_provider, in_words("reason", REFUSED_REASON_WORDS)),
+    )
+)
+BENEFITS_PAYOUT_HOLD_RELEASED = register(
+    EventType(
+        4021,
+        "benefits.payout_hold_released",
+        ja="決済サービスが受け付けなかった支払いの保留を解除しました（{provider} {account}、"
+        "バッチ {batch}）。次の支払いバッチに入ります",
+        en="Released the hold of a payout the payment service refused ({provider} {account}, "
+        "batch {batch}); the next batch pays it",
+        describe=describe_provider,
+    )
+)

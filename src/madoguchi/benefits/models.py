@@ -611,6 +611,10 @@ class PayoutItem(models.Model):
     points = models.PositiveIntegerField()
     result = models.CharField(max_length=20, blank=True)  # paid / rejected / withdrawn
     reason = models.CharField(max_length=50, blank=True)
+    # An item the provider refused (`result` rejected) holds its link's points back from every
+    # later batch until a city official releases it (`payouts release`, docs/benefits.md
+    # "Payouts"): a refused item was sent again, and refused again, by every batch.
+    released_at = models.DateTimeField(null=True, blank=True, verbose_name=_("hold released at"))
 
     class Meta:
         constraints = [

@@ -70,6 +70,22 @@ ACCOUNT_ALREADY_LINKED = gettext_noop(
 )
 OUTSIDE_FAILED = gettext_noop("%(reason)s")
 PAYOUT_NOT_ACCEPTED = gettext_noop("Payout batch %(batch)s not accepted: %(reason)s")
+# The provider's answer does not account for the batch sent (another batch's id, an item left
+# out or added, other points): nothing of it is recorded, the batch stays in doubt.
+PAYOUT_ANSWER_MISMATCH = gettext_noop(
+    "The answer of %(provider)s to payout batch %(batch)s does not account for the batch sent: "
+    "%(reason)s. Nothing of it was recorded; the batch stays sent with its answer not recorded "
+    "(whether the payment service paid is not known) and its points go into no other batch. "
+    "Ask the payment service what it paid for this batch."
+)
+# The provider refused one item of a batch (the account suspended or closed at the provider
+# since the resident linked it): the resident's points stay due, held from later batches.
+PAYOUT_ITEM_REFUSED = gettext_noop(
+    "%(provider)s refused to pay %(points)s points of payout batch %(batch)s (item %(item)s) "
+    "into the account %(account)s linked at visit %(visit)s: %(reason)s. The points stay due "
+    "to the resident and go into no later batch until a city official, having checked with "
+    "the resident, releases the hold."
+)
 INSURER_REFUSED = gettext_noop(
     "The insurer refused a health-insurance use registration the resident had signed "
     "(%(code)s): %(reason)s"
@@ -178,6 +194,8 @@ KNOWN = frozenset(
         ACCOUNT_ALREADY_LINKED,
         OUTSIDE_FAILED,
         PAYOUT_NOT_ACCEPTED,
+        PAYOUT_ANSWER_MISMATCH,
+        PAYOUT_ITEM_REFUSED,
         INSURER_REFUSED,
         INSURER_REFUSED_SUSPENSION,
         RECONCILE_SUSPENDED_BUT_REGISTERED,

@@ -12,14 +12,15 @@ Public entry points (the desk pages and the cases engineer call these):
 - ledger_return(link, *, actor, reason)
 - ledger_regrant(grant, *, to_link, actor, reason)
 - card_acquisition_grant(link, *, charged_yen, source_ref, actor)
-- payout_batch_create(provider, programme) / payout_batch_send(batch)
+- payout_batch_create(provider, programme) / payout_batch_send(batch) /
+  payout_hold_release(item, *, actor): a payout the provider refused, held until released
 - identifiers.identifier_matches(presented, stored_hash)
 """
 
 from .base import BenefitsRefused, outside_failure, truthy
 from .grants import card_acquisition_grant, grants_evaluate
 from .names import name_decide, name_fields_for_row, resident_kana
-from .payouts import payout_batch_create, payout_batch_send
+from .payouts import payout_batch_create, payout_batch_send, payout_hold_release
 from .programmes import (
     category_points_text,
     problems_text,
@@ -54,6 +55,7 @@ __all__ = [
     "outside_failure",
     "payout_batch_create",
     "payout_batch_send",
+    "payout_hold_release",
     "problems_text",
     "programme_version_create",
     "public_fund_release_via_case",

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.accounts.constants import Role
 from madoguchi.audit import services as audit
 from madoguchi.incidents import text as incident_text
+from madoguchi.incidents.access import has_any, visible_terminal
 from madoguchi.incidents.constants import IncidentKind, Severity
+from madoguchi.incidents.models import Incident
 from madoguchi.incidents.services import incident_record
 from madoguchi.locks import key_lock
-from madoguchi.outside import OutsideError, UnknownProvider
+from madoguchi.outside import OutsideError, PayoutItemResult, PayoutResult, UnknownProvider
 from madoguchi.outside import PayoutItem as OutsidePayoutItem
 
 from .. import ledger, outside
 from ..constants import (
+    ITEM_PAID,
+    ITEM_REJECTED,
     ITEM_WITHDRAWN,
     WITHDRAWN_LINK_NOT_EFFECTIVE,
     WITHDRAWN_LINK_SUSPENDED,
@@ -28,8 +35,11 @@ from ..constants import (
     LinkStatus,
 )
 from ..events import (
+    BENEFITS_PAYOUT_HOLD_RELEASED,
+    BENEFITS_PAYOUT_ITEM_REFUSED,
     BENEFITS_PAYOUT_ITEM_WITHDRAWN,
     BENEFITS_PAYOUT_SENT,
+    REFUSED_REASON_WORDS,
 )
 from ..models import (
     PaymentLink,
@@ -38,6 +48,7 @@ from ..models import (
     Programme,
     Provider,
 )
+from ..selectors import held_payout_items
 from .base import BenefitsRefused
 
 # --- payouts -----------------------------------------------------------------------------------
@@ -48,9 +59,11 @@ _CREATE_LOCK_SPACE = int.from_bytes(b"payo", "big")
 
 def payout_batch_create(provider: Provider, programme: Programme) -> PayoutBatch | None:
     """A batch of what is due to the residents linked to this provider (None if nothing is).
-    Links already in an unaccepted batch are left out, so nothing is sent twice; two runs at
-    once (two schedulers, an operator beside the timer) run one after the other, so the second
-    sees the first's items."""
+    Links already in an unaccepted batch are left out, so nothing is sent twice; so are links
+    whose item the provider refused, until a city official releases the hold
+    (`payout_hold_release`): each batch sent it again and was refused again. Two runs at once
+    (two schedulers, an operator beside the timer) run one after the other, so the second sees
+    the first's items."""
     with transaction.atomic():
         key_lock(_CREATE_LOCK_SPACE, f"{provider.pk}:{programme.pk}")
         pending_links = set(
@@ -58,6 +71,7 @@ def payout_batch_create(provider: Provider, programme: Programme) -> PayoutBatch
             .exclude(result=ITEM_WITHDRAWN)
             .values_list("link_id", flat=True)
         )
+        pending_links.update(held_payout_items().values_list("link_id", flat=True))
         items = []
         for link in PaymentLink.objects.filter(
             provider=provider, programme=programme, status=LinkStatus.EFFECTIVE
@@ -241,18 +255,24 @@ def payout_batch_send(batch: PayoutBatch, *, actor: Any = None) -> PayoutBatch:
         raise BenefitsRefused.carrying(
             exc.code, ja=exc.message_ja, en=exc.message_en, status=502
         ) from exc
+    problems = answer_problems(batch.batch_id, items, result)
+    if problems:
+        raise _answer_mismatch(batch, result, problems)
     by_id = {r.item_id: r for r in result.items}
     with transaction.atomic():
         locked = _lock_batch(batch)
+        # What was recorded before (a batch accepted, sent again): a refusal is told once.
+        before = dict(
+            PayoutItem.objects.filter(pk__in=[i.pk for i in items]).values_list("pk", "result")
+        )
         paid_total = 0
         for item in items:
-            r = by_id.get(item.item_id)
-            if r is None:
-                continue
-            PayoutItem.objects.filter(pk=item.pk).update(
-                result=str(r.status), reason=r.reason or ""
-            )
-            if str(r.status) != "paid":
+            r = by_id[item.item_id]
+            status = str(r.status)
+            PayoutItem.objects.filter(pk=item.pk).update(result=status, reason=r.reason or "")
+            if status != ITEM_PAID:
+                if before.get(item.pk) != ITEM_REJECTED:
+                    _refused(locked, item, r.reason or "", actor)
                 continue
             ledger.post_payout(
                 item.link,
@@ -279,3 +299,224 @@ def payout_batch_send(batch: PayoutBatch, *, actor: Any = None) -> PayoutBatch:
                 },
             )
     return locked
+
+
+# --- the provider's answer -----------------------------------------------------------------
+
+# What is wrong with an answer, one phrase each (English message ids: `_in_both`).
+_OTHER_BATCH = gettext_noop("it names batch %(other)s")
+_MISSING = gettext_noop("item %(item)s is missing from it")
+_REPEATED = gettext_noop("item %(item)s is in it more than once")
+_NOT_SENT = gettext_noop("it names item %(item)s, which was not sent")
+_OTHER_POINTS = gettext_noop("it answers item %(item)s for %(answered)s points, %(sent)s were sent")
+_OTHER_ACCOUNT = gettext_noop("it answers item %(item)s for another account than the one sent")
+_NO_STATUS = gettext_noop("it answers item %(item)s neither paid nor rejected")
+_MORE = gettext_noop("and %(count)s more")
+# A refusal's reason code the provider gave that we have no words for.
+_OTHER_REASON = gettext_noop("the payment service's reason: %(code)s")
+# The most problems an answer's sentence names (a batch of thousands left out whole).
+_PROBLEMS_SAID = 3
+# The most characters of a value from the answer said in a sentence.
+_SAID_LENGTH = 64
+
+Problem = tuple[str, dict[str, Any]]
+
+
+def _said(value: object) -> str:
+    return "".join(c if c.isprintable() else "?" for c in str(value))[:_SAID_LENGTH]
+
+
+def answer_problems(
+    batch_id: str, sent: Sequence[PayoutItem], result: PayoutResult
+) -> list[Problem]:
+    """What keeps the provider's answer from accounting for exactly the batch sent: its batch
+    id, every item sent once and nothing else, each item's points and account, and an answer
+    of paid or rejected for each (empty: it does). Each problem a message id and its values."""
+    problems: list[Problem] = []
+    if result.batch_id != batch_id:
+        problems.append((_OTHER_BATCH, {"other": _said(result.batch_id)}))
+    answered: dict[str, PayoutItemResult] = {}
+    for each in result.items:
+        if each.item_id in answered:
+            problems.append((_REPEATED, {"item": _said(each.item_id)}))
+        answered[each.item_id] = each
+    ids = set()
+    for item in sent:
+        ids.add(item.item_id)
+        r = answered.get(item.item_id)
+        if r is None:
+            problems.append((_MISSING, {"item": item.item_id}))
+            continue
+        if isinstance(r.points, bool) or r.points != item.points:
+            problems.append(
+                (
+                    _OTHER_POINTS,
+                    {"item": item.item_id, "answered": _said(r.points), "sent": item.points},
+                )
+            )
+        if r.account_ref != item.link.account_ref:
+            problems.append((_OTHER_ACCOUNT, {"item": item.item_id}))
+        if str(r.status) not in (ITEM_PAID, ITEM_REJECTED):
+            problems.append((_NO_STATUS, {"item": item.item_id}))
+    problems.extend(
+        (_NOT_SENT, {"item": _said(item_id)}) for item_id in answered if item_id not in ids
+    )
+    return problems
+
+
+def _in_both(problems: list[Problem]) -> dict[str, str]:
+    """The problems as one phrase in Japanese and in English (the first few, then how many
+    more)."""
+    said = problems[:_PROBLEMS_SAID]
+    more = len(problems) - len(said)
+    out = {}
+    for language, separator in (("ja", "、"), ("en", "; ")):
+        with translation.override(language):
+            words = [gettext(message) % values for message, values in said]
+            if more:
+                words.append(gettext(_MORE) % {"count": more})
+            out[language] = separator.join(words)
+    return out
+
+
+def _provider_words(provider: Provider) -> dict[str, str]:
+    return incident_text.by_language(
+        ja=provider.display_name_ja, en=provider.display_name_en or provider.display_name_ja
+    )
+
+
+def _answer_mismatch(
+    batch: PayoutBatch, result: PayoutResult, problems: list[Problem]
+) -> BenefitsRefused:
+    """An answer that does not account for the batch sent is not recorded: the batch stays
+    sent and open (in doubt, as when the answer is lost), its items keep no result and its
+    links' points go into no other batch. A HIGH incident, once per batch and problem."""
+    reason = _in_both(problems)
+    summary, text = incident_text.sentence(
+        incident_text.PAYOUT_ANSWER_MISMATCH,
+        provider=_provider_words(batch.provider),
+        batch=batch.batch_id,
+        reason=reason,
+    )
+    code = "payout_answer_mismatch"
+    recorded = Incident.objects.filter(
+        reason_code=code, detail__batch=batch.batch_id, detail__problems=reason["en"]
+    )
+    if not recorded.exists():
+        incident_record(
+            kind=IncidentKind.OUTSIDE_FAILURE,
+            reason_code=code,
+            severity=Severity.HIGH,
+            summary=summary,
+            detail={
+                "batch": batch.batch_id,
+                "provider": batch.provider.code,
+                "payout_ref": _said(result.payout_ref),
+                "problems": reason["en"],
+                "text": text,
+            },
+        )
+    sentence = {}
+    for language in ("ja", "en"):
+        with translation.override(language):
+            sentence[language] = incident_text.render(text) or summary
+    return BenefitsRefused.carrying(
+        code, ja=sentence["ja"], en=sentence["en"], status=502, detail=reason["en"]
+    )
+
+
+def _refused(batch: PayoutBatch, item: PayoutItem, reason: str, actor: Any) -> None:
+    """The provider refused an item (its account suspended or closed there since the resident
+    linked it): the points stay due, and the link is held from later batches until a city
+    official releases it (`payout_hold_release`). Said once: in the audit log on the link and
+    in a HIGH incident of the desk that linked it, for the office to contact the resident."""
+    link = item.link
+    payload = {
+        "provider": batch.provider.code,
+        "account": link.masked_account,
+        "batch": batch.batch_id,
+        "item": item.item_id,
+        "points": item.points,
+        "reason": reason,
+    }
+    audit.record(BENEFITS_PAYOUT_ITEM_REFUSED, actor=actor, subject=link, payload=payload)
+    words = REFUSED_REASON_WORDS.get(reason)
+    why = (
+        incident_text.by_language(ja=words[0], en=words[1])
+        if words
+        else _in_both([(_OTHER_REASON, {"code": _said(reason) or "-"})])
+    )
+    summary, text = incident_text.sentence(
+        incident_text.PAYOUT_ITEM_REFUSED,
+        provider=_provider_words(batch.provider),
+        points=f"{item.points:,}",
+        batch=batch.batch_id,
+        item=item.item_id,
+        account=link.masked_account,
+        visit=link.visit.reference,
+        reason=why,
+    )
+    visit = link.visit
+    incident_record(
+        kind=IncidentKind.OUTSIDE_REFUSED,
+        reason_code="provider_refused_payout",
+        severity=Severity.HIGH,
+        summary=summary,
+        visit=visit,
+        terminal=visit.terminal,
+        staff=visit.staff,
+        detail={**payload, "code": reason, "link": str(link.public_id), "text": text},
+    )
+
+
+def payout_hold_release(item: PayoutItem, *, actor: Any) -> list[PayoutItem]:
+    """Release the hold of a link whose payout the provider refused (every refused item of the
+    link not yet released): the next `payout_batch_create` puts its due points in a batch. A
+    city official of the city whose desk linked it (or a superuser), once the resident has had
+    the account reinstated at the provider; an item not refused, or released already, is
+    refused. Returns the items released."""
+    if actor is None or not actor.is_active or not has_any(actor, Role.CITY_OFFICIAL):
+        raise BenefitsRefused(
+            "payout_release_not_allowed",
+            _("Only a city official may release a payout the payment service refused."),
+            status=403,
+        )
+    with transaction.atomic():
+        link = (
+            PaymentLink.objects.select_for_update()
+            .select_related("visit__terminal")
+            .get(pk=item.link_id)
+        )
+        if not visible_terminal(actor, link.visit.terminal):
+            raise BenefitsRefused(
+                "payout_release_not_allowed",
+                _(
+                    "Only an official of the city whose desk linked this payment service may "
+                    "release its payout."
+                ),
+                status=403,
+            )
+        held = list(held_payout_items().filter(link=link).select_for_update(of=("self",)))
+        if item.pk not in {h.pk for h in held}:
+            raise BenefitsRefused(
+                "payout_not_held",
+                _(
+                    "This payout item is not held: the payment service did not refuse it, or "
+                    "its hold was released already."
+                ),
+            )
+        now = timezone.now()
+        PayoutItem.objects.filter(pk__in=[h.pk for h in held]).update(released_at=now)
+        for h in held:
+            audit.record(
+                BENEFITS_PAYOUT_HOLD_RELEASED,
+                actor=actor,
+                subject=link,
+                payload={
+                    "provider": h.batch.provider.code,
+                    "account": link.masked_account,
+                    "batch": h.batch.batch_id,
+                    "item": h.item_id,
+                },
+            )
+    return held

@@ -1,6 +1,8 @@
-"""`madoguchi payouts list [--all] | create --provider P --programme X | send BATCH`: the payout
-batches to the payment providers, made, sent and sent again from the shell (docs/benefits.md,
-Payouts). A case's return refused `payout_in_doubt` names the batch to send again."""
+"""`madoguchi payouts list [--all] | create --provider P --programme X | send BATCH | held |
+release BATCH ITEM --actor USER`: the payout batches to the payment providers, made, sent and
+sent again from the shell, and the payouts a provider refused, held until a city official
+releases them (docs/benefits.md, Payouts). A case's return refused `payout_in_doubt` names the
+batch to send again."""
 
 from __future__ import annotations
 
@@ -10,9 +12,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from madoguchi.benefits.constants import ITEM_WITHDRAWN, BatchStatus
+from madoguchi.accounts.models import User
+from madoguchi.benefits.constants import ITEM_PAID, ITEM_REJECTED, ITEM_WITHDRAWN, BatchStatus
 from madoguchi.benefits.models import PayoutBatch, Programme, Provider
-from madoguchi.benefits.services import payout_batch_create, payout_batch_send
+from madoguchi.benefits.selectors import held_payout_items
+from madoguchi.benefits.services import (
+    payout_batch_create,
+    payout_batch_send,
+    payout_hold_release,
+)
 from madoguchi.cli import PlainErrors, counted
 from madoguchi.refusals import Refusal
 
@@ -25,8 +33,10 @@ SEND_WORDS = (
     "has seen with its first answer, and each paid item is posted to the ledger once. Before "
     "its first send, the items a case suspended or returned meanwhile are withdrawn. Exit "
     f"status: 0 answered (or nothing to send); 1 refused (no such batch, the ledger refused "
-    f"the answer); {EXIT_NOT_ANSWERED} the provider did not answer or refused the batch, which "
-    "stays in doubt: send it again later."
+    f"the answer); {EXIT_NOT_ANSWERED} the provider did not answer or refused the batch, or "
+    "answered for other items, points or another batch, which stays in doubt: send it again "
+    "later (an answer that does not account for the batch: ask the provider what it paid). An "
+    "item the provider refuses is held from later batches until `payouts release`."
 )
 
 # The shortest part of a batch id `send` takes (what `list` prints in full).
@@ -101,6 +111,32 @@ class Command(PlainErrors, BaseCommand):
             "batch",
             help=f"the batch's id as `payouts list` prints it (or its first {_PREFIX_MIN}+)",
         )
+        sub.add_parser(
+            "held",
+            help="List the payouts the provider refused, held from later batches.",
+            description=(
+                "The items a provider refused (e.g. the account suspended at the provider): "
+                "their points stay due to the resident and go into no later batch until a city "
+                "official releases the hold with `payouts release`."
+            ),
+        )
+        release = sub.add_parser(
+            "release",
+            help="Release the hold of a payout the provider refused.",
+            description=(
+                "Once the resident has had the account reinstated at the payment service: "
+                "release the hold of the item's link (every refused item of it), so that the "
+                "next `payouts create` puts its due points in a batch. A city official of the "
+                "city whose desk linked it."
+            ),
+        )
+        release.add_argument(
+            "batch",
+            help=f"the refused item's batch, as `payouts held` prints it (or its first "
+            f"{_PREFIX_MIN}+)",
+        )
+        release.add_argument("item", help="the item's id, as `payouts held` prints it (00001)")
+        release.add_argument("--actor", required=True, help="the city official's user name")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         action = opts["action"]
@@ -108,6 +144,10 @@ class Command(PlainErrors, BaseCommand):
             self._list(bool(opts["all"]))
         elif action == "create":
             self._create(str(opts["provider"]), str(opts["programme"]))
+        elif action == "held":
+            self._held()
+        elif action == "release":
+            self._release(_batch(str(opts["batch"])), str(opts["item"]), str(opts["actor"]))
         else:
             self._send(_batch(str(opts["batch"])))
 
@@ -184,6 +224,15 @@ class Command(PlainErrors, BaseCommand):
         try:
             sent = payout_batch_send(batch)
         except Refusal as exc:
+            if exc.code == "payout_answer_mismatch":  # an incident is recorded
+                raise CommandError(
+                    f"{name}: the provider's answer does not account for the batch sent "
+                    f"({exc.detail}); nothing of it was recorded, the batch stays sent with its "
+                    "answer not recorded and its points go into no other batch: ask "
+                    f"{batch.provider.code} what it paid for this batch (exit "
+                    f"{EXIT_NOT_ANSWERED}).",
+                    returncode=EXIT_NOT_ANSWERED,
+                ) from exc
             if exc.status == 502:  # the provider's failure or refusal (an incident is recorded)
                 raise CommandError(
                     f"{name}: {exc.message_en.rstrip('.')}. It stays sent with its answer not "
@@ -198,8 +247,8 @@ class Command(PlainErrors, BaseCommand):
             )
             return
         items = sent.items.exclude(result=ITEM_WITHDRAWN)
-        paid = items.filter(result="paid").aggregate(n=Count("pk"), points=Sum("points"))
-        unpaid = list(items.exclude(result="paid").order_by("item_id"))
+        paid = items.filter(result=ITEM_PAID).aggregate(n=Count("pk"), points=Sum("points"))
+        unpaid = list(items.exclude(result=ITEM_PAID).order_by("item_id"))
         withdrawn = sent.items.filter(result=ITEM_WITHDRAWN).count()
         line = (
             f"{name} {'sent again' if again else 'sent'}; answered by the provider "
@@ -213,6 +262,52 @@ class Command(PlainErrors, BaseCommand):
         self.stdout.write(line + ".")
         for item in unpaid:
             why = f" ({item.reason})" if item.reason else ""
+            held = ""
+            if item.result == ITEM_REJECTED and item.released_at is None:
+                held = (
+                    "; held from later batches (an incident is recorded) until a city official "
+                    f"runs `madoguchi payouts release {sent.batch_id} {item.item_id} --actor "
+                    "NAME`"
+                )
             self.stdout.write(
-                f"  item {item.item_id}: {item.result or 'no answer'}{why}, {counted(item.points, 'point')}"
+                f"  item {item.item_id}: {item.result or 'no answer'}{why}, "
+                f"{counted(item.points, 'point')}{held}"
             )
+
+    def _held(self) -> None:
+        rows = [
+            f"{i.batch.batch_id}\t{i.item_id}\t{i.batch.provider.code}\t"
+            f"{i.batch.programme.code}\t{i.link.masked_account}\t{i.points}\t"
+            f"{i.reason or '-'}\t{i.link.visit.reference}"
+            for i in held_payout_items()
+        ]
+        if not rows:
+            self.stdout.write("No payout is held: no provider refused an item not yet released.")
+            return
+        self.stdout.write("batch\titem\tprovider\tprogramme\taccount\tpoints\treason\tvisit")
+        for row in rows:
+            self.stdout.write(row)
+
+    def _release(self, batch: PayoutBatch, item_id: str, username: str) -> None:
+        name = f"Batch {batch.batch_id} ({batch.provider.code}, {batch.programme.code})"
+        actor = User.objects.filter(username=username).first()
+        if actor is None:
+            raise CommandError(f"No user {username!r}. Nothing was released.")
+        item = batch.items.select_related("link").filter(item_id=item_id.strip()).first()
+        if item is None:
+            raise CommandError(
+                f"{name} has no item {item_id.strip()!r} (`payouts held` prints the held "
+                "ones). Nothing was released."
+            )
+        try:
+            released = payout_hold_release(item, actor=actor)
+        except Refusal as exc:
+            raise CommandError(
+                f"{name}, item {item.item_id}: {exc.message_en} Nothing was released."
+            ) from exc
+        self.stdout.write(
+            f"{name}, item {item.item_id}: the hold of the account {item.link.masked_account} "
+            f"is released ({counted(len(released), 'refused item')}); the next `payouts "
+            f"create --provider {batch.provider.code} --programme {batch.programme.code}` "
+            "puts its due points in a batch."
+        )
