@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,6 +14,12 @@ from django.core.management import call_command
 from madoguchi.scan import schema
 
 DAY = datetime(2022, 8, 1, 9, 0)
+
+
+def account_hash(link_id: str) -> str:
+    """A link's account as the input gives it: a keyed hash, 64 hexadecimal digits in lower
+    case (``schema.ACCOUNT_HASH``), here of the link's ID."""
+    return hashlib.sha256(f"account-{link_id}".encode()).hexdigest()
 
 
 @dataclass
@@ -66,7 +73,7 @@ class Desk:
                 "link_id": lid,
                 "programme": programme,
                 "resident_id": resident,
-                "account_hash": f"hash-{lid}",
+                "account_hash": account_hash(lid),
                 "account_last4": "1234",
                 "holder_kana": holder,
                 "linked_at": DAY + timedelta(minutes=minute or 0),

@@ -67,9 +67,13 @@ def test_the_report_counts_every_finding_and_shows_the_highest_scored_first():
     # Two shown: the highest score first, a tie by link ID; the rest are in findings.parquet.
     shown = [h.split("：")[0] for h in html.split("<h3>")[1:]]
     assert shown == ["L2", "L3"]
-    # Three findings at a terminal (an empty or missing terminal is none) exceed the two shown.
-    assert "2 件まで示します" in html
-    assert "件まで示します" not in _html(3)
+    # Five findings, two shown: the note says how many are not and where all of them are.
+    assert "スコアの高い順に 2 件を示します。ほかの 3 件（全 5 件のうち）" in html
+    assert "全件は点検結果のファイル（findings.parquet）にあります" in html
+    # Until round 22 the note counted the findings at a terminal alone (three here), so with
+    # 3 shown it was left out while two more findings (without a terminal) were not shown.
+    assert "ほかの 2 件（全 5 件のうち）" in _html(3)
+    assert "示していません" not in _html(5)
     assert [h.split("：")[0] for h in _html(0).split("<h3>")[1:]] == []
 
 

@@ -24,7 +24,7 @@ from madoguchi.scans.models import Finding, FindingCase, ScanRun
 from tests import factories
 from tests.benefits.conftest import apply_fields, commit, prepare, start_visit
 from tests.incidents.conftest import _origin, providers, sims, systems  # noqa: F401
-from tests.scan.builders import Desk, family, record
+from tests.scan.builders import Desk, account_hash, family, record
 
 
 def finding_url(pk):
@@ -90,7 +90,7 @@ def test_every_recorded_mislink_keeps_its_timeline_and_account_beyond_the_report
     assert [e["event"] for e in by_link["L3"].timeline][:3] == ["login", "card_read", "commit"]
     assert by_link["L4"].timeline  # the typed wrong ID too
     assert by_link["L5"].timeline == []  # a family account is not a mis-link: report only
-    assert by_link["L3"].account_hash == "hash-L3"
+    assert by_link["L3"].account_hash == account_hash("L3")
     official = factories.staff(Role.CITY_OFFICIAL, username="city-official")
     client.force_login(official)
     page = client.get(reverse("scans:finding", args=[by_link["L3"].pk])).content.decode()
@@ -101,7 +101,7 @@ def test_every_recorded_mislink_keeps_its_timeline_and_account_beyond_the_report
     )
     case = FindingCase.objects.get(link_id="L3").case
     legacy = case.legacy_link
-    assert legacy.account_hash == "hash-L3"
+    assert legacy.account_hash == account_hash("L3")
     assert legacy.account_last4 == "1234"
     assert "committed" in [e["event"] for e in legacy.session_log]
     # The case's page shows who was signed in at each step (a lent terminal's whole evidence),
@@ -176,7 +176,7 @@ def test_an_official_opens_a_findings_case_from_its_page_once(client, recorded):
     response = client.post(reverse("scans:finding_open_case", args=[l3.pk]), follow=True)
     opened = FindingCase.objects.get(link_id="L3")
     assert response.redirect_chain[-1][0] == reverse("cases:detail", args=[opened.case_id])
-    assert opened.case.legacy_link.account_hash == "hash-L3"
+    assert opened.case.legacy_link.account_hash == account_hash("L3")
     assert "committed" in [e["event"] for e in opened.case.legacy_link.session_log]
     assert "ケース" in response.content.decode()
     again = client.post(reverse("scans:finding_open_case", args=[l3.pk]), follow=True)
@@ -252,7 +252,7 @@ def test_open_cases_is_idempotent_and_skips_family_accounts(recorded):
     assert case.resident_label == "A"
     assert case.other_resident_label == "B"
     legacy = case.legacy_link
-    assert legacy.account_hash == "hash-L3"
+    assert legacy.account_hash == account_hash("L3")
     assert legacy.account_last4 == "1234"
     assert legacy.linked_on.isoformat() == "2022-08-01"
     # The finding's window around the commit, other links' commits left out: the visit after

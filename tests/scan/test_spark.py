@@ -759,3 +759,38 @@ def test_spark_orders_ties_and_reads_another_residents_commit_as_duckdb_does(spa
         ("L7", "logout_omission_by_commit.v1", "B"),
     ]
     assert _found(spark_engine, spark_engine.register(d.tables())) == expected
+
+
+def test_spark_refuses_round_22s_values_over_a_uri_as_schema_does(tmp_path, spark_engine):
+    """Round 22's checks, by Spark reading a URI itself: an account hash not in madoguchi's
+    form, a NUL in any text, a reading with kanji, a time before 2016 (stored as a timestamp,
+    and as text). The same column and sentence as schema's, no account number or NUL'd value
+    in it (tests/scan/test_round22_input.py)."""
+    from tests.scan.builders import DAY
+
+    breaks = {
+        "hash": ("links", "account_hash", 1, "0005/001/1/1234567"),
+        "nul": ("links", "holder_kana", 2, "ﾀﾅｶ\x00ﾊﾅｺ"),
+        "kanji": ("residents", "name_kana", 2, "鈴木 一郎"),
+        "early": ("links", "linked_at", 3, DAY.replace(year=1026)),
+        "late text": ("desk_events", "at", 0, "9999-12-31 23:55:00"),
+    }
+    for name, (table, column, index, value) in breaks.items():
+        d = _desk()
+        rows = {"links": d.links, "residents": d.residents, "desk_events": d.events}[table]
+        rows[index][column] = value if not isinstance(value, str) or column != "at" else DAY
+        directory = d.write(tmp_path / name.replace(" ", "-"))
+        if column == "at":  # the time as text, as a CSV or a text column holds it
+            t = pq.read_table(directory / f"{table}.parquet")
+            i = t.schema.get_field_index(column)
+            text = [value if r == index else str(v) for r, v in enumerate(t.column(i).to_pylist())]
+            pq.write_table(t.set_column(i, column, pa.array(text)), directory / f"{table}.parquet")
+        with pytest.raises(schema.InputError) as local:
+            schema.validate(directory)
+        with pytest.raises(schema.InputError) as by_spark:
+            spark_engine.validate(f"file://{directory}")
+        assert local.value.column == by_spark.value.column == column, name
+        assert local.value.problem == by_spark.value.problem, name
+        assert f"row {index + 1} has " in by_spark.value.problem
+        assert "1234567" not in str(by_spark.value)
+        assert "\x00" not in str(by_spark.value)

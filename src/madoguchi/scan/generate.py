@@ -140,13 +140,22 @@ def _ids(prefix: str, numbers: Ints, width: int) -> pa.Array:
 
 
 def _hex(values: npt.NDArray[np.uint64]) -> pa.Array:
-    """Each value as 16 hexadecimal digits, the first a letter (a-f): a hash of digits alone
-    is refused as an account number given for its hash (``schema.ACCOUNT_HASH``)."""
+    """Each value as a stand-in for a keyed hash in the form the input takes
+    (``schema.ACCOUNT_HASH``: 64 hexadecimal digits in lower case, as HMAC-SHA256's): the
+    value and three 64-bit mixes of it, 16 digits each."""
     shifts = np.arange(60, -4, -4, dtype=np.uint64)
-    nibbles = ((values[:, None] >> shifts) & np.uint64(0xF)).astype(np.uint8)
-    nibbles[:, 0] = 10 + nibbles[:, 0] % 6
+    words = [values, *(_mixbits(values ^ np.uint64(salt)) for salt in _HEX_SALTS)]
+    nibbles = np.concatenate(
+        [((w[:, None] >> shifts) & np.uint64(0xF)).astype(np.uint8) for w in words], axis=1
+    )
     chars = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)[nibbles]
-    return pa.array(np.ascontiguousarray(chars).view("S16").ravel()).cast(pa.string())
+    return pa.array(np.ascontiguousarray(chars).view("S64").ravel()).cast(pa.string())
+
+
+_HEX_SALTS = (0x9E3779B97F4A7C15, 0x3C6EF372FE94F82A, 0xDAA66D2C7DDF743F)
+"""The mixes of the value giving ``_hex``'s last 48 digits; its first 16 are the value's own
+(what the generator wrote alone until the forty-fourth session, its first digit then made a
+letter so that no hash was digits alone)."""
 
 
 def _mixbits(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:

@@ -51,6 +51,15 @@ class Summary:
     """A report of one municipality's findings (a city official's, from the officials'
     pages): no input path, no input totals, no count of links not scanned (they cover every
     municipality of the input)."""
+    every_finding: str = "点検結果のファイル（findings.parquet）"
+    """Where every finding is, for the findings section 3 does not show (``not_shown_ja``):
+    the run's file, or, in a report the officials' pages serve, the run's page
+    (``EVERY_FINDING_ON_THE_PAGE``)."""
+
+
+EVERY_FINDING_ON_THE_PAGE = "この点検の画面の「抽出結果」の一覧"
+"""``Summary.every_finding`` of a report the officials' pages serve: its readers have the
+run's page (its findings table, headed 抽出結果), not the run's files."""
 
 
 _OTHER_JA: dict[int | None, str] = {
@@ -267,6 +276,37 @@ def _desk_ja(r: dict[str, Any]) -> str:
     return f"（{'、'.join(said)}）" if said else ""
 
 
+def not_shown_ja(found: int, shown: int, every_finding: str) -> list[str]:
+    """The note under section 3's heading when it shows fewer findings than the run found
+    (``--timeline-limit``): how many are shown, how many are not, and where they all are
+    (``every_finding``). Until the forty-fourth session the note counted only the findings at
+    a terminal, so the self-service ones beyond the limit were left out without a word."""
+    if shown >= found:
+        return []
+    return [
+        f"<p class='note'>この節には、スコアの高い順に {shown:,} 件を示します。"
+        f"ほかの {found - shown:,} 件（全 {found:,} 件のうち）はここに示していません。"
+        f"全件は{escape(every_finding)}にあります。</p>"
+    ]
+
+
+def clock_ja(linked_at: datetime | None, events: list[dict[str, Any]]) -> list[str]:
+    """Each event's time as the timeline shows it: the time alone on the day of the link
+    (``linked_at``, dated above it), the date too (``8月2日 00:01:00``) on an event of another
+    day and on each change of day after it (a visit spanning midnight read 23:55, then 00:01,
+    with no date)."""
+    day = linked_at.date() if linked_at is not None else None
+    out = []
+    for ev in events:
+        at = ev["at"]
+        if at.date() != day:
+            day = at.date()
+            out.append(f"{at.month}月{at.day}日 {at:%H:%M:%S}")
+        else:
+            out.append(f"{at:%H:%M:%S}")
+    return out
+
+
 def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, Any]]]) -> str:
     by_cause = Counter(_counts(findings, "cause"))
     by_muni = Counter(_counts(findings, "municipality_code", "cause"))
@@ -316,13 +356,7 @@ def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, A
     limit = max(summary.timeline_limit, 0)
     order = pc.sort_indices(findings, [("score", "descending"), ("link_id", "ascending")])
     shown = findings.take(order[:limit]).to_pylist()
-    terminal = findings.column("terminal_id")
-    at_desk = pc.sum(pc.and_(pc.is_valid(terminal), pc.not_equal(terminal, ""))).as_py() or 0
-    if summary.timeline_limit < at_desk:
-        h.append(
-            f"<p class='note'>端末記録の経過は、スコアの高い順に {summary.timeline_limit:,} 件まで示します。"
-            "全件は findings.parquet にあります。</p>"
-        )
+    h.extend(not_shown_ja(findings.num_rows, len(shown), summary.every_finding))
     for r in shown:
         h.append("<div class='finding'>")
         h.append(
@@ -338,10 +372,10 @@ def to_html(findings: pa.Table, summary: Summary, tl: dict[str, list[dict[str, A
             h.append(
                 "<table class='events'><tr><th>時刻</th><th>記録</th><th>職員</th><th>住民</th><th>紐付け</th></tr>"
             )
-            for ev in events:
+            for ev, when in zip(events, clock_ja(r["linked_at"], events), strict=True):
                 hit = " class='hit'" if ev.get("link_id") == r["link_id"] else ""
                 h.append(
-                    f"<tr{hit}><td>{ev['at']:%H:%M:%S}</td><td>{e(EVENT_JA.get(ev['event'], ev['event']))}</td>"
+                    f"<tr{hit}><td>{when}</td><td>{e(EVENT_JA.get(ev['event'], ev['event']))}</td>"
                     f"<td>{e(ev['staff_id'] or '')}</td><td>{e(ev['resident_id'] or '')}</td>"
                     f"<td>{e(ev['link_id'] or '')}</td></tr>"
                 )

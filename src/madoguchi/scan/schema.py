@@ -186,10 +186,98 @@ def _individual_numbers(col: pa.Array) -> int | None:
     return None
 
 
-ACCOUNT_HASH = r"[^-0-9０-９ 　－]"
-"""An account's keyed hash holds a character other than a digit, a space or a hyphen: one of
-digits alone is the account number itself, given by mistake (the data rules keep an account
-only as its keyed hash and last 4). Refused, and never echoed (``shown``)."""
+ACCOUNT_HASH = r"^[0-9a-f]{64}\z"
+"""An account's keyed hash, in the one form madoguchi's registrations write it
+(``benefits.identifiers.identifier_hash``: HMAC-SHA256 as 64 hexadecimal digits in lower
+case), the form a case opened from a finding compares what the resident presents with.
+Anything else is refused, and never echoed (``shown``): an account number written with any
+separators (``0005/001/1/1234567``, ``(0005)001-1234567``), a note (``普通 1234567``), another
+system's hash (which no case could compare) or a hash in upper case. Until the forty-fourth
+session only digits with spaces or hyphens were refused, and the rest stored whole."""
+
+_NUMBER_LIKE = re.compile(r"[\W_0-9０-９]*[0-9０-９][\W_0-9０-９]*")
+"""A value of digits and separators alone (no letter, kana or kanji): an account number."""
+
+_READING_RANGES = (
+    (0x20, 0x20),  # space
+    (0x27, 0x27),  # ' (O'NEIL)
+    (0x2C, 0x2E),  # , - .
+    (0x30, 0x39),  # 0-9
+    (0x3D, 0x3D),  # = (a foreign name's double hyphen)
+    (0x41, 0x5A),  # A-Z
+    (0x61, 0x7A),  # a-z
+    (0x3000, 0x3000),  # the full-width space
+    (0x3041, 0x3096),  # hiragana ぁ-ゖ
+    (0x3099, 0x309F),  # voiced marks ゛゜ (and combining), ゝ ゞ ゟ
+    (0x30A0, 0x30FF),  # katakana ゠ ァ-ヺ ・ ー ヽ ヾ ヿ
+    (0x31F0, 0x31FF),  # small katakana ㇰ-ㇿ
+    (0xFF0D, 0xFF0D),  # －
+    (0xFF10, 0xFF19),  # ０-９
+    (0xFF1D, 0xFF1D),  # ＝
+    (0xFF21, 0xFF3A),  # Ａ-Ｚ
+    (0xFF41, 0xFF5A),  # ａ-ｚ
+    (0xFF65, 0xFF9F),  # half-width ･ ｦ-ﾝ ﾞ ﾟ (ｰ among them)
+)
+"""The characters a reading (``residents.name_kana``) may hold: kana (katakana, hiragana,
+half-width katakana, their marks), Latin letters and digits (half- or full-width: a foreign
+resident's name written so, as the desk takes it), and the marks a name's parts are written
+with (spaces, the long-vowel mark ー and a hyphen, the middle dot ・, the double hyphen ＝,
+``' , .``). Each one the name check (docs/name-check.md) reads as kana, a Latin letter or
+digit, a long vowel or a space between words, never as a kanji or another script
+(``tests/scan/test_round22_input.py`` holds this)."""
+
+READING = (
+    "^["
+    + "".join(
+        f"\\x{{{lo:X}}}" if lo == hi else f"\\x{{{lo:X}}}-\\x{{{hi:X}}}"
+        for lo, hi in _READING_RANGES
+    )
+    + "]*\\z"
+)
+"""``_READING_RANGES`` as a pattern RE2 (pyarrow, DuckDB) and Java (Spark) read alike."""
+
+_KANJI = re.compile("[\u3005-\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+def _not_read(value: str) -> tuple[int, str] | None:
+    """The first character of ``value`` a reading may not hold (``_READING_RANGES``), with
+    its place (1-based), or None."""
+    for place, ch in enumerate(value, start=1):
+        if not any(lo <= ord(ch) <= hi for lo, hi in _READING_RANGES):
+            return place, ch
+    return None
+
+
+NUL_PROBLEM = (
+    "a NUL character (the byte 0x00; the value not shown): text holds none (a fixed-width "
+    "export pads its values with them; a recorded run keeps the text in a database that "
+    "cannot hold one); remove them and export again; nothing was written"
+)
+"""A text value holding U+0000, after "row N has": refused in validation, by ``schema``,
+DuckDB's fast validation and Spark alike (until the forty-fourth session ``scan run --record``
+wrote findings.parquet and the report, then ended in PostgreSQL's "text fields cannot contain
+NUL" traceback)."""
+
+EARLIEST = "2016-01-01 00:00:00"
+"""The first time the input's dates and times (``linked_at``, ``at``) may hold: a link of the
+scan's programmes is made with the individual number card, first issued in January 2016."""
+UNTIL = "2100-01-01 00:00:00"
+"""The input's times are before this: a later one is a slip of the keys (2202 for 2022) or a
+legacy system's "no date" (9999-12-31), and the report dates each finding in Japan's eras and
+shows the desk log 10 minutes past it (9999-12-31 23:55 ended the run in an OverflowError)."""
+
+OUT_OF_RANGE = (
+    "outside the times the scan reads ({earliest} to {last}): a link is made with the "
+    "individual number card, first issued in January 2016, so an earlier time is a slip of the "
+    'keys (1026 for 2026?), and a later one a slip too or a "no date" placeholder '
+    "(9999-12-31); give the time it happened; nothing was written"
+)
+"""A ``linked_at`` or ``at`` before ``EARLIEST`` or from ``UNTIL`` on, after "row N has TIME,"."""
+
+
+def out_of_range() -> str:
+    return OUT_OF_RANGE.format(earliest=EARLIEST[:10], last="2099-12-31")
+
 
 LAST4 = r"^.{0,4}\z"
 """An account's last 4: at most four characters. The findings, the report and the officials'
@@ -199,10 +287,15 @@ pages show it, so a longer value (the whole account number, given by mistake) is
 def shown(value: object, column: str, *, many: bool = False) -> str:
     """``value`` (the first of ``many``) as a refusal quotes it: an account number given for
     its hash is not quoted (nor written anywhere: nothing is written when the input is
-    refused)."""
+    refused), nor is a reading (``unlike`` names the character it may not hold)."""
     if column == "account_hash":
-        one = f"{len(str(value))} digits and separators (not shown)"
+        text = str(value)
+        kind = "digits and separators" if _NUMBER_LIKE.fullmatch(text) else "characters"
+        one = f"{len(text)} {kind} (not shown)"
         return f"values such as one of {one}" if many else f"a value of {one}"
+    if column == "name_kana":
+        one = f"{len(str(value))} characters"
+        return f"readings such as one of {one}" if many else f"a reading of {one}"
     return f"values such as {value!r}" if many else f"value {value!r}"
 
 
@@ -213,9 +306,32 @@ def unlike(value: object, column: str = "municipality_code") -> str:
     it."""
     text = str(value)
     if column == "account_hash":
+        if _NUMBER_LIKE.fullmatch(text):
+            return (
+                ": an account number itself, not its keyed hash; give the keyed hash, as "
+                "madoguchi's registrations hash it (docs/scan.md), never the number"
+            )
+        if re.fullmatch("[0-9a-fA-F]{64}", text):
+            return (
+                ", a keyed hash in upper case: write its 64 hexadecimal digits in lower case, "
+                "as madoguchi's registrations write them (a case compares them as written)"
+            )
         return (
-            ": an account number itself, not its keyed hash; give the keyed hash, as "
-            "madoguchi's registrations hash it (docs/scan.md), never the number"
+            ", not a keyed hash: account_hash is HMAC-SHA256 of what the link registered, "
+            "as 64 hexadecimal digits in lower case, as madoguchi's registrations hash it "
+            "(docs/scan.md), the form a case compares what the resident presents with; give "
+            "that, never the number or a note about it"
+        )
+    if column == "name_kana":
+        found = _not_read(text)
+        place, ch = found if found is not None else (0, "")
+        kind = "a kanji" if _KANJI.match(ch) else "a character a reading does not hold"
+        also = "; the name in kanji belongs in name_kanji" if _KANJI.match(ch) else ""
+        return (
+            f" with {ch!r} (U+{ord(ch or chr(0)):04X}, character {place}), {kind}: a reading "
+            "(振り仮名) is the name in kana (katakana, hiragana or half-width kana), or in "
+            "Latin letters for a name written so, with spaces, the long-vowel mark (ー) and "
+            f"the middle dot (・) between its parts{also}; nothing was written"
         )
     if column == "account_last4":
         return (
@@ -256,7 +372,7 @@ the wall-clock time in Japan of its instant."""
 TABLES: dict[str, tuple[Column, ...]] = {
     "residents": (
         Column("resident_id", STR, unique=True, identifier=True),
-        Column("name_kana", STR),
+        Column("name_kana", STR, pattern=READING),
         Column("name_kanji", STR, required=False),
         Column("birth_date", pa.date32(), required=False),
         Column("household_id", STR, identifier=True),
@@ -721,6 +837,17 @@ def _blank(col: pa.Array) -> pa.Array:
     return pc.or_(_empty(col), _null_words(col))
 
 
+_EARLIEST = pa.scalar(np.datetime64(EARLIEST.replace(" ", "T"), "us"), TS)
+_UNTIL = pa.scalar(np.datetime64(UNTIL.replace(" ", "T"), "us"), TS)
+
+
+def _time_text(value: pa.Scalar) -> str:
+    """A time as a refusal shows it (``2022-08-01 09:00:00``), also one Python's datetime
+    cannot hold (a Parquet timestamp past the year 9999 or before the year 1)."""
+    stamp = np.datetime64(value.cast(pa.int64()).as_py(), "us")
+    return str(stamp).replace("T", " ").partition(".")[0]
+
+
 def _first_row(mask: pa.Array) -> int:
     return int(pc.index(mask, True).as_py())
 
@@ -856,6 +983,12 @@ def _convert(path: Path, spec: Column, col: pa.Array, offset: int) -> pa.Array:
             return _with_fraction(text, parsed)
         return parsed.cast(pa.date32())
     if pa.types.is_timestamp(src) and spec.type == TS:
+        if src.unit == "ns":
+            # Nanoseconds (pandas, SQL Server's datetime2(7)): to the microsecond, the digits
+            # beyond it dropped as a time's text drops them (the cast alone refused to lose
+            # them, in Arrow's bare "would lose data", no file, column or row).
+            col = pc.floor_temporal(col, unit="microsecond")
+            col = col.cast(pa.timestamp("us", src.tz), safe=False)
         if src.tz is None:
             return col.cast(TS)
         # A zoned timestamp is an instant: read on Japan's clock, as the naive times of the
@@ -913,6 +1046,26 @@ def _validate(path: Path, table: str, raw: pa.RecordBatch, offset: int) -> pa.Re
     arrays = []
     for spec in TABLES[table]:
         col = _convert(path, spec, raw.column(spec.name), offset)
+        if spec.type == STR and col.null_count < len(col):
+            nul = pc.match_substring(col, "\x00").fill_null(False)
+            if pc.any(nul).as_py():
+                raise InputError(
+                    str(path),
+                    spec.name,
+                    f"row {row_number(path, offset + _first_row(nul))} has {NUL_PROBLEM}",
+                )
+        if spec.type == TS and col.null_count < len(col):
+            outside = pc.or_(pc.less(col, _EARLIEST), pc.greater_equal(col, _UNTIL)).fill_null(
+                False
+            )
+            if pc.any(outside).as_py():
+                row = _first_row(outside)
+                raise InputError(
+                    str(path),
+                    spec.name,
+                    f"row {row_number(path, offset + row)} has {_time_text(col[row])}, "
+                    + out_of_range(),
+                )
         if spec.required:
             empty = _empty(col)
             if pc.any(empty).as_py():

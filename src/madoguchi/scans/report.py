@@ -84,6 +84,7 @@ def html(run: ScanRun, user: Any) -> str:
         timeline_limit=TIMELINE_LIMIT,
         unscanned=int(rows.get("links_unscanned", 0) or 0),
         municipality=municipality,
+        every_finding=report.EVERY_FINDING_ON_THE_PAGE,
     )
     timelines = {f.link_id: [_event(e) for e in f.timeline] for f in _shown(found)}
     return report.to_html(table, summary, timelines)
