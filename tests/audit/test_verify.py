@@ -8,7 +8,7 @@ from django.db import connection, transaction
 
 from madoguchi.audit import constraint as columns_constraint
 from madoguchi.audit import services as audit
-from madoguchi.audit import triggers, verify
+from madoguchi.audit import timeorder, triggers, verify
 from madoguchi.audit.canonical import GENESIS, canonical_bytes, chain_hash
 from madoguchi.audit.merkle import leaf_hash
 from madoguchi.audit.models import AuditEvent
@@ -356,6 +356,8 @@ def test_a_row_inserted_outside_the_sequence_is_named(seq):
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("ALTER TABLE audit_auditevent DROP CONSTRAINT audit_seq_positive")
+            for sql in timeorder.drop_sql():  # seq 9 has no event 8 before it
+                cursor.execute(sql)
         else:
             cursor.execute("PRAGMA ignore_check_constraints = ON")
         cursor.execute(

@@ -21,7 +21,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from madoguchi.audit import services as audit
-from madoguchi.audit import verify
+from madoguchi.audit import timeorder, verify
 from madoguchi.audit.canonical import EventRecord, canonical_bytes
 from madoguchi.audit.models import AuditEvent
 
@@ -36,14 +36,20 @@ def _record(n: int) -> None:
 
 def _append_raw(*, keep_constraint: bool = False, **change: Any) -> int:
     """Append one event as a plain INSERT would, hashes and stored bytes computed to match
-    (the ORM's INSERT: no `record()`, no append function). On PostgreSQL a payload that breaks
-    the rules is refused by the database (`test_the_database_refuses_...`): its constraint is
-    dropped first, as the tables' owner could."""
-    if "payload" in change and connection.vendor == "postgresql" and not keep_constraint:
+    (the ORM's INSERT: no `record()`, no append function), with the previous event's seq and
+    time as the append function fills them. On PostgreSQL a payload that breaks the rules, or a
+    time earlier than the previous event's, is refused by the database
+    (`test_the_database_refuses_...`): its constraints are dropped first, as the tables' owner
+    could."""
+    if connection.vendor == "postgresql" and not keep_constraint:
         with connection.cursor() as cursor:  # undone with the test's transaction
-            cursor.execute(
-                "ALTER TABLE audit_auditevent DROP CONSTRAINT IF EXISTS audit_payload_rules"
-            )
+            if "payload" in change:
+                cursor.execute(
+                    "ALTER TABLE audit_auditevent DROP CONSTRAINT IF EXISTS audit_payload_rules"
+                )
+            if "time" in change:
+                for sql in timeorder.drop_sql():
+                    cursor.execute(sql)
     head = AuditEvent.objects.order_by("-seq").first()
     assert head is not None
     fields: dict[str, Any] = dict(
@@ -63,7 +69,14 @@ def _append_raw(*, keep_constraint: bool = False, **change: Any) -> int:
     data = canonical_bytes(EventRecord(**fields))
     leaf = hashlib.sha256(b"\x00" + data).digest()
     chain = hashlib.sha256(bytes.fromhex(head.chain_hash) + leaf).digest()
-    AuditEvent(**fields, canonical=data, leaf_hash=leaf.hex(), chain_hash=chain.hex()).save()
+    AuditEvent(
+        **fields,
+        canonical=data,
+        leaf_hash=leaf.hex(),
+        chain_hash=chain.hex(),
+        previous_seq=head.seq,
+        previous_time=head.time,
+    ).save()
     return int(fields["seq"])
 
 

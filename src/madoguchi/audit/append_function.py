@@ -18,6 +18,10 @@ transaction's queued events (their canonical templates made by ``record()``). In
    and inserts all events with one INSERT;
 5. returns each event's seq, time, leaf hash and chain hash.
 
+Each event also gets the previous event's seq and time (``previous_seq``, ``previous_time``):
+the constraints of ``madoguchi.audit.timeorder`` check them against the row before it, so that
+``audit verify`` need not compare every event's time with the previous one's.
+
 The event time is the application's clock read just before the call (so the clock that stamps
 visits and completions, and a test's, stamps events too), or the head's time if that is later
 (the wait for the lock): time never decreases along seq. It is written into the canonical bytes
@@ -53,7 +57,7 @@ ARGUMENTS = (
 
 _SIGNATURE = ", ".join(f"{name} {kind}" for name, kind in ARGUMENTS)
 
-CREATE_SQL = f"""
+_CREATE_TEMPLATE = f"""
 CREATE OR REPLACE FUNCTION {NAME}({_SIGNATURE})
 RETURNS TABLE (
     appended_seq bigint, appended_time timestamptz, appended_leaf text, appended_chain text)
@@ -103,10 +107,10 @@ BEGIN
     END LOOP;
     INSERT INTO audit_auditevent (
         seq, time, event_id, event_name, actor_id, actor_label, terminal_id, terminal_label,
-        subject_type, subject_id, payload, canonical, leaf_hash, chain_hash)
+        subject_type, subject_id, payload, canonical, leaf_hash, chain_hash@LINKED_COLUMNS@)
     SELECT u.seq, appended_at, u.event_id, u.event_name, u.actor_id, u.actor_label,
         u.terminal_id, u.terminal_label, u.subject_type, u.subject_id, u.payload, u.canonical, u.leaf,
-        u.chain
+        u.chain@LINKED_VALUES@
     FROM unnest(seqs, event_ids, event_names, actor_ids, actor_labels, terminal_ids,
         terminal_labels, subject_types, subject_ids, payloads, canonicals, leaves, chains)
         AS u(seq, event_id, event_name, actor_id, actor_label, terminal_id, terminal_label,
@@ -116,6 +120,27 @@ BEGIN
 END
 $append$;
 """  # noqa: S608 (constants only)
+
+# Each event's previous event, which the time-order constraints check (`madoguchi.audit.timeorder`,
+# migration audit.0009): the head for the first (none for seq 1), the one before it in the call
+# for the others (same time: one time for the whole call).
+_LINKED_COLUMNS = ", previous_seq, previous_time"
+_LINKED_VALUES = (
+    ", nullif(u.seq - 1, 0), CASE WHEN u.seq = 1 THEN NULL WHEN u.seq = head_seq + 1 "
+    "THEN head_time ELSE appended_at END"
+)
+
+
+def create_sql(*, linked: bool = True) -> str:
+    """The function's CREATE OR REPLACE: `linked`, filling each event's previous seq and time
+    (audit.0009 on); without, as audit.0006 and 0007 installed it, before those columns."""
+    return _CREATE_TEMPLATE.replace("@LINKED_COLUMNS@", _LINKED_COLUMNS if linked else "").replace(
+        "@LINKED_VALUES@", _LINKED_VALUES if linked else ""
+    )
+
+
+CREATE_SQL = create_sql()
+UNLINKED_CREATE_SQL = create_sql(linked=False)
 
 DROP_SQL = "DROP FUNCTION IF EXISTS {}({});".format(NAME, ", ".join(kind for _, kind in ARGUMENTS))
 

@@ -52,6 +52,12 @@ class AuditEvent(models.Model):
     canonical = models.BinaryField(_("canonical bytes"), null=True, editable=False)
     leaf_hash = models.CharField(_("leaf hash"), max_length=64)
     chain_hash = models.CharField(_("chain hash"), max_length=64)
+    # The previous event's seq and time, filled at append (forty-fourth session): on PostgreSQL
+    # two constraints check them against that event, so that no event's time is earlier than the
+    # previous one's (`madoguchi.audit.timeorder`). Not part of the canonical bytes. Null for the
+    # first event and for events appended before the columns existed (never filled in after).
+    previous_seq = models.BigIntegerField(_("previous sequence number"), null=True, editable=False)
+    previous_time = models.DateTimeField(_("previous event's time"), null=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 

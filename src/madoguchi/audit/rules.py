@@ -5,13 +5,14 @@ against the same rules, so that an event appended by other means (a plain INSERT
 that may insert into the log, which can compute the hashes itself) is named, not passed as
 intact. An event's name is registered and its id is that name's; its payload is a JSON object
 without a key that looks like a PIN or the individual number, and without a 12-digit string
-value; its time is not earlier than the previous event's (checked by the walk itself).
+value; its time is not earlier than the previous event's (checked by the walk itself, or on
+PostgreSQL by the database on INSERT: `madoguchi.audit.timeorder`).
 
 On PostgreSQL the same rules are SQL conditions over the row's columns, so that they cost the
-verifier no pass of its own in Python: the event's (`EVENT_OK`) and the time's in the query
-that streams the rows to it, and the payload's (`PAYLOAD_OK`) as a CHECK constraint the
-database evaluates on INSERT (`CONSTRAINT`, migration audit.0008), whose place in the catalog
-the verifier checks once. They are exact: the payload rules are the regular expressions below
+verifier no pass of its own in Python: the event's (`EVENT_OK`) in the query that streams the
+rows to it, and the payload's (`PAYLOAD_OK`) as a CHECK constraint the database evaluates on
+INSERT (`CONSTRAINT`, migration audit.0008), whose place in the catalog the verifier checks
+once (and the time's as `madoguchi.audit.timeorder` says). They are exact: the payload rules are the regular expressions below
 with Python's meaning of ``\\d``, ``\\s``, ``str.strip()`` and IGNORECASE spelt out as explicit
 characters (`tests/audit/test_verify_forged_appends.py` checks them against Python's own over
 every code point).

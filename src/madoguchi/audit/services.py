@@ -230,6 +230,8 @@ _COLUMNS = (
     "canonical",
     "leaf_hash",
     "chain_hash",
+    "previous_seq",
+    "previous_time",
 )
 _INSERT = 'INSERT INTO "audit_auditevent" ({}) VALUES '.format(  # noqa: S608 (constants only)
     ", ".join(f'"{column}"' for column in _COLUMNS)
@@ -345,10 +347,15 @@ def _append_here(connection: Any, rows: list[AuditEvent]) -> None:
         now = head[2]
     when = time_json(now)
     now_db = _TIME.get_db_prep_save(now, connection)
+    # Each event's previous event (`AuditEvent.previous_seq`): the head for the first.
+    previous_time = head[2] if head is not None else None
+    previous_time_db = _TIME.get_db_prep_save(previous_time, connection)
     params: list[Any] = []
     for row in rows:
         row.seq = seq
         row.time = now
+        row.previous_seq = seq - 1 if seq > 1 else None
+        row.previous_time = previous_time
         row.canonical = row._audit_template.fill(seq, when)  # type: ignore[attr-defined]
         leaf = leaf_hash(row.canonical)
         previous = chain_hash(previous, leaf)
@@ -369,8 +376,11 @@ def _append_here(connection: Any, rows: list[AuditEvent]) -> None:
             row.canonical,
             row.leaf_hash,
             row.chain_hash,
+            row.previous_seq,
+            previous_time_db,
         ]
         seq += 1
+        previous_time, previous_time_db = now, now_db
     with connection.cursor() as cursor:
         cursor.execute(_INSERT + ", ".join([_VALUES] * len(rows)), params)
 

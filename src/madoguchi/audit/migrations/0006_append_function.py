@@ -8,7 +8,7 @@ from madoguchi.audit import append_function
 
 def install(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(append_function.CREATE_SQL, params=None)
+        schema_editor.execute(append_function.UNLINKED_CREATE_SQL, params=None)
 
 
 def uninstall(apps, schema_editor):

@@ -17,7 +17,7 @@ def install(apps, schema_editor):
         schema_editor.execute(
             f"DROP FUNCTION IF EXISTS {append_function.NAME}({_FIRST_SIGNATURE});", params=None
         )
-        schema_editor.execute(append_function.CREATE_SQL, params=None)
+        schema_editor.execute(append_function.UNLINKED_CREATE_SQL, params=None)
 
 
 class Migration(migrations.Migration):

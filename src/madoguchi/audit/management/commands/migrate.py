@@ -204,9 +204,11 @@ class Command(PlainErrors, DjangoMigrateCommand):
         return backwards
 
 
-UNAPPLIED_AS_ANY_APP = frozenset({"0008_payload_rules"})
+UNAPPLIED_AS_ANY_APP = frozenset({"0008_payload_rules", "0009_time_order_kept_at_append"})
 """The audit app's migrations whose unapply leaves the log's rows, its append-only triggers and
-its append function as they are (0008: a CHECK constraint on payloads, nothing on SQLite)."""
+a working append function (0008: a CHECK constraint on payloads, nothing on SQLite; 0009: two
+constraints and the previous event's seq and time beside each event, which are not in its
+canonical bytes, with the append function put back as 0007 installed it)."""
 
 
 def _keeps_the_log_short(migration: Migration) -> bool:
