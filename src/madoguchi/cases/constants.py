@@ -149,8 +149,11 @@ ENTRY_TARGETS: dict[EntryKind, frozenset[CaseStatus]] = {
     K.POINT_RETURN: frozenset({S.POINTS_RETURNED}),
     K.CORRECTION: frozenset({S.CORRECTED}),
     K.REENABLE: frozenset({S.REENABLED}),
-    # Keeps the stage: after re-enabling, before or after the resident is notified.
-    K.REGRANT: frozenset({S.REENABLED, S.NOTIFIED}),
+    # Keeps the stage: after re-enabling, before or after the resident is notified; or, on a
+    # later case about a link an earlier case already re-enabled (its returned points left
+    # waiting when it closed before the resident linked again), while investigating: the one
+    # step left to do (`services.regrant_refusal` refuses it there for any other link).
+    K.REGRANT: frozenset({S.INVESTIGATION, S.REENABLED, S.NOTIFIED}),
     K.NOTIFICATION: frozenset({S.NOTIFIED}),
     K.CLOSE: frozenset({S.CLOSED}),
 }

@@ -309,6 +309,11 @@ def regranted_grants(link: Any) -> list[Any]:
     )
 
 
+def link_released(link: Any) -> bool:
+    """Whether a case has re-enabled `link` already (`link_replace_via_case`: replaced)."""
+    return str(link.status) == LinkStatus.REPLACED
+
+
 def own_link(link: Any) -> PaymentLink | None:
     """The effective payment link the holder of `link` has in its programme now, other than
     `link` itself (at most one: a resident holds one link per programme), or None: after a case

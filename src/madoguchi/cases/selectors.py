@@ -245,12 +245,15 @@ class Regrant:
     """Where the re-grant of a point case's returned points stands (`regrant_state`):
     `waiting`, the grants returned from the case's link not granted again yet; `regranted`, the
     grants already made again from them; `target`, the resident's own effective link in the
-    programme (the one a re-grant goes to), None while they have not linked again."""
+    programme (the one a re-grant goes to), None while they have not linked again; `released`,
+    whether a case has re-enabled the link already (replaced: nothing is left to do on it but
+    the re-grant)."""
 
     link: Any
     waiting: list[Any]
     regranted: list[Any]
     target: Any
+    released: bool = False
 
     @property
     def points(self) -> int:
@@ -274,4 +277,5 @@ def regrant_state(case: Any) -> Regrant | None:
         waiting=remedy.returned_grants(link),
         regranted=remedy.regranted_grants(link),
         target=remedy.own_link(link),
+        released=remedy.link_released(link),
     )

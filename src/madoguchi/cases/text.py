@@ -63,10 +63,11 @@ INTAKE_TITLE_PUBLIC_FUND = gettext_noop(
 INTAKE_TITLE_HEALTH_INSURANCE = gettext_noop(
     "A reported wrong health-insurance use registration at a support desk"
 )
-# A point case's re-grant step, as the system records it (the typed summary follows it).
+# A point case's re-grant step, as the system records it (the typed summary follows it). It
+# names no payment service or account digits: the city's published report copies it.
 REGRANT_SUMMARY = gettext_noop(
-    "The %(points)s points returned from the wrong link were granted again to the resident's "
-    "own payment service (%(link)s)."
+    "The %(points)s points returned from the wrong link were granted again to the payment "
+    "service the resident applied for themselves."
 )
 
 # Only these ids are rendered; anything else shows the stored words.

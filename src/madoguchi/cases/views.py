@@ -438,7 +438,7 @@ def _regrant_offer(case: Case) -> dict[str, Any] | None:
     waiting and the link they go to (`link`, in the page's language), or `why` not now (the
     step's own refusal, and no form); None when the page says nothing of it."""
     state = selectors.regrant_state(case)
-    refused = services.regrant_refusal(state)
+    refused = services.regrant_refusal(state, case.status)
     if state is None or (refused is not None and refused.code not in _REGRANT_SAID):
         return None
     if refused is not None:

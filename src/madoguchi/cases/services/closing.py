@@ -53,9 +53,14 @@ def case_close(
     def fits(current: CaseStatus) -> None:
         # The outcome the resident's letter and the city's report state must be the path the
         # case took: "put right" only after the repair (closed once the resident was
-        # notified), "no error" only before anything was suspended. A case closed at intake as
-        # put right made the report apologise for a correction never made.
-        repaired = current == CaseStatus.NOTIFIED
+        # notified, or a later case that granted the returned points again while
+        # investigating: the repair it made), "no error" only before anything was suspended. A
+        # case closed at intake as put right made the report apologise for a correction never
+        # made.
+        repaired = current == CaseStatus.NOTIFIED or (
+            current == CaseStatus.INVESTIGATION
+            and case.timeline.filter(kind=EntryKind.REGRANT).exists()
+        )
         if outcome == CloseOutcome.CORRECTED and not repaired:
             raise CaseRefused(
                 "outcome_not_reached",

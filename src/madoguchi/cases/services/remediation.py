@@ -188,7 +188,8 @@ _REGRANT_NOT_FOR_CASE = _(
 )
 _REGRANT_NOT_NOW = _(
     "The returned points can be granted again only once the resident's application has been "
-    "re-enabled, and before the case is closed."
+    "re-enabled, and before the case is closed (on a later case about a link an earlier case "
+    "already re-enabled, while investigating)."
 )
 _NOTHING_RETURNED = _("No points were returned from this link, so there is nothing to grant again.")
 _ALREADY_REGRANTED = _(
@@ -210,12 +211,23 @@ def link_words(link: Any) -> ByLanguage:
     return ByLanguage(f"{ja} {link.masked_account}", f"{en} {link.masked_account}")
 
 
-def regrant_refusal(state: selectors.Regrant | None) -> CaseRefused | None:
-    """Why the returned points cannot be granted again (the case's `regrant_state`), or None
-    when they can: the case has no ledger points, none were returned, they were granted again
-    already, or the resident has no effective link of their own yet."""
+def regrant_refusal(
+    state: selectors.Regrant | None, current: CaseStatus | str | None = None
+) -> CaseRefused | None:
+    """Why the returned points cannot be granted again (the case's `regrant_state`, its status
+    `current`), or None when they can: the case has no ledger points, it is investigating a
+    link no case has re-enabled yet (the suspension, return and re-enabling come first), none
+    were returned, they were granted again already, or the resident has no effective link of
+    their own yet.
+
+    While investigating, the re-grant is a later case's, about a link an earlier case already
+    re-enabled and closed before the resident linked again (the points left in funding): the
+    one thing left to do, with no suspension, return or re-enabling possible on that link."""
     if state is None:
         return CaseRefused("regrant_not_for_case", _REGRANT_NOT_FOR_CASE)
+    investigating = current is not None and CaseStatus(current) == CaseStatus.INVESTIGATION
+    if investigating and not state.released:
+        return CaseRefused("transition_not_allowed", _REGRANT_NOT_NOW)
     if not state.waiting and state.regranted:
         return CaseRefused(
             "already_regranted", _ALREADY_REGRANTED, params={"points": state.regranted_points}
@@ -237,7 +249,7 @@ def regrant_ready(case: Case) -> selectors.Regrant:
     if not step_allowed(EntryKind.REGRANT, CaseStatus(case.status), case.programme):
         raise CaseRefused("transition_not_allowed", _REGRANT_NOT_NOW)
     state = selectors.regrant_state(case)
-    refused = regrant_refusal(state)
+    refused = regrant_refusal(state, case.status)
     if refused is not None:
         raise refused
     assert state is not None  # refused above otherwise
@@ -267,7 +279,7 @@ def case_regrant(
     with transaction.atomic():
         # Row locks first (the case, then benefits' rows), audit events last.
         try:
-            locked = _lock_for_step(case, EntryKind.REGRANT)[0]
+            locked, _last, current, _to = _lock_for_step(case, EntryKind.REGRANT)
         except CaseRefused as exc:
             if exc.code != "transition_not_allowed":
                 raise
@@ -275,7 +287,7 @@ def case_regrant(
         # Read under the case's lock: a second official's re-grant sent at the same moment
         # waits for it, then finds the grants re-granted (`already_regranted`).
         state = selectors.regrant_state(locked)
-        refused = regrant_refusal(state)
+        refused = regrant_refusal(state, current)
         if refused is not None:
             raise refused
         assert state is not None  # refused above otherwise
@@ -286,14 +298,13 @@ def case_regrant(
         ]
         points = sum(g.points for g in done)
         words = link_words(target)
-        text = case_text.neutral(
-            case_text.REGRANT_SUMMARY,
-            points=points,
-            link=case_text.by_language(ja=words.ja, en=words.en),
-        )
+        # The summary names no payment service and no digits of the account: the city's
+        # published report copies each entry's summary, and no other step's puts the
+        # resident's account there (the letter to the resident names it, from `link_label`).
+        text = case_text.neutral(case_text.REGRANT_SUMMARY, points=points)
         default = (
-            f"誤った紐付けから返還された {points} ポイントを、ご本人の決済サービス"
-            f"（{words.ja}）に再付与しました。"
+            f"誤った紐付けから返還された {points} ポイントを、ご本人がご自身で申し込んだ"
+            "決済サービスに再付与しました。"
         )
         detail: dict[str, Any] = {
             "regranted": [g.pk for g in done],
