@@ -20,6 +20,7 @@ This module is a pure library: the card agent and the simulators use it without 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import unicodedata
@@ -106,9 +107,10 @@ def shows_nothing(char: str) -> bool:
 
 
 # Digits written in kanji one character a digit, as a number is read out or written
-# vertically (一二三四 五六七八 九〇一二): read as digits. Not 十 百 千 万, which make a quantity
-# (千二百三十四), not the formal 壱 弐 参 of amounts, and not ○ (U+25CB), which masks digits
-# (○○○○ ○○○○ ○○○○ stands for a number not written).
+# vertically (一二三四 五六七八 九〇一二): read as digits, but only among themselves (`as_read`
+# with ``kanji``). Not 十 百 千 万, which make a quantity (千二百三十四), not the formal 壱 弐 参 of
+# amounts, and not ○ (U+25CB), which masks digits (○○○○ ○○○○ ○○○○ stands for a number not
+# written).
 _KANJI_DIGITS = {
     "〇": "0",
     "零": "0",
@@ -122,34 +124,82 @@ _KANJI_DIGITS = {
     "八": "8",
     "九": "9",
 }
+# What a digit of another kind is in the kanji reading: not a digit, not a separator.
+_OTHER_DIGIT = "#"
 
 
-def _read_char(char: str) -> str:
+def _read_char(char: str, kanji: bool) -> str:
     category = unicodedata.category(char)
     # Shows nothing: a zero-width space, a soft hyphen, marks, a Hangul filler, blank Braille
     # (and every other format character, which a reader does not read as one of the digits).
     if category == "Cf" or shows_nothing(char):
         return ""
     if category == "Nd":
-        return str(unicodedata.decimal(char))
-    if char in _KANJI_DIGITS:
+        return _OTHER_DIGIT if kanji else str(unicodedata.decimal(char))
+    if kanji and char in _KANJI_DIGITS:
         return _KANJI_DIGITS[char]
     if (category == "Pd" and char not in _NOT_HYPHENS) or char in _HYPHENS:
         return "-"
     return char
 
 
-def as_read(text: str) -> str:
+@functools.lru_cache(maxsize=4096)
+def _char_read(char: str) -> tuple[str, str]:
+    """A character as read (NFKC, then `_read_char`): digits as digits, and kanji digits as
+    digits."""
+    normal = unicodedata.normalize("NFKC", char)
+    return (
+        "".join(_read_char(part, kanji=False) for part in normal),
+        "".join(_read_char(part, kanji=True) for part in normal),
+    )
+
+
+def _reading(text: str, kanji: bool) -> tuple[str, list[int]]:
+    """`as_read(text, kanji)` and, for each of its characters, the position in `text` of the
+    character it was read from (NFKC a character at a time, so a position maps back)."""
+    way = 1 if kanji else 0
+    pieces = [char if char.isascii() and not kanji else _char_read(char)[way] for char in text]
+    sources = [index for index, piece in enumerate(pieces) for _ in piece]
+    return "".join(pieces), sources
+
+
+def as_read(text: str, kanji: bool = False) -> str:
     """`text` as a reader reads the numbers in it: NFKC (full-width and circled digits are
-    digits), every decimal digit of any script an ASCII one, a kanji digit (一二三 … 〇) one
-    too, every dash a hyphen, and what shows nothing between digits (a zero-width space, a
-    soft hyphen, a word joiner, combining marks, a Hangul filler, blank Braille:
-    `shows_nothing`) left out. A number written so only
-    the rule would not see it is still one."""
-    normal = unicodedata.normalize("NFKC", text)
-    if normal.isascii():
-        return normal
-    return "".join(_read_char(char) for char in normal)
+    digits), every decimal digit of any script an ASCII one, every dash a hyphen, and what
+    shows nothing between digits (a zero-width space, a soft hyphen, a word joiner, combining
+    marks, a Hangul filler, blank Braille: `shows_nothing`) left out. A number written so only
+    the rule would not see it is still one.
+
+    With ``kanji``, the kanji digits (一二三 … 〇) are the digits instead, and every other digit
+    is not one: a run of kanji digits is a number of its own, never joined to the digits
+    written beside it (「090-1234-5678 一度」 is a telephone number and a word, not twelve
+    digits). A text is read both ways (`LONG_NUMBER` on each)."""
+    if text.isascii() and not kanji:
+        return text
+    return _reading(text, kanji)[0]
+
+
+def _masked_as_read(text: str, kanji: bool) -> str:
+    """`text` with the characters of each long number in its reading replaced by `MASK`, the
+    rest as written."""
+    read, sources = _reading(text, kanji)
+    spans: list[list[int]] = []
+    for match in LONG_NUMBER.finditer(read):
+        start, end = sources[match.start()], sources[match.end() - 1] + 1
+        if spans and start < spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    if not spans:
+        return text
+    parts: list[str] = []
+    last = 0
+    for start, end in spans:
+        parts.append(text[last:start])
+        parts.append(MASK)
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 MASK = "[number]"
@@ -165,10 +215,10 @@ def scrub(text: str) -> str:
         text = LONG_NUMBER.sub(MASK, text)
         return _escaped(text) if "\\" in text else text
     text = _WRITTEN.sub(MASK, text)
-    read = as_read(text)
-    if LONG_NUMBER.search(read):  # digits only a reader sees as one number (circled, or
-        return LONG_NUMBER.sub(MASK, read)  # with a zero-width space between)
-    return text
+    # Digits only a reader sees as one number (circled, with a zero-width space between, in
+    # kanji): their own characters masked, the rest of the line as written.
+    text = _masked_as_read(text, kanji=False)
+    return _masked_as_read(text, kanji=True)
 
 
 # The escapes a logged line may write a character as (Django's `unicode_escape` of a path).

@@ -111,14 +111,22 @@ def long_number(text: str) -> bool:
     `YYYY/MM/DD`, a year 1900–2100, a month and a day that exist) and separated by spaces or
     a dash, is a date range, not a number: eight digits a date, so no twelve-digit number is
     written so, and a single digit outside a date (`1234-2026-12-01`) makes the run a
-    number again."""
-    read = as_read(text)
-    dates: set[int] | None = None
-    for match in _LONG_NUMBER.finditer(read):
-        if dates is None:
-            dates = _date_digits(read)
-        if not _only_dates(match, dates):
-            return True
+    number again.
+
+    Digits written in kanji a digit (一二三四 五六七八 九〇一二) are a number of their own
+    (`as_read` with ``kanji``): never joined to the digits beside them, so a telephone number
+    before a word that starts with 一 or 二 (「090-1234-5678 一度」, 「…5678、一人で」) is a
+    telephone number and a word."""
+    readings = [as_read(text)]
+    if not text.isascii():
+        readings.append(as_read(text, kanji=True))
+    for read in readings:
+        dates: set[int] | None = None
+        for match in _LONG_NUMBER.finditer(read):
+            if dates is None:
+                dates = _date_digits(read)
+            if not _only_dates(match, dates):
+                return True
     return False
 
 

@@ -181,6 +181,8 @@ def _masked(value: str) -> str:
     if not long_number(value):
         return value
     digits = "".join(char for char in as_read(value) if char.isdigit())
+    if len(digits) < 12:  # written in kanji digits (`long_number` reads them apart)
+        digits = "".join(char for char in as_read(value, kanji=True) if char.isdigit())
     return "＊＊＊＊" + digits[-4:]
 
 
