@@ -144,12 +144,13 @@ CASES = [
     # words' length scored it as another person's and SMITH JOHN MICHAEL was blocked
     ("SMITH JOHN MICHAEL", "SMITH JOHN", C, Reason.NAME_PART_OMITTED),
     ("グエン ティ トゥ フオン", "ｸﾞｴﾝ ﾌｵﾝ", C, Reason.NAME_PART_OMITTED),
-    ("グエン フオン", "ｸﾞｴﾝ ﾃｲ ﾄｳ ﾌｵﾝ", C, Reason.NAME_PART_OMITTED),
+    # the account's name the longer: words added to it, not a name shortened (round 22, probe G)
+    ("グエン フオン", "ｸﾞｴﾝ ﾃｲ ﾄｳ ﾌｵﾝ", C, Reason.NAME_PART_ADDED),
     ("ウィリアムズ アレクサンダー ジョナサン", "ｳｲﾘｱﾑｽﾞ ｱﾚｸｻﾝﾀﾞｰ", C, Reason.NAME_PART_OMITTED),
     # a last word サン or サマ of a kana name is a word of it (Sang, 燦; Samah), not an honorific
     # dropped: グエン ヴァン サン matched the account of ｸﾞｴﾝ ｳﾞｧﾝ, no name shown
     ("グエン ヴァン サン", "ｸﾞｴﾝ ｳﾞｧﾝ", C, Reason.NAME_PART_OMITTED),
-    ("ヤマダ タロウ", "ﾔﾏﾀﾞ ﾀﾛｳ ｻﾏ", C, Reason.NAME_PART_OMITTED),
+    ("ヤマダ タロウ", "ﾔﾏﾀﾞ ﾀﾛｳ ｻﾏ", C, Reason.NAME_PART_ADDED),
     # cut short at a field's length (30 characters here)
     (
         "MONTGOMERY ALEXANDRA ELIZABETH CATHERINE",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields, make_dataclass
 
 from rapidfuzz.fuzz import ratio
 
-from madoguchi.namecheck.normalise import KANA, KANJI, LATIN, Normalised, analyse
+from madoguchi.namecheck.normalise import KANA, KANJI, LATIN, SELECTORS, Normalised, analyse
 from madoguchi.namecheck.reasons import ACCOUNT, Outcome, Reason, outcome_text, reason_text
 
 __all__ = [
@@ -86,7 +86,9 @@ def _make(
 # Variant kanji are never folded; knowing the pairs only changes the reason code shown. Every
 # CJK compatibility ideograph is also a variant of the unified ideograph NFC would make it
 # (U+FA10 and U+FA7C of 塚 U+585A, U+FA19 of 神 U+795E: normalise keeps them), added below; 角's
-# variants are written with variation selectors, not code points of their own.
+# variants are written with variation selectors, not code points of their own: a kanji and
+# the selector after it (葛 and U+E0100, an ideographic variation sequence; 塚 and U+FE00) are
+# one character of the register, a variant of the kanji without it or with another selector.
 _VARIANT_GROUPS = (
     "高髙",
     "崎﨑埼嵜",
@@ -133,7 +135,16 @@ def _variant_of() -> dict[str, int]:
 _VARIANT_OF: dict[str, int] = _variant_of()
 
 
+_HAS_SELECTOR = re.compile(f"[{SELECTORS}]")
+_GLYPH = re.compile(f"(?s:.)[{SELECTORS}]?")
+
+
 def _variants_only(a: str, b: str) -> bool:
+    """The names differ, and only in variant kanji: each differing character of one a variant
+    of the other's (髙/高, 塚/塚), or the same kanji with another variation selector or
+    none (葛 and 葛 followed by U+E0100)."""
+    if _HAS_SELECTOR.search(a) or _HAS_SELECTOR.search(b):
+        return _glyph_variants_only(_GLYPH.findall(a), _GLYPH.findall(b))
     if len(a) != len(b):
         return False
     differs = False
@@ -142,6 +153,22 @@ def _variants_only(a: str, b: str) -> bool:
             group = _VARIANT_OF.get(x)
             if group is None or group != _VARIANT_OF.get(y):
                 return False
+            differs = True
+    return differs
+
+
+def _glyph_variants_only(a: Sequence[str], b: Sequence[str]) -> bool:
+    """``_variants_only`` over characters that may carry a variation selector (one item each:
+    the character and its selector)."""
+    if len(a) != len(b):
+        return False
+    differs = False
+    for x, y in zip(a, b, strict=True):
+        if x != y:
+            if x[0] != y[0]:
+                group = _VARIANT_OF.get(x[0])
+                if group is None or group != _VARIANT_OF.get(y[0]):
+                    return False
             differs = True
     return differs
 
@@ -217,6 +244,21 @@ def _part_omitted(a: Sequence[str], b: Sequence[str]) -> bool:
     if not all(word in rest for word in short[1:-1]):  # `in` consumes `rest`: in order
         return False
     return any(word.startswith(short[-1]) for word in rest)
+
+
+def _name_within(account: Sequence[str], resident: Sequence[str]) -> bool:
+    """The resident's whole name (two words at least) stands in the account's, which has more
+    words, as consecutive words after its first: a sole proprietor's account, the trade name
+    (屋号) first, then the name (ﾔﾏﾀﾞｼﾖｳﾃﾝ ﾔﾏﾀﾞ ﾀﾛｳ, ﾔﾏﾀﾞｼﾖｳﾃﾝ ﾀﾞｲﾋﾖｳ ﾔﾏﾀﾞ ﾀﾛｳ,
+    ﾔﾏﾀﾞｼﾖｳﾃﾝ(ﾔﾏﾀﾞ ﾀﾛｳ)). (At the start it is `_part_omitted`'s.)"""
+    n = len(resident)
+    if n < 2 or len(account) <= n:
+        return False
+    first = resident[0]
+    return any(
+        account[i] == first and tuple(account[i : i + n]) == tuple(resident)
+        for i in range(1, len(account) - n + 1)
+    )
 
 
 def _is_rotation(a: str, b: str) -> bool:
@@ -430,7 +472,11 @@ def _decide_names(
         return Outcome.CLOSE, Reason.V_SPELLING, score
     if na.script & KANJI and _variants_only(na.key, nb.key):
         return Outcome.CLOSE, Reason.VARIANT_KANJI, score
-    if _part_omitted(na.tokens, nb.tokens):
+    if _part_omitted(na.tokens, nb.tokens) or _name_within(nb.tokens, na.tokens):
+        # Which side has the words the other lacks: the resident's (the account's name
+        # shortened) or the account's (a trade name, a former name in brackets, ジュニア).
+        if len(nb.tokens) > len(na.tokens):
+            return Outcome.CLOSE, Reason.NAME_PART_ADDED, score
         return Outcome.CLOSE, Reason.NAME_PART_OMITTED, score
     family_equal, given_equal = _parts_equal(na.tokens, nb.tokens)
     if family_equal or given_equal:

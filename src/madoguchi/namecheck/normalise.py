@@ -95,10 +95,19 @@ _KATA = "\u30a1-\u30fa\u30fc"
 _IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005\u3006\U00020000-\U0003134f"
 _DASH_AFTER_KANA = re.compile(f"(?<=[{_KATA}])\x00+")
 _HYPHEN_BETWEEN_KANA = re.compile(f"(?<=[{_KATA}])\x01(?=[{_KATA}])")
-# 一 (the kanji "one") typed by an IME in place of ー, between katakana.
-_ONE_AS_DASH = re.compile(f"(?<=[{_KATA}])一(?![{_IDEOGRAPH}])")
 _ITERATION = re.compile("(.)([\u30fd\u30fe]+)")
 _KANJI_RE = re.compile(f"[{_IDEOGRAPH}]")
+# Variation selectors: the ideographic ones (VS17-VS256, U+E0100-U+E01EF: 葛 and U+E0100, the
+# family register's glyph as Unicode writes it, an IVS) and the standardized VS1-VS16
+# (U+FE00-U+FE0F: 塚 and U+FE00). After a kanji a selector is part of it (a variant kanji,
+# never folded); anywhere else it selects nothing and is removed, as zero-width characters are.
+SELECTORS = "\ufe00-\ufe0f\U000e0100-\U000e01ef"
+_HAS_SELECTOR = re.compile(f"[{SELECTORS}]")
+_STRAY_SELECTOR = re.compile(f"(?<![{_IDEOGRAPH}])[{SELECTORS}]+")
+_KANJI_OR_SELECTOR = re.compile(f"[{_IDEOGRAPH}{SELECTORS}]")
+# 一 (the kanji "one") typed by an IME in place of ー, between katakana (not one written with a
+# variation selector: that is the kanji).
+_ONE_AS_DASH = re.compile(f"(?<=[{_KATA}])一(?![{_IDEOGRAPH}{SELECTORS}])")
 _KANA_ONLY = re.compile(f"[{_KATA}]+")
 _HAS_SMALL = re.compile("[ァィゥェォッャュョヮヵヶ\u31f0-\u31ff]")
 # Cheap test before the legal-form regex: every legal form has parentheses or one of these.
@@ -329,7 +338,7 @@ def _script(key: str) -> int:
             flags |= KANA
         elif ch.isascii() and ch.isalnum():
             flags |= LATIN
-        elif _KANJI_RE.match(ch):
+        elif _KANJI_OR_SELECTOR.match(ch):  # a selector is left only after a kanji
             flags |= KANJI
         else:
             flags |= OTHER
@@ -437,6 +446,9 @@ def _full(s: str) -> Normalised:
     if "\u30fd" in s or "\u30fe" in s:
         s = _ITERATION.sub(_expand_iteration, s)
         s = s.replace("\u30fd", "").replace("\u30fe", "")
+    if _HAS_SELECTOR.search(s):
+        # A kanji keeps the selector right after it; every other selector goes.
+        s = _STRAY_SELECTOR.sub("", s)
     if "一" in s:
         s = _ONE_AS_DASH.sub(_DASH, s)
     hyphens_as_spaces = None
@@ -462,6 +474,9 @@ def _full(s: str) -> Normalised:
         legal_form = " ".join(sorted({_legal_form(match) for match in found}))
         folded = folded.replace("(", " ").replace(")", " ")
         s = s.replace("(", " ").replace(")", " ")
+        if found and _HAS_SELECTOR.search(folded):  # one after a legal form's kanji
+            folded = _STRAY_SELECTOR.sub("", folded)
+            s = _STRAY_SELECTOR.sub("", s)
     tokens = _tokens_without_honorifics(folded)
     key = "".join(tokens)
     unfolded = key if s is folded else "".join(_tokens_without_honorifics(s))

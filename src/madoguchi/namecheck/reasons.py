@@ -45,6 +45,7 @@ class Reason(StrEnum):
     KANA_SPELLING = "KANA_SPELLING"
     SPLIT_DIFFERS = "SPLIT_DIFFERS"
     LEGAL_FORM_DIFFERS = "LEGAL_FORM_DIFFERS"
+    NAME_PART_ADDED = "NAME_PART_ADDED"
 
 
 OUTCOME_TEXTS: dict[Outcome, dict[str, str]] = {
@@ -124,6 +125,12 @@ REASON_TEXTS: dict[Reason, dict[str, str]] = {
         "en": "Part of one name (a middle name, say) is missing from the other (the account may "
         "hold a long name shortened). Confirm the account name with the resident.",
     },
+    Reason.NAME_PART_ADDED: {
+        "ja": "口座名義に、ご本人のお名前にない部分（屋号、かっこ書きの旧姓、ミドルネームなど）があります。"
+        "口座名義を本人に確認してください。",
+        "en": "The account's name has parts the resident's name does not (a trade name, a former "
+        "name in brackets, a middle name, say). Confirm the account name with the resident.",
+    },
     Reason.KANA_SPELLING: {
         "ja": "同じ読みのカナの書き方（長音の「ー」と「ウ」「オ」など（オオノとオーノ、ユウとユー）、"
         "「ヂ」と「ジ」、「ヅ」と「ズ」）だけが異なります。口座名義を本人に確認してください。",
@@ -198,6 +205,13 @@ INSURED_REASON_TEXTS: dict[Reason, dict[str, str]] = {
         "record may hold a long name shortened). Confirm the insured person's name on the "
         "insurer's record with the resident.",
     },
+    Reason.NAME_PART_ADDED: {
+        "ja": "保険者の記録にあるお名前に、ご本人のお名前にない部分（かっこ書きの旧姓、ミドルネームなど）があります。"
+        "保険者の記録にある被保険者のお名前を本人に確認してください。",
+        "en": "The name on the insurer's record has parts the resident's name does not (a former "
+        "name in brackets, a middle name, say). Confirm the insured person's name on the "
+        "insurer's record with the resident.",
+    },
     Reason.KANA_SPELLING: {
         "ja": "同じ読みのカナの書き方（長音の「ー」と「ウ」「オ」など（オオノとオーノ、ユウとユー）、"
         "「ヂ」と「ジ」、「ヅ」と「ズ」）だけが異なります。"
@@ -268,6 +282,12 @@ RESIDENT_REASON_TEXTS: dict[Reason, dict[str, str]] = {
         "ことだけが異なりました。",
         "en": "The account's name and your name in kana differ only in part of the name (a "
         "middle name, say) missing from one of them.",
+    },
+    Reason.NAME_PART_ADDED: {
+        "ja": "口座の名義には、あなたのお名前（フリガナ）にない部分（屋号、かっこ書きの旧姓、"
+        "ミドルネームなど）がありました。",
+        "en": "The account's name has parts your name in kana does not (a trade name, a former "
+        "name in brackets, a middle name, say).",
     },
     Reason.KANA_SPELLING: {
         "ja": "口座の名義とあなたのお名前（フリガナ）は、同じ読みのカナの書き方（オオノとオーノ、"
