@@ -15,7 +15,7 @@ from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.accounts.events import ORGANISATION_CHANGED
 from madoguchi.accounts.models import Organisation
 from madoguchi.audit import services as audit
-from madoguchi.cli import PlainErrors
+from madoguchi.cli import PlainErrors, name_alike, named_alike
 
 
 class Command(PlainErrors, BaseCommand):
@@ -104,9 +104,10 @@ class Command(PlainErrors, BaseCommand):
             raise CommandError("--city is for a contractor; a city serves itself.")
         # Told apart by more than capital letters ('sakai city' beside 'Sakai City' was added:
         # two organisations read alike in every list, report and staff member's line).
-        same = Organisation.objects.filter(name__iexact=name).first()
+        # Compared in Python (`named_alike`): SQLite's `iexact` folds ASCII capitals only.
+        same = named_alike(Organisation.objects.all(), "name", name)
         if same is not None:
-            alike = "" if same.name == name else " (names differing only in capitals are one name)"
+            alike = name_alike(same.name, name)
             raise CommandError(f"An organisation named {same.name!r} already exists{alike}.")
         code = str(opts["municipality_code"] or "").strip()
         org = Organisation(name=name, kind=kind, city=city, municipality_code=code)

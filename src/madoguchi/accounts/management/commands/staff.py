@@ -34,7 +34,7 @@ from madoguchi.accounts.models import Organisation, User
 from madoguchi.accounts.services import official_outside_a_city
 from madoguchi.audit import services as audit
 from madoguchi.audit.events import ACCOUNTS_TOTP_DEVICE_ADDED, EventType
-from madoguchi.cli import Interrupted, PlainErrors, counted, field_rules
+from madoguchi.cli import Interrupted, PlainErrors, counted, field_rules, name_alike, named_alike
 from madoguchi.plaintext import long_number
 from madoguchi.terminals.constants import DeskSessionCloseReason
 from madoguchi.terminals.models import DeskSession
@@ -165,7 +165,11 @@ class Command(PlainErrors, BaseCommand):
                 f"No organisation named {opts['organisation']!r}; list them with "
                 "madoguchi organisation list, add one with madoguchi organisation add."
             )
-        username = str(opts["username"])
+        # As `create_user` stores it (`normalize_username`, NFKC), so that the checks below
+        # read the name that would be created: 'ｄｅｓｋ１' (an IME left on full-width) was checked
+        # as typed, found free, and stored as 'desk1' beside desk1, the unique constraint's
+        # traceback after the password was read (side doors round 22, probe R2).
+        username = User.normalize_username(str(opts["username"]))
         if not username:
             # The field's rules pass an empty value (they leave it to the form): it was Django's
             # "The given username must be set" traceback, after the password had been read.
@@ -175,9 +179,9 @@ class Command(PlainErrors, BaseCommand):
         # Told apart by more than capital letters, as the admin's add form refuses it
         # (`UserCreationForm.clean_username`): `Desk1` beside `desk1` was created, two members
         # read alike in `staff list`, the audit log and the reports.
-        same = User.objects.filter(username__iexact=username).first()
+        same = named_alike(User.objects.all(), "username", username)
         if same is not None:
-            raise CommandError(_exists(same.username, username))
+            raise CommandError(_exists(same.username, str(opts["username"])))
         _role_fits(str(opts["role"]), org, "Nobody was added.")
         if long_number(username):
             raise CommandError(
@@ -230,9 +234,9 @@ class Command(PlainErrors, BaseCommand):
         except IntegrityError:
             # Added by another command between the check above and this one (two `staff add`
             # of one name at once): the same sentence, not the database's traceback.
-            same = User.objects.filter(username__iexact=username).first()
+            same = named_alike(User.objects.all(), "username", username)
             if same is not None:
-                raise CommandError(_exists(same.username, username)) from None
+                raise CommandError(_exists(same.username, str(opts["username"]))) from None
             raise
         self.stdout.write(f"Created {user.username} ({opts['role']}).")
 
@@ -411,7 +415,7 @@ class Command(PlainErrors, BaseCommand):
 
 def _exists(existing: str, given: str) -> str:
     """The refusal of a user name taken, or taken but for its capitals."""
-    alike = "" if existing == given else " (names differing only in capitals are one name)"
+    alike = name_alike(existing, given)
     return f"A user named {existing!r} already exists{alike}. Nobody was added."
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 
 from madoguchi.accounts.constants import OrganisationKind
 from madoguchi.accounts.models import Organisation
-from madoguchi.cli import PlainErrors, counted, field_rules
+from madoguchi.cli import PlainErrors, counted, field_rules, name_alike, named_alike
 from madoguchi.terminals import services
 from madoguchi.terminals.constants import CREDENTIAL_SCHEME
 from madoguchi.terminals.models import Terminal, TerminalCredential
@@ -66,11 +66,10 @@ class Command(PlainErrors, BaseCommand):
                     "--kind contractor --city CITY."
                 )
             # Told apart by more than capital letters, as staff members' names are.
-            same = Terminal.objects.filter(name__iexact=name).first()
+            # Compared in Python (`named_alike`): SQLite's `iexact` folds ASCII capitals only.
+            same = named_alike(Terminal.objects.all(), "name", name)
             if same is not None:
-                alike = (
-                    "" if same.name == name else " (names differing only in capitals are one name)"
-                )
+                alike = name_alike(same.name, name)
                 raise CommandError(
                     f"A terminal named {same.name!r} already exists{alike}. Nothing was registered."
                 )
@@ -94,9 +93,7 @@ class Command(PlainErrors, BaseCommand):
             )
             self.stdout.write(f"Registered terminal {t.name}.")
         elif action == "credential":
-            terminal = Terminal.objects.filter(name=opts["name"]).first()
-            if terminal is None:
-                raise CommandError(f"No terminal named {opts['name']!r}.")
+            terminal = _terminal(str(opts["name"]))
             issued = services.credential_issue(
                 terminal=terminal, actor=None, os_user=getpass.getuser()
             )
@@ -126,9 +123,7 @@ class Command(PlainErrors, BaseCommand):
             services.credential_revoke(credential=credential, actor=None, os_user=getpass.getuser())
             self.stdout.write(f"Revoked {credential.prefix}.")
         elif action == "unbind":
-            terminal = Terminal.objects.filter(name=opts["name"]).first()
-            if terminal is None:
-                raise CommandError(f"No terminal named {opts['name']!r}.")
+            terminal = _terminal(str(opts["name"]))
             count = services.binding_revoke(
                 terminal=terminal, actor=None, os_user=getpass.getuser()
             )
@@ -157,3 +152,14 @@ class Command(PlainErrors, BaseCommand):
             self.stdout.write("name\tlocation\tcontractor\tactive_credentials\tprefixes")
             for row in rows:
                 self.stdout.write(row)
+
+
+def _terminal(given: str) -> Terminal:
+    """The terminal `terminal register` registered under the name given: trimmed as register
+    trims it, and read alike as register refuses a twin (`named_alike`). A script passing
+    'kita-01 ' to register and then to credential was refused "No terminal named 'kita-01 '"
+    (side doors round 22, probe R2)."""
+    terminal = named_alike(Terminal.objects.all(), "name", given.strip())
+    if terminal is None:
+        raise CommandError(f"No terminal named {given.strip()!r}.")
+    return terminal
