@@ -10,23 +10,17 @@ import threading
 import pytest
 from django.db import connection
 
-from madoguchi.benefits import outside
 from madoguchi.benefits.constants import GrantStatus
 from madoguchi.benefits.models import Grant, HealthInsuranceRegistration, OutsideCall
 from madoguchi.benefits.services import outbox
 from madoguchi.desk import services as desk_services
 from madoguchi.desk.models import Visit
-from madoguchi.identity import services as identity
 from tests.benefits.conftest import (
-    FAST,
-    apply_fields,
     commit,
-    make_providers,
-    new_desk,
     prepare,
-    sign,
     start_visit,
 )
+from tests.benefits.test_probe_e_grant_race import registering_then_signed
 from tests.benefits.test_registrations import HI
 from tests.lockorder import LockOrder
 
@@ -40,65 +34,46 @@ def test_a_completion_beside_the_worker_that_evaluated_first_still_grants_the_po
     completion evaluated at once (the registration still `registering` to it) and the
     7,500 points were granted by neither; now its visit is the worker's to wait for, and it
     evaluates once the registration is committed."""
-    settings.OUTSIDE_WORKER = {**settings.OUTSIDE_WORKER, "kick": False}
-    identity.trust_anchor_add(pem=pki.ca.certificates_pem())
-    identity.crl_import(data=pki.ca.crl_pem())
-    make_providers()
-    for sim in (sims.provider, sims.bank, sims.insurer):
-        sim.control.reset()
-    systems = sims.outside(FAST)
-    d = new_desk()
-    c = pki.card("C")
-    try:
-        with outside.use(systems):
-            visit = start_visit(d, c)
-            prepare(d, kind="health_insurance_use", **HI)
-            commit(d, c)
-            start_visit(d, c)
-            prepare(d, **apply_fields())
-            ch, token = sign(d, c)
+    with registering_then_signed(pki, sims, settings) as (visit, d, ch, token):
+        evaluated, go = threading.Event(), threading.Event()
+        real = outbox.grants_evaluate
 
-            evaluated, go = threading.Event(), threading.Event()
-            real = outbox.grants_evaluate
+        def evaluated_then_waits(holder, **kwargs):
+            made = real(holder, **kwargs)
+            evaluated.set()
+            go.wait(20)  # the worker's transaction commits right after this
+            return made
 
-            def evaluated_then_waits(holder, **kwargs):
-                made = real(holder, **kwargs)
-                evaluated.set()
-                go.wait(20)  # the worker's transaction commits right after this
-                return made
+        monkeypatch.setattr(outbox, "grants_evaluate", evaluated_then_waits)
+        results = {}
 
-            monkeypatch.setattr(outbox, "grants_evaluate", evaluated_then_waits)
-            results = {}
+        def worker_records():
+            try:
+                results["worker"] = [o.outcome for o in outbox.drain().outcomes]
+            except Exception as exc:
+                results["worker"] = exc
+            finally:
+                connection.close()
 
-            def worker_records():
-                try:
-                    results["worker"] = [o.outcome for o in outbox.drain().outcomes]
-                except Exception as exc:
-                    results["worker"] = exc
-                finally:
-                    connection.close()
+        def desk_commits():
+            try:
+                results["completion"] = desk_services.completion_commit(
+                    desk_session=d, token=token, nonce=ch.nonce.value
+                )
+            except Exception as exc:
+                results["completion"] = exc
+            finally:
+                connection.close()
 
-            def desk_commits():
-                try:
-                    results["completion"] = desk_services.completion_commit(
-                        desk_session=d, token=token, nonce=ch.nonce.value
-                    )
-                except Exception as exc:
-                    results["completion"] = exc
-                finally:
-                    connection.close()
-
-            worker = threading.Thread(target=worker_records)
-            worker.start()
-            assert evaluated.wait(20)
-            desk = threading.Thread(target=desk_commits)
-            desk.start()
-            desk.join(1)  # the completion runs (PostgreSQL: up to its visit) meanwhile
-            go.set()
-            worker.join(30)
-            desk.join(30)
-    finally:
-        systems.close()
+        worker = threading.Thread(target=worker_records)
+        worker.start()
+        assert evaluated.wait(20)
+        desk = threading.Thread(target=desk_commits)
+        desk.start()
+        desk.join(1)  # the completion runs (PostgreSQL: up to its visit) meanwhile
+        go.set()
+        worker.join(30)
+        desk.join(30)
     assert results["worker"] == ["registered"], results
     assert not isinstance(results["completion"], Exception), results
     assert HealthInsuranceRegistration.objects.get().state == "registered"

@@ -5,6 +5,7 @@ registration still `registering`, the worker sees no effective link yet, and the
 health-insurance points (7,500) are granted by neither, for good."""
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 from django.db import connection
@@ -29,10 +30,11 @@ from tests.benefits.conftest import (
 from tests.benefits.test_registrations import HI
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_insurers_answer_recorded_while_a_point_application_commits_still_grants_its_points(
-    pki, sims, settings, monkeypatch
-):
+@contextmanager
+def registering_then_signed(pki, sims, settings):
+    """Visit 1 commits a health-insurance registration, left `registering` (the worker not
+    kicked); visit 2, the same resident's, has a point application prepared and signed: its
+    visit, desk, challenge and token, the outside systems in use until the block ends."""
     settings.OUTSIDE_WORKER = {**settings.OUTSIDE_WORKER, "kick": False}
     identity.trust_anchor_add(pem=pki.ca.certificates_pem())
     identity.crl_import(data=pki.ca.crl_pem())
@@ -44,56 +46,61 @@ def test_the_insurers_answer_recorded_while_a_point_application_commits_still_gr
     c = pki.card("C")
     try:
         with outside.use(systems):
-            # Visit 1: the registration is committed `registering` (the insurer slow today).
             visit = start_visit(d, c)
             prepare(d, kind="health_insurance_use", **HI)
             commit(d, c)
-            # Visit 2: the same resident applies for the points.
             start_visit(d, c)
             prepare(d, **apply_fields())
             ch, token = sign(d, c)
-
-            evaluated, go = threading.Event(), threading.Event()
-            real = benefits_services.grants_evaluate
-
-            def evaluated_then_commits(holder, **kwargs):
-                made = real(holder, **kwargs)
-                evaluated.set()
-                go.wait(20)  # the completion's transaction commits right after this
-                return made
-
-            monkeypatch.setattr(benefits_services, "grants_evaluate", evaluated_then_commits)
-            results = {}
-
-            def desk_commits():
-                try:
-                    results["completion"] = desk_services.completion_commit(
-                        desk_session=d, token=token, nonce=ch.nonce.value
-                    )
-                except Exception as exc:
-                    results["completion"] = exc
-                finally:
-                    connection.close()
-
-            def worker_records():
-                try:
-                    results["worker"] = [o.outcome for o in drain().outcomes]
-                except Exception as exc:
-                    results["worker"] = exc
-                finally:
-                    connection.close()
-
-            desk = threading.Thread(target=desk_commits)
-            desk.start()
-            assert evaluated.wait(20)
-            worker = threading.Thread(target=worker_records)
-            worker.start()
-            worker.join(5)  # the insurer answers and the worker records it meanwhile
-            go.set()
-            desk.join(30)
-            worker.join(30)
+            yield visit, d, ch, token
     finally:
         systems.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_insurers_answer_recorded_while_a_point_application_commits_still_grants_its_points(
+    pki, sims, settings, monkeypatch
+):
+    with registering_then_signed(pki, sims, settings) as (visit, d, ch, token):
+        evaluated, go = threading.Event(), threading.Event()
+        real = benefits_services.grants_evaluate
+
+        def evaluated_then_commits(holder, **kwargs):
+            made = real(holder, **kwargs)
+            evaluated.set()
+            go.wait(20)  # the completion's transaction commits right after this
+            return made
+
+        monkeypatch.setattr(benefits_services, "grants_evaluate", evaluated_then_commits)
+        results = {}
+
+        def desk_commits():
+            try:
+                results["completion"] = desk_services.completion_commit(
+                    desk_session=d, token=token, nonce=ch.nonce.value
+                )
+            except Exception as exc:
+                results["completion"] = exc
+            finally:
+                connection.close()
+
+        def worker_records():
+            try:
+                results["worker"] = [o.outcome for o in drain().outcomes]
+            except Exception as exc:
+                results["worker"] = exc
+            finally:
+                connection.close()
+
+        desk = threading.Thread(target=desk_commits)
+        desk.start()
+        assert evaluated.wait(20)
+        worker = threading.Thread(target=worker_records)
+        worker.start()
+        worker.join(5)  # the insurer answers and the worker records it meanwhile
+        go.set()
+        desk.join(30)
+        worker.join(30)
     assert not isinstance(results["completion"], Exception), results
     assert results["worker"] == ["registered"], results
     assert OutsideCall.objects.get().state == "done"
